@@ -1,0 +1,153 @@
+"""The data contract: canonical tables, their columns, types and which are required.
+
+Every input lands in the engine under these names and types, whatever the user's file
+called them (the mapping lives in the table's settings section, ``[transactions.columns]``).
+
+Types are the canonical kinds tierwise parses into:
+
+- ``id``     text identifier (kept as text, trimmed; leading zeros are kept)
+- ``text``   free text (names, addresses)
+- ``date``   calendar date
+- ``number`` floating-point number (money, quantities, coordinates)
+- ``int``    whole number
+- ``bool``   true/false (accepts true/false, yes/no, y/n, 1/0, t/f)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["TABLES", "Column", "TableSpec", "table_spec"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # id | text | date | number | int | bool
+    required: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+_FIRMOGRAPHICS = (
+    Column("customer_id", "id", True, "the customer's identifier"),
+    Column("name", "text", doc="company or person name"),
+    Column("address", "text", doc="street address"),
+    Column("postcode", "text", doc="postal code"),
+    Column("city", "text"),
+    Column("country", "text"),
+    Column("lat", "number", doc="latitude, degrees"),
+    Column("lon", "number", doc="longitude, degrees"),
+    Column("industry", "text"),
+    Column("employees", "number", doc="head count"),
+    Column("annual_revenue", "number", doc="the customer's own yearly turnover, currency units"),
+    Column("region", "text"),
+    Column("rep_id", "id", doc="owning sales rep"),
+    Column("current_channel", "text", doc="how the customer is served today"),
+    Column("created_date", "date"),
+    Column("payment_terms_days", "number", doc="agreed payment terms, days"),
+    Column("parent_id", "id", doc="customer_id of the parent company, if any"),
+    Column("tax_id", "text", doc="VAT or tax number"),
+    Column("phone", "text"),
+    Column("email", "text"),
+)
+
+TABLES: dict[str, TableSpec] = {
+    "transactions": TableSpec(
+        "transactions",
+        "invoice lines: one row per product line of an invoice (returns are negative)",
+        (
+            Column("customer_id", "id", True),
+            Column("date", "date", True, "invoice date"),
+            Column("revenue", "number", True, "net revenue of the line after discount"),
+            Column("order_id", "id", doc="invoice or order number"),
+            Column("product_id", "id"),
+            Column("product_category", "text"),
+            Column("quantity", "number", doc="units"),
+            Column("cost", "number", doc="cost of goods sold for the line"),
+            Column("list_revenue", "number", doc="revenue at list price, before discount"),
+            Column("is_return", "bool", doc="line is a return or credit note"),
+        ),
+    ),
+    "customers": TableSpec(
+        "customers", "the customer master: one row per customer record", _FIRMOGRAPHICS,
+        key=("customer_id",),
+    ),
+    "prospects": TableSpec(
+        "prospects", "companies that have not bought yet, same columns as customers",
+        _FIRMOGRAPHICS, key=("customer_id",),
+    ),
+    "activities": TableSpec(
+        "activities",
+        "sales and service events: visits, calls, emails, deliveries, order changes, ...",
+        (
+            Column("customer_id", "id", True),
+            Column("date", "date", True),
+            Column("type", "text", True, "visit, call, email, delivery, order_change, return, ..."),
+            Column("duration_minutes", "number"),
+            Column("cost", "number", doc="recorded cost of the activity, currency units"),
+            Column("rep_id", "id"),
+        ),
+    ),
+    "payments": TableSpec(
+        "payments",
+        "invoices with their due and paid dates",
+        (
+            Column("invoice_id", "id", True),
+            Column("customer_id", "id", True),
+            Column("due_date", "date", True),
+            Column("paid_date", "date", doc="empty while unpaid"),
+            Column("amount", "number", True),
+        ),
+        key=("invoice_id",),
+    ),
+    "reps": TableSpec(
+        "reps",
+        "sales reps and their capacity",
+        (
+            Column("rep_id", "id", True),
+            Column("role", "text", True, "field, inside or key_account"),
+            Column("hours_per_year", "number", True, "selling hours available per year"),
+            Column("region", "text"),
+            Column("home_lat", "number"),
+            Column("home_lon", "number"),
+        ),
+        key=("rep_id",),
+    ),
+    "market": TableSpec(
+        "market",
+        "market size and growth by industry and/or region",
+        (
+            Column("industry", "text"),
+            Column("region", "text"),
+            Column("market_size", "number", doc="yearly market size, currency units"),
+            Column("growth_rate", "number", doc="yearly growth, fraction (0.03 = 3%)"),
+        ),
+    ),
+}
+
+
+def table_spec(name: str) -> TableSpec:
+    """The contract of a canonical table by name."""
+    return TABLES[name]

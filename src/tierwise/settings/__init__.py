@@ -1,0 +1,168 @@
+"""One settings model for the whole run, loaded from ``tierwise.toml``.
+
+Each stage reads only its own section. Every field carries its unit and default in its
+docstring; ``tierwise init`` writes them out as a commented settings file.
+
+Example
+-------
+>>> from tierwise.settings import Settings
+>>> s = Settings()
+>>> s.validate_.future_tolerance_days
+2
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import Problems, SettingsError
+from .accounts import AccountSettings
+from .demo import DemoSettings
+from .features import FeatureSettings
+from .inputs import TableInput
+from .lifetime import LifetimeSettings
+from .potential import PotentialSettings
+from .profitability import ProfitabilitySettings
+from .run import RunSettings
+from .validate import ValidateSettings
+
+__all__ = [
+    "INPUT_TABLES",
+    "AccountSettings",
+    "DemoSettings",
+    "FeatureSettings",
+    "LifetimeSettings",
+    "PotentialSettings",
+    "ProfitabilitySettings",
+    "RunSettings",
+    "Settings",
+    "TableInput",
+    "ValidateSettings",
+    "load_settings",
+]
+
+INPUT_TABLES = ("transactions", "customers", "activities", "payments", "prospects", "reps", "market")
+
+
+class Settings(BaseModel):
+    """Every setting of a run. Sections match the headings of tierwise.toml."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    run: RunSettings = Field(default_factory=RunSettings)
+    # input tables
+    transactions: TableInput = Field(default_factory=TableInput)
+    customers: TableInput = Field(default_factory=TableInput)
+    activities: TableInput = Field(default_factory=TableInput)
+    payments: TableInput = Field(default_factory=TableInput)
+    prospects: TableInput = Field(default_factory=TableInput)
+    reps: TableInput = Field(default_factory=TableInput)
+    market: TableInput = Field(default_factory=TableInput)
+    # stages, in pipeline order
+    validate_: ValidateSettings = Field(default_factory=ValidateSettings, alias="validate")
+    accounts: AccountSettings = Field(default_factory=AccountSettings)
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
+    profitability: ProfitabilitySettings = Field(default_factory=ProfitabilitySettings)
+    lifetime: LifetimeSettings = Field(default_factory=LifetimeSettings)
+    potential: PotentialSettings = Field(default_factory=PotentialSettings)
+    demo: DemoSettings = Field(default_factory=DemoSettings)
+
+    def table_input(self, name: str) -> TableInput:
+        """The input section of a canonical table."""
+        value = getattr(self, name)
+        assert isinstance(value, TableInput)
+        return value
+
+    def to_dict(self) -> dict[str, Any]:
+        """Settings as plain JSON-ready data (for the manifest), section names as in the file."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    def with_updates(self, **sections: dict[str, Any]) -> Settings:
+        """A copy with some fields of some sections replaced (validated again)."""
+        data = self.model_dump(by_alias=True)
+        for section, fields in sections.items():
+            key = "validate" if section == "validate_" else section
+            data.setdefault(key, {}).update(fields)
+        return settings_from_dict(data)
+
+
+def _section_model(section: str) -> type[BaseModel] | None:
+    for name, field in Settings.model_fields.items():
+        if section in (name, field.alias):
+            ann = field.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                return ann
+    return None
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The valid keys at the level of ``loc`` (for 'did you mean' suggestions)."""
+    if len(loc) <= 1:
+        return [f.alias or n for n, f in Settings.model_fields.items()]
+    model = _section_model(str(loc[0]))
+    if model is None:
+        return []
+    return list(model.model_fields)
+
+
+def _describe(err: dict[str, Any], source: str) -> SettingsError:
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden":
+        key = str(loc[-1])
+        close = difflib.get_close_matches(key, _known_keys(loc), n=1, cutoff=0.6)
+        fix = f" (did you mean {close[0]}?)" if close else ""
+        what = "unknown section" if len(loc) == 1 else "unknown setting"
+        msg = f"{what}{fix}"
+    else:
+        msg = err["msg"]
+        if "input" in err and not isinstance(err["input"], dict):
+            msg = f"{msg} (got {err['input']!r})"
+    if len(loc) == 1:
+        return SettingsError(f"{source} [{loc[0]}]: {msg}")
+    section = ".".join(str(p) for p in loc[:-1])
+    return SettingsError(f"{source} [{section}] {loc[-1]}: {msg}")
+
+
+def settings_from_dict(data: dict[str, Any], source: str = "settings") -> Settings:
+    """Validate a settings mapping, reporting every problem as one line each."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        errors = [_describe(dict(e), source) for e in exc.errors()]
+        Problems.raise_if_any(errors)
+        raise  # pragma: no cover - raise_if_any always raises here
+
+
+def load_settings(path: str | Path | None) -> Settings:
+    """Read and validate ``tierwise.toml``; ``None`` gives the defaults.
+
+    Raises
+    ------
+    SettingsError
+        One line per problem: ``tierwise.toml [coverage] capasity_hours: unknown setting
+        (did you mean capacity_hours?)``.
+    """
+    if path is None:
+        return Settings()
+    p = Path(path)
+    if not p.is_file():
+        raise SettingsError(f"{p}: settings file not found (run 'tierwise init' to write one)")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{p}: not UTF-8 text ({exc.reason}); save it as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{p}: not valid TOML: {exc}") from exc
+    settings = settings_from_dict(data, source=p.name)
+    # relative input paths are relative to the settings file
+    updates: dict[str, dict[str, Any]] = {}
+    for name in INPUT_TABLES:
+        ti = settings.table_input(name)
+        if ti.path and "://" not in ti.path and not Path(ti.path).is_absolute():
+            updates[name] = {"path": str((p.parent / ti.path).resolve())}
+    return settings.with_updates(**updates) if updates else settings

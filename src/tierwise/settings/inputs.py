@@ -1,0 +1,55 @@
+"""Settings for each input table: where it is, how to read it, and its column names."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from ._base import Section
+
+
+class TableInput(Section):
+    """How to read one input table. Everything is optional: a file whose columns already carry
+    the canonical names needs nothing here but its path (or ``--transactions FILE``)."""
+
+    path: str | None = None
+    """File path, or a PostgreSQL URL (postgresql://user@host/db). Default: none (given on the
+    command line)."""
+
+    table: str | None = None
+    """Table (or schema.table) inside a DuckDB file or PostgreSQL database. Default: the
+    input's own name (e.g. ``transactions``)."""
+
+    sheet: str | None = None
+    """Excel worksheet name. Default: the first sheet."""
+
+    delimiter: str | None = None
+    """CSV field delimiter, one character. Default: sniffed from the file."""
+
+    encoding: str | None = None
+    """CSV text encoding (utf-8, utf-8-sig, latin-1, cp1252). Default: sniffed (BOM, UTF-8,
+    else Latin-1)."""
+
+    decimal: str = "."
+    """Decimal separator in CSV numbers, "." or ",". Default "."."""
+
+    date_format: str | None = None
+    """strftime format of dates, e.g. "%d/%m/%Y". Default: tried in turn from
+    [validate] date_formats, so one column may mix ISO and other formats."""
+
+    columns: dict[str, str] = Field(default_factory=dict)
+    """Canonical column name → the name in your file, e.g. customer_id = "Kundennr".
+    Default: columns already carry the canonical names."""
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, v: str | None) -> str | None:
+        if v is not None and len(v) != 1:
+            raise ValueError("must be exactly one character, e.g. ';' or '\\t'")
+        return v
+
+    @field_validator("decimal")
+    @classmethod
+    def _decimal(cls, v: str) -> str:
+        if v not in {".", ","}:
+            raise ValueError('must be "." or ","')
+        return v
