@@ -38,12 +38,12 @@ _names = itertools.count()
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")
-def _duckdb_try_strptime(s: str, fmt: str) -> dt.Timestamp:  # type: ignore[empty-body]
+def _duckdb_try_strptime(s: str, fmt: str) -> dt.timestamp:  # type: ignore[empty-body]
     """DuckDB's forgiving parser: NULL where the text does not match the format."""
 
 
 @ibis.udf.scalar.builtin(name="try_to_timestamp")
-def _spark_try_to_timestamp(s: str, fmt: str) -> dt.Timestamp:  # type: ignore[empty-body]
+def _spark_try_to_timestamp(s: str, fmt: str) -> dt.timestamp:  # type: ignore[empty-body]
     """Spark's forgiving parser: NULL where the text does not match the format."""
 
 

@@ -29,8 +29,10 @@ class TableInput(Section):
     """CSV text encoding (utf-8, utf-8-sig, latin-1, cp1252). Default: sniffed (BOM, UTF-8,
     else Latin-1)."""
 
-    decimal: str = "."
-    """Decimal separator in CSV numbers, "." or ",". Default "."."""
+    decimal: str | None = None
+    """Decimal separator in text numbers, "." or ",". Default: "," when the CSV delimiter is
+    ";" (the European export), else ".". Thousands separators are dropped only where they
+    group digits in threes (1,234.50 or 1.234,50)."""
 
     date_format: str | None = None
     """strftime format of dates, e.g. "%d/%m/%Y". Default: tried in turn from
@@ -49,7 +51,7 @@ class TableInput(Section):
 
     @field_validator("decimal")
     @classmethod
-    def _decimal(cls, v: str) -> str:
-        if v not in {".", ","}:
+    def _decimal(cls, v: str | None) -> str | None:
+        if v is not None and v not in {".", ","}:
             raise ValueError('must be "." or ","')
         return v

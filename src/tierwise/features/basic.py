@@ -1,0 +1,148 @@
+"""First per-customer figures from the transactions, computed in the engine.
+
+One aggregation over the canonical transactions gives, per customer: first and last purchase
+date, orders, lines, units, revenue (net of returns), returns, cost, gross margin, average
+order value, recency, tenure, and orders in the last window against the window before.
+
+An *order* is a distinct ``order_id``; lines without an order_id count one order per
+customer and day. Returns and cancellations are not orders; their (negative) revenue is
+netted into revenue and reported as ``returns_value``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+
+from ..settings import FeatureSettings
+
+__all__ = ["FEATURE_COLUMNS", "customer_features"]
+
+#: Output columns, in order (the public names in customers.parquet).
+FEATURE_COLUMNS = (
+    "customer_id",
+    "first_purchase",
+    "last_purchase",
+    "n_orders",
+    "n_lines",
+    "units",
+    "revenue",
+    "revenue_12m",
+    "returns_value",
+    "n_return_lines",
+    "cost",
+    "gross_margin",
+    "gross_margin_pct",
+    "avg_order_value",
+    "recency_days",
+    "tenure_days",
+    "orders_last_period",
+    "orders_prev_period",
+    "order_trend",
+)
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    y, m = divmod(day.month - 1 - months, 12)
+    year, month = day.year + y, m + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def customer_features(tx: ir.Table, *, as_of: dt.date, settings: FeatureSettings) -> ir.Table:
+    """Per-customer figures from canonical transactions.
+
+    Parameters
+    ----------
+    tx
+        Canonical transactions (see ``docs/architecture.md``), rows on or before ``as_of``.
+    as_of
+        Analysis date: recency and tenure are measured back from it, in days.
+    settings
+        ``[features]``: ``margin_rate`` for lines without cost, ``window_months`` for the
+        order trend.
+
+    Returns
+    -------
+    ibis.Table
+        One row per customer with :data:`FEATURE_COLUMNS`. ``order_trend`` is orders in the
+        last window divided by orders in the window before (NULL when there were none
+        before). ``revenue_12m`` is net revenue in the 12 months up to ``as_of``.
+
+    Examples
+    --------
+    >>> import pyarrow as pa, datetime as dt
+    >>> from tierwise.engine import Engine
+    >>> eng = Engine()
+    >>> tx = eng.from_arrow(pa.table({
+    ...     "customer_id": ["A", "A", "B"], "date": [dt.date(2024, 1, 1), dt.date(2024, 3, 1),
+    ...     dt.date(2024, 2, 1)], "revenue": [100.0, 50.0, 20.0], "order_id": ["1", "2", "3"],
+    ...     "quantity": [1.0, 1.0, 2.0], "cost": [60.0, 30.0, None],
+    ...     "is_return": [False, False, False], "is_cancel": [False, False, False]}))
+    >>> f = eng.to_arrow(customer_features(tx, as_of=dt.date(2024, 3, 31),
+    ...                  settings=FeatureSettings(margin_rate=0.25)).order_by("customer_id"))
+    >>> f.column("gross_margin").to_pylist()
+    [60.0, 5.0]
+    """
+    w = settings.window_months
+    last_start = _months_before(as_of, w)
+    prev_start = _months_before(as_of, 2 * w)
+    year_start = _months_before(as_of, 12)
+    as_of_lit = ibis.literal(as_of, "date")
+
+    is_sale = ~(tx.is_return | tx.is_cancel)
+    order_key = ibis.coalesce(tx.order_id, "day:" + tx.date.cast(str))
+    sale_order = ibis.ifelse(is_sale, order_key, ibis.null(str))
+    in_last = (tx.date > last_start) & (tx.date <= as_of_lit)
+    in_prev = (tx.date > prev_start) & (tx.date <= last_start)
+    if settings.margin_rate is not None:
+        line_cost = ibis.coalesce(tx.cost, tx.revenue * (1 - settings.margin_rate))
+    else:
+        line_cost = tx.cost
+
+    g = tx.group_by(tx.customer_id).aggregate(
+        first_purchase=ibis.ifelse(is_sale, tx.date, ibis.null("date")).min(),
+        last_purchase=ibis.ifelse(is_sale, tx.date, ibis.null("date")).max(),
+        n_orders=sale_order.nunique(),
+        n_lines=tx.count(),
+        units=ibis.ifelse(is_sale, tx.quantity, 0.0).sum(),
+        revenue=tx.revenue.sum(),
+        revenue_12m=ibis.ifelse(tx.date > year_start, tx.revenue, 0.0).sum(),
+        returns_value=ibis.ifelse(is_sale, 0.0, -tx.revenue).sum(),
+        n_return_lines=(~is_sale).cast("int64").sum(),
+        sale_revenue=ibis.ifelse(is_sale, tx.revenue, 0.0).sum(),
+        cost=line_cost.sum(),
+        n_cost_missing=line_cost.isnull().cast("int64").sum(),
+        orders_last_period=ibis.ifelse(in_last, sale_order, ibis.null(str)).nunique(),
+        orders_prev_period=ibis.ifelse(in_prev, sale_order, ibis.null(str)).nunique(),
+    )
+    gross_margin = ibis.ifelse(g.n_cost_missing == 0, g.revenue - g.cost, ibis.null("float64"))
+    return g.select(
+        customer_id=g.customer_id,
+        first_purchase=g.first_purchase,
+        last_purchase=g.last_purchase,
+        n_orders=g.n_orders.cast("int64"),
+        n_lines=g.n_lines.cast("int64"),
+        units=g.units.fill_null(0.0),
+        revenue=g.revenue,
+        revenue_12m=g.revenue_12m,
+        returns_value=g.returns_value,
+        n_return_lines=g.n_return_lines,
+        cost=ibis.ifelse(g.n_cost_missing == 0, g.cost, ibis.null("float64")),
+        gross_margin=gross_margin,
+        gross_margin_pct=ibis.ifelse(g.revenue > 0, gross_margin / g.revenue, ibis.null("float64")),
+        avg_order_value=ibis.ifelse(
+            g.n_orders > 0, g.sale_revenue / g.n_orders, ibis.null("float64")
+        ),
+        recency_days=as_of_lit.delta(g.last_purchase, unit="day").cast("int64"),
+        tenure_days=as_of_lit.delta(g.first_purchase, unit="day").cast("int64"),
+        orders_last_period=g.orders_last_period.cast("int64"),
+        orders_prev_period=g.orders_prev_period.cast("int64"),
+        order_trend=ibis.ifelse(
+            g.orders_prev_period > 0,
+            g.orders_last_period.cast("float64") / g.orders_prev_period,
+            ibis.null("float64"),
+        ),
+    )

@@ -1,0 +1,360 @@
+"""The run: load → validate → resolve accounts → features → models → outputs.
+
+This is the only module that materialises tables, times stages and writes the output folder
+(through :mod:`tierwise.io`). Each stage is a pure function of its own module; the
+``_stage_*`` functions here are the glue that feeds them and collects their results.
+
+Example
+-------
+>>> import tempfile, pathlib, pyarrow as pa, pyarrow.csv as pacsv, datetime as dt
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> pacsv.write_csv(pa.table({"customer_id": ["A", "B"], "date": ["2024-01-02", "2024-02-03"],
+...                           "revenue": [10.0, 20.0]}), d / "tx.csv")
+>>> result = run_pipeline({"transactions": d / "tx.csv"}, out_dir=d / "out")
+>>> result.manifest["inputs"]["transactions"]["rows_used"]
+2
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from . import __version__
+from .engine import ROW, Engine
+from .errors import EngineError, InputError, Problems, TierwiseError
+from .features import customer_features
+from .io import REJECT_SCHEMA, RawInput, read_input
+from .io.outputs import OutputFolder
+from .schema import TABLES
+from .settings import INPUT_TABLES, Settings
+from .validate import (
+    canonicalize,
+    check_transactions,
+    reject_duplicate_keys,
+    reject_unknown_customers,
+    split_rejects,
+)
+
+__all__ = ["RunContext", "RunResult", "load_and_validate", "run_pipeline"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class InputAccount:
+    """Row accounting of one input."""
+
+    path: str
+    sha256: str
+    rows_read: int
+    rows_used: int
+    rows_rejected: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "rows_read": self.rows_read,
+            "rows_used": self.rows_used,
+            "rows_rejected": self.rows_rejected,
+        }
+
+
+@dataclass
+class RunContext:
+    """Everything a run has computed so far; stages read from it and add to it."""
+
+    settings: Settings
+    engine: Engine
+    as_of: dt.date
+    #: canonical tables of the rows used, by input name
+    tables: dict[str, ir.Table] = field(default_factory=dict)
+    inputs: dict[str, InputAccount] = field(default_factory=dict)
+    rejects: pa.Table = field(default_factory=REJECT_SCHEMA.empty_table)
+    #: customer-level results, each keyed by customer_id, joined into customers.parquet
+    customer_parts: list[pa.Table] = field(default_factory=list)
+    #: extra tables for the output folder: stem -> table (written as CSV and Parquet)
+    extra_outputs: dict[str, pa.Table] = field(default_factory=dict)
+    models: dict[str, Any] = field(default_factory=dict)
+    manifest_extra: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, stage: str, progress: Progress | None = None) -> Iterator[None]:
+        if progress:
+            progress(stage)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = round(self.timings.get(stage, 0.0) + time.perf_counter() - start, 4)
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    out_dir: Path | None
+    manifest: dict[str, Any]
+    customers: pa.Table
+    rejects: pa.Table
+
+
+# -- load and validate -----------------------------------------------------------------
+
+
+def _raw_count(raw: RawInput, engine: Engine) -> int:
+    return engine.count(raw.table, f"rows of {raw.path}")
+
+
+def load_and_validate(
+    inputs: Mapping[str, str | Path],
+    settings: Settings,
+    engine: Engine,
+    *,
+    as_of: dt.date | None = None,
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
+) -> RunContext:
+    """Read every input, map and parse it, and split the rows used from the rejects.
+
+    Raises
+    ------
+    Problems
+        Every file-level problem of every input (missing required columns, unreadable files),
+        reported together.
+    """
+    today = today or dt.date.today()
+    as_of = as_of or settings.run.as_of
+    unknown = set(inputs) - set(INPUT_TABLES)
+    if unknown:
+        raise InputError(f"unknown input {sorted(unknown)}; inputs are {', '.join(INPUT_TABLES)}")
+    if "transactions" not in inputs:
+        raise InputError(
+            "no transactions given", hint="pass --transactions FILE or set [transactions] path"
+        )
+    timings = timings if timings is not None else {}
+    start = time.perf_counter()
+    if progress:
+        progress("load")
+    raws: dict[str, RawInput] = {}
+    canon: dict[str, ir.Table] = {}
+    problems: list[TierwiseError] = []
+    for name, path in inputs.items():
+        try:
+            raw = read_input(name, path, settings.table_input(name), engine)
+            raws[name] = raw
+            canon[name] = canonicalize(
+                raw.table,
+                name,
+                settings,
+                engine,
+                file=raw.path,
+                source_columns=raw.source_columns,
+                delimiter=raw.delimiter,
+            )
+        except Problems as many:
+            problems.extend(many.errors)
+        except TierwiseError as exc:
+            problems.append(exc)
+    Problems.raise_if_any(problems)
+    timings["load"] = round(time.perf_counter() - start, 4)
+
+    start = time.perf_counter()
+    if progress:
+        progress("validate")
+    tx = check_transactions(canon["transactions"], settings, as_of=as_of, today=today)
+    tx = engine.materialize(tx, "tw_checked_transactions")
+    tx_used, tx_rejects = split_rejects(tx, raws["transactions"].path, "transactions")
+    if as_of is None:
+        last = engine.scalar(tx_used.date.max(), "the last transaction date")
+        if last is None:
+            raise InputError(
+                "no usable transaction rows (see rejects.csv for why each row was set aside)",
+                file=raws["transactions"].path,
+            )
+        as_of = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
+    ctx = RunContext(settings=settings, engine=engine, as_of=as_of, timings=timings)
+    used: dict[str, ir.Table] = {"transactions": tx_used}
+    reject_parts: dict[str, ir.Table] = {"transactions": tx_rejects}
+
+    for name in ("customers", "prospects", "reps", "payments"):
+        if name in canon:
+            spec = TABLES[name]
+            t = reject_duplicate_keys(canon[name], spec.key) if spec.key else canon[name]
+            canon[name] = t
+    known: ir.Table | None = None
+    for name in ("customers", "prospects", "reps", "market"):
+        if name in canon:
+            t = engine.materialize(canon[name])
+            used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
+    ids = [tx_used.select("customer_id")]
+    if "customers" in used:
+        ids.append(used["customers"].select("customer_id"))
+    known = engine.materialize(ibis.union(*ids, distinct=True), "tw_known_customers")
+    for name in ("activities", "payments"):
+        if name in canon:
+            t = reject_unknown_customers(canon[name], known, name)
+            if name == "activities":
+                t = t.mutate(type=t.type.lower().strip().re_replace(r"[\s\-]+", "_"))
+            t = engine.materialize(t)
+            used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
+
+    reject_tables = []
+    for name, raw in raws.items():
+        rej = engine.to_arrow(reject_parts[name], f"rejects of {name}")
+        rej = pa.concat_tables([raw.malformed, rej.cast(REJECT_SCHEMA)]).sort_by(
+            [("row", "ascending")]
+        )
+        n_read = _raw_count(raw, engine) + raw.n_malformed
+        n_used = engine.count(used[name], f"rows used of {name}")
+        account = InputAccount(raw.path, raw.sha256, n_read, n_used, rej.num_rows)
+        if account.rows_read != account.rows_used + account.rows_rejected:
+            raise EngineError(
+                f"{raw.path}: row accounting does not add up: read {n_read}, used {n_used}, "
+                f"rejected {rej.num_rows}"
+            )
+        ctx.inputs[name] = account
+        reject_tables.append(rej)
+    ctx.rejects = pa.concat_tables([REJECT_SCHEMA.empty_table(), *reject_tables])
+    ctx.tables = used
+    timings["validate"] = round(time.perf_counter() - start, 4)
+    return ctx
+
+
+# -- stages ------------------------------------------------------------------------------
+
+
+def _stage_features(ctx: RunContext) -> None:
+    tx = ctx.tables["transactions"]
+    feats = customer_features(tx, as_of=ctx.as_of, settings=ctx.settings.features)
+    table = ctx.engine.to_arrow(feats, "customer features")
+    n_lines = int(pa.compute.sum(table.column("n_lines")).as_py() or 0)
+    if n_lines != ctx.inputs["transactions"].rows_used:
+        raise EngineError(
+            f"features used {n_lines} transaction lines, validation passed "
+            f"{ctx.inputs['transactions'].rows_used}"
+        )
+    ctx.customer_parts.append(table)
+
+
+# Stages run in this order; each takes the context and adds to it.
+STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
+    ("features", _stage_features),
+]
+
+
+# -- assembling outputs --------------------------------------------------------------------
+
+
+def _assemble_customers(ctx: RunContext) -> pa.Table:
+    """Join the customer master and every stage's customer-level table on customer_id."""
+    engine = ctx.engine
+    parts = ctx.customer_parts
+    base = engine.from_arrow(parts[0]) if parts else None
+    if "customers" in ctx.tables:
+        master = ctx.tables["customers"].drop(ROW)
+        master_ids = master.select("customer_id")
+        ids = master_ids if base is None else ibis.union(master_ids, base.select("customer_id"))
+        t = ids.distinct()
+        t = t.left_join(master, "customer_id").drop("customer_id_right")
+    else:
+        assert base is not None
+        t = base.select("customer_id")
+    for part in parts:
+        p = engine.from_arrow(part)
+        t = t.left_join(p, "customer_id").drop("customer_id_right")
+    out = engine.to_arrow(t.order_by("customer_id"), "customers table")
+    return out
+
+
+def _manifest(ctx: RunContext, settings: Settings) -> dict[str, Any]:
+    return {
+        "version": __version__,
+        "seed": settings.run.seed,
+        "as_of": ctx.as_of.isoformat(),
+        "engine": ctx.engine.backend,
+        "settings": settings.to_dict(),
+        "inputs": {name: acc.as_dict() for name, acc in ctx.inputs.items()},
+        "timings": dict(ctx.timings),
+        "models": ctx.models,
+        **ctx.manifest_extra,
+    }
+
+
+def run_pipeline(
+    inputs: Mapping[str, str | Path],
+    settings: Settings | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    as_of: dt.date | None = None,
+    today: dt.date | None = None,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run tierwise end to end and (when ``out_dir`` is given) write the output folder.
+
+    Parameters
+    ----------
+    inputs
+        Input name (``transactions``, ``customers``, ``activities``, ``payments``,
+        ``prospects``, ``reps``, ``market``) → file path or PostgreSQL URL.
+    settings
+        The run's settings (defaults when omitted).
+    out_dir
+        Output folder, replaced atomically; ``None`` computes without writing.
+    as_of
+        Analysis date; defaults to ``[run] as_of``, then to the last transaction date.
+    today
+        The date future-dated rows are checked against (defaults to the machine's date).
+    engine
+        An engine to reuse; by default one is made from ``[run]`` and closed at the end.
+    progress
+        Called with each stage's name as it starts.
+    """
+    settings = settings or Settings()
+    own_engine = engine is None
+    eng = engine or Engine(
+        settings.run.engine, threads=settings.run.threads, memory_limit=settings.run.memory_limit
+    )
+    try:
+        timings: dict[str, float] = {}
+        ctx = load_and_validate(
+            inputs, settings, eng, as_of=as_of, today=today, progress=progress, timings=timings
+        )
+        for name, stage in STAGES:
+            with ctx.timed(name, progress):
+                stage(ctx)
+        with ctx.timed("outputs", progress):
+            customers = _assemble_customers(ctx)
+            manifest = _manifest(ctx, settings)
+            written: Path | None = None
+            if out_dir is not None:
+                out = OutputFolder(out_dir)
+                try:
+                    out.write_table("customers", customers)
+                    for stem, table in ctx.extra_outputs.items():
+                        out.write_table(stem, table)
+                    out.write_table("rejects", ctx.rejects, parquet=False)
+                    manifest["timings"] = dict(ctx.timings)
+                    out.write_json("manifest.json", manifest)
+                    written = out.commit()
+                except BaseException:
+                    out.abort()
+                    raise
+        manifest["timings"] = dict(ctx.timings)
+        return RunResult(written, manifest, customers, ctx.rejects)
+    finally:
+        if own_engine:
+            eng.close()
