@@ -1,0 +1,148 @@
+"""Ease of doing business: named components and one 0–100 score per customer.
+
+Each component is a raw figure per customer (NaN where it cannot be measured for that
+customer) that is turned into a score by its percentile among the customers that have it:
+
+.. math::
+
+    s_i = 100 \\cdot \\frac{r_i - 1/2}{n}
+
+with :math:`r_i` the customer's mid-rank (ties share their average rank) among the
+:math:`n` customers with a value, ranked so that the easiest customer has the highest rank.
+The ease score is the weighted mean of the component scores a customer has, the weights
+re-normalised over those components.
+
+Components (easier when):
+
+- ``payment_days_late``: average days paid after the due date (lower)
+- ``share_invoices_late``: share of invoices paid late (lower)
+- ``order_size``: average order value / minimum economic order (higher)
+- ``order_changes``: order changes per order (lower)
+- ``returns``: returned revenue / gross sales revenue (lower)
+- ``discount_depth``: discount depth minus the median depth of the customer's peers, same
+  industry and size band (lower)
+- ``sales_effort``: visits and calls per unit of gross margin (lower; infinite when there was
+  effort and no positive margin)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy.stats import rankdata
+
+__all__ = ["HIGHER_IS_BETTER", "ease_scores", "peer_relative", "percentile_score"]
+
+#: Components where a larger raw value means an easier customer.
+HIGHER_IS_BETTER = frozenset({"order_size"})
+
+
+def percentile_score(x: np.ndarray, *, higher_is_better: bool) -> np.ndarray:
+    """Mid-rank percentile of each value among the non-NaN values, 0–100 (100 = easiest).
+
+    Examples
+    --------
+    >>> percentile_score(np.array([3.0, 1.0, np.nan, 2.0]), higher_is_better=False).round(1)
+    array([16.7, 83.3,  nan, 50. ])
+    """
+    x = np.asarray(x, dtype=float)
+    out = np.full(x.shape, np.nan)
+    ok = ~np.isnan(x)
+    n = int(ok.sum())
+    if n == 0:
+        return out
+    vals = x[ok] if higher_is_better else -x[ok]
+    ranks = rankdata(vals, method="average")
+    out[ok] = 100.0 * (ranks - 0.5) / n
+    return out
+
+
+def peer_relative(
+    value: np.ndarray,
+    industry: Sequence[str | None] | np.ndarray,
+    employees: np.ndarray,
+    revenue: np.ndarray,
+    bands: Sequence[float],
+) -> np.ndarray:
+    """``value`` minus the median of the customer's peer group (industry × size band).
+
+    Size band by head count (``bands`` are the upper bounds); customers without a head count
+    are banded by revenue quintile instead. NaN values stay NaN and are left out of medians.
+
+    Examples
+    --------
+    >>> peer_relative(np.array([0.1, 0.3, 0.2]), ["x", "x", "y"], np.array([5.0, 8.0, 5.0]),
+    ...               np.zeros(3), [10.0]).round(2)
+    array([-0.1,  0.1,  0. ])
+    """
+    value = np.asarray(value, dtype=float)
+    n = value.shape[0]
+    emp = np.asarray(employees, dtype=float)
+    band = np.searchsorted(np.asarray(bands, dtype=float), emp, side="left").astype(np.int64)
+    no_emp = np.isnan(emp)
+    if no_emp.any():
+        rev = np.asarray(revenue, dtype=float)[no_emp]
+        q = np.nanquantile(rev, [0.2, 0.4, 0.6, 0.8]) if rev.size else np.array([])
+        band[no_emp] = 100 + np.searchsorted(q, rev, side="left")
+    ind = np.array(["" if v is None else str(v) for v in industry], dtype=object)
+    keys = np.array([f"{i}\x1f{b}" for i, b in zip(ind, band, strict=True)], dtype=object)
+    _, group = np.unique(keys, return_inverse=True)
+    out = np.full(n, np.nan)
+    ok = ~np.isnan(value)
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    for members in np.split(order, bounds):
+        m = members[ok[members]]
+        if m.size:
+            out[m] = value[m] - np.median(value[m])
+    return out
+
+
+def ease_scores(
+    components: Mapping[str, np.ndarray], weights: Mapping[str, float]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Score each component by percentile and combine them into the 0–100 ease score.
+
+    Parameters
+    ----------
+    components
+        Component name → raw figure per customer (NaN where not measured).
+    weights
+        Component name → weight; components without a weight (or weight 0) are scored but
+        do not enter the total.
+
+    Returns
+    -------
+    (scores, total)
+        Component name → 0–100 score per customer, and the weighted total (NaN for a
+        customer with no weighted component).
+
+    Examples
+    --------
+    >>> s, total = ease_scores({"returns": np.array([0.0, 0.5]),
+    ...                         "order_size": np.array([2.0, np.nan])},
+    ...                        {"returns": 1.0, "order_size": 1.0})
+    >>> total  # a: mean of returns 75 and order_size 50 (alone); b: returns 25 only
+    array([62.5, 25. ])
+    """
+    scores: dict[str, np.ndarray] = {}
+    num: np.ndarray | None = None
+    den: np.ndarray | None = None
+    for name, raw in components.items():
+        sc = percentile_score(raw, higher_is_better=name in HIGHER_IS_BETTER)
+        scores[name] = sc
+        w = float(weights.get(name, 0.0))
+        if w <= 0:
+            continue
+        has = ~np.isnan(sc)
+        part = np.where(has, sc * w, 0.0)
+        num = part if num is None else num + part
+        wpart = np.where(has, w, 0.0)
+        den = wpart if den is None else den + wpart
+    if num is None or den is None:
+        n = len(next(iter(components.values()))) if components else 0
+        return scores, np.full(n, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    return scores, total
