@@ -120,17 +120,23 @@ def _summary(result: Any, title: str) -> None:
 
     m = result.manifest
     customers = result.customers
-    revenue = pc.sum(customers.column("revenue")).as_py() if "revenue" in customers.column_names else 0
+    revenue = (
+        pc.sum(customers.column("revenue")).as_py() if "revenue" in customers.column_names else 0
+    )
     table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("input")
     table.add_column("rows read", justify="right")
     table.add_column("used", justify="right")
     table.add_column("rejected", justify="right")
     for name, acc in m["inputs"].items():
-        table.add_row(name, f"{acc['rows_read']:,}", f"{acc['rows_used']:,}", f"{acc['rows_rejected']:,}")
+        table.add_row(
+            name, f"{acc['rows_read']:,}", f"{acc['rows_used']:,}", f"{acc['rows_rejected']:,}"
+        )
     console.print(table)
-    console.print(f"customers: {customers.num_rows:,}    revenue: {revenue or 0:,.0f}    "
-                  f"analysis date: {m['as_of']}")
+    console.print(
+        f"customers: {customers.num_rows:,}    revenue: {revenue or 0:,.0f}    "
+        f"analysis date: {m['as_of']}"
+    )
     if result.out_dir is not None:
         console.print(f"outputs:   {result.out_dir}", markup=False)
         files = sorted(p.name for p in Path(result.out_dir).iterdir())
@@ -161,23 +167,34 @@ def run(
     with _errors():
         settings = load_settings(config)
         given = {
-            "transactions": transactions, "customers": customers, "activities": activities,
-            "payments": payments, "prospects": prospects, "reps": reps, "market": market,
+            "transactions": transactions,
+            "customers": customers,
+            "activities": activities,
+            "payments": payments,
+            "prospects": prospects,
+            "reps": reps,
+            "market": market,
         }
         inputs = _inputs(settings, given)
         with _progress() as progress:
-            result = run_pipeline(inputs, settings, out_dir=out, as_of=as_of_date, progress=progress)
+            result = run_pipeline(
+                inputs, settings, out_dir=out, as_of=as_of_date, progress=progress
+            )
         _summary(result, "tierwise run")
 
 
 @app.command()
 def demo(
-    customers: Annotated[int, typer.Option("--customers", "-n", min=50, help="Number of customers.")] = 3000,
+    customers: Annotated[
+        int, typer.Option("--customers", "-n", min=50, help="Number of customers.")
+    ] = 3000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for demo data and outputs.")] = Path(
-        "tierwise-demo"
-    ),
-    csv: Annotated[bool, typer.Option("--csv", help="Write the demo data as CSV, not Parquet.")] = False,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for demo data and outputs.")
+    ] = Path("tierwise-demo"),
+    csv: Annotated[
+        bool, typer.Option("--csv", help="Write the demo data as CSV, not Parquet.")
+    ] = False,
 ) -> None:
     """Make a realistic demo dataset (a B2B distributor) and run everything on it.
 
@@ -223,8 +240,13 @@ def validate(
     with _errors():
         settings = load_settings(config)
         given = {
-            "transactions": transactions, "customers": customers, "activities": activities,
-            "payments": payments, "prospects": prospects, "reps": reps, "market": market,
+            "transactions": transactions,
+            "customers": customers,
+            "activities": activities,
+            "payments": payments,
+            "prospects": prospects,
+            "reps": reps,
+            "market": market,
         }
         inputs = _inputs(settings, given)
         engine = Engine(settings.run.engine)
@@ -234,7 +256,9 @@ def validate(
         for col in ("input", "rows read", "used", "rejected"):
             table.add_column(col, justify="left" if col == "input" else "right")
         for name, acc in ctx.inputs.items():
-            table.add_row(name, f"{acc.rows_read:,}", f"{acc.rows_used:,}", f"{acc.rows_rejected:,}")
+            table.add_row(
+                name, f"{acc.rows_read:,}", f"{acc.rows_used:,}", f"{acc.rows_rejected:,}"
+            )
         console.print(table)
         rej = ctx.rejects
         if rej.num_rows:
@@ -273,8 +297,13 @@ def init(
         if out.exists() and not force:
             raise TierwiseError(f"{out} exists; pass --force to overwrite it")
         given = {
-            "transactions": transactions, "customers": customers, "activities": activities,
-            "payments": payments, "prospects": prospects, "reps": reps, "market": market,
+            "transactions": transactions,
+            "customers": customers,
+            "activities": activities,
+            "payments": payments,
+            "prospects": prospects,
+            "reps": reps,
+            "market": market,
         }
         text = settings_template({k: str(v) for k, v in given.items() if v is not None})
         out.write_text(text, encoding="utf-8")

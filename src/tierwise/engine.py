@@ -50,8 +50,16 @@ def _spark_try_to_timestamp(s: str, fmt: str) -> dt.timestamp:  # type: ignore[e
 def _strftime_to_java(fmt: str) -> str:
     """Translate the strftime codes tierwise accepts into Spark's datetime pattern."""
     table = {
-        "%Y": "yyyy", "%m": "MM", "%d": "dd", "%H": "HH", "%M": "mm", "%S": "ss",
-        "%y": "yy", "%b": "MMM", "%B": "MMMM", "%f": "SSSSSS",
+        "%Y": "yyyy",
+        "%m": "MM",
+        "%d": "dd",
+        "%H": "HH",
+        "%M": "mm",
+        "%S": "ss",
+        "%y": "yy",
+        "%b": "MMM",
+        "%B": "MMMM",
+        "%f": "SSSSSS",
     }
     out, i = [], 0
     while i < len(fmt):

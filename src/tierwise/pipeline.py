@@ -97,7 +97,9 @@ class RunContext:
         try:
             yield
         finally:
-            self.timings[stage] = round(self.timings.get(stage, 0.0) + time.perf_counter() - start, 4)
+            self.timings[stage] = round(
+                self.timings.get(stage, 0.0) + time.perf_counter() - start, 4
+            )
 
 
 @dataclass

@@ -91,12 +91,16 @@ TABLES: dict[str, TableSpec] = {
         ),
     ),
     "customers": TableSpec(
-        "customers", "the customer master: one row per customer record", _FIRMOGRAPHICS,
+        "customers",
+        "the customer master: one row per customer record",
+        _FIRMOGRAPHICS,
         key=("customer_id",),
     ),
     "prospects": TableSpec(
-        "prospects", "companies that have not bought yet, same columns as customers",
-        _FIRMOGRAPHICS, key=("customer_id",),
+        "prospects",
+        "companies that have not bought yet, same columns as customers",
+        _FIRMOGRAPHICS,
+        key=("customer_id",),
     ),
     "activities": TableSpec(
         "activities",

@@ -119,7 +119,7 @@ def match_columns(
                     f"[{spec.name}] delimiter"
                 )
             else:
-                hint += f"; map it in [{spec.name}.columns] {col.name} = \"<your column>\""
+                hint += f'; map it in [{spec.name}.columns] {col.name} = "<your column>"'
             problems.append(
                 InputError(
                     f"required column {col.name!r} is missing",
@@ -138,13 +138,21 @@ def _preview(cols: list[str], n: int = 12) -> str:
     return shown + (f", … ({len(cols)} columns)" if len(cols) > n else "")
 
 
-def reject_if(t: ir.Table, cond: ir.BooleanValue, column: str | None, reason, value=None) -> ir.Table:
+def reject_if(
+    t: ir.Table, cond: ir.BooleanValue, column: str | None, reason, value=None
+) -> ir.Table:
     """Mark rows where ``cond`` holds as rejected, unless an earlier reason already did.
 
     ``reason`` and ``value`` may be strings or string expressions.
     """
     fresh = t[REASON].isnull() & cond.fill_null(False)
-    val = ibis.null(str) if value is None else ibis.literal(value) if isinstance(value, str) else value
+    val = (
+        ibis.null(str)
+        if value is None
+        else ibis.literal(value)
+        if isinstance(value, str)
+        else value
+    )
     return t.mutate(
         **{
             REASON: ibis.ifelse(fresh, reason, t[REASON]),
@@ -267,9 +275,7 @@ def canonicalize(
     decimal = ti.decimal or ("," if delimiter == ";" else ".")
     cols = source_columns if source_columns is not None else [c for c in raw.columns if c != ROW]
     mapping = match_columns(cols, spec, ti, file=file)
-    t = base = raw.mutate(
-        **{REASON: ibis.null(str), RCOL: ibis.null(str), RVAL: ibis.null(str)}
-    )
+    t = base = raw.mutate(**{REASON: ibis.null(str), RCOL: ibis.null(str), RVAL: ibis.null(str)})
     parsed: dict[str, ir.Value] = {}
     for col in spec.columns:
         src = mapping[col.name]
@@ -320,14 +326,10 @@ def check_transactions(
             t.date.cast(str),
         )
     is_return = (
-        t.is_return.fill_null(False)
-        | (t.quantity.fill_null(0) < 0)
-        | (t.revenue.fill_null(0) < 0)
+        t.is_return.fill_null(False) | (t.quantity.fill_null(0) < 0) | (t.revenue.fill_null(0) < 0)
     )
     prefix = vs.cancel_prefix or ""
-    is_cancel = (
-        t.order_id.fill_null("").startswith(prefix) if prefix else ibis.literal(False)
-    )
+    is_cancel = t.order_id.fill_null("").startswith(prefix) if prefix else ibis.literal(False)
     t = t.mutate(is_return=is_return, is_cancel=is_cancel)
     if vs.drop_duplicate_lines:
         keys = [c for c in TABLES["transactions"].names]

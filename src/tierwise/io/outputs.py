@@ -75,12 +75,16 @@ class OutputFolder:
     def __init__(self, target: str | Path) -> None:
         self.target = Path(target).resolve()
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-", dir=self.target.parent))
+        self.tmp = Path(
+            tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-", dir=self.target.parent)
+        )
 
     def path(self, name: str) -> Path:
         return self.tmp / name
 
-    def write_table(self, stem: str, table: pa.Table, *, csv: bool = True, parquet: bool = True) -> None:
+    def write_table(
+        self, stem: str, table: pa.Table, *, csv: bool = True, parquet: bool = True
+    ) -> None:
         if parquet:
             write_parquet(table, self.tmp / f"{stem}.parquet")
         if csv:

@@ -187,7 +187,9 @@ def sniff_csv(path: str, ti: TableInput | None = None) -> CsvDialect:
         raise InputError("the file is empty", file=path, hint="export it again with a header row")
     encoding = ti.encoding or _sniff_encoding(sample)
     try:
-        text = sample.decode(encoding, errors="replace" if len(sample) == _SNIFF_BYTES else "strict")
+        text = sample.decode(
+            encoding, errors="replace" if len(sample) == _SNIFF_BYTES else "strict"
+        )
     except (UnicodeDecodeError, LookupError) as exc:
         raise InputError(
             f"cannot decode the file as {encoding}",
@@ -310,7 +312,9 @@ def _read_csv(name: str, path: str, ti: TableInput, engine: Engine) -> RawInput:
     if names and n_good:
         empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(table.column(names[0]))), 0)
         for n in names[1:]:
-            empty = pc.and_(empty, pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(table.column(n))), 0))
+            empty = pc.and_(
+                empty, pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(table.column(n))), 0)
+            )
         n_empty = pc.sum(empty.cast(pa.int64())).as_py() or 0
         if n_empty:
             blank_rows = table.filter(empty).column(ROW)
@@ -359,7 +363,9 @@ def _read_excel(name: str, path: str, ti: TableInput, engine: Engine) -> RawInpu
             path, sheet_name=ti.sheet or 0, dtype=str, engine="openpyxl", keep_default_na=False
         )
     except ValueError as exc:
-        raise InputError(str(exc), file=path, hint="set [table] sheet to an existing sheet") from exc
+        raise InputError(
+            str(exc), file=path, hint="set [table] sheet to an existing sheet"
+        ) from exc
     except Exception as exc:
         raise InputError(f"cannot read as Excel: {exc}", file=path) from exc
     names = _check_header(path, [str(c).strip() for c in frame.columns])

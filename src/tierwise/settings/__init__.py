@@ -46,7 +46,15 @@ __all__ = [
     "load_settings",
 ]
 
-INPUT_TABLES = ("transactions", "customers", "activities", "payments", "prospects", "reps", "market")
+INPUT_TABLES = (
+    "transactions",
+    "customers",
+    "activities",
+    "payments",
+    "prospects",
+    "reps",
+    "market",
+)
 
 
 class Settings(BaseModel):

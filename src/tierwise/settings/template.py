@@ -22,14 +22,52 @@ __all__ = ["guess_columns", "settings_template"]
 #: Names users' files often give the canonical columns (compared after lower-casing and
 #: removing punctuation).
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "customer_id": ("customer", "customerid", "custid", "cust_no", "customer_no", "customer_number",
-                    "client_id", "account_id", "account", "debtor", "kundennr", "kunde", "sold_to"),
-    "date": ("invoice_date", "invoicedate", "order_date", "orderdate", "transaction_date",
-             "posting_date", "datum", "activity_date"),
-    "revenue": ("net_revenue", "net_amount", "amount", "sales", "net_sales", "value", "umsatz",
-                "line_total", "net_value"),
-    "order_id": ("invoice", "invoice_no", "invoiceno", "invoice_id", "order", "order_no",
-                 "document_no", "belegnr"),
+    "customer_id": (
+        "customer",
+        "customerid",
+        "custid",
+        "cust_no",
+        "customer_no",
+        "customer_number",
+        "client_id",
+        "account_id",
+        "account",
+        "debtor",
+        "kundennr",
+        "kunde",
+        "sold_to",
+    ),
+    "date": (
+        "invoice_date",
+        "invoicedate",
+        "order_date",
+        "orderdate",
+        "transaction_date",
+        "posting_date",
+        "datum",
+        "activity_date",
+    ),
+    "revenue": (
+        "net_revenue",
+        "net_amount",
+        "amount",
+        "sales",
+        "net_sales",
+        "value",
+        "umsatz",
+        "line_total",
+        "net_value",
+    ),
+    "order_id": (
+        "invoice",
+        "invoice_no",
+        "invoiceno",
+        "invoice_id",
+        "order",
+        "order_no",
+        "document_no",
+        "belegnr",
+    ),
     "product_id": ("product", "sku", "item", "item_id", "stockcode", "article", "material"),
     "product_category": ("category", "product_group", "family", "warengruppe"),
     "quantity": ("qty", "units", "menge"),
@@ -177,9 +215,9 @@ def settings_template(inputs: dict[str, str] | None = None) -> str:
             for col in TABLES[section].columns:
                 req = " (required)" if col.required else ""
                 if col.name in mapping:
-                    out.append(f"{col.name} = {_toml_value(mapping[col.name])}{'  # guessed' }")
+                    out.append(f"{col.name} = {_toml_value(mapping[col.name])}{'  # guessed'}")
                 else:
-                    out.append(f"# {col.name} = \"...\"    # {col.kind}{req} {col.doc}".rstrip())
+                    out.append(f'# {col.name} = "..."    # {col.kind}{req} {col.doc}'.rstrip())
         else:
             out += _section_lines(section, model, {})
         out.append("")
