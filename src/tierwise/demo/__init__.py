@@ -1,0 +1,13 @@
+"""Synthetic B2B distributor data with planted truths (``tierwise demo``).
+
+Example
+-------
+>>> from tierwise.demo import generate
+>>> data = generate(n_customers=100, seed=7)
+>>> sorted(data.tables())[:3]
+['activities', 'customers', 'market']
+"""
+
+from ._generate import DemoData, generate
+
+__all__ = ["DemoData", "generate"]

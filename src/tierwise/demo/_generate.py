@@ -1,0 +1,1072 @@
+"""The demo generator: a synthetic B2B distributor with planted truths.
+
+Everything is vectorised over companies, orders and lines with NumPy; the only Python loops
+run over a handful of categories, industries, regions or digit positions.
+
+The buying process is BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy
+way"): while alive a company orders as a Poisson process with rate λ ~ Gamma(r, α) (scaled
+by size), and after every order it drops out with probability p ~ Beta(a, b). The number of
+orders before death is therefore D ~ Geometric(p) and, given K Poisson events in the window,
+a company keeps the first min(K, D) of them. Event times are the first m order statistics of
+K uniforms, drawn without sorting as S_j / S_{K+1} with S the cumulative sums of unit
+exponentials (S_{K+1} = S_m + Gamma(K + 1 - m)).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import SettingsError
+from ..settings.demo import DemoSettings
+from . import _words as W
+from ._strings import fixed_ids, int_strings, join, pick, prefixed_ids, typos
+
+__all__ = ["DemoData", "generate"]
+
+_EPOCH = dt.date(1970, 1, 1)
+_DAYS_PER_YEAR = 365.25
+_REGION_NAMES = list(W.REGIONS)
+_INDUSTRY_NAMES = list(W.INDUSTRIES)
+_CATEGORY_NAMES = list(W.CATEGORIES)
+_CITIES = [c for r in W.REGIONS.values() for c in r[2]]
+_CITY_REGION = np.array([i for i, r in enumerate(W.REGIONS.values()) for _ in r[2]], dtype=np.int16)
+_ACTIVITY_TYPES = [
+    "visit",
+    "call",
+    "email",
+    "delivery",
+    "order_change",
+    "return",
+    "quote",
+    "support",
+]
+_CHANNELS = ["field", "inside", "key_account", "web"]
+_ROLES = ["field", "inside", "key_account"]
+
+
+@dataclass(frozen=True)
+class DemoData:
+    """A generated demo dataset: the input tables of a run plus the planted truth.
+
+    Attributes
+    ----------
+    customers, transactions, activities, payments, prospects, reps, products, market
+        Input tables with the canonical column names of :mod:`tierwise.schema`
+        (``products`` is extra: product_id, product_category, list_price, unit_cost).
+    truth
+        One row per customer record and per prospect: customer_id, company_id (records of
+        the same true company share it), is_prospect, true_wallet (yearly spend capacity in
+        our categories, currency units), true_share_of_wallet, true_alive (at end_date),
+        true_purchase_rate (orders per year while alive), true_dropout_prob (per order),
+        true_death_date (null while alive), costly, late_payer. Company-level truths repeat
+        on every record of the company; prospects have null alive/rate/dropout.
+    end_date, seed
+        The last day of the history and the seed it was generated with.
+    """
+
+    customers: pa.Table
+    transactions: pa.Table
+    activities: pa.Table
+    payments: pa.Table
+    prospects: pa.Table
+    reps: pa.Table
+    products: pa.Table
+    market: pa.Table
+    truth: pa.Table
+    end_date: dt.date
+    seed: int
+
+    def tables(self) -> dict[str, pa.Table]:
+        """The tables by name (input tables, then ``truth``)."""
+        return {
+            "transactions": self.transactions,
+            "customers": self.customers,
+            "activities": self.activities,
+            "payments": self.payments,
+            "prospects": self.prospects,
+            "reps": self.reps,
+            "products": self.products,
+            "market": self.market,
+            "truth": self.truth,
+        }
+
+
+def generate(
+    n_customers: int | None = None,
+    seed: int | None = None,
+    years: int | None = None,
+    end_date: dt.date | None = None,
+    settings: DemoSettings | None = None,
+) -> DemoData:
+    """Generate the demo dataset of a B2B distributor, with planted truths.
+
+    Parameters
+    ----------
+    n_customers
+        Customer records (duplicates included). Default: ``settings.n_customers`` (3000).
+    seed
+        Random seed. Default: ``settings.seed`` (42).
+    years
+        Years of invoice history ending at ``end_date``. Default: ``settings.years`` (3).
+    end_date
+        Last day of the history. Default: ``settings.end_date`` (2025-12-31).
+    settings
+        The ``[demo]`` settings section; ``DemoSettings()`` when None. Explicit arguments
+        override its fields.
+
+    Returns
+    -------
+    DemoData
+        Arrow tables; same arguments give identical tables.
+
+    Example
+    -------
+    >>> from tierwise.demo import generate
+    >>> data = generate(n_customers=200, seed=1)
+    >>> data.customers.num_rows
+    200
+    >>> bool(data.truth["is_prospect"].to_numpy(zero_copy_only=False).any())
+    True
+    """
+    s = settings if settings is not None else DemoSettings()
+    updates: dict[str, object] = {}
+    if n_customers is not None:
+        updates["n_customers"] = n_customers
+    if seed is not None:
+        updates["seed"] = seed
+    if years is not None:
+        updates["years"] = years
+    if end_date is not None:
+        updates["end_date"] = end_date
+    if updates:
+        try:
+            s = DemoSettings.model_validate({**s.model_dump(), **updates})
+        except ValueError as exc:
+            raise SettingsError(f"[demo] {exc}".splitlines()[0] + f": {updates}") from exc
+    return _Generator(s).run()
+
+
+def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """Days since 1970-01-01 (int) as an Arrow date32 array; ``mask`` true → null."""
+    arr = pa.array(np.asarray(days, dtype=np.int32), mask=mask)
+    return arr.view(pa.date32()) if mask is None else arr.cast(pa.date32())
+
+
+def _f64(x: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    return pa.array(np.asarray(x, dtype=np.float64), mask=mask)
+
+
+def _group_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Cumulative sums restarting at each group (groups are consecutive runs of ``counts``)."""
+    cs = np.cumsum(values)
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    before = np.where(starts > 0, cs[np.maximum(starts - 1, 0)], 0.0)
+    return cs - np.repeat(before, counts)
+
+
+class _Generator:
+    def __init__(self, s: DemoSettings) -> None:
+        self.s = s
+        self.rng = np.random.default_rng(s.seed)
+        self.end = (s.end_date - _EPOCH).days
+        start_date = dt.date(s.end_date.year - s.years, s.end_date.month, 1)
+        # the window starts the day after end_date minus `years` years
+        try:
+            start_date = s.end_date.replace(year=s.end_date.year - s.years)
+        except ValueError:  # 29 February
+            start_date = s.end_date.replace(year=s.end_date.year - s.years, day=28)
+        self.start = (start_date - _EPOCH).days + 1
+
+    # ------------------------------------------------------------------ firmographics
+    def firmographics(self, n: int) -> dict[str, np.ndarray]:
+        rng, s = self.rng, self.s
+        ind_p = np.array([v[0] for v in W.INDUSTRIES.values()])
+        ind = rng.choice(len(ind_p), size=n, p=ind_p / ind_p.sum()).astype(np.int16)
+        reg_p = np.array([v[0] for v in W.REGIONS.values()])
+        reg = rng.choice(len(reg_p), size=n, p=reg_p / reg_p.sum()).astype(np.int16)
+        # a city of the region, chosen uniformly
+        n_city = np.array([len(v[2]) for v in W.REGIONS.values()])
+        city_off = np.concatenate([[0], np.cumsum(n_city)[:-1]])
+        city = (city_off[reg] + np.floor(rng.random(n) * n_city[reg])).astype(np.int16)
+        c_lat = np.array([c[1] for c in _CITIES])
+        c_lon = np.array([c[2] for c in _CITIES])
+        lat = c_lat[city] + rng.normal(0, 0.08, n)
+        lon = c_lon[city] + rng.normal(0, 0.12, n)
+        emp = np.clip(np.rint(np.exp(rng.normal(2.7, 1.3, n))), 1, 50_000)
+        ind_wallet = np.array([v[1] for v in W.INDUSTRIES.values()])[ind]
+        reg_wallet = np.array([v[1] for v in W.REGIONS.values()])[reg]
+        wallet = (
+            s.wallet_base
+            * ind_wallet
+            * reg_wallet
+            * emp**s.wallet_employee_exponent
+            * np.exp(rng.normal(-0.5 * s.wallet_noise_sigma**2, s.wallet_noise_sigma, n))
+        )
+        rev_pe = np.array([v[2] for v in W.INDUSTRIES.values()])[ind]
+        annual_revenue = np.round(emp * rev_pe * np.exp(rng.normal(0, 0.4, n)), -3)
+        return {
+            "industry": ind,
+            "region": reg,
+            "city": city,
+            "lat": lat,
+            "lon": lon,
+            "employees": emp,
+            "annual_revenue": np.maximum(annual_revenue, 1000.0),
+            "wallet": np.round(wallet, 2),
+        }
+
+    def names(self, n: int, ind: np.ndarray) -> dict[str, np.ndarray]:
+        """Name components of n companies (built into text by :meth:`build_names`)."""
+        rng = self.rng
+        fam_p = np.array([f[0] for f in W.LEGAL])
+        pattern = rng.choice(5, size=n, p=[0.35, 0.15, 0.2, 0.15, 0.15]).astype(np.int8)
+        return {
+            "pattern": pattern,
+            "stem": rng.integers(0, len(W.STEMS), n),
+            "stem2": rng.integers(0, len(W.STEMS), n),
+            "word": rng.integers(0, 4, n),
+            "common": rng.integers(0, len(W.COMMON), n),
+            "legal_fam": rng.choice(len(fam_p), size=n, p=fam_p / fam_p.sum()),
+            "legal_var": np.where(rng.random(n) < 0.2, 1, 0),
+            "ind": ind,
+            "use_and": np.zeros(n, dtype=bool),
+            "drop_common": np.zeros(n, dtype=bool),
+        }
+
+    @staticmethod
+    def build_names(c: dict[str, np.ndarray], branch: pa.Array | None = None) -> pa.Array:
+        pattern = c["pattern"]
+        n = len(pattern)
+        words = [w for v in W.INDUSTRIES.values() for w in v[3]]
+        word_idx = c["ind"].astype(np.int64) * 4 + c["word"]
+        # pattern 0: stem word legal | 1: stem & stem2 legal | 2: stem common legal
+        #         3: stem word common legal | 4: stem stem2 word legal
+        has_stem2 = (pattern == 1) | (pattern == 4)
+        has_word = (pattern == 0) | (pattern == 3) | (pattern == 4)
+        has_common = ((pattern == 2) | (pattern == 3)) & ~c["drop_common"]
+        amp = np.where(c["use_and"], 1, 0)
+        legal_words = [v for f in W.LEGAL for v in f[1]]
+        fam_off = np.concatenate([[0], np.cumsum([len(f[1]) for f in W.LEGAL])[:-1]])
+        fam_len = np.array([len(f[1]) for f in W.LEGAL])
+        legal_idx = fam_off[c["legal_fam"]] + np.minimum(
+            c["legal_var"], fam_len[c["legal_fam"]] - 1
+        )
+        parts: list[pa.Array | str] = [
+            pick(W.STEMS, c["stem"]),
+            pick(["&", "and"], amp, pattern == 1),
+            pick(W.STEMS, c["stem2"], has_stem2),
+            pick(words, word_idx, has_word),
+            pick(W.COMMON, c["common"], has_common),
+            pick(legal_words, legal_idx),
+        ]
+        if branch is not None:
+            parts.append(branch)
+        assert n == len(parts[0])
+        return join(parts)
+
+    # ------------------------------------------------------------------ main
+    def run(self) -> DemoData:
+        s, rng = self.s, self.rng
+        R = s.n_customers
+        n_prospects = round(s.prospect_share * R)
+        # ---- companies and their records (duplicates) ----
+        d = s.duplicate_share
+        C = max(1, round(R / (1 + 1.3 * d)))
+        n_dup = min(round(d * C), R - C, C)
+        extra = R - C
+        k = np.ones(C, dtype=np.int64)
+        dup_comp = rng.choice(C, size=n_dup, replace=False) if n_dup > 0 else np.zeros(0, int)
+        k[dup_comp] += 1
+        rest = extra - n_dup
+        if rest > 0:
+            # a third record for some duplicate companies; any remainder as further records
+            third = dup_comp[rng.permutation(n_dup)[: min(rest, n_dup)]]
+            k[third] += 1
+            rest -= len(third)
+            if rest > 0:  # only with duplicate_share near its maximum
+                k[0] += rest
+        rec_comp = np.repeat(np.arange(C), k)
+        rec_first = np.cumsum(k) - k
+        rec_j = np.arange(R) - rec_first[rec_comp]
+
+        f = self.firmographics(C)
+        names = self.names(C, f["industry"])
+        wallet = f["wallet"]
+        emp = f["employees"]
+
+        # ---- buying behaviour ----
+        wrank = np.argsort(np.argsort(wallet)) / max(C - 1, 1)
+        n_costly = round(s.costly_share * C)
+        costly = np.zeros(C, dtype=bool)
+        eligible = np.flatnonzero(wrank < 0.6)
+        if n_costly and len(eligible):
+            costly[rng.choice(eligible, size=min(n_costly, len(eligible)), replace=False)] = True
+        late = rng.random(C) < s.late_payer_share
+        late |= costly & (rng.random(C) < 0.7)
+
+        conc = s.share_of_wallet_concentration
+        sow = rng.beta(s.share_of_wallet_mean * conc, (1 - s.share_of_wallet_mean) * conc, C)
+        sow = np.clip(sow, 0.01, 0.99)
+        size_f = (emp / np.median(emp)) ** s.rate_size_exponent
+        lam = rng.gamma(s.purchase_rate_shape, s.mean_orders_per_year / s.purchase_rate_shape, C)
+        lam = np.maximum(lam * size_f, 0.05)
+        lam = np.where(costly, lam * 3.5 + 6.0, lam)
+        p_drop = rng.beta(s.dropout_a, s.dropout_b, C)
+        p_drop = np.where(costly, p_drop * 0.5, p_drop)
+        n_before_death = rng.geometric(np.clip(p_drop, 1e-6, 1.0))
+
+        is_new = rng.random(C) < s.new_customer_share
+        created = np.where(
+            is_new,
+            self.start + np.floor(rng.random(C) * (self.end - self.start + 1)),
+            self.start - 1 - np.floor(rng.random(C) ** 1.5 * 15 * _DAYS_PER_YEAR),
+        ).astype(np.int64)
+        t0 = np.where(is_new, created, self.start).astype(np.float64)
+        span = self.end + 1 - t0  # days
+        K = rng.poisson(lam * span / _DAYS_PER_YEAR)
+        first = is_new.astype(np.int64)
+        kept = np.minimum(first + K, n_before_death)
+        m = kept - first  # uniform-time events kept
+        alive = (first + K) < n_before_death
+
+        # times of the first m of K sorted uniforms, without sorting
+        M = int(m.sum())
+        e = rng.standard_exponential(M)
+        S = _group_cumsum(e, m)
+        S_last = np.zeros(C)
+        has = m > 0
+        S_last[has] = S[np.cumsum(m)[has] - 1]
+        total = S_last + rng.gamma((K - m + 1).astype(np.float64))
+        ocomp_u = np.repeat(np.arange(C), m)
+        oday_u = np.floor(t0[ocomp_u] + S / total[ocomp_u] * span[ocomp_u]).astype(np.int64)
+        ocomp = np.concatenate([np.flatnonzero(is_new & (kept > 0)), ocomp_u])
+        oday = np.concatenate([created[is_new & (kept > 0)], oday_u])
+        oday = np.minimum(oday, self.end)
+        # B2B orders land on working days
+        dow = (oday + 3) % 7  # 0 = Monday
+        oday = oday + np.where(dow == 5, 2, np.where(dow == 6, 1, 0))
+        oday = np.where(oday > self.end, oday - 3, oday)
+        # death date: the day of the last order of a company that dropped out
+        last_day = _group_max(ocomp, oday, C)
+        death = np.where(alive, -1, last_day)
+
+        # chronological order numbering
+        perm = np.lexsort((ocomp, oday))
+        ocomp = ocomp[perm].astype(np.int32)
+        oday = oday[perm].astype(np.int32)
+        n_ord = len(ocomp)
+
+        # ---- duplicates: which record each event belongs to ----
+        dup_mode_time = rng.random(C) < 0.5  # address change (time split) vs parallel records
+        u1 = np.sort(rng.random((C, 2)), axis=1)
+        cut1 = t0 + (0.2 + 0.6 * u1[:, 0]) * span
+        cut2 = np.where(k >= 3, t0 + (0.2 + 0.6 * u1[:, 1]) * span, np.inf)
+        w1 = 0.5 + 0.3 * rng.random(C)
+        w2 = np.where(k >= 3, (1 - w1) * 0.5, 1 - w1)
+        rec_cut_start = np.where(
+            rec_j == 0, -np.inf, np.where(rec_j == 1, cut1[rec_comp], cut2[rec_comp])
+        )
+
+        def to_record(comp: np.ndarray, day: np.ndarray) -> np.ndarray:
+            kk = k[comp]
+            j_time = (day >= cut1[comp]).astype(np.int64) + (day >= cut2[comp])
+            u = rng.random(len(comp))
+            j_w = (u > w1[comp]).astype(np.int64) + (u > w1[comp] + w2[comp])
+            j = np.where(dup_mode_time[comp], j_time, j_w)
+            j = np.minimum(j, kk - 1)
+            return (rec_first[comp] + j).astype(np.int32)
+
+        orec = to_record(ocomp, oday)
+
+        # ---- order values, lines, products ----
+        spend = sow * wallet  # per year while alive
+        mov = spend / lam
+        ovalue = mov[ocomp] * rng.gamma(2.0, 0.5, n_ord)
+        q_line = np.clip(
+            (s.mean_lines_per_order - 1) / 7 * size_f**0.5 * np.exp(rng.normal(0, 0.3, C)),
+            0.01,
+            0.97,
+        )
+        q_line = np.where(costly, 0.06, q_line)
+        nlines = (1 + rng.binomial(7, q_line[ocomp])).astype(np.int64)
+        L = int(nlines.sum())
+        lorder = np.repeat(np.arange(n_ord, dtype=np.int32), nlines)
+        lcomp = ocomp[lorder]
+
+        n_cat = len(_CATEGORY_NAMES)
+        affinity = np.ones((len(_INDUSTRY_NAMES), n_cat))
+        for i, v in enumerate(W.INDUSTRIES.values()):
+            for cname, boost in v[4].items():
+                affinity[i, _CATEGORY_NAMES.index(cname)] += boost
+        margin_cat = np.array([v[0] for v in W.CATEGORIES.values()])
+        alpha = affinity[f["industry"]] * 0.8
+        alpha = np.where(costly[:, None], alpha * (1 + 6 * (margin_cat[None, :] >= 0.3)), alpha)
+        g = rng.gamma(alpha)
+        cw = np.cumsum(g / g.sum(axis=1, keepdims=True), axis=1).astype(np.float32)
+        ucat = rng.random(L, dtype=np.float32)
+        lcat = np.zeros(L, dtype=np.int8)
+        for j in range(n_cat - 1):
+            lcat += ucat > cw[:, j][lcomp]
+        del ucat
+
+        P = s.n_products_per_category
+        pop = 1.0 / np.arange(1, P + 1) ** 0.9
+        popcum = np.cumsum(pop / pop.sum())
+        popcum[-1] = 1.0
+        lprod = (
+            lcat.astype(np.int32) * P + np.searchsorted(popcum, rng.random(L, dtype=np.float32))
+        ).astype(np.int32)
+        del lcat
+        med_price = np.array([v[1] for v in W.CATEGORIES.values()])
+        prod_cat = np.repeat(np.arange(n_cat), P)
+        list_price = np.round(med_price[prod_cat] * np.exp(rng.normal(0, 0.6, n_cat * P)), 2)
+        list_price = np.maximum(list_price, 0.5)
+        prod_margin = np.clip(margin_cat[prod_cat] + rng.normal(0, 0.04, n_cat * P), 0.05, 0.7)
+        unit_cost = np.round(list_price * (1 - prod_margin), 2)
+
+        disc = np.clip(0.02 + 0.03 * np.log10(emp) + rng.normal(0, 0.03, C), 0.0, 0.25)
+        disc = np.where(costly, disc + 0.05, disc)
+        wl = rng.standard_exponential(L).astype(np.float32)
+        wsum = np.bincount(lorder, weights=wl, minlength=n_ord)
+        ldisc = disc[lcomp]
+        target_list = ovalue[lorder] * wl / wsum[lorder] / (1 - ldisc)
+        del wl
+        lp = list_price[lprod]
+        qty = np.maximum(1.0, np.rint(target_list / lp))
+        del target_list
+        list_rev = np.round(qty * lp, 2)
+        revenue = np.round(list_rev * (1 - ldisc), 2)
+        cost = np.round(qty * unit_cost[lprod], 2)
+        del lp
+
+        # ---- credit notes: cancellations (whole order) and partial returns ----
+        ret_rate = np.clip(rng.beta(1.5, 1.5 / s.return_order_share, C), 0, 0.5)
+        ret_rate = np.where(costly, np.maximum(ret_rate, 0.15), ret_rate)
+        cancel = rng.random(n_ord) < s.cancel_share
+        ret = ~cancel & (rng.random(n_ord) < ret_rate[ocomp])
+        lstart = np.cumsum(nlines) - nlines
+        # cancellations: every line negated, 0-3 days later
+        cl = np.flatnonzero(cancel[lorder])
+        cday = np.minimum(oday + rng.integers(0, 4, n_ord), self.end)
+        # returns: part of one line, 3-40 days later (dropped when after end_date)
+        r_ord = np.flatnonzero(ret)
+        rday_all = oday[r_ord] + rng.integers(3, 41, len(r_ord))
+        keep_r = rday_all <= self.end
+        r_ord, rday = r_ord[keep_r], rday_all[keep_r]
+        rl = lstart[r_ord] + np.floor(rng.random(len(r_ord)) * nlines[r_ord]).astype(np.int64)
+        rqty = np.maximum(1.0, np.floor(qty[rl] * rng.uniform(0.2, 1.0, len(rl))))
+        rfrac = rqty / qty[rl]
+
+        kind = np.concatenate(
+            [np.zeros(L, np.int8), np.ones(len(cl), np.int8), np.full(len(rl), 2, np.int8)]
+        )
+        t_day = np.concatenate([oday[lorder], cday[lorder[cl]], rday]).astype(np.int32)
+        t_ord = np.concatenate([lorder, lorder[cl], r_ord]).astype(np.int32)
+        t_rec = orec[t_ord]
+        t_prod = np.concatenate([lprod, lprod[cl], lprod[rl]])
+        t_qty = np.concatenate([qty, -qty[cl], -rqty])
+        t_list = np.concatenate([list_rev, -list_rev[cl], -np.round(list_rev[rl] * rfrac, 2)])
+        t_rev = np.concatenate([revenue, -revenue[cl], -np.round(revenue[rl] * rfrac, 2)])
+        t_cost = np.concatenate([cost, -cost[cl], -np.round(cost[rl] * rfrac, 2)])
+        # order number of a return credit note: its own sequence
+        ret_no = np.zeros(n_ord, dtype=np.int64)
+        ret_no[r_ord[np.argsort(rday, kind="stable")]] = np.arange(len(r_ord))
+        t_no = np.concatenate([lorder, lorder[cl], ret_no[r_ord]]).astype(np.int64)
+        order_rev = np.bincount(lorder, weights=revenue, minlength=n_ord)
+        del lorder, lprod, qty, list_rev, revenue, cost, ldisc
+        tperm = np.argsort(t_day, kind="stable")
+
+        # ---- records (customer master) ----
+        rec_no = rng.permutation(R) + 1  # customer numbers, shuffled so duplicates are apart
+        width = max(6, len(str(R)))
+        cust_ids = fixed_ids("C", rec_no, width)
+        transactions = pa.table(
+            {
+                "customer_id": fixed_ids("C", rec_no[t_rec[tperm]], width),
+                "date": _dates(t_day[tperm]),
+                "revenue": _f64(t_rev[tperm]),
+                "order_id": prefixed_ids(
+                    ["SO", "CSO", "RT"],
+                    kind[tperm],
+                    t_no[tperm] + 100_001,
+                    max(8, len(str(n_ord)) + 1),
+                ),
+                "product_id": fixed_ids("SKU", t_prod[tperm] + 1, 5),
+                "product_category": pa.array(_CATEGORY_NAMES).take(
+                    pa.array((t_prod[tperm] // P).astype(np.int32))
+                ),
+                "quantity": _f64(t_qty[tperm]),
+                "cost": _f64(t_cost[tperm]),
+                "list_revenue": _f64(t_list[tperm]),
+                "is_return": pa.array(kind[tperm] > 0),
+            }
+        )
+        del t_rev, t_qty, t_cost, t_list, t_prod, t_no, t_day, t_ord, t_rec, kind, tperm
+
+        products = pa.table(
+            {
+                "product_id": fixed_ids("SKU", np.arange(n_cat * P) + 1, 5),
+                "product_category": pick(_CATEGORY_NAMES, prod_cat),
+                "list_price": _f64(list_price),
+                "unit_cost": _f64(unit_cost),
+            }
+        )
+
+        # ---- reps and legacy coverage ----
+        reps, rep_region, rep_lat, rep_lon, rep_role = self.reps(f["region"], C)
+        n_reps = len(rep_role)
+        habit = np.exp(rng.normal(0, 0.5, n_reps))
+        # legacy tier: weakly related to value (history, habit), not to the true wallet
+        score = np.log(wallet) + rng.normal(0, 1.6, C)
+        z = (score - score.mean()) / max(score.std(), 1e-9)
+        ka = z >= np.quantile(z, 0.98)
+        field_p = 1 / (1 + np.exp(-(0.5 * z + 0.3)))
+        uch = rng.random(C)
+        channel = np.where(
+            ka, 2, np.where(costly | (uch < field_p * 0.85), 0, np.where(uch < 0.9, 1, 3))
+        ).astype(np.int8)
+        field_by_region = [
+            np.flatnonzero((rep_role == 0) & (rep_region == r)) for r in range(len(_REGION_NAMES))
+        ]
+        n_fr = np.array([len(x) for x in field_by_region])
+        fr_off = np.concatenate([[0], np.cumsum(n_fr)[:-1]])
+        field_flat = np.concatenate(field_by_region)
+        inside = np.flatnonzero(rep_role == 1)
+        kam = np.flatnonzero(rep_role == 2)
+
+        def rep_for(ch: np.ndarray, region: np.ndarray) -> np.ndarray:
+            n = len(ch)
+            u = rng.random(n)
+            fr = field_flat[fr_off[region] + np.floor(u * n_fr[region]).astype(np.int64)]
+            ir = inside[np.floor(u * len(inside)).astype(np.int64)]
+            kr = kam[np.floor(u * len(kam)).astype(np.int64)]
+            return np.where(ch == 0, fr, np.where(ch == 2, kr, ir)).astype(np.int64)
+
+        # each record: the company's channel; secondary records sometimes another rep
+        rec_channel = channel[rec_comp]
+        rec_region = f["region"][rec_comp]
+        comp_rep = rep_for(channel, f["region"])
+        rec_rep = comp_rep[rec_comp]
+        other = (rec_j > 0) & (rng.random(R) < 0.4)
+        rec_rep = np.where(other, rep_for(rec_channel, rec_region), rec_rep)
+
+        # distance from the rep's home (km), used by the legacy visit pattern
+        dlat = np.radians(f["lat"][rec_comp] - rep_lat[rec_rep])
+        dlon = np.radians(f["lon"][rec_comp] - rep_lon[rec_rep]) * np.cos(
+            np.radians(f["lat"][rec_comp])
+        )
+        dist = 6371 * np.sqrt(dlat**2 + dlon**2)
+        legacy = np.exp(rng.normal(0, 0.7, C)) * (wrank + 0.5) ** 0.8
+        visit_rate = np.where(
+            rec_channel == 0,
+            s.mean_field_visits_per_year
+            * habit[rec_rep]
+            * np.exp(-(dist - 25) / 90)
+            * legacy[rec_comp],
+            np.where(
+                rec_channel == 2, 10.0 * legacy[rec_comp], np.where(rec_channel == 1, 0.2, 0.0)
+            ),
+        )
+        visit_rate = np.clip(visit_rate, 0, 26)
+        visit_rate = np.where(costly[rec_comp], 12 + 6 * rng.random(R), visit_rate)
+        visit_rate = np.where(
+            rec_j > 0, visit_rate * np.where(dup_mode_time[rec_comp], 1.0, 0.5), visit_rate
+        )
+        call_rate = np.where(
+            rec_channel == 0,
+            3.0 * habit[rec_rep],
+            np.where(
+                rec_channel == 1,
+                10.0 * np.exp(rng.normal(0, 0.5, R)),
+                np.where(rec_channel == 2, 8.0, 0.5),
+            ),
+        )
+
+        # active span of each record: [a, b] days, coverage keeps going after death
+        lag = rng.exponential(240, C)
+        stop_c = np.where(alive, self.end, np.minimum(self.end, death + lag)).astype(np.int64)
+        ra = np.maximum(t0[rec_comp], np.where(dup_mode_time[rec_comp], rec_cut_start, -np.inf))
+        rec_next = np.where(rec_j == 0, cut1[rec_comp], cut2[rec_comp])
+        rb = np.where(dup_mode_time[rec_comp] & (rec_j + 1 < k[rec_comp]), rec_next, self.end + 1.0)
+        ra = np.ceil(ra).astype(np.int64)
+        rb = np.minimum(np.ceil(rb).astype(np.int64) - 1, stop_c[rec_comp])
+        rspan = np.maximum(rb - ra + 1, 0)
+
+        acts = []  # (record, day, type, rep or -1)
+
+        def poisson_events(rate: np.ndarray, typ: int, with_rep: bool) -> None:
+            cnt = rng.poisson(rate * rspan / _DAYS_PER_YEAR)
+            rr = np.repeat(np.arange(R), cnt)
+            dd = ra[rr] + np.floor(rng.random(len(rr)) * rspan[rr]).astype(np.int64)
+            acts.append(
+                (
+                    rr,
+                    dd,
+                    np.full(len(rr), typ, np.int8),
+                    rec_rep[rr] if with_rep else np.full(len(rr), -1),
+                )
+            )
+
+        poisson_events(visit_rate, 0, True)
+        poisson_events(call_rate, 1, True)
+        poisson_events(np.full(R, 2.0), 2, True)
+        # deliveries: one per order (cancelled ones too), 1-3 days after the order
+        dday = np.minimum(oday + rng.integers(1, 4, n_ord), self.end)
+        acts.append((orec, dday, np.full(n_ord, 3, np.int8), np.full(n_ord, -1)))
+        chg_rate = np.clip(rng.beta(1.0, 19.0, C), 0, 0.6)
+        chg_rate = np.where(costly, 0.35 + 0.2 * rng.random(C), chg_rate)
+        chg = rng.random(n_ord) < chg_rate[ocomp]
+        acts.append(
+            (orec[chg], oday[chg], np.full(int(chg.sum()), 4, np.int8), np.full(int(chg.sum()), -1))
+        )
+        acts.append((orec[r_ord], rday, np.full(len(r_ord), 5, np.int8), np.full(len(r_ord), -1)))
+        quote_rate = np.where(rec_channel == 3, 0.5, 2.0) * np.exp(rng.normal(0, 0.5, R))
+        poisson_events(quote_rate, 6, True)
+        support_rate = np.where(costly[rec_comp], 5.0, 0.8 * np.exp(rng.normal(0, 0.6, R)))
+        poisson_events(support_rate, 7, False)
+
+        a_rec = np.concatenate([a[0] for a in acts]).astype(np.int64)
+        a_day = np.concatenate([a[1] for a in acts]).astype(np.int32)
+        a_typ = np.concatenate([a[2] for a in acts])
+        a_rep = np.concatenate([a[3] for a in acts]).astype(np.int64)
+        aperm = np.lexsort((a_typ, a_day))
+        a_rec, a_day, a_typ, a_rep = a_rec[aperm], a_day[aperm], a_typ[aperm], a_rep[aperm]
+        NA = len(a_rec)
+        dur_mean = np.array([75, 8, 5, np.nan, 15, 20, 30, 20], dtype=np.float64)
+        dur = np.round(dur_mean[a_typ] * np.exp(rng.normal(0, 0.35, NA)))
+        a_cost_mask = ~((a_typ == 0) & (rng.random(NA) < 0.05))
+        a_cost = np.round(np.exp(rng.normal(np.log(110), 0.3, NA)), 2)
+        rep_ids_all = reps.column("rep_id")
+        activities = pa.table(
+            {
+                "customer_id": fixed_ids("C", rec_no[a_rec], width),
+                "date": _dates(a_day),
+                "type": pa.array(_ACTIVITY_TYPES).take(pa.array(a_typ.astype(np.int32))),
+                "duration_minutes": _f64(dur, np.isnan(dur)),
+                "cost": _f64(a_cost, a_cost_mask),
+                "rep_id": rep_ids_all.take(pa.array(np.maximum(a_rep, 0), mask=a_rep < 0)),
+            }
+        )
+        del a_rec, a_day, a_typ, a_rep, dur, a_cost, a_cost_mask
+
+        # ---- payments: one per sales invoice that was not cancelled ----
+        terms = rng.choice(np.array([30, 45, 60]), size=C, p=[0.6, 0.25, 0.15])
+        inv = np.flatnonzero(~cancel)
+        icomp = ocomp[inv]
+        due = oday[inv] + terms[icomp]
+        n_inv = len(inv)
+        is_late = late[icomp] & (rng.random(n_inv) < 0.85)
+        delay = np.where(
+            is_late,
+            rng.integers(30, 91, n_inv),
+            np.round(rng.normal(2, 6, n_inv)).astype(np.int64),
+        )
+        delay = np.maximum(delay, -terms[icomp] + 7)
+        paid = due + delay
+        bad_debt = rng.random(n_inv) < np.where(late[icomp], 0.03, 0.002)
+        unpaid = (paid > self.end) | bad_debt
+        payments = pa.table(
+            {
+                "invoice_id": prefixed_ids(
+                    ["SO"], np.zeros(n_inv, np.int8), inv + 100_001, max(8, len(str(n_ord)) + 1)
+                ),
+                "customer_id": fixed_ids("C", rec_no[orec[inv]], width),
+                "due_date": _dates(due),
+                "paid_date": _dates(paid, unpaid),
+                "amount": _f64(np.round(order_rev[inv], 2)),
+            }
+        )
+
+        # ---- customer master with duplicate variants ----
+        customers = self.customer_table(
+            cust_ids,
+            rec_comp,
+            rec_j,
+            k,
+            f,
+            names,
+            dup_mode_time,
+            rec_channel,
+            rec_rep,
+            reps,
+            created,
+            cut1,
+            cut2,
+            terms,
+            width,
+        )
+        order_c = np.argsort(rec_no)
+        customers = customers.take(pa.array(order_c))
+
+        # ---- prospects ----
+        fp = self.firmographics(n_prospects)
+        np_names = self.names(n_prospects, fp["industry"])
+        pros_ids = fixed_ids("PR", np.arange(n_prospects) + 1, width)
+        prospects = self.plain_table(pros_ids, fp, np_names)
+
+        # ---- market: industry × region, at least the wallets we know of ----
+        cells = len(_INDUSTRY_NAMES) * len(_REGION_NAMES)
+        cell_c = f["industry"].astype(np.int64) * len(_REGION_NAMES) + f["region"]
+        cell_p = fp["industry"].astype(np.int64) * len(_REGION_NAMES) + fp["region"]
+        known = np.bincount(cell_c, weights=wallet, minlength=cells) + np.bincount(
+            cell_p, weights=fp["wallet"], minlength=cells
+        )
+        coverage = rng.uniform(0.15, 0.45, cells)
+        mkt_size = np.round(np.maximum(known, s.wallet_base * 1000) / coverage, -3)
+        ind_growth = np.array([v[5] for v in W.INDUSTRIES.values()])
+        growth = np.round(np.repeat(ind_growth, len(_REGION_NAMES)) + rng.normal(0, 0.01, cells), 4)
+        market = pa.table(
+            {
+                "industry": pick(
+                    _INDUSTRY_NAMES, np.repeat(np.arange(len(_INDUSTRY_NAMES)), len(_REGION_NAMES))
+                ),
+                "region": pick(
+                    _REGION_NAMES, np.tile(np.arange(len(_REGION_NAMES)), len(_INDUSTRY_NAMES))
+                ),
+                "market_size": _f64(mkt_size),
+                "growth_rate": _f64(growth),
+            }
+        )
+
+        # ---- truth ----
+        rc = rec_comp[order_c]
+        comp_ids = fixed_ids("E", np.concatenate([rc, C + np.arange(n_prospects)]) + 1, width)
+        nanP = np.full(n_prospects, np.nan)
+        truth = pa.table(
+            {
+                "customer_id": pa.concat_arrays(
+                    [customers.column("customer_id").combine_chunks(), pros_ids]
+                ),
+                "company_id": comp_ids,
+                "is_prospect": pa.array(
+                    np.concatenate([np.zeros(R, bool), np.ones(n_prospects, bool)])
+                ),
+                "true_wallet": _f64(np.concatenate([wallet[rc], fp["wallet"]])),
+                "true_share_of_wallet": _f64(np.concatenate([sow[rc], np.zeros(n_prospects)])),
+                "true_alive": pa.array(
+                    np.concatenate([alive[rc], np.zeros(n_prospects, bool)]),
+                    mask=np.concatenate([np.zeros(R, bool), np.ones(n_prospects, bool)]),
+                ),
+                "true_purchase_rate": _f64(
+                    np.concatenate([lam[rc], nanP]),
+                    np.concatenate([np.zeros(R, bool), np.ones(n_prospects, bool)]),
+                ),
+                "true_dropout_prob": _f64(
+                    np.concatenate([p_drop[rc], nanP]),
+                    np.concatenate([np.zeros(R, bool), np.ones(n_prospects, bool)]),
+                ),
+                "true_death_date": _dates(
+                    np.concatenate([np.maximum(death[rc], 0), np.zeros(n_prospects, np.int64)]),
+                    np.concatenate([death[rc] < 0, np.ones(n_prospects, bool)]),
+                ),
+                "costly": pa.array(np.concatenate([costly[rc], np.zeros(n_prospects, bool)])),
+                "late_payer": pa.array(np.concatenate([late[rc], np.zeros(n_prospects, bool)])),
+            }
+        )
+        return DemoData(
+            customers=customers,
+            transactions=transactions,
+            activities=activities,
+            payments=payments,
+            prospects=prospects,
+            reps=reps,
+            products=products,
+            market=market,
+            truth=truth,
+            end_date=s.end_date,
+            seed=s.seed,
+        )
+
+    # ------------------------------------------------------------------ reps
+    def reps(self, comp_region: np.ndarray, C: int):  # type: ignore[no-untyped-def]
+        s, rng = self.s, self.rng
+        n_reg = len(_REGION_NAMES)
+        per_region = np.bincount(comp_region, minlength=n_reg)
+        n_field = np.maximum(1, np.round(per_region / s.customers_per_field_rep)).astype(np.int64)
+        n_inside = max(1, round(C / s.customers_per_inside_rep))
+        n_kam = max(1, round(C / s.customers_per_key_account_manager))
+        role = np.concatenate(
+            [
+                np.zeros(n_field.sum(), np.int8),
+                np.ones(n_inside, np.int8),
+                np.full(n_kam, 2, np.int8),
+            ]
+        )
+        region = np.concatenate(
+            [np.repeat(np.arange(n_reg), n_field), np.arange(n_inside) % n_reg, np.full(n_kam, -1)]
+        ).astype(np.int64)
+        n = len(role)
+        # homes: a city of the rep's region (inside sales and key accounts: head office)
+        n_city = np.array([len(v[2]) for v in W.REGIONS.values()])
+        city_off = np.concatenate([[0], np.cumsum(n_city)[:-1]])
+        reg0 = np.maximum(region, 0)
+        city = city_off[reg0] + np.floor(rng.random(n) * n_city[reg0]).astype(np.int64)
+        hq = next(i for i, c in enumerate(_CITIES) if c[0] == "Birmingham")
+        city = np.where(role == 0, city, hq)
+        lat = np.array([c[1] for c in _CITIES])[city] + rng.normal(0, 0.05, n)
+        lon = np.array([c[2] for c in _CITIES])[city] + rng.normal(0, 0.08, n)
+        hours = np.where(role == 0, s.field_rep_hours, np.where(role == 1, 1700.0, 1500.0))
+        table = pa.table(
+            {
+                "rep_id": fixed_ids("R", np.arange(n) + 1, 4),
+                "role": pick(_ROLES, role),
+                "hours_per_year": _f64(hours),
+                "region": pick(_REGION_NAMES, reg0, region >= 0),
+                "home_lat": _f64(np.round(lat, 5)),
+                "home_lon": _f64(np.round(lon, 5)),
+            }
+        )
+        return table, region, lat, lon, role
+
+    # ------------------------------------------------------------------ customers
+    def addresses(self, n: int, city: np.ndarray) -> dict[str, pa.Array]:
+        rng = self.rng
+        num = rng.integers(1, 250, n)
+        street = pick(W.STREETS, rng.integers(0, len(W.STREETS), n))
+        stype = pick(
+            W.STREET_TYPES,
+            rng.choice(len(W.STREET_TYPES), n, p=[0.3, 0.2, 0.15, 0.1, 0.05, 0.1, 0.05, 0.05]),
+        )
+        address = join([int_strings(num), street, stype])
+        area = pick([c[3] for c in _CITIES], city)
+        letters = [chr(c) for c in range(65, 91) if chr(c) not in "CIKMOV"]
+        inward = join(
+            [
+                int_strings(rng.integers(1, 10, n)),
+                pick(letters, rng.integers(0, len(letters), n)),
+                pick(letters, rng.integers(0, len(letters), n)),
+            ],
+            "",
+        )
+        postcode = join([join([area, int_strings(rng.integers(1, 30, n))], ""), inward])
+        return {"address": address, "postcode": postcode}
+
+    def contact(self, c: dict[str, np.ndarray], city: np.ndarray) -> dict[str, pa.Array]:
+        rng = self.rng
+        n = len(city)
+        words = [w for v in W.INDUSTRIES.values() for w in v[3]]
+        word_idx = c["ind"].astype(np.int64) * 4 + c["word"]
+        dom = join([pick(W.STEMS, c["stem"]), pick(words, word_idx, rng.random(n) < 0.6)], "")
+        dom = pc.replace_substring(pc.utf8_lower(dom), " ", "")
+        tld = pick([".co.uk", ".com", ".uk"], rng.choice(3, n, p=[0.7, 0.25, 0.05]))
+        email = join(
+            [pick(W.EMAIL_USERS, rng.integers(0, len(W.EMAIL_USERS), n)), join([dom, tld], "")], "@"
+        )
+        city_code = (np.arange(len(_CITIES)) * 37 + 113) % 900 + 100
+        phone = join(
+            [
+                "01" + "",
+                int_strings(city_code[city], 3),
+                int_strings(rng.integers(0, 1_000_000, n), 6),
+            ],
+            "",
+        )
+        phone = pc.utf8_replace_slice(phone, 5, 5, " ")
+        tax = join(["GB", int_strings(rng.integers(100_000_000, 999_999_999, n), 9)], "")
+        return {"email": email, "phone": phone, "tax_id": tax}
+
+    def plain_table(
+        self, ids: pa.Array, f: dict[str, np.ndarray], nm: dict[str, np.ndarray]
+    ) -> pa.Table:
+        n = len(ids)
+        rng = self.rng
+        addr = self.addresses(n, f["city"])
+        cont = self.contact(nm, f["city"])
+        emp_missing = rng.random(n) < 0.03
+        rev_missing = rng.random(n) < 0.08
+        none = np.ones(n, bool)
+        return pa.table(
+            {
+                "customer_id": ids,
+                "name": self.build_names(nm),
+                "address": addr["address"],
+                "postcode": addr["postcode"],
+                "city": pick([c[0] for c in _CITIES], f["city"]),
+                "country": pick(["United Kingdom"], np.zeros(n, np.int32)),
+                "lat": _f64(np.round(f["lat"], 5)),
+                "lon": _f64(np.round(f["lon"], 5)),
+                "industry": pick(_INDUSTRY_NAMES, f["industry"]),
+                "employees": _f64(f["employees"], emp_missing),
+                "annual_revenue": _f64(f["annual_revenue"], rev_missing),
+                "region": pick(_REGION_NAMES, f["region"]),
+                "rep_id": pa.nulls(n, pa.string()),
+                "current_channel": pa.nulls(n, pa.string()),
+                "created_date": pa.nulls(n, pa.date32()),
+                "payment_terms_days": _f64(np.zeros(n), none),
+                "parent_id": pa.nulls(n, pa.string()),
+                "tax_id": pc.if_else(
+                    pa.array(rng.random(n) < 0.7), cont["tax_id"], pa.scalar(None, pa.string())
+                ),
+                "phone": cont["phone"],
+                "email": cont["email"],
+            }
+        )
+
+    def customer_table(  # type: ignore[no-untyped-def]
+        self,
+        cust_ids,
+        rec_comp,
+        rec_j,
+        k,
+        f,
+        names,
+        dup_mode_time,
+        rec_channel,
+        rec_rep,
+        reps,
+        created,
+        cut1,
+        cut2,
+        terms,
+        width,
+    ) -> pa.Table:
+        rng, s = self.rng, self.s
+        R = len(rec_comp)
+        C = len(k)
+        sec = rec_j > 0
+        # name components per record; secondary records get variants
+        rc = {key: v[rec_comp].copy() for key, v in names.items()}
+        legal_change = sec & (rng.random(R) < 0.6)
+        rc["legal_var"] = np.where(
+            legal_change, rc["legal_var"] + 1 + rng.integers(0, 2, R), rc["legal_var"]
+        )
+        rc["legal_var"] = rc["legal_var"] % np.array([len(x[1]) for x in W.LEGAL])[rc["legal_fam"]]
+        rc["use_and"] = sec & (rc["pattern"] == 1) & (rng.random(R) < 0.5)
+        rc["drop_common"] = sec & (rng.random(R) < 0.2)
+        city_names = [c[0] for c in _CITIES]
+        rec_city = f["city"][rec_comp].copy()
+        branch_mask = sec & (rng.random(R) < 0.15)
+        branch = pc.binary_join_element_wise(
+            "(", pick(city_names, rec_city, branch_mask), ")", "", null_handling="emit_null"
+        )
+        name = self.build_names(rc, branch)
+        upper = sec & (rng.random(R) < 0.2)
+        lower = sec & ~upper & (rng.random(R) < 0.05)
+        name = pc.if_else(pa.array(upper), pc.utf8_upper(name), name)
+        name = pc.if_else(pa.array(lower), pc.utf8_lower(name), name)
+        typo = sec & (rng.random(R) < 0.35)
+        # every secondary record differs somehow: typo when nothing else changed
+        plain = (
+            sec
+            & ~legal_change
+            & ~rc["use_and"]
+            & ~rc["drop_common"]
+            & ~branch_mask
+            & ~upper
+            & ~lower
+        )
+        typo |= plain & (rng.random(R) < 0.7)
+        ti = np.flatnonzero(typo)
+        if len(ti):
+            fixed = typos(name.take(pa.array(ti)), rng)
+            full = name.to_numpy(zero_copy_only=False).astype(object)
+            full[ti] = fixed.to_numpy(zero_copy_only=False)
+            name = pa.array(full, pa.string())
+
+        # addresses: company address, secondary records sometimes moved (time split) or
+        # with the street type abbreviated
+        addr = self.addresses(C, f["city"])
+        address = addr["address"].take(pa.array(rec_comp))
+        postcode = addr["postcode"].take(pa.array(rec_comp))
+        moved = sec & np.where(dup_mode_time[rec_comp], rng.random(R) < 0.7, rng.random(R) < 0.15)
+        new_addr = self.addresses(R, rec_city)
+        address = pc.if_else(pa.array(moved), new_addr["address"], address)
+        postcode = pc.if_else(pa.array(moved), new_addr["postcode"], postcode)
+        abbrev = sec & ~moved & (rng.random(R) < 0.4)
+        short = address
+        for full_w, ab in W.STREET_ABBREV.items():
+            short = pc.replace_substring(short, " " + full_w, " " + ab)
+        address = pc.if_else(pa.array(abbrev), short, address)
+        pc_nospace = sec & ~moved & (rng.random(R) < 0.2)
+        postcode = pc.if_else(
+            pa.array(pc_nospace), pc.replace_substring(postcode, " ", ""), postcode
+        )
+
+        cont = self.contact(names, f["city"])
+        phone = cont["phone"].take(pa.array(rec_comp))
+        email = cont["email"].take(pa.array(rec_comp))
+        tax = cont["tax_id"].take(pa.array(rec_comp))
+        null_s = pa.scalar(None, pa.string())
+        tax = pc.if_else(pa.array(rng.random(R) < np.where(sec, 0.45, 0.2)), null_s, tax)
+        phone = pc.if_else(pa.array(rng.random(R) < np.where(sec, 0.3, 0.05)), null_s, phone)
+        email = pc.if_else(pa.array(rng.random(R) < np.where(sec, 0.3, 0.08)), null_s, email)
+
+        # firmographics: secondary records sometimes lack or misstate head count
+        emp = f["employees"][rec_comp] * np.where(
+            sec & (rng.random(R) < 0.3), np.exp(rng.normal(0, 0.4, R)), 1.0
+        )
+        emp = np.maximum(1.0, np.round(emp))
+        emp_missing = rng.random(R) < np.where(sec, 0.3, 0.03)
+        rev_missing = rng.random(R) < np.where(sec, 0.4, 0.08)
+
+        rec_created = np.where(
+            rec_j == 0,
+            created[rec_comp],
+            np.where(
+                rec_j == 1, np.nan_to_num(cut1[rec_comp]), np.nan_to_num(cut2[rec_comp], posinf=0)
+            ),
+        )
+        rec_created = np.where(
+            dup_mode_time[rec_comp] | (rec_j == 0),
+            rec_created,
+            created[rec_comp] + rng.integers(0, 400, R),
+        )
+        rec_created = np.minimum(np.floor(rec_created), self.end).astype(np.int64)
+
+        # parent companies: a few larger companies own some others
+        n_child = round(s.parent_share * C)
+        parent_of = np.full(C, -1, np.int64)
+        if n_child and C > 20:
+            big = np.flatnonzero(f["employees"] >= np.quantile(f["employees"], 0.9))
+            n_par = max(1, n_child // 3)
+            parents = rng.choice(big, size=min(n_par, len(big)), replace=False)
+            kids = rng.choice(np.setdiff1d(np.arange(C), parents), size=n_child, replace=False)
+            parent_of[kids] = parents[rng.integers(0, len(parents), n_child)]
+        rec_first = np.cumsum(k) - k
+        par = parent_of[rec_comp]
+        parent_id = cust_ids.take(
+            pa.array(np.where(par >= 0, rec_first[np.maximum(par, 0)], 0), mask=par < 0)
+        )
+
+        return pa.table(
+            {
+                "customer_id": cust_ids,
+                "name": name,
+                "address": address,
+                "postcode": postcode,
+                "city": pick(city_names, rec_city),
+                "country": pick(["United Kingdom"], np.zeros(R, np.int32)),
+                "lat": _f64(np.round(f["lat"][rec_comp], 5)),
+                "lon": _f64(np.round(f["lon"][rec_comp], 5)),
+                "industry": pick(_INDUSTRY_NAMES, f["industry"][rec_comp]),
+                "employees": _f64(emp, emp_missing),
+                "annual_revenue": _f64(f["annual_revenue"][rec_comp], rev_missing),
+                "region": pick(_REGION_NAMES, f["region"][rec_comp]),
+                "rep_id": reps.column("rep_id").take(pa.array(rec_rep)),
+                "current_channel": pick(_CHANNELS, rec_channel),
+                "created_date": _dates(rec_created),
+                "payment_terms_days": _f64(terms[rec_comp].astype(np.float64)),
+                "parent_id": parent_id,
+                "tax_id": tax,
+                "phone": phone,
+                "email": email,
+            }
+        )
+
+
+def _group_max(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Largest value per group (−1 for empty groups)."""
+    out = np.full(n, -1, dtype=np.int64)
+    if len(groups) == 0:
+        return out
+    order = np.lexsort((values, groups))
+    g, v = groups[order], values[order]
+    last = np.r_[g[1:] != g[:-1], True]
+    out[g[last]] = v[last]
+    return out

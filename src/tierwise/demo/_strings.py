@@ -1,0 +1,123 @@
+"""Vectorised string building for the demo generator (no per-row Python)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_INT32_MAX = 2**31 - 1
+
+
+def fixed_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """``prefix`` + zero-padded ``numbers`` as an Arrow string array, built byte-wise.
+
+    Example
+    -------
+    >>> fixed_ids("C", np.array([7, 42]), 4).to_pylist()
+    ['C0007', 'C0042']
+    """
+    n = len(numbers)
+    pre = prefix.encode("ascii")
+    w = len(pre) + width
+    data = np.empty((n, w), dtype=np.uint8)
+    if pre:
+        data[:, : len(pre)] = np.frombuffer(pre, dtype=np.uint8)
+    num = np.asarray(numbers, dtype=np.int64).copy()
+    for j in range(w - 1, len(pre) - 1, -1):
+        data[:, j] = 48 + (num % 10)
+        num //= 10
+    return _from_bytes(data.reshape(-1), np.arange(n + 1, dtype=np.int64) * w, n)
+
+
+def prefixed_ids(
+    prefixes: list[str], which: np.ndarray, numbers: np.ndarray, width: int
+) -> pa.Array:
+    """Like :func:`fixed_ids` with a per-row prefix ``prefixes[which[i]]``.
+
+    Example
+    -------
+    >>> prefixed_ids(["SO", "CSO"], np.array([0, 1]), np.array([5, 5]), 3).to_pylist()
+    ['SO005', 'CSO005']
+    """
+    n = len(numbers)
+    pres = [p.encode("ascii") for p in prefixes]
+    plen = np.array([len(p) for p in pres], dtype=np.int64)[which]
+    lens = plen + width
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    data = np.empty(int(offsets[-1]), dtype=np.uint8)
+    starts = offsets[:-1]
+    for k, p in enumerate(pres):
+        idx = np.flatnonzero(which == k)
+        s = starts[idx]
+        for j, ch in enumerate(p):
+            data[s + j] = ch
+    num = np.asarray(numbers, dtype=np.int64).copy()
+    pos = starts + plen + (width - 1)
+    for _ in range(width):
+        data[pos] = 48 + (num % 10)
+        num //= 10
+        pos -= 1
+    return _from_bytes(data, offsets, n)
+
+
+def _from_bytes(data: np.ndarray, offsets: np.ndarray, n: int) -> pa.Array:
+    if offsets[-1] <= _INT32_MAX:
+        return pa.Array.from_buffers(
+            pa.string(), n, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)]
+        )
+    big = pa.Array.from_buffers(
+        pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    return big.cast(pa.string()) if offsets[-1] <= _INT32_MAX else big
+
+
+def pick(words: list[str], idx: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """``words[idx]`` as a string array; rows where ``mask`` is false are null."""
+    arr = pa.array(words, type=pa.string())
+    ind = pa.array(np.asarray(idx, dtype=np.int32), mask=None if mask is None else ~mask)
+    return arr.take(ind)
+
+
+def join(parts: list[pa.Array | str], sep: str = " ") -> pa.Array:
+    """Join string arrays row-wise, skipping nulls (so optional parts leave no gap)."""
+    return pc.binary_join_element_wise(*parts, sep, null_handling="skip")
+
+
+def int_strings(values: np.ndarray, width: int = 0) -> pa.Array:
+    """Integers as text, left-padded with zeros to ``width``."""
+    s = pa.array(np.asarray(values, dtype=np.int64)).cast(pa.string())
+    return pc.utf8_lpad(s, width, "0") if width else s
+
+
+def typos(names: pa.Array, rng: np.random.Generator) -> pa.Array:
+    """One typo per name: two neighbouring letters swapped or one letter dropped.
+
+    Works on a fixed-width code-point matrix, so every name is handled at once.
+    """
+    n = len(names)
+    if n == 0:
+        return names
+    u = np.asarray(names.to_numpy(zero_copy_only=False), dtype=str)
+    width = u.dtype.itemsize // 4
+    m = u.view(np.uint32).reshape(n, width).copy()
+    length = (m != 0).sum(axis=1)
+    # position inside the name, away from the first letter (keeps blocking keys realistic)
+    pos = 1 + np.floor(rng.random(n) * np.maximum(length - 2, 1)).astype(np.int64)
+    pos = np.minimum(pos, np.maximum(length - 2, 0))
+    swap = rng.random(n) < 0.5
+    rows = np.arange(n)
+    a = m[rows, pos].copy()
+    b = m[rows, np.minimum(pos + 1, width - 1)].copy()
+    out = m.copy()
+    s = swap & (length >= 3)
+    out[rows[s], pos[s]] = b[s]
+    out[rows[s], pos[s] + 1] = a[s]
+    d = ~swap & (length >= 3)
+    cols = np.arange(width)
+    shifted = np.where(cols[None, :] >= pos[:, None], np.roll(m, -1, axis=1), m)
+    shifted[:, -1] = 0
+    out[d] = shifted[d]
+    res = out.view(f"<U{width}").reshape(n)
+    return pa.array(res.tolist(), type=pa.string())
