@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from ..errors import SettingsError
 from ..settings.demo import DemoSettings
 from . import _words as W
-from ._strings import fixed_ids, int_strings, join, pick, prefixed_ids, typos
+from ._strings import fixed_ids, int_strings, join, pick, typos
 
 __all__ = ["DemoData", "generate"]
 
@@ -474,10 +474,25 @@ class _Generator:
         t_list = np.concatenate([list_rev, -list_rev[cl], -np.round(list_rev[rl] * rfrac, 2)])
         t_rev = np.concatenate([revenue, -revenue[cl], -np.round(revenue[rl] * rfrac, 2)])
         t_cost = np.concatenate([cost, -cost[cl], -np.round(cost[rl] * rfrac, 2)])
-        # order number of a return credit note: its own sequence
+        # order ids: built once per document, then taken by line (lines are nearly in
+        # document order, so the take streams). Sales 'SO…', cancellations 'C' + the
+        # cancelled order's id, returns 'RT…' numbered by date.
+        n_cancel = int(cancel.sum())
+        cancel_rank = np.cumsum(cancel) - 1
         ret_no = np.zeros(n_ord, dtype=np.int64)
         ret_no[r_ord[np.argsort(rday, kind="stable")]] = np.arange(len(r_ord))
-        t_no = np.concatenate([lorder, lorder[cl], ret_no[r_ord]]).astype(np.int64)
+        t_key = np.concatenate(
+            [lorder, n_ord + cancel_rank[lorder[cl]], n_ord + n_cancel + ret_no[r_ord]]
+        ).astype(np.int32)
+        id_width = max(8, len(str(n_ord + 100_000)))
+        sales_ids = fixed_ids("SO", np.arange(n_ord) + 100_001, id_width)
+        doc_ids = pa.concat_arrays(
+            [
+                sales_ids,
+                fixed_ids("CSO", np.flatnonzero(cancel) + 100_001, id_width),
+                fixed_ids("RT", np.arange(len(r_ord)) + 100_001, id_width),
+            ]
+        )
         order_rev = np.bincount(lorder, weights=revenue, minlength=n_ord)
         del lorder, lprod, qty, list_rev, revenue, cost, ldisc
         tperm = np.argsort(t_day, kind="stable")
@@ -491,12 +506,7 @@ class _Generator:
                 "customer_id": fixed_ids("C", rec_no[t_rec[tperm]], width),
                 "date": _dates(t_day[tperm]),
                 "revenue": _f64(t_rev[tperm]),
-                "order_id": prefixed_ids(
-                    ["SO", "CSO", "RT"],
-                    kind[tperm],
-                    t_no[tperm] + 100_001,
-                    max(8, len(str(n_ord)) + 1),
-                ),
+                "order_id": doc_ids.take(pa.array(t_key[tperm])),
                 "product_id": fixed_ids("SKU", t_prod[tperm] + 1, 5),
                 "product_category": pa.array(_CATEGORY_NAMES).take(
                     pa.array((t_prod[tperm] // P).astype(np.int32))
@@ -507,7 +517,7 @@ class _Generator:
                 "is_return": pa.array(kind[tperm] > 0),
             }
         )
-        del t_rev, t_qty, t_cost, t_list, t_prod, t_no, t_day, t_ord, t_rec, kind, tperm
+        del t_rev, t_qty, t_cost, t_list, t_prod, t_key, doc_ids, t_day, t_ord, t_rec, kind, tperm
 
         products = pa.table(
             {
@@ -673,9 +683,7 @@ class _Generator:
         unpaid = (paid > self.end) | bad_debt
         payments = pa.table(
             {
-                "invoice_id": prefixed_ids(
-                    ["SO"], np.zeros(n_inv, np.int8), inv + 100_001, max(8, len(str(n_ord)) + 1)
-                ),
+                "invoice_id": sales_ids.take(pa.array(inv)),
                 "customer_id": fixed_ids("C", rec_no[orec[inv]], width),
                 "due_date": _dates(due),
                 "paid_date": _dates(paid, unpaid),

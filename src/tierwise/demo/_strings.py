@@ -19,47 +19,23 @@ def fixed_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     """
     n = len(numbers)
     pre = prefix.encode("ascii")
-    w = len(pre) + width
+    p = len(pre)
+    w = p + width
     data = np.empty((n, w), dtype=np.uint8)
     if pre:
-        data[:, : len(pre)] = np.frombuffer(pre, dtype=np.uint8)
-    num = np.asarray(numbers, dtype=np.int64).copy()
-    for j in range(w - 1, len(pre) - 1, -1):
-        data[:, j] = 48 + (num % 10)
-        num //= 10
+        data[:, :p] = np.frombuffer(pre, dtype=np.uint8)
+    _fill_digits(data, p, width, numbers)
     return _from_bytes(data.reshape(-1), np.arange(n + 1, dtype=np.int64) * w, n)
 
 
-def prefixed_ids(
-    prefixes: list[str], which: np.ndarray, numbers: np.ndarray, width: int
-) -> pa.Array:
-    """Like :func:`fixed_ids` with a per-row prefix ``prefixes[which[i]]``.
-
-    Example
-    -------
-    >>> prefixed_ids(["SO", "CSO"], np.array([0, 1]), np.array([5, 5]), 3).to_pylist()
-    ['SO005', 'CSO005']
-    """
-    n = len(numbers)
-    pres = [p.encode("ascii") for p in prefixes]
-    plen = np.array([len(p) for p in pres], dtype=np.int64)[which]
-    lens = plen + width
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lens, out=offsets[1:])
-    data = np.empty(int(offsets[-1]), dtype=np.uint8)
-    starts = offsets[:-1]
-    for k, p in enumerate(pres):
-        idx = np.flatnonzero(which == k)
-        s = starts[idx]
-        for j, ch in enumerate(p):
-            data[s + j] = ch
-    num = np.asarray(numbers, dtype=np.int64).copy()
-    pos = starts + plen + (width - 1)
-    for _ in range(width):
-        data[pos] = 48 + (num % 10)
-        num //= 10
-        pos -= 1
-    return _from_bytes(data, offsets, n)
+def _fill_digits(data: np.ndarray, start: int, width: int, numbers: np.ndarray) -> None:
+    """Write ``numbers`` zero-padded into columns start..start+width of a byte matrix."""
+    big = len(numbers) and int(np.max(numbers)) >= 2**32
+    num = np.asarray(numbers, dtype=np.int64 if big else np.uint32)
+    for j in range(start + width - 1, start - 1, -1):
+        q = num // 10
+        data[:, j] = num - q * 10 + 48
+        num = q
 
 
 def _from_bytes(data: np.ndarray, offsets: np.ndarray, n: int) -> pa.Array:
