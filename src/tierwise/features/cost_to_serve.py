@@ -319,10 +319,11 @@ def customer_aggregates(
     for part in parts[1:]:
         ids = ids.union(part.select("customer_id"), distinct=True)
     joined = ids.distinct()
-    for part in parts:
-        joined = joined.left_join(part, "customer_id")
     if customers is not None:
-        joined = joined.left_join(_customer_attributes(customers, settings), "customer_id")
+        parts.append(_customer_attributes(customers, settings))
+    for part in parts:
+        keep = [*joined.columns, *(c for c in part.columns if c != "customer_id")]
+        joined = joined.left_join(part, "customer_id").select(keep)
     joined = joined.order_by("customer_id")
     try:
         return joined.to_pyarrow()

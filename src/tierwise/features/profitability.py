@@ -88,7 +88,9 @@ class ProfitabilityResult:
     customers
         One row per customer (sorted by customer_id): revenue, list_revenue, discount,
         rebates, cogs, gross_margin, event counts ``n_<pool>``, costs ``cts_<pool>``,
-        cost_to_serve, net_profit, net_margin_pct, profitable_per_order_unprofitable_all_in,
+        cost_to_serve, net_profit, net_margin_pct (a fraction of revenue, 0.12 = 12%, as
+        ``gross_margin_pct``; null when revenue ≤ 0), profitable_per_order_unprofitable_all_in
+        (gross margin > 0 but net profit < 0),
         the ease components (raw and ``ease_<component>`` scores) and ease_score.
     breakdown
         Long form per customer: customer_id, step, amount, kind ("total" for subtotals,
@@ -328,8 +330,8 @@ def profitability_stage(
         cost_to_serve = cost_to_serve + costs[p]
     net_profit = gross_margin - rebates - cost_to_serve
     with np.errstate(invalid="ignore", divide="ignore"):
-        net_margin_pct = np.where(revenue > 0, 100.0 * net_profit / revenue, np.nan)
-        gross_margin_pct = np.where(revenue > 0, 100.0 * gross_margin / revenue, np.nan)
+        net_margin_pct = np.where(revenue > 0, net_profit / revenue, np.nan)
+        gross_margin_pct = np.where(revenue > 0, gross_margin / revenue, np.nan)
         discount_depth = np.where(list_revenue > 0, discount / list_revenue, np.nan)
     flag = (gross_margin > 0) & (net_profit < 0)
 
@@ -458,16 +460,17 @@ def _ease_components(
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Raw ease components per customer (NaN where not measurable)."""
     n = agg.num_rows
-    comps: dict[str, np.ndarray] = {}
+    nan = np.full(n, np.nan)
+    comps: dict[str, np.ndarray] = dict.fromkeys(_RAW_NAMES, nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if not np.isnan(n_inv).all():
-            has_inv = n_inv > 0
-            comps["payment_days_late"] = np.where(
-                has_inv, _num(agg, "days_late_sum", 0.0) / np.where(has_inv, n_inv, 1), np.nan
-            )
-            comps["share_invoices_late"] = np.where(
-                has_inv, _num(agg, "n_invoices_late", 0.0) / np.where(has_inv, n_inv, 1), np.nan
-            )
+        has_inv = np.nan_to_num(n_inv) > 0
+        safe_inv = np.where(has_inv, n_inv, 1.0)
+        comps["payment_days_late"] = np.where(
+            has_inv, _num(agg, "days_late_sum", 0.0) / safe_inv, np.nan
+        )
+        comps["share_invoices_late"] = np.where(
+            has_inv, _num(agg, "n_invoices_late", 0.0) / safe_inv, np.nan
+        )
         has_orders = n_orders > 0
         safe_orders = np.where(has_orders, n_orders, 1.0)
         if s.economic_order > 0:
@@ -490,11 +493,11 @@ def _ease_components(
         if not np.isnan(visits).all():
             effort = np.nan_to_num(visits) + np.nan_to_num(calls)
             per = gross_margin / s.effort_margin_unit
+            per_effort = np.where(per > 0, effort / np.where(per > 0, per, 1.0), np.inf)
             comps["sales_effort"] = np.where(
-                effort == 0, 0.0, np.where(per > 0, effort / np.where(per > 0, per, 1.0), np.inf)
+                np.isnan(gross_margin), np.nan, np.where(effort == 0, 0.0, per_effort)
             )
-            comps["sales_effort"] = np.where(np.isnan(gross_margin), np.nan, comps["sales_effort"])
-    return comps, list(comps)
+    return comps, [k for k, v in comps.items() if not np.isnan(v).all()]
 
 
 _TOTAL, _CHANGE = "total", "change"
