@@ -1,9 +1,154 @@
-"""Settings for the accounts stage."""
+"""Settings for the accounts stage: finding duplicate customer records and rolling them up."""
 
 from __future__ import annotations
 
+from pydantic import Field, field_validator, model_validator
+
 from ._base import Section
+
+#: Columns the accounts stage derives from the customer master and that blocking rules may use.
+BLOCKING_COLUMNS = (
+    "name_norm",
+    "name_core",
+    "name_prefix",
+    "address_norm",
+    "address_number",
+    "postcode_norm",
+    "postcode_prefix",
+    "city_norm",
+    "phone_norm",
+    "email_domain",
+    "tax_id_norm",
+)
 
 
 class AccountSettings(Section):
     """Duplicate customer records and account roll-up."""
+
+    enabled: bool = True
+    """Look for duplicate customer records at all. When false every record is its own
+    account (parent_id roll-up and stored decisions still apply). Default true."""
+
+    match_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
+    """Two records whose Splink match probability is at or above this are merged into one
+    account; probability (0-1). Default 0.9."""
+
+    review_lower: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Pairs with a match probability at or above this and below ``review_upper`` go to the
+    review queue for a person to confirm or reject; probability (0-1). Default 0.5."""
+
+    review_upper: float = Field(default=0.95, ge=0.0, le=1.0)
+    """Upper end of the review band (exclusive); probability (0-1). Default 0.95, so pairs
+    merged with a probability between ``match_threshold`` and 0.95 are also shown."""
+
+    blocking_rules: list[list[str]] = Field(
+        default_factory=lambda: [
+            ["name_core"],
+            ["postcode_norm", "name_prefix"],
+            ["city_norm", "name_prefix"],
+            ["postcode_norm", "address_number"],
+            ["phone_norm"],
+            ["email_domain"],
+            ["tax_id_norm"],
+        ]
+    )
+    """Candidate pairs are the record pairs that agree exactly on all columns of at least one
+    rule (Splink blocking rules); list of lists of derived column names (name_norm,
+    name_core, name_prefix, address_norm, address_number, postcode_norm, postcode_prefix,
+    city_norm, phone_norm, email_domain, tax_id_norm). Default: same core name; same
+    postcode and name start; same city and name start; same postcode and house number;
+    same phone; same e-mail domain; same tax id."""
+
+    max_blocked_pairs: int = Field(default=200_000_000, ge=1)
+    """Stop with an error when the blocking rules would generate more candidate pairs than
+    this (a rule too loose for the data, e.g. a huge shared e-mail domain); pairs. Default
+    200,000,000."""
+
+    em_max_pairs: int = Field(default=2_000_000, ge=1_000)
+    """Most candidate pairs used by each expectation-maximisation training pass (a
+    deterministic sample beyond that); pairs. Default 2,000,000."""
+
+    u_max_pairs: int = Field(default=1_000_000, ge=1_000)
+    """Random record pairs sampled to estimate the u probabilities (how often non-matches
+    agree); pairs. Default 1,000,000 (about 10 seconds on 2 cores; more is more precise for
+    rare agreements but slower)."""
+
+    deterministic_recall: float = Field(default=0.6, gt=0.0, le=1.0)
+    """Share of true duplicates assumed found by the near-certain rules (same name and
+    postcode, same tax id, same phone and name start) when estimating the prior probability
+    that two records match; fraction (0-1). Default 0.6."""
+
+    name_thresholds: list[float] = Field(default_factory=lambda: [0.94, 0.88])
+    """Jaro-Winkler similarity levels for the core company name, strongest first; similarity
+    (0-1). Default [0.94, 0.88]."""
+
+    address_thresholds: list[float] = Field(default_factory=lambda: [0.92, 0.8])
+    """Jaro-Winkler similarity levels for the normalised street address, strongest first;
+    similarity (0-1). Default [0.92, 0.8]."""
+
+    term_frequency_adjustments: bool = True
+    """Weight exact agreement on name, city and e-mail domain by how rare the value is
+    (Splink's term-frequency adjustment), so "Acme" agreeing counts for more than "Group".
+    Default true."""
+
+    phone_digits: int = Field(default=9, ge=5, le=15)
+    """Phones are compared on their last this many digits (drops country and trunk
+    prefixes); digits. Default 9."""
+
+    min_phone_digits: int = Field(default=6, ge=1, le=15)
+    """A phone with fewer digits than this is treated as missing; digits. Default 6."""
+
+    extra_legal_forms: list[str] = Field(default_factory=list)
+    """Legal-form suffixes to strip from company names in addition to the built-in list
+    (Ltd, GmbH, SARL, S.p.A., Oy, Sp. z o.o., ...), written as they appear (case and dots do
+    not matter); list of text. Default empty."""
+
+    extra_generic_words: list[str] = Field(default_factory=list)
+    """Words ignored in the core company name in addition to the built-in list (group,
+    holdings, international, services, ...); list of text. Default empty."""
+
+    extra_free_mail_domains: list[str] = Field(default_factory=list)
+    """E-mail domains that say nothing about the company (in addition to gmail.com,
+    outlook.com, web.de, ...); list of domains. Default empty."""
+
+    min_records: int = Field(default=50, ge=2)
+    """With fewer customer records than this the model is not fitted (too little data for
+    EM) and only stored decisions merge records; records. Default 50."""
+
+    max_em_iterations: int = Field(default=25, ge=1)
+    """Most iterations of each expectation-maximisation pass; iterations. Default 25."""
+
+    @field_validator("blocking_rules")
+    @classmethod
+    def _known_blocking_columns(cls, rules: list[list[str]]) -> list[list[str]]:
+        if not rules:
+            raise ValueError("give at least one blocking rule")
+        for rule in rules:
+            if not rule:
+                raise ValueError("a blocking rule needs at least one column")
+            for col in rule:
+                if col not in BLOCKING_COLUMNS:
+                    raise ValueError(
+                        f"unknown column {col!r} in a blocking rule (use {', '.join(BLOCKING_COLUMNS)})"
+                    )
+        return rules
+
+    @field_validator("name_thresholds", "address_thresholds")
+    @classmethod
+    def _thresholds_descending(cls, values: list[float]) -> list[float]:
+        if not values:
+            raise ValueError("give at least one similarity threshold")
+        if any(not 0.0 < v < 1.0 for v in values):
+            raise ValueError("similarity thresholds must lie strictly between 0 and 1")
+        if sorted(values, reverse=True) != values:
+            raise ValueError("list similarity thresholds from strongest to weakest")
+        return values
+
+    @model_validator(mode="after")
+    def _band_is_ordered(self) -> AccountSettings:
+        if self.review_lower > self.review_upper:
+            raise ValueError(
+                f"review_lower ({self.review_lower}) must not exceed review_upper "
+                f"({self.review_upper})"
+            )
+        return self

@@ -1,0 +1,424 @@
+"""Normalising company names, addresses, postcodes, phones, e-mail domains and tax ids.
+
+Everything here builds Ibis expressions, so it runs inside the engine (DuckDB or Spark) over
+the whole column at once; the regular expressions use only syntax that RE2 (DuckDB) and Java
+(Spark) read alike.
+
+A company name goes through these steps:
+
+1. lower case; accents and ligatures folded to ASCII (``Müller`` → ``muller``,
+   ``Société`` → ``societe``, ``Straße`` → ``strasse``);
+2. a bracketed part such as ``(Leeds)`` is taken out and kept as the *branch*;
+3. ``&``, ``and``, ``und``, ``et`` dropped; dots dropped (``S.p.A.`` → ``spa``),
+   apostrophes dropped, other punctuation becomes a space;
+4. common abbreviations written out (``Intl`` → ``international``, ``Mfg`` →
+   ``manufacturing``, ``Bros`` → ``brothers``, ``St``/``Ste`` → ``saint``, ...);
+5. legal forms at the end stripped, repeatedly (``GmbH & Co. KG``, ``Pty Ltd``,
+   ``Sp. z o.o.``), and a leading or trailing ``the``.
+
+The result is ``name_norm``. ``name_core`` further drops generic words (group, holdings,
+international, services, ...), so that "Acme Group" and "Beta Group" share nothing while
+"Acme Group" and "Acme Holdings" share their core "acme".
+
+Example
+-------
+>>> import ibis
+>>> from tierwise.accounts.normalise import normalise_name
+>>> expr = normalise_name(ibis.literal("ACME Ltd (Leeds)"))
+>>> ibis.duckdb.connect().execute(expr)
+'acme'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from ..settings.accounts import AccountSettings
+
+__all__ = [
+    "ABBREVIATIONS",
+    "FREE_MAIL_DOMAINS",
+    "GENERIC_WORDS",
+    "LEGAL_FORMS",
+    "branch_of",
+    "email_domain",
+    "fold_accents",
+    "name_core",
+    "normalise_address",
+    "normalise_city",
+    "normalise_customers",
+    "normalise_name",
+    "normalise_phone",
+    "normalise_postcode",
+    "normalise_tax_id",
+]
+
+#: Legal forms stripped from the end of a company name, as they read after lower-casing,
+#: folding accents and dropping dots ("S.à r.l." → "sa rl", "Sp. z o.o." → "sp z oo").
+LEGAL_FORMS: tuple[str, ...] = (
+    # English-speaking
+    "ltd", "limited", "plc", "llp", "lp", "llc", "pllc", "lc", "inc", "incorporated",
+    "corp", "corporation", "co", "company", "cos", "pty", "pvt", "private", "cic", "pc",
+    "unlimited", "ulc",
+    # frequent misspellings of the above
+    "ldt", "lmited", "limted", "limitd", "limitted", "limied", "incorparated", "corportion",
+    # German-speaking
+    "gmbh", "mbh", "ag", "kg", "kgaa", "ohg", "gbr", "ug", "haftungsbeschrankt", "eg", "ev",
+    "se", "gesmbh", "gmbh co kg", "gmbh und co kg",
+    # French, Belgian, Swiss, Luxembourg
+    "sarl", "sa", "sas", "sasu", "eurl", "sci", "snc", "sca", "scs", "sa rl", "cie", "sprl",
+    "srl", "scrl",
+    # Italian, Spanish, Portuguese
+    "spa", "s p a", "srls", "sapa", "scarl", "sl", "slu", "sau", "sc", "scp", "lda", "ltda",
+    "cia", "s r l", "s a", "s l", "sa de cv", "de cv", "sab de cv",
+    # Dutch, Belgian
+    "bv", "nv", "vof", "cv", "bvba", "cvba", "b v", "n v",
+    # Nordic
+    "oy", "oyj", "ab", "publ", "as", "asa", "aps", "a s", "hf", "ehf", "amba", "is",
+    # Central and Eastern Europe
+    "sp z oo", "spzoo", "sp j", "sp k", "sro", "s r o", "as", "kft", "zrt", "nyrt", "doo",
+    "d o o", "dd", "ad", "ood", "eood", "ooo", "zao", "oao", "pao", "pjsc", "jsc", "ojsc",
+    "tov", "srl", "sa",
+    # Asia-Pacific and elsewhere
+    "kk", "pte", "sdn bhd", "bhd", "tbk", "pt", "pty ltd", "jv", "fze", "fzco", "fzc",
+    "wll", "spc", "ltd sti", "as",
+)  # fmt: skip
+
+#: Abbreviations written out in company names (whole words only).
+ABBREVIATIONS: dict[str, str] = {
+    "intl": "international",
+    "int'l": "international",
+    "mfg": "manufacturing",
+    "mfrs": "manufacturers",
+    "mfr": "manufacturer",
+    "svcs": "services",
+    "svc": "service",
+    "srvcs": "services",
+    "bros": "brothers",
+    "st": "saint",
+    "ste": "saint",
+    "mt": "mount",
+    "assoc": "associates",
+    "assocs": "associates",
+    "grp": "group",
+    "hldgs": "holdings",
+    "hldg": "holding",
+    "ind": "industries",
+    "inds": "industries",
+    "natl": "national",
+    "mgmt": "management",
+    "dept": "department",
+    "ctr": "centre",
+    "center": "centre",
+    "engg": "engineering",
+    "eng": "engineering",
+    "distr": "distribution",
+    "dist": "distribution",
+    "tech": "technology",
+    "techn": "technology",
+    "sys": "systems",
+    "tel": "telecommunications",
+    "univ": "university",
+    "lab": "laboratory",
+    "labs": "laboratories",
+    "ent": "enterprises",
+    "pharm": "pharmaceuticals",
+    "pharma": "pharmaceuticals",
+    "chem": "chemicals",
+}
+
+#: Words that do not tell one company from another; dropped from ``name_core``.
+GENERIC_WORDS: tuple[str, ...] = (
+    "group", "groupe", "gruppe", "gruppo", "grupo", "holding", "holdings", "international",
+    "internationale", "services", "service", "solutions", "trading", "industries",
+    "enterprises", "systems", "technologies", "technology", "partners", "associates",
+    "global", "worldwide", "brothers", "sons", "uk", "europe", "deutschland", "france",
+    "italia", "espana", "nederland", "the", "of", "de", "la", "le", "les", "der", "die",
+    "das", "del", "di", "van", "von",
+)  # fmt: skip
+
+#: E-mail domains of free mail services: they say nothing about the company.
+FREE_MAIL_DOMAINS: tuple[str, ...] = (
+    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de",
+    "yahoo.es", "yahoo.it", "ymail.com", "hotmail.com", "hotmail.co.uk", "hotmail.fr",
+    "hotmail.de", "hotmail.it", "hotmail.es", "outlook.com", "outlook.de", "outlook.fr",
+    "live.com", "live.co.uk", "live.fr", "live.de", "msn.com", "aol.com", "aol.de",
+    "icloud.com", "me.com", "mac.com", "protonmail.com", "proton.me", "gmx.de", "gmx.net",
+    "gmx.com", "gmx.at", "gmx.ch", "web.de", "t-online.de", "freenet.de", "arcor.de",
+    "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "sfr.fr", "libero.it", "virgilio.it",
+    "tiscali.it", "alice.it", "btinternet.com", "sky.com", "virginmedia.com", "talktalk.net",
+    "mail.ru", "yandex.ru", "yandex.com", "seznam.cz", "wp.pl", "o2.pl", "onet.pl",
+    "interia.pl", "qq.com", "163.com", "126.com", "naver.com", "zoho.com", "mail.com",
+    "bluewin.ch", "telenet.be", "skynet.be", "ziggo.nl", "kpnmail.nl", "planet.nl",
+    "bigpond.com", "comcast.net", "verizon.net", "att.net", "sbcglobal.net",
+)  # fmt: skip
+
+# Accented and special letters folded to ASCII, one character for one character.
+_FOLD_FROM = (
+    "àáâãäåāăąǎ" "çćĉċč" "ďđ" "èéêëēĕėęěə" "ĝğġģ" "ĥħ" "ìíîïĩīĭįı" "ĵ" "ķ" "ĺļľŀł" "ñńņňŉ"
+    "òóôõöøōŏőǒ" "ŕŗř" "śŝşšș" "ţťŧț" "ùúûüũūŭůűųǔ" "ŵ" "ýÿŷ" "źżž"
+)
+_FOLD_TO = (
+    "aaaaaaaaaa" "ccccc" "dd" "eeeeeeeeee" "gggg" "hh" "iiiiiiiii" "j" "k" "lllll" "nnnnn"
+    "oooooooooo" "rrr" "sssss" "tttt" "uuuuuuuuuuu" "w" "yyy" "zzz"
+)
+_FOLD_MULTI = {"ß": "ss", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ĳ": "ij"}
+
+# Punctuation and symbols (Unicode classes read the same by RE2 and Java).
+_PUNCT = r"[\p{P}\p{S}\s]+"
+
+
+def _phrase_alternation(phrases: Iterable[str]) -> str:
+    """Regex alternation of normalised phrases, longest first, spaces matching any run."""
+    unique = sorted({p for p in phrases if p}, key=lambda p: (-len(p), p))
+    return "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in unique)
+
+
+def _canonical_phrase(text: str) -> str:
+    """A user-supplied legal form or word as the normalised name would spell it."""
+    s = text.lower()
+    for a, b in _FOLD_MULTI.items():
+        s = s.replace(a, b)
+    s = s.translate(str.maketrans(_FOLD_FROM, _FOLD_TO))
+    s = re.sub(r"[.'`´’]", "", s)
+    s = re.sub(r"[^\w]+", " ", s)
+    return " ".join(s.split())
+
+
+def fold_accents(s: ir.StringValue) -> ir.StringValue:
+    """Lower-case text with accents and ligatures folded to ASCII letters.
+
+    Example
+    -------
+    >>> import ibis
+    >>> ibis.duckdb.connect().execute(fold_accents(ibis.literal("Société Générale Straße")))
+    'societe generale strasse'
+    """
+    s = s.lower()
+    for a, b in _FOLD_MULTI.items():
+        s = s.replace(a, b)
+    return s.translate(_FOLD_FROM, _FOLD_TO)
+
+
+def _clean_spaces(s: ir.StringValue) -> ir.StringValue:
+    return s.re_replace(r"\s+", " ").strip()
+
+
+def branch_of(name: ir.StringValue) -> ir.StringValue:
+    """The bracketed part of a name, such as the branch in ``ACME Ltd (Leeds)``; NULL if none.
+
+    A bracket holding only a legal form (``UG (haftungsbeschränkt)``) is not a branch.
+
+    Example
+    -------
+    >>> import ibis
+    >>> ibis.duckdb.connect().execute(branch_of(ibis.literal("ACME Ltd (Leeds)")))
+    'leeds'
+    """
+    inner = fold_accents(name).re_extract(r"\(([^()]*)\)", 1)
+    inner = _clean_spaces(inner.re_replace(r"[.'`´’]", "").re_replace(_PUNCT, " "))
+    legal = rf"^(?:{_phrase_alternation(LEGAL_FORMS)})$"
+    return ibis.cases((inner.re_search(legal), ibis.null(str)), else_=inner).nullif("")
+
+
+def normalise_name(
+    name: ir.StringValue, *, extra_legal_forms: Sequence[str] = ()
+) -> ir.StringValue:
+    """Company name without case, accents, punctuation, branch and legal form.
+
+    Parameters
+    ----------
+    name
+        The raw name column.
+    extra_legal_forms
+        Legal forms to strip besides :data:`LEGAL_FORMS`, as users write them.
+
+    Returns
+    -------
+    The normalised name; NULL where nothing is left.
+
+    Example
+    -------
+    >>> import ibis
+    >>> con = ibis.duckdb.connect()
+    >>> con.execute(normalise_name(ibis.literal("Müller & Söhne GmbH & Co. KG")))
+    'muller sohne'
+    >>> con.execute(normalise_name(ibis.literal("ACME Intl. Ltd")))
+    'acme international'
+    """
+    s = fold_accents(name)
+    s = s.re_replace(r"\([^()]*\)", " ")  # branch, taken separately by branch_of
+    s = s.re_replace(r"[.'`´’]", "")  # dots and apostrophes: S.p.A. -> spa, O'Neil -> oneil
+    s = s.re_replace(_PUNCT, " ")  # & , / - etc.
+    s = " " + s + " "
+    s = s.re_replace(r"\s(?:and|und|et|en|y)\s", " ")
+    s = s.re_replace(r"\s(?:and|und|et|en|y)\s", " ")  # twice: adjacent connectors
+    for short, full in ABBREVIATIONS.items():
+        if "'" in short:
+            continue
+        s = s.re_replace(rf"\s{short}\s", f" {full} ")
+        s = s.re_replace(rf"\s{short}\s", f" {full} ")
+    forms = list(LEGAL_FORMS) + [_canonical_phrase(f) for f in extra_legal_forms]
+    legal = _phrase_alternation(forms)
+    s = _clean_spaces(s)
+    # strip trailing legal forms (repeated: "pty ltd", "gmbh co kg"), but keep a name that
+    # is nothing but a legal form ("AB")
+    s = s.re_replace(rf"(?:\s+(?:{legal}))+$", "")
+    s = s.re_replace(r"^the\s+", "").re_replace(r"\s+the$", "")
+    return s.strip().nullif("")
+
+
+def name_core(
+    name_norm: ir.StringValue, *, extra_generic_words: Sequence[str] = ()
+) -> ir.StringValue:
+    """The distinctive part of a normalised name: generic words dropped.
+
+    Falls back to the whole normalised name when it has only generic words.
+
+    Example
+    -------
+    >>> import ibis
+    >>> ibis.duckdb.connect().execute(name_core(ibis.literal("acme group")))
+    'acme'
+    """
+    words = list(GENERIC_WORDS) + [_canonical_phrase(w) for w in extra_generic_words]
+    alt = _phrase_alternation(words)
+    s = " " + name_norm + " "
+    s = s.re_replace(rf"\s(?:{alt})\s", " ")
+    s = s.re_replace(rf"\s(?:{alt})\s", " ")  # adjacent generic words
+    s = _clean_spaces(s).nullif("")
+    return s.coalesce(name_norm)
+
+
+_ADDRESS_WORDS = {
+    "street": "st", "str": "st", "strasse": "st", "straat": "st", "road": "rd",
+    "avenue": "ave", "av": "ave", "avda": "ave", "boulevard": "blvd", "blv": "blvd",
+    "bd": "blvd", "drive": "dr", "lane": "ln", "place": "pl", "square": "sq", "court": "ct",
+    "highway": "hwy", "parkway": "pkwy", "terrace": "ter", "crescent": "cres", "close": "cl",
+    "north": "n", "south": "s", "east": "e", "west": "w", "suite": "ste", "floor": "fl",
+    "building": "bldg", "industrial": "ind", "estate": "est", "via": "v", "rue": "r",
+    "weg": "wg", "platz": "pl", "gasse": "g",
+}  # fmt: skip
+
+
+def normalise_address(address: ir.StringValue) -> ir.StringValue:
+    """Street address lower-cased, folded, punctuation-free, street types abbreviated.
+
+    ``Hauptstraße 5`` and ``Hauptstr. 5`` both read ``haupt st 5``; ``12 High Street`` and
+    ``12 High St.`` both read ``12 high st``.
+
+    Example
+    -------
+    >>> import ibis
+    >>> ibis.duckdb.connect().execute(normalise_address(ibis.literal("12, High Street")))
+    '12 high st'
+    """
+    s = fold_accents(address).re_replace(r"[.'`´’]", "").re_replace(_PUNCT, " ")
+    # compounds: "hauptstrasse" -> "haupt st" (no back-references: RE2 and Java differ)
+    s = s.re_replace(r"(?:strasse|straat|str)\b", " st")
+    s = s.re_replace(r"platz\b", " pl").re_replace(r"gasse\b", " g")
+    s = " " + s + " "
+    for long, short in _ADDRESS_WORDS.items():
+        s = s.re_replace(rf"\s{long}\s", f" {short} ")
+    return _clean_spaces(s).nullif("")
+
+
+def house_number(address_norm: ir.StringValue) -> ir.StringValue:
+    """The first number in a normalised address (the house number, usually)."""
+    return address_norm.re_extract(r"([0-9]+)", 1).nullif("")
+
+
+def normalise_postcode(postcode: ir.StringValue) -> ir.StringValue:
+    """Postcode upper-cased with spaces and punctuation removed (``ls1 1aa`` → ``LS11AA``)."""
+    return fold_accents(postcode).upper().re_replace(r"[^A-Z0-9]", "").nullif("")
+
+
+def normalise_city(city: ir.StringValue) -> ir.StringValue:
+    """City lower-cased, folded and punctuation-free (``Saint-Étienne`` → ``saint etienne``)."""
+    s = fold_accents(city).re_replace(r"[.'`´’]", "").re_replace(_PUNCT, " ")
+    s = (" " + s + " ").re_replace(r"\s(?:st|ste)\s", " saint ")
+    return _clean_spaces(s).nullif("")
+
+
+def normalise_phone(phone: ir.StringValue, *, digits: int = 9, min_digits: int = 6) -> ir.StringValue:
+    """The last ``digits`` digits of a phone number; NULL when it has fewer than ``min_digits``.
+
+    ``+44 (0)113 496 0000`` and ``0113 496 0000`` agree on their last 9 digits.
+    """
+    d = phone.re_replace(r"[^0-9]", "")
+    return ibis.cases((d.length() >= min_digits, d.right(digits)), else_=ibis.null(str))
+
+
+def email_domain(email: ir.StringValue, *, free_mail: Sequence[str] = FREE_MAIL_DOMAINS) -> ir.StringValue:
+    """The domain of an e-mail address, lower-cased; NULL for free-mail domains (gmail.com).
+
+    Example
+    -------
+    >>> import ibis
+    >>> ibis.duckdb.connect().execute(email_domain(ibis.literal("Jo <jo@Acme.co.uk>")))
+    'acme.co.uk'
+    """
+    d = email.lower().re_extract(r"@([a-z0-9.-]+)", 1).re_replace(r"\.+$", "").nullif("")
+    free = sorted({f.lower() for f in free_mail})
+    return ibis.cases((d.isin(free), ibis.null(str)), else_=d)
+
+
+def normalise_tax_id(tax_id: ir.StringValue) -> ir.StringValue:
+    """Tax or VAT number: letters and digits only, upper case, country prefix removed.
+
+    ``GB 123 4567 89``, ``GB123456789`` and ``123456789`` all read ``123456789``.
+    """
+    s = tax_id.upper().re_replace(r"[^A-Z0-9]", "")
+    tail = s.re_extract(r"^[A-Z]{1,3}([0-9][0-9A-Z]*)$", 1).nullif("")
+    return tail.coalesce(s).nullif("")
+
+
+def normalise_customers(customers: ir.Table, settings: AccountSettings) -> ir.Table:
+    """Add the normalised matching columns to a canonical customers table.
+
+    Adds ``name_norm``, ``name_core``, ``name_prefix`` (first 3 letters of the core),
+    ``branch``, ``address_norm``, ``address_number``, ``postcode_norm``,
+    ``postcode_prefix`` (first 3 characters), ``city_norm``, ``phone_norm``,
+    ``email_domain`` and ``tax_id_norm``. Columns missing from the table count as NULL.
+
+    Example
+    -------
+    >>> import ibis
+    >>> from tierwise.settings import AccountSettings
+    >>> t = ibis.memtable({"customer_id": ["1"], "name": ["ACME Ltd (Leeds)"]})
+    >>> out = normalise_customers(t, AccountSettings()).execute()
+    >>> out.loc[0, "name_norm"], out.loc[0, "branch"]
+    ('acme', 'leeds')
+    """
+    cols = set(customers.columns)
+
+    def col(name: str) -> ir.StringValue:
+        if name in cols:
+            return customers[name].cast("string")
+        return ibis.null(str)
+
+    norm = normalise_name(col("name"), extra_legal_forms=settings.extra_legal_forms)
+    t = customers.mutate(
+        name_norm=norm,
+        branch=branch_of(col("name")),
+        address_norm=normalise_address(col("address")),
+        postcode_norm=normalise_postcode(col("postcode")),
+        city_norm=normalise_city(col("city")),
+        phone_norm=normalise_phone(
+            col("phone"), digits=settings.phone_digits, min_digits=settings.min_phone_digits
+        ),
+        email_domain=email_domain(
+            col("email"), free_mail=FREE_MAIL_DOMAINS + tuple(settings.extra_free_mail_domains)
+        ),
+        tax_id_norm=normalise_tax_id(col("tax_id")),
+    )
+    t = t.mutate(
+        name_core=name_core(t.name_norm, extra_generic_words=settings.extra_generic_words),
+        address_number=house_number(t.address_norm),
+        postcode_prefix=t.postcode_norm.left(3),
+    )
+    return t.mutate(name_prefix=t.name_core.left(3))

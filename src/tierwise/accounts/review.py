@@ -1,0 +1,237 @@
+"""The review queue of uncertain pairs, and the decisions people store about pairs.
+
+A pair whose match probability falls in the review band (``review_lower`` ≤ p <
+``review_upper``) is shown with its evidence: both records' fields, the comparison level
+each field reached and the match weight. A person fills in ``decision`` (confirm or
+reject), ``decided_by`` and ``decided_at``; the filled-in queue *is* a decisions table, and
+on the next run confirmed pairs are forced into one account and rejected pairs kept apart.
+Decided pairs do not come back to the queue.
+
+The decisions table: ``left_id``, ``right_id``, ``decision``, ``decided_by``,
+``decided_at``. The order of ``left_id``/``right_id`` does not matter; the latest decision
+on a pair wins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InputError, Problems
+
+__all__ = ["DECISIONS_SCHEMA", "clean_decisions", "empty_decisions", "review_queue"]
+
+#: Columns of a stored decisions table.
+DECISIONS_SCHEMA = pa.schema(
+    [
+        ("left_id", pa.string()),
+        ("right_id", pa.string()),
+        ("decision", pa.string()),
+        ("decided_by", pa.string()),
+        ("decided_at", pa.timestamp("us")),
+    ]
+)
+
+_CONFIRM = {"confirm", "confirmed", "yes", "y", "match", "same", "merge", "1", "true"}
+_REJECT = {"reject", "rejected", "no", "n", "different", "split", "distinct", "0", "false"}
+
+
+def empty_decisions() -> pa.Table:
+    """A decisions table with no rows."""
+    return DECISIONS_SCHEMA.empty_table()
+
+
+def _ordered(left: pa.Array, right: pa.Array) -> tuple[pa.Array, pa.Array]:
+    swap = pc.greater(left, right)
+    return pc.if_else(swap, right, left), pc.if_else(swap, left, right)
+
+
+def clean_decisions(decisions: pa.Table, *, source: str | None = None) -> pa.Table:
+    """Check and tidy a decisions table read from a file (or a filled-in review queue).
+
+    Rows without a decision are dropped (an unreviewed queue row). Decisions are read
+    forgivingly (confirm/confirmed/yes/match/same → ``confirm``; reject/no/different →
+    ``reject``). Each pair is stored ``left_id < right_id``; the latest ``decided_at``
+    (then the last row) wins.
+
+    Parameters
+    ----------
+    decisions
+        At least ``left_id``, ``right_id``, ``decision``; ``decided_by`` and
+        ``decided_at`` (timestamp or ISO text) are optional.
+    source
+        File name for error messages.
+
+    Raises
+    ------
+    InputError
+        One per row with an unknown decision or a missing id (all reported together).
+
+    Example
+    -------
+    >>> import pyarrow as pa
+    >>> d = pa.table({"left_id": ["b"], "right_id": ["a"], "decision": ["Yes"]})
+    >>> clean_decisions(d).to_pylist()[0]["decision"], clean_decisions(d)["left_id"][0].as_py()
+    ('confirm', 'a')
+    """
+    missing = [c for c in ("left_id", "right_id", "decision") if c not in decisions.column_names]
+    if missing:
+        raise InputError(
+            f"decisions need columns left_id, right_id, decision; missing {', '.join(missing)}",
+            file=source,
+            hint="fill in the review queue's decision column and pass it back",
+        )
+    n = decisions.num_rows
+
+    def text(name: str) -> pa.Array:
+        if name not in decisions.column_names:
+            return pa.nulls(n, pa.string())
+        col = decisions[name].combine_chunks().cast(pa.string())
+        col = pc.utf8_trim_whitespace(col)
+        return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+
+    left, right, raw = text("left_id"), text("right_id"), text("decision")
+    decided_by = text("decided_by")
+    if "decided_at" in decisions.column_names:
+        at = decisions["decided_at"].combine_chunks()
+        if not pa.types.is_timestamp(at.type):
+            try:
+                at = pc.cast(text("decided_at"), pa.timestamp("us"))
+            except pa.ArrowInvalid as exc:
+                raise InputError(
+                    "decided_at is not a date-time (use ISO format, 2025-01-31 14:00:00)",
+                    file=source,
+                    column="decided_at",
+                ) from exc
+        at = at.cast(pa.timestamp("us"))
+    else:
+        at = pa.nulls(n, pa.timestamp("us"))
+
+    lowered = pc.utf8_lower(raw)
+    decision = pc.if_else(
+        pc.is_in(lowered, pa.array(sorted(_CONFIRM))),
+        pa.scalar("confirm"),
+        pc.if_else(pc.is_in(lowered, pa.array(sorted(_REJECT))), pa.scalar("reject"), pa.scalar(None, pa.string())),
+    )
+    problems: list[InputError] = []
+    bad = pc.and_(pc.is_valid(raw), pc.is_null(decision)).to_pylist()
+    no_id = pc.and_(pc.is_valid(raw), pc.or_(pc.is_null(left), pc.is_null(right))).to_pylist()
+    values = raw.to_pylist()
+    for i in range(n):  # only rows in error are looked at one by one
+        if bad[i]:
+            problems.append(
+                InputError(
+                    f"unknown decision {values[i]!r}",
+                    file=source,
+                    row=i + 2 if source else i + 1,
+                    column="decision",
+                    hint="use confirm or reject",
+                )
+            )
+        elif no_id[i]:
+            problems.append(
+                InputError("a decision without both ids", file=source, row=i + 2 if source else i + 1)
+            )
+    Problems.raise_if_any(problems)
+
+    lo, hi = _ordered(left, right)
+    t = pa.table(
+        {
+            "left_id": lo,
+            "right_id": hi,
+            "decision": decision,
+            "decided_by": decided_by,
+            "decided_at": at,
+            "_order": pa.array(range(n), pa.int64()),
+        }
+    )
+    t = t.filter(pc.and_(pc.is_valid(t["decision"]), pc.not_equal(t["left_id"], t["right_id"])))
+    # the latest decision per pair (undated rows count as oldest, then file order)
+    order = pc.sort_indices(
+        t,
+        sort_keys=[("decided_at", "ascending"), ("_order", "ascending")],
+        null_placement="at_start",
+    )
+    t = t.take(order)
+    t = t.append_column("_pos", pa.array(range(t.num_rows), pa.int64()))
+    last = t.group_by(["left_id", "right_id"], use_threads=False).aggregate([("_pos", "max")])
+    t = t.take(last["_pos_max"])
+    t = t.sort_by([("left_id", "ascending"), ("right_id", "ascending")])
+    return t.select(DECISIONS_SCHEMA.names).cast(DECISIONS_SCHEMA)
+
+
+def review_queue(
+    pairs: pa.Table,
+    levels: dict[str, dict[int, str]],
+    *,
+    lower: float,
+    upper: float,
+    decisions: pa.Table | None = None,
+) -> pa.Table:
+    """Pairs a person should look at, with the evidence, most uncertain first.
+
+    Parameters
+    ----------
+    pairs
+        Scored pairs from :func:`tierwise.accounts.linkage.predict_pairs`.
+    levels
+        Per comparison, level index → label (``Predictions.levels``).
+    lower, upper
+        The review band: ``lower <= match_probability < upper``.
+    decisions
+        Stored decisions (from :func:`clean_decisions`); pairs already decided are left out.
+
+    Returns
+    -------
+    ``left_id``, ``right_id``, ``match_probability``, ``match_weight``, then for each
+    compared field ``<field>_l``, ``<field>_r``, then ``level_<comparison>`` (the level
+    label, e.g. "Exact match on name_core"), then empty ``decision``, ``decided_by``,
+    ``decided_at`` for the reviewer; sorted by closeness of the probability to 0.5, then
+    ids.
+
+    Example
+    -------
+    >>> import pyarrow as pa
+    >>> p = pa.table({"left_id": ["1"], "right_id": ["2"], "match_weight": [0.1],
+    ...               "match_probability": [0.52], "gamma_name": [2],
+    ...               "name_core_l": ["acme"], "name_core_r": ["acme"]})
+    >>> q = review_queue(p, {"name": {2: "Exact match on name_core"}}, lower=0.5, upper=0.9)
+    >>> q.column("level_name").to_pylist()
+    ['Exact match on name_core']
+    """
+    prob = pairs["match_probability"]
+    q = pairs.filter(pc.and_(pc.greater_equal(prob, lower), pc.less(prob, upper)))
+    if decisions is not None and decisions.num_rows:
+        lo, hi = _ordered(q["left_id"].combine_chunks(), q["right_id"].combine_chunks())
+        key = pc.binary_join_element_wise(lo, hi, "\x1f")
+        done = pc.binary_join_element_wise(decisions["left_id"], decisions["right_id"], "\x1f")
+        q = q.filter(pc.invert(pc.is_in(key, value_set=done.combine_chunks() if isinstance(done, pa.ChunkedArray) else done)))
+    fields = [c[:-2] for c in q.column_names if c.endswith("_l") and f"{c[:-2]}_r" in q.column_names]
+    cols: dict[str, Any] = {
+        "left_id": q["left_id"],
+        "right_id": q["right_id"],
+        "match_probability": q["match_probability"],
+        "match_weight": q["match_weight"],
+    }
+    for f in fields:
+        cols[f"{f}_l"] = q[f"{f}_l"]
+        cols[f"{f}_r"] = q[f"{f}_r"]
+    for comp, labels in levels.items():
+        g = f"gamma_{comp}"
+        if g not in q.column_names:
+            continue
+        keys = sorted(labels)
+        idx = pc.index_in(q[g].cast(pa.int64()), value_set=pa.array(keys, pa.int64()))
+        cols[f"level_{comp}"] = pa.array([labels[k] for k in keys], pa.string()).take(idx)
+    n = q.num_rows
+    cols["decision"] = pa.nulls(n, pa.string())
+    cols["decided_by"] = pa.nulls(n, pa.string())
+    cols["decided_at"] = pa.nulls(n, pa.timestamp("us"))
+    out = pa.table(cols)
+    closeness = pc.abs(pc.subtract(out["match_probability"], 0.5))
+    out = out.append_column("_c", closeness).sort_by(
+        [("_c", "ascending"), ("left_id", "ascending"), ("right_id", "ascending")]
+    )
+    return out.drop_columns(["_c"])
