@@ -1,0 +1,458 @@
+r"""The potential stage: wallets, share of wallet, headroom, market and prospects.
+
+For each customer, with spend :math:`s` (revenue over the last 12 months) and cross-fitted
+wallet estimate :math:`\hat w` (a high quantile of comparable customers' spend, Perlich et
+al., KDD 2007):
+
+- ``wallet_model`` = :math:`\hat w`, the model's estimate, which never saw :math:`s`;
+- ``wallet`` = :math:`\max(\hat w, s)`: a customer cannot spend more than its wallet, so a
+  customer already above its estimate has a wallet of at least what it spends;
+- ``wallet_low``, ``wallet_high``: the band. The look-alikes' spend at
+  ``band_low_quantile`` and ``band_high_quantile`` relative to their ``quantile``, applied
+  as a ratio to the wallet (on the log scale), widened by ``missing_band_widening`` per
+  missing model column;
+- ``share_of_wallet`` = :math:`s / \text{wallet}` (in [0, 1]; empty when the wallet is 0);
+- ``headroom`` = wallet − :math:`s`;
+- ``wallet_planning`` = wallet × :math:`(1 + g)^{T}` with the market growth :math:`g`
+  (see :mod:`~tierwise.potential.market`) and ``T = planning_years``;
+- ``growth_potential`` = wallet_planning − :math:`s`: what could be gained next year;
+- ``missing_inputs``: the model columns that were missing for the customer and were
+  imputed (comma-separated; empty when complete).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from sklearn.base import clone
+
+from ..errors import InputError, ModelError
+from ..settings.potential import PotentialSettings
+from ._design import as_frame
+from .crossfit import crossfit_predict, fold_ids
+from .market import customer_growth_rates, penetration_table
+from .models import GBMQuantileWallet, LookalikeWallet
+from .prospects import ideal_customer_profile, lookalike_score, top_class
+from .quantile import LinearQuantileWallet, WalletModel, log_spend, mean_pinball_loss
+
+__all__ = ["PotentialResult", "model_columns", "potential_stage"]
+
+_METHODS = ("gbm", "linear", "lookalike")
+
+
+@dataclass
+class PotentialResult:
+    """What the potential stage returns.
+
+    Attributes
+    ----------
+    customers
+        Keyed by customer_id, input order: wallet, wallet_low, wallet_high, wallet_model,
+        wallet_planning, share_of_wallet, headroom, growth_potential, growth_rate,
+        missing_inputs, method.
+    prospects
+        Keyed by customer_id (empty when no prospects were given): wallet, wallet_low,
+        wallet_high, wallet_planning, growth_rate, lookalike_score, missing_inputs, method.
+    icp
+        The ideal customer profile table (see
+        :func:`~tierwise.potential.ideal_customer_profile`).
+    icp_sentences
+        The profile in plain sentences.
+    market_penetration
+        Revenue, wallets, market size, potential and penetration per industry, region,
+        cell and in total (see :func:`~tierwise.potential.penetration_table`).
+    manifest
+        Headline figures and model diagnostics for manifest.json.
+    """
+
+    customers: pa.Table
+    prospects: pa.Table
+    icp: pa.Table
+    icp_sentences: list[str]
+    market_penetration: pa.Table
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def model_columns(table: Any, settings: PotentialSettings) -> list[str]:
+    """The configured firmographic columns that the table has and that are not all empty.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.table({"customer_id": ["1"], "industry": ["food"], "region": pa.nulls(1)})
+    >>> model_columns(t, PotentialSettings())
+    ['industry']
+    """
+    df = as_frame(table)
+    wanted = list(dict.fromkeys([*settings.feature_columns, *settings.extra_feature_columns]))
+    return [c for c in wanted if c in df.columns and df[c].notna().any()]
+
+
+def _estimators(settings: PotentialSettings, cols: list[str], seed: int) -> dict[str, WalletModel]:
+    common: dict[str, Any] = {
+        "columns": cols,
+        "impute_within": settings.impute_within,
+        "log_numeric": settings.log_numeric,
+    }
+    return {
+        "gbm": GBMQuantileWallet(
+            settings.quantile,
+            n_estimators=settings.gbm_n_estimators,
+            learning_rate=settings.gbm_learning_rate,
+            num_leaves=settings.gbm_num_leaves,
+            min_child_samples=settings.gbm_min_child_samples,
+            n_threads=settings.n_threads,
+            random_state=seed,
+            **common,
+        ),
+        "linear": LinearQuantileWallet(
+            settings.quantile,
+            alpha=settings.linear_alpha,
+            max_rows=settings.linear_max_rows,
+            random_state=seed,
+            **common,
+        ),
+        "lookalike": LookalikeWallet(
+            settings.quantile,
+            n_neighbors=settings.neighbours,
+            categorical_weight=settings.categorical_weight,
+            n_threads=settings.n_threads,
+            **common,
+        ),
+    }
+
+
+def _missing_text(missing: np.ndarray, names: list[str]) -> np.ndarray:
+    """Comma-separated names of the missing columns per row ('' when none), vectorised by
+    missing pattern."""
+    n = missing.shape[0]
+    if missing.shape[1] == 0 or n == 0:
+        return np.full(n, "", dtype=object)
+    code = missing.astype("int64") @ (1 << np.arange(missing.shape[1], dtype="int64"))
+    uniq, inv = np.unique(code, return_inverse=True)
+    text = np.array(
+        [",".join(nm for j, nm in enumerate(names) if (u >> j) & 1) for u in uniq], dtype=object
+    )
+    return text[inv]
+
+
+def _band(
+    pred_log: np.ndarray, lk: np.ndarray, n_missing: np.ndarray, widening: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Band edges on the log scale: the look-alikes' spread around their own wallet."""
+    widen = 1.0 + widening * n_missing
+    low = pred_log + np.minimum(lk[:, 1] - lk[:, 0], 0.0) * widen
+    high = pred_log + np.maximum(lk[:, 2] - lk[:, 0], 0.0) * widen
+    return low, high
+
+
+def _metrics(ly: np.ndarray, pred_log: np.ndarray, q: float) -> dict[str, float]:
+    spend = np.expm1(ly)
+    return {
+        "pinball_loss_log": mean_pinball_loss(ly, pred_log, q),
+        "pinball_loss": mean_pinball_loss(spend, np.maximum(np.expm1(pred_log), 0.0), q),
+        "coverage": float(np.mean(ly <= pred_log + 1e-12)),
+    }
+
+
+def potential_stage(
+    customers: Any,
+    *,
+    spend_column: str = "revenue_12m",
+    prospects: Any | None = None,
+    market: Any | None = None,
+    profit_column: str | None = None,
+    segment_column: str | None = None,
+    settings: PotentialSettings,
+    seed: int,
+) -> PotentialResult:
+    """Estimate wallets, share of wallet and headroom; score prospects; describe the ICP.
+
+    Parameters
+    ----------
+    customers
+        One row per customer: ``customer_id``, the spend column and the firmographic
+        columns of ``settings.feature_columns`` (+ ``extra_feature_columns``); columns that
+        are absent or entirely empty are skipped.
+    spend_column
+        Revenue over the last 12 months per customer; missing counts as 0, net returns
+        below 0 count as 0.
+    prospects
+        Companies without transactions (``customer_id`` + firmographics), optional.
+    market
+        Market table (industry and/or region, market_size, growth_rate), optional.
+    profit_column
+        Customer column with net profit: ranks the top class of the ICP (else spend ranks).
+    segment_column
+        Customer column with a segment, for per-segment rows of the market table.
+    settings
+        The ``[potential]`` section.
+    seed
+        Seed for the folds, the linear model's sample and LightGBM.
+
+    Returns
+    -------
+    PotentialResult
+
+    Raises
+    ------
+    InputError
+        A required column is missing or customer ids repeat.
+    ModelError
+        No firmographic column, or fewer than ``min_customers`` customers.
+
+    Examples
+    --------
+    >>> import numpy as np, pyarrow as pa
+    >>> rng = np.random.default_rng(0)
+    >>> n = 200
+    >>> emp = rng.lognormal(3, 1, n)
+    >>> t = pa.table({"customer_id": [str(i) for i in range(n)], "employees": emp,
+    ...               "industry": rng.choice(["food", "metal"], n),
+    ...               "revenue_12m": emp * rng.uniform(0, 100, n)})
+    >>> res = potential_stage(t, settings=PotentialSettings(method="linear"), seed=1)
+    >>> res.customers.column_names[:4]
+    ['customer_id', 'wallet', 'wallet_low', 'wallet_high']
+    >>> bool(np.all(np.asarray(res.customers["share_of_wallet"]) <= 1))
+    True
+    """
+    df = as_frame(customers)
+    for col in ("customer_id", spend_column):
+        if col not in df.columns:
+            raise InputError(f"customers table has no {col!r} column", column=col)
+    if df["customer_id"].duplicated().any():
+        dup = df.loc[df["customer_id"].duplicated(), "customer_id"].iloc[0]
+        raise InputError(f"customer_id {dup!s} appears more than once", column="customer_id")
+    cols = model_columns(df, settings)
+    wanted = list(dict.fromkeys([*settings.feature_columns, *settings.extra_feature_columns]))
+    if not cols:
+        raise ModelError(
+            "no firmographic columns to estimate wallets from (looked for "
+            f"{', '.join(wanted)}); map them in [customers.columns] or set "
+            "[potential] feature_columns"
+        )
+    n = len(df)
+    if n < max(settings.min_customers, settings.n_folds):
+        raise ModelError(
+            f"{n} customers are too few to estimate wallets (at least "
+            f"{max(settings.min_customers, settings.n_folds)} needed)"
+        )
+    q = settings.quantile
+    spend = np.maximum(
+        pd.to_numeric(df[spend_column], errors="coerce").fillna(0.0).to_numpy("float64"), 0.0
+    )
+    ly = log_spend(spend)
+    X = df[cols]
+    folds = fold_ids(n, settings.n_folds, seed)
+    ests = _estimators(settings, cols, seed)
+
+    wanted_models = {
+        "gbm": ["gbm"],
+        "linear": ["linear"],
+        "lookalike": [],
+        "blend": ["gbm", "linear"],
+        "auto": ["gbm", "linear"],
+    }[settings.method]
+    # the look-alike model always runs: its spread gives every method's band
+    bandq = [q, settings.band_low_quantile, settings.band_high_quantile]
+    lk = crossfit_predict(
+        ests["lookalike"], X, spend, folds=folds, method="predict_quantiles", quantiles=bandq
+    )
+    oof: dict[str, np.ndarray] = {"lookalike": lk[:, 0]}
+    for name in wanted_models:
+        oof[name] = crossfit_predict(ests[name], X, spend, folds=folds, method="predict_log")
+    if settings.method in ("blend", "auto"):
+        oof["blend"] = np.mean([oof[m] for m in _METHODS], axis=0)
+    metrics = {name: _metrics(ly, p, q) for name, p in oof.items()}
+    if settings.method == "auto":
+        chosen = min(metrics, key=lambda m: (metrics[m]["pinball_loss_log"], m))
+    else:
+        chosen = settings.method
+    pred = oof[chosen]
+
+    # the look-alike model on all customers: its encoder flags missing inputs, and it
+    # finds the prospects' look-alikes
+    full_lk = clone(ests["lookalike"]).fit(X, spend)
+    enc = full_lk.encoder_
+    missing = enc.transform(X).missing
+    n_missing = missing.sum(axis=1)
+    low_log, high_log = _band(pred, lk, n_missing, settings.missing_band_widening)
+
+    growth = customer_growth_rates(df, market, settings)
+    grow = (1.0 + growth) ** settings.planning_years
+    wallet_model = np.maximum(np.expm1(pred), 0.0)
+    wallet = np.maximum(wallet_model, spend)
+    wallet_low = np.minimum(np.maximum(np.expm1(low_log), spend), wallet)
+    wallet_high = np.maximum(np.expm1(high_log), wallet)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sow = np.where(wallet > 0, spend / np.where(wallet > 0, wallet, 1.0), np.nan)
+    wallet_planning = wallet * grow
+    missing_text = _missing_text(missing, enc.column_order_)
+    cust = pa.table(
+        {
+            "customer_id": pa.array(
+                df["customer_id"].astype("string").to_numpy(dtype=object), pa.string()
+            ),
+            "wallet": wallet,
+            "wallet_low": wallet_low,
+            "wallet_high": wallet_high,
+            "wallet_model": wallet_model,
+            "wallet_planning": wallet_planning,
+            "share_of_wallet": pa.array(sow, pa.float64(), from_pandas=True),
+            "headroom": wallet - spend,
+            "growth_potential": wallet_planning - spend,
+            "growth_rate": growth,
+            "missing_inputs": pa.array(missing_text, pa.string()),
+            "method": pa.array(np.full(n, chosen, dtype=object), pa.string()),
+        }
+    )
+
+    # ideal customer profile: top class by profit if given, else by spend
+    ranked_by = "spend"
+    rank_values = spend
+    if profit_column is not None:
+        if profit_column not in df.columns:
+            raise InputError(
+                f"customers table has no {profit_column!r} column", column=profit_column
+            )
+        rank_values = pd.to_numeric(df[profit_column], errors="coerce").to_numpy("float64")
+        ranked_by = "net profit"
+    is_top = top_class(rank_values, settings.icp_top_share)
+    icp, sentences = ideal_customer_profile(
+        df, is_top, columns=cols, settings=settings, ranked_by=ranked_by
+    )
+
+    pros_table, pros_frame = _prospects(
+        prospects, X, spend, ests, full_lk, chosen, is_top, settings, market, bandq
+    )
+
+    frame = df[[c for c in ("industry", "region") if c in df.columns]].copy()
+    if segment_column is not None:
+        if segment_column not in df.columns:
+            raise InputError(
+                f"customers table has no {segment_column!r} column", column=segment_column
+            )
+        frame[segment_column] = df[segment_column]
+    frame["spend"] = spend
+    frame["wallet"] = wallet
+    frame["wallet_planning"] = wallet_planning
+    frame["headroom"] = wallet - spend
+    pen = penetration_table(
+        frame, prospects=pros_frame, market=market, segment_column=segment_column, settings=settings
+    )
+
+    per_col_missing = {
+        c: int(m) for c, m in zip(enc.column_order_, missing.sum(axis=0), strict=True)
+    }
+    manifest: dict[str, Any] = {
+        "method": chosen,
+        "method_setting": settings.method,
+        "quantile": q,
+        "n_folds": settings.n_folds,
+        "neighbours": int(full_lk.k_),
+        "n_customers": n,
+        "n_prospects": int(pros_table.num_rows),
+        "spend_column": spend_column,
+        "features_used": cols,
+        "features_absent": [c for c in wanted if c not in cols],
+        "n_customers_missing_inputs": int((n_missing > 0).sum()),
+        "missing_by_column": per_col_missing,
+        "models": metrics,
+        "linear_fit_rows_per_fold": int(min(settings.linear_max_rows, n - n // settings.n_folds))
+        if "linear" in oof
+        else None,
+        "total_spend": float(spend.sum()),
+        "total_wallet": float(wallet.sum()),
+        "total_headroom": float((wallet - spend).sum()),
+        "median_share_of_wallet": float(np.nanmedian(sow)) if np.isfinite(sow).any() else None,
+        "n_floored_at_spend": int((spend > wallet_model).sum()),
+        "icp_ranked_by": ranked_by,
+        "market_given": market is not None,
+    }
+    return PotentialResult(cust, pros_table, icp, sentences, pen, manifest)
+
+
+def _prospects(
+    prospects: Any | None,
+    X_customers: pd.DataFrame,
+    spend: np.ndarray,
+    ests: dict[str, WalletModel],
+    full_lk: LookalikeWallet,
+    chosen: str,
+    is_top: np.ndarray,
+    settings: PotentialSettings,
+    market: Any | None,
+    bandq: list[float],
+) -> tuple[pa.Table, pd.DataFrame | None]:
+    empty = pa.table(
+        {
+            "customer_id": pa.array([], pa.string()),
+            **{
+                c: pa.array([], pa.float64())
+                for c in (
+                    "wallet",
+                    "wallet_low",
+                    "wallet_high",
+                    "wallet_planning",
+                    "growth_rate",
+                    "lookalike_score",
+                )
+            },
+            "missing_inputs": pa.array([], pa.string()),
+            "method": pa.array([], pa.string()),
+        }
+    )
+    if prospects is None:
+        return empty, None
+    p = as_frame(prospects).copy()
+    if "customer_id" not in p.columns:
+        raise InputError(
+            "prospects table has no 'customer_id' column", file="prospects", column="customer_id"
+        )
+    cols = list(X_customers.columns)
+    for c in cols:
+        if c not in p.columns:
+            p[c] = pd.NA
+    if len(p) == 0:
+        return empty, None
+    X = p[cols]
+    idx = full_lk.kneighbors(X)
+    lk = full_lk.quantiles_from_neighbours(idx, bandq)
+    score = lookalike_score(idx, is_top)
+    preds: dict[str, np.ndarray] = {"lookalike": lk[:, 0]}
+    need = list(_METHODS) if chosen == "blend" else [chosen]
+    for name in need:
+        if name == "lookalike":
+            continue
+        preds[name] = clone(ests[name]).fit(X_customers, spend).predict_log(X)
+    pred = np.mean([preds[m] for m in _METHODS], axis=0) if chosen == "blend" else preds[chosen]
+    missing = full_lk.encoder_.transform(X).missing
+    low_log, high_log = _band(pred, lk, missing.sum(axis=1), settings.missing_band_widening)
+    growth = customer_growth_rates(p, market, settings)
+    wallet = np.maximum(np.expm1(pred), 0.0)
+    planning = wallet * (1.0 + growth) ** settings.planning_years
+    table = pa.table(
+        {
+            "customer_id": pa.array(
+                p["customer_id"].astype("string").to_numpy(dtype=object), pa.string()
+            ),
+            "wallet": wallet,
+            "wallet_low": np.minimum(np.maximum(np.expm1(low_log), 0.0), wallet),
+            "wallet_high": np.maximum(np.expm1(high_log), wallet),
+            "wallet_planning": planning,
+            "growth_rate": growth,
+            "lookalike_score": score,
+            "missing_inputs": pa.array(
+                _missing_text(missing, full_lk.encoder_.column_order_), pa.string()
+            ),
+            "method": pa.array(np.full(len(p), chosen, dtype=object), pa.string()),
+        }
+    )
+    frame = p[[c for c in ("industry", "region") if c in p.columns]].copy()
+    frame["wallet"] = wallet
+    frame["wallet_planning"] = planning
+    return table, frame
