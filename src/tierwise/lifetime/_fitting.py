@@ -1,0 +1,127 @@
+"""Shared machinery for the maximum-likelihood fits: distinct rows with weights, the optimiser.
+
+Every model here is fitted on the *distinct* rows of its sufficient statistics (for the
+transaction models the triples ``(x, t_x, T)``), each with a weight counting the customers
+that share it. The likelihood of the data is ``sum_k w_k * log L(row_k)``, so the fit cost
+grows with the number of distinct rows, not with the number of customers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import minimize
+
+from ..errors import InputError, ModelError, NotFittedError
+
+__all__ = ["as_float", "check_fitted", "distinct_rows", "maximise"]
+
+FloatArray = NDArray[np.float64]
+
+
+def as_float(name: str, values: ArrayLike) -> FloatArray:
+    """A 1-d float64 array from any array-like (NumPy, Arrow, pandas, list); finite."""
+    if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
+        try:
+            values = values.to_numpy(zero_copy_only=False)  # type: ignore[union-attr]
+        except TypeError:
+            values = values.to_numpy()  # type: ignore[union-attr]
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name} has missing or infinite values", column=name)
+    return arr
+
+
+def distinct_rows(
+    *columns: FloatArray, weights: FloatArray | None = None
+) -> tuple[list[FloatArray], FloatArray, NDArray[np.intp]]:
+    """Distinct rows of the given columns, with summed weights and the inverse index.
+
+    Returns ``(distinct_columns, weights, inverse)`` with
+    ``distinct_columns[j][inverse] == columns[j]``.
+    """
+    n = len(columns[0])
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    if n == 0:
+        return [c.copy() for c in columns], w, np.zeros(0, dtype=np.intp)
+    order = np.lexsort(columns[::-1])
+    sorted_cols = [c[order] for c in columns]
+    new = np.ones(n, dtype=bool)
+    new[1:] = False
+    for c in sorted_cols:
+        new[1:] |= c[1:] != c[:-1]
+    group = np.cumsum(new) - 1
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = group
+    distinct = [c[new] for c in sorted_cols]
+    wsum = np.bincount(group, weights=w[order], minlength=int(group[-1]) + 1).astype(np.float64)
+    return distinct, wsum, inverse
+
+
+def maximise(
+    loglik_and_grad: Callable[[FloatArray], tuple[float, FloatArray]],
+    starts: list[FloatArray],
+    *,
+    total_weight: float,
+    model: str,
+    max_iter: int,
+    tol: float,
+    log_bound: float = 20.0,
+) -> tuple[FloatArray, float, Any]:
+    """Maximise a weighted log-likelihood over positive parameters.
+
+    The optimiser (L-BFGS-B) works on ``theta = log(params)`` and on the mean log-likelihood
+    per customer (so tolerances do not depend on the data size); ``loglik_and_grad`` takes
+    the positive parameters and returns the total log-likelihood and its gradient with
+    respect to them. Several starts may be given; the best optimum wins.
+
+    Returns ``(params, log_likelihood, scipy_result)``.
+    """
+
+    def objective(theta: FloatArray) -> tuple[float, FloatArray]:
+        params = np.exp(theta)
+        ll, grad = loglik_and_grad(params)
+        if not np.isfinite(ll):
+            return 1e300, np.zeros_like(theta)
+        # chain rule for the log-parameters
+        return -ll / total_weight, -(grad * params) / total_weight
+
+    best: Any = None
+    for start in starts:
+        theta0 = np.log(np.clip(np.asarray(start, dtype=np.float64), 1e-6, 1e6))
+        res = minimize(
+            objective,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-log_bound, log_bound)] * len(theta0),
+            options={"maxiter": max_iter, "ftol": tol * 1e-3, "gtol": tol, "maxcor": 20},
+        )
+        if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
+            best = res
+        # later starts are fall-backs: stop at the first interior optimum
+        if best is not None and best.success and np.all(np.abs(best.x) < log_bound - 1e-6):
+            break
+    if best is None or best.fun >= 1e299:
+        raise ModelError(f"{model}: the likelihood could not be evaluated at any start value")
+    at_bound = np.abs(best.x) >= log_bound - 1e-6
+    if np.any(at_bound):
+        raise ModelError(
+            f"{model}: the data cannot identify the model (a parameter ran to "
+            f"{'infinity' if np.any(best.x[at_bound] > 0) else 'zero'}); "
+            "more customers or a longer history are needed"
+        )
+    params = np.exp(best.x)
+    ll, _ = loglik_and_grad(params)
+    return params, float(ll), best
+
+
+def check_fitted(estimator: Any, attribute: str = "params_") -> None:
+    """Raise NotFittedError when ``fit`` has not been called yet."""
+    if not hasattr(estimator, attribute):
+        raise NotFittedError(
+            f"this {type(estimator).__name__} is not fitted yet: call fit(...) first"
+        )

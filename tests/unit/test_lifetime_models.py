@@ -1,0 +1,165 @@
+"""Unit tests of the lifetime models on tiny hand-made data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import approx_fprime
+from scipy.special import gammaln, hyp2f1
+
+from tierwise.errors import ModelError, NotFittedError
+from tierwise.lifetime import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ParetoNBDModel,
+    customer_lifetime_value,
+    simulate_bgnbd,
+)
+
+# a small hand-made population for the likelihood checks: (x, t_x, T) per customer, weeks
+X = np.array([0, 0, 0, 1, 2, 5, 3, 0, 1, 7, 2, 0, 4, 1, 0, 9], dtype=float)
+TX = np.array([0, 0, 0, 4, 20, 30, 35, 0, 2, 38, 10, 0, 25, 30, 0, 36], dtype=float)
+T = np.array([39, 30, 20, 30, 39, 39, 38, 39, 39, 39, 25, 12, 39, 35, 39, 39], dtype=float)
+# a population drawn from BG/NBD, large enough to identify the models
+SX, STX, ST = simulate_bgnbd(1500, np.repeat([39.0, 30.0, 20.0], 500), seed=11)
+
+
+def _pareto_closed_form(p: np.ndarray, x: np.ndarray, tx: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Fader & Hardie (2005 note) eq. 22 with the hypergeometric function, for comparison."""
+    r, al, s, be = p
+    rsx = r + s + x
+    if al >= be:
+        b2, z1, z2, u1, u2 = s + 1, (al - be) / (al + tx), (al - be) / (al + t), al + tx, al + t
+    else:
+        b2, z1, z2, u1, u2 = r + x, (be - al) / (be + tx), (be - al) / (be + t), be + tx, be + t
+    a0 = hyp2f1(rsx, b2, rsx + 1, z1) / u1**rsx - hyp2f1(rsx, b2, rsx + 1, z2) / u2**rsx
+    c = np.exp(gammaln(r + x) - gammaln(r) + r * np.log(al) + s * np.log(be))
+    return np.log(c * (1 / ((al + t) ** (r + x) * (be + t) ** s) + s / rsx * a0))
+
+
+@pytest.mark.parametrize("model", [BetaGeoModel, ParetoNBDModel])
+def test_gradient_matches_finite_differences(model):
+    params = (
+        np.array([0.5, 6.0, 0.8, 3.0]) if model is BetaGeoModel else np.array([0.5, 6.0, 0.7, 9.0])
+    )
+
+    def total(p):
+        return model.loglik_terms(p, X, TX, T)[0].sum()
+
+    _, g = model.loglik_terms(params, X, TX, T, grad=True)
+    numeric = approx_fprime(params, total, 1e-7)
+    # central-difference-free forward difference: agreement to ~1e-5 relative
+    np.testing.assert_allclose(g.sum(axis=1), numeric, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "params", [[0.55, 10.6, 0.6, 11.7], [0.55, 11.7, 0.6, 10.6], [2.0, 1.0, 0.3, 80.0]]
+)
+def test_pareto_likelihood_equals_hypergeometric_closed_form(params):
+    p = np.array(params)
+    ours, _ = ParetoNBDModel.loglik_terms(p, X, TX, T)
+    keep = TX < T  # the closed form is 0/0-prone at t_x = T
+    ref = np.array([_pareto_closed_form(p, *v) for v in zip(X, TX, T, strict=True)])
+    # quadrature in log space against scipy's hyp2f1: agreement to 1e-9 absolute
+    np.testing.assert_allclose(ours[keep], ref[keep], atol=1e-9)
+
+
+def test_weighted_fit_equals_fit_on_expanded_rows():
+    rows = np.unique(np.c_[SX, STX, ST], axis=0)
+    w = np.random.default_rng(0).integers(1, 5, len(rows)).astype(float)
+    a = BetaGeoModel().fit(rows[:, 0], rows[:, 1], rows[:, 2], weights=w)
+    rep = np.repeat(rows, w.astype(int), axis=0)
+    b = BetaGeoModel().fit(rep[:, 0], rep[:, 1], rep[:, 2])
+    for k in a.params_:
+        assert a.params_[k] == pytest.approx(b.params_[k], rel=1e-5)
+    assert a.log_likelihood_ == pytest.approx(b.log_likelihood_, rel=1e-10)
+    assert a.n_customers_ == int(w.sum())
+    assert a.n_distinct_ == len(rows)
+
+
+def test_fit_recovers_the_simulated_parameters():
+    x, tx, t = simulate_bgnbd(20000, 52.0, r=0.5, alpha=5.0, a=0.7, b=2.0, seed=1)
+    m = BetaGeoModel().fit(x, tx, t)
+    # 20,000 customers: sampling error of a few percent; 15% is a generous bound
+    assert m.params_["r"] == pytest.approx(0.5, rel=0.15)
+    assert m.params_["alpha"] == pytest.approx(5.0, rel=0.15)
+    assert m.params_["a"] == pytest.approx(0.7, rel=0.15)
+    assert m.params_["b"] == pytest.approx(2.0, rel=0.15)
+
+
+def test_p_alive_is_one_without_repeat_purchases_and_falls_with_recency():
+    m = BetaGeoModel().fit(SX, STX, ST)
+    pa = m.p_alive([0, 3, 3], [0, 38, 5], [39, 39, 39])
+    assert pa[0] == 1.0
+    assert pa[1] > pa[2]
+
+
+def test_expected_purchases_grow_with_horizon_and_frequency():
+    for model in (BetaGeoModel(), ParetoNBDModel()):
+        model.fit(SX, STX, ST)
+        short = model.expected_purchases(10, [2, 6], [30, 30], [39, 39])
+        long = model.expected_purchases(52, [2, 6], [30, 30], [39, 39])
+        assert np.all(long > short)
+        assert long[1] > long[0]
+
+
+def test_refuses_data_without_repeat_buyers():
+    with pytest.raises(ModelError, match="no customer has a repeat purchase"):
+        BetaGeoModel().fit([0, 0, 0], [0, 0, 0], [10, 20, 30])
+    with pytest.raises(ModelError, match="no customer has a repeat purchase"):
+        ParetoNBDModel().fit([0, 0], [0, 0], [10, 20])
+
+
+def test_rejects_recency_after_age():
+    from tierwise.errors import InputError
+
+    with pytest.raises(InputError, match="t_x"):
+        BetaGeoModel().fit([1, 0], [12, 0], [10, 10])
+
+
+def test_predicting_before_fit_raises_not_fitted():
+    with pytest.raises(NotFittedError):
+        BetaGeoModel().p_alive([1], [1], [2])
+    with pytest.raises(ValueError):  # NotFittedError is also a ValueError
+        GammaGammaModel().expected_order_value([1], [10.0])
+
+
+def test_gamma_gamma_expected_value_shrinks_towards_population_mean():
+    rng = np.random.default_rng(2)
+    x = rng.integers(1, 8, 2000).astype(float)
+    m = rng.gamma(6.0 * x, 1 / (rng.gamma(4.0, 1 / 15.0, 2000) * x))
+    gg = GammaGammaModel().fit(x, m)
+    p, q, g = gg.params_["p"], gg.params_["q"], gg.params_["gamma"]
+    pop = p * g / (q - 1)
+    ev = gg.expected_order_value([0, 1, 50], [0.0, 100.0, 100.0])
+    assert ev[0] == pytest.approx(pop)
+    # one purchase of 100 is pulled towards the population mean more than fifty are
+    assert abs(ev[1] - pop) < abs(ev[2] - pop)
+    assert ev[2] == pytest.approx(p * (g + 100 * 50) / (p * 50 + q - 1))
+
+
+def test_manifest_uses_literature_names():
+    bg = BetaGeoModel(time_unit="days").fit(SX, STX, ST).to_manifest()
+    assert set(bg) >= {"params", "log_likelihood", "n_customers", "time_unit"}
+    assert set(bg["params"]) == {"r", "alpha", "a", "b"}
+    assert bg["time_unit"] == "days"
+    assert bg["n_customers"] == 1500
+    pn = ParetoNBDModel().fit(SX, STX, ST).to_manifest()
+    assert set(pn["params"]) == {"r", "alpha", "s", "beta"}
+    rng = np.random.default_rng(2)
+    x = rng.integers(1, 8, 500).astype(float)
+    gg = GammaGammaModel().fit(x, rng.gamma(6.0 * x, 1 / (2.0 * x))).to_manifest()
+    assert set(gg["params"]) == {"p", "q", "gamma"}
+
+
+def test_clv_is_discounted_and_scaled_by_margin():
+    m = BetaGeoModel().fit(SX, STX, ST)
+    args = ([3], [30], [39], [100.0])
+    none = customer_lifetime_value(m, *args, horizon_months=12, discount_rate=0.0)
+    disc = customer_lifetime_value(m, *args, horizon_months=12, discount_rate=0.2)
+    half = customer_lifetime_value(m, *args, horizon_months=12, discount_rate=0.0, margin=[0.5])
+    # without discounting CLV is expected purchases over 12 months times order value
+    expected = m.expected_purchases(365.25 / 7, [3], [30], [39])[0] * 100
+    assert none[0] == pytest.approx(expected, rel=1e-12)
+    assert disc[0] < none[0]
+    assert half[0] == pytest.approx(none[0] / 2)
