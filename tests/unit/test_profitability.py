@@ -33,7 +33,13 @@ def _tx(rows: list[dict[str, Any]]) -> pa.Table:
     cols: dict[str, list[Any]] = {
         k: []
         for k in (
-            "customer_id", "date", "revenue", "order_id", "cost", "list_revenue", "is_return",
+            "customer_id",
+            "date",
+            "revenue",
+            "order_id",
+            "cost",
+            "list_revenue",
+            "is_return",
             "is_cancel",
         )
     }
@@ -62,7 +68,7 @@ def _tx(rows: list[dict[str, Any]]) -> pa.Table:
 
 def _acts(rows: list[tuple[Any, ...]]) -> pa.Table:
     """Activities from (customer_id, type[, duration_minutes[, cost[, date]]]) tuples."""
-    full = [(*r, None, None, None)[:4] + (r[4] if len(r) > 4 else D,) for r in rows]
+    full = [(*(*r, None, None, None)[:4], r[4] if len(r) > 4 else D) for r in rows]
     return pa.table(
         {
             "customer_id": pa.array([r[0] for r in full], pa.string()),
@@ -87,8 +93,16 @@ def _pays(rows: list[tuple[str, dt.date, dt.date | None, float]]) -> pa.Table:
     )
 
 
-def _run(eng: Engine, tx: list[dict[str, Any]], *, acts=None, pays=None, custs=None,
-         margin_rate=None, **settings: Any):
+def _run(
+    eng: Engine,
+    tx: list[dict[str, Any]],
+    *,
+    acts=None,
+    pays=None,
+    custs=None,
+    margin_rate=None,
+    **settings: Any,
+):
     settings.setdefault("reconcile", False)  # an extra query; the reconciliation tests ask
     res = profitability_stage(
         eng.from_arrow(_tx(tx)),
@@ -112,11 +126,16 @@ def _row(res, customer_id: str = "a") -> dict[str, Any]:
 
 def test_orders_and_order_lines_cost_per_event(eng: Engine) -> None:
     # two orders (O1 with 2 lines, O2 with 1 line), all worth more than 250
-    r = _row(_run(eng, [
-        {"order_id": "O1", "revenue": 200, "cost": 100},
-        {"order_id": "O1", "revenue": 100, "cost": 50},
-        {"order_id": "O2", "revenue": 400, "cost": 200},
-    ]))
+    r = _row(
+        _run(
+            eng,
+            [
+                {"order_id": "O1", "revenue": 200, "cost": 100},
+                {"order_id": "O1", "revenue": 100, "cost": 50},
+                {"order_id": "O2", "revenue": 400, "cost": 200},
+            ],
+        )
+    )
     assert (r["n_orders"], r["n_order_lines"]) == (2, 3)
     assert r["cts_orders"] == pytest.approx(2 * 20.0)  # 40
     assert r["cts_order_lines"] == pytest.approx(3 * 2.0)  # 6
@@ -125,30 +144,43 @@ def test_orders_and_order_lines_cost_per_event(eng: Engine) -> None:
 
 def test_small_order_surcharge_applies_strictly_below_the_drop_size(eng: Engine) -> None:
     # orders worth 100 (small), 250 (exactly the threshold: not small), 249.99 (small)
-    r = _row(_run(eng, [
-        {"order_id": "O1", "revenue": 100, "cost": 50},
-        {"order_id": "O2", "revenue": 250, "cost": 50},
-        {"order_id": "O3", "revenue": 249.99, "cost": 50},
-    ]))
+    r = _row(
+        _run(
+            eng,
+            [
+                {"order_id": "O1", "revenue": 100, "cost": 50},
+                {"order_id": "O2", "revenue": 250, "cost": 50},
+                {"order_id": "O3", "revenue": 249.99, "cost": 50},
+            ],
+        )
+    )
     assert r["n_small_orders"] == 2
     assert r["cts_small_orders"] == pytest.approx(2 * 25.0)  # 50
 
 
 def test_lines_without_order_id_make_one_order_per_customer_day(eng: Engine) -> None:
-    r = _row(_run(eng, [
-        {"revenue": 300, "cost": 1, "date": dt.date(2024, 3, 1)},
-        {"revenue": 300, "cost": 1, "date": dt.date(2024, 3, 1)},
-        {"revenue": 300, "cost": 1, "date": dt.date(2024, 3, 2)},
-    ]))
+    r = _row(
+        _run(
+            eng,
+            [
+                {"revenue": 300, "cost": 1, "date": dt.date(2024, 3, 1)},
+                {"revenue": 300, "cost": 1, "date": dt.date(2024, 3, 1)},
+                {"revenue": 300, "cost": 1, "date": dt.date(2024, 3, 2)},
+            ],
+        )
+    )
     assert r["n_orders"] == 2  # two days
     assert r["n_order_lines"] == 3
 
 
 def test_deliveries_are_one_per_order_when_no_delivery_activities(eng: Engine) -> None:
-    res = _run(eng, [
-        {"order_id": "O1", "revenue": 300, "cost": 100},
-        {"order_id": "O2", "revenue": 300, "cost": 100},
-    ])
+    res = _run(
+        eng,
+        [
+            {"order_id": "O1", "revenue": 300, "cost": 100},
+            {"order_id": "O2", "revenue": 300, "cost": 100},
+        ],
+    )
     r = _row(res)
     assert r["n_deliveries"] == 2
     assert r["cts_deliveries"] == pytest.approx(2 * 40.0)  # 80
@@ -159,8 +191,10 @@ def test_deliveries_come_from_activities_when_recorded(eng: Engine) -> None:
     # 2 orders but 3 recorded deliveries (a split delivery): the activities count
     res = _run(
         eng,
-        [{"order_id": "O1", "revenue": 300, "cost": 1}, {"order_id": "O2", "revenue": 300,
-                                                           "cost": 1}],
+        [
+            {"order_id": "O1", "revenue": 300, "cost": 1},
+            {"order_id": "O2", "revenue": 300, "cost": 1},
+        ],
         acts=[("a", "delivery"), ("a", "delivery"), ("a", "Delivery")],
     )
     r = _row(res)
@@ -171,11 +205,16 @@ def test_deliveries_come_from_activities_when_recorded(eng: Engine) -> None:
 
 def test_returns_count_credit_notes_when_no_return_activities(eng: Engine) -> None:
     # a sale of 500 and a credit note R1 of -100 (two lines): one return, revenue nets to 400
-    r = _row(_run(eng, [
-        {"order_id": "O1", "revenue": 500, "cost": 300},
-        {"order_id": "R1", "revenue": -60, "cost": -36},
-        {"order_id": "R1", "revenue": -40, "cost": -24},
-    ]))
+    r = _row(
+        _run(
+            eng,
+            [
+                {"order_id": "O1", "revenue": 500, "cost": 300},
+                {"order_id": "R1", "revenue": -60, "cost": -36},
+                {"order_id": "R1", "revenue": -40, "cost": -24},
+            ],
+        )
+    )
     assert r["revenue"] == pytest.approx(400.0)
     assert r["n_orders"] == 1 and r["n_order_lines"] == 1  # credit notes are not orders
     assert r["n_returns"] == 1
@@ -184,10 +223,15 @@ def test_returns_count_credit_notes_when_no_return_activities(eng: Engine) -> No
 
 
 def test_order_changes_count_cancelled_orders_when_no_change_activities(eng: Engine) -> None:
-    r = _row(_run(eng, [
-        {"order_id": "O1", "revenue": 500, "cost": 300},
-        {"order_id": "C1", "revenue": -500, "cost": -300, "is_cancel": True},
-    ]))
+    r = _row(
+        _run(
+            eng,
+            [
+                {"order_id": "O1", "revenue": 500, "cost": 300},
+                {"order_id": "C1", "revenue": -500, "cost": -300, "is_cancel": True},
+            ],
+        )
+    )
     assert r["n_order_changes"] == 1
     assert r["cts_order_changes"] == pytest.approx(15.0)
     assert r["n_returns"] == 0  # a cancellation is not a return
@@ -198,9 +242,19 @@ def test_activity_pools_use_flat_rates_by_type(eng: Engine) -> None:
     res = _run(
         eng,
         [{"order_id": "O1", "revenue": 1000, "cost": 500}],
-        acts=[("a", "visit"), ("a", "visit"), ("a", "call"), ("a", "email"), ("a", "email"),
-              ("a", "email"), ("a", "quote"), ("a", "support"), ("a", "order_change"),
-              ("a", "return"), ("a", "webinar")],
+        acts=[
+            ("a", "visit"),
+            ("a", "visit"),
+            ("a", "call"),
+            ("a", "email"),
+            ("a", "email"),
+            ("a", "email"),
+            ("a", "quote"),
+            ("a", "support"),
+            ("a", "order_change"),
+            ("a", "return"),
+            ("a", "webinar"),
+        ],
     )
     r = _row(res)
     expected = {
@@ -226,21 +280,33 @@ def test_recorded_cost_then_duration_rate_then_flat_rate(eng: Engine) -> None:
     res = _run(
         eng,
         [{"order_id": "O1", "revenue": 1000, "cost": 500}],
-        acts=[("a", "visit", 30.0, 99.0), ("a", "visit", 60.0), ("a", "visit"),
-              ("a", "call", 10.0)],
+        acts=[
+            ("a", "visit", 30.0, 99.0),
+            ("a", "visit", 60.0),
+            ("a", "visit"),
+            ("a", "call", 10.0),
+        ],
         cost_per_minute={"visits": 1.5},
     )
     r = _row(res)
     assert r["cts_visits"] == pytest.approx(99.0 + 90.0 + 150.0)  # 339
     assert r["cts_calls"] == pytest.approx(10.0)
-    res2 = _run(eng, [{"order_id": "O1", "revenue": 1000, "cost": 500}],
-                acts=[("a", "visit", 30.0, 99.0)], use_recorded_cost=False)
+    res2 = _run(
+        eng,
+        [{"order_id": "O1", "revenue": 1000, "cost": 500}],
+        acts=[("a", "visit", 30.0, 99.0)],
+        use_recorded_cost=False,
+    )
     assert _row(res2)["cts_visits"] == pytest.approx(150.0)
 
 
 def test_activity_pool_mapping_is_configurable(eng: Engine) -> None:
-    res = _run(eng, [{"order_id": "O1", "revenue": 1000, "cost": 500}],
-               acts=[("a", "webinar")], activity_pools={"webinar": "visits"})
+    res = _run(
+        eng,
+        [{"order_id": "O1", "revenue": 1000, "cost": 500}],
+        acts=[("a", "webinar")],
+        activity_pools={"webinar": "visits"},
+    )
     assert _row(res)["cts_visits"] == pytest.approx(150.0)
 
 
@@ -259,8 +325,7 @@ def test_late_payment_cost_is_days_beyond_due_times_amount_times_rate(eng: Engin
         # due after as_of: outside the period, not counted
         ("a", dt.date(2024, 7, 15), None, 99_999.0),
     ]
-    res = _run(eng, [{"order_id": "O1", "revenue": 1000, "cost": 500}], pays=pays,
-               reconcile=True)
+    res = _run(eng, [{"order_id": "O1", "revenue": 1000, "cost": 500}], pays=pays, reconcile=True)
     r = _row(res)
     expected = 30 * 10_000 * 0.08 / 365 + 29 * 1_000 * 0.08 / 365  # 72.1096
     assert r["cts_late_payment"] == pytest.approx(expected)
@@ -274,8 +339,15 @@ def test_late_payment_cost_is_days_beyond_due_times_amount_times_rate(eng: Engin
 def test_late_payment_counts_only_days_beyond_the_grace_period(eng: Engine) -> None:
     # 30 days late with 10 grace days: 20 financed days x 3,650 x 0.10 / 365 = 20.0
     pays = [("a", dt.date(2024, 3, 1), dt.date(2024, 3, 31), 3_650.0)]
-    r = _row(_run(eng, [{"order_id": "O1", "revenue": 1000, "cost": 500}], pays=pays,
-                  payment_grace_days=10, cost_of_capital=0.10))
+    r = _row(
+        _run(
+            eng,
+            [{"order_id": "O1", "revenue": 1000, "cost": 500}],
+            pays=pays,
+            payment_grace_days=10,
+            cost_of_capital=0.10,
+        )
+    )
     assert r["cts_late_payment"] == pytest.approx(20.0)
 
 
@@ -291,10 +363,15 @@ def test_payment_made_after_as_of_is_late_only_up_to_as_of(eng: Engine) -> None:
 
 def test_discount_is_list_minus_net_where_list_prices_exist(eng: Engine) -> None:
     # line 1 list 500 net 400 (discount 100); line 2 has no list price
-    r = _row(_run(eng, [
-        {"order_id": "O1", "revenue": 400, "cost": 200, "list_revenue": 500},
-        {"order_id": "O1", "revenue": 100, "cost": 50},
-    ]))
+    r = _row(
+        _run(
+            eng,
+            [
+                {"order_id": "O1", "revenue": 400, "cost": 200, "list_revenue": 500},
+                {"order_id": "O1", "revenue": 100, "cost": 50},
+            ],
+        )
+    )
     assert r["list_revenue"] == pytest.approx(500.0)
     assert r["discount"] == pytest.approx(100.0)
     assert r["discount_depth"] == pytest.approx(100 / 500)
@@ -304,9 +381,13 @@ def test_rebates_use_the_rate_or_the_customer_column(eng: Engine) -> None:
     custs = pa.table({"customer_id": ["a", "b"], "rebate": [0.05, None]})
     res = _run(
         eng,
-        [{"customer_id": "a", "order_id": "O1", "revenue": 1000, "cost": 500},
-         {"customer_id": "b", "order_id": "O2", "revenue": 2000, "cost": 500}],
-        custs=custs, rebate_rate=0.02, rebate_column="rebate",
+        [
+            {"customer_id": "a", "order_id": "O1", "revenue": 1000, "cost": 500},
+            {"customer_id": "b", "order_id": "O2", "revenue": 2000, "cost": 500},
+        ],
+        custs=custs,
+        rebate_rate=0.02,
+        rebate_column="rebate",
     )
     assert _row(res, "a")["rebates"] == pytest.approx(0.05 * 1000)  # own rate: 50
     assert _row(res, "b")["rebates"] == pytest.approx(0.02 * 2000)  # default rate: 40
@@ -314,14 +395,17 @@ def test_rebates_use_the_rate_or_the_customer_column(eng: Engine) -> None:
 
 def test_rebate_column_missing_from_customers_is_a_settings_error(eng: Engine) -> None:
     with pytest.raises(SettingsError, match="rebate_column"):
-        _run(eng, [{"order_id": "O1", "revenue": 1000, "cost": 500}],
-             custs=pa.table({"customer_id": ["a"]}), rebate_column="rebate")
+        _run(
+            eng,
+            [{"order_id": "O1", "revenue": 1000, "cost": 500}],
+            custs=pa.table({"customer_id": ["a"]}),
+            rebate_column="rebate",
+        )
 
 
 def test_margin_rate_fills_in_for_lines_without_cost(eng: Engine) -> None:
     # line 1 cost 300 on 400; line 2 no cost, 200 at a 25% margin: cogs 300 + 150 = 450
-    tx = [{"order_id": "O1", "revenue": 400, "cost": 300},
-          {"order_id": "O1", "revenue": 200}]
+    tx = [{"order_id": "O1", "revenue": 400, "cost": 300}, {"order_id": "O1", "revenue": 200}]
     r = _row(_run(eng, tx, margin_rate=0.25))
     assert r["cogs"] == pytest.approx(450.0)
     assert r["gross_margin"] == pytest.approx(150.0)
@@ -377,8 +461,11 @@ def test_period_excludes_events_outside_the_last_months(eng: Engine) -> None:
 
 
 def test_customers_with_only_activities_are_included_as_pure_cost(eng: Engine) -> None:
-    res = _run(eng, [{"customer_id": "a", "order_id": "O1", "revenue": 1000, "cost": 500}],
-               acts=[("b", "visit")])
+    res = _run(
+        eng,
+        [{"customer_id": "a", "order_id": "O1", "revenue": 1000, "cost": 500}],
+        acts=[("b", "visit")],
+    )
     b = _row(res, "b")
     assert b["revenue"] == 0.0 and b["net_profit"] == pytest.approx(-150.0)
 
@@ -388,8 +475,13 @@ def test_sums_reconcile_with_the_inputs(eng: Engine) -> None:
         {"customer_id": "a", "order_id": "O1", "revenue": 1000, "cost": 500},
         {"customer_id": "b", "order_id": "O2", "revenue": 80, "cost": 50},
         {"customer_id": "b", "order_id": "R2", "revenue": -20, "cost": -10},
-        {"customer_id": "c", "order_id": "O9", "revenue": 50, "cost": 10,
-         "date": dt.date(2020, 1, 1)},  # outside the period
+        {
+            "customer_id": "c",
+            "order_id": "O9",
+            "revenue": 50,
+            "cost": 10,
+            "date": dt.date(2020, 1, 1),
+        },  # outside the period
     ]
     acts = [("a", "visit", None, 120.0), ("b", "call"), ("c", "email"), ("d", "support")]
     res = _run(eng, tx, acts=acts, reconcile=True)
@@ -410,8 +502,10 @@ def test_flags_customers_profitable_per_order_but_not_all_in(eng: Engine) -> Non
     # b: margin 300, 3 visits: 300 - 62 - 450 = -212 < 0 -> flagged
     res = _run(
         eng,
-        [{"customer_id": "a", "order_id": "O1", "revenue": 1000, "cost": 500},
-         {"customer_id": "b", "order_id": "O2", "revenue": 1000, "cost": 700}],
+        [
+            {"customer_id": "a", "order_id": "O1", "revenue": 1000, "cost": 500},
+            {"customer_id": "b", "order_id": "O2", "revenue": 1000, "cost": 700},
+        ],
         acts=[("a", "visit")] * 2 + [("b", "visit")] * 3,
     )
     assert _row(res, "a")["net_profit"] == pytest.approx(138.0)
@@ -424,16 +518,17 @@ def test_flags_customers_profitable_per_order_but_not_all_in(eng: Engine) -> Non
 def test_breakdown_steps_add_up_to_net_profit(eng: Engine) -> None:
     res = _run(
         eng,
-        [{"order_id": "O1", "revenue": 400, "cost": 200, "list_revenue": 500},
-         {"order_id": "O2", "revenue": 100, "cost": 50, "list_revenue": 100}],
+        [
+            {"order_id": "O1", "revenue": 400, "cost": 200, "list_revenue": 500},
+            {"order_id": "O2", "revenue": 100, "cost": 50, "list_revenue": 100},
+        ],
         acts=[("a", "visit"), ("a", "call")],
         pays=[("a", dt.date(2024, 3, 1), dt.date(2024, 3, 31), 10_000.0)],
         rebate_rate=0.01,
     )
     rows = res.breakdown.to_pylist()
     steps = [r["step"] for r in rows]
-    assert steps[:6] == ["gross_revenue", "discount", "revenue", "cogs", "gross_margin",
-                         "rebates"]
+    assert steps[:6] == ["gross_revenue", "discount", "revenue", "cogs", "gross_margin", "rebates"]
     assert steps[-1] == "net_profit"
     amt = {r["step"]: r["amount"] for r in rows}
     assert amt["gross_revenue"] == pytest.approx(600.0)
@@ -446,8 +541,10 @@ def test_breakdown_steps_add_up_to_net_profit(eng: Engine) -> None:
 
 
 def test_result_is_deterministic(eng: Engine) -> None:
-    tx = [{"customer_id": c, "order_id": f"O{i}", "revenue": 100.0 * (i + 1), "cost": 40.0}
-          for i, c in enumerate("dcbaedcba")]
+    tx = [
+        {"customer_id": c, "order_id": f"O{i}", "revenue": 100.0 * (i + 1), "cost": 40.0}
+        for i, c in enumerate("dcbaedcba")
+    ]
     acts = [(c, "visit") for c in "abcab"]
     a = _run(eng, tx, acts=acts)
     b = _run(eng, tx, acts=acts)

@@ -60,8 +60,13 @@ def test_percentile_score_rewards_the_easy_end_and_shares_ties() -> None:
 def test_discount_depth_is_compared_within_industry_and_size_band() -> None:
     # x/small: 0.10, 0.30 (median 0.20); x/large: 0.50 alone; y/small: 0.40 alone
     depth = np.array([0.10, 0.30, 0.50, 0.40])
-    rel = peer_relative(depth, ["x", "x", "x", "y"], np.array([5.0, 8.0, 500.0, 5.0]),
-                        np.zeros(4), [10.0, 50.0, 250.0, 1000.0])
+    rel = peer_relative(
+        depth,
+        ["x", "x", "x", "y"],
+        np.array([5.0, 8.0, 500.0, 5.0]),
+        np.zeros(4),
+        [10.0, 50.0, 250.0, 1000.0],
+    )
     assert rel.tolist() == pytest.approx([-0.10, 0.10, 0.0, 0.0])
 
 

@@ -76,9 +76,13 @@ def test_activity_pools_add_up_to_the_activity_costs(run: dict[str, Any]) -> Non
     data, res, s = run["data"], run["res"], run["settings"]
     acts = data.activities.filter(_in_period(data.activities["date"], data.end_date))
     rate = {
-        "visit": s.cost_per_visit, "call": s.cost_per_call, "email": s.cost_per_email,
-        "delivery": s.cost_per_delivery, "order_change": s.cost_per_order_change,
-        "return": s.cost_per_return, "quote": s.cost_per_quote,
+        "visit": s.cost_per_visit,
+        "call": s.cost_per_call,
+        "email": s.cost_per_email,
+        "delivery": s.cost_per_delivery,
+        "order_change": s.cost_per_order_change,
+        "return": s.cost_per_return,
+        "quote": s.cost_per_quote,
         "support": s.cost_per_support_case,
     }
     types = acts["type"].to_pylist()
@@ -87,8 +91,17 @@ def test_activity_pools_add_up_to_the_activity_costs(run: dict[str, Any]) -> Non
     recorded = acts["cost"].to_numpy(zero_copy_only=False).astype(float)
     expected = float(np.where(np.isnan(recorded), flat, recorded).sum())
     c = res.customers
-    pools = ("visits", "calls", "emails", "deliveries", "order_changes", "returns", "quotes",
-             "support", "other")
+    pools = (
+        "visits",
+        "calls",
+        "emails",
+        "deliveries",
+        "order_changes",
+        "returns",
+        "quotes",
+        "support",
+        "other",
+    )
     total = sum(pc.sum(c[f"cts_{p}"]).as_py() for p in pools)
     assert total == pytest.approx(expected, rel=1e-9)
     assert all(res.pool_sources[p] == "activities" for p in pools)

@@ -116,10 +116,7 @@ def _transactions_by_customer(
     _require(tx, "transactions", ("customer_id", "date", "revenue"))
     revenue = tx.revenue.cast("float64")
     is_cancel = _column(tx, "is_cancel", "boolean").fill_null(False)
-    if "is_return" in tx.columns:
-        is_return = tx.is_return.fill_null(False)
-    else:
-        is_return = revenue < 0
+    is_return = tx.is_return.fill_null(False) if "is_return" in tx.columns else revenue < 0
     order_id = _column(tx, "order_id", "string")
     cost = _column(tx, "cost", "float64")
     list_revenue = _column(tx, "list_revenue", "float64")
@@ -204,8 +201,10 @@ def activity_costs(
     }
     a = activities.filter(period.contains(activities.date.cast("date")))
     kind = a.type.cast("string").lower().strip()
-    pool = kind.substitute(settings.activity_pools, else_="other") if settings.activity_pools else (
-        ibis.literal("other")
+    pool = (
+        kind.substitute(settings.activity_pools, else_="other")
+        if settings.activity_pools
+        else (ibis.literal("other"))
     )
     a = a.mutate(_pool=pool)
     flat_rate = a._pool.substitute(flat, else_=0.0).cast("float64")

@@ -137,8 +137,8 @@ def _num(t: pa.Table, name: str, fill: float | None = None) -> np.ndarray:
     if name not in t.column_names:
         return np.full(t.num_rows, np.nan if fill is None else fill)
     col = t.column(name)
-    out = np.asarray(col.to_numpy(zero_copy_only=False), dtype=float) if t.num_rows else (
-        np.zeros(0)
+    out = (
+        np.asarray(col.to_numpy(zero_copy_only=False), dtype=float) if t.num_rows else (np.zeros(0))
     )
     if fill is not None:
         out = np.where(np.isnan(out), fill, out)
@@ -210,7 +210,11 @@ def profitability_stage(
         raise SettingsError(f"[features] margin_rate: must be between 0 and 1 (got {margin_rate})")
     period = period_for(as_of, s.period_months)
     agg = customer_aggregates(
-        tx, activities=activities, payments=payments, customers=customers, period=period,
+        tx,
+        activities=activities,
+        payments=payments,
+        customers=customers,
+        period=period,
         settings=s,
     )
     n = agg.num_rows
@@ -337,10 +341,18 @@ def profitability_stage(
 
     # -- ease of doing business ---------------------------------------------------------
     components, ease_names = _ease_components(
-        agg, s, n_inv=n_inv, n_orders=n_orders, sale_revenue=sale_revenue,
-        return_revenue=return_revenue, revenue=revenue, discount_depth=discount_depth,
-        order_changes=counts["order_changes"], visits=counts["visits"],
-        calls=counts["calls"], gross_margin=gross_margin,
+        agg,
+        s,
+        n_inv=n_inv,
+        n_orders=n_orders,
+        sale_revenue=sale_revenue,
+        return_revenue=return_revenue,
+        revenue=revenue,
+        discount_depth=discount_depth,
+        order_changes=counts["order_changes"],
+        visits=counts["visits"],
+        calls=counts["calls"],
+        gross_margin=gross_margin,
     )
     scores, ease_total = ease_scores(components, s.ease_weights)
 
@@ -376,8 +388,12 @@ def profitability_stage(
 
     breakdown = _breakdown(
         agg.column("customer_id"),
-        revenue=revenue, discount=np.nan_to_num(discount) if has_list else None, cogs=cogs,
-        rebates=rebates, costs={p: costs[p] for p in present}, net_profit=net_profit,
+        revenue=revenue,
+        discount=np.nan_to_num(discount) if has_list else None,
+        cogs=cogs,
+        rebates=rebates,
+        costs={p: costs[p] for p in present},
+        net_profit=net_profit,
     )
     whale = whale_curve(agg.column("customer_id"), net_profit)
     headline = whale_headline(whale, n_without_profit=int(np.isnan(net_profit).sum()))
@@ -405,8 +421,10 @@ def profitability_stage(
         tot = input_totals(tx, activities=activities, payments=payments, period=period, settings=s)
         reconciliation["revenue_transactions"] = tot["revenue"]
         reconciliation["lines_transactions"] = tot["lines"]
-        checks = [("revenue_customers", "revenue_transactions"), ("lines_customers",
-                                                                  "lines_transactions")]
+        checks = [
+            ("revenue_customers", "revenue_transactions"),
+            ("lines_customers", "lines_transactions"),
+        ]
         if have_acts:
             reconciliation["activity_cost_input"] = tot["activity_cost"]
             checks.append(("activity_cost_pools", "activity_cost_input"))
@@ -479,13 +497,13 @@ def _ease_components(
             )
         comps["order_changes"] = np.where(has_orders, order_changes / safe_orders, np.nan)
         comps["returns"] = np.where(
-            sale_revenue > 0, -return_revenue / np.where(sale_revenue > 0, sale_revenue, 1.0),
+            sale_revenue > 0,
+            -return_revenue / np.where(sale_revenue > 0, sale_revenue, 1.0),
             np.nan,
         )
         if not np.isnan(discount_depth).all():
             industry = (
-                agg.column("industry").to_pylist() if "industry" in agg.column_names
-                else [None] * n
+                agg.column("industry").to_pylist() if "industry" in agg.column_names else [None] * n
             )
             comps["discount_depth"] = peer_relative(
                 discount_depth, industry, _num(agg, "employees"), revenue, s.size_bands

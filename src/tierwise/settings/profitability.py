@@ -7,6 +7,8 @@ costing figures.
 
 from __future__ import annotations
 
+import itertools
+
 from pydantic import Field, field_validator
 
 from ._base import Section
@@ -192,9 +194,7 @@ class ProfitabilitySettings(Section):
     def _known_pools(cls, value: dict[str, str]) -> dict[str, str]:
         bad = sorted({p for p in value.values() if p not in ACTIVITY_POOLS})
         if bad:
-            raise ValueError(
-                f"unknown pool {bad[0]!r} (use one of {', '.join(ACTIVITY_POOLS)})"
-            )
+            raise ValueError(f"unknown pool {bad[0]!r} (use one of {', '.join(ACTIVITY_POOLS)})")
         return {k.strip().lower().replace(" ", "_"): v for k, v in value.items()}
 
     @field_validator("cost_per_minute")
@@ -202,9 +202,7 @@ class ProfitabilitySettings(Section):
     def _minute_pools(cls, value: dict[str, float]) -> dict[str, float]:
         for pool, rate in value.items():
             if pool not in ACTIVITY_POOLS:
-                raise ValueError(
-                    f"unknown pool {pool!r} (use one of {', '.join(ACTIVITY_POOLS)})"
-                )
+                raise ValueError(f"unknown pool {pool!r} (use one of {', '.join(ACTIVITY_POOLS)})")
             if rate < 0:
                 raise ValueError(f"rate for {pool!r} must be ≥ 0 (got {rate})")
         return value
@@ -226,7 +224,7 @@ class ProfitabilitySettings(Section):
     @field_validator("size_bands")
     @classmethod
     def _bands_increase(cls, value: list[float]) -> list[float]:
-        if any(b <= a for a, b in zip(value, value[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(value)):
             raise ValueError("size bands must increase")
         return value
 

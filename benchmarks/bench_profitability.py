@@ -1,0 +1,245 @@
+"""Benchmark: the profitability stage against the per-customer aggregation alone.
+
+Generates synthetic canonical inputs as Parquet (transactions, activities, payments,
+customers) with DuckDB, then runs each measured step in a fresh Python process that reads
+the Parquet files, so that each step's time and peak memory (the process's maximum resident
+set) are its own:
+
+- ``aggregation``: the foundation's per-customer features
+  (:func:`tierwise.features.basic.customer_features`), brought back as Arrow;
+- ``plain``: a plain per-customer aggregation of the same transactions (sum of revenue and
+  cost, line count, distinct orders, first and last date), brought back as Arrow;
+- ``profitability``: :func:`tierwise.features.profitability.profitability_stage` with all
+  inputs (customers, breakdown and whale tables built, reconciliation on);
+- ``profitability_tx``: the same with the transactions only.
+
+Prints one line per step and the ratios; the target is profitability ≤ 2× aggregation.
+
+Usage::
+
+    python benchmarks/bench_profitability.py                         # 1M / 50M / 5M
+    python benchmarks/bench_profitability.py --customers 200000 --lines 10000000 \\
+        --activities 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+AS_OF = dt.date(2025, 12, 31)
+
+
+def generate(folder: Path, customers: int, lines: int, activities: int, invoices: int) -> None:
+    """Write the synthetic inputs as Parquet (benchmark scaffolding, DuckDB SQL is fine)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")
+    c = customers
+    cid = "'C' || lpad(CAST({x} AS VARCHAR), 8, '0')"
+    con.execute(
+        f"""COPY (
+        SELECT
+          {cid.format(x=f"hash(o) % {c}")} AS customer_id,
+          DATE '2023-01-01' + CAST(hash(o * 7 + 1) % 1096 AS INTEGER) AS date,
+          CASE WHEN ret THEN -1 ELSE 1 END * net AS revenue,
+          CASE WHEN o % 200 = 0 THEN 'CSO' ELSE 'SO' END || CAST(o AS VARCHAR) AS order_id,
+          'P' || CAST(hash(i) % 5000 AS VARCHAR) AS product_id,
+          'cat' || CAST(hash(i) % 20 AS VARCHAR) AS product_category,
+          CAST(1 + hash(i * 3) % 10 AS DOUBLE) AS quantity,
+          CASE WHEN hash(i * 13) % 100 = 0 THEN NULL
+               ELSE CASE WHEN ret THEN -1 ELSE 1 END * net * 0.7 END AS cost,
+          CASE WHEN ret THEN -1 ELSE 1 END * net * 1.1 AS list_revenue,
+          ret OR o % 200 = 0 AS is_return,
+          o % 200 = 0 AS is_cancel
+        FROM (
+          SELECT i, i // 5 AS o, (hash(i * 11) % 50 = 0) AS ret,
+                 5.0 + CAST(hash(i * 17) % 40000 AS DOUBLE) / 100.0 AS net
+          FROM range({lines}) t(i)
+        )
+        ) TO '{folder / "transactions.parquet"}' (FORMAT parquet)"""
+    )
+    types = (
+        "['visit','call','call','email','email','email','quote','support','order_change','return']"
+    )
+    con.execute(
+        f"""COPY (
+        SELECT
+          {cid.format(x=f"hash(i * 5 + 3) % {c}")} AS customer_id,
+          DATE '2023-01-01' + CAST(hash(i * 19) % 1096 AS INTEGER) AS date,
+          {types}[1 + CAST(hash(i * 23) % 10 AS INTEGER)] AS type,
+          CAST(5 + hash(i * 29) % 60 AS DOUBLE) AS duration_minutes,
+          CASE WHEN hash(i * 31) % 20 = 0 THEN 100.0 ELSE NULL END AS cost,
+          'R' || CAST(hash(i) % 200 AS VARCHAR) AS rep_id
+        FROM range({activities}) t(i)
+        ) TO '{folder / "activities.parquet"}' (FORMAT parquet)"""
+    )
+    con.execute(
+        f"""COPY (
+        SELECT
+          'I' || CAST(i AS VARCHAR) AS invoice_id,
+          {cid.format(x=f"hash(i * 37 + 1) % {c}")} AS customer_id,
+          DATE '2023-02-01' + CAST(hash(i * 41) % 1065 AS INTEGER) AS due_date,
+          CASE WHEN hash(i * 43) % 100 = 0 THEN NULL
+               ELSE DATE '2023-02-01' + CAST(hash(i * 41) % 1065 AS INTEGER)
+                    + CAST(hash(i * 47) % 60 AS INTEGER) - 20 END AS paid_date,
+          10.0 + CAST(hash(i * 53) % 500000 AS DOUBLE) / 100.0 AS amount
+        FROM range({invoices}) t(i)
+        ) TO '{folder / "payments.parquet"}' (FORMAT parquet)"""
+    )
+    inds = "['retail','construction','health','food','auto','energy','public','it']"
+    con.execute(
+        f"""COPY (
+        SELECT
+          {cid.format(x="i")} AS customer_id,
+          {inds}[1 + CAST(hash(i * 59) % 8 AS INTEGER)] AS industry,
+          CASE WHEN hash(i * 61) % 10 = 0 THEN NULL
+               ELSE CAST(1 + hash(i * 67) % 2000 AS DOUBLE) END AS employees,
+          CAST(30 AS DOUBLE) AS payment_terms_days
+        FROM range({customers}) t(i)
+        ) TO '{folder / "customers.parquet"}' (FORMAT parquet)"""
+    )
+    con.close()
+
+
+def _peak_rss_mib() -> float:
+    # ru_maxrss is in KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_phase(phase: str, folder: Path, threads: int | None) -> dict[str, float]:
+    """One measured step, in this (fresh) process."""
+    import ibis
+
+    from tierwise.engine import Engine
+    from tierwise.features.basic import customer_features
+    from tierwise.features.profitability import profitability_stage
+    from tierwise.settings import FeatureSettings, ProfitabilitySettings
+
+    eng = Engine(threads=threads)
+    tx = eng.read_parquet(folder / "transactions.parquet", with_row_numbers=False)
+    rss0 = _peak_rss_mib()
+    t0 = time.perf_counter()
+    rows = 0
+    if phase == "aggregation":
+        out = eng.to_arrow(customer_features(tx, as_of=AS_OF, settings=FeatureSettings()))
+        rows = out.num_rows
+    elif phase == "plain":
+        g = tx.group_by("customer_id").aggregate(
+            revenue=tx.revenue.sum(),
+            cost=tx.cost.sum(),
+            lines=tx.count(),
+            orders=tx.order_id.nunique(),
+            first=tx.date.min(),
+            last=tx.date.max(),
+        )
+        rows = eng.to_arrow(g).num_rows
+        del ibis
+    elif phase in ("profitability", "profitability_tx"):
+        full = phase == "profitability"
+        res = profitability_stage(
+            tx,
+            activities=eng.read_parquet(folder / "activities.parquet", with_row_numbers=False)
+            if full
+            else None,
+            payments=eng.read_parquet(folder / "payments.parquet", with_row_numbers=False)
+            if full
+            else None,
+            customers=eng.read_parquet(folder / "customers.parquet", with_row_numbers=False)
+            if full
+            else None,
+            as_of=AS_OF,
+            settings=ProfitabilitySettings(period_months=0),
+        )
+        rows = res.customers.num_rows
+        assert res.reconciliation.get("reconciled", True), res.reconciliation
+    else:
+        raise SystemExit(f"unknown phase {phase}")
+    seconds = time.perf_counter() - t0
+    return {
+        "seconds": seconds,
+        "peak_rss_mib": _peak_rss_mib(),
+        "rss_before_mib": rss0,
+        "rows": rows,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--lines", type=int, default=50_000_000)
+    ap.add_argument("--activities", type=int, default=5_000_000)
+    ap.add_argument("--invoices", type=int, default=None, help="default: lines / 5 (one per order)")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--repeat", type=int, default=1, help="runs per step; the best is kept")
+    ap.add_argument("--dir", type=Path, default=None, help="reuse/keep inputs in this folder")
+    ap.add_argument("--phase", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.phase:
+        print(json.dumps(run_phase(args.phase, args.dir, args.threads)))
+        return
+
+    tmp = None
+    folder = args.dir
+    if folder is None:
+        tmp = tempfile.TemporaryDirectory(prefix="tw_bench_profit_")
+        folder = Path(tmp.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    invoices = args.invoices if args.invoices is not None else max(args.lines // 5, 1)
+    if not (folder / "transactions.parquet").exists():
+        t0 = time.perf_counter()
+        generate(folder, args.customers, args.lines, args.activities, invoices)
+        print(
+            f"generated {args.customers:,} customers, {args.lines:,} lines, "
+            f"{args.activities:,} activities, {invoices:,} invoices "
+            f"in {time.perf_counter() - t0:.1f} s ({folder})"
+        )
+
+    results: dict[str, dict[str, float]] = {}
+    for phase in ("plain", "aggregation", "profitability_tx", "profitability"):
+        best: dict[str, float] | None = None
+        for _ in range(args.repeat):
+            cmd = [sys.executable, __file__, "--phase", phase, "--dir", str(folder)]
+            if args.threads:
+                cmd += ["--threads", str(args.threads)]
+            out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ)
+            if out.returncode != 0:
+                raise SystemExit(f"{phase} failed:\n{out.stderr}")
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            if best is None or r["seconds"] < best["seconds"]:
+                best = r
+        assert best is not None
+        results[phase] = best
+        print(
+            f"{phase:>17}: {best['seconds']:7.2f} s   peak RSS {best['peak_rss_mib']:8.0f} MiB"
+            f"   ({int(best['rows']):,} customers)"
+        )
+    base = results["aggregation"]
+    for phase in ("profitability_tx", "profitability"):
+        r = results[phase]
+        print(
+            f"ratio {phase} / aggregation: time {r['seconds'] / base['seconds']:.2f}x, "
+            f"peak memory {r['peak_rss_mib'] / base['peak_rss_mib']:.2f}x  (target time ≤ 2x)"
+        )
+    r = results["profitability"]
+    print(
+        f"ratio profitability / plain aggregation: time "
+        f"{r['seconds'] / results['plain']['seconds']:.2f}x, peak memory "
+        f"{r['peak_rss_mib'] / results['plain']['peak_rss_mib']:.2f}x"
+    )
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
