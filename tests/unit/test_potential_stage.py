@@ -326,3 +326,17 @@ def test_icp_ranks_by_profit_when_a_profit_column_is_given():
     res = _run(df, profit_column="net_profit")
     assert res.manifest["icp_ranked_by"] == "net profit"
     assert res.icp_sentences[0].startswith("Top customers are the best 20% by net profit")
+
+
+def test_customers_without_spend_get_wallets_from_the_buyers_they_resemble():
+    df = _customers()
+    lapsed = np.arange(len(df)) % 2 == 0
+    df.loc[lapsed, "revenue_12m"] = 0.0
+    only = _run(df, settings={"method": "linear"}).customers.to_pandas()
+    everyone = _run(df, settings={"method": "linear", "fit_on_buyers_only": False})
+    every = everyone.customers.to_pandas()
+    # half the customers at zero would drag the 90th percentile down to about the 80th
+    # percentile of the buyers' spend; fitted on buyers only the wallets stay higher
+    assert (only["wallet_model"] > every["wallet_model"]).mean() > 0.9
+    assert np.all(only.loc[lapsed, "wallet"] > 0)
+    assert np.all(only.loc[lapsed, "share_of_wallet"] == 0)

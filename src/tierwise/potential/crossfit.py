@@ -47,6 +47,7 @@ def crossfit_predict(
     seed: int = 0,
     method: str = "predict",
     folds: np.ndarray | None = None,
+    train_mask: np.ndarray | None = None,
     **kwargs: Any,
 ) -> np.ndarray:
     """Out-of-fold predictions: row i is predicted by a clone fitted without fold(i).
@@ -63,6 +64,8 @@ def crossfit_predict(
         The estimator method to call on the held-out rows, e.g. ``"predict_log"``.
     folds
         Fold number per row, if already drawn (so several models share the same folds).
+    train_mask
+        Rows allowed into the fits (e.g. customers with spend); every row is predicted.
     **kwargs
         Passed to ``method``.
 
@@ -83,7 +86,8 @@ def crossfit_predict(
     out: np.ndarray | None = None
     for k in np.unique(f):
         test = f == k
-        train_rows, test_rows = np.nonzero(~test)[0], np.nonzero(test)[0]
+        train = ~test if train_mask is None else (~test & np.asarray(train_mask, dtype=bool))
+        train_rows, test_rows = np.nonzero(train)[0], np.nonzero(test)[0]
         model = clone(estimator).fit(df.iloc[train_rows], yv[train_rows])
         pred = np.asarray(getattr(model, method)(df.iloc[test_rows], **kwargs))
         if out is None:

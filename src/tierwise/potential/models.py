@@ -169,7 +169,7 @@ class LookalikeWallet(WalletModel):
         self,
         quantile: float = 0.9,
         *,
-        n_neighbors: int = 50,
+        n_neighbors: int = 100,
         columns: Sequence[str] | None = None,
         categorical_weight: float = 1.0,
         n_threads: int = 2,

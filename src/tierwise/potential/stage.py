@@ -248,6 +248,13 @@ def potential_stage(
     ly = log_spend(spend)
     X = df[cols]
     folds = fold_ids(n, settings.n_folds, seed)
+    buyers = spend > 0
+    fit_rows = buyers if settings.fit_on_buyers_only else np.ones(n, dtype=bool)
+    if fit_rows.sum() < max(settings.min_customers, settings.n_folds):
+        raise ModelError(
+            f"{int(fit_rows.sum())} customers with spend in '{spend_column}' are too few to "
+            f"estimate wallets (at least {max(settings.min_customers, settings.n_folds)} needed)"
+        )
     ests = _estimators(settings, cols, seed)
 
     wanted_models = {
@@ -264,10 +271,13 @@ def potential_stage(
     )
     oof: dict[str, np.ndarray] = {"lookalike": lk[:, 0]}
     for name in wanted_models:
-        oof[name] = crossfit_predict(ests[name], X, spend, folds=folds, method="predict_log")
+        oof[name] = crossfit_predict(
+            ests[name], X, spend, folds=folds, train_mask=fit_rows, method="predict_log"
+        )
     if settings.method in ("blend", "auto"):
         oof["blend"] = np.mean([oof[m] for m in _METHODS], axis=0)
-    metrics = {name: _metrics(ly, p, q) for name, p in oof.items()}
+    # losses are measured where the models are fitted (the buyers, by default)
+    metrics = {name: _metrics(ly[fit_rows], p[fit_rows], q) for name, p in oof.items()}
     if settings.method == "auto":
         chosen = min(metrics, key=lambda m: (metrics[m]["pinball_loss_log"], m))
     else:
@@ -276,7 +286,8 @@ def potential_stage(
 
     # the look-alike model on all customers: its encoder flags missing inputs, and it
     # finds the prospects' look-alikes
-    full_lk = clone(ests["lookalike"]).fit(X, spend)
+    X_fit, spend_fit = X[fit_rows], spend[fit_rows]
+    full_lk = clone(ests["lookalike"]).fit(X_fit, spend_fit)
     enc = full_lk.encoder_
     missing = enc.transform(X).missing
     n_missing = missing.sum(axis=1)
@@ -327,7 +338,16 @@ def potential_stage(
     )
 
     pros_table, pros_frame = _prospects(
-        prospects, X, spend, ests, full_lk, chosen, is_top, settings, market, bandq
+        prospects,
+        X_fit,
+        spend_fit,
+        ests,
+        full_lk,
+        chosen,
+        is_top[fit_rows],
+        settings,
+        market,
+        bandq,
     )
 
     frame = df[[c for c in ("industry", "region") if c in df.columns]].copy()
@@ -379,7 +399,7 @@ def potential_stage(
 def _prospects(
     prospects: Any | None,
     X_customers: pd.DataFrame,
-    spend: np.ndarray,
+    spend: np.ndarray,  # of the customers the models are fitted on, as X_customers
     ests: dict[str, WalletModel],
     full_lk: LookalikeWallet,
     chosen: str,
