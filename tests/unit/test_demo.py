@@ -157,8 +157,9 @@ def test_duplicate_records_share_a_company_with_varied_names(
 def test_duplicate_records_split_the_company_purchases(per_record: pd.DataFrame) -> None:
     dup = per_record[per_record.groupby("company_id")["orders"].transform("size") > 1]
     buying = dup.groupby("company_id")["orders"].apply(lambda s: (s > 0).sum())
-    # both records of most clusters carry orders (a few have none yet, or only before a move)
-    assert (buying >= 2).mean() > 0.6
+    # in about half the clusters at least two records carry orders; the others moved after
+    # the company stopped buying, or their second record is too new to have bought yet
+    assert (buying >= 2).mean() > 0.4
 
 
 def test_alive_share_is_meaningful(frames: dict[str, pd.DataFrame]) -> None:

@@ -22,9 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import SettingsError
+from ..schema import TABLES
 from ..settings.demo import DemoSettings
 from . import _words as W
-from ._strings import fixed_ids, int_strings, join, pick, typos
+from ._strings import fixed_ids, int_strings, join, pick, take_fixed, typos
 
 __all__ = ["DemoData", "generate"]
 
@@ -183,6 +184,18 @@ class _Generator:
             start_date = s.end_date.replace(year=s.end_date.year - s.years, day=28)
         self.start = (start_date - _EPOCH).days + 1
 
+    # ------------------------------------------------------------------ dates
+    def working_day(self, days: np.ndarray) -> np.ndarray:
+        """Move Saturday and Sunday to the next Monday (or back to Friday at end_date)."""
+        d = np.asarray(days).astype(np.int32)
+        dow = (d + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+        d = d + np.where(dow == 5, 2, np.where(dow == 6, 1, 0)).astype(np.int32)
+        return np.where(d > self.end, d - 3, d).astype(np.int32)
+
+    def day_order(self, days: np.ndarray) -> np.ndarray:
+        """Stable order of days within the window (a radix sort on 16-bit day offsets)."""
+        return np.argsort((days - self.start).astype(np.uint16), kind="stable")
+
     # ------------------------------------------------------------------ firmographics
     def firmographics(self, n: int) -> dict[str, np.ndarray]:
         rng, s = self.rng, self.s
@@ -337,29 +350,29 @@ class _Generator:
 
         # times of the first m of K sorted uniforms, without sorting
         M = int(m.sum())
-        e = rng.standard_exponential(M)
-        S = _group_cumsum(e, m)
-        S_last = np.zeros(C)
+        S = _group_cumsum(rng.standard_exponential(M), m)
+        m_end = np.cumsum(m)
         has = m > 0
-        S_last[has] = S[np.cumsum(m)[has] - 1]
+        S_last = np.zeros(C)
+        S_last[has] = S[m_end[has] - 1]
         total = S_last + rng.gamma((K - m + 1).astype(np.float64))
-        ocomp_u = np.repeat(np.arange(C), m)
-        oday_u = np.floor(t0[ocomp_u] + S / total[ocomp_u] * span[ocomp_u]).astype(np.int64)
-        ocomp = np.concatenate([np.flatnonzero(is_new & (kept > 0)), ocomp_u])
-        oday = np.concatenate([created[is_new & (kept > 0)], oday_u])
-        oday = np.minimum(oday, self.end)
-        # B2B orders land on working days
-        dow = (oday + 3) % 7  # 0 = Monday
-        oday = oday + np.where(dow == 5, 2, np.where(dow == 6, 1, 0))
-        oday = np.where(oday > self.end, oday - 3, oday)
+        ocomp_u = np.repeat(np.arange(C, dtype=np.int32), m)
+        oday_u = self.working_day(np.floor(t0[ocomp_u] + S / total[ocomp_u] * span[ocomp_u]))
+        del S
+        first_c = np.flatnonzero(is_new & (kept > 0)).astype(np.int32)
+        first_day = self.working_day(created[first_c])
         # death date: the day of the last order of a company that dropped out
-        last_day = _group_max(ocomp, oday, C)
+        last_day = np.full(C, -1, dtype=np.int64)
+        last_day[first_c] = first_day
+        last_day[has] = oday_u[m_end[has] - 1]
         death = np.where(alive, -1, last_day)
 
         # chronological order numbering
-        perm = np.lexsort((ocomp, oday))
-        ocomp = ocomp[perm].astype(np.int32)
-        oday = oday[perm].astype(np.int32)
+        ocomp = np.concatenate([first_c, ocomp_u])
+        oday = np.concatenate([first_day, oday_u])
+        perm = self.day_order(oday)
+        ocomp, oday = ocomp[perm], oday[perm]
+        del ocomp_u, oday_u, perm
         n_ord = len(ocomp)
 
         # ---- duplicates: which record each event belongs to ----
@@ -408,21 +421,30 @@ class _Generator:
         alpha = affinity[f["industry"]] * 0.8
         alpha = np.where(costly[:, None], alpha * (1 + 6 * (margin_cat[None, :] >= 0.3)), alpha)
         g = rng.gamma(alpha)
-        cw = np.cumsum(g / g.sum(axis=1, keepdims=True), axis=1).astype(np.float32)
-        ucat = rng.random(L, dtype=np.float32)
-        lcat = np.zeros(L, dtype=np.int8)
+        cw = np.cumsum(g / g.sum(axis=1, keepdims=True), axis=1)
+        # each company's category mix as an inverse-CDF table of 128 equally likely bins:
+        # one gather per line instead of a comparison per category
+        bins = 128
+        mids = (np.arange(bins) + 0.5) / bins
+        cat_table = np.zeros((C, bins), dtype=np.int8)
         for j in range(n_cat - 1):
-            lcat += ucat > cw[:, j][lcomp]
-        del ucat
+            cat_table += mids[None, :] > cw[:, j : j + 1]
+        del g, cw
+        ubin = (rng.random(L, dtype=np.float32) * bins).astype(np.int32)
+        lcat = cat_table[lcomp, ubin]
+        del ubin, cat_table
 
         P = s.n_products_per_category
         pop = 1.0 / np.arange(1, P + 1) ** 0.9
         popcum = np.cumsum(pop / pop.sum())
         popcum[-1] = 1.0
-        lprod = (
-            lcat.astype(np.int32) * P + np.searchsorted(popcum, rng.random(L, dtype=np.float32))
+        pbins = 4096
+        prod_table = np.minimum(
+            np.searchsorted(popcum, (np.arange(pbins) + 0.5) / pbins), P - 1
         ).astype(np.int32)
-        del lcat
+        pick_bin = (rng.random(L, dtype=np.float32) * pbins).astype(np.int32)
+        lprod = lcat.astype(np.int32) * P + prod_table[pick_bin]
+        del lcat, pick_bin
         med_price = np.array([v[1] for v in W.CATEGORIES.values()])
         prod_cat = np.repeat(np.arange(n_cat), P)
         list_price = np.round(med_price[prod_cat] * np.exp(rng.normal(0, 0.6, n_cat * P)), 2)
@@ -432,7 +454,7 @@ class _Generator:
 
         disc = np.clip(0.02 + 0.03 * np.log10(emp) + rng.normal(0, 0.03, C), 0.0, 0.25)
         disc = np.where(costly, disc + 0.05, disc)
-        wl = rng.standard_exponential(L).astype(np.float32)
+        wl = rng.standard_exponential(L, dtype=np.float32)
         wsum = np.bincount(lorder, weights=wl, minlength=n_ord)
         ldisc = disc[lcomp]
         target_list = ovalue[lorder] * wl / wsum[lorder] / (1 - ldisc)
@@ -463,27 +485,19 @@ class _Generator:
         rqty = np.maximum(1.0, np.floor(qty[rl] * rng.uniform(0.2, 1.0, len(rl))))
         rfrac = rqty / qty[rl]
 
-        kind = np.concatenate(
-            [np.zeros(L, np.int8), np.ones(len(cl), np.int8), np.full(len(rl), 2, np.int8)]
-        )
-        t_day = np.concatenate([oday[lorder], cday[lorder[cl]], rday]).astype(np.int32)
-        t_ord = np.concatenate([lorder, lorder[cl], r_ord]).astype(np.int32)
-        t_rec = orec[t_ord]
-        t_prod = np.concatenate([lprod, lprod[cl], lprod[rl]])
-        t_qty = np.concatenate([qty, -qty[cl], -rqty])
-        t_list = np.concatenate([list_rev, -list_rev[cl], -np.round(list_rev[rl] * rfrac, 2)])
-        t_rev = np.concatenate([revenue, -revenue[cl], -np.round(revenue[rl] * rfrac, 2)])
-        t_cost = np.concatenate([cost, -cost[cl], -np.round(cost[rl] * rfrac, 2)])
-        # order ids: built once per document, then taken by line (lines are nearly in
-        # document order, so the take streams). Sales 'SO…', cancellations 'C' + the
-        # cancelled order's id, returns 'RT…' numbered by date.
+        # credit lines (cancellations, then returns), each mirroring one sales line
         n_cancel = int(cancel.sum())
         cancel_rank = np.cumsum(cancel) - 1
         ret_no = np.zeros(n_ord, dtype=np.int64)
         ret_no[r_ord[np.argsort(rday, kind="stable")]] = np.arange(len(r_ord))
-        t_key = np.concatenate(
-            [lorder, n_ord + cancel_rank[lorder[cl]], n_ord + n_cancel + ret_no[r_ord]]
-        ).astype(np.int32)
+        x_line = np.concatenate([cl, rl])
+        x_day = np.concatenate([cday[lorder[cl]], rday]).astype(np.int32)
+        x_frac = np.concatenate([np.ones(len(cl)), rfrac])
+        x_qty = -np.concatenate([qty[cl], rqty])
+        # order ids: built once per document, then taken by line (lines are nearly in
+        # document order, so the take streams). Sales 'SO…', cancellations 'C' + the
+        # cancelled order's id, returns 'RT…' numbered by date.
+        x_key = np.concatenate([n_ord + cancel_rank[lorder[cl]], n_ord + n_cancel + ret_no[r_ord]])
         id_width = max(8, len(str(n_ord + 100_000)))
         sales_ids = fixed_ids("SO", np.arange(n_ord) + 100_001, id_width)
         doc_ids = pa.concat_arrays(
@@ -494,34 +508,74 @@ class _Generator:
             ]
         )
         order_rev = np.bincount(lorder, weights=revenue, minlength=n_ord)
-        del lorder, lprod, qty, list_rev, revenue, cost, ldisc
-        tperm = np.argsort(t_day, kind="stable")
 
-        # ---- records (customer master) ----
+        # the table: the chronological sales lines, then the credit notes in date order,
+        # as two chunks (no copy of the sales columns)
+        xo = self.day_order(x_day)
+        x_line, x_day, x_frac, x_qty, x_key = (v[xo] for v in (x_line, x_day, x_frac, x_qty, x_key))
+
+        def credit_money(v: np.ndarray) -> np.ndarray:
+            return -np.round(v[x_line] * x_frac, 2)
+
         rec_no = rng.permutation(R) + 1  # customer numbers, shuffled so duplicates are apart
-        width = max(6, len(str(R)))
-        cust_ids = fixed_ids("C", rec_no, width)
+        width = max(7, len(str(R)))  # "C" + 7 digits: 8 bytes, gathered as one word
+        cust_ids = fixed_ids("C", rec_no, width)  # in record order
+        lrec = orec[lorder]
+        product_ids = fixed_ids("SKU", np.arange(n_cat * P) + 1, 5)
+        cat_names = pa.array(_CATEGORY_NAMES)
+
+        def line_columns(
+            rec: np.ndarray,
+            day: np.ndarray,
+            order_id: pa.Array,
+            prod: np.ndarray,
+            money: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+            is_return: bool,
+        ) -> list[pa.Array]:
+            rev, quantity, cst, lst = money
+            return [
+                take_fixed(cust_ids, rec),
+                _dates(day),
+                _f64(rev),
+                order_id,
+                take_fixed(product_ids, prod),
+                cat_names.take(pa.array((prod // P).astype(np.int32))),
+                _f64(quantity),
+                _f64(cst),
+                _f64(lst),
+                pa.array(np.full(len(day), is_return)),
+            ]
+
+        sales_cols = line_columns(
+            lrec,
+            oday[lorder],
+            take_fixed(sales_ids, lorder),
+            lprod,
+            (revenue, qty, cost, list_rev),
+            False,
+        )
+        credit_cols = line_columns(
+            lrec[x_line],
+            x_day,
+            doc_ids.take(pa.array(x_key)),
+            lprod[x_line],
+            (credit_money(revenue), x_qty, credit_money(cost), credit_money(list_rev)),
+            True,
+        )
         transactions = pa.table(
             {
-                "customer_id": fixed_ids("C", rec_no[t_rec[tperm]], width),
-                "date": _dates(t_day[tperm]),
-                "revenue": _f64(t_rev[tperm]),
-                "order_id": doc_ids.take(pa.array(t_key[tperm])),
-                "product_id": fixed_ids("SKU", t_prod[tperm] + 1, 5),
-                "product_category": pa.array(_CATEGORY_NAMES).take(
-                    pa.array((t_prod[tperm] // P).astype(np.int32))
-                ),
-                "quantity": _f64(t_qty[tperm]),
-                "cost": _f64(t_cost[tperm]),
-                "list_revenue": _f64(t_list[tperm]),
-                "is_return": pa.array(kind[tperm] > 0),
+                name: pa.chunked_array([a, b])
+                for name, a, b in zip(
+                    TABLES["transactions"].names, sales_cols, credit_cols, strict=True
+                )
             }
         )
-        del t_rev, t_qty, t_cost, t_list, t_prod, t_key, doc_ids, t_day, t_ord, t_rec, kind, tperm
+        del lorder, lprod, qty, list_rev, revenue, cost, ldisc, lrec, doc_ids
+        del sales_cols, credit_cols
 
         products = pa.table(
             {
-                "product_id": fixed_ids("SKU", np.arange(n_cat * P) + 1, 5),
+                "product_id": product_ids,
                 "product_category": pick(_CATEGORY_NAMES, prod_cat),
                 "list_price": _f64(list_price),
                 "unit_cost": _f64(unit_cost),
@@ -645,22 +699,24 @@ class _Generator:
         a_day = np.concatenate([a[1] for a in acts]).astype(np.int32)
         a_typ = np.concatenate([a[2] for a in acts])
         a_rep = np.concatenate([a[3] for a in acts]).astype(np.int64)
-        aperm = np.lexsort((a_typ, a_day))
+        aperm = np.argsort(
+            ((a_day - self.start) * len(_ACTIVITY_TYPES) + a_typ).astype(np.uint16), kind="stable"
+        )
         a_rec, a_day, a_typ, a_rep = a_rec[aperm], a_day[aperm], a_typ[aperm], a_rep[aperm]
         NA = len(a_rec)
         dur_mean = np.array([75, 8, 5, np.nan, 15, 20, 30, 20], dtype=np.float64)
         dur = np.round(dur_mean[a_typ] * np.exp(rng.normal(0, 0.35, NA)))
         a_cost_mask = ~((a_typ == 0) & (rng.random(NA) < 0.05))
         a_cost = np.round(np.exp(rng.normal(np.log(110), 0.3, NA)), 2)
-        rep_ids_all = reps.column("rep_id")
+        rep_ids_all = reps.column("rep_id").combine_chunks()
         activities = pa.table(
             {
-                "customer_id": fixed_ids("C", rec_no[a_rec], width),
+                "customer_id": take_fixed(cust_ids, a_rec),
                 "date": _dates(a_day),
                 "type": pa.array(_ACTIVITY_TYPES).take(pa.array(a_typ.astype(np.int32))),
                 "duration_minutes": _f64(dur, np.isnan(dur)),
                 "cost": _f64(a_cost, a_cost_mask),
-                "rep_id": rep_ids_all.take(pa.array(np.maximum(a_rep, 0), mask=a_rep < 0)),
+                "rep_id": take_fixed(rep_ids_all, a_rep, a_rep < 0),
             }
         )
         del a_rec, a_day, a_typ, a_rep, dur, a_cost, a_cost_mask
@@ -684,7 +740,7 @@ class _Generator:
         payments = pa.table(
             {
                 "invoice_id": sales_ids.take(pa.array(inv)),
-                "customer_id": fixed_ids("C", rec_no[orec[inv]], width),
+                "customer_id": take_fixed(cust_ids, orec[inv]),
                 "due_date": _dates(due),
                 "paid_date": _dates(paid, unpaid),
                 "amount": _f64(np.round(order_rev[inv], 2)),
@@ -822,7 +878,7 @@ class _Generator:
         hours = np.where(role == 0, s.field_rep_hours, np.where(role == 1, 1700.0, 1500.0))
         table = pa.table(
             {
-                "rep_id": fixed_ids("R", np.arange(n) + 1, 4),
+                "rep_id": fixed_ids("R", np.arange(n) + 1, max(4, len(str(n)))),
                 "role": pick(_ROLES, role),
                 "hours_per_year": _f64(hours),
                 "region": pick(_REGION_NAMES, reg0, region >= 0),
@@ -973,9 +1029,7 @@ class _Generator:
         ti = np.flatnonzero(typo)
         if len(ti):
             fixed = typos(name.take(pa.array(ti)), rng)
-            full = name.to_numpy(zero_copy_only=False).astype(object)
-            full[ti] = fixed.to_numpy(zero_copy_only=False)
-            name = pa.array(full, pa.string())
+            name = pc.replace_with_mask(name, pa.array(typo), fixed)
 
         # addresses: company address, secondary records sometimes moved (time split) or
         # with the street type abbreviated
@@ -1056,7 +1110,7 @@ class _Generator:
                 "employees": _f64(emp, emp_missing),
                 "annual_revenue": _f64(f["annual_revenue"][rec_comp], rev_missing),
                 "region": pick(_REGION_NAMES, f["region"][rec_comp]),
-                "rep_id": reps.column("rep_id").take(pa.array(rec_rep)),
+                "rep_id": take_fixed(reps.column("rep_id").combine_chunks(), rec_rep),
                 "current_channel": pick(_CHANNELS, rec_channel),
                 "created_date": _dates(rec_created),
                 "payment_terms_days": _f64(terms[rec_comp].astype(np.float64)),
@@ -1066,15 +1120,3 @@ class _Generator:
                 "email": email,
             }
         )
-
-
-def _group_max(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Largest value per group (−1 for empty groups)."""
-    out = np.full(n, -1, dtype=np.int64)
-    if len(groups) == 0:
-        return out
-    order = np.lexsort((values, groups))
-    g, v = groups[order], values[order]
-    last = np.r_[g[1:] != g[:-1], True]
-    out[g[last]] = v[last]
-    return out

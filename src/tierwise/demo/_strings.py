@@ -28,6 +28,48 @@ def fixed_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     return _from_bytes(data.reshape(-1), np.arange(n + 1, dtype=np.int64) * w, n)
 
 
+def take_fixed(values: pa.Array, idx: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
+    """``values[idx]`` for a string array whose strings all have the same byte length,
+    gathering whole strings as fixed-size byte records (much faster than Arrow's take).
+
+    Rows where ``null`` is true come back null. Falls back to Arrow's take otherwise.
+
+    Example
+    -------
+    >>> take_fixed(pa.array(["ab", "cd"]), np.array([1, 1, 0])).to_pylist()
+    ['cd', 'cd', 'ab']
+    """
+    idx = np.asarray(idx)
+    n = len(idx)
+    if null is not None:
+        idx = np.where(null, 0, idx)
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    width = int(offsets[1] - offsets[0]) if len(values) else 0
+    if (
+        values.type != pa.string()
+        or values.null_count
+        or width == 0
+        or not (np.diff(offsets) == width).all()
+    ):
+        ind = pa.array(idx.astype(np.int64), mask=null)
+        return values.take(ind)
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    out = np.take(data.view(f"V{width}"), idx).view(np.uint8)
+    validity = None
+    null_count = 0
+    if null is not None and null.any():
+        validity = pa.py_buffer(np.packbits(~null, bitorder="little"))
+        null_count = int(null.sum())
+    total = n * width
+    off = np.arange(n + 1, dtype=np.int64 if total > _INT32_MAX else np.int32) * width
+    typ = pa.large_string() if total > _INT32_MAX else pa.string()
+    return pa.Array.from_buffers(
+        typ, n, [validity, pa.py_buffer(off), pa.py_buffer(out)], null_count=null_count
+    )
+
+
 def _fill_digits(data: np.ndarray, start: int, width: int, numbers: np.ndarray) -> None:
     """Write ``numbers`` zero-padded into columns start..start+width of a byte matrix."""
     big = len(numbers) and int(np.max(numbers)) >= 2**32
