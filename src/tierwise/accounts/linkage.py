@@ -1,4 +1,4 @@
-"""Probabilistic record linkage with Splink: the Fellegi–Sunter model fitted by EM.
+r"""Probabilistic record linkage with Splink: the Fellegi–Sunter model fitted by EM.
 
 Two records are compared field by field; each comparison falls into one *level* (exact
 agreement, close agreement, disagreement, missing). Fellegi and Sunter (1969) score a pair
@@ -6,13 +6,14 @@ by the sum of the log-likelihood ratios of its levels,
 
 .. math::
 
-    w = \\log_2 \\frac{\\lambda}{1-\\lambda} + \\sum_k \\log_2 \\frac{m_{k,\\gamma_k}}{u_{k,\\gamma_k}},
-    \\qquad P(\\text{match}) = \\frac{2^w}{1+2^w},
+    w = \log_2 \frac{\lambda}{1-\lambda}
+        + \sum_k \log_2 \frac{m_{k,\gamma_k}}{u_{k,\gamma_k}},
+    \qquad P(\text{match}) = \frac{2^w}{1+2^w},
 
 where :math:`m_{k,l}` is the probability that a true match falls in level :math:`l` of
-comparison :math:`k`, :math:`u_{k,l}` the same for a non-match and :math:`\\lambda` the
+comparison :math:`k`, :math:`u_{k,l}` the same for a non-match and :math:`\lambda` the
 prior probability that two records match. Splink (Linacre et al., 2022) estimates
-:math:`u` from random record pairs, :math:`\\lambda` from near-certain deterministic
+:math:`u` from random record pairs, :math:`\lambda` from near-certain deterministic
 rules, and :math:`m` by expectation maximisation (Winkler 1988) on blocked pairs. Exact
 agreement on a rare value counts for more than on a common one (term-frequency
 adjustment: :math:`u` is replaced by the value's frequency).
@@ -36,7 +37,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -82,6 +83,10 @@ class LinkageSpec:
         estimate the prior :math:`\\lambda`.
     u_max_pairs
         Random pairs sampled to estimate the u probabilities.
+    u_chunks
+        Chunks the u sampling is split into (Splink stops early once every level has
+        been seen 100 times; 1 computes all pairs in one query, fastest below ~10 million
+        pairs).
     em_max_pairs
         Cap on pairs per EM pass (deterministic sample); ``None`` for no cap.
     max_blocked_pairs
@@ -105,6 +110,7 @@ class LinkageSpec:
     u_max_pairs: float = 1e6
     em_max_pairs: float | None = 2e6
     max_blocked_pairs: float = 2e8
+    u_chunks: int = 1
     max_iterations: int = 25
     em_passes: int | None = None
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -170,9 +176,7 @@ def company_spec(settings: AccountSettings, *, unique_id: str = "customer_id") -
     name_levels += [cll.JaroWinklerLevel("name_core", t) for t in settings.name_thresholds]
     name_levels.append(cll.ElseLevel())
     address_levels: list[Any] = [cll.NullLevel("address_norm"), cll.ExactMatchLevel("address_norm")]
-    address_levels += [
-        cll.JaroWinklerLevel("address_norm", t) for t in settings.address_thresholds
-    ]
+    address_levels += [cll.JaroWinklerLevel("address_norm", t) for t in settings.address_thresholds]
     address_levels.append(cll.ElseLevel())
     comparisons = (
         cl.CustomComparison(name_levels, output_column_name="name"),
@@ -234,8 +238,17 @@ def company_spec(settings: AccountSettings, *, unique_id: str = "customer_id") -
     blocking = tuple(_block(*rule) for rule in settings.blocking_rules)
     for i, rule in enumerate(settings.blocking_rules):
         columns[f"b{i}"] = tuple(rule)
-    em_rules_cols = [("name_core",), ("postcode_norm",), ("city_norm",), ("phone_norm",)]
-    det_cols = [("name_norm", "postcode_norm"), ("tax_id_norm",), ("phone_norm", "name_prefix")]
+    em_rules_cols: list[tuple[str, ...]] = [
+        ("name_core",),
+        ("postcode_norm",),
+        ("city_norm",),
+        ("phone_norm",),
+    ]
+    det_cols: list[tuple[str, ...]] = [
+        ("name_norm", "postcode_norm"),
+        ("tax_id_norm",),
+        ("phone_norm", "name_prefix"),
+    ]
     for i, cols in enumerate(em_rules_cols):
         columns[f"e{i}"] = cols
     for i, cols in enumerate(det_cols):
@@ -353,6 +366,7 @@ def predict_pairs(
     engine: Engine,
     threshold: float = 0.0,
     seed: int = 42,
+    dataset_names: Sequence[str] = ("left", "right"),
 ) -> Predictions:
     """Fit the Fellegi–Sunter model by EM and score the candidate pairs.
 
@@ -370,6 +384,8 @@ def predict_pairs(
         Keep pairs with a match probability at or above this (0 keeps every candidate).
     seed
         Seed for the random pairs behind the u probabilities.
+    dataset_names
+        For linkage, the names the two tables carry in ``source_dataset_l/_r``.
 
     Returns
     -------
@@ -393,11 +409,14 @@ def predict_pairs(
     ['left_id', 'right_id', 'match_weight', 'match_probability']
     """
     from splink import Linker, SettingsCreator
+    from splink.internals.exceptions import SplinkException
 
     tabs = [tables] if isinstance(tables, ir.Table) else list(tables)
     if len(tabs) not in (1, 2):
         raise ModelError("record linkage takes one table (deduplicate) or two (link)")
-    link_type = "dedupe_only" if len(tabs) == 1 else "link_only"
+    link_type: Literal["dedupe_only", "link_only"] = (
+        "dedupe_only" if len(tabs) == 1 else "link_only"
+    )
 
     wanted = {c for cols in spec.columns.values() for c in cols}
     materialised = [engine.materialize(t) for t in tabs]
@@ -420,7 +439,10 @@ def predict_pairs(
     db_api = _splink_api(engine)
     with _quiet_splink():
         try:
-            sdfs = [db_api.register(_physical_name(t)) for t in materialised]
+            sdfs = [
+                db_api.register(_physical_name(t), dataset_display_name=name)
+                for t, name in zip(materialised, dataset_names, strict=False)
+            ]
             settings = SettingsCreator(
                 link_type=link_type,
                 unique_id_column_name=uid,
@@ -453,9 +475,10 @@ def predict_pairs(
                         det_rules, recall=1.0
                     )
             linker.training.estimate_u_using_random_sampling(
-                max_pairs=spec.u_max_pairs, seed=seed
+                max_pairs=spec.u_max_pairs, seed=seed, num_chunks=spec.u_chunks
             )
             trained = 0
+            skipped: list[str] = []
             for rule in em_rules:
                 if spec.em_passes is not None and trained >= spec.em_passes:
                     break
@@ -464,11 +487,15 @@ def predict_pairs(
                         rule, max_pairs=spec.em_max_pairs
                     )
                     trained += 1
-                except Exception as exc:  # a pass with no pairs or no variation
-                    if "no" not in str(exc).lower() and "empty" not in str(exc).lower():
-                        raise
+                except (SplinkException, ValueError, ZeroDivisionError) as exc:
+                    # a pass whose blocking rule finds no pairs (or no variation) cannot
+                    # train; the next rule takes over, and the reason goes to the manifest
+                    skipped.append(" ".join(str(exc).split())[:200])
             if not trained:
-                raise ModelError("no EM training pass found record pairs to learn from")
+                raise ModelError(
+                    "no EM training pass found record pairs to learn from"
+                    + (f": {skipped[0]}" if skipped else "")
+                )
             pred = linker.inference.predict(
                 threshold_match_probability=threshold if threshold > 0 else None,
                 warning_mode="never",
@@ -481,6 +508,9 @@ def predict_pairs(
         except Exception as exc:
             raise ModelError(f"record linkage failed: {' '.join(str(exc).split())[:500]}") from exc
     params["n_candidate_pairs"] = n_candidates
+    params["em_passes"] = trained
+    if skipped:
+        params["em_skipped"] = skipped
     return Predictions(
         pairs=_tidy_pairs(raw, uid),
         params=params,

@@ -159,12 +159,10 @@ FREE_MAIL_DOMAINS: tuple[str, ...] = (
 
 # Accented and special letters folded to ASCII, one character for one character.
 _FOLD_FROM = (
-    "àáâãäåāăąǎ" "çćĉċč" "ďđ" "èéêëēĕėęěə" "ĝğġģ" "ĥħ" "ìíîïĩīĭįı" "ĵ" "ķ" "ĺļľŀł" "ñńņňŉ"
-    "òóôõöøōŏőǒ" "ŕŗř" "śŝşšș" "ţťŧț" "ùúûüũūŭůűųǔ" "ŵ" "ýÿŷ" "źżž"
+    "àáâãäåāăąǎçćĉċčďđèéêëēĕėęěəĝğġģĥħìíîïĩīĭįıĵķĺļľŀłñńņňŉòóôõöøōŏőǒŕŗřśŝşšșţťŧțùúûüũūŭůűųǔŵýÿŷźżž"
 )
 _FOLD_TO = (
-    "aaaaaaaaaa" "ccccc" "dd" "eeeeeeeeee" "gggg" "hh" "iiiiiiiii" "j" "k" "lllll" "nnnnn"
-    "oooooooooo" "rrr" "sssss" "tttt" "uuuuuuuuuuu" "w" "yyy" "zzz"
+    "aaaaaaaaaacccccddeeeeeeeeeegggghhiiiiiiiiijklllllnnnnnoooooooooorrrsssssttttuuuuuuuuuuuwyyyzzz"
 )
 _FOLD_MULTI = {"ß": "ss", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ĳ": "ij"}
 
@@ -258,10 +256,8 @@ def normalise_name(
     s = s.re_replace(r"\s(?:and|und|et|en|y)\s", " ")
     s = s.re_replace(r"\s(?:and|und|et|en|y)\s", " ")  # twice: adjacent connectors
     for short, full in ABBREVIATIONS.items():
-        if "'" in short:
-            continue
-        s = s.re_replace(rf"\s{short}\s", f" {full} ")
-        s = s.re_replace(rf"\s{short}\s", f" {full} ")
+        if "'" not in short:
+            s = s.re_replace(rf"\s{short}\s", f" {full} ")
     forms = list(LEGAL_FORMS) + [_canonical_phrase(f) for f in extra_legal_forms]
     legal = _phrase_alternation(forms)
     s = _clean_spaces(s)
@@ -344,7 +340,9 @@ def normalise_city(city: ir.StringValue) -> ir.StringValue:
     return _clean_spaces(s).nullif("")
 
 
-def normalise_phone(phone: ir.StringValue, *, digits: int = 9, min_digits: int = 6) -> ir.StringValue:
+def normalise_phone(
+    phone: ir.StringValue, *, digits: int = 9, min_digits: int = 6
+) -> ir.StringValue:
     """The last ``digits`` digits of a phone number; NULL when it has fewer than ``min_digits``.
 
     ``+44 (0)113 496 0000`` and ``0113 496 0000`` agree on their last 9 digits.
@@ -353,7 +351,9 @@ def normalise_phone(phone: ir.StringValue, *, digits: int = 9, min_digits: int =
     return ibis.cases((d.length() >= min_digits, d.right(digits)), else_=ibis.null(str))
 
 
-def email_domain(email: ir.StringValue, *, free_mail: Sequence[str] = FREE_MAIL_DOMAINS) -> ir.StringValue:
+def email_domain(
+    email: ir.StringValue, *, free_mail: Sequence[str] = FREE_MAIL_DOMAINS
+) -> ir.StringValue:
     """The domain of an e-mail address, lower-cased; NULL for free-mail domains (gmail.com).
 
     Example

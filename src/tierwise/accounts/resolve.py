@@ -156,12 +156,12 @@ def resolve_accounts(
     t = engine.from_arrow(customers) if isinstance(customers, pa.Table) else customers
     if "customer_id" not in t.columns:
         raise InputError("the customers table has no customer_id column", column="customer_id")
-    raw_cols = ["customer_id"] + [
-        c for c in (*EVIDENCE_FIELDS, "parent_id") if c in t.columns
-    ]
+    raw_cols = ["customer_id"] + [c for c in (*EVIDENCE_FIELDS, "parent_id") if c in t.columns]
     norm = engine.materialize(normalise_customers(t.select(raw_cols), settings))
     records = engine.to_arrow(
-        norm.select([c for c in (*raw_cols, "branch") if c in norm.columns]).order_by("customer_id"),
+        norm.select([c for c in (*raw_cols, "branch") if c in norm.columns]).order_by(
+            "customer_id"
+        ),
         "customer records",
     )
     records = records.set_column(0, "customer_id", records["customer_id"].cast(pa.string()))

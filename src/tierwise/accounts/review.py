@@ -113,7 +113,11 @@ def clean_decisions(decisions: pa.Table, *, source: str | None = None) -> pa.Tab
     decision = pc.if_else(
         pc.is_in(lowered, pa.array(sorted(_CONFIRM))),
         pa.scalar("confirm"),
-        pc.if_else(pc.is_in(lowered, pa.array(sorted(_REJECT))), pa.scalar("reject"), pa.scalar(None, pa.string())),
+        pc.if_else(
+            pc.is_in(lowered, pa.array(sorted(_REJECT))),
+            pa.scalar("reject"),
+            pa.scalar(None, pa.string()),
+        ),
     )
     problems: list[InputError] = []
     bad = pc.and_(pc.is_valid(raw), pc.is_null(decision)).to_pylist()
@@ -132,7 +136,9 @@ def clean_decisions(decisions: pa.Table, *, source: str | None = None) -> pa.Tab
             )
         elif no_id[i]:
             problems.append(
-                InputError("a decision without both ids", file=source, row=i + 2 if source else i + 1)
+                InputError(
+                    "a decision without both ids", file=source, row=i + 2 if source else i + 1
+                )
             )
     Problems.raise_if_any(problems)
 
@@ -207,8 +213,17 @@ def review_queue(
         lo, hi = _ordered(q["left_id"].combine_chunks(), q["right_id"].combine_chunks())
         key = pc.binary_join_element_wise(lo, hi, "\x1f")
         done = pc.binary_join_element_wise(decisions["left_id"], decisions["right_id"], "\x1f")
-        q = q.filter(pc.invert(pc.is_in(key, value_set=done.combine_chunks() if isinstance(done, pa.ChunkedArray) else done)))
-    fields = [c[:-2] for c in q.column_names if c.endswith("_l") and f"{c[:-2]}_r" in q.column_names]
+        q = q.filter(
+            pc.invert(
+                pc.is_in(
+                    key,
+                    value_set=done.combine_chunks() if isinstance(done, pa.ChunkedArray) else done,
+                )
+            )
+        )
+    fields = [
+        c[:-2] for c in q.column_names if c.endswith("_l") and f"{c[:-2]}_r" in q.column_names
+    ]
     cols: dict[str, Any] = {
         "left_id": q["left_id"],
         "right_id": q["right_id"],

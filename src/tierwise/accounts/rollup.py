@@ -131,15 +131,15 @@ def cluster_pairs(
     >>> mapping.column("account_id").to_pylist()
     ['a', 'a', 'c']
     """
-    id_arr = pa.array(ids, type=pa.string()) if not isinstance(ids, pa.Array | pa.ChunkedArray) else ids
-    if isinstance(id_arr, pa.ChunkedArray):
-        id_arr = id_arr.combine_chunks()
-    id_arr = id_arr.cast(pa.string())
+    id_arr = _array(ids)
     if id_arr.null_count:
         raise InputError("a customer has no customer_id", column="customer_id")
     id_arr = pc.unique(id_arr)
     id_arr = id_arr.take(pc.sort_indices(id_arr))  # code order == text order
     n = len(id_arr)
+    if n == 0:
+        empty = pa.table({"customer_id": id_arr, "account_id": id_arr})
+        return empty, {"n_links": 0, "n_confirmed": 0, "n_rejected_split": 0, "n_conflicts": 0}
 
     strong = pairs.filter(pc.greater_equal(pairs["match_probability"], threshold))
     left = _codes(id_arr, strong["left_id"].cast(pa.string()))
@@ -147,6 +147,7 @@ def cluster_pairs(
     weight = np.asarray(strong["match_probability"].to_numpy(zero_copy_only=False), dtype=float)
     rej_l = rej_r = np.empty(0, dtype=np.int64)
     n_confirmed = 0
+    n_split = 0
     if decisions is not None and decisions.num_rows:
         conf = decisions.filter(pc.equal(decisions["decision"], "confirm"))
         rej = decisions.filter(pc.equal(decisions["decision"], "reject"))
@@ -159,8 +160,13 @@ def cluster_pairs(
         rej_l, rej_r = _codes(id_arr, rej["left_id"]), _codes(id_arr, rej["right_id"])
         ok = (rej_l >= 0) & (rej_r >= 0)
         rej_l, rej_r = rej_l[ok], rej_r[ok]
-        # a rejected pair never links directly
         if rej_l.size:
+            # how many rejections change anything: pairs that would otherwise share an account
+            ok = (left >= 0) & (right >= 0)
+            g0 = coo_matrix((np.ones(int(ok.sum())), (left[ok], right[ok])), shape=(n, n))
+            _, lab0 = connected_components(g0, directed=False)
+            n_split = int(np.sum(lab0[rej_l] == lab0[rej_r]))
+            # a rejected pair never links directly
             key = np.minimum(left, right) * n + np.maximum(left, right)
             rkey = np.minimum(rej_l, rej_r) * n + np.maximum(rej_l, rej_r)
             keep = ~np.isin(key, rkey)
@@ -170,12 +176,9 @@ def cluster_pairs(
 
     graph = coo_matrix((np.ones(left.size), (left, right)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
-    n_split = 0
     conflicts = 0
     if rej_l.size:
-        together = int(np.sum(labels[rej_l] == labels[rej_r]))
         labels, conflicts = _split_rejected(labels, left, right, weight, rej_l, rej_r)
-        n_split = together
     # account id = smallest member: codes are in text order, so the smallest code
     first = np.full(labels.max() + 1 if n else 0, n, dtype=np.int64)
     np.minimum.at(first, labels, np.arange(n))
@@ -228,8 +231,13 @@ def group_accounts(customers: pa.Table, mapping: pa.Table) -> tuple[pa.Table, di
     has_parent = 0
     if "parent_id" in customers.column_names and customers.num_rows:
         cust_ids = mapping["customer_id"]
-        child_acc = _codes(accounts, _lookup(customers["customer_id"], cust_ids, mapping["account_id"]))
-        par_acc = _codes(accounts, _lookup(customers["parent_id"].cast(pa.string()), cust_ids, mapping["account_id"]))
+        child_acc = _codes(
+            accounts, _lookup(customers["customer_id"], cust_ids, mapping["account_id"])
+        )
+        par_acc = _codes(
+            accounts,
+            _lookup(customers["parent_id"], cust_ids, mapping["account_id"]),
+        )
         ok = (child_acc >= 0) & (par_acc >= 0) & (child_acc != par_acc)
         has_parent = int(ok.sum())
         # several members of one account may name different parents: take the smallest
@@ -245,7 +253,9 @@ def group_accounts(customers: pa.Table, mapping: pa.Table) -> tuple[pa.Table, di
     n_cycles = int(cyc.sum())
     top = np.where(cyc, np.arange(k), top)
     direct_acc = accounts.take(pa.array(direct[acc_code]))
-    direct_acc = pc.if_else(pc.equal(direct_acc, mapping["account_id"]), pa.scalar(None, pa.string()), direct_acc)
+    direct_acc = pc.if_else(
+        pc.equal(direct_acc, mapping["account_id"]), pa.scalar(None, pa.string()), direct_acc
+    )
     out = mapping.append_column("parent_account_id", direct_acc).append_column(
         "group_account_id", accounts.take(pa.array(top[acc_code]))
     )
@@ -257,10 +267,18 @@ def group_accounts(customers: pa.Table, mapping: pa.Table) -> tuple[pa.Table, di
     return out, stats
 
 
+def _array(values: Any) -> pa.Array:
+    """A single-chunk text array from an Arrow array, chunked array or Python list."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    elif not isinstance(values, pa.Array):
+        values = pa.array(values, type=pa.string())
+    return values.cast(pa.string())
+
+
 def _lookup(keys: Any, table_keys: Any, values: Any) -> pa.Array:
-    idx = pc.index_in(keys.cast(pa.string()), value_set=pa.array(table_keys).cast(pa.string()) if not isinstance(table_keys, pa.ChunkedArray) else table_keys.combine_chunks())
-    vals = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    return vals.take(idx)
+    """``values`` at the position of each key in ``table_keys`` (NULL where absent)."""
+    return _array(values).take(pc.index_in(_array(keys), value_set=_array(table_keys)))
 
 
 def account_table(customers: pa.Table, mapping: pa.Table) -> pa.Table:
@@ -290,9 +308,15 @@ def account_table(customers: pa.Table, mapping: pa.Table) -> pa.Table:
     m = mapping.sort_by([("account_id", "ascending"), ("customer_id", "ascending")])
     acc = m["account_id"].combine_chunks()
     n = m.num_rows
-    starts = np.flatnonzero(
-        np.r_[True, pc.not_equal(acc.slice(1), acc.slice(0, n - 1)).to_numpy(zero_copy_only=False)]
-    ) if n else np.empty(0, dtype=np.int64)
+    starts = (
+        np.flatnonzero(
+            np.r_[
+                True, pc.not_equal(acc.slice(1), acc.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+            ]
+        )
+        if n
+        else np.empty(0, dtype=np.int64)
+    )
     offsets = pa.array(np.r_[starts, n].astype(np.int32))
     cols: dict[str, Any] = {
         "account_id": acc.take(pa.array(starts)),
@@ -305,7 +329,9 @@ def account_table(customers: pa.Table, mapping: pa.Table) -> pa.Table:
         names = customers["name"].combine_chunks().cast(pa.string())
         cols["name"] = names.take(pc.index_in(first, value_set=ids))
     if "branch" in customers.column_names:
-        b = pa.table({"customer_id": ids, "branch": customers["branch"].combine_chunks().cast(pa.string())})
+        b = pa.table(
+            {"customer_id": ids, "branch": customers["branch"].combine_chunks().cast(pa.string())}
+        )
         b = b.filter(pc.is_valid(b["branch"]))
         b = b.join(m.select(["customer_id", "account_id"]), "customer_id").sort_by(
             [("account_id", "ascending"), ("branch", "ascending")]
@@ -335,7 +361,9 @@ def merge_report(accounts: pa.Table, *, top: int = 5) -> dict[str, Any]:
     """
     n = np.asarray(accounts["n_members"].to_numpy(zero_copy_only=False), dtype=np.int64)
     merged = accounts.filter(pc.greater(accounts["n_members"], 1))
-    largest = merged.sort_by([("n_members", "descending"), ("account_id", "ascending")]).slice(0, top)
+    largest = merged.sort_by([("n_members", "descending"), ("account_id", "ascending")]).slice(
+        0, top
+    )
     cols = [c for c in ("account_id", "name", "n_members") if c in largest.column_names]
     return {
         "n_records": int(n.sum()),
@@ -410,8 +438,25 @@ def class_changes(
         listed = ", ".join("?" if c is None else str(c) for c in cls)
         desc = f"{n} records ({listed}) → one {after_cls if after_cls is not None else '?'} {noun}"
         rows.append((acc, n, ids, cls, after_cls, desc))
-    names = ["account_id", "n_members", "member_ids", "classes_before", "class_after", "description"]
-    types = [pa.string(), pa.int64(), pa.list_(pa.string()), pa.list_(pa.string()), pa.string(), pa.string()]
+    names = [
+        "account_id",
+        "n_members",
+        "member_ids",
+        "classes_before",
+        "class_after",
+        "description",
+    ]
+    types = [
+        pa.string(),
+        pa.int64(),
+        pa.list_(pa.string()),
+        pa.list_(pa.string()),
+        pa.string(),
+        pa.string(),
+    ]
     return pa.table(
-        {name: pa.array([r[i] for r in rows], type=t) for i, (name, t) in enumerate(zip(names, types, strict=True))}
+        {
+            name: pa.array([r[i] for r in rows], type=t)
+            for i, (name, t) in enumerate(zip(names, types, strict=True))
+        }
     )

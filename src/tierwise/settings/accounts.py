@@ -128,9 +128,8 @@ class AccountSettings(Section):
                 raise ValueError("a blocking rule needs at least one column")
             for col in rule:
                 if col not in BLOCKING_COLUMNS:
-                    raise ValueError(
-                        f"unknown column {col!r} in a blocking rule (use {', '.join(BLOCKING_COLUMNS)})"
-                    )
+                    known = ", ".join(BLOCKING_COLUMNS)
+                    raise ValueError(f"unknown column {col!r} in a blocking rule (use {known})")
         return rules
 
     @field_validator("name_thresholds", "address_thresholds")

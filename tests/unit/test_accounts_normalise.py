@@ -1,0 +1,190 @@
+"""Company-name, address, phone, e-mail and tax-id normalisation (run in DuckDB)."""
+
+from __future__ import annotations
+
+import ibis
+import pyarrow as pa
+import pytest
+
+from tierwise.accounts.normalise import normalise_customers
+from tierwise.engine import Engine
+from tierwise.settings import AccountSettings
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    eng = Engine(threads=1)
+    yield eng
+    eng.close()
+
+
+def normalised(engine: Engine, settings: AccountSettings | None = None, **columns: list) -> dict:
+    n = len(next(iter(columns.values())))
+    data = {"customer_id": [f"{i:06d}" for i in range(n)], **columns}
+    t = engine.from_arrow(pa.table({k: pa.array(v, pa.string()) for k, v in data.items()}))
+    out = engine.to_arrow(
+        normalise_customers(t, settings or AccountSettings()).order_by("customer_id")
+    )
+    return out.to_pydict()
+
+
+NAME_CASES = [
+    # English legal forms and case
+    ("ACME Ltd", "acme"),
+    ("Acme Limited", "acme"),
+    ("ACME LTD.", "acme"),
+    ("Acme PLC", "acme"),
+    ("Acme LLP", "acme"),
+    ("Acme, Inc.", "acme"),
+    ("Acme Incorporated", "acme"),
+    ("Acme Corp.", "acme"),
+    ("Acme & Co.", "acme"),
+    ("Acme LLC", "acme"),
+    ("Acme Pty Ltd", "acme"),
+    ("Acme Limted", "acme"),  # a common misspelling
+    # German
+    ("Müller GmbH", "muller"),
+    ("Müller & Söhne GmbH & Co. KG", "muller sohne"),
+    ("Mueller AG", "mueller"),
+    ("Weiß KG", "weiss"),
+    ("Foo UG (haftungsbeschränkt)", "foo"),
+    # French, Italian, Spanish, Portuguese
+    ("Société Générale S.A.", "societe generale"),
+    ("Dupont SARL", "dupont"),
+    ("Dupont S.A.S.", "dupont"),
+    ("Fiat S.p.A.", "fiat"),
+    ("Ferrari SpA", "ferrari"),
+    ("Rossi S.R.L.", "rossi"),
+    ("Rossi SRL", "rossi"),
+    ("Ramírez y Cía S.L.", "ramirez"),
+    ("Silva Lda", "silva"),
+    # Benelux, Nordic, Polish
+    ("Philips N.V.", "philips"),
+    ("Shell B.V.", "shell"),
+    ("Nokia Oyj", "nokia"),
+    ("Nokia Oy", "nokia"),
+    ("Volvo AB (publ)", "volvo"),
+    ("Maersk A/S", "maersk"),
+    ("Equinor ASA", "equinor"),
+    ("Novo ApS", "novo"),
+    ("Orlen Sp. z o.o.", "orlen"),
+    # abbreviations, connectors, articles
+    ("ACME Intl. Mfg Co.", "acme international manufacturing"),
+    ("Smith Bros", "smith brothers"),
+    ("Smith & Sons", "smith sons"),
+    ("Smith and Sons", "smith sons"),
+    ("St. Mary's Svcs", "saint marys services"),
+    ("Ste Anne SARL", "saint anne"),
+    ("The Apple Pan", "apple pan"),
+    ("apple pan  the", "apple pan"),
+    ("Hewlett-Packard Company", "hewlett packard"),
+    # a name that is nothing but a legal form keeps it
+    ("AB", "ab"),
+]
+
+
+@pytest.fixture(scope="module")
+def names(engine: Engine) -> dict[str, str | None]:
+    """Every case normalised in one engine query (compiling the expression takes ~1 s)."""
+    raws = [raw for raw, _ in NAME_CASES]
+    return dict(zip(raws, normalised(engine, name=raws)["name_norm"], strict=True))
+
+
+@pytest.mark.parametrize(("raw", "expected"), NAME_CASES)
+def test_strips_case_accents_punctuation_and_legal_forms(
+    names: dict[str, str | None], raw: str, expected: str
+) -> None:
+    assert names[raw] == expected
+
+
+def test_acme_limited_variants_agree_but_acme_and_beta_group_do_not(engine: Engine) -> None:
+    out = normalised(
+        engine,
+        name=[
+            "ACME Ltd",
+            "Acme Limited",
+            "ACME LTD (Leeds)",
+            "Acme Group",
+            "Beta Group",
+            "Acme Holdings",
+        ],
+    )
+    norm, core = out["name_norm"], out["name_core"]
+    assert norm[0] == norm[1] == norm[2] == "acme"
+    # the trap: a plain fuzzy score rates "acme group" ~ "beta group" highly; the cores differ
+    assert core[3] == "acme" and core[4] == "beta"
+    assert core[3] == core[5]  # Acme Group and Acme Holdings share their core
+    assert out["name_prefix"][3] != out["name_prefix"][4]
+
+
+def test_branch_in_brackets_is_kept_separately(engine: Engine) -> None:
+    out = normalised(engine, name=["ACME LTD (Leeds)", "Acme Ltd", "Foo UG (haftungsbeschränkt)"])
+    assert out["branch"] == ["leeds", None, None]
+    assert out["name_norm"][0] == out["name_norm"][1]
+
+
+def test_extra_legal_forms_and_generic_words_come_from_settings(engine: Engine) -> None:
+    s = AccountSettings(extra_legal_forms=["K.f.t.", "Ltda."], extra_generic_words=["Logistics"])
+    out = normalised(engine, s, name=["Tisza KFT", "Acme Logistics Ltda"])
+    assert out["name_norm"] == ["tisza", "acme logistics"]
+    assert out["name_core"][1] == "acme"
+
+
+def test_phone_keeps_last_digits_and_drops_short_numbers(engine: Engine) -> None:
+    out = normalised(
+        engine, phone=["+44 (0)113 496 0000", "0113 496 0000", "310/246-1501", "123", None]
+    )
+    assert out["phone_norm"][0] == out["phone_norm"][1] == "134960000"
+    assert out["phone_norm"][2] == "102461501"
+    assert out["phone_norm"][3:] == [None, None]
+
+
+def test_email_domain_ignores_free_mail(engine: Engine) -> None:
+    out = normalised(
+        engine,
+        s := AccountSettings(extra_free_mail_domains=["mailbox.example"]),
+        email=[
+            "Jo <jo@Acme.co.uk>",
+            "sales@acme.co.uk",
+            "acme.orders@gmail.com",
+            "x@mailbox.example",
+            "no email",
+        ],
+    )
+    assert s.extra_free_mail_domains == ["mailbox.example"]
+    assert out["email_domain"] == ["acme.co.uk", "acme.co.uk", None, None, None]
+
+
+def test_tax_id_drops_spaces_and_country_prefix(engine: Engine) -> None:
+    out = normalised(
+        engine, tax_id=["GB 123 4567 89", "gb123456789", "123456789", "ATU12345678", " "]
+    )
+    assert out["tax_id_norm"] == ["123456789", "123456789", "123456789", "12345678", None]
+
+
+def test_postcode_city_and_address_agree_across_spellings(engine: Engine) -> None:
+    out = normalised(
+        engine,
+        postcode=["ls1 1aa", "LS11AA", "75001"],
+        city=["Saint-Étienne", "St Etienne", "MÜNCHEN"],
+        address=["12, High Street", "12 High St.", "Hauptstraße 5"],
+    )
+    assert out["postcode_norm"] == ["LS11AA", "LS11AA", "75001"]
+    assert out["postcode_prefix"][:2] == ["LS1", "LS1"]
+    assert out["city_norm"] == ["saint etienne", "saint etienne", "munchen"]
+    assert out["address_norm"][0] == out["address_norm"][1] == "12 high st"
+    assert out["address_norm"][2] == "haupt st 5"
+    assert out["address_number"] == ["12", "12", "5"]
+
+
+def test_missing_columns_read_as_null(engine: Engine) -> None:
+    out = normalised(engine, name=["Acme Ltd"])
+    assert out["phone_norm"] == [None] and out["email_domain"] == [None]
+
+
+def test_normalisation_is_an_engine_expression() -> None:
+    # no Python per record: the whole column is one Ibis expression
+    t = ibis.table({"customer_id": "string", "name": "string"}, name="customers")
+    expr = normalise_customers(t, AccountSettings())
+    sql = ibis.to_sql(expr, dialect="duckdb")
+    assert "REGEXP_REPLACE" in sql.upper()
