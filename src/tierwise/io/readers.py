@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..engine import ROW, Engine
-from ..errors import InputError
+from ..errors import InputError, TierwiseError
 from ..settings.inputs import TableInput
 
 __all__ = [
@@ -136,6 +136,8 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
     fmt = _detect_format(spath)
     if fmt != "postgres" and not Path(spath).exists():
         raise InputError("file not found", file=spath, hint="check the path")
+    if fmt != "postgres" and Path(spath).is_dir():
+        raise InputError("is a folder, not a file", file=spath, hint="give the file inside it")
     if fmt == "csv":
         raw = _read_csv(name, spath, ti, engine)
     elif fmt == "parquet":
@@ -143,9 +145,7 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
     elif fmt == "excel":
         raw = _read_excel(name, spath, ti, engine)
     elif fmt == "duckdb":
-        table = engine.read_duckdb_table(spath, ti.table or name)
-        cols = [c for c in table.columns if c != ROW]
-        raw = RawInput(name, spath, table, fmt=fmt, source_columns=cols)
+        raw = _read_duckdb(name, spath, ti, engine)
     else:
         raw = _read_postgres(name, spath, ti, engine)
     raw.sha256 = fingerprint(spath)
@@ -175,17 +175,40 @@ def _sniff_encoding(sample: bytes) -> str:
         # a multi-byte character cut at the end of the sample is still UTF-8
         if exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
             return "utf-8"
+    # Windows "ANSI" exports are cp1252: Latin-1 plus € and typographic quotes in 0x80-0x9f
+    try:
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
         return "latin-1"
 
 
-def sniff_csv(path: str, ti: TableInput | None = None) -> CsvDialect:
-    """Work out encoding, delimiter and header of a CSV file (settings win where given)."""
+def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -> CsvDialect:
+    """Work out encoding, delimiter and header of a CSV file (settings win where given).
+
+    ``name`` is the input's settings section, named in the hints of errors.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_bytes("id;name\\n1;Müller\\n".encode("latin-1"))
+    >>> d = sniff_csv(str(p))
+    >>> (d.encoding, d.delimiter, d.header)
+    ('cp1252', ';', ['id', 'name'])
+    """
     ti = ti or TableInput()
     with open(path, "rb") as f:
         sample = f.read(_SNIFF_BYTES)
     if not sample.strip():
         raise InputError("the file is empty", file=path, hint="export it again with a header row")
     encoding = ti.encoding or _sniff_encoding(sample)
+    if b"\x00" in sample and not encoding.startswith("utf-16"):
+        raise InputError(
+            "looks like a binary file, not CSV text",
+            file=path,
+            hint="export the table as CSV, Parquet or .xlsx",
+        )
     try:
         text = sample.decode(
             encoding, errors="replace" if len(sample) == _SNIFF_BYTES else "strict"
@@ -194,7 +217,7 @@ def sniff_csv(path: str, ti: TableInput | None = None) -> CsvDialect:
         raise InputError(
             f"cannot decode the file as {encoding}",
             file=path,
-            hint="set [table] encoding to utf-8, latin-1 or cp1252",
+            hint=f"set [{name}] encoding to utf-8, latin-1 or cp1252",
         ) from exc
     text = text.lstrip("\ufeff")
     lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
@@ -242,9 +265,10 @@ def _check_header(path: str, header: list[str]) -> list[str]:
 
 
 def _read_csv(name: str, path: str, ti: TableInput, engine: Engine) -> RawInput:
-    dialect = sniff_csv(path, ti)
+    dialect = sniff_csv(path, ti, name=name)
     names = _check_header(path, dialect.header)
     bad: list[tuple[int, str, str]] = []
+    multiline_bad: list[int] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         text = row.text or ""
@@ -255,6 +279,8 @@ def _read_csv(name: str, path: str, ti: TableInput, engine: Engine) -> RawInput:
         )
         number = row.number if row.number is not None and row.number > 0 else -1
         bad.append((number, reason, text[:200]))
+        if "\n" in text.rstrip("\r\n"):
+            multiline_bad.append(number)
         return "skip"
 
     def parse(encoding: str) -> pa.Table:
@@ -272,6 +298,8 @@ def _read_csv(name: str, path: str, ti: TableInput, engine: Engine) -> RawInput:
                 delimiter=dialect.delimiter,
                 invalid_row_handler=on_invalid,
                 ignore_empty_lines=False,
+                # quoted values may span lines (single-threaded, so no cost)
+                newlines_in_values=True,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -280,19 +308,36 @@ def _read_csv(name: str, path: str, ti: TableInput, engine: Engine) -> RawInput:
             ),
         )
 
-    encoding = dialect.encoding
-    try:
-        table = parse(encoding)
-    except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc) and ti.encoding is None and encoding.startswith("utf-8"):
-            # the first megabyte was UTF-8, a later line is not: read it as Latin-1
-            bad.clear()
-            encoding = "latin-1"
+    # the sniffed encoding held for the first megabyte; a later line may need a wider one
+    encodings = [dialect.encoding]
+    if ti.encoding is None:
+        encodings += [e for e in ("cp1252", "latin-1") if e not in encodings]
+    table: pa.Table | None = None
+    for i, encoding in enumerate(encodings):
+        bad.clear()
+        multiline_bad.clear()
+        last = i == len(encodings) - 1
+        try:
             table = parse(encoding)
-        else:
+            break
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            if isinstance(exc, pa.ArrowInvalid) and "Could not skip initial" in str(exc):
+                # a header line with no line break after it: no data rows
+                table = pa.table({n: pa.array([], pa.string()) for n in names})
+                break
+            undecodable = isinstance(exc, UnicodeDecodeError) or "UTF8" in str(exc)
+            if undecodable and not last:
+                continue
+            if undecodable:
+                raise InputError(
+                    f"cannot decode the file as {encoding}",
+                    file=path,
+                    hint=f"set [{name}] encoding to utf-8, latin-1 or cp1252",
+                ) from exc
             raise InputError(f"cannot read as CSV: {exc}", file=path) from exc
-    except pa.ArrowException as exc:
-        raise InputError(f"cannot read as CSV: {exc}", file=path) from exc
+        except pa.ArrowException as exc:
+            raise InputError(f"cannot read as CSV: {exc}", file=path) from exc
+    assert table is not None
     # a UTF-8 BOM is removed by the decoder, except when utf-8 was forced
     if names and names[0].startswith("\ufeff"):
         table = table.rename_columns([names[0].lstrip("\ufeff"), *names[1:]])
@@ -308,6 +353,7 @@ def _read_csv(name: str, path: str, ti: TableInput, engine: Engine) -> RawInput:
     else:
         rows = np.arange(2, n_good + 2, dtype=np.int64)
     table = table.append_column(ROW, pa.array(rows, pa.int64()))
+    _check_unclosed_quote(path, table, names, multiline_bad)
     # lines whose every field is empty are blank lines
     if names and n_good:
         empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(table.column(names[0]))), 0)
@@ -337,7 +383,79 @@ def _read_csv(name: str, path: str, ti: TableInput, engine: Engine) -> RawInput:
     )
 
 
-# -- Parquet, Excel, PostgreSQL ---------------------------------------------------------
+def _check_unclosed_quote(
+    path: str, table: pa.Table, names: list[str], multiline_bad: list[int]
+) -> None:
+    """Stop when a stray quote swallowed the rest of the file into one value.
+
+    The CSV parser reads an opening quote that is never closed as a value running to the
+    end of the file, so every later line would vanish into it. That shows as an odd number
+    of quote characters and a last record that spans several lines.
+    """
+    start: int | None = None
+    if table.num_rows:
+        last = table.slice(table.num_rows - 1, 1).to_pylist()[0]
+        if any(isinstance(last[n], str) and "\n" in last[n].rstrip("\r\n") for n in names):
+            start = int(last[ROW])
+    if multiline_bad and multiline_bad[-1] > 0:
+        start = max(start or 0, multiline_bad[-1])
+    if start is None:
+        return
+    quotes = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            quotes += chunk.count(b'"')
+    if quotes % 2:
+        raise InputError(
+            'a quote (") opened in this row is never closed, so every line after it would be '
+            "read as one value",
+            file=path,
+            row=start,
+            hint="remove the stray quote or close it",
+        )
+
+
+# -- Parquet, Excel, DuckDB, PostgreSQL -------------------------------------------------
+
+
+def _read_duckdb(name: str, path: str, ti: TableInput, engine: Engine) -> RawInput:
+    table_name = ti.table or name
+    try:
+        table = engine.read_duckdb_table(path, table_name)
+    except TierwiseError:
+        raise
+    except Exception as exc:
+        found = _duckdb_tables(path)
+        if found is None:
+            msg = " ".join(str(exc).split())[:200]
+            raise InputError(
+                f"not a readable DuckDB database: {msg}",
+                file=path,
+                hint="check it is a .duckdb file written by DuckDB",
+            ) from exc
+        raise InputError(
+            f"no table {table_name!r} in the database",
+            file=path,
+            hint=f"set [{name}] table to one of: {', '.join(found) or '(none)'}",
+        ) from exc
+    cols = [c for c in table.columns if c != ROW]
+    _check_header(path, cols)
+    return RawInput(name, path, table, source_columns=cols)
+
+
+def _duckdb_tables(path: str) -> list[str] | None:
+    """The tables of a DuckDB file (schema-qualified outside main), or None if unreadable."""
+    import duckdb
+
+    try:
+        with duckdb.connect(path, read_only=True) as con:
+            rows = con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "ORDER BY table_schema, table_name"
+            ).fetchall()
+    except Exception:
+        return None
+    return [t if s == "main" else f"{s}.{t}" for s, t in rows]
 
 
 def _read_parquet(name: str, path: str, engine: Engine) -> RawInput:
@@ -363,9 +481,14 @@ def _read_excel(name: str, path: str, ti: TableInput, engine: Engine) -> RawInpu
             path, sheet_name=ti.sheet or 0, dtype=str, engine="openpyxl", keep_default_na=False
         )
     except ValueError as exc:
-        raise InputError(
-            str(exc), file=path, hint="set [table] sheet to an existing sheet"
-        ) from exc
+        sheets = _excel_sheets(path)
+        if ti.sheet and sheets is not None and ti.sheet not in sheets:
+            raise InputError(
+                f"no sheet named {ti.sheet!r}",
+                file=path,
+                hint=f"set [{name}] sheet to one of: {', '.join(map(repr, sheets))}",
+            ) from exc
+        raise InputError(f"cannot read as Excel: {exc}", file=path) from exc
     except Exception as exc:
         raise InputError(f"cannot read as Excel: {exc}", file=path) from exc
     names = _check_header(path, [str(c).strip() for c in frame.columns])
@@ -374,6 +497,19 @@ def _read_excel(name: str, path: str, ti: TableInput, engine: Engine) -> RawInpu
     table = table.append_column(ROW, pa.array(np.arange(2, len(frame) + 2), pa.int64()))
     t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"))
     return RawInput(name, path, t, source_columns=names)
+
+
+def _excel_sheets(path: str) -> list[str] | None:
+    try:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True)
+        try:
+            return list(wb.sheetnames)
+        finally:
+            wb.close()
+    except Exception:
+        return None
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
@@ -387,7 +523,7 @@ def _read_postgres(name: str, url: str, ti: TableInput, engine: Engine) -> RawIn
         raise InputError(
             f"table name {table_name!r} is not a plain identifier",
             file=url,
-            hint="set [table] table to schema.table",
+            hint=f"set [{name}] table to schema.table",
         )
     from psycopg import sql
 
@@ -405,7 +541,7 @@ def _read_postgres(name: str, url: str, ti: TableInput, engine: Engine) -> RawIn
         raise InputError(
             f"cannot read table {table_name!r}: {msg}",
             file=_redact(url),
-            hint="check the URL, the server and [table] table",
+            hint=f"check the URL, the server and [{name}] table",
         ) from exc
     data = buf.getvalue()
     header_line = data.split(b"\n", 1)[0].decode("utf-8")
@@ -416,6 +552,7 @@ def _read_postgres(name: str, url: str, ti: TableInput, engine: Engine) -> RawIn
         table = pacsv.read_csv(
             pa.py_buffer(data),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
                 strings_can_be_null=True,
