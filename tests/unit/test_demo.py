@@ -299,5 +299,5 @@ def test_explicit_arguments_override_settings() -> None:
 
 
 def test_rejects_a_nonsense_size() -> None:
-    with pytest.raises(SettingsError):
+    with pytest.raises(SettingsError, match="n_customers"):
         generate(n_customers=-5)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import ValidationError
 
 from ..errors import SettingsError
 from ..schema import TABLES
@@ -147,8 +148,10 @@ def generate(
     if updates:
         try:
             s = DemoSettings.model_validate({**s.model_dump(), **updates})
-        except ValueError as exc:
-            raise SettingsError(f"[demo] {exc}".splitlines()[0] + f": {updates}") from exc
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            raise SettingsError(f"[demo] {field}: {err['msg']} (got {err.get('input')!r})") from exc
     return _Generator(s).run()
 
 
@@ -176,7 +179,6 @@ class _Generator:
         self.s = s
         self.rng = np.random.default_rng(s.seed)
         self.end = (s.end_date - _EPOCH).days
-        start_date = dt.date(s.end_date.year - s.years, s.end_date.month, 1)
         # the window starts the day after end_date minus `years` years
         try:
             start_date = s.end_date.replace(year=s.end_date.year - s.years)
@@ -705,9 +707,14 @@ class _Generator:
         a_rec, a_day, a_typ, a_rep = a_rec[aperm], a_day[aperm], a_typ[aperm], a_rep[aperm]
         NA = len(a_rec)
         dur_mean = np.array([75, 8, 5, np.nan, 15, 20, 30, 20], dtype=np.float64)
-        dur = np.round(dur_mean[a_typ] * np.exp(rng.normal(0, 0.35, NA)))
-        a_cost_mask = ~((a_typ == 0) & (rng.random(NA) < 0.05))
-        a_cost = np.round(np.exp(rng.normal(np.log(110), 0.3, NA)), 2)
+        dur = np.round(dur_mean[a_typ] * np.exp(0.35 * rng.standard_normal(NA, dtype=np.float32)))
+        # a few visits carry a recorded travel expense; every other cost comes from rates
+        expensed = np.flatnonzero(a_typ == 0)
+        expensed = expensed[rng.random(len(expensed)) < 0.05]
+        a_cost_mask = np.ones(NA, dtype=bool)
+        a_cost_mask[expensed] = False
+        a_cost = np.zeros(NA)
+        a_cost[expensed] = np.round(np.exp(rng.normal(np.log(110), 0.3, len(expensed))), 2)
         rep_ids_all = reps.column("rep_id").combine_chunks()
         activities = pa.table(
             {

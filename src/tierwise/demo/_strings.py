@@ -73,10 +73,10 @@ def take_fixed(values: pa.Array, idx: np.ndarray, null: np.ndarray | None = None
 def _fill_digits(data: np.ndarray, start: int, width: int, numbers: np.ndarray) -> None:
     """Write ``numbers`` zero-padded into columns start..start+width of a byte matrix."""
     big = len(numbers) and int(np.max(numbers)) >= 2**32
-    num = np.asarray(numbers, dtype=np.int64 if big else np.uint32)
+    num: np.ndarray = np.asarray(numbers, dtype=np.int64 if big else np.uint32)
     for j in range(start + width - 1, start - 1, -1):
-        q = num // 10
-        data[:, j] = num - q * 10 + 48
+        q: np.ndarray = num // 10
+        data[:, j] = np.subtract(num, q * 10) + 48
         num = q
 
 
