@@ -133,6 +133,8 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
     ['customer_id', 'date', 'revenue']
     """
     spath = str(path)
+    # a URL passed through pathlib loses one slash (postgresql:/host/db): put it back
+    spath = re.sub(r"^(postgres(?:ql)?):/(?!/)", r"\1://", spath, flags=re.IGNORECASE)
     fmt = _detect_format(spath)
     if fmt != "postgres" and not Path(spath).exists():
         raise InputError("file not found", file=spath, hint="check the path")

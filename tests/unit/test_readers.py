@@ -1,0 +1,448 @@
+"""Loading every supported input format into the engine as a raw table.
+
+Each test writes a tiny file in the format (with the format's own writer: pyarrow, openpyxl,
+duckdb, psycopg) and checks the values, column names and row numbers that come out.
+PostgreSQL tests run against the server in ``TIERWISE_TEST_PG_URL`` (.ci/run starts one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tierwise.errors import InputError
+from tierwise.io import read_input, sniff_csv
+from tierwise.settings import Settings, TableInput
+
+ACCENTED = ["Müller Gärtnerei", "Société Générale", "Ørsted Åsa", "Café Zoë"]
+
+
+def _rows(raw, engine) -> list[dict]:
+    return engine.to_arrow(raw.table.order_by("_row")).to_pylist()
+
+
+def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+# -- CSV: delimiter and encoding sniffed ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "delimiter", [",", ";", "\t", "|"], ids=["comma", "semicolon", "tab", "pipe"]
+)
+def test_sniffs_the_delimiter(tmp_path, engine, delimiter):
+    lines = [
+        ["customer_id", "date", "revenue", "name"],
+        ["A1", "2024-01-02", "10.5", "Acme"],
+        ["B2", "2024-01-03", "7", "Beta Corp"],
+    ]
+    path = _write(tmp_path / "tx.csv", "".join(delimiter.join(r) + "\n" for r in lines))
+    raw = read_input("transactions", path, TableInput(), engine)
+    assert raw.delimiter == delimiter
+    assert raw.source_columns == lines[0]
+    got = _rows(raw, engine)
+    assert [(r["customer_id"], r["revenue"], r["name"], r["_row"]) for r in got] == [
+        ("A1", "10.5", "Acme", 2),
+        ("B2", "7", "Beta Corp", 3),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "sniffed"),
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),  # with a byte-order mark
+        ("latin-1", "cp1252"),  # cp1252 is Latin-1 plus the euro sign and curly quotes
+        ("cp1252", "cp1252"),
+        ("utf-16", "utf-16"),
+    ],
+)
+def test_sniffs_the_encoding_and_keeps_accents(tmp_path, engine, encoding, sniffed):
+    text = "customer_id;name;city\n" + "".join(f"C{i};{n};Zürich\n" for i, n in enumerate(ACCENTED))
+    path = _write(tmp_path / "customers.csv", text, encoding)
+    assert sniff_csv(str(path)).encoding == sniffed
+    raw = read_input("customers", path, TableInput(), engine)
+    # the BOM must not stick to the first column's name
+    assert raw.source_columns == ["customer_id", "name", "city"]
+    got = _rows(raw, engine)
+    assert [r["name"] for r in got] == ACCENTED
+    assert {r["city"] for r in got} == {"Zürich"}
+
+
+def test_reads_the_euro_sign_of_a_windows_export(tmp_path, engine):
+    text = "customer_id;name;revenue\nA;Café ‘Le Coq’;12,50 €\n"
+    path = _write(tmp_path / "tx.csv", text, "cp1252")
+    got = _rows(read_input("transactions", path, TableInput(), engine), engine)
+    assert got[0]["name"] == "Café ‘Le Coq’"
+    assert got[0]["revenue"] == "12,50 €"
+
+
+def test_latin1_after_the_first_megabyte_is_read_as_latin1(tmp_path, engine):
+    # the encoding is sniffed from the first 1 MiB; a later accented line must still come out
+    # intact (not as U+FFFD) and keep its line number
+    n = 40_000  # 40,000 lines of ~27 bytes: just over 1 MiB of pure ASCII
+    head = "customer_id,name,revenue\n" + "".join(
+        f"C{i:06d},plain ascii name,1\n" for i in range(n)
+    )
+    path = tmp_path / "big.csv"
+    path.write_bytes(head.encode("ascii") + "Z,Müller Gärtnerei,2\n".encode("latin-1"))
+    assert path.stat().st_size > 1 << 20
+    raw = read_input("transactions", path, TableInput(), engine)
+    t = raw.table
+    last = engine.to_arrow(t.filter(t.customer_id == "Z")).to_pylist()
+    assert last == [{"customer_id": "Z", "name": "Müller Gärtnerei", "revenue": "2", "_row": n + 2}]
+    assert engine.count(t) == n + 1
+
+
+def test_settings_encoding_and_delimiter_win_over_sniffing(tmp_path, engine):
+    path = _write(tmp_path / "tx.csv", "a;b,c\nx;y,z\n")
+    raw = read_input("transactions", path, TableInput(delimiter=",", encoding="latin-1"), engine)
+    assert raw.source_columns == ["a;b", "c"]
+
+
+def test_ragged_and_blank_lines_come_back_as_malformed_rows(tmp_path, engine):
+    text = (
+        "customer_id,date,revenue\nA,2024-01-02,1\nB,2024-01-02\n\n , ,\n"
+        "C,2024-01-02,3,9\nD,2024-01-02,4\n"
+    )
+    raw = read_input("transactions", _write(tmp_path / "tx.csv", text), TableInput(), engine)
+    assert [(r["customer_id"], r["_row"]) for r in _rows(raw, engine)] == [("A", 2), ("D", 7)]
+    bad = sorted((r["row"], r["reason"]) for r in raw.malformed.to_pylist())
+    assert bad == [
+        (3, "expected 3 fields, found 2"),
+        (4, "blank line"),
+        (5, "blank line"),
+        (6, "expected 3 fields, found 4"),
+    ]
+
+
+def test_a_quoted_value_may_span_lines(tmp_path, engine):
+    text = 'customer_id,name,revenue\nA,"Acme\nSecond floor",1\nB,"Beta, ""the"" firm",2\n'
+    raw = read_input("customers", _write(tmp_path / "c.csv", text), TableInput(), engine)
+    got = _rows(raw, engine)
+    assert [r["name"] for r in got] == ["Acme\nSecond floor", 'Beta, "the" firm']
+    assert raw.n_malformed == 0
+
+
+def test_a_quote_never_closed_stops_with_its_row(tmp_path, engine):
+    # without the check, lines 3 and 4 would vanish silently into row 2's name
+    text = (
+        'customer_id,date,revenue,name\nA,2024-01-02,1,"Acme\n'
+        "B,2024-01-02,2,Foo\nC,2024-01-02,3,Bar\n"
+    )
+    with pytest.raises(InputError, match="never closed") as info:
+        read_input("transactions", _write(tmp_path / "tx.csv", text), TableInput(), engine)
+    assert info.value.row == 2
+
+
+def test_an_inch_mark_inside_a_value_is_not_a_quote(tmp_path, engine):
+    text = 'customer_id,name,revenue\nA,12" pipe,1\nB,plain,2\n'
+    raw = read_input("customers", _write(tmp_path / "c.csv", text), TableInput(), engine)
+    assert [r["name"] for r in _rows(raw, engine)] == ['12" pipe', "plain"]
+
+
+@pytest.mark.parametrize("text", ["customer_id,date,revenue\n", "customer_id,date,revenue"])
+def test_a_header_without_rows_gives_an_empty_table(tmp_path, engine, text):
+    raw = read_input("transactions", _write(tmp_path / "tx.csv", text), TableInput(), engine)
+    assert raw.source_columns == ["customer_id", "date", "revenue"]
+    assert engine.count(raw.table) == 0
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\n \t\n"], ids=["empty", "whitespace"])
+def test_an_empty_file_is_an_input_error(tmp_path, engine, content):
+    path = tmp_path / "tx.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match="empty"):
+        read_input("transactions", path, TableInput(), engine)
+
+
+def test_a_binary_file_is_not_read_as_csv(tmp_path, engine):
+    path = tmp_path / "tx.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(InputError, match="binary"):
+        read_input("transactions", path, TableInput(), engine)
+
+
+def test_a_duplicated_header_names_both_columns(tmp_path, engine):
+    path = _write(tmp_path / "tx.csv", "customer_id,revenue,Revenue\nA,1,2\n")
+    with pytest.raises(InputError, match="columns 2 and 3") as info:
+        read_input("transactions", path, TableInput(), engine)
+    assert (info.value.row, info.value.column) == (1, "Revenue")
+
+
+def test_a_missing_file_a_folder_and_old_xls_are_input_errors(tmp_path, engine):
+    with pytest.raises(InputError, match="not found"):
+        read_input("transactions", tmp_path / "nope.csv", TableInput(), engine)
+    with pytest.raises(InputError, match="folder"):
+        read_input("transactions", tmp_path, TableInput(), engine)
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(InputError, match=r"\.xls"):
+        read_input("transactions", tmp_path / "old.xls", TableInput(), engine)
+
+
+# -- Parquet ---------------------------------------------------------------------------------
+
+
+def test_reads_parquet_with_its_types_and_record_numbers(tmp_path, engine):
+    table = pa.table(
+        {
+            "customer_id": ["A", "B", None],
+            "date": pa.array([dt.date(2024, 1, 2), dt.date(2024, 1, 3), None], pa.date32()),
+            "revenue": [10.5, -3.0, None],
+            "name": ["Müller", "Zoë", ""],
+        }
+    )
+    pq.write_table(table, tmp_path / "tx.parquet")
+    raw = read_input("transactions", tmp_path / "tx.parquet", TableInput(), engine)
+    assert raw.fmt == "parquet"
+    assert raw.source_columns == ["customer_id", "date", "revenue", "name"]
+    got = _rows(raw, engine)
+    assert [r["_row"] for r in got] == [1, 2, 3]
+    assert got[0] == {
+        "customer_id": "A",
+        "date": dt.date(2024, 1, 2),
+        "revenue": 10.5,
+        "name": "Müller",
+        "_row": 1,
+    }
+
+
+def test_a_text_file_named_parquet_is_an_input_error(tmp_path, engine):
+    path = _write(tmp_path / "tx.parquet", "customer_id,date,revenue\nA,2024-01-02,1\n")
+    with pytest.raises(InputError, match="not a readable Parquet file"):
+        read_input("transactions", path, TableInput(), engine)
+
+
+# -- Excel -----------------------------------------------------------------------------------
+
+
+def _workbook(path: Path) -> Path:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Notes"
+    ws.append(["this sheet is not data"])
+    ws = wb.create_sheet("Invoices")
+    ws.append(["customer_id", "date", "revenue", "name"])
+    ws.append(["A", dt.datetime(2024, 1, 2), 10.5, "Müller Gärtnerei"])
+    ws.append([1001, "2024-01-03", 7, "Société Générale"])
+    wb.save(path)
+    return path
+
+
+def test_reads_an_excel_sheet_named_in_settings(tmp_path, engine):
+    path = _workbook(tmp_path / "tx.xlsx")
+    raw = read_input("transactions", path, TableInput(sheet="Invoices"), engine)
+    assert raw.fmt == "excel"
+    got = _rows(raw, engine)
+    assert [r["_row"] for r in got] == [2, 3]  # sheet rows: the header is row 1
+    assert [r["customer_id"] for r in got] == ["A", "1001"]
+    assert [r["name"] for r in got] == ["Müller Gärtnerei", "Société Générale"]
+    assert got[0]["revenue"] == "10.5"
+
+
+def test_an_excel_date_cell_parses_as_a_date(tmp_path, engine):
+    from tierwise.validate import canonicalize
+
+    path = _workbook(tmp_path / "tx.xlsx")
+    raw = read_input("transactions", path, TableInput(sheet="Invoices"), engine)
+    settings = Settings().with_updates(transactions={"sheet": "Invoices"})
+    t = canonicalize(raw.table, "transactions", settings, engine, file=str(path))
+    got = engine.to_arrow(t.order_by("_row")).to_pylist()
+    assert [r["date"] for r in got] == [dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
+    assert [r["revenue"] for r in got] == [10.5, 7.0]
+    assert [r["_reason"] for r in got] == [None, None]
+
+
+def test_a_wrong_sheet_name_lists_the_sheets(tmp_path, engine):
+    path = _workbook(tmp_path / "tx.xlsx")
+    with pytest.raises(InputError, match="no sheet named 'Sheet1'") as info:
+        read_input("transactions", path, TableInput(sheet="Sheet1"), engine)
+    assert "'Notes', 'Invoices'" in str(info.value)
+    assert "[transactions] sheet" in str(info.value)
+
+
+# -- DuckDB ------------------------------------------------------------------------------------
+
+
+def _duckdb_file(path: Path) -> Path:
+    import duckdb
+
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "CREATE TABLE invoices AS SELECT * FROM (VALUES "
+            "('A', DATE '2024-01-02', 10.5, 'Müller'), ('B', DATE '2024-01-03', 7.25, 'Zoë')"
+            ") t(customer_id, date, revenue, name)"
+        )
+        con.execute("CREATE SCHEMA sales")
+        con.execute("CREATE TABLE sales.transactions AS SELECT * FROM invoices LIMIT 1")
+    return path
+
+
+def test_reads_a_table_of_a_duckdb_file(tmp_path, engine):
+    path = _duckdb_file(tmp_path / "erp.duckdb")
+    raw = read_input("transactions", path, TableInput(table="invoices"), engine)
+    assert raw.fmt == "duckdb"
+    assert raw.source_columns == ["customer_id", "date", "revenue", "name"]
+    got = _rows(raw, engine)
+    assert [(r["customer_id"], r["name"], r["_row"]) for r in got] == [
+        ("A", "Müller", 1),
+        ("B", "Zoë", 2),
+    ]
+    raw2 = read_input("transactions", path, TableInput(table="sales.transactions"), engine)
+    assert engine.count(raw2.table) == 1
+
+
+def test_a_missing_duckdb_table_lists_the_tables(tmp_path, engine):
+    path = _duckdb_file(tmp_path / "erp.duckdb")
+    with pytest.raises(InputError, match="no table 'transactions'") as info:
+        read_input("transactions", path, TableInput(), engine)
+    assert "invoices, sales.transactions" in str(info.value)
+
+
+def test_a_text_file_named_duckdb_is_an_input_error(tmp_path, engine):
+    path = _write(tmp_path / "erp.duckdb", "hello")
+    with pytest.raises(InputError, match="not a readable DuckDB database"):
+        read_input("transactions", path, TableInput(), engine)
+
+
+# -- every format lands as the same canonical table ------------------------------------------
+
+
+def test_every_format_gives_the_same_canonical_transactions(tmp_path, engine):
+    import openpyxl
+
+    from tierwise.validate import canonicalize, check_transactions
+
+    rows = [("A", "2024-01-02", 10.5), ("B", "2024-01-03", 7.25), ("A", "2024-02-01", -2.0)]
+    header = ("customer_id", "date", "revenue")
+    csv_path = _write(
+        tmp_path / "tx.csv",
+        ";".join(header)
+        + "\n"
+        + "".join(f"{c};{d};{str(r).replace('.', ',')}\n" for c, d, r in rows),
+        "latin-1",
+    )
+    pq_path = tmp_path / "tx.parquet"
+    pq.write_table(pa.table({h: [r[i] for r in rows] for i, h in enumerate(header)}), pq_path)
+    xl_path = tmp_path / "tx.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(header)
+    for r in rows:
+        wb.active.append(r)
+    wb.save(xl_path)
+    db_path = _duckdb_file(tmp_path / "tx.duckdb")
+    import duckdb
+
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("CREATE TABLE transactions (customer_id TEXT, date TEXT, revenue DOUBLE)")
+        con.executemany("INSERT INTO transactions VALUES (?, ?, ?)", rows)
+
+    settings = Settings()
+    today = dt.date(2025, 1, 1)
+
+    def canonical(path: Path) -> list[tuple]:
+        raw = read_input("transactions", path, settings.transactions, engine)
+        t = canonicalize(
+            raw.table,
+            "transactions",
+            settings,
+            engine,
+            file=raw.path,
+            source_columns=raw.source_columns,
+            delimiter=raw.delimiter,
+        )
+        t = check_transactions(t, settings, as_of=None, today=today)
+        got = engine.to_arrow(t.order_by("_row"))
+        assert got.column("_reason").null_count == got.num_rows
+        return list(zip(*(got.column(c).to_pylist() for c in (*header, "is_return")), strict=True))
+
+    expected = [(c, dt.date.fromisoformat(d), r, r < 0) for c, d, r in rows]
+    for path in (csv_path, pq_path, xl_path, db_path):
+        assert canonical(path) == expected, path.name
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_table(pg_url) -> Iterator[tuple[str, str]]:
+    """A scratch table (unique name) in the test database with three invoice lines."""
+    import psycopg
+
+    name = f"tw_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE TABLE {name} (customer_id text, date date, revenue numeric(12,2), name text)"
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {name} VALUES (%s, %s, %s, %s)",
+                [
+                    ("A", dt.date(2024, 1, 2), 10.5, 'Müller, "the" firm\nline two'),
+                    ("B", dt.date(2024, 1, 3), 7.25, ""),
+                    ("C", None, None, None),
+                ],
+            )
+    try:
+        yield pg_url, name
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@pytest.mark.postgres
+def test_reads_a_postgresql_table(engine, pg_table):
+    url, name = pg_table
+    raw = read_input("transactions", url, TableInput(table=name), engine)
+    assert raw.fmt == "postgres"
+    assert raw.source_columns == ["customer_id", "date", "revenue", "name"]
+    got = _rows(raw, engine)
+    assert got == [
+        {"customer_id": "A", "date": "2024-01-02", "revenue": "10.50",
+         "name": "Müller, \"the\" firm\nline two", "_row": 1},
+        {"customer_id": "B", "date": "2024-01-03", "revenue": "7.25", "name": "", "_row": 2},
+        # SQL NULL stays NULL (not the empty string)
+        {"customer_id": "C", "date": None, "revenue": None, "name": None, "_row": 3},
+    ]  # fmt: skip
+
+
+@pytest.mark.postgres
+def test_a_missing_postgresql_table_is_an_input_error(engine, pg_url):
+    with pytest.raises(InputError, match="does not exist") as info:
+        read_input("transactions", pg_url, TableInput(table="no_such_table"), engine)
+    assert "[transactions] table" in str(info.value)
+
+
+@pytest.mark.postgres
+def test_runs_the_pipeline_on_a_postgresql_table(tmp_path, pg_table, tierwise_cli):
+    url, name = pg_table
+    config = tmp_path / "tierwise.toml"
+    config.write_text(f'[transactions]\ntable = "{name}"\n', encoding="utf-8")
+    run = tierwise_cli("run", "--transactions", url, "--config", config)
+    assert run.exit_code == 0, run.output
+    acc = run.manifest["inputs"]["transactions"]
+    assert (acc["rows_read"], acc["rows_used"], acc["rows_rejected"]) == (3, 2, 1)
+    assert [(r["row"], r["column"], r["reason"]) for r in run.rejects] == [
+        ("3", "date", "missing date")
+    ]
+    revenue = {r["customer_id"]: float(r["revenue"]) for r in run.customers}
+    assert revenue == {"A": 10.5, "B": 7.25}
+
+
+def test_a_postgresql_error_never_shows_the_password(engine):
+    # port 1 refuses at once; no server is needed
+    url = "postgresql://tierwise:s3cret-pw@127.0.0.1:1/db"
+    with pytest.raises(InputError) as info:
+        read_input("transactions", url, TableInput(), engine)
+    assert "s3cret-pw" not in str(info.value)
+    assert "tierwise:***@127.0.0.1" in str(info.value)
