@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from ..errors import InputError, ModelError, NotFittedError
 
@@ -89,6 +90,32 @@ def maximise(
         # chain rule for the log-parameters
         return -ll / total_weight, -(grad * params) / total_weight
 
+    # The problem is tiny (a few parameters, vectors of distinct rows): multi-threaded BLAS
+    # only adds hand-over costs, which on a busy machine make each step 100x slower.
+    with threadpool_limits(limits=1, user_api="blas"):
+        best: Any = _run_starts(objective, starts, max_iter=max_iter, tol=tol, log_bound=log_bound)
+    if best is None or best.fun >= 1e299:
+        raise ModelError(f"{model}: the likelihood could not be evaluated at any start value")
+    at_bound = np.abs(best.x) >= log_bound - 1e-6
+    if np.any(at_bound):
+        raise ModelError(
+            f"{model}: the data cannot identify the model (a parameter ran to "
+            f"{'infinity' if np.any(best.x[at_bound] > 0) else 'zero'}); "
+            "more customers or a longer history are needed"
+        )
+    params = np.exp(best.x)
+    ll, _ = loglik_and_grad(params)
+    return params, float(ll), best
+
+
+def _run_starts(
+    objective: Callable[[FloatArray], tuple[float, FloatArray]],
+    starts: list[FloatArray],
+    *,
+    max_iter: int,
+    tol: float,
+    log_bound: float,
+) -> Any:
     best: Any = None
     for start in starts:
         theta0 = np.log(np.clip(np.asarray(start, dtype=np.float64), 1e-6, 1e6))
@@ -105,18 +132,7 @@ def maximise(
         # later starts are fall-backs: stop at the first interior optimum
         if best is not None and best.success and np.all(np.abs(best.x) < log_bound - 1e-6):
             break
-    if best is None or best.fun >= 1e299:
-        raise ModelError(f"{model}: the likelihood could not be evaluated at any start value")
-    at_bound = np.abs(best.x) >= log_bound - 1e-6
-    if np.any(at_bound):
-        raise ModelError(
-            f"{model}: the data cannot identify the model (a parameter ran to "
-            f"{'infinity' if np.any(best.x[at_bound] > 0) else 'zero'}); "
-            "more customers or a longer history are needed"
-        )
-    params = np.exp(best.x)
-    ll, _ = loglik_and_grad(params)
-    return params, float(ll), best
+    return best
 
 
 def check_fitted(estimator: Any, attribute: str = "params_") -> None:

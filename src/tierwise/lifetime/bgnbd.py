@@ -32,6 +32,13 @@ from ._fitting import FloatArray, as_float, check_fitted, distinct_rows, maximis
 
 __all__ = ["BetaGeoModel", "check_rft", "simulate_bgnbd"]
 
+#: distinct values and row indices of x, t_x and T
+Levels = tuple[
+    tuple[FloatArray, NDArray[np.intp]],
+    tuple[FloatArray, NDArray[np.intp]],
+    tuple[FloatArray, NDArray[np.intp]],
+]
+
 
 def check_rft(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> tuple[FloatArray, ...]:
     """Frequency, recency and age as float arrays, checked for consistency."""
@@ -127,6 +134,11 @@ class BetaGeoModel:
     # -- likelihood -------------------------------------------------------------------
 
     @staticmethod
+    def levels(x: FloatArray, t_x: FloatArray, T: FloatArray) -> Levels:
+        """Distinct values of x, t_x and T with each row's index into them."""
+        return tuple(np.unique(v, return_inverse=True) for v in (x, t_x, T))  # type: ignore[return-value]
+
+    @staticmethod
     def loglik_terms(
         params: FloatArray,
         x: FloatArray,
@@ -134,18 +146,20 @@ class BetaGeoModel:
         T: FloatArray,
         *,
         grad: bool = False,
-        x_levels: tuple[FloatArray, NDArray[np.intp]] | None = None,
+        levels: Levels | None = None,
     ) -> tuple[FloatArray, FloatArray | None]:
         """Per-row log-likelihood and (optionally) its gradient, shape (4, n).
 
-        The special functions of ``x`` are evaluated once per distinct value of ``x``
-        (``x_levels``: the distinct values and the index of each row's value).
+        With ``L = exp(A) (exp(a3) + exp(a4))``, ``ll = A + a3 + log(1 + exp(a4 - a3))``.
+        Special functions and logarithms are evaluated once per distinct value of ``x``,
+        ``t_x`` and ``T`` (``levels``, from :meth:`levels`) and gathered per row.
         """
         r, alpha, a, b = params
-        xu, xi = x_levels if x_levels is not None else np.unique(x, return_inverse=True)
-        has = x > 0
-        # terms that depend on x only, on its distinct values
+        (xu, xi), (tu, ti), (Tu, Ti) = (
+            levels if levels is not None else BetaGeoModel.levels(x, t_x, T)
+        )
         hu = xu > 0
+        # per distinct x
         g_x = (
             gammaln(r + xu)
             - gammaln(r)
@@ -153,37 +167,37 @@ class BetaGeoModel:
             + gammaln(b + xu)
             - gammaln(b)
             - gammaln(a + b + xu)
+            + r * np.log(alpha)
         )
-        l_bx = np.log(b + np.where(hu, xu - 1.0, 1.0))
-        la_T = np.log(alpha + T)
-        la_tx = np.log(alpha + t_x)
-        a3 = -(r + x) * la_T
-        a4 = np.where(has, np.log(a) - l_bx[xi] - (r + x) * la_tx, -np.inf)
-        top = np.maximum(a3, a4)
-        ll = g_x[xi] + r * np.log(alpha) + top + np.log(np.exp(a3 - top) + np.exp(a4 - top))
+        bx = b + np.where(hu, xu - 1.0, 1.0)
+        c_x = np.where(hu, np.log(a) - np.log(bx), -np.inf)
+        # per distinct time
+        la_T = np.log(alpha + Tu)[Ti]
+        la_tx = np.log(alpha + tu)[ti]
+        rx = (r + xu)[xi]
+        a3 = -rx * la_T
+        d = c_x[xi] - rx * (la_tx - la_T)  # a4 - a3; -inf without repeat purchases
+        ll = g_x[xi] + a3 + np.logaddexp(0.0, d)
         if not grad:
             return ll, None
-        w4 = np.where(has, expit(a4 - a3), 0.0)
-        w3 = 1.0 - w4
+        w4 = expit(d)
         psi_ab = digamma(a + b)
         psi_abx = digamma(a + b + xu)
-        d_r = (digamma(r + xu) - digamma(r))[xi]
-        d_a = (psi_ab - psi_abx)[xi]
-        d_b = (psi_ab + digamma(b + xu) - digamma(b) - psi_abx)[xi]
-        inv_bx = np.where(hu, 1.0 / (b + np.where(hu, xu - 1.0, 1.0)), 0.0)[xi]
+        inv_T = (1.0 / (alpha + Tu))[Ti]
+        inv_tx = (1.0 / (alpha + tu))[ti]
         g = np.empty((4, len(x)))
-        g[0] = d_r + np.log(alpha) - w3 * la_T - w4 * la_tx
-        g[1] = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
-        g[2] = d_a + w4 / a
-        g[3] = d_b - w4 * inv_bx
+        g[0] = (digamma(r + xu) - digamma(r))[xi] + np.log(alpha) - la_T + w4 * (la_T - la_tx)
+        g[1] = r / alpha - rx * (inv_T + w4 * (inv_tx - inv_T))
+        g[2] = (psi_ab - psi_abx)[xi] + w4 / a
+        g[3] = (psi_ab + digamma(b + xu) - digamma(b) - psi_abx)[xi] - w4 * np.where(
+            hu, 1.0 / bx, 0.0
+        )[xi]
         return ll, g
 
     def _loglik(self, params: FloatArray) -> tuple[float, FloatArray]:
-        ll, g = self.loglik_terms(
-            params, self._x, self._t, self._T, grad=True, x_levels=self._levels
-        )
+        ll, g = self.loglik_terms(params, self._x, self._t, self._T, grad=True, levels=self._levels)
         assert g is not None
-        return float(np.dot(ll, self._w)), (g * self._w).sum(axis=1)
+        return float(np.dot(ll, self._w)), g @ self._w
 
     # -- fitting ----------------------------------------------------------------------
 
@@ -212,7 +226,7 @@ class BetaGeoModel:
             raise ModelError(
                 "bgnbd: every customer has repeat purchases; drop-out cannot be identified"
             )
-        self._levels = np.unique(self._x, return_inverse=True)
+        self._levels = self.levels(self._x, self._t, self._T)
         rate = float(self._w @ self._x) / max(float(self._w @ self._T), 1e-12)
         scale = 1.0 / max(rate, 1e-12)
         starts = [np.array([0.5, 0.5 * scale, 1.0, 2.0]), np.array([1.0, scale, 1.0, 1.0])]
@@ -277,18 +291,29 @@ class BetaGeoModel:
             {1 + \\delta_{x>0}\\frac{a}{b + x - 1}
             \\left(\\frac{\\alpha + T}{\\alpha + t_x}\\right)^{r + x}}
         """
-        check_fitted(self)
         xa, ta, Ta = check_rft(x, t_x, T)
+        return self.expected_purchases_if_alive(t, xa, Ta) * self.p_alive(xa, ta, Ta)
+
+    def expected_purchases_if_alive(self, t: float, x: ArrayLike, T: ArrayLike) -> FloatArray:
+        """Expected purchases in the next ``t`` time units of a customer alive at T.
+
+        The numerator of :meth:`expected_purchases`; it depends on ``(x, T)`` only, so the
+        hypergeometric function is evaluated once per distinct pair.
+        """
+        check_fitted(self)
+        xa, Ta = as_float("x", x), as_float("T", T)
+        (xd, Td), _, inv = distinct_rows(xa, Ta)
+        return self._if_alive(t, xd, Td)[inv]
+
+    def _if_alive(self, t: float, xd: FloatArray, Td: FloatArray) -> FloatArray:
+        """:meth:`expected_purchases_if_alive` without checks or de-duplication."""
         if t <= 0:
-            return np.zeros_like(xa)
-        (xd, td, Td), _, inv = distinct_rows(xa, ta, Ta)
+            return np.zeros_like(xd)
         r, alpha, a, b = self._p()
         z = t / (alpha + Td + t)
         hyp = hyp2f1(r + xd, b + xd, a + b + xd - 1.0, z)
         head = 1.0 - np.exp((r + xd) * (np.log(alpha + Td) - np.log(alpha + Td + t))) * hyp
-        e_alive = (a + b + xd - 1.0) / (a - 1.0) * head
-        pa = self.p_alive(xd, td, Td)
-        return (e_alive * pa)[inv]
+        return (a + b + xd - 1.0) / (a - 1.0) * head
 
     def p_no_purchase(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FloatArray:
         """Probability of no purchase in the next ``t`` time units (a defection risk).

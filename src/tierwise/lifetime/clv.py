@@ -31,9 +31,9 @@ DAYS_PER_MONTH = 365.25 / 12
 class TransactionModel(Protocol):
     """What CLV needs from a purchase-count model (BG/NBD, Pareto/NBD)."""
 
-    def expected_purchases(
-        self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
-    ) -> FloatArray: ...
+    def expected_purchases_if_alive(self, t: float, x: ArrayLike, T: ArrayLike) -> FloatArray: ...
+
+    def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FloatArray: ...
 
 
 def customer_lifetime_value(
@@ -78,16 +78,19 @@ def customer_lifetime_value(
     """
     xa, ta, Ta = as_float("x", x), as_float("t_x", t_x), as_float("T", T)
     value = as_float("order_value", order_value)
-    (xd, td, Td), _, inv = distinct_rows(xa, ta, Ta)
+    # E[Y(t)] = P(alive) * E[Y(t) | alive], the latter a function of (x, T) only
+    (xd, Td), _, inv = distinct_rows(xa, Ta)
+    # the models' unchecked fast path on rows already distinct, where they have one
+    step = getattr(model, "_if_alive", model.expected_purchases_if_alive)
     month = DAYS_PER_MONTH / days_per_unit
     total = np.zeros(len(xd))
     prev = np.zeros(len(xd))
     monthly = (1.0 + discount_rate) ** (1.0 / 12.0)
     for k in range(1, horizon_months + 1):
-        cum = model.expected_purchases(k * month, xd, td, Td)
+        cum = step(k * month, xd, Td)
         total += (cum - prev) / monthly**k
         prev = cum
-    out = total[inv] * value
+    out = total[inv] * model.p_alive(xa, ta, Ta) * value
     if margin is not None:
         if np.isscalar(margin):
             out = out * float(margin)  # type: ignore[arg-type]

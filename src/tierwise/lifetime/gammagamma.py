@@ -97,33 +97,44 @@ class GammaGammaModel:
 
     @staticmethod
     def loglik_terms(
-        params: FloatArray, x: FloatArray, m: FloatArray, *, grad: bool = False
+        params: FloatArray,
+        x: FloatArray,
+        m: FloatArray,
+        *,
+        grad: bool = False,
+        cache: dict[str, Any] | None = None,
     ) -> tuple[FloatArray, FloatArray | None]:
-        """Per-row log-likelihood and (optionally) its gradient, shape (3, n)."""
+        """Per-row log-likelihood and (optionally) its gradient, shape (3, n).
+
+        ``cache`` (from :meth:`_cache`) holds what does not depend on the parameters:
+        logs of the data and the distinct values of ``x``, on which the gamma functions are
+        evaluated once each.
+        """
+        c = cache if cache is not None else GammaGammaModel._cache(x, m)
         p, q, g = params
-        px = p * x
-        lm, lx = np.log(m), np.log(x)
-        lgm = np.log(g + m * x)
-        ll = (
-            gammaln(px + q)
-            - gammaln(px)
-            - gammaln(q)
-            + q * np.log(g)
-            + (px - 1.0) * lm
-            + px * lx
-            - (px + q) * lgm
-        )
+        xu, xi = c["xu"], c["xi"]
+        pxu = p * xu
+        lgm = np.log(g + c["mx"])
+        # per distinct x: log Gamma(px + q) - log Gamma(px) - log Gamma(q) + q log g
+        head = gammaln(pxu + q) - gammaln(pxu) - gammaln(q) + q * np.log(g)
+        px = pxu[xi]
+        ll = head[xi] + (px - 1.0) * c["lm"] + px * c["lx"] - (px + q) * lgm
         if not grad:
             return ll, None
-        psi = digamma(px + q)
+        psi = digamma(pxu + q)
         out = np.empty((3, len(x)))
-        out[0] = x * (psi - digamma(px) + lm + lx - lgm)
-        out[1] = psi - digamma(q) + np.log(g) - lgm
-        out[2] = q / g - (px + q) / (g + m * x)
+        out[0] = (xu * (psi - digamma(pxu)))[xi] + x * (c["lm"] + c["lx"] - lgm)
+        out[1] = (psi - digamma(q))[xi] + np.log(g) - lgm
+        out[2] = q / g - (px + q) / (g + c["mx"])
         return ll, out
 
+    @staticmethod
+    def _cache(x: FloatArray, m: FloatArray) -> dict[str, Any]:
+        xu, xi = np.unique(x, return_inverse=True)
+        return {"xu": xu, "xi": xi, "lm": np.log(m), "lx": np.log(x), "mx": m * x}
+
     def _loglik(self, params: FloatArray) -> tuple[float, FloatArray]:
-        ll, g = self.loglik_terms(params, self._x, self._m, grad=True)
+        ll, g = self.loglik_terms(params, self._x, self._m, grad=True, cache=self._cache_)
         assert g is not None
         return float(self._w @ ll), g @ self._w
 
@@ -154,6 +165,7 @@ class GammaGammaModel:
                 "gamma_gamma: fewer than 3 distinct repeat buyers with positive spend; "
                 "the spend model cannot be fitted"
             )
+        self._cache_ = self._cache(self._x, self._m)
         mean = float(self._w @ self._m) / total
         starts = [np.array([2.0, 3.0, mean]), np.array([6.0, 4.0, 2.0 * mean])]
         params, ll, res = maximise(
@@ -169,7 +181,7 @@ class GammaGammaModel:
         self.n_customers_ = round(total)
         self.n_distinct_ = len(self._x)
         self.optimizer_result_ = res
-        del self._x, self._m, self._w
+        del self._x, self._m, self._w, self._cache_
         return self
 
     def expected_order_value(self, x: ArrayLike, m: ArrayLike) -> FloatArray:

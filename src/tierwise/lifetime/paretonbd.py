@@ -221,14 +221,22 @@ class ParetoNBDModel:
                   \\left[1 - \\left(\\frac{\\beta + T}{\\beta + T + t}\\right)^{s - 1}\\right]
                   P(\\text{alive})
         """
-        check_fitted(self)
         xa, ta, Ta = check_rft(x, t_x, T)
+        return self.expected_purchases_if_alive(t, xa, Ta) * self.p_alive(xa, ta, Ta)
+
+    def expected_purchases_if_alive(self, t: float, x: ArrayLike, T: ArrayLike) -> FloatArray:
+        """Expected purchases in the next ``t`` time units of a customer alive at T."""
+        check_fitted(self)
+        return self._if_alive(t, as_float("x", x), as_float("T", T))
+
+    def _if_alive(self, t: float, xa: FloatArray, Ta: FloatArray) -> FloatArray:
+        """:meth:`expected_purchases_if_alive` without checks."""
         r, alpha, s, beta = self._p()
         lr = np.log(beta + Ta + t) - np.log(beta + Ta)  # > 0
         sm1 = s - 1.0
         # (1 - exp(-(s-1) lr)) / (s-1), with its limit lr at s = 1
         frac = lr if abs(sm1) < 1e-10 else -np.expm1(-sm1 * lr) / sm1
-        return (r + xa) * (beta + Ta) / (alpha + Ta) * frac * self.p_alive(xa, ta, Ta)
+        return (r + xa) * (beta + Ta) / (alpha + Ta) * frac
 
     def to_manifest(self) -> dict[str, Any]:
         """The fitted model as the manifest records it."""

@@ -91,16 +91,14 @@ def rfm_summary_expr(
     """
     per_unit = _days_per_unit(time_unit)
     days = purchase_days(tx, start=start, end=as_of)
-    first = days.date.min().over(group_by=days.customer_id)
-    days = days.mutate(first_date=first)
-    days = days.mutate(repeat_value=ibis.ifelse(days.date > days.first_date, days.value, 0.0))
     g = days.group_by("customer_id").aggregate(
         n=days.date.count(),
         first_date=days.date.min(),
         last_date=days.date.max(),
-        repeat_value=days.repeat_value.sum(),
         total_revenue=days.value.sum(),
+        first_value=days.value.argmin(days.date),  # the first purchase day's revenue
     )
+    g = g.mutate(repeat_value=g.total_revenue - g.first_value)
     end = ibis.literal(as_of)
     x = (g.n - 1).cast("float64")
     return g.select(
