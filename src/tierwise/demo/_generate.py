@@ -257,7 +257,6 @@ class _Generator:
     @staticmethod
     def build_names(c: dict[str, np.ndarray], branch: pa.Array | None = None) -> pa.Array:
         pattern = c["pattern"]
-        n = len(pattern)
         words = [w for v in W.INDUSTRIES.values() for w in v[3]]
         word_idx = c["ind"].astype(np.int64) * 4 + c["word"]
         # pattern 0: stem word legal | 1: stem & stem2 legal | 2: stem common legal
@@ -282,7 +281,6 @@ class _Generator:
         ]
         if branch is not None:
             parts.append(branch)
-        assert n == len(parts[0])
         return join(parts)
 
     # ------------------------------------------------------------------ main
@@ -770,7 +768,6 @@ class _Generator:
             cut1,
             cut2,
             terms,
-            width,
         )
         order_c = np.argsort(rec_no)
         customers = customers.take(pa.array(order_c))
@@ -855,7 +852,10 @@ class _Generator:
         )
 
     # ------------------------------------------------------------------ reps
-    def reps(self, comp_region: np.ndarray, C: int):  # type: ignore[no-untyped-def]
+    def reps(
+        self, comp_region: np.ndarray, C: int
+    ) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Field reps per region (sized by companies), inside sales and key account managers."""
         s, rng = self.s, self.rng
         n_reg = len(_REGION_NAMES)
         per_region = np.bincount(comp_region, minlength=n_reg)
@@ -979,24 +979,27 @@ class _Generator:
             }
         )
 
-    def customer_table(  # type: ignore[no-untyped-def]
+    def customer_table(
         self,
-        cust_ids,
-        rec_comp,
-        rec_j,
-        k,
-        f,
-        names,
-        dup_mode_time,
-        rec_channel,
-        rec_rep,
-        reps,
-        created,
-        cut1,
-        cut2,
-        terms,
-        width,
+        cust_ids: pa.Array,
+        rec_comp: np.ndarray,
+        rec_j: np.ndarray,
+        k: np.ndarray,
+        f: dict[str, np.ndarray],
+        names: dict[str, np.ndarray],
+        dup_mode_time: np.ndarray,
+        rec_channel: np.ndarray,
+        rec_rep: np.ndarray,
+        reps: pa.Table,
+        created: np.ndarray,
+        cut1: np.ndarray,
+        cut2: np.ndarray,
+        terms: np.ndarray,
     ) -> pa.Table:
+        """The customer master in record order: duplicate records get name variants
+        (legal form, '&'/'and', dropped token, branch suffix, case, typo), sometimes a new
+        address, abbreviated street or unspaced postcode, and gaps in tax id, phone, email
+        and head count."""
         rng, s = self.rng, self.s
         R = len(rec_comp)
         C = len(k)
