@@ -23,7 +23,6 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..errors import EngineError, InputError, SettingsError
 from ..settings.profitability import ACTIVITY_POOLS, ProfitabilitySettings
@@ -317,20 +316,20 @@ def customer_aggregates(
         parts.append(_payments_by_customer(payments, period, settings))
     if customers is not None:
         parts.append(_customer_attributes(customers, settings))
-    # Each part is customer-sized: run them one by one and join them here, in Arrow. (One
-    # engine query joining the parts made DuckDB recompute the transaction aggregate.)
+    ids = parts[0].select("customer_id")
+    n_events = len(parts) - (customers is not None)
+    for part in parts[1:n_events]:
+        ids = ids.union(part.select("customer_id"), distinct=True)
+    joined = ids.distinct()
+    for part in parts:
+        keep = [*joined.columns, *(c for c in part.columns if c != "customer_id")]
+        joined = joined.left_join(part, "customer_id").select(keep)
     try:
-        tables = [part.to_pyarrow() for part in parts]
+        return joined.order_by("customer_id").to_pyarrow()
     except (InputError, SettingsError):
         raise
     except Exception as exc:
         raise EngineError(f"the engine failed computing customer profitability: {exc}") from exc
-    n_events = len(tables) - (customers is not None)
-    ids = pc.unique(pa.chunked_array([t.column("customer_id") for t in tables[:n_events]]))
-    joined = pa.table({"customer_id": ids.cast(pa.string())})
-    for t in tables:
-        joined = joined.join(t, "customer_id", join_type="left outer", use_threads=False)
-    return joined.sort_by("customer_id")
 
 
 def input_totals(
