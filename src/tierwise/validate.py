@@ -111,6 +111,17 @@ def match_columns(
                 continue
         else:
             src = by_norm.get(_norm(col.name))
+            alike = [c for c in source_columns if _norm(c) == _norm(col.name)]
+            if len(alike) > 1:
+                problems.append(
+                    InputError(
+                        f"columns {' and '.join(map(repr, alike))} both read as {col.name}",
+                        file=file,
+                        column=alike[-1],
+                        hint=f'rename one, or map it in [{spec.name}.columns] {col.name} = "…"',
+                    )
+                )
+                continue
         if src is None and col.required:
             hint = f"the file has {_preview(source_columns)}"
             if len(source_columns) == 1 and any(d in source_columns[0] for d in ";,\t|"):
@@ -177,8 +188,15 @@ def _parse(
     dtype = expr.type()
     if kind in ("id", "text"):
         if dtype.is_floating():
-            # ids exported from spreadsheets as 1234.0
-            expr = ibis.ifelse(expr == expr.round(0), expr.cast("int64").cast(str), expr.cast(str))
+            # ids exported from spreadsheets as 1234.0; NaN and infinity are no value at all,
+            # and only whole numbers within int64 range are written without the ".0"
+            finite = ~expr.isnan() & ~expr.isinf()
+            whole = finite & (expr.abs() < 1e15) & ((expr % 1) == 0)
+            expr = ibis.cases(
+                (~finite, ibis.null(str)),
+                (whole, expr.cast("int64").cast(str)),
+                else_=expr.cast(str),
+            )
         text = expr.cast(str).strip().nullif("")
         if kind == "id":
             return text, [

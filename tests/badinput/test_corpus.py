@@ -231,6 +231,11 @@ CASES = [
         error=("no usable transaction rows",),
     ),
     Case(
+        "two_columns_read_as_the_same_name",
+        {"transactions": ("tx.csv", "Customer ID,customer_id,date,revenue\nX,A,2024-01-02,1\n")},
+        error=("columns 'Customer ID' and 'customer_id' both read as customer_id",),
+    ),
+    Case(
         "second_input_empty",
         {"transactions": ("tx.csv", TX_OK), "customers": ("customers.csv", b"")},
         error=("empty",),
@@ -330,6 +335,30 @@ CASES = [
             ("transactions", 3, "revenue", "not a finite number"),
             ("transactions", 4, "revenue", "not a finite number"),
         ),
+    ),
+    Case(
+        # pandas writes integer ids with a gap as floats: 1001.0 is id "1001", NaN is no id
+        "parquet_float_ids_with_nan",
+        {
+            "transactions": (
+                "tx.parquet",
+                _parquet(
+                    pa.table(
+                        {
+                            "customer_id": [1001.0, float("nan"), 12.5, float("inf")],
+                            "date": pa.array([dt.date(2024, 1, 2)] * 4, pa.date32()),
+                            "revenue": [1.0, 2.0, 3.0, 4.0],
+                        }
+                    )
+                ),
+            )
+        },
+        rows={"transactions": 4},
+        rejects=(
+            ("transactions", 2, "customer_id", "missing customer_id"),
+            ("transactions", 4, "customer_id", "missing customer_id"),
+        ),
+        check=_check_revenue({"1001": 1.0, "12.5": 3.0}),
     ),
     Case(
         "latin1_with_accents",
