@@ -102,6 +102,22 @@ def test_latin1_after_the_first_megabyte_is_read_as_latin1(tmp_path, engine):
     assert engine.count(t) == n + 1
 
 
+def test_the_header_decides_the_delimiter_when_rows_are_ragged(tmp_path, engine):
+    # found by the row-accounting property: csv.Sniffer picked the wrong delimiter here
+    text = "customer_id;date;revenue\n 8 \n 22 \n 4 ;30.06.2001\n"
+    raw = read_input("transactions", _write(tmp_path / "tx.csv", text), TableInput(), engine)
+    assert raw.delimiter == ";"
+    assert raw.source_columns == ["customer_id", "date", "revenue"]
+    assert raw.n_malformed == 3
+
+
+def test_data_lines_break_a_tie_between_delimiters_in_the_header(tmp_path, engine):
+    text = "Kunde;Umsatz, netto;Datum\nA;1,5;02.01.2024\nB;2,5;03.01.2024\n"
+    raw = read_input("transactions", _write(tmp_path / "tx.csv", text), TableInput(), engine)
+    assert raw.delimiter == ";"
+    assert raw.source_columns == ["Kunde", "Umsatz, netto", "Datum"]
+
+
 def test_settings_encoding_and_delimiter_win_over_sniffing(tmp_path, engine):
     path = _write(tmp_path / "tx.csv", "a;b,c\nx;y,z\n")
     raw = read_input("transactions", path, TableInput(delimiter=",", encoding="latin-1"), engine)

@@ -231,7 +231,24 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
     return CsvDialect(encoding=encoding, delimiter=delimiter, header=header)
 
 
+def _fields(line: str, delimiter: str) -> int:
+    return len(next(csv.reader([line], delimiter=delimiter)))
+
+
 def _sniff_delimiter(lines: list[str]) -> str:
+    # The header is the surest sign: a delimiter that splits it, and the only one, wins even
+    # when the data lines are ragged (csv.Sniffer then guesses wrong).
+    header, data = lines[0], lines[1:50]
+    widths = {d: _fields(header, d) for d in _DELIMITERS}
+    splitting = [d for d in _DELIMITERS if widths[d] > 1]
+    if len(splitting) == 1:
+        return splitting[0]
+    if splitting:
+        # several split the header: the one most data lines agree with, then the widest
+        return max(
+            splitting,
+            key=lambda d: (sum(_fields(ln, d) == widths[d] for ln in data), widths[d]),
+        )
     try:
         return csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=_DELIMITERS).delimiter
     except csv.Error:
@@ -239,7 +256,7 @@ def _sniff_delimiter(lines: list[str]) -> str:
     # the delimiter that gives the same, largest field count on most lines
     best, best_score = ",", 0
     for d in _DELIMITERS:
-        counts = [len(next(csv.reader([ln], delimiter=d))) for ln in lines[:50]]
+        counts = [_fields(ln, d) for ln in lines[:50]]
         width = max(set(counts), key=counts.count)
         score = width * counts.count(width) if width > 1 else 0
         if score > best_score:
