@@ -163,3 +163,27 @@ def test_clv_is_discounted_and_scaled_by_margin():
     assert none[0] == pytest.approx(expected, rel=1e-12)
     assert disc[0] < none[0]
     assert half[0] == pytest.approx(none[0] / 2)
+
+
+def test_fitting_totals_equal_weighted_sums_of_per_row_terms():
+    # the fits sum the likelihood level by level; it must equal the per-row formula
+    w = np.random.default_rng(3).integers(1, 4, len(SX)).astype(float)
+    p = np.array([0.3, 5.0, 0.7, 2.0])
+    bg = BetaGeoModel()
+    bg._agg = bg._aggregate(SX, STX, ST, w)
+    total, grad = bg._loglik(p)
+    rows, g = BetaGeoModel.loglik_terms(p, SX, STX, ST, grad=True)
+    assert total == pytest.approx(w @ rows, rel=1e-12)
+    np.testing.assert_allclose(grad, g @ w, rtol=1e-9, atol=1e-8)
+
+    rng = np.random.default_rng(4)
+    x = rng.integers(1, 8, 300).astype(float)
+    m = rng.gamma(6.0 * x, 1 / (2.0 * x))
+    wg = rng.integers(1, 4, 300).astype(float)
+    gg = GammaGammaModel()
+    gg._sums = gg._data_sums(x, m, wg)
+    q = np.array([5.0, 3.0, 14.0])
+    total, grad = gg._loglik(q)
+    rows, g = GammaGammaModel.loglik_terms(q, x, m, grad=True)
+    assert total == pytest.approx(wg @ rows, rel=1e-12)
+    np.testing.assert_allclose(grad, g @ wg, rtol=1e-9, atol=1e-8)

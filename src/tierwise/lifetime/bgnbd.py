@@ -195,9 +195,71 @@ class BetaGeoModel:
         return ll, g
 
     def _loglik(self, params: FloatArray) -> tuple[float, FloatArray]:
-        ll, g = self.loglik_terms(params, self._x, self._t, self._T, grad=True, levels=self._levels)
-        assert g is not None
-        return float(np.dot(ll, self._w)), g @ self._w
+        """Total weighted log-likelihood and gradient, summed level by level.
+
+        The terms of ``ll = A(x) + a3(x, T) + log(1 + exp(d))`` that depend on ``x`` or
+        ``T`` alone are summed once per distinct value with pre-summed weights; only
+        ``log(1 + exp(d))``, zero without repeat purchases, is evaluated per row, and only
+        for the repeat buyers.
+        """
+        r, alpha, a, b = params
+        c = self._agg
+        xu, Tu, tu = c["xu"], c["Tu"], c["tu"]
+        hu = xu > 0
+        log_alpha = np.log(alpha)
+        gam = gammaln(a + b) - gammaln(b) - gammaln(r)
+        g_x = gammaln(r + xu) + gammaln(b + xu) - gammaln(a + b + xu) + gam + r * log_alpha
+        la_Tu = np.log(alpha + Tu)
+        inv_Tu = 1.0 / (alpha + Tu)
+        rw_T = r * c["W_T"] + c["XW_T"]  # sum over rows at each T of w (r + x)
+        bx = b + np.where(hu, xu - 1.0, 1.0)
+        c_x = np.where(hu, np.log(a) - np.log(bx), 0.0)
+        # per repeat-buyer row
+        xi, ti, Ti, w = c["xi"], c["ti"], c["Ti"], c["w"]
+        la_T = la_Tu[Ti]
+        la_tx = np.log(alpha + tu)[ti]
+        rx = r + c["x"]
+        d = c_x[xi] - rx * (la_tx - la_T)
+        ll = c["W_x"] @ g_x - rw_T @ la_Tu + w @ np.logaddexp(0.0, d)
+        ww4 = w * expit(d)
+        psi_ab = digamma(a + b)
+        psi_abx = digamma(a + b + xu)
+        W = c["W"]
+        grad = np.array(
+            [
+                c["W_x"] @ (digamma(r + xu) - digamma(r))
+                + W * log_alpha
+                - c["W_T"] @ la_Tu
+                + ww4 @ (la_T - la_tx),
+                W * r / alpha
+                - rw_T @ inv_Tu
+                - (ww4 * rx) @ ((1.0 / (alpha + tu))[ti] - inv_Tu[Ti]),
+                c["W_x"] @ (psi_ab - psi_abx) + ww4.sum() / a,
+                c["W_x"] @ (psi_ab + digamma(b + xu) - digamma(b) - psi_abx)
+                - ww4 @ np.where(hu, 1.0 / bx, 0.0)[xi],
+            ]
+        )
+        return float(ll), grad
+
+    @staticmethod
+    def _aggregate(x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray) -> dict[str, Any]:
+        """Weights summed per distinct x and T, and the repeat buyers' rows (for _loglik)."""
+        (xu, xi), (tu, ti), (Tu, Ti) = BetaGeoModel.levels(x, t_x, T)
+        rep = x > 0
+        return {
+            "xu": xu,
+            "tu": tu,
+            "Tu": Tu,
+            "W": float(w.sum()),
+            "W_x": np.bincount(xi, w, len(xu)),
+            "W_T": np.bincount(Ti, w, len(Tu)),
+            "XW_T": np.bincount(Ti, w * x, len(Tu)),
+            "xi": xi[rep],
+            "ti": ti[rep],
+            "Ti": Ti[rep],
+            "w": w[rep],
+            "x": x[rep],
+        }
 
     # -- fitting ----------------------------------------------------------------------
 
@@ -226,7 +288,7 @@ class BetaGeoModel:
             raise ModelError(
                 "bgnbd: every customer has repeat purchases; drop-out cannot be identified"
             )
-        self._levels = self.levels(self._x, self._t, self._T)
+        self._agg = self._aggregate(self._x, self._t, self._T, self._w)
         rate = float(self._w @ self._x) / max(float(self._w @ self._T), 1e-12)
         scale = 1.0 / max(rate, 1e-12)
         starts = [np.array([0.5, 0.5 * scale, 1.0, 2.0]), np.array([1.0, scale, 1.0, 1.0])]
@@ -243,7 +305,7 @@ class BetaGeoModel:
         self.n_customers_ = round(total)
         self.n_distinct_ = len(self._x)
         self.optimizer_result_ = res
-        del self._x, self._t, self._T, self._w, self._levels
+        del self._x, self._t, self._T, self._w, self._agg
         return self
 
     def log_likelihood(

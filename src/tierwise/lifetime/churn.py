@@ -27,6 +27,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import brier_score_loss, roc_auc_score
@@ -117,14 +118,17 @@ def defection_features(
     return out.order_by("customer_id")
 
 
-def _matrix(table: pa.Table, margin: dict[str, float] | None) -> np.ndarray:
-    cols = [
-        np.asarray(table.column(f).to_numpy(zero_copy_only=False), dtype=np.float64)
-        for f in FEATURES
-    ]
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    col = pc.fill_null(pc.cast(table.column(name), pa.float64()), np.nan)
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _matrix(table: pa.Table, margin: pa.Table | None) -> np.ndarray:
+    """Feature matrix; ``margin`` (customer_id, net_margin_rate) adds the margin rate."""
+    cols = [_column(table, f) for f in FEATURES]
     if margin is not None:
-        ids = table.column("customer_id").to_pylist()
-        cols.append(np.array([margin.get(i, np.nan) for i in ids], dtype=np.float64))
+        idx = pc.index_in(table.column("customer_id"), value_set=margin.column("customer_id"))
+        cols.append(_column(pa.table({"m": pc.take(margin.column("net_margin_rate"), idx)}), "m"))
     return np.column_stack(cols)
 
 
@@ -195,10 +199,12 @@ def compare_defection_models(
     settings: LifetimeSettings,
     *,
     engine: Engine,
-    margin: dict[str, float] | None = None,
+    margin: pa.Table | None = None,
     seed: int = 42,
 ) -> DefectionComparison:
     """Train the supervised model and compare it with BG/NBD on a time-split holdout.
+
+    ``margin``, when given, is a table of customer_id and net_margin_rate (a feature).
 
     Raises
     ------
@@ -230,8 +236,9 @@ def compare_defection_models(
     bg = BetaGeoModel(max_iter=settings.max_iter, tol=settings.tol).fit(
         summ.column("x"), summ.column("t_x"), summ.column("T")
     )
-    assert summ.column("customer_id").to_pylist() == val.column("customer_id").to_pylist()
-    xs, txs, Ts = (summ.column(k).to_numpy() for k in ("x", "t_x", "T"))
+    # align the summary to the validation rows (both: customers who bought by c_val)
+    summ = summ.take(pc.index_in(val.column("customer_id"), value_set=summ.column("customer_id")))
+    xs, txs, Ts = (_column(summ, k) for k in ("x", "t_x", "T"))
     p_dead = 1.0 - bg.p_alive(xs, txs, Ts)
     p_quiet = bg.p_no_purchase(w / per, xs, txs, Ts)
 

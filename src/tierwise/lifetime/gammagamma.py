@@ -134,9 +134,52 @@ class GammaGammaModel:
         return {"xu": xu, "xi": xi, "lm": np.log(m), "lx": np.log(x), "mx": m * x}
 
     def _loglik(self, params: FloatArray) -> tuple[float, FloatArray]:
-        ll, g = self.loglik_terms(params, self._x, self._m, grad=True, cache=self._cache_)
-        assert g is not None
-        return float(self._w @ ll), g @ self._w
+        """Total weighted log-likelihood and gradient; per row only ``log(gamma + m x)``.
+
+        The gamma functions are evaluated per distinct ``x`` with summed weights, and the
+        data-only sums (of ``w x log m`` and the like) are computed once in ``fit``.
+        """
+        p, q, g = params
+        c = self._sums
+        xu, W_x = c["xu"], c["W_x"]
+        pxu = p * xu
+        psi = digamma(pxu + q)
+        lgm = np.log(g + c["mx"])
+        inv = 1.0 / (g + c["mx"])
+        wx, w = c["wx"], c["w"]
+        s_wx_lgm, s_w_lgm = wx @ lgm, w @ lgm
+        ll = (
+            W_x @ (gammaln(pxu + q) - gammaln(pxu))
+            + c["W"] * (q * np.log(g) - gammaln(q))
+            + p * (c["A"] + c["C"])
+            - c["B"]
+            - p * s_wx_lgm
+            - q * s_w_lgm
+        )
+        grad = np.array(
+            [
+                W_x @ (xu * (psi - digamma(pxu))) + c["A"] + c["C"] - s_wx_lgm,
+                W_x @ psi - c["W"] * (digamma(q) - np.log(g)) - s_w_lgm,
+                c["W"] * q / g - p * (wx @ inv) - q * (w @ inv),
+            ]
+        )
+        return float(ll), grad
+
+    @staticmethod
+    def _data_sums(x: FloatArray, m: FloatArray, w: FloatArray) -> dict[str, Any]:
+        xu, xi = np.unique(x, return_inverse=True)
+        lm, lx = np.log(m), np.log(x)
+        return {
+            "xu": xu,
+            "W_x": np.bincount(xi, w, len(xu)),
+            "W": float(w.sum()),
+            "mx": m * x,
+            "w": w,
+            "wx": w * x,
+            "A": float((w * x) @ lm),
+            "B": float(w @ lm),
+            "C": float((w * x) @ lx),
+        }
 
     def fit(self, x: ArrayLike, m: ArrayLike, weights: ArrayLike | None = None) -> GammaGammaModel:
         """Fit on customers with at least one repeat purchase and a positive mean value.
@@ -165,7 +208,7 @@ class GammaGammaModel:
                 "gamma_gamma: fewer than 3 distinct repeat buyers with positive spend; "
                 "the spend model cannot be fitted"
             )
-        self._cache_ = self._cache(self._x, self._m)
+        self._sums = self._data_sums(self._x, self._m, self._w)
         mean = float(self._w @ self._m) / total
         starts = [np.array([2.0, 3.0, mean]), np.array([6.0, 4.0, 2.0 * mean])]
         params, ll, res = maximise(
@@ -181,7 +224,7 @@ class GammaGammaModel:
         self.n_customers_ = round(total)
         self.n_distinct_ = len(self._x)
         self.optimizer_result_ = res
-        del self._x, self._m, self._w, self._cache_
+        del self._x, self._m, self._w, self._sums
         return self
 
     def expected_order_value(self, x: ArrayLike, m: ArrayLike) -> FloatArray:

@@ -269,7 +269,7 @@ def lifetime_stage(
     if cfg.supervised_model and bg is not None:
         margin_map = None
         if margin_rate is not None:
-            margin_map = dict(zip(ids.to_pylist(), margin_rate.tolist(), strict=True))
+            margin_map = pa.table({"customer_id": ids, "net_margin_rate": margin_rate})
         try:
             defection = compare_defection_models(
                 tx, as_of, cfg, engine=engine, margin=margin_map, seed=seed
@@ -286,6 +286,7 @@ def lifetime_stage(
                     defection_features(tx, as_of, cfg.defection_window_days, with_label=False),
                     "defection features",
                 )
+                feats = feats.take(pc.index_in(ids, value_set=feats.column("customer_id")))
                 risk = defection.supervised.predict_matrix(_matrix(feats, margin_map))
         except ModelError as exc:
             warnings.append(str(exc))

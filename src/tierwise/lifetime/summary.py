@@ -36,6 +36,15 @@ SUMMARY_COLUMNS = (
 )
 
 
+@ibis.udf.agg.builtin(name="min_by")
+def _min_by(arg: float, key: dt.date) -> float:  # type: ignore[empty-body]
+    """``arg`` at the row with the smallest ``key``: ``min_by`` in both DuckDB and Spark.
+
+    Ibis spells ``argmin`` as an ordered ``FIRST(... ORDER BY ...)`` aggregate on DuckDB,
+    which is several times slower than the hash aggregate ``min_by``.
+    """
+
+
 def _days_per_unit(time_unit: str) -> float:
     if time_unit == "days":
         return 1.0
@@ -96,7 +105,7 @@ def rfm_summary_expr(
         first_date=days.date.min(),
         last_date=days.date.max(),
         total_revenue=days.value.sum(),
-        first_value=days.value.argmin(days.date),  # the first purchase day's revenue
+        first_value=_min_by(days.value, days.date),  # the first purchase day's revenue
     )
     g = g.mutate(repeat_value=g.total_revenue - g.first_value)
     end = ibis.literal(as_of)
