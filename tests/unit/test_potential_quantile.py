@@ -106,12 +106,23 @@ def test_lookalike_wallet_is_the_quantile_of_the_nearest_neighbours_spend():
     assert q[1, 0] == pytest.approx(np.sqrt(201 * 301) - 1)
 
 
-def test_lookalike_treats_a_missing_category_as_equally_far_from_all():
-    X = pd.DataFrame({"employees": [10.0] * 4, "industry": ["a", "a", "b", "b"]})
-    m = LookalikeWallet(0.5, n_neighbors=2, categorical_weight=1.0).fit(X, np.ones(4))
-    S = m._space(m.encoder_.transform(pd.DataFrame({"employees": [10.0], "industry": [None]})))
-    d = np.linalg.norm(m._space(m.encoder_.transform(X)) - S, axis=1)
-    assert np.allclose(d, d[0])
+def test_lookalikes_share_the_category_and_fall_back_when_it_is_missing_or_rare():
+    # industry a spends 1-4, industry b 100-400, all of the same size
+    X = pd.DataFrame(
+        {"employees": [10.0] * 8, "industry": ["a"] * 4 + ["b"] * 4, "region": ["N", "S"] * 4}
+    )
+    spend = np.array([1.0, 2, 3, 4, 100, 200, 300, 400])
+    m = LookalikeWallet(0.5, n_neighbors=4).fit(X, spend)
+    idx = m.kneighbors(
+        pd.DataFrame(
+            {"employees": [10.0] * 3, "industry": ["a", "b", None], "region": ["N", "N", "N"]}
+        )
+    )
+    # industry × region blocks hold 2 < k customers, so region is dropped: same industry
+    assert sorted(idx[0].tolist()) == [0, 1, 2, 3]
+    assert sorted(idx[1].tolist()) == [4, 5, 6, 7]
+    # unknown industry: look-alikes from all customers
+    assert set(idx[2].tolist()) <= set(range(8)) and len(idx[2]) == 4
 
 
 @pytest.mark.parametrize("cls", [GBMQuantileWallet, LinearQuantileWallet, LookalikeWallet])

@@ -328,15 +328,17 @@ def test_icp_ranks_by_profit_when_a_profit_column_is_given():
     assert res.icp_sentences[0].startswith("Top customers are the best 20% by net profit")
 
 
-def test_customers_without_spend_get_wallets_from_the_buyers_they_resemble():
+@pytest.mark.parametrize("method", ["gbm", "linear", "lookalike"])
+def test_customers_without_spend_get_wallets_from_the_buyers_they_resemble(method):
     df = _customers()
     lapsed = np.arange(len(df)) % 2 == 0
     df.loc[lapsed, "revenue_12m"] = 0.0
-    only = _run(df, settings={"method": "linear"}).customers.to_pandas()
-    everyone = _run(df, settings={"method": "linear", "fit_on_buyers_only": False})
+    only = _run(df, settings={"method": method}).customers.to_pandas()
+    everyone = _run(df, settings={"method": method, "fit_on_buyers_only": False})
     every = everyone.customers.to_pandas()
     # half the customers at zero would drag the 90th percentile down to about the 80th
     # percentile of the buyers' spend; fitted on buyers only the wallets stay higher
-    assert (only["wallet_model"] > every["wallet_model"]).mean() > 0.9
+    assert (only["wallet_model"] >= every["wallet_model"]).mean() > 0.9
+    assert np.median(only["wallet_model"] / every["wallet_model"]) > 1.05  # measured 1.13-5.9
     assert np.all(only.loc[lapsed, "wallet"] > 0)
     assert np.all(only.loc[lapsed, "share_of_wallet"] == 0)

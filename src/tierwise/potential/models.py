@@ -7,8 +7,8 @@ definition of Perlich, Rosset, Lawrence and Zadrozny (KDD 2007):
   ``objective="quantile"``, Friedman 2001): flexible, finds interactions
   (industry × size) by itself.
 - :class:`LookalikeWallet` — the paper's nearest-neighbour method: the :math:`\tau`-quantile
-  of the spend of the ``k`` customers closest in firmographic space (standardised log sizes,
-  categories one-hot). Its spread also gives the wallet's band.
+  of the spend of the ``k`` customers most alike (same categories, closest standardised log
+  sizes). Its spread also gives the wallet's band.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 
 import lightgbm as lgb
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
+from sklearn.neighbors import KDTree
 
 from ..errors import InputError
-from ._design import Encoded, one_hot
+from ._design import Encoded
 from .quantile import WalletModel
 
 __all__ = ["GBMQuantileWallet", "LookalikeWallet"]
@@ -71,7 +71,7 @@ class GBMQuantileWallet(WalletModel):
         learning_rate: float = 0.05,
         num_leaves: int = 15,
         min_child_samples: int = 20,
-        n_threads: int = 2,
+        n_threads: int = 1,
         impute_within: str | None = None,
         log_numeric: bool = True,
         random_state: int = 0,
@@ -129,15 +129,24 @@ class GBMQuantileWallet(WalletModel):
 class LookalikeWallet(WalletModel):
     r"""The :math:`\tau`-quantile of the spend of the ``k`` nearest look-alikes.
 
-    Look-alike space: log sizes standardised to unit variance; each category column one-hot
-    scaled so that two different categories lie ``categorical_weight`` standard deviations
-    apart; a missing category sits equally far from every category, so the search uses
-    what is known. The wallet is
+    Look-alikes share the customer's categories and are the closest in size:
+
+    1. the candidates are the training customers with the same value in every category
+       column (e.g. same industry and region) when at least ``k`` such customers exist;
+       otherwise the last category column is dropped (same industry, any region), and so on
+       down to all customers. A category missing for the customer drops that column and
+       those after it, so the search uses what is known;
+    2. among the candidates, the ``k`` nearest in the number columns (log sizes
+       standardised to unit variance over the training customers, Euclidean distance).
+
+    The wallet is
 
     .. math:: \hat w(x) = Q_\tau\{\log(1 + s_j) : j \in N_k(x)\}
 
     and :meth:`predict_quantiles` gives other quantiles of the same look-alikes (the band).
-    Used cross-fitted (see :mod:`~tierwise.potential.crossfit`), a customer is never its own
+    Exact matching on categories keeps the search in the few size dimensions, where k-d
+    trees are fast (one tree per category block, built when first queried). Used
+    cross-fitted (see :mod:`~tierwise.potential.crossfit`), a customer is never its own
     look-alike.
 
     Parameters
@@ -147,11 +156,8 @@ class LookalikeWallet(WalletModel):
     n_neighbors
         ``k``, look-alikes per query (capped at the number of training rows).
     columns
-        Model columns (default: every column of ``X``).
-    categorical_weight
-        Distance between two different categories, in standard deviations.
-    n_threads
-        Threads for the neighbour search.
+        Model columns (default: every column of ``X``); category columns are matched in
+        this order, the last one dropped first.
     impute_within, log_numeric
         See :class:`~tierwise.potential._design.FirmographicEncoder`.
 
@@ -171,25 +177,19 @@ class LookalikeWallet(WalletModel):
         *,
         n_neighbors: int = 100,
         columns: Sequence[str] | None = None,
-        categorical_weight: float = 1.0,
-        n_threads: int = 2,
         impute_within: str | None = None,
         log_numeric: bool = True,
     ) -> None:
         self.quantile = quantile
         self.n_neighbors = n_neighbors
         self.columns = columns
-        self.categorical_weight = categorical_weight
-        self.n_threads = n_threads
         self.impute_within = impute_within
         self.log_numeric = log_numeric
 
-    def _space(self, enc: Encoded) -> np.ndarray:
-        e = self.encoder_
-        z = (enc.numeric - self.mean_) / self.scale_
-        levels = [len(e.levels_[c]) for c in e.categorical_columns_]
-        oh = one_hot(enc.codes, levels) * (self.categorical_weight / np.sqrt(2.0))
-        return np.hstack([z, oh])
+    def _sizes(self, enc: Encoded) -> np.ndarray:
+        if enc.numeric.shape[1] == 0:  # categories only: every candidate is as near
+            return np.zeros((enc.numeric.shape[0], 1))
+        return np.ascontiguousarray((enc.numeric - self.mean_) / self.scale_)
 
     def fit(self, X: Any, y: Any) -> LookalikeWallet:
         if self.n_neighbors < 1:
@@ -198,18 +198,63 @@ class LookalikeWallet(WalletModel):
         self.mean_ = enc.numeric.mean(axis=0)
         sd = enc.numeric.std(axis=0)
         self.scale_ = np.where(sd > 0, sd, 1.0)
-        S = self._space(enc)
-        self.k_ = int(min(self.n_neighbors, S.shape[0]))
-        self.index_ = NearestNeighbors(n_neighbors=self.k_, n_jobs=self.n_threads).fit(S)
+        self.sizes_ = self._sizes(enc)
+        self.codes_ = enc.codes
+        self.k_ = int(min(self.n_neighbors, len(ly)))
         self.log_spend_ = ly
+        self._trees: dict[tuple[int, tuple[int, ...]], tuple[KDTree, np.ndarray]] = {}
         return self
+
+    def _tree(self, depth: int, key: tuple[int, ...]) -> tuple[KDTree, np.ndarray]:
+        """k-d tree over the training customers of one category block, and their rows."""
+        cached = self._trees.get((depth, key))
+        if cached is None:
+            if depth:
+                rows = np.nonzero(np.all(self.codes_[:, :depth] == np.asarray(key), axis=1))[0]
+            else:
+                rows = np.arange(self.sizes_.shape[0])
+            cached = (KDTree(self.sizes_[rows]), rows)
+            self._trees[(depth, key)] = cached
+        return cached
 
     def kneighbors(self, X: Any) -> np.ndarray:
         """Row indices (into the training data) of each query's ``k`` look-alikes, (n, k)."""
-        S = self._space(self._encode(X))
-        if S.shape[0] == 0:
-            return np.zeros((0, self.k_), dtype="int64")
-        return np.asarray(self.index_.kneighbors(S, return_distance=False), dtype="int64")
+        enc = self._encode(X)
+        sizes = self._sizes(enc)
+        n, k = sizes.shape[0], self.k_
+        out = np.empty((n, k), dtype="int64")
+        todo = np.ones(n, dtype=bool)
+        for depth in range(self.codes_.shape[1], -1, -1):
+            if not todo.any():
+                break
+            q = todo & np.all(enc.codes[:, :depth] >= 0, axis=1)
+            if not q.any():
+                continue
+            if depth == 0:
+                blocks = np.zeros((1, 0), dtype="int64")
+                inv = np.zeros(int(q.sum()), dtype="int64")
+                big = np.array([True])
+            else:
+                train = self.codes_[:, :depth]
+                train = train[np.all(train >= 0, axis=1)]
+                both = np.vstack([train, enc.codes[q, :depth]])
+                blocks, ids = np.unique(both, axis=0, return_inverse=True)
+                ids = ids.reshape(-1)
+                # a block is used when it holds at least k training customers
+                big = np.bincount(ids[: len(train)], minlength=len(blocks)) >= k
+                inv = ids[len(train) :]
+            qrows = np.nonzero(q)[0]
+            order = np.argsort(inv, kind="stable")
+            edges = np.searchsorted(inv[order], np.arange(len(blocks) + 1))
+            for b in np.nonzero(big)[0]:
+                sel = qrows[order[edges[b] : edges[b + 1]]]
+                if sel.size == 0:  # a block of training customers only
+                    continue
+                tree, rows = self._tree(depth, tuple(int(v) for v in blocks[b]))
+                idx = tree.query(sizes[sel], k=k, return_distance=False, sort_results=True)
+                out[sel] = rows[idx]
+                todo[sel] = False
+        return out
 
     def quantiles_from_neighbours(self, idx: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
         """Quantiles of log(1 + spend) over given look-alikes, shape (n, len(quantiles))."""

@@ -18,6 +18,15 @@ al., KDD 2007):
 - ``growth_potential`` = wallet_planning − :math:`s`: what could be gained next year;
 - ``missing_inputs``: the model columns that were missing for the customer and were
   imputed (comma-separated; empty when complete).
+
+The models are fitted on the customers who bought in the window (``fit_on_buyers_only``):
+a lapsed customer's zero says that it did not buy from us, not how large its need is, so
+its wallet comes from the buyers it resembles. Every customer is estimated; none is dropped.
+With ``method = "auto"`` all models are cross-fitted and the one with the lowest
+cross-validated pinball loss on log(1 + spend) is used (``manifest["models"]`` has every
+model's loss and coverage, the share of buyers at or below their estimate, which should be
+near ``quantile``). The choice is one global decision; each customer's estimate still comes
+from models that never saw its spend.
 """
 
 from __future__ import annotations
@@ -119,8 +128,6 @@ def _estimators(settings: PotentialSettings, cols: list[str], seed: int) -> dict
         "lookalike": LookalikeWallet(
             settings.quantile,
             n_neighbors=settings.neighbours,
-            categorical_weight=settings.categorical_weight,
-            n_threads=settings.n_threads,
             **common,
         ),
     }
@@ -267,7 +274,13 @@ def potential_stage(
     # the look-alike model always runs: its spread gives every method's band
     bandq = [q, settings.band_low_quantile, settings.band_high_quantile]
     lk = crossfit_predict(
-        ests["lookalike"], X, spend, folds=folds, method="predict_quantiles", quantiles=bandq
+        ests["lookalike"],
+        X,
+        spend,
+        folds=folds,
+        train_mask=fit_rows,
+        method="predict_quantiles",
+        quantiles=bandq,
     )
     oof: dict[str, np.ndarray] = {"lookalike": lk[:, 0]}
     for name in wanted_models:

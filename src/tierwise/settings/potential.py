@@ -61,10 +61,6 @@ class PotentialSettings(Section):
     """Take log(1 + x) of number columns without negative values (sizes are skewed).
     Default true."""
 
-    categorical_weight: float = Field(default=1.0, ge=0)
-    """In the look-alike space, distance between two different categories relative to one
-    standard deviation of a (log) size column; multiplier. Default 1.0."""
-
     band_low_quantile: float = Field(default=0.75, gt=0, lt=1)
     """Lower edge of the wallet band: this quantile of the look-alikes' spend, moved by the
     same ratio as the wallet; fraction. Default 0.75."""
@@ -105,9 +101,10 @@ class PotentialSettings(Section):
     gbm_min_child_samples: int = Field(default=20, ge=1)
     """LightGBM minimum customers per leaf; count. Default 20."""
 
-    n_threads: int = Field(default=2, ge=1)
-    """Threads for LightGBM and the neighbour search; the same value gives the same
-    results. Default 2."""
+    n_threads: int = Field(default=1, ge=1)
+    """Threads for LightGBM; the same value gives the same results. Default 1: on a busy
+    machine LightGBM's OpenMP threads wait on each other (measured 9× slower with 2 threads
+    than with 1 on a loaded 2-core machine); raise it where cores are idle."""
 
     min_customers: int = Field(default=30, ge=2)
     """Fewer customers with firmographics than this and the stage refuses to estimate
