@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..engine import Engine
-from ..errors import EngineError, ModelError
+from ..errors import EngineError, ModelError, SettingsError
 from ..settings.accounts import AccountSettings
 
 __all__ = ["LinkageSpec", "Predictions", "company_spec", "predict_pairs"]
@@ -394,9 +394,10 @@ def predict_pairs(
 
     Raises
     ------
+    SettingsError
+        When the blocking rules would produce more than ``spec.max_blocked_pairs`` pairs.
     ModelError
-        When the blocking rules would produce more than ``spec.max_blocked_pairs`` pairs,
-        or Splink cannot fit the model on this data.
+        When no field can be compared, or Splink cannot fit the model on this data.
 
     Example
     -------
@@ -459,7 +460,7 @@ def predict_pairs(
             )
             n_candidates = int(counts[-1]["cumulative_comparison_count"]) if counts else 0
             if n_candidates > spec.max_blocked_pairs:
-                raise ModelError(
+                raise SettingsError(
                     f"the blocking rules would compare {n_candidates:,} record pairs, more "
                     f"than max_blocked_pairs ({int(spec.max_blocked_pairs):,}); drop or "
                     "tighten the loosest rule in [accounts] blocking_rules"
@@ -503,7 +504,7 @@ def predict_pairs(
             raw = _pairs_to_arrow(pred)
             params, levels = _model_params(linker)
             linker.table_management.delete_tables_created_by_splink_from_db()
-        except (ModelError, EngineError):
+        except (ModelError, EngineError, SettingsError):
             raise
         except Exception as exc:
             raise ModelError(f"record linkage failed: {' '.join(str(exc).split())[:500]}") from exc

@@ -10,11 +10,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..engine import Engine
-from ..errors import InputError
+from ..errors import InputError, ModelError
 from ..settings.accounts import AccountSettings
 from .linkage import company_spec, predict_pairs
 from .normalise import normalise_customers
-from .review import clean_decisions, review_queue
+from .review import clean_decisions, empty_decisions, review_queue
 from .rollup import account_table, cluster_pairs, group_accounts, merge_report
 
 __all__ = ["AccountsResult", "resolve_accounts"]
@@ -143,6 +143,17 @@ def resolve_accounts(
     -------
     AccountsResult
 
+    Raises
+    ------
+    InputError
+        A customer record without ``customer_id``, or ids repeated.
+    SettingsError
+        The blocking rules would compare more than ``max_blocked_pairs`` pairs.
+
+    When the model cannot be fitted (too few records, no usable field, EM finding no
+    pairs to learn from) every record stays its own account and
+    ``summary["model_skipped_reason"]`` says why.
+
     Example
     -------
     >>> from tierwise.engine import Engine
@@ -176,27 +187,37 @@ def resolve_accounts(
     clean = clean_decisions(decisions) if decisions is not None else None
 
     n = records.num_rows
-    fitted = settings.enabled and n >= settings.min_records
     params: dict[str, Any] = {}
     levels: dict[str, dict[int, str]] = {}
     n_candidates = 0
-    if fitted:
+    skipped = None
+    if not settings.enabled:
+        skipped = "switched off ([accounts] enabled = false)"
+    elif n < settings.min_records:
+        skipped = f"{n} records, fewer than [accounts] min_records ({settings.min_records})"
+    pairs = _empty_pairs()
+    if skipped is None:
         keep = min(settings.review_lower, settings.match_threshold)
-        pred = predict_pairs(
-            norm.select(["customer_id", *_MATCH_COLUMNS]),
-            company_spec(settings),
-            engine=engine,
-            threshold=keep,
-            seed=seed,
-        )
-        pairs, params, levels, n_candidates = (
-            pred.pairs,
-            pred.params,
-            pred.levels,
-            pred.n_candidate_pairs,
-        )
-    else:
-        pairs = _empty_pairs()
+        try:
+            pred = predict_pairs(
+                norm.select(["customer_id", *_MATCH_COLUMNS]),
+                company_spec(settings),
+                engine=engine,
+                threshold=keep,
+                seed=seed,
+            )
+        except ModelError as exc:
+            # too little or too uniform data to fit: every record stays its own account
+            # (stored decisions still apply) and the manifest says why
+            skipped = exc.one_line()
+        else:
+            pairs, params, levels, n_candidates = (
+                pred.pairs,
+                pred.params,
+                pred.levels,
+                pred.n_candidate_pairs,
+            )
+    fitted = skipped is None
 
     mapping, cstats = cluster_pairs(records["customer_id"], pairs, settings.match_threshold, clean)
     mapping, gstats = group_accounts(records, mapping)
@@ -213,6 +234,7 @@ def resolve_accounts(
     summary.update(
         {
             "model_fitted": fitted,
+            "model_skipped_reason": skipped,
             "n_candidate_pairs": n_candidates,
             "n_pairs_scored": int(pairs.num_rows),
             "n_pairs_linked": cstats["n_links"],
@@ -227,8 +249,6 @@ def resolve_accounts(
             "match_threshold": settings.match_threshold,
         }
     )
-    from .review import empty_decisions
-
     return AccountsResult(
         mapping=mapping,
         accounts=accounts,

@@ -45,8 +45,8 @@ class AccountSettings(Section):
         default_factory=lambda: [
             ["name_core"],
             ["postcode_norm", "name_prefix"],
-            ["city_norm", "name_prefix"],
             ["postcode_norm", "address_number"],
+            ["city_norm", "address_number", "name_prefix"],
             ["phone_norm"],
             ["email_domain"],
             ["tax_id_norm"],
@@ -56,8 +56,9 @@ class AccountSettings(Section):
     rule (Splink blocking rules); list of lists of derived column names (name_norm,
     name_core, name_prefix, address_norm, address_number, postcode_norm, postcode_prefix,
     city_norm, phone_norm, email_domain, tax_id_norm). Default: same core name; same
-    postcode and name start; same city and name start; same postcode and house number;
-    same phone; same e-mail domain; same tax id."""
+    postcode and name start (first 3 letters); same postcode and house number; same city,
+    house number and name start; same phone; same e-mail domain; same tax id. A rule on
+    city and name start alone is too loose for big cities (millions of pairs)."""
 
     max_blocked_pairs: int = Field(default=200_000_000, ge=1)
     """Stop with an error when the blocking rules would generate more candidate pairs than

@@ -1,0 +1,276 @@
+"""Benchmark: deduplicating a customer master with the accounts stage.
+
+Generates ``--records`` synthetic company records (vectorised, NumPy + Arrow) in which
+about ``--dup-share`` of the companies are entered two or three times with the usual
+variations (legal form spelled differently, capitals, a dropped letter, a second site's
+address, a missing or differently written phone, no tax id), then runs
+:func:`tierwise.accounts.resolve_accounts` on ``--threads`` engine threads (pinned to as
+many CPU cores where the OS allows).
+
+Baseline, measured in the same run: the normalisation step alone (``normalise_customers``
+materialised in the engine), the part every record goes through once; the full stage is
+printed as a ratio of it. Peak memory is the process's peak resident set size (Python,
+Arrow and DuckDB together). Quality against the planted truth is printed too (pairwise
+precision and recall).
+
+    .venv/bin/python benchmarks/bench_dedupe.py --records 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tierwise.accounts import resolve_accounts
+from tierwise.accounts.normalise import normalise_customers
+from tierwise.engine import Engine
+from tierwise.settings import AccountSettings
+
+SYLLABLES = (
+    "ar", "bel", "cor", "dan", "el", "fal", "gar", "hol", "in", "jor", "kel", "lan", "mor",
+    "nor", "ol", "pen", "quin", "ros", "sel", "tor", "ul", "ver", "wil", "xan", "yor", "zel",
+    "brook", "field", "ford", "ham", "ley", "ton", "wick", "worth", "by", "dale",
+)  # fmt: skip
+TRADES = (
+    "Engineering", "Foods", "Haulage", "Dental", "Building", "Construction", "Cleaning",
+    "Medical", "Plumbing", "Electrical", "Printing", "Motors", "Logistics", "Catering",
+    "Pharmacy", "Textiles", "Plastics", "Metals", "Timber", "Glass", "Packaging", "Farms",
+    "Brewing", "Bakery", "Opticians", "Veterinary", "Software", "Consulting", "Security",
+    "Recruitment", "Furniture", "Flooring", "Roofing", "Scaffolding", "Paints", "Tools",
+)  # fmt: skip
+GENERIC = ("", "", "", "Group", "Holdings", "International", "Services", "Solutions")
+LEGAL = (
+    ("Ltd", "Limited", "LTD", "Ltd."),
+    ("PLC", "plc", "Public Limited Company"),
+    ("GmbH", "GMBH", "G.m.b.H."),
+    ("S.R.L.", "SRL", "S.r.l."),
+    ("Inc.", "Inc", "Incorporated"),
+    ("LLP", "L.L.P."),
+    ("SARL", "S.A.R.L."),
+    ("B.V.", "BV"),
+)  # fmt: skip
+STREETS = ("High", "Station", "Church", "Mill", "York", "Market", "Park", "King", "Queen", "Bridge")
+STREET_TYPES = ("Street", "Road", "Lane", "Avenue", "Way", "Industrial Estate", "Business Park")
+FREE_MAIL = ("gmail.com", "hotmail.com", "outlook.com")
+
+
+def _pick(rng: np.random.Generator, options: tuple[str, ...], n: int) -> pa.Array:
+    return pa.array(
+        np.asarray(options, dtype=object)[rng.integers(0, len(options), n)], pa.string()
+    )
+
+
+def _join(*parts: pa.Array | str, sep: str = " ") -> pa.Array:
+    out = pc.binary_join_element_wise(*parts, sep)
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(out, r"\s+", " "))
+
+
+def synthetic_customers(n_records: int, dup_share: float, seed: int) -> tuple[pa.Table, pa.Array]:
+    """Company records with planted duplicates, and each record's true company."""
+    rng = np.random.default_rng(seed)
+    # how many records each company has: 1, or 2-3 for the duplicated share
+    n_comp = int(n_records / (1 + dup_share * 1.4))
+    copies = np.where(rng.random(n_comp) < dup_share, rng.integers(2, 4, n_comp), 1)
+    company = np.repeat(np.arange(n_comp), copies)[:n_records]
+    n = company.size
+    first_copy = np.r_[True, company[1:] != company[:-1]]
+
+    # company-level attributes (drawn once per company, then repeated)
+    s = np.asarray(SYLLABLES, dtype=object)
+    # three syllables: 46,656 first words, and a second word for 40% of companies, so
+    # two distinct companies rarely share a name (as in a real register)
+    word = (
+        s[rng.integers(0, len(s), n_comp)]
+        + s[rng.integers(0, len(s), n_comp)]
+        + s[rng.integers(0, len(s), n_comp)]
+    )
+    word = np.char.capitalize(word.astype(str)).astype(object)
+    second = s[rng.integers(0, len(s), n_comp)] + s[rng.integers(0, len(s), n_comp)]
+    second = np.where(rng.random(n_comp) < 0.4, np.char.capitalize(second.astype(str)), "")
+    trade = np.asarray(TRADES, dtype=object)[rng.integers(0, len(TRADES), n_comp)]
+    generic = np.asarray(GENERIC, dtype=object)[rng.integers(0, len(GENERIC), n_comp)]
+    family = rng.choice(len(LEGAL), n_comp, p=[0.5, 0.05, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05])
+    n_city = 400
+    city_id = rng.zipf(1.3, n_comp) % n_city
+    city = pa.array([f"{w}ton" for w in np.char.capitalize(
+        (s[np.arange(n_city) % len(s)] + s[(np.arange(n_city) // len(s)) % len(s)]).astype(str)
+    )])  # fmt: skip
+    house = rng.integers(1, 300, n_comp)
+    street = rng.integers(0, len(STREETS) * len(STREET_TYPES), n_comp)
+    district = rng.integers(1, 30, n_comp)
+    unit = rng.integers(0, 1000, n_comp)
+    phone = rng.integers(100_000_000, 999_999_999, n_comp)
+    tax = rng.integers(100_000_000, 999_999_999, n_comp)
+    free = rng.random(n_comp) < 0.2
+
+    c = company
+    # record-level variation for duplicates
+    dup = ~first_copy
+    legal_alt = rng.integers(0, 4, n)
+    legal = _legal_vectorised(family[c], np.where(dup, legal_alt, 0))
+    name = _join(
+        pa.array(word[c], pa.string()),
+        pa.array(second[c], pa.string()),
+        pa.array(trade[c], pa.string()),
+        pa.array(generic[c], pa.string()),
+        pa.array(legal, pa.string()),
+    )
+    upper = dup & (rng.random(n) < 0.2)
+    name = pc.if_else(pa.array(upper), pc.utf8_upper(name), name)
+    typo = dup & (rng.random(n) < 0.15)
+    dropped = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(name, 0, 2), pc.utf8_slice_codeunits(name, 3), ""
+    )
+    name = pc.if_else(pa.array(typo), dropped, name)
+    branch = dup & (rng.random(n) < 0.1)
+    name = pc.if_else(
+        pa.array(branch),
+        _join(name, pc.binary_join_element_wise("(", city.take(pa.array(city_id[c])), ")", "")),
+        name,
+    )
+
+    other_site = dup & (rng.random(n) < 0.3)
+    h = np.where(other_site, rng.integers(1, 300, n), house[c])
+    st = np.where(other_site, rng.integers(0, len(STREETS) * len(STREET_TYPES), n), street[c])
+    names_st = np.asarray(STREETS, dtype=object)[st % len(STREETS)]
+    types_st = np.asarray(STREET_TYPES, dtype=object)[st // len(STREETS)]
+    short_type = dup & (rng.random(n) < 0.3)
+    types_st = np.where(short_type & (types_st == "Street"), "St", types_st)
+    types_st = np.where(short_type & (types_st == "Road"), "Rd", types_st)
+    address = _join(
+        pa.array(h.astype(str)), pa.array(names_st, pa.string()), pa.array(types_st, pa.string())
+    )
+    cty = city.take(pa.array(city_id[c]))
+    d = np.where(other_site, rng.integers(1, 30, n), district[c])
+    u = np.where(other_site, rng.integers(0, 1000, n), unit[c])
+    area = pc.utf8_upper(pc.utf8_slice_codeunits(cty, 0, 2))
+    postcode = _join(
+        pc.binary_join_element_wise(area, pa.array(d.astype(str)), ""),
+        _postcode_tail(u),
+    )
+    ph = phone[c].astype(str)
+    phone_txt = pa.array(np.char.add("0", ph.astype(str)))
+    intl = dup & (rng.random(n) < 0.3)
+    phone_txt = pc.if_else(
+        pa.array(intl), pc.binary_join_element_wise("+44 ", pa.array(ph), ""), phone_txt
+    )
+    phone_txt = pc.if_else(
+        pa.array(dup & (rng.random(n) < 0.3)), pa.scalar(None, pa.string()), phone_txt
+    )
+    domain = pc.binary_join_element_wise(
+        pc.utf8_lower(pa.array(word[c], pa.string())),
+        pc.utf8_lower(pa.array(trade[c], pa.string())),
+        ".co.uk",
+        "",
+    )
+    domain = pc.if_else(pa.array(free[c]), _pick(rng, FREE_MAIL, n), domain)
+    email = pc.binary_join_element_wise("info@", domain, "")
+    tax_txt = pc.binary_join_element_wise("GB", pa.array(tax[c].astype(str)), "")
+    tax_txt = pc.if_else(pa.array(rng.random(n) < 0.5), pa.scalar(None, pa.string()), tax_txt)
+    ids = pa.array(np.char.add("C", np.char.zfill(np.arange(1, n + 1).astype(str), 8)))
+    order = rng.permutation(n)  # duplicates are not next to each other in a real master
+    table = pa.table(
+        {
+            "customer_id": ids,
+            "name": name.take(pa.array(order)),
+            "address": address.take(pa.array(order)),
+            "postcode": postcode.take(pa.array(order)),
+            "city": cty.take(pa.array(order)),
+            "phone": phone_txt.take(pa.array(order)),
+            "email": email.take(pa.array(order)),
+            "tax_id": tax_txt.take(pa.array(order)),
+        }
+    )
+    return table, pa.array(company[order])
+
+
+def _legal_vectorised(family: np.ndarray, alt: np.ndarray) -> np.ndarray:
+    width = max(len(f) for f in LEGAL)
+    grid = np.array([[f[a % len(f)] for a in range(width)] for f in LEGAL], dtype=object)
+    return grid[family, alt % width]
+
+
+def _postcode_tail(u: np.ndarray) -> pa.Array:
+    digits = (u // 100).astype(str)
+    a = np.asarray([chr(65 + i) for i in range(26)], dtype=object)
+    return pc.binary_join_element_wise(
+        pa.array(digits),
+        pa.array(a[(u // 10) % 26], pa.string()),
+        pa.array(a[u % 26], pa.string()),
+        "",
+    )
+
+
+def _pairs_in_groups(keys: list[pa.Array]) -> int:
+    t = pa.table({f"k{i}": k for i, k in enumerate(keys)})
+    n = t.group_by(t.column_names).aggregate([([], "count_all")])["count_all"]
+    n = np.asarray(n.to_numpy(), dtype=np.int64)
+    return int((n * (n - 1) // 2).sum())
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument(
+        "--dup-share", type=float, default=0.1, help="share of companies entered 2-3 times"
+    )
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))[: args.threads]
+        os.sched_setaffinity(0, cpus)
+
+    t0 = time.perf_counter()
+    customers, truth = synthetic_customers(args.records, args.dup_share, args.seed)
+    t_gen = time.perf_counter() - t0
+    rss_data = _rss_mib()
+    print(f"records {customers.num_rows:,}, companies {pc.count_distinct(truth).as_py():,}, "
+          f"generated in {t_gen:.1f} s; peak RSS so far {rss_data:,.0f} MiB")  # fmt: skip
+
+    settings = AccountSettings()
+    engine = Engine(threads=args.threads)
+    t0 = time.perf_counter()
+    t = engine.from_arrow(customers)
+    norm = engine.materialize(normalise_customers(t, settings))
+    engine.count(norm)
+    t_base = time.perf_counter() - t0
+    print(
+        f"baseline: load + normalise {t_base:.2f} s ({customers.num_rows / t_base:,.0f} records/s)"
+    )
+
+    t0 = time.perf_counter()
+    result = resolve_accounts(customers, settings, engine=engine, seed=args.seed)
+    t_full = time.perf_counter() - t0
+    rss = _rss_mib()
+    engine.close()
+
+    m = result.mapping
+    company = truth.take(pc.index_in(m["customer_id"], value_set=customers["customer_id"]))
+    tp = _pairs_in_groups([m["account_id"], company])
+    precision = tp / max(_pairs_in_groups([m["account_id"]]), 1)
+    recall = tp / max(_pairs_in_groups([company]), 1)
+    s = result.summary
+    print(f"resolve_accounts: {t_full:.1f} s on {args.threads} threads "
+          f"({customers.num_rows / t_full:,.0f} records/s)")  # fmt: skip
+    print(f"ratio to baseline (normalisation): {t_full / t_base:.1f}x")
+    print(f"peak RSS {rss:,.0f} MiB (data alone {rss_data:,.0f} MiB)")
+    print(f"candidate pairs {s['n_candidate_pairs']:,}, "
+          f"scored >= review_lower {s['n_pairs_scored']:,}, "
+          f"accounts {s['n_accounts']:,} ({s['n_merged_accounts']:,} merged), "
+          f"review queue {s['n_review_pairs']:,}")  # fmt: skip
+    print(f"pairwise precision {precision:.3f}, recall {recall:.3f} against planted duplicates")
+
+
+if __name__ == "__main__":
+    main()
