@@ -1,0 +1,150 @@
+"""The output folder: spreadsheet-safe CSV, atomic replacement, byte-identical reruns."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tierwise.errors import Problems
+from tierwise.io.outputs import OutputFolder, neutralise_formulas, write_csv
+from tierwise.pipeline import run_pipeline
+
+TODAY = dt.date(2025, 1, 15)
+
+
+# -- formula neutralisation ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd", '=HYPERLINK("http://x","y")'],
+)
+def test_csv_text_cells_that_a_spreadsheet_would_run_get_an_apostrophe(
+    tmp_path: Path, text: str
+) -> None:
+    p = tmp_path / "t.csv"
+    write_csv(pa.table({"name": [text, "Acme"]}), p)
+    with p.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows == [["name"], ["'" + text], ["Acme"]]
+
+
+def test_numbers_stay_numbers_and_safe_text_is_unchanged(tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "customer_id": ["-7", "A=1", "x@y", None],
+            "revenue": [-12.5, 3.0, 0.0, None],
+            "n": pa.array([-1, 2, 3, 4], pa.int64()),
+            "day": pa.array([dt.date(2024, 1, 2)] * 4, pa.date32()),
+        }
+    )
+    p = tmp_path / "t.csv"
+    write_csv(table, p)
+    lines = p.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == '"customer_id","revenue","n","day"'
+    # the text id "-7" is quoted behind an apostrophe; the numbers -12.5 and -1 stay bare
+    assert lines[1] == '"\'-7",-12.5,-1,2024-01-02'
+    assert lines[2] == '"A=1",3,2,2024-01-02'
+    assert lines[3] == '"x@y",0,3,2024-01-02'
+
+
+def test_list_cells_are_joined_and_neutralised() -> None:
+    t = pa.table({"member_ids": pa.array([["=a", "b"], ["c"], None], pa.list_(pa.string()))})
+    assert neutralise_formulas(t).column("member_ids").to_pylist() == ["'=a;b", "c", None]
+
+
+# -- atomic output folder -------------------------------------------------------------------
+
+
+def _good_folder(target: Path) -> None:
+    with OutputFolder(target) as out:
+        out.write_table("customers", pa.table({"customer_id": ["A"], "revenue": [1.0]}))
+        out.write_json("manifest.json", {"run": 1})
+
+
+def _leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+
+
+def test_a_write_that_fails_midway_leaves_the_previous_folder_intact(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    _good_folder(target)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    with pytest.raises(TypeError), OutputFolder(target) as out:
+        out.write_table("customers", pa.table({"customer_id": ["B", "C"], "revenue": [2.0, 3.0]}))
+        out.write_json("manifest.json", {"bad": object()})  # not JSON: fails mid-write
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert _leftovers(tmp_path) == []  # the half-written temp folder is gone
+
+
+def test_commit_replaces_the_whole_folder(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    _good_folder(target)
+    (target / "stale.csv").write_text("old\n")
+    with OutputFolder(target) as out:
+        out.write_json("manifest.json", {"run": 2})
+    assert sorted(p.name for p in target.iterdir()) == ["manifest.json"]
+    assert '"run": 2' in (target / "manifest.json").read_text()
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_run_that_fails_leaves_the_last_good_output(tmp_path: Path) -> None:
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,date,revenue\nA,2024-01-02,10\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run_pipeline({"transactions": tx}, out_dir=out, today=TODAY)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("customer,when\nA,2024-01-02\n", encoding="utf-8")
+    with pytest.raises(Problems, match="required column 'date' is missing"):
+        run_pipeline({"transactions": bad}, out_dir=out, today=TODAY)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert _leftovers(tmp_path) == []
+
+
+# -- determinism ------------------------------------------------------------------------------
+
+TX = """customer_id;date;revenue;order_id;quantity;cost;product_id
+B;2024-03-01;1.234,50;SO1;2;700;P1
+A;2024-03-02;=cmd|' /C calc'!A0;SO2;1;10;P2
+A;2024-03-02;100;SO2;1;60;P1
+A;2024-04-01;-20;C3;-1;-12;P1
+C;31.12.2024;50;SO4;1;;@P9
+;2024-03-01;10;SO5;1;5;P1
+D;2030-01-01;10;SO6;1;5;P1
+B;2024-05-05;250;SO7;5;150;P3
+"""
+
+CUSTOMERS = """customer_id,name,city
+A,=HYPERLINK("x"),Berlin
+B,Beta GmbH,München
+B,Beta duplicate,Köln
+C,+Gamma,Paris
+"""
+
+
+def test_two_runs_give_byte_identical_tables(tmp_path: Path) -> None:
+    tx = tmp_path / "tx.csv"
+    tx.write_text(TX, encoding="utf-8")
+    cust = tmp_path / "customers.csv"
+    cust.write_text(CUSTOMERS, encoding="utf-8")
+    inputs = {"transactions": tx, "customers": cust}
+    r1 = run_pipeline(inputs, out_dir=tmp_path / "out1", today=TODAY)
+    r2 = run_pipeline(inputs, out_dir=tmp_path / "out2", today=TODAY)
+    for name in ("customers.parquet", "customers.csv", "rejects.csv"):
+        b1 = (tmp_path / "out1" / name).read_bytes()
+        assert b1 == (tmp_path / "out2" / name).read_bytes(), name
+    # the run is non-trivial: rejects, neutralised text, every input row accounted for
+    acc = r1.manifest["inputs"]["transactions"]
+    assert (acc["rows_read"], acc["rows_used"], acc["rows_rejected"]) == (8, 5, 3)
+    assert r2.manifest["inputs"] == r1.manifest["inputs"]
+    assert pq.read_table(tmp_path / "out1" / "customers.parquet").num_rows == 3
+    text = (tmp_path / "out1" / "customers.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in text and "'+Gamma" in text
+    rejects = (tmp_path / "out1" / "rejects.csv").read_text(encoding="utf-8")
+    assert "'=cmd" in rejects  # the rejected value is neutralised too

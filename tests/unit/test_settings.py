@@ -1,0 +1,257 @@
+"""The settings model: defaults, frozen sections, one-line errors, the init template, docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from tierwise.errors import Problems, SettingsError
+from tierwise.settings import (
+    FeatureSettings,
+    Settings,
+    TableInput,
+    ValidateSettings,
+    load_settings,
+    settings_from_dict,
+)
+from tierwise.settings.template import guess_columns, settings_template
+
+
+def _sections() -> list[tuple[str, type[BaseModel]]]:
+    out = []
+    for name, field in Settings.model_fields.items():
+        model = field.annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        out.append((field.alias or name, model))
+    return out
+
+
+SECTIONS = _sections()
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "tierwise.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def _messages(exc: pytest.ExceptionInfo[BaseException]) -> list[str]:
+    err = exc.value
+    if isinstance(err, Problems):
+        return [e.one_line() for e in err.errors]
+    assert isinstance(err, SettingsError)
+    return [err.one_line()]
+
+
+# -- defaults --------------------------------------------------------------------------
+
+
+def test_no_file_gives_the_documented_defaults() -> None:
+    s = load_settings(None)
+    assert s == Settings()
+    assert s.validate_.future_tolerance_days == 2
+    assert s.validate_.cancel_prefix == "C"
+    assert s.validate_.drop_duplicate_lines is False
+    assert s.validate_.max_id_length == 200
+    assert s.validate_.min_year == 1900
+    assert s.features.margin_rate is None
+    assert s.features.window_months == 12
+    assert s.run.seed == 42
+    assert s.run.as_of is None
+    assert s.run.engine == "duckdb"
+
+
+def test_empty_file_gives_the_defaults(tmp_path: Path) -> None:
+    assert load_settings(_write(tmp_path, "")) == Settings()
+
+
+def test_values_in_the_file_override_defaults(tmp_path: Path) -> None:
+    p = _write(
+        tmp_path,
+        '[run]\nseed = 7\nas_of = 2024-06-30\n[validate]\ncancel_prefix = "X"\n'
+        "[features]\nmargin_rate = 0.3\n",
+    )
+    s = load_settings(p)
+    assert s.run.seed == 7
+    assert s.run.as_of == dt.date(2024, 6, 30)
+    assert s.validate_.cancel_prefix == "X"
+    assert s.features.margin_rate == 0.3
+    assert s.features.window_months == 12  # untouched fields keep their default
+
+
+def test_relative_input_paths_are_relative_to_the_settings_file(tmp_path: Path) -> None:
+    sub = tmp_path / "conf"
+    sub.mkdir()
+    p = sub / "tierwise.toml"
+    p.write_text('[transactions]\npath = "data/tx.csv"\n', encoding="utf-8")
+    assert load_settings(p).transactions.path == str((sub / "data" / "tx.csv").resolve())
+
+
+def test_settings_round_trip_through_the_manifest_dict() -> None:
+    s = Settings().with_updates(run={"seed": 3}, validate_={"min_year": 2000})
+    d = s.to_dict()
+    assert "validate" in d and "validate_" not in d
+    assert settings_from_dict(d) == s
+
+
+# -- frozen, extra='forbid' -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("section", "model"), SECTIONS, ids=[s for s, _ in SECTIONS])
+def test_every_section_is_frozen_and_refuses_unknown_keys(
+    section: str, model: type[BaseModel]
+) -> None:
+    assert model.model_config.get("frozen") is True
+    assert model.model_config.get("extra") == "forbid"
+    inst = model()
+    first = next(iter(model.model_fields))
+    with pytest.raises(ValidationError):
+        setattr(inst, first, getattr(inst, first))
+    with pytest.raises(ValidationError):
+        model(no_such_setting_xyz=1)
+
+
+def test_the_settings_object_itself_is_frozen() -> None:
+    s = Settings()
+    with pytest.raises(ValidationError):
+        s.run = s.run  # type: ignore[misc]
+    assert Settings.model_config.get("extra") == "forbid"
+
+
+# -- one-line errors ---------------------------------------------------------------------
+
+
+def test_typo_in_a_key_reads_back_as_one_line_with_a_suggestion(tmp_path: Path) -> None:
+    p = _write(tmp_path, "[validate]\nfuture_tolerence_days = 3\n")
+    with pytest.raises(SettingsError) as exc:
+        load_settings(p)
+    assert _messages(exc) == [
+        "tierwise.toml [validate] future_tolerence_days: unknown setting "
+        "(did you mean future_tolerance_days?)"
+    ]
+
+
+def test_typo_in_a_section_name_suggests_the_section(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings(_write(tmp_path, "[featurs]\nwindow_months = 6\n"))
+    assert _messages(exc) == ["tierwise.toml [featurs]: unknown section (did you mean features?)"]
+
+
+def test_unknown_key_without_a_close_match_has_no_suggestion(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings(_write(tmp_path, "[run]\nzzzz = 1\n"))
+    assert _messages(exc) == ["tierwise.toml [run] zzzz: unknown setting"]
+
+
+def test_wrong_type_names_section_key_and_value(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings(_write(tmp_path, '[validate]\nfuture_tolerance_days = "three"\n'))
+    (msg,) = _messages(exc)
+    assert msg.startswith("tierwise.toml [validate] future_tolerance_days: ")
+    assert "integer" in msg and "'three'" in msg
+    assert "\n" not in msg
+
+
+def test_every_problem_is_reported_together(tmp_path: Path) -> None:
+    p = _write(tmp_path, "[run]\nseed = 1.5\n[features]\nmargin_rate = 2\nwindow_months = 0\n")
+    with pytest.raises(Problems) as exc:
+        load_settings(p)
+    msgs = _messages(exc)
+    assert len(msgs) == 3
+    assert any(m.startswith("tierwise.toml [run] seed:") for m in msgs)
+    assert any(m.startswith("tierwise.toml [features] margin_rate:") for m in msgs)
+    assert any(m.startswith("tierwise.toml [features] window_months:") for m in msgs)
+
+
+def test_wrong_type_inside_a_column_mapping(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings(_write(tmp_path, "[transactions.columns]\ncustomer_id = 3\n"))
+    (msg,) = _messages(exc)
+    assert msg.startswith("tierwise.toml [transactions.columns] customer_id:")
+
+
+def test_rejects_a_delimiter_longer_than_one_character() -> None:
+    with pytest.raises(ValidationError):
+        TableInput(delimiter=";;")
+    with pytest.raises(ValidationError):
+        TableInput(decimal=";")
+
+
+def test_rejects_negative_tolerance_and_margin_rate_above_one() -> None:
+    with pytest.raises(ValidationError):
+        ValidateSettings(future_tolerance_days=-1)
+    with pytest.raises(ValidationError):
+        FeatureSettings(margin_rate=1.5)
+
+
+def test_missing_file_and_bad_toml_are_one_line_settings_errors(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="settings file not found"):
+        load_settings(tmp_path / "nope.toml")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(_write(tmp_path, "[run\nseed = 1\n"))
+
+
+# -- tierwise init -----------------------------------------------------------------------
+
+
+def test_init_template_reads_back_to_the_defaults(tmp_path: Path) -> None:
+    text = settings_template()
+    assert load_settings(_write(tmp_path, text)) == Settings()
+
+
+def test_init_template_shows_every_field_of_every_section() -> None:
+    text = settings_template()
+    for section, model in SECTIONS:
+        assert f"[{section}]" in text
+        for name in model.model_fields:
+            if name != "columns":
+                assert f"{name} =" in text, f"[{section}] {name} missing from the template"
+
+
+def test_init_template_guesses_mappings_from_a_files_header(tmp_path: Path) -> None:
+    tx = tmp_path / "sales.csv"
+    tx.write_text(
+        "Cust No;Invoice Date;Net Amount;Qty;Product\nA1;2024-01-02;10,5;1;P1\n", encoding="utf-8"
+    )
+    text = settings_template({"transactions": str(tx)})
+    s = load_settings(_write(tmp_path, text))
+    assert s.transactions.path == str(tx.resolve())
+    assert dict(s.transactions.columns) == {
+        "customer_id": "Cust No",
+        "date": "Invoice Date",
+        "revenue": "Net Amount",
+        "quantity": "Qty",
+        "product_id": "Product",
+    }
+    # everything else is still the default
+    assert s.with_updates(transactions={"path": None, "columns": {}}) == Settings()
+
+
+def test_guess_columns_leaves_canonical_names_and_uses_each_column_once() -> None:
+    got = guess_columns("transactions", ["customer_id", "Customer", "Invoice", "amount", "Value"])
+    # customer_id is already canonical: 'Customer' is not taken for it
+    assert "customer_id" not in got
+    assert got["order_id"] == "Invoice"
+    assert got["revenue"] == "amount"
+    assert list(got.values()).count("amount") == 1
+
+
+# -- documentation -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("section", "model"), SECTIONS, ids=[s for s, _ in SECTIONS])
+def test_every_field_has_a_docstring_with_its_default(section: str, model: type[BaseModel]) -> None:
+    undocumented = [
+        name
+        for name, field in model.model_fields.items()
+        if not (field.description or "").strip()
+        or "default" not in (field.description or "").lower()
+    ]
+    assert not undocumented, (
+        f"[{section}] fields without a docstring stating the default: {undocumented} "
+        '(write a """docstring""" under the field: what it is, unit, default)'
+    )
+    assert (model.__doc__ or "").strip(), f"[{section}] section class has no docstring"

@@ -1,0 +1,364 @@
+"""Validation on tiny hand-made raw tables: each parse rule, each reject reason, the flags.
+
+Raw tables are built the way the CSV reader hands them over (every value text, ``_row`` the
+line number) unless a test is about typed (Parquet) input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from tierwise.engine import ROW, Engine
+from tierwise.errors import InputError, Problems, SettingsError
+from tierwise.schema import TABLES
+from tierwise.settings import Settings
+from tierwise.validate import (
+    canonicalize,
+    check_transactions,
+    reject_duplicate_keys,
+    reject_unknown_customers,
+    split_rejects,
+)
+
+TODAY = dt.date(2025, 1, 15)
+
+
+@pytest.fixture(scope="module")
+def eng() -> Engine:
+    return Engine()
+
+
+def _raw(eng: Engine, cols: dict[str, list[Any]]) -> Any:
+    n = len(next(iter(cols.values())))
+    return eng.from_arrow(pa.table({**cols, ROW: pa.array(range(2, n + 2), pa.int64())}))
+
+
+def _tx_cols(n: int, **over: list[Any]) -> dict[str, list[Any]]:
+    cols: dict[str, list[Any]] = {
+        "customer_id": [f"c{i}" for i in range(n)],
+        "date": ["2024-06-01"] * n,
+        "revenue": ["10"] * n,
+    }
+    cols.update(over)
+    return cols
+
+
+def _validate(
+    eng: Engine,
+    cols: dict[str, list[Any]],
+    *,
+    table: str = "transactions",
+    settings: Settings | None = None,
+    as_of: dt.date | None = None,
+    today: dt.date = TODAY,
+    delimiter: str | None = None,
+) -> tuple[list[dict[str, Any]], dict[int, tuple[str, str]]]:
+    """(rows used, in row order; {row: (column, reason)} of the rejects)."""
+    settings = settings or Settings()
+    t = canonicalize(_raw(eng, cols), table, settings, eng, file="f.csv", delimiter=delimiter)
+    if table == "transactions":
+        t = check_transactions(t, settings, as_of=as_of, today=today)
+    used, rejects = split_rejects(t, "f.csv", table)
+    rej = eng.to_arrow(rejects).to_pylist()
+    n = len(next(iter(cols.values())))
+    used_rows = eng.to_arrow(used.order_by(ROW)).to_pylist()
+    assert len(used_rows) + len(rej) == n  # every row accounted for
+    return used_rows, {r["row"]: (r["column"], r["reason"]) for r in rej}
+
+
+# -- identifiers -----------------------------------------------------------------------
+
+
+def test_ids_are_trimmed_and_empty_ids_are_missing(eng: Engine) -> None:
+    used, rej = _validate(eng, _tx_cols(3, customer_id=["  A1 ", "", "   "]))
+    assert [r["customer_id"] for r in used] == ["A1"]
+    assert rej == {
+        3: ("customer_id", "missing customer_id"),
+        4: ("customer_id", "missing customer_id"),
+    }
+
+
+def test_rejects_an_id_longer_than_max_id_length(eng: Engine) -> None:
+    s = Settings().with_updates(validate_={"max_id_length": 5})
+    used, rej = _validate(eng, _tx_cols(2, customer_id=["abcde", "abcdef"]), settings=s)
+    assert [r["customer_id"] for r in used] == ["abcde"]
+    assert rej == {3: ("customer_id", "customer_id is longer than 5 characters")}
+
+
+def test_ids_keep_leading_zeros_and_float_ids_lose_the_point_zero(eng: Engine) -> None:
+    used, _ = _validate(eng, _tx_cols(1, customer_id=["00042"]))
+    assert used[0]["customer_id"] == "00042"
+    # a typed (Parquet) float column of ids exported from a spreadsheet
+    cols = _tx_cols(2, customer_id=[1234.0, 12.5])
+    used, _ = _validate(eng, cols)
+    assert [r["customer_id"] for r in used] == ["1234", "12.5"]
+
+
+# -- numbers ---------------------------------------------------------------------------
+
+
+def test_numbers_with_thousands_separators_and_currency_signs(eng: Engine) -> None:
+    revenue = ["1,234.50", "1,234,567", "12 345", "€ 99.5", "-3.25", "+7"]
+    used, rej = _validate(eng, _tx_cols(len(revenue), revenue=revenue))
+    assert rej == {}
+    assert [r["revenue"] for r in used] == [1234.5, 1234567.0, 12345.0, 99.5, -3.25, 7.0]
+
+
+def test_comma_decimals_when_set_or_for_semicolon_files(eng: Engine) -> None:
+    revenue = ["1.234,50", "3,5", "-0,25", "1.234.567"]
+    expected = [1234.5, 3.5, -0.25, 1234567.0]
+    s = Settings().with_updates(transactions={"decimal": ","})
+    used, rej = _validate(eng, _tx_cols(4, revenue=revenue), settings=s)
+    assert rej == {} and [r["revenue"] for r in used] == expected
+    # a ';'-delimited file defaults to comma decimals
+    used, rej = _validate(eng, _tx_cols(4, revenue=revenue), delimiter=";")
+    assert rej == {} and [r["revenue"] for r in used] == expected
+
+
+def test_comma_decimal_text_in_a_dot_file_is_rejected_with_a_hint(eng: Engine) -> None:
+    _, rej = _validate(eng, _tx_cols(2, revenue=["1.234,50", "abc"]))
+    assert rej[2] == ("revenue", 'revenue is not a number (for comma decimals set decimal = ",")')
+    assert rej[3][1].startswith("revenue is not a number")
+
+
+@pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf", "Infinity"])
+def test_rejects_nan_and_infinity_text(eng: Engine, text: str) -> None:
+    _, rej = _validate(eng, _tx_cols(1, revenue=[text]))
+    assert rej == {2: ("revenue", "revenue is not a finite number")}
+
+
+def test_rejects_nan_and_infinity_in_typed_columns(eng: Engine) -> None:
+    cols = _tx_cols(3, revenue=[1.0, float("nan"), float("inf")])
+    used, rej = _validate(eng, cols)
+    assert [r["revenue"] for r in used] == [1.0]
+    assert rej == {
+        3: ("revenue", "revenue is not a finite number"),
+        4: ("revenue", "revenue is not a finite number"),
+    }
+
+
+def test_optional_number_that_is_empty_is_null_not_rejected(eng: Engine) -> None:
+    used, rej = _validate(eng, _tx_cols(2, quantity=["", "2"], cost=["  ", "1.5"]))
+    assert rej == {}
+    assert [(r["quantity"], r["cost"]) for r in used] == [(None, None), (2.0, 1.5)]
+
+
+def test_missing_revenue_is_rejected(eng: Engine) -> None:
+    _, rej = _validate(eng, _tx_cols(1, revenue=[""]))
+    assert rej == {2: ("revenue", "missing revenue")}
+
+
+# -- dates -----------------------------------------------------------------------------
+
+
+def test_text_dates_in_several_formats_mixed_in_one_column(eng: Engine) -> None:
+    dates = [
+        "2024-01-31",
+        "2024-01-31 10:15:00",
+        "2024-01-31T10:15:00",
+        "20240131",
+        "31/01/2024",
+        "31.01.2024",
+        "2024/01/31",
+    ]
+    used, rej = _validate(eng, _tx_cols(len(dates), date=dates))
+    assert rej == {}
+    assert {r["date"] for r in used} == {dt.date(2024, 1, 31)}
+
+
+def test_us_dates_when_the_format_list_puts_them_first(eng: Engine) -> None:
+    s = Settings().with_updates(validate_={"date_formats": ["%m/%d/%Y", "%d/%m/%Y"]})
+    used, _ = _validate(eng, _tx_cols(1, date=["02/03/2024"]), settings=s)
+    assert used[0]["date"] == dt.date(2024, 2, 3)
+    used, _ = _validate(eng, _tx_cols(1, date=["02/03/2024"]))
+    assert used[0]["date"] == dt.date(2024, 3, 2)
+
+
+def test_an_explicit_date_format_is_the_only_one_tried(eng: Engine) -> None:
+    s = Settings().with_updates(transactions={"date_format": "%d.%m.%Y"})
+    used, rej = _validate(eng, _tx_cols(2, date=["31.01.2024", "2024-01-31"]), settings=s)
+    assert [r["date"] for r in used] == [dt.date(2024, 1, 31)]
+    assert rej[3][0] == "date" and "not a date in a known format (%d.%m.%Y)" in rej[3][1]
+
+
+def test_rejects_unparseable_and_missing_dates(eng: Engine) -> None:
+    _, rej = _validate(eng, _tx_cols(3, date=["31/31/2024", "soon", ""]))
+    assert rej[2][1].startswith("date is not a date in a known format")
+    assert rej[3][1].startswith("date is not a date in a known format")
+    assert rej[4] == ("date", "missing date")
+
+
+def test_rejects_dates_before_min_year(eng: Engine) -> None:
+    _, rej = _validate(eng, _tx_cols(2, date=["1899-12-31", "1900-01-01"]))
+    assert rej == {2: ("date", "date is before 1900")}
+    s = Settings().with_updates(validate_={"min_year": 2000})
+    _, rej = _validate(eng, _tx_cols(2, date=["1999-12-31", "2000-01-01"]), settings=s)
+    assert rej == {2: ("date", "date is before 2000")}
+
+
+def test_typed_dates_and_timestamps_are_taken_as_they_are(eng: Engine) -> None:
+    cols = _tx_cols(1, date=[dt.date(2024, 5, 6)])
+    assert _validate(eng, cols)[0][0]["date"] == dt.date(2024, 5, 6)
+    cols = _tx_cols(1, date=[dt.datetime(2024, 5, 6, 23, 59)])
+    assert _validate(eng, cols)[0][0]["date"] == dt.date(2024, 5, 6)
+
+
+def test_the_first_reason_in_column_order_wins(eng: Engine) -> None:
+    _, rej = _validate(eng, _tx_cols(1, customer_id=[""], date=["x"], revenue=["y"]))
+    assert rej == {2: ("customer_id", "missing customer_id")}
+
+
+# -- booleans and flags ------------------------------------------------------------------
+
+
+def test_booleans_in_many_spellings(eng: Engine) -> None:
+    flags = ["true", "Yes", "Y", "1", "x", "false", "no", "0", "", "N"]
+    used, rej = _validate(eng, _tx_cols(len(flags), is_return=flags))
+    assert rej == {}
+    assert [r["is_return"] for r in used] == [True] * 5 + [False] * 5
+
+
+def test_rejects_a_boolean_it_cannot_read(eng: Engine) -> None:
+    _, rej = _validate(eng, _tx_cols(1, is_return=["maybe"]))
+    assert rej == {2: ("is_return", "is_return is not true/false (use true/false, yes/no or 1/0)")}
+
+
+def test_is_return_from_flag_negative_quantity_or_negative_revenue(eng: Engine) -> None:
+    cols = _tx_cols(
+        4,
+        revenue=["10", "10", "-10", "10"],
+        quantity=["1", "-1", "1", ""],
+        is_return=["", "", "", "yes"],
+    )
+    used, _ = _validate(eng, cols)
+    assert [r["is_return"] for r in used] == [False, True, True, True]
+
+
+def test_is_cancel_from_the_order_prefix(eng: Engine) -> None:
+    cols = _tx_cols(3, order_id=["C100", "SO100", ""])
+    used, _ = _validate(eng, cols)
+    assert [r["is_cancel"] for r in used] == [True, False, False]
+    s = Settings().with_updates(validate_={"cancel_prefix": "STORNO-"})
+    used, _ = _validate(eng, _tx_cols(2, order_id=["STORNO-1", "C1"]), settings=s)
+    assert [r["is_cancel"] for r in used] == [True, False]
+    s = Settings().with_updates(validate_={"cancel_prefix": ""})
+    used, _ = _validate(eng, _tx_cols(1, order_id=["C1"]), settings=s)
+    assert [r["is_cancel"] for r in used] == [False]
+
+
+# -- duplicates --------------------------------------------------------------------------
+
+
+def test_duplicate_lines_are_kept_by_default_and_rejected_when_configured(eng: Engine) -> None:
+    cols = _tx_cols(4, customer_id=["A", "A", "A", "B"], revenue=["5", "5", "6", "5"])
+    used, rej = _validate(eng, cols)
+    assert len(used) == 4 and rej == {}
+    s = Settings().with_updates(validate_={"drop_duplicate_lines": True})
+    used, rej = _validate(eng, cols, settings=s)
+    assert [r[ROW] for r in used] == [2, 4, 5]
+    assert rej == {3: (None, "duplicate of an earlier identical line (row 2)")}
+
+
+def test_duplicate_keys_in_the_customer_master(eng: Engine) -> None:
+    raw = _raw(eng, {"customer_id": ["A", "B", "A ", "A"], "name": ["x", "y", "z", "w"]})
+    t = canonicalize(raw, "customers", Settings(), eng, file="c.csv")
+    t = reject_duplicate_keys(t, TABLES["customers"].key)
+    used, rejects = split_rejects(t, "c.csv", "customers")
+    assert eng.to_arrow(used.order_by(ROW)).column("name").to_pylist() == ["x", "y"]
+    rej = eng.to_arrow(rejects.order_by("row")).to_pylist()
+    assert [(r["row"], r["column"], r["reason"]) for r in rej] == [
+        (4, "customer_id", "duplicate customer_id (first at row 2)"),
+        (5, "customer_id", "duplicate customer_id (first at row 2)"),
+    ]
+
+
+# -- activities --------------------------------------------------------------------------
+
+
+def test_activities_with_unknown_customer_ids_are_rejected(eng: Engine) -> None:
+    known = eng.from_arrow(pa.table({"customer_id": ["A", "B"]}))
+    raw = _raw(
+        eng,
+        {"customer_id": ["A", "Z", "B"], "date": ["2024-01-01"] * 3, "type": ["visit"] * 3},
+    )
+    t = canonicalize(raw, "activities", Settings(), eng, file="a.csv")
+    t = reject_unknown_customers(t, known, "activities")
+    used, rejects = split_rejects(t, "a.csv", "activities")
+    assert eng.to_arrow(used.order_by(ROW)).column("customer_id").to_pylist() == ["A", "B"]
+    (r,) = eng.to_arrow(rejects).to_pylist()
+    assert (r["row"], r["column"], r["value"]) == (3, "customer_id", "Z")
+    assert r["reason"].startswith("customer_id not found in customers or transactions")
+
+
+# -- the analysis date -------------------------------------------------------------------
+
+
+def test_rows_after_an_explicit_as_of_are_rejected(eng: Engine) -> None:
+    dates = ["2024-06-30", "2024-07-01"]
+    used, rej = _validate(eng, _tx_cols(2, date=dates), as_of=dt.date(2024, 6, 30))
+    assert [r["date"] for r in used] == [dt.date(2024, 6, 30)]
+    assert rej == {3: ("date", "after the analysis date 2024-06-30 (--as-of)")}
+
+
+def test_without_as_of_only_dates_beyond_today_plus_tolerance_are_rejected(eng: Engine) -> None:
+    # today 2025-01-15, tolerance 2 days: the 17th is kept, the 18th is in the future
+    dates = ["2025-01-15", "2025-01-17", "2025-01-18", "2031-01-01"]
+    used, rej = _validate(eng, _tx_cols(4, date=dates))
+    assert [r["date"] for r in used] == [dt.date(2025, 1, 15), dt.date(2025, 1, 17)]
+    reason = "date in the future (after 2025-01-17, today + 2 days tolerance)"
+    assert rej == {4: ("date", reason), 5: ("date", reason)}
+
+
+def test_future_tolerance_comes_from_settings(eng: Engine) -> None:
+    s = Settings().with_updates(validate_={"future_tolerance_days": 0})
+    _, rej = _validate(eng, _tx_cols(2, date=["2025-01-15", "2025-01-16"]), settings=s)
+    assert list(rej) == [3]
+
+
+# -- file-level problems -----------------------------------------------------------------
+
+
+def test_missing_required_columns_are_all_reported_together(eng: Engine) -> None:
+    raw = _raw(eng, {"customer": ["A"], "amount": ["1"]})
+    with pytest.raises(Problems) as exc:
+        canonicalize(raw, "transactions", Settings(), eng, file="f.csv")
+    msgs = [e.one_line() for e in exc.value.errors]
+    assert len(msgs) == 3
+    assert all(isinstance(e, InputError) for e in exc.value.errors)
+    assert any("required column 'date' is missing" in m for m in msgs)
+    assert all(m.startswith("f.csv, column ") for m in msgs)
+
+
+def test_a_mapping_to_an_absent_column_suggests_the_close_one(eng: Engine) -> None:
+    raw = _raw(eng, {"Kundennr": ["A"], "date": ["2024-01-01"], "revenue": ["1"]})
+    s = Settings().with_updates(transactions={"columns": {"customer_id": "Kundenr"}})
+    with pytest.raises(InputError, match="did you mean 'Kundennr'"):
+        canonicalize(raw, "transactions", s, eng, file="f.csv")
+
+
+def test_a_mapping_of_an_unknown_canonical_column_is_a_settings_error(eng: Engine) -> None:
+    raw = _raw(eng, {"customer_id": ["A"], "date": ["2024-01-01"], "revenue": ["1"]})
+    s = Settings().with_updates(transactions={"columns": {"revenu": "revenue"}})
+    with pytest.raises(SettingsError, match="did you mean revenue"):
+        canonicalize(raw, "transactions", s, eng, file="f.csv")
+
+
+def test_mapped_columns_are_used_and_names_match_ignoring_case(eng: Engine) -> None:
+    raw = _raw(eng, {"Kunde": ["A"], "DATE": ["2024-01-01"], "Net Amount": ["2,5"]})
+    s = Settings().with_updates(
+        transactions={"columns": {"customer_id": "Kunde", "revenue": "Net Amount"}, "decimal": ","}
+    )
+    used, rej = _validate(
+        eng, {"Kunde": ["A"], "DATE": ["2024-01-01"], "Net Amount": ["2,5"]}, settings=s
+    )
+    assert rej == {}
+    assert (used[0]["customer_id"], used[0]["date"], used[0]["revenue"]) == (
+        "A",
+        dt.date(2024, 1, 1),
+        2.5,
+    )
+    del raw
