@@ -1,0 +1,284 @@
+"""The ``tierwise`` command end to end: run, validate, init, demo, errors and exit codes.
+
+Exit codes: 0 success, 1 bad input or settings (one line per problem), 2 usage mistakes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from tierwise import __version__
+from tierwise.cli import app
+from tierwise.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+TX = """customer_id,date,revenue,order_id
+A,2024-01-02,10,SO1
+A,2024-03-05,15.5,SO2
+B,2024-02-03,20,SO3
+,2024-02-03,5,SO4
+C,2024-02-30,7,SO5
+"""
+
+# the same data as an ERP would export it: its own column names, ';' and comma decimals
+TX_ERP = """Kundennr;Datum;Umsatz;Belegnr
+A;02.01.2024;10;SO1
+A;05.03.2024;15,5;SO2
+B;03.02.2024;20;SO3
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    (tmp_path / "tx.csv").write_text(TX, encoding="utf-8")
+    (tmp_path / "erp.csv").write_text(TX_ERP, encoding="utf-8")
+    (tmp_path / "bad.csv").write_text("customer,when\nA,2024-01-02\n", encoding="utf-8")
+    return tmp_path
+
+
+def _customers(out: Path) -> dict[str, dict[str, object]]:
+    return {r["customer_id"]: r for r in pq.read_table(out / "customers.parquet").to_pylist()}
+
+
+# -- run ----------------------------------------------------------------------------------
+
+
+def test_run_with_canonical_names_needs_no_settings(files: Path) -> None:
+    out = files / "out"
+    res = runner.invoke(app, ["run", "--transactions", str(files / "tx.csv"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "customers.csv",
+        "customers.parquet",
+        "manifest.json",
+        "rejects.csv",
+    ]
+    cust = _customers(out)
+    assert sorted(cust) == ["A", "B"]
+    assert cust["A"]["revenue"] == 25.5 and cust["A"]["n_orders"] == 2
+    manifest = json.loads((out / "manifest.json").read_text())
+    acc = manifest["inputs"]["transactions"]
+    assert (acc["rows_read"], acc["rows_used"], acc["rows_rejected"]) == (5, 3, 2)
+    # the summary names the rows and where the outputs are
+    assert "transactions" in res.stdout and "customers: 2" in res.stdout
+    assert str(out) in res.stdout
+
+
+def test_run_with_a_settings_file_mapping_the_columns(files: Path) -> None:
+    config = files / "tierwise.toml"
+    config.write_text(
+        '[transactions]\npath = "erp.csv"\n\n[transactions.columns]\n'
+        'customer_id = "Kundennr"\ndate = "Datum"\nrevenue = "Umsatz"\norder_id = "Belegnr"\n',
+        encoding="utf-8",
+    )
+    out = files / "out"
+    res = runner.invoke(app, ["run", "--config", str(config), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    cust = _customers(out)
+    assert cust["A"]["revenue"] == 25.5  # "15,5" read with comma decimals (';' file)
+    assert cust["A"]["last_purchase"].isoformat() == "2024-03-05"  # DD.MM.YYYY
+    assert cust["B"]["n_orders"] == 1
+
+
+def test_run_as_of_sets_aside_later_rows(files: Path) -> None:
+    out = files / "out"
+    res = runner.invoke(
+        app,
+        ["run", "--transactions", str(files / "tx.csv"), "--as-of", "2024-02-28", "-o", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    assert _customers(out)["A"]["revenue"] == 10.0
+    assert json.loads((out / "manifest.json").read_text())["as_of"] == "2024-02-28"
+
+
+# -- validate -------------------------------------------------------------------------------
+
+
+def test_validate_lists_problems_without_writing_outputs(
+    files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(files)
+    res = runner.invoke(app, ["validate", "--transactions", str(files / "tx.csv")])
+    assert res.exit_code == 0, res.output
+    assert "2 rows would be rejected" in res.stdout
+    assert "missing customer_id — 1 rows (first at row 5)" in res.stdout
+    assert "date is not a date in a known format" in res.stdout
+    assert sorted(p.name for p in files.iterdir()) == ["bad.csv", "erp.csv", "tx.csv"]
+
+
+def test_validate_reports_every_missing_column_and_exits_1(files: Path) -> None:
+    res = runner.invoke(app, ["validate", "--transactions", str(files / "bad.csv")])
+    assert res.exit_code == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 3 and all(ln.startswith("error: ") for ln in lines)
+    assert "required column 'revenue' is missing" in res.stderr
+
+
+def test_a_typo_in_the_settings_file_is_one_line_and_exit_1(files: Path) -> None:
+    config = files / "tierwise.toml"
+    config.write_text("[validate]\nfuture_tolerence_days = 3\n", encoding="utf-8")
+    res = runner.invoke(
+        app, ["validate", "--config", str(config), "--transactions", str(files / "tx.csv")]
+    )
+    assert res.exit_code == 1
+    assert res.stderr.strip() == (
+        "error: tierwise.toml [validate] future_tolerence_days: unknown setting "
+        "(did you mean future_tolerance_days?)"
+    )
+
+
+# -- init -----------------------------------------------------------------------------------
+
+
+def test_init_writes_a_settings_file_and_refuses_to_overwrite(files: Path) -> None:
+    target = files / "tierwise.toml"
+    args = ["init", "--transactions", str(files / "erp.csv"), "--out", str(target)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    s = load_settings(target)
+    assert dict(s.transactions.columns) == {
+        "customer_id": "Kundennr",
+        "date": "Datum",
+        "revenue": "Umsatz",
+        "order_id": "Belegnr",
+    }
+    target.write_text("# my edits\n", encoding="utf-8")
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1
+    assert "exists; pass --force to overwrite it" in res.stderr
+    assert target.read_text(encoding="utf-8") == "# my edits\n"
+    res = runner.invoke(app, [*args, "--force"])
+    assert res.exit_code == 0
+    assert load_settings(target).transactions.columns["customer_id"] == "Kundennr"
+
+
+def test_init_without_files_writes_the_defaults(files: Path) -> None:
+    target = files / "t.toml"
+    assert runner.invoke(app, ["init", "--out", str(target)]).exit_code == 0
+    assert load_settings(target) == Settings()
+
+
+# -- errors and exit codes --------------------------------------------------------------------
+
+
+def test_bad_input_exits_1_with_one_line_per_problem(files: Path) -> None:
+    out = files / "out"
+    res = runner.invoke(app, ["run", "--transactions", str(files / "bad.csv"), "-o", str(out)])
+    assert res.exit_code == 1
+    assert "Traceback" not in res.output
+    assert len(res.stderr.strip().splitlines()) == 3
+    assert not out.exists()
+
+
+def test_missing_file_exits_1(files: Path) -> None:
+    res = runner.invoke(app, ["run", "--transactions", str(files / "nope.csv"), "-o", "x"])
+    assert res.exit_code == 1
+    assert res.stderr.startswith("error: ") and "file not found" in res.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--no-such-option"],
+        ["run", "--as-of", "31/12/2024"],
+        ["no-such-command"],
+        ["demo", "--customers", "3"],
+    ],
+)
+def test_usage_mistakes_exit_2(args: list[str]) -> None:
+    assert runner.invoke(app, args).exit_code == 2
+
+
+def test_version() -> None:
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0
+    assert res.stdout.strip() == f"tierwise {__version__}"
+
+
+def test_installed_console_script_one_line_errors_and_debug_trace(files: Path) -> None:
+    exe = shutil.which("tierwise", path=str(Path(sys.executable).parent))
+    if exe is None:
+        pytest.skip("the tierwise console script is not installed (pip install -e .)")
+    bad = ["run", "--transactions", str(files / "bad.csv"), "--out", str(files / "out")]
+    plain = subprocess.run([exe, *bad], capture_output=True, text=True, check=False, cwd=files)
+    assert plain.returncode == 1
+    assert "Traceback" not in plain.stderr
+    assert plain.stderr.count("error: ") == 3
+    debug = subprocess.run(
+        [exe, "--debug", *bad], capture_output=True, text=True, check=False, cwd=files
+    )
+    assert debug.returncode == 1
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert "required column 'date' is missing" in debug.stderr
+    ok = subprocess.run(
+        [exe, "run", "--transactions", str(files / "tx.csv"), "--out", str(files / "out")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=files,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert (files / "out" / "customers.parquet").exists()
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+
+def test_demo_writes_the_output_folder_and_prints_a_summary(tmp_path: Path) -> None:
+    pytest.importorskip("tierwise.demo", reason="demo generator not yet present")
+    pytest.importorskip("tierwise.io.demo_files", reason="demo generator not yet present")
+    out = tmp_path / "tmp"
+    res = runner.invoke(app, ["demo", "--customers", "300", "--seed", "1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    folder = out / "output"
+    for name in ("customers.parquet", "customers.csv", "rejects.csv", "manifest.json"):
+        assert (folder / name).is_file(), name
+    m = json.loads((folder / "manifest.json").read_text())
+    for key in ("version", "seed", "settings", "inputs", "timings", "models"):
+        assert key in m, key
+    assert m["seed"] == 1
+    assert m["version"] == __version__
+    tx = m["inputs"]["transactions"]
+    assert set(tx) >= {"path", "sha256", "rows_read", "rows_used", "rows_rejected"}
+    for acc in m["inputs"].values():
+        assert acc["rows_read"] == acc["rows_used"] + acc["rows_rejected"]
+        assert len(acc["sha256"]) == 64
+    customers = pq.read_table(folder / "customers.parquet")
+    assert customers.num_rows >= 250  # 300 records, a few of them duplicates or prospects
+    assert "customers:" in res.stdout and "revenue:" in res.stdout
+    assert "rows read" in res.stdout and str(folder) in res.stdout
+
+
+# -- the CLI reference ------------------------------------------------------------------------
+
+
+def _docs_module():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("gen_cli_docs", ROOT / "scripts/gen_cli_docs.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_every_command_is_in_the_cli_reference() -> None:
+    docs = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    gen = _docs_module()
+    missing = [c for c in gen.commands() if f"\n## tierwise {c}\n" not in docs]
+    assert not missing, f"commands missing from docs/cli.md: {missing}"
+
+
+def test_cli_reference_is_up_to_date() -> None:
+    gen = _docs_module()
+    current = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert current == gen.render(), "docs/cli.md is stale: run python scripts/gen_cli_docs.py"
