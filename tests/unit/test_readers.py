@@ -279,6 +279,26 @@ def test_an_excel_date_cell_parses_as_a_date(tmp_path, engine):
     assert [r["_reason"] for r in got] == [None, None]
 
 
+def test_a_repeated_excel_header_is_an_error_not_a_renamed_column(tmp_path, engine):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["customer_id", "revenue", "revenue", None])
+    wb.active.append(["A", 1, 2, "x"])
+    wb.save(tmp_path / "tx.xlsx")
+    with pytest.raises(InputError, match="appears twice") as info:
+        read_input("transactions", tmp_path / "tx.xlsx", TableInput(), engine)
+    assert (info.value.row, info.value.column) == (1, "revenue")
+
+
+def test_an_empty_excel_sheet_is_an_input_error(tmp_path, engine):
+    import openpyxl
+
+    openpyxl.Workbook().save(tmp_path / "tx.xlsx")
+    with pytest.raises(InputError, match="sheet is empty"):
+        read_input("transactions", tmp_path / "tx.xlsx", TableInput(), engine)
+
+
 def test_a_wrong_sheet_name_lists_the_sheets(tmp_path, engine):
     path = _workbook(tmp_path / "tx.xlsx")
     with pytest.raises(InputError, match="no sheet named 'Sheet1'") as info:

@@ -496,8 +496,14 @@ def _read_excel(name: str, path: str, ti: TableInput, engine: Engine) -> RawInpu
     import pandas as pd
 
     try:
+        # header=None: pandas would rename a repeated header cell ("revenue.1") silently
         frame = pd.read_excel(
-            path, sheet_name=ti.sheet or 0, dtype=str, engine="openpyxl", keep_default_na=False
+            path,
+            sheet_name=ti.sheet or 0,
+            header=None,
+            dtype=str,
+            engine="openpyxl",
+            keep_default_na=False,
         )
     except ValueError as exc:
         sheets = _excel_sheets(path)
@@ -510,7 +516,10 @@ def _read_excel(name: str, path: str, ti: TableInput, engine: Engine) -> RawInpu
         raise InputError(f"cannot read as Excel: {exc}", file=path) from exc
     except Exception as exc:
         raise InputError(f"cannot read as Excel: {exc}", file=path) from exc
-    names = _check_header(path, [str(c).strip() for c in frame.columns])
+    if frame.empty:
+        raise InputError("the sheet is empty", file=path, hint="put a header row in row 1")
+    names = _check_header(path, [str(c).strip() for c in frame.iloc[0]])
+    frame = frame.iloc[1:]
     frame.columns = names
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.append_column(ROW, pa.array(np.arange(2, len(frame) + 2), pa.int64()))
