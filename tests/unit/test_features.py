@@ -214,3 +214,19 @@ def test_returns_and_cancellations_are_not_orders_even_with_positive_revenue(
     assert g["revenue"] == 200.0  # revenue is the plain net sum of every line
     assert g["returns_value"] == -100.0
     assert g["avg_order_value"] == 100.0
+
+
+def test_sums_do_not_depend_on_the_order_of_the_lines(eng: Engine) -> None:
+    # in float64, 1e16 + 1 == 1e16: added in file order these lines sum to 1, in another
+    # order to 0 or 2, so a float sum could differ between runs with several threads; the
+    # exact sum is 2 whatever the order
+    rows = [
+        ("H", D(2024, 1, 1), "1", 1e16, 1.0, 0.0, False, False),
+        ("H", D(2024, 1, 2), "2", 1.0, 1.0, 0.0, False, False),
+        ("H", D(2024, 1, 3), "3", -1e16, -1.0, 0.0, True, False),
+        ("H", D(2024, 1, 4), "4", 1.0, 1.0, 0.0, False, False),
+    ]
+    for order in (rows, rows[::-1], [rows[1], rows[0], rows[3], rows[2]]):
+        h = _features(eng, order)["H"]
+        assert h["revenue"] == 2.0
+        assert h["returns_value"] == 1e16

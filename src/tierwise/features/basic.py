@@ -15,6 +15,7 @@ import calendar
 import datetime as dt
 
 import ibis
+import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir
 
 from ..settings import FeatureSettings
@@ -43,6 +44,17 @@ FEATURE_COLUMNS = (
     "orders_prev_period",
     "order_trend",
 )
+
+
+#: Sums of money and quantities are taken in exact decimal arithmetic (this many digits after
+#: the point) and turned back into float64: a float sum depends on the order the engine's
+#: threads add the lines in, so it could differ in the last bits from one run to the next.
+_SUM_TYPE = dt_.Decimal(38, 9)
+
+
+def _sum(x: ir.NumericValue) -> ir.FloatingScalar:
+    """Sum of a float column that does not depend on the order of the lines."""
+    return x.cast(_SUM_TYPE).sum().cast("float64")
 
 
 def _months_before(day: dt.date, months: int) -> dt.date:
@@ -107,13 +119,13 @@ def customer_features(tx: ir.Table, *, as_of: dt.date, settings: FeatureSettings
         last_purchase=ibis.ifelse(is_sale, tx.date, ibis.null("date")).max(),
         n_orders=sale_order.nunique(),
         n_lines=tx.count(),
-        units=ibis.ifelse(is_sale, tx.quantity, 0.0).sum(),
-        revenue=tx.revenue.sum(),
-        revenue_12m=ibis.ifelse(tx.date > year_start, tx.revenue, 0.0).sum(),
-        returns_value=ibis.ifelse(is_sale, 0.0, -tx.revenue).sum(),
+        units=_sum(ibis.ifelse(is_sale, tx.quantity, 0.0)),
+        revenue=_sum(tx.revenue),
+        revenue_12m=_sum(ibis.ifelse(tx.date > year_start, tx.revenue, 0.0)),
+        returns_value=_sum(ibis.ifelse(is_sale, 0.0, -tx.revenue)),
         n_return_lines=(~is_sale).cast("int64").sum(),
-        sale_revenue=ibis.ifelse(is_sale, tx.revenue, 0.0).sum(),
-        cost=line_cost.sum(),
+        sale_revenue=_sum(ibis.ifelse(is_sale, tx.revenue, 0.0)),
+        cost=_sum(line_cost),
         n_cost_missing=line_cost.isnull().cast("int64").sum(),
         orders_last_period=ibis.ifelse(in_last, sale_order, ibis.null(str)).nunique(),
         orders_prev_period=ibis.ifelse(in_prev, sale_order, ibis.null(str)).nunique(),
