@@ -339,6 +339,6 @@ def test_customers_without_spend_get_wallets_from_the_buyers_they_resemble(metho
     # half the customers at zero would drag the 90th percentile down to about the 80th
     # percentile of the buyers' spend; fitted on buyers only the wallets stay higher
     assert (only["wallet_model"] >= every["wallet_model"]).mean() > 0.9
-    assert np.median(only["wallet_model"] / every["wallet_model"]) > 1.05  # measured 1.13-5.9
+    assert np.median(only["wallet_model"] / every["wallet_model"]) > 1.05  # linear: 1.13
     assert np.all(only.loc[lapsed, "wallet"] > 0)
     assert np.all(only.loc[lapsed, "share_of_wallet"] == 0)
