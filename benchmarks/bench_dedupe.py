@@ -163,9 +163,12 @@ def synthetic_customers(n_records: int, dup_share: float, seed: int) -> tuple[pa
     phone_txt = pc.if_else(
         pa.array(dup & (rng.random(n) < 0.3)), pa.scalar(None, pa.string()), phone_txt
     )
+    # a company's own domain is its own, even when another company shares its name
+    tag = pa.array(np.char.mod("%x", np.arange(n_comp))[c])
     domain = pc.binary_join_element_wise(
         pc.utf8_lower(pa.array(word[c], pa.string())),
         pc.utf8_lower(pa.array(trade[c], pa.string())),
+        tag,
         ".co.uk",
         "",
     )
