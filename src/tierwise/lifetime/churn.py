@@ -19,6 +19,7 @@ CalibratedClassifierCV (isotonic, 3 folds), so its probabilities are calibrated.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ import pyarrow.compute as pc
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import brier_score_loss, roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from ..engine import Engine
 from ..errors import ModelError
@@ -132,6 +134,14 @@ def _matrix(table: pa.Table, margin: pa.Table | None) -> np.ndarray:
     return np.column_stack(cols)
 
 
+def _threads_for(n_rows: int) -> Any:
+    """One OpenMP thread for small problems: thread start-up and spinning cost more than
+    they save below some 50,000 rows (and very much so on a busy machine)."""
+    if n_rows < 50_000:
+        return threadpool_limits(limits=1, user_api="openmp")
+    return contextlib.nullcontext()
+
+
 class DefectionModel:
     """Calibrated gradient-boosting classifier of "no purchase in the next window".
 
@@ -167,14 +177,16 @@ class DefectionModel:
             l2_regularization=1.0,
             random_state=self.seed,
         )
-        self.model_ = CalibratedClassifierCV(base, method="isotonic", cv=3).fit(X, y)
+        with _threads_for(len(X)):
+            self.model_ = CalibratedClassifierCV(base, method="isotonic", cv=3).fit(X, y)
         self.n_features_in_ = X.shape[1]
         return self
 
     def predict_matrix(self, X: np.ndarray) -> np.ndarray:
         """Probability of defection for each row."""
         check_fitted(self, "model_")
-        return np.asarray(self.model_.predict_proba(X)[:, 1], dtype=np.float64)
+        with _threads_for(len(X)):
+            return np.asarray(self.model_.predict_proba(X)[:, 1], dtype=np.float64)
 
 
 @dataclass

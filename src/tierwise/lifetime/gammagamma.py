@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
 from ..errors import InputError, ModelError
-from ._fitting import FloatArray, as_float, check_fitted, distinct_rows, maximise
+from ._fitting import FloatArray, as_float, check_fitted, maximise
 
 __all__ = ["GammaGammaModel", "frequency_value_correlation"]
 
@@ -55,7 +55,13 @@ def frequency_value_correlation(x: ArrayLike, m: ArrayLike) -> float:
 
 
 class GammaGammaModel:
-    """Gamma-Gamma spend model, fitted on the distinct (x, m) pairs of repeat buyers.
+    """Gamma-Gamma spend model, fitted by maximum likelihood on the repeat buyers.
+
+    The mean values ``m`` are continuous, so rows are rarely shared and are not
+    de-duplicated; instead the gamma functions are evaluated once per distinct ``x`` and
+    the sums that depend on the data only are computed once, which leaves one logarithm
+    and one reciprocal per row and evaluation. ``weights`` still lets a caller pass
+    grouped rows.
 
     Parameters
     ----------
@@ -201,9 +207,9 @@ class GammaGammaModel:
         w = np.ones_like(xa) if weights is None else as_float("weights", weights)
         keep = (xa > 0) & (ma > 0)
         self.correlation_ = frequency_value_correlation(xa, ma)
-        (self._x, self._m), self._w, _ = distinct_rows(xa[keep], ma[keep], weights=w[keep])
+        self._x, self._m, self._w = xa[keep], ma[keep], w[keep]
         total = float(self._w.sum())
-        if len(self._x) < 3:
+        if len(np.unique(self._m)) < 3:
             raise ModelError(
                 "gamma_gamma: fewer than 3 distinct repeat buyers with positive spend; "
                 "the spend model cannot be fitted"
