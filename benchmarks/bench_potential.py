@@ -17,9 +17,10 @@ Prints one line per step and the stage's time and memory as ratios to each basel
 
 Measured 22 Nov 2026 on the shared 2-core development machine (other jobs running, load
 average 4-10, so times are noisy), default settings, 1,000,000 customers + 200,000
-prospects: groupby 7.6 s / 425 MiB; gbm_once 81.8 s / 578 MiB; stage 213.4 s / 1,368 MiB
-("auto" chose gbm); stage / gbm_once = 2.6× time, 2.4× peak memory. At 100,000 + 20,000:
-stage 102 s, gbm_once 18 s (5.6×), under heavier load.
+prospects, two runs: groupby 7.6 s and 3.6 s / 425 MiB; gbm_once 81.8 s and 66.3 s /
+578-635 MiB; stage 213 s and 320 s / 1,367 MiB ("auto" chose gbm; same losses both runs);
+stage / gbm_once = 2.6× and 4.8× time, 2.2-2.4× peak memory. At 100,000 + 20,000: stage
+102 s, gbm_once 18 s (5.6×), under heavier load.
 
 Usage::
 
