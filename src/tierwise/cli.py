@@ -7,7 +7,7 @@ usage mistakes exit 2; ``--debug`` shows the full trace.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -96,7 +96,7 @@ def _progress() -> Iterator[Callable[[str], None]]:
 FileOpt = Annotated[Path | None, typer.Option(help="File or PostgreSQL URL.", show_default=False)]
 
 
-def _inputs(settings: Settings, given: dict[str, Path | str | None]) -> dict[str, str]:
+def _inputs(settings: Settings, given: Mapping[str, Path | str | None]) -> dict[str, str]:
     """Input paths: the command line wins over [table] path in the settings."""
     out: dict[str, str] = {}
     for name in INPUT_TABLES:

@@ -88,6 +88,8 @@ class RunContext:
     models: dict[str, Any] = field(default_factory=dict)
     manifest_extra: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    #: each stage's full result object, for later stages and the Python API
+    results: dict[str, Any] = field(default_factory=dict)
 
     @contextmanager
     def timed(self, stage: str, progress: Progress | None = None) -> Iterator[None]:
@@ -238,6 +240,65 @@ def load_and_validate(
 # -- stages ------------------------------------------------------------------------------
 
 
+def _add_part(ctx: RunContext, table: pa.Table, prefix: str) -> None:
+    """Add a customer-level table; a column another stage already gave gets ``prefix``."""
+    taken = {c for part in ctx.customer_parts for c in part.column_names}
+    if "customers" in ctx.tables:
+        taken |= set(ctx.tables["customers"].columns)
+    names = [
+        c if c == "customer_id" or c not in taken else f"{prefix}{c}" for c in table.column_names
+    ]
+    ctx.customer_parts.append(table.rename_columns(names))
+
+
+def _stage_accounts(ctx: RunContext) -> None:
+    """Merge duplicate customer records into accounts before anything is aggregated."""
+    from .accounts import resolve_accounts
+    from .io import read_decisions
+
+    cfg = ctx.settings.accounts
+    if "customers" not in ctx.tables:
+        ctx.manifest_extra["accounts"] = {"skipped": "no customer master given"}
+        return
+    decisions = read_decisions(cfg.decisions_file) if cfg.decisions_file else None
+    res = resolve_accounts(
+        ctx.tables["customers"],
+        cfg,
+        engine=ctx.engine,
+        decisions=decisions,
+        seed=ctx.settings.run.seed,
+    )
+    engine = ctx.engine
+    mapping = engine.from_arrow(
+        res.mapping.select(["customer_id", "account_id"]), engine.fresh_name("account_map")
+    )
+    for name in ("transactions", "activities", "payments"):
+        if name not in ctx.tables:
+            continue
+        t = ctx.tables[name]
+        j = t.left_join(mapping, "customer_id")
+        cols = {c: j[c] for c in t.columns}
+        cols["customer_id"] = ibis.coalesce(j.account_id, j.customer_id)
+        ctx.tables[name] = engine.materialize(j.select(**cols))
+    # the account keeps the master record whose id it carries (its smallest member id)
+    master = ctx.tables["customers"]
+    ctx.tables["customers"] = master.filter(master.customer_id.isin(mapping.account_id))
+    accounts = res.accounts
+    keep = [
+        c
+        for c in ("account_id", "member_ids", "n_members", "group_account_id")
+        if c in accounts.column_names
+    ]
+    part = accounts.select(keep).rename_columns(
+        ["customer_id" if c == "account_id" else c for c in keep]
+    )
+    ctx.customer_parts.append(part)
+    ctx.extra_outputs["review_queue"] = res.review_queue
+    ctx.extra_outputs["account_members"] = res.mapping
+    ctx.manifest_extra["accounts"] = res.summary
+    ctx.models["accounts"] = res.params
+
+
 def _stage_features(ctx: RunContext) -> None:
     tx = ctx.tables["transactions"]
     feats = customer_features(tx, as_of=ctx.as_of, settings=ctx.settings.features)
@@ -251,9 +312,93 @@ def _stage_features(ctx: RunContext) -> None:
     ctx.customer_parts.append(table)
 
 
+def _stage_profitability(ctx: RunContext) -> None:
+    from .features.profitability import profitability_stage
+
+    res = profitability_stage(
+        ctx.tables["transactions"],
+        activities=ctx.tables.get("activities"),
+        payments=ctx.tables.get("payments"),
+        customers=ctx.tables.get("customers"),
+        as_of=ctx.as_of,
+        settings=ctx.settings.profitability,
+        margin_rate=ctx.settings.features.margin_rate,
+    )
+    if res.reconciliation.get("reconciled") is False:
+        raise EngineError(
+            f"profitability totals do not reconcile with the inputs: {res.reconciliation}"
+        )
+    _add_part(ctx, res.customers, "pnl_")
+    ctx.extra_outputs["whale_curve"] = res.whale
+    ctx.extra_outputs["profit_breakdown"] = res.breakdown
+    ctx.manifest_extra["profitability"] = res.manifest()
+    ctx.results["profitability"] = res
+
+
+def _stage_lifetime(ctx: RunContext) -> None:
+    from .lifetime import lifetime_stage
+
+    margin = None
+    prof = ctx.results.get("profitability")
+    if prof is not None and "net_margin_pct" in prof.customers.column_names:
+        margin = prof.customers.select(["customer_id", "net_margin_pct"]).rename_columns(
+            ["customer_id", "net_margin_rate"]
+        )
+    prospects = None
+    if "prospects" in ctx.tables:
+        prospects = ctx.engine.to_arrow(ctx.tables["prospects"].select("customer_id"))
+    res = lifetime_stage(
+        ctx.tables["transactions"],
+        ctx.as_of,
+        ctx.settings.lifetime,
+        engine=ctx.engine,
+        margin=margin,
+        prospects=prospects,
+        seed=ctx.settings.run.seed,
+    )
+    _add_part(ctx, res.customers, "lt_")
+    ctx.models.update(res.models)
+    ctx.extra_outputs["high_value_at_risk"] = res.high_value_at_risk
+    ctx.manifest_extra["lifetime"] = {**res.headline, "warnings": res.warnings}
+    ctx.results["lifetime"] = res
+
+
+def _stage_potential(ctx: RunContext) -> None:
+    from .potential import potential_stage
+
+    customers = _assemble_customers(ctx)
+    prospects = (
+        ctx.engine.to_arrow(ctx.tables["prospects"].drop(ROW))
+        if "prospects" in ctx.tables
+        else None
+    )
+    market = ctx.engine.to_arrow(ctx.tables["market"].drop(ROW)) if "market" in ctx.tables else None
+    profit = "net_profit" if "net_profit" in customers.column_names else None
+    res = potential_stage(
+        customers,
+        spend_column="revenue_12m",
+        prospects=prospects,
+        market=market,
+        profit_column=profit,
+        settings=ctx.settings.potential,
+        seed=ctx.settings.run.seed,
+    )
+    _add_part(ctx, res.customers, "pot_")
+    if prospects is not None:
+        ctx.extra_outputs["prospects"] = res.prospects
+    ctx.extra_outputs["ideal_customer_profile"] = res.icp
+    ctx.extra_outputs["market_penetration"] = res.market_penetration
+    ctx.manifest_extra["potential"] = {**res.manifest, "icp_sentences": res.icp_sentences}
+    ctx.results["potential"] = res
+
+
 # Stages run in this order; each takes the context and adds to it.
 STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
+    ("accounts", _stage_accounts),
     ("features", _stage_features),
+    ("profitability", _stage_profitability),
+    ("lifetime", _stage_lifetime),
+    ("potential", _stage_potential),
 ]
 
 
@@ -261,24 +406,23 @@ STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
 
 
 def _assemble_customers(ctx: RunContext) -> pa.Table:
-    """Join the customer master and every stage's customer-level table on customer_id."""
+    """Join the customer master and every stage's customer-level table on customer_id.
+
+    One row per customer in the master or with transactions (per account once duplicates
+    are merged), sorted by customer_id.
+    """
     engine = ctx.engine
-    parts = ctx.customer_parts
-    base = engine.from_arrow(parts[0]) if parts else None
+    id_tables: list[ir.Table] = [ctx.tables["transactions"].select("customer_id")]
+    if "customers" in ctx.tables:
+        id_tables.append(ctx.tables["customers"].select("customer_id"))
+    t = ibis.union(*id_tables, distinct=True)
     if "customers" in ctx.tables:
         master = ctx.tables["customers"].drop(ROW)
-        master_ids = master.select("customer_id")
-        ids = master_ids if base is None else ibis.union(master_ids, base.select("customer_id"))
-        t = ids.distinct()
         t = t.left_join(master, "customer_id").drop("customer_id_right")
-    else:
-        assert base is not None
-        t = base.select("customer_id")
-    for part in parts:
+    for part in ctx.customer_parts:
         p = engine.from_arrow(part)
         t = t.left_join(p, "customer_id").drop("customer_id_right")
-    out = engine.to_arrow(t.order_by("customer_id"), "customers table")
-    return out
+    return engine.to_arrow(t.order_by("customer_id"), "customers table")
 
 
 def _manifest(ctx: RunContext, settings: Settings) -> dict[str, Any]:

@@ -1,5 +1,12 @@
 """Reading inputs and writing outputs: the only package that touches files."""
 
-from .readers import REJECT_SCHEMA, RawInput, fingerprint, read_input, sniff_csv
+from .readers import REJECT_SCHEMA, RawInput, fingerprint, read_decisions, read_input, sniff_csv
 
-__all__ = ["REJECT_SCHEMA", "RawInput", "fingerprint", "read_input", "sniff_csv"]
+__all__ = [
+    "REJECT_SCHEMA",
+    "RawInput",
+    "fingerprint",
+    "read_decisions",
+    "read_input",
+    "sniff_csv",
+]

@@ -31,6 +31,7 @@ from ..settings.inputs import TableInput
 
 __all__ = [
     "REJECT_SCHEMA",
+    "read_decisions",
     "RawInput",
     "fingerprint",
     "read_input",
@@ -595,3 +596,33 @@ def _read_postgres(name: str, url: str, ti: TableInput, engine: Engine) -> RawIn
 def _redact(url: str) -> str:
     """The URL without its password, for messages and the manifest."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def read_decisions(path: str | Path) -> pa.Table:
+    """Read a review-decisions file (CSV or Parquet) as text columns."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(
+            "review decisions file not found",
+            file=str(p),
+            hint="fix [accounts] decisions_file or remove it",
+        )
+    if p.suffix.lower() in {".parquet", ".pq"}:
+        import pyarrow.parquet as pq
+
+        return pq.read_table(p)
+    dialect = sniff_csv(str(p))
+    names = _check_header(str(p), dialect.header)
+    try:
+        return pacsv.read_csv(
+            p,
+            read_options=pacsv.ReadOptions(
+                encoding=dialect.encoding.replace("utf-8-sig", "utf-8"),
+                column_names=names,
+                skip_rows=1,
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}),
+        )
+    except pa.ArrowException as exc:
+        raise InputError(f"cannot read the review decisions: {exc}", file=str(p)) from exc

@@ -173,4 +173,7 @@ def load_settings(path: str | Path | None) -> Settings:
         ti = settings.table_input(name)
         if ti.path and "://" not in ti.path and not Path(ti.path).is_absolute():
             updates[name] = {"path": str((p.parent / ti.path).resolve())}
+    decisions = settings.accounts.decisions_file
+    if decisions and not Path(decisions).is_absolute():
+        updates["accounts"] = {"decisions_file": str((p.parent / decisions).resolve())}
     return settings.with_updates(**updates) if updates else settings

@@ -25,6 +25,12 @@ BLOCKING_COLUMNS = (
 class AccountSettings(Section):
     """Duplicate customer records and account roll-up."""
 
+    decisions_file: str | None = None
+    """Review decisions from an earlier run: a CSV with left_id, right_id and decision
+    (confirm or reject), e.g. that run's review_queue.csv with its decision column filled
+    in. Confirmed pairs are merged and rejected pairs kept apart on every later run.
+    Default: none."""
+
     enabled: bool = True
     """Look for duplicate customer records at all. When false every record is its own
     account (parent_id roll-up and stored decisions still apply). Default true."""
