@@ -31,9 +31,9 @@ from ..settings.inputs import TableInput
 
 __all__ = [
     "REJECT_SCHEMA",
-    "read_decisions",
     "RawInput",
     "fingerprint",
+    "read_decisions",
     "read_input",
     "sniff_csv",
 ]
