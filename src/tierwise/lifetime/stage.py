@@ -239,7 +239,7 @@ def lifetime_stage(
         eov = gg.expected_order_value(x, mval)
     except ModelError as exc:
         gg = None
-        warnings.append(str(exc))
+        warnings.append(f"{exc}; expected order value = each customer's own mean order value")
         # without a spend model: each customer's own mean order value
         total_rev = np.asarray(summ.column("total_revenue").to_numpy(), dtype=np.float64)
         eov = total_rev / (x + 1.0)
