@@ -93,7 +93,7 @@ def _progress() -> Iterator[Callable[[str], None]]:
         yield lambda stage: status.update(f"[bold]{stage}[/bold]…")
 
 
-FileOpt = Annotated[Path | None, typer.Option(help="File or PostgreSQL URL.", show_default=False)]
+FileOpt = Annotated[str | None, typer.Option(help="File or PostgreSQL URL.", show_default=False)]
 
 
 def _inputs(settings: Settings, given: Mapping[str, Path | str | None]) -> dict[str, str]:
@@ -137,10 +137,42 @@ def _summary(result: Any, title: str) -> None:
         f"customers: {customers.num_rows:,}    revenue: {revenue or 0:,.0f}    "
         f"analysis date: {m['as_of']}"
     )
+    for warning in m.get("warnings", []):
+        console.print(f"note: {warning}", markup=False, soft_wrap=True)
     if result.out_dir is not None:
         console.print(f"outputs:   {result.out_dir}", markup=False)
         files = sorted(p.name for p in Path(result.out_dir).iterdir())
         console.print("           " + ", ".join(files), markup=False)
+
+
+def _run_command(
+    given: dict[str, str | None],
+    config: Path | None,
+    as_of: str | None,
+    out: Path,
+    stages: tuple[str, ...] | None,
+    title: str,
+) -> None:
+    from .pipeline import run_pipeline
+
+    as_of_date = _parse_date(as_of)
+    with _errors():
+        settings = load_settings(config)
+        inputs = _inputs(settings, given)
+        with _progress() as progress:
+            result = run_pipeline(
+                inputs, settings, out_dir=out, as_of=as_of_date, progress=progress, stages=stages
+            )
+        _summary(result, title)
+
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Settings file (tierwise.toml).")
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option(help="Analysis date YYYY-MM-DD (default: last transaction).")
+]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 
 
 @app.command()
@@ -152,20 +184,38 @@ def run(
     prospects: FileOpt = None,
     reps: FileOpt = None,
     market: FileOpt = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="Settings file (tierwise.toml).")
-    ] = None,
-    as_of: Annotated[
-        str | None, typer.Option(help="Analysis date YYYY-MM-DD (default: last transaction).")
-    ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("tierwise-out"),
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+    out: OutOpt = Path("tierwise-out"),
 ) -> None:
     """Run the whole pipeline on your files and write the output folder."""
-    from .pipeline import run_pipeline
+    given = {
+        "transactions": transactions,
+        "customers": customers,
+        "activities": activities,
+        "payments": payments,
+        "prospects": prospects,
+        "reps": reps,
+        "market": market,
+    }
+    _run_command(given, config, as_of, out, None, "tierwise run")
 
-    as_of_date = _parse_date(as_of)
-    with _errors():
-        settings = load_settings(config)
+
+def _stage_command(name: str, stages: tuple[str, ...], doc: str) -> None:
+    """Register a command that runs load, validate and only the given stages."""
+
+    def command(
+        transactions: FileOpt = None,
+        customers: FileOpt = None,
+        activities: FileOpt = None,
+        payments: FileOpt = None,
+        prospects: FileOpt = None,
+        reps: FileOpt = None,
+        market: FileOpt = None,
+        config: ConfigOpt = None,
+        as_of: AsOfOpt = None,
+        out: OutOpt = Path(f"tierwise-{name}"),
+    ) -> None:
         given = {
             "transactions": transactions,
             "customers": customers,
@@ -175,12 +225,35 @@ def run(
             "reps": reps,
             "market": market,
         }
-        inputs = _inputs(settings, given)
-        with _progress() as progress:
-            result = run_pipeline(
-                inputs, settings, out_dir=out, as_of=as_of_date, progress=progress
-            )
-        _summary(result, "tierwise run")
+        _run_command(given, config, as_of, out, stages, f"tierwise {name}")
+
+    command.__doc__ = doc
+    app.command(name=name)(command)
+
+
+_stage_command(
+    "dedupe",
+    ("accounts",),
+    "Find duplicate customer records and roll them up to accounts (needs --customers); "
+    "writes customers, account_members and review_queue.",
+)
+_stage_command(
+    "profit",
+    ("profitability",),
+    "Customer profitability: cost-to-serve pools, net profit, whale curve, ease of doing business.",
+)
+_stage_command(
+    "lifetime",
+    ("lifetime",),
+    "Status, P(alive), expected purchases, CLV and defection risk (BG/NBD, Pareto/NBD, "
+    "Gamma-Gamma).",
+)
+_stage_command(
+    "potential",
+    ("potential",),
+    "Wallet (potential value), share of wallet, headroom, prospects and the ideal customer "
+    "profile.",
+)
 
 
 @app.command()
@@ -209,7 +282,7 @@ def demo(
         settings = Settings().with_updates(run={"seed": seed})
         with _progress() as progress:
             progress("generating demo data")
-            data = generate(n_customers=customers, seed=seed)
+            data = generate(n_customers=customers, seed=seed, settings=settings.demo)
             paths = write_demo(data, out / "data", fmt="csv" if csv else "parquet")
             inputs = {k: str(v) for k, v in paths.items() if k in INPUT_TABLES}
             result = run_pipeline(

@@ -101,6 +101,8 @@ class Engine:
             raw = self.con.con
             # deterministic row order for reads and inserts
             raw.execute("SET preserve_insertion_order = true")
+            # tierwise shows its own progress; DuckDB's bar would mix into the output
+            raw.execute("SET enable_progress_bar = false")
             if threads:
                 raw.execute(f"SET threads = {int(threads)}")
             if memory_limit:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +28,18 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import __version__
 from .engine import ROW, Engine
-from .errors import EngineError, InputError, Problems, TierwiseError
+from .errors import (
+    EngineError,
+    InputError,
+    ModelError,
+    Problems,
+    SettingsError,
+    TierwiseError,
+)
 from .features import customer_features
 from .io import REJECT_SCHEMA, RawInput, read_input
 from .io.outputs import OutputFolder
@@ -90,6 +98,8 @@ class RunContext:
     timings: dict[str, float] = field(default_factory=dict)
     #: each stage's full result object, for later stages and the Python API
     results: dict[str, Any] = field(default_factory=dict)
+    #: things a user should know about the run (stages skipped and why)
+    warnings: list[str] = field(default_factory=list)
 
     @contextmanager
     def timed(self, stage: str, progress: Progress | None = None) -> Iterator[None]:
@@ -185,8 +195,10 @@ def load_and_validate(
         last = engine.scalar(tx_used.date.max(), "the last transaction date")
         if last is None:
             raise InputError(
-                "no usable transaction rows (see rejects.csv for why each row was set aside)",
+                "no usable transaction rows: "
+                + _top_reasons(engine, tx_rejects, raws["transactions"]),
                 file=raws["transactions"].path,
+                hint="fix the rows or the column mapping, then run again",
             )
         as_of = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
     ctx = RunContext(settings=settings, engine=engine, as_of=as_of, timings=timings)
@@ -206,7 +218,8 @@ def load_and_validate(
     ids = [tx_used.select("customer_id")]
     if "customers" in used:
         ids.append(used["customers"].select("customer_id"))
-    known = engine.materialize(ibis.union(*ids, distinct=True), "tw_known_customers")
+    known_ids = ibis.union(*ids) if len(ids) > 1 else ids[0]
+    known = engine.materialize(known_ids.distinct(), "tw_known_customers")
     for name in ("activities", "payments"):
         if name in canon:
             t = reject_unknown_customers(canon[name], known, name)
@@ -235,6 +248,27 @@ def load_and_validate(
     ctx.tables = used
     timings["validate"] = round(time.perf_counter() - start, 4)
     return ctx
+
+
+def _top_reasons(engine: Engine, rejects: ir.Table, raw: RawInput, n: int = 3) -> str:
+    """The commonest reject reasons, for a message when nothing can be used."""
+    counts = engine.to_arrow(
+        rejects.group_by("reason").aggregate(rows=rejects.count(), first=rejects.row.min())
+    ).to_pylist()
+    counts += [
+        {"reason": r, "rows": 1, "first": row}
+        for r, row in zip(
+            raw.malformed.column("reason").to_pylist(),
+            raw.malformed.column("row").to_pylist(),
+            strict=True,
+        )
+    ]
+    if not counts:
+        return "the file has a header but no data rows"
+    counts.sort(key=lambda c: (-c["rows"], c["first"]))
+    return "; ".join(
+        f"{c['reason']} ({c['rows']:,} rows, first at row {c['first']})" for c in counts[:n]
+    )
 
 
 # -- stages ------------------------------------------------------------------------------
@@ -272,6 +306,7 @@ def _stage_accounts(ctx: RunContext) -> None:
     mapping = engine.from_arrow(
         res.mapping.select(["customer_id", "account_id"]), engine.fresh_name("account_map")
     )
+    _merge_report(ctx, res.mapping)
     for name in ("transactions", "activities", "payments"):
         if name not in ctx.tables:
             continue
@@ -297,6 +332,42 @@ def _stage_accounts(ctx: RunContext) -> None:
     ctx.extra_outputs["account_members"] = res.mapping
     ctx.manifest_extra["accounts"] = res.summary
     ctx.models["accounts"] = res.params
+
+
+def _merge_report(ctx: RunContext, mapping: pa.Table) -> None:
+    """Which accounts change class because their records were merged (ABC by revenue)."""
+    from .accounts import class_changes
+    from .features.basic import _months_before
+    from .segments import abc_classes
+
+    tx = ctx.tables["transactions"]
+    start = _months_before(ctx.as_of, 12)
+    recent = tx.filter(tx.date > start)
+    per_record = ctx.engine.to_arrow(
+        recent.group_by("customer_id").aggregate(revenue=recent.revenue.sum()),
+        "revenue per customer record",
+    )
+    m = mapping.select(["customer_id", "account_id"])
+    records = m.join(per_record, "customer_id", join_type="left outer")
+    rev = pc.fill_null(records.column("revenue"), 0.0).to_numpy(zero_copy_only=False)
+    cuts = ctx.settings.accounts.report_abc_cuts
+    before = pa.table(
+        {"customer_id": records.column("customer_id"), "class": abc_classes(rev, cuts).tolist()}
+    )
+    per_account = records.group_by("account_id", use_threads=False).aggregate([("revenue", "sum")])
+    acc_rev = pc.fill_null(per_account.column("revenue_sum"), 0.0).to_numpy(zero_copy_only=False)
+    after = pa.table(
+        {
+            "account_id": per_account.column("account_id"),
+            "class": abc_classes(acc_rev, cuts).tolist(),
+        }
+    )
+    changes = class_changes(before, after, m)
+    ctx.extra_outputs["merge_report"] = changes
+    ctx.manifest_extra["merge_report"] = {
+        "accounts_changing_class": changes.num_rows,
+        "examples": changes.column("description").to_pylist()[:10],
+    }
 
 
 def _stage_features(ctx: RunContext) -> None:
@@ -415,7 +486,7 @@ def _assemble_customers(ctx: RunContext) -> pa.Table:
     id_tables: list[ir.Table] = [ctx.tables["transactions"].select("customer_id")]
     if "customers" in ctx.tables:
         id_tables.append(ctx.tables["customers"].select("customer_id"))
-    t = ibis.union(*id_tables, distinct=True)
+    t = (ibis.union(*id_tables) if len(id_tables) > 1 else id_tables[0]).distinct()
     if "customers" in ctx.tables:
         master = ctx.tables["customers"].drop(ROW)
         t = t.left_join(master, "customer_id").drop("customer_id_right")
@@ -435,6 +506,7 @@ def _manifest(ctx: RunContext, settings: Settings) -> dict[str, Any]:
         "inputs": {name: acc.as_dict() for name, acc in ctx.inputs.items()},
         "timings": dict(ctx.timings),
         "models": ctx.models,
+        "warnings": list(ctx.warnings),
         **ctx.manifest_extra,
     }
 
@@ -448,6 +520,7 @@ def run_pipeline(
     today: dt.date | None = None,
     engine: Engine | None = None,
     progress: Progress | None = None,
+    stages: Sequence[str] | None = None,
 ) -> RunResult:
     """Run tierwise end to end and (when ``out_dir`` is given) write the output folder.
 
@@ -468,7 +541,15 @@ def run_pipeline(
         An engine to reuse; by default one is made from ``[run]`` and closed at the end.
     progress
         Called with each stage's name as it starts.
+    stages
+        Run only these stages (names from :data:`STAGES`); features always run. ``None``
+        runs them all.
     """
+    known = [name for name, _ in STAGES]
+    if stages is not None:
+        unknown = [s for s in stages if s not in known]
+        if unknown:
+            raise SettingsError(f"unknown stage {unknown[0]!r}; stages are {', '.join(known)}")
     settings = settings or Settings()
     own_engine = engine is None
     eng = engine or Engine(
@@ -480,8 +561,18 @@ def run_pipeline(
             inputs, settings, eng, as_of=as_of, today=today, progress=progress, timings=timings
         )
         for name, stage in STAGES:
+            if stages is not None and name not in stages and name != "features":
+                continue
             with ctx.timed(name, progress):
-                stage(ctx)
+                try:
+                    stage(ctx)
+                except ModelError as exc:
+                    if name == "features":
+                        raise
+                    # a model the data cannot support is left out, said so in the manifest
+                    reason = exc.one_line()
+                    ctx.manifest_extra[name] = {"skipped": reason}
+                    ctx.warnings.append(f"{name} skipped: {reason}")
         with ctx.timed("outputs", progress):
             customers = _assemble_customers(ctx)
             manifest = _manifest(ctx, settings)

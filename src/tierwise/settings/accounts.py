@@ -31,6 +31,11 @@ class AccountSettings(Section):
     in. Confirmed pairs are merged and rejected pairs kept apart on every later run.
     Default: none."""
 
+    report_abc_cuts: list[float] = Field(default_factory=lambda: [0.8, 0.95])
+    """Cumulative shares of revenue (last 12 months) that close classes A and B in the
+    merge report, which lists the accounts whose class changes when their records are
+    merged ("3 records (C, C, B) → one A account"). Fractions. Default [0.8, 0.95]."""
+
     enabled: bool = True
     """Look for duplicate customer records at all. When false every record is its own
     account (parent_id roll-up and stored decisions still apply). Default true."""

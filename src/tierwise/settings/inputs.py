@@ -26,8 +26,8 @@ class TableInput(Section):
     """CSV field delimiter, one character. Default: sniffed from the file."""
 
     encoding: str | None = None
-    """CSV text encoding (utf-8, utf-8-sig, latin-1, cp1252). Default: sniffed (BOM, UTF-8,
-    else Latin-1)."""
+    """CSV text encoding (utf-8, utf-8-sig, cp1252, latin-1). Default: sniffed (a BOM, else
+    UTF-8, else Windows-1252, else Latin-1)."""
 
     decimal: str | None = None
     """Decimal separator in text numbers, "." or ",". Default: "," when the CSV delimiter is

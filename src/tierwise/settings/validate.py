@@ -29,6 +29,7 @@ class ValidateSettings(Section):
         default_factory=lambda: [
             "%Y-%m-%d",
             "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%d %H:%M",
             "%Y-%m-%dT%H:%M:%S",
             "%Y%m%d",
             "%d/%m/%Y",
@@ -37,8 +38,8 @@ class ValidateSettings(Section):
         ]
     )
     """Date formats tried in turn for text dates (strftime codes). Default: ISO, ISO with
-    time, YYYYMMDD, DD/MM/YYYY, DD.MM.YYYY, YYYY/MM/DD. Put "%m/%d/%Y" before "%d/%m/%Y" for
-    US files."""
+    time (with or without seconds), YYYYMMDD, DD/MM/YYYY, DD.MM.YYYY, YYYY/MM/DD. Put
+    "%m/%d/%Y" before "%d/%m/%Y" for US files."""
 
     min_year: int = 1900
     """Dates before 1 January of this year are rejected as implausible. Default 1900."""
