@@ -58,12 +58,8 @@ def test_run_with_canonical_names_needs_no_settings(files: Path) -> None:
     out = files / "out"
     res = runner.invoke(app, ["run", "--transactions", str(files / "tx.csv"), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in out.iterdir()) == [
-        "customers.csv",
-        "customers.parquet",
-        "manifest.json",
-        "rejects.csv",
-    ]
+    written = {p.name for p in out.iterdir()}
+    assert written >= {"customers.csv", "customers.parquet", "manifest.json", "rejects.csv"}
     cust = _customers(out)
     assert sorted(cust) == ["A", "B"]
     assert cust["A"]["revenue"] == 25.5 and cust["A"]["n_orders"] == 2
