@@ -176,6 +176,11 @@ def reject_if(
 Check = tuple[ir.BooleanValue, str]
 
 
+def _trim(text: ir.StringValue) -> ir.StringValue:
+    """Text without surrounding white space; only values that have some pay for the trim."""
+    return ibis.ifelse(text.re_search(r"^\s|\s$"), text.strip(), text)
+
+
 def _parse(
     expr: ir.Column,
     kind: str,
@@ -197,7 +202,7 @@ def _parse(
                 (whole, expr.cast("int64").cast(str)),
                 else_=expr.cast(str),
             )
-        text = expr.cast(str).strip().nullif("")
+        text = _trim(expr.cast(str)).nullif("")
         if kind == "id":
             return text, [
                 (text.length() > vs.max_id_length, f"longer than {vs.max_id_length} characters")
@@ -208,7 +213,7 @@ def _parse(
         if dtype.is_numeric() or dtype.is_boolean():
             val = expr.cast("float64")
         else:
-            text = expr.cast(str).strip()
+            text = _trim(expr.cast(str))
             cleaned = text.re_replace("[\\s€$£¥'\u00a0]", "")
             if decimal == ",":
                 grouped = cleaned.re_search(r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$")
@@ -222,6 +227,12 @@ def _parse(
             val = cleaned.nullif("").try_cast("float64")
             checks.append((text.nullif("").notnull() & val.isnull(), f"not a number{hint}"))
         checks.append((val.notnull() & (val.isnan() | val.isinf()), "not a finite number"))
+        checks.append(
+            (
+                val.notnull() & (val.abs() > vs.max_abs_number),
+                f"implausibly large (beyond ±{vs.max_abs_number:g})",
+            )
+        )
         if kind == "int":
             checks.append((val.notnull() & (val != val.round(0)), "not a whole number"))
             return val.cast("int64"), checks
@@ -233,7 +244,7 @@ def _parse(
         elif dtype.is_timestamp():
             val = expr.date()
         else:
-            text = expr.cast(str).strip().nullif("")
+            text = _trim(expr.cast(str)).nullif("")
             formats = [ti.date_format] if ti.date_format else vs.date_formats
             parsed = [engine.try_parse_date(text, f) for f in formats]
             val = ibis.coalesce(*parsed) if len(parsed) > 1 else parsed[0]
@@ -253,7 +264,7 @@ def _parse(
             return expr, []
         if dtype.is_numeric():
             return expr != 0, []
-        text = expr.cast(str).strip().lower()
+        text = _trim(expr.cast(str)).lower()
         val = ibis.cases((text.isin(_TRUE), True), (text.isin(_FALSE), False), else_=None)
         return val.cast("boolean"), [
             (expr.notnull() & val.isnull(), "not true/false (use true/false, yes/no or 1/0)")
@@ -293,21 +304,31 @@ def canonicalize(
     decimal = ti.decimal or ("," if delimiter == ";" else ".")
     cols = source_columns if source_columns is not None else [c for c in raw.columns if c != ROW]
     mapping = match_columns(cols, spec, ti, file=file)
-    t = base = raw.mutate(**{REASON: ibis.null(str), RCOL: ibis.null(str), RVAL: ibis.null(str)})
+    # one projection for every parsed value and every check: the first failing check
+    # (in column order) names the reason, as reject_if would, without nesting a projection
+    # per check (the engine would recompute the parsed values at each level)
+    rules: list[tuple[ir.BooleanValue, str, str]] = []
     parsed: dict[str, ir.Value] = {}
     for col in spec.columns:
         src = mapping[col.name]
         if src is None:
             parsed[col.name] = ibis.null(_IBIS_TYPES[col.kind])
             continue
-        value, checks = _parse(base[src], col.kind, ti, vs, engine, decimal)
+        value, checks = _parse(raw[src], col.kind, ti, vs, engine, decimal)
         parsed[col.name] = value.cast(_IBIS_TYPES[col.kind])
-        for bad, why in checks:
-            t = reject_if(t, bad, src, f"{col.name} is {why}", base[src])
+        rules += [(bad.fill_null(False), src, f"{col.name} is {why}") for bad, why in checks]
         if col.required:
-            t = reject_if(t, value.isnull(), src, f"missing {col.name}", base[src])
-    # the parsed values are expressions over ``base``, whose columns ``t`` still carries
-    return t.select(**parsed, **{ROW: t[ROW], REASON: t[REASON], RCOL: t[RCOL], RVAL: t[RVAL]})
+            rules.append((value.isnull(), src, f"missing {col.name}"))
+    if rules:
+        reason = ibis.cases(*[(c, r) for c, _, r in rules], else_=ibis.null(str))
+        rcol = ibis.cases(*[(c, src) for c, src, _ in rules], else_=ibis.null(str))
+        rval = ibis.cases(
+            *[(c, raw[src].cast(str).substr(0, _VALUE_CHARS)) for c, src, _ in rules],
+            else_=ibis.null(str),
+        )
+    else:  # pragma: no cover - every table has a required column
+        reason = rcol = rval = ibis.null(str)
+    return raw.select(**parsed, **{ROW: raw[ROW], REASON: reason, RCOL: rcol, RVAL: rval})
 
 
 def check_transactions(

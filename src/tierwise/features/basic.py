@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 
 from ..settings import FeatureSettings
 
-__all__ = ["FEATURE_COLUMNS", "customer_features"]
+__all__ = ["FEATURE_COLUMNS", "customer_features", "exact_sum"]
 
 #: Output columns, in order (the public names in customers.parquet).
 FEATURE_COLUMNS = (
@@ -52,7 +52,7 @@ FEATURE_COLUMNS = (
 _SUM_TYPE = dt_.Decimal(38, 9)
 
 
-def _sum(x: ir.NumericValue) -> ir.FloatingScalar:
+def exact_sum(x: ir.NumericValue) -> ir.FloatingScalar:
     """Sum of a float column that does not depend on the order of the lines."""
     return x.cast(_SUM_TYPE).sum().cast("float64")
 
@@ -119,13 +119,13 @@ def customer_features(tx: ir.Table, *, as_of: dt.date, settings: FeatureSettings
         last_purchase=ibis.ifelse(is_sale, tx.date, ibis.null("date")).max(),
         n_orders=sale_order.nunique(),
         n_lines=tx.count(),
-        units=_sum(ibis.ifelse(is_sale, tx.quantity, 0.0)),
-        revenue=_sum(tx.revenue),
-        revenue_12m=_sum(ibis.ifelse(tx.date > year_start, tx.revenue, 0.0)),
-        returns_value=_sum(ibis.ifelse(is_sale, 0.0, -tx.revenue)),
+        units=exact_sum(ibis.ifelse(is_sale, tx.quantity, 0.0)),
+        revenue=exact_sum(tx.revenue),
+        revenue_12m=exact_sum(ibis.ifelse(tx.date > year_start, tx.revenue, 0.0)),
+        returns_value=exact_sum(ibis.ifelse(is_sale, 0.0, -tx.revenue)),
         n_return_lines=(~is_sale).cast("int64").sum(),
-        sale_revenue=_sum(ibis.ifelse(is_sale, tx.revenue, 0.0)),
-        cost=_sum(line_cost),
+        sale_revenue=exact_sum(ibis.ifelse(is_sale, tx.revenue, 0.0)),
+        cost=exact_sum(line_cost),
         n_cost_missing=line_cost.isnull().cast("int64").sum(),
         orders_last_period=ibis.ifelse(in_last, sale_order, ibis.null(str)).nunique(),
         orders_prev_period=ibis.ifelse(in_prev, sale_order, ibis.null(str)).nunique(),

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from ..errors import EngineError, InputError, SettingsError
 from ..settings.profitability import ACTIVITY_POOLS, ProfitabilitySettings
+from .basic import exact_sum
 
 __all__ = [
     "Period",
@@ -133,13 +134,13 @@ def _transactions_by_customer(
         list_revenue=list_revenue,
     )
     orders = lines.group_by(["customer_id", "order_id", "order_day"]).aggregate(
-        revenue=lines.revenue.sum(),
-        sale_revenue=ibis.ifelse(lines.sale, lines.revenue, 0.0).sum(),
-        return_revenue=ibis.ifelse(lines.ret, lines.revenue, 0.0).sum(),
-        list_revenue=lines.list_revenue.sum(),
-        discount=(lines.list_revenue - lines.revenue).sum(),
-        cost=lines.cost.sum(),
-        revenue_no_cost=ibis.ifelse(lines.cost.isnull(), lines.revenue, 0.0).sum(),
+        revenue=exact_sum(lines.revenue),
+        sale_revenue=exact_sum(ibis.ifelse(lines.sale, lines.revenue, 0.0)),
+        return_revenue=exact_sum(ibis.ifelse(lines.ret, lines.revenue, 0.0)),
+        list_revenue=exact_sum(lines.list_revenue),
+        discount=exact_sum(lines.list_revenue - lines.revenue),
+        cost=exact_sum(lines.cost),
+        revenue_no_cost=exact_sum(ibis.ifelse(lines.cost.isnull(), lines.revenue, 0.0)),
         lines_no_cost=lines.cost.isnull().cast("int64").sum(),
         sale_lines=lines.sale.cast("int64").sum(),
         lines=lines.count(),
@@ -149,13 +150,13 @@ def _transactions_by_customer(
     )
     small = orders.has_sale & (orders.sale_revenue < settings.drop_size_threshold)
     return orders.group_by("customer_id").aggregate(
-        revenue=orders.revenue.sum(),
-        sale_revenue=orders.sale_revenue.sum(),
-        return_revenue=orders.return_revenue.sum(),
-        list_revenue=orders.list_revenue.sum(),
-        discount=orders.discount.sum(),
-        cost=orders.cost.sum(),
-        revenue_no_cost=orders.revenue_no_cost.sum(),
+        revenue=exact_sum(orders.revenue),
+        sale_revenue=exact_sum(orders.sale_revenue),
+        return_revenue=exact_sum(orders.return_revenue),
+        list_revenue=exact_sum(orders.list_revenue),
+        discount=exact_sum(orders.discount),
+        cost=exact_sum(orders.cost),
+        revenue_no_cost=exact_sum(orders.revenue_no_cost),
         lines_no_cost=orders.lines_no_cost.sum(),
         n_lines=orders.lines.sum(),
         n_order_lines=orders.sale_lines.sum(),
@@ -227,7 +228,7 @@ def _activities_by_customer(
     for p in ACTIVITY_POOLS:
         hit = a.pool == p
         aggs[f"n_act_{p}"] = hit.cast("int64").sum()
-        aggs[f"cost_act_{p}"] = ibis.ifelse(hit, a.cost, 0.0).sum()
+        aggs[f"cost_act_{p}"] = exact_sum(ibis.ifelse(hit, a.cost, 0.0))
     return a.group_by("customer_id").aggregate(**aggs)
 
 
@@ -261,8 +262,8 @@ def _payments_by_customer(
         n_invoices=p.count(),
         n_invoices_late=p.late.cast("int64").sum(),
         n_invoices_open=p.unpaid.cast("int64").sum(),
-        days_late_sum=p.days.sum(),
-        late_payment_cost=p.financing.sum(),
+        days_late_sum=exact_sum(p.days),
+        late_payment_cost=exact_sum(p.financing),
     )
 
 
@@ -347,15 +348,15 @@ def input_totals(
     """
     t = tx.filter(period.contains(tx.date.cast("date")))
     try:
-        tot = t.aggregate(revenue=t.revenue.cast("float64").sum(), lines=t.count())
+        tot = t.aggregate(revenue=exact_sum(t.revenue.cast("float64")), lines=t.count())
         out: dict[str, Any] = tot.to_pyarrow().to_pylist()[0]
         if activities is not None:
             a = activity_costs(activities, period, settings)
-            agg = a.aggregate(activity_cost=a.cost.sum(), activities=a.count())
+            agg = a.aggregate(activity_cost=exact_sum(a.cost), activities=a.count())
             out.update(agg.to_pyarrow().to_pylist()[0])
         if payments is not None:
             p = _late_days(payments, period, settings)
-            agg = p.aggregate(late_payment_cost=p.financing.sum(), invoices=p.count())
+            agg = p.aggregate(late_payment_cost=exact_sum(p.financing), invoices=p.count())
             out.update(agg.to_pyarrow().to_pylist()[0])
     except Exception as exc:
         raise EngineError(f"the engine failed computing the input totals: {exc}") from exc

@@ -41,5 +41,10 @@ class ValidateSettings(Section):
     time (with or without seconds), YYYYMMDD, DD/MM/YYYY, DD.MM.YYYY, YYYY/MM/DD. Put
     "%m/%d/%Y" before "%d/%m/%Y" for US files."""
 
+    max_abs_number: float = Field(default=1e15, gt=0)
+    """A number (amount, quantity, coordinate) larger than this in absolute value is rejected
+    as implausible: such values are export errors, and sums of money are kept exact only
+    below about 1e28. Default 1e15."""
+
     min_year: int = 1900
     """Dates before 1 January of this year are rejected as implausible. Default 1900."""

@@ -1,0 +1,155 @@
+"""The whole pipeline on a small demo dataset: every stage runs, figures land in the
+output folder and manifest, runs are repeatable, and review decisions are honoured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from tierwise.demo import generate
+from tierwise.io.demo_files import write_demo
+from tierwise.pipeline import run_pipeline
+from tierwise.settings import INPUT_TABLES, Settings
+
+
+@pytest.fixture(scope="module")
+def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], object]:
+    data = generate(n_customers=600, seed=7)
+    paths = write_demo(data, tmp_path_factory.mktemp("demo") / "data")
+    return {k: str(v) for k, v in paths.items() if k in INPUT_TABLES}, data
+
+
+@pytest.fixture(scope="module")
+def first_run(demo_inputs, tmp_path_factory):
+    inputs, data = demo_inputs
+    out = tmp_path_factory.mktemp("run1") / "out"
+    result = run_pipeline(inputs, Settings(), out_dir=out, as_of=data.end_date)
+    return result, out
+
+
+def test_every_stage_runs_and_reports(first_run):
+    result, out = first_run
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["warnings"] == []
+    for stage in (
+        "load",
+        "validate",
+        "accounts",
+        "features",
+        "profitability",
+        "lifetime",
+        "potential",
+    ):
+        assert stage in m["timings"], stage
+    for model in ("bgnbd", "pareto_nbd", "gamma_gamma"):
+        entry = m["models"][model]
+        assert entry["n_customers"] > 0
+        assert entry["time_unit"] in ("days", "weeks")
+        assert entry["log_likelihood"] < 0
+    assert set(m["models"]["bgnbd"]["params"]) == {"r", "alpha", "a", "b"}
+    assert "top" in m["profitability"]["headline"]["sentence"]
+    for name, acc in m["inputs"].items():
+        assert acc["rows_read"] == acc["rows_used"] + acc["rows_rejected"], name
+        assert len(acc["sha256"]) == 64
+    for f in (
+        "customers.parquet",
+        "customers.csv",
+        "rejects.csv",
+        "whale_curve.csv",
+        "profit_breakdown.csv",
+        "high_value_at_risk.csv",
+        "review_queue.csv",
+        "merge_report.csv",
+        "prospects.csv",
+        "market_penetration.csv",
+    ):
+        assert (out / f).is_file(), f
+
+
+def test_customers_are_accounts_with_every_stage_figure(first_run, demo_inputs):
+    result, out = first_run
+    _, data = demo_inputs
+    customers = pq.read_table(out / "customers.parquet")
+    ids = customers.column("customer_id").to_pylist()
+    assert len(ids) == len(set(ids))
+    # duplicate records were merged: fewer rows than records, and members listed
+    assert customers.num_rows < data.customers.num_rows
+    merged = customers.filter(pc.greater(customers.column("n_members"), 1))
+    assert merged.num_rows > 0
+    for col in (
+        "revenue",
+        "net_profit",
+        "cost_to_serve",
+        "p_alive",
+        "clv",
+        "status",
+        "status_reason",
+        "wallet",
+        "share_of_wallet",
+        "ease_score",
+    ):
+        assert col in customers.column_names, col
+    # nothing lost in the roll-up: account revenue adds up to the transactions' revenue
+    total = pc.sum(data.transactions.column("revenue")).as_py()
+    assert pc.sum(customers.column("revenue")).as_py() == pytest.approx(total, rel=1e-9)
+
+
+def test_same_inputs_give_identical_tables(first_run, demo_inputs, tmp_path):
+    _, out1 = first_run
+    inputs, data = demo_inputs
+    out2 = tmp_path / "again"
+    run_pipeline(inputs, Settings(), out_dir=out2, as_of=data.end_date)
+    for f in (
+        "customers.parquet",
+        "customers.csv",
+        "rejects.csv",
+        "whale_curve.csv",
+        "merge_report.csv",
+        "review_queue.csv",
+    ):
+        assert (out1 / f).read_bytes() == (out2 / f).read_bytes(), f
+
+
+def test_review_decisions_are_applied_on_the_next_run(first_run, demo_inputs, tmp_path):
+    _, out1 = first_run
+    inputs, data = demo_inputs
+    members = pacsv.read_csv(out1 / "account_members.csv").to_pylist()
+    account = {r["customer_id"]: r["account_id"] for r in members}
+    # reject one merge the model made, confirm one it did not make
+    merged_pair = next(
+        (r["customer_id"], r["account_id"]) for r in members if r["customer_id"] != r["account_id"]
+    )
+    singles = [c for c, a in account.items() if c == a and list(account.values()).count(a) == 1]
+    confirm_pair = (singles[0], singles[1])
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text(
+        "left_id,right_id,decision\n"
+        f"{merged_pair[0]},{merged_pair[1]},reject\n"
+        f"{confirm_pair[0]},{confirm_pair[1]},confirm\n"
+    )
+    settings = Settings().with_updates(accounts={"decisions_file": str(decisions)})
+    out2 = tmp_path / "out"
+    run_pipeline(inputs, settings, out_dir=out2, as_of=data.end_date)
+    after = {
+        r["customer_id"]: r["account_id"]
+        for r in pacsv.read_csv(out2 / "account_members.csv").to_pylist()
+    }
+    assert after[merged_pair[0]] != after[merged_pair[1]]
+    assert after[confirm_pair[0]] == after[confirm_pair[1]]
+
+
+def test_a_failed_run_leaves_the_last_good_output(first_run, demo_inputs, tmp_path):
+    inputs, data = demo_inputs
+    out = tmp_path / "out"
+    run_pipeline(inputs, Settings(), out_dir=out, as_of=data.end_date)
+    before = (out / "customers.parquet").read_bytes()
+    bad = dict(inputs)
+    bad["transactions"] = str(Path(inputs["customers"]))  # no date or revenue columns
+    with pytest.raises(Exception):
+        run_pipeline(bad, Settings(), out_dir=out, as_of=data.end_date)
+    assert (out / "customers.parquet").read_bytes() == before
