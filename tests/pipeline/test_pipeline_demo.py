@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tierwise.demo import generate
+from tierwise.errors import TierwiseError
 from tierwise.io.demo_files import write_demo
 from tierwise.pipeline import run_pipeline
 from tierwise.settings import INPUT_TABLES, Settings
@@ -33,7 +34,7 @@ def first_run(demo_inputs, tmp_path_factory):
 
 
 def test_every_stage_runs_and_reports(first_run):
-    result, out = first_run
+    _result, out = first_run
     m = json.loads((out / "manifest.json").read_text())
     assert m["warnings"] == []
     for stage in (
@@ -72,7 +73,7 @@ def test_every_stage_runs_and_reports(first_run):
 
 
 def test_customers_are_accounts_with_every_stage_figure(first_run, demo_inputs):
-    result, out = first_run
+    _result, out = first_run
     _, data = demo_inputs
     customers = pq.read_table(out / "customers.parquet")
     ids = customers.column("customer_id").to_pylist()
@@ -150,6 +151,6 @@ def test_a_failed_run_leaves_the_last_good_output(first_run, demo_inputs, tmp_pa
     before = (out / "customers.parquet").read_bytes()
     bad = dict(inputs)
     bad["transactions"] = str(Path(inputs["customers"]))  # no date or revenue columns
-    with pytest.raises(Exception):
+    with pytest.raises(TierwiseError):
         run_pipeline(bad, Settings(), out_dir=out, as_of=data.end_date)
     assert (out / "customers.parquet").read_bytes() == before
