@@ -106,6 +106,11 @@ def _inputs(settings: Settings, given: Mapping[str, Path | str | None]) -> dict[
     return out
 
 
+def _given(values: Mapping[str, Any]) -> dict[str, str | None]:
+    """The input options of a command (named after the input tables) from its arguments."""
+    return {name: values.get(name) for name in INPUT_TABLES}
+
+
 def _parse_date(value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -189,15 +194,7 @@ def run(
     out: OutOpt = Path("tierwise-out"),
 ) -> None:
     """Run the whole pipeline on your files and write the output folder."""
-    given = {
-        "transactions": transactions,
-        "customers": customers,
-        "activities": activities,
-        "payments": payments,
-        "prospects": prospects,
-        "reps": reps,
-        "market": market,
-    }
+    given = _given(locals())
     _run_command(given, config, as_of, out, None, "tierwise run")
 
 
@@ -216,15 +213,7 @@ def _stage_command(name: str, stages: tuple[str, ...], doc: str) -> None:
         as_of: AsOfOpt = None,
         out: OutOpt = Path(f"tierwise-{name}"),
     ) -> None:
-        given = {
-            "transactions": transactions,
-            "customers": customers,
-            "activities": activities,
-            "payments": payments,
-            "prospects": prospects,
-            "reps": reps,
-            "market": market,
-        }
+        given = _given(locals())
         _run_command(given, config, as_of, out, stages, f"tierwise {name}")
 
     command.__doc__ = doc
@@ -312,15 +301,7 @@ def validate(
     as_of_date = _parse_date(as_of)
     with _errors():
         settings = load_settings(config)
-        given = {
-            "transactions": transactions,
-            "customers": customers,
-            "activities": activities,
-            "payments": payments,
-            "prospects": prospects,
-            "reps": reps,
-            "market": market,
-        }
+        given = _given(locals())
         inputs = _inputs(settings, given)
         engine = Engine(settings.run.engine)
         with engine.session():
@@ -369,15 +350,7 @@ def init(
     with _errors():
         if out.exists() and not force:
             raise TierwiseError(f"{out} exists; pass --force to overwrite it")
-        given = {
-            "transactions": transactions,
-            "customers": customers,
-            "activities": activities,
-            "payments": payments,
-            "prospects": prospects,
-            "reps": reps,
-            "market": market,
-        }
+        given = _given(locals())
         text = settings_template({k: str(v) for k, v in given.items() if v is not None})
         out.write_text(text, encoding="utf-8")
         load_settings(out)  # what we wrote must read back

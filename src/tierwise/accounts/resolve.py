@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from ..engine import Engine
 from ..errors import InputError, ModelError
-from ..settings.accounts import AccountSettings
+from ..settings.accounts import BLOCKING_COLUMNS, AccountSettings
 from .linkage import company_spec, predict_pairs
 from .normalise import normalise_customers
 from .review import clean_decisions, empty_decisions, review_queue
@@ -22,19 +22,7 @@ __all__ = ["AccountsResult", "resolve_accounts"]
 #: Raw customer fields shown beside each other in the review queue.
 EVIDENCE_FIELDS = ("name", "address", "postcode", "city", "country", "phone", "email", "tax_id")
 
-_MATCH_COLUMNS = (
-    "name_norm",
-    "name_core",
-    "name_prefix",
-    "address_norm",
-    "address_number",
-    "postcode_norm",
-    "postcode_prefix",
-    "city_norm",
-    "phone_norm",
-    "email_domain",
-    "tax_id_norm",
-)
+_MATCH_COLUMNS = BLOCKING_COLUMNS
 
 
 @dataclass(frozen=True)
