@@ -144,3 +144,32 @@ def check_fitted(estimator: Any, attribute: str = "params_") -> None:
         raise NotFittedError(
             f"this {type(estimator).__name__} is not fitted yet: call fit(...) first"
         )
+
+
+class LikelihoodModel:
+    """What every fitted lifetime model shares: its manifest entry and its repr.
+
+    Subclasses set ``params_``, ``log_likelihood_``, ``n_customers_`` when fitted and carry a
+    ``time_unit``.
+    """
+
+    time_unit: str
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The fitted model as the manifest records it."""
+        check_fitted(self)
+        fitted: Any = self
+        return {
+            "params": dict(fitted.params_),
+            "log_likelihood": fitted.log_likelihood_,
+            "n_customers": fitted.n_customers_,
+            "time_unit": self.time_unit,
+        }
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        params = getattr(self, "params_", None)
+        if params is None:
+            return f"{name}()"
+        inner = ", ".join(f"{k}={v:.4g}" for k, v in params.items())
+        return f"{name}({inner})"

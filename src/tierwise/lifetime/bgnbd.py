@@ -28,7 +28,14 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from ..errors import InputError, ModelError
-from ._fitting import FloatArray, as_float, check_fitted, distinct_rows, maximise
+from ._fitting import (
+    FloatArray,
+    LikelihoodModel,
+    as_float,
+    check_fitted,
+    distinct_rows,
+    maximise,
+)
 
 __all__ = ["BetaGeoModel", "check_rft", "simulate_bgnbd"]
 
@@ -89,7 +96,7 @@ def simulate_bgnbd(
     return x.astype(np.float64), t_x, Ta
 
 
-class BetaGeoModel:
+class BetaGeoModel(LikelihoodModel):
     """BG/NBD model fitted by maximum likelihood on the distinct (x, t_x, T) triples.
 
     Parameters
@@ -400,19 +407,3 @@ class BetaGeoModel:
         r, alpha, a, b = self._p()
         hyp = hyp2f1(r, b, a + b - 1.0, ta / (alpha + ta))
         return (a + b - 1.0) / (a - 1.0) * (1.0 - (alpha / (alpha + ta)) ** r * hyp)
-
-    def to_manifest(self) -> dict[str, Any]:
-        """The fitted model as the manifest records it."""
-        check_fitted(self)
-        return {
-            "params": dict(self.params_),
-            "log_likelihood": self.log_likelihood_,
-            "n_customers": self.n_customers_,
-            "time_unit": self.time_unit,
-        }
-
-    def __repr__(self) -> str:
-        if hasattr(self, "params_"):
-            inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-            return f"BetaGeoModel({inner})"
-        return "BetaGeoModel()"

@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
 from ..errors import InputError, ModelError
-from ._fitting import FloatArray, as_float, check_fitted, maximise
+from ._fitting import FloatArray, LikelihoodModel, as_float, check_fitted, maximise
 
 __all__ = ["GammaGammaModel", "frequency_value_correlation"]
 
@@ -54,7 +54,7 @@ def frequency_value_correlation(x: ArrayLike, m: ArrayLike) -> float:
     return float(np.corrcoef(xa[keep], ma[keep])[0, 1])
 
 
-class GammaGammaModel:
+class GammaGammaModel(LikelihoodModel):
     """Gamma-Gamma spend model, fitted by maximum likelihood on the repeat buyers.
 
     The mean values ``m`` are continuous, so rows are rarely shared and are not
@@ -251,18 +251,5 @@ class GammaGammaModel:
         return p * (g + ma * xa) / (p * xa + q - 1.0)
 
     def to_manifest(self) -> dict[str, Any]:
-        """The fitted model as the manifest records it."""
-        check_fitted(self)
-        return {
-            "params": dict(self.params_),
-            "log_likelihood": self.log_likelihood_,
-            "n_customers": self.n_customers_,
-            "time_unit": self.time_unit,
-            "frequency_value_correlation": self.correlation_,
-        }
-
-    def __repr__(self) -> str:
-        if hasattr(self, "params_"):
-            inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-            return f"GammaGammaModel({inner})"
-        return "GammaGammaModel()"
+        """The fitted model as the manifest records it, with the frequency-value check."""
+        return {**super().to_manifest(), "frequency_value_correlation": self.correlation_}

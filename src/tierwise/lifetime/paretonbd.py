@@ -29,14 +29,19 @@ expressions", http://brucehardie.com/notes/009/.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln, logsumexp
 
 from ..errors import ModelError
-from ._fitting import FloatArray, as_float, check_fitted, distinct_rows, maximise
+from ._fitting import (
+    FloatArray,
+    LikelihoodModel,
+    as_float,
+    check_fitted,
+    distinct_rows,
+    maximise,
+)
 from .bgnbd import check_rft
 
 __all__ = ["ParetoNBDModel"]
@@ -88,7 +93,7 @@ def _log_integral(
     return log_i, g
 
 
-class ParetoNBDModel:
+class ParetoNBDModel(LikelihoodModel):
     """Pareto/NBD model fitted by maximum likelihood on the distinct (x, t_x, T) triples.
 
     Parameters
@@ -237,19 +242,3 @@ class ParetoNBDModel:
         # (1 - exp(-(s-1) lr)) / (s-1), with its limit lr at s = 1
         frac = lr if abs(sm1) < 1e-10 else -np.expm1(-sm1 * lr) / sm1
         return (r + xa) * (beta + Ta) / (alpha + Ta) * frac
-
-    def to_manifest(self) -> dict[str, Any]:
-        """The fitted model as the manifest records it."""
-        check_fitted(self)
-        return {
-            "params": dict(self.params_),
-            "log_likelihood": self.log_likelihood_,
-            "n_customers": self.n_customers_,
-            "time_unit": self.time_unit,
-        }
-
-    def __repr__(self) -> str:
-        if hasattr(self, "params_"):
-            inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-            return f"ParetoNBDModel({inner})"
-        return "ParetoNBDModel()"
