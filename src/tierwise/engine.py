@@ -29,12 +29,31 @@ import pyarrow as pa
 
 from .errors import EngineError, SettingsError
 
-__all__ = ["ROW", "Engine"]
+__all__ = ["ROW", "Engine", "exact_sum"]
 
 #: Name of the column that carries each input row's number as the user sees it.
 ROW = "_row"
 
 _names = itertools.count()
+
+#: Sums of money and quantities are taken in exact decimal arithmetic (this many digits after
+#: the point) and turned back into float64: a float sum depends on the order the engine's
+#: threads add the lines in, so it could differ in the last bits from one run to the next.
+_SUM_TYPE = dt.Decimal(38, 9)
+
+
+def exact_sum(x: ir.NumericValue) -> ir.FloatingScalar:
+    """Sum of a float column that does not depend on the order the engine adds the rows in.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> eng = Engine()
+    >>> t = eng.from_arrow(pa.table({"x": [0.1, 0.2, 0.3]}))
+    >>> eng.scalar(exact_sum(t.x))
+    0.6
+    """
+    return x.cast(_SUM_TYPE).sum().cast("float64")
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")

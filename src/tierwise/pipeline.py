@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import __version__
-from .engine import ROW, Engine
+from .engine import ROW, Engine, exact_sum
 from .errors import (
     EngineError,
     InputError,
@@ -344,7 +344,7 @@ def _merge_report(ctx: RunContext, mapping: pa.Table) -> None:
     start = _months_before(ctx.as_of, 12)
     recent = tx.filter(tx.date > start)
     per_record = ctx.engine.to_arrow(
-        recent.group_by("customer_id").aggregate(revenue=recent.revenue.sum()),
+        recent.group_by("customer_id").aggregate(revenue=exact_sum(recent.revenue)),
         "revenue per customer record",
     )
     m = mapping.select(["customer_id", "account_id"])
@@ -417,7 +417,9 @@ def _stage_lifetime(ctx: RunContext) -> None:
         )
     prospects = None
     if "prospects" in ctx.tables:
-        prospects = ctx.engine.to_arrow(ctx.tables["prospects"].select("customer_id"))
+        prospects = ctx.engine.to_arrow(
+            ctx.tables["prospects"].order_by(ROW).select("customer_id"), "prospects"
+        )
     res = lifetime_stage(
         ctx.tables["transactions"],
         ctx.as_of,
@@ -439,11 +441,15 @@ def _stage_potential(ctx: RunContext) -> None:
 
     customers = _assemble_customers(ctx)
     prospects = (
-        ctx.engine.to_arrow(ctx.tables["prospects"].drop(ROW))
+        ctx.engine.to_arrow(ctx.tables["prospects"].order_by(ROW).drop(ROW), "prospects")
         if "prospects" in ctx.tables
         else None
     )
-    market = ctx.engine.to_arrow(ctx.tables["market"].drop(ROW)) if "market" in ctx.tables else None
+    market = (
+        ctx.engine.to_arrow(ctx.tables["market"].order_by(ROW).drop(ROW), "market data")
+        if "market" in ctx.tables
+        else None
+    )
     profit = "net_profit" if "net_profit" in customers.column_names else None
     res = potential_stage(
         customers,

@@ -15,9 +15,9 @@ import calendar
 import datetime as dt
 
 import ibis
-import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir
 
+from ..engine import exact_sum
 from ..settings import FeatureSettings
 
 __all__ = ["FEATURE_COLUMNS", "customer_features", "exact_sum"]
@@ -44,17 +44,6 @@ FEATURE_COLUMNS = (
     "orders_prev_period",
     "order_trend",
 )
-
-
-#: Sums of money and quantities are taken in exact decimal arithmetic (this many digits after
-#: the point) and turned back into float64: a float sum depends on the order the engine's
-#: threads add the lines in, so it could differ in the last bits from one run to the next.
-_SUM_TYPE = dt_.Decimal(38, 9)
-
-
-def exact_sum(x: ir.NumericValue) -> ir.FloatingScalar:
-    """Sum of a float column that does not depend on the order of the lines."""
-    return x.cast(_SUM_TYPE).sum().cast("float64")
 
 
 def _months_before(day: dt.date, months: int) -> dt.date:

@@ -34,7 +34,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from ..engine import Engine
+from ..engine import Engine, exact_sum
 from ..errors import ModelError
 from ..settings.lifetime import LifetimeSettings
 from ._fitting import check_fitted
@@ -90,8 +90,8 @@ def defection_features(
         n_last_year=(age < year).cast("float64").sum(),
         n_year_before=((age >= year) & (age < 2 * year)).cast("float64").sum(),
         n_same_window_last_year=((age < year) & (age >= year - win)).cast("float64").sum(),
-        revenue_last_year=ibis.ifelse(age < year, hist.value, 0.0).sum(),
-        revenue=hist.value.sum(),
+        revenue_last_year=exact_sum(ibis.ifelse(age < year, hist.value, 0.0)),
+        revenue=exact_sum(hist.value),
     )
     span = g.last_date.delta(g.first_date, unit="day").cast("float64")
     gap = ibis.ifelse(g.n_days > 1, span / (g.n_days - 1), ibis.null("float64"))

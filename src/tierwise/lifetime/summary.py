@@ -17,7 +17,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from ..engine import Engine
+from ..engine import Engine, exact_sum
 from ..errors import InputError
 
 __all__ = ["SUMMARY_COLUMNS", "purchase_days", "rfm_summary", "rfm_summary_expr"]
@@ -72,9 +72,7 @@ def purchase_days(
     if end is not None:
         keep &= tx.date <= ibis.literal(end)
     t = tx.filter(keep)
-    return t.group_by(["customer_id", "date"]).aggregate(
-        value=t.revenue.cast("float64").sum().fill_null(0.0)
-    )
+    return t.group_by(["customer_id", "date"]).aggregate(value=exact_sum(t.revenue).fill_null(0.0))
 
 
 def rfm_summary_expr(
@@ -104,7 +102,7 @@ def rfm_summary_expr(
         n=days.date.count(),
         first_date=days.date.min(),
         last_date=days.date.max(),
-        total_revenue=days.value.sum(),
+        total_revenue=exact_sum(days.value),
         first_value=_min_by(days.value, days.date),  # the first purchase day's revenue
     )
     g = g.mutate(repeat_value=g.total_revenue - g.first_value)
