@@ -146,6 +146,25 @@ def test_unknown_key_without_a_close_match_has_no_suggestion(tmp_path: Path) -> 
     assert _messages(exc) == ["tierwise.toml [run] zzzz: unknown setting"]
 
 
+def test_unknown_section_lists_the_sections_there_are(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings(_write(tmp_path, "[zzzz]\nx = 1\n"))
+    (msg,) = _messages(exc)
+    assert msg.startswith("tierwise.toml [zzzz]: unknown section (this version of tierwise has")
+    assert "profitability" in msg and "lifetime" in msg
+
+
+def test_rejects_zero_threads_and_a_memory_limit_without_unit(tmp_path: Path) -> None:
+    p = _write(tmp_path, '[run]\nthreads = 0\nmemory_limit = "lots"\n')
+    with pytest.raises(Problems) as exc:
+        load_settings(p)
+    msgs = _messages(exc)
+    assert any(m.startswith("tierwise.toml [run] threads:") for m in msgs)
+    assert 'tierwise.toml [run] memory_limit: give a size with its unit, such as "8GB"' in msgs[1]
+    settings = load_settings(_write(tmp_path, '[run]\nthreads = 2\nmemory_limit = "512MiB"\n'))
+    assert (settings.run.threads, settings.run.memory_limit) == (2, "512MiB")
+
+
 def test_wrong_type_names_section_key_and_value(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as exc:
         load_settings(_write(tmp_path, '[validate]\nfuture_tolerance_days = "three"\n'))

@@ -124,10 +124,13 @@ def _describe(err: dict[str, Any], source: str) -> SettingsError:
         key = str(loc[-1])
         close = difflib.get_close_matches(key, _known_keys(loc), n=1, cutoff=0.6)
         fix = f" (did you mean {close[0]}?)" if close else ""
+        if len(loc) == 1 and not close:
+            known = ", ".join(_known_keys(loc))
+            fix = f" (this version of tierwise has the sections {known})"
         what = "unknown section" if len(loc) == 1 else "unknown setting"
         msg = f"{what}{fix}"
     else:
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if "input" in err and not isinstance(err["input"], dict):
             msg = f"{msg} (got {err['input']!r})"
     if len(loc) == 1:

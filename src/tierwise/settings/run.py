@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
+from pydantic import Field, field_validator
+
 from ._base import Section
+
+_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)\s*$")
 
 
 class RunSettings(Section):
@@ -21,8 +26,16 @@ class RunSettings(Section):
     engine: Literal["duckdb", "spark"] = "duckdb"
     """Dataframe engine for transaction-sized work. Default "duckdb" (in-process)."""
 
-    threads: int | None = None
-    """Engine threads. Default: all cores."""
+    threads: int | None = Field(default=None, ge=1)
+    """Engine threads (a whole number, 1 or more). Default: all cores."""
 
     memory_limit: str | None = None
-    """Engine memory cap, e.g. "8GB". Default: the engine's own (DuckDB: 80% of RAM)."""
+    """Engine memory cap with its unit, e.g. "8GB" or "512MiB". Default: the engine's own
+    (DuckDB: 80% of RAM)."""
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_limit(cls, v: str | None) -> str | None:
+        if v is not None and not _SIZE.match(v):
+            raise ValueError('give a size with its unit, such as "8GB" or "512MiB"')
+        return v
