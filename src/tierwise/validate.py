@@ -37,7 +37,7 @@ import ibis.expr.datatypes as idt
 import ibis.expr.types as ir
 
 from .engine import ROW, Engine
-from .errors import InputError, Problems, SettingsError
+from .errors import InputError, Problems, SettingsError, TierwiseError
 from .schema import TABLES, TableSpec
 from .settings import Settings, TableInput, ValidateSettings
 
@@ -326,6 +326,7 @@ def canonicalize(
         rules += [(bad.fill_null(False), src, f"{col.name} is {why}") for bad, why in checks]
         if col.required:
             rules.append((value.isnull(), src, f"missing {col.name}"))
+    parsed.update(_extra_columns(raw, spec, ti, vs, engine, decimal, file=file, source=cols))
     if rules:
         reason = ibis.cases(*[(c, r) for c, _, r in rules], else_=ibis.null(str))
         rcol = ibis.cases(*[(c, src) for c, src, _ in rules], else_=ibis.null(str))
@@ -336,6 +337,73 @@ def canonicalize(
     else:  # pragma: no cover - every table has a required column
         reason = rcol = rval = ibis.null(str)
     return raw.select(**parsed, **{ROW: raw[ROW], REASON: reason, RCOL: rcol, RVAL: rval})
+
+
+def _extra_columns(
+    raw: ir.Table,
+    spec: TableSpec,
+    ti: TableInput,
+    vs: ValidateSettings,
+    engine: Engine,
+    decimal: str,
+    *,
+    file: str,
+    source: list[str],
+) -> dict[str, ir.Value]:
+    """The user's own columns named in ``[table] extra_columns``, typed.
+
+    A column is a number when the file stores numbers, or when every non-empty text value
+    reads as one (one scan in the engine); otherwise it is trimmed text. Such a column never
+    rejects a row: a value that does not fit is kept as text.
+    """
+    out: dict[str, ir.Value] = {}
+    problems: list[TierwiseError] = []
+    by_norm = {_norm(c): c for c in source}
+    for name in ti.extra_columns:
+        if _norm(name) in {_norm(c) for c in spec.names}:
+            problems.append(
+                SettingsError(
+                    f"[{spec.name}] extra_columns: {name!r} is a canonical {spec.name} column; "
+                    "it is kept anyway, so leave it out of extra_columns"
+                )
+            )
+            continue
+        src = name if name in source else by_norm.get(_norm(name))
+        if src is None:
+            close = difflib.get_close_matches(name, source, n=1)
+            fix = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(
+                InputError(
+                    f"[{spec.name}] extra_columns names {name!r}, which is not in the file",
+                    file=file,
+                    column=name,
+                    hint=f"columns are: {_preview(source)}{fix}",
+                )
+            )
+            continue
+        expr = raw[src]
+        dtype = expr.type()
+        if dtype.is_numeric() or dtype.is_boolean():
+            out[name] = expr.cast("float64")
+            continue
+        if dtype.is_date() or dtype.is_timestamp():
+            out[name] = expr.cast("date")
+            continue
+        number, checks = _parse(expr, "number", ti, vs, engine, decimal)
+        text = _trim(expr.cast(str)).nullif("")
+        # every check that fails a row (not a number, not finite, implausible) makes it text
+        bad = ibis.literal(False)
+        for cond, _ in checks:
+            bad |= cond.fill_null(False)
+        n_text = engine.scalar(
+            (text.notnull() & bad).cast("int64").sum(),
+            f"the types of {file} column {src!r}",
+        )
+        n_values = engine.scalar(text.notnull().sum(), f"values of {file} column {src!r}")
+        is_number = (n_text or 0) == 0 and (n_values or 0) > 0
+        out[name] = number.cast("float64") if is_number else text
+    Problems.raise_if_any(problems)
+    return out
 
 
 def check_transactions(

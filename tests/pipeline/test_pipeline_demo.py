@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -163,3 +164,20 @@ def test_a_failed_run_leaves_the_last_good_output(first_run, demo_inputs, tmp_pa
     with pytest.raises(TierwiseError):
         run_pipeline(bad, Settings(), out_dir=out, as_of=data.end_date)
     assert (out / "customers.parquet").read_bytes() == before
+
+
+def test_a_column_of_your_own_reaches_the_output_and_the_wallet_model(demo_inputs, tmp_path):
+    inputs, data = demo_inputs
+    customers = pq.read_table(inputs["customers"])
+    sites = pa.array([f"{1 + i % 9}" for i in range(customers.num_rows)])  # text in the file
+    path = tmp_path / "customers.csv"
+    pacsv.write_csv(customers.append_column("Sites", sites), path)
+    settings = Settings().with_updates(
+        customers={"extra_columns": ["Sites"]}, potential={"extra_feature_columns": ["Sites"]}
+    )
+    out = tmp_path / "out"
+    run_pipeline({**inputs, "customers": str(path)}, settings, out_dir=out, as_of=data.end_date)
+    result = pq.read_table(out / "customers.parquet")
+    assert result.schema.field("Sites").type == pa.float64()  # every value read as a number
+    m = json.loads((out / "manifest.json").read_text())
+    assert "Sites" in m["potential"]["features_used"]

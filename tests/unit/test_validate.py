@@ -362,3 +362,44 @@ def test_mapped_columns_are_used_and_names_match_ignoring_case(eng: Engine) -> N
         2.5,
     )
     del raw
+
+
+# -- the user's own columns ----------------------------------------------------------------
+
+
+def test_extra_columns_are_kept_typed_and_never_reject_a_row(eng: Engine) -> None:
+    s = Settings().with_updates(customers={"extra_columns": ["Sites", "tag", "mixed"]})
+    used, rej = _validate(
+        eng,
+        {
+            "customer_id": ["A", "B", "C"],
+            "Sites": ["3", " 12 ", ""],
+            "tag": ["x", None, "=y"],
+            "mixed": ["1", "two", "3"],
+        },
+        table="customers",
+        settings=s,
+    )
+    assert rej == {}
+    assert [r["Sites"] for r in used] == [3.0, 12.0, None]  # every value reads as a number
+    assert [r["tag"] for r in used] == ["x", None, "=y"]
+    assert [r["mixed"] for r in used] == ["1", "two", "3"]  # one word makes the column text
+
+
+def test_extra_columns_stored_as_numbers_stay_numbers(eng: Engine) -> None:
+    s = Settings().with_updates(customers={"extra_columns": ["sites"]})
+    used, _ = _validate(
+        eng, {"customer_id": ["A", "B"], "sites": [4, 7]}, table="customers", settings=s
+    )
+    assert [r["sites"] for r in used] == [4.0, 7.0]
+
+
+def test_extra_columns_absent_or_canonical_are_reported_together(eng: Engine) -> None:
+    raw = _raw(eng, {"customer_id": ["A"], "Sites": ["1"]})
+    s = Settings().with_updates(customers={"extra_columns": ["sitez", "name"]})
+    with pytest.raises(Problems) as exc:
+        canonicalize(raw, "customers", s, eng, file="c.csv")
+    msgs = [e.one_line() for e in exc.value.errors]
+    assert len(msgs) == 2
+    assert any("c.csv, column 'sitez'" in m and "did you mean 'Sites'" in m for m in msgs)
+    assert any("'name' is a canonical customers column" in m for m in msgs)

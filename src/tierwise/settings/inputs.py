@@ -42,6 +42,12 @@ class TableInput(Section):
     """Canonical column name → the name in your file, e.g. customer_id = "Kundennr".
     Default: columns already carry the canonical names."""
 
+    extra_columns: list[str] = Field(default_factory=list)
+    """Columns of your own to keep beside the canonical ones, by their name in the file
+    (customers and prospects: they are carried into customers.parquet, and
+    [potential] extra_feature_columns may name them). A column whose every value reads as a
+    number is a number (float), otherwise text. Default none."""
+
     @field_validator("delimiter")
     @classmethod
     def _one_char(cls, v: str | None) -> str | None:
