@@ -11,7 +11,8 @@ process's maximum resident set) are its own. All steps are pinned to 2 cores.
   look-alikes) and applied to customers and prospects;
 - ``stage``: :func:`tierwise.potential.potential_stage` with the given method (default
   "auto": cross-fitted LightGBM, linear and look-alike models, blend and choice, band,
-  prospects with look-alike scores, ICP and market tables).
+  prospects with look-alike scores, ICP, and a market table per industry × region cell that
+  grows wallets to the planning year and gives penetration per cell, industry and region).
 
 Prints one line per step and the stage's time and memory as ratios to each baseline.
 
@@ -20,7 +21,8 @@ average 4-10, so times are noisy), default settings, 1,000,000 customers + 200,0
 prospects, two runs: groupby 7.6 s and 3.6 s / 425 MiB; gbm_once 81.8 s and 66.3 s /
 578-635 MiB; stage 213 s and 320 s / 1,367 MiB ("auto" chose gbm; same losses both runs);
 stage / gbm_once = 2.6× and 4.8× time, 2.2-2.4× peak memory. At 100,000 + 20,000: stage
-102 s, gbm_once 18 s (5.6×), under heavier load.
+102 s, gbm_once 18 s (5.6×), under heavier load. (These runs predate the market table in
+the stage step: a merge per market level and a few group-bys, linear in the rows.)
 
 Usage::
 
@@ -85,6 +87,16 @@ def generate(folder: Path, customers: int, prospects: int, seed: int) -> None:
     pq.write_table(pa.table(cust), folder / "customers.parquet")
     pros, _ = firmographics(prospects, "P")
     pq.write_table(pa.table(pros), folder / "prospects.parquet")
+    cells = np.arange(INDUSTRIES * REGIONS)
+    market = {
+        "industry": pa.array(np.char.add("industry_", (cells // REGIONS).astype(str))),
+        "region": pa.array(np.char.add("region_", (cells % REGIONS).astype(str))),
+        "market_size": np.round(
+            rng.lognormal(np.log(1e3 * customers / cells.size), 0.3, cells.size), -3
+        ),
+        "growth_rate": np.round(rng.normal(0.02, 0.02, cells.size), 3),
+    }
+    pq.write_table(pa.table(market), folder / "market.parquet")
 
 
 def _pin() -> None:
@@ -127,8 +139,13 @@ def step(name: str, folder: Path, method: str) -> dict[str, float]:
         from tierwise.potential import potential_stage
         from tierwise.settings import PotentialSettings
 
+        market = pq.read_table(folder / "market.parquet")
         res = potential_stage(
-            cust, prospects=pros, settings=PotentialSettings(method=method), seed=42
+            cust,
+            prospects=pros,
+            market=market,
+            settings=PotentialSettings(method=method),
+            seed=42,
         )
         extra["checksum"] = float(np.sum(res.customers["wallet"].to_numpy()))
         extra["chosen"] = res.manifest["method"]  # type: ignore[assignment]

@@ -63,22 +63,39 @@ def test_fold_ids_are_balanced_and_seeded():
 
 
 @pytest.mark.parametrize("method", ["gbm", "linear", "lookalike", "blend"])
-def test_a_customers_own_spend_never_moves_its_own_wallet_estimate(method):
+def test_a_customers_own_spend_reaches_its_outputs_only_through_the_floors(method):
+    # the stage's folds (documented: fold_ids(n, n_folds, seed)); every customer of one
+    # fold gets a different spend: none (A) or anything from 0 to 1000× as much (B)
     df = _customers()
-    base = _run(df, settings={"method": method}).customers.to_pandas()
-    i = 17
-    changed = df.copy()
-    changed.loc[i, "revenue_12m"] = df.loc[i, "revenue_12m"] * 1000 + 1e6
-    after = _run(changed, settings={"method": method}).customers.to_pandas()
-    # its own cross-fitted estimate is exactly unchanged ...
-    assert after.loc[i, "wallet_model"] == base.loc[i, "wallet_model"]
-    assert after.loc[i, "wallet_high"] >= after.loc[i, "wallet"]
-    # ... while the models that did see its spend moved other customers' estimates, so the
-    # test would catch a model that used the spend of the customer it predicts
-    assert (after["wallet_model"] != base["wallet_model"]).sum() > 0
-    # the published wallet is floored at the new spend (nobody spends beyond its wallet)
-    assert after.loc[i, "wallet"] == pytest.approx(changed.loc[i, "revenue_12m"])
-    assert after.loc[i, "share_of_wallet"] == pytest.approx(1.0)
+    seed = 7
+    fold = fold_ids(len(df), PotentialSettings().n_folds, seed) == 0
+    rng = np.random.default_rng(0)
+    a, b = df.copy(), df.copy()
+    a.loc[fold, "revenue_12m"] = 0.0
+    b.loc[fold, "revenue_12m"] *= rng.choice([0.0, 0.2, 5.0, 1000.0], int(fold.sum()))
+    ra = _run(a, seed=seed, settings={"method": method}).customers.to_pandas()
+    rb = _run(b, seed=seed, settings={"method": method}).customers.to_pandas()
+    s = b.loc[fold, "revenue_12m"].to_numpy()
+    # the fold's own estimates and bands are exactly those made without its spend ...
+    assert np.array_equal(rb.loc[fold, "wallet_model"], ra.loc[fold, "wallet_model"])
+    # ... and its spend enters only through the documented floors
+    wallet = np.maximum(ra.loc[fold, "wallet_model"].to_numpy(), s)
+    assert np.array_equal(rb.loc[fold, "wallet"], wallet)
+    assert np.array_equal(rb.loc[fold, "wallet_low"], np.maximum(ra.loc[fold, "wallet_low"], s))
+    assert np.array_equal(rb.loc[fold, "wallet_high"], np.maximum(ra.loc[fold, "wallet_high"], s))
+    top = fold & (b["revenue_12m"] > ra["wallet_model"])
+    assert top.any() and np.allclose(rb.loc[top, "share_of_wallet"], 1.0)
+    # the models that did see the fold's spend moved the other customers' estimates, so a
+    # model fitted on the customers it predicts (see the next test) would fail above
+    assert (rb.loc[~fold, "wallet_model"] != ra.loc[~fold, "wallet_model"]).mean() > 0.5
+
+
+def test_auto_adds_only_its_choice_to_the_chosen_models_crossfitted_estimates():
+    df = _customers()
+    auto = _run(df)
+    chosen = auto.manifest["method"]
+    alone = _run(df, settings={"method": chosen})
+    assert auto.customers.equals(alone.customers)
 
 
 def test_an_in_sample_lookalike_would_leak_own_spend_the_crossfitted_one_does_not():
@@ -241,6 +258,68 @@ def test_market_table_without_keys_is_refused():
             pd.DataFrame({"market_size": [1.0]}),
             PotentialSettings(),
         )
+
+
+def test_market_given_per_cell_rolls_up_to_industry_region_and_total():
+    c = pd.DataFrame(
+        {
+            "industry": ["a", "a", "b"],
+            "region": ["N", "S", "N"],
+            "spend": [10.0, 20.0, 30.0],
+            "wallet": [20.0, 40.0, 60.0],
+            "wallet_planning": [20.0, 40.0, 60.0],
+            "headroom": [10.0, 20.0, 30.0],
+        }
+    )
+    cells = pd.DataFrame(
+        {
+            "industry": ["a", "a", "b"],
+            "region": ["N", "S", "N"],
+            "market_size": [100.0, 300.0, 600.0],
+            "growth_rate": [0.10, None, 0.0],  # a × S grows at the default 2%
+        }
+    )
+    st = PotentialSettings(planning_years=2, default_growth_rate=0.02)
+    t = penetration_table(c, market=cells, settings=st).to_pandas().set_index("level")
+    ind_a = t.loc["industry"].set_index("industry").loc["a"]
+    # industry a = its two cells: 100 + 300; growth weighted by size (0.1·100 + 0.02·300)/400
+    assert ind_a.market_size == 400.0
+    assert ind_a.growth_rate == pytest.approx(0.04)
+    assert ind_a.market_potential == pytest.approx(100 * 1.1**2 + 300 * 1.02**2)
+    assert ind_a.penetration == pytest.approx(30.0 / 400.0)
+    reg_n = t.loc["region"].set_index("region").loc["N"]
+    assert (reg_n.market_size, reg_n.revenue) == (700.0, 40.0)
+    total = t.loc["total"]
+    assert total.market_size == 1000.0
+    assert total.market_potential == pytest.approx(121.0 + 300 * 1.02**2 + 600.0)
+    assert total.penetration == pytest.approx(60.0 / 1000.0)
+    # a market row of the level's own wins over the sum of its cells
+    own = pd.concat([cells, pd.DataFrame({"industry": ["a"], "market_size": [450.0]})])
+    t = penetration_table(c, market=own, settings=st).to_pandas()
+    assert t[(t.level == "industry") & (t.industry == "a")].market_size.tolist() == [450.0]
+    # without the b × N cell, region N's cells (a × N only) would understate its market:
+    # its size stays empty rather than giving b's revenue a share of a's market
+    part = penetration_table(c, market=cells.iloc[:2], settings=st).to_pandas()
+    by_region = part[part.level == "region"].set_index("region")
+    assert np.isnan(by_region.loc["N", "market_size"]) and np.isnan(
+        by_region.loc["N", "penetration"]
+    )
+    assert by_region.loc["S", "market_size"] == 300.0
+
+
+def test_stage_reports_penetration_per_segment_when_given_a_segment_column():
+    df = _customers()
+    df["tier"] = np.where(np.arange(len(df)) % 3 == 0, "gold", "silver")
+    res = _run(df, segment_column="tier")
+    pen = res.market_penetration.to_pandas()
+    seg = pen[pen.level == "segment"].set_index("segment")
+    assert sorted(seg.index) == ["gold", "silver"]
+    gold = (df["tier"] == "gold").to_numpy()
+    assert seg.loc["gold", "revenue"] == pytest.approx(df.loc[gold, "revenue_12m"].sum())
+    wallet = res.customers["wallet"].to_numpy()
+    assert seg.loc["gold", "wallet"] == pytest.approx(wallet[gold].sum())
+    assert seg["n_customers"].sum() == len(df)
+    assert seg["market_size"].isna().all()  # the market table has no segments
 
 
 def test_penetration_by_segment_sums_revenue_and_wallet_per_segment():

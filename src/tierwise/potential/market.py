@@ -8,8 +8,19 @@ its region, else ``[potential] default_growth_rate``.
 
 Penetration is our revenue divided by the market size; market potential is the market size
 grown to the planning year, :math:`M (1 + g)^{T}` with ``T = [potential] planning_years``.
+An industry (or region) without a row of its own gets the sum of its industry × region
+cells (sizes and potentials summed, growth weighted by size), so a market table given per
+cell still reports market potential and penetration per industry, per region and in total.
 Alongside the market's own figures the table gives the bottom-up potential: the sum of the
 planning-year wallets of customers and prospects.
+
+Segments: :func:`penetration_table` adds one row per segment (``level = "segment"``) when
+given a ``segment_column``. A segment cuts across industries and regions, for which alone
+the market table gives sizes, so its market columns stay empty and its ``share_of_wallet``
+(our revenue / the wallets of its customers) is its penetration. The segments stage runs
+after this one, so the pipeline adds these rows by calling :func:`penetration_table` again
+once customers carry their segment (or passes ``segment_column`` to
+:func:`~tierwise.potential.potential_stage` when a segment is known beforehand).
 """
 
 from __future__ import annotations
@@ -94,37 +105,91 @@ def customer_growth_rates(
     g = np.full(n, np.nan)
     if market is not None:
         m = _clean_market(market)
-        ind = (
-            df["industry"].astype("string")
-            if "industry" in df.columns
-            else pd.Series(pd.NA, index=df.index, dtype="string")
-        )
-        reg = (
-            df["region"].astype("string")
-            if "region" in df.columns
-            else pd.Series(pd.NA, index=df.index, dtype="string")
+        keys = pd.DataFrame(
+            {
+                k: (
+                    df[k].astype("string").to_numpy(dtype=object, na_value=None)
+                    if k in df.columns
+                    else np.full(n, None, dtype=object)
+                )
+                for k in _KEYS
+            }
         )
         for level in ("industry_region", "industry", "region"):
             rows = _level_rows(m, level).dropna(subset=["growth_rate"])
             if rows.empty:
                 continue
-            if level == "industry_region":
-                lut = {
-                    (a, b): r
-                    for a, b, r in zip(
-                        rows["industry"], rows["region"], rows["growth_rate"], strict=True
-                    )
-                }
-                key = pd.Series(
-                    list(zip(ind.fillna("\0"), reg.fillna("\0"), strict=True)), index=df.index
-                )
-                val = key.map(lut)
-            else:
-                lut = dict(zip(rows[level], rows["growth_rate"], strict=True))
-                val = (ind if level == "industry" else reg).map(lut)
-            v = pd.to_numeric(val, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-            g = np.where(np.isnan(g), v, g)
+            by = list(_KEYS) if level == "industry_region" else [level]
+            lut = rows[[*by, "growth_rate"]].astype({b: object for b in by})
+            # a left merge keeps the customers' order; market keys are unique and never
+            # missing at their level, so each customer gets one value or none
+            val = keys[by].merge(lut, on=by, how="left")["growth_rate"]
+            g = np.where(np.isnan(g), val.to_numpy(dtype="float64", na_value=np.nan), g)
     return np.where(np.isnan(g), settings.default_growth_rate, g)
+
+
+_FIGURES = ["market_size", "growth_rate", "market_potential"]
+
+
+def _with_potential(rows: pd.DataFrame, settings: PotentialSettings) -> pd.DataFrame:
+    """Market rows with the default growth filled in and the planning-year potential."""
+    g = rows["growth_rate"].fillna(settings.default_growth_rate)
+    return rows.assign(
+        growth_rate=g, market_potential=rows["market_size"] * (1.0 + g) ** settings.planning_years
+    )
+
+
+def _summed(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Market size and potential summed over rows (per ``by``), growth weighted by size."""
+    rows = rows.dropna(subset=["market_size"])
+    rows = rows.assign(_growth_x_size=rows["growth_rate"] * rows["market_size"])
+    sums = ["market_size", "market_potential", "_growth_x_size"]
+    if by:
+        out = rows.groupby(by, sort=True)[sums].sum().reset_index()
+    else:
+        out = pd.DataFrame({c: [rows[c].sum()] for c in sums})
+    size = out["market_size"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["growth_rate"] = np.where(size > 0, out["_growth_x_size"] / size, np.nan)
+    return out[[*by, *_FIGURES]]
+
+
+def _market_figures(
+    m: pd.DataFrame,
+    level: str,
+    settings: PotentialSettings,
+    customer_cells: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Market size, growth and planning-year potential per key of a level.
+
+    A key's own market row is used where the market table has one; an industry (or region)
+    without its own row gets the sum of its industry × region cells, unless a customer of
+    it (``customer_cells``: the customers' known industry × region pairs) sits in a cell
+    without a size, when the sum would understate its market and the size stays empty. The
+    total is the sum over industries (else over regions, else over cells).
+    """
+    by = list(_KEYS) if level == "industry_region" else [] if level == "total" else [level]
+    cells = _with_potential(_level_rows(m, "industry_region"), settings)
+    if level == "industry_region":
+        return cells[[*by, *_FIGURES]]
+    if level in _KEYS:
+        own = _with_potential(_level_rows(m, level), settings)[[*by, *_FIGURES]]
+        sized = own["market_size"].notna()
+        rolled = _summed(cells, by)
+        rolled = rolled[~rolled[level].isin(own.loc[sized, level])]
+        if customer_cells is not None and len(rolled):
+            have = cells.loc[cells["market_size"].notna(), list(_KEYS)].astype(object)
+            pairs = customer_cells.merge(have, on=list(_KEYS), how="left", indicator=True)
+            rolled = rolled[~rolled[level].isin(pairs.loc[pairs["_merge"] == "left_only", level])]
+        # a row of its own without a size (growth only) yields to its cells' sum
+        rest = own[~sized & ~own[level].isin(rolled[level])]
+        parts = [part for part in (own[sized], rolled, rest) if len(part)]
+        return pd.concat(parts, ignore_index=True) if parts else own
+    for lv in ("industry", "region", "industry_region"):
+        rows = _market_figures(m, lv, settings)
+        if rows["market_size"].notna().any():
+            return _summed(rows, [])
+    return pd.DataFrame({c: [np.nan] for c in _FIGURES})
 
 
 def _aggregate(cust: pd.DataFrame, pros: pd.DataFrame | None, by: list[str]) -> pd.DataFrame:
@@ -185,7 +250,8 @@ def penetration_table(
     segment_column
         Customer column holding a segment or tier, for per-segment rows.
     settings
-        ``planning_years`` grows the market size to the planning year.
+        ``planning_years`` grows the market size to the planning year;
+        ``default_growth_rate`` stands in for a missing growth rate.
 
     Returns
     -------
@@ -194,8 +260,9 @@ def penetration_table(
         region, segment, n_customers, n_prospects, revenue, wallet, wallet_planning,
         headroom, share_of_wallet (revenue / wallet), prospect_wallet (planning-year wallets
         of prospects), bottom_up_potential (wallet_planning + prospect_wallet), market_size,
-        growth_rate, market_potential (market_size × (1 + growth_rate) ** planning_years),
-        penetration (revenue / market_size).
+        growth_rate, market_potential (market_size × (1 + growth_rate) ** planning_years,
+        summed over cells where rolled up), penetration (revenue / market_size). Market
+        columns are empty for segments and for keys the market table does not cover.
 
     Examples
     --------
@@ -207,6 +274,14 @@ def penetration_table(
     >>> t = penetration_table(c, market=m, settings=PotentialSettings()).to_pandas()
     >>> t.loc[t.level == "industry", "penetration"].tolist()
     [0.1]
+
+    Given per industry × region cell, the market still gives industry rows:
+
+    >>> cells = pd.DataFrame({"industry": ["food", "food"], "region": ["N", "S"],
+    ...                       "market_size": [100.0, 300.0], "growth_rate": [0.1, 0.0]})
+    >>> t = penetration_table(c, market=cells, settings=PotentialSettings()).to_pandas()
+    >>> t.loc[t.level == "industry", ["market_size", "growth_rate", "penetration"]].values.tolist()
+    [[400.0, 0.025, 0.1]]
     """
     cust = as_frame(customers)
     pros = as_frame(prospects) if prospects is not None else None
@@ -216,6 +291,11 @@ def penetration_table(
         if k in cust.columns and cust[k].notna().any():
             levels.append((k, [k]))
     m = _clean_market(market) if market is not None else None
+    customer_cells = (
+        cust[list(_KEYS)].dropna().astype("string").astype(object).drop_duplicates()
+        if all(k in cust.columns for k in _KEYS)
+        else None
+    )
     has_cells = m is not None and not _level_rows(m, "industry_region").empty
     if has_cells and all(k in cust.columns for k in _KEYS):
         levels.append(("industry_region", list(_KEYS)))
@@ -229,21 +309,15 @@ def penetration_table(
         t.insert(0, "level", level)
         if level == "segment":
             t = t.rename(columns={segment_column: "segment"})
-        t["market_size"] = np.nan
-        t["growth_rate"] = np.nan
         if m is not None and level != "segment":
-            if level == "total":
-                for lv in ("industry", "region", "industry_region"):
-                    rows = _level_rows(m, lv).dropna(subset=["market_size"])
-                    if not rows.empty:
-                        size = rows["market_size"].sum()
-                        g = rows["growth_rate"].fillna(settings.default_growth_rate)
-                        t["market_size"] = size
-                        t["growth_rate"] = float((rows["market_size"] * g).sum() / size)
-                        break
-            else:
-                rows = _level_rows(m, level)[[*by, "market_size", "growth_rate"]]
-                t = t.drop(columns=["market_size", "growth_rate"]).merge(rows, on=by, how="left")
+            figures = _market_figures(m, level, settings, customer_cells)
+            t = t.merge(figures, on=by, how="left") if by else pd.concat([t, figures], axis=1)
+        else:
+            # segments cut across industries and regions, for which alone the market table
+            # gives sizes: a segment's market size is unknown, its share_of_wallet is its
+            # penetration of the wallets we know
+            for c in _FIGURES:
+                t[c] = np.nan
         frames.append(t)
     out = pd.concat(frames, ignore_index=True)
     for col in ("industry", "region", "segment"):
@@ -254,11 +328,6 @@ def penetration_table(
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         out["share_of_wallet"] = np.where(out["wallet"] > 0, out["revenue"] / out["wallet"], np.nan)
-        g = out["growth_rate"].where(
-            out["market_size"].isna(), out["growth_rate"].fillna(settings.default_growth_rate)
-        )
-        out["growth_rate"] = g
-        out["market_potential"] = out["market_size"] * (1.0 + g) ** settings.planning_years
         out["penetration"] = np.where(
             out["market_size"] > 0, out["revenue"] / out["market_size"], np.nan
         )

@@ -10,7 +10,10 @@ al., KDD 2007):
 - ``wallet_low``, ``wallet_high``: the band. The look-alikes' spend at
   ``band_low_quantile`` and ``band_high_quantile`` relative to their ``quantile``, applied
   as a ratio to the wallet (on the log scale), widened by ``missing_band_widening`` per
-  missing model column;
+  missing model column; ``wallet_low`` is at least the spend. It says how far the wallet
+  would move were comparable customers' spend read at a lower or higher quantile, not a
+  sampling interval; on the demo's planted wallets the default band [0.75, 0.99] held the
+  true wallet for about 80% of companies (tested in ``tests/validation``);
 - ``share_of_wallet`` = :math:`s / \text{wallet}` (in [0, 1]; empty when the wallet is 0);
 - ``headroom`` = wallet − :math:`s`;
 - ``wallet_planning`` = wallet × :math:`(1 + g)^{T}` with the market growth :math:`g`
@@ -25,8 +28,15 @@ its wallet comes from the buyers it resembles. Every customer is estimated; none
 With ``method = "auto"`` all models are cross-fitted and the one with the lowest
 cross-validated pinball loss on log(1 + spend) is used (``manifest["models"]`` has every
 model's loss and coverage, the share of buyers at or below their estimate, which should be
-near ``quantile``). The choice is one global decision; each customer's estimate still comes
-from models that never saw its spend.
+near ``quantile``). Every loss is measured on out-of-fold estimates, so a model that
+memorises spend gains nothing; the blend is a fixed equal-weight mean, nothing fitted. The
+choice is one global decision (one bit drawn from all customers' spend); each customer's
+estimate still comes from models that never saw its spend.
+
+Cross-fitting: the folds are ``fold_ids(n_customers, n_folds, seed)``. A customer's
+``wallet_model`` and band come only from models fitted on the other folds, so its own spend
+reaches its outputs only through the floors above (``wallet`` and ``wallet_low`` at least
+the spend, ``wallet_high`` at least ``wallet``).
 """
 
 from __future__ import annotations
@@ -378,6 +388,11 @@ def potential_stage(
         frame, prospects=pros_frame, market=market, segment_column=segment_column, settings=settings
     )
 
+    # the most customers any fold's models were fitted on (those outside the fold that
+    # are allowed into fits)
+    fold_fit_rows = int(
+        (fit_rows.sum() - np.bincount(folds[fit_rows], minlength=settings.n_folds)).max()
+    )
     per_col_missing = {
         c: int(m) for c, m in zip(enc.column_order_, missing.sum(axis=0), strict=True)
     }
@@ -389,13 +404,16 @@ def potential_stage(
         "neighbours": int(full_lk.k_),
         "n_customers": n,
         "n_prospects": int(pros_table.num_rows),
+        "n_prospects_missing_inputs": int(
+            np.sum(np.asarray(pros_table["missing_inputs"].to_numpy(zero_copy_only=False)) != "")
+        ),
         "spend_column": spend_column,
         "features_used": cols,
         "features_absent": [c for c in wanted if c not in cols],
         "n_customers_missing_inputs": int((n_missing > 0).sum()),
         "missing_by_column": per_col_missing,
         "models": metrics,
-        "linear_fit_rows_per_fold": int(min(settings.linear_max_rows, n - n // settings.n_folds))
+        "linear_fit_rows_per_fold": int(min(settings.linear_max_rows, fold_fit_rows))
         if "linear" in oof
         else None,
         "total_spend": float(spend.sum()),
