@@ -234,7 +234,7 @@ _stage_command(
 _stage_command(
     "lifetime",
     ("lifetime",),
-    "Status, P(alive), expected purchases, CLV and defection risk (BG/NBD, Pareto/NBD, "
+    "Status, P(alive), expected purchases, CLV and defection risk (BG/NBD, Pareto/NBD, MBG/NBD, "
     "Gamma-Gamma).",
 )
 _stage_command(

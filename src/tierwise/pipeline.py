@@ -415,11 +415,15 @@ def _stage_lifetime(ctx: RunContext) -> None:
         margin = prof.customers.select(["customer_id", "net_margin_pct"]).rename_columns(
             ["customer_id", "net_margin_rate"]
         )
+    # every known customer without a purchase gets a status too (prospect): master accounts
+    # that never bought and the prospects file
+    ids = [
+        ctx.tables[k].select("customer_id") for k in ("customers", "prospects") if k in ctx.tables
+    ]
     prospects = None
-    if "prospects" in ctx.tables:
-        prospects = ctx.engine.to_arrow(
-            ctx.tables["prospects"].order_by(ROW).select("customer_id"), "prospects"
-        )
+    if ids:
+        known = (ibis.union(*ids) if len(ids) > 1 else ids[0]).distinct().order_by("customer_id")
+        prospects = ctx.engine.to_arrow(known, "known customers")
     res = lifetime_stage(
         ctx.tables["transactions"],
         ctx.as_of,
@@ -431,7 +435,7 @@ def _stage_lifetime(ctx: RunContext) -> None:
     )
     _add_part(ctx, res.customers, "lt_")
     ctx.models.update(res.models)
-    ctx.extra_outputs["high_value_at_risk"] = res.high_value_at_risk
+    ctx.extra_outputs.update(res.outputs)
     ctx.manifest_extra["lifetime"] = {**res.headline, "warnings": res.warnings}
     ctx.results["lifetime"] = res
 

@@ -2,11 +2,16 @@
 
 The demo generator plants a BG/NBD buying process (tierwise.demo): each customer record
 carries ``true_alive`` at the end date. Floors, stated: P(alive) must separate the planted
-dead from the alive with AUC >= 0.75 (measured 0.83 on seed 42); the built-in holdout
-aggregate purchase forecast must be within 10% of what happened (measured +3.4%).
+dead from the alive with AUC >= 0.75 (measured 0.831 on seed 42, 0.842 on seed 7); the
+built-in holdout aggregate purchase forecast must be within 10% of what happened (measured
++3.5% on seed 42, -3.7% on seed 7). MBG/NBD, which lets customers whose first purchase in
+the data is their only one drop out (the demo's long-standing companies entered the data
+part-way through their lives), separates them better: floor 0.90, measured 0.934 and 0.935.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pyarrow as pa
@@ -15,7 +20,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from tierwise.engine import Engine
-from tierwise.lifetime import STATUSES, lifetime_stage
+from tierwise.lifetime import STATUSES, BetaGeoModel, ModifiedBetaGeoModel, lifetime_stage
 from tierwise.settings import LifetimeSettings
 
 demo = pytest.importorskip("tierwise.demo", reason="the demo generator is not available")
@@ -46,6 +51,24 @@ def test_p_alive_separates_planted_dead_from_alive(run):
     assert auc >= 0.75, f"AUC of P(alive) against the planted truth: {auc:.3f}"
     risk_auc = roc_auc_score(~alive.astype(bool), c.column("defection_risk").to_numpy())
     assert risk_auc >= 0.75, f"AUC of defection risk against the planted dead: {risk_auc:.3f}"
+
+
+def _planted_alive(data, customers):
+    idx = pc.index_in(customers.column("customer_id"), value_set=data.truth.column("customer_id"))
+    return pc.take(data.truth.column("true_alive"), idx).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def test_mbgnbd_p_alive_separates_planted_dead_better_than_bgnbd(run):
+    data, res = run
+    c = res.customers.filter(pc.is_valid(res.customers.column("x")))
+    alive = _planted_alive(data, c)
+    x, t_x, t = (c.column(k).to_numpy() for k in ("x", "t_x", "T"))
+    mbg = ModifiedBetaGeoModel().fit(x, t_x, t)
+    bg = BetaGeoModel().fit(x, t_x, t)
+    auc = roc_auc_score(alive, mbg.p_alive(x, t_x, t))
+    assert auc >= 0.90, f"AUC of MBG/NBD P(alive) against the planted truth: {auc:.3f}"
+    assert auc > roc_auc_score(alive, bg.p_alive(x, t_x, t))
+    assert res.models["mbgnbd"]["params"] == pytest.approx(mbg.params_, rel=1e-6)
 
 
 def test_holdout_aggregate_forecast_within_ten_percent(run):
@@ -104,3 +127,38 @@ def test_margin_turns_clv_into_net_profit(run):
     net = lifetime_stage(tx, data.end_date, cfg, engine=eng, margin=margin)
     assert net.headline["clv_basis"] == "net_profit"
     assert net.headline["clv_total"] == pytest.approx(0.25 * base.headline["clv_total"])
+
+
+def test_holdout_tables_reach_the_manifest_and_the_outputs(run):
+    _, res = run
+    ev = res.evaluation
+    h = res.headline["holdout"]
+    # the conditional-expectation table by calibration frequency (0..7+), as in the manifest
+    cond = h["conditional_expectation"]
+    assert cond == ev.conditional.to_pylist()
+    assert [r["x"] for r in cond] == list(range(8))
+    assert sum(r["n_customers"] for r in cond) == h["n_customers"]
+    # the tracking data: weekly cumulative repeat purchases, actual and expected
+    tr = h["tracking"]
+    assert len(tr["period_start"]) == len(tr["actual_cumulative"]) == ev.tracking.num_rows
+    assert np.all(np.diff(tr["actual_cumulative"]) >= 0)
+    assert any(tr["in_holdout"]) and not all(tr["in_holdout"])
+    # over the 157 weeks the expected curve ends within 5% of the actual (measured -1.1%)
+    assert tr["predicted_cumulative"][-1] == pytest.approx(tr["actual_cumulative"][-1], rel=0.05)
+    # the same tables for the output folder
+    assert set(res.outputs) == {
+        "high_value_at_risk",
+        "lifetime_conditional_expectation",
+        "lifetime_tracking",
+        "defection_comparison",
+    }
+    json.dumps(res.headline, allow_nan=True)  # plain Python values only
+
+
+def test_defection_winner_is_the_lower_brier_and_says_why(run):
+    _, res = run
+    comp = res.defection
+    rows = {r["model"]: r for r in comp.table.to_pylist()}
+    sup, bg = rows["supervised"]["brier"], rows["bgnbd_p_no_purchase"]["brier"]
+    assert comp.winner == ("supervised" if sup < bg else "bgnbd")
+    assert comp.winner in comp.reason and "Brier" in comp.reason

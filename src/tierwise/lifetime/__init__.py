@@ -1,7 +1,7 @@
 """Lifetime value, status and defection risk.
 
 Buy-till-you-die models fitted by maximum likelihood on the distinct (x, t_x, T) triples
-(BG/NBD, Pareto/NBD), the Gamma-Gamma spend model, CLV, status from each customer's own
+(BG/NBD, Pareto/NBD, MBG/NBD), the Gamma-Gamma spend model, CLV, status from each customer's own
 rhythm, a supervised defection model compared with BG/NBD on a holdout, and the
 calibration/holdout evaluation. :func:`lifetime_stage` runs it all for the pipeline.
 
@@ -18,6 +18,7 @@ from .churn import DefectionComparison, DefectionModel, compare_defection_models
 from .clv import customer_lifetime_value
 from .gammagamma import GammaGammaModel, frequency_value_correlation
 from .holdout import HoldoutEvaluation, holdout_evaluation
+from .mbgnbd import ModifiedBetaGeoModel
 from .paretonbd import ParetoNBDModel
 from .stage import LifetimeResult, high_value_at_risk, lifetime_stage
 from .status import STATUSES, customer_status
@@ -31,6 +32,7 @@ __all__ = [
     "GammaGammaModel",
     "HoldoutEvaluation",
     "LifetimeResult",
+    "ModifiedBetaGeoModel",
     "ParetoNBDModel",
     "compare_defection_models",
     "customer_lifetime_value",

@@ -21,7 +21,7 @@ easy way: an alternative to the Pareto/NBD model", Marketing Science 24(2), 275-
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -70,6 +70,7 @@ def simulate_bgnbd(
     a: float = 0.8,
     b: float = 2.5,
     seed: int = 0,
+    modified: bool = False,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Draw ``(x, t_x, T)`` for ``n`` customers from the BG/NBD model (for tests and demos).
 
@@ -77,6 +78,8 @@ def simulate_bgnbd(
     ``K ~ Poisson(lambda T)`` purchase opportunities after the first purchase they make the
     first ``x = min(K, D)``, ``D ~ Geometric(p)`` being the purchase after which they drop
     out; the last one falls at ``t_x = T * Beta(x, K - x + 1)`` (the x-th of K uniform times).
+    With ``modified`` the coin is also flipped after the first purchase (MBG/NBD):
+    ``x = min(K, D - 1)``.
 
     Examples
     --------
@@ -90,7 +93,7 @@ def simulate_bgnbd(
     lam = rng.gamma(r, 1.0 / alpha, n)
     p = rng.beta(a, b, n)
     k = rng.poisson(lam * Ta)
-    d = rng.geometric(p)
+    d = rng.geometric(p) - (1 if modified else 0)
     x = np.minimum(k, d)
     t_x = np.where(x > 0, Ta * rng.beta(np.maximum(x, 1), k - x + 1), 0.0)
     return x.astype(np.float64), t_x, Ta
@@ -272,7 +275,7 @@ class BetaGeoModel(LikelihoodModel):
 
     def fit(
         self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None
-    ) -> BetaGeoModel:
+    ) -> Self:
         """Fit by maximum likelihood.
 
         Parameters
@@ -288,12 +291,14 @@ class BetaGeoModel(LikelihoodModel):
         (self._x, self._t, self._T), self._w, _ = distinct_rows(xa, ta, Ta, weights=w)
         total = float(self._w.sum())
         if total <= 0:
-            raise ModelError("bgnbd: no customers to fit on")
+            raise ModelError(f"{self.name}: no customers to fit on")
         if not np.any(self._x > 0):
-            raise ModelError("bgnbd: no customer has a repeat purchase; the model cannot be fitted")
+            raise ModelError(
+                f"{self.name}: no customer has a repeat purchase; the model cannot be fitted"
+            )
         if np.all(self._x > 0):
             raise ModelError(
-                "bgnbd: every customer has repeat purchases; drop-out cannot be identified"
+                f"{self.name}: every customer has repeat purchases; drop-out cannot be identified"
             )
         self._agg = self._aggregate(self._x, self._t, self._T, self._w)
         rate = float(self._w @ self._x) / max(float(self._w @ self._T), 1e-12)
@@ -303,7 +308,7 @@ class BetaGeoModel(LikelihoodModel):
             self._loglik,
             starts,
             total_weight=total,
-            model="bgnbd",
+            model=self.name,
             max_iter=self.max_iter,
             tol=self.tol,
         )

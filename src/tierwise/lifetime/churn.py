@@ -1,17 +1,24 @@
 """Supervised defection model: will the customer make no purchase in the next window?
 
-Features are computed in the engine at a cutoff date ``c`` from the purchase days before it:
+Features are computed in the engine at a cutoff date ``c`` from the transactions before it:
 recency, tenure, frequency (all time and in the last year), trend (last year against the
 year before), seasonality (purchases in the same window one year earlier), spend, usual gap
-and recency over gap, and the net margin rate when given. The label is "no purchase day in
-``(c, c + window]``".
+and recency over gap, and two behaviour figures of the last year from the invoice lines: the
+gross margin rate (where the lines carry a cost) and the share of revenue returned. The label
+is "no purchase day in ``(c, c + window]``".
+
+Every feature is computed *as of the cutoff*: a figure computed at the analysis date (such as
+the profitability stage's net margin, which is missing exactly for customers who did not buy
+in the last year) would tell the model the validation labels and let it win the comparison
+unfairly, so none is used.
 
 Time-split validation: the model is trained at ``c = as_of - 2 * window`` (labels observed up
 to ``as_of - window``) and scored at ``c = as_of - window`` (labels observed up to
-``as_of``), against BG/NBD fitted on the same history (its ``1 - P(alive)`` and its
-probability of no purchase in the window). AUC and Brier score are reported; the model with
-the lower Brier score (a proper scoring rule, which rewards calibration) wins. The final
-supervised model is refitted at ``as_of - window`` and applied at ``as_of``.
+``as_of``), against BG/NBD (or MBG/NBD when that is the transaction model) fitted on the same
+history (its ``1 - P(alive)`` and its probability of no purchase in the window). AUC and
+Brier score are reported; the model with the lower Brier score (a proper scoring rule, which
+rewards calibration) wins. The final supervised model is refitted at ``as_of - window`` and
+applied at ``as_of``.
 
 The classifier is scikit-learn's HistGradientBoostingClassifier wrapped in
 CalibratedClassifierCV (isotonic, 3 folds), so its probabilities are calibrated.
@@ -39,6 +46,7 @@ from ..errors import ModelError
 from ..settings.lifetime import LifetimeSettings
 from ._fitting import check_fitted
 from .bgnbd import BetaGeoModel
+from .mbgnbd import ModifiedBetaGeoModel
 from .summary import purchase_days
 
 __all__ = [
@@ -49,7 +57,7 @@ __all__ = [
     "defection_features",
 ]
 
-#: Feature columns of the supervised model (``margin_rate`` is added when given).
+#: Feature columns of the supervised model.
 FEATURES = (
     "recency_days",
     "tenure_days",
@@ -62,6 +70,8 @@ FEATURES = (
     "mean_value",
     "gap_days",
     "recency_ratio",
+    "margin_rate_last_year",
+    "return_rate_last_year",
 )
 
 
@@ -75,7 +85,8 @@ def defection_features(
     """Per-customer features at ``cutoff`` (and the label), as an Ibis expression.
 
     Customers are those with a purchase day on or before ``cutoff``. ``defected`` is 1 when
-    the customer has no purchase day in ``(cutoff, cutoff + window_days]``.
+    the customer has no purchase day in ``(cutoff, cutoff + window_days]``. Only
+    transactions on or before ``cutoff`` enter the features.
     """
     days = purchase_days(tx)
     c = ibis.literal(cutoff)
@@ -96,7 +107,8 @@ def defection_features(
     span = g.last_date.delta(g.first_date, unit="day").cast("float64")
     gap = ibis.ifelse(g.n_days > 1, span / (g.n_days - 1), ibis.null("float64"))
     rec = c.delta(g.last_date, unit="day").cast("float64")
-    out = g.select(
+    lines = _line_behaviour(tx, cutoff, year)
+    out = g.left_join(lines, "customer_id").select(
         customer_id=g.customer_id,
         recency_days=rec,
         tenure_days=c.delta(g.first_date, unit="day").cast("float64"),
@@ -109,6 +121,8 @@ def defection_features(
         mean_value=g.revenue / g.n_days,
         gap_days=gap,
         recency_ratio=rec / ibis.greatest(gap, 1.0),
+        margin_rate_last_year=lines.margin_rate_last_year,
+        return_rate_last_year=lines.return_rate_last_year,
     )
     if with_label:
         future = days.filter((days.date > c) & (days.date <= c.add(ibis.interval(days=win))))
@@ -120,18 +134,51 @@ def defection_features(
     return out.order_by("customer_id")
 
 
+def _line_behaviour(tx: ir.Table, cutoff: dt.date, days: int) -> ir.Table:
+    """Gross margin rate and returned share of revenue per customer over ``days`` before
+    ``cutoff``, from the invoice lines (cancellations left out).
+
+    ``margin_rate_last_year`` = (revenue - cost) / revenue over the sales lines that carry a
+    cost (NULL without any); ``return_rate_last_year`` = returned revenue / sales revenue.
+    """
+    c = ibis.literal(cutoff)
+    keep = tx.customer_id.notnull() & tx.date.notnull() & (tx.date <= c)
+    keep &= c.delta(tx.date, unit="day") < days
+    if "is_cancel" in tx.columns:
+        keep &= ~tx.is_cancel.fill_null(False)
+    t = tx.filter(keep)
+    ret = t.is_return.fill_null(False) if "is_return" in t.columns else ibis.literal(False)
+    zero = ibis.literal(0.0)
+    metrics: dict[str, Any] = {
+        "sales": exact_sum(ibis.ifelse(ret, zero, t.revenue)),
+        "returned": exact_sum(ibis.ifelse(ret, -t.revenue, zero)),
+    }
+    if "cost" in t.columns:
+        costed = ~ret & t.cost.notnull()
+        metrics["costed_sales"] = exact_sum(ibis.ifelse(costed, t.revenue, zero))
+        metrics["cost"] = exact_sum(ibis.ifelse(costed, t.cost, zero))
+    a = t.group_by("customer_id").aggregate(**metrics)
+    none = ibis.null("float64")
+    margin = (
+        ibis.ifelse(a.costed_sales > 0, (a.costed_sales - a.cost) / a.costed_sales, none)
+        if "cost" in t.columns
+        else none
+    )
+    return a.select(
+        customer_id=a.customer_id,
+        margin_rate_last_year=margin,
+        return_rate_last_year=ibis.ifelse(a.sales > 0, a.returned / a.sales, none),
+    )
+
+
 def _column(table: pa.Table, name: str) -> np.ndarray:
     col = pc.fill_null(pc.cast(table.column(name), pa.float64()), np.nan)
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _matrix(table: pa.Table, margin: pa.Table | None) -> np.ndarray:
-    """Feature matrix; ``margin`` (customer_id, net_margin_rate) adds the margin rate."""
-    cols = [_column(table, f) for f in FEATURES]
-    if margin is not None:
-        idx = pc.index_in(table.column("customer_id"), value_set=margin.column("customer_id"))
-        cols.append(_column(pa.table({"m": pc.take(margin.column("net_margin_rate"), idx)}), "m"))
-    return np.column_stack(cols)
+def _matrix(table: pa.Table) -> np.ndarray:
+    """The feature matrix (columns in the order of :data:`FEATURES`; NULL becomes NaN)."""
+    return np.column_stack([_column(table, f) for f in FEATURES])
 
 
 def _threads_for(n_rows: int) -> Any:
@@ -177,6 +224,11 @@ class DefectionModel:
             l2_regularization=1.0,
             random_state=self.seed,
         )
+        # a feature missing for every customer (the margin where no line carries a cost)
+        # carries no information, and the binning of gradient boosting fails on it: it is
+        # set to a constant, here and when predicting
+        self.empty_features_ = np.all(np.isnan(X), axis=0)
+        X = self._constant_empty(X)
         with _threads_for(len(X)):
             self.model_ = CalibratedClassifierCV(base, method="isotonic", cv=3).fit(X, y)
         self.n_features_in_ = X.shape[1]
@@ -185,8 +237,16 @@ class DefectionModel:
     def predict_matrix(self, X: np.ndarray) -> np.ndarray:
         """Probability of defection for each row."""
         check_fitted(self, "model_")
+        X = self._constant_empty(X)
         with _threads_for(len(X)):
             return np.asarray(self.model_.predict_proba(X)[:, 1], dtype=np.float64)
+
+    def _constant_empty(self, X: np.ndarray) -> np.ndarray:
+        if not self.empty_features_.any():
+            return X
+        X = np.array(X, dtype=np.float64, copy=True)
+        X[:, self.empty_features_] = 0.0
+        return X
 
 
 @dataclass
@@ -211,12 +271,14 @@ def compare_defection_models(
     settings: LifetimeSettings,
     *,
     engine: Engine,
-    margin: pa.Table | None = None,
     seed: int = 42,
 ) -> DefectionComparison:
     """Train the supervised model and compare it with BG/NBD on a time-split holdout.
 
-    ``margin``, when given, is a table of customer_id and net_margin_rate (a feature).
+    The buy-till-you-die side is MBG/NBD when ``settings.transaction_model`` is "mbgnbd"
+    and BG/NBD otherwise (Pareto/NBD has no closed-form probability of no purchase in a
+    window). Its probability of no purchase in the window and the supervised probability
+    are compared by Brier score; the lower one wins and gives ``defection_risk``.
 
     Raises
     ------
@@ -239,30 +301,41 @@ def compare_defection_models(
     y_val = np.asarray(val.column("defected").to_numpy(), dtype=np.int64)
     if len(np.unique(y_val)) < 2:
         raise ModelError("defection model: every holdout customer has the same outcome")
-    sup = DefectionModel(window_days=w, seed=seed).fit_matrix(_matrix(train, margin), y_train)
-    p_sup = sup.predict_matrix(_matrix(val, margin))
+    sup = DefectionModel(window_days=w, seed=seed).fit_matrix(_matrix(train), y_train)
+    p_sup = sup.predict_matrix(_matrix(val))
 
-    # BG/NBD on the same history, in the stage's time unit
+    # the buy-till-you-die model on the same history, in the stage's time unit
     per = 7.0 if settings.time_unit == "weeks" else 1.0
     summ = rfm_summary(tx, c_val, engine=engine, time_unit=settings.time_unit)
-    bg = BetaGeoModel(max_iter=settings.max_iter, tol=settings.tol).fit(
-        summ.column("x"), summ.column("t_x"), summ.column("T")
+    btyd: BetaGeoModel = (
+        ModifiedBetaGeoModel(max_iter=settings.max_iter, tol=settings.tol)
+        if settings.transaction_model == "mbgnbd"
+        else BetaGeoModel(max_iter=settings.max_iter, tol=settings.tol)
     )
-    # align the summary to the validation rows (both: customers who bought by c_val)
-    summ = summ.take(pc.index_in(val.column("customer_id"), value_set=summ.column("customer_id")))
-    xs, txs, Ts = (_column(summ, k) for k in ("x", "t_x", "T"))
-    p_dead = 1.0 - bg.p_alive(xs, txs, Ts)
-    p_quiet = bg.p_no_purchase(w / per, xs, txs, Ts)
+    name = btyd.name
+    label = "MBG/NBD" if name == "mbgnbd" else "BG/NBD"
+    candidates: list[tuple[str, np.ndarray]] = [("supervised", p_sup)]
+    failure = ""
+    try:
+        btyd.fit(summ.column("x"), summ.column("t_x"), summ.column("T"))
+        # align the summary to the validation rows (both: customers who bought by c_val)
+        summ = summ.take(
+            pc.index_in(val.column("customer_id"), value_set=summ.column("customer_id"))
+        )
+        xs, txs, Ts = (_column(summ, k) for k in ("x", "t_x", "T"))
+        p_quiet = btyd.p_no_purchase(w / per, xs, txs, Ts)
+        p_dead = 1.0 - btyd.p_alive(xs, txs, Ts)
+        if not (np.isfinite(p_quiet).all() and np.isfinite(p_dead).all()):
+            raise ModelError(f"{name}: no finite probabilities at the fitted parameters")
+        candidates += [(f"{name}_p_no_purchase", p_quiet), (f"{name}_1_minus_p_alive", p_dead)]
+    except ModelError as exc:
+        failure = str(exc)
 
     rows: list[dict[str, Any]] = []
-    for name, p in (
-        ("supervised", p_sup),
-        ("bgnbd_p_no_purchase", p_quiet),
-        ("bgnbd_1_minus_p_alive", p_dead),
-    ):
+    for model, p in candidates:
         rows.append(
             {
-                "model": name,
+                "model": model,
                 "auc": float(roc_auc_score(y_val, p)),
                 "brier": float(brier_score_loss(y_val, p)),
                 "n_customers": len(y_val),
@@ -270,19 +343,27 @@ def compare_defection_models(
             }
         )
     table = pa.Table.from_pylist(rows)
-    best = min(rows, key=lambda r: r["brier"])
+    # the two candidates for defection_risk (1 - P(alive) is reported, not a candidate: it
+    # is not a probability of no purchase in the window)
     sup_row = rows[0]
-    bg_row = rows[1]
-    if best["model"] == "supervised":
+    head = (
+        f"holdout {c_val}..{as_of}: supervised AUC {sup_row['auc']:.3f} "
+        f"Brier {sup_row['brier']:.4f}"
+    )
+    if failure:
         winner = "supervised"
-        final = DefectionModel(window_days=w, seed=seed).fit_matrix(_matrix(val, margin), y_val)
+        reason = f"{head}; {label} could not be fitted ({failure}) -> supervised"
     else:
-        winner = "bgnbd"
-        final = None
-    reason = (
-        f"holdout {c_val}..{as_of}: supervised AUC {sup_row['auc']:.3f} Brier "
-        f"{sup_row['brier']:.4f}; BG/NBD AUC {bg_row['auc']:.3f} Brier {bg_row['brier']:.4f}"
-        f" -> {winner} (lower Brier)"
+        bg_row = rows[1]
+        winner = "supervised" if sup_row["brier"] < bg_row["brier"] else name
+        reason = (
+            f"{head}; {label} AUC {bg_row['auc']:.3f} Brier {bg_row['brier']:.4f}"
+            f" -> {winner} (lower Brier)"
+        )
+    final = (
+        DefectionModel(window_days=w, seed=seed).fit_matrix(_matrix(val), y_val)
+        if winner == "supervised"
+        else None
     )
     return DefectionComparison(
         table=table,

@@ -243,8 +243,8 @@ class GammaGammaModel(LikelihoodModel):
         p, q, g = (self.params_[k] for k in self.param_names)
         if q <= 1:
             raise ModelError(
-                f"gamma_gamma: q = {q:.3g} <= 1, the mean spend is infinite; "
-                "expected values cannot be computed"
+                f"gamma_gamma: q = {q:.3g} <= 1: order values vary so widely between "
+                "customers that the model's mean order value is infinite"
             )
         xa = np.where(ma > 0, xa, 0.0)
         ma = np.where(ma > 0, ma, 0.0)

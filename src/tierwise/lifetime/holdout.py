@@ -27,11 +27,13 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.metrics import roc_auc_score
 
 from ..engine import Engine
 from ..errors import ModelError
 from .bgnbd import BetaGeoModel
+from .mbgnbd import ModifiedBetaGeoModel
 from .paretonbd import ParetoNBDModel
 from .summary import purchase_days, rfm_summary
 
@@ -72,7 +74,7 @@ def holdout_evaluation(
     end: dt.date,
     *,
     engine: Engine,
-    model: Literal["bgnbd", "pareto_nbd"] = "bgnbd",
+    model: Literal["bgnbd", "pareto_nbd", "mbgnbd"] = "bgnbd",
     time_unit: Literal["days", "weeks"] = "weeks",
     start: dt.date | None = None,
     max_x: int = 7,
@@ -113,12 +115,20 @@ def holdout_evaluation(
     m: BetaGeoModel | ParetoNBDModel
     if model == "bgnbd":
         m = BetaGeoModel(max_iter=max_iter, tol=tol, time_unit=time_unit)
+    elif model == "mbgnbd":
+        m = ModifiedBetaGeoModel(max_iter=max_iter, tol=tol, time_unit=time_unit)
     else:
         m = ParetoNBDModel(max_iter=max_iter, tol=tol, time_unit=time_unit)
     m.fit(x, t_x, T)
     horizon = (end - split).days / per
     predicted = m.expected_purchases(horizon, x, t_x, T)
     p_alive = m.p_alive(x, t_x, T)
+    if not (np.isfinite(predicted).all() and np.isfinite(p_alive).all()):
+        params = ", ".join(f"{k} = {v:.3g}" for k, v in m.params_.items())
+        raise ModelError(
+            f"holdout evaluation: {model} fitted to {split} ({params}) gives no finite "
+            "forecast; the calibration data sit at the edge of what the model can identify"
+        )
 
     # actual purchase days in the holdout, for the calibration customers
     days = purchase_days(tx, start=start)
@@ -127,10 +137,11 @@ def holdout_evaluation(
         hold.group_by("customer_id").aggregate(n=hold.date.count()), "holdout purchases"
     )
     ids = cal.column("customer_id")
-    lookup = dict(
-        zip(counts.column("customer_id").to_pylist(), counts.column("n").to_pylist(), strict=True)
+    found = pc.take(counts.column("n"), pc.index_in(ids, value_set=counts.column("customer_id")))
+    actual = np.asarray(
+        pc.fill_null(pc.cast(found, pa.float64()), 0.0).to_numpy(zero_copy_only=False),
+        dtype=np.float64,
     )
-    actual = np.array([lookup.get(i, 0) for i in ids.to_pylist()], dtype=np.float64)
     bought = (actual > 0).astype(np.int64)
     customers = pa.table(
         {
@@ -232,7 +243,7 @@ def _tracking(
 
 
 def model_unconditional(model: BetaGeoModel | ParetoNBDModel, t: np.ndarray) -> np.ndarray:
-    """Expected repeat purchases in (0, t] of a new customer, for either model."""
+    """Expected repeat purchases in (0, t] of a new customer, for any of the models."""
     if isinstance(model, BetaGeoModel):
         return model.expected_purchases_new(t)
     r, alpha, s, beta = (model.params_[k] for k in ("r", "alpha", "s", "beta"))

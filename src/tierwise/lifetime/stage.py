@@ -1,8 +1,8 @@
 """The lifetime stage: status, P(alive), expected purchases, CLV and defection risk per customer.
 
 One call for the pipeline: :func:`lifetime_stage` computes the summary in the engine, fits
-BG/NBD (and Pareto/NBD) and Gamma-Gamma, predicts per customer, assigns the status, runs
-the built-in calibration/holdout evaluation and the defection-model comparison when the
+BG/NBD (and Pareto/NBD, MBG/NBD) and Gamma-Gamma, predicts per customer, assigns the status,
+runs the built-in calibration/holdout evaluation and the defection-model comparison when the
 history allows, and lists the high-value customers at risk.
 """
 
@@ -25,6 +25,7 @@ from .churn import DefectionComparison, _matrix, compare_defection_models, defec
 from .clv import customer_lifetime_value
 from .gammagamma import GammaGammaModel
 from .holdout import HoldoutEvaluation, holdout_evaluation
+from .mbgnbd import ModifiedBetaGeoModel
 from .paretonbd import ParetoNBDModel
 from .status import customer_status
 from .summary import rfm_summary
@@ -44,8 +45,8 @@ class LifetimeResult:
         usual_gap_days, p_alive, expected_purchases_<N>d, expected_order_value, clv,
         defection_risk, value_at_risk, high_value, high_value_at_risk.
     models
-        Manifest entries by model name (``bgnbd``, ``pareto_nbd``, ``gamma_gamma``,
-        ``defection``): params, log_likelihood, n_customers, time_unit.
+        Manifest entries by model name (``bgnbd``, ``pareto_nbd``, ``mbgnbd``,
+        ``gamma_gamma``, ``defection``): params, log_likelihood, n_customers, time_unit.
     high_value_at_risk
         The top-CLV customers with high defection risk, ranked by value at risk, each with
         a reason.
@@ -56,7 +57,8 @@ class LifetimeResult:
         run).
     headline
         Figures for the manifest: counts by status, totals, the winning defection model,
-        holdout metrics, the CLV basis ("revenue" or "net_profit").
+        the CLV basis ("revenue" or "net_profit"), and the holdout evaluation (its metrics,
+        the conditional-expectation table by calibration frequency and the tracking data).
     warnings
         Plain-language notes on steps that were skipped and why.
     """
@@ -69,6 +71,19 @@ class LifetimeResult:
     headline: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def outputs(self) -> dict[str, pa.Table]:
+        """The stage's tables for the output folder, by file stem: ``high_value_at_risk``,
+        and where they were computed ``lifetime_conditional_expectation``,
+        ``lifetime_tracking`` (the holdout evaluation) and ``defection_comparison``."""
+        out = {"high_value_at_risk": self.high_value_at_risk}
+        if self.evaluation is not None:
+            out["lifetime_conditional_expectation"] = self.evaluation.conditional
+            out["lifetime_tracking"] = self.evaluation.tracking
+        if self.defection is not None:
+            out["defection_comparison"] = self.defection.table
+        return out
+
 
 def _margin_for(ids: pa.Array, margin: pa.Table | None) -> np.ndarray | None:
     if margin is None:
@@ -79,6 +94,44 @@ def _margin_for(ids: pa.Array, margin: pa.Table | None) -> np.ndarray | None:
     idx = pc.index_in(ids, value_set=pc.cast(margin.column("customer_id"), pa.string()))
     vals = pc.take(pc.cast(margin.column(col), pa.float64()), idx)
     return np.asarray(pc.fill_null(vals, np.nan).to_numpy(zero_copy_only=False), dtype=float)
+
+
+def _fill_margin(
+    margin: np.ndarray, revenue: np.ndarray, default: float | None
+) -> tuple[np.ndarray, int, float | None]:
+    """Missing margins filled with the revenue-weighted mean of the known ones.
+
+    Returns the filled margins, how many were filled and the value used (``default`` when
+    no customer has both a margin and positive revenue; ``None`` when that is missing too,
+    and then the gaps stay NaN, which CLV reads as revenue terms).
+    """
+    missing = ~np.isfinite(margin)
+    w = np.where(~missing & (revenue > 0), revenue, 0.0)
+    fill = float(w @ np.where(missing, 0.0, margin) / w.sum()) if w.sum() > 0 else default
+    if fill is None or not missing.any():
+        return margin, 0, fill
+    return np.where(missing, fill, margin), int(missing.sum()), fill
+
+
+def _degenerate(model: BetaGeoModel | ParetoNBDModel) -> str:
+    """The warning for a fit whose parameters give no finite forecast."""
+    params = ", ".join(f"{k} = {v:.3g}" for k, v in model.params_.items())
+    return (
+        f"{model.name}: the fitted parameters ({params}) give no finite forecast; the data "
+        "sit at the edge of what the model can identify (for example every customer buying at "
+        "the same steady rate)"
+    )
+
+
+def _tracking_columns(tracking: pa.Table) -> dict[str, Any]:
+    """The tracking data for the manifest, column by column (weeks or days since the first
+    calibration purchase)."""
+    return {
+        "period_start": [d.isoformat() for d in tracking.column("period_start").to_pylist()],
+        "actual_cumulative": tracking.column("actual_cumulative").to_pylist(),
+        "predicted_cumulative": tracking.column("predicted_cumulative").to_pylist(),
+        "in_holdout": tracking.column("in_holdout").to_pylist(),
+    }
 
 
 def high_value_at_risk(customers: pa.Table, settings: LifetimeSettings) -> pa.Table:
@@ -162,10 +215,14 @@ def lifetime_stage(
     margin
         Optional per-customer net margin rate (``customer_id``, ``net_margin_rate``:
         fraction of revenue, from the profitability stage); with it CLV is in net-profit
-        terms, and it is a feature of the defection model.
+        terms. A customer without a margin (no revenue in the profitability period) gets
+        the revenue-weighted mean margin of the others, so that every CLV is on the same
+        basis. It is not a feature of the defection model: computed at ``as_of``, it would
+        reveal the holdout labels (see :mod:`tierwise.lifetime.churn`).
     prospects
-        Optional table with ``customer_id`` of companies without purchases (status
-        "prospect").
+        Optional table with ``customer_id`` of every known company (customer master,
+        prospects): those without purchases get the status "prospect"; ids with purchases
+        are ignored.
     seed
         Random seed of the defection model.
 
@@ -183,7 +240,7 @@ def lifetime_stage(
     >>> tx = eng.from_arrow(data.transactions)
     >>> res = lifetime_stage(tx, data.end_date, engine=eng)  # doctest: +SKIP
     >>> sorted(res.models)  # doctest: +SKIP
-    ['bgnbd', 'defection', 'gamma_gamma', 'pareto_nbd']
+    ['bgnbd', 'defection', 'gamma_gamma', 'mbgnbd', 'pareto_nbd']
     """
     cfg = settings or LifetimeSettings()
     per = 7.0 if cfg.time_unit == "weeks" else 1.0
@@ -198,33 +255,41 @@ def lifetime_stage(
     T = np.asarray(summ.column("T").to_numpy(), dtype=np.float64)
     mval = np.asarray(summ.column("monetary_value").to_numpy(), dtype=np.float64)
     rec_days = np.asarray(summ.column("recency_days").to_numpy(), dtype=np.float64)
+    total_rev = np.asarray(summ.column("total_revenue").to_numpy(), dtype=np.float64)
     margin_rate = _margin_for(ids, margin)
-    if margin_rate is None and cfg.margin_rate is not None:
+    margin_filled, fill = 0, None
+    if margin_rate is not None:
+        margin_rate, margin_filled, fill = _fill_margin(margin_rate, total_rev, cfg.margin_rate)
+        if fill is None and not np.isfinite(margin_rate).any():
+            warnings.append("no customer has a net margin: lifetime value in revenue terms")
+            margin_rate = None
+    elif cfg.margin_rate is not None:
         margin_rate = np.full(n, float(cfg.margin_rate))
     clv_basis = "revenue" if margin_rate is None else "net_profit"
 
     nan = np.full(n, np.nan)
     p_alive, expected, eov, clv, risk = nan, nan.copy(), nan.copy(), nan.copy(), nan.copy()
     horizon_col = f"expected_purchases_{cfg.forecast_horizon_days}d"
-    tm: BetaGeoModel | ParetoNBDModel | None = None
-    bg: BetaGeoModel | None = None
-    try:
-        bg = BetaGeoModel(max_iter=cfg.max_iter, tol=cfg.tol, time_unit=cfg.time_unit)
-        bg.fit(x, t_x, T)
-        models["bgnbd"] = bg.to_manifest()
-    except ModelError as exc:
-        bg = None
-        warnings.append(str(exc))
-    pn: ParetoNBDModel | None = None
-    if cfg.fit_pareto_nbd or cfg.transaction_model == "pareto_nbd":
+    fitted: dict[str, BetaGeoModel | ParetoNBDModel] = {}
+    candidates: list[tuple[str, type[BetaGeoModel] | type[ParetoNBDModel], bool]] = [
+        ("bgnbd", BetaGeoModel, True),
+        ("pareto_nbd", ParetoNBDModel, cfg.fit_pareto_nbd),
+        ("mbgnbd", ModifiedBetaGeoModel, cfg.fit_mbgnbd),
+    ]
+    for name, cls, wanted in candidates:
+        if not (wanted or cfg.transaction_model == name):
+            continue
         try:
-            pn = ParetoNBDModel(max_iter=cfg.max_iter, tol=cfg.tol, time_unit=cfg.time_unit)
-            pn.fit(x, t_x, T)
-            models["pareto_nbd"] = pn.to_manifest()
+            model = cls(max_iter=cfg.max_iter, tol=cfg.tol, time_unit=cfg.time_unit)
+            fitted[name] = model.fit(x, t_x, T)
+            models[name] = model.to_manifest()
         except ModelError as exc:
-            pn = None
             warnings.append(str(exc))
-    tm = pn if cfg.transaction_model == "pareto_nbd" else bg
+    tm = fitted.get(cfg.transaction_model)
+    # the buy-till-you-die defection risk: the transaction model's probability of no purchase
+    # in the window where it has one (BG/NBD, MBG/NBD), else BG/NBD's
+    risk_model = tm if isinstance(tm, BetaGeoModel) else fitted.get("bgnbd")
+    assert risk_model is None or isinstance(risk_model, BetaGeoModel)
     gg: GammaGammaModel | None = None
     try:
         gg = GammaGammaModel(max_iter=cfg.max_iter, tol=cfg.tol, time_unit=cfg.time_unit)
@@ -241,7 +306,6 @@ def lifetime_stage(
         gg = None
         warnings.append(f"{exc}; expected order value = each customer's own mean order value")
         # without a spend model: each customer's own mean order value
-        total_rev = np.asarray(summ.column("total_revenue").to_numpy(), dtype=np.float64)
         eov = total_rev / (x + 1.0)
     if tm is not None:
         p_alive = tm.p_alive(x, t_x, T)
@@ -257,23 +321,24 @@ def lifetime_stage(
             days_per_unit=per,
             margin=margin_rate,
         )
-    if bg is not None:
-        risk = bg.p_no_purchase(cfg.defection_window_days / per, x, t_x, T)
+        if not all(np.isfinite(v).all() for v in (p_alive, expected, clv)):
+            warnings.append(f"{_degenerate(tm)}; P(alive), expected purchases and CLV left empty")
+            p_alive, expected, clv = nan, nan.copy(), nan.copy()
+    if risk_model is not None:
+        risk = risk_model.p_no_purchase(cfg.defection_window_days / per, x, t_x, T)
+        if not np.isfinite(risk).all():
+            warnings.append(f"{_degenerate(risk_model)}; no defection risk from it")
+            risk, risk_model = nan.copy(), None
 
     # status
     status, reason, gap = customer_status(rec_days, T * per, t_x * per, x, cfg)
 
     # the supervised defection model, where the history allows
     defection: DefectionComparison | None = None
-    winner = "bgnbd" if bg is not None else "none"
-    if cfg.supervised_model and bg is not None:
-        margin_map = None
-        if margin_rate is not None:
-            margin_map = pa.table({"customer_id": ids, "net_margin_rate": margin_rate})
+    winner = risk_model.name if risk_model is not None else "none"
+    if cfg.supervised_model:
         try:
-            defection = compare_defection_models(
-                tx, as_of, cfg, engine=engine, margin=margin_map, seed=seed
-            )
+            defection = compare_defection_models(tx, as_of, cfg, engine=engine, seed=seed)
             winner = defection.winner
             models["defection"] = {
                 "winner": defection.winner,
@@ -287,7 +352,7 @@ def lifetime_stage(
                     "defection features",
                 )
                 feats = feats.take(pc.index_in(ids, value_set=feats.column("customer_id")))
-                risk = defection.supervised.predict_matrix(_matrix(feats, margin_map))
+                risk = defection.supervised.predict_matrix(_matrix(feats))
         except ModelError as exc:
             warnings.append(str(exc))
 
@@ -315,8 +380,9 @@ def lifetime_stage(
         }
     )
     if prospects is not None and prospects.num_rows:
-        pids = pc.unique(pc.cast(prospects.column("customer_id"), pa.string()))
+        pids = pc.unique(pc.drop_null(pc.cast(prospects.column("customer_id"), pa.string())))
         pids = pc.filter(pids, pc.invert(pc.is_in(pids, value_set=ids)))
+        pids = pc.take(pids, pc.sort_indices(pids))  # the same order whatever the input's
         m = len(pids)
         extra = {
             name: pa.nulls(m, customers.schema.field(name).type) for name in customers.column_names
@@ -344,7 +410,7 @@ def lifetime_stage(
     evaluation: HoldoutEvaluation | None = None
     hold = cfg.holdout_days or cfg.defection_window_days
     split = as_of - dt.timedelta(days=hold)
-    start = min(first.to_pylist()) if n else None
+    start = pc.min(first).as_py() if n else None
     if start is not None and (split - start).days >= hold:
         try:
             evaluation = holdout_evaluation(
@@ -378,8 +444,14 @@ def lifetime_stage(
         "high_value_at_risk": int(hvar.num_rows),
         "value_at_risk_total": float(np.nansum(hvar.column("value_at_risk").to_numpy())),
     }
+    if margin_rate is not None and margin is not None:
+        headline["clv_margin_filled"] = {"customers": margin_filled, "margin_rate": fill}
     if evaluation is not None:
-        headline["holdout"] = evaluation.metrics
+        headline["holdout"] = {
+            **evaluation.metrics,
+            "conditional_expectation": evaluation.conditional.to_pylist(),
+            "tracking": _tracking_columns(evaluation.tracking),
+        }
     return LifetimeResult(
         customers=customers,
         models=models,

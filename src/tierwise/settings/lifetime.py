@@ -16,11 +16,16 @@ class LifetimeSettings(Section):
     """Time unit of the buy-till-you-die models (x, t_x, T and the fitted alpha/beta are in
     it). Default "weeks" (the unit of the published CDNOW figures)."""
 
-    transaction_model: Literal["bgnbd", "pareto_nbd"] = "bgnbd"
-    """Model that gives P(alive) and expected purchases per customer. Default "bgnbd"."""
+    transaction_model: Literal["bgnbd", "pareto_nbd", "mbgnbd"] = "bgnbd"
+    """Model that gives P(alive), expected purchases and CLV per customer: "bgnbd",
+    "pareto_nbd" or "mbgnbd" (MBG/NBD, which unlike BG/NBD lets one-off buyers drop out, so
+    their P(alive) falls with the time since their only purchase). Default "bgnbd"."""
 
     fit_pareto_nbd: bool = True
     """Also fit Pareto/NBD (recorded in the manifest for comparison). Default true."""
+
+    fit_mbgnbd: bool = True
+    """Also fit MBG/NBD (recorded in the manifest for comparison). Default true."""
 
     forecast_horizon_days: int = Field(default=365, ge=1)
     """Horizon of the expected_purchases_<N>d column; days. Default 365."""
