@@ -570,3 +570,216 @@ def test_rejects_unknown_pool_and_ease_component_in_settings() -> None:
         ProfitabilitySettings(ease_weights={"speed": 1.0})
     with pytest.raises(ValueError, match="unknown pool"):
         ProfitabilitySettings(cost_per_minute={"visit": 1.0})
+
+
+# -- every rate is a setting ------------------------------------------------------------------
+
+
+def test_every_rate_setting_drives_its_pool(eng: Engine) -> None:
+    # distinct non-default rates, so a rate wired to the wrong pool shows
+    rates = {
+        "cost_per_order": 7.0,
+        "cost_per_order_line": 3.0,
+        "small_order_surcharge": 11.0,
+        "drop_size_threshold": 150.0,
+        "cost_per_visit": 101.0,
+        "cost_per_call": 13.0,
+        "cost_per_email": 5.0,
+        "cost_per_quote": 17.0,
+        "cost_per_support_case": 19.0,
+        "cost_per_other_activity": 23.0,
+        "cost_per_delivery": 29.0,
+        "cost_per_return": 31.0,
+        "cost_per_order_change": 37.0,
+    }
+    tx = [
+        {"order_id": "O1", "revenue": 200, "cost": 100},
+        {"order_id": "O1", "revenue": 100, "cost": 50},  # O1 worth 300: not small
+        {"order_id": "O2", "revenue": 100, "cost": 60},  # O2 worth 100 < 150: small
+    ]
+    acts = [
+        ("a", "visit"),
+        ("a", "call"),
+        ("a", "call"),
+        ("a", "email"),
+        ("a", "email"),
+        ("a", "email"),
+        ("a", "quote"),
+        ("a", "support"),
+        ("a", "webinar"),  # no pool: "other"
+        ("a", "delivery"),
+        ("a", "delivery"),
+        ("a", "return"),
+        ("a", "Order Change"),  # normalised to order_change
+    ]
+    r = _row(_run(eng, tx, acts=acts, **rates))
+    expected = {
+        "orders": (2, 2 * 7.0),
+        "order_lines": (3, 3 * 3.0),
+        "small_orders": (1, 11.0),
+        "visits": (1, 101.0),
+        "calls": (2, 2 * 13.0),
+        "emails": (3, 3 * 5.0),
+        "quotes": (1, 17.0),
+        "support": (1, 19.0),
+        "other": (1, 23.0),
+        "deliveries": (2, 2 * 29.0),
+        "returns": (1, 31.0),
+        "order_changes": (1, 37.0),
+    }
+    for pool, (n, cost) in expected.items():
+        assert (r[f"n_{pool}"], r[f"cts_{pool}"]) == (n, pytest.approx(cost)), pool
+    total = sum(c for _, c in expected.values())  # 14+9+11+101+26+15+17+19+23+58+31+37 = 361
+    assert total == pytest.approx(361.0)
+    assert r["cost_to_serve"] == pytest.approx(361.0)
+    # gross margin 400 - 210 = 190; no payments table, so no late-payment pool
+    assert r["net_profit"] == pytest.approx(190.0 - 361.0)
+
+
+def test_duration_times_the_pools_minute_rate(eng: Engine) -> None:
+    # calls at 0.8/min, support at 1.2/min; a call without duration keeps the flat 10
+    res = _run(
+        eng,
+        [{"order_id": "O1", "revenue": 1000, "cost": 500}],
+        acts=[("a", "call", 10.0), ("a", "call"), ("a", "support", 30.0), ("a", "email", 9.0)],
+        cost_per_minute={"calls": 0.8, "support": 1.2},
+    )
+    r = _row(res)
+    assert r["cts_calls"] == pytest.approx(10 * 0.8 + 10.0)  # 18
+    assert r["cts_support"] == pytest.approx(30 * 1.2)  # 36
+    assert r["cts_emails"] == pytest.approx(3.0)  # no minute rate for emails: flat
+
+
+# -- ease components, raw figures -----------------------------------------------------------
+
+
+def test_ease_components_are_hand_computable(eng: Engine) -> None:
+    tx = [
+        # a: orders of 500 and 100 (avg 300), margin 600 - 300 = 300; a return of -60
+        {"customer_id": "a", "order_id": "O1", "revenue": 500, "cost": 250},
+        {"customer_id": "a", "order_id": "O2", "revenue": 100, "cost": 50},
+        {"customer_id": "a", "order_id": "R1", "revenue": -60, "cost": -30},
+        # b: margin -100 (cost above revenue), one call: effort with no margin
+        {"customer_id": "b", "order_id": "O3", "revenue": 400, "cost": 500},
+        # c: no visits or calls
+        {"customer_id": "c", "order_id": "O4", "revenue": 400, "cost": 100},
+    ]
+    acts = [("a", "visit"), ("a", "call"), ("a", "call"), ("a", "order_change"), ("b", "call")]
+    res = _run(eng, tx, acts=acts)
+    a, b, c = (_row(res, k) for k in "abc")
+    # order size: average sale order 600 / 2 = 300 against the economic order (default the
+    # drop size, 250)
+    assert a["order_size_ratio"] == pytest.approx(300 / 250)
+    assert a["order_change_rate"] == pytest.approx(1 / 2)  # one change, two orders
+    assert a["returns_rate"] == pytest.approx(60 / 600)
+    # gross margin 600 - 60 - (300 - 30) = 270: 3 visits and calls per 0.27 thousand
+    assert a["gross_margin"] == pytest.approx(270.0)
+    assert a["effort_per_margin_unit"] == pytest.approx(3 / 0.27)
+    assert b["effort_per_margin_unit"] == float("inf")  # effort, no positive margin
+    assert c["effort_per_margin_unit"] == 0.0
+    # lower effort is easier: c (0) > a (11.1) > b (inf): scores 83.3, 50, 16.7
+    assert [r["ease_sales_effort"] for r in (c, a, b)] == pytest.approx([250 / 3, 50, 50 / 3])
+    res2 = _run(eng, tx, acts=acts, minimum_economic_order=400.0, effort_margin_unit=100.0)
+    assert _row(res2, "a")["order_size_ratio"] == pytest.approx(300 / 400)
+    assert _row(res2, "a")["effort_per_margin_unit"] == pytest.approx(3 / 2.7)
+
+
+# -- absent inputs are named, never zero ----------------------------------------------------
+
+
+def _absent(res) -> dict[str, str]:
+    import json
+
+    m = json.loads(json.dumps(res.manifest()))  # as written to manifest.json
+    return {a["pool"]: a["reason"] for a in m["absent_pools"]}
+
+
+ACTIVITY_ONLY = {"visits", "calls", "emails", "quotes", "support", "other"}
+
+
+def test_manifest_names_exactly_the_pools_each_missing_input_removes(eng: Engine) -> None:
+    tx = [{"order_id": "O1", "revenue": 900, "cost": 500, "list_revenue": 1000}]
+    acts = [("a", "visit")]
+    pays = [("a", dt.date(2024, 3, 1), dt.date(2024, 3, 31), 3_650.0)]
+    assert _absent(_run(eng, tx, acts=acts, pays=pays)) == {}
+    no_pay = _absent(_run(eng, tx, acts=acts))
+    assert no_pay == {"late_payment": "no payments table"}
+    no_act = _absent(_run(eng, tx, pays=pays))
+    assert no_act == dict.fromkeys(ACTIVITY_ONLY, "no activities table")
+    for res in (_run(eng, tx), _run(eng, tx, acts=acts), _run(eng, tx, pays=pays)):
+        r = _row(res)
+        absent = _absent(res)
+        # an absent pool is null in the table and missing from the breakdown, not zero
+        for pool in POOLS:
+            if pool in absent:
+                assert r[f"cts_{pool}"] is None and r[f"n_{pool}"] is None, pool
+            else:
+                assert r[f"cts_{pool}"] is not None, pool
+        steps = set(res.breakdown.column("step").to_pylist())
+        assert not steps & set(absent)
+        assert set(res.headline["cost_to_serve_by_pool"]) == set(POOLS) - set(absent)
+
+
+def test_missing_list_prices_report_the_discount_absent(eng: Engine) -> None:
+    res = _run(eng, [{"order_id": "O1", "revenue": 400, "cost": 200}])
+    assert _absent(res)["discount"] == "no list_revenue in the transactions"
+    r = _row(res)
+    assert r["discount"] is None and r["list_revenue"] is None and r["discount_depth"] is None
+    assert r["ease_discount_depth"] is None
+    assert "discount_depth" not in res.ease_components
+    steps = res.breakdown.column("step").to_pylist()
+    assert steps[0] == "revenue" and "discount" not in steps and "gross_revenue" not in steps
+
+
+def test_transactions_without_a_cost_column_leave_profit_unknown(eng: Engine) -> None:
+    # the cost column is not there at all (not merely empty)
+    tx = eng.from_arrow(
+        pa.table(
+            {
+                "customer_id": ["a", "b"],
+                "date": pa.array([D, D], pa.date32()),
+                "revenue": [400.0, 100.0],
+                "order_id": ["O1", "O2"],
+            }
+        )
+    )
+    res = profitability_stage(tx, as_of=AS_OF, settings=ProfitabilitySettings(reconcile=True))
+    assert "cogs" in _absent(res)
+    r = _row(res)
+    for col in ("cogs", "gross_margin", "net_profit", "net_margin_pct"):
+        assert r[col] is None, col
+    # the flag cannot be decided either: null, not False
+    assert r["profitable_per_order_unprofitable_all_in"] is None
+    # the cost-to-serve itself is still known: 20 order + 2 line + 40 delivery
+    assert r["cost_to_serve"] == pytest.approx(62.0)
+    h = res.headline
+    assert h["total_gross_margin"] is None
+    assert h["share_of_customers_profitable_per_order_unprofitable_all_in"] is None
+    assert h["n_customers"] == 0 and h["n_customers_without_profit"] == 2
+    assert res.reconciliation["reconciled"] is True
+
+
+def test_flag_share_counts_only_customers_with_a_known_profit(eng: Engine) -> None:
+    # a: margin 300, 3 visits -> 300 - 62 - 450 < 0: flagged; b: no cost on its line
+    res = _run(
+        eng,
+        [
+            {"customer_id": "a", "order_id": "O1", "revenue": 1000, "cost": 700},
+            {"customer_id": "b", "order_id": "O2", "revenue": 1000},
+        ],
+        acts=[("a", "visit")] * 3,
+    )
+    assert _row(res, "a")["profitable_per_order_unprofitable_all_in"] is True
+    assert _row(res, "b")["profitable_per_order_unprofitable_all_in"] is None
+    h = res.headline
+    assert h["share_of_customers_profitable_per_order_unprofitable_all_in"] == 1.0
+    assert h["total_gross_margin"] == pytest.approx(300.0)  # a's only; b's is unknown
+
+
+def test_rebate_source_is_reported(eng: Engine) -> None:
+    tx = [{"order_id": "O1", "revenue": 1000, "cost": 500}]
+    assert _run(eng, tx, rebate_rate=0.02).pool_sources["rebates"] == "rebate_rate 0.02"
+    res = _run(eng, tx, rebate_rate=0.02, rebate_column="rebate")
+    # no customers table to read the column from: the default rate, and it says so
+    assert "no customers table" in res.pool_sources["rebates"]
+    assert _row(res)["rebates"] == pytest.approx(20.0)

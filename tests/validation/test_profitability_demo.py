@@ -19,7 +19,7 @@ import pytest
 
 from tierwise.engine import Engine
 from tierwise.features.cost_to_serve import period_for
-from tierwise.features.profitability import profitability_stage
+from tierwise.features.profitability import POOLS, profitability_stage
 from tierwise.settings import ProfitabilitySettings
 
 demo = pytest.importorskip("tierwise.demo", reason="the demo generator is not available")
@@ -111,6 +111,8 @@ def test_activity_pools_add_up_to_the_activity_costs(run: dict[str, Any]) -> Non
 def test_planted_costly_customers_are_flagged(run: dict[str, Any]) -> None:
     c = run["c"]
     costly = c["costly"].to_numpy(zero_copy_only=False)
+    # the demo has a cost on every line, so every customer's flag is decided (never null)
+    assert c["profitable_per_order_unprofitable_all_in"].null_count == 0
     flag = c["profitable_per_order_unprofitable_all_in"].to_numpy(zero_copy_only=False)
     profit = c["net_profit"].to_numpy(zero_copy_only=False)
     base = costly.mean()  # about 5% of the customers active in the period
@@ -162,3 +164,40 @@ def test_whale_curve_peaks_above_total_profit(run: dict[str, Any]) -> None:
     assert w.num_rows == res.customers.num_rows
     assert pc.max(w["cumulative_profit"]).as_py() == pytest.approx(h["peak_cumulative_profit"])
     assert w["cumulative_profit"][-1].as_py() == pytest.approx(h["total_profit"])
+
+
+def test_breakdown_of_every_customer_adds_up_to_net_profit(run: dict[str, Any]) -> None:
+    # revenue → cogs → gross margin → rebates → each pool → net profit, for all customers at
+    # once; tolerance 1e-9 relative or 1e-6 currency units (float summation order only)
+    res = run["res"]
+    b, c = res.breakdown, res.customers
+    steps = b.column("step").cast(pa.string()).to_numpy(zero_copy_only=False)
+    names = list(dict.fromkeys(steps))  # step order, as written
+    k = len(names)
+    n = c.num_rows
+    assert b.num_rows == n * k
+    amount = b.column("amount").to_numpy(zero_copy_only=False).reshape(n, k)
+    ids = b.column("customer_id").to_numpy(zero_copy_only=False).reshape(n, k)
+    assert (ids == c.column("customer_id").to_numpy(zero_copy_only=False)[:, None]).all()
+    col = {name: amount[:, i] for i, name in enumerate(names)}
+    kinds = dict(zip(steps[:k], b.column("kind").cast(pa.string()).to_pylist()[:k], strict=True))
+    changes = [s for s in names if kinds[s] == "change"]
+    assert changes[:3] == ["discount", "cogs", "rebates"]
+    assert set(changes[3:]) == set(POOLS)  # every pool present on the demo data
+    net = c.column("net_profit").to_numpy(zero_copy_only=False)
+    np.testing.assert_allclose(col["net_profit"], net, rtol=1e-9)
+    np.testing.assert_allclose(
+        col["gross_margin"] + sum(col[s] for s in changes[2:]), net, rtol=1e-9, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        col["gross_revenue"] + col["discount"], col["revenue"], rtol=1e-9, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        col["revenue"] + col["cogs"], col["gross_margin"], rtol=1e-9, atol=1e-6
+    )
+    for pool in POOLS:
+        # each step is the customer's cost pool, with the sign of a cost
+        cts = c.column(f"cts_{pool}").to_numpy(zero_copy_only=False)
+        np.testing.assert_allclose(col[pool], -cts, rtol=1e-12, err_msg=pool)
+    total_pools = sum(pc.sum(c[f"cts_{p}"]).as_py() for p in POOLS)
+    assert res.headline["total_cost_to_serve"] == pytest.approx(total_pools, rel=1e-9)

@@ -201,7 +201,11 @@ def activity_costs(
         "other": settings.cost_per_other_activity,
     }
     a = activities.filter(period.contains(activities.date.cast("date")))
-    kind = a.type.cast("string").lower().strip()
+    # canonical types are trimmed, lower case, spaces as underscores (validate); case and
+    # spaces are normalised again here for tables passed straight to the API. No strip(): Ibis
+    # compiles it for Spark as TRIM(' \t\n\r\v\f' FROM ...), which Spark reads as also
+    # trimming the letters 'v' and 'f' ("visit" became "isit", costed as "other").
+    kind = a.type.cast("string").lower().replace(" ", "_")
     pool = (
         kind.substitute(settings.activity_pools, else_="other")
         if settings.activity_pools

@@ -90,7 +90,7 @@ class ProfitabilityResult:
         rebates, cogs, gross_margin, event counts ``n_<pool>``, costs ``cts_<pool>``,
         cost_to_serve, net_profit, net_margin_pct (a fraction of revenue, 0.12 = 12%, as
         ``gross_margin_pct``; null when revenue ≤ 0), profitable_per_order_unprofitable_all_in
-        (gross margin > 0 but net profit < 0),
+        (gross margin > 0 but net profit < 0; null where the net profit is unknown),
         the ease components (raw and ``ease_<component>`` scores) and ease_score.
     breakdown
         Long form per customer: customer_id, step, amount, kind ("total" for subtotals,
@@ -235,6 +235,17 @@ def profitability_stage(
         np.isnan(_num(agg, "rebate_rate")), s.rebate_rate, _num(agg, "rebate_rate")
     )
     rebates = rebate_rate * np.maximum(revenue, 0.0)
+    if s.rebate_column and customers is None:
+        sources["rebates"] = (
+            f"rebate_rate {s.rebate_rate} for every customer: no customers table to read "
+            f"rebate_column {s.rebate_column!r} from"
+        )
+    elif s.rebate_column:
+        sources["rebates"] = (
+            f"customers column {s.rebate_column!r}; rebate_rate {s.rebate_rate} where empty"
+        )
+    else:
+        sources["rebates"] = f"rebate_rate {s.rebate_rate}"
 
     cost_known = _num(agg, "cost", 0.0)
     revenue_no_cost = _num(agg, "revenue_no_cost", 0.0)
@@ -337,6 +348,9 @@ def profitability_stage(
         net_margin_pct = np.where(revenue > 0, net_profit / revenue, np.nan)
         gross_margin_pct = np.where(revenue > 0, gross_margin / revenue, np.nan)
         discount_depth = np.where(list_revenue > 0, discount / list_revenue, np.nan)
+    # profitable per transaction (positive gross margin) but not all in; unknown (null) where
+    # the gross margin, hence the net profit, cannot be computed
+    profit_known = ~np.isnan(net_profit)
     flag = (gross_margin > 0) & (net_profit < 0)
 
     # -- ease of doing business ---------------------------------------------------------
@@ -377,7 +391,7 @@ def profitability_stage(
         cost_to_serve=_arr(cost_to_serve),
         net_profit=_arr(net_profit),
         net_margin_pct=_arr(net_margin_pct),
-        profitable_per_order_unprofitable_all_in=pa.array(flag),
+        profitable_per_order_unprofitable_all_in=pa.array(flag, mask=~profit_known),
     )
     for name, raw in components.items():
         cols[_RAW_NAMES[name]] = _arr(raw)
@@ -399,12 +413,16 @@ def profitability_stage(
     headline = whale_headline(whale, n_without_profit=int(np.isnan(net_profit).sum()))
     headline.update(
         total_revenue=float(revenue.sum()),
-        total_gross_margin=float(np.nansum(gross_margin)),
+        # over the customers whose gross margin is known; null when nobody's is
+        total_gross_margin=(
+            float(np.nansum(gross_margin)) if (~np.isnan(gross_margin)).any() else None
+        ),
         total_rebates=float(rebates.sum()),
         total_cost_to_serve=float(cost_to_serve.sum()),
         cost_to_serve_by_pool={p: float(costs[p].sum()) for p in present},
+        # among the customers with a net profit (those in the whale curve)
         share_of_customers_profitable_per_order_unprofitable_all_in=(
-            float(flag.mean()) if n else None
+            float(flag[profit_known].mean()) if profit_known.any() else None
         ),
     )
 
@@ -502,9 +520,7 @@ def _ease_components(
             np.nan,
         )
         if not np.isnan(discount_depth).all():
-            industry = (
-                agg.column("industry").to_pylist() if "industry" in agg.column_names else [None] * n
-            )
+            industry = agg.column("industry") if "industry" in agg.column_names else None
             comps["discount_depth"] = peer_relative(
                 discount_depth, industry, _num(agg, "employees"), revenue, s.size_bands
             )
