@@ -224,7 +224,8 @@ def load_and_validate(
         if name in canon:
             t = reject_unknown_customers(canon[name], known, name)
             if name == "activities":
-                t = t.mutate(type=t.type.lower().strip().re_replace(r"[\s\-]+", "_"))
+                # already trimmed by validation (no strip(): see validate._trim)
+                t = t.mutate(type=t.type.lower().re_replace(r"[\s\-]+", "_"))
             t = engine.materialize(t)
             used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from collections.abc import Sequence
 
 import ibis
 import ibis.expr.datatypes as idt
@@ -185,7 +186,9 @@ def _trim(text: ir.StringValue) -> ir.StringValue:
     """
     ws = (" ", "\t")
     edge = ibis.or_(*[text.startswith(c) for c in ws], *[text.endswith(c) for c in ws])
-    return ibis.ifelse(edge, text.strip(), text)
+    # a regular expression rather than strip(): Ibis spells strip() on Spark as a TRIM whose
+    # character list Spark reads as letters ("\v", "\f"), cutting the "v" off "visit"
+    return ibis.ifelse(edge, text.re_replace(r"^[ \t]+|[ \t]+$", ""), text)
 
 
 def _parse(
@@ -326,7 +329,18 @@ def canonicalize(
         rules += [(bad.fill_null(False), src, f"{col.name} is {why}") for bad, why in checks]
         if col.required:
             rules.append((value.isnull(), src, f"missing {col.name}"))
-    parsed.update(_extra_columns(raw, spec, ti, vs, engine, decimal, file=file, source=cols))
+    # columns of the user's own: those named in [table] extra_columns, and, where the file
+    # has them, those other settings refer to (a rebate column, extra model features)
+    referred: list[str] = []
+    if table in ("customers", "prospects"):
+        referred = list(settings.potential.extra_feature_columns)
+        if table == "customers" and settings.profitability.rebate_column:
+            referred.append(settings.profitability.rebate_column)
+    parsed.update(
+        _extra_columns(
+            raw, spec, ti, vs, engine, decimal, file=file, source=cols, referred=referred
+        )
+    )
     if rules:
         reason = ibis.cases(*[(c, r) for c, _, r in rules], else_=ibis.null(str))
         rcol = ibis.cases(*[(c, src) for c, src, _ in rules], else_=ibis.null(str))
@@ -349,8 +363,10 @@ def _extra_columns(
     *,
     file: str,
     source: list[str],
+    referred: Sequence[str] = (),
 ) -> dict[str, ir.Value]:
-    """The user's own columns named in ``[table] extra_columns``, typed.
+    """The user's own columns named in ``[table] extra_columns``, typed, and those of
+    ``referred`` (named by other settings) that the file has.
 
     A column is a number when the file stores numbers, or when every non-empty text value
     reads as one (one scan in the engine); otherwise it is trimmed text. Such a column never
@@ -359,8 +375,15 @@ def _extra_columns(
     out: dict[str, ir.Value] = {}
     problems: list[TierwiseError] = []
     by_norm = {_norm(c): c for c in source}
-    for name in ti.extra_columns:
-        if _norm(name) in {_norm(c) for c in spec.names}:
+    canonical = {_norm(c) for c in spec.names}
+    named = {_norm(n) for n in ti.extra_columns}
+    also = [
+        n
+        for n in dict.fromkeys(referred)
+        if _norm(n) in by_norm and _norm(n) not in canonical and _norm(n) not in named
+    ]
+    for name in [*ti.extra_columns, *also]:
+        if _norm(name) in canonical:
             problems.append(
                 SettingsError(
                     f"[{spec.name}] extra_columns: {name!r} is a canonical {spec.name} column; "

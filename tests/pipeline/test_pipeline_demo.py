@@ -181,3 +181,16 @@ def test_a_column_of_your_own_reaches_the_output_and_the_wallet_model(demo_input
     assert result.schema.field("Sites").type == pa.float64()  # every value read as a number
     m = json.loads((out / "manifest.json").read_text())
     assert "Sites" in m["potential"]["features_used"]
+
+
+def test_a_rebate_column_in_the_customer_file_sets_each_customers_rebate(demo_inputs, tmp_path):
+    inputs, data = demo_inputs
+    customers = pq.read_table(inputs["customers"])
+    path = tmp_path / "customers.csv"
+    rate = pa.array([0.05] * customers.num_rows)
+    pacsv.write_csv(customers.append_column("Rebate", rate), path)
+    settings = Settings().with_updates(profitability={"rebate_column": "Rebate"})
+    out = tmp_path / "out"
+    run_pipeline({**inputs, "customers": str(path)}, settings, out_dir=out, as_of=data.end_date)
+    headline = json.loads((out / "manifest.json").read_text())["profitability"]["headline"]
+    assert headline["total_rebates"] == pytest.approx(0.05 * headline["total_revenue"], rel=1e-9)

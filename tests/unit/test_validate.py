@@ -403,3 +403,19 @@ def test_extra_columns_absent_or_canonical_are_reported_together(eng: Engine) ->
     assert len(msgs) == 2
     assert any("c.csv, column 'sitez'" in m and "did you mean 'Sites'" in m for m in msgs)
     assert any("'name' is a canonical customers column" in m for m in msgs)
+
+
+def test_columns_other_settings_name_are_kept_where_the_file_has_them(eng: Engine) -> None:
+    s = Settings().with_updates(
+        profitability={"rebate_column": "Rebate"},
+        potential={"extra_feature_columns": ["sites", "not_in_file"]},
+    )
+    used, rej = _validate(
+        eng,
+        {"customer_id": ["A", "B"], "Rebate": ["0.02", ""], "sites": ["3", "4"]},
+        table="customers",
+        settings=s,
+    )
+    assert rej == {}
+    assert [(r["Rebate"], r["sites"]) for r in used] == [(0.02, 3.0), (None, 4.0)]
+    assert "not_in_file" not in used[0]  # named but absent: the wallet model reports it
