@@ -18,8 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from tierwise.accounts import AccountsResult, resolve_accounts
+from tierwise.accounts import AccountsResult, normalise_customers, resolve_accounts
 from tierwise.engine import Engine
+from tierwise.errors import SettingsError
 from tierwise.settings import AccountSettings
 
 demo = pytest.importorskip("tierwise.demo", reason="the demo generator is not available")
@@ -99,8 +100,65 @@ def test_model_parameters_are_reported_for_the_manifest(result: AccountsResult) 
     name = result.params["comparisons"]["name"]
     exact = next(lvl for lvl in name if lvl["level"] == "Exact match on name_norm")
     assert exact["m_probability"] > exact["u_probability"]
+    assert exact["tf_adjusted"] is True
     assert result.summary["model_fitted"] is True
     assert result.summary["n_candidate_pairs"] >= result.summary["n_pairs_scored"]
+
+
+def test_term_frequency_adjustment_weighs_rare_values_more(
+    data: object, engine: Engine, result: AccountsResult
+) -> None:
+    # Fellegi-Sunter with term frequencies: exact agreement on a value with relative
+    # frequency f weighs log2(m / f) instead of log2(m / u), so among pairs that reach the
+    # same comparison levels, match_weight + sum(log2 f) over the agreeing tf-adjusted
+    # fields (name, city, e-mail domain) is one constant. Without the adjustment the raw
+    # weights would be the constant instead.
+    norm = engine.to_arrow(normalise_customers(engine.from_arrow(data.customers), SETTINGS))
+
+    def log2_freq(col: str, values: pa.ChunkedArray) -> np.ndarray:
+        v = norm[col].drop_null()
+        counts = pa.table({"v": v}).group_by("v").aggregate([("v", "count")])
+        share = pc.divide(pc.cast(counts["v_count"], pa.float64()), len(v))
+        f = share.take(pc.index_in(values, value_set=counts["v"]))
+        return np.log2(np.asarray(pc.fill_null(f, 1.0)))
+
+    p = result.pairs
+    gamma = {c: np.asarray(p[f"gamma_{c}"]) for c in ("name", "city", "email_domain")}
+    levels = {
+        c: {lvl["level"]: lvl["gamma"] for lvl in result.params["comparisons"][c]} for c in gamma
+    }
+    tf_sum = np.zeros(p.num_rows)
+    for comp, col in (
+        ("name", "name_norm"),
+        ("name", "name_core"),
+        ("city", "city_norm"),
+        ("email_domain", "email_domain"),
+    ):
+        at = gamma[comp] == levels[comp][f"Exact match on {col}"]
+        tf_sum += np.where(at, log2_freq(col, p[f"{col}_l"]), 0.0)
+    weight = np.asarray(p["match_weight"])
+    keys = np.stack([np.asarray(p[c]) for c in p.column_names if c.startswith("gamma_")], 1)
+    _, group = np.unique(keys, axis=0, return_inverse=True)
+    big = [g for g in np.unique(group) if (group == g).sum() >= 5]
+    assert len(big) >= 5
+    for g in big:
+        at = group == g
+        assert np.ptp(weight[at] + tf_sum[at]) < 1e-6  # rounding of match_weight: 1e-8
+    # the adjustment does something here: raw weights differ within a level pattern
+    assert max(np.ptp(weight[group == g]) for g in big) > 1.0
+
+
+def test_blocking_stays_near_linear_and_a_too_loose_rule_is_refused(
+    data: object, engine: Engine, result: AccountsResult
+) -> None:
+    n = data.customers.num_rows
+    # the default rules compare a few records per record, not all n(n-1)/2 pairs
+    assert result.summary["n_candidate_pairs"] < 5 * n
+    loose = AccountSettings(
+        u_max_pairs=300_000, blocking_rules=[["city_norm"]], max_blocked_pairs=100_000
+    )
+    with pytest.raises(SettingsError, match="max_blocked_pairs"):
+        resolve_accounts(data.customers, loose, engine=engine, seed=42)
 
 
 def test_parent_records_roll_up_into_their_group(data: object, result: AccountsResult) -> None:

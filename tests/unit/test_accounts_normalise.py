@@ -78,8 +78,47 @@ NAME_CASES = [
     ("The Apple Pan", "apple pan"),
     ("apple pan  the", "apple pan"),
     ("Hewlett-Packard Company", "hewlett packard"),
+    # Central and Eastern Europe, Turkey
+    ("Tisza Kft.", "tisza"),
+    ("Škoda Auto a.s.", "skoda auto"),
+    ("Alfa s.r.o.", "alfa"),
+    ("Łódź Sp. z o.o.", "lodz"),
+    ("Arçelik Ltd. Şti.", "arcelik"),
+    ("İSTANBUL Ticaret A.Ş.", "istanbul ticaret"),  # Turkish dotted capital I
+    # Latin America, Asia-Pacific
+    ("Cemex S.A.B. de C.V.", "cemex"),
+    ("Vale Ltda.", "vale"),
+    ("Petronas Sdn. Bhd.", "petronas"),
+    ("Toyota K.K.", "toyota"),
+    ("PT Astra Tbk", "astra"),  # Indonesian PT stands before the name
+    # legal forms spelled out
+    ("Siemens Aktiengesellschaft", "siemens"),
+    ("Acme Gesellschaft mit beschränkter Haftung", "acme"),
+    ("Acme Sociedad Anónima", "acme"),
+    ("Acme Società a responsabilità limitata", "acme"),
+    ("Acme Besloten Vennootschap", "acme"),
+    ("Acme Aktiebolag", "acme"),
+    ("Acme Osakeyhtiö", "acme"),
+    ("Acme Limited Liability Company", "acme"),
+    ("Acme Public Limited Company", "acme"),
+    ("Acme GmbH i.L.", "acme"),  # in liquidation
+    ("Acme e.K.", "acme"),
+    # Cyrillic, before or after the name
+    ("ООО «Ромашка»", "ромашка"),
+    ("Газпром ПАО", "газпром"),
+    # Japanese and Chinese, written onto the name or in brackets
+    ("トヨタ自動車株式会社", "トヨタ自動車"),
+    ("株式会社ニコン", "ニコン"),
+    ("(株)ニコン", "ニコン"),
+    ("华为技术有限公司", "华为技术"),
+    # accents typed as separate combining characters (decomposed Unicode)
+    ("Socie\u0301te\u0301 Ge\u0301ne\u0301rale SA", "societe generale"),
     # a name that is nothing but a legal form keeps it
     ("AB", "ab"),
+    ("株式会社", "株式会社"),
+    ("OOO", "ooo"),
+    # a surname that is also a legal form elsewhere is not taken for one
+    ("De Vos BV", "de vos"),
 ]
 
 

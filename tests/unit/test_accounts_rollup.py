@@ -14,6 +14,7 @@ from tierwise.accounts import (
     clean_decisions,
     cluster_pairs,
     group_accounts,
+    group_totals,
     merge_report,
     review_queue,
 )
@@ -218,6 +219,43 @@ def test_parent_cycle_is_kept_apart_and_counted() -> None:
     assert groups["a"] == "a" and groups["b"] == "b"
 
 
+def test_parent_account_sums_its_children_down_the_whole_chain() -> None:
+    # h <- s1 (records s1 and s1b, duplicates) <- s2; h <- t; x alone; a <-> b a loop
+    customers = pa.table(
+        {
+            "customer_id": ["a", "b", "h", "s1", "s1b", "s2", "t", "x"],
+            "parent_id": ["b", "a", None, "h", None, "s1b", "h", None],
+        }
+    )
+    mapping = pa.table(
+        {
+            "customer_id": ["a", "b", "h", "s1", "s1b", "s2", "t", "x"],
+            "account_id": ["a", "b", "h", "s1", "s1", "s2", "t", "x"],
+        }
+    )
+    grouped, _ = group_accounts(customers, mapping)
+    values = pa.table(
+        {
+            "customer_id": ["x", "t", "s2", "s1", "h", "b", "a"],
+            "revenue": [1.0, 20.0, 300.0, 4000.0, 50000.0, 600000.0, 7000000.0],
+            "net_profit": [None, 2.0, 30.0, 400.0, -5.0, 1.0, 1.0],
+        }
+    )
+    out = group_totals(values, grouped, ["revenue", "net_profit"])
+    rows = {r["customer_id"]: r for r in out.to_pylist()}
+    assert out["customer_id"].to_pylist() == values["customer_id"].to_pylist()
+    # the top of the group carries the whole group: 50000 + 4000 + 300 + 20
+    assert rows["h"]["group_revenue"] == 54320.0 and rows["h"]["group_n_accounts"] == 4
+    assert rows["h"]["group_net_profit"] == 427.0  # -5 + 400 + 30 + 2
+    # a parent in the middle sums its own part of the tree
+    assert rows["s1"]["group_revenue"] == 4300.0 and rows["s1"]["group_n_accounts"] == 2
+    assert rows["s2"]["group_revenue"] == 300.0 and rows["t"]["group_revenue"] == 20.0
+    # NULL counts as nothing; an account with no relatives is its own total
+    assert rows["x"]["group_net_profit"] == 0.0 and rows["x"]["group_n_accounts"] == 1
+    # a parent_id loop is kept apart: each account sums only itself
+    assert rows["a"]["group_revenue"] == 7000000.0 and rows["b"]["group_revenue"] == 600000.0
+
+
 def test_account_table_lists_members_and_the_account_records_name() -> None:
     customers = pa.table(
         {
@@ -267,6 +305,22 @@ def test_class_changes_name_the_records_that_become_one_bigger_account() -> None
     assert out["account_id"].to_pylist() == ["1"]  # 4 is alone, 5 keeps its class
     assert out["description"].to_pylist() == ["3 records (C, C, B) → one A account"]
     assert out["member_ids"].to_pylist() == [["1", "2", "3"]]
+    assert out["upgraded"].to_pylist() == [True]
+
+
+def test_class_changes_list_accounts_the_merge_lifted_first() -> None:
+    # account 1: an A record absorbs a dormant duplicate (D) - the D record changes class,
+    # the account does not rise; account 7: two B records make an A account
+    mapping = pa.table({"customer_id": ["1", "2", "7", "8"], "account_id": ["1", "1", "7", "7"]})
+    before = pa.table({"customer_id": ["1", "2", "7", "8"], "class": ["A", "D", "B", "B"]})
+    after = pa.table({"account_id": ["1", "7"], "class": ["A", "A"]})
+    out = class_changes(before, after, mapping)
+    assert out["account_id"].to_pylist() == ["7", "1"]
+    assert out["upgraded"].to_pylist() == [True, False]
+    assert out["description"].to_pylist() == [
+        "2 records (B, B) → one A account",
+        "2 records (A, D) → one A account",
+    ]
 
 
 def test_settings_refuse_an_inverted_review_band() -> None:

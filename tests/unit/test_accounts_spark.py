@@ -1,26 +1,50 @@
 """The accounts stage on the Spark engine: the same code, Splink's Spark backend.
 
-Runs only where PySpark is installed (``pip install 'tierwise[spark]'``). Splink's string
-similarity functions on Spark come from a jar shipped with Splink, which the Spark session
-must load (``spark.jars``); this test builds such a session.
+Runs only where PySpark is installed (``pip install 'tierwise[spark]'``; CI does not install
+it, so run this file by hand after touching the accounts stage or the engine).
 
-Floors as in test_accounts_demo.py (precision ≥ 0.95, recall ≥ 0.90), on a smaller demo.
+The session here is started the way a user's would be: *without* Splink's similarity jar on
+``spark.jars`` and without a checkpoint directory. The stage must load the jar itself (its
+jaro_winkler and damerau_levenshtein functions back the name, address, phone and tax-id
+comparisons) and must not rely on a checkpoint directory. Before that was so, Splink's
+failure was swallowed as "model not fitted" and every record stayed its own account
+(precision 0.0); the test checks the model was fitted, not only the scores.
+
+Measured here (1,000 demo records, seed 7, Splink 5.0, PySpark 4.0, 2 cores): pairwise
+precision 0.962, recall 1.000 — the same 48 merged accounts and 76 linked pairs as on
+DuckDB (the three false pairs join different demo companies that share a name and an
+e-mail domain). Floors: precision ≥ 0.95 and recall ≥ 0.90 as in
+test_accounts_demo.py; the account of at least 99.5% of records equal to DuckDB's (the
+engines draw the random pairs behind the u probabilities differently, so a borderline
+pair may fall on the other side of the threshold). The normalised matching columns must
+be identical on both engines (Java and RE2 regular expressions read alike; Ibis's
+``strip()``, which on Spark also strips the letters v and f, is not used). About a
+minute on an idle 2-core machine, mostly Spark's per-query overhead in the EM iterations.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 pytest.importorskip("pyspark", reason="PySpark is not installed (the spark extra)")
 demo = pytest.importorskip("tierwise.demo", reason="the demo generator is not available")
 
-from tierwise.accounts import resolve_accounts  # noqa: E402
+from test_accounts_normalise import NAME_CASES  # noqa: E402
+
+from tierwise.accounts import AccountsResult, normalise_customers, resolve_accounts  # noqa: E402
 from tierwise.engine import Engine  # noqa: E402
 from tierwise.settings import AccountSettings  # noqa: E402
+from tierwise.settings.accounts import BLOCKING_COLUMNS  # noqa: E402
 
 pytestmark = pytest.mark.spark
+
+SETTINGS = AccountSettings(u_max_pairs=200_000)
 
 
 def _pairs_in_groups(keys: list[pa.Array]) -> int:
@@ -31,15 +55,16 @@ def _pairs_in_groups(keys: list[pa.Array]) -> int:
 
 
 @pytest.fixture(scope="module")
-def spark_engine() -> Engine:
+def spark_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     from pyspark.sql import SparkSession
-    from splink.backends.spark import similarity_jar_location
 
     session = (
         SparkSession.builder.master("local[2]")
-        .config("spark.jars", similarity_jar_location())
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        # managed tables go to a scratch folder, not ./spark-warehouse of the checkout
+        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
         .getOrCreate()
     )
     eng = Engine("spark", spark_session=session)
@@ -47,19 +72,78 @@ def spark_engine() -> Engine:
     eng.close()
 
 
-def test_resolves_planted_duplicates_on_spark(spark_engine: Engine) -> None:
-    import pyarrow.compute as pc
+@pytest.fixture(scope="module")
+def data() -> Any:
+    return demo.generate(n_customers=1000, seed=7)
 
-    data = demo.generate(n_customers=1000, seed=7)
-    res = resolve_accounts(
-        data.customers, AccountSettings(u_max_pairs=200_000), engine=spark_engine, seed=7
-    )
-    m = res.mapping
+
+@pytest.fixture(scope="module")
+def on_spark(data: Any, spark_engine: Engine) -> AccountsResult:
+    return resolve_accounts(data.customers, SETTINGS, engine=spark_engine, seed=7)
+
+
+def test_model_is_fitted_on_spark(on_spark: AccountsResult) -> None:
+    s = on_spark.summary
+    assert s["model_fitted"] is True, s["model_skipped_reason"]
+    assert s["n_candidate_pairs"] > 0 and s["n_pairs_linked"] > 0
+    name = on_spark.params["comparisons"]["name"]
+    # a Jaro-Winkler level exists and was trained (the jar's function ran)
+    jw = [lvl for lvl in name if lvl["level"].startswith("Jaro-Winkler")]
+    assert jw and all(lvl["u_probability"] is not None for lvl in jw)
+
+
+def test_resolves_planted_duplicates_on_spark(data: Any, on_spark: AccountsResult) -> None:
+    m = on_spark.mapping
     truth = data.truth["company_id"].take(
         pc.index_in(m["customer_id"], value_set=data.truth["customer_id"])
     )
     tp = _pairs_in_groups([m["account_id"], truth])
     p = tp / max(_pairs_in_groups([m["account_id"]]), 1)
     r = tp / _pairs_in_groups([truth])
-    assert p >= 0.95
-    assert r >= 0.90
+    print(f"demo 1000 on Spark: pairwise precision {p:.3f} recall {r:.3f}")
+    assert p >= 0.95  # measured 0.962
+    assert r >= 0.90  # measured 1.000
+
+
+def test_spark_and_duckdb_give_the_same_accounts(data: Any, on_spark: AccountsResult) -> None:
+    with Engine(threads=2).session() as duck:
+        on_duckdb = resolve_accounts(data.customers, SETTINGS, engine=duck, seed=7)
+    a, b = on_spark.mapping, on_duckdb.mapping
+    assert a["customer_id"].to_pylist() == b["customer_id"].to_pylist()
+    same = pc.mean(pc.cast(pc.equal(a["account_id"], b["account_id"]), pa.float64())).as_py()
+    print(f"records in the same account on both engines: {same:.4f}")
+    assert same >= 0.995  # measured 1.0
+
+
+def test_normalisation_reads_the_same_on_spark_and_duckdb(spark_engine: Engine) -> None:
+    # the regular expressions must mean the same to Java (Spark) and RE2 (DuckDB)
+    raws = [raw for raw, _ in NAME_CASES]
+    n = len(raws)
+
+    def cycle(values: list[str | None]) -> list[str | None]:
+        return [values[i % len(values)] for i in range(n)]
+
+    table = pa.table(
+        {
+            "customer_id": [f"{i:04d}" for i in range(n)],
+            "name": raws,
+            "address": cycle(["12, High Street", "Hauptstraße 5", "Rue de l'Église 3", None]),
+            "postcode": cycle(["ls1 1aa", "75001", None]),
+            "city": cycle(["Saint-Étienne", "MÜNCHEN", "st albans", None]),
+            "phone": cycle(["+44 (0)113 496 0000", "310/246-1501", "123", None]),
+            "email": cycle(["Jo <jo@Acme.co.uk>", "x@gmail.com", None]),
+            "tax_id": cycle(["GB 123 4567 89", "ATU12345678", " ", None]),
+        }
+    )
+    cols = ["customer_id", "branch", *BLOCKING_COLUMNS]
+
+    def run(engine: Engine) -> pa.Table:
+        t = normalise_customers(engine.from_arrow(table), AccountSettings())
+        return engine.to_arrow(t.select(cols).order_by("customer_id"))
+
+    with Engine(threads=1).session() as duck:
+        expected = run(duck)
+    got = run(spark_engine)
+    assert got["name_norm"].to_pylist() == [norm for _, norm in NAME_CASES]
+    for c in cols:
+        assert got[c].to_pylist() == expected[c].to_pylist(), c

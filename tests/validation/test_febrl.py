@@ -8,11 +8,13 @@ FEBRL records are people, not companies, so the test builds a person-style
 :class:`LinkageSpec` (names, date of birth, address, social security id) and runs it
 through the same :func:`predict_pairs` and :func:`cluster_pairs` as the customer master.
 
-Level to hold (measured here, Splink 5.0 on DuckDB): cluster F1 0.9996 on dataset3
-(deduplication, 5,000 records) and 1.0 on dataset4a/4b (linkage, 5,000 + 5,000);
-the issue states ≈ 0.99 and ≈ 0.998. Floors: 0.97 on dataset3 and 0.99 on 4a/4b, i.e. two
-to three points of slack for EM landing in a slightly different optimum after an upgrade
-of Splink or DuckDB.
+Level to hold: Splink with a sensible configuration reaches cluster F1 ≈ 0.99 on dataset3
+(deduplication, 5,000 records) and ≈ 0.998 on dataset4a/4b (linkage, 5,000 + 5,000); those
+are the floors here. Measured (Splink 5.0 on DuckDB, clusters at match probability 0.9):
+dataset3 cluster precision 1.0000, recall 0.9992, F1 0.9996 (pairwise F1 0.9971); 4a/4b
+cluster and pairwise precision, recall and F1 1.0000. The slack (about one point on
+dataset3, 0.2 points — ten of 5,000 pairs — on 4a/4b) is for EM landing in a slightly
+different optimum after an upgrade of Splink or DuckDB, not for a worse model.
 """
 
 from __future__ import annotations
@@ -144,14 +146,14 @@ def test_dataset3_deduplication_holds_cluster_f1(dataset3: tuple[pa.Table, Predi
     mapping, _ = cluster_pairs(records["rec_id"], pred.pairs, threshold=0.9)
     p, r, f1 = cluster_scores(mapping["account_id"], entity(mapping["customer_id"]))
     print(f"FEBRL dataset3 cluster precision {p:.4f} recall {r:.4f} F1 {f1:.4f}")
-    assert f1 >= 0.97  # measured 0.9996
-    assert p >= 0.97 and r >= 0.97
+    assert f1 >= 0.99  # measured 0.9996
+    assert p >= 0.99 and r >= 0.99  # measured 1.0000, 0.9992
 
     strong = pred.pairs.filter(pc.greater_equal(pred.pairs["match_probability"], 0.9))
     true_pairs = _pairs_in_groups([entity(records["rec_id"])])
     pp, pr, pf = pair_scores(strong["left_id"], strong["right_id"], true_pairs)
     print(f"FEBRL dataset3 pairwise precision {pp:.4f} recall {pr:.4f} F1 {pf:.4f}")
-    assert pf >= 0.97  # measured 0.9972
+    assert pf >= 0.99  # measured 0.9971
 
 
 def test_fitted_model_reports_m_and_u_per_level(dataset3: tuple[pa.Table, Predictions]) -> None:
@@ -197,9 +199,10 @@ def test_dataset4_linkage_holds_cluster_f1(engine: Engine) -> None:
     truth = pc.list_element(pc.split_pattern(mapping["customer_id"], "-"), 1)
     p, r, f1 = cluster_scores(mapping["account_id"], truth)
     print(f"FEBRL dataset4a/4b cluster precision {p:.4f} recall {r:.4f} F1 {f1:.4f}")
-    assert f1 >= 0.99  # measured 1.0000
+    assert f1 >= 0.998  # measured 1.0000
+    assert p >= 0.998 and r >= 0.998  # measured 1.0000, 1.0000
     # one-to-one truth: 5,000 true pairs
     strong = pairs.filter(pc.greater_equal(pairs["match_probability"], 0.9))
     pp, pr, pf = pair_scores(strong["left_id"], strong["right_id"], 5000)
     print(f"FEBRL dataset4a/4b pairwise precision {pp:.4f} recall {pr:.4f} F1 {pf:.4f}")
-    assert pf >= 0.99  # measured 1.0000
+    assert pf >= 0.998  # measured 1.0000

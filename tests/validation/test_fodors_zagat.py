@@ -11,11 +11,11 @@ The records go through the customer-master path unchanged: ``normalise_customers
 dropped automatically) and ``predict_pairs`` in linkage mode.
 
 Measured here (Splink 5.0 on DuckDB): at the default match threshold 0.9, precision
-0.936, recall 0.911, F1 0.923; at 0.5, F1 0.961. Most false matches are restaurants
-sharing a hotel's address and switchboard (which, for a customer master, usually *are*
-one account). Floors: F1 ≥ 0.88 at 0.9 and ≥ 0.92 at 0.5 — a few points below the
-measured values for EM landing in a slightly different optimum after an upgrade of
-Splink or DuckDB.
+0.936, recall 0.911, F1 0.923; at 0.5, precision 0.940, recall 0.982, F1 0.961. Most false
+matches are restaurants sharing a hotel's address and switchboard (which, for a customer
+master, usually *are* one account). Floors: F1 ≥ 0.88 at 0.9 and ≥ 0.92 at 0.5, precision
+and recall 3-5 points below their measured values — slack for EM landing in a slightly
+different optimum after an upgrade of Splink or DuckDB.
 """
 
 from __future__ import annotations
@@ -124,3 +124,4 @@ def test_matches_business_listings_at_even_odds(
     p, r, f1 = scores(predictions, truth, 0.5)
     print(f"Fodors/Zagat at 0.5: precision {p:.3f} recall {r:.3f} F1 {f1:.3f}")
     assert f1 >= 0.92  # measured 0.961
+    assert p >= 0.90 and r >= 0.95  # measured 0.940, 0.982

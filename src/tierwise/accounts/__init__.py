@@ -19,7 +19,14 @@ from .linkage import LinkageSpec, Predictions, company_spec, predict_pairs
 from .normalise import normalise_customers, normalise_name
 from .resolve import AccountsResult, resolve_accounts
 from .review import DECISIONS_SCHEMA, clean_decisions, empty_decisions, review_queue
-from .rollup import account_table, class_changes, cluster_pairs, group_accounts, merge_report
+from .rollup import (
+    account_table,
+    class_changes,
+    cluster_pairs,
+    group_accounts,
+    group_totals,
+    merge_report,
+)
 
 __all__ = [
     "DECISIONS_SCHEMA",
@@ -33,6 +40,7 @@ __all__ = [
     "company_spec",
     "empty_decisions",
     "group_accounts",
+    "group_totals",
     "merge_report",
     "normalise_customers",
     "normalise_name",

@@ -34,6 +34,7 @@ scale. International Journal of Population Data Science 7(3).
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -271,12 +272,18 @@ def company_spec(settings: AccountSettings, *, unique_id: str = "customer_id") -
 
 @contextmanager
 def _quiet_splink() -> Iterator[None]:
-    """Keep Splink's progress messages out of the terminal while a stage runs."""
+    """Keep Splink's progress messages and advice out of the terminal while a stage runs.
+
+    Its warnings are advice to a Splink user (e.g. that a sampled blocking estimate rests
+    on few pairs); tierwise acts on what matters itself and reports in the manifest.
+    """
     log = logging.getLogger("splink")
     before = log.level
     log.setLevel(logging.ERROR)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"splink\.")
+            yield
     finally:
         log.setLevel(before)
 
@@ -287,9 +294,62 @@ def _splink_api(engine: Engine) -> Any:
         from splink import DuckDBAPI
 
         return DuckDBAPI(connection=engine.con.con)
-    from splink import SparkAPI
+    from splink.backends.spark import SparkAPI
 
-    return SparkAPI(spark_session=engine.con._session)
+    session = engine.con._session
+    _load_similarity_jar(session)
+    return SparkAPI(
+        spark_session=session,
+        break_lineage_method=_spark_break_lineage(session),
+        # the jar's functions are registered by _load_similarity_jar; Splink's own
+        # attempt would only log a warning when they are missing
+        register_udfs_automatically=False,
+    )
+
+
+def _load_similarity_jar(session: Any) -> None:
+    """Make Splink's string similarity functions (jaro_winkler, ...) callable in Spark SQL.
+
+    They live in a jar shipped with Splink. A session started with ``spark.jars`` naming it
+    has them on its class path; any other session gets the jar added here (``ADD JAR``,
+    which also ships it to the executors) before the functions are registered.
+    """
+    from splink.backends.spark import similarity_jar_location
+    from splink.internals.spark.jar_location import get_scala_udfs
+
+    udfs = get_scala_udfs()
+
+    def register() -> None:
+        for udf in udfs:
+            session.udf.registerJavaFunction(*udf)
+
+    try:
+        register()
+    except Exception:  # the classes are not on the class path yet: add the jar below
+        pass
+    else:
+        return
+    jar = similarity_jar_location()
+    try:
+        session.sql(f"ADD JAR '{jar}'")
+        register()
+    except Exception as exc:
+        raise EngineError(
+            "Spark cannot load Splink's string similarity functions (jaro_winkler, "
+            f"damerau_levenshtein) from {jar}: {' '.join(str(exc).split())[:300]}; start "
+            "the Spark session with spark.jars set to that file"
+        ) from exc
+
+
+def _spark_break_lineage(session: Any) -> str:
+    """How Splink cuts long Spark query plans: Parquet files in the checkpoint directory
+    when the session has one (Splink's default), else cached in executor memory and disk
+    (Splink's default would fail on a session without a checkpoint directory)."""
+    try:
+        has_dir = not session.sparkContext._jsc.sc().getCheckpointDir().isEmpty()
+    except Exception:  # e.g. Spark Connect, where the JVM is remote
+        has_dir = False
+    return "parquet" if has_dir else "persist"
 
 
 def _physical_name(table: ir.Table) -> str:
@@ -397,7 +457,9 @@ def predict_pairs(
     SettingsError
         When the blocking rules would produce more than ``spec.max_blocked_pairs`` pairs.
     ModelError
-        When no field can be compared, or Splink cannot fit the model on this data.
+        When no field can be compared, or no EM pass finds pairs to learn from.
+    EngineError
+        When the engine fails running Splink's queries (any other failure).
 
     Example
     -------
@@ -507,7 +569,12 @@ def predict_pairs(
         except (ModelError, EngineError, SettingsError):
             raise
         except Exception as exc:
-            raise ModelError(f"record linkage failed: {' '.join(str(exc).split())[:500]}") from exc
+            # not a property of the data (those are ModelErrors above) but the engine or
+            # its set-up failing: say so instead of quietly linking nothing
+            raise EngineError(
+                f"record linkage failed on the {engine.backend} engine: "
+                f"{' '.join(str(exc).split())[:500]}"
+            ) from exc
     params["n_candidate_pairs"] = n_candidates
     params["em_passes"] = trained
     if skipped:

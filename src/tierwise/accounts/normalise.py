@@ -14,7 +14,12 @@ A company name goes through these steps:
 4. common abbreviations written out (``Intl`` → ``international``, ``Mfg`` →
    ``manufacturing``, ``Bros`` → ``brothers``, ``St``/``Ste`` → ``saint``, ...);
 5. legal forms at the end stripped, repeatedly (``GmbH & Co. KG``, ``Pty Ltd``,
-   ``Sp. z o.o.``), and a leading or trailing ``the``.
+   ``Sp. z o.o.``, ``Aktiengesellschaft``, ``Sociedad Anónima``, ``ПАО``), those written
+   before the name (``ООО Ромашка``, ``PT Astra``), and a leading or trailing ``the``;
+6. Japanese and Chinese legal forms written onto the name without a space stripped at
+   either end (``トヨタ自動車株式会社``, ``华为技术有限公司``).
+
+Letters of other scripts (Cyrillic, Greek, CJK) are kept as they are, lower-cased.
 
 The result is ``name_norm``. ``name_core`` further drops generic words (group, holdings,
 international, services, ...), so that "Acme Group" and "Beta Group" share nothing while
@@ -41,8 +46,10 @@ from ..settings.accounts import AccountSettings
 
 __all__ = [
     "ABBREVIATIONS",
+    "ATTACHED_LEGAL_FORMS",
     "FREE_MAIL_DOMAINS",
     "GENERIC_WORDS",
+    "LEADING_LEGAL_FORMS",
     "LEGAL_FORMS",
     "branch_of",
     "email_domain",
@@ -85,7 +92,46 @@ LEGAL_FORMS: tuple[str, ...] = (
     "tov", "srl", "sa",
     # Asia-Pacific and elsewhere
     "kk", "pte", "sdn bhd", "bhd", "tbk", "pt", "pty ltd", "jv", "fze", "fzco", "fzc",
-    "wll", "spc", "ltd sti", "as",
+    "wll", "spc", "ltd sti", "as", "gk",
+    # spelled out
+    "limited liability company", "limited liability partnership", "limited partnership",
+    "public limited company", "private limited company", "private limited",
+    "aktiengesellschaft", "gesellschaft mit beschrankter haftung", "kommanditgesellschaft",
+    "kommanditgesellschaft auf aktien", "offene handelsgesellschaft",
+    "unternehmergesellschaft", "eingetragene genossenschaft", "eingetragener verein",
+    "eingetragener kaufmann", "eingetragene kauffrau", "ek", "ekfm", "ekfr",
+    "societe anonyme", "societe a responsabilite limitee", "societe par actions simplifiee",
+    "societe en nom collectif", "societe civile immobiliere", "societa per azioni",
+    "societa a responsabilita limitata", "societa in nome collettivo",
+    "societa in accomandita semplice", "sociedad anonima", "sociedad limitada",
+    "sociedad de responsabilidad limitada", "sociedad anonima de capital variable",
+    "sociedade anonima", "sociedade limitada", "limitada", "besloten vennootschap",
+    "naamloze vennootschap", "vennootschap onder firma", "commanditaire vennootschap",
+    "aktiebolag", "aksjeselskap", "allmennaksjeselskap", "aktieselskab", "anpartsselskab",
+    "osakeyhtio", "julkinen osakeyhtio", "p f", "sp f",
+    "spolka z ograniczona odpowiedzialnoscia", "spolka akcyjna", "spolka jawna",
+    "spolka komandytowa", "spol s ro", "spol sro", "anonim sirketi",
+    "limited sirketi", "kabushiki kaisha", "godo kaisha", "yugen kaisha",
+    # a company being wound up or founded (GmbH i.L., GmbH i.G.)
+    "il", "ig", "in liquidation", "in liquidazione", "en liquidation",
+    # Cyrillic (Russian, Ukrainian, Bulgarian, Serbian), also written before the name
+    "ооо", "зао", "оао", "пао", "ао", "ип", "тов", "пат", "ат", "оод", "еоод", "ад", "доо",
+    # Japanese and Chinese, when set off by a space or brackets: (株), (有)
+    "株", "有",
+)  # fmt: skip
+
+#: Legal forms that stand *before* the name ("ООО Ромашка", "PT Astra International Tbk").
+#: Only forms that are not also ordinary first words of Latin-script names.
+LEADING_LEGAL_FORMS: tuple[str, ...] = (
+    "ооо", "зао", "оао", "пао", "ао", "ип", "тов", "пат", "ат", "ooo", "zao", "oao", "pao",
+    "tov", "pt", "株", "有",
+)  # fmt: skip
+
+#: Japanese and Chinese legal forms written onto the name without a space, at its start or
+#: end ("トヨタ自動車株式会社", "株式会社ニコン", "华为技术有限公司").
+ATTACHED_LEGAL_FORMS: tuple[str, ...] = (
+    "株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "股份有限公司",
+    "有限责任公司", "有限責任公司", "有限公司", "集团", "集團",
 )  # fmt: skip
 
 #: Abbreviations written out in company names (whole words only).
@@ -203,11 +249,23 @@ def fold_accents(s: ir.StringValue) -> ir.StringValue:
     folded = s
     for a, b in _FOLD_MULTI.items():
         folded = folded.replace(a, b)
-    return _gated(s, r"[^\x00-\x7f]", folded.translate(_FOLD_FROM, _FOLD_TO))
+    # combining marks: accents typed as a separate character (decomposed text, as some
+    # Mac and web exports write it) and the dot Turkish "İ" leaves after lower-casing
+    folded = folded.translate(_FOLD_FROM, _FOLD_TO).re_replace(r"\p{M}+", "")
+    return _gated(s, r"[^\x00-\x7f]", folded)
+
+
+def _trim(s: ir.StringValue) -> ir.StringValue:
+    """``s`` without white space at either end.
+
+    Not Ibis's ``strip()``: on Spark it compiles to ``TRIM(' \\t\\n\\r\\v\\f' FROM s)``,
+    and Spark SQL reads ``\\v`` and ``\\f`` as the letters v and f ("fiat" → "iat").
+    """
+    return s.re_replace(r"^\s+|\s+$", "")
 
 
 def _clean_spaces(s: ir.StringValue) -> ir.StringValue:
-    return s.re_replace(r"\s+", " ").strip()
+    return _trim(s.re_replace(r"\s+", " "))
 
 
 def _gated(s: ir.StringValue, pattern: str, change: ir.StringValue) -> ir.StringValue:
@@ -274,6 +332,9 @@ def branch_of(name: ir.StringValue) -> ir.StringValue:
 def _name_steps(extra_legal_forms: Sequence[str]) -> list[Step]:
     forms = list(LEGAL_FORMS) + [_canonical_phrase(f) for f in extra_legal_forms]
     legal = _phrase_alternation(forms)
+    leading = _phrase_alternation(LEADING_LEGAL_FORMS)
+    attached = "|".join(sorted(ATTACHED_LEGAL_FORMS, key=lambda f: (-len(f), f)))
+    attached_at_ends = rf"^(?:{attached})|(?:{attached})$"
 
     def punctuation(s: ir.StringValue) -> ir.StringValue:
         s = s.re_replace(r"\([^()]*\)", " ")  # the branch, taken separately by branch_of
@@ -282,11 +343,18 @@ def _name_steps(extra_legal_forms: Sequence[str]) -> list[Step]:
 
     def legal_form(s: ir.StringValue) -> ir.StringValue:
         s = _clean_spaces(s)
-        # trailing legal forms, repeatedly ("pty ltd", "gmbh co kg"); a name that is
-        # nothing but a legal form ("AB") keeps it
+        # trailing legal forms, repeatedly ("pty ltd", "gmbh co kg"), then leading ones
+        # ("ооо ромашка", "pt astra"); a name that is nothing but a legal form ("AB")
+        # keeps it, as both need a word beside the form
         s = s.re_replace(rf"(?:\s+(?:{legal}))+$", "")
+        s = s.re_replace(rf"^(?:(?:{leading})\s+)+", "")
         s = s.re_replace(r"^the\s+", "").re_replace(r"\s+the$", "")
-        return s.strip().nullif("")
+        return _trim(s).nullif("")
+
+    def attached_form(s: ir.StringValue) -> ir.StringValue:
+        # 株式会社 etc. written onto the name; kept when it is the whole name
+        stripped = _trim(s.re_replace(attached_at_ends, ""))
+        return _gated(s, attached_at_ends, ibis.cases((stripped == "", s), else_=stripped))
 
     return [
         fold_accents,
@@ -294,6 +362,7 @@ def _name_steps(extra_legal_forms: Sequence[str]) -> list[Step]:
         lambda s: _substitute_words(s, dict.fromkeys(_CONNECTORS, "")),
         lambda s: _substitute_words(s, ABBREVIATIONS),
         legal_form,
+        attached_form,
     ]
 
 

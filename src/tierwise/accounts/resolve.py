@@ -137,9 +137,13 @@ def resolve_accounts(
         A customer record without ``customer_id``, or ids repeated.
     SettingsError
         The blocking rules would compare more than ``max_blocked_pairs`` pairs.
+    EngineError
+        The engine failed running Splink's queries (e.g. a Spark session that cannot load
+        Splink's similarity functions): an engine fault is never passed off as "no
+        duplicates found".
 
-    When the model cannot be fitted (too few records, no usable field, EM finding no
-    pairs to learn from) every record stays its own account and
+    When the data cannot support the model (too few records, no usable field, EM finding
+    no pairs to learn from) every record stays its own account and
     ``summary["model_skipped_reason"]`` says why.
 
     Example

@@ -28,6 +28,7 @@ __all__ = [
     "class_changes",
     "cluster_pairs",
     "group_accounts",
+    "group_totals",
     "merge_report",
 ]
 
@@ -267,6 +268,91 @@ def group_accounts(customers: pa.Table, mapping: pa.Table) -> tuple[pa.Table, di
     return out, stats
 
 
+def group_totals(
+    values: pa.Table,
+    mapping: pa.Table,
+    columns: Sequence[str],
+    *,
+    prefix: str = "group_",
+) -> pa.Table:
+    """Each account's figures summed over itself and every account below it.
+
+    A parent company's account sums its children's (and their children's) figures, by the
+    ``parent_id`` hierarchy that :func:`group_accounts` resolved; the account at the top of a
+    group therefore carries the whole group's total.
+
+    Parameters
+    ----------
+    values
+        One row per account: ``customer_id`` (the account id) and the numeric ``columns``
+        (e.g. revenue, revenue_12m, net_profit). NULL counts as 0; an account missing
+        from ``values`` adds nothing.
+    mapping
+        ``customer_id``, ``account_id``, ``parent_account_id``, ``group_account_id`` from
+        :func:`group_accounts`. Accounts in a ``parent_id`` loop (kept apart there) sum
+        only themselves.
+    columns
+        The columns to sum.
+    prefix
+        Prefix of the output columns.
+
+    Returns
+    -------
+    ``customer_id`` (account id, in the order of ``values``), ``<prefix>n_accounts``
+    (accounts in its part of the hierarchy, itself included) and ``<prefix><column>`` for
+    each column (float64); NULL for a ``values`` row that is no account of ``mapping``.
+
+    Example
+    -------
+    >>> import pyarrow as pa
+    >>> m = pa.table({"customer_id": ["h", "s1", "s2"], "account_id": ["h", "s1", "s2"],
+    ...               "parent_account_id": [None, "h", "s1"],
+    ...               "group_account_id": ["h", "h", "h"]})
+    >>> v = pa.table({"customer_id": ["h", "s1", "s2"], "revenue": [1.0, 10.0, 100.0]})
+    >>> group_totals(v, m, ["revenue"]).column("group_revenue").to_pylist()
+    [111.0, 110.0, 100.0]
+    """
+    acc_ids = _array(mapping["account_id"])
+    accounts = pc.unique(acc_ids)
+    accounts = accounts.take(pc.sort_indices(accounts))
+    k = len(accounts)
+    # one parent per account (every member row of an account carries the same one)
+    first_row = np.full(k, -1, dtype=np.int64)
+    codes = _codes(accounts, acc_ids)
+    np.maximum.at(first_row, codes, np.arange(len(codes)))
+    parent = _codes(accounts, _array(mapping["parent_account_id"]).take(pa.array(first_row)))
+    group = _codes(accounts, _array(mapping["group_account_id"]).take(pa.array(first_row)))
+    # an account heading its own group (a top, or one kept apart in a parent_id loop)
+    # passes nothing upwards
+    parent = np.where(group == np.arange(k), -1, parent)
+
+    row_of = _codes(accounts, _array(values["customer_id"]))  # account code per values row
+    known = row_of >= 0
+    own = np.zeros((k, len(columns)), dtype=np.float64)
+    for j, col in enumerate(columns):
+        v = pc.fill_null(values[col].cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+        np.add.at(own[:, j], row_of[known], np.asarray(v, dtype=np.float64)[known])
+
+    # every account adds its own figures to each of its ancestors in turn
+    total = own.copy()
+    n_acc = np.ones(k, dtype=np.int64)
+    at = parent
+    for _ in range(k):  # once per level of the hierarchy (a few), vectorised over accounts
+        up = at >= 0
+        if not up.any():
+            break
+        np.add.at(total, at[up], own[up])
+        np.add.at(n_acc, at[up], 1)
+        at = np.where(up, parent[np.maximum(at, 0)], -1)
+
+    out_rows = np.where(known, row_of, 0)
+    cols: dict[str, Any] = {"customer_id": values["customer_id"]}
+    cols[f"{prefix}n_accounts"] = pa.array(np.where(known, n_acc[out_rows], 0).astype(np.int64))
+    for j, col in enumerate(columns):
+        cols[f"{prefix}{col}"] = pa.array(np.where(known, total[out_rows, j], np.nan), mask=~known)
+    return pa.table(cols)
+
+
 def _array(values: Any) -> pa.Array:
     """A single-chunk text array from an Arrow array, chunked array or Python list."""
     if isinstance(values, pa.ChunkedArray):
@@ -393,9 +479,12 @@ def class_changes(
     Returns
     -------
     ``account_id``, ``n_members``, ``member_ids``, ``classes_before`` (list, by member),
-    ``class_after``, ``description`` such as ``"3 records (C, C, C) → one A account"``;
-    only accounts with two or more records where some member's class differs from the
-    account's, sorted by ``account_id``.
+    ``class_after``, ``upgraded`` (the account's class is better than every one of its
+    records' — classes are letters, A best — so the merge lifted it: "3 records (C, C, B)
+    → one A account"; false where a member already had the class and the others only
+    join it, as in "2 records (A, D) → one A account"), ``description``; only accounts
+    with two or more records where some member's class differs from the account's,
+    upgraded accounts first, then by ``account_id``.
 
     Example
     -------
@@ -437,13 +526,17 @@ def class_changes(
     ):
         listed = ", ".join("?" if c is None else str(c) for c in cls)
         desc = f"{n} records ({listed}) → one {after_cls if after_cls is not None else '?'} {noun}"
-        rows.append((acc, n, ids, cls, after_cls, desc))
+        known = [c for c in cls if c is not None]
+        upgraded = after_cls is not None and bool(known) and all(after_cls < c for c in known)
+        rows.append((acc, n, ids, cls, after_cls, upgraded, desc))
+    rows.sort(key=lambda r: (not r[5], r[0]))
     names = [
         "account_id",
         "n_members",
         "member_ids",
         "classes_before",
         "class_after",
+        "upgraded",
         "description",
     ]
     types = [
@@ -452,6 +545,7 @@ def class_changes(
         pa.list_(pa.string()),
         pa.list_(pa.string()),
         pa.string(),
+        pa.bool_(),
         pa.string(),
     ]
     return pa.table(
