@@ -152,7 +152,14 @@ class Engine:
         """Register an Arrow table in the engine (copied in) and return it as an Ibis table."""
         name = name or self.fresh_name("arrow")
         try:
-            return self.con.create_table(name, table, temp=self.backend == "duckdb", overwrite=True)
+            if self.backend == "duckdb":
+                return self.con.create_table(name, table, temp=True, overwrite=True)
+            # Spark: a temporary view over a DataFrame built from Arrow directly (nulls stay
+            # nulls; through pandas a missing float became NaN, which Spark does not treat
+            # as missing), and nothing written under ./spark-warehouse
+            session = self.con._session
+            session.createDataFrame(table).createOrReplaceTempView(name)
+            return self.con.table(name)
         except Exception as exc:
             raise EngineError(f"could not load table {name!r} into the engine: {exc}") from exc
 

@@ -295,7 +295,12 @@ def _stage_accounts(ctx: RunContext) -> None:
     if "customers" not in ctx.tables:
         ctx.manifest_extra["accounts"] = {"skipped": "no customer master given"}
         return
-    decisions = read_decisions(cfg.decisions_file) if cfg.decisions_file else None
+    decisions = None
+    if cfg.decisions_files:
+        # later files after earlier ones: for a pair decided twice the later row wins
+        tables = [read_decisions(f) for f in cfg.decisions_files]
+        tables = [t.cast(pa.schema([(n, pa.string()) for n in t.column_names])) for t in tables]
+        decisions = pa.concat_tables(tables, promote_options="permissive")
     res = resolve_accounts(
         ctx.tables["customers"],
         cfg,
@@ -329,7 +334,14 @@ def _stage_accounts(ctx: RunContext) -> None:
         ["customer_id" if c == "account_id" else c for c in keep]
     )
     ctx.customer_parts.append(part)
+    ctx.results["accounts"] = res
+    if cfg.enabled and res.summary.get("model_skipped_reason"):
+        ctx.warnings.append(
+            f"duplicate records were not looked for: {res.summary['model_skipped_reason']}"
+        )
     ctx.extra_outputs["review_queue"] = res.review_queue
+    if res.decisions.num_rows:
+        ctx.extra_outputs["review_decisions"] = res.decisions
     ctx.extra_outputs["account_members"] = res.mapping
     ctx.manifest_extra["accounts"] = res.summary
     ctx.models["accounts"] = res.params
@@ -367,6 +379,7 @@ def _merge_report(ctx: RunContext, mapping: pa.Table) -> None:
     ctx.extra_outputs["merge_report"] = changes
     ctx.manifest_extra["merge_report"] = {
         "accounts_changing_class": changes.num_rows,
+        "accounts_upgraded": int(pc.sum(changes.column("upgraded")).as_py() or 0),
         "examples": changes.column("description").to_pylist()[:10],
     }
 
@@ -507,6 +520,31 @@ def _assemble_customers(ctx: RunContext) -> pa.Table:
     return engine.to_arrow(t.order_by("customer_id"), "customers table")
 
 
+#: Figures a parent account sums over its subsidiaries (``group_<name>`` columns).
+GROUP_FIGURES = ("revenue", "revenue_12m", "gross_margin", "net_profit", "clv", "wallet")
+
+
+def _with_group_totals(ctx: RunContext, customers: pa.Table) -> pa.Table:
+    """Add each account's totals over its part of the parent_id hierarchy.
+
+    A parent account's ``group_<figure>`` sums its own figure and every subsidiary's below
+    it; ``group_n_accounts`` counts them. Only when the customer master has parent ids.
+    """
+    from .accounts import group_totals
+
+    res = ctx.results.get("accounts")
+    if res is None or "parent_account_id" not in res.mapping.column_names:
+        return customers
+    if res.mapping.column("parent_account_id").null_count == res.mapping.num_rows:
+        return customers
+    cols = [c for c in GROUP_FIGURES if c in customers.column_names]
+    totals = group_totals(customers.select(["customer_id", *cols]), res.mapping, cols)
+    for name in totals.column_names:
+        if name != "customer_id" and name not in customers.column_names:
+            customers = customers.append_column(name, totals.column(name))
+    return customers
+
+
 def _manifest(ctx: RunContext, settings: Settings) -> dict[str, Any]:
     return {
         "version": __version__,
@@ -585,7 +623,7 @@ def run_pipeline(
                     ctx.manifest_extra[name] = {"skipped": reason}
                     ctx.warnings.append(f"{name} skipped: {reason}")
         with ctx.timed("outputs", progress):
-            customers = _assemble_customers(ctx)
+            customers = _with_group_totals(ctx, _assemble_customers(ctx))
             manifest = _manifest(ctx, settings)
             written: Path | None = None
             if out_dir is not None:

@@ -153,6 +153,30 @@ def test_review_decisions_are_applied_on_the_next_run(first_run, demo_inputs, tm
     assert after[merged_pair[0]] != after[merged_pair[1]]
     assert after[confirm_pair[0]] == after[confirm_pair[1]]
 
+    # a third run given the second run's record of decisions plus a newly filled-in file
+    # keeps the old decisions and adds the new one
+    applied = pacsv.read_csv(out2 / "review_decisions.csv").to_pylist()
+    assert len(applied) == 2
+    third_pair = (singles[2], singles[3])
+    newer = tmp_path / "newer.csv"
+    newer.write_text(f"left_id,right_id,decision\n{third_pair[0]},{third_pair[1]},yes\n")
+    files = [str(out2 / "review_decisions.csv"), str(newer)]
+    out3 = tmp_path / "out3"
+    run_pipeline(
+        inputs,
+        Settings().with_updates(accounts={"decisions_file": files}),
+        out_dir=out3,
+        as_of=data.end_date,
+    )
+    last = {
+        r["customer_id"]: r["account_id"]
+        for r in pacsv.read_csv(out3 / "account_members.csv").to_pylist()
+    }
+    assert last[merged_pair[0]] != last[merged_pair[1]]
+    assert last[confirm_pair[0]] == last[confirm_pair[1]]
+    assert last[third_pair[0]] == last[third_pair[1]]
+    assert pacsv.read_csv(out3 / "review_decisions.csv").num_rows == 3
+
 
 def test_a_failed_run_leaves_the_last_good_output(first_run, demo_inputs, tmp_path):
     inputs, data = demo_inputs
@@ -194,3 +218,20 @@ def test_a_rebate_column_in_the_customer_file_sets_each_customers_rebate(demo_in
     run_pipeline({**inputs, "customers": str(path)}, settings, out_dir=out, as_of=data.end_date)
     headline = json.loads((out / "manifest.json").read_text())["profitability"]["headline"]
     assert headline["total_rebates"] == pytest.approx(0.05 * headline["total_revenue"], rel=1e-9)
+
+
+def test_a_parent_account_sums_its_subsidiaries(first_run):
+    _result, out = first_run
+    t = pq.read_table(out / "customers.parquet").to_pylist()
+    by_group: dict[str, list[dict]] = {}
+    for r in t:
+        if r["group_account_id"] is not None:
+            by_group.setdefault(r["group_account_id"], []).append(r)
+    tops = [r for r in t if r["customer_id"] == r["group_account_id"] and r["group_n_accounts"] > 1]
+    assert tops, "the demo plants subsidiaries with a parent_id"
+    for top in tops:
+        members = by_group[top["customer_id"]]
+        assert top["group_n_accounts"] == len(members)
+        total = sum(m["revenue"] or 0.0 for m in members)
+        assert top["group_revenue"] == pytest.approx(total, rel=1e-9)
+        assert top["group_revenue"] >= (top["revenue"] or 0.0)

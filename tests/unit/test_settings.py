@@ -90,6 +90,15 @@ def test_relative_input_paths_are_relative_to_the_settings_file(tmp_path: Path) 
     assert load_settings(p).transactions.path == str((sub / "data" / "tx.csv").resolve())
 
 
+def test_decision_files_are_relative_to_the_settings_file_one_or_several(tmp_path: Path) -> None:
+    p = tmp_path / "tierwise.toml"
+    p.write_text('[accounts]\ndecisions_file = "d.csv"\n', encoding="utf-8")
+    assert load_settings(p).accounts.decisions_files == [str((tmp_path / "d.csv").resolve())]
+    p.write_text('[accounts]\ndecisions_file = ["a.csv", "/x/b.csv"]\n', encoding="utf-8")
+    files = load_settings(p).accounts.decisions_files
+    assert files == [str((tmp_path / "a.csv").resolve()), "/x/b.csv"]
+
+
 def test_settings_round_trip_through_the_manifest_dict() -> None:
     s = Settings().with_updates(run={"seed": 3}, validate_={"min_year": 2000})
     d = s.to_dict()

@@ -1,9 +1,9 @@
 """Matching real business listings: Fodor's against Zagat restaurant guides.
 
-Source: ../shared/data/fodors_zagat (py_entitymatching, BSD-3-Clause): 533 Fodor's and
-331 Zagat listings with name, address, city and phone, and the 112 true matches
-(one-to-one). The nearest public stand-in for company records entered twice: names
-spelled differently ("arnie mortons of chicago" / "arnie morton's of chicago"),
+Source: tests/data/fodors_zagat, copied from ../shared/data (py_entitymatching,
+BSD-3-Clause): 533 Fodor's and 331 Zagat listings with name, address, city and phone,
+and the 112 true matches (one-to-one). The nearest public stand-in for company records
+entered twice: names spelled differently ("arnie mortons of chicago" / "arnie morton's of chicago"),
 phone formats differ, city aliases ("west la" / "los angeles").
 
 The records go through the customer-master path unchanged: ``normalise_customers``,
@@ -33,7 +33,7 @@ from tierwise.settings import AccountSettings
 
 pytestmark = pytest.mark.reference
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fodors_zagat"
+DATA = Path(__file__).resolve().parents[1] / "data" / "fodors_zagat"
 if not (DATA / "fodors.csv").is_file():  # pragma: no cover - depends on the checkout
     pytest.skip(f"Fodors/Zagat data not found at {DATA}", allow_module_level=True)
 

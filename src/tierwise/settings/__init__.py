@@ -176,7 +176,11 @@ def load_settings(path: str | Path | None) -> Settings:
         ti = settings.table_input(name)
         if ti.path and "://" not in ti.path and not Path(ti.path).is_absolute():
             updates[name] = {"path": str((p.parent / ti.path).resolve())}
-    decisions = settings.accounts.decisions_file
-    if decisions and not Path(decisions).is_absolute():
-        updates["accounts"] = {"decisions_file": str((p.parent / decisions).resolve())}
+    files = settings.accounts.decisions_files
+    if any(not Path(f).is_absolute() for f in files):
+        resolved = [str((p.parent / f).resolve()) for f in files]
+        as_given = settings.accounts.decisions_file
+        updates["accounts"] = {
+            "decisions_file": resolved[0] if isinstance(as_given, str) else resolved
+        }
     return settings.with_updates(**updates) if updates else settings

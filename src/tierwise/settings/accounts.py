@@ -25,11 +25,19 @@ BLOCKING_COLUMNS = (
 class AccountSettings(Section):
     """Duplicate customer records and account roll-up."""
 
-    decisions_file: str | None = None
-    """Review decisions from an earlier run: a CSV with left_id, right_id and decision
-    (confirm or reject), e.g. that run's review_queue.csv with its decision column filled
-    in. Confirmed pairs are merged and rejected pairs kept apart on every later run.
-    Default: none."""
+    decisions_file: str | list[str] | None = None
+    """Review decisions from earlier runs: a CSV (or a list of them) with left_id, right_id
+    and decision (confirm or reject), e.g. a run's review_queue.csv with its decision
+    column filled in. Confirmed pairs are merged and rejected pairs kept apart. Each run
+    writes every decision it applied to review_decisions.csv, so listing that file and the
+    newly filled-in queue carries all decisions forward; where a pair is decided twice, the
+    later decided_at (then the later file) wins. Default: none."""
+
+    @property
+    def decisions_files(self) -> list[str]:
+        """``decisions_file`` as a list (empty when none)."""
+        f = self.decisions_file
+        return [] if f is None else [f] if isinstance(f, str) else list(f)
 
     report_abc_cuts: list[float] = Field(default_factory=lambda: [0.8, 0.95])
     """Cumulative shares of revenue (last 12 months) that close classes A and B in the
