@@ -2,11 +2,11 @@
 
 The demo generator plants a BG/NBD buying process (tierwise.demo): each customer record
 carries ``true_alive`` at the end date. Floors, stated: P(alive) must separate the planted
-dead from the alive with AUC >= 0.75 (measured 0.831 on seed 42, 0.842 on seed 7); the
+dead from the alive with AUC >= 0.75 (measured 0.831 on seed 42, 0.837 on seed 7); the
 built-in holdout aggregate purchase forecast must be within 10% of what happened (measured
-+3.5% on seed 42, -3.7% on seed 7). MBG/NBD, which lets customers whose first purchase in
++7.3% on seed 42, +1.0% on seed 7). MBG/NBD, which lets customers whose first purchase in
 the data is their only one drop out (the demo's long-standing companies entered the data
-part-way through their lives), separates them better: floor 0.90, measured 0.934 and 0.935.
+part-way through their lives), separates them better: floor 0.90, measured 0.940 and 0.948.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def test_holdout_tables_reach_the_manifest_and_the_outputs(run):
     assert len(tr["period_start"]) == len(tr["actual_cumulative"]) == ev.tracking.num_rows
     assert np.all(np.diff(tr["actual_cumulative"]) >= 0)
     assert any(tr["in_holdout"]) and not all(tr["in_holdout"])
-    # over the 157 weeks the expected curve ends within 5% of the actual (measured -1.1%)
+    # over the 157 weeks the expected curve ends within 5% of the actual (measured -1.8%)
     assert tr["predicted_cumulative"][-1] == pytest.approx(tr["actual_cumulative"][-1], rel=0.05)
     # the same tables for the output folder
     assert set(res.outputs) == {

@@ -5,7 +5,10 @@ run over a handful of categories, industries, regions or digit positions.
 
 The buying process is BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy
 way"): while alive a company orders as a Poisson process with rate λ ~ Gamma(r, α) (scaled
-by size), and after every order it drops out with probability p ~ Beta(a, b). The number of
+by its yearly spend to a power), and after every order it drops out with probability
+p ~ Beta(a, b). Its yearly spend (share of wallet × wallet) is orders × mean order value, so
+the order value takes the rest of the spend; frequency and order value come out nearly
+uncorrelated, as the Gamma-Gamma spend model assumes. The number of
 orders before death is therefore D ~ Geometric(p) and, given K Poisson events in the window,
 a company keeps the first min(K, D) of them. Event times are the first m order statistics of
 K uniforms, drawn without sorting as S_j / S_{K+1} with S the cumulative sums of unit
@@ -326,9 +329,16 @@ class _Generator:
         conc = s.share_of_wallet_concentration
         sow = rng.beta(s.share_of_wallet_mean * conc, (1 - s.share_of_wallet_mean) * conc, C)
         sow = np.clip(sow, 0.01, 0.99)
-        size_f = (emp / np.median(emp)) ** s.rate_size_exponent
+        size_f = (emp / np.median(emp)) ** 0.3
+        # a year's spend is orders × order value: bigger spenders order both more often and
+        # more per order (λ takes the spend to rate_spend_exponent, the order value the
+        # rest), and the part of λ not set by spend is Gamma-distributed across companies,
+        # so order frequency and mean order value are nearly independent, as the
+        # Gamma-Gamma spend model assumes (CDNOW's correlation is 0.11)
+        spend = sow * wallet  # per year while alive
+        spend_f = (spend / np.median(spend)) ** s.rate_spend_exponent
         lam = rng.gamma(s.purchase_rate_shape, s.mean_orders_per_year / s.purchase_rate_shape, C)
-        lam = np.maximum(lam * size_f, 0.05)
+        lam = np.maximum(lam * spend_f, 0.05)
         lam = np.where(costly, lam * 3.5 + 6.0, lam)
         p_drop = rng.beta(s.dropout_a, s.dropout_b, C)
         p_drop = np.where(costly, p_drop * 0.5, p_drop)
@@ -398,7 +408,6 @@ class _Generator:
         orec = to_record(ocomp, oday)
 
         # ---- order values, lines, products ----
-        spend = sow * wallet  # per year while alive
         mov = spend / lam
         ovalue = mov[ocomp] * rng.gamma(2.0, 0.5, n_ord)
         q_line = np.clip(

@@ -56,15 +56,17 @@ class DemoSettings(Section):
     were customers before it started). Default 0.4."""
 
     # --- buying behaviour (BG/NBD) ----------------------------------------------------
-    purchase_rate_shape: float = Field(default=1.1, gt=0.0)
-    """Shape r of the Gamma distribution of purchase rates λ across companies. Default 1.1."""
+    purchase_rate_shape: float = Field(default=3.0, gt=0.0)
+    """Shape of the Gamma distribution of the part of the purchase rate λ that the
+    company's spend does not set. Default 3.0."""
 
     mean_orders_per_year: float = Field(default=9.0, gt=0.0)
     """Mean purchase rate λ of a median-sized company while alive; orders per year.
     Default 9.0."""
 
-    rate_size_exponent: float = Field(default=0.3, ge=0.0, le=1.0)
-    """λ scales with (employees / median employees) to this power. Default 0.3."""
+    rate_spend_exponent: float = Field(default=0.6, ge=0.0, le=1.0)
+    """λ scales with (yearly spend / median spend) to this power; the rest of the spend is
+    order value. Default 0.6."""
 
     dropout_a: float = Field(default=1.2, gt=0.0)
     """Beta(a, b) parameter a of the per-purchase dropout probability p. Default 1.2."""
@@ -74,9 +76,9 @@ class DemoSettings(Section):
     (mean p about 0.07; about half the companies are alive at end_date)."""
 
     # --- wallet and spend ---------------------------------------------------------------
-    wallet_base: float = Field(default=2500.0, gt=0.0)
+    wallet_base: float = Field(default=4000.0, gt=0.0)
     """Yearly wallet of a one-employee company in an average industry and region; currency
-    units. Default 2500."""
+    units. Default 4000."""
 
     wallet_employee_exponent: float = Field(default=0.8, gt=0.0, le=1.5)
     """Wallet grows with employees to this power. Default 0.8."""
