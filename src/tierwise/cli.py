@@ -85,12 +85,35 @@ def _errors() -> Iterator[None]:
 
 @contextmanager
 def _progress() -> Iterator[Callable[[str], None]]:
-    """A spinner naming the stage that is running (only on a terminal)."""
+    """A progress bar over the run's stages, naming the one running, with the time spent
+    (only on a terminal)."""
     if not console.is_terminal:
         yield lambda stage: None
         return
-    with console.status("starting…") as status:
-        yield lambda stage: status.update(f"[bold]{stage}[/bold]…")
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from .pipeline import STAGES
+
+    steps = ["load", "validate", *(name for name, _ in STAGES), "outputs"]
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}[/bold]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} stages"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=len(steps))
+        seen: list[str] = []
+
+        def update(stage: str) -> None:
+            if stage in steps and stage not in seen:
+                seen.append(stage)
+            bar.update(task, description=f"{stage}…", completed=max(len(seen) - 1, 0))
+
+        yield update
+        bar.update(task, completed=len(steps))
 
 
 FileOpt = Annotated[str | None, typer.Option(help="File or PostgreSQL URL.", show_default=False)]
