@@ -301,6 +301,12 @@ def main() -> None:
             f"{ratio('tierwise_features', 'sql', 'seconds'):.2f}x wall, "
             f"{ratio('tierwise_features', 'sql', 'cpu_seconds'):.2f}x CPU"
         )
+    if "tierwise_features" in results and "pandas" in results:
+        print(
+            "pandas / tierwise features alone: "
+            f"{ratio('pandas', 'tierwise_features', 'seconds'):.2f}x wall, "
+            f"{ratio('pandas', 'tierwise_features', 'cpu_seconds'):.2f}x CPU"
+        )
     if "tierwise" in results and "pandas" in results:
         print(
             f"pandas / tierwise: {ratio('pandas', 'tierwise', 'seconds'):.2f}x wall, "

@@ -16,13 +16,10 @@ process's maximum resident set) are its own. All steps are pinned to 2 cores.
 
 Prints one line per step and the stage's time and memory as ratios to each baseline.
 
-Measured 22 Nov 2026 on the shared 2-core development machine (other jobs running, load
-average 4-10, so times are noisy), default settings, 1,000,000 customers + 200,000
-prospects, two runs: groupby 7.6 s and 3.6 s / 425 MiB; gbm_once 81.8 s and 66.3 s /
-578-635 MiB; stage 213 s and 320 s / 1,367 MiB ("auto" chose gbm; same losses both runs);
-stage / gbm_once = 2.6× and 4.8× time, 2.2-2.4× peak memory. At 100,000 + 20,000: stage
-102 s, gbm_once 18 s (5.6×), under heavier load. (These runs predate the market table in
-the stage step: a merge per market level and a few group-bys, linear in the rows.)
+Measured 29 Nov 2026 on the 2-core development machine, otherwise idle, default settings,
+1,000,000 customers + 200,000 prospects: groupby 0.7 s / 516 MiB; gbm_once 14.8 s /
+653 MiB; stage 72.2 s / 1,341 MiB ("auto" chose gbm); stage / gbm_once = 4.9× time, 2.05×
+peak memory (docs/benchmarks.md).
 
 Usage::
 

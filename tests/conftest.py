@@ -34,6 +34,33 @@ def engine() -> Iterator[Any]:
         eng.close()
 
 
+@pytest.fixture(scope="session")
+def spark_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One local Spark engine for the whole test session (2 cores, UTC, few partitions).
+
+    Skips where PySpark (the spark extra) is not installed. Managed tables go to a scratch
+    folder, not ./spark-warehouse of the checkout.
+    """
+    pytest.importorskip("pyspark", reason="PySpark is not installed (the spark extra)")
+    from pyspark.sql import SparkSession
+
+    from tierwise.engine import Engine
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
+        .getOrCreate()
+    )
+    eng = Engine("spark", spark_session=session)
+    try:
+        yield eng
+    finally:
+        eng.close()
+
+
 @pytest.fixture
 def pg_url() -> str:
     """URL of a scratch PostgreSQL database (``TIERWISE_TEST_PG_URL``).

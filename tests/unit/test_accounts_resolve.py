@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -70,3 +71,41 @@ def test_refuses_repeated_customer_ids(engine: Engine) -> None:
 def test_refuses_a_table_without_customer_id(engine: Engine) -> None:
     with pytest.raises(InputError, match="no customer_id column"):
         resolve_accounts(pa.table({"name": ["a"]}), AccountSettings(), engine=engine)
+
+
+def test_a_failed_training_pass_keeps_every_comparison_in_the_model(engine: Engine) -> None:
+    # Splink takes the comparisons a training pass blocks on out of the model while the pass
+    # runs; a pass that fails (here: its rule finds no pairs) must not lose them for good
+    import splink.comparison_library as cl
+    from splink import block_on
+
+    from tierwise.accounts import LinkageSpec, predict_pairs
+
+    rng = np.random.default_rng(3)
+    n = 400
+    first = rng.choice(["ann", "bob", "cy", "dee", "eve", "fay", "gus", "hal"], n)
+    city = rng.choice(["york", "leeds", "hull", "bath"], n)
+    # every record unique on 'code', so a pass blocking on it finds no pairs at all
+    t = pa.table(
+        {
+            "uid": [f"r{i}" for i in range(n)],
+            "first": first,
+            "city": city,
+            "code": [f"c{i}" for i in range(n)],
+        }
+    )
+    spec = LinkageSpec(
+        unique_id="uid",
+        comparisons=(
+            cl.ExactMatch("first"),
+            cl.ExactMatch("city"),
+            cl.ExactMatch("code"),
+        ),
+        blocking_rules=(block_on("city"),),
+        em_rules=(block_on("code"), block_on("first"), block_on("city")),
+        deterministic_rules=(),
+        u_max_pairs=20_000,
+    )
+    pred = predict_pairs(engine.from_arrow(t), spec, engine=engine, seed=1)
+    assert pred.params["em_skipped"]  # the pass blocking on 'code' could not train
+    assert set(pred.params["comparisons"]) == {"first", "city", "code"}

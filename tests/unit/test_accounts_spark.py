@@ -24,7 +24,6 @@ minute on an idle 2-core machine, mostly Spark's per-query overhead in the EM it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -52,24 +51,6 @@ def _pairs_in_groups(keys: list[pa.Array]) -> int:
     n = t.group_by(t.column_names).aggregate([([], "count_all")])["count_all"]
     n = np.asarray(n.to_numpy(), dtype=np.int64)
     return int((n * (n - 1) // 2).sum())
-
-
-@pytest.fixture(scope="module")
-def spark_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        # managed tables go to a scratch folder, not ./spark-warehouse of the checkout
-        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
-        .getOrCreate()
-    )
-    eng = Engine("spark", spark_session=session)
-    yield eng
-    eng.close()
 
 
 @pytest.fixture(scope="module")

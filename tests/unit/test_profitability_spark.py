@@ -12,7 +12,6 @@ treat as missing, so it is used below only for tables without null floats.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,27 +30,7 @@ from tierwise.settings import ProfitabilitySettings
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        # managed tables go to a scratch folder, not ./spark-warehouse of the checkout
-        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
-        .getOrCreate()
-    )
-    eng = Engine("spark", spark_session=session)
-    try:
-        yield eng
-    finally:
-        eng.close()
-
-
-def test_activity_types_map_to_the_same_pools_on_spark(spark: Engine) -> None:
+def test_activity_types_map_to_the_same_pools_on_spark(spark_engine: Engine) -> None:
     # 'visit' and 'field_visit' start or end with letters (v, f) that a Spark TRIM of
     # ' \t\n\r\v\f' removes: they must still be visits
     acts = pa.table(
@@ -71,8 +50,8 @@ def test_activity_types_map_to_the_same_pools_on_spark(spark: Engine) -> None:
         }
     )
     res = profitability_stage(
-        spark.from_arrow(tx),
-        activities=spark.from_arrow(acts),
+        spark_engine.from_arrow(tx),
+        activities=spark_engine.from_arrow(acts),
         as_of=dt.date(2024, 6, 30),
         settings=ProfitabilitySettings(reconcile=False),
     )
@@ -106,7 +85,7 @@ def _run(eng: Engine, files: dict[str, Path], end: dt.date) -> Any:
 
 
 def test_demo_profitability_is_the_same_on_spark_and_duckdb(
-    spark: Engine, demo_files: tuple[dict[str, Path], Any]
+    spark_engine: Engine, demo_files: tuple[dict[str, Path], Any]
 ) -> None:
     files, data = demo_files
     duck = Engine()
@@ -114,7 +93,7 @@ def test_demo_profitability_is_the_same_on_spark_and_duckdb(
         d = _run(duck, files, data.end_date)
     finally:
         duck.close()
-    s = _run(spark, files, data.end_date)
+    s = _run(spark_engine, files, data.end_date)
     for name in ("customers", "breakdown", "whale"):
         a, b = getattr(d, name), getattr(s, name)
         assert a.schema == b.schema, name

@@ -545,14 +545,20 @@ def predict_pairs(
             for rule in em_rules:
                 if spec.em_passes is not None and trained >= spec.em_passes:
                     break
+                # Splink's EM session takes the comparisons its blocking rule uses out of
+                # the linker's model while it trains and puts them back only when it ends
+                # well: keep a copy to restore after a failed pass
+                before = linker._settings_obj.core_model_settings.copy()
                 try:
                     linker.training.estimate_parameters_using_expectation_maximisation(
                         rule, max_pairs=spec.em_max_pairs
                     )
                     trained += 1
                 except (SplinkException, ValueError, ZeroDivisionError) as exc:
-                    # a pass whose blocking rule finds no pairs (or no variation) cannot
-                    # train; the next rule takes over, and the reason goes to the manifest
+                    # a pass whose blocking rule finds no pairs (or no variation, or that
+                    # drives a level's m to exactly 0) cannot train; the next rule takes
+                    # over, and the reason goes to the manifest
+                    linker._settings_obj.core_model_settings = before
                     skipped.append(" ".join(str(exc).split())[:200])
             if not trained:
                 raise ModelError(
