@@ -298,9 +298,9 @@ def _stage_accounts(ctx: RunContext) -> None:
     decisions = None
     if cfg.decisions_files:
         # later files after earlier ones: for a pair decided twice the later row wins
-        tables = [read_decisions(f) for f in cfg.decisions_files]
-        tables = [t.cast(pa.schema([(n, pa.string()) for n in t.column_names])) for t in tables]
-        decisions = pa.concat_tables(tables, promote_options="permissive")
+        decisions = pa.concat_tables(
+            [read_decisions(f) for f in cfg.decisions_files], promote_options="permissive"
+        )
     res = resolve_accounts(
         ctx.tables["customers"],
         cfg,

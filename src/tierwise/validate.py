@@ -98,15 +98,13 @@ def match_columns(
             elif _norm(wanted) in by_norm:
                 src = by_norm[_norm(wanted)]
             else:
-                close = difflib.get_close_matches(wanted, source_columns, n=1)
-                fix = f"; did you mean {close[0]!r}?" if close else ""
                 problems.append(
                     InputError(
                         f"[{spec.name}.columns] maps {col.name} to {wanted!r}, which is not in "
                         "the file",
                         file=file,
                         column=wanted,
-                        hint=f"columns are: {_preview(source_columns)}{fix}",
+                        hint=_columns_hint(wanted, source_columns),
                     )
                 )
                 continue
@@ -143,6 +141,13 @@ def match_columns(
         mapping[col.name] = src
     Problems.raise_if_any(problems)
     return mapping
+
+
+def _columns_hint(wanted: str, source_columns: list[str]) -> str:
+    """The file's columns, and the one closest to ``wanted`` (for a column not found)."""
+    close = difflib.get_close_matches(wanted, source_columns, n=1)
+    fix = f"; did you mean {close[0]!r}?" if close else ""
+    return f"columns are: {_preview(source_columns)}{fix}"
 
 
 def _preview(cols: list[str], n: int = 12) -> str:
@@ -393,14 +398,12 @@ def _extra_columns(
             continue
         src = name if name in source else by_norm.get(_norm(name))
         if src is None:
-            close = difflib.get_close_matches(name, source, n=1)
-            fix = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(
                 InputError(
                     f"[{spec.name}] extra_columns names {name!r}, which is not in the file",
                     file=file,
                     column=name,
-                    hint=f"columns are: {_preview(source)}{fix}",
+                    hint=_columns_hint(name, source),
                 )
             )
             continue
@@ -418,12 +421,14 @@ def _extra_columns(
         bad = ibis.literal(False)
         for cond, _ in checks:
             bad |= cond.fill_null(False)
-        n_text = engine.scalar(
-            (text.notnull() & bad).cast("int64").sum(),
+        counts = engine.to_arrow(
+            raw.aggregate(
+                n_text=(text.notnull() & bad).cast("int64").sum(),
+                n_values=text.notnull().cast("int64").sum(),
+            ),
             f"the types of {file} column {src!r}",
-        )
-        n_values = engine.scalar(text.notnull().sum(), f"values of {file} column {src!r}")
-        is_number = (n_text or 0) == 0 and (n_values or 0) > 0
+        ).to_pylist()[0]
+        is_number = (counts["n_text"] or 0) == 0 and (counts["n_values"] or 0) > 0
         out[name] = number.cast("float64") if is_number else text
     Problems.raise_if_any(problems)
     return out

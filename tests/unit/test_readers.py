@@ -482,3 +482,35 @@ def test_a_postgresql_error_never_shows_the_password(engine):
         read_input("transactions", url, TableInput(), engine)
     assert "s3cret-pw" not in str(info.value)
     assert "tierwise:***@127.0.0.1" in str(info.value)
+
+
+# -- review decisions -------------------------------------------------------------------------
+
+
+def test_review_decisions_read_as_text_from_csv_and_parquet(tmp_path: Path) -> None:
+    from tierwise.io import read_decisions
+
+    csv = tmp_path / "d.csv"
+    csv.write_text("left_id,right_id,decision\n1,2,confirm\n", encoding="utf-8")
+    pq_path = tmp_path / "d.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "left_id": [3],
+                "right_id": [4],
+                "decision": ["reject"],
+                "decided_at": [dt.datetime(2026, 1, 2, 9, 30)],
+                "evidence": [["a", "b"]],  # nested: not a decision field, left out
+            }
+        ),
+        pq_path,
+    )
+    for path in (csv, pq_path):
+        t = read_decisions(path)
+        assert all(pa.types.is_string(f.type) for f in t.schema), path
+    t = read_decisions(pq_path)
+    assert t.column_names == ["left_id", "right_id", "decision", "decided_at"]
+    assert t.to_pylist()[0]["left_id"] == "3"
+    assert t.to_pylist()[0]["decided_at"].startswith("2026-01-02 09:30")
+    with pytest.raises(InputError, match="review decisions file not found"):
+        read_decisions(tmp_path / "none.csv")

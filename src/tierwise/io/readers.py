@@ -610,7 +610,10 @@ def read_decisions(path: str | Path) -> pa.Table:
     if p.suffix.lower() in {".parquet", ".pq"}:
         import pyarrow.parquet as pq
 
-        return pq.read_table(p)
+        t = pq.read_table(p)
+        # text columns as from a CSV; nested columns (none is a decision field) are left out
+        flat = [f.name for f in t.schema if not pa.types.is_nested(f.type)]
+        return t.select(flat).cast(pa.schema([(n, pa.string()) for n in flat]))
     dialect = sniff_csv(str(p))
     names = _check_header(str(p), dialect.header)
     try:

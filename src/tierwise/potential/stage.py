@@ -13,7 +13,7 @@ al., KDD 2007):
   missing model column; ``wallet_low`` is at least the spend. It says how far the wallet
   would move were comparable customers' spend read at a lower or higher quantile, not a
   sampling interval; on the demo's planted wallets the default band [0.75, 0.99] held the
-  true wallet for about 80% of companies (tested in ``tests/validation``);
+  true wallet for about 70% of companies (tested in ``tests/validation``);
 - ``share_of_wallet`` = :math:`s / \text{wallet}` (in [0, 1]; empty when the wallet is 0);
 - ``headroom`` = wallet − :math:`s`;
 - ``wallet_planning`` = wallet × :math:`(1 + g)^{T}` with the market growth :math:`g`
