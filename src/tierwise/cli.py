@@ -1,23 +1,29 @@
-"""The ``tierwise`` command: a thin layer over the pipeline.
+"""The ``tierwise`` command: a thin layer over the pipeline and the stage registry.
 
 Library errors become one line per problem (file, row, column, what to do) and exit code 1;
-usage mistakes exit 2; ``--debug`` shows the full trace.
+usage mistakes exit 2; Ctrl-C exits 130 and SIGTERM 143, leaving the last good output folder
+as it was; ``--debug`` (before or after the command) shows the full trace. Every stage with a
+command in the registry gets one, with the same input options as ``run``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+import signal
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from types import FrameType
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
-from .errors import Problems, TierwiseError
+from . import __version__, registry
+from .errors import Problems, SettingsError, TierwiseError
 from .settings import INPUT_TABLES, Settings, load_settings
 
 app = typer.Typer(
@@ -26,11 +32,30 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
-_state: dict[str, Any] = {"debug": False}
+_state: dict[str, Any] = {"debug": "--debug" in sys.argv[1:]}
+
+_INPUT_HELP = {
+    "transactions": "Invoice lines: a file (CSV, Parquet, Excel, DuckDB) or PostgreSQL URL.",
+    "customers": "The customer master (file or URL).",
+    "activities": "Sales and service activities: visits, calls, deliveries, … (file or URL).",
+    "payments": "Invoices with due and paid dates (file or URL).",
+    "prospects": "Companies that have not bought yet (file or URL).",
+    "reps": "Sales reps with their role and hours (file or URL).",
+    "market": "Market size and growth by industry and/or region (file or URL).",
+}
+
+
+class Terminated(Exception):
+    """The process was asked to stop (SIGTERM)."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
 
 
 def _version(value: bool) -> None:
@@ -41,65 +66,79 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    debug: Annotated[bool, typer.Option("--debug", help="Show the full trace on errors.")] = False,
-    version: Annotated[
-        bool | None,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
-    ] = None,
+    debug: bool = typer.Option(False, "--debug", help="Show the full trace on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
 ) -> None:
-    _state["debug"] = debug
+    _state["debug"] = _state["debug"] or debug
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """An engine error whose cause is Ctrl-C (DuckDB and Splink wrap it in their own)."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, KeyboardInterrupt) or type(e).__name__ == "InterruptException":
+            return True
+        e = e.__cause__ or e.__context__
+    return False
 
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Turn tierwise errors into one line each and exit 1."""
+    """Turn tierwise errors into one line each and exit 1; Ctrl-C 130; SIGTERM 143."""
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         yield
     except typer.Exit:
         raise
+    except KeyboardInterrupt:
+        err_console.print("interrupted (Ctrl-C); the last good output folder is left as it was")
+        raise typer.Exit(130) from None
+    except Terminated:
+        err_console.print("stopped (SIGTERM); the last good output folder is left as it was")
+        raise typer.Exit(143) from None
     except Problems as many:
         if _state["debug"]:
             raise
         for e in many.errors:
             err_console.print(f"error: {e.one_line()}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    except TierwiseError as exc:
-        if _state["debug"]:
-            raise
-        err_console.print(f"error: {exc.one_line()}", markup=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err_console.print("interrupted; the last good output folder is left as it was")
-        raise typer.Exit(130) from None
     except Exception as exc:
+        if _interrupted(exc):
+            err_console.print("interrupted (Ctrl-C); the last good output folder is left as it was")
+            raise typer.Exit(130) from None
         if _state["debug"]:
             raise
-        msg = " ".join(str(exc).split())[:300]
-        err_console.print(
-            f"error: unexpected {type(exc).__name__}: {msg} (run with --debug for the trace)",
-            markup=False,
-            soft_wrap=True,
-        )
+        if isinstance(exc, TierwiseError):
+            line = exc.one_line()
+        elif isinstance(exc, OSError) and exc.filename:
+            line = f"{exc.filename}: {exc.strerror or exc}"
+        else:
+            msg = " ".join(str(exc).split())[:300]
+            line = f"unexpected {type(exc).__name__}: {msg} (run with --debug for the trace)"
+        err_console.print(f"error: {line}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[str], None]]:
-    """A progress bar over the run's stages, naming the one running, with the time spent
+def _progress(steps: list[str]) -> Iterator[Callable[[str], None]]:
+    """A progress bar over the run's steps, naming the one running, with the time spent
     (only on a terminal)."""
     if not console.is_terminal:
-        yield lambda stage: None
+        yield lambda step: None
         return
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from .pipeline import STAGES
-
-    steps = ["load", "validate", *(name for name, _ in STAGES), "outputs"]
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}[/bold]"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} stages"),
+        TextColumn("{task.completed}/{task.total} steps"),
         TimeElapsedColumn(),
         console=console,
         transient=True,
@@ -107,19 +146,20 @@ def _progress() -> Iterator[Callable[[str], None]]:
         task = bar.add_task("starting", total=len(steps))
         seen: list[str] = []
 
-        def update(stage: str) -> None:
-            if stage in steps and stage not in seen:
-                seen.append(stage)
-            bar.update(task, description=f"{stage}…", completed=max(len(seen) - 1, 0))
+        def update(step: str) -> None:
+            if step in steps and step not in seen:
+                seen.append(step)
+            bar.update(task, description=f"{step}…", completed=max(len(seen) - 1, 0))
 
         yield update
         bar.update(task, completed=len(steps))
 
 
-FileOpt = Annotated[str | None, typer.Option(help="File or PostgreSQL URL.", show_default=False)]
+def _steps(stages: tuple[str, ...] | None) -> list[str]:
+    return ["load", "validate", *(s.name for s in registry.ordered(stages)), "outputs"]
 
 
-def _inputs(settings: Settings, given: Mapping[str, Path | str | None]) -> dict[str, str]:
+def _inputs(settings: Settings, given: Mapping[str, Any]) -> dict[str, str]:
     """Input paths: the command line wins over [table] path in the settings."""
     out: dict[str, str] = {}
     for name in INPUT_TABLES:
@@ -127,11 +167,6 @@ def _inputs(settings: Settings, given: Mapping[str, Path | str | None]) -> dict[
         if value:
             out[name] = str(value)
     return out
-
-
-def _given(values: Mapping[str, Any]) -> dict[str, str | None]:
-    """The input options of a command (named after the input tables) from its arguments."""
-    return {name: values.get(name) for name in INPUT_TABLES}
 
 
 def _parse_date(value: str | None) -> dt.date | None:
@@ -143,192 +178,272 @@ def _parse_date(value: str | None) -> dt.date | None:
         raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
+def _settings(config: Path | None, engine: str | None) -> Settings:
+    settings = load_settings(config)
+    if engine is not None:
+        settings = settings.with_updates(run={"engine": engine})
+    return settings
+
+
 def _summary(result: Any, title: str) -> None:
     import pyarrow.compute as pc
 
     m = result.manifest
     customers = result.customers
-    revenue = (
-        pc.sum(customers.column("revenue")).as_py() if "revenue" in customers.column_names else 0
-    )
     table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("input")
-    table.add_column("rows read", justify="right")
-    table.add_column("used", justify="right")
-    table.add_column("rejected", justify="right")
+    for col in ("rows read", "used", "rejected"):
+        table.add_column(col, justify="right")
     for name, acc in m["inputs"].items():
         table.add_row(
             name, f"{acc['rows_read']:,}", f"{acc['rows_used']:,}", f"{acc['rows_rejected']:,}"
         )
     console.print(table)
-    console.print(
-        f"customers: {customers.num_rows:,}    revenue: {revenue or 0:,.0f}    "
-        f"analysis date: {m['as_of']}"
-    )
+    n_prospects = 0
+    if "is_prospect" in customers.column_names:
+        n_prospects = int(pc.sum(customers.column("is_prospect")).as_py() or 0)
+    revenue = 0.0
+    if "revenue" in customers.column_names:
+        revenue = float(pc.sum(customers.column("revenue")).as_py() or 0.0)
+    line = f"customers: {customers.num_rows - n_prospects:,}"
+    if n_prospects:
+        line += f"    prospects: {n_prospects:,}"
+    console.print(f"{line}    revenue: {revenue:,.0f}    analysis date: {m['as_of']}")
     for warning in m.get("warnings", []):
         console.print(f"note: {warning}", markup=False, soft_wrap=True)
     if result.out_dir is not None:
         console.print(f"outputs:   {result.out_dir}", markup=False)
-        files = sorted(p.name for p in Path(result.out_dir).iterdir())
-        console.print("           " + ", ".join(files), markup=False)
+        files = sorted(p.name for p in Path(result.out_dir).iterdir() if not p.name.startswith("."))
+        console.print("           " + ", ".join(files), markup=False, soft_wrap=True)
 
 
-def _run_command(
-    given: dict[str, str | None],
-    config: Path | None,
-    as_of: str | None,
-    out: Path,
-    stages: tuple[str, ...] | None,
-    title: str,
+# -- commands built from one list of options ---------------------------------------------
+
+
+def _opt(default: Any, *decls: str, help: str, **kw: Any) -> Any:
+    return typer.Option(default, *decls, help=help, **kw)
+
+
+def _param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+def _input_params() -> list[inspect.Parameter]:
+    return [
+        _param(
+            name,
+            str | None,
+            _opt(None, f"--{name}", help=_INPUT_HELP[name], show_default=False, metavar="FILE"),
+        )
+        for name in INPUT_TABLES
+    ]
+
+
+_CONFIG = _param(
+    "config",
+    Path | None,
+    _opt(None, "--config", "-c", help="Settings file (tierwise.toml).", metavar="FILE"),
+)
+_AS_OF = _param(
+    "as_of",
+    str | None,
+    _opt(
+        None,
+        "--as-of",
+        help="Analysis date YYYY-MM-DD (default: the last transaction).",
+        metavar="DATE",
+    ),
+)
+_ENGINE = _param(
+    "engine",
+    str | None,
+    _opt(
+        None, "--engine", help="duckdb (default) or spark; overrides [run] engine.", metavar="NAME"
+    ),
+)
+_PREVIOUS = _param(
+    "previous",
+    Path | None,
+    _opt(
+        None,
+        "--previous",
+        help="A previous run's output folder, for the yearly review.",
+        metavar="DIR",
+    ),
+)
+_DEBUG = _param("debug", bool, _opt(False, "--debug", help="Show the full trace on errors."))
+
+
+def _out(default: str) -> inspect.Parameter:
+    return _param(
+        "out", Path, _opt(Path(default), "--out", "-o", help="Output folder.", metavar="DIR")
+    )
+
+
+def _command(
+    name: str,
+    help_text: str,
+    params: list[inspect.Parameter],
+    body: Callable[[dict[str, Any]], None],
 ) -> None:
+    """Register a command whose options are ``params`` (``--debug`` added to each)."""
+
+    def command(**kwargs: Any) -> None:
+        _state["debug"] = _state["debug"] or bool(kwargs.pop("debug", False))
+        body(kwargs)
+
+    all_params = [*params, _DEBUG]
+    command.__signature__ = inspect.Signature(all_params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in all_params}
+    command.__doc__ = help_text
+    command.__name__ = name.replace("-", "_")
+    app.command(name=name)(command)
+
+
+def _run_with(kw: dict[str, Any], stages: tuple[str, ...] | None, title: str) -> None:
     from .pipeline import run_pipeline
 
-    as_of_date = _parse_date(as_of)
+    as_of = _parse_date(kw.get("as_of"))
     with _errors():
-        settings = load_settings(config)
-        inputs = _inputs(settings, given)
-        with _progress() as progress:
+        settings = _settings(kw.get("config"), kw.get("engine"))
+        inputs = _inputs(settings, kw)
+        with _progress(_steps(stages)) as progress:
             result = run_pipeline(
-                inputs, settings, out_dir=out, as_of=as_of_date, progress=progress, stages=stages
+                inputs,
+                settings,
+                out_dir=kw["out"],
+                as_of=as_of,
+                progress=progress,
+                stages=stages,
+                previous=kw.get("previous"),
             )
         _summary(result, title)
 
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Settings file (tierwise.toml).")
-]
-AsOfOpt = Annotated[
-    str | None, typer.Option(help="Analysis date YYYY-MM-DD (default: last transaction).")
-]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+_RUN_PARAMS = [*_input_params(), _CONFIG, _AS_OF, _PREVIOUS, _ENGINE]
 
-
-@app.command()
-def run(
-    transactions: FileOpt = None,
-    customers: FileOpt = None,
-    activities: FileOpt = None,
-    payments: FileOpt = None,
-    prospects: FileOpt = None,
-    reps: FileOpt = None,
-    market: FileOpt = None,
-    config: ConfigOpt = None,
-    as_of: AsOfOpt = None,
-    out: OutOpt = Path("tierwise-out"),
-) -> None:
-    """Run the whole pipeline on your files and write the output folder."""
-    given = _given(locals())
-    _run_command(given, config, as_of, out, None, "tierwise run")
-
-
-def _stage_command(name: str, stages: tuple[str, ...], doc: str) -> None:
-    """Register a command that runs load, validate and only the given stages."""
-
-    def command(
-        transactions: FileOpt = None,
-        customers: FileOpt = None,
-        activities: FileOpt = None,
-        payments: FileOpt = None,
-        prospects: FileOpt = None,
-        reps: FileOpt = None,
-        market: FileOpt = None,
-        config: ConfigOpt = None,
-        as_of: AsOfOpt = None,
-        out: OutOpt = Path(f"tierwise-{name}"),
-    ) -> None:
-        given = _given(locals())
-        _run_command(given, config, as_of, out, stages, f"tierwise {name}")
-
-    command.__doc__ = doc
-    app.command(name=name)(command)
-
-
-_stage_command(
-    "dedupe",
-    ("accounts",),
-    "Find duplicate customer records and roll them up to accounts (needs --customers); "
-    "writes customers, account_members and review_queue.",
-)
-_stage_command(
-    "profit",
-    ("profitability",),
-    "Customer profitability: cost-to-serve pools, net profit, whale curve, ease of doing business.",
-)
-_stage_command(
-    "lifetime",
-    ("lifetime",),
-    "Status, P(alive), expected purchases, CLV and defection risk (BG/NBD, Pareto/NBD, MBG/NBD, "
-    "Gamma-Gamma).",
-)
-_stage_command(
-    "potential",
-    ("potential",),
-    "Wallet (potential value), share of wallet, headroom, prospects and the ideal customer "
-    "profile.",
+_command(
+    "run",
+    "Run every stage on your files and write the output folder.",
+    [*_RUN_PARAMS, _out("tierwise-out")],
+    lambda kw: _run_with(kw, None, "tierwise run"),
 )
 
 
-@app.command()
-def demo(
-    customers: Annotated[
-        int, typer.Option("--customers", "-n", min=50, help="Number of customers.")
-    ] = 3000,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for demo data and outputs.")
-    ] = Path("tierwise-demo"),
-    csv: Annotated[
-        bool, typer.Option("--csv", help="Write the demo data as CSV, not Parquet.")
-    ] = False,
-) -> None:
-    """Make a realistic demo dataset (a B2B distributor) and run everything on it.
+def _stage_commands() -> None:
+    for st in registry.stages():
+        if st.command is None:
+            continue
+        _command(
+            st.command,
+            f"{st.help} Runs the stages it depends on first.",
+            [*_RUN_PARAMS, _out(f"tierwise-{st.command}")],
+            _stage_body((st.name,), f"tierwise {st.command}"),
+        )
 
-    The data goes to OUT/data (ground truth in OUT/data/truth.parquet), the results to
-    OUT/output.
-    """
+
+def _stage_body(stages: tuple[str, ...], title: str) -> Callable[[dict[str, Any]], None]:
+    def body(kw: dict[str, Any]) -> None:
+        _run_with(kw, stages, title)
+
+    return body
+
+
+_stage_commands()
+
+
+def _demo(kw: dict[str, Any]) -> None:
     from .demo import generate
     from .io.demo_files import write_demo
+    from .io.outputs import check_output_target
     from .pipeline import run_pipeline
 
+    out: Path = kw["out"]
+    n, seed = kw["customers"], kw["seed"]
     with _errors():
         settings = Settings().with_updates(run={"seed": seed})
-        with _progress() as progress:
+        if kw.get("engine"):
+            settings = settings.with_updates(run={"engine": kw["engine"]})
+        check_output_target(out / "output")
+        data_dir = out / "data"
+        if (
+            data_dir.exists()
+            and any(data_dir.iterdir())
+            and not (data_dir / "truth.parquet").exists()
+        ):
+            raise SettingsError(
+                f"--out {out}: {data_dir} holds files the demo did not write; give another folder"
+            )
+        with _progress(["generating demo data", *_steps(None)]) as progress:
             progress("generating demo data")
-            data = generate(n_customers=customers, seed=seed, settings=settings.demo)
-            paths = write_demo(data, out / "data", fmt="csv" if csv else "parquet")
+            data = generate(n_customers=n, seed=seed, settings=settings.demo)
+            paths = write_demo(data, data_dir, fmt="csv" if kw["csv"] else "parquet")
             inputs = {k: str(v) for k, v in paths.items() if k in INPUT_TABLES}
             result = run_pipeline(
                 inputs, settings, out_dir=out / "output", as_of=data.end_date, progress=progress
             )
-        _summary(result, f"tierwise demo: {customers:,} customers, seed {seed}")
+        _summary(result, f"tierwise demo: {n:,} customers, seed {seed}")
 
 
-@app.command()
-def validate(
-    transactions: FileOpt = None,
-    customers: FileOpt = None,
-    activities: FileOpt = None,
-    payments: FileOpt = None,
-    prospects: FileOpt = None,
-    reps: FileOpt = None,
-    market: FileOpt = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="Settings file (tierwise.toml).")
-    ] = None,
-    as_of: Annotated[str | None, typer.Option(help="Analysis date YYYY-MM-DD.")] = None,
-) -> None:
-    """Check settings and inputs and list every problem, without running the pipeline."""
+_command(
+    "demo",
+    "Make a realistic demo dataset (a B2B distributor) and run everything on it. The data "
+    "goes to OUT/data (ground truth in OUT/data/truth.parquet), the results to OUT/output.",
+    [
+        _param(
+            "customers",
+            int,
+            _opt(3000, "--customers", "-n", min=50, help="Number of customers.", metavar="N"),
+        ),
+        _param("seed", int, _opt(42, "--seed", help="Random seed.", metavar="N")),
+        _param(
+            "out",
+            Path,
+            _opt(
+                Path("tierwise-demo"),
+                "--out",
+                "-o",
+                help="Folder for demo data and outputs.",
+                metavar="DIR",
+            ),
+        ),
+        _param("csv", bool, _opt(False, "--csv", help="Write the demo data as CSV, not Parquet.")),
+        _ENGINE,
+    ],
+    _demo,
+)
+
+
+def _check_setting_files(settings: Settings) -> None:
+    """Every file a setting names exists and reads (decisions files with their columns)."""
+    from .io import read_decisions
+
+    problems: list[TierwiseError] = []
+    for setting, path in settings.referenced_files():
+        if not Path(path).is_file():
+            problems.append(SettingsError(f"{setting}: {path}: no such file"))
+        elif setting.startswith("[accounts]"):
+            try:
+                read_decisions(path)
+            except TierwiseError as exc:
+                problems.append(exc)
+    Problems.raise_if_any(problems)
+
+
+def _validate(kw: dict[str, Any]) -> None:
     from .engine import Engine
     from .pipeline import load_and_validate
 
-    as_of_date = _parse_date(as_of)
+    as_of = _parse_date(kw.get("as_of"))
     with _errors():
-        settings = load_settings(config)
-        given = _given(locals())
-        inputs = _inputs(settings, given)
+        settings = _settings(kw.get("config"), kw.get("engine"))
+        _check_setting_files(settings)
+        inputs = _inputs(settings, kw)
         engine = Engine(settings.run.engine)
         with engine.session():
-            ctx = load_and_validate(inputs, settings, engine, as_of=as_of_date)
+            ctx = load_and_validate(inputs, settings, engine, as_of=as_of)
         table = Table(title="tierwise validate", header_style="bold")
         for col in ("input", "rows read", "used", "rejected"):
             table.add_column(col, justify="left" if col == "input" else "right")
@@ -340,44 +455,69 @@ def validate(
         rej = ctx.rejects
         if rej.num_rows:
             counts = rej.group_by(["table", "reason"]).aggregate([("row", "count"), ("row", "min")])
-            counts = counts.sort_by([("row_count", "descending")])
-            console.print(f"{rej.num_rows:,} rows would be rejected:")
+            counts = counts.sort_by([("row_count", "descending"), ("table", "ascending")])
+            console.print(
+                f"{rej.num_rows:,} {'row' if rej.num_rows == 1 else 'rows'} would be rejected:"
+            )
             for r in counts.to_pylist()[:30]:
+                rows = f"{r['row_count']:,} {'row' if r['row_count'] == 1 else 'rows'}"
                 console.print(
-                    f"  {r['table']}: {r['reason']} — {r['row_count']:,} rows (first at row "
-                    f"{r['row_min']})",
+                    f"  {r['table']}: {r['reason']} — {rows} (first at row {r['row_min']})",
                     markup=False,
                 )
         else:
             console.print("no rows would be rejected")
+        for warning in ctx.warnings:
+            console.print(f"note: {warning}", markup=False, soft_wrap=True)
         console.print(f"settings: ok    analysis date: {ctx.as_of}")
 
 
-@app.command()
-def init(
-    transactions: FileOpt = None,
-    customers: FileOpt = None,
-    activities: FileOpt = None,
-    payments: FileOpt = None,
-    prospects: FileOpt = None,
-    reps: FileOpt = None,
-    market: FileOpt = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the settings.")] = Path(
-        "tierwise.toml"
-    ),
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-) -> None:
-    """Write a commented settings file, with column mappings guessed from your files."""
+_command(
+    "validate",
+    "Check settings and inputs and list every problem, without running the stages.",
+    [*_input_params(), _CONFIG, _AS_OF, _ENGINE],
+    _validate,
+)
+
+
+def _init(kw: dict[str, Any]) -> None:
     from .settings.template import settings_template
 
+    out: Path = kw["out"]
     with _errors():
-        if out.exists() and not force:
+        if out.exists() and not kw["force"]:
             raise TierwiseError(f"{out} exists; pass --force to overwrite it")
-        given = _given(locals())
-        text = settings_template({k: str(v) for k, v in given.items() if v is not None})
+        given = {k: str(kw[k]) for k in INPUT_TABLES if kw.get(k) is not None}
+        for name, path in given.items():
+            if "://" not in path and not Path(path).exists():
+                raise TierwiseError(f"--{name} {path}: no such file")
+        text = settings_template(given)
         out.write_text(text, encoding="utf-8")
         load_settings(out)  # what we wrote must read back
-        console.print(f"wrote {out}; edit it, then: tierwise run --config {out} --out tierwise-out")
+        console.print(f"wrote {out}; edit it, then run:", markup=False)
+        console.print(f"  tierwise run --config {out} --out tierwise-out", markup=False)
+
+
+_command(
+    "init",
+    "Write a commented settings file, with column mappings guessed from your files.",
+    [
+        *_input_params(),
+        _param(
+            "out",
+            Path,
+            _opt(
+                Path("tierwise.toml"),
+                "--out",
+                "-o",
+                help="Where to write the settings.",
+                metavar="FILE",
+            ),
+        ),
+        _param("force", bool, _opt(False, "--force", help="Overwrite an existing file.")),
+    ],
+    _init,
+)
 
 
 def main() -> None:

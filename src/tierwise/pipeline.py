@@ -1,12 +1,12 @@
-"""The run: load → validate → resolve accounts → features → models → outputs.
+"""The run: load → validate → the registered stages in dependency order → outputs.
 
-This is the only module that materialises tables, times stages and writes the output folder
-(through :mod:`tierwise.io`). Each stage is a pure function of its own module; the
-``_stage_*`` functions here are the glue that feeds them and collects their results.
+This module orders the stages by what they declare (:mod:`tierwise.registry`), runs them,
+materialises what they hand over, times them and writes the output folder (through
+:mod:`tierwise.io`) — nothing else. Business rules live in the stages.
 
 Example
 -------
->>> import tempfile, pathlib, pyarrow as pa, pyarrow.csv as pacsv, datetime as dt
+>>> import tempfile, pathlib, pyarrow as pa, pyarrow.csv as pacsv
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> pacsv.write_csv(pa.table({"customer_id": ["A", "B"], "date": ["2024-01-02", "2024-02-03"],
 ...                           "revenue": [10.0, 20.0]}), d / "tx.csv")
@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,24 +29,19 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import __version__
-from .engine import ROW, Engine, exact_sum
-from .errors import (
-    EngineError,
-    InputError,
-    ModelError,
-    Problems,
-    SettingsError,
-    TierwiseError,
-)
-from .features import customer_features
+from . import __version__, registry
+from .engine import ROW, Engine
+from .errors import EngineError, InputError, ModelError, Problems, TierwiseError
 from .io import REJECT_SCHEMA, RawInput, read_input
-from .io.outputs import OutputFolder
+from .io.frames import frame_input, is_frame
+from .io.outputs import OutputFolder, check_output_target
+from .registry import Stage, StageContext, StageResult
 from .schema import TABLES
 from .settings import INPUT_TABLES, Settings
 from .validate import (
     canonicalize,
     check_transactions,
+    normalise_activity_types,
     reject_duplicate_keys,
     reject_unknown_customers,
     split_rejects,
@@ -80,7 +74,7 @@ class InputAccount:
 
 @dataclass
 class RunContext:
-    """Everything a run has computed so far; stages read from it and add to it."""
+    """The validated inputs of a run and their accounting."""
 
     settings: Settings
     engine: Engine
@@ -89,50 +83,51 @@ class RunContext:
     tables: dict[str, ir.Table] = field(default_factory=dict)
     inputs: dict[str, InputAccount] = field(default_factory=dict)
     rejects: pa.Table = field(default_factory=REJECT_SCHEMA.empty_table)
-    #: customer-level results, each keyed by customer_id, joined into customers.parquet
-    customer_parts: list[pa.Table] = field(default_factory=list)
-    #: extra tables for the output folder: stem -> table (written as CSV and Parquet)
-    extra_outputs: dict[str, pa.Table] = field(default_factory=dict)
-    models: dict[str, Any] = field(default_factory=dict)
-    manifest_extra: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-    #: each stage's full result object, for later stages and the Python API
-    results: dict[str, Any] = field(default_factory=dict)
-    #: things a user should know about the run (stages skipped and why)
+    #: things a user should know about the inputs
     warnings: list[str] = field(default_factory=list)
-
-    @contextmanager
-    def timed(self, stage: str, progress: Progress | None = None) -> Iterator[None]:
-        if progress:
-            progress(stage)
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[stage] = round(
-                self.timings.get(stage, 0.0) + time.perf_counter() - start, 4
-            )
 
 
 @dataclass
 class RunResult:
-    """What a run produced."""
+    """What a run produced.
+
+    Attributes
+    ----------
+    out_dir
+        The output folder written (``None`` when none was asked for).
+    manifest
+        The run's manifest (as written to manifest.json).
+    customers
+        The customer table (customers.parquet).
+    rejects
+        Every input row not used, with its reason.
+    results
+        Each stage's :class:`~tierwise.registry.StageResult`, by stage name.
+    tables
+        Every output table by file stem (what the output folder holds as CSV/Parquet).
+    """
 
     out_dir: Path | None
     manifest: dict[str, Any]
     customers: pa.Table
     rejects: pa.Table
+    results: dict[str, StageResult] = field(default_factory=dict)
+    tables: dict[str, pa.Table] = field(default_factory=dict)
 
 
 # -- load and validate -----------------------------------------------------------------
 
 
-def _raw_count(raw: RawInput, engine: Engine) -> int:
-    return engine.count(raw.table, f"rows of {raw.path}")
+def _read(name: str, source: Any, settings: Settings, engine: Engine) -> RawInput:
+    if is_frame(source):
+        raw: RawInput = frame_input(name, source, engine)
+        return raw
+    return read_input(name, source, settings.table_input(name), engine)
 
 
 def load_and_validate(
-    inputs: Mapping[str, str | Path],
+    inputs: Mapping[str, Any],
     settings: Settings,
     engine: Engine,
     *,
@@ -143,11 +138,16 @@ def load_and_validate(
 ) -> RunContext:
     """Read every input, map and parse it, and split the rows used from the rejects.
 
+    ``inputs`` maps input names to file paths, URLs or tables held in memory (pandas,
+    Polars, PyArrow, Ibis or Spark DataFrames).
+
     Raises
     ------
     Problems
         Every file-level problem of every input (missing required columns, unreadable files),
         reported together.
+    InputError
+        When no transaction row can be used.
     """
     today = today or dt.date.today()
     as_of = as_of or settings.run.as_of
@@ -165,9 +165,9 @@ def load_and_validate(
     raws: dict[str, RawInput] = {}
     canon: dict[str, ir.Table] = {}
     problems: list[TierwiseError] = []
-    for name, path in inputs.items():
+    for name, source in inputs.items():
         try:
-            raw = read_input(name, path, settings.table_input(name), engine)
+            raw = _read(name, source, settings, engine)
             raws[name] = raw
             canon[name] = canonicalize(
                 raw.table,
@@ -191,15 +191,16 @@ def load_and_validate(
     tx = check_transactions(canon["transactions"], settings, as_of=as_of, today=today)
     tx = engine.materialize(tx, "tw_checked_transactions")
     tx_used, tx_rejects = split_rejects(tx, raws["transactions"].path, "transactions")
+    n_tx_used = engine.count(tx_used, "usable transaction rows")
+    if n_tx_used == 0:
+        raise InputError(
+            "no usable transaction rows: " + _top_reasons(engine, tx_rejects, raws["transactions"]),
+            file=raws["transactions"].path,
+            hint="fix the rows, the column mapping or --as-of, then run again; the output "
+            "folder was left as it was",
+        )
     if as_of is None:
         last = engine.scalar(tx_used.date.max(), "the last transaction date")
-        if last is None:
-            raise InputError(
-                "no usable transaction rows: "
-                + _top_reasons(engine, tx_rejects, raws["transactions"]),
-                file=raws["transactions"].path,
-                hint="fix the rows or the column mapping, then run again",
-            )
         as_of = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
     ctx = RunContext(settings=settings, engine=engine, as_of=as_of, timings=timings)
     used: dict[str, ir.Table] = {"transactions": tx_used}
@@ -208,9 +209,7 @@ def load_and_validate(
     for name in ("customers", "prospects", "reps", "payments"):
         if name in canon:
             spec = TABLES[name]
-            t = reject_duplicate_keys(canon[name], spec.key) if spec.key else canon[name]
-            canon[name] = t
-    known: ir.Table | None = None
+            canon[name] = reject_duplicate_keys(canon[name], spec.key) if spec.key else canon[name]
     for name in ("customers", "prospects", "reps", "market"):
         if name in canon:
             t = engine.materialize(canon[name])
@@ -224,8 +223,7 @@ def load_and_validate(
         if name in canon:
             t = reject_unknown_customers(canon[name], known, name)
             if name == "activities":
-                # already trimmed by validation (no strip(): see validate._trim)
-                t = t.mutate(type=t.type.lower().re_replace(r"[\s\-]+", "_"))
+                t = normalise_activity_types(t)
             t = engine.materialize(t)
             used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
 
@@ -235,8 +233,10 @@ def load_and_validate(
         rej = pa.concat_tables([raw.malformed, rej.cast(REJECT_SCHEMA)]).sort_by(
             [("row", "ascending")]
         )
-        n_read = _raw_count(raw, engine) + raw.n_malformed
-        n_used = engine.count(used[name], f"rows used of {name}")
+        n_read = engine.count(raw.table, f"rows of {raw.path}") + raw.n_malformed
+        n_used = (
+            n_tx_used if name == "transactions" else engine.count(used[name], f"rows of {name}")
+        )
         account = InputAccount(raw.path, raw.sha256, n_read, n_used, rej.num_rows)
         if account.rows_read != account.rows_used + account.rows_rejected:
             raise EngineError(
@@ -247,6 +247,18 @@ def load_and_validate(
         reject_tables.append(rej)
     ctx.rejects = pa.concat_tables([REJECT_SCHEMA.empty_table(), *reject_tables])
     ctx.tables = used
+    if "customers" in used:
+        n_unknown = engine.count(
+            tx_used.select("customer_id")
+            .distinct()
+            .filter(lambda t: ~t.customer_id.isin(used["customers"].customer_id)),
+            "customers missing from the master",
+        )
+        if n_unknown:
+            ctx.warnings.append(
+                f"{n_unknown:,} customers in the transactions are not in the customer master: "
+                "they are analysed without master data (add them to the customers file)"
+            )
     timings["validate"] = round(time.perf_counter() - start, 4)
     return ctx
 
@@ -268,300 +280,127 @@ def _top_reasons(engine: Engine, rejects: ir.Table, raw: RawInput, n: int = 3) -
         return "the file has a header but no data rows"
     counts.sort(key=lambda c: (-c["rows"], c["first"]))
     return "; ".join(
-        f"{c['reason']} ({c['rows']:,} rows, first at row {c['first']})" for c in counts[:n]
+        f"{c['reason']} ({_rows(c['rows'])}, first at row {c['first']})" for c in counts[:n]
     )
 
 
-# -- stages ------------------------------------------------------------------------------
+def _rows(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
 
 
-def _add_part(ctx: RunContext, table: pa.Table, prefix: str) -> None:
-    """Add a customer-level table; a column another stage already gave gets ``prefix``."""
-    taken = {c for part in ctx.customer_parts for c in part.column_names}
-    if "customers" in ctx.tables:
-        taken |= set(ctx.tables["customers"].columns)
-    names = [
-        c if c == "customer_id" or c not in taken else f"{prefix}{c}" for c in table.column_names
-    ]
-    ctx.customer_parts.append(table.rename_columns(names))
+# -- the customer table ------------------------------------------------------------------
 
 
-def _stage_accounts(ctx: RunContext) -> None:
-    """Merge duplicate customer records into accounts before anything is aggregated."""
-    from .accounts import resolve_accounts
-    from .io import read_decisions
+def _master(ctx: StageContext) -> ir.Table:
+    """One row per customer and prospect: ids from the transactions, the master and the
+    prospects file, with their master data and ``is_prospect``."""
+    tables = ctx.tables
+    bought = tables["transactions"].select("customer_id").distinct()
+    ids: list[ir.Table] = [bought]
+    if "customers" in tables:
+        ids.append(tables["customers"].select("customer_id"))
+    customer_ids = (ibis.union(*ids) if len(ids) > 1 else ids[0]).distinct()
+    t = customer_ids.mutate(is_prospect=ibis.literal(False))
+    if "prospects" in tables:
+        p = tables["prospects"].select("customer_id").distinct()
+        p = p.filter(~p.customer_id.isin(customer_ids.customer_id))
+        t = ibis.union(t, p.mutate(is_prospect=ibis.literal(True)))
+    people = []
+    if "customers" in tables:
+        people.append(tables["customers"].drop(ROW))
+    if "prospects" in tables:
+        pr = tables["prospects"].drop(ROW)
+        if "customers" in tables:
+            pr = pr.filter(~pr.customer_id.isin(tables["customers"].customer_id))
+            master = tables["customers"].drop(ROW)
+            pr = pr.select([c for c in master.columns if c in pr.columns])
+            extra = [c for c in master.columns if c not in pr.columns]
+            pr = pr.mutate(**{c: ibis.null(master[c].type()) for c in extra}).select(master.columns)
+        people.append(pr)
+    if people:
+        m = ibis.union(*people) if len(people) > 1 else people[0]
+        t = t.left_join(m, "customer_id").drop("customer_id_right")
+    cols = ["customer_id", *(c for c in t.columns if c not in ("customer_id", "is_prospect"))]
+    return t.select(*cols, "is_prospect")
 
-    cfg = ctx.settings.accounts
-    if "customers" not in ctx.tables:
-        ctx.manifest_extra["accounts"] = {"skipped": "no customer master given"}
-        return
-    decisions = None
-    if cfg.decisions_files:
-        # later files after earlier ones: for a pair decided twice the later row wins
-        decisions = pa.concat_tables(
-            [read_decisions(f) for f in cfg.decisions_files], promote_options="permissive"
-        )
-    res = resolve_accounts(
-        ctx.tables["customers"],
-        cfg,
-        engine=ctx.engine,
-        decisions=decisions,
-        seed=ctx.settings.run.seed,
-    )
+
+def _assemble(ctx: StageContext) -> pa.Table:
+    """The customer table: master data and every stage's columns so far, sorted by
+    customer_id."""
     engine = ctx.engine
-    mapping = engine.from_arrow(
-        res.mapping.select(["customer_id", "account_id"]), engine.fresh_name("account_map")
-    )
-    _merge_report(ctx, res.mapping)
-    for name in ("transactions", "activities", "payments"):
-        if name not in ctx.tables:
+    t = _master(ctx)
+    for res in ctx.results.values():
+        if res.customers is None or res.customers.num_columns <= 1:
             continue
-        t = ctx.tables[name]
-        j = t.left_join(mapping, "customer_id")
-        cols = {c: j[c] for c in t.columns}
-        cols["customer_id"] = ibis.coalesce(j.account_id, j.customer_id)
-        ctx.tables[name] = engine.materialize(j.select(**cols))
-    # the account keeps the master record whose id it carries (its smallest member id)
-    master = ctx.tables["customers"]
-    ctx.tables["customers"] = master.filter(master.customer_id.isin(mapping.account_id))
-    accounts = res.accounts
-    keep = [
-        c
-        for c in ("account_id", "member_ids", "n_members", "group_account_id")
-        if c in accounts.column_names
-    ]
-    part = accounts.select(keep).rename_columns(
-        ["customer_id" if c == "account_id" else c for c in keep]
-    )
-    ctx.customer_parts.append(part)
-    ctx.results["accounts"] = res
-    if cfg.enabled and res.summary.get("model_skipped_reason"):
-        ctx.warnings.append(
-            f"duplicate records were not looked for: {res.summary['model_skipped_reason']}"
-        )
-    ctx.extra_outputs["review_queue"] = res.review_queue
-    if res.decisions.num_rows:
-        ctx.extra_outputs["review_decisions"] = res.decisions
-    ctx.extra_outputs["account_members"] = res.mapping
-    ctx.manifest_extra["accounts"] = res.summary
-    ctx.models["accounts"] = res.params
-
-
-def _merge_report(ctx: RunContext, mapping: pa.Table) -> None:
-    """Which accounts change class because their records were merged (ABC by revenue)."""
-    from .accounts import class_changes
-    from .features.basic import _months_before
-    from .segments import abc_classes
-
-    tx = ctx.tables["transactions"]
-    start = _months_before(ctx.as_of, 12)
-    recent = tx.filter(tx.date > start)
-    per_record = ctx.engine.to_arrow(
-        recent.group_by("customer_id").aggregate(revenue=exact_sum(recent.revenue)),
-        "revenue per customer record",
-    )
-    m = mapping.select(["customer_id", "account_id"])
-    records = m.join(per_record, "customer_id", join_type="left outer")
-    rev = pc.fill_null(records.column("revenue"), 0.0).to_numpy(zero_copy_only=False)
-    cuts = ctx.settings.accounts.report_abc_cuts
-    before = pa.table(
-        {"customer_id": records.column("customer_id"), "class": abc_classes(rev, cuts).tolist()}
-    )
-    per_account = records.group_by("account_id", use_threads=False).aggregate([("revenue", "sum")])
-    acc_rev = pc.fill_null(per_account.column("revenue_sum"), 0.0).to_numpy(zero_copy_only=False)
-    after = pa.table(
-        {
-            "account_id": per_account.column("account_id"),
-            "class": abc_classes(acc_rev, cuts).tolist(),
-        }
-    )
-    changes = class_changes(before, after, m)
-    ctx.extra_outputs["merge_report"] = changes
-    ctx.manifest_extra["merge_report"] = {
-        "accounts_changing_class": changes.num_rows,
-        "accounts_upgraded": int(pc.sum(changes.column("upgraded")).as_py() or 0),
-        "examples": changes.column("description").to_pylist()[:10],
-    }
-
-
-def _stage_features(ctx: RunContext) -> None:
-    tx = ctx.tables["transactions"]
-    feats = customer_features(tx, as_of=ctx.as_of, settings=ctx.settings.features)
-    table = ctx.engine.to_arrow(feats, "customer features")
-    n_lines = int(pa.compute.sum(table.column("n_lines")).as_py() or 0)
-    if n_lines != ctx.inputs["transactions"].rows_used:
-        raise EngineError(
-            f"features used {n_lines} transaction lines, validation passed "
-            f"{ctx.inputs['transactions'].rows_used}"
-        )
-    ctx.customer_parts.append(table)
-
-
-def _stage_profitability(ctx: RunContext) -> None:
-    from .features.profitability import profitability_stage
-
-    res = profitability_stage(
-        ctx.tables["transactions"],
-        activities=ctx.tables.get("activities"),
-        payments=ctx.tables.get("payments"),
-        customers=ctx.tables.get("customers"),
-        as_of=ctx.as_of,
-        settings=ctx.settings.profitability,
-        margin_rate=ctx.settings.features.margin_rate,
-    )
-    if res.reconciliation.get("reconciled") is False:
-        raise EngineError(
-            f"profitability totals do not reconcile with the inputs: {res.reconciliation}"
-        )
-    _add_part(ctx, res.customers, "pnl_")
-    ctx.extra_outputs["whale_curve"] = res.whale
-    ctx.extra_outputs["profit_breakdown"] = res.breakdown
-    ctx.manifest_extra["profitability"] = res.manifest()
-    ctx.results["profitability"] = res
-
-
-def _stage_lifetime(ctx: RunContext) -> None:
-    from .lifetime import lifetime_stage
-
-    margin = None
-    prof = ctx.results.get("profitability")
-    if prof is not None and "net_margin_pct" in prof.customers.column_names:
-        margin = prof.customers.select(["customer_id", "net_margin_pct"]).rename_columns(
-            ["customer_id", "net_margin_rate"]
-        )
-    # every known customer without a purchase gets a status too (prospect): master accounts
-    # that never bought and the prospects file
-    ids = [
-        ctx.tables[k].select("customer_id") for k in ("customers", "prospects") if k in ctx.tables
-    ]
-    prospects = None
-    if ids:
-        known = (ibis.union(*ids) if len(ids) > 1 else ids[0]).distinct().order_by("customer_id")
-        prospects = ctx.engine.to_arrow(known, "known customers")
-    res = lifetime_stage(
-        ctx.tables["transactions"],
-        ctx.as_of,
-        ctx.settings.lifetime,
-        engine=ctx.engine,
-        margin=margin,
-        prospects=prospects,
-        seed=ctx.settings.run.seed,
-    )
-    _add_part(ctx, res.customers, "lt_")
-    ctx.models.update(res.models)
-    ctx.extra_outputs.update(res.outputs)
-    ctx.manifest_extra["lifetime"] = {**res.headline, "warnings": res.warnings}
-    ctx.results["lifetime"] = res
-
-
-def _stage_potential(ctx: RunContext) -> None:
-    from .potential import potential_stage
-
-    customers = _assemble_customers(ctx)
-    prospects = (
-        ctx.engine.to_arrow(ctx.tables["prospects"].order_by(ROW).drop(ROW), "prospects")
-        if "prospects" in ctx.tables
-        else None
-    )
-    market = (
-        ctx.engine.to_arrow(ctx.tables["market"].order_by(ROW).drop(ROW), "market data")
-        if "market" in ctx.tables
-        else None
-    )
-    profit = "net_profit" if "net_profit" in customers.column_names else None
-    res = potential_stage(
-        customers,
-        spend_column="revenue_12m",
-        prospects=prospects,
-        market=market,
-        profit_column=profit,
-        settings=ctx.settings.potential,
-        seed=ctx.settings.run.seed,
-    )
-    _add_part(ctx, res.customers, "pot_")
-    if prospects is not None:
-        ctx.extra_outputs["prospects"] = res.prospects
-    ctx.extra_outputs["ideal_customer_profile"] = res.icp
-    ctx.extra_outputs["market_penetration"] = res.market_penetration
-    ctx.manifest_extra["potential"] = {**res.manifest, "icp_sentences": res.icp_sentences}
-    ctx.results["potential"] = res
-
-
-# Stages run in this order; each takes the context and adds to it.
-STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
-    ("accounts", _stage_accounts),
-    ("features", _stage_features),
-    ("profitability", _stage_profitability),
-    ("lifetime", _stage_lifetime),
-    ("potential", _stage_potential),
-]
-
-
-# -- assembling outputs --------------------------------------------------------------------
-
-
-def _assemble_customers(ctx: RunContext) -> pa.Table:
-    """Join the customer master and every stage's customer-level table on customer_id.
-
-    One row per customer in the master or with transactions (per account once duplicates
-    are merged), sorted by customer_id.
-    """
-    engine = ctx.engine
-    id_tables: list[ir.Table] = [ctx.tables["transactions"].select("customer_id")]
-    if "customers" in ctx.tables:
-        id_tables.append(ctx.tables["customers"].select("customer_id"))
-    t = (ibis.union(*id_tables) if len(id_tables) > 1 else id_tables[0]).distinct()
-    if "customers" in ctx.tables:
-        master = ctx.tables["customers"].drop(ROW)
-        t = t.left_join(master, "customer_id").drop("customer_id_right")
-    for part in ctx.customer_parts:
-        p = engine.from_arrow(part)
+        p = engine.from_arrow(res.customers)
         t = t.left_join(p, "customer_id").drop("customer_id_right")
-    return engine.to_arrow(t.order_by("customer_id"), "customers table")
+    return ctx.fetch(t.order_by("customer_id"), "customers table")
 
 
-#: Figures a parent account sums over its subsidiaries (``group_<name>`` columns).
-GROUP_FIGURES = ("revenue", "revenue_12m", "gross_margin", "net_profit", "clv", "wallet")
+def _finish_customers(customers: pa.Table, owners: Mapping[str, str]) -> tuple[pa.Table, list[str]]:
+    """Types as documented, no infinities, and stage columns without a single value left out.
 
-
-def _with_group_totals(ctx: RunContext, customers: pa.Table) -> pa.Table:
-    """Add each account's totals over its part of the parent_id hierarchy.
-
-    A parent account's ``group_<figure>`` sums its own figure and every subsidiary's below
-    it; ``group_n_accounts`` counts them. Only when the customer master has parent ids.
+    Returns the table and the names of the columns left out for lack of data.
     """
-    from .accounts import group_totals
+    docs = {c.name: c for _, c in registry.columns()}
+    out: dict[str, pa.ChunkedArray] = {}
+    empty: list[str] = []
+    for name in customers.column_names:
+        col = customers.column(name)
+        doc = docs.get(name)
+        if doc is not None:
+            target = doc.arrow_type
+            if pa.types.is_floating(col.type) and pa.types.is_integer(target):
+                col = pc.cast(pc.round(col), target)
+            elif col.type != target and not pa.types.is_null(col.type):
+                col = col.cast(target)
+            elif pa.types.is_null(col.type):
+                col = pa.chunked_array([pa.nulls(len(col), target)])
+        if pa.types.is_floating(col.type):
+            finite = pc.is_finite(col)
+            if pc.any(pc.invert(pc.fill_null(finite, True))).as_py():
+                col = pc.if_else(pc.fill_null(finite, True), col, None)
+        if owners.get(name, "inputs") != "inputs" and col.null_count == len(col) and len(col):
+            empty.append(name)
+            continue
+        out[name] = col
+    return pa.table(out), empty
 
-    res = ctx.results.get("accounts")
-    if res is None or "parent_account_id" not in res.mapping.column_names:
-        return customers
-    if res.mapping.column("parent_account_id").null_count == res.mapping.num_rows:
-        return customers
-    cols = [c for c in GROUP_FIGURES if c in customers.column_names]
-    totals = group_totals(customers.select(["customer_id", *cols]), res.mapping, cols)
-    for name in totals.column_names:
-        if name != "customer_id" and name not in customers.column_names:
-            customers = customers.append_column(name, totals.column(name))
-    return customers
+
+# -- the run -----------------------------------------------------------------------------
 
 
-def _manifest(ctx: RunContext, settings: Settings) -> dict[str, Any]:
-    return {
-        "version": __version__,
-        "seed": settings.run.seed,
-        "as_of": ctx.as_of.isoformat(),
-        "engine": ctx.engine.backend,
-        "settings": settings.to_dict(),
-        "inputs": {name: acc.as_dict() for name, acc in ctx.inputs.items()},
-        "timings": dict(ctx.timings),
-        "models": ctx.models,
-        "warnings": list(ctx.warnings),
-        **ctx.manifest_extra,
-    }
+def _skip_reason(stage: Stage, tables: Mapping[str, Any], skipped: Mapping[str, str]) -> str | None:
+    missing = [t for t in stage.needs_inputs if t not in tables]
+    if missing:
+        return f"no {' or '.join(missing)} given"
+    dead = [d for d in stage.needs if d in skipped]
+    if dead:
+        return f"it needs the {dead[0]} stage, which did not run ({skipped[dead[0]]})"
+    return None
+
+
+def _check_result(stage: Stage, res: StageResult) -> None:
+    """A stage hands back only the columns it declared, keyed by customer_id."""
+    if res.customers is None:
+        return
+    names = res.customers.column_names
+    if "customer_id" not in names:
+        raise TierwiseError(f"stage {stage.name!r} returned a customer table without customer_id")
+    declared = {c.name for c in stage.columns}
+    extra = [n for n in names if n != "customer_id" and n not in declared]
+    if extra:
+        raise TierwiseError(
+            f"stage {stage.name!r} returned columns it does not declare: {', '.join(extra)}"
+        )
+
+
+def _input_paths(inputs: Mapping[str, Any]) -> list[Path]:
+    return [Path(v) for v in inputs.values() if not is_frame(v) and "://" not in str(v)]
 
 
 def run_pipeline(
-    inputs: Mapping[str, str | Path],
+    inputs: Mapping[str, Any],
     settings: Settings | None = None,
     *,
     out_dir: str | Path | None = None,
@@ -570,18 +409,21 @@ def run_pipeline(
     engine: Engine | None = None,
     progress: Progress | None = None,
     stages: Sequence[str] | None = None,
+    previous: str | Path | None = None,
 ) -> RunResult:
-    """Run tierwise end to end and (when ``out_dir`` is given) write the output folder.
+    """Run tierwise and (when ``out_dir`` is given) write the output folder.
 
     Parameters
     ----------
     inputs
         Input name (``transactions``, ``customers``, ``activities``, ``payments``,
-        ``prospects``, ``reps``, ``market``) → file path or PostgreSQL URL.
+        ``prospects``, ``reps``, ``market``) → file path, PostgreSQL URL, or a table held in
+        memory (pandas, Polars, PyArrow, Ibis or Spark DataFrame).
     settings
         The run's settings (defaults when omitted).
     out_dir
-        Output folder, replaced atomically; ``None`` computes without writing.
+        Output folder: a new or empty folder, or one a previous run wrote (it is replaced
+        atomically); ``None`` computes without writing.
     as_of
         Analysis date; defaults to ``[run] as_of``, then to the last transaction date.
     today
@@ -589,58 +431,126 @@ def run_pipeline(
     engine
         An engine to reuse; by default one is made from ``[run]`` and closed at the end.
     progress
-        Called with each stage's name as it starts.
+        Called with each step's name as it starts.
     stages
-        Run only these stages (names from :data:`STAGES`); features always run. ``None``
-        runs them all.
+        Run only these stages and those they depend on (names from
+        :func:`tierwise.registry.stages`); ``None`` runs them all.
+    previous
+        A previous run's output folder, for the yearly review.
+
+    Raises
+    ------
+    InputError
+        When a stage asked for by name lacks its input (``tierwise dedupe`` without a
+        customer master), or when no transaction row can be used.
     """
-    known = [name for name, _ in STAGES]
-    if stages is not None:
-        unknown = [s for s in stages if s not in known]
-        if unknown:
-            raise SettingsError(f"unknown stage {unknown[0]!r}; stages are {', '.join(known)}")
     settings = settings or Settings()
+    plan = registry.ordered(stages)
+    requested = set(stages or ())
+    for st in plan:
+        missing = [t for t in st.needs_inputs if t not in inputs]
+        if st.name in requested and missing:
+            raise InputError(
+                f"the {st.name} stage needs the {' and '.join(missing)} input",
+                hint="pass " + " ".join(f"--{m} FILE" for m in missing),
+            )
+    target = None
+    if out_dir is not None:
+        target = check_output_target(out_dir, _input_paths(inputs))
+    prev = Path(previous) if previous is not None else None
     own_engine = engine is None
     eng = engine or Engine(
         settings.run.engine, threads=settings.run.threads, memory_limit=settings.run.memory_limit
     )
     try:
         timings: dict[str, float] = {}
-        ctx = load_and_validate(
+        vctx = load_and_validate(
             inputs, settings, eng, as_of=as_of, today=today, progress=progress, timings=timings
         )
-        for name, stage in STAGES:
-            if stages is not None and name not in stages and name != "features":
+        ctx = StageContext(
+            settings=settings,
+            engine=eng,
+            as_of=vctx.as_of,
+            tables=dict(vctx.tables),
+            assemble=_assemble,
+            previous=prev,
+            files={k: a.path for k, a in vctx.inputs.items()},
+        )
+        warnings = list(vctx.warnings)
+        manifest_blocks: dict[str, Any] = {}
+        models: dict[str, Any] = {}
+        skipped: dict[str, str] = {}
+        for st in plan:
+            reason = _skip_reason(st, ctx.tables, skipped)
+            if reason is not None:
+                skipped[st.name] = reason
+                manifest_blocks[st.name] = {"skipped": reason}
+                if st.public:
+                    warnings.append(f"{st.name} skipped: {reason}")
                 continue
-            with ctx.timed(name, progress):
-                try:
-                    stage(ctx)
-                except ModelError as exc:
-                    if name == "features":
-                        raise
-                    # a model the data cannot support is left out, said so in the manifest
-                    reason = exc.one_line()
-                    ctx.manifest_extra[name] = {"skipped": reason}
-                    ctx.warnings.append(f"{name} skipped: {reason}")
-        with ctx.timed("outputs", progress):
-            customers = _with_group_totals(ctx, _assemble_customers(ctx))
-            manifest = _manifest(ctx, settings)
-            written: Path | None = None
-            if out_dir is not None:
-                out = OutputFolder(out_dir)
-                try:
-                    out.write_table("customers", customers)
-                    for stem, table in ctx.extra_outputs.items():
-                        out.write_table(stem, table)
-                    out.write_table("rejects", ctx.rejects, parquet=False)
-                    manifest["timings"] = dict(ctx.timings)
-                    out.write_json("manifest.json", manifest)
-                    written = out.commit()
-                except BaseException:
-                    out.abort()
+            if progress:
+                progress(st.name)
+            start = time.perf_counter()
+            try:
+                res = st.run(ctx)
+            except ModelError as exc:
+                # a model the data cannot support is left out, and said so
+                if st.name in requested:
                     raise
-        manifest["timings"] = dict(ctx.timings)
-        return RunResult(written, manifest, customers, ctx.rejects)
+                skipped[st.name] = exc.one_line()
+                manifest_blocks[st.name] = {"skipped": exc.one_line()}
+                warnings.append(f"{st.name} skipped: {exc.one_line()}")
+                timings[st.name] = round(time.perf_counter() - start, 4)
+                continue
+            _check_result(st, res)
+            for name, table in res.rewrites.items():
+                ctx.tables[name] = eng.materialize(table, eng.fresh_name(f"{st.name}_{name}"))
+            ctx.results[st.name] = res
+            if res.manifest:
+                manifest_blocks[st.name] = res.manifest
+            models.update(res.models)
+            warnings.extend(res.warnings)
+            timings[st.name] = round(time.perf_counter() - start, 4)
+
+        if progress:
+            progress("outputs")
+        start = time.perf_counter()
+        owners = {c.name: owner for owner, c in registry.columns()}
+        customers, empty = _finish_customers(_assemble(ctx), owners)
+        tables: dict[str, pa.Table] = {}
+        for res in ctx.results.values():
+            tables.update(res.tables)
+        warnings = list(dict.fromkeys(warnings))
+        manifest: dict[str, Any] = {
+            "version": __version__,
+            "seed": settings.run.seed,
+            "as_of": ctx.as_of.isoformat(),
+            "engine": eng.backend,
+            "settings": settings.to_dict(),
+            "inputs": {name: acc.as_dict() for name, acc in vctx.inputs.items()},
+            "stages": [st.name for st in plan if st.name in ctx.results],
+            "timings": timings,
+            "models": models,
+            "warnings": warnings,
+            "customers_columns_without_data": empty,
+            **manifest_blocks,
+        }
+        written: Path | None = None
+        if target is not None:
+            out = OutputFolder(target, csv_locale=settings.output.csv_locale)
+            try:
+                out.write_table("customers", customers)
+                for stem in sorted(tables):
+                    out.write_table(stem, tables[stem])
+                out.write_table("rejects", vctx.rejects, parquet=False)
+                timings["outputs"] = round(time.perf_counter() - start, 4)
+                out.write_json("manifest.json", manifest)
+                written = out.commit()
+            except BaseException:
+                out.abort()
+                raise
+        timings["outputs"] = round(time.perf_counter() - start, 4)
+        return RunResult(written, manifest, customers, vctx.rejects, dict(ctx.results), tables)
     finally:
         if own_engine:
             eng.close()

@@ -47,6 +47,7 @@ __all__ = [
     "canonicalize",
     "check_transactions",
     "match_columns",
+    "normalise_activity_types",
     "reject_duplicate_keys",
     "reject_if",
     "reject_unknown_customers",
@@ -524,3 +525,9 @@ def split_rejects(t: ir.Table, file: str, table: str) -> tuple[ir.Table, ir.Tabl
         value=bad[RVAL],
     )
     return used, rejects
+
+
+def normalise_activity_types(t: ir.Table) -> ir.Table:
+    """Activity types in one spelling: lower case, spaces and hyphens as underscores
+    (``Order Change`` and ``order-change`` are ``order_change``). Types arrive trimmed."""
+    return t.mutate(type=t.type.lower().re_replace(r"[\s\-]+", "_"))

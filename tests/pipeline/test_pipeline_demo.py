@@ -37,7 +37,10 @@ def first_run(demo_inputs, tmp_path_factory):
 def test_every_stage_runs_and_reports(first_run):
     _result, out = first_run
     m = json.loads((out / "manifest.json").read_text())
-    assert m["warnings"] == []
+    # the demo sets no cost rates of its own: the run says it used the built-in ones, and
+    # which setting changes that; nothing else was assumed or left out
+    assert len(m["warnings"]) == 1, m["warnings"]
+    assert "built-in rates" in m["warnings"][0] and "[profitability]" in m["warnings"][0]
     for stage in (
         "load",
         "validate",
@@ -76,9 +79,14 @@ def test_every_stage_runs_and_reports(first_run):
 def test_customers_are_accounts_with_every_stage_figure(first_run, demo_inputs):
     _result, out = first_run
     _, data = demo_inputs
-    customers = pq.read_table(out / "customers.parquet")
-    ids = customers.column("customer_id").to_pylist()
+    everyone = pq.read_table(out / "customers.parquet")
+    ids = everyone.column("customer_id").to_pylist()
     assert len(ids) == len(set(ids))
+    # the prospects file's companies are rows too, marked as prospects
+    prospects = everyone.filter(everyone.column("is_prospect"))
+    assert prospects.num_rows == data.prospects.num_rows
+    assert pc.min(prospects.column("wallet")).as_py() > 0
+    customers = everyone.filter(pc.invert(everyone.column("is_prospect")))
     # duplicate records were merged: fewer rows than records, and members listed
     assert customers.num_rows < data.customers.num_rows
     merged = customers.filter(pc.greater(customers.column("n_members"), 1))

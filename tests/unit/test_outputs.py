@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+import stat
+import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tierwise.errors import Problems
-from tierwise.io.outputs import OutputFolder, neutralise_formulas, write_csv
+from tierwise.errors import Problems, SettingsError
+from tierwise.io.outputs import MARKER, OutputFolder, _exchange, neutralise_formulas, write_csv
 from tierwise.pipeline import run_pipeline
 
 TODAY = dt.date(2025, 1, 15)
@@ -82,15 +85,60 @@ def test_a_write_that_fails_midway_leaves_the_previous_folder_intact(tmp_path: P
     assert _leftovers(tmp_path) == []  # the half-written temp folder is gone
 
 
-def test_commit_replaces_the_whole_folder(tmp_path: Path) -> None:
+def test_commit_replaces_a_folder_it_wrote(tmp_path: Path) -> None:
     target = tmp_path / "out"
     _good_folder(target)
-    (target / "stale.csv").write_text("old\n")
     with OutputFolder(target) as out:
         out.write_json("manifest.json", {"run": 2})
-    assert sorted(p.name for p in target.iterdir()) == ["manifest.json"]
+    assert sorted(p.name for p in target.iterdir()) == [MARKER, "manifest.json"]
     assert '"run": 2' in (target / "manifest.json").read_text()
     assert _leftovers(tmp_path) == []
+
+
+def test_a_file_added_to_an_output_folder_stops_the_next_run(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    _good_folder(target)
+    (target / "notes.docx").write_text("mine\n")
+    with pytest.raises(SettingsError, match=r"files were added .*notes\.docx"):
+        OutputFolder(target)
+    assert (target / "notes.docx").read_text() == "mine\n"
+
+
+def test_the_swap_is_one_step_on_linux(tmp_path: Path) -> None:
+    if sys.platform != "linux":
+        pytest.skip("RENAME_EXCHANGE is a Linux system call")
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x").write_text("a")
+    (b / "x").write_text("b")
+    assert _exchange(a, b)
+    assert (a / "x").read_text() == "b" and (b / "x").read_text() == "a"
+
+
+def test_leftovers_of_a_killed_run_are_cleaned_by_the_next(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    _good_folder(target)
+    # a run killed mid-write leaves its marked temporary folder (no process has that pid)
+    dead = tmp_path / ".out.tmp-999999999-abc"
+    dead.mkdir()
+    (dead / MARKER).write_text('{"written_by": "tierwise", "files": []}')
+    (dead / "customers.csv").write_text("half\n")
+    # a folder of the user's that happens to look alike is left alone (no marker)
+    mine = tmp_path / ".out.tmp-999999999-mine"
+    mine.mkdir()
+    _good_folder(target)
+    assert not dead.exists()
+    assert mine.exists()
+
+
+def test_output_folders_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        _good_folder(tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
 
 
 def test_a_run_that_fails_leaves_the_last_good_output(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ import pytest
 
 from tierwise.demo import generate
 from tierwise.engine import Engine
+from tierwise.features._declare import _PNL_RENAMES
 from tierwise.features.profitability import POOLS, profitability_stage
 from tierwise.io.demo_files import write_demo
 from tierwise.pipeline import run_pipeline
@@ -78,7 +79,7 @@ def test_account_pnl_is_the_sum_of_its_records(merged: dict[str, Any]) -> None:
         settings=Settings().profitability,
     ).customers
 
-    accounts = result.customers
+    accounts = result.customers.filter(pc.invert(result.customers.column("is_prospect")))
     members = accounts.column("member_ids").combine_chunks()
     record_ids = pc.list_flatten(members)
     account_of = pc.take(accounts.column("customer_id"), pc.list_parent_indices(members))
@@ -95,9 +96,21 @@ def test_account_pnl_is_the_sum_of_its_records(merged: dict[str, Any]) -> None:
     # the check has teeth: some accounts combine the P&L of two or more records
     assert (n_records >= 2).sum() >= 3
 
+    # the stage's own table (its names), aligned with the accounts
+    pnl = result.results["profitability"].detail.customers
+    at = pc.index_in(accounts.column("customer_id"), value_set=pnl.column("customer_id"))
+
     def out(name: str) -> np.ndarray:
-        col = f"pnl_{name}" if f"pnl_{name}" in accounts.column_names else name
-        return accounts.column(col).to_numpy(zero_copy_only=False).astype(float)
+        col = pc.take(pnl.column(name), pc.fill_null(at, 0))
+        got = col.to_numpy(zero_copy_only=False).astype(float)
+        got[at.is_null().to_numpy(zero_copy_only=False)] = np.nan
+        return got
+
+    # the customer table carries the same figures under their public names
+    for name, public in _PNL_RENAMES.items():
+        np.testing.assert_array_equal(
+            accounts.column(public).to_numpy(zero_copy_only=False).astype(float), out(name)
+        )
 
     active = n_records > 0
     for name in ADDITIVE:
@@ -166,8 +179,10 @@ def test_profit_command_names_the_pools_it_cannot_compute(
     head = entry["headline"]
     assert head["total_gross_margin"] is None and head["total_profit"] is None
     customers = pq.read_table(out / "customers.parquet")
+    # figures nobody has are left out of the customer table, and listed in the manifest
     for col in ("net_profit", "cts_visits", "cts_late_payment", "cogs"):
-        assert customers.column(col).null_count == customers.num_rows, col
+        assert col not in customers.column_names, col
+        assert col in run.manifest["customers_columns_without_data"], col
     assert pc.min(customers.column("cts_orders")).as_py() is not None
     for f in ("whale_curve.csv", "profit_breakdown.csv", "customers.csv"):
         assert (out / f).is_file(), f
@@ -179,6 +194,7 @@ def test_profit_command_names_the_pools_it_cannot_compute(
         amounts = breakdown.filter(pc.equal(steps, step)).column("amount")
         assert len(amounts) > 0
         assert amounts.null_count == len(amounts), step
-    assert pa.types.is_boolean(
-        customers.schema.field("profitable_per_order_unprofitable_all_in").type
+    assert (
+        "profitable_per_order_unprofitable_all_in"
+        in (run.manifest["customers_columns_without_data"])
     )

@@ -7,9 +7,11 @@ with an apostrophe (the OWASP advice for CSV injection). Numbers stay numbers.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +22,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-__all__ = ["OutputFolder", "neutralise_formulas", "write_csv", "write_parquet"]
+__all__ = [
+    "CSV_LOCALES",
+    "MARKER",
+    "OutputFolder",
+    "check_output_target",
+    "neutralise_formulas",
+    "write_csv",
+    "write_parquet",
+]
 
 _FORMULA_START = r"^[=+\-@\t\r]"
 
@@ -47,9 +57,46 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
     return pa.table(dict(cols))
 
 
-def write_csv(table: pa.Table, path: Path) -> None:
-    """CSV with a header, UTF-8, formulas neutralised, dates as ISO text."""
-    pacsv.write_csv(neutralise_formulas(table), path)
+#: CSV flavours a spreadsheet opens as-is: delimiter, decimal separator, byte-order mark
+CSV_LOCALES: dict[str, tuple[str, str, bool]] = {
+    "default": (",", ".", False),
+    "excel-de": (";", ",", True),
+    "excel-fr": (";", ",", True),
+    "excel-nl": (";", ",", True),
+    "excel-es": (";", ",", True),
+    "excel-ro": (";", ",", True),
+    "excel-us": (",", ".", True),
+}
+
+
+def _decimal_comma(table: pa.Table) -> pa.Table:
+    """Float columns as text with a decimal comma (integers, text and dates unchanged)."""
+    cols = []
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_floating(col.type):
+            col = pc.replace_substring(pc.cast(col, pa.string()), ".", ",")
+        cols.append((name, col))
+    return pa.table(dict(cols))
+
+
+def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
+    """CSV with a header, UTF-8, formulas neutralised, dates as ISO text.
+
+    ``locale`` picks a flavour of :data:`CSV_LOCALES`: ``excel-de`` writes semicolons,
+    decimal commas and a UTF-8 byte-order mark, which a German or French Excel opens as-is.
+    """
+    try:
+        delimiter, decimal, bom = CSV_LOCALES[locale]
+    except KeyError:
+        known = ", ".join(CSV_LOCALES)
+        raise ValueError(f"unknown CSV locale {locale!r}; use one of {known}") from None
+    safe = neutralise_formulas(table)
+    if decimal == ",":
+        safe = _decimal_comma(safe)
+    with path.open("wb") as f:
+        if bom:
+            f.write(b"\xef\xbb\xbf")
+        pacsv.write_csv(safe, f, pacsv.WriteOptions(delimiter=delimiter))
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
@@ -57,11 +104,124 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="zstd", write_statistics=True, use_dictionary=True)
 
 
+#: The file that marks a folder as written by tierwise (and lists what it wrote).
+MARKER = ".tierwise-output.json"
+#: Files another tierwise tool keeps in an output folder and a new run carries over.
+CARRIED = ("overrides.duckdb",)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _written_files(folder: Path) -> set[str] | None:
+    """The files a tierwise run wrote into ``folder`` (``None``: not a tierwise folder)."""
+    try:
+        data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("written_by") != "tierwise":
+        return None
+    return {str(f) for f in data.get("files", [])}
+
+
+def check_output_target(target: str | Path, inputs: list[Path] | tuple[Path, ...] = ()) -> Path:
+    """Check that a run may write ``target``, before any work is done.
+
+    A run writes a new folder, fills an empty one, or replaces one that a previous run
+    wrote (marked by :data:`MARKER`, and holding only what that run wrote). It never
+    replaces a file, a folder holding files tierwise did not write, or a folder that is,
+    holds or sits above one of the inputs.
+
+    Returns
+    -------
+    Path
+        The target, absolute.
+
+    Raises
+    ------
+    SettingsError
+        One line naming the folder and what to do.
+    """
+    from ..errors import SettingsError
+
+    t = Path(target).expanduser().absolute()
+    shown = str(target)
+    for parent in [*reversed(t.parents), t]:
+        if parent.exists() and not parent.is_dir():
+            what = "the output folder" if parent == t else f"{parent} (in the output path)"
+            raise SettingsError(
+                f"--out {shown}: {what} is a file, not a folder; give a folder for the outputs"
+            )
+    resolved = t.resolve()
+    for p in inputs:
+        try:
+            ip = Path(p).expanduser().resolve()
+        except OSError:
+            continue
+        if ip == resolved or resolved in ip.parents:
+            raise SettingsError(
+                f"--out {shown}: the output folder holds the input {p}; a run replaces its "
+                "output folder, so give a new or empty folder elsewhere"
+            )
+    if resolved.exists():
+        entries = sorted(e.name for e in resolved.iterdir())
+        if entries:
+            written = _written_files(resolved)
+            if written is None:
+                listed = ", ".join(entries[:3]) + (", …" if len(entries) > 3 else "")
+                raise SettingsError(
+                    f"--out {shown}: the folder holds files tierwise did not write ({listed}); "
+                    "give a new or empty folder, or the folder of an earlier tierwise run"
+                )
+            foreign = [e for e in entries if e not in written and e not in (MARKER, *CARRIED)]
+            if foreign:
+                listed = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
+                raise SettingsError(
+                    f"--out {shown}: files were added to this tierwise output folder since it "
+                    f"was written ({listed}); move them out first, or give another folder"
+                )
+    anchor = next((p for p in [resolved, *resolved.parents] if p.exists()), None)
+    if anchor is not None and not os.access(anchor, os.W_OK | os.X_OK):
+        raise SettingsError(f"--out {shown}: no permission to write in {anchor}")
+    return resolved
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE); False where the
+    platform cannot."""
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return bool(rc == 0)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class OutputFolder:
     """An output folder written atomically.
 
     Files are written into a hidden temporary folder beside the target; ``commit`` swaps it
-    into place, so a crashed run leaves the last good output intact.
+    into place in one step where the platform allows (so there is never a moment without
+    an output folder), and a crashed run leaves the last good output intact. Temporary
+    folders left by a killed run are removed by the next run. The folder's permissions
+    follow the user's umask.
 
     Examples
     --------
@@ -72,41 +232,74 @@ class OutputFolder:
     '{\\n  "ok": true\\n}'
     """
 
-    def __init__(self, target: str | Path) -> None:
-        self.target = Path(target).resolve()
+    def __init__(self, target: str | Path, *, csv_locale: str = "default") -> None:
+        self.target = check_output_target(target)
+        self.csv_locale = csv_locale
         self.target.parent.mkdir(parents=True, exist_ok=True)
+        self._clean_leftovers()
         self.tmp = Path(
-            tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-", dir=self.target.parent)
+            tempfile.mkdtemp(
+                prefix=f".{self.target.name}.tmp-{os.getpid()}-", dir=self.target.parent
+            )
         )
+        os.chmod(self.tmp, 0o777 & ~_umask())
+        self.files: list[str] = []
+        self._mark()
+
+    def _mark(self) -> None:
+        data = {"written_by": "tierwise", "files": sorted(self.files)}
+        (self.tmp / MARKER).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+    def _clean_leftovers(self) -> None:
+        for p in self.target.parent.glob(f".{self.target.name}.*-*"):
+            rest = p.name[len(self.target.name) + 2 :]
+            kind, _, tail = rest.partition("-")
+            if kind not in ("tmp", "old") or not p.is_dir():
+                continue
+            pid = tail.partition("-")[0]
+            if pid.isdigit() and _pid_alive(int(pid)) and int(pid) != os.getpid():
+                continue
+            if (p / MARKER).exists():
+                shutil.rmtree(p, ignore_errors=True)
 
     def path(self, name: str) -> Path:
+        self.files.append(name)
         return self.tmp / name
 
     def write_table(
         self, stem: str, table: pa.Table, *, csv: bool = True, parquet: bool = True
     ) -> None:
         if parquet:
-            write_parquet(table, self.tmp / f"{stem}.parquet")
+            write_parquet(table, self.path(f"{stem}.parquet"))
         if csv:
-            write_csv(table, self.tmp / f"{stem}.csv")
+            write_csv(table, self.path(f"{stem}.csv"), locale=self.csv_locale)
 
     def write_json(self, name: str, data: Mapping[str, Any]) -> None:
         text = json.dumps(_clean(data), indent=2, default=_json_default, allow_nan=False)
-        (self.tmp / name).write_text(text + "\n", encoding="utf-8")
+        self.path(name).write_text(text + "\n", encoding="utf-8")
 
     def write_text(self, name: str, text: str) -> None:
-        (self.tmp / name).write_text(text, encoding="utf-8")
+        self.path(name).write_text(text, encoding="utf-8")
 
     def commit(self) -> Path:
-        old = None
+        self._mark()
         if self.target.exists():
+            # carry over what the dashboard keeps beside the outputs (overrides and audit)
+            for name in CARRIED:
+                if (self.target / name).exists() and not (self.tmp / name).exists():
+                    shutil.copy2(self.target / name, self.tmp / name)
+            check_output_target(self.target)
+            if _exchange(self.tmp, self.target):
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                return self.target
             old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
             if old.exists():
                 shutil.rmtree(old)
             os.replace(self.target, old)
-        os.replace(self.tmp, self.target)
-        if old is not None:
+            os.replace(self.tmp, self.target)
             shutil.rmtree(old, ignore_errors=True)
+            return self.target
+        os.replace(self.tmp, self.target)
         return self.target
 
     def abort(self) -> None:

@@ -26,6 +26,7 @@ from .demo import DemoSettings
 from .features import FeatureSettings
 from .inputs import TableInput
 from .lifetime import LifetimeSettings
+from .output import OutputSettings
 from .potential import PotentialSettings
 from .profitability import ProfitabilitySettings
 from .run import RunSettings
@@ -37,6 +38,7 @@ __all__ = [
     "DemoSettings",
     "FeatureSettings",
     "LifetimeSettings",
+    "OutputSettings",
     "PotentialSettings",
     "ProfitabilitySettings",
     "RunSettings",
@@ -78,6 +80,7 @@ class Settings(BaseModel):
     profitability: ProfitabilitySettings = Field(default_factory=ProfitabilitySettings)
     lifetime: LifetimeSettings = Field(default_factory=LifetimeSettings)
     potential: PotentialSettings = Field(default_factory=PotentialSettings)
+    output: OutputSettings = Field(default_factory=OutputSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
 
     def table_input(self, name: str) -> TableInput:
@@ -85,6 +88,10 @@ class Settings(BaseModel):
         value = getattr(self, name)
         assert isinstance(value, TableInput)
         return value
+
+    def referenced_files(self) -> list[tuple[str, str]]:
+        """Files the settings name besides the inputs: (setting, path)."""
+        return [("[accounts] decisions_file", f) for f in self.accounts.decisions_files]
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as plain JSON-ready data (for the manifest), section names as in the file."""

@@ -1,0 +1,206 @@
+"""The accounts stage (duplicate records merged into accounts) and the group totals, declared
+to the registry."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..engine import exact_sum
+from ..registry import ColumnDoc, Stage, StageContext, StageResult, register
+from .resolve import resolve_accounts
+from .rollup import class_changes, group_totals
+
+_C = ColumnDoc
+
+ACCOUNT_DOCS = (
+    _C(
+        "member_ids",
+        "list<string>",
+        "",
+        "",
+        "the customer records merged into this account (its own id first); in CSV joined by ';'",
+    ),
+    _C("n_members", "int64", "count", "", "customer records merged into this account"),
+    _C(
+        "group_account_id",
+        "string",
+        "",
+        "",
+        "the top of the account's parent_id tree (itself when it has no parent)",
+    ),
+)
+
+
+def _months_before(day, months: int):  # type: ignore[no-untyped-def]
+    import calendar
+    import datetime as dt
+
+    y, m = divmod(day.month - 1 - months, 12)
+    year, month = day.year + y, m + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _merge_report(ctx: StageContext, mapping: pa.Table) -> tuple[pa.Table, dict]:
+    """Which accounts change class because their records were merged (ABC by revenue over
+    the last 12 months)."""
+    from ..segments import abc_classes
+
+    tx = ctx.tables["transactions"]
+    start = _months_before(ctx.as_of, 12)
+    recent = tx.filter(tx.date > start)
+    per_record = ctx.fetch(
+        recent.group_by("customer_id").aggregate(revenue=exact_sum(recent.revenue)),
+        "revenue per customer record",
+    )
+    m = mapping.select(["customer_id", "account_id"])
+    records = m.join(per_record, "customer_id", join_type="left outer")
+    rev = pc.fill_null(records.column("revenue"), 0.0).to_numpy(zero_copy_only=False)
+    cuts = ctx.settings.accounts.report_abc_cuts
+    before = pa.table(
+        {"customer_id": records.column("customer_id"), "class": abc_classes(rev, cuts).tolist()}
+    )
+    per_account = records.group_by("account_id", use_threads=False).aggregate([("revenue", "sum")])
+    acc_rev = pc.fill_null(per_account.column("revenue_sum"), 0.0).to_numpy(zero_copy_only=False)
+    after = pa.table(
+        {
+            "account_id": per_account.column("account_id"),
+            "class": abc_classes(acc_rev, cuts).tolist(),
+        }
+    )
+    changes = class_changes(before, after, m)
+    block = {
+        "accounts_changing_class": changes.num_rows,
+        "accounts_upgraded": int(pc.sum(changes.column("upgraded")).as_py() or 0),
+        "examples": changes.column("description").to_pylist()[:10],
+    }
+    return changes, block
+
+
+def _run_accounts(ctx: StageContext) -> StageResult:
+    from ..io import read_decisions
+
+    cfg = ctx.settings.accounts
+    decisions = None
+    if cfg.decisions_files:
+        # later files after earlier ones: for a pair decided twice the later row wins
+        decisions = pa.concat_tables(
+            [read_decisions(f) for f in cfg.decisions_files], promote_options="permissive"
+        )
+    res = resolve_accounts(
+        ctx.tables["customers"], cfg, engine=ctx.engine, decisions=decisions, seed=ctx.seed
+    )
+    engine = ctx.engine
+    mapping = engine.from_arrow(
+        res.mapping.select(["customer_id", "account_id"]), engine.fresh_name("account_map")
+    )
+    merge_table, merge_block = _merge_report(ctx, res.mapping)
+    rewrites: dict[str, ir.Table] = {}
+    for name in ("transactions", "activities", "payments"):
+        if name not in ctx.tables:
+            continue
+        t = ctx.tables[name]
+        j = t.left_join(mapping, "customer_id")
+        cols = {c: j[c] for c in t.columns}
+        cols["customer_id"] = ibis.coalesce(j.account_id, j.customer_id)
+        rewrites[name] = j.select(**cols)
+    # the account keeps the master record whose id it carries (its smallest member id)
+    master = ctx.tables["customers"]
+    rewrites["customers"] = master.filter(master.customer_id.isin(mapping.account_id))
+    accounts = res.accounts
+    keep = [c for c in ("account_id", "member_ids", "n_members", "group_account_id")]
+    part = accounts.select(keep).rename_columns(["customer_id", *keep[1:]])
+    warnings = []
+    if cfg.enabled and res.summary.get("model_skipped_reason"):
+        warnings.append(
+            f"duplicate records were not looked for: {res.summary['model_skipped_reason']}"
+        )
+    tables = {
+        "review_queue": res.review_queue,
+        "account_members": res.mapping,
+        "merge_report": merge_table,
+    }
+    if res.decisions.num_rows:
+        tables["review_decisions"] = res.decisions
+    manifest = dict(res.summary)
+    manifest["merge_report"] = merge_block
+    return StageResult(
+        customers=part,
+        tables=tables,
+        manifest=manifest,
+        models={"accounts": res.params},
+        warnings=warnings,
+        rewrites=rewrites,
+        detail=res,
+    )
+
+
+register(
+    Stage(
+        name="accounts",
+        help="Find duplicate customer records and roll them up to accounts (needs "
+        "--customers); writes account_members, merge_report and review_queue.",
+        run=_run_accounts,
+        needs_inputs=("customers",),
+        uses_inputs=("transactions", "activities", "payments"),
+        columns=ACCOUNT_DOCS,
+        tables=("review_queue", "review_decisions", "account_members", "merge_report"),
+        rewrites=("transactions", "activities", "payments", "customers"),
+        settings="accounts",
+        command="dedupe",
+    )
+)
+
+
+# -- group totals -------------------------------------------------------------------------
+
+#: Figures a parent account sums over its subsidiaries (``group_<name>`` columns).
+GROUP_FIGURES = ("revenue", "revenue_12m", "gross_margin", "net_profit", "clv", "wallet")
+
+GROUP_DOCS = (
+    _C(
+        "group_n_accounts",
+        "int64",
+        "count",
+        "",
+        "accounts in this account's part of the parent_id tree (itself included)",
+    ),
+    *(
+        _C(
+            f"group_{f}",
+            "float64",
+            "currency",
+            "as the column " + f,
+            f"{f} summed over this account and every subsidiary below it",
+        )
+        for f in GROUP_FIGURES
+    ),
+)
+
+
+def _run_groups(ctx: StageContext) -> StageResult:
+    res = ctx.detail("accounts")
+    if res is None or "parent_account_id" not in res.mapping.column_names:
+        return StageResult()
+    if res.mapping.column("parent_account_id").null_count == res.mapping.num_rows:
+        return StageResult(manifest={"skipped": "no parent_id in the customer master"})
+    customers = ctx.customers()
+    cols = [c for c in GROUP_FIGURES if c in customers.column_names]
+    totals = group_totals(customers.select(["customer_id", *cols]), res.mapping, cols)
+    return StageResult(customers=totals)
+
+
+register(
+    Stage(
+        name="groups",
+        help="Totals of each parent account over its subsidiaries.",
+        run=_run_groups,
+        needs_inputs=("customers",),
+        needs=("accounts",),
+        uses=("features", "profitability", "lifetime", "potential"),
+        columns=GROUP_DOCS,
+        public=False,
+    )
+)

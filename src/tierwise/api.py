@@ -1,0 +1,214 @@
+"""The Python API: the whole run and each stage as a function, for notebooks and scripts.
+
+Every function takes its inputs as file paths or as tables already in memory (pandas,
+Polars, PyArrow, Ibis or Spark DataFrames), validates them exactly as ``tierwise run`` does
+(rows that cannot be used are returned with their reason, never silently dropped), and
+returns Arrow tables.
+
+Example
+-------
+>>> import pandas as pd
+>>> import tierwise
+>>> tx = pd.DataFrame({"customer_id": ["A", "A", "B"],
+...                    "date": ["2024-01-05", "2024-03-01", "2024-02-10"],
+...                    "revenue": [120.0, 80.0, 45.0]})
+>>> res = tierwise.features(transactions=tx)
+>>> res.customers.select(["customer_id", "n_orders", "revenue"]).to_pydict()
+{'customer_id': ['A', 'B'], 'n_orders': [2, 1], 'revenue': [200.0, 45.0]}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from . import registry
+from .engine import ROW, Engine
+from .pipeline import RunResult, run_pipeline
+from .registry import StageResult
+from .settings import INPUT_TABLES, Settings
+
+__all__ = ["ValidationResult", "run", "run_stage", "validate"]
+
+
+def _inputs(**tables: Any) -> dict[str, Any]:
+    unknown = [k for k in tables if k not in INPUT_TABLES]
+    if unknown:
+        raise TypeError(f"unknown input {unknown[0]!r}; inputs are {', '.join(INPUT_TABLES)}")
+    return {k: v for k, v in tables.items() if v is not None}
+
+
+def run(
+    transactions: Any,
+    customers: Any = None,
+    activities: Any = None,
+    payments: Any = None,
+    prospects: Any = None,
+    reps: Any = None,
+    market: Any = None,
+    *,
+    settings: Settings | None = None,
+    out: str | Path | None = None,
+    as_of: dt.date | None = None,
+    previous: str | Path | None = None,
+    engine: Engine | None = None,
+) -> RunResult:
+    """Run every stage, as ``tierwise run`` does; write the output folder when ``out`` is
+    given.
+
+    Returns
+    -------
+    RunResult
+        ``customers`` (the customer table), ``tables`` (every output table by name),
+        ``results`` (each stage's result), ``rejects`` and ``manifest``.
+    """
+    inputs = _inputs(
+        transactions=transactions,
+        customers=customers,
+        activities=activities,
+        payments=payments,
+        prospects=prospects,
+        reps=reps,
+        market=market,
+    )
+    return run_pipeline(
+        inputs, settings, out_dir=out, as_of=as_of, engine=engine, previous=previous
+    )
+
+
+def run_stage(
+    name: str,
+    transactions: Any,
+    *,
+    settings: Settings | None = None,
+    as_of: dt.date | None = None,
+    engine: Engine | None = None,
+    **tables: Any,
+) -> StageResult:
+    """Run one stage (and the stages it depends on) and return its result.
+
+    Parameters
+    ----------
+    name
+        A stage name (:func:`tierwise.registry.stages`).
+    transactions, tables
+        The inputs, by input name (``customers=…``, ``activities=…``, …).
+    """
+    inputs = _inputs(transactions=transactions, **tables)
+    res = run_pipeline(inputs, settings, as_of=as_of, engine=engine, stages=(name,))
+    if name not in res.results:
+        reason = res.manifest.get(name, {}).get("skipped", "it did not run")
+        from .errors import ModelError
+
+        raise ModelError(f"the {name} stage did not run: {reason}")
+    return res.results[name]
+
+
+def _stage_function(stage: registry.Stage) -> Any:
+    def fn(
+        transactions: Any,
+        customers: Any = None,
+        activities: Any = None,
+        payments: Any = None,
+        prospects: Any = None,
+        reps: Any = None,
+        market: Any = None,
+        *,
+        settings: Settings | None = None,
+        as_of: dt.date | None = None,
+        engine: Engine | None = None,
+    ) -> StageResult:
+        return run_stage(
+            stage.name,
+            transactions,
+            settings=settings,
+            as_of=as_of,
+            engine=engine,
+            customers=customers,
+            activities=activities,
+            payments=payments,
+            prospects=prospects,
+            reps=reps,
+            market=market,
+        )
+
+    fn.__name__ = stage.name
+    fn.__qualname__ = stage.name
+    fn.__doc__ = (
+        f"{stage.help}\n\nThe ``{stage.name}`` stage (and the stages it depends on) on the "
+        "given inputs: file paths, or pandas, Polars, PyArrow, Ibis or Spark DataFrames.\n\n"
+        "Returns\n-------\nStageResult\n    ``customers`` (customer_id and the stage's "
+        "columns), ``tables``, ``manifest``, ``warnings``, ``detail``.\n"
+    )
+    return fn
+
+
+class ValidationResult:
+    """A table checked as ``tierwise validate`` checks it.
+
+    Attributes
+    ----------
+    table
+        The canonical table of the rows used (canonical column names and types, ``_row`` the
+        row number in the input).
+    rejects
+        Every row not used, with file, row, column, reason and value.
+    """
+
+    def __init__(self, table: pa.Table, rejects: pa.Table) -> None:
+        self.table = table
+        self.rejects = rejects
+
+    def __repr__(self) -> str:
+        return (
+            f"ValidationResult({self.table.num_rows} rows used, {self.rejects.num_rows} rejected)"
+        )
+
+
+def validate(
+    transactions: Any,
+    customers: Any = None,
+    activities: Any = None,
+    payments: Any = None,
+    prospects: Any = None,
+    reps: Any = None,
+    market: Any = None,
+    *,
+    settings: Settings | None = None,
+    as_of: dt.date | None = None,
+) -> dict[str, ValidationResult]:
+    """Map, parse and check inputs into canonical tables, with the rows not used.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["A", None], "date": ["2024-01-05", "2024-01-06"],
+    ...                    "revenue": ["12.5", "3"]})
+    >>> v = validate(tx)["transactions"]
+    >>> v.table.column("revenue").to_pylist(), v.rejects.column("reason").to_pylist()
+    ([12.5], ['missing customer_id'])
+    """
+    from .pipeline import load_and_validate
+
+    inputs = _inputs(
+        transactions=transactions,
+        customers=customers,
+        activities=activities,
+        payments=payments,
+        prospects=prospects,
+        reps=reps,
+        market=market,
+    )
+    settings = settings or Settings()
+    eng = Engine(settings.run.engine, threads=settings.run.threads)
+    with eng.session():
+        ctx = load_and_validate(inputs, settings, eng, as_of=as_of)
+        out: dict[str, ValidationResult] = {}
+        for name, t in ctx.tables.items():
+            table = eng.to_arrow(t.order_by(ROW), f"{name} rows used")
+            rej = ctx.rejects.filter(pa.compute.equal(ctx.rejects.column("table"), name))
+            out[name] = ValidationResult(table, rej)
+        return out

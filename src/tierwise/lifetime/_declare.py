@@ -1,0 +1,137 @@
+"""The lifetime stage, declared to the registry."""
+
+from __future__ import annotations
+
+import ibis
+
+from ..registry import ColumnDoc, Stage, StageContext, StageResult, register
+from .stage import lifetime_stage
+
+_C = ColumnDoc
+_H = "the forecast horizon ([lifetime] forecast_horizon_days, 365 by default)"
+
+LIFETIME_DOCS = (
+    _C(
+        "status",
+        "string",
+        "",
+        "at the analysis date",
+        "new, active, at_risk, lapsed, lost or prospect",
+    ),
+    _C("status_reason", "string", "", "", "why the status was given, in plain words"),
+    _C(
+        "usual_gap_days",
+        "float64",
+        "days",
+        "whole history",
+        "the customer's usual time between purchases",
+    ),
+    _C(
+        "p_alive",
+        "float64",
+        "fraction",
+        "at the analysis date",
+        "probability the customer is still buying (the lifetime model named in the manifest)",
+    ),
+    _C(
+        "expected_purchases",
+        "float64",
+        "purchases",
+        _H,
+        "purchases expected over the forecast horizon",
+    ),
+    _C(
+        "expected_order_value",
+        "float64",
+        "currency",
+        "",
+        "expected value of a future order (Gamma-Gamma spend model)",
+    ),
+    _C(
+        "clv",
+        "float64",
+        "currency",
+        "[lifetime] clv_horizon_months",
+        "customer lifetime value: "
+        "discounted expected future margin (net profit terms when profitability ran)",
+    ),
+    _C(
+        "defection_risk",
+        "float64",
+        "fraction",
+        "[lifetime] defection_window_days",
+        "probability of no purchase in the defection window",
+    ),
+    _C("value_at_risk", "float64", "currency", "", "clv × defection_risk"),
+    _C("high_value", "bool", "", "", "among the top [lifetime] high_value_share by CLV"),
+    _C("high_value_at_risk", "bool", "", "", "listed in high_value_at_risk.csv"),
+)
+
+#: the model's working figures: kept in the lifetime_summary table, not in customers
+_SUMMARY_COLUMNS = ("first_date", "last_date", "recency_days", "purchase_days", "x", "t_x", "T")
+
+
+def _run_lifetime(ctx: StageContext) -> StageResult:
+    prof = ctx.results.get("profitability")
+    margin = None
+    if (
+        prof is not None
+        and prof.customers is not None
+        and ("net_margin_rate" in prof.customers.column_names)
+    ):
+        margin = prof.customers.select(["customer_id", "net_margin_rate"])
+    # every known company without a purchase gets a status too (prospect)
+    ids = [
+        ctx.tables[k].select("customer_id") for k in ("customers", "prospects") if k in ctx.tables
+    ]
+    prospects = None
+    if ids:
+        known = (ibis.union(*ids) if len(ids) > 1 else ids[0]).distinct().order_by("customer_id")
+        prospects = ctx.fetch(known, "known customers")
+    res = lifetime_stage(
+        ctx.tables["transactions"],
+        ctx.as_of,
+        ctx.settings.lifetime,
+        engine=ctx.engine,
+        margin=margin,
+        prospects=prospects,
+        seed=ctx.seed,
+    )
+    c = res.customers
+    horizon = f"expected_purchases_{ctx.settings.lifetime.forecast_horizon_days}d"
+    names = ["expected_purchases" if n == horizon else n for n in c.column_names]
+    c = c.rename_columns(names)
+    summary_cols = ["customer_id", *(n for n in _SUMMARY_COLUMNS if n in c.column_names)]
+    tables = dict(res.outputs)
+    tables["lifetime_summary"] = c.select(summary_cols)
+    c = c.drop_columns([n for n in _SUMMARY_COLUMNS if n in c.column_names])
+    return StageResult(
+        customers=c,
+        tables=tables,
+        manifest=dict(res.headline),
+        models=res.models,
+        warnings=[f"lifetime: {w}" for w in res.warnings],
+        detail=res,
+    )
+
+
+register(
+    Stage(
+        name="lifetime",
+        help="Status, P(alive), expected purchases, CLV and defection risk (BG/NBD, "
+        "Pareto/NBD, MBG/NBD, Gamma-Gamma).",
+        run=_run_lifetime,
+        uses_inputs=("customers", "prospects"),
+        uses=("accounts", "profitability"),
+        columns=LIFETIME_DOCS,
+        tables=(
+            "high_value_at_risk",
+            "lifetime_conditional_expectation",
+            "lifetime_tracking",
+            "defection_comparison",
+            "lifetime_summary",
+        ),
+        settings="lifetime",
+        command="lifetime",
+    )
+)

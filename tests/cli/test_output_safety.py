@@ -1,0 +1,139 @@
+"""A run never loses a user's file: the output folder is checked before any work is done.
+
+Each case is one that deleted or replaced a user's files with exit code 0 in an earlier
+version: `--out .`, `--out` set to the inputs' folder, `--out` naming an input file, a
+folder holding someone's document, a date that leaves no usable row.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tierwise.cli import app
+
+runner = CliRunner()
+
+TX = "customer_id,date,revenue\nA,2024-01-02,10\nB,2024-02-03,20\nA,2024-03-04,5\n"
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Path:
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    (folder / "invoices.csv").write_text(TX, encoding="utf-8")
+    return folder
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def _run(*args: str | Path) -> tuple[int, str]:
+    res = runner.invoke(app, [str(a) for a in args])
+    return res.exit_code, res.output
+
+
+def test_out_dot_in_the_inputs_folder_is_refused(inputs: Path, monkeypatch) -> None:
+    monkeypatch.chdir(inputs)
+    before = _snapshot(inputs)
+    code, out = _run("run", "--transactions", "invoices.csv", "--out", ".")
+    assert code == 1
+    assert "holds the input" in out
+    assert _snapshot(inputs) == before
+
+
+def test_out_set_to_the_inputs_folder_is_refused(inputs: Path) -> None:
+    before = _snapshot(inputs)
+    code, out = _run("run", "--transactions", inputs / "invoices.csv", "--out", inputs)
+    assert code == 1 and "holds the input" in out
+    assert _snapshot(inputs) == before
+
+
+def test_out_naming_an_input_file_is_refused(inputs: Path) -> None:
+    before = _snapshot(inputs)
+    tx = inputs / "invoices.csv"
+    code, out = _run("run", "--transactions", tx, "--out", tx)
+    assert code == 1 and "is a file" in out
+    assert _snapshot(inputs) == before
+    assert sorted(p.name for p in inputs.parent.iterdir()) == ["inputs"]
+
+
+def test_a_folder_holding_a_users_document_is_refused(inputs: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "offer.docx").write_bytes(b"the offer")
+    code, out = _run("run", "--transactions", inputs / "invoices.csv", "--out", mine)
+    assert code == 1
+    assert "did not write (offer.docx)" in out
+    assert (mine / "offer.docx").read_bytes() == b"the offer"
+
+
+def test_a_path_below_a_file_is_refused_with_one_line(inputs: Path, tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("x\n")
+    code, out = _run(
+        "run", "--transactions", inputs / "invoices.csv", "--out", tmp_path / "a.csv" / "sub"
+    )
+    assert code == 1
+    assert "is a file" in out and "unexpected" not in out
+    assert (tmp_path / "a.csv").read_text() == "x\n"
+
+
+def test_an_empty_folder_and_an_earlier_output_are_written(inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "empty"
+    out.mkdir()
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+    assert (out / "customers.csv").is_file()
+    # the folder a run wrote is replaced by the next run
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+
+
+def test_as_of_before_every_transaction_exits_1_and_keeps_the_last_output(
+    inputs: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+    before = _snapshot(out)
+    code, text = _run(
+        "run", "--transactions", inputs / "invoices.csv", "--out", out, "--as-of", "2020-01-01"
+    )
+    assert code == 1
+    assert "no usable transaction rows" in text
+    assert _snapshot(out) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any folder")
+def test_an_unwritable_out_is_one_line(inputs: Path, tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        code, out = _run("run", "--transactions", inputs / "invoices.csv", "--out", locked / "out")
+    finally:
+        locked.chmod(0o700)
+    assert code == 1 and "no permission" in out and "unexpected" not in out
+
+
+def test_debug_after_the_command_shows_the_trace(inputs: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("customer,when\nA,2024-01-02\n", encoding="utf-8")
+    res = runner.invoke(
+        app, ["run", "--transactions", str(bad), "--out", str(tmp_path / "o"), "--debug"]
+    )
+    assert res.exit_code != 0
+    assert res.exception is not None and not isinstance(res.exception, SystemExit)
+
+
+def test_help_shows_no_type_placeholders() -> None:
+    for args in (["--help"], ["run", "--help"], ["demo", "--help"]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0
+        assert "<bool>" not in res.output and "<int" not in res.output, args
