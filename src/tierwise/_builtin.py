@@ -13,6 +13,13 @@ _TYPES = {
     "date": "date",
     "bool": "bool",
 }
+_UNITS = {
+    "lat": "degrees",
+    "lon": "degrees",
+    "employees": "people",
+    "annual_revenue": "currency",
+    "payment_terms_days": "days",
+}
 
 register_input_columns(
     [
@@ -20,9 +27,10 @@ register_input_columns(
             ColumnDoc(
                 c.name,
                 _TYPES[c.kind],
-                c.doc.split(", ")[-1] if "," in c.doc else "",
+                _UNITS.get(c.name, ""),
                 "",
-                f"from the customer master (or prospects file): {c.doc or c.name}",
+                "from the customer master or prospects file: "
+                + (c.doc or c.name.replace("_", " ")),
             )
             for c in TABLES["customers"].columns
         ),

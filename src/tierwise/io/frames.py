@@ -76,6 +76,10 @@ def frame_input(name: str, obj: Any, engine: Engine) -> Any:
     from .readers import RawInput
 
     table = as_arrow(obj, name)
+    # a column with no value at all has no type (pandas object columns of None): read as text
+    for i, f in enumerate(table.schema):
+        if pa.types.is_null(f.type):
+            table = table.set_column(i, f.name, pa.nulls(table.num_rows, pa.string()))
     if ROW in table.column_names:
         raise InputError(f"{name}: the column name {ROW!r} is reserved", column=ROW)
     sink = pa.BufferOutputStream()

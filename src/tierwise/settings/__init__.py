@@ -99,7 +99,8 @@ class Settings(BaseModel):
 
     def with_updates(self, **sections: dict[str, Any]) -> Settings:
         """A copy with some fields of some sections replaced (validated again)."""
-        data = self.model_dump(by_alias=True)
+        # only what was set, so that a section still tells given values from defaults
+        data = self.model_dump(by_alias=True, exclude_unset=True)
         for section, fields in sections.items():
             key = "validate" if section == "validate_" else section
             data.setdefault(key, {}).update(fields)

@@ -1,0 +1,175 @@
+"""The stage contract: stages declare what they need and provide; the pipeline honours it.
+
+A stage registered from outside the package runs in dependency order and its column lands in
+the customer table; a second owner of a column is refused at registration, naming both
+stages; a stage run alone runs what it depends on and gives the same figures as a whole run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from tierwise import registry
+from tierwise.demo import generate
+from tierwise.io.demo_files import write_demo
+from tierwise.pipeline import run_pipeline
+from tierwise.registry import ColumnDoc, RegistryError, Stage, StageContext, StageResult
+from tierwise.settings import INPUT_TABLES
+
+TX = "customer_id,date,revenue,order_id\nA,2024-01-02,10,1\nA,2024-02-03,30,2\nB,2024-01-09,5,3\n"
+
+
+@pytest.fixture
+def tx(tmp_path: Path) -> Path:
+    p = tmp_path / "tx.csv"
+    p.write_text(TX, encoding="utf-8")
+    return p
+
+
+@pytest.fixture
+def toy() -> Iterator[list[str]]:
+    """A stage from outside the package: revenue per order, after the features stage."""
+    seen: list[str] = []
+
+    def run(ctx: StageContext) -> StageResult:
+        seen.append(",".join(ctx.results))
+        c = ctx.customers()
+        value = pc.divide(c.column("revenue"), pc.cast(c.column("n_orders"), pa.float64()))
+        return StageResult(
+            customers=pa.table({"customer_id": c.column("customer_id"), "toy_per_order": value}),
+            tables={"toy_table": pa.table({"n": [c.num_rows]})},
+            manifest={"rows": c.num_rows},
+            warnings=["toy: an assumption (set [toy] nothing to change it)"],
+        )
+
+    registry.register(
+        Stage(
+            name="toy",
+            help="Revenue per order.",
+            run=run,
+            needs=("features",),
+            columns=(ColumnDoc("toy_per_order", "float64", "currency", "whole history", "x"),),
+            tables=("toy_table",),
+        )
+    )
+    try:
+        yield seen
+    finally:
+        registry.unregister("toy")
+
+
+def test_a_stage_from_outside_runs_in_order_and_adds_its_column(tx: Path, toy: list[str]) -> None:
+    res = run_pipeline({"transactions": tx}, stages=["toy"])
+    # its dependency ran first
+    assert toy == ["features"]
+    got = dict(
+        zip(
+            res.customers.column("customer_id").to_pylist(),
+            res.customers.column("toy_per_order").to_pylist(),
+            strict=True,
+        )
+    )
+    assert got == {"A": 20.0, "B": 5.0}
+    assert res.tables["toy_table"].to_pylist() == [{"n": 2}]
+    assert res.manifest["toy"] == {"rows": 2}
+    # a stage's assumptions reach the run's own warnings
+    assert "toy: an assumption (set [toy] nothing to change it)" in res.manifest["warnings"]
+
+
+def test_the_whole_run_places_an_outside_stage_after_what_it_needs(toy: list[str]) -> None:
+    names = [s.name for s in registry.ordered(None)]
+    assert names.index("toy") > names.index("features")
+
+
+def test_two_stages_providing_one_column_fail_naming_both() -> None:
+    with pytest.raises(RegistryError, match=r"'net_profit'.*'profitability'.*'clash'"):
+        registry.register(
+            Stage(
+                name="clash",
+                help="",
+                run=lambda ctx: StageResult(),
+                columns=(ColumnDoc("net_profit", "float64", "currency", "", "again"),),
+            )
+        )
+    assert "clash" not in [s.name for s in registry.stages()]
+
+
+def test_a_stage_returning_an_undeclared_column_is_an_error(tx: Path) -> None:
+    def run(ctx: StageContext) -> StageResult:
+        ids = ctx.customers().column("customer_id")
+        return StageResult(customers=pa.table({"customer_id": ids, "sneaky": [1] * len(ids)}))
+
+    registry.register(Stage(name="sneak", help="", run=run, needs=("features",)))
+    try:
+        with pytest.raises(Exception, match="does not declare: sneaky"):
+            run_pipeline({"transactions": tx}, stages=["sneak"])
+    finally:
+        registry.unregister("sneak")
+
+
+def test_stages_in_a_circle_are_refused() -> None:
+    def run(ctx: StageContext) -> StageResult:
+        return StageResult()
+
+    registry.register(Stage(name="c1", help="", run=run, needs=("c2",)))
+    registry.register(Stage(name="c2", help="", run=run, needs=("c1",)))
+    try:
+        with pytest.raises(RegistryError, match="circle"):
+            registry.ordered(["c1"])
+    finally:
+        registry.unregister("c1")
+        registry.unregister("c2")
+
+
+def test_every_built_in_column_has_one_owner_and_a_documented_type() -> None:
+    cols = registry.columns()
+    names = [c.name for _, c in cols]
+    assert len(names) == len(set(names))
+    for owner, c in cols:
+        assert c.meaning, (owner, c.name)
+        assert c.type in registry.COLUMN_TYPES
+
+
+# -- a stage alone gives the figures of the whole run ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dt.date]:
+    data = generate(n_customers=400, seed=11)
+    paths = write_demo(data, tmp_path_factory.mktemp("demo") / "data")
+    return {k: str(v) for k, v in paths.items() if k in INPUT_TABLES}, data.end_date
+
+
+def test_lifetime_alone_gives_the_lifetime_columns_of_the_whole_run(
+    demo: tuple[dict[str, str], dt.date], tierwise_cli, tmp_path: Path
+) -> None:
+    inputs, end = demo
+    args = [a for k, v in inputs.items() for a in (f"--{k}", v)]
+    whole = tierwise_cli("run", *args, "--as-of", end.isoformat(), "--out", tmp_path / "all")
+    alone = tierwise_cli("lifetime", *args, "--as-of", end.isoformat(), "--out", tmp_path / "alone")
+    assert whole.exit_code == 0, whole.output
+    assert alone.exit_code == 0, alone.output
+    a = pq.read_table(tmp_path / "all" / "customers.parquet")
+    b = pq.read_table(tmp_path / "alone" / "customers.parquet")
+    # the lifetime stage ran on merged accounts and in profit terms both times
+    assert alone.manifest["stages"] == ["accounts", "profitability", "lifetime"]
+    assert alone.manifest["lifetime"]["clv_basis"] == "net_profit"
+    assert a.column("customer_id").equals(b.column("customer_id"))
+    for doc in registry.get("lifetime").columns:
+        if doc.name not in a.column_names:
+            continue
+        x, y = a.column(doc.name), b.column(doc.name)
+        if pa.types.is_floating(x.type):
+            np.testing.assert_allclose(
+                x.to_numpy(zero_copy_only=False), y.to_numpy(zero_copy_only=False), rtol=1e-12
+            )
+        else:
+            assert x.equals(y), doc.name
