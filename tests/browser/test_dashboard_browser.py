@@ -12,8 +12,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from report_support import SCRIPT_NAME, customer_id_named
 
+from report_support import SCRIPT_NAME, customer_id_named
 from tierwise.app import create_app, read_overrides
 
 pytestmark = pytest.mark.browser
@@ -26,13 +26,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(report_full_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def served(
+    report_full_out: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
     import uvicorn
 
     out = Path(shutil.copytree(report_full_out, tmp_path_factory.mktemp("served") / "out"))
     port = _free_port()
-    config = uvicorn.Config(create_app(out, user="tester"), host="127.0.0.1", port=port,
-                            log_level="warning")
+    config = uvicorn.Config(
+        create_app(out, user="tester"), host="127.0.0.1", port=port, log_level="warning"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -72,9 +75,13 @@ def test_load_filter_look_up_override_and_audit(
     page.goto(base + "/segments")
     with page.expect_navigation():
         page.select_option("select[name=value_class]", "B")
-    n_b = sum(v == "B" for v in pq.read_table(out / "customers.parquet").column("value_class").to_pylist())
+    n_b = sum(
+        v == "B" for v in pq.read_table(out / "customers.parquet").column("value_class").to_pylist()
+    )
     assert page.inner_text("#match-count") == f"{n_b:,} customers match."
-    classes = page.eval_on_selector_all("tbody tr td:nth-child(3)", "tds => tds.map(t => t.innerText)")
+    classes = page.eval_on_selector_all(
+        "tbody tr td:nth-child(3)", "tds => tds.map(t => t.innerText)"
+    )
     assert classes and set(classes) == {"B"}
 
     # look up the customer with the hostile name: shown as text, no script runs

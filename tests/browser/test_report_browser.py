@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tierwise.report import build_report
 
 pytestmark = pytest.mark.browser
@@ -53,7 +54,9 @@ def test_report_renders_offline_with_every_chart(
     page.close()
 
 
-def test_a_hovered_point_shows_its_customer(browser: Any, report_full_out: Path, tmp_path: Path) -> None:
+def test_a_hovered_point_shows_its_customer(
+    browser: Any, report_full_out: Path, tmp_path: Path
+) -> None:
     path = build_report(report_full_out, target=tmp_path / "report.html")
     page, errors, _, dialogs = _open(browser, path)
     point = page.locator("#matrix .role-mark path").first
@@ -65,7 +68,9 @@ def test_a_hovered_point_shows_its_customer(browser: Any, report_full_out: Path,
     page.close()
 
 
-def test_markup_in_inputs_shows_as_text(browser: Any, report_full_out: Path, tmp_path: Path) -> None:
+def test_markup_in_inputs_shows_as_text(
+    browser: Any, report_full_out: Path, tmp_path: Path
+) -> None:
     # cross_sell.csv of the test folder recommends an item named <img src=x onerror=alert(2)>
     path = build_report(report_full_out, target=tmp_path / "report.html")
     page, errors, requests, dialogs = _open(browser, path)

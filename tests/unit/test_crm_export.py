@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from report_support import FORMULA_NAME, customer_id_named
 
+from report_support import FORMULA_NAME, customer_id_named
 from tierwise.report import CRM_COLUMNS, crm_export, write_crm_export
 
 
@@ -36,9 +36,7 @@ def test_next_best_products_in_rank_order_and_capped(report_full_out: Path) -> N
 
     t = crm_export(customers, cs, settings=ReportSettings(next_best_products=2))
     cid = cs.column("customer_id")[0].as_py()
-    mine = sorted(
-        (r for r in cs.to_pylist() if r["customer_id"] == cid), key=lambda r: r["rank"]
-    )
+    mine = sorted((r for r in cs.to_pylist() if r["customer_id"] == cid), key=lambda r: r["rank"])
     got = next(r for r in t.to_pylist() if r["account_id"] == cid)["next_best_products"]
     assert got == "; ".join(r["item"] for r in mine[:2])
 
@@ -59,8 +57,13 @@ def test_without_later_stages_the_columns_stay_and_owner_is_todays_rep(
     assert t.column_names == list(CRM_COLUMNS)
     assert t.column("value_class").null_count == t.num_rows
     assert t.column("next_best_products").null_count == t.num_rows
-    owners = dict(zip(customers.column("customer_id").to_pylist(),
-                      customers.column("rep_id").to_pylist(), strict=True))
+    owners = dict(
+        zip(
+            customers.column("customer_id").to_pylist(),
+            customers.column("rep_id").to_pylist(),
+            strict=True,
+        )
+    )
     assert all(owners[r["account_id"]] == r["owner"] for r in t.to_pylist())
 
 

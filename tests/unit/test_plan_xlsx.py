@@ -9,8 +9,8 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from report_support import FORMULA_NAME, customer_id_named
 
+from report_support import FORMULA_NAME, customer_id_named
 from tierwise.report import write_plan_xlsx
 from tierwise.report.xlsx import _sheet_names, write_plan
 
@@ -21,7 +21,9 @@ def _rows(ws: openpyxl.worksheet.worksheet.Worksheet) -> list[dict]:
     return [dict(zip(header, r, strict=True)) for r in values[1:]]
 
 
-def test_a_sheet_per_rep_and_the_lists_sum_to_the_plan(report_full_out: Path, tmp_path: Path) -> None:
+def test_a_sheet_per_rep_and_the_lists_sum_to_the_plan(
+    report_full_out: Path, tmp_path: Path
+) -> None:
     path = write_plan_xlsx(report_full_out, target=tmp_path / "plan.xlsx")
     wb = openpyxl.load_workbook(path)
     customers = pq.read_table(report_full_out / "customers.parquet")
@@ -106,8 +108,9 @@ def test_sheet_names_are_valid_and_unique() -> None:
 
 
 def test_rep_names_from_inputs_are_neutralised_in_the_summary(tmp_path: Path) -> None:
-    c = pa.table({"customer_id": ["a", "b"], "assigned_rep": ["@rep", "+rep"],
-                  "visits_per_year": [1.0, 2.0]})
+    c = pa.table(
+        {"customer_id": ["a", "b"], "assigned_rep": ["@rep", "+rep"], "visits_per_year": [1.0, 2.0]}
+    )
     wb = openpyxl.load_workbook(write_plan(tmp_path / "p.xlsx", c))
     cells = [c for row in wb["Summary"].iter_rows() for c in row if c.value in ("@rep", "+rep")]
     # rep and sheet name columns

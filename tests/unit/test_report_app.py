@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from report_support import SCRIPT_NAME, customer_id_named
 
+from report_support import SCRIPT_NAME, customer_id_named
 from tierwise.accounts.review import DECISIONS_SCHEMA, clean_decisions
 from tierwise.app import create_app, read_overrides, read_review_decisions, serve
 from tierwise.errors import SettingsError
@@ -31,8 +31,18 @@ def _csrf(client: TestClient, url: str) -> str:
 def test_every_page_answers(out: Path) -> None:
     client = TestClient(create_app(out), base_url=LOCAL)
     cid = customer_id_named(out, SCRIPT_NAME)
-    for url in ("/", "/segments?value_class=A", f"/customers/{cid}", "/reps", "/reps/R0001",
-                "/review", "/audit", "/downloads", "/download/segments.csv", "/static/app.js"):
+    for url in (
+        "/",
+        "/segments?value_class=A",
+        f"/customers/{cid}",
+        "/reps",
+        "/reps/R0001",
+        "/review",
+        "/audit",
+        "/downloads",
+        "/download/segments.csv",
+        "/static/app.js",
+    ):
         assert client.get(url).status_code == 200, url
 
 
@@ -41,7 +51,9 @@ def test_segment_filter_returns_only_that_class(out: Path) -> None:
 
     client = TestClient(create_app(out), base_url=LOCAL)
     page = client.get("/segments", params={"value_class": "B"}).text
-    n = sum(v == "B" for v in pq.read_table(out / "customers.parquet").column("value_class").to_pylist())
+    n = sum(
+        v == "B" for v in pq.read_table(out / "customers.parquet").column("value_class").to_pylist()
+    )
     assert f"{n:,} customers match" in page
 
 
@@ -53,8 +65,12 @@ def test_override_is_stored_audited_and_read_for_the_next_run(out: Path) -> None
     new = "A" if computed != "A" else "B"
     r = client.post(
         f"/customers/{cid}/override",
-        data={"csrf": _csrf(client, f"/customers/{cid}"), "value_class": new,
-              "reason": "strategic account", "by": "ana"},
+        data={
+            "csrf": _csrf(client, f"/customers/{cid}"),
+            "value_class": new,
+            "reason": "strategic account",
+            "by": "ana",
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -98,8 +114,11 @@ def test_removing_an_override_is_audited(out: Path) -> None:
 def test_review_decisions_come_back_in_the_decisions_format(out: Path) -> None:
     client = TestClient(create_app(out), base_url=LOCAL)
     token = _csrf(client, "/customers/" + customer_id_named(out, SCRIPT_NAME))
-    r = client.post("/review", data={"csrf": token, "left_id": "Z2", "right_id": "Z1",
-                                     "decision": "reject", "by": "bo"}, follow_redirects=False)
+    r = client.post(
+        "/review",
+        data={"csrf": token, "left_id": "Z2", "right_id": "Z1", "decision": "reject", "by": "bo"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     t = read_review_decisions(out)
     assert t.schema == DECISIONS_SCHEMA

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from report_support import SCRIPT_NAME
 
+from report_support import SCRIPT_NAME
 from tierwise.report import build_report, render_report
 from tierwise.report.charts import matrix_chart, sample_curve
 from tierwise.report.html import vendor_script

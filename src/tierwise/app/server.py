@@ -97,15 +97,11 @@ class _Data:
         self.rep_plan = self.folder.table("rep_plan")
         self.members = self.folder.table("account_members")
         self.choices = {
-            f: sorted(
-                v for v in pc.unique(text_array(customers, f)).to_pylist() if v is not None
-            )
+            f: sorted(v for v in pc.unique(text_array(customers, f)).to_pylist() if v is not None)
             for f in FILTERS
             if f in customers.column_names
         }
-        self.rep_column = (
-            "assigned_rep" if "assigned_rep" in customers.column_names else "rep_id"
-        )
+        self.rep_column = "assigned_rep" if "assigned_rep" in customers.column_names else "rep_id"
 
     def row(self, customer_id: str) -> dict[str, Any] | None:
         idx = pc.index(self.ids, customer_id).as_py()
@@ -117,12 +113,16 @@ class _Data:
         mask = pa.array(np.ones(self.customers.num_rows, dtype=bool))
         for f, v in filters.items():
             if v and f in self.choices:
-                mask = pc.and_(mask, pc.fill_null(pc.equal(text_array(self.customers, f), v), False))
+                mask = pc.and_(
+                    mask, pc.fill_null(pc.equal(text_array(self.customers, f), v), False)
+                )
         if q:
             hit = pc.fill_null(pc.match_substring(self.ids, q, ignore_case=True), False)
             if "name" in self.customers.column_names:
                 name = text_array(self.customers, "name")
-                hit = pc.or_(hit, pc.fill_null(pc.match_substring(name, q, ignore_case=True), False))
+                hit = pc.or_(
+                    hit, pc.fill_null(pc.match_substring(name, q, ignore_case=True), False)
+                )
             mask = pc.and_(mask, hit)
         return self.customers.filter(mask)
 
@@ -155,7 +155,9 @@ def _counts(t: pa.Table, col: str) -> list[tuple[str, str]]:
     )
     return [
         (str(k), fmt_value(v, "int"))
-        for k, v in zip(g.column(col).to_pylist(), g.column(f"{col}_count").to_pylist(), strict=True)
+        for k, v in zip(
+            g.column(col).to_pylist(), g.column(f"{col}_count").to_pylist(), strict=True
+        )
     ]
 
 
@@ -217,7 +219,9 @@ def create_app(
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
 
     @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         if token is not None:
             given = request.query_params.get("token")
             cookie = request.cookies.get(COOKIE, "")
@@ -248,12 +252,16 @@ def create_app(
         return response
 
     def page(template: str, request: Request, **ctx: Any) -> HTMLResponse:
-        html = _env().get_template(template).render(
-            csrf=csrf,
-            user=default_user,
-            nav=request.url.path,
-            as_of=str(data.folder.manifest.get("as_of", "")),
-            **ctx,
+        html = (
+            _env()
+            .get_template(template)
+            .render(
+                csrf=csrf,
+                user=default_user,
+                nav=request.url.path,
+                as_of=str(data.folder.manifest.get("as_of", "")),
+                **ctx,
+            )
         )
         return HTMLResponse(html)
 
@@ -285,8 +293,10 @@ def create_app(
     def segments(request: Request, q: str = "", page_no: int = 1, sort: str = "") -> HTMLResponse:
         filters = {f: request.query_params.get(f, "") for f in data.choices}
         t = data.filtered(filters, q.strip())
-        sort_col = sort if sort in t.column_names else (
-            "revenue_12m" if "revenue_12m" in t.column_names else "customer_id"
+        sort_col = (
+            sort
+            if sort in t.column_names
+            else ("revenue_12m" if "revenue_12m" in t.column_names else "customer_id")
         )
         order = "ascending" if sort_col == "customer_id" else "descending"
         t = t.sort_by([(sort_col, order), ("customer_id", "ascending")])
@@ -354,8 +364,7 @@ def create_app(
             raise HTTPException(404, "no such customer")
         t = data.customers
         figures = [
-            (k, fmt_value(v, guess_format(k, t.schema.field(k).type)))
-            for k, v in row.items()
+            (k, fmt_value(v, guess_format(k, t.schema.field(k).type))) for k, v in row.items()
         ]
         reasons = [
             (label, row[col])
@@ -495,16 +504,14 @@ def create_app(
     @app.get("/review", response_class=HTMLResponse)
     def review(request: Request) -> HTMLResponse:
         q = data.review_queue
-        decided = {
-            (r["left_id"], r["right_id"]): r
-            for r in store.decisions().to_pylist()
-        }
+        decided = {(r["left_id"], r["right_id"]): r for r in store.decisions().to_pylist()}
         pairs = []
         if q is not None:
             fields = [
                 c[:-2]
                 for c in q.column_names
-                if c.endswith("_l") and f"{c[:-2]}_r" in q.column_names
+                if c.endswith("_l")
+                and f"{c[:-2]}_r" in q.column_names
                 and not c.startswith(("name_core", "name_norm", "address_norm", "postcode_"))
             ]
             for r in q.to_pylist():
@@ -609,7 +616,12 @@ def _check_override(
 def _downloadable(out: Path) -> list[tuple[str, str]]:
     files = []
     for p in sorted(out.iterdir()):
-        if p.is_file() and not p.name.startswith(".") and p.suffix != ".duckdb" and not p.name.endswith(".wal"):
+        if (
+            p.is_file()
+            and not p.name.startswith(".")
+            and p.suffix != ".duckdb"
+            and not p.name.endswith(".wal")
+        ):
             files.append((p.name, f"{p.stat().st_size / 1024:,.0f} KiB"))
     return files
 
@@ -638,10 +650,10 @@ def serve(
 
     Example
     -------
-    >>> serve("out", host="0.0.0.0")
+    >>> serve("out", host="0.0.0.0")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    tierwise.errors.SettingsError: serving on 0.0.0.0 makes the dashboard reachable from other machines: give an access token (--token, or the TIERWISE_TOKEN environment variable)
+    tierwise.errors.SettingsError: serving on 0.0.0.0 makes the dashboard reachable ...
     """
     if not is_loopback(host) and not token:
         raise SettingsError(

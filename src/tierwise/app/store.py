@@ -173,7 +173,7 @@ class DecisionStore:
                 ("value_class", old_class, value_class),
                 ("tier", old_tier, tier),
             ):
-                if old != new and (new is not None or value_class is None and tier is None):
+                if old != new and (new is not None or (value_class is None and tier is None)):
                     con.execute(
                         'INSERT INTO audit ("at", "by", kind, subject, field, old, new, why) '
                         "VALUES (?, ?, 'class_override', ?, ?, ?, ?, ?)",

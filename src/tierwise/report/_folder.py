@@ -64,7 +64,9 @@ class RunFolder:
                 try:
                     self._manifest = json.loads(p.read_text(encoding="utf-8"))
                 except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                    raise InputError(f"manifest.json is not valid JSON: {exc}", file=str(p)) from exc
+                    raise InputError(
+                        f"manifest.json is not valid JSON: {exc}", file=str(p)
+                    ) from exc
             else:
                 self._manifest = {}
         return self._manifest

@@ -56,7 +56,7 @@ def sample_curve(n: int, points: int, keep: Sequence[int] = ()) -> np.ndarray:
     return np.unique(np.concatenate([idx, extra]))
 
 
-def whale_chart(whale: pa.Table, points: int) -> alt.LayerChart:
+def whale_chart(whale: pa.Table, points: int) -> Any:
     """The whale curve: cumulative share of profit against share of customers, by profit.
 
     ``whale`` has ``rank``, ``customer_id``, ``net_profit``, ``share_of_customers`` and
@@ -98,8 +98,8 @@ def whale_chart(whale: pa.Table, points: int) -> alt.LayerChart:
     ]
     line = base.mark_line(color="#1f5f8b")
     dots = base.mark_circle(size=28, opacity=0.01, color="#1f5f8b").encode(tooltip=tooltip)
-    full = alt.Chart(pa.table({"y": [1.0]})).mark_rule(strokeDash=[4, 4], color="#888").encode(
-        y="y:Q"
+    full = (
+        alt.Chart(pa.table({"y": [1.0]})).mark_rule(strokeDash=[4, 4], color="#888").encode(y="y:Q")
     )
     return alt.layer(line, dots, full).properties(width=WIDTH, height=HEIGHT)
 
@@ -122,7 +122,7 @@ def matrix_chart(
     bins: int,
     cuts: dict[str, list[float]] | None = None,
     class_order: Sequence[str] | None = None,
-) -> tuple[alt.LayerChart, dict[str, Any]]:
+) -> tuple[Any, dict[str, Any]]:
     """The value × potential matrix, one point per customer or, above ``max_rows``, bins.
 
     Bins are quantile bins of each axis (so each row and column of cells holds a similar
@@ -173,9 +173,7 @@ def matrix_chart(
         if klass_arr is not None:
             tooltip.append(alt.Tooltip("class:N", title="class"))
             enc["color"] = alt.Color("class:N", title="class").scale(domain=order)
-        points = (
-            alt.Chart(data).mark_circle(size=22, opacity=0.7).encode(**enc, tooltip=tooltip)
-        )
+        points = alt.Chart(data).mark_circle(size=22, opacity=0.7).encode(**enc, tooltip=tooltip)
         layers: list[Any] = [points]
     else:
         facts["binned"] = True
@@ -214,7 +212,7 @@ def matrix_chart(
             ),
         }
         if klass_arr is not None:
-            names = np.asarray(order + ["(none)"], dtype=object)
+            names = np.asarray([*order, "(none)"], dtype=object)
             lookup = {c: i for i, c in enumerate(order)}
             codes_arr = pc.fill_null(
                 pc.index_in(klass_arr, value_set=pa.array(order, pa.string())), len(order)
@@ -277,8 +275,8 @@ def bar_chart(
     extra_tooltip: Sequence[tuple[str, str, str]] = (),
 ) -> alt.Chart:
     """One bar per category; ``extra_tooltip`` adds (column, title, format) to the hover."""
-    cat = alt.X(f"{x}:N", title=x_title, sort=list(sort) if sort else None)
-    val = alt.Y(f"{y}:Q", title=y_title).axis(format=y_format)
+    cat: Any = alt.X(f"{x}:N", title=x_title, sort=list(sort) if sort else None)
+    val: Any = alt.Y(f"{y}:Q", title=y_title).axis(format=y_format)
     tooltip = [alt.Tooltip(f"{x}:N", title=x_title), alt.Tooltip(f"{y}:Q", title=y_title)]
     tooltip[-1] = alt.Tooltip(f"{y}:Q", title=y_title, format=y_format)
     for col, title, fmt in extra_tooltip:
@@ -328,12 +326,7 @@ def grouped_bar_chart(
         enc["xOffset"] = alt.XOffset(
             f"{group}:N", sort=list(group_order) if group_order else alt.Undefined
         )
-    return (
-        alt.Chart(_clean(data))
-        .mark_bar()
-        .encode(**enc)
-        .properties(width=WIDTH, height=HEIGHT)
-    )
+    return alt.Chart(_clean(data)).mark_bar().encode(**enc).properties(width=WIDTH, height=HEIGHT)
 
 
 def line_chart(
@@ -347,7 +340,7 @@ def line_chart(
     y_format: str = ",.0f",
     rule_at: Any = None,
     rule_label: str = "",
-) -> alt.LayerChart:
+) -> Any:
     """Several series against one x (``series`` = (column, label)), with points to hover and
     an optional vertical rule (e.g. the start of a holdout period)."""
     base = data.select([x, *[c for c, _ in series]])

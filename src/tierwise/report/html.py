@@ -78,7 +78,7 @@ class Block:
     title: str = ""
     caption: str = ""
     chart_id: str = ""
-    spec: Markup = Markup("")
+    spec: Markup = field(default_factory=Markup)
     columns: list[str] = field(default_factory=list)
     numeric: list[bool] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
@@ -290,13 +290,16 @@ class _Report:
                 is_first = pc.equal(self.accounts.column("value_class"), first)
                 n_first = int(pc.sum(is_first).as_py() or 0)
                 figs.append((f"Class {first} accounts", fmt_value(n_first, "int")))
-                prof, tot = self.total("net_profit", self.accounts.filter(is_first)), self.total(
-                    "net_profit"
+                prof, tot = (
+                    self.total("net_profit", self.accounts.filter(is_first)),
+                    self.total("net_profit"),
                 )
                 if prof is not None and tot:
                     figs.append((f"Class {first} share of profit", fmt_value(prof / tot, "pct")))
         if self.has_cols("visits_per_year"):
-            figs.append(("Field visits a year (plan)", fmt_value(self.total("visits_per_year"), "int")))
+            figs.append(
+                ("Field visits a year (plan)", fmt_value(self.total("visits_per_year"), "int"))
+            )
         sec.blocks.append(Block(kind="figures", items=figs))
         sentences = []
         head = (self.m.get("profitability") or {}).get("headline") or {}
@@ -484,7 +487,11 @@ class _Report:
                 for n in g.column_names
             ]
         ).sort_by([("customers", "descending"), ("status", "ascending")])
-        extra = [("value_at_risk", "value at risk", ",.0f")] if "value_at_risk" in g.column_names else []
+        extra = (
+            [("value_at_risk", "value at risk", ",.0f")]
+            if "value_at_risk" in g.column_names
+            else []
+        )
         sec.blocks.append(
             self.chart(
                 charts.bar_chart(
@@ -600,7 +607,9 @@ class _Report:
             by_cols = [c for c in ("value_class", "tier") if self.has_cols(c)]
             if by_cols:
                 freq = _frequency(self.customers, by_cols)
-                sec.blocks.append(self.table(freq, title="Contacts a year per customer, by segment"))
+                sec.blocks.append(
+                    self.table(freq, title="Contacts a year per customer, by segment")
+                )
         else:
             sec.missing.append("segment_coverage.csv (the call frequency per segment)")
         reps = self.f.table("rep_plan")
@@ -643,8 +652,11 @@ class _Report:
         if sizing is not None:
             x = _pick(sizing, ("field_reps", "headcount", "n_field_reps", "scenario"))
             y = _pick(sizing, ("expected_contribution", "expected_contribution_plan", "objective"))
-            if x and y and pa.types.is_integer(sizing.schema.field(x).type) | pa.types.is_floating(
-                sizing.schema.field(x).type
+            if (
+                x
+                and y
+                and pa.types.is_integer(sizing.schema.field(x).type)
+                | pa.types.is_floating(sizing.schema.field(x).type)
             ):
                 agg = _sum_by(sizing, x, y)
                 sec.blocks.append(
@@ -685,7 +697,10 @@ class _Report:
             figs = [
                 ("Customer records", fmt_value(acc.get("n_records"), "int")),
                 ("Accounts", fmt_value(acc.get("n_accounts"), "int")),
-                ("Accounts merged from several records", fmt_value(acc.get("n_merged_accounts"), "int")),
+                (
+                    "Accounts merged from several records",
+                    fmt_value(acc.get("n_merged_accounts"), "int"),
+                ),
                 ("Pairs waiting for review", fmt_value(acc.get("n_review_pairs"), "int")),
             ]
             sec.blocks.append(Block(kind="figures", items=figs))
@@ -724,7 +739,9 @@ class _Report:
         )
         cs = self.f.table("cross_sell")
         if cs is None:
-            sec.missing.append("cross_sell.csv is not in the folder: the cross-sell stage did not run")
+            sec.missing.append(
+                "cross_sell.csv is not in the folder: the cross-sell stage did not run"
+            )
             return sec
         item = _pick(cs, ("item", "product_id", "product", "product_category"))
         if item:
@@ -801,11 +818,7 @@ class _Report:
         else:
             sec.missing.append("discount_audit.csv (discount leakage per customer)")
         if terms is None and audit is None:
-            sec.missing = [
-                "the terms stage did not run: "
-                + "; ".join(sec.missing)
-                + " are absent"
-            ]
+            sec.missing = ["the terms stage did not run: " + "; ".join(sec.missing) + " are absent"]
         return sec
 
     def lifetime(self) -> Section:
@@ -920,11 +933,11 @@ class _Report:
                 sec.blocks.append(
                     self.chart(
                         charts.bar_chart(
-                            reasons.select(["reason", "rows"]).group_by("reason").aggregate(
-                                [("rows", "sum")]
-                            ).rename_columns(["reason", "rows"]).sort_by(
-                                [("rows", "descending"), ("reason", "ascending")]
-                            ),
+                            reasons.select(["reason", "rows"])
+                            .group_by("reason")
+                            .aggregate([("rows", "sum")])
+                            .rename_columns(["reason", "rows"])
+                            .sort_by([("rows", "descending"), ("reason", "ascending")]),
                             x="reason",
                             y="rows",
                             x_title="reason",
@@ -995,16 +1008,25 @@ def _shares(t: pa.Table, by: str) -> pa.Table:
         .group_by(by, use_threads=False)
         .aggregate([(by, "count"), ("revenue", "sum"), ("profit", "sum")])
     )
-    g = g.rename_columns([{f"{by}_count": "customers", "revenue_sum": "revenue", "profit_sum": "profit"}.get(n, n) for n in g.column_names])
+    g = g.rename_columns(
+        [
+            {f"{by}_count": "customers", "revenue_sum": "revenue", "profit_sum": "profit"}.get(n, n)
+            for n in g.column_names
+        ]
+    )
     n = max(int(pc.sum(g.column("customers")).as_py() or 0), 1)
     rev = float(pc.sum(g.column("revenue")).as_py() or 0.0)
     prof = float(pc.sum(g.column("profit")).as_py() or 0.0)
-    g = g.append_column("share_customers", pc.divide(pc.cast(g.column("customers"), pa.float64()), n))
     g = g.append_column(
-        "share_revenue", pc.divide(g.column("revenue"), rev) if rev else pa.nulls(g.num_rows, pa.float64())
+        "share_customers", pc.divide(pc.cast(g.column("customers"), pa.float64()), n)
     )
     g = g.append_column(
-        "share_profit", pc.divide(g.column("profit"), prof) if prof else pa.nulls(g.num_rows, pa.float64())
+        "share_revenue",
+        pc.divide(g.column("revenue"), rev) if rev else pa.nulls(g.num_rows, pa.float64()),
+    )
+    g = g.append_column(
+        "share_profit",
+        pc.divide(g.column("profit"), prof) if prof else pa.nulls(g.num_rows, pa.float64()),
     )
     return g.sort_by([(by, "ascending")])
 
@@ -1017,10 +1039,7 @@ def _long_shares(summary: pa.Table, by: str) -> pa.Table:
             by: pa.concat_arrays([summary.column(by).combine_chunks()] * 3),
             "measure": pa.array(np.repeat(np.asarray(measures, dtype=object), n), pa.string()),
             "share": pa.concat_arrays(
-                [
-                    summary.column(f"share_{m}").combine_chunks().cast(pa.float64())
-                    for m in measures
-                ]
+                [summary.column(f"share_{m}").combine_chunks().cast(pa.float64()) for m in measures]
             ),
         }
     )
@@ -1041,7 +1060,9 @@ def _long_pair(t: pa.Table, by: str, pair: tuple[str, str]) -> pa.Table:
     return pa.table(
         {
             by: pa.concat_arrays([text_array(t, by)] * 2),
-            "measure": pa.array(np.repeat(np.asarray(["today", "plan"], dtype=object), n), pa.string()),
+            "measure": pa.array(
+                np.repeat(np.asarray(["today", "plan"], dtype=object), n), pa.string()
+            ),
             "value": pa.concat_arrays(
                 [pc.cast(t.column(c), pa.float64()).combine_chunks() for c in pair]
             ),
@@ -1069,11 +1090,13 @@ def _pick(t: pa.Table, names: Sequence[str]) -> str | None:
 
 
 def _channel_mix(t: pa.Table, by: str | None) -> pa.Table:
-    key = pc.fill_null(text_array(t, by), "(none)") if by else pa.array(["all"] * 0 + ["all"] * t.num_rows)
+    key = pc.fill_null(text_array(t, by), "(none)") if by else pa.repeat("all", t.num_rows)
     name = by or "all"
     ch = pc.fill_null(text_array(t, "channel"), "(none)")
-    g = pa.table({name: key, "channel": ch}).group_by([name, "channel"], use_threads=False).aggregate(
-        [("channel", "count")]
+    g = (
+        pa.table({name: key, "channel": ch})
+        .group_by([name, "channel"], use_threads=False)
+        .aggregate([("channel", "count")])
     )
     totals = pa.table({name: key}).group_by(name, use_threads=False).aggregate([(name, "count")])
     g = g.join(totals, name)
@@ -1094,10 +1117,7 @@ def _frequency(t: pa.Table, by: list[str]) -> pa.Table:
             aggs.append((c, "mean"))
     g = pa.table(cols).group_by(by, use_threads=False).aggregate(aggs)
     g = g.rename_columns(
-        [
-            "customers" if n == f"{by[0]}_count" else n.replace("_mean", "")
-            for n in g.column_names
-        ]
+        ["customers" if n == f"{by[0]}_count" else n.replace("_mean", "") for n in g.column_names]
     )
     return g.sort_by([(b, "ascending") for b in by])
 
@@ -1109,7 +1129,9 @@ def _mean_by(t: pa.Table, by: str, col: str) -> pa.Table:
         .group_by(by, use_threads=False)
         .aggregate([(col, "mean"), (by, "count")])
     )
-    g = g.rename_columns([{f"{col}_mean": col, f"{by}_count": "customers"}.get(n, n) for n in g.column_names])
+    g = g.rename_columns(
+        [{f"{col}_mean": col, f"{by}_count": "customers"}.get(n, n) for n in g.column_names]
+    )
     return g.sort_by([(by, "ascending")])
 
 
@@ -1125,7 +1147,9 @@ def _with_names(t: pa.Table, customers: pa.Table) -> pa.Table:
     if "name" in t.column_names:
         return t
     names = customers.select(["customer_id", "name"])
-    idx = pc.index_in(t.column("customer_id"), value_set=names.column("customer_id").combine_chunks())
+    idx = pc.index_in(
+        t.column("customer_id"), value_set=names.column("customer_id").combine_chunks()
+    )
     name = names.column("name").combine_chunks().take(idx)
     pos = t.column_names.index("customer_id") + 1
     return t.add_column(pos, "name", name)
@@ -1211,15 +1235,19 @@ def render_report(out_dir: str | Path, settings: ReportSettings | None = None) -
     sections = report.sections()
     m = folder.manifest
     title = "tierwise report"
-    return _env().get_template("report.html").render(
-        title=title,
-        as_of=str(m.get("as_of", "")),
-        version=str(m.get("version", __version__)),
-        seed=m.get("seed", ""),
-        sections=sections,
-        css=Markup(_asset("templates/report.css")),
-        scripts=[Markup(vendor_script(n)) for n in ("vega", "vega-lite", "vega-embed")],
-        boot=Markup(_asset("templates/report_boot.js")),
+    return (
+        _env()
+        .get_template("report.html")
+        .render(
+            title=title,
+            as_of=str(m.get("as_of", "")),
+            version=str(m.get("version", __version__)),
+            seed=m.get("seed", ""),
+            sections=sections,
+            css=Markup(_asset("templates/report.css")),
+            scripts=[Markup(vendor_script(n)) for n in ("vega", "vega-lite", "vega-embed")],
+            boot=Markup(_asset("templates/report_boot.js")),
+        )
     )
 
 

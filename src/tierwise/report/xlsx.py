@@ -133,25 +133,27 @@ def _write_column(
     if kind in ("text", "wide"):
         text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
         data = text.to_pylist()
-        for i, v in enumerate(data):  # XlsxWriter writes cell by cell
+        risky = pc.fill_null(pc.match_substring_regex(text, _FORMULA_START), False).to_pylist()
+        quoted = fmts.quoted
+        write = ws.write_string
+        for i, (v, r) in enumerate(zip(data, risky, strict=True)):  # XlsxWriter: cell by cell
             if v is not None:
-                ws.write_string(row + i, col, v, fmt)
-        risky = pc.fill_null(pc.match_substring_regex(text, _FORMULA_START), False)
-        for i in np.flatnonzero(np.asarray(risky.to_numpy(zero_copy_only=False))):
-            ws.write_string(row + int(i), col, data[i], fmts.quoted)
+                write(row + i, col, v, quoted if r else fmt)
         return
     if pa.types.is_boolean(values.type):
         for i, v in enumerate(values.to_pylist()):
             if v is not None:
                 ws.write_boolean(row + i, col, v)
         return
-    arr = np.asarray(
+    arr = np.array(
         pc.fill_null(pc.cast(values, pa.float64()), np.nan).to_numpy(zero_copy_only=False),
         dtype=np.float64,
     )
-    ok = np.isfinite(arr)
-    for i in np.flatnonzero(ok):
-        ws.write_number(row + int(i), col, float(arr[i]), fmt)
+    arr[~np.isfinite(arr)] = np.nan
+    write_number = ws.write_number
+    for i, v in enumerate(arr.tolist()):
+        if v == v:  # not NaN
+            write_number(row + i, col, v, fmt)
 
 
 def _write_table(
@@ -165,7 +167,9 @@ def _write_table(
 ) -> int:
     """A table with a header at ``row``; returns the row after it."""
     if columns is None:
-        columns = [(n, n.replace("_", " "), _kind(n, t.schema.field(n).type)) for n in t.column_names]
+        columns = [
+            (n, n.replace("_", " "), _kind(n, t.schema.field(n).type)) for n in t.column_names
+        ]
     for j, (name, heading, kind) in enumerate(columns):
         ws.write_string(row, j, heading, fmts.header)
         ws.set_column(j, j, _WIDTHS.get(kind, 14))
@@ -338,7 +342,11 @@ def write_plan(
             present = [c for c in present if c[0] != "channel" and not c[0].endswith("_per_year")]
         list_cols = [(c[0], c[1], c[2]) for c in present]
         full = pa.table({c[0]: column(c[0]) for c in present}) if present else pa.table({})
-        freq = [c for c in ("visits_per_year", "calls_per_year", "emails_per_year") if c in t.column_names]
+        freq = [
+            c
+            for c in ("visits_per_year", "calls_per_year", "emails_per_year")
+            if c in t.column_names
+        ]
         per_rep_rows: list[dict[str, Any]] = []
         for name, sheet, a, b in zip(reps, sheets, starts, ends, strict=True):
             ws = wb.add_worksheet(sheet)
@@ -356,8 +364,12 @@ def write_plan(
             terms, fmts, tables.get("terms"), "Trading terms per tier", "terms.csv", "terms"
         )
         _note_or_table(
-            targets, fmts, tables.get("targets"), "KPI targets per rep and segment",
-            "targets.csv", "targets",
+            targets,
+            fmts,
+            tables.get("targets"),
+            "KPI targets per rep and segment",
+            "targets.csv",
+            "targets",
         )
         wb.close()
         os.replace(tmp, path)
@@ -387,7 +399,13 @@ def _summary_sheet(
         ("Reps", len(per_rep), "int"),
     ]
     for f in freq:
-        facts.append((f.replace("_", " ").capitalize() + " (total)", float(np.nansum(float_array(t, f))), "freq"))
+        facts.append(
+            (
+                f.replace("_", " ").capitalize() + " (total)",
+                float(np.nansum(float_array(t, f))),
+                "freq",
+            )
+        )
     for col, label in (
         ("revenue_12m", "Revenue, last 12 months"),
         ("net_profit", "Net profit"),
@@ -415,7 +433,9 @@ def _summary_sheet(
     r += 1
     ws.write_string(r, 0, "Per rep", fmts.title)
     r += 1
-    rep_table = pa.Table.from_pylist(per_rep) if per_rep else pa.table({"rep": pa.array([], pa.string())})
+    rep_table = (
+        pa.Table.from_pylist(per_rep) if per_rep else pa.table({"rep": pa.array([], pa.string())})
+    )
     plan = tables.get("rep_plan")
     if plan is not None and per_rep:
         key = "rep_id" if "rep_id" in plan.column_names else None
@@ -426,11 +446,11 @@ def _summary_sheet(
                 if c in plan.column_names
             ]
             if extra:
-                idx = pc.index_in(
-                    rep_table.column("rep"), value_set=text_array(plan, key)
-                )
+                idx = pc.index_in(rep_table.column("rep"), value_set=text_array(plan, key))
                 for c in extra:
-                    rep_table = rep_table.append_column(c, plan.column(c).combine_chunks().take(idx))
+                    rep_table = rep_table.append_column(
+                        c, plan.column(c).combine_chunks().take(idx)
+                    )
     columns = [("rep", "Rep", "text"), ("sheet", "Sheet", "text"), ("accounts", "Accounts", "int")]
     columns += [(f, f.replace("_", " ").capitalize(), "freq") for f in freq]
     columns += [
@@ -475,7 +495,11 @@ def _definitions_sheet(
         }
     )
     _write_table(
-        ws, glossary, fmts, row=r, columns=[("column", "Column", "text"), ("meaning", "Meaning", "wide")],
+        ws,
+        glossary,
+        fmts,
+        row=r,
+        columns=[("column", "Column", "text"), ("meaning", "Meaning", "wide")],
         filters=False,
     )
 
