@@ -130,3 +130,23 @@ def tierwise_cli(tmp_path: Path) -> Callable[..., CliRun]:
         return CliRun(result.exit_code, output, out)
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def report_demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Output folder of a small demo run (500 records, two hostile names); do not modify.
+
+    Built once per session: several test modules read it (report, plan, CRM export,
+    dashboard); tests that write into a folder copy it first.
+    """
+    from report_support import demo_run
+
+    return demo_run(tmp_path_factory.mktemp("report-demo"))
+
+
+@pytest.fixture(scope="session")
+def report_full_out(report_demo_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo run plus hand-made segments, coverage, cross-sell and terms tables."""
+    from report_support import add_planned_stages
+
+    return add_planned_stages(report_demo_out, tmp_path_factory.mktemp("report-full") / "out")

@@ -1,0 +1,148 @@
+"""Reading a run's output folder: its tables (Parquet first, else CSV) and its manifest.
+
+The report, the Excel plan, the CRM export and the dashboard all start from an output folder
+written by ``tierwise run``. A table a stage did not write (the stage did not run, or is not
+part of this version) reads as ``None``; a column a table lacks is simply not selected, so
+each section can say plainly what it is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ..errors import InputError
+
+__all__ = ["RunFolder", "float_array", "text_array"]
+
+
+class RunFolder:
+    """An output folder of a run, read lazily.
+
+    Parameters
+    ----------
+    path
+        The folder ``tierwise run --out`` wrote.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> pq.write_table(pa.table({"customer_id": ["a"], "revenue_12m": [1.0]}),
+    ...                d / "customers.parquet")
+    >>> f = RunFolder(d)
+    >>> f.has("customers"), f.has("segments")
+    (True, False)
+    >>> f.table("customers", ["customer_id", "clv"]).column_names
+    ['customer_id']
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise InputError(
+                "output folder not found",
+                file=str(self.path),
+                hint="give the folder a 'tierwise run --out DIR' wrote",
+            )
+        self._manifest: dict[str, Any] | None = None
+        self._cache: dict[tuple[str, tuple[str, ...] | None], pa.Table | None] = {}
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """manifest.json as a dict (empty when the folder has none)."""
+        if self._manifest is None:
+            p = self.path / "manifest.json"
+            if p.is_file():
+                try:
+                    self._manifest = json.loads(p.read_text(encoding="utf-8"))
+                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                    raise InputError(
+                        f"manifest.json is not valid JSON: {exc}", file=str(p)
+                    ) from exc
+            else:
+                self._manifest = {}
+        return self._manifest
+
+    def file(self, stem: str) -> Path | None:
+        """The table's file: ``stem.parquet`` when present, else ``stem.csv``, else None."""
+        for ext in (".parquet", ".csv"):
+            p = self.path / f"{stem}{ext}"
+            if p.is_file():
+                return p
+        return None
+
+    def has(self, stem: str) -> bool:
+        """Whether the run wrote this table."""
+        return self.file(stem) is not None
+
+    def columns(self, stem: str) -> list[str]:
+        """The table's column names without reading its rows (empty when absent)."""
+        p = self.file(stem)
+        if p is None:
+            return []
+        if p.suffix == ".parquet":
+            return list(pq.read_schema(p).names)
+        t = self.table(stem)
+        return t.column_names if t is not None else []
+
+    def table(self, stem: str, columns: Sequence[str] | None = None) -> pa.Table | None:
+        """The table, or the subset of ``columns`` it has; None when the run did not write it.
+
+        CSV files are read with every column as text except those that read cleanly as
+        numbers (the output folder's CSVs are written by tierwise itself).
+        """
+        key = (stem, tuple(columns) if columns is not None else None)
+        if key in self._cache:
+            return self._cache[key]
+        p = self.file(stem)
+        t: pa.Table | None
+        if p is None:
+            t = None
+        elif p.suffix == ".parquet":
+            names = pq.read_schema(p).names
+            cols = None if columns is None else [c for c in columns if c in names]
+            t = pq.read_table(p, columns=cols)
+        else:
+            try:
+                t = pacsv.read_csv(p)
+            except pa.ArrowException as exc:
+                raise InputError(f"cannot read {p.name}: {exc}", file=str(p)) from exc
+            if columns is not None:
+                t = t.select([c for c in columns if c in t.column_names])
+        self._cache[key] = t
+        return t
+
+
+def float_array(table: pa.Table, name: str) -> Any:
+    """A column as a float64 NumPy array, nulls (and missing columns) as NaN."""
+    import numpy as np
+
+    if name not in table.column_names:
+        return np.full(table.num_rows, np.nan)
+    col = table.column(name)
+    if pa.types.is_boolean(col.type):
+        col = col.cast(pa.float64())
+    col = pc.cast(col, pa.float64())
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def text_array(table: pa.Table, name: str) -> pa.Array:
+    """A column as one string array (lists joined by "; "), nulls kept; missing → all null."""
+    if name not in table.column_names:
+        return pa.nulls(table.num_rows, pa.string())
+    col = table.column(name).combine_chunks()
+    if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+        return pc.binary_join(col.cast(pa.list_(pa.string())), "; ")
+    if pa.types.is_dictionary(col.type):
+        col = col.dictionary_decode()
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        col = pc.cast(col, pa.string())
+    return col.cast(pa.string())

@@ -1,0 +1,1298 @@
+"""report.html: one self-contained file for a sales director, built from an output folder.
+
+Everything is inline: the styles, the Vega, Vega-Lite and vega-embed bundles (once per
+report), and each chart's spec with its data. A Content-Security-Policy in the page forbids
+any request to the network, so the file works offline and leaks nothing when opened. The
+page is rendered by a Jinja2 template with autoescaping; chart specs are JSON in
+``<script type="application/json">`` blocks with ``<``, ``>`` and ``&`` escaped, so no text
+from the inputs (a customer's name, a reject's value) can become markup or script.
+
+A section whose data the run did not produce (a stage that did not run) says so plainly,
+naming the files or columns it is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import jinja2
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from markupsafe import Markup
+
+from .. import __version__
+from ..settings.report import ReportSettings
+from . import charts
+from ._folder import RunFolder, float_array, text_array
+
+__all__ = ["build_report", "render_report"]
+
+#: customer columns the report reads (those absent are skipped)
+CUSTOMER_COLUMNS = (
+    "customer_id",
+    "name",
+    "is_prospect",
+    "revenue_12m",
+    "net_profit",
+    "clv",
+    "value_at_risk",
+    "wallet",
+    "headroom",
+    "share_of_wallet",
+    "status",
+    "value_class",
+    "value_class_computed",
+    "tier",
+    "niche",
+    "channel",
+    "current_channel",
+    "visits_per_year",
+    "calls_per_year",
+    "emails_per_year",
+    "assigned_rep",
+    "discount_depth",
+    "expected_revenue_plan",
+    "expected_contribution_plan",
+    "n_members",
+)
+
+Fmt = str  # "money", "int", "pct", "num", "text"
+
+
+@dataclass
+class Block:
+    """One item of a section: a chart, a table, a list of figures or of sentences."""
+
+    kind: str
+    title: str = ""
+    caption: str = ""
+    chart_id: str = ""
+    spec: Markup = field(default_factory=Markup)
+    columns: list[str] = field(default_factory=list)
+    numeric: list[bool] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    items: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Section:
+    """A heading of the report with its blocks, or what it is missing."""
+
+    key: str
+    title: str
+    intro: str = ""
+    blocks: list[Block] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+# -- formatting --------------------------------------------------------------------------
+
+
+def fmt_value(value: Any, kind: Fmt) -> str:
+    """A cell as text for a sales director.
+
+    Examples
+    --------
+    >>> fmt_value(1234567.8, "money"), fmt_value(0.1234, "pct"), fmt_value(None, "num")
+    ('1,234,568', '12.3%', '–')
+    """
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if kind == "money" and isinstance(value, int | float):
+        return f"{value:,.0f}"
+    if kind == "int" and isinstance(value, int | float):
+        return f"{value:,.0f}"
+    if kind == "pct" and isinstance(value, int | float):
+        return f"{value:.1%}"
+    if kind == "num" and isinstance(value, int | float):
+        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+_PCT_WORDS = ("share", "utilisation", "_rate", "pct", "probability", "p_alive", "risk", "lift_pct")
+_MONEY_WORDS = (
+    "revenue",
+    "profit",
+    "clv",
+    "wallet",
+    "headroom",
+    "margin",
+    "contribution",
+    "value",
+    "cost",
+    "saved",
+    "paid",
+    "amount",
+    "target",
+)
+
+
+def guess_format(name: str, dtype: pa.DataType) -> Fmt:
+    """How to show a column of a table the report does not know in detail."""
+    if pa.types.is_integer(dtype):
+        return "int"
+    if pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
+        lower = name.lower()
+        if any(w in lower for w in _PCT_WORDS) and "value_at_risk" not in lower:
+            return "pct"
+        if any(w in lower for w in _MONEY_WORDS):
+            return "money"
+        return "num"
+    return "text"
+
+
+# -- the builder ---------------------------------------------------------------------------
+
+
+class _Report:
+    def __init__(self, folder: RunFolder, settings: ReportSettings) -> None:
+        self.f = folder
+        self.s = settings
+        self.m = folder.manifest
+        self._n_charts = 0
+        t = folder.table("customers", CUSTOMER_COLUMNS)
+        self.customers = t if t is not None else pa.table({"customer_id": pa.array([], "str")})
+        self.has_customers = t is not None
+        cols = set(self.customers.column_names)
+        if "is_prospect" in cols:
+            prospect = pc.fill_null(self.customers.column("is_prospect"), False)
+            self.accounts = self.customers.filter(pc.invert(prospect))
+        else:
+            self.accounts = self.customers
+        self.class_order = self._class_order()
+
+    # helpers
+    def has_cols(self, *names: str) -> bool:
+        return all(n in self.customers.column_names for n in names)
+
+    def missing_cols(self, *names: str) -> list[str]:
+        return [n for n in names if n not in self.customers.column_names]
+
+    def chart(self, chart: Any, title: str = "", caption: str = "") -> Block:
+        self._n_charts += 1
+        spec = chart.to_dict()
+        return Block(
+            kind="chart",
+            title=title,
+            caption=caption,
+            chart_id=f"chart-{self._n_charts}",
+            spec=_json_for_script(spec),
+        )
+
+    def table(
+        self,
+        t: pa.Table,
+        columns: Sequence[tuple[str, str, Fmt]] | None = None,
+        *,
+        title: str = "",
+        caption: str = "",
+        limit: int | None = None,
+        source: str = "",
+    ) -> Block:
+        limit = self.s.table_rows if limit is None else limit
+        if columns is None:
+            columns = [
+                (n, n.replace("_", " "), guess_format(n, t.schema.field(n).type))
+                for n in t.column_names
+            ]
+        columns = [c for c in columns if c[0] in t.column_names]
+        head = t.slice(0, limit).select([c[0] for c in columns])
+        data = [head.column(c[0]).to_pylist() for c in columns]
+        rows = [
+            [fmt_value(data[j][i], columns[j][2]) for j in range(len(columns))]
+            for i in range(head.num_rows)
+        ]
+        more = caption
+        if t.num_rows > limit:
+            note = f"The first {limit:,} of {t.num_rows:,} rows"
+            note += f"; all of them are in {source}." if source else "."
+            more = f"{caption} {note}".strip()
+        return Block(
+            kind="table",
+            title=title,
+            caption=more,
+            columns=[c[1] for c in columns],
+            numeric=[c[2] != "text" for c in columns],
+            rows=rows,
+        )
+
+    def _class_order(self) -> list[str]:
+        seg = self.m.get("segments") or {}
+        classes = seg.get("classes") if isinstance(seg, dict) else None
+        if isinstance(classes, list) and all(isinstance(c, str) for c in classes):
+            return list(classes)
+        if "value_class" in self.customers.column_names:
+            vals = pc.unique(self.customers.column("value_class").drop_null()).to_pylist()
+            return sorted(str(v) for v in vals)
+        return []
+
+    def total(self, name: str, t: pa.Table | None = None) -> float | None:
+        t = self.accounts if t is None else t
+        if name not in t.column_names:
+            return None
+        v = pc.sum(pc.cast(t.column(name), pa.float64())).as_py()
+        return float(v) if v is not None else 0.0
+
+    # sections -------------------------------------------------------------------------
+    def overview(self) -> Section:
+        sec = Section("overview", "At a glance")
+        if not self.has_customers:
+            sec.missing.append("customers.parquet / customers.csv is not in the folder")
+            return sec
+        figs: list[tuple[str, str]] = [("Accounts", fmt_value(self.accounts.num_rows, "int"))]
+        n_prospects = self.customers.num_rows - self.accounts.num_rows
+        if n_prospects == 0 and self.f.has("prospects"):
+            p = self.f.table("prospects", ["customer_id"])
+            n_prospects = p.num_rows if p is not None else 0
+        if n_prospects:
+            figs.append(("Prospects", fmt_value(n_prospects, "int")))
+        labels = [
+            ("revenue_12m", "Revenue, last 12 months"),
+            ("net_profit", "Net profit after cost-to-serve"),
+            ("clv", "Customer lifetime value"),
+            ("value_at_risk", "Value at risk"),
+            ("wallet", "Wallet (what they spend in all)"),
+            ("headroom", "Headroom (wallet not yet ours)"),
+        ]
+        for col, label in labels:
+            v = self.total(col)
+            if v is not None:
+                figs.append((label, fmt_value(v, "money")))
+        rev, wal = self.total("revenue_12m"), self.total("wallet")
+        if rev is not None and wal:
+            figs.append(("Share of wallet", fmt_value(rev / wal, "pct")))
+        acc = self.m.get("accounts") or {}
+        if isinstance(acc, dict) and acc.get("n_records") and acc.get("n_accounts"):
+            figs.append(
+                (
+                    "Customer records → accounts",
+                    f"{acc['n_records']:,} → {acc['n_accounts']:,}",
+                )
+            )
+        if self.has_cols("value_class"):
+            first = self.class_order[0] if self.class_order else None
+            if first is not None:
+                is_first = pc.equal(self.accounts.column("value_class"), first)
+                n_first = int(pc.sum(is_first).as_py() or 0)
+                figs.append((f"Class {first} accounts", fmt_value(n_first, "int")))
+                prof, tot = (
+                    self.total("net_profit", self.accounts.filter(is_first)),
+                    self.total("net_profit"),
+                )
+                if prof is not None and tot:
+                    figs.append((f"Class {first} share of profit", fmt_value(prof / tot, "pct")))
+        if self.has_cols("visits_per_year"):
+            figs.append(
+                ("Field visits a year (plan)", fmt_value(self.total("visits_per_year"), "int"))
+            )
+        sec.blocks.append(Block(kind="figures", items=figs))
+        sentences = []
+        head = (self.m.get("profitability") or {}).get("headline") or {}
+        if isinstance(head, dict) and head.get("sentence"):
+            sentences.append(f"Whale curve: {head['sentence']}.")
+        lt = self.m.get("lifetime") or {}
+        if isinstance(lt, dict) and lt.get("high_value_at_risk") is not None:
+            sentences.append(
+                f"{lt['high_value_at_risk']:,} high-value customers are at risk of defecting."
+            )
+        if sentences:
+            sec.blocks.append(Block(kind="list", items=sentences))
+        warnings = self.m.get("warnings") or []
+        if warnings:
+            sec.blocks.append(
+                Block(kind="list", title="What the run assumed", items=[str(w) for w in warnings])
+            )
+        return sec
+
+    def whale(self) -> Section:
+        sec = Section(
+            "whale",
+            "Who makes the profit: the whale curve",
+            "Customers ranked by net profit after cost-to-serve; the curve rises while "
+            "customers add profit and falls where they destroy it.",
+        )
+        w = self.f.table("whale_curve")
+        need = {"rank", "customer_id", "net_profit", "share_of_customers"}
+        need.add("cumulative_share_of_profit")
+        if w is None or not need <= set(w.column_names):
+            sec.missing.append(
+                "whale_curve is not in the folder: the profitability stage did not run"
+            )
+            return sec
+        head = (self.m.get("profitability") or {}).get("headline") or {}
+        caption = str(head.get("sentence", "")) if isinstance(head, dict) else ""
+        if w.num_rows > self.s.curve_points:
+            caption += f" (the curve drawn through {self.s.curve_points:,} of its points)"
+        sec.blocks.append(self.chart(charts.whale_chart(w, self.s.curve_points), caption=caption))
+        return sec
+
+    def matrix(self) -> Section:
+        sec = Section(
+            "matrix",
+            "Value × potential",
+            "Each customer's current value against its potential, coloured by class.",
+        )
+        seg = self.m.get("segments") or {}
+        axes = seg.get("axes") if isinstance(seg, dict) else None
+        value = "net_profit"
+        potential = "wallet"
+        if isinstance(axes, dict):
+            value = str(axes.get("value", value))
+            potential = str(axes.get("potential", potential))
+        t = self.f.table("customers", ["customer_id", "name", value, potential, "value_class"])
+        if t is None or value not in t.column_names or potential not in t.column_names:
+            missing = [c for c in (value, potential) if t is None or c not in t.column_names]
+            sec.missing.append(
+                f"customers has no {' or '.join(missing)}: the profitability or potential "
+                "stage did not run"
+            )
+            return sec
+        cuts = seg.get("cut_points") if isinstance(seg, dict) else None
+        klass = "value_class" if "value_class" in t.column_names else None
+        chart, facts = charts.matrix_chart(
+            t,
+            value=value,
+            potential=potential,
+            klass=klass,
+            max_rows=self.s.max_chart_rows,
+            bins=self.s.matrix_bins,
+            cuts=cuts if isinstance(cuts, dict) else None,
+            class_order=self.class_order,
+        )
+        caption = f"{facts['shown']:,} customers"
+        if facts["binned"]:
+            caption += (
+                f", in bins of about equal numbers of customers per axis (more than "
+                f"{self.s.max_chart_rows:,} customers); hover a cell for its count and "
+                "commonest class"
+            )
+        if facts["without_axes"]:
+            caption += f"; {facts['without_axes']:,} without a {value} or {potential} not shown"
+        if klass is None:
+            caption += ". No classes yet: the segments stage did not run"
+        elif not isinstance(cuts, dict):
+            caption += ". Class boundaries are where the colours change"
+        sec.blocks.append(self.chart(chart, caption=caption + "."))
+        return sec
+
+    def segments(self) -> Section:
+        sec = Section(
+            "segments",
+            "Classes, tiers and niches",
+            "How many accounts each segment holds and its share of revenue and profit.",
+        )
+        groups = [g for g in ("value_class", "tier", "niche") if g in self.accounts.column_names]
+        if not groups:
+            sec.missing.append(
+                "customers has no value_class, tier or niche: the segments stage did not run"
+            )
+            return sec
+        for g in groups:
+            summary = _shares(self.accounts, g)
+            order = self.class_order if g == "value_class" else None
+            label = {"value_class": "class", "tier": "tier", "niche": "niche"}[g]
+            long = _long_shares(summary, g)
+            sec.blocks.append(
+                self.chart(
+                    charts.grouped_bar_chart(
+                        long,
+                        x=g,
+                        group="measure",
+                        y="share",
+                        x_title=label,
+                        y_title="share",
+                        sort=order,
+                        group_order=["customers", "revenue", "profit"],
+                    ),
+                    title=f"By {label}",
+                )
+            )
+            sec.blocks.append(
+                self.table(
+                    summary,
+                    [
+                        (g, label, "text"),
+                        ("customers", "customers", "int"),
+                        ("share_customers", "share of customers", "pct"),
+                        ("revenue", "revenue 12m", "money"),
+                        ("share_revenue", "share of revenue", "pct"),
+                        ("profit", "net profit", "money"),
+                        ("share_profit", "share of profit", "pct"),
+                    ],
+                    limit=max(self.s.table_rows, 30),
+                )
+            )
+        return sec
+
+    def profiles(self) -> Section:
+        sec = Section(
+            "profiles",
+            "Segment profiles and quality",
+            "What sets each segment apart, its programme, and the quality and stability tests.",
+        )
+        seg = self.f.table("segments")
+        if seg is None:
+            sec.missing.append("segments.csv is not in the folder: the segments stage did not run")
+            return sec
+        sec.blocks.append(self.table(seg, limit=max(self.s.table_rows, 60), source="segments.csv"))
+        block = self.m.get("segments") or {}
+        if isinstance(block, dict):
+            items = [
+                f"{k.replace('_', ' ')}: {v}"
+                for k, v in sorted(block.items())
+                if isinstance(v, str | int | float) and not isinstance(v, bool)
+            ]
+            if items:
+                sec.blocks.append(Block(kind="list", title="Method", items=items))
+        return sec
+
+    def status(self) -> Section:
+        sec = Section(
+            "status",
+            "Status and value at risk",
+            "Customers by lifetime status, and the lifetime value each status puts at risk.",
+        )
+        if not self.has_cols("status"):
+            sec.missing.append("customers has no status: the lifetime stage did not run")
+            return sec
+        cols = {"customers": ("customer_id", "count")}
+        t = self.customers
+        aggs = [("customer_id", "count")]
+        if "value_at_risk" in t.column_names:
+            aggs.append(("value_at_risk", "sum"))
+        if "clv" in t.column_names:
+            aggs.append(("clv", "sum"))
+        del cols
+        g = t.group_by("status", use_threads=False).aggregate(aggs)
+        g = g.rename_columns(
+            [
+                {"customer_id_count": "customers", "value_at_risk_sum": "value_at_risk"}.get(
+                    n, {"clv_sum": "clv"}.get(n, n)
+                )
+                for n in g.column_names
+            ]
+        ).sort_by([("customers", "descending"), ("status", "ascending")])
+        extra = (
+            [("value_at_risk", "value at risk", ",.0f")]
+            if "value_at_risk" in g.column_names
+            else []
+        )
+        sec.blocks.append(
+            self.chart(
+                charts.bar_chart(
+                    g,
+                    x="status",
+                    y="customers",
+                    x_title="status",
+                    y_title="customers",
+                    extra_tooltip=extra,
+                ),
+                title="Customers by status",
+            )
+        )
+        if "value_at_risk" in g.column_names:
+            sec.blocks.append(
+                self.chart(
+                    charts.bar_chart(
+                        g,
+                        x="status",
+                        y="value_at_risk",
+                        x_title="status",
+                        y_title="value at risk",
+                    ),
+                    title="Value at risk by status",
+                )
+            )
+        hv = self.f.table("high_value_at_risk")
+        if hv is not None and hv.num_rows:
+            hv = _with_names(hv, self.customers)
+            sec.blocks.append(
+                self.table(
+                    hv,
+                    [
+                        ("rank", "rank", "int"),
+                        ("customer_id", "customer", "text"),
+                        ("name", "name", "text"),
+                        ("status", "status", "text"),
+                        ("clv", "lifetime value", "money"),
+                        ("defection_risk", "defection risk", "pct"),
+                        ("value_at_risk", "value at risk", "money"),
+                        ("reason", "why", "text"),
+                    ],
+                    title="High-value customers at risk",
+                    source="high_value_at_risk.csv",
+                )
+            )
+        return sec
+
+    def coverage(self) -> Section:
+        sec = Section(
+            "coverage",
+            "The coverage plan against today's",
+            "Who is visited, called or e-mailed, how often and by whom, against today's coverage.",
+        )
+        legacy = self.f.table("coverage_vs_legacy")
+        if legacy is not None:
+            hours = _pair_columns(legacy, "hours")
+            klass = _first_text_column(legacy)
+            if hours and klass:
+                long = _long_pair(legacy, klass, hours)
+                sec.blocks.append(
+                    self.chart(
+                        charts.grouped_bar_chart(
+                            long,
+                            x=klass,
+                            group="measure",
+                            y="value",
+                            x_title=klass.replace("_", " "),
+                            y_title="hours a year",
+                            y_format=",.0f",
+                            sort=self.class_order or None,
+                            group_order=["today", "plan"],
+                        ),
+                        title="Hours by class, today and in the plan",
+                    )
+                )
+            sec.blocks.append(
+                self.table(legacy, title="Plan against today", source="coverage_vs_legacy.csv")
+            )
+        else:
+            sec.missing.append("coverage_vs_legacy.csv (today against the plan)")
+        if self.has_cols("channel"):
+            by = "value_class" if self.has_cols("value_class") else None
+            mix = _channel_mix(self.customers, by)
+            sec.blocks.append(
+                self.chart(
+                    charts.grouped_bar_chart(
+                        mix,
+                        x=by or "all",
+                        group="channel",
+                        y="share",
+                        x_title="class" if by else "",
+                        y_title="share of customers",
+                        sort=self.class_order if by else None,
+                        stacked=True,
+                    ),
+                    title="Channel mix" + (" by class" if by else ""),
+                )
+            )
+        else:
+            sec.missing.append("customers' channel column (the channel mix)")
+        seg_cov = self.f.table("segment_coverage")
+        if seg_cov is not None:
+            sec.blocks.append(
+                self.table(
+                    seg_cov,
+                    title="Call frequency for every segment",
+                    limit=max(self.s.table_rows, 40),
+                    source="segment_coverage.csv",
+                )
+            )
+        elif self.has_cols("visits_per_year", "calls_per_year"):
+            by_cols = [c for c in ("value_class", "tier") if self.has_cols(c)]
+            if by_cols:
+                freq = _frequency(self.customers, by_cols)
+                sec.blocks.append(
+                    self.table(freq, title="Contacts a year per customer, by segment")
+                )
+        else:
+            sec.missing.append("segment_coverage.csv (the call frequency per segment)")
+        reps = self.f.table("rep_plan")
+        if reps is not None and {"hours_used", "capacity_hours"} <= set(reps.column_names):
+            rep_col = "rep_id" if "rep_id" in reps.column_names else _first_text_column(reps)
+            if rep_col:
+                util = float_array(reps, "hours_used") / float_array(reps, "capacity_hours")
+                data = pa.table(
+                    {
+                        "rep": text_array(reps, rep_col),
+                        "utilisation": pa.array(util),
+                        "hours_used": reps.column("hours_used"),
+                        "capacity_hours": reps.column("capacity_hours"),
+                    }
+                )
+                sec.blocks.append(
+                    self.chart(
+                        charts.bar_chart(
+                            data.slice(0, self.s.max_chart_rows),
+                            x="rep",
+                            y="utilisation",
+                            x_title="rep",
+                            y_title="hours used / capacity",
+                            y_format=".0%",
+                            horizontal=True,
+                            extra_tooltip=[
+                                ("hours_used", "hours used", ",.0f"),
+                                ("capacity_hours", "capacity", ",.0f"),
+                            ],
+                        ),
+                        title="Reps' utilisation",
+                    )
+                )
+            sec.blocks.append(self.table(reps, title="Rep plans", source="rep_plan.csv"))
+        elif reps is not None:
+            sec.blocks.append(self.table(reps, title="Rep plans", source="rep_plan.csv"))
+        else:
+            sec.missing.append("rep_plan.csv (reps' utilisation)")
+        sizing = self.f.table("sizing")
+        if sizing is not None:
+            x = _pick(sizing, ("field_reps", "headcount", "n_field_reps", "scenario"))
+            y = _pick(sizing, ("expected_contribution", "expected_contribution_plan", "objective"))
+            if (
+                x
+                and y
+                and pa.types.is_integer(sizing.schema.field(x).type)
+                | pa.types.is_floating(sizing.schema.field(x).type)
+            ):
+                agg = _sum_by(sizing, x, y)
+                sec.blocks.append(
+                    self.chart(
+                        charts.line_chart(
+                            agg,
+                            x=x,
+                            series=[(y, "expected contribution")],
+                            x_title=x.replace("_", " "),
+                            y_title="expected contribution",
+                        ),
+                        title="Sizing: contribution by head-count",
+                    )
+                )
+            sec.blocks.append(self.table(sizing, title="Sizing scenarios", source="sizing.csv"))
+        else:
+            sec.missing.append("sizing.csv (the field-force sizing curve)")
+        if len(sec.missing) >= 4:
+            sec.missing = [
+                "the coverage stage did not run: " + "; ".join(sec.missing) + " are absent"
+            ]
+        return sec
+
+    def duplicates(self) -> Section:
+        sec = Section(
+            "duplicates",
+            "Duplicate records merged",
+            "Records of the same company entered more than once, merged into one account.",
+        )
+        acc = self.m.get("accounts") or {}
+        mr = self.f.table("merge_report")
+        if not acc and mr is None:
+            sec.missing.append("no accounts block in manifest.json: the accounts stage did not run")
+            return sec
+        if isinstance(acc, dict) and "n_records" in acc:
+            if acc.get("skipped"):
+                sec.missing.append(f"duplicates were not looked for: {acc['skipped']}")
+            figs = [
+                ("Customer records", fmt_value(acc.get("n_records"), "int")),
+                ("Accounts", fmt_value(acc.get("n_accounts"), "int")),
+                (
+                    "Accounts merged from several records",
+                    fmt_value(acc.get("n_merged_accounts"), "int"),
+                ),
+                ("Pairs waiting for review", fmt_value(acc.get("n_review_pairs"), "int")),
+            ]
+            sec.blocks.append(Block(kind="figures", items=figs))
+        elif isinstance(acc, dict) and acc.get("skipped"):
+            sec.missing.append(f"duplicates were not looked for: {acc['skipped']}")
+        if mr is not None and mr.num_rows:
+            mr = mr.rename_columns(
+                ["customer_id" if c == "account_id" else c for c in mr.column_names]
+            )
+            mr = _with_names(mr, self.customers)
+            sec.blocks.append(
+                self.table(
+                    mr,
+                    [
+                        ("description", "what happened", "text"),
+                        ("customer_id", "account", "text"),
+                        ("name", "name", "text"),
+                        ("member_ids", "records", "text"),
+                        ("upgraded", "upgraded", "text"),
+                    ],
+                    title="Accounts whose class changes when their records are merged",
+                    source="merge_report.csv",
+                )
+            )
+        elif mr is not None:
+            sec.blocks.append(
+                Block(kind="list", items=["No account changes class when its records are merged."])
+            )
+        return sec
+
+    def crosssell(self) -> Section:
+        sec = Section(
+            "crosssell",
+            "Cross-sell",
+            "Next best products per customer and the basket rules behind them.",
+        )
+        cs = self.f.table("cross_sell")
+        if cs is None:
+            sec.missing.append(
+                "cross_sell.csv is not in the folder: the cross-sell stage did not run"
+            )
+            return sec
+        item = _pick(cs, ("item", "product_id", "product", "product_category"))
+        if item:
+            aggs: list[tuple[str, str]] = [(item, "count")]
+            ev = _pick(cs, ("expected_value",))
+            if ev:
+                aggs.append((ev, "sum"))
+            g = cs.group_by(item, use_threads=False).aggregate(aggs)
+            names = ["recommendations" if n == f"{item}_count" else n for n in g.column_names]
+            names = ["expected_value" if n == f"{ev}_sum" else n for n in names]
+            g = g.rename_columns(names)
+            g = g.cast(pa.schema([pa.field(item, pa.string()), *list(g.schema)[1:]]))
+            g = g.sort_by([("recommendations", "descending"), (item, "ascending")]).slice(0, 25)
+            extra = [("expected_value", "expected value", ",.0f")] if ev else []
+            sec.blocks.append(
+                self.chart(
+                    charts.bar_chart(
+                        g,
+                        x=item,
+                        y="recommendations",
+                        x_title="product",
+                        y_title="customers it is recommended to",
+                        horizontal=True,
+                        extra_tooltip=extra,
+                    ),
+                    title="Most recommended products",
+                )
+            )
+        shown = _with_names(cs, self.customers)
+        sec.blocks.append(self.table(shown, title="Recommendations", source="cross_sell.csv"))
+        rules = self.f.table("basket_rules")
+        if rules is not None:
+            if "lift" in rules.column_names:
+                rules = rules.sort_by([("lift", "descending")])
+            sec.blocks.append(self.table(rules, title="Basket rules", source="basket_rules.csv"))
+        return sec
+
+    def terms(self) -> Section:
+        sec = Section(
+            "terms",
+            "Trading terms and discount leakage",
+            "Terms per tier priced by what they save, and discounts against the class.",
+        )
+        terms = self.f.table("terms")
+        if terms is not None:
+            sec.blocks.append(self.table(terms, title="Terms per tier", source="terms.csv"))
+        else:
+            sec.missing.append("terms.csv (terms per tier)")
+        if self.has_cols("discount_depth", "value_class"):
+            d = _mean_by(self.accounts, "value_class", "discount_depth")
+            sec.blocks.append(
+                self.chart(
+                    charts.bar_chart(
+                        d,
+                        x="value_class",
+                        y="discount_depth",
+                        x_title="class",
+                        y_title="average discount depth",
+                        y_format=".1%",
+                        sort=self.class_order,
+                        extra_tooltip=[("customers", "customers", ",")],
+                    ),
+                    title="Discount depth by class",
+                    caption="Deep discounts to low classes are leakage; shallow ones to A at risk.",
+                )
+            )
+        elif "discount_depth" in self.customers.column_names:
+            sec.missing.append("customers' value_class (discount depth by class)")
+        audit = self.f.table("discount_audit")
+        if audit is not None:
+            sec.blocks.append(
+                self.table(audit, title="Discount audit", source="discount_audit.csv")
+            )
+        else:
+            sec.missing.append("discount_audit.csv (discount leakage per customer)")
+        if terms is None and audit is None:
+            sec.missing = ["the terms stage did not run: " + "; ".join(sec.missing) + " are absent"]
+        return sec
+
+    def lifetime(self) -> Section:
+        sec = Section(
+            "lifetime",
+            "Does the lifetime model predict? The holdout check",
+            "The model fitted on the calibration period predicts purchases in a holdout "
+            "period it has not seen; the lines should stay together after the dashed line.",
+        )
+        tr = self.f.table("lifetime_tracking")
+        need = {"period_start", "actual_cumulative", "predicted_cumulative"}
+        if tr is None or not need <= set(tr.column_names):
+            sec.missing.append(
+                "lifetime_tracking is not in the folder: the lifetime stage did not run"
+            )
+            return sec
+        split = None
+        if "in_holdout" in tr.column_names:
+            hold = tr.filter(pc.fill_null(tr.column("in_holdout"), False))
+            if hold.num_rows:
+                split = hold.column("period_start")[0].as_py()
+        sec.blocks.append(
+            self.chart(
+                charts.line_chart(
+                    tr,
+                    x="period_start",
+                    series=[
+                        ("actual_cumulative", "actual"),
+                        ("predicted_cumulative", "predicted"),
+                    ],
+                    x_title="week",
+                    x_type="T",
+                    y_title="cumulative purchases",
+                    rule_at=split,
+                    rule_label="holdout starts",
+                ),
+                title="Tracking: cumulative purchases, actual and predicted",
+            )
+        )
+        ce = self.f.table("lifetime_conditional_expectation")
+        if ce is not None and {"x", "predicted", "actual"} <= set(ce.column_names):
+            sec.blocks.append(
+                self.chart(
+                    charts.line_chart(
+                        ce,
+                        x="x",
+                        series=[("actual", "actual"), ("predicted", "predicted")],
+                        x_title="purchases in the calibration period",
+                        y_title="purchases in the holdout, per customer",
+                        y_format=",.2f",
+                    ),
+                    title="Conditional expectation",
+                )
+            )
+        hold_block = (self.m.get("lifetime") or {}).get("holdout") or {}
+        if isinstance(hold_block, dict):
+            figs = []
+            for key, label, kind in (
+                ("model", "model", "text"),
+                ("predicted_total", "predicted purchases", "int"),
+                ("actual_total", "actual purchases", "int"),
+                ("relative_error", "relative error", "pct"),
+                ("auc_p_alive", "AUC of p(alive)", "num"),
+            ):
+                if key in hold_block:
+                    figs.append((label, fmt_value(hold_block[key], kind)))
+            if figs:
+                sec.blocks.append(Block(kind="figures", items=figs))
+        dc = self.f.table("defection_comparison")
+        if dc is not None:
+            sec.blocks.append(self.table(dc, title="Defection models on the holdout"))
+        return sec
+
+    def quality(self) -> Section:
+        sec = Section(
+            "quality",
+            "Data quality and row accounting",
+            "Every input row is used or rejected with its reason.",
+        )
+        inputs = self.m.get("inputs") or {}
+        if isinstance(inputs, dict) and inputs:
+            names = sorted(inputs)
+            t = pa.table(
+                {
+                    "input": names,
+                    "file": [Path(str(inputs[n].get("path", ""))).name for n in names],
+                    "rows_read": [inputs[n].get("rows_read") for n in names],
+                    "rows_used": [inputs[n].get("rows_used") for n in names],
+                    "rows_rejected": [inputs[n].get("rows_rejected") for n in names],
+                }
+            )
+            sec.blocks.append(
+                self.table(
+                    t,
+                    [
+                        ("input", "input", "text"),
+                        ("file", "file", "text"),
+                        ("rows_read", "rows read", "int"),
+                        ("rows_used", "used", "int"),
+                        ("rows_rejected", "rejected", "int"),
+                    ],
+                    title="Rows read, used and rejected",
+                    limit=50,
+                )
+            )
+        else:
+            sec.missing.append("manifest.json has no inputs block")
+        rej = self.f.path / "rejects.csv"
+        if rej.is_file():
+            reasons = _reject_reasons(rej, self.s.reject_reasons)
+            if reasons.num_rows:
+                sec.blocks.append(
+                    self.chart(
+                        charts.bar_chart(
+                            reasons.select(["reason", "rows"])
+                            .group_by("reason")
+                            .aggregate([("rows", "sum")])
+                            .rename_columns(["reason", "rows"])
+                            .sort_by([("rows", "descending"), ("reason", "ascending")]),
+                            x="reason",
+                            y="rows",
+                            x_title="reason",
+                            y_title="rows rejected",
+                            horizontal=True,
+                        ),
+                        title="Commonest reasons rows were rejected",
+                    )
+                )
+                sec.blocks.append(
+                    self.table(
+                        reasons,
+                        [
+                            ("table", "input", "text"),
+                            ("reason", "reason", "text"),
+                            ("rows", "rows", "int"),
+                            ("first_row", "first at row", "int"),
+                        ],
+                        limit=50,
+                    )
+                )
+            else:
+                sec.blocks.append(Block(kind="list", items=["No input row was rejected."]))
+        else:
+            sec.missing.append("rejects.csv is not in the folder")
+        timings = self.m.get("timings") or {}
+        if isinstance(timings, dict) and timings:
+            sec.blocks.append(
+                Block(
+                    kind="figures",
+                    title="Time per stage (seconds)",
+                    items=[(k, f"{float(v):,.1f}") for k, v in timings.items()],
+                )
+            )
+        return sec
+
+    def sections(self) -> list[Section]:
+        builders: list[Callable[[], Section]] = [
+            self.overview,
+            self.whale,
+            self.matrix,
+            self.segments,
+            self.profiles,
+            self.status,
+            self.coverage,
+            self.duplicates,
+            self.crosssell,
+            self.terms,
+            self.lifetime,
+            self.quality,
+        ]
+        return [b() for b in builders]
+
+
+# -- table helpers (vectorised over customers) --------------------------------------------
+
+
+def _shares(t: pa.Table, by: str) -> pa.Table:
+    """Customers, revenue and profit per value of ``by`` with their shares of the total."""
+    key = text_array(t, by)
+    parts = {
+        by: pc.fill_null(key, "(none)"),
+        "revenue": pa.array(np.nan_to_num(float_array(t, "revenue_12m"))),
+        "profit": pa.array(np.nan_to_num(float_array(t, "net_profit"))),
+    }
+    g = (
+        pa.table(parts)
+        .group_by(by, use_threads=False)
+        .aggregate([(by, "count"), ("revenue", "sum"), ("profit", "sum")])
+    )
+    g = g.rename_columns(
+        [
+            {f"{by}_count": "customers", "revenue_sum": "revenue", "profit_sum": "profit"}.get(n, n)
+            for n in g.column_names
+        ]
+    )
+    n = max(int(pc.sum(g.column("customers")).as_py() or 0), 1)
+    rev = float(pc.sum(g.column("revenue")).as_py() or 0.0)
+    prof = float(pc.sum(g.column("profit")).as_py() or 0.0)
+    g = g.append_column(
+        "share_customers", pc.divide(pc.cast(g.column("customers"), pa.float64()), n)
+    )
+    g = g.append_column(
+        "share_revenue",
+        pc.divide(g.column("revenue"), rev) if rev else pa.nulls(g.num_rows, pa.float64()),
+    )
+    g = g.append_column(
+        "share_profit",
+        pc.divide(g.column("profit"), prof) if prof else pa.nulls(g.num_rows, pa.float64()),
+    )
+    return g.sort_by([(by, "ascending")])
+
+
+def _long_shares(summary: pa.Table, by: str) -> pa.Table:
+    n = summary.num_rows
+    measures = ["customers", "revenue", "profit"]
+    return pa.table(
+        {
+            by: pa.concat_arrays([summary.column(by).combine_chunks()] * 3),
+            "measure": pa.array(np.repeat(np.asarray(measures, dtype=object), n), pa.string()),
+            "share": pa.concat_arrays(
+                [summary.column(f"share_{m}").combine_chunks().cast(pa.float64()) for m in measures]
+            ),
+        }
+    )
+
+
+def _pair_columns(t: pa.Table, word: str) -> tuple[str, str] | None:
+    """The (today, plan) pair of numeric columns about ``word`` (e.g. hours_legacy, hours_plan)."""
+    names = [n for n in t.column_names if word in n and _is_number(t, n)]
+    before = [n for n in names if "legacy" in n or "today" in n or "current" in n]
+    after = [n for n in names if "plan" in n]
+    if before and after:
+        return before[0], after[0]
+    return None
+
+
+def _long_pair(t: pa.Table, by: str, pair: tuple[str, str]) -> pa.Table:
+    n = t.num_rows
+    return pa.table(
+        {
+            by: pa.concat_arrays([text_array(t, by)] * 2),
+            "measure": pa.array(
+                np.repeat(np.asarray(["today", "plan"], dtype=object), n), pa.string()
+            ),
+            "value": pa.concat_arrays(
+                [pc.cast(t.column(c), pa.float64()).combine_chunks() for c in pair]
+            ),
+        }
+    )
+
+
+def _is_number(t: pa.Table, name: str) -> bool:
+    ty = t.schema.field(name).type
+    return bool(pa.types.is_integer(ty) or pa.types.is_floating(ty))
+
+
+def _first_text_column(t: pa.Table) -> str | None:
+    for f in t.schema:
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            return str(f.name)
+    return None
+
+
+def _pick(t: pa.Table, names: Sequence[str]) -> str | None:
+    for n in names:
+        if n in t.column_names:
+            return n
+    return None
+
+
+def _channel_mix(t: pa.Table, by: str | None) -> pa.Table:
+    key = pc.fill_null(text_array(t, by), "(none)") if by else pa.repeat("all", t.num_rows)
+    name = by or "all"
+    ch = pc.fill_null(text_array(t, "channel"), "(none)")
+    g = (
+        pa.table({name: key, "channel": ch})
+        .group_by([name, "channel"], use_threads=False)
+        .aggregate([("channel", "count")])
+    )
+    totals = pa.table({name: key}).group_by(name, use_threads=False).aggregate([(name, "count")])
+    g = g.join(totals, name)
+    share = pc.divide(
+        pc.cast(g.column("channel_count"), pa.float64()),
+        pc.cast(g.column(f"{name}_count"), pa.float64()),
+    )
+    out = pa.table({name: g.column(name), "channel": g.column("channel"), "share": share})
+    return out.sort_by([(name, "ascending"), ("channel", "ascending")])
+
+
+def _frequency(t: pa.Table, by: list[str]) -> pa.Table:
+    cols: dict[str, Any] = {b: pc.fill_null(text_array(t, b), "(none)") for b in by}
+    aggs: list[tuple[str, str]] = [(by[0], "count")]
+    for c in ("visits_per_year", "calls_per_year", "emails_per_year"):
+        if c in t.column_names:
+            cols[c] = pa.array(np.nan_to_num(float_array(t, c)))
+            aggs.append((c, "mean"))
+    g = pa.table(cols).group_by(by, use_threads=False).aggregate(aggs)
+    g = g.rename_columns(
+        ["customers" if n == f"{by[0]}_count" else n.replace("_mean", "") for n in g.column_names]
+    )
+    return g.sort_by([(b, "ascending") for b in by])
+
+
+def _mean_by(t: pa.Table, by: str, col: str) -> pa.Table:
+    key = pc.fill_null(text_array(t, by), "(none)")
+    g = (
+        pa.table({by: key, col: pa.array(float_array(t, col))})
+        .group_by(by, use_threads=False)
+        .aggregate([(col, "mean"), (by, "count")])
+    )
+    g = g.rename_columns(
+        [{f"{col}_mean": col, f"{by}_count": "customers"}.get(n, n) for n in g.column_names]
+    )
+    return g.sort_by([(by, "ascending")])
+
+
+def _sum_by(t: pa.Table, by: str, col: str) -> pa.Table:
+    g = t.group_by(by, use_threads=False).aggregate([(col, "sum")])
+    return g.rename_columns([by, col]).sort_by([(by, "ascending")])
+
+
+def _with_names(t: pa.Table, customers: pa.Table) -> pa.Table:
+    """``t`` with each customer's name beside its customer_id (when both are known)."""
+    if "customer_id" not in t.column_names or "name" not in customers.column_names:
+        return t
+    if "name" in t.column_names:
+        return t
+    names = customers.select(["customer_id", "name"])
+    idx = pc.index_in(
+        t.column("customer_id"), value_set=names.column("customer_id").combine_chunks()
+    )
+    name = names.column("name").combine_chunks().take(idx)
+    pos = t.column_names.index("customer_id") + 1
+    return t.add_column(pos, "name", name)
+
+
+def _reject_reasons(path: Path, n: int) -> pa.Table:
+    """The commonest reasons per input table: table, reason, rows, first row."""
+    read = pacsv.ReadOptions(use_threads=False)
+    conv = pacsv.ConvertOptions(
+        include_columns=["table", "reason", "row"],
+        column_types={"table": pa.string(), "reason": pa.string(), "row": pa.int64()},
+    )
+    t = pacsv.read_csv(path, read_options=read, convert_options=conv)
+    if t.num_rows == 0:
+        return pa.table({"table": [], "reason": [], "rows": [], "first_row": []})
+    g = t.group_by(["table", "reason"], use_threads=False).aggregate(
+        [("row", "count"), ("row", "min")]
+    )
+    g = g.rename_columns(["table", "reason", "rows", "first_row"])
+    g = g.sort_by([("table", "ascending"), ("rows", "descending"), ("reason", "ascending")])
+    rank = _rank_within(g.column("table").combine_chunks())
+    return g.filter(pc.less(pa.array(rank), n))
+
+
+def _rank_within(keys: pa.Array) -> np.ndarray:
+    """0, 1, 2, … within each run of equal keys of a sorted array."""
+    k = np.asarray(keys.to_numpy(zero_copy_only=False), dtype=object)
+    n = k.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.r_[True, k[1:] != k[:-1]]
+    first = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    return np.arange(n) - first
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+def _json_for_script(data: Any) -> Markup:
+    """JSON safe inside a ``<script type="application/json">`` element."""
+    text = json.dumps(data, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)
+
+
+@cache
+def _asset(name: str) -> str:
+    return (resources.files("tierwise.report") / name).read_text(encoding="utf-8")
+
+
+def vendor_script(name: str) -> str:
+    """A vendored JavaScript bundle (``vega``, ``vega-lite``, ``vega-embed``) as text."""
+    return _asset(f"vendor/{name}.min.js")
+
+
+@cache
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("tierwise.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_report(out_dir: str | Path, settings: ReportSettings | None = None) -> str:
+    """The report of an output folder as HTML text (see :func:`build_report`).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> html = render_report(tempfile.mkdtemp())
+    >>> "customers.parquet / customers.csv is not in the folder" in html
+    True
+    """
+    folder = RunFolder(out_dir)
+    s = settings or _settings_from_manifest(folder.manifest)
+    # the data transformer keeps Vega-Altair's row limit in force (charts bin, not lift it)
+    alt.data_transformers.enable("default")
+    report = _Report(folder, s)
+    sections = report.sections()
+    m = folder.manifest
+    title = "tierwise report"
+    return (
+        _env()
+        .get_template("report.html")
+        .render(
+            title=title,
+            as_of=str(m.get("as_of", "")),
+            version=str(m.get("version", __version__)),
+            seed=m.get("seed", ""),
+            sections=sections,
+            css=Markup(_asset("templates/report.css")),
+            scripts=[Markup(vendor_script(n)) for n in ("vega", "vega-lite", "vega-embed")],
+            boot=Markup(_asset("templates/report_boot.js")),
+        )
+    )
+
+
+def _settings_from_manifest(manifest: dict[str, Any]) -> ReportSettings:
+    block = (manifest.get("settings") or {}).get("report")
+    if isinstance(block, dict):
+        return ReportSettings.model_validate(block)
+    return ReportSettings()
+
+
+def build_report(
+    out_dir: str | Path,
+    settings: ReportSettings | None = None,
+    *,
+    target: str | Path | None = None,
+) -> Path:
+    """Write report.html for an output folder and return its path.
+
+    Reads the tables and manifest.json a run left in ``out_dir``; sections whose tables are
+    absent say so. The file is written to a temporary name and renamed into place.
+
+    Parameters
+    ----------
+    out_dir
+        An output folder of ``tierwise run``.
+    settings
+        The ``[report]`` section; by default the one recorded in the folder's manifest, else
+        the defaults.
+    target
+        Where to write; default ``out_dir / "report.html"``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> build_report(tempfile.mkdtemp()).name
+    'report.html'
+    """
+    html = render_report(out_dir, settings)
+    path = Path(target) if target is not None else Path(out_dir) / "report.html"
+    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(html)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,547 @@
+"""plan.xlsx: the plan for sales managers and reps, written with XlsxWriter.
+
+Sheets: ``Summary`` (the run, headline figures and one line per rep), ``Definitions``
+(segments and tiers, and what each call-list column means), ``Terms`` (trading terms per
+tier), ``Targets`` (KPI targets), then one sheet per rep: the call list sorted by priority,
+with channel, frequency, reason and next best products, a frozen header, filters and number
+formats.
+
+Text from the inputs is never a formula or a link: the workbook is opened with
+``strings_to_formulas``, ``strings_to_urls`` and ``strings_to_numbers`` off, every text cell
+is written as a string, and a text cell that a spreadsheet would run as a formula once
+edited (starting with ``=``, ``+``, ``-``, ``@``) carries Excel's quote prefix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from .. import __version__
+from ..errors import InputError
+from ..settings.report import ReportSettings
+from ._folder import RunFolder, float_array, text_array
+from .crm import next_best_products
+
+__all__ = ["CALL_LIST_COLUMNS", "write_plan", "write_plan_xlsx"]
+
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+#: Columns of a rep's call list: (name, heading, format, meaning).
+CALL_LIST_COLUMNS: list[tuple[str, str, str, str]] = [
+    ("priority", "Priority", "int", "1 = call first (by expected contribution of the plan)"),
+    ("customer_id", "Account", "text", "tierwise account id"),
+    ("name", "Name", "text", "name from the customer master"),
+    ("city", "City", "text", "city from the customer master"),
+    ("value_class", "Class", "text", "value class after overrides"),
+    ("tier", "Tier", "text", "account-management programme"),
+    ("channel", "Channel", "text", "planned channel"),
+    ("visits_per_year", "Visits / year", "freq", "planned field visits a year"),
+    ("calls_per_year", "Calls / year", "freq", "planned phone calls a year"),
+    ("emails_per_year", "E-mails / year", "freq", "planned e-mails a year"),
+    ("reason", "Reason", "wide", "why this coverage (coverage_reason, else class_reason)"),
+    ("next_best_products", "Next best products", "wide", "what to offer, best first"),
+    ("status", "Status", "text", "lifetime status"),
+    ("revenue_12m", "Revenue 12m", "money", "revenue over the last 12 months"),
+    ("net_profit", "Net profit", "money", "net profit after cost-to-serve"),
+    ("clv", "Lifetime value", "money", "customer lifetime value"),
+    ("headroom", "Headroom", "money", "wallet not yet ours"),
+    (
+        "expected_contribution_plan",
+        "Expected contribution",
+        "money",
+        "contribution the plan expects from the account",
+    ),
+]
+
+_PLAN_COLUMNS = (
+    "customer_id",
+    "name",
+    "city",
+    "is_prospect",
+    "rep_id",
+    "assigned_rep",
+    "value_class",
+    "tier",
+    "channel",
+    "visits_per_year",
+    "calls_per_year",
+    "emails_per_year",
+    "class_reason",
+    "coverage_reason",
+    "status",
+    "revenue_12m",
+    "net_profit",
+    "clv",
+    "headroom",
+    "expected_contribution_plan",
+)
+
+_WIDTHS = {"int": 9, "text": 16, "freq": 11, "money": 14, "pct": 10, "wide": 48, "num": 12}
+
+
+class _Formats:
+    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+        self.header = wb.add_format({"bold": True, "bg_color": "#E8EDF2", "bottom": 1})
+        self.title = wb.add_format({"bold": True, "font_size": 14})
+        self.bold = wb.add_format({"bold": True})
+        self.by_kind = {
+            "int": wb.add_format({"num_format": "0"}),
+            "text": wb.add_format({}),
+            "wide": wb.add_format({"text_wrap": False}),
+            "freq": wb.add_format({"num_format": "0.0"}),
+            "money": wb.add_format({"num_format": "#,##0"}),
+            "pct": wb.add_format({"num_format": "0.0%"}),
+            "num": wb.add_format({"num_format": "#,##0.00"}),
+        }
+        self.quoted = wb.add_format({"quote_prefix": True})
+        self.total_money = wb.add_format({"num_format": "#,##0", "bold": True, "top": 1})
+        self.total_freq = wb.add_format({"num_format": "0.0", "bold": True, "top": 1})
+        self.total_label = wb.add_format({"bold": True, "top": 1})
+
+
+def _kind(name: str, ty: pa.DataType) -> str:
+    from .html import guess_format
+
+    k = guess_format(name, ty)
+    if k == "int":
+        return "int"
+    if k == "pct":
+        return "pct"
+    if k == "money":
+        return "money"
+    if k == "num":
+        return "num"
+    return "text"
+
+
+def _write_column(
+    ws: Worksheet, row: int, col: int, values: pa.Array, kind: str, fmts: _Formats
+) -> None:
+    """One column of cells from ``row`` down; text as strings, numbers as numbers."""
+    fmt = fmts.by_kind.get(kind, fmts.by_kind["text"])
+    if kind in ("text", "wide"):
+        text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
+        data = text.to_pylist()
+        risky = pc.fill_null(pc.match_substring_regex(text, _FORMULA_START), False).to_pylist()
+        quoted = fmts.quoted
+        write = ws.write_string
+        for i, (v, r) in enumerate(zip(data, risky, strict=True)):  # XlsxWriter: cell by cell
+            if v is not None:
+                write(row + i, col, v, quoted if r else fmt)
+        return
+    if pa.types.is_boolean(values.type):
+        for i, v in enumerate(values.to_pylist()):
+            if v is not None:
+                ws.write_boolean(row + i, col, v)
+        return
+    arr = np.array(
+        pc.fill_null(pc.cast(values, pa.float64()), np.nan).to_numpy(zero_copy_only=False),
+        dtype=np.float64,
+    )
+    arr[~np.isfinite(arr)] = np.nan
+    write_number = ws.write_number
+    for i, v in enumerate(arr.tolist()):
+        if v == v:  # not NaN
+            write_number(row + i, col, v, fmt)
+
+
+def _write_table(
+    ws: Worksheet,
+    t: pa.Table,
+    fmts: _Formats,
+    *,
+    row: int = 0,
+    columns: Sequence[tuple[str, str, str]] | None = None,
+    filters: bool = True,
+) -> int:
+    """A table with a header at ``row``; returns the row after it."""
+    if columns is None:
+        columns = [
+            (n, n.replace("_", " "), _kind(n, t.schema.field(n).type)) for n in t.column_names
+        ]
+    for j, (name, heading, kind) in enumerate(columns):
+        ws.write_string(row, j, heading, fmts.header)
+        ws.set_column(j, j, _WIDTHS.get(kind, 14))
+        col = t.column(name).combine_chunks()
+        if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+            col = pc.binary_join(col.cast(pa.list_(pa.string())), "; ")
+        if pa.types.is_dictionary(col.type):
+            col = col.dictionary_decode()
+        if pa.types.is_temporal(col.type):
+            col = pc.cast(col, pa.string())
+        if kind not in ("text", "wide") and not (
+            pa.types.is_integer(col.type)
+            or pa.types.is_floating(col.type)
+            or pa.types.is_boolean(col.type)
+            or pa.types.is_decimal(col.type)
+        ):
+            kind = "text"
+        _write_column(ws, row + 1, j, col, kind, fmts)
+    if filters and columns:
+        ws.autofilter(row, 0, row + max(t.num_rows, 1), len(columns) - 1)
+    return row + 1 + t.num_rows
+
+
+def _sheet_names(reps: Sequence[str], taken: Sequence[str]) -> list[str]:
+    """Valid, unique Excel sheet names for the reps (31 characters, no []:*?/\\)."""
+    used = {n.lower() for n in taken}
+    out = []
+    for rep in reps:
+        base = re.sub(r"[\[\]:*?/\\]", "_", rep).strip("'") or "rep"
+        if base.lower() == "history":
+            base = "History_"
+        base = base[:31]
+        name, k = base, 2
+        while name.lower() in used:
+            suffix = f"~{k}"
+            name = base[: 31 - len(suffix)] + suffix
+            k += 1
+        used.add(name.lower())
+        out.append(name)
+    return out
+
+
+def _priority_order(t: pa.Table, rep: np.ndarray) -> np.ndarray:
+    """Rows sorted by rep, then priority (highest expected contribution / value first)."""
+    key = next(
+        (
+            c
+            for c in ("expected_contribution_plan", "clv", "net_profit", "revenue_12m")
+            if c in t.column_names
+        ),
+        None,
+    )
+    score = np.nan_to_num(float_array(t, key), nan=-np.inf) if key else np.zeros(t.num_rows)
+    ids = np.asarray(text_array(t, "customer_id").to_numpy(zero_copy_only=False), dtype=object)
+    # lexsort: the last key sorts first
+    return np.lexsort((ids, -score, rep))
+
+
+def write_plan(
+    path: str | Path,
+    customers: pa.Table,
+    tables: Mapping[str, pa.Table | None] | None = None,
+    *,
+    manifest: Mapping[str, Any] | None = None,
+    settings: ReportSettings | None = None,
+) -> Path:
+    """Write plan.xlsx from the customer table and the stages' tables.
+
+    Parameters
+    ----------
+    path
+        The workbook to write (replaced atomically).
+    customers
+        The run's customer table. The call lists are by ``assigned_rep`` (the coverage
+        plan); without it by ``rep_id``, today's rep, and the summary says so.
+    tables
+        Output tables by stem, any of ``rep_plan``, ``segments``, ``terms``, ``targets``,
+        ``cross_sell``; absent ones leave their sheet with a note.
+    manifest
+        The run's manifest (as-of date, version) for the summary.
+    settings
+        The ``[report]`` section (next best products per account).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Example
+    -------
+    >>> import tempfile, openpyxl
+    >>> c = pa.table({"customer_id": ["a", "b"], "name": ["=1+1", "B"],
+    ...               "assigned_rep": ["r1", "r1"], "visits_per_year": [4.0, 2.0]})
+    >>> p = write_plan(Path(tempfile.mkdtemp()) / "plan.xlsx", c)
+    >>> wb = openpyxl.load_workbook(p)
+    >>> wb.sheetnames
+    ['Summary', 'Definitions', 'Terms', 'Targets', 'r1']
+    >>> wb["r1"]["C2"].value, wb["r1"]["C2"].data_type
+    ('=1+1', 's')
+    """
+    s = settings or ReportSettings()
+    tables = dict(tables or {})
+    manifest = manifest or {}
+    path = Path(path)
+    cols = [c for c in _PLAN_COLUMNS if c in customers.column_names]
+    t = customers.select(cols)
+    planned = "assigned_rep" in t.column_names
+    rep_col = "assigned_rep" if planned else "rep_id"
+    rep_values = pc.fill_null(text_array(t, rep_col), "(unassigned)")
+    rep = np.asarray(rep_values.to_numpy(zero_copy_only=False), dtype=object)
+    order = _priority_order(t, rep)
+    t = t.take(pa.array(order))
+    rep = rep[order]
+    reason_parts = [text_array(t, c) for c in ("coverage_reason", "class_reason")]
+    reason = pc.coalesce(*reason_parts)
+    nbp = next_best_products(
+        tables.get("cross_sell"), text_array(t, "customer_id"), s.next_best_products
+    )
+    n = t.num_rows
+    starts = np.flatnonzero(np.r_[True, rep[1:] != rep[:-1]]) if n else np.zeros(0, np.int64)
+    ends = np.r_[starts[1:], n] if n else starts
+    reps = [str(rep[i]) for i in starts]
+    priority = np.arange(n) - np.repeat(starts, ends - starts) + 1 if n else np.zeros(0)
+    derived = {
+        "priority": pa.array(priority.astype(np.int64)),
+        "reason": reason,
+        "next_best_products": nbp,
+    }
+
+    def column(name: str) -> pa.Array:
+        if name in derived:
+            return derived[name]
+        if name in t.column_names:
+            return t.column(name).combine_chunks()
+        return pa.nulls(n, pa.string())
+
+    fd, tmp = tempfile.mkstemp(prefix=".plan-", suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        wb = xlsxwriter.Workbook(
+            tmp,
+            {
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "nan_inf_to_errors": False,
+            },
+        )
+        # the same bytes for the same plan: no creation time from the clock
+        import datetime as dt
+
+        wb.set_properties(
+            {
+                "title": "tierwise plan",
+                "comments": f"tierwise {manifest.get('version', __version__)}",
+                "created": dt.datetime(2000, 1, 1),
+            }
+        )
+        fmts = _Formats(wb)
+        fixed = ["Summary", "Definitions", "Terms", "Targets"]
+        sheets = _sheet_names(reps, fixed)
+        summary = wb.add_worksheet("Summary")
+        definitions = wb.add_worksheet("Definitions")
+        terms = wb.add_worksheet("Terms")
+        targets = wb.add_worksheet("Targets")
+
+        # one sheet per rep
+        present = [c for c in CALL_LIST_COLUMNS if c[0] in derived or c[0] in t.column_names]
+        if not planned:
+            present = [c for c in present if c[0] != "channel" and not c[0].endswith("_per_year")]
+        list_cols = [(c[0], c[1], c[2]) for c in present]
+        full = pa.table({c[0]: column(c[0]) for c in present}) if present else pa.table({})
+        freq = [
+            c
+            for c in ("visits_per_year", "calls_per_year", "emails_per_year")
+            if c in t.column_names
+        ]
+        per_rep_rows: list[dict[str, Any]] = []
+        for name, sheet, a, b in zip(reps, sheets, starts, ends, strict=True):
+            ws = wb.add_worksheet(sheet)
+            part = full.slice(int(a), int(b - a))
+            _write_table(ws, part, fmts, columns=list_cols)
+            ws.freeze_panes(1, 3)
+            row: dict[str, Any] = {"rep": name, "sheet": sheet, "accounts": int(b - a)}
+            for f in freq:
+                row[f] = float(np.nansum(float_array(part, f)))
+            per_rep_rows.append(row)
+
+        _summary_sheet(summary, fmts, t, per_rep_rows, freq, tables, manifest, planned)
+        _definitions_sheet(definitions, fmts, customers, tables.get("segments"), list_cols)
+        _note_or_table(
+            terms, fmts, tables.get("terms"), "Trading terms per tier", "terms.csv", "terms"
+        )
+        _note_or_table(
+            targets,
+            fmts,
+            tables.get("targets"),
+            "KPI targets per rep and segment",
+            "targets.csv",
+            "targets",
+        )
+        wb.close()
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _summary_sheet(
+    ws: Worksheet,
+    fmts: _Formats,
+    t: pa.Table,
+    per_rep: list[dict[str, Any]],
+    freq: list[str],
+    tables: Mapping[str, pa.Table | None],
+    manifest: Mapping[str, Any],
+    planned: bool,
+) -> None:
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, 12, 14)
+    ws.write_string(0, 0, "tierwise plan", fmts.title)
+    facts: list[tuple[str, Any, str]] = [
+        ("As of", str(manifest.get("as_of", "")), "text"),
+        ("tierwise version", str(manifest.get("version", __version__)), "text"),
+        ("Accounts in the call lists", t.num_rows, "int"),
+        ("Reps", len(per_rep), "int"),
+    ]
+    for f in freq:
+        facts.append(
+            (
+                f.replace("_", " ").capitalize() + " (total)",
+                float(np.nansum(float_array(t, f))),
+                "freq",
+            )
+        )
+    for col, label in (
+        ("revenue_12m", "Revenue, last 12 months"),
+        ("net_profit", "Net profit"),
+        ("expected_contribution_plan", "Expected contribution of the plan"),
+    ):
+        if col in t.column_names:
+            facts.append((label, float(np.nansum(float_array(t, col))), "money"))
+    r = 2
+    for label, value, kind in facts:
+        ws.write_string(r, 0, label, fmts.bold)
+        if kind == "text":
+            ws.write_string(r, 1, str(value))
+        else:
+            ws.write_number(r, 1, float(value), fmts.by_kind[kind])
+        r += 1
+    if not planned:
+        r += 1
+        ws.write_string(
+            r,
+            0,
+            "No coverage plan in this run: call lists are by today's rep (rep_id), without "
+            "channel or frequency.",
+        )
+        r += 1
+    r += 1
+    ws.write_string(r, 0, "Per rep", fmts.title)
+    r += 1
+    rep_table = (
+        pa.Table.from_pylist(per_rep) if per_rep else pa.table({"rep": pa.array([], pa.string())})
+    )
+    plan = tables.get("rep_plan")
+    if plan is not None and per_rep:
+        key = "rep_id" if "rep_id" in plan.column_names else None
+        if key is not None:
+            extra = [
+                c
+                for c in ("capacity_hours", "hours_used", "utilisation", "expected_contribution")
+                if c in plan.column_names
+            ]
+            if extra:
+                idx = pc.index_in(rep_table.column("rep"), value_set=text_array(plan, key))
+                for c in extra:
+                    rep_table = rep_table.append_column(
+                        c, plan.column(c).combine_chunks().take(idx)
+                    )
+    columns = [("rep", "Rep", "text"), ("sheet", "Sheet", "text"), ("accounts", "Accounts", "int")]
+    columns += [(f, f.replace("_", " ").capitalize(), "freq") for f in freq]
+    columns += [
+        (c, c.replace("_", " ").capitalize(), "pct" if c == "utilisation" else "money")
+        for c in ("capacity_hours", "hours_used", "utilisation", "expected_contribution")
+        if c in rep_table.column_names
+    ]
+    end = _write_table(ws, rep_table, fmts, row=r, columns=columns)
+    ws.write_string(end, 0, "Total", fmts.total_label)
+    ws.write_number(end, 2, float(sum(x["accounts"] for x in per_rep)), fmts.total_money)
+    for j, f in enumerate(freq):
+        ws.write_number(end, 3 + j, float(sum(x[f] for x in per_rep)), fmts.total_freq)
+
+
+def _definitions_sheet(
+    ws: Worksheet,
+    fmts: _Formats,
+    customers: pa.Table,
+    segments: pa.Table | None,
+    list_cols: Sequence[tuple[str, str, str]],
+) -> None:
+    ws.write_string(0, 0, "Segments and tiers", fmts.title)
+    r = 1
+    if segments is not None:
+        r = _write_table(ws, segments, fmts, row=r, filters=True) + 1
+    elif "value_class" in customers.column_names:
+        from .html import _shares
+
+        for g in ("value_class", "tier"):
+            if g in customers.column_names:
+                r = _write_table(ws, _shares(customers, g), fmts, row=r, filters=False) + 1
+    else:
+        ws.write_string(r, 0, "No segments in this run (the segments stage did not run).")
+        r += 2
+    ws.write_string(r, 0, "Call-list columns", fmts.title)
+    r += 1
+    meaning = {c[0]: c[3] for c in CALL_LIST_COLUMNS}
+    glossary = pa.table(
+        {
+            "column": [c[1] for c in list_cols],
+            "meaning": [meaning.get(c[0], "") for c in list_cols],
+        }
+    )
+    _write_table(
+        ws,
+        glossary,
+        fmts,
+        row=r,
+        columns=[("column", "Column", "text"), ("meaning", "Meaning", "wide")],
+        filters=False,
+    )
+
+
+def _note_or_table(
+    ws: Worksheet, fmts: _Formats, t: pa.Table | None, title: str, file: str, stage: str
+) -> None:
+    ws.write_string(0, 0, title, fmts.title)
+    if t is None:
+        ws.write_string(2, 0, f"Not in this run: {file} is absent (the {stage} stage did not run).")
+        ws.set_column(0, 0, 60)
+        return
+    _write_table(ws, t, fmts, row=2)
+    ws.freeze_panes(3, 0)
+
+
+def write_plan_xlsx(
+    out_dir: str | Path,
+    settings: ReportSettings | None = None,
+    *,
+    target: str | Path | None = None,
+) -> Path:
+    """Write plan.xlsx for an output folder and return its path (see :func:`write_plan`).
+
+    Example
+    -------
+    >>> import tempfile, pyarrow.parquet as pq
+    >>> d = Path(tempfile.mkdtemp())
+    >>> pq.write_table(pa.table({"customer_id": ["a"], "rep_id": ["r1"]}),
+    ...                d / "customers.parquet")
+    >>> write_plan_xlsx(d).name
+    'plan.xlsx'
+    """
+    folder = RunFolder(out_dir)
+    customers = folder.table("customers", _PLAN_COLUMNS)
+    if customers is None:
+        raise InputError(
+            "customers.parquet is not in the folder", file=str(folder.path), hint="run first"
+        )
+    tables = {
+        stem: folder.table(stem)
+        for stem in ("rep_plan", "segments", "terms", "targets", "cross_sell")
+    }
+    path = Path(target) if target is not None else folder.path / "plan.xlsx"
+    return write_plan(path, customers, tables, manifest=folder.manifest, settings=settings)

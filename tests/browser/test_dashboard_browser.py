@@ -1,0 +1,125 @@
+"""The dashboard in headless Chromium: load, filter, look up, override, audit; no script runs."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from report_support import SCRIPT_NAME, customer_id_named
+from tierwise.app import create_app, read_overrides
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(
+    report_full_out: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    import uvicorn
+
+    out = Path(shutil.copytree(report_full_out, tmp_path_factory.mktemp("served") / "out"))
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(out, user="tester"), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the dashboard did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", out
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    p = browser.new_page()
+    p.errors = []
+    p.dialogs = []
+    p.on("console", lambda m: p.errors.append(m.text) if m.type == "error" else None)
+    p.on("pageerror", lambda e: p.errors.append(str(e)))
+    p.on("dialog", lambda d: (p.dialogs.append(d.message), d.dismiss()))
+    yield p
+    assert p.dialogs == [], "a script from the data ran"
+    assert p.errors == []
+    p.close()
+
+
+def test_load_filter_look_up_override_and_audit(
+    served: tuple[str, Path], page: Any, tmp_path: Path
+) -> None:
+    base, out = served
+    page.goto(base + "/")
+    assert page.locator("h1").inner_text() == "Overview"
+
+    # filter: class B through the select (submits on change)
+    page.goto(base + "/segments")
+    with page.expect_navigation():
+        page.select_option("select[name=value_class]", "B")
+    n_b = sum(
+        v == "B" for v in pq.read_table(out / "customers.parquet").column("value_class").to_pylist()
+    )
+    assert page.inner_text("#match-count") == f"{n_b:,} customers match."
+    classes = page.eval_on_selector_all(
+        "tbody tr td:nth-child(3)", "tds => tds.map(t => t.innerText)"
+    )
+    assert classes and set(classes) == {"B"}
+
+    # look up the customer with the hostile name: shown as text, no script runs
+    cid = customer_id_named(out, SCRIPT_NAME)
+    page.fill("header input[name=q]", cid)
+    with page.expect_navigation():
+        page.press("header input[name=q]", "Enter")
+    assert page.inner_text("#customer-name").startswith(SCRIPT_NAME)
+    assert "Why" in page.inner_text("main")
+
+    # override its class with a reason
+    computed = page.inner_text("main").split("Computed: class ")[1][0]
+    new = "A" if computed != "A" else "B"
+    page.select_option("select[name=value_class]", new)
+    page.fill("input[name=reason]", "strategic account")
+    page.fill("input[name=by]", "ana")
+    with page.expect_navigation():
+        page.click("button:text('Override')")
+    assert f"class {new}" in page.inner_text("#override-in-force")
+
+    # and see it in the audit log
+    page.goto(base + "/audit")
+    row = page.locator("#audit tbody tr").first.inner_text()
+    assert "ana" in row and cid in row and computed in row and new in row
+    assert "strategic account" in row
+    shot = tmp_path / "dashboard-audit.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot: {shot}")
+    assert read_overrides(out).column("customer_id").to_pylist() == [cid]
+
+
+def test_review_queue_and_rep_plans_load(served: tuple[str, Path], page: Any) -> None:
+    base, _ = served
+    page.goto(base + "/reps")
+    first = page.locator("tbody tr td a").first
+    rep = first.inner_text()
+    with page.expect_navigation():
+        first.click()
+    assert page.locator("h1").inner_text() == f"Call list of {rep}"
+    page.goto(base + "/review")
+    assert page.locator("h1").inner_text() == "Duplicate review"

@@ -1,0 +1,82 @@
+"""crm_export: stable columns, one row per account, formulas neutralised."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from report_support import FORMULA_NAME, customer_id_named
+from tierwise.report import CRM_COLUMNS, crm_export, write_crm_export
+
+
+def test_one_row_per_account_with_the_documented_columns(report_full_out: Path) -> None:
+    customers = pq.read_table(report_full_out / "customers.parquet")
+    t = crm_export(customers, pq.read_table(report_full_out / "cross_sell.parquet"))
+    assert t.column_names == list(CRM_COLUMNS)
+    assert t.num_rows == customers.num_rows
+    assert t.column("account_id").to_pylist() == sorted(customers.column("customer_id").to_pylist())
+    by_id = {r["account_id"]: r for r in t.to_pylist()}
+    for src in customers.select(
+        ["customer_id", "assigned_rep", "value_class", "tier", "visits_per_year", "member_ids"]
+    ).to_pylist():
+        row = by_id[src["customer_id"]]
+        assert row["owner"] == src["assigned_rep"]
+        assert row["value_class"] == src["value_class"] and row["tier"] == src["tier"]
+        assert row["visits_per_year"] == src["visits_per_year"]
+        assert row["member_record_ids"] == "; ".join(src["member_ids"])
+
+
+def test_next_best_products_in_rank_order_and_capped(report_full_out: Path) -> None:
+    customers = pq.read_table(report_full_out / "customers.parquet")
+    cs = pq.read_table(report_full_out / "cross_sell.parquet")
+    from tierwise.settings.report import ReportSettings
+
+    t = crm_export(customers, cs, settings=ReportSettings(next_best_products=2))
+    cid = cs.column("customer_id")[0].as_py()
+    mine = sorted((r for r in cs.to_pylist() if r["customer_id"] == cid), key=lambda r: r["rank"])
+    got = next(r for r in t.to_pylist() if r["account_id"] == cid)["next_best_products"]
+    assert got == "; ".join(r["item"] for r in mine[:2])
+
+
+def test_reason_joins_class_and_coverage_reasons(report_full_out: Path) -> None:
+    customers = pq.read_table(report_full_out / "customers.parquet")
+    row = crm_export(customers).to_pylist()[0]
+    src = customers.to_pylist()
+    src_row = next(r for r in src if r["customer_id"] == row["account_id"])
+    assert row["reason"] == f"{src_row['class_reason']}; {src_row['coverage_reason']}"
+
+
+def test_without_later_stages_the_columns_stay_and_owner_is_todays_rep(
+    report_demo_out: Path,
+) -> None:
+    customers = pq.read_table(report_demo_out / "customers.parquet")
+    t = crm_export(customers)
+    assert t.column_names == list(CRM_COLUMNS)
+    assert t.column("value_class").null_count == t.num_rows
+    assert t.column("next_best_products").null_count == t.num_rows
+    owners = dict(
+        zip(
+            customers.column("customer_id").to_pylist(),
+            customers.column("rep_id").to_pylist(),
+            strict=True,
+        )
+    )
+    assert all(owners[r["account_id"]] == r["owner"] for r in t.to_pylist())
+
+
+def test_the_written_file_neutralises_formulas(report_full_out: Path, tmp_path: Path) -> None:
+    path = write_crm_export(report_full_out, target=tmp_path / "crm_export.csv")
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == list(CRM_COLUMNS)
+    cid = customer_id_named(report_full_out, FORMULA_NAME)
+    row = next(r for r in rows if r["account_id"] == cid)
+    assert row["account_name"] == "'" + FORMULA_NAME
+
+
+def test_a_prospect_flag_is_kept() -> None:
+    c = pa.table({"customer_id": ["a", "p"], "is_prospect": [False, True]})
+    assert crm_export(c).column("is_prospect").to_pylist() == [False, True]

@@ -1,0 +1,117 @@
+"""plan.xlsx read back with openpyxl: a sheet per rep, lists that sum to the plan, text safe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from report_support import FORMULA_NAME, customer_id_named
+from tierwise.report import write_plan_xlsx
+from tierwise.report.xlsx import _sheet_names, write_plan
+
+
+def _rows(ws: openpyxl.worksheet.worksheet.Worksheet) -> list[dict]:
+    values = list(ws.iter_rows(values_only=True))
+    header = values[0]
+    return [dict(zip(header, r, strict=True)) for r in values[1:]]
+
+
+def test_a_sheet_per_rep_and_the_lists_sum_to_the_plan(
+    report_full_out: Path, tmp_path: Path
+) -> None:
+    path = write_plan_xlsx(report_full_out, target=tmp_path / "plan.xlsx")
+    wb = openpyxl.load_workbook(path)
+    customers = pq.read_table(report_full_out / "customers.parquet")
+    reps = sorted(set(customers.column("assigned_rep").to_pylist()))
+    assert wb.sheetnames == ["Summary", "Definitions", "Terms", "Targets", *reps]
+    plan = {r["rep_id"]: r for r in pq.read_table(report_full_out / "rep_plan.parquet").to_pylist()}
+    total_visits = 0.0
+    n_rows = 0
+    for rep in reps:
+        rows = _rows(wb[rep])
+        visits = sum(r["Visits / year"] or 0 for r in rows)
+        calls = sum(r["Calls / year"] or 0 for r in rows)
+        assert visits == plan[rep]["visits"] and calls == plan[rep]["calls"], rep
+        assert len(rows) == plan[rep]["customers"]
+        total_visits += visits
+        n_rows += len(rows)
+    assert n_rows == customers.num_rows
+    assert total_visits == float(np.sum(customers.column("visits_per_year").to_numpy()))
+
+
+def test_call_lists_are_sorted_by_priority_with_header_frozen_and_filtered(
+    report_full_out: Path, tmp_path: Path
+) -> None:
+    wb = openpyxl.load_workbook(write_plan_xlsx(report_full_out, target=tmp_path / "p.xlsx"))
+    ws = wb[wb.sheetnames[4]]
+    rows = _rows(ws)
+    contribution = [r["Expected contribution"] for r in rows]
+    assert contribution == sorted(contribution, reverse=True)
+    assert [r["Priority"] for r in rows] == list(range(1, len(rows) + 1))
+    assert ws.freeze_panes == "D2"
+    assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A1:")
+    assert ws["N2"].number_format == "#,##0"  # revenue 12m
+    assert {"Channel", "Reason", "Next best products"} <= set(rows[0])
+
+
+def test_a_formula_in_a_name_is_text(report_full_out: Path, tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(write_plan_xlsx(report_full_out, target=tmp_path / "p.xlsx"))
+    cid = customer_id_named(report_full_out, FORMULA_NAME)
+    found = [
+        ws.cell(row=cell.row, column=3)
+        for ws in wb.worksheets[4:]
+        for cell in ws["B"]
+        if cell.value == cid
+    ]
+    assert len(found) == 1
+    assert found[0].value == FORMULA_NAME and found[0].data_type == "s"
+    # no cell anywhere in the workbook is a formula
+    assert not any(
+        c.data_type == "f" for ws in wb.worksheets for row in ws.iter_rows() for c in row
+    )
+
+
+def test_without_a_coverage_plan_lists_follow_todays_rep(
+    report_demo_out: Path, tmp_path: Path
+) -> None:
+    wb = openpyxl.load_workbook(write_plan_xlsx(report_demo_out, target=tmp_path / "p.xlsx"))
+    reps = pq.read_table(report_demo_out / "customers.parquet", columns=["rep_id"])
+    expected = sorted(set(pc.fill_null(reps.column("rep_id"), "(unassigned)").to_pylist()))
+    assert wb.sheetnames[4:] == expected
+    header = [c.value for c in wb[expected[0]][1]]
+    assert "Channel" not in header and "Visits / year" not in header
+    summary_text = [c.value for row in wb["Summary"].iter_rows() for c in row if c.value]
+    assert any("No coverage plan in this run" in str(v) for v in summary_text)
+    assert "Not in this run" in str(wb["Terms"]["A3"].value)
+
+
+def test_definitions_terms_and_targets_come_from_their_tables(
+    report_full_out: Path, tmp_path: Path
+) -> None:
+    wb = openpyxl.load_workbook(write_plan_xlsx(report_full_out, target=tmp_path / "p.xlsx"))
+    terms = [r for r in wb["Terms"].iter_rows(min_row=3, values_only=True)]
+    assert terms[0][:2] == ("tier", "rule") and len(terms) == 1 + 3
+    targets = pq.read_table(report_full_out / "targets.parquet")
+    assert wb["Targets"].max_row == 3 + targets.num_rows
+    defs = [c.value for c in wb["Definitions"]["B"]]
+    assert "segment" in defs
+
+
+def test_sheet_names_are_valid_and_unique() -> None:
+    names = _sheet_names(["a/b", "A_B", "x" * 40, "History", "[q]"], ["Summary"])
+    assert names == ["a_b", "A_B~2", "x" * 31, "History_", "_q_"]
+
+
+def test_rep_names_from_inputs_are_neutralised_in_the_summary(tmp_path: Path) -> None:
+    c = pa.table(
+        {"customer_id": ["a", "b"], "assigned_rep": ["@rep", "+rep"], "visits_per_year": [1.0, 2.0]}
+    )
+    wb = openpyxl.load_workbook(write_plan(tmp_path / "p.xlsx", c))
+    cells = [c for row in wb["Summary"].iter_rows() for c in row if c.value in ("@rep", "+rep")]
+    # rep and sheet name columns
+    assert len(cells) == 4 and all(c.data_type == "s" and c.quotePrefix for c in cells)

@@ -1,0 +1,165 @@
+"""The dashboard through FastAPI's test client: overrides audited, decisions, access rules."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from report_support import SCRIPT_NAME, customer_id_named
+from tierwise.accounts.review import DECISIONS_SCHEMA, clean_decisions
+from tierwise.app import create_app, read_overrides, read_review_decisions, serve
+from tierwise.errors import SettingsError
+
+LOCAL = "http://127.0.0.1"
+
+
+@pytest.fixture
+def out(report_full_out: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(report_full_out, tmp_path / "out"))
+
+
+def _csrf(client: TestClient, url: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', client.get(url).text)
+    assert m is not None
+    return m.group(1)
+
+
+def test_every_page_answers(out: Path) -> None:
+    client = TestClient(create_app(out), base_url=LOCAL)
+    cid = customer_id_named(out, SCRIPT_NAME)
+    for url in (
+        "/",
+        "/segments?value_class=A",
+        f"/customers/{cid}",
+        "/reps",
+        "/reps/R0001",
+        "/review",
+        "/audit",
+        "/downloads",
+        "/download/segments.csv",
+        "/static/app.js",
+    ):
+        assert client.get(url).status_code == 200, url
+
+
+def test_segment_filter_returns_only_that_class(out: Path) -> None:
+    import pyarrow.parquet as pq
+
+    client = TestClient(create_app(out), base_url=LOCAL)
+    page = client.get("/segments", params={"value_class": "B"}).text
+    n = sum(
+        v == "B" for v in pq.read_table(out / "customers.parquet").column("value_class").to_pylist()
+    )
+    assert f"{n:,} customers match" in page
+
+
+def test_override_is_stored_audited_and_read_for_the_next_run(out: Path) -> None:
+    client = TestClient(create_app(out, user="tester"), base_url=LOCAL)
+    cid = customer_id_named(out, SCRIPT_NAME)
+    before = client.get(f"/customers/{cid}").text
+    computed = re.search(r"Computed: class (\w+)", before).group(1)
+    new = "A" if computed != "A" else "B"
+    r = client.post(
+        f"/customers/{cid}/override",
+        data={
+            "csrf": _csrf(client, f"/customers/{cid}"),
+            "value_class": new,
+            "reason": "strategic account",
+            "by": "ana",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    audit = client.get("/audit").text
+    assert "strategic account" in audit and "ana" in audit
+    entries = create_app(out).state.store.audit(subject=cid)
+    assert [(e["field"], e["old"], e["new"], e["by"]) for e in entries] == [
+        ("value_class", computed, new, "ana")
+    ]
+    t = read_overrides(out)
+    assert t.column_names == ["customer_id", "value_class", "tier", "reason", "by", "at"]
+    assert t.to_pylist()[0]["customer_id"] == cid and t.to_pylist()[0]["value_class"] == new
+
+
+def test_override_needs_a_known_class_a_reason_and_a_token_of_the_form(out: Path) -> None:
+    client = TestClient(create_app(out), base_url=LOCAL)
+    cid = customer_id_named(out, SCRIPT_NAME)
+    csrf = _csrf(client, f"/customers/{cid}")
+    url = f"/customers/{cid}/override"
+    bad_class = client.post(url, data={"csrf": csrf, "value_class": "Z", "reason": "x", "by": "a"})
+    assert bad_class.status_code == 400 and "Unknown class" in bad_class.text
+    no_reason = client.post(url, data={"csrf": csrf, "value_class": "A", "by": "a"})
+    assert no_reason.status_code == 400 and "Give a reason" in no_reason.text
+    forged = client.post(url, data={"csrf": "x", "value_class": "A", "reason": "r", "by": "a"})
+    assert forged.status_code == 403
+    assert read_overrides(out).num_rows == 0
+
+
+def test_removing_an_override_is_audited(out: Path) -> None:
+    client = TestClient(create_app(out), base_url=LOCAL)
+    cid = customer_id_named(out, SCRIPT_NAME)
+    csrf = _csrf(client, f"/customers/{cid}")
+    url = f"/customers/{cid}/override"
+    client.post(url, data={"csrf": csrf, "tier": "gold", "reason": "r", "by": "a"})
+    client.post(url, data={"csrf": csrf, "remove": "1", "by": "b"})
+    assert read_overrides(out).num_rows == 0
+    kinds = [(e["field"], e["new"], e["by"]) for e in create_app(out).state.store.audit(cid)]
+    assert kinds[0] == ("tier", None, "b") and kinds[-1] == ("tier", "gold", "a")
+
+
+def test_review_decisions_come_back_in_the_decisions_format(out: Path) -> None:
+    client = TestClient(create_app(out), base_url=LOCAL)
+    token = _csrf(client, "/customers/" + customer_id_named(out, SCRIPT_NAME))
+    r = client.post(
+        "/review",
+        data={"csrf": token, "left_id": "Z2", "right_id": "Z1", "decision": "reject", "by": "bo"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    t = read_review_decisions(out)
+    assert t.schema == DECISIONS_SCHEMA
+    assert t.select(["left_id", "right_id", "decision", "decided_by"]).to_pylist() == [
+        {"left_id": "Z1", "right_id": "Z2", "decision": "reject", "decided_by": "bo"}
+    ]
+    # the accounts stage reads it as it is
+    assert clean_decisions(t).num_rows == 1
+
+
+def test_input_text_is_escaped_in_pages(out: Path) -> None:
+    client = TestClient(create_app(out), base_url=LOCAL)
+    cid = customer_id_named(out, SCRIPT_NAME)
+    for url in (f"/customers/{cid}", "/lookup?q=script", "/segments?q=script"):
+        page = client.get(url, follow_redirects=True).text
+        assert SCRIPT_NAME not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page, url
+        assert "script-src 'self'" in client.get(url).headers["content-security-policy"]
+
+
+def test_only_local_host_names_without_a_token(out: Path) -> None:
+    assert TestClient(create_app(out), base_url="http://evil.example").get("/").status_code == 400
+
+
+def test_a_token_is_needed_on_every_request_when_set(out: Path) -> None:
+    client = TestClient(create_app(out, token="s3cret"), base_url="http://10.0.0.5")
+    assert client.get("/").status_code == 401
+    assert client.get("/", params={"token": "wrong"}).status_code == 401
+    first = client.get("/", params={"token": "s3cret"}, follow_redirects=False)
+    assert first.status_code == 303 and "token" not in first.headers["location"]
+    assert client.get("/").status_code == 200  # the cookie carries it now
+    other = TestClient(create_app(out, token="s3cret"), base_url="http://10.0.0.5")
+    assert other.get("/", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_serving_beyond_this_machine_refuses_without_a_token(out: Path) -> None:
+    with pytest.raises(SettingsError, match="access token"):
+        serve(out, host="0.0.0.0", port=0)
+
+
+def test_downloads_only_files_of_the_folder(out: Path) -> None:
+    client = TestClient(create_app(out), base_url=LOCAL)
+    assert client.get("/download/..%2Fetc%2Fpasswd").status_code == 404
+    assert client.get("/download/overrides.duckdb").status_code == 404
+    assert client.get("/download/customers.csv").content == (out / "customers.csv").read_bytes()

@@ -1,0 +1,146 @@
+"""report.html: sections from an output folder, missing stages said, text escaped, binned."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from report_support import SCRIPT_NAME
+from tierwise.report import build_report, render_report
+from tierwise.report.charts import matrix_chart, sample_curve
+from tierwise.report.html import vendor_script
+from tierwise.settings.report import ReportSettings
+
+
+def _specs(html: str) -> list[dict]:
+    blocks = re.findall(r'<script type="application/json" id="[^"]+">(.*?)</script>', html, re.S)
+    return [json.loads(b) for b in blocks]
+
+
+def _section(html: str, key: str) -> str:
+    start = html.index(f'<section id="{key}">')
+    return html[start : html.index("</section>", start)]
+
+
+def test_sections_without_their_stage_say_so(report_demo_out: Path) -> None:
+    html = render_report(report_demo_out)
+    for key in ("segments", "profiles", "coverage", "crosssell", "terms"):
+        assert "Not in this run" in _section(html, key), key
+    for key in ("overview", "whale", "matrix", "status", "duplicates", "lifetime", "quality"):
+        assert "Not in this run" not in _section(html, key), key
+
+
+def test_every_section_filled_when_the_stage_tables_exist(report_full_out: Path) -> None:
+    html = render_report(report_full_out)
+    for key in ("segments", "profiles", "coverage", "crosssell", "terms"):
+        assert "Not in this run" not in _section(html, key), key
+    # the coverage section draws hours, channel mix, utilisation and sizing
+    cov = _section(html, "coverage")
+    assert cov.count('class="chart"') == 4
+
+
+def test_input_text_never_becomes_markup(report_full_out: Path) -> None:
+    html = render_report(report_full_out)
+    assert SCRIPT_NAME not in html
+    assert "<img src=x" not in html
+    assert "<b>" not in html  # the profile sentence of segments.csv carries <b>
+    # the hostile name is in the data, escaped for the JSON block
+    assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in html
+    assert any(
+        row.get("name") == SCRIPT_NAME
+        for spec in _specs(html)
+        for rows in spec.get("datasets", {}).values()
+        for row in rows
+    )
+
+
+def test_bundles_are_inlined_once_and_nothing_is_fetched(report_demo_out: Path) -> None:
+    html = render_report(report_demo_out)
+    for name in ("vega", "vega-lite", "vega-embed"):
+        assert html.count(vendor_script(name)) == 1
+    assert "default-src 'none'" in html
+    assert not re.search(r'<script[^>]+src=|<link[^>]+href=|<img[^>]+src="http', html)
+
+
+def test_same_folder_gives_the_same_bytes(report_demo_out: Path, tmp_path: Path) -> None:
+    a = build_report(report_demo_out, target=tmp_path / "a.html").read_bytes()
+    b = build_report(report_demo_out, target=tmp_path / "b.html").read_bytes()
+    assert a == b
+
+
+def test_matrix_is_binned_above_the_row_limit_and_keeps_every_customer() -> None:
+    rng = np.random.default_rng(1)
+    n = 20_000
+    t = pa.table(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "net_profit": rng.normal(1000, 3000, n),
+            "wallet": rng.lognormal(9, 1, n),
+            "value_class": rng.choice(["A", "B", "C", "D"], n).tolist(),
+        }
+    )
+    chart, facts = matrix_chart(
+        t, value="net_profit", potential="wallet", klass="value_class", max_rows=5000, bins=40
+    )
+    spec = chart.to_dict()  # raises if a chart embeds more than Vega-Altair's 5,000 rows
+    rows = next(iter(spec["datasets"].values()))
+    assert facts["binned"] and len(rows) <= 40 * 40
+    assert sum(r["customers"] for r in rows) == n
+    assert {r["class"] for r in rows} <= {"A", "B", "C", "D"}
+
+
+def test_matrix_shows_each_customer_below_the_limit() -> None:
+    t = pa.table(
+        {
+            "customer_id": ["a", "b", "c"],
+            "name": ["A", "B", None],
+            "net_profit": [1.0, None, 3.0],
+            "wallet": [10.0, 20.0, 30.0],
+        }
+    )
+    chart, facts = matrix_chart(
+        t, value="net_profit", potential="wallet", klass=None, max_rows=5000, bins=10
+    )
+    rows = next(iter(chart.to_dict()["datasets"].values()))
+    assert [r["customer_id"] for r in rows] == ["a", "c"]
+    assert facts == {"shown": 2, "without_axes": 1, "binned": False}
+
+
+def test_curve_sampling_keeps_ends_and_the_peak() -> None:
+    idx = sample_curve(100_000, 50, keep=(12_345,))
+    assert idx[0] == 0 and idx[-1] == 99_999 and 12_345 in idx and len(idx) <= 51
+
+
+def test_commonest_reject_reasons_per_input(tmp_path: Path) -> None:
+    rows = ["file,table,row,column,reason,value"]
+    rows += [f"t.csv,transactions,{i},date,not a date,x" for i in range(2, 9)]
+    rows += [f"t.csv,transactions,{i},revenue,not a number,y" for i in range(20, 23)]
+    rows += ["c.csv,customers,5,customer_id,duplicate key,c1"]
+    (tmp_path / "rejects.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    html = render_report(tmp_path, ReportSettings(reject_reasons=1))
+    quality = _section(html, "quality")
+    assert "not a date" in quality and "duplicate key" in quality
+    # one reason per input: the rarer reason of transactions is left out of the table
+    assert "not a number" not in quality.split("<table>")[-1]
+
+
+def test_an_empty_folder_says_what_is_missing(tmp_path: Path) -> None:
+    html = render_report(tmp_path)
+    assert "customers.parquet / customers.csv is not in the folder" in html
+    assert 'class="chart"' not in html
+
+
+def test_settings_fields_document_their_defaults() -> None:
+    for name, field in ReportSettings.model_fields.items():
+        assert "default" in (field.description or "").lower(), name
+
+
+@pytest.mark.parametrize("bins", [0, 71])
+def test_matrix_bins_out_of_range_are_refused(bins: int) -> None:
+    with pytest.raises(ValueError, match="matrix_bins"):
+        ReportSettings(matrix_bins=bins)
