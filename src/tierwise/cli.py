@@ -520,6 +520,104 @@ _command(
 )
 
 
+def _folder_arg(help_text: str) -> inspect.Parameter:
+    return inspect.Parameter(
+        "folder",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        default=typer.Argument(..., help=help_text, metavar="DIR", show_default=False),
+        annotation=Path,
+    )
+
+
+def _tierwise_folder(folder: Path) -> Path:
+    from .io.outputs import MARKER
+
+    if not (folder / MARKER).is_file() or not (folder / "customers.parquet").is_file():
+        raise SettingsError(f"{folder}: not an output folder of tierwise run (run it first)")
+    return folder
+
+
+def _report(kw: dict[str, Any]) -> None:
+    import json
+    import os
+
+    from .report import build_report
+    from .settings import ReportSettings
+
+    with _errors():
+        folder = _tierwise_folder(kw["folder"])
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        settings = ReportSettings.model_validate(manifest.get("settings", {}).get("report", {}))
+        tmp = folder / ".report.html.tmp"
+        try:
+            build_report(folder, settings, target=tmp)
+            os.replace(tmp, folder / "report.html")
+        finally:
+            tmp.unlink(missing_ok=True)
+        console.print(f"wrote {folder / 'report.html'}", markup=False)
+
+
+_command(
+    "report",
+    "Rebuild report.html in an output folder from the tables the run wrote.",
+    [_folder_arg("An output folder of tierwise run.")],
+    _report,
+)
+
+
+def _serve(kw: dict[str, Any]) -> None:
+    import os
+
+    from .app import serve
+    from .app.server import is_loopback
+
+    with _errors():
+        folder = _tierwise_folder(kw["folder"])
+        token = kw.get("token") or os.environ.get("TIERWISE_TOKEN") or None
+        if not is_loopback(kw["host"]) and not token:
+            serve(folder, host=kw["host"], port=kw["port"], token=None)  # refuses, saying why
+        console.print(
+            f"tierwise dashboard on http://{kw['host']}:{kw['port']}/ over {folder} "
+            "(Ctrl-C to stop)",
+            markup=False,
+        )
+        serve(folder, host=kw["host"], port=kw["port"], token=token)
+
+
+_command(
+    "serve",
+    "Open the dashboard over an output folder: segments, customers with every reason, rep "
+    "plans, duplicate review, class overrides with an audit log, downloads. Decisions made "
+    "there are applied by the next run into the same folder.",
+    [
+        _folder_arg("An output folder of tierwise run."),
+        _param(
+            "host",
+            str,
+            _opt(
+                "127.0.0.1",
+                "--host",
+                help="Address to bind; another than 127.0.0.1 needs --token.",
+                metavar="ADDR",
+            ),
+        ),
+        _param("port", int, _opt(8765, "--port", help="Port.", metavar="N")),
+        _param(
+            "token",
+            str | None,
+            _opt(
+                None,
+                "--token",
+                help="Access token (or TIERWISE_TOKEN).",
+                metavar="TEXT",
+                show_default=False,
+            ),
+        ),
+    ],
+    _serve,
+)
+
+
 def main() -> None:
     """Entry point of the ``tierwise`` console script."""
     app()

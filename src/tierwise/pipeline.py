@@ -395,6 +395,44 @@ def _check_result(stage: Stage, res: StageResult) -> None:
         )
 
 
+def _handoff(target: Path | None, previous: Path | None) -> tuple[dict[str, pa.Table], Any]:
+    """What people decided in the dashboard (``tierwise serve``) over the output folder this
+    run replaces — or, for a run into a new folder, over ``--previous`` — and where from."""
+    from .app.store import OVERRIDES_FILE, read_overrides, read_review_decisions
+
+    for folder in (target, previous):
+        if folder is not None and (folder / OVERRIDES_FILE).is_file():
+            tables = {
+                "review_decisions": read_review_decisions(folder),
+                "class_overrides": read_overrides(folder),
+            }
+            block = {"folder": str(folder), **{k: t.num_rows for k, t in tables.items()}}
+            return tables, block
+    return {}, None
+
+
+def _write_views(
+    out: OutputFolder,
+    customers: pa.Table,
+    tables: Mapping[str, pa.Table],
+    manifest: Any,
+    settings: Settings,
+) -> None:
+    """What people look at, from what the run wrote: crm_export.csv, plan.xlsx, report.html."""
+    from .report import build_report, crm_export
+    from .report.xlsx import write_plan
+
+    s = settings.report
+    out.write_table(
+        "crm_export", crm_export(customers, tables.get("cross_sell"), settings=s), parquet=False
+    )
+    plan_tables = {
+        k: tables.get(k) for k in ("rep_plan", "segments", "terms", "targets", "cross_sell")
+    }
+    write_plan(out.path("plan.xlsx"), customers, plan_tables, manifest=manifest, settings=s)
+    build_report(out.tmp, s, target=out.path("report.html"))
+
+
 def _input_paths(inputs: Mapping[str, Any]) -> list[Path]:
     return [Path(v) for v in inputs.values() if not is_frame(v) and "://" not in str(v)]
 
@@ -458,6 +496,7 @@ def run_pipeline(
     if out_dir is not None:
         target = check_output_target(out_dir, _input_paths(inputs))
     prev = Path(previous) if previous is not None else None
+    handoff, handoff_block = _handoff(target, prev)
     own_engine = engine is None
     eng = engine or Engine(
         settings.run.engine, threads=settings.run.threads, memory_limit=settings.run.memory_limit
@@ -475,6 +514,7 @@ def run_pipeline(
             assemble=_assemble,
             previous=prev,
             files={k: a.path for k, a in vctx.inputs.items()},
+            handoff=handoff,
         )
         warnings = list(vctx.warnings)
         manifest_blocks: dict[str, Any] = {}
@@ -533,6 +573,7 @@ def run_pipeline(
             "models": models,
             "warnings": warnings,
             "customers_columns_without_data": empty,
+            "dashboard_decisions": handoff_block,
             **manifest_blocks,
         }
         written: Path | None = None
@@ -545,6 +586,7 @@ def run_pipeline(
                 out.write_table("rejects", vctx.rejects, parquet=False)
                 timings["outputs"] = round(time.perf_counter() - start, 4)
                 out.write_json("manifest.json", manifest)
+                _write_views(out, customers, tables, manifest, settings)
                 written = out.commit()
             except BaseException:
                 out.abort()

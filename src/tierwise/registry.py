@@ -193,6 +193,7 @@ class StageContext:
         assemble: Callable[[StageContext], pa.Table] | None = None,
         previous: Path | None = None,
         files: Mapping[str, str] | None = None,
+        handoff: Mapping[str, pa.Table] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -202,6 +203,9 @@ class StageContext:
         self.previous = previous
         #: the input files by table name (paths as shown to users, credentials redacted)
         self.files: dict[str, str] = dict(files or {})
+        #: what people decided in the dashboard over the last output folder, by kind
+        #: (``review_decisions``, ``class_overrides``), for the stages that apply them
+        self.handoff: dict[str, pa.Table] = dict(handoff or {})
         self._assemble = assemble
         self._customers: tuple[tuple[str, ...], pa.Table] | None = None
 

@@ -83,12 +83,13 @@ def _run_accounts(ctx: StageContext) -> StageResult:
     from ..io import read_decisions
 
     cfg = ctx.settings.accounts
-    decisions = None
-    if cfg.decisions_files:
-        # later files after earlier ones: for a pair decided twice the later row wins
-        decisions = pa.concat_tables(
-            [read_decisions(f) for f in cfg.decisions_files], promote_options="permissive"
-        )
+    # later files after earlier ones, the dashboard's last: for a pair decided twice the
+    # later row wins
+    parts = [read_decisions(f) for f in cfg.decisions_files]
+    dashboard = ctx.handoff.get("review_decisions")
+    if dashboard is not None and dashboard.num_rows:
+        parts.append(dashboard)
+    decisions = pa.concat_tables(parts, promote_options="permissive") if parts else None
     res = resolve_accounts(
         ctx.tables["customers"], cfg, engine=ctx.engine, decisions=decisions, seed=ctx.seed
     )

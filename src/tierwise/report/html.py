@@ -963,15 +963,7 @@ class _Report:
                 sec.blocks.append(Block(kind="list", items=["No input row was rejected."]))
         else:
             sec.missing.append("rejects.csv is not in the folder")
-        timings = self.m.get("timings") or {}
-        if isinstance(timings, dict) and timings:
-            sec.blocks.append(
-                Block(
-                    kind="figures",
-                    title="Time per stage (seconds)",
-                    items=[(k, f"{float(v):,.1f}") for k, v in timings.items()],
-                )
-            )
+        # the time each stage took stays in manifest.json: the same run gives the same report
         return sec
 
     def sections(self) -> list[Section]:

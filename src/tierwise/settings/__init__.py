@@ -29,6 +29,7 @@ from .lifetime import LifetimeSettings
 from .output import OutputSettings
 from .potential import PotentialSettings
 from .profitability import ProfitabilitySettings
+from .report import ReportSettings
 from .run import RunSettings
 from .validate import ValidateSettings
 
@@ -41,6 +42,7 @@ __all__ = [
     "OutputSettings",
     "PotentialSettings",
     "ProfitabilitySettings",
+    "ReportSettings",
     "RunSettings",
     "Settings",
     "TableInput",
@@ -81,6 +83,7 @@ class Settings(BaseModel):
     lifetime: LifetimeSettings = Field(default_factory=LifetimeSettings)
     potential: PotentialSettings = Field(default_factory=PotentialSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
 
     def table_input(self, name: str) -> TableInput:
