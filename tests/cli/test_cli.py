@@ -159,6 +159,17 @@ def test_init_writes_a_settings_file_and_refuses_to_overwrite(files: Path) -> No
     assert load_settings(target).transactions.columns["customer_id"] == "Kundennr"
 
 
+def test_init_on_a_missing_file_is_one_line_naming_it(files: Path) -> None:
+    target = files / "t.toml"
+    res = runner.invoke(app, ["init", "--transactions", str(files / "nope.csv"), "-o", str(target)])
+    assert res.exit_code == 1
+    assert res.stderr.strip().splitlines() == [
+        f"error: {files / 'nope.csv'}: transactions file not found (check the path given for "
+        "transactions)"
+    ]
+    assert not target.exists()
+
+
 def test_init_without_files_writes_the_defaults(files: Path) -> None:
     target = files / "t.toml"
     assert runner.invoke(app, ["init", "--out", str(target)]).exit_code == 0

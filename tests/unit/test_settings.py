@@ -230,13 +230,12 @@ def test_init_template_reads_back_to_the_defaults(tmp_path: Path) -> None:
     assert load_settings(_write(tmp_path, text)) == Settings()
 
 
-def test_init_template_shows_every_field_of_every_section() -> None:
+def test_init_template_points_to_every_other_section() -> None:
+    # the template sets the inputs only; every other section is named, documented in full in
+    # docs/settings.md (tests/unit/test_settings_docs.py), and [demo] is not a user's setting
     text = settings_template()
-    for section, model in SECTIONS:
-        assert f"[{section}]" in text
-        for name in model.model_fields:
-            if name != "columns":
-                assert f"{name} =" in text, f"[{section}] {name} missing from the template"
+    for section, _ in SECTIONS:
+        assert (f"[{section}]" in text) == (section != "demo"), section
 
 
 def test_init_template_guesses_mappings_from_a_files_header(tmp_path: Path) -> None:

@@ -1,143 +1,190 @@
-"""``tierwise init``: a commented settings file written from the settings model itself.
+"""``tierwise init``: a settings file written from the user's own files.
 
-Every field appears with its docstring (unit and default) as a comment and its default value
-commented out, so the file documents itself and reads back as the defaults. Input files
-named on the command line get their path and a guessed column mapping.
+For each input given, init reads a sample of the file (:mod:`tierwise.io.sample`), guesses
+which of its columns is which canonical column (:mod:`tierwise.settings._guess`) and writes
+that input's section: the path relative to the settings file, the reading options the sample
+calls for (decimal separator, date format), and the column mapping with the confidence and
+the evidence of each guess. The file's columns left out are listed as comments, with what
+they look like instead.
+
+Only the sections of the inputs given are written; every other setting keeps its default.
+docs/settings.md lists every setting with its unit and default (generated from the settings
+models by ``scripts/gen_settings_docs.py``).
 """
 
 from __future__ import annotations
 
 import json
-import re
+import os
+import shlex
 import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+import pyarrow as pa
 
+from ..errors import InputError, SettingsError
 from ..schema import TABLES
+from ._guess import TableGuess, guess_table, input_columns
 
-__all__ = ["guess_columns", "settings_template"]
+__all__ = ["InitResult", "closing_hint", "guess_columns", "init_settings", "settings_template"]
 
-#: Names users' files often give the canonical columns (compared after lower-casing and
-#: removing punctuation).
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "customer_id": (
-        "customer",
-        "customerid",
-        "custid",
-        "cust_no",
-        "customer_no",
-        "customer_number",
-        "client_id",
-        "account_id",
-        "account",
-        "debtor",
-        "kundennr",
-        "kunde",
-        "sold_to",
-    ),
-    "date": (
-        "invoice_date",
-        "invoicedate",
-        "order_date",
-        "orderdate",
-        "transaction_date",
-        "posting_date",
-        "datum",
-        "activity_date",
-    ),
-    "revenue": (
-        "net_revenue",
-        "net_amount",
-        "amount",
-        "sales",
-        "net_sales",
-        "value",
-        "umsatz",
-        "line_total",
-        "net_value",
-    ),
-    "order_id": (
-        "invoice",
-        "invoice_no",
-        "invoiceno",
-        "invoice_id",
-        "order",
-        "order_no",
-        "document_no",
-        "belegnr",
-    ),
-    "product_id": ("product", "sku", "item", "item_id", "stockcode", "article", "material"),
-    "product_category": ("category", "product_group", "family", "warengruppe"),
-    "quantity": ("qty", "units", "menge"),
-    "cost": ("cogs", "cost_of_goods", "unit_cost_total", "cost_amount"),
-    "list_revenue": ("gross_revenue", "list_amount", "gross_amount", "list_value"),
-    "is_return": ("return", "returned", "credit_note"),
-    "name": ("customer_name", "company", "company_name", "firma"),
-    "postcode": ("zip", "zipcode", "postal_code", "plz"),
-    "employees": ("headcount", "staff", "n_employees"),
-    "annual_revenue": ("turnover", "company_revenue", "sales_volume"),
-    "rep_id": ("rep", "salesrep", "sales_rep", "owner", "account_manager"),
-    "type": ("activity_type", "activity", "kind"),
-    "duration_minutes": ("duration", "minutes"),
-    "invoice_id": ("invoice", "invoice_no", "invoice_number"),
-    "due_date": ("due", "duedate"),
-    "paid_date": ("paid", "payment_date", "paiddate"),
-    "hours_per_year": ("hours", "capacity", "capacity_hours"),
-}
+#: where the settings file's header sends readers for every other setting
+SETTINGS_DOC = "docs/settings.md"
+#: the output folder the closing hint suggests
+SUGGESTED_OUT = "tierwise-out"
+_WIDTH = 92
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+@dataclass(frozen=True)
+class InitResult:
+    """What ``tierwise init`` writes and says."""
+
+    #: the settings file's text
+    text: str
+    #: the lines to print once the file is written (each command on a line of its own)
+    hint: str
+    #: the guesses, per input
+    tables: dict[str, TableGuess] = field(default_factory=dict)
 
 
-def guess_columns(table: str, source_columns: list[str]) -> dict[str, str]:
-    """Guess canonical → source column names; columns already canonical are left out.
+def guess_columns(
+    table: str, source_columns: list[str], sample: pa.Table | None = None
+) -> dict[str, str]:
+    """Guess canonical → source column names from a header (and sampled values, if any).
+
+    Columns that already carry the canonical name are left out: the run reads them as they
+    are.
 
     Examples
     --------
-    >>> guess_columns("transactions", ["Cust No", "Invoice Date", "Net Amount", "revenue"])
-    {'customer_id': 'Cust No', 'date': 'Invoice Date'}
+    >>> guess_columns("transactions", ["Kundennummer", "Rechnungsdatum", "Menge", "revenue"])
+    {'customer_id': 'Kundennummer', 'date': 'Rechnungsdatum', 'quantity': 'Menge'}
     """
-    by_norm = {_norm(c): c for c in source_columns}
-    out: dict[str, str] = {}
-    taken: set[str] = set()
-    for col in TABLES[table].columns:
-        if col.name in by_norm:
-            taken.add(by_norm[col.name])
-    for col in TABLES[table].columns:
-        if col.name in by_norm:
+    from ..io.sample import Sample
+
+    data = sample if sample is not None else pa.table({})
+    return guess_table(table, Sample("", "", list(source_columns), data)).mapping()
+
+
+def init_settings(
+    inputs: Mapping[str, str | Path] | None = None,
+    *,
+    settings_path: str | Path | None = None,
+) -> InitResult:
+    """The settings file for the given inputs, with their columns guessed from samples.
+
+    Parameters
+    ----------
+    inputs
+        Input name (``transactions``, ``customers`` …) → file path or database URL.
+    settings_path
+        Where the file will be written: input paths are written relative to its folder
+        (``load_settings`` reads them so). ``None`` writes absolute paths.
+
+    Raises
+    ------
+    InputError
+        An input file does not exist or cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "sales.csv").write_text("Kundennr;Datum;Umsatz\\nK1;02.01.2024;10,5\\n")
+    >>> r = init_settings({"transactions": d / "sales.csv"}, settings_path=d / "tierwise.toml")
+    >>> 'path = "sales.csv"' in r.text, r.tables["transactions"].mapping()["revenue"]
+    (True, 'Umsatz')
+    """
+    from ..io.sample import read_sample
+    from . import INPUT_TABLES
+
+    inputs = dict(inputs or {})
+    unknown = [k for k in inputs if k not in INPUT_TABLES]
+    if unknown:
+        raise SettingsError(f"unknown input {unknown[0]!r}; inputs are {', '.join(INPUT_TABLES)}")
+    spath = Path(settings_path) if settings_path is not None else None
+    guesses: dict[str, TableGuess] = {}
+    paths: dict[str, str] = {}
+    for name in INPUT_TABLES:
+        if name not in inputs:
             continue
-        for syn in SYNONYMS.get(col.name, ()):
-            src = by_norm.get(_norm(syn))
-            if src and src not in taken:
-                out[col.name] = src
-                taken.add(src)
-                break
-    return out
+        path = str(inputs[name])
+        try:
+            sample = read_sample(path, name=name)
+        except InputError as exc:
+            if exc.message == "file not found":
+                raise InputError(
+                    f"{name} file not found", file=path, hint=f"check the path given for {name}"
+                ) from exc
+            raise
+        guesses[name] = guess_table(name, sample)
+        paths[name] = _path_for(path, spath)
+    text = _render(guesses, paths)
+    hint = closing_hint(spath or Path("tierwise.toml"), guesses)
+    return InitResult(text, hint, guesses)
 
 
-def _source_columns(path: str) -> list[str]:
-    low = path.lower()
+def settings_template(
+    inputs: Mapping[str, str | Path] | None = None, *, settings_path: str | Path | None = None
+) -> str:
+    """The text of ``tierwise.toml`` for the given inputs (see :func:`init_settings`).
+
+    Examples
+    --------
+    >>> text = settings_template()
+    >>> "[transactions]" in text and "[demo]" not in text
+    True
+    """
+    return init_settings(inputs, settings_path=settings_path).text
+
+
+def closing_hint(settings_path: str | Path, tables: Mapping[str, TableGuess] | None = None) -> str:
+    """What to say once the file is written: what was guessed, and the commands to run next.
+
+    Each command is on a line of its own, so that a terminal never cuts one in two.
+
+    Examples
+    --------
+    >>> print(closing_hint("tierwise.toml"))
+    wrote tierwise.toml
+    check it, then run:
+      tierwise validate --config tierwise.toml
+      tierwise run --config tierwise.toml --out tierwise-out
+    """
+    config = shlex.quote(str(settings_path))
+    lines = [f"wrote {settings_path}"]
+    for name, g in (tables or {}).items():
+        mapped = len(g.columns)
+        unused = len(g.unmapped)
+        line = f"  {name}: {mapped} of {len(g.source_columns)} columns mapped"
+        if unused:
+            line += f", {unused} not used"
+        lines.append(line)
+        for col, _ in g.missing:
+            lines.append(f"  {name}: required {col} not found; map it in [{name}.columns]")
+    lines.append("check the guesses in it, then run:" if tables else "check it, then run:")
+    lines.append(f"  tierwise validate --config {config}")
+    lines.append(f"  tierwise run --config {config} --out {SUGGESTED_OUT}")
+    return "\n".join(lines)
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def _path_for(path: str, settings_path: Path | None) -> str:
+    """The input's path as written: relative to the settings file's folder where possible."""
+    if "://" in path:
+        return path
+    absolute = Path(path).resolve()
+    if settings_path is None:
+        return str(absolute)
     try:
-        if low.endswith((".parquet", ".pq")):
-            import pyarrow.parquet as pq
-
-            return list(pq.read_schema(path).names)
-        if low.endswith((".xlsx", ".xlsm")):
-            import openpyxl
-
-            wb = openpyxl.load_workbook(path, read_only=True)
-            row = next(wb.worksheets[0].iter_rows(max_row=1, values_only=True), ())
-            return [str(c) for c in row if c is not None]
-        if "://" in path or low.endswith((".duckdb", ".db", ".ddb")):
-            return []
-        from ..io.readers import sniff_csv
-
-        return sniff_csv(path).header
-    except Exception:
-        return []
+        return Path(os.path.relpath(absolute, settings_path.resolve().parent)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return str(absolute)
 
 
 def _toml_value(value: Any) -> str:
@@ -149,76 +196,128 @@ def _toml_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    return json.dumps(str(value))
+    return json.dumps(str(value), ensure_ascii=False)
 
 
-def _comment(text: str, width: int = 92) -> list[str]:
+def _comment(text: str, indent: str = "") -> list[str]:
     lines: list[str] = []
     for para in (text or "").strip().split("\n\n"):
-        lines += ["# " + ln for ln in textwrap.wrap(" ".join(para.split()), width - 2)]
+        lines += textwrap.wrap(
+            " ".join(para.split()),
+            _WIDTH,
+            initial_indent="# " + indent,
+            subsequent_indent="# " + indent,
+        )
     return lines
 
 
-def _section_lines(name: str, model: type[BaseModel], values: dict[str, Any]) -> list[str]:
-    lines = [f"[{name}]"]
-    if model.__doc__:
-        lines += _comment(model.__doc__)
-    for field_name, field in model.model_fields.items():
-        if field_name == "columns":
-            continue
-        lines.append("")
-        lines += _comment(field.description or "")
-        if field_name in values:
-            lines.append(f"{field_name} = {_toml_value(values[field_name])}")
-            continue
-        default = field.get_default(call_default_factory=True)
-        if default is None:
-            lines.append(f"# {field_name} =")
-        else:
-            if hasattr(default, "isoformat"):
-                default = default.isoformat()
-            lines.append(f"# {field_name} = {_toml_value(default)}")
-    return lines
+def _aligned(rows: list[tuple[str, str]]) -> list[str]:
+    """``setting = value`` lines with their ``# comment`` in one column."""
+    width = min(max((len(a) for a, _ in rows), default=0), 44)
+    return [f"{a:<{width}}  # {c}" if c else a for a, c in rows]
 
 
-def settings_template(inputs: dict[str, str] | None = None) -> str:
-    """The text of a commented ``tierwise.toml``; ``inputs`` maps input name → path."""
+def _header(given: bool) -> list[str]:
+    lines = [
+        "# tierwise settings, written by `tierwise init`.",
+        "#",
+        "# Only the inputs are set here; every other setting keeps its default. Every setting,",
+        f"# with its unit and default: {SETTINGS_DOC}. Paths are relative to this file's folder.",
+    ]
+    if given:
+        lines += [
+            "# Column mappings are guesses, each with its confidence and evidence: check them,",
+            "# fix or delete a wrong one (a deleted line falls back to the canonical name).",
+        ]
+    else:
+        lines += [
+            "# No input was given: fill in [transactions] below, or let init guess the columns:",
+            "#   tierwise init --transactions FILE",
+        ]
+    return [*lines, ""]
+
+
+def _render(guesses: dict[str, TableGuess], paths: dict[str, str]) -> str:
     from . import INPUT_TABLES, Settings
 
-    inputs = inputs or {}
-    out = [
-        "# tierwise settings. Every setting is optional: a commented line shows the default.",
-        "# Paths are relative to this file. Run: tierwise run --config tierwise.toml --out DIR",
-        "",
-    ]
-    for fname, field in Settings.model_fields.items():
-        section = field.alias or fname
-        model = field.annotation
-        assert isinstance(model, type) and issubclass(model, BaseModel)
-        if section in INPUT_TABLES:
-            values: dict[str, Any] = {}
-            mapping: dict[str, str] = {}
-            if section in inputs:
-                path = inputs[section]
-                values["path"] = path if "://" in path else str(Path(path).resolve())
-                mapping = guess_columns(section, _source_columns(path))
-            out += _section_lines(section, model, values)
-            out.append("")
-            out.append(f"[{section}.columns]")
-            out += _comment(
-                f"Your column names for the {section} table ({TABLES[section].doc}). "
-                "Canonical name = your name; leave out columns that already carry the "
-                "canonical name."
+    out = _header(bool(guesses))
+    if guesses:
+        for name, g in guesses.items():
+            out += _input_section(name, g, paths[name])
+    else:
+        out += _blank_input_section("transactions")
+    out += _other_sections(Settings, INPUT_TABLES, set(guesses) or {"transactions"})
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _input_section(name: str, g: TableGuess, path: str) -> list[str]:
+    spec = TABLES[name]
+    lines = [f"[{name}]", *_comment(spec.doc[:1].upper() + spec.doc[1:] + ".")]
+    rows: list[tuple[str, str]] = [(f"path = {_toml_value(path)}", "")]
+    for key in ("table", "decimal", "date_format"):
+        if key in g.options:
+            value, why = g.options[key]
+            rows.append((f"{key} = {_toml_value(value)}", why))
+    lines += _aligned(rows)
+    for note in g.notes:
+        lines += _comment("note: " + note)
+    if name in ("customers", "prospects") and g.unmapped:
+        lines += _comment("Columns of your own to keep beside the canonical ones (see below):")
+        lines.append(f"# extra_columns = {_toml_value([s for s, _ in g.unmapped])}")
+    lines += ["", f"[{name}.columns]", "# canonical column = your column"]
+    rows = []
+    missing = dict(g.missing)
+    for col in input_columns(name):
+        guess = g.guessed(col.name)
+        if guess is not None and guess.by_name:
+            rows.append(
+                (
+                    f"# {col.name} = {_toml_value(guess.source)}",
+                    f"read by its name: {guess.evidence}",
+                )
             )
-            for col in TABLES[section].columns:
-                req = " (required)" if col.required else ""
-                if col.name in mapping:
-                    out.append(f"{col.name} = {_toml_value(mapping[col.name])}{'  # guessed'}")
-                else:
-                    out.append(f'# {col.name} = "..."    # {col.kind}{req} {col.doc}'.rstrip())
+        elif guess is not None:
+            pct = min(99, round(guess.confidence * 100))
+            rows.append(
+                (f"{col.name} = {_toml_value(guess.source)}", f"guessed ({pct}%): {guess.evidence}")
+            )
+        elif col.name in missing:
+            rows.append((f'# {col.name} = "..."', f"REQUIRED, not found: {missing[col.name]}"))
         else:
-            out += _section_lines(section, model, {})
-        out.append("")
-    return "\n".join(out) + "\n"
+            what = f"{col.kind}: {col.doc}" if col.doc else col.kind
+            rows.append((f'# {col.name} = "..."', f"not found; {what}"))
+    lines += _aligned(rows)
+    if g.unmapped:
+        lines += ["#", "# Columns of the file not used:"]
+        for s, note in g.unmapped:
+            lines += _comment(f"{json.dumps(s, ensure_ascii=False)}: {note}", indent="  ")
+    return [*lines, ""]
+
+
+def _blank_input_section(name: str) -> list[str]:
+    spec = TABLES[name]
+    lines = [f"[{name}]", *_comment(spec.doc[:1].upper() + spec.doc[1:] + "."), '# path = "..."']
+    lines += ["", f"[{name}.columns]", "# canonical column = your column"]
+    rows = []
+    for col in input_columns(name):
+        req = "required; " if col.required else ""
+        rows.append(
+            (f'# {col.name} = "..."', f"{req}{col.kind}" + (f": {col.doc}" if col.doc else ""))
+        )
+    return [*lines, *_aligned(rows), ""]
+
+
+def _other_sections(settings: type, input_tables: tuple[str, ...], written: set[str]) -> list[str]:
+    lines = [f"# Other sections, all optional ({SETTINGS_DOC} lists every setting):"]
+    others = [t for t in input_tables if t not in written]
+    if others:
+        text = ", ".join(f"[{t}]" for t in others) + ": other inputs, set as above"
+        lines += _comment(text, indent="  ")
+    for fname, fld in settings.model_fields.items():  # type: ignore[attr-defined]
+        section = fld.alias or fname
+        if section in input_tables or section == "demo":
+            continue
+        doc = " ".join((fld.annotation.__doc__ or "").split())
+        first = doc.split(". ")[0].rstrip(".")
+        lines.append(f"#   [{section}] {first}")
+    return lines

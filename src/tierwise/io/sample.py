@@ -1,0 +1,239 @@
+"""A small sample of an input, for ``tierwise init`` to guess its columns from.
+
+Only part of a file is read: for CSV the first 256 KB and four 32 KB slices spread through the
+rest (so that a file sorted by date shows more than its first days), for Excel the first rows
+of the sheet, for Parquet the first rows, for a DuckDB file the first rows of the table. The
+encoding and delimiter are sniffed the way :func:`tierwise.io.readers.sniff_csv` sniffs them
+for a run. A database URL is not sampled (init does not connect to servers).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ..errors import InputError
+from ..settings.inputs import TableInput
+from .readers import _detect_format, _duckdb_tables, sniff_csv
+
+__all__ = ["Sample", "read_sample"]
+
+_HEAD_BYTES = 256 << 10
+_SLICE_BYTES = 32 << 10
+_SLICES = 4
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The first rows (and, for CSV, rows from further in) of one input."""
+
+    path: str
+    #: csv, parquet, excel, duckdb or postgres
+    fmt: str
+    #: the source's column names, in order
+    columns: list[str]
+    #: up to ``rows`` rows; text columns for CSV and Excel, typed for Parquet and DuckDB
+    table: pa.Table
+    delimiter: str | None = None
+    encoding: str | None = None
+    #: the table read inside a DuckDB file, when it is not the input's own name
+    table_name: str | None = None
+    #: what could not be sampled and why
+    notes: list[str] = field(default_factory=list)
+
+
+def read_sample(
+    path: str | Path, ti: TableInput | None = None, *, name: str = "table", rows: int = 2000
+) -> Sample:
+    """Read the header and a sample of rows of one input.
+
+    Parameters
+    ----------
+    path
+        File path (CSV, Parquet, Excel, DuckDB) or PostgreSQL URL.
+    ti
+        The input's settings section (delimiter, encoding, sheet, table), if any.
+    name
+        The input's name (``transactions`` …), used for a DuckDB table and in hints.
+    rows
+        At most this many rows are kept.
+
+    Raises
+    ------
+    InputError
+        The file does not exist, is a folder, or cannot be read in its format.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("Kunde;Betrag\\nA;1,5\\nB;2\\n", encoding="utf-8")
+    >>> s = read_sample(p)
+    >>> (s.columns, s.delimiter, s.table.num_rows)
+    (['Kunde', 'Betrag'], ';', 2)
+    """
+    ti = ti or TableInput()
+    spath = str(path)
+    fmt = _detect_format(spath)
+    if fmt == "postgres":
+        return Sample(spath, fmt, [], pa.table({}), notes=["a database URL is not sampled"])
+    p = Path(spath)
+    if not p.exists():
+        raise InputError("file not found", file=spath, hint="check the path")
+    if p.is_dir():
+        raise InputError("is a folder, not a file", file=spath, hint="give the file inside it")
+    if fmt == "csv":
+        return _csv_sample(spath, ti, name, rows)
+    if fmt == "parquet":
+        return _parquet_sample(spath, rows)
+    if fmt == "excel":
+        return _excel_sample(spath, ti, rows)
+    return _duckdb_sample(spath, ti, name, rows)
+
+
+def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
+    dialect = sniff_csv(path, ti, name=name)
+    names = [h.lstrip("\ufeff") or f"column_{i}" for i, h in enumerate(dialect.header, 1)]
+    # distinct names for the parser; the sample keeps the header as it is
+    unique = [f"{i}:{n}" for i, n in enumerate(names)]
+    size = os.path.getsize(path)
+    chunks: list[bytes] = []
+    with open(path, "rb") as f:
+        head = f.read(_HEAD_BYTES)
+        # the header line is not data
+        nl = head.find(b"\n")
+        head = head[nl + 1 :] if nl >= 0 else b""
+        chunks.append(_whole_lines(head, first_partial=False, last_partial=size > _HEAD_BYTES))
+        if size > _HEAD_BYTES + _SLICES * _SLICE_BYTES:
+            for k in range(1, _SLICES + 1):
+                f.seek(_HEAD_BYTES + (size - _HEAD_BYTES) * k // (_SLICES + 1))
+                chunks.append(_whole_lines(f.read(_SLICE_BYTES), first_partial=True))
+    # half the rows from the head, the other half shared by the slices
+    quota = [rows] if len(chunks) == 1 else [rows // 2] + [max(1, rows // (2 * _SLICES))] * _SLICES
+    tables = [
+        _parse_chunk(c, unique, dialect.delimiter, dialect.encoding, q)
+        for c, q in zip(chunks, quota, strict=True)
+    ]
+    table = pa.concat_tables(tables).slice(0, rows)
+    table = table.rename_columns(names)
+    return Sample(path, "csv", names, table, delimiter=dialect.delimiter, encoding=dialect.encoding)
+
+
+def _whole_lines(data: bytes, *, first_partial: bool, last_partial: bool = True) -> bytes:
+    """The complete lines of a slice of a file (a cut line at either end is dropped)."""
+    if first_partial:
+        nl = data.find(b"\n")
+        data = data[nl + 1 :] if nl >= 0 else b""
+    if last_partial:
+        nl = data.rfind(b"\n")
+        data = data[: nl + 1] if nl >= 0 else b""
+    return data
+
+
+def _empty(names: list[str]) -> pa.Table:
+    return pa.table({n: pa.array([], pa.string()) for n in names})
+
+
+def _parse_chunk(
+    data: bytes, names: list[str], delimiter: str, encoding: str, rows: int
+) -> pa.Table:
+    if not data.strip():
+        return _empty(names)
+    enc = encoding.replace("utf-8-sig", "utf-8")
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(encoding=enc, column_names=names),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                # a slice may start inside a quoted value: such a line is skipped
+                invalid_row_handler=lambda _row: "skip",
+                newlines_in_values=True,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, UnicodeDecodeError, LookupError):
+        # a slice the parser cannot read (a stray quote, an odd byte) adds nothing
+        return _empty(names)
+    return table.slice(0, rows)
+
+
+def _parquet_sample(path: str, rows: int) -> Sample:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+        names = list(pf.schema_arrow.names)
+        batch = next(pf.iter_batches(batch_size=rows), None)
+    except Exception as exc:
+        raise InputError(
+            "not a readable Parquet file", file=path, hint="check it is a .parquet export"
+        ) from exc
+    table = pa.Table.from_batches([batch]) if batch is not None else pf.schema_arrow.empty_table()
+    return Sample(path, "parquet", names, table)
+
+
+def _excel_sample(path: str, ti: TableInput, rows: int) -> Sample:
+    import pandas as pd
+
+    try:
+        # as the reader reads it: every cell as text, the header row kept as data
+        frame = pd.read_excel(
+            path,
+            sheet_name=ti.sheet or 0,
+            header=None,
+            dtype=str,
+            engine="openpyxl",
+            keep_default_na=False,
+            nrows=rows + 1,
+        )
+    except Exception as exc:
+        raise InputError(f"cannot read as Excel: {exc}", file=path) from exc
+    if frame.empty:
+        raise InputError("the sheet is empty", file=path, hint="put a header row in row 1")
+    names = [str(c).strip() or f"column_{i}" for i, c in enumerate(frame.iloc[0], 1)]
+    data = frame.iloc[1:]
+    table = pa.table(
+        {
+            f"{i}:{n}": pa.array(data.iloc[:, i].astype(str).tolist(), pa.string())
+            for i, n in enumerate(names)
+        }
+    ).rename_columns(names)
+    return Sample(path, "excel", names, table)
+
+
+def _duckdb_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
+    import duckdb
+
+    found = _duckdb_tables(path)
+    if found is None:
+        raise InputError(
+            "not a readable DuckDB database", file=path, hint="check it is a .duckdb file"
+        )
+    wanted = ti.table or name
+    chosen: str | None = wanted if wanted in found else None
+    notes: list[str] = []
+    if chosen is None and len(found) == 1:
+        chosen = found[0]
+    if chosen is None:
+        notes.append(f"no table {wanted!r} in the database; it has {', '.join(found) or 'none'}")
+        return Sample(path, "duckdb", [], pa.table({}), notes=notes)
+    ident = ".".join('"' + part.replace('"', '""') + '"' for part in chosen.split("."))
+    with duckdb.connect(path, read_only=True) as con:
+        table = con.sql(f"SELECT * FROM {ident} LIMIT {int(rows)}").to_arrow_table()
+    return Sample(
+        path,
+        "duckdb",
+        list(table.column_names),
+        table,
+        table_name=chosen if chosen != wanted else None,
+    )

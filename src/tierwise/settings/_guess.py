@@ -1,0 +1,829 @@
+"""Which column of a user's file is which canonical column: the guesses of ``tierwise init``.
+
+Two kinds of evidence, in this order:
+
+1. **The name.** A column name is read as words (:mod:`tierwise.settings._words`), each
+   standing for concepts. A canonical column is described by the concepts it needs
+   (``customer_id``: CUSTOMER and ID, or CUSTOMER alone), the concepts that may qualify it
+   (``date``: INVOICE, ORDER …) and those that rule it out. The name score is the share of
+   the name's words the description explains, times the weight of the description that
+   matched; a word that names another canonical column (DATE in ``OrderDateKey`` for
+   ``order_id``) rules the match out.
+2. **The values**, from a sample of the file: dates, numbers with or without decimals,
+   small whole numbers, codes repeating across rows, e-mail addresses, coordinates in range.
+   Values that contradict the name (a "date" column of text) drop the guess; otherwise they
+   break ties between names, and they alone guess a required column when exactly one
+   unnamed column fits it.
+
+Each source column is given to at most one canonical column and each canonical column takes
+at most one source column: the best-scoring pairs first, ties broken by the order of the
+canonical columns and then of the file's columns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..io.sample import Sample
+from ..schema import TABLES, Column
+from ._words import concepts_of, words
+from .validate import ValidateSettings
+
+__all__ = ["ColumnGuess", "Profile", "TableGuess", "guess_table", "input_columns", "profile"]
+
+#: a name score at least this high maps an optional column; required ones need NAME_REQUIRED
+NAME_OPTIONAL = 0.6
+NAME_REQUIRED = 0.5
+#: below this share of values fitting the column's kind, the values overrule the name
+CONTENT_VETO = 0.5
+#: a column guessed from its values alone fits this well, and is the only one that does
+CONTENT_ALONE = 0.8
+#: the fewest non-empty sampled values that count as evidence
+MIN_VALUES = 3
+
+_DERIVED = {
+    "transactions": (
+        Column("unit_price", "number", doc="net price per unit (revenue = unit_price × quantity)"),
+        Column(
+            "discount_amount",
+            "number",
+            doc="discount on the line (list_revenue = revenue + discount_amount)",
+        ),
+    )
+}
+_STAND_INS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "transactions": (("revenue", ("unit_price", "quantity")),)
+}
+
+
+def input_columns(table: str) -> tuple[Column, ...]:
+    """Every column a file of ``table`` may map: the canonical ones and those deriving one.
+
+    Examples
+    --------
+    >>> [c.name for c in input_columns("payments")]
+    ['invoice_id', 'customer_id', 'due_date', 'paid_date', 'amount']
+    """
+    spec = TABLES[table]
+    cols = getattr(spec, "input_columns", None)
+    if cols is None:
+        # derived columns (unit_price, discount_amount) where the schema does not list them
+        cols = spec.columns + _DERIVED.get(table, ())
+    return tuple(cols)
+
+
+def _stand_ins(table: str) -> dict[str, tuple[str, ...]]:
+    """Required columns other columns may stand in for (revenue: unit_price × quantity)."""
+    pairs: tuple[tuple[str, tuple[str, ...]], ...] = getattr(
+        TABLES[table], "stand_ins", None
+    ) or _STAND_INS.get(table, ())
+    return dict(pairs)
+
+
+# -- what each canonical column is called ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Spec:
+    #: (concepts all needed, weight) — the best alternative that matches counts
+    alts: tuple[tuple[frozenset[str], float], ...]
+    quals: frozenset[str] = frozenset()
+    vetoes: frozenset[str] = frozenset()
+
+
+def _spec(alts: dict[str, float], quals: str = "", vetoes: str = "") -> _Spec:
+    return _Spec(
+        tuple((frozenset(k.split()), w) for k, w in alts.items()),
+        frozenset(quals.split()),
+        frozenset(vetoes.split()),
+    )
+
+
+#: a sum of money is not a percentage, a margin, a tax, nor a number identifying something
+_MONEY_VETO = "PERCENT MARGIN TAX INCLTAX ID"
+_DATE_QUALS = "INVOICE ORDER DOCUMENT SALES POSTING TRANSACTION"
+#: billing, shipping or the customer's own address
+_ADDRESS_QUALS = "CUSTOMER INVOICE SHIPPING"
+
+_SPECS: dict[str, _Spec] = {
+    # an e-mail address identifies the customer in many shop exports
+    "customer_id": _spec({"CUSTOMER ID": 1.0, "CUSTOMER": 0.9, "EMAIL": 0.6}),
+    # "Created at" of an order export is its date
+    "date": _spec({"DATE": 1.0, "CREATED": 0.7}, _DATE_QUALS),
+    "revenue": _spec(
+        {"SALES": 0.95, "AMOUNT": 0.9},
+        "SALES AMOUNT NET LINE INVOICE ORDER",
+        f"{_MONEY_VETO} GROSS LIST",
+    ),
+    "order_id": _spec(
+        {
+            "ORDER ID": 1.0,
+            "INVOICE ID": 1.0,
+            "DOCUMENT ID": 0.95,
+            "ORDER": 0.9,
+            "INVOICE": 0.9,
+            "DOCUMENT": 0.85,
+        },
+        "SALES",
+        "LINE",
+    ),
+    "product_id": _spec({"PRODUCT ID": 1.0, "PRODUCT": 0.9}, "LINE", "DESCRIPTION"),
+    "product_category": _spec({"CATEGORY": 1.0}, "PRODUCT ID NAME"),
+    "quantity": _spec({"QUANTITY": 1.0}, "ORDER INVOICE SALES PRODUCT LINE NET UNIT"),
+    "cost": _spec({"COST": 1.0}, "AMOUNT PRODUCT LINE SALES", f"{_MONEY_VETO} UNIT STANDARD PRICE"),
+    "list_revenue": _spec(
+        {"LIST AMOUNT": 1.0, "LIST SALES": 1.0, "GROSS AMOUNT": 0.9, "GROSS SALES": 0.9},
+        "SALES AMOUNT LINE",
+        _MONEY_VETO,
+    ),
+    "is_return": _spec({"RETURN": 1.0}, "FLAG"),
+    "unit_price": _spec(
+        {"PRICE": 1.0}, "UNIT NET SALES QUANTITY PRODUCT LINE", f"{_MONEY_VETO} LIST STANDARD"
+    ),
+    "discount_amount": _spec(
+        {"DISCOUNT AMOUNT": 1.0, "DISCOUNT": 0.8}, "LINE", f"{_MONEY_VETO} RATE UNIT PRICE"
+    ),
+    "name": _spec({"NAME": 1.0, "COMPANY": 0.9}, "CUSTOMER COMPANY"),
+    "address": _spec({"ADDRESS": 1.0}, f"LINE {_ADDRESS_QUALS}"),
+    "postcode": _spec({"POSTCODE": 1.0}, f"ID {_ADDRESS_QUALS}"),
+    "city": _spec({"CITY": 1.0}, f"NAME {_ADDRESS_QUALS}"),
+    "country": _spec({"COUNTRY": 1.0}, f"ID NAME {_ADDRESS_QUALS}"),
+    "lat": _spec({"LAT": 1.0}, "CUSTOMER"),
+    "lon": _spec({"LON": 1.0}, "CUSTOMER"),
+    "industry": _spec({"INDUSTRY": 1.0}, "ID NAME CUSTOMER"),
+    "employees": _spec({"EMPLOYEES": 1.0}, "ID QUANTITY TOTAL AMOUNT"),
+    "annual_revenue": _spec(
+        {"ANNUAL SALES": 1.0, "ANNUAL AMOUNT": 0.9, "SALES": 0.7},
+        "COMPANY CUSTOMER NET AMOUNT",
+        _MONEY_VETO,
+    ),
+    "region": _spec({"REGION": 1.0}, "SALES ID NAME CUSTOMER"),
+    "rep_id": _spec({"REP ID": 1.0, "REP": 0.95}, "SALES CUSTOMER"),
+    "current_channel": _spec({"CHANNEL": 1.0}, "CURRENT SALES CUSTOMER"),
+    "created_date": _spec({"CREATED DATE": 1.0, "CREATED": 0.9}, "CUSTOMER"),
+    "payment_terms_days": _spec(
+        {"PAYMENT TERMS": 1.0, "TERMS": 0.9, "PAYMENT DAYS": 0.9}, "DAYS NET"
+    ),
+    "parent_id": _spec({"PARENT ID": 1.0, "PARENT": 0.9}, "CUSTOMER COMPANY"),
+    "tax_id": _spec({"TAX ID": 1.0, "TAXID": 1.0}, "CUSTOMER COMPANY ID"),
+    "phone": _spec({"PHONE": 1.0}, "ID CUSTOMER", "FAX"),
+    "email": _spec({"EMAIL": 1.0}, "ADDRESS CUSTOMER ID"),
+    "type": _spec({"TYPE": 1.0, "ACTIVITY": 0.85}, "ACTIVITY"),
+    "duration_minutes": _spec({"DURATION": 1.0, "MINUTES": 0.9}, "MINUTES ACTIVITY", "HOURS"),
+    "invoice_id": _spec(
+        {"INVOICE ID": 1.0, "INVOICE": 0.9, "DOCUMENT ID": 0.9, "DOCUMENT": 0.8}, "", "LINE"
+    ),
+    "due_date": _spec({"DUE DATE": 1.0, "DUE": 0.95}, "PAYMENT INVOICE NET"),
+    "paid_date": _spec({"PAID DATE": 1.0, "PAID": 0.9, "PAYMENT DATE": 0.95}, "INVOICE PAYMENT"),
+    "amount": _spec(
+        {"AMOUNT": 1.0, "SALES": 0.8}, "INVOICE PAYMENT NET GROSS", f"{_MONEY_VETO} DISCOUNT"
+    ),
+    "role": _spec({"ROLE": 1.0, "TYPE": 0.8}, "REP"),
+    "hours_per_year": _spec({"HOURS": 1.0}, "ANNUAL REP SALES"),
+    "home_lat": _spec({"HOME LAT": 1.0, "LAT": 0.9}, "REP"),
+    "home_lon": _spec({"HOME LON": 1.0, "LON": 0.9}, "REP"),
+    "market_size": _spec(
+        {
+            "MARKET SIZE": 1.0,
+            "MARKET AMOUNT": 0.95,
+            "MARKET SALES": 0.95,
+            "SIZE": 0.8,
+            "MARKET": 0.8,
+        },
+        "ANNUAL TOTAL",
+        _MONEY_VETO,
+    ),
+    "growth_rate": _spec({"GROWTH": 1.0}, "RATE PERCENT ANNUAL MARKET"),
+}
+
+#: the same column read differently in one table
+_TABLE_SPECS: dict[tuple[str, str], _Spec] = {
+    ("activities", "date"): _spec({"DATE": 1.0}, "ACTIVITY"),
+    ("activities", "cost"): _spec(
+        {"COST": 1.0}, "ACTIVITY AMOUNT", f"{_MONEY_VETO} UNIT STANDARD PRICE"
+    ),
+}
+
+#: concepts that name a canonical column: a name carrying one of them that the column does
+#: not explain belongs to another column (ID is only ever a companion)
+_HEADS = frozenset(c for s in _SPECS.values() for alt, _ in s.alts for c in alt) - {"ID"}
+
+
+def _spec_for(table: str, column: str) -> _Spec:
+    return _TABLE_SPECS.get((table, column)) or _SPECS[column]
+
+
+def _name_score(spec: _Spec, ws: list[str]) -> float:
+    """How well a name (its words) fits a column description, 0..1."""
+    if not ws:
+        return 0.0
+    cs = [concepts_of(w) for w in ws]
+    best = 0.0
+    for needed, weight in spec.alts:
+        used: set[int] = set()
+        for concept in sorted(needed):
+            i = next((i for i, c in enumerate(cs) if concept in c and i not in used), None)
+            if i is None:
+                break
+            used.add(i)
+        else:
+            allowed = needed | spec.quals
+            explained = 0
+            ruled_out = False
+            for i, c in enumerate(cs):
+                if i in used or c & allowed:
+                    explained += 1
+                elif c & spec.vetoes or c & _HEADS:
+                    ruled_out = True
+            if not ruled_out:
+                best = max(best, weight * explained / len(ws))
+    return best
+
+
+# -- what the values look like -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a sampled column's values look like (shares are of its non-empty values)."""
+
+    n: int = 0
+    date: float = 0.0
+    number: float = 0.0
+    #: share of the numbers that are whole
+    integer: float = 0.0
+    low: float | None = None
+    high: float | None = None
+    median: float | None = None
+    boolean: float = 0.0
+    email: float = 0.0
+    spaces: float = 0.0
+    #: distinct values / values
+    distinct: float = 0.0
+    #: decimal separator the column's numbers use: ".", ",", "mixed" or None (undecided)
+    decimal: str | None = None
+    #: the date format that reads every date of the sample, if one does
+    date_formats: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """The values in a few words, for the comment beside a guess."""
+        if self.n == 0:
+            return "no values in the sample"
+        if self.date >= 0.9:
+            return "dates"
+        if self.email >= 0.9:
+            return "e-mail addresses"
+        if self.number >= 0.9:
+            if self.integer >= 0.95:
+                lo, hi = self.low or 0.0, self.high or 0.0
+                return f"whole numbers {lo:.0f} to {hi:.0f}"
+            return "numbers with decimals"
+        if self.boolean >= 0.9:
+            return "yes/no values"
+        if self.spaces >= 0.5:
+            return "text"
+        return "codes or words repeating across rows" if self.distinct <= 0.9 else "codes or words"
+
+
+#: formats tried on sampled dates: the run's defaults, then month-first and other common ones
+EXTRA_DATE_FORMATS = (
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d-%m-%Y",
+    "%d-%m-%Y %H:%M",
+    "%m-%d-%Y",
+    "%Y.%m.%d",
+)
+_MIN_YEAR, _MAX_YEAR = 1900, 2200
+_BOOL_WORDS = [
+    *("true", "false", "yes", "no", "y", "n", "t", "f", "1", "0", "x", "j", "ja", "nein"),
+    *("oui", "non", "si", "sí", "da", "nu", "wahr", "falsch", "waar", "onwaar", "verdadero"),
+    *("falso", "vrai", "faux"),
+]
+_NUMBER = r"^[+-]?(\d+|\d{1,3}([.,]\d{3})+)([.,]\d+)?$"
+_COMMA_DECIMAL = r"^[+-]?(\d+|\d{1,3}(\.\d{3})+),(\d{1,2}|\d{4,})$|^[+-]?\d{1,3}(\.\d{3})+,\d+$"
+_DOT_DECIMAL = r"^[+-]?(\d+|\d{1,3}(,\d{3})+)\.(\d{1,2}|\d{4,})$|^[+-]?\d{1,3}(,\d{3})+\.\d+$"
+
+
+def _count(mask: pa.Array) -> int:
+    return int(pc.sum(mask.cast(pa.int64())).as_py() or 0)
+
+
+def _share(mask: pa.Array, n: int) -> float:
+    return _count(mask) / n if n else 0.0
+
+
+def _dates(text: pa.Array, formats: Iterable[str]) -> tuple[pa.Array, tuple[str, ...]]:
+    """Which values read as a plausible date, and the formats that read every value."""
+    any_ok = pa.array([False] * len(text))
+    whole: list[str] = []
+    for fmt in formats:
+        parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+        year = pc.year(parsed)
+        ok = pc.fill_null(
+            pc.and_(pc.greater_equal(year, _MIN_YEAR), pc.less_equal(year, _MAX_YEAR)), False
+        )
+        any_ok = pc.or_(any_ok, ok)
+        if len(text) and pc.all(ok).as_py():
+            whole.append(fmt)
+    return any_ok, tuple(whole)
+
+
+def _numbers(text: pa.Array) -> tuple[pa.Array, str | None]:
+    """The numbers among text values (nulls elsewhere) and the column's decimal separator."""
+    cleaned = pc.replace_substring_regex(text, "[\\s€$£¥'\u00a0]", "")
+    comma = _count(pc.match_substring_regex(cleaned, _COMMA_DECIMAL))
+    dot = _count(pc.match_substring_regex(cleaned, _DOT_DECIMAL))
+    decimal = "mixed" if comma and dot else "," if comma else "." if dot else None
+    # undecided: dots grouping thousands twice (1.234.567) mean comma decimals
+    commas_mode = decimal == "," or (
+        decimal is None and _count(pc.match_substring_regex(cleaned, r"\.\d{3}\.")) > 0
+    )
+    if commas_mode:
+        plain = pc.replace_substring(pc.replace_substring(cleaned, ".", ""), ",", ".")
+    else:
+        plain = pc.replace_substring(cleaned, ",", "")
+    is_num = pc.and_(
+        pc.match_substring_regex(cleaned, _NUMBER),
+        pc.match_substring_regex(plain, r"^[+-]?\d+(\.\d+)?$"),
+    )
+    values = pc.if_else(is_num, plain, pa.scalar(None, pa.string()))
+    return pc.cast(values, pa.float64()), decimal
+
+
+def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()) -> Profile:
+    """Describe a sampled column's values.
+
+    Parameters
+    ----------
+    column
+        The sampled values: text (CSV, Excel) or typed (Parquet, DuckDB).
+    date_formats
+        Formats to read text dates with; by default the run's ([validate] date_formats)
+        and :data:`EXTRA_DATE_FORMATS`.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> p = profile(pa.array(["12,50", "3,99", "1.234,10", ""]))
+    >>> (p.n, p.number, p.decimal, p.integer)
+    (3, 1.0, ',', 0.0)
+    >>> profile(pa.array(["2024-01-31", "2024-02-01"])).describe()
+    'dates'
+    """
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    formats = tuple(date_formats) or (*ValidateSettings().date_formats, *EXTRA_DATE_FORMATS)
+    typ = arr.type
+    if pa.types.is_temporal(typ):
+        n = len(arr) - arr.null_count
+        return Profile(n=n, date=1.0 if n else 0.0, distinct=_distinct(arr.drop_null(), n))
+    if pa.types.is_boolean(typ):
+        n = len(arr) - arr.null_count
+        return Profile(n=n, boolean=1.0 if n else 0.0, distinct=_distinct(arr.drop_null(), n))
+    if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ):
+        values = pc.cast(arr.drop_null(), pa.float64())
+        values = values.filter(pc.is_finite(values))
+        n = len(values)
+        # whole numbers of eight digits may be dates (20240131)
+        as_text = pc.cast(
+            pc.cast(values.filter(pc.equal(values, pc.floor(values))), pa.int64()), pa.string()
+        )
+        dates, fmts = (
+            _dates(as_text, ("%Y%m%d",)) if len(as_text) else (pa.array([], pa.bool_()), ())
+        )
+        return _numeric_profile(values, n, date=_share(dates, n), date_formats=fmts)
+    text = pc.utf8_trim_whitespace(pc.cast(arr, pa.string()).fill_null(""))
+    text = text.filter(pc.greater(pc.utf8_length(text), 0))
+    n = len(text)
+    if n == 0:
+        return Profile()
+    dates, fmts = _dates(text, formats)
+    numbers, decimal = _numbers(text)
+    numeric = numbers.drop_null()
+    base = _numeric_profile(numeric, n, date=_share(dates, n), date_formats=fmts)
+    lowered = pc.utf8_lower(text)
+    return Profile(
+        n=n,
+        date=base.date,
+        number=base.number,
+        integer=base.integer,
+        low=base.low,
+        high=base.high,
+        median=base.median,
+        boolean=_share(pc.is_in(lowered, value_set=pa.array(_BOOL_WORDS)), n),
+        email=_share(pc.match_substring_regex(text, r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"), n),
+        spaces=_share(pc.match_substring(text, " "), n),
+        distinct=_distinct(text, n),
+        decimal=decimal,
+        date_formats=fmts,
+    )
+
+
+def _distinct(values: pa.Array, n: int) -> float:
+    return (pc.count_distinct(values).as_py() or 0) / n if n else 0.0
+
+
+def _numeric_profile(
+    values: pa.Array, n: int, *, date: float, date_formats: tuple[str, ...]
+) -> Profile:
+    m = len(values)
+    if m == 0:
+        return Profile(n=n, date=date, date_formats=date_formats)
+    whole = _share(pc.equal(values, pc.floor(values)), m)
+    return Profile(
+        n=n,
+        date=date,
+        number=m / n,
+        integer=whole,
+        low=pc.min(values).as_py(),
+        high=pc.max(values).as_py(),
+        median=pc.approximate_median(values).as_py(),
+        boolean=_share(pc.is_in(values, value_set=pa.array([0.0, 1.0])), n),
+        distinct=_distinct(values, n),
+        date_formats=date_formats,
+    )
+
+
+_MONEY = frozenset(
+    {
+        "revenue",
+        "cost",
+        "list_revenue",
+        "unit_price",
+        "discount_amount",
+        "amount",
+        "annual_revenue",
+        "market_size",
+    }
+)
+#: columns a guess from the values alone may fill
+_BY_VALUES = frozenset({"customer_id", "date", "created_date", "revenue", "amount", "email"})
+
+
+_KIND_WORDS = {
+    "date": "dates",
+    "number": "numbers",
+    "int": "whole numbers",
+    "bool": "yes/no values",
+    "id": "codes",
+    "text": "text",
+}
+
+
+def _not_id(p: Profile) -> float:
+    """How far values are from identifiers: dates and numbers with decimals are not ids."""
+    return max(p.date, p.number * (1.0 - p.integer))
+
+
+def _in_range(p: Profile, lo: float, hi: float) -> float:
+    if p.low is None or p.high is None:
+        return 0.0
+    return 1.0 if p.low >= lo and p.high <= hi else 0.0
+
+
+def _fits(table: str, col: Column, p: Profile) -> float:
+    """How well the values fit the column's kind, 0..1 (1 when the sample says nothing)."""
+    if p.n < MIN_VALUES:
+        return 1.0
+    name = col.name
+    if col.kind == "date":
+        return p.date
+    if col.kind == "bool":
+        return p.boolean
+    if col.kind in ("number", "int"):
+        fit = p.number
+        if name in ("lat", "home_lat"):
+            fit *= _in_range(p, -90, 90)
+        elif name in ("lon", "home_lon"):
+            fit *= _in_range(p, -180, 180)
+        elif name in ("employees", "duration_minutes", "payment_terms_days", "hours_per_year"):
+            fit *= _in_range(p, 0, float("inf"))
+        if col.kind == "int":
+            fit *= p.integer
+        return fit
+    return 1.0 - _not_id(p)
+
+
+def _shape(table: str, col: Column, p: Profile) -> float:
+    """How typical the values are of this very column (beyond its kind), 0..1."""
+    if p.n < MIN_VALUES:
+        return 0.0
+    name = col.name
+    fit = _fits(table, col, p)
+    if name in _MONEY:
+        return fit * min(1.0, 0.5 + (1.0 - p.integer))
+    if name == "quantity":
+        small = 1.0 if p.median is not None and abs(p.median) <= 1000 else 0.0
+        return fit * p.integer * small
+    if name in ("lat", "lon", "home_lat", "home_lon"):
+        return fit * (1.0 - p.integer)
+    if name == "email":
+        return p.email
+    if col.kind == "id":
+        key = name in TABLES[table].key
+        plain = 1.0 - p.spaces
+        if key:
+            return fit * plain * (1.0 if p.distinct >= 0.99 else 0.3)
+        if name in ("customer_id", "product_id"):
+            # repeating, but not one value for every row (a currency, a status)
+            varied = p.distinct * p.n >= 2
+            return fit * plain * (1.0 if p.distinct <= 0.9 and varied else 0.3)
+        return fit * plain
+    return fit
+
+
+# -- the guess ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnGuess:
+    """One canonical column and the file's column taken for it."""
+
+    canonical: str
+    source: str
+    #: 0..1: the name's fit, adjusted by how well the values fit
+    confidence: float
+    #: why, in a few words (name words, what the values are)
+    evidence: str
+    #: the file's column already carries the canonical name (it is read without a mapping)
+    by_name: bool = False
+
+
+@dataclass(frozen=True)
+class TableGuess:
+    """The guesses for one input table."""
+
+    table: str
+    source_columns: tuple[str, ...]
+    columns: tuple[ColumnGuess, ...]
+    #: the file's columns left out, each with a note (what it looks like instead)
+    unmapped: tuple[tuple[str, str], ...]
+    #: required canonical columns not found, each with a note
+    missing: tuple[tuple[str, str], ...]
+    #: reading options the sample calls for (decimal, date_format, table), with why
+    options: dict[str, tuple[str, str]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def mapping(self) -> dict[str, str]:
+        """Canonical → source column for the columns that need a mapping (not by name)."""
+        return {g.canonical: g.source for g in self.columns if not g.by_name}
+
+    def guessed(self, canonical: str) -> ColumnGuess | None:
+        """The guess for one canonical column, if any."""
+        return next((g for g in self.columns if g.canonical == canonical), None)
+
+
+def _norm(name: str) -> str:
+    """Names compared as the run compares them (case, spaces and punctuation ignored)."""
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+def guess_table(table: str, sample: Sample) -> TableGuess:
+    """Guess the canonical column behind each column of a sampled input.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from tierwise.io.sample import Sample
+    >>> t = pa.table({"Kundennummer": ["K1", "K1", "K2"], "Rechnungsdatum": ["01.02.2024"] * 3,
+    ...               "Umsatz": ["10,50", "3", "7,25"], "Ort": ["Köln", "Köln", "Bonn"]})
+    >>> g = guess_table("transactions", Sample("x.csv", "csv", t.column_names, t, ";"))
+    >>> g.mapping()
+    {'customer_id': 'Kundennummer', 'date': 'Rechnungsdatum', 'revenue': 'Umsatz'}
+    >>> g.unmapped
+    (('Ort', 'looks like city, a column of customers and prospects'),)
+    """
+    cols = input_columns(table)
+    sources = list(sample.columns)
+    have = set(sample.table.column_names)
+    profiles = {
+        s: profile(sample.table.column(s)) if s in have else Profile()
+        for s in dict.fromkeys(sources)
+    }
+    by_col = {c.name: c for c in cols}
+    guesses: dict[str, ColumnGuess] = {}
+    taken: dict[str, str] = {}  # source → canonical
+    notes: dict[str, str] = {}
+    # 1. columns already carrying a canonical name are read by that name
+    for c in cols:
+        src = next((s for s in sources if _norm(s) == c.name and s not in taken), None)
+        if src is not None:
+            p = profiles[src]
+            fit = _fits(table, c, p)
+            ev = p.describe()
+            if fit < CONTENT_VETO:
+                ev += f" (not {c.kind} values: check them)"
+            conf = 0.75 + 0.25 * fit
+            guesses[c.name] = ColumnGuess(c.name, src, conf, ev, by_name=True)
+            taken[src] = c.name
+    # 2. names
+    scored: list[tuple[float, int, int, str, str, float, float]] = []
+    for ci, c in enumerate(cols):
+        if c.name in guesses:
+            continue
+        spec = _spec_for(table, c.name)
+        floor = NAME_REQUIRED if c.required or c.name in _stand_ins(table) else NAME_OPTIONAL
+        for si, s in enumerate(sources):
+            if s in taken:
+                continue
+            ns = _name_score(spec, words(s))
+            if ns < floor:
+                continue
+            p = profiles[s]
+            fit = _fits(table, c, p)
+            if fit < CONTENT_VETO:
+                notes.setdefault(
+                    s,
+                    f"the name reads as {c.name}, but the values are not {_KIND_WORDS[c.kind]} "
+                    f"({p.describe()})",
+                )
+                continue
+            key = ns + 0.04 * _shape(table, c, p)
+            scored.append((-key, ci, si, c.name, s, ns, fit))
+    for _, _, _, cname, s, ns, fit in sorted(scored):
+        if cname in guesses or s in taken:
+            continue
+        p = profiles[s]
+        conf = ns * (0.75 + 0.25 * fit)
+        ev = f"{'|'.join(words(s))}; {p.describe()}"
+        guesses[cname] = ColumnGuess(cname, s, conf, ev)
+        taken[s] = cname
+    # 3. values alone, for a few columns, where exactly one column without a telling name fits
+    unnamed = [s for s in sources if s not in taken and not _names_anything(s)]
+    missing_notes: dict[str, str] = {}
+    for c in cols:
+        if c.name in guesses or c.name not in _BY_VALUES:
+            continue
+        fitting = [
+            s for s in unnamed if s not in taken and _shape(table, c, profiles[s]) >= CONTENT_ALONE
+        ]
+        if len(fitting) == 1 and profiles[fitting[0]].n >= MIN_VALUES:
+            s = fitting[0]
+            p = profiles[s]
+            conf = 0.5 * _shape(table, c, p)
+            guesses[c.name] = ColumnGuess(c.name, s, conf, f"by its values only: {p.describe()}")
+            taken[s] = c.name
+        elif len(fitting) > 1:
+            missing_notes[c.name] = "by their values it could be " + " or ".join(map(repr, fitting))
+    ordered = tuple(guesses[c.name] for c in cols if c.name in guesses)
+    unmapped = tuple(
+        (s, notes.get(s) or _elsewhere(table, s, guesses)) for s in sources if s not in taken
+    )
+    missing = _missing(table, guesses, missing_notes)
+    options, opt_notes = _reading_options(table, sample, ordered, by_col, profiles)
+    return TableGuess(
+        table,
+        tuple(sources),
+        ordered,
+        unmapped,
+        missing,
+        options,
+        tuple([*sample.notes, *opt_notes]),
+    )
+
+
+def _names_anything(source: str) -> bool:
+    """The name carries a concept that names some canonical column."""
+    return any(concepts_of(w) & _HEADS for w in words(source))
+
+
+def _elsewhere(table: str, source: str, guesses: dict[str, ColumnGuess]) -> str:
+    """What an unused column looks like: a column taken by another, or another table's."""
+    ws = words(source)
+    for c in input_columns(table):
+        if _name_score(_spec_for(table, c.name), ws) >= NAME_OPTIONAL and c.name in guesses:
+            return f"also reads as {c.name}, taken by {guesses[c.name].source!r}"
+    best: tuple[float, str, list[str]] = (0.0, "", [])
+    for other in TABLES:
+        if other == table:
+            continue
+        for c in input_columns(other):
+            ns = _name_score(_spec_for(other, c.name), ws)
+            if ns > best[0] + 1e-9:
+                best = (ns, c.name, [other])
+            elif ns >= NAME_OPTIONAL and abs(ns - best[0]) < 1e-9 and c.name == best[1]:
+                best[2].append(other)
+    if best[0] >= NAME_OPTIONAL:
+        tables = best[2]
+        where = ", ".join(tables[:-1]) + " and " + tables[-1] if len(tables) > 1 else tables[0]
+        return f"looks like {best[1]}, a column of {where}"
+    return f"not a {table} column"
+
+
+def _missing(
+    table: str, guesses: dict[str, ColumnGuess], notes: dict[str, str]
+) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    stand_ins = _stand_ins(table)
+    for c in TABLES[table].columns:
+        if not c.required or c.name in guesses:
+            continue
+        others = stand_ins.get(c.name, ())
+        if others and all(o in guesses for o in others):
+            continue  # revenue from unit_price × quantity
+        note = notes.get(c.name, "no column of the file reads as it")
+        if others:
+            have = [o for o in others if o in guesses]
+            lack = " and ".join(o for o in others if o not in have)
+            if have:
+                note += f"; {' and '.join(have)} found, but no {lack} to compute it from"
+            else:
+                note += f"; nor {lack} to compute it from"
+        out.append((c.name, note))
+    return tuple(out)
+
+
+def _reading_options(
+    table: str,
+    sample: Sample,
+    guesses: tuple[ColumnGuess, ...],
+    by_col: dict[str, Column],
+    profiles: dict[str, Profile],
+) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """decimal, date_format and table where the sample needs them; notes where unsure."""
+    options: dict[str, tuple[str, str]] = {}
+    notes: list[str] = []
+    if sample.table_name:
+        options["table"] = (sample.table_name, "the only table in the database")
+    # decimal separator: from the mapped number columns, against the default for the file
+    if sample.fmt == "csv":
+        default = "," if sample.delimiter == ";" else "."
+        seps: dict[str, list[str]] = {}
+        for g in guesses:
+            if by_col[g.canonical].kind in ("number", "int"):
+                sep = profiles[g.source].decimal
+                if sep is not None:
+                    seps.setdefault(sep, []).append(g.source)
+        if "mixed" in seps:
+            notes.append(
+                f"{', '.join(seps['mixed'])}: both '.' and ',' decimals in one column; "
+                "check the numbers after a validate run"
+            )
+        found = sorted(s for s in seps if s != "mixed")
+        if len(found) == 1 and found[0] != default:
+            options["decimal"] = (found[0], f"numbers like {_example(sample, seps[found[0]][0])}")
+        elif len(found) > 1:
+            notes.append(
+                "columns use different decimal separators ("
+                + "; ".join(f"{s!r}: {', '.join(seps[s])}" for s in found)
+                + "); set decimal for the one that matters most"
+            )
+    # dates: one format for the table's text dates, when the defaults do not read them right
+    date_cols = [
+        g.source
+        for g in guesses
+        if by_col[g.canonical].kind == "date"
+        and g.source in sample.table.column_names
+        and pa.types.is_string(sample.table.schema.field(g.source).type)
+    ]
+    if date_cols:
+        fmts: set[str] | None = None
+        for s in date_cols:
+            p = profiles[s]
+            if p.n == 0:
+                continue
+            fmts = set(p.date_formats) if fmts is None else fmts & set(p.date_formats)
+        defaults = ValidateSettings().date_formats
+        if fmts is not None:
+            day_first = [f for f in fmts if f.startswith("%d")]
+            month_first = [f for f in fmts if f.startswith("%m")]
+            if month_first and not day_first:
+                options["date_format"] = (
+                    month_first[0],
+                    f"month first, as in {_example(sample, date_cols[0])}",
+                )
+            elif month_first and day_first:
+                notes.append(
+                    "day and month are both 12 or less in every sampled date: read as "
+                    f"day first; if the file writes month first, set date_format = "
+                    f'"{month_first[0]}"'
+                )
+                if not any(f in defaults for f in fmts):
+                    options["date_format"] = (day_first[0], "day first (see the note above)")
+            elif fmts and not any(f in defaults for f in fmts):
+                chosen = sorted(fmts, key=lambda f: (len(f), f))[0]
+                options["date_format"] = (chosen, f"dates like {_example(sample, date_cols[0])}")
+            elif not fmts and any(profiles[s].date < 1.0 for s in date_cols):
+                notes.append(
+                    f"some sampled values of {', '.join(date_cols)} are not dates in a known "
+                    "format; set date_format"
+                )
+    return options, notes
+
+
+def _example(sample: Sample, column: str) -> str:
+    col = sample.table.column(column).slice(0, 50)
+    for v in col.to_pylist():
+        if v is not None and str(v).strip():
+            return repr(str(v).strip())
+    return "(none)"

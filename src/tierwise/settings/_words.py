@@ -1,0 +1,360 @@
+"""The words ``tierwise init`` reads column names with: concepts in six languages.
+
+A column name is cut into words (camelCase, snake_case, spaces, and German or Dutch
+compounds such as ``Kunden|nummer`` or ``Factuur|datum``); each word stands for one or more
+*concepts* (``CUSTOMER``, ``ID``, ``DATE`` …). Words are compared folded: lower case, accents
+removed, ``ß`` as ``ss``. The vocabulary covers English, German, French, Spanish, Romanian and
+Dutch, plus the SAP field names of a sales-document export (``KUNNR``, ``FKDAT``, ``NETWR``…).
+
+Which concepts make which canonical column is in :mod:`tierwise.settings._guess`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+__all__ = ["concepts_of", "fold", "words"]
+
+#: concept → the folded words that stand for it (one word may stand for several concepts)
+CONCEPTS: dict[str, str] = {
+    "CUSTOMER": """customer customers cust client clients cliente clientes clientul clienti
+        kunde kunden kd klant klanten debtor debtors debitor debitoren debiteur debiteuren
+        deudor account accounts acct reseller resellers buyer buyers consumer shopper member
+        subscriber abonent beneficiar cumparator acheteur comprador afnemer abnehmer
+        auftraggeber soldto tiers payer zahler konto kto""",
+    "ID": """id ids key no nr nro num nbr number numbers numero nummer numar code codes cod
+        codigo ref reference referenz referencia referinta referentie identifier ident
+        kennung kz n sk pk guid uuid""",
+    "DATE": """date dates dt datum fecha fechas data datetime timestamp jour dia dat""",
+    "INVOICE": """invoice invoices inv rechnung rechnungen rech faktura fakt factura facturi
+        facturii facture factures fact factuur facturen bill billing ticket""",
+    "ORDER": """order orders ord so po auftrag auftrage bestellung bestellungen bestell
+        commande commandes cmd cde pedido pedidos comanda comenzi comenzii bestelling
+        ordine""",
+    "DOCUMENT": """document documents doc docs beleg belege documento documentul voucher
+        transaction transactions txn trans vorgang receipt albaran lieferschein boleta folio
+        bon""",
+    "SHIPPING": """shipping ship shipped shipment delivery deliver liefer lieferung versand
+        livraison expedition envio entrega livrare expediere levering verzending""",
+    "POSTING": """posting posted buchung buchungs comptabilisation contabilizare boeking
+        booking""",
+    "LINE": """line lines position pos posnr linea ligne regel linie zeile""",
+    "PRODUCT": """product products prod produkt produkte produit produits producto productos
+        produs produse produsul item items article articles artikel art articulo articulos
+        articol articole sku material materials mat ware waren stock part parts goods
+        merchandise ean gtin upc plu isbn""",
+    "CATEGORY": """category categories cat categ kategorie kategorien categorie categoria
+        categorias group groups grp gruppe gruppen groep groepen grupo grupa groupe family
+        families familie famille familia class klasse classe clase clasa sortiment rubro
+        division sparte department dept abteilung rayon""",
+    "QUANTITY": """quantity quantities qty qte quantite quantita menge mengen anzahl stuck
+        stueck stk units pieces pcs cantidad cant cantitate cantitatea buc bucati aantal
+        hoeveelheid stuks nb""",
+    "SALES": """sales sale revenue revenues turnover umsatz umsaetze umsatze erlos erloes
+        erlose venta ventas vente ventes vanzari vanzare verkoop verkopen omzet ca
+        facturacion ingresos income proceeds vertrieb verkauf""",
+    "AMOUNT": """amount amounts amt value values val total totals sum summe betrag betrage
+        wert werte importe monto montant valeur valoare valoarea suma bedrag waarde totaal
+        totale""",
+    "NET": """net netto nett neto ht""",
+    "GROSS": """gross brutto bruto""",
+    "INCLTAX": """ttc incltax""",
+    "LIST": """list liste lista catalog catalogue catalogo extended ext""",
+    "PRICE": """price prices prix preis preise precio precios pret preturi prijs prijzen
+        tarif tarifa vk vkp pu""",
+    "UNIT": """unit unitary unitar unitario unitaire unidad einzel each ea stuk piece
+        eenheid""",
+    "DISCOUNT": """discount discounts disc rabatt rabatte remise remises descuento
+        descuentos dto reducere reduceri korting rebate rebates nachlass skonto abattement""",
+    "PERCENT": """pct percent percentage prozent pourcentage porcentaje procent procentaj
+        perc ratio""",
+    "COST": """cost costs kosten cout couts coste costes costo costos kost cogs einstand
+        wareneinsatz ek einkauf purchase purchases achat achats compra compras aankoop
+        inkoop achizitie achizitii cmv cpv expense expenses aufwand spesen gastos
+        cheltuieli""",
+    "STANDARD": """standard avg average moyen moyenne durchschnitt medio mediu gemiddeld""",
+    "TAX": """tax taxes vat mwst ust steuer steuern tva iva btw impozit taxe impuesto
+        impot gst hst""",
+    "TAXID": """siret siren nif cif cui ein tin ustid intracom intracommunautaire rfc cuit
+        nip vatno""",
+    "MARGIN": """margin margins marge margen marja db deckungsbeitrag profit gewinn winst
+        beneficio benefice rohertrag""",
+    "RETURN": """return returns returned retour retoure retouren retur retururi gutschrift
+        storno credit creditnote avoir abono devolucion devolution creditnota refund rma""",
+    "FLAG": """is flag indicator yn""",
+    "NAME": """name names nom nombre nume denumire denumirea naam namen""",
+    "COMPANY": """company companies firma firmen unternehmen entreprise societe empresa
+        compania companie societate bedrijf organisation organization org business corp
+        corporation gesellschaft""",
+    "DESCRIPTION": """description desc descr bezeichnung beschreibung designation libelle
+        descripcion descriere omschrijving text texto texte label""",
+    "ADDRESS": """address addr addresses adresse adress strasse str street direccion calle
+        adresa strada adres straat rue""",
+    "POSTCODE": """postcode postal plz zip zipcode postleitzahl cp codpostal postnummer""",
+    "CITY": """city town ort ortschaft stadt ville ciudad oras orasul localitate localidad
+        localite poblacion plaats woonplaats wohnort gemeente municipio locality""",
+    "COUNTRY": """country countries land lander pays pais tara nation staat""",
+    "REGION": """region regions regio regiune gebiet bezirk territory territories
+        territorio territoire area zone zona district bundesland provincie provincia
+        province departement departamento judet state county kreis canton kanton""",
+    "LAT": """lat latitude breite breitengrad latitud latitudine breedtegraad breedte""",
+    "LON": """lon lng long longitude lange laenge langengrad laengengrad longitud
+        longitudine lengtegraad lengte""",
+    "HOME": """home base heim wohnort domicile domicilio thuis""",
+    "INDUSTRY": """industry industries branche branchen sector sektor secteur industria
+        industrie nace sic naics wz vertical naf ape caen sbi""",
+    "EMPLOYEES": """employees headcount staff mitarbeiter mitarbeitende
+        beschaftigte beschaeftigte angestellte effectif effectifs empleados plantilla
+        angajati salariati medewerkers werknemers personeel personal fte workforce""",
+    "ANNUAL": """annual yearly jahres jahr annuel annuelle anual anuala jaar jaarlijks
+        year yr""",
+    "REP": """rep reps representative salesrep salesperson salesman seller vertreter
+        aussendienst berater betreuer verkaufer verkaeufer commercial commerciale vendeur
+        representant vendedor comercial agent agente agentul vanzator reprezentant verkoper
+        vertegenwoordiger accountmanager owner manager kam employee""",
+    "ROLE": """role roles rolle function funktion fonction funcion functie functia rol
+        rolul title job jobtitle""",
+    "HOURS": """hours hour hrs h stunden stunde heures horas ore uren capacity kapazitat
+        kapazitaet capacite capacidad capacitate capaciteit""",
+    "CHANNEL": """channel channels kanal kanale canal canales kanaal route circuit""",
+    "CURRENT": """current actual aktuell aktuelle actuel actuelle curent huidig""",
+    "CREATED": """created create creation erstellt angelegt anlage erfasst eroffnet
+        eroffnung opened since seit registered registration signup onboarded creado
+        creacion alta cree creee ouverture creat creare inregistrare aangemaakt aanmaak""",
+    "TERMS": """terms term ziel bedingung bedingungen konditionen conditions condition delai
+        plazo termen termijn""",
+    "PAYMENT": """payment payments pay zahlung zahlungen paiement reglement pago pagos plata
+        plati platii betaling betalingen settlement""",
+    "DAYS": """days day tage tagen jours dias zile dagen""",
+    "PARENT": """parent mutter konzern holding hq headquarters zentrale mere matriz parinte
+        moeder ultimate""",
+    "PHONE": """phone telephone tel telefon telefono telefoon mobile mobil handy gsm cell
+        fon""",
+    "FAX": """fax telefax""",
+    "EMAIL": """email mail courriel correo""",
+    "ACTIVITY": """activity activities aktivitat aktivitaet activite actividad activitate
+        activiteit action aktion kontakt contact contacts interaction event touchpoint
+        besuch visit""",
+    "TYPE": """type types typ kind art sort soort tipo tip genre nature""",
+    "DURATION": """duration dauer duree duracion durata duur""",
+    "MINUTES": """minutes minute minuten min mins minutos minuti""",
+    "DUE": """due faellig fallig falligkeit faelligkeit echeance vencimiento scadenta
+        scadentei verval vervaldag deadline""",
+    "PAID": """paid bezahlt gezahlt paye payee pagado platit platita betaald cleared
+        settled ausgleich ausgeglichen eingang encaissement cobro cobrado incasare incasat
+        ontvangen""",
+    "MARKET": """market markets markt marche mercado piata""",
+    "SIZE": """size volume volumen grosse groesse taille tamano dimensiune marime omvang
+        potential tam""",
+    "GROWTH": """growth wachstum croissance crecimiento crestere groei cagr""",
+    "RATE": """rate rata tasa taux quote""",
+}
+
+#: whole names or single words that are abbreviations of several words (folded, no spaces)
+ABBREVIATIONS: dict[str, str] = {
+    "kdnr": "kunde nr",
+    "kundnr": "kunde nr",
+    "kunnr": "kunde nr",
+    "kunag": "kunde nr",
+    "fkdat": "rechnung datum",
+    "netwr": "netto wert",
+    "fkimg": "menge",
+    "matnr": "material nr",
+    "vbeln": "beleg nr",
+    "matkl": "material gruppe",
+    "erdat": "erstellt datum",
+    "ort01": "ort",
+    "pstlz": "plz",
+    "land1": "land",
+    "name1": "name",
+    "stras": "strasse",
+    "brsch": "branche",
+    "zterm": "zahlung ziel",
+    "idnr": "id nr",
+    "belegfeld": "beleg nr",
+    "umsatzohnesollhabenkz": "umsatz",
+    "personalnummer": "employee nr",
+    "personalnr": "employee nr",
+    "ustidnr": "ust id nr",
+    "chiffreaffaires": "ca",
+    "cifraafaceri": "ca",
+    "soldto": "customer",
+    "accountmanager": "rep",
+    "raisonsociale": "name",
+    "razonsocial": "name",
+    "codepostal": "postcode",
+    "codigopostal": "postcode",
+    "codpostal": "postcode",
+    "zipcode": "postcode",
+    "email": "email",
+    "emailaddress": "email",
+}
+
+
+#: words that carry no meaning in a column name
+def _ws(text: str) -> list[str]:
+    return text.split()
+
+
+STOPWORDS = frozenset(
+    _ws(
+        """of the a an al de del la le les el los las du des d l van der die das den het een en
+    y et und and in im for fur pour para por pe cu si i von zu au aux da do dos em per pro
+    at on to"""
+    )
+)
+
+#: "without" before a tax word makes "net" (Valoare fara TVA, Montant hors taxe)
+_WITHOUT = frozenset(
+    _ws("without ohne sans sin fara zonder excl exkl excluding exclusive exclusief ex hors")
+)
+#: "with" before a tax word makes an amount including tax (Betrag inkl. MwSt)
+_WITH = frozenset(_ws("with incl inkl including inclusive inclusief avec con cu met"))
+
+#: words short enough to split compounds wrongly: allowed only as a compound's last part
+_SHORT_TAILS = frozenset({"id", "nr", "no"})
+#: linking letters German and Dutch put between the parts of a compound (Rechnung|s|datum)
+_LINKS = ("", "s", "n", "en", "es", "e")
+
+_TOKEN_CONCEPTS: dict[str, frozenset[str]] = {}
+for _concept, _words in CONCEPTS.items():
+    for _w in _words.split():
+        _TOKEN_CONCEPTS[_w] = _TOKEN_CONCEPTS.get(_w, frozenset()) | {_concept}
+
+
+def fold(text: str) -> str:
+    """Lower case without accents (``ß`` → ``ss``, ``æ`` → ``ae``).
+
+    Examples
+    --------
+    >>> fold("Quantité Straße Preț")
+    'quantite strasse pret'
+    """
+    text = text.replace("ß", "ss").replace("æ", "ae").replace("œ", "oe").replace("ø", "o")
+    text = text.replace("Æ", "AE").replace("Œ", "OE").replace("Ø", "O")
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def words(name: str) -> list[str]:
+    """The meaningful words of a column name, folded, compounds split, stop words dropped.
+
+    Examples
+    --------
+    >>> words("Kundennummer"), words("SalesOrderNumber"), words("N° de facture")
+    (['kunde', 'nummer'], ['sales', 'order', 'number'], ['n', 'facture'])
+    >>> words("Valoare fără TVA"), words("CustomerID")
+    (['valoare', 'net'], ['customer', 'id'])
+    """
+    text = name.replace("%", " pct ").replace("#", " no ").replace("&", " ")
+    text = _CAMEL.sub(" ", text.strip())
+    folded = fold(text)
+    whole = re.sub(r"[^a-z0-9]+", "", folded)
+    if whole in ABBREVIATIONS:
+        return ABBREVIATIONS[whole].split()
+    raw = [w for w in re.split(r"[^a-z0-9]+", folded) if w]
+    # a camelCase cut inside one word (MwSt) is joined again
+    joined: list[str] = []
+    for w in raw:
+        lone = joined and not concepts_of(joined[-1]) and not concepts_of(w)
+        if lone and concepts_of(joined[-1] + w):
+            joined[-1] += w
+            continue
+        joined.append(w)
+    raw = joined
+    # digits alone (Address 2) and letters glued to digits (ort01 is an abbreviation)
+    out: list[str] = []
+    for w in raw:
+        if w in ABBREVIATIONS:
+            out += ABBREVIATIONS[w].split()
+        elif w.isdigit():
+            continue
+        else:
+            out += _split_compound(re.sub(r"\d+$", "", w) or w)
+    # phrases ("fara TVA" → net, "sold to" → customer), then again without the stop words
+    # ("cifra de afaceri" → ca)
+    merged = _phrases(out)
+    return _phrases([w for w in merged if w not in STOPWORDS])
+
+
+def _phrases(ws: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(ws):
+        w = ws[i]
+        nxt = ws[i + 1] if i + 1 < len(ws) else ""
+        if w in _WITHOUT and "TAX" in concepts_of(nxt):
+            out.append("net")
+            i += 2
+        elif w in _WITH and "TAX" in concepts_of(nxt):
+            out.append("incltax")
+            i += 2
+        elif nxt and w + nxt in ABBREVIATIONS:
+            out += ABBREVIATIONS[w + nxt].split()
+            i += 2
+        else:
+            out.append(w)
+            i += 1
+    return out
+
+
+def concepts_of(word: str) -> frozenset[str]:
+    """The concepts a folded word stands for (empty when the word is unknown).
+
+    Examples
+    --------
+    >>> sorted(concepts_of("art"))
+    ['PRODUCT', 'TYPE']
+    """
+    found = _TOKEN_CONCEPTS.get(word)
+    if found is not None:
+        return found
+    # a plural the vocabulary lists in the singular
+    for suffix in ("s", "en", "es", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            found = _TOKEN_CONCEPTS.get(word[: -len(suffix)])
+            if found is not None:
+                return found
+    return frozenset()
+
+
+def _known(word: str, last: bool) -> bool:
+    if len(word) < 3:
+        return last and word in _SHORT_TAILS
+    return bool(concepts_of(word))
+
+
+@cache
+def _split_compound(word: str) -> list[str]:
+    """``kundennummer`` → ``kunden nummer``: the fewest known parts, linking letters allowed.
+
+    A word that is known as it is, or that cannot be cut wholly into known parts, stays.
+    """
+    if concepts_of(word) or len(word) < 5:
+        return [word]
+    best: list[list[str] | None] = [None] * (len(word) + 1)
+    best[0] = []
+    for end in range(1, len(word) + 1):
+        for start in range(end):
+            prev = best[start]
+            if prev is None:
+                continue
+            piece = word[start:end]
+            for link in _LINKS:
+                if link and not piece.startswith(link):
+                    continue
+                part = piece[len(link) :]
+                if not prev and link:
+                    continue  # a compound does not start with a linking letter
+                if part and _known(part, last=end == len(word)):
+                    cand = [*prev, part]
+                    cur = best[end]
+                    if cur is None or len(cand) < len(cur):
+                        best[end] = cand
+    found = best[len(word)]
+    return found if found and len(found) > 1 else [word]
