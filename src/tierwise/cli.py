@@ -481,21 +481,18 @@ _command(
 
 
 def _init(kw: dict[str, Any]) -> None:
-    from .settings.template import settings_template
+    from .settings.template import init_settings
 
     out: Path = kw["out"]
     with _errors():
         if out.exists() and not kw["force"]:
             raise TierwiseError(f"{out} exists; pass --force to overwrite it")
         given = {k: str(kw[k]) for k in INPUT_TABLES if kw.get(k) is not None}
-        for name, path in given.items():
-            if "://" not in path and not Path(path).exists():
-                raise TierwiseError(f"--{name} {path}: no such file")
-        text = settings_template(given)
-        out.write_text(text, encoding="utf-8")
+        result = init_settings(given, settings_path=out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(result.text, encoding="utf-8")
         load_settings(out)  # what we wrote must read back
-        console.print(f"wrote {out}; edit it, then run:", markup=False)
-        console.print(f"  tierwise run --config {out} --out tierwise-out", markup=False)
+        console.print(result.hint, soft_wrap=True, markup=False, highlight=False)
 
 
 _command(
