@@ -66,11 +66,13 @@ def peer_relative(
     employees: np.ndarray,
     revenue: np.ndarray,
     bands: Sequence[float],
+    revenue_bands: int = 5,
 ) -> np.ndarray:
     """``value`` minus the median of the customer's peer group (industry × size band).
 
     Size band by head count (``bands`` are the upper bounds); customers without a head count
-    are banded by revenue quintile instead (among the customers without a head count).
+    are banded by revenue instead, in ``revenue_bands`` equal-sized bands (among the
+    customers without a head count).
     Customers without an industry form one industry group. NaN values stay NaN and are left
     out of medians. Vectorised: no Python loop over customers or groups.
 
@@ -88,7 +90,8 @@ def peer_relative(
     no_emp = np.isnan(emp)
     if no_emp.any():
         rev = np.asarray(revenue, dtype=float)[no_emp]
-        q = np.nanquantile(rev, [0.2, 0.4, 0.6, 0.8]) if rev.size else np.array([])
+        cuts = np.arange(1, revenue_bands) / revenue_bands
+        q = np.nanquantile(rev, cuts) if rev.size and cuts.size else np.array([])
         band[no_emp] = n_bands + np.searchsorted(q, rev, side="left")
     code = _category_codes(industry, n)
     _, group = np.unique(code * (n_bands + 5) + band, return_inverse=True)

@@ -522,7 +522,12 @@ def _ease_components(
         if not np.isnan(discount_depth).all():
             industry = agg.column("industry") if "industry" in agg.column_names else None
             comps["discount_depth"] = peer_relative(
-                discount_depth, industry, _num(agg, "employees"), revenue, s.size_bands
+                discount_depth,
+                industry,
+                _num(agg, "employees"),
+                revenue,
+                s.size_bands,
+                s.revenue_bands,
             )
         if not np.isnan(visits).all():
             effort = np.nan_to_num(visits) + np.nan_to_num(calls)

@@ -179,7 +179,11 @@ class ProfitabilitySettings(Section):
     size_bands: list[float] = Field(default_factory=lambda: [10.0, 50.0, 250.0, 1000.0])
     """Upper bounds of the company-size bands (employees) within which discount depth is
     compared, together with industry; head count. Default [10, 50, 250, 1000] (five bands).
-    Customers without a head count are banded by revenue quintile instead."""
+    Customers without a head count are banded by revenue instead (revenue_bands)."""
+
+    revenue_bands: int = Field(default=5, ge=1, le=100)
+    """Customers without a head count are compared, for discount depth, within this many
+    equal-sized revenue bands (5 = quintiles); bands. Default 5."""
 
     effort_margin_unit: float = Field(default=1000.0, gt=0)
     """Sales effort is counted as visits and calls per this much gross margin; currency
