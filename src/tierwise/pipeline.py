@@ -324,17 +324,39 @@ def _master(ctx: StageContext) -> ir.Table:
     return t.select(*cols, "is_prospect")
 
 
-def _assemble(ctx: StageContext) -> pa.Table:
-    """The customer table: master data and every stage's columns so far, sorted by
-    customer_id."""
-    engine = ctx.engine
-    t = _master(ctx)
-    for res in ctx.results.values():
-        if res.customers is None or res.customers.num_columns <= 1:
-            continue
-        p = engine.from_arrow(res.customers)
-        t = t.left_join(p, "customer_id").drop("customer_id_right")
-    return ctx.fetch(t.order_by("customer_id"), "customers table")
+class _Assembler:
+    """Builds the customer table: master data and every stage's columns so far, sorted by
+    customer_id. The master rows are read from the engine once per set of input tables;
+    each stage's columns are aligned to them by id in Arrow (customer-sized work)."""
+
+    def __init__(self) -> None:
+        self._key: tuple[int, ...] | None = None
+        self._base: pa.Table | None = None
+        self._done: list[str] = []
+        self._table: pa.Table | None = None
+
+    def __call__(self, ctx: StageContext) -> pa.Table:
+        key = tuple(id(ctx.tables[k]) for k in sorted(ctx.tables))
+        if key != self._key or self._base is None:
+            self._key = key
+            self._base = ctx.fetch(_master(ctx).order_by("customer_id"), "customers table")
+            self._done, self._table = [], self._base
+        assert self._table is not None
+        table = self._table
+        ids = table.column("customer_id")
+        for name, res in ctx.results.items():
+            if name in self._done:
+                continue
+            self._done.append(name)
+            part = res.customers
+            if part is None or part.num_columns <= 1:
+                continue
+            at = pc.index_in(ids, value_set=part.column("customer_id"))
+            for col in part.column_names:
+                if col != "customer_id":
+                    table = table.append_column(col, pc.take(part.column(col), at))
+        self._table = table
+        return table
 
 
 def _finish_customers(customers: pa.Table, owners: Mapping[str, str]) -> tuple[pa.Table, list[str]]:
@@ -506,12 +528,13 @@ def run_pipeline(
         vctx = load_and_validate(
             inputs, settings, eng, as_of=as_of, today=today, progress=progress, timings=timings
         )
+        assembler = _Assembler()
         ctx = StageContext(
             settings=settings,
             engine=eng,
             as_of=vctx.as_of,
             tables=dict(vctx.tables),
-            assemble=_assemble,
+            assemble=assembler,
             previous=prev,
             files={k: a.path for k, a in vctx.inputs.items()},
             handoff=handoff,
@@ -556,7 +579,7 @@ def run_pipeline(
             progress("outputs")
         start = time.perf_counter()
         owners = {c.name: owner for owner, c in registry.columns()}
-        customers, empty = _finish_customers(_assemble(ctx), owners)
+        customers, empty = _finish_customers(assembler(ctx), owners)
         tables: dict[str, pa.Table] = {}
         for res in ctx.results.values():
             tables.update(res.tables)
