@@ -52,7 +52,7 @@ def _transactions(n: int, *, spend_shape: float, seed: int) -> tuple[pa.Table, D
     Gamma(4, nu) with nu ~ Gamma(spend_shape, 1) across customers (Gamma-Gamma's q)."""
     rng = np.random.default_rng(seed)
     as_of = D(2024, 12, 31)
-    x, t_x, T = simulate_bgnbd(n, rng.uniform(20, 104, n), r=0.8, alpha=6.0, seed=seed)
+    x, t_x, T = simulate_bgnbd(n, rng.uniform(20, 104, n), r=0.8, alpha=6.0, seed=seed).T
     first = np.datetime64(as_of) - np.round(T * 7).astype("timedelta64[D]")
     # purchase days: the first, the last repeat at t_x, the others uniform in between
     cust = np.repeat(np.arange(n), (x + 1).astype(int))
@@ -74,7 +74,7 @@ def _transactions(n: int, *, spend_shape: float, seed: int) -> tuple[pa.Table, D
     return t, as_of
 
 
-QUICK = {"supervised_model": False, "fit_pareto_nbd": False, "fit_mbgnbd": False}
+QUICK = {"supervised_model": False, "candidate_models": ("bgnbd",)}
 
 
 def test_spend_too_spread_for_gamma_gamma_falls_back_to_own_mean_and_says_so():
@@ -86,8 +86,9 @@ def test_spend_too_spread_for_gamma_gamma_falls_back_to_own_mean_and_says_so():
     note = next(w for w in res.warnings if w.startswith("gamma_gamma: q = "))
     assert note.endswith("expected order value = each customer's own mean order value")
     c = res.customers
+    days = res.tables["lifetime_summary"].column("purchase_days")
     total = pc.sum(tx.column("revenue")).as_py()
-    own = np.asarray(c.column("expected_order_value")) * np.asarray(c.column("purchase_days"))
+    own = np.asarray(c.column("expected_order_value")) * np.asarray(days)
     assert own.sum() == pytest.approx(total, rel=1e-9)  # own mean x purchase days = revenue
     eng.close()
 
@@ -104,34 +105,40 @@ def test_gamma_gamma_gives_expected_order_values_when_spend_is_well_behaved():
     eng.close()
 
 
-def test_customers_without_a_margin_get_the_revenue_weighted_mean_margin():
+def test_margins_are_bounded_and_missing_ones_get_the_peers_margin():
     tx, as_of = _transactions(600, spend_shape=4.0, seed=3)
     eng = Engine()
     t = eng.from_arrow(tx)
     base = lifetime_stage(t, as_of, LifetimeSettings(**QUICK), engine=eng)
     ids = base.customers.column("customer_id")
     n = len(ids)
-    rate = np.where(np.arange(n) % 3 == 0, np.nan, np.where(np.arange(n) % 2 == 0, 0.1, 0.3))
+    i = np.arange(n)
+    rate = np.where(i % 3 == 0, np.nan, np.where(i % 2 == 0, 0.1, 0.3))
+    rate[1] = -56.9  # a one-off cost on a small order
     margin = pa.table({"customer_id": ids, "net_margin_rate": pa.array(rate)})
-    net = lifetime_stage(t, as_of, LifetimeSettings(**QUICK), engine=eng, margin=margin)
-    per_customer = tx.group_by("customer_id").aggregate([("revenue", "sum")])
-    rev = pc.take(
-        per_customer.column("revenue_sum"),
-        pc.index_in(ids, value_set=per_customer.column("customer_id")),
-    ).to_numpy()
+    cfg = LifetimeSettings(**QUICK, margin_shrinkage=False)
+    net = lifetime_stage(t, as_of, cfg, engine=eng, margin=margin)
+    days = base.tables["lifetime_summary"].column("purchase_days").to_numpy().astype(float)
     known = np.isfinite(rate)
-    fill = (rate[known] * rev[known]).sum() / rev[known].sum()
-    assert net.headline["clv_margin_filled"] == {
-        "customers": int((~known).sum()),
-        "margin_rate": pytest.approx(fill, rel=1e-12),
-    }
-    applied = np.where(known, rate, fill)
+    bounded = np.clip(rate, -1.0, 1.0)
+    # the peers' margin: bounded rates weighted by the evidence (purchase days here)
+    peer = (bounded[known] * days[known]).sum() / days[known].sum()
+    m = net.manifest["margin"]
+    assert m["peer_margin"] == pytest.approx(peer, rel=1e-12)
+    assert (m["customers_filled"], m["customers_bounded"], m["customers_shrunk"]) == (
+        int((~known).sum()),
+        1,
+        0,
+    )
+    applied = np.where(known, bounded, peer)
+    summary = net.tables["lifetime_summary"]
+    np.testing.assert_allclose(summary.column("margin_used").to_numpy(), applied, rtol=1e-12)
     np.testing.assert_allclose(
-        net.customers.column("clv").to_numpy(),
-        base.customers.column("clv").to_numpy() * applied,
+        summary.column("clv_before_bound").to_numpy(),
+        base.tables["lifetime_summary"].column("clv_before_bound").to_numpy() * applied,
         rtol=1e-12,
     )
-    assert net.headline["clv_basis"] == "net_profit"
+    assert net.manifest["clv_basis"] == "net_profit"
     eng.close()
 
 
