@@ -264,9 +264,7 @@ def _lines(rows: list[tuple[Any, ...]]) -> pa.Table:
 
 
 def _paired(eng: Engine, rows: list[tuple[Any, ...]], **settings: Any) -> tuple[Any, dict]:
-    return pair_cancellations(
-        eng.from_arrow(_lines(rows)), FeatureSettings(**settings), engine=eng
-    )
+    return pair_cancellations(eng.from_arrow(_lines(rows)), FeatureSettings(**settings), engine=eng)
 
 
 LIFO = [

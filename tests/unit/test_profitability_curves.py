@@ -46,9 +46,7 @@ def test_whale_shares_are_of_the_profitable_customers_when_total_profit_is_negat
     # 10/15, 15/15, -15/15
     w = whale_curve(pa.array(["a", "b", "c"]), np.array([10.0, -30.0, 5.0]))
     assert w.column("cumulative_share_of_profit").null_count == 0
-    assert w.column("cumulative_share_of_profit").to_pylist() == pytest.approx(
-        [10 / 15, 1.0, -1.0]
-    )
+    assert w.column("cumulative_share_of_profit").to_pylist() == pytest.approx([10 / 15, 1.0, -1.0])
     h = whale_headline(w)
     assert h["share_basis"] == "profit_of_profitable_customers"
     assert h["peak_share_of_profit"] == pytest.approx(1.0)

@@ -154,9 +154,10 @@ def pair_cancellations(
         ``[features]``: ``pair_cancellations`` (off: every cancellation counts as a return)
         and ``partial_cancellations``.
     engine
-        With an engine the paired table is computed once and kept in it (the later stages
-        read it several times) and the counts are taken there; without one the table stays
-        an expression and the counts run through its own backend.
+        With an engine the pairs (two small rows per pair) are computed once and kept in
+        it, so that the later stages, which read the returned table several times, only
+        join them to the lines; the counts are taken there. Without one everything stays an
+        expression and the counts run through the table's own backend.
 
     Returns
     -------
@@ -186,99 +187,112 @@ def pair_cancellations(
     cfg = settings or FeatureSettings()
     if ROW not in tx.columns:
         tx = tx.mutate(**{ROW: (ibis.row_number() + 1).cast("int64")})
+        if engine is not None:  # number the lines once, not in every query that reads them
+            tx = engine.materialize(tx, engine.fresh_name("numbered"))
     if "is_cancel" not in tx.columns:
         tx = tx.mutate(is_cancel=ibis.literal(False))
     cancel = tx.is_cancel.fill_null(False)
-    if cfg.pair_cancellations:
-        lines = _line_keys(tx)
-        # only the customer x product groups with a cancellation take part
-        keys = lines.filter(lines._c == 1).select("customer_id", "_product").distinct()
-        lines = lines.semi_join(
-            keys, [lines.customer_id == keys.customer_id, lines._product == keys._product]
-        )
-        exact = _exact_pairs(lines).mutate(_kind=ibis.literal("exact"))
-        pairs = exact
-        if cfg.partial_cancellations:
-            partial = _partial_pairs(lines, exact.select("_line", "_cline"))
-            pairs = exact.union(partial.mutate(_kind=ibis.literal("partial")))
-        # what each pair moves: from the cancellation line
-        cl = lines.filter(lines._c == 1)
-        pairs = pairs.join(cl, pairs._cline == cl._line).select(
-            _line=pairs._line,
-            _cline=pairs._cline,
-            _kind=pairs._kind,
-            _cmeasure=cl._measure,
-            _cqty=cl._qty,
-            _crev=cl.revenue,
-        )
-        per_purchase = pairs.group_by("_line").aggregate(
-            _cq=pairs._cqty.sum(),
-            _cm=pairs._cmeasure.sum(),
-            _cr=exact_sum(-pairs._crev),
-        )
-        pl = lines.filter(lines._c == 0).select("_line", _pm=lines._measure)
-        per_purchase = per_purchase.join(pl, "_line").select(
-            _pline=per_purchase._line,
-            _cq=per_purchase._cq,
-            _cr=per_purchase._cr,
-            _share=ibis.least(
-                ibis.ifelse(pl._pm > 0, per_purchase._cm / pl._pm, ibis.literal(1.0)), 1.0
-            ),
-        )
-        per_cancel = pairs.select(_ccline=pairs._cline, _ckind=pairs._kind)
-        out = tx.left_join(per_purchase, tx[ROW] == per_purchase._pline).left_join(
-            per_cancel, tx[ROW] == per_cancel._ccline
-        )
-        kind = ibis.ifelse(cancel, out._ckind.fill_null("unpaired"), ibis.null("string"))
-        has_q = out.quantity.notnull() if "quantity" in tx.columns else ibis.literal(False)
-        extra = {
-            "cancelled_quantity": ibis.ifelse(has_q, out._cq.fill_null(0.0), ibis.null(_F)),
-            "cancelled_revenue": out._cr.fill_null(0.0),
-            "cancelled_share": out._share.fill_null(0.0),
-            "cancel_pairing": kind,
-        }
-        paired_c = out._ckind.notnull()
-    else:
-        out = tx
-        has_q = tx.quantity.notnull() if "quantity" in tx.columns else ibis.literal(False)
-        extra = {
-            "cancelled_quantity": ibis.ifelse(has_q, 0.0, ibis.null(_F)),
-            "cancelled_revenue": ibis.literal(0.0),
-            "cancelled_share": ibis.literal(0.0),
-            "cancel_pairing": ibis.ifelse(cancel, "unpaired", ibis.null("string")),
-        }
-        paired_c = ibis.literal(False)
+    marks = _marks(tx, cfg) if cfg.pair_cancellations else _no_marks()
+    if engine is not None:  # small: two rows per pair
+        marks = engine.materialize(marks, engine.fresh_name("cancel_pairs"))
+    out = tx.left_join(marks, tx[ROW] == marks._mline)
+    paired_c = out._ckind.notnull()
+    has_q = out.quantity.notnull() if "quantity" in tx.columns else ibis.literal(False)
     ret = out.is_return.fill_null(False) if "is_return" in tx.columns else ibis.literal(False)
     result = out.select(
         *[c for c in tx.columns if c not in ("is_cancel", "is_return")],
         is_return=ibis.ifelse(cancel, ~paired_c, ret),
         is_cancel=cancel & paired_c,
-        **extra,
+        cancelled_quantity=ibis.ifelse(has_q, out._cq.fill_null(0.0), ibis.null(_F)),
+        cancelled_revenue=out._cr.fill_null(0.0),
+        cancelled_share=out._share.fill_null(0.0),
+        cancel_pairing=ibis.ifelse(cancel, out._ckind.fill_null("unpaired"), ibis.null("string")),
     )
-    if engine is not None:
-        result = engine.materialize(result, engine.fresh_name("paired"))
-    counts = _counts(result, engine)
-    return result, counts
+    return result, _counts(tx, marks, engine)
 
 
-def _counts(t: ir.Table, engine: Engine | None) -> dict[str, Any]:
-    """The pairing counts for the manifest."""
-    k = t.cancel_pairing
-    share = t.cancelled_share
-    expr = t.aggregate(
-        cancellation_lines=k.notnull().cast("int64").sum(),
-        paired_exact=(k == "exact").cast("int64").sum(),
-        paired_partial=(k == "partial").cast("int64").sum(),
-        unpaired=(k == "unpaired").cast("int64").sum(),
-        purchase_lines_cancelled_in_full=(share >= 1.0).cast("int64").sum(),
-        purchase_lines_cancelled_in_part=((share > 0) & (share < 1.0)).cast("int64").sum(),
-        cancelled_revenue=exact_sum(t.cancelled_revenue),
+def _no_marks() -> ir.Table:
+    """The empty pairing (every cancellation unpaired)."""
+    schema = {"_mline": "int64", "_cq": _F, "_cr": _F, "_share": _F, "_ckind": "string"}
+    return ibis.memtable({k: [] for k in schema}, schema=ibis.schema(schema))
+
+
+def _marks(tx: ir.Table, cfg: FeatureSettings) -> ir.Table:
+    """One row per paired line: purchase lines with what was cancelled (``_cq``, ``_cr``,
+    ``_share``), cancellation lines with how they were paired (``_ckind``)."""
+    lines = _line_keys(tx)
+    # only the customer x product groups with a cancellation take part
+    keys = lines.filter(lines._c == 1).select("customer_id", "_product").distinct()
+    lines = lines.semi_join(
+        keys, [lines.customer_id == keys.customer_id, lines._product == keys._product]
     )
-    row = (engine.to_arrow(expr, "cancellation pairs") if engine else expr.to_pyarrow()).to_pylist()
-    out = row[0] if row else {}
+    exact = _exact_pairs(lines).mutate(_kind=ibis.literal("exact"))
+    pairs = exact
+    if cfg.partial_cancellations:
+        partial = _partial_pairs(lines, exact.select("_line", "_cline"))
+        pairs = exact.union(partial.mutate(_kind=ibis.literal("partial")))
+    # what each pair moves: from the cancellation line
+    cl = lines.filter(lines._c == 1)
+    pairs = pairs.join(cl, pairs._cline == cl._line).select(
+        _line=pairs._line,
+        _cline=pairs._cline,
+        _kind=pairs._kind,
+        _cmeasure=cl._measure,
+        _cqty=cl._qty,
+        _crev=cl.revenue,
+    )
+    per_purchase = pairs.group_by("_line").aggregate(
+        _cq=pairs._cqty.sum(),
+        _cm=pairs._cmeasure.sum(),
+        _cr=exact_sum(-pairs._crev),
+    )
+    pl = lines.filter(lines._c == 0).select("_line", _pm=lines._measure)
+    per_purchase = per_purchase.join(pl, "_line").select(
+        _mline=per_purchase._line,
+        _cq=per_purchase._cq,
+        _cr=per_purchase._cr,
+        _share=ibis.least(
+            ibis.ifelse(pl._pm > 0, per_purchase._cm / pl._pm, ibis.literal(1.0)), 1.0
+        ),
+        _ckind=ibis.null("string"),
+    )
+    per_cancel = pairs.select(
+        _mline=pairs._cline,
+        _cq=ibis.null(_F),
+        _cr=ibis.null(_F),
+        _share=ibis.null(_F),
+        _ckind=pairs._kind,
+    )
+    return per_purchase.union(per_cancel)
+
+
+def _counts(tx: ir.Table, marks: ir.Table, engine: Engine | None) -> dict[str, Any]:
+    """The pairing counts for the manifest (from the pairs and one scan of is_cancel)."""
+
+    def run(expr: ir.Table) -> dict[str, Any]:
+        table = engine.to_arrow(expr, "cancellation pairs") if engine else expr.to_pyarrow()
+        return table.to_pylist()[0]
+
+    n = run(tx.aggregate(lines=tx.is_cancel.fill_null(False).cast("int64").sum()))["lines"]
+    k, share = marks._ckind, marks._share
+    m = run(
+        marks.aggregate(
+            paired_exact=(k == "exact").cast("int64").sum(),
+            paired_partial=(k == "partial").cast("int64").sum(),
+            purchase_lines_cancelled_in_full=(share >= 1.0).cast("int64").sum(),
+            purchase_lines_cancelled_in_part=((share > 0) & (share < 1.0)).cast("int64").sum(),
+            cancelled_revenue=exact_sum(marks._cr),
+        )
+    )
+    exact, part = int(m["paired_exact"] or 0), int(m["paired_partial"] or 0)
     return {
-        name: (float(v or 0.0) if name == "cancelled_revenue" else int(v or 0))
-        for name, v in out.items()
+        "cancellation_lines": int(n or 0),
+        "paired_exact": exact,
+        "paired_partial": part,
+        "unpaired": int(n or 0) - exact - part,
+        "purchase_lines_cancelled_in_full": int(m["purchase_lines_cancelled_in_full"] or 0),
+        "purchase_lines_cancelled_in_part": int(m["purchase_lines_cancelled_in_part"] or 0),
+        "cancelled_revenue": float(m["cancelled_revenue"] or 0.0),
     }
 
 

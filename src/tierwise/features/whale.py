@@ -13,9 +13,9 @@ profit-destroying customers are added. The peak says "the top ``k/n`` of custome
 
 When the total is not positive (the loss-makers destroy more than the others make), shares
 of it would flip sign or divide by zero; the shares are then taken of the profit of the
-profitable customers, :math:`\Pi^+ = \sum_k \max(\pi_{(k)}, 0)`: the curve rises to 100%
+profitable customers, :math:`\\Pi^+ = \\sum_k \\max(\\pi_{(k)}, 0)`: the curve rises to 100%
 at the last profitable customer and falls below zero. When no customer is profitable they are
-taken of the total loss, :math:`|\Pi|`, and fall from 0 to -100%. ``share_basis`` in the
+taken of the total loss, :math:`|\\Pi|`, and fall from 0 to -100%. ``share_basis`` in the
 headline says which.
 
 Reference: R. S. Kaplan and V. G. Narayanan, "Measuring and Managing Customer

@@ -38,7 +38,7 @@ from ..settings.lifetime import LifetimeSettings
 from ._fitting import MODEL_LABELS, DegenerateFitError, LikelihoodModel
 from .bgnbd import BetaGeoModel
 from .clv import DAYS_PER_MONTH
-from .holdout import HoldoutEvaluation, evaluate_holdout, holdout_data
+from .holdout import HoldoutEvaluation, evaluate_holdout, holdout_data, with_tracking
 from .mbgnbd import ModifiedBetaGeoModel
 from .paretonbd import ParetoNBDModel
 
@@ -204,7 +204,9 @@ def choose_transaction_model(
         else:
             for key, model in usable.items():
                 try:
-                    evaluations[key] = evaluate_holdout(model, data, max_x=cfg.holdout_max_x)
+                    evaluations[key] = evaluate_holdout(
+                        model, data, max_x=cfg.holdout_max_x, tracking=False
+                    )
                     rows[key]["holdout"] = evaluations[key].metrics
                 except ModelError as exc:
                     rows[key]["holdout_reason"] = str(exc)
@@ -245,6 +247,8 @@ def choose_transaction_model(
         )
     chosen = ranked[0]
     rows[chosen]["status"] = "used"
+    if chosen in evaluations:
+        evaluations[chosen] = with_tracking(evaluations[chosen], data)
     label = MODEL_LABELS[chosen]
     if method == "setting":
         if chosen == cfg.transaction_model:

@@ -25,7 +25,7 @@ figures 2-4.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import ibis
@@ -102,7 +102,7 @@ class HoldoutEvaluation:
         predicted (mean), actual (mean).
     tracking
         period (index from the first calibration day), period_start, actual_cumulative,
-        predicted_cumulative, in_holdout.
+        predicted_cumulative, in_holdout (``None`` when not asked for).
     metrics
         model, split, end, n_customers, predicted_total, actual_total, relative_error,
         auc_p_alive, auc_expected_purchases, mean_absolute_error, poisson_deviance.
@@ -112,7 +112,7 @@ class HoldoutEvaluation:
 
     customers: pa.Table
     conditional: pa.Table
-    tracking: pa.Table
+    tracking: pa.Table | None
     metrics: dict[str, Any]
     model: Any
 
@@ -161,9 +161,12 @@ def holdout_data(
 
 
 def evaluate_holdout(
-    model: LikelihoodModel, data: HoldoutData, *, max_x: int = 7
+    model: LikelihoodModel, data: HoldoutData, *, max_x: int = 7, tracking: bool = True
 ) -> HoldoutEvaluation:
     """Fit ``model`` (a clone of it) on the calibration period and score it on the holdout.
+
+    ``tracking`` off leaves out the tracking table (the expected cumulative purchases of the
+    cohort period by period, the costliest part for a model that is only being scored).
 
     Raises
     ------
@@ -217,7 +220,7 @@ def evaluate_holdout(
             "actual": pa.array(mean_act, from_pandas=True),
         }
     )
-    tracking = _tracking(data, m)
+    track = _tracking(data, m) if tracking else None
     both = 0 < bought.sum() < len(bought)
     auc = float(roc_auc_score(bought, p_alive)) if both else None
     auc_expected = float(roc_auc_score(bought, predicted)) if both else None
@@ -235,7 +238,7 @@ def evaluate_holdout(
         "mean_absolute_error": float(np.mean(np.abs(predicted - actual))),
         "poisson_deviance": float(mean_poisson_deviance(actual, np.maximum(predicted, 1e-12))),
     }
-    return HoldoutEvaluation(customers, cond, tracking, metrics, m)
+    return HoldoutEvaluation(customers, cond, track, metrics, m)
 
 
 def holdout_evaluation(
@@ -306,6 +309,13 @@ def _period_purchases(
     idx = np.asarray(per_period.column("period").to_numpy(), dtype=np.int64)
     actual[idx] = np.asarray(per_period.column("n").to_numpy(), dtype=np.float64)
     return actual
+
+
+def with_tracking(evaluation: HoldoutEvaluation, data: HoldoutData) -> HoldoutEvaluation:
+    """The evaluation with its tracking table (computed if it was left out)."""
+    if evaluation.tracking is not None:
+        return evaluation
+    return replace(evaluation, tracking=_tracking(data, evaluation.model))
 
 
 def _tracking(data: HoldoutData, model: Any) -> pa.Table:

@@ -33,7 +33,7 @@ from typing import Any, Self
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import digamma, gammaln, logsumexp
+from scipy.special import digamma, gammaln
 
 from ..errors import ModelError
 from ._fitting import (
@@ -48,6 +48,7 @@ from .bgnbd import RFT, rft
 __all__ = ["ParetoNBDModel"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(48)
+_LOG_WEIGHTS = np.log(_WEIGHTS)
 _CUT = 45.0  # integrate exp(-k rho) until it has fallen by exp(-45)
 
 
@@ -71,26 +72,31 @@ def _log_integral(
     rho = half[:, None] * (_NODES[None, :] + 1.0)  # (n, q)
     log_u = np.log(u0)[:, None] + rho  # log(A + tau)
     u = np.exp(log_u)
-    log_v = np.log(u + (B - A)[:, None])  # log(B + tau)
+    v = u + (B - A)[:, None]  # B + tau
+    log_v = np.log(v)
     log_g = (
-        np.log(_WEIGHTS)[None, :]
+        _LOG_WEIGHTS[None, :]
         + np.log(half)[:, None]
         - k[:, None] * log_u
         + e_other[:, None] * (log_u - log_v)
     )  # f(tau) d tau = U^-(k+1) (U / V)^e * U d rho, with U = A + tau, V = B + tau
-    log_i = logsumexp(log_g, axis=1)
-    log_i = np.where(empty, -np.inf, log_i)
+    # log-sum-exp over the nodes, keeping the scaled terms for the gradient
+    top = log_g.max(axis=1)
+    scaled = np.exp(log_g - top[:, None])
+    total = scaled.sum(axis=1)
+    log_i = np.where(empty, -np.inf, top + np.log(total))
     if not grad:
         return log_i, None
-    q = np.exp(log_g - np.where(empty, 0.0, log_i)[:, None])
+    q = scaled / total[:, None]  # each node's share of the integral
     q[empty] = 0.0
-    log_a_tau = np.where(a_first[:, None], log_u, log_v)
-    log_b_tau = np.where(a_first[:, None], log_v, log_u)
+    af = a_first[:, None]
+    log_a_tau = np.where(af, log_u, log_v)
+    log_b_tau = np.where(af, log_v, log_u)
     g = np.empty((4, len(x)))
     g[0] = -(q * log_a_tau).sum(axis=1)
-    g[1] = -m * (q * np.exp(-log_a_tau)).sum(axis=1)
+    g[1] = -m * (q / np.where(af, u, v)).sum(axis=1)
     g[2] = -(q * log_b_tau).sum(axis=1)
-    g[3] = -n * (q * np.exp(-log_b_tau)).sum(axis=1)
+    g[3] = -n * (q / np.where(af, v, u)).sum(axis=1)
     return log_i, g
 
 

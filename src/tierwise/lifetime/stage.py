@@ -508,7 +508,7 @@ def lifetime_stage(
     )
     tables = {"lifetime_summary": summary_table, "high_value_at_risk": hvar}
     evaluation = choice.evaluation
-    if evaluation is not None:
+    if evaluation is not None and evaluation.tracking is not None:
         tables["lifetime_conditional_expectation"] = evaluation.conditional
         tables["lifetime_tracking"] = evaluation.tracking
     if defection is not None:
@@ -560,7 +560,7 @@ def lifetime_stage(
             **estimate.to_manifest(),
             "bounds": [cfg.margin_min, cfg.margin_max],
         }
-    if evaluation is not None:
+    if evaluation is not None and evaluation.tracking is not None:
         manifest["holdout"] = {
             **evaluation.metrics,
             "conditional_expectation": evaluation.conditional.to_pylist(),
