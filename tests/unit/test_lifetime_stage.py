@@ -353,6 +353,10 @@ def test_without_a_holdout_the_model_is_chosen_by_fit():
     aic = {r["model"]: r["aic"] for r in choice["candidates"]}
     assert choice["model"] == min(aic, key=aic.get)
     assert "no holdout: the history is shorter than twice the 180-day holdout" in choice["reason"]
+    assert any(
+        w.startswith("transaction model chosen by fit") and "[lifetime] holdout_days" in w
+        for w in res.warnings
+    )
     assert "holdout" not in res.manifest
     eng.close()
 
@@ -372,3 +376,24 @@ def test_the_stage_owns_only_its_own_columns_without_infinities():
     s = res.tables["lifetime_summary"]
     assert s.schema.field("x").type == s.schema.field("purchase_days").type == pa.int64()
     eng.close()
+
+
+@pytest.mark.spark
+def test_the_stage_gives_the_same_customers_on_spark(spark_engine: Any) -> None:
+    # the pairing windows, the first-day value (min_by), the holdout queries on Spark
+    tx, as_of = _transactions(300, spend_shape=4.0, seed=3)
+    rows = [
+        ("w", D(2024, 1, 10), "1", "x", 5.0, 50.0),
+        ("w", D(2024, 1, 10), "C1", "x", -5.0, -50.0),
+    ]
+    tx = _with(tx, rows)
+    cfg = LifetimeSettings(supervised_model=False)
+    out = []
+    for eng in (Engine(), spark_engine):
+        paired, counts = pair_cancellations(eng.from_arrow(tx), engine=eng)
+        out.append((counts, lifetime_stage(paired, as_of, cfg, engine=eng)))
+    (c1, a), (c2, b) = out
+    assert c1 == c2 and c1["paired_exact"] == 1
+    assert a.manifest["model_choice"] == b.manifest["model_choice"]
+    assert a.customers.equals(b.customers)
+    assert a.tables["lifetime_summary"].equals(b.tables["lifetime_summary"])

@@ -278,6 +278,11 @@ def choose_transaction_model(
             + ")"
             + (f"; no holdout: {holdout_note}" if holdout_note else "")
         )
+    if method == "fit" and holdout_note:
+        warnings.append(
+            f"transaction model chosen by fit, not by a holdout forecast: {holdout_note} "
+            "(set [lifetime] holdout_days for a shorter holdout)"
+        )
     if left_out:
         warnings.append(
             f"P(alive), expected purchases and lifetime value from {reason} (set [lifetime] "
