@@ -6,7 +6,9 @@ P(alive), expected purchases over 52 weeks and 36-month CLV for every customer.
 - tierwise: ``rfm_summary`` in the engine (DuckDB via Ibis, reading the Parquet file, so
   its I/O is inside the timing), ``BetaGeoModel`` and ``GammaGammaModel`` (fitted on
   distinct rows with weights), ``p_alive``, ``expected_purchases``,
-  ``customer_lifetime_value``.
+  ``customer_lifetime_value``. With ``--choice`` also the stage's model choice
+  (``choose_transaction_model``: MBG/NBD and Pareto/NBD fitted as well, every candidate
+  scored on the built-in holdout), timed apart from the total compared with lifetimes.
 - lifetimes 0.11.3, in its own virtual environment (benchmarks/.venv-lifetimes, created on
   first use with ``pip install lifetimes==0.11.3 pyarrow``), run in a subprocess on the same
   Parquet file, loaded into pandas *before* its clock starts:
@@ -111,15 +113,17 @@ def make_data(lines: int, customers: int, seed: int) -> Path:
 # tierwise
 
 
-def run_tierwise(path: Path) -> dict:
+def run_tierwise(path: Path, *, choice: bool = False) -> dict:
     sys.path.insert(0, str(HERE.parent / "src"))
     from tierwise.engine import Engine
     from tierwise.lifetime import (
         BetaGeoModel,
         GammaGammaModel,
+        choose_transaction_model,
         customer_lifetime_value,
         rfm_summary,
     )
+    from tierwise.settings import LifetimeSettings
 
     eng = Engine()
     times = {}
@@ -128,21 +132,18 @@ def run_tierwise(path: Path) -> dict:
     s = rfm_summary(tx, AS_OF, engine=eng, time_unit="weeks")
     t1 = time.perf_counter()
     times["summary"] = t1 - t0
-    x, t_x, T, m = (s.column(c).to_numpy() for c in ("x", "t_x", "T", "monetary_value"))
-    bg = BetaGeoModel().fit(x, t_x, T)
+    bg = BetaGeoModel().fit(s)
     t2 = time.perf_counter()
     times["bgnbd_fit"] = t2 - t1
-    gg = GammaGammaModel().fit(x, m)
+    gg = GammaGammaModel().fit(s)
     t3 = time.perf_counter()
     times["gamma_gamma_fit"] = t3 - t2
-    p_alive = bg.p_alive(x, t_x, T)
-    expected = bg.expected_purchases(HORIZON_WEEKS, x, t_x, T)
-    eov = gg.expected_order_value(x, m)
+    p_alive = bg.p_alive(s)
+    expected = bg.expected_purchases(s, HORIZON_WEEKS)
+    eov = gg.expected_order_value(s)
     clv = customer_lifetime_value(
         bg,
-        x,
-        t_x,
-        T,
+        s,
         eov,
         horizon_months=CLV_MONTHS,
         discount_rate=DISCOUNT_YEARLY,
@@ -151,6 +152,13 @@ def run_tierwise(path: Path) -> dict:
     t4 = time.perf_counter()
     times["predictions"] = t4 - t3
     times["total"] = t4 - t0
+    if choice:
+        # the stage's model choice on top: MBG/NBD and Pareto/NBD fitted too, and each
+        # candidate refitted on the calibration period and scored on the 180-day holdout
+        cfg = LifetimeSettings()
+        picked = choose_transaction_model(s, tx, AS_OF, cfg, engine=eng)
+        times["model_choice"] = time.perf_counter() - t4
+        print(f"  chosen: {picked.reason}")
     eng.close()
     return {
         "times": times,
@@ -261,6 +269,11 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--skip-peer", action="store_true", help="time tierwise only")
+    ap.add_argument(
+        "--choice",
+        action="store_true",
+        help="also time the model choice (three candidates and the holdout; not in the total)",
+    )
     args = ap.parse_args()
 
     t = time.perf_counter()
@@ -270,7 +283,7 @@ def main() -> None:
         f"data: {path.name}: {rows:,} lines, {args.customers:,} customers "
         f"({time.perf_counter() - t:.1f} s to make or find)"
     )
-    ours = run_tierwise(path)
+    ours = run_tierwise(path, choice=args.choice)
     print(
         f"tierwise : {ours['n_customers']:,} customers, {ours['n_distinct_triples']:,} distinct "
         "triples"

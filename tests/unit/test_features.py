@@ -36,7 +36,13 @@ import pyarrow as pa
 import pytest
 
 from tierwise.engine import Engine
-from tierwise.features import FEATURE_COLUMNS, customer_features
+from tierwise.features import (
+    FEATURE_COLUMNS,
+    PAIRING_COLUMNS,
+    customer_features,
+    net_lines,
+    pair_cancellations,
+)
 from tierwise.settings import FeatureSettings
 
 AS_OF = dt.date(2024, 6, 30)
@@ -230,3 +236,191 @@ def test_sums_do_not_depend_on_the_order_of_the_lines(eng: Engine) -> None:
         h = _features(eng, order)["H"]
         assert h["revenue"] == 2.0
         assert h["returns_value"] == 1e16
+
+
+# -- cancellations paired with their orders --------------------------------------------------
+
+
+def _lines(rows: list[tuple[Any, ...]]) -> pa.Table:
+    """(customer_id, date, order_id, product_id, quantity, revenue) lines; the cancellation
+    flag as validation sets it (order id starting with C), and is_return for negative
+    quantities; ``_row`` numbers the lines from 2, as a CSV file's."""
+    names = ("customer_id", "date", "order_id", "product_id", "quantity", "revenue")
+    cols = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+    return pa.table(
+        {
+            "customer_id": pa.array(cols["customer_id"], pa.string()),
+            "date": pa.array(cols["date"], pa.date32()),
+            "order_id": pa.array(cols["order_id"], pa.string()),
+            "product_id": pa.array(cols["product_id"], pa.string()),
+            "quantity": pa.array(cols["quantity"], pa.float64()),
+            "revenue": pa.array(cols["revenue"], pa.float64()),
+            "cost": pa.array([None] * len(rows), pa.float64()),
+            "is_return": pa.array([(q or 0) < 0 or r < 0 for *_, q, r in rows]),
+            "is_cancel": pa.array([o.startswith("C") for _, _, o, *_ in rows]),
+            "_row": pa.array(range(2, len(rows) + 2), pa.int64()),
+        }
+    )
+
+
+def _paired(eng: Engine, rows: list[tuple[Any, ...]], **settings: Any) -> tuple[Any, dict]:
+    return pair_cancellations(eng.from_arrow(_lines(rows)), FeatureSettings(**settings), engine=eng)
+
+
+LIFO = [
+    # a: two orders of 5, three cancellations of 5: the first two take the nearest earlier
+    # open order each (row 3, then row 2), the third finds none and is a return
+    ("a", D(2024, 1, 1), "1", "p", 5.0, 50.0),
+    ("a", D(2024, 1, 2), "2", "p", 5.0, 50.0),
+    ("a", D(2024, 1, 3), "C1", "p", -5.0, -50.0),
+    ("a", D(2024, 1, 4), "C2", "p", -5.0, -50.0),
+    ("a", D(2024, 1, 5), "C3", "p", -5.0, -50.0),
+    # then an order of 10 cancelled in part: 3, then 4, then 4 more than is left
+    ("a", D(2024, 1, 6), "3", "p", 10.0, 100.0),
+    ("a", D(2024, 1, 7), "C4", "p", -3.0, -30.0),
+    ("a", D(2024, 1, 8), "C5", "p", -4.0, -40.0),
+    ("a", D(2024, 1, 9), "C6", "p", -4.0, -40.0),
+    # b: a cancellation before any purchase of the product is no pair
+    ("b", D(2024, 1, 1), "C7", "p", -1.0, -10.0),
+    ("b", D(2024, 1, 2), "4", "p", 1.0, 10.0),
+    # c: another product does not pair
+    ("c", D(2024, 1, 1), "5", "q", 2.0, 20.0),
+    ("c", D(2024, 1, 2), "C8", "p", -2.0, -20.0),
+]
+
+
+def test_cancellations_pair_with_the_nearest_earlier_open_purchase(eng: Engine) -> None:
+    paired, counts = _paired(eng, LIFO)
+    rows = {r["_row"]: r for r in eng.to_arrow(paired.order_by("_row")).to_pylist()}
+    assert len(rows) == len(LIFO)  # every line stays
+    assert [rows[k]["cancel_pairing"] for k in (4, 5, 6, 8, 9, 10, 11, 14)] == [
+        "exact",
+        "exact",
+        "unpaired",
+        "partial",
+        "partial",
+        "unpaired",
+        "unpaired",
+        "unpaired",
+    ]
+    assert rows[2]["cancelled_share"] == rows[3]["cancelled_share"] == 1.0
+    assert (rows[7]["cancelled_quantity"], rows[7]["cancelled_revenue"]) == (7.0, 70.0)
+    assert rows[7]["cancelled_share"] == pytest.approx(0.7)
+    assert rows[12]["cancelled_share"] == 0.0  # b's purchase came after the cancellation
+    # paired cancellations are cancellations; unpaired ones count as returns
+    assert (rows[4]["is_cancel"], rows[4]["is_return"]) == (True, False)
+    assert (rows[6]["is_cancel"], rows[6]["is_return"]) == (False, True)
+    assert rows[2]["cancel_pairing"] is None and rows[2]["is_return"] is False
+    assert counts == {
+        "cancellation_lines": 8,
+        "paired_exact": 2,
+        "paired_partial": 2,
+        "unpaired": 4,
+        "purchase_lines_cancelled_in_full": 2,
+        "purchase_lines_cancelled_in_part": 1,
+        "cancelled_revenue": 170.0,
+    }
+
+
+def test_an_order_cancelled_minutes_later_is_no_purchase(eng: Engine) -> None:
+    # 80,995 units ordered and cancelled the same day (twelve minutes later in the source;
+    # dates carry no time): the customer's purchases are their three small orders
+    rows = [
+        ("w", D(2024, 1, 18), "541431", "23166", 74215.0, 77183.6),
+        ("w", D(2024, 1, 18), "C541433", "23166", -74215.0, -77183.6),
+        ("x", D(2023, 12, 9), "581483", "23843", 80995.0, 168469.6),
+        ("x", D(2023, 12, 9), "C581484", "23843", -80995.0, -168469.6),
+        ("x", D(2024, 2, 1), "600001", "22423", 12.0, 30.0),
+        ("x", D(2024, 3, 1), "600002", "22423", 8.0, 20.0),
+        ("x", D(2024, 4, 1), "600003", "85099", 10.0, 19.5),
+    ]
+    paired, counts = _paired(eng, rows)
+    assert counts["paired_exact"] == 2 and counts["unpaired"] == 0
+    out = eng.to_arrow(customer_features(paired, as_of=AS_OF, settings=FeatureSettings()))
+    f = {r["customer_id"]: r for r in out.to_pylist()}
+    x = f["x"]
+    assert x["n_orders"] == 3 and x["first_purchase"] == D(2024, 2, 1)
+    assert x["avg_order_value"] == pytest.approx(69.5 / 3)
+    assert x["units"] == 30.0 and x["revenue"] == pytest.approx(69.5)
+    assert x["returns_value"] == 0.0 and x["n_return_lines"] == 0
+    # a customer who cancelled everything has no purchase at all
+    w = f["w"]
+    assert (w["n_orders"], w["first_purchase"], w["avg_order_value"]) == (0, None, None)
+    assert w["revenue"] == 0.0 and w["n_lines"] == 2
+
+
+def test_partly_cancelled_order_counts_with_its_reduced_value(eng: Engine) -> None:
+    rows = [
+        ("p", D(2024, 3, 1), "1", "a", 10.0, 100.0),
+        ("p", D(2024, 3, 1), "1", "b", 1.0, 40.0),
+        ("p", D(2024, 3, 2), "C1", "a", -4.0, -40.0),
+    ]
+    paired, counts = _paired(eng, rows)
+    assert (counts["paired_partial"], counts["purchase_lines_cancelled_in_part"]) == (1, 1)
+    f = eng.to_arrow(customer_features(paired, as_of=AS_OF, settings=FeatureSettings()))
+    r = f.to_pylist()[0]
+    assert (r["n_orders"], r["units"], r["avg_order_value"]) == (1, 7.0, 100.0)
+    assert r["revenue"] == 100.0 and r["returns_value"] == 0.0
+
+
+def test_unpaired_cancellations_are_returns_and_switching_pairing_off_makes_all_so(
+    eng: Engine,
+) -> None:
+    for settings, unpaired in (({}, 4), ({"pair_cancellations": False}, 8)):
+        paired, counts = _paired(eng, LIFO, **settings)
+        assert counts["unpaired"] == unpaired
+        f = eng.to_arrow(customer_features(paired, as_of=AS_OF, settings=FeatureSettings()))
+        a = next(r for r in f.to_pylist() if r["customer_id"] == "a")
+        returned = 50.0 + 40.0 if not settings else 50 * 3 + 30 + 40 + 40.0
+        assert a["returns_value"] == pytest.approx(returned)
+        assert a["revenue"] == pytest.approx(200.0 - 170.0 - 50.0 - 40.0)
+    # partial pairs switched off: the two partial cancellations become returns too
+    _, counts = _paired(eng, LIFO, partial_cancellations=False)
+    assert (counts["paired_exact"], counts["paired_partial"], counts["unpaired"]) == (2, 0, 6)
+
+
+def test_lines_without_quantity_pair_on_their_revenue(eng: Engine) -> None:
+    rows = [
+        ("r", D(2024, 3, 1), "1", None, None, 75.0),
+        ("r", D(2024, 3, 1), "2", None, None, 25.0),
+        ("r", D(2024, 3, 3), "C1", None, None, -75.0),
+    ]
+    paired, counts = _paired(eng, rows)
+    assert counts["paired_exact"] == 1
+    t = eng.to_arrow(paired.order_by("_row"))
+    assert t.column("cancelled_share").to_pylist() == [1.0, 0.0, 0.0]
+    assert t.column("cancelled_quantity").to_pylist() == [None, None, None]
+
+
+def test_pairing_keeps_every_row_and_the_revenue_total(eng: Engine) -> None:
+    raw = _lines(LIFO)
+    paired, _ = pair_cancellations(eng.from_arrow(raw), engine=eng)
+    out = eng.to_arrow(paired.order_by("_row"))
+    assert out.num_rows == raw.num_rows
+    assert out.column("revenue").equals(raw.column("revenue"))
+    assert set(out.column_names) == set(raw.column_names) | set(PAIRING_COLUMNS)
+    net = eng.to_arrow(net_lines(paired))
+    assert pa.compute.sum(net.column("net_revenue")).as_py() == pytest.approx(
+        pa.compute.sum(raw.column("revenue")).as_py()
+    )
+
+
+@pytest.mark.spark
+def test_pairing_and_features_give_the_same_on_spark(eng: Engine, spark_engine: Any) -> None:
+    # window functions (running sums, lag) and the partial-match join spelt by Ibis for Spark
+    raw = _lines(LIFO)
+    results = []
+    for e in (eng, spark_engine):
+        paired, counts = pair_cancellations(e.from_arrow(raw), engine=e)
+        feats = customer_features(paired, as_of=AS_OF, settings=FeatureSettings())
+        results.append(
+            (
+                counts,
+                e.to_arrow(paired.order_by("_row")).select(["_row", *PAIRING_COLUMNS]),
+                e.to_arrow(feats.order_by("customer_id")),
+            )
+        )
+    (c1, p1, f1), (c2, p2, f2) = results
+    assert c1 == c2
+    assert p1.to_pylist() == p2.to_pylist()
+    assert f1.to_pylist() == f2.to_pylist()

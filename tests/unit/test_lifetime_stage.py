@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tierwise.engine import Engine
-from tierwise.lifetime import lifetime_stage, simulate_bgnbd
+from tierwise.features import FEATURE_COLUMNS, pair_cancellations
+from tierwise.lifetime import CUSTOMER_COLUMNS, lifetime_stage, simulate_bgnbd
 from tierwise.settings import LifetimeSettings
 
 D = dt.date
@@ -47,12 +51,17 @@ def test_stage_without_repeat_buyers_still_gives_status_and_says_why():
     eng.close()
 
 
-def _transactions(n: int, *, spend_shape: float, seed: int) -> tuple[pa.Table, D]:
-    """BG/NBD purchase days for ``n`` customers over 104 weeks, each purchase day's value
-    Gamma(4, nu) with nu ~ Gamma(spend_shape, 1) across customers (Gamma-Gamma's q)."""
+def _transactions(
+    n: int, *, spend_shape: float, seed: int, weeks: float = 104.0, **process: Any
+) -> tuple[pa.Table, D]:
+    """BG/NBD purchase days for ``n`` customers first seen 20 to ``weeks`` weeks before the
+    end (``process``: simulate_bgnbd's r, alpha, a, b, modified; r = 0.8, alpha = 6 unless
+    given), each purchase day's value Gamma(4, nu) with nu ~ Gamma(spend_shape, 1) across
+    customers (Gamma-Gamma's q)."""
     rng = np.random.default_rng(seed)
     as_of = D(2024, 12, 31)
-    x, t_x, T = simulate_bgnbd(n, rng.uniform(20, 104, n), r=0.8, alpha=6.0, seed=seed)
+    process = {"r": 0.8, "alpha": 6.0, **process}
+    x, t_x, T = simulate_bgnbd(n, rng.uniform(20, weeks, n), seed=seed, **process).T
     first = np.datetime64(as_of) - np.round(T * 7).astype("timedelta64[D]")
     # purchase days: the first, the last repeat at t_x, the others uniform in between
     cust = np.repeat(np.arange(n), (x + 1).astype(int))
@@ -74,7 +83,7 @@ def _transactions(n: int, *, spend_shape: float, seed: int) -> tuple[pa.Table, D
     return t, as_of
 
 
-QUICK = {"supervised_model": False, "fit_pareto_nbd": False, "fit_mbgnbd": False}
+QUICK = {"supervised_model": False, "candidate_models": ("bgnbd",)}
 
 
 def test_spend_too_spread_for_gamma_gamma_falls_back_to_own_mean_and_says_so():
@@ -86,8 +95,9 @@ def test_spend_too_spread_for_gamma_gamma_falls_back_to_own_mean_and_says_so():
     note = next(w for w in res.warnings if w.startswith("gamma_gamma: q = "))
     assert note.endswith("expected order value = each customer's own mean order value")
     c = res.customers
+    days = res.tables["lifetime_summary"].column("purchase_days")
     total = pc.sum(tx.column("revenue")).as_py()
-    own = np.asarray(c.column("expected_order_value")) * np.asarray(c.column("purchase_days"))
+    own = np.asarray(c.column("expected_order_value")) * np.asarray(days)
     assert own.sum() == pytest.approx(total, rel=1e-9)  # own mean x purchase days = revenue
     eng.close()
 
@@ -104,34 +114,40 @@ def test_gamma_gamma_gives_expected_order_values_when_spend_is_well_behaved():
     eng.close()
 
 
-def test_customers_without_a_margin_get_the_revenue_weighted_mean_margin():
+def test_margins_are_bounded_and_missing_ones_get_the_peers_margin():
     tx, as_of = _transactions(600, spend_shape=4.0, seed=3)
     eng = Engine()
     t = eng.from_arrow(tx)
     base = lifetime_stage(t, as_of, LifetimeSettings(**QUICK), engine=eng)
     ids = base.customers.column("customer_id")
     n = len(ids)
-    rate = np.where(np.arange(n) % 3 == 0, np.nan, np.where(np.arange(n) % 2 == 0, 0.1, 0.3))
+    i = np.arange(n)
+    rate = np.where(i % 3 == 0, np.nan, np.where(i % 2 == 0, 0.1, 0.3))
+    rate[1] = -56.9  # a one-off cost on a small order
     margin = pa.table({"customer_id": ids, "net_margin_rate": pa.array(rate)})
-    net = lifetime_stage(t, as_of, LifetimeSettings(**QUICK), engine=eng, margin=margin)
-    per_customer = tx.group_by("customer_id").aggregate([("revenue", "sum")])
-    rev = pc.take(
-        per_customer.column("revenue_sum"),
-        pc.index_in(ids, value_set=per_customer.column("customer_id")),
-    ).to_numpy()
+    cfg = LifetimeSettings(**QUICK, margin_shrinkage=False)
+    net = lifetime_stage(t, as_of, cfg, engine=eng, margin=margin)
+    days = base.tables["lifetime_summary"].column("purchase_days").to_numpy().astype(float)
     known = np.isfinite(rate)
-    fill = (rate[known] * rev[known]).sum() / rev[known].sum()
-    assert net.headline["clv_margin_filled"] == {
-        "customers": int((~known).sum()),
-        "margin_rate": pytest.approx(fill, rel=1e-12),
-    }
-    applied = np.where(known, rate, fill)
+    bounded = np.clip(rate, -1.0, 1.0)
+    # the peers' margin: bounded rates weighted by the evidence (purchase days here)
+    peer = (bounded[known] * days[known]).sum() / days[known].sum()
+    m = net.manifest["margin"]
+    assert m["peer_margin"] == pytest.approx(peer, rel=1e-12)
+    assert (m["customers_filled"], m["customers_bounded"], m["customers_shrunk"]) == (
+        int((~known).sum()),
+        1,
+        0,
+    )
+    applied = np.where(known, bounded, peer)
+    summary = net.tables["lifetime_summary"]
+    np.testing.assert_allclose(summary.column("margin_used").to_numpy(), applied, rtol=1e-12)
     np.testing.assert_allclose(
-        net.customers.column("clv").to_numpy(),
-        base.customers.column("clv").to_numpy() * applied,
+        summary.column("clv_before_bound").to_numpy(),
+        base.tables["lifetime_summary"].column("clv_before_bound").to_numpy() * applied,
         rtol=1e-12,
     )
-    assert net.headline["clv_basis"] == "net_profit"
+    assert net.manifest["clv_basis"] == "net_profit"
     eng.close()
 
 
@@ -148,3 +164,236 @@ def test_prospects_come_sorted_whatever_the_input_order():
     assert tail.column("customer_id").to_pylist() == ["p1", "p5", "p9"]
     assert set(tail.column("status").to_pylist()) == {"prospect"}
     eng.close()
+
+
+def _with(tx: pa.Table, rows: list[tuple[Any, ...]]) -> pa.Table:
+    """``tx`` and extra lines (customer_id, date, order_id, product_id, quantity, revenue),
+    with order and product ids, quantities and file rows for the cancellation pairing."""
+    n = tx.num_rows
+    base = tx.append_column("order_id", pa.array([f"o{i}" for i in range(n)]))
+    base = base.append_column("product_id", pa.array(["p"] * n))
+    base = base.append_column("quantity", pa.array(np.ones(n)))
+    cols = list(zip(*rows, strict=True))
+    extra = pa.table(
+        {
+            "customer_id": pa.array(cols[0], pa.string()),
+            "date": pa.array(cols[1], pa.date32()),
+            "revenue": pa.array(cols[5], pa.float64()),
+            "is_return": pa.array([q < 0 for q in cols[4]]),
+            "is_cancel": pa.array([o.startswith("C") for o in cols[2]]),
+            "order_id": pa.array(cols[2], pa.string()),
+            "product_id": pa.array(cols[3], pa.string()),
+            "quantity": pa.array(cols[4], pa.float64()),
+        }
+    )
+    out = pa.concat_tables([base, extra.select(base.column_names)])
+    return out.append_column("_row", pa.array(np.arange(2, out.num_rows + 2), pa.int64()))
+
+
+def test_cancelled_orders_are_no_purchases_in_the_lifetime_figures():
+    # a customer ordered 80,995 units and cancelled them the same day, besides three small
+    # orders; another cancelled everything they ordered
+    tx, as_of = _transactions(1500, spend_shape=4.0, seed=5)
+    rows = [
+        ("whale", D(2024, 1, 10), "581483", "23843", 80995.0, 168469.6),
+        ("whale", D(2024, 1, 10), "C581484", "23843", -80995.0, -168469.6),
+        ("whale", D(2024, 3, 1), "600001", "22423", 12.0, 30.0),
+        ("whale", D(2024, 6, 1), "600002", "22423", 8.0, 20.0),
+        ("whale", D(2024, 9, 1), "600003", "85099", 10.0, 19.5),
+        ("gone", D(2024, 2, 1), "700001", "22423", 5.0, 12.5),
+        ("gone", D(2024, 2, 1), "C700001", "22423", -5.0, -12.5),
+    ]
+    eng = Engine()
+    paired, counts = pair_cancellations(eng.from_arrow(_with(tx, rows)), engine=eng)
+    assert counts["paired_exact"] == 2
+    res = lifetime_stage(paired, as_of, LifetimeSettings(**QUICK), engine=eng)
+    c = {r["customer_id"]: r for r in res.customers.to_pylist()}
+    s = {r["customer_id"]: r for r in res.tables["lifetime_summary"].to_pylist()}
+    whale = s["whale"]
+    assert (whale["purchase_days"], whale["first_purchase_day"]) == (3, D(2024, 3, 1))
+    assert whale["purchase_revenue"] == pytest.approx(69.5)
+    # its expected order value is a small order's, nowhere near the cancelled 168,470
+    assert c["whale"]["expected_order_value"] < 100.0
+    gone = c["gone"]
+    assert gone["status"] == "prospect"
+    assert gone["status_reason"] == "no purchases yet (every line was cancelled or returned)"
+    assert gone["clv"] is None and gone["p_alive"] is None and "gone" not in s
+    assert res.manifest["n_without_purchases"] == 1
+    # without the pairing the cancelled day counts as a purchase day, with its value
+    raw = lifetime_stage(
+        eng.from_arrow(_with(tx, rows)), as_of, LifetimeSettings(**QUICK), engine=eng
+    )
+    first = raw.tables["lifetime_summary"].filter(
+        pa.compute.equal(raw.tables["lifetime_summary"].column("customer_id"), "whale")
+    )
+    assert first.column("first_purchase_day")[0].as_py() == D(2024, 1, 10)
+    eng.close()
+
+
+def test_a_one_off_buyer_with_a_wild_margin_gets_a_bounded_lifetime_value():
+    # a 3.75 one-off buyer whose net margin is -5,690% (a one-off cost-to-serve on a
+    # cancelled order): multiplied into the model's forecast it gave -20,449
+    tx, as_of = _transactions(1500, spend_shape=4.0, seed=6)
+    tx = tx.set_column(2, "revenue", pa.compute.multiply(tx.column("revenue"), 100.0))
+    rows = [("tiny", D(2023, 3, 25), "9001", "p", 1.0, 3.75)]
+    eng = Engine()
+    t = eng.from_arrow(_with(tx, rows))
+    ids = pa.compute.unique(
+        pa.concat_arrays([tx.column("customer_id").combine_chunks(), pa.array(["tiny"])])
+    )
+    rate = np.where(np.arange(len(ids)) % 2 == 0, 0.12, 0.2)
+    rate[-1] = -56.9
+    margin = pa.table({"customer_id": ids, "net_margin_rate": pa.array(rate)})
+    res = lifetime_stage(t, as_of, LifetimeSettings(**QUICK), engine=eng, margin=margin)
+    s = {r["customer_id"]: r for r in res.tables["lifetime_summary"].to_pylist()}
+    tiny = s["tiny"]
+    # the margin used is bounded to -1 and pulled towards the peers' 0.16
+    assert -1.0 <= tiny["margin_used"] < 0.16
+    clv = next(r["clv"] for r in res.customers.to_pylist() if r["customer_id"] == "tiny")
+    tenure = (as_of - D(2023, 3, 25)).days
+    cfg = LifetimeSettings()
+    pace = 3.75 * max(1.0, cfg.clv_horizon_months * 365.25 / 12 / max(tenure, 90))
+    assert abs(clv) <= cfg.clv_history_multiple * pace + 1e-9
+    m = res.manifest["margin"]
+    assert m["customers_bounded"] == 1 and m["customers_shrunk"] > 0
+    # with a looser bound and no shrinkage the forecast is wild (measured -1,173 at a margin
+    # of -10), and the history bound still cuts it to the customer's own pace
+    loose = LifetimeSettings(**QUICK, margin_min=-10.0, margin_shrinkage=False)
+    res = lifetime_stage(t, as_of, loose, engine=eng, margin=margin)
+    tiny = next(r for r in res.tables["lifetime_summary"].to_pylist() if r["customer_id"] == "tiny")
+    assert tiny["clv_before_bound"] < -1000.0 and tiny["clv_bounded"]
+    clv = next(r["clv"] for r in res.customers.to_pylist() if r["customer_id"] == "tiny")
+    assert clv == pytest.approx(-cfg.clv_history_multiple * pace)
+    eng.close()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    margin_scale=st.floats(0.0, 80.0),
+    multiple=st.floats(0.5, 6.0),
+)
+def test_no_lifetime_value_exceeds_its_multiple_of_the_customers_own_history(
+    seed, margin_scale, multiple
+):
+    # whatever the data and the margins (some far outside any sane range), |CLV| is at most
+    # clv_history_multiple x the customer's revenue to date x max(1, horizon / tenure)
+    rng = np.random.default_rng(seed)
+    tx, as_of = _transactions(300, spend_shape=float(rng.uniform(1.5, 6.0)), seed=seed)
+    eng = Engine()
+    t = eng.from_arrow(tx)
+    ids = pa.compute.unique(tx.column("customer_id"))
+    rate = rng.normal(0.1, 0.3, len(ids)) * np.where(rng.random(len(ids)) < 0.05, margin_scale, 1)
+    margin = pa.table({"customer_id": ids, "net_margin_rate": pa.array(rate)})
+    cfg = LifetimeSettings(**QUICK, clv_history_multiple=multiple)
+    res = lifetime_stage(t, as_of, cfg, engine=eng, margin=margin)
+    s = res.tables["lifetime_summary"]
+    clv = res.customers.column("clv").to_numpy(zero_copy_only=False)[: s.num_rows]
+    rev = s.column("purchase_revenue").to_numpy()
+    tenure = s.column("T").to_numpy() * 7
+    horizon = cfg.clv_horizon_months * 365.25 / 12
+    bound = multiple * rev * np.maximum(1.0, horizon / np.maximum(tenure, 90))
+    finite = np.isfinite(clv)
+    assert finite.any()
+    assert np.all(np.abs(clv[finite]) <= bound[finite] * (1 + 1e-12))
+    eng.close()
+
+
+def test_one_off_buyers_long_silent_are_not_immortal_under_the_chosen_model():
+    # many one-off buyers (MBG/NBD's process, where the first purchase may be the last):
+    # BG/NBD keeps every one of them alive; the holdout picks a model that does not
+    tx, as_of = _transactions(2500, spend_shape=4.0, seed=8, weeks=156, modified=True)
+    rows = [("silent", D(2023, 4, 13), "9002", "p", 1.0, 80.0)]  # 628 days before the end
+    eng = Engine()
+    t = eng.from_arrow(_with(tx, rows))
+    res = lifetime_stage(t, as_of, LifetimeSettings(supervised_model=False), engine=eng)
+    choice = res.manifest["model_choice"]
+    assert choice["method"] == "holdout" and choice["model"] != "bgnbd", choice["reason"]
+    silent = next(r for r in res.customers.to_pylist() if r["customer_id"] == "silent")
+    assert silent["p_alive"] < 0.5
+    assert silent["status"] == "lapsed"
+    bg = res.choice.fitted["bgnbd"]
+    summary = res.tables["lifetime_summary"]
+    one_off = summary.filter(pa.compute.equal(summary.column("x"), 0))
+    assert np.all(bg.p_alive(one_off) == 1.0)  # BG/NBD's known property
+    eng.close()
+
+
+def test_a_degenerate_model_is_replaced_by_the_next_candidate_with_a_warning():
+    # purchase rates that hardly differ (r = 50) from BG/NBD's process: MBG/NBD's drop-out
+    # Beta runs off (a, b to infinity), BG/NBD fits
+    tx, as_of = _transactions(3000, spend_shape=4.0, seed=1, r=50.0, alpha=300.0, a=2.0, b=8.0)
+    eng = Engine()
+    cfg = LifetimeSettings(
+        supervised_model=False, transaction_model="mbgnbd", candidate_models=("bgnbd",)
+    )
+    res = lifetime_stage(eng.from_arrow(tx), as_of, cfg, engine=eng)
+    choice = res.manifest["model_choice"]
+    assert choice["model"] == "bgnbd" and choice["method"] == "setting"
+    assert choice["reason"] == "BG/NBD in place of MBG/NBD, which could not be used"
+    left = next(r for r in choice["candidates"] if r["model"] == "mbgnbd")
+    assert left["status"] == "left out" and "degenerate fit" in left["reason"]
+    assert any(w.startswith("MBG/NBD left out: mbgnbd: degenerate fit") for w in res.warnings)
+    assert any("from BG/NBD in place of MBG/NBD" in w for w in res.warnings)
+    c = res.customers
+    assert c.column("p_alive").null_count == 0 and c.column("clv").null_count == 0
+    assert res.manifest["columns"]["p_alive"] == "bgnbd"
+    eng.close()
+
+
+def test_without_a_holdout_the_model_is_chosen_by_fit():
+    # 40 weeks of history: shorter than twice the 180-day holdout
+    tx, as_of = _transactions(1500, spend_shape=4.0, seed=9, weeks=40, modified=True)
+    eng = Engine()
+    res = lifetime_stage(
+        eng.from_arrow(tx), as_of, LifetimeSettings(supervised_model=False), engine=eng
+    )
+    choice = res.manifest["model_choice"]
+    assert choice["method"] == "fit"
+    aic = {r["model"]: r["aic"] for r in choice["candidates"]}
+    assert choice["model"] == min(aic, key=aic.get)
+    assert "no holdout: the history is shorter than twice the 180-day holdout" in choice["reason"]
+    assert any(
+        w.startswith("transaction model chosen by fit") and "[lifetime] holdout_days" in w
+        for w in res.warnings
+    )
+    assert "holdout" not in res.manifest
+    eng.close()
+
+
+def test_the_stage_owns_only_its_own_columns_without_infinities():
+    tx, as_of = _transactions(600, spend_shape=4.0, seed=10)
+    eng = Engine()
+    res = lifetime_stage(eng.from_arrow(tx), as_of, LifetimeSettings(**QUICK), engine=eng)
+    c = res.customers
+    expected = [name.format(horizon=365) for name in CUSTOMER_COLUMNS]
+    assert c.column_names == expected
+    assert not set(c.column_names[1:]) & set(FEATURE_COLUMNS)
+    for name in c.column_names:
+        if pa.types.is_floating(c.schema.field(name).type):
+            v = c.column(name).to_numpy(zero_copy_only=False)
+            assert not np.isinf(v).any(), name
+    s = res.tables["lifetime_summary"]
+    assert s.schema.field("x").type == s.schema.field("purchase_days").type == pa.int64()
+    eng.close()
+
+
+@pytest.mark.spark
+def test_the_stage_gives_the_same_customers_on_spark(spark_engine: Any) -> None:
+    # the pairing windows, the first-day value (min_by), the holdout queries on Spark
+    tx, as_of = _transactions(300, spend_shape=4.0, seed=3)
+    rows = [
+        ("w", D(2024, 1, 10), "1", "x", 5.0, 50.0),
+        ("w", D(2024, 1, 10), "C1", "x", -5.0, -50.0),
+    ]
+    tx = _with(tx, rows)
+    cfg = LifetimeSettings(supervised_model=False)
+    out = []
+    for eng in (Engine(), spark_engine):
+        paired, counts = pair_cancellations(eng.from_arrow(tx), engine=eng)
+        out.append((counts, lifetime_stage(paired, as_of, cfg, engine=eng)))
+    (c1, a), (c2, b) = out
+    assert c1 == c2 and c1["paired_exact"] == 1
+    assert a.manifest["model_choice"] == b.manifest["model_choice"]
+    assert a.customers.equals(b.customers)
+    assert a.tables["lifetime_summary"].equals(b.tables["lifetime_summary"])

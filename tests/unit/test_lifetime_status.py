@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from tierwise.lifetime import customer_status, high_value_at_risk
 from tierwise.settings import LifetimeSettings
@@ -12,8 +13,9 @@ NAN = float("nan")
 
 
 def test_status_follows_the_customers_own_rhythm():
-    # gap 30 days for the first five (span 300, x = 10)
-    rec = [20, 50, 80, 100, 400, 10, NAN]
+    # gap 30 days for the first five (span 300, x = 10): at risk after max(45, 30) days,
+    # inactive after 90, lapsed after 180 (6 gaps)
+    rec = [20, 50, 80, 100, 200, 10, NAN]
     ten = [400, 400, 400, 400, 800, 30, NAN]
     span = [300, 300, 300, 300, 300, 0, 0]
     x = [10, 10, 10, 10, 10, 0, -1]
@@ -22,15 +24,55 @@ def test_status_follows_the_customers_own_rhythm():
         "active",  # 20 / 30 <= 1.5
         "at_risk",  # 50 / 30 in (1.5, 3]
         "at_risk",  # 80 / 30 = 2.67
-        "inactive",  # 100 / 30 > 3, within a year
-        "lapsed",  # over 365 days
+        "inactive",  # 100 / 30 > 3
+        "lapsed",  # 200 / 30 > 6
         "new",  # first order 30 days ago
         "prospect",
     ]
     assert gap[0] == 30
-    assert reason[0].as_py() == "last order 20 days ago; usually orders every 30 days"
-    assert "over 365 days without an order" in reason[4].as_py()
+    assert reason[0].as_py() == (
+        "last order 20 days ago; usually orders every 30 days (at risk after 45)"
+    )
+    assert reason[1].as_py().endswith("; at risk: over 1.5 usual gaps (45 days)")
+    assert reason[3].as_py().endswith("; inactive: over 3 usual gaps (90 days)")
+    assert reason[4].as_py().endswith("; lapsed: over 6 usual gaps (180 days)")
     assert reason[6].as_py() == "no purchases yet"
+    assert np.isnan(gap[6])
+
+
+def test_absolute_limits_apply_whatever_the_rhythm():
+    # a reseller who orders every 400 days (span 1200, x = 3): by rhythm, at risk after 600
+    # days and inactive after 1200; by the absolute limits inactive after 365, lapsed after 730
+    rec = [300, 400, 762]
+    status, reason, _ = customer_status(rec, [2000] * 3, [1200] * 3, [3] * 3)
+    assert status.to_pylist() == ["active", "inactive", "lapsed"]
+    assert reason[1].as_py().endswith("; inactive: over the 365-day limit whatever the rhythm")
+    assert reason[2].as_py() == (
+        "last order 762 days ago; usually orders every 400 days; "
+        "lapsed: over the 730-day limit whatever the rhythm"
+    )
+    # with longer limits the rhythm decides again, and says so
+    s = LifetimeSettings(inactive_days=1000, lapsed_days=2000)
+    status, reason, _ = customer_status(rec, [2000] * 3, [1200] * 3, [3] * 3, s)
+    assert status.to_pylist() == ["active", "active", "at_risk"]
+    assert reason[2].as_py().endswith("; at risk: over 1.5 usual gaps (600 days)")
+
+
+def test_nobody_is_at_risk_before_the_minimum_days():
+    # a weekly buyer (gap 7) silent 20 days: 20 / 7 > 1.5, but fewer than 30 days. The
+    # floor counts the gap as 30 / 1.5 = 20 days: at risk after 30, inactive after 60
+    n = 4
+    status, reason, _ = customer_status([20, 31, 61, 121], [400] * n, [350] * n, [50] * n)
+    assert status.to_pylist() == ["active", "at_risk", "inactive", "lapsed"]
+    assert reason[1].as_py().endswith("; at risk: over 30 days")
+    assert reason[2].as_py().endswith("; inactive: over 60 days")
+
+
+def test_status_rules_are_checked_for_order():
+    with pytest.raises(ValueError, match="inactive_days"):
+        LifetimeSettings(inactive_days=800, lapsed_days=700)
+    with pytest.raises(ValueError, match="at_risk_ratio <= inactive_ratio"):
+        LifetimeSettings(at_risk_ratio=4.0)
 
 
 def test_status_windows_come_from_settings():

@@ -33,6 +33,7 @@ def test_whale_headline_names_the_peak_and_the_profit_destroyers() -> None:
     assert h["profit_destroyed"] == pytest.approx(-80.0)
     assert h["total_profit"] == pytest.approx(100.0)
     assert h["sentence"].startswith("the top 60% of customers make 180% of profit")
+    assert h["share_basis"] == "total_profit"
 
 
 def test_whale_ties_break_by_customer_id_and_nulls_are_left_out() -> None:
@@ -40,13 +41,36 @@ def test_whale_ties_break_by_customer_id_and_nulls_are_left_out() -> None:
     assert w.column("customer_id").to_pylist() == ["x", "z"]
 
 
-def test_whale_share_is_null_when_total_profit_is_not_positive() -> None:
-    w = whale_curve(pa.array(["a", "b"]), np.array([10.0, -30.0]))
-    assert w.column("cumulative_share_of_profit").null_count == 2
+def test_whale_shares_are_of_the_profitable_customers_when_total_profit_is_negative() -> None:
+    # profits 10, 5, -30: total -15; the profitable customers make 15, so the shares are
+    # 10/15, 15/15, -15/15
+    w = whale_curve(pa.array(["a", "b", "c"]), np.array([10.0, -30.0, 5.0]))
+    assert w.column("cumulative_share_of_profit").null_count == 0
+    assert w.column("cumulative_share_of_profit").to_pylist() == pytest.approx([10 / 15, 1.0, -1.0])
     h = whale_headline(w)
-    assert h["peak_share_of_profit"] is None
-    assert h["peak_cumulative_profit"] == pytest.approx(10.0)
-    assert "not positive" in h["sentence"]
+    assert h["share_basis"] == "profit_of_profitable_customers"
+    assert h["peak_share_of_profit"] == pytest.approx(1.0)
+    assert h["peak_share_of_customers"] == pytest.approx(2 / 3)
+    assert h["peak_cumulative_profit"] == pytest.approx(15.0)
+    assert h["total_profit"] == pytest.approx(-15.0)
+    assert h["sentence"] == (
+        "total net profit is -15 (not positive): the 67% of customers who are profitable "
+        "make 15, and the 33% who destroy profit lose 30"
+    )
+
+
+def test_whale_shares_are_of_the_total_loss_when_nobody_is_profitable() -> None:
+    w = whale_curve(pa.array(["a", "b"]), np.array([-10.0, -30.0]))
+    assert w.column("cumulative_share_of_profit").to_pylist() == pytest.approx([-0.25, -1.0])
+    h = whale_headline(w)
+    assert h["share_basis"] == "total_loss"
+    assert "no customer is profitable" in h["sentence"]
+
+
+def test_whale_shares_are_null_only_when_every_profit_is_zero() -> None:
+    w = whale_curve(pa.array(["a", "b"]), np.array([0.0, 0.0]))
+    assert w.column("cumulative_share_of_profit").null_count == 2
+    assert whale_headline(w)["share_basis"] == "none"
 
 
 def test_percentile_score_rewards_the_easy_end_and_shares_ties() -> None:

@@ -4,9 +4,13 @@ One aggregation over the canonical transactions gives, per customer: first and l
 date, orders, lines, units, revenue (net of returns), returns, cost, gross margin, average
 order value, recency, tenure, and orders in the last window against the window before.
 
-An *order* is a distinct ``order_id``; lines without an order_id count one order per
-customer and day. Returns and cancellations are not orders; their (negative) revenue is
-netted into revenue and reported as ``returns_value``.
+An *order* is a distinct ``order_id`` with at least one purchase line left after its
+cancellations (see :mod:`tierwise.features.cancellations`); lines without an order_id count
+one order per customer and day. An order cancelled in full is no order and no purchase
+date; a partly cancelled one counts with its reduced value and units. Returns and unpaired
+cancellations are not orders; their (negative) revenue is netted into revenue and reported
+as ``returns_value``. Sums over a window (``revenue_12m``) take a cancellation off its
+purchase's date.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import ibis.expr.types as ir
 
 from ..engine import exact_sum
 from ..settings import FeatureSettings
+from .cancellations import net_lines
 
 __all__ = ["FEATURE_COLUMNS", "customer_features", "exact_sum"]
 
@@ -58,19 +63,22 @@ def customer_features(tx: ir.Table, *, as_of: dt.date, settings: FeatureSettings
     Parameters
     ----------
     tx
-        Canonical transactions (see ``docs/architecture.md``), rows on or before ``as_of``.
+        Canonical transactions (see ``docs/architecture.md``), rows on or before ``as_of``,
+        after :func:`~tierwise.features.cancellations.pair_cancellations` (without it every
+        cancellation counts as a return).
     as_of
         Analysis date: recency and tenure are measured back from it, in days.
     settings
         ``[features]``: ``margin_rate`` for lines without cost, ``window_months`` for the
-        order trend.
+        order trend, ``recent_months`` for ``revenue_12m``.
 
     Returns
     -------
     ibis.Table
         One row per customer with :data:`FEATURE_COLUMNS`. ``order_trend`` is orders in the
         last window divided by orders in the window before (NULL when there were none
-        before). ``revenue_12m`` is net revenue in the 12 months up to ``as_of``.
+        before). ``revenue_12m`` is net revenue in the ``recent_months`` (12) months up to
+        ``as_of``.
 
     Examples
     --------
@@ -90,30 +98,32 @@ def customer_features(tx: ir.Table, *, as_of: dt.date, settings: FeatureSettings
     w = settings.window_months
     last_start = _months_before(as_of, w)
     prev_start = _months_before(as_of, 2 * w)
-    year_start = _months_before(as_of, 12)
+    recent_start = _months_before(as_of, settings.recent_months)
     as_of_lit = ibis.literal(as_of, "date")
 
-    is_sale = ~(tx.is_return | tx.is_cancel)
-    order_key = ibis.coalesce(tx.order_id, "day:" + tx.date.cast(str))
-    sale_order = ibis.ifelse(is_sale, order_key, ibis.null(str))
-    in_last = (tx.date > last_start) & (tx.date <= as_of_lit)
-    in_prev = (tx.date > prev_start) & (tx.date <= last_start)
+    t = net_lines(tx)
+    buy = t.is_purchase
+    order_key = ibis.coalesce(t.order_id, "day:" + t.date.cast(str))
+    sale_order = ibis.ifelse(buy, order_key, ibis.null(str))
+    in_last = (t.date > last_start) & (t.date <= as_of_lit)
+    in_prev = (t.date > prev_start) & (t.date <= last_start)
     if settings.margin_rate is not None:
-        line_cost = ibis.coalesce(tx.cost, tx.revenue * (1 - settings.margin_rate))
+        line_cost = ibis.coalesce(t.cost, t.revenue * (1 - settings.margin_rate))
     else:
-        line_cost = tx.cost
+        line_cost = t.cost
+    zero = ibis.literal(0.0)
 
-    g = tx.group_by(tx.customer_id).aggregate(
-        first_purchase=ibis.ifelse(is_sale, tx.date, ibis.null("date")).min(),
-        last_purchase=ibis.ifelse(is_sale, tx.date, ibis.null("date")).max(),
+    g = t.group_by(t.customer_id).aggregate(
+        first_purchase=ibis.ifelse(buy, t.date, ibis.null("date")).min(),
+        last_purchase=ibis.ifelse(buy, t.date, ibis.null("date")).max(),
         n_orders=sale_order.nunique(),
-        n_lines=tx.count(),
-        units=exact_sum(ibis.ifelse(is_sale, tx.quantity, 0.0)),
-        revenue=exact_sum(tx.revenue),
-        revenue_12m=exact_sum(ibis.ifelse(tx.date > year_start, tx.revenue, 0.0)),
-        returns_value=exact_sum(ibis.ifelse(is_sale, 0.0, -tx.revenue)),
-        n_return_lines=(~is_sale).cast("int64").sum(),
-        sale_revenue=exact_sum(ibis.ifelse(is_sale, tx.revenue, 0.0)),
+        n_lines=t.count(),
+        units=exact_sum(ibis.ifelse(buy, t.net_quantity, zero)),
+        revenue=exact_sum(t.revenue),
+        revenue_12m=exact_sum(ibis.ifelse(t.date > recent_start, t.net_revenue, zero)),
+        returns_value=exact_sum(ibis.ifelse(t.is_credit, -t.revenue, zero)),
+        n_return_lines=t.is_credit.cast("int64").sum(),
+        sale_revenue=exact_sum(ibis.ifelse(buy, t.net_revenue, zero)),
         cost=exact_sum(line_cost),
         n_cost_missing=line_cost.isnull().cast("int64").sum(),
         orders_last_period=ibis.ifelse(in_last, sale_order, ibis.null(str)).nunique(),

@@ -4,23 +4,101 @@ Every model here is fitted on the *distinct* rows of its sufficient statistics (
 transaction models the triples ``(x, t_x, T)``), each with a weight counting the customers
 that share it. The likelihood of the data is ``sum_k w_k * log L(row_k)``, so the fit cost
 grows with the number of distinct rows, not with the number of customers.
+
+A fit is *degenerate* when the data cannot identify the model: a parameter runs to the
+optimiser's bound (``exp(±20)``), or a shape parameter (a Gamma or Beta shape: BG/NBD's r, a,
+b; Pareto/NBD's r, s; Gamma-Gamma's p, q) exceeds ``max_shape``. The classic case is every
+customer buying at one steady rate: the Gamma mixing distribution of the rates collapses to
+a point, ``r`` and ``alpha`` run off together along a flat ridge of the likelihood, and where
+the optimiser stops on that ridge (short of the bound or at it) is an accident of its
+tolerances. Both ends are the same finding, reported the same way
+(:class:`DegenerateFitError`), so a caller can leave the model out with the reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
+from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
 from ..errors import InputError, ModelError, NotFittedError
 
-__all__ = ["as_float", "check_fitted", "distinct_rows", "maximise"]
+__all__ = [
+    "LOG_BOUND",
+    "MODEL_LABELS",
+    "DegenerateFitError",
+    "LikelihoodModel",
+    "as_float",
+    "check_fitted",
+    "columns_of",
+    "distinct_rows",
+    "maximise",
+]
 
 FloatArray = NDArray[np.float64]
+
+#: How each model is named for people.
+MODEL_LABELS = {
+    "bgnbd": "BG/NBD",
+    "mbgnbd": "MBG/NBD",
+    "pareto_nbd": "Pareto/NBD",
+    "gamma_gamma": "Gamma-Gamma",
+}
+
+#: Bound of the optimiser on each log-parameter: parameters live in [exp(-20), exp(20)].
+LOG_BOUND = 20.0
+
+
+class DegenerateFitError(ModelError):
+    """The data cannot identify the model: a parameter ran off (see the module docstring).
+
+    ``params`` holds the parameters where the optimiser stopped.
+    """
+
+    def __init__(self, message: str, params: dict[str, float]):
+        super().__init__(message)
+        self.params = params
+
+
+def columns_of(X: Any, names: tuple[str, ...]) -> list[FloatArray]:
+    """The columns ``names`` of ``X`` as float arrays.
+
+    ``X`` is a 2-d array-like with ``len(names)`` columns in that order, or a table with
+    columns of those names: a pyarrow Table, a pandas or Polars DataFrame, a mapping of
+    name to array (extra columns are ignored).
+
+    Examples
+    --------
+    >>> [c.tolist() for c in columns_of([[1, 2.0, 5], [0, 0, 5]], ("x", "t_x", "T"))]
+    [[1.0, 0.0], [2.0, 0.0], [5.0, 5.0]]
+    >>> columns_of({"x": [3], "m": [9.5], "other": ["a"]}, ("x", "m"))[1].tolist()
+    [9.5]
+    """
+    cols = getattr(X, "column_names", None)  # pyarrow
+    if cols is None and hasattr(X, "columns") and not isinstance(X, np.ndarray):
+        cols = [str(c) for c in X.columns]  # pandas, Polars
+    if cols is None and isinstance(X, Mapping):
+        cols = list(X)
+    if cols is not None:
+        missing = [n for n in names if n not in cols]
+        if missing:
+            raise InputError(
+                f"the table has no column {missing[0]!r} (it needs {', '.join(names)})",
+                column=missing[0],
+            )
+        get = X.column if hasattr(X, "column_names") else X.__getitem__
+        return [as_float(n, get(n)) for n in names]
+    arr = np.asarray(X, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != len(names):
+        raise InputError(
+            f"X must have {len(names)} columns ({', '.join(names)}), not shape {arr.shape}"
+        )
+    return [as_float(n, arr[:, j]) for j, n in enumerate(names)]
 
 
 def as_float(name: str, values: ArrayLike) -> FloatArray:
@@ -73,7 +151,10 @@ def maximise(
     model: str,
     max_iter: int,
     tol: float,
-    log_bound: float = 20.0,
+    names: tuple[str, ...],
+    shape_names: tuple[str, ...] = (),
+    max_shape: float = float("inf"),
+    log_bound: float = LOG_BOUND,
 ) -> tuple[FloatArray, float, Any]:
     """Maximise a weighted log-likelihood over positive parameters.
 
@@ -83,6 +164,11 @@ def maximise(
     respect to them. Several starts may be given; the best optimum wins.
 
     Returns ``(params, log_likelihood, scipy_result)``.
+
+    Raises
+    ------
+    DegenerateFitError
+        When a parameter ends at the bound or a shape parameter above ``max_shape``.
     """
 
     def objective(theta: FloatArray) -> tuple[float, FloatArray]:
@@ -99,14 +185,20 @@ def maximise(
         best: Any = _run_starts(objective, starts, max_iter=max_iter, tol=tol, log_bound=log_bound)
     if best is None or best.fun >= 1e299:
         raise ModelError(f"{model}: the likelihood could not be evaluated at any start value")
-    at_bound = np.abs(best.x) >= log_bound - 1e-6
-    if np.any(at_bound):
-        raise ModelError(
-            f"{model}: the data cannot identify the model (a parameter ran to "
-            f"{'infinity' if np.any(best.x[at_bound] > 0) else 'zero'}); "
-            "more customers or a longer history are needed"
-        )
     params = np.exp(best.x)
+    found = dict(zip(names, map(float, params), strict=True))
+    at_bound = np.abs(best.x) >= log_bound - 1e-6
+    too_big = np.array([n in shape_names and v > max_shape for n, v in found.items()])
+    if np.any(at_bound) or np.any(too_big):
+        k = int(np.flatnonzero(at_bound | too_big)[0])
+        where = "infinity" if best.x[k] > 0 else "zero"
+        shown = ", ".join(f"{n} = {v:.3g}" for n, v in found.items())
+        raise DegenerateFitError(
+            f"{model}: degenerate fit ({shown}): {names[k]} ran towards {where}, so the data "
+            "cannot identify the model (the customers differ too little, for example all "
+            "buying at one steady rate); more customers or a longer history are needed",
+            found,
+        )
     ll, _ = loglik_and_grad(params)
     return params, float(ll), best
 
@@ -146,13 +238,21 @@ def check_fitted(estimator: Any, attribute: str = "params_") -> None:
         )
 
 
-class LikelihoodModel:
-    """What every fitted lifetime model shares: its manifest entry and its repr.
+class LikelihoodModel(BaseEstimator):  # type: ignore[misc]
+    """What every lifetime model shares: scikit-learn's estimator contract, the manifest entry.
 
-    Subclasses set ``params_``, ``log_likelihood_``, ``n_customers_`` when fitted and carry a
-    ``time_unit``.
+    ``__init__`` only stores hyper-parameters (so ``get_params``, ``set_params`` and
+    ``sklearn.base.clone`` work); ``fit(X, y=None, *, sample_weight=None)`` returns the
+    estimator; what it learns ends in ``_``: ``params_``, ``log_likelihood_``,
+    ``n_customers_``, ``n_distinct_``, ``optimizer_result_``.
     """
 
+    name: ClassVar[str]
+    param_names: ClassVar[tuple[str, ...]]
+    #: shape parameters checked against ``max_shape``
+    shape_names: ClassVar[tuple[str, ...]] = ()
+    #: the columns of ``X``
+    columns: ClassVar[tuple[str, ...]]
     time_unit: str
 
     def to_manifest(self) -> dict[str, Any]:
@@ -166,10 +266,30 @@ class LikelihoodModel:
             "time_unit": self.time_unit,
         }
 
-    def __repr__(self) -> str:
-        name = type(self).__name__
-        params = getattr(self, "params_", None)
-        if params is None:
-            return f"{name}()"
-        inner = ", ".join(f"{k}={v:.4g}" for k, v in params.items())
-        return f"{name}({inner})"
+    def _p(self) -> FloatArray:
+        fitted: Any = self
+        return np.array([fitted.params_[k] for k in self.param_names])
+
+    def _maximise(
+        self,
+        loglik: Callable[[FloatArray], tuple[float, FloatArray]],
+        starts: list[FloatArray],
+        total: float,
+    ) -> None:
+        """Run the optimiser and store the learned attributes."""
+        fitted: Any = self
+        params, ll, res = maximise(
+            loglik,
+            starts,
+            total_weight=total,
+            model=self.name,
+            max_iter=fitted.max_iter,
+            tol=fitted.tol,
+            names=self.param_names,
+            shape_names=self.shape_names,
+            max_shape=fitted.max_shape,
+        )
+        self.params_ = dict(zip(self.param_names, map(float, params), strict=True))
+        self.log_likelihood_ = ll
+        self.n_customers_ = round(total)
+        self.optimizer_result_ = res

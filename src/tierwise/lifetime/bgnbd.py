@@ -33,11 +33,15 @@ from ._fitting import (
     LikelihoodModel,
     as_float,
     check_fitted,
+    columns_of,
     distinct_rows,
-    maximise,
 )
 
-__all__ = ["BetaGeoModel", "check_rft", "simulate_bgnbd"]
+__all__ = ["RFT", "BetaGeoModel", "check_rft", "rft", "simulate_bgnbd"]
+
+#: The columns of ``X`` for the transaction models: repeat purchases, time of the last
+#: purchase and age, each customer's time from their first purchase to the analysis date.
+RFT = ("x", "t_x", "T")
 
 #: distinct values and row indices of x, t_x and T
 Levels = tuple[
@@ -61,6 +65,12 @@ def check_rft(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> tuple[FloatArray, .
     return xa, ta, Ta
 
 
+def rft(X: Any) -> tuple[FloatArray, ...]:
+    """``(x, t_x, T)`` from ``X`` (an (n, 3) array-like or a table with those columns),
+    checked."""
+    return check_rft(*columns_of(X, RFT))
+
+
 def simulate_bgnbd(
     n: int,
     T: float | ArrayLike,
@@ -71,20 +81,22 @@ def simulate_bgnbd(
     b: float = 2.5,
     seed: int = 0,
     modified: bool = False,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Draw ``(x, t_x, T)`` for ``n`` customers from the BG/NBD model (for tests and demos).
+) -> FloatArray:
+    """Draw ``X = [x, t_x, T]`` (shape (n, 3)) for ``n`` customers from the BG/NBD model.
 
-    Each customer gets ``lambda ~ Gamma(r, alpha)`` and ``p ~ Beta(a, b)``; of the
-    ``K ~ Poisson(lambda T)`` purchase opportunities after the first purchase they make the
-    first ``x = min(K, D)``, ``D ~ Geometric(p)`` being the purchase after which they drop
-    out; the last one falls at ``t_x = T * Beta(x, K - x + 1)`` (the x-th of K uniform times).
-    With ``modified`` the coin is also flipped after the first purchase (MBG/NBD):
-    ``x = min(K, D - 1)``.
+    For tests and demos. Each customer gets ``lambda ~ Gamma(r, alpha)`` and
+    ``p ~ Beta(a, b)``; of the ``K ~ Poisson(lambda T)`` purchase opportunities after the
+    first purchase they make the first ``x = min(K, D)``, ``D ~ Geometric(p)`` being the
+    purchase after which they drop out; the last one falls at ``t_x = T * Beta(x, K - x + 1)``
+    (the x-th of K uniform times). With ``modified`` the coin is also flipped after the first
+    purchase (MBG/NBD): ``x = min(K, D - 1)``.
 
     Examples
     --------
-    >>> x, t_x, T = simulate_bgnbd(1000, 39.0, seed=1)
-    >>> m = BetaGeoModel().fit(x, t_x, T)
+    >>> X = simulate_bgnbd(1000, 39.0, seed=1)
+    >>> X.shape
+    (1000, 3)
+    >>> m = BetaGeoModel().fit(X)
     >>> 0.1 < m.params_["r"] < 0.5
     True
     """
@@ -96,11 +108,16 @@ def simulate_bgnbd(
     d = rng.geometric(p) - (1 if modified else 0)
     x = np.minimum(k, d)
     t_x = np.where(x > 0, Ta * rng.beta(np.maximum(x, 1), k - x + 1), 0.0)
-    return x.astype(np.float64), t_x, Ta
+    return np.column_stack([x.astype(np.float64), t_x, Ta])
 
 
 class BetaGeoModel(LikelihoodModel):
     """BG/NBD model fitted by maximum likelihood on the distinct (x, t_x, T) triples.
+
+    A scikit-learn estimator: ``X`` is an (n, 3) array-like of the columns ``x`` (repeat
+    purchases), ``t_x`` (time of the last purchase) and ``T`` (age), each in ``time_unit``,
+    or a table with columns of those names (a pyarrow Table such as
+    :func:`~tierwise.lifetime.rfm_summary`'s, a pandas or Polars DataFrame).
 
     Parameters
     ----------
@@ -108,6 +125,10 @@ class BetaGeoModel(LikelihoodModel):
         Most optimiser iterations per start.
     tol
         Gradient tolerance on the mean log-likelihood per customer.
+    max_shape
+        A fit whose shape parameter (r, a or b) exceeds this is degenerate
+        (:class:`~tierwise.lifetime._fitting.DegenerateFitError`): the data cannot identify
+        the model.
     time_unit
         Label of the time unit of ``t_x`` and ``T`` (``"days"`` or ``"weeks"``), written
         into the manifest; the maths is unit-free.
@@ -122,23 +143,35 @@ class BetaGeoModel(LikelihoodModel):
         Customers (sum of weights) the model was fitted on.
     n_distinct_ : int
         Distinct triples the likelihood was evaluated on.
+    optimizer_result_ : scipy.optimize.OptimizeResult
+        The optimiser's result.
 
     Examples
     --------
-    >>> x, t_x, T = simulate_bgnbd(2000, 39.0, r=0.25, alpha=4.0, a=0.8, b=2.5, seed=3)
-    >>> m = BetaGeoModel().fit(x, t_x, T)
+    >>> X = simulate_bgnbd(2000, 39.0, r=0.25, alpha=4.0, a=0.8, b=2.5, seed=3)
+    >>> m = BetaGeoModel().fit(X)
     >>> sorted(m.params_)
     ['a', 'alpha', 'b', 'r']
-    >>> float(m.p_alive([0], [0], [39])[0])
+    >>> float(m.p_alive([[0, 0, 39]])[0])
     1.0
     """
 
     name = "bgnbd"
     param_names = ("r", "alpha", "a", "b")
+    shape_names = ("r", "a", "b")
+    columns = RFT
 
-    def __init__(self, *, max_iter: int = 2000, tol: float = 1e-9, time_unit: str = "weeks"):
+    def __init__(
+        self,
+        *,
+        max_iter: int = 2000,
+        tol: float = 1e-9,
+        max_shape: float = 1e4,
+        time_unit: str = "weeks",
+    ):
         self.max_iter = max_iter
         self.tol = tol
+        self.max_shape = max_shape
         self.time_unit = time_unit
 
     # -- likelihood -------------------------------------------------------------------
@@ -273,76 +306,77 @@ class BetaGeoModel(LikelihoodModel):
 
     # -- fitting ----------------------------------------------------------------------
 
-    def fit(
-        self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None
-    ) -> Self:
+    def fit(self, X: Any, y: None = None, *, sample_weight: ArrayLike | None = None) -> Self:
         """Fit by maximum likelihood.
 
         Parameters
         ----------
-        x, t_x, T
-            Repeat purchases, time of the last purchase and age, per customer (or per
-            distinct triple with ``weights``), in one time unit.
-        weights
+        X
+            ``[x, t_x, T]`` per customer (or per distinct triple with ``sample_weight``),
+            in one time unit: an (n, 3) array-like or a table with those columns.
+        y
+            Ignored (the model is unsupervised); there for scikit-learn's API.
+        sample_weight
             Customers sharing each row; default one each.
+
+        Raises
+        ------
+        ModelError
+            Without repeat buyers, or when every customer has repeat purchases.
+        DegenerateFitError
+            When the data cannot identify the model.
         """
-        xa, ta, Ta = check_rft(x, t_x, T)
-        w = None if weights is None else as_float("weights", weights)
-        (self._x, self._t, self._T), self._w, _ = distinct_rows(xa, ta, Ta, weights=w)
-        total = float(self._w.sum())
+        xa, ta, Ta = rft(X)
+        w = None if sample_weight is None else as_float("sample_weight", sample_weight)
+        (xd, td, Td), wd, _ = distinct_rows(xa, ta, Ta, weights=w)
+        total = float(wd.sum())
         if total <= 0:
             raise ModelError(f"{self.name}: no customers to fit on")
-        if not np.any(self._x > 0):
+        if not np.any(xd > 0):
             raise ModelError(
                 f"{self.name}: no customer has a repeat purchase; the model cannot be fitted"
             )
-        if np.all(self._x > 0):
+        if np.all(xd > 0):
             raise ModelError(
                 f"{self.name}: every customer has repeat purchases; drop-out cannot be identified"
             )
-        self._agg = self._aggregate(self._x, self._t, self._T, self._w)
-        rate = float(self._w @ self._x) / max(float(self._w @ self._T), 1e-12)
+        self._agg = self._aggregate(xd, td, Td, wd)
+        rate = float(wd @ xd) / max(float(wd @ Td), 1e-12)
         scale = 1.0 / max(rate, 1e-12)
         starts = [np.array([0.5, 0.5 * scale, 1.0, 2.0]), np.array([1.0, scale, 1.0, 1.0])]
-        params, ll, res = maximise(
-            self._loglik,
-            starts,
-            total_weight=total,
-            model=self.name,
-            max_iter=self.max_iter,
-            tol=self.tol,
-        )
-        self.params_ = dict(zip(self.param_names, map(float, params), strict=True))
-        self.log_likelihood_ = ll
-        self.n_customers_ = round(total)
-        self.n_distinct_ = len(self._x)
-        self.optimizer_result_ = res
-        del self._x, self._t, self._T, self._w, self._agg
+        try:
+            self._maximise(self._loglik, starts, total)
+        finally:
+            del self._agg
+        self.n_distinct_ = len(xd)
         return self
 
-    def log_likelihood(
-        self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None
-    ) -> float:
-        """Total log-likelihood of the fitted parameters on the given data."""
+    def log_likelihood(self, X: Any, *, sample_weight: ArrayLike | None = None) -> float:
+        """Total log-likelihood of the fitted parameters on ``X``."""
         check_fitted(self)
-        xa, ta, Ta = check_rft(x, t_x, T)
+        xa, ta, Ta = rft(X)
         ll, _ = self.loglik_terms(self._p(), xa, ta, Ta)
-        w = np.ones_like(ll) if weights is None else as_float("weights", weights)
+        w = np.ones_like(ll) if sample_weight is None else as_float("sample_weight", sample_weight)
         return float(w @ ll)
 
-    def _p(self) -> FloatArray:
-        return np.array([self.params_[k] for k in self.param_names])
+    def score(self, X: Any, y: None = None, sample_weight: ArrayLike | None = None) -> float:
+        """Mean log-likelihood per customer (higher is better, as scikit-learn scores)."""
+        xa = rft(X)[0]
+        n = float(len(xa) if sample_weight is None else np.sum(sample_weight))
+        return self.log_likelihood(X, sample_weight=sample_weight) / max(n, 1.0)
 
     # -- predictions ------------------------------------------------------------------
 
-    def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FloatArray:
+    def p_alive(self, X: Any) -> FloatArray:
         """Probability that each customer is still alive at T.
 
         .. math:: P(\\text{alive}) = 1 / \\left(1 + \\delta_{x>0}\\frac{a}{b + x - 1}
                   \\left(\\frac{\\alpha + T}{\\alpha + t_x}\\right)^{r + x}\\right)
         """
         check_fitted(self)
-        xa, ta, Ta = check_rft(x, t_x, T)
+        return self._p_alive(*rft(X))
+
+    def _p_alive(self, xa: FloatArray, ta: FloatArray, Ta: FloatArray) -> FloatArray:
         r, alpha, a, b = self._p()
         has = xa > 0
         log_odds = (
@@ -352,9 +386,7 @@ class BetaGeoModel(LikelihoodModel):
         )
         return np.where(has, expit(-log_odds), 1.0)
 
-    def expected_purchases(
-        self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
-    ) -> FloatArray:
+    def expected_purchases(self, X: Any, t: float) -> FloatArray:
         """Expected purchases in the next ``t`` time units given each customer's history.
 
         Fader, Hardie and Lee (2005), eq. 10:
@@ -365,22 +397,24 @@ class BetaGeoModel(LikelihoodModel):
             {1 + \\delta_{x>0}\\frac{a}{b + x - 1}
             \\left(\\frac{\\alpha + T}{\\alpha + t_x}\\right)^{r + x}}
         """
-        xa, ta, Ta = check_rft(x, t_x, T)
-        return self.expected_purchases_if_alive(t, xa, Ta) * self.p_alive(xa, ta, Ta)
+        check_fitted(self)
+        xa, ta, Ta = rft(X)
+        (xd, Td), _, inv = distinct_rows(xa, Ta)
+        return self._if_alive(t, xd, Td)[inv] * self._p_alive(xa, ta, Ta)
 
-    def expected_purchases_if_alive(self, t: float, x: ArrayLike, T: ArrayLike) -> FloatArray:
+    def expected_purchases_if_alive(self, X: Any, t: float) -> FloatArray:
         """Expected purchases in the next ``t`` time units of a customer alive at T.
 
         The numerator of :meth:`expected_purchases`; it depends on ``(x, T)`` only, so the
         hypergeometric function is evaluated once per distinct pair.
         """
         check_fitted(self)
-        xa, Ta = as_float("x", x), as_float("T", T)
+        xa, _, Ta = rft(X)
         (xd, Td), _, inv = distinct_rows(xa, Ta)
         return self._if_alive(t, xd, Td)[inv]
 
     def _if_alive(self, t: float, xd: FloatArray, Td: FloatArray) -> FloatArray:
-        """:meth:`expected_purchases_if_alive` without checks or de-duplication."""
+        """:meth:`expected_purchases_if_alive` on arrays, without checks."""
         if t <= 0:
             return np.zeros_like(xd)
         r, alpha, a, b = self._p()
@@ -389,15 +423,20 @@ class BetaGeoModel(LikelihoodModel):
         head = 1.0 - np.exp((r + xd) * (np.log(alpha + Td) - np.log(alpha + Td + t))) * hyp
         return (a + b + xd - 1.0) / (a - 1.0) * head
 
-    def p_no_purchase(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FloatArray:
+    def p_no_purchase(self, X: Any, t: float) -> FloatArray:
         """Probability of no purchase in the next ``t`` time units (a defection risk).
 
         Dead customers never buy; an alive one (posterior rate ``Gamma(r + x, alpha + T)``)
         makes no purchase with probability ``((alpha + T) / (alpha + T + t))^(r + x)``.
         """
-        xa, ta, Ta = check_rft(x, t_x, T)
+        check_fitted(self)
+        return self._p_no_purchase(t, *rft(X))
+
+    def _p_no_purchase(
+        self, t: float, xa: FloatArray, ta: FloatArray, Ta: FloatArray
+    ) -> FloatArray:
         r, alpha, _, _ = self._p()
-        pa = self.p_alive(xa, ta, Ta)
+        pa = self._p_alive(xa, ta, Ta)
         quiet = np.exp((r + xa) * (np.log(alpha + Ta) - np.log(alpha + Ta + t)))
         return 1.0 - pa + pa * quiet
 

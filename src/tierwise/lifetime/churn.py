@@ -1,11 +1,13 @@
 """Supervised defection model: will the customer make no purchase in the next window?
 
-Features are computed in the engine at a cutoff date ``c`` from the transactions before it:
-recency, tenure, frequency (all time and in the last year), trend (last year against the
-year before), seasonality (purchases in the same window one year earlier), spend, usual gap
-and recency over gap, and two behaviour figures of the last year from the invoice lines: the
-gross margin rate (where the lines carry a cost) and the share of revenue returned. The label
-is "no purchase day in ``(c, c + window]``".
+Features are computed in the engine at a cutoff date ``c`` from the transactions before it
+(purchases net of their paired cancellations): recency, tenure, frequency (all time and in
+the last year), trend (last year against the year before), seasonality (purchases in the
+same window one year earlier), spend, usual gap and recency over gap, and two behaviour
+figures of the last year from the invoice lines: the gross margin rate (where the lines
+carry a cost) and the share of revenue returned. "The last year" is
+``[lifetime] defection_lookback_days`` (365). The label is "no purchase day in
+``(c, c + window]``".
 
 Every feature is computed *as of the cutoff*: a figure computed at the analysis date (such as
 the profitability stage's net margin, which is missing exactly for customers who did not buy
@@ -14,14 +16,15 @@ unfairly, so none is used.
 
 Time-split validation: the model is trained at ``c = as_of - 2 * window`` (labels observed up
 to ``as_of - window``) and scored at ``c = as_of - window`` (labels observed up to
-``as_of``), against BG/NBD (or MBG/NBD when that is the transaction model) fitted on the same
-history (its ``1 - P(alive)`` and its probability of no purchase in the window). AUC and
-Brier score are reported; the model with the lower Brier score (a proper scoring rule, which
-rewards calibration) wins. The final supervised model is refitted at ``as_of - window`` and
-applied at ``as_of``.
+``as_of``), against the stage's transaction model (BG/NBD, MBG/NBD or Pareto/NBD) fitted on
+the same history (its ``1 - P(alive)`` and its probability of no purchase in the window).
+AUC and Brier score are reported; the model with the lower Brier score (a proper scoring
+rule, which rewards calibration) wins. The final supervised model is refitted at
+``as_of - window`` and applied at ``as_of``.
 
 The classifier is scikit-learn's HistGradientBoostingClassifier wrapped in
-CalibratedClassifierCV (isotonic, 3 folds), so its probabilities are calibrated.
+CalibratedClassifierCV, so its probabilities are calibrated; its hyper-parameters are the
+``[lifetime] defection_*`` settings.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import brier_score_loss, roc_auc_score
@@ -43,10 +47,9 @@ from threadpoolctl import threadpool_limits
 
 from ..engine import Engine, exact_sum
 from ..errors import ModelError
+from ..features.cancellations import net_lines
 from ..settings.lifetime import LifetimeSettings
-from ._fitting import check_fitted
-from .bgnbd import BetaGeoModel
-from .mbgnbd import ModifiedBetaGeoModel
+from ._fitting import MODEL_LABELS, DegenerateFitError, LikelihoodModel, check_fitted
 from .summary import purchase_days
 
 __all__ = [
@@ -80,19 +83,21 @@ def defection_features(
     cutoff: dt.date,
     window_days: int,
     *,
+    lookback_days: int = 365,
     with_label: bool = True,
 ) -> ir.Table:
     """Per-customer features at ``cutoff`` (and the label), as an Ibis expression.
 
     Customers are those with a purchase day on or before ``cutoff``. ``defected`` is 1 when
     the customer has no purchase day in ``(cutoff, cutoff + window_days]``. Only
-    transactions on or before ``cutoff`` enter the features.
+    transactions on or before ``cutoff`` enter the features; ``lookback_days`` is their
+    "last year".
     """
     days = purchase_days(tx)
     c = ibis.literal(cutoff)
     hist = days.filter(days.date <= c)
     age = c.delta(hist.date, unit="day")
-    year = 365
+    year = int(lookback_days)
     win = int(window_days)
     g = hist.group_by("customer_id").aggregate(
         first_date=hist.date.min(),
@@ -136,27 +141,27 @@ def defection_features(
 
 def _line_behaviour(tx: ir.Table, cutoff: dt.date, days: int) -> ir.Table:
     """Gross margin rate and returned share of revenue per customer over ``days`` before
-    ``cutoff``, from the invoice lines (cancellations left out).
+    ``cutoff``, from the invoice lines (purchases net of their cancellations).
 
-    ``margin_rate_last_year`` = (revenue - cost) / revenue over the sales lines that carry a
-    cost (NULL without any); ``return_rate_last_year`` = returned revenue / sales revenue.
+    ``margin_rate_last_year`` = (revenue - cost) / revenue over the purchase lines that carry
+    a cost (NULL without any); ``return_rate_last_year`` = returned revenue (returns and
+    unpaired cancellations) / purchase revenue.
     """
     c = ibis.literal(cutoff)
-    keep = tx.customer_id.notnull() & tx.date.notnull() & (tx.date <= c)
-    keep &= c.delta(tx.date, unit="day") < days
-    if "is_cancel" in tx.columns:
-        keep &= ~tx.is_cancel.fill_null(False)
-    t = tx.filter(keep)
-    ret = t.is_return.fill_null(False) if "is_return" in t.columns else ibis.literal(False)
+    t = net_lines(tx)
+    keep = t.customer_id.notnull() & t.date.notnull() & (t.date <= c)
+    keep &= c.delta(t.date, unit="day") < days
+    t = t.filter(keep & (t.is_purchase | t.is_credit))
+    buy = t.is_purchase
     zero = ibis.literal(0.0)
     metrics: dict[str, Any] = {
-        "sales": exact_sum(ibis.ifelse(ret, zero, t.revenue)),
-        "returned": exact_sum(ibis.ifelse(ret, -t.revenue, zero)),
+        "sales": exact_sum(ibis.ifelse(buy, t.net_revenue, zero)),
+        "returned": exact_sum(ibis.ifelse(t.is_credit, -t.revenue, zero)),
     }
     if "cost" in t.columns:
-        costed = ~ret & t.cost.notnull()
-        metrics["costed_sales"] = exact_sum(ibis.ifelse(costed, t.revenue, zero))
-        metrics["cost"] = exact_sum(ibis.ifelse(costed, t.cost, zero))
+        costed = buy & t.cost.notnull()
+        metrics["costed_sales"] = exact_sum(ibis.ifelse(costed, t.net_revenue, zero))
+        metrics["cost"] = exact_sum(ibis.ifelse(costed, t.net_cost, zero))
     a = t.group_by("customer_id").aggregate(**metrics)
     none = ibis.null("float64")
     margin = (
@@ -189,57 +194,111 @@ def _threads_for(n_rows: int) -> Any:
     return contextlib.nullcontext()
 
 
-class DefectionModel:
+class DefectionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Calibrated gradient-boosting classifier of "no purchase in the next window".
+
+    A scikit-learn classifier: ``fit(X, y)`` with ``X`` the features of
+    :data:`FEATURES` (an (n, 13) array-like in that order, or a table with those columns;
+    NaN for a missing value) and ``y`` 1 for a customer who defected, 0 otherwise;
+    ``predict_proba(X)[:, 1]`` is the defection risk.
 
     Parameters
     ----------
-    window_days
-        The window of the label.
-    seed
-        Random seed (gradient boosting and the calibration folds).
+    max_iter, learning_rate, max_leaf_nodes, l2_regularization
+        Of scikit-learn's HistGradientBoostingClassifier.
+    calibration, calibration_folds
+        Calibration method ("isotonic" or "sigmoid") and its cross-validation folds.
+    random_state
+        Seed of the boosting and of the calibration folds.
+
+    Attributes
+    ----------
+    model_ : CalibratedClassifierCV
+    classes_ : ndarray
+        ``[0, 1]``.
+    empty_features_ : ndarray of bool
+        Features missing for every training row (set to a constant: the binning of gradient
+        boosting fails on an all-missing column and it carries no information).
+    n_features_in_ : int
 
     Examples
     --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(400, 3)); y = (X[:, 0] + rng.normal(size=400) > 0).astype(int)
-    >>> p = DefectionModel().fit_matrix(X, y).predict_matrix(X)
+    >>> X = rng.normal(size=(400, len(FEATURES)))
+    >>> y = (X[:, 0] + rng.normal(size=400) > 0).astype(int)
+    >>> p = DefectionModel().fit(X, y).predict_proba(X)[:, 1]
     >>> bool(0 <= p.min() and p.max() <= 1)
     True
     """
 
-    def __init__(self, *, window_days: int = 180, seed: int = 42):
-        self.window_days = window_days
-        self.seed = seed
+    def __init__(
+        self,
+        *,
+        max_iter: int = 100,
+        learning_rate: float = 0.1,
+        max_leaf_nodes: int = 15,
+        l2_regularization: float = 1.0,
+        calibration: str = "isotonic",
+        calibration_folds: int = 3,
+        random_state: int | None = 42,
+    ):
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.l2_regularization = l2_regularization
+        self.calibration = calibration
+        self.calibration_folds = calibration_folds
+        self.random_state = random_state
 
-    def fit_matrix(self, X: np.ndarray, y: np.ndarray) -> DefectionModel:
-        """Fit on a feature matrix and 0/1 labels (1 = defected)."""
-        if len(np.unique(y)) < 2:
+    @classmethod
+    def from_settings(cls, settings: LifetimeSettings, seed: int) -> DefectionModel:
+        """The model with the ``[lifetime] defection_*`` hyper-parameters."""
+        return cls(
+            max_iter=settings.defection_max_iter,
+            learning_rate=settings.defection_learning_rate,
+            max_leaf_nodes=settings.defection_max_leaf_nodes,
+            l2_regularization=settings.defection_l2_regularization,
+            calibration=settings.defection_calibration,
+            calibration_folds=settings.defection_calibration_folds,
+            random_state=seed,
+        )
+
+    def fit(self, X: Any, y: Any) -> DefectionModel:
+        """Fit on the features ``X`` and the 0/1 labels ``y`` (1 = defected)."""
+        Xa = _as_matrix(X)
+        ya = np.asarray(y, dtype=np.int64).reshape(-1)
+        if len(ya) != len(Xa):
+            raise ModelError("defection model: X and y have different lengths")
+        if len(np.unique(ya)) < 2:
             raise ModelError("defection model: every customer has the same outcome")
         base = HistGradientBoostingClassifier(
-            max_iter=100,
-            learning_rate=0.1,
-            max_leaf_nodes=15,
-            l2_regularization=1.0,
-            random_state=self.seed,
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            l2_regularization=self.l2_regularization,
+            random_state=self.random_state,
         )
-        # a feature missing for every customer (the margin where no line carries a cost)
-        # carries no information, and the binning of gradient boosting fails on it: it is
-        # set to a constant, here and when predicting
-        self.empty_features_ = np.all(np.isnan(X), axis=0)
-        X = self._constant_empty(X)
-        with _threads_for(len(X)):
-            self.model_ = CalibratedClassifierCV(base, method="isotonic", cv=3).fit(X, y)
-        self.n_features_in_ = X.shape[1]
+        self.empty_features_ = np.all(np.isnan(Xa), axis=0)
+        Xa = self._constant_empty(Xa)
+        with _threads_for(len(Xa)):
+            self.model_ = CalibratedClassifierCV(
+                base, method=self.calibration, cv=self.calibration_folds
+            ).fit(Xa, ya)
+        self.classes_ = self.model_.classes_
+        self.n_features_in_ = Xa.shape[1]
         return self
 
-    def predict_matrix(self, X: np.ndarray) -> np.ndarray:
-        """Probability of defection for each row."""
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probabilities of ``[stay, defect]`` for each row."""
         check_fitted(self, "model_")
-        X = self._constant_empty(X)
-        with _threads_for(len(X)):
-            return np.asarray(self.model_.predict_proba(X)[:, 1], dtype=np.float64)
+        Xa = self._constant_empty(_as_matrix(X))
+        with _threads_for(len(Xa)):
+            return np.asarray(self.model_.predict_proba(Xa), dtype=np.float64)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """1 where defection is the likelier outcome."""
+        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
 
     def _constant_empty(self, X: np.ndarray) -> np.ndarray:
         if not self.empty_features_.any():
@@ -249,13 +308,26 @@ class DefectionModel:
         return X
 
 
+def _as_matrix(X: Any) -> np.ndarray:
+    """The feature matrix from an array-like or a table with the :data:`FEATURES` columns
+    (NULL becomes NaN)."""
+    if isinstance(X, pa.Table):
+        return _matrix(X)
+    if hasattr(X, "columns") and not isinstance(X, np.ndarray):  # pandas, Polars
+        return np.column_stack([np.asarray(X[f], dtype=np.float64) for f in FEATURES])
+    arr = np.asarray(X, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ModelError(f"defection model: X must be 2-d, not shape {arr.shape}")
+    return arr
+
+
 @dataclass
 class DefectionComparison:
     """Holdout comparison of the defection models.
 
     ``table`` has one row per model with ``auc`` and ``brier``; ``winner`` is the model
-    used for ``defection_risk``; ``supervised`` is the refitted model (``None`` when BG/NBD
-    wins or the supervised model could not be trained).
+    used for ``defection_risk``; ``supervised`` is the refitted model (``None`` when the
+    transaction model wins).
     """
 
     table: pa.Table
@@ -271,14 +343,16 @@ def compare_defection_models(
     settings: LifetimeSettings,
     *,
     engine: Engine,
+    transaction_model: LikelihoodModel | None = None,
     seed: int = 42,
 ) -> DefectionComparison:
-    """Train the supervised model and compare it with BG/NBD on a time-split holdout.
+    """Train the supervised model and compare it with the transaction model on a time-split
+    holdout.
 
-    The buy-till-you-die side is MBG/NBD when ``settings.transaction_model`` is "mbgnbd"
-    and BG/NBD otherwise (Pareto/NBD has no closed-form probability of no purchase in a
-    window). Its probability of no purchase in the window and the supervised probability
-    are compared by Brier score; the lower one wins and gives ``defection_risk``.
+    ``transaction_model`` (unfitted or fitted: a clone is fitted on the history up to the
+    validation cutoff; ``None`` compares nothing) gives its probability of no purchase in
+    the window; it and the supervised probability are compared by Brier score and the lower
+    one wins and gives ``defection_risk``.
 
     Raises
     ------
@@ -288,48 +362,50 @@ def compare_defection_models(
     from .summary import rfm_summary  # local: avoid a cycle in type checkers
 
     w = settings.defection_window_days
+    back = settings.defection_lookback_days
     c_train = as_of - dt.timedelta(days=2 * w)
     c_val = as_of - dt.timedelta(days=w)
-    train = engine.to_arrow(defection_features(tx, c_train, w), "defection features")
+    train = engine.to_arrow(
+        defection_features(tx, c_train, w, lookback_days=back), "defection features"
+    )
     if train.num_rows < settings.min_training_customers:
         raise ModelError(
             f"defection model: {train.num_rows} customers before {c_train}, fewer than "
             f"min_training_customers = {settings.min_training_customers}"
         )
-    val = engine.to_arrow(defection_features(tx, c_val, w), "defection features")
+    val = engine.to_arrow(
+        defection_features(tx, c_val, w, lookback_days=back), "defection features"
+    )
     y_train = np.asarray(train.column("defected").to_numpy(), dtype=np.int64)
     y_val = np.asarray(val.column("defected").to_numpy(), dtype=np.int64)
     if len(np.unique(y_val)) < 2:
         raise ModelError("defection model: every holdout customer has the same outcome")
-    sup = DefectionModel(window_days=w, seed=seed).fit_matrix(_matrix(train), y_train)
-    p_sup = sup.predict_matrix(_matrix(val))
+    sup = DefectionModel.from_settings(settings, seed).fit(_matrix(train), y_train)
+    p_sup = sup.predict_proba(_matrix(val))[:, 1]
 
     # the buy-till-you-die model on the same history, in the stage's time unit
-    per = 7.0 if settings.time_unit == "weeks" else 1.0
-    summ = rfm_summary(tx, c_val, engine=engine, time_unit=settings.time_unit)
-    btyd: BetaGeoModel = (
-        ModifiedBetaGeoModel(max_iter=settings.max_iter, tol=settings.tol)
-        if settings.transaction_model == "mbgnbd"
-        else BetaGeoModel(max_iter=settings.max_iter, tol=settings.tol)
-    )
-    name = btyd.name
-    label = "MBG/NBD" if name == "mbgnbd" else "BG/NBD"
     candidates: list[tuple[str, np.ndarray]] = [("supervised", p_sup)]
     failure = ""
-    try:
-        btyd.fit(summ.column("x"), summ.column("t_x"), summ.column("T"))
-        # align the summary to the validation rows (both: customers who bought by c_val)
-        summ = summ.take(
-            pc.index_in(val.column("customer_id"), value_set=summ.column("customer_id"))
-        )
-        xs, txs, Ts = (_column(summ, k) for k in ("x", "t_x", "T"))
-        p_quiet = btyd.p_no_purchase(w / per, xs, txs, Ts)
-        p_dead = 1.0 - btyd.p_alive(xs, txs, Ts)
-        if not (np.isfinite(p_quiet).all() and np.isfinite(p_dead).all()):
-            raise ModelError(f"{name}: no finite probabilities at the fitted parameters")
-        candidates += [(f"{name}_p_no_purchase", p_quiet), (f"{name}_1_minus_p_alive", p_dead)]
-    except ModelError as exc:
-        failure = str(exc)
+    name = label = ""
+    if transaction_model is not None:
+        per = 7.0 if settings.time_unit == "weeks" else 1.0
+        summ = rfm_summary(tx, c_val, engine=engine, time_unit=settings.time_unit)
+        btyd = clone(transaction_model)
+        name = btyd.name
+        label = MODEL_LABELS[name]
+        try:
+            btyd.fit(summ)
+            # align the summary to the validation rows (both: customers who bought by c_val)
+            summ = summ.take(
+                pc.index_in(val.column("customer_id"), value_set=summ.column("customer_id"))
+            )
+            p_quiet = btyd.p_no_purchase(summ, w / per)
+            p_dead = 1.0 - btyd.p_alive(summ)
+            if not (np.isfinite(p_quiet).all() and np.isfinite(p_dead).all()):
+                raise ModelError(f"{name}: no finite probabilities at the fitted parameters")
+            candidates += [(f"{name}_p_no_purchase", p_quiet), (f"{name}_1_minus_p_alive", p_dead)]
+        except (ModelError, DegenerateFitError) as exc:
+            failure = str(exc)
 
     rows: list[dict[str, Any]] = []
     for model, p in candidates:
@@ -350,7 +426,10 @@ def compare_defection_models(
         f"holdout {c_val}..{as_of}: supervised AUC {sup_row['auc']:.3f} "
         f"Brier {sup_row['brier']:.4f}"
     )
-    if failure:
+    if transaction_model is None:
+        winner = "supervised"
+        reason = f"{head}; no transaction model to compare -> supervised"
+    elif failure:
         winner = "supervised"
         reason = f"{head}; {label} could not be fitted ({failure}) -> supervised"
     else:
@@ -361,7 +440,7 @@ def compare_defection_models(
             f" -> {winner} (lower Brier)"
         )
     final = (
-        DefectionModel(window_days=w, seed=seed).fit_matrix(_matrix(val), y_val)
+        DefectionModel.from_settings(settings, seed).fit(_matrix(val), y_val)
         if winner == "supervised"
         else None
     )

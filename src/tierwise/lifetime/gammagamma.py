@@ -24,23 +24,26 @@ value", http://brucehardie.com/notes/025/.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
-from ..errors import InputError, ModelError
-from ._fitting import FloatArray, LikelihoodModel, as_float, check_fitted, maximise
+from ..errors import ModelError
+from ._fitting import FloatArray, LikelihoodModel, as_float, check_fitted, columns_of
 
-__all__ = ["GammaGammaModel", "frequency_value_correlation"]
+__all__ = ["SPEND", "GammaGammaModel", "frequency_value_correlation"]
+
+#: The columns of ``X`` for the spend model: repeat purchases and their mean value.
+SPEND = ("x", "monetary_value")
 
 
 def frequency_value_correlation(x: ArrayLike, m: ArrayLike) -> float:
     """Pearson correlation of repeat purchases and mean value among repeat buyers.
 
-    Gamma-Gamma assumes it is near zero; above about 0.3 in absolute value the expected
-    values are biased.
+    Gamma-Gamma assumes it is near zero; far from it (the lifetime stage warns above
+    ``[lifetime] gamma_gamma_max_correlation``, 0.3) the expected values are biased.
 
     Examples
     --------
@@ -57,16 +60,21 @@ def frequency_value_correlation(x: ArrayLike, m: ArrayLike) -> float:
 class GammaGammaModel(LikelihoodModel):
     """Gamma-Gamma spend model, fitted by maximum likelihood on the repeat buyers.
 
+    A scikit-learn estimator: ``X`` is an (n, 2) array-like of the columns ``x`` (repeat
+    purchases) and ``monetary_value`` (their mean value), or a table with those columns.
+
     The mean values ``m`` are continuous, so rows are rarely shared and are not
     de-duplicated; instead the gamma functions are evaluated once per distinct ``x`` and
     the sums that depend on the data only are computed once, which leaves one logarithm
-    and one reciprocal per row and evaluation. ``weights`` still lets a caller pass
+    and one reciprocal per row and evaluation. ``sample_weight`` still lets a caller pass
     grouped rows.
 
     Parameters
     ----------
     max_iter, tol
         Optimiser iterations per start and gradient tolerance (mean log-likelihood).
+    max_shape
+        A fit whose shape parameter (p or q) exceeds this is degenerate.
     time_unit
         Label carried into the manifest (the model itself has no time).
 
@@ -76,6 +84,7 @@ class GammaGammaModel(LikelihoodModel):
         ``{"p", "q", "gamma"}``.
     log_likelihood_ : float
     n_customers_, n_distinct_ : int
+    optimizer_result_ : scipy.optimize.OptimizeResult
     correlation_ : float
         Correlation of frequency and mean value (the independence check).
 
@@ -86,7 +95,7 @@ class GammaGammaModel(LikelihoodModel):
     >>> x = rng.integers(1, 8, 3000).astype(float)
     >>> nu = rng.gamma(4.0, 1 / 15.0, 3000)           # q = 4, gamma = 15
     >>> m = rng.gamma(6.0 * x, 1 / (nu * x))          # p = 6: mean of x spends
-    >>> gg = GammaGammaModel().fit(x, m)
+    >>> gg = GammaGammaModel().fit(np.column_stack([x, m]))
     >>> sorted(gg.params_)
     ['gamma', 'p', 'q']
     >>> 4 < gg.params_['p'] < 9
@@ -95,10 +104,20 @@ class GammaGammaModel(LikelihoodModel):
 
     name = "gamma_gamma"
     param_names = ("p", "q", "gamma")
+    shape_names = ("p", "q")
+    columns = SPEND
 
-    def __init__(self, *, max_iter: int = 2000, tol: float = 1e-9, time_unit: str = "weeks"):
+    def __init__(
+        self,
+        *,
+        max_iter: int = 2000,
+        tol: float = 1e-9,
+        max_shape: float = 1e4,
+        time_unit: str = "weeks",
+    ):
         self.max_iter = max_iter
         self.tol = tol
+        self.max_shape = max_shape
         self.time_unit = time_unit
 
     @staticmethod
@@ -187,59 +206,55 @@ class GammaGammaModel(LikelihoodModel):
             "C": float((w * x) @ lx),
         }
 
-    def fit(self, x: ArrayLike, m: ArrayLike, weights: ArrayLike | None = None) -> GammaGammaModel:
-        """Fit on customers with at least one repeat purchase and a positive mean value.
+    def fit(self, X: Any, y: None = None, *, sample_weight: ArrayLike | None = None) -> Self:
+        """Fit on the customers with at least one repeat purchase and a positive mean value.
 
         Parameters
         ----------
-        x
-            Repeat purchases per customer.
-        m
-            Mean value of those repeat purchases.
-        weights
+        X
+            ``[x, monetary_value]`` per customer: repeat purchases and their mean value.
+        y
+            Ignored; there for scikit-learn's API.
+        sample_weight
             Customers sharing each row; default one each.
 
-        Rows with ``x == 0`` or ``m <= 0`` are left out (they carry no spend information).
+        Rows with ``x == 0`` or ``monetary_value <= 0`` are left out (they carry no spend
+        information).
         """
-        xa, ma = as_float("x", x), as_float("monetary_value", m)
-        if len(xa) != len(ma):
-            raise InputError("x and monetary_value must have the same length")
-        w = np.ones_like(xa) if weights is None else as_float("weights", weights)
+        xa, ma = columns_of(X, SPEND)
+        w = np.ones_like(xa) if sample_weight is None else as_float("sample_weight", sample_weight)
         keep = (xa > 0) & (ma > 0)
         self.correlation_ = frequency_value_correlation(xa, ma)
-        self._x, self._m, self._w = xa[keep], ma[keep], w[keep]
-        total = float(self._w.sum())
-        if len(np.unique(self._m)) < 3:
+        xk, mk, wk = xa[keep], ma[keep], w[keep]
+        total = float(wk.sum())
+        if len(np.unique(mk)) < 3:
             raise ModelError(
                 "gamma_gamma: fewer than 3 distinct repeat buyers with positive spend; "
                 "the spend model cannot be fitted"
             )
-        self._sums = self._data_sums(self._x, self._m, self._w)
-        mean = float(self._w @ self._m) / total
+        self._sums = self._data_sums(xk, mk, wk)
+        mean = float(wk @ mk) / total
         starts = [np.array([2.0, 3.0, mean]), np.array([6.0, 4.0, 2.0 * mean])]
-        params, ll, res = maximise(
-            self._loglik,
-            starts,
-            total_weight=total,
-            model="gamma_gamma",
-            max_iter=self.max_iter,
-            tol=self.tol,
-        )
-        self.params_ = dict(zip(self.param_names, map(float, params), strict=True))
-        self.log_likelihood_ = ll
-        self.n_customers_ = round(total)
-        self.n_distinct_ = len(self._x)
-        self.optimizer_result_ = res
-        del self._x, self._m, self._w, self._sums
+        try:
+            self._maximise(self._loglik, starts, total)
+        finally:
+            del self._sums
+        self.n_distinct_ = len(xk)
         return self
 
-    def expected_order_value(self, x: ArrayLike, m: ArrayLike) -> FloatArray:
-        """Expected value of each customer's next transaction (the population mean where x = 0).
+    def expected_order_value(self, X: Any) -> FloatArray:
+        """Expected value of each customer's next transaction (the population mean where
+        x = 0).
 
         .. math:: E[M] = \\frac{p(\\gamma + m x)}{p x + q - 1}
+
+        Raises
+        ------
+        ModelError
+            When ``q <= 1``: the model's mean order value is then infinite.
         """
         check_fitted(self)
-        xa, ma = as_float("x", x), as_float("monetary_value", m)
+        xa, ma = columns_of(X, SPEND)
         p, q, g = (self.params_[k] for k in self.param_names)
         if q <= 1:
             raise ModelError(

@@ -32,7 +32,7 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from ._fitting import FloatArray, check_fitted
-from .bgnbd import BetaGeoModel, Levels, check_rft
+from .bgnbd import BetaGeoModel, Levels
 
 __all__ = ["ModifiedBetaGeoModel"]
 
@@ -46,10 +46,10 @@ class ModifiedBetaGeoModel(BetaGeoModel):
     Examples
     --------
     >>> from tierwise.lifetime.bgnbd import simulate_bgnbd
-    >>> m = ModifiedBetaGeoModel().fit(*simulate_bgnbd(3000, 39.0, seed=3, modified=True))
+    >>> m = ModifiedBetaGeoModel().fit(simulate_bgnbd(3000, 39.0, seed=3, modified=True))
     >>> sorted(m.params_)
     ['a', 'alpha', 'b', 'r']
-    >>> bool(m.p_alive([0], [0], [39])[0] < 1.0)  # one-off buyers may be gone
+    >>> bool(m.p_alive([[0, 0, 39]])[0] < 1.0)  # one-off buyers may be gone
     True
     """
 
@@ -120,14 +120,12 @@ class ModifiedBetaGeoModel(BetaGeoModel):
 
     # -- predictions ------------------------------------------------------------------
 
-    def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FloatArray:
+    def _p_alive(self, xa: FloatArray, ta: FloatArray, Ta: FloatArray) -> FloatArray:
         """Probability that each customer is still alive at T (below 1 also when x = 0).
 
         .. math:: P(\\text{alive}) = 1 / \\left(1 + \\frac{a}{b + x}
                   \\left(\\frac{\\alpha + T}{\\alpha + t_x}\\right)^{r + x}\\right)
         """
-        check_fitted(self)
-        xa, ta, Ta = check_rft(x, t_x, T)
         r, alpha, a, b = self._p()
         log_odds = np.log(a) - np.log(b + xa) + (r + xa) * (np.log(alpha + Ta) - np.log(alpha + ta))
         return np.asarray(expit(-log_odds), dtype=np.float64)

@@ -29,9 +29,11 @@ expressions", http://brucehardie.com/notes/009/.
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import digamma, gammaln, logsumexp
+from scipy.special import digamma, gammaln
 
 from ..errors import ModelError
 from ._fitting import (
@@ -40,13 +42,13 @@ from ._fitting import (
     as_float,
     check_fitted,
     distinct_rows,
-    maximise,
 )
-from .bgnbd import check_rft
+from .bgnbd import RFT, rft
 
 __all__ = ["ParetoNBDModel"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(48)
+_LOG_WEIGHTS = np.log(_WEIGHTS)
 _CUT = 45.0  # integrate exp(-k rho) until it has fallen by exp(-45)
 
 
@@ -70,36 +72,46 @@ def _log_integral(
     rho = half[:, None] * (_NODES[None, :] + 1.0)  # (n, q)
     log_u = np.log(u0)[:, None] + rho  # log(A + tau)
     u = np.exp(log_u)
-    log_v = np.log(u + (B - A)[:, None])  # log(B + tau)
+    v = u + (B - A)[:, None]  # B + tau
+    log_v = np.log(v)
     log_g = (
-        np.log(_WEIGHTS)[None, :]
+        _LOG_WEIGHTS[None, :]
         + np.log(half)[:, None]
         - k[:, None] * log_u
         + e_other[:, None] * (log_u - log_v)
     )  # f(tau) d tau = U^-(k+1) (U / V)^e * U d rho, with U = A + tau, V = B + tau
-    log_i = logsumexp(log_g, axis=1)
-    log_i = np.where(empty, -np.inf, log_i)
+    # log-sum-exp over the nodes, keeping the scaled terms for the gradient
+    top = log_g.max(axis=1)
+    scaled = np.exp(log_g - top[:, None])
+    total = scaled.sum(axis=1)
+    log_i = np.where(empty, -np.inf, top + np.log(total))
     if not grad:
         return log_i, None
-    q = np.exp(log_g - np.where(empty, 0.0, log_i)[:, None])
+    q = scaled / total[:, None]  # each node's share of the integral
     q[empty] = 0.0
-    log_a_tau = np.where(a_first[:, None], log_u, log_v)
-    log_b_tau = np.where(a_first[:, None], log_v, log_u)
+    af = a_first[:, None]
+    log_a_tau = np.where(af, log_u, log_v)
+    log_b_tau = np.where(af, log_v, log_u)
     g = np.empty((4, len(x)))
     g[0] = -(q * log_a_tau).sum(axis=1)
-    g[1] = -m * (q * np.exp(-log_a_tau)).sum(axis=1)
+    g[1] = -m * (q / np.where(af, u, v)).sum(axis=1)
     g[2] = -(q * log_b_tau).sum(axis=1)
-    g[3] = -n * (q * np.exp(-log_b_tau)).sum(axis=1)
+    g[3] = -n * (q / np.where(af, v, u)).sum(axis=1)
     return log_i, g
 
 
 class ParetoNBDModel(LikelihoodModel):
     """Pareto/NBD model fitted by maximum likelihood on the distinct (x, t_x, T) triples.
 
+    A scikit-learn estimator with the same ``X`` (columns ``x``, ``t_x``, ``T``) and the same
+    prediction methods as :class:`~tierwise.lifetime.BetaGeoModel`.
+
     Parameters
     ----------
     max_iter, tol
         Optimiser iterations per start and gradient tolerance (mean log-likelihood).
+    max_shape
+        A fit whose shape parameter (r or s) exceeds this is degenerate.
     time_unit
         Label of the time unit of ``t_x`` and ``T``, written into the manifest.
 
@@ -109,21 +121,32 @@ class ParetoNBDModel(LikelihoodModel):
         ``{"r", "alpha", "s", "beta"}``.
     log_likelihood_ : float
     n_customers_, n_distinct_ : int
+    optimizer_result_ : scipy.optimize.OptimizeResult
 
     Examples
     --------
     >>> from tierwise.lifetime.bgnbd import simulate_bgnbd
-    >>> m = ParetoNBDModel().fit(*simulate_bgnbd(2000, 39.0, seed=3))
+    >>> m = ParetoNBDModel().fit(simulate_bgnbd(2000, 39.0, seed=3))
     >>> sorted(m.params_)
     ['alpha', 'beta', 'r', 's']
     """
 
     name = "pareto_nbd"
     param_names = ("r", "alpha", "s", "beta")
+    shape_names = ("r", "s")
+    columns = RFT
 
-    def __init__(self, *, max_iter: int = 2000, tol: float = 1e-9, time_unit: str = "weeks"):
+    def __init__(
+        self,
+        *,
+        max_iter: int = 2000,
+        tol: float = 1e-9,
+        max_shape: float = 1e4,
+        time_unit: str = "weeks",
+    ):
         self.max_iter = max_iter
         self.tol = tol
+        self.max_shape = max_shape
         self.time_unit = time_unit
 
     @staticmethod
@@ -156,60 +179,51 @@ class ParetoNBDModel(LikelihoodModel):
         assert g is not None
         return float(self._w @ ll), g @ self._w
 
-    def fit(
-        self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None
-    ) -> ParetoNBDModel:
-        """Fit by maximum likelihood (see :class:`BetaGeoModel.fit` for the arguments)."""
-        xa, ta, Ta = check_rft(x, t_x, T)
-        w = None if weights is None else as_float("weights", weights)
+    def fit(self, X: Any, y: None = None, *, sample_weight: ArrayLike | None = None) -> Self:
+        """Fit by maximum likelihood (see :meth:`BetaGeoModel.fit` for the arguments)."""
+        xa, ta, Ta = rft(X)
+        w = None if sample_weight is None else as_float("sample_weight", sample_weight)
         (self._x, self._t, self._T), self._w, _ = distinct_rows(xa, ta, Ta, weights=w)
-        total = float(self._w.sum())
-        if total <= 0:
-            raise ModelError("pareto_nbd: no customers to fit on")
-        if not np.any(self._x > 0):
-            raise ModelError(
-                "pareto_nbd: no customer has a repeat purchase; the model cannot be fitted"
-            )
-        rate = float(self._w @ self._x) / max(float(self._w @ self._T), 1e-12)
-        scale = 1.0 / max(rate, 1e-12)
-        tmean = float(self._w @ self._T) / total
-        starts = [
-            np.array([1.0, scale, 1.0, tmean]),
-            np.array([0.5, 0.5 * scale, 0.5, 0.3 * tmean]),
-        ]
-        params, ll, res = maximise(
-            self._loglik,
-            starts,
-            total_weight=total,
-            model="pareto_nbd",
-            max_iter=self.max_iter,
-            tol=self.tol,
-        )
-        self.params_ = dict(zip(self.param_names, map(float, params), strict=True))
-        self.log_likelihood_ = ll
-        self.n_customers_ = round(total)
-        self.n_distinct_ = len(self._x)
-        self.optimizer_result_ = res
-        del self._x, self._t, self._T, self._w
+        try:
+            total = float(self._w.sum())
+            if total <= 0:
+                raise ModelError("pareto_nbd: no customers to fit on")
+            if not np.any(self._x > 0):
+                raise ModelError(
+                    "pareto_nbd: no customer has a repeat purchase; the model cannot be fitted"
+                )
+            rate = float(self._w @ self._x) / max(float(self._w @ self._T), 1e-12)
+            scale = 1.0 / max(rate, 1e-12)
+            tmean = float(self._w @ self._T) / total
+            starts = [
+                np.array([1.0, scale, 1.0, tmean]),
+                np.array([0.5, 0.5 * scale, 0.5, 0.3 * tmean]),
+            ]
+            self._maximise(self._loglik, starts, total)
+            self.n_distinct_ = len(self._x)
+        finally:
+            del self._x, self._t, self._T, self._w
         return self
 
-    def _p(self) -> FloatArray:
-        return np.array([self.params_[k] for k in self.param_names])
-
-    def log_likelihood(
-        self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None
-    ) -> float:
-        """Total log-likelihood of the fitted parameters on the given data."""
+    def log_likelihood(self, X: Any, *, sample_weight: ArrayLike | None = None) -> float:
+        """Total log-likelihood of the fitted parameters on ``X``."""
         check_fitted(self)
-        xa, ta, Ta = check_rft(x, t_x, T)
+        xa, ta, Ta = rft(X)
         ll, _ = self.loglik_terms(self._p(), xa, ta, Ta)
-        w = np.ones_like(ll) if weights is None else as_float("weights", weights)
+        w = np.ones_like(ll) if sample_weight is None else as_float("sample_weight", sample_weight)
         return float(w @ ll)
 
-    def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FloatArray:
+    def score(self, X: Any, y: None = None, sample_weight: ArrayLike | None = None) -> float:
+        """Mean log-likelihood per customer (higher is better)."""
+        n = float(len(rft(X)[0]) if sample_weight is None else np.sum(sample_weight))
+        return self.log_likelihood(X, sample_weight=sample_weight) / max(n, 1.0)
+
+    def p_alive(self, X: Any) -> FloatArray:
         """Probability that each customer is alive at T: the first term's share of L."""
         check_fitted(self)
-        xa, ta, Ta = check_rft(x, t_x, T)
+        return self._p_alive(*rft(X))
+
+    def _p_alive(self, xa: FloatArray, ta: FloatArray, Ta: FloatArray) -> FloatArray:
         (xd, td, Td), _, inv = distinct_rows(xa, ta, Ta)
         r, alpha, s, beta = p = self._p()
         log_t1 = -(r + xd) * np.log(alpha + Td) - s * np.log(beta + Td)
@@ -217,28 +231,67 @@ class ParetoNBDModel(LikelihoodModel):
         out = np.exp(log_t1 - np.logaddexp(log_t1, np.log(s) + log_i))
         return out[inv]
 
-    def expected_purchases(
-        self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
-    ) -> FloatArray:
+    def expected_purchases(self, X: Any, t: float) -> FloatArray:
         """Expected purchases in the next ``t`` time units given each customer's history.
 
         .. math:: E[Y(t)] = \\frac{(r + x)(\\beta + T)}{(\\alpha + T)(s - 1)}
                   \\left[1 - \\left(\\frac{\\beta + T}{\\beta + T + t}\\right)^{s - 1}\\right]
                   P(\\text{alive})
         """
-        xa, ta, Ta = check_rft(x, t_x, T)
-        return self.expected_purchases_if_alive(t, xa, Ta) * self.p_alive(xa, ta, Ta)
+        check_fitted(self)
+        xa, ta, Ta = rft(X)
+        return self._if_alive(t, xa, Ta) * self._p_alive(xa, ta, Ta)
 
-    def expected_purchases_if_alive(self, t: float, x: ArrayLike, T: ArrayLike) -> FloatArray:
+    def expected_purchases_if_alive(self, X: Any, t: float) -> FloatArray:
         """Expected purchases in the next ``t`` time units of a customer alive at T."""
         check_fitted(self)
-        return self._if_alive(t, as_float("x", x), as_float("T", T))
+        xa, _, Ta = rft(X)
+        return self._if_alive(t, xa, Ta)
 
     def _if_alive(self, t: float, xa: FloatArray, Ta: FloatArray) -> FloatArray:
-        """:meth:`expected_purchases_if_alive` without checks."""
+        """:meth:`expected_purchases_if_alive` on arrays, without checks."""
         r, alpha, s, beta = self._p()
         lr = np.log(beta + Ta + t) - np.log(beta + Ta)  # > 0
         sm1 = s - 1.0
         # (1 - exp(-(s-1) lr)) / (s-1), with its limit lr at s = 1
         frac = lr if abs(sm1) < 1e-10 else -np.expm1(-sm1 * lr) / sm1
         return (r + xa) * (beta + Ta) / (alpha + Ta) * frac
+
+    def p_no_purchase(self, X: Any, t: float) -> FloatArray:
+        """Probability of no purchase in the next ``t`` time units (a defection risk).
+
+        A customer alive at T with rates ``lambda`` and ``mu`` makes no purchase in
+        ``(T, T + t]`` when they die before their next purchase or neither happens:
+        ``int_0^t mu e^{-(lambda + mu) u} du + e^{-(lambda + mu) t}``. Given the history and
+        alive, ``lambda ~ Gamma(r + x, alpha + T)`` and ``mu ~ Gamma(s, beta + T)``
+        independently, so with ``A = alpha + T``, ``B = beta + T``:
+
+        .. math:: P_0 = \\left(\\frac{A}{A + t}\\right)^{r + x}
+            \\left(\\frac{B}{B + t}\\right)^{s} + \\int_0^t \\frac{s}{B}
+            \\left(\\frac{B}{B + u}\\right)^{s + 1} \\left(\\frac{A}{A + u}\\right)^{r + x} du
+
+        (Gauss-Legendre quadrature), and the risk is ``1 - P(alive) + P(alive) P_0``.
+        """
+        check_fitted(self)
+        return self._p_no_purchase(t, *rft(X))
+
+    def _p_no_purchase(
+        self, t: float, xa: FloatArray, ta: FloatArray, Ta: FloatArray
+    ) -> FloatArray:
+        r, alpha, s, beta = self._p()
+        (xd, Td), _, inv = distinct_rows(xa, Ta)
+        A, B, k = alpha + Td, beta + Td, r + xd
+        u = (_NODES[None, :] + 1.0) * (t / 2.0)  # (1, q) nodes on (0, t)
+        dens = (
+            s
+            / B[:, None]
+            * np.exp(
+                (s + 1.0) * (np.log(B)[:, None] - np.log(B[:, None] + u))
+                + k[:, None] * (np.log(A)[:, None] - np.log(A[:, None] + u))
+            )
+        )
+        die_first = (dens * _WEIGHTS[None, :]).sum(axis=1) * (t / 2.0)
+        quiet = np.exp(k * (np.log(A) - np.log(A + t)) + s * (np.log(B) - np.log(B + t)))
+        p0 = (die_first + quiet)[inv]
+        pa = self._p_alive(xa, ta, Ta)
+        return 1.0 - pa + pa * p0

@@ -1,9 +1,12 @@
 """The lifetime stage: status, P(alive), expected purchases, CLV and defection risk per customer.
 
-One call for the pipeline: :func:`lifetime_stage` computes the summary in the engine, fits
-BG/NBD (and Pareto/NBD, MBG/NBD) and Gamma-Gamma, predicts per customer, assigns the status,
-runs the built-in calibration/holdout evaluation and the defection-model comparison when the
-history allows, and lists the high-value customers at risk.
+One call for the pipeline: :func:`lifetime_stage` computes the summary in the engine (purchases
+net of their paired cancellations), chooses and fits the transaction model
+(:mod:`tierwise.lifetime.choice`) and the Gamma-Gamma spend model, shrinks and bounds the
+margin (:mod:`tierwise.lifetime.margin`), predicts per customer, bounds each lifetime value by
+the customer's own history (:func:`~tierwise.lifetime.clv.bound_clv`), assigns the status,
+runs the defection-model comparison when the history allows, and lists the high-value
+customers at risk.
 """
 
 from __future__ import annotations
@@ -20,17 +23,33 @@ import pyarrow.compute as pc
 from ..engine import Engine
 from ..errors import ModelError
 from ..settings.lifetime import LifetimeSettings
-from .bgnbd import BetaGeoModel
+from ._fitting import DegenerateFitError, LikelihoodModel
+from .choice import ModelChoice, choose_transaction_model
 from .churn import DefectionComparison, _matrix, compare_defection_models, defection_features
-from .clv import customer_lifetime_value
+from .clv import bound_clv, customer_lifetime_value
 from .gammagamma import GammaGammaModel
-from .holdout import HoldoutEvaluation, holdout_evaluation
-from .mbgnbd import ModifiedBetaGeoModel
-from .paretonbd import ParetoNBDModel
+from .holdout import HoldoutEvaluation
+from .margin import MarginEstimate, shrink_margin
 from .status import customer_status
 from .summary import rfm_summary
 
-__all__ = ["LifetimeResult", "high_value_at_risk", "lifetime_stage"]
+__all__ = ["CUSTOMER_COLUMNS", "LifetimeResult", "high_value_at_risk", "lifetime_stage"]
+
+#: The customer columns the stage owns (``expected_purchases_<N>d`` takes the forecast
+#: horizon of the settings).
+CUSTOMER_COLUMNS = (
+    "customer_id",
+    "status",
+    "status_reason",
+    "p_alive",
+    "expected_purchases_{horizon}d",
+    "expected_order_value",
+    "clv",
+    "defection_risk",
+    "value_at_risk",
+    "high_value",
+    "high_value_at_risk",
+)
 
 
 @dataclass
@@ -40,87 +59,91 @@ class LifetimeResult:
     Attributes
     ----------
     customers
-        One row per customer (and prospect), keyed by ``customer_id``: status,
-        status_reason, first_date, last_date, recency_days, purchase_days, x, t_x, T,
-        usual_gap_days, p_alive, expected_purchases_<N>d, expected_order_value, clv,
-        defection_risk, value_at_risk, high_value, high_value_at_risk.
-    models
-        Manifest entries by model name (``bgnbd``, ``pareto_nbd``, ``mbgnbd``,
-        ``gamma_gamma``, ``defection``): params, log_likelihood, n_customers, time_unit.
-    high_value_at_risk
-        The top-CLV customers with high defection risk, ranked by value at risk, each with
-        a reason.
-    evaluation
-        The calibration/holdout evaluation (``None`` when the history is too short).
-    defection
-        The comparison of the supervised defection model with BG/NBD (``None`` when not
-        run).
-    headline
-        Figures for the manifest: counts by status, totals, the winning defection model,
-        the CLV basis ("revenue" or "net_profit"), and the holdout evaluation (its metrics,
-        the conditional-expectation table by calibration frequency and the tracking data).
+        One row per customer, keyed by ``customer_id``, with only the stage's own columns
+        (:data:`CUSTOMER_COLUMNS`): status, status_reason, p_alive,
+        expected_purchases_<N>d, expected_order_value, clv, defection_risk, value_at_risk,
+        high_value, high_value_at_risk. Customers whose every line was cancelled or
+        returned, and the known companies without purchases, are prospects with empty
+        figures.
+    tables
+        Output tables by file stem: ``lifetime_summary`` (per buying customer: the model
+        inputs x, t_x, T, purchase days, usual gap, mean repeat value, purchase revenue,
+        the margin given and used, the CLV bound), ``high_value_at_risk``, and where
+        computed ``lifetime_conditional_expectation``, ``lifetime_tracking`` (the holdout
+        evaluation of the model used) and ``defection_comparison``.
+    manifest
+        The stage's manifest block: counts by status, which model set each column and why
+        (``columns``, ``model_choice``), the margin shrinkage, CLV totals and how many were
+        bounded, the defection comparison and the holdout figures.
     warnings
-        Plain-language notes on steps that were skipped and why.
+        Assumptions made for lack of data and models replaced, each naming the setting that
+        changes it.
+    models
+        Manifest entries of the fitted models by name (``bgnbd``, ``mbgnbd``,
+        ``pareto_nbd``, ``gamma_gamma``, ``defection``): params, log_likelihood,
+        n_customers, time_unit.
+    transaction_model, spend_model
+        The fitted estimators used (``None`` where none could be).
+    choice, evaluation, defection, margin
+        The model choice, the holdout evaluation of the model used, the defection
+        comparison and the margin estimate (each ``None`` when not computed).
     """
 
     customers: pa.Table
-    models: dict[str, dict[str, Any]]
-    high_value_at_risk: pa.Table
+    tables: dict[str, pa.Table]
+    manifest: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    transaction_model: LikelihoodModel | None = None
+    spend_model: GammaGammaModel | None = None
+    choice: ModelChoice | None = None
     evaluation: HoldoutEvaluation | None = None
     defection: DefectionComparison | None = None
-    headline: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    margin: MarginEstimate | None = None
+
+    @property
+    def high_value_at_risk(self) -> pa.Table:
+        """The high-value customers at risk (``tables["high_value_at_risk"]``)."""
+        return self.tables["high_value_at_risk"]
 
     @property
     def outputs(self) -> dict[str, pa.Table]:
-        """The stage's tables for the output folder, by file stem: ``high_value_at_risk``,
-        and where they were computed ``lifetime_conditional_expectation``,
-        ``lifetime_tracking`` (the holdout evaluation) and ``defection_comparison``."""
-        out = {"high_value_at_risk": self.high_value_at_risk}
-        if self.evaluation is not None:
-            out["lifetime_conditional_expectation"] = self.evaluation.conditional
-            out["lifetime_tracking"] = self.evaluation.tracking
-        if self.defection is not None:
-            out["defection_comparison"] = self.defection.table
-        return out
+        """The same as :attr:`tables` (the name the current pipeline reads)."""
+        return self.tables
+
+    @property
+    def headline(self) -> dict[str, Any]:
+        """The same as :attr:`manifest` (the name the current pipeline reads)."""
+        return self.manifest
 
 
-def _margin_for(ids: pa.Array, margin: pa.Table | None) -> np.ndarray | None:
-    if margin is None:
-        return None
-    col = next((c for c in ("net_margin_rate", "margin_rate") if c in margin.column_names), None)
-    if col is None or "customer_id" not in margin.column_names:
-        raise ModelError("lifetime: the margin table needs customer_id and net_margin_rate columns")
-    idx = pc.index_in(ids, value_set=pc.cast(margin.column("customer_id"), pa.string()))
-    vals = pc.take(pc.cast(margin.column(col), pa.float64()), idx)
+def _table_column(ids: pa.ChunkedArray, table: pa.Table, names: tuple[str, ...]) -> np.ndarray:
+    """The first of ``names`` found in ``table``, aligned to ``ids`` (NaN where absent)."""
+    col = next((c for c in names if c in table.column_names), None)
+    if col is None:
+        return np.full(len(ids), np.nan)
+    idx = pc.index_in(ids, value_set=pc.cast(table.column("customer_id"), pa.string()))
+    vals = pc.take(pc.cast(table.column(col), pa.float64()), idx)
     return np.asarray(pc.fill_null(vals, np.nan).to_numpy(zero_copy_only=False), dtype=float)
 
 
-def _fill_margin(
-    margin: np.ndarray, revenue: np.ndarray, default: float | None
-) -> tuple[np.ndarray, int, float | None]:
-    """Missing margins filled with the revenue-weighted mean of the known ones.
-
-    Returns the filled margins, how many were filled and the value used (``default`` when
-    no customer has both a margin and positive revenue; ``None`` when that is missing too,
-    and then the gaps stay NaN, which CLV reads as revenue terms).
-    """
-    missing = ~np.isfinite(margin)
-    w = np.where(~missing & (revenue > 0), revenue, 0.0)
-    fill = float(w @ np.where(missing, 0.0, margin) / w.sum()) if w.sum() > 0 else default
-    if fill is None or not missing.any():
-        return margin, 0, fill
-    return np.where(missing, fill, margin), int(missing.sum()), fill
+def _float(values: np.ndarray) -> pa.Array:
+    """Float64 Arrow array with NaN and infinities as null."""
+    v = np.asarray(values, dtype=np.float64)
+    return pa.array(np.where(np.isfinite(v), v, 0.0), mask=~np.isfinite(v))
 
 
-def _degenerate(model: BetaGeoModel | ParetoNBDModel) -> str:
-    """The warning for a fit whose parameters give no finite forecast."""
-    params = ", ".join(f"{k} = {v:.3g}" for k, v in model.params_.items())
-    return (
-        f"{model.name}: the fitted parameters ({params}) give no finite forecast; the data "
-        "sit at the edge of what the model can identify (for example every customer buying at "
-        "the same steady rate)"
-    )
+def _plain(value: Any) -> Any:
+    """A manifest value with NaN and infinities as None (JSON has neither)."""
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _tracking_columns(tracking: pa.Table) -> dict[str, Any]:
@@ -154,9 +177,20 @@ def high_value_at_risk(customers: pa.Table, settings: LifetimeSettings) -> pa.Ta
         pc.fill_null(customers.column("defection_risk"), np.nan).to_numpy(zero_copy_only=False)
     )
     ok = np.isfinite(clv) & np.isfinite(risk)
+    keep = [
+        c
+        for c in ("customer_id", "status", "clv", "defection_risk", "p_alive")
+        if c in customers.column_names
+    ]
     if not ok.any():
-        return customers.slice(0, 0).append_column(
-            "value_at_risk_reason", pa.array([], pa.string())
+        empty = customers.select(keep).slice(0, 0)
+        return pa.table(
+            {
+                **{c: empty.column(c) for c in keep},
+                "value_at_risk": pa.array([], pa.float64()),
+                "rank": pa.array([], pa.int64()),
+                "reason": pa.array([], pa.string()),
+            }
         )
     threshold = float(np.quantile(clv[ok], 1.0 - settings.high_value_share))
     pick = ok & (clv >= threshold) & (risk >= settings.high_risk)
@@ -178,15 +212,48 @@ def high_value_at_risk(customers: pa.Table, settings: LifetimeSettings) -> pa.Ta
         sub.column("status_reason"),
         "",
     )
-    keep = [
-        c
-        for c in ("customer_id", "status", "clv", "defection_risk", "p_alive")
-        if c in sub.column_names
-    ]
     out = sub.select(keep)
     out = out.append_column("value_at_risk", pa.array(clv[idx] * risk[idx]))
     out = out.append_column("rank", pa.array(np.arange(1, len(idx) + 1), pa.int64()))
     return out.append_column("reason", reason)
+
+
+def _spend(
+    x: np.ndarray, mval: np.ndarray, own_mean: np.ndarray, cfg: LifetimeSettings
+) -> tuple[np.ndarray, GammaGammaModel | None, str, list[str]]:
+    """Expected order values: Gamma-Gamma's, or each customer's own mean with the reason."""
+    warnings: list[str] = []
+    gg = GammaGammaModel(
+        max_iter=cfg.max_iter,
+        tol=cfg.tol,
+        max_shape=cfg.max_shape_parameter,
+        time_unit=cfg.time_unit,
+    )
+    X = np.column_stack([x, mval])
+    own = "expected order value = each customer's own mean order value"
+    try:
+        gg.fit(X)
+    except DegenerateFitError as exc:
+        warnings.append(
+            f"{exc}; {own} (set [lifetime] max_shape_parameter to change what counts as degenerate)"
+        )
+        return own_mean, None, "own_mean", warnings
+    except ModelError as exc:
+        warnings.append(f"{exc}; {own}")
+        return own_mean, None, "own_mean", warnings
+    try:
+        eov = gg.expected_order_value(X)
+    except ModelError as exc:
+        warnings.append(f"{exc}; {own}")
+        return own_mean, gg, "own_mean", warnings
+    corr = gg.correlation_
+    if np.isfinite(corr) and abs(corr) > cfg.gamma_gamma_max_correlation:
+        warnings.append(
+            f"gamma_gamma: frequency and order value are correlated (r = {corr:.2f}, above "
+            f"[lifetime] gamma_gamma_max_correlation = {cfg.gamma_gamma_max_correlation}); "
+            "expected order values may be biased"
+        )
+    return eov, gg, "gamma_gamma", warnings
 
 
 def lifetime_stage(
@@ -205,7 +272,9 @@ def lifetime_stage(
     ----------
     tx
         Canonical transactions (Ibis table): customer_id, date, revenue, is_return,
-        is_cancel; rows after ``as_of`` are ignored.
+        is_cancel, best after :func:`~tierwise.features.cancellations.pair_cancellations`
+        (its columns take cancelled purchases out; without them every cancellation is read
+        as unpaired); rows after ``as_of`` are ignored.
     as_of
         The analysis date.
     settings
@@ -213,12 +282,12 @@ def lifetime_stage(
     engine
         The engine that holds ``tx``.
     margin
-        Optional per-customer net margin rate (``customer_id``, ``net_margin_rate``:
-        fraction of revenue, from the profitability stage); with it CLV is in net-profit
-        terms. A customer without a margin (no revenue in the profitability period) gets
-        the revenue-weighted mean margin of the others, so that every CLV is on the same
-        basis. It is not a feature of the defection model: computed at ``as_of``, it would
-        reveal the holdout labels (see :mod:`tierwise.lifetime.churn`).
+        Optional per-customer net margin (``customer_id`` and ``net_margin_rate`` or
+        ``net_margin_pct``: a fraction of revenue, from the profitability stage; with
+        ``n_orders`` the orders behind it, else the customer's purchase days count as the
+        evidence); with it CLV is in net-profit terms, the margin shrunk towards the peers'
+        and bounded (:mod:`tierwise.lifetime.margin`). It is not a feature of the defection
+        model: computed at ``as_of``, it would reveal the holdout labels.
     prospects
         Optional table with ``customer_id`` of every known company (customer master,
         prospects): those without purchases get the status "prospect"; ids with purchases
@@ -232,15 +301,15 @@ def lifetime_stage(
 
     Examples
     --------
-    >>> import datetime as dt
+    >>> import datetime as dt, pyarrow.compute as pc
     >>> from tierwise.engine import Engine
     >>> from tierwise.demo import generate
-    >>> data = generate(n_customers=300, seed=1)
+    >>> data = generate(n_customers=300, seed=1)  # doctest: +SKIP
     >>> eng = Engine()
-    >>> tx = eng.from_arrow(data.transactions)
+    >>> tx = eng.from_arrow(data.transactions)  # doctest: +SKIP
     >>> res = lifetime_stage(tx, data.end_date, engine=eng)  # doctest: +SKIP
-    >>> sorted(res.models)  # doctest: +SKIP
-    ['bgnbd', 'defection', 'gamma_gamma', 'mbgnbd', 'pareto_nbd']
+    >>> res.manifest["model_choice"]["model"]  # doctest: +SKIP
+    'mbgnbd'
     """
     cfg = settings or LifetimeSettings()
     per = 7.0 if cfg.time_unit == "weeks" else 1.0
@@ -256,89 +325,84 @@ def lifetime_stage(
     mval = np.asarray(summ.column("monetary_value").to_numpy(), dtype=np.float64)
     rec_days = np.asarray(summ.column("recency_days").to_numpy(), dtype=np.float64)
     total_rev = np.asarray(summ.column("total_revenue").to_numpy(), dtype=np.float64)
-    margin_rate = _margin_for(ids, margin)
-    margin_filled, fill = 0, None
-    if margin_rate is not None:
-        margin_rate, margin_filled, fill = _fill_margin(margin_rate, total_rev, cfg.margin_rate)
-        if fill is None and not np.isfinite(margin_rate).any():
-            warnings.append("no customer has a net margin: lifetime value in revenue terms")
-            margin_rate = None
-    elif cfg.margin_rate is not None:
-        margin_rate = np.full(n, float(cfg.margin_rate))
-    clv_basis = "revenue" if margin_rate is None else "net_profit"
-
-    nan = np.full(n, np.nan)
-    p_alive, expected, eov, clv, risk = nan, nan.copy(), nan.copy(), nan.copy(), nan.copy()
     horizon_col = f"expected_purchases_{cfg.forecast_horizon_days}d"
-    fitted: dict[str, BetaGeoModel | ParetoNBDModel] = {}
-    candidates: list[tuple[str, type[BetaGeoModel] | type[ParetoNBDModel], bool]] = [
-        ("bgnbd", BetaGeoModel, True),
-        ("pareto_nbd", ParetoNBDModel, cfg.fit_pareto_nbd),
-        ("mbgnbd", ModifiedBetaGeoModel, cfg.fit_mbgnbd),
-    ]
-    for name, cls, wanted in candidates:
-        if not (wanted or cfg.transaction_model == name):
-            continue
-        try:
-            model = cls(max_iter=cfg.max_iter, tol=cfg.tol, time_unit=cfg.time_unit)
-            fitted[name] = model.fit(x, t_x, T)
-            models[name] = model.to_manifest()
-        except ModelError as exc:
-            warnings.append(str(exc))
-    tm = fitted.get(cfg.transaction_model)
-    # the buy-till-you-die defection risk: the transaction model's probability of no purchase
-    # in the window where it has one (BG/NBD, MBG/NBD), else BG/NBD's
-    risk_model = tm if isinstance(tm, BetaGeoModel) else fitted.get("bgnbd")
-    assert risk_model is None or isinstance(risk_model, BetaGeoModel)
-    gg: GammaGammaModel | None = None
-    try:
-        gg = GammaGammaModel(max_iter=cfg.max_iter, tol=cfg.tol, time_unit=cfg.time_unit)
-        gg.fit(x, mval)
+    nan = np.full(n, np.nan)
+
+    # the transaction model
+    choice = choose_transaction_model(summ, tx, as_of, cfg, engine=engine)
+    warnings += choice.warnings
+    for name, fitted in choice.fitted.items():
+        models[name] = fitted.to_manifest()
+    tm = choice.model
+
+    # the spend model and the margin
+    eov, gg, eov_source, spend_warnings = _spend(x, mval, total_rev / (x + 1.0), cfg)
+    warnings += spend_warnings
+    if gg is not None:
         models["gamma_gamma"] = gg.to_manifest()
-        corr = gg.correlation_
-        if np.isfinite(corr) and abs(corr) > 0.3:
+    estimate: MarginEstimate | None = None
+    margin_used: np.ndarray | None
+    margin_given = nan.copy()
+    if margin is not None:
+        margin_given = _table_column(ids, margin, ("net_margin_rate", "net_margin_pct"))
+        evidence = _table_column(ids, margin, ("n_orders",))
+        evidence = np.where(np.isfinite(evidence), evidence, x + 1.0)
+        estimate = shrink_margin(
+            margin_given,
+            evidence,
+            low=cfg.margin_min,
+            high=cfg.margin_max,
+            shrink=cfg.margin_shrinkage,
+        )
+        margin_used = estimate.margin
+        if estimate.peer_margin is None:
             warnings.append(
-                f"gamma_gamma: frequency and order value are correlated (r = {corr:.2f}); "
-                "expected order values may be biased"
+                "no customer has a net margin: lifetime value in revenue terms "
+                "(set [lifetime] margin_rate to use one margin for everyone)"
             )
-        eov = gg.expected_order_value(x, mval)
-    except ModelError as exc:
-        gg = None
-        warnings.append(f"{exc}; expected order value = each customer's own mean order value")
-        # without a spend model: each customer's own mean order value
-        eov = total_rev / (x + 1.0)
+            margin_used, estimate = None, None
+    elif cfg.margin_rate is not None:
+        margin_used = np.full(n, float(cfg.margin_rate))
+    else:
+        margin_used = None
+    clv_basis = "revenue" if margin_used is None else "net_profit"
+
+    # predictions
+    p_alive, expected, clv_raw, risk = nan, nan.copy(), nan.copy(), nan.copy()
     if tm is not None:
-        p_alive = tm.p_alive(x, t_x, T)
-        expected = tm.expected_purchases(cfg.forecast_horizon_days / per, x, t_x, T)
-        clv = customer_lifetime_value(
-            tm,
-            x,
-            t_x,
-            T,
+        m: Any = tm
+        p_alive = m.p_alive(summ)
+        expected = m.expected_purchases(summ, cfg.forecast_horizon_days / per)
+        clv_raw = customer_lifetime_value(
+            m,
+            summ,
             eov,
             horizon_months=cfg.clv_horizon_months,
             discount_rate=cfg.discount_rate,
             days_per_unit=per,
-            margin=margin_rate,
+            margin=margin_used,
         )
-        if not all(np.isfinite(v).all() for v in (p_alive, expected, clv)):
-            warnings.append(f"{_degenerate(tm)}; P(alive), expected purchases and CLV left empty")
-            p_alive, expected, clv = nan, nan.copy(), nan.copy()
-    if risk_model is not None:
-        risk = risk_model.p_no_purchase(cfg.defection_window_days / per, x, t_x, T)
-        if not np.isfinite(risk).all():
-            warnings.append(f"{_degenerate(risk_model)}; no defection risk from it")
-            risk, risk_model = nan.copy(), None
+        risk = m.p_no_purchase(summ, cfg.defection_window_days / per)
+    horizon_days = cfg.clv_horizon_months * 365.25 / 12
+    clv, clv_bound, capped = bound_clv(
+        clv_raw,
+        total_rev,
+        T * per,
+        horizon_days=horizon_days,
+        multiple=cfg.clv_history_multiple,
+        min_tenure_days=cfg.clv_min_tenure_days,
+    )
 
-    # status
     status, reason, gap = customer_status(rec_days, T * per, t_x * per, x, cfg)
 
     # the supervised defection model, where the history allows
     defection: DefectionComparison | None = None
-    winner = risk_model.name if risk_model is not None else "none"
+    winner = tm.name if tm is not None else "none"
     if cfg.supervised_model:
         try:
-            defection = compare_defection_models(tx, as_of, cfg, engine=engine, seed=seed)
+            defection = compare_defection_models(
+                tx, as_of, cfg, engine=engine, transaction_model=tm, seed=seed
+            )
             winner = defection.winner
             models["defection"] = {
                 "winner": defection.winner,
@@ -348,49 +412,65 @@ def lifetime_stage(
             }
             if defection.supervised is not None:
                 feats = engine.to_arrow(
-                    defection_features(tx, as_of, cfg.defection_window_days, with_label=False),
+                    defection_features(
+                        tx,
+                        as_of,
+                        cfg.defection_window_days,
+                        lookback_days=cfg.defection_lookback_days,
+                        with_label=False,
+                    ),
                     "defection features",
                 )
                 feats = feats.take(pc.index_in(ids, value_set=feats.column("customer_id")))
-                risk = defection.supervised.predict_matrix(_matrix(feats))
+                risk = defection.supervised.predict_proba(_matrix(feats))[:, 1]
         except ModelError as exc:
             warnings.append(str(exc))
 
     value_at_risk = clv * risk
-    first = summ.column("first_date")
     customers = pa.table(
         {
             "customer_id": ids,
             "status": status,
             "status_reason": reason,
-            "first_date": first,
-            "last_date": summ.column("last_date"),
-            "recency_days": summ.column("recency_days"),
-            "purchase_days": pa.array(x + 1.0).cast(pa.int64()),
-            "x": x,
-            "t_x": t_x,
-            "T": T,
-            "usual_gap_days": gap,
-            "p_alive": pa.array(p_alive, from_pandas=True),
-            horizon_col: pa.array(expected, from_pandas=True),
-            "expected_order_value": pa.array(eov, from_pandas=True),
-            "clv": pa.array(clv, from_pandas=True),
-            "defection_risk": pa.array(risk, from_pandas=True),
-            "value_at_risk": pa.array(value_at_risk, from_pandas=True),
+            "p_alive": _float(p_alive),
+            horizon_col: _float(expected),
+            "expected_order_value": _float(eov),
+            "clv": _float(clv),
+            "defection_risk": _float(risk),
+            "value_at_risk": _float(value_at_risk),
         }
     )
-    if prospects is not None and prospects.num_rows:
-        pids = pc.unique(pc.drop_null(pc.cast(prospects.column("customer_id"), pa.string())))
-        pids = pc.filter(pids, pc.invert(pc.is_in(pids, value_set=ids)))
-        pids = pc.take(pids, pc.sort_indices(pids))  # the same order whatever the input's
-        m = len(pids)
+    # customers with lines but no purchase left (every line cancelled or returned), and the
+    # known companies without purchases: prospects
+    lined = engine.to_arrow(
+        tx.filter(tx.customer_id.notnull() & (tx.date <= as_of)).select("customer_id").distinct(),
+        "customers with lines",
+    ).column("customer_id")
+    no_buy = pc.filter(lined, pc.invert(pc.is_in(lined, value_set=ids)))
+    known = (
+        pc.drop_null(pc.cast(prospects.column("customer_id"), pa.string()))
+        if prospects is not None and prospects.num_rows
+        else pa.chunked_array([], pa.string())
+    )
+    known = pc.filter(known, pc.invert(pc.is_in(known, value_set=ids)))
+    extra_ids = pc.unique(pa.chunked_array([*no_buy.chunks, *known.chunks], pa.string()))
+    extra_ids = pc.take(extra_ids, pc.sort_indices(extra_ids))  # input order does not matter
+    m_extra = len(extra_ids)
+    if m_extra:
+        only_lines = pc.is_in(extra_ids, value_set=no_buy)
         extra = {
-            name: pa.nulls(m, customers.schema.field(name).type) for name in customers.column_names
+            name: pa.nulls(m_extra, customers.schema.field(name).type)
+            for name in customers.column_names
         }
-        extra["customer_id"] = pids
-        extra["status"] = pa.array(["prospect"] * m, pa.string())
-        extra["status_reason"] = pa.array(["no purchases yet"] * m, pa.string())
+        extra["customer_id"] = extra_ids
+        extra["status"] = pa.array(["prospect"] * m_extra, pa.string())
+        extra["status_reason"] = pc.if_else(
+            only_lines,
+            pa.scalar("no purchases yet (every line was cancelled or returned)"),
+            pa.scalar("no purchases yet"),
+        )
         customers = pa.concat_tables([customers, pa.table(extra, schema=customers.schema)])
+    n_only_lines = len(no_buy)
 
     hvar = high_value_at_risk(customers, cfg)
     flag = pc.is_in(customers.column("customer_id"), value_set=hvar.column("customer_id"))
@@ -406,58 +486,96 @@ def lifetime_stage(
     customers = customers.append_column("high_value", pa.array(top & finite))
     customers = customers.append_column("high_value_at_risk", flag)
 
-    # the built-in calibration/holdout evaluation
-    evaluation: HoldoutEvaluation | None = None
-    hold = cfg.holdout_days or cfg.defection_window_days
-    split = as_of - dt.timedelta(days=hold)
-    start = pc.min(first).as_py() if n else None
-    if start is not None and (split - start).days >= hold:
-        try:
-            evaluation = holdout_evaluation(
-                tx,
-                split,
-                as_of,
-                engine=engine,
-                model=cfg.transaction_model,
-                time_unit=cfg.time_unit,
-                max_iter=cfg.max_iter,
-                tol=cfg.tol,
-            )
-        except ModelError as exc:
-            warnings.append(str(exc))
-    else:
-        warnings.append(
-            f"holdout evaluation skipped: the history is shorter than twice {hold} days"
-        )
+    summary_table = pa.table(
+        {
+            "customer_id": ids,
+            "purchase_days": pa.array((x + 1.0).astype(np.int64)),
+            "x": pa.array(x.astype(np.int64)),
+            "t_x": pa.array(t_x),
+            "T": pa.array(T),
+            "first_purchase_day": summ.column("first_date"),
+            "last_purchase_day": summ.column("last_date"),
+            "usual_gap_days": _float(gap),
+            "mean_repeat_value": _float(mval),
+            "purchase_revenue": _float(total_rev),
+            "margin_given": _float(margin_given),
+            "margin_used": _float(margin_used if margin_used is not None else nan),
+            "margin_credibility": _float(estimate.credibility if estimate is not None else nan),
+            "clv_before_bound": _float(clv_raw),
+            "clv_bound": _float(clv_bound),
+            "clv_bounded": pa.array(capped),
+        }
+    )
+    tables = {"lifetime_summary": summary_table, "high_value_at_risk": hvar}
+    evaluation = choice.evaluation
+    if evaluation is not None and evaluation.tracking is not None:
+        tables["lifetime_conditional_expectation"] = evaluation.conditional
+        tables["lifetime_tracking"] = evaluation.tracking
+    if defection is not None:
+        tables["defection_comparison"] = defection.table
 
     counts = pc.value_counts(customers.column("status")).to_pylist()
-    headline: dict[str, Any] = {
+    tm_name = tm.name if tm is not None else None
+    margin_source = (
+        "none (revenue terms)"
+        if margin_used is None
+        else "shrunk net margin"
+        if estimate is not None
+        else "[lifetime] margin_rate"
+    )
+    columns = {
+        "p_alive": tm_name,
+        horizon_col: tm_name,
+        "expected_order_value": eov_source,
+        "clv": (
+            f"{tm_name} x {eov_source} x {margin_source}, bounded by history" if tm_name else None
+        ),
+        "defection_risk": winner if winner != "none" else None,
+        "value_at_risk": "clv x defection_risk",
+        "status": "rhythm and absolute limits ([lifetime] *_ratio, *_days)",
+    }
+    manifest: dict[str, Any] = {
         "n_customers": n,
+        "n_without_purchases": n_only_lines,
         "status_counts": {
             c["values"]: int(c["counts"]) for c in sorted(counts, key=lambda c: str(c["values"]))
         },
+        "transaction_model": tm_name,
+        "model_choice": choice.to_manifest(),
+        "columns": columns,
         "clv_basis": clv_basis,
         "clv_total": float(np.nansum(clv)),
         "clv_horizon_months": cfg.clv_horizon_months,
+        "clv_bounded": int(capped.sum()),
+        "clv_history_multiple": cfg.clv_history_multiple,
         "expected_purchases_total": float(np.nansum(expected)),
         "defection_model": winner,
         "high_value_at_risk": int(hvar.num_rows),
         "value_at_risk_total": float(np.nansum(hvar.column("value_at_risk").to_numpy())),
     }
-    if margin_rate is not None and margin is not None:
-        headline["clv_margin_filled"] = {"customers": margin_filled, "margin_rate": fill}
-    if evaluation is not None:
-        headline["holdout"] = {
+    if defection is not None:
+        manifest["defection_comparison"] = defection.table.to_pylist()
+    if estimate is not None:
+        manifest["margin"] = {
+            **estimate.to_manifest(),
+            "bounds": [cfg.margin_min, cfg.margin_max],
+        }
+    if evaluation is not None and evaluation.tracking is not None:
+        manifest["holdout"] = {
             **evaluation.metrics,
             "conditional_expectation": evaluation.conditional.to_pylist(),
             "tracking": _tracking_columns(evaluation.tracking),
         }
     return LifetimeResult(
         customers=customers,
-        models=models,
-        high_value_at_risk=hvar,
+        tables=tables,
+        manifest=_plain(manifest),
+        warnings=warnings,
+        models=_plain(models),
+        transaction_model=tm,
+        spend_model=gg,
+        choice=choice,
         evaluation=evaluation,
         defection=defection,
-        headline=headline,
-        warnings=warnings,
+        margin=estimate,
     )

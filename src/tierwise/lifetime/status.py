@@ -1,20 +1,29 @@
-"""Customer status from recency relative to the customer's own purchase rhythm.
+"""Customer status from the customer's own rhythm, within absolute limits.
 
 Each customer's usual gap is the mean time between their purchase days
 (``(last - first) / (purchase days - 1)``, floored at ``min_gap_days``); single-purchase
 customers get ``default_gap_days`` or, by default, the median gap of the repeat buyers.
-With ``recency`` the days since the last purchase and ``ratio = recency / gap``:
+With ``recency`` the days since the last purchase, two rules give a status and the worse one
+is kept:
+
+- **rhythm**: at risk after ``at_risk_ratio x gap`` days without an order, inactive after
+  ``inactive_ratio x gap``, lapsed after ``lapsed_ratio x gap``, the gap counted being at
+  least ``at_risk_min_days / at_risk_ratio`` (nobody is at risk before ``at_risk_min_days``,
+  and the later points keep their ratios to it);
+- **absolute limit**: inactive after ``inactive_days`` (365) and lapsed after
+  ``lapsed_days`` (730), whatever the rhythm (a reseller who orders every 400 days and has
+  been silent for 762 is lapsed, not at risk).
 
 =========  ==========================================================================
-prospect   no purchase at all
+prospect   no purchase at all (also a customer whose every line was cancelled)
 new        first purchase at most ``new_days`` ago
-active     ratio <= ``at_risk_ratio``
-at_risk    ``at_risk_ratio`` < ratio <= ``inactive_ratio``
-inactive   ratio > ``inactive_ratio`` and recency <= ``lapsed_days``
-lapsed     ratio > ``inactive_ratio`` and recency > ``lapsed_days``
+active     within the rhythm
+at_risk    past the at-risk point of the rhythm
+inactive   past the inactive point of the rhythm, or the absolute inactive limit
+lapsed     past the lapsed point of the rhythm, or the absolute lapsed limit
 =========  ==========================================================================
 
-Every status comes with a plain-language reason.
+Every status comes with a plain-language reason that names the rule that fired.
 """
 
 from __future__ import annotations
@@ -31,9 +40,15 @@ __all__ = ["STATUSES", "customer_status"]
 #: Statuses in the order of increasing lapse.
 STATUSES = ("prospect", "new", "active", "at_risk", "inactive", "lapsed")
 
+_ACTIVE, _AT_RISK, _INACTIVE, _LAPSED = 2, 3, 4, 5
+
 
 def _num(values: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(np.round(values).astype(np.int64)), pa.string())
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
 
 
 def customer_status(
@@ -61,15 +76,18 @@ def customer_status(
     Returns
     -------
     status, reason, gap_days
-        Two Arrow string arrays and the usual gap used (days).
+        Two Arrow string arrays and the usual gap used (days; NaN for prospects).
 
     Examples
     --------
-    >>> s, r, _ = customer_status([10, 350, 40], [400, 900, 20], [390, 500, 0], [12, 5, 0])
+    >>> s, r, _ = customer_status([10, 350, 40, 762], [400, 900, 20, 2000],
+    ...                           [390, 500, 0, 1200], [12, 5, 0, 3])
     >>> s.to_pylist()
-    ['active', 'inactive', 'new']
+    ['active', 'inactive', 'new', 'lapsed']
     >>> r[0].as_py()
-    'last order 10 days ago; usually orders every 32 days'
+    'last order 10 days ago; usually orders every 32 days (at risk after 49)'
+    >>> r[3].as_py().split("; ")[-1]
+    'lapsed: over the 730-day limit whatever the rhythm'
     """
     cfg = settings or LifetimeSettings()
     rec = as_float_nan(recency_days)
@@ -84,40 +102,69 @@ def customer_status(
     elif np.any(repeat):
         fallback = float(np.median(own_gap[repeat]))
     else:
-        fallback = float(cfg.lapsed_days) / cfg.inactive_ratio
+        fallback = float(cfg.lapsed_days) / cfg.lapsed_ratio
     gap = np.maximum(np.where(repeat, own_gap, fallback), cfg.min_gap_days)
-    ratio = rec / gap
+    # the at-risk floor lifts the whole ladder: the gap counted is at least floor / ratio
+    floored = gap < cfg.at_risk_min_days / cfg.at_risk_ratio
+    scale = np.maximum(gap, cfg.at_risk_min_days / cfg.at_risk_ratio)
+    risk_at = cfg.at_risk_ratio * scale
+    inactive_at = cfg.inactive_ratio * scale
+    lapsed_at = cfg.lapsed_ratio * scale
+    r0 = np.nan_to_num(rec, nan=-1.0)
+    rhythm = np.select(
+        [r0 > lapsed_at, r0 > inactive_at, r0 > risk_at], [_LAPSED, _INACTIVE, _AT_RISK], _ACTIVE
+    )
+    absolute = np.select([r0 > cfg.lapsed_days, r0 > cfg.inactive_days], [_LAPSED, _INACTIVE], 0)
     new = ~prospect & (ten <= cfg.new_days)
-    active = ~prospect & ~new & (ratio <= cfg.at_risk_ratio)
-    at_risk = ~prospect & ~new & ~active & (ratio <= cfg.inactive_ratio)
-    rest = ~prospect & ~new & ~active & ~at_risk
-    lapsed = rest & (rec > cfg.lapsed_days)
-    inactive = rest & ~lapsed
-    codes = np.select([prospect, new, active, at_risk, inactive, lapsed], list(range(6)), default=0)
+    codes = np.where(prospect, 0, np.where(new, 1, np.maximum(rhythm, absolute)))
+    by_limit = ~prospect & ~new & (absolute > rhythm)
     status = pa.array(np.array(STATUSES, dtype=object)[codes], pa.string())
 
-    recs = _num(np.nan_to_num(rec))
-    gaps = _num(np.nan_to_num(gap))
-    tens = _num(np.nan_to_num(ten))
-    rhythm = pc.binary_join_element_wise(
-        "last order ", recs, " days ago; usually orders every ", gaps, " days", ""
+    recs, gaps, tens = (_num(np.nan_to_num(v)) for v in (rec, gap, ten))
+    base = pc.if_else(
+        pa.array(repeat),
+        _join("last order ", recs, " days ago; usually orders every ", gaps, " days"),
+        _join("single order ", recs, " days ago; a typical customer orders every ", gaps, " days"),
     )
-    one_off = pc.binary_join_element_wise(
-        "single order ", recs, " days ago; typical customer orders every ", gaps, " days", ""
+    # the rule that fired, by status
+    point = np.select(
+        [codes == _AT_RISK, codes == _INACTIVE, codes == _LAPSED],
+        [risk_at, inactive_at, lapsed_at],
+        np.nan,
     )
-    base = pc.if_else(pa.array(repeat), rhythm, one_off)
-    suffix = pc.if_else(
-        pa.array(lapsed),
-        pa.scalar(f"; over {cfg.lapsed_days} days without an order"),
-        pa.scalar(""),
+    ratio = np.select(
+        [codes == _AT_RISK, codes == _INACTIVE, codes == _LAPSED],
+        [cfg.at_risk_ratio, cfg.inactive_ratio, cfg.lapsed_ratio],
+        np.nan,
     )
-    base = pc.binary_join_element_wise(base, suffix, "")
-    first = pc.binary_join_element_wise(
-        "first order ", tens, " days ago (within ", pa.scalar(str(cfg.new_days)), " days)", ""
+    names = np.array(STATUSES, dtype=object)[codes]
+    label = pa.array([str(s).replace("_", " ") for s in names], pa.string())
+    rhythm_text = pc.if_else(
+        pa.array(floored),
+        _join("; ", label, ": over ", _num(np.nan_to_num(point)), " days"),
+        _join(
+            "; ",
+            label,
+            ": over ",
+            pc.cast(pa.array(np.nan_to_num(ratio)), pa.string()),
+            " usual gaps (",
+            _num(np.nan_to_num(point)),
+            " days)",
+        ),
     )
-    reason = pc.if_else(pa.array(new), first, base)
+    limit = np.where(codes == _LAPSED, cfg.lapsed_days, cfg.inactive_days)
+    limit_text = _join("; ", label, ": over the ", _num(limit.astype(float)), "-day limit")
+    limit_text = _join(limit_text, " whatever the rhythm")
+    active_text = _join(" (at risk after ", _num(np.nan_to_num(risk_at)), ")")
+    reason = pc.if_else(
+        pa.array(by_limit),
+        _join(base, limit_text),
+        pc.if_else(pa.array(codes == _ACTIVE), _join(base, active_text), _join(base, rhythm_text)),
+    )
+    first = _join("first order ", tens, " days ago (within ", str(cfg.new_days), " days)")
+    reason = pc.if_else(pa.array(new), first, reason)
     reason = pc.if_else(pa.array(prospect), pa.scalar("no purchases yet"), reason)
-    return status, reason, gap
+    return status, reason, np.where(prospect, np.nan, gap)
 
 
 def as_float_nan(values: ArrayLike) -> np.ndarray:

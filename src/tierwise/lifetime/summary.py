@@ -5,7 +5,10 @@ a distinct purchase day of a customer (several lines or orders on one day count 
 revenue summed); ``x`` is the number of purchase days after the first, ``t_x`` the time from
 the first to the last purchase day, ``T`` the time from the first purchase day to the
 analysis date, and ``monetary_value`` the mean revenue of the repeat purchase days (0 when
-``x = 0``). Returns and cancellations are left out. Times are in days or weeks (days / 7).
+``x = 0``). Purchases are net of the cancellations paired with them
+(:func:`tierwise.features.cancellations.net_lines`): a day whose purchases were all cancelled
+is no purchase day, a partly cancelled one counts with its reduced revenue. Returns and
+cancellation lines are left out. Times are in days or weeks (days / 7).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pyarrow as pa
 
 from ..engine import Engine, exact_sum
 from ..errors import InputError
+from ..features.cancellations import net_lines
 
 __all__ = ["SUMMARY_COLUMNS", "purchase_days", "rfm_summary", "rfm_summary_expr"]
 
@@ -36,15 +40,6 @@ SUMMARY_COLUMNS = (
 )
 
 
-@ibis.udf.agg.builtin(name="min_by")
-def _min_by(arg: float, key: dt.date) -> float:  # type: ignore[empty-body]
-    """``arg`` at the row with the smallest ``key``: ``min_by`` in both DuckDB and Spark.
-
-    Ibis spells ``argmin`` as an ordered ``FIRST(... ORDER BY ...)`` aggregate on DuckDB,
-    which is several times slower than the hash aggregate ``min_by``.
-    """
-
-
 def _days_per_unit(time_unit: str) -> float:
     if time_unit == "days":
         return 1.0
@@ -58,27 +53,27 @@ def purchase_days(
 ) -> ir.Table:
     """One row per customer and purchase day: ``customer_id, date, value`` (an Ibis table).
 
-    Returns (``is_return``) and cancellations (``is_cancel``) are left out; ``start`` and
+    Purchase lines net of their paired cancellations (lines cancelled in full, returns and
+    cancellation lines are left out); ``value`` is the day's net revenue. ``start`` and
     ``end`` (both inclusive) restrict the dates.
     """
-    keep = ibis.literal(True)
-    if "is_return" in tx.columns:
-        keep &= ~tx.is_return.fill_null(False)
-    if "is_cancel" in tx.columns:
-        keep &= ~tx.is_cancel.fill_null(False)
-    keep &= tx.customer_id.notnull() & tx.date.notnull()
+    t = net_lines(tx)
+    keep = t.is_purchase & t.customer_id.notnull() & t.date.notnull()
     if start is not None:
-        keep &= tx.date >= ibis.literal(start)
+        keep &= t.date >= ibis.literal(start)
     if end is not None:
-        keep &= tx.date <= ibis.literal(end)
-    t = tx.filter(keep)
-    return t.group_by(["customer_id", "date"]).aggregate(value=exact_sum(t.revenue).fill_null(0.0))
+        keep &= t.date <= ibis.literal(end)
+    t = t.filter(keep)
+    return t.group_by(["customer_id", "date"]).aggregate(
+        value=exact_sum(t.net_revenue).fill_null(0.0)
+    )
 
 
 def rfm_summary_expr(
     tx: ir.Table,
     as_of: dt.date,
     *,
+    engine: Engine,
     time_unit: Literal["days", "weeks"] = "weeks",
     start: dt.date | None = None,
 ) -> ir.Table:
@@ -91,6 +86,8 @@ def rfm_summary_expr(
         ``is_cancel``).
     as_of
         End of the observation period (inclusive); later transactions are ignored.
+    engine
+        The engine that holds ``tx`` (it spells the first-day value).
     time_unit
         ``"days"`` or ``"weeks"`` for ``t_x`` and ``T``.
     start
@@ -103,7 +100,7 @@ def rfm_summary_expr(
         first_date=days.date.min(),
         last_date=days.date.max(),
         total_revenue=exact_sum(days.value),
-        first_value=_min_by(days.value, days.date),  # the first purchase day's revenue
+        first_value=engine.first_by(days.value, days.date),  # the first day's revenue
     )
     g = g.mutate(repeat_value=g.total_revenue - g.first_value)
     end = ibis.literal(as_of)
@@ -153,5 +150,6 @@ def rfm_summary(
     {'customer_id': 'a', 'x': 1.0, 't_x': 7.0, 'T': 14.0, 'monetary_value': 12.0}
     """
     return engine.to_arrow(
-        rfm_summary_expr(tx, as_of, time_unit=time_unit, start=start), "the lifetime summary"
+        rfm_summary_expr(tx, as_of, engine=engine, time_unit=time_unit, start=start),
+        "the lifetime summary",
     )

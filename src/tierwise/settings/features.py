@@ -17,3 +17,19 @@ class FeatureSettings(Section):
     window_months: int = Field(default=12, ge=1)
     """Length of the "last period" and the "period before" for the order trend; months.
     Default 12."""
+
+    recent_months: int = Field(default=12, ge=1)
+    """Months up to the analysis date summed in the recent-revenue column ``revenue_12m``
+    (the column keeps its name; change this only when every reader of the column expects
+    the other window); months. Default 12."""
+
+    pair_cancellations: bool = True
+    """Pair each cancellation line with the purchase line it cancels (same customer and
+    product, same quantity, nearest earlier purchase) and take the cancelled quantity and
+    value off that purchase; off, every cancellation line counts as a return. Default
+    true."""
+
+    partial_cancellations: bool = True
+    """After the exact pairs, pair a cancellation left over with the nearest earlier
+    purchase of the product with at least its quantity (a partial cancellation). Default
+    true."""
