@@ -23,6 +23,7 @@ import pytest
 from tierwise.demo import generate
 from tierwise.engine import Engine
 from tierwise.features._declare import _PNL_RENAMES
+from tierwise.features.cancellations import pair_cancellations
 from tierwise.features.profitability import POOLS, profitability_stage
 from tierwise.io.demo_files import write_demo
 from tierwise.pipeline import run_pipeline
@@ -70,6 +71,8 @@ def test_account_pnl_is_the_sum_of_its_records(merged: dict[str, Any]) -> None:
     eng = Engine()
     tx = eng.from_arrow(data.transactions)
     tx = tx.mutate(is_cancel=tx.order_id.startswith("C").fill_null(False))  # cancel prefix "C"
+    # cancellations paired with their orders, as the run does before profitability
+    tx, _ = pair_cancellations(tx, engine=eng)
     per_record = profitability_stage(
         tx,
         activities=eng.from_arrow(data.activities),

@@ -7,6 +7,7 @@ import pyarrow.compute as pc
 from ..errors import EngineError
 from ..registry import ColumnDoc, Stage, StageContext, StageResult, register
 from .basic import customer_features
+from .cancellations import pair_cancellations
 from .profitability import POOLS, profitability_stage
 
 _C = ColumnDoc
@@ -78,6 +79,32 @@ FEATURE_DOCS = (
 _FEATURE_RENAMES = {"gross_margin_pct": "gross_margin_rate"}
 
 
+def _run_cancellations(ctx: StageContext) -> StageResult:
+    tx, counts = pair_cancellations(
+        ctx.tables["transactions"], ctx.settings.features, engine=ctx.engine
+    )
+    warnings = []
+    if counts.get("unpaired"):
+        warnings.append(
+            f"{counts['unpaired']:,} cancellation lines match no earlier purchase of the same "
+            "customer and product: counted as returns ([features] pair_cancellations)"
+        )
+    return StageResult(manifest=counts, warnings=warnings, rewrites={"transactions": tx})
+
+
+register(
+    Stage(
+        name="cancellations",
+        help="Pair each cancellation line with the purchase it cancels.",
+        run=_run_cancellations,
+        uses=("accounts",),
+        rewrites=("transactions",),
+        settings="features",
+        public=False,
+    )
+)
+
+
 def _run_features(ctx: StageContext) -> StageResult:
     tx = ctx.tables["transactions"]
     feats = customer_features(tx, as_of=ctx.as_of, settings=ctx.settings.features)
@@ -104,7 +131,7 @@ register(
         name="features",
         help="Per-customer purchase figures: orders, revenue, margin, recency, trend.",
         run=_run_features,
-        uses=("accounts",),
+        uses=("accounts", "cancellations"),
         columns=FEATURE_DOCS,
         settings="features",
         command="features",
@@ -273,7 +300,7 @@ register(
         "doing business.",
         run=_run_profitability,
         uses_inputs=("activities", "payments", "customers"),
-        uses=("accounts",),
+        uses=("accounts", "cancellations"),
         columns=PROFIT_DOCS,
         tables=("whale_curve", "profit_breakdown"),
         settings="profitability",

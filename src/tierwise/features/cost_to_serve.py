@@ -27,6 +27,7 @@ import pyarrow as pa
 from ..errors import EngineError, InputError, SettingsError
 from ..settings.profitability import ACTIVITY_POOLS, ProfitabilitySettings
 from .basic import exact_sum
+from .cancellations import net_lines
 
 __all__ = [
     "Period",
@@ -118,6 +119,20 @@ def _transactions_by_customer(
     revenue = tx.revenue.cast("float64")
     is_cancel = _column(tx, "is_cancel", "boolean").fill_null(False)
     is_return = tx.is_return.fill_null(False) if "is_return" in tx.columns else revenue < 0
+    if "cancel_pairing" in tx.columns:
+        # cancellations paired with their purchases (features.cancellations): a purchase
+        # cancelled in full is no sale (no order, line or delivery to serve), one cancelled
+        # in part counts what is left of it
+        tx = net_lines(tx)
+        sale, ret, sale_value = tx.is_purchase, tx.is_credit, tx.net_revenue
+        cancel = tx.is_cancel.fill_null(False)
+    else:
+        sale, ret, cancel, sale_value = (
+            ~is_return & ~is_cancel,
+            is_return & ~is_cancel,
+            is_cancel,
+            revenue,
+        )
     order_id = _column(tx, "order_id", "string")
     cost = _column(tx, "cost", "float64")
     list_revenue = _column(tx, "list_revenue", "float64")
@@ -126,16 +141,17 @@ def _transactions_by_customer(
         order_id=order_id,
         # a line without an order number belongs to its customer-day
         order_day=ibis.ifelse(order_id.isnull(), tx.date.cast("date"), ibis.null("date")),
-        revenue=revenue,
-        sale=~is_return & ~is_cancel,
-        ret=is_return & ~is_cancel,
-        cancel=is_cancel,
+        revenue=tx.revenue.cast("float64"),
+        sale_value=sale_value,
+        sale=sale,
+        ret=ret,
+        cancel=cancel,
         cost=cost,
         list_revenue=list_revenue,
     )
     orders = lines.group_by(["customer_id", "order_id", "order_day"]).aggregate(
         revenue=exact_sum(lines.revenue),
-        sale_revenue=exact_sum(ibis.ifelse(lines.sale, lines.revenue, 0.0)),
+        sale_revenue=exact_sum(ibis.ifelse(lines.sale, lines.sale_value, 0.0)),
         return_revenue=exact_sum(ibis.ifelse(lines.ret, lines.revenue, 0.0)),
         list_revenue=exact_sum(lines.list_revenue),
         discount=exact_sum(lines.list_revenue - lines.revenue),

@@ -16,16 +16,9 @@ LIFETIME_DOCS = (
         "string",
         "",
         "at the analysis date",
-        "new, active, at_risk, lapsed, lost or prospect",
+        "prospect, new, active, at_risk, inactive or lapsed",
     ),
     _C("status_reason", "string", "", "", "why the status was given, in plain words"),
-    _C(
-        "usual_gap_days",
-        "float64",
-        "days",
-        "whole history",
-        "the customer's usual time between purchases",
-    ),
     _C(
         "p_alive",
         "float64",
@@ -67,19 +60,20 @@ LIFETIME_DOCS = (
     _C("high_value_at_risk", "bool", "", "", "listed in high_value_at_risk.csv"),
 )
 
-#: the model's working figures: kept in the lifetime_summary table, not in customers
-_SUMMARY_COLUMNS = ("first_date", "last_date", "recency_days", "purchase_days", "x", "t_x", "T")
-
 
 def _run_lifetime(ctx: StageContext) -> StageResult:
     prof = ctx.results.get("profitability")
     margin = None
-    if (
-        prof is not None
-        and prof.customers is not None
-        and ("net_margin_rate" in prof.customers.column_names)
-    ):
-        margin = prof.customers.select(["customer_id", "net_margin_rate"])
+    if prof is not None and prof.customers is not None:
+        cols = prof.customers.column_names
+        if "net_margin_rate" in cols:
+            keep = ["customer_id", "net_margin_rate"]
+            # the orders behind each margin: the evidence its shrinkage weighs
+            if "n_orders_pnl" in cols:
+                keep.append("n_orders_pnl")
+            margin = prof.customers.select(keep).rename_columns(
+                [{"n_orders_pnl": "n_orders"}.get(c, c) for c in keep]
+            )
     # every known company without a purchase gets a status too (prospect)
     ids = [
         ctx.tables[k].select("customer_id") for k in ("customers", "prospects") if k in ctx.tables
@@ -99,16 +93,11 @@ def _run_lifetime(ctx: StageContext) -> StageResult:
     )
     c = res.customers
     horizon = f"expected_purchases_{ctx.settings.lifetime.forecast_horizon_days}d"
-    names = ["expected_purchases" if n == horizon else n for n in c.column_names]
-    c = c.rename_columns(names)
-    summary_cols = ["customer_id", *(n for n in _SUMMARY_COLUMNS if n in c.column_names)]
-    tables = dict(res.outputs)
-    tables["lifetime_summary"] = c.select(summary_cols)
-    c = c.drop_columns([n for n in _SUMMARY_COLUMNS if n in c.column_names])
+    c = c.rename_columns(["expected_purchases" if n == horizon else n for n in c.column_names])
     return StageResult(
         customers=c,
-        tables=tables,
-        manifest=dict(res.headline),
+        tables=dict(res.tables),
+        manifest=dict(res.manifest),
         models=res.models,
         warnings=[f"lifetime: {w}" for w in res.warnings],
         detail=res,
@@ -122,7 +111,7 @@ register(
         "Pareto/NBD, MBG/NBD, Gamma-Gamma).",
         run=_run_lifetime,
         uses_inputs=("customers", "prospects"),
-        uses=("accounts", "profitability"),
+        uses=("accounts", "cancellations", "profitability"),
         columns=LIFETIME_DOCS,
         tables=(
             "high_value_at_risk",
