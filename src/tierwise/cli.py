@@ -209,6 +209,9 @@ def _summary(result: Any, title: str) -> None:
     if n_prospects:
         line += f"    prospects: {n_prospects:,}"
     console.print(f"{line}    revenue: {revenue:,.0f}    analysis date: {m['as_of']}")
+    choice = (m.get("lifetime") or {}).get("model_choice") or {}
+    if choice.get("reason"):
+        console.print(f"lifetime model: {choice['reason']}", markup=False, soft_wrap=True)
     for warning in m.get("warnings", []):
         console.print(f"note: {warning}", markup=False, soft_wrap=True)
     if result.out_dir is not None:

@@ -94,10 +94,15 @@ def _run_lifetime(ctx: StageContext) -> StageResult:
     c = res.customers
     horizon = f"expected_purchases_{ctx.settings.lifetime.forecast_horizon_days}d"
     c = c.rename_columns(["expected_purchases" if n == horizon else n for n in c.column_names])
+    manifest = dict(res.manifest)
+    if isinstance(manifest.get("columns"), dict):
+        manifest["columns"] = {
+            ("expected_purchases" if k == horizon else k): v for k, v in manifest["columns"].items()
+        }
     return StageResult(
         customers=c,
         tables=dict(res.tables),
-        manifest=dict(res.manifest),
+        manifest=manifest,
         models=res.models,
         warnings=[f"lifetime: {w}" for w in res.warnings],
         detail=res,
