@@ -29,6 +29,7 @@ from .lifetime import LifetimeSettings
 from .potential import PotentialSettings
 from .profitability import ProfitabilitySettings
 from .run import RunSettings
+from .segments import SegmentSettings
 from .validate import ValidateSettings
 
 __all__ = [
@@ -78,6 +79,7 @@ class Settings(BaseModel):
     profitability: ProfitabilitySettings = Field(default_factory=ProfitabilitySettings)
     lifetime: LifetimeSettings = Field(default_factory=LifetimeSettings)
     potential: PotentialSettings = Field(default_factory=PotentialSettings)
+    segments: SegmentSettings = Field(default_factory=SegmentSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
 
     def table_input(self, name: str) -> TableInput:
