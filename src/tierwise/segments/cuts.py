@@ -149,27 +149,62 @@ def _prep(values: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, n
 # -- computed ABC ----------------------------------------------------------------------
 
 
+def _nearest(
+    x0: np.ndarray, y0: np.ndarray, w: np.ndarray, v: np.ndarray, tw: float, tv: float, tx: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per customer, the point of its stretch of the curve nearest ``(tx, 1)``.
+
+    A customer drawn ``w`` times is ``w`` points of the curve, each ``1/tw`` further along x
+    and ``v/tv`` further up y from ``(x0, y0)``; the squared distance is a parabola in the
+    copy number m, so the nearest copy is the rounded vertex kept within [1, w]. Returns the
+    squared distance and the point (x, y); customers not drawn get an infinite distance.
+    """
+    a = 1.0 / tw
+    b = v / tv
+    vertex = (a * (tx - x0) + b * (1.0 - y0)) / (a * a + b * b)
+    best_d = np.full(len(w), np.inf)
+    best_m = np.ones(len(w))
+    # the floor first, so that of two equally near copies the earlier wins
+    for m in (np.floor(vertex), np.ceil(vertex)):
+        m = np.clip(m, 1, np.maximum(w, 1))
+        d = (x0 + m * a - tx) ** 2 + (1.0 - y0 - m * b) ** 2
+        better = d < best_d
+        best_d = np.where(better, d, best_d)
+        best_m = np.where(better, m, best_m)
+    best_d[w <= 0] = np.inf
+    return best_d, x0 + best_m * a, y0 + best_m * b
+
+
 def _abc_sorted(v: np.ndarray, w: np.ndarray) -> tuple[int, int, int, int, np.ndarray, np.ndarray]:
     """Indices (into ``v``) of the Pareto, break-even and submarginal points and of the
-    A|B limit, plus the curve. ``v`` is sorted descending; ``w`` may hold zeros."""
+    A|B limit, and each point's (x, y). ``v`` is sorted descending; ``w`` may hold zeros
+    (customers not drawn)."""
     present = w > 0
     cw = np.cumsum(w)
     cwv = np.cumsum(w * v)
-    x = cw / cw[-1]
-    y = cwv / cwv[-1]
-    d = x * x + (1.0 - y) ** 2
-    d[~present] = np.inf
+    tw, tv = float(cw[-1]), float(cwv[-1])
+    x0 = (cw - w) / tw
+    y0 = (cwv - w * v) / tv
+    d, px, py = _nearest(x0, y0, w, v, tw, tv, 0.0)
     i_pareto = int(np.argmin(d))
-    mean = cwv[-1] / cw[-1]
+    mean = tv / tw
     gap = np.abs(v / mean - 1.0)
     gap[~present] = np.inf
-    # the last of equally near points: the slope falls through 1 there
+    # the last of equally near points: the slope falls through 1 there (at the end of the
+    # customer's stretch)
     i_even = int(len(gap) - 1 - np.argmin(gap[::-1]))
-    i_ab, i_b = min(i_pareto, i_even), max(i_pareto, i_even)
-    d_sub = (x - x[i_b]) ** 2 + (1.0 - y) ** 2
-    d_sub[~present] = np.inf
+    x_even = cw[i_even] / tw
+    if i_pareto <= i_even:
+        i_ab, x_b = i_pareto, x_even
+    else:
+        i_ab, x_b = i_even, float(px[i_pareto])
+    d_sub, sx, sy = _nearest(x0, y0, w, v, tw, tv, x_b)
     i_sub = int(np.argmin(d_sub))
-    return i_pareto, i_even, i_sub, i_ab, x, y
+    xs = cw / tw
+    ys = cwv / tv
+    xs[i_pareto], ys[i_pareto] = px[i_pareto], py[i_pareto]
+    xs[i_sub], ys[i_sub] = sx[i_sub], sy[i_sub]
+    return i_pareto, i_even, i_sub, i_ab, xs, ys
 
 
 def computed_abc(

@@ -17,14 +17,22 @@ resamples of its best Jaccard similarity with a resample's cluster (counted over
 distinct points drawn). A :math:`k` is eligible when every cluster's mean Jaccard reaches
 ``niche_stable_jaccard`` and every cluster holds at least ``niche_min_share`` of the class
 and ``niche_min_customers``; one niche is always eligible. Among the eligible, the lowest
-BIC of the spherical Gaussian model with a shared variance (the X-means criterion, Pelleg &
-Moore 2000) wins:
+BIC wins (Schwarz 1978), for the clusters read as a mixture model with hard assignments:
+number columns Gaussian with a diagonal covariance per cluster (variances floored at 1/1000
+of the column's), text columns categorical per cluster (missing and rare categories as one
+more category):
 
 .. math::
 
-    \mathrm{BIC}(k) = -2\Big[\sum_j n_j \log\frac{n_j}{n} - \frac{nd}{2}\log(2\pi\hat\sigma^2)
-    - \frac{nd}{2}\Big] + \big(k - 1 + kd + 1\big)\log n,
-    \qquad \hat\sigma^2 = \frac{\mathrm{SSE}}{nd}.
+    \mathrm{BIC}(k) = -2\Big[\sum_j n_j \log\frac{n_j}{n}
+    - \frac12 \sum_j \sum_d n_j \big(\log(2\pi s_{jd}^2) + 1\big)
+    + \sum_j \sum_f \sum_c n_{jfc} \log\frac{n_{jfc}}{n_j}\Big]
+    + p \log n,
+
+with :math:`p = (k - 1) + 2kd + k\sum_f (m_f - 1)` for :math:`d` number columns and text
+columns of :math:`m_f` categories. Splitting one Gaussian-like group in two lowers the
+within variances but costs :math:`n \log 2` in the mixing term and more parameters, so a
+homogeneous group stays one niche while well-separated groups split.
 
 **Names.** A niche is named by its most distinguishing features against its class (against
 the whole base for a class with one niche): for a number, the difference of means in the
@@ -251,17 +259,34 @@ def jaccard_best(orig: np.ndarray, boot: np.ndarray, k_orig: int, k_boot: int) -
     return j.max(axis=1)
 
 
-def _bic(z: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> float:
-    n, d = z.shape
-    k = centres.shape[0]
-    sse = float(((z - centres[labels]) ** 2).sum())
-    if d == 0 or n <= k:
+def _bic(num: np.ndarray, codes: np.ndarray, labels: np.ndarray, k: int) -> float:
+    """BIC of the clusters read as a mixture model with hard assignments (module text):
+    number columns Gaussian with a diagonal covariance per cluster, text columns categorical
+    per cluster. Number columns constant over the sample take no part."""
+    n = len(labels)
+    if n <= k:
         return float("inf")
-    var = max(sse / (n * d), 1e-12)
     nj = np.bincount(labels, minlength=k).astype(np.float64)
-    nj = nj[nj > 0]
-    loglik = float(np.sum(nj * np.log(nj / n))) - n * d / 2 * np.log(2 * np.pi * var) - n * d / 2
-    params = (k - 1) + k * d + 1
+    used = nj > 0
+    n_used = nj[used]
+    loglik = float(np.sum(n_used * np.log(n_used / n)))
+    params = k - 1
+    var_all = num.var(axis=0) if num.shape[0] else np.zeros(num.shape[1])
+    for c in np.flatnonzero(var_all > 0):
+        x = num[:, c]
+        s1 = np.bincount(labels, weights=x, minlength=k)[used]
+        s2 = np.bincount(labels, weights=x * x, minlength=k)[used]
+        var = np.maximum(s2 / n_used - (s1 / n_used) ** 2, var_all[c] * 1e-3)
+        loglik -= 0.5 * float(np.sum(n_used * (np.log(2 * np.pi * var) + 1.0)))
+        params += 2 * k
+    for f in range(codes.shape[1]):
+        cat = codes[:, f] + 1  # 0: missing or a rare category
+        m = int(cat.max()) + 1
+        table = np.bincount(labels * m + cat, minlength=k * m).reshape(k, m)[used]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(table > 0, table * np.log(table / n_used[:, None]), 0.0)
+        loglik += float(terms.sum())
+        params += k * (int((np.bincount(cat, minlength=m) > 0).sum()) - 1)
     return -2.0 * loglik + params * np.log(n)
 
 
@@ -317,9 +342,11 @@ def _fit_niches(
     sample = np.sort(rng.choice(n, size=sample_size, replace=False)) if n > sample_size else None
     srows = rows if sample is None else rows[sample]
     z = design.matrix(srows, mean, sd).astype(np.float64)
+    num = z[:, : len(design.numeric_names)]
+    codes = design.codes[srows]
     m = len(srows)
     centre1 = z.mean(axis=0, keepdims=True) if m else np.zeros((1, design.width))
-    bic1 = _bic(z, np.zeros(m, dtype=np.int64), centre1) if m else float("inf")
+    bic1 = _bic(num, codes, np.zeros(m, dtype=np.int64), 1) if m else float("inf")
     candidates: list[dict[str, Any]] = [
         {"k": 1, "bic": bic1, "min_jaccard": None, "min_share": 1.0, "eligible": True}
     ]
@@ -340,7 +367,7 @@ def _fit_niches(
             uniq, first = np.unique(draw, return_index=True)
             jac += jaccard_best(labels[uniq], bl[first], k, k)
         jac /= max(resamples, 1)
-        bic = _bic(z, labels, centres)
+        bic = _bic(num, codes, labels, k)
         candidates.append(
             {
                 "k": k,
@@ -396,8 +423,10 @@ def niche_names(
     *,
     n_features: int,
     min_effect: float,
+    reference_name: str = "class",
 ) -> list[str]:
-    """Name each niche by its most distinguishing features against ``reference`` rows."""
+    """Name each niche by its most distinguishing features against ``reference`` rows
+    (``reference_name`` says what they are, for a niche with nothing distinguishing)."""
     ref_num = design.numeric[reference]
     with np.errstate(all="ignore"):
         ref_mean = np.nanmean(ref_num, axis=0) if ref_num.shape[1] else np.zeros(0)
@@ -443,7 +472,7 @@ def niche_names(
                 break
             if phrase not in words:
                 words.append(phrase)
-        text = ", ".join(words) if words else "typical of the class"
+        text = ", ".join(words) if words else f"typical of the {reference_name}"
         names.append(text[:1].upper() + text[1:])
     return names
 

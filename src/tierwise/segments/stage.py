@@ -341,6 +341,7 @@ def segment_customers(
             ref,
             n_features=s.niche_name_features,
             min_effect=s.niche_name_min_effect,
+            reference_name="class" if model.k > 1 else "base",
         )
         model.names = words
         models.append(model)
