@@ -7,8 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from tierwise.segments import abc_classes, computed_abc, natural_breaks, pareto_cuts
-from tierwise.segments import quantile_cuts
+from tierwise.segments import abc_classes, computed_abc, natural_breaks, pareto_cuts, quantile_cuts
 from tierwise.segments.cuts import AxisData, find_cuts, levels
 
 

@@ -73,8 +73,8 @@ def test_reads_excel_and_parquet(tmp_path: Path) -> None:
     assert t.column("value_class").to_pylist() == ["B"]
     assert t.column("date").to_pylist() == ["2025-11-02"]
     assert t.column("_row").to_pylist() == [2]
-    pq.write_table(pa.table({"customer_id": ["C04"], "tier": ["gold"], "reason": ["r"], "by": ["b"]}),
-                   tmp_path / "o.parquet")  # fmt: skip
+    one = pa.table({"customer_id": ["C04"], "tier": ["gold"], "reason": ["r"], "by": ["b"]})
+    pq.write_table(one, tmp_path / "o.parquet")
     t = read_overrides(tmp_path / "o.parquet")
     assert t.column("tier").to_pylist() == ["gold"] and t.column("_row").to_pylist() == [1]
 

@@ -129,7 +129,7 @@ def test_profit_ease_scheme_classes_by_profit_and_ease() -> None:
 
 def test_a_missing_value_with_sales_is_a_warning_naming_the_setting() -> None:
     t = _base()
-    profit = pa.array([None] + list(range(2, 11)), pa.float64())
+    profit = pa.array([None, *range(2, 11)], pa.float64())
     t = t.set_column(1, "net_profit", profit)
     r = segment_customers(t, SegmentSettings(method="quantiles", **QUICK), seed=1)
     assert any("[segments] value_axis" in w and "1 established" in w for w in r.warnings)
