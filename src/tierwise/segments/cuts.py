@@ -160,17 +160,20 @@ def _nearest(
     squared distance and the point (x, y); customers not drawn get an infinite distance.
     """
     a = 1.0 / tw
-    b = v / tv
-    vertex = (a * (tx - x0) + b * (1.0 - y0)) / (a * a + b * b)
     best_d = np.full(len(w), np.inf)
     best_m = np.ones(len(w))
-    # the floor first, so that of two equally near copies the earlier wins
-    for m in (np.floor(vertex), np.ceil(vertex)):
-        m = np.clip(m, 1, np.maximum(w, 1))
-        d = (x0 + m * a - tx) ** 2 + (1.0 - y0 - m * b) ** 2
-        better = d < best_d
-        best_d = np.where(better, d, best_d)
-        best_m = np.where(better, m, best_m)
+    # a customer not drawn may dwarf a resample's tiny total: its figures overflow harmlessly
+    # (it is given an infinite distance below)
+    with np.errstate(over="ignore", invalid="ignore"):
+        b = v / tv
+        vertex = (a * (tx - x0) + b * (1.0 - y0)) / (a * a + b * b)
+        # the floor first, so that of two equally near copies the earlier wins
+        for m in (np.floor(vertex), np.ceil(vertex)):
+            m = np.clip(np.nan_to_num(m, nan=1.0), 1, np.maximum(w, 1))
+            d = (x0 + m * a - tx) ** 2 + (1.0 - y0 - m * b) ** 2
+            better = d < best_d
+            best_d = np.where(better, d, best_d)
+            best_m = np.where(better, m, best_m)
     best_d[w <= 0] = np.inf
     return best_d, x0 + best_m * a, y0 + best_m * b
 
@@ -188,7 +191,8 @@ def _abc_sorted(v: np.ndarray, w: np.ndarray) -> tuple[int, int, int, int, np.nd
     d, px, py = _nearest(x0, y0, w, v, tw, tv, 0.0)
     i_pareto = int(np.argmin(d))
     mean = tv / tw
-    gap = np.abs(v / mean - 1.0)
+    with np.errstate(over="ignore"):
+        gap = np.abs(v / mean - 1.0)
     gap[~present] = np.inf
     # the last of equally near points: the slope falls through 1 there (at the end of the
     # customer's stretch)
