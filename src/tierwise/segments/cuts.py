@@ -129,10 +129,13 @@ def levels(x: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
     [2, 0, 0, 0, 0, 1]
     """
     x = np.asarray(x, dtype=np.float64)
-    t = np.asarray(thresholds, dtype=np.float64)
-    out = np.searchsorted(t, np.where(np.isfinite(x), x, -np.inf), side="right")
-    out[~(np.isfinite(x) & (x > 0))] = 0
-    return out.astype(np.int8)
+    out = np.zeros(x.shape, dtype=np.int8)
+    # a handful of thresholds: one comparison each beats a binary search per figure
+    # (NaN compares false, so a missing figure stays at 0)
+    for t in thresholds:
+        out += x >= t
+    out[~(x > 0)] = 0
+    return out
 
 
 def _prep(values: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -160,22 +163,27 @@ def _nearest(
     squared distance and the point (x, y); customers not drawn get an infinite distance.
     """
     a = 1.0 / tw
-    best_d = np.full(len(w), np.inf)
-    best_m = np.ones(len(w))
     # a customer not drawn may dwarf a resample's tiny total: its figures overflow harmlessly
     # (it is given an infinite distance below)
     with np.errstate(over="ignore", invalid="ignore"):
         b = v / tv
-        vertex = (a * (tx - x0) + b * (1.0 - y0)) / (a * a + b * b)
-        # the floor first, so that of two equally near copies the earlier wins
-        for m in (np.floor(vertex), np.ceil(vertex)):
-            m = np.clip(np.nan_to_num(m, nan=1.0), 1, np.maximum(w, 1))
-            d = (x0 + m * a - tx) ** 2 + (1.0 - y0 - m * b) ** 2
-            better = d < best_d
-            best_d = np.where(better, d, best_d)
-            best_m = np.where(better, m, best_m)
+        m_best = np.ones(len(w))
+        best_d = (x0 + a - tx) ** 2 + (1.0 - y0 - b) ** 2  # the first copy
+        many = np.flatnonzero(w > 1)  # only customers drawn twice or more have a choice
+        if len(many):
+            x0m, y0m, bm, wm = x0[many], y0[many], b[many], w[many]
+            vertex = (a * (tx - x0m) + bm * (1.0 - y0m)) / (a * a + bm * bm)
+            dm, mm = best_d[many], m_best[many]
+            # the floor first, so that of two equally near copies the earlier wins
+            for m in (np.floor(vertex), np.ceil(vertex)):
+                m = np.clip(np.nan_to_num(m, nan=1.0), 1, wm)
+                d = (x0m + m * a - tx) ** 2 + (1.0 - y0m - m * bm) ** 2
+                better = d < dm
+                dm = np.where(better, d, dm)
+                mm = np.where(better, m, mm)
+            best_d[many], m_best[many] = dm, mm
     best_d[w <= 0] = np.inf
-    return best_d, x0 + best_m * a, y0 + best_m * b
+    return best_d, x0 + m_best * a, y0 + m_best * b
 
 
 def _abc_sorted(v: np.ndarray, w: np.ndarray) -> tuple[int, int, int, int, np.ndarray, np.ndarray]:

@@ -7,7 +7,8 @@ indicator per frequent category (``niche_max_categories``), scaled by :math:`1/\
 that two customers of different categories are one unit apart, as two customers one
 standard deviation apart on a number.
 
-**Clusters.** k-means (scikit-learn, k-means++ starts) on a seeded sample of at most
+**Clusters.** k-means (scikit-learn, ``niche_starts`` k-means++ starts, at most
+``niche_max_iter`` iterations, one thread) on a seeded sample of at most
 ``niche_sample_size`` members of the class; every member then joins its nearest centre.
 
 **How many.** For each :math:`k` from 2 to ``niche_max``, Hennig's clusterboot (2007,
@@ -16,7 +17,9 @@ resamples of the sample, cluster each afresh, and give each original cluster the
 resamples of its best Jaccard similarity with a resample's cluster (counted over the
 distinct points drawn). A :math:`k` is eligible when every cluster's mean Jaccard reaches
 ``niche_stable_jaccard`` and every cluster holds at least ``niche_min_share`` of the class
-and ``niche_min_customers``; one niche is always eligible. Among the eligible, the lowest
+and ``niche_min_customers``; one niche is always eligible. The search stops at the first
+:math:`k` with a cluster below the Jaccard floor (more clusters only cut unstable ones
+finer, at the cost of ``niche_resamples`` more fits each). Among the eligible, the lowest
 BIC wins (Schwarz 1978), for the clusters read as a mixture model with hard assignments:
 number columns Gaussian with a diagonal covariance per cluster (variances floored at 1/1000
 of the column's), text columns categorical per cluster (missing and rare categories as one
@@ -290,10 +293,12 @@ def _bic(num: np.ndarray, codes: np.ndarray, labels: np.ndarray, k: int) -> floa
     return -2.0 * loglik + params * np.log(n)
 
 
-def _kmeans(z: np.ndarray, k: int, seed: int, n_init: int) -> tuple[np.ndarray, np.ndarray]:
+def _kmeans(
+    z: np.ndarray, k: int, seed: int, n_init: int, max_iter: int
+) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.cluster import KMeans
 
-    km = KMeans(n_clusters=k, n_init=n_init, random_state=seed, max_iter=100)
+    km = KMeans(n_clusters=k, n_init=n_init, random_state=seed, max_iter=max_iter)
     labels = km.fit_predict(z)
     return labels.astype(np.int64), km.cluster_centers_.astype(np.float64)
 
@@ -309,6 +314,8 @@ def fit_niches(
     stable_jaccard: float,
     sample_size: int,
     resamples: int,
+    starts: int,
+    max_iter: int,
 ) -> NicheModel:
     """Choose and fit the niches of one class (members ``rows``); see the module text.
 
@@ -320,7 +327,7 @@ def fit_niches(
         return _fit_niches(
             design, rows, seed=seed, max_k=max_k, min_customers=min_customers,
             min_share=min_share, stable_jaccard=stable_jaccard, sample_size=sample_size,
-            resamples=resamples,
+            resamples=resamples, starts=starts, max_iter=max_iter,
         )  # fmt: skip
 
 
@@ -335,6 +342,8 @@ def _fit_niches(
     stable_jaccard: float,
     sample_size: int,
     resamples: int,
+    starts: int,
+    max_iter: int,
 ) -> NicheModel:
     n = len(rows)
     mean, sd = design.scaling(rows)
@@ -357,12 +366,12 @@ def _fit_niches(
         top_k = 1
     fits: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for k in range(2, top_k + 1):
-        labels, centres = _kmeans(z, k, seed + k, n_init=3)
+        labels, centres = _kmeans(z, k, seed + k, n_init=starts, max_iter=max_iter)
         share = np.bincount(labels, minlength=k) / m
         jac = np.zeros(k)
         for b in range(resamples):
             draw = np.random.default_rng([seed, k, b]).integers(0, m, m)
-            bl, _ = _kmeans(z[draw], k, seed + 1000 * k + b, n_init=1)
+            bl, _ = _kmeans(z[draw], k, seed + 1000 * k + b, n_init=1, max_iter=max_iter)
             # one label per distinct point drawn (a point drawn twice has one label)
             uniq, first = np.unique(draw, return_index=True)
             jac += jaccard_best(labels[uniq], bl[first], k, k)
@@ -378,6 +387,8 @@ def _fit_niches(
             }
         )
         fits[k] = (labels, centres, jac)
+        if jac.min() < stable_jaccard:
+            break  # more niches only cut the unstable ones finer
     eligible = [c for c in candidates if c["eligible"]]
     chosen = min(eligible, key=lambda c: (c["bic"], c["k"]))
     k = int(chosen["k"])

@@ -329,6 +329,8 @@ def segment_customers(
             stable_jaccard=s.niche_stable_jaccard,
             sample_size=s.niche_sample_size,
             resamples=s.niche_resamples,
+            starts=s.niche_starts,
+            max_iter=s.niche_max_iter,
         )
         labels = model.assign(design, rows)
         niche_local[rows] = labels

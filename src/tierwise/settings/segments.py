@@ -217,16 +217,24 @@ class SegmentSettings(Section):
     niche_stable_jaccard: float = Field(default=0.6, gt=0, le=1)
     """A number of niches is eligible only when every niche's mean bootstrap Jaccard
     similarity reaches this (Hennig 2007: below 0.5 a cluster dissolves, 0.6–0.75 is a
-    pattern, 0.75 and above is stable); among the eligible numbers the lowest BIC wins.
+    pattern, 0.75 and above is stable); numbers are tried upwards from 2 and the search
+    stops at the first that falls short; among the eligible numbers the lowest BIC wins.
     Default 0.6."""
 
-    niche_sample_size: int = Field(default=4000, ge=100)
+    niche_sample_size: int = Field(default=3000, ge=100)
     """Niches are fitted on at most this many members of a class (a seeded sample); every
-    member then joins its nearest niche; customers. Default 4000."""
+    member then joins its nearest niche; customers. Default 3000."""
 
     niche_resamples: int = Field(default=20, ge=2)
     """Bootstrap resamples per candidate number of niches when choosing it; count.
     Default 20."""
+
+    niche_starts: int = Field(default=3, ge=1)
+    """k-means++ starts of the fit kept for each number of niches (the best of them is
+    kept); a bootstrap refit uses one start; count. Default 3."""
+
+    niche_max_iter: int = Field(default=100, ge=1)
+    """Most Lloyd iterations of one k-means fit; count. Default 100."""
 
     niche_max_categories: int = Field(default=8, ge=1)
     """Most categories of a text column used for niches (the most frequent; the rest count
