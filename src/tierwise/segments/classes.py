@@ -184,7 +184,7 @@ def percent_text(share: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(np.isnan(s)), pa.scalar("?"), txt)
 
 
-def join_text(*parts: pa.Array | str) -> pa.Array:
+def join_text(*parts: pa.Array | pa.Scalar | str) -> pa.Array:
     """Concatenate text arrays and literals element-wise."""
     arrays = [pa.scalar(p) if isinstance(p, str) else p for p in parts]
     return pc.binary_join_element_wise(*arrays, "")

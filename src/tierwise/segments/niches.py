@@ -321,6 +321,9 @@ def fit_niches(
 
     k-means runs on one thread: the same seed gives the same niches on any machine.
     """
+    # imported before the limit is set: threadpoolctl limits only the thread pools of
+    # libraries already loaded, and scikit-learn brings its own OpenMP runtime
+    import sklearn.cluster  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):

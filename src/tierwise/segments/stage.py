@@ -678,24 +678,26 @@ def _reason_bodies(
     bottom_v = np.searchsorted(ev, value, side="right") / max(len(ev), 1)
     top_p = (len(ep) - np.searchsorted(ep, potential, side="left")) / max(len(ep), 1)
     money_v = money_text(value, sym)
+    # a customer who stopped buying says so next to its value: "(€93, at risk)"
+    status_in: pa.Array | pa.Scalar = pa.scalar("")
+    status_alone: pa.Array | pa.Scalar = pa.scalar("")
+    if "status" in customers.column_names:
+        st = pc.replace_substring(
+            pc.fill_null(pc.cast(customers.column("status"), pa.string()), ""), "_", " "
+        )
+        lapsing = pc.is_in(st, value_set=pa.array(["at risk", "inactive", "lapsed"]))
+        status_in = pc.if_else(lapsing, join_text(", ", st), pa.scalar(""))
+        status_alone = pc.if_else(lapsing, join_text(" (", st, ")"), pa.scalar(""))
+    in_paren = join_text(" (", money_v, status_in, ")")
     value_part = pc.if_else(
         pa.array(value <= 0),
-        join_text(f"{vlabel} ", money_v),
+        join_text(f"{vlabel} ", money_v, status_alone),
         pc.if_else(
             pa.array(top_v <= 0.5),
-            join_text("top ", _share_text(top_v), f"% of {vlabel} (", money_v, ")"),
-            join_text("bottom ", _share_text(bottom_v), f"% of {vlabel} (", money_v, ")"),
+            join_text("top ", _share_text(top_v), f"% of {vlabel}", in_paren),
+            join_text("bottom ", _share_text(bottom_v), f"% of {vlabel}", in_paren),
         ),
     )
-    if "status" in customers.column_names:
-        # a customer who stopped buying says so next to its value
-        st = pc.fill_null(pc.cast(customers.column("status"), pa.string()), "")
-        lapsing = pc.is_in(st, value_set=pa.array(["at_risk", "inactive", "lapsed"]))
-        value_part = pc.if_else(
-            lapsing,
-            join_text(value_part, " (", pc.replace_substring(st, "_", " "), ")"),
-            value_part,
-        )
     wallet = figure(customers, "wallet")
     sow = figure(customers, "share_of_wallet")
     if np.isnan(sow).all() and "revenue_12m" in customers.column_names:
