@@ -186,3 +186,14 @@ def test_every_wrong_row_is_reported_together(tmp_path: Path) -> None:
     assert any("row 5" in x and "no author given" in x for x in lines)
     assert any("row 6" in x and "neither value_class nor tier" in x for x in lines)
     assert all(x.startswith("o.csv, row") for x in lines)
+
+
+def test_an_empty_or_binary_file_is_an_input_error_with_a_hint_for_this_file(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(InputError, match=r"the file is empty \(save it as UTF-8 CSV or .xlsx\)"):
+        read_overrides(_write(tmp_path, ""))
+    p = tmp_path / "o.csv"
+    p.write_bytes(b"\x00\x01\x02customer_id")
+    with pytest.raises(InputError, match="binary"):
+        read_overrides(p)

@@ -71,7 +71,11 @@ def read_overrides(path: str | Path) -> pa.Table:
 
 
 def _read_csv(p: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    dialect = sniff_csv(str(p), name="segments")
+    try:
+        dialect = sniff_csv(str(p), name="segments")
+    except InputError as exc:
+        # the reader's hints name input settings the overrides file does not have
+        raise InputError(exc.message, file=str(p), hint="save it as UTF-8 CSV or .xlsx") from exc
     try:
         text = p.read_bytes().decode(dialect.encoding)
     except UnicodeDecodeError as exc:
