@@ -68,7 +68,8 @@ def test_prospects_and_new_customers_are_classed_on_potential_alone() -> None:
         {
             "customer_id": ["P1", "P2", "N1"],
             "net_profit": pa.array([None, None, 5000.0], pa.float64()),
-            "headroom": [9500.0, 20.0, 20.0],
+            # a prospect's headroom may be missing: its whole wallet is to win
+            "headroom": pa.array([None, 20.0, 20.0], pa.float64()),
             "wallet": [9500.0, 20.0, 3000.0],
             "revenue_12m": pa.array([None, None, 2980.0], pa.float64()),
             "status": [None, None, "new"],
@@ -90,6 +91,7 @@ def test_prospects_and_new_customers_are_classed_on_potential_alone() -> None:
     assert reason[10].startswith("B: prospect, classed on potential alone: top 1% of headroom")
     assert reason[12].startswith("D: new customer, classed on potential alone")
     assert r.manifest["thin_history"] == 3
+    assert not any("headroom missing" in w for w in r.warnings)
     # thin customers take no part in the cut points
     assert r.value_cuts is not None and r.value_cuts.thresholds == (600.0, 900.0)
 

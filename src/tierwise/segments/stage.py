@@ -222,6 +222,12 @@ def segment_customers(
             "set [segments] value_axis to a figure the run has"
         )
     potential = figure(customers, s.potential_axis)
+    if s.potential_axis == "headroom":
+        # a row with a wallet and no headroom (a prospect) has all of its wallet to win
+        room = np.maximum(
+            figure(customers, "wallet") - np.nan_to_num(figure(customers, "revenue_12m")), 0
+        )
+        potential = np.where(np.isnan(potential), room, potential)
     if np.isnan(potential).all():
         raise ModelError(
             f"segments need the {s.potential_axis!r} column (potential_axis) from the "
