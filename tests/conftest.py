@@ -145,6 +145,15 @@ def report_demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def report_bare_out(report_demo_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo run as it would be without the deciding stages (segments, coverage,
+    cross-sell, terms)."""
+    from report_support import without_deciding_stages
+
+    return without_deciding_stages(report_demo_out, tmp_path_factory.mktemp("report-bare") / "out")
+
+
+@pytest.fixture(scope="session")
 def report_full_out(report_demo_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo run plus hand-made segments, coverage, cross-sell and terms tables."""
     from report_support import add_planned_stages

@@ -53,6 +53,32 @@ def _write(out: Path, stem: str, t: pa.Table) -> None:
     write_parquet(t, out / f"{stem}.parquet")
 
 
+#: the stages that decide (as opposed to those that measure) and what they write
+DECIDING_STAGES = ("segments", "coverage", "crosssell", "terms")
+
+
+def without_deciding_stages(src: Path, dst: Path) -> Path:
+    """A copy of ``src`` as a run without the deciding stages would have left it: their
+    tables, customer columns and manifest blocks removed."""
+    import json
+
+    from tierwise import registry
+
+    shutil.copytree(src, dst)
+    names = {s.name for s in registry.stages()}
+    for stage in (registry.get(n) for n in DECIDING_STAGES if n in names):
+        for stem in stage.tables:
+            for ext in ("csv", "parquet"):
+                (dst / f"{stem}.{ext}").unlink(missing_ok=True)
+        c = pq.read_table(dst / "customers.parquet")
+        c = c.drop_columns([d.name for d in stage.columns if d.name in c.column_names])
+        _write(dst, "customers", c)
+        m = json.loads((dst / "manifest.json").read_text(encoding="utf-8"))
+        m.pop(stage.name, None)
+        (dst / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    return dst
+
+
 def add_planned_stages(src: Path, dst: Path) -> Path:
     """A copy of ``src`` with hand-made segments, coverage, cross-sell and terms outputs."""
     from tierwise.segments import abc_classes
@@ -96,6 +122,8 @@ def add_planned_stages(src: Path, dst: Path) -> Path:
         "coverage_reason": reason_cov,
     }
     for name, values in added.items():
+        if name in c.column_names:  # the run's own figure, replaced by the hand-made plan's
+            c = c.drop_columns([name])
         c = c.append_column(name, pa.array(values.tolist()))
     _write(dst, "customers", c)
 

@@ -49,5 +49,6 @@ from .accounts import _declare as _accounts  # noqa: E402
 from .features import _declare as _features  # noqa: E402
 from .lifetime import _declare as _lifetime  # noqa: E402
 from .potential import _declare as _potential  # noqa: E402
+from .segments import _declare as _segments  # noqa: E402
 
-__all__ = ["_accounts", "_features", "_lifetime", "_potential"]
+__all__ = ["_accounts", "_features", "_lifetime", "_potential", "_segments"]

@@ -422,14 +422,18 @@ _command(
 def _check_setting_files(settings: Settings) -> None:
     """Every file a setting names exists and reads (decisions files with their columns)."""
     from .io import read_decisions
+    from .io.overrides import read_overrides
 
     problems: list[TierwiseError] = []
     for setting, path in settings.referenced_files():
         if not Path(path).is_file():
             problems.append(SettingsError(f"{setting}: {path}: no such file"))
-        elif setting.startswith("[accounts]"):
+        else:
             try:
-                read_decisions(path)
+                if setting.startswith("[accounts]"):
+                    read_decisions(path)
+                else:
+                    read_overrides(path)
             except TierwiseError as exc:
                 problems.append(exc)
     Problems.raise_if_any(problems)

@@ -37,10 +37,12 @@ def first_run(demo_inputs, tmp_path_factory):
 def test_every_stage_runs_and_reports(first_run):
     _result, out = first_run
     m = json.loads((out / "manifest.json").read_text())
-    # the demo sets no cost rates of its own: the run says it used the built-in ones, and
-    # which setting changes that; nothing else was assumed or left out
-    assert len(m["warnings"]) == 1, m["warnings"]
+    # the demo sets no cost rates of its own and has no previous run: the run says it used
+    # the built-in rates and default class-goal rates, with the settings that change them;
+    # nothing else was assumed or left out
+    assert len(m["warnings"]) == 2, m["warnings"]
     assert "built-in rates" in m["warnings"][0] and "[profitability]" in m["warnings"][0]
+    assert "[segments] goal_up_rate" in m["warnings"][1]
     for stage in (
         "load",
         "validate",

@@ -52,9 +52,9 @@ def test_reason_joins_class_and_coverage_reasons(report_full_out: Path) -> None:
 
 
 def test_without_later_stages_the_columns_stay_and_owner_is_todays_rep(
-    report_demo_out: Path,
+    report_bare_out: Path,
 ) -> None:
-    customers = pq.read_table(report_demo_out / "customers.parquet")
+    customers = pq.read_table(report_bare_out / "customers.parquet")
     t = crm_export(customers)
     assert t.column_names == list(CRM_COLUMNS)
     assert t.column("value_class").null_count == t.num_rows

@@ -27,8 +27,8 @@ def _section(html: str, key: str) -> str:
     return html[start : html.index("</section>", start)]
 
 
-def test_sections_without_their_stage_say_so(report_demo_out: Path) -> None:
-    html = render_report(report_demo_out)
+def test_sections_without_their_stage_say_so(report_bare_out: Path) -> None:
+    html = render_report(report_bare_out)
     for key in ("segments", "profiles", "coverage", "crosssell", "terms"):
         assert "Not in this run" in _section(html, key), key
     for key in ("overview", "whale", "matrix", "status", "duplicates", "lifetime", "quality"):

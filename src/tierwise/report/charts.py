@@ -233,7 +233,11 @@ def matrix_chart(
         data = _clean(pa.table(cols))
         layers = [alt.Chart(data).mark_rect().encode(**enc, tooltip=tooltip)]
     for axis, field in (("potential", "x"), ("value", "y")):
-        values = [float(v) for v in (cuts or {}).get(axis, []) if np.isfinite(float(v))]
+        given = (cuts or {}).get(axis, [])
+        # the segments manifest gives each axis as {"thresholds": [...], "how": ...}
+        if isinstance(given, dict):
+            given = given.get("thresholds", [])
+        values = [float(v) for v in given if v is not None and np.isfinite(float(v))]
         if values:
             rule_data = pa.table({field: values})
             layers.append(

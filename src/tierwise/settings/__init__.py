@@ -31,6 +31,7 @@ from .potential import PotentialSettings
 from .profitability import ProfitabilitySettings
 from .report import ReportSettings
 from .run import RunSettings
+from .segments import SegmentSettings
 from .validate import ValidateSettings
 
 __all__ = [
@@ -82,6 +83,7 @@ class Settings(BaseModel):
     profitability: ProfitabilitySettings = Field(default_factory=ProfitabilitySettings)
     lifetime: LifetimeSettings = Field(default_factory=LifetimeSettings)
     potential: PotentialSettings = Field(default_factory=PotentialSettings)
+    segments: SegmentSettings = Field(default_factory=SegmentSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
@@ -94,7 +96,10 @@ class Settings(BaseModel):
 
     def referenced_files(self) -> list[tuple[str, str]]:
         """Files the settings name besides the inputs: (setting, path)."""
-        return [("[accounts] decisions_file", f) for f in self.accounts.decisions_files]
+        files = [("[accounts] decisions_file", f) for f in self.accounts.decisions_files]
+        if self.segments.overrides_file:
+            files.append(("[segments] overrides_file", self.segments.overrides_file))
+        return files
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as plain JSON-ready data (for the manifest), section names as in the file."""
@@ -194,4 +199,7 @@ def load_settings(path: str | Path | None) -> Settings:
         updates["accounts"] = {
             "decisions_file": resolved[0] if isinstance(as_given, str) else resolved
         }
+    overrides = settings.segments.overrides_file
+    if overrides and not Path(overrides).is_absolute():
+        updates["segments"] = {"overrides_file": str((p.parent / overrides).resolve())}
     return settings.with_updates(**updates) if updates else settings

@@ -1,9 +1,5 @@
-"""Customer classes.
-
-For now this holds the classic A/B/C split by value (Pareto ABC), used by the duplicate
-report to show which customers change class when their records are merged. The full
-segmentation stage builds on it.
-"""
+"""The classic A/B/C split by value (Pareto ABC), used by the duplicate report to show which
+customers change class when their records are merged."""
 
 from __future__ import annotations
 

@@ -1,0 +1,160 @@
+"""Reading the class overrides file (``[segments] overrides_file``): CSV, Excel or Parquet.
+
+An override moves a customer to another class or tier after the mathematics ran. The file
+has a header row and the columns ``customer_id``, ``value_class`` and/or ``tier``,
+``reason`` and ``by`` (who decided), optionally ``date`` (when); header names are matched
+without regard to case or surrounding spaces, and other columns are ignored. Every value is
+read as text; ``_row`` is the row a person would look up (the line number in a CSV file, the
+header being line 1; the sheet row in Excel; the record number from 1 in Parquet).
+
+Whether the customers and classes exist is checked by the segments stage, which knows them;
+this module only checks that the file can be read and has the columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from ..engine import ROW
+from ..errors import InputError
+from .readers import sniff_csv
+
+__all__ = ["OVERRIDE_COLUMNS", "read_overrides"]
+
+#: Columns an overrides table carries (text), besides ``_row``.
+OVERRIDE_COLUMNS = ("customer_id", "value_class", "tier", "reason", "by", "date")
+
+_HINT = "give the columns customer_id, value_class and/or tier, reason and by"
+
+
+def read_overrides(path: str | Path) -> pa.Table:
+    """Read an overrides file into a text table with ``_row``.
+
+    Columns: customer_id, value_class, tier, reason, by, date (null where the file has no
+    such column or the cell is empty), and ``_row``.
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable, or lacks customer_id, reason, by, or both of
+        value_class and tier (naming the file).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "overrides.csv"
+    >>> _ = p.write_text("Customer_ID;value_class;reason;by\\nC1;A;key account;Ann\\n")
+    >>> t = read_overrides(p)
+    >>> t.column("value_class").to_pylist(), t.column("_row").to_pylist()
+    (['A'], [2])
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(
+            "overrides file not found",
+            file=str(p),
+            hint="fix [segments] overrides_file or remove it",
+        )
+    suffix = p.suffix.lower()
+    if suffix in {".xlsx", ".xlsm"}:
+        header, rows, numbers = _read_excel(p)
+    elif suffix in {".parquet", ".pq"}:
+        header, rows, numbers = _read_parquet(p)
+    else:
+        header, rows, numbers = _read_csv(p)
+    return _to_table(str(p), header, rows, numbers)
+
+
+def _read_csv(p: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    try:
+        dialect = sniff_csv(str(p), name="segments")
+    except InputError as exc:
+        # the reader's hints name input settings the overrides file does not have
+        raise InputError(exc.message, file=str(p), hint="save it as UTF-8 CSV or .xlsx") from exc
+    try:
+        text = p.read_bytes().decode(dialect.encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot decode the file as {dialect.encoding}", file=str(p)) from exc
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=dialect.delimiter)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    last = 0
+    for record in reader:
+        start, last = last + 1, reader.line_num
+        if not any(cell.strip() for cell in record):
+            continue
+        if header is None:
+            header = record
+            continue
+        rows.append(record)
+        numbers.append(start)
+    if header is None:
+        raise InputError("the file is empty", file=str(p), hint=_HINT)
+    return header, rows, numbers
+
+
+def _read_excel(p: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    import pandas as pd
+
+    try:
+        frame = pd.read_excel(p, header=None, dtype=str, engine="openpyxl", keep_default_na=False)
+    except Exception as exc:
+        raise InputError(f"cannot read as Excel: {exc}", file=str(p)) from exc
+    if frame.empty:
+        raise InputError("the sheet is empty", file=str(p), hint=_HINT)
+    values = frame.to_numpy(dtype=object)
+    header = [str(c) for c in values[0]]
+    body = values[1:]
+    keep = [i for i in range(len(body)) if any(str(c).strip() for c in body[i])]
+    return header, [[str(c) for c in body[i]] for i in keep], [i + 2 for i in keep]
+
+
+def _read_parquet(p: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    import pyarrow.parquet as pq
+
+    try:
+        t = pq.read_table(p)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read as Parquet: {exc}", file=str(p)) from exc
+    cols = [c for c in t.column_names if not pa.types.is_nested(t.schema.field(c).type)]
+    data = [
+        ["" if v is None else str(v) for v in t.column(c).cast(pa.string()).to_pylist()]
+        for c in cols
+    ]
+    rows = [list(r) for r in zip(*data, strict=True)] if data else []
+    return cols, rows, list(range(1, len(rows) + 1))
+
+
+def _to_table(path: str, header: list[str], rows: list[list[str]], numbers: list[int]) -> pa.Table:
+    names = [h.strip().lower() for h in header]
+    position: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in OVERRIDE_COLUMNS:
+            if name in position:
+                raise InputError(
+                    f"column {name!r} appears twice in the header", file=path, row=1, hint=_HINT
+                )
+            position[name] = i
+    missing = [c for c in ("customer_id", "reason", "by") if c not in position]
+    if missing:
+        raise InputError(f"no {missing[0]!r} column in the header", file=path, row=1, hint=_HINT)
+    if "value_class" not in position and "tier" not in position:
+        raise InputError(
+            "neither a 'value_class' nor a 'tier' column in the header",
+            file=path,
+            row=1,
+            hint=_HINT,
+        )
+    columns: dict[str, pa.Array] = {}
+    for name in OVERRIDE_COLUMNS:
+        at = position.get(name)
+        cells = [(r[at].strip() if at is not None and at < len(r) else "") for r in rows]
+        columns[name] = pa.array([c if c else None for c in cells], pa.string())
+    columns[ROW] = pa.array(np.asarray(numbers, dtype=np.int64), pa.int64())
+    return pa.table(columns)

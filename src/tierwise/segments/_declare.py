@@ -1,0 +1,158 @@
+"""The segments stage, declared to the registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..engine import ROW
+from ..errors import InputError
+from ..registry import ColumnDoc, Stage, StageContext, StageResult, register
+from .stage import segment_customers
+
+_C = ColumnDoc
+
+SEGMENT_DOCS = (
+    _C(
+        "value_class",
+        "string",
+        "",
+        "at the analysis date",
+        "the customer's class (A, B, C, D "
+        "by default) after back-end overrides: what decides its programme",
+    ),
+    _C(
+        "value_class_computed",
+        "string",
+        "",
+        "at the analysis date",
+        "the class the mathematics gave, kept beside any override",
+    ),
+    _C(
+        "tier",
+        "string",
+        "",
+        "at the analysis date",
+        "the account-management programme "
+        "(gold, silver, bronze by default), mapped from the class or overridden",
+    ),
+    _C(
+        "niche",
+        "string",
+        "",
+        "at the analysis date",
+        "a niche within the class, named by what sets it apart",
+    ),
+    _C(
+        "class_reason",
+        "string",
+        "",
+        "",
+        "why the customer is in its class and tier, in one sentence a rep can read",
+    ),
+    _C(
+        "previous_class",
+        "string",
+        "",
+        "the previous run",
+        "the class in the run given with --previous",
+    ),
+    _C(
+        "class_change",
+        "string",
+        "",
+        "since the previous run",
+        "up, down, same or new against the previous run",
+    ),
+)
+
+
+def _dashboard_overrides(table: pa.Table) -> pa.Table:
+    """The dashboard's overrides in the overrides file's shape (text columns, ``_row``)."""
+    n = table.num_rows
+    cols = {
+        c: pc.cast(table.column(c), pa.string())
+        for c in ("customer_id", "value_class", "tier", "reason", "by")
+    }
+    cols["date"] = pc.cast(table.column("at"), pa.string())
+    cols[ROW] = pa.array(range(1, n + 1), pa.int64())
+    return pa.table(cols)
+
+
+def _overrides(ctx: StageContext) -> tuple[pa.Table | None, str | None]:
+    """The overrides file and the dashboard's overrides together; the dashboard's, made
+    later, win for a customer named in both."""
+    from ..io.overrides import read_overrides
+
+    path = ctx.settings.segments.overrides_file
+    parts: list[pa.Table] = []
+    sources: list[str] = []
+    dashboard = ctx.handoff.get("class_overrides")
+    if dashboard is not None and dashboard.num_rows:
+        parts.append(_dashboard_overrides(dashboard))
+        sources.append("the dashboard's overrides (overrides.duckdb)")
+    if path:
+        table = read_overrides(path)
+        if parts:
+            named = pc.is_in(table.column("customer_id"), value_set=parts[0].column("customer_id"))
+            table = table.filter(pc.invert(pc.fill_null(named, False)))
+        parts.insert(0, table)
+        sources.insert(0, str(path))
+    if not parts:
+        return None, None
+    return pa.concat_tables(parts, promote_options="permissive"), " and ".join(sources)
+
+
+def _previous(ctx: StageContext) -> tuple[pa.Table | None, str | None]:
+    if ctx.previous is None:
+        return None, None
+    path = Path(ctx.previous) / "customers.parquet"
+    if not path.is_file():
+        raise InputError(
+            "no customers.parquet in the previous run's folder",
+            file=str(ctx.previous),
+            hint="give --previous the output folder of an earlier tierwise run",
+        )
+    return pq.read_table(path), str(path)
+
+
+def _run_segments(ctx: StageContext) -> StageResult:
+    overrides, source = _overrides(ctx)
+    previous, previous_source = _previous(ctx)
+    res = segment_customers(
+        ctx.customers(),
+        ctx.settings.segments,
+        seed=ctx.seed,
+        previous=previous,
+        previous_source=previous_source,
+        overrides=overrides,
+        overrides_source=source,
+        as_of=ctx.as_of,
+    )
+    return StageResult(
+        customers=res.customers,
+        tables=dict(res.tables),
+        manifest=dict(res.manifest),
+        warnings=[f"segments: {w}" for w in res.warnings],
+        detail=res,
+    )
+
+
+register(
+    Stage(
+        name="segments",
+        help="Classes (A/B/C/D) on value × potential, tiers, niches, segment quality and "
+        "stability, back-end overrides, and with --previous the yearly review.",
+        run=_run_segments,
+        uses_inputs=("customers", "prospects", "activities"),
+        needs=("features",),
+        uses=("accounts", "profitability", "lifetime", "potential"),
+        columns=SEGMENT_DOCS,
+        tables=("segments", "overrides_applied", "class_goals", "migration", "class_movers"),
+        settings="segments",
+        command="segments",
+    )
+)

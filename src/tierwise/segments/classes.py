@@ -1,0 +1,195 @@
+"""From two levels per customer to a class, and the class in one sentence a rep can read.
+
+The rule (:class:`ClassRule`) is a table from settings: scheme "value_potential" looks the
+class up by value level × potential level (``grid``), scheme "profit_ease" by value level ×
+ease level (``ease_grid``). Two exceptions come first: a customer with too little history
+for a value is classed by its potential level alone (``potential_only``), and under
+"value_potential" an unprofitable customer (value zero or below) that is hard to serve
+(ease_score below ``hard_to_serve_ease``) gets ``hard_to_serve_class``. Settings refuse a
+grid in which more value moves a customer down a class, so with the other figures fixed the
+class never falls as value rises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..settings.segments import SegmentSettings
+
+__all__ = ["RULE_GRID", "RULE_HARD", "RULE_POTENTIAL", "ClassRule", "money_text", "percent_text"]
+
+#: How a customer was classed (codes of :meth:`ClassRule.classify`'s second result).
+RULE_GRID, RULE_HARD, RULE_POTENTIAL = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class ClassRule:
+    """The classing table of one run.
+
+    Attributes
+    ----------
+    names
+        Class names, best first (code 0 is the best class).
+    grid
+        ``grid[value_level, second_level]`` → class code; level 0 is the lowest (second
+        axis: potential, or ease under "profit_ease").
+    potential_only
+        ``potential_only[potential_level]`` → class code.
+    hard_class
+        Code of unprofitable, hard-to-serve customers (``-1``: no such rule).
+    hard_ease
+        Ease score below which a customer is hard to serve.
+    """
+
+    names: tuple[str, ...]
+    scheme: str
+    grid: np.ndarray
+    potential_only: np.ndarray
+    hard_class: int
+    hard_ease: float
+    ease_cuts: tuple[float, ...]
+
+    @classmethod
+    def from_settings(cls, s: SegmentSettings) -> ClassRule:
+        """The rule of a settings section.
+
+        Examples
+        --------
+        >>> r = ClassRule.from_settings(SegmentSettings())
+        >>> r.grid.tolist()  # rows: value low → high; columns: potential low → high
+        [[3, 2, 1], [2, 2, 1], [0, 0, 0]]
+        """
+        names = tuple(s.classes)
+        code = {c: i for i, c in enumerate(names)}
+        table = s.grid if s.scheme == "value_potential" else s.ease_grid
+        grid = np.array([[code[c] for c in row] for row in table], dtype=np.int8)[::-1, ::-1]
+        pot = np.array([code[c] for c in s.potential_only], dtype=np.int8)[::-1]
+        hard = (
+            code[s.hard_to_serve_class]
+            if s.hard_to_serve_class and s.scheme == "value_potential"
+            else -1
+        )
+        return cls(
+            names=names,
+            scheme=s.scheme,
+            grid=np.ascontiguousarray(grid),
+            potential_only=np.ascontiguousarray(pot),
+            hard_class=hard,
+            hard_ease=s.hard_to_serve_ease,
+            ease_cuts=tuple(s.ease_cuts),
+        )
+
+    @property
+    def value_levels(self) -> int:
+        """Levels on the value axis."""
+        return int(self.grid.shape[0])
+
+    @property
+    def potential_levels(self) -> int:
+        """Levels on the potential axis."""
+        return len(self.potential_only)
+
+    def ease_levels(self, ease: np.ndarray) -> np.ndarray:
+        """Ease level of each customer (0 = hardest); a missing score is the middle level."""
+        e = np.asarray(ease, dtype=np.float64)
+        out = np.searchsorted(np.asarray(self.ease_cuts), np.nan_to_num(e), side="right")
+        out[np.isnan(e)] = len(self.ease_cuts) // 2
+        return out.astype(np.int8)
+
+    def classify(
+        self,
+        value_level: np.ndarray,
+        second_level: np.ndarray,
+        potential_level: np.ndarray,
+        thin: np.ndarray,
+        unprofitable_hard: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Class code and rule code of each customer (vectorised).
+
+        ``second_level`` is the potential level under "value_potential" and the ease level
+        under "profit_ease"; ``thin`` marks customers classed on potential alone.
+
+        Examples
+        --------
+        >>> r = ClassRule.from_settings(SegmentSettings())
+        >>> z = np.zeros(3, bool)
+        >>> c, _ = r.classify(np.array([2, 0, 0]), np.array([0, 2, 0]), np.array([0, 2, 0]), z, z)
+        >>> [r.names[i] for i in c]
+        ['A', 'B', 'D']
+        """
+        codes = self.grid[value_level, second_level]
+        rule = np.zeros(len(codes), dtype=np.int8)
+        if self.hard_class >= 0:
+            hard = unprofitable_hard & ~thin
+            codes = np.where(hard, np.int8(self.hard_class), codes)
+            rule[hard] = RULE_HARD
+        codes = np.where(thin, self.potential_only[potential_level], codes)
+        rule[thin] = RULE_POTENTIAL
+        return codes.astype(np.int8), rule
+
+
+# -- text, vectorised with Arrow ---------------------------------------------------------
+
+
+def _num_text(x: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(x, pa.float64()), pa.string())
+
+
+def money_text(x: np.ndarray, symbol: str = "€") -> pa.Array:
+    """Money as a rep reads it: €950, €4.2k, €48k, €1.3M (missing → "?").
+
+    Examples
+    --------
+    >>> money_text(np.array([950.0, 4210.0, 48213.0, -1250.0, 1.26e6, np.nan])).to_pylist()
+    ['€950', '€4.2k', '€48k', '-€1.2k', '€1.3M', '?']
+    """
+    x = np.asarray(x, dtype=np.float64)
+    a = np.abs(np.nan_to_num(x))
+    scales = np.array([1.0, 1e3, 1e6, 1e9])
+    suffix = np.array(["", "k", "M", "bn"], dtype=object)
+    s = np.clip(np.searchsorted(scales, a, side="right") - 1, 0, 3)
+    q = a / scales[s]
+    r = np.where(q < 10, np.round(q, 1), np.round(q))
+    # 999.7k rounds to 1000k: say 1M instead
+    up = (r >= 1000) & (s < 3)
+    s = np.where(up, s + 1, s)
+    r = np.where(up, np.round(r / 1000, 1), r)
+    r = np.where(s == 0, np.round(a), r)
+    sign = np.where(np.nan_to_num(x) < 0, "-", "")
+    text = pc.binary_join_element_wise(
+        pa.array(sign.astype(object), pa.string()),
+        pa.scalar(symbol),
+        _num_text(r),
+        pa.array(suffix[s], pa.string()),
+        "",
+    )
+    return pc.if_else(pa.array(np.isnan(x)), pa.scalar("?"), text)
+
+
+def percent_text(share: np.ndarray) -> pa.Array:
+    """A share as a whole percent ("61%"); missing → "?".
+
+    Examples
+    --------
+    >>> percent_text(np.array([0.614, 0.0, np.nan])).to_pylist()
+    ['61%', '0%', '?']
+    """
+    s = np.asarray(share, dtype=np.float64)
+    txt = pc.binary_join_element_wise(_num_text(np.round(np.nan_to_num(s) * 100)), "%", "")
+    return pc.if_else(pa.array(np.isnan(s)), pa.scalar("?"), txt)
+
+
+def join_text(*parts: pa.Array | pa.Scalar | str) -> pa.Array:
+    """Concatenate text arrays and literals element-wise."""
+    arrays = [pa.scalar(p) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*arrays, "")
+
+
+def pick(codes: np.ndarray, texts: Sequence[str]) -> pa.Array:
+    """Text per customer looked up by a code."""
+    return pa.array(np.asarray(texts, dtype=object)[codes], pa.string())

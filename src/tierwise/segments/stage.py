@@ -1,0 +1,928 @@
+r"""The segments stage: every customer and prospect gets a class, a tier, a niche and a reason.
+
+Steps, each on the assembled customer table (one row per account or prospect):
+
+1. **Axes.** Current value (``value_axis``: net profit, CLV or gross margin) and potential
+   (``potential_axis``: wallet or headroom). A customer with too little history for a value
+   (a prospect, a status in ``thin_statuses``, or tenure under ``min_history_days``) is
+   "thin". A missing value of an established customer counts as 0 (no figure in the
+   period) and is said in the warnings.
+2. **Cut points** on each axis by ``method`` (:mod:`~tierwise.segments.cuts`), found among
+   the established customers with a positive figure; the levels follow.
+3. **Classes** from the levels by the rule of the settings
+   (:class:`~tierwise.segments.classes.ClassRule`).
+4. **Stability**: ``stability_resamples`` bootstrap resamples of the customers (draw
+   counts per customer, seeded from the run seed); on each the cut points are found again
+   and every customer classed again, and per class the Jaccard similarity of the original
+   members and the resample's members among the customers drawn, and the share of the
+   original members drawn that keep their class, are averaged over resamples. Vectorised
+   over customers; the loop is over resamples.
+5. **Niches** within each class (:mod:`~tierwise.segments.niches`).
+6. **Reasons**: one sentence per customer, built column-wise with Arrow.
+7. **Overrides** at the back end (:mod:`~tierwise.segments.overrides`).
+8. **Yearly review** against a previous run (:mod:`~tierwise.segments.review`) and the
+   class goals for the coming year.
+9. **segments.csv** with profiles and quality (:mod:`~tierwise.segments.profiles`).
+
+Class goals per class (``class_goals``): ``could_move_up`` counts the established members
+whose value would reach the next better class (potential and ease fixed) if they won their
+headroom, turned into value at the class's ratio of value to revenue;
+``customers_to_move_up`` is that times the share of the class that moved up last year (the
+setting ``goal_up_rate`` without a previous run); ``revenue_to_grow`` is the class's
+headroom times the share of last year's headroom its customers won (``goal_capture_rate``
+without one), ``margin_to_grow`` that times the class's gross margin rate;
+``customers_to_retain`` the members times the share of the class that kept its class or
+better last year (without a previous run: one minus the mean defection risk, else
+``goal_retention_rate``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import ModelError
+from ..settings.segments import SegmentSettings, TierProgramme
+from .classes import RULE_GRID, RULE_HARD, RULE_POTENTIAL, ClassRule, join_text, money_text, pick
+from .cuts import AxisData, CutPoints, find_cuts, levels
+from .niches import NicheDesign, NicheModel, fit_niches, niche_names
+from .overrides import AUDIT_SCHEMA, check_overrides
+from .profiles import Figures, SegmentLevel, segment_table
+from .review import compare_runs, figure
+
+__all__ = ["CUSTOMER_COLUMNS", "SegmentsResult", "segment_customers"]
+
+#: Customer columns the stage owns (the review adds previous_class and class_change).
+CUSTOMER_COLUMNS = ("value_class", "value_class_computed", "tier", "niche", "class_reason")
+
+VALUE_LABELS = {"net_profit": "net profit", "clv": "CLV", "gross_margin": "gross margin"}
+
+
+@dataclass
+class SegmentsResult:
+    """What the segments stage returns.
+
+    Attributes
+    ----------
+    customers
+        Keyed by customer_id, in the input's order: value_class, value_class_computed,
+        tier, niche, class_reason; with a previous run also previous_class, class_change.
+    tables
+        ``segments`` (one row per class, tier and niche), ``overrides_applied`` (the
+        audit), ``class_goals``; with a previous run ``migration`` and ``class_movers``.
+    manifest
+        The stage's block of manifest.json: scheme, method, axes, cut points and how they
+        were found, class sizes, stability, niches, quality, overrides, review.
+    warnings
+        Defaults applied for lack of data, each naming the setting that changes it.
+    value_cuts, potential_cuts
+        The cut points of each axis.
+    programmes
+        Tier → programme (service level, channel band, visit band, terms), for the
+        coverage and terms stages.
+    """
+
+    customers: pa.Table
+    tables: dict[str, pa.Table]
+    manifest: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    value_cuts: CutPoints | None = None
+    potential_cuts: CutPoints | None = None
+    programmes: dict[str, TierProgramme] = field(default_factory=dict)
+
+
+def _bool(table: pa.Table, name: str) -> np.ndarray:
+    if name not in table.column_names:
+        return np.zeros(table.num_rows, dtype=bool)
+    col = pc.fill_null(pc.cast(table.column(name), pa.bool_()), False)
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _present(table: pa.Table, name: str) -> np.ndarray:
+    if name not in table.column_names:
+        return np.zeros(table.num_rows, dtype=bool)
+    return np.asarray(pc.is_valid(table.column(name)).to_numpy(zero_copy_only=False), bool)
+
+
+def _signed_log(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(x)
+    if not ok.any():
+        return np.zeros_like(x)
+    mu, sd = x[ok].mean(), x[ok].std()
+    return np.where(ok, (x - mu) / (sd if sd > 0 else 1.0), 0.0)
+
+
+def _share_text(share: np.ndarray) -> pa.Array:
+    """Whole percents for a rank share, at least 1%."""
+    pct = np.clip(np.ceil(np.nan_to_num(share) * 100 - 1e-9), 1, 100)
+    return pc.cast(pa.array(pct.astype(np.int64)), pa.string())
+
+
+def segment_customers(
+    customers: pa.Table,
+    settings: SegmentSettings | None = None,
+    *,
+    seed: int,
+    previous: pa.Table | None = None,
+    previous_source: str | None = None,
+    overrides: pa.Table | None = None,
+    overrides_source: str | None = None,
+    as_of: dt.date | None = None,
+) -> SegmentsResult:
+    """Class, tier, niche and reason for every customer; see the module text.
+
+    Parameters
+    ----------
+    customers
+        The assembled customer table: customer_id and the axes' columns (``net_profit`` /
+        ``clv`` / ``gross_margin``; ``wallet``, ``headroom``), optionally is_prospect,
+        status, tenure_days, ease_score, revenue_12m, share_of_wallet, gross_margin,
+        defection_risk, the niche features and contact columns.
+    settings
+        The ``[segments]`` section (defaults when ``None``).
+    seed
+        The run seed (bootstrap resamples, niche samples and k-means starts).
+    previous
+        The previous run's customers table (customer_id, value_class; revenue_12m, the
+        axes, status when present) for the yearly review.
+    previous_source
+        Where ``previous`` was read from, for messages.
+    overrides
+        The overrides table read by :func:`tierwise.io.overrides.read_overrides`.
+    overrides_source
+        Its file name, for messages and the audit.
+    as_of
+        The analysis date: the "when" of an override without a date.
+
+    Returns
+    -------
+    SegmentsResult
+
+    Raises
+    ------
+    ModelError
+        The table lacks the axes' columns (the stages that provide them did not run).
+    InputError
+        An override names an unknown customer, class or tier (file and row named), or the
+        previous table has no customer_id or value_class.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.table({
+    ...     "customer_id": [f"C{i}" for i in range(8)],
+    ...     "net_profit": [900.0, 400, 300, 50, 40, 30, -20, 10],
+    ...     "wallet": [2000.0, 9000, 800, 7000, 300, 200, 100, 150],
+    ...     "revenue_12m": [1500.0, 1000, 700, 300, 250, 150, 90, 100],
+    ... })
+    >>> s = SegmentSettings(stability_resamples=0, niche_max=1)
+    >>> r = segment_customers(t, s, seed=1)
+    >>> r.customers.column("value_class").to_pylist()
+    ['A', 'A', 'C', 'B', 'D', 'D', 'D', 'D']
+    >>> r.customers.column("class_reason")[3].as_py()
+    'B: top 50% of net profit (€50), 4% share of a €7k wallet → silver: develop'
+    """
+    s = settings or SegmentSettings()
+    n = customers.num_rows
+    if "customer_id" not in customers.column_names:
+        raise ModelError("the customer table has no customer_id column")
+    if n == 0:
+        raise ModelError("no customers to segment")
+    warnings: list[str] = []
+    rule = ClassRule.from_settings(s)
+    names = list(rule.names)
+    ids = pc.cast(customers.column("customer_id"), pa.string()).combine_chunks()
+
+    # -- 1. axes and thin history --------------------------------------------------------
+    thin = _bool(customers, "is_prospect")
+    if "status" in customers.column_names:
+        status = pc.cast(customers.column("status"), pa.string())
+        thin |= np.asarray(
+            pc.fill_null(pc.is_in(status, value_set=pa.array(s.thin_statuses)), False).to_numpy(
+                zero_copy_only=False
+            ),
+            bool,
+        )
+    tenure = figure(customers, "tenure_days")
+    if "tenure_days" in customers.column_names:
+        thin |= np.isnan(tenure) | (tenure < s.min_history_days)
+    est = ~thin
+    if s.value_axis not in customers.column_names and est.any():
+        raise ModelError(
+            f"segments need the {s.value_axis!r} column (value_axis) from an earlier stage; "
+            "set [segments] value_axis to a figure the run has"
+        )
+    potential = figure(customers, s.potential_axis)
+    if s.potential_axis == "headroom":
+        # a row with a wallet and no headroom (a prospect) has all of its wallet to win
+        room = np.maximum(
+            figure(customers, "wallet") - np.nan_to_num(figure(customers, "revenue_12m")), 0
+        )
+        potential = np.where(np.isnan(potential), room, potential)
+    if np.isnan(potential).all():
+        raise ModelError(
+            f"segments need the {s.potential_axis!r} column (potential_axis) from the "
+            "potential stage"
+        )
+    value_raw = figure(customers, s.value_axis)
+    # no figure because nothing was bought in the period is a value of 0, not a gap
+    no_sales = figure(customers, "revenue_12m") == 0
+    missing_value = est & np.isnan(value_raw) & ~no_sales
+    value = np.where(np.isnan(value_raw), 0.0, value_raw)
+    if missing_value.any():
+        warnings.append(
+            f"{s.value_axis} missing for {int(missing_value.sum())} established customers "
+            "with sales in the last 12 months: counted as 0; set [segments] value_axis to "
+            "class on another figure"
+        )
+    missing_pot = np.isnan(potential)
+    if missing_pot.any():
+        warnings.append(
+            f"{s.potential_axis} missing for {int(missing_pot.sum())} customers: counted as 0 "
+            "(lowest potential); set [segments] potential_axis to class on another figure"
+        )
+    potential = np.where(missing_pot, 0.0, potential)
+    ease = figure(customers, "ease_score")
+    if s.scheme == "profit_ease" and np.isnan(ease[est]).all():
+        raise ModelError(
+            "the profit_ease scheme needs ease_score from the profitability stage; set "
+            '[segments] scheme = "value_potential"'
+        )
+    hard = (value <= 0) & ~np.isnan(ease) & (ease < s.hard_to_serve_ease)
+    ease_level = rule.ease_levels(ease)
+
+    # -- 2. cut points ----------------------------------------------------------------------
+    v_ax = AxisData.from_figures(value, est)
+    p_ax = AxisData.from_figures(potential, est if est.any() else None)
+    opts: dict[str, Any] = {"pareto_shares": s.pareto_shares, "quantiles": s.quantiles}
+    vcut = find_cuts(v_ax, s.method, rule.value_levels, describe=True, **opts)
+    pcut = find_cuts(p_ax, s.method, rule.potential_levels, describe=True, **opts)
+
+    def classify(vt: tuple[float, ...], pt: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+        vl = levels(value, vt)
+        pl = levels(potential, pt)
+        second = pl if s.scheme == "value_potential" else ease_level
+        return rule.classify(vl, second, pl, thin, hard)
+
+    # -- 3. classes ---------------------------------------------------------------------
+    computed, rule_code = classify(vcut.thresholds, pcut.thresholds)
+    k_cls = len(names)
+    tiers = list(s.programmes)
+    tier_of_class = np.array([tiers.index(s.tiers[c]) for c in names], dtype=np.int64)
+
+    # -- 4. stability -------------------------------------------------------------------
+    B = s.stability_resamples
+    jac = np.zeros(k_cls)
+    kept = np.zeros(k_cls)
+    seen = np.zeros(k_cls)
+    tjac = np.zeros(len(tiers))
+    tkept = np.zeros(len(tiers))
+    tseen = np.zeros(len(tiers))
+    rng = np.random.default_rng([seed, 0xABCD])
+    for _ in range(B):
+        counts = np.bincount(rng.integers(0, n, n), minlength=n)
+        vb = find_cuts(v_ax, s.method, rule.value_levels, counts=counts, **opts)
+        pb = find_cuts(p_ax, s.method, rule.potential_levels, counts=counts, **opts)
+        boot, _ = classify(vb.thresholds, pb.thresholds)
+        drawn = counts > 0
+        for orig_codes, boot_codes, k_codes, acc in (
+            (computed[drawn], boot[drawn], k_cls, (jac, kept, seen)),
+            (
+                tier_of_class[computed[drawn]],
+                tier_of_class[boot[drawn]],
+                len(tiers),
+                (tjac, tkept, tseen),
+            ),
+        ):
+            same = orig_codes == boot_codes
+            both = np.bincount(orig_codes[same], minlength=k_codes).astype(np.float64)
+            n_orig = np.bincount(orig_codes, minlength=k_codes).astype(np.float64)
+            n_boot = np.bincount(boot_codes, minlength=k_codes).astype(np.float64)
+            has = n_orig > 0
+            acc[0][has] += both[has] / (n_orig + n_boot - both)[has]
+            acc[1][has] += both[has] / n_orig[has]
+            acc[2][has] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        class_jaccard = jac / seen
+        class_kept = kept / seen
+        tier_jaccard = tjac / tseen
+        tier_kept = tkept / tseen
+
+    # -- 5. niches ----------------------------------------------------------------------
+    design = NicheDesign.build(customers, s.niche_features, s.niche_max_categories)
+    models: list[NicheModel] = []
+    niche_local = np.zeros(n, dtype=np.int64)
+    niche_text: list[list[str]] = []
+    all_rows = np.arange(n)
+    for c in range(k_cls):
+        rows = np.flatnonzero(computed == c)
+        model = fit_niches(
+            design,
+            rows,
+            seed=seed + 7919 * (c + 1),
+            max_k=s.niche_max,
+            min_customers=s.niche_min_customers,
+            min_share=s.niche_min_share,
+            stable_jaccard=s.niche_stable_jaccard,
+            sample_size=s.niche_sample_size,
+            resamples=s.niche_resamples,
+            starts=s.niche_starts,
+            max_iter=s.niche_max_iter,
+        )
+        labels = model.assign(design, rows)
+        niche_local[rows] = labels
+        ref = rows if model.k > 1 else all_rows
+        words = niche_names(
+            design,
+            rows,
+            labels,
+            model.k,
+            ref,
+            n_features=s.niche_name_features,
+            min_effect=s.niche_name_min_effect,
+            reference_name="class" if model.k > 1 else "base",
+        )
+        model.names = words
+        models.append(model)
+        niche_text.append([f"{names[c]}{j + 1}: {w}" for j, w in enumerate(words)])
+
+    # -- 6. reasons (computed) ----------------------------------------------------------
+    reason_body = _reason_bodies(
+        customers, s, rule, computed, rule_code, value, potential, est, ease_level, ease
+    )
+
+    # -- 7. overrides -------------------------------------------------------------------
+    final = computed.astype(np.int64).copy()
+    tier_code = tier_of_class[final]
+    audit = AUDIT_SCHEMA.empty_table()
+    overridden = np.zeros(n, dtype=bool)
+    n_over = 0
+    if overrides is not None and overrides.num_rows:
+        src = overrides_source or "overrides file"
+        o = check_overrides(overrides, ids, names, tiers, source=src, as_of=as_of)
+        set_cls = o.new_class >= 0
+        final[o.rows[set_cls]] = o.new_class[set_cls]
+        tier_code = tier_of_class[final]
+        set_tier = o.new_tier >= 0
+        tier_code[o.rows[set_tier]] = o.new_tier[set_tier]
+        overridden[o.rows] = True
+        n_over = len(o.rows)
+        # a customer moved to another class joins the nearest niche of that class (no refit)
+        moved = o.rows[final[o.rows] != computed[o.rows]]
+        for c in range(k_cls):
+            r = moved[final[moved] == c]
+            if len(r):
+                niche_local[r] = models[c].assign(design, r)
+        audit = pa.table(
+            {
+                "customer_id": pc.take(ids, pa.array(o.rows)),
+                "by": pa.array(o.by, pa.string()),
+                "when": pa.array(o.when, pa.string()),
+                "computed_class": pick(computed[o.rows], names),
+                "new_class": pick(final[o.rows], names),
+                "computed_tier": pick(tier_of_class[computed[o.rows]], tiers),
+                "new_tier": pick(tier_code[o.rows], tiers),
+                "reason": pa.array(o.reason, pa.string()),
+                "file": pa.array([src] * n_over, pa.string()),
+                "row": pa.array(o.file_rows, pa.int64()),
+            },
+            schema=AUDIT_SCHEMA,
+        )
+        audit = audit.sort_by([("customer_id", "ascending")])
+
+    offsets = np.concatenate([[0], np.cumsum([m.k for m in models])])
+    niche_global = offsets[final] + niche_local
+    flat_niches = [t for texts in niche_text for t in texts]
+    actions = list(s.classes.values())
+    head = join_text(pick(final, names), ": ")
+    tail = join_text(" → ", pick(tier_code, tiers), ": ", pick(final, actions))
+    reason = join_text(head, reason_body, tail)
+    if overridden.any():
+        rows = np.flatnonzero(overridden)
+        by = dict(
+            zip(
+                audit.column("customer_id").to_pylist(), audit.column("by").to_pylist(), strict=True
+            )
+        )
+        why = dict(
+            zip(
+                audit.column("customer_id").to_pylist(),
+                audit.column("reason").to_pylist(),
+                strict=True,
+            )
+        )
+        body = reason_body.take(pa.array(rows)).to_pylist()
+        texts = []
+        for r, b in zip(rows.tolist(), body, strict=True):  # the overridden few
+            cid = ids[r].as_py()
+            texts.append(
+                f"{names[final[r]]}: set by {by[cid]} ({why[cid]}); the figures gave "
+                f"{names[computed[r]]}: {b} → {tiers[tier_code[r]]}: {actions[final[r]]}"
+            )
+        mask = np.zeros(n, dtype=bool)
+        mask[rows] = True
+        reason = pc.replace_with_mask(reason, pa.array(mask), pa.array(texts, pa.string()))
+
+    out = {
+        "customer_id": ids,
+        "value_class": pick(final, names),
+        "value_class_computed": pick(computed, names),
+        "tier": pick(tier_code, tiers),
+        "niche": pick(niche_global, flat_niches),
+        "class_reason": reason,
+    }
+
+    # -- 8. review and goals --------------------------------------------------------------
+    tables: dict[str, pa.Table] = {}
+    revenue = figure(customers, "revenue_12m")
+    review_manifest: dict[str, Any] | None = None
+    rates: dict[str, dict[str, float]] = {}
+    if previous is not None:
+        rv = compare_runs(
+            ids,
+            final,
+            names,
+            previous,
+            source=previous_source or "previous customers table",
+            revenue_now=revenue,
+            value_now=value,
+            potential_now=potential,
+            value_axis=s.value_axis,
+            potential_axis=s.potential_axis,
+            value_level=lambda x: levels(x, vcut.thresholds),
+            potential_level=lambda x: levels(x, pcut.thresholds),
+            thin_now=thin,
+            thin_statuses=s.thin_statuses,
+            overridden_now=overridden,
+        )
+        out["previous_class"] = rv.previous_class
+        out["class_change"] = rv.class_change
+        tables["migration"] = rv.migration
+        tables["class_movers"] = rv.movers
+        review_manifest = rv.summary
+        rates = rv.rates
+    headroom = figure(customers, "headroom")
+    second_level = (
+        levels(potential, pcut.thresholds) if s.scheme == "value_potential" else ease_level
+    )
+    goals, goal_warnings = _class_goals(
+        customers, s, rule, final, rule_code, value, vcut, second_level, headroom,
+        revenue, rates, names, tiers, tier_of_class,
+    )  # fmt: skip
+    warnings += goal_warnings
+    tables["class_goals"] = goals
+
+    # -- 9. segments.csv ----------------------------------------------------------------
+    measurable = np.where(
+        rule_code == RULE_POTENTIAL,
+        ~missing_pot,
+        ~missing_value & ~missing_pot,
+    )
+    if s.scheme == "profit_ease":
+        measurable &= (rule_code == RULE_POTENTIAL) | ~np.isnan(ease)
+    measurable &= (rule_code != RULE_HARD) | ~np.isnan(ease)
+    accessible = np.zeros(n, dtype=bool)
+    for col in ("current_channel", "rep_id", "email", "phone"):
+        accessible |= _present(customers, col)
+    profile = np.column_stack(
+        [
+            _standardise(_signed_log(value)),
+            _standardise(_signed_log(potential)),
+            design.matrix(all_rows, *design.scaling(all_rows)),
+        ]
+    ).astype(np.float64)
+    fig = Figures(
+        revenue=revenue,
+        value=np.where(missing_value, np.nan, value_raw),
+        value_label=VALUE_LABELS[s.value_axis],
+        value_axis=s.value_axis,
+        wallet=figure(customers, "wallet"),
+        potential=potential,
+        potential_axis=s.potential_axis,
+        measurable=measurable,
+        accessible=accessible,
+        profile=profile,
+        currency=s.currency_symbol,
+    )
+    programmes = dict(s.programmes)
+    class_level = SegmentLevel(
+        level="class",
+        names=names,
+        codes=final,
+        value_class=names,
+        tier=[s.tiers[c] for c in names],
+        action=actions,
+        programme=[programmes[s.tiers[c]] for c in names],
+        jaccard=class_jaccard,
+        share_kept=class_kept,
+    )
+    tier_level = SegmentLevel(
+        level="tier",
+        names=tiers,
+        codes=tier_code,
+        value_class=[", ".join(c for c in names if s.tiers[c] == t) for t in tiers],
+        tier=tiers,
+        action=[
+            "; ".join(s.classes[c] for c in names if s.tiers[c] == t) or "(overrides only)"
+            for t in tiers
+        ],
+        programme=[programmes[t] for t in tiers],
+        jaccard=tier_jaccard,
+        share_kept=tier_kept,
+    )
+    niche_class = np.repeat(np.arange(k_cls), [m.k for m in models])
+    niche_jac = np.concatenate(
+        [m.jaccard if m.k > 1 else class_jaccard[c : c + 1] for c, m in enumerate(models)]
+    )
+    niche_level = SegmentLevel(
+        level="niche",
+        names=flat_niches,
+        codes=niche_global,
+        value_class=[names[c] for c in niche_class],
+        tier=[s.tiers[names[c]] for c in niche_class],
+        action=[actions[c] for c in niche_class],
+        programme=[programmes[s.tiers[names[c]]] for c in niche_class],
+        jaccard=niche_jac,
+        share_kept=np.full(len(flat_niches), np.nan),
+        group=niche_class,
+    )
+    seg = segment_table([class_level, tier_level, niche_level], fig, design, s)
+    tables = {"segments": seg, "overrides_applied": audit, **tables}
+
+    # -- manifest -------------------------------------------------------------------------
+    counts_final = np.bincount(final, minlength=k_cls)
+    manifest: dict[str, Any] = {
+        "scheme": s.scheme,
+        "method": s.method,
+        "axes": {
+            "value": s.value_axis,
+            "potential": s.potential_axis,
+            **({"ease": "ease_score"} if s.scheme == "profit_ease" else {}),
+        },
+        "cut_points": {
+            "value": _cut_manifest(vcut),
+            "potential": _cut_manifest(pcut),
+            **(
+                {"ease": {"thresholds": list(s.ease_cuts), "how": "settings ease_cuts"}}
+                if s.scheme == "profit_ease"
+                else {}
+            ),
+        },
+        "customers": n,
+        "thin_history": int(thin.sum()),
+        "classes": {
+            c: {
+                "customers": int(counts_final[i]),
+                "computed": int((computed == i).sum()),
+                "tier": s.tiers[c],
+                "action": s.classes[c],
+            }
+            for i, c in enumerate(names)
+        },
+        "stability": {
+            "resamples": B,
+            "stable_jaccard": s.stable_jaccard,
+            "classes": {
+                c: {
+                    "jaccard": _num(class_jaccard[i]),
+                    "share_kept": _num(class_kept[i]),
+                    "stable": bool(class_jaccard[i] >= s.stable_jaccard),
+                }
+                for i, c in enumerate(names)
+            },
+            "tiers": {
+                t: {"jaccard": _num(tier_jaccard[i]), "share_kept": _num(tier_kept[i])}
+                for i, t in enumerate(tiers)
+            },
+        },
+        "niches": {
+            "features": design.used,
+            "skipped_features": design.skipped,
+            "classes": {
+                names[c]: {
+                    "k": m.k,
+                    "chosen_by": m.chosen_by,
+                    "candidates": [
+                        {k: (_num(v) if isinstance(v, float) else v) for k, v in cand.items()}
+                        for cand in m.candidates
+                    ],
+                    "niches": niche_text[c],
+                }
+                for c, m in enumerate(models)
+            },
+        },
+        "quality": {
+            "segments": seg.num_rows,
+            "failing": [
+                f"{lv} {sg}: {ft}"
+                for lv, sg, ft in zip(
+                    seg.column("level").to_pylist(),
+                    seg.column("segment").to_pylist(),
+                    seg.column("failed_tests").to_pylist(),
+                    strict=True,
+                )
+                if ft
+            ],
+        },
+        "overrides": {"file": overrides_source, "applied": n_over},
+    }
+    if review_manifest is not None:
+        manifest["review"] = review_manifest
+    return SegmentsResult(
+        customers=pa.table(out),
+        tables=tables,
+        manifest=manifest,
+        warnings=warnings,
+        value_cuts=vcut,
+        potential_cuts=pcut,
+        programmes=programmes,
+    )
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def _cut_manifest(cp: CutPoints) -> dict[str, Any]:
+    return {
+        "method": cp.method,
+        "thresholds": [_num(t) for t in cp.thresholds],
+        "how": cp.how,
+        "details": cp.details,
+    }
+
+
+def _reason_bodies(
+    customers: pa.Table,
+    s: SegmentSettings,
+    rule: ClassRule,
+    codes: np.ndarray,
+    rule_code: np.ndarray,
+    value: np.ndarray,
+    potential: np.ndarray,
+    est: np.ndarray,
+    ease_level: np.ndarray,
+    ease: np.ndarray,
+) -> pa.Array:
+    """The middle of each class_reason (between "X: " and " → tier: action")."""
+    sym = s.currency_symbol
+    vlabel = VALUE_LABELS[s.value_axis]
+    plabel = s.potential_axis
+    # rank shares among the established customers
+    ev = np.sort(value[est]) if est.any() else np.sort(value)
+    ep = np.sort(potential[est]) if est.any() else np.sort(potential)
+    top_v = (len(ev) - np.searchsorted(ev, value, side="left")) / max(len(ev), 1)
+    bottom_v = np.searchsorted(ev, value, side="right") / max(len(ev), 1)
+    top_p = (len(ep) - np.searchsorted(ep, potential, side="left")) / max(len(ep), 1)
+    money_v = money_text(value, sym)
+    # a customer who stopped buying says so next to its value: "(€93, at risk)"
+    status_in: pa.Array | pa.Scalar = pa.scalar("")
+    status_alone: pa.Array | pa.Scalar = pa.scalar("")
+    if "status" in customers.column_names:
+        st = pc.replace_substring(
+            pc.fill_null(pc.cast(customers.column("status"), pa.string()), ""), "_", " "
+        )
+        lapsing = pc.is_in(st, value_set=pa.array(["at risk", "inactive", "lapsed"]))
+        status_in = pc.if_else(lapsing, join_text(", ", st), pa.scalar(""))
+        status_alone = pc.if_else(lapsing, join_text(" (", st, ")"), pa.scalar(""))
+    in_paren = join_text(" (", money_v, status_in, ")")
+    value_part = pc.if_else(
+        pa.array(value <= 0),
+        join_text(f"{vlabel} ", money_v, status_alone),
+        pc.if_else(
+            pa.array(top_v <= 0.5),
+            join_text("top ", _share_text(top_v), f"% of {vlabel}", in_paren),
+            join_text("bottom ", _share_text(bottom_v), f"% of {vlabel}", in_paren),
+        ),
+    )
+    wallet = figure(customers, "wallet")
+    sow = figure(customers, "share_of_wallet")
+    if np.isnan(sow).all() and "revenue_12m" in customers.column_names:
+        with np.errstate(all="ignore"):
+            sow = np.clip(figure(customers, "revenue_12m") / wallet, 0, 1)
+    has_wallet = ~np.isnan(wallet)
+    from .classes import percent_text
+
+    pot_part = pc.if_else(
+        pa.array(has_wallet & ~np.isnan(sow)),
+        join_text(percent_text(sow), " share of a ", money_text(wallet, sym), " wallet"),
+        join_text(f"{plabel} ", money_text(potential, sym)),
+    )
+    # ease words: level 0 is the hardest
+    top_level = len(rule.ease_cuts)
+    ease_word = np.where(
+        ease_level == 0, "hard to serve", np.where(ease_level >= top_level, "easy", "fair")
+    )
+    ease_word = np.where(ease_word == "easy", "easy to serve", ease_word)
+    ease_word = np.where(ease_word == "fair", "moderately easy to serve", ease_word)
+    ease_num = pc.cast(pa.array(np.round(np.nan_to_num(ease)).astype(np.int64)), pa.string())
+    ease_part = pc.if_else(
+        pa.array(np.isnan(ease)),
+        pa.scalar("ease not measured"),
+        join_text(pa.array(ease_word.astype(object), pa.string()), " (ease ", ease_num, "/100)"),
+    )
+    # why a thin customer has too little history
+    is_prospect = _bool(customers, "is_prospect")
+    status = (
+        pc.fill_null(pc.cast(customers.column("status"), pa.string()), "")
+        if "status" in customers.column_names
+        else pa.array([""] * len(value))
+    )
+    tenure = figure(customers, "tenure_days")
+    tenure_txt = pc.cast(pa.array(np.nan_to_num(tenure).astype(np.int64)), pa.string())
+    why = pc.if_else(
+        pa.array(is_prospect),
+        pa.scalar("prospect"),
+        pc.if_else(
+            pc.equal(status, "new"),
+            pa.scalar("new customer"),
+            pc.if_else(
+                pc.equal(status, "prospect"),
+                pa.scalar("no purchases yet"),
+                join_text(tenure_txt, " days of history"),
+            ),
+        ),
+    )
+    thin_part = join_text(
+        why,
+        ", classed on potential alone: top ",
+        _share_text(top_p),
+        f"% of {plabel} (",
+        money_text(potential, sym),
+        ")",
+    )
+    if s.potential_axis == "headroom":
+        thin_part = pc.if_else(
+            pa.array(has_wallet),
+            join_text(thin_part, " in a ", money_text(wallet, sym), " wallet"),
+            thin_part,
+        )
+    second = pot_part if s.scheme == "value_potential" else ease_part
+    grid_part = join_text(value_part, ", ", second)
+    hard_part = join_text(value_part, ", ", ease_part)
+    return pc.if_else(
+        pa.array(rule_code == RULE_POTENTIAL),
+        thin_part,
+        pc.if_else(pa.array(rule_code == RULE_HARD), hard_part, grid_part),
+    )
+
+
+def _class_goals(
+    customers: pa.Table,
+    s: SegmentSettings,
+    rule: ClassRule,
+    final: np.ndarray,
+    rule_code: np.ndarray,
+    value: np.ndarray,
+    vcut: CutPoints,
+    second: np.ndarray,
+    headroom: np.ndarray,
+    revenue: np.ndarray,
+    rates: dict[str, dict[str, float]],
+    names: list[str],
+    tiers: list[str],
+    tier_of_class: np.ndarray,
+) -> tuple[pa.Table, list[str]]:
+    """class_goals: per class, the goals for the coming year (see the module text)."""
+    k = len(names)
+    warnings: list[str] = []
+    if np.isnan(headroom).all():
+        wallet = figure(customers, "wallet")
+        headroom = np.maximum(wallet - np.nan_to_num(revenue), 0)
+    room = np.nan_to_num(np.maximum(headroom, 0))
+    rev = np.nan_to_num(revenue)
+    cnt = np.bincount(final, minlength=k)
+    rev_c = np.bincount(final, weights=rev, minlength=k)
+    val_c = np.bincount(final, weights=value, minlength=k)
+    room_c = np.bincount(final, weights=room, minlength=k)
+    gm = figure(customers, "gross_margin")
+    revh = figure(customers, "revenue")
+    ok = ~np.isnan(gm) & ~np.isnan(revh)
+    gm_c = np.bincount(final[ok], weights=gm[ok], minlength=k)
+    revh_c = np.bincount(final[ok], weights=revh[ok], minlength=k)
+    with np.errstate(all="ignore"):
+        margin_rate = np.where(revh_c > 0, gm_c / revh_c, np.nan)
+        ratio = np.clip(np.where(rev_c > 0, val_c / rev_c, np.nan), 0, 1)
+    base_ratio = float(np.clip(value.sum() / rev.sum(), 0, 1)) if rev.sum() > 0 else 0.0
+    ratio = np.where(np.isfinite(ratio) & (ratio > 0), ratio, base_ratio)
+    # the next better class along value, second level fixed
+    vl = levels(value, vcut.thresholds)
+    grid = rule.grid
+    nv = grid.shape[0]
+    target = np.full(grid.shape, -1, dtype=np.int64)
+    for lv in range(nv):
+        for col in range(grid.shape[1]):
+            for up in range(lv + 1, nv):
+                if grid[up, col] < grid[lv, col]:
+                    target[lv, col] = up
+                    break
+    thresholds = np.asarray(vcut.thresholds, dtype=np.float64)
+    return _goals_table(
+        s, names, tiers, tier_of_class, final, rule_code, value, vl, second, target, thresholds,
+        room, ratio, cnt, rev_c, val_c, room_c, margin_rate, rates, customers, warnings,
+    )  # fmt: skip
+
+
+def _goals_table(
+    s: SegmentSettings,
+    names: list[str],
+    tiers: list[str],
+    tier_of_class: np.ndarray,
+    final: np.ndarray,
+    rule_code: np.ndarray,
+    value: np.ndarray,
+    vl: np.ndarray,
+    second: np.ndarray,
+    target: np.ndarray,
+    thresholds: np.ndarray,
+    room: np.ndarray,
+    ratio: np.ndarray,
+    cnt: np.ndarray,
+    rev_c: np.ndarray,
+    val_c: np.ndarray,
+    room_c: np.ndarray,
+    margin_rate: np.ndarray,
+    rates: dict[str, dict[str, float]],
+    customers: pa.Table,
+    warnings: list[str],
+) -> tuple[pa.Table, list[str]]:
+    k = len(names)
+    tgt = target[vl, second]
+    reach = np.where(tgt > 0, thresholds[np.maximum(tgt - 1, 0)], np.inf)
+    gap = reach - value
+    able = (rule_code == RULE_GRID) & (tgt > 0) & (gap <= room * ratio[final])
+    could = np.bincount(final[able], minlength=k)
+    risk = figure(customers, "defection_risk")
+    okr = ~np.isnan(risk)
+    risk_c = np.bincount(final[okr], weights=risk[okr], minlength=k)
+    risk_n = np.bincount(final[okr], minlength=k)
+    rows: dict[str, list[Any]] = {
+        c: []
+        for c in (
+            "value_class", "action", "tier", "customers", "revenue_12m", s.value_axis,
+            "headroom", "could_move_up", "up_rate", "customers_to_move_up", "capture_rate",
+            "revenue_to_grow", "margin_rate", "margin_to_grow", "retention_rate",
+            "customers_to_retain", "basis",
+        )
+    }  # fmt: skip
+    defaults_used = False
+    for c, name in enumerate(names):
+        seen = rates.get(name)
+        if seen is not None:
+            up_rate = seen["up_rate"]
+            capture = seen["capture_rate"] if np.isfinite(seen["capture_rate"]) else 0.0
+            retention = seen["retention_rate"]
+            basis = f"rates seen last year ({int(seen['previous_customers'])} customers)"
+        else:
+            defaults_used = True
+            up_rate, capture = s.goal_up_rate, s.goal_capture_rate
+            if risk_n[c] > 0:
+                retention = 1.0 - risk_c[c] / risk_n[c]
+                basis = "settings goal rates; retention from the defection risk"
+            else:
+                retention = s.goal_retention_rate
+                basis = "settings goal rates"
+        grow = room_c[c] * capture
+        values = {
+            "value_class": name,
+            "action": s.classes[name],
+            "tier": tiers[tier_of_class[c]],
+            "customers": int(cnt[c]),
+            "revenue_12m": float(rev_c[c]),
+            s.value_axis: float(val_c[c]),
+            "headroom": float(room_c[c]),
+            "could_move_up": int(could[c]),
+            "up_rate": float(up_rate),
+            "customers_to_move_up": int(np.round(could[c] * up_rate)),
+            "capture_rate": float(capture),
+            "revenue_to_grow": float(grow),
+            "margin_rate": _num(float(margin_rate[c])),
+            "margin_to_grow": _num(float(grow * margin_rate[c])),
+            "retention_rate": float(retention),
+            "customers_to_retain": int(np.round(cnt[c] * retention)),
+            "basis": basis,
+        }
+        for key, v in values.items():
+            rows[key].append(v)
+    if defaults_used:
+        warnings.append(
+            f"class goals use [segments] goal_up_rate {s.goal_up_rate:g} and "
+            f"goal_capture_rate {s.goal_capture_rate:g} where no previous run shows last "
+            "year's rates; run with --previous DIR (a previous run's output folder) to use them"
+        )
+    types = {"value_class": pa.string(), "action": pa.string(), "tier": pa.string(),
+             "basis": pa.string(), "customers": pa.int64(), "could_move_up": pa.int64(),
+             "customers_to_move_up": pa.int64(), "customers_to_retain": pa.int64()}  # fmt: skip
+    return (
+        pa.table({c: pa.array(v, types.get(c, pa.float64())) for c, v in rows.items()}),
+        warnings,
+    )

@@ -1,0 +1,134 @@
+"""The yearly review against a previous run, and the class goals for the coming year."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from tierwise.errors import InputError
+from tierwise.segments import segment_customers
+from tierwise.settings.segments import SegmentSettings
+
+S = SegmentSettings(method="quantiles", stability_resamples=0, niche_max=1)
+
+
+def _customers() -> pa.Table:
+    # classes with S (see test_segments_stage): B D D D D B C C A A
+    profit = np.arange(1, 11) * 100.0
+    headroom = np.array([9000.0, 50, 60, 70, 80, 8000, 90, 100, 7000, 10])
+    return pa.table(
+        {
+            "customer_id": [f"C{i:02d}" for i in range(10)],
+            "net_profit": profit,
+            "headroom": headroom,
+            "wallet": headroom + 1000.0,
+            "revenue_12m": np.full(10, 1000.0),
+            "status": ["active"] * 10,
+        }
+    )
+
+
+def _previous() -> pa.Table:
+    # C08 and C09 are new this year; C50 has gone
+    return pa.table(
+        {
+            "customer_id": ["C00", "C01", "C02", "C03", "C04", "C05", "C06", "C07", "C50"],
+            "value_class": ["B", "C", "D", "D", "D", "D", "A", "C", "A"],
+            "value_class_computed": ["B", "C", "D", "D", "D", "D", "C", "C", "A"],
+            "net_profit": [100.0, 700, 300, 400, 500, 600, 700, 800, 5000],
+            "headroom": [9000.0, 50, 60, 70, 80, 50, 90, 100, 10],
+            "revenue_12m": [900.0, 800, 1000, 1000, 1000, 600, 1000, 1000, 7000],
+            "status": ["active"] * 9,
+        }
+    )
+
+
+def test_review_compares_classes_and_explains_the_movers() -> None:
+    r = segment_customers(_customers(), S, seed=1, previous=_previous(), previous_source="prev")
+    c = r.customers.to_pydict()
+    assert c["previous_class"] == ["B", "C", "D", "D", "D", "D", "A", "C", None, None]
+    assert c["class_change"] == [
+        "same", "down", "same", "same", "same", "up", "down", "same", "new", "new",
+    ]  # fmt: skip
+    movers = {m["customer_id"]: m for m in r.tables["class_movers"].to_pylist()}
+    assert set(movers) == {"C01", "C05", "C06"}
+    # C01: net profit 700 → 200 crosses the value cut at 600; its headroom stayed low
+    assert movers["C01"]["main_reason"] == "value"
+    assert movers["C01"]["net_profit_then"] == 700.0 and movers["C01"]["net_profit_now"] == 200.0
+    # C05: same value level (600), headroom 50 → 8000 crosses the top potential cut
+    assert movers["C05"]["main_reason"] == "potential"
+    # C06 was A by a person's override last year; the figures say C both years
+    assert movers["C06"]["main_reason"] == "override"
+    assert r.manifest["review"]["up"] == 1 and r.manifest["review"]["down"] == 2
+
+
+def test_migration_reconciles_with_both_runs() -> None:
+    r = segment_customers(_customers(), S, seed=1, previous=_previous())
+    m = r.tables["migration"].to_pandas()
+    prev = _previous().column("value_class").to_pylist()
+    now = r.customers.column("value_class").to_pylist()
+    rows = m.groupby("from_class").customers.sum()
+    cols = m.groupby("to_class").customers.sum()
+    for cls in "ABCD":
+        assert rows.get(cls, 0) == prev.count(cls), cls
+        assert cols.get(cls, 0) == now.count(cls), cls
+    assert rows["(new)"] == 2 and cols["(gone)"] == 1
+    assert m.customers.sum() == 11  # 8 in both runs + 2 new + 1 gone
+    gone = m[(m.from_class == "A") & (m.to_class == "(gone)")].iloc[0]
+    assert (gone.customers, gone.revenue_then, gone.revenue_now) == (1, 7000.0, 0.0)
+    d_to_b = m[(m.from_class == "D") & (m.to_class == "B")].iloc[0]
+    assert (d_to_b.customers, d_to_b.revenue_then, d_to_b.revenue_now) == (1, 600.0, 1000.0)
+    assert m.revenue_then.sum() == pytest.approx(sum(_previous().column("revenue_12m").to_pylist()))
+    assert m.revenue_now.sum() == pytest.approx(10_000.0)
+    assert r.manifest["review"]["reconciles"] is True
+
+
+def test_class_goals_use_last_years_rates_when_a_previous_run_is_given() -> None:
+    r = segment_customers(_customers(), S, seed=1, previous=_previous())
+    goals = {g["value_class"]: g for g in r.tables["class_goals"].to_pylist()}
+    # last year's D: C02-C05; C05 moved up → 1/4; all four still D or better
+    assert goals["D"]["up_rate"] == 0.25 and goals["D"]["retention_rate"] == 1.0
+    assert goals["D"]["basis"] == "rates seen last year (4 customers)"
+    # last year's A: C06 (now C, down) and C50 (gone): none kept
+    assert goals["A"]["retention_rate"] == 0.0 and goals["A"]["customers_to_retain"] == 0
+    # revenue won by last year's D customers still here: (1000-1000)*3 + (1000-600) = 400,
+    # over their headroom then 60+70+80+50 = 260 → capture 400/260, kept as measured
+    assert goals["D"]["capture_rate"] == pytest.approx(400 / 260)
+    assert not any("goal_up_rate" in w for w in r.warnings)
+
+
+def test_class_goals_without_a_previous_run_use_the_settings_and_say_so() -> None:
+    r = segment_customers(_customers(), S, seed=1)
+    goals = {g["value_class"]: g for g in r.tables["class_goals"].to_pylist()}
+    assert goals["B"]["up_rate"] == S.goal_up_rate
+    assert goals["B"]["revenue_to_grow"] == pytest.approx((9000 + 8000) * S.goal_capture_rate)
+    assert goals["A"]["customers_to_retain"] == round(2 * S.goal_retention_rate)
+    assert any("[segments] goal_up_rate" in w and "--previous" in w for w in r.warnings)
+    assert "migration" not in r.tables and "previous_class" not in r.customers.column_names
+
+
+def test_could_move_up_counts_members_whose_headroom_covers_the_gap() -> None:
+    # C06 (C: value 700, medium potential) needs 900 - 700 = 200 more net profit to reach
+    # the top value level; class C turns revenue into net profit at (700+800)/2000 = .75,
+    # so 90 of headroom is 67.5: not enough. Give it 1000 of headroom (still medium
+    # potential below the 8000 cut): 750 ≥ 200.
+    t = _customers()
+    head = t.column("headroom").to_numpy().copy()
+    head[6] = 1000.0
+    t = t.set_column(2, "headroom", pa.array(head))
+    r = segment_customers(t, S, seed=1)
+    assert r.customers.column("value_class")[6].as_py() == "C"
+    goals = {g["value_class"]: g for g in r.tables["class_goals"].to_pylist()}
+    assert goals["C"]["could_move_up"] == 1
+    assert goals["C"]["customers_to_move_up"] == round(1 * S.goal_up_rate)
+    assert goals["A"]["could_move_up"] == 0  # nothing above A
+
+
+def test_a_previous_table_without_classes_is_refused() -> None:
+    prev = _previous().drop(["value_class"])
+    with pytest.raises(InputError, match="no 'value_class' column") as exc:
+        segment_customers(
+            _customers(), S, seed=1, previous=prev, previous_source="old/customers.parquet"
+        )
+    assert exc.value.file == "old/customers.parquet"

@@ -1,0 +1,292 @@
+"""The segments stage on small hand-made customer tables: classes, reasons, thin history,
+niches, stability, quality tests, determinism and errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from tierwise.errors import ModelError
+from tierwise.segments import CUSTOMER_COLUMNS, segment_customers
+from tierwise.settings.segments import SegmentSettings
+
+QUICK = {"stability_resamples": 0, "niche_max": 1}
+
+
+def _base() -> pa.Table:
+    """Ten established customers: net profit 100..1000, headroom chosen by hand."""
+    profit = np.arange(1, 11) * 100.0
+    headroom = np.array([9000.0, 50, 60, 70, 80, 8000, 90, 100, 7000, 10])
+    revenue = np.full(10, 1000.0)
+    return pa.table(
+        {
+            "customer_id": [f"C{i:02d}" for i in range(10)],
+            "net_profit": profit,
+            "headroom": headroom,
+            "wallet": headroom + revenue,
+            "revenue_12m": revenue,
+            "status": ["active"] * 10,
+            "tenure_days": [900.0] * 10,
+            "current_channel": ["field"] * 10,
+        }
+    )
+
+
+def _classes(result) -> list[str]:
+    return result.customers.column("value_class").to_pylist()
+
+
+def test_classes_follow_the_quantile_cut_points_and_the_grid() -> None:
+    s = SegmentSettings(method="quantiles", quantiles=[0.5, 0.8], **QUICK)
+    r = segment_customers(_base(), s, seed=1)
+    # value cuts (by hand): 50% of customers below 600, 80% below 900 → levels
+    #   100-500 low, 600-800 medium, 900-1000 high
+    # headroom sorted: 10 50 60 70 80 90 100 7000 8000 9000 → cuts 90 and 8000:
+    #   C00 9000 high, C05 8000 high, C08 7000 medium, C06 90 medium, C07 100 medium; rest low
+    assert r.value_cuts is not None and r.value_cuts.thresholds == (600.0, 900.0)
+    assert r.potential_cuts is not None and r.potential_cuts.thresholds == (90.0, 8000.0)
+    # grid rows high→low value, columns high→low potential: AAA / BCC / BCD
+    assert _classes(r) == ["B", "D", "D", "D", "D", "B", "C", "C", "A", "A"]
+    assert r.customers.column_names == ["customer_id", *CUSTOMER_COLUMNS]
+    assert r.customers.column("tier").to_pylist()[:2] == ["silver", "bronze"]
+    reason = r.customers.column("class_reason").to_pylist()
+    # C05: 600 is reached by 5 of 10 customers (top 50%); share 1000 / 9000
+    assert (
+        reason[5] == "B: top 50% of net profit (€600), 11% share of a €9k wallet → silver: develop"
+    )
+    assert reason[9].startswith("A: top 10% of net profit (€1k)")
+    assert r.manifest["cut_points"]["value"]["how"].startswith("quantiles: 50% of customers")
+
+
+def test_prospects_and_new_customers_are_classed_on_potential_alone() -> None:
+    base = _base()
+    extra = pa.table(
+        {
+            "customer_id": ["P1", "P2", "N1"],
+            "net_profit": pa.array([None, None, 5000.0], pa.float64()),
+            # a prospect's headroom may be missing: its whole wallet is to win
+            "headroom": pa.array([None, 20.0, 20.0], pa.float64()),
+            "wallet": [9500.0, 20.0, 3000.0],
+            "revenue_12m": pa.array([None, None, 2980.0], pa.float64()),
+            "status": [None, None, "new"],
+            "tenure_days": pa.array([None, None, 40.0], pa.float64()),
+            "current_channel": [None, None, "web"],
+            "is_prospect": [True, True, False],
+        }
+    )
+    base = base.append_column("is_prospect", pa.array([False] * 10))
+    t = pa.concat_tables([base, extra])
+    s = SegmentSettings(method="quantiles", **QUICK)
+    r = segment_customers(t, s, seed=1)
+    cls = _classes(r)
+    # the established customers keep the classes they had without the thin rows
+    assert cls[:10] == _classes(segment_customers(_base(), s, seed=1))
+    # potential_only: high → B, low → D; N1's large net profit is not used (40 days)
+    assert cls[10:] == ["B", "D", "D"]
+    reason = r.customers.column("class_reason").to_pylist()
+    assert reason[10].startswith("B: prospect, classed on potential alone: top 1% of headroom")
+    assert reason[12].startswith("D: new customer, classed on potential alone")
+    assert r.manifest["thin_history"] == 3
+    assert not any("headroom missing" in w for w in r.warnings)
+    # thin customers take no part in the cut points
+    assert r.value_cuts is not None and r.value_cuts.thresholds == (600.0, 900.0)
+
+
+def test_unprofitable_hard_to_serve_customers_are_d_and_say_why() -> None:
+    t = _base()
+    profit = t.column("net_profit").to_numpy().copy()
+    profit[0] = -1500.0  # C00: high headroom but losing money
+    t = t.set_column(1, "net_profit", pa.array(profit))
+    ease = pa.array([10.0] + [60.0] * 9)
+    t = t.append_column("ease_score", ease)
+    r = segment_customers(t, SegmentSettings(method="quantiles", **QUICK), seed=1)
+    assert _classes(r)[0] == "D"
+    assert (
+        r.customers.column("class_reason")[0]
+        .as_py()
+        .startswith("D: net profit -€1.5k, hard to serve (ease 10/100) → bronze")
+    )
+    easy = t.set_column(t.column_names.index("ease_score"), "ease_score", pa.array([90.0] * 10))
+    assert (
+        _classes(segment_customers(easy, SegmentSettings(method="quantiles", **QUICK), seed=1))[0]
+        == "B"
+    )  # same figures, easy to serve: high potential → develop
+
+
+def test_profit_ease_scheme_classes_by_profit_and_ease() -> None:
+    t = _base().append_column("ease_score", pa.array([80.0, 20.0] * 5))
+    s = SegmentSettings(scheme="profit_ease", method="quantiles", quantiles=[0.5, 0.8], **QUICK)
+    r = segment_customers(t, s, seed=1)
+    # two profit levels: the cut nearest the bottom (600); ease cut 50
+    assert r.value_cuts is not None and r.value_cuts.thresholds == (600.0,)
+    expected = ["C", "D", "C", "D", "C", "B", "A", "B", "A", "B"]
+    assert _classes(r) == expected
+    assert "easy to serve (ease 80/100)" in r.customers.column("class_reason")[6].as_py()
+    assert r.manifest["axes"]["ease"] == "ease_score"
+
+
+def test_a_missing_value_with_sales_is_a_warning_naming_the_setting() -> None:
+    t = _base()
+    profit = pa.array([None, *range(2, 11)], pa.float64())
+    t = t.set_column(1, "net_profit", profit)
+    r = segment_customers(t, SegmentSettings(method="quantiles", **QUICK), seed=1)
+    assert any("[segments] value_axis" in w and "1 established" in w for w in r.warnings)
+    seg = r.tables["segments"].to_pandas().set_index(["level", "segment"])
+    # that customer lacks an input it is classed on: its class is not fully measurable
+    cls = r.customers.column("value_class")[0].as_py()
+    assert seg.loc[("class", cls), "measurable"] < 1.0
+
+
+def test_no_sales_in_the_period_is_a_value_of_zero_not_a_gap() -> None:
+    t = _base()
+    t = t.set_column(1, "net_profit", pa.array([None] + [100.0 * i for i in range(2, 11)]))
+    rev = np.full(10, 1000.0)
+    rev[0] = 0.0
+    t = t.set_column(t.column_names.index("revenue_12m"), "revenue_12m", pa.array(rev))
+    r = segment_customers(t, SegmentSettings(method="quantiles", **QUICK), seed=1)
+    assert not any("value_axis" in w for w in r.warnings)
+
+
+def test_stage_needs_the_potential_column() -> None:
+    t = _base().drop(["headroom", "wallet"])
+    with pytest.raises(ModelError, match="'headroom'"):
+        segment_customers(t, SegmentSettings(**QUICK), seed=1)
+
+
+def _two_groups(n: int = 160) -> pa.Table:
+    """All customers of one class (tiny quantile cuts put everyone at the top value level):
+    half Hospitality with small orders, half Construction with large orders."""
+    rng = np.random.default_rng(3)
+    half = n // 2
+    aov = np.concatenate([rng.lognormal(4, 0.2, half), rng.lognormal(7, 0.2, half)])
+    return pa.table(
+        {
+            "customer_id": [f"C{i:04d}" for i in range(n)],
+            "net_profit": rng.uniform(1000, 1100, n),
+            "headroom": rng.uniform(1000, 1100, n),
+            "wallet": rng.uniform(3000, 3100, n),
+            "revenue_12m": np.full(n, 1500.0),
+            "industry": ["Hospitality"] * half + ["Construction"] * half,
+            "avg_order_value": aov,
+            "current_channel": ["inside"] * n,
+        }
+    )
+
+
+def test_niches_find_planted_groups_and_name_them_by_what_sets_them_apart() -> None:
+    t = _two_groups()
+    s = SegmentSettings(
+        method="quantiles", quantiles=[0.001, 0.002], stability_resamples=0, niche_max=4,
+        niche_min_customers=20,
+    )  # fmt: skip
+    r = segment_customers(t, s, seed=4)
+    assert set(_classes(r)) == {"A"}
+    niche = np.array(r.customers.column("niche").to_pylist())
+    names = sorted(set(niche))
+    assert len(names) == 2, r.manifest["niches"]["classes"]["A"]
+    # each planted group is one niche
+    assert len(set(niche[:80])) == 1 and len(set(niche[80:])) == 1
+    hosp = niche[0]
+    assert "Hospitality" in hosp and "small orders" in hosp
+    assert "Construction" in niche[-1] and "large orders" in niche[-1]
+    entry = r.manifest["niches"]["classes"]["A"]
+    assert entry["k"] == 2
+    two = next(c for c in entry["candidates"] if c["k"] == 2)
+    assert two["eligible"] and two["min_jaccard"] > 0.9
+
+
+def test_a_homogeneous_class_stays_one_niche() -> None:
+    # one uniform cloud: k-means can always cut it, but no cut pays for itself in BIC
+    rng = np.random.default_rng(9)
+    n = 200
+    t = _two_groups(n).drop(["industry", "avg_order_value"])
+    t = t.append_column("avg_order_value", pa.array(rng.lognormal(5, 0.5, n)))
+    t = t.append_column("employees", pa.array(rng.lognormal(3, 0.5, n)))
+    s = SegmentSettings(method="quantiles", quantiles=[0.001, 0.002], stability_resamples=0)
+    r = segment_customers(t, s, seed=4)
+    entry = r.manifest["niches"]["classes"]["A"]
+    assert entry["k"] == 1, entry
+    assert entry["chosen_by"].startswith("one niche")
+    assert set(r.customers.column("niche").to_pylist()) == {"A1: Typical of the base"}
+
+
+def test_classes_far_apart_are_perfectly_stable() -> None:
+    # three tight groups of net profit far apart: natural breaks finds them in every resample
+    rng = np.random.default_rng(2)
+    profit = np.concatenate([rng.uniform(10, 20, 40), rng.uniform(1e4, 1.1e4, 20), [1e6] * 5])
+    n = len(profit)
+    t = pa.table(
+        {
+            "customer_id": [f"C{i:03d}" for i in range(n)],
+            "net_profit": profit,
+            "headroom": np.full(n, 100.0),
+            "revenue_12m": np.full(n, 10.0),
+        }
+    )
+    s = SegmentSettings(method="natural_breaks", stability_resamples=30, niche_max=1)
+    r = segment_customers(t, s, seed=3)
+    stab = r.manifest["stability"]["classes"]
+    assert stab["A"]["jaccard"] == 1.0 and stab["A"]["share_kept"] == 1.0
+    assert stab["C"]["jaccard"] == 1.0  # medium value, low potential
+    assert stab["B"]["jaccard"] is None  # an empty class has no stability
+    # skipped resamples give no figure rather than a made-up one
+    r0 = segment_customers(t, SegmentSettings(method="natural_breaks", **QUICK), seed=3)
+    assert r0.manifest["stability"]["classes"]["A"]["jaccard"] is None
+
+
+def test_quality_tests_fail_when_their_floors_are_not_met() -> None:
+    t = _base()
+    s = SegmentSettings(method="quantiles", **QUICK)
+    seg = segment_customers(t, s, seed=1).tables["segments"].to_pandas()
+    classes = seg[seg.level == "class"].set_index("segment")
+    # 10 customers: every class is below the default 30 customers → not substantial
+    assert not classes.loc["A", "substantial_pass"]
+    assert classes.loc["A", "measurable_pass"] and classes.loc["A", "accessible_pass"]
+    assert classes.loc["A", "actionable_pass"]
+    assert "substantial" in classes.loc["A", "failed_tests"]
+    assert "Fails the substantial test" in classes.loc["A", "profile"]
+    lenient = SegmentSettings(method="quantiles", quality_min_customers=1, **QUICK)
+    seg = segment_customers(t, lenient, seed=1).tables["segments"].to_pandas()
+    a = seg[(seg.level == "class") & (seg.segment == "A")].iloc[0]
+    assert a.substantial_pass and a.quality_pass and a.failed_tests == ""
+    # no channel on record → not accessible
+    seg = segment_customers(t.drop(["current_channel"]), lenient, seed=1).tables["segments"]
+    row = seg.to_pandas().query("level == 'class' and segment == 'A'").iloc[0]
+    assert row.accessible == 0.0 and not row.accessible_pass
+    # a floor no segment can reach → not differentiable
+    far = SegmentSettings(method="quantiles", quality_min_distance=1e6, **QUICK)
+    seg = segment_customers(t, far, seed=1).tables["segments"].to_pandas()
+    assert not seg[seg.level == "class"].differentiable_pass.any()
+    # a class without an action → not actionable
+    silent = SegmentSettings(
+        method="quantiles", classes={"A": "", "B": "develop", "C": "serve", "D": "web"}, **QUICK
+    )
+    seg = segment_customers(t, silent, seed=1).tables["segments"].to_pandas()
+    assert not seg.query("level == 'class' and segment == 'A'").iloc[0].actionable_pass
+
+
+def test_segment_rows_add_up_to_the_base_at_every_level() -> None:
+    t = _two_groups(200)
+    r = segment_customers(t, SegmentSettings(stability_resamples=5), seed=2)
+    seg = r.tables["segments"].to_pandas()
+    for level in ("class", "tier", "niche"):
+        rows = seg[seg.level == level]
+        assert rows.customers.sum() == t.num_rows, level
+        assert rows.share_customers.sum() == pytest.approx(1.0), level
+        assert rows.revenue_12m.sum() == pytest.approx(pc.sum(t.column("revenue_12m")).as_py())
+    json.dumps(r.manifest)  # the manifest block is plain JSON
+
+
+def test_same_seed_gives_the_same_result() -> None:
+    t = _two_groups(200)
+    s = SegmentSettings(stability_resamples=10, niche_max=3)
+    a = segment_customers(t, s, seed=11)
+    b = segment_customers(t, s, seed=11)
+    assert a.customers.equals(b.customers)
+    for name in a.tables:
+        assert a.tables[name].equals(b.tables[name]), name
+    assert json.dumps(a.manifest, sort_keys=True) == json.dumps(b.manifest, sort_keys=True)
