@@ -1,0 +1,57 @@
+"""Stopping a run: Ctrl-C exits 130 and SIGTERM 143, each with one line, leaving no output
+folder half-written and no trace on the screen (whatever query the engine was running)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _tierwise() -> list[str]:
+    return [sys.executable, "-c", "from tierwise.cli import main; main()"]
+
+
+def _stop_midway(tmp_path: Path, sig: int) -> subprocess.CompletedProcess[str]:
+    out = tmp_path / "demo"
+    proc = subprocess.Popen(
+        [*_tierwise(), "demo", "--customers", "3000", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    # wait until the run is under way: the demo data is written before the stages start
+    deadline = time.monotonic() + 240
+    while not (out / "data" / "truth.parquet").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the demo did not start: {proc.communicate()}")
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=240)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "words"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "stopped")],
+)
+def test_a_stopped_run_exits_with_its_code_and_one_line(
+    tmp_path: Path, sig: int, code: int, words: str
+) -> None:
+    res = _stop_midway(tmp_path, sig)
+    assert res.returncode == code, (res.stdout, res.stderr)
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and words in lines[0], res.stderr
+    assert "Traceback" not in res.stderr and "SELECT" not in res.stderr
+    # nothing half-written is left beside the output folder
+    leftovers = [p.name for p in (tmp_path / "demo").iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+    assert not (tmp_path / "demo" / "output").exists()
