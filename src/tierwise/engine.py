@@ -17,6 +17,8 @@ Example
 from __future__ import annotations
 
 import itertools
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -115,6 +117,7 @@ class Engine:
         spark_session: Any = None,
     ) -> None:
         self.backend = backend
+        self._temp: Path | None = None
         if backend == "duckdb":
             self.con = ibis.duckdb.connect()
             raw = self.con.con
@@ -122,6 +125,9 @@ class Engine:
             raw.execute("SET preserve_insertion_order = true")
             # tierwise shows its own progress; DuckDB's bar would mix into the output
             raw.execute("SET enable_progress_bar = false")
+            # never reach for the internet: a file DuckDB would need an extension for (a
+            # SQLite database, say) fails at once with a clear message instead
+            raw.execute("SET autoinstall_known_extensions = false")
             if threads:
                 raw.execute(f"SET threads = {int(threads)}")
             if memory_limit:
@@ -147,6 +153,13 @@ class Engine:
     @staticmethod
     def fresh_name(prefix: str) -> str:
         return f"tw_{prefix}_{next(_names)}"
+
+    def temp_dir(self) -> Path:
+        """A private scratch folder for this engine's lifetime (transcoded CSV copies, the
+        contents of a pipe), removed by :meth:`close`."""
+        if self._temp is None:
+            self._temp = Path(tempfile.mkdtemp(prefix="tierwise-"))
+        return self._temp
 
     def from_arrow(self, table: pa.Table, name: str | None = None) -> ir.Table:
         """Register an Arrow table in the engine (copied in) and return it as an Ibis table."""
@@ -178,6 +191,62 @@ class Engine:
             return t
         except Exception as exc:
             raise EngineError(f"{path}: could not read as Parquet: {exc}") from exc
+
+    def from_arrow_stream(self, reader: pa.RecordBatchReader, what: str) -> ir.Table:
+        """Load a stream of Arrow record batches (a database cursor, say) into the engine
+        batch by batch, with ``_row`` the record's 1-based position in the stream."""
+        name = self.fresh_name("stream")
+        try:
+            if self.backend == "duckdb":
+                raw = self.con.con
+                view = f"{name}_src"
+                raw.register(view, reader)
+                try:
+                    # insertion order is kept (preserve_insertion_order), so rowid is the
+                    # record's position in the stream
+                    raw.execute(f'CREATE TEMP TABLE "{name}_data" AS SELECT * FROM "{view}"')
+                finally:
+                    raw.unregister(view)
+                return self._numbered_view(f"{name}_data", name)
+            table = reader.read_all()
+            n = table.num_rows
+            table = table.append_column(ROW, pa.array(range(1, n + 1), pa.int64()))
+            return self.from_arrow(table, name)
+        except Exception as exc:
+            raise EngineError(f"could not load {what} into the engine: {exc}") from exc
+
+    def _numbered_view(self, table: str, name: str) -> ir.Table:
+        """A view over a DuckDB table adding ``_row``: its rowid (the insertion position)
+        plus one."""
+        self.con.con.execute(
+            f'CREATE TEMP VIEW "{name}" AS SELECT *, CAST(rowid + 1 AS BIGINT) AS "{ROW}" '
+            f'FROM "{table}"'
+        )
+        return self.con.table(name)
+
+    def read_postgres(self, url: str, table: str, *, connect_timeout: int = 10) -> ir.Table:
+        """A PostgreSQL table read over ADBC (Arrow batches streamed from the server, no
+        row-by-row copy through Python), with ``_row`` the record number from 1.
+
+        ``table`` is ``name`` or ``schema.name``. Needs the ``postgres`` extra
+        (adbc-driver-postgresql). Errors carry the driver's message, which may quote the
+        URL: callers redact it.
+        """
+        try:
+            import adbc_driver_postgresql.dbapi as pg
+        except ImportError as exc:  # pragma: no cover - depends on the extra
+            raise SettingsError(
+                "reading PostgreSQL needs its driver: pip install 'tierwise[postgres]'"
+            ) from exc
+        from .io.urls import quote_password
+
+        quoted = ".".join('"' + p.replace('"', '""') + '"' for p in table.split("."))
+        uri = quote_password(url)
+        if "connect_timeout=" not in uri:
+            uri += ("&" if "?" in uri else "?") + f"connect_timeout={int(connect_timeout)}"
+        with pg.connect(uri) as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT * FROM {quoted}")
+            return self.from_arrow_stream(cur.fetch_record_batch(), f"table {table!r}")
 
     def read_duckdb_table(self, path: str | Path, table: str) -> ir.Table:
         """A table inside a DuckDB database file, with ``_row`` numbers (1-based)."""
@@ -231,6 +300,9 @@ class Engine:
                 self.con.disconnect()
         except Exception:  # pragma: no cover - closing is best effort
             pass
+        if self._temp is not None:
+            shutil.rmtree(self._temp, ignore_errors=True)
+            self._temp = None
 
     # -- engine-specific spellings ------------------------------------------------------
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["is_database_url", "redact_text", "redact_url", "url_secrets"]
+__all__ = ["is_database_url", "quote_password", "redact_text", "redact_url", "url_secrets"]
 
 _MASK = "***"
 #: query arguments and key=value pairs that carry a secret (compared ignoring case)
@@ -84,4 +84,28 @@ def url_secrets(url: str) -> tuple[str, ...]:
         value = url[q.end(1) : q.end()]
         if value:
             found += [value, unquote(value)]
-    return tuple(dict.fromkeys(f for f in found if f))
+    # a driver that misreads the URL may quote a piece of the password (the part after an
+    # "@" it took for the host): mask the pieces too
+    pieces = [p for f in found for p in re.split(r"[@:/?#&=%]", f) if len(p) >= 3]
+    found = sorted(dict.fromkeys(found + pieces), key=len, reverse=True)
+    return tuple(f for f in found if f)
+
+
+def quote_password(url: str) -> str:
+    """The URL with the user-info password percent-encoded, so that a password holding
+    ``@``, ``:`` or ``/`` (``user:p@ss@host``) reaches the server whole.
+
+    Examples
+    --------
+    >>> quote_password("postgresql://me:p@ss@db/sales")
+    'postgresql://me:p%40ss@db/sales'
+    >>> quote_password("postgresql://me:p%40ss@db/sales")
+    'postgresql://me:p%40ss@db/sales'
+    """
+    from urllib.parse import quote, unquote
+
+    m = _USERINFO.match(url)
+    if not m:
+        return url
+    password = quote(unquote(m.group(3)), safe="")
+    return f"{m.group(1)}{m.group(2)}:{password}@{url[m.end() :]}"
