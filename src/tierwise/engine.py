@@ -19,19 +19,21 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 
 from .errors import EngineError, SettingsError
 
-__all__ = ["ROW", "Engine", "exact_sum"]
+__all__ = ["ROW", "CsvScan", "Engine", "exact_sum"]
 
 #: Name of the column that carries each input row's number as the user sees it.
 ROW = "_row"
@@ -66,6 +68,27 @@ def _duckdb_try_strptime(s: str, fmt: str) -> dt.timestamp:  # type: ignore[empt
 @ibis.udf.scalar.builtin(name="try_to_timestamp")
 def _spark_try_to_timestamp(s: str, fmt: str) -> dt.timestamp:  # type: ignore[empty-body]
     """Spark's forgiving parser: NULL where the text does not match the format."""
+
+
+@dataclass(frozen=True)
+class CsvScan:
+    """The records of a CSV file parsed in the engine, before they are numbered."""
+
+    #: engine table of the records that parsed, every column text, in file order
+    table: str
+    columns: tuple[str, ...]
+    rows: int
+    #: records the parser refused: line_byte_position (where the record's line starts),
+    #: error_type, csv_line (its text), error_message
+    rejects: pa.Table
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_name(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
 
 
 def _strftime_to_java(fmt: str) -> str:
@@ -247,6 +270,151 @@ class Engine:
         with pg.connect(uri) as conn, conn.cursor() as cur:
             cur.execute(f"SELECT * FROM {quoted}")
             return self.from_arrow_stream(cur.fetch_record_batch(), f"table {table!r}")
+
+    def scan_csv(
+        self, path: str | Path, columns: Sequence[str], delimiter: str, *, max_line_size: int
+    ) -> CsvScan | None:
+        """Parse a UTF-8 CSV file in the engine (in parallel), every value as text.
+
+        The header line is skipped; ``columns`` name the fields. Records with the wrong
+        number of fields are kept apart with where they start (``CsvScan.rejects``) rather
+        than failing the read. ``None`` when this engine has no such reader (Spark: the
+        caller parses the file itself) or the engine cannot parse the file.
+        """
+        if self.backend != "duckdb":
+            return None
+        raw = self.con.con
+        name = self.fresh_name("csv")
+        rejects, scans = f"{name}_rejects", f"{name}_scans"
+        spec = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in columns)
+        sql = (
+            f"CREATE TEMP TABLE {_sql_name(name)} AS SELECT * FROM read_csv("
+            f"{_sql_text(str(path))}, header = true, auto_detect = false, "
+            f"columns = {{{spec}}}, delim = {_sql_text(delimiter)}, quote = '\"', "
+            f"escape = '\"', encoding = 'utf-8', strict_mode = true, "
+            f"allow_quoted_nulls = false, max_line_size = {int(max_line_size)}, "
+            f"store_rejects = true, rejects_table = {_sql_text(rejects)}, "
+            f"rejects_scan = {_sql_text(scans)}, rejects_limit = 0)"
+        )
+        try:
+            raw.execute(sql)
+            bad = raw.execute(
+                "SELECT line_byte_position, error_type, csv_line, error_message "
+                f"FROM {_sql_name(rejects)} ORDER BY line_byte_position"
+            ).to_arrow_table()
+            n = raw.execute(f"SELECT count(*) FROM {_sql_name(name)}").fetchone()
+        except Exception:
+            raw.execute(f"DROP TABLE IF EXISTS {_sql_name(name)}")
+            return None
+        finally:
+            raw.execute(f"DROP TABLE IF EXISTS {_sql_name(rejects)}")
+            raw.execute(f"DROP TABLE IF EXISTS {_sql_name(scans)}")
+        bad = bad.cast(
+            pa.schema(
+                [
+                    ("line_byte_position", pa.int64()),
+                    ("error_type", pa.string()),
+                    ("csv_line", pa.string()),
+                    ("error_message", pa.string()),
+                ]
+            )
+        )
+        return CsvScan(name, tuple(columns), int(n[0] if n else 0), bad)
+
+    def csv_line_breaks(self, scan: CsvScan) -> int:
+        """How many line breaks the scanned records hold inside quoted values."""
+        nl = " + ".join(
+            f"coalesce(length({_sql_name(c)}) - length(replace({_sql_name(c)}, chr(10), '')), 0)"
+            for c in scan.columns
+        )
+        got = self.con.con.execute(f"SELECT sum({nl}) FROM {_sql_name(scan.table)}").fetchone()
+        return int(got[0] or 0) if got else 0
+
+    def number_csv(
+        self,
+        scan: CsvScan,
+        removed: Sequence[int],
+        *,
+        multiline: bool,
+        leave_out: Sequence[int] = (),
+    ) -> tuple[ir.Table | None, list[int]]:
+        """The scanned records with ``_row``, each record's line in the file (the header is
+        line 1), and the lines of records whose every field is empty (left out).
+
+        ``removed`` are the file's lines that hold no parsed record (blank lines, refused
+        records), sorted; ``multiline`` says some records span several lines. A record's
+        line is its position among the lines left, shifted past the removed lines before
+        it (an as-of join on the few removed lines, not a row-by-row walk). The records at
+        the lines ``leave_out`` are left out too; ``(None, [])`` when some of those lines
+        hold no record.
+        """
+        raw = self.con.con
+        name = self.fresh_name("numbered")
+        cols = ", ".join(_sql_name(c) for c in scan.columns)
+        if multiline:
+            span = " + ".join(
+                f"coalesce(length({_sql_name(c)}) - length(replace({_sql_name(c)}, chr(10), "
+                "'')), 0)"
+                for c in scan.columns
+            )
+            base = (
+                f"2 + rowid + coalesce(sum({span}) OVER (ORDER BY rowid ROWS BETWEEN "
+                "UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+            )
+        else:
+            base = "2 + rowid"
+        source = f"(SELECT {cols}, CAST({base} AS BIGINT) AS _base FROM {_sql_name(scan.table)})"
+        if len(removed):
+            lines = np.sort(np.asarray(removed, dtype=np.int64))
+            # a removed line's place among the kept lines (b), and how many removed lines
+            # lie at or before that place (k); consecutive removed lines share a place, and
+            # the last of them counts them all
+            b = lines - np.arange(len(lines), dtype=np.int64)
+            last = np.r_[b[1:] != b[:-1], True]
+            shifts = pa.table({"b": pa.array(b[last]), "k": pa.array(np.flatnonzero(last) + 1)})
+            shift_table = f"{name}_shifts"
+            self.con.create_table(shift_table, shifts, temp=True, overwrite=True)
+            numbered = (
+                f"SELECT s.* EXCLUDE (_base), s._base + coalesce(r.k, 0) AS {_sql_name(ROW)} "
+                f"FROM {source} s ASOF LEFT JOIN {_sql_name(shift_table)} r ON s._base >= r.b"
+            )
+        else:
+            numbered = f"SELECT * EXCLUDE (_base), _base AS {_sql_name(ROW)} FROM {source}"
+        blank = " AND ".join(
+            f"coalesce(trim({_sql_name(c)}, ' \t\r'), '') = ''" for c in scan.columns
+        )
+        raw.execute(f"CREATE TEMP VIEW {_sql_name(name + '_all')} AS {numbered}")
+        if len(leave_out):
+            out_table = f"{name}_out"
+            self.con.create_table(
+                out_table,
+                pa.table({"line": pa.array(np.asarray(leave_out, np.int64))}),
+                temp=True,
+                overwrite=True,
+            )
+            found = raw.execute(
+                f"SELECT count(*) FROM {_sql_name(name + '_all')} "
+                f"WHERE {_sql_name(ROW)} IN (SELECT line FROM {_sql_name(out_table)})"
+            ).fetchone()
+            if not found or int(found[0]) != len(leave_out):
+                return None, []
+            raw.execute(
+                f"CREATE TEMP VIEW {_sql_name(name + '_kept')} AS SELECT * FROM "
+                f"{_sql_name(name + '_all')} WHERE {_sql_name(ROW)} NOT IN "
+                f"(SELECT line FROM {_sql_name(out_table)})"
+            )
+            name_all = name + "_kept"
+        else:
+            name_all = name + "_all"
+        blank_rows = raw.execute(
+            f"SELECT {_sql_name(ROW)} FROM {_sql_name(name_all)} WHERE {blank} "
+            f"ORDER BY {_sql_name(ROW)}"
+        ).fetchall()
+        raw.execute(
+            f"CREATE TEMP VIEW {_sql_name(name)} AS SELECT * FROM {_sql_name(name_all)} "
+            f"WHERE NOT ({blank})"
+        )
+        return self.con.table(name), [int(r[0]) for r in blank_rows]
 
     def read_duckdb_table(self, path: str | Path, table: str) -> ir.Table:
         """A table inside a DuckDB database file, with ``_row`` numbers (1-based)."""

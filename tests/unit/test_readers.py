@@ -148,6 +148,48 @@ def test_a_quoted_value_may_span_lines(tmp_path, engine):
     assert raw.n_malformed == 0
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "customer_id,date,revenue\nA,2024-01-02,1\nB,2024-01-03,2\n",
+        "customer_id,date,revenue\nA,2024-01-02,1\nB,2024-01-02\n\n , ,\nC,1,2,3\nD,x,4",
+        'customer_id,name,revenue\nA,"Acme\nSecond floor",1\nB,"two\nthree\nlines",2\nC,x,3\n',
+        "customer_id;date;revenue\r\nA;2024-01-02;1\r\n\r\nB;2024-01-03;2\r\n",
+    ],
+    ids=["clean", "ragged-and-blank", "multi-line", "crlf-blank"],
+)
+def test_csv_is_parsed_in_the_engine_with_the_lines_a_user_sees(
+    tmp_path, engine, text, monkeypatch
+):
+    import tierwise.io.readers as readers
+
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("read in Python instead of the engine")
+
+    path = _write(tmp_path / "tx.csv", text)
+    expected = read_input("transactions", path, TableInput(), engine)
+    want_rows = [(r["customer_id"], r["_row"]) for r in _rows(expected, engine)]
+    monkeypatch.setattr(readers, "_read_csv_in_python", no_fallback)
+    raw = read_input("transactions", path, TableInput(), engine)
+    got = [(r["customer_id"], r["_row"]) for r in _rows(raw, engine)]
+    assert got == want_rows
+    # each record at the line it starts on, counting the lines of quoted values
+    lines = text.replace("\r\n", "\n").split("\n")
+    for cid, row in got:
+        assert lines[row - 1].split(raw.delimiter)[0] == cid, (cid, row)
+    assert raw.malformed.to_pylist() == expected.malformed.to_pylist()
+
+
+def test_a_blank_line_inside_a_quoted_value_keeps_every_line_number(tmp_path, engine):
+    text = 'customer_id,name,revenue\nA,"Acme\n\nSecond floor",1\n\nB,x,2\n'
+    raw = read_input("customers", _write(tmp_path / "c.csv", text), TableInput(), engine)
+    assert [(r["name"], r["_row"]) for r in _rows(raw, engine)] == [
+        ("Acme\n\nSecond floor", 2),
+        ("x", 6),
+    ]
+    assert [(r["row"], r["reason"]) for r in raw.malformed.to_pylist()] == [(5, "blank line")]
+
+
 def test_a_quote_never_closed_stops_with_its_row(tmp_path, engine):
     # without the check, lines 3 and 4 would vanish silently into row 2's name
     text = (

@@ -571,25 +571,41 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
     except InputError as exc:
         raise InputError(exc.message, file=shown, row=exc.row, hint=exc.hint) from exc
     names = _check_header(shown, dialect.header)
+    raw = _read_csv_in_engine(name, text.path, shown, dialect.delimiter, names, engine)
+    if raw is None:
+        raw = _read_csv_in_python(name, text.path, shown, dialect.delimiter, names, engine)
+    raw.warnings = warnings
+    return raw
+
+
+def _read_csv_in_python(
+    name: str, path: str, shown: str, delimiter: str, names: list[str], engine: Engine
+) -> RawInput:
+    """Parse a UTF-8 CSV file with Arrow's reader (single-threaded, in memory), then hand
+    it to the engine: for engines without a CSV reader of their own, and for files the
+    engine's reader cannot number line by line."""
     bad: list[tuple[int, str, str]] = []
+    #: line breaks inside each refused record (it spans that many more lines)
+    bad_breaks: list[int] = []
     multiline_bad: list[int] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         text = row.text or ""
         reason = (
             "blank line"
-            if not text.strip(dialect.delimiter + " \r\n")
+            if not text.strip(delimiter + " \r\n")
             else f"expected {row.expected_columns} fields, found {row.actual_columns}"
         )
         number = row.number if row.number is not None and row.number > 0 else -1
         bad.append((number, reason, text[:200]))
+        bad_breaks.append(text.rstrip("\r\n").count("\n"))
         if "\n" in text.rstrip("\r\n"):
             multiline_bad.append(number)
         return "skip"
 
     try:
         table = pacsv.read_csv(
-            text.path,
+            path,
             read_options=pacsv.ReadOptions(
                 encoding="utf-8",
                 column_names=names,
@@ -599,7 +615,7 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
                 block_size=1 << 24,
             ),
             parse_options=pacsv.ParseOptions(
-                delimiter=dialect.delimiter,
+                delimiter=delimiter,
                 invalid_row_handler=on_invalid,
                 ignore_empty_lines=False,
                 # quoted values may span lines (single-threaded, so no cost)
@@ -622,18 +638,25 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
     if names and names[0].startswith("\ufeff"):
         table = table.rename_columns([names[0].lstrip("\ufeff"), *names[1:]])
         names = table.column_names
-    # the row number of every parsed record: physical lines less the malformed ones
+    # the line of every record: the parser numbers records (the header is 1); a record
+    # starts after the lines of every record before it, quoted line breaks included
     n_good = table.num_rows
-    bad_lines = np.array(sorted(b[0] for b in bad if b[0] > 0), dtype=np.int64)
-    if len(bad_lines) == len(bad):
-        all_lines = np.arange(2, n_good + len(bad) + 2, dtype=np.int64)
-        rows = np.setdiff1d(all_lines, bad_lines, assume_unique=True)[:n_good]
-        if len(rows) < n_good:  # multi-line quoted values: fall back to record numbers
-            rows = np.arange(2, n_good + 2, dtype=np.int64)
-    else:
-        rows = np.arange(2, n_good + 2, dtype=np.int64)
+    rows = np.arange(2, n_good + 2, dtype=np.int64)
+    numbers = np.array([b[0] for b in bad], dtype=np.int64)
+    total = n_good + len(bad)
+    good = np.setdiff1d(np.arange(2, total + 2, dtype=np.int64), numbers, assume_unique=True)
+    if (numbers > 0).all() and len(np.unique(numbers)) == len(bad) and len(good) == n_good:
+        span = np.ones(total, dtype=np.int64)
+        for col in names:
+            breaks = pc.count_substring(table.column(col), "\n").to_numpy(zero_copy_only=False)
+            span[good - 2] += np.nan_to_num(breaks).astype(np.int64)
+        span[numbers - 2] += np.array(bad_breaks, dtype=np.int64)
+        start = 2 + np.concatenate(([0], np.cumsum(span)[:-1]))
+        rows = start[good - 2]
+        bad = [(int(start[n - 2]), why, v) for n, (_, why, v) in zip(numbers, bad, strict=True)]
+        multiline_bad = [int(start[n - 2]) for n in multiline_bad if n > 0]
     table = table.append_column(ROW, pa.array(rows, pa.int64()))
-    _check_unclosed_quote(text.path, shown, table, names, multiline_bad)
+    _check_unclosed_quote(path, shown, table, names, multiline_bad)
     # lines whose every field is empty are blank lines
     if names and n_good:
         empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(table.column(names[0]))), 0)
@@ -648,14 +671,225 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
             table = table.filter(pc.invert(empty))
     malformed = _malformed(shown, name, [(r, None, why, v) for r, why, v in bad])
     t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"))
+    return RawInput(name, shown, t, malformed=malformed, source_columns=names, delimiter=delimiter)
+
+
+# -- CSV: reading in the engine ----------------------------------------------------------------
+
+#: the longest CSV line the engine's reader takes; longer ones go to Arrow's reader
+_MAX_LINE = 1 << 28
+_FIELDS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
+@dataclass
+class _Lines:
+    """What a file's line breaks show, found without parsing it."""
+
+    #: lines after the header (the last one may lack its line break)
+    data_lines: int
+    #: lines that are empty (or hold only a carriage return), numbered from 1
+    empty: np.ndarray
+    first_empty: bool
+    #: lines with more fields than the header whose extra fields are empty (they end with
+    #: the delimiter): (line, fields, text)
+    extra_empty: list[tuple[int, int, str]]
+    #: such a line may hold a quoted value: its fields cannot be counted from its bytes
+    unsure: bool
+
+
+def _line_facts(path: str, delimiter: str, width: int) -> _Lines:
+    """Count a file's lines and find its empty ones and those with empty extra fields,
+    streamed in blocks of whole lines (NumPy per block, no loop over lines)."""
+    count = 0  # lines before the block
+    carry = b""
+    delim = ord(delimiter)
+    empty: list[np.ndarray] = []
+    extra: list[tuple[int, int, str]] = []
+    unsure = False
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(_CHUNK)
+            data = carry + block
+            if block:
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    carry = data
+                    continue
+                chunk, carry = data[:cut], data[cut:]
+            else:
+                chunk, carry = data, b""
+            if not chunk:
+                break
+            arr = np.frombuffer(chunk, np.uint8)
+            ends = np.flatnonzero(arr == 10)
+            if not chunk.endswith(b"\n"):
+                ends = np.append(ends, len(arr))  # the last line, without its line break
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            length = ends - starts
+            last = arr[np.maximum(ends - 1, 0)]
+            content = length - ((length > 0) & (last == 13))
+            line_no = count + np.arange(1, len(ends) + 1)
+            empty.append(line_no[content == 0])
+            final = arr[np.maximum(starts + content - 1, 0)]
+            trail = (content > 0) & (final == delim) & (line_no > 1)
+            if trail.any():
+                dpos = np.flatnonzero(arr == delim)
+                qpos = np.flatnonzero(arr == 34)
+                fields = 1 + np.searchsorted(dpos, ends) - np.searchsorted(dpos, starts)
+                quotes = np.searchsorted(qpos, ends) - np.searchsorted(qpos, starts)
+                over = trail & (fields > width)
+                unsure = unsure or bool((over & (quotes > 0)).any())
+                for i in np.flatnonzero(over & (quotes == 0)).tolist():
+                    text = chunk[starts[i] : starts[i] + content[i]][:400]
+                    extra.append(
+                        (int(line_no[i]), int(fields[i]), text.decode("utf-8", "replace")[:200])
+                    )
+            count += len(ends)
+    found = np.concatenate(empty) if empty else np.zeros(0, np.int64)
+    return _Lines(
+        max(count - 1, 0),
+        found[found > 1],
+        bool(found.size and found[0] == 1),
+        extra,
+        unsure,
+    )
+
+
+def _locate(path: str, positions: list[int], firsts: list[str]) -> list[int] | None:
+    """The line (from 1) of each record the engine refused, from the byte where it says
+    the record starts (sorted) and the record's first line of text.
+
+    The engine's byte position can be one off the line's first byte; the line holding
+    it, or the next, must read as the record's first line, else ``None``.
+    """
+    out: list[int] = []
+    count, offset, carry, i = 0, 0, b"", 0
+    with open(path, "rb") as f:
+        while i < len(positions):
+            block = f.read(_CHUNK)
+            data = carry + block
+            if block:
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    carry = data
+                    continue
+                chunk, carry = data[:cut], data[cut:]
+            else:
+                chunk, carry = data, b""
+            if not chunk:
+                break
+            nl = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
+            starts = np.concatenate(([0], nl + 1))
+            end = offset + len(chunk)
+            while i < len(positions) and (positions[i] < end or not block):
+                k = int(np.searchsorted(nl, positions[i] - offset, side="left"))
+                want = firsts[i].rstrip("\r")
+                for j in (k, k + 1, k - 1):
+                    if 0 <= j < len(starts):
+                        stop = int(nl[j]) if j < len(nl) else len(chunk)
+                        got = chunk[int(starts[j]) : stop].rstrip(b"\r")
+                        if got.decode("utf-8", "replace") == want:
+                            out.append(count + j + 1)
+                            break
+                else:
+                    return None
+                i += 1
+            count += len(nl)
+            offset = end
+            if not block:
+                break
+    return out if len(out) == len(positions) else None
+
+
+def _read_csv_in_engine(
+    name: str, path: str, shown: str, delimiter: str, names: list[str], engine: Engine
+) -> RawInput | None:
+    """Parse a UTF-8 CSV file in the engine and number its records by their line.
+
+    The engine keeps the records in file order and sets aside those with the wrong
+    number of fields (with the byte where each starts); it skips empty lines silently.
+    The line of each record then follows from the lines that hold none (empty lines,
+    refused records) and, where quoted values span lines, from the line breaks inside the
+    records before it. ``None`` when the engine cannot read the file or the lines do not
+    add up (a stray quote, a blank line inside a quoted value): Arrow's reader takes
+    over, which reports those cases itself.
+    """
+    facts = _line_facts(path, delimiter, len(names))
+    if facts.first_empty or facts.unsure:
+        return None
+    scan = engine.scan_csv(path, names, delimiter, max_line_size=_MAX_LINE)
+    if scan is None:
+        return None
+    rej = scan.rejects
+    kinds = set(rej.column("error_type").to_pylist())
+    if not kinds <= {"MISSING COLUMNS", "TOO MANY COLUMNS"}:
+        return None  # an unclosed quote, a line too long …
+    bad: list[tuple[int, str | None, str, str]] = []
+    blank: set[int] = {int(x) for x in facts.empty}
+    removed: set[int] = set(blank)
+    if rej.num_rows:
+        texts = [t or "" for t in rej.column("csv_line").to_pylist()]
+        starts = _locate(
+            path,
+            [int(p) for p in rej.column("line_byte_position").to_pylist()],
+            [t.split("\n", 1)[0] for t in texts],
+        )
+        if starts is None:
+            return None
+        seen: set[int] = set()
+        for start, text, message in zip(
+            starts, texts, rej.column("error_message").to_pylist(), strict=True
+        ):
+            if start in seen:
+                continue  # the engine may report one record twice
+            seen.add(start)
+            parts = (text or "").rstrip("\r\n").split("\n")
+            first = True
+            for offset, part in enumerate(parts):
+                line = start + offset
+                removed.add(line)
+                if not part.strip(delimiter + " \t\r"):
+                    blank.add(line)  # a blank line swept into the record
+                    continue
+                if first:
+                    m = _FIELDS.search(message or "")
+                    why = (
+                        f"expected {m.group(1)} fields, found {m.group(2)}"
+                        if m
+                        else "wrong number of fields"
+                    )
+                    bad.append((line, None, why, (text or "").strip("\r\n")[:200]))
+                    first = False
+    blank_lines = sorted(blank - {b[0] for b in bad})
+    # every line is a record's, a removed one, or inside a record's quoted value
+    inside = facts.data_lines - scan.rows - len(removed)
+    if inside < 0:
+        return None
+    if inside and engine.csv_line_breaks(scan) != inside:
+        return None
+    # the engine takes a line whose extra fields are empty (it ends with the delimiter) as
+    # if they were not there; such lines are refused here as any line with extra fields
+    extra = {line: (fields, text) for line, fields, text in facts.extra_empty}
+    table, blank_records = engine.number_csv(
+        scan, sorted(removed), multiline=inside > 0, leave_out=sorted(extra)
+    )
+    if table is None:
+        return None
+    width = len(names)
+    bad += [
+        (line, None, f"expected {width} fields, found {fields}", text)
+        for line, (fields, text) in extra.items()
+    ]
+    bad += [(line, None, "blank line", "") for line in blank_lines]
+    bad += [(line, None, "blank line", "") for line in blank_records if line not in extra]
+    bad.sort(key=lambda b: b[0])
     return RawInput(
         name,
         shown,
-        t,
-        malformed=malformed,
+        table,
+        malformed=_malformed(shown, name, bad),
         source_columns=names,
-        delimiter=dialect.delimiter,
-        warnings=warnings,
+        delimiter=delimiter,
     )
 
 
