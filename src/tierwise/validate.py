@@ -53,6 +53,7 @@ __all__ = [
     "canonicalize",
     "check_transactions",
     "count_text",
+    "decide_cancellations",
     "match_columns",
     "reject_duplicate_keys",
     "reject_if",
@@ -469,6 +470,10 @@ class _Plan:
     raw: str  # the level-1 column carrying the raw value
     conv: _Convention
     text: bool  # the raw column is text
+    #: an identifier that names a customer, rep or invoice: a control character in it is
+    #: refused (a regular expression per value, so not spent on every order and product id
+    #: of the transactions)
+    keyed: bool = False
 
     # -- level 1: trimmed and cleaned text, or the typed value --------------------------
 
@@ -572,17 +577,21 @@ class _Plan:
         if kind in ("id", "text"):
             if kind == "text":
                 return []
-            return [
+            checks = [
                 (
                     value.length() > vs.max_id_length,
                     f"{name} is longer than {vs.max_id_length} characters",
-                ),
-                (
-                    value.re_search(_CONTROL),
-                    f"{name} contains a control character (a NUL byte, a line break or a "
-                    "tab): not an identifier",
-                ),
+                )
             ]
+            if self.keyed:
+                checks.append(
+                    (
+                        value.re_search(_CONTROL),
+                        f"{name} contains a control character (a NUL byte, a line break or "
+                        "a tab): not an identifier",
+                    )
+                )
+            return checks
         if kind == "bool":
             if not self.text:
                 return []
@@ -598,18 +607,19 @@ class _Plan:
                 clean = t[_hidden("c", name)]
                 fit, alt, nonfinite = (t[_hidden(p, name)] for p in ("fit", "alt", "nf"))
                 other = "," if self.conv.decimal == "." else "."
-                reason = ibis.cases(
-                    (clean.contains("_"), f'{name} is not a number ("_" is not a digit separator)'),
+                not_number = clean.notnull() & ~fit & ~nonfinite
+                checks += [
                     (
-                        alt,
+                        not_number & clean.contains("_"),
+                        f'{name} is not a number ("_" is not a digit separator)',
+                    ),
+                    (
+                        not_number & alt,
                         f'{name} is not a number with "{self.conv.decimal}" as decimal '
                         f"separator, as in the rest of the column (set [{table}] decimal if the "
                         f'column uses "{other}")',
                     ),
-                    else_=ibis.literal(f"{name} is not a number"),
-                )
-                checks += [
-                    (clean.notnull() & ~fit & ~nonfinite, reason),
+                    (not_number, f"{name} is not a number"),
                     (clean.notnull() & nonfinite, f"{name} is not a finite number"),
                 ]
             checks += [
@@ -859,7 +869,8 @@ def canonicalize(
         if src is not None:
             rn = raw_names.setdefault(src, f"_raw__{len(raw_names)}")
             is_text = raw[src].type().is_string()
-            plans.append(_Plan(col.name, col.kind, rn, conventions.get(src, plain), is_text))
+            keyed = col.kind == "id" and (table != "transactions" or col.name == "customer_id")
+            plans.append(_Plan(col.name, col.kind, rn, conventions.get(src, plain), is_text, keyed))
     for name, src in extra:
         rn = raw_names.setdefault(src, f"_raw__{len(raw_names)}")
         dtype = raw[src].type()
@@ -909,23 +920,6 @@ def canonicalize(
                 f"after the analysis date {as_of.isoformat()} (--as-of)",
             )
         )
-    if rules:
-        reason = ibis.cases(*[(c, r) for c, _, r in rules], else_=ibis.null(str))
-        rcol = ibis.cases(*[(c, src) for c, src, _ in rules], else_=ibis.null(str))
-        rval = ibis.cases(
-            *[
-                (
-                    c,
-                    t2[raw_names[src]].cast(str).substr(0, _VALUE_CHARS)
-                    if src in raw_names
-                    else ibis.null(str),
-                )
-                for c, src, _ in rules
-            ],
-            else_=ibis.null(str),
-        )
-    else:  # pragma: no cover - every table has a required column
-        reason = rcol = rval = ibis.null(str)
     keep: dict[str, ir.Value] = {
         c.name: final[c.name].cast(_IBIS_TYPES[c.kind]) for c in spec.columns
     }
@@ -936,7 +930,32 @@ def canonicalize(
                 if plan.kind == "extra_number"
                 else final[plan.name]
             )
-    t = t2.select(**keep, **{ROW: t2[ROW], REASON: reason, RCOL: rcol, RVAL: rval})
+    # the first failing rule's number is found once; its reason, column and value are
+    # then picked by that number (the conditions are not evaluated again for each)
+    rule = ibis.cases(*[(c, i) for i, (c, _, _) in enumerate(rules)], else_=ibis.null("int32"))
+    shown = {src: raw_names[src] for _, src, _ in rules if src in raw_names}
+    t3 = t2.select(
+        **keep, **{ROW: t2[ROW], "_rule": rule}, **{rn: t2[rn] for rn in set(shown.values())}
+    ).view()
+    by_rule = [t3._rule == i for i in range(len(rules))]
+    reason = ibis.cases(
+        *[(hit, r) for hit, (_, _, r) in zip(by_rule, rules, strict=True)], else_=ibis.null(str)
+    )
+    rcol = ibis.cases(
+        *[(hit, src) for hit, (_, src, _) in zip(by_rule, rules, strict=True)],
+        else_=ibis.null(str),
+    )
+    rval = ibis.cases(
+        *[
+            (hit, t3[shown[src]].cast(str).substr(0, _VALUE_CHARS))
+            for hit, (_, src, _) in zip(by_rule, rules, strict=True)
+            if src in shown
+        ],
+        else_=ibis.null(str),
+    )
+    t = t3.select(
+        **{k: t3[k] for k in keep}, **{ROW: t3[ROW], REASON: reason, RCOL: rcol, RVAL: rval}
+    )
     if table == "market":
         t = _reject_repeated_market_keys(t.view(), mapping)
     return t.view()
@@ -1050,6 +1069,7 @@ def check_transactions(
     engine: Engine | None = None,
     file: str = "transactions",
     warnings: list[str] | None = None,
+    decide_cancel: bool = True,
 ) -> ir.Table:
     """Transaction-specific row checks and derived flags.
 
@@ -1060,7 +1080,10 @@ def check_transactions(
       the file gives them (a return flagged with a positive amount of 30 is revenue -30);
     - ``is_cancel`` is true when order_id starts with ``[validate] cancel_prefix`` and the
       prefix is believed: its lines are a minority and mostly negative (decided from the
-      whole table, one query); otherwise a warning says how many order ids carry it;
+      whole table, one query); otherwise a warning says how many order ids carry it. With
+      ``decide_cancel=False`` every prefixed line is marked and the caller decides with
+      :func:`decide_cancellations` once the table is materialised (no second scan of the
+      file);
     - identical lines are rejected when ``[validate] drop_duplicate_lines`` is on.
 
     Examples
@@ -1106,7 +1129,9 @@ def check_transactions(
     prefix = vs.cancel_prefix or ""
     if prefix:
         marked = t.order_id.startswith(prefix).fill_null(False)
-        if _believe_cancel_prefix(t, marked, t.is_return, vs, engine, file, warnings):
+        if not decide_cancel or _believe_cancel_prefix(
+            t, marked, t.is_return, vs, engine, file, warnings
+        ):
             is_cancel = marked
     # a return's amounts are never positive: -|x| (NULL stays NULL)
     negative = {
@@ -1127,6 +1152,45 @@ def check_transactions(
     return t
 
 
+def decide_cancellations(
+    t: ir.Table,
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    file: str = "transactions",
+    warnings: list[str] | None = None,
+) -> ir.Table:
+    """Keep ``is_cancel`` only where the cancel prefix is believed (see
+    :func:`check_transactions`), for a table checked with ``decide_cancel=False``.
+
+    Run on the checked table once it is materialised, the decision reads columns already
+    in the engine instead of parsing the file a second time.
+
+    Examples
+    --------
+    >>> import pyarrow as pa, datetime as dt
+    >>> from tierwise.engine import Engine, ROW
+    >>> from tierwise.settings import Settings
+    >>> eng = Engine()
+    >>> raw = eng.from_arrow(pa.table({"customer_id": ["A", "A"], "date": ["2024-01-31"] * 2,
+    ...     "revenue": ["10", "12"], "order_id": ["CO-1", "CO-2"], ROW: [2, 3]}))
+    >>> t = canonicalize(raw, "transactions", Settings(), eng, file="tx.csv")
+    >>> t = check_transactions(t, Settings(), as_of=None, today=dt.date(2024, 2, 1),
+    ...                        decide_cancel=False)
+    >>> t = eng.materialize(t)
+    >>> said = []
+    >>> t = decide_cancellations(t, Settings(), engine=eng, warnings=said)
+    >>> eng.to_arrow(t).column("is_cancel").to_pylist(), len(said)
+    ([False, False], 1)
+    """
+    vs = settings.validate_
+    if not vs.cancel_prefix:
+        return t
+    if _believe_cancel_prefix(t, t.is_cancel, t.is_return, vs, engine, file, warnings):
+        return t
+    return t.mutate(is_cancel=ibis.literal(False))
+
+
 def _believe_cancel_prefix(
     t: ir.Table,
     marked: ir.BooleanValue,
@@ -1142,7 +1206,9 @@ def _believe_cancel_prefix(
     most ``cancel_max_share``) and at least ``cancel_min_negative_share`` of them are
     negative; an ERP numbering every order ``CO-…`` fails the first test.
     """
-    ok = t[REASON].isnull()
+    # over every line, rejected or not: the few rejects do not change the answer, and the
+    # query then reads only the order ids and amounts, not every check of validation
+    ok = ibis.literal(True)
     stats_expr = t.aggregate(
         with_order=(ok & t.order_id.notnull()).cast("int64").sum(),
         marked=(ok & marked).cast("int64").sum(),

@@ -377,6 +377,24 @@ def test_orders_numbered_co_are_not_cancellations_and_the_run_says_so(eng: Engin
     assert "[validate] cancel_prefix" in warnings[0]
 
 
+def test_the_cancel_decision_may_wait_for_the_materialised_table(eng: Engine) -> None:
+    from tierwise.validate import decide_cancellations
+
+    s = Settings()
+    for orders, revenue, believed in (
+        (["C1", "S2", "S3"], ["-5", "10", "10"], [True, False, False]),
+        (["CO-1", "CO-2", "CO-3"], ["5", "10", "10"], [False, False, False]),
+    ):
+        raw = _raw(eng, _tx_cols(3, order_id=orders, revenue=revenue))
+        t = canonicalize(raw, "transactions", s, eng, file="f.csv", today=TODAY)
+        t = check_transactions(t, s, as_of=None, today=TODAY, decide_cancel=False)
+        t = eng.materialize(t)
+        said: list[str] = []
+        t = decide_cancellations(t, s, engine=eng, file="f.csv", warnings=said)
+        assert eng.to_arrow(t.order_by(ROW)).column("is_cancel").to_pylist() == believed
+        assert len(said) == (0 if believed[0] else 1)
+
+
 def test_a_prefix_on_positive_lines_is_not_believed(eng: Engine) -> None:
     # a minority carries the prefix, but its lines are sales, not negative cancellations
     warnings: list[str] = []
