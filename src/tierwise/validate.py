@@ -574,6 +574,7 @@ class _Plan:
     ) -> list[Check]:
         name, kind = self.name, self.kind
         value = self.value(t)
+        checks: list[Check] = []
         if kind in ("id", "text"):
             if kind == "text":
                 return []
@@ -602,7 +603,6 @@ class _Plan:
                 )
             ]
         if kind in ("number", "int"):
-            checks: list[Check] = []
             if self.text:
                 clean = t[_hidden("c", name)]
                 fit, alt, nonfinite = (t[_hidden(p, name)] for p in ("fit", "alt", "nf"))
