@@ -208,12 +208,41 @@ class Engine:
                 if with_row_numbers:
                     t = t.mutate(**{ROW: (t.file_row_number + 1).cast("int64")})
                 return t.drop("file_row_number")
-            t = self.con.read_parquet(str(path), table_name=name)
-            if with_row_numbers:
-                t = t.mutate(**{ROW: (ibis.row_number() + 1).cast("int64")})
-            return t
+            if not with_row_numbers:
+                return self.con.read_parquet(str(path), table_name=name)
+            return self._spark_parquet_numbered(str(path), name)
         except Exception as exc:
             raise EngineError(f"{path}: could not read as Parquet: {exc}") from exc
+
+    def _spark_parquet_numbered(self, path: str, name: str) -> ir.Table:
+        """Parquet on Spark with ``_row`` from each file's own row index (Spark's hidden
+        ``_metadata.row_index``), offset by the rows of the files before it in name order:
+        numbers in file order, read in parallel, with no single-partition row_number()."""
+        session = self.con._session
+        df = session.read.parquet(path)
+        cols = list(df.columns)
+        df = df.select(*cols, "_metadata.row_index", "_metadata.file_path")
+        df.createOrReplaceTempView(name)
+        t = self.con.table(name)
+        files = self.to_arrow(
+            t.group_by("file_path").aggregate(n=t.count()).order_by("file_path"),
+            f"the files of {path}",
+        )
+        if files.num_rows <= 1:
+            row = t.row_index + 1
+        else:
+            counts = np.asarray(files.column("n").to_numpy(zero_copy_only=False), np.int64)
+            offsets = self.from_arrow(
+                pa.table(
+                    {
+                        "file_path": files.column("file_path"),
+                        "_offset": pa.array(np.concatenate(([0], np.cumsum(counts)[:-1]))),
+                    }
+                )
+            )
+            t = t.join(offsets, "file_path")
+            row = t.row_index + t._offset + 1
+        return t.select(*cols, **{ROW: row.cast("int64")})
 
     def from_arrow_stream(self, reader: pa.RecordBatchReader, what: str) -> ir.Table:
         """Load a stream of Arrow record batches (a database cursor, say) into the engine
