@@ -356,10 +356,32 @@ class Engine:
             f"coalesce(length({_sql_name(c)}) - length(replace({_sql_name(c)}, chr(10), '')), 0)"
             for c in scan.columns
         )
-        got = self.con.con.execute(f"SELECT sum({nl}) FROM {_sql_name(scan.table)}").fetchone()
+        try:
+            got = self.con.con.execute(f"SELECT sum({nl}) FROM {_sql_name(scan.table)}").fetchone()
+        except Exception as exc:
+            raise EngineError(
+                f"the engine failed counting the line breaks of table {scan.table!r}: {exc}"
+            ) from exc
         return int(got[0] or 0) if got else 0
 
     def number_csv(
+        self,
+        scan: CsvScan,
+        removed: Sequence[int],
+        *,
+        multiline: bool,
+        leave_out: Sequence[int] = (),
+    ) -> tuple[ir.Table | None, list[int]]:
+        """The scanned records with ``_row`` (see :meth:`_number_csv`); a failing query is
+        re-raised naming the table."""
+        try:
+            return self._number_csv(scan, removed, multiline=multiline, leave_out=leave_out)
+        except Exception as exc:
+            raise EngineError(
+                f"the engine failed numbering the lines of table {scan.table!r}: {exc}"
+            ) from exc
+
+    def _number_csv(
         self,
         scan: CsvScan,
         removed: Sequence[int],
