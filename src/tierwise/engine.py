@@ -327,7 +327,7 @@ class Engine:
         )
         try:
             raw.execute(sql)
-            bad = raw.execute(
+            bad = raw.sql(
                 "SELECT line_byte_position, error_type, csv_line, error_message "
                 f"FROM {_sql_name(rejects)} ORDER BY line_byte_position"
             ).to_arrow_table()
