@@ -117,7 +117,9 @@ def _errors() -> Iterator[None]:
         elif isinstance(exc, OSError) and exc.filename:
             line = f"{exc.filename}: {exc.strerror or exc}"
         else:
-            msg = " ".join(str(exc).split())[:300]
+            from .io.urls import redact_text
+
+            msg = redact_text(" ".join(str(exc).split()))[:300]
             line = f"unexpected {type(exc).__name__}: {msg} (run with --debug for the trace)"
         err_console.print(f"error: {line}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
@@ -442,6 +444,7 @@ def _check_setting_files(settings: Settings) -> None:
 def _validate(kw: dict[str, Any]) -> None:
     from .engine import Engine
     from .pipeline import load_and_validate
+    from .validate import count_text
 
     as_of = _parse_date(kw.get("as_of"))
     with _errors():
@@ -463,11 +466,9 @@ def _validate(kw: dict[str, Any]) -> None:
         if rej.num_rows:
             counts = rej.group_by(["table", "reason"]).aggregate([("row", "count"), ("row", "min")])
             counts = counts.sort_by([("row_count", "descending"), ("table", "ascending")])
-            console.print(
-                f"{rej.num_rows:,} {'row' if rej.num_rows == 1 else 'rows'} would be rejected:"
-            )
+            console.print(f"{count_text(rej.num_rows, 'row')} would be rejected:")
             for r in counts.to_pylist()[:30]:
-                rows = f"{r['row_count']:,} {'row' if r['row_count'] == 1 else 'rows'}"
+                rows = count_text(r["row_count"], "row")
                 console.print(
                     f"  {r['table']}: {r['reason']} — {rows} (first at row {r['row_min']})",
                     markup=False,

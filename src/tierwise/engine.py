@@ -17,19 +17,23 @@ Example
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 
 from .errors import EngineError, SettingsError
 
-__all__ = ["ROW", "Engine", "exact_sum"]
+__all__ = ["ROW", "CsvScan", "Engine", "exact_sum"]
 
 #: Name of the column that carries each input row's number as the user sees it.
 ROW = "_row"
@@ -64,6 +68,27 @@ def _duckdb_try_strptime(s: str, fmt: str) -> dt.timestamp:  # type: ignore[empt
 @ibis.udf.scalar.builtin(name="try_to_timestamp")
 def _spark_try_to_timestamp(s: str, fmt: str) -> dt.timestamp:  # type: ignore[empty-body]
     """Spark's forgiving parser: NULL where the text does not match the format."""
+
+
+@dataclass(frozen=True)
+class CsvScan:
+    """The records of a CSV file parsed in the engine, before they are numbered."""
+
+    #: engine table of the records that parsed, every column text, in file order
+    table: str
+    columns: tuple[str, ...]
+    rows: int
+    #: records the parser refused: line_byte_position (where the record's line starts),
+    #: error_type, csv_line (its text), error_message
+    rejects: pa.Table
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_name(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
 
 
 def _strftime_to_java(fmt: str) -> str:
@@ -115,6 +140,7 @@ class Engine:
         spark_session: Any = None,
     ) -> None:
         self.backend = backend
+        self._temp: Path | None = None
         if backend == "duckdb":
             self.con = ibis.duckdb.connect()
             raw = self.con.con
@@ -122,6 +148,9 @@ class Engine:
             raw.execute("SET preserve_insertion_order = true")
             # tierwise shows its own progress; DuckDB's bar would mix into the output
             raw.execute("SET enable_progress_bar = false")
+            # never reach for the internet: a file DuckDB would need an extension for (a
+            # SQLite database, say) fails at once with a clear message instead
+            raw.execute("SET autoinstall_known_extensions = false")
             if threads:
                 raw.execute(f"SET threads = {int(threads)}")
             if memory_limit:
@@ -148,6 +177,13 @@ class Engine:
     def fresh_name(prefix: str) -> str:
         return f"tw_{prefix}_{next(_names)}"
 
+    def temp_dir(self) -> Path:
+        """A private scratch folder for this engine's lifetime (transcoded CSV copies, the
+        contents of a pipe), removed by :meth:`close`."""
+        if self._temp is None:
+            self._temp = Path(tempfile.mkdtemp(prefix="tierwise-"))
+        return self._temp
+
     def from_arrow(self, table: pa.Table, name: str | None = None) -> ir.Table:
         """Register an Arrow table in the engine (copied in) and return it as an Ibis table."""
         name = name or self.fresh_name("arrow")
@@ -172,12 +208,264 @@ class Engine:
                 if with_row_numbers:
                     t = t.mutate(**{ROW: (t.file_row_number + 1).cast("int64")})
                 return t.drop("file_row_number")
-            t = self.con.read_parquet(str(path), table_name=name)
-            if with_row_numbers:
-                t = t.mutate(**{ROW: (ibis.row_number() + 1).cast("int64")})
-            return t
+            if not with_row_numbers:
+                return self.con.read_parquet(str(path), table_name=name)
+            return self._spark_parquet_numbered(str(path), name)
         except Exception as exc:
             raise EngineError(f"{path}: could not read as Parquet: {exc}") from exc
+
+    def _spark_parquet_numbered(self, path: str, name: str) -> ir.Table:
+        """Parquet on Spark with ``_row`` from each file's own row index (Spark's hidden
+        ``_metadata.row_index``), offset by the rows of the files before it in name order:
+        numbers in file order, read in parallel, with no single-partition row_number()."""
+        session = self.con._session
+        df = session.read.parquet(path)
+        cols = list(df.columns)
+        df = df.select(*cols, "_metadata.row_index", "_metadata.file_path")
+        df.createOrReplaceTempView(name)
+        t = self.con.table(name)
+        files = self.to_arrow(
+            t.group_by("file_path").aggregate(n=t.count()).order_by("file_path"),
+            f"the files of {path}",
+        )
+        if files.num_rows <= 1:
+            row = t.row_index + 1
+        else:
+            counts = np.asarray(files.column("n").to_numpy(zero_copy_only=False), np.int64)
+            offsets = self.from_arrow(
+                pa.table(
+                    {
+                        "file_path": files.column("file_path"),
+                        "_offset": pa.array(np.concatenate(([0], np.cumsum(counts)[:-1]))),
+                    }
+                )
+            )
+            t = t.join(offsets, "file_path")
+            row = t.row_index + t._offset + 1
+        return t.select(*cols, **{ROW: row.cast("int64")})
+
+    def from_arrow_stream(self, reader: pa.RecordBatchReader, what: str) -> ir.Table:
+        """Load a stream of Arrow record batches (a database cursor, say) into the engine
+        batch by batch, with ``_row`` the record's 1-based position in the stream."""
+        name = self.fresh_name("stream")
+        try:
+            if self.backend == "duckdb":
+                raw = self.con.con
+                view = f"{name}_src"
+                raw.register(view, reader)
+                try:
+                    # insertion order is kept (preserve_insertion_order), so rowid is the
+                    # record's position in the stream
+                    raw.execute(f'CREATE TEMP TABLE "{name}_data" AS SELECT * FROM "{view}"')
+                finally:
+                    raw.unregister(view)
+                return self._numbered_view(f"{name}_data", name)
+            table = reader.read_all()
+            n = table.num_rows
+            table = table.append_column(ROW, pa.array(range(1, n + 1), pa.int64()))
+            return self.from_arrow(table, name)
+        except Exception as exc:
+            raise EngineError(f"could not load {what} into the engine: {exc}") from exc
+
+    def _numbered_view(self, table: str, name: str) -> ir.Table:
+        """A view over a DuckDB table adding ``_row``: its rowid (the insertion position)
+        plus one."""
+        self.con.con.execute(
+            f'CREATE TEMP VIEW "{name}" AS SELECT *, CAST(rowid + 1 AS BIGINT) AS "{ROW}" '
+            f'FROM "{table}"'
+        )
+        return self.con.table(name)
+
+    def read_postgres(self, url: str, table: str, *, connect_timeout: int = 10) -> ir.Table:
+        """A PostgreSQL table read over ADBC (Arrow batches streamed from the server, no
+        row-by-row copy through Python), with ``_row`` the record number from 1.
+
+        ``table`` is ``name`` or ``schema.name``. Needs the ``postgres`` extra
+        (adbc-driver-postgresql). Errors carry the driver's message, which may quote the
+        URL: callers redact it.
+        """
+        try:
+            import adbc_driver_postgresql.dbapi as pg
+        except ImportError as exc:  # pragma: no cover - depends on the extra
+            raise SettingsError(
+                "reading PostgreSQL needs its driver: pip install 'tierwise[postgres]'"
+            ) from exc
+        from .io.urls import quote_password
+
+        quoted = ".".join('"' + p.replace('"', '""') + '"' for p in table.split("."))
+        uri = quote_password(url)
+        if "connect_timeout=" not in uri:
+            uri += ("&" if "?" in uri else "?") + f"connect_timeout={int(connect_timeout)}"
+        with pg.connect(uri) as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT * FROM {quoted}")
+            return self.from_arrow_stream(cur.fetch_record_batch(), f"table {table!r}")
+
+    def scan_csv(
+        self, path: str | Path, columns: Sequence[str], delimiter: str, *, max_line_size: int
+    ) -> CsvScan | None:
+        """Parse a UTF-8 CSV file in the engine (in parallel), every value as text.
+
+        The header line is skipped; ``columns`` name the fields. Records with the wrong
+        number of fields are kept apart with where they start (``CsvScan.rejects``) rather
+        than failing the read. ``None`` when this engine has no such reader (Spark: the
+        caller parses the file itself) or the engine cannot parse the file.
+        """
+        if self.backend != "duckdb":
+            return None
+        raw = self.con.con
+        name = self.fresh_name("csv")
+        rejects, scans = f"{name}_rejects", f"{name}_scans"
+        spec = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in columns)
+        sql = (
+            f"CREATE TEMP TABLE {_sql_name(name)} AS SELECT * FROM read_csv("
+            f"{_sql_text(str(path))}, header = true, auto_detect = false, "
+            f"columns = {{{spec}}}, delim = {_sql_text(delimiter)}, quote = '\"', "
+            f"escape = '\"', encoding = 'utf-8', strict_mode = true, "
+            f"allow_quoted_nulls = false, max_line_size = {int(max_line_size)}, "
+            f"store_rejects = true, rejects_table = {_sql_text(rejects)}, "
+            f"rejects_scan = {_sql_text(scans)}, rejects_limit = 0)"
+        )
+        try:
+            raw.execute(sql)
+            bad = raw.sql(
+                "SELECT line_byte_position, error_type, csv_line, error_message "
+                f"FROM {_sql_name(rejects)} ORDER BY line_byte_position"
+            ).to_arrow_table()
+            n = raw.execute(f"SELECT count(*) FROM {_sql_name(name)}").fetchone()
+        except Exception:
+            raw.execute(f"DROP TABLE IF EXISTS {_sql_name(name)}")
+            return None
+        finally:
+            raw.execute(f"DROP TABLE IF EXISTS {_sql_name(rejects)}")
+            raw.execute(f"DROP TABLE IF EXISTS {_sql_name(scans)}")
+        bad = bad.cast(
+            pa.schema(
+                [
+                    ("line_byte_position", pa.int64()),
+                    ("error_type", pa.string()),
+                    ("csv_line", pa.string()),
+                    ("error_message", pa.string()),
+                ]
+            )
+        )
+        return CsvScan(name, tuple(columns), int(n[0] if n else 0), bad)
+
+    def csv_line_breaks(self, scan: CsvScan) -> int:
+        """How many line breaks the scanned records hold inside quoted values."""
+        nl = " + ".join(
+            f"coalesce(length({_sql_name(c)}) - length(replace({_sql_name(c)}, chr(10), '')), 0)"
+            for c in scan.columns
+        )
+        try:
+            got = self.con.con.execute(f"SELECT sum({nl}) FROM {_sql_name(scan.table)}").fetchone()
+        except Exception as exc:
+            raise EngineError(
+                f"the engine failed counting the line breaks of table {scan.table!r}: {exc}"
+            ) from exc
+        return int(got[0] or 0) if got else 0
+
+    def number_csv(
+        self,
+        scan: CsvScan,
+        removed: Sequence[int],
+        *,
+        multiline: bool,
+        leave_out: Sequence[int] = (),
+    ) -> tuple[ir.Table | None, list[int]]:
+        """The scanned records with ``_row`` (see :meth:`_number_csv`); a failing query is
+        re-raised naming the table."""
+        try:
+            return self._number_csv(scan, removed, multiline=multiline, leave_out=leave_out)
+        except Exception as exc:
+            raise EngineError(
+                f"the engine failed numbering the lines of table {scan.table!r}: {exc}"
+            ) from exc
+
+    def _number_csv(
+        self,
+        scan: CsvScan,
+        removed: Sequence[int],
+        *,
+        multiline: bool,
+        leave_out: Sequence[int] = (),
+    ) -> tuple[ir.Table | None, list[int]]:
+        """The scanned records with ``_row``, each record's line in the file (the header is
+        line 1), and the lines of records whose every field is empty (left out).
+
+        ``removed`` are the file's lines that hold no parsed record (blank lines, refused
+        records), sorted; ``multiline`` says some records span several lines. A record's
+        line is its position among the lines left, shifted past the removed lines before
+        it (an as-of join on the few removed lines, not a row-by-row walk). The records at
+        the lines ``leave_out`` are left out too; ``(None, [])`` when some of those lines
+        hold no record.
+        """
+        raw = self.con.con
+        name = self.fresh_name("numbered")
+        cols = ", ".join(_sql_name(c) for c in scan.columns)
+        if multiline:
+            span = " + ".join(
+                f"coalesce(length({_sql_name(c)}) - length(replace({_sql_name(c)}, chr(10), "
+                "'')), 0)"
+                for c in scan.columns
+            )
+            base = (
+                f"2 + rowid + coalesce(sum({span}) OVER (ORDER BY rowid ROWS BETWEEN "
+                "UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+            )
+        else:
+            base = "2 + rowid"
+        source = f"(SELECT {cols}, CAST({base} AS BIGINT) AS _base FROM {_sql_name(scan.table)})"
+        if len(removed):
+            lines = np.sort(np.asarray(removed, dtype=np.int64))
+            # a removed line's place among the kept lines (b), and how many removed lines
+            # lie at or before that place (k); consecutive removed lines share a place, and
+            # the last of them counts them all
+            b = lines - np.arange(len(lines), dtype=np.int64)
+            last = np.r_[b[1:] != b[:-1], True]
+            shifts = pa.table({"b": pa.array(b[last]), "k": pa.array(np.flatnonzero(last) + 1)})
+            shift_table = f"{name}_shifts"
+            self.con.create_table(shift_table, shifts, temp=True, overwrite=True)
+            numbered = (
+                f"SELECT s.* EXCLUDE (_base), s._base + coalesce(r.k, 0) AS {_sql_name(ROW)} "
+                f"FROM {source} s ASOF LEFT JOIN {_sql_name(shift_table)} r ON s._base >= r.b"
+            )
+        else:
+            numbered = f"SELECT * EXCLUDE (_base), _base AS {_sql_name(ROW)} FROM {source}"
+        blank = " AND ".join(
+            f"coalesce(trim({_sql_name(c)}, ' \t\r'), '') = ''" for c in scan.columns
+        )
+        raw.execute(f"CREATE TEMP VIEW {_sql_name(name + '_all')} AS {numbered}")
+        if len(leave_out):
+            out_table = f"{name}_out"
+            self.con.create_table(
+                out_table,
+                pa.table({"line": pa.array(np.asarray(leave_out, np.int64))}),
+                temp=True,
+                overwrite=True,
+            )
+            found = raw.execute(
+                f"SELECT count(*) FROM {_sql_name(name + '_all')} "
+                f"WHERE {_sql_name(ROW)} IN (SELECT line FROM {_sql_name(out_table)})"
+            ).fetchone()
+            if not found or int(found[0]) != len(leave_out):
+                return None, []
+            raw.execute(
+                f"CREATE TEMP VIEW {_sql_name(name + '_kept')} AS SELECT * FROM "
+                f"{_sql_name(name + '_all')} WHERE {_sql_name(ROW)} NOT IN "
+                f"(SELECT line FROM {_sql_name(out_table)})"
+            )
+            name_all = name + "_kept"
+        else:
+            name_all = name + "_all"
+        blank_rows = raw.execute(
+            f"SELECT {_sql_name(ROW)} FROM {_sql_name(name_all)} WHERE {blank} "
+            f"ORDER BY {_sql_name(ROW)}"
+        ).fetchall()
+        raw.execute(
+            f"CREATE TEMP VIEW {_sql_name(name)} AS SELECT * FROM {_sql_name(name_all)} "
+            f"WHERE NOT ({blank})"
+        )
+        return self.con.table(name), [int(r[0]) for r in blank_rows]
 
     def read_duckdb_table(self, path: str | Path, table: str) -> ir.Table:
         """A table inside a DuckDB database file, with ``_row`` numbers (1-based)."""
@@ -231,6 +519,9 @@ class Engine:
                 self.con.disconnect()
         except Exception:  # pragma: no cover - closing is best effort
             pass
+        if self._temp is not None:
+            shutil.rmtree(self._temp, ignore_errors=True)
+            self._temp = None
 
     # -- engine-specific spellings ------------------------------------------------------
 

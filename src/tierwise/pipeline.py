@@ -41,6 +41,8 @@ from .settings import INPUT_TABLES, Settings
 from .validate import (
     canonicalize,
     check_transactions,
+    count_text,
+    decide_cancellations,
     normalise_activity_types,
     reject_duplicate_keys,
     reject_unknown_customers,
@@ -165,10 +167,12 @@ def load_and_validate(
     raws: dict[str, RawInput] = {}
     canon: dict[str, ir.Table] = {}
     problems: list[TierwiseError] = []
+    warnings: list[str] = []
     for name, source in inputs.items():
         try:
             raw = _read(name, source, settings, engine)
             raws[name] = raw
+            warnings.extend(raw.warnings)
             canon[name] = canonicalize(
                 raw.table,
                 name,
@@ -177,6 +181,9 @@ def load_and_validate(
                 file=raw.path,
                 source_columns=raw.source_columns,
                 delimiter=raw.delimiter,
+                warnings=warnings,
+                today=today,
+                as_of=as_of,
             )
         except Problems as many:
             problems.extend(many.errors)
@@ -188,8 +195,21 @@ def load_and_validate(
     start = time.perf_counter()
     if progress:
         progress("validate")
-    tx = check_transactions(canon["transactions"], settings, as_of=as_of, today=today)
+    tx_file = raws["transactions"].path
+    tx = check_transactions(
+        canon["transactions"],
+        settings,
+        as_of=as_of,
+        today=today,
+        engine=engine,
+        file=tx_file,
+        warnings=warnings,
+        decide_cancel=False,
+    )
     tx = engine.materialize(tx, "tw_checked_transactions")
+    # whether the cancel prefix marks cancellations is decided on the checked table, in the
+    # engine, without reading the file again
+    tx = decide_cancellations(tx, settings, engine=engine, file=tx_file, warnings=warnings)
     tx_used, tx_rejects = split_rejects(tx, raws["transactions"].path, "transactions")
     n_tx_used = engine.count(tx_used, "usable transaction rows")
     if n_tx_used == 0:
@@ -202,7 +222,9 @@ def load_and_validate(
     if as_of is None:
         last = engine.scalar(tx_used.date.max(), "the last transaction date")
         as_of = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
-    ctx = RunContext(settings=settings, engine=engine, as_of=as_of, timings=timings)
+    ctx = RunContext(
+        settings=settings, engine=engine, as_of=as_of, timings=timings, warnings=warnings
+    )
     used: dict[str, ir.Table] = {"transactions": tx_used}
     reject_parts: dict[str, ir.Table] = {"transactions": tx_rejects}
 
@@ -280,12 +302,9 @@ def _top_reasons(engine: Engine, rejects: ir.Table, raw: RawInput, n: int = 3) -
         return "the file has a header but no data rows"
     counts.sort(key=lambda c: (-c["rows"], c["first"]))
     return "; ".join(
-        f"{c['reason']} ({_rows(c['rows'])}, first at row {c['first']})" for c in counts[:n]
+        f"{c['reason']} ({count_text(c['rows'], 'row')}, first at row {c['first']})"
+        for c in counts[:n]
     )
-
-
-def _rows(n: int) -> str:
-    return f"{n:,} row" if n == 1 else f"{n:,} rows"
 
 
 # -- the customer table ------------------------------------------------------------------

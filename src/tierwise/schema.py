@@ -34,6 +34,15 @@ class TableSpec:
     doc: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
+    #: columns a file may give that are not kept in the canonical table but derive one
+    #: (transactions: unit_price, discount_amount); mapped like the others
+    derive_from: tuple[Column, ...] = ()
+    #: a required column that other columns may stand in for when the file lacks it
+    #: (transactions: revenue from unit_price × quantity)
+    stand_ins: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: columns of which the file must have at least one, and each row a value in one
+    #: (market: industry and/or region)
+    one_of: tuple[str, ...] = ()
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -41,10 +50,20 @@ class TableSpec:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The canonical table's columns."""
         return tuple(c.name for c in self.columns)
 
+    @property
+    def input_columns(self) -> tuple[Column, ...]:
+        """Every column a file may map: the canonical ones, then those that derive one."""
+        return self.columns + self.derive_from
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.input_columns)
+
     def column(self, name: str) -> Column:
-        for c in self.columns:
+        for c in self.input_columns:
             if c.name == name:
                 return c
         raise KeyError(name)
@@ -80,15 +99,39 @@ TABLES: dict[str, TableSpec] = {
         (
             Column("customer_id", "id", True),
             Column("date", "date", True, "invoice date"),
-            Column("revenue", "number", True, "net revenue of the line after discount"),
+            Column(
+                "revenue",
+                "number",
+                True,
+                "net revenue of the line after discount (or unit_price × quantity)",
+            ),
             Column("order_id", "id", doc="invoice or order number"),
             Column("product_id", "id"),
             Column("product_category", "text"),
             Column("quantity", "number", doc="units"),
             Column("cost", "number", doc="cost of goods sold for the line"),
-            Column("list_revenue", "number", doc="revenue at list price, before discount"),
+            Column(
+                "list_revenue",
+                "number",
+                doc="revenue at list price, before discount (or revenue + discount_amount)",
+            ),
             Column("is_return", "bool", doc="line is a return or credit note"),
         ),
+        derive_from=(
+            Column(
+                "unit_price",
+                "number",
+                doc="net price per unit: revenue = unit_price × quantity when the file has no "
+                "revenue column",
+            ),
+            Column(
+                "discount_amount",
+                "number",
+                doc="discount on the line, currency units: list_revenue = revenue + "
+                "discount_amount when the file has no list_revenue column",
+            ),
+        ),
+        stand_ins=(("revenue", ("unit_price", "quantity")),),
     ),
     "customers": TableSpec(
         "customers",
@@ -148,6 +191,7 @@ TABLES: dict[str, TableSpec] = {
             Column("market_size", "number", doc="yearly market size, currency units"),
             Column("growth_rate", "number", doc="yearly growth, fraction (0.03 = 3%)"),
         ),
+        one_of=("industry", "region"),
     ),
 }
 

@@ -9,8 +9,12 @@ Two kinds of problem are told apart:
 
 - a problem with the *file or settings* (a required column missing, a mapped column absent)
   stops the run: it raises :class:`~tierwise.errors.InputError`, every such problem listed;
-- a problem with a *row* (a missing customer id, an unparseable date, a date in the future)
-  rejects that row only, with its reason.
+- a problem with a *row* (a missing customer id, an unparseable date, a date in the future,
+  a value outside its plausible range) rejects that row only, with its reason.
+
+What validation had to assume for lack of information (a column whose numbers read both
+ways, an order prefix that does not mark cancellations) is appended to the ``warnings``
+list the caller passes, each naming the setting that decides it.
 
 Example
 -------
@@ -32,20 +36,24 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as idt
 import ibis.expr.types as ir
 
 from .engine import ROW, Engine
-from .errors import InputError, Problems, SettingsError, TierwiseError
-from .schema import TABLES, TableSpec
+from .errors import EngineError, InputError, Problems, SettingsError, TierwiseError
+from .schema import TABLES, Column, TableSpec
 from .settings import Settings, TableInput, ValidateSettings
 
 __all__ = [
     "REASON",
     "canonicalize",
     "check_transactions",
+    "count_text",
+    "decide_cancellations",
     "match_columns",
     "normalise_activity_types",
     "reject_duplicate_keys",
@@ -58,6 +66,21 @@ REASON, RCOL, RVAL = "_reason", "_reject_column", "_reject_value"
 _VALUE_CHARS = 200
 _TRUE = ("true", "t", "yes", "y", "1", "x", "ja", "oui", "si", "sí")
 _FALSE = ("false", "f", "no", "n", "0", "", "nein", "non")
+#: latitude and longitude, by definition of the coordinates (degrees)
+_LAT_RANGE, _LON_RANGE = (-90.0, 90.0), (-180.0, 180.0)
+#: characters that never belong in an identifier (a NUL byte, a line break, a tab …)
+_CONTROL = r"[\x00-\x1f\x7f]"
+
+
+def count_text(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the right number, with thousands separators.
+
+    Examples
+    --------
+    >>> count_text(1, "row"), count_text(2, "row"), count_text(12345, "entry", "entries")
+    ('1 row', '2 rows', '12,345 entries')
+    """
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
 
 
 def _norm(name: str) -> str:
@@ -67,10 +90,13 @@ def _norm(name: str) -> str:
 def match_columns(
     source_columns: list[str], spec: TableSpec, ti: TableInput, *, file: str
 ) -> dict[str, str | None]:
-    """Map each canonical column to the user's column (or ``None`` when not supplied).
+    """Map each column a file may give (``spec.input_columns``) to the user's column, or
+    ``None`` when not supplied.
 
     Explicit mappings in ``[table.columns]`` win; otherwise a column whose name equals the
-    canonical name (ignoring case, spaces and punctuation) is taken.
+    canonical name (ignoring case, spaces and punctuation) is taken. A required column may
+    be stood in for (revenue by unit_price and quantity); a table with ``one_of`` columns
+    needs at least one of them.
 
     Raises
     ------
@@ -79,18 +105,20 @@ def match_columns(
     """
     problems: list[InputError | SettingsError] = []
     by_norm = {_norm(c): c for c in source_columns}
+    known = spec.input_names
     for canonical in ti.columns:
-        if canonical not in spec.names:
-            close = difflib.get_close_matches(canonical, spec.names, n=1)
+        if canonical not in known:
+            close = difflib.get_close_matches(canonical, known, n=1)
             fix = f" (did you mean {close[0]}?)" if close else ""
             problems.append(
                 SettingsError(
                     f"[{spec.name}.columns] {canonical}: not a {spec.name} column{fix}; "
-                    f"known: {', '.join(spec.names)}"
+                    f"known: {', '.join(known)}"
                 )
             )
     mapping: dict[str, str | None] = {}
-    for col in spec.columns:
+    missing: list[Column] = []
+    for col in spec.input_columns:
         src: str | None = None
         if col.name in ti.columns:
             wanted = ti.columns[col.name]
@@ -123,23 +151,39 @@ def match_columns(
                 )
                 continue
         if src is None and col.required:
-            hint = f"the file has {_preview(source_columns)}"
-            if len(source_columns) == 1 and any(d in source_columns[0] for d in ";,\t|"):
-                hint = (
-                    f"the header reads as one column {source_columns[0]!r}: set "
-                    f"[{spec.name}] delimiter"
-                )
-            else:
-                hint += f'; map it in [{spec.name}.columns] {col.name} = "<your column>"'
-            problems.append(
-                InputError(
-                    f"required column {col.name!r} is missing",
-                    file=file,
-                    column=col.name,
-                    hint=hint,
-                )
-            )
+            missing.append(col)
         mapping[col.name] = src
+    stand_ins = dict(spec.stand_ins)
+    for col in missing:
+        others = stand_ins.get(col.name, ())
+        if others and all(mapping.get(o) for o in others):
+            continue
+        hint = f"the file has {_preview(source_columns)}"
+        if len(source_columns) == 1 and any(d in source_columns[0] for d in ";,\t|"):
+            hint = (
+                f"the header reads as one column {source_columns[0]!r}: set [{spec.name}] delimiter"
+            )
+        else:
+            hint += f'; map it in [{spec.name}.columns] {col.name} = "<your column>"'
+            if others:
+                hint += f" (or map {' and '.join(others)})"
+        problems.append(
+            InputError(
+                f"required column {col.name!r} is missing",
+                file=file,
+                column=col.name,
+                hint=hint,
+            )
+        )
+    if spec.one_of and not any(mapping.get(c) for c in spec.one_of):
+        problems.append(
+            InputError(
+                f"the {spec.name} table needs a column {' or '.join(map(repr, spec.one_of))}",
+                file=file,
+                hint=f"the file has {_preview(source_columns)}; map one in "
+                f'[{spec.name}.columns] {spec.one_of[0]} = "<your column>"',
+            )
+        )
     Problems.raise_if_any(problems)
     return mapping
 
@@ -157,30 +201,47 @@ def _preview(cols: list[str], n: int = 12) -> str:
 
 
 def reject_if(
-    t: ir.Table, cond: ir.BooleanValue, column: str | None, reason, value=None
+    t: ir.Table, cond: ir.BooleanValue, column: str | None, reason: Any, value: Any = None
 ) -> ir.Table:
     """Mark rows where ``cond`` holds as rejected, unless an earlier reason already did.
 
     ``reason`` and ``value`` may be strings or string expressions.
     """
-    fresh = t[REASON].isnull() & cond.fill_null(False)
-    val = (
-        ibis.null(str)
-        if value is None
-        else ibis.literal(value)
-        if isinstance(value, str)
-        else value
+    return _reject_where(t, [(cond, column, reason, value)])
+
+
+def _reject_where(
+    t: ir.Table, rules: Sequence[tuple[ir.BooleanValue, str | None, Any, Any]]
+) -> ir.Table:
+    """Mark rows with the first rule (condition, column, reason, value) they fail, unless an
+    earlier reason already did. One projection, however many rules."""
+
+    def text(v: Any) -> ir.StringValue:
+        return ibis.null(str) if v is None else ibis.literal(v) if isinstance(v, str) else v
+
+    conds = [c.fill_null(False) for c, _, _, _ in rules]
+    fresh = t[REASON].isnull()
+    reason = ibis.cases(*[(c, text(r)) for c, (_, _, r, _) in zip(conds, rules, strict=True)])
+    column = ibis.cases(
+        *[(c, ibis.literal(col, str)) for c, (_, col, _, _) in zip(conds, rules, strict=True)]
+    )
+    value = ibis.cases(
+        *[
+            (c, text(v).cast(str).substr(0, _VALUE_CHARS))
+            for c, (_, _, _, v) in zip(conds, rules, strict=True)
+        ]
     )
     return t.mutate(
         **{
             REASON: ibis.ifelse(fresh, reason, t[REASON]),
-            RCOL: ibis.ifelse(fresh, ibis.literal(column, str), t[RCOL]),
-            RVAL: ibis.ifelse(fresh, val.cast(str).substr(0, _VALUE_CHARS), t[RVAL]),
+            RCOL: ibis.ifelse(fresh, column, t[RCOL]),
+            RVAL: ibis.ifelse(fresh, value, t[RVAL]),
         }
-    )
+    ).view()
 
 
-Check = tuple[ir.BooleanValue, str]
+#: a check: (the row is bad, the reason — text or a text expression)
+Check = tuple[ir.BooleanValue, Any]
 
 
 def _trim(text: ir.StringValue) -> ir.StringValue:
@@ -197,95 +258,418 @@ def _trim(text: ir.StringValue) -> ir.StringValue:
     return ibis.ifelse(edge, text.re_replace(r"^[ \t]+|[ \t]+$", ""), text)
 
 
-def _parse(
-    expr: ir.Column,
-    kind: str,
+# -- numbers: the decimal and thousands separators of a column ---------------------------
+
+#: spaces that group digits: space, no-break space, narrow no-break space (French)
+_SPACES = " \u00a0\u202f"
+#: characters that mean a currency, dropped wherever they are
+_CURRENCY = "€$£¥"
+
+
+def _group_pattern(seps: str) -> str:
+    """Digits grouped in threes by one of ``seps`` (each group uses one separator)."""
+    alts = [rf"\d{{1,3}}(?:{re.escape(s)}\d{{3}})+" for s in seps]
+    return "|".join(alts)
+
+
+def _grammar(decimal: str, thousands: str) -> str:
+    """The regular expression of a number written with these separators (anchored).
+
+    ``thousands`` lists every grouping character allowed (it may be empty).
+    """
+    d = re.escape(decimal)
+    whole = r"\d+" + (f"|{_group_pattern(thousands)}" if thousands else "")
+    return rf"^[+-]?(?:(?:{whole})(?:{d}\d*)?|{d}\d+)(?:[eE][+-]?\d+)?$"
+
+
+def _thousands_chars(decimal: str, setting: str | None) -> str:
+    """The grouping characters accepted with ``decimal``: the setting's, else the other of
+    ``.`` and ``,`` and spaces and apostrophes."""
+    if setting is not None:
+        return _SPACES if setting == " " else setting
+    return ("," if decimal == "." else ".") + _SPACES + "'’"
+
+
+def _clean_number_text(text: ir.StringValue) -> ir.StringValue:
+    """Number text without currency signs and without spaces at either end."""
+    no_currency = text.re_replace(f"[{_CURRENCY}]", "")
+    edge = f"[\\s{_SPACES}]"
+    return no_currency.re_replace(f"^{edge}+|{edge}+$", "")
+
+
+def _number_under(
+    clean: ir.StringValue, decimal: str, thousands: str
+) -> tuple[ir.FloatingValue, ir.BooleanValue]:
+    """(the value read with these separators, whether the text fits them)."""
+    fits = clean.re_search(_grammar(decimal, thousands))
+    digits = clean
+    if thousands:
+        digits = digits.re_replace(f"[{re.escape(thousands)}]", "")
+    if decimal == ",":
+        digits = digits.replace(",", ".")
+    value = ibis.ifelse(fits, digits, ibis.null(str)).try_cast("float64")
+    return value, fits
+
+
+_NONFINITE = r"(?i)^[+-]?(?:nan|inf|infinity)$"
+
+
+def _n(cond: ir.BooleanValue) -> ir.IntegerScalar:
+    """How many rows meet ``cond``."""
+    return cond.fill_null(False).cast("int64").sum()
+
+
+@dataclass(frozen=True)
+class _Convention:
+    """How a text column writes its numbers, decided from all its values."""
+
+    decimal: str
+    thousands: str
+    #: whether the column also read as numbers (for the user's own columns)
+    is_number: bool = True
+
+
+def _number_conventions(
+    raw: ir.Table,
+    columns: Sequence[str],
+    extra: Sequence[str],
     ti: TableInput,
-    vs: ValidateSettings,
+    delimiter: str | None,
     engine: Engine,
-    decimal: str = ".",
-) -> tuple[ir.Value, list[Check]]:
-    """The parsed value and the checks (bad-value condition, reason) that reject a row."""
-    dtype = expr.type()
-    if kind in ("id", "text"):
-        if dtype.is_floating():
-            # ids exported from spreadsheets as 1234.0; NaN and infinity are no value at all,
-            # and only whole numbers within int64 range are written without the ".0"
-            finite = ~expr.isnan() & ~expr.isinf()
-            whole = finite & (expr.abs() < 1e15) & ((expr % 1) == 0)
-            expr = ibis.cases(
-                (~finite, ibis.null(str)),
-                (whole, expr.cast("int64").cast(str)),
-                else_=expr.cast(str),
+    *,
+    table: str,
+    file: str,
+    warnings: list[str] | None,
+) -> dict[str, _Convention]:
+    """Decide each text number column's decimal separator from all its values (one scan).
+
+    A value such as ``12.5`` or ``1,234.50`` reads only with ``.`` decimals, ``12,5`` or
+    ``1.234,50`` only with ``,``; ``1.250`` reads both ways (1.25 or 1250). The column
+    takes the convention its unambiguous values show (the larger count when they disagree:
+    the others are then rejected, never misread). A column of only two-way values follows
+    the file's other columns, else ``[table] decimal``'s default, with a warning.
+    ``extra`` columns (the user's own) are numbers when every value reads as one.
+    """
+    default = "," if delimiter == ";" else "."
+    out: dict[str, _Convention] = {}
+    if ti.decimal is not None and not extra:
+        for c in columns:
+            out[c] = _Convention(ti.decimal, _thousands_chars(ti.decimal, ti.thousands))
+        return out
+    metrics: dict[str, ir.Value] = {}
+    names = list(dict.fromkeys([*columns, *extra]))
+    for i, c in enumerate(names):
+        text = _trim(raw[c].cast(str)).nullif("")
+        clean = _clean_number_text(text)
+        _, dot = _number_under(clean, ".", _thousands_chars(".", ti.thousands))
+        _, comma = _number_under(clean, ",", _thousands_chars(",", ti.thousands))
+        nonfinite = clean.re_search(_NONFINITE)
+        has_sep = clean.contains(".") | clean.contains(",")
+        metrics[f"dot_{i}"] = _n(dot & ~comma)
+        metrics[f"comma_{i}"] = _n(comma & ~dot)
+        metrics[f"both_{i}"] = _n(dot & comma & has_sep)
+        if c in extra:
+            metrics[f"values_{i}"] = _n(text.notnull())
+            metrics[f"baddot_{i}"] = _n(text.notnull() & (~dot | nonfinite))
+            metrics[f"badcomma_{i}"] = _n(text.notnull() & (~comma | nonfinite))
+    got = engine.to_arrow(raw.aggregate(**metrics), f"the number formats of {file}").to_pylist()[0]
+    got = {k: int(v or 0) for k, v in got.items()}
+    file_dot = sum(got[f"dot_{i}"] for i in range(len(names)))
+    file_comma = sum(got[f"comma_{i}"] for i in range(len(names)))
+    for i, c in enumerate(names):
+        dot, comma, both = got[f"dot_{i}"], got[f"comma_{i}"], got[f"both_{i}"]
+        if ti.decimal is not None:
+            decimal = ti.decimal
+        elif dot or comma:
+            decimal = "." if dot > comma else "," if comma > dot else default
+        elif both and c not in extra:
+            decimal = "." if file_dot > file_comma else "," if file_comma > file_dot else default
+            why = (
+                "like the file's other number columns"
+                if file_dot != file_comma
+                else ('as the file is ";"-separated' if decimal == "," else "by default")
             )
-        text = _trim(expr.cast(str)).nullif("")
-        if kind == "id":
-            return text, [
-                (text.length() > vs.max_id_length, f"longer than {vs.max_id_length} characters")
-            ]
-        return text, []
-    if kind in ("number", "int"):
-        checks: list[Check] = []
-        if dtype.is_numeric() or dtype.is_boolean():
-            val = expr.cast("float64")
-        else:
-            text = _trim(expr.cast(str))
-            cleaned = text.re_replace("[\\s€$£¥'\u00a0]", "")
-            if decimal == ",":
-                grouped = cleaned.re_search(r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$")
-                cleaned = ibis.ifelse(grouped, cleaned.replace(".", ""), cleaned)
-                cleaned = cleaned.replace(",", ".")
-                hint = ""
-            else:
-                grouped = cleaned.re_search(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
-                cleaned = ibis.ifelse(grouped, cleaned.replace(",", ""), cleaned)
-                hint = ' (for comma decimals set decimal = ",")'
-            val = cleaned.nullif("").try_cast("float64")
-            checks.append((text.nullif("").notnull() & val.isnull(), f"not a number{hint}"))
-        checks.append((val.notnull() & (val.isnan() | val.isinf()), "not a finite number"))
-        checks.append(
-            (
-                val.notnull() & (val.abs() > vs.max_abs_number),
-                f"implausibly large (beyond ±{vs.max_abs_number:g})",
-            )
-        )
-        if kind == "int":
-            checks.append((val.notnull() & (val != val.round(0)), "not a whole number"))
-            return val.cast("int64"), checks
-        return val, checks
-    if kind == "date":
-        checks = []
-        if dtype.is_date():
-            val = expr
-        elif dtype.is_timestamp():
-            val = expr.date()
-        else:
-            text = _trim(expr.cast(str)).nullif("")
-            formats = [ti.date_format] if ti.date_format else vs.date_formats
-            parsed = [engine.try_parse_date(text, f) for f in formats]
-            val = ibis.coalesce(*parsed) if len(parsed) > 1 else parsed[0]
-            shown = ti.date_format or ", ".join(vs.date_formats[:4]) + ", …"
-            checks.append(
-                (
-                    text.notnull() & val.isnull(),
-                    f"not a date in a known format ({shown}); set date_format",
+            example = "1.250 = 1250" if decimal == "," else "1.250 = 1.25"
+            if warnings is not None:
+                warnings.append(
+                    f"{file}: every number in column {c!r} reads with either decimal "
+                    f'separator ({count_text(both, "value")} like 1.250); read with "{decimal}" '
+                    f"as decimal separator {why} ({example}); set [{table}] decimal "
+                    'to "." or "," if that is wrong'
                 )
+        else:
+            decimal = default
+        is_number = True
+        if c in extra:
+            bad = got[f"baddot_{i}"] if decimal == "." else got[f"badcomma_{i}"]
+            is_number = bad == 0 and got[f"values_{i}"] > 0
+        out[c] = _Convention(decimal, _thousands_chars(decimal, ti.thousands), is_number)
+    return out
+
+
+# -- dates ----------------------------------------------------------------------------------
+
+_STRFTIME_SHAPES = {
+    "%Y": r"\d{1,4}",
+    "%m": r"\d{1,2}",
+    "%d": r"\d{1,2}",
+    "%H": r"\d{1,2}",
+    "%M": r"\d{1,2}",
+    "%S": r"\d{1,2}",
+    "%y": r"\d{2}",
+    "%b": r"[A-Za-z]{3,}\.?",
+    "%B": r"[A-Za-z]+",
+    "%f": r"\d{1,9}",
+    "%j": r"\d{1,3}",
+    "%z": r"[+-]\d{2}:?\d{2}",
+    "%Z": r"[A-Za-z]+",
+    "%p": r"[AaPp][Mm]",
+    "%I": r"\d{1,2}",
+    "%a": r"[A-Za-z]+",
+    "%A": r"[A-Za-z]+",
+    "%%": "%",
+}
+
+
+def _format_shape(fmt: str, *, two_digit_year: bool = False) -> str:
+    """A regular expression of the text a strftime format writes (digits loosely), so
+    that a value of the right shape that still does not parse is told apart."""
+    out, i = [], 0
+    while i < len(fmt):
+        code = fmt[i : i + 2]
+        if code == "%Y" and two_digit_year:
+            out.append(r"\d{2}")
+            i += 2
+        elif code in _STRFTIME_SHAPES:
+            out.append(_STRFTIME_SHAPES[code])
+            i += 2
+        else:
+            out.append(re.escape(fmt[i]))
+            i += 1
+    return "^" + "".join(out) + "$"
+
+
+# -- parsing a column in three steps -------------------------------------------------------------
+#
+# Each column is parsed over three projections of the raw table, each kept apart
+# (``.view()``) so that Ibis does not fold them back into one expression that repeats every
+# trimmed text and parsed value in each check: (1) the trimmed and cleaned text, (2) the
+# parsed value and the facts about the text (does it fit the number grammar, the date
+# shape), (3) the checks and the final value. The engine computes each value once.
+
+
+def _hidden(prefix: str, name: str) -> str:
+    return f"_{prefix}__{name}"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one column (canonical or the user's own) is read from its raw column."""
+
+    name: str
+    kind: str
+    raw: str  # the level-1 column carrying the raw value
+    conv: _Convention
+    text: bool  # the raw column is text
+    #: an identifier that names a customer, rep or invoice: a control character in it is
+    #: refused (a regular expression per value, so not spent on every order and product id
+    #: of the transactions)
+    keyed: bool = False
+
+    # -- level 1: trimmed and cleaned text, or the typed value --------------------------
+
+    def level1(self, expr: ir.Column) -> dict[str, ir.Value]:
+        name, kind = self.name, self.kind
+        if not self.text:
+            if kind in ("id", "text") and expr.type().is_floating():
+                # ids exported from spreadsheets as 1234.0; NaN and infinity are no value,
+                # and only whole numbers within int64 range are written without the ".0"
+                finite = ~expr.isnan() & ~expr.isinf()
+                whole = finite & (expr.abs() < 1e15) & ((expr % 1) == 0)
+                expr = ibis.cases(
+                    (~finite, ibis.null(str)),
+                    (whole, expr.cast("int64").cast(str)),
+                    else_=expr.cast(str),
+                )
+                return {name: _trim(expr.cast(str)).nullif("")}
+            if kind in ("id", "text"):
+                return {name: _trim(expr.cast(str)).nullif("")}
+            if kind in ("number", "int", "extra_number"):
+                return {name: expr.cast("float64")}
+            if kind == "date":
+                return {name: expr if expr.type().is_date() else expr.cast("date")}
+            if kind == "bool":
+                return {name: expr if expr.type().is_boolean() else expr != 0}
+            if kind == "extra_text":
+                return {
+                    name: expr.cast("date")
+                    if expr.type().is_date() or expr.type().is_timestamp()
+                    else expr.cast(str)
+                }
+            raise ValueError(kind)  # pragma: no cover
+        text = _trim(expr.cast(str)).nullif("")
+        if kind in ("id", "text", "extra_text"):
+            return {name: text}
+        if kind in ("number", "int", "extra_number"):
+            return {_hidden("c", name): _clean_number_text(text)}
+        if kind == "date":
+            return {_hidden("s", name): text}
+        if kind == "bool":
+            # an empty cell is false; a NULL (no value at all) stays NULL
+            low = _trim(expr.cast(str)).lower()
+            val = ibis.cases((low.isin(_TRUE), True), (low.isin(_FALSE), False), else_=None)
+            return {name: val.cast("boolean")}
+        raise ValueError(kind)  # pragma: no cover
+
+    # -- level 2: the parsed value and facts about the text ------------------------------
+
+    def level2(
+        self, t: ir.Table, ti: TableInput, vs: ValidateSettings, engine: Engine
+    ) -> dict[str, ir.Value]:
+        name, kind = self.name, self.kind
+        if not self.text or kind in ("id", "text", "extra_text", "bool"):
+            return {name: t[name]}
+        if kind in ("number", "int", "extra_number"):
+            clean = t[_hidden("c", name)]
+            conv = self.conv
+            other = "," if conv.decimal == "." else "."
+            out = {
+                name: _digits(clean, conv.decimal, conv.thousands).try_cast("float64"),
+                _hidden("fit", name): clean.re_search(_grammar(conv.decimal, conv.thousands)),
+            }
+            if kind != "extra_number":
+                out[_hidden("alt", name)] = clean.re_search(
+                    _grammar(other, _thousands_chars(other, None))
+                )
+                out[_hidden("nf", name)] = clean.re_search(_NONFINITE)
+            return out
+        if kind == "date":
+            text = t[_hidden("s", name)]
+            formats = [ti.date_format] if ti.date_format else list(vs.date_formats)
+            parsed = [engine.try_parse_date(text, f) for f in formats]
+            with_year = [f for f in formats if "%Y" in f]
+            two_digit = (
+                ibis.or_(
+                    *[text.re_search(_format_shape(f, two_digit_year=True)) for f in with_year]
+                )
+                if with_year
+                else ibis.literal(False)
             )
-        checks.append(
-            (val.notnull() & (val < ibis.date(vs.min_year, 1, 1)), f"before {vs.min_year}")
-        )
-        return val, checks
-    if kind == "bool":
-        if dtype.is_boolean():
-            return expr, []
-        if dtype.is_numeric():
-            return expr != 0, []
-        text = _trim(expr.cast(str)).lower()
-        val = ibis.cases((text.isin(_TRUE), True), (text.isin(_FALSE), False), else_=None)
-        return val.cast("boolean"), [
-            (expr.notnull() & val.isnull(), "not true/false (use true/false, yes/no or 1/0)")
-        ]
-    raise ValueError(f"unknown column kind {kind!r}")  # pragma: no cover
+            return {
+                name: ibis.coalesce(*parsed) if len(parsed) > 1 else parsed[0],
+                _hidden("2y", name): two_digit,
+                _hidden("sh", name): ibis.or_(*[text.re_search(_format_shape(f)) for f in formats]),
+            }
+        raise ValueError(kind)  # pragma: no cover
+
+    # -- level 3: the final value and the checks -----------------------------------------
+
+    def value(self, t: ir.Table) -> ir.Value:
+        name = self.name
+        if self.text and self.kind in ("number", "int", "extra_number"):
+            return ibis.ifelse(t[_hidden("fit", name)], t[name], ibis.null("float64"))
+        return t[name]
+
+    def checks(
+        self, t: ir.Table, ti: TableInput, vs: ValidateSettings, *, table: str
+    ) -> list[Check]:
+        name, kind = self.name, self.kind
+        value = self.value(t)
+        checks: list[Check] = []
+        if kind in ("id", "text"):
+            if kind == "text":
+                return []
+            checks = [
+                (
+                    value.length() > vs.max_id_length,
+                    f"{name} is longer than {vs.max_id_length} characters",
+                )
+            ]
+            if self.keyed:
+                checks.append(
+                    (
+                        value.re_search(_CONTROL),
+                        f"{name} contains a control character (a NUL byte, a line break or "
+                        "a tab): not an identifier",
+                    )
+                )
+            return checks
+        if kind == "bool":
+            if not self.text:
+                return []
+            return [
+                (
+                    t[self.raw].notnull() & value.isnull(),
+                    f"{name} is not true/false (use true/false, yes/no or 1/0)",
+                )
+            ]
+        if kind in ("number", "int"):
+            if self.text:
+                clean = t[_hidden("c", name)]
+                fit, alt, nonfinite = (t[_hidden(p, name)] for p in ("fit", "alt", "nf"))
+                other = "," if self.conv.decimal == "." else "."
+                not_number = clean.notnull() & ~fit & ~nonfinite
+                checks += [
+                    (
+                        not_number & clean.contains("_"),
+                        f'{name} is not a number ("_" is not a digit separator)',
+                    ),
+                    (
+                        not_number & alt,
+                        f'{name} is not a number with "{self.conv.decimal}" as decimal '
+                        f"separator, as in the rest of the column (set [{table}] decimal if the "
+                        f'column uses "{other}")',
+                    ),
+                    (not_number, f"{name} is not a number"),
+                    (clean.notnull() & nonfinite, f"{name} is not a finite number"),
+                ]
+            checks += [
+                (value.isnan() | value.isinf(), f"{name} is not a finite number"),
+                (
+                    value.abs() > vs.max_abs_number,
+                    f"{name} is implausibly large (beyond ±{vs.max_abs_number:g})",
+                ),
+            ]
+            if kind == "int":
+                checks.append((value != value.round(0), f"{name} is not a whole number"))
+            return checks
+        if kind == "date":
+            checks = []
+            if self.text:
+                text = t[_hidden("s", name)]
+                two_digit, shaped = t[_hidden("2y", name)], t[_hidden("sh", name)]
+                shown = ti.date_format or ", ".join(vs.date_formats[:4]) + (
+                    ", …" if len(vs.date_formats) > 4 else ""
+                )
+                checks += [
+                    (
+                        text.notnull() & two_digit & (value.isnull() | (value.year() < 100)),
+                        f"{name} has a two-digit year (write years in full, or set [{table}] "
+                        'date_format with %y, e.g. "%d.%m.%y")',
+                    ),
+                    (
+                        text.notnull() & value.isnull() & shaped,
+                        f"{name} is no such date (day or month out of range; set [{table}] "
+                        "date_format if months come first)",
+                    ),
+                    (
+                        text.notnull() & value.isnull(),
+                        f"{name} is not a date in a known format ({shown}); set date_format",
+                    ),
+                ]
+            checks.append((value < ibis.date(vs.min_year, 1, 1), f"{name} is before {vs.min_year}"))
+            return checks
+        return []
+
+
+def _digits(clean: ir.StringValue, decimal: str, thousands: str) -> ir.StringValue:
+    """The number text with grouping characters dropped and a "." decimal point."""
+    digits = clean
+    if thousands:
+        digits = digits.re_replace(f"[{re.escape(thousands)}]", "")
+    if decimal == ",":
+        digits = digits.replace(",", ".")
+    return digits
 
 
 _IBIS_TYPES = {
@@ -298,6 +682,105 @@ _IBIS_TYPES = {
 }
 
 
+# -- plausible ranges, per table ---------------------------------------------------------------
+
+#: a range rule: (the row is bad, the canonical column it is about, the reason)
+Rule = tuple[ir.BooleanValue, str, str]
+
+
+def _outside(v: ir.Value, lo: float, hi: float) -> ir.BooleanValue:
+    return v.notnull() & ((v < lo) | (v > hi))
+
+
+def _range_rules(
+    table: str, p: dict[str, ir.Value], vs: ValidateSettings, today: dt.date
+) -> list[Rule]:
+    """The rows a table's values make implausible, each with its reason."""
+    rules: list[Rule] = []
+    limit = today + dt.timedelta(days=vs.future_tolerance_days)
+    if table in ("customers", "prospects"):
+        rules += [
+            (_outside(p["lat"], *_LAT_RANGE), "lat", "lat is outside -90 to 90 degrees"),
+            (_outside(p["lon"], *_LON_RANGE), "lon", "lon is outside -180 to 180 degrees"),
+            (p["employees"] < 0, "employees", "employees is negative"),
+            (p["annual_revenue"] < 0, "annual_revenue", "annual_revenue is negative"),
+            (p["payment_terms_days"] < 0, "payment_terms_days", "payment_terms_days is negative"),
+            (
+                p["payment_terms_days"] > vs.max_payment_terms_days,
+                "payment_terms_days",
+                f"payment_terms_days is above {vs.max_payment_terms_days:g} "
+                "([validate] max_payment_terms_days)",
+            ),
+        ]
+    elif table == "activities":
+        rules += [
+            (p["duration_minutes"] < 0, "duration_minutes", "duration_minutes is negative"),
+            (
+                p["duration_minutes"] > vs.max_activity_minutes,
+                "duration_minutes",
+                f"duration_minutes is above {vs.max_activity_minutes:g} "
+                "([validate] max_activity_minutes)",
+            ),
+            (p["cost"] < 0, "cost", "cost is negative"),
+        ]
+    elif table == "payments":
+        earliest = p["due_date"] - ibis.interval(days=vs.max_paid_before_due_days)
+        rules += [
+            (
+                p["paid_date"] > limit,
+                "paid_date",
+                f"paid_date is in the future (after {limit.isoformat()}, today + "
+                f"{vs.future_tolerance_days} days tolerance)",
+            ),
+            (
+                p["paid_date"] < earliest,
+                "paid_date",
+                f"paid_date is more than {vs.max_paid_before_due_days} days before due_date "
+                "([validate] max_paid_before_due_days)",
+            ),
+        ]
+    elif table == "reps":
+        rules += [
+            (p["hours_per_year"] <= 0, "hours_per_year", "hours_per_year is zero or negative"),
+            (
+                p["hours_per_year"] > vs.max_rep_hours_per_year,
+                "hours_per_year",
+                f"hours_per_year is above {vs.max_rep_hours_per_year:g} "
+                "([validate] max_rep_hours_per_year)",
+            ),
+            (_outside(p["home_lat"], *_LAT_RANGE), "home_lat", "home_lat is outside -90 to 90"),
+            (
+                _outside(p["home_lon"], *_LON_RANGE),
+                "home_lon",
+                "home_lon is outside -180 to 180",
+            ),
+        ]
+    elif table == "market":
+        rules += [
+            (
+                p["industry"].isnull() & p["region"].isnull(),
+                "industry",
+                "the market row has no industry and no region (its key)",
+            ),
+            (p["market_size"] < 0, "market_size", "market_size is negative"),
+            (
+                p["growth_rate"] <= -1,
+                "growth_rate",
+                "growth_rate is -1 or below (it is a fraction: 0.03 = 3%)",
+            ),
+        ]
+    elif table == "transactions":
+        rules.append(
+            (
+                p["date"] > limit,
+                "date",
+                f"date in the future (after {limit.isoformat()}, today + "
+                f"{vs.future_tolerance_days} days tolerance)",
+            )
+        )
+    return [(cond.fill_null(False), col, why) for cond, col, why in rules]
+
+
 def canonicalize(
     raw: ir.Table,
     table: str,
@@ -307,87 +790,249 @@ def canonicalize(
     file: str,
     source_columns: list[str] | None = None,
     delimiter: str | None = None,
+    warnings: list[str] | None = None,
+    today: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> ir.Table:
     """Map and parse a raw table into the canonical columns of ``table``.
 
     The result has every canonical column (missing optional ones are NULL), ``_row``, and the
     rejection columns (``_reason`` is NULL on rows that can be used). Required columns
     missing from the file raise :class:`~tierwise.errors.InputError`.
+
+    Parameters
+    ----------
+    raw
+        The table as read (``io.read_input``), with ``_row``.
+    table
+        Canonical table name.
+    settings
+        The run's settings (the table's input section and ``[validate]``).
+    engine
+        The engine the raw table lives in (a column's number format is decided with one
+        query over the text columns).
+    file
+        The file as shown in messages.
+    source_columns, delimiter
+        The file's columns in order, and its CSV delimiter (the decimal separator's default).
+    warnings
+        A list that receives what validation had to assume (each naming its setting).
+    today
+        The date future dates are checked against (default: the machine's date).
+    as_of
+        The analysis date: transactions after it are rejected.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from tierwise.engine import Engine, ROW
+    >>> from tierwise.settings import Settings
+    >>> eng = Engine()
+    >>> raw = eng.from_arrow(pa.table({"customer_id": ["A", "B"], "date": ["2024-01-31"] * 2,
+    ...                                "revenue": ["7.125", "12.5"], ROW: [2, 3]}))
+    >>> t = canonicalize(raw, "transactions", Settings(), eng, file="tx.csv", delimiter=";")
+    >>> eng.to_arrow(t.order_by(ROW)).column("revenue").to_pylist()
+    [7.125, 12.5]
     """
     spec = TABLES[table]
     ti = settings.table_input(table)
     vs = settings.validate_
-    decimal = ti.decimal or ("," if delimiter == ";" else ".")
+    today = today or dt.date.today()
     cols = source_columns if source_columns is not None else [c for c in raw.columns if c != ROW]
     mapping = match_columns(cols, spec, ti, file=file)
-    # one projection for every parsed value and every check: the first failing check
-    # (in column order) names the reason, as reject_if would, without nesting a projection
-    # per check (the engine would recompute the parsed values at each level)
-    rules: list[tuple[ir.BooleanValue, str, str]] = []
-    parsed: dict[str, ir.Value] = {}
-    for col in spec.columns:
+    extra = _extra_column_sources(spec, ti, settings, file=file, source=cols)
+    text_numbers = [
+        src
+        for col in spec.input_columns
+        if col.kind in ("number", "int")
+        and (src := mapping[col.name]) is not None
+        and raw[src].type().is_string()
+    ]
+    text_extra = [src for _, src in extra if raw[src].type().is_string()]
+    conventions: dict[str, _Convention] = {}
+    if text_numbers or text_extra:
+        conventions = _number_conventions(
+            raw,
+            text_numbers,
+            text_extra,
+            ti,
+            delimiter,
+            engine,
+            table=table,
+            file=file,
+            warnings=warnings,
+        )
+    plain = _Convention(".", "")
+    raw_names: dict[str, str] = {}
+    plans: list[_Plan] = []
+    for col in spec.input_columns:
         src = mapping[col.name]
-        if src is None:
-            parsed[col.name] = ibis.null(_IBIS_TYPES[col.kind])
-            continue
-        value, checks = _parse(raw[src], col.kind, ti, vs, engine, decimal)
-        parsed[col.name] = value.cast(_IBIS_TYPES[col.kind])
-        rules += [(bad.fill_null(False), src, f"{col.name} is {why}") for bad, why in checks]
-        if col.required:
-            rules.append((value.isnull(), src, f"missing {col.name}"))
-    # columns of the user's own: those named in [table] extra_columns, and, where the file
-    # has them, those other settings refer to (a rebate column, extra model features)
-    referred: list[str] = []
-    if table in ("customers", "prospects"):
-        referred = list(settings.potential.extra_feature_columns)
-        if table == "customers" and settings.profitability.rebate_column:
-            referred.append(settings.profitability.rebate_column)
-    parsed.update(
-        _extra_columns(
-            raw, spec, ti, vs, engine, decimal, file=file, source=cols, referred=referred
+        if src is not None:
+            rn = raw_names.setdefault(src, f"_raw__{len(raw_names)}")
+            is_text = raw[src].type().is_string()
+            keyed = col.kind == "id" and (table != "transactions" or col.name == "customer_id")
+            plans.append(_Plan(col.name, col.kind, rn, conventions.get(src, plain), is_text, keyed))
+    for name, src in extra:
+        rn = raw_names.setdefault(src, f"_raw__{len(raw_names)}")
+        dtype = raw[src].type()
+        conv = conventions.get(src)
+        numeric = (dtype.is_numeric() or dtype.is_boolean()) or (
+            dtype.is_string() and conv is not None and conv.is_number
         )
+        kind = "extra_number" if numeric else "extra_text"
+        plans.append(_Plan(name, kind, rn, conv or plain, dtype.is_string()))
+    by_raw = {rn: src for src, rn in raw_names.items()}
+
+    # level 1: the raw values, and each column's trimmed text (or typed value)
+    level1: dict[str, ir.Value] = {ROW: raw[ROW]}
+    level1.update({rn: raw[src] for src, rn in raw_names.items()})
+    for plan in plans:
+        level1.update(plan.level1(raw[by_raw[plan.raw]]))
+    t1 = raw.select(**level1).view()
+    # level 2: parsed values and what the text looks like
+    level2: dict[str, ir.Value] = {}
+    for plan in plans:
+        level2.update(plan.level2(t1, ti, vs, engine))
+    t2 = t1.mutate(**level2).view()
+    # level 3: the checks, in column order (the first failing one names the reason), and
+    # the final values
+    final: dict[str, ir.Value] = {}
+    rules: list[tuple[ir.BooleanValue, str, Any]] = []
+    for plan in plans:
+        final[plan.name] = plan.value(t2)
+        src = by_raw[plan.raw]
+        rules += [
+            (bad.fill_null(False), src, why) for bad, why in plan.checks(t2, ti, vs, table=table)
+        ]
+        if plan.kind not in ("extra_number", "extra_text") and spec.column(plan.name).required:
+            rules.append((final[plan.name].isnull(), src, f"missing {plan.name}"))
+    for spec_col in spec.input_columns:
+        if spec_col.name not in final:
+            final[spec_col.name] = ibis.null(_IBIS_TYPES[spec_col.kind])
+    if table == "transactions":
+        _derive_transaction_columns(final, mapping, rules)
+    for cond, about, why in _range_rules(table, final, vs, today):
+        rules.append((cond, mapping.get(about) or about, why))
+    if table == "transactions" and as_of is not None:
+        rules.append(
+            (
+                (final["date"] > as_of).fill_null(False),
+                mapping["date"] or "date",
+                f"after the analysis date {as_of.isoformat()} (--as-of)",
+            )
+        )
+    keep: dict[str, ir.Value] = {
+        c.name: final[c.name].cast(_IBIS_TYPES[c.kind]) for c in spec.columns
+    }
+    for plan in plans:
+        if plan.kind in ("extra_number", "extra_text"):
+            keep[plan.name] = (
+                final[plan.name].cast("float64")
+                if plan.kind == "extra_number"
+                else final[plan.name]
+            )
+    # the first failing rule's number is found once; its reason, column and value are
+    # then picked by that number (the conditions are not evaluated again for each)
+    rule = ibis.cases(*[(c, i) for i, (c, _, _) in enumerate(rules)], else_=ibis.null("int32"))
+    shown = {src: raw_names[src] for _, src, _ in rules if src in raw_names}
+    t3 = t2.select(
+        **keep, **{ROW: t2[ROW], "_rule": rule}, **{rn: t2[rn] for rn in set(shown.values())}
+    ).view()
+    by_rule = [t3._rule == i for i in range(len(rules))]
+    reason = ibis.cases(
+        *[(hit, r) for hit, (_, _, r) in zip(by_rule, rules, strict=True)], else_=ibis.null(str)
     )
-    if rules:
-        reason = ibis.cases(*[(c, r) for c, _, r in rules], else_=ibis.null(str))
-        rcol = ibis.cases(*[(c, src) for c, src, _ in rules], else_=ibis.null(str))
-        rval = ibis.cases(
-            *[(c, raw[src].cast(str).substr(0, _VALUE_CHARS)) for c, src, _ in rules],
-            else_=ibis.null(str),
-        )
-    else:  # pragma: no cover - every table has a required column
-        reason = rcol = rval = ibis.null(str)
-    return raw.select(**parsed, **{ROW: raw[ROW], REASON: reason, RCOL: rcol, RVAL: rval})
+    rcol = ibis.cases(
+        *[(hit, src) for hit, (_, src, _) in zip(by_rule, rules, strict=True)],
+        else_=ibis.null(str),
+    )
+    rval = ibis.cases(
+        *[
+            (hit, t3[shown[src]].cast(str).substr(0, _VALUE_CHARS))
+            for hit, (_, src, _) in zip(by_rule, rules, strict=True)
+            if src in shown
+        ],
+        else_=ibis.null(str),
+    )
+    t = t3.select(
+        **{k: t3[k] for k in keep}, **{ROW: t3[ROW], REASON: reason, RCOL: rcol, RVAL: rval}
+    )
+    if table == "market":
+        t = _reject_repeated_market_keys(t.view(), mapping)
+    return t.view()
 
 
-def _extra_columns(
-    raw: ir.Table,
+def _derive_transaction_columns(
+    parsed: dict[str, ir.Value],
+    mapping: dict[str, str | None],
+    rules: list[tuple[ir.BooleanValue, str, Any]],
+) -> None:
+    """revenue from unit_price × quantity, list_revenue from revenue + discount_amount,
+    where the file gives the one and not the other."""
+    if mapping["revenue"] is None and mapping["unit_price"] and mapping["quantity"]:
+        price, qty = parsed["unit_price"], parsed["quantity"]
+        parsed["revenue"] = (price * qty).cast("float64")
+        for name in ("unit_price", "quantity"):
+            rules.append(
+                (
+                    parsed[name].isnull(),
+                    mapping[name] or name,
+                    f"missing {name} (revenue is unit_price × quantity)",
+                )
+            )
+    if mapping["list_revenue"] is None and mapping["discount_amount"]:
+        rev, disc = parsed["revenue"], parsed["discount_amount"].fill_null(0.0).abs()
+        # the discount widens the line in its own direction: on a credit line it is negative
+        parsed["list_revenue"] = (rev + ibis.ifelse(rev < 0, -disc, disc)).cast("float64")
+
+
+def _reject_repeated_market_keys(t: ir.Table, mapping: dict[str, str | None]) -> ir.Table:
+    """A market row whose industry and region repeat an earlier row's is rejected."""
+    w = ibis.window(group_by=[t.industry, t.region], order_by=t[ROW])
+    t = t.mutate(_key_rank=ibis.row_number().over(w), _key_first=t[ROW].min().over(w))
+    keyed = t.industry.notnull() | t.region.notnull()
+    return reject_if(
+        t,
+        keyed & (t._key_rank > 0),
+        mapping["industry"] or mapping["region"],
+        "repeats the market row with the same industry and region (first at row "
+        + t._key_first.cast(str)
+        + ")",
+        ibis.coalesce(t.industry, ibis.literal("")) + " / " + ibis.coalesce(t.region, ""),
+    ).drop("_key_rank", "_key_first")
+
+
+def _extra_column_sources(
     spec: TableSpec,
     ti: TableInput,
-    vs: ValidateSettings,
-    engine: Engine,
-    decimal: str,
+    settings: Settings,
     *,
     file: str,
     source: list[str],
-    referred: Sequence[str] = (),
-) -> dict[str, ir.Value]:
-    """The user's own columns named in ``[table] extra_columns``, typed, and those of
-    ``referred`` (named by other settings) that the file has.
+) -> list[tuple[str, str]]:
+    """(name kept, column in the file) of the user's own columns: those named in
+    ``[table] extra_columns`` and, where the file has them, those other settings name.
 
-    A column is a number when the file stores numbers, or when every non-empty text value
-    reads as one (one scan in the engine); otherwise it is trimmed text. Such a column never
-    rejects a row: a value that does not fit is kept as text.
+    Raises
+    ------
+    Problems
+        A named column that is canonical or not in the file.
     """
-    out: dict[str, ir.Value] = {}
+    referred: list[str] = []
+    if spec.name in ("customers", "prospects"):
+        referred = list(settings.potential.extra_feature_columns)
+        if spec.name == "customers" and settings.profitability.rebate_column:
+            referred.append(settings.profitability.rebate_column)
     problems: list[TierwiseError] = []
     by_norm = {_norm(c): c for c in source}
-    canonical = {_norm(c) for c in spec.names}
+    canonical = {_norm(c) for c in spec.input_names}
     named = {_norm(n) for n in ti.extra_columns}
     also = [
         n
         for n in dict.fromkeys(referred)
         if _norm(n) in by_norm and _norm(n) not in canonical and _norm(n) not in named
     ]
+    out: list[tuple[str, str]] = []
     for name in [*ti.extra_columns, *also]:
         if _norm(name) in canonical:
             problems.append(
@@ -408,31 +1053,12 @@ def _extra_columns(
                 )
             )
             continue
-        expr = raw[src]
-        dtype = expr.type()
-        if dtype.is_numeric() or dtype.is_boolean():
-            out[name] = expr.cast("float64")
-            continue
-        if dtype.is_date() or dtype.is_timestamp():
-            out[name] = expr.cast("date")
-            continue
-        number, checks = _parse(expr, "number", ti, vs, engine, decimal)
-        text = _trim(expr.cast(str)).nullif("")
-        # every check that fails a row (not a number, not finite, implausible) makes it text
-        bad = ibis.literal(False)
-        for cond, _ in checks:
-            bad |= cond.fill_null(False)
-        counts = engine.to_arrow(
-            raw.aggregate(
-                n_text=(text.notnull() & bad).cast("int64").sum(),
-                n_values=text.notnull().cast("int64").sum(),
-            ),
-            f"the types of {file} column {src!r}",
-        ).to_pylist()[0]
-        is_number = (counts["n_text"] or 0) == 0 and (counts["n_values"] or 0) > 0
-        out[name] = number.cast("float64") if is_number else text
+        out.append((name, src))
     Problems.raise_if_any(problems)
     return out
+
+
+# -- transactions -----------------------------------------------------------------------------
 
 
 def check_transactions(
@@ -441,39 +1067,79 @@ def check_transactions(
     *,
     as_of: dt.date | None,
     today: dt.date,
+    engine: Engine | None = None,
+    file: str = "transactions",
+    warnings: list[str] | None = None,
+    decide_cancel: bool = True,
 ) -> ir.Table:
     """Transaction-specific row checks and derived flags.
 
     - a date after the analysis date (when ``as_of`` is given) is rejected, as is a date more
       than ``[validate] future_tolerance_days`` after today;
     - ``is_return`` is true for a returns flag, a negative quantity or a negative revenue;
-    - ``is_cancel`` is true when order_id starts with ``[validate] cancel_prefix``;
+      a return's revenue, list_revenue, cost and quantity are never positive, whatever sign
+      the file gives them (a return flagged with a positive amount of 30 is revenue -30);
+    - ``is_cancel`` is true when order_id starts with ``[validate] cancel_prefix`` and the
+      prefix is believed: its lines are a minority and mostly negative (decided from the
+      whole table, one query); otherwise a warning says how many order ids carry it. With
+      ``decide_cancel=False`` every prefixed line is marked and the caller decides with
+      :func:`decide_cancellations` once the table is materialised (no second scan of the
+      file);
     - identical lines are rejected when ``[validate] drop_duplicate_lines`` is on.
+
+    Examples
+    --------
+    >>> import pyarrow as pa, datetime as dt
+    >>> from tierwise.engine import Engine, ROW
+    >>> from tierwise.settings import Settings
+    >>> eng = Engine()
+    >>> raw = eng.from_arrow(pa.table({"customer_id": ["A", "A"], "date": ["2024-01-31"] * 2,
+    ...     "revenue": ["100", "30"], "is_return": ["no", "yes"], ROW: [2, 3]}))
+    >>> t = canonicalize(raw, "transactions", Settings(), eng, file="tx.csv")
+    >>> t = check_transactions(t, Settings(), as_of=None, today=dt.date(2024, 2, 1))
+    >>> eng.to_arrow(t.order_by(ROW)).column("revenue").to_pylist()
+    [100.0, -30.0]
     """
     vs = settings.validate_
     limit = today + dt.timedelta(days=vs.future_tolerance_days)
-    t = reject_if(
-        t,
-        t.date > limit,
-        "date",
-        f"date in the future (after {limit.isoformat()}, today + "
-        f"{vs.future_tolerance_days} days tolerance)",
-        t.date.cast(str),
-    )
-    if as_of is not None:
-        t = reject_if(
-            t,
-            t.date > as_of,
+    rules: list[tuple[ir.BooleanValue, str | None, Any, Any]] = [
+        (
+            t.date > limit,
             "date",
-            f"after the analysis date {as_of.isoformat()} (--as-of)",
+            f"date in the future (after {limit.isoformat()}, today + "
+            f"{vs.future_tolerance_days} days tolerance)",
             t.date.cast(str),
         )
-    is_return = (
-        t.is_return.fill_null(False) | (t.quantity.fill_null(0) < 0) | (t.revenue.fill_null(0) < 0)
-    )
+    ]
+    if as_of is not None:
+        rules.append(
+            (
+                t.date > as_of,
+                "date",
+                f"after the analysis date {as_of.isoformat()} (--as-of)",
+                t.date.cast(str),
+            )
+        )
+    t = _reject_where(t.view(), rules)
+    t = t.mutate(
+        is_return=t.is_return.fill_null(False)
+        | (t.quantity.fill_null(0) < 0)
+        | (t.revenue.fill_null(0) < 0)
+    ).view()
+    is_cancel: ir.BooleanValue = ibis.literal(False)
     prefix = vs.cancel_prefix or ""
-    is_cancel = t.order_id.fill_null("").startswith(prefix) if prefix else ibis.literal(False)
-    t = t.mutate(is_return=is_return, is_cancel=is_cancel)
+    if prefix:
+        marked = t.order_id.startswith(prefix).fill_null(False)
+        if not decide_cancel or _believe_cancel_prefix(
+            t, marked, t.is_return, vs, engine, file, warnings
+        ):
+            is_cancel = marked
+    # a return's amounts are never positive: -|x| (NULL stays NULL)
+    negative = {
+        c: ibis.ifelse(t.is_return, -t[c].abs(), t[c])
+        for c in ("revenue", "list_revenue", "cost", "quantity")
+    }
+    t = t.mutate(**negative, is_cancel=is_cancel).view()
     if vs.drop_duplicate_lines:
         keys = [c for c in TABLES["transactions"].names]
         w = ibis.window(group_by=[t[c] for c in keys], order_by=t[ROW])
@@ -485,6 +1151,100 @@ def check_transactions(
             "duplicate of an earlier identical line (row " + t._first_row.cast(str) + ")",
         ).drop("_dup_rank", "_first_row")
     return t
+
+
+def decide_cancellations(
+    t: ir.Table,
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    file: str = "transactions",
+    warnings: list[str] | None = None,
+) -> ir.Table:
+    """Keep ``is_cancel`` only where the cancel prefix is believed (see
+    :func:`check_transactions`), for a table checked with ``decide_cancel=False``.
+
+    Run on the checked table once it is materialised, the decision reads columns already
+    in the engine instead of parsing the file a second time.
+
+    Examples
+    --------
+    >>> import pyarrow as pa, datetime as dt
+    >>> from tierwise.engine import Engine, ROW
+    >>> from tierwise.settings import Settings
+    >>> eng = Engine()
+    >>> raw = eng.from_arrow(pa.table({"customer_id": ["A", "A"], "date": ["2024-01-31"] * 2,
+    ...     "revenue": ["10", "12"], "order_id": ["CO-1", "CO-2"], ROW: [2, 3]}))
+    >>> t = canonicalize(raw, "transactions", Settings(), eng, file="tx.csv")
+    >>> t = check_transactions(t, Settings(), as_of=None, today=dt.date(2024, 2, 1),
+    ...                        decide_cancel=False)
+    >>> t = eng.materialize(t)
+    >>> said = []
+    >>> t = decide_cancellations(t, Settings(), engine=eng, warnings=said)
+    >>> eng.to_arrow(t).column("is_cancel").to_pylist(), len(said)
+    ([False, False], 1)
+    """
+    vs = settings.validate_
+    if not vs.cancel_prefix:
+        return t
+    if _believe_cancel_prefix(t, t.is_cancel, t.is_return, vs, engine, file, warnings):
+        return t
+    return t.mutate(is_cancel=ibis.literal(False))
+
+
+def _believe_cancel_prefix(
+    t: ir.Table,
+    marked: ir.BooleanValue,
+    is_return: ir.BooleanValue,
+    vs: ValidateSettings,
+    engine: Engine | None,
+    file: str,
+    warnings: list[str] | None,
+) -> bool:
+    """Whether the order prefix marks cancellations in this table (one query).
+
+    It does when the lines carrying it are a minority of the lines with an order id (at
+    most ``cancel_max_share``) and at least ``cancel_min_negative_share`` of them are
+    negative; an ERP numbering every order ``CO-…`` fails the first test.
+    """
+    # over every line, rejected or not: the few rejects do not change the answer, and the
+    # query then reads only the order ids and amounts, not every check of validation
+    ok = ibis.literal(True)
+    stats_expr = t.aggregate(
+        with_order=(ok & t.order_id.notnull()).cast("int64").sum(),
+        marked=(ok & marked).cast("int64").sum(),
+        negative=(ok & marked & is_return).cast("int64").sum(),
+    )
+    what = f"the order ids of {file}"
+    if engine is not None:
+        stats = engine.to_arrow(stats_expr, what).to_pylist()[0]
+    else:
+        try:
+            stats = stats_expr.to_pyarrow().to_pylist()[0]
+        except Exception as exc:
+            raise EngineError(f"the engine failed computing {what}: {exc}") from exc
+    n_orders, n_marked, n_negative = (
+        int(stats[k] or 0) for k in ("with_order", "marked", "negative")
+    )
+    if n_marked == 0:
+        return False
+    minority = n_marked <= vs.cancel_max_share * n_orders
+    negative = n_negative >= vs.cancel_min_negative_share * n_marked
+    if minority and negative:
+        return True
+    why = []
+    if not minority:
+        why.append(f"they are {n_marked / max(n_orders, 1):.0%} of the lines with an order id")
+    if not negative:
+        why.append(f"only {count_text(n_negative, 'of them is', 'of them are')} negative")
+    if warnings is not None:
+        warnings.append(
+            f"{file}: {count_text(n_marked, 'line')} with an order id starting with "
+            f"{vs.cancel_prefix!r} are not treated as cancellations ({' and '.join(why)}); "
+            'set [validate] cancel_prefix to the prefix your system gives cancellations, or "" '
+            "to say there is none"
+        )
+    return False
 
 
 def reject_unknown_customers(t: ir.Table, known_ids: ir.Table, table: str) -> ir.Table:

@@ -51,6 +51,9 @@ class Case:
     rejects: tuple[tuple[str, int, str | None, str], ...] = ()
     #: any further check on the finished run (customers.csv, …)
     check: Callable[..., None] | None = None
+    #: files that are no input (a review-decisions file): name -> content, written beside
+    #: the inputs; the settings refer to them as data/<name>
+    others: dict[str, Content] = field(default_factory=dict)
 
 
 def _xlsx(rows: list[list], sheet: str = "Invoices") -> Callable[[Path], None]:
@@ -118,6 +121,38 @@ def _check_returns(run) -> None:
 
 def _check_multiline_name(run) -> None:
     assert _customers_by_id(run)["A"]["name"] == "Acme GmbH\nWerk 2"
+
+
+def _check_values(expected: dict[int, str], table: str = "transactions") -> Callable[..., None]:
+    """rejects.csv shows each value exactly as the file had it."""
+
+    def check(run) -> None:
+        got = {int(r["row"]): r["value"] for r in run.rejects if r["table"] == table}
+        assert {k: got.get(k) for k in expected} == expected
+
+    return check
+
+
+def _check_orders(expected: dict[str, int]) -> Callable[..., None]:
+    def check(run) -> None:
+        got = {k: int(float(v["n_orders"])) for k, v in _customers_by_id(run).items()}
+        assert got == expected
+
+    return check
+
+
+def _check_sqlite(path: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE transactions (customer_id, date, revenue)")
+
+
+def _encrypted_xlsx(path: Path) -> None:
+    # an encrypted .xlsx is an OLE2 compound file holding an "EncryptedPackage" stream
+    # (MS-OFFCRYPTO); its header and the stream's name are what the reader looks for
+    head = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    path.write_bytes(head + "EncryptedPackage".encode("utf-16-le") + bytes(64))
 
 
 LONG = "X" * 100_000
@@ -242,6 +277,43 @@ CASES = [
         error_file="customers",
     ),
     Case(
+        "sqlite_database",
+        {"transactions": ("erp.db", _check_sqlite)},
+        error=("SQLite database", "export the table as CSV"),
+    ),
+    Case(
+        "password_protected_workbook",
+        {"transactions": ("tx.xlsx", _encrypted_xlsx)},
+        error=("password-protected",),
+    ),
+    Case(
+        "no_date_formats_in_settings",
+        {"transactions": ("tx.csv", TX_OK)},
+        config="[validate]\ndate_formats = []\n",
+        error=("[validate] date_formats", "at least one date format"),
+        error_file="config",
+    ),
+    Case(
+        "market_without_industry_or_region_columns",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "market": ("market.csv", "segment,market_size\nRetail,100\n"),
+        },
+        error=("needs a column 'industry' or 'region'",),
+        error_file="market",
+    ),
+    Case(
+        "decisions_file_without_its_columns",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "customers": ("customers.csv", "customer_id,name\nA,Acme\nB,Beta\n"),
+        },
+        config='[accounts]\ndecisions_file = "data/my_decisions.csv"\n',
+        others={"my_decisions.csv": "left,right,decision\n1,2,confirm\n"},
+        error=("lacks the columns left_id, right_id",),
+        error_file="my_decisions.csv",
+    ),
+    Case(
         "activities_without_type_column",
         {
             "transactions": ("tx.csv", TX_OK),
@@ -263,7 +335,8 @@ CASES = [
         rows={"transactions": 5},
         rejects=(
             ("transactions", 2, "revenue", "revenue is not a number"),
-            ("transactions", 4, "revenue", 'for comma decimals set decimal = ","'),
+            # the column reads with "." (1,234.50): 12,50 is rejected, never read as 1250
+            ("transactions", 4, "revenue", 'not a number with "." as decimal separator'),
             ("transactions", 5, "revenue", "revenue is not a number"),
         ),
         check=_check_revenue({"B": 12.0, "E": 1234.5}),
@@ -280,8 +353,8 @@ CASES = [
         rows={"transactions": 7},
         rejects=(
             ("transactions", 6, "date", "not a date in a known format"),
-            ("transactions", 7, "date", "not a date in a known format"),
-            ("transactions", 8, "date", "set date_format"),
+            ("transactions", 7, "date", "no such date"),
+            ("transactions", 8, "date", "no such date"),
         ),
         check=_check_revenue({"A": 1, "B": 2, "C": 3, "D": 4}),
     ),
@@ -565,6 +638,235 @@ CASES = [
         check=_check_revenue({"A": 10.0, "1001": 2.5}),
     ),
     Case(
+        # the defect: 7.125 read as 7125 (a thousands group) beside 12.5 in the same column
+        "semicolon_file_with_dot_decimals",
+        {
+            "transactions": (
+                "tx.csv",
+                "customer_id;date;revenue\nA;2024-01-02;7.125\nB;2024-01-02;12.5\n"
+                "B;2024-01-03;1.250\n",
+            )
+        },
+        rows={"transactions": 3},
+        check=_check_revenue({"A": 7.125, "B": 13.75}),
+    ),
+    Case(
+        "underscore_and_bad_grouping_in_amounts",
+        {
+            "transactions": (
+                "tx.csv",
+                H + 'A,2024-01-02,1_000\nB,2024-01-02,"1,23.5"\n' + "C,2024-01-02,5\n",
+            )
+        },
+        rows={"transactions": 3},
+        rejects=(
+            ("transactions", 2, "revenue", '"_" is not a digit separator'),
+            ("transactions", 3, "revenue", "revenue is not a number"),
+        ),
+        check=_check_revenue({"C": 5.0}),
+    ),
+    Case(
+        # the defect: a return flagged but written +30 was added (130 instead of 70)
+        "return_flag_with_a_positive_amount",
+        {
+            "transactions": (
+                "tx.csv",
+                "customer_id,date,revenue,quantity,is_return\n"
+                "A,2024-01-02,100,2,no\nA,2024-01-05,30,1,yes\n",
+            )
+        },
+        rows={"transactions": 2},
+        check=_check_revenue({"A": 70.0}),
+    ),
+    Case(
+        # the defect: every order of an ERP numbering orders CO-… became a cancellation
+        "orders_numbered_co_are_not_cancellations",
+        {
+            "transactions": (
+                "tx.csv",
+                "customer_id,date,revenue,order_id\nA,2024-01-02,10,CO-1001\n"
+                "A,2024-02-02,10,CO-1002\nB,2024-01-03,20,CO-1003\n",
+            )
+        },
+        rows={"transactions": 3},
+        check=_check_orders({"A": 2, "B": 1}),
+    ),
+    Case(
+        "unit_price_times_quantity_without_a_revenue_column",
+        {
+            "transactions": (
+                "tx.csv",
+                "customer_id,date,Preis,Menge\nA,2024-01-02,2.5,4\nB,2024-01-02,3,\n",
+            )
+        },
+        config='[transactions.columns]\nunit_price = "Preis"\nquantity = "Menge"\n',
+        rows={"transactions": 2},
+        rejects=(("transactions", 3, "Menge", "missing quantity (revenue is unit_price"),),
+        check=_check_revenue({"A": 10.0}),
+    ),
+    Case(
+        "two_digit_years_and_dates_that_do_not_exist",
+        {
+            "transactions": (
+                "tx.csv",
+                H + "A,15.3.24,1\nB,31.02.2024,2\nC,03.01.2099,3\nD,2024-01-02,4\n",
+            )
+        },
+        rows={"transactions": 4},
+        rejects=(
+            ("transactions", 2, "date", "two-digit year"),
+            ("transactions", 3, "date", "no such date"),
+            ("transactions", 4, "date", "date in the future"),
+        ),
+        # rejects.csv shows each value as the file had it, not the parsed date
+        check=_check_values({2: "15.3.24", 3: "31.02.2024", 4: "03.01.2099"}),
+    ),
+    Case(
+        # the defect: a NUL byte inside an id made a new customer "C00\0 00004"
+        "nul_byte_inside_a_customer_id",
+        {"transactions": ("tx.csv", TX_OK.encode() + b"C00\x00 00004,2024-01-04,5\n")},
+        rows={"transactions": 3},
+        rejects=(("transactions", 4, "customer_id", "control character"),),
+        check=_check_revenue({"A": 10.0, "B": 20.0}),
+    ),
+    Case(
+        # the defect: one Windows-1252 line garbled every name of a UTF-8 file ("MÃ¼ller")
+        "one_windows_line_in_a_utf8_customer_file",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "customers": (
+                "customers.csv",
+                "customer_id;name;city\nA;Müller Gärtnerei;Zürich\n".encode()
+                + "B;Société Générale;Besançon\n".encode("cp1252"),
+            ),
+        },
+        rows={"transactions": 2, "customers": 2},
+        check=_check_accented_names,
+    ),
+    Case(
+        "customers_with_impossible_coordinates_and_terms",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "customers": (
+                "customers.csv",
+                "customer_id,lat,lon,payment_terms_days,employees\nA,999,8.5,30,10\n"
+                "B,48.1,-200,30,10\nC,48.1,11.6,-30,10\nD,48.1,11.6,30,-5\nE,48.1,11.6,30,10\n",
+            ),
+        },
+        rows={"transactions": 2, "customers": 5},
+        rejects=(
+            ("customers", 2, "lat", "lat is outside -90 to 90"),
+            ("customers", 3, "lon", "lon is outside -180 to 180"),
+            ("customers", 4, "payment_terms_days", "payment_terms_days is negative"),
+            ("customers", 5, "employees", "employees is negative"),
+        ),
+    ),
+    Case(
+        # the defect: a negative cost raised a customer's net profit by 20,000
+        "activities_with_negative_cost_or_duration",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "activities": (
+                "act.csv",
+                "customer_id,date,type,duration_minutes,cost\nA,2024-01-02,visit,60,-20000\n"
+                "A,2024-01-03,call,-15,5\nB,2024-01-03,call,5000,5\nB,2024-01-04,call,10,5\n",
+            ),
+        },
+        rows={"transactions": 2, "activities": 4},
+        rejects=(
+            ("activities", 2, "cost", "cost is negative"),
+            ("activities", 3, "duration_minutes", "duration_minutes is negative"),
+            ("activities", 4, "duration_minutes", "max_activity_minutes"),
+        ),
+    ),
+    Case(
+        "payments_paid_in_2099_or_years_before_due",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "payments": (
+                "pay.csv",
+                "invoice_id,customer_id,due_date,paid_date,amount\n"
+                "I1,A,2024-02-01,2099-02-03,10\nI2,B,2024-02-01,2018-02-01,20\n"
+                "I3,A,2024-02-01,2024-01-15,5\n",
+            ),
+        },
+        rows={"transactions": 2, "payments": 3},
+        rejects=(
+            ("payments", 2, "paid_date", "paid_date is in the future"),
+            ("payments", 3, "paid_date", "days before due_date"),
+        ),
+        check=_check_values({2: "2099-02-03", 3: "2018-02-01"}, "payments"),
+    ),
+    Case(
+        "prospects_with_bad_ids_and_coordinates",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "prospects": (
+                "prospects.csv",
+                b"customer_id,name,lat\nP1,Alpha,48.1\nP1,Alpha again,48.1\n"
+                b"P\x002,Beta,48.1\nP3,Gamma,-91\n",
+            ),
+        },
+        rows={"transactions": 2, "prospects": 4},
+        rejects=(
+            ("prospects", 3, "customer_id", "duplicate customer_id (first at row 2)"),
+            ("prospects", 4, "customer_id", "control character"),
+            ("prospects", 5, "lat", "lat is outside -90 to 90"),
+        ),
+    ),
+    Case(
+        "reps_with_zero_or_negative_hours",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "reps": (
+                "reps.csv",
+                "rep_id,role,hours_per_year\nR1,field,1600\nR2,inside,0\nR3,field,-40\n"
+                "R4,field,9000\n",
+            ),
+        },
+        rows={"transactions": 2, "reps": 4},
+        rejects=(
+            ("reps", 3, "hours_per_year", "zero or negative"),
+            ("reps", 4, "hours_per_year", "zero or negative"),
+            ("reps", 5, "hours_per_year", "max_rep_hours_per_year"),
+        ),
+    ),
+    Case(
+        # the defect: a market row with no key was counted used, then dropped
+        "market_rows_without_a_key_or_repeated",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "market": (
+                "market.csv",
+                "industry,region,market_size,growth_rate\nRetail,North,1000,0.02\n"
+                ",,500,0.01\nRetail,North,2000,0.03\nFood,,800,-1.5\n",
+            ),
+        },
+        rows={"transactions": 2, "market": 4},
+        rejects=(
+            ("market", 3, "industry", "no industry and no region"),
+            ("market", 4, "industry", "first at row 2"),
+            ("market", 5, "growth_rate", "growth_rate is -1 or below"),
+        ),
+    ),
+    Case(
+        "excel_formula_without_a_stored_value",
+        {
+            "transactions": (
+                "tx.xlsx",
+                _xlsx(
+                    [
+                        ["customer_id", "date", "revenue"],
+                        ["A", "2024-01-02", 10],
+                        ["B", "2024-01-03", "=C2*2"],
+                    ]
+                ),
+            )
+        },
+        rows={"transactions": 2},
+        rejects=(("transactions", 3, "revenue", "formula without a stored value"),),
+    ),
+    Case(
         "rows_after_the_analysis_date",
         {"transactions": ("tx.csv", TX_OK + "A,2024-03-01,5\n")},
         args=("--as-of", "2024-01-31"),
@@ -592,6 +894,9 @@ def _setup(case: Case, tmp_path: Path) -> tuple[list[str], dict[str, Path], Path
         paths[name] = data / filename
         _write(paths[name], content)
         args += [f"--{name}", str(paths[name])]
+    for filename, content in case.others.items():
+        paths[filename] = data / filename
+        _write(paths[filename], content)
     config = None
     if case.config is not None:
         config = tmp_path / "tierwise.toml"
@@ -627,6 +932,7 @@ def test_bad_input_gives_a_clear_error_or_a_reasoned_reject(case, tmp_path, tier
     assert run.exit_code == 0, run.output
     inputs = run.manifest["inputs"]
     assert set(inputs) == set(case.files)
+    assert {r[0] for r in case.rejects} <= set(case.files)
     rejects = run.rejects
     for name, acc in inputs.items():
         assert acc["rows_read"] == acc["rows_used"] + acc["rows_rejected"], name
@@ -641,6 +947,35 @@ def test_bad_input_gives_a_clear_error_or_a_reasoned_reject(case, tmp_path, tier
     assert len(rejects) == len(case.rejects), rejects
     if case.check is not None:
         case.check(run)
+
+
+def test_the_corpus_covers_every_input_table():
+    from tierwise.settings import INPUT_TABLES
+
+    finished = {name for c in CASES if not c.error for name in c.files}
+    rejected = {r[0] for c in CASES for r in c.rejects}
+    assert finished == set(INPUT_TABLES)
+    assert rejected == set(INPUT_TABLES)
+
+
+def test_a_pipe_as_input_is_read(tmp_path, tierwise_cli):
+    # `tierwise run --transactions <(cat invoices.csv)` hands over a pipe, readable once
+    import os
+    import threading
+
+    fifo = tmp_path / "fd63"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as f:
+            f.write(TX_OK.encode())
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    run = tierwise_cli("run", "--transactions", fifo)
+    writer.join(timeout=30)
+    assert run.exit_code == 0, run.output
+    assert run.manifest["inputs"]["transactions"]["rows_used"] == 2
 
 
 def test_unknown_option_is_a_usage_error(tmp_path, tierwise_cli):

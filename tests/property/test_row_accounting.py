@@ -106,6 +106,17 @@ def tables(draw) -> tuple[str, list[Line]]:
 @example(
     (";", [Line("too_few", " 8 "), Line("too_few", " 22 "), Line("too_few", " 4 ;30.06.2001")])
 )
+# found by this test: the engine's CSV reader takes a line ending with the delimiter (an
+# empty extra field) as a good line
+@example(
+    (
+        ",",
+        [
+            Line("good", " 5D ,2003-07-31,-0.15", -15),
+            Line("too_many", "0,2000-01-01,0.00,"),
+        ],
+    )
+)
 def test_every_row_is_used_or_rejected_and_revenue_adds_up(table):
     delimiter, rows = table
     header = delimiter.join(["customer_id", "date", "revenue"])

@@ -56,12 +56,24 @@ def _validate(
     as_of: dt.date | None = None,
     today: dt.date = TODAY,
     delimiter: str | None = None,
+    warnings: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[int, tuple[str, str]]]:
     """(rows used, in row order; {row: (column, reason)} of the rejects)."""
     settings = settings or Settings()
-    t = canonicalize(_raw(eng, cols), table, settings, eng, file="f.csv", delimiter=delimiter)
+    t = canonicalize(
+        _raw(eng, cols),
+        table,
+        settings,
+        eng,
+        file="f.csv",
+        delimiter=delimiter,
+        warnings=warnings,
+        today=today,
+    )
     if table == "transactions":
-        t = check_transactions(t, settings, as_of=as_of, today=today)
+        t = check_transactions(
+            t, settings, as_of=as_of, today=today, engine=eng, file="f.csv", warnings=warnings
+        )
     used, rejects = split_rejects(t, "f.csv", table)
     rej = eng.to_arrow(rejects).to_pylist()
     n = len(next(iter(cols.values())))
@@ -119,10 +131,87 @@ def test_comma_decimals_when_set_or_for_semicolon_files(eng: Engine) -> None:
     assert rej == {} and [r["revenue"] for r in used] == expected
 
 
-def test_comma_decimal_text_in_a_dot_file_is_rejected_with_a_hint(eng: Engine) -> None:
-    _, rej = _validate(eng, _tx_cols(2, revenue=["1.234,50", "abc"]))
-    assert rej[2] == ("revenue", 'revenue is not a number (for comma decimals set decimal = ",")')
-    assert rej[3][1].startswith("revenue is not a number")
+def test_a_value_against_the_columns_decimal_separator_is_rejected_with_a_hint(
+    eng: Engine,
+) -> None:
+    # two values read only with "." decimals, one only with ",": the column is "." and the
+    # odd one out is rejected, never read as 1.23450 or 123450
+    _, rej = _validate(eng, _tx_cols(4, revenue=["12.5", "3.25", "1.234,50", "abc"]))
+    assert rej[4] == (
+        "revenue",
+        'revenue is not a number with "." as decimal separator, as in the rest of the column '
+        '(set [transactions] decimal if the column uses ",")',
+    )
+    assert rej[5] == ("revenue", "revenue is not a number")
+    assert len(rej) == 2
+
+
+def test_a_semicolon_file_with_dot_decimals_keeps_every_value(eng: Engine) -> None:
+    # the defect: 7.125 became 7125 (a thousands group) while 12.5 stayed 12.5
+    warnings: list[str] = []
+    used, rej = _validate(
+        eng, _tx_cols(3, revenue=["7.125", "12.5", "1.250"]), delimiter=";", warnings=warnings
+    )
+    assert rej == {}
+    assert [r["revenue"] for r in used] == [7.125, 12.5, 1.25]
+    assert warnings == []
+
+
+def test_a_comma_file_with_comma_decimals_keeps_every_value(eng: Engine) -> None:
+    used, rej = _validate(eng, _tx_cols(3, revenue=["7,125", "12,5", "1.250,75"]))
+    assert rej == {}
+    assert [r["revenue"] for r in used] == [7.125, 12.5, 1250.75]
+
+
+def test_a_column_that_reads_both_ways_is_a_warning_naming_file_column_and_setting(
+    eng: Engine,
+) -> None:
+    warnings: list[str] = []
+    used, rej = _validate(
+        eng, _tx_cols(2, revenue=["1.250", "2.500"]), delimiter=";", warnings=warnings
+    )
+    assert rej == {}
+    # a ";" file defaults to "," decimals: 1.250 is one thousand two hundred and fifty
+    assert [r["revenue"] for r in used] == [1250.0, 2500.0]
+    assert len(warnings) == 1
+    assert "f.csv" in warnings[0] and "'revenue'" in warnings[0]
+    assert "[transactions] decimal" in warnings[0]
+    # the setting decides, and then nothing is assumed
+    s = Settings().with_updates(transactions={"decimal": "."})
+    warnings.clear()
+    used, _ = _validate(
+        eng, _tx_cols(2, revenue=["1.250", "2.500"]), settings=s, delimiter=";", warnings=warnings
+    )
+    assert [r["revenue"] for r in used] == [1.25, 2.5]
+    assert warnings == []
+
+
+def test_a_two_way_column_follows_the_files_other_number_columns(eng: Engine) -> None:
+    warnings: list[str] = []
+    cols = _tx_cols(2, revenue=["1.250", "2.500"], cost=["10.5", "0.75"])
+    used, rej = _validate(eng, cols, delimiter=";", warnings=warnings)
+    assert rej == {}
+    assert [r["revenue"] for r in used] == [1.25, 2.5]
+    assert len(warnings) == 1 and "like the file's other number columns" in warnings[0]
+
+
+def test_an_underscore_is_not_a_digit_separator(eng: Engine) -> None:
+    _, rej = _validate(eng, _tx_cols(2, revenue=["1_000", "1000"]))
+    assert rej == {2: ("revenue", 'revenue is not a number ("_" is not a digit separator)')}
+
+
+def test_digits_grouped_other_than_in_threes_are_rejected(eng: Engine) -> None:
+    _, rej = _validate(eng, _tx_cols(4, revenue=["1,23.5", "12 34", "1.5", "1 234.5"]))
+    assert sorted(rej) == [2, 3]
+
+
+def test_the_thousands_setting_limits_the_grouping_characters(eng: Engine) -> None:
+    s = Settings().with_updates(transactions={"thousands": ""})
+    _, rej = _validate(eng, _tx_cols(2, revenue=["1,234.5", "1234.5"]), settings=s)
+    assert list(rej) == [2]
+    s = Settings().with_updates(transactions={"decimal": ",", "thousands": " "})
+    used, rej = _validate(eng, _tx_cols(2, revenue=["1 234,5", "1\u00a0234,5"]), settings=s)
+    assert rej == {} and [r["revenue"] for r in used] == [1234.5, 1234.5]
 
 
 @pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf", "Infinity"])
@@ -186,10 +275,36 @@ def test_an_explicit_date_format_is_the_only_one_tried(eng: Engine) -> None:
 
 
 def test_rejects_unparseable_and_missing_dates(eng: Engine) -> None:
-    _, rej = _validate(eng, _tx_cols(3, date=["31/31/2024", "soon", ""]))
+    _, rej = _validate(eng, _tx_cols(3, date=["2024-1-1x", "soon", ""]))
     assert rej[2][1].startswith("date is not a date in a known format")
     assert rej[3][1].startswith("date is not a date in a known format")
     assert rej[4] == ("date", "missing date")
+
+
+def test_a_date_that_does_not_exist_is_no_such_date(eng: Engine) -> None:
+    _, rej = _validate(eng, _tx_cols(3, date=["31.02.2024", "2024-02-30", "31/31/2024"]))
+    assert {r: why.split(" (")[0] for r, (_, why) in rej.items()} == {
+        2: "date is no such date",
+        3: "date is no such date",
+        4: "date is no such date",
+    }
+
+
+def test_a_two_digit_year_is_named_as_such(eng: Engine) -> None:
+    # DuckDB reads "24" with %Y as the year 24: that is a two-digit year, not "before 1900"
+    _, rej = _validate(eng, _tx_cols(2, date=["15.3.24", "15/03/24"]))
+    assert [why.split(" (")[0] for _, why in rej.values()] == [
+        "date has a two-digit year",
+        "date has a two-digit year",
+    ]
+    s = Settings().with_updates(transactions={"date_format": "%d.%m.%y"})
+    used, rej = _validate(eng, _tx_cols(1, date=["15.3.24"]), settings=s)
+    assert rej == {} and used[0]["date"] == dt.date(2024, 3, 15)
+
+
+def test_no_date_formats_is_a_settings_error() -> None:
+    with pytest.raises(SettingsError, match="at least one date format"):
+        Settings().with_updates(validate_={"date_formats": []})
 
 
 def test_rejects_dates_before_min_year(eng: Engine) -> None:
@@ -239,15 +354,76 @@ def test_is_return_from_flag_negative_quantity_or_negative_revenue(eng: Engine) 
 
 
 def test_is_cancel_from_the_order_prefix(eng: Engine) -> None:
-    cols = _tx_cols(3, order_id=["C100", "SO100", ""])
+    cols = _tx_cols(3, order_id=["C100", "SO100", ""], revenue=["-10", "10", "10"])
     used, _ = _validate(eng, cols)
     assert [r["is_cancel"] for r in used] == [True, False, False]
     s = Settings().with_updates(validate_={"cancel_prefix": "STORNO-"})
-    used, _ = _validate(eng, _tx_cols(2, order_id=["STORNO-1", "C1"]), settings=s)
-    assert [r["is_cancel"] for r in used] == [True, False]
+    cols = _tx_cols(3, order_id=["STORNO-1", "C1", "C2"], quantity=["-1", "-1", "1"])
+    used, _ = _validate(eng, cols, settings=s)
+    assert [r["is_cancel"] for r in used] == [True, False, False]
     s = Settings().with_updates(validate_={"cancel_prefix": ""})
-    used, _ = _validate(eng, _tx_cols(1, order_id=["C1"]), settings=s)
-    assert [r["is_cancel"] for r in used] == [False]
+    used, _ = _validate(eng, _tx_cols(2, order_id=["C1", "S1"], revenue=["-1", "2"]), settings=s)
+    assert [r["is_cancel"] for r in used] == [False, False]
+
+
+def test_orders_numbered_co_are_not_cancellations_and_the_run_says_so(eng: Engine) -> None:
+    # the defect: every order of an ERP numbering orders CO-1001 became a cancellation
+    warnings: list[str] = []
+    cols = _tx_cols(4, order_id=["CO-1001", "CO-1002", "CO-1003", "CO-1004"])
+    used, _ = _validate(eng, cols, warnings=warnings)
+    assert [r["is_cancel"] for r in used] == [False] * 4
+    assert len(warnings) == 1
+    assert "4 lines" in warnings[0] and "'C'" in warnings[0]
+    assert "[validate] cancel_prefix" in warnings[0]
+
+
+def test_the_cancel_decision_may_wait_for_the_materialised_table(eng: Engine) -> None:
+    from tierwise.validate import decide_cancellations
+
+    s = Settings()
+    for orders, revenue, believed in (
+        (["C1", "S2", "S3"], ["-5", "10", "10"], [True, False, False]),
+        (["CO-1", "CO-2", "CO-3"], ["5", "10", "10"], [False, False, False]),
+    ):
+        raw = _raw(eng, _tx_cols(3, order_id=orders, revenue=revenue))
+        t = canonicalize(raw, "transactions", s, eng, file="f.csv", today=TODAY)
+        t = check_transactions(t, s, as_of=None, today=TODAY, decide_cancel=False)
+        t = eng.materialize(t)
+        said: list[str] = []
+        t = decide_cancellations(t, s, engine=eng, file="f.csv", warnings=said)
+        assert eng.to_arrow(t.order_by(ROW)).column("is_cancel").to_pylist() == believed
+        assert len(said) == (0 if believed[0] else 1)
+
+
+def test_a_prefix_on_positive_lines_is_not_believed(eng: Engine) -> None:
+    # a minority carries the prefix, but its lines are sales, not negative cancellations
+    warnings: list[str] = []
+    cols = _tx_cols(4, order_id=["C1", "S2", "S3", "S4"])
+    used, _ = _validate(eng, cols, warnings=warnings)
+    assert [r["is_cancel"] for r in used] == [False] * 4
+    assert len(warnings) == 1 and "1 line with an order id" in warnings[0]
+    assert "negative" in warnings[0]
+
+
+def test_a_flagged_return_with_a_positive_amount_is_negative_revenue(eng: Engine) -> None:
+    # the defect: a return of 30 flagged is_return but written +30 added to revenue
+    cols = _tx_cols(
+        4,
+        revenue=["100", "30", "-30", "12"],
+        quantity=["2", "1", "-1", "-2"],
+        cost=["60", "18", "-18", "7"],
+        list_revenue=["110", "33", "-33", "13"],
+        is_return=["no", "yes", "", ""],
+    )
+    used, _ = _validate(eng, cols)
+    got = [(r["revenue"], r["quantity"], r["cost"], r["list_revenue"]) for r in used]
+    assert got == [
+        (100.0, 2.0, 60.0, 110.0),
+        (-30.0, -1.0, -18.0, -33.0),  # flagged, written positive
+        (-30.0, -1.0, -18.0, -33.0),  # written negative
+        (-12.0, -2.0, -7.0, -13.0),  # negative quantity only: the amounts follow it
+    ]
+    assert sum(r["revenue"] for r in used) == 28.0  # 100 - 30 - 30 - 12
 
 
 # -- duplicates --------------------------------------------------------------------------

@@ -5,19 +5,26 @@ A raw table keeps the user's own column names and, for text formats, every value
 ``_row``, the row number a user would look up: the line number for CSV (the header is line
 1), the sheet row for Excel, the record number (from 1) for Parquet and databases.
 
-Rows the parser itself cannot use (wrong number of fields, blank lines) never reach the
-engine; they come back as ``malformed`` rows with their line and reason, so that
-``read == used + rejected`` still holds.
+Rows the parser itself cannot use (wrong number of fields, blank lines, an Excel formula
+without a stored value) never reach the engine; they come back as ``malformed`` rows with
+their line and reason, so that ``read == used + rejected`` still holds.
+
+What reading had to assume (lines of a UTF-8 file read as Windows-1252) is in
+``RawInput.warnings``. A database URL is shown and stored without its password
+(``RawInput.path``); :func:`~tierwise.io.urls.redact_url` does the same for any URL.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
-import io
 import re
+import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
@@ -26,8 +33,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..engine import ROW, Engine
-from ..errors import InputError, TierwiseError
+from ..errors import InputError, SettingsError, TierwiseError
 from ..settings.inputs import TableInput
+from .urls import is_database_url, redact_text, redact_url, url_secrets
 
 __all__ = [
     "REJECT_SCHEMA",
@@ -35,6 +43,7 @@ __all__ = [
     "fingerprint",
     "read_decisions",
     "read_input",
+    "redact_url",
     "sniff_csv",
 ]
 
@@ -52,6 +61,12 @@ REJECT_SCHEMA = pa.schema(
 
 _SNIFF_BYTES = 1 << 20
 _DELIMITERS = ",;\t|"
+#: a file whose first megabyte has more than this share of control bytes (other than tab,
+#: line breaks and form feed), and more than _BINARY_MIN of them, is binary, not text; a
+#: stray NUL in an id is not
+_BINARY_SHARE, _BINARY_MIN = 0.01, 4
+#: the columns a review-decisions file must have
+_DECISION_COLUMNS = ("left_id", "right_id", "decision")
 
 
 @dataclass
@@ -59,6 +74,7 @@ class RawInput:
     """One input as read: the raw engine table and what the parser could not use."""
 
     name: str
+    #: the file as shown to people: a database URL without its password
     path: str
     table: ir.Table
     malformed: pa.Table = field(default_factory=REJECT_SCHEMA.empty_table)
@@ -68,6 +84,8 @@ class RawInput:
     source_columns: list[str] = field(default_factory=list)
     #: the CSV delimiter used (None for other formats)
     delimiter: str | None = None
+    #: what reading assumed (e.g. lines read as Windows-1252), each naming its setting
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def n_malformed(self) -> int:
@@ -75,10 +93,10 @@ class RawInput:
 
 
 def fingerprint(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (streamed), or of the URL text for a database."""
+    """SHA-256 of a file's bytes (streamed), or of the redacted URL text for a database."""
     p = Path(path)
-    if not p.is_file():
-        return hashlib.sha256(str(path).encode()).hexdigest()
+    if is_database_url(str(path)) or not p.is_file():
+        return hashlib.sha256(redact_url(str(path)).encode()).hexdigest()
     h = hashlib.sha256()
     with p.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 22), b""):
@@ -86,26 +104,101 @@ def fingerprint(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _detect_format(path: str) -> str:
-    low = path.lower()
-    if low.startswith(("postgresql://", "postgres://")):
+# -- what a file is --------------------------------------------------------------------------
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _magic(path: str) -> str | None:
+    """The format a file's first bytes show, whatever its name says."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    if head.startswith(b"SQLite format 3\x00"):
+        return "sqlite"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head.startswith(_OLE2):
+        return "ole2"
+    if head[8:12] == b"DUCK":
+        return "duckdb"
+    return None
+
+
+def _is_encrypted_office(path: str) -> bool:
+    """An OLE2 container holding an encrypted Office package (a password-protected .xlsx)."""
+    marker = "EncryptedPackage".encode("utf-16-le")
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            if marker in chunk:
+                return True
+    return False
+
+
+def _detect_format(path: str, shown: str) -> str:
+    if is_database_url(path):
         return "postgres"
-    suffix = Path(low).suffix
+    suffix = Path(path.lower()).suffix
+    magic = _magic(path)
+    if magic == "sqlite":
+        raise InputError(
+            "this is a SQLite database; tierwise reads DuckDB database files, not SQLite",
+            file=shown,
+            hint='export the table as CSV (sqlite3 -header -csv FILE "SELECT * FROM t" > t.csv) '
+            "or Parquet",
+        )
+    if magic == "ole2":
+        if _is_encrypted_office(path):
+            raise InputError(
+                "the workbook is password-protected (encrypted), so it cannot be read",
+                file=shown,
+                hint="save a copy without the password, or export the sheet as CSV",
+            )
+        raise InputError(
+            "old .xls Excel files are not read",
+            file=shown,
+            hint="save it as .xlsx or CSV",
+        )
     if suffix in {".parquet", ".pq"}:
         return "parquet"
     if suffix in {".xlsx", ".xlsm"}:
         return "excel"
     if suffix in {".duckdb", ".ddb", ".db"}:
         return "duckdb"
-    if suffix in {".csv", ".txt", ".tsv", ".tab", ""}:
-        return "csv"
     if suffix == ".xls":
         raise InputError(
             "old .xls Excel files are not read",
-            file=path,
+            file=shown,
             hint="save it as .xlsx or CSV",
         )
+    # a file named .csv, or with no name to go by (a pipe): its first bytes decide
+    if magic == "parquet":
+        return "parquet"
+    if magic == "zip":
+        return "excel"
+    if magic == "duckdb":
+        return "duckdb"
     return "csv"
+
+
+def _copy_stream(path: str, shown: str, folder: Path) -> str:
+    """Copy a pipe or device (``<(cat f)``, a FIFO) into a private file, streamed: it can
+    be read only once, and reading needs to look at it more than once."""
+    target = folder / f"stream-{len(list(folder.iterdir()))}{Path(path).suffix}"
+    try:
+        with open(path, "rb") as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 22)
+    except OSError as exc:
+        raise InputError(
+            f"cannot read it: {exc.strerror or exc}",
+            file=shown,
+            hint="give a regular file, or a pipe tierwise may read",
+        ) from exc
+    return str(target)
 
 
 def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> RawInput:
@@ -116,7 +209,7 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
     name
         Canonical table name (``transactions``, ``customers`` …).
     path
-        File path or ``postgresql://`` URL.
+        File path (a pipe is read too) or ``postgresql://`` URL.
     ti
         The table's settings section (delimiter, encoding, sheet, table name).
     engine
@@ -136,27 +229,192 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
     spath = str(path)
     # a URL passed through pathlib loses one slash (postgresql:/host/db): put it back
     spath = re.sub(r"^(postgres(?:ql)?):/(?!/)", r"\1://", spath, flags=re.IGNORECASE)
-    fmt = _detect_format(spath)
-    if fmt != "postgres" and not Path(spath).exists():
-        raise InputError("file not found", file=spath, hint="check the path")
-    if fmt != "postgres" and Path(spath).is_dir():
-        raise InputError("is a folder, not a file", file=spath, hint="give the file inside it")
-    if fmt == "csv":
-        raw = _read_csv(name, spath, ti, engine)
-    elif fmt == "parquet":
-        raw = _read_parquet(name, spath, engine)
-    elif fmt == "excel":
-        raw = _read_excel(name, spath, ti, engine)
-    elif fmt == "duckdb":
-        raw = _read_duckdb(name, spath, ti, engine)
-    else:
+    shown = redact_url(spath)
+    if is_database_url(spath):
         raw = _read_postgres(name, spath, ti, engine)
-    raw.sha256 = fingerprint(spath)
+        raw.sha256 = fingerprint(spath)
+        raw.fmt = "postgres"
+        return raw
+    p = Path(spath)
+    if not p.exists():
+        raise InputError("file not found", file=shown, hint="check the path")
+    if p.is_dir():
+        raise InputError("is a folder, not a file", file=shown, hint="give the file inside it")
+    local = spath if p.is_file() else _copy_stream(spath, shown, engine.temp_dir())
+    fmt = _detect_format(local, shown)
+    if fmt == "csv":
+        raw = _read_csv(name, local, shown, ti, engine)
+    elif fmt == "parquet":
+        raw = _read_parquet(name, local, shown, engine)
+    elif fmt == "excel":
+        raw = _read_excel(name, local, shown, ti, engine)
+    else:
+        raw = _read_duckdb(name, local, shown, ti, engine)
+    raw.sha256 = fingerprint(local)
     raw.fmt = fmt
     return raw
 
 
-# -- CSV ------------------------------------------------------------------------------
+# -- CSV: text encodings ---------------------------------------------------------------------
+
+_CHUNK = 1 << 24
+_NON_ASCII_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
+_UTF8_NAMES = {"utf-8", "utf8", "utf_8", "u8", "utf-8-sig", "utf_8_sig"}
+
+
+@dataclass
+class _Utf8Text:
+    """A CSV file as UTF-8: the user's own file when it already is, else a private copy."""
+
+    path: str
+    #: lines of a UTF-8 file that did not decode as UTF-8, read as Windows-1252
+    n_cp1252: int = 0
+    first_cp1252: int | None = None
+    #: lines with non-ASCII characters that were UTF-8
+    n_utf8: int = 0
+
+
+def _binary(sample: bytes) -> bool:
+    """Whether a file's first bytes are binary rather than text."""
+    if not sample:
+        return False
+    controls = sum(sample.count(bytes([b])) for b in (*range(0, 9), 11, *range(14, 32)))
+    return controls > max(_BINARY_SHARE * len(sample), _BINARY_MIN)
+
+
+def _utf8_text(path: str, shown: str, name: str, encoding: str | None, folder: Path) -> _Utf8Text:
+    """The file as UTF-8, streamed, the user's file never touched.
+
+    With no encoding set, each line is UTF-8 where it decodes and Windows-1252 where it
+    does not (a file mixing the two keeps both kinds of name intact; Latin-1 for the five
+    bytes Windows-1252 leaves undefined). Only blocks that fail to decode as UTF-8 are
+    looked at line by line; a UTF-8 file is checked, not copied. A set encoding is used for
+    the whole file.
+    """
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if encoding is None and head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    if encoding is not None and encoding.lower() not in _UTF8_NAMES:
+        return _transcode(path, shown, name, encoding, folder)
+    strict = encoding is not None
+    result = _Utf8Text(path)
+    out = None
+    offset, lines_before = 0, 0
+    carry = b""
+    try:
+        with open(path, "rb") as f:
+            while True:
+                block = f.read(_CHUNK)
+                data = carry + block
+                if block:
+                    cut = data.rfind(b"\n") + 1
+                    if cut == 0:
+                        carry = data
+                        continue
+                    chunk, carry = data[:cut], data[cut:]
+                else:
+                    chunk, carry = data, b""
+                if not chunk:
+                    break
+                try:
+                    chunk.decode("utf-8")
+                    if out is not None:
+                        out.write(chunk)
+                    if not chunk.isascii():
+                        result.n_utf8 += 1
+                except UnicodeDecodeError as exc:
+                    if strict:
+                        line = lines_before + chunk[: exc.start].count(b"\n") + 1
+                        raise InputError(
+                            "not UTF-8 text",
+                            file=shown,
+                            row=line,
+                            hint=f"set [{name}] encoding to the file's encoding (cp1252, "
+                            "latin-1 …), or leave it unset to read such lines as Windows-1252",
+                        ) from exc
+                    if out is None:
+                        target = folder / f"utf8-{name}-{len(list(folder.iterdir()))}.csv"
+                        out = open(target, "wb")  # noqa: SIM115 - closed below
+                        result.path = str(target)
+                        with open(path, "rb") as src:
+                            _copy_prefix(src, out, offset)
+                    out.write(_fix_lines(chunk, lines_before, result))
+                lines_before += chunk.count(b"\n")
+                offset += len(chunk)
+                if not block:
+                    break
+    finally:
+        if out is not None:
+            out.close()
+    return result
+
+
+def _copy_prefix(src: Any, dst: Any, n: int) -> None:
+    while n > 0:
+        block = src.read(min(n, 1 << 22))
+        if not block:
+            break
+        dst.write(block)
+        n -= len(block)
+
+
+def _fix_lines(chunk: bytes, lines_before: int, result: _Utf8Text) -> bytes:
+    """A block of lines as UTF-8: each non-ASCII line decoded on its own."""
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        line = m.group(0)
+        try:
+            line.decode("utf-8")
+            result.n_utf8 += 1
+            return line
+        except UnicodeDecodeError:
+            pass
+        if result.first_cp1252 is None:
+            result.first_cp1252 = lines_before + chunk[: m.start()].count(b"\n") + 1
+        result.n_cp1252 += 1
+        try:
+            return line.decode("cp1252").encode("utf-8")
+        except UnicodeDecodeError:
+            return line.decode("latin-1").encode("utf-8")
+
+    return _NON_ASCII_LINE.sub(fix, chunk)
+
+
+def _transcode(path: str, shown: str, name: str, encoding: str, folder: Path) -> _Utf8Text:
+    """The whole file decoded with ``encoding`` into a private UTF-8 copy, streamed."""
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    except LookupError as exc:
+        raise InputError(
+            f"cannot decode the file as {encoding}",
+            file=shown,
+            hint=f"set [{name}] encoding to utf-8, latin-1 or cp1252",
+        ) from exc
+    target = folder / f"utf8-{name}-{len(list(folder.iterdir()))}.csv"
+    lines_before, first = 0, True
+    wide = encoding.lower().replace("_", "-").startswith("utf-16")
+    with open(path, "rb") as src, open(target, "wb") as dst:
+        for block in iter(lambda: src.read(_CHUNK), b""):
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                line = lines_before + block[: exc.start].count(b"\n") + 1
+                raise InputError(
+                    f"cannot decode the file as {encoding}",
+                    file=shown,
+                    row=None if wide else line,
+                    hint=f"set [{name}] encoding to utf-8, latin-1 or cp1252",
+                ) from exc
+            if first:
+                text, first = text.lstrip("\ufeff"), False
+            dst.write(text.encode("utf-8"))
+            lines_before += block.count(b"\n")
+        dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+    return _Utf8Text(str(target))
+
+
+# -- CSV: dialect ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -206,7 +464,7 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
     if not sample.strip():
         raise InputError("the file is empty", file=path, hint="export it again with a header row")
     encoding = ti.encoding or _sniff_encoding(sample)
-    if b"\x00" in sample and not encoding.startswith("utf-16"):
+    if not encoding.startswith("utf-16") and _binary(sample):
         raise InputError(
             "looks like a binary file, not CSV text",
             file=path,
@@ -284,30 +542,72 @@ def _check_header(path: str, header: list[str]) -> list[str]:
     return names
 
 
-def _read_csv(name: str, path: str, ti: TableInput, engine: Engine) -> RawInput:
-    dialect = sniff_csv(path, ti, name=name)
-    names = _check_header(path, dialect.header)
+# -- CSV: reading --------------------------------------------------------------------------------
+
+
+def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) -> RawInput:
+    with open(path, "rb") as f:
+        sample = f.read(_SNIFF_BYTES)
+    if not sample.strip():
+        raise InputError("the file is empty", file=shown, hint="export it again with a header row")
+    if not (ti.encoding or _sniff_encoding(sample)).startswith("utf-16") and _binary(sample):
+        raise InputError(
+            "looks like a binary file, not CSV text",
+            file=shown,
+            hint="export the table as CSV, Parquet or .xlsx",
+        )
+    text = _utf8_text(path, shown, name, ti.encoding, engine.temp_dir())
+    warnings: list[str] = []
+    if text.n_cp1252 and text.n_utf8:
+        n = text.n_cp1252
+        warnings.append(
+            f"{shown}: {_count(n, 'line')} (the first is line {text.first_cp1252}) "
+            f"{'is' if n == 1 else 'are'} not UTF-8 like the rest of the file and "
+            f"{'was' if n == 1 else 'were'} read as Windows-1252; set [{name}] encoding if "
+            "the file has one encoding throughout"
+        )
+    try:
+        dialect = sniff_csv(text.path, ti.model_copy(update={"encoding": "utf-8"}), name=name)
+    except InputError as exc:
+        raise InputError(exc.message, file=shown, row=exc.row, hint=exc.hint) from exc
+    names = _check_header(shown, dialect.header)
+    raw = _read_csv_in_engine(name, text.path, shown, dialect.delimiter, names, engine)
+    if raw is None:
+        raw = _read_csv_in_python(name, text.path, shown, dialect.delimiter, names, engine)
+    raw.warnings = warnings
+    return raw
+
+
+def _read_csv_in_python(
+    name: str, path: str, shown: str, delimiter: str, names: list[str], engine: Engine
+) -> RawInput:
+    """Parse a UTF-8 CSV file with Arrow's reader (single-threaded, in memory), then hand
+    it to the engine: for engines without a CSV reader of their own, and for files the
+    engine's reader cannot number line by line."""
     bad: list[tuple[int, str, str]] = []
+    #: line breaks inside each refused record (it spans that many more lines)
+    bad_breaks: list[int] = []
     multiline_bad: list[int] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         text = row.text or ""
         reason = (
             "blank line"
-            if not text.strip(dialect.delimiter + " \r\n")
+            if not text.strip(delimiter + " \r\n")
             else f"expected {row.expected_columns} fields, found {row.actual_columns}"
         )
         number = row.number if row.number is not None and row.number > 0 else -1
         bad.append((number, reason, text[:200]))
+        bad_breaks.append(text.rstrip("\r\n").count("\n"))
         if "\n" in text.rstrip("\r\n"):
             multiline_bad.append(number)
         return "skip"
 
-    def parse(encoding: str) -> pa.Table:
-        return pacsv.read_csv(
+    try:
+        table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(
-                encoding=encoding.replace("utf-8-sig", "utf-8"),
+                encoding="utf-8",
                 column_names=names,
                 skip_rows=1,
                 # single-threaded so that the parser reports the line of each bad row
@@ -315,7 +615,7 @@ def _read_csv(name: str, path: str, ti: TableInput, engine: Engine) -> RawInput:
                 block_size=1 << 24,
             ),
             parse_options=pacsv.ParseOptions(
-                delimiter=dialect.delimiter,
+                delimiter=delimiter,
                 invalid_row_handler=on_invalid,
                 ignore_empty_lines=False,
                 # quoted values may span lines (single-threaded, so no cost)
@@ -327,84 +627,293 @@ def _read_csv(name: str, path: str, ti: TableInput, engine: Engine) -> RawInput:
                 quoted_strings_can_be_null=False,
             ),
         )
-
-    # the sniffed encoding held for the first megabyte; a later line may need a wider one
-    encodings = [dialect.encoding]
-    if ti.encoding is None:
-        encodings += [e for e in ("cp1252", "latin-1") if e not in encodings]
-    table: pa.Table | None = None
-    for i, encoding in enumerate(encodings):
-        bad.clear()
-        multiline_bad.clear()
-        last = i == len(encodings) - 1
-        try:
-            table = parse(encoding)
-            break
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            if isinstance(exc, pa.ArrowInvalid) and "Could not skip initial" in str(exc):
-                # a header line with no line break after it: no data rows
-                table = pa.table({n: pa.array([], pa.string()) for n in names})
-                break
-            undecodable = isinstance(exc, UnicodeDecodeError) or "UTF8" in str(exc)
-            if undecodable and not last:
-                continue
-            if undecodable:
-                raise InputError(
-                    f"cannot decode the file as {encoding}",
-                    file=path,
-                    hint=f"set [{name}] encoding to utf-8, latin-1 or cp1252",
-                ) from exc
-            raise InputError(f"cannot read as CSV: {exc}", file=path) from exc
-        except pa.ArrowException as exc:
-            raise InputError(f"cannot read as CSV: {exc}", file=path) from exc
-    assert table is not None
-    # a UTF-8 BOM is removed by the decoder, except when utf-8 was forced
+    except pa.ArrowInvalid as exc:
+        if "Could not skip initial" not in str(exc):
+            raise InputError(f"cannot read as CSV: {exc}", file=shown) from exc
+        # a header line with no line break after it: no data rows
+        table = pa.table({n: pa.array([], pa.string()) for n in names})
+    except pa.ArrowException as exc:
+        raise InputError(f"cannot read as CSV: {exc}", file=shown) from exc
+    # a UTF-8 BOM stays in the first name when the file is read as it is
     if names and names[0].startswith("\ufeff"):
         table = table.rename_columns([names[0].lstrip("\ufeff"), *names[1:]])
         names = table.column_names
-    # the row number of every parsed record: physical lines less the malformed ones
+    # the line of every record: the parser numbers records (the header is 1); a record
+    # starts after the lines of every record before it, quoted line breaks included
     n_good = table.num_rows
-    bad_lines = np.array(sorted(b[0] for b in bad if b[0] > 0), dtype=np.int64)
-    if len(bad_lines) == len(bad):
-        all_lines = np.arange(2, n_good + len(bad) + 2, dtype=np.int64)
-        rows = np.setdiff1d(all_lines, bad_lines, assume_unique=True)[:n_good]
-        if len(rows) < n_good:  # multi-line quoted values: fall back to record numbers
-            rows = np.arange(2, n_good + 2, dtype=np.int64)
-    else:
-        rows = np.arange(2, n_good + 2, dtype=np.int64)
+    rows = np.arange(2, n_good + 2, dtype=np.int64)
+    numbers = np.array([b[0] for b in bad], dtype=np.int64)
+    total = n_good + len(bad)
+    good = np.setdiff1d(np.arange(2, total + 2, dtype=np.int64), numbers, assume_unique=True)
+    if (numbers > 0).all() and len(np.unique(numbers)) == len(bad) and len(good) == n_good:
+        span = np.ones(total, dtype=np.int64)
+        for col in names:
+            breaks = pc.count_substring(table.column(col), "\n").to_numpy(zero_copy_only=False)
+            span[good - 2] += np.nan_to_num(breaks).astype(np.int64)
+        span[numbers - 2] += np.array(bad_breaks, dtype=np.int64)
+        start = 2 + np.concatenate(([0], np.cumsum(span)[:-1]))
+        rows = start[good - 2]
+        bad = [(int(start[n - 2]), why, v) for n, (_, why, v) in zip(numbers, bad, strict=True)]
+        multiline_bad = [int(start[n - 2]) for n in multiline_bad if n > 0]
     table = table.append_column(ROW, pa.array(rows, pa.int64()))
-    _check_unclosed_quote(path, table, names, multiline_bad)
+    _check_unclosed_quote(path, shown, table, names, multiline_bad)
     # lines whose every field is empty are blank lines
     if names and n_good:
         empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(table.column(names[0]))), 0)
-        for n in names[1:]:
+        for col in names[1:]:
             empty = pc.and_(
-                empty, pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(table.column(n))), 0)
+                empty, pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(table.column(col))), 0)
             )
         n_empty = pc.sum(empty.cast(pa.int64())).as_py() or 0
         if n_empty:
             blank_rows = table.filter(empty).column(ROW)
             bad.extend((int(r), "blank line", "") for r in blank_rows.to_pylist())
             table = table.filter(pc.invert(empty))
-    malformed = pa.table(
+    malformed = _malformed(shown, name, [(r, None, why, v) for r, why, v in bad])
+    t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"))
+    return RawInput(name, shown, t, malformed=malformed, source_columns=names, delimiter=delimiter)
+
+
+# -- CSV: reading in the engine ----------------------------------------------------------------
+
+#: the longest CSV line the engine's reader takes; longer ones go to Arrow's reader
+_MAX_LINE = 1 << 28
+_FIELDS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
+@dataclass
+class _Lines:
+    """What a file's line breaks show, found without parsing it."""
+
+    #: lines after the header (the last one may lack its line break)
+    data_lines: int
+    #: lines that are empty (or hold only a carriage return), numbered from 1
+    empty: np.ndarray
+    first_empty: bool
+    #: lines with more fields than the header whose extra fields are empty (they end with
+    #: the delimiter): (line, fields, text)
+    extra_empty: list[tuple[int, int, str]]
+    #: such a line may hold a quoted value: its fields cannot be counted from its bytes
+    unsure: bool
+
+
+def _line_facts(path: str, delimiter: str, width: int) -> _Lines:
+    """Count a file's lines and find its empty ones and those with empty extra fields,
+    streamed in blocks of whole lines (NumPy per block, no loop over lines)."""
+    count = 0  # lines before the block
+    carry = b""
+    delim = ord(delimiter)
+    empty: list[np.ndarray] = []
+    extra: list[tuple[int, int, str]] = []
+    unsure = False
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(_CHUNK)
+            data = carry + block
+            if block:
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    carry = data
+                    continue
+                chunk, carry = data[:cut], data[cut:]
+            else:
+                chunk, carry = data, b""
+            if not chunk:
+                break
+            arr = np.frombuffer(chunk, np.uint8)
+            ends = np.flatnonzero(arr == 10)
+            if not chunk.endswith(b"\n"):
+                ends = np.append(ends, len(arr))  # the last line, without its line break
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            length = ends - starts
+            last = arr[np.maximum(ends - 1, 0)]
+            content = length - ((length > 0) & (last == 13))
+            line_no = count + np.arange(1, len(ends) + 1)
+            empty.append(line_no[content == 0])
+            final = arr[np.maximum(starts + content - 1, 0)]
+            trail = (content > 0) & (final == delim) & (line_no > 1)
+            if trail.any():
+                dpos = np.flatnonzero(arr == delim)
+                qpos = np.flatnonzero(arr == 34)
+                fields = 1 + np.searchsorted(dpos, ends) - np.searchsorted(dpos, starts)
+                quotes = np.searchsorted(qpos, ends) - np.searchsorted(qpos, starts)
+                over = trail & (fields > width)
+                unsure = unsure or bool((over & (quotes > 0)).any())
+                for i in np.flatnonzero(over & (quotes == 0)).tolist():
+                    text = chunk[starts[i] : starts[i] + content[i]][:400]
+                    extra.append(
+                        (int(line_no[i]), int(fields[i]), text.decode("utf-8", "replace")[:200])
+                    )
+            count += len(ends)
+    found = np.concatenate(empty) if empty else np.zeros(0, np.int64)
+    return _Lines(
+        max(count - 1, 0),
+        found[found > 1],
+        bool(found.size and found[0] == 1),
+        extra,
+        unsure,
+    )
+
+
+def _locate(path: str, positions: list[int], firsts: list[str]) -> list[int] | None:
+    """The line (from 1) of each record the engine refused, from the byte where it says
+    the record starts (sorted) and the record's first line of text.
+
+    The engine's byte position can be one off the line's first byte; the line holding
+    it, or the next, must read as the record's first line, else ``None``.
+    """
+    out: list[int] = []
+    count, offset, carry, i = 0, 0, b"", 0
+    with open(path, "rb") as f:
+        while i < len(positions):
+            block = f.read(_CHUNK)
+            data = carry + block
+            if block:
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    carry = data
+                    continue
+                chunk, carry = data[:cut], data[cut:]
+            else:
+                chunk, carry = data, b""
+            if not chunk:
+                break
+            nl = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
+            starts = np.concatenate(([0], nl + 1))
+            end = offset + len(chunk)
+            while i < len(positions) and (positions[i] < end or not block):
+                k = int(np.searchsorted(nl, positions[i] - offset, side="left"))
+                want = firsts[i].rstrip("\r")
+                for j in (k, k + 1, k - 1):
+                    if 0 <= j < len(starts):
+                        stop = int(nl[j]) if j < len(nl) else len(chunk)
+                        got = chunk[int(starts[j]) : stop].rstrip(b"\r")
+                        if got.decode("utf-8", "replace") == want:
+                            out.append(count + j + 1)
+                            break
+                else:
+                    return None
+                i += 1
+            count += len(nl)
+            offset = end
+            if not block:
+                break
+    return out if len(out) == len(positions) else None
+
+
+def _read_csv_in_engine(
+    name: str, path: str, shown: str, delimiter: str, names: list[str], engine: Engine
+) -> RawInput | None:
+    """Parse a UTF-8 CSV file in the engine and number its records by their line.
+
+    The engine keeps the records in file order and sets aside those with the wrong
+    number of fields (with the byte where each starts); it skips empty lines silently.
+    The line of each record then follows from the lines that hold none (empty lines,
+    refused records) and, where quoted values span lines, from the line breaks inside the
+    records before it. ``None`` when the engine cannot read the file or the lines do not
+    add up (a stray quote, a blank line inside a quoted value): Arrow's reader takes
+    over, which reports those cases itself.
+    """
+    facts = _line_facts(path, delimiter, len(names))
+    if facts.first_empty or facts.unsure:
+        return None
+    scan = engine.scan_csv(path, names, delimiter, max_line_size=_MAX_LINE)
+    if scan is None:
+        return None
+    rej = scan.rejects
+    kinds = set(rej.column("error_type").to_pylist())
+    if not kinds <= {"MISSING COLUMNS", "TOO MANY COLUMNS"}:
+        return None  # an unclosed quote, a line too long …
+    bad: list[tuple[int, str | None, str, str]] = []
+    blank: set[int] = {int(x) for x in facts.empty}
+    removed: set[int] = set(blank)
+    if rej.num_rows:
+        texts = [t or "" for t in rej.column("csv_line").to_pylist()]
+        starts = _locate(
+            path,
+            [int(p) for p in rej.column("line_byte_position").to_pylist()],
+            [t.split("\n", 1)[0] for t in texts],
+        )
+        if starts is None:
+            return None
+        seen: set[int] = set()
+        for start, text, message in zip(
+            starts, texts, rej.column("error_message").to_pylist(), strict=True
+        ):
+            if start in seen:
+                continue  # the engine may report one record twice
+            seen.add(start)
+            parts = (text or "").rstrip("\r\n").split("\n")
+            first = True
+            for offset, part in enumerate(parts):
+                line = start + offset
+                removed.add(line)
+                if not part.strip(delimiter + " \t\r"):
+                    blank.add(line)  # a blank line swept into the record
+                    continue
+                if first:
+                    m = _FIELDS.search(message or "")
+                    why = (
+                        f"expected {m.group(1)} fields, found {m.group(2)}"
+                        if m
+                        else "wrong number of fields"
+                    )
+                    bad.append((line, None, why, (text or "").strip("\r\n")[:200]))
+                    first = False
+    blank_lines = sorted(blank - {b[0] for b in bad})
+    # every line is a record's, a removed one, or inside a record's quoted value
+    inside = facts.data_lines - scan.rows - len(removed)
+    if inside < 0:
+        return None
+    if inside and engine.csv_line_breaks(scan) != inside:
+        return None
+    # the engine takes a line whose extra fields are empty (it ends with the delimiter) as
+    # if they were not there; such lines are refused here as any line with extra fields
+    extra = {line: (fields, text) for line, fields, text in facts.extra_empty}
+    table, blank_records = engine.number_csv(
+        scan, sorted(removed), multiline=inside > 0, leave_out=sorted(extra)
+    )
+    if table is None:
+        return None
+    width = len(names)
+    bad += [
+        (line, None, f"expected {width} fields, found {fields}", text)
+        for line, (fields, text) in extra.items()
+    ]
+    bad += [(line, None, "blank line", "") for line in blank_lines]
+    bad += [(line, None, "blank line", "") for line in blank_records if line not in extra]
+    bad.sort(key=lambda b: b[0])
+    return RawInput(
+        name,
+        shown,
+        table,
+        malformed=_malformed(shown, name, bad),
+        source_columns=names,
+        delimiter=delimiter,
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun if n == 1 else noun + 's'}"
+
+
+def _malformed(file: str, table: str, rows: list[tuple[int, str | None, str, str]]) -> pa.Table:
+    """Rejects of rows the reader could not use: (row, column, reason, value)."""
+    return pa.table(
         {
-            "file": pa.array([path] * len(bad), pa.string()),
-            "table": pa.array([name] * len(bad), pa.string()),
-            "row": pa.array([b[0] for b in bad], pa.int64()),
-            "column": pa.array([None] * len(bad), pa.string()),
-            "reason": pa.array([b[1] for b in bad], pa.string()),
-            "value": pa.array([b[2] for b in bad], pa.string()),
+            "file": pa.array([file] * len(rows), pa.string()),
+            "table": pa.array([table] * len(rows), pa.string()),
+            "row": pa.array([r[0] for r in rows], pa.int64()),
+            "column": pa.array([r[1] for r in rows], pa.string()),
+            "reason": pa.array([r[2] for r in rows], pa.string()),
+            "value": pa.array([r[3] for r in rows], pa.string()),
         },
         schema=REJECT_SCHEMA,
-    )
-    t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"))
-    return RawInput(
-        name, path, t, malformed=malformed, source_columns=names, delimiter=dialect.delimiter
     )
 
 
 def _check_unclosed_quote(
-    path: str, table: pa.Table, names: list[str], multiline_bad: list[int]
+    path: str, shown: str, table: pa.Table, names: list[str], multiline_bad: list[int]
 ) -> None:
     """Stop when a stray quote swallowed the rest of the file into one value.
 
@@ -429,16 +938,16 @@ def _check_unclosed_quote(
         raise InputError(
             'a quote (") opened in this row is never closed, so every line after it would be '
             "read as one value",
-            file=path,
+            file=shown,
             row=start,
             hint="remove the stray quote or close it",
         )
 
 
-# -- Parquet, Excel, DuckDB, PostgreSQL -------------------------------------------------
+# -- Parquet, DuckDB -------------------------------------------------------------------------------
 
 
-def _read_duckdb(name: str, path: str, ti: TableInput, engine: Engine) -> RawInput:
+def _read_duckdb(name: str, path: str, shown: str, ti: TableInput, engine: Engine) -> RawInput:
     table_name = ti.table or name
     try:
         table = engine.read_duckdb_table(path, table_name)
@@ -450,17 +959,17 @@ def _read_duckdb(name: str, path: str, ti: TableInput, engine: Engine) -> RawInp
             msg = " ".join(str(exc).split())[:200]
             raise InputError(
                 f"not a readable DuckDB database: {msg}",
-                file=path,
+                file=shown,
                 hint="check it is a .duckdb file written by DuckDB",
             ) from exc
         raise InputError(
             f"no table {table_name!r} in the database",
-            file=path,
+            file=shown,
             hint=f"set [{name}] table to one of: {', '.join(found) or '(none)'}",
         ) from exc
     cols = [c for c in table.columns if c != ROW]
-    _check_header(path, cols)
-    return RawInput(name, path, table, source_columns=cols)
+    _check_header(shown, cols)
+    return RawInput(name, shown, table, source_columns=cols)
 
 
 def _duckdb_tables(path: str) -> list[str] | None:
@@ -478,128 +987,190 @@ def _duckdb_tables(path: str) -> list[str] | None:
     return [t if s == "main" else f"{s}.{t}" for s, t in rows]
 
 
-def _read_parquet(name: str, path: str, engine: Engine) -> RawInput:
+def _read_parquet(name: str, path: str, shown: str, engine: Engine) -> RawInput:
     try:
         import pyarrow.parquet as pq
 
         pq.read_schema(path)
     except Exception as exc:
         raise InputError(
-            "not a readable Parquet file", file=path, hint="check it is a .parquet export"
+            "not a readable Parquet file", file=shown, hint="check it is a .parquet export"
         ) from exc
     table = engine.read_parquet(path)
     cols = [c for c in table.columns if c != ROW]
-    _check_header(path, cols)
-    return RawInput(name, path, table, source_columns=cols)
+    _check_header(shown, cols)
+    return RawInput(name, shown, table, source_columns=cols)
 
 
-def _read_excel(name: str, path: str, ti: TableInput, engine: Engine) -> RawInput:
-    import pandas as pd
+# -- Excel -----------------------------------------------------------------------------------------
 
+
+def _cell_text(v: Any) -> str:
+    """An Excel cell as text, as a CSV export would write it (empty for no value)."""
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return str(v)
+
+
+def _has_formulas(path: str) -> bool:
+    """Whether any worksheet of the workbook holds a formula (a cheap look at its XML)."""
     try:
-        # header=None: pandas would rename a repeated header cell ("revenue.1") silently
-        frame = pd.read_excel(
-            path,
-            sheet_name=ti.sheet or 0,
-            header=None,
-            dtype=str,
-            engine="openpyxl",
-            keep_default_na=False,
-        )
-    except ValueError as exc:
-        sheets = _excel_sheets(path)
-        if ti.sheet and sheets is not None and ti.sheet not in sheets:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    with z.open(info) as f:
+                        while chunk := f.read(1 << 20):
+                            if b"<f>" in chunk or b"<f " in chunk:
+                                return True
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return False
+
+
+def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine) -> RawInput:
+    import openpyxl
+
+    def sheet_of(wb: Any) -> Any:
+        if ti.sheet is None:
+            return wb.worksheets[0]
+        if ti.sheet not in wb.sheetnames:
             raise InputError(
                 f"no sheet named {ti.sheet!r}",
-                file=path,
-                hint=f"set [{name}] sheet to one of: {', '.join(map(repr, sheets))}",
-            ) from exc
-        raise InputError(f"cannot read as Excel: {exc}", file=path) from exc
-    except Exception as exc:
-        raise InputError(f"cannot read as Excel: {exc}", file=path) from exc
-    if frame.empty:
-        raise InputError("the sheet is empty", file=path, hint="put a header row in row 1")
-    names = _check_header(path, [str(c).strip() for c in frame.iloc[0]])
-    frame = frame.iloc[1:]
-    frame.columns = names
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    table = table.append_column(ROW, pa.array(np.arange(2, len(frame) + 2), pa.int64()))
-    t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"))
-    return RawInput(name, path, t, source_columns=names)
+                file=shown,
+                hint=f"set [{name}] sheet to one of: {', '.join(map(repr, wb.sheetnames))}",
+            )
+        return wb[ti.sheet]
 
-
-def _excel_sheets(path: str) -> list[str] | None:
     try:
-        import openpyxl
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except TierwiseError:
+        raise
+    except Exception as exc:
+        msg = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise InputError(f"cannot read as Excel: {msg}", file=shown) from exc
+    try:
+        ws = sheet_of(wb)
+        first = ws.min_row or 1
+        rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    # formatted but empty rows and columns at the end are no data
+    while rows and all(v is None or v == "" for v in rows[-1]):
+        rows.pop()
+    if not rows:
+        raise InputError("the sheet is empty", file=shown, hint="put a header row in row 1")
+    width = max(len(r) for r in rows)
+    while width > 0 and all(len(r) < width or r[width - 1] in (None, "") for r in rows):
+        width -= 1
+    rows = [tuple(r[:width]) + (None,) * (width - len(r)) for r in rows]
+    names = _check_header(shown, [_cell_text(c).strip() for c in rows[0]])
+    data = rows[1:]
+    numbers = np.arange(first + 1, first + 1 + len(data), dtype=np.int64)
+    bad_rows: list[tuple[int, str | None, str, str]] = []
+    keep = np.ones(len(data), dtype=bool)
+    if data and _has_formulas(path):
+        for i, col, formula in _formulas_without_values(path, ti.sheet, first, data, names):
+            if keep[i]:
+                keep[i] = False
+                bad_rows.append(
+                    (
+                        int(numbers[i]),
+                        col,
+                        "formula without a stored value (open the file in Excel and save it, "
+                        "or paste the values)",
+                        formula[:200],
+                    )
+                )
+    columns = {
+        n: pa.array([_cell_text(r[j]) for r, k in zip(data, keep, strict=True) if k], pa.string())
+        for j, n in enumerate(names)
+    }
+    table = pa.table({**columns, ROW: pa.array(numbers[keep], pa.int64())})
+    t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"))
+    return RawInput(
+        name, shown, t, malformed=_malformed(shown, name, bad_rows), source_columns=names
+    )
 
-        wb = openpyxl.load_workbook(path, read_only=True)
-        try:
-            return list(wb.sheetnames)
-        finally:
-            wb.close()
-    except Exception:
-        return None
 
+def _formulas_without_values(
+    path: str, sheet: str | None, first: int, data: list[tuple[Any, ...]], names: list[str]
+) -> list[tuple[int, str, str]]:
+    """(data row index, column, formula) of each formula cell with no value saved."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        ws = wb[sheet] if sheet else wb.worksheets[0]
+        found: list[tuple[int, str, str]] = []
+        for i, row in enumerate(ws.iter_rows(min_row=first + 1, values_only=True)):
+            if i >= len(data):
+                break
+            for j, v in enumerate(row[: len(names)]):
+                if isinstance(v, str) and v.startswith("=") and data[i][j] is None:
+                    found.append((i, names[j], v))
+        return found
+    finally:
+        wb.close()
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
 
 
 def _read_postgres(name: str, url: str, ti: TableInput, engine: Engine) -> RawInput:
-    import psycopg
-
+    shown = redact_url(url)
     table_name = ti.table or name
     if not _IDENT.match(table_name):
         raise InputError(
             f"table name {table_name!r} is not a plain identifier",
-            file=url,
+            file=shown,
             hint=f"set [{name}] table to schema.table",
         )
-    from psycopg import sql
-
-    parts = table_name.split(".")
-    ident = sql.Identifier(*parts)
-    buf = io.BytesIO()
     try:
-        with psycopg.connect(url, connect_timeout=10) as conn, conn.cursor() as cur:
-            query = sql.SQL("COPY (SELECT * FROM {}) TO STDOUT WITH (FORMAT csv, HEADER true)")
-            with cur.copy(query.format(ident)) as copy:
-                for chunk in copy:
-                    buf.write(chunk)
-    except psycopg.Error as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        table = engine.read_postgres(url, table_name)
+    except SettingsError:
+        raise
+    except Exception as exc:
+        cause: BaseException = exc.__cause__ or exc
+        text = str(cause).strip() or type(cause).__name__
+        msg = redact_text(" ".join(text.splitlines()[0].split()), url_secrets(url))[:300]
         raise InputError(
             f"cannot read table {table_name!r}: {msg}",
-            file=_redact(url),
+            file=shown,
             hint=f"check the URL, the server and [{name}] table",
-        ) from exc
-    data = buf.getvalue()
-    header_line = data.split(b"\n", 1)[0].decode("utf-8")
-    names = _check_header(url, next(csv.reader([header_line])))
-    if len(data) <= len(header_line) + 1:
-        table = pa.table({n: pa.array([], pa.string()) for n in names})
-    else:
-        table = pacsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    table = table.append_column(ROW, pa.array(np.arange(1, table.num_rows + 1), pa.int64()))
-    t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"))
-    return RawInput(name, _redact(url), t, source_columns=names)
+        ) from None
+    cols = [c for c in table.columns if c != ROW]
+    _check_header(shown, cols)
+    return RawInput(name, shown, table, source_columns=cols)
 
 
-def _redact(url: str) -> str:
-    """The URL without its password, for messages and the manifest."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+# -- review decisions ------------------------------------------------------------------------------
 
 
 def read_decisions(path: str | Path) -> pa.Table:
-    """Read a review-decisions file (CSV or Parquet) as text columns."""
+    """Read a review-decisions file (CSV or Parquet) as text columns.
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable, or lacks ``left_id``, ``right_id`` or ``decision``
+        (the error names the file and the columns).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "d.csv"
+    >>> _ = p.write_text("left_id,right_id,decision\\n1,2,confirm\\n")
+    >>> read_decisions(p).column("decision").to_pylist()
+    ['confirm']
+    """
     p = Path(path)
     if not p.is_file():
         raise InputError(
@@ -610,22 +1181,38 @@ def read_decisions(path: str | Path) -> pa.Table:
     if p.suffix.lower() in {".parquet", ".pq"}:
         import pyarrow.parquet as pq
 
-        t = pq.read_table(p)
+        try:
+            t = pq.read_table(p)
+        except Exception as exc:
+            raise InputError("not a readable Parquet file", file=str(p)) from exc
         # text columns as from a CSV; nested columns (none is a decision field) are left out
         flat = [f.name for f in t.schema if not pa.types.is_nested(f.type)]
-        return t.select(flat).cast(pa.schema([(n, pa.string()) for n in flat]))
-    dialect = sniff_csv(str(p))
-    names = _check_header(str(p), dialect.header)
-    try:
-        return pacsv.read_csv(
-            p,
-            read_options=pacsv.ReadOptions(
-                encoding=dialect.encoding.replace("utf-8-sig", "utf-8"),
-                column_names=names,
-                skip_rows=1,
-            ),
-            parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}),
+        t = t.select(flat).cast(pa.schema([(n, pa.string()) for n in flat]))
+    else:
+        dialect = sniff_csv(str(p))
+        names = _check_header(str(p), dialect.header)
+        try:
+            t = pacsv.read_csv(
+                p,
+                read_options=pacsv.ReadOptions(
+                    encoding=dialect.encoding.replace("utf-8-sig", "utf-8"),
+                    column_names=names,
+                    skip_rows=1,
+                ),
+                parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter),
+                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}),
+            )
+        except pa.ArrowException as exc:
+            raise InputError(f"cannot read the review decisions: {exc}", file=str(p)) from exc
+        if names and names[0].startswith("\ufeff"):
+            t = t.rename_columns([names[0].lstrip("\ufeff"), *names[1:]])
+    missing = [c for c in _DECISION_COLUMNS if c not in t.column_names]
+    if missing:
+        raise InputError(
+            f"the review decisions file lacks the column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)}",
+            file=str(p),
+            hint="pass back the review_queue.csv tierwise wrote, with its decision column "
+            "filled in (it needs left_id, right_id and decision)",
         )
-    except pa.ArrowException as exc:
-        raise InputError(f"cannot read the review decisions: {exc}", file=str(p)) from exc
+    return t

@@ -79,7 +79,7 @@ def read_sample(
     """
     ti = ti or TableInput()
     spath = str(path)
-    fmt = _detect_format(spath)
+    fmt = _detect_format(spath, spath)
     if fmt == "postgres":
         return Sample(spath, fmt, [], pa.table({}), notes=["a database URL is not sampled"])
     p = Path(spath)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_serializer, field_validator, model_validator
 
 from ._base import Section
 
@@ -13,7 +13,8 @@ class TableInput(Section):
 
     path: str | None = None
     """File path, or a PostgreSQL URL (postgresql://user@host/db). Default: none (given on the
-    command line)."""
+    command line). A password in the URL is never shown or stored (the manifest carries the
+    URL with the password masked); better, leave it out and use ~/.pgpass."""
 
     table: str | None = None
     """Table (or schema.table) inside a DuckDB file or PostgreSQL database. Default: the
@@ -30,9 +31,17 @@ class TableInput(Section):
     UTF-8, else Windows-1252, else Latin-1)."""
 
     decimal: str | None = None
-    """Decimal separator in text numbers, "." or ",". Default: "," when the CSV delimiter is
-    ";" (the European export), else ".". Thousands separators are dropped only where they
-    group digits in threes (1,234.50 or 1.234,50)."""
+    """Decimal separator in text numbers, "." or ",". Default: decided per column from all
+    its values (a column holding 12.5 is read with "."; one holding 12,5 or 1.234,50 with
+    ","); a column whose every value reads both ways (only values like 1.250) follows the
+    file's other columns, else "," when the CSV delimiter is ";" and "." otherwise, with a
+    warning naming the column."""
+
+    thousands: str | None = None
+    """Thousands separator in text numbers: ",", ".", " ", "'" or "" for none. Default:
+    the one of "." and "," that is not the decimal separator, and spaces or apostrophes,
+    each only where it groups digits in threes (1,234.50, 1.234,50, 1 234,50, 1'234.50).
+    A value grouped any other way (1,23.4, 1_000) is rejected, never guessed."""
 
     date_format: str | None = None
     """strftime format of dates, e.g. "%d/%m/%Y". Default: tried in turn from
@@ -61,3 +70,23 @@ class TableInput(Section):
         if v is not None and v not in {".", ","}:
             raise ValueError('must be "." or ","')
         return v
+
+    @field_validator("thousands")
+    @classmethod
+    def _thousands(cls, v: str | None) -> str | None:
+        if v is not None and v not in {",", ".", " ", "'", ""}:
+            raise ValueError('must be ",", ".", " ", "\'" or "" (none)')
+        return v
+
+    @model_validator(mode="after")
+    def _separators_differ(self) -> TableInput:
+        if self.decimal is not None and self.thousands == self.decimal:
+            raise ValueError(f"decimal and thousands are both {self.decimal!r}; they must differ")
+        return self
+
+    @field_serializer("path", when_used="json")
+    def _path_without_password(self, v: str | None) -> str | None:
+        # the manifest stores settings as JSON: a database URL without its password
+        from ..io.urls import redact_url
+
+        return None if v is None else redact_url(v)

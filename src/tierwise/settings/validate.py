@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ._base import Section
 
@@ -11,12 +11,24 @@ class ValidateSettings(Section):
     """Row-level checks. Rows that fail go to rejects.csv with their reason."""
 
     future_tolerance_days: int = Field(default=2, ge=0)
-    """A transaction dated more than this many days after the analysis date is rejected as a
-    date in the future; days. Default 2."""
+    """A transaction dated, or a payment paid, more than this many days after today (or a
+    transaction after the analysis date) is rejected as a date in the future; days.
+    Default 2."""
 
     cancel_prefix: str | None = "C"
-    """An order_id starting with this text is a cancellation (counted with returns). Default
-    "C"; set to "" to switch off."""
+    """An order_id starting with this text marks a cancellation line, but only where such
+    lines are a minority (see cancel_max_share) and mostly carry a negative quantity or
+    amount (see cancel_min_negative_share); otherwise they are ordinary orders and the run
+    says so in its warnings. Default "C" (the Online Retail convention, C536379); set to ""
+    to switch off."""
+
+    cancel_max_share: float = Field(default=0.5, gt=0, le=1)
+    """The cancel prefix is believed only when at most this share of the lines with an
+    order_id carry it; fraction. Default 0.5."""
+
+    cancel_min_negative_share: float = Field(default=0.9, ge=0, le=1)
+    """The cancel prefix is believed only when at least this share of the lines carrying it
+    have a negative quantity or revenue (or a return flag); fraction. Default 0.9."""
 
     drop_duplicate_lines: bool = False
     """Reject a transaction line identical in every column to an earlier one. Default false
@@ -39,7 +51,7 @@ class ValidateSettings(Section):
     )
     """Date formats tried in turn for text dates (strftime codes). Default: ISO, ISO with
     time (with or without seconds), YYYYMMDD, DD/MM/YYYY, DD.MM.YYYY, YYYY/MM/DD. Put
-    "%m/%d/%Y" before "%d/%m/%Y" for US files."""
+    "%m/%d/%Y" before "%d/%m/%Y" for US files. At least one format."""
 
     max_abs_number: float = Field(default=1e15, gt=0)
     """A number (amount, quantity, coordinate) larger than this in absolute value is rejected
@@ -48,3 +60,30 @@ class ValidateSettings(Section):
 
     min_year: int = 1900
     """Dates before 1 January of this year are rejected as implausible. Default 1900."""
+
+    max_paid_before_due_days: int = Field(default=365, ge=0)
+    """A payment whose paid_date is more than this many days before its due_date is
+    rejected as a typing error in the year (prepayments within it are kept); days.
+    Default 365."""
+
+    max_payment_terms_days: float = Field(default=365, ge=0)
+    """A customer's payment_terms_days above this is rejected as implausible (negative terms
+    always are); days. Default 365."""
+
+    max_activity_minutes: float = Field(default=1440, gt=0)
+    """An activity whose duration_minutes is above this is rejected as implausible (negative
+    durations and costs always are); minutes. Default 1440 (one day)."""
+
+    max_rep_hours_per_year: float = Field(default=4000, gt=0)
+    """A rep's hours_per_year above this is rejected as implausible (zero or negative hours
+    always are); hours. Default 4000 (a year has 8760)."""
+
+    @field_validator("date_formats")
+    @classmethod
+    def _some_format(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError('give at least one date format, e.g. ["%Y-%m-%d", "%d.%m.%Y"]')
+        bad = [f for f in v if "%" not in f]
+        if bad:
+            raise ValueError(f"{bad[0]!r} has no strftime code such as %Y, %m or %d")
+        return v
