@@ -25,7 +25,7 @@ TODAY = dt.date(2025, 1, 15)
 
 @pytest.mark.parametrize(
     "text",
-    ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd", '=HYPERLINK("http://x","y")'],
+    ["=1+1", "+1+1", "-2+3", "-A1", "@SUM(A1)", "\tcmd", "\rcmd", '=HYPERLINK("http://x","y")'],
 )
 def test_csv_text_cells_that_a_spreadsheet_would_run_get_an_apostrophe(
     tmp_path: Path, text: str
@@ -35,6 +35,14 @@ def test_csv_text_cells_that_a_spreadsheet_would_run_get_an_apostrophe(
     with p.open(newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     assert rows == [["name"], ["'" + text], ["Acme"]]
+
+
+@pytest.mark.parametrize("text", ["-4", "+1", "-1.234,50", "-12.5"])
+def test_a_plain_signed_number_in_text_is_written_as_it_was(tmp_path: Path, text: str) -> None:
+    p = tmp_path / "t.csv"
+    write_csv(pa.table({"value": [text]}), p)
+    with p.open(newline="", encoding="utf-8") as f:
+        assert list(csv.reader(f)) == [["value"], [text]]
 
 
 def test_numbers_stay_numbers_and_safe_text_is_unchanged(tmp_path: Path) -> None:
@@ -50,8 +58,9 @@ def test_numbers_stay_numbers_and_safe_text_is_unchanged(tmp_path: Path) -> None
     write_csv(table, p)
     lines = p.read_text(encoding="utf-8").splitlines()
     assert lines[0] == '"customer_id","revenue","n","day"'
-    # the text id "-7" is quoted behind an apostrophe; the numbers -12.5 and -1 stay bare
-    assert lines[1] == '"\'-7",-12.5,-1,2024-01-02'
+    # the text id "-7" is a plain number a spreadsheet cannot run: written as it was; the
+    # numbers -12.5 and -1 stay bare
+    assert lines[1] == '"-7",-12.5,-1,2024-01-02'
     assert lines[2] == '"A=1",3,2,2024-01-02'
     assert lines[3] == '"x@y",0,3,2024-01-02'
 

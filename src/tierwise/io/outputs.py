@@ -2,7 +2,9 @@
 
 Text from input files is untrusted. A CSV cell that starts with ``=``, ``+``, ``-``, ``@``,
 a tab or a carriage return would run as a formula in Excel; such text cells are prefixed
-with an apostrophe (the OWASP advice for CSV injection). Numbers stay numbers.
+with an apostrophe (the OWASP advice for CSV injection) — except a plain signed number such
+as "-4", which a spreadsheet reads as a number and which is written as it was. Numbers stay
+numbers.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ __all__ = [
 ]
 
 _FORMULA_START = r"^[=+\-@\t\r]"
+#: A plain signed number ("-4", "+1.5", "-1.234,50"): a spreadsheet reads it as a number,
+#: never as a formula, so it is written as it was.
+_PLAIN_NUMBER = r"^[+\-]?[0-9][0-9.,' ]*$"
 
 
 def neutralise_formulas(table: pa.Table) -> pa.Table:
@@ -47,11 +52,17 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
     cols = []
     for name, col in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            risky = pc.match_substring_regex(col, _FORMULA_START)
+            risky = pc.and_(
+                pc.match_substring_regex(col, _FORMULA_START),
+                pc.invert(pc.match_substring_regex(col, _PLAIN_NUMBER)),
+            )
             col = pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
         elif pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
             joined = pc.binary_join(col.cast(pa.list_(pa.string())), ";")
-            risky = pc.match_substring_regex(joined, _FORMULA_START)
+            risky = pc.and_(
+                pc.match_substring_regex(joined, _FORMULA_START),
+                pc.invert(pc.match_substring_regex(joined, _PLAIN_NUMBER)),
+            )
             col = pc.if_else(risky, pc.binary_join_element_wise("'", joined, ""), joined)
         cols.append((name, col))
     return pa.table(dict(cols))
