@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import Problems, SettingsError
 from .accounts import AccountSettings
+from .crosssell import CrossSellSettings
 from .demo import DemoSettings
 from .features import FeatureSettings
 from .inputs import TableInput
@@ -29,6 +30,7 @@ from .lifetime import LifetimeSettings
 from .potential import PotentialSettings
 from .profitability import ProfitabilitySettings
 from .run import RunSettings
+from .terms import TermsSettings
 from .validate import ValidateSettings
 
 __all__ = [
@@ -78,6 +80,8 @@ class Settings(BaseModel):
     profitability: ProfitabilitySettings = Field(default_factory=ProfitabilitySettings)
     lifetime: LifetimeSettings = Field(default_factory=LifetimeSettings)
     potential: PotentialSettings = Field(default_factory=PotentialSettings)
+    crosssell: CrossSellSettings = Field(default_factory=CrossSellSettings)
+    terms: TermsSettings = Field(default_factory=TermsSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
 
     def table_input(self, name: str) -> TableInput:
