@@ -153,7 +153,7 @@ def test_prospects_get_recommendations_only_when_asked(engine: Engine) -> None:
     on = recommend(tx, cust, None, S.model_copy(update={"include_prospects": True}), as_of=DAY)
     p = [r for r in on.cross_sell.to_pylist() if r["customer_id"] == "p"]
     # a prospect owns nothing: all 5 buyers are its peers; tea is bought by 4 of them
-    assert [(r["item"], r["peer_share"], r["n_peers"]) for r in p][0] == ("tea", 0.8, 5)
+    assert next((r["item"], r["peer_share"], r["n_peers"]) for r in p) == ("tea", 0.8, 5)
 
 
 def test_lines_after_the_analysis_date_are_ignored(engine: Engine) -> None:
