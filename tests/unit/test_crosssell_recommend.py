@@ -241,3 +241,15 @@ def test_same_inputs_give_the_same_tables(engine: Engine) -> None:
         assert a.tables[name].equals(b.tables[name]), name
     assert a.customers.equals(b.customers)
     assert not np.isnan(a.manifest["expected_value_top"])
+
+
+@pytest.mark.spark
+def test_recommendations_are_the_same_on_spark(engine: Engine, spark_engine: Engine) -> None:
+    duck = next_best_products(engine.from_arrow(TEA_CUP), CUSTOMERS, RULES, S, as_of=DAY, seed=1)
+    spark = next_best_products(
+        spark_engine.from_arrow(TEA_CUP), CUSTOMERS, RULES, S, as_of=DAY, seed=1
+    )
+    assert duck.tables["cross_sell"].num_rows > 0
+    for name in duck.tables:
+        assert spark.tables[name].equals(duck.tables[name]), name
+    assert spark.customers.equals(duck.customers)

@@ -147,11 +147,17 @@ def customer_items(
     )
 
 
+def _only(x: ir.FloatingValue, keep: ir.BooleanValue) -> ir.FloatingValue:
+    """``x`` where ``keep``, else NULL (what an aggregate then skips; Spark's percentile
+    takes no filter)."""
+    return ibis.ifelse(keep, x, ibis.null("float64"))
+
+
 def _item_table(ci: ir.Table, margin_rate: float | None) -> ir.Table:
     """Per item: buyers, median yearly spend among spenders, margin rate."""
     t = ci.group_by("item").aggregate(
         all_buyers=ci.count(),
-        all_median_spend=ci.spend_year.median(where=ci.spend_year > 0),
+        all_median_spend=_only(ci.spend_year, ci.spend_year > 0).median(),
         revenue_costed=exact_sum(ci.revenue_costed),
         cost=exact_sum(ci.cost),
     )
@@ -171,8 +177,8 @@ def _group_stats(ci: ir.Table, members: ir.Table) -> ir.Table:
     return m.group_by(["peer_level", "peer_key", "item"]).aggregate(
         n_buyers=m.count(),
         n_spenders=spends.cast("int64").sum(),
-        median_spend=m.spend_year.median(where=spends),
-        median_price=m.price.median(where=spends & m.price.notnull()),
+        median_spend=_only(m.spend_year, spends).median(),
+        median_price=_only(m.price, spends & m.price.notnull()).median(),
     )
 
 
