@@ -283,7 +283,7 @@ def recommend(
     """
     s = settings or CrossSellSettings()
     lvl: Level = level or s.level
-    day = as_of_date = as_date(as_of)
+    day = as_date(as_of)
     warnings: list[str] = []
     ci = _keep(customer_items(tx, level=lvl, as_of=day, lookback_months=s.lookback_months), engine)
     owned = run_query(
@@ -425,11 +425,11 @@ def recommend(
         tx, ci if lvl == "category" else None, assign_t, groups, s, day, margin_rate, engine
     )
     facts = {
-        "customers_recommended": len(set(cross.column("customer_id").to_pylist())),
+        "customers_recommended": int(pc.count_distinct(cross.column("customer_id")).as_py()),
         "peer_columns": groups.columns,
         "customers_by_peer_level": {str(k): v for k, v in groups.level_counts.items()},
     }
-    return Recommendations(cross, up, groups, lvl, as_of_date, warnings, facts)
+    return Recommendations(cross, up, groups, lvl, day, warnings, facts)
 
 
 def _lookup(
