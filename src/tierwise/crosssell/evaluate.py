@@ -148,7 +148,7 @@ def evaluate_hit_rate(
         engine=engine,
         only_customers=pa.array(ids),
     )
-    popular = _popular(ci_past, id_t, k_max)
+    popular = _popular(ci_past, id_t, k_max, s.candidate_pool)
     model = rec.cross_sell.select(["customer_id", "rank", "item"]).to_pandas()
     out: dict[str, Any] = {
         "status": "ok",
@@ -170,8 +170,9 @@ def evaluate_hit_rate(
     return out
 
 
-def _popular(ci_past: ir.Table, ids: ir.Table, k: int) -> pd.DataFrame:
-    """Each customer's ``k`` most bought items (by buyers up to the cutoff) it does not own."""
+def _popular(ci_past: ir.Table, ids: ir.Table, k: int, pool: int) -> pd.DataFrame:
+    """Each customer's ``k`` most bought items (by buyers up to the cutoff) it does not own,
+    from the ``pool`` most bought."""
     pop = ci_past.group_by("item").aggregate(n=ci_past.count())
     pop = pop.mutate(prank=ibis.row_number().over(order_by=[ibis.desc("n"), "item"]))
     owned = ci_past.semi_join(ids, "customer_id")
@@ -179,8 +180,7 @@ def _popular(ci_past: ir.Table, ids: ir.Table, k: int) -> pd.DataFrame:
         owned.group_by("customer_id").aggregate(n_owned=owned.count()).order_by("customer_id"),
         "items owned",
     )
-    most = int(pc.max(n_owned.column("n_owned")).as_py() or 0)
-    pop = pop.filter(pop.prank < most + k)  # no customer needs more of the list than this
+    pop = pop.filter(pop.prank < pool)
     id_list = run_query(ids, "the evaluated customers").column("customer_id")
     idx = pc.index_in(id_list, value_set=n_owned.column("customer_id"))
     reach = pc.add(pc.take(n_owned.column("n_owned"), idx).fill_null(0), k)

@@ -90,6 +90,12 @@ class CrossSellSettings(Section):
     """Items each customer is scored on from its peers: the peer group's most bought items
     it does not own, this many; items. Default 50."""
 
+    candidate_pool: int = Field(default=100, ge=1)
+    """Peer candidates come from the group's this many most bought items (so the work grows
+    with customers × this, not with the catalogue); a customer who owns most of them gets
+    fewer than ``candidates_per_customer``. The popularity baseline of the evaluation draws
+    from the same number of most bought items; items. Default 100."""
+
     max_recommendations: int = Field(default=10, ge=1)
     """Recommendations per customer in cross_sell.csv; items. Default 10."""
 
