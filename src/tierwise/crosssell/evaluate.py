@@ -198,7 +198,7 @@ def _popular(ci_past: ir.Table, ids: ir.Table, k: int, pool: int) -> pd.DataFram
 def _hit_rate(recs: pd.DataFrame, truth: pd.DataFrame, ids: pa.Array, k: int) -> float:
     top = recs[recs["rank"] <= k]
     hits = top.merge(truth, on=["customer_id", "item"], how="inner")
-    all_ids = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
-    if len(all_ids) == 0:
+    if len(ids) == 0:
         return 0.0
-    return float(np.isin(all_ids, hits["customer_id"].to_numpy(dtype=object)).mean())
+    hit = pc.is_in(ids, value_set=pa.array(hits["customer_id"].unique(), pa.string()))
+    return float(np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool).mean())

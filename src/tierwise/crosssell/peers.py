@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..settings.crosssell import CrossSellSettings
 
@@ -137,7 +138,13 @@ def peer_groups(customers: pa.Table, buyers: pa.Array, settings: CrossSellSettin
         cols = _usable(customers, list(s.fallback_peer_columns))
     ids = np.asarray(customers.column("customer_id").cast(pa.string()).to_numpy(False), object)
     n = len(ids)
-    is_buyer = np.isin(ids, np.asarray(buyers.cast(pa.string()).to_numpy(False), dtype=object))
+    # a hash look-up in Arrow (NumPy's isin on text compares every pair)
+    is_buyer = np.asarray(
+        pc.is_in(
+            customers.column("customer_id").cast(pa.string()), value_set=buyers.cast(pa.string())
+        ).to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
     values = [_values(customers, c, s) for c in cols]
     # keys[k]: the group key on the first k columns (None where a value is missing)
     keys: list[np.ndarray] = [np.full(n, "*", dtype=object)]

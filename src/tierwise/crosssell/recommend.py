@@ -4,9 +4,10 @@ r"""Next best products and up-sell leads per customer, scored in the engine.
 :mod:`~tierwise.crosssell.peers`), two sources propose items it has never bought:
 
 - *peers*: the group's most bought items, ``candidates_per_customer`` of them after
-  leaving out what :math:`c` owns (drawn from the group's ``candidate_pool`` most bought). The peer share
-  :math:`p_{\text{peer}} = b_{G,i} / (|G| - 1)` is the fraction of the other buying members
-  of :math:`G` who buy item :math:`i` (:math:`c` does not, so it never counts itself);
+  leaving out what :math:`c` owns (drawn from the group's ``candidate_pool`` most bought).
+  The peer share :math:`p_{\text{peer}} = b_{G,i} / (|G| - 1)` is the fraction of the other
+  buying members of :math:`G` who buy item :math:`i` (:math:`c` does not, so it never counts
+  itself);
 - *rules*: every basket rule :math:`X \to i` with :math:`X` an item :math:`c` owns; the
   strongest (highest confidence, then lift) gives :math:`p_{\text{rule}}`, its confidence.
 

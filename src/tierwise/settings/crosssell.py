@@ -86,9 +86,11 @@ class CrossSellSettings(Section):
     the next coarser grouping (dropping the last peer column), down to all customers;
     customers. Default 20."""
 
-    candidates_per_customer: int = Field(default=50, ge=1)
+    candidates_per_customer: int = Field(default=20, ge=1)
     """Items each customer is scored on from its peers: the peer group's most bought items
-    it does not own, this many; items. Default 50."""
+    it does not own, this many (items its rules propose are scored as well). Items proposed
+    by peers alone rank by peer share, so max_recommendations of them suffice; the rest is a
+    margin for ties; items. Default 20."""
 
     candidate_pool: int = Field(default=100, ge=1)
     """Peer candidates come from the group's this many most bought items (so the work grows
