@@ -29,6 +29,7 @@ from ..errors import SettingsError
 from ..schema import TABLES
 from ..settings.demo import DemoSettings
 from . import _words as W
+from ._baskets import plant_pairs, planted_pairs
 from ._strings import fixed_ids, int_strings, join, pick, take_fixed, typos
 
 __all__ = ["DemoData", "generate"]
@@ -85,6 +86,11 @@ class DemoData:
     truth: pa.Table
     end_date: dt.date
     seed: int
+
+    @property
+    def planted_pairs(self) -> pa.Table:
+        """The products planted as bought together (see :mod:`tierwise.demo._baskets`)."""
+        return planted_pairs(self.products)
 
     def tables(self) -> dict[str, pa.Table]:
         """The tables by name (input tables, then ``truth``)."""
@@ -453,6 +459,7 @@ class _Generator:
         ).astype(np.int32)
         pick_bin = (rng.random(L, dtype=np.float32) * pbins).astype(np.int32)
         lprod = lcat.astype(np.int32) * P + prod_table[pick_bin]
+        lprod = plant_pairs(lprod, lorder, P, s.seed)  # products bought together
         del lcat, pick_bin
         med_price = np.array([v[1] for v in W.CATEGORIES.values()])
         prod_cat = np.repeat(np.arange(n_cat), P)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import Problems, SettingsError
 from .accounts import AccountSettings
+from .crosssell import CrossSellSettings
 from .demo import DemoSettings
 from .features import FeatureSettings
 from .inputs import TableInput
@@ -32,6 +33,7 @@ from .profitability import ProfitabilitySettings
 from .report import ReportSettings
 from .run import RunSettings
 from .segments import SegmentSettings
+from .terms import TermsSettings
 from .validate import ValidateSettings
 
 __all__ = [
@@ -84,6 +86,8 @@ class Settings(BaseModel):
     lifetime: LifetimeSettings = Field(default_factory=LifetimeSettings)
     potential: PotentialSettings = Field(default_factory=PotentialSettings)
     segments: SegmentSettings = Field(default_factory=SegmentSettings)
+    crosssell: CrossSellSettings = Field(default_factory=CrossSellSettings)
+    terms: TermsSettings = Field(default_factory=TermsSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)

@@ -1,0 +1,204 @@
+"""The time-split hit rate of the recommendations against a popularity baseline.
+
+At a cutoff ``eval_horizon_months`` before the analysis date, the rules and the
+recommendations are computed again from the lines dated up to the cutoff only. A customer
+is evaluated when it bought before the cutoff and bought, in the horizon after it, at least
+one item it had never bought before (a *new* item). Its top :math:`k` recommendations hit
+when at least one of them is among its new items; the hit rate at :math:`k` is the share of
+evaluated customers with a hit. The baseline recommends to each customer the items most
+customers bought up to the cutoff, leaving out what it owns.
+
+No information from after the cutoff reaches the recommendations: the transactions are cut
+before anything is computed, and look-alike groups are formed on firmographic columns
+(``fallback_peer_columns``), because the segments stage's classes and niches are computed
+from the whole history.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..settings.crosssell import CrossSellSettings
+from ._lines import Level, as_date, basket_lines, months_before, run_query
+from .recommend import customer_items, recommend
+from .rules import basket_rules
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+
+__all__ = ["KS", "evaluate_hit_rate"]
+
+#: The list lengths the hit rate is reported at.
+KS = (5, 10)
+
+
+def _skip(reason: str, **extra: Any) -> dict[str, Any]:
+    return {"status": "skipped", "reason": reason, **extra}
+
+
+def evaluate_hit_rate(
+    tx: ir.Table,
+    customers: pa.Table,
+    settings: CrossSellSettings | None = None,
+    *,
+    as_of: _dt.date | str,
+    seed: int,
+    level: Level | None = None,
+    margin_rate: float | None = None,
+    engine: Engine | None = None,
+) -> dict[str, Any]:
+    """Hit rate at 5 and 10 of the recommendations and of popularity, at a time split.
+
+    Parameters
+    ----------
+    tx
+        Canonical transactions (Ibis).
+    customers
+        The customer table (customer_id and firmographic peer columns).
+    settings
+        The ``[crosssell]`` section (``eval_*`` fields, and the recommendation settings).
+    as_of
+        The analysis date; the cutoff is ``eval_horizon_months`` before it.
+    seed
+        Seeds the sample of evaluated customers when there are more than
+        ``eval_max_customers``.
+    level
+        Item level; ``settings.level`` when None.
+    margin_rate, engine
+        As for :func:`~tierwise.crosssell.recommend.recommend`.
+
+    Returns
+    -------
+    dict
+        ``status`` ("ok" or "skipped" with a ``reason``), cutoff, horizon_end,
+        n_customers, mean_new_items, ``hit_rate_at_5`` / ``_10`` (recommendations),
+        ``popularity_hit_rate_at_5`` / ``_10``, ``lift_at_5`` / ``_10`` (ratio), peer_columns.
+    """
+    s = settings or CrossSellSettings()
+    lvl: Level = level or s.level
+    end = as_date(as_of)
+    cutoff = months_before(end, s.eval_horizon_months)
+    lines = basket_lines(tx, lvl)
+    first_day = (
+        run_query(lines.aggregate(first=lines.date.min()), "the first sale date")
+        .column("first")[0]
+        .as_py()
+    )
+    need = months_before(cutoff, s.eval_min_history_months)
+    if first_day is None or first_day > need:
+        return _skip(
+            f"history starts {first_day}; the evaluation needs lines from {need} "
+            f"({s.eval_min_history_months} months before the cutoff {cutoff}); "
+            "[crosssell] eval_horizon_months and eval_min_history_months set it",
+            cutoff=cutoff.isoformat(),
+        )
+    k_max = max(KS)
+    s_eval = s.model_copy(
+        update={
+            "max_recommendations": max(k_max, s.max_recommendations),
+            "crm_top_n": min(s.crm_top_n, max(k_max, s.max_recommendations)),
+            "peer_columns": list(s.fallback_peer_columns),
+        }
+    )
+    past = tx.filter(tx.date.cast("date") <= ibis.literal(cutoff))
+    ci_past = customer_items(past, level=lvl, as_of=cutoff, lookback_months=s.lookback_months)
+    ci_all = customer_items(tx, level=lvl, as_of=end, lookback_months=s.lookback_months)
+    new = ci_all.filter(ci_all.first_date > ibis.literal(cutoff)).semi_join(ci_past, "customer_id")
+    known = pc.is_in(
+        new_ids := run_query(
+            new.select("customer_id").distinct().order_by("customer_id"), "new items"
+        ).column("customer_id"),
+        value_set=customers.column("customer_id").cast(pa.string()),
+    )
+    ids = new_ids.filter(known)
+    if len(ids) < s.eval_min_customers:
+        return _skip(
+            f"{len(ids)} customers bought an item new to them after the cutoff {cutoff}; "
+            f"the evaluation needs {s.eval_min_customers} ([crosssell] eval_min_customers)",
+            cutoff=cutoff.isoformat(),
+        )
+    n_eligible = len(ids)
+    if len(ids) > s.eval_max_customers:
+        rng = np.random.default_rng(seed)
+        pick = np.sort(rng.choice(len(ids), size=s.eval_max_customers, replace=False))
+        ids = ids.take(pa.array(pick))
+    id_t = ibis.memtable(pa.table({"customer_id": ids}))
+    truth = run_query(
+        new.semi_join(id_t, "customer_id").select("customer_id", "item"),
+        "the items new to each customer",
+    ).to_pandas()
+
+    rules = run_query(basket_rules(past, s_eval, level=lvl), "the basket rules at the cutoff")
+    rec = recommend(
+        past,
+        customers,
+        rules,
+        s_eval,
+        as_of=cutoff,
+        level=lvl,
+        margin_rate=margin_rate,
+        engine=engine,
+        only_customers=pa.array(ids),
+    )
+    popular = _popular(ci_past, id_t, k_max, s.candidate_pool)
+    model = rec.cross_sell.select(["customer_id", "rank", "item"]).to_pandas()
+    out: dict[str, Any] = {
+        "status": "ok",
+        "level": lvl,
+        "cutoff": cutoff.isoformat(),
+        "horizon_end": end.isoformat(),
+        "n_customers": len(ids),
+        "n_customers_eligible": n_eligible,
+        "mean_new_items": float(truth.groupby("customer_id").size().mean()),
+        "n_rules_at_cutoff": rules.num_rows,
+        "peer_columns": rec.groups.columns,
+    }
+    for k in KS:
+        m = _hit_rate(model, truth, ids, k)
+        p = _hit_rate(popular, truth, ids, k)
+        out[f"hit_rate_at_{k}"] = m
+        out[f"popularity_hit_rate_at_{k}"] = p
+        out[f"lift_at_{k}"] = m / p if p > 0 else None
+    return out
+
+
+def _popular(ci_past: ir.Table, ids: ir.Table, k: int, pool: int) -> pd.DataFrame:
+    """Each customer's ``k`` most bought items (by buyers up to the cutoff) it does not own,
+    from the ``pool`` most bought."""
+    pop = ci_past.group_by("item").aggregate(n=ci_past.count())
+    pop = pop.mutate(prank=ibis.row_number().over(order_by=[ibis.desc("n"), "item"]))
+    owned = ci_past.semi_join(ids, "customer_id")
+    n_owned = run_query(
+        owned.group_by("customer_id").aggregate(n_owned=owned.count()).order_by("customer_id"),
+        "items owned",
+    )
+    pop = pop.filter(pop.prank < pool)
+    id_list = run_query(ids, "the evaluated customers").column("customer_id")
+    idx = pc.index_in(id_list, value_set=n_owned.column("customer_id"))
+    reach = pc.add(pc.take(n_owned.column("n_owned"), idx).fill_null(0), k)
+    cust = ibis.memtable(pa.table({"customer_id": id_list, "reach": reach}))
+    cand = cust.join(pop, cust.reach > pop.prank).select("customer_id", "item", "prank")
+    cand = cand.anti_join(owned, ["customer_id", "item"])
+    cand = cand.mutate(rank=ibis.row_number().over(group_by="customer_id", order_by="prank") + 1)
+    cand = cand.filter(cand.rank <= k)
+    return run_query(
+        cand.select("customer_id", "rank", "item").order_by(["customer_id", "rank"]),
+        "the popularity baseline",
+    ).to_pandas()
+
+
+def _hit_rate(recs: pd.DataFrame, truth: pd.DataFrame, ids: pa.Array, k: int) -> float:
+    top = recs[recs["rank"] <= k]
+    hits = top.merge(truth, on=["customer_id", "item"], how="inner")
+    if len(ids) == 0:
+        return 0.0
+    hit = pc.is_in(ids, value_set=pa.array(hits["customer_id"].unique(), pa.string()))
+    return float(np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool).mean())

@@ -1,0 +1,316 @@
+"""The cross-sell stage: basket rules, next best products, up-sell and their evaluation."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..settings.crosssell import CrossSellSettings
+from ._lines import Level, as_date, run_query
+from .evaluate import evaluate_hit_rate
+from .recommend import Recommendations, recommend
+from .rules import RULE_COLUMNS, basket_rules
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "CrossSellResult",
+    "crosssell_stage",
+    "next_best_products",
+]
+
+#: The customer columns the stage owns.
+CUSTOMER_COLUMNS = ("next_best_products", "cross_sell_value", "up_sell", "up_sell_value")
+
+
+@dataclass
+class CrossSellResult:
+    """What the cross-sell stage returns.
+
+    Attributes
+    ----------
+    customers
+        Keyed by customer_id, one row per row of the customer table, in its order:
+        next_best_products (the top ``crm_top_n`` items, "; "-separated, best first),
+        cross_sell_value (their summed expected value; currency units a year), up_sell
+        (the categories with an up-sell lead, "; "-separated) and up_sell_value (their
+        summed expected value). Empty where the customer has none.
+    tables
+        ``cross_sell`` (customer_id, rank, item, category, score, expected_value, source,
+        reason and the figures behind them), ``up_sell`` and ``basket_rules``.
+    manifest
+        The stage's block of manifest.json: method, parameters, rule counts, headline
+        figures and the hit-rate evaluation.
+    warnings
+        Assumptions made for lack of data, each naming the setting that changes it.
+    recommendations
+        The recommendations with the look-alike groups used.
+    """
+
+    customers: pa.Table
+    tables: dict[str, pa.Table]
+    manifest: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    recommendations: Recommendations | None = None
+
+
+def _levels_present(tx: ir.Table) -> dict[str, bool]:
+    t = tx.aggregate(
+        product=(tx.product_id.notnull().any() if "product_id" in tx.columns else False),
+        category=(
+            tx.product_category.notnull().any() if "product_category" in tx.columns else False
+        ),
+    )
+    row = run_query(t, "which item columns are filled").to_pylist()[0]
+    return {k: bool(v) for k, v in row.items()}
+
+
+def _customer_columns(customers: pa.Table, rec: Recommendations, s: CrossSellSettings) -> pa.Table:
+    ids = customers.column("customer_id").cast(pa.string()).to_pandas()
+    cs = rec.cross_sell.select(["customer_id", "rank", "item", "category", "expected_value"])
+    df = cs.to_pandas()
+    df = df[df["rank"] <= s.crm_top_n]
+    if rec.level == "product":
+        df["label"] = df["item"] + " (" + df["category"].fillna("no category") + ")"
+    else:
+        df["label"] = df["item"]
+    top = df.groupby("customer_id", sort=True).agg(
+        next_best_products=("label", "; ".join),
+        cross_sell_value=("expected_value", lambda x: x.sum(min_count=1)),
+    )
+    up = rec.up_sell.select(["customer_id", "category", "expected_value"]).to_pandas()
+    ups = up.groupby("customer_id", sort=True).agg(
+        up_sell=("category", "; ".join),
+        up_sell_value=("expected_value", lambda x: x.sum(min_count=1)),
+    )
+    out = pd.DataFrame({"customer_id": ids}).join(top, on="customer_id").join(ups, on="customer_id")
+    return pa.table(
+        {
+            "customer_id": pa.array(out["customer_id"], pa.string()),
+            "next_best_products": pa.array(
+                out["next_best_products"], pa.string(), from_pandas=True
+            ),
+            "cross_sell_value": pa.array(out["cross_sell_value"], pa.float64(), from_pandas=True),
+            "up_sell": pa.array(out["up_sell"], pa.string(), from_pandas=True),
+            "up_sell_value": pa.array(out["up_sell_value"], pa.float64(), from_pandas=True),
+        }
+    )
+
+
+def _empty_rules() -> pa.Table:
+    types = {
+        "level": pa.string(),
+        "antecedent": pa.string(),
+        "consequent": pa.string(),
+        "antecedent_category": pa.string(),
+        "consequent_category": pa.string(),
+    }
+    return pa.schema(
+        [
+            (
+                c,
+                types.get(
+                    c, pa.float64() if c in ("support", "confidence", "lift") else pa.int64()
+                ),
+            )
+            for c in RULE_COLUMNS
+        ]
+    ).empty_table()
+
+
+def next_best_products(
+    tx: ir.Table,
+    customers: pa.Table,
+    rules: pa.Table | None,
+    settings: CrossSellSettings | None = None,
+    *,
+    as_of: _dt.date | str,
+    seed: int,
+    level: Level | None = None,
+    margin_rate: float | None = None,
+    engine: Engine | None = None,
+) -> CrossSellResult:
+    """Next best products and up-sell leads per customer from given rules (no evaluation).
+
+    See :func:`crosssell_stage` for the parameters; ``rules`` is a materialised rules
+    table (:func:`~tierwise.crosssell.basket_rules`) or None.
+
+    Examples
+    --------
+    >>> import datetime as dt, ibis
+    >>> day = dt.date(2024, 1, 1)
+    >>> tx = ibis.memtable({"customer_id": ["a", "a", "b", "c", "c"], "date": [day] * 5,
+    ...     "revenue": [10.0] * 5, "order_id": ["1", "1", "2", "3", "3"],
+    ...     "product_id": ["tea", "cup", "tea", "tea", "cup"], "cost": [6.0] * 5})
+    >>> cust = pa.table({"customer_id": ["a", "b", "c"], "industry": ["x"] * 3})
+    >>> res = next_best_products(tx, cust, None, CrossSellSettings(min_peers=2),
+    ...     as_of=day, seed=1)
+    >>> res.customers.column("next_best_products").to_pylist()
+    [None, 'cup (no category)', None]
+    """
+    s = settings or CrossSellSettings()
+    rec = recommend(
+        tx, customers, rules, s, as_of=as_of, level=level, margin_rate=margin_rate, engine=engine
+    )
+    cust = _customer_columns(customers, rec, s)
+    ev = rec.cross_sell.column("expected_value").to_numpy(zero_copy_only=False)
+    top = rec.cross_sell.column("rank").to_numpy() <= s.crm_top_n
+    manifest: dict[str, Any] = {
+        "method": "look-alike gaps and basket rules (noisy-or score)",
+        "level": rec.level,
+        "as_of": rec.as_of.isoformat(),
+        "n_recommendations": rec.cross_sell.num_rows,
+        "n_up_sell": rec.up_sell.num_rows,
+        "expected_value_top": float(np.nansum(np.asarray(ev, dtype=np.float64)[top])),
+        **rec.facts,
+    }
+    return CrossSellResult(
+        customers=cust,
+        tables={"cross_sell": rec.cross_sell, "up_sell": rec.up_sell},
+        manifest=manifest,
+        warnings=list(rec.warnings),
+        recommendations=rec,
+    )
+
+
+def crosssell_stage(
+    tx: ir.Table,
+    customers: pa.Table,
+    settings: CrossSellSettings | None = None,
+    *,
+    as_of: _dt.date | str,
+    seed: int,
+    margin_rate: float | None = None,
+    engine: Engine | None = None,
+) -> CrossSellResult:
+    """Basket rules, next best products, up-sell leads and the hit-rate evaluation.
+
+    Parameters
+    ----------
+    tx
+        Canonical transactions (Ibis): customer_id, date, revenue, order_id, product_id,
+        product_category, quantity, cost, is_return, is_cancel.
+    customers
+        The assembled customer table (customer_id; the peer columns: value_class and niche
+        when the segments stage ran, else industry, employees, annual_revenue;
+        is_prospect).
+    settings
+        The ``[crosssell]`` section.
+    as_of
+        The analysis date.
+    seed
+        The run seed (the evaluation's sample of customers).
+    margin_rate
+        The ``[features]`` margin_rate, for items whose lines carry no cost.
+    engine
+        When given, tables used several times are computed once.
+
+    Returns
+    -------
+    CrossSellResult
+        ``customers`` (next_best_products, cross_sell_value, up_sell, up_sell_value),
+        ``tables`` (cross_sell, up_sell, basket_rules), ``manifest``, ``warnings``.
+
+    Examples
+    --------
+    >>> import datetime as dt, ibis
+    >>> day = dt.date(2024, 1, 1)
+    >>> tx = ibis.memtable({"customer_id": ["a", "a", "b", "c", "c"], "date": [day] * 5,
+    ...     "revenue": [10.0] * 5, "order_id": ["1", "1", "2", "3", "3"],
+    ...     "product_id": ["tea", "cup", "tea", "tea", "cup"],
+    ...     "product_category": ["drinks", "ware", "drinks", "drinks", "ware"]})
+    >>> cust = pa.table({"customer_id": ["a", "b", "c"], "industry": ["x"] * 3})
+    >>> s = CrossSellSettings(min_peers=2, min_pair_count=2, min_lift=1.0)
+    >>> res = crosssell_stage(tx, cust, s, as_of=day, seed=1)
+    >>> print(res.tables["cross_sell"].column("reason")[0].as_py().replace("; ", "\\n"))
+    100% of 2 look-alikes (x) buy cup (ware)
+    buys tea, not cup: 67% of orders with tea also hold cup
+    """
+    s = settings or CrossSellSettings()
+    day = as_date(as_of)
+    present = _levels_present(tx)
+    warnings: list[str] = []
+    level: Level = s.level
+    if not present[level]:
+        other: Level = "category" if level == "product" else "product"
+        if not present[other]:
+            warnings.append(
+                "cross-sell skipped: the transactions have neither product_id nor "
+                "product_category; map one in [transactions.columns]"
+            )
+            return CrossSellResult(
+                customers=pa.table({"customer_id": customers.column("customer_id")}),
+                tables={},
+                manifest={"status": "skipped", "reason": warnings[0]},
+                warnings=warnings,
+            )
+        warnings.append(
+            f"cross-sell recommends {other}s: the transactions have no {level} column "
+            f"filled; [crosssell] level sets the item level"
+        )
+        level = other
+    past = tx.filter(tx.date.cast("date") <= day)
+    by_level: dict[str, pa.Table] = {}
+    for lvl in dict.fromkeys([*s.rule_levels, level]):
+        if present[lvl]:
+            by_level[lvl] = run_query(basket_rules(past, s, level=lvl), f"the {lvl} basket rules")
+    rules_manifest = {
+        lvl: {
+            "n_rules": t.num_rows,
+            "n_baskets": int(t.column("n_baskets")[0].as_py()) if t.num_rows else None,
+        }
+        for lvl, t in by_level.items()
+    }
+    res = next_best_products(
+        tx,
+        customers,
+        by_level[level],
+        s,
+        as_of=day,
+        seed=seed,
+        level=level,
+        margin_rate=margin_rate,
+        engine=engine,
+    )
+    written = [by_level[lvl] for lvl in dict.fromkeys(s.rule_levels) if lvl in by_level]
+    res.tables["basket_rules"] = pa.concat_tables(written) if written else _empty_rules()
+    evaluation: dict[str, Any]
+    if s.evaluate:
+        evaluation = evaluate_hit_rate(
+            tx,
+            customers,
+            s,
+            as_of=day,
+            seed=seed,
+            level=level,
+            margin_rate=margin_rate,
+            engine=engine,
+        )
+        if evaluation["status"] != "ok":
+            warnings.append(f"cross-sell not evaluated: {evaluation['reason']}")
+    else:
+        evaluation = {"status": "skipped", "reason": "[crosssell] evaluate = false"}
+    res.manifest = {
+        **res.manifest,
+        "parameters": {
+            "min_support": s.min_support,
+            "min_pair_count": s.min_pair_count,
+            "min_confidence": s.min_confidence,
+            "min_lift": s.min_lift,
+            "max_basket_items": s.max_basket_items,
+            "lookback_months": s.lookback_months,
+            "min_peers": s.min_peers,
+        },
+        "rules": rules_manifest,
+        "evaluation": evaluation,
+    }
+    res.warnings = warnings + res.warnings
+    return res

@@ -1,0 +1,102 @@
+"""What the terms functions share: their result type and reading customer columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+__all__ = ["TermsResult", "margin_rates", "num", "segment_of", "text"]
+
+
+@dataclass
+class TermsResult:
+    """What a terms function returns.
+
+    Attributes
+    ----------
+    customers
+        Keyed by customer_id (the input's rows and order) with only the columns the
+        function owns.
+    tables
+        Output-table stem → table.
+    manifest
+        The function's block of manifest.json.
+    warnings
+        Assumptions made for lack of data, each naming the setting that changes it.
+    """
+
+    customers: pa.Table
+    tables: dict[str, pa.Table]
+    manifest: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+def num(t: pa.Table, *names: str) -> np.ndarray:
+    """The first of ``names`` the table has, as float64 (NaN where empty); all NaN if none.
+
+    Examples
+    --------
+    >>> num(pa.table({"b": [1, None]}), "a", "b").tolist()
+    [1.0, nan]
+    """
+    for name in names:
+        if name in t.column_names:
+            col = t.column(name).cast(pa.float64())
+            return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return np.full(t.num_rows, np.nan)
+
+
+def text(t: pa.Table, name: str) -> np.ndarray | None:
+    """A column as an object array of str (None where empty), or None when absent."""
+    if name not in t.column_names:
+        return None
+    return np.asarray(t.column(name).cast(pa.string()).to_numpy(zero_copy_only=False), object)
+
+
+def has_values(t: pa.Table, name: str) -> bool:
+    """Whether the table has the column with at least one value."""
+    return name in t.column_names and t.column(name).null_count < t.num_rows
+
+
+def segment_of(t: pa.Table) -> tuple[np.ndarray, str]:
+    """Each row's segment: value_class, else tier, else "all"; and the column used.
+
+    Examples
+    --------
+    >>> segment_of(pa.table({"tier": ["gold", None]}))[0].tolist()
+    ['gold', '(none)']
+    """
+    for name in ("value_class", "tier"):
+        if has_values(t, name):
+            v = text(t, name)
+            assert v is not None
+            return np.where(v == None, "(none)", v).astype(object), name  # noqa: E711
+    return np.full(t.num_rows, "all", dtype=object), ""
+
+
+def margin_rates(t: pa.Table) -> tuple[np.ndarray, float]:
+    """Each customer's gross margin rate (profit period, else whole history), NaN where
+    unknown, and the base's overall rate (0 when nothing is known).
+
+    Examples
+    --------
+    >>> r, overall = margin_rates(pa.table({"gross_margin": [30.0, 0.0],
+    ...     "revenue": [100.0, 0.0]}))
+    >>> r.tolist(), overall
+    ([0.3, nan], 0.3)
+    """
+    gm = num(t, "gross_margin_pnl")
+    rev = num(t, "revenue_12m")
+    rate = np.where(rev > 0, gm / np.where(rev > 0, rev, 1.0), np.nan)
+    gm_all = num(t, "gross_margin")
+    rev_all = num(t, "revenue")
+    rate_all = np.where(rev_all > 0, gm_all / np.where(rev_all > 0, rev_all, 1.0), np.nan)
+    rate = np.where(np.isnan(rate), rate_all, rate)
+    ok = ~np.isnan(rate)
+    w_rev = np.where(rev > 0, rev, np.where(rev_all > 0, rev_all, 0.0))
+    total = float(w_rev[ok].sum())
+    overall = float((rate[ok] * w_rev[ok]).sum() / total) if total > 0 else 0.0
+    return rate, overall

@@ -1,0 +1,164 @@
+"""Routes to market: the efficiency of each sales channel per segment.
+
+A customer's *observed* channel is the one that carried most of its sales-contact cost in
+the profit period (``route_channels``: visits → field, calls → inside, emails → email, by
+default); a customer without such contacts is on its ``current_channel`` from the customer
+master (e.g. distributor, web), else "none". Per segment × observed channel:
+revenue, gross margin, cost to serve, cost of sale (the sales-contact pools) and both per
+unit of revenue, net contribution (gross margin − cost to serve), and the channel the
+coverage plan gives most of these customers (``channel``) with the share it keeps on the
+observed one: a low share marks a segment served through a channel the plan would not use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..settings.terms import TermsSettings
+from ._common import TermsResult, has_values, margin_rates, num, segment_of, text
+
+__all__ = ["ROUTE_COLUMNS", "routes_to_market"]
+
+#: Columns of routes_to_market.csv, in order.
+ROUTE_COLUMNS = (
+    "segment",
+    "channel",
+    "customers",
+    "revenue",
+    "gross_margin",
+    "cost_to_serve",
+    "cost_of_sale",
+    "cost_of_sale_per_revenue",
+    "cost_to_serve_per_revenue",
+    "net_contribution",
+    "plan_channel",
+    "share_plan_same_channel",
+)
+
+
+def routes_to_market(customers: pa.Table, settings: TermsSettings | None = None) -> TermsResult:
+    """Revenue, margin and cost of each observed channel per segment, and the plan's channel.
+
+    Parameters
+    ----------
+    customers
+        The customer table: customer_id, value_class / tier, the profitability figures
+        (revenue_12m, gross_margin_pnl, cost_to_serve, cts_visits, cts_calls,
+        cts_emails), current_channel, and the coverage plan's channel. Prospects are left
+        out.
+    settings
+        The ``[terms]`` section (``route_channels``).
+
+    Returns
+    -------
+    TermsResult
+        ``tables["routes_to_market"]`` (:data:`ROUTE_COLUMNS`), ``customers``
+        (observed_channel).
+
+    Examples
+    --------
+    >>> c = pa.table({"customer_id": ["a", "b"], "value_class": ["C", "C"],
+    ...     "revenue_12m": [1000.0, 2000.0], "cts_visits": [300.0, 0.0],
+    ...     "cts_calls": [20.0, 40.0], "cost_to_serve": [400.0, 100.0],
+    ...     "channel": ["inside", "inside"]})
+    >>> t = routes_to_market(c).tables["routes_to_market"].to_pandas()
+    >>> t[["channel", "cost_of_sale_per_revenue", "share_plan_same_channel"]].values.tolist()
+    [['field', 0.32, 0.0], ['inside', 0.02, 1.0]]
+    """
+    s = settings or TermsSettings()
+    warnings: list[str] = []
+    if "is_prospect" in customers.column_names:
+        prospect = np.asarray(
+            customers.column("is_prospect").fill_null(False).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
+        customers = customers.filter(pa.array(~prospect))
+    n = customers.num_rows
+    ids = customers.column("customer_id").cast(pa.string())
+    pools = list(s.route_channels)
+    costs = (
+        np.column_stack([np.nan_to_num(num(customers, f"cts_{p}")) for p in pools])
+        if pools
+        else np.zeros((n, 0))
+    )
+    names = np.array([s.route_channels[p] for p in pools], dtype=object)
+    current = text(customers, "current_channel")
+    fallback = (
+        np.where(current == None, "none", current)  # noqa: E711
+        if current is not None
+        else np.full(n, "none", dtype=object)
+    )
+    if costs.shape[1]:
+        best = np.argmax(costs, axis=1)
+        observed = np.where(costs.max(axis=1) > 0, names[best], fallback).astype(object)
+        cost_of_sale = costs.sum(axis=1)
+    else:
+        observed = fallback.astype(object)
+        cost_of_sale = np.zeros(n)
+    if not any(has_values(customers, f"cts_{p}") for p in pools):
+        warnings.append(
+            "routes to market: no sales-contact costs (no activities), so each customer's "
+            "channel is its current_channel; [terms] route_channels maps cost pools to channels"
+        )
+    segment, _ = segment_of(customers)
+    revenue = np.nan_to_num(num(customers, "revenue_12m"))
+    rate, overall = margin_rates(customers)
+    if has_values(customers, "gross_margin_pnl"):
+        gm = np.nan_to_num(num(customers, "gross_margin_pnl"))
+    else:
+        gm = revenue * np.where(np.isnan(rate), overall, rate)
+    cts = np.nan_to_num(num(customers, "cost_to_serve"))
+    plan = text(customers, "channel")
+    if plan is None or not has_values(customers, "channel"):
+        warnings.append(
+            "routes to market: no coverage plan (channel), so the plan's channel is left empty"
+        )
+    df = pd.DataFrame(
+        {
+            "segment": segment,
+            "channel": observed,
+            "revenue": revenue,
+            "gross_margin": gm,
+            "cost_to_serve": cts,
+            "cost_of_sale": cost_of_sale,
+            "plan": plan if plan is not None else np.full(n, None, dtype=object),
+        }
+    )
+    df["same"] = (df["plan"] == df["channel"]).astype(float)
+    g = df.groupby(["segment", "channel"], sort=True)
+    out = g[["revenue", "gross_margin", "cost_to_serve", "cost_of_sale"]].sum()
+    out["customers"] = g.size()
+    out["share_plan_same_channel"] = g["same"].mean() if plan is not None else np.nan
+    out["plan_channel"] = g["plan"].agg(_mode)
+    out = out.reset_index()
+    rev = out["revenue"].where(out["revenue"] > 0)
+    out["cost_of_sale_per_revenue"] = out["cost_of_sale"] / rev
+    out["cost_to_serve_per_revenue"] = out["cost_to_serve"] / rev
+    out["net_contribution"] = out["gross_margin"] - out["cost_to_serve"]
+    table = pa.Table.from_pandas(out[list(ROUTE_COLUMNS)], preserve_index=False)
+    manifest: dict[str, Any] = {
+        "method": "observed channel = largest sales-contact cost pool, else current_channel",
+        "channels": sorted(set(observed.tolist())),
+        "customers_on_plan_channel": (float(df["same"].mean()) if plan is not None and n else None),
+    }
+    return TermsResult(
+        customers=pa.table(
+            {"customer_id": ids, "observed_channel": pa.array(observed, pa.string())}
+        ),
+        tables={"routes_to_market": table},
+        manifest=manifest,
+        warnings=warnings,
+    )
+
+
+def _mode(x: pd.Series) -> Any:
+    v = x.dropna()
+    if v.empty:
+        return None
+    counts = v.value_counts()
+    top = counts[counts == counts.max()].index
+    return sorted(str(t) for t in top)[0]

@@ -1,0 +1,219 @@
+r"""KPI targets per rep × segment for the next period, adding up to the team's and the plan's.
+
+Each customer row gets a revenue target:
+
+- with the coverage plan (``expected_revenue_plan``): the plan's expected revenue;
+- otherwise: spend plus a share of headroom, :math:`s_{12} + h_{seg} \max(0, w - s_{12})`
+  (``headroom_capture`` per segment) for customers, and
+  :math:`c \cdot f \cdot w` for prospects (``prospect_conversion_rate`` :math:`c`,
+  ``prospect_first_year_share`` :math:`f`, wallet :math:`w`).
+
+Its margin target is the revenue target × its gross margin rate (profit period, else whole
+history, else the base's rate). Retention targets: accounts buying today (revenue over the
+last 12 months > 0) × ``retention_target`` for the segments that have one (A by default);
+conversion targets: prospects × ``prospect_conversion_rate``. A rep is ``assigned_rep`` (the
+coverage plan), else ``rep_id``, else ``unassigned_rep``; a segment is ``value_class``, else
+``tier``.
+
+Targets are sums of customer rows, so each rep's rows add up to the team row of its
+segment, and the team's revenue target to the plan's total expected revenue (both checked
+in every run and written to the manifest).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..settings.terms import TermsSettings
+from ._common import TermsResult, has_values, margin_rates, num, segment_of, text
+
+__all__ = ["TARGET_COLUMNS", "TEAM", "kpi_targets"]
+
+#: The rep label of the team rows.
+TEAM = "(team)"
+
+#: Columns of targets.csv, in order.
+TARGET_COLUMNS = (
+    "level",
+    "rep",
+    "segment",
+    "accounts",
+    "prospects",
+    "revenue_current",
+    "headroom",
+    "revenue_target",
+    "revenue_growth",
+    "margin_target",
+    "accounts_buying",
+    "retention_target_accounts",
+    "conversion_target",
+    "source",
+)
+
+_RTOL = 1e-9
+
+
+def kpi_targets(customers: pa.Table, settings: TermsSettings | None = None) -> TermsResult:
+    """Revenue, margin, retention and conversion targets per rep × segment.
+
+    Parameters
+    ----------
+    customers
+        The customer table (customers and prospects): customer_id, is_prospect,
+        assigned_rep / rep_id, value_class / tier, revenue_12m, headroom, wallet, gross
+        margin figures, and, from the coverage plan, expected_revenue_plan.
+    settings
+        The ``[terms]`` section.
+
+    Returns
+    -------
+    TermsResult
+        ``tables["targets"]`` (:data:`TARGET_COLUMNS`; ``level`` "rep" rows and "team"
+        rows per segment, whose ``rep`` is :data:`TEAM`), ``customers`` (revenue_target,
+        margin_target), ``manifest`` (totals and the reconciliation).
+
+    Examples
+    --------
+    >>> c = pa.table({"customer_id": ["a", "b", "p"], "rep_id": ["r1", "r2", "r1"],
+    ...     "value_class": ["A", "B", "B"], "is_prospect": [False, False, True],
+    ...     "revenue_12m": [1000.0, 500.0, 0.0], "headroom": [400.0, 100.0, 0.0],
+    ...     "wallet": [1400.0, 600.0, 2000.0]})
+    >>> t = kpi_targets(c).tables["targets"].to_pandas()
+    >>> t[t.level == "rep"][["rep", "segment", "revenue_target"]].values.tolist()
+    [['r1', 'A', 1040.0], ['r1', 'B', 50.0], ['r2', 'B', 510.0]]
+    """
+    s = settings or TermsSettings()
+    warnings: list[str] = []
+    n = customers.num_rows
+    ids = customers.column("customer_id").cast(pa.string())
+    prospect = (
+        np.asarray(
+            customers.column("is_prospect").fill_null(False).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
+        if "is_prospect" in customers.column_names
+        else np.zeros(n, dtype=bool)
+    )
+    rep = np.full(n, None, dtype=object)
+    for name in ("assigned_rep", "rep_id"):
+        v = text(customers, name)
+        if v is not None:
+            rep = np.where(rep == None, v, rep)  # noqa: E711
+    rep = np.where(rep == None, s.unassigned_rep, rep).astype(object)  # noqa: E711
+    if not has_values(customers, "assigned_rep"):
+        warnings.append(
+            "targets: no assigned_rep (coverage plan not run), so targets go to each "
+            "customer's rep_id from the customer master"
+        )
+    segment, seg_col = segment_of(customers)
+    if not seg_col:
+        warnings.append(
+            "targets: no value_class or tier (segments stage not run), so targets are per "
+            "rep only (segment 'all'); [terms] headroom_capture then uses no segment"
+        )
+    spend = np.nan_to_num(num(customers, "revenue_12m"))
+    headroom = np.maximum(np.nan_to_num(num(customers, "headroom")), 0.0)
+    wallet = np.maximum(np.nan_to_num(num(customers, "wallet")), 0.0)
+    capture = np.array([s.headroom_capture.get(g, 0.0) for g in segment], np.float64)
+    conversions = np.where(prospect, s.prospect_conversion_rate, 0.0)
+    fallback = np.where(
+        prospect,
+        conversions * s.prospect_first_year_share * wallet,
+        spend + capture * headroom,
+    )
+    plan = num(customers, "expected_revenue_plan")
+    has_plan = has_values(customers, "expected_revenue_plan")
+    if has_plan:
+        missing = np.isnan(plan)
+        target = np.where(missing, fallback, plan)
+        source = "coverage plan"
+        if missing.any():
+            warnings.append(
+                f"targets: {int(missing.sum())} customers have no expected_revenue_plan; their "
+                "target is spend plus headroom ([terms] headroom_capture)"
+            )
+    else:
+        target = fallback
+        source = "spend and headroom"
+        warnings.append(
+            "targets: no coverage plan (expected_revenue_plan), so revenue targets are spend "
+            "plus a share of headroom ([terms] headroom_capture) and prospects' wallets "
+            "([terms] prospect_conversion_rate, prospect_first_year_share)"
+        )
+    rate, overall = margin_rates(customers)
+    rate = np.where(np.isnan(rate), overall, rate)
+    margin = target * rate
+    buying = ~prospect & (spend > 0)
+    retention = np.array([s.retention_target.get(g, np.nan) for g in segment], np.float64)
+    has_ret = ~np.isnan(retention)
+    df = pd.DataFrame(
+        {
+            "rep": rep,
+            "segment": segment,
+            "accounts": (~prospect).astype(np.int64),
+            "prospects": prospect.astype(np.int64),
+            "revenue_current": np.where(prospect, 0.0, spend),
+            "headroom": np.where(prospect, 0.0, headroom),
+            "revenue_target": target,
+            "margin_target": margin,
+            "accounts_buying": buying.astype(np.int64),
+            "retention_target_accounts": np.where(has_ret & buying, retention, 0.0),
+            "conversion_target": conversions,
+        }
+    )
+    sums = [
+        "accounts",
+        "prospects",
+        "revenue_current",
+        "headroom",
+        "revenue_target",
+        "margin_target",
+        "accounts_buying",
+        "retention_target_accounts",
+        "conversion_target",
+    ]
+    by_rep = df.groupby(["rep", "segment"], sort=True)[sums].sum().reset_index()
+    by_rep.insert(0, "level", "rep")
+    team = df.groupby("segment", sort=True)[sums].sum().reset_index()
+    team.insert(0, "rep", TEAM)
+    team.insert(0, "level", "team")
+    out = pd.concat([by_rep, team], ignore_index=True)
+    out["revenue_growth"] = out["revenue_target"] - out["revenue_current"]
+    out["source"] = source
+    table = pa.Table.from_pandas(out[list(TARGET_COLUMNS)], preserve_index=False)
+
+    team_total = float(team["revenue_target"].sum())
+    reps_total = float(by_rep["revenue_target"].sum())
+    plan_total = float(np.nansum(plan)) if has_plan else None
+    reconciled = bool(np.isclose(reps_total, team_total, rtol=_RTOL, atol=1e-6))
+    plan_reconciled = None
+    if has_plan and plan_total is not None and not np.isnan(plan).any():
+        plan_reconciled = bool(np.isclose(team_total, plan_total, rtol=_RTOL, atol=1e-6))
+    manifest: dict[str, Any] = {
+        "method": "customer-level targets summed per rep × segment",
+        "source": source,
+        "segment_column": seg_col or None,
+        "revenue_target_team": team_total,
+        "revenue_target_reps": reps_total,
+        "revenue_target_plan": plan_total,
+        "reps_add_up_to_team": reconciled,
+        "team_adds_up_to_plan": plan_reconciled,
+        "margin_target_team": float(team["margin_target"].sum()),
+        "revenue_current_team": float(team["revenue_current"].sum()),
+    }
+    return TermsResult(
+        customers=pa.table(
+            {
+                "customer_id": ids,
+                "revenue_target": pa.array(target, pa.float64()),
+                "margin_target": pa.array(margin, pa.float64()),
+            }
+        ),
+        tables={"targets": table},
+        manifest=manifest,
+        warnings=warnings,
+    )

@@ -1,0 +1,255 @@
+"""Next best products, look-alike groups and up-sell leads on small hand-checked cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from tierwise.crosssell import CROSS_SELL_COLUMNS, next_best_products, peer_groups, recommend
+from tierwise.engine import Engine
+from tierwise.settings.crosssell import CrossSellSettings
+
+DAY = dt.date(2024, 6, 30)
+#: lookback 24 months: a year's spend is half the revenue of the lines
+S = CrossSellSettings(min_peers=3, fallback_peer_columns=["industry"])
+
+
+def _tx(rows: list[tuple[str, str, str, float]], *, category: str | None = None) -> pa.Table:
+    """Lines (customer, order, product, revenue), cost 60% of revenue, all on DAY."""
+    n = len(rows)
+    return pa.table(
+        {
+            "customer_id": [r[0] for r in rows],
+            "date": [DAY] * n,
+            "revenue": [r[3] for r in rows],
+            "order_id": [r[1] for r in rows],
+            "product_id": [r[2] for r in rows],
+            "product_category": [category or f"cat_{r[2]}" for r in rows],
+            "quantity": [1.0] * n,
+            "cost": [0.6 * r[3] for r in rows],
+            "is_return": [False] * n,
+            "is_cancel": [False] * n,
+        }
+    )
+
+
+TEA_CUP = _tx(
+    [
+        ("a", "1", "tea", 10.0),
+        ("a", "1", "cup", 10.0),
+        ("b", "2", "tea", 10.0),
+        ("b", "2", "cup", 20.0),
+        ("c", "3", "tea", 10.0),
+        ("c", "3", "cup", 30.0),
+        ("c", "3", "spoon", 10.0),
+        ("d", "4", "tea", 10.0),
+        ("e", "5", "spoon", 10.0),
+    ]
+)
+CUSTOMERS = pa.table({"customer_id": list("abcde"), "industry": ["x"] * 5})
+RULES = pa.table(
+    {
+        "level": ["product"],
+        "antecedent": ["tea"],
+        "consequent": ["cup"],
+        "confidence": [0.6],
+        "lift": [2.0],
+    }
+)
+
+
+def _by(rec: pa.Table) -> dict[tuple[str, str], dict]:
+    return {(r["customer_id"], r["item"]): r for r in rec.to_pylist()}
+
+
+def test_scores_peers_and_rules_by_hand(engine: Engine) -> None:
+    rec = recommend(engine.from_arrow(TEA_CUP), CUSTOMERS, RULES, S, as_of=DAY).cross_sell
+    assert tuple(rec.column_names) == CROSS_SELL_COLUMNS
+    got = _by(rec)
+    cup = got[("d", "cup")]
+    # peers of d: a, b, c, e (4); 3 of them buy cups; the rule tea → cup has confidence 0.6
+    assert cup["peer_share"] == 0.75
+    assert cup["n_peers"] == 4
+    assert cup["score"] == pytest.approx(1 - 0.25 * 0.4)
+    # cup buyers spend 10, 20, 30 over 24 months: 5, 10, 15 a year (median 10); margin 40%
+    assert cup["typical_spend"] == pytest.approx(10.0)
+    assert cup["margin_rate"] == pytest.approx(0.4)
+    assert cup["expected_value"] == pytest.approx(0.9 * 10.0 * 0.4)
+    assert cup["source"] == "peers and rule"
+    assert cup["rank"] == 1
+    assert cup["reason"] == (
+        "75% of 4 look-alikes (x) buy cup (cat_cup); "
+        "buys tea, not cup: 60% of orders with tea also hold cup"
+    )
+    spoon = got[("d", "spoon")]
+    assert (spoon["peer_share"], spoon["rank"], spoon["source"]) == (0.5, 2, "peers")
+    assert spoon["rule_confidence"] is None
+
+
+def test_never_recommends_what_a_customer_owns(engine: Engine) -> None:
+    rec = recommend(engine.from_arrow(TEA_CUP), CUSTOMERS, RULES, S, as_of=DAY).cross_sell
+    owned = {
+        (r[0], r[2])
+        for r in zip(
+            *TEA_CUP.select(["customer_id", "order_id", "product_id"]).to_pydict().values(),
+            strict=True,
+        )
+    }
+    assert owned.isdisjoint(set(_by(rec)))
+    # c owns every product: nothing to recommend
+    assert "c" not in set(rec.column("customer_id").to_pylist())
+    # e owns the spoon: tea (4 of 4 peers) before cup (3 of 4)
+    e = [r for r in rec.to_pylist() if r["customer_id"] == "e"]
+    assert [(r["item"], r["peer_share"]) for r in e] == [("tea", 1.0), ("cup", 0.75)]
+
+
+def test_rule_alone_proposes_an_item_no_peer_buys(engine: Engine) -> None:
+    rules = pa.table(
+        {"antecedent": ["spoon"], "consequent": ["saucer"], "confidence": [0.3], "lift": [5.0]}
+    )
+    # a saucer bought by a customer outside the peers' industry
+    tx = pa.concat_tables([TEA_CUP, _tx([("z", "9", "saucer", 8.0)])])
+    cust = pa.concat_tables([CUSTOMERS, pa.table({"customer_id": ["z"], "industry": ["y"]})])
+    rec = recommend(engine.from_arrow(tx), cust, rules, S, as_of=DAY).cross_sell
+    saucer = _by(rec)[("e", "saucer")]
+    assert (saucer["peer_share"], saucer["source"]) == (0.0, "rule")
+    assert saucer["score"] == pytest.approx(0.3)
+    # no peer buys it: the typical spend is all buyers' (z: 8 over 24 months)
+    assert saucer["typical_spend"] == pytest.approx(4.0)
+    assert saucer["reason"] == "buys spoon, not saucer: 30% of orders with spoon also hold saucer"
+
+
+def test_list_length_and_order_follow_the_settings(engine: Engine) -> None:
+    rows = []
+    for i in range(8):  # customers 0..7 buy products p0..p(i): p0 is the most bought
+        rows += [(f"k{i}", f"o{i}", f"p{j}", 10.0) for j in range(i + 1)]
+    rows.append(("new", "o99", "p7", 10.0))
+    cust = pa.table({"customer_id": [f"k{i}" for i in range(8)] + ["new"], "industry": ["x"] * 9})
+    s = S.model_copy(update={"max_recommendations": 3, "crm_top_n": 2})
+    res = next_best_products(engine.from_arrow(_tx(rows)), cust, None, s, as_of=DAY, seed=0)
+    new = [r for r in res.tables["cross_sell"].to_pylist() if r["customer_id"] == "new"]
+    assert [r["item"] for r in new] == ["p0", "p1", "p2"]
+    assert [r["rank"] for r in new] == [1, 2, 3]
+    row = res.customers.to_pylist()[-1]
+    assert row["next_best_products"] == "p0 (cat_p0); p1 (cat_p1)"
+    # the value of the top 2
+    assert row["cross_sell_value"] == pytest.approx(sum(r["expected_value"] for r in new[:2]))
+    assert res.customers.column("customer_id").to_pylist() == cust.column("customer_id").to_pylist()
+
+
+def test_prospects_get_recommendations_only_when_asked(engine: Engine) -> None:
+    cust = pa.concat_tables(
+        [
+            CUSTOMERS.append_column("is_prospect", pa.array([False] * 5)),
+            pa.table({"customer_id": ["p"], "industry": ["x"], "is_prospect": [True]}),
+        ]
+    )
+    tx = engine.from_arrow(TEA_CUP)
+    off = recommend(tx, cust, None, S, as_of=DAY).cross_sell
+    assert "p" not in set(off.column("customer_id").to_pylist())
+    on = recommend(tx, cust, None, S.model_copy(update={"include_prospects": True}), as_of=DAY)
+    p = [r for r in on.cross_sell.to_pylist() if r["customer_id"] == "p"]
+    # a prospect owns nothing: all 5 buyers are its peers; tea is bought by 4 of them
+    assert next((r["item"], r["peer_share"], r["n_peers"]) for r in p) == ("tea", 0.8, 5)
+
+
+def test_lines_after_the_analysis_date_are_ignored(engine: Engine) -> None:
+    later = _tx([("d", "6", "cup", 10.0)]).set_column(
+        1, "date", pa.array([DAY + dt.timedelta(days=1)])
+    )
+    tx = engine.from_arrow(pa.concat_tables([TEA_CUP, later]))
+    rec = recommend(tx, CUSTOMERS, None, S, as_of=DAY).cross_sell
+    assert ("d", "cup") in _by(rec)
+
+
+def test_peer_groups_fall_back_to_coarser_groups() -> None:
+    cust = pa.table(
+        {
+            "customer_id": ["a", "b", "c", "d", "e", "f"],
+            "industry": ["x", "x", "x", "x", "y", None],
+            "employees": [5.0, 5.0, 5.0, 500.0, 5.0, 5.0],
+        }
+    )
+    s = CrossSellSettings(min_peers=3, fallback_peer_columns=["industry", "size_band"])
+    g = peer_groups(cust, cust.column("customer_id"), s)
+    got = g.assigned.to_pydict()
+    # a, b, c: three small x companies; d is alone in its band, e alone in y, f has no
+    # industry: d falls back to industry x (4 buyers), e and f to all customers (6)
+    assert got["peer_level"] == [2, 2, 2, 1, 0, 0]
+    assert got["peer_label"][:4] == ["x · up to 10 staff"] * 3 + ["x"]
+    assert got["n_peers"] == [2, 2, 2, 3, 5, 5]
+    assert g.columns == ["industry", "size_band"]
+
+
+def test_segment_columns_come_before_firmographics() -> None:
+    cust = pa.table(
+        {
+            "customer_id": list("abcd"),
+            "value_class": ["A", "A", "A", "B"],
+            "industry": ["x"] * 4,
+        }
+    )
+    g = peer_groups(cust, cust.column("customer_id"), CrossSellSettings(min_peers=3))
+    assert g.columns == ["value_class"]  # niche absent: skipped
+    assert g.assigned.column("peer_label").to_pylist() == ["A", "A", "A", "all customers"]
+
+
+def test_up_sell_by_spend_and_by_price(engine: Engine) -> None:
+    def line(c: str, rev: float, qty: float) -> dict:
+        return {
+            "customer_id": c,
+            "date": DAY,
+            "revenue": rev,
+            "order_id": c,
+            "product_id": f"sku_{c}",
+            "product_category": "k",
+            "quantity": qty,
+            "cost": rev / 2,
+            "is_return": False,
+            "is_cancel": False,
+        }
+
+    rows = [
+        line("p1", 100, 10),
+        line("p2", 200, 20),
+        line("p3", 300, 30),
+        line("p4", 40, 4),
+        line("p5", 150, 30),
+    ]
+    tx = engine.from_arrow(pa.Table.from_pylist(rows))
+    cust = pa.table({"customer_id": ["p1", "p2", "p3", "p4", "p5"], "industry": ["x"] * 5})
+    s = S.model_copy(update={"lookback_months": 12})
+    up = {r["customer_id"]: r for r in recommend(tx, cust, None, s, as_of=DAY).up_sell.to_pylist()}
+    assert set(up) == {"p4", "p5"}
+    # yearly spend on k: median 150 of (100, 200, 300, 40, 150); p4 spends 40 < 75
+    assert (up["p4"]["kind"], up["p4"]["own"], up["p4"]["peer_median"]) == ("spend", 40.0, 150.0)
+    assert up["p4"]["gap"] == 110.0
+    assert up["p4"]["expected_value"] == pytest.approx(110.0 * 0.5 * 0.25)
+    # p5 pays 5 a unit where the median is 10 (< 80%): (10 - 5) × 30 units a year
+    assert (up["p5"]["kind"], up["p5"]["gap"]) == ("price", 150.0)
+    assert up["p5"]["reason"].startswith("buys the cheaper k lines: 5.0 per unit")
+
+
+def test_same_inputs_give_the_same_tables(engine: Engine) -> None:
+    tx = engine.from_arrow(TEA_CUP)
+    a = next_best_products(tx, CUSTOMERS, RULES, S, as_of=DAY, seed=3)
+    b = next_best_products(tx, CUSTOMERS, RULES, S, as_of=DAY, seed=3)
+    for name in a.tables:
+        assert a.tables[name].equals(b.tables[name]), name
+    assert a.customers.equals(b.customers)
+    assert not np.isnan(a.manifest["expected_value_top"])
+
+
+@pytest.mark.spark
+def test_recommendations_are_the_same_on_spark(engine: Engine, spark_engine: Engine) -> None:
+    duck = next_best_products(engine.from_arrow(TEA_CUP), CUSTOMERS, RULES, S, as_of=DAY, seed=1)
+    spark = next_best_products(
+        spark_engine.from_arrow(TEA_CUP), CUSTOMERS, RULES, S, as_of=DAY, seed=1
+    )
+    assert duck.tables["cross_sell"].num_rows > 0
+    for name in duck.tables:
+        assert spark.tables[name].equals(duck.tables[name]), name
+    assert spark.customers.equals(duck.customers)

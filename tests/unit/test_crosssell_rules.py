@@ -1,0 +1,209 @@
+"""Basket rules counted in the engine against a brute-force count in Python on small data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from tierwise.crosssell import RULE_COLUMNS, basket_rules
+from tierwise.engine import Engine
+from tierwise.settings.crosssell import CrossSellSettings
+
+DAY = dt.date(2024, 3, 1)
+
+
+def _random_lines(seed: int, n_orders: int = 300, n_items: int = 12) -> pa.Table:
+    """Orders of 1-9 lines over a few items with a built-in affinity (item 0 with item 1),
+    repeated lines, returns, a cancellation and lines without an order number."""
+    rng = np.random.default_rng(seed)
+    order, item = [], []
+    for o in range(n_orders):
+        k = int(rng.integers(1, 10))
+        got = list(
+            rng.choice(
+                n_items, size=k, p=np.linspace(2, 1, n_items) / np.linspace(2, 1, n_items).sum()
+            )
+        )
+        if 0 in got and rng.random() < 0.7:
+            got.append(1)
+        order += [f"o{o:04d}"] * len(got)
+        item += [f"p{int(i):02d}" for i in got]
+    n = len(order)
+    cust = [f"c{int(o[1:]) % 40:02d}" for o in order]
+    tx = {
+        "customer_id": cust,
+        "date": [DAY] * n,
+        "revenue": [10.0] * n,
+        "order_id": order,
+        "product_id": item,
+        "product_category": [f"cat{int(i[1:]) % 3}" for i in item],
+        "is_return": [False] * n,
+        "is_cancel": [False] * n,
+    }
+    # a return and a cancellation of items that never co-occur otherwise: never counted
+    for oid, is_ret, is_can in (("R1", True, False), ("Co0001", False, True)):
+        for it in ("p98", "p99"):
+            for col, v in (
+                ("customer_id", "c00"),
+                ("date", DAY),
+                ("revenue", -10.0),
+                ("order_id", oid),
+                ("product_id", it),
+                ("product_category", "cat9"),
+                ("is_return", is_ret),
+                ("is_cancel", is_can),
+            ):
+                tx[col].append(v)
+    return pa.table(tx)
+
+
+def _brute_force(
+    t: pa.Table, s: CrossSellSettings, col: str
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every rule by counting baskets one by one (the definition, in plain Python)."""
+    rows = t.to_pylist()
+    baskets: dict[str, set[str]] = {}
+    for r in rows:
+        if r["is_return"] or r["is_cancel"]:
+            continue
+        key = r["order_id"] if r["order_id"] is not None else f"{r['customer_id']}|{r['date']}"
+        baskets.setdefault(key, set()).add(r[col])
+    kept = [b for b in baskets.values() if len(b) <= s.max_basket_items]
+    n = len(kept)
+    single = Counter(i for b in kept for i in b)
+    pair = Counter(p for b in kept for p in itertools.combinations(sorted(b), 2))
+    out = {}
+    for (x, y), nxy in pair.items():
+        for a, b in ((x, y), (y, x)):
+            support = nxy / n
+            conf = nxy / single[a]
+            lift = nxy * n / (single[a] * single[b])
+            if (
+                nxy >= s.min_pair_count
+                and support >= s.min_support
+                and single[a] >= s.min_pair_count
+                and single[b] >= s.min_pair_count
+                and conf >= s.min_confidence
+                and lift >= s.min_lift
+            ):
+                out[(a, b)] = {
+                    "n_both": nxy,
+                    "support": support,
+                    "confidence": conf,
+                    "lift": lift,
+                    "n_baskets": n,
+                    "n_antecedent": single[a],
+                    "n_consequent": single[b],
+                }
+    return out
+
+
+@pytest.mark.parametrize(
+    ("seed", "level", "settings"),
+    [
+        (
+            1,
+            "product",
+            CrossSellSettings(min_pair_count=3, min_support=0.01, min_confidence=0.1, min_lift=1.0),
+        ),
+        (
+            2,
+            "product",
+            CrossSellSettings(
+                min_pair_count=1,
+                min_support=0.0,
+                min_confidence=0.0,
+                min_lift=0.0,
+                max_basket_items=5,
+            ),
+        ),
+        (
+            3,
+            "category",
+            CrossSellSettings(min_pair_count=2, min_support=0.02, min_confidence=0.2, min_lift=0.9),
+        ),
+    ],
+)
+def test_rules_match_a_brute_force_count(
+    engine: Engine, seed: int, level: str, settings: CrossSellSettings
+) -> None:
+    t = _random_lines(seed)
+    got = basket_rules(engine.from_arrow(t), settings, level=level).to_pyarrow()  # type: ignore[arg-type]
+    assert tuple(got.column_names) == RULE_COLUMNS
+    want = _brute_force(t, settings, "product_id" if level == "product" else "product_category")
+    assert len(want) > 5  # the case has rules to compare
+    have = {(r["antecedent"], r["consequent"]): r for r in got.to_pylist()}
+    assert set(have) == set(want)
+    for key, w in want.items():
+        for field, value in w.items():
+            assert have[key][field] == pytest.approx(value, rel=1e-12), (key, field)
+
+
+def test_big_baskets_are_left_out_entirely(engine: Engine) -> None:
+    # baskets 1 and 2 hold a+b; basket 3 holds a, b and 3 more items: above a cap of 4
+    orders = ["1", "1", "2", "2", "3", "3", "3", "3", "3"]
+    items = ["a", "b", "a", "b", "a", "b", "x", "y", "z"]
+    t = pa.table(
+        {
+            "customer_id": ["c"] * 9,
+            "date": [DAY] * 9,
+            "revenue": [1.0] * 9,
+            "order_id": orders,
+            "product_id": items,
+        }
+    )
+    s = CrossSellSettings(
+        min_pair_count=1, min_support=0.0, min_confidence=0.0, min_lift=0.0, max_basket_items=4
+    )
+    got = basket_rules(engine.from_arrow(t), s).to_pyarrow().to_pylist()
+    assert {(r["antecedent"], r["consequent"]) for r in got} == {("a", "b"), ("b", "a")}
+    # N = 2 baskets, not 3: the big basket counts nowhere
+    assert all(r["n_baskets"] == 2 and r["n_antecedent"] == 2 and r["lift"] == 1.0 for r in got)
+
+
+def test_lines_without_an_order_number_form_a_basket_per_customer_day(engine: Engine) -> None:
+    t = pa.table(
+        {
+            "customer_id": ["c", "c", "d", "d"],
+            "date": [DAY, DAY, DAY, DAY + dt.timedelta(days=1)],
+            "revenue": [1.0] * 4,
+            "order_id": pa.nulls(4, pa.string()),
+            "product_id": ["a", "b", "a", "b"],
+        }
+    )
+    s = CrossSellSettings(min_pair_count=1, min_support=0.0, min_confidence=0.0, min_lift=0.0)
+    got = basket_rules(engine.from_arrow(t), s).to_pyarrow().to_pylist()
+    # c's two lines share a day: one basket with a and b; d's are on two days: no pair
+    assert [(r["antecedent"], r["n_both"], r["n_baskets"]) for r in got] == [
+        ("a", 1, 3),
+        ("b", 1, 3),
+    ]
+
+
+def test_rules_are_ordered_by_lift_and_capped(engine: Engine) -> None:
+    t = _random_lines(4)
+    s = CrossSellSettings(
+        min_pair_count=1, min_support=0.0, min_confidence=0.0, min_lift=0.0, max_rules=7
+    )
+    got = basket_rules(engine.from_arrow(t), s).to_pyarrow()
+    assert got.num_rows == 7
+    lifts = got.column("lift").to_pylist()
+    assert lifts == sorted(lifts, reverse=True)
+    full = basket_rules(engine.from_arrow(t), s.model_copy(update={"max_rules": 10_000}))
+    assert got.column("lift").to_pylist() == full.to_pyarrow().column("lift").to_pylist()[:7]
+
+
+@pytest.mark.spark
+def test_rules_are_the_same_on_spark(engine: Engine, spark_engine: Engine) -> None:
+    t = _random_lines(5)
+    s = CrossSellSettings(min_pair_count=3, min_support=0.01, min_confidence=0.1, min_lift=1.0)
+    duck = basket_rules(engine.from_arrow(t), s).to_pyarrow()
+    spark = basket_rules(spark_engine.from_arrow(t), s).to_pyarrow()
+    assert duck.num_rows > 5
+    assert duck.to_pylist() == spark.to_pylist()

@@ -1,0 +1,116 @@
+"""KPI targets: each rep's targets add up to the team's, and the team's to the plan's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tierwise.settings.terms import TermsSettings
+from tierwise.terms import TARGET_COLUMNS, TEAM, kpi_targets
+
+S = TermsSettings()
+
+
+def _base() -> pa.Table:
+    return pa.table(
+        {
+            "customer_id": ["a", "b", "c", "d", "p1", "p2"],
+            "rep_id": ["r1", "r1", "r2", "r2", "r1", None],
+            "value_class": ["A", "B", "A", "C", "B", "C"],
+            "is_prospect": [False, False, False, False, True, True],
+            "revenue_12m": [10_000.0, 2_000.0, 8_000.0, 0.0, 0.0, 0.0],
+            "headroom": [5_000.0, 1_000.0, 2_000.0, 500.0, 0.0, 0.0],
+            "wallet": [15_000.0, 3_000.0, 10_000.0, 500.0, 4_000.0, 8_000.0],
+            "gross_margin": [3_000.0, 400.0, 2_000.0, 0.0, 0.0, 0.0],
+            "revenue": [10_000.0, 2_000.0, 8_000.0, 0.0, 0.0, 0.0],
+        }
+    )
+
+
+def _rows(res: object, level: str) -> dict[tuple[str, str], dict]:
+    t = res.tables["targets"].to_pylist()  # type: ignore[attr-defined]
+    return {(r["rep"], r["segment"]): r for r in t if r["level"] == level}
+
+
+def test_targets_from_spend_and_headroom_by_hand() -> None:
+    res = kpi_targets(_base(), S)
+    assert tuple(res.tables["targets"].column_names) == TARGET_COLUMNS
+    rep = _rows(res, "rep")
+    # r1 A: 10000 + 10% of 5000; margin at a's own rate, 30%
+    assert rep["r1", "A"]["revenue_target"] == pytest.approx(10_500.0)
+    assert rep["r1", "A"]["margin_target"] == pytest.approx(10_500.0 * 0.3)
+    # r1 B: b (2000 + 10% of 1000) and prospect p1 (10% × 25% of its 4000 wallet)
+    assert rep["r1", "B"]["revenue_target"] == pytest.approx(2_100.0 + 100.0)
+    assert rep["r1", "B"]["conversion_target"] == pytest.approx(0.1)
+    assert rep["r1", "B"]["prospects"] == 1
+    # retention for A only: r2 keeps 95% of its one buying A account
+    assert rep["r2", "A"]["retention_target_accounts"] == pytest.approx(0.95)
+    assert rep["r1", "B"]["retention_target_accounts"] == 0.0
+    # d buys nothing today: not counted as buying, target = 5% of its headroom
+    assert rep["r2", "C"]["accounts_buying"] == 0
+    assert rep["r2", "C"]["revenue_target"] == pytest.approx(25.0)
+    # p2 has no rep
+    assert (S.unassigned_rep, "C") in rep
+    assert res.manifest["source"] == "spend and headroom"
+    assert any("coverage plan" in w for w in res.warnings)
+
+
+def test_reps_add_up_to_the_team_and_the_team_to_the_plan() -> None:
+    t = _base()
+    plan = [11_000.0, 2_500.0, 9_000.0, 100.0, 700.0, 0.0]
+    t = t.append_column("expected_revenue_plan", pa.array(plan))
+    t = t.append_column("assigned_rep", pa.array(["r2", "r1", "r2", "r1", "r1", "r2"]))
+    res = kpi_targets(t, S)
+    rep, team = _rows(res, "rep"), _rows(res, "team")
+    for seg in ("A", "B", "C"):
+        reps = sum(r["revenue_target"] for (_, g), r in rep.items() if g == seg)
+        assert team[TEAM, seg]["revenue_target"] == pytest.approx(reps)
+    assert sum(r["revenue_target"] for r in team.values()) == pytest.approx(sum(plan))
+    assert res.manifest["team_adds_up_to_plan"] is True
+    assert res.manifest["reps_add_up_to_team"] is True
+    # the assigned rep wins over rep_id: a goes to r2
+    assert rep["r2", "A"]["accounts"] == 2
+    assert res.manifest["source"] == "coverage plan"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["r1", "r2", "r3", None]),
+            st.sampled_from(["A", "B", "C", "D", "E"]),
+            st.booleans(),
+            st.floats(0, 1e6),
+            st.floats(0, 1e6),
+            st.one_of(st.none(), st.floats(0, 1e6)),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_targets_always_reconcile(rows: list[tuple]) -> None:
+    t = pa.table(
+        {
+            "customer_id": [f"c{i}" for i in range(len(rows))],
+            "rep_id": [r[0] for r in rows],
+            "value_class": [r[1] for r in rows],
+            "is_prospect": [r[2] for r in rows],
+            "revenue_12m": [r[3] for r in rows],
+            "headroom": [r[4] for r in rows],
+            "wallet": [r[3] + r[4] for r in rows],
+            "expected_revenue_plan": pa.array([r[5] for r in rows], pa.float64()),
+        }
+    )
+    res = kpi_targets(t, S)
+    tab = res.tables["targets"].to_pandas()
+    rep = tab[tab.level == "rep"].groupby("segment")[["revenue_target", "margin_target"]].sum()
+    team = tab[tab.level == "team"].set_index("segment")[["revenue_target", "margin_target"]]
+    assert np.allclose(rep.sort_index().to_numpy(), team.sort_index().to_numpy(), rtol=1e-9)
+    per_customer = res.customers.column("revenue_target").to_numpy()
+    assert team["revenue_target"].sum() == pytest.approx(per_customer.sum(), rel=1e-9)
+    assert res.manifest["reps_add_up_to_team"] is True
+    if all(r[5] is not None for r in rows):
+        assert res.manifest["team_adds_up_to_plan"] is True
