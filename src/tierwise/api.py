@@ -19,11 +19,13 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import registry
 from .engine import ROW, Engine
@@ -104,7 +106,13 @@ def run_stage(
         from .errors import ModelError
 
         raise ModelError(f"the {name} stage did not run: {reason}")
-    return res.results[name]
+    out = res.results[name]
+    table = out.customers
+    if isinstance(table, pa.Table) and "customer_id" in table.column_names:
+        # the engine's row order is not the input's: hand back one order, by customer
+        order = pc.sort_indices(table, sort_keys=[("customer_id", "ascending")])
+        out = dataclasses.replace(out, customers=table.take(order))
+    return out
 
 
 def _stage_function(stage: registry.Stage) -> Any:

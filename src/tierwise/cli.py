@@ -55,7 +55,15 @@ class Terminated(Exception):
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # remembered as well as raised: an engine busy in a query turns the exception into its own
+    # "query interrupted" error
+    _state["signal"] = "SIGTERM"
     raise Terminated()
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    _state["signal"] = "SIGINT"
+    raise KeyboardInterrupt()
 
 
 def _version(value: bool) -> None:
@@ -90,6 +98,8 @@ def _interrupted(exc: BaseException) -> bool:
 def _errors() -> Iterator[None]:
     """Turn tierwise errors into one line each and exit 1; Ctrl-C 130; SIGTERM 143."""
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous_int = signal.signal(signal.SIGINT, _on_sigint)
+    _state["signal"] = None
     try:
         yield
     except typer.Exit:
@@ -107,7 +117,10 @@ def _errors() -> Iterator[None]:
             err_console.print(f"error: {e.one_line()}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except Exception as exc:
-        if _interrupted(exc):
+        if _state.get("signal") == "SIGTERM":
+            err_console.print("stopped (SIGTERM); the last good output folder is left as it was")
+            raise typer.Exit(143) from None
+        if _state.get("signal") == "SIGINT" or _interrupted(exc):
             err_console.print("interrupted (Ctrl-C); the last good output folder is left as it was")
             raise typer.Exit(130) from None
         if _state["debug"]:
@@ -125,6 +138,7 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(1) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 @contextmanager
@@ -211,6 +225,9 @@ def _summary(result: Any, title: str) -> None:
     if n_prospects:
         line += f"    prospects: {n_prospects:,}"
     console.print(f"{line}    revenue: {revenue:,.0f}    analysis date: {m['as_of']}")
+    headline = (m.get("accounts") or {}).get("headline")
+    if headline:
+        console.print(headline, markup=False, soft_wrap=True)
     choice = (m.get("lifetime") or {}).get("model_choice") or {}
     if choice.get("reason"):
         console.print(f"lifetime model: {choice['reason']}", markup=False, soft_wrap=True)

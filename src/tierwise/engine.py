@@ -552,3 +552,90 @@ class Engine:
             """``arg`` at the smallest ``key``."""
 
         return _min_by(arg, key)  # type: ignore[no-any-return]
+
+    def release(self, table: ir.Table) -> None:
+        """Free a table made by :meth:`materialize` that is no longer needed (its memory, or
+        its spill files); best effort, as the engine frees it at the end of the run anyway."""
+        try:
+            if self.backend == "duckdb":
+                self.con.drop_table(table.op().name, force=True)  # type: ignore[attr-defined]
+            elif hasattr(table, "release"):  # Spark: a cached table (Ibis's CachedTable)
+                table.release()
+        except Exception:  # pragma: no cover - freeing early is an optimisation only
+            pass
+
+    # -- record linkage (Splink) --------------------------------------------------------
+
+    def splink_api(self) -> Any:
+        """Splink's database API over this engine's own connection (no data copied).
+
+        On DuckDB, Splink's ``DuckDBAPI`` on the open connection. On Spark, Splink's
+        ``SparkAPI`` on the session, with Splink's string similarity functions
+        (jaro_winkler, damerau_levenshtein) loaded from the jar Splink ships and long query
+        plans cut the way the session allows (see :meth:`_splink_break_lineage`).
+
+        Raises
+        ------
+        EngineError
+            Spark cannot load Splink's similarity functions.
+        """
+        if self.backend == "duckdb":
+            from splink import DuckDBAPI
+
+            return DuckDBAPI(connection=self.con.con)
+        from splink.backends.spark import SparkAPI
+
+        session = self.con._session
+        self._splink_load_jar(session)
+        return SparkAPI(
+            spark_session=session,
+            break_lineage_method=self._splink_break_lineage(session),
+            # the jar's functions are registered by _splink_load_jar; Splink's own
+            # attempt would only log a warning when they are missing
+            register_udfs_automatically=False,
+        )
+
+    @staticmethod
+    def _splink_load_jar(session: Any) -> None:
+        """Make Splink's string similarity functions (jaro_winkler, ...) callable in Spark SQL.
+
+        They live in a jar shipped with Splink. A session started with ``spark.jars`` naming it
+        has them on its class path; any other session gets the jar added here (``ADD JAR``,
+        which also ships it to the executors) before the functions are registered.
+        """
+        from splink.backends.spark import similarity_jar_location
+        from splink.internals.spark.jar_location import get_scala_udfs
+
+        udfs = get_scala_udfs()
+
+        def register() -> None:
+            for udf in udfs:
+                session.udf.registerJavaFunction(*udf)
+
+        try:
+            register()
+        except Exception:  # the classes are not on the class path yet: add the jar below
+            pass
+        else:
+            return
+        jar = similarity_jar_location()
+        try:
+            session.sql(f"ADD JAR '{jar}'")
+            register()
+        except Exception as exc:
+            raise EngineError(
+                "Spark cannot load Splink's string similarity functions (jaro_winkler, "
+                f"damerau_levenshtein) from {jar}: {' '.join(str(exc).split())[:300]}; start "
+                "the Spark session with spark.jars set to that file"
+            ) from exc
+
+    @staticmethod
+    def _splink_break_lineage(session: Any) -> str:
+        """How Splink cuts long Spark query plans: Parquet files in the checkpoint directory
+        when the session has one (Splink's default), else cached in executor memory and disk
+        (Splink's default would fail on a session without a checkpoint directory)."""
+        try:
+            has_dir = not session.sparkContext._jsc.sc().getCheckpointDir().isEmpty()
+        except Exception:  # e.g. Spark Connect, where the JVM is remote
+            has_dir = False
+        return "parquet" if has_dir else "persist"

@@ -17,7 +17,7 @@ def _tierwise() -> list[str]:
     return [sys.executable, "-c", "from tierwise.cli import main; main()"]
 
 
-def _stop_midway(tmp_path: Path, sig: int) -> subprocess.CompletedProcess[str]:
+def _stop_midway(tmp_path: Path, sig: int, delay: float) -> subprocess.CompletedProcess[str]:
     out = tmp_path / "demo"
     proc = subprocess.Popen(
         [*_tierwise(), "demo", "--customers", "3000", "--out", str(out)],
@@ -33,20 +33,26 @@ def _stop_midway(tmp_path: Path, sig: int) -> subprocess.CompletedProcess[str]:
             proc.kill()
             pytest.fail(f"the demo did not start: {proc.communicate()}")
         time.sleep(0.2)
-    time.sleep(1.0)
+    time.sleep(delay)
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=240)
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 @pytest.mark.parametrize(
-    ("sig", "code", "words"),
-    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "stopped")],
+    ("sig", "code", "words", "delay"),
+    [
+        # during validation's queries, and later, in duplicate detection or the models
+        (signal.SIGINT, 130, "interrupted", 1.0),
+        (signal.SIGTERM, 143, "stopped", 1.0),
+        (signal.SIGINT, 130, "interrupted", 4.0),
+        (signal.SIGTERM, 143, "stopped", 4.0),
+    ],
 )
 def test_a_stopped_run_exits_with_its_code_and_one_line(
-    tmp_path: Path, sig: int, code: int, words: str
+    tmp_path: Path, sig: int, code: int, words: str, delay: float
 ) -> None:
-    res = _stop_midway(tmp_path, sig)
+    res = _stop_midway(tmp_path, sig, delay)
     assert res.returncode == code, (res.stdout, res.stderr)
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and words in lines[0], res.stderr

@@ -1,12 +1,20 @@
-"""resolve_accounts on tiny tables: the paths that do not fit a model."""
+"""resolve_accounts on small tables: the rules, "none found" and "could not look".
+
+A small master is still checked: where the model cannot be fitted (fewer than
+``min_records`` records, or a clean master in which EM finds no duplicates to learn from)
+the deterministic rules look, and the summary tells "none found" (looked, found none) from
+"not looked for" (and why). Splink's own messages never reach the screen.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from tierwise.accounts import resolve_accounts
+from tierwise.demo import generate
 from tierwise.engine import Engine
 from tierwise.errors import InputError
 from tierwise.settings import AccountSettings
@@ -28,7 +36,7 @@ CUSTOMERS = pa.table(
 )
 
 
-def test_too_few_records_skip_the_model_but_apply_decisions_and_parents(engine: Engine) -> None:
+def test_too_few_records_use_the_rules_and_apply_decisions_and_parents(engine: Engine) -> None:
     decisions = pa.table({"left_id": ["2"], "right_id": ["1"], "decision": ["confirm"]})
     res = resolve_accounts(CUSTOMERS, AccountSettings(), engine=engine, decisions=decisions)
     acc = dict(
@@ -38,6 +46,7 @@ def test_too_few_records_skip_the_model_but_apply_decisions_and_parents(engine: 
             strict=True,
         )
     )
+    # the names agree but share nothing else the rules could merge on: only the decision
     assert acc == {"1": "1", "2": "1", "3": "3", "4": "4"}
     group = dict(
         zip(
@@ -47,19 +56,34 @@ def test_too_few_records_skip_the_model_but_apply_decisions_and_parents(engine: 
         )
     )
     assert group["4"] == "1"  # Acme Holdings' parent is record 1
-    assert res.summary["model_fitted"] is False
-    assert "min_records" in res.summary["model_skipped_reason"]
+    s = res.summary
+    assert s["model_fitted"] is False and s["method"] == "rules only"
+    assert s["checked"] is True and s["outcome"] == "found"
+    assert "min_records" in s["model_not_fitted_reason"]
+    assert any("min_records" in w for w in res.warnings)
     assert res.params == {}
     first = res.accounts.to_pylist()[0]
     assert first["member_ids"] == ["1", "2"] and first["branches"] == ["leeds"]
     assert res.decisions.num_rows == 1
 
 
-def test_switched_off_keeps_every_record_apart(engine: Engine) -> None:
+def test_switched_off_keeps_every_record_apart_and_says_so(engine: Engine) -> None:
     res = resolve_accounts(CUSTOMERS, AccountSettings(enabled=False), engine=engine)
     assert res.accounts.num_rows == 4
     assert res.summary["n_merged_accounts"] == 0
     assert res.review_queue.num_rows == 0
+    assert res.summary["outcome"] == "not looked for" and res.summary["checked"] is False
+    assert "enabled = false" in res.headline
+    assert res.warnings == []  # the user's own choice, not an assumption
+
+
+def test_nothing_to_compare_is_could_not_look_with_the_reason(engine: Engine) -> None:
+    bare = pa.table({"customer_id": ["1", "2", "3"], "country": ["UK", "UK", "UK"]})
+    res = resolve_accounts(bare, AccountSettings(), engine=engine)
+    assert res.summary["outcome"] == "not looked for"
+    assert "no name, address, postcode, phone or tax id" in res.summary["not_checked_reason"]
+    assert res.headline.startswith("duplicates: not looked for (")
+    assert len(res.warnings) == 1 and "not looked for" in res.warnings[0]
 
 
 def test_refuses_repeated_customer_ids(engine: Engine) -> None:
@@ -109,3 +133,69 @@ def test_a_failed_training_pass_keeps_every_comparison_in_the_model(engine: Engi
     pred = predict_pairs(engine.from_arrow(t), spec, engine=engine, seed=1)
     assert pred.params["em_skipped"]  # the pass blocking on 'code' could not train
     assert set(pred.params["comparisons"]) == {"first", "city", "code"}
+
+
+# -- small masters: still checked, "none found" told from "could not look" -------------
+
+
+@pytest.fixture(scope="module")
+def small_demo() -> tuple[pa.Table, pa.Table]:
+    data = generate(n_customers=600, seed=4)
+    truth = data.truth.filter(pc.invert(data.truth["is_prospect"]))
+    return data.customers, truth
+
+
+def _first_records(truth: pa.Table) -> pa.Table:
+    return truth.group_by("company_id", use_threads=False).aggregate(
+        [("customer_id", "min"), ("customer_id", "count")]
+    )
+
+
+def test_small_clean_master_is_checked_and_none_found(
+    engine: Engine, small_demo: tuple[pa.Table, pa.Table], capfd: pytest.CaptureFixture[str]
+) -> None:
+    customers, truth = small_demo
+    # one record for each of 90 companies: a clean master
+    ids = _first_records(truth)["customer_id_min"].slice(0, 90)
+    clean = customers.filter(pc.is_in(customers["customer_id"], ids))
+    assert clean.num_rows == 90
+    res = resolve_accounts(clean, AccountSettings(), engine=engine, seed=1)
+    s = res.summary
+    assert s["checked"] is True and s["outcome"] == "none found"
+    assert s["n_merged_accounts"] == 0
+    # EM has no duplicates to learn from: the deterministic rules looked instead
+    assert s["method"] == "rules only" and "no duplicates to learn from" in (
+        s["model_not_fitted_reason"] or ""
+    )
+    assert res.headline.startswith("duplicates: none found among 90 records")
+    # Splink's own words never reach the screen, the headline or the warnings
+    out = capfd.readouterr()
+    assert out.out == "" and out.err == ""
+    for text in (res.headline, *res.warnings, str(s["model_not_fitted_reason"])):
+        assert "Training rule" not in text and "math domain" not in text
+
+
+def test_small_master_with_three_planted_duplicates_finds_them_all(
+    engine: Engine, small_demo: tuple[pa.Table, pa.Table]
+) -> None:
+    customers, truth = small_demo
+    first = _first_records(truth)
+    dup = first.filter(pc.greater(first["customer_id_count"], 1)).slice(0, 3)["company_id"]
+    dup_ids = truth.filter(pc.is_in(truth["company_id"], dup))["customer_id"].combine_chunks()
+    others = first.filter(pc.invert(pc.is_in(first["company_id"], dup)))["customer_id_min"]
+    ids = pa.concat_arrays([others.combine_chunks().slice(0, 90 - len(dup_ids)), dup_ids])
+    master = customers.filter(pc.is_in(customers["customer_id"], ids))
+    assert master.num_rows == 90 and len(dup_ids) >= 6
+    res = resolve_accounts(master, AccountSettings(), engine=engine, seed=1)
+    company = truth["company_id"].take(
+        pc.index_in(res.mapping["customer_id"], value_set=truth["customer_id"])
+    )
+    pairs = pa.table({"account": res.mapping["account_id"], "company": company})
+    # every planted company is one account, and no account holds two companies
+    per_company = pairs.group_by("company").aggregate([("account", "count_distinct")])
+    per_account = pairs.group_by("account").aggregate([("company", "count_distinct")])
+    assert pc.max(per_company["account_count_distinct"]).as_py() == 1
+    assert pc.max(per_account["company_count_distinct"]).as_py() == 1
+    assert res.summary["n_merged_accounts"] == 3
+    assert res.summary["outcome"] == "found"
+    assert res.headline.startswith(f"duplicates: {len(dup_ids)} of 90 records merged into 3")

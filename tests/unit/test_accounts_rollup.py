@@ -1,4 +1,4 @@
-"""Clustering with stored decisions, parent roll-up, account table, merge report."""
+"""Clustering with stored decisions, parent roll-up, account table, merge summary."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tierwise.accounts import (
     cluster_pairs,
     group_accounts,
     group_totals,
-    merge_report,
+    merge_summary,
     review_queue,
 )
 from tierwise.errors import InputError, Problems
@@ -276,7 +276,7 @@ def test_account_table_lists_members_and_the_account_records_name() -> None:
     assert acc[1]["member_ids"] == ["3"]
 
 
-def test_merge_report_counts_merged_accounts_and_lists_the_largest() -> None:
+def test_merge_summary_counts_merged_accounts_and_lists_the_largest() -> None:
     acc = pa.table(
         {
             "account_id": ["1", "4", "6", "9"],
@@ -284,7 +284,8 @@ def test_merge_report_counts_merged_accounts_and_lists_the_largest() -> None:
             "name": ["Acme", "B", "C", "D"],
         }
     )
-    rep = merge_report(acc)
+    rep = merge_summary(acc, top=1)
+    assert len(rep["largest"]) == 1
     assert rep["n_records"] == 7 and rep["n_accounts"] == 4
     assert rep["n_merged_accounts"] == 2 and rep["n_records_merged"] == 5
     assert rep["largest"][0] == {"account_id": "1", "name": "Acme", "n_members": 3}
@@ -336,3 +337,12 @@ def test_settings_refuse_unknown_blocking_columns() -> None:
 def test_settings_refuse_thresholds_not_strongest_first() -> None:
     with pytest.raises(ValidationError, match="strongest"):
         AccountSettings(name_thresholds=[0.8, 0.9])
+
+
+def test_settings_refuse_unknown_refinement_columns_and_bad_size_ratios() -> None:
+    with pytest.raises(ValidationError, match="block_refinements"):
+        AccountSettings(block_refinements=["town"])
+    with pytest.raises(ValidationError, match="above 1"):
+        AccountSettings(size_ratios=[0.5, 2.0])
+    with pytest.raises(ValidationError, match="closest first"):
+        AccountSettings(size_ratios=[2.0, 1.25])

@@ -4,22 +4,22 @@ Runs only where PySpark is installed (``pip install 'tierwise[spark]'``; CI does
 it, so run this file by hand after touching the accounts stage or the engine).
 
 The session here is started the way a user's would be: *without* Splink's similarity jar on
-``spark.jars`` and without a checkpoint directory. The stage must load the jar itself (its
-jaro_winkler and damerau_levenshtein functions back the name, address, phone and tax-id
-comparisons) and must not rely on a checkpoint directory. Before that was so, Splink's
-failure was swallowed as "model not fitted" and every record stayed its own account
-(precision 0.0); the test checks the model was fitted, not only the scores.
+``spark.jars`` and without a checkpoint directory. The engine must load the jar itself
+(``Engine.splink_api``; its jaro_winkler and damerau_levenshtein functions back the name,
+address, phone and tax-id comparisons) and must not rely on a checkpoint directory. A
+Spark fault must never pass for "model not fitted" with every record its own account, so
+the test checks the model was fitted, not only the scores.
 
 Measured here (1,000 demo records, seed 7, Splink 5.0, PySpark 4.0, 2 cores): pairwise
-precision 0.962, recall 1.000 — the same 48 merged accounts and 76 linked pairs as on
-DuckDB (the three false pairs join different demo companies that share a name and an
-e-mail domain). Floors: precision ≥ 0.95 and recall ≥ 0.90 as in
-test_accounts_demo.py; the account of at least 99.5% of records equal to DuckDB's (the
+precision 1.000, recall 0.920 — the same accounts as on DuckDB (the pairs it misses are a
+company's records at two addresses with neither phone, e-mail nor tax id to tie them,
+which the model scores below the threshold). Floors: precision ≥ 0.95 and recall ≥ 0.90 as
+in test_accounts_demo.py; the account of at least 99.5% of records equal to DuckDB's (the
 engines draw the random pairs behind the u probabilities differently, so a borderline
 pair may fall on the other side of the threshold). The normalised matching columns must
 be identical on both engines (Java and RE2 regular expressions read alike; Ibis's
-``strip()``, which on Spark also strips the letters v and f, is not used). About a
-minute on an idle 2-core machine, mostly Spark's per-query overhead in the EM iterations.
+``strip()``, which on Spark also strips the letters v and f, is not used). A few minutes
+on a 2-core machine, mostly Spark's per-query overhead in the EM iterations.
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ import pyarrow.compute as pc
 import pytest
 
 pytest.importorskip("pyspark", reason="PySpark is not installed (the spark extra)")
-demo = pytest.importorskip("tierwise.demo", reason="the demo generator is not available")
 
-from test_accounts_normalise import NAME_CASES  # noqa: E402
+from test_accounts_normalise import NAME_CASES
 
-from tierwise.accounts import AccountsResult, normalise_customers, resolve_accounts  # noqa: E402
-from tierwise.engine import Engine  # noqa: E402
-from tierwise.settings import AccountSettings  # noqa: E402
-from tierwise.settings.accounts import BLOCKING_COLUMNS  # noqa: E402
+from tierwise import demo
+from tierwise.accounts import AccountsResult, normalise_customers, resolve_accounts
+from tierwise.engine import Engine
+from tierwise.settings import AccountSettings
+from tierwise.settings.accounts import BLOCKING_COLUMNS
 
 pytestmark = pytest.mark.spark
 
@@ -65,7 +65,7 @@ def on_spark(data: Any, spark_engine: Engine) -> AccountsResult:
 
 def test_model_is_fitted_on_spark(on_spark: AccountsResult) -> None:
     s = on_spark.summary
-    assert s["model_fitted"] is True, s["model_skipped_reason"]
+    assert s["model_fitted"] is True, s["model_not_fitted_reason"]
     assert s["n_candidate_pairs"] > 0 and s["n_pairs_linked"] > 0
     name = on_spark.params["comparisons"]["name"]
     # a Jaro-Winkler level exists and was trained (the jar's function ran)
@@ -82,8 +82,8 @@ def test_resolves_planted_duplicates_on_spark(data: Any, on_spark: AccountsResul
     p = tp / max(_pairs_in_groups([m["account_id"]]), 1)
     r = tp / _pairs_in_groups([truth])
     print(f"demo 1000 on Spark: pairwise precision {p:.3f} recall {r:.3f}")
-    assert p >= 0.95  # measured 0.962
-    assert r >= 0.90  # measured 1.000
+    assert p >= 0.95  # measured 1.000
+    assert r >= 0.90  # measured 0.920
 
 
 def test_spark_and_duckdb_give_the_same_accounts(data: Any, on_spark: AccountsResult) -> None:

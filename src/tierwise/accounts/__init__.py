@@ -1,7 +1,8 @@
-"""Duplicate customer records → accounts: find (Splink), cluster, review, roll up.
+"""Duplicate customer records → accounts: find (Splink, or rules), cluster, review, roll up.
 
-The stage entry point is :func:`resolve_accounts`; the pieces are public for notebooks
-and for the dashboard's review page.
+The stage entry point is :func:`resolve_accounts`; :func:`merge_report` (with
+:func:`record_revenue`) reports the accounts whose class the merge changes. The pieces are
+public for notebooks and for the dashboard's review page.
 
 Example
 -------
@@ -15,9 +16,12 @@ Example
 
 from __future__ import annotations
 
-from .linkage import LinkageSpec, Predictions, company_spec, predict_pairs
+from .blocking import BlockingPlan, plan_blocking
+from .linkage import LinkageSpec, Predictions, TrainingError, company_spec, predict_pairs
+from .names import names_agree, one_edit_apart
 from .normalise import normalise_customers, normalise_name
-from .resolve import AccountsResult, resolve_accounts
+from .report import MergeReport, merge_report, record_revenue, revenue_classes, window_start
+from .resolve import REVIEW_QUEUE_SCHEMA, AccountsResult, resolve_accounts
 from .review import DECISIONS_SCHEMA, clean_decisions, empty_decisions, review_queue
 from .rollup import (
     account_table,
@@ -25,15 +29,21 @@ from .rollup import (
     cluster_pairs,
     group_accounts,
     group_totals,
-    merge_report,
+    merge_summary,
 )
+from .rules import candidate_pairs, guard_pairs, rule_pairs
 
 __all__ = [
     "DECISIONS_SCHEMA",
+    "REVIEW_QUEUE_SCHEMA",
     "AccountsResult",
+    "BlockingPlan",
     "LinkageSpec",
+    "MergeReport",
     "Predictions",
+    "TrainingError",
     "account_table",
+    "candidate_pairs",
     "class_changes",
     "clean_decisions",
     "cluster_pairs",
@@ -41,10 +51,19 @@ __all__ = [
     "empty_decisions",
     "group_accounts",
     "group_totals",
+    "guard_pairs",
     "merge_report",
+    "merge_summary",
+    "names_agree",
     "normalise_customers",
     "normalise_name",
+    "one_edit_apart",
+    "plan_blocking",
     "predict_pairs",
+    "record_revenue",
     "resolve_accounts",
+    "revenue_classes",
     "review_queue",
+    "rule_pairs",
+    "window_start",
 ]

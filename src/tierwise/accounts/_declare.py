@@ -6,12 +6,11 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from ..engine import exact_sum
 from ..registry import ColumnDoc, Stage, StageContext, StageResult, register
+from .report import merge_report, record_revenue
 from .resolve import resolve_accounts
-from .rollup import class_changes, group_totals
+from .rollup import group_totals
 
 _C = ColumnDoc
 
@@ -34,51 +33,6 @@ ACCOUNT_DOCS = (
 )
 
 
-def _months_before(day, months: int):  # type: ignore[no-untyped-def]
-    import calendar
-    import datetime as dt
-
-    y, m = divmod(day.month - 1 - months, 12)
-    year, month = day.year + y, m + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def _merge_report(ctx: StageContext, mapping: pa.Table) -> tuple[pa.Table, dict]:
-    """Which accounts change class because their records were merged (ABC by revenue over
-    the last 12 months)."""
-    from ..segments import abc_classes
-
-    tx = ctx.tables["transactions"]
-    start = _months_before(ctx.as_of, 12)
-    recent = tx.filter(tx.date > start)
-    per_record = ctx.fetch(
-        recent.group_by("customer_id").aggregate(revenue=exact_sum(recent.revenue)),
-        "revenue per customer record",
-    )
-    m = mapping.select(["customer_id", "account_id"])
-    records = m.join(per_record, "customer_id", join_type="left outer")
-    rev = pc.fill_null(records.column("revenue"), 0.0).to_numpy(zero_copy_only=False)
-    cuts = ctx.settings.accounts.report_abc_cuts
-    before = pa.table(
-        {"customer_id": records.column("customer_id"), "class": abc_classes(rev, cuts).tolist()}
-    )
-    per_account = records.group_by("account_id", use_threads=False).aggregate([("revenue", "sum")])
-    acc_rev = pc.fill_null(per_account.column("revenue_sum"), 0.0).to_numpy(zero_copy_only=False)
-    after = pa.table(
-        {
-            "account_id": per_account.column("account_id"),
-            "class": abc_classes(acc_rev, cuts).tolist(),
-        }
-    )
-    changes = class_changes(before, after, m)
-    block = {
-        "accounts_changing_class": changes.num_rows,
-        "accounts_upgraded": int(pc.sum(changes.column("upgraded")).as_py() or 0),
-        "examples": changes.column("description").to_pylist()[:10],
-    }
-    return changes, block
-
-
 def _run_accounts(ctx: StageContext) -> StageResult:
     from ..io import read_decisions
 
@@ -97,7 +51,11 @@ def _run_accounts(ctx: StageContext) -> StageResult:
     mapping = engine.from_arrow(
         res.mapping.select(["customer_id", "account_id"]), engine.fresh_name("account_map")
     )
-    merge_table, merge_block = _merge_report(ctx, res.mapping)
+    revenue = ctx.fetch(
+        record_revenue(ctx.tables["transactions"], as_of=ctx.as_of, settings=cfg),
+        "revenue per customer record",
+    )
+    report = merge_report(res.mapping, revenue, cfg)
     rewrites: dict[str, ir.Table] = {}
     for name in ("transactions", "activities", "payments"):
         if name not in ctx.tables:
@@ -113,20 +71,17 @@ def _run_accounts(ctx: StageContext) -> StageResult:
     accounts = res.accounts
     keep = [c for c in ("account_id", "member_ids", "n_members", "group_account_id")]
     part = accounts.select(keep).rename_columns(["customer_id", *keep[1:]])
-    warnings = []
-    if cfg.enabled and res.summary.get("model_skipped_reason"):
-        warnings.append(
-            f"duplicate records were not looked for: {res.summary['model_skipped_reason']}"
-        )
+    warnings = [f"accounts: {w}" for w in res.warnings]
     tables = {
         "review_queue": res.review_queue,
         "account_members": res.mapping,
-        "merge_report": merge_table,
+        "merge_report": report.table,
     }
     if res.decisions.num_rows:
         tables["review_decisions"] = res.decisions
     manifest = dict(res.summary)
-    manifest["merge_report"] = merge_block
+    manifest["headline"] = res.headline
+    manifest["merge_report"] = report.manifest
     return StageResult(
         customers=part,
         tables=tables,

@@ -34,6 +34,7 @@ scale. International Journal of Population Data Science 7(3).
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -48,18 +49,42 @@ from ..engine import Engine
 from ..errors import EngineError, ModelError, SettingsError
 from ..settings.accounts import AccountSettings
 
-__all__ = ["LinkageSpec", "Predictions", "company_spec", "predict_pairs"]
+__all__ = [
+    "COMPANY_COMPARISONS",
+    "LinkageSpec",
+    "Predictions",
+    "TrainingError",
+    "company_spec",
+    "predict_pairs",
+]
 
-#: The matching columns of a customer record, as made by ``normalise_customers``.
-COMPANY_FIELDS = (
-    "name_norm",
-    "name_core",
-    "address_norm",
-    "postcode_norm",
-    "city_norm",
-    "phone_norm",
-    "email_domain",
-    "tax_id_norm",
+#: The comparisons of :func:`company_spec`, in order, and the columns each reads.
+COMPANY_COMPARISONS: dict[str, tuple[str, ...]] = {
+    "name": ("name_norm", "name_core"),
+    "address": ("address_norm",),
+    "postcode": ("postcode_norm", "postcode_prefix"),
+    "city": ("city_norm",),
+    "phone": ("phone_norm",),
+    "email_domain": ("email_domain",),
+    "tax_id": ("tax_id_norm",),
+    "size": ("employees_norm",),
+}
+
+#: Expectation-maximisation passes of the company model, in order: each blocks on these
+#: columns (and so cannot train the comparisons that read them). The first
+#: ``[accounts] em_passes`` that succeed are used; the others are fall-backs.
+COMPANY_TRAINING_RULES: tuple[tuple[str, ...], ...] = (
+    ("tax_id_norm",),
+    ("name_core", "postcode_norm"),
+    ("phone_norm", "name_prefix"),
+    ("name_core", "city_norm"),
+)
+
+#: Near-certain match rules behind the prior probability that two records match.
+COMPANY_PRIOR_RULES: tuple[tuple[str, ...], ...] = (
+    ("name_norm", "postcode_norm"),
+    ("tax_id_norm",),
+    ("phone_norm", "name_prefix"),
 )
 
 
@@ -91,7 +116,10 @@ class LinkageSpec:
     em_max_pairs
         Cap on pairs per EM pass (deterministic sample); ``None`` for no cap.
     max_blocked_pairs
-        Refuse to predict when blocking would generate more pairs than this.
+        Refuse to predict when the blocking rules on known columns (``columns``) would
+        generate more pairs than this.
+    chunk_pairs
+        Score the candidate pairs in chunks of about this many (``None``: all at once).
     max_iterations
         EM iterations per pass.
     em_passes
@@ -111,6 +139,7 @@ class LinkageSpec:
     u_max_pairs: float = 1e6
     em_max_pairs: float | None = 2e6
     max_blocked_pairs: float = 2e8
+    chunk_pairs: float | None = None
     u_chunks: int = 1
     max_iterations: int = 25
     em_passes: int | None = None
@@ -150,20 +179,28 @@ def _block(*cols: str) -> Any:
     return block_on(*cols)
 
 
-def company_spec(settings: AccountSettings, *, unique_id: str = "customer_id") -> LinkageSpec:
+def company_spec(
+    settings: AccountSettings,
+    *,
+    unique_id: str = "customer_id",
+    blocking_keys: Sequence[str] | None = None,
+) -> LinkageSpec:
     """The Splink configuration for customer (company) records.
 
     Comparisons: name (exact on the normalised name, exact on its core, Jaro-Winkler
     levels on the core; exact levels term-frequency adjusted), street address, postcode
-    (exact, same first 3 characters), city, phone (exact, one digit off), e-mail domain,
-    tax id. Blocking rules come from ``settings.blocking_rules``.
+    (exact, same first characters), city, phone (exact, a typed character off), e-mail
+    domain, tax id, and head count (within the factors of ``settings.size_ratios``: a big
+    difference is evidence of two companies). Blocking rules come from
+    ``settings.blocking_rules``, or are one rule per column of ``blocking_keys`` (the keys
+    :func:`tierwise.accounts.blocking.plan_blocking` built from them).
 
     Example
     -------
     >>> from tierwise.settings import AccountSettings
     >>> spec = company_spec(AccountSettings())
     >>> len(spec.comparisons)
-    7
+    8
     """
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
@@ -179,6 +216,19 @@ def company_spec(settings: AccountSettings, *, unique_id: str = "customer_id") -
     address_levels: list[Any] = [cll.NullLevel("address_norm"), cll.ExactMatchLevel("address_norm")]
     address_levels += [cll.JaroWinklerLevel("address_norm", t) for t in settings.address_thresholds]
     address_levels.append(cll.ElseLevel())
+    edits = settings.identifier_max_edits
+    # head counts within a factor R: |a - b| / max(a, b) below 1 - 1/R
+    size_levels: list[Any] = [
+        cll.NullLevel("employees_norm"),
+        cll.ExactMatchLevel("employees_norm").configure(label_for_charts="Same head count"),
+    ]
+    size_levels += [
+        cll.PercentageDifferenceLevel("employees_norm", 1.0 - 1.0 / ratio).configure(
+            label_for_charts=f"Head counts within a factor {ratio:g}"
+        )
+        for ratio in settings.size_ratios
+    ]
+    size_levels.append(cll.ElseLevel())
     comparisons = (
         cl.CustomComparison(name_levels, output_column_name="name"),
         cl.CustomComparison(address_levels, output_column_name="address"),
@@ -195,7 +245,7 @@ def company_spec(settings: AccountSettings, *, unique_id: str = "customer_id") -
             [
                 cll.NullLevel("city_norm"),
                 cll.ExactMatchLevel("city_norm", term_frequency_adjustments=tf),
-                cll.JaroWinklerLevel("city_norm", 0.9),
+                cll.JaroWinklerLevel("city_norm", settings.city_threshold),
                 cll.ElseLevel(),
             ],
             output_column_name="city",
@@ -204,7 +254,7 @@ def company_spec(settings: AccountSettings, *, unique_id: str = "customer_id") -
             [
                 cll.NullLevel("phone_norm"),
                 cll.ExactMatchLevel("phone_norm"),
-                cll.DamerauLevenshteinLevel("phone_norm", 1),
+                cll.DamerauLevenshteinLevel("phone_norm", edits),
                 cll.ElseLevel(),
             ],
             output_column_name="phone",
@@ -221,135 +271,74 @@ def company_spec(settings: AccountSettings, *, unique_id: str = "customer_id") -
             [
                 cll.NullLevel("tax_id_norm"),
                 cll.ExactMatchLevel("tax_id_norm"),
-                cll.DamerauLevenshteinLevel("tax_id_norm", 1),
+                cll.DamerauLevenshteinLevel("tax_id_norm", edits),
                 cll.ElseLevel(),
             ],
             output_column_name="tax_id",
         ),
+        cl.CustomComparison(size_levels, output_column_name="size"),
     )
     columns: dict[str, tuple[str, ...]] = {
-        "c0": ("name_norm", "name_core"),
-        "c1": ("address_norm",),
-        "c2": ("postcode_norm", "postcode_prefix"),
-        "c3": ("city_norm",),
-        "c4": ("phone_norm",),
-        "c5": ("email_domain",),
-        "c6": ("tax_id_norm",),
+        f"c{i}": cols for i, cols in enumerate(COMPANY_COMPARISONS.values())
     }
-    blocking = tuple(_block(*rule) for rule in settings.blocking_rules)
-    for i, rule in enumerate(settings.blocking_rules):
-        columns[f"b{i}"] = tuple(rule)
-    em_rules_cols: list[tuple[str, ...]] = [
-        ("name_core",),
-        ("postcode_norm",),
-        ("city_norm",),
-        ("phone_norm",),
-    ]
-    det_cols: list[tuple[str, ...]] = [
-        ("name_norm", "postcode_norm"),
-        ("tax_id_norm",),
-        ("phone_norm", "name_prefix"),
-    ]
-    for i, cols in enumerate(em_rules_cols):
+    rules = (
+        [(k,) for k in blocking_keys]
+        if blocking_keys is not None
+        else [tuple(r) for r in settings.blocking_rules]
+    )
+    for i, rule in enumerate(rules):
+        columns[f"b{i}"] = rule
+    for i, cols in enumerate(COMPANY_TRAINING_RULES):
         columns[f"e{i}"] = cols
-    for i, cols in enumerate(det_cols):
+    for i, cols in enumerate(COMPANY_PRIOR_RULES):
         columns[f"d{i}"] = cols
     return LinkageSpec(
         unique_id=unique_id,
         comparisons=comparisons,
-        blocking_rules=blocking,
-        em_rules=tuple(_block(*c) for c in em_rules_cols),
-        deterministic_rules=tuple(_block(*c) for c in det_cols),
+        blocking_rules=tuple(_block(*rule) for rule in rules),
+        em_rules=tuple(_block(*c) for c in COMPANY_TRAINING_RULES),
+        deterministic_rules=tuple(_block(*c) for c in COMPANY_PRIOR_RULES),
         deterministic_recall=settings.deterministic_recall,
         u_max_pairs=float(settings.u_max_pairs),
         em_max_pairs=float(settings.em_max_pairs),
         max_blocked_pairs=float(settings.max_blocked_pairs),
+        chunk_pairs=float(settings.predict_chunk_pairs),
         max_iterations=settings.max_em_iterations,
-        em_passes=2,
+        em_passes=settings.em_passes,
         columns=columns,
     )
 
 
 @contextmanager
 def _quiet_splink() -> Iterator[None]:
-    """Keep Splink's progress messages and advice out of the terminal while a stage runs.
+    """Keep everything Splink says off the user's screen while a stage runs.
 
-    Its warnings are advice to a Splink user (e.g. that a sampled blocking estimate rests
-    on few pairs); tierwise acts on what matters itself and reports in the manifest.
+    Splink's log messages are progress and advice to a Splink user (e.g. that a training
+    rule found no pairs); tierwise acts on what matters itself, in its own words, and puts
+    the details in the manifest. Its logger is silenced completely (no level reaches a
+    handler, its own or the root's) and its Python warnings are ignored, for the duration.
     """
-    log = logging.getLogger("splink")
-    before = log.level
-    log.setLevel(logging.ERROR)
+    root = logging.getLogger("splink")
+    before = root.level
+    root.setLevel(logging.CRITICAL + 1)  # above every level: children inherit it
+    # loggers Splink gave a level of their own, or that exist already, are switched off
+    # one by one (a logger's own level would outrank the inherited one)
+    loggers = [root] + [
+        lg
+        for name, lg in sorted(logging.root.manager.loggerDict.items())
+        if name.startswith("splink.") and isinstance(lg, logging.Logger)
+    ]
+    disabled = [lg.disabled for lg in loggers]
+    for lg in loggers:
+        lg.disabled = True
     try:
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=UserWarning, module=r"splink\.")
+            warnings.filterwarnings("ignore", module=r"splink(\.|$)")
             yield
     finally:
-        log.setLevel(before)
-
-
-def _splink_api(engine: Engine) -> Any:
-    """Splink's database API over the engine's own connection (no data copied)."""
-    if engine.backend == "duckdb":
-        from splink import DuckDBAPI
-
-        return DuckDBAPI(connection=engine.con.con)
-    from splink.backends.spark import SparkAPI
-
-    session = engine.con._session
-    _load_similarity_jar(session)
-    return SparkAPI(
-        spark_session=session,
-        break_lineage_method=_spark_break_lineage(session),
-        # the jar's functions are registered by _load_similarity_jar; Splink's own
-        # attempt would only log a warning when they are missing
-        register_udfs_automatically=False,
-    )
-
-
-def _load_similarity_jar(session: Any) -> None:
-    """Make Splink's string similarity functions (jaro_winkler, ...) callable in Spark SQL.
-
-    They live in a jar shipped with Splink. A session started with ``spark.jars`` naming it
-    has them on its class path; any other session gets the jar added here (``ADD JAR``,
-    which also ships it to the executors) before the functions are registered.
-    """
-    from splink.backends.spark import similarity_jar_location
-    from splink.internals.spark.jar_location import get_scala_udfs
-
-    udfs = get_scala_udfs()
-
-    def register() -> None:
-        for udf in udfs:
-            session.udf.registerJavaFunction(*udf)
-
-    try:
-        register()
-    except Exception:  # the classes are not on the class path yet: add the jar below
-        pass
-    else:
-        return
-    jar = similarity_jar_location()
-    try:
-        session.sql(f"ADD JAR '{jar}'")
-        register()
-    except Exception as exc:
-        raise EngineError(
-            "Spark cannot load Splink's string similarity functions (jaro_winkler, "
-            f"damerau_levenshtein) from {jar}: {' '.join(str(exc).split())[:300]}; start "
-            "the Spark session with spark.jars set to that file"
-        ) from exc
-
-
-def _spark_break_lineage(session: Any) -> str:
-    """How Splink cuts long Spark query plans: Parquet files in the checkpoint directory
-    when the session has one (Splink's default), else cached in executor memory and disk
-    (Splink's default would fail on a session without a checkpoint directory)."""
-    try:
-        has_dir = not session.sparkContext._jsc.sc().getCheckpointDir().isEmpty()
-    except Exception:  # e.g. Spark Connect, where the JVM is remote
-        has_dir = False
-    return "parquet" if has_dir else "persist"
+        root.setLevel(before)
+        for lg, was in zip(loggers, disabled, strict=True):
+            lg.disabled = was
 
 
 def _physical_name(table: ir.Table) -> str:
@@ -361,7 +350,7 @@ def _non_null_columns(engine: Engine, tables: Sequence[ir.Table], columns: set[s
     """The columns among ``columns`` with at least one value in every table."""
     present = set(columns)
     for t in tables:
-        cols = [c for c in present if c in t.columns]
+        cols = sorted(c for c in present if c in t.columns)
         present &= set(cols)
         if not cols:
             continue
@@ -375,6 +364,31 @@ def _non_null_columns(engine: Engine, tables: Sequence[ir.Table], columns: set[s
 def _usable(spec: LinkageSpec, key: str, present: set[str]) -> bool:
     cols = spec.columns.get(key)
     return cols is None or all(c in present for c in cols)
+
+
+def _rule_pair_bound(
+    engine: Engine, tables: Sequence[ir.Table], rules: Sequence[tuple[str, ...]]
+) -> int:
+    """Pairs the equality rules generate, each counted once per rule that finds it.
+
+    Computed from the number of records sharing each key value (no pair is built), so it
+    is cheap however loose a rule is; an upper bound on the distinct pairs compared.
+    """
+    total = 0
+    for cols in rules:
+        counted = []
+        for t in tables:
+            keep = t.filter(*[t[c].notnull() for c in cols])
+            counted.append(keep.group_by(list(cols)).aggregate(n=keep.count()))
+        if len(counted) == 1:
+            g = counted[0]
+            expr = (g.n * (g.n - 1) / 2).sum()
+        else:
+            a, b = counted
+            j = a.join(b.rename(n_r="n"), list(cols))
+            expr = (j.n * j.n_r).sum()
+        total += int(engine.scalar(expr.cast("float64"), "blocked pairs") or 0)
+    return total
 
 
 def _pairs_to_arrow(sdf: Any) -> pa.Table:
@@ -419,6 +433,22 @@ def _model_params(linker: Any) -> tuple[dict[str, Any], dict[str, dict[int, str]
     return params, levels
 
 
+class TrainingError(ModelError):
+    """No expectation-maximisation pass could train the model.
+
+    The message is tierwise's; ``details`` keeps Splink's own reason for each pass, for the
+    manifest (never for the screen).
+    """
+
+    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.details = list(details)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
 def predict_pairs(
     tables: ir.Table | Sequence[ir.Table],
     spec: LinkageSpec,
@@ -439,7 +469,8 @@ def predict_pairs(
     spec
         Comparisons, blocking rules and training plan.
     engine
-        The engine the tables live in; Splink runs on its connection (DuckDB or Spark).
+        The engine the tables live in; Splink runs on its connection
+        (:meth:`tierwise.engine.Engine.splink_api`).
     threshold
         Keep pairs with a match probability at or above this (0 keeps every candidate).
     seed
@@ -450,14 +481,16 @@ def predict_pairs(
     Returns
     -------
     Predictions
-        Scored pairs sorted by ``left_id``, ``right_id``, with the fitted parameters.
+        Scored pairs sorted by ``left_id``, ``right_id``, with the fitted parameters;
+        the columns in a fixed order (see :class:`Predictions`).
 
     Raises
     ------
     SettingsError
         When the blocking rules would produce more than ``spec.max_blocked_pairs`` pairs.
     ModelError
-        When no field can be compared, or no EM pass finds pairs to learn from.
+        When no field can be compared, or (:class:`TrainingError`) no EM pass finds pairs
+        to learn from.
     EngineError
         When the engine fails running Splink's queries (any other failure).
 
@@ -497,10 +530,22 @@ def predict_pairs(
             "no field to compare records on: the customers have no name, address, postcode, "
             "city, phone, e-mail or tax id values"
         )
+    known_rules = [
+        spec.columns[f"b{i}"]
+        for i in range(len(spec.blocking_rules))
+        if f"b{i}" in spec.columns and _usable(spec, f"b{i}", present)
+    ]
+    bound = _rule_pair_bound(engine, materialised, known_rules)
+    if bound > spec.max_blocked_pairs:
+        raise SettingsError(
+            f"the blocking rules would compare up to {bound:,} record pairs, more than "
+            f"max_blocked_pairs ({int(spec.max_blocked_pairs):,}); drop or tighten the "
+            "loosest rule in [accounts] blocking_rules"
+        )
 
     uid = spec.unique_id
-    db_api = _splink_api(engine)
     with _quiet_splink():
+        db_api = engine.splink_api()
         try:
             sdfs = [
                 db_api.register(_physical_name(t), dataset_display_name=name)
@@ -516,17 +561,11 @@ def predict_pairs(
                 max_iterations=spec.max_iterations,
             )
             linker = Linker(sdfs if len(sdfs) > 1 else sdfs[0], settings, log_level=None)
-            small = sum(engine.count(t) for t in materialised) < 200_000
+            # exact: the bound above keeps the blocking join this count runs affordable
             counts = linker.blocking_analysis.count_comparisons_from_blocking_rules(
-                record_sample_proportion=1.0 if small else 0.1
+                record_sample_proportion=1.0
             )
             n_candidates = int(counts[-1]["cumulative_comparison_count"]) if counts else 0
-            if n_candidates > spec.max_blocked_pairs:
-                raise SettingsError(
-                    f"the blocking rules would compare {n_candidates:,} record pairs, more "
-                    f"than max_blocked_pairs ({int(spec.max_blocked_pairs):,}); drop or "
-                    "tighten the loosest rule in [accounts] blocking_rules"
-                )
             if det_rules:
                 try:
                     linker.training.estimate_probability_two_random_records_match(
@@ -559,15 +598,22 @@ def predict_pairs(
                     # drives a level's m to exactly 0) cannot train; the next rule takes
                     # over, and the reason goes to the manifest
                     linker._settings_obj.core_model_settings = before
-                    skipped.append(" ".join(str(exc).split())[:200])
+                    skipped.append(_one_line(exc))
             if not trained:
-                raise ModelError(
-                    "no EM training pass found record pairs to learn from"
-                    + (f": {skipped[0]}" if skipped else "")
+                raise TrainingError(
+                    "the model found no record pairs to learn from (every training pass "
+                    "came back empty or without variation)",
+                    details=skipped,
                 )
+            # chunks of about spec.chunk_pairs pairs: k chunks a side make k² chunks
+            k = 1
+            if spec.chunk_pairs and bound > spec.chunk_pairs:
+                k = math.ceil(math.sqrt(bound / spec.chunk_pairs))
             pred = linker.inference.predict(
                 threshold_match_probability=threshold if threshold > 0 else None,
                 warning_mode="never",
+                num_chunks_left=k if k > 1 else None,
+                num_chunks_right=k if k > 1 else None,
             )
             raw = _pairs_to_arrow(pred)
             params, levels = _model_params(linker)
@@ -585,24 +631,31 @@ def predict_pairs(
     params["em_passes"] = trained
     if skipped:
         params["em_skipped"] = skipped
+    kept = [i for i in range(len(spec.comparisons)) if _usable(spec, f"c{i}", present)]
+    compared: list[str] | None = None
+    if all(f"c{i}" in spec.columns for i in kept):
+        compared = list(dict.fromkeys(c for i in kept for c in spec.columns[f"c{i}"]))
     return Predictions(
-        pairs=_tidy_pairs(raw, uid),
+        pairs=_tidy_pairs(raw, uid, compared, list(levels)),
         params=params,
         levels=levels,
         n_candidate_pairs=n_candidates,
     )
 
 
-def _tidy_pairs(raw: pa.Table, uid: str) -> pa.Table:
-    """Rename the id columns, round the scores, drop Splink's bookkeeping, sort."""
+def _tidy_pairs(
+    raw: pa.Table, uid: str, columns: Sequence[str] | None, comparisons: Sequence[str]
+) -> pa.Table:
+    """Rename the id columns, round the scores, drop Splink's bookkeeping, fix the order.
+
+    Columns: ``left_id``, ``right_id``, ``match_weight``, ``match_probability``, then (for
+    linkage) ``source_dataset_l/_r``, then ``gamma_<comparison>`` in comparison order, then
+    ``<column>_l``, ``<column>_r`` for each compared column in comparison order (``columns``;
+    when ``None``, every column Splink kept, by name) — never in the order Splink happened
+    to write them, which varies from process to process.
+    """
     names = {f"{uid}_l": "left_id", f"{uid}_r": "right_id"}
-    keep = [
-        c
-        for c in raw.column_names
-        if not c.startswith(("tf_", "bf_", "mw_")) and c not in ("match_key",)
-    ]
-    t = raw.select(keep)
-    t = t.rename_columns([names.get(c, c) for c in t.column_names])
+    t = raw.rename_columns([names.get(c, c) for c in raw.column_names])
     t = t.set_column(
         t.column_names.index("match_probability"),
         "match_probability",
@@ -615,8 +668,21 @@ def _tidy_pairs(raw: pa.Table, uid: str) -> pa.Table:
     )
     for c in ("left_id", "right_id"):
         t = t.set_column(t.column_names.index(c), c, t[c].cast(pa.string()))
-    front = ["left_id", "right_id", "match_weight", "match_probability"]
-    t = t.select(front + [c for c in t.column_names if c not in front])
+    order = ["left_id", "right_id", "match_weight", "match_probability"]
+    order += [c for c in ("source_dataset_l", "source_dataset_r") if c in t.column_names]
+    order += [f"gamma_{c}" for c in comparisons if f"gamma_{c}" in t.column_names]
+    if columns is None:
+        columns = sorted(
+            c[:-2]
+            for c in t.column_names
+            if c.endswith("_l")
+            and f"{c[:-2]}_r" in t.column_names
+            and c not in ("source_dataset_l",)
+            and not c.startswith(("gamma_", "tf_", "bf_"))
+        )
+    for col in columns:
+        order += [f"{col}_{s}" for s in ("l", "r") if f"{col}_{s}" in t.column_names]
+    t = t.select(order)
     sort = [("left_id", "ascending"), ("right_id", "ascending")]
     if "source_dataset_l" in t.column_names:
         sort = [("source_dataset_l", "ascending"), *sort]

@@ -525,10 +525,12 @@ def normalise_tax_id(tax_id: ir.StringValue) -> ir.StringValue:
 def normalise_customers(customers: ir.Table, settings: AccountSettings) -> ir.Table:
     """Add the normalised matching columns to a canonical customers table.
 
-    Adds ``name_norm``, ``name_core``, ``name_prefix`` (first 3 letters of the core),
-    ``branch``, ``address_norm``, ``address_number``, ``postcode_norm``,
-    ``postcode_prefix`` (first 3 characters), ``city_norm``, ``phone_norm``,
-    ``email_domain`` and ``tax_id_norm``. Columns missing from the table count as NULL.
+    Adds ``name_norm``, ``name_core``, ``name_prefix`` (first ``settings.prefix_length``
+    letters of the core), ``branch``, ``address_norm``, ``address_number``,
+    ``postcode_norm``, ``postcode_prefix`` (first ``prefix_length`` characters),
+    ``city_norm``, ``phone_norm``, ``email_domain``, ``tax_id_norm`` and
+    ``employees_norm`` (head count as float64, NULL unless positive). Columns missing from
+    the table count as NULL.
 
     Example
     -------
@@ -557,14 +559,28 @@ def normalise_customers(customers: ir.Table, settings: AccountSettings) -> ir.Ta
             col("email"), free_mail=FREE_MAIL_DOMAINS + tuple(settings.extra_free_mail_domains)
         ),
         tax_id_norm=normalise_tax_id(col("tax_id")),
+        employees_norm=_positive_number(customers, "employees"),
     )
     t = _apply_steps(t, "name_norm", col("name"), _name_steps(settings.extra_legal_forms))
     t = _apply_steps(t, "address_norm", col("address"), _address_steps())
     t = _apply_steps(
         t, "name_core", t.name_norm, _core_steps(t.name_norm, settings.extra_generic_words)
     )
+    k = settings.prefix_length
     t = t.mutate(
         address_number=house_number(t.address_norm),
-        postcode_prefix=t.postcode_norm.left(3),
+        postcode_prefix=t.postcode_norm.left(k),
     )
-    return t.mutate(name_prefix=t.name_core.left(3))
+    return t.mutate(name_prefix=t.name_core.left(k))
+
+
+def _positive_number(t: ir.Table, name: str) -> ir.FloatingValue:
+    """Column ``name`` as float64 where it is a positive number, else NULL."""
+    if name not in t.columns:
+        return ibis.null("float64")
+    col = t[name]
+    if not col.type().is_numeric():
+        col = col.cast("string").try_cast("float64")
+    else:
+        col = col.cast("float64")
+    return ibis.cases((col > 0, col), else_=ibis.null("float64"))

@@ -1,4 +1,20 @@
-"""The accounts stage end to end: customer records in, accounts out."""
+"""The accounts stage end to end: customer records in, accounts out.
+
+How duplicates are looked for, in order:
+
+1. **Not at all** when switched off (``[accounts] enabled = false``) or when no record
+   carries anything to compare (no name, address, postcode, phone, e-mail or tax id): the
+   summary says *could not look* and why.
+2. **The Fellegi–Sunter model** (Splink, EM) when the master has at least
+   ``min_records`` records and EM finds pairs to learn from; the name guard then keeps
+   apart pairs whose names disagree (two businesses in one building).
+3. **Deterministic rules** otherwise — a small master, or a clean one in which EM has no
+   duplicates to learn from — so a small master is still checked, and *none found* means
+   looked and found none.
+
+Both run on the blocking keys of :func:`tierwise.accounts.blocking.plan_blocking`, which
+tightens too-large blocks by itself.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +28,63 @@ import pyarrow.compute as pc
 from ..engine import Engine
 from ..errors import InputError, ModelError
 from ..settings.accounts import BLOCKING_COLUMNS, AccountSettings
-from .linkage import company_spec, predict_pairs
+from .blocking import BlockingPlan, plan_blocking
+from .linkage import COMPANY_COMPARISONS, TrainingError, company_spec, predict_pairs
 from .normalise import normalise_customers
 from .review import clean_decisions, empty_decisions, review_queue
-from .rollup import account_table, cluster_pairs, group_accounts, merge_report
+from .rollup import account_table, cluster_pairs, group_accounts, merge_summary
+from .rules import RULE_BLOCKING, RULES, candidate_pairs, guard_pairs, rule_pairs
 
-__all__ = ["AccountsResult", "resolve_accounts"]
+__all__ = ["REVIEW_QUEUE_SCHEMA", "AccountsResult", "resolve_accounts"]
 
 #: Raw customer fields shown beside each other in the review queue.
-EVIDENCE_FIELDS = ("name", "address", "postcode", "city", "country", "phone", "email", "tax_id")
+EVIDENCE_FIELDS = (
+    "name",
+    "address",
+    "postcode",
+    "city",
+    "country",
+    "phone",
+    "email",
+    "tax_id",
+    "employees",
+)
 
-_MATCH_COLUMNS = BLOCKING_COLUMNS
+#: The normalised columns the model and the rules compare.
+_COMPARED = tuple(dict.fromkeys(c for cols in COMPANY_COMPARISONS.values() for c in cols))
+_MATCH_COLUMNS = tuple(dict.fromkeys((*BLOCKING_COLUMNS, *_COMPARED)))
+#: A record with none of these has nothing that could identify a duplicate.
+_IDENTIFYING = ("name_core", "address_norm", "postcode_norm", "phone_norm", "tax_id_norm")
+
+
+def _queue_schema() -> pa.Schema:
+    fields: list[tuple[str, pa.DataType]] = [
+        ("left_id", pa.string()),
+        ("right_id", pa.string()),
+        ("match_probability", pa.float64()),
+        ("match_weight", pa.float64()),
+        ("reason", pa.string()),
+    ]
+    for f in EVIDENCE_FIELDS:
+        kind = pa.float64() if f == "employees" else pa.string()
+        fields += [(f"{f}_l", kind), (f"{f}_r", kind)]
+    for c in _COMPARED:
+        kind = pa.float64() if c == "employees_norm" else pa.string()
+        fields += [(f"{c}_l", kind), (f"{c}_r", kind)]
+    fields += [(f"level_{comp}", pa.string()) for comp in COMPANY_COMPARISONS]
+    fields += [
+        ("decision", pa.string()),
+        ("decided_by", pa.string()),
+        ("decided_at", pa.timestamp("us")),
+    ]
+    return pa.schema(fields)
+
+
+#: The review queue's columns, always all of them and in this order (NULL where a run has
+#: no value), so the file people fill in and pass back looks the same in every run.
+REVIEW_QUEUE_SCHEMA = _queue_schema()
+
+_BAND = "match probability in the review band"
 
 
 @dataclass(frozen=True)
@@ -34,25 +96,39 @@ class AccountsResult:
     mapping
         ``customer_id``, ``account_id`` (the smallest member id of its duplicate
         cluster), ``parent_account_id`` (account of the direct parent, from parent_id),
-        ``group_account_id`` (account at the top of the parent chain); one row per record.
+        ``group_account_id`` (account at the top of the parent chain); one row per record,
+        sorted by ``customer_id``.
     accounts
         ``account_id``, ``member_ids``, ``n_members``, ``name``, ``branches``,
-        ``group_account_id``; one row per account.
+        ``group_account_id``; one row per account, sorted by ``account_id``.
     review_queue
-        Uncertain pairs with their evidence, for a person to confirm or reject (see
-        :func:`tierwise.accounts.review.review_queue`).
+        Pairs for a person to confirm or reject, in :data:`REVIEW_QUEUE_SCHEMA`'s columns.
     pairs
-        Every scored pair at or above the lower of ``review_lower`` and
-        ``match_threshold``: ``left_id``, ``right_id``, ``match_weight``,
-        ``match_probability`` and the comparison levels.
+        Every pair the model scored at or above the lower of ``review_lower`` and
+        ``match_threshold``, and every pair a deterministic rule merged or queued:
+        ``left_id``, ``right_id``, ``match_weight``, ``match_probability``, ``rule`` (the
+        rule that merges it, or why it is queued), the comparison levels and the compared
+        columns, ``names_agree``, ``held_back`` and ``guard`` (kept apart, and why),
+        ``review`` (queued by a rule), ``rule_link`` (merged by a rule); sorted by ids.
     decisions
         The stored decisions as applied (cleaned; latest per pair).
     summary
-        Headline figures for the manifest: records, accounts, merged accounts, largest
-        accounts, candidate and scored pairs, review queue size, decisions applied.
+        The manifest's accounts block: whether duplicates were looked for and how
+        (``checked``; ``method``: "model and rules" or "rules only"; ``outcome``: "found",
+        "none found" or "not looked for"; ``not_checked_reason``;
+        ``model_not_fitted_reason``), records, accounts, merged accounts, the largest
+        accounts, candidate pairs (the model's, counted exactly; the rules' when the model
+        was not fitted), scored, linked, rule-only and held-back pairs, review queue size,
+        decisions applied, and per blocking plan ("model", "rules") the pairs per rule and
+        what was tightened.
     params
         The fitted Fellegi–Sunter model (prior, m and u per comparison level), for the
         manifest's ``models.accounts``; empty when no model was fitted.
+    warnings
+        What the run assumed or could not do, each naming the setting that changes it.
+    headline
+        One line for the screen: what was found, or that nothing was, or why duplicates
+        could not be looked for.
     """
 
     mapping: pa.Table
@@ -62,6 +138,8 @@ class AccountsResult:
     decisions: pa.Table
     summary: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    headline: str = ""
 
 
 def _empty_pairs() -> pa.Table:
@@ -71,29 +149,115 @@ def _empty_pairs() -> pa.Table:
             "right_id": pa.array([], pa.string()),
             "match_weight": pa.array([], pa.float64()),
             "match_probability": pa.array([], pa.float64()),
+            "rule": pa.array([], pa.string()),
+            "names_agree": pa.array([], pa.bool_()),
+            "held_back": pa.array([], pa.bool_()),
+            "guard": pa.array([], pa.string()),
+            "review": pa.array([], pa.bool_()),
+            "rule_link": pa.array([], pa.bool_()),
         }
     )
 
 
-def _with_raw_fields(queue: pa.Table, records: pa.Table) -> pa.Table:
-    """Put each record's own (un-normalised) fields beside the normalised evidence."""
-    fields = [c for c in EVIDENCE_FIELDS if c in records.column_names]
-    if not fields or not queue.num_rows:
-        return queue
+def _queue_layout(queue: pa.Table, records: pa.Table) -> pa.Table:
+    """The queue in :data:`REVIEW_QUEUE_SCHEMA`: raw fields beside the normalised ones."""
     ids = records["customer_id"].combine_chunks()
-    out = queue
-    at = 4  # after left_id, right_id, match_probability, match_weight
-    for f in fields:
-        vals = records[f].combine_chunks().cast(pa.string())
-        for side in ("l", "r"):
-            key = queue["left_id" if side == "l" else "right_id"]
-            taken = vals.take(pc.index_in(key, value_set=ids))
-            name = f"{f}_{side}"
-            if name in out.column_names:
-                name = f"{f}_raw_{side}"
-            out = out.add_column(at, name, taken)
-            at += 1
-    return out
+    n = queue.num_rows
+    cols: dict[str, Any] = {}
+    for name in REVIEW_QUEUE_SCHEMA.names:
+        kind = REVIEW_QUEUE_SCHEMA.field(name).type
+        raw = name[:-2] if name.endswith(("_l", "_r")) else None
+        if raw in EVIDENCE_FIELDS:
+            if raw not in records.column_names:
+                cols[name] = pa.nulls(n, kind)
+                continue
+            side = "left_id" if name.endswith("_l") else "right_id"
+            vals = records[raw].combine_chunks()
+            taken = vals.take(pc.index_in(queue[side], value_set=ids))
+            cols[name] = taken.cast(kind)
+        elif name in queue.column_names:
+            cols[name] = queue[name].cast(kind)
+        else:
+            cols[name] = pa.nulls(n, kind)
+    return pa.table(cols, schema=REVIEW_QUEUE_SCHEMA)
+
+
+def _reasons(pairs: pa.Table) -> pa.Table:
+    """Why each pair would be shown to a person (``reason``)."""
+    reason = pc.if_else(
+        pc.fill_null(pairs["held_back"], False),
+        pairs["guard"],
+        pc.if_else(pc.fill_null(pairs["review"], False), pairs["rule"], pa.scalar(_BAND)),
+    )
+    return pairs.append_column("reason", reason)
+
+
+def _model_pairs(
+    keyed: ir.Table,
+    plan: BlockingPlan,
+    settings: AccountSettings,
+    engine: Engine,
+    seed: int,
+) -> tuple[pa.Table, dict[str, Any], dict[str, dict[int, str]], int]:
+    keep = min(settings.review_lower, settings.match_threshold)
+    cols = ["customer_id", *plan.keys, *_MATCH_COLUMNS]
+    pred = predict_pairs(
+        keyed.select(cols),
+        company_spec(settings, blocking_keys=plan.keys),
+        engine=engine,
+        threshold=keep,
+        seed=seed,
+    )
+    pairs = guard_pairs(pred.pairs, settings)
+    n = pairs.num_rows
+    pairs = pairs.add_column(4, "rule", pa.nulls(n, pa.string()))
+    pairs = pairs.append_column("review", pa.array([False] * n, pa.bool_()))
+    return pairs, pred.params, pred.levels, pred.n_candidate_pairs
+
+
+def _rules_pairs(
+    table: ir.Table, settings: AccountSettings, engine: Engine
+) -> tuple[pa.Table, BlockingPlan]:
+    keyed, plan = plan_blocking(
+        table,
+        settings,
+        engine=engine,
+        rules=RULE_BLOCKING,
+        pairs_per_record=settings.max_rule_pairs_per_record,
+    )
+    cands = engine.to_arrow(
+        candidate_pairs(keyed, plan.keys).order_by(["left_id", "right_id"]), "candidate pairs"
+    )
+    engine.release(keyed)
+    return rule_pairs(cands, settings), plan
+
+
+def _pair_keys(t: pa.Table) -> pa.Array:
+    return pc.binary_join_element_wise(
+        t["left_id"].combine_chunks(), t["right_id"].combine_chunks(), "\x1f"
+    )
+
+
+def _combine(model: pa.Table, rules: pa.Table) -> pa.Table:
+    """The model's pairs with the rules' verdicts, and the rules' other pairs after them.
+
+    A pair both found keeps the model's row, with the rule (and, when the rule merges it,
+    a link whatever the model's probability: ``rule_link``).
+    """
+    mk, rk = _pair_keys(model), _pair_keys(rules)
+    at = pc.index_in(mk, value_set=rk)
+    rule = rules["rule"].combine_chunks().take(at)
+    link = pc.fill_null(pc.is_valid(rules["match_probability"].combine_chunks().take(at)), False)
+    review = pc.fill_null(rules["review"].combine_chunks().take(at), False)
+    model = model.set_column(model.column_names.index("rule"), "rule", rule)
+    model = model.set_column(
+        model.column_names.index("review"), "review", pc.or_(model["review"], review)
+    )
+    model = model.append_column("rule_link", link)
+    extra = rules.filter(pc.invert(pc.is_in(rk, value_set=mk)))
+    extra = extra.append_column("rule_link", pc.is_valid(extra["match_probability"]))
+    out = pa.concat_tables([model, extra], promote_options="permissive")
+    return out.sort_by([("left_id", "ascending"), ("right_id", "ascending")])
 
 
 def resolve_accounts(
@@ -106,9 +270,11 @@ def resolve_accounts(
 ) -> AccountsResult:
     """Find duplicate customer records, group them into accounts and roll up parents.
 
-    Normalises names, addresses, postcodes, phones, e-mail domains and tax ids in the
-    engine, fits a Fellegi–Sunter model with Splink (EM; DuckDB or Spark, whichever the
-    engine runs), clusters pairs at ``settings.match_threshold`` together with the stored
+    Normalises names, addresses, postcodes, phones, e-mail domains, tax ids and head
+    counts in the engine, builds blocking keys (tightening too-large blocks), fits a
+    Fellegi–Sunter model with Splink (EM; DuckDB or Spark, whichever the engine runs) — or,
+    where it cannot be fitted, applies deterministic rules — keeps apart pairs whose names
+    disagree, clusters the rest at ``settings.match_threshold`` together with the stored
     decisions, queues uncertain pairs for review and follows ``parent_id`` to the top of
     each company group.
 
@@ -116,7 +282,7 @@ def resolve_accounts(
     ----------
     customers
         The canonical customers table (``customer_id`` required; name, address, postcode,
-        city, phone, email, tax_id and parent_id used when present).
+        city, country, phone, email, tax_id, employees and parent_id used when present).
     settings
         The ``[accounts]`` section.
     engine
@@ -136,15 +302,11 @@ def resolve_accounts(
     InputError
         A customer record without ``customer_id``, or ids repeated.
     SettingsError
-        The blocking rules would compare more than ``max_blocked_pairs`` pairs.
+        The blocking rules cannot be brought within the pair budget.
     EngineError
         The engine failed running Splink's queries (e.g. a Spark session that cannot load
         Splink's similarity functions): an engine fault is never passed off as "no
         duplicates found".
-
-    When the data cannot support the model (too few records, no usable field, EM finding
-    no pairs to learn from) every record stays its own account and
-    ``summary["model_skipped_reason"]`` says why.
 
     Example
     -------
@@ -153,8 +315,8 @@ def resolve_accounts(
     >>> from tierwise.demo import generate  # doctest: +SKIP
     >>> res = resolve_accounts(generate(3000).customers, AccountSettings(),
     ...                        engine=Engine())  # doctest: +SKIP
-    >>> res.summary["n_merged_accounts"]  # doctest: +SKIP
-    212
+    >>> res.summary["outcome"]  # doctest: +SKIP
+    'found'
     """
     t = engine.from_arrow(customers) if isinstance(customers, pa.Table) else customers
     if "customer_id" not in t.columns:
@@ -168,6 +330,10 @@ def resolve_accounts(
         "customer records",
     )
     records = records.set_column(0, "customer_id", records["customer_id"].cast(pa.string()))
+    table = engine.materialize(
+        norm.select(["customer_id", *_MATCH_COLUMNS]).order_by("customer_id")
+    )
+    engine.release(norm)
     if records["customer_id"].null_count:
         raise InputError("a customer record has no customer_id", column="customer_id")
     if pc.count_distinct(records["customer_id"]).as_py() != records.num_rows:
@@ -182,54 +348,99 @@ def resolve_accounts(
     params: dict[str, Any] = {}
     levels: dict[str, dict[int, str]] = {}
     n_candidates = 0
-    skipped = None
-    if not settings.enabled:
-        skipped = "switched off ([accounts] enabled = false)"
-    elif n < settings.min_records:
-        skipped = f"{n} records, fewer than [accounts] min_records ({settings.min_records})"
+    method: str | None = None
+    not_checked: str | None = None
+    model_reason: str | None = None
+    plans: dict[str, BlockingPlan] = {}
     pairs = _empty_pairs()
-    if skipped is None:
-        keep = min(settings.review_lower, settings.match_threshold)
-        try:
-            pred = predict_pairs(
-                norm.select(["customer_id", *_MATCH_COLUMNS]),
-                company_spec(settings),
-                engine=engine,
-                threshold=keep,
-                seed=seed,
+    model_details: list[str] = []
+    if not settings.enabled:
+        not_checked = "switched off ([accounts] enabled = false)"
+    elif n < 2:
+        not_checked = f"{n} customer record{'s' if n != 1 else ''}: nothing to compare"
+    else:
+        counts = engine.to_arrow(
+            table.aggregate(**{c: table[c].count() for c in _IDENTIFYING}), "matching values"
+        ).to_pylist()[0]
+        if not any(counts.values()):
+            not_checked = (
+                "the customer master has no name, address, postcode, phone or tax id values "
+                "to compare (map them in [customers.columns])"
             )
-        except ModelError as exc:
-            # too little or too uniform data to fit: every record stays its own account
-            # (stored decisions still apply) and the manifest says why
-            skipped = exc.one_line()
+    if not_checked is None and settings.enabled:
+        rules, plans["rules"] = _rules_pairs(table, settings, engine)
+        if n < settings.min_records:
+            model_reason = (
+                f"{n} records, fewer than the {settings.min_records} the matching model needs "
+                "([accounts] min_records)"
+            )
         else:
-            pairs, params, levels, n_candidates = (
-                pred.pairs,
-                pred.params,
-                pred.levels,
-                pred.n_candidate_pairs,
-            )
-    fitted = skipped is None
+            keyed, plans["model"] = plan_blocking(table, settings, engine=engine)
+            try:
+                model, params, levels, n_candidates = _model_pairs(
+                    keyed, plans["model"], settings, engine, seed
+                )
+            except TrainingError as exc:
+                model_reason = (
+                    "the matching model found no duplicates to learn from (a clean master, "
+                    "or one too small)"
+                )
+                model_details = exc.details
+            except ModelError as exc:
+                model_reason = exc.one_line()
+            else:
+                method = "model and rules"
+                pairs = _combine(model, rules)
+            finally:
+                engine.release(keyed)
+        if method is None:
+            method = "rules only"
+            pairs = rules.append_column("rule_link", pc.is_valid(rules["match_probability"]))
+            n_candidates = plans["rules"].n_pairs
+    checked = method is not None
+    engine.release(table)
 
-    mapping, cstats = cluster_pairs(records["customer_id"], pairs, settings.match_threshold, clean)
+    held = pc.fill_null(pairs["held_back"], False)
+    by_rule = pc.fill_null(pairs["rule_link"], False)
+    by_model = pc.and_(
+        pc.invert(held),
+        pc.fill_null(pc.greater_equal(pairs["match_probability"], settings.match_threshold), False),
+    )
+    # a rule's link counts as certain (probability 1) where a rejection must break a tie
+    strength = pc.if_else(by_rule, 1.0, pc.fill_null(pairs["match_probability"], 0.0))
+    links = pa.table(
+        {"left_id": pairs["left_id"], "right_id": pairs["right_id"], "match_probability": strength}
+    ).filter(pc.or_(by_model, by_rule))
+    mapping, cstats = cluster_pairs(records["customer_id"], links, 0.0, clean)
     mapping, gstats = group_accounts(records, mapping)
     accounts = account_table(records, mapping)
     queue = review_queue(
-        pairs,
+        _reasons(pairs),
         levels,
         lower=settings.review_lower,
         upper=settings.review_upper,
         decisions=clean,
     )
-    queue = _with_raw_fields(queue, records)
-    summary: dict[str, Any] = merge_report(accounts)
+    queue = _queue_layout(queue, records)
+    summary: dict[str, Any] = merge_summary(accounts, top=settings.report_examples)
+    merged = summary["n_merged_accounts"]
+    outcome = "not looked for" if not checked else "found" if merged else "none found"
     summary.update(
         {
-            "model_fitted": fitted,
-            "model_skipped_reason": skipped,
+            "checked": checked,
+            "method": method,
+            "outcome": outcome,
+            "not_checked_reason": not_checked,
+            "model_not_fitted_reason": model_reason,
+            "rules": list(RULES) if checked else [],
+            "model_fitted": method == "model and rules",
             "n_candidate_pairs": n_candidates,
             "n_pairs_scored": int(pairs.num_rows),
             "n_pairs_linked": cstats["n_links"],
+            "n_linked_by_rules_only": int(
+                pc.sum(pc.and_(by_rule, pc.invert(by_model))).as_py() or 0
+            ),
+            "n_held_back": int(pc.sum(held).as_py() or 0),
             "n_review_pairs": int(queue.num_rows),
             "n_decisions": 0 if clean is None else int(clean.num_rows),
             "n_confirmed_applied": cstats["n_confirmed"],
@@ -239,8 +450,32 @@ def resolve_accounts(
             "n_group_accounts": gstats["n_groups"],
             "n_parent_cycles": gstats["n_cycles"],
             "match_threshold": settings.match_threshold,
+            "blocking": {k: p.manifest() for k, p in plans.items()},
         }
     )
+    if model_details:
+        summary["model_not_fitted_details"] = model_details
+    warnings: list[str] = []
+    if not_checked is not None and settings.enabled:
+        warnings.append(f"duplicate customer records were not looked for: {not_checked}")
+    if method == "rules only":
+        warnings.append(
+            "duplicate customer records were looked for with the deterministic rules only "
+            f"(same tax id; names that agree and a shared postcode, phone or address): "
+            f"{model_reason}"
+        )
+    levers = {
+        "model": "max_block_records or max_pairs_per_record",
+        "rules": "max_block_records or max_rule_pairs_per_record",
+    }
+    for name, plan in plans.items():
+        if plan.notes():
+            warnings.append(
+                f"blocking of the {'matching model' if name == 'model' else 'deterministic rules'}"
+                " tightened automatically for a large customer master ("
+                + "; ".join(plan.notes())
+                + f"); raise [accounts] {levers[name]} to compare more pairs"
+            )
     return AccountsResult(
         mapping=mapping,
         accounts=accounts,
@@ -249,4 +484,27 @@ def resolve_accounts(
         decisions=clean if clean is not None else empty_decisions(),
         summary=summary,
         params=params,
+        warnings=warnings,
+        headline=_headline(summary),
     )
+
+
+def _headline(s: dict[str, Any]) -> str:
+    """One line for the screen: found, none found, or could not look (and why)."""
+    n = s["n_records"]
+    how = {
+        "model and rules": "matching model and deterministic rules",
+        "rules only": "deterministic rules",
+    }.get(s["method"] or "", "")
+    if s["outcome"] == "not looked for":
+        return f"duplicates: not looked for ({s['not_checked_reason']})"
+    if s["outcome"] == "none found":
+        text = f"duplicates: none found among {n:,} records ({how})"
+    else:
+        text = (
+            f"duplicates: {s['n_records_merged']:,} of {n:,} records merged into "
+            f"{s['n_merged_accounts']:,} accounts ({how})"
+        )
+    if s["n_review_pairs"]:
+        text += f"; {s['n_review_pairs']:,} pairs to review in review_queue.csv"
+    return text

@@ -157,8 +157,7 @@ def clean_decisions(decisions: pa.Table, *, source: str | None = None) -> pa.Tab
     # the latest decision per pair (undated rows count as oldest, then file order)
     order = pc.sort_indices(
         t,
-        sort_keys=[("decided_at", "ascending"), ("_order", "ascending")],
-        null_placement="at_start",
+        sort_keys=[("decided_at", "ascending", "at_start"), ("_order", "ascending", "at_start")],
     )
     t = t.take(order)
     t = t.append_column("_pos", pa.array(range(t.num_rows), pa.int64()))
@@ -181,7 +180,10 @@ def review_queue(
     Parameters
     ----------
     pairs
-        Scored pairs from :func:`tierwise.accounts.linkage.predict_pairs`.
+        Scored pairs from :func:`tierwise.accounts.linkage.predict_pairs`. Optional
+        columns: ``held_back`` (the name guard kept the pair apart: shown whenever its
+        probability reaches ``lower``), ``review`` (shown whatever its probability, e.g.
+        by the deterministic rules) and ``reason`` (why the pair is shown).
     levels
         Per comparison, level index → label (``Predictions.levels``).
     lower, upper
@@ -191,11 +193,11 @@ def review_queue(
 
     Returns
     -------
-    ``left_id``, ``right_id``, ``match_probability``, ``match_weight``, then for each
-    compared field ``<field>_l``, ``<field>_r``, then ``level_<comparison>`` (the level
-    label, e.g. "Exact match on name_core"), then empty ``decision``, ``decided_by``,
-    ``decided_at`` for the reviewer; sorted by closeness of the probability to 0.5, then
-    ids.
+    ``left_id``, ``right_id``, ``match_probability``, ``match_weight``, ``reason`` (when
+    ``pairs`` has it), then for each compared field ``<field>_l``, ``<field>_r`` (in the
+    order of ``pairs``), then ``level_<comparison>`` (the level label, e.g. "Exact match on
+    name_core"), then empty ``decision``, ``decided_by``, ``decided_at`` for the reviewer;
+    sorted by closeness of the probability to 0.5 (pairs without one last), then ids.
 
     Example
     -------
@@ -208,7 +210,13 @@ def review_queue(
     ['Exact match on name_core']
     """
     prob = pairs["match_probability"]
-    q = pairs.filter(pc.and_(pc.greater_equal(prob, lower), pc.less(prob, upper)))
+    show = pc.fill_null(pc.and_(pc.greater_equal(prob, lower), pc.less(prob, upper)), False)
+    if "held_back" in pairs.column_names:
+        held = pc.and_(pairs["held_back"], pc.greater_equal(prob, lower))
+        show = pc.or_(show, pc.fill_null(held, False))
+    if "review" in pairs.column_names:
+        show = pc.or_(show, pc.fill_null(pairs["review"], False))
+    q = pairs.filter(show)
     if decisions is not None and decisions.num_rows:
         lo, hi = _ordered(q["left_id"].combine_chunks(), q["right_id"].combine_chunks())
         key = pc.binary_join_element_wise(lo, hi, "\x1f")
@@ -230,6 +238,8 @@ def review_queue(
         "match_probability": q["match_probability"],
         "match_weight": q["match_weight"],
     }
+    if "reason" in q.column_names:
+        cols["reason"] = q["reason"]
     for f in fields:
         cols[f"{f}_l"] = q[f"{f}_l"]
         cols[f"{f}_r"] = q[f"{f}_r"]

@@ -29,7 +29,7 @@ __all__ = [
     "cluster_pairs",
     "group_accounts",
     "group_totals",
-    "merge_report",
+    "merge_summary",
 ]
 
 _CONFIRMED = 2.0  # edge weight of a confirmed pair: above any probability
@@ -431,18 +431,18 @@ def account_table(customers: pa.Table, mapping: pa.Table) -> pa.Table:
     return pa.table(cols)
 
 
-def merge_report(accounts: pa.Table, *, top: int = 5) -> dict[str, Any]:
-    """Headline figures of what was merged, for the manifest and the report.
+def merge_summary(accounts: pa.Table, *, top: int = 10) -> dict[str, Any]:
+    """Headline figures of what was merged, for the manifest.
 
     Returns ``n_records``, ``n_accounts``, ``n_merged_accounts`` (accounts of two or more
     records), ``n_records_merged`` (records in those), ``largest`` (the ``top`` biggest
-    merged accounts: account_id, name, n_members).
+    merged accounts, ``[accounts] report_examples``: account_id, name, n_members).
 
     Example
     -------
     >>> import pyarrow as pa
     >>> acc = pa.table({"account_id": ["1", "3"], "n_members": [2, 1], "name": ["A", "B"]})
-    >>> merge_report(acc)["n_merged_accounts"]
+    >>> merge_summary(acc)["n_merged_accounts"]
     1
     """
     n = np.asarray(accounts["n_members"].to_numpy(zero_copy_only=False), dtype=np.int64)

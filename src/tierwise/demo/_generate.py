@@ -30,6 +30,7 @@ from ..schema import TABLES
 from ..settings.demo import DemoSettings
 from . import _words as W
 from ._baskets import plant_pairs, planted_pairs
+from ._buildings import plant_shared_buildings
 from ._strings import fixed_ids, int_strings, join, pick, take_fixed, typos
 
 __all__ = ["DemoData", "generate"]
@@ -69,7 +70,8 @@ class DemoData:
         the same true company share it), is_prospect, true_wallet (yearly spend capacity in
         our categories, currency units), true_share_of_wallet, true_alive (at end_date),
         true_purchase_rate (orders per year while alive), true_dropout_prob (per order),
-        true_death_date (null while alive), costly, late_payer. Company-level truths repeat
+        true_death_date (null while alive), costly, late_payer, building_id (companies
+        sharing a building's address: see ``_buildings``). Company-level truths repeat
         on every record of the company; prospects have null alive/rate/dropout.
     end_date, seed
         The last day of the history and the seed it was generated with.
@@ -785,6 +787,7 @@ class _Generator:
             cut2,
             terms,
         )
+        customers, building = plant_shared_buildings(customers, rec_comp, rec_j, names, s.seed)
         order_c = np.argsort(rec_no)
         customers = customers.take(pa.array(order_c))
 
@@ -851,6 +854,9 @@ class _Generator:
                 ),
                 "costly": pa.array(np.concatenate([costly[rc], np.zeros(n_prospects, bool)])),
                 "late_payer": pa.array(np.concatenate([late[rc], np.zeros(n_prospects, bool)])),
+                "building_id": pa.concat_arrays(
+                    [building.take(pa.array(order_c)), pa.nulls(n_prospects, pa.string())]
+                ),
             }
         )
         return DemoData(

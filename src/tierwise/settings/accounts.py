@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from pydantic import Field, field_validator, model_validator
 
 from ._base import Section
@@ -40,9 +42,19 @@ class AccountSettings(Section):
         return [] if f is None else [f] if isinstance(f, str) else list(f)
 
     report_abc_cuts: list[float] = Field(default_factory=lambda: [0.8, 0.95])
-    """Cumulative shares of revenue (last 12 months) that close classes A and B in the
-    merge report, which lists the accounts whose class changes when their records are
-    merged ("3 records (C, C, B) → one A account"). Fractions. Default [0.8, 0.95]."""
+    """Cumulative shares of revenue (over ``report_window_months``) that close classes A,
+    B, ... in the merge report, which lists the accounts whose class changes when their
+    records are merged ("3 records (C, C, B) → one A account"): one class per cut, one for
+    the rest of the customers with revenue, and one for those without. Fractions between 0
+    and 1, increasing (0.8, not 80). Default [0.8, 0.95]."""
+
+    report_window_months: int = Field(default=12, ge=1, le=120)
+    """Months of revenue, ending at the analysis date, that the merge report ranks records
+    and accounts by; months. Default 12."""
+
+    report_examples: int = Field(default=10, ge=0, le=1000)
+    """Examples the manifest lists: the largest merged accounts and the accounts whose
+    class changes; accounts. Default 10."""
 
     enabled: bool = True
     """Look for duplicate customer records at all. When false every record is its own
@@ -79,10 +91,41 @@ class AccountSettings(Section):
     house number and name start; same phone; same e-mail domain; same tax id. A rule on
     city and name start alone is too loose for big cities (millions of pairs)."""
 
+    max_block_records: int = Field(default=300, ge=2)
+    """A blocking key value shared by more records than this (a common name, a big
+    company's e-mail domain) is too large a block: its records are told apart further by
+    the next column of ``block_refinements`` (and, where that is not enough, the next),
+    and a value still that common after the last one is not blocked on by that rule (the
+    other rules still find its pairs). Done automatically and reported in the manifest;
+    records. Default 300."""
+
+    block_refinements: list[str] = Field(
+        default_factory=lambda: ["city_norm", "postcode_prefix", "name_prefix", "address_number"]
+    )
+    """Columns added, in turn, to a blocking key whose block is larger than
+    ``max_block_records`` (derived column names as in ``blocking_rules``; a column the rule
+    already uses is skipped). Default city, postcode start, name start, house number."""
+
+    max_pairs_per_record: float = Field(default=10.0, gt=0.0)
+    """Budget of candidate pairs per customer record: when the blocking rules would compare
+    more pairs than this times the records, ``max_block_records`` is halved (and halved
+    again) for this run until they fit, and the manifest says so; pairs per record.
+    Default 10."""
+
+    max_rule_pairs_per_record: float = Field(default=2.0, gt=0.0)
+    """Budget of the deterministic rules' candidate pairs (records sharing a tax id, a
+    postcode, a phone or a street address) per customer record; beyond it their blocks are
+    tightened like the model's (a business park's postcode, a big city's "1 High Street");
+    pairs per record. Default 2."""
+
     max_blocked_pairs: int = Field(default=200_000_000, ge=1)
-    """Stop with an error when the blocking rules would generate more candidate pairs than
-    this (a rule too loose for the data, e.g. a huge shared e-mail domain); pairs. Default
-    200,000,000."""
+    """Most candidate pairs any run compares, whatever the budget per record gives; pairs.
+    Default 200,000,000."""
+
+    predict_chunk_pairs: int = Field(default=5_000_000, ge=10_000)
+    """Candidate pairs scored at a time: above this the pairs are scored in chunks (Splink's
+    chunked prediction), so memory holds one chunk's pairs, not all; pairs. Default
+    5,000,000."""
 
     em_max_pairs: int = Field(default=2_000_000, ge=1_000)
     """Most candidate pairs used by each expectation-maximisation training pass (a
@@ -105,6 +148,51 @@ class AccountSettings(Section):
     address_thresholds: list[float] = Field(default_factory=lambda: [0.92, 0.8])
     """Jaro-Winkler similarity levels for the normalised street address, strongest first;
     similarity (0-1). Default [0.92, 0.8]."""
+
+    city_threshold: float = Field(default=0.9, gt=0.0, lt=1.0)
+    """Jaro-Winkler similarity at which two city names count as nearly the same (a typo);
+    similarity (0-1). Default 0.9."""
+
+    identifier_max_edits: int = Field(default=1, ge=1, le=3)
+    """Phones and tax ids this many typed characters apart (Damerau-Levenshtein: a digit
+    wrong, missing, extra or two swapped) form the model's "nearly the same" level;
+    characters. Default 1."""
+
+    size_ratios: list[float] = Field(default_factory=lambda: [1.25, 2.0])
+    """Head-count levels of the model: two records whose employees are within this factor
+    of each other (larger / smaller), closest first; a larger difference is evidence that
+    the records are different companies. Ratios above 1, increasing. Default [1.25, 2.0]."""
+
+    name_guard: bool = True
+    """Never merge two records automatically when their names disagree (neither name's
+    words all appear, allowing a typo, in the other's), however much else agrees — an
+    address, a switchboard phone and a city are shared by every business in a building.
+    Only the same tax id overrides it. Such pairs go to the review queue instead.
+    Default true."""
+
+    tax_id_guard: bool = True
+    """Never merge two records automatically when both carry a tax id and the ids differ
+    (by more than ``identifier_max_edits`` characters): they are different legal entities,
+    whatever else agrees (a group's companies share a name, a domain and a city). Such
+    pairs go to the review queue instead. Default true."""
+
+    name_token_min_length: int = Field(default=4, ge=1, le=20)
+    """Words of a name shorter than this must be spelled the same to agree; longer ones
+    may differ by one typed character (a letter wrong, missing, extra or two swapped);
+    letters. Default 4."""
+
+    max_size_ratio: float = Field(default=4.0, gt=1.0)
+    """The deterministic rules (used where the model cannot be fitted) never merge two
+    records whose head counts differ by more than this factor; ratio. Default 4."""
+
+    em_passes: int = Field(default=2, ge=1, le=4)
+    """Expectation-maximisation passes that must succeed (blocking on the core name, then
+    the postcode; the city and the phone are fall-backs when a pass cannot train); passes.
+    Default 2."""
+
+    prefix_length: int = Field(default=3, ge=1, le=10)
+    """Characters of the core name in ``name_prefix`` and of the normalised postcode in
+    ``postcode_prefix``; characters. Default 3."""
 
     term_frequency_adjustments: bool = True
     """Weight exact agreement on name, city and e-mail domain by how rare the value is
@@ -132,8 +220,10 @@ class AccountSettings(Section):
     outlook.com, web.de, ...); list of domains. Default empty."""
 
     min_records: int = Field(default=50, ge=2)
-    """With fewer customer records than this the model is not fitted (too little data for
-    EM) and only stored decisions merge records; records. Default 50."""
+    """With fewer customer records than this the Fellegi–Sunter model is not fitted (too
+    little data for EM) and the deterministic rules look for duplicates instead (same tax
+    id; names that agree and the same postcode, phone or street address); records.
+    Default 50."""
 
     max_em_iterations: int = Field(default=25, ge=1)
     """Most iterations of each expectation-maximisation pass; iterations. Default 25."""
@@ -151,6 +241,39 @@ class AccountSettings(Section):
                     known = ", ".join(BLOCKING_COLUMNS)
                     raise ValueError(f"unknown column {col!r} in a blocking rule (use {known})")
         return rules
+
+    @field_validator("block_refinements")
+    @classmethod
+    def _known_refinement_columns(cls, cols: list[str]) -> list[str]:
+        for col in cols:
+            if col not in BLOCKING_COLUMNS:
+                known = ", ".join(BLOCKING_COLUMNS)
+                raise ValueError(f"unknown column {col!r} in block_refinements (use {known})")
+        return cols
+
+    @field_validator("report_abc_cuts")
+    @classmethod
+    def _cuts_are_increasing_fractions(cls, cuts: list[float]) -> list[float]:
+        if not cuts:
+            raise ValueError("give at least one cut (e.g. [0.8, 0.95])")
+        if any(not 0.0 < c < 1.0 for c in cuts):
+            raise ValueError(
+                f"cuts are cumulative shares of revenue between 0 and 1 (0.8 for 80%), got {cuts}"
+            )
+        if any(b <= a for a, b in itertools.pairwise(cuts)):
+            raise ValueError(f"list the cuts in increasing order (class A first), got {cuts}")
+        return cuts
+
+    @field_validator("size_ratios")
+    @classmethod
+    def _ratios_increasing_above_one(cls, ratios: list[float]) -> list[float]:
+        if not ratios:
+            raise ValueError("give at least one head-count ratio (e.g. [1.25, 2.0])")
+        if any(r <= 1.0 for r in ratios):
+            raise ValueError(f"head-count ratios are above 1 (larger / smaller), got {ratios}")
+        if any(b <= a for a, b in itertools.pairwise(ratios)):
+            raise ValueError(f"list the head-count ratios closest first, got {ratios}")
+        return ratios
 
     @field_validator("name_thresholds", "address_thresholds")
     @classmethod

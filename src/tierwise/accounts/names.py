@@ -1,0 +1,318 @@
+"""Do two company names agree? Word by word, allowing a typo, on Arrow and NumPy.
+
+Two businesses in one building share the address, the postcode, the city and often the
+switchboard number; what tells them apart is the name. A string similarity on the whole
+name is a poor judge of that: "mason acme dental" and "mason acme maintenance" share a long
+start and score high on Jaro-Winkler, yet they are two companies. Here two names *agree*
+when every word of one of them is found in the other — spelled the same, or, for words of
+at least ``min_token_length`` letters, one typed character apart (a letter wrong, missing,
+extra, or two neighbours swapped: Damerau-Levenshtein distance 1) or as an abbreviation
+(the start of a longer word: "deli" in "delicatessen", though "bradleycatering" is not
+found in "bradley foods") — or when the names written without spaces
+are the same ("masonacme" / "mason acme"), or, for names of at least twice
+``min_token_length`` letters, one typed character apart.
+So "acme" agrees with "acme dental" (a word left out) and "ashwroth" with "ashworth" (a
+typo), while "riverside hotel" and "riverside cycles" disagree. A legal form that survived
+normalisation because it was mistyped or glued to the last word ("sonslimited", "tld")
+is disregarded.
+
+Everything is vectorised: names are split into words with Arrow, every word of one name is
+paired with every word of the other in NumPy index arithmetic, and the edit-distance test
+runs on fixed-width byte matrices built from Arrow's buffers, a batch of word pairs at a
+time.
+
+Example
+-------
+>>> import pyarrow as pa
+>>> left = pa.array(["mason acme dental", "acme", "ashwroth", "riverside hotel", None])
+>>> right = pa.array(["mason acme maintenance", "acme dental", "ashworth", "riverside cycles",
+...                   "acme"])
+>>> names_agree(left, right).to_pylist()
+[False, True, True, False, None]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["names_agree", "one_edit_apart"]
+
+#: Words (and names written without spaces) are compared on their first this many bytes
+#: of UTF-8: the width of the byte matrices. Names are folded to ASCII where their script
+#: allows, so a byte is a letter; a letter of another script counts as two to four.
+_WIDTH = 40
+
+#: Word pairs compared per batch (bounds the matrices' memory: about 2 × 40 × 4 bytes each).
+_BATCH = 200_000
+
+#: Legal forms that survive normalisation when mistyped ("Ltd" typed "tLd" or "gLtd") or
+#: glued to the last word ("SonsLimited"); the agreement test disregards them there.
+_LEGAL_NOISE = ("ltd", "limited", "plc", "llp", "llc", "gmbh", "sarl", "srl")
+
+
+def _bytes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of strings (no NULLs), cut to the first ``_WIDTH``: their offsets
+    and the data, from Arrow's buffers (no Python object per string)."""
+    values = pc.binary_slice(values.cast(pa.binary()), 0, _WIDTH).cast(pa.large_binary())
+    n = len(values)
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[
+        values.offset : values.offset + n + 1
+    ]
+    buf = values.buffers()[2]
+    data = np.frombuffer(buf, dtype=np.uint8) if buf is not None else np.zeros(0, np.uint8)
+    return offsets, data
+
+
+def _matrix(offsets: np.ndarray, data: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as an (n, width) matrix of their bytes, 0-padded, and their lengths."""
+    lengths = np.diff(offsets)
+    n = len(lengths)
+    if data.size == 0 or width == 0:
+        return np.zeros((n, max(width, 1)), dtype=np.uint8), lengths
+    cols = np.arange(width)
+    at = np.minimum(offsets[:-1, None] + cols[None, :], data.size - 1)
+    m = np.where(cols[None, :] < lengths[:, None], data[at], 0).astype(np.uint8)
+    return m, lengths
+
+
+def _pair_matrices(
+    left: pa.Array, right: pa.Array
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Byte matrices of two string arrays, as wide as their longest string."""
+    lo, ld = _bytes(left)
+    ro, rd = _bytes(right)
+    width = int(max(np.diff(lo).max(initial=0), np.diff(ro).max(initial=0)))
+    a, la = _matrix(lo, ld, width)
+    b, lb = _matrix(ro, rd, width)
+    return a, la, b, lb
+
+
+def _one_edit(a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray) -> np.ndarray:
+    """Rows where ``a`` and ``b`` are equal or one typed character apart."""
+    rows = np.arange(len(a))
+    mism = a != b
+    n_mism = mism.sum(axis=1)
+    out = n_mism == 0
+    same_len = la == lb
+    # one letter wrong
+    out |= same_len & (n_mism == 1)
+    # two neighbouring letters swapped
+    i = mism.argmax(axis=1)
+    j = np.minimum(i + 1, a.shape[1] - 1)
+    out |= (
+        same_len
+        & (n_mism == 2)
+        & mism[rows, j]
+        & (a[rows, i] == b[rows, j])
+        & (a[rows, j] == b[rows, i])
+    )
+    # one letter missing from the shorter: the longer without its first differing letter
+    # equals the shorter
+    one_longer = np.abs(la - lb) == 1
+    if one_longer.any():
+        k = np.flatnonzero(one_longer)
+        a_longer = (la[k] > lb[k])[:, None]
+        g = np.where(a_longer, a[k], b[k])
+        s = np.where(a_longer, b[k], a[k])
+        p = (g != s).argmax(axis=1)
+        cols = np.arange(g.shape[1])[None, :]
+        shifted = np.where(cols >= p[:, None], np.roll(g, -1, axis=1), g)
+        shifted[:, -1] = 0
+        out[k] = (shifted == s).all(axis=1)
+    return out
+
+
+def one_edit_apart(left: pa.Array, right: pa.Array) -> np.ndarray:
+    """Where two text arrays are equal or one typed character apart (Damerau-Levenshtein ≤ 1).
+
+    Parameters
+    ----------
+    left, right
+        Text arrays of equal length without NULLs (compared on their first 40 bytes of
+        UTF-8; a letter outside ASCII is two to four bytes, so two such letters swapped or
+        mistyped count as more than one edit).
+
+    Returns
+    -------
+    A boolean NumPy array, one value per row.
+
+    Example
+    -------
+    >>> import pyarrow as pa
+    >>> one_edit_apart(pa.array(["acme", "acme", "acme", "acme"]),
+    ...                pa.array(["acne", "amce", "acm", "ace co"])).tolist()
+    [True, True, True, False]
+    """
+    n = len(left)
+    out = np.zeros(n, dtype=bool)
+    for start in range(0, n, _BATCH):
+        stop = min(start + _BATCH, n)
+        a, la, b, lb = _pair_matrices(
+            left.slice(start, stop - start), right.slice(start, stop - start)
+        )
+        out[start:stop] = _one_edit(a, la, b, lb)
+    return out
+
+
+def _without_legal_noise(names: pa.Array) -> pa.Array:
+    """Names with a mistyped or glued legal form at the end taken off (for comparing).
+
+    "beacon sonslimited" → "beacon sons"; "wallace tld" → "wallace"; "sterling engineerin
+    gltd" → "sterling engineerin". A name that is nothing else keeps it.
+    """
+    forms = "|".join(sorted(_LEGAL_NOISE, key=len, reverse=True))
+    glued = pc.replace_substring_regex(names, rf"^(.*[^\s]{{2}})(?:{forms})$", r"\1")
+    words = pc.utf8_split_whitespace(glued)
+    n_words = np.asarray(pc.list_value_length(words).to_numpy(zero_copy_only=False), np.int64)
+    several = np.flatnonzero(n_words >= 2)
+    if several.size == 0:
+        return glued
+    flat = words.flatten()
+    ends = np.cumsum(n_words)
+    last = flat.take(pa.array(ends[several] - 1))
+    offsets, data = _bytes(last)
+    longest = max(len(f) for f in _LEGAL_NOISE) + 1
+    a, la = _matrix(offsets, data, longest)
+    mistyped = np.zeros(len(several), dtype=bool)
+    short = la <= longest  # a longer word is more than one edit from every form
+    for form in _LEGAL_NOISE:
+        code = np.zeros(longest, dtype=np.uint8)
+        code[: len(form)] = np.frombuffer(form.encode(), dtype=np.uint8)
+        b = np.broadcast_to(code, a.shape)
+        lb = np.full(len(la), len(form))
+        mistyped |= short & _one_edit(a, la, b, lb)
+    drop = several[mistyped]
+    if drop.size == 0:
+        return glued
+    cut = pc.replace_substring_regex(glued.take(pa.array(drop)), r"\s+[^\s]+$", "")
+    out = np.asarray(glued.to_numpy(zero_copy_only=False), dtype=object)
+    out[drop] = np.asarray(cut.to_numpy(zero_copy_only=False), dtype=object)
+    return pa.array(out, pa.string())
+
+
+def _words_match(left: pa.Array, right: pa.Array, min_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where a left word is found in a right word, and a right word in a left one.
+
+    A word is found in another one typed character away (the longer of the two has at
+    least ``min_length`` letters), or when it abbreviates it: at least ``min_length``
+    letters that start the other ("deli" in "delicatessen"; not the other way round, so
+    "bradleycatering" is not found in "bradley").
+    """
+    n = len(left)
+    in_right = np.zeros(n, dtype=bool)
+    in_left = np.zeros(n, dtype=bool)
+    for start in range(0, n, _BATCH):
+        stop = min(start + _BATCH, n)
+        a, la, b, lb = _pair_matrices(
+            left.slice(start, stop - start), right.slice(start, stop - start)
+        )
+        edit = _one_edit(a, la, b, lb) & (np.maximum(la, lb) >= min_length)
+        a_starts_b = ((a == b) | (a == 0)).all(axis=1) & (la >= min_length) & (la < lb)
+        b_starts_a = ((a == b) | (b == 0)).all(axis=1) & (lb >= min_length) & (lb < la)
+        in_right[start:stop] = edit | a_starts_b
+        in_left[start:stop] = edit | b_starts_a
+    return in_right, in_left
+
+
+def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.cast(pa.string())
+
+
+def names_agree(
+    left: pa.Array | pa.ChunkedArray,
+    right: pa.Array | pa.ChunkedArray,
+    *,
+    min_token_length: int = 4,
+) -> pa.Array:
+    """Whether each pair of (normalised) company names agree, word by word.
+
+    Parameters
+    ----------
+    left, right
+        Names of the two records of each pair, already normalised (lower case, no legal
+        form; ``name_core`` of :func:`tierwise.accounts.normalise_customers`).
+    min_token_length
+        Words shorter than this must be spelled the same; longer words may be one typed
+        character apart, and a word at least this long may stand for a longer word it
+        starts (``[accounts] name_token_min_length``).
+
+    Returns
+    -------
+    A boolean array: true where every word of one name is found in the other (or the
+    names without spaces are one typed character apart), false where each name has a word
+    the other lacks, NULL where either name is missing.
+
+    Example
+    -------
+    >>> import pyarrow as pa
+    >>> names_agree(pa.array(["acme dental"]), pa.array(["acme dnetal"])).to_pylist()
+    [True]
+    """
+    left, right = _as_array(left), _as_array(right)
+    n = len(left)
+    if len(right) != n:
+        raise ValueError("names_agree needs two arrays of the same length")
+    known = pc.and_(
+        pc.and_(pc.is_valid(left), pc.is_valid(right)),
+        pc.and_(
+            pc.greater(pc.utf8_length(pc.fill_null(left, "")), 0),
+            pc.greater(pc.utf8_length(pc.fill_null(right, "")), 0),
+        ),
+    )
+    known_np = np.asarray(known.to_numpy(zero_copy_only=False), dtype=bool)
+    left = _without_legal_noise(pc.fill_null(left, ""))
+    right = _without_legal_noise(pc.fill_null(right, ""))
+    lw = pc.utf8_split_whitespace(left)
+    rw = pc.utf8_split_whitespace(right)
+    l_tok, r_tok = lw.flatten(), rw.flatten()
+    l_pair = np.asarray(pc.list_parent_indices(lw).to_numpy(zero_copy_only=False), np.int64)
+    n_l = np.asarray(pc.list_value_length(lw).to_numpy(zero_copy_only=False), np.int64)
+    n_r = np.asarray(pc.list_value_length(rw).to_numpy(zero_copy_only=False), np.int64)
+    r_start = np.concatenate([[0], np.cumsum(n_r)[:-1]]).astype(np.int64)
+
+    # every word of the left name against every word of the right name of the same pair
+    per_left_word = n_r[l_pair]
+    cross_l = np.repeat(np.arange(len(l_tok), dtype=np.int64), per_left_word)
+    group_start = np.cumsum(per_left_word) - per_left_word
+    offset = np.arange(len(cross_l), dtype=np.int64) - np.repeat(group_start, per_left_word)
+    cross_r = r_start[l_pair[cross_l]] + offset
+
+    tl = l_tok.take(pa.array(cross_l))
+    tr = r_tok.take(pa.array(cross_r))
+    same = np.asarray(pc.equal(tl, tr).to_numpy(zero_copy_only=False), dtype=bool)
+    longer = np.maximum(
+        np.asarray(pc.utf8_length(tl).to_numpy(zero_copy_only=False)),
+        np.asarray(pc.utf8_length(tr).to_numpy(zero_copy_only=False)),
+    )
+    l_ok, r_ok = same.copy(), same.copy()
+    fuzzy = ~same & (longer >= min_token_length)
+    if fuzzy.any():
+        idx = pa.array(np.flatnonzero(fuzzy))
+        l_ok[fuzzy], r_ok[fuzzy] = _words_match(tl.take(idx), tr.take(idx), min_token_length)
+
+    l_found = np.bincount(cross_l, weights=l_ok, minlength=len(l_tok)) > 0
+    r_found = np.bincount(cross_r, weights=r_ok, minlength=len(r_tok)) > 0
+    r_pair = np.asarray(pc.list_parent_indices(rw).to_numpy(zero_copy_only=False), np.int64)
+    l_missing = np.bincount(l_pair, weights=~l_found, minlength=n)
+    r_missing = np.bincount(r_pair, weights=~r_found, minlength=n)
+    agree = ((l_missing == 0) & (n_l > 0)) | ((r_missing == 0) & (n_r > 0))
+
+    # the names without spaces: "masonacme" is "mason acme" with a space left out
+    rest = np.flatnonzero(known_np & ~agree)
+    if rest.size:
+        idx = pa.array(rest)
+        joined_l = pc.replace_substring(left.take(idx), " ", "")
+        joined_r = pc.replace_substring(right.take(idx), " ", "")
+        same = np.asarray(pc.equal(joined_l, joined_r).to_numpy(zero_copy_only=False), bool)
+        # a typo on top of a moved space, in names long enough to tell a typo from a word
+        longer = np.maximum(
+            np.asarray(pc.utf8_length(joined_l).to_numpy(zero_copy_only=False)),
+            np.asarray(pc.utf8_length(joined_r).to_numpy(zero_copy_only=False)),
+        )
+        typo = one_edit_apart(joined_l, joined_r) & (longer >= 2 * min_token_length)
+        agree[rest] = same | typo
+    return pa.array(agree, mask=~known_np)
