@@ -14,9 +14,10 @@ def abc_classes(values: np.ndarray, cuts: Sequence[float] = (0.8, 0.95)) -> np.n
     """Pareto ABC classes by share of total value.
 
     Customers are ranked by value; a customer is A while the customers ranked above it hold
-    less than ``cuts[0]`` of the total, B below ``cuts[1]``, C for the rest with positive
-    value, and D for zero, negative or missing value. Ties are broken by position, so equal
-    inputs give equal outputs.
+    less than ``cuts[0]`` of the total, B below ``cuts[1]``, and so on, one class per cut and
+    one more for the rest with positive value; zero, negative or missing value gets the
+    letter after that (D with the two default cuts, E with three). Ties are broken by
+    position, so equal inputs give equal outputs.
 
     Parameters
     ----------
@@ -29,9 +30,11 @@ def abc_classes(values: np.ndarray, cuts: Sequence[float] = (0.8, 0.95)) -> np.n
     --------
     >>> abc_classes(np.array([50.0, 30.0, 15.0, 5.0, 0.0])).tolist()
     ['A', 'A', 'B', 'C', 'D']
+    >>> abc_classes(np.array([50.0, 30.0, 15.0, 5.0, 0.0]), cuts=(0.5, 0.8, 0.95)).tolist()
+    ['A', 'B', 'C', 'D', 'E']
     """
     v = np.asarray(values, dtype=np.float64)
-    out = np.full(v.shape, "D", dtype=object)
+    out = np.full(v.shape, chr(ord("A") + len(cuts) + 1), dtype=object)
     positive = np.isfinite(v) & (v > 0)
     if not positive.any():
         return out
