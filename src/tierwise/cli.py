@@ -385,7 +385,8 @@ def _demo(kw: dict[str, Any]) -> None:
     out: Path = kw["out"]
     n, seed = kw["customers"], kw["seed"]
     with _errors():
-        settings = Settings().with_updates(run={"seed": seed})
+        # the demo's company invoices in euros
+        settings = Settings().with_updates(run={"seed": seed}, segments={"currency_symbol": "€"})
         if kw.get("engine"):
             settings = settings.with_updates(run={"engine": kw["engine"]})
         check_output_target(out / "output")

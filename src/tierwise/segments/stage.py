@@ -184,7 +184,7 @@ def segment_customers(
     ...     "wallet": [2000.0, 9000, 800, 7000, 300, 200, 100, 150],
     ...     "revenue_12m": [1500.0, 1000, 700, 300, 250, 150, 90, 100],
     ... })
-    >>> s = SegmentSettings(stability_resamples=0, niche_max=1)
+    >>> s = SegmentSettings(stability_resamples=0, niche_max=1, currency_symbol="€")
     >>> r = segment_customers(t, s, seed=1)
     >>> r.customers.column("value_class").to_pylist()
     ['A', 'A', 'C', 'B', 'D', 'D', 'D', 'D']

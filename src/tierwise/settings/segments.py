@@ -290,8 +290,10 @@ class SegmentSettings(Section):
     """Yearly review without a previous run and without a defection risk: share of each
     class the goals aim to keep in the class or above; fraction. Default 0.9."""
 
-    currency_symbol: str = "€"
-    """Symbol printed before money in class_reason. Default "€"."""
+    currency_symbol: str = ""
+    """Symbol printed before money in the reasons (class_reason, coverage_reason), e.g. "€"
+    or "$". Default "" (amounts printed without a symbol: the inputs carry no currency; the
+    demo prints "€")."""
 
     overrides_file: str | None = None
     """CSV or Excel file of back-end overrides (customer_id, value_class and/or tier,
