@@ -15,7 +15,7 @@ from ..settings.crosssell import CrossSellSettings
 from ._lines import Level, as_date, run_query
 from .evaluate import evaluate_hit_rate
 from .recommend import Recommendations, recommend
-from .rules import RULE_COLUMNS, basket_rules
+from .rules import RULE_COLUMNS, basket_rules, basket_sizes
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -259,16 +259,26 @@ def crosssell_stage(
         level = other
     past = tx.filter(tx.date.cast("date") <= day)
     by_level: dict[str, pa.Table] = {}
+    rules_manifest: dict[str, dict[str, Any]] = {}
     for lvl in dict.fromkeys([*s.rule_levels, level]):
-        if present[lvl]:
-            by_level[lvl] = run_query(basket_rules(past, s, level=lvl), f"the {lvl} basket rules")
-    rules_manifest = {
-        lvl: {
+        if not present[lvl]:
+            continue
+        by_level[lvl] = t = run_query(basket_rules(past, s, level=lvl), f"the {lvl} basket rules")
+        sizes = run_query(basket_sizes(past, s, level=lvl), f"the {lvl} basket sizes").to_pylist()
+        n_all = int(sizes[0]["n_baskets_all"] or 0) if sizes else 0
+        n_over = int(sizes[0]["n_baskets_over_cap"] or 0) if sizes else 0
+        rules_manifest[lvl] = {
             "n_rules": t.num_rows,
-            "n_baskets": int(t.column("n_baskets")[0].as_py()) if t.num_rows else None,
+            "n_baskets": n_all - n_over,
+            "n_baskets_over_cap": n_over,
+            "n_items_over_cap": int(sizes[0]["n_items_over_cap"] or 0) if sizes else 0,
         }
-        for lvl, t in by_level.items()
-    }
+        if n_over:
+            warnings.append(
+                f"{n_over:,} of {n_all:,} baskets ({n_over / n_all:.1%}) hold more than "
+                f"{s.max_basket_items} distinct {lvl}s and are left out of the {lvl} basket "
+                f"rules; [crosssell] max_basket_items = {s.max_basket_items} sets the cap"
+            )
     res = next_best_products(
         tx,
         customers,
