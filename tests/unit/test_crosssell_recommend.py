@@ -82,7 +82,7 @@ def test_scores_peers_and_rules_by_hand(engine: Engine) -> None:
     assert cup["rank"] == 1
     assert cup["reason"] == (
         "75% of 4 look-alikes (x) buy cup (cat_cup); "
-        "buys tea, not cup: 60% of orders with tea also hold cup"
+        "buys tea (cat_tea), not cup (cat_cup): 60% of orders with tea also hold cup"
     )
     spoon = got[("d", "spoon")]
     assert (spoon["peer_share"], spoon["rank"], spoon["source"]) == (0.5, 2, "peers")
@@ -119,7 +119,9 @@ def test_rule_alone_proposes_an_item_no_peer_buys(engine: Engine) -> None:
     assert saucer["score"] == pytest.approx(0.3)
     # no peer buys it: the typical spend is all buyers' (z: 8 over 24 months)
     assert saucer["typical_spend"] == pytest.approx(4.0)
-    assert saucer["reason"] == "buys spoon, not saucer: 30% of orders with spoon also hold saucer"
+    assert saucer["reason"] == (
+        "buys spoon (cat_spoon), not saucer (cat_saucer): 30% of orders with spoon also hold saucer"
+    )
 
 
 def test_list_length_and_order_follow_the_settings(engine: Engine) -> None:
@@ -253,3 +255,38 @@ def test_recommendations_are_the_same_on_spark(engine: Engine, spark_engine: Eng
     for name in duck.tables:
         assert spark.tables[name].equals(duck.tables[name]), name
     assert spark.customers.equals(duck.customers)
+
+
+def test_items_show_their_category_in_reasons_and_the_crm_export(engine: Engine) -> None:
+    from tierwise.report.crm import crm_export
+
+    cats = {"tea": "drinks", "cup": "tableware", "spoon": "tableware"}
+    tx = TEA_CUP.set_column(
+        TEA_CUP.column_names.index("product_category"),
+        "product_category",
+        pa.array([cats[p] for p in TEA_CUP.column("product_id").to_pylist()]),
+    )
+    res = next_best_products(engine.from_arrow(tx), CUSTOMERS, RULES, S, as_of=DAY, seed=0)
+    d = [r for r in res.tables["cross_sell"].to_pylist() if r["customer_id"] == "d"]
+    assert d[0]["reason"] == (
+        "75% of 4 look-alikes (x) buy cup (tableware); "
+        "buys tea (drinks), not cup (tableware): 60% of orders with tea also hold cup"
+    )
+    crm = crm_export(CUSTOMERS, res.tables["cross_sell"])
+    got = dict(
+        zip(
+            crm.column("account_id").to_pylist(),
+            crm.column("next_best_products").to_pylist(),
+            strict=True,
+        )
+    )
+    assert got["d"] == "cup (tableware); spoon (tableware)"
+    # without product_category on the lines: the ids alone, nothing invented
+    bare = engine.from_arrow(TEA_CUP.drop_columns(["product_category"]))
+    res = next_best_products(bare, CUSTOMERS, RULES, S, as_of=DAY, seed=0)
+    d = [r for r in res.tables["cross_sell"].to_pylist() if r["customer_id"] == "d"]
+    assert d[0]["reason"] == (
+        "75% of 4 look-alikes (x) buy cup; buys tea, not cup: 60% of orders with tea also hold cup"
+    )
+    crm = crm_export(CUSTOMERS, res.tables["cross_sell"])
+    assert crm.column("next_best_products").to_pylist()[3] == "cup; spoon"

@@ -53,6 +53,7 @@ __all__ = [
     "UP_SELL_COLUMNS",
     "Recommendations",
     "customer_items",
+    "item_labels",
     "recommend",
 ]
 
@@ -191,12 +192,28 @@ def _money(x: pd.Series) -> pd.Series:
     return x.astype(float).round().astype("int64").map("{:,}".format)
 
 
+def item_labels(items: pd.Series, categories: pd.Series) -> pd.Series:
+    """An item as people read it: its id with its category beside it, where the lines
+    carry one that differs from the id ("SKU00132 (Safety & PPE)"); the id alone else.
+
+    Examples
+    --------
+    >>> labels = item_labels(pd.Series(["p1", "p2", "tools"]), pd.Series(["tools", None, "tools"]))
+    >>> labels.tolist()
+    ['p1 (tools)', 'p2', 'tools']
+    """
+    items = items.astype(object)
+    cats = categories.astype(object)
+    known = cats.notna() & (cats != items) & items.notna()
+    out = items.copy()
+    out[known] = items[known].astype(str) + " (" + cats[known].astype(str) + ")"
+    return out
+
+
 def _reasons(df: pd.DataFrame, level: Level) -> pd.Series:
     """One readable sentence per recommendation, from its strongest signals."""
-    if level == "product":
-        label = df["item"] + " (" + df["category"].fillna("no category") + ")"
-    else:
-        label = df["item"]
+    label = item_labels(df["item"], df["category"])
+    ante = item_labels(df["rule_antecedent"].fillna(""), df["rule_antecedent_category"])
     peer = (
         _pct(df["peer_share"])
         + " of "
@@ -208,9 +225,9 @@ def _reasons(df: pd.DataFrame, level: Level) -> pd.Series:
     )
     rule = (
         "buys "
-        + df["rule_antecedent"].fillna("")
+        + ante
         + ", not "
-        + df["item"]
+        + label
         + ": "
         + _pct(df["rule_confidence"].fillna(0.0))
         + " of orders with "
@@ -280,7 +297,7 @@ def recommend(
     >>> rec.cross_sell.select(["customer_id", "item", "score"]).to_pylist()
     [{'customer_id': 'b', 'item': 'cup', 'score': 1.0}]
     >>> rec.cross_sell.column("reason")[0].as_py()
-    '100% of 2 look-alikes (x) buy cup (no category)'
+    '100% of 2 look-alikes (x) buy cup'
     """
     s = settings or CrossSellSettings()
     lvl: Level = level or s.level
@@ -448,11 +465,12 @@ def _lookup(
 
 
 def _categories(ci: ir.Table, level: Level, got: pa.Table) -> dict[str, str]:
+    """The category of each recommended item and of each rule's antecedent (products)."""
     if level == "category" or got.num_rows == 0:
         return {}
-    wanted = ibis.memtable(
-        pa.table({"item": pa.array(sorted(set(got.column("item").to_pylist())))})
-    )
+    names = set(got.column("item").to_pylist()) | set(got.column("rule_antecedent").to_pylist())
+    names.discard(None)
+    wanted = ibis.memtable(pa.table({"item": pa.array(sorted(names), pa.string())}))
     t = ci.semi_join(wanted, "item")
     cat = run_query(
         t.group_by("item").aggregate(category=t.category.max()).order_by("item"),
@@ -466,6 +484,9 @@ def _categories(ci: ir.Table, level: Level, got: pa.Table) -> dict[str, str]:
 def _finish_cross_sell(got: pa.Table, cats: dict[str, str], level: Level) -> pa.Table:
     df = got.to_pandas()
     df["category"] = df["item"] if level == "category" else df["item"].map(cats)
+    df["rule_antecedent_category"] = (
+        df["rule_antecedent"] if level == "category" else df["rule_antecedent"].map(cats)
+    )
     df = df.rename(columns={"peer_label": "peer_group"})
     has_rule = df["rule_confidence"].notna()
     has_peer = df["peer_share"] > 0

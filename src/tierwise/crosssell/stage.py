@@ -14,7 +14,7 @@ import pyarrow as pa
 from ..settings.crosssell import CrossSellSettings
 from ._lines import Level, as_date, run_query
 from .evaluate import evaluate_hit_rate
-from .recommend import Recommendations, recommend
+from .recommend import Recommendations, item_labels, recommend
 from .rules import RULE_COLUMNS, basket_rules, basket_sizes
 
 if TYPE_CHECKING:
@@ -78,10 +78,7 @@ def _customer_columns(customers: pa.Table, rec: Recommendations, s: CrossSellSet
     cs = rec.cross_sell.select(["customer_id", "rank", "item", "category", "expected_value"])
     df = cs.to_pandas()
     df = df[df["rank"] <= s.crm_top_n]
-    if rec.level == "product":
-        df["label"] = df["item"] + " (" + df["category"].fillna("no category") + ")"
-    else:
-        df["label"] = df["item"]
+    df["label"] = item_labels(df["item"], df["category"])
     top = df.groupby("customer_id", sort=True).agg(
         next_best_products=("label", "; ".join),
         cross_sell_value=("expected_value", lambda x: x.sum(min_count=1)),
@@ -154,7 +151,7 @@ def next_best_products(
     >>> res = next_best_products(tx, cust, None, CrossSellSettings(min_peers=2),
     ...     as_of=day, seed=1)
     >>> res.customers.column("next_best_products").to_pylist()
-    [None, 'cup (no category)', None]
+    [None, 'cup', None]
     """
     s = settings or CrossSellSettings()
     rec = recommend(
@@ -232,7 +229,7 @@ def crosssell_stage(
     >>> res = crosssell_stage(tx, cust, s, as_of=day, seed=1)
     >>> print(res.tables["cross_sell"].column("reason")[0].as_py().replace("; ", "\\n"))
     100% of 2 look-alikes (x) buy cup (ware)
-    buys tea, not cup: 67% of orders with tea also hold cup
+    buys tea (drinks), not cup (ware): 67% of orders with tea also hold cup
     """
     s = settings or CrossSellSettings()
     day = as_date(as_of)
