@@ -148,6 +148,13 @@ class CrossSellSettings(Section):
     """At most this many of those customers are evaluated (a random sample drawn with the
     run seed); customers. Default 20000."""
 
+    eval_production_peers: bool = True
+    """Measure the hit rate a second time with the production look-alikes (``peer_columns``,
+    the segments stage's class and niche) when the customer table has them. Those are
+    computed from the whole history, the evaluation's horizon included, so this second
+    figure may be optimistic; the headline figure uses ``fallback_peer_columns``. Default
+    true."""
+
     @field_validator("size_bands")
     @classmethod
     def _bands_increase(cls, value: list[float]) -> list[float]:
