@@ -133,3 +133,41 @@ def test_hit_rate_counts_customers_with_a_new_item_in_their_top_k() -> None:
     ids = pa.array(["a", "b", "c"])
     assert _hit_rate(recs, truth, ids, 1) == 0.0
     assert _hit_rate(recs, truth, ids, 2) == pytest.approx(1 / 3)  # only a's y, at rank 2
+
+
+def test_production_peers_are_measured_beside_the_firmographic_ones(engine: Engine) -> None:
+    # 40 customers in one industry; value class A (c00-c19) and B (c20-c39). Before the
+    # cutoff all buy p0; c00-c09 buy a; c30-c39 and c20-c21 buy q1-q6 (12 buyers each, all
+    # B). After it, c10-c19 buy a. Over all customers the q items are the favourites
+    # (12 of 39 against 10 of 39 for a), so industry peers put q1-q5 in the top 5; within
+    # class A, a is the favourite (10 of 19) and no A customer buys a q item.
+    old = dt.date(2023, 1, 2)
+    rows = []
+    for i in range(40):
+        c = f"c{i:02d}"
+        items = ["p0"] + (["a"] if i < 10 else [])
+        items += [f"q{j}" for j in range(1, 7)] if i >= 30 or i in (20, 21) else []
+        rows += [_line(c, old, item, f"{c}-old") for item in items]
+        if 10 <= i < 20:
+            rows.append(_line(c, FUTURE, "a", f"{c}-new"))
+    cust = _customers(IDS).append_column("value_class", pa.array(["A"] * 20 + ["B"] * 20))
+    tx = engine.from_arrow(pa.Table.from_pylist(rows))
+    ev = evaluate_hit_rate(tx, cust, S, as_of=AS_OF, seed=1)
+    assert ev["status"] == "ok" and ev["n_customers"] == 10
+    # the headline figure: firmographic peers, known at the cutoff
+    assert ev["peer_columns"] == ["industry"]
+    assert "value_class" in ev["peer_definition"]
+    assert (ev["hit_rate_at_5"], ev["hit_rate_at_10"]) == (0.0, 1.0)
+    prod = ev["production_peers"]
+    assert prod["status"] == "ok" and prod["peer_columns"] == ["value_class"]
+    assert prod["hit_rate_at_5"] == 1.0
+    assert prod["popularity_hit_rate_at_5"] == ev["popularity_hit_rate_at_5"] == 0.0
+    assert "optimistic" in prod["caution"]
+    # switched off, or without the production columns: said, not measured
+    off = evaluate_hit_rate(
+        tx, cust, S.model_copy(update={"eval_production_peers": False}), as_of=AS_OF, seed=1
+    )
+    assert off["production_peers"]["status"] == "skipped"
+    assert off["hit_rate_at_5"] == ev["hit_rate_at_5"]
+    bare = evaluate_hit_rate(tx, _customers(IDS), S, as_of=AS_OF, seed=1)
+    assert "none of peer_columns" in bare["production_peers"]["reason"]

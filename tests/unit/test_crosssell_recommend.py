@@ -82,7 +82,7 @@ def test_scores_peers_and_rules_by_hand(engine: Engine) -> None:
     assert cup["rank"] == 1
     assert cup["reason"] == (
         "75% of 4 look-alikes (x) buy cup (cat_cup); "
-        "buys tea, not cup: 60% of orders with tea also hold cup"
+        "buys tea (cat_tea), not cup (cat_cup): 60% of orders with tea also hold cup"
     )
     spoon = got[("d", "spoon")]
     assert (spoon["peer_share"], spoon["rank"], spoon["source"]) == (0.5, 2, "peers")
@@ -119,7 +119,9 @@ def test_rule_alone_proposes_an_item_no_peer_buys(engine: Engine) -> None:
     assert saucer["score"] == pytest.approx(0.3)
     # no peer buys it: the typical spend is all buyers' (z: 8 over 24 months)
     assert saucer["typical_spend"] == pytest.approx(4.0)
-    assert saucer["reason"] == "buys spoon, not saucer: 30% of orders with spoon also hold saucer"
+    assert saucer["reason"] == (
+        "buys spoon (cat_spoon), not saucer (cat_saucer): 30% of orders with spoon also hold saucer"
+    )
 
 
 def test_list_length_and_order_follow_the_settings(engine: Engine) -> None:
@@ -233,6 +235,51 @@ def test_up_sell_by_spend_and_by_price(engine: Engine) -> None:
     assert up["p5"]["reason"].startswith("buys the cheaper k lines: 5.0 per unit")
 
 
+def test_up_sell_by_category_share_of_wallet(engine: Engine) -> None:
+    def line(c: str, cat: str, rev: float) -> dict:
+        return {
+            "customer_id": c,
+            "date": DAY,
+            "revenue": rev,
+            "order_id": c,
+            "product_id": f"sku_{cat}",
+            "product_category": cat,
+            "quantity": rev / 10,  # one price everywhere: no price leads
+            "cost": rev / 2,
+            "is_return": False,
+            "is_cancel": False,
+        }
+
+    spend = {"s1": (100, 100), "s2": (200, 200), "s3": (300, 300), "s4": (150, 1350)}
+    spend["s5"] = (50, 50)
+    rows = [line(c, cat, v) for c, kv in spend.items() for cat, v in zip("km", kv, strict=True)]
+    tx = engine.from_arrow(pa.Table.from_pylist(rows))
+    cust = pa.table({"customer_id": list(spend), "industry": ["x"] * 5})
+    s = S.model_copy(update={"lookback_months": 12})
+    up = recommend(tx, cust, None, s, as_of=DAY).up_sell.to_pylist()
+    got = {(r["customer_id"], r["category"]): r for r in up}
+    # s4 spends 150 on k, the median of k's buyers (not below half of it), but k is 10% of
+    # its 1500 a year where the look-alikes put 50% (median of .5 .5 .5 .1 .5): its mix
+    # would buy (0.5 - 0.1) × 1500 = 600 more
+    k4 = got[("s4", "k")]
+    assert (k4["kind"], k4["own"], k4["peer_median"]) == ("share", 0.1, 0.5)
+    assert k4["gap"] == pytest.approx(600.0)
+    assert (k4["own_share"], k4["peer_share"]) == (0.1, 0.5)
+    assert k4["expected_value"] == pytest.approx(600.0 * 0.5 * 0.25)
+    assert k4["reason"] == (
+        "k is 10% of its spend (1,500 a year); look-alikes (x) who buy it put 50% of "
+        "theirs there (median)"
+    )
+    # s5 is small everywhere: its mix is its peers', so spend leads, with the shares beside
+    assert (got[("s5", "k")]["kind"], got[("s5", "k")]["gap"]) == ("spend", 100.0)
+    assert (got[("s5", "k")]["own_share"], got[("s5", "k")]["peer_share"]) == (0.5, 0.5)
+    assert set(got) == {("s4", "k"), ("s5", "k"), ("s5", "m")}
+    # the ratio is a setting: at 0.1, s4's 10% is not below 10% of 50%
+    s_off = s.model_copy(update={"upsell_share_ratio": 0.1})
+    up = recommend(tx, cust, None, s_off, as_of=DAY).up_sell.to_pylist()
+    assert ("s4", "k") not in {(r["customer_id"], r["category"]) for r in up}
+
+
 def test_same_inputs_give_the_same_tables(engine: Engine) -> None:
     tx = engine.from_arrow(TEA_CUP)
     a = next_best_products(tx, CUSTOMERS, RULES, S, as_of=DAY, seed=3)
@@ -253,3 +300,38 @@ def test_recommendations_are_the_same_on_spark(engine: Engine, spark_engine: Eng
     for name in duck.tables:
         assert spark.tables[name].equals(duck.tables[name]), name
     assert spark.customers.equals(duck.customers)
+
+
+def test_items_show_their_category_in_reasons_and_the_crm_export(engine: Engine) -> None:
+    from tierwise.report.crm import crm_export
+
+    cats = {"tea": "drinks", "cup": "tableware", "spoon": "tableware"}
+    tx = TEA_CUP.set_column(
+        TEA_CUP.column_names.index("product_category"),
+        "product_category",
+        pa.array([cats[p] for p in TEA_CUP.column("product_id").to_pylist()]),
+    )
+    res = next_best_products(engine.from_arrow(tx), CUSTOMERS, RULES, S, as_of=DAY, seed=0)
+    d = [r for r in res.tables["cross_sell"].to_pylist() if r["customer_id"] == "d"]
+    assert d[0]["reason"] == (
+        "75% of 4 look-alikes (x) buy cup (tableware); "
+        "buys tea (drinks), not cup (tableware): 60% of orders with tea also hold cup"
+    )
+    crm = crm_export(CUSTOMERS, res.tables["cross_sell"])
+    got = dict(
+        zip(
+            crm.column("account_id").to_pylist(),
+            crm.column("next_best_products").to_pylist(),
+            strict=True,
+        )
+    )
+    assert got["d"] == "cup (tableware); spoon (tableware)"
+    # without product_category on the lines: the ids alone, nothing invented
+    bare = engine.from_arrow(TEA_CUP.drop_columns(["product_category"]))
+    res = next_best_products(bare, CUSTOMERS, RULES, S, as_of=DAY, seed=0)
+    d = [r for r in res.tables["cross_sell"].to_pylist() if r["customer_id"] == "d"]
+    assert d[0]["reason"] == (
+        "75% of 4 look-alikes (x) buy cup; buys tea, not cup: 60% of orders with tea also hold cup"
+    )
+    crm = crm_export(CUSTOMERS, res.tables["cross_sell"])
+    assert crm.column("next_best_products").to_pylist()[3] == "cup; spoon"

@@ -207,3 +207,52 @@ def test_rules_are_the_same_on_spark(engine: Engine, spark_engine: Engine) -> No
     spark = basket_rules(spark_engine.from_arrow(t), s).to_pyarrow()
     assert duck.num_rows > 5
     assert duck.to_pylist() == spark.to_pylist()
+
+
+def test_baskets_over_the_cap_are_counted_warned_and_in_the_manifest(engine: Engine) -> None:
+    from tierwise.crosssell import crosssell_stage
+
+    # three ordinary baskets (a+b) and two above a cap of 3 (5 and 4 distinct items)
+    baskets = {
+        "1": ["a", "b"],
+        "2": ["a", "b"],
+        "3": ["a", "b", "a"],
+        "4": ["a", "b", "x", "y", "z"],
+        "5": ["a", "x", "y", "z"],
+    }
+    orders = [o for o, items in baskets.items() for _ in items]
+    items = [i for its in baskets.values() for i in its]
+    n = len(items)
+    t = pa.table(
+        {
+            "customer_id": [f"c{int(o) % 3}" for o in orders],
+            "date": [DAY] * n,
+            "revenue": [1.0] * n,
+            "order_id": orders,
+            "product_id": items,
+        }
+    )
+    cust = pa.table({"customer_id": ["c0", "c1", "c2"]})
+    s = CrossSellSettings(
+        min_pair_count=1,
+        min_support=0.0,
+        min_confidence=0.0,
+        min_lift=0.0,
+        max_basket_items=3,
+        rule_levels=["product"],
+        min_peers=2,
+        evaluate=False,
+    )
+    res = crosssell_stage(engine.from_arrow(t), cust, s, as_of=DAY, seed=1)
+    m = res.manifest["rules"]["product"]
+    assert (m["n_baskets"], m["n_baskets_over_cap"], m["n_items_over_cap"]) == (3, 2, 9)
+    assert res.tables["basket_rules"].column("n_baskets").to_pylist() == [3, 3]
+    warned = [w for w in res.warnings if "max_basket_items" in w]
+    assert len(warned) == 1
+    assert "2 of 5 baskets" in warned[0] and "= 3" in warned[0]
+    # with a cap that holds every basket: nothing counted, nothing said
+    res = crosssell_stage(
+        engine.from_arrow(t), cust, s.model_copy(update={"max_basket_items": 5}), as_of=DAY, seed=1
+    )
+    assert res.manifest["rules"]["product"]["n_baskets_over_cap"] == 0
+    assert not [w for w in res.warnings if "max_basket_items" in w]

@@ -8,6 +8,11 @@ import pytest
 from tierwise.settings.terms import TermsSettings
 from tierwise.terms import AUDIT_COLUMNS, SUMMARY_COLUMNS, discount_audit
 
+#: The bands this file's by-hand cases are written against (explicit, as in settings).
+BANDS = TermsSettings(
+    discount_bands={"A": [0.04, 0.12], "B": [0.02, 0.08], "C": [0.0, 0.04], "D": [0.0, 0.02]}
+)
+
 ROWS = [
     # customer, class, depth, list revenue, defection risk
     ("a1", "A", 0.02, 10_000.0, 0.9),  # A at risk with a shallow discount
@@ -37,7 +42,7 @@ def _customers(rows: list[tuple]) -> pa.Table:
 
 
 def test_flags_bands_and_margin_effect_by_hand() -> None:
-    res = discount_audit(_customers(ROWS), TermsSettings())
+    res = discount_audit(_customers(ROWS), BANDS)
     t = res.tables["discount_audit"]
     assert tuple(t.column_names) == AUDIT_COLUMNS
     got = {r["customer_id"]: r for r in t.to_pylist()}
@@ -64,7 +69,7 @@ def test_flags_bands_and_margin_effect_by_hand() -> None:
 
 
 def test_the_summary_adds_up_per_class() -> None:
-    res = discount_audit(_customers(ROWS), TermsSettings())
+    res = discount_audit(_customers(ROWS), BANDS)
     s = {r["value_class"]: r for r in res.tables["discount_audit_summary"].to_pylist()}
     assert tuple(res.tables["discount_audit_summary"].column_names) == SUMMARY_COLUMNS
     a = s["A"]
@@ -83,7 +88,7 @@ def test_status_at_risk_counts_as_at_risk_and_bands_come_from_settings() -> None
     res = discount_audit(t, TermsSettings(discount_bands={"A": [0.0, 0.05]}))
     row = res.tables["discount_audit"].to_pylist()[0]
     assert row["discount_flag"] == "in band"  # the band starts at 0 here
-    res = discount_audit(t, TermsSettings())
+    res = discount_audit(t, BANDS)
     assert res.tables["discount_audit"].to_pylist()[0]["discount_flag"] == "below band, at risk"
 
 
@@ -99,3 +104,54 @@ def test_without_classes_the_pareto_abc_of_revenue_is_used_and_said() -> None:
     res = discount_audit(t, TermsSettings())
     assert res.tables["discount_audit"].column("value_class").to_pylist() == ["A", "B"]
     assert any("value_class" in w for w in res.warnings)
+
+
+# class B: ten customers; the weighting by list revenue moves both edges
+B_DEPTHS = [0.00, 0.02, 0.04, 0.06, 0.08, 0.10, 0.12, 0.14, 0.16, 0.30]
+B_LIST = [100.0, 100.0, 1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 100.0]
+
+
+def _waterfall_case() -> pa.Table:
+    rows = [
+        (f"b{i}", "B", d, lr, 0.1) for i, (d, lr) in enumerate(zip(B_DEPTHS, B_LIST, strict=True))
+    ]
+    rows += [("a1", "A", 0.02, 10_000.0, 0.9), ("a2", "A", 0.20, 10_000.0, 0.1)]
+    rows += [("c1", "C", 0.05, 1_000.0, 0.1)]
+    return _customers(rows)
+
+
+def test_bands_come_from_the_waterfall_unless_settings_name_them() -> None:
+    s = TermsSettings(discount_bands={"A": [0.04, 0.12]}, discount_band_min_customers=5)
+    res = discount_audit(_waterfall_case(), s)
+    got = {r["customer_id"]: r for r in res.tables["discount_audit"].to_pylist()}
+    # B's list revenue is 7300: 10% is 730, reached at the third customer (100+100+1000),
+    # depth 0.04; 90% is 6570, reached at the ninth (6200+1000), depth 0.16. The unweighted
+    # 10th and 90th percentiles (0.018, 0.174) would differ.
+    assert (got["b0"]["band_low"], got["b0"]["band_high"]) == (0.04, 0.16)
+    flags = [got[f"b{i}"]["discount_flag"] for i in range(10)]
+    assert flags == ["below band"] * 2 + ["in band"] * 7 + ["above band"]
+    assert got["b9"]["margin_effect"] == pytest.approx((0.30 - 0.16) * 100.0)
+    # A is named in the settings: its band is the settings' whatever its customers get
+    assert (got["a1"]["band_low"], got["a1"]["band_high"]) == (0.04, 0.12)
+    assert got["a2"]["discount_flag"] == "above band"
+    # C has one customer, fewer than the minimum: no band, and a warning naming the setting
+    assert got["c1"]["discount_flag"] == "no band"
+    assert any("discount_band_min_customers" in w and "C (1)" in w for w in res.warnings)
+    bands = res.manifest["bands"]
+    assert bands["A"] == {"band": [0.04, 0.12], "source": "settings ([terms] discount_bands)"}
+    assert bands["B"]["band"] == [0.04, 0.16]
+    assert bands["B"]["source"].startswith("waterfall: p10-p90")
+    assert "C" not in bands
+    summary = {r["value_class"]: r for r in res.tables["discount_audit_summary"].to_pylist()}
+    assert summary["B"]["band_source"] == bands["B"]["source"]
+    assert summary["C"]["band_source"] == "no band"
+
+
+def test_the_band_percentiles_are_a_setting() -> None:
+    s = TermsSettings(discount_band_percentiles=[0.0, 0.5], discount_band_min_customers=5)
+    got = discount_audit(_waterfall_case(), s).tables["discount_audit"].to_pylist()
+    b = next(r for r in got if r["customer_id"] == "b0")
+    # 50% of 7300 is 3650: 3200 up to the fifth customer, 4200 with the sixth: depth 0.10
+    assert (b["band_low"], b["band_high"]) == (0.0, 0.10)
+    with pytest.raises(ValueError, match="percentiles"):
+        TermsSettings(discount_band_percentiles=[0.9, 0.1])

@@ -44,7 +44,9 @@ def test_targets_from_spend_and_headroom_by_hand() -> None:
     assert rep["r1", "A"]["margin_target"] == pytest.approx(10_500.0 * 0.3)
     # r1 B: b (2000 + 10% of 1000) and prospect p1 (10% × 25% of its 4000 wallet)
     assert rep["r1", "B"]["revenue_target"] == pytest.approx(2_100.0 + 100.0)
-    assert rep["r1", "B"]["conversion_target"] == pytest.approx(0.1)
+    # one prospect at 10%: 0.1 expected; with p2's 0.1 the team expects 0.2: no whole one
+    assert rep["r1", "B"]["conversions_expected"] == pytest.approx(0.1)
+    assert rep["r1", "B"]["conversion_target"] == 0
     assert rep["r1", "B"]["prospects"] == 1
     # retention for A only: r2 keeps 95% of its one buying A account
     assert rep["r2", "A"]["retention_target_accounts"] == pytest.approx(0.95)
@@ -109,8 +111,44 @@ def test_targets_always_reconcile(rows: list[tuple]) -> None:
     rep = tab[tab.level == "rep"].groupby("segment")[["revenue_target", "margin_target"]].sum()
     team = tab[tab.level == "team"].set_index("segment")[["revenue_target", "margin_target"]]
     assert np.allclose(rep.sort_index().to_numpy(), team.sort_index().to_numpy(), rtol=1e-9)
+    # whole prospects: the reps add up to the team, the team to the rounded expectation
+    conv = tab.groupby("level")["conversion_target"].sum()
+    assert (tab["conversion_target"] == tab["conversion_target"].round()).all()
+    assert conv["rep"] == conv["team"] == res.manifest["conversion_target_team"]
+    expected = tab[tab.level == "team"]["conversions_expected"].sum()
+    assert abs(res.manifest["conversion_target_team"] - expected) <= 0.5 + 1e-9
+    assert res.manifest["conversions_add_up"] is True
     per_customer = res.customers.column("revenue_target").to_numpy()
     assert team["revenue_target"].sum() == pytest.approx(per_customer.sum(), rel=1e-9)
     assert res.manifest["reps_add_up_to_team"] is True
     if all(r[5] is not None for r in rows):
         assert res.manifest["team_adds_up_to_plan"] is True
+
+
+def test_conversion_targets_are_whole_prospects_by_largest_remainder() -> None:
+    # segment B: r1 14 prospects, r2 13, r3 9 at 10%: 1.4 + 1.3 + 0.9 = 3.6 expected;
+    # segment C: r1 5 prospects: 0.5. The team expects 4.1: 4 whole prospects.
+    reps = ["r1"] * 14 + ["r2"] * 13 + ["r3"] * 9 + ["r1"] * 5
+    segs = ["B"] * 36 + ["C"] * 5
+    n = len(reps)
+    t = pa.table(
+        {
+            "customer_id": [f"p{i}" for i in range(n)],
+            "rep_id": reps,
+            "value_class": segs,
+            "is_prospect": [True] * n,
+            "wallet": [1_000.0] * n,
+        }
+    )
+    res = kpi_targets(t, S)
+    rep, team = _rows(res, "rep"), _rows(res, "team")
+    assert team[TEAM, "B"]["conversions_expected"] == pytest.approx(3.6)
+    # 4 shared among segments: B 3 + C 0 whole, the one left to B's larger fraction (.6 > .5)
+    assert (team[TEAM, "B"]["conversion_target"], team[TEAM, "C"]["conversion_target"]) == (4, 0)
+    # B's 4 among its reps: 1 + 1 + 0 whole, the two left to r3 (.9) and r1 (.4)
+    got = {r: rep[r, "B"]["conversion_target"] for r in ("r1", "r2", "r3")}
+    assert got == {"r1": 2, "r2": 1, "r3": 1}
+    assert rep["r1", "C"]["conversion_target"] == 0
+    assert res.manifest["conversion_target_team"] == 4
+    assert res.manifest["conversions_expected"] == pytest.approx(4.1)
+    assert res.manifest["conversions_add_up"] is True

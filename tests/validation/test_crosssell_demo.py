@@ -65,10 +65,15 @@ def test_a_customer_with_an_anchor_is_offered_its_partner(run: dict[str, Any]) -
     planted = {(p["antecedent"], p["consequent"]) for p in run["data"].planted_pairs.to_pylist()}
     cs = run["res"].tables["cross_sell"].to_pylist()
     offered = [r for r in cs if (r["rule_antecedent"], r["item"]) in planted and r["rank"] <= 5]
+    by_item = {
+        p["antecedent"]: p["antecedent_category"] for p in run["data"].planted_pairs.to_pylist()
+    }
     # customers who bought an anchor in orders where its partner did not follow
     assert len(offered) >= 20
     r = offered[0]
-    assert f"buys {r['rule_antecedent']}, not {r['item']}" in r["reason"]
+    # products read as id and category
+    ante = f"{r['rule_antecedent']} ({by_item[r['rule_antecedent']]})"
+    assert f"buys {ante}, not {r['item']} ({r['category']})" in r["reason"]
 
 
 def test_every_customer_gets_a_short_list_for_the_crm(run: dict[str, Any]) -> None:

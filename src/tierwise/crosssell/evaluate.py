@@ -10,8 +10,14 @@ customers bought up to the cutoff, leaving out what it owns.
 
 No information from after the cutoff reaches the recommendations: the transactions are cut
 before anything is computed, and look-alike groups are formed on firmographic columns
-(``fallback_peer_columns``), because the segments stage's classes and niches are computed
-from the whole history.
+(``fallback_peer_columns``). Production groups peers by the segments stage's class and
+niche (``peer_columns``), but those are computed from the whole history up to the analysis
+date — the horizon included — and recomputing them at the cutoff would mean running the
+profitability, potential and segments stages again on the cut history. So the headline
+hit rate is measured on the firmographic peers, and, when the customer table has the
+production peer columns and ``eval_production_peers`` is set, the same evaluation is run a
+second time with them (``production_peers`` in the result): that figure describes the
+production definition but may be optimistic, since the classes saw the horizon.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import pyarrow.compute as pc
 
 from ..settings.crosssell import CrossSellSettings
 from ._lines import Level, as_date, basket_lines, months_before, run_query
+from .peers import usable_columns
 from .recommend import customer_items, recommend
 from .rules import basket_rules
 
@@ -80,7 +87,9 @@ def evaluate_hit_rate(
     dict
         ``status`` ("ok" or "skipped" with a ``reason``), cutoff, horizon_end,
         n_customers, mean_new_items, ``hit_rate_at_5`` / ``_10`` (recommendations),
-        ``popularity_hit_rate_at_5`` / ``_10``, ``lift_at_5`` / ``_10`` (ratio), peer_columns.
+        ``popularity_hit_rate_at_5`` / ``_10``, ``lift_at_5`` / ``_10`` (ratio), peer_columns,
+        peer_definition (how the peers differ from production's) and production_peers (the
+        same hit rates with production's peer columns, when the customer table has them).
     """
     s = settings or CrossSellSettings()
     lvl: Level = level or s.level
@@ -137,19 +146,56 @@ def evaluate_hit_rate(
     ).to_pandas()
 
     rules = run_query(basket_rules(past, s_eval, level=lvl), "the basket rules at the cutoff")
-    rec = recommend(
-        past,
-        customers,
-        rules,
-        s_eval,
-        as_of=cutoff,
-        level=lvl,
-        margin_rate=margin_rate,
-        engine=engine,
-        only_customers=pa.array(ids),
-    )
+
+    def hit_rates(peer_columns: list[str]) -> tuple[dict[str, Any], list[str]]:
+        rec = recommend(
+            past,
+            customers,
+            rules,
+            s_eval.model_copy(update={"peer_columns": peer_columns}),
+            as_of=cutoff,
+            level=lvl,
+            margin_rate=margin_rate,
+            engine=engine,
+            only_customers=pa.array(ids),
+        )
+        model = rec.cross_sell.select(["customer_id", "rank", "item"]).to_pandas()
+        got: dict[str, Any] = {}
+        for k in KS:
+            m = _hit_rate(model, truth, ids, k)
+            p = _hit_rate(popular, truth, ids, k)
+            got[f"hit_rate_at_{k}"] = m
+            got[f"popularity_hit_rate_at_{k}"] = p
+            got[f"lift_at_{k}"] = m / p if p > 0 else None
+        return got, rec.groups.columns
+
     popular = _popular(ci_past, id_t, k_max, s.candidate_pool)
-    model = rec.cross_sell.select(["customer_id", "rank", "item"]).to_pandas()
+    firmographic, used = hit_rates(list(s.fallback_peer_columns))
+    production = usable_columns(customers, list(s.peer_columns))
+    note = (
+        f"peers grouped on {', '.join(used) or 'all customers'} (known before the cutoff); "
+        f"production groups them on {', '.join(s.peer_columns)}, computed from the whole "
+        "history, so they cannot be used at the cutoff without leaking the horizon"
+    )
+    prod_block: dict[str, Any]
+    if not s.eval_production_peers:
+        prod_block = _skip("[crosssell] eval_production_peers = false")
+    elif not production:
+        prod_block = _skip(
+            f"the customer table has none of peer_columns ({', '.join(s.peer_columns)}); "
+            "production uses the firmographic peers too"
+        )
+    elif production == used:
+        prod_block = {"status": "same peers", "peer_columns": production}
+    else:
+        got, prod_used = hit_rates(production)
+        prod_block = {
+            "status": "ok",
+            "peer_columns": prod_used,
+            **got,
+            "caution": "classes and niches are computed from the history up to the analysis "
+            "date, the horizon included: this figure may be optimistic",
+        }
     out: dict[str, Any] = {
         "status": "ok",
         "level": lvl,
@@ -159,14 +205,11 @@ def evaluate_hit_rate(
         "n_customers_eligible": n_eligible,
         "mean_new_items": float(truth.groupby("customer_id").size().mean()),
         "n_rules_at_cutoff": rules.num_rows,
-        "peer_columns": rec.groups.columns,
+        "peer_columns": used,
+        "peer_definition": note,
+        **firmographic,
+        "production_peers": prod_block,
     }
-    for k in KS:
-        m = _hit_rate(model, truth, ids, k)
-        p = _hit_rate(popular, truth, ids, k)
-        out[f"hit_rate_at_{k}"] = m
-        out[f"popularity_hit_rate_at_{k}"] = p
-        out[f"lift_at_{k}"] = m / p if p > 0 else None
     return out
 
 

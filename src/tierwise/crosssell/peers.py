@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from ..settings.crosssell import CrossSellSettings
 
-__all__ = ["PeerGroups", "peer_groups", "size_band"]
+__all__ = ["PeerGroups", "peer_groups", "size_band", "usable_columns"]
 
 
 def size_band(employees: np.ndarray, revenue: np.ndarray, bands: list[float]) -> np.ndarray:
@@ -95,7 +95,8 @@ def _values(customers: pa.Table, name: str, s: CrossSellSettings) -> np.ndarray:
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
 
 
-def _usable(customers: pa.Table, names: list[str]) -> list[str]:
+def usable_columns(customers: pa.Table, names: list[str]) -> list[str]:
+    """Those of the peer columns ``names`` the customer table has with at least one value."""
     out = []
     for c in names:
         if c == "size_band":
@@ -133,9 +134,9 @@ def peer_groups(customers: pa.Table, buyers: pa.Array, settings: CrossSellSettin
     [2, 2, 2, 3]
     """
     s = settings
-    cols = _usable(customers, list(s.peer_columns))
+    cols = usable_columns(customers, list(s.peer_columns))
     if not cols:
-        cols = _usable(customers, list(s.fallback_peer_columns))
+        cols = usable_columns(customers, list(s.fallback_peer_columns))
     ids = np.asarray(customers.column("customer_id").cast(pa.string()).to_numpy(False), object)
     n = len(ids)
     # a hash look-up in Arrow (NumPy's isin on text compares every pair)

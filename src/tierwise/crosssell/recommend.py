@@ -20,8 +20,13 @@ Ranked by score, then expected value, then item; ``max_recommendations`` per cus
 **Up-sell** (categories a customer already buys): its yearly spend on the category below
 ``upsell_spend_ratio`` × the group's median among buyers of the category (gap = median −
 own), or its average unit price below ``upsell_price_ratio`` × the group's median unit price
-(it buys the cheaper lines; gap = price difference × its yearly quantity). Expected value =
-gap × margin rate × ``upsell_capture``.
+(it buys the cheaper lines; gap = price difference × its yearly quantity), or its
+*category share of wallet* — the category's share :math:`s_{c,k}` of the customer's yearly
+spend with us — below ``upsell_share_ratio`` × the group's median share among buyers of the
+category :math:`\tilde s_{G,k}` (gap = :math:`(\tilde s_{G,k} - s_{c,k})` × its yearly
+spend: what it would buy in the category with its peers' mix). The largest gap names the
+lead; every lead carries both shares as evidence. Expected value = gap × margin rate ×
+``upsell_capture``.
 
 Everything transaction-sized runs in the engine; only the ranked recommendations (at most
 ``max_recommendations`` per customer), the up-sell leads and the peer groups are Arrow.
@@ -53,6 +58,7 @@ __all__ = [
     "UP_SELL_COLUMNS",
     "Recommendations",
     "customer_items",
+    "item_labels",
     "recommend",
 ]
 
@@ -88,6 +94,8 @@ UP_SELL_COLUMNS = (
     "expected_value",
     "reason",
     "peer_group",
+    "own_share",
+    "peer_share",
 )
 
 
@@ -191,12 +199,28 @@ def _money(x: pd.Series) -> pd.Series:
     return x.astype(float).round().astype("int64").map("{:,}".format)
 
 
+def item_labels(items: pd.Series, categories: pd.Series) -> pd.Series:
+    """An item as people read it: its id with its category beside it, where the lines
+    carry one that differs from the id ("SKU00132 (Safety & PPE)"); the id alone else.
+
+    Examples
+    --------
+    >>> labels = item_labels(pd.Series(["p1", "p2", "tools"]), pd.Series(["tools", None, "tools"]))
+    >>> labels.tolist()
+    ['p1 (tools)', 'p2', 'tools']
+    """
+    items = items.astype(object)
+    cats = categories.astype(object)
+    known = cats.notna() & (cats != items) & items.notna()
+    out = items.copy()
+    out[known] = items[known].astype(str) + " (" + cats[known].astype(str) + ")"
+    return out
+
+
 def _reasons(df: pd.DataFrame, level: Level) -> pd.Series:
     """One readable sentence per recommendation, from its strongest signals."""
-    if level == "product":
-        label = df["item"] + " (" + df["category"].fillna("no category") + ")"
-    else:
-        label = df["item"]
+    label = item_labels(df["item"], df["category"])
+    ante = item_labels(df["rule_antecedent"].fillna(""), df["rule_antecedent_category"])
     peer = (
         _pct(df["peer_share"])
         + " of "
@@ -208,9 +232,9 @@ def _reasons(df: pd.DataFrame, level: Level) -> pd.Series:
     )
     rule = (
         "buys "
-        + df["rule_antecedent"].fillna("")
+        + ante
         + ", not "
-        + df["item"]
+        + label
         + ": "
         + _pct(df["rule_confidence"].fillna(0.0))
         + " of orders with "
@@ -280,7 +304,7 @@ def recommend(
     >>> rec.cross_sell.select(["customer_id", "item", "score"]).to_pylist()
     [{'customer_id': 'b', 'item': 'cup', 'score': 1.0}]
     >>> rec.cross_sell.column("reason")[0].as_py()
-    '100% of 2 look-alikes (x) buy cup (no category)'
+    '100% of 2 look-alikes (x) buy cup'
     """
     s = settings or CrossSellSettings()
     lvl: Level = level or s.level
@@ -448,11 +472,12 @@ def _lookup(
 
 
 def _categories(ci: ir.Table, level: Level, got: pa.Table) -> dict[str, str]:
+    """The category of each recommended item and of each rule's antecedent (products)."""
     if level == "category" or got.num_rows == 0:
         return {}
-    wanted = ibis.memtable(
-        pa.table({"item": pa.array(sorted(set(got.column("item").to_pylist())))})
-    )
+    names = set(got.column("item").to_pylist()) | set(got.column("rule_antecedent").to_pylist())
+    names.discard(None)
+    wanted = ibis.memtable(pa.table({"item": pa.array(sorted(names), pa.string())}))
     t = ci.semi_join(wanted, "item")
     cat = run_query(
         t.group_by("item").aggregate(category=t.category.max()).order_by("item"),
@@ -466,6 +491,9 @@ def _categories(ci: ir.Table, level: Level, got: pa.Table) -> dict[str, str]:
 def _finish_cross_sell(got: pa.Table, cats: dict[str, str], level: Level) -> pa.Table:
     df = got.to_pandas()
     df["category"] = df["item"] if level == "category" else df["item"].map(cats)
+    df["rule_antecedent_category"] = (
+        df["rule_antecedent"] if level == "category" else df["rule_antecedent"].map(cats)
+    )
     df = df.rename(columns={"peer_label": "peer_group"})
     has_rule = df["rule_confidence"].notna()
     has_peer = df["peer_share"] > 0
@@ -515,11 +543,30 @@ def _upsell(
             customer_items(tx, level="category", as_of=day, lookback_months=s.lookback_months),
             engine,
         )
-    stats = _group_stats(ci_cat, ibis.memtable(groups.members))
+    members = ibis.memtable(groups.members)
+    stats = _group_stats(ci_cat, members)
     items = _item_table(ci_cat, margin_rate)
-    own = ci_cat.filter(ci_cat.spend_year > 0).join(assign_t, "customer_id")
-    u = own.join(stats, ["peer_level", "peer_key", "item"]).join(
-        items.select("item", "margin_rate"), "item"
+    # each category's share of the customer's yearly spend, and the group's median share
+    totals = ci_cat.group_by("customer_id").aggregate(total_year=exact_sum(ci_cat.spend_year))
+    shared = ci_cat.join(totals, "customer_id")
+    shared = shared.mutate(
+        share=ibis.ifelse(
+            shared.total_year > 0, shared.spend_year / shared.total_year, ibis.null("float64")
+        )
+    )
+    sm = shared.join(members, "customer_id")
+    share_stats = sm.group_by(["peer_level", "peer_key", "item"]).aggregate(
+        median_share=_only(sm.share, sm.spend_year > 0).median()
+    )
+    own = (
+        shared.filter(shared.spend_year > 0)
+        .select("customer_id", "item", "spend_year", "price", "qty_year", "total_year", "share")
+        .join(assign_t, "customer_id")
+    )
+    u = (
+        own.join(stats, ["peer_level", "peer_key", "item"])
+        .join(share_stats, ["peer_level", "peer_key", "item"])
+        .join(items.select("item", "margin_rate"), "item")
     )
     u = u.filter(u.n_spenders >= s.min_peers)
     spend_gap = ibis.ifelse(
@@ -531,14 +578,25 @@ def _upsell(
         (u.median_price - u.price) * u.qty_year,
         0.0,
     )
-    u = u.mutate(spend_gap=spend_gap, price_gap=price_gap.fill_null(0.0))
-    u = u.filter((u.spend_gap > 0) | (u.price_gap > 0))
-    by_spend = u.spend_gap >= u.price_gap
+    share_low = u.share.notnull() & u.median_share.notnull()
+    share_gap = ibis.ifelse(
+        share_low & (u.share < s.upsell_share_ratio * u.median_share),
+        (u.median_share - u.share) * u.total_year,
+        0.0,
+    )
     u = u.mutate(
-        kind=ibis.ifelse(by_spend, "spend", "price"),
-        own=ibis.ifelse(by_spend, u.spend_year, u.price),
-        peer_median=ibis.ifelse(by_spend, u.median_spend, u.median_price),
-        gap=ibis.ifelse(by_spend, u.spend_gap, u.price_gap),
+        spend_gap=spend_gap, price_gap=price_gap.fill_null(0.0), share_gap=share_gap.fill_null(0.0)
+    )
+    u = u.filter((u.spend_gap > 0) | (u.price_gap > 0) | (u.share_gap > 0))
+    by_spend = (u.spend_gap >= u.price_gap) & (u.spend_gap >= u.share_gap)
+    by_price = ~by_spend & (u.price_gap >= u.share_gap)
+    u = u.mutate(
+        kind=ibis.ifelse(by_spend, "spend", ibis.ifelse(by_price, "price", "share")),
+        own=ibis.ifelse(by_spend, u.spend_year, ibis.ifelse(by_price, u.price, u.share)),
+        peer_median=ibis.ifelse(
+            by_spend, u.median_spend, ibis.ifelse(by_price, u.median_price, u.median_share)
+        ),
+        gap=ibis.ifelse(by_spend, u.spend_gap, ibis.ifelse(by_price, u.price_gap, u.share_gap)),
     )
     u = u.mutate(expected_value=u.gap * u.margin_rate * s.upsell_capture)
     u = u.mutate(
@@ -560,6 +618,9 @@ def _upsell(
             gap="gap",
             expected_value="expected_value",
             peer_group="peer_label",
+            own_share="share",
+            peer_share="median_share",
+            total_year="total_year",
         ).order_by(["customer_id", "rank"]),
         "the up-sell leads",
     )
@@ -588,7 +649,21 @@ def _upsell(
         + df["peer_median"].astype(float).round(2).astype(str)
         + " (median)"
     )
-    df["reason"] = np.where(df["kind"] == "spend", spend_reason, price_reason)
+    share_reason = (
+        df["category"]
+        + " is "
+        + _pct(df["own_share"].fillna(0.0))
+        + " of its spend ("
+        + _money(df["total_year"].fillna(0.0))
+        + " a year); look-alikes ("
+        + df["peer_group"]
+        + ") who buy it put "
+        + _pct(df["peer_share"].fillna(0.0))
+        + " of theirs there (median)"
+    )
+    df["reason"] = np.select(
+        [df["kind"] == "spend", df["kind"] == "price"], [spend_reason, price_reason], share_reason
+    )
     df["rank"] = df["rank"].astype("int64")
     return pa.Table.from_pandas(
         df[list(UP_SELL_COLUMNS)], schema=_UP_SELL_SCHEMA, preserve_index=False
@@ -607,6 +682,8 @@ _UP_SELL_SCHEMA = pa.schema(
         ("expected_value", pa.float64()),
         ("reason", pa.string()),
         ("peer_group", pa.string()),
+        ("own_share", pa.float64()),
+        ("peer_share", pa.float64()),
     ]
 )
 

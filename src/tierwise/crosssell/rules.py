@@ -16,7 +16,8 @@ own (a pair is never more frequent than either item, so nothing is lost: the Apr
 property), and grouped by pair. Baskets with more than ``max_basket_items`` distinct items
 are left out altogether (from :math:`N`, the item counts and the pairs), since their
 pairs grow with the square of their size; the rules then describe the baskets of ordinary
-size. Nothing is one-hot encoded and nothing leaves the engine but the rules.
+size. :func:`basket_sizes` counts them (and their lines) so that a run can say how many
+were left out. Nothing is one-hot encoded and nothing leaves the engine but the rules.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import ibis.expr.types as ir
 from ..settings.crosssell import CrossSellSettings
 from ._lines import Level, basket_lines
 
-__all__ = ["RULE_COLUMNS", "basket_rules", "baskets"]
+__all__ = ["RULE_COLUMNS", "basket_rules", "basket_sizes", "baskets"]
 
 #: Columns of a rules table, in order.
 RULE_COLUMNS = (
@@ -56,6 +57,34 @@ def baskets(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> ir.Ta
     size = bi.group_by("basket").aggregate(n_items=bi.count())
     keep = size.filter(size.n_items <= settings.max_basket_items).select("basket")
     return bi.semi_join(keep, "basket")
+
+
+def basket_sizes(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> ir.Table:
+    """How many baskets there are and how many exceed ``max_basket_items`` (one row).
+
+    Columns: n_baskets_all (every basket with an item), n_baskets_over_cap (baskets with
+    more distinct items than ``max_basket_items``, left out of the rules) and
+    n_items_over_cap (their basket × item rows).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t = ibis.memtable({"customer_id": ["c"] * 5, "date": [dt.date(2024, 1, 1)] * 5,
+    ...     "revenue": [1.0] * 5, "order_id": ["1", "1", "2", "2", "2"],
+    ...     "product_id": ["a", "b", "a", "b", "c"]})
+    >>> basket_sizes(t, CrossSellSettings(max_basket_items=2), level="product").to_pyarrow(
+    ...     ).to_pylist()
+    [{'n_baskets_all': 2, 'n_baskets_over_cap': 1, 'n_items_over_cap': 3}]
+    """
+    lines = basket_lines(tx, level)
+    bi = lines.select("basket", "item").distinct()
+    size = bi.group_by("basket").aggregate(n_items=bi.count())
+    over = size.n_items > settings.max_basket_items
+    return size.aggregate(
+        n_baskets_all=size.count().cast("int64"),
+        n_baskets_over_cap=over.cast("int64").sum().fill_null(0).cast("int64"),
+        n_items_over_cap=ibis.ifelse(over, size.n_items, 0).sum().fill_null(0).cast("int64"),
+    )
 
 
 def basket_rules(

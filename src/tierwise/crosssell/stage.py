@@ -14,8 +14,8 @@ import pyarrow as pa
 from ..settings.crosssell import CrossSellSettings
 from ._lines import Level, as_date, run_query
 from .evaluate import evaluate_hit_rate
-from .recommend import Recommendations, recommend
-from .rules import RULE_COLUMNS, basket_rules
+from .recommend import Recommendations, item_labels, recommend
+from .rules import RULE_COLUMNS, basket_rules, basket_sizes
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -78,10 +78,7 @@ def _customer_columns(customers: pa.Table, rec: Recommendations, s: CrossSellSet
     cs = rec.cross_sell.select(["customer_id", "rank", "item", "category", "expected_value"])
     df = cs.to_pandas()
     df = df[df["rank"] <= s.crm_top_n]
-    if rec.level == "product":
-        df["label"] = df["item"] + " (" + df["category"].fillna("no category") + ")"
-    else:
-        df["label"] = df["item"]
+    df["label"] = item_labels(df["item"], df["category"])
     top = df.groupby("customer_id", sort=True).agg(
         next_best_products=("label", "; ".join),
         cross_sell_value=("expected_value", lambda x: x.sum(min_count=1)),
@@ -154,7 +151,7 @@ def next_best_products(
     >>> res = next_best_products(tx, cust, None, CrossSellSettings(min_peers=2),
     ...     as_of=day, seed=1)
     >>> res.customers.column("next_best_products").to_pylist()
-    [None, 'cup (no category)', None]
+    [None, 'cup', None]
     """
     s = settings or CrossSellSettings()
     rec = recommend(
@@ -232,7 +229,7 @@ def crosssell_stage(
     >>> res = crosssell_stage(tx, cust, s, as_of=day, seed=1)
     >>> print(res.tables["cross_sell"].column("reason")[0].as_py().replace("; ", "\\n"))
     100% of 2 look-alikes (x) buy cup (ware)
-    buys tea, not cup: 67% of orders with tea also hold cup
+    buys tea (drinks), not cup (ware): 67% of orders with tea also hold cup
     """
     s = settings or CrossSellSettings()
     day = as_date(as_of)
@@ -259,16 +256,26 @@ def crosssell_stage(
         level = other
     past = tx.filter(tx.date.cast("date") <= day)
     by_level: dict[str, pa.Table] = {}
+    rules_manifest: dict[str, dict[str, Any]] = {}
     for lvl in dict.fromkeys([*s.rule_levels, level]):
-        if present[lvl]:
-            by_level[lvl] = run_query(basket_rules(past, s, level=lvl), f"the {lvl} basket rules")
-    rules_manifest = {
-        lvl: {
+        if not present[lvl]:
+            continue
+        by_level[lvl] = t = run_query(basket_rules(past, s, level=lvl), f"the {lvl} basket rules")
+        sizes = run_query(basket_sizes(past, s, level=lvl), f"the {lvl} basket sizes").to_pylist()
+        n_all = int(sizes[0]["n_baskets_all"] or 0) if sizes else 0
+        n_over = int(sizes[0]["n_baskets_over_cap"] or 0) if sizes else 0
+        rules_manifest[lvl] = {
             "n_rules": t.num_rows,
-            "n_baskets": int(t.column("n_baskets")[0].as_py()) if t.num_rows else None,
+            "n_baskets": n_all - n_over,
+            "n_baskets_over_cap": n_over,
+            "n_items_over_cap": int(sizes[0]["n_items_over_cap"] or 0) if sizes else 0,
         }
-        for lvl, t in by_level.items()
-    }
+        if n_over:
+            warnings.append(
+                f"{n_over:,} of {n_all:,} baskets ({n_over / n_all:.1%}) hold more than "
+                f"{s.max_basket_items} distinct {lvl}s and are left out of the {lvl} basket "
+                f"rules; [crosssell] max_basket_items = {s.max_basket_items} sets the cap"
+            )
     res = next_best_products(
         tx,
         customers,

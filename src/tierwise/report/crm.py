@@ -76,13 +76,26 @@ _FROM = {
 }
 
 
+def _labels(cross_sell: pa.Table, item: str) -> pa.Array:
+    """The item ids, with the category beside each where one is known and differs."""
+    ids = text_array(cross_sell, item)
+    if "category" not in cross_sell.column_names or item == "product_category":
+        return ids
+    cat = text_array(cross_sell, "category")
+    both = pc.binary_join_element_wise(ids, " (", cat, ")", "")
+    show = pc.fill_null(pc.not_equal(ids, cat), False)
+    return pc.if_else(show, both, ids)
+
+
 def next_best_products(
     cross_sell: pa.Table | None, ids: pa.Array, n: int, *, separator: str = "; "
 ) -> pa.Array:
     """The top ``n`` items per customer of ``ids``, best first, joined (null when none).
 
     ``cross_sell`` has ``customer_id``, ``rank`` (1 = best) and ``item`` (or
-    ``product_id``/``product_category``), as the cross-sell stage writes it.
+    ``product_id``/``product_category``), as the cross-sell stage writes it; where it has a
+    ``category`` that differs from the item, the category is shown beside it
+    ("SKU00132 (Safety & PPE)").
 
     Examples
     --------
@@ -90,6 +103,9 @@ def next_best_products(
     ...                "item": ["filters", "machines", "cups", "descaler"]})
     >>> next_best_products(cs, pa.array(["a", "b", "c"]), 2).to_pylist()
     ['machines; filters', 'cups', None]
+    >>> cs = cs.append_column("category", pa.array(["coffee", "coffee", None, "care"]))
+    >>> next_best_products(cs, pa.array(["a", "b"]), 2).to_pylist()
+    ['machines (coffee); filters (coffee)', 'cups']
     """
     if cross_sell is None or "customer_id" not in cross_sell.column_names:
         return pa.nulls(len(ids), pa.string())
@@ -107,7 +123,7 @@ def next_best_products(
                 if "rank" in cross_sell.column_names
                 else pa.array(np.arange(cross_sell.num_rows, dtype=np.int64))
             ),
-            "item": text_array(cross_sell, item),
+            "item": _labels(cross_sell, item),
         }
     )
     cs = cs.sort_by([("customer_id", "ascending"), ("rank", "ascending"), ("item", "ascending")])

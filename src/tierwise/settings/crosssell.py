@@ -119,6 +119,12 @@ class CrossSellSettings(Section):
     """A customer paying on average less than this fraction of its peers' median unit price
     in a category (it buys the cheaper lines) is an up-sell lead; fraction. Default 0.8."""
 
+    upsell_share_ratio: float = Field(default=0.5, gt=0, le=1)
+    """A customer whose spend on a category is a smaller share of its yearly spend with us
+    than this fraction of its peers' median share (among peers who buy the category) is an
+    up-sell lead: its category share of wallet is low for its kind; fraction.
+    Default 0.5."""
+
     upsell_capture: float = Field(default=0.25, ge=0, le=1)
     """Share of an up-sell gap expected to be won; the expected value is gap × margin ×
     this; fraction. Default 0.25."""
@@ -147,6 +153,13 @@ class CrossSellSettings(Section):
     eval_max_customers: int = Field(default=20_000, ge=1)
     """At most this many of those customers are evaluated (a random sample drawn with the
     run seed); customers. Default 20000."""
+
+    eval_production_peers: bool = True
+    """Measure the hit rate a second time with the production look-alikes (``peer_columns``,
+    the segments stage's class and niche) when the customer table has them. Those are
+    computed from the whole history, the evaluation's horizon included, so this second
+    figure may be optimistic; the headline figure uses ``fallback_peer_columns``. Default
+    true."""
 
     @field_validator("size_bands")
     @classmethod

@@ -93,17 +93,22 @@ class TermsSettings(Section):
 
     # -- discount audit ------------------------------------------------------------------------
 
-    discount_bands: dict[str, list[float]] = Field(
-        default_factory=lambda: {
-            "A": [0.04, 0.12],
-            "B": [0.02, 0.08],
-            "C": [0.0, 0.04],
-            "D": [0.0, 0.02],
-        }
-    )
-    """Recommended discount band per value class: [lowest, deepest] discount off list
-    price; fractions (0.04 = 4%). Classes not listed are not audited. Default A [0.04,
-    0.12], B [0.02, 0.08], C [0, 0.04], D [0, 0.02]."""
+    discount_bands: dict[str, list[float]] = Field(default_factory=dict)
+    """Explicit discount band per value class: [lowest, deepest] discount off list price;
+    fractions (0.04 = 4%), e.g. {A = [0.04, 0.12], C = [0.0, 0.04]}. A class listed here
+    uses this band; every other class gets its band from the price waterfall
+    (``discount_band_percentiles``). Default none (every band from the waterfall)."""
+
+    discount_band_percentiles: list[float] = Field(default_factory=lambda: [0.10, 0.90])
+    """Percentiles of the list-revenue-weighted discount depth within a class that give its
+    band's low and high edge, for classes without an explicit ``discount_bands`` entry;
+    fractions [low, high]. Default [0.10, 0.90] (the middle 80% of the class's list
+    revenue is in band)."""
+
+    discount_band_min_customers: int = Field(default=10, ge=1)
+    """A class's band comes from the waterfall only when at least this many of its
+    customers have a discount depth; smaller classes get no band (flag "no band", with a
+    warning) unless ``discount_bands`` names one; customers. Default 10."""
 
     at_risk_defection: float = Field(default=0.5, ge=0, le=1)
     """A customer with a defection_risk at or above this (or status "at_risk") is at risk;
@@ -162,6 +167,13 @@ class TermsSettings(Section):
         for name, band in value.items():
             if len(band) != 2 or not 0 <= band[0] <= band[1] <= 1:
                 raise ValueError(f"{name}: a band is [lowest, deepest] within [0, 1] (got {band})")
+        return value
+
+    @field_validator("discount_band_percentiles")
+    @classmethod
+    def _percentiles(cls, value: list[float]) -> list[float]:
+        if len(value) != 2 or not 0 <= value[0] <= value[1] <= 1:
+            raise ValueError(f"percentiles are [low, high] within [0, 1] (got {value})")
         return value
 
     @field_validator("headroom_capture", "retention_target", "prompt_payment_rebate")

@@ -7,10 +7,15 @@ customer over the profit period: list revenue :math:`L` (before discount) → in
 off-invoice items the profitability stage measures). The summary per class gives the
 pocket index :math:`\sum P / \sum L`.
 
-**The policy** is a band :math:`[\delta_{lo}, \delta_{hi}]` per class (``discount_bands``).
-A customer above its band leaks margin (the classic case: deep discounts to C and D); one
-below the band and at risk (``defection_risk`` ≥ ``at_risk_defection`` or status
-"at_risk") may be lost over price (shallow discounts to an A at risk). Moving everyone into
+**The policy** is a band :math:`[\delta_{lo}, \delta_{hi}]` per class. By default it comes
+from the waterfall itself: the ``discount_band_percentiles`` (10th and 90th) of the class's
+discount depth weighted by list revenue, the weighted percentile :math:`q` being the
+smallest depth :math:`d` with :math:`\sum_{\delta_i \le d} L_i \ge q \sum L_i` over the
+class's customers with a depth (at least ``discount_band_min_customers`` of them). A class
+named in ``discount_bands`` takes that band instead. A customer above its band leaks
+margin (the classic case: deep discounts to C and D); one below the band and at risk
+(``defection_risk`` ≥ ``at_risk_defection`` or status "at_risk") may be lost over price
+(shallow discounts to an A at risk). Moving everyone into
 their band, :math:`\delta' = \text{clip}(\delta, \delta_{lo}, \delta_{hi})`, changes margin by
 :math:`(\delta - \delta') L` at today's volume (before any volume response).
 """
@@ -26,7 +31,7 @@ import pyarrow as pa
 from ..settings.terms import TermsSettings
 from ._common import TermsResult, has_values, num, text
 
-__all__ = ["AUDIT_COLUMNS", "SUMMARY_COLUMNS", "discount_audit"]
+__all__ = ["AUDIT_COLUMNS", "SUMMARY_COLUMNS", "discount_audit", "weighted_percentile"]
 
 #: Columns of discount_audit.csv, in order.
 AUDIT_COLUMNS = (
@@ -61,7 +66,75 @@ SUMMARY_COLUMNS = (
     "below_band_at_risk",
     "in_band",
     "margin_effect",
+    "band_source",
 )
+
+
+def weighted_percentile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    """The smallest ``x`` whose weights up to it reach a share ``q`` of the total weight.
+
+    Values with a missing ``x`` or a weight ≤ 0 are ignored; NaN when none is left.
+
+    Examples
+    --------
+    >>> weighted_percentile(np.array([0.0, 0.1, 0.2]), np.array([1.0, 8.0, 1.0]), 0.1)
+    0.0
+    >>> weighted_percentile(np.array([0.0, 0.1, 0.2]), np.array([1.0, 8.0, 1.0]), 0.11)
+    0.1
+    """
+    xv = np.asarray(x, np.float64)
+    wv = np.asarray(w, np.float64)
+    ok = ~np.isnan(xv) & ~np.isnan(wv) & (wv > 0)
+    if not ok.any():
+        return float("nan")
+    order = np.argsort(xv[ok], kind="stable")
+    xs, cw = xv[ok][order], np.cumsum(wv[ok][order])
+    # a relative tolerance, so that q = 0.1 of weights 1 + 9 picks the first value
+    i = int(np.searchsorted(cw, q * cw[-1] * (1 - 1e-12), side="left"))
+    return float(xs[min(i, xs.size - 1)])
+
+
+def _bands(
+    cls: np.ndarray,
+    depth: np.ndarray,
+    list_rev: np.ndarray,
+    s: TermsSettings,
+    warnings: list[str],
+) -> dict[str, tuple[float, float, str]]:
+    """Each class's band (low, high) and where it came from."""
+    q_lo, q_hi = s.discount_band_percentiles
+    has = ~np.isnan(depth) & ~np.isnan(list_rev) & (list_rev > 0)
+    out: dict[str, tuple[float, float, str]] = {}
+    small = []
+    for c in sorted(set(cls.tolist())):
+        if c in s.discount_bands:
+            lo, hi = s.discount_bands[c]
+            out[c] = (float(lo), float(hi), "settings ([terms] discount_bands)")
+            continue
+        if c == "(none)":
+            continue
+        at = (cls == c) & has
+        n = int(at.sum())
+        if n < s.discount_band_min_customers:
+            if n:
+                small.append(f"{c} ({n})")
+            continue
+        lo = weighted_percentile(depth[at], list_rev[at], q_lo)
+        hi = weighted_percentile(depth[at], list_rev[at], q_hi)
+        out[c] = (
+            lo,
+            hi,
+            f"waterfall: p{q_lo * 100:g}-p{q_hi * 100:g} of the list-revenue-weighted discount "
+            f"depth of {n} customers",
+        )
+    if small:
+        warnings.append(
+            f"discount audit: classes {', '.join(small)} have fewer customers with a discount "
+            f"depth than [terms] discount_band_min_customers "
+            f"({s.discount_band_min_customers}), so they get no band; name one in "
+            "[terms] discount_bands or lower the minimum"
+        )
+    return out
 
 
 def _classes(customers: pa.Table, warnings: list[str]) -> np.ndarray:
@@ -87,7 +160,8 @@ def discount_audit(customers: pa.Table, settings: TermsSettings | None = None) -
         revenue_12m and the depth), revenue_12m, rebates, cts_late_payment,
         cts_deliveries, defection_risk, status. Prospects are left out.
     settings
-        The ``[terms]`` section (``discount_bands``, ``at_risk_defection``).
+        The ``[terms]`` section (``discount_bands``, ``discount_band_percentiles``,
+        ``discount_band_min_customers``, ``at_risk_defection``).
 
     Returns
     -------
@@ -101,7 +175,8 @@ def discount_audit(customers: pa.Table, settings: TermsSettings | None = None) -
     >>> c = pa.table({"customer_id": ["a", "b"], "value_class": ["A", "D"],
     ...     "discount_depth": [0.02, 0.10], "list_revenue": [1000.0, 500.0],
     ...     "defection_risk": [0.8, 0.1]})
-    >>> t = discount_audit(c).tables["discount_audit"].to_pandas()
+    >>> s = TermsSettings(discount_bands={"A": [0.04, 0.12], "D": [0.0, 0.02]})
+    >>> t = discount_audit(c, s).tables["discount_audit"].to_pandas()
     >>> t[["discount_flag", "recommended_depth", "margin_effect"]].values.tolist()
     [['below band, at risk', 0.04, -20.0], ['above band', 0.02, 40.0]]
     """
@@ -138,8 +213,10 @@ def discount_audit(customers: pa.Table, settings: TermsSettings | None = None) -
     at_risk = np.nan_to_num(risk, nan=-1.0) >= s.at_risk_defection
     if status is not None:
         at_risk |= status == "at_risk"
-    lo = np.array([s.discount_bands.get(c, [np.nan, np.nan])[0] for c in cls], np.float64)
-    hi = np.array([s.discount_bands.get(c, [np.nan, np.nan])[1] for c in cls], np.float64)
+    bands = _bands(cls, depth, list_rev, s, warnings)
+    none = (np.nan, np.nan, "")
+    lo = np.array([bands.get(c, none)[0] for c in cls], np.float64)
+    hi = np.array([bands.get(c, none)[1] for c in cls], np.float64)
     has_band = ~np.isnan(lo)
     has_depth = ~np.isnan(depth) & ~np.isnan(list_rev)
     rec = np.where(has_band & has_depth, np.clip(depth, lo, hi), np.nan)
@@ -172,10 +249,11 @@ def discount_audit(customers: pa.Table, settings: TermsSettings | None = None) -
             "margin_effect": pa.array(effect, pa.float64(), from_pandas=True),
         }
     )
-    summary = _summary(audit)
+    summary = _summary(audit, bands)
     manifest: dict[str, Any] = {
         "method": "discount bands per class on the list → invoice → pocket waterfall",
-        "bands": {k: list(v) for k, v in s.discount_bands.items()},
+        "band_percentiles": list(s.discount_band_percentiles),
+        "bands": {k: {"band": [lo_, hi_], "source": src} for k, (lo_, hi_, src) in bands.items()},
         "customers_above_band": int(above.sum()),
         "customers_below_band_at_risk": int((below & at_risk).sum()),
         "margin_effect": float(np.nansum(effect)),
@@ -195,7 +273,7 @@ def discount_audit(customers: pa.Table, settings: TermsSettings | None = None) -
     )
 
 
-def _summary(audit: pa.Table) -> pa.Table:
+def _summary(audit: pa.Table, bands: dict[str, tuple[float, float, str]]) -> pa.Table:
     df = audit.to_pandas()
     ok = df["discount_depth"].notna() & df["list_revenue"].notna()
     rows = []
@@ -221,6 +299,7 @@ def _summary(audit: pa.Table) -> pa.Table:
                 "below_band_at_risk": int((g["discount_flag"] == "below band, at risk").sum()),
                 "in_band": int((g["discount_flag"] == "in band").sum()),
                 "margin_effect": float(g["margin_effect"].sum(min_count=1)),
+                "band_source": bands[cls][2] if cls in bands else "no band",
             }
         )
     return pa.Table.from_pandas(

@@ -11,7 +11,11 @@ Each customer row gets a revenue target:
 Its margin target is the revenue target × its gross margin rate (profit period, else whole
 history, else the base's rate). Retention targets: accounts buying today (revenue over the
 last 12 months > 0) × ``retention_target`` for the segments that have one (A by default);
-conversion targets: prospects × ``prospect_conversion_rate``. A rep is ``assigned_rep`` (the
+conversion targets: prospects × ``prospect_conversion_rate``, in whole prospects — the
+team's expected conversions rounded half up, shared among the segments and then among each
+segment's reps by the largest remainder (Hamilton's method: everyone gets the whole part of
+its expected conversions, and the prospects left go to the largest fractions), so the reps
+add up to the team and the segments to the total. A rep is ``assigned_rep`` (the
 coverage plan), else ``rep_id``, else ``unassigned_rep``; a segment is ``value_class``, else
 ``tier``.
 
@@ -31,7 +35,7 @@ import pyarrow as pa
 from ..settings.terms import TermsSettings
 from ._common import TermsResult, has_values, margin_rates, num, segment_of, text
 
-__all__ = ["TARGET_COLUMNS", "TEAM", "kpi_targets"]
+__all__ = ["TARGET_COLUMNS", "TEAM", "kpi_targets", "largest_remainder"]
 
 #: The rep label of the team rows.
 TEAM = "(team)"
@@ -51,10 +55,53 @@ TARGET_COLUMNS = (
     "accounts_buying",
     "retention_target_accounts",
     "conversion_target",
+    "conversions_expected",
     "source",
 )
 
 _RTOL = 1e-9
+
+
+def largest_remainder(exact: np.ndarray, total: int) -> np.ndarray:
+    """Whole numbers adding up to ``total``, as close to ``exact`` as shares allow.
+
+    Each part gets the whole part of its exact value; the units left go one each to the
+    largest fractional parts (ties: the larger exact value, then the earlier part).
+
+    Examples
+    --------
+    >>> largest_remainder(np.array([1.4, 1.3, 0.3]), 3).tolist()
+    [2, 1, 0]
+    """
+    x = np.maximum(np.nan_to_num(np.asarray(exact, np.float64)), 0.0)
+    base = np.floor(x + 1e-9).astype(np.int64)
+    left = int(total) - int(base.sum())
+    if x.size == 0 or left == 0:
+        return base
+    frac = np.round(x - base, 9)
+    # sort by fraction, then exact value, descending; stable keeps the earlier part first
+    order = np.lexsort((-x, -frac))
+    if left > 0:
+        base[order[np.arange(left) % x.size]] += 1
+    else:  # more whole parts than the total (never with a rounded total): take from the least
+        for i in order[::-1][:-left]:
+            base[i] -= 1 if base[i] > 0 else 0
+    return base
+
+
+def _whole_conversions(by_rep: pd.DataFrame, team: pd.DataFrame) -> int:
+    """Replace the expected conversions of the team and rep rows by whole prospects."""
+    exact = team["conversion_target"].to_numpy(np.float64)
+    total = int(np.floor(exact.sum() + 0.5 + 1e-9))
+    per_segment = largest_remainder(exact, total)
+    team["conversion_target"] = per_segment
+    whole = np.zeros(len(by_rep), np.int64)
+    segs = by_rep["segment"].to_numpy()
+    for seg, n in zip(team["segment"], per_segment, strict=True):
+        at = np.flatnonzero(segs == seg)
+        whole[at] = largest_remainder(by_rep["conversion_target"].to_numpy()[at], int(n))
+    by_rep["conversion_target"] = whole
+    return total
 
 
 def kpi_targets(customers: pa.Table, settings: TermsSettings | None = None) -> TermsResult:
@@ -181,6 +228,10 @@ def kpi_targets(customers: pa.Table, settings: TermsSettings | None = None) -> T
     team = df.groupby("segment", sort=True)[sums].sum().reset_index()
     team.insert(0, "rep", TEAM)
     team.insert(0, "level", "team")
+    by_rep["conversions_expected"] = by_rep["conversion_target"]
+    team["conversions_expected"] = team["conversion_target"]
+    conversions_expected = float(team["conversion_target"].sum())
+    conversions_team = _whole_conversions(by_rep, team)
     out = pd.concat([by_rep, team], ignore_index=True)
     out["revenue_growth"] = out["revenue_target"] - out["revenue_current"]
     out["source"] = source
@@ -203,6 +254,13 @@ def kpi_targets(customers: pa.Table, settings: TermsSettings | None = None) -> T
         "reps_add_up_to_team": reconciled,
         "team_adds_up_to_plan": plan_reconciled,
         "margin_target_team": float(team["margin_target"].sum()),
+        "conversion_target_team": conversions_team,
+        "conversions_expected": conversions_expected,
+        "conversions_add_up": bool(
+            int(by_rep["conversion_target"].sum())
+            == int(team["conversion_target"].sum())
+            == conversions_team
+        ),
         "revenue_current_team": float(team["revenue_current"].sum()),
     }
     return TermsResult(
