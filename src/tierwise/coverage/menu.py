@@ -52,7 +52,9 @@ CHANNEL_KINDS = ("none", "email", "call", "visit")
 _EARTH_KM = 6371.0088
 
 
-def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+def haversine_km(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
     """Great-circle distance in km (broadcasting; NaN where a coordinate is missing).
 
     Examples
@@ -178,6 +180,10 @@ class MenuBuild:
     assumed_distance: int = 0
     #: rep index → number of customers it is a candidate for
     candidates_per_rep: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: rep index → customers of its region within reach (whatever their tier)
+    reachable_per_rep: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: per customer: its current rep's index in ``team`` (-1 without one)
+    current_rep: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def _allowed_channels(
@@ -211,9 +217,10 @@ def _candidates(
     role_ok: np.ndarray,
     s: CoverageSettings,
     chunk: int = 20_000,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Up to K candidate reps per customer (indices into ``team``, -1 = none), their
-    distance in km, and whether the distance was assumed.
+    distance in km, whether the distance was assumed, and per rep the customers of its
+    region within reach (whatever their tier).
 
     ``visit_rep`` marks the visiting reps; ``role_ok`` (customers × reps) whether the
     customer's tier lets the rep's role visit it.
@@ -222,9 +229,10 @@ def _candidates(
     cand = np.full((n, K), -1, dtype=np.int64)
     dist = np.full((n, K), np.nan)
     guessed = np.zeros((n, K), dtype=bool)
+    reach = np.zeros(team.n, dtype=np.int64)
     reps = np.flatnonzero(visit_rep)
     if n == 0 or len(reps) == 0:
-        return cand, dist, guessed
+        return cand, dist, guessed, reach
     if team.assumed:
         # no reps file: the current rep, wherever it is
         idx = {str(r): i for i, r in enumerate(team.ids)}
@@ -233,7 +241,8 @@ def _candidates(
         cand[:, 0] = np.where(ok, cur, -1)
         dist[:, 0] = np.where(ok, s.default_distance_km, np.nan)
         guessed[:, 0] = ok
-        return cand, dist, guessed
+        reach = np.bincount(cur[cur >= 0], minlength=team.n)
+        return cand, dist, guessed, reach
     r_region = team.region[reps]
     r_national = np.array([x is None for x in r_region])
     r_lat, r_lon = team.lat[reps], team.lon[reps]
@@ -247,7 +256,14 @@ def _candidates(
         miss = np.isnan(d)
         d = np.where(miss, s.default_distance_km, d)
         same_region = (cust.region[lo:hi, None] == r_region[None, :]) | r_national[None, :]
-        ok = same_region & role_ok[lo:hi][:, reps] & (d <= s.max_travel_km)
+        near = d <= s.max_travel_km
+        geo = same_region & near
+        reach[reps] += geo.sum(axis=0)
+        ok = geo & role_ok[lo:hi][:, reps]
+        # a customer whose region has no rep left that may visit it: the nearest of any
+        # region within reach (a neighbouring region covers)
+        orphan = ~ok.any(axis=1)
+        ok[orphan] = (near & role_ok[lo:hi][:, reps])[orphan]
         key = np.where(ok, d, np.inf)
         cur = current[lo:hi]
         has_cur = cur >= 0
@@ -257,8 +273,10 @@ def _candidates(
         rows = np.flatnonzero(cur_ok)
         key[rows, cur[rows]] = -1.0  # the current rep first
         k = min(K, len(reps))
-        part = np.argpartition(key, k - 1, axis=1)[:, :k] if k < len(reps) else np.tile(
-            np.arange(len(reps)), (hi - lo, 1)
+        part = (
+            np.argpartition(key, k - 1, axis=1)[:, :k]
+            if k < len(reps)
+            else np.tile(np.arange(len(reps)), (hi - lo, 1))
         )
         pk = np.take_along_axis(key, part, axis=1)
         order = np.lexsort((part, pk), axis=1)  # nearest first, ties by rep order
@@ -270,7 +288,7 @@ def _candidates(
         dd = np.take_along_axis(d, part, axis=1)
         dist[lo:hi, :k] = np.where(valid, dd, np.nan)
         guessed[lo:hi, :k] = valid & np.take_along_axis(miss, part, axis=1)
-    return cand, dist, guessed
+    return cand, dist, guessed, reach
 
 
 def _text(values: np.ndarray) -> np.ndarray:
@@ -334,7 +352,9 @@ def build_menu(
 
     def tier_map(fn) -> np.ndarray:  # type: ignore[no-untyped-def]
         vals = {t: fn(t) for t in bands}
-        return np.array([vals[t] if k else fn(None) for t, k in zip(tiers, known_tier, strict=True)])
+        return np.array(
+            [vals[t] if k else fn(None) for t, k in zip(tiers, known_tier, strict=True)]
+        )
 
     vmin = tier_map(lambda t: programmes[t].visits_min if t else 0.0).astype(np.float64)
     vmax = tier_map(lambda t: programmes[t].visits_max if t else np.inf).astype(np.float64)
@@ -348,21 +368,19 @@ def build_menu(
     # rep roles each customer's tier lets visit: those named in the band, else every one
     roles = sorted({str(r) for r in team.role})
     role_ok_by_role = {
-        r: tier_map(
-            lambda t, r=r: (r in bands[t][1]) if (t and bands[t][1]) else True
-        ).astype(bool)
+        r: tier_map(lambda t, r=r: (r in bands[t][1]) if (t and bands[t][1]) else True).astype(bool)
         for r in roles
     }
     role_idx = np.array([roles.index(str(r)) for r in team.role], dtype=np.int64)
-    role_matrix = np.stack([role_ok_by_role[r] for r in roles], axis=1) if roles else np.zeros(
-        (n, 0), bool
+    role_matrix = (
+        np.stack([role_ok_by_role[r] for r in roles], axis=1) if roles else np.zeros((n, 0), bool)
     )
     role_ok = role_matrix[:, role_idx] if team.n else np.zeros((n, 0), bool)
 
     visit_rep = np.isin(team.role.astype(str), s.visit_roles)
     call_rep = np.isin(team.role.astype(str), s.call_roles)
     allow_visit = allow("visit")
-    cand, dist, guessed = _candidates(cust, team, visit_rep, role_ok, s)
+    cand, dist, guessed, reach = _candidates(cust, team, visit_rep, role_ok, s)
     cand = np.where(allow_visit[:, None], cand, -1)
 
     # inside pools: per region when the inside reps have regions
@@ -374,8 +392,12 @@ def build_menu(
         regions = team.region[calling]
         regional = sorted({str(r) for r in regions if r is not None})
         national = calling[np.array([r is None for r in regions])]
+        cust_regions = {str(r) for r in cust.region if r is not None}
+        if not cust_regions <= set(regional) and not len(national):
+            # some region has no inside rep of its own: one pool for the whole team
+            regional, national = [], calling
         for r in regional:
-            members = calling[np.array([x is not None and str(x) == r for x in regions])]
+            members = calling[np.array([x is not None and str(x) == r for x in regions], bool)]
             pool_names.append(f"inside {r}")
             pool_members.append(members)
         if len(national):
@@ -530,6 +552,8 @@ def build_menu(
         team=team,
         assumed_distance=int(guessed.any(axis=1).sum()),
         candidates_per_rep=per_rep,
+        reachable_per_rep=reach,
+        current_rep=current,
     )
 
 
