@@ -236,7 +236,8 @@ def _candidates(
     if team.assumed:
         # no reps file: the current rep, wherever it is
         idx = {str(r): i for i, r in enumerate(team.ids)}
-        cur = np.array([idx.get(str(r), -1) if r is not None else -1 for r in cust.rep])
+        none = idx.get("(unassigned)", -1)
+        cur = np.array([idx.get(str(r), -1) if r is not None else none for r in cust.rep])
         ok = (cur >= 0) & role_ok[np.arange(n), np.maximum(cur, 0)]
         cand[:, 0] = np.where(ok, cur, -1)
         dist[:, 0] = np.where(ok, s.default_distance_km, np.nan)

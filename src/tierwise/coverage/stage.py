@@ -150,8 +150,14 @@ def read_team(reps: pa.Table, *, file: str = "reps") -> Team:
     )
 
 
+#: The rep of a customer without one when the team is assumed (no reps file).
+UNASSIGNED = "(unassigned)"
+
+
 def _assumed_team(current: np.ndarray, role: str) -> Team:
     ids = sorted({str(r) for r in current if r is not None})
+    if any(r is None for r in current):
+        ids.append(UNASSIGNED)
     n = len(ids)
     return Team(
         ids=np.array(ids, dtype=object),
