@@ -154,7 +154,9 @@ class MenuBuild:
     call, -1 otherwise), ``distance_km`` (visits), ``contact_hours`` and ``travel_hours``
     a year, ``revenue`` (expected revenue a year), ``contribution`` (value without the
     stability bonus). Resources: the visiting reps of ``team`` that are candidates
-    anywhere, then the inside pools; ``resource_names`` and ``capacity`` describe them.
+    anywhere, then the inside pools; ``resource_names`` and ``capacity`` describe them (a
+    rep without an hours limit constrains nothing: its options use resource -1 and its
+    capacity reads 0).
     """
 
     menu: Menu
@@ -517,6 +519,7 @@ def build_menu(
     unlimited = ~np.isfinite(capacity)
     if unlimited.any():
         resource = np.where((resource >= 0) & unlimited[np.maximum(resource, 0)], -1, resource)
+        capacity = np.where(unlimited, 0.0, capacity)
     hours = contact_h + travel
     kind = cols["kind"]
     names = np.array([kinds[k] or k for k in CHANNEL_KINDS], dtype=object)

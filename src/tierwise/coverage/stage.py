@@ -17,7 +17,6 @@ Steps (customer-sized, NumPy; the engine has aggregated the activities before):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,6 +223,10 @@ def _response_table(
         m = (pcls == c) & np.isfinite(pw) & (pw > 0)
         n_contacted = len(np.unique(cust_code[m & (effort > 0)]))
         if n_contacted < s.estimate_min_customers:
+            info[c]["estimate"] = (
+                f"not tried: {n_contacted} customers with contacts, fewer than [coverage] "
+                f"estimate_min_customers ({s.estimate_min_customers})"
+            )
             continue
         p = params[c]
         try:
@@ -236,7 +239,7 @@ def _response_table(
                 customer=cust_code[m],
             )
         except Exception as exc:
-            notes.append(f"class {c}: response not estimated ({exc}); kept {info[c]['source']}")
+            info[c]["estimate"] = f"not used: the fit failed ({exc})"
             continue
         at_bound = [
             k
@@ -245,9 +248,9 @@ def _response_table(
             or not np.isfinite(fit.se.get(k, np.nan))
         ]
         if at_bound:
-            notes.append(
-                f"class {c}: the estimate of {', '.join(at_bound)} ran to its bound or has no "
-                f"standard error (the history does not identify it); kept {info[c]['source']}"
+            info[c]["estimate"] = (
+                f"not used: the estimate of {', '.join(at_bound)} ran to its bound or has no "
+                "standard error (the history does not identify it)"
             )
             continue
         if not fit.estimated:
@@ -277,31 +280,14 @@ def _response_table(
 # -- the plan -----------------------------------------------------------------------------
 
 
-def _named(exc: InfeasiblePlanError, build: MenuBuild) -> InfeasiblePlanError:
-    """The optimiser's message with resource numbers turned into rep and pool names."""
-    names = build.resource_names
-
-    def sub(m: re.Match[str]) -> str:
-        i = int(m.group(1))
-        if i < len(names):
-            kind = "inside pool" if i >= len(build.resource_rep) else "rep"
-            return f"{kind} {names[i]}"
-        return m.group(0)
-
-    text = re.sub(r"resource (\d+)", sub, str(exc))
-    return InfeasiblePlanError(
-        f"{text} (the tiers' visit minimums, [segments.programmes] visits_min, need more "
-        "hours than the reps have: lower them, or add reps or hours)"
-        if "visits_min" not in text
-        else text
-    )
+def _names(build: MenuBuild) -> list[str]:
+    """Resource names for messages: "rep R07", "inside pool London"."""
+    k = len(build.resource_rep)
+    return [f"rep {x}" if i < k else f"{x} pool" for i, x in enumerate(build.resource_names)]
 
 
 def _solve(build: MenuBuild) -> Plan:
-    try:
-        return allocate(build.menu, build.capacity)
-    except InfeasiblePlanError as exc:
-        raise _named(exc, build) from exc
+    return allocate(build.menu, build.capacity, names=_names(build))
 
 
 def _inside_split(build: MenuBuild, chosen: np.ndarray, hours: np.ndarray) -> np.ndarray:
@@ -650,7 +636,7 @@ def _sizing(
                 row["reps_added_like"] = ", ".join(str(x) for x in team.ids[src])
             try:
                 b = build_menu(cust, t2, s, programmes)
-                p = allocate(b.menu, b.capacity)
+                p = _solve(b)
             except InfeasiblePlanError as exc:
                 row["note"] = f"infeasible: {exc}"
                 rows.append(row)
@@ -945,7 +931,9 @@ def coverage_plan(
             )
             manifest["exact"] = {"skipped": f"{n} customers > exact_max_customers"}
         else:
-            ex = solve_exact(build.menu, build.capacity, time_limit=s.time_limit)
+            ex = solve_exact(
+                build.menu, build.capacity, time_limit=s.time_limit, names=_names(build)
+            )
             denom = max(abs(ex.objective), 1e-9)
             manifest["exact"] = {
                 "objective": float(ex.objective),
