@@ -104,11 +104,14 @@ def _run_coverage(ctx: StageContext) -> StageResult:
         window = period_for(ctx.as_of, s.activity_window_months)
         assert window.start is not None
         legacy = ctx.fetch(
-            contact_counts(acts, s, start=window.start, end=ctx.as_of), "today's contacts"
+            contact_counts(acts, s, start=window.start, end=ctx.as_of).order_by("customer_id"),
+            "today's contacts",
         )
         if s.estimate_response:
             panel = ctx.fetch(
-                half_year_panel(acts, ctx.tables["transactions"], s, as_of=ctx.as_of),
+                half_year_panel(acts, ctx.tables["transactions"], s, as_of=ctx.as_of).order_by(
+                    ["customer_id", "h"]
+                ),
                 "contacts and revenue per half-year",
             )
     previous, prev_as_of = _previous(ctx)
@@ -124,7 +127,7 @@ def _run_coverage(ctx: StageContext) -> StageResult:
             previous = None
         else:
             recorded = ctx.fetch(
-                contact_counts(acts, s, start=prev_as_of, end=ctx.as_of),
+                contact_counts(acts, s, start=prev_as_of, end=ctx.as_of).order_by("customer_id"),
                 "contacts since the previous plan",
             )
             days = (ctx.as_of - prev_as_of).days

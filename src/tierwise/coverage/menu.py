@@ -105,10 +105,8 @@ class Team:
         )
 
     def append(self, other: Team) -> Team:
-        return Team(
-            *(np.concatenate([getattr(self, f), getattr(other, f)]) for f in _TEAM_FIELDS),
-            assumed=self.assumed,
-        )
+        cat = {f: np.concatenate([getattr(self, f), getattr(other, f)]) for f in _TEAM_FIELDS}
+        return Team(**cat, assumed=self.assumed)
 
 
 _TEAM_FIELDS = ("ids", "role", "hours", "region", "lat", "lon", "rows")

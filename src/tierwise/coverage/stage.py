@@ -115,6 +115,9 @@ def read_team(reps: pa.Table, *, file: str = "reps") -> Team:
     >>> t.role.tolist(), t.hours.tolist()
     (['field'], [1600.0])
     """
+    if ROW in reps.column_names:
+        # in the file's order, whatever order the engine returned the rows in
+        reps = reps.sort_by([(ROW, "ascending")])
     rows = (
         np.asarray(reps.column(ROW).to_numpy(zero_copy_only=False), np.int64)
         if ROW in reps.column_names
@@ -547,7 +550,7 @@ def _vs_legacy(cust: CustomerFrame, build: MenuBuild, chosen: np.ndarray, leg: _
         },
     )
     t = t.rename_columns(["value_class", *t.column_names[1:]])
-    total = {c: [None] for c in t.column_names}
+    total: dict[str, list[Any]] = {c: [None] for c in t.column_names}
     total["value_class"] = ["all"]
     for c in t.column_names[1:]:
         total[c] = [pc.sum(t.column(c)).as_py()]
@@ -898,9 +901,10 @@ def coverage_plan(
     rep_idx = build.rep[ch]
     inside = _inside_split(build, ch, build.contact_hours[ch] + build.travel_hours[ch])
     assigned = np.where(rep_idx >= 0, rep_idx, inside)
-    assigned_id = np.where(
-        assigned >= 0, team.ids[np.maximum(assigned, 0)] if team.n else None, None
-    ).astype(object)
+    assigned_id = np.full(n, None, dtype=object)
+    if team.n:
+        has_rep = assigned >= 0
+        assigned_id[has_rep] = team.ids[assigned[has_rep]]
 
     manifest: dict[str, Any] = {
         "method": "marginal analysis on each customer's concave envelope with a Lagrangian "
@@ -909,7 +913,6 @@ def coverage_plan(
         "upper_bound": float(plan.upper_bound),
         "optimality_gap": float(plan.gap),
         "solver": plan.method,
-        "seconds": round(float(plan.seconds), 4),
         "expected_contribution": float(build.contribution[ch].sum()),
         "n_customers": int(n),
         "n_options": len(build.menu.value),
@@ -939,7 +942,6 @@ def coverage_plan(
                 "objective": float(ex.objective),
                 "upper_bound": float(ex.upper_bound),
                 "gap_of_plan": float((ex.objective - plan.objective) / denom),
-                "seconds": round(float(ex.seconds), 4),
                 "status": str(ex.detail.get("status", "")),
             }
     else:

@@ -12,6 +12,9 @@ from ._base import Section
 
 __all__ = ["CONTACTS", "CoverageSettings", "ResponseParams"]
 
+#: A kind of contact a channel makes.
+Contact = Literal["visit", "call", "email", "none"]
+
 #: The kinds of contact a channel makes ("none": the customer is not contacted by us).
 CONTACTS = ("visit", "call", "email", "none")
 
@@ -65,8 +68,8 @@ class CoverageSettings(Section):
 
     # -- channels --------------------------------------------------------------------------
 
-    channels: dict[str, Literal["visit", "call", "email", "none"]] = Field(
-        default_factory=lambda: {
+    channels: dict[str, Contact] = Field(
+        default_factory=lambda: {  # type: ignore[arg-type, return-value]
             "field": "visit",
             "inside": "call",
             "email": "email",
@@ -232,7 +235,7 @@ class CoverageSettings(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> CoverageSettings:
-        kinds = list(self.channels.values())
+        kinds: list[str] = list(self.channels.values())
         for k in CONTACTS:
             if kinds.count(k) > 1:
                 raise ValueError(f"channels: more than one channel makes contact {k!r}")
