@@ -46,6 +46,7 @@ register_input_columns(
 
 # the order of these imports is the pipeline's order among stages free to run
 from .accounts import _declare as _accounts  # noqa: E402
+from .coverage import _declare as _coverage  # noqa: E402
 from .crosssell import _declare as _crosssell  # noqa: E402
 from .features import _declare as _features  # noqa: E402
 from .lifetime import _declare as _lifetime  # noqa: E402
@@ -53,4 +54,13 @@ from .potential import _declare as _potential  # noqa: E402
 from .segments import _declare as _segments  # noqa: E402
 from .terms import _declare as _terms  # noqa: E402
 
-__all__ = ["_accounts", "_crosssell", "_features", "_lifetime", "_potential", "_segments", "_terms"]
+__all__ = [
+    "_accounts",
+    "_coverage",
+    "_crosssell",
+    "_features",
+    "_lifetime",
+    "_potential",
+    "_segments",
+    "_terms",
+]

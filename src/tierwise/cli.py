@@ -296,6 +296,16 @@ _PREVIOUS = _param(
     ),
 )
 _DEBUG = _param("debug", bool, _opt(False, "--debug", help="Show the full trace on errors."))
+_EXACT = _param(
+    "exact",
+    bool,
+    _opt(
+        False,
+        "--exact",
+        help="Also solve the coverage plan exactly with HiGHS and report the gap (up to "
+        "[coverage] exact_max_customers customers); sets [coverage] exact.",
+    ),
+)
 
 
 def _out(default: str) -> inspect.Parameter:
@@ -330,6 +340,8 @@ def _run_with(kw: dict[str, Any], stages: tuple[str, ...] | None, title: str) ->
     as_of = _parse_date(kw.get("as_of"))
     with _errors():
         settings = _settings(kw.get("config"), kw.get("engine"))
+        if kw.get("exact"):
+            settings = settings.with_updates(coverage={"exact": True})
         inputs = _inputs(settings, kw)
         with _progress(_steps(stages)) as progress:
             result = run_pipeline(
@@ -349,7 +361,7 @@ _RUN_PARAMS = [*_input_params(), _CONFIG, _AS_OF, _PREVIOUS, _ENGINE]
 _command(
     "run",
     "Run every stage on your files and write the output folder.",
-    [*_RUN_PARAMS, _out("tierwise-out")],
+    [*_RUN_PARAMS, _EXACT, _out("tierwise-out")],
     lambda kw: _run_with(kw, None, "tierwise run"),
 )
 
@@ -358,10 +370,11 @@ def _stage_commands() -> None:
     for st in registry.stages():
         if st.command is None:
             continue
+        plans = any(x.name == "coverage" for x in registry.ordered([st.name]))
         _command(
             st.command,
             f"{st.help} Runs the stages it depends on first.",
-            [*_RUN_PARAMS, _out(f"tierwise-{st.command}")],
+            [*_RUN_PARAMS, *([_EXACT] if plans else []), _out(f"tierwise-{st.command}")],
             _stage_body((st.name,), f"tierwise {st.command}"),
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow.csv as pacsv
@@ -22,16 +23,33 @@ _NAMES = {
     "products",
     "market",
     "truth",
+    "truth_crosssell",
 }
 
 
 def test_writes_one_parquet_file_per_table_that_reads_back_equal(tmp_path: Path) -> None:
     data = generate(n_customers=150, seed=2)
     paths = write_demo(data, tmp_path / "demo")
-    assert set(paths) == _NAMES
-    assert {p.name for p in (tmp_path / "demo").iterdir()} == {f"{n}.parquet" for n in _NAMES}
-    for name, path in paths.items():
-        assert pq.read_table(path).equals(data.tables()[name]), name
+    assert set(paths) == _NAMES | {"truth_coverage"}
+    assert {p.name for p in (tmp_path / "demo").iterdir()} == {
+        f"{n}.parquet" for n in _NAMES
+    } | {"truth_coverage.json"}
+    tables = {**data.tables(), "truth_crosssell": data.planted_pairs}
+    for name in _NAMES:
+        assert pq.read_table(paths[name]).equals(tables[name]), name
+
+
+def test_writes_the_planted_pairs_and_the_coverage_truth(tmp_path: Path) -> None:
+    data = generate(n_customers=150, seed=2)
+    paths = write_demo(data, tmp_path)
+    pairs = pq.read_table(paths["truth_crosssell"]).to_pylist()
+    assert len(pairs) == 5 and pairs[0]["antecedent_category"] == "Power Tools"
+    assert {p["antecedent"] for p in pairs} <= set(data.products.column("product_id").to_pylist())
+    cov = json.loads(paths["truth_coverage"].read_text())
+    assert cov == data.truth_coverage
+    assert cov["effectiveness"]["visit"] == 1.0
+    for key in ("effectiveness", "cost_per_contact", "minutes_per_contact"):
+        assert set(cov[key]) == {"visit", "call", "email"}, key
 
 
 def test_writes_csv_with_the_same_rows(tmp_path: Path) -> None:

@@ -77,10 +77,10 @@ def test_a_formula_in_a_name_is_text(report_full_out: Path, tmp_path: Path) -> N
 
 
 def test_without_a_coverage_plan_lists_follow_todays_rep(
-    report_demo_out: Path, tmp_path: Path
+    report_bare_out: Path, tmp_path: Path
 ) -> None:
-    wb = openpyxl.load_workbook(write_plan_xlsx(report_demo_out, target=tmp_path / "p.xlsx"))
-    reps = pq.read_table(report_demo_out / "customers.parquet", columns=["rep_id"])
+    wb = openpyxl.load_workbook(write_plan_xlsx(report_bare_out, target=tmp_path / "p.xlsx"))
+    reps = pq.read_table(report_bare_out / "customers.parquet", columns=["rep_id"])
     expected = sorted(set(pc.fill_null(reps.column("rep_id"), "(unassigned)").to_pylist()))
     assert wb.sheetnames[4:] == expected
     header = [c.value for c in wb[expected[0]][1]]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -31,6 +32,17 @@ from ..settings.demo import DemoSettings
 from . import _words as W
 from ._baskets import plant_pairs, planted_pairs
 from ._buildings import plant_shared_buildings
+from ._response import (
+    CAPACITY_USE,
+    MINUTES_PER_CONTACT,
+    SALT,
+    TRAVEL_MINUTES_PER_KM,
+    coverage_truth,
+    draw_prospect_response,
+    draw_response,
+    effort,
+    response_share,
+)
 from ._strings import fixed_ids, int_strings, join, pick, take_fixed, typos
 
 __all__ = ["DemoData", "generate"]
@@ -71,10 +83,20 @@ class DemoData:
         our categories, currency units), true_share_of_wallet, true_alive (at end_date),
         true_purchase_rate (orders per year while alive), true_dropout_prob (per order),
         true_death_date (null while alive), costly, late_payer, building_id (companies
-        sharing a building's address: see ``_buildings``). Company-level truths repeat
-        on every record of the company; prospects have null alive/rate/dropout.
+        sharing a building's address: see ``_buildings``); the response to contact
+        (:mod:`tierwise.demo._response`): true_s0, true_s1, true_c, true_d,
+        true_margin_rate (expected gross margin over net revenue), the legacy contact
+        rates legacy_visits_per_year, legacy_calls_per_year, legacy_emails_per_year (those
+        of the history's second half, from ``truth_coverage["legacy_from"]``) and
+        early_effort_factor (contacts before then ran at this multiple of the legacy
+        rates). true_share_of_wallet is the response's share at the legacy effort.
+        Company-level truths repeat on every record of the company; prospects have null
+        alive/rate/dropout/early factor, no legacy contacts and s0 = 0.
     end_date, seed
         The last day of the history and the seed it was generated with.
+    truth_coverage
+        The channels' effectiveness, cost and minutes per contact and the travel minutes
+        per km the response and the legacy coverage used (``truth_coverage.json``).
     """
 
     customers: pa.Table
@@ -88,6 +110,7 @@ class DemoData:
     truth: pa.Table
     end_date: dt.date
     seed: int
+    truth_coverage: dict[str, Any]
 
     @property
     def planted_pairs(self) -> pa.Table:
@@ -183,6 +206,22 @@ def _group_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     starts = ends - counts
     before = np.where(starts > 0, cs[np.maximum(starts - 1, 0)], 0.0)
     return cs - np.repeat(before, counts)
+
+
+@dataclass(frozen=True)
+class _Coverage:
+    """Legacy coverage: the reps table, each record's channel, rep and share of its
+    company's contacts, each company's contact rates per year and the day its coverage
+    stops."""
+
+    reps: pa.Table
+    rec_channel: np.ndarray
+    rec_rep: np.ndarray
+    rec_share: np.ndarray
+    visits: np.ndarray
+    calls: np.ndarray
+    emails: np.ndarray
+    stop: np.ndarray
 
 
 class _Generator:
@@ -415,9 +454,27 @@ class _Generator:
 
         orec = to_record(ocomp, oday)
 
+        # ---- legacy coverage and the response to contact (their own random stream) ----
+        # Contacts ran at the legacy rates in the history's second half and at
+        # early_factor times them before; a company's yearly spend while alive follows its
+        # response at the effort of the time (tierwise.demo._response). The order process
+        # above was set by the base share (orders per year); the response sets the value.
+        crng = np.random.default_rng([s.seed, SALT])
+        cov = self.legacy_coverage(
+            crng, f, wrank, costly, (t0, alive, death), rec_comp, rec_j, k, dup_mode_time, w1, w2
+        )
+        resp = draw_response(crng, sow, wallet, costly)
+        early_factor = np.clip(np.exp(crng.normal(0.0, 0.35, C)), 0.4, 2.5)
+        legacy_effort = effort(cov.visits, cov.calls, cov.emails)
+        share_late = response_share(resp, legacy_effort)
+        share_early = response_share(resp, early_factor * legacy_effort)
+        mid = self.start + (self.end - self.start + 1) // 2
+
         # ---- order values, lines, products ----
-        mov = spend / lam
-        ovalue = mov[ocomp] * rng.gamma(2.0, 0.5, n_ord)
+        mov = wallet * share_late / lam
+        half = np.where(oday < mid, (share_early / share_late)[ocomp], 1.0)
+        ovalue = mov[ocomp] * half * rng.gamma(2.0, 0.5, n_ord)
+        del half
         q_line = np.clip(
             (s.mean_lines_per_order - 1) / 7 * size_f**0.5 * np.exp(rng.normal(0, 0.3, C)),
             0.01,
@@ -447,6 +504,8 @@ class _Generator:
         for j in range(n_cat - 1):
             cat_table += mids[None, :] > cw[:, j : j + 1]
         del g, cw
+        # each company's chance of each category per line (its table's share of bins)
+        cat_p = np.stack([(cat_table == j).mean(axis=1) for j in range(n_cat)], axis=1)
         ubin = (rng.random(L, dtype=np.float32) * bins).astype(np.int32)
         lcat = cat_table[lcomp, ubin]
         del ubin, cat_table
@@ -472,6 +531,13 @@ class _Generator:
 
         disc = np.clip(0.02 + 0.03 * np.log10(emp) + rng.normal(0, 0.03, C), 0.0, 0.25)
         disc = np.where(costly, disc + 0.05, disc)
+        # true gross margin rate: a line's value does not depend on its product, so the
+        # expected cost share is the category mix times each category's popularity-weighted
+        # cost share (1 - product margin), over the price after discount
+        prod_p = np.bincount(prod_table, minlength=P) / pbins
+        cost_share = ((1 - prod_margin).reshape(n_cat, P) * prod_p[None, :]).sum(axis=1)
+        true_margin = 1 - (cat_p @ cost_share) / (1 - disc)
+        del cat_p
         wl = rng.standard_exponential(L, dtype=np.float32)
         wsum = np.bincount(lorder, weights=wl, minlength=n_ord)
         ldisc = disc[lcomp]
@@ -600,92 +666,28 @@ class _Generator:
             }
         )
 
-        # ---- reps and legacy coverage ----
-        reps, rep_region, rep_lat, rep_lon, rep_role = self.reps(f["region"], C)
-        n_reps = len(rep_role)
-        habit = np.exp(rng.normal(0, 0.5, n_reps))
-        # legacy tier: weakly related to value (history, habit), not to the true wallet
-        score = np.log(wallet) + rng.normal(0, 1.6, C)
-        z = (score - score.mean()) / max(score.std(), 1e-9)
-        ka = z >= np.quantile(z, 0.98)
-        field_p = 1 / (1 + np.exp(-(0.5 * z + 0.3)))
-        uch = rng.random(C)
-        channel = np.where(
-            ka, 2, np.where(costly | (uch < field_p * 0.85), 0, np.where(uch < 0.9, 1, 3))
-        ).astype(np.int8)
-        field_by_region = [
-            np.flatnonzero((rep_role == 0) & (rep_region == r)) for r in range(len(_REGION_NAMES))
-        ]
-        n_fr = np.array([len(x) for x in field_by_region])
-        fr_off = np.concatenate([[0], np.cumsum(n_fr)[:-1]])
-        field_flat = np.concatenate(field_by_region)
-        inside = np.flatnonzero(rep_role == 1)
-        kam = np.flatnonzero(rep_role == 2)
-
-        def rep_for(ch: np.ndarray, region: np.ndarray) -> np.ndarray:
-            n = len(ch)
-            u = rng.random(n)
-            fr = field_flat[fr_off[region] + np.floor(u * n_fr[region]).astype(np.int64)]
-            ir = inside[np.floor(u * len(inside)).astype(np.int64)]
-            kr = kam[np.floor(u * len(kam)).astype(np.int64)]
-            return np.where(ch == 0, fr, np.where(ch == 2, kr, ir)).astype(np.int64)
-
-        # each record: the company's channel; secondary records sometimes another rep
-        rec_channel = channel[rec_comp]
-        rec_region = f["region"][rec_comp]
-        comp_rep = rep_for(channel, f["region"])
-        rec_rep = comp_rep[rec_comp]
-        other = (rec_j > 0) & (rng.random(R) < 0.4)
-        rec_rep = np.where(other, rep_for(rec_channel, rec_region), rec_rep)
-
-        # distance from the rep's home (km), used by the legacy visit pattern
-        dlat = np.radians(f["lat"][rec_comp] - rep_lat[rec_rep])
-        dlon = np.radians(f["lon"][rec_comp] - rep_lon[rec_rep]) * np.cos(
-            np.radians(f["lat"][rec_comp])
-        )
-        dist = 6371 * np.sqrt(dlat**2 + dlon**2)
-        legacy = np.exp(rng.normal(0, 0.7, C)) * (wrank + 0.5) ** 0.8
-        visit_rate = np.where(
-            rec_channel == 0,
-            s.mean_field_visits_per_year
-            * habit[rec_rep]
-            * np.exp(-(dist - 25) / 90)
-            * legacy[rec_comp],
-            np.where(
-                rec_channel == 2, 10.0 * legacy[rec_comp], np.where(rec_channel == 1, 0.2, 0.0)
-            ),
-        )
-        visit_rate = np.clip(visit_rate, 0, 26)
-        visit_rate = np.where(costly[rec_comp], 12 + 6 * rng.random(R), visit_rate)
-        visit_rate = np.where(
-            rec_j > 0, visit_rate * np.where(dup_mode_time[rec_comp], 1.0, 0.5), visit_rate
-        )
-        call_rate = np.where(
-            rec_channel == 0,
-            3.0 * habit[rec_rep],
-            np.where(
-                rec_channel == 1,
-                10.0 * np.exp(rng.normal(0, 0.5, R)),
-                np.where(rec_channel == 2, 8.0, 0.5),
-            ),
-        )
-
         # active span of each record: [a, b] days, coverage keeps going after death
-        lag = rng.exponential(240, C)
-        stop_c = np.where(alive, self.end, np.minimum(self.end, death + lag)).astype(np.int64)
+        stop_c = cov.stop
         ra = np.maximum(t0[rec_comp], np.where(dup_mode_time[rec_comp], rec_cut_start, -np.inf))
         rec_next = np.where(rec_j == 0, cut1[rec_comp], cut2[rec_comp])
         rb = np.where(dup_mode_time[rec_comp] & (rec_j + 1 < k[rec_comp]), rec_next, self.end + 1.0)
         ra = np.ceil(ra).astype(np.int64)
         rb = np.minimum(np.ceil(rb).astype(np.int64) - 1, stop_c[rec_comp])
         rspan = np.maximum(rb - ra + 1, 0)
+        rec_channel, rec_rep, reps = cov.rec_channel, cov.rec_rep, cov.reps
 
         acts = []  # (record, day, type, rep or -1)
 
-        def poisson_events(rate: np.ndarray, typ: int, with_rep: bool) -> None:
-            cnt = rng.poisson(rate * rspan / _DAYS_PER_YEAR)
+        def poisson_events(
+            rate: np.ndarray,
+            typ: int,
+            with_rep: bool,
+            a: np.ndarray = ra,
+            span: np.ndarray = rspan,
+        ) -> None:
+            cnt = rng.poisson(rate * span / _DAYS_PER_YEAR)
             rr = np.repeat(np.arange(R), cnt)
-            dd = ra[rr] + np.floor(rng.random(len(rr)) * rspan[rr]).astype(np.int64)
+            dd = a[rr] + np.floor(rng.random(len(rr)) * span[rr]).astype(np.int64)
             acts.append(
                 (
                     rr,
@@ -695,9 +697,15 @@ class _Generator:
                 )
             )
 
-        poisson_events(visit_rate, 0, True)
-        poisson_events(call_rate, 1, True)
-        poisson_events(np.full(R, 2.0), 2, True)
+        # visits, calls and e-mails: early_factor times the legacy rates before mid, the
+        # legacy rates from mid on, each record its share of its company's contacts
+        early_span = np.maximum(np.minimum(rb, mid - 1) - ra + 1, 0)
+        late_a = np.maximum(ra, mid)
+        late_span = np.maximum(rb - late_a + 1, 0)
+        for typ, rate in enumerate((cov.visits, cov.calls, cov.emails)):
+            rec_rate = rate[rec_comp] * cov.rec_share
+            poisson_events(rec_rate * early_factor[rec_comp], typ, True, ra, early_span)
+            poisson_events(rec_rate, typ, True, late_a, late_span)
         # deliveries: one per order (cancelled ones too), 1-3 days after the order
         dday = np.minimum(oday + rng.integers(1, 4, n_ord), self.end)
         acts.append((orec, dday, np.full(n_ord, 3, np.int8), np.full(n_ord, -1)))
@@ -822,7 +830,21 @@ class _Generator:
         )
 
         # ---- truth ----
+        # prospects respond too (from nothing), at their industry's mean margin rate
+        presp = draw_prospect_response(crng, fp["wallet"])
+        n_ind = len(_INDUSTRY_NAMES)
+        ind_n = np.bincount(f["industry"], minlength=n_ind)
+        ind_margin = np.where(
+            ind_n > 0,
+            np.bincount(f["industry"], weights=true_margin, minlength=n_ind) / np.maximum(ind_n, 1),
+            true_margin.mean(),
+        )
         rc = rec_comp[order_c]
+        zeros_p = np.zeros(n_prospects)
+
+        def company_truth(values: np.ndarray, for_prospects: np.ndarray) -> pa.Array:
+            return _f64(np.concatenate([values[rc], for_prospects]))
+
         comp_ids = fixed_ids("E", np.concatenate([rc, C + np.arange(n_prospects)]) + 1, width)
         nanP = np.full(n_prospects, np.nan)
         truth = pa.table(
@@ -835,7 +857,7 @@ class _Generator:
                     np.concatenate([np.zeros(R, bool), np.ones(n_prospects, bool)])
                 ),
                 "true_wallet": _f64(np.concatenate([wallet[rc], fp["wallet"]])),
-                "true_share_of_wallet": _f64(np.concatenate([sow[rc], np.zeros(n_prospects)])),
+                "true_share_of_wallet": company_truth(share_late, zeros_p),
                 "true_alive": pa.array(
                     np.concatenate([alive[rc], np.zeros(n_prospects, bool)]),
                     mask=np.concatenate([np.zeros(R, bool), np.ones(n_prospects, bool)]),
@@ -857,6 +879,18 @@ class _Generator:
                 "building_id": pa.concat_arrays(
                     [building.take(pa.array(order_c)), pa.nulls(n_prospects, pa.string())]
                 ),
+                "true_s0": company_truth(resp.s0, presp.s0),
+                "true_s1": company_truth(resp.s1, presp.s1),
+                "true_c": company_truth(resp.c, presp.c),
+                "true_d": company_truth(resp.d, presp.d),
+                "true_margin_rate": company_truth(true_margin, ind_margin[fp["industry"]]),
+                "legacy_visits_per_year": company_truth(cov.visits, zeros_p),
+                "legacy_calls_per_year": company_truth(cov.calls, zeros_p),
+                "legacy_emails_per_year": company_truth(cov.emails, zeros_p),
+                "early_effort_factor": _f64(
+                    np.concatenate([early_factor[rc], np.ones(n_prospects)]),
+                    np.concatenate([np.zeros(R, bool), np.ones(n_prospects, bool)]),
+                ),
             }
         )
         return DemoData(
@@ -871,14 +905,15 @@ class _Generator:
             truth=truth,
             end_date=s.end_date,
             seed=s.seed,
+            truth_coverage=coverage_truth(str(_EPOCH + dt.timedelta(days=int(mid)))),
         )
 
     # ------------------------------------------------------------------ reps
     def reps(
-        self, comp_region: np.ndarray, C: int
+        self, comp_region: np.ndarray, C: int, rng: np.random.Generator
     ) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Field reps per region (sized by companies), inside sales and key account managers."""
-        s, rng = self.s, self.rng
+        s = self.s
         n_reg = len(_REGION_NAMES)
         per_region = np.bincount(comp_region, minlength=n_reg)
         n_field = np.maximum(1, np.round(per_region / s.customers_per_field_rep)).astype(np.int64)
@@ -916,6 +951,129 @@ class _Generator:
             }
         )
         return table, region, lat, lon, role
+
+    # ------------------------------------------------------------------ legacy coverage
+    def legacy_coverage(
+        self,
+        rng: np.random.Generator,
+        f: dict[str, np.ndarray],
+        wrank: np.ndarray,
+        costly: np.ndarray,
+        life: tuple[np.ndarray, np.ndarray, np.ndarray],
+        rec_comp: np.ndarray,
+        rec_j: np.ndarray,
+        k: np.ndarray,
+        dup_mode_time: np.ndarray,
+        w1: np.ndarray,
+        w2: np.ndarray,
+    ) -> _Coverage:
+        """The reps and today's (legacy) coverage: each company's channel, rep and contact
+        rates, misallocated as a real field force's are.
+
+        Visits follow habit and the rep's liking more than value: a rep's own habit, the
+        distance from the rep's home, a liking per company only loosely tied to its size
+        (its wallet rank to the power 0.8 times a log-normal), key accounts 10 a year, and
+        12-18 a year for the planted costly companies. None of it looks at what a contact
+        would earn (the response, :mod:`tierwise.demo._response`). Where a rep's contacts
+        with travel would need more than :data:`CAPACITY_USE` of its hours, all its
+        contact rates are scaled down to fit. A rep's hours count the contacts of the
+        history's last year: a company is contacted from its first day in the window
+        (``life``: first day, alive at the end, death day) until the end or, once it has
+        died, for a while longer (exponential lag, mean 240 days) before the rep notices.
+        """
+        s = self.s
+        C, R = len(k), len(rec_comp)
+        reps, rep_region, rep_lat, rep_lon, rep_role = self.reps(f["region"], C, rng)
+        n_reps = len(rep_role)
+        habit = np.exp(rng.normal(0, 0.5, n_reps))
+        # legacy tier: weakly related to value (history, habit), not to the true wallet
+        score = np.log(f["wallet"]) + rng.normal(0, 1.6, C)
+        z = (score - score.mean()) / max(score.std(), 1e-9)
+        ka = z >= np.quantile(z, 0.98)
+        field_p = 1 / (1 + np.exp(-(0.5 * z + 0.3)))
+        uch = rng.random(C)
+        channel = np.where(
+            ka, 2, np.where(costly | (uch < field_p * 0.85), 0, np.where(uch < 0.9, 1, 3))
+        ).astype(np.int8)
+        field_by_region = [
+            np.flatnonzero((rep_role == 0) & (rep_region == r)) for r in range(len(_REGION_NAMES))
+        ]
+        n_fr = np.array([len(x) for x in field_by_region])
+        fr_off = np.concatenate([[0], np.cumsum(n_fr)[:-1]])
+        field_flat = np.concatenate(field_by_region)
+        inside = np.flatnonzero(rep_role == 1)
+        kam = np.flatnonzero(rep_role == 2)
+
+        def rep_for(ch: np.ndarray, region: np.ndarray) -> np.ndarray:
+            n = len(ch)
+            u = rng.random(n)
+            fr = field_flat[fr_off[region] + np.floor(u * n_fr[region]).astype(np.int64)]
+            ir = inside[np.floor(u * len(inside)).astype(np.int64)]
+            kr = kam[np.floor(u * len(kam)).astype(np.int64)]
+            return np.where(ch == 0, fr, np.where(ch == 2, kr, ir)).astype(np.int64)
+
+        # each record: the company's channel; secondary records sometimes another rep
+        rec_channel = channel[rec_comp]
+        comp_rep = rep_for(channel, f["region"])
+        rec_rep = comp_rep[rec_comp]
+        other = (rec_j > 0) & (rng.random(R) < 0.4)
+        rec_rep = np.where(other, rep_for(rec_channel, f["region"][rec_comp]), rec_rep)
+
+        # company rates per year, set by its (first record's) rep: distance from the rep's
+        # home in km, the rep's habit, and a liking only loosely tied to value
+        dlat = np.radians(f["lat"] - rep_lat[comp_rep])
+        dlon = np.radians(f["lon"] - rep_lon[comp_rep]) * np.cos(np.radians(f["lat"]))
+        dist = 6371 * np.sqrt(dlat**2 + dlon**2)
+        liking = np.exp(rng.normal(0, 0.7, C)) * (wrank + 0.5) ** 0.8
+        visits = np.where(
+            channel == 0,
+            s.mean_field_visits_per_year * habit[comp_rep] * np.exp(-(dist - 25) / 90) * liking,
+            np.where(channel == 2, 10.0 * liking, np.where(channel == 1, 0.2, 0.0)),
+        )
+        visits = np.clip(visits, 0, 26)
+        visits = np.where(costly, 12 + 6 * rng.random(C), visits)
+        calls = np.where(
+            channel == 0,
+            3.0 * habit[comp_rep],
+            np.where(
+                channel == 1,
+                10.0 * np.exp(rng.normal(0, 0.5, C)),
+                np.where(channel == 2, 8.0, 0.5),
+            ),
+        )
+        emails = 2.0 * np.exp(rng.normal(0, 0.4, C))
+        # when coverage stops: at the end, or a lag after the company died
+        t0, alive, death = life
+        lag = rng.exponential(240, C)
+        stop = np.where(alive, self.end, np.minimum(self.end, death + lag)).astype(np.int64)
+        # a rep's contact hours in the last year (visits with travel) fit within its hours
+        year_start = self.end - _DAYS_PER_YEAR
+        in_year = np.clip((stop + 1 - np.maximum(t0, year_start)) / _DAYS_PER_YEAR, 0.0, 1.0)
+        minutes = in_year * (
+            visits * (MINUTES_PER_CONTACT["visit"] + TRAVEL_MINUTES_PER_KM * dist)
+            + calls * MINUTES_PER_CONTACT["call"]
+            + emails * MINUTES_PER_CONTACT["email"]
+        )
+        rep_hours = np.bincount(comp_rep, weights=minutes / 60, minlength=n_reps)
+        capacity = reps.column("hours_per_year").to_numpy()
+        scale = np.minimum(1.0, CAPACITY_USE * capacity / np.maximum(rep_hours, 1e-9))
+        visits, calls, emails = (x * scale[comp_rep] for x in (visits, calls, emails))
+
+        # a record's share of its company's contacts: all of them while it is the company's
+        # record (address change), its share of the orders when records run side by side
+        w3 = 1 - w1 - w2
+        share = np.where(rec_j == 0, w1[rec_comp], np.where(rec_j == 1, w2[rec_comp], w3[rec_comp]))
+        share = np.where(dup_mode_time[rec_comp] | (k[rec_comp] == 1), 1.0, share)
+        return _Coverage(
+            reps=reps,
+            rec_channel=rec_channel,
+            rec_rep=rec_rep,
+            rec_share=share,
+            visits=visits,
+            calls=calls,
+            emails=emails,
+            stop=stop,
+        )
 
     # ------------------------------------------------------------------ customers
     def addresses(self, n: int, city: np.ndarray) -> dict[str, pa.Array]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,10 @@ DEMO_FORMATS = ("parquet", "csv")
 
 def write_demo(data: DemoData, folder: Path, fmt: str = "parquet") -> dict[str, Path]:
     """Write every table of ``data`` into ``folder``: transactions, customers, activities,
-    payments, prospects, reps, products, market, and the ground truth in ``truth``.
+    payments, prospects, reps, products, market, and the ground truth: ``truth`` (per
+    customer and prospect), ``truth_crosssell`` (the product pairs planted as bought
+    together) and ``truth_coverage.json`` (the channels' effectiveness, cost and minutes
+    per contact the planted response to contact used).
 
     Each file is written to a temporary name and renamed into place, so a crash never
     leaves a half-written table behind.
@@ -38,7 +42,7 @@ def write_demo(data: DemoData, folder: Path, fmt: str = "parquet") -> dict[str, 
     Returns
     -------
     dict[str, Path]
-        Table name → path of the written file.
+        Table name → path of the written file (``truth_coverage`` → the JSON file).
 
     Example
     -------
@@ -56,7 +60,8 @@ def write_demo(data: DemoData, folder: Path, fmt: str = "parquet") -> dict[str, 
     except OSError as exc:
         raise InputError(f"cannot create the folder: {exc.strerror}", file=str(folder)) from exc
     written: dict[str, Path] = {}
-    for name, table in data.tables().items():
+    tables = {**data.tables(), "truth_crosssell": data.planted_pairs}
+    for name, table in tables.items():
         path = folder / f"{name}.{fmt}"
         tmp = folder / f".{name}.{fmt}.tmp"
         if fmt == "parquet":
@@ -65,4 +70,9 @@ def write_demo(data: DemoData, folder: Path, fmt: str = "parquet") -> dict[str, 
             pacsv.write_csv(table, tmp)
         os.replace(tmp, path)
         written[name] = path
+    path = folder / "truth_coverage.json"
+    tmp = folder / ".truth_coverage.json.tmp"
+    tmp.write_text(json.dumps(data.truth_coverage, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    written["truth_coverage"] = path
     return written

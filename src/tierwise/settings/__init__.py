@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import Problems, SettingsError
 from .accounts import AccountSettings
+from .coverage import CoverageSettings
 from .crosssell import CrossSellSettings
 from .demo import DemoSettings
 from .features import FeatureSettings
@@ -39,6 +40,7 @@ from .validate import ValidateSettings
 __all__ = [
     "INPUT_TABLES",
     "AccountSettings",
+    "CoverageSettings",
     "DemoSettings",
     "FeatureSettings",
     "LifetimeSettings",
@@ -86,6 +88,7 @@ class Settings(BaseModel):
     lifetime: LifetimeSettings = Field(default_factory=LifetimeSettings)
     potential: PotentialSettings = Field(default_factory=PotentialSettings)
     segments: SegmentSettings = Field(default_factory=SegmentSettings)
+    coverage: CoverageSettings = Field(default_factory=CoverageSettings)
     crosssell: CrossSellSettings = Field(default_factory=CrossSellSettings)
     terms: TermsSettings = Field(default_factory=TermsSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)

@@ -91,7 +91,7 @@ register(
         run=_run_terms,
         uses_inputs=("customers", "prospects", "activities", "payments"),
         needs=("features",),
-        uses=("accounts", "cancellations", "profitability", "potential", "segments"),
+        uses=("accounts", "cancellations", "profitability", "potential", "segments", "coverage"),
         columns=TERMS_DOCS,
         tables=("terms", "discount_audit", "discount_audit_summary", "targets", "routes_to_market"),
         settings="terms",

@@ -1,0 +1,1 @@
+"""Coverage: who to visit, who to call, how often and by whom, under the field force's capacity."""

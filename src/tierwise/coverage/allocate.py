@@ -1,0 +1,670 @@
+"""The coverage plan's optimiser: one option per customer under per-resource hours.
+
+Each customer has a menu of options (no contact, e-mail levels, call levels on the inside
+pool, visit levels on each candidate rep); option ``o`` earns ``value[o]`` a year and uses
+``hours[o]`` of resource ``resource[o]``. The plan picks one option per customer to maximise
+the total value with every resource within its capacity: a multiple-choice knapsack with one
+knapsack per resource.
+
+Method (marginal analysis on concave envelopes, Lagrangian relaxation of the capacities):
+
+1. **Envelopes.** Per customer and resource, only the options on the upper concave envelope
+   of (hours, value) can be chosen at any price for hours; the others are left out (a
+   no-capacity resource keeps its best option only).
+2. **Prices.** With a price ``lambda_r >= 0`` per hour of resource ``r``, each customer picks
+   ``argmax_o value[o] - lambda[resource[o]] * hours[o]`` and
+
+   .. math:: L(\\lambda) = \\sum_i \\max_o (v_o - \\lambda_{r(o)} h_o) + \\sum_r \\lambda_r C_r
+
+   bounds the optimum from above for every ``lambda >= 0`` (weak duality); its minimum is
+   the LP relaxation's optimum. Prices rise from zero: each overloaded resource's price is
+   set to the exact point where its demand, other prices fixed, falls to its capacity (a
+   breakpoint slope of the customers' envelopes, found by sorting them). Hours on different
+   resources are substitutes, so the prices rise monotonically towards the smallest optimal
+   prices; the smallest ``L`` seen is the certified ``upper_bound``.
+3. **Plan.** Each customer takes its choice at the final prices; a still overloaded resource
+   moves customers down their envelope (or to an option using no capacity), smallest value
+   lost per hour freed first; remaining slack is filled greedily by value gained per hour
+   used. On a single knapsack this greedy on the envelopes is the LP optimum up to the one
+   item that does not fit.
+
+Everything is vectorised over the flattened menu (segment maxima with
+``np.maximum.reduceat``, sorting); there is no Python loop over customers. Ties go to fewer
+hours, then to the earlier option, so the plan is deterministic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tierwise import errors
+
+__all__ = ["InfeasiblePlanError", "Menu", "Plan", "allocate", "check_plan", "solve_exact"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+TINY = 1e-12
+
+
+class InfeasiblePlanError(errors.InfeasiblePlanError, errors.InputError):
+    """The plan cannot meet a constraint; the message names it.
+
+    Both a :class:`tierwise.errors.InfeasiblePlanError` and a
+    :class:`tierwise.errors.InputError` (the capacities and minimum frequencies are input).
+
+    Examples
+    --------
+    >>> str(InfeasiblePlanError("rep R07: the minimum frequencies need 2,140 h, more than "
+    ...     "its 1,600 h", resource=7))
+    'rep R07: the minimum frequencies need 2,140 h, more than its 1,600 h'
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        resource: int | None = None,
+        file: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.resource = resource
+        errors.InputError.__init__(self, message, file=file, hint=hint)
+
+
+@dataclass(frozen=True)
+class Menu:
+    """Each customer's options, flattened.
+
+    Option ``o`` belongs to customer ``customer[o]`` (0..n-1, non-decreasing, every customer
+    has at least one option). It uses ``hours[o]`` a year of resource ``resource[o]`` (an
+    index into the capacities; -1 uses no capacity, e.g. e-mail) and is worth ``value[o]`` a
+    year (margin x response - contact cost).
+    """
+
+    customer: I64
+    value: F64
+    hours: F64
+    resource: I64
+    n_customers: int
+
+    @property
+    def n_options(self) -> int:
+        """Options on the menu."""
+        return int(self.customer.shape[0])
+
+    def validate(self, n_resources: int | None = None) -> None:
+        """Raise ``ValueError`` when the arrays do not describe a menu."""
+        m = self.customer.shape[0]
+        for name in ("value", "hours", "resource"):
+            if getattr(self, name).shape != (m,):
+                raise ValueError(f"menu: {name} has shape {getattr(self, name).shape}, not ({m},)")
+        n = self.n_customers
+        if n < 0 or (m == 0) != (n == 0):
+            raise ValueError(f"menu: {m} options for {n} customers")
+        if m == 0:
+            return
+        c = self.customer
+        if c[0] != 0 or c[-1] != n - 1 or np.any(np.diff(c) < 0) or np.any(np.diff(c) > 1):
+            raise ValueError("menu: customer must run 0..n-1, non-decreasing, none left out")
+        if not np.all(np.isfinite(self.value)):
+            raise ValueError("menu: every value must be finite")
+        if not np.all(np.isfinite(self.hours)) or np.any(self.hours < 0):
+            raise ValueError("menu: every hours must be finite and >= 0")
+        if np.any(self.resource < -1) or (
+            n_resources is not None and np.any(self.resource >= n_resources)
+        ):
+            raise ValueError(f"menu: resource must be -1 or an index below {n_resources}")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A coverage plan: one option per customer and how good it is."""
+
+    choice: I64
+    objective: float
+    upper_bound: float
+    gap: float
+    hours_used: F64
+    method: str
+    seconds: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _name(r: int, names: Sequence[str] | None) -> str:
+    return str(names[r]) if names is not None and r < len(names) else f"resource {r}"
+
+
+def _hours(x: float) -> str:
+    return f"{x:,.0f} h" if abs(x) >= 10 else f"{x:,.2f} h"
+
+
+def _capacity(capacity: Any, menu: Menu, names: Sequence[str] | None) -> F64:
+    cap = np.asarray(capacity, dtype=np.float64).ravel()
+    menu.validate(cap.shape[0])
+    bad = np.flatnonzero(~np.isfinite(cap) | (cap < 0))
+    if bad.size:
+        r = int(bad[0])
+        raise InfeasiblePlanError(
+            f"{_name(r, names)}: capacity {cap[r]} h is not a number of hours >= 0",
+            resource=r,
+            hint="set the hours a year it can give",
+        )
+    return cap
+
+
+def _used(menu: Menu, choice: I64, n_res: int) -> F64:
+    res = menu.resource[choice]
+    on = res >= 0
+    return np.bincount(res[on], weights=menu.hours[choice][on], minlength=n_res).astype(np.float64)
+
+
+def check_plan(
+    menu: Menu,
+    capacity: Any,
+    choice: Any,
+    *,
+    tol: float = 1e-6,
+    names: Sequence[str] | None = None,
+) -> None:
+    """Raise :class:`InfeasiblePlanError` naming the first violated constraint.
+
+    Checks that ``choice`` picks exactly one of each customer's own options and that no
+    resource uses more than its capacity (``tol`` relative, at least ``tol`` hours).
+    """
+    cap = _capacity(capacity, menu, names)
+    ch = np.asarray(choice)
+    n = menu.n_customers
+    if ch.shape != (n,) or not np.issubdtype(ch.dtype, np.integer):
+        raise InfeasiblePlanError(f"the plan has {ch.shape} choices for {n} customers")
+    ch = ch.astype(np.int64)
+    if n and (ch.min() < 0 or ch.max() >= menu.n_options):
+        raise InfeasiblePlanError("the plan chooses an option outside the menu")
+    wrong = np.flatnonzero(menu.customer[ch] != np.arange(n))
+    if wrong.size:
+        i = int(wrong[0])
+        raise InfeasiblePlanError(f"customer {i}: the plan chooses another customer's option")
+    used = _used(menu, ch, cap.shape[0])
+    over = np.flatnonzero(used > cap + tol * np.maximum(cap, 1.0))
+    if over.size:
+        r = int(over[0])
+        raise InfeasiblePlanError(
+            f"{_name(r, names)}: the plan needs {_hours(used[r])}, more than its {_hours(cap[r])}",
+            resource=r,
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# envelopes
+
+
+@dataclass
+class _Envelope:
+    """The options on each (customer, resource) group's upper concave envelope.
+
+    Points are sorted by customer, resource, hours; ``opt`` maps a point to its option.
+    """
+
+    opt: I64
+    cust: I64
+    res: I64
+    h: F64
+    v: F64
+    group: I64
+    c_start: I64  # first point of each customer
+    g_start: I64  # first point of each group
+    g_cust: I64
+    g_res: I64
+    gc_start: I64  # first group of each customer
+    seg: I64  # points that have a lower neighbour in their group (segment ends)
+    slope: F64  # value per hour between a segment's end and its lower neighbour
+    drop: F64  # hours between them
+
+
+def _segment_starts(key: I64) -> I64:
+    """Indices where a sorted key changes (the first index included)."""
+    if key.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, key[1:] != key[:-1]]).astype(np.int64)
+
+
+def _envelope(menu: Menu) -> _Envelope:
+    res = menu.resource
+    h = np.where(res >= 0, menu.hours, 0.0)
+    v = menu.value
+    # customer, resource, hours ascending, value descending, option index
+    order = np.lexsort((np.arange(menu.n_options), -v, h, res, menu.customer)).astype(np.int64)
+    cust, r_s, h_s, v_s = menu.customer[order], res[order], h[order], v[order]
+    gkey = _group_key(cust, r_s)
+    # Pareto: keep a point only when its value beats every lower-hours point of its group
+    _, vrank = np.unique(v_s, return_inverse=True)
+    composite = gkey * (int(vrank.max()) + 2) + vrank.astype(np.int64)
+    run = np.maximum.accumulate(composite)
+    keep = np.r_[True, composite[1:] > run[:-1]]
+    idx = np.flatnonzero(keep)
+    # concavity: drop points strictly below the chord of their neighbours, until none
+    while True:
+        g = gkey[idx]
+        hh, vv = h_s[idx], v_s[idx]
+        inner = np.zeros(idx.size, dtype=bool)
+        if idx.size >= 3:
+            inner[1:-1] = (g[1:-1] == g[:-2]) & (g[1:-1] == g[2:])
+        k = np.flatnonzero(inner)
+        if k.size == 0:
+            break
+        left = (vv[k] - vv[k - 1]) * (hh[k + 1] - hh[k])
+        right = (vv[k + 1] - vv[k]) * (hh[k] - hh[k - 1])
+        below = left < right - 1e-12 * (np.abs(left) + np.abs(right))
+        if not below.any():
+            break
+        idx = np.delete(idx, k[below])
+    p_opt = order[idx]
+    p_cust = cust[idx]
+    p_res = r_s[idx]
+    p_h = h_s[idx]
+    p_v = v_s[idx]
+    pg = gkey[idx]
+    g_start = _segment_starts(pg)
+    group = np.cumsum(np.r_[False, pg[1:] != pg[:-1]]).astype(np.int64)
+    c_start = _segment_starts(p_cust)
+    g_cust = p_cust[g_start]
+    gc_start = _segment_starts(g_cust)
+    seg = np.flatnonzero(np.r_[False, pg[1:] == pg[:-1]]).astype(np.int64)
+    dh = p_h[seg] - p_h[seg - 1]
+    slope = (p_v[seg] - p_v[seg - 1]) / np.maximum(dh, TINY)
+    return _Envelope(
+        p_opt,
+        p_cust,
+        p_res,
+        p_h,
+        p_v,
+        group,
+        c_start,
+        g_start,
+        g_cust,
+        p_res[g_start],
+        gc_start,
+        seg,
+        slope,
+        dh,
+    )
+
+
+def _group_key(cust: I64, res: I64) -> I64:
+    """One integer per (customer, resource), increasing in that order."""
+    n_res = int(res.max()) + 2 if res.size else 1
+    return (cust * n_res + (res + 1)).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------
+# prices
+
+
+def _lam_ext(lam: F64) -> F64:
+    return np.concatenate([lam, [0.0]])  # index -1 (no capacity) costs nothing
+
+
+def _choose(env: _Envelope, lam: F64) -> tuple[I64, F64, F64]:
+    """Each customer's best point at prices ``lam`` (ties: fewer hours, then earlier).
+
+    Returns the chosen point per customer, each point's reduced value and each customer's
+    best reduced value.
+    """
+    rv = env.v - _lam_ext(lam)[env.res] * env.h
+    best = np.maximum.reduceat(rv, env.c_start)
+    cand = rv >= best[env.cust] - 1e-12 * (1.0 + np.abs(best[env.cust]))
+    hkey = np.where(cand, env.h, np.inf)
+    minh = np.minimum.reduceat(hkey, env.c_start)
+    sel = np.flatnonzero(cand & (env.h <= minh[env.cust]))
+    first = sel[np.r_[True, env.cust[sel][1:] != env.cust[sel][:-1]]]
+    return first.astype(np.int64), rv, best
+
+
+def _demand(env: _Envelope, pts: I64, n_res: int) -> F64:
+    on = env.res[pts] >= 0
+    return np.bincount(env.res[pts][on], weights=env.h[pts][on], minlength=n_res).astype(np.float64)
+
+
+def _crossing(env: _Envelope, rv: F64, over: NDArray[np.bool_], cap: F64) -> F64:
+    """For each resource in ``over``: the lowest price at which its demand, other prices
+    fixed, is within its capacity (a breakpoint of the customers' envelopes)."""
+    n_res = cap.shape[0]
+    n_groups = env.g_start.shape[0]
+    gm = np.maximum.reduceat(rv, env.g_start)
+    best1 = np.maximum.reduceat(gm, env.gc_start)
+    g_cnt = np.diff(np.r_[env.gc_start, n_groups])
+    isbest = gm >= best1[np.repeat(np.arange(best1.size), g_cnt)]
+    n_best = np.add.reduceat(isbest.astype(np.int64), env.gc_start)
+    best2 = np.maximum.reduceat(np.where(isbest, -np.inf, gm), env.gc_start)
+    cust_of_group = np.repeat(np.arange(best1.size), g_cnt)
+    other = np.where(
+        isbest & (n_best[cust_of_group] < 2), best2[cust_of_group], best1[cust_of_group]
+    )
+    # the price at which the group's best point falls to the customer's best elsewhere
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(env.h > 0, (env.v - other[env.group]) / env.h, -np.inf)
+    q = np.where(np.isnan(q), np.inf, q)  # other = -inf: never leaves
+    t_sw = np.maximum.reduceat(q, env.g_start)
+    # hours still demanded just before the switch: the point after the slopes >= t_sw
+    seg_g = env.group[env.seg]
+    k = np.bincount(seg_g, weights=env.slope >= t_sw[seg_g], minlength=n_groups).astype(np.int64)
+    drop_sw = env.h[env.g_start + k]
+    g_res = env.g_res
+    g_on = (g_res >= 0) & over[np.maximum(g_res, 0)] & (g_res >= 0)
+    g_last = np.r_[env.g_start[1:], env.h.size] - 1
+    d0 = np.bincount(g_res[g_on], weights=env.h[g_last][g_on], minlength=n_res)
+    s_on = g_on[seg_g] & (env.slope < t_sw[seg_g])
+    sw_on = g_on & np.isfinite(t_sw) & (drop_sw > 0)
+    t = np.concatenate([env.slope[s_on], t_sw[sw_on]])
+    r = np.concatenate([g_res[seg_g[s_on]], g_res[sw_on]])
+    d = np.concatenate([env.drop[s_on], drop_sw[sw_on]])
+    order = np.lexsort((t, r))
+    t, r, d = t[order], r[order], d[order]
+    cum = np.cumsum(d)
+    r_cnt = np.bincount(r, minlength=n_res)
+    r_start = np.r_[0, np.cumsum(r_cnt)[:-1]]
+    before = np.r_[0.0, cum][r_start]
+    within = cum - before[r]
+    ok = d0[r] - within <= cap[r] + 1e-9 * np.maximum(cap[r], 1.0)
+    n_not = np.bincount(r, weights=~ok, minlength=n_res).astype(np.int64)
+    price = np.zeros(n_res)
+    has = over & (n_not < r_cnt)
+    pos = (r_start + n_not)[has]
+    price[has] = np.maximum(t[pos], 0.0)
+    stuck = over & (n_not >= r_cnt) & (r_cnt > 0)
+    if stuck.any():  # cannot fall to capacity: the highest breakpoint
+        price[stuck] = t[(r_start + r_cnt - 1)[stuck]]
+    return price
+
+
+def _dual(
+    env: _Envelope, cap: F64, max_rounds: int, deadline: float
+) -> tuple[F64, float, F64, int, list[float]]:
+    """Prices rising from zero; returns the best prices, the best bound, the last prices,
+    the rounds run and the bound's history."""
+    n_res = cap.shape[0]
+    lam = np.zeros(n_res)
+    best_lam, best_l = lam.copy(), np.inf
+    history: list[float] = []
+    rounds = 0
+    for rounds in range(1, max_rounds + 1):  # noqa: B007
+        pts, rv, best = _choose(env, lam)
+        bound = float(np.sum(best) + lam @ cap)
+        history.append(bound)
+        if bound < best_l:
+            best_l, best_lam = bound, lam.copy()
+        used = _demand(env, pts, n_res)
+        over = used > cap + 1e-9 * np.maximum(cap, 1.0)
+        if not over.any() or time.perf_counter() > deadline:
+            break
+        new = _crossing(env, rv, over, cap)
+        step = np.where(over, np.maximum(new * (1 + 1e-9) + 1e-12, lam), lam)
+        if np.all(np.abs(step - lam) <= 1e-9 * np.maximum(np.abs(lam), 1e-9)):
+            break
+        lam = step
+    return best_lam, best_l, lam, rounds, history
+
+
+# ---------------------------------------------------------------------------------------
+# the plan: repair and fill
+
+
+def _prev_in_group(env: _Envelope) -> I64:
+    """The next lower point of each point's group (-1 for the lowest)."""
+    prev = np.full(env.h.size, -1, dtype=np.int64)
+    prev[env.seg] = env.seg - 1
+    return prev
+
+
+def _repair(env: _Envelope, pts: I64, cap: F64, max_rounds: int = 200) -> tuple[I64, bool]:
+    """Move customers off overloaded resources, smallest value lost per hour freed first:
+    down their envelope on the same resource, or to their best option using no capacity."""
+    n_res = cap.shape[0]
+    pts = pts.copy()
+    prev = _prev_in_group(env)
+    n = pts.size
+    # each customer's best no-capacity point (-1 when none)
+    free_pt = np.full(n, -1, dtype=np.int64)
+    fr = np.flatnonzero(env.res < 0)  # one per customer at most (the envelope keeps one)
+    free_pt[env.cust[fr]] = fr
+    for _ in range(max_rounds):
+        used = _demand(env, pts, n_res)
+        excess = used - cap
+        over = excess > 1e-9 * np.maximum(cap, 1.0)
+        if not over.any():
+            return pts, True
+        res_now = env.res[pts]
+        who = np.flatnonzero((res_now >= 0) & over[np.maximum(res_now, 0)])
+        cur = pts[who]
+        p1 = prev[cur]
+        p2 = free_pt[who]
+        loss1 = np.where(p1 >= 0, env.v[cur] - env.v[np.maximum(p1, 0)], np.inf)
+        free1 = np.where(p1 >= 0, env.h[cur] - env.h[np.maximum(p1, 0)], 0.0)
+        loss2 = np.where(p2 >= 0, env.v[cur] - env.v[np.maximum(p2, 0)], np.inf)
+        free2 = env.h[cur]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio1 = np.where(free1 > 0, loss1 / free1, np.inf)
+            ratio2 = np.where(free2 > 0, loss2 / free2, np.inf)
+        use2 = ratio2 < ratio1
+        ratio = np.where(use2, ratio2, ratio1)
+        freed = np.where(use2, free2, free1)
+        target = np.where(use2, p2, p1)
+        movable = np.isfinite(ratio) & (freed > 0)
+        who, ratio, freed, target = who[movable], ratio[movable], freed[movable], target[movable]
+        if who.size == 0:
+            return pts, False
+        r = env.res[pts[who]]
+        order = np.lexsort((who, ratio, r))
+        who, r, freed, target = who[order], r[order], freed[order], target[order]
+        cum = np.cumsum(freed)
+        r_cnt = np.bincount(r, minlength=n_res)
+        before = np.r_[0.0, cum][np.r_[0, np.cumsum(r_cnt)[:-1]]][r]
+        within = cum - before
+        take = (within - freed) < excess[r]  # the shortest prefix that frees the excess
+        pts[who[take]] = target[take]
+    used = _demand(env, pts, n_res)
+    return pts, bool(np.all(used <= cap + 1e-9 * np.maximum(cap, 1.0)))
+
+
+def _fill(env: _Envelope, pts: I64, cap: F64, max_rounds: int = 400) -> tuple[I64, int]:
+    """Use the remaining hours: each round every customer offers its best move by value
+    gained per hour used that fits, and each resource admits the best offers that fit."""
+    n_res = cap.shape[0]
+    pts = pts.copy()
+    n_cust = pts.size
+    cust_npts = np.diff(np.r_[env.c_start, env.h.size])
+    active = np.arange(n_cust, dtype=np.int64)
+    rounds = 0
+    for rounds in range(1, max_rounds + 1):  # noqa: B007
+        if active.size == 0:
+            break
+        slack = cap - _demand(env, pts, n_res)
+        # every point of the active customers
+        cnt = cust_npts[active]
+        starts = env.c_start[active]
+        offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        p = np.repeat(starts, cnt) + offs
+        owner = np.repeat(np.arange(active.size), cnt)
+        cur = pts[active][owner]
+        gain = env.v[p] - env.v[cur]
+        same = env.group[p] == env.group[cur]
+        use = np.where(same, env.h[p] - env.h[cur], env.h[p])
+        r = env.res[p]
+        fits = (r < 0) | (use <= np.maximum(slack[np.maximum(r, 0)], 0.0) + 1e-9)
+        good = (gain > 1e-9 * (1.0 + np.abs(env.v[cur]))) & fits
+        if not good.any():
+            break
+        p, owner, gain, use, r = p[good], owner[good], gain[good], use[good], r[good]
+        with np.errstate(divide="ignore"):
+            ratio = np.where((r < 0) | (use <= 0), np.inf, gain / np.maximum(use, TINY))
+        # each customer's best offer: highest ratio, then highest gain, then earliest point
+        order = np.lexsort((p, -gain, -ratio, owner))
+        first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+        p, owner, gain, use, r, ratio = (
+            p[first],
+            owner[first],
+            gain[first],
+            use[first],
+            r[first],
+            ratio[first],
+        )
+        # each resource admits its best offers while they fit
+        free = (r < 0) | (use <= 0)
+        rr = np.where(free, n_res, r)
+        order = np.lexsort((p, -ratio, rr))
+        rr_s, use_s = rr[order], np.where(free, 0.0, use)[order]
+        cum = np.cumsum(use_s)
+        r_cnt = np.bincount(rr_s, minlength=n_res + 1)
+        before = np.r_[0.0, cum][np.r_[0, np.cumsum(r_cnt)[:-1]]][rr_s]
+        slack_ext = np.r_[np.maximum(slack, 0.0), np.inf]
+        admit = (cum - before) <= slack_ext[rr_s] + 1e-9
+        chosen = order[admit]
+        if chosen.size == 0:
+            break
+        pts[active[owner[chosen]]] = p[chosen]
+        active = active[np.unique(owner)]
+    return pts, rounds
+
+
+# ---------------------------------------------------------------------------------------
+# the entry point
+
+
+def _least_hours(env: _Envelope, n_res: int) -> tuple[I64, F64]:
+    """Each customer's option using the fewest hours of capacity, and the hours that
+    customers with no option outside a resource must use on it."""
+    hkey = np.where(env.res >= 0, env.h, 0.0)
+    minh = np.minimum.reduceat(hkey, env.c_start)
+    sel = np.flatnonzero(hkey <= minh[env.cust])
+    pts = sel[np.r_[True, env.cust[sel][1:] != env.cust[sel][:-1]]].astype(np.int64)
+    # a lower bound on each resource's hours: customers whose every option is on it
+    g_cnt = np.diff(np.r_[env.gc_start, env.g_start.size])
+    single = g_cnt == 1
+    only = np.flatnonzero(single & (env.g_res[env.gc_start] >= 0))
+    g = env.gc_start[only]
+    need = np.bincount(env.g_res[g], weights=env.h[env.g_start[g]], minlength=n_res)
+    return pts, need.astype(np.float64)
+
+
+def allocate(
+    menu: Menu,
+    capacity: Any,
+    *,
+    names: Sequence[str] | None = None,
+    max_rounds: int = 60,
+    time_budget: float = 30.0,
+) -> Plan:
+    """The coverage plan: the best option per customer within every resource's hours.
+
+    Marginal analysis on each customer's concave envelope with a price per resource (the
+    Lagrangian relaxation of the capacities), repaired to feasibility and filled greedily;
+    its objective is reported against the Lagrangian dual bound (see the module docstring).
+    The plan is always feasible (checked with :func:`check_plan` before it is returned).
+
+    Parameters
+    ----------
+    menu
+        The options (see :class:`Menu`).
+    capacity
+        Hours a year per resource.
+    names
+        Optional resource names for messages ("rep R07").
+    max_rounds
+        Price rounds at most.
+    time_budget
+        Seconds after which the prices stop rising (the plan and bound stay valid).
+
+    Raises
+    ------
+    InfeasiblePlanError
+        When the customers that have no option outside a resource already need more than
+        its hours at their least-hours option, or no feasible plan could be found; the
+        message names the resource.
+
+    Examples
+    --------
+    >>> menu = Menu(np.array([0, 0, 1, 1]), np.array([0.0, 10.0, 0.0, 8.0]),
+    ...             np.array([0.0, 5.0, 0.0, 5.0]), np.array([-1, 0, -1, 0]), 2)
+    >>> plan = allocate(menu, [6.0])
+    >>> plan.choice.tolist(), plan.objective
+    ([1, 2], 10.0)
+    """
+    t0 = time.perf_counter()
+    cap = _capacity(capacity, menu, names)
+    n_res = cap.shape[0]
+    n = menu.n_customers
+    if n == 0:
+        return Plan(
+            np.zeros(0, dtype=np.int64), 0.0, 0.0, 0.0, np.zeros(n_res), "lagrangian", 0.0, {}
+        )
+    env = _envelope(menu)
+    least, need = _least_hours(env, n_res)
+    over = np.flatnonzero(need > cap + 1e-9 * np.maximum(cap, 1.0))
+    if over.size:
+        r = int(over[np.argmax((need - cap)[over])])
+        raise InfeasiblePlanError(
+            f"{_name(r, names)}: the customers with no other option need "
+            f"{_hours(need[r])} at their least-hours option, more than its {_hours(cap[r])}",
+            resource=r,
+            hint="give it more hours or lower the minimum frequencies of its customers",
+        )
+    lam_best, bound, lam_last, rounds, history = _dual(env, cap, max_rounds, t0 + time_budget)
+    t_dual = time.perf_counter() - t0
+    pts, _, _ = _choose(env, lam_last)
+    pts, feasible = _repair(env, pts, cap)
+    start = "prices"
+    if not feasible:
+        pts, start = least, "least hours"
+        used = _demand(env, pts, n_res)
+        bad = np.flatnonzero(used > cap + 1e-9 * np.maximum(cap, 1.0))
+        if bad.size:
+            r = int(bad[0])
+            raise InfeasiblePlanError(
+                f"{_name(r, names)}: even each customer's least-hours option needs "
+                f"{_hours(used[r])}, more than its {_hours(cap[r])}",
+                resource=r,
+                hint="give it more hours or lower the minimum frequencies of its customers",
+            )
+    pts, fill_rounds = _fill(env, pts, cap)
+    choice = env.opt[pts]
+    check_plan(menu, cap, choice, names=names)
+    objective = float(np.sum(menu.value[choice]))
+    bound = max(bound, objective)  # the bound is an upper bound; rounding cannot undo that
+    gap = (bound - objective) / max(abs(bound), TINY)
+    return Plan(
+        choice=choice.astype(np.int64),
+        objective=objective,
+        upper_bound=bound,
+        gap=max(gap, 0.0),
+        hours_used=_used(menu, choice, n_res),
+        method="lagrangian",
+        seconds=time.perf_counter() - t0,
+        detail={
+            "rounds": rounds,
+            "fill_rounds": fill_rounds,
+            "start": start,
+            "multipliers": lam_best.tolist(),
+            "bound_history": history,
+            "envelope_points": int(env.h.size),
+            "seconds_prices": t_dual,
+        },
+    )
+
+
+def solve_exact(
+    menu: Menu,
+    capacity: Any,
+    *,
+    time_limit: float = 60.0,
+    mip_rel_gap: float = 1e-6,
+    names: Sequence[str] | None = None,
+) -> Plan:
+    """The MILP solved with HiGHS; see :func:`tierwise.coverage.exact.solve_exact`."""
+    from .exact import solve_exact as _solve
+
+    return _solve(menu, capacity, time_limit=time_limit, mip_rel_gap=mip_rel_gap, names=names)

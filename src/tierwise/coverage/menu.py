@@ -1,0 +1,595 @@
+r"""Each customer's menu of coverage options, built with NumPy over customers × options.
+
+A customer (or prospect) is offered:
+
+- **no contact** (the settings' "none" channel, e.g. distributor);
+- **e-mail** at each of ``email_levels`` (no rep hours);
+- **inside-sales calls** at each of ``call_levels``, on the pooled hours of the inside team
+  of its region (the whole team when inside reps have no region);
+- **field visits** at each of ``visit_levels`` with each of up to ``candidate_reps`` field
+  reps: its current rep first, then the nearest reps of its region (reps without a region
+  serve every region) by haversine distance from the rep's home. Travel per visit is
+  2 × distance × ``road_factor`` / ``travel_speed_kmh`` hours.
+
+The tier's programme bounds the menu: options of a channel outside the tier's channel band
+and visit frequencies outside ``visits_min`` … ``visits_max`` are left out (a band with a
+visit minimum above 0 leaves only visit options). A customer left without any option raises
+:class:`InfeasiblePlanError` naming the tier and the setting.
+
+Each option's value (expected contribution a year) is
+
+.. math:: v = m \cdot W \cdot \big(s_0 + (s_1 - s_0)\, e^c / (d^c + e^c)\big)
+          - \sum_k \text{cost}_k \cdot n_k - \text{km} \cdot \text{cost\_per\_km}
+
+with m the gross margin rate, W the wallet (a prospect's times its lookalike_score),
+e = Σ effectiveness × contacts a year; options that keep the current rep get
+``stability_bonus`` on top (used by the optimiser, not reported as contribution).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..settings.coverage import CoverageSettings
+from ..settings.segments import TierProgramme
+from .allocate import InfeasiblePlanError, Menu
+from .response import response
+
+__all__ = [
+    "CHANNEL_KINDS",
+    "CustomerFrame",
+    "MenuBuild",
+    "Team",
+    "build_menu",
+    "haversine_km",
+]
+
+#: Option kinds, in the order they are listed in a customer's menu.
+CHANNEL_KINDS = ("none", "email", "call", "visit")
+_EARTH_KM = 6371.0088
+
+
+def haversine_km(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
+    """Great-circle distance in km (broadcasting; NaN where a coordinate is missing).
+
+    Examples
+    --------
+    >>> round(float(haversine_km(np.array(51.5), np.array(-0.13), np.array(52.49),
+    ...                          np.array(-1.89))), 0)
+    163.0
+    """
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp = p2 - p1
+    dl = np.radians(lon2) - np.radians(lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * _EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+@dataclass(frozen=True)
+class Team:
+    """The sales team as arrays (one entry per rep).
+
+    ``hours`` may be ``inf`` for a team assumed without a reps file (no capacity limit).
+    ``rows`` are the reps file's row numbers, for messages (0 when unknown).
+    """
+
+    ids: np.ndarray
+    role: np.ndarray
+    hours: np.ndarray
+    region: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    rows: np.ndarray
+    #: True when the team was assumed from the customer master (no reps file)
+    assumed: bool = False
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    def subset(self, keep: np.ndarray) -> Team:
+        return Team(
+            self.ids[keep],
+            self.role[keep],
+            self.hours[keep],
+            self.region[keep],
+            self.lat[keep],
+            self.lon[keep],
+            self.rows[keep],
+            self.assumed,
+        )
+
+    def append(self, other: Team) -> Team:
+        cat = {f: np.concatenate([getattr(self, f), getattr(other, f)]) for f in _TEAM_FIELDS}
+        return Team(**cat, assumed=self.assumed)
+
+
+_TEAM_FIELDS = ("ids", "role", "hours", "region", "lat", "lon", "rows")
+
+
+@dataclass(frozen=True)
+class CustomerFrame:
+    """What the menu needs of each customer and prospect (arrays of the same length).
+
+    ``wallet`` is the wallet the response applies to (a prospect's already times its
+    lookalike_score); ``s0``…``d`` the response parameters per customer; ``rep`` the
+    current rep's id (``None`` without one); ``value_class``/``tier`` text (``None``
+    without one).
+    """
+
+    ids: np.ndarray
+    value_class: np.ndarray
+    tier: np.ndarray
+    region: np.ndarray
+    rep: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    wallet: np.ndarray
+    margin_rate: np.ndarray
+    is_prospect: np.ndarray
+    s0: np.ndarray
+    s1: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class MenuBuild:
+    """The menu handed to the optimiser and what each option means.
+
+    Per option (aligned with ``menu``): ``kind`` (index into :data:`CHANNEL_KINDS`),
+    ``channel`` (the plan channel's name), ``visits``/``calls``/``emails`` a year, ``rep``
+    (index into ``team`` for a visit, -1 otherwise), ``pool`` (inside pool index for a
+    call, -1 otherwise), ``distance_km`` (visits), ``contact_hours`` and ``travel_hours``
+    a year, ``revenue`` (expected revenue a year), ``contribution`` (value without the
+    stability bonus). Resources: the visiting reps of ``team`` that are candidates
+    anywhere, then the inside pools; ``resource_names`` and ``capacity`` describe them (a
+    rep without an hours limit constrains nothing: its options use resource -1 and its
+    capacity reads 0).
+    """
+
+    menu: Menu
+    capacity: np.ndarray
+    resource_names: list[str]
+    resource_rep: np.ndarray
+    pool_names: list[str]
+    pool_members: list[np.ndarray]
+    kind: np.ndarray
+    channel: np.ndarray
+    visits: np.ndarray
+    calls: np.ndarray
+    emails: np.ndarray
+    rep: np.ndarray
+    pool: np.ndarray
+    distance_km: np.ndarray
+    contact_hours: np.ndarray
+    travel_hours: np.ndarray
+    revenue: np.ndarray
+    contribution: np.ndarray
+    team: Team
+    #: customers whose distance to a rep was assumed (no coordinates)
+    assumed_distance: int = 0
+    #: rep index → number of customers it is a candidate for
+    candidates_per_rep: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: rep index → customers of its region within reach (whatever their tier)
+    reachable_per_rep: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: per customer: its current rep's index in ``team`` (-1 without one)
+    current_rep: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+
+def _allowed_channels(
+    s: CoverageSettings, programmes: Mapping[str, TierProgramme]
+) -> dict[str, tuple[set[str], set[str]]]:
+    """Per tier: the plan channels its band allows, and the rep roles named in its band."""
+    out: dict[str, tuple[set[str], set[str]]] = {}
+    for tier, prog in programmes.items():
+        allowed: set[str] = set()
+        for name in prog.channels:
+            if name in s.band_channels:
+                allowed.update(s.band_channels[name])
+            elif name in s.channels:
+                allowed.add(name)
+        roles = {r for r in prog.channels if r in s.visit_roles}
+        out[tier] = (allowed, roles)
+    return out
+
+
+def _levels(s: CoverageSettings, programmes: Mapping[str, TierProgramme]) -> np.ndarray:
+    """Visit levels offered: the settings' plus each tier's band ends (so a band like
+    5…5 has a level)."""
+    ends = [x for p in programmes.values() for x in (p.visits_min, p.visits_max) if x > 0]
+    return np.unique(np.asarray([*s.visit_levels, *ends], dtype=np.float64))
+
+
+def _candidates(
+    cust: CustomerFrame,
+    team: Team,
+    visit_rep: np.ndarray,
+    role_ok: np.ndarray,
+    s: CoverageSettings,
+    chunk: int = 20_000,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Up to K candidate reps per customer (indices into ``team``, -1 = none), their
+    distance in km, whether the distance was assumed, and per rep the customers of its
+    region within reach (whatever their tier).
+
+    ``visit_rep`` marks the visiting reps; ``role_ok`` (customers × reps) whether the
+    customer's tier lets the rep's role visit it.
+    """
+    n, K = cust.n, s.candidate_reps
+    cand = np.full((n, K), -1, dtype=np.int64)
+    dist = np.full((n, K), np.nan)
+    guessed = np.zeros((n, K), dtype=bool)
+    reach = np.zeros(team.n, dtype=np.int64)
+    reps = np.flatnonzero(visit_rep)
+    if n == 0 or len(reps) == 0:
+        return cand, dist, guessed, reach
+    if team.assumed:
+        # no reps file: the current rep, wherever it is
+        idx = {str(r): i for i, r in enumerate(team.ids)}
+        none = idx.get("(unassigned)", -1)
+        cur = np.array([idx.get(str(r), -1) if r is not None else none for r in cust.rep])
+        ok = (cur >= 0) & role_ok[np.arange(n), np.maximum(cur, 0)]
+        cand[:, 0] = np.where(ok, cur, -1)
+        dist[:, 0] = np.where(ok, s.default_distance_km, np.nan)
+        guessed[:, 0] = ok
+        reach = np.bincount(cur[cur >= 0], minlength=team.n)
+        return cand, dist, guessed, reach
+    r_region = team.region[reps]
+    r_national = np.array([x is None for x in r_region])
+    r_lat, r_lon = team.lat[reps], team.lon[reps]
+    rep_pos = {str(team.ids[r]): j for j, r in enumerate(reps)}
+    current = np.array([rep_pos.get(str(x), -1) if x is not None else -1 for x in cust.rep])
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        d = haversine_km(
+            cust.lat[lo:hi, None], cust.lon[lo:hi, None], r_lat[None, :], r_lon[None, :]
+        )
+        miss = np.isnan(d)
+        d = np.where(miss, s.default_distance_km, d)
+        same_region = (cust.region[lo:hi, None] == r_region[None, :]) | r_national[None, :]
+        near = d <= s.max_travel_km
+        geo = same_region & near
+        reach[reps] += geo.sum(axis=0)
+        ok = geo & role_ok[lo:hi][:, reps]
+        # a customer whose region has no rep left that may visit it: the nearest of any
+        # region within reach (a neighbouring region covers)
+        orphan = ~ok.any(axis=1)
+        ok[orphan] = (near & role_ok[lo:hi][:, reps])[orphan]
+        key = np.where(ok, d, np.inf)
+        cur = current[lo:hi]
+        has_cur = cur >= 0
+        rows = np.flatnonzero(has_cur)
+        cur_ok = np.zeros(hi - lo, dtype=bool)
+        cur_ok[rows] = role_ok[lo + rows, reps[cur[rows]]] & (d[rows, cur[rows]] <= s.max_travel_km)
+        rows = np.flatnonzero(cur_ok)
+        key[rows, cur[rows]] = -1.0  # the current rep first
+        k = min(K, len(reps))
+        part = (
+            np.argpartition(key, k - 1, axis=1)[:, :k]
+            if k < len(reps)
+            else np.tile(np.arange(len(reps)), (hi - lo, 1))
+        )
+        pk = np.take_along_axis(key, part, axis=1)
+        order = np.lexsort((part, pk), axis=1)  # nearest first, ties by rep order
+        part = np.take_along_axis(part, order, axis=1)
+        pk = np.take_along_axis(pk, order, axis=1)
+        valid = np.isfinite(pk)
+        chosen = np.where(valid, reps[part], -1)
+        cand[lo:hi, :k] = chosen
+        dd = np.take_along_axis(d, part, axis=1)
+        dist[lo:hi, :k] = np.where(valid, dd, np.nan)
+        guessed[lo:hi, :k] = valid & np.take_along_axis(miss, part, axis=1)
+    return cand, dist, guessed, reach
+
+
+def _text(values: np.ndarray) -> np.ndarray:
+    return np.asarray([None if v is None else str(v) for v in values], dtype=object)
+
+
+def build_menu(
+    cust: CustomerFrame,
+    team: Team,
+    s: CoverageSettings,
+    programmes: Mapping[str, TierProgramme],
+    *,
+    tier_setting: str = "[segments.programmes]",
+) -> MenuBuild:
+    """Every customer's options; see the module text.
+
+    Parameters
+    ----------
+    cust
+        The customers and prospects.
+    team
+        The reps (visiting roles make visits, calling roles are pooled per region).
+    s
+        The ``[coverage]`` section.
+    programmes
+        Tier → programme (channel band, visit band) from the segments stage. A customer
+        whose tier has no programme is unconstrained.
+    tier_setting
+        How the programmes are named in messages.
+
+    Raises
+    ------
+    InfeasiblePlanError
+        A customer is left without any option (its tier's band asks for visits no rep can
+        make, or allows no channel the settings offer); the message names the tier, the
+        customer and the setting.
+
+    Examples
+    --------
+    >>> from tierwise.settings.segments import SegmentSettings
+    >>> t = Team(np.array(["R1"], object), np.array(["field"], object), np.array([1600.0]),
+    ...          np.array(["N"], object), np.array([52.0]), np.array([0.0]), np.array([1]))
+    >>> c = CustomerFrame(np.array(["a"], object), np.array(["B"], object),
+    ...     np.array(["silver"], object), np.array(["N"], object), np.array(["R1"], object),
+    ...     np.array([52.5]), np.array([0.0]), np.array([10_000.0]), np.array([0.3]),
+    ...     np.array([False]), np.array([0.2]), np.array([0.5]), np.array([1.0]),
+    ...     np.array([3.0]))
+    >>> b = build_menu(c, t, CoverageSettings(), SegmentSettings().programmes)
+    >>> sorted(set(b.channel.tolist()))   # silver: field 2-6 visits a year only
+    ['field']
+    >>> b.visits.tolist()
+    [2.0, 3.0, 4.0, 6.0]
+    >>> round(float(b.distance_km[0]), 1), round(float(b.travel_hours[0] / 2), 2)
+    (55.6, 2.41)
+    """
+    n = cust.n
+    kinds = {k: s.channel_of(k) for k in CHANNEL_KINDS}
+    bands = _allowed_channels(s, programmes)
+    tiers = _text(cust.tier)
+    known_tier = np.array([t in bands for t in tiers], dtype=bool)
+
+    def tier_map(fn) -> np.ndarray:  # type: ignore[no-untyped-def]
+        vals = {t: fn(t) for t in bands}
+        return np.array(
+            [vals[t] if k else fn(None) for t, k in zip(tiers, known_tier, strict=True)]
+        )
+
+    vmin = tier_map(lambda t: programmes[t].visits_min if t else 0.0).astype(np.float64)
+    vmax = tier_map(lambda t: programmes[t].visits_max if t else np.inf).astype(np.float64)
+
+    def allow(kind: str) -> np.ndarray:
+        name = kinds[kind]
+        if name is None:
+            return np.zeros(n, dtype=bool)
+        return tier_map(lambda t: name in bands[t][0] if t else True).astype(bool)
+
+    # rep roles each customer's tier lets visit: those named in the band, else every one
+    roles = sorted({str(r) for r in team.role})
+    role_ok_by_role = {
+        r: tier_map(lambda t, r=r: (r in bands[t][1]) if (t and bands[t][1]) else True).astype(bool)
+        for r in roles
+    }
+    role_idx = np.array([roles.index(str(r)) for r in team.role], dtype=np.int64)
+    role_matrix = (
+        np.stack([role_ok_by_role[r] for r in roles], axis=1) if roles else np.zeros((n, 0), bool)
+    )
+    role_ok = role_matrix[:, role_idx] if team.n else np.zeros((n, 0), bool)
+
+    visit_rep = np.isin(team.role.astype(str), s.visit_roles)
+    call_rep = np.isin(team.role.astype(str), s.call_roles)
+    allow_visit = allow("visit")
+    cand, dist, guessed, reach = _candidates(cust, team, visit_rep, role_ok, s)
+    cand = np.where(allow_visit[:, None], cand, -1)
+
+    # inside pools: per region when the inside reps have regions
+    pool_names: list[str] = []
+    pool_members: list[np.ndarray] = []
+    cust_pool = np.full(n, -1, dtype=np.int64)
+    calling = np.flatnonzero(call_rep)
+    if len(calling):
+        regions = team.region[calling]
+        regional = sorted({str(r) for r in regions if r is not None})
+        national = calling[np.array([r is None for r in regions])]
+        cust_regions = {str(r) for r in cust.region if r is not None}
+        if not cust_regions <= set(regional) and not len(national):
+            # some region has no inside rep of its own: one pool for the whole team
+            regional, national = [], calling
+        for r in regional:
+            members = calling[np.array([x is not None and str(x) == r for x in regions], bool)]
+            pool_names.append(f"inside {r}")
+            pool_members.append(members)
+        if len(national):
+            pool_names.append("inside")
+            pool_members.append(national)
+        creg = _text(cust.region)
+        lookup = {name[len("inside ") :]: i for i, name in enumerate(pool_names[: len(regional)])}
+        nat = len(pool_names) - 1 if len(national) else -1
+        cust_pool = np.array([lookup.get(r, nat) if r is not None else nat for r in creg])
+
+    # resources: reps that are a candidate somewhere, then the pools
+    used_reps = np.unique(cand[cand >= 0])
+    res_of_rep = np.full(team.n, -1, dtype=np.int64)
+    res_of_rep[used_reps] = np.arange(len(used_reps))
+    capacity = np.concatenate(
+        [team.hours[used_reps], [float(team.hours[m].sum()) for m in pool_members]]
+    ).astype(np.float64)
+    resource_names = [str(team.ids[r]) for r in used_reps] + pool_names
+    pool_res0 = len(used_reps)
+
+    eff = s.effectiveness
+    minutes = s.minutes_per_contact
+    cost = s.cost_per_contact
+    blocks: list[dict[str, np.ndarray]] = []
+    cidx = np.arange(n)
+
+    def block(
+        customers: np.ndarray,
+        kind: int,
+        visits: np.ndarray | float = 0.0,
+        calls: np.ndarray | float = 0.0,
+        emails: np.ndarray | float = 0.0,
+        rep: np.ndarray | int = -1,
+        pool: np.ndarray | int = -1,
+        km: np.ndarray | float = np.nan,
+    ) -> None:
+        m = len(customers)
+        if m == 0:
+            return
+        blocks.append(
+            {
+                "customer": customers,
+                "kind": np.full(m, kind, np.int64),
+                "visits": np.broadcast_to(np.asarray(visits, np.float64), (m,)),
+                "calls": np.broadcast_to(np.asarray(calls, np.float64), (m,)),
+                "emails": np.broadcast_to(np.asarray(emails, np.float64), (m,)),
+                "rep": np.broadcast_to(np.asarray(rep, np.int64), (m,)),
+                "pool": np.broadcast_to(np.asarray(pool, np.int64), (m,)),
+                "km": np.broadcast_to(np.asarray(km, np.float64), (m,)),
+            }
+        )
+
+    no_min = vmin <= 0
+    block(cidx[allow("none") & no_min], 0)
+    em = allow("email") & no_min
+    for lvl in s.email_levels:
+        block(cidx[em], 1, emails=lvl)
+    ca = allow("call") & no_min & (cust_pool >= 0)
+    for lvl in s.call_levels:
+        block(cidx[ca], 2, calls=lvl, pool=cust_pool[ca])
+    for lvl in _levels(s, programmes):
+        in_band = (vmin <= lvl + 1e-9) & (lvl <= vmax + 1e-9)
+        for k in range(cand.shape[1]):
+            sel = in_band & (cand[:, k] >= 0)
+            block(cidx[sel], 3, visits=lvl, rep=cand[sel, k], km=dist[sel, k])
+
+    if blocks:
+        cols = {key: np.concatenate([b[key] for b in blocks]) for key in blocks[0]}
+    else:
+        cols = {
+            "customer": np.zeros(0, np.int64),
+            **{k: np.zeros(0) for k in ("visits", "calls", "emails", "km")},
+            **{k: np.zeros(0, np.int64) for k in ("kind", "rep", "pool")},
+        }
+    order = np.argsort(cols["customer"], kind="stable")
+    cols = {key: np.ascontiguousarray(v[order]) for key, v in cols.items()}
+    customer = cols["customer"]
+
+    counts = np.bincount(customer, minlength=n)
+    if (counts == 0).any():
+        i = int(np.flatnonzero(counts == 0)[0])
+        raise InfeasiblePlanError(_no_option_message(i, cust, tiers, vmin, s, kinds, tier_setting))
+
+    visits, calls, emails = cols["visits"], cols["calls"], cols["emails"]
+    km = np.where(np.isnan(cols["km"]), 0.0, cols["km"])
+    road_km = 2.0 * km * s.road_factor
+    travel = visits * road_km / s.travel_speed_kmh
+    contact_h = (
+        visits * minutes["visit"] + calls * minutes["call"] + emails * minutes["email"]
+    ) / 60.0
+    effort = visits * eff["visit"] + calls * eff["call"] + emails * eff["email"]
+    revenue = response(
+        cust.wallet[customer],
+        cust.s0[customer],
+        cust.s1[customer],
+        cust.c[customer],
+        cust.d[customer],
+        effort,
+    )
+    spend = (
+        visits * (cost["visit"] + road_km * s.cost_per_km)
+        + calls * cost["call"]
+        + emails * cost["email"]
+    )
+    contribution = cust.margin_rate[customer] * revenue - spend
+    rep = cols["rep"]
+    current = _current_rep_index(cust, team)
+    keeps = (rep >= 0) & (rep == current[customer])
+    value = contribution + np.where(keeps, s.stability_bonus, 0.0)
+    resource = np.where(
+        rep >= 0,
+        res_of_rep[np.maximum(rep, 0)],
+        np.where(cols["pool"] >= 0, pool_res0 + cols["pool"], -1),
+    )
+    # a resource without a limit (a team assumed without a reps file) is no constraint
+    unlimited = ~np.isfinite(capacity)
+    if unlimited.any():
+        resource = np.where((resource >= 0) & unlimited[np.maximum(resource, 0)], -1, resource)
+        capacity = np.where(unlimited, 0.0, capacity)
+    hours = contact_h + travel
+    kind = cols["kind"]
+    names = np.array([kinds[k] or k for k in CHANNEL_KINDS], dtype=object)
+    menu = Menu(
+        customer=customer.astype(np.int64),
+        value=value.astype(np.float64),
+        hours=hours.astype(np.float64),
+        resource=resource.astype(np.int64),
+        n_customers=n,
+    )
+    per_rep = np.zeros(team.n, dtype=np.int64)
+    if team.n:
+        flat = cand[cand >= 0]
+        per_rep = np.bincount(flat, minlength=team.n)
+    return MenuBuild(
+        menu=menu,
+        capacity=capacity,
+        resource_names=resource_names,
+        resource_rep=used_reps,
+        pool_names=pool_names,
+        pool_members=pool_members,
+        kind=kind,
+        channel=names[kind],
+        visits=visits,
+        calls=calls,
+        emails=emails,
+        rep=rep,
+        pool=cols["pool"],
+        distance_km=np.where(rep >= 0, km, np.nan),
+        contact_hours=contact_h,
+        travel_hours=travel,
+        revenue=revenue,
+        contribution=contribution,
+        team=team,
+        assumed_distance=int(guessed.any(axis=1).sum()),
+        candidates_per_rep=per_rep,
+        reachable_per_rep=reach,
+        current_rep=current,
+    )
+
+
+def _current_rep_index(cust: CustomerFrame, team: Team) -> np.ndarray:
+    idx = {str(r): i for i, r in enumerate(team.ids)}
+    return np.array([idx.get(str(r), -1) if r is not None else -1 for r in cust.rep], np.int64)
+
+
+def _no_option_message(
+    i: int,
+    cust: CustomerFrame,
+    tiers: np.ndarray,
+    vmin: np.ndarray,
+    s: CoverageSettings,
+    kinds: Mapping[str, str | None],
+    tier_setting: str,
+) -> str:
+    tier = tiers[i]
+    who = f"customer {cust.ids[i]}"
+    if tier is None:
+        return (
+            f"{who} has no coverage option: the settings offer no channel for it; "
+            "set [coverage] channels"
+        )
+    if vmin[i] > 0:
+        return (
+            f"tier {tier}: {who} (region {cust.region[i]}) needs at least {vmin[i]:g} visits a "
+            f"year ({tier_setting} {tier} visits_min) but no field rep can visit it (none of "
+            f"its region within [coverage] max_travel_km {s.max_travel_km:g} km of a role its "
+            "band names); lower visits_min or add a rep for the region"
+        )
+    offered: Sequence[str] = [k for k in kinds.values() if k]
+    return (
+        f"tier {tier}: {who} has no coverage option: its channel band ({tier_setting} "
+        f"{tier} channels) allows none of the channels on offer ({', '.join(offered)}) with "
+        "a rep to make the contacts; widen the band or [coverage] band_channels"
+    )

@@ -1,0 +1,1008 @@
+"""The coverage stage: a channel, a frequency and a rep for every customer and prospect.
+
+Steps (customer-sized, NumPy; the engine has aggregated the activities before):
+
+1. **Team** from the reps file (hours checked); without one, the current reps of the
+   customer master with no hours limit (said in the warnings).
+2. **Response** per value class from ``[coverage] response``, replaced where the history
+   allows by an estimate (:func:`~tierwise.coverage.response.fit_response`).
+3. **Menu** per customer (:mod:`~tierwise.coverage.menu`) and the **plan**
+   (:func:`~tierwise.coverage.allocate.allocate`) with its certified gap; with ``exact``
+   the HiGHS optimum too.
+4. **Today's coverage** (the contacts of the last ``activity_window_months``) valued by the
+   same response model.
+5. Tables: rep_plan, segment_coverage, coverage_vs_legacy, sizing and, with a previous
+   plan, plan_adherence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..engine import ROW
+from ..errors import InputError
+from ..segments.classes import money_text
+from ..settings.coverage import CoverageSettings, ResponseParams
+from ..settings.segments import TierProgramme
+from .allocate import InfeasiblePlanError, Plan, allocate, solve_exact
+from .menu import CHANNEL_KINDS, CustomerFrame, MenuBuild, Team, build_menu, haversine_km
+from .response import fit_response, response
+
+__all__ = ["CUSTOMER_COLUMNS", "CoverageResult", "coverage_plan", "read_team"]
+
+#: The customer columns the stage owns.
+CUSTOMER_COLUMNS = (
+    "channel",
+    "visits_per_year",
+    "calls_per_year",
+    "emails_per_year",
+    "assigned_rep",
+    "expected_revenue_plan",
+    "expected_contribution_plan",
+    "coverage_hours",
+    "coverage_reason",
+)
+
+
+@dataclass
+class CoverageResult:
+    """What the coverage stage returns.
+
+    Attributes
+    ----------
+    customers
+        customer_id and :data:`CUSTOMER_COLUMNS`, in the input's order.
+    tables
+        rep_plan, segment_coverage, coverage_vs_legacy, sizing (and plan_adherence with a
+        previous plan).
+    manifest
+        The stage's block of manifest.json.
+    warnings
+        Defaults applied for lack of data, each naming the setting that changes it.
+    plan, build
+        The optimiser's plan and the menu it chose from (for notebooks and tests).
+    """
+
+    customers: pa.Table
+    tables: dict[str, pa.Table]
+    manifest: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    plan: Plan | None = None
+    build: MenuBuild | None = None
+
+
+# -- reading the inputs ---------------------------------------------------------------------
+
+
+def _num(t: pa.Table, name: str) -> np.ndarray:
+    if name not in t.column_names:
+        return np.full(t.num_rows, np.nan)
+    col = pc.cast(t.column(name), pa.float64())
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _text(t: pa.Table, name: str) -> np.ndarray:
+    if name not in t.column_names:
+        return np.full(t.num_rows, None, dtype=object)
+    col = pc.cast(t.column(name), pa.string())
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _bool(t: pa.Table, name: str) -> np.ndarray:
+    if name not in t.column_names:
+        return np.zeros(t.num_rows, dtype=bool)
+    col = pc.fill_null(pc.cast(t.column(name), pa.bool_()), False)
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def read_team(reps: pa.Table, *, file: str = "reps") -> Team:
+    """The reps file as a :class:`Team`, its hours checked.
+
+    Raises
+    ------
+    InputError
+        A rep without hours (or with hours of 0 or below), naming the file and row.
+
+    Examples
+    --------
+    >>> t = read_team(pa.table({"rep_id": ["R1"], "role": ["Field"], "hours_per_year": [1600.0]}))
+    >>> t.role.tolist(), t.hours.tolist()
+    (['field'], [1600.0])
+    """
+    if ROW in reps.column_names:
+        # in the file's order, whatever order the engine returned the rows in
+        reps = reps.sort_by([(ROW, "ascending")])
+    rows = (
+        np.asarray(reps.column(ROW).to_numpy(zero_copy_only=False), np.int64)
+        if ROW in reps.column_names
+        else np.arange(1, reps.num_rows + 1)
+    )
+    hours = _num(reps, "hours_per_year")
+    bad = np.flatnonzero(~(hours > 0))
+    if len(bad):
+        i = int(bad[0])
+        rep = _text(reps, "rep_id")[i]
+        given = "empty" if np.isnan(hours[i]) else f"{hours[i]:g}"
+        more = f"; {len(bad)} reps in all" if len(bad) > 1 else ""
+        raise InputError(
+            f"rep {rep} has no selling hours ({given}){more}",
+            file=file,
+            row=int(rows[i]),
+            column="hours_per_year",
+            hint="give every rep its selling hours a year, above 0, or remove the rep",
+        )
+    role = np.array(
+        [None if r is None else str(r).strip().lower() for r in _text(reps, "role")], object
+    )
+    region = _text(reps, "region")
+    return Team(
+        ids=_text(reps, "rep_id"),
+        role=role,
+        hours=hours,
+        region=region,
+        lat=_num(reps, "home_lat"),
+        lon=_num(reps, "home_lon"),
+        rows=rows,
+    )
+
+
+#: The rep of a customer without one when the team is assumed (no reps file).
+UNASSIGNED = "(unassigned)"
+
+
+def _assumed_team(current: np.ndarray, role: str) -> Team:
+    ids = sorted({str(r) for r in current if r is not None})
+    if any(r is None for r in current):
+        ids.append(UNASSIGNED)
+    n = len(ids)
+    return Team(
+        ids=np.array(ids, dtype=object),
+        role=np.full(n, role, dtype=object),
+        hours=np.full(n, np.inf),
+        region=np.full(n, None, dtype=object),
+        lat=np.full(n, np.nan),
+        lon=np.full(n, np.nan),
+        rows=np.zeros(n, np.int64),
+        assumed=True,
+    )
+
+
+def _margin_rates(t: pa.Table, s: CoverageSettings) -> tuple[np.ndarray, str]:
+    """Each customer's gross margin rate: profit period, else whole history, else the
+    base's overall rate, else the setting."""
+    rate = _num(t, "gross_margin_rate_pnl")
+    rate = np.where(np.isfinite(rate), rate, _num(t, "gross_margin_rate"))
+    gm, rev = _num(t, "gross_margin"), _num(t, "revenue")
+    ok = np.isfinite(gm) & (rev > 0)
+    if ok.any():
+        overall, source = float(gm[ok].sum() / rev[ok].sum()), "overall"
+    else:
+        overall, source = s.default_margin_rate, "setting"
+    rate = np.where(np.isfinite(rate), rate, overall)
+    return np.clip(rate, 0.0, 1.0), source
+
+
+# -- response parameters --------------------------------------------------------------------
+
+_BOUNDS = {"s0": (0.0, 1.0), "s1": (0.0, 1.0), "c": (0.5, 4.0), "d": (0.25, 50.0)}
+
+
+def _response_table(
+    classes: list[str],
+    s: CoverageSettings,
+    panel: pa.Table | None,
+    cls_of: Mapping[str, str | None],
+    wallet_of: Mapping[str, float],
+) -> tuple[dict[str, ResponseParams], dict[str, Any], list[str]]:
+    """Response parameters per class and where they came from."""
+    params: dict[str, ResponseParams] = {}
+    info: dict[str, Any] = {}
+    notes: list[str] = []
+    for c in classes:
+        p = s.response.get(c, s.response_default)
+        src = f"[coverage] response.{c}" if c in s.response else "[coverage] response_default"
+        params[c] = p
+        info[c] = {"s0": p.s0, "s1": p.s1, "c": p.c, "d": p.d, "source": src}
+    if not (s.estimate_response and panel is not None and panel.num_rows):
+        return params, info, notes
+    ids = _text(panel, "customer_id")
+    pcls = np.array([cls_of.get(str(i)) for i in ids], dtype=object)
+    pw = np.array([wallet_of.get(str(i), np.nan) for i in ids])
+    eff = s.effectiveness
+    effort = 2.0 * (
+        _num(panel, "visits") * eff["visit"]
+        + _num(panel, "calls") * eff["call"]
+        + _num(panel, "emails") * eff["email"]
+    )
+    revenue = 2.0 * np.maximum(_num(panel, "revenue"), 0.0)
+    cust_code = np.unique(ids.astype(str), return_inverse=True)[1]
+    for c in classes:
+        m = (pcls == c) & np.isfinite(pw) & (pw > 0)
+        n_contacted = len(np.unique(cust_code[m & (effort > 0)]))
+        if n_contacted < s.estimate_min_customers:
+            info[c]["estimate"] = (
+                f"not tried: {n_contacted} customers with contacts, fewer than [coverage] "
+                f"estimate_min_customers ({s.estimate_min_customers})"
+            )
+            continue
+        p = params[c]
+        try:
+            fit = fit_response(
+                revenue[m],
+                pw[m],
+                effort[m],
+                prior=(p.s0, p.s1, p.c, p.d),
+                bounds=_BOUNDS,
+                customer=cust_code[m],
+            )
+        except Exception as exc:
+            info[c]["estimate"] = f"not used: the fit failed ({exc})"
+            continue
+        at_bound = [
+            k
+            for k in fit.estimated
+            if min(abs(getattr(fit, k) - b) for b in _BOUNDS[k]) < 1e-6 * max(1.0, _BOUNDS[k][1])
+            or not np.isfinite(fit.se.get(k, np.nan))
+        ]
+        if at_bound:
+            info[c]["estimate"] = (
+                f"not used: the estimate of {', '.join(at_bound)} ran to its bound or has no "
+                "standard error (the history does not identify it)"
+            )
+            continue
+        if not fit.estimated:
+            continue
+        try:
+            new = ResponseParams(s0=fit.s0, s1=max(fit.s1, fit.s0), c=fit.c, d=fit.d)
+        except ValueError:
+            continue
+        info[c] = {
+            "s0": new.s0,
+            "s1": new.s1,
+            "c": new.c,
+            "d": new.d,
+            "source": "estimated from the activity history",
+            "estimated": list(fit.estimated),
+            "standard_error": {k: float(v) for k, v in fit.se.items()},
+            "n_customers": int(fit.n_customers),
+            "replaced": {
+                "setting": info[c]["source"],
+                **{k: getattr(p, k) for k in ("s0", "s1", "c", "d")},
+            },
+        }
+        params[c] = new
+    return params, info, notes
+
+
+# -- the plan -----------------------------------------------------------------------------
+
+
+def _names(build: MenuBuild) -> list[str]:
+    """Resource names for messages: "rep R07", "inside pool London"."""
+    k = len(build.resource_rep)
+    return [f"rep {x}" if i < k else f"{x} pool" for i, x in enumerate(build.resource_names)]
+
+
+def _solve(build: MenuBuild) -> Plan:
+    return allocate(build.menu, build.capacity, names=_names(build))
+
+
+def _inside_split(build: MenuBuild, chosen: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """Each called customer's inside rep: a pool's customers shared among its reps in
+    proportion to their hours (in customer order). -1 for the others."""
+    out = np.full(len(chosen), -1, dtype=np.int64)
+    pool = build.pool[chosen]
+    for p, members in enumerate(build.pool_members):
+        rows = np.flatnonzero(pool == p)
+        if not len(rows) or not len(members):
+            continue
+        cap = build.team.hours[members]
+        cap = np.where(np.isfinite(cap), cap, 1.0)
+        bounds = np.cumsum(cap) / cap.sum()
+        mid = (np.cumsum(hours[rows]) - hours[rows] / 2) / max(hours[rows].sum(), 1e-12)
+        out[rows] = members[np.minimum(np.searchsorted(bounds, mid), len(members) - 1)]
+    return out
+
+
+def _fmt(x: np.ndarray, decimals: int = 1) -> pa.Array:
+    return pc.cast(pa.array(np.round(np.nan_to_num(x), decimals), pa.float64()), pa.string())
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    arrays = [pa.scalar(p) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*arrays, "")
+
+
+def _reasons(
+    cust: CustomerFrame,
+    headroom: np.ndarray,
+    lookalike: np.ndarray,
+    kind: np.ndarray,
+    channel: np.ndarray,
+    freq: np.ndarray,
+    km: np.ndarray,
+    rep: np.ndarray,
+    legacy_visits: np.ndarray,
+    legacy_calls: np.ndarray,
+    symbol: str,
+) -> pa.Array:
+    """One sentence per customer, built column-wise: who, the plan, today."""
+    n = cust.n
+    cls = pa.array(
+        np.where(cust.value_class == None, "no class", cust.value_class).astype(object),  # noqa: E711
+        pa.string(),
+    )
+    prospect = cust.is_prospect
+    who = pc.if_else(
+        pa.array(prospect),
+        _join(
+            "prospect ",
+            cls,
+            ", wallet ",
+            money_text(cust.wallet / np.where(lookalike > 0, lookalike, 1.0), symbol),
+            ", look-alike ",
+            _fmt(lookalike, 2),
+        ),
+        _join(cls, ", headroom ", money_text(headroom, symbol)),
+    )
+    rep_text = pa.array(np.where(rep == None, "?", rep).astype(object), pa.string())  # noqa: E711
+    where = pc.if_else(
+        pa.array(kind == 3),
+        _join(
+            ", ",
+            pc.cast(pa.array(np.round(np.nan_to_num(km)).astype(np.int64)), pa.string()),
+            " km from rep ",
+            rep_text,
+        ),
+        pa.scalar(""),
+    )
+    verb = np.select(
+        [kind == 3, kind == 2, kind == 1],
+        [
+            channel.astype(str) + " visit ",
+            channel.astype(str) + " call ",
+            channel.astype(str) + " ",
+        ],
+        default="no direct contact (" + channel.astype(str) + ")",
+    ).astype(object)
+    what = pc.if_else(
+        pa.array(kind > 0),
+        _join(pa.array(verb, pa.string()), _fmt(freq), "×/year"),
+        pa.array(verb, pa.string()),
+    )
+    today = pc.if_else(
+        pa.array(prospect),
+        pa.scalar("not a customer yet"),
+        _join("today ", _fmt(legacy_visits), " visits, ", _fmt(legacy_calls), " calls"),
+    )
+    out = _join(who, where, ": ", what, "; ", today)
+    assert len(out) == n
+    return out
+
+
+@dataclass(frozen=True)
+class _Legacy:
+    visits: np.ndarray
+    calls: np.ndarray
+    emails: np.ndarray
+    hours: np.ndarray
+    revenue: np.ndarray
+    contribution: np.ndarray
+    channel: np.ndarray  # kind index, as CHANNEL_KINDS
+
+
+def _legacy(
+    cust: CustomerFrame,
+    team: Team,
+    counts: pa.Table | None,
+    s: CoverageSettings,
+    months: int,
+) -> _Legacy:
+    """Today's contacts per year for each customer, valued by the same response model."""
+    n = cust.n
+    v = np.zeros(n)
+    c = np.zeros(n)
+    e = np.zeros(n)
+    vrep = np.full(n, None, dtype=object)
+    if counts is not None and counts.num_rows:
+        at = pc.index_in(
+            pa.array(cust.ids.astype(str)),
+            value_set=pc.cast(counts.column("customer_id"), pa.string()),
+        )
+        idx = np.asarray(pc.fill_null(at, -1).to_numpy(zero_copy_only=False), np.int64)
+        ok = idx >= 0
+        per_year = 12.0 / months
+        for arr, name in ((v, "visits"), (c, "calls"), (e, "emails")):
+            arr[ok] = _num(counts, name)[idx[ok]] * per_year
+        vrep[ok] = _text(counts, "visit_rep")[idx[ok]]
+    rep_pos = {str(r): i for i, r in enumerate(team.ids)}
+    who = np.where(vrep == None, cust.rep, vrep)  # noqa: E711
+    ri = np.array([rep_pos.get(str(r), -1) if r is not None else -1 for r in who], np.int64)
+    has = ri >= 0
+    km = np.full(n, s.default_distance_km)
+    if has.any():
+        d = haversine_km(cust.lat[has], cust.lon[has], team.lat[ri[has]], team.lon[ri[has]])
+        km[has] = np.where(np.isnan(d), s.default_distance_km, d)
+    road = 2.0 * km * s.road_factor
+    m = s.minutes_per_contact
+    hours = (v * m["visit"] + c * m["call"] + e * m["email"]) / 60.0 + v * road / s.travel_speed_kmh
+    eff = s.effectiveness
+    effort = v * eff["visit"] + c * eff["call"] + e * eff["email"]
+    revenue = response(cust.wallet, cust.s0, cust.s1, cust.c, cust.d, effort)
+    cost = s.cost_per_contact
+    spend = v * (cost["visit"] + road * s.cost_per_km) + c * cost["call"] + e * cost["email"]
+    contribution = cust.margin_rate * revenue - spend
+    channel = np.select([v > 0, c > 0, e > 0], [3, 2, 1], default=0)
+    return _Legacy(v, c, e, hours, revenue, contribution, channel)
+
+
+# -- tables -----------------------------------------------------------------------------------
+
+
+def _group_sum(keys: list[np.ndarray], values: dict[str, np.ndarray]) -> pa.Table:
+    """Sum of ``values`` by the key columns (text), sorted by the keys."""
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {f"k{i}": pd.Series(k, dtype=object).fillna("(none)") for i, k in enumerate(keys)}
+    )
+    for name, v in values.items():
+        df[name] = v
+    g = df.groupby([f"k{i}" for i in range(len(keys))], sort=True, dropna=False).sum()
+    return pa.Table.from_pandas(g.reset_index(), preserve_index=False)
+
+
+def _rep_plan(
+    build: MenuBuild,
+    chosen: np.ndarray,
+    assigned: np.ndarray,
+    plan: Plan,
+) -> pa.Table:
+    team = build.team
+    n_rep = team.n
+    a = assigned
+    ok = a >= 0
+    w = np.bincount
+
+    def per(x: np.ndarray) -> np.ndarray:
+        return w(a[ok], weights=x[ok], minlength=n_rep) if n_rep else np.zeros(0)
+
+    ones = np.ones(len(a))
+    visits = build.visits[chosen]
+    calls = build.calls[chosen]
+    contact = build.contact_hours[chosen]
+    travel = build.travel_hours[chosen]
+    used = contact + travel
+    hours_used = per(used)
+    cap = np.where(np.isfinite(team.hours), team.hours, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        util = hours_used / cap
+    return pa.table(
+        {
+            "rep_id": pa.array(team.ids.astype(object), pa.string()),
+            "role": pa.array(team.role.astype(object), pa.string()),
+            "region": pa.array(team.region.astype(object), pa.string()),
+            "customers": pa.array(per(ones).round().astype(np.int64)),
+            "visits": pa.array(per(visits)),
+            "calls": pa.array(per(calls)),
+            "contact_hours": pa.array(per(contact)),
+            "travel_hours": pa.array(per(travel)),
+            "hours_used": pa.array(hours_used),
+            "capacity_hours": pa.array(cap, mask=~np.isfinite(cap)),
+            "utilisation": pa.array(util, mask=~np.isfinite(util)),
+            "expected_contribution": pa.array(per(build.contribution[chosen])),
+        }
+    )
+
+
+def _segment_coverage(cust: CustomerFrame, build: MenuBuild, chosen: np.ndarray) -> pa.Table:
+    hours = build.contact_hours[chosen] + build.travel_hours[chosen]
+    t = _group_sum(
+        [cust.value_class, cust.tier, build.channel[chosen].astype(object)],
+        {
+            "customers": np.ones(cust.n, dtype=np.int64),
+            "visits": build.visits[chosen],
+            "calls": build.calls[chosen],
+            "emails": build.emails[chosen],
+            "hours": hours,
+            "expected_contribution": build.contribution[chosen],
+        },
+    )
+    t = t.rename_columns(["value_class", "tier", "channel", *t.column_names[3:]])
+    cnt = np.asarray(t.column("customers").to_numpy(), np.float64)
+    extra = {
+        f"{k}_per_customer": np.asarray(t.column(k).to_numpy(), np.float64) / cnt
+        for k in ("visits", "calls", "emails")
+    }
+    for k, v in extra.items():
+        t = t.append_column(k, pa.array(v))
+    return t
+
+
+def _vs_legacy(cust: CustomerFrame, build: MenuBuild, chosen: np.ndarray, leg: _Legacy) -> pa.Table:
+    pkind = build.kind[chosen]
+    pv = build.visits[chosen]
+    est = ~cust.is_prospect
+    cheaper = est & (pkind < leg.channel)
+    t = _group_sum(
+        [cust.value_class],
+        {
+            "customers": np.ones(cust.n, dtype=np.int64),
+            "hours_legacy": leg.hours,
+            "hours_plan": build.contact_hours[chosen] + build.travel_hours[chosen],
+            "visits_legacy": leg.visits,
+            "visits_plan": pv,
+            "calls_legacy": leg.calls,
+            "calls_plan": build.calls[chosen],
+            "emails_legacy": leg.emails,
+            "emails_plan": build.emails[chosen],
+            "newly_visited": ((pv > 0) & (leg.visits == 0)).astype(np.int64),
+            "no_longer_visited": ((pv == 0) & (leg.visits > 0)).astype(np.int64),
+            "moved_to_cheaper_channel": cheaper.astype(np.int64),
+            "expected_contribution_legacy": leg.contribution,
+            "expected_contribution_plan": build.contribution[chosen],
+        },
+    )
+    t = t.rename_columns(["value_class", *t.column_names[1:]])
+    total: dict[str, list[Any]] = {c: [None] for c in t.column_names}
+    total["value_class"] = ["all"]
+    for c in t.column_names[1:]:
+        total[c] = [pc.sum(t.column(c)).as_py()]
+    return pa.concat_tables([t, pa.table(total, schema=t.schema)])
+
+
+def _summary(build: MenuBuild, plan: Plan) -> dict[str, Any]:
+    ch = plan.choice
+    kind = build.kind[ch]
+    visit_res = np.zeros(len(build.capacity), bool)
+    visit_res[: len(build.resource_rep)] = True
+    hours = build.contact_hours[ch] + build.travel_hours[ch]
+    out: dict[str, Any] = {
+        "expected_contribution": float(build.contribution[ch].sum()),
+        "objective": float(plan.objective),
+        "upper_bound": float(plan.upper_bound),
+        "optimality_gap": float(plan.gap),
+        "field_hours": float(hours[kind == 3].sum()),
+        "inside_hours": float(hours[kind == 2].sum()),
+    }
+    for k, name in enumerate(CHANNEL_KINDS):
+        out[f"customers_{name}"] = int((kind == k).sum())
+    return out
+
+
+def _sizing(
+    cust: CustomerFrame,
+    team: Team,
+    s: CoverageSettings,
+    programmes: Mapping[str, TierProgramme],
+    base: MenuBuild,
+    plan: Plan,
+    assigned: np.ndarray,
+) -> pa.Table:
+    """Expected contribution, hours and customers per channel for each head-count
+    scenario: field reps removed (least used first) or added (copies of the busiest)."""
+    field_role = s.visit_roles[0] if s.visit_roles else "field"
+    is_field = np.array([str(r) == field_role for r in team.role])
+    used = np.bincount(
+        np.maximum(assigned, 0),
+        weights=(assigned >= 0)
+        * (base.contact_hours[plan.choice] + base.travel_hours[plan.choice]),
+        minlength=team.n,
+    )
+    util = np.where(np.isfinite(team.hours), used / team.hours, 0.0)
+    field_idx = np.flatnonzero(is_field)
+    least_first = field_idx[np.lexsort((field_idx, util[field_idx]))]
+    busiest = field_idx[np.lexsort((field_idx, -util[field_idx]))]
+    base_kind = base.kind[plan.choice]
+    rows: list[dict[str, Any]] = []
+    names = {k: (s.channel_of(k) or k) for k in CHANNEL_KINDS}
+    for delta in sorted(set(s.headcount_scenarios)):
+        row: dict[str, Any] = {
+            "scenario": f"{delta:+d}" if delta else "today",
+            "field_reps": int(len(field_idx) + delta),
+        }
+        if delta == 0:
+            b, p = base, plan
+        elif (delta < 0 and -delta >= len(field_idx)) or team.assumed:
+            row["note"] = (
+                "no reps file: head-count scenarios need one"
+                if team.assumed
+                else f"only {len(field_idx)} field reps"
+            )
+            rows.append(row)
+            continue
+        else:
+            if delta < 0:
+                keep = np.ones(team.n, bool)
+                keep[least_first[:-delta]] = False
+                t2 = team.subset(keep)
+                row["reps_removed"] = ", ".join(str(x) for x in team.ids[least_first[:-delta]])
+            else:
+                src = busiest[np.arange(delta) % len(busiest)] if len(busiest) else np.zeros(0, int)
+                clone = team.subset(src)
+                clone = Team(
+                    np.array([f"NEW{i + 1}" for i in range(delta)], object),
+                    clone.role,
+                    clone.hours,
+                    clone.region,
+                    clone.lat,
+                    clone.lon,
+                    np.zeros(delta, np.int64),
+                )
+                t2 = team.append(clone)
+                row["reps_added_like"] = ", ".join(str(x) for x in team.ids[src])
+            try:
+                b = build_menu(cust, t2, s, programmes)
+                p = _solve(b)
+            except InfeasiblePlanError as exc:
+                row["note"] = f"infeasible: {exc}"
+                rows.append(row)
+                continue
+        summary = _summary(b, p)
+        kind = b.kind[p.choice]
+        moved = (base_kind == 3) & (kind == 2)
+        row.update(
+            {
+                "expected_contribution": summary["expected_contribution"],
+                "optimality_gap": summary["optimality_gap"],
+                "field_hours": summary["field_hours"],
+                "inside_hours": summary["inside_hours"],
+                **{f"customers_{names[k]}": summary[f"customers_{k}"] for k in CHANNEL_KINDS},
+                "moved_to_inside": int(moved.sum()),
+                "moved_to_inside_by_class": ", ".join(
+                    f"{c} {int(((cust.value_class == c) & moved).sum())}"
+                    for c in sorted({str(x) for x in cust.value_class[moved] if x is not None})
+                ),
+            }
+        )
+        rows.append(row)
+    cols = [
+        "scenario",
+        "field_reps",
+        "expected_contribution",
+        "optimality_gap",
+        "field_hours",
+        "inside_hours",
+        *(f"customers_{names[k]}" for k in CHANNEL_KINDS),
+        "moved_to_inside",
+        "moved_to_inside_by_class",
+        "reps_removed",
+        "reps_added_like",
+        "note",
+    ]
+    types = {
+        "scenario": pa.string(),
+        "field_reps": pa.int64(),
+        "moved_to_inside": pa.int64(),
+        "moved_to_inside_by_class": pa.string(),
+        "reps_removed": pa.string(),
+        "reps_added_like": pa.string(),
+        "note": pa.string(),
+    }
+    return pa.table(
+        {c: pa.array([r.get(c) for r in rows], types.get(c, pa.float64())) for c in cols}
+    )
+
+
+def _adherence(
+    previous: pa.Table,
+    recorded: pa.Table,
+    days: int,
+) -> pa.Table:
+    """Per rep and class: the contacts the previous plan asked for over the days since it
+    (pro rata of its yearly frequencies) against those recorded, and the customers planned
+    but not contacted."""
+    ids = _text(previous, "customer_id")
+    rep = _text(previous, "assigned_rep")
+    cls = _text(previous, "value_class")
+    frac = days / 365.0
+    pv = np.nan_to_num(_num(previous, "visits_per_year")) * frac
+    pcall = np.nan_to_num(_num(previous, "calls_per_year")) * frac
+    pe = np.nan_to_num(_num(previous, "emails_per_year")) * frac
+    at = pc.index_in(
+        pa.array(ids.astype(str)), value_set=pc.cast(recorded.column("customer_id"), pa.string())
+    )
+    idx = np.asarray(pc.fill_null(at, -1).to_numpy(zero_copy_only=False), np.int64)
+    ok = idx >= 0
+
+    def rec(name: str) -> np.ndarray:
+        out = np.zeros(len(ids))
+        out[ok] = _num(recorded, name)[idx[ok]]
+        return out
+
+    rv, rc, re_ = rec("visits"), rec("calls"), rec("emails")
+    planned = (pv + pcall + pe) > 0
+    t = _group_sum(
+        [rep, cls],
+        {
+            "customers_planned": planned.astype(np.int64),
+            "visits_planned": pv,
+            "visits_recorded": rv,
+            "calls_planned": pcall,
+            "calls_recorded": rc,
+            "emails_planned": pe,
+            "emails_recorded": re_,
+            "planned_not_contacted": (planned & (rv + rc + re_ == 0)).astype(np.int64),
+        },
+    )
+    t = t.rename_columns(["assigned_rep", "value_class", *t.column_names[2:]])
+    vp = np.asarray(t.column("visits_planned").to_numpy(), np.float64)
+    cp = np.asarray(t.column("calls_planned").to_numpy(), np.float64)
+    done = np.asarray(t.column("visits_recorded").to_numpy(), np.float64) + np.asarray(
+        t.column("calls_recorded").to_numpy(), np.float64
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.minimum(done / (vp + cp), 9.99)
+    return t.append_column("adherence", pa.array(share, mask=~np.isfinite(share)))
+
+
+# -- the stage --------------------------------------------------------------------------------
+
+
+def coverage_plan(
+    customers: pa.Table,
+    settings: CoverageSettings | None = None,
+    *,
+    programmes: Mapping[str, TierProgramme],
+    reps: pa.Table | None = None,
+    reps_file: str = "reps",
+    legacy: pa.Table | None = None,
+    panel: pa.Table | None = None,
+    previous: pa.Table | None = None,
+    recorded_since: pa.Table | None = None,
+    days_since: int = 0,
+    currency_symbol: str = "€",
+) -> CoverageResult:
+    """The coverage plan for the customer table; see the module text.
+
+    Parameters
+    ----------
+    customers
+        The assembled customer table: customer_id, value_class, tier, wallet, headroom,
+        revenue_12m, lookalike_score, gross margin figures, is_prospect, region, rep_id,
+        lat, lon.
+    settings
+        The ``[coverage]`` section.
+    programmes
+        Tier → programme (channel and visit band) of the segments stage.
+    reps
+        The reps table (``None``: no reps file; the plan uses the current reps of the
+        customer master without an hours limit, and says so).
+    reps_file
+        The reps file's name, for messages.
+    legacy
+        Today's contacts per customer (:func:`~tierwise.coverage.legacy.contact_counts`
+        over ``activity_window_months``), or ``None`` without activities.
+    panel
+        Contacts and revenue per customer and half-year
+        (:func:`~tierwise.coverage.legacy.half_year_panel`) for the response estimate.
+    previous, recorded_since, days_since
+        A previous run's customers and the contacts recorded since its analysis date, over
+        ``days_since`` days: the plan adherence.
+    currency_symbol
+        Printed before money in coverage_reason.
+
+    Raises
+    ------
+    InputError
+        A rep without hours; a field rep with no customer of its region within reach.
+    InfeasiblePlanError
+        A tier's band leaves a customer without an option; the visit minimums need more
+        hours than the reps have.
+    """
+    s = settings or CoverageSettings()
+    warnings: list[str] = []
+    n = customers.num_rows
+    ids = _text(customers, "customer_id")
+    current = _text(customers, "rep_id")
+    prospect = _bool(customers, "is_prospect")
+    value_class = _text(customers, "value_class")
+    tier = _text(customers, "tier")
+
+    # 1. team
+    if reps is None:
+        team = _assumed_team(current, s.visit_roles[0] if s.visit_roles else "field")
+        warnings.append(
+            "no reps file: the plan keeps each customer with its current rep (rep_id), with "
+            "no limit on the reps' hours and no inside-sales team (rep_plan shows the hours "
+            "the plan needs); give a reps file (rep_id, role, hours_per_year, region, "
+            "home_lat, home_lon) to plan under the team's capacity"
+        )
+    else:
+        team = read_team(reps, file=reps_file)
+
+    # 2. customers and response
+    wallet = _num(customers, "wallet")
+    rev12 = _num(customers, "revenue_12m")
+    no_wallet = ~np.isfinite(wallet)
+    wallet = np.where(no_wallet, np.nan_to_num(rev12), wallet)
+    if (no_wallet & ~prospect).any() and "wallet" in customers.column_names:
+        warnings.append(
+            f"{int((no_wallet & ~prospect).sum())} customers without a wallet: their last "
+            "12 months' revenue stands for it; the potential stage's settings give wallets"
+        )
+    look = _num(customers, "lookalike_score")
+    look = np.clip(np.where(np.isfinite(look), look, 1.0), 0.0, 1.0)
+    w_eff = np.maximum(np.where(prospect, wallet * look, wallet), 0.0)
+    margin, msource = _margin_rates(customers, s)
+    if msource == "setting":
+        warnings.append(
+            f"no cost of goods in the run: a gross margin rate of {s.default_margin_rate:g} "
+            "is assumed for every customer; set [coverage] default_margin_rate or give costs"
+        )
+    classes = sorted({str(c) for c in value_class if c is not None})
+    cls_of = {
+        str(i): (None if c is None else str(c)) for i, c in zip(ids, value_class, strict=True)
+    }
+    wallet_of = {str(i): float(w) for i, w, p in zip(ids, w_eff, prospect, strict=True) if not p}
+    params, rinfo, rnotes = _response_table(classes, s, panel, cls_of, wallet_of)
+    warnings.extend(f"response: {x}" for x in rnotes)
+    dflt = s.response_default
+
+    def param(name: str) -> np.ndarray:
+        lookup = {c: getattr(p, name) for c, p in params.items()}
+        return np.array(
+            [
+                lookup.get(str(c), getattr(dflt, name)) if c is not None else getattr(dflt, name)
+                for c in value_class
+            ],
+            dtype=np.float64,
+        )
+
+    s0 = np.where(prospect, s.prospect_s0, param("s0"))
+    cust = CustomerFrame(
+        ids=ids,
+        value_class=value_class,
+        tier=tier,
+        region=_text(customers, "region"),
+        rep=current,
+        lat=_num(customers, "lat"),
+        lon=_num(customers, "lon"),
+        wallet=w_eff,
+        margin_rate=margin,
+        is_prospect=prospect,
+        s0=s0,
+        s1=np.maximum(param("s1"), s0),
+        c=param("c"),
+        d=param("d"),
+    )
+
+    # 3. menu and plan
+    build = build_menu(cust, team, s, programmes)
+    if not team.assumed:
+        visiting = np.isin(team.role.astype(str), s.visit_roles)
+        idle = np.flatnonzero(visiting & (build.reachable_per_rep == 0))
+        if len(idle):
+            i = int(idle[0])
+            raise InputError(
+                f"rep {team.ids[i]} ({team.role[i]}, region {team.region[i] or 'any'}) has no "
+                f"customer within reach: none of its region within [coverage] max_travel_km "
+                f"{s.max_travel_km:g} km of its home",
+                file=reps_file,
+                row=int(team.rows[i]),
+                column="region",
+                hint="correct the rep's region or home_lat/home_lon, or remove the rep",
+            )
+    if build.assumed_distance:
+        warnings.append(
+            f"{build.assumed_distance} customers or their reps have no coordinates: a "
+            f"distance of {s.default_distance_km:g} km is assumed for their visits; set "
+            "[coverage] default_distance_km or give lat/lon and home_lat/home_lon"
+        )
+    plan = _solve(build)
+    ch = plan.choice
+    kind = build.kind[ch]
+    rep_idx = build.rep[ch]
+    inside = _inside_split(build, ch, build.contact_hours[ch] + build.travel_hours[ch])
+    assigned = np.where(rep_idx >= 0, rep_idx, inside)
+    assigned_id = np.full(n, None, dtype=object)
+    if team.n:
+        has_rep = assigned >= 0
+        assigned_id[has_rep] = team.ids[assigned[has_rep]]
+
+    manifest: dict[str, Any] = {
+        "method": "marginal analysis on each customer's concave envelope with a Lagrangian "
+        "price per rep's hours (CALLPLAN response, Lodish 1971)",
+        "objective": float(plan.objective),
+        "upper_bound": float(plan.upper_bound),
+        "optimality_gap": float(plan.gap),
+        "solver": plan.method,
+        "expected_contribution": float(build.contribution[ch].sum()),
+        "n_customers": int(n),
+        "n_options": len(build.menu.value),
+        "n_reps": int(team.n),
+        "team": "assumed from rep_id, no hours limit" if team.assumed else reps_file,
+        "response": rinfo,
+        "response_default": {**dflt.model_dump(), "source": "[coverage] response_default"},
+        "margin_rate": "per customer (profit period, else whole history)"
+        if msource == "overall"
+        else "[coverage] default_margin_rate",
+    }
+
+    # exact check
+    if s.exact:
+        if n > s.exact_max_customers:
+            warnings.append(
+                f"exact check skipped: {n} customers, more than [coverage] "
+                f"exact_max_customers ({s.exact_max_customers})"
+            )
+            manifest["exact"] = {"skipped": f"{n} customers > exact_max_customers"}
+        else:
+            ex = solve_exact(
+                build.menu, build.capacity, time_limit=s.time_limit, names=_names(build)
+            )
+            denom = max(abs(ex.objective), 1e-9)
+            manifest["exact"] = {
+                "objective": float(ex.objective),
+                "upper_bound": float(ex.upper_bound),
+                "gap_of_plan": float((ex.objective - plan.objective) / denom),
+                "status": str(ex.detail.get("status", "")),
+            }
+    else:
+        manifest["exact"] = {"skipped": "[coverage] exact is false (run with --exact)"}
+
+    # 4. today's coverage
+    leg = _legacy(cust, team, legacy, s, s.activity_window_months)
+    manifest["legacy_objective"] = float(leg.contribution.sum())
+    manifest["legacy_hours"] = float(leg.hours.sum())
+    manifest["plan_hours"] = float((build.contact_hours[ch] + build.travel_hours[ch]).sum())
+    if legacy is None:
+        warnings.append(
+            "no activities: today's coverage counts no contacts; give the activities file "
+            "(visits, calls, e-mails) to compare the plan with today's"
+        )
+
+    # 5. customer columns
+    freq = np.select(
+        [kind == 3, kind == 2, kind == 1],
+        [build.visits[ch], build.calls[ch], build.emails[ch]],
+        default=0.0,
+    )
+    headroom = _num(customers, "headroom")
+    headroom = np.where(
+        np.isfinite(headroom), headroom, np.maximum(wallet - np.nan_to_num(rev12), 0)
+    )
+    reason = _reasons(
+        cust,
+        headroom,
+        look,
+        kind,
+        build.channel[ch],
+        freq,
+        build.distance_km[ch],
+        assigned_id,
+        leg.visits,
+        leg.calls,
+        currency_symbol,
+    )
+    out = pa.table(
+        {
+            "customer_id": pa.array(ids, pa.string()),
+            "channel": pa.array(build.channel[ch].astype(object), pa.string()),
+            "visits_per_year": pa.array(build.visits[ch]),
+            "calls_per_year": pa.array(build.calls[ch]),
+            "emails_per_year": pa.array(build.emails[ch]),
+            "assigned_rep": pa.array(assigned_id, pa.string()),
+            "expected_revenue_plan": pa.array(build.revenue[ch]),
+            "expected_contribution_plan": pa.array(build.contribution[ch]),
+            "coverage_hours": pa.array(build.contact_hours[ch] + build.travel_hours[ch]),
+            "coverage_reason": reason,
+        }
+    )
+
+    tables: dict[str, pa.Table] = {
+        "rep_plan": _rep_plan(build, ch, assigned, plan),
+        "segment_coverage": _segment_coverage(cust, build, ch),
+        "coverage_vs_legacy": _vs_legacy(cust, build, ch, leg),
+        "sizing": _sizing(cust, team, s, programmes, build, plan, assigned),
+    }
+    if previous is not None and recorded_since is not None:
+        tables["plan_adherence"] = _adherence(previous, recorded_since, days_since)
+        manifest["plan_adherence"] = {"days_since_previous": int(days_since)}
+    return CoverageResult(out, tables, manifest, warnings, plan, build)

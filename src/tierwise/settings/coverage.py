@@ -1,0 +1,266 @@
+"""Settings for the coverage stage: channels, contact effectiveness, time and cost per
+contact, frequency levels, travel, the response to contact, sizing scenarios and the exact
+check."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from ._base import Section
+
+__all__ = ["CONTACTS", "CoverageSettings", "ResponseParams"]
+
+#: A kind of contact a channel makes.
+Contact = Literal["visit", "call", "email", "none"]
+
+#: The kinds of contact a channel makes ("none": the customer is not contacted by us).
+CONTACTS = ("visit", "call", "email", "none")
+
+
+class ResponseParams(Section):
+    """A segment's response to contact (CALLPLAN, Lodish 1971): expected yearly revenue is
+    wallet × (s0 + (s1 − s0) · e^c / (d^c + e^c)), e = effective contacts a year (a visit
+    counts 1)."""
+
+    s0: float = Field(ge=0, le=1)
+    """Share of the wallet bought with no contact at all; fraction. No default: each
+    segment states one."""
+
+    s1: float = Field(ge=0, le=1)
+    """Share of the wallet bought at saturation (very many contacts); fraction. No
+    default: each segment states one."""
+
+    c: float = Field(gt=0, le=10)
+    """Shape: above 1 an S-curve (a few contacts do little), 1 or below concave from the
+    first contact; no unit. No default."""
+
+    d: float = Field(gt=0)
+    """Effective contacts a year that win half of the way from s0 to s1; contacts a year.
+    No default."""
+
+    @model_validator(mode="after")
+    def _order(self) -> ResponseParams:
+        if self.s1 < self.s0:
+            raise ValueError(f"s1 ({self.s1}) is below s0 ({self.s0})")
+        return self
+
+
+def _default_response() -> dict[str, ResponseParams]:
+    return {
+        "A": ResponseParams(s0=0.40, s1=0.70, c=1.2, d=6.0),
+        "B": ResponseParams(s0=0.25, s1=0.60, c=1.2, d=4.0),
+        "C": ResponseParams(s0=0.30, s1=0.45, c=1.0, d=3.0),
+        "D": ResponseParams(s0=0.30, s1=0.35, c=1.0, d=2.0),
+    }
+
+
+class CoverageSettings(Section):
+    """Who is visited, called or e-mailed, how often and by whom, under the team's hours.
+
+    Each customer and prospect is offered a menu of options — no contact, e-mail levels,
+    inside-sales call levels, field visit levels with each of a few candidate reps — valued
+    at gross margin × expected revenue from the response to contact minus the cost of the
+    contacts; the plan picks one option per customer under each rep's (and the inside
+    team's) hours. See docs/coverage.md.
+    """
+
+    # -- channels --------------------------------------------------------------------------
+
+    channels: dict[str, Contact] = Field(
+        default_factory=lambda: {  # type: ignore[arg-type, return-value]
+            "field": "visit",
+            "inside": "call",
+            "email": "email",
+            "distributor": "none",
+        }
+    )
+    """The plan's channels, each with the contact it makes: "visit" (field reps' visits,
+    on their hours), "call" (inside sales' calls, on the inside team's hours), "email" (no
+    hours) or "none" (not contacted by us: served through a distributor or the web). A
+    channel left out is not offered. At most one channel per kind of contact. Default
+    field = "visit", inside = "call", email = "email", distributor = "none"."""
+
+    band_channels: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "key_account": ["field"],
+            "field": ["field"],
+            "inside": ["inside"],
+            "web": ["email", "distributor"],
+        }
+    )
+    """The plan channels each name of a tier's channel band (``[segments.programmes.*]
+    channels``) allows. A band name that is a plan channel and not listed here allows that
+    channel. Default key_account and field → field, inside → inside, web → email and
+    distributor."""
+
+    visit_roles: list[str] = Field(default_factory=lambda: ["field", "key_account"])
+    """Rep roles (reps file, ``role``) that make visits. A rep of one of these roles visits
+    a customer only when the customer's tier band names its role, or names none of these
+    roles. Default ["field", "key_account"]."""
+
+    call_roles: list[str] = Field(default_factory=lambda: ["inside"])
+    """Rep roles that make the inside-sales calls (their hours are pooled per region, or for
+    the whole team when they have no region). Default ["inside"]."""
+
+    activity_types: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "visit": ["visit", "field_visit", "meeting"],
+            "call": ["call", "phone_call"],
+            "email": ["email"],
+        }
+    )
+    """Activity types (activities file, ``type``, lower case) counted as each kind of
+    contact in today's coverage. Default visit ← visit, field_visit, meeting; call ← call,
+    phone_call; email ← email."""
+
+    # -- contacts --------------------------------------------------------------------------
+
+    effectiveness: dict[str, float] = Field(
+        default_factory=lambda: {"visit": 1.0, "call": 0.3, "email": 0.05}
+    )
+    """Effect of one contact relative to a visit (the effort e adds these up); no unit.
+    Default visit 1.0, call 0.3, email 0.05."""
+
+    minutes_per_contact: dict[str, float] = Field(
+        default_factory=lambda: {"visit": 60.0, "call": 10.0, "email": 0.0}
+    )
+    """Rep time per contact, travel excluded; minutes. E-mail uses no rep hours in the
+    plan. Default visit 60, call 10, email 0."""
+
+    cost_per_contact: dict[str, float] = Field(
+        default_factory=lambda: {"visit": 40.0, "call": 4.0, "email": 0.5}
+    )
+    """Out-of-pocket cost per contact (rep time is the hours constraint, not a cost);
+    currency units per contact. Default visit 40, call 4, email 0.5."""
+
+    cost_per_km: float = Field(default=0.3, ge=0)
+    """Travel cost of a visit per road kilometre driven (there and back); currency units per
+    km. Default 0.3."""
+
+    visit_levels: list[float] = Field(
+        default_factory=lambda: [1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 18.0, 24.0]
+    )
+    """Visit frequencies offered; visits a year. Default 1, 2, 3, 4, 6, 8, 12, 18, 24."""
+
+    call_levels: list[float] = Field(default_factory=lambda: [2.0, 4.0, 6.0, 12.0, 24.0])
+    """Call frequencies offered; calls a year. Default 2, 4, 6, 12, 24."""
+
+    email_levels: list[float] = Field(default_factory=lambda: [4.0, 12.0, 24.0])
+    """E-mail frequencies offered; e-mails a year. Default 4, 12, 24."""
+
+    # -- travel ----------------------------------------------------------------------------
+
+    candidate_reps: int = Field(default=3, ge=1)
+    """Field reps considered for each customer: its current rep first, then the nearest
+    reps of its region (reps without a region serve every region); count. Default 3."""
+
+    travel_speed_kmh: float = Field(default=60.0, gt=0)
+    """Average driving speed; km per hour. Default 60."""
+
+    road_factor: float = Field(default=1.3, ge=1)
+    """Road distance as a multiple of the straight-line (haversine) distance; no unit.
+    Default 1.3."""
+
+    max_travel_km: float = Field(default=300.0, gt=0)
+    """A rep is not offered for a customer farther than this from the rep's home
+    (straight line); km. Default 300."""
+
+    default_distance_km: float = Field(default=30.0, ge=0)
+    """Distance assumed when a customer or a rep has no coordinates (said in the warnings);
+    km. Default 30."""
+
+    # -- response --------------------------------------------------------------------------
+
+    response: dict[str, ResponseParams] = Field(default_factory=_default_response)
+    """Response to contact per value class (judgement, as in CALLPLAN; replaced by an
+    estimate from the activity history where ``estimate_response`` allows). Default
+    A s0 0.40 s1 0.70 c 1.2 d 6; B s0 0.25 s1 0.60 c 1.2 d 4; C s0 0.30 s1 0.45 c 1.0 d 3;
+    D s0 0.30 s1 0.35 c 1.0 d 2."""
+
+    response_default: ResponseParams = Field(
+        default_factory=lambda: ResponseParams(s0=0.30, s1=0.50, c=1.0, d=3.0)
+    )
+    """Response of a customer whose class has no entry in ``response`` (or no class).
+    Default s0 0.30, s1 0.50, c 1.0, d 3."""
+
+    default_margin_rate: float = Field(default=0.3, gt=0, le=1)
+    """Gross margin rate of the customers when the run has no cost of goods at all (said
+    in the warnings); a customer without its own rate gets the base's overall rate;
+    fraction. Default 0.3."""
+
+    prospect_s0: float = Field(default=0.0, ge=0, le=1)
+    """Share of a prospect's wallet won with no contact; a prospect's wallet counts at its
+    lookalike_score (the chance it buys at all); fraction. Default 0."""
+
+    estimate_response: bool = True
+    """Estimate s0, s1 and d per value class from the history (revenue per customer and
+    half-year against the contacts of that half-year), bounded around the settings, where
+    a class has at least ``estimate_min_customers`` customers with contacts. Default
+    true."""
+
+    estimate_min_customers: int = Field(default=50, ge=5)
+    """Fewest customers of a class with recorded contacts for its response to be
+    estimated; customers. Default 50."""
+
+    estimate_half_years: int = Field(default=4, ge=2)
+    """Half-years of history used by the estimate (the latest ones before the analysis
+    date); count. Default 4."""
+
+    stability_bonus: float = Field(default=100.0, ge=0)
+    """Added to the value of the options that keep a customer with its current rep, so that
+    a rep changes only for a real gain; currency units a year. Default 100."""
+
+    # -- sizing, adherence, exact check ----------------------------------------------------
+
+    activity_window_months: int = Field(default=12, ge=1)
+    """Today's coverage is the contacts recorded over this many months before the analysis
+    date, counted per year; months. Default 12."""
+
+    headcount_scenarios: list[int] = Field(default_factory=lambda: [-2, -1, 0, 1, 2])
+    """Field-force sizes tried in sizing.csv, as field reps added (positive) or removed
+    (negative) against today's; reps. Removed: the least used first; added: a copy of the
+    busiest region's busiest rep. Default [-2, -1, 0, 1, 2]."""
+
+    exact: bool = False
+    """Also solve the plan exactly with HiGHS and report the gap (``--exact``); only on
+    instances up to ``exact_max_customers``. Default false."""
+
+    exact_max_customers: int = Field(default=2000, ge=1)
+    """Largest instance the exact check is run on; customers. Default 2000."""
+
+    time_limit: float = Field(default=60.0, gt=0)
+    """Time limit of the exact check; seconds. Default 60."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CoverageSettings:
+        kinds: list[str] = list(self.channels.values())
+        for k in CONTACTS:
+            if kinds.count(k) > 1:
+                raise ValueError(f"channels: more than one channel makes contact {k!r}")
+        for name, d in (
+            ("effectiveness", self.effectiveness),
+            ("minutes_per_contact", self.minutes_per_contact),
+            ("cost_per_contact", self.cost_per_contact),
+        ):
+            for k in ("visit", "call", "email"):
+                if k not in d:
+                    raise ValueError(f"{name}: give a value for {k!r}")
+                if d[k] < 0:
+                    raise ValueError(f"{name}: {k} is negative ({d[k]})")
+        for name, levels in (
+            ("visit_levels", self.visit_levels),
+            ("call_levels", self.call_levels),
+            ("email_levels", self.email_levels),
+        ):
+            if any(x <= 0 for x in levels):
+                raise ValueError(f"{name}: levels are contacts a year, above 0")
+        return self
+
+    def channel_of(self, contact: str) -> str | None:
+        """The plan channel that makes a kind of contact, or None when none does."""
+        for name, kind in self.channels.items():
+            if kind == contact:
+                return name
+        return None

@@ -1,0 +1,168 @@
+"""The coverage menu on hand-made cases: tier bands, candidate reps by distance, travel
+hours, values and the infeasible band."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tierwise.coverage.allocate import InfeasiblePlanError
+from tierwise.coverage.menu import CustomerFrame, Team, build_menu
+from tierwise.coverage.response import response
+from tierwise.settings.coverage import CoverageSettings
+from tierwise.settings.segments import SegmentSettings
+
+PROGRAMMES = SegmentSettings().programmes  # gold 6-12 visits, silver 2-6, bronze 0-1
+KM_PER_DEGREE = 6371.0088 * np.pi / 180  # along a meridian
+
+
+def team(**over) -> Team:  # type: ignore[no-untyped-def]
+    # reps on the meridian 0: R1 0.1°, R2 0.5°, R3 0.3° north of the customers' 52°N,
+    # R4 in another region right next to them, R5 a key account manager (no region),
+    # R6 and R7 inside sales in regions N and S
+    base = {
+        "ids": ["R1", "R2", "R3", "R4", "R5", "R6", "R7"],
+        "role": ["field", "field", "field", "field", "key_account", "inside", "inside"],
+        "hours": [1600.0, 1600.0, 1600.0, 1600.0, 1500.0, 1700.0, 1700.0],
+        "region": ["N", "N", "N", "S", None, "N", "S"],
+        "lat": [52.1, 52.5, 52.3, 52.01, 52.2, np.nan, np.nan],
+        "lon": [0.0] * 7,
+        "rows": [1, 2, 3, 4, 5, 6, 7],
+    }
+    base.update(over)
+    return Team(
+        ids=np.array(base["ids"], object),
+        role=np.array(base["role"], object),
+        hours=np.array(base["hours"], float),
+        region=np.array(base["region"], object),
+        lat=np.array(base["lat"], float),
+        lon=np.array(base["lon"], float),
+        rows=np.array(base["rows"]),
+    )
+
+
+def customers(tiers, reps=None, region="N", classes=None) -> CustomerFrame:  # type: ignore[no-untyped-def]
+    n = len(tiers)
+    return CustomerFrame(
+        ids=np.array([f"C{i}" for i in range(n)], object),
+        value_class=np.array(classes or ["B"] * n, object),
+        tier=np.array(tiers, object),
+        region=np.array([region] * n, object),
+        rep=np.array(reps or [None] * n, object),
+        lat=np.full(n, 52.0),
+        lon=np.zeros(n),
+        wallet=np.full(n, 50_000.0),
+        margin_rate=np.full(n, 0.3),
+        is_prospect=np.zeros(n, bool),
+        s0=np.full(n, 0.2),
+        s1=np.full(n, 0.6),
+        c=np.full(n, 1.5),
+        d=np.full(n, 4.0),
+    )
+
+
+def options(b, i):  # type: ignore[no-untyped-def]
+    return np.flatnonzero(b.menu.customer == i)
+
+
+def test_every_tier_keeps_to_its_channel_and_visit_band() -> None:
+    s = CoverageSettings()
+    b = build_menu(customers(["gold", "silver", "bronze"]), team(), s, PROGRAMMES)
+    gold, silver, bronze = (options(b, i) for i in range(3))
+    # gold: key_account/field → field visits only, 6..12 a year
+    assert set(b.channel[gold]) == {"field"}
+    assert b.visits[gold].min() == 6 and b.visits[gold].max() == 12
+    # silver: field 2..6 (inside is in its band, but a visit minimum leaves only visits)
+    assert set(b.channel[silver]) == {"field"}
+    assert set(b.visits[silver]) == {2.0, 3.0, 4.0, 6.0}
+    # bronze: inside and web → inside calls, e-mail, distributor; at most 1 visit (none
+    # offered: no field role in its band)
+    assert set(b.channel[bronze]) == {"inside", "email", "distributor"}
+    assert (b.visits[bronze] == 0).all()
+    assert set(b.calls[bronze][b.calls[bronze] > 0]) == set(s.call_levels)
+    assert set(b.emails[bronze][b.emails[bronze] > 0]) == set(s.email_levels)
+    # every option belongs to a customer in order, each customer has one
+    assert (np.diff(b.menu.customer) >= 0).all()
+    assert b.menu.n_customers == 3
+
+
+def test_candidate_reps_current_first_then_nearest_of_the_region() -> None:
+    s = CoverageSettings()
+    b = build_menu(customers(["silver", "silver"], reps=["R2", None]), team(), s, PROGRAMMES)
+    first = options(b, 0)
+    lvl = b.visits[first] == 2.0
+    # the current rep R2 (farthest) first, then the nearest of region N: R1, R3; R4 (other
+    # region) never, though nearest; R5 (key account) not for silver
+    assert [b.team.ids[r] for r in b.rep[first][lvl]] == ["R2", "R1", "R3"]
+    second = options(b, 1)
+    assert [b.team.ids[r] for r in b.rep[second][b.visits[second] == 2.0]] == ["R1", "R3", "R2"]
+    b2 = build_menu(
+        customers(["silver"], reps=["R2"]), team(), CoverageSettings(candidate_reps=2), PROGRAMMES
+    )
+    assert [b2.team.ids[r] for r in b2.rep[b2.visits == 2.0]] == ["R2", "R1"]
+
+
+def test_key_account_managers_visit_only_tiers_whose_band_names_them() -> None:
+    b = build_menu(customers(["gold"]), team(), CoverageSettings(), PROGRAMMES)
+    reps = {b.team.ids[r] for r in b.rep}
+    # gold's band names key_account and field: the national KAM R5 is among the nearest
+    assert "R5" in reps and "R4" not in reps
+
+
+def test_travel_hours_and_distance_per_visit() -> None:
+    s = CoverageSettings()
+    b = build_menu(customers(["silver"], reps=["R2"]), team(), s, PROGRAMMES)
+    for o in np.flatnonzero(b.kind == 3):
+        rep = b.team.ids[b.rep[o]]
+        dlat = {"R1": 0.1, "R2": 0.5, "R3": 0.3}[rep]
+        km = dlat * KM_PER_DEGREE
+        assert b.distance_km[o] == pytest.approx(km, rel=1e-6)
+        travel = b.visits[o] * 2 * km * s.road_factor / s.travel_speed_kmh
+        assert b.travel_hours[o] == pytest.approx(travel, rel=1e-6)
+        contact = b.visits[o] * s.minutes_per_contact["visit"] / 60
+        assert b.menu.hours[o] == pytest.approx(travel + contact, rel=1e-6)
+
+
+def test_option_value_is_margin_times_response_minus_cost_plus_the_stability_bonus() -> None:
+    s = CoverageSettings()
+    c = customers(["silver"], reps=["R2"])
+    b = build_menu(c, team(), s, PROGRAMMES)
+    for o in range(len(b.menu.value)):
+        effort = b.visits[o] * s.effectiveness["visit"]
+        rev = float(response(50_000.0, 0.2, 0.6, 1.5, 4.0, effort))
+        road = 2 * b.distance_km[o] * s.road_factor
+        cost = b.visits[o] * (s.cost_per_contact["visit"] + road * s.cost_per_km)
+        assert b.contribution[o] == pytest.approx(0.3 * rev - cost, rel=1e-9)
+        bonus = s.stability_bonus if b.team.ids[b.rep[o]] == "R2" else 0.0
+        assert b.menu.value[o] == pytest.approx(b.contribution[o] + bonus, rel=1e-9)
+
+
+def test_calls_use_the_inside_pool_of_the_customers_region() -> None:
+    b = build_menu(customers(["bronze"], region="S"), team(), CoverageSettings(), PROGRAMMES)
+    calls = np.flatnonzero(b.kind == 2)
+    res = set(b.menu.resource[calls])
+    assert len(res) == 1
+    r = res.pop()
+    assert b.resource_names[r] == "inside S" and b.capacity[r] == 1700.0
+    # e-mail and no contact use no hours
+    assert (b.menu.resource[b.kind <= 1] == -1).all() and (b.menu.hours[b.kind <= 1] == 0).all()
+
+
+def test_a_region_without_inside_rep_puts_the_inside_team_in_one_pool() -> None:
+    b = build_menu(customers(["bronze"], region="W"), team(), CoverageSettings(), PROGRAMMES)
+    r = set(b.menu.resource[b.kind == 2])
+    assert [b.resource_names[i] for i in r] == ["inside"]
+    assert b.capacity[next(iter(r))] == 3400.0
+
+
+def test_a_band_no_rep_can_serve_raises_naming_the_tier_and_setting() -> None:
+    far = team(lat=[60.0, 60.0, 60.0, 60.0, 60.0, np.nan, np.nan])
+    with pytest.raises(InfeasiblePlanError, match=r"tier gold: .*visits_min"):
+        build_menu(customers(["gold"]), far, CoverageSettings(), PROGRAMMES)
+
+
+def test_a_channel_left_out_of_the_settings_is_not_offered() -> None:
+    s = CoverageSettings(channels={"field": "visit", "inside": "call", "distributor": "none"})
+    b = build_menu(customers(["bronze"]), team(), s, PROGRAMMES)
+    assert "email" not in set(b.channel)
+    assert (b.emails == 0).all()

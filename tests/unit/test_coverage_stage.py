@@ -1,0 +1,279 @@
+"""The coverage stage on a small synthetic base: a feasible plan inside the tier bands,
+the columns and tables, readable reasons, hours that add up, and clear bad-input messages."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from tierwise.coverage.allocate import InfeasiblePlanError
+from tierwise.coverage.stage import CUSTOMER_COLUMNS, coverage_plan
+from tierwise.errors import InputError
+from tierwise.settings.coverage import CoverageSettings
+from tierwise.settings.segments import SegmentSettings
+
+PROGRAMMES = SegmentSettings().programmes
+
+
+def base(n: int = 80, seed: int = 3) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    cls = rng.choice(["A", "B", "C", "D"], n, p=[0.1, 0.25, 0.3, 0.35])
+    tier = np.array([{"A": "gold", "B": "silver"}.get(c, "bronze") for c in cls], object)
+    region = rng.choice(["N", "S"], n)
+    lat = np.where(region == "N", 53.5, 51.5) + rng.normal(0, 0.3, n)
+    wallet = np.exp(rng.normal(10, 0.8, n)) * np.select([cls == "A", cls == "B"], [4, 2], 1)
+    rev = wallet * rng.uniform(0.2, 0.6, n)
+    rep = np.where(region == "N", rng.choice(["N1", "N2"], n), "S1").astype(object)
+    prospect = np.zeros(n, bool)
+    prospect[-5:] = True
+    rev[prospect] = np.nan
+    return pa.table(
+        {
+            "customer_id": [f"C{i:03d}" for i in range(n)],
+            "value_class": cls,
+            "tier": tier,
+            "region": region,
+            "rep_id": pa.array(np.where(prospect, None, rep), pa.string()),
+            "lat": lat,
+            "lon": rng.normal(-1.5, 0.3, n),
+            "wallet": wallet,
+            "revenue_12m": rev,
+            "headroom": np.maximum(wallet - np.nan_to_num(rev), 0),
+            "gross_margin_rate_pnl": np.where(prospect, np.nan, rng.uniform(0.2, 0.4, n)),
+            "lookalike_score": np.where(prospect, 0.5, np.nan),
+            "is_prospect": prospect,
+        }
+    )
+
+
+def reps(hours: float = 1600.0, **over) -> pa.Table:  # type: ignore[no-untyped-def]
+    t = {
+        "rep_id": ["N1", "N2", "S1", "K1", "I1"],
+        "role": ["field", "field", "field", "key_account", "inside"],
+        "hours_per_year": [hours, hours, hours, 1500.0, 1700.0],
+        "region": ["N", "N", "S", None, None],
+        "home_lat": [53.4, 53.7, 51.5, 52.5, 52.5],
+        "home_lon": [-1.5, -1.4, -1.6, -1.9, -1.9],
+        "_row": [1, 2, 3, 4, 5],
+    }
+    t.update(over)
+    return pa.table(t)
+
+
+def legacy(customers: pa.Table) -> pa.Table:
+    n = customers.num_rows
+    rng = np.random.default_rng(1)
+    return pa.table(
+        {
+            "customer_id": customers.column("customer_id"),
+            "visits": rng.integers(0, 8, n),
+            "calls": rng.integers(0, 10, n),
+            "emails": rng.integers(0, 6, n),
+            "visit_rep": customers.column("rep_id"),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def result():  # type: ignore[no-untyped-def]
+    c = base()
+    return c, coverage_plan(
+        c, CoverageSettings(), programmes=PROGRAMMES, reps=reps(), legacy=legacy(c)
+    )
+
+
+def test_plan_has_every_column_for_every_customer(result) -> None:  # type: ignore[no-untyped-def]
+    c, res = result
+    out = res.customers
+    assert out.column_names == ["customer_id", *CUSTOMER_COLUMNS]
+    assert out.column("customer_id").equals(c.column("customer_id"))
+    for name in ("channel", "coverage_reason"):
+        assert out.column(name).null_count == 0
+    assert set(out.column("channel").to_pylist()) <= {"field", "inside", "email", "distributor"}
+
+
+def test_plan_keeps_every_tier_inside_its_band_and_every_rep_inside_its_hours(result) -> None:  # type: ignore[no-untyped-def]
+    c, res = result
+    out = res.customers
+    tier = c.column("tier").to_pylist()
+    visits = out.column("visits_per_year").to_pylist()
+    channel = out.column("channel").to_pylist()
+    for t, v, ch in zip(tier, visits, channel, strict=True):
+        prog = PROGRAMMES[t]
+        assert prog.visits_min <= v <= prog.visits_max, (t, v)
+        if t == "gold":
+            assert ch == "field"
+    plan = res.tables["rep_plan"]
+    used = np.asarray(plan.column("hours_used").to_numpy(), float)
+    cap = np.asarray(plan.column("capacity_hours").to_numpy(), float)
+    assert (used <= cap + 1e-6).all()
+
+
+def test_rep_plan_hours_are_the_sum_over_the_reps_customers(result) -> None:  # type: ignore[no-untyped-def]
+    _c, res = result
+    out = res.customers.to_pandas()
+    by_rep = out.groupby("assigned_rep")["coverage_hours"].sum()
+    plan = res.tables["rep_plan"].to_pandas().set_index("rep_id")
+    for rep, hours in by_rep.items():
+        assert plan.loc[rep, "hours_used"] == pytest.approx(hours)
+    assert plan["hours_used"].sum() == pytest.approx(out["coverage_hours"].sum())
+    n_by_rep = out.groupby("assigned_rep").size()
+    assert (plan.loc[n_by_rep.index, "customers"] == n_by_rep).all()
+    # customers with hours always have a rep; e-mail and no contact use none
+    assert out.loc[out.coverage_hours > 0, "assigned_rep"].notna().all()
+    assert (out.loc[out.channel.isin(["email", "distributor"]), "coverage_hours"] == 0).all()
+
+
+def test_reasons_say_class_plan_and_today(result) -> None:  # type: ignore[no-untyped-def]
+    c, res = result
+    out = res.customers.to_pandas()
+    field = out[out.channel == "field"].iloc[0]
+    assert re.fullmatch(
+        r"[ABCD], headroom €[\d.]+k?, \d+ km from rep \w+: field visit [\d.]+×/year; "
+        r"today \d+ visits, \d+ calls",
+        field.coverage_reason,
+    ), field.coverage_reason
+    assert f"rep {field.assigned_rep}:" in field.coverage_reason
+    assert f"visit {field.visits_per_year:g}×/year" in field.coverage_reason
+    prospect = out[c.column("is_prospect").to_numpy(zero_copy_only=False)].iloc[0]
+    assert prospect.coverage_reason.startswith("prospect ")
+    assert prospect.coverage_reason.endswith("not a customer yet")
+
+
+def test_tables_and_manifest_agree_with_the_plan(result) -> None:  # type: ignore[no-untyped-def]
+    _c, res = result
+    out = res.customers.to_pandas()
+    seg = res.tables["segment_coverage"].to_pandas()
+    assert seg["customers"].sum() == len(out)
+    assert seg["visits"].sum() == pytest.approx(out.visits_per_year.sum())
+    assert seg["hours"].sum() == pytest.approx(out.coverage_hours.sum())
+    vs = res.tables["coverage_vs_legacy"].to_pandas().set_index("value_class")
+    assert vs.loc["all", "expected_contribution_plan"] == pytest.approx(
+        out.expected_contribution_plan.sum()
+    )
+    assert vs.loc["all", "visits_plan"] == pytest.approx(out.visits_per_year.sum())
+    m = res.manifest
+    assert m["upper_bound"] >= m["objective"] - 1e-6
+    assert 0 <= m["optimality_gap"] < 0.05
+    assert m["legacy_objective"] == pytest.approx(vs.loc["all", "expected_contribution_legacy"])
+    assert set(m["response"]) == {"A", "B", "C", "D"}
+    assert m["response"]["A"]["source"] == "[coverage] response.A"
+    sizing = res.tables["sizing"].to_pandas().set_index("scenario")
+    assert sizing.loc["today", "expected_contribution"] == pytest.approx(
+        out.expected_contribution_plan.sum()
+    )
+    # more field reps never lower the plan's contribution (by more than the gap)
+    curve = sizing["expected_contribution"].dropna().to_numpy()
+    assert (np.diff(curve) >= -0.02 * abs(curve).max()).all()
+
+
+def test_no_reps_file_plans_with_the_current_reps_and_says_so() -> None:
+    c = base()
+    res = coverage_plan(c, CoverageSettings(), programmes=PROGRAMMES, reps=None)
+    assert any("no reps file" in w and "reps file (rep_id" in w for w in res.warnings)
+    out = res.customers.to_pandas()
+    rep = c.column("rep_id").to_pandas()
+    field = out.channel == "field"
+    assert field.any()
+    assert (out.assigned_rep[field] == rep[field].fillna("(unassigned)")).all()
+    assert (
+        res.tables["rep_plan"].column("capacity_hours").null_count
+        == res.tables["rep_plan"].num_rows
+    )
+
+
+def test_a_rep_without_hours_is_named_with_its_row() -> None:
+    r = reps(hours_per_year=pa.array([1600.0, None, 1600.0, 1500.0, 1700.0]))
+    with pytest.raises(InputError) as e:
+        coverage_plan(base(), programmes=PROGRAMMES, reps=r, reps_file="reps.csv")
+    msg = str(e.value)
+    assert "reps.csv, row 2, column 'hours_per_year'" in msg and "rep N2" in msg
+
+
+def test_a_rep_with_no_customer_in_reach_is_named() -> None:
+    r = reps(
+        region=[
+            "N",
+            "N",
+            "S",
+            None,
+            None,
+        ],
+        home_lat=[53.4, 53.7, 51.5, 52.5, 52.5],
+    )
+    r = pa.concat_tables(
+        [
+            r,
+            pa.table(
+                {
+                    "rep_id": ["W1"],
+                    "role": ["field"],
+                    "hours_per_year": [1600.0],
+                    "region": ["W"],
+                    "home_lat": [52.0],
+                    "home_lon": [-4.0],
+                    "_row": [6],
+                }
+            ),
+        ]
+    )
+    with pytest.raises(InputError, match=r"row 6.*rep W1 \(field, region W\) has no customer"):
+        coverage_plan(base(), programmes=PROGRAMMES, reps=r, reps_file="reps.csv")
+
+
+def test_minimum_frequencies_beyond_the_hours_are_infeasible() -> None:
+    with pytest.raises(InfeasiblePlanError):
+        coverage_plan(base(), programmes=PROGRAMMES, reps=reps(hours=5.0))
+
+
+def test_the_plan_is_the_same_in_every_run() -> None:
+    c = base()
+    a = coverage_plan(c, programmes=PROGRAMMES, reps=reps(), legacy=legacy(c))
+    b = coverage_plan(c, programmes=PROGRAMMES, reps=reps(), legacy=legacy(c))
+    assert a.customers.equals(b.customers)
+    assert a.tables["rep_plan"].equals(b.tables["rep_plan"])
+
+
+def test_plan_adherence_compares_planned_and_recorded_contacts() -> None:
+    c = base()
+    first = coverage_plan(c, programmes=PROGRAMMES, reps=reps())
+    prev = pa.table(
+        {
+            "customer_id": c.column("customer_id"),
+            "value_class": c.column("value_class"),
+            **{
+                k: first.customers.column(k)
+                for k in ("assigned_rep", "visits_per_year", "calls_per_year", "emails_per_year")
+            },
+        }
+    )
+    planned = pc.greater(first.customers.column("coverage_hours"), 0).to_numpy(zero_copy_only=False)
+    ids = np.asarray(c.column("customer_id").to_pylist(), object)
+    # half of the planned customers got one visit each in the 73 days since
+    got = ids[planned][::2]
+    recorded = pa.table(
+        {
+            "customer_id": got,
+            "visits": np.ones(len(got), np.int64),
+            "calls": np.zeros(len(got), np.int64),
+            "emails": np.zeros(len(got), np.int64),
+        }
+    )
+    res = coverage_plan(
+        c, programmes=PROGRAMMES, reps=reps(), previous=prev, recorded_since=recorded, days_since=73
+    )
+    adh = res.tables["plan_adherence"].to_pandas()
+    assert adh["visits_recorded"].sum() == len(got)
+    assert adh["visits_planned"].sum() == pytest.approx(
+        first.customers.column("visits_per_year").to_numpy().sum() * 73 / 365
+    )
+    contacted_any = (
+        np.asarray(first.customers.column("visits_per_year"))
+        + np.asarray(first.customers.column("calls_per_year"))
+        + np.asarray(first.customers.column("emails_per_year"))
+    ) > 0
+    assert adh["planned_not_contacted"].sum() == int(contacted_any.sum()) - len(got)
