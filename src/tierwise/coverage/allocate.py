@@ -363,7 +363,7 @@ def _crossing(env: _Envelope, rv: F64, over: NDArray[np.bool_], cap: F64) -> F64
         isbest & (n_best[cust_of_group] < 2), best2[cust_of_group], best1[cust_of_group]
     )
     # the price at which the group's best point falls to the customer's best elsewhere
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         q = np.where(env.h > 0, (env.v - other[env.group]) / env.h, -np.inf)
     q = np.where(np.isnan(q), np.inf, q)  # other = -inf: never leaves
     t_sw = np.maximum.reduceat(q, env.g_start)
