@@ -237,16 +237,33 @@ def _envelope(menu: Menu) -> _Envelope:
     res = menu.resource
     h = np.where(res >= 0, menu.hours, 0.0)
     v = menu.value
-    # customer, resource, hours ascending, value descending, option index
-    order = np.lexsort((np.arange(menu.n_options), -v, h, res, menu.customer)).astype(np.int64)
+    # by customer and resource (a stable sort: the stage's menus come grouped, so it is
+    # cheap), then by hours within each group unless they already ascend
+    gkey0 = _group_key(menu.customer, res)
+    order = np.argsort(gkey0, kind="stable").astype(np.int64)
+    gk, hh = gkey0[order], h[order]
+    unsorted = np.flatnonzero((hh[1:] < hh[:-1]) & (gk[1:] == gk[:-1]))
+    if unsorted.size:  # sort the groups whose hours do not ascend, only those
+        at = np.isin(gk, np.unique(gk[unsorted]))
+        pos = np.flatnonzero(at)
+        order[pos] = order[pos][np.lexsort((hh[pos], gk[pos]))]
     cust, r_s, h_s, v_s = menu.customer[order], res[order], h[order], v[order]
-    gkey = _group_key(cust, r_s)
+    gkey = gkey0[order]
     # Pareto: keep a point only when its value beats every lower-hours point of its group
-    _, vrank = np.unique(v_s, return_inverse=True)
-    composite = gkey * (int(vrank.max()) + 2) + vrank.astype(np.int64)
-    run = np.maximum.accumulate(composite)
-    keep = np.r_[True, composite[1:] > run[:-1]]
+    # (a segmented running maximum by doubling), and of equal hours only the last kept
+    first = np.r_[True, gkey[1:] != gkey[:-1]]
+    starts = np.flatnonzero(first)
+    longest = int(np.max(np.diff(np.r_[starts, gkey.size]))) if gkey.size else 0
+    run = v_s.copy()
+    shift = 1
+    while shift < longest:
+        same = gkey[shift:] == gkey[:-shift]
+        run[shift:] = np.where(same, np.maximum(run[shift:], run[:-shift]), run[shift:])
+        shift *= 2
+    keep = first | np.r_[False, v_s[1:] > run[:-1]]
     idx = np.flatnonzero(keep)
+    dup = np.r_[(gkey[idx][1:] == gkey[idx][:-1]) & (h_s[idx][1:] <= h_s[idx][:-1]), False]
+    idx = idx[~dup]
     # concavity: drop points strictly below the chord of their neighbours, until none
     while True:
         g = gkey[idx]
@@ -346,7 +363,7 @@ def _crossing(env: _Envelope, rv: F64, over: NDArray[np.bool_], cap: F64) -> F64
         isbest & (n_best[cust_of_group] < 2), best2[cust_of_group], best1[cust_of_group]
     )
     # the price at which the group's best point falls to the customer's best elsewhere
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         q = np.where(env.h > 0, (env.v - other[env.group]) / env.h, -np.inf)
     q = np.where(np.isnan(q), np.inf, q)  # other = -inf: never leaves
     t_sw = np.maximum.reduceat(q, env.g_start)
@@ -363,7 +380,8 @@ def _crossing(env: _Envelope, rv: F64, over: NDArray[np.bool_], cap: F64) -> F64
     t = np.concatenate([env.slope[s_on], t_sw[sw_on]])
     r = np.concatenate([g_res[seg_g[s_on]], g_res[sw_on]])
     d = np.concatenate([env.drop[s_on], drop_sw[sw_on]])
-    order = np.lexsort((t, r))
+    order = np.argsort(t)
+    order = order[np.argsort(r[order], kind="stable")]
     t, r, d = t[order], r[order], d[order]
     cum = np.cumsum(d)
     r_cnt = np.bincount(r, minlength=n_res)
@@ -383,7 +401,7 @@ def _crossing(env: _Envelope, rv: F64, over: NDArray[np.bool_], cap: F64) -> F64
 
 
 def _dual(
-    env: _Envelope, cap: F64, max_rounds: int, deadline: float
+    env: _Envelope, cap: F64, max_rounds: int, deadline: float, rel_tol: float = 1e-8
 ) -> tuple[F64, float, F64, int, list[float]]:
     """Prices rising from zero; returns the best prices, the best bound, the last prices,
     the rounds run and the bound's history."""
@@ -398,6 +416,8 @@ def _dual(
         history.append(bound)
         if bound < best_l:
             best_l, best_lam = bound, lam.copy()
+        if len(history) > 3 and history[-3] - best_l <= rel_tol * max(abs(best_l), 1.0):
+            break  # the bound has stopped falling
         used = _demand(env, pts, n_res)
         over = used > cap + 1e-9 * np.maximum(cap, 1.0)
         if not over.any() or time.perf_counter() > deadline:
@@ -615,10 +635,24 @@ def allocate(
         )
     lam_best, bound, lam_last, rounds, history = _dual(env, cap, max_rounds, t0 + time_budget)
     t_dual = time.perf_counter() - t0
-    pts, _, _ = _choose(env, lam_last)
-    pts, feasible = _repair(env, pts, cap)
+    # the plan from the final prices and from slightly higher ones (less to repair when a
+    # large option sits at a price's breakpoint); the best is kept
+    raises = (0.0, 1e-3, 1e-2, 3e-2, 0.1, 0.3) if env.h.size <= 300_000 else (0.0, 1e-2)
+    best_pts: I64 | None = None
+    best_value = -np.inf
     start = "prices"
-    if not feasible:
+    fill_rounds = 0
+    for up in raises:
+        pts, _, _ = _choose(env, lam_last * (1.0 + up))
+        pts, feasible = _repair(env, pts, cap)
+        if not feasible:
+            continue
+        pts, fr = _fill(env, pts, cap)
+        value = float(np.sum(env.v[pts]))
+        if value > best_value:
+            best_pts, best_value, fill_rounds = pts, value, fr
+            start = f"prices x {1.0 + up:g}"
+    if best_pts is None:
         pts, start = least, "least hours"
         used = _demand(env, pts, n_res)
         bad = np.flatnonzero(used > cap + 1e-9 * np.maximum(cap, 1.0))
@@ -630,7 +664,8 @@ def allocate(
                 resource=r,
                 hint="give it more hours or lower the minimum frequencies of its customers",
             )
-    pts, fill_rounds = _fill(env, pts, cap)
+        best_pts, fill_rounds = _fill(env, pts, cap)
+    pts = best_pts
     choice = env.opt[pts]
     check_plan(menu, cap, choice, names=names)
     objective = float(np.sum(menu.value[choice]))

@@ -1,0 +1,185 @@
+"""The coverage planner against HiGHS, by enumeration and on broken instances.
+
+Instances are shaped like the stage's menus (no contact, e-mail levels using no capacity,
+call levels on an inside pool, visit levels on one to three candidate reps whose hours grow
+with travel), with values from the response curve; seeded, so a failure reproduces.
+HiGHS runs for real (highspy), with a time limit: the planner is compared with HiGHS's dual
+bound (an upper bound on the optimum whatever HiGHS's status), so the 0.5% check stays valid
+even when HiGHS stops early.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from tierwise import errors
+from tierwise.coverage.allocate import InfeasiblePlanError, Menu, allocate, check_plan
+from tierwise.coverage.exact import solve_exact
+from tierwise.coverage.response import response
+
+
+def synthetic(n: int, n_reps: int, seed: int, tight: float = 0.6) -> tuple[Menu, np.ndarray]:
+    """A stage-like menu for ``n`` customers and ``n_reps`` reps plus an inside pool."""
+    rng = np.random.default_rng(seed)
+    wallet = 40000 * rng.lognormal(0, 1.0, n)
+    s0 = rng.uniform(0.02, 0.15, n)
+    s1 = s0 + rng.uniform(0.1, 0.5, n)
+    c = rng.uniform(0.8, 2.5, n)
+    d = rng.uniform(1.0, 8.0, n)
+    margin = rng.uniform(0.15, 0.4, n)
+    n_cand = rng.integers(1, 4, n)
+    home = rng.integers(0, n_reps, n)
+    inside = n_reps
+    idx = np.arange(n)
+    cols: list[tuple[np.ndarray, ...]] = []
+    zero = np.zeros(n)
+    cols.append((idx, zero, zero, zero, np.full(n, -1)))
+    for k in (4, 12, 24):  # e-mails
+        cols.append((idx, np.full(n, 0.05 * k), np.full(n, 0.5 * k), zero, np.full(n, -1)))
+    for k in (2, 4, 6, 12, 24):  # calls
+        cols.append(
+            (
+                idx,
+                np.full(n, 0.35 * k),
+                np.full(n, 8.0 * k),
+                np.full(n, 0.33 * k),
+                np.full(n, inside),
+            )
+        )
+    for j in range(3):  # visits by each candidate rep
+        cu = idx[n_cand > j]
+        rep = (home[cu] + j) % n_reps
+        travel = rng.uniform(0.2, 2.5, cu.size) * (1 + j)
+        for k in (1, 2, 4, 6, 12):
+            kk = np.full(cu.size, float(k))
+            cols.append((cu, kk, k * (60 + 30 * travel), k * (1.0 + travel), rep))
+    cust, eff, cost, hours, res = (np.concatenate(x) for x in zip(*cols, strict=True))
+    order = np.argsort(cust, kind="stable")
+    cust, eff, cost, hours, res = (a[order] for a in (cust, eff, cost, hours, res))
+    value = margin[cust] * response(wallet[cust], s0[cust], s1[cust], c[cust], d[cust], eff)
+    menu = Menu(cust.astype(np.int64), value - cost, hours, res.astype(np.int64), n)
+    # capacity: a share of the hours each resource's best options would take
+    top = np.maximum.reduceat(menu.value, np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]]))
+    hit = np.flatnonzero(menu.value >= top[cust])
+    best = hit[np.r_[True, cust[hit][1:] != cust[hit][:-1]]]
+    on = menu.resource[best] >= 0
+    want = np.bincount(menu.resource[best][on], menu.hours[best][on], minlength=n_reps + 1)
+    cap = np.maximum(want * tight * rng.uniform(0.7, 1.3, n_reps + 1), 5.0)
+    return menu, cap
+
+
+def used_hours(menu: Menu, choice: np.ndarray, n_res: int) -> np.ndarray:
+    r = menu.resource[choice]
+    on = r >= 0
+    return np.bincount(r[on], menu.hours[choice][on], minlength=n_res)
+
+
+@pytest.mark.parametrize(
+    ("n", "n_reps", "seed", "tight"),
+    [(150, 2, 1, 0.6), (400, 3, 2, 0.5), (2000, 6, 4, 0.6)],
+)
+def test_plan_within_half_a_percent_of_highs(n: int, n_reps: int, seed: int, tight: float):
+    menu, cap = synthetic(n, n_reps, seed, tight)
+    plan = allocate(menu, cap)
+    exact = solve_exact(menu, cap, time_limit=4.0 if n < 2000 else 8.0, mip_rel_gap=1e-4)
+    # feasible: one own option per customer, every resource within its hours
+    assert np.array_equal(menu.customer[plan.choice], np.arange(n))
+    used = used_hours(menu, plan.choice, cap.size)
+    assert np.all(used <= cap + 1e-6)
+    np.testing.assert_allclose(plan.hours_used, used)
+    assert plan.objective == pytest.approx(menu.value[plan.choice].sum())
+    # within 0.5% of the optimum: both upper bounds are at least the optimum (HiGHS's is
+    # loose only when its time limit stopped it), and of HiGHS's plan
+    optimum_at_most = min(exact.upper_bound, plan.upper_bound)
+    assert plan.objective >= optimum_at_most - 0.005 * abs(optimum_at_most)
+    assert plan.objective >= exact.objective - 0.005 * abs(exact.objective)
+    # the planner's bound is above the optimum (HiGHS's plan is a feasible one)
+    assert plan.upper_bound >= exact.objective - 1e-6 * abs(exact.objective)
+    assert plan.gap >= 0
+    assert plan.upper_bound >= plan.objective
+
+
+def test_bound_binds_when_capacity_is_tight():
+    """A tight instance: the prices rise (some resource has a positive price) and the plan
+    fills each priced resource nearly to capacity."""
+    menu, cap = synthetic(600, 3, 11, tight=0.3)
+    plan = allocate(menu, cap)
+    lam = np.asarray(plan.detail["multipliers"])
+    assert (lam > 0).any()
+    priced = lam > 0
+    assert np.all(plan.hours_used[priced] >= 0.8 * cap[priced])
+    assert plan.gap < 0.01
+
+
+def test_tiny_instance_matches_enumeration():
+    """Two customers sharing one rep of 10 h: every pair of options enumerated."""
+    value = np.array([0.0, 40.0, 70.0, 0.0, 50.0, 60.0])
+    hours = np.array([0.0, 4.0, 8.0, 0.0, 5.0, 9.0])
+    menu = Menu(np.array([0, 0, 0, 1, 1, 1]), value, hours, np.array([-1, 0, 0, -1, 0, 0]), 2)
+    cap = np.array([10.0])
+    best = max(
+        (value[a] + value[b], (a, b))
+        for a, b in itertools.product(range(3), range(3, 6))
+        if hours[a] + hours[b] <= cap[0]
+    )
+    plan = allocate(menu, cap)
+    assert plan.objective == pytest.approx(best[0])
+    assert tuple(plan.choice.tolist()) == best[1]
+    assert plan.upper_bound >= best[0]
+    exact = solve_exact(menu, cap)
+    assert exact.objective == pytest.approx(best[0])
+
+
+def test_infeasible_minimum_frequencies_name_the_rep():
+    # customer 1 and 2 can only be visited by rep 1 (min 1 visit of 6 h each); rep 1 has 10 h
+    menu = Menu(
+        np.array([0, 0, 1, 1, 2]),
+        np.array([0.0, 5.0, 3.0, 8.0, 4.0]),
+        np.array([0.0, 2.0, 6.0, 12.0, 6.0]),
+        np.array([-1, 0, 1, 1, 1]),
+        3,
+    )
+    with pytest.raises(InfeasiblePlanError, match=r"^rep R07: .*12 h.*10 h") as info:
+        allocate(menu, np.array([5.0, 10.0]), names=["rep R03", "rep R07"])
+    assert info.value.resource == 1
+    assert isinstance(info.value, errors.InputError)
+    assert isinstance(info.value, errors.InfeasiblePlanError)
+    with pytest.raises(InfeasiblePlanError):
+        solve_exact(menu, np.array([5.0, 10.0]))
+
+
+def test_rep_without_hours_moves_its_customers_elsewhere():
+    menu, cap = synthetic(300, 3, 5)
+    cap[1] = 0.0
+    plan = allocate(menu, cap)
+    assert plan.hours_used[1] == 0.0
+    check_plan(menu, cap, plan.choice)
+
+
+def test_check_plan_names_the_overloaded_resource():
+    menu, cap = synthetic(100, 2, 6)
+    most = np.flatnonzero(menu.resource == 0)
+    # every customer with an option on rep 0 takes its largest one there
+    choice = np.array([np.flatnonzero(menu.customer == i)[0] for i in range(100)])
+    for i in np.unique(menu.customer[most]):
+        opts = most[menu.customer[most] == i]
+        choice[i] = opts[np.argmax(menu.hours[opts])]
+    with pytest.raises(InfeasiblePlanError, match=r"^north: the plan needs"):
+        check_plan(menu, np.r_[1.0, cap[1:]], choice, names=["north", "south", "inside"])
+
+
+def test_deterministic():
+    menu, cap = synthetic(500, 3, 8)
+    a, b = allocate(menu, cap), allocate(menu, cap)
+    assert np.array_equal(a.choice, b.choice)
+    assert a.objective == b.objective and a.upper_bound == b.upper_bound
+
+
+def test_rejects_negative_capacity():
+    menu, cap = synthetic(50, 2, 9)
+    cap[0] = -1.0
+    with pytest.raises(InfeasiblePlanError, match=r"resource 0: capacity -1\.0 h"):
+        allocate(menu, cap)
