@@ -464,7 +464,7 @@ class _Generator:
             crng, f, wrank, costly, (t0, alive, death), rec_comp, rec_j, k, dup_mode_time, w1, w2
         )
         resp = draw_response(crng, sow, wallet, costly)
-        early_factor = np.clip(np.exp(crng.normal(0.0, 0.35, C)), 0.4, 2.5)
+        early_factor = np.clip(np.exp(crng.normal(0.0, 0.5, C)), 0.3, 3.0)
         legacy_effort = effort(cov.visits, cov.calls, cov.emails)
         share_late = response_share(resp, legacy_effort)
         share_early = response_share(resp, early_factor * legacy_effort)
