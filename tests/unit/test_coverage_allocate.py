@@ -151,6 +151,24 @@ def test_infeasible_minimum_frequencies_name_the_rep():
         solve_exact(menu, np.array([5.0, 10.0]))
 
 
+def test_customers_that_must_be_visited_move_to_a_rep_with_room():
+    # two like customers whose tier needs a visit (no option without one): each can be
+    # visited by rep 0 (worth more) or rep 1, and each rep has hours for one of them. At the
+    # price where rep 0's demand falls both customers switch at once, so the plan must
+    # move one of them to the other rep rather than report the reps' hours infeasible.
+    menu = Menu(
+        np.array([0, 0, 1, 1]),
+        np.array([10.0, 8.0, 10.0, 8.0]),
+        np.array([5.0, 5.0, 5.0, 5.0]),
+        np.array([0, 1, 0, 1]),
+        2,
+    )
+    plan = allocate(menu, np.array([5.0, 5.0]))
+    check_plan(menu, np.array([5.0, 5.0]), plan.choice)
+    assert plan.objective == pytest.approx(18.0)
+    assert solve_exact(menu, np.array([5.0, 5.0])).objective == pytest.approx(18.0)
+
+
 def test_rep_without_hours_moves_its_customers_elsewhere():
     menu, cap = synthetic(300, 3, 5)
     cap[1] = 0.0

@@ -441,9 +441,36 @@ def _prev_in_group(env: _Envelope) -> I64:
     return prev
 
 
+def _elsewhere(
+    env: _Envelope, pts: I64, who: I64, over: NDArray[np.bool_], cap: F64, used: F64
+) -> I64:
+    """For each customer in ``who``: its best point on another resource that is not
+    overloaded and has room for the point's hours (-1 when none)."""
+    cnt = np.diff(np.r_[env.c_start, env.h.size])[env.cust[pts[who]]]
+    starts = env.c_start[env.cust[pts[who]]]
+    offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    p = np.repeat(starts, cnt) + offs
+    owner = np.repeat(np.arange(who.size), cnt)
+    r = env.res[p]
+    rr = np.maximum(r, 0)
+    ok = (r >= 0) & (r != env.res[pts[who]][owner]) & ~over[rr]
+    ok &= env.h[p] <= cap[rr] - used[rr] + 1e-9 * np.maximum(cap[rr], 1.0)
+    out = np.full(who.size, -1, dtype=np.int64)
+    if not ok.any():
+        return out
+    p, owner = p[ok], owner[ok]
+    order = np.lexsort((env.h[p], -env.v[p], owner))  # best value, then fewest hours
+    first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+    out[owner[first]] = p[first]
+    return out
+
+
 def _repair(env: _Envelope, pts: I64, cap: F64, max_rounds: int = 200) -> tuple[I64, bool]:
     """Move customers off overloaded resources, smallest value lost per hour freed first:
-    down their envelope on the same resource, or to their best option using no capacity."""
+    down their envelope on the same resource, to their best option using no capacity, or
+    to their best option on another resource with room (a customer whose tier needs visits
+    goes to another rep). A move to another resource is admitted only while that resource
+    stays within its hours."""
     n_res = cap.shape[0]
     pts = pts.copy()
     prev = _prev_in_group(env)
@@ -467,13 +494,20 @@ def _repair(env: _Envelope, pts: I64, cap: F64, max_rounds: int = 200) -> tuple[
         free1 = np.where(p1 >= 0, env.h[cur] - env.h[np.maximum(p1, 0)], 0.0)
         loss2 = np.where(p2 >= 0, env.v[cur] - env.v[np.maximum(p2, 0)], np.inf)
         free2 = env.h[cur]
+        p3 = _elsewhere(env, pts, who, over, cap, used)
+        loss3 = np.where(p3 >= 0, env.v[cur] - env.v[np.maximum(p3, 0)], np.inf)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio1 = np.where(free1 > 0, loss1 / free1, np.inf)
             ratio2 = np.where(free2 > 0, loss2 / free2, np.inf)
+            ratio3 = np.where(free2 > 0, loss3 / free2, np.inf)
         use2 = ratio2 < ratio1
         ratio = np.where(use2, ratio2, ratio1)
         freed = np.where(use2, free2, free1)
         target = np.where(use2, p2, p1)
+        use3 = ratio3 < ratio
+        ratio = np.where(use3, ratio3, ratio)
+        freed = np.where(use3, free2, freed)
+        target = np.where(use3, p3, target)
         movable = np.isfinite(ratio) & (freed > 0)
         who, ratio, freed, target = who[movable], ratio[movable], freed[movable], target[movable]
         if who.size == 0:
@@ -486,6 +520,18 @@ def _repair(env: _Envelope, pts: I64, cap: F64, max_rounds: int = 200) -> tuple[
         before = np.r_[0.0, cum][np.r_[0, np.cumsum(r_cnt)[:-1]]][r]
         within = cum - before
         take = (within - freed) < excess[r]  # the shortest prefix that frees the excess
+        # moves onto another resource: each receiving resource admits them while they fit
+        t_res = env.res[target]
+        onto = take & (t_res >= 0) & (t_res != r)
+        if onto.any():
+            k = np.flatnonzero(onto)
+            k = k[np.lexsort((who[k], ratio[k], t_res[k]))]
+            tr, th = t_res[k], env.h[target[k]]
+            c = np.cumsum(th)
+            t_cnt = np.bincount(tr, minlength=n_res)
+            t_before = np.r_[0.0, c][np.r_[0, np.cumsum(t_cnt)[:-1]]][tr]
+            room = np.maximum(cap - used, 0.0)[tr]
+            take[k[(c - t_before) > room + 1e-9 * np.maximum(cap[tr], 1.0)]] = False
         pts[who[take]] = target[take]
     used = _demand(env, pts, n_res)
     return pts, bool(np.all(used <= cap + 1e-9 * np.maximum(cap, 1.0)))
@@ -653,14 +699,16 @@ def allocate(
             best_pts, best_value, fill_rounds = pts, value, fr
             start = f"prices x {1.0 + up:g}"
     if best_pts is None:
-        pts, start = least, "least hours"
+        pts, _ = _repair(env, least, cap)
+        start = "least hours"
         used = _demand(env, pts, n_res)
         bad = np.flatnonzero(used > cap + 1e-9 * np.maximum(cap, 1.0))
         if bad.size:
             r = int(bad[0])
             raise InfeasiblePlanError(
-                f"{_name(r, names)}: even each customer's least-hours option needs "
-                f"{_hours(used[r])}, more than its {_hours(cap[r])}",
+                f"{_name(r, names)}: no plan found within its {_hours(cap[r])}: with each "
+                "customer at its least-hours option and those that could be moved to other "
+                f"reps moved, it still needs {_hours(used[r])}",
                 resource=r,
                 hint="give it more hours or lower the minimum frequencies of its customers",
             )
