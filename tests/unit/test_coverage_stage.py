@@ -277,3 +277,29 @@ def test_plan_adherence_compares_planned_and_recorded_contacts() -> None:
         + np.asarray(first.customers.column("emails_per_year"))
     ) > 0
     assert adh["planned_not_contacted"].sum() == int(contacted_any.sum()) - len(got)
+
+
+def test_a_customer_that_has_probably_left_earns_little_from_contacts() -> None:
+    # the same bronze customers twice: the second copy has probably stopped buying
+    # (p_alive 0.02), so its expected revenue and the contacts it is worth fall with it
+    t = base()
+    bronze = np.flatnonzero(
+        (np.asarray(t.column("tier").to_pylist(), object) == "bronze")
+        & ~np.asarray(t.column("is_prospect").to_pylist(), bool)
+    )
+    n = t.num_rows
+    p_alive = np.full(n, 0.95)
+    p_alive[bronze[len(bronze) // 2 :]] = 0.02
+    t = t.append_column("p_alive", pa.array(p_alive))
+    res = coverage_plan(t, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
+    out = res.customers
+    rev = np.asarray(out.column("expected_revenue_plan").to_numpy())
+    lost, kept = bronze[len(bronze) // 2 :], bronze[: len(bronze) // 2]
+    wallet = np.asarray(t.column("wallet").to_numpy())
+    assert (rev[lost] / wallet[lost]).max() < 0.02
+    assert (rev[kept] / wallet[kept]).min() > 0.1
+    calls = np.asarray(out.column("calls_per_year").to_numpy())
+    assert calls[lost].mean() < calls[kept].mean()
+    assert "p_alive" in res.manifest["active_weight"]
+    without = coverage_plan(t.drop(["p_alive"]), programmes=PROGRAMMES, reps=reps())
+    assert without.manifest["active_weight"].startswith("none")

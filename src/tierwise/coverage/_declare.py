@@ -162,7 +162,7 @@ register(
         run=_run_coverage,
         uses_inputs=("customers", "prospects", "activities", "reps"),
         needs=("segments",),
-        uses=("accounts", "features", "profitability", "potential"),
+        uses=("accounts", "features", "profitability", "lifetime", "potential"),
         columns=COVERAGE_DOCS,
         tables=("rep_plan", "segment_coverage", "coverage_vs_legacy", "sizing", "plan_adherence"),
         settings="coverage",

@@ -856,6 +856,12 @@ def coverage_plan(
         )
 
     s0 = np.where(prospect, s.prospect_s0, param("s0"))
+    # a customer that may have stopped buying earns its response only while it buys: the
+    # wallet counts at the lifetime stage's p_alive (the history's fit above reads the
+    # whole wallet, as the half-years it fits were bought while the customer was active)
+    p_alive = _num(customers, "p_alive")
+    has_p = ~prospect & np.isfinite(p_alive)
+    w_plan = np.where(has_p, w_eff * np.clip(np.nan_to_num(p_alive), 0.0, 1.0), w_eff)
     cust = CustomerFrame(
         ids=ids,
         value_class=value_class,
@@ -864,7 +870,7 @@ def coverage_plan(
         rep=current,
         lat=_num(customers, "lat"),
         lon=_num(customers, "lon"),
-        wallet=w_eff,
+        wallet=w_plan,
         margin_rate=margin,
         is_prospect=prospect,
         s0=s0,
@@ -920,6 +926,10 @@ def coverage_plan(
         "team": "assumed from rep_id, no hours limit" if team.assumed else reps_file,
         "response": rinfo,
         "response_default": {**dflt.model_dump(), "source": "[coverage] response_default"},
+        "active_weight": "p_alive (lifetime stage): a customer's wallet counts at its "
+        "probability of still buying"
+        if has_p.any()
+        else "none: no p_alive in the run (the lifetime stage did not run)",
         "margin_rate": "per customer (profit period, else whole history)"
         if msource == "overall"
         else "[coverage] default_margin_rate",
