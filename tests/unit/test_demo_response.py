@@ -133,7 +133,7 @@ def test_truth_has_the_response_columns_in_range(data: DemoData) -> None:
     assert ((c["true_s0"] > 0) & (c["true_s0"] < c["true_s1"]) & (c["true_s1"] <= 0.95)).all()
     assert (c["true_d"] > 0).all() and (c["true_c"] > 0).all()
     # both shapes are planted: S-curves (c > 1) and concave responses (c <= 1)
-    assert 0.4 < (c["true_c"] > 1).mean() < 0.8  # measured 0.57
+    assert 0.4 < (c["true_c"] > 1).mean() < 0.8  # measured 0.58
     assert c["true_margin_rate"].between(0.05, 0.6).all()
     for col in _COLUMNS[5:]:
         assert (c[col] >= 0).all(), col
@@ -283,9 +283,9 @@ def test_legacy_coverage_is_misallocated(data: DemoData, companies: pd.DataFrame
     truth = data.truth_coverage
     costly = companies[companies["costly"]]
     # the planted costly customers get many visits (12-18 a year planned) ...
-    assert costly["legacy_visits_per_year"].median() > 8  # measured 14.8
+    assert costly["legacy_visits_per_year"].median() > 8  # measured 14.3
     alive = companies[companies["alive"] & companies["whole_year"]]
-    assert alive.loc[alive["costly"], "visit_12m"].median() >= 6  # measured 14
+    assert alive.loc[alive["costly"], "visit_12m"].median() >= 6  # measured 16.5
     # ... that earn less than they cost: nearly all would contribute more without them
     gain = _contribution(costly, truth, np.zeros(len(costly))) - _contribution(
         costly, truth, costly["legacy_visits_per_year"].to_numpy()
