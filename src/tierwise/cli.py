@@ -225,9 +225,10 @@ def _summary(result: Any, title: str) -> None:
     if n_prospects:
         line += f"    prospects: {n_prospects:,}"
     console.print(f"{line}    revenue: {revenue:,.0f}    analysis date: {m['as_of']}")
-    headline = (m.get("accounts") or {}).get("headline")
-    if headline:
-        console.print(headline, markup=False, soft_wrap=True)
+    for stage in ("accounts", "coverage"):
+        headline = (m.get(stage) or {}).get("headline")
+        if headline:
+            console.print(headline, markup=False, soft_wrap=True)
     choice = (m.get("lifetime") or {}).get("model_choice") or {}
     if choice.get("reason"):
         console.print(f"lifetime model: {choice['reason']}", markup=False, soft_wrap=True)

@@ -162,6 +162,17 @@ def test_tables_and_manifest_agree_with_the_plan(result) -> None:  # type: ignor
     assert m["legacy_objective"] == pytest.approx(vs.loc["all", "expected_contribution_legacy"])
     assert set(m["response"]) == {"A", "B", "C", "D"}
     assert m["response"]["A"]["source"] == "[coverage] response.A"
+    field = out.channel == "field"
+    assert m["plan_field_hours"] == pytest.approx(out.coverage_hours[field].sum())
+    assert 0 < m["plan_field_hours"] <= m["plan_hours"]
+    assert 0 < m["legacy_field_hours"] <= m["legacy_hours"]
+    # the screen's line: the plan against today's, the gap, field hours against today's
+    line = m["headline"]
+    assert f"expected contribution {m['objective']:,.0f} a year" in line
+    assert f"against {m['legacy_objective']:,.0f} with today's contacts" in line
+    assert (
+        f"field hours {m['plan_field_hours']:,.0f} against {m['legacy_field_hours']:,.0f}" in line
+    )
     sizing = res.tables["sizing"].to_pandas().set_index("scenario")
     assert sizing.loc["today", "expected_contribution"] == pytest.approx(
         out.expected_contribution_plan.sum()

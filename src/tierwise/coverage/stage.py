@@ -395,6 +395,7 @@ class _Legacy:
     revenue: np.ndarray
     contribution: np.ndarray
     channel: np.ndarray  # kind index, as CHANNEL_KINDS
+    field_hours: np.ndarray  # the visits' contact time and travel
 
 
 def _legacy(
@@ -439,7 +440,24 @@ def _legacy(
     spend = v * (cost["visit"] + road * s.cost_per_km) + c * cost["call"] + e * cost["email"]
     contribution = cust.margin_rate * revenue - spend
     channel = np.select([v > 0, c > 0, e > 0], [3, 2, 1], default=0)
-    return _Legacy(v, c, e, hours, revenue, contribution, channel)
+    field = v * (m["visit"] / 60.0 + road / s.travel_speed_kmh)
+    return _Legacy(v, c, e, hours, revenue, contribution, channel, field)
+
+
+def _headline(m: Mapping[str, Any], has_legacy: bool) -> str:
+    """One line for the screen: the plan's objective against today's, its certified gap
+    and the field hours it needs against today's."""
+    plan, today = m["objective"], m["legacy_objective"]
+    line = f"coverage plan: expected contribution {plan:,.0f} a year"
+    if has_legacy:
+        line += f" against {today:,.0f} with today's contacts"
+        if today > 0:
+            line += f" ({(plan - today) / today:+.1%})"
+    line += f"; at most {m['optimality_gap']:.2%} below the best plan possible"
+    line += f"; field hours {m['plan_field_hours']:,.0f}"
+    if has_legacy:
+        line += f" against {m['legacy_field_hours']:,.0f} today"
+    return line
 
 
 # -- tables -----------------------------------------------------------------------------------
@@ -962,6 +980,12 @@ def coverage_plan(
     manifest["legacy_objective"] = float(leg.contribution.sum())
     manifest["legacy_hours"] = float(leg.hours.sum())
     manifest["plan_hours"] = float((build.contact_hours[ch] + build.travel_hours[ch]).sum())
+    on_visits = kind == CHANNEL_KINDS.index("visit")
+    manifest["legacy_field_hours"] = float(leg.field_hours.sum())
+    manifest["plan_field_hours"] = float(
+        (build.contact_hours[ch] + build.travel_hours[ch])[on_visits].sum()
+    )
+    manifest["headline"] = _headline(manifest, legacy is not None)
     if legacy is None:
         warnings.append(
             "no activities: today's coverage counts no contacts; give the activities file "
