@@ -266,6 +266,10 @@ def test_demo_writes_the_output_folder_and_prints_a_summary(tmp_path: Path) -> N
     assert customers.num_rows >= 250  # 300 records, a few of them duplicates or prospects
     assert "customers:" in res.stdout and "revenue:" in res.stdout
     assert "rows read" in res.stdout and str(folder) in res.stdout
+    # the coverage plan's line: the plan against today's, its gap, field hours
+    assert m["coverage"]["headline"].startswith("coverage plan: expected contribution")
+    assert "coverage plan: expected contribution" in res.stdout
+    assert "field hours" in res.stdout
 
 
 # -- the CLI reference ------------------------------------------------------------------------

@@ -44,7 +44,7 @@ costly companies still alive lose all their visits (legacy 14.1 a year); all 84 
 companies get fewer visits than legacy. The plan's contacts to companies that had left
 cost 117k a year, most of it the tier minimum visits of silver accounts (306 of the 530
 silver accounts are companies that left: a lapsed customer keeps its tier's visit band).
-Generation and run take about 25 s on a busy 2-core machine.
+The module takes 20-30 s on a busy 2-core machine (generation and run; the oracle 0.1 s).
 """
 
 from __future__ import annotations
@@ -280,9 +280,13 @@ def test_plan_beats_legacy_with_no_more_field_hours(run: Run) -> None:
     # the issue's floor (CALLPLAN's field test gave +8.1% sales); measured +20.6%
     # (1.162M → 1.401M a year)
     assert plan >= 1.05 * legacy
-    # the stage's own view agrees in direction: its plan objective above today's
+    # the stage's own view agrees in direction (it expects +38.4%, measured: its response
+    # is estimated per class, and it cannot know which companies left)
     cov = run.result.manifest["coverage"]
     assert cov["objective"] > cov["legacy_objective"]
+    # today's field hours as the stage counts them are those the reps were given
+    assert cov["legacy_field_hours"] == pytest.approx(run.legacy_field_hours, rel=0.02)
+    assert cov["plan_field_hours"] == pytest.approx(used)
     assert cov["optimality_gap"] < 0.005
 
 
