@@ -31,9 +31,9 @@ def test_writes_one_parquet_file_per_table_that_reads_back_equal(tmp_path: Path)
     data = generate(n_customers=150, seed=2)
     paths = write_demo(data, tmp_path / "demo")
     assert set(paths) == _NAMES | {"truth_coverage"}
-    assert {p.name for p in (tmp_path / "demo").iterdir()} == {
-        f"{n}.parquet" for n in _NAMES
-    } | {"truth_coverage.json"}
+    assert {p.name for p in (tmp_path / "demo").iterdir()} == {f"{n}.parquet" for n in _NAMES} | {
+        "truth_coverage.json"
+    }
     tables = {**data.tables(), "truth_crosssell": data.planted_pairs}
     for name in _NAMES:
         assert pq.read_table(paths[name]).equals(tables[name]), name
