@@ -30,6 +30,7 @@ __all__ = [
     "OutputFolder",
     "check_output_target",
     "neutralise_formulas",
+    "read_csv",
     "write_csv",
     "write_parquet",
 ]
@@ -96,11 +97,7 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
     ``locale`` picks a flavour of :data:`CSV_LOCALES`: ``excel-de`` writes semicolons,
     decimal commas and a UTF-8 byte-order mark, which a German or French Excel opens as-is.
     """
-    try:
-        delimiter, decimal, bom = CSV_LOCALES[locale]
-    except KeyError:
-        known = ", ".join(CSV_LOCALES)
-        raise ValueError(f"unknown CSV locale {locale!r}; use one of {known}") from None
+    delimiter, decimal, bom = csv_format(locale)
     safe = neutralise_formulas(table)
     if decimal == ",":
         safe = _decimal_comma(safe)
@@ -108,6 +105,54 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
         if bom:
             f.write(b"\xef\xbb\xbf")
         pacsv.write_csv(safe, f, pacsv.WriteOptions(delimiter=delimiter))
+
+
+def csv_format(locale: str) -> tuple[str, str, bool]:
+    """The delimiter, decimal separator and byte-order mark of a CSV locale.
+
+    Raises
+    ------
+    ValueError
+        When ``locale`` is not one of :data:`CSV_LOCALES`.
+    """
+    try:
+        return CSV_LOCALES[locale]
+    except KeyError:
+        known = ", ".join(CSV_LOCALES)
+        raise ValueError(f"unknown CSV locale {locale!r}; use one of {known}") from None
+
+
+def read_csv(
+    path: Path,
+    *,
+    locale: str = "default",
+    columns: list[str] | None = None,
+    column_types: Mapping[str, pa.DataType] | None = None,
+) -> pa.Table:
+    """Read back a CSV that :func:`write_csv` wrote in ``locale`` (its delimiter, its
+    decimal separator; a byte-order mark is skipped).
+
+    Columns that read cleanly as numbers are numbers, the others text; ``columns`` keeps
+    only those (each must be in the file), ``column_types`` fixes some columns' types.
+
+    Examples
+    --------
+    >>> d = Path(tempfile.mkdtemp())
+    >>> write_csv(pa.table({"id": ["a"], "rate": [0.25]}), d / "t.csv", locale="excel-de")
+    >>> read_csv(d / "t.csv", locale="excel-de").to_pydict()
+    {'id': ['a'], 'rate': [0.25]}
+    """
+    delimiter, decimal, _bom = csv_format(locale)
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(use_threads=False),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(
+            decimal_point=decimal,
+            include_columns=columns,
+            column_types=dict(column_types or {}),
+        ),
+    )
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:

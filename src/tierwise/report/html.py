@@ -28,7 +28,6 @@ import jinja2
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from markupsafe import Markup
 
 from .. import __version__
@@ -928,7 +927,7 @@ class _Report:
             sec.missing.append("manifest.json has no inputs block")
         rej = self.f.path / "rejects.csv"
         if rej.is_file():
-            reasons = _reject_reasons(rej, self.s.reject_reasons)
+            reasons = _reject_reasons(self.f, self.s.reject_reasons)
             if reasons.num_rows:
                 sec.blocks.append(
                     self.chart(
@@ -1147,14 +1146,14 @@ def _with_names(t: pa.Table, customers: pa.Table) -> pa.Table:
     return t.add_column(pos, "name", name)
 
 
-def _reject_reasons(path: Path, n: int) -> pa.Table:
-    """The commonest reasons per input table: table, reason, rows, first row."""
-    read = pacsv.ReadOptions(use_threads=False)
-    conv = pacsv.ConvertOptions(
-        include_columns=["table", "reason", "row"],
-        column_types={"table": pa.string(), "reason": pa.string(), "row": pa.int64()},
+def _reject_reasons(folder: RunFolder, n: int) -> pa.Table:
+    """The commonest reasons per input table (rejects.csv, in the run's CSV locale):
+    table, reason, rows, first row."""
+    t = folder.read_csv(
+        "rejects.csv",
+        ["table", "reason", "row"],
+        {"table": pa.string(), "reason": pa.string(), "row": pa.int64()},
     )
-    t = pacsv.read_csv(path, read_options=read, convert_options=conv)
     if t.num_rows == 0:
         return pa.table({"table": [], "reason": [], "rows": [], "first_row": []})
     g = t.group_by(["table", "reason"], use_threads=False).aggregate(
