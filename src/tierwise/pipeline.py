@@ -535,7 +535,7 @@ def run_pipeline(
             )
     target = None
     if out_dir is not None:
-        target = check_output_target(out_dir, _input_paths(inputs))
+        target = check_output_target(out_dir, _input_paths(inputs), settings.referenced_files())
     prev = Path(previous) if previous is not None else None
     handoff, handoff_block = _handoff(target, prev)
     own_engine = engine is None

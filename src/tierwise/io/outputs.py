@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -183,13 +183,19 @@ def _written_files(folder: Path) -> set[str] | None:
     return {str(f) for f in data.get("files", [])}
 
 
-def check_output_target(target: str | Path, inputs: list[Path] | tuple[Path, ...] = ()) -> Path:
+def check_output_target(
+    target: str | Path,
+    inputs: list[Path] | tuple[Path, ...] = (),
+    setting_files: Sequence[tuple[str, str | Path]] = (),
+) -> Path:
     """Check that a run may write ``target``, before any work is done.
 
     A run writes a new folder, fills an empty one, or replaces one that a previous run
     wrote (marked by :data:`MARKER`, and holding only what that run wrote). It never
     replaces a file, a folder holding files tierwise did not write, or a folder that is,
-    holds or sits above one of the inputs.
+    holds or sits above one of the inputs or of the files the settings name
+    (``setting_files``: (setting, path) pairs such as a review queue filled in inside the
+    output folder and named in ``[accounts] decisions_file``).
 
     Returns
     -------
@@ -221,6 +227,17 @@ def check_output_target(target: str | Path, inputs: list[Path] | tuple[Path, ...
             raise SettingsError(
                 f"--out {shown}: the output folder holds the input {p}; a run replaces its "
                 "output folder, so give a new or empty folder elsewhere"
+            )
+    for setting, f in setting_files:
+        try:
+            fp = Path(f).expanduser().resolve()
+        except OSError:
+            continue
+        if fp == resolved or resolved in fp.parents:
+            raise SettingsError(
+                f"--out {shown}: the output folder holds {f}, named in {setting}; a run "
+                "replaces its output folder and that file with it, so copy the file out of "
+                "the output folder first and name the copy in the setting"
             )
     if resolved.exists():
         entries = sorted(e.name for e in resolved.iterdir())
