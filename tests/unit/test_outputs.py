@@ -150,6 +150,23 @@ def test_output_folders_follow_the_umask(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
 
 
+def test_every_file_of_a_run_follows_the_umask(tmp_path: Path) -> None:
+    # report.html and plan.xlsx are written through private temporary files (mode 0600);
+    # they end with the mode every other file has
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,date,revenue\nA,2024-01-02,10\nB,2024-02-03,20\n", "utf-8")
+    out = tmp_path / "out"
+    old = os.umask(0o027)
+    try:
+        run_pipeline({"transactions": tx}, out_dir=out, today=TODAY, stages=["features"])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o750
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()}
+    assert {"report.html", "plan.xlsx", "customers.csv", MARKER} <= set(modes)
+    assert {name: mode for name, mode in modes.items() if mode != 0o640} == {}
+
+
 def test_a_run_that_fails_leaves_the_last_good_output(tmp_path: Path) -> None:
     tx = tmp_path / "tx.csv"
     tx.write_text("customer_id,date,revenue\nA,2024-01-02,10\n", encoding="utf-8")

@@ -29,6 +29,7 @@ __all__ = [
     "MARKER",
     "OutputFolder",
     "check_output_target",
+    "follow_umask",
     "neutralise_formulas",
     "read_csv",
     "write_csv",
@@ -170,6 +171,12 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def follow_umask(path: str | Path) -> None:
+    """Give a file written through a private temporary file (``mkstemp``: mode 0600) the
+    mode every other output file has, read-write as the user's umask allows."""
+    os.chmod(path, 0o666 & ~_umask())
 
 
 def _written_files(folder: Path) -> set[str] | None:

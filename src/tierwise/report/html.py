@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from markupsafe import Markup
 
 from .. import __version__
+from ..io.outputs import follow_umask
 from ..settings.report import ReportSettings
 from . import charts
 from ._folder import RunFolder, float_array, text_array
@@ -1282,6 +1283,7 @@ def build_report(
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(html)
+        follow_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
