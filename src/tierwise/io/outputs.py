@@ -82,6 +82,18 @@ CSV_LOCALES: dict[str, tuple[str, str, bool]] = {
 }
 
 
+def _no_negative_zero(table: pa.Table) -> pa.Table:
+    """Float zeros as 0: a -0.0 (a rate of 0 returns over a negative base, a rounded tiny
+    loss) would be written "-0"."""
+    cols = []
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_floating(col.type):
+            # -0.0 + 0.0 is 0.0; every other value, NaN and null stay as they are
+            col = pc.add(col, pa.scalar(0.0, col.type))
+        cols.append((name, col))
+    return pa.table(dict(cols))
+
+
 def _decimal_comma(table: pa.Table) -> pa.Table:
     """Float columns as text with a decimal comma (integers, text and dates unchanged)."""
     cols = []
@@ -93,13 +105,13 @@ def _decimal_comma(table: pa.Table) -> pa.Table:
 
 
 def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
-    """CSV with a header, UTF-8, formulas neutralised, dates as ISO text.
+    """CSV with a header, UTF-8, formulas neutralised, dates as ISO text, a float -0.0 as 0.
 
     ``locale`` picks a flavour of :data:`CSV_LOCALES`: ``excel-de`` writes semicolons,
     decimal commas and a UTF-8 byte-order mark, which a German or French Excel opens as-is.
     """
     delimiter, decimal, bom = csv_format(locale)
-    safe = neutralise_formulas(table)
+    safe = _no_negative_zero(neutralise_formulas(table))
     if decimal == ",":
         safe = _decimal_comma(safe)
     with path.open("wb") as f:
