@@ -278,8 +278,9 @@ def load_and_validate(
         )
         if n_unknown:
             ctx.warnings.append(
-                f"{n_unknown:,} customers in the transactions are not in the customer master: "
-                "they are analysed without master data (add them to the customers file)"
+                f"{count_text(n_unknown, 'customer')} in the transactions "
+                f"{'is' if n_unknown == 1 else 'are'} not in the customer master: analysed "
+                "without master data (add to the customers file)"
             )
     timings["validate"] = round(time.perf_counter() - start, 4)
     return ctx

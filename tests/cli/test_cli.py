@@ -114,6 +114,53 @@ def test_validate_lists_problems_without_writing_outputs(
     assert sorted(p.name for p in files.iterdir()) == ["bad.csv", "erp.csv", "tx.csv"]
 
 
+@pytest.mark.parametrize(
+    ("master", "said"),
+    [
+        ("A", "1 customer in the transactions is not in the customer master"),
+        ("Z", "2 customers in the transactions are not in the customer master"),
+    ],
+)
+def test_customers_missing_from_the_master_are_counted_in_words(
+    files: Path, master: str, said: str
+) -> None:
+    (files / "customers.csv").write_text(f"customer_id,name\n{master},Acme\n", encoding="utf-8")
+    res = runner.invoke(
+        app,
+        [
+            "validate",
+            "--transactions",
+            str(files / "tx.csv"),
+            "--customers",
+            str(files / "customers.csv"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert said in res.stdout
+
+
+CROSS_SELL_TX = """customer_id,date,revenue,order_id,product_id,cost
+A,2024-01-02,10,O1,P1,6
+A,2024-01-02,12,O1,P2,
+B,2024-02-03,20,O2,P1,12
+C,2024-03-04,5,O3,P1,3
+C,2024-03-04,7,O3,P3,4
+D,2024-03-05,9,O4,P3,5
+"""
+
+
+def test_a_stage_warning_has_one_prefix_and_its_count_in_words(tmp_path: Path) -> None:
+    (tmp_path / "tx.csv").write_text(CROSS_SELL_TX, encoding="utf-8")
+    res = runner.invoke(
+        app, ["crosssell", "--transactions", str(tmp_path / "tx.csv"), "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 0, res.output
+    # P2 is the one item sold without a cost
+    assert "note: cross-sell: 1 item has no cost on the lines" in res.stdout
+    assert "cross-sell: cross-sell:" not in res.stdout
+    assert "1 items" not in res.stdout
+
+
 def test_validate_reports_every_missing_column_and_exits_1(files: Path) -> None:
     res = runner.invoke(app, ["validate", "--transactions", str(files / "bad.csv")])
     assert res.exit_code == 1

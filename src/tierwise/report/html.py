@@ -33,6 +33,7 @@ from markupsafe import Markup
 from .. import __version__
 from ..io.outputs import follow_umask
 from ..settings.report import ReportSettings
+from ..validate import count_text
 from . import charts
 from ._folder import RunFolder, float_array, text_array
 
@@ -374,7 +375,7 @@ class _Report:
             cuts=cuts if isinstance(cuts, dict) else None,
             class_order=self.class_order,
         )
-        caption = f"{facts['shown']:,} customers"
+        caption = count_text(facts["shown"], "customer")
         if facts["binned"]:
             caption += (
                 f", in bins of about equal numbers of customers per axis (more than "
