@@ -261,6 +261,17 @@ def test_version() -> None:
     assert res.stdout.strip() == f"tierwise {__version__}"
 
 
+def test_the_package_says_it_is_typed() -> None:
+    # PEP 561: type checkers read tierwise's annotations only when py.typed ships with it
+    import tomllib
+
+    import tierwise
+
+    assert (Path(tierwise.__file__).parent / "py.typed").is_file()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["tierwise"]
+
+
 def test_installed_console_script_one_line_errors_and_debug_trace(files: Path) -> None:
     exe = shutil.which("tierwise", path=str(Path(sys.executable).parent))
     if exe is None:
