@@ -161,6 +161,28 @@ def test_a_stage_warning_has_one_prefix_and_its_count_in_words(tmp_path: Path) -
     assert "1 items" not in res.stdout
 
 
+def test_validate_names_a_decisions_file_that_is_missing(files: Path) -> None:
+    config = files / "tierwise.toml"
+    config.write_text('[accounts]\ndecisions_file = "decided.csv"\n', encoding="utf-8")
+    res = runner.invoke(
+        app, ["validate", "--transactions", str(files / "tx.csv"), "--config", str(config)]
+    )
+    assert res.exit_code == 1
+    assert res.stderr.strip().splitlines() == [
+        f"error: [accounts] decisions_file: {files / 'decided.csv'}: no such file"
+    ]
+
+
+def test_dedupe_without_customers_exits_1_saying_so(files: Path) -> None:
+    out = files / "dedupe-out"
+    res = runner.invoke(app, ["dedupe", "--transactions", str(files / "tx.csv"), "--out", str(out)])
+    assert res.exit_code == 1
+    assert res.stderr.strip().splitlines() == [
+        "error: the accounts stage needs the customers input (pass --customers FILE)"
+    ]
+    assert not out.exists()
+
+
 def test_validate_reports_every_missing_column_and_exits_1(files: Path) -> None:
     res = runner.invoke(app, ["validate", "--transactions", str(files / "bad.csv")])
     assert res.exit_code == 1
@@ -348,3 +370,38 @@ def test_cli_reference_is_up_to_date() -> None:
     gen = _docs_module()
     current = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     assert current == gen.render(), "docs/cli.md is stale: run python scripts/gen_cli_docs.py"
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def test_report_rebuilds_the_runs_report_byte_for_byte(files: Path) -> None:
+    out = files / "out"
+    res = runner.invoke(app, ["run", "--transactions", str(files / "tx.csv"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    written = (out / "report.html").read_bytes()
+    mode = (out / "report.html").stat().st_mode
+    (out / "report.html").write_text("stale", encoding="utf-8")
+    res = runner.invoke(app, ["report", str(out)])
+    assert res.exit_code == 0, res.output
+    assert " ".join(res.stdout.split()) == f"wrote {out / 'report.html'}"
+    assert (out / "report.html").read_bytes() == written
+    assert (out / "report.html").stat().st_mode == mode
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".report")]
+
+
+@pytest.mark.parametrize("what", ["someone's folder", "an empty folder", "no folder"])
+def test_report_refuses_a_folder_tierwise_did_not_write(files: Path, what: str) -> None:
+    folder = files / "mine"
+    if what != "no folder":
+        folder.mkdir()
+    if what == "someone's folder":
+        (folder / "notes.txt").write_text("mine\n", encoding="utf-8")
+    res = runner.invoke(app, ["report", str(folder)])
+    assert res.exit_code == 1
+    assert res.stderr.strip().splitlines() == [
+        f"error: {folder}: not an output folder of tierwise run (run it first)"
+    ]
+    assert not (folder / "report.html").exists()
+    if what == "someone's folder":
+        assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
