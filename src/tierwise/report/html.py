@@ -28,11 +28,12 @@ import jinja2
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from markupsafe import Markup
 
 from .. import __version__
+from ..io.outputs import follow_umask
 from ..settings.report import ReportSettings
+from ..validate import count_text
 from . import charts
 from ._folder import RunFolder, float_array, text_array
 
@@ -374,7 +375,7 @@ class _Report:
             cuts=cuts if isinstance(cuts, dict) else None,
             class_order=self.class_order,
         )
-        caption = f"{facts['shown']:,} customers"
+        caption = count_text(facts["shown"], "customer")
         if facts["binned"]:
             caption += (
                 f", in bins of about equal numbers of customers per axis (more than "
@@ -928,7 +929,7 @@ class _Report:
             sec.missing.append("manifest.json has no inputs block")
         rej = self.f.path / "rejects.csv"
         if rej.is_file():
-            reasons = _reject_reasons(rej, self.s.reject_reasons)
+            reasons = _reject_reasons(self.f, self.s.reject_reasons)
             if reasons.num_rows:
                 sec.blocks.append(
                     self.chart(
@@ -1147,14 +1148,14 @@ def _with_names(t: pa.Table, customers: pa.Table) -> pa.Table:
     return t.add_column(pos, "name", name)
 
 
-def _reject_reasons(path: Path, n: int) -> pa.Table:
-    """The commonest reasons per input table: table, reason, rows, first row."""
-    read = pacsv.ReadOptions(use_threads=False)
-    conv = pacsv.ConvertOptions(
-        include_columns=["table", "reason", "row"],
-        column_types={"table": pa.string(), "reason": pa.string(), "row": pa.int64()},
+def _reject_reasons(folder: RunFolder, n: int) -> pa.Table:
+    """The commonest reasons per input table (rejects.csv, in the run's CSV locale):
+    table, reason, rows, first row."""
+    t = folder.read_csv(
+        "rejects.csv",
+        ["table", "reason", "row"],
+        {"table": pa.string(), "reason": pa.string(), "row": pa.int64()},
     )
-    t = pacsv.read_csv(path, read_options=read, convert_options=conv)
     if t.num_rows == 0:
         return pa.table({"table": [], "reason": [], "rows": [], "first_row": []})
     g = t.group_by(["table", "reason"], use_threads=False).aggregate(
@@ -1283,6 +1284,7 @@ def build_report(
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(html)
+        follow_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
