@@ -127,6 +127,61 @@ def _share_text(share: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(pct.astype(np.int64)), pa.string())
 
 
+def _rank_text(x: np.ndarray, ranked: np.ndarray, label: str) -> pa.Array:
+    """ "top 12% of net profit" or "bottom 30% of net profit": where each figure stands
+    among ``ranked`` (the figures the axis's cut points were found on), from the nearer end,
+    so that no figure reads "top 100%". Empty where ``ranked`` is empty.
+
+    Examples
+    --------
+    >>> _rank_text(np.array([10.0, 4.0, 1.0]), np.arange(1.0, 11.0), "net profit").to_pylist()
+    ['top 10% of net profit', 'bottom 40% of net profit', 'bottom 10% of net profit']
+    """
+    ev = np.sort(ranked)
+    m = len(ev)
+    if m == 0:
+        return pa.array([""] * len(x), pa.string())
+    top = (m - np.searchsorted(ev, x, side="left")) / m
+    bottom = np.searchsorted(ev, x, side="right") / m
+    use_top = top <= np.minimum(bottom, 0.5) + 1e-12
+    return pc.if_else(
+        pa.array(use_top),
+        join_text("top ", _share_text(top), f"% of {label}"),
+        join_text("bottom ", _share_text(bottom), f"% of {label}"),
+    )
+
+
+def _cut_text(x: np.ndarray, thresholds: tuple[float, ...], sym: str) -> pa.Array:
+    """The cut point that decided each figure's level on its axis: "above the A cut of €1.7k"
+    (or "at" it) at the top level, else "below the B cut of €1.1k" (the cut it did not
+    reach). Cuts are lettered like the levels of an ABC analysis on that axis, A the highest.
+    Empty where there are no cut points.
+
+    Examples
+    --------
+    >>> _cut_text(np.array([2000.0, 900.0, 50.0]), (100.0, 1675.0), "€").to_pylist()
+    ['above the A cut of €1.7k', 'below the A cut of €1.7k', 'below the B cut of €100']
+    """
+    t = np.asarray(thresholds, dtype=np.float64)
+    k = len(t)
+    if k == 0:
+        return pa.array([""] * len(x), pa.string())
+    lv = levels(x, thresholds).astype(np.int64)
+    letters = np.array([chr(ord("A") + k - 1 - j) for j in range(k)], dtype=object)
+    at = np.minimum(lv, k - 1)
+    return join_text(
+        pa.array(
+            np.where(lv < k, "below the ", np.where(x > t[-1], "above the ", "at the ")).astype(
+                object
+            ),
+            pa.string(),
+        ),
+        pick(at, list(letters)),
+        " cut of ",
+        money_text(t[at], sym),
+    )
+
+
 def segment_customers(
     customers: pa.Table,
     settings: SegmentSettings | None = None,
@@ -188,8 +243,9 @@ def segment_customers(
     >>> r = segment_customers(t, s, seed=1)
     >>> r.customers.column("value_class").to_pylist()
     ['A', 'A', 'C', 'B', 'D', 'D', 'D', 'D']
-    >>> r.customers.column("class_reason")[3].as_py()
-    'B: top 50% of net profit (€50), 4% share of a €7k wallet → silver: develop'
+    >>> print(r.customers.column("class_reason")[3].as_py())  # doctest: +NORMALIZE_WHITESPACE
+    B: bottom 58% of net profit (€50, below the B cut of €300), 4% share of a €7k wallet → silver:
+    develop
     """
     s = settings or SegmentSettings()
     n = customers.num_rows
@@ -357,7 +413,7 @@ def segment_customers(
 
     # -- 6. reasons (computed) ----------------------------------------------------------
     reason_body = _reason_bodies(
-        customers, s, rule, computed, rule_code, value, potential, est, ease_level, ease
+        customers, s, rule, rule_code, value, potential, thin, ease_level, ease, vcut, pcut
     )
 
     # -- 7. overrides -------------------------------------------------------------------
@@ -665,24 +721,31 @@ def _reason_bodies(
     customers: pa.Table,
     s: SegmentSettings,
     rule: ClassRule,
-    codes: np.ndarray,
     rule_code: np.ndarray,
     value: np.ndarray,
     potential: np.ndarray,
-    est: np.ndarray,
+    thin: np.ndarray,
     ease_level: np.ndarray,
     ease: np.ndarray,
+    vcut: CutPoints,
+    pcut: CutPoints,
 ) -> pa.Array:
-    """The middle of each class_reason (between "X: " and " → tier: action")."""
+    """The middle of each class_reason (between "X: " and " → tier: action").
+
+    Ranks ("top 12%", "bottom 30%") are among the customers each axis's cut points were
+    found on (established, with a positive figure), and the cut that decided the level is
+    named; a figure of zero or below is given as it is.
+    """
     sym = s.currency_symbol
     vlabel = VALUE_LABELS[s.value_axis]
     plabel = s.potential_axis
-    # rank shares among the established customers
-    ev = np.sort(value[est]) if est.any() else np.sort(value)
-    ep = np.sort(potential[est]) if est.any() else np.sort(potential)
-    top_v = (len(ev) - np.searchsorted(ev, value, side="left")) / max(len(ev), 1)
-    bottom_v = np.searchsorted(ev, value, side="right") / max(len(ev), 1)
-    top_p = (len(ep) - np.searchsorted(ep, potential, side="left")) / max(len(ep), 1)
+    est = ~thin
+    v_ranked = AxisData.from_figures(value, est).values
+    p_ranked = AxisData.from_figures(potential, est if est.any() else None).values
+    v_rank = _rank_text(value, v_ranked, vlabel)
+    p_rank = _rank_text(potential, p_ranked, plabel)
+    v_cut = _cut_text(value, vcut.thresholds, sym)
+    p_cut = _cut_text(potential, pcut.thresholds, sym)
     money_v = money_text(value, sym)
     # a customer who stopped buying says so next to its value: "(€93, at risk)"
     status_in: pa.Array | pa.Scalar = pa.scalar("")
@@ -694,15 +757,12 @@ def _reason_bodies(
         lapsing = pc.is_in(st, value_set=pa.array(["at risk", "inactive", "lapsed"]))
         status_in = pc.if_else(lapsing, join_text(", ", st), pa.scalar(""))
         status_alone = pc.if_else(lapsing, join_text(" (", st, ")"), pa.scalar(""))
-    in_paren = join_text(" (", money_v, status_in, ")")
+    cut_in = pc.if_else(pc.equal(v_cut, ""), pa.scalar(""), join_text(", ", v_cut))
+    in_paren = join_text(" (", money_v, cut_in, status_in, ")")
     value_part = pc.if_else(
-        pa.array(value <= 0),
+        pa.array((value <= 0) | (len(v_ranked) == 0)),
         join_text(f"{vlabel} ", money_v, status_alone),
-        pc.if_else(
-            pa.array(top_v <= 0.5),
-            join_text("top ", _share_text(top_v), f"% of {vlabel}", in_paren),
-            join_text("bottom ", _share_text(bottom_v), f"% of {vlabel}", in_paren),
-        ),
+        join_text(v_rank, in_paren),
     )
     wallet = figure(customers, "wallet")
     sow = figure(customers, "share_of_wallet")
@@ -752,13 +812,15 @@ def _reason_bodies(
             ),
         ),
     )
+    p_cut_in = pc.if_else(pc.equal(p_cut, ""), pa.scalar(""), join_text(", ", p_cut))
     thin_part = join_text(
         why,
-        ", classed on potential alone: top ",
-        _share_text(top_p),
-        f"% of {plabel} (",
-        money_text(potential, sym),
-        ")",
+        ", classed on potential alone: ",
+        pc.if_else(
+            pa.array((potential <= 0) | (len(p_ranked) == 0)),
+            join_text(f"{plabel} ", money_text(potential, sym)),
+            join_text(p_rank, " (", money_text(potential, sym), p_cut_in, ")"),
+        ),
     )
     if s.potential_axis == "headroom":
         thin_part = pc.if_else(
@@ -768,6 +830,10 @@ def _reason_bodies(
         )
     second = pot_part if s.scheme == "value_potential" else ease_part
     grid_part = join_text(value_part, ", ", second)
+    # a thin customer whose value lifts it above its potential-only class says both
+    grid_part = pc.if_else(
+        pa.array(thin), join_text(why, ", classed on the value it shows: ", grid_part), grid_part
+    )
     hard_part = join_text(value_part, ", ", ease_part)
     return pc.if_else(
         pa.array(rule_code == RULE_POTENTIAL),
