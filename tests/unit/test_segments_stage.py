@@ -259,10 +259,16 @@ def test_quality_tests_fail_when_their_floors_are_not_met() -> None:
     s = SegmentSettings(method="quantiles", **QUICK)
     seg = segment_customers(t, s, seed=1).tables["segments"].to_pandas()
     classes = seg[seg.level == "class"].set_index("segment")
-    # 10 customers: every class is below the default 30 customers → not substantial
-    assert not classes.loc["A", "substantial_pass"]
+    # 10 customers: every class is below the default 30 customers, but A's two hold 20% of
+    # the revenue, above the 1% floor → substantial by value
+    assert classes.loc["A", "substantial_pass"]
     assert classes.loc["A", "measurable_pass"] and classes.loc["A", "accessible_pass"]
     assert classes.loc["A", "actionable_pass"]
+    # neither 30 customers nor 50% of the revenue or wallet → not substantial
+    strict = SegmentSettings(method="quantiles", quality_min_value_share=0.5, **QUICK)
+    seg = segment_customers(t, strict, seed=1).tables["segments"].to_pandas()
+    classes = seg[seg.level == "class"].set_index("segment")
+    assert not classes.loc["A", "substantial_pass"]
     assert "substantial" in classes.loc["A", "failed_tests"]
     assert "Fails the substantial test" in classes.loc["A", "profile"]
     lenient = SegmentSettings(method="quantiles", quality_min_customers=1, **QUICK)
@@ -353,3 +359,34 @@ def test_reason_ranks_among_the_customers_the_cut_was_found_on_and_names_the_cut
     # a loss is given as it is, without a rank
     assert reason[0].startswith("D: net profit -€1k, ")
     assert not any("top 100%" in x for x in reason)
+
+
+def test_a_small_class_holding_much_of_the_revenue_is_substantial() -> None:
+    """Substantial is size or value: 20 key accounts with 48% of the revenue are worth a
+    programme although they are fewer than quality_min_customers (30); 80 customers with
+    little revenue each are substantial by their number."""
+    n = 100
+    top = np.arange(n) >= 80
+    revenue = np.where(top, 2400.0, 650.0)  # 20 x 2,400 = 48,000 of 100,000
+    t = pa.table(
+        {
+            "customer_id": [f"C{i:03d}" for i in range(n)],
+            "net_profit": np.arange(1, n + 1) * 10.0,
+            "headroom": np.full(n, 100.0),
+            "wallet": revenue + 100.0,
+            "revenue_12m": revenue,
+            "current_channel": ["field"] * n,
+        }
+    )
+    s = SegmentSettings(method="quantiles", quantiles=[0.5, 0.8], **QUICK)
+    seg = segment_customers(t, s, seed=1).tables["segments"].to_pandas()
+    a = seg.query("level == 'class' and segment == 'A'").iloc[0]
+    assert a.customers == 20 and a.share_revenue == pytest.approx(0.48)
+    assert a.substantial_pass and "substantial" not in a.failed_tests
+    # the same class against a value floor above its share fails: both ways are needed
+    s = s.model_copy(update={"quality_min_value_share": 0.6})
+    seg = segment_customers(t, s, seed=1).tables["segments"].to_pandas()
+    rows = seg[seg.level == "class"].set_index("segment")
+    assert not rows.loc["A", "substantial_pass"]
+    big = rows[rows.customers >= 30]
+    assert len(big) and big.substantial_pass.all()  # by their number alone
