@@ -192,6 +192,7 @@ def segment_customers(
     overrides: pa.Table | None = None,
     overrides_source: str | None = None,
     as_of: dt.date | None = None,
+    previous_as_of: dt.date | None = None,
 ) -> SegmentsResult:
     """Class, tier, niche and reason for every customer; see the module text.
 
@@ -217,6 +218,10 @@ def segment_customers(
         Its file name, for messages and the audit.
     as_of
         The analysis date: the "when" of an override without a date.
+    previous_as_of
+        The previous run's analysis date (its manifest's ``as_of``): the review reports the
+        interval between the runs and annualises the rates seen over it for the class goals;
+        a warning names an interval that is not twelve months, or one that is unknown.
 
     Returns
     -------
@@ -502,7 +507,10 @@ def segment_customers(
     revenue = figure(customers, "revenue_12m")
     review_manifest: dict[str, Any] | None = None
     rates: dict[str, dict[str, float]] = {}
+    period = "last year"
     if previous is not None:
+        interval, period, interval_warnings = _review_interval(as_of, previous_as_of)
+        warnings += interval_warnings
         rv = compare_runs(
             ids,
             final,
@@ -519,12 +527,19 @@ def segment_customers(
             thin_now=thin,
             thin_statuses=s.thin_statuses,
             overridden_now=overridden,
+            interval_days=interval,
         )
         out["previous_class"] = rv.previous_class
         out["class_change"] = rv.class_change
         tables["migration"] = rv.migration
         tables["class_movers"] = rv.movers
-        review_manifest = rv.summary
+        review_manifest = {
+            **rv.summary,
+            "previous_as_of": previous_as_of.isoformat() if previous_as_of else None,
+            "as_of": as_of.isoformat() if as_of else None,
+            "interval_months": _num(round(interval / (365.25 / 12), 1)) if interval else None,
+            "rates_period": period,
+        }
         rates = rv.rates
     headroom = figure(customers, "headroom")
     second_level = (
@@ -532,7 +547,7 @@ def segment_customers(
     )
     goals, goal_warnings = _class_goals(
         customers, s, rule, final, rule_code, value, vcut, second_level, headroom,
-        revenue, rates, names, tiers, tier_of_class,
+        revenue, rates, period, names, tiers, tier_of_class,
     )  # fmt: skip
     warnings += goal_warnings
     tables["class_goals"] = goals
@@ -704,6 +719,47 @@ def segment_customers(
     )
 
 
+def _review_interval(
+    as_of: dt.date | None, previous_as_of: dt.date | None
+) -> tuple[float | None, str, list[str]]:
+    """Days between the previous run and this one, the words for the rates' period, and
+    a warning when the interval is not twelve months (to the nearest month) or unknown."""
+    if as_of is None or previous_as_of is None:
+        return (
+            None,
+            "last year",
+            [
+                "the previous run's analysis date is unknown (no as_of in its manifest.json): "
+                "the rates seen since it are read as yearly in class_goals; give --previous "
+                "the output folder of a tierwise run"
+            ],
+        )
+    days = float((as_of - previous_as_of).days)
+    if days <= 0:
+        return (
+            None,
+            "between the runs",
+            [
+                f"the previous run (as of {previous_as_of}) is not before this one (as of "
+                f"{as_of}): the rates seen between them are not annualised; give --previous "
+                "an earlier run"
+            ],
+        )
+    months = days / (365.25 / 12)
+    if round(months) == 12:
+        return days, "last year", []
+    words = f"{months:.0f} months" if months >= 1 else f"{days:.0f} days"
+    return (
+        days,
+        f"over {words}, annualised",
+        [
+            f"the previous run is {words} before this one (as of {previous_as_of} against "
+            f"{as_of}), not a year: the rates seen between them are annualised for "
+            "class_goals; give --previous the run of a year before for a yearly review"
+        ],
+    )
+
+
 def _num(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
@@ -854,6 +910,7 @@ def _class_goals(
     headroom: np.ndarray,
     revenue: np.ndarray,
     rates: dict[str, dict[str, float]],
+    period: str,
     names: list[str],
     tiers: list[str],
     tier_of_class: np.ndarray,
@@ -894,7 +951,8 @@ def _class_goals(
     thresholds = np.asarray(vcut.thresholds, dtype=np.float64)
     return _goals_table(
         s, names, tiers, tier_of_class, final, rule_code, value, vl, second, target, thresholds,
-        room, ratio, cnt, rev_c, val_c, room_c, margin_rate, rates, customers, warnings,
+        room, ratio, cnt, rev_c, val_c, room_c, margin_rate, rates, period, customers,
+        warnings,
     )  # fmt: skip
 
 
@@ -918,6 +976,7 @@ def _goals_table(
     room_c: np.ndarray,
     margin_rate: np.ndarray,
     rates: dict[str, dict[str, float]],
+    period: str,
     customers: pa.Table,
     warnings: list[str],
 ) -> tuple[pa.Table, list[str]]:
@@ -947,7 +1006,7 @@ def _goals_table(
             up_rate = seen["up_rate"]
             capture = seen["capture_rate"] if np.isfinite(seen["capture_rate"]) else 0.0
             retention = seen["retention_rate"]
-            basis = f"rates seen last year ({int(seen['previous_customers'])} customers)"
+            basis = f"rates seen {period} ({int(seen['previous_customers'])} customers)"
         else:
             defaults_used = True
             up_rate, capture = s.goal_up_rate, s.goal_capture_rate
