@@ -390,3 +390,46 @@ def test_a_small_class_holding_much_of_the_revenue_is_substantial() -> None:
     assert not rows.loc["A", "substantial_pass"]
     big = rows[rows.customers >= 30]
     assert len(big) and big.substantial_pass.all()  # by their number alone
+
+
+def test_niche_names_are_unique_across_classes() -> None:
+    """Two one-niche classes both made of large companies read "Large companies" against
+    the base; each takes its next distinguishing feature until they differ."""
+    rng = np.random.default_rng(5)
+    m = 30  # small customers with little profit and headroom: the base is mostly small
+    extra = pa.table(
+        {
+            "customer_id": [f"S{i:02d}" for i in range(m)],
+            "net_profit": np.full(m, 50.0),
+            "headroom": np.full(m, 20.0),
+            "wallet": np.full(m, 1020.0),
+            "revenue_12m": np.full(m, 1000.0),
+            "status": ["active"] * m,
+            "tenure_days": np.full(m, 900.0),
+            "current_channel": ["field"] * m,
+        }
+    )
+    t = pa.concat_tables([_base(), extra])
+    employees = np.r_[[500.0, 5, 5, 5, 5, 500, 500, 500, 500, 500], np.full(m, 5.0)]
+    visits = np.r_[[5.0, 10, 10, 10, 10, 5, 10, 10, 20, 20], rng.integers(7, 14, m)]
+    t = t.append_column("employees", pa.array(employees))
+    t = t.append_column("n_visits", pa.array(visits.astype(float)))
+    s = SegmentSettings(
+        method="quantiles", niche_features=["employees", "n_visits"], niche_name_features=1,
+        **QUICK,
+    )  # fmt: skip
+    r = segment_customers(t, s, seed=1)
+    names = sorted(set(r.customers.column("niche").to_pylist()))
+    # with one feature each, A1 and B1 were both "Large companies"
+    assert names == [
+        "A1: Large companies, many visits",
+        "B1: Large companies, few visits",
+        "C1: Small companies",
+    ]
+    words = [n.split(": ", 1)[1].lower() for n in names]
+    assert len(set(words)) == len(words)
+    # every niche of the run, the empty class D's included, has a name of its own
+    listed = [x for c in r.manifest["niches"]["classes"].values() for x in c["niches"]]
+    assert set(names) <= set(listed)
+    words = [n.split(": ", 1)[1].lower() for n in listed]
+    assert len(set(words)) == len(words), listed

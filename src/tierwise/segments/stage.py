@@ -50,7 +50,7 @@ from ..errors import ModelError
 from ..settings.segments import SegmentSettings, TierProgramme
 from .classes import RULE_GRID, RULE_HARD, RULE_POTENTIAL, ClassRule, join_text, money_text, pick
 from .cuts import AxisData, CutPoints, find_cuts, levels
-from .niches import NicheDesign, NicheModel, fit_niches, niche_names
+from .niches import NicheDesign, NicheModel, fit_niches, niche_phrases, unique_names
 from .overrides import AUDIT_SCHEMA, check_overrides
 from .profiles import Figures, SegmentLevel, segment_table
 from .review import compare_runs, figure
@@ -384,6 +384,10 @@ def segment_customers(
     niche_local = np.zeros(n, dtype=np.int64)
     niche_text: list[list[str]] = []
     all_rows = np.arange(n)
+    # every niche of every class: its members, phrases and what it was named against
+    n_members: list[np.ndarray] = []
+    n_phrases: list[list[str]] = []
+    n_refs: list[str] = []
     for c in range(k_cls):
         rows = np.flatnonzero(computed == c)
         model = fit_niches(
@@ -402,18 +406,22 @@ def segment_customers(
         labels = model.assign(design, rows)
         niche_local[rows] = labels
         ref = rows if model.k > 1 else all_rows
-        words = niche_names(
-            design,
-            rows,
-            labels,
-            model.k,
-            ref,
-            n_features=s.niche_name_features,
-            min_effect=s.niche_name_min_effect,
-            reference_name="class" if model.k > 1 else "base",
+        phrases = niche_phrases(
+            design, rows, labels, model.k, ref, min_effect=s.niche_name_min_effect
         )
-        model.names = words
+        for j in range(model.k):
+            n_members.append(rows[labels == j])
+            n_phrases.append(phrases[j])
+            n_refs.append("class" if model.k > 1 else "base")
         models.append(model)
+    # names unique across classes: "B1: Large companies" and "C1: Large companies" say what
+    # sets each apart
+    unique = unique_names(design, n_members, n_phrases, n_refs, n_features=s.niche_name_features)
+    start = 0
+    for c, model in enumerate(models):
+        words = unique[start : start + model.k]
+        start += model.k
+        model.names = words
         niche_text.append([f"{names[c]}{j + 1}: {w}" for j, w in enumerate(words)])
 
     # -- 6. reasons (computed) ----------------------------------------------------------
