@@ -13,6 +13,14 @@ orders before death is therefore D ~ Geometric(p) and, given K Poisson events in
 a company keeps the first min(K, D) of them. Event times are the first m order statistics of
 K uniforms, drawn without sorting as S_j / S_{K+1} with S the cumulative sums of unit
 exponentials (S_{K+1} = S_m + Gamma(K + 1 - m)).
+
+What a company spends per year while alive answers to its sales contacts: the legacy
+coverage (channel, rep, visits, calls and e-mails per year, set by habit rather than value)
+gives an effort, and the company's CALLPLAN response (:mod:`tierwise.demo._response`) turns
+it into its share of wallet. The history's second half runs at the legacy rates, the first
+at a per-company multiple of them, and the order values follow the response at the effort of
+their half (the order counts follow BG/NBD as above). Coverage, reps and response draw from
+their own random stream.
 """
 
 from __future__ import annotations
@@ -382,7 +390,9 @@ class _Generator:
         # rest), and the part of λ not set by spend is Gamma-distributed across companies,
         # so order frequency and mean order value are nearly independent, as the
         # Gamma-Gamma spend model assumes (CDNOW's correlation is 0.11)
-        spend = sow * wallet  # per year while alive
+        # base spend per year while alive: it sets the order rate; what is spent per order
+        # comes from the response to contact (below)
+        spend = sow * wallet
         spend_f = (spend / np.median(spend)) ** s.rate_spend_exponent
         lam = rng.gamma(s.purchase_rate_shape, s.mean_orders_per_year / s.purchase_rate_shape, C)
         lam = np.maximum(lam * spend_f, 0.05)
@@ -464,7 +474,7 @@ class _Generator:
             crng, f, wrank, costly, (t0, alive, death), rec_comp, rec_j, k, dup_mode_time, w1, w2
         )
         resp = draw_response(crng, sow, wallet, costly)
-        early_factor = np.clip(np.exp(crng.normal(0.0, 0.35, C)), 0.4, 2.5)
+        early_factor = np.clip(np.exp(crng.normal(0.0, 0.5, C)), 0.3, 3.0)
         legacy_effort = effort(cov.visits, cov.calls, cov.emails)
         share_late = response_share(resp, legacy_effort)
         share_early = response_share(resp, early_factor * legacy_effort)

@@ -88,7 +88,9 @@ class DemoSettings(Section):
     (firmographics alone rank wallets with Spearman about 0.8)."""
 
     share_of_wallet_mean: float = Field(default=0.3, gt=0.0, lt=1.0)
-    """Mean of the Beta-distributed true share of wallet. Default 0.3."""
+    """Mean of the Beta-distributed base share of wallet: it sets a company's order rate, and
+    its response to contact buys up to 1.4 times it (true_s1); at the legacy contacts the
+    true share averages about the same. Default 0.3."""
 
     share_of_wallet_concentration: float = Field(default=6.0, gt=0.0)
     """a + b of the share-of-wallet Beta distribution (larger = less spread). Default 6.0."""
