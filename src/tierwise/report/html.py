@@ -107,6 +107,8 @@ def fmt_value(value: Any, kind: Fmt) -> str:
     --------
     >>> fmt_value(1234567.8, "money"), fmt_value(0.1234, "pct"), fmt_value(None, "num")
     ('1,234,568', '12.3%', '–')
+    >>> fmt_value(0.0, "num"), fmt_value(2.25, "num"), fmt_value(12.0, "num")
+    ('0', '2.25', '12')
     """
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "–"
@@ -119,7 +121,9 @@ def fmt_value(value: Any, kind: Fmt) -> str:
     if kind == "pct" and isinstance(value, int | float):
         return f"{value:.1%}"
     if kind == "num" and isinstance(value, int | float):
-        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+        if abs(value) >= 100 or float(value).is_integer():
+            return f"{value:,.0f}"
+        return f"{value:,.2f}"
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     return str(value)
@@ -668,6 +672,9 @@ class _Report:
                             series=[(y, "expected contribution")],
                             x_title=x.replace("_", " "),
                             y_title="expected contribution",
+                            # head-counts are whole reps; the differences are small
+                            x_type="O",
+                            y_zero=False,
                         ),
                         title="Sizing: contribution by head-count",
                     )
