@@ -278,8 +278,9 @@ def load_and_validate(
         )
         if n_unknown:
             ctx.warnings.append(
-                f"{n_unknown:,} customers in the transactions are not in the customer master: "
-                "they are analysed without master data (add them to the customers file)"
+                f"{count_text(n_unknown, 'customer')} in the transactions "
+                f"{'is' if n_unknown == 1 else 'are'} not in the customer master: analysed "
+                "without master data (add to the customers file)"
             )
     timings["validate"] = round(time.perf_counter() - start, 4)
     return ctx
@@ -535,7 +536,7 @@ def run_pipeline(
             )
     target = None
     if out_dir is not None:
-        target = check_output_target(out_dir, _input_paths(inputs))
+        target = check_output_target(out_dir, _input_paths(inputs), settings.referenced_files())
     prev = Path(previous) if previous is not None else None
     handoff, handoff_block = _handoff(target, prev)
     own_engine = engine is None

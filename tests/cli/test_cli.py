@@ -114,6 +114,75 @@ def test_validate_lists_problems_without_writing_outputs(
     assert sorted(p.name for p in files.iterdir()) == ["bad.csv", "erp.csv", "tx.csv"]
 
 
+@pytest.mark.parametrize(
+    ("master", "said"),
+    [
+        ("A", "1 customer in the transactions is not in the customer master"),
+        ("Z", "2 customers in the transactions are not in the customer master"),
+    ],
+)
+def test_customers_missing_from_the_master_are_counted_in_words(
+    files: Path, master: str, said: str
+) -> None:
+    (files / "customers.csv").write_text(f"customer_id,name\n{master},Acme\n", encoding="utf-8")
+    res = runner.invoke(
+        app,
+        [
+            "validate",
+            "--transactions",
+            str(files / "tx.csv"),
+            "--customers",
+            str(files / "customers.csv"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert said in res.stdout
+
+
+CROSS_SELL_TX = """customer_id,date,revenue,order_id,product_id,cost
+A,2024-01-02,10,O1,P1,6
+A,2024-01-02,12,O1,P2,
+B,2024-02-03,20,O2,P1,12
+C,2024-03-04,5,O3,P1,3
+C,2024-03-04,7,O3,P3,4
+D,2024-03-05,9,O4,P3,5
+"""
+
+
+def test_a_stage_warning_has_one_prefix_and_its_count_in_words(tmp_path: Path) -> None:
+    (tmp_path / "tx.csv").write_text(CROSS_SELL_TX, encoding="utf-8")
+    res = runner.invoke(
+        app, ["crosssell", "--transactions", str(tmp_path / "tx.csv"), "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 0, res.output
+    # P2 is the one item sold without a cost
+    assert "note: cross-sell: 1 item has no cost on the lines" in res.stdout
+    assert "cross-sell: cross-sell:" not in res.stdout
+    assert "1 items" not in res.stdout
+
+
+def test_validate_names_a_decisions_file_that_is_missing(files: Path) -> None:
+    config = files / "tierwise.toml"
+    config.write_text('[accounts]\ndecisions_file = "decided.csv"\n', encoding="utf-8")
+    res = runner.invoke(
+        app, ["validate", "--transactions", str(files / "tx.csv"), "--config", str(config)]
+    )
+    assert res.exit_code == 1
+    assert res.stderr.strip().splitlines() == [
+        f"error: [accounts] decisions_file: {files / 'decided.csv'}: no such file"
+    ]
+
+
+def test_dedupe_without_customers_exits_1_saying_so(files: Path) -> None:
+    out = files / "dedupe-out"
+    res = runner.invoke(app, ["dedupe", "--transactions", str(files / "tx.csv"), "--out", str(out)])
+    assert res.exit_code == 1
+    assert res.stderr.strip().splitlines() == [
+        "error: the accounts stage needs the customers input (pass --customers FILE)"
+    ]
+    assert not out.exists()
+
+
 def test_validate_reports_every_missing_column_and_exits_1(files: Path) -> None:
     res = runner.invoke(app, ["validate", "--transactions", str(files / "bad.csv")])
     assert res.exit_code == 1
@@ -214,6 +283,17 @@ def test_version() -> None:
     assert res.stdout.strip() == f"tierwise {__version__}"
 
 
+def test_the_package_says_it_is_typed() -> None:
+    # PEP 561: type checkers read tierwise's annotations only when py.typed ships with it
+    import tomllib
+
+    import tierwise
+
+    assert (Path(tierwise.__file__).parent / "py.typed").is_file()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["tierwise"]
+
+
 def test_installed_console_script_one_line_errors_and_debug_trace(files: Path) -> None:
     exe = shutil.which("tierwise", path=str(Path(sys.executable).parent))
     if exe is None:
@@ -294,3 +374,38 @@ def test_cli_reference_is_up_to_date() -> None:
     gen = _docs_module()
     current = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     assert current == gen.render(), "docs/cli.md is stale: run python scripts/gen_cli_docs.py"
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def test_report_rebuilds_the_runs_report_byte_for_byte(files: Path) -> None:
+    out = files / "out"
+    res = runner.invoke(app, ["run", "--transactions", str(files / "tx.csv"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    written = (out / "report.html").read_bytes()
+    mode = (out / "report.html").stat().st_mode
+    (out / "report.html").write_text("stale", encoding="utf-8")
+    res = runner.invoke(app, ["report", str(out)])
+    assert res.exit_code == 0, res.output
+    assert " ".join(res.stdout.split()) == f"wrote {out / 'report.html'}"
+    assert (out / "report.html").read_bytes() == written
+    assert (out / "report.html").stat().st_mode == mode
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".report")]
+
+
+@pytest.mark.parametrize("what", ["someone's folder", "an empty folder", "no folder"])
+def test_report_refuses_a_folder_tierwise_did_not_write(files: Path, what: str) -> None:
+    folder = files / "mine"
+    if what != "no folder":
+        folder.mkdir()
+    if what == "someone's folder":
+        (folder / "notes.txt").write_text("mine\n", encoding="utf-8")
+    res = runner.invoke(app, ["report", str(folder)])
+    assert res.exit_code == 1
+    assert res.stderr.strip().splitlines() == [
+        f"error: {folder}: not an output folder of tierwise run (run it first)"
+    ]
+    assert not (folder / "report.html").exists()
+    if what == "someone's folder":
+        assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]

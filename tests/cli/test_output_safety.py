@@ -137,3 +137,60 @@ def test_help_shows_no_type_placeholders() -> None:
         res = runner.invoke(app, args)
         assert res.exit_code == 0
         assert "<bool>" not in res.output and "<int" not in res.output, args
+
+
+CUSTOMERS = """customer_id,name,city,postcode
+A,Acme Trading GmbH,Berlin,10115
+B,Beta Bau KG,Köln,50667
+"""
+
+
+def test_a_review_queue_filled_in_inside_the_output_folder_is_not_replaced(
+    inputs: Path, tmp_path: Path
+) -> None:
+    # the documented workflow: fill in the run's review_queue.csv, name it in
+    # [accounts] decisions_file and run again into the same --out
+    (inputs / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
+    out = tmp_path / "out"
+    files = ("--transactions", inputs / "invoices.csv", "--customers", inputs / "customers.csv")
+    code, text = _run("dedupe", *files, "--out", out)
+    assert code == 0, text
+    queue = out / "review_queue.csv"
+    header = queue.read_text(encoding="utf-8").splitlines()[0].split(",")
+    filled = dict.fromkeys(header, "")
+    filled.update({'"left_id"': "A", '"right_id"': "B", '"decision"': "reject"})
+    with queue.open("a", encoding="utf-8") as f:
+        f.write(",".join(filled.values()) + "\n")
+    config = tmp_path / "tierwise.toml"
+    config.write_text('[accounts]\ndecisions_file = "out/review_queue.csv"\n', encoding="utf-8")
+    before = _snapshot(out)
+    code, text = _run("dedupe", *files, "--config", config, "--out", out)
+    assert code == 1
+    assert "review_queue.csv" in text and "[accounts] decisions_file" in text
+    assert "copy the file out of the output folder" in text
+    assert "unexpected" not in text
+    assert _snapshot(out) == before  # the decision the user filled in is still there
+    # as the message says: copy it out, name the copy, and the run applies the decision
+    (tmp_path / "decisions.csv").write_bytes(queue.read_bytes())
+    config.write_text('[accounts]\ndecisions_file = "decisions.csv"\n', encoding="utf-8")
+    code, text = _run("dedupe", *files, "--config", config, "--out", out)
+    assert code == 0, text
+    applied = (out / "review_decisions.csv").read_text(encoding="utf-8")
+    assert '"A","B"' in applied and "reject" in applied
+
+
+def test_an_overrides_file_inside_the_output_folder_is_refused(
+    inputs: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+    (out / "my_overrides.csv").write_text("customer_id,value_class,reason\nA,A,key account\n")
+    config = tmp_path / "tierwise.toml"
+    config.write_text('[segments]\noverrides_file = "out/my_overrides.csv"\n', encoding="utf-8")
+    code, text = _run(
+        "run", "--transactions", inputs / "invoices.csv", "--config", config, "--out", out
+    )
+    assert code == 1
+    assert "[segments] overrides_file" in text and "copy the file out" in text
+    assert (out / "my_overrides.csv").is_file()

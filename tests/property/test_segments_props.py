@@ -69,7 +69,22 @@ def test_classes_partition_the_customers(base: pa.Table, method: str, seed: int)
     assert all(x.startswith(c) for x, c in zip(niche, cls, strict=True))
     thin = base.column("is_prospect").to_pylist()
     reasons = r.customers.column("class_reason").to_pylist()
-    assert all(("classed on potential alone" in x) == t for x, t in zip(reasons, thin, strict=True))
+    # a thin-history customer is classed on potential alone, or on the value it shows when
+    # that earns a better class; an established one never on potential alone
+    for x, t in zip(reasons, thin, strict=True):
+        assert (
+            "classed on potential alone" in x or "classed on the value it shows" in x
+            if t
+            else "classed on" not in x
+        ), x
+    # a thin customer is never below its potential-only class
+    pot_only = {lv: c for lv, c in zip((2, 1, 0), s.potential_only, strict=True)}
+    assert r.potential_cuts is not None
+    plevel = levels(np.asarray(base.column("headroom")), r.potential_cuts.thresholds)
+    for i in np.flatnonzero(thin):
+        assert "ABCD".index(cls[i]) <= "ABCD".index(pot_only[int(plevel[i])]), i
+    # a rank is read from the nearer end: no reason says "top 100%"
+    assert not any("top 100%" in x for x in reasons)
 
 
 @st.composite
@@ -164,3 +179,24 @@ def test_the_same_seed_gives_the_same_classes_niches_and_stability(
     # the classes come from the data alone; the seed moves only resamples and niche starts
     c = segment_customers(base, s, seed=seed + 1)
     assert c.customers.column("value_class").equals(a.customers.column("value_class"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(grid=monotone_grids(), data=st.data())
+def test_thin_history_never_hides_the_value_a_customer_shows(
+    grid: list[list[str]], data: st.DataObject
+) -> None:
+    # a thin customer gets the better of its potential-only class and its grid class: value
+    # above the cuts lifts it (a new customer with a large profit is never the lowest class
+    # for lack of headroom), and a short record never pulls it below its potential
+    worst = max("ABCD".index(c) for c in grid[-1])
+    s = SegmentSettings(grid=grid, hard_to_serve_class="ABCD"[worst])
+    rule = ClassRule.from_settings(s)
+    n = data.draw(st.integers(1, 30))
+    vl = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), np.int8)
+    pl = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), np.int8)
+    hard = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    thin = np.ones(n, dtype=bool)
+    codes, _ = rule.classify(vl, pl, pl, thin, hard)
+    expected = np.minimum(rule.grid[vl, pl], rule.potential_only[pl])
+    np.testing.assert_array_equal(codes, expected)

@@ -65,6 +65,19 @@ def test_numbers_stay_numbers_and_safe_text_is_unchanged(tmp_path: Path) -> None
     assert lines[3] == '"x@y",0,3,2024-01-02'
 
 
+@pytest.mark.parametrize("locale", ["default", "excel-de"])
+def test_a_negative_zero_is_written_as_0(tmp_path: Path, locale: str) -> None:
+    # e.g. returns_rate = -0.0 / n: "-0" in a spreadsheet reads as a figure that is not zero
+    t = pa.table({"returns_rate": [-0.0, 0.0, -0.5, None], "n": pa.array([0, 1, 2, 3], pa.int64())})
+    p = tmp_path / "t.csv"
+    write_csv(t, p, locale=locale)
+    text = p.read_text(encoding="utf-8-sig")
+    sep = "," if locale == "default" else ";"
+    rows = [line.split(sep) for line in text.splitlines()[1:]]
+    assert [r[0].strip('"') for r in rows] == ["0", "0", "-0.5" if sep == "," else "-0,5", ""]
+    assert "-0" + sep not in text and not any(r[0].strip('"') == "-0" for r in rows)
+
+
 def test_list_cells_are_joined_and_neutralised() -> None:
     t = pa.table({"member_ids": pa.array([["=a", "b"], ["c"], None], pa.list_(pa.string()))})
     assert neutralise_formulas(t).column("member_ids").to_pylist() == ["'=a;b", "c", None]
@@ -148,6 +161,23 @@ def test_output_folders_follow_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
+
+
+def test_every_file_of_a_run_follows_the_umask(tmp_path: Path) -> None:
+    # report.html and plan.xlsx are written through private temporary files (mode 0600);
+    # they end with the mode every other file has
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,date,revenue\nA,2024-01-02,10\nB,2024-02-03,20\n", "utf-8")
+    out = tmp_path / "out"
+    old = os.umask(0o027)
+    try:
+        run_pipeline({"transactions": tx}, out_dir=out, today=TODAY, stages=["features"])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o750
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()}
+    assert {"report.html", "plan.xlsx", "customers.csv", MARKER} <= set(modes)
+    assert {name: mode for name, mode in modes.items() if mode != 0o640} == {}
 
 
 def test_a_run_that_fails_leaves_the_last_good_output(tmp_path: Path) -> None:

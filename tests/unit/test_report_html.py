@@ -144,3 +144,12 @@ def test_settings_fields_document_their_defaults() -> None:
 def test_matrix_bins_out_of_range_are_refused(bins: int) -> None:
     with pytest.raises(ValueError, match="matrix_bins"):
         ReportSettings(matrix_bins=bins)
+
+
+def test_a_single_customer_is_counted_in_words(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    t = pa.table({"customer_id": ["A"], "name": ["Acme"], "net_profit": [5.0], "wallet": [9.0]})
+    pq.write_table(t, tmp_path / "customers.parquet")
+    matrix = _section(render_report(tmp_path), "matrix")
+    assert "1 customer." in matrix and "1 customers" not in matrix

@@ -41,11 +41,24 @@ def test_default_grid_reads_value_rows_and_potential_columns() -> None:
 def test_thin_history_is_classed_on_potential_alone() -> None:
     rule = ClassRule.from_settings(SegmentSettings())
     thin = np.ones(3, dtype=bool)
-    v = np.array([2, 2, 2], dtype=np.int8)  # a value level that would say A is ignored
+    v = np.array([0, 0, 0], dtype=np.int8)  # no value above the cuts
     p = np.array([2, 1, 0], dtype=np.int8)
     codes, how = rule.classify(v, p, p, thin, np.ones(3, dtype=bool))
     assert _classes(rule, codes) == ["B", "C", "D"]  # potential_only
     assert (how == RULE_POTENTIAL).all()
+
+
+def test_thin_history_with_value_above_the_cuts_is_classed_on_that_value() -> None:
+    rule = ClassRule.from_settings(SegmentSettings())
+    thin = np.ones(4, dtype=bool)
+    # a new customer at the top value level is A whatever its potential (never D for lack
+    # of headroom); at the middle level with low potential, C (grid) beats D (potential
+    # alone); with high potential both say B, and potential alone is the reason given
+    v = np.array([2, 2, 1, 1], dtype=np.int8)
+    p = np.array([0, 2, 0, 2], dtype=np.int8)
+    codes, how = rule.classify(v, p, p, thin, np.ones(4, dtype=bool))
+    assert _classes(rule, codes) == ["A", "A", "C", "B"]
+    assert how.tolist() == [RULE_GRID, RULE_GRID, RULE_GRID, RULE_POTENTIAL]
 
 
 def test_unprofitable_and_hard_to_serve_is_d_whatever_the_potential() -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tierwise.errors import InputError
 from tierwise.segments import segment_customers
+from tierwise.segments._declare import _previous as _read_previous
 from tierwise.settings.segments import SegmentSettings
 
 S = SegmentSettings(method="quantiles", stability_resamples=0, niche_max=1)
@@ -132,3 +139,69 @@ def test_a_previous_table_without_classes_is_refused() -> None:
             _customers(), S, seed=1, previous=prev, previous_source="old/customers.parquet"
         )
     assert exc.value.file == "old/customers.parquet"
+
+
+def test_rates_between_runs_half_a_year_apart_are_annualised_and_the_interval_named() -> None:
+    as_of = dt.date(2025, 12, 31)
+    then = dt.date(2025, 6, 30)  # 184 days: six months
+    r = segment_customers(
+        _customers(), S, seed=1, previous=_previous(), as_of=as_of, previous_as_of=then
+    )
+    review = r.manifest["review"]
+    assert review["interval_days"] == 184 and review["interval_months"] == 6.0
+    assert review["previous_as_of"] == "2025-06-30" and review["rates_annualised"] is True
+    goals = {g["value_class"]: g for g in r.tables["class_goals"].to_pylist()}
+    years = 184 / 365.25
+    # last year's D: 1 of 4 moved up in half a year → 1 - 0.75^(1/0.504) = 43.5% a year (a
+    # yearly rate of 25% would understate it); all kept D or better: 100% whatever the time;
+    # headroom won 400/260 in half a year → twice that a year
+    assert goals["D"]["up_rate"] == pytest.approx(1 - 0.75 ** (1 / years), rel=1e-12)
+    assert goals["D"]["up_rate"] == pytest.approx(0.435, abs=0.001)
+    assert goals["D"]["retention_rate"] == 1.0
+    assert goals["D"]["capture_rate"] == pytest.approx(400 / 260 / years, rel=1e-12)
+    # last year's C (C01, C07): C01 fell to D, C07 stayed → kept 1/2 in half a year, 1/4 a year
+    assert goals["C"]["retention_rate"] == pytest.approx(0.5 ** (1 / years), rel=1e-12)
+    assert goals["D"]["basis"] == "rates seen over 6 months, annualised (4 customers)"
+    note = [w for w in r.warnings if "previous run is" in w]
+    assert len(note) == 1 and "6 months before this one" in note[0]
+    assert "2025-06-30" in note[0] and "annualised" in note[0]
+
+
+def test_runs_a_year_apart_keep_the_rates_seen_and_warn_nothing() -> None:
+    as_of = dt.date(2025, 12, 31)
+    r = segment_customers(
+        _customers(), S, seed=1, previous=_previous(), as_of=as_of,
+        previous_as_of=dt.date(2024, 12, 31),
+    )  # fmt: skip
+    goals = {g["value_class"]: g for g in r.tables["class_goals"].to_pylist()}
+    # 365 days is a year to the month: the rates are as seen, to the day's fraction
+    years = 365 / 365.25
+    assert goals["D"]["up_rate"] == pytest.approx(1 - 0.75 ** (1 / years), rel=1e-12)
+    assert goals["D"]["up_rate"] == pytest.approx(0.25, abs=0.001)
+    assert goals["D"]["capture_rate"] == pytest.approx(400 / 260 / years, rel=1e-12)
+    assert goals["D"]["basis"] == "rates seen last year (4 customers)"
+    assert r.manifest["review"]["interval_months"] == 12.0
+    assert not any("previous run" in w for w in r.warnings)
+
+
+def test_an_unknown_or_later_previous_date_is_a_warning_and_rates_stay_as_seen() -> None:
+    r = segment_customers(_customers(), S, seed=1, previous=_previous())
+    assert any("analysis date is unknown" in w for w in r.warnings)
+    assert r.manifest["review"]["interval_days"] is None
+    later = segment_customers(
+        _customers(), S, seed=1, previous=_previous(), as_of=dt.date(2025, 1, 1),
+        previous_as_of=dt.date(2025, 6, 1),
+    )  # fmt: skip
+    assert any("is not before this one" in w for w in later.warnings)
+    goals = {g["value_class"]: g for g in later.tables["class_goals"].to_pylist()}
+    assert goals["D"]["up_rate"] == 0.25
+
+
+def test_the_previous_runs_as_of_is_read_from_its_manifest(tmp_path: Path) -> None:
+    pq.write_table(_previous(), tmp_path / "customers.parquet")
+    (tmp_path / "manifest.json").write_text(json.dumps({"as_of": "2025-03-31"}), "utf-8")
+    table, source, as_of = _read_previous(SimpleNamespace(previous=tmp_path))  # type: ignore[arg-type]
+    assert table is not None and table.num_rows == 9
+    assert source == str(tmp_path / "customers.parquet") and as_of == dt.date(2025, 3, 31)
+    (tmp_path / "manifest.json").unlink()
+    assert _read_previous(SimpleNamespace(previous=tmp_path))[2] is None  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from tierwise.errors import ModelError
 from tierwise.segments import CUSTOMER_COLUMNS, segment_customers
 from tierwise.settings.segments import SegmentSettings
 
-QUICK = {"stability_resamples": 0, "niche_max": 1}
+QUICK = {"stability_resamples": 0, "niche_max": 1, "currency_symbol": "€"}
 
 
 def _base() -> pa.Table:
@@ -54,11 +54,15 @@ def test_classes_follow_the_quantile_cut_points_and_the_grid() -> None:
     assert r.customers.column_names == ["customer_id", *CUSTOMER_COLUMNS]
     assert r.customers.column("tier").to_pylist()[:2] == ["silver", "bronze"]
     reason = r.customers.column("class_reason").to_pylist()
-    # C05: 600 is reached by 5 of 10 customers (top 50%); share 1000 / 9000
-    assert (
-        reason[5] == "B: top 50% of net profit (€600), 11% share of a €9k wallet → silver: develop"
+    # C05: 600 is reached by 5 of 10 customers (top 50%), short of the A cut (900); share
+    # 1000 / 9000
+    assert reason[5] == (
+        "B: top 50% of net profit (€600, below the A cut of €900), 11% share of a €9k wallet "
+        "→ silver: develop"
     )
-    assert reason[9].startswith("A: top 10% of net profit (€1k)")
+    assert reason[9].startswith("A: top 10% of net profit (€1k, above the A cut of €900)")
+    # C01 (200): 2 of 10 at or below it; the cut it missed is the lower one
+    assert reason[1].startswith("D: bottom 20% of net profit (€200, below the B cut of €600)")
     assert r.manifest["cut_points"]["value"]["how"].startswith("quantiles: 50% of customers")
 
 
@@ -66,16 +70,16 @@ def test_prospects_and_new_customers_are_classed_on_potential_alone() -> None:
     base = _base()
     extra = pa.table(
         {
-            "customer_id": ["P1", "P2", "N1"],
-            "net_profit": pa.array([None, None, 5000.0], pa.float64()),
+            "customer_id": ["P1", "P2", "N1", "N2", "N3"],
+            "net_profit": pa.array([None, None, 5000.0, 50.0, 300.0], pa.float64()),
             # a prospect's headroom may be missing: its whole wallet is to win
-            "headroom": pa.array([None, 20.0, 20.0], pa.float64()),
-            "wallet": [9500.0, 20.0, 3000.0],
-            "revenue_12m": pa.array([None, None, 2980.0], pa.float64()),
-            "status": [None, None, "new"],
-            "tenure_days": pa.array([None, None, 40.0], pa.float64()),
-            "current_channel": [None, None, "web"],
-            "is_prospect": [True, True, False],
+            "headroom": pa.array([None, 20.0, 0.0, 20.0, 0.0], pa.float64()),
+            "wallet": [9500.0, 20.0, 3000.0, 500.0, 400.0],
+            "revenue_12m": pa.array([None, None, 3000.0, 480.0, 400.0], pa.float64()),
+            "status": [None, None, "new", "new", "new"],
+            "tenure_days": pa.array([None, None, 40.0, 60.0, 50.0], pa.float64()),
+            "current_channel": [None, None, "web", "web", "web"],
+            "is_prospect": [True, True, False, False, False],
         }
     )
     base = base.append_column("is_prospect", pa.array([False] * 10))
@@ -85,12 +89,24 @@ def test_prospects_and_new_customers_are_classed_on_potential_alone() -> None:
     cls = _classes(r)
     # the established customers keep the classes they had without the thin rows
     assert cls[:10] == _classes(segment_customers(_base(), s, seed=1))
-    # potential_only: high → B, low → D; N1's large net profit is not used (40 days)
-    assert cls[10:] == ["B", "D", "D"]
+    # potential_only: high → B, low → D. N1 (40 days) has no headroom but a net profit of
+    # 5,000, above the A cut (900): the value it shows makes it A, never D. N2 (50) and N3
+    # (300) show nothing above the B cut (600): their low potential decides (D)
+    assert cls[10:] == ["B", "D", "A", "D", "D"]
     reason = r.customers.column("class_reason").to_pylist()
     assert reason[10].startswith("B: prospect, classed on potential alone: top 1% of headroom")
-    assert reason[12].startswith("D: new customer, classed on potential alone")
-    assert r.manifest["thin_history"] == 3
+    assert reason[12].startswith(
+        "A: new customer, classed on the value it shows: top 1% of net profit (€5k, above the "
+        "A cut of €900)"
+    )
+    # headroom among the 10 established: 20 is above one of them (10), below the B cut (90)
+    assert reason[13].startswith(
+        "D: new customer, classed on potential alone: bottom 10% of headroom (€20, below the "
+        "B cut of €90)"
+    )
+    # no headroom is said as it is, never "top 100%"
+    assert reason[14].startswith("D: new customer, classed on potential alone: headroom €0")
+    assert r.manifest["thin_history"] == 5
     assert not any("headroom missing" in w for w in r.warnings)
     # thin customers take no part in the cut points
     assert r.value_cuts is not None and r.value_cuts.thresholds == (600.0, 900.0)
@@ -243,10 +259,16 @@ def test_quality_tests_fail_when_their_floors_are_not_met() -> None:
     s = SegmentSettings(method="quantiles", **QUICK)
     seg = segment_customers(t, s, seed=1).tables["segments"].to_pandas()
     classes = seg[seg.level == "class"].set_index("segment")
-    # 10 customers: every class is below the default 30 customers → not substantial
-    assert not classes.loc["A", "substantial_pass"]
+    # 10 customers: every class is below the default 30 customers, but A's two hold 20% of
+    # the revenue, above the 1% floor → substantial by value
+    assert classes.loc["A", "substantial_pass"]
     assert classes.loc["A", "measurable_pass"] and classes.loc["A", "accessible_pass"]
     assert classes.loc["A", "actionable_pass"]
+    # neither 30 customers nor 50% of the revenue or wallet → not substantial
+    strict = SegmentSettings(method="quantiles", quality_min_value_share=0.5, **QUICK)
+    seg = segment_customers(t, strict, seed=1).tables["segments"].to_pandas()
+    classes = seg[seg.level == "class"].set_index("segment")
+    assert not classes.loc["A", "substantial_pass"]
     assert "substantial" in classes.loc["A", "failed_tests"]
     assert "Fails the substantial test" in classes.loc["A", "profile"]
     lenient = SegmentSettings(method="quantiles", quality_min_customers=1, **QUICK)
@@ -290,3 +312,124 @@ def test_same_seed_gives_the_same_result() -> None:
     for name in a.tables:
         assert a.tables[name].equals(b.tables[name]), name
     assert json.dumps(a.manifest, sort_keys=True) == json.dumps(b.manifest, sort_keys=True)
+
+
+def test_reason_ranks_among_the_customers_the_cut_was_found_on_and_names_the_cut() -> None:
+    """Ten customers losing money and ten earning it: the value cuts are found on the ten
+    with a positive profit, so a rank must be among those ten too."""
+    profit = np.r_[-np.arange(10, 0, -1) * 100.0, np.arange(1, 11) * 100.0]
+    n = len(profit)
+    # the losing ten have medium to high headroom; the earning ten little, but C17 (800)
+    headroom = np.r_[2000.0 + 100 * np.arange(10), np.arange(1.0, 11.0)]
+    headroom[17] = 50_000.0
+    t = pa.table(
+        {
+            "customer_id": [f"C{i:02d}" for i in range(n)],
+            "net_profit": profit,
+            "headroom": headroom,
+            "wallet": headroom + 1000.0,
+            "revenue_12m": np.full(n, 1000.0),
+            "status": ["active"] * 12 + ["at_risk"] + ["active"] * 7,
+            "tenure_days": np.full(n, 900.0),
+        }
+    )
+    s = SegmentSettings(method="quantiles", quantiles=[0.5, 0.8], **QUICK)
+    r = segment_customers(t, s, seed=1)
+    # by hand, on 100..1000: 5 of 10 below 600, 8 of 10 below 900 → cuts 600 and 900
+    assert r.value_cuts is not None and r.value_cuts.thresholds == (600.0, 900.0)
+    reason = r.customers.column("class_reason").to_pylist()
+    cls = _classes(r)
+    # C12: 300 with low potential is D. Among the 20 it would be "top 40%"; among the ten the
+    # cut was found on, 3 of 10 are at or below it: bottom 30%, short of the B cut
+    assert cls[12] == "D"
+    assert reason[12] == (
+        "D: bottom 30% of net profit (€300, below the B cut of €600, at risk), 100% share of a "
+        "€1k wallet → bronze: serve at the lowest cost"
+    )
+    # C16: 700 reached by 4 of 10 (top 40%), between the cuts: C with low potential
+    assert cls[16] == "C"
+    assert reason[16].startswith("C: top 40% of net profit (€700, below the A cut of €900)")
+    # C17: same value level, high potential → B, and the reason names the cut it missed
+    assert cls[17] == "B"
+    assert reason[17].startswith("B: top 30% of net profit (€800, below the A cut of €900)")
+    # C19: the top customer, above the A cut
+    assert reason[19].startswith("A: top 10% of net profit (€1k, above the A cut of €900)")
+    # C10: the lowest positive figure is the bottom 10%, not the "top 100%"
+    assert reason[10].startswith("D: bottom 10% of net profit (€100, below the B cut of €600)")
+    # a loss is given as it is, without a rank
+    assert reason[0].startswith("D: net profit -€1k, ")
+    assert not any("top 100%" in x for x in reason)
+
+
+def test_a_small_class_holding_much_of_the_revenue_is_substantial() -> None:
+    """Substantial is size or value: 20 key accounts with 48% of the revenue are worth a
+    programme although they are fewer than quality_min_customers (30); 80 customers with
+    little revenue each are substantial by their number."""
+    n = 100
+    top = np.arange(n) >= 80
+    revenue = np.where(top, 2400.0, 650.0)  # 20 x 2,400 = 48,000 of 100,000
+    t = pa.table(
+        {
+            "customer_id": [f"C{i:03d}" for i in range(n)],
+            "net_profit": np.arange(1, n + 1) * 10.0,
+            "headroom": np.full(n, 100.0),
+            "wallet": revenue + 100.0,
+            "revenue_12m": revenue,
+            "current_channel": ["field"] * n,
+        }
+    )
+    s = SegmentSettings(method="quantiles", quantiles=[0.5, 0.8], **QUICK)
+    seg = segment_customers(t, s, seed=1).tables["segments"].to_pandas()
+    a = seg.query("level == 'class' and segment == 'A'").iloc[0]
+    assert a.customers == 20 and a.share_revenue == pytest.approx(0.48)
+    assert a.substantial_pass and "substantial" not in a.failed_tests
+    # the same class against a value floor above its share fails: both ways are needed
+    s = s.model_copy(update={"quality_min_value_share": 0.6})
+    seg = segment_customers(t, s, seed=1).tables["segments"].to_pandas()
+    rows = seg[seg.level == "class"].set_index("segment")
+    assert not rows.loc["A", "substantial_pass"]
+    big = rows[rows.customers >= 30]
+    assert len(big) and big.substantial_pass.all()  # by their number alone
+
+
+def test_niche_names_are_unique_across_classes() -> None:
+    """Two one-niche classes both made of large companies read "Large companies" against
+    the base; each takes its next distinguishing feature until they differ."""
+    rng = np.random.default_rng(5)
+    m = 30  # small customers with little profit and headroom: the base is mostly small
+    extra = pa.table(
+        {
+            "customer_id": [f"S{i:02d}" for i in range(m)],
+            "net_profit": np.full(m, 50.0),
+            "headroom": np.full(m, 20.0),
+            "wallet": np.full(m, 1020.0),
+            "revenue_12m": np.full(m, 1000.0),
+            "status": ["active"] * m,
+            "tenure_days": np.full(m, 900.0),
+            "current_channel": ["field"] * m,
+        }
+    )
+    t = pa.concat_tables([_base(), extra])
+    employees = np.r_[[500.0, 5, 5, 5, 5, 500, 500, 500, 500, 500], np.full(m, 5.0)]
+    visits = np.r_[[5.0, 10, 10, 10, 10, 5, 10, 10, 20, 20], rng.integers(7, 14, m)]
+    t = t.append_column("employees", pa.array(employees))
+    t = t.append_column("n_visits", pa.array(visits.astype(float)))
+    s = SegmentSettings(
+        method="quantiles", niche_features=["employees", "n_visits"], niche_name_features=1,
+        **QUICK,
+    )  # fmt: skip
+    r = segment_customers(t, s, seed=1)
+    names = sorted(set(r.customers.column("niche").to_pylist()))
+    # with one feature each, A1 and B1 were both "Large companies"
+    assert names == [
+        "A1: Large companies, many visits",
+        "B1: Large companies, few visits",
+        "C1: Small companies",
+    ]
+    words = [n.split(": ", 1)[1].lower() for n in names]
+    assert len(set(words)) == len(words)
+    # every niche of the run, the empty class D's included, has a name of its own
+    listed = [x for c in r.manifest["niches"]["classes"].values() for x in c["niches"]]
+    assert set(names) <= set(listed)
+    words = [n.split(": ", 1)[1].lower() for n in listed]
+    assert len(set(words)) == len(words), listed

@@ -379,7 +379,13 @@ def _reasons(
     today = pc.if_else(
         pa.array(prospect),
         pa.scalar("not a customer yet"),
-        _join("today ", _fmt(legacy_visits), " visits, ", _fmt(legacy_calls), " calls"),
+        _join(
+            "today ",
+            _fmt(legacy_visits),
+            pa.array(np.where(legacy_visits == 1, " visit, ", " visits, ").astype(object)),
+            _fmt(legacy_calls),
+            pa.array(np.where(legacy_calls == 1, " call", " calls").astype(object)),
+        ),
     )
     out = _join(who, where, ": ", what, "; ", today)
     assert len(out) == n

@@ -47,6 +47,7 @@ import pyarrow.compute as pc
 
 from ..engine import exact_sum
 from ..settings.crosssell import CrossSellSettings
+from ..validate import count_text
 from ._lines import Level, as_date, basket_lines, months_before, run_query
 from .peers import PeerGroups, peer_groups
 
@@ -343,8 +344,10 @@ def recommend(
         )
         if no_margin:
             warnings.append(
-                f"cross-sell: {no_margin} items have no cost on their lines, so their expected "
-                "value is empty; set [features] margin_rate to use a margin rate for them"
+                # the stage puts "cross-sell: " before each warning
+                f"{count_text(no_margin, 'item')} "
+                f"{'has' if no_margin == 1 else 'have'} no cost on the lines, so the expected "
+                "value is empty; set [features] margin_rate to use a margin rate instead"
             )
 
     # -- candidates from peers: the group's most bought items the customer does not own

@@ -302,7 +302,7 @@ def crosssell_stage(
             engine=engine,
         )
         if evaluation["status"] != "ok":
-            warnings.append(f"cross-sell not evaluated: {evaluation['reason']}")
+            warnings.append(f"the recommendations were not evaluated: {evaluation['reason']}")
     else:
         evaluation = {"status": "skipped", "reason": "[crosssell] evaluate = false"}
     res.manifest = {

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,9 @@ __all__ = [
     "MARKER",
     "OutputFolder",
     "check_output_target",
+    "follow_umask",
     "neutralise_formulas",
+    "read_csv",
     "write_csv",
     "write_parquet",
 ]
@@ -80,6 +82,18 @@ CSV_LOCALES: dict[str, tuple[str, str, bool]] = {
 }
 
 
+def _no_negative_zero(table: pa.Table) -> pa.Table:
+    """Float zeros as 0: a -0.0 (a rate of 0 returns over a negative base, a rounded tiny
+    loss) would be written "-0"."""
+    cols = []
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_floating(col.type):
+            # -0.0 + 0.0 is 0.0; every other value, NaN and null stay as they are
+            col = pc.add(col, pa.scalar(0.0, col.type))
+        cols.append((name, col))
+    return pa.table(dict(cols))
+
+
 def _decimal_comma(table: pa.Table) -> pa.Table:
     """Float columns as text with a decimal comma (integers, text and dates unchanged)."""
     cols = []
@@ -91,23 +105,67 @@ def _decimal_comma(table: pa.Table) -> pa.Table:
 
 
 def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
-    """CSV with a header, UTF-8, formulas neutralised, dates as ISO text.
+    """CSV with a header, UTF-8, formulas neutralised, dates as ISO text, a float -0.0 as 0.
 
     ``locale`` picks a flavour of :data:`CSV_LOCALES`: ``excel-de`` writes semicolons,
     decimal commas and a UTF-8 byte-order mark, which a German or French Excel opens as-is.
     """
-    try:
-        delimiter, decimal, bom = CSV_LOCALES[locale]
-    except KeyError:
-        known = ", ".join(CSV_LOCALES)
-        raise ValueError(f"unknown CSV locale {locale!r}; use one of {known}") from None
-    safe = neutralise_formulas(table)
+    delimiter, decimal, bom = csv_format(locale)
+    safe = _no_negative_zero(neutralise_formulas(table))
     if decimal == ",":
         safe = _decimal_comma(safe)
     with path.open("wb") as f:
         if bom:
             f.write(b"\xef\xbb\xbf")
         pacsv.write_csv(safe, f, pacsv.WriteOptions(delimiter=delimiter))
+
+
+def csv_format(locale: str) -> tuple[str, str, bool]:
+    """The delimiter, decimal separator and byte-order mark of a CSV locale.
+
+    Raises
+    ------
+    ValueError
+        When ``locale`` is not one of :data:`CSV_LOCALES`.
+    """
+    try:
+        return CSV_LOCALES[locale]
+    except KeyError:
+        known = ", ".join(CSV_LOCALES)
+        raise ValueError(f"unknown CSV locale {locale!r}; use one of {known}") from None
+
+
+def read_csv(
+    path: Path,
+    *,
+    locale: str = "default",
+    columns: list[str] | None = None,
+    column_types: Mapping[str, pa.DataType] | None = None,
+) -> pa.Table:
+    """Read back a CSV that :func:`write_csv` wrote in ``locale`` (its delimiter, its
+    decimal separator; a byte-order mark is skipped).
+
+    Columns that read cleanly as numbers are numbers, the others text; ``columns`` keeps
+    only those (each must be in the file), ``column_types`` fixes some columns' types.
+
+    Examples
+    --------
+    >>> d = Path(tempfile.mkdtemp())
+    >>> write_csv(pa.table({"id": ["a"], "rate": [0.25]}), d / "t.csv", locale="excel-de")
+    >>> read_csv(d / "t.csv", locale="excel-de").to_pydict()
+    {'id': ['a'], 'rate': [0.25]}
+    """
+    delimiter, decimal, _bom = csv_format(locale)
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(use_threads=False),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(
+            decimal_point=decimal,
+            include_columns=columns,
+            column_types=dict(column_types or {}),
+        ),
+    )
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
@@ -127,6 +185,12 @@ def _umask() -> int:
     return mask
 
 
+def follow_umask(path: str | Path) -> None:
+    """Give a file written through a private temporary file (``mkstemp``: mode 0600) the
+    mode every other output file has, read-write as the user's umask allows."""
+    os.chmod(path, 0o666 & ~_umask())
+
+
 def _written_files(folder: Path) -> set[str] | None:
     """The files a tierwise run wrote into ``folder`` (``None``: not a tierwise folder)."""
     try:
@@ -138,13 +202,19 @@ def _written_files(folder: Path) -> set[str] | None:
     return {str(f) for f in data.get("files", [])}
 
 
-def check_output_target(target: str | Path, inputs: list[Path] | tuple[Path, ...] = ()) -> Path:
+def check_output_target(
+    target: str | Path,
+    inputs: list[Path] | tuple[Path, ...] = (),
+    setting_files: Sequence[tuple[str, str | Path]] = (),
+) -> Path:
     """Check that a run may write ``target``, before any work is done.
 
     A run writes a new folder, fills an empty one, or replaces one that a previous run
     wrote (marked by :data:`MARKER`, and holding only what that run wrote). It never
     replaces a file, a folder holding files tierwise did not write, or a folder that is,
-    holds or sits above one of the inputs.
+    holds or sits above one of the inputs or of the files the settings name
+    (``setting_files``: (setting, path) pairs such as a review queue filled in inside the
+    output folder and named in ``[accounts] decisions_file``).
 
     Returns
     -------
@@ -176,6 +246,17 @@ def check_output_target(target: str | Path, inputs: list[Path] | tuple[Path, ...
             raise SettingsError(
                 f"--out {shown}: the output folder holds the input {p}; a run replaces its "
                 "output folder, so give a new or empty folder elsewhere"
+            )
+    for setting, f in setting_files:
+        try:
+            fp = Path(f).expanduser().resolve()
+        except OSError:
+            continue
+        if fp == resolved or resolved in fp.parents:
+            raise SettingsError(
+                f"--out {shown}: the output folder holds {f}, named in {setting}; a run "
+                "replaces its output folder and that file with it, so copy the file out of "
+                "the output folder first and name the copy in the setting"
             )
     if resolved.exists():
         entries = sorted(e.name for e in resolved.iterdir())

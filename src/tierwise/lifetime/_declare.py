@@ -68,6 +68,9 @@ def _run_lifetime(ctx: StageContext) -> StageResult:
         cols = prof.customers.column_names
         if "net_margin_rate" in cols:
             keep = ["customer_id", "net_margin_rate"]
+            # the net profit behind each margin: its revenue weighs the peers' margin
+            if "net_profit" in cols:
+                keep.append("net_profit")
             # the orders behind each margin: the evidence its shrinkage weighs
             if "n_orders_pnl" in cols:
                 keep.append("n_orders_pnl")

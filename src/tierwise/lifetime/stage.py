@@ -285,9 +285,11 @@ def lifetime_stage(
         Optional per-customer net margin (``customer_id`` and ``net_margin_rate`` or
         ``net_margin_pct``: a fraction of revenue, from the profitability stage; with
         ``n_orders`` the orders behind it, else the customer's purchase days count as the
-        evidence); with it CLV is in net-profit terms, the margin shrunk towards the peers'
-        and bounded (:mod:`tierwise.lifetime.margin`). It is not a feature of the defection
-        model: computed at ``as_of``, it would reveal the holdout labels.
+        evidence; with ``revenue`` or ``net_profit`` the revenue behind it, which makes the
+        peers' margin the base's net margin); with it CLV is in net-profit terms, the margin
+        shrunk towards the peers' and bounded (:mod:`tierwise.lifetime.margin`). It is not a
+        feature of the defection model: computed at ``as_of``, it would reveal the holdout
+        labels.
     prospects
         Optional table with ``customer_id`` of every known company (customer master,
         prospects): those without purchases get the status "prospect"; ids with purchases
@@ -347,12 +349,20 @@ def lifetime_stage(
         margin_given = _table_column(ids, margin, ("net_margin_rate", "net_margin_pct"))
         evidence = _table_column(ids, margin, ("n_orders",))
         evidence = np.where(np.isfinite(evidence), evidence, x + 1.0)
+        # the revenue behind each rate, so that the peers' margin is the base's net margin
+        behind = _table_column(ids, margin, ("revenue",))
+        profit = _table_column(ids, margin, ("net_profit",))
+        if not np.isfinite(behind).any():
+            with np.errstate(invalid="ignore", divide="ignore"):
+                behind = np.where(margin_given != 0, profit / margin_given, np.nan)
         estimate = shrink_margin(
             margin_given,
             evidence,
             low=cfg.margin_min,
             high=cfg.margin_max,
             shrink=cfg.margin_shrinkage,
+            revenue=behind if np.isfinite(behind).any() else None,
+            profit=profit,
         )
         margin_used = estimate.margin
         if estimate.peer_margin is None:

@@ -1,5 +1,8 @@
 """Reading a run's output folder: its tables (Parquet first, else CSV) and its manifest.
 
+A CSV is read in the flavour the run wrote it (``[output] csv_locale`` in the manifest:
+``excel-de`` writes semicolons and decimal commas), so every locale reads back the same.
+
 The report, the Excel plan, the CRM export and the dashboard all start from an output folder
 written by ``tierwise run``. A table a stage did not write (the stage did not run, or is not
 part of this version) reads as ``None``; a column a table lacks is simply not selected, so
@@ -15,10 +18,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import InputError
+from ..io.outputs import CSV_LOCALES, read_csv
 
 __all__ = ["RunFolder", "float_array", "text_array"]
 
@@ -71,6 +74,31 @@ class RunFolder:
                 self._manifest = {}
         return self._manifest
 
+    @property
+    def csv_locale(self) -> str:
+        """The flavour of the folder's CSVs (``[output] csv_locale`` in the manifest)."""
+        output = (self.manifest.get("settings") or {}).get("output") or {}
+        locale = output.get("csv_locale", "default") if isinstance(output, dict) else None
+        return locale if locale in CSV_LOCALES else "default"
+
+    def read_csv(
+        self,
+        name: str,
+        columns: Sequence[str] | None = None,
+        column_types: dict[str, pa.DataType] | None = None,
+    ) -> pa.Table:
+        """A CSV file of the folder, read in the folder's CSV locale (columns must exist)."""
+        p = self.path / name
+        try:
+            return read_csv(
+                p,
+                locale=self.csv_locale,
+                columns=list(columns) if columns is not None else None,
+                column_types=column_types,
+            )
+        except pa.ArrowException as exc:
+            raise InputError(f"cannot read {p.name}: {exc}", file=str(p)) from exc
+
     def file(self, stem: str) -> Path | None:
         """The table's file: ``stem.parquet`` when present, else ``stem.csv``, else None."""
         for ext in (".parquet", ".csv"):
@@ -111,10 +139,7 @@ class RunFolder:
             cols = None if columns is None else [c for c in columns if c in names]
             t = pq.read_table(p, columns=cols)
         else:
-            try:
-                t = pacsv.read_csv(p)
-            except pa.ArrowException as exc:
-                raise InputError(f"cannot read {p.name}: {exc}", file=str(p)) from exc
+            t = self.read_csv(p.name)
             if columns is not None:
                 t = t.select([c for c in columns if c in t.column_names])
         self._cache[key] = t

@@ -344,9 +344,11 @@ def line_chart(
     y_format: str = ",.0f",
     rule_at: Any = None,
     rule_label: str = "",
+    y_zero: bool = True,
 ) -> Any:
     """Several series against one x (``series`` = (column, label)), with points to hover and
-    an optional vertical rule (e.g. the start of a holdout period)."""
+    an optional vertical rule (e.g. the start of a holdout period). ``y_zero=False`` lets the
+    y axis start near the data (small differences between large figures)."""
     base = data.select([x, *[c for c, _ in series]])
     n = base.num_rows
     x_arr = pa.concat_arrays([base.column(x).combine_chunks()] * len(series))
@@ -357,7 +359,7 @@ def line_chart(
     long = _clean(pa.table({"x": x_arr, "series": labels, "y": y_arr}))
     enc = {
         "x": alt.X(f"x:{x_type}", title=x_title),
-        "y": alt.Y("y:Q", title=y_title).axis(format=y_format),
+        "y": alt.Y("y:Q", title=y_title).axis(format=y_format).scale(zero=y_zero),
         "color": alt.Color("series:N", title=None),
     }
     tooltip = [

@@ -28,11 +28,12 @@ import jinja2
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from markupsafe import Markup
 
 from .. import __version__
+from ..io.outputs import follow_umask
 from ..settings.report import ReportSettings
+from ..validate import count_text
 from . import charts
 from ._folder import RunFolder, float_array, text_array
 
@@ -106,6 +107,8 @@ def fmt_value(value: Any, kind: Fmt) -> str:
     --------
     >>> fmt_value(1234567.8, "money"), fmt_value(0.1234, "pct"), fmt_value(None, "num")
     ('1,234,568', '12.3%', '–')
+    >>> fmt_value(0.0, "num"), fmt_value(2.25, "num"), fmt_value(12.0, "num")
+    ('0', '2.25', '12')
     """
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "–"
@@ -118,7 +121,9 @@ def fmt_value(value: Any, kind: Fmt) -> str:
     if kind == "pct" and isinstance(value, int | float):
         return f"{value:.1%}"
     if kind == "num" and isinstance(value, int | float):
-        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+        if abs(value) >= 100 or float(value).is_integer():
+            return f"{value:,.0f}"
+        return f"{value:,.2f}"
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     return str(value)
@@ -374,7 +379,7 @@ class _Report:
             cuts=cuts if isinstance(cuts, dict) else None,
             class_order=self.class_order,
         )
-        caption = f"{facts['shown']:,} customers"
+        caption = count_text(facts["shown"], "customer")
         if facts["binned"]:
             caption += (
                 f", in bins of about equal numbers of customers per axis (more than "
@@ -667,6 +672,9 @@ class _Report:
                             series=[(y, "expected contribution")],
                             x_title=x.replace("_", " "),
                             y_title="expected contribution",
+                            # head-counts are whole reps; the differences are small
+                            x_type="O",
+                            y_zero=False,
                         ),
                         title="Sizing: contribution by head-count",
                     )
@@ -928,7 +936,7 @@ class _Report:
             sec.missing.append("manifest.json has no inputs block")
         rej = self.f.path / "rejects.csv"
         if rej.is_file():
-            reasons = _reject_reasons(rej, self.s.reject_reasons)
+            reasons = _reject_reasons(self.f, self.s.reject_reasons)
             if reasons.num_rows:
                 sec.blocks.append(
                     self.chart(
@@ -1147,14 +1155,14 @@ def _with_names(t: pa.Table, customers: pa.Table) -> pa.Table:
     return t.add_column(pos, "name", name)
 
 
-def _reject_reasons(path: Path, n: int) -> pa.Table:
-    """The commonest reasons per input table: table, reason, rows, first row."""
-    read = pacsv.ReadOptions(use_threads=False)
-    conv = pacsv.ConvertOptions(
-        include_columns=["table", "reason", "row"],
-        column_types={"table": pa.string(), "reason": pa.string(), "row": pa.int64()},
+def _reject_reasons(folder: RunFolder, n: int) -> pa.Table:
+    """The commonest reasons per input table (rejects.csv, in the run's CSV locale):
+    table, reason, rows, first row."""
+    t = folder.read_csv(
+        "rejects.csv",
+        ["table", "reason", "row"],
+        {"table": pa.string(), "reason": pa.string(), "row": pa.int64()},
     )
-    t = pacsv.read_csv(path, read_options=read, convert_options=conv)
     if t.num_rows == 0:
         return pa.table({"table": [], "reason": [], "rows": [], "first_row": []})
     g = t.group_by(["table", "reason"], use_threads=False).aggregate(
@@ -1283,6 +1291,7 @@ def build_report(
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(html)
+        follow_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

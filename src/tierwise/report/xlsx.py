@@ -29,6 +29,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
 from ..errors import InputError
+from ..io.outputs import follow_umask
 from ..settings.report import ReportSettings
 from ._folder import RunFolder, float_array, text_array
 from .crm import next_best_products
@@ -372,6 +373,7 @@ def write_plan(
             "targets",
         )
         wb.close()
+        follow_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -106,9 +108,11 @@ def _overrides(ctx: StageContext) -> tuple[pa.Table | None, str | None]:
     return pa.concat_tables(parts, promote_options="permissive"), " and ".join(sources)
 
 
-def _previous(ctx: StageContext) -> tuple[pa.Table | None, str | None]:
+def _previous(ctx: StageContext) -> tuple[pa.Table | None, str | None, dt.date | None]:
+    """The previous run's customers, where they were read, and its analysis date (the
+    ``as_of`` of its manifest.json; ``None`` when it has none)."""
     if ctx.previous is None:
-        return None, None
+        return None, None, None
     path = Path(ctx.previous) / "customers.parquet"
     if not path.is_file():
         raise InputError(
@@ -116,12 +120,19 @@ def _previous(ctx: StageContext) -> tuple[pa.Table | None, str | None]:
             file=str(ctx.previous),
             hint="give --previous the output folder of an earlier tierwise run",
         )
-    return pq.read_table(path), str(path)
+    as_of: dt.date | None = None
+    manifest = Path(ctx.previous) / "manifest.json"
+    if manifest.is_file():
+        try:
+            as_of = dt.date.fromisoformat(str(json.loads(manifest.read_text("utf-8"))["as_of"]))
+        except (ValueError, KeyError, TypeError):
+            as_of = None  # said as a warning by the stage
+    return pq.read_table(path), str(path), as_of
 
 
 def _run_segments(ctx: StageContext) -> StageResult:
     overrides, source = _overrides(ctx)
-    previous, previous_source = _previous(ctx)
+    previous, previous_source, previous_as_of = _previous(ctx)
     res = segment_customers(
         ctx.customers(),
         ctx.settings.segments,
@@ -131,6 +142,7 @@ def _run_segments(ctx: StageContext) -> StageResult:
         overrides=overrides,
         overrides_source=source,
         as_of=ctx.as_of,
+        previous_as_of=previous_as_of,
     )
     return StageResult(
         customers=res.customers,

@@ -3,7 +3,10 @@
 The rule (:class:`ClassRule`) is a table from settings: scheme "value_potential" looks the
 class up by value level × potential level (``grid``), scheme "profit_ease" by value level ×
 ease level (``ease_grid``). Two exceptions come first: a customer with too little history
-for a value is classed by its potential level alone (``potential_only``), and under
+for a value is classed by its potential level alone (``potential_only``) unless the value it
+already shows earns a better class on the grid (a new customer whose first months' profit
+is above the value cuts is classed on that value: thin history never hides value evidence,
+it only keeps a short record from pulling a customer down), and under
 "value_potential" an unprofitable customer (value zero or below) that is hard to serve
 (ease_score below ``hard_to_serve_ease``) gets ``hard_to_serve_class``. Settings refuse a
 grid in which more value moves a customer down a class, so with the other figures fixed the
@@ -112,7 +115,10 @@ class ClassRule:
         """Class code and rule code of each customer (vectorised).
 
         ``second_level`` is the potential level under "value_potential" and the ease level
-        under "profit_ease"; ``thin`` marks customers classed on potential alone.
+        under "profit_ease"; ``thin`` marks customers with too little history for a value:
+        each gets the better of its potential-only class and its grid class (rule
+        :data:`RULE_POTENTIAL` when the potential-only class is that better one or ties,
+        :data:`RULE_GRID` when the value it shows lifts it).
 
         Examples
         --------
@@ -121,15 +127,26 @@ class ClassRule:
         >>> c, _ = r.classify(np.array([2, 0, 0]), np.array([0, 2, 0]), np.array([0, 2, 0]), z, z)
         >>> [r.names[i] for i in c]
         ['A', 'B', 'D']
+
+        Thin history: a new customer at the top value level with no headroom is A on its
+        value; one at the lowest value level is classed on potential alone.
+
+        >>> thin = np.ones(2, bool)
+        >>> c, code = r.classify(np.array([2, 0]), np.array([0, 0]), np.array([0, 0]), thin, z[:2])
+        >>> [r.names[i] for i in c], code.tolist()
+        (['A', 'D'], [0, 2])
         """
-        codes = self.grid[value_level, second_level]
+        grid_codes = self.grid[value_level, second_level]
+        codes = grid_codes
         rule = np.zeros(len(codes), dtype=np.int8)
         if self.hard_class >= 0:
             hard = unprofitable_hard & ~thin
             codes = np.where(hard, np.int8(self.hard_class), codes)
             rule[hard] = RULE_HARD
-        codes = np.where(thin, self.potential_only[potential_level], codes)
-        rule[thin] = RULE_POTENTIAL
+        by_potential = self.potential_only[potential_level]
+        alone = thin & (by_potential <= grid_codes)
+        codes = np.where(alone, by_potential, codes)
+        rule[alone] = RULE_POTENTIAL
         return codes.astype(np.int8), rule
 
 

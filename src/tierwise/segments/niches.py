@@ -41,7 +41,10 @@ homogeneous group stays one niche while well-separated groups split.
 the whole base for a class with one niche): for a number, the difference of means in the
 class's standard deviations ("large orders", "infrequent orders"); for a category, the
 difference of shares in units of the class's binomial standard deviation, named only when
-most of the niche has it ("Hospitality").
+most of the niche has it ("Hospitality"). Names are unique across the whole run
+(:func:`unique_names`): niches of different classes that would read alike (two one-niche
+classes both "Large companies" against the base) take their next distinguishing features
+in turn until they differ, then what sets each apart from the others of the same name.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["NicheDesign", "NicheModel", "fit_niches", "jaccard_best"]
+__all__ = ["NicheDesign", "NicheModel", "fit_niches", "jaccard_best", "niche_names", "unique_names"]
 
 #: Phrases for a feature's low and high side; other columns read "low <name>"/"high <name>".
 PHRASES: dict[str, tuple[str, str]] = {
@@ -441,12 +444,100 @@ def niche_names(
 ) -> list[str]:
     """Name each niche by its most distinguishing features against ``reference`` rows
     (``reference_name`` says what they are, for a niche with nothing distinguishing)."""
+    phrases = niche_phrases(design, rows, labels, k, reference, min_effect=min_effect)
+    return [_name(p[:n_features], reference_name) for p in phrases]
+
+
+def _name(words: Sequence[str], reference_name: str) -> str:
+    text = ", ".join(words) if words else f"typical of the {reference_name}"
+    return text[:1].upper() + text[1:]
+
+
+def unique_names(
+    design: NicheDesign,
+    members: Sequence[np.ndarray],
+    phrases: Sequence[Sequence[str]],
+    reference_names: Sequence[str],
+    *,
+    n_features: int,
+) -> list[str]:
+    """Names of niches (of every class) that no two share.
+
+    ``members[i]`` are the rows of niche ``i``, ``phrases[i]`` its distinguishing phrases,
+    strongest first (:func:`niche_phrases`), ``reference_names[i]`` what it was compared
+    with. Each starts with its ``n_features`` strongest phrases; while names collide, every
+    niche of a colliding name takes its next phrase; niches still alike (no phrases left)
+    add what sets each apart from the others of that name (its strongest feature against
+    their members); the last resort is a number.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> d = NicheDesign.build(pa.table({"employees": [10.0, 12, 900, 1000, 950, 20]}),
+    ...                       ["employees"], 5)
+    >>> unique_names(d, [np.array([0, 1]), np.array([2, 3]), np.array([4, 5])],
+    ...              [["large companies"], ["large companies", "many visits"], []],
+    ...              ["base", "base", "base"], n_features=1)
+    ['Large companies', 'Large companies, many visits', 'Typical of the base']
+    """
+    m = len(members)
+    used = [min(n_features, len(p)) if n_features else 0 for p in phrases]
+    words = [list(p[: used[i]]) for i, p in enumerate(phrases)]
+
+    def groups() -> list[list[int]]:
+        by: dict[str, list[int]] = {}
+        for i in range(m):
+            by.setdefault(_name(words[i], reference_names[i]).lower(), []).append(i)
+        return [g for g in by.values() if len(g) > 1]
+
+    for _ in range(max((len(p) for p in phrases), default=0) + 1):
+        clash = groups()
+        grown = False
+        for g in clash:
+            for i in g:
+                if used[i] < len(phrases[i]):
+                    words[i].append(phrases[i][used[i]])
+                    used[i] += 1
+                    grown = True
+        if not clash or not grown:
+            break
+    for g in groups():
+        for i in g:
+            others = np.concatenate([members[j] for j in g if j != i])
+            if len(members[i]) == 0 or len(others) == 0:
+                continue
+            labels = np.zeros(len(members[i]), dtype=np.int64)
+            apart = niche_phrases(design, members[i], labels, 1, others, min_effect=0.0)[0]
+            extra = next((w for w in apart if w not in words[i]), None)
+            if extra is not None:
+                words[i].append(extra)
+    names = [_name(w, reference_names[i]) for i, w in enumerate(words)]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        key = name.lower()
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            names[i] = f"{name} ({seen[key]})"
+    return names
+
+
+def niche_phrases(
+    design: NicheDesign,
+    rows: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    reference: np.ndarray,
+    *,
+    min_effect: float,
+) -> list[list[str]]:
+    """Per niche, its distinguishing phrases against ``reference`` rows, strongest first,
+    each at least ``min_effect`` (standard deviations, or binomial ones for a category)."""
     ref_num = design.numeric[reference]
     with np.errstate(all="ignore"):
         ref_mean = np.nanmean(ref_num, axis=0) if ref_num.shape[1] else np.zeros(0)
         ref_sd = np.nanstd(ref_num, axis=0) if ref_num.shape[1] else np.zeros(0)
     ref_codes = design.codes[reference]
-    names: list[str] = []
+    out: list[list[str]] = []
     for j in range(k):
         members = rows[labels == j]
         effects: list[tuple[float, int, str]] = []
@@ -482,13 +573,12 @@ def niche_names(
         effects.sort(key=lambda t: (-t[0], t[1]))
         words: list[str] = []
         for eff, _, phrase in effects:
-            if eff < min_effect or len(words) >= n_features:
+            if eff < min_effect:
                 break
             if phrase not in words:
                 words.append(phrase)
-        text = ", ".join(words) if words else f"typical of the {reference_name}"
-        names.append(text[:1].upper() + text[1:])
-    return names
+        out.append(words)
+    return out
 
 
 def _label(name: str) -> str:

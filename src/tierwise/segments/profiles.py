@@ -10,8 +10,10 @@ Quality, TopMark's five tests for a segment (each with its figure and pass/fail)
 
 - **measurable**: share of members with every input they were classed on
   (≥ ``quality_min_measurable``);
-- **substantial**: at least ``quality_min_customers`` members and at least
-  ``quality_min_value_share`` of the base's revenue or wallet;
+- **substantial**: worth a programme of its own by its size *or* by its value: at least
+  ``quality_min_customers`` members, or at least ``quality_min_value_share`` of the base's
+  revenue or wallet (a key-account class of 20 customers holding half the revenue is
+  substantial; requiring both would fail exactly the segments that matter most);
 - **accessible**: share of members with a channel on record, i.e. a current channel, a rep,
   an email or a phone (≥ ``quality_min_accessible``);
 - **differentiable**: distance of the segment's mean profile (both axes and the niche
@@ -185,9 +187,12 @@ def segment_table(
             share_rev = rev[j] / tot_rev if tot_rev else np.nan
             share_wal = wal[j] / tot_wal if tot_wal else np.nan
             substantial = bool(
-                size >= s.quality_min_customers
-                and max(np.nan_to_num(share_rev), np.nan_to_num(share_wal))
-                >= s.quality_min_value_share
+                size > 0
+                and (
+                    size >= s.quality_min_customers
+                    or max(np.nan_to_num(share_rev), np.nan_to_num(share_wal))
+                    >= s.quality_min_value_share
+                )
             )
             prog = lv.programme[j]
             tests = {

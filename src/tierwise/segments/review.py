@@ -10,7 +10,12 @@
   person moved it, then or now), "status" (it passed between too little history and a full
   one), "value" or "potential" (the axis whose level, read against this run's cut points,
   changed more), "ease" (scheme profit_ease), else "cut points" (its figures stayed, the
-  boundaries moved).
+  boundaries moved);
+- ``rates`` per previous class, for the class goals, made yearly: with ``t`` the years
+  between the two runs' analysis dates, a share of customers moving up over the interval
+  ``u`` is ``1 - (1 - u)^(1/t)`` a year and a share keeping its class or better ``k`` is
+  ``k^(1/t)`` a year (constant yearly chances), and the share of headroom won ``c`` is
+  ``c / t`` a year (it can exceed one). Without the interval the rates are read as yearly.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 
-__all__ = ["Review", "compare_runs", "figure"]
+__all__ = ["Review", "annualise", "compare_runs", "figure"]
 
 NEW, GONE = "(new)", "(gone)"
 
@@ -69,10 +74,18 @@ def compare_runs(
     thin_now: np.ndarray,
     thin_statuses: list[str],
     overridden_now: np.ndarray,
+    interval_days: float | None = None,
 ) -> Review:
     """Compare this run's classes (codes into ``names``) with a previous run's customers.
 
-    ``value_level``/``potential_level`` map figures to levels under this run's cut points.
+    ``value_level``/``potential_level`` map figures to levels under this run's cut points;
+    ``interval_days`` is the time between the two runs' analysis dates (the rates are
+    annualised over it; ``None``: read as a year).
+
+    Examples
+    --------
+    >>> [round(r, 6) for r in annualise(0.19, 0.81, 0.5, 2.0)]  # 1 - √0.81, √0.81, 0.5 / 2
+    [0.1, 0.9, 0.25]
     """
     for col in ("customer_id", "value_class"):
         if col not in previous.column_names:
@@ -202,14 +215,20 @@ def compare_runs(
         kept = int((stay & (where_now <= c)).sum())
         won = won_each[stay].sum()
         room = np.nansum(np.maximum(head_then[members_then], 0))
+        years = interval_days / 365.25 if interval_days and interval_days > 0 else 1.0
+        seen = (up / n_then, kept / n_then, float(won / room) if room > 0 else float("nan"))
+        up_y, kept_y, capture_y = annualise(*seen, years)
         rates[name] = {
             "previous_customers": float(n_then),
-            "up_rate": up / n_then,
-            "retention_rate": kept / n_then,
-            "capture_rate": float(won / room) if room > 0 else float("nan"),
+            "up_rate": up_y,
+            "retention_rate": kept_y,
+            "capture_rate": capture_y,
+            "up_rate_seen": seen[0],
+            "retention_rate_seen": seen[1],
+            "capture_rate_seen": seen[2],
         }
     total_from = customers.reshape(len(from_names), len(to_names))
-    summary = {
+    summary: dict[str, Any] = {
         "previous_customers": int(n_prev),
         "current_customers": len(now),
         "migration_rows_sum": int(total_from[: from_code[NEW]].sum()),
@@ -224,6 +243,8 @@ def compare_runs(
     summary["reconciles"] = bool(
         summary["migration_rows_sum"] == n_prev and summary["migration_columns_sum"] == len(now)
     )
+    summary["interval_days"] = interval_days
+    summary["rates_annualised"] = bool(interval_days and interval_days > 0)
     return Review(
         previous_class=previous_class,
         class_change=pa.array(change, pa.string()),
@@ -232,6 +253,15 @@ def compare_runs(
         rates=rates,
         summary=summary,
     )
+
+
+def annualise(up: float, kept: float, capture: float, years: float) -> tuple[float, ...]:
+    """Rates seen over ``years`` made yearly (see the module text)."""
+    if years == 1.0:
+        return up, kept, capture
+    up_y = 1.0 - (1.0 - up) ** (1.0 / years)
+    kept_y = kept ** (1.0 / years)
+    return up_y, kept_y, capture / years
 
 
 def _text(table: pa.Table, name: str) -> np.ndarray:

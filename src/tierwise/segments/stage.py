@@ -50,7 +50,7 @@ from ..errors import ModelError
 from ..settings.segments import SegmentSettings, TierProgramme
 from .classes import RULE_GRID, RULE_HARD, RULE_POTENTIAL, ClassRule, join_text, money_text, pick
 from .cuts import AxisData, CutPoints, find_cuts, levels
-from .niches import NicheDesign, NicheModel, fit_niches, niche_names
+from .niches import NicheDesign, NicheModel, fit_niches, niche_phrases, unique_names
 from .overrides import AUDIT_SCHEMA, check_overrides
 from .profiles import Figures, SegmentLevel, segment_table
 from .review import compare_runs, figure
@@ -127,6 +127,61 @@ def _share_text(share: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(pct.astype(np.int64)), pa.string())
 
 
+def _rank_text(x: np.ndarray, ranked: np.ndarray, label: str) -> pa.Array:
+    """ "top 12% of net profit" or "bottom 30% of net profit": where each figure stands
+    among ``ranked`` (the figures the axis's cut points were found on), from the nearer end,
+    so that no figure reads "top 100%". Empty where ``ranked`` is empty.
+
+    Examples
+    --------
+    >>> _rank_text(np.array([10.0, 4.0, 1.0]), np.arange(1.0, 11.0), "net profit").to_pylist()
+    ['top 10% of net profit', 'bottom 40% of net profit', 'bottom 10% of net profit']
+    """
+    ev = np.sort(ranked)
+    m = len(ev)
+    if m == 0:
+        return pa.array([""] * len(x), pa.string())
+    top = (m - np.searchsorted(ev, x, side="left")) / m
+    bottom = np.searchsorted(ev, x, side="right") / m
+    use_top = top <= np.minimum(bottom, 0.5) + 1e-12
+    return pc.if_else(
+        pa.array(use_top),
+        join_text("top ", _share_text(top), f"% of {label}"),
+        join_text("bottom ", _share_text(bottom), f"% of {label}"),
+    )
+
+
+def _cut_text(x: np.ndarray, thresholds: tuple[float, ...], sym: str) -> pa.Array:
+    """The cut point that decided each figure's level on its axis: "above the A cut of €1.7k"
+    (or "at" it) at the top level, else "below the B cut of €1.1k" (the cut it did not
+    reach). Cuts are lettered like the levels of an ABC analysis on that axis, A the highest.
+    Empty where there are no cut points.
+
+    Examples
+    --------
+    >>> _cut_text(np.array([2000.0, 900.0, 50.0]), (100.0, 1675.0), "€").to_pylist()
+    ['above the A cut of €1.7k', 'below the A cut of €1.7k', 'below the B cut of €100']
+    """
+    t = np.asarray(thresholds, dtype=np.float64)
+    k = len(t)
+    if k == 0:
+        return pa.array([""] * len(x), pa.string())
+    lv = levels(x, thresholds).astype(np.int64)
+    letters = np.array([chr(ord("A") + k - 1 - j) for j in range(k)], dtype=object)
+    at = np.minimum(lv, k - 1)
+    return join_text(
+        pa.array(
+            np.where(lv < k, "below the ", np.where(x > t[-1], "above the ", "at the ")).astype(
+                object
+            ),
+            pa.string(),
+        ),
+        pick(at, list(letters)),
+        " cut of ",
+        money_text(t[at], sym),
+    )
+
+
 def segment_customers(
     customers: pa.Table,
     settings: SegmentSettings | None = None,
@@ -137,6 +192,7 @@ def segment_customers(
     overrides: pa.Table | None = None,
     overrides_source: str | None = None,
     as_of: dt.date | None = None,
+    previous_as_of: dt.date | None = None,
 ) -> SegmentsResult:
     """Class, tier, niche and reason for every customer; see the module text.
 
@@ -162,6 +218,10 @@ def segment_customers(
         Its file name, for messages and the audit.
     as_of
         The analysis date: the "when" of an override without a date.
+    previous_as_of
+        The previous run's analysis date (its manifest's ``as_of``): the review reports the
+        interval between the runs and annualises the rates seen over it for the class goals;
+        a warning names an interval that is not twelve months, or one that is unknown.
 
     Returns
     -------
@@ -188,8 +248,9 @@ def segment_customers(
     >>> r = segment_customers(t, s, seed=1)
     >>> r.customers.column("value_class").to_pylist()
     ['A', 'A', 'C', 'B', 'D', 'D', 'D', 'D']
-    >>> r.customers.column("class_reason")[3].as_py()
-    'B: top 50% of net profit (€50), 4% share of a €7k wallet → silver: develop'
+    >>> print(r.customers.column("class_reason")[3].as_py())  # doctest: +NORMALIZE_WHITESPACE
+    B: bottom 58% of net profit (€50, below the B cut of €300), 4% share of a €7k wallet → silver:
+    develop
     """
     s = settings or SegmentSettings()
     n = customers.num_rows
@@ -323,6 +384,10 @@ def segment_customers(
     niche_local = np.zeros(n, dtype=np.int64)
     niche_text: list[list[str]] = []
     all_rows = np.arange(n)
+    # every niche of every class: its members, phrases and what it was named against
+    n_members: list[np.ndarray] = []
+    n_phrases: list[list[str]] = []
+    n_refs: list[str] = []
     for c in range(k_cls):
         rows = np.flatnonzero(computed == c)
         model = fit_niches(
@@ -341,23 +406,27 @@ def segment_customers(
         labels = model.assign(design, rows)
         niche_local[rows] = labels
         ref = rows if model.k > 1 else all_rows
-        words = niche_names(
-            design,
-            rows,
-            labels,
-            model.k,
-            ref,
-            n_features=s.niche_name_features,
-            min_effect=s.niche_name_min_effect,
-            reference_name="class" if model.k > 1 else "base",
+        phrases = niche_phrases(
+            design, rows, labels, model.k, ref, min_effect=s.niche_name_min_effect
         )
-        model.names = words
+        for j in range(model.k):
+            n_members.append(rows[labels == j])
+            n_phrases.append(phrases[j])
+            n_refs.append("class" if model.k > 1 else "base")
         models.append(model)
+    # names unique across classes: "B1: Large companies" and "C1: Large companies" say what
+    # sets each apart
+    unique = unique_names(design, n_members, n_phrases, n_refs, n_features=s.niche_name_features)
+    start = 0
+    for c, model in enumerate(models):
+        words = unique[start : start + model.k]
+        start += model.k
+        model.names = words
         niche_text.append([f"{names[c]}{j + 1}: {w}" for j, w in enumerate(words)])
 
     # -- 6. reasons (computed) ----------------------------------------------------------
     reason_body = _reason_bodies(
-        customers, s, rule, computed, rule_code, value, potential, est, ease_level, ease
+        customers, s, rule, rule_code, value, potential, thin, ease_level, ease, vcut, pcut
     )
 
     # -- 7. overrides -------------------------------------------------------------------
@@ -446,7 +515,10 @@ def segment_customers(
     revenue = figure(customers, "revenue_12m")
     review_manifest: dict[str, Any] | None = None
     rates: dict[str, dict[str, float]] = {}
+    period = "last year"
     if previous is not None:
+        interval, period, interval_warnings = _review_interval(as_of, previous_as_of)
+        warnings += interval_warnings
         rv = compare_runs(
             ids,
             final,
@@ -463,12 +535,19 @@ def segment_customers(
             thin_now=thin,
             thin_statuses=s.thin_statuses,
             overridden_now=overridden,
+            interval_days=interval,
         )
         out["previous_class"] = rv.previous_class
         out["class_change"] = rv.class_change
         tables["migration"] = rv.migration
         tables["class_movers"] = rv.movers
-        review_manifest = rv.summary
+        review_manifest = {
+            **rv.summary,
+            "previous_as_of": previous_as_of.isoformat() if previous_as_of else None,
+            "as_of": as_of.isoformat() if as_of else None,
+            "interval_months": _num(round(interval / (365.25 / 12), 1)) if interval else None,
+            "rates_period": period,
+        }
         rates = rv.rates
     headroom = figure(customers, "headroom")
     second_level = (
@@ -476,7 +555,7 @@ def segment_customers(
     )
     goals, goal_warnings = _class_goals(
         customers, s, rule, final, rule_code, value, vcut, second_level, headroom,
-        revenue, rates, names, tiers, tier_of_class,
+        revenue, rates, period, names, tiers, tier_of_class,
     )  # fmt: skip
     warnings += goal_warnings
     tables["class_goals"] = goals
@@ -648,6 +727,47 @@ def segment_customers(
     )
 
 
+def _review_interval(
+    as_of: dt.date | None, previous_as_of: dt.date | None
+) -> tuple[float | None, str, list[str]]:
+    """Days between the previous run and this one, the words for the rates' period, and
+    a warning when the interval is not twelve months (to the nearest month) or unknown."""
+    if as_of is None or previous_as_of is None:
+        return (
+            None,
+            "last year",
+            [
+                "the previous run's analysis date is unknown (no as_of in its manifest.json): "
+                "the rates seen since it are read as yearly in class_goals; give --previous "
+                "the output folder of a tierwise run"
+            ],
+        )
+    days = float((as_of - previous_as_of).days)
+    if days <= 0:
+        return (
+            None,
+            "between the runs",
+            [
+                f"the previous run (as of {previous_as_of}) is not before this one (as of "
+                f"{as_of}): the rates seen between them are not annualised; give --previous "
+                "an earlier run"
+            ],
+        )
+    months = days / (365.25 / 12)
+    if round(months) == 12:
+        return days, "last year", []
+    words = f"{months:.0f} months" if months >= 1 else f"{days:.0f} days"
+    return (
+        days,
+        f"over {words}, annualised",
+        [
+            f"the previous run is {words} before this one (as of {previous_as_of} against "
+            f"{as_of}), not a year: the rates seen between them are annualised for "
+            "class_goals; give --previous the run of a year before for a yearly review"
+        ],
+    )
+
+
 def _num(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
@@ -665,24 +785,31 @@ def _reason_bodies(
     customers: pa.Table,
     s: SegmentSettings,
     rule: ClassRule,
-    codes: np.ndarray,
     rule_code: np.ndarray,
     value: np.ndarray,
     potential: np.ndarray,
-    est: np.ndarray,
+    thin: np.ndarray,
     ease_level: np.ndarray,
     ease: np.ndarray,
+    vcut: CutPoints,
+    pcut: CutPoints,
 ) -> pa.Array:
-    """The middle of each class_reason (between "X: " and " → tier: action")."""
+    """The middle of each class_reason (between "X: " and " → tier: action").
+
+    Ranks ("top 12%", "bottom 30%") are among the customers each axis's cut points were
+    found on (established, with a positive figure), and the cut that decided the level is
+    named; a figure of zero or below is given as it is.
+    """
     sym = s.currency_symbol
     vlabel = VALUE_LABELS[s.value_axis]
     plabel = s.potential_axis
-    # rank shares among the established customers
-    ev = np.sort(value[est]) if est.any() else np.sort(value)
-    ep = np.sort(potential[est]) if est.any() else np.sort(potential)
-    top_v = (len(ev) - np.searchsorted(ev, value, side="left")) / max(len(ev), 1)
-    bottom_v = np.searchsorted(ev, value, side="right") / max(len(ev), 1)
-    top_p = (len(ep) - np.searchsorted(ep, potential, side="left")) / max(len(ep), 1)
+    est = ~thin
+    v_ranked = AxisData.from_figures(value, est).values
+    p_ranked = AxisData.from_figures(potential, est if est.any() else None).values
+    v_rank = _rank_text(value, v_ranked, vlabel)
+    p_rank = _rank_text(potential, p_ranked, plabel)
+    v_cut = _cut_text(value, vcut.thresholds, sym)
+    p_cut = _cut_text(potential, pcut.thresholds, sym)
     money_v = money_text(value, sym)
     # a customer who stopped buying says so next to its value: "(€93, at risk)"
     status_in: pa.Array | pa.Scalar = pa.scalar("")
@@ -694,15 +821,12 @@ def _reason_bodies(
         lapsing = pc.is_in(st, value_set=pa.array(["at risk", "inactive", "lapsed"]))
         status_in = pc.if_else(lapsing, join_text(", ", st), pa.scalar(""))
         status_alone = pc.if_else(lapsing, join_text(" (", st, ")"), pa.scalar(""))
-    in_paren = join_text(" (", money_v, status_in, ")")
+    cut_in = pc.if_else(pc.equal(v_cut, ""), pa.scalar(""), join_text(", ", v_cut))
+    in_paren = join_text(" (", money_v, cut_in, status_in, ")")
     value_part = pc.if_else(
-        pa.array(value <= 0),
+        pa.array((value <= 0) | (len(v_ranked) == 0)),
         join_text(f"{vlabel} ", money_v, status_alone),
-        pc.if_else(
-            pa.array(top_v <= 0.5),
-            join_text("top ", _share_text(top_v), f"% of {vlabel}", in_paren),
-            join_text("bottom ", _share_text(bottom_v), f"% of {vlabel}", in_paren),
-        ),
+        join_text(v_rank, in_paren),
     )
     wallet = figure(customers, "wallet")
     sow = figure(customers, "share_of_wallet")
@@ -752,13 +876,15 @@ def _reason_bodies(
             ),
         ),
     )
+    p_cut_in = pc.if_else(pc.equal(p_cut, ""), pa.scalar(""), join_text(", ", p_cut))
     thin_part = join_text(
         why,
-        ", classed on potential alone: top ",
-        _share_text(top_p),
-        f"% of {plabel} (",
-        money_text(potential, sym),
-        ")",
+        ", classed on potential alone: ",
+        pc.if_else(
+            pa.array((potential <= 0) | (len(p_ranked) == 0)),
+            join_text(f"{plabel} ", money_text(potential, sym)),
+            join_text(p_rank, " (", money_text(potential, sym), p_cut_in, ")"),
+        ),
     )
     if s.potential_axis == "headroom":
         thin_part = pc.if_else(
@@ -768,6 +894,10 @@ def _reason_bodies(
         )
     second = pot_part if s.scheme == "value_potential" else ease_part
     grid_part = join_text(value_part, ", ", second)
+    # a thin customer whose value lifts it above its potential-only class says both
+    grid_part = pc.if_else(
+        pa.array(thin), join_text(why, ", classed on the value it shows: ", grid_part), grid_part
+    )
     hard_part = join_text(value_part, ", ", ease_part)
     return pc.if_else(
         pa.array(rule_code == RULE_POTENTIAL),
@@ -788,6 +918,7 @@ def _class_goals(
     headroom: np.ndarray,
     revenue: np.ndarray,
     rates: dict[str, dict[str, float]],
+    period: str,
     names: list[str],
     tiers: list[str],
     tier_of_class: np.ndarray,
@@ -828,7 +959,8 @@ def _class_goals(
     thresholds = np.asarray(vcut.thresholds, dtype=np.float64)
     return _goals_table(
         s, names, tiers, tier_of_class, final, rule_code, value, vl, second, target, thresholds,
-        room, ratio, cnt, rev_c, val_c, room_c, margin_rate, rates, customers, warnings,
+        room, ratio, cnt, rev_c, val_c, room_c, margin_rate, rates, period, customers,
+        warnings,
     )  # fmt: skip
 
 
@@ -852,6 +984,7 @@ def _goals_table(
     room_c: np.ndarray,
     margin_rate: np.ndarray,
     rates: dict[str, dict[str, float]],
+    period: str,
     customers: pa.Table,
     warnings: list[str],
 ) -> tuple[pa.Table, list[str]]:
@@ -881,7 +1014,7 @@ def _goals_table(
             up_rate = seen["up_rate"]
             capture = seen["capture_rate"] if np.isfinite(seen["capture_rate"]) else 0.0
             retention = seen["retention_rate"]
-            basis = f"rates seen last year ({int(seen['previous_customers'])} customers)"
+            basis = f"rates seen {period} ({int(seen['previous_customers'])} customers)"
         else:
             defaults_used = True
             up_rate, capture = s.goal_up_rate, s.goal_capture_rate

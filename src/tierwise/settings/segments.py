@@ -257,11 +257,13 @@ class SegmentSettings(Section):
     clusterboot reading); fraction. Default 0.75."""
 
     quality_min_customers: int = Field(default=30, ge=1)
-    """Substantial: a segment has at least this many customers; customers. Default 30."""
+    """Substantial: a segment has at least this many customers, or holds the value share of
+    quality_min_value_share (either suffices); customers. Default 30."""
 
     quality_min_value_share: float = Field(default=0.01, ge=0, le=1)
     """Substantial: a segment holds at least this share of the base's revenue (last 12
-    months) or of its wallet, whichever is larger; fraction. Default 0.01."""
+    months) or of its wallet, whichever is larger, or has quality_min_customers customers
+    (either suffices); fraction. Default 0.01."""
 
     quality_min_measurable: float = Field(default=0.9, ge=0, le=1)
     """Measurable: at least this share of members have every input they were classed on;

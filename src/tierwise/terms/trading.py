@@ -52,6 +52,7 @@ import pyarrow.compute as pc
 from ..engine import exact_sum
 from ..errors import EngineError
 from ..settings.terms import TermsSettings
+from ..validate import count_text
 from ._common import TermsResult, has_values, margin_rates, num, text
 
 __all__ = ["TERMS_COLUMNS", "ladder_rebate", "orders_below", "trading_terms"]
@@ -141,7 +142,7 @@ def _terms_of(customers: pa.Table, s: TermsSettings, warnings: list[str]) -> np.
     tier = text(customers, "tier")
     if tier is None or not has_values(customers, "tier"):
         warnings.append(
-            f"terms: no tier column (segments stage not run), so every customer is priced on "
+            f"no tier column (segments stage not run), so every customer is priced on "
             f"the {s.default_terms!r} terms; [terms] default_terms sets them"
         )
         return np.full(customers.num_rows, s.default_terms, dtype=object)
@@ -149,7 +150,7 @@ def _terms_of(customers: pa.Table, s: TermsSettings, warnings: list[str]) -> np.
     unknown = sorted({str(t) for t in tier[~known] if t is not None})
     if unknown:
         warnings.append(
-            f"terms: tiers {', '.join(unknown)} have no terms of their own and get the "
+            f"tiers {', '.join(unknown)} have no terms of their own and get the "
             f"{s.default_terms!r} terms; name them in the [terms] tables"
         )
     return np.where(known, tier, s.default_terms).astype(object)
@@ -253,8 +254,8 @@ def trading_terms(
     current_days = num(customers, "payment_terms_days")
     if np.isnan(current_days).any():
         warnings.append(
-            f"terms: {int(np.isnan(current_days).sum())} customers have no payment_terms_days; "
-            f"their payment terms are taken as {s.default_payment_days:g} days "
+            f"{count_text(int(np.isnan(current_days).sum()), 'customer')} without "
+            f"payment_terms_days: their payment terms are taken as {s.default_payment_days:g} days "
             "([terms] default_payment_days)"
         )
     current_days = np.where(np.isnan(current_days), s.default_payment_days, current_days)
@@ -290,7 +291,7 @@ def trading_terms(
         below_basis = "the profitability stage's small orders"
         if (min_order > 0).any():
             warnings.append(
-                "terms: orders below each tier's minimum are taken as the profitability "
+                "orders below each tier's minimum are taken as the profitability "
                 "stage's small orders (below [profitability] drop_size_threshold); pass the "
                 "transactions to count them at each minimum"
             )
