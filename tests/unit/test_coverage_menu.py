@@ -123,7 +123,7 @@ def test_travel_hours_and_distance_per_visit() -> None:
         assert b.menu.hours[o] == pytest.approx(travel + contact, rel=1e-6)
 
 
-def test_option_value_is_margin_times_response_minus_cost_plus_the_stability_bonus() -> None:
+def test_option_value_is_margin_times_response_minus_cost_and_a_charge_for_changing_rep() -> None:
     s = CoverageSettings()
     c = customers(["silver"], reps=["R2"])
     b = build_menu(c, team(), s, PROGRAMMES)
@@ -133,8 +133,11 @@ def test_option_value_is_margin_times_response_minus_cost_plus_the_stability_bon
         road = 2 * b.distance_km[o] * s.road_factor
         cost = b.visits[o] * (s.cost_per_contact["visit"] + road * s.cost_per_km)
         assert b.contribution[o] == pytest.approx(0.3 * rev - cost, rel=1e-9)
-        bonus = s.stability_bonus if b.team.ids[b.rep[o]] == "R2" else 0.0
-        assert b.menu.value[o] == pytest.approx(b.contribution[o] + bonus, rel=1e-9)
+        other_rep = b.rep[o] >= 0 and b.team.ids[b.rep[o]] != "R2"
+        charge = s.stability_bonus if other_rep else 0.0
+        assert b.menu.value[o] == pytest.approx(b.contribution[o] - charge, rel=1e-9)
+    # visits by the current rep are valued at their contribution, like not visiting at all
+    assert any(b.rep[o] >= 0 and b.team.ids[b.rep[o]] == "R2" for o in range(len(b.rep)))
 
 
 def test_calls_use_the_inside_pool_of_the_customers_region() -> None:

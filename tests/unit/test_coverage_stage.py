@@ -314,3 +314,32 @@ def test_a_customer_that_has_probably_left_earns_little_from_contacts() -> None:
     assert "p_alive" in res.manifest["active_weight"]
     without = coverage_plan(t.drop(["p_alive"]), programmes=PROGRAMMES, reps=reps())
     assert without.manifest["active_weight"].startswith("none")
+
+
+def test_a_lapsed_customer_is_not_held_to_its_tiers_visit_minimum() -> None:
+    # silver asks for at least 2 field visits a year; a silver account the lifetime stage
+    # calls lapsed (and almost surely gone) is visited only where that pays, so here it is
+    # not visited at all, while the active silver accounts keep their minimum
+    t = base()
+    tier = np.asarray(t.column("tier").to_pylist(), object)
+    silver = np.flatnonzero(tier == "silver")
+    assert PROGRAMMES["silver"].visits_min > 0 and len(silver) >= 4
+    lapsed = silver[: len(silver) // 2]
+    status = np.full(t.num_rows, "active", dtype=object)
+    status[lapsed] = "lapsed"
+    p_alive = np.full(t.num_rows, 0.95)
+    p_alive[lapsed] = 0.01
+    t = t.append_column("status", pa.array(status, pa.string()))
+    t = t.append_column("p_alive", pa.array(p_alive))
+    res = coverage_plan(t, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
+    visits = np.asarray(res.customers.column("visits_per_year").to_numpy())
+    active_silver = np.setdiff1d(silver, lapsed)
+    assert (visits[active_silver] >= PROGRAMMES["silver"].visits_min).all()
+    assert (visits[lapsed] == 0).all()
+    assert res.manifest["released_from_band"]["customers"] == len(lapsed)
+    # with no status released, the lapsed accounts are held to the band again
+    held = coverage_plan(
+        t, CoverageSettings(band_released_status=[]), programmes=PROGRAMMES, reps=reps()
+    )
+    held_visits = np.asarray(held.customers.column("visits_per_year").to_numpy())
+    assert (held_visits[lapsed] >= PROGRAMMES["silver"].visits_min).all()

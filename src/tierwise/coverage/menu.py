@@ -22,8 +22,10 @@ Each option's value (expected contribution a year) is
           - \sum_k \text{cost}_k \cdot n_k - \text{km} \cdot \text{cost\_per\_km}
 
 with m the gross margin rate, W the wallet (a prospect's times its lookalike_score),
-e = Σ effectiveness × contacts a year; options that keep the current rep get
-``stability_bonus`` on top (used by the optimiser, not reported as contribution).
+e = Σ effectiveness × contacts a year; when the current rep is among a customer's
+candidates, its visits by another rep carry ``stability_bonus`` as a charge (used by the
+optimiser, not reported as contribution): the rep changes only for a real gain, and
+visiting is never favoured over not visiting.
 """
 
 from __future__ import annotations
@@ -303,6 +305,7 @@ def build_menu(
     programmes: Mapping[str, TierProgramme],
     *,
     tier_setting: str = "[segments.programmes]",
+    released: np.ndarray | None = None,
 ) -> MenuBuild:
     """Every customer's options; see the module text.
 
@@ -319,6 +322,9 @@ def build_menu(
         whose tier has no programme is unconstrained.
     tier_setting
         How the programmes are named in messages.
+    released
+        Customers not held to their tier's visit minimum and channel band (``[coverage]
+        band_released_status``); they keep the band's visit maximum.
 
     Raises
     ------
@@ -357,14 +363,16 @@ def build_menu(
             [vals[t] if k else fn(None) for t, k in zip(tiers, known_tier, strict=True)]
         )
 
+    free = np.zeros(n, dtype=bool) if released is None else np.asarray(released, dtype=bool)
     vmin = tier_map(lambda t: programmes[t].visits_min if t else 0.0).astype(np.float64)
+    vmin = np.where(free, 0.0, vmin)
     vmax = tier_map(lambda t: programmes[t].visits_max if t else np.inf).astype(np.float64)
 
     def allow(kind: str) -> np.ndarray:
         name = kinds[kind]
         if name is None:
             return np.zeros(n, dtype=bool)
-        return tier_map(lambda t: name in bands[t][0] if t else True).astype(bool)
+        return tier_map(lambda t: name in bands[t][0] if t else True).astype(bool) | free
 
     # rep roles each customer's tier lets visit: those named in the band, else every one
     roles = sorted({str(r) for r in team.role})
@@ -507,7 +515,10 @@ def build_menu(
     rep = cols["rep"]
     current = _current_rep_index(cust, team)
     keeps = (rep >= 0) & (rep == current[customer])
-    value = contribution + np.where(keeps, s.stability_bonus, 0.0)
+    has_current = np.zeros(n, dtype=bool)
+    has_current[customer[keeps]] = True
+    moves = (rep >= 0) & ~keeps & has_current[customer]
+    value = contribution - np.where(moves, s.stability_bonus, 0.0)
     resource = np.where(
         rep >= 0,
         res_of_rep[np.maximum(rep, 0)],

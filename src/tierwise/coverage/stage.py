@@ -609,6 +609,7 @@ def _sizing(
     base: MenuBuild,
     plan: Plan,
     assigned: np.ndarray,
+    released: np.ndarray,
 ) -> pa.Table:
     """Expected contribution, hours and customers per channel for each head-count
     scenario: field reps removed (least used first) or added (copies of the busiest)."""
@@ -663,7 +664,7 @@ def _sizing(
                 t2 = team.append(clone)
                 row["reps_added_like"] = ", ".join(str(x) for x in team.ids[src])
             try:
-                b = build_menu(cust, t2, s, programmes)
+                b = build_menu(cust, t2, s, programmes, released=released)
                 p = _solve(b)
             except InfeasiblePlanError as exc:
                 row["note"] = f"infeasible: {exc}"
@@ -904,8 +905,12 @@ def coverage_plan(
         d=param("d"),
     )
 
-    # 3. menu and plan
-    build = build_menu(cust, team, s, programmes)
+    # 3. menu and plan; customers of a released status (lapsed) are not held to their band
+    status = _text(customers, "status")
+    released = ~prospect & np.isin(
+        np.asarray([str(x) for x in status], dtype=object), list(s.band_released_status)
+    )
+    build = build_menu(cust, team, s, programmes, released=released)
     if not team.assumed:
         visiting = np.isin(team.role.astype(str), s.visit_roles)
         idle = np.flatnonzero(visiting & (build.reachable_per_rep == 0))
@@ -955,6 +960,11 @@ def coverage_plan(
         "probability of still buying"
         if has_p.any()
         else "none: no p_alive in the run (the lifetime stage did not run)",
+        "released_from_band": {
+            "customers": int(released.sum()),
+            "statuses": list(s.band_released_status),
+            "setting": "[coverage] band_released_status",
+        },
         "margin_rate": "per customer (profit period, else whole history)"
         if msource == "overall"
         else "[coverage] default_margin_rate",
@@ -1041,7 +1051,7 @@ def coverage_plan(
         "rep_plan": _rep_plan(build, ch, assigned, plan),
         "segment_coverage": _segment_coverage(cust, build, ch),
         "coverage_vs_legacy": _vs_legacy(cust, build, ch, leg),
-        "sizing": _sizing(cust, team, s, programmes, build, plan, assigned),
+        "sizing": _sizing(cust, team, s, programmes, build, plan, assigned, released),
     }
     if previous is not None and recorded_since is not None:
         tables["plan_adherence"] = _adherence(previous, recorded_since, days_since)

@@ -209,8 +209,16 @@ class CoverageSettings(Section):
     date); count. Default 4."""
 
     stability_bonus: float = Field(default=100.0, ge=0)
-    """Added to the value of the options that keep a customer with its current rep, so that
-    a rep changes only for a real gain; currency units a year. Default 100."""
+    """Charged to the visits of a customer by another rep than its current one (when the
+    current rep can visit it), so that a rep changes only for a real gain; currency units a
+    year. Default 100."""
+
+    band_released_status: list[str] = Field(default_factory=lambda: ["lapsed"])
+    """Lifetime statuses (the lifetime stage's ``status``) whose customers are not held to
+    their tier's visit minimum and channel band: a lapsed account keeps the class its value
+    and wallet give it, but is visited only where its response, weighted by P(alive), pays
+    for the visit; otherwise it is called, e-mailed or left. Default ["lapsed"]; [] holds
+    every customer to its band."""
 
     # -- sizing, adherence, exact check ----------------------------------------------------
 
