@@ -1,6 +1,7 @@
 """A number column is never misread, whatever separators it is written with (Hypothesis).
 
-Random amounts are written into a CSV column in one of the conventions people export
+Random amounts are written into a CSV column (of transactions, payments or the market
+table: revenue, cost, amount, market size) in one of the conventions people export
 (decimal point or comma; thousands grouped by comma, point, space, no-break space,
 apostrophe, or not at all), in a random delimiter, and read back through the real reader
 and validation, with the separators either left to tierwise or set in the settings.
@@ -34,6 +35,18 @@ from tierwise.validate import REASON, canonicalize
 NBSP = "\u00a0"
 SEPARATORS = [",", ".", " ", NBSP, "'", ""]
 
+#: (table, numeric column) → the other columns of a row of that table, as text
+TABLES: dict[tuple[str, str], dict[str, str]] = {
+    ("transactions", "revenue"): {"customer_id": "C1", "date": "2024-01-02"},
+    ("transactions", "cost"): {"customer_id": "C1", "date": "2024-01-02", "revenue": "5"},
+    ("payments", "amount"): {
+        "invoice_id": "I1",
+        "customer_id": "C1",
+        "due_date": "2024-01-02",
+    },
+    ("market", "market_size"): {"industry": "retail"},
+}
+
 
 def _write_number(x: float, decimals: int, decimal: str, thousands: str) -> str:
     text = f"{x:,.{decimals}f}"  # 1,234,567.89: "," groups, "." decimals
@@ -54,7 +67,8 @@ def columns(draw):
         )
     )
     told = draw(st.booleans())  # the settings name the convention, or tierwise decides
-    return decimal, thousands, delimiter, decimals, values, told
+    where = draw(st.sampled_from(sorted(TABLES)))
+    return decimal, thousands, delimiter, decimals, values, told, where
 
 
 @pytest.fixture(scope="module")
@@ -72,26 +86,34 @@ def engine():
 )
 @given(columns())
 def test_a_number_comes_back_equal_or_its_row_is_rejected(engine, column):
-    decimal, thousands, delimiter, decimals, values, told = column
+    decimal, thousands, delimiter, decimals, values, told, (table, name) = column
+    if (table, name) != ("transactions", "revenue"):
+        # costs, amounts and market sizes are not negative (a negative one is rejected as
+        # implausible, which is not what this test is about)
+        values = [abs(x) for x in values]
     texts = [_write_number(x, decimals, decimal, thousands) for x in values]
     expected = [float(f"{x:.{decimals}f}") for x in values]
+    others = TABLES[(table, name)]
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
-    w.writerow(["customer_id", "date", "revenue"])
-    w.writerows([f"C{i}", "2024-01-02", t] for i, t in enumerate(texts))
+    w.writerow([*others, name])
+    w.writerows(
+        [*(f"{v}{i}" if k.endswith("_id") or k == "industry" else v for k, v in others.items()), t]
+        for i, t in enumerate(texts)
+    )
     s = Settings()
     if told:
         # thousands = " " stands for every space that groups digits, the no-break one too
         grouping = " " if thousands == NBSP else thousands
-        s = s.with_updates(transactions={"decimal": decimal, "thousands": grouping})
+        s = s.with_updates(**{table: {"decimal": decimal, "thousands": grouping}})
     warnings: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "tx.csv"
+        path = Path(tmp) / f"{table}.csv"
         path.write_text(buf.getvalue(), encoding="utf-8")
-        raw = read_input("transactions", path, s.transactions, engine)
+        raw = read_input(table, path, getattr(s, table), engine)
         t = canonicalize(
             raw.table,
-            "transactions",
+            table,
             s,
             engine,
             file=raw.path,
@@ -102,9 +124,9 @@ def test_a_number_comes_back_equal_or_its_row_is_rejected(engine, column):
         got = engine.to_arrow(t.order_by(ROW)).to_pylist()
     assert len(got) == len(values)
     wrong = [
-        (text, want, row["revenue"])
+        (text, want, row[name])
         for text, want, row in zip(texts, expected, got, strict=True)
-        if row[REASON] is None and row["revenue"] != pytest.approx(want, rel=1e-12, abs=1e-12)
+        if row[REASON] is None and row[name] != pytest.approx(want, rel=1e-12, abs=1e-12)
     ]
     if told:
         assert wrong == [], wrong
@@ -112,7 +134,7 @@ def test_a_number_comes_back_equal_or_its_row_is_rejected(engine, column):
         assert all(row[REASON] is None for row in got), [row[REASON] for row in got]
     elif wrong:
         # only a column of values that read both ways may be misread, and then it is said
-        assert any("'revenue'" in w and "either decimal separator" in w for w in warnings), (
+        assert any(f"'{name}'" in w and "either decimal separator" in w for w in warnings), (
             wrong,
             warnings,
         )
