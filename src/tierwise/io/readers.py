@@ -1048,7 +1048,11 @@ def _parquet_raw(
             file=shown,
             hint="the files must share their column names and types",
         ) from exc
-    cols = [c for c in table.columns if c != ROW]
+    # the files' own columns, then the partition keys outermost first (as Spark has them)
+    keys = [part.split("=", 1)[0] for part in files[0].relative_to(base).parts[:-1] if "=" in part]
+    cols = [c for c in table.columns if c != ROW and c not in keys]
+    cols += [k for k in keys if k in table.columns]
+    table = table.select(*cols, ROW)
     _check_header(shown, cols)
     h = hashlib.sha256()
     for f in files:
