@@ -35,6 +35,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figures import figure
+
 AS_OF = dt.date(2025, 12, 31)
 DATA = Path(__file__).resolve().parent / "_data"
 CONTENDERS = ("tierwise", "tierwise_features", "sql", "pandas")
@@ -306,6 +309,22 @@ def main() -> None:
             "pandas / tierwise features alone: "
             f"{ratio('pandas', 'tierwise_features', 'seconds'):.2f}x wall, "
             f"{ratio('pandas', 'tierwise_features', 'cpu_seconds'):.2f}x CPU"
+        )
+    if "tierwise_features" in results and "sql" in results:
+        figure(
+            "feature aggregation (customer_features) vs one SQL query",
+            results["tierwise_features"]["seconds"],
+            results["sql"]["seconds"],
+            "hand-written DuckDB SQL",
+            note=f"{args.lines:,} lines",
+        )
+    if "tierwise_features" in results and "pandas" in results:
+        figure(
+            "feature aggregation vs pandas groupby",
+            results["tierwise_features"]["seconds"],
+            results["pandas"]["seconds"],
+            "pandas read_parquet + groupby",
+            note=f"{args.lines:,} lines",
         )
     if "tierwise" in results and "pandas" in results:
         print(
