@@ -167,6 +167,8 @@ class Engine:
         #: given session before it was set to UTC (restored by close)
         self._own_session: Any = None
         self._given_tz: str | None = None
+        #: Spark tables made by materialize, by view name (released by release)
+        self._spark_tables: dict[str, Any] = {}
         if backend == "duckdb":
             self.con = ibis.duckdb.connect()
             raw = self.con.con
@@ -659,9 +661,26 @@ class Engine:
         try:
             if self.backend == "duckdb":
                 return self.con.create_table(name, expr, temp=True, overwrite=True)
-            return expr.cache()
+            return self._spark_checkpoint(expr, name)
         except Exception as exc:
             raise EngineError(f"could not compute table {name!r}: {exc}") from exc
+
+    def _spark_checkpoint(self, expr: ir.Table, name: str) -> ir.Table:
+        """Compute ``expr`` on Spark now and keep its rows in the executors (memory, then
+        disk), cutting the query plan behind it (``localCheckpoint``).
+
+        A cached DataFrame (``cache()``) keeps its whole plan: every later query carries it,
+        Spark plans it again and prints it into each query's description, and a stage that
+        builds on several such tables (normalised names, then blocking keys, then pairs) made
+        plans so large that the driver ran out of memory writing them out. A checkpointed
+        table is a plain scan for the queries after it.
+        """
+        self.con._run_pre_execute_hooks(expr)
+        session = self.con._session
+        df = session.sql(self.con.compile(expr)).localCheckpoint(eager=True)
+        df.createOrReplaceTempView(name)
+        self._spark_tables[name] = df
+        return self.con.table(name)
 
     # -- executing --------------------------------------------------------------------
 
@@ -741,8 +760,12 @@ class Engine:
         try:
             if self.backend == "duckdb":
                 self.con.drop_table(table.op().name, force=True)  # type: ignore[attr-defined]
-            elif hasattr(table, "release"):  # Spark: a cached table (Ibis's CachedTable)
-                table.release()
+            else:
+                name = table.op().name  # type: ignore[attr-defined]
+                df = self._spark_tables.pop(name, None)
+                if df is not None:
+                    self.con._session.catalog.dropTempView(name)
+                    df.unpersist()
         except Exception:  # pragma: no cover - freeing early is an optimisation only
             pass
 
