@@ -328,9 +328,7 @@ class Engine:
     ) -> tuple[ir.Table, ir.IntegerValue]:
         """``t`` joined to the number of records in the files before each row's file (in
         name order), for numbering rows across files; one count query, customer-sized."""
-        files = self.to_arrow(
-            t.group_by(column).aggregate(n=t.count()).order_by(column), what
-        )
+        files = self.to_arrow(t.group_by(column).aggregate(n=t.count()).order_by(column), what)
         if files.num_rows <= 1:
             return t, ibis.literal(0, "int64")
         counts = np.asarray(files.column("n").to_numpy(zero_copy_only=False), np.int64)

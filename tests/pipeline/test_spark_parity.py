@@ -8,7 +8,6 @@ tiers, statuses, reasons, channels, frequencies) equal.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa

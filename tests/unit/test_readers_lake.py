@@ -82,7 +82,7 @@ def test_a_folder_or_glob_without_parquet_is_one_clear_error(tmp_path, engine):
         read_input("transactions", tmp_path / "csvs", TableInput(), engine)
     with pytest.raises(InputError, match="no file matches"):
         read_input("transactions", str(tmp_path / "none" / "*.parquet"), TableInput(), engine)
-    with pytest.raises(InputError, match="a.csv is not one"):
+    with pytest.raises(InputError, match=r"a\.csv is not one"):
         read_input("transactions", str(tmp_path / "csvs" / "*"), TableInput(), engine)
 
 
@@ -91,7 +91,7 @@ def test_delta_and_iceberg_folders_are_named_not_misread(tmp_path, engine):
     (delta / "_delta_log").mkdir()
     # the folder's Parquet files include ones the table has removed: reading them as plain
     # Parquet would count removed rows, so DuckDB refuses and says what to do
-    with pytest.raises(InputError, match="Delta table.*DuckDB"):
+    with pytest.raises(InputError, match=r"Delta table.*DuckDB"):
         read_input("transactions", delta, TableInput(), engine)
     ice = tmp_path / "ice"
     (ice / "metadata").mkdir(parents=True)

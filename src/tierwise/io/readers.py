@@ -1026,9 +1026,7 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(("_", ".")) for part in path.relative_to(root).parts)
 
 
-def _parquet_raw(
-    name: str, files: list[Path], base: Path, shown: str, engine: Engine
-) -> RawInput:
+def _parquet_raw(name: str, files: list[Path], base: Path, shown: str, engine: Engine) -> RawInput:
     for f in files:
         try:
             import pyarrow.parquet as pq
@@ -1143,9 +1141,7 @@ def _read_lake_url(name: str, url: str, shown: str, engine: Engine) -> RawInput:
     cols = [c for c in table.columns if c != ROW]
     _check_header(shown, cols)
     # the files are not read from Python: the fingerprint is the URL's
-    return RawInput(
-        name, shown, table, source_columns=cols, sha256=fingerprint(url), fmt="parquet"
-    )
+    return RawInput(name, shown, table, source_columns=cols, sha256=fingerprint(url), fmt="parquet")
 
 
 # -- Excel -----------------------------------------------------------------------------------------

@@ -63,7 +63,9 @@ class RunSettings(Section):
     @classmethod
     def _spark_master(cls, v: str | None) -> str | None:
         if v is not None and not v.strip():
-            raise ValueError('give a Spark master such as "local[2]", "spark://host:7077" or "yarn"')
+            raise ValueError(
+                'give a Spark master such as "local[2]", "spark://host:7077" or "yarn"'
+            )
         return v.strip() if v is not None else None
 
     @field_validator("spark_options")
