@@ -33,18 +33,18 @@ PREFIX = "FIGURE "
 
 #: arguments for a run of minutes rather than hours (the 2-core development machine)
 SMALL: dict[str, list[str]] = {
-    "aggregate": ["--lines", "2000000", "--customers", "100000"],
-    "baskets": ["--lines", "2000000", "--sample-lines", "200000"],
-    "dedupe": ["--records", "100000"],
-    "demo_generate": ["--customers", "100000"],
-    "lifetime": ["--lines", "5000000", "--customers", "100000"],
+    "aggregate": ["--lines", "1000000", "--customers", "50000"],
+    "baskets": ["--lines", "1000000", "--sample-lines", "100000"],
+    "dedupe": ["--records", "50000"],
+    "demo_generate": ["--customers", "50000"],
+    "lifetime": ["--lines", "2000000", "--customers", "50000"],
     "lifetime_cancellations": ["--lines", "1000000", "--customers", "20000"],
-    "potential": ["--customers", "100000", "--prospects", "20000"],
-    "profitability": ["--customers", "100000", "--lines", "5000000", "--activities", "500000"],
-    "report": ["--customers", "100000", "--plan", "10000"],
-    "segments": ["--customers", "100000"],
+    "potential": ["--customers", "50000", "--prospects", "10000"],
+    "profitability": ["--customers", "50000", "--lines", "2000000", "--activities", "200000"],
+    "report": ["--customers", "50000", "--plan", "10000"],
+    "segments": ["--customers", "50000"],
     "scale": ["--sizes", "10000", "100000"],
-    "spark": ["--customers", "2000"],
+    "spark": ["--customers", "500"],
 }
 
 
@@ -121,7 +121,7 @@ def render(rows: list[tuple[str, list[dict], str, float]], args: argparse.Namesp
         "own process, the peer or limit in the same run. Ratio = tierwise / peer: below 1 "
         "tierwise is faster (or smaller). Sizes are the small ones of `run_all.py` unless "
         "`--full` is said; each script's `--help` gives its sizes, and its whole printout is "
-        "kept in `benchmarks/_results/`.",
+        "kept in `benchmarks/_results/` (not in git).",
         "",
         f"Machine: {machine()}. Load average when the run started: {args.load}.",
         "",
