@@ -123,7 +123,7 @@ def _peak_rss_mib() -> float:
 def _run_tierwise(path: Path, validate: bool) -> int:
     from tierwise.engine import Engine
     from tierwise.features import customer_features
-    from tierwise.pipeline import _stage_features, load_and_validate
+    from tierwise.pipeline import load_and_validate
     from tierwise.settings import Settings
 
     settings = Settings()
@@ -132,8 +132,11 @@ def _run_tierwise(path: Path, validate: bool) -> int:
         ctx = load_and_validate(
             {"transactions": str(path)}, settings, eng, as_of=AS_OF, today=AS_OF
         )
-        _stage_features(ctx)
-        return ctx.customer_parts[0].num_rows
+        # the features stage as the pipeline runs it: customer_features on the checked lines
+        feats = customer_features(
+            ctx.tables["transactions"], as_of=ctx.as_of, settings=settings.features
+        )
+        return eng.to_arrow(feats, "customer features").num_rows
     tx = eng.read_parquet(path, with_row_numbers=False)
     tx = tx.mutate(is_cancel=tx.order_id.startswith("C"))
     feats = customer_features(tx, as_of=AS_OF, settings=settings.features)
