@@ -359,6 +359,9 @@ class Engine:
         df = df.select(*cols, "_metadata.row_index", "_metadata.file_path")
         df.createOrReplaceTempView(name)
         t = self.con.table(name)
+        if len(files) == 1 and Path(files[0]).is_file():
+            # one file: its own row index (no query to count the rows of each file)
+            return t.select(*cols, **{ROW: (t.row_index + 1).cast("int64")})
         t, offset = self._file_offsets(t, "file_path", f"the files of {base or files[0]}")
         return t.select(*cols, **{ROW: (t.row_index + offset + 1).cast("int64")})
 
