@@ -61,7 +61,9 @@ def child(engine: str, folder: Path, threads: int) -> dict:
     start = time.perf_counter() - t0
     jvm_pid = None
     if engine == "spark":
-        jvm_pid = eng.con._session.sparkContext._gateway.java_process.pid  # type: ignore[attr-defined]
+        gateway = eng.con._session.sparkContext._gateway  # type: ignore[attr-defined]
+        proc = getattr(gateway, "proc", None) or getattr(gateway, "java_process", None)
+        jvm_pid = proc.pid if proc is not None else None
     with tempfile.TemporaryDirectory(prefix="tw_spark_bench_") as tmp:
         t0 = time.perf_counter()
         result = run_pipeline(inputs, settings, out_dir=Path(tmp) / "out", as_of=as_of, engine=eng)
