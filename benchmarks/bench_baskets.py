@@ -37,6 +37,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figures import figure
+
 PHASES = ("engine", "engine_sample", "apriori")
 
 
@@ -248,6 +251,13 @@ def main() -> None:
     print(
         f"lines per second: engine at full size {speed_e:,.0f}, efficient-apriori on the "
         f"sample {speed_a:,.0f} (ratio {speed_e / speed_a:.1f}x)"
+    )
+    figure(
+        "basket rules on the sample vs efficient-apriori",
+        res["engine_sample"]["wall"],
+        res["apriori"]["wall"],
+        "efficient-apriori 2.0",
+        note=f"{sample:,} lines; same rules: {'yes' if close else 'NO'}",
     )
     if tmp is not None:
         tmp.cleanup()

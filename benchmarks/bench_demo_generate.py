@@ -27,6 +27,9 @@ import pyarrow.parquet as pq
 
 from tierwise.demo import generate
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figures import figure
+
 
 def _peak_rss_gib() -> float:
     kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
@@ -80,6 +83,13 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"cpu ratios           generate/draws {gen_cpu / draws_cpu:.2f}   "
         f"generate/parquet {gen_cpu / parquet_cpu:.2f}"
+    )
+    figure(
+        "demo generation vs writing its lines to Parquet",
+        gen_s,
+        parquet_s,
+        "pyarrow write_table",
+        note=f"{lines:,} lines; peak {rss_gen:.2f} GiB",
     )
     sys.stdout.flush()
 

@@ -27,6 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figures import figure
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "_data"
 START = dt.date(2022, 1, 1)
@@ -118,6 +121,13 @@ def main() -> None:
     print(f"customer_features on the paired lines        {t2 - t1:8.2f} s")
     print(f"pairing + features / baseline                {(t2 - t0) / baseline:8.2f}x")
     print(f"counts: {counts}")
+    figure(
+        "cancellation pairing + features vs features alone",
+        t2 - t0,
+        baseline,
+        "customer_features alone",
+        note=f"{rows:,} lines",
+    )
     lost = int(pc.sum(base.column("n_orders")).as_py()) - int(
         pc.sum(feats.column("n_orders")).as_py()
     )

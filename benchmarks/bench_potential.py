@@ -40,6 +40,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figures import figure
+
 INDUSTRIES = 12
 REGIONS = 8
 
@@ -198,6 +201,20 @@ def main() -> None:
                 f"(inputs loaded: {r['input_mib']:.0f} MiB){note}"
             )
         s = results["stage"]
+        figure(
+            "potential stage (cross-fitted quantile models) vs one GBM fit",
+            s["seconds"],
+            results["gbm_once"]["seconds"],
+            "one LightGBM quantile fit",
+            note=f"{args.customers:,} customers",
+        )
+        figure(
+            "potential stage vs a peer-group quantile (groupby)",
+            s["seconds"],
+            results["groupby"]["seconds"],
+            "groupby quantile",
+            note=f"{args.customers:,} customers",
+        )
         for base in ("groupby", "gbm_once"):
             b = results[base]
             print(

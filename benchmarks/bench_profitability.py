@@ -48,6 +48,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _figures import figure
+
 AS_OF = dt.date(2025, 12, 31)
 
 
@@ -316,6 +319,22 @@ def main() -> None:
     ):
         if a in results and b in results:
             print(f"{a + ' / ' + b + ':':<31} {ratio(a, b)}{note}")
+    if "profitability" in results and "aggregation" in results:
+        figure(
+            "profitability vs the per-customer aggregation",
+            results["profitability"]["seconds"],
+            results["aggregation"]["seconds"],
+            "the foundation's aggregation",
+            note=f"{args.lines:,} lines; target <= 2x",
+        )
+    if "profitability" in results and "plain" in results:
+        figure(
+            "profitability vs a plain sum/count per customer",
+            results["profitability"]["seconds"],
+            results["plain"]["seconds"],
+            "plain sum/count/min/max",
+            note=f"{args.lines:,} lines",
+        )
     if tmp is not None:
         tmp.cleanup()
 

@@ -19,8 +19,10 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +59,14 @@ def run(
     as_of: dt.date | None = None,
     previous: str | Path | None = None,
     engine: Engine | None = None,
+    spark_session: Any = None,
 ) -> RunResult:
     """Run every stage, as ``tierwise run`` does; write the output folder when ``out`` is
     given.
+
+    ``engine`` reuses an engine; ``spark_session`` runs on that SparkSession (a notebook's);
+    Spark DataFrames as inputs run on their own session unless ``[run] engine = "duckdb"``
+    is set. By default the engine is the one ``[run]`` asks for.
 
     Returns
     -------
@@ -76,9 +83,22 @@ def run(
         reps=reps,
         market=market,
     )
-    return run_pipeline(
-        inputs, settings, out_dir=out, as_of=as_of, engine=engine, previous=previous
-    )
+    with _engine(engine, spark_session) as eng:
+        return run_pipeline(
+            inputs, settings, out_dir=out, as_of=as_of, engine=eng, previous=previous
+        )
+
+
+@contextlib.contextmanager
+def _engine(engine: Engine | None, spark_session: Any) -> Iterator[Engine | None]:
+    """The engine given, one on the SparkSession given (closed after), or None (the run
+    makes the one its settings ask for)."""
+    if engine is not None or spark_session is None:
+        yield engine
+        return
+    eng = Engine("spark", spark_session=spark_session)
+    with eng.session():
+        yield eng
 
 
 def run_stage(
@@ -88,6 +108,7 @@ def run_stage(
     settings: Settings | None = None,
     as_of: dt.date | None = None,
     engine: Engine | None = None,
+    spark_session: Any = None,
     **tables: Any,
 ) -> StageResult:
     """Run one stage (and the stages it depends on) and return its result.
@@ -100,7 +121,8 @@ def run_stage(
         The inputs, by input name (``customers=…``, ``activities=…``, …).
     """
     inputs = _inputs(transactions=transactions, **tables)
-    res = run_pipeline(inputs, settings, as_of=as_of, engine=engine, stages=(name,))
+    with _engine(engine, spark_session) as eng:
+        res = run_pipeline(inputs, settings, as_of=as_of, engine=eng, stages=(name,))
     if name not in res.results:
         reason = res.manifest.get(name, {}).get("skipped", "it did not run")
         from .errors import ModelError
@@ -128,6 +150,7 @@ def _stage_function(stage: registry.Stage) -> Any:
         settings: Settings | None = None,
         as_of: dt.date | None = None,
         engine: Engine | None = None,
+        spark_session: Any = None,
     ) -> StageResult:
         return run_stage(
             stage.name,
@@ -135,6 +158,7 @@ def _stage_function(stage: registry.Stage) -> Any:
             settings=settings,
             as_of=as_of,
             engine=engine,
+            spark_session=spark_session,
             customers=customers,
             activities=activities,
             payments=payments,
@@ -211,7 +235,7 @@ def validate(
         market=market,
     )
     settings = settings or Settings()
-    eng = Engine(settings.run.engine, threads=settings.run.threads)
+    eng = Engine.from_settings(settings.run, inputs=inputs.values())
     with eng.session():
         ctx = load_and_validate(inputs, settings, eng, as_of=as_of)
         out: dict[str, ValidationResult] = {}

@@ -40,7 +40,8 @@ err_console = Console(stderr=True, highlight=False)
 _state: dict[str, Any] = {"debug": "--debug" in sys.argv[1:]}
 
 _INPUT_HELP = {
-    "transactions": "Invoice lines: a file (CSV, Parquet, Excel, DuckDB) or PostgreSQL URL.",
+    "transactions": "Invoice lines: a file (CSV, Parquet, Excel, DuckDB), a folder or glob of "
+    "Parquet files, or a PostgreSQL URL.",
     "customers": "The customer master (file or URL).",
     "activities": "Sales and service activities: visits, calls, deliveries, … (file or URL).",
     "payments": "Invoices with due and paid dates (file or URL).",
@@ -483,7 +484,7 @@ def _validate(kw: dict[str, Any]) -> None:
         settings = _settings(kw.get("config"), kw.get("engine"))
         _check_setting_files(settings)
         inputs = _inputs(settings, kw)
-        engine = Engine(settings.run.engine)
+        engine = Engine.from_settings(settings.run)
         with engine.session():
             ctx = load_and_validate(inputs, settings, engine, as_of=as_of)
         table = Table(title="tierwise validate", header_style="bold")

@@ -19,11 +19,11 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -32,6 +32,9 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import EngineError, SettingsError
+
+if TYPE_CHECKING:
+    from .settings.run import RunSettings
 
 __all__ = ["ROW", "CsvScan", "Engine", "exact_sum"]
 
@@ -83,6 +86,13 @@ class CsvScan:
     rejects: pa.Table
 
 
+def _spark_session_of(obj: Any) -> Any:
+    """The SparkSession of a Spark DataFrame (classic or Spark Connect); None otherwise."""
+    if type(obj).__module__.split(".")[0] != "pyspark":
+        return None
+    return getattr(obj, "sparkSession", None)
+
+
 def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -126,9 +136,19 @@ class Engine:
     backend
         ``"duckdb"`` (in-process, the default) or ``"spark"``.
     threads, memory_limit
-        Engine resources; ``None`` keeps the engine's defaults.
+        Engine resources; ``None`` keeps the engine's defaults (``memory_limit``: DuckDB only).
     spark_session
-        An existing SparkSession to use when ``backend="spark"``.
+        An existing SparkSession to use when ``backend="spark"`` (its session time zone is
+        set to UTC while the engine is open, and restored by :meth:`close`).
+    spark_master, spark_options
+        Where the SparkSession tierwise starts runs (``local[2]``, ``spark://host:7077``,
+        ``yarn``; default ``local[threads]``) and its configuration (key → value). Ignored
+        when ``spark_session`` is given or a session is already running in the process.
+
+    Raises
+    ------
+    SettingsError
+        An unknown backend, or ``"spark"`` without PySpark installed.
     """
 
     def __init__(
@@ -138,9 +158,17 @@ class Engine:
         threads: int | None = None,
         memory_limit: str | None = None,
         spark_session: Any = None,
+        spark_master: str | None = None,
+        spark_options: Mapping[str, str] | None = None,
     ) -> None:
         self.backend = backend
         self._temp: Path | None = None
+        #: the Spark session this engine started (stopped by close), and the time zone of a
+        #: given session before it was set to UTC (restored by close)
+        self._own_session: Any = None
+        self._given_tz: str | None = None
+        #: Spark tables made by materialize, by view name (released by release)
+        self._spark_tables: dict[str, Any] = {}
         if backend == "duckdb":
             self.con = ibis.duckdb.connect()
             raw = self.con.con
@@ -156,20 +184,73 @@ class Engine:
             if memory_limit:
                 raw.execute(f"SET memory_limit = '{memory_limit}'")
         elif backend == "spark":
-            try:
-                from pyspark.sql import SparkSession
-            except ImportError as exc:  # pragma: no cover - depends on the extra
-                raise SettingsError(
-                    "engine = 'spark' needs PySpark: pip install 'tierwise[spark]'"
-                ) from exc
-            session = spark_session or (
-                SparkSession.builder.master(f"local[{threads or '*'}]")
-                .config("spark.sql.session.timeZone", "UTC")
-                .getOrCreate()
-            )
+            session = spark_session or self._start_spark(threads, spark_master, spark_options)
+            if spark_session is not None:
+                tz = session.conf.get("spark.sql.session.timeZone")
+                if tz != "UTC":
+                    self._given_tz = tz
+            # dates are parsed and cut from timestamps in the session time zone: always UTC,
+            # so that a date never moves with the clock of the machine or cluster
+            session.conf.set("spark.sql.session.timeZone", "UTC")
             self.con = ibis.pyspark.connect(session)
         else:
             raise SettingsError(f"[run] engine: unknown engine {backend!r} (use duckdb or spark)")
+
+    @classmethod
+    def from_settings(cls, run: RunSettings, *, inputs: Iterable[Any] = ()) -> Engine:
+        """The engine ``[run]`` asks for.
+
+        With ``engine = "spark"`` and a Spark DataFrame among ``inputs``, the DataFrame's
+        own session is used (a notebook's or spark-submit's), so nothing is copied out of
+        Spark. A Spark DataFrame given while ``[run] engine`` is left unset runs on Spark
+        too; ``engine = "duckdb"`` set explicitly copies it into DuckDB through Arrow.
+        """
+        session = next((s for s in map(_spark_session_of, inputs) if s is not None), None)
+        backend = run.engine
+        if session is not None and "engine" not in run.model_fields_set:
+            backend = "spark"
+        return cls(
+            backend,
+            threads=run.threads,
+            memory_limit=run.memory_limit,
+            spark_session=session if backend == "spark" else None,
+            spark_master=run.spark_master,
+            spark_options=run.spark_conf(),
+        )
+
+    def _start_spark(
+        self, threads: int | None, master: str | None, options: Mapping[str, str] | None
+    ) -> Any:
+        """The running SparkSession, or a new one on ``master`` with ``options``."""
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as exc:
+            raise SettingsError(
+                "engine = 'spark' needs PySpark, which is not installed: pip install "
+                "'tierwise[spark]' (and Java 17 or later), or use engine = 'duckdb'"
+            ) from exc
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            return active
+        builder = SparkSession.builder.master(master or f"local[{threads or '*'}]").appName(
+            "tierwise"
+        )
+        # tierwise shows its own progress; Spark's console bar would mix into it
+        builder = builder.config("spark.ui.showConsoleProgress", "false")
+        for key, value in (options or {}).items():
+            builder = builder.config(key, value)
+        builder = builder.config("spark.sql.session.timeZone", "UTC")
+        try:
+            session = builder.getOrCreate()
+        except Exception as exc:
+            raise EngineError(
+                f"could not start Spark on {master or 'this machine'}: "
+                f"{' '.join(str(exc).split())[:300]}; check [run] spark_master and "
+                "spark_options, and that Java 17 or later is installed"
+            ) from exc
+        session.sparkContext.setLogLevel("ERROR")
+        self._own_session = session
+        return session
 
     # -- registering data -------------------------------------------------------------
 
@@ -199,50 +280,148 @@ class Engine:
         except Exception as exc:
             raise EngineError(f"could not load table {name!r} into the engine: {exc}") from exc
 
-    def read_parquet(self, path: str | Path, *, with_row_numbers: bool = True) -> ir.Table:
-        """Register a Parquet file (read lazily); ``_row`` is each record's 1-based number."""
+    def read_parquet(
+        self,
+        path: str | Path | Sequence[str | Path],
+        *,
+        with_row_numbers: bool = True,
+        base: str | Path | None = None,
+    ) -> ir.Table:
+        """Register Parquet data (read lazily): a file, a folder Spark reads, or a list of
+        files (a data-lake folder or a glob, see :func:`tierwise.io.readers.read_input`).
+
+        ``_row`` is each record's 1-based number, counting through the files in name order.
+        ``base`` is the folder a list of files was found in: ``key=value`` folders below it
+        (Hive partitions) become columns, on both engines.
+        """
         name = self.fresh_name("parquet")
+        files = [str(path)] if isinstance(path, str | Path) else [str(f) for f in path]
+        many = not isinstance(path, str | Path)
         try:
             if self.backend == "duckdb":
-                t = self.con.read_parquet(str(path), table_name=name, file_row_number=True)
+                hive = {"hive_partitioning": base is not None} if many else {}
+                t = self.con.read_parquet(
+                    files if many else files[0],
+                    table_name=name,
+                    file_row_number=True,
+                    filename="tw_file" if many else False,
+                    union_by_name=many,
+                    **hive,
+                )
                 if with_row_numbers:
-                    t = t.mutate(**{ROW: (t.file_row_number + 1).cast("int64")})
-                return t.drop("file_row_number")
+                    row = t.file_row_number + 1
+                    if many:
+                        t, offset = self._file_offsets(t, "tw_file", f"the files of {base or path}")
+                        row = row + offset
+                    t = t.mutate(**{ROW: row.cast("int64")})
+                keep = [c for c in t.columns if c not in ("file_row_number", "tw_file", "_offset")]
+                return t.select(*keep)
             if not with_row_numbers:
-                return self.con.read_parquet(str(path), table_name=name)
-            return self._spark_parquet_numbered(str(path), name)
+                return self.con.read_parquet(files if many else files[0], table_name=name)
+            return self._spark_parquet_numbered(files, name, base)
         except Exception as exc:
-            raise EngineError(f"{path}: could not read as Parquet: {exc}") from exc
+            shown = base or (files[0] if len(files) == 1 else f"{len(files)} Parquet files")
+            raise EngineError(f"{shown}: could not read as Parquet: {exc}") from exc
 
-    def _spark_parquet_numbered(self, path: str, name: str) -> ir.Table:
+    def _file_offsets(
+        self, t: ir.Table, column: str, what: str
+    ) -> tuple[ir.Table, ir.IntegerValue]:
+        """``t`` joined to the number of records in the files before each row's file (in
+        name order), for numbering rows across files; one count query, customer-sized."""
+        files = self.to_arrow(t.group_by(column).aggregate(n=t.count()).order_by(column), what)
+        if files.num_rows <= 1:
+            return t, ibis.literal(0, "int64")
+        counts = np.asarray(files.column("n").to_numpy(zero_copy_only=False), np.int64)
+        offsets = self.from_arrow(
+            pa.table(
+                {
+                    column: files.column(column),
+                    "_offset": pa.array(np.concatenate(([0], np.cumsum(counts)[:-1]))),
+                }
+            )
+        )
+        t = t.join(offsets, column)
+        return t, t._offset
+
+    def _spark_parquet_numbered(
+        self, files: Sequence[str], name: str, base: str | Path | None = None
+    ) -> ir.Table:
         """Parquet on Spark with ``_row`` from each file's own row index (Spark's hidden
         ``_metadata.row_index``), offset by the rows of the files before it in name order:
         numbers in file order, read in parallel, with no single-partition row_number()."""
         session = self.con._session
-        df = session.read.parquet(path)
+        reader = session.read
+        if base is not None:
+            # Hive partition folders (year=2024/) below base become columns
+            reader = reader.option("basePath", str(base))
+        df = reader.parquet(*files)
         cols = list(df.columns)
         df = df.select(*cols, "_metadata.row_index", "_metadata.file_path")
         df.createOrReplaceTempView(name)
         t = self.con.table(name)
-        files = self.to_arrow(
-            t.group_by("file_path").aggregate(n=t.count()).order_by("file_path"),
-            f"the files of {path}",
-        )
-        if files.num_rows <= 1:
-            row = t.row_index + 1
-        else:
-            counts = np.asarray(files.column("n").to_numpy(zero_copy_only=False), np.int64)
-            offsets = self.from_arrow(
+        if len(files) == 1 and Path(files[0]).is_file():
+            # one file: its own row index (no query to count the rows of each file)
+            return t.select(*cols, **{ROW: (t.row_index + 1).cast("int64")})
+        t, offset = self._file_offsets(t, "file_path", f"the files of {base or files[0]}")
+        return t.select(*cols, **{ROW: (t.row_index + offset + 1).cast("int64")})
+
+    def from_spark_frame(self, df: Any, what: str) -> tuple[ir.Table, str]:
+        """A Spark DataFrame as an engine table without leaving Spark, with ``_row``
+        numbering its rows from 1 in partition order, and a fingerprint of its content.
+
+        The numbered rows are cached in the executors (memory, then disk): a DataFrame's
+        partitions are numbered once and every later query sees the same numbers.
+        """
+        import hashlib
+
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
+        if ROW in df.columns:
+            raise SettingsError(f"{what}: the column name {ROW!r} is reserved")
+        name = self.fresh_name("frame")
+        try:
+            cols = list(df.columns)
+            part = F.spark_partition_id()
+            # monotonically_increasing_id is (partition << 33) + position in the partition
+            tagged = df.select(
+                *cols,
+                part.alias("tw_part"),
+                (F.monotonically_increasing_id() - (part.cast("long") * (1 << 33))).alias("tw_pos"),
+            ).persist(StorageLevel.MEMORY_AND_DISK)
+            row_hash = F.xxhash64(*[F.col(f"`{c}`") for c in cols]).cast("decimal(38,0)")
+            parts = (
+                tagged.groupBy("tw_part")
+                .agg(F.count(F.lit(1)).alias("n"), F.sum(row_hash).alias("h"))
+                .orderBy("tw_part")
+                .toArrow()
+            )
+            counts = np.asarray(parts.column("n").to_numpy(zero_copy_only=False), np.int64)
+            offsets = self.con._session.createDataFrame(
                 pa.table(
                     {
-                        "file_path": files.column("file_path"),
-                        "_offset": pa.array(np.concatenate(([0], np.cumsum(counts)[:-1]))),
+                        "tw_part": parts.column("tw_part"),
+                        "tw_offset": pa.array(np.concatenate(([0], np.cumsum(counts)[:-1]))),
                     }
                 )
             )
-            t = t.join(offsets, "file_path")
-            row = t.row_index + t._offset + 1
-        return t.select(*cols, **{ROW: row.cast("int64")})
+            numbered = tagged.join(F.broadcast(offsets), "tw_part").select(
+                *[F.col(f"`{c}`") for c in cols],
+                (F.col("tw_offset") + F.col("tw_pos") + 1).cast("long").alias(ROW),
+            )
+            numbered.createOrReplaceTempView(name)
+        except Exception as exc:
+            raise EngineError(f"could not read {what} from Spark: {exc}") from exc
+        digest = hashlib.sha256(
+            (
+                df.schema.json()
+                + "|"
+                + ",".join(str(v) for v in parts.column("n").to_pylist())
+                + "|"
+                + str(sum(int(v or 0) for v in parts.column("h").to_pylist()))
+            ).encode()
+        ).hexdigest()
+        return self.con.table(name), digest
 
     def from_arrow_stream(self, reader: pa.RecordBatchReader, what: str) -> ir.Table:
         """Load a stream of Arrow record batches (a database cursor, say) into the engine
@@ -483,9 +662,26 @@ class Engine:
         try:
             if self.backend == "duckdb":
                 return self.con.create_table(name, expr, temp=True, overwrite=True)
-            return expr.cache()
+            return self._spark_checkpoint(expr, name)
         except Exception as exc:
             raise EngineError(f"could not compute table {name!r}: {exc}") from exc
+
+    def _spark_checkpoint(self, expr: ir.Table, name: str) -> ir.Table:
+        """Compute ``expr`` on Spark now and keep its rows in the executors (memory, then
+        disk), cutting the query plan behind it (``localCheckpoint``).
+
+        A cached DataFrame (``cache()``) keeps its whole plan: every later query carries it,
+        Spark plans it again and prints it into each query's description, and a stage that
+        builds on several such tables (normalised names, then blocking keys, then pairs) made
+        plans so large that the driver ran out of memory writing them out. A checkpointed
+        table is a plain scan for the queries after it.
+        """
+        self.con._run_pre_execute_hooks(expr)
+        session = self.con._session
+        df = session.sql(self.con.compile(expr)).localCheckpoint(eager=True)
+        df.createOrReplaceTempView(name)
+        self._spark_tables[name] = df
+        return self.con.table(name)
 
     # -- executing --------------------------------------------------------------------
 
@@ -517,6 +713,12 @@ class Engine:
         try:
             if self.backend == "duckdb":
                 self.con.disconnect()
+            elif self._own_session is not None:
+                self._own_session.stop()
+                self._own_session = None
+            elif self._given_tz is not None:
+                self.con._session.conf.set("spark.sql.session.timeZone", self._given_tz)
+                self._given_tz = None
         except Exception:  # pragma: no cover - closing is best effort
             pass
         if self._temp is not None:
@@ -559,8 +761,12 @@ class Engine:
         try:
             if self.backend == "duckdb":
                 self.con.drop_table(table.op().name, force=True)  # type: ignore[attr-defined]
-            elif hasattr(table, "release"):  # Spark: a cached table (Ibis's CachedTable)
-                table.release()
+            else:
+                name = table.op().name  # type: ignore[attr-defined]
+                df = self._spark_tables.pop(name, None)
+                if df is not None:
+                    self.con._session.catalog.dropTempView(name)
+                    df.unpersist()
         except Exception:  # pragma: no cover - freeing early is an optimisation only
             pass
 

@@ -540,9 +540,7 @@ def run_pipeline(
     prev = Path(previous) if previous is not None else None
     handoff, handoff_block = _handoff(target, prev)
     own_engine = engine is None
-    eng = engine or Engine(
-        settings.run.engine, threads=settings.run.threads, memory_limit=settings.run.memory_limit
-    )
+    eng = engine or Engine.from_settings(settings.run, inputs=inputs.values())
     try:
         timings: dict[str, float] = {}
         vctx = load_and_validate(

@@ -75,6 +75,17 @@ def frame_input(name: str, obj: Any, engine: Engine) -> Any:
     """
     from .readers import RawInput
 
+    if engine.backend == "spark" and _module(obj) == "pyspark":
+        # a Spark DataFrame on the Spark engine stays in Spark (no copy to the driver)
+        t, digest = engine.from_spark_frame(obj, name)
+        return RawInput(
+            name=name,
+            path=f"<{type(obj).__name__} {name}>",
+            table=t,
+            sha256=digest,
+            fmt="frame",
+            source_columns=[c for c in t.columns if c != ROW],
+        )
     table = as_arrow(obj, name)
     # a column with no value at all has no type (pandas object columns of None): read as text
     for i, f in enumerate(table.schema):

@@ -204,12 +204,19 @@ def _copy_stream(path: str, shown: str, folder: Path) -> str:
 def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> RawInput:
     """Read one input (CSV, Parquet, Excel, DuckDB file or PostgreSQL URL) into the engine.
 
+    A data lake's Parquet is read too: a folder of Parquet files (``key=value`` sub-folders,
+    Hive partitions, become columns), a glob (``invoices/2024-*.parquet``,
+    ``lake/**/*.parquet``), and on Spark a URL Spark reads (``s3a://``, ``hdfs://``,
+    ``abfss://``, ``gs://``). Rows are numbered through the files in name order. A Delta
+    table's folder is read on Spark when the session has Delta Lake (delta-spark).
+
     Parameters
     ----------
     name
         Canonical table name (``transactions``, ``customers`` …).
     path
-        File path (a pipe is read too) or ``postgresql://`` URL.
+        File path (a pipe is read too), folder of Parquet files, glob, ``postgresql://``
+        URL, or (on Spark) a data-lake URL.
     ti
         The table's settings section (delimiter, encoding, sheet, table name).
     engine
@@ -235,11 +242,15 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
         raw.sha256 = fingerprint(spath)
         raw.fmt = "postgres"
         return raw
+    if _LAKE_URL.match(spath):
+        return _read_lake_url(name, spath, shown, engine)
     p = Path(spath)
+    if not p.exists() and _GLOB.search(spath):
+        return _read_parquet_glob(name, spath, shown, engine)
     if not p.exists():
         raise InputError("file not found", file=shown, hint="check the path")
     if p.is_dir():
-        raise InputError("is a folder, not a file", file=shown, hint="give the file inside it")
+        return _read_parquet_folder(name, p, shown, engine)
     local = spath if p.is_file() else _copy_stream(spath, shown, engine.temp_dir())
     fmt = _detect_format(local, shown)
     if fmt == "csv":
@@ -1000,6 +1011,137 @@ def _read_parquet(name: str, path: str, shown: str, engine: Engine) -> RawInput:
     cols = [c for c in table.columns if c != ROW]
     _check_header(shown, cols)
     return RawInput(name, shown, table, source_columns=cols)
+
+
+# -- a data lake: folders of Parquet files, globs, URLs Spark reads ---------------------------
+
+_GLOB = re.compile(r"[*?\[]")
+#: URLs of file systems Spark reads (object stores, HDFS); never read from Python
+_LAKE_URL = re.compile(r"^(s3a?|s3n|gs|abfss?|wasbs?|hdfs|dbfs|oci|file):/", re.IGNORECASE)
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    """Spark's and Hive's bookkeeping files (_SUCCESS, _committed_…, .crc) and folders."""
+    return any(part.startswith(("_", ".")) for part in path.relative_to(root).parts)
+
+
+def _parquet_raw(name: str, files: list[Path], base: Path, shown: str, engine: Engine) -> RawInput:
+    for f in files:
+        try:
+            import pyarrow.parquet as pq
+
+            pq.read_schema(f)
+        except Exception as exc:
+            raise InputError(
+                f"{f.name} is not a readable Parquet file",
+                file=shown,
+                hint="remove it from the folder, or give a glob that leaves it out",
+            ) from exc
+    try:
+        table = engine.read_parquet([str(f) for f in files], base=base)
+    except TierwiseError as exc:
+        raise InputError(
+            f"the {len(files)} Parquet files cannot be read as one table: {exc.one_line()}",
+            file=shown,
+            hint="the files must share their column names and types",
+        ) from exc
+    # the files' own columns, then the partition keys outermost first (as Spark has them)
+    keys = [part.split("=", 1)[0] for part in files[0].relative_to(base).parts[:-1] if "=" in part]
+    cols = [c for c in table.columns if c != ROW and c not in keys]
+    cols += [k for k in keys if k in table.columns]
+    table = table.select(*cols, ROW)
+    _check_header(shown, cols)
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{f.relative_to(base)}\0{fingerprint(f)}\n".encode())
+    return RawInput(name, shown, table, source_columns=cols, sha256=h.hexdigest(), fmt="parquet")
+
+
+def _read_parquet_folder(name: str, folder: Path, shown: str, engine: Engine) -> RawInput:
+    """Every Parquet file under a folder (Hive partition folders included), in name order."""
+    if (folder / "_delta_log").is_dir():
+        return _read_delta(name, folder, shown, engine)
+    if (folder / "metadata").is_dir() and any((folder / "metadata").glob("*.metadata.json")):
+        raise InputError(
+            "this is an Iceberg table, which tierwise does not read from its folder",
+            file=shown,
+            hint="read it through your catalog and pass the Spark DataFrame to tierwise.run "
+            "(spark.table('catalog.db.table')), or export it as Parquet",
+        )
+    found = sorted(f for f in folder.rglob("*") if f.is_file() and not _hidden(f, folder))
+    files = [f for f in found if f.suffix.lower() in _PARQUET_SUFFIXES]
+    if not files:
+        other = sorted({f.suffix.lower() or "(none)" for f in found})
+        raise InputError(
+            "is a folder without Parquet files"
+            + (f" (it holds {', '.join(other)} files)" if other else " (it is empty)"),
+            file=shown,
+            hint="give a file inside it, or a folder of .parquet files",
+        )
+    return _parquet_raw(name, files, folder, shown, engine)
+
+
+def _read_parquet_glob(name: str, pattern: str, shown: str, engine: Engine) -> RawInput:
+    """The Parquet files a glob matches (``**`` crosses folders), in name order."""
+    import glob
+
+    files = sorted(Path(f) for f in glob.glob(pattern, recursive=True) if Path(f).is_file())
+    if not files:
+        raise InputError("no file matches this pattern", file=shown, hint="check the path")
+    not_parquet = [f for f in files if _magic(str(f)) != "parquet"]
+    if not_parquet:
+        raise InputError(
+            f"a pattern reads Parquet files only, and {not_parquet[0].name} is not one",
+            file=shown,
+            hint="narrow the pattern (e.g. *.parquet), or give one CSV or Excel file",
+        )
+    # the folder the pattern starts from: Hive partition folders below it become columns
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if _GLOB.search(part)), len(parts))
+    base = Path(*parts[:fixed]) if fixed else Path(".")
+    return _parquet_raw(name, files, base, shown, engine)
+
+
+def _read_delta(name: str, folder: Path, shown: str, engine: Engine) -> RawInput:
+    """A Delta table: read by Spark's Delta source (delta-spark on the session)."""
+    if engine.backend != "spark":
+        raise InputError(
+            "this is a Delta table, which the DuckDB engine does not read (its delta "
+            "extension is never installed by tierwise)",
+            file=shown,
+            hint="run with engine = 'spark' on a session with Delta Lake (delta-spark), or "
+            "export the table as Parquet",
+        )
+    try:
+        df = engine.con._session.read.format("delta").load(str(folder))
+    except Exception as exc:
+        raise InputError(
+            "this is a Delta table and the Spark session has no Delta Lake",
+            file=shown,
+            hint="start Spark with delta-spark (spark.jars.packages io.delta:delta-spark_2.13 "
+            "and spark.sql.extensions io.delta.sql.DeltaSparkSessionExtension in [run] "
+            "spark_options), or export the table as Parquet",
+        ) from exc
+    table, digest = engine.from_spark_frame(df, shown)
+    cols = [c for c in table.columns if c != ROW]
+    return RawInput(name, shown, table, source_columns=cols, sha256=digest, fmt="delta")
+
+
+def _read_lake_url(name: str, url: str, shown: str, engine: Engine) -> RawInput:
+    """Parquet at a URL Spark reads (a file, a folder of files, a glob)."""
+    if engine.backend != "spark":
+        raise InputError(
+            "a data-lake URL is read by the Spark engine only",
+            file=shown,
+            hint="set [run] engine = 'spark' (or --engine spark), or copy the files to this "
+            "machine",
+        )
+    table = engine.read_parquet(url)
+    cols = [c for c in table.columns if c != ROW]
+    _check_header(shown, cols)
+    # the files are not read from Python: the fingerprint is the URL's
+    return RawInput(name, shown, table, source_columns=cols, sha256=fingerprint(url), fmt="parquet")
 
 
 # -- Excel -----------------------------------------------------------------------------------------

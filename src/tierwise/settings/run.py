@@ -6,11 +6,15 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_serializer, field_validator
 
 from ._base import Section
 
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)\s*$")
+#: Spark options whose values are secrets (object-store keys, passwords, tokens): kept out of
+#: the manifest
+_SECRET_OPTION = re.compile(r"secret|password|token|credential|access\.key|session\.key", re.I)
+_SPARK_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
 
 class RunSettings(Section):
@@ -24,14 +28,29 @@ class RunSettings(Section):
     Default: the last transaction date."""
 
     engine: Literal["duckdb", "spark"] = "duckdb"
-    """Dataframe engine for transaction-sized work. Default "duckdb" (in-process)."""
+    """Dataframe engine for transaction-sized work. Default "duckdb" (in-process); "spark"
+    needs the spark extra (pip install 'tierwise[spark]')."""
 
     threads: int | None = Field(default=None, ge=1)
-    """Engine threads (a whole number, 1 or more). Default: all cores."""
+    """Engine threads (a whole number, 1 or more). Default: all cores. On Spark without
+    spark_master, the local master's cores (local[threads])."""
 
     memory_limit: str | None = None
     """Engine memory cap with its unit, e.g. "8GB" or "512MiB". Default: the engine's own
-    (DuckDB: 80% of RAM)."""
+    (DuckDB: 80% of RAM). DuckDB only: on Spark set spark.driver.memory and
+    spark.executor.memory in spark_options."""
+
+    spark_master: str | None = None
+    """Where Spark runs (engine = "spark"): "local[2]" (this machine, 2 cores),
+    "spark://host:7077" (a standalone cluster), "yarn", "k8s://https://host:443". Default:
+    local[threads], local[*] when threads is unset. Ignored when a Spark session is already
+    running in the process (a notebook, spark-submit): that session is used."""
+
+    spark_options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Spark configuration for the session tierwise starts (engine = "spark"), key → value,
+    e.g. {"spark.executor.memory" = "8g", "spark.sql.shuffle.partitions" = 400}. The session
+    time zone is always UTC (spark.sql.session.timeZone cannot be set here). Values of keys
+    naming a secret, password, token or key are left out of the manifest. Default: none."""
 
     @field_validator("memory_limit")
     @classmethod
@@ -39,3 +58,40 @@ class RunSettings(Section):
         if v is not None and not _SIZE.match(v):
             raise ValueError('give a size with its unit, such as "8GB" or "512MiB"')
         return v
+
+    @field_validator("spark_master")
+    @classmethod
+    def _spark_master(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError(
+                'give a Spark master such as "local[2]", "spark://host:7077" or "yarn"'
+            )
+        return v.strip() if v is not None else None
+
+    @field_validator("spark_options")
+    @classmethod
+    def _spark_options(
+        cls, v: dict[str, str | int | float | bool]
+    ) -> dict[str, str | int | float | bool]:
+        for key in v:
+            if not _SPARK_KEY.match(key):
+                raise ValueError(f"{key!r} is not a Spark configuration key (like spark.x.y)")
+            if key == "spark.sql.session.timeZone":
+                raise ValueError(
+                    "spark.sql.session.timeZone is always UTC in tierwise (dates must not "
+                    "shift with the cluster's clock); leave it out"
+                )
+        return v
+
+    @field_serializer("spark_options", when_used="json")
+    def _hide_secrets(
+        self, v: dict[str, str | int | float | bool]
+    ) -> dict[str, str | int | float | bool]:
+        return {k: ("(hidden)" if _SECRET_OPTION.search(k) else x) for k, x in v.items()}
+
+    def spark_conf(self) -> dict[str, str]:
+        """The Spark options as Spark reads them (text; true/false in lower case)."""
+        return {
+            k: (str(v).lower() if isinstance(v, bool) else str(v))
+            for k, v in self.spark_options.items()
+        }

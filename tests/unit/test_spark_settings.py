@@ -1,0 +1,171 @@
+"""Spark from settings: [run] spark_master and spark_options, the session time zone, a
+missing PySpark, and the Python API given a SparkSession or Spark DataFrames."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import tierwise
+from tierwise.engine import Engine
+from tierwise.errors import SettingsError
+from tierwise.settings import load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _toml(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "tierwise.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_spark_master_and_options_are_read_from_the_settings_file(tmp_path: Path) -> None:
+    s = load_settings(
+        _toml(
+            tmp_path,
+            '[run]\nengine = "spark"\nspark_master = "spark://head:7077"\n'
+            '[run.spark_options]\n"spark.executor.memory" = "8g"\n'
+            '"spark.sql.shuffle.partitions" = 400\n"spark.sql.adaptive.enabled" = true\n',
+        )
+    )
+    assert s.run.engine == "spark"
+    assert s.run.spark_master == "spark://head:7077"
+    # Spark reads every option as text, booleans in lower case
+    assert s.run.spark_conf() == {
+        "spark.executor.memory": "8g",
+        "spark.sql.shuffle.partitions": "400",
+        "spark.sql.adaptive.enabled": "true",
+    }
+
+
+def test_defaults_start_spark_on_this_machine() -> None:
+    s = load_settings(None)
+    assert s.run.spark_master is None and s.run.spark_options == {}
+
+
+def test_the_session_time_zone_cannot_be_set(tmp_path: Path) -> None:
+    path = _toml(tmp_path, '[run.spark_options]\n"spark.sql.session.timeZone" = "Europe/Berlin"\n')
+    with pytest.raises(SettingsError, match="always UTC"):
+        load_settings(path)
+
+
+def test_a_key_that_is_not_a_spark_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="not a Spark configuration key"):
+        load_settings(_toml(tmp_path, '[run.spark_options]\n"executor memory" = "8g"\n'))
+    with pytest.raises(SettingsError, match="spark_master"):
+        load_settings(_toml(tmp_path, '[run]\nspark_master = " "\n'))
+
+
+def test_secret_options_are_kept_out_of_the_manifest(tmp_path: Path) -> None:
+    s = load_settings(
+        _toml(
+            tmp_path,
+            '[run.spark_options]\n"spark.hadoop.fs.s3a.secret.key" = "s3cr3t"\n'
+            '"spark.hadoop.fs.s3a.access.key" = "AKIA1"\n"spark.executor.cores" = 4\n',
+        )
+    )
+    shown = json.dumps(s.to_dict())
+    assert "s3cr3t" not in shown and "AKIA1" not in shown
+    assert s.to_dict()["run"]["spark_options"]["spark.executor.cores"] == 4
+    # the engine still gets the real values
+    assert s.run.spark_conf()["spark.hadoop.fs.s3a.secret.key"] == "s3cr3t"
+
+
+def _without_pyspark(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PySpark as if it were not installed: importing it fails."""
+    for mod in [m for m in sys.modules if m == "pyspark" or m.startswith("pyspark.")]:
+        monkeypatch.delitem(sys.modules, mod)
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+
+
+def test_without_pyspark_the_spark_engine_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _without_pyspark(monkeypatch)
+    with pytest.raises(SettingsError, match=r"pip install 'tierwise\[spark\]'"):
+        Engine("spark")
+
+
+def test_without_pyspark_the_cli_prints_one_line_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tierwise_cli: Any
+) -> None:
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,date,revenue\nA,2024-01-02,10\n", encoding="utf-8")
+    _without_pyspark(monkeypatch)
+    res = tierwise_cli("run", "--engine", "spark", "--transactions", tx)
+    assert res.exit_code == 1
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "tierwise[spark]" in lines[0], res.output
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.spark
+def test_the_engine_starts_spark_as_the_settings_say(tmp_path: Path) -> None:
+    # a fresh process: in this one a session may already run, and it would be reused
+    code = (
+        "import json\n"
+        "from tierwise.engine import Engine\n"
+        "from tierwise.settings import load_settings\n"
+        f"s = load_settings({str(tmp_path / 'tierwise.toml')!r})\n"
+        "eng = Engine.from_settings(s.run)\n"
+        "session = eng.con._session\n"
+        "got = {'master': session.sparkContext.master,\n"
+        "       'partitions': session.conf.get('spark.sql.shuffle.partitions'),\n"
+        "       'tz': session.conf.get('spark.sql.session.timeZone'),\n"
+        "       'n': eng.count(eng.from_arrow(__import__('pyarrow').table({'x': [1, 2]})))}\n"
+        "eng.close()\n"
+        "print(json.dumps(got))\n"
+    )
+    _toml(
+        tmp_path,
+        '[run]\nengine = "spark"\nspark_master = "local[1]"\n'
+        '[run.spark_options]\n"spark.sql.shuffle.partitions" = 3\n"spark.ui.enabled" = false\n',
+    )
+    # the machine's clock in another zone: the session is UTC all the same
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "TZ": "America/New_York"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=180
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"master": "local[1]", "partitions": "3", "tz": "UTC", "n": 2}
+
+
+@pytest.mark.spark
+def test_a_given_session_runs_in_utc_and_gets_its_time_zone_back(spark_engine: Engine) -> None:
+    session = spark_engine.con._session
+    session.conf.set("spark.sql.session.timeZone", "Asia/Tokyo")
+    try:
+        eng = Engine("spark", spark_session=session)
+        assert session.conf.get("spark.sql.session.timeZone") == "UTC"
+        eng.close()
+        assert session.conf.get("spark.sql.session.timeZone") == "Asia/Tokyo"
+    finally:
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+@pytest.mark.spark
+def test_spark_dataframes_stay_in_spark_with_their_row_numbers(spark_engine: Engine) -> None:
+    session = spark_engine.con._session
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["A", None, "B", "A"],
+            "date": ["2024-01-05", "2024-01-06", "2024-02-10", "2024-03-01"],
+            "revenue": ["120", "3", "45.5", "80"],
+        }
+    )
+    # two DataFrames in one: numbers run through the partitions in order
+    df = session.createDataFrame(tx.iloc[:2]).union(session.createDataFrame(tx.iloc[2:]))
+    got = tierwise.validate(df)["transactions"]
+    assert got.table.column("_row").to_pylist() == [1, 3, 4]
+    assert got.rejects.column("row").to_pylist() == [2]
+    assert got.rejects.column("reason").to_pylist() == ["missing customer_id"]
+    assert session.conf.get("spark.sql.session.timeZone") == "UTC"
