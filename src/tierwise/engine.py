@@ -237,6 +237,13 @@ class Engine:
         )
         # tierwise shows its own progress; Spark's console bar would mix into it
         builder = builder.config("spark.ui.showConsoleProgress", "false")
+        local = (master or "local").startswith("local")
+        if local and "spark.pyspark.python" not in (options or {}):
+            # local workers run the Python that runs tierwise (its packages), not the first
+            # python3 on the PATH
+            import sys
+
+            builder = builder.config("spark.pyspark.python", sys.executable)
         for key, value in (options or {}).items():
             builder = builder.config(key, value)
         builder = builder.config("spark.sql.session.timeZone", "UTC")
