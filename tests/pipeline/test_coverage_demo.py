@@ -56,9 +56,11 @@ def test_plan_respects_bands_and_capacity_and_tables_add_up(run) -> None:  # typ
     c = pq.read_table(out / "customers.parquet").to_pandas()
     vmin = c.tier.map(lambda t: progs[t].visits_min)
     vmax = c.tier.map(lambda t: progs[t].visits_max)
-    # lapsed accounts are released from their band's minimum ([coverage] band_released_status)
+    # lapsed accounts ([coverage] band_released_status) and prospects are released from
+    # their band's minimum
     lapsed = (c.status == "lapsed") & ~c.is_prospect.astype(bool)
-    vmin = vmin.where(~lapsed, 0.0)
+    released = lapsed | c.is_prospect.astype(bool)
+    vmin = vmin.where(~released, 0.0)
     assert ((c.visits_per_year >= vmin) & (c.visits_per_year <= vmax)).all()
     assert int(lapsed.sum()) > 0
     reps = pq.read_table(out / "rep_plan.parquet").to_pandas().set_index("rep_id")

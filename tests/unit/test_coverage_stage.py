@@ -102,10 +102,12 @@ def test_plan_keeps_every_tier_inside_its_band_and_every_rep_inside_its_hours(re
     tier = c.column("tier").to_pylist()
     visits = out.column("visits_per_year").to_pylist()
     channel = out.column("channel").to_pylist()
-    for t, v, ch in zip(tier, visits, channel, strict=True):
+    prospect = c.column("is_prospect").to_pylist()
+    for t, v, ch, p in zip(tier, visits, channel, prospect, strict=True):
         prog = PROGRAMMES[t]
-        assert prog.visits_min <= v <= prog.visits_max, (t, v)
-        if t == "gold":
+        # a prospect is not held to its tier's minimum: it is visited only where that pays
+        assert (0 if p else prog.visits_min) <= v <= prog.visits_max, (t, v)
+        if t == "gold" and not p:
             assert ch == "field"
     plan = res.tables["rep_plan"]
     used = np.asarray(plan.column("hours_used").to_numpy(), float)
@@ -168,7 +170,10 @@ def test_tables_and_manifest_agree_with_the_plan(result) -> None:  # type: ignor
     assert 0 < m["legacy_field_hours"] <= m["legacy_hours"]
     # the screen's line: the plan against today's, the gap, field hours against today's
     line = m["headline"]
-    assert f"expected contribution {m['objective']:,.0f} a year" in line
+    # the contribution the customers add up to (the objective also holds the optimiser's
+    # charge for changing rep)
+    assert m["expected_contribution"] == pytest.approx(out.expected_contribution_plan.sum())
+    assert f"expected contribution {m['expected_contribution']:,.0f} a year" in line
     assert f"against {m['legacy_objective']:,.0f} with today's contacts" in line
     assert (
         f"field hours {m['plan_field_hours']:,.0f} against {m['legacy_field_hours']:,.0f}" in line
@@ -203,6 +208,15 @@ def test_a_rep_without_hours_is_named_with_its_row() -> None:
         coverage_plan(base(), programmes=PROGRAMMES, reps=r, reps_file="reps.csv")
     msg = str(e.value)
     assert "reps.csv, row 2, column 'hours_per_year'" in msg and "rep N2" in msg
+
+
+def test_a_rep_with_a_role_that_neither_visits_nor_calls_is_named() -> None:
+    r = reps(role=["field", "field", "telesales_manager", "key_account", "inside"])
+    with pytest.raises(InputError) as err:
+        coverage_plan(base(), programmes=PROGRAMMES, reps=r)
+    text = str(err.value)
+    assert "S1" in text and "telesales_manager" in text and "row 3" in text
+    assert "visit_roles" in text
 
 
 def test_a_rep_with_no_customer_in_reach_is_named() -> None:
@@ -288,6 +302,21 @@ def test_plan_adherence_compares_planned_and_recorded_contacts() -> None:
         + np.asarray(first.customers.column("emails_per_year"))
     ) > 0
     assert adh["planned_not_contacted"].sum() == int(contacted_any.sum()) - len(got)
+    # visit adherence counts each customer's visits up to its plan; empty where no visit
+    # was planned; calls made instead of visits do not raise it
+    pv = np.asarray(first.customers.column("visits_per_year")) * 73 / 365
+    got_mask = np.isin(ids, got)
+    made = np.minimum(got_mask.astype(float), pv)
+    rep = np.asarray(first.customers.column("assigned_rep").to_pylist(), object)
+    for _, row in adh.iterrows():
+        sel = (rep == row["assigned_rep"]) & (
+            np.asarray(c.column("value_class").to_pylist(), object) == row["value_class"]
+        )
+        if pv[sel].sum() > 0:
+            assert row["visit_adherence"] == pytest.approx(made[sel].sum() / pv[sel].sum())
+        else:
+            assert np.isnan(row["visit_adherence"])
+    assert (adh["adherence"].dropna() <= 1.0 + 1e-12).all()
 
 
 def test_a_customer_that_has_probably_left_earns_little_from_contacts() -> None:
@@ -322,7 +351,7 @@ def test_a_lapsed_customer_is_not_held_to_its_tiers_visit_minimum() -> None:
     # not visited at all, while the active silver accounts keep their minimum
     t = base()
     tier = np.asarray(t.column("tier").to_pylist(), object)
-    silver = np.flatnonzero(tier == "silver")
+    silver = np.flatnonzero((tier == "silver") & ~np.asarray(t.column("is_prospect"), bool))
     assert PROGRAMMES["silver"].visits_min > 0 and len(silver) >= 4
     lapsed = silver[: len(silver) // 2]
     status = np.full(t.num_rows, "active", dtype=object)
@@ -336,7 +365,8 @@ def test_a_lapsed_customer_is_not_held_to_its_tiers_visit_minimum() -> None:
     active_silver = np.setdiff1d(silver, lapsed)
     assert (visits[active_silver] >= PROGRAMMES["silver"].visits_min).all()
     assert (visits[lapsed] == 0).all()
-    assert res.manifest["released_from_band"]["customers"] == len(lapsed)
+    prospects = int(np.asarray(t.column("is_prospect"), bool).sum())
+    assert res.manifest["released_from_band"]["customers"] == len(lapsed) + prospects
     # with no status released, the lapsed accounts are held to the band again
     held = coverage_plan(
         t, CoverageSettings(band_released_status=[]), programmes=PROGRAMMES, reps=reps()

@@ -17,7 +17,7 @@ Steps (customer-sized, NumPy; the engine has aggregated the activities before):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,13 +101,14 @@ def _bool(t: pa.Table, name: str) -> np.ndarray:
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def read_team(reps: pa.Table, *, file: str = "reps") -> Team:
-    """The reps file as a :class:`Team`, its hours checked.
+def read_team(reps: pa.Table, *, file: str = "reps", roles: Sequence[str] | None = None) -> Team:
+    """The reps file as a :class:`Team`, its hours and (given ``roles``) its roles checked.
 
     Raises
     ------
     InputError
-        A rep without hours (or with hours of 0 or below), naming the file and row.
+        A rep without hours (or with hours of 0 or below), or with a role that is not one
+        of ``roles``, naming the file and row.
 
     Examples
     --------
@@ -140,6 +141,20 @@ def read_team(reps: pa.Table, *, file: str = "reps") -> Team:
     role = np.array(
         [None if r is None else str(r).strip().lower() for r in _text(reps, "role")], object
     )
+    if roles is not None:
+        known = {str(r).lower() for r in roles}
+        odd = np.flatnonzero(np.array([r not in known for r in role], dtype=bool))
+        if len(odd):
+            i = int(odd[0])
+            raise InputError(
+                f"rep {_text(reps, 'rep_id')[i]} has the role {role[i]!r}, which neither "
+                "visits nor calls in the plan",
+                file=file,
+                row=int(rows[i]),
+                column="role",
+                hint=f"use one of {', '.join(sorted(known))}, or add the role to "
+                "[coverage] visit_roles or call_roles",
+            )
     region = _text(reps, "region")
     return Team(
         ids=_text(reps, "rep_id"),
@@ -258,8 +273,14 @@ def _response_table(
             continue
         if not fit.estimated:
             continue
+        if fit.s1 < fit.s0:
+            info[c]["estimate"] = (
+                "not used: the history shows less revenue with more contacts "
+                f"(s0 {fit.s0:.3f} above s1 {fit.s1:.3f}); the setting is kept"
+            )
+            continue
         try:
-            new = ResponseParams(s0=fit.s0, s1=max(fit.s1, fit.s0), c=fit.c, d=fit.d)
+            new = ResponseParams(s0=fit.s0, s1=fit.s1, c=fit.c, d=fit.d)
         except ValueError:
             continue
         info[c] = {
@@ -453,7 +474,7 @@ def _legacy(
 def _headline(m: Mapping[str, Any], has_legacy: bool) -> str:
     """One line for the screen: the plan's objective against today's, its certified gap
     and the field hours it needs against today's."""
-    plan, today = m["objective"], m["legacy_objective"]
+    plan, today = m.get("expected_contribution", m["objective"]), m["legacy_objective"]
     line = f"coverage plan: expected contribution {plan:,.0f} a year"
     if has_legacy:
         line += f" against {today:,.0f} with today's contacts"
@@ -758,14 +779,23 @@ def _adherence(
         },
     )
     t = t.rename_columns(["assigned_rep", "value_class", *t.column_names[2:]])
-    vp = np.asarray(t.column("visits_planned").to_numpy(), np.float64)
-    cp = np.asarray(t.column("calls_planned").to_numpy(), np.float64)
-    done = np.asarray(t.column("visits_recorded").to_numpy(), np.float64) + np.asarray(
-        t.column("calls_recorded").to_numpy(), np.float64
+
+    # adherence per channel: the planned contacts made, each customer counted up to its
+    # plan (an unplanned call does not make up for a missed visit); empty where the plan
+    # asked for none
+    def share(planned: np.ndarray, recorded: np.ndarray) -> pa.Array:
+        made = _group_sum([rep, cls], {"made": np.minimum(recorded, planned), "asked": planned})
+        asked = np.asarray(made.column("asked").to_numpy(), np.float64)
+        got = np.asarray(made.column("made").to_numpy(), np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(asked > 0, got / np.where(asked > 0, asked, 1.0), np.nan)
+        return pa.array(ratio, mask=~np.isfinite(ratio))
+
+    t = t.append_column("visit_adherence", share(pv, rv))
+    t = t.append_column("call_adherence", share(pcall, rc))
+    return t.append_column(
+        "adherence", share(pv + pcall, np.minimum(rv, pv) + np.minimum(rc, pcall))
     )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.minimum(done / (vp + cp), 9.99)
-    return t.append_column("adherence", pa.array(share, mask=~np.isfinite(share)))
 
 
 # -- the stage --------------------------------------------------------------------------------
@@ -841,7 +871,7 @@ def coverage_plan(
             "home_lat, home_lon) to plan under the team's capacity"
         )
     else:
-        team = read_team(reps, file=reps_file)
+        team = read_team(reps, file=reps_file, roles=[*s.visit_roles, *s.call_roles])
 
     # 2. customers and response
     wallet = _num(customers, "wallet")
@@ -907,7 +937,9 @@ def coverage_plan(
 
     # 3. menu and plan; customers of a released status (lapsed) are not held to their band
     status = _text(customers, "status")
-    released = ~prospect & np.isin(
+    # prospects compete for the hours on their expected value: no tier minimum forces a
+    # visit to a prospect that does not pay for it
+    released = prospect | np.isin(
         np.asarray([str(x) for x in status], dtype=object), list(s.band_released_status)
     )
     build = build_menu(cust, team, s, programmes, released=released)
