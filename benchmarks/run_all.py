@@ -35,6 +35,7 @@ PREFIX = "FIGURE "
 SMALL: dict[str, list[str]] = {
     "aggregate": ["--lines", "1000000", "--customers", "50000"],
     "baskets": ["--lines", "1000000", "--sample-lines", "100000"],
+    "coverage": ["--customers", "100000", "--reps", "200", "--highs-time", "60"],
     "dedupe": ["--records", "50000"],
     "demo_generate": ["--customers", "50000"],
     "lifetime": ["--lines", "2000000", "--customers", "50000"],

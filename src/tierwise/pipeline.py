@@ -267,6 +267,15 @@ def load_and_validate(
             )
         ctx.inputs[name] = account
         reject_tables.append(rej)
+        if name == "reps" and rej.num_rows:
+            # a rep left out changes the plan's capacity: say which, not only in rejects.csv
+            first = rej.slice(0, 1).to_pylist()[0]
+            ctx.warnings.append(
+                f"reps: {count_text(rej.num_rows, 'row')} of {raw.path} rejected, so the "
+                f"coverage plan is made without {'that rep' if rej.num_rows == 1 else 'them'}"
+                f" (first: row {first.get('row')}, column {first.get('column')}: "
+                f"{first.get('reason')}); correct the reps file (rejects.csv lists them all)"
+            )
     ctx.rejects = pa.concat_tables([REJECT_SCHEMA.empty_table(), *reject_tables])
     ctx.tables = used
     if "customers" in used:

@@ -123,3 +123,34 @@ def test_plan_and_report_carry_the_plan(run) -> None:  # type: ignore[no-untyped
         "Sizing scenarios",
     ):
         assert title in html, title
+
+
+def test_a_rep_rejected_by_validation_is_a_warning_naming_it(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from tierwise.engine import Engine
+    from tierwise.pipeline import load_and_validate
+
+    _result, _out, paths = run
+    reps = pq.read_table(paths["reps"])
+    hours = reps.column("hours_per_year").to_pylist()
+    hours[2] = None  # the third rep has no hours
+    bad = reps.set_column(
+        reps.column_names.index("hours_per_year"),
+        "hours_per_year",
+        pa.array(hours, reps.schema.field("hours_per_year").type),
+    )
+    path = tmp_path / "reps.parquet"
+    pq.write_table(bad, path)
+    inputs = {k: str(v) for k, v in paths.items() if k in INPUT_TABLES}
+    inputs["reps"] = str(path)
+    eng = Engine()
+    try:
+        ctx = load_and_validate(inputs, Settings(), eng)
+    finally:
+        eng.close()
+    said = [w for w in ctx.warnings if w.startswith("reps:")]
+    assert len(said) == 1, ctx.warnings
+    assert "row 3" in said[0] and "hours_per_year" in said[0] and "without that rep" in said[0]
+    assert int(pc.sum(pc.equal(ctx.rejects.column("table"), "reps")).as_py()) == 1
