@@ -251,8 +251,12 @@ def test_a_rep_with_no_customer_in_reach_is_named() -> None:
 
 
 def test_minimum_frequencies_beyond_the_hours_are_infeasible() -> None:
-    with pytest.raises(InfeasiblePlanError):
+    with pytest.raises(InfeasiblePlanError) as err:
         coverage_plan(base(), programmes=PROGRAMMES, reps=reps(hours=5.0))
+    # the message names a rep and both settings that would make the plan feasible
+    text = str(err.value)
+    assert re.search(r"\b(N1|N2|S1|K1)\b", text), text
+    assert "hours_per_year" in text and "visits_min" in text, text
 
 
 def test_the_plan_is_the_same_in_every_run() -> None:

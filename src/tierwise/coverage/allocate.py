@@ -677,7 +677,8 @@ def allocate(
             f"{_name(r, names)}: the customers with no other option need "
             f"{_hours(need[r])} at their least-hours option, more than its {_hours(cap[r])}",
             resource=r,
-            hint="give it more hours or lower the minimum frequencies of its customers",
+            hint="give it more hours (the reps file's hours_per_year) or lower the minimum "
+            "frequencies of its customers' tiers ([segments.programmes.<tier>] visits_min)",
         )
     lam_best, bound, lam_last, rounds, history = _dual(env, cap, max_rounds, t0 + time_budget)
     t_dual = time.perf_counter() - t0
@@ -710,7 +711,8 @@ def allocate(
                 "customer at its least-hours option and those that could be moved to other "
                 f"reps moved, it still needs {_hours(used[r])}",
                 resource=r,
-                hint="give it more hours or lower the minimum frequencies of its customers",
+                hint="give it more hours (the reps file's hours_per_year) or lower the minimum "
+                "frequencies of its customers' tiers ([segments.programmes.<tier>] visits_min)",
             )
         best_pts, fill_rounds = _fill(env, pts, cap)
     pts = best_pts
