@@ -22,9 +22,10 @@ import hashlib
 import re
 import shutil
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import ibis.expr.types as ir
 import numpy as np
@@ -273,6 +274,28 @@ _NON_ASCII_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
 _UTF8_NAMES = {"utf-8", "utf8", "utf_8", "u8", "utf-8-sig", "utf_8_sig"}
 
 
+def _line_blocks(f: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+    """A binary file in blocks of whole lines (about ``_CHUNK`` bytes; the last block may
+    end without a line break), each with whether it is the file's last block."""
+    carry = b""
+    while True:
+        block = f.read(_CHUNK)
+        data = carry + block
+        if block:
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                continue
+            chunk, carry = data[:cut], data[cut:]
+        else:
+            chunk, carry = data, b""
+        if not chunk:
+            return
+        yield chunk, not block
+        if not block:
+            return
+
+
 @dataclass
 class _Utf8Text:
     """A CSV file as UTF-8: the user's own file when it already is, else a private copy."""
@@ -312,22 +335,9 @@ def _utf8_text(path: str, shown: str, name: str, encoding: str | None, folder: P
     result = _Utf8Text(path)
     out = None
     offset, lines_before = 0, 0
-    carry = b""
     try:
         with open(path, "rb") as f:
-            while True:
-                block = f.read(_CHUNK)
-                data = carry + block
-                if block:
-                    cut = data.rfind(b"\n") + 1
-                    if cut == 0:
-                        carry = data
-                        continue
-                    chunk, carry = data[:cut], data[cut:]
-                else:
-                    chunk, carry = data, b""
-                if not chunk:
-                    break
+            for chunk, _last in _line_blocks(f):
                 try:
                     chunk.decode("utf-8")
                     if out is not None:
@@ -353,8 +363,6 @@ def _utf8_text(path: str, shown: str, name: str, encoding: str | None, folder: P
                     out.write(_fix_lines(chunk, lines_before, result))
                 lines_before += chunk.count(b"\n")
                 offset += len(chunk)
-                if not block:
-                    break
     finally:
         if out is not None:
             out.close()
@@ -712,25 +720,12 @@ def _line_facts(path: str, delimiter: str, width: int) -> _Lines:
     """Count a file's lines and find its empty ones and those with empty extra fields,
     streamed in blocks of whole lines (NumPy per block, no loop over lines)."""
     count = 0  # lines before the block
-    carry = b""
     delim = ord(delimiter)
     empty: list[np.ndarray] = []
     extra: list[tuple[int, int, str]] = []
     unsure = False
     with open(path, "rb") as f:
-        while True:
-            block = f.read(_CHUNK)
-            data = carry + block
-            if block:
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:
-                    carry = data
-                    continue
-                chunk, carry = data[:cut], data[cut:]
-            else:
-                chunk, carry = data, b""
-            if not chunk:
-                break
+        for chunk, _last in _line_blocks(f):
             arr = np.frombuffer(chunk, np.uint8)
             ends = np.flatnonzero(arr == 10)
             if not chunk.endswith(b"\n"):
@@ -774,25 +769,15 @@ def _locate(path: str, positions: list[int], firsts: list[str]) -> list[int] | N
     it, or the next, must read as the record's first line, else ``None``.
     """
     out: list[int] = []
-    count, offset, carry, i = 0, 0, b"", 0
+    count, offset, i = 0, 0, 0
     with open(path, "rb") as f:
-        while i < len(positions):
-            block = f.read(_CHUNK)
-            data = carry + block
-            if block:
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:
-                    carry = data
-                    continue
-                chunk, carry = data[:cut], data[cut:]
-            else:
-                chunk, carry = data, b""
-            if not chunk:
+        for chunk, last in _line_blocks(f):
+            if i >= len(positions):
                 break
             nl = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
             starts = np.concatenate(([0], nl + 1))
             end = offset + len(chunk)
-            while i < len(positions) and (positions[i] < end or not block):
+            while i < len(positions) and (positions[i] < end or last):
                 k = int(np.searchsorted(nl, positions[i] - offset, side="left"))
                 want = firsts[i].rstrip("\r")
                 for j in (k, k + 1, k - 1):
@@ -807,8 +792,6 @@ def _locate(path: str, positions: list[int], firsts: list[str]) -> list[int] | N
                 i += 1
             count += len(nl)
             offset = end
-            if not block:
-                break
     return out if len(out) == len(positions) else None
 
 
