@@ -31,47 +31,17 @@ import pyarrow.compute as pc
 
 from . import __version__, registry
 from .engine import ROW, Engine
-from .errors import EngineError, InputError, ModelError, Problems, TierwiseError
+from .errors import InputError, ModelError, Problems, TierwiseError
 from .io import REJECT_SCHEMA, RawInput, read_input
 from .io.frames import frame_input, is_frame
 from .io.outputs import OutputFolder, check_output_target
 from .registry import Stage, StageContext, StageResult
-from .schema import TABLES
 from .settings import INPUT_TABLES, Settings
-from .validate import (
-    canonicalize,
-    check_transactions,
-    count_text,
-    decide_cancellations,
-    normalise_activity_types,
-    reject_duplicate_keys,
-    reject_unknown_customers,
-    split_rejects,
-)
+from .validate import InputAccount, canonicalize, validate_inputs
 
-__all__ = ["RunContext", "RunResult", "load_and_validate", "run_pipeline"]
+__all__ = ["InputAccount", "RunContext", "RunResult", "load_and_validate", "run_pipeline"]
 
 Progress = Callable[[str], None]
-
-
-@dataclass
-class InputAccount:
-    """Row accounting of one input."""
-
-    path: str
-    sha256: str
-    rows_read: int
-    rows_used: int
-    rows_rejected: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "sha256": self.sha256,
-            "rows_read": self.rows_read,
-            "rows_used": self.rows_used,
-            "rows_rejected": self.rows_rejected,
-        }
 
 
 @dataclass
@@ -195,126 +165,21 @@ def load_and_validate(
     start = time.perf_counter()
     if progress:
         progress("validate")
-    tx_file = raws["transactions"].path
-    tx = check_transactions(
-        canon["transactions"],
-        settings,
-        as_of=as_of,
-        today=today,
-        engine=engine,
-        file=tx_file,
-        warnings=warnings,
-        decide_cancel=False,
+    checked = validate_inputs(
+        canon, raws, settings, engine, as_of=as_of, today=today, warnings=warnings
     )
-    tx = engine.materialize(tx, "tw_checked_transactions")
-    # whether the cancel prefix marks cancellations is decided on the checked table, in the
-    # engine, without reading the file again
-    tx = decide_cancellations(tx, settings, engine=engine, file=tx_file, warnings=warnings)
-    tx_used, tx_rejects = split_rejects(tx, raws["transactions"].path, "transactions")
-    n_tx_used = engine.count(tx_used, "usable transaction rows")
-    if n_tx_used == 0:
-        raise InputError(
-            "no usable transaction rows: " + _top_reasons(engine, tx_rejects, raws["transactions"]),
-            file=raws["transactions"].path,
-            hint="fix the rows, the column mapping or --as-of, then run again; the output "
-            "folder was left as it was",
-        )
-    if as_of is None:
-        last = engine.scalar(tx_used.date.max(), "the last transaction date")
-        as_of = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
     ctx = RunContext(
-        settings=settings, engine=engine, as_of=as_of, timings=timings, warnings=warnings
+        settings=settings,
+        engine=engine,
+        as_of=checked.as_of,
+        tables=checked.used,
+        inputs=checked.accounts,
+        rejects=checked.rejects,
+        timings=timings,
+        warnings=warnings,
     )
-    used: dict[str, ir.Table] = {"transactions": tx_used}
-    reject_parts: dict[str, ir.Table] = {"transactions": tx_rejects}
-
-    for name in ("customers", "prospects", "reps", "payments"):
-        if name in canon:
-            spec = TABLES[name]
-            canon[name] = reject_duplicate_keys(canon[name], spec.key) if spec.key else canon[name]
-    for name in ("customers", "prospects", "reps", "market"):
-        if name in canon:
-            t = engine.materialize(canon[name])
-            used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
-    ids = [tx_used.select("customer_id")]
-    if "customers" in used:
-        ids.append(used["customers"].select("customer_id"))
-    known_ids = ibis.union(*ids) if len(ids) > 1 else ids[0]
-    known = engine.materialize(known_ids.distinct(), "tw_known_customers")
-    for name in ("activities", "payments"):
-        if name in canon:
-            t = reject_unknown_customers(canon[name], known, name)
-            if name == "activities":
-                t = normalise_activity_types(t)
-            t = engine.materialize(t)
-            used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
-
-    reject_tables = []
-    for name, raw in raws.items():
-        rej = engine.to_arrow(reject_parts[name], f"rejects of {name}")
-        rej = pa.concat_tables([raw.malformed, rej.cast(REJECT_SCHEMA)]).sort_by(
-            [("row", "ascending")]
-        )
-        n_read = engine.count(raw.table, f"rows of {raw.path}") + raw.n_malformed
-        n_used = (
-            n_tx_used if name == "transactions" else engine.count(used[name], f"rows of {name}")
-        )
-        account = InputAccount(raw.path, raw.sha256, n_read, n_used, rej.num_rows)
-        if account.rows_read != account.rows_used + account.rows_rejected:
-            raise EngineError(
-                f"{raw.path}: row accounting does not add up: read {n_read}, used {n_used}, "
-                f"rejected {rej.num_rows}"
-            )
-        ctx.inputs[name] = account
-        reject_tables.append(rej)
-        if name == "reps" and rej.num_rows:
-            # a rep left out changes the plan's capacity: say which, not only in rejects.csv
-            first = rej.slice(0, 1).to_pylist()[0]
-            ctx.warnings.append(
-                f"reps: {count_text(rej.num_rows, 'row')} of {raw.path} rejected, so the "
-                f"coverage plan is made without {'that rep' if rej.num_rows == 1 else 'them'}"
-                f" (first: row {first.get('row')}, column {first.get('column')}: "
-                f"{first.get('reason')}); correct the reps file (rejects.csv lists them all)"
-            )
-    ctx.rejects = pa.concat_tables([REJECT_SCHEMA.empty_table(), *reject_tables])
-    ctx.tables = used
-    if "customers" in used:
-        n_unknown = engine.count(
-            tx_used.select("customer_id")
-            .distinct()
-            .filter(lambda t: ~t.customer_id.isin(used["customers"].customer_id)),
-            "customers missing from the master",
-        )
-        if n_unknown:
-            ctx.warnings.append(
-                f"{count_text(n_unknown, 'customer')} in the transactions "
-                f"{'is' if n_unknown == 1 else 'are'} not in the customer master: analysed "
-                "without master data (add to the customers file)"
-            )
     timings["validate"] = round(time.perf_counter() - start, 4)
     return ctx
-
-
-def _top_reasons(engine: Engine, rejects: ir.Table, raw: RawInput, n: int = 3) -> str:
-    """The commonest reject reasons, for a message when nothing can be used."""
-    counts = engine.to_arrow(
-        rejects.group_by("reason").aggregate(rows=rejects.count(), first=rejects.row.min())
-    ).to_pylist()
-    counts += [
-        {"reason": r, "rows": 1, "first": row}
-        for r, row in zip(
-            raw.malformed.column("reason").to_pylist(),
-            raw.malformed.column("row").to_pylist(),
-            strict=True,
-        )
-    ]
-    if not counts:
-        return "the file has a header but no data rows"
-    counts.sort(key=lambda c: (-c["rows"], c["first"]))
-    return "; ".join(
-        f"{c['reason']} ({count_text(c['rows'], 'row')}, first at row {c['first']})"
-        for c in counts[:n]
-    )
 
 
 # -- the customer table ------------------------------------------------------------------

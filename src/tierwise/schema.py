@@ -26,6 +26,9 @@ class Column:
     kind: str  # id | text | date | number | int | bool
     required: bool = False
     doc: str = ""
+    #: text in one spelling: lower case, runs of spaces and hyphens as one underscore
+    #: (activity types ``Order Change`` and ``order-change`` are both ``order_change``)
+    fold: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class TableSpec:
     #: columns of which the file must have at least one, and each row a value in one
     #: (market: industry and/or region)
     one_of: tuple[str, ...] = ()
+    #: each row must name a customer of the master or of the transactions; a row naming
+    #: another is rejected (activities, payments)
+    known_customers: bool = False
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -151,11 +157,18 @@ TABLES: dict[str, TableSpec] = {
         (
             Column("customer_id", "id", True),
             Column("date", "date", True),
-            Column("type", "text", True, "visit, call, email, delivery, order_change, return, ..."),
+            Column(
+                "type",
+                "text",
+                True,
+                "visit, call, email, delivery, order_change, return, ...",
+                fold=True,
+            ),
             Column("duration_minutes", "number"),
             Column("cost", "number", doc="recorded cost of the activity, currency units"),
             Column("rep_id", "id"),
         ),
+        known_customers=True,
     ),
     "payments": TableSpec(
         "payments",
@@ -168,6 +181,7 @@ TABLES: dict[str, TableSpec] = {
             Column("amount", "number", True),
         ),
         key=("invoice_id",),
+        known_customers=True,
     ),
     "reps": TableSpec(
         "reps",

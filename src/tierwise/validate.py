@@ -42,24 +42,28 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as idt
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from .engine import ROW, Engine
 from .errors import EngineError, InputError, Problems, SettingsError, TierwiseError
+from .io import REJECT_SCHEMA, RawInput
 from .schema import TABLES, Column, TableSpec
 from .settings import Settings, TableInput, ValidateSettings
 
 __all__ = [
     "REASON",
+    "InputAccount",
+    "Validated",
     "canonicalize",
     "check_transactions",
     "count_text",
     "decide_cancellations",
     "match_columns",
-    "normalise_activity_types",
     "reject_duplicate_keys",
     "reject_if",
     "reject_unknown_customers",
     "split_rejects",
+    "validate_inputs",
 ]
 
 REASON, RCOL, RVAL = "_reason", "_reject_column", "_reject_value"
@@ -922,7 +926,8 @@ def canonicalize(
             )
         )
     keep: dict[str, ir.Value] = {
-        c.name: final[c.name].cast(_IBIS_TYPES[c.kind]) for c in spec.columns
+        c.name: _fold(final[c.name]) if c.fold else final[c.name].cast(_IBIS_TYPES[c.kind])
+        for c in spec.columns
     }
     for plan in plans:
         if plan.kind in ("extra_number", "extra_text"):
@@ -1287,7 +1292,189 @@ def split_rejects(t: ir.Table, file: str, table: str) -> tuple[ir.Table, ir.Tabl
     return used, rejects
 
 
-def normalise_activity_types(t: ir.Table) -> ir.Table:
-    """Activity types in one spelling: lower case, spaces and hyphens as underscores
-    (``Order Change`` and ``order-change`` are ``order_change``). Types arrive trimmed."""
-    return t.mutate(type=t.type.lower().re_replace(r"[\s\-]+", "_"))
+def _fold(text: ir.Value) -> ir.StringValue:
+    """Text in one spelling (a column declared ``fold``): lower case, each run of spaces
+    and hyphens one underscore (``Order Change`` and ``order-change`` are ``order_change``).
+    Text arrives trimmed."""
+    return text.cast("string").lower().re_replace(r"[\s\-]+", "_")
+
+
+# -- every input together ----------------------------------------------------------------
+
+
+@dataclass
+class InputAccount:
+    """Row accounting of one input: every row read is used or rejected."""
+
+    path: str
+    sha256: str
+    rows_read: int
+    rows_used: int
+    rows_rejected: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "rows_read": self.rows_read,
+            "rows_used": self.rows_used,
+            "rows_rejected": self.rows_rejected,
+        }
+
+
+@dataclass
+class Validated:
+    """The inputs after validation: the rows used, the rejects and the accounting."""
+
+    #: the analysis date (the last transaction's date when none was given)
+    as_of: dt.date
+    #: canonical tables of the rows used, by input name
+    used: dict[str, ir.Table]
+    #: every row not used, in rejects.csv's layout, by input and row
+    rejects: pa.Table
+    accounts: dict[str, InputAccount]
+
+
+def validate_inputs(
+    canon: dict[str, ir.Table],
+    raws: dict[str, RawInput],
+    settings: Settings,
+    engine: Engine,
+    *,
+    as_of: dt.date | None,
+    today: dt.date,
+    warnings: list[str],
+) -> Validated:
+    """Split every canonical input into the rows used and the rejects, across tables.
+
+    The rules that need more than one row or more than one table run here: the checks of
+    the transactions (:func:`check_transactions`) and whether their order prefix marks
+    cancellations, a repeated key (the first row keeps it), and a row of a table declared
+    ``known_customers`` (activities, payments) naming a customer neither in the master nor
+    in the transactions. Every row read is used or rejected; an input whose rows do not add
+    up stops the run.
+
+    Raises
+    ------
+    InputError
+        When no transaction row can be used (the commonest reasons named).
+    """
+    tx_file = raws["transactions"].path
+    tx = check_transactions(
+        canon["transactions"],
+        settings,
+        as_of=as_of,
+        today=today,
+        engine=engine,
+        file=tx_file,
+        warnings=warnings,
+        decide_cancel=False,
+    )
+    tx = engine.materialize(tx, "tw_checked_transactions")
+    # whether the cancel prefix marks cancellations is decided on the checked table, in the
+    # engine, without reading the file again
+    tx = decide_cancellations(tx, settings, engine=engine, file=tx_file, warnings=warnings)
+    tx_used, tx_rejects = split_rejects(tx, tx_file, "transactions")
+    n_tx_used = engine.count(tx_used, "usable transaction rows")
+    if n_tx_used == 0:
+        raise InputError(
+            "no usable transaction rows: " + _top_reasons(engine, tx_rejects, raws["transactions"]),
+            file=tx_file,
+            hint="fix the rows, the column mapping or --as-of, then run again; the output "
+            "folder was left as it was",
+        )
+    if as_of is None:
+        last = engine.scalar(tx_used.date.max(), "the last transaction date")
+        as_of = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
+    used: dict[str, ir.Table] = {"transactions": tx_used}
+    reject_parts: dict[str, ir.Table] = {"transactions": tx_rejects}
+
+    others = [n for n in canon if n != "transactions"]
+    for name in others:
+        spec = TABLES[name]
+        if spec.key:
+            canon[name] = reject_duplicate_keys(canon[name], spec.key)
+    # tables that name customers are checked against every customer known: the master's
+    # and the transactions'
+    for name in (n for n in others if not TABLES[n].known_customers):
+        t = engine.materialize(canon[name])
+        used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
+    ids = [tx_used.select("customer_id")]
+    if "customers" in used:
+        ids.append(used["customers"].select("customer_id"))
+    if any(TABLES[n].known_customers for n in others):
+        known_ids = ibis.union(*ids) if len(ids) > 1 else ids[0]
+        known = engine.materialize(known_ids.distinct(), "tw_known_customers")
+        for name in (n for n in others if TABLES[n].known_customers):
+            t = engine.materialize(reject_unknown_customers(canon[name], known, name))
+            used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
+
+    reject_tables = []
+    accounts: dict[str, InputAccount] = {}
+    for name, raw in raws.items():
+        rej = engine.to_arrow(reject_parts[name], f"rejects of {name}")
+        rej = pa.concat_tables([raw.malformed, rej.cast(REJECT_SCHEMA)]).sort_by(
+            [("row", "ascending")]
+        )
+        n_read = engine.count(raw.table, f"rows of {raw.path}") + raw.n_malformed
+        n_used = (
+            n_tx_used if name == "transactions" else engine.count(used[name], f"rows of {name}")
+        )
+        account = InputAccount(raw.path, raw.sha256, n_read, n_used, rej.num_rows)
+        if account.rows_read != account.rows_used + account.rows_rejected:
+            raise EngineError(
+                f"{raw.path}: row accounting does not add up: read {n_read}, used {n_used}, "
+                f"rejected {rej.num_rows}"
+            )
+        accounts[name] = account
+        reject_tables.append(rej)
+        if name == "reps" and rej.num_rows:
+            # a rep left out changes the plan's capacity: say which, not only in rejects.csv
+            first = rej.slice(0, 1).to_pylist()[0]
+            warnings.append(
+                f"reps: {count_text(rej.num_rows, 'row')} of {raw.path} rejected, so the "
+                f"coverage plan is made without {'that rep' if rej.num_rows == 1 else 'them'}"
+                f" (first: row {first.get('row')}, column {first.get('column')}: "
+                f"{first.get('reason')}); correct the reps file (rejects.csv lists them all)"
+            )
+    if "customers" in used:
+        n_unknown = engine.count(
+            tx_used.select("customer_id")
+            .distinct()
+            .filter(lambda t: ~t.customer_id.isin(used["customers"].customer_id)),
+            "customers missing from the master",
+        )
+        if n_unknown:
+            warnings.append(
+                f"{count_text(n_unknown, 'customer')} in the transactions "
+                f"{'is' if n_unknown == 1 else 'are'} not in the customer master: analysed "
+                "without master data (add to the customers file)"
+            )
+    return Validated(
+        as_of=as_of,
+        used=used,
+        rejects=pa.concat_tables([REJECT_SCHEMA.empty_table(), *reject_tables]),
+        accounts=accounts,
+    )
+
+
+def _top_reasons(engine: Engine, rejects: ir.Table, raw: RawInput, n: int = 3) -> str:
+    """The commonest reject reasons, for a message when nothing can be used."""
+    counts = engine.to_arrow(
+        rejects.group_by("reason").aggregate(rows=rejects.count(), first=rejects.row.min())
+    ).to_pylist()
+    counts += [
+        {"reason": r, "rows": 1, "first": row}
+        for r, row in zip(
+            raw.malformed.column("reason").to_pylist(),
+            raw.malformed.column("row").to_pylist(),
+            strict=True,
+        )
+    ]
+    if not counts:
+        return "the file has a header but no data rows"
+    counts.sort(key=lambda c: (-c["rows"], c["first"]))
+    return "; ".join(
+        f"{c['reason']} ({count_text(c['rows'], 'row')}, first at row {c['first']})"
+        for c in counts[:n]
+    )

@@ -22,6 +22,7 @@ from tierwise.validate import (
     reject_duplicate_keys,
     reject_unknown_customers,
     split_rejects,
+    validate_inputs,
 )
 
 TODAY = dt.date(2025, 1, 15)
@@ -468,6 +469,70 @@ def test_activities_with_unknown_customer_ids_are_rejected(eng: Engine) -> None:
     (r,) = eng.to_arrow(rejects).to_pylist()
     assert (r["row"], r["column"], r["value"]) == (3, "customer_id", "Z")
     assert r["reason"].startswith("customer_id not found in customers or transactions")
+
+
+def test_activity_types_are_folded_to_one_spelling_by_the_schema(eng: Engine) -> None:
+    assert TABLES["activities"].columns[2].fold  # declared in the data contract
+    types = ["Order Change", "order-change", "ORDER -  change", "visit", "Field Visit"]
+    raw = _raw(eng, {"customer_id": ["A"] * 5, "date": ["2024-01-01"] * 5, "type": types})
+    used, _ = split_rejects(
+        canonicalize(raw, "activities", Settings(), eng, file="a.csv"), "a.csv", "activities"
+    )
+    assert eng.to_arrow(used.order_by(ROW)).column("type").to_pylist() == [
+        "order_change",
+        "order_change",
+        "order_change",
+        "visit",
+        "field_visit",
+    ]
+
+
+def test_tables_declared_known_customers_are_checked_against_master_and_transactions(
+    eng: Engine,
+) -> None:
+    from tierwise.io import RawInput
+
+    declared = {name for name, spec in TABLES.items() if spec.known_customers}
+    assert declared == {"activities", "payments"}
+    tables = {
+        "transactions": {
+            "customer_id": ["T1", "T2"],
+            "date": ["2024-01-01", "2024-01-02"],
+            "revenue": ["10", "20"],
+        },
+        "customers": {"customer_id": ["M1", "T1"], "name": ["m", "t"]},
+        "activities": {
+            "customer_id": ["T2", "M1", "X9", "M1"],
+            "date": ["2024-01-01"] * 4,
+            "type": ["visit", "Phone Call", "visit", "email"],
+        },
+        "payments": {
+            "invoice_id": ["I1", "I2"],
+            "customer_id": ["X8", "T1"],
+            "due_date": ["2024-01-01"] * 2,
+            "amount": ["5", "6"],
+        },
+    }
+    raws, canon = {}, {}
+    for name, cols in tables.items():
+        raws[name] = RawInput(name, f"{name}.csv", _raw(eng, cols))
+        canon[name] = canonicalize(raws[name].table, name, Settings(), eng, file=f"{name}.csv")
+    warnings: list[str] = []
+    checked = validate_inputs(
+        canon, raws, Settings(), eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
+    )
+    assert checked.as_of == dt.date(2024, 1, 2)
+    acts = eng.to_arrow(checked.used["activities"].order_by(ROW))
+    assert acts.column("customer_id").to_pylist() == ["T2", "M1", "M1"]
+    assert acts.column("type").to_pylist() == ["visit", "phone_call", "email"]
+    rej = {(r["table"], r["row"], r["value"]) for r in checked.rejects.to_pylist()}
+    assert rej == {("activities", 4, "X9"), ("payments", 2, "X8")}
+    for name, account in checked.accounts.items():
+        assert account.rows_read == account.rows_used + account.rows_rejected, name
+    assert checked.accounts["activities"].rows_rejected == 1
+    assert any(
+        "1 customer in the transactions is not in the customer master" in w for w in warnings
+    )
 
 
 # -- the analysis date -------------------------------------------------------------------
