@@ -31,12 +31,12 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from .errors import EngineError, SettingsError
+from .errors import EngineError, SettingsError, TierwiseError
 
 if TYPE_CHECKING:
     from .settings.run import RunSettings
 
-__all__ = ["ROW", "CsvScan", "Engine", "exact_sum"]
+__all__ = ["ROW", "CsvScan", "Engine", "exact_sum", "fetch"]
 
 #: Name of the column that carries each input row's number as the user sees it.
 ROW = "_row"
@@ -61,6 +61,21 @@ def exact_sum(x: ir.NumericValue) -> ir.FloatingScalar:
     0.6
     """
     return x.cast(_SUM_TYPE).sum().cast("float64")
+
+
+def fetch(expr: ir.Table, what: str = "table") -> pa.Table:
+    """Execute an expression on the engine that holds its tables and return it as Arrow.
+
+    Every query a stage runs goes through here (or :meth:`Engine.to_arrow`, which is this):
+    a failure of the engine is re-raised as :class:`EngineError` naming ``what`` (the table
+    and the operation), and an error tierwise raised itself passes through unchanged.
+    """
+    try:
+        return expr.to_pyarrow()
+    except TierwiseError:
+        raise
+    except Exception as exc:
+        raise EngineError(f"the engine failed computing {what}: {exc}") from exc
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")
@@ -693,11 +708,8 @@ class Engine:
     # -- executing --------------------------------------------------------------------
 
     def to_arrow(self, expr: ir.Table, what: str = "table") -> pa.Table:
-        """Execute an expression and return the result as an Arrow table."""
-        try:
-            return expr.to_pyarrow()
-        except Exception as exc:
-            raise EngineError(f"the engine failed computing {what}: {exc}") from exc
+        """Execute an expression and return the result as an Arrow table (:func:`fetch`)."""
+        return fetch(expr, what)
 
     def scalar(self, expr: ir.Scalar, what: str = "value") -> Any:
         """Execute a scalar expression and return the Python value."""

@@ -44,7 +44,7 @@ import ibis.expr.datatypes as idt
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from .engine import ROW, Engine
+from .engine import ROW, Engine, fetch
 from .errors import EngineError, InputError, Problems, SettingsError, TierwiseError
 from .io import REJECT_SCHEMA, RawInput
 from .schema import TABLES, Column, TableSpec
@@ -1221,13 +1221,7 @@ def _believe_cancel_prefix(
         negative=(ok & marked & is_return).cast("int64").sum(),
     )
     what = f"the order ids of {file}"
-    if engine is not None:
-        stats = engine.to_arrow(stats_expr, what).to_pylist()[0]
-    else:
-        try:
-            stats = stats_expr.to_pyarrow().to_pylist()[0]
-        except Exception as exc:
-            raise EngineError(f"the engine failed computing {what}: {exc}") from exc
+    stats = fetch(stats_expr, what).to_pylist()[0]
     n_orders, n_marked, n_negative = (
         int(stats[k] or 0) for k in ("with_order", "marked", "negative")
     )

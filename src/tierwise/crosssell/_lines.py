@@ -9,7 +9,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from ..errors import EngineError, InputError, SettingsError
+from ..engine import fetch
+from ..errors import InputError, SettingsError
 
 __all__ = ["Level", "as_date", "basket_lines", "months_before", "run_query"]
 
@@ -103,8 +104,6 @@ def basket_lines(tx: ir.Table, level: Level) -> ir.Table:
 
 
 def run_query(expr: ir.Table, what: str) -> pa.Table:
-    """Execute ``expr`` and return it as Arrow; an engine failure names ``what``."""
-    try:
-        return expr.to_pyarrow()
-    except Exception as exc:
-        raise EngineError(f"the engine failed computing {what}: {exc}") from exc
+    """Execute ``expr`` and return it as Arrow; an engine failure names ``what``
+    (:func:`tierwise.engine.fetch`)."""
+    return fetch(expr, what)

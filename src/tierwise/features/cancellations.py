@@ -47,7 +47,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from ..engine import ROW, Engine, exact_sum
+from ..engine import ROW, Engine, exact_sum, fetch
 from ..settings import FeatureSettings
 
 __all__ = ["PAIRING_COLUMNS", "net_lines", "pair_cancellations"]
@@ -208,7 +208,7 @@ def pair_cancellations(
         cancelled_share=out._share.fill_null(0.0),
         cancel_pairing=ibis.ifelse(cancel, out._ckind.fill_null("unpaired"), ibis.null("string")),
     )
-    return result, _counts(tx, marks, engine)
+    return result, _counts(tx, marks)
 
 
 def _no_marks() -> ir.Table:
@@ -266,12 +266,11 @@ def _marks(tx: ir.Table, cfg: FeatureSettings) -> ir.Table:
     return per_purchase.union(per_cancel)
 
 
-def _counts(tx: ir.Table, marks: ir.Table, engine: Engine | None) -> dict[str, Any]:
+def _counts(tx: ir.Table, marks: ir.Table) -> dict[str, Any]:
     """The pairing counts for the manifest (from the pairs and one scan of is_cancel)."""
 
     def run(expr: ir.Table) -> dict[str, Any]:
-        table = engine.to_arrow(expr, "cancellation pairs") if engine else expr.to_pyarrow()
-        return table.to_pylist()[0]
+        return fetch(expr, "cancellation pairs").to_pylist()[0]
 
     n = run(tx.aggregate(lines=tx.is_cancel.fill_null(False).cast("int64").sum()))["lines"]
     k, share = marks._ckind, marks._share

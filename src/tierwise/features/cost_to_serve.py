@@ -24,7 +24,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from ..errors import EngineError, InputError, SettingsError
+from ..engine import fetch
+from ..errors import InputError, SettingsError
 from ..settings.profitability import ACTIVITY_POOLS, ProfitabilitySettings
 from .basic import exact_sum
 from .cancellations import net_lines
@@ -345,12 +346,7 @@ def customer_aggregates(
     for part in parts:
         keep = [*joined.columns, *(c for c in part.columns if c != "customer_id")]
         joined = joined.left_join(part, "customer_id").select(keep)
-    try:
-        return joined.order_by("customer_id").to_pyarrow()
-    except (InputError, SettingsError):
-        raise
-    except Exception as exc:
-        raise EngineError(f"the engine failed computing customer profitability: {exc}") from exc
+    return fetch(joined.order_by("customer_id"), "customer profitability")
 
 
 def input_totals(
@@ -366,18 +362,16 @@ def input_totals(
     One scan of the transactions (revenue and line count in the period) and one of the
     activities (their costed total).
     """
+    what = "the input totals"
     t = tx.filter(period.contains(tx.date.cast("date")))
-    try:
-        tot = t.aggregate(revenue=exact_sum(t.revenue.cast("float64")), lines=t.count())
-        out: dict[str, Any] = tot.to_pyarrow().to_pylist()[0]
-        if activities is not None:
-            a = activity_costs(activities, period, settings)
-            agg = a.aggregate(activity_cost=exact_sum(a.cost), activities=a.count())
-            out.update(agg.to_pyarrow().to_pylist()[0])
-        if payments is not None:
-            p = _late_days(payments, period, settings)
-            agg = p.aggregate(late_payment_cost=exact_sum(p.financing), invoices=p.count())
-            out.update(agg.to_pyarrow().to_pylist()[0])
-    except Exception as exc:
-        raise EngineError(f"the engine failed computing the input totals: {exc}") from exc
+    tot = t.aggregate(revenue=exact_sum(t.revenue.cast("float64")), lines=t.count())
+    out: dict[str, Any] = fetch(tot, what).to_pylist()[0]
+    if activities is not None:
+        a = activity_costs(activities, period, settings)
+        agg = a.aggregate(activity_cost=exact_sum(a.cost), activities=a.count())
+        out.update(fetch(agg, what).to_pylist()[0])
+    if payments is not None:
+        p = _late_days(payments, period, settings)
+        agg = p.aggregate(late_payment_cost=exact_sum(p.financing), invoices=p.count())
+        out.update(fetch(agg, what).to_pylist()[0])
     return {k: float(v or 0.0) for k, v in out.items()}

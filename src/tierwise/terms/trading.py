@@ -49,8 +49,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..engine import exact_sum
-from ..errors import EngineError
+from ..engine import exact_sum, fetch
 from ..settings.terms import TermsSettings
 from ..validate import count_text
 from ._common import TermsResult, has_values, margin_rates, num, text
@@ -131,10 +130,7 @@ def orders_below(
         n_below=below.cast("int64").sum(),
         revenue_below=exact_sum(ibis.ifelse(below, m.value, 0.0)),
     )
-    try:
-        return agg.order_by("customer_id").to_pyarrow()
-    except Exception as exc:
-        raise EngineError(f"the engine failed counting orders below the minimum: {exc}") from exc
+    return fetch(agg.order_by("customer_id"), "the orders below the minimum order value")
 
 
 def _terms_of(customers: pa.Table, s: TermsSettings, warnings: list[str]) -> np.ndarray:
