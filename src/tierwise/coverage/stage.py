@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from ..engine import ROW
 from ..errors import InputError
+from ..io.columns import num_column, text_column
 from ..segments.classes import money_text
 from ..settings.coverage import CoverageSettings, ResponseParams
 from ..settings.segments import TierProgramme
@@ -80,20 +81,6 @@ class CoverageResult:
 # -- reading the inputs ---------------------------------------------------------------------
 
 
-def _num(t: pa.Table, name: str) -> np.ndarray:
-    if name not in t.column_names:
-        return np.full(t.num_rows, np.nan)
-    col = pc.cast(t.column(name), pa.float64())
-    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
-
-
-def _text(t: pa.Table, name: str) -> np.ndarray:
-    if name not in t.column_names:
-        return np.full(t.num_rows, None, dtype=object)
-    col = pc.cast(t.column(name), pa.string())
-    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
-
-
 def _bool(t: pa.Table, name: str) -> np.ndarray:
     if name not in t.column_names:
         return np.zeros(t.num_rows, dtype=bool)
@@ -124,11 +111,11 @@ def read_team(reps: pa.Table, *, file: str = "reps", roles: Sequence[str] | None
         if ROW in reps.column_names
         else np.arange(1, reps.num_rows + 1)
     )
-    hours = _num(reps, "hours_per_year")
+    hours = num_column(reps, "hours_per_year")
     bad = np.flatnonzero(~(hours > 0))
     if len(bad):
         i = int(bad[0])
-        rep = _text(reps, "rep_id")[i]
+        rep = text_column(reps, "rep_id")[i]
         given = "empty" if np.isnan(hours[i]) else f"{hours[i]:g}"
         more = f"; {len(bad)} reps in all" if len(bad) > 1 else ""
         raise InputError(
@@ -139,7 +126,7 @@ def read_team(reps: pa.Table, *, file: str = "reps", roles: Sequence[str] | None
             hint="give every rep its selling hours a year, above 0, or remove the rep",
         )
     role = np.array(
-        [None if r is None else str(r).strip().lower() for r in _text(reps, "role")], object
+        [None if r is None else str(r).strip().lower() for r in text_column(reps, "role")], object
     )
     if roles is not None:
         known = {str(r).lower() for r in roles}
@@ -147,7 +134,7 @@ def read_team(reps: pa.Table, *, file: str = "reps", roles: Sequence[str] | None
         if len(odd):
             i = int(odd[0])
             raise InputError(
-                f"rep {_text(reps, 'rep_id')[i]} has the role {role[i]!r}, which neither "
+                f"rep {text_column(reps, 'rep_id')[i]} has the role {role[i]!r}, which neither "
                 "visits nor calls in the plan",
                 file=file,
                 row=int(rows[i]),
@@ -155,14 +142,14 @@ def read_team(reps: pa.Table, *, file: str = "reps", roles: Sequence[str] | None
                 hint=f"use one of {', '.join(sorted(known))}, or add the role to "
                 "[coverage] visit_roles or call_roles",
             )
-    region = _text(reps, "region")
+    region = text_column(reps, "region")
     return Team(
-        ids=_text(reps, "rep_id"),
+        ids=text_column(reps, "rep_id"),
         role=role,
         hours=hours,
         region=region,
-        lat=_num(reps, "home_lat"),
-        lon=_num(reps, "home_lon"),
+        lat=num_column(reps, "home_lat"),
+        lon=num_column(reps, "home_lon"),
         rows=rows,
     )
 
@@ -191,9 +178,9 @@ def _assumed_team(current: np.ndarray, role: str) -> Team:
 def _margin_rates(t: pa.Table, s: CoverageSettings) -> tuple[np.ndarray, str]:
     """Each customer's gross margin rate: profit period, else whole history, else the
     base's overall rate, else the setting."""
-    rate = _num(t, "gross_margin_rate_pnl")
-    rate = np.where(np.isfinite(rate), rate, _num(t, "gross_margin_rate"))
-    gm, rev = _num(t, "gross_margin"), _num(t, "revenue")
+    rate = num_column(t, "gross_margin_rate_pnl")
+    rate = np.where(np.isfinite(rate), rate, num_column(t, "gross_margin_rate"))
+    gm, rev = num_column(t, "gross_margin"), num_column(t, "revenue")
     ok = np.isfinite(gm) & (rev > 0)
     if ok.any():
         overall, source = float(gm[ok].sum() / rev[ok].sum()), "overall"
@@ -226,16 +213,16 @@ def _response_table(
         info[c] = {"s0": p.s0, "s1": p.s1, "c": p.c, "d": p.d, "source": src}
     if not (s.estimate_response and panel is not None and panel.num_rows):
         return params, info, notes
-    ids = _text(panel, "customer_id")
+    ids = text_column(panel, "customer_id")
     pcls = np.array([cls_of.get(str(i)) for i in ids], dtype=object)
     pw = np.array([wallet_of.get(str(i), np.nan) for i in ids])
     eff = s.effectiveness
     effort = 2.0 * (
-        _num(panel, "visits") * eff["visit"]
-        + _num(panel, "calls") * eff["call"]
-        + _num(panel, "emails") * eff["email"]
+        num_column(panel, "visits") * eff["visit"]
+        + num_column(panel, "calls") * eff["call"]
+        + num_column(panel, "emails") * eff["email"]
     )
-    revenue = 2.0 * np.maximum(_num(panel, "revenue"), 0.0)
+    revenue = 2.0 * np.maximum(num_column(panel, "revenue"), 0.0)
     cust_code = np.unique(ids.astype(str), return_inverse=True)[1]
     for c in classes:
         m = (pcls == c) & np.isfinite(pw) & (pw > 0)
@@ -447,8 +434,8 @@ def _legacy(
         ok = idx >= 0
         per_year = 12.0 / months
         for arr, name in ((v, "visits"), (c, "calls"), (e, "emails")):
-            arr[ok] = _num(counts, name)[idx[ok]] * per_year
-        vrep[ok] = _text(counts, "visit_rep")[idx[ok]]
+            arr[ok] = num_column(counts, name)[idx[ok]] * per_year
+        vrep[ok] = text_column(counts, "visit_rep")[idx[ok]]
     rep_pos = {str(r): i for i, r in enumerate(team.ids)}
     who = np.where(vrep == None, cust.rep, vrep)  # noqa: E711
     ri = np.array([rep_pos.get(str(r), -1) if r is not None else -1 for r in who], np.int64)
@@ -745,13 +732,13 @@ def _adherence(
     """Per rep and class: the contacts the previous plan asked for over the days since it
     (pro rata of its yearly frequencies) against those recorded, and the customers planned
     but not contacted."""
-    ids = _text(previous, "customer_id")
-    rep = _text(previous, "assigned_rep")
-    cls = _text(previous, "value_class")
+    ids = text_column(previous, "customer_id")
+    rep = text_column(previous, "assigned_rep")
+    cls = text_column(previous, "value_class")
     frac = days / 365.0
-    pv = np.nan_to_num(_num(previous, "visits_per_year")) * frac
-    pcall = np.nan_to_num(_num(previous, "calls_per_year")) * frac
-    pe = np.nan_to_num(_num(previous, "emails_per_year")) * frac
+    pv = np.nan_to_num(num_column(previous, "visits_per_year")) * frac
+    pcall = np.nan_to_num(num_column(previous, "calls_per_year")) * frac
+    pe = np.nan_to_num(num_column(previous, "emails_per_year")) * frac
     at = pc.index_in(
         pa.array(ids.astype(str)), value_set=pc.cast(recorded.column("customer_id"), pa.string())
     )
@@ -760,7 +747,7 @@ def _adherence(
 
     def rec(name: str) -> np.ndarray:
         out = np.zeros(len(ids))
-        out[ok] = _num(recorded, name)[idx[ok]]
+        out[ok] = num_column(recorded, name)[idx[ok]]
         return out
 
     rv, rc, re_ = rec("visits"), rec("calls"), rec("emails")
@@ -855,11 +842,11 @@ def coverage_plan(
     s = settings or CoverageSettings()
     warnings: list[str] = []
     n = customers.num_rows
-    ids = _text(customers, "customer_id")
-    current = _text(customers, "rep_id")
+    ids = text_column(customers, "customer_id")
+    current = text_column(customers, "rep_id")
     prospect = _bool(customers, "is_prospect")
-    value_class = _text(customers, "value_class")
-    tier = _text(customers, "tier")
+    value_class = text_column(customers, "value_class")
+    tier = text_column(customers, "tier")
 
     # 1. team
     if reps is None:
@@ -874,8 +861,8 @@ def coverage_plan(
         team = read_team(reps, file=reps_file, roles=[*s.visit_roles, *s.call_roles])
 
     # 2. customers and response
-    wallet = _num(customers, "wallet")
-    rev12 = _num(customers, "revenue_12m")
+    wallet = num_column(customers, "wallet")
+    rev12 = num_column(customers, "revenue_12m")
     no_wallet = ~np.isfinite(wallet)
     wallet = np.where(no_wallet, np.nan_to_num(rev12), wallet)
     if (no_wallet & ~prospect).any() and "wallet" in customers.column_names:
@@ -883,7 +870,7 @@ def coverage_plan(
             f"{int((no_wallet & ~prospect).sum())} customers without a wallet: their last "
             "12 months' revenue stands for it; the potential stage's settings give wallets"
         )
-    look = _num(customers, "lookalike_score")
+    look = num_column(customers, "lookalike_score")
     look = np.clip(np.where(np.isfinite(look), look, 1.0), 0.0, 1.0)
     w_eff = np.maximum(np.where(prospect, wallet * look, wallet), 0.0)
     margin, msource = _margin_rates(customers, s)
@@ -915,17 +902,17 @@ def coverage_plan(
     # a customer that may have stopped buying earns its response only while it buys: the
     # wallet counts at the lifetime stage's p_alive (the history's fit above reads the
     # whole wallet, as the half-years it fits were bought while the customer was active)
-    p_alive = _num(customers, "p_alive")
+    p_alive = num_column(customers, "p_alive")
     has_p = ~prospect & np.isfinite(p_alive)
     w_plan = np.where(has_p, w_eff * np.clip(np.nan_to_num(p_alive), 0.0, 1.0), w_eff)
     cust = CustomerFrame(
         ids=ids,
         value_class=value_class,
         tier=tier,
-        region=_text(customers, "region"),
+        region=text_column(customers, "region"),
         rep=current,
-        lat=_num(customers, "lat"),
-        lon=_num(customers, "lon"),
+        lat=num_column(customers, "lat"),
+        lon=num_column(customers, "lon"),
         wallet=w_plan,
         margin_rate=margin,
         is_prospect=prospect,
@@ -936,7 +923,7 @@ def coverage_plan(
     )
 
     # 3. menu and plan; customers of a released status (lapsed) are not held to their band
-    status = _text(customers, "status")
+    status = text_column(customers, "status")
     # prospects compete for the hours on their expected value: no tier minimum forces a
     # visit to a prospect that does not pay for it
     released = prospect | np.isin(
@@ -1047,7 +1034,7 @@ def coverage_plan(
         [build.visits[ch], build.calls[ch], build.emails[ch]],
         default=0.0,
     )
-    headroom = _num(customers, "headroom")
+    headroom = num_column(customers, "headroom")
     headroom = np.where(
         np.isfinite(headroom), headroom, np.maximum(wallet - np.nan_to_num(rev12), 0)
     )

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError
+from ..io.columns import text_column
 
 __all__ = ["Review", "annualise", "compare_runs", "figure"]
 
@@ -158,7 +159,7 @@ def compare_runs(
     dp = potential_level(np.nan_to_num(potential_now)) - potential_level(np.nan_to_num(pot_then))
     dv = np.where(np.isnan(v_then), 0, dv)
     dp = np.where(np.isnan(pot_then), 0, dp)
-    status_then = _text(previous, "status")[p] if n_prev else np.full(len(now), None)
+    status_then = text_column(previous, "status")[p] if n_prev else np.full(len(now), None)
     thin_then = np.isin(status_then.astype(str), list(thin_statuses))
     if "is_prospect" in previous.column_names:
         thin_then |= np.asarray(
@@ -262,9 +263,3 @@ def annualise(up: float, kept: float, capture: float, years: float) -> tuple[flo
     up_y = 1.0 - (1.0 - up) ** (1.0 / years)
     kept_y = kept ** (1.0 / years)
     return up_y, kept_y, capture / years
-
-
-def _text(table: pa.Table, name: str) -> np.ndarray:
-    if name not in table.column_names:
-        return np.full(table.num_rows, None, dtype=object)
-    return np.asarray(pc.cast(table.column(name), pa.string()).to_pylist(), dtype=object)

@@ -8,6 +8,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ..io.columns import num_column as num
+from ..io.columns import text_column
+
 __all__ = ["TermsResult", "margin_rates", "num", "segment_of", "text"]
 
 
@@ -34,26 +37,9 @@ class TermsResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def num(t: pa.Table, *names: str) -> np.ndarray:
-    """The first of ``names`` the table has, as float64 (NaN where empty); all NaN if none.
-
-    Examples
-    --------
-    >>> num(pa.table({"b": [1, None]}), "a", "b").tolist()
-    [1.0, nan]
-    """
-    for name in names:
-        if name in t.column_names:
-            col = t.column(name).cast(pa.float64())
-            return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
-    return np.full(t.num_rows, np.nan)
-
-
 def text(t: pa.Table, name: str) -> np.ndarray | None:
     """A column as an object array of str (None where empty), or None when absent."""
-    if name not in t.column_names:
-        return None
-    return np.asarray(t.column(name).cast(pa.string()).to_numpy(zero_copy_only=False), object)
+    return text_column(t, name) if name in t.column_names else None
 
 
 def has_values(t: pa.Table, name: str) -> bool:
