@@ -299,7 +299,7 @@ def main() -> None:
     if "tierwise" in results and "sql" in results:
         print(
             f"tierwise / hand-written SQL: {ratio('tierwise', 'sql', 'seconds'):.2f}x wall, "
-            f"{ratio('tierwise', 'sql', 'cpu_seconds'):.2f}x CPU (target <= 1.3x)"
+            f"{ratio('tierwise', 'sql', 'cpu_seconds'):.2f}x CPU (target <= 1.5x)"
         )
     if "tierwise_features" in results and "sql" in results:
         print(
@@ -312,6 +312,15 @@ def main() -> None:
             "pandas / tierwise features alone: "
             f"{ratio('pandas', 'tierwise_features', 'seconds'):.2f}x wall, "
             f"{ratio('pandas', 'tierwise_features', 'cpu_seconds'):.2f}x CPU"
+        )
+    if "tierwise" in results and "sql" in results:
+        figure(
+            "load, validate and aggregate (every row checked and accounted) vs one SQL query",
+            results["tierwise"]["seconds"],
+            results["sql"]["seconds"],
+            "hand-written DuckDB SQL",
+            note=f"{args.lines:,} lines; target <= 1.5x; CPU "
+            f"{ratio('tierwise', 'sql', 'cpu_seconds'):.2f}x",
         )
     if "tierwise_features" in results and "sql" in results:
         figure(
