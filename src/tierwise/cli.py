@@ -225,7 +225,9 @@ def _summary(result: Any, title: str) -> None:
     line = f"customers: {customers.num_rows - n_prospects:,}"
     if n_prospects:
         line += f"    prospects: {n_prospects:,}"
-    console.print(f"{line}    revenue: {revenue:,.0f}    analysis date: {m['as_of']}")
+    console.print(
+        f"{line}    revenue: {revenue:,.0f}    analysis date: {m['as_of']}", soft_wrap=True
+    )
     for stage in ("accounts", "coverage"):
         headline = (m.get(stage) or {}).get("headline")
         if headline:
