@@ -268,6 +268,10 @@ def _trim(text: ir.StringValue) -> ir.StringValue:
 _SPACES = " \u00a0\u202f"
 #: characters that mean a currency, dropped wherever they are
 _CURRENCY = "€$£¥"
+#: ISO 4217 codes of the commonest invoicing currencies, before or after the number
+_CODES = "EUR|USD|GBP|CHF|SEK|NOK|DKK|PLN|CZK|HUF|RON|JPY|CNY|CAD|AUD|NZD|INR|ZAR|BRL|MXN"
+#: what is dropped from number text: currency signs anywhere, a currency code at either end
+_NOT_NUMBER = f"[{_CURRENCY}]|^(?i:{_CODES})[\\s{_SPACES}]*|[\\s{_SPACES}]*(?i:{_CODES})$"
 
 
 def _group_pattern(seps: str) -> str:
@@ -295,10 +299,20 @@ def _thousands_chars(decimal: str, setting: str | None) -> str:
 
 
 def _clean_number_text(text: ir.StringValue) -> ir.StringValue:
-    """Number text without currency signs and without spaces at either end."""
-    no_currency = text.re_replace(f"[{_CURRENCY}]", "")
+    """Number text without currency signs or codes and without spaces at either end, a
+    negative written as accountants and ERPs do in the usual form.
+
+    ``(120.00)`` (accounting) and ``120.00-`` (SAP and other ERPs: a trailing minus) read as
+    ``-120.00``; ``EUR 1,234.50`` and ``1.234,50 €`` as their number.
+    """
+    no_currency = text.re_replace(_NOT_NUMBER, "")
     edge = f"[\\s{_SPACES}]"
-    return no_currency.re_replace(f"^{edge}+|{edge}+$", "")
+    clean = no_currency.re_replace(f"^{edge}+|{edge}+$", "")
+    # the cheap suffix tests first: most values end in a digit and skip the regexes
+    paren = clean.startswith("(") & clean.endswith(")")
+    clean = ibis.ifelse(paren, "-" + clean.re_replace(f"^\\({edge}*|{edge}*\\)$", ""), clean)
+    trailing = clean.endswith("-") & ~clean.startswith("-") & ~clean.startswith("+")
+    return ibis.ifelse(trailing, "-" + clean.re_replace(f"{edge}*-$", ""), clean)
 
 
 def _number_under(

@@ -329,17 +329,18 @@ CASES = [
             "transactions": (
                 "tx.csv",
                 H + 'A,2024-01-02,abc\nB,2024-01-02,12\nC,2024-01-02,"12,50"\n'
-                'D,2024-01-02,12.50 EUR\nE,2024-01-02,"1,234.50"\n',
+                'D,2024-01-02,12.50 EUR\nE,2024-01-02,"1,234.50"\nF,2024-01-02,12.50 pcs\n',
             )
         },
-        rows={"transactions": 5},
+        rows={"transactions": 6},
         rejects=(
             ("transactions", 2, "revenue", "revenue is not a number"),
             # the column reads with "." (1,234.50): 12,50 is rejected, never read as 1250
             ("transactions", 4, "revenue", 'not a number with "." as decimal separator'),
-            ("transactions", 5, "revenue", "revenue is not a number"),
+            # a currency code is dropped as a currency sign is; any other word is not
+            ("transactions", 7, "revenue", "revenue is not a number"),
         ),
-        check=_check_revenue({"B": 12.0, "E": 1234.5}),
+        check=_check_revenue({"B": 12.0, "D": 12.5, "E": 1234.5}),
     ),
     Case(
         "mixed_date_formats",

@@ -121,6 +121,20 @@ def test_numbers_with_thousands_separators_and_currency_signs(eng: Engine) -> No
     assert [r["revenue"] for r in used] == [1234.5, 1234567.0, 12345.0, 99.5, -3.25, 7.0]
 
 
+def test_negatives_as_accountants_and_erps_write_them_and_currency_codes(eng: Engine) -> None:
+    # (120.00): an accounting export's credit note; 75.5-: SAP's trailing minus
+    revenue = ["(120.00)", "( 1,250.00 )", "75.5-", "EUR 1,234.50", "99.00 usd", "$ (5.00)"]
+    revenue += ["-3", "12-34", "(7", "-"]
+    used, rej = _validate(eng, _tx_cols(len(revenue), revenue=revenue))
+    assert [r["revenue"] for r in used] == [-120.0, -1250.0, -75.5, 1234.5, 99.0, -5.0, -3.0]
+    # not numbers however read: a date-like 12-34, an unclosed bracket, a lone dash
+    assert rej == {r: ("revenue", "revenue is not a number") for r in (9, 10, 11)}
+    # with comma decimals (a German export): 1.234,50- and (120,00) €
+    s = Settings().with_updates(transactions={"decimal": ","})
+    used, rej = _validate(eng, _tx_cols(2, revenue=["1.234,50-", "(120,00) €"]), settings=s)
+    assert rej == {} and [r["revenue"] for r in used] == [-1234.5, -120.0]
+
+
 def test_comma_decimals_when_set_or_for_semicolon_files(eng: Engine) -> None:
     revenue = ["1.234,50", "3,5", "-0,25", "1.234.567"]
     expected = [1234.5, 3.5, -0.25, 1234567.0]
