@@ -10,7 +10,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from tierwise.errors import ModelError
 from tierwise.segments import CUSTOMER_COLUMNS, segment_customers
 from tierwise.settings.segments import SegmentSettings
 
@@ -167,10 +166,56 @@ def test_no_sales_in_the_period_is_a_value_of_zero_not_a_gap() -> None:
     assert not any("value_axis" in w for w in r.warnings)
 
 
-def test_stage_needs_the_potential_column() -> None:
-    t = _base().drop(["headroom", "wallet"])
-    with pytest.raises(ModelError, match="'headroom'"):
-        segment_customers(t, SegmentSettings(**QUICK), seed=1)
+def test_without_a_potential_figure_the_classes_are_a_value_only_abc() -> None:
+    # an invoice-only export: no firmographics, so the potential stage did not run
+    base = _base().drop(["headroom", "wallet"])
+    prospect = pa.table(
+        {
+            "customer_id": ["P1"],
+            "net_profit": pa.array([None], pa.float64()),
+            "revenue_12m": pa.array([None], pa.float64()),
+            "status": ["prospect"],
+            "tenure_days": pa.array([None], pa.float64()),
+            "current_channel": ["field"],
+        }
+    )
+    t = pa.concat_tables([base, prospect])
+    s = SegmentSettings(method="quantiles", quantiles=[0.5, 0.8], **QUICK)
+    r = segment_customers(t, s, seed=1)
+    # value cuts 600 and 900 as in the grid test: low → C, medium → B, high → A; the
+    # prospect (no value, no potential) → D
+    assert _classes(r) == ["C"] * 5 + ["B"] * 3 + ["A"] * 2 + ["D"]
+    assert any("no headroom figure" in w and "[segments] value_only" in w for w in r.warnings)
+    assert r.manifest["axes"]["potential"] is None
+    reason = r.customers.column("class_reason").to_pylist()
+    assert reason[9] == (
+        "A: top 10% of net profit (€1k, above the A cut of €900), potential not estimated "
+        "→ gold: protect and grow"
+    )
+    assert reason[10].startswith("D: no purchases yet, too little history for a value")
+    # value_only names the classes by value level
+    s2 = SegmentSettings(
+        method="quantiles", quantiles=[0.5, 0.8], value_only=["A", "C", "D"], **QUICK
+    )
+    assert _classes(segment_customers(t, s2, seed=1)) == ["D"] * 5 + ["C"] * 3 + ["A"] * 2 + ["D"]
+    with pytest.raises(ValueError, match="value_only: give one class per value level"):
+        SegmentSettings(value_only=["A", "B"])
+
+
+def test_without_costs_the_value_axis_falls_back_to_revenue_and_says_so() -> None:
+    t = _base().drop(["net_profit"])
+    revenue = np.arange(1, 11) * 1000.0
+    t = t.set_column(t.column_names.index("revenue_12m"), "revenue_12m", pa.array(revenue))
+    s = SegmentSettings(method="quantiles", quantiles=[0.5, 0.8], **QUICK)
+    r = segment_customers(t, s, seed=1)
+    assert any(
+        "no customer has a net profit figure" in w and "classes are on revenue_12m" in w
+        for w in r.warnings
+    )
+    assert r.manifest["axes"]["value"] == "revenue_12m"
+    # the same cut points on revenue as on the profit of the grid test, so the same classes
+    assert _classes(r) == ["B", "D", "D", "D", "D", "B", "C", "C", "A", "A"]
+    assert r.customers.column("class_reason")[9].as_py().startswith("A: top 10% of revenue")
 
 
 def _two_groups(n: int = 160) -> pa.Table:

@@ -15,8 +15,8 @@ class never falls as value rises.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +30,7 @@ __all__ = ["RULE_GRID", "RULE_HARD", "RULE_POTENTIAL", "ClassRule", "money_text"
 RULE_GRID, RULE_HARD, RULE_POTENTIAL = 0, 1, 2
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ClassRule:
     """The classing table of one run.
 
@@ -56,6 +56,9 @@ class ClassRule:
     hard_class: int
     hard_ease: float
     ease_cuts: tuple[float, ...]
+    #: a thin customer at the lowest value level takes its potential-only class even when
+    #: the grid's is better (the value-only rule: with no potential, no value says nothing)
+    thin_lowest_alone: bool = False
 
     @classmethod
     def from_settings(cls, s: SegmentSettings) -> ClassRule:
@@ -85,6 +88,31 @@ class ClassRule:
             hard_class=hard,
             hard_ease=s.hard_to_serve_ease,
             ease_cuts=tuple(s.ease_cuts),
+        )
+
+    def value_only(self, s: SegmentSettings) -> ClassRule:
+        """The rule when no potential figure exists: ``value_only`` (else the first
+        classes) by value level, one potential level whose potential-only class is the
+        last; the ease grid of "profit_ease" is kept.
+
+        Examples
+        --------
+        >>> r = ClassRule.from_settings(SegmentSettings()).value_only(SegmentSettings())
+        >>> r.grid.tolist(), r.potential_only.tolist()
+        ([[2], [1], [0]], [3])
+        """
+        code = {c: i for i, c in enumerate(self.names)}
+        grid = self.grid
+        if self.scheme == "value_potential":
+            worst = len(self.names) - 1
+            by_value = s.value_only or [self.names[min(i, worst)] for i in range(self.value_levels)]
+            grid = np.array([[code[c]] for c in by_value], dtype=np.int8)[::-1]
+        worst_only = np.array([len(self.names) - 1], dtype=np.int8)
+        return dataclasses.replace(
+            self,
+            grid=np.ascontiguousarray(grid),
+            potential_only=worst_only,
+            thin_lowest_alone=True,
         )
 
     @property
@@ -145,6 +173,8 @@ class ClassRule:
             rule[hard] = RULE_HARD
         by_potential = self.potential_only[potential_level]
         alone = thin & (by_potential <= grid_codes)
+        if self.thin_lowest_alone:
+            alone |= thin & (value_level == 0)
         codes = np.where(alone, by_potential, codes)
         rule[alone] = RULE_POTENTIAL
         return codes.astype(np.int8), rule

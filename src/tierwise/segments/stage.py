@@ -60,7 +60,14 @@ __all__ = ["CUSTOMER_COLUMNS", "SegmentsResult", "segment_customers"]
 #: Customer columns the stage owns (the review adds previous_class and class_change).
 CUSTOMER_COLUMNS = ("value_class", "value_class_computed", "tier", "niche", "class_reason")
 
-VALUE_LABELS = {"net_profit": "net profit", "clv": "CLV", "gross_margin": "gross margin"}
+VALUE_LABELS = {
+    "net_profit": "net profit",
+    "clv": "CLV",
+    "gross_margin": "gross margin",
+    "revenue_12m": "revenue",
+}
+#: the value axes tried, in order, when the one set has no figure for any customer
+_VALUE_FALLBACK = ("net_profit", "gross_margin", "revenue_12m")
 
 
 @dataclass
@@ -277,6 +284,23 @@ def segment_customers(
     if "tenure_days" in customers.column_names:
         thin |= np.isnan(tenure) | (tenure < s.min_history_days)
     est = ~thin
+    if est.any() and np.isnan(figure(customers, s.value_axis)[est]).all():
+        # no cost in the data gives no profit: class on the next figure that exists, and say so
+        other = next(
+            (
+                a
+                for a in _VALUE_FALLBACK
+                if a != s.value_axis and not np.isnan(figure(customers, a)[est]).all()
+            ),
+            None,
+        )
+        if other is not None:
+            warnings.append(
+                f"no customer has a {VALUE_LABELS[s.value_axis]} figure ({s.value_axis}; "
+                "profit needs the cost of the goods: map cost in [transactions.columns]), so "
+                f"classes are on {other} instead; set [segments] value_axis to choose"
+            )
+            s = s.model_copy(update={"value_axis": other})
     if s.value_axis not in customers.column_names and est.any():
         raise ModelError(
             f"segments need the {s.value_axis!r} column (value_axis) from an earlier stage; "
@@ -289,11 +313,25 @@ def segment_customers(
             figure(customers, "wallet") - np.nan_to_num(figure(customers, "revenue_12m")), 0
         )
         potential = np.where(np.isnan(potential), room, potential)
-    if np.isnan(potential).all():
-        raise ModelError(
-            f"segments need the {s.potential_axis!r} column (potential_axis) from the "
-            "potential stage"
+    # without a potential figure (no potential stage: no firmographics) the classes are a
+    # value-only ABC, said as a warning
+    value_only = bool(np.isnan(potential).all())
+    if value_only:
+        rule = rule.value_only(s)
+        how = (
+            f"classes are from {s.value_axis} alone: "
+            + ", ".join(rule.names[c] for c in rule.grid[::-1, 0])
+            + " from high to low value"
+            if s.scheme == "value_potential"
+            else "customers with too little history cannot be classed on potential"
         )
+        warnings.append(
+            f"no {s.potential_axis} figure (the potential stage did not run), so {how}, "
+            f"{rule.names[-1]} for too little history; give the customers' firmographics "
+            "(industry, employees, annual_revenue, region in [customers.columns]) to class on "
+            "potential too, or set [segments] value_only"
+        )
+        potential = np.zeros(n)
     value_raw = figure(customers, s.value_axis)
     # no figure because nothing was bought in the period is a value of 0, not a gap
     no_sales = figure(customers, "revenue_12m") == 0
@@ -426,8 +464,9 @@ def segment_customers(
 
     # -- 6. reasons (computed) ----------------------------------------------------------
     reason_body = _reason_bodies(
-        customers, s, rule, rule_code, value, potential, thin, ease_level, ease, vcut, pcut
-    )
+        customers, s, rule, rule_code, value, potential, thin, ease_level, ease, vcut, pcut,
+        value_only=value_only,
+    )  # fmt: skip
 
     # -- 7. overrides -------------------------------------------------------------------
     final = computed.astype(np.int64).copy()
@@ -644,7 +683,7 @@ def segment_customers(
         "method": s.method,
         "axes": {
             "value": s.value_axis,
-            "potential": s.potential_axis,
+            "potential": None if value_only else s.potential_axis,
             **({"ease": "ease_score"} if s.scheme == "profit_ease" else {}),
         },
         "cut_points": {
@@ -793,8 +832,13 @@ def _reason_bodies(
     ease: np.ndarray,
     vcut: CutPoints,
     pcut: CutPoints,
+    *,
+    value_only: bool = False,
 ) -> pa.Array:
     """The middle of each class_reason (between "X: " and " → tier: action").
+
+    ``value_only``: the run has no potential figure, which the reason then says instead of
+    a potential.
 
     Ranks ("top 12%", "bottom 30%") are among the customers each axis's cut points were
     found on (established, with a positive figure), and the cut that decided the level is
@@ -892,6 +936,9 @@ def _reason_bodies(
             join_text(thin_part, " in a ", money_text(wallet, sym), " wallet"),
             thin_part,
         )
+    if value_only:
+        pot_part = pa.array(["potential not estimated"] * len(value), pa.string())
+        thin_part = join_text(why, ", too little history for a value; potential not estimated")
     second = pot_part if s.scheme == "value_potential" else ease_part
     grid_part = join_text(value_part, ", ", second)
     # a thin customer whose value lifts it above its potential-only class says both

@@ -99,10 +99,13 @@ class SegmentSettings(Section):
     ``grid``) or "profit_ease" (the French ABCD: net profitability × ease of doing
     business through ``ease_grid``). Default "value_potential"."""
 
-    value_axis: Literal["net_profit", "clv", "gross_margin"] = "net_profit"
+    value_axis: Literal["net_profit", "clv", "gross_margin", "revenue_12m"] = "net_profit"
     """Current value: "net_profit" (after cost-to-serve, over the profit period), "clv"
-    (the lifetime stage's customer lifetime value) or "gross_margin" (whole history);
-    currency units. Default "net_profit"."""
+    (the lifetime stage's customer lifetime value), "gross_margin" (whole history) or
+    "revenue_12m" (sales of the last 12 months: a classic ABC); currency units. When no
+    customer has the figure set (no costs in the data give no profit), the first of
+    net_profit, gross_margin, revenue_12m that exists is used, with a warning. Default
+    "net_profit"."""
 
     potential_axis: Literal["wallet", "headroom"] = "headroom"
     """Potential: "wallet" (what the customer could spend with us in a year) or "headroom"
@@ -147,6 +150,13 @@ class SegmentSettings(Section):
     potential_only: list[str] = Field(default_factory=lambda: ["B", "C", "D"])
     """Class of a customer with too little history for a value, by potential level (high to
     low; as many as the grid's columns). Default ["B", "C", "D"]."""
+
+    value_only: list[str] | None = None
+    """Classes by value level (high to low; as many as the grid's rows) when the run has no
+    potential figure (the potential stage did not run, for want of firmographics): a
+    value-only ABC; customers with too little history for a value get the last class of
+    ``classes``, and unprofitable hard-to-serve ones ``hard_to_serve_class`` as always.
+    Default none: the first classes (A, B, C with the default grid)."""
 
     min_history_days: int = Field(default=180, ge=0)
     """A customer whose first purchase is fewer than this many days before the analysis date
@@ -332,6 +342,10 @@ class SegmentSettings(Section):
                             "best first"
                         )
         check("potential_only", self.potential_only)
+        if self.value_only is not None:
+            check("value_only", self.value_only)
+            if len(self.value_only) != len(self.grid):
+                raise ValueError(f"value_only: give one class per value level ({len(self.grid)})")
         if len(self.potential_only) != len(self.grid[0]):
             raise ValueError(
                 f"potential_only: give one class per potential level ({len(self.grid[0])})"
