@@ -201,3 +201,13 @@ def test_rejects_negative_capacity():
     cap[0] = -1.0
     with pytest.raises(InfeasiblePlanError, match=r"resource 0: capacity -1\.0 h"):
         allocate(menu, cap)
+
+
+def test_with_no_capacity_limit_every_customer_takes_its_best_option():
+    """No reps file: no resource has an hours limit, so the plan is each customer's best."""
+    value = np.array([0.0, 40.0, 70.0, 0.0, 50.0, 45.0])
+    hours = np.array([0.0, 4.0, 8.0, 0.0, 5.0, 9.0])
+    menu = Menu(np.array([0, 0, 0, 1, 1, 1]), value, hours, np.full(6, -1), 2)
+    plan = allocate(menu, np.zeros(0))
+    assert plan.choice.tolist() == [2, 4]
+    assert plan.objective == pytest.approx(120.0) and plan.upper_bound == pytest.approx(120.0)

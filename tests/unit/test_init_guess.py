@@ -597,6 +597,28 @@ def test_excel_and_parquet_are_sampled_and_guessed(tmp_path: Path) -> None:
     }
 
 
+def test_an_erp_report_with_a_title_row_is_sampled_below_it_and_guessed(tmp_path: Path) -> None:
+    import openpyxl
+
+    path = tmp_path / "item_ledger.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Item Ledger Entries - CRONUS"])
+    ws.append([])
+    ws.append(["Customer No.", "Posting Date", "Amount (LCY)", "Cost Amount (Actual)"])
+    for i in range(12):
+        ws.append([f"{10000 + i % 4}", dt.datetime(2024, 1, 2 + i), 100.5 + i, 60.25 + i])
+    wb.save(path)
+    g = guess_table("transactions", read_sample(path))
+    # the currency (LCY) and the booking word (Actual) qualify a money column
+    assert g.mapping() == {
+        "customer_id": "Customer No.",
+        "date": "Posting Date",
+        "revenue": "Amount (LCY)",
+        "cost": "Cost Amount (Actual)",
+    }
+
+
 def test_a_duckdb_file_with_one_table_is_read_from_it(tmp_path: Path) -> None:
     import duckdb
 

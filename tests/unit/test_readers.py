@@ -795,3 +795,40 @@ def test_validation_gives_the_same_canonical_table_on_spark(tmp_path, engine, sp
     on_duckdb = canonical(engine)
     assert canonical(spark_engine) == on_duckdb
     assert [r.get("revenue") for r in on_duckdb[:2]] == [7.125, -12.5]
+
+
+def _titled_workbook(path):
+    """An ERP report: a title and an empty row above the column names (Business Central)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Item Ledger Entries - CRONUS"])
+    ws.append([])
+    ws.append(["Customer No.", "Posting Date", "Amount (LCY)"])
+    ws.append(["10000", dt.datetime(2024, 1, 2), 10.5])
+    ws.append(["20000", dt.datetime(2024, 1, 3), 7])
+    wb.save(path)
+    return path
+
+
+def test_excel_rows_above_the_column_names_are_found_and_said(tmp_path, engine):
+    path = _titled_workbook(tmp_path / "tx.xlsx")
+    raw = read_input("transactions", path, TableInput(), engine)
+    assert raw.source_columns == ["Customer No.", "Posting Date", "Amount (LCY)"]
+    got = _rows(raw, engine)
+    assert [r["_row"] for r in got] == [4, 5]  # the sheet's own row numbers
+    assert [r["Customer No."] for r in got] == ["10000", "20000"]
+    (warning,) = raw.warnings
+    assert "column names are in row 3" in warning and "Item Ledger Entries" in warning
+    assert "[transactions] header_row" in warning
+    # the setting wins over the search; outside the sheet it is an error naming the setting
+    raw = read_input("transactions", path, TableInput(header_row=4), engine)
+    assert raw.source_columns[0] == "10000" and raw.warnings == []
+    assert [r["_row"] for r in _rows(raw, engine)] == [5]
+    with pytest.raises(InputError, match="header_row 9 is outside the sheet's rows"):
+        read_input("transactions", path, TableInput(header_row=9), engine)
+    # a sheet whose first row holds the names is read as before, with nothing said
+    plain = _workbook(tmp_path / "plain.xlsx")
+    raw = read_input("transactions", plain, TableInput(sheet="Invoices"), engine)
+    assert raw.warnings == [] and raw.source_columns[0] == "customer_id"

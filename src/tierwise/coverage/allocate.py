@@ -561,7 +561,9 @@ def _fill(env: _Envelope, pts: I64, cap: F64, max_rounds: int = 400) -> tuple[I6
         same = env.group[p] == env.group[cur]
         use = np.where(same, env.h[p] - env.h[cur], env.h[p])
         r = env.res[p]
-        fits = (r < 0) | (use <= np.maximum(slack[np.maximum(r, 0)], 0.0) + 1e-9)
+        # a point on no resource (r < 0) always fits; with no resource at all slack is empty
+        room = np.r_[np.maximum(slack, 0.0), np.inf][np.where(r < 0, n_res, r)]
+        fits = use <= room + 1e-9
         good = (gain > 1e-9 * (1.0 + np.abs(env.v[cur]))) & fits
         if not good.any():
             break

@@ -1194,9 +1194,33 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
     while width > 0 and all(len(r) < width or r[width - 1] in (None, "") for r in rows):
         width -= 1
     rows = [tuple(r[:width]) + (None,) * (width - len(r)) for r in rows]
-    names = _check_header(shown, [_cell_text(c).strip() for c in rows[0]])
-    data = rows[1:]
-    numbers = np.arange(first + 1, first + 1 + len(data), dtype=np.int64)
+    warnings: list[str] = []
+    if ti.header_row is not None:
+        head = ti.header_row - first
+        if not 0 <= head < len(rows):
+            raise InputError(
+                f"header_row {ti.header_row} is outside the sheet's rows "
+                f"({first} to {first + len(rows) - 1})",
+                file=shown,
+                hint=f"set [{name}] header_row to the row holding the column names",
+            )
+    else:
+        head = _header_index(rows, width)
+        if head:
+            above = ", ".join(
+                repr(t)
+                for t in (" ".join(_cell_text(c) for c in r if c).strip() for r in rows[:head])
+                if t
+            )
+            warnings.append(
+                f"{shown}: the column names are in row {first + head}; "
+                f"{_count(head, 'row')} above them (a title: {above or 'empty'}) "
+                f"{'was' if head == 1 else 'were'} not read; set [{name}] header_row if "
+                "another row holds them"
+            )
+    names = _check_header(shown, [_cell_text(c).strip() for c in rows[head]])
+    data = rows[head + 1 :]
+    numbers = np.arange(first + head + 1, first + head + 1 + len(data), dtype=np.int64)
     bad_rows: list[tuple[int, str | None, str, str]] = []
     keep = np.ones(len(data), dtype=bool)
     if data and _has_formulas(path):
@@ -1219,8 +1243,29 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
     table = pa.table({**columns, ROW: pa.array(numbers[keep], pa.int64())})
     t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"))
     return RawInput(
-        name, shown, t, malformed=_malformed(shown, name, bad_rows), source_columns=names
+        name,
+        shown,
+        t,
+        malformed=_malformed(shown, name, bad_rows),
+        source_columns=names,
+        warnings=warnings,
     )
+
+
+#: how far down a sheet the column names are looked for
+_HEADER_SEARCH_ROWS = 30
+
+
+def _header_index(rows: list[tuple[Any, ...]], width: int) -> int:
+    """The index of the row holding the column names: the first of the first rows whose
+    filled cells are all text (no number, date or flag) and fill at least half the width;
+    0 when none does (the first row is the header, as without the search)."""
+    need = max(2, (width + 1) // 2) if width > 1 else 1
+    for i, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):
+        filled = [c for c in row if c is not None and str(c).strip() != ""]
+        if len(filled) >= need and all(isinstance(c, str) for c in filled):
+            return i
+    return 0
 
 
 def _formulas_without_values(

@@ -185,7 +185,23 @@ def _parquet_sample(path: str, rows: int) -> Sample:
 def _excel_sample(path: str, ti: TableInput, rows: int) -> Sample:
     import pandas as pd
 
+    from .readers import _HEADER_SEARCH_ROWS, _header_index
+
     try:
+        # the row holding the column names, found on the cells' own types as the reader does
+        head = 0
+        if ti.header_row is not None:
+            head = ti.header_row - 1
+        else:
+            typed = pd.read_excel(
+                path,
+                sheet_name=ti.sheet or 0,
+                header=None,
+                engine="openpyxl",
+                nrows=_HEADER_SEARCH_ROWS,
+            )
+            cells = [tuple(None if pd.isna(v) else v for v in r) for r in typed.itertuples(False)]
+            head = _header_index(cells, typed.shape[1])
         # as the reader reads it: every cell as text, the header row kept as data
         frame = pd.read_excel(
             path,
@@ -194,6 +210,7 @@ def _excel_sample(path: str, ti: TableInput, rows: int) -> Sample:
             dtype=str,
             engine="openpyxl",
             keep_default_na=False,
+            skiprows=head,
             nrows=rows + 1,
         )
     except Exception as exc:

@@ -106,6 +106,9 @@ def _spec(alts: dict[str, float], quals: str = "", vetoes: str = "") -> _Spec:
 
 #: a sum of money is not a percentage, a margin, a tax, nor a number identifying something
 _MONEY_VETO = "PERCENT MARGIN TAX INCLTAX ID"
+#: words that qualify any money column: its currency (Amount (LCY)) or that it is booked
+#: (Cost Amount (Actual))
+_MONEY_QUALS = "CURRENCY ACTUAL"
 _DATE_QUALS = "INVOICE ORDER DOCUMENT SALES POSTING TRANSACTION"
 #: billing, shipping or the customer's own address
 _ADDRESS_QUALS = "CUSTOMER INVOICE SHIPPING"
@@ -117,7 +120,7 @@ _SPECS: dict[str, _Spec] = {
     "date": _spec({"DATE": 1.0, "CREATED": 0.7}, _DATE_QUALS),
     "revenue": _spec(
         {"SALES": 0.95, "AMOUNT": 0.9},
-        "SALES AMOUNT NET LINE INVOICE ORDER",
+        f"SALES AMOUNT NET LINE INVOICE ORDER {_MONEY_QUALS}",
         f"{_MONEY_VETO} GROSS LIST",
     ),
     "order_id": _spec(
@@ -135,15 +138,21 @@ _SPECS: dict[str, _Spec] = {
     "product_id": _spec({"PRODUCT ID": 1.0, "PRODUCT": 0.9}, "LINE", "DESCRIPTION"),
     "product_category": _spec({"CATEGORY": 1.0}, "PRODUCT ID NAME"),
     "quantity": _spec({"QUANTITY": 1.0}, "ORDER INVOICE SALES PRODUCT LINE NET UNIT"),
-    "cost": _spec({"COST": 1.0}, "AMOUNT PRODUCT LINE SALES", f"{_MONEY_VETO} UNIT STANDARD PRICE"),
+    "cost": _spec(
+        {"COST": 1.0},
+        f"AMOUNT PRODUCT LINE SALES {_MONEY_QUALS}",
+        f"{_MONEY_VETO} UNIT STANDARD PRICE",
+    ),
     "list_revenue": _spec(
         {"LIST AMOUNT": 1.0, "LIST SALES": 1.0, "GROSS AMOUNT": 0.9, "GROSS SALES": 0.9},
-        "SALES AMOUNT LINE",
+        f"SALES AMOUNT LINE {_MONEY_QUALS}",
         _MONEY_VETO,
     ),
     "is_return": _spec({"RETURN": 1.0}, "FLAG"),
     "unit_price": _spec(
-        {"PRICE": 1.0}, "UNIT NET SALES QUANTITY PRODUCT LINE", f"{_MONEY_VETO} LIST STANDARD"
+        {"PRICE": 1.0},
+        f"UNIT NET SALES QUANTITY PRODUCT LINE {_MONEY_QUALS}",
+        f"{_MONEY_VETO} LIST STANDARD",
     ),
     "discount_amount": _spec(
         {"DISCOUNT AMOUNT": 1.0, "DISCOUNT": 0.8}, "LINE", f"{_MONEY_VETO} RATE UNIT PRICE"
@@ -181,7 +190,9 @@ _SPECS: dict[str, _Spec] = {
     "due_date": _spec({"DUE DATE": 1.0, "DUE": 0.95}, "PAYMENT INVOICE NET"),
     "paid_date": _spec({"PAID DATE": 1.0, "PAID": 0.9, "PAYMENT DATE": 0.95}, "INVOICE PAYMENT"),
     "amount": _spec(
-        {"AMOUNT": 1.0, "SALES": 0.8}, "INVOICE PAYMENT NET GROSS", f"{_MONEY_VETO} DISCOUNT"
+        {"AMOUNT": 1.0, "SALES": 0.8},
+        f"INVOICE PAYMENT NET GROSS {_MONEY_QUALS}",
+        f"{_MONEY_VETO} DISCOUNT",
     ),
     "role": _spec({"ROLE": 1.0, "TYPE": 0.8}, "REP"),
     "hours_per_year": _spec({"HOURS": 1.0}, "ANNUAL REP SALES"),

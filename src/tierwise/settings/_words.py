@@ -59,6 +59,9 @@ CONCEPTS: dict[str, str] = {
         wert werte importe monto montant valeur valoare valoarea suma bedrag waarde totaal
         totale""",
     "NET": """net netto nett neto ht""",
+    "CURRENCY": """lcy fcy acy lcu currency curr cur local eur euro usd gbp chf sek nok dkk
+        pln czk huf ron jpy cny cad aud waehrung wahrung devise moneda moneta""",
+    "ACTUAL": """actual actuals ist real effective effectif efectivo""",
     "GROSS": """gross brutto bruto""",
     "INCLTAX": """ttc incltax""",
     "LIST": """list liste lista catalog catalogue catalogo extended ext""",

@@ -23,6 +23,12 @@ class TableInput(Section):
     sheet: str | None = None
     """Excel worksheet name. Default: the first sheet."""
 
+    header_row: int | None = Field(default=None, ge=1)
+    """Excel: the row (1 = the sheet's first) holding the column names; the rows above it
+    (a report title, a date line) are not read. Default: found — the first of the first
+    30 rows whose filled cells are all text and fill at least half the table's width; rows
+    skipped above it are said as a warning."""
+
     delimiter: str | None = None
     """CSV field delimiter, one character. Default: sniffed from the file."""
 
