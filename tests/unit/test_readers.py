@@ -832,3 +832,36 @@ def test_excel_rows_above_the_column_names_are_found_and_said(tmp_path, engine):
     plain = _workbook(tmp_path / "plain.xlsx")
     raw = read_input("transactions", plain, TableInput(sheet="Invoices"), engine)
     assert raw.warnings == [] and raw.source_columns[0] == "customer_id"
+
+
+def test_csv_title_lines_above_the_column_names_are_skipped_and_rows_keep_their_lines(
+    tmp_path, engine
+):
+    text = (
+        "Umsatzliste 2024, erstellt am 03.01.2025\n"
+        "\n"
+        "Kundennr;Datum;Betrag\n"
+        "K1;02.01.2024;12,50\n"
+        "K2;03.01.2024;7\n"
+        "K3;04.01.2024;1;2\n"  # a field too many: rejected with its line
+        "K4;05.01.2024;3\n"
+    )
+    path = _write(tmp_path / "umsatz.csv", text)
+    assert sniff_csv(str(path)).header_line == 3
+    raw = read_input("transactions", path, TableInput(), engine)
+    assert raw.source_columns == ["Kundennr", "Datum", "Betrag"]
+    got = _rows(raw, engine)
+    assert [(r["_row"], r["Kundennr"]) for r in got] == [(4, "K1"), (5, "K2"), (7, "K4")]
+    assert raw.malformed.column("row").to_pylist() == [6]
+    (warning,) = raw.warnings
+    assert "column names are on line 3" in warning and "Umsatzliste 2024" in warning
+    # header_row names the line; nothing is said then
+    raw = read_input("transactions", path, TableInput(header_row=3), engine)
+    assert raw.warnings == [] and [r["_row"] for r in _rows(raw, engine)] == [4, 5, 7]
+
+
+def test_a_one_column_csv_is_not_taken_for_a_title(tmp_path, engine):
+    path = _write(tmp_path / "ids.csv", "customer_id\nA\nB\n")
+    raw = read_input("customers", path, TableInput(), engine)
+    assert raw.source_columns == ["customer_id"] and raw.warnings == []
+    assert [r["_row"] for r in _rows(raw, engine)] == [2, 3]

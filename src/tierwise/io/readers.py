@@ -441,6 +441,10 @@ class CsvDialect:
     encoding: str
     delimiter: str
     header: list[str]
+    #: the file's line holding the column names (1 = the first)
+    header_line: int = 1
+    #: what the lines above it say (a report's title), for the warning
+    above: tuple[str, ...] = ()
 
 
 def _sniff_encoding(sample: bytes) -> str:
@@ -500,13 +504,49 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
             hint=f"set [{name}] encoding to utf-8, latin-1 or cp1252",
         ) from exc
     text = text.lstrip("\ufeff")
-    lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
+    numbered = [(i, ln) for i, ln in enumerate((x.rstrip("\r") for x in text.split("\n")[:200]), 1)]
+    if ti.header_row is not None:
+        numbered = numbered[ti.header_row - 1 :]
+    lines = [ln for _, ln in numbered if ln.strip()]
     if not lines:
         raise InputError("the file is empty", file=path, hint="export it again with a header row")
+    numbered = [(i, ln) for i, ln in numbered if ln.strip()]
+    first = 0 if ti.header_row is not None else _title_lines(lines, ti.delimiter)
+    lines = lines[first:]
     delimiter = ti.delimiter or _sniff_delimiter(lines)
     header = next(csv.reader([lines[0]], delimiter=delimiter))
     header = [h.strip() for h in header]
-    return CsvDialect(encoding=encoding, delimiter=delimiter, header=header)
+    return CsvDialect(
+        encoding=encoding,
+        delimiter=delimiter,
+        header=header,
+        header_line=numbered[first][0],
+        above=tuple(ln.strip() for _, ln in numbered[:first]),
+    )
+
+
+#: how many lines at the top of a CSV file may be a report's title above the column names
+_TITLE_LINES_MAX = 10
+
+
+def _filled(line: str, delimiter: str) -> int:
+    return sum(1 for v in next(csv.reader([line], delimiter=delimiter), []) if v.strip())
+
+
+def _title_lines(lines: list[str], delimiter: str | None) -> int:
+    """How many of the first non-blank lines are a title above the column names: lines with
+    at most one filled field (under the delimiter of the lines after them) while a line
+    after them has several."""
+    k = 0
+    while k < min(_TITLE_LINES_MAX, len(lines) - 1):
+        rest = lines[k + 1 : k + 1 + _TITLE_LINES_MAX]
+        d = delimiter or _sniff_delimiter(lines[k + 1 :])
+        if _filled(lines[k], d) <= 1 and any(_filled(ln, d) >= 2 for ln in rest):
+            k += 1
+        else:
+            break
+    # a file whose every line has one field is one column, not a title
+    return k if k < len(lines) - 1 else 0
 
 
 def _fields(line: str, delimiter: str) -> int:
@@ -590,11 +630,41 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
     except InputError as exc:
         raise InputError(exc.message, file=shown, row=exc.row, hint=exc.hint) from exc
     names = _check_header(shown, dialect.header)
-    raw = _read_csv_in_engine(name, text.path, shown, dialect.delimiter, names, engine)
+    body, skipped = text.path, dialect.header_line - 1
+    if skipped:
+        body = _from_line(text.path, dialect.header_line, engine.temp_dir(), name)
+        if ti.header_row is None:
+            above = ", ".join(repr(a) for a in dialect.above) or "empty"
+            warnings.append(
+                f"{shown}: the column names are on line {dialect.header_line}; "
+                f"{_count(skipped, 'line')} above them (a title: {above}) "
+                f"{'was' if skipped == 1 else 'were'} not read; set [{name}] header_row if "
+                "another line holds them"
+            )
+    raw = _read_csv_in_engine(name, body, shown, dialect.delimiter, names, engine)
     if raw is None:
-        raw = _read_csv_in_python(name, text.path, shown, dialect.delimiter, names, engine)
+        raw = _read_csv_in_python(name, body, shown, dialect.delimiter, names, engine)
+    if skipped:
+        # rows are numbered from the header as line 1: number them as lines of the file
+        raw.table = raw.table.mutate(**{ROW: raw.table[ROW] + skipped})
+        raw.malformed = raw.malformed.set_column(
+            raw.malformed.schema.get_field_index("row"),
+            "row",
+            pc.add(raw.malformed.column("row"), skipped),
+        )
     raw.warnings = warnings
     return raw
+
+
+def _from_line(path: str, line: int, folder: Path, name: str) -> str:
+    """A copy of the file from its ``line`` on (streamed), for a reader that takes the first
+    line as the column names."""
+    target = folder / f"body-{name}-{len(list(folder.iterdir()))}.csv"
+    with open(path, "rb") as src, open(target, "wb") as out:
+        for _ in range(line - 1):
+            src.readline()
+        shutil.copyfileobj(src, out, 1 << 22)
+    return str(target)
 
 
 def _read_csv_in_python(

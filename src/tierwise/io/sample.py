@@ -105,9 +105,10 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
     chunks: list[bytes] = []
     with open(path, "rb") as f:
         head = f.read(_HEAD_BYTES)
-        # the header line is not data
-        nl = head.find(b"\n")
-        head = head[nl + 1 :] if nl >= 0 else b""
+        # the header line and any title lines above it are not data
+        for _ in range(dialect.header_line):
+            nl = head.find(b"\n")
+            head = head[nl + 1 :] if nl >= 0 else b""
         chunks.append(_whole_lines(head, first_partial=False, last_partial=size > _HEAD_BYTES))
         if size > _HEAD_BYTES + _SLICES * _SLICE_BYTES:
             for k in range(1, _SLICES + 1):

@@ -24,10 +24,12 @@ class TableInput(Section):
     """Excel worksheet name. Default: the first sheet."""
 
     header_row: int | None = Field(default=None, ge=1)
-    """Excel: the row (1 = the sheet's first) holding the column names; the rows above it
-    (a report title, a date line) are not read. Default: found — the first of the first
-    30 rows whose filled cells are all text and fill at least half the table's width; rows
-    skipped above it are said as a warning."""
+    """The row of an Excel sheet or the line of a CSV file (1 = the first) holding the
+    column names; what is above it (a report's title, a date line) is not read, and rows
+    keep their numbers in the file. Default: found — Excel: the first of the first 30 rows
+    whose filled cells are all text and fill at least half the table's width; CSV: after
+    the leading lines (10 at most) with one filled field at most; lines skipped are said
+    as a warning."""
 
     delimiter: str | None = None
     """CSV field delimiter, one character. Default: sniffed from the file."""
