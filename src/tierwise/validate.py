@@ -1446,17 +1446,31 @@ def validate_inputs(
                 f"{first.get('reason')}); correct the reps file (rejects.csv lists them all)"
             )
     if "customers" in used:
-        n_unknown = engine.count(
-            tx_used.select("customer_id")
-            .distinct()
-            .filter(lambda t: ~t.customer_id.isin(used["customers"].customer_id)),
-            "customers missing from the master",
-        )
+        master = used["customers"].select("customer_id")
+        bought = tx_used.select("customer_id").distinct()
+        missing = bought.filter(~bought.customer_id.isin(master.customer_id))
+        n_unknown = engine.count(missing, "customers missing from the master")
         if n_unknown:
+            # ids one program wrote as numbers lose their leading zeros ('00042' and '42')
+            def key(c: ir.StringValue) -> ir.StringValue:
+                return c.re_replace("^0+", "").upper()
+
+            keys = master.select(k=key(master.customer_id))
+            n_near = engine.count(
+                missing.filter(key(missing.customer_id).isin(keys.k)),
+                "customers missing from the master that differ by leading zeros or case",
+            )
+            near = (
+                f"; {count_text(n_near, 'of them matches', 'of them match')} a master id once "
+                "leading zeros and letter case are ignored (as '00042' and '42'): export the "
+                "ids as text from the program that dropped the zeros"
+                if n_near
+                else ""
+            )
             warnings.append(
                 f"{count_text(n_unknown, 'customer')} in the transactions "
                 f"{'is' if n_unknown == 1 else 'are'} not in the customer master: analysed "
-                "without master data (add to the customers file)"
+                f"without master data (add to the customers file){near}"
             )
     return Validated(
         as_of=as_of,

@@ -544,9 +544,33 @@ def test_tables_declared_known_customers_are_checked_against_master_and_transact
     for name, account in checked.accounts.items():
         assert account.rows_read == account.rows_used + account.rows_rejected, name
     assert checked.accounts["activities"].rows_rejected == 1
-    assert any(
-        "1 customer in the transactions is not in the customer master" in w for w in warnings
+    (missing,) = [w for w in warnings if "not in the customer master" in w]
+    assert missing.startswith("1 customer in the transactions is not in the customer master")
+    assert "leading zeros" not in missing  # T2 is simply absent from the master
+
+
+def test_ids_that_lost_their_leading_zeros_are_named_as_the_likely_cause(eng: Engine) -> None:
+    from tierwise.io import RawInput
+
+    tables = {
+        "transactions": {
+            "customer_id": ["42", "7", "x9", "99"],
+            "date": ["2024-01-01"] * 4,
+            "revenue": ["10"] * 4,
+        },
+        "customers": {"customer_id": ["00042", "007", "X9"], "name": ["a", "b", "c"]},
+    }
+    raws, canon = {}, {}
+    for name, cols in tables.items():
+        raws[name] = RawInput(name, f"{name}.csv", _raw(eng, cols))
+        canon[name] = canonicalize(raws[name].table, name, Settings(), eng, file=f"{name}.csv")
+    warnings: list[str] = []
+    validate_inputs(
+        canon, raws, Settings(), eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
     )
+    (missing,) = [w for w in warnings if "not in the customer master" in w]
+    assert missing.startswith("4 customers in the transactions are not in the customer master")
+    assert "3 of them match a master id once leading zeros and letter case are ignored" in missing
 
 
 # -- the analysis date -------------------------------------------------------------------
