@@ -449,6 +449,27 @@ _STRFTIME_SHAPES = {
 }
 
 
+#: a time after a date, with seconds, fractions, AM/PM and a zone as ISO 8601 and ERPs write
+#: them ("2024-01-02T10:15:00.123+01:00", "02.01.2024 10:15", "Jan 2, 2024 3:04 PM")
+_TIME_AFTER_DATE = (
+    r"^(.+?)[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm])?\s*"
+    r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)?$"
+)
+#: a spreadsheet's serial day number, as a date column formatted as a number exports it
+#: (20000 is 1954-10-03, 79999 is 2118-12-01)
+_EXCEL_SERIAL = r"^[2-7]\d{4}$"
+
+
+def _excel_serial_date(text: ir.StringValue) -> ir.DateValue:
+    """A five-digit day number as Excel counts days (from 1899-12-30); NULL otherwise."""
+    days = text.try_cast("int32").as_interval("D")
+    return ibis.ifelse(
+        text.re_search(_EXCEL_SERIAL),
+        (ibis.date(1899, 12, 30) + days).cast("date"),
+        ibis.null("date"),
+    )
+
+
 def _format_shape(fmt: str, *, two_digit_year: bool = False) -> str:
     """A regular expression of the text a strftime format writes (digits loosely), so
     that a value of the right shape that still does not parse is told apart."""
@@ -564,7 +585,12 @@ class _Plan:
         if kind == "date":
             text = t[_hidden("s", name)]
             formats = [ti.date_format] if ti.date_format else list(vs.date_formats)
-            parsed = [engine.try_parse_date(text, f) for f in formats]
+            serial: list[ir.DateValue] = []
+            if not ti.date_format:
+                # a time after the date says nothing the analysis uses
+                text = text.re_replace(_TIME_AFTER_DATE, r"\1")
+                serial = [_excel_serial_date(text)]
+            parsed = [engine.try_parse_date(text, f) for f in formats] + serial
             with_year = [f for f in formats if "%Y" in f]
             two_digit = (
                 ibis.or_(
@@ -575,7 +601,7 @@ class _Plan:
             )
             return {
                 name: ibis.coalesce(*parsed) if len(parsed) > 1 else parsed[0],
-                _hidden("2y", name): two_digit,
+                _hidden("2y", name): two_digit & ~text.re_search(_EXCEL_SERIAL),
                 _hidden("sh", name): ibis.or_(*[text.re_search(_format_shape(f)) for f in formats]),
             }
         raise ValueError(kind)  # pragma: no cover

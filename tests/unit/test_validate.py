@@ -274,6 +274,29 @@ def test_text_dates_in_several_formats_mixed_in_one_column(eng: Engine) -> None:
     assert {r["date"] for r in used} == {dt.date(2024, 1, 31)}
 
 
+def test_dates_as_apis_erps_and_spreadsheets_export_them(eng: Engine) -> None:
+    dates = [
+        "2024-01-31T10:15:00Z",  # ISO 8601 in UTC (Shopify, Salesforce)
+        "2024-01-31T10:15:00.123+01:00",  # with fractions and an offset
+        "31.01.2024 10:15:00",  # a German ERP's date and time
+        "31-Jan-2024",  # Oracle, SAP
+        "31 January 2024",
+        "Jan 31, 2024 3:04 PM",
+        "31-01-2024",
+        "45322",  # the serial day of a spreadsheet cell formatted as a number
+    ]
+    used, rej = _validate(eng, _tx_cols(len(dates), date=dates))
+    assert rej == {}
+    assert [r["date"] for r in used] == [dt.date(2024, 1, 31)] * len(dates)
+    # a number that is no plausible serial day, and any time with an explicit format, are not
+    # read as dates
+    _, rej = _validate(eng, _tx_cols(2, date=["12345", "123456"]))
+    assert set(rej) == {2, 3}
+    s = Settings().with_updates(transactions={"date_format": "%Y-%m-%d"})
+    _, rej = _validate(eng, _tx_cols(1, date=["2024-01-31T10:15:00Z"]), settings=s)
+    assert rej[2][0] == "date"
+
+
 def test_us_dates_when_the_format_list_puts_them_first(eng: Engine) -> None:
     s = Settings().with_updates(validate_={"date_formats": ["%m/%d/%Y", "%d/%m/%Y"]})
     used, _ = _validate(eng, _tx_cols(1, date=["02/03/2024"]), settings=s)
