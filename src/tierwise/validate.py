@@ -451,8 +451,9 @@ _STRFTIME_SHAPES = {
 
 #: a time after a date, with seconds, fractions, AM/PM and a zone as ISO 8601 and ERPs write
 #: them ("2024-01-02T10:15:00.123+01:00", "02.01.2024 10:15", "Jan 2, 2024 3:04 PM")
+#: (removed without a back-reference, which DuckDB and Spark spell differently)
 _TIME_AFTER_DATE = (
-    r"^(.+?)[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm])?\s*"
+    r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm])?\s*"
     r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)?$"
 )
 #: a spreadsheet's serial day number, as a date column formatted as a number exports it
@@ -588,7 +589,7 @@ class _Plan:
             serial: list[ir.DateValue] = []
             if not ti.date_format:
                 # a time after the date says nothing the analysis uses
-                text = text.re_replace(_TIME_AFTER_DATE, r"\1")
+                text = text.re_replace(_TIME_AFTER_DATE, "")
                 serial = [_excel_serial_date(text)]
             parsed = [engine.try_parse_date(text, f) for f in formats] + serial
             with_year = [f for f in formats if "%Y" in f]
