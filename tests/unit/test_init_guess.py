@@ -256,7 +256,7 @@ DUTCH = Export(
         "Inkoopwaarde": "cost",
         "Plaats": None,
     },
-    options=(("date_format", "%d-%m-%Y"),),
+    # DD-MM-YYYY is among [validate] date_formats: no date_format to write
 )
 
 # 7 of 7 right: an SAP billing-document export under its field names.
