@@ -20,7 +20,7 @@ import itertools
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ from .errors import EngineError, SettingsError, TierwiseError
 if TYPE_CHECKING:
     from .settings.run import RunSettings
 
-__all__ = ["ROW", "CsvScan", "Engine", "exact_sum", "fetch"]
+__all__ = ["ROW", "CsvScan", "Engine", "engine_message", "exact_sum", "fetch"]
 
 #: Name of the column that carries each input row's number as the user sees it.
 ROW = "_row"
@@ -75,7 +75,7 @@ def fetch(expr: ir.Table, what: str = "table") -> pa.Table:
     except TierwiseError:
         raise
     except Exception as exc:
-        raise EngineError(f"the engine failed computing {what}: {exc}") from exc
+        raise EngineError(f"the engine failed computing {what}: {engine_message(exc)}") from exc
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")
@@ -99,6 +99,28 @@ class CsvScan:
     #: records the parser refused: line_byte_position (where the record's line starts),
     #: error_type, csv_line (its text), error_message
     rejects: pa.Table
+
+
+def engine_message(exc: BaseException) -> str:
+    r"""An engine's error in one line: a Java exception from Spark without its stack trace
+    (the first line that says what went wrong), anything else with its whitespace folded.
+
+    Examples
+    --------
+    >>> engine_message(RuntimeError("An error occurred while calling o7.parquet.\n"
+    ...     ": java.io.IOException: No FileSystem for scheme: s3\n\tat org.apache.X(X.java:1)"))
+    'java.io.IOException: No FileSystem for scheme: s3'
+    """
+    lines = [line.strip() for line in str(exc).splitlines()]
+    said = [
+        line.lstrip(": ").strip()
+        for line in lines
+        if line
+        and not line.startswith(
+            ("at ", "... ", "An error occurred while calling", "JVM stacktrace")
+        )
+    ]
+    return " ".join((said[0] if said else str(exc)).split())[:500]
 
 
 def _spark_session_of(obj: Any) -> Any:
@@ -184,6 +206,11 @@ class Engine:
         self._given_tz: str | None = None
         #: Spark tables made by materialize, by view name (released by release)
         self._spark_tables: dict[str, Any] = {}
+        #: Spark temporary views this engine registered, and the DataFrames it persisted:
+        #: on a session it did not start, close drops and unpersists them, so that a
+        #: notebook's session does not keep every run's data
+        self._spark_views: list[str] = []
+        self._spark_persisted: list[Any] = []
         if backend == "duckdb":
             self.con = ibis.duckdb.connect()
             raw = self.con.con
@@ -298,6 +325,7 @@ class Engine:
             # as missing), and nothing written under ./spark-warehouse
             session = self.con._session
             session.createDataFrame(table).createOrReplaceTempView(name)
+            self._spark_views.append(name)
             return self.con.table(name)
         except Exception as exc:
             raise EngineError(f"could not load table {name!r} into the engine: {exc}") from exc
@@ -338,12 +366,13 @@ class Engine:
                     t = t.mutate(**{ROW: row.cast("int64")})
                 keep = [c for c in t.columns if c not in ("file_row_number", "tw_file", "_offset")]
                 return t.select(*keep)
+            self._spark_views.append(name)
             if not with_row_numbers:
                 return self.con.read_parquet(files if many else files[0], table_name=name)
             return self._spark_parquet_numbered(files, name, base)
         except Exception as exc:
             shown = base or (files[0] if len(files) == 1 else f"{len(files)} Parquet files")
-            raise EngineError(f"{shown}: could not read as Parquet: {exc}") from exc
+            raise EngineError(f"{shown}: could not read as Parquet: {engine_message(exc)}") from exc
 
     def _file_offsets(
         self, t: ir.Table, column: str, what: str
@@ -411,6 +440,7 @@ class Engine:
                 part.alias("tw_part"),
                 (F.monotonically_increasing_id() - (part.cast("long") * (1 << 33))).alias("tw_pos"),
             ).persist(StorageLevel.MEMORY_AND_DISK)
+            self._spark_persisted.append(tagged)
             row_hash = F.xxhash64(*[F.col(f"`{c}`") for c in cols]).cast("decimal(38,0)")
             parts = (
                 tagged.groupBy("tw_part")
@@ -432,6 +462,7 @@ class Engine:
                 (F.col("tw_offset") + F.col("tw_pos") + 1).cast("long").alias(ROW),
             )
             numbered.createOrReplaceTempView(name)
+            self._spark_views.append(name)
         except Exception as exc:
             raise EngineError(f"could not read {what} from Spark: {exc}") from exc
         digest = hashlib.sha256(
@@ -729,20 +760,43 @@ class Engine:
             self.close()
 
     def close(self) -> None:
+        """Free what the engine holds: DuckDB's connection, the Spark session it started.
+
+        A Spark session it was given keeps running, as it was: the engine's temporary views
+        are dropped, the data it cached or checkpointed is freed, and the session's time
+        zone is restored.
+        """
         try:
             if self.backend == "duckdb":
                 self.con.disconnect()
             elif self._own_session is not None:
                 self._own_session.stop()
                 self._own_session = None
-            elif self._given_tz is not None:
-                self.con._session.conf.set("spark.sql.session.timeZone", self._given_tz)
-                self._given_tz = None
+            else:
+                self._free_spark_tables()
+                if self._given_tz is not None:
+                    self.con._session.conf.set("spark.sql.session.timeZone", self._given_tz)
+                    self._given_tz = None
         except Exception:  # pragma: no cover - closing is best effort
             pass
         if self._temp is not None:
             shutil.rmtree(self._temp, ignore_errors=True)
             self._temp = None
+
+    def _free_spark_tables(self) -> None:
+        """Drop the temporary views this engine registered on a Spark session, and unpersist
+        the DataFrames it cached or checkpointed."""
+        catalog = self.con._session.catalog
+        # best effort, one by one: a view or cache the user dropped already is no error
+        for name in [*self._spark_views, *self._spark_tables]:
+            with suppress(Exception):
+                catalog.dropTempView(name)
+        for df in [*self._spark_persisted, *self._spark_tables.values()]:
+            with suppress(Exception):
+                df.unpersist()
+        self._spark_views.clear()
+        self._spark_persisted.clear()
+        self._spark_tables.clear()
 
     # -- engine-specific spellings ------------------------------------------------------
 

@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tierwise.engine import ROW, Engine
+from tierwise.engine import ROW
 from tierwise.io import read_input
 from tierwise.settings import Settings
 from tierwise.validate import REASON, canonicalize
@@ -72,10 +72,9 @@ def columns(draw):
 
 
 @pytest.fixture(scope="module")
-def engine():
-    eng = Engine()
-    yield eng
-    eng.close()
+def engine(request, open_engine):
+    with open_engine(request) as eng:
+        yield eng
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -8,6 +8,8 @@ the budget. Each case here is small enough to count the pairs by hand.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pyarrow as pa
 import pytest
 
@@ -18,10 +20,9 @@ from tierwise.settings import AccountSettings
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
-    eng = Engine(threads=1)
-    yield eng
-    eng.close()
+def engine(request, open_engine) -> Iterator[Engine]:
+    with open_engine(request, threads=1) as eng:
+        yield eng
 
 
 def _records(names: list[str | None], cities: list[str | None]) -> pa.Table:

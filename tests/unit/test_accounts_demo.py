@@ -21,6 +21,8 @@ landing elsewhere after an upgrade of Splink or DuckDB).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,6 +37,13 @@ from tierwise.accounts import (
 )
 from tierwise.engine import Engine
 from tierwise.settings import AccountSettings
+
+pytestmark = pytest.mark.engines(
+    "duckdb",
+    reason="3,000 records through Splink's training take minutes on Spark; "
+    "test_accounts_spark.py checks the planted duplicates on 1,000 demo records on Spark and "
+    "compares the accounts with DuckDB's",
+)
 
 SETTINGS = AccountSettings(u_max_pairs=300_000)
 
@@ -52,10 +61,9 @@ def data() -> object:
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
-    eng = Engine(threads=2)
-    yield eng
-    eng.close()
+def engine(request, open_engine) -> Iterator[Engine]:
+    with open_engine(request, threads=2) as eng:
+        yield eng
 
 
 @pytest.fixture(scope="module")

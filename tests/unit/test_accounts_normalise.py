@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import ibis
 import pyarrow as pa
 import pytest
@@ -12,10 +14,9 @@ from tierwise.settings import AccountSettings
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
-    eng = Engine(threads=1)
-    yield eng
-    eng.close()
+def engine(request, open_engine) -> Iterator[Engine]:
+    with open_engine(request, threads=1) as eng:
+        yield eng
 
 
 def normalised(engine: Engine, settings: AccountSettings | None = None, **columns: list) -> dict:

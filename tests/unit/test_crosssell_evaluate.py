@@ -57,8 +57,9 @@ def _customers(ids: list[str]) -> pa.Table:
 
 
 def _evaluate(engine: Engine, rows: list[dict], ids: list[str]) -> dict:
+    # with the engine, as the stage calls it: tables used several times are computed once
     tx = engine.from_arrow(pa.Table.from_pylist(rows))
-    return evaluate_hit_rate(tx, _customers(ids), S, as_of=AS_OF, seed=1)
+    return evaluate_hit_rate(tx, _customers(ids), S, as_of=AS_OF, seed=1, engine=engine)
 
 
 IDS = [f"c{i:02d}" for i in range(40)]
@@ -111,7 +112,7 @@ def test_too_short_a_history_is_skipped_with_the_settings_named(engine: Engine) 
 
 def test_too_few_customers_is_skipped(engine: Engine) -> None:
     tx = engine.from_arrow(pa.Table.from_pylist(_base(8)))
-    ev = evaluate_hit_rate(tx, _customers(IDS[:8]), S, as_of=AS_OF, seed=1)
+    ev = evaluate_hit_rate(tx, _customers(IDS[:8]), S, as_of=AS_OF, seed=1, engine=engine)
     assert ev["status"] == "skipped"
     assert "eval_min_customers" in ev["reason"]
 
@@ -119,8 +120,8 @@ def test_too_few_customers_is_skipped(engine: Engine) -> None:
 def test_the_sample_of_customers_follows_the_seed(engine: Engine) -> None:
     tx = engine.from_arrow(pa.Table.from_pylist(_base()))
     s = S.model_copy(update={"eval_max_customers": 15})
-    a = evaluate_hit_rate(tx, _customers(IDS), s, as_of=AS_OF, seed=1)
-    b = evaluate_hit_rate(tx, _customers(IDS), s, as_of=AS_OF, seed=1)
+    a = evaluate_hit_rate(tx, _customers(IDS), s, as_of=AS_OF, seed=1, engine=engine)
+    b = evaluate_hit_rate(tx, _customers(IDS), s, as_of=AS_OF, seed=1, engine=engine)
     assert a == b
     assert (a["n_customers"], a["n_customers_eligible"]) == (15, 40)
 
@@ -152,7 +153,7 @@ def test_production_peers_are_measured_beside_the_firmographic_ones(engine: Engi
             rows.append(_line(c, FUTURE, "a", f"{c}-new"))
     cust = _customers(IDS).append_column("value_class", pa.array(["A"] * 20 + ["B"] * 20))
     tx = engine.from_arrow(pa.Table.from_pylist(rows))
-    ev = evaluate_hit_rate(tx, cust, S, as_of=AS_OF, seed=1)
+    ev = evaluate_hit_rate(tx, cust, S, as_of=AS_OF, seed=1, engine=engine)
     assert ev["status"] == "ok" and ev["n_customers"] == 10
     # the headline figure: firmographic peers, known at the cutoff
     assert ev["peer_columns"] == ["industry"]
@@ -165,9 +166,14 @@ def test_production_peers_are_measured_beside_the_firmographic_ones(engine: Engi
     assert "optimistic" in prod["caution"]
     # switched off, or without the production columns: said, not measured
     off = evaluate_hit_rate(
-        tx, cust, S.model_copy(update={"eval_production_peers": False}), as_of=AS_OF, seed=1
+        tx,
+        cust,
+        S.model_copy(update={"eval_production_peers": False}),
+        as_of=AS_OF,
+        seed=1,
+        engine=engine,
     )
     assert off["production_peers"]["status"] == "skipped"
     assert off["hit_rate_at_5"] == ev["hit_rate_at_5"]
-    bare = evaluate_hit_rate(tx, _customers(IDS), S, as_of=AS_OF, seed=1)
+    bare = evaluate_hit_rate(tx, _customers(IDS), S, as_of=AS_OF, seed=1, engine=engine)
     assert "none of peer_columns" in bare["production_peers"]["reason"]

@@ -66,7 +66,9 @@ def _by(rec: pa.Table) -> dict[tuple[str, str], dict]:
 
 
 def test_scores_peers_and_rules_by_hand(engine: Engine) -> None:
-    rec = recommend(engine.from_arrow(TEA_CUP), CUSTOMERS, RULES, S, as_of=DAY).cross_sell
+    rec = recommend(
+        engine.from_arrow(TEA_CUP), CUSTOMERS, RULES, S, as_of=DAY, engine=engine
+    ).cross_sell
     assert tuple(rec.column_names) == CROSS_SELL_COLUMNS
     got = _by(rec)
     cup = got[("d", "cup")]
@@ -90,7 +92,9 @@ def test_scores_peers_and_rules_by_hand(engine: Engine) -> None:
 
 
 def test_never_recommends_what_a_customer_owns(engine: Engine) -> None:
-    rec = recommend(engine.from_arrow(TEA_CUP), CUSTOMERS, RULES, S, as_of=DAY).cross_sell
+    rec = recommend(
+        engine.from_arrow(TEA_CUP), CUSTOMERS, RULES, S, as_of=DAY, engine=engine
+    ).cross_sell
     owned = {
         (r[0], r[2])
         for r in zip(
@@ -113,7 +117,7 @@ def test_rule_alone_proposes_an_item_no_peer_buys(engine: Engine) -> None:
     # a saucer bought by a customer outside the peers' industry
     tx = pa.concat_tables([TEA_CUP, _tx([("z", "9", "saucer", 8.0)])])
     cust = pa.concat_tables([CUSTOMERS, pa.table({"customer_id": ["z"], "industry": ["y"]})])
-    rec = recommend(engine.from_arrow(tx), cust, rules, S, as_of=DAY).cross_sell
+    rec = recommend(engine.from_arrow(tx), cust, rules, S, as_of=DAY, engine=engine).cross_sell
     saucer = _by(rec)[("e", "saucer")]
     assert (saucer["peer_share"], saucer["source"]) == (0.0, "rule")
     assert saucer["score"] == pytest.approx(0.3)
@@ -131,7 +135,9 @@ def test_list_length_and_order_follow_the_settings(engine: Engine) -> None:
     rows.append(("new", "o99", "p7", 10.0))
     cust = pa.table({"customer_id": [f"k{i}" for i in range(8)] + ["new"], "industry": ["x"] * 9})
     s = S.model_copy(update={"max_recommendations": 3, "crm_top_n": 2})
-    res = next_best_products(engine.from_arrow(_tx(rows)), cust, None, s, as_of=DAY, seed=0)
+    res = next_best_products(
+        engine.from_arrow(_tx(rows)), cust, None, s, as_of=DAY, seed=0, engine=engine
+    )
     new = [r for r in res.tables["cross_sell"].to_pylist() if r["customer_id"] == "new"]
     assert [r["item"] for r in new] == ["p0", "p1", "p2"]
     assert [r["rank"] for r in new] == [1, 2, 3]
@@ -150,9 +156,11 @@ def test_prospects_get_recommendations_only_when_asked(engine: Engine) -> None:
         ]
     )
     tx = engine.from_arrow(TEA_CUP)
-    off = recommend(tx, cust, None, S, as_of=DAY).cross_sell
+    off = recommend(tx, cust, None, S, as_of=DAY, engine=engine).cross_sell
     assert "p" not in set(off.column("customer_id").to_pylist())
-    on = recommend(tx, cust, None, S.model_copy(update={"include_prospects": True}), as_of=DAY)
+    on = recommend(
+        tx, cust, None, S.model_copy(update={"include_prospects": True}), as_of=DAY, engine=engine
+    )
     p = [r for r in on.cross_sell.to_pylist() if r["customer_id"] == "p"]
     # a prospect owns nothing: all 5 buyers are its peers; tea is bought by 4 of them
     assert next((r["item"], r["peer_share"], r["n_peers"]) for r in p) == ("tea", 0.8, 5)
@@ -163,7 +171,7 @@ def test_lines_after_the_analysis_date_are_ignored(engine: Engine) -> None:
         1, "date", pa.array([DAY + dt.timedelta(days=1)])
     )
     tx = engine.from_arrow(pa.concat_tables([TEA_CUP, later]))
-    rec = recommend(tx, CUSTOMERS, None, S, as_of=DAY).cross_sell
+    rec = recommend(tx, CUSTOMERS, None, S, as_of=DAY, engine=engine).cross_sell
     assert ("d", "cup") in _by(rec)
 
 
@@ -224,7 +232,10 @@ def test_up_sell_by_spend_and_by_price(engine: Engine) -> None:
     tx = engine.from_arrow(pa.Table.from_pylist(rows))
     cust = pa.table({"customer_id": ["p1", "p2", "p3", "p4", "p5"], "industry": ["x"] * 5})
     s = S.model_copy(update={"lookback_months": 12})
-    up = {r["customer_id"]: r for r in recommend(tx, cust, None, s, as_of=DAY).up_sell.to_pylist()}
+    up = {
+        r["customer_id"]: r
+        for r in recommend(tx, cust, None, s, as_of=DAY, engine=engine).up_sell.to_pylist()
+    }
     assert set(up) == {"p4", "p5"}
     # yearly spend on k: median 150 of (100, 200, 300, 40, 150); p4 spends 40 < 75
     assert (up["p4"]["kind"], up["p4"]["own"], up["p4"]["peer_median"]) == ("spend", 40.0, 150.0)
@@ -256,7 +267,7 @@ def test_up_sell_by_category_share_of_wallet(engine: Engine) -> None:
     tx = engine.from_arrow(pa.Table.from_pylist(rows))
     cust = pa.table({"customer_id": list(spend), "industry": ["x"] * 5})
     s = S.model_copy(update={"lookback_months": 12})
-    up = recommend(tx, cust, None, s, as_of=DAY).up_sell.to_pylist()
+    up = recommend(tx, cust, None, s, as_of=DAY, engine=engine).up_sell.to_pylist()
     got = {(r["customer_id"], r["category"]): r for r in up}
     # s4 spends 150 on k, the median of k's buyers (not below half of it), but k is 10% of
     # its 1500 a year where the look-alikes put 50% (median of .5 .5 .5 .1 .5): its mix
@@ -276,14 +287,14 @@ def test_up_sell_by_category_share_of_wallet(engine: Engine) -> None:
     assert set(got) == {("s4", "k"), ("s5", "k"), ("s5", "m")}
     # the ratio is a setting: at 0.1, s4's 10% is not below 10% of 50%
     s_off = s.model_copy(update={"upsell_share_ratio": 0.1})
-    up = recommend(tx, cust, None, s_off, as_of=DAY).up_sell.to_pylist()
+    up = recommend(tx, cust, None, s_off, as_of=DAY, engine=engine).up_sell.to_pylist()
     assert ("s4", "k") not in {(r["customer_id"], r["category"]) for r in up}
 
 
 def test_same_inputs_give_the_same_tables(engine: Engine) -> None:
     tx = engine.from_arrow(TEA_CUP)
-    a = next_best_products(tx, CUSTOMERS, RULES, S, as_of=DAY, seed=3)
-    b = next_best_products(tx, CUSTOMERS, RULES, S, as_of=DAY, seed=3)
+    a = next_best_products(tx, CUSTOMERS, RULES, S, as_of=DAY, seed=3, engine=engine)
+    b = next_best_products(tx, CUSTOMERS, RULES, S, as_of=DAY, seed=3, engine=engine)
     for name in a.tables:
         assert a.tables[name].equals(b.tables[name]), name
     assert a.customers.equals(b.customers)
@@ -291,6 +302,7 @@ def test_same_inputs_give_the_same_tables(engine: Engine) -> None:
 
 
 @pytest.mark.spark
+@pytest.mark.engines("duckdb", reason="compares the DuckDB result with spark_engine's")
 def test_recommendations_are_the_same_on_spark(engine: Engine, spark_engine: Engine) -> None:
     duck = next_best_products(engine.from_arrow(TEA_CUP), CUSTOMERS, RULES, S, as_of=DAY, seed=1)
     spark = next_best_products(
@@ -311,7 +323,9 @@ def test_items_show_their_category_in_reasons_and_the_crm_export(engine: Engine)
         "product_category",
         pa.array([cats[p] for p in TEA_CUP.column("product_id").to_pylist()]),
     )
-    res = next_best_products(engine.from_arrow(tx), CUSTOMERS, RULES, S, as_of=DAY, seed=0)
+    res = next_best_products(
+        engine.from_arrow(tx), CUSTOMERS, RULES, S, as_of=DAY, seed=0, engine=engine
+    )
     d = [r for r in res.tables["cross_sell"].to_pylist() if r["customer_id"] == "d"]
     assert d[0]["reason"] == (
         "75% of 4 look-alikes (x) buy cup (tableware); "
@@ -328,7 +342,7 @@ def test_items_show_their_category_in_reasons_and_the_crm_export(engine: Engine)
     assert got["d"] == "cup (tableware); spoon (tableware)"
     # without product_category on the lines: the ids alone, nothing invented
     bare = engine.from_arrow(TEA_CUP.drop_columns(["product_category"]))
-    res = next_best_products(bare, CUSTOMERS, RULES, S, as_of=DAY, seed=0)
+    res = next_best_products(bare, CUSTOMERS, RULES, S, as_of=DAY, seed=0, engine=engine)
     d = [r for r in res.tables["cross_sell"].to_pylist() if r["customer_id"] == "d"]
     assert d[0]["reason"] == (
         "75% of 4 look-alikes (x) buy cup; buys tea, not cup: 60% of orders with tea also hold cup"

@@ -200,6 +200,7 @@ def test_rules_are_ordered_by_lift_and_capped(engine: Engine) -> None:
 
 
 @pytest.mark.spark
+@pytest.mark.engines("duckdb", reason="compares the DuckDB result with spark_engine's")
 def test_rules_are_the_same_on_spark(engine: Engine, spark_engine: Engine) -> None:
     t = _random_lines(5)
     s = CrossSellSettings(min_pair_count=3, min_support=0.01, min_confidence=0.1, min_lift=1.0)

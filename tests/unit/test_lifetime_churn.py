@@ -9,7 +9,6 @@ import pyarrow as pa
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tierwise.engine import Engine
 from tierwise.lifetime import defection_features, lifetime_stage
 from tierwise.lifetime.churn import FEATURES
 from tierwise.settings import LifetimeSettings
@@ -19,10 +18,9 @@ AS_OF = D(2024, 12, 31)
 
 
 @pytest.fixture(scope="module")
-def engine():
-    eng = Engine()
-    yield eng
-    eng.close()
+def engine(request, open_engine):
+    with open_engine(request) as eng:
+        yield eng
 
 
 def _table(cust, days, revenue, *, is_return=None, cost=None):

@@ -7,17 +7,15 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from tierwise.engine import Engine
 from tierwise.lifetime import rfm_summary
 
 D = dt.date
 
 
 @pytest.fixture(scope="module")
-def engine():
-    eng = Engine()
-    yield eng
-    eng.close()
+def engine(request, open_engine):
+    with open_engine(request) as eng:
+        yield eng
 
 
 def _tx(engine):

@@ -1,8 +1,8 @@
 """The profitability stage on the Spark engine: the same code gives the same figures.
 
-Runs only where PySpark is installed (``pip install 'tierwise[spark]'``; CI does not install
-it, so run this file by hand after touching the profitability stage or the engine). About
-30–50 s on 2 cores, mostly the Spark session's start and per-query overhead.
+Runs on the test session's shared Spark session (``spark_engine``): skipped where PySpark
+(the spark extra) is not installed, a failure under CI, which installs it. About 30–50 s on 2
+cores, mostly the Spark session's start and per-query overhead.
 
 Inputs are read from Parquet, as the pipeline reads them: ``Engine.from_arrow`` on Spark
 turns nulls in float columns into NaN (pandas conversion), which Spark's COALESCE does not
@@ -18,8 +18,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
-
-pytest.importorskip("pyspark", reason="PySpark is not installed (the spark extra)")
 
 from tierwise.demo import generate
 from tierwise.engine import Engine

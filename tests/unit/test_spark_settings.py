@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import tierwise
@@ -150,6 +151,27 @@ def test_a_given_session_runs_in_utc_and_gets_its_time_zone_back(spark_engine: E
         assert session.conf.get("spark.sql.session.timeZone") == "Asia/Tokyo"
     finally:
         session.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+@pytest.mark.spark
+def test_closing_on_a_given_session_frees_what_the_engine_made(spark_engine: Engine) -> None:
+    # a notebook's session outlives every run: a run's views and cached data must not
+    session = spark_engine.con._session
+    before = {t.name for t in session.catalog.listTables() if t.isTemporary}
+    eng = Engine("spark", spark_session=session)
+    arrow = eng.from_arrow(pa.table({"x": [1, 2, 3]}))
+    kept = eng.materialize(arrow.mutate(y=arrow.x * 2))
+    frame, _ = eng.from_spark_frame(session.createDataFrame(pd.DataFrame({"v": [1, 2]})), "df")
+    made = {t.name for t in session.catalog.listTables() if t.isTemporary} - before
+    assert {arrow.get_name(), kept.get_name(), frame.get_name()} <= made
+    # the DataFrame's numbered rows are cached in the executors while the engine is open
+    cached = list(eng._spark_persisted)
+    assert cached and all(d.is_cached for d in cached)
+    eng.close()
+    assert {t.name for t in session.catalog.listTables() if t.isTemporary} == before
+    assert not any(d.is_cached for d in cached)
+    assert session.conf.get("spark.sql.session.timeZone") == "UTC"  # the session runs on
+    assert session.range(2).count() == 2
 
 
 @pytest.mark.spark

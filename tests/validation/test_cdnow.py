@@ -24,7 +24,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 import pytest
 
-from tierwise.engine import Engine
 from tierwise.lifetime import (
     BetaGeoModel,
     GammaGammaModel,
@@ -73,10 +72,9 @@ def load_cdnow_transactions() -> pa.Table:
 
 
 @pytest.fixture(scope="module")
-def engine():
-    eng = Engine()
-    yield eng
-    eng.close()
+def engine(request, open_engine):
+    with open_engine(request) as eng:
+        yield eng
 
 
 @pytest.fixture(scope="module")

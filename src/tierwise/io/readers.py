@@ -33,8 +33,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ..engine import ROW, Engine
-from ..errors import InputError, SettingsError, TierwiseError
+from ..engine import ROW, Engine, engine_message
+from ..errors import EngineError, InputError, SettingsError, TierwiseError
 from ..settings.inputs import TableInput
 from .urls import is_database_url, redact_text, redact_url, url_secrets
 
@@ -1013,6 +1013,12 @@ def _check_unclosed_quote(
 
 def _read_duckdb(name: str, path: str, shown: str, ti: TableInput, engine: Engine) -> RawInput:
     table_name = ti.table or name
+    if engine.backend != "duckdb":
+        raise InputError(
+            "a DuckDB database is read by the DuckDB engine only",
+            file=shown,
+            hint="set [run] engine = 'duckdb' (or --engine duckdb), or export the table as Parquet",
+        )
     try:
         table = engine.read_duckdb_table(path, table_name)
     except TierwiseError:
@@ -1190,7 +1196,20 @@ def _read_lake_url(name: str, url: str, shown: str, engine: Engine) -> RawInput:
             hint="set [run] engine = 'spark' (or --engine spark), or copy the files to this "
             "machine",
         )
-    table = engine.read_parquet(url)
+    try:
+        table = engine.read_parquet(url)
+    except EngineError as exc:
+        cause = engine_message(exc.__cause__ or exc)
+        no_fs = "FileSystem" in cause and ("ClassNotFound" in cause or "No FileSystem" in cause)
+        raise InputError(
+            f"Spark could not read this URL: {cause}",
+            file=shown,
+            hint="Spark has no file system for this URL's scheme: add its Hadoop connector to "
+            "spark.jars.packages in [run] spark_options, for s3a:// "
+            "org.apache.hadoop:hadoop-aws at the Hadoop version Spark ships"
+            if no_fs
+            else "check the URL and the session's access to it",
+        ) from exc
     cols = [c for c in table.columns if c != ROW]
     _check_header(shown, cols)
     # the files are not read from Python: the fingerprint is the URL's
