@@ -18,9 +18,17 @@ are left out altogether (from :math:`N`, the item counts and the pairs), since t
 pairs grow with the square of their size; the rules then describe the baskets of ordinary
 size. :func:`basket_sizes` counts them (and their lines) so that a run can say how many
 were left out. Nothing is one-hot encoded and nothing leaves the engine but the rules.
+
+The distinct basket × item rows and the size of each basket (:class:`Baskets`) are the
+transaction-sized part: the stage computes them once per item level and counts the rules,
+the basket sizes and the rules at the evaluation's cutoff from them.
 """
 
 from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
@@ -28,7 +36,19 @@ import ibis.expr.types as ir
 from ..settings.crosssell import CrossSellSettings
 from ._lines import Level, basket_lines
 
-__all__ = ["RULE_COLUMNS", "basket_rules", "basket_sizes", "baskets"]
+if TYPE_CHECKING:
+    from ..engine import Engine
+
+__all__ = [
+    "RULE_COLUMNS",
+    "Baskets",
+    "basket_items",
+    "basket_rules",
+    "basket_sizes",
+    "baskets",
+    "rules_from",
+    "sizes_from",
+]
 
 #: Columns of a rules table, in order.
 RULE_COLUMNS = (
@@ -47,6 +67,118 @@ RULE_COLUMNS = (
 )
 
 
+@dataclass
+class Baskets:
+    """The distinct basket × item rows of the sale lines and the size of each basket.
+
+    Baskets and items carry integer codes (``bid``, ``iid``; an item's code follows the
+    order of its name), so that the pair count joins and groups integers.
+
+    Attributes
+    ----------
+    items
+        One row per basket and item: bid, iid, category (the largest of its lines'),
+        first_date (its first line's date), n_items (its basket's distinct items); with a
+        cutoff also category_cut and n_items_cut (the same over the lines dated up to the
+        cutoff).
+    sizes
+        One row per basket: bid, n_items (and n_items_cut with a cutoff).
+    codes
+        One row per item: item, iid.
+    cutoff
+        The earlier date the rules can also be counted at, or None.
+    """
+
+    items: ir.Table
+    sizes: ir.Table
+    codes: ir.Table
+    cutoff: _dt.date | None = None
+    engine: Engine | None = None
+
+    def view(self, at_cutoff: bool = False) -> tuple[ir.Table, ir.Table]:
+        """(items, sizes) as of the last line or, with ``at_cutoff``, as of the cutoff:
+        items has bid, iid, category, n_items; sizes has bid, n_items."""
+        if not at_cutoff:
+            return (
+                self.items.select("bid", "iid", "category", "n_items"),
+                self.sizes.select("bid", "n_items"),
+            )
+        if self.cutoff is None:
+            raise ValueError("these baskets were built without a cutoff")
+        bi = self.items.filter(self.items.first_date <= ibis.literal(self.cutoff))
+        sizes = self.sizes.filter(self.sizes.n_items_cut > 0)
+        return (
+            bi.select("bid", "iid", category="category_cut", n_items="n_items_cut"),
+            sizes.select("bid", n_items="n_items_cut"),
+        )
+
+    def release(self) -> None:
+        """Free the tables the engine computed for these baskets."""
+        if self.engine is not None:
+            for t in (self.items, self.sizes, self.codes):
+                self.engine.release(t)
+
+
+def basket_items(
+    tx: ir.Table,
+    *,
+    level: Level,
+    cutoff: _dt.date | None = None,
+    engine: Engine | None = None,
+) -> Baskets:
+    """The distinct basket × item rows of the sale lines of ``tx``, with basket sizes.
+
+    Parameters
+    ----------
+    tx
+        Canonical transactions (Ibis), already cut at the analysis date.
+    level
+        "product" or "category".
+    cutoff
+        An earlier date to count the rules at as well (lines after it left out).
+    engine
+        When given, the tables are computed once and kept in the engine
+        (:meth:`Baskets.release` frees them).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t = ibis.memtable({"customer_id": ["c"] * 3, "date": [dt.date(2024, 1, 1)] * 3,
+    ...     "revenue": [1.0] * 3, "order_id": ["1", "1", "2"], "product_id": ["a", "b", "a"]})
+    >>> b = basket_items(t, level="product")
+    >>> b.items.order_by(["bid", "iid"]).to_pyarrow().column("n_items").to_pylist()
+    [2, 2, 1]
+    """
+
+    def keep(t: ir.Table) -> ir.Table:
+        return engine.materialize(t) if engine is not None else t
+
+    lines = basket_lines(tx, level)
+    aggs: dict[str, ir.Scalar] = {
+        "category": lines.category.max(),
+        "first_date": lines.date.min(),
+    }
+    if cutoff is not None:
+        before = lines.date <= ibis.literal(cutoff)
+        aggs["category_cut"] = ibis.ifelse(before, lines.category, ibis.null("string")).max()
+    bi = keep(lines.group_by(["basket", "item"]).aggregate(**aggs))
+    sizes_aggs: dict[str, ir.Scalar] = {"n_items": bi.count()}
+    if cutoff is not None:
+        sizes_aggs["n_items_cut"] = (
+            (bi.first_date <= ibis.literal(cutoff)).cast("int64").sum().cast("int64")
+        )
+    sizes = bi.group_by("basket").aggregate(**sizes_aggs)
+    sizes = keep(sizes.mutate(bid=ibis.row_number().over(order_by="basket")))
+    names = bi.select("item").distinct()
+    codes = keep(names.mutate(iid=ibis.row_number().over(order_by="item")))
+    items = keep(bi.join(sizes, "basket").join(codes, "item").drop("basket", "item"))
+    if engine is not None:
+        engine.release(bi)
+    return Baskets(
+        items=items, sizes=sizes.drop("basket"), codes=codes, cutoff=cutoff, engine=engine
+    )
+
+
 def baskets(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> ir.Table:
     """Distinct basket × item rows of the baskets within the size cap.
 
@@ -57,6 +189,18 @@ def baskets(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> ir.Ta
     size = bi.group_by("basket").aggregate(n_items=bi.count())
     keep = size.filter(size.n_items <= settings.max_basket_items).select("basket")
     return bi.semi_join(keep, "basket")
+
+
+def sizes_from(b: Baskets, settings: CrossSellSettings, *, at_cutoff: bool = False) -> ir.Table:
+    """How many baskets there are and how many exceed ``max_basket_items`` (one row); see
+    :func:`basket_sizes`."""
+    _, size = b.view(at_cutoff)
+    over = size.n_items > settings.max_basket_items
+    return size.aggregate(
+        n_baskets_all=size.count().cast("int64"),
+        n_baskets_over_cap=over.cast("int64").sum().fill_null(0).cast("int64"),
+        n_items_over_cap=ibis.ifelse(over, size.n_items, 0).sum().fill_null(0).cast("int64"),
+    )
 
 
 def basket_sizes(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> ir.Table:
@@ -76,15 +220,7 @@ def basket_sizes(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> 
     ...     ).to_pylist()
     [{'n_baskets_all': 2, 'n_baskets_over_cap': 1, 'n_items_over_cap': 3}]
     """
-    lines = basket_lines(tx, level)
-    bi = lines.select("basket", "item").distinct()
-    size = bi.group_by("basket").aggregate(n_items=bi.count())
-    over = size.n_items > settings.max_basket_items
-    return size.aggregate(
-        n_baskets_all=size.count().cast("int64"),
-        n_baskets_over_cap=over.cast("int64").sum().fill_null(0).cast("int64"),
-        n_items_over_cap=ibis.ifelse(over, size.n_items, 0).sum().fill_null(0).cast("int64"),
-    )
+    return sizes_from(basket_items(tx, level=level), settings)
 
 
 def basket_rules(
@@ -123,35 +259,56 @@ def basket_rules(
     >>> r[["antecedent", "consequent", "n_both", "confidence", "lift"]].values.tolist()
     [['cup', 'tea', 2, 1.0, 2.0], ['tea', 'cup', 2, 1.0, 2.0]]
     """
+    return rules_from(basket_items(tx, level=level), settings, level=level)
+
+
+def rules_from(
+    b: Baskets,
+    settings: CrossSellSettings | None = None,
+    *,
+    level: Level,
+    at_cutoff: bool = False,
+) -> ir.Table:
+    """Pair rules from basket × item rows (:func:`basket_items`); see :func:`basket_rules`.
+
+    With ``at_cutoff``, the rules of the lines dated up to the baskets' cutoff.
+    """
     s = settings or CrossSellSettings()
-    bi = baskets(tx, s, level=level)
-    total = bi.aggregate(n_baskets=bi.basket.nunique().cast("int64"))
-    items = bi.group_by("item").aggregate(n=bi.count(), category=bi.category.max())
-    items = items.cross_join(total)
+    bi, size = b.view(at_cutoff)
+    bi = bi.filter(bi.n_items <= s.max_basket_items)
+    kept = size.filter(size.n_items <= s.max_basket_items)
+    total = kept.aggregate(n_baskets=kept.count().cast("int64"))
+    items = bi.group_by("iid").aggregate(n=bi.count(), category=bi.category.max())
+    items = items.join(b.codes, "iid").cross_join(total)
     frequent = items.filter(
         (items.n >= s.min_pair_count)
         & (items.n.cast("float64") / items.n_baskets.cast("float64") >= s.min_support)
     )
-    f = bi.semi_join(frequent, "item").select("basket", "item")
-    a = f.select(basket="basket", x="item")
-    b = f.select(basket_b="basket", y="item")
-    pairs = a.join(b, [a.basket == b.basket_b, a.x < b.y])
+    f = bi.semi_join(frequent, "iid").select("bid", "iid")
+    a = f.select(bid="bid", x="iid")
+    bb = f.select(bid_b="bid", y="iid")
+    # codes follow the names' order: x < y is the pair's first name before its second
+    pairs = a.join(bb, [a.bid == bb.bid_b, a.x < bb.y])
     counted = pairs.group_by(["x", "y"]).aggregate(n_both=pairs.count())
     both_ways = counted.union(
         counted.select(x=counted.y, y=counted.x, n_both=counted.n_both), distinct=False
     )
     ia = items.select(
-        x="item", n_antecedent="n", antecedent_category="category", n_baskets="n_baskets"
+        x="iid",
+        antecedent="item",
+        n_antecedent="n",
+        antecedent_category="category",
+        n_baskets="n_baskets",
     )
-    ib = items.select(y="item", n_consequent="n", consequent_category="category")
+    ib = items.select(y="iid", consequent="item", n_consequent="n", consequent_category="category")
     r = both_ways.join(ia, "x").join(ib, "y")
     n = r.n_baskets.cast("float64")
     nb = r.n_both.cast("float64")
     na = r.n_antecedent.cast("float64")
     r = r.select(
         level=ibis.literal(level),
-        antecedent=r.x,
-        consequent=r.y,
+        antecedent=r.antecedent,
+        consequent=r.consequent,
         antecedent_category=r.antecedent_category,
         consequent_category=r.consequent_category,
         n_baskets=r.n_baskets.cast("int64"),
