@@ -96,7 +96,9 @@ def evaluate_hit_rate(
     lvl: Level = level or s.level
     end = as_date(as_of)
     cutoff = months_before(end, s.eval_horizon_months)
-    ci = customer_items(tx, level=lvl, as_of=end, lookback_months=s.lookback_months, cutoff=cutoff)
+    ci = customer_items(
+        tx, level=lvl, as_of=end, lookback_months=s.lookback_months, cutoff=cutoff, prices=False
+    )
     ci = engine.materialize(ci) if engine is not None else ci
     past = tx.filter(tx.date.cast("date") <= ibis.literal(cutoff))
     try:

@@ -124,13 +124,15 @@ def customer_items(
     as_of: _dt.date,
     lookback_months: int,
     cutoff: _dt.date | None = None,
+    prices: bool = True,
 ) -> ir.Table:
     """Customer × item figures up to ``as_of`` (in the engine).
 
     Columns: customer_id, item, category, first_date (first purchase ever), spend_year
     (revenue over the lookback window, per year), qty_year (quantity, per year, lines with
     a quantity), price (revenue per unit over those lines; null without quantity),
-    revenue_costed and cost (lines with a cost, for the margin rate).
+    revenue_costed and cost (lines with a cost, for the margin rate). Without ``prices``,
+    no qty_year and price (the up-sell's figures; the recommendations do not use them).
 
     With ``cutoff`` (an earlier date), also the figures the recommendations use as of the
     cutoff, from the lines dated up to it: category_cut, spend_year_cut (over the lookback
@@ -148,11 +150,14 @@ def customer_items(
         "category": lines.category.max(),
         "first_date": lines.date.min(),
         "spend": exact_sum(ibis.ifelse(w, lines.revenue, 0.0)),
-        "qty": exact_sum(ibis.ifelse(has_q, lines.quantity, 0.0)),
-        "qty_revenue": exact_sum(ibis.ifelse(has_q, lines.revenue, 0.0)),
         "revenue_costed": exact_sum(ibis.ifelse(has_c, lines.revenue, 0.0)),
         "cost": exact_sum(ibis.ifelse(has_c, lines.cost, 0.0)),
     }
+    if prices:
+        aggs |= {
+            "qty": exact_sum(ibis.ifelse(has_q, lines.quantity, 0.0)),
+            "qty_revenue": exact_sum(ibis.ifelse(has_q, lines.revenue, 0.0)),
+        }
     if cutoff is not None:
         before = lines.date <= ibis.literal(cutoff)
         wc = before & (lines.date > ibis.literal(months_before(cutoff, lookback_months)))
@@ -164,26 +169,21 @@ def customer_items(
             "cost_cut": exact_sum(ibis.ifelse(has_cc, lines.cost, 0.0)),
         }
     ci = lines.group_by(["customer_id", "item"]).aggregate(**aggs)
-    cut: dict[str, ir.Value] = {}
+    out: dict[str, ir.Value] = {"spend_year": ci.spend * per_year}
+    if prices:
+        out |= {
+            "qty_year": ci.qty * per_year,
+            "price": ibis.ifelse(ci.qty > 0, ci.qty_revenue / ci.qty, ibis.null("float64")),
+        }
+    out |= {"revenue_costed": ci.revenue_costed, "cost": ci.cost}
     if cutoff is not None:
-        cut = {
+        out |= {
             "category_cut": ci.category_cut,
             "spend_year_cut": ci.spend_cut * per_year,
             "revenue_costed_cut": ci.revenue_costed_cut,
             "cost_cut": ci.cost_cut,
         }
-    return ci.select(
-        "customer_id",
-        "item",
-        "category",
-        "first_date",
-        spend_year=ci.spend * per_year,
-        qty_year=ci.qty * per_year,
-        price=ibis.ifelse(ci.qty > 0, ci.qty_revenue / ci.qty, ibis.null("float64")),
-        revenue_costed=ci.revenue_costed,
-        cost=ci.cost,
-        **cut,
-    )
+    return ci.select("customer_id", "item", "category", "first_date", **out)
 
 
 def at_cutoff(ci: ir.Table, cutoff: _dt.date) -> ir.Table:
@@ -387,7 +387,10 @@ def recommend(
     s = settings or CrossSellSettings()
     lvl: Level = level or s.level
     day = as_date(as_of)
-    ci = _keep(customer_items(tx, level=lvl, as_of=day, lookback_months=s.lookback_months), engine)
+    ci = customer_items(
+        tx, level=lvl, as_of=day, lookback_months=s.lookback_months, prices=lvl == "category"
+    )
+    ci = _keep(ci, engine)
     try:
         return recommend_from(
             ci,
@@ -583,17 +586,30 @@ def rank_items(
             ranked.grank < assign_t.reach,
         ],
     ).select("customer_id", "item")
-    pairs = [from_peers]
 
-    # -- candidates from rules: what the customer's own items trigger
-    best_rule: ir.Table | None = None
+    # -- candidates from rules: what the customer's own items trigger (an outer join keeps
+    # each customer and item once, with its strongest rule when it has one)
     if rules is not None and rules.num_rows:
-        best_rule = _best_rules(ci, assign_t, rules, level)
-        pairs.append(best_rule.select("customer_id", "item"))
-    cand = pairs[0] if len(pairs) == 1 else pairs[0].union(pairs[1], distinct=True)
+        best = _best_rules(ci, assign_t, rules, level)
+        j = from_peers.outer_join(best, ["customer_id", "item"])
+        cand = j.select(
+            customer_id=j.customer_id.fill_null(j.customer_id_right),
+            item=j.item.fill_null(j.item_right),
+            rule_antecedent=j.rule_antecedent,
+            rule_confidence=j.rule_confidence,
+            rule_lift=j.rule_lift,
+        ).view()
+    else:
+        cand = from_peers.mutate(
+            rule_antecedent=ibis.null("string"),
+            rule_confidence=ibis.null("float64"),
+            rule_lift=ibis.null("float64"),
+        )
     cand = cand.anti_join(ci, ["customer_id", "item"])
 
-    c = cand.join(assign_t, "customer_id")
+    c = cand.join(
+        assign_t.select("customer_id", "peer_level", "peer_key", "n_peers"), "customer_id"
+    )
     st = stats.select("peer_level", "peer_key", "item", "n_buyers", "median_spend")
     c = c.left_join(st, ["peer_level", "peer_key", "item"]).drop(
         "peer_level_right", "peer_key_right", "item_right"
@@ -601,14 +617,6 @@ def rank_items(
     c = c.left_join(items.select("item", "all_median_spend", "margin_rate"), "item").drop(
         "item_right"
     )
-    if best_rule is not None:
-        c = c.left_join(best_rule, ["customer_id", "item"]).drop("customer_id_right", "item_right")
-    else:
-        c = c.mutate(
-            rule_antecedent=ibis.null("string"),
-            rule_confidence=ibis.null("float64"),
-            rule_lift=ibis.null("float64"),
-        )
     peer_share = c.n_buyers.fill_null(0).cast("float64") / c.n_peers.cast("float64")
     conf = c.rule_confidence.fill_null(0.0)
     score = 1.0 - (1.0 - peer_share) * (1.0 - conf)
@@ -627,6 +635,8 @@ def rank_items(
         + 1
     )
     c = c.filter(c.rank <= s.max_recommendations)
+    # the group's name joins the ranked rows only (a long text the ranking need not carry)
+    c = c.join(assign_t.select("customer_id", "peer_label"), "customer_id")
     got = run_query(
         c.select(
             "customer_id",

@@ -334,7 +334,12 @@ def crosssell_stage(
             )
     # customer × item figures, as of the analysis date and the cutoff, computed once
     ci = customer_items(
-        tx, level=level, as_of=day, lookback_months=s.lookback_months, cutoff=cutoff
+        tx,
+        level=level,
+        as_of=day,
+        lookback_months=s.lookback_months,
+        cutoff=cutoff,
+        prices=level == "category",
     )
     ci = engine.materialize(ci) if engine is not None else ci
     rec = recommend_from(
