@@ -705,8 +705,21 @@ _CROSS_SELL_SCHEMA = pa.schema(
 )
 
 
+#: Rows of ranked recommendations given their reasons at a time (the text is built in
+#: pieces of this size, so its temporary copies stay small).
+_TEXT_BLOCK = 250_000
+
+
 def _finish_cross_sell(got: pa.Table, categories: pa.Table, level: Level) -> pa.Table:
     """The cross_sell table: the ranked candidates with categories, source and reason."""
+    blocks = [
+        _finish_block(got.slice(start, _TEXT_BLOCK), categories, level)
+        for start in range(0, max(got.num_rows, 1), _TEXT_BLOCK)
+    ]
+    return pa.concat_tables(blocks)
+
+
+def _finish_block(got: pa.Table, categories: pa.Table, level: Level) -> pa.Table:
     t = got.rename_columns(["peer_group" if c == "peer_label" else c for c in got.column_names])
     if level == "category":
         cat, ante_cat = t.column("item"), t.column("rule_antecedent")

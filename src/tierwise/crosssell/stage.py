@@ -128,11 +128,11 @@ def _per_customer(
 
 def _customer_columns(customers: pa.Table, rec: Recommendations, s: CrossSellSettings) -> pa.Table:
     ids = customers.column("customer_id").cast(pa.string())
-    cs = rec.cross_sell
+    cs = rec.cross_sell.select(["customer_id", "rank", "item", "category", "expected_value"])
     cs = cs.filter(pc.less_equal(cs.column("rank"), s.crm_top_n))
     labels = item_labels(cs.column("item"), cs.column("category"))
     products, value = _per_customer(ids, cs, labels, "expected_value")
-    up = rec.up_sell
+    up = rec.up_sell.select(["customer_id", "category", "expected_value"])
     categories, up_value = _per_customer(ids, up, up.column("category"), "expected_value")
     return pa.table(
         {
