@@ -125,6 +125,7 @@ def customer_items(
     lookback_months: int,
     cutoff: _dt.date | None = None,
     prices: bool = True,
+    categories: bool = True,
 ) -> ir.Table:
     """Customer × item figures up to ``as_of`` (in the engine).
 
@@ -132,7 +133,8 @@ def customer_items(
     (revenue over the lookback window, per year), qty_year (quantity, per year, lines with
     a quantity), price (revenue per unit over those lines; null without quantity),
     revenue_costed and cost (lines with a cost, for the margin rate). Without ``prices``,
-    no qty_year and price (the up-sell's figures; the recommendations do not use them).
+    no qty_year and price (the up-sell's figures; the recommendations do not use them);
+    without ``categories``, no category (for a caller that knows each item's category).
 
     With ``cutoff`` (an earlier date), also the figures the recommendations use as of the
     cutoff, from the lines dated up to it: category_cut, spend_year_cut (over the lookback
@@ -147,7 +149,6 @@ def customer_items(
     has_c = w & lines.cost.notnull()
     per_year = 12.0 / lookback_months
     aggs: dict[str, ir.Scalar] = {
-        "category": lines.category.max(),
         "first_date": lines.date.min(),
         "spend": exact_sum(ibis.ifelse(w, lines.revenue, 0.0)),
         "revenue_costed": exact_sum(ibis.ifelse(has_c, lines.revenue, 0.0)),
@@ -158,12 +159,15 @@ def customer_items(
             "qty": exact_sum(ibis.ifelse(has_q, lines.quantity, 0.0)),
             "qty_revenue": exact_sum(ibis.ifelse(has_q, lines.revenue, 0.0)),
         }
+    if categories:
+        aggs["category"] = lines.category.max()
     if cutoff is not None:
         before = lines.date <= ibis.literal(cutoff)
         wc = before & (lines.date > ibis.literal(months_before(cutoff, lookback_months)))
         has_cc = wc & lines.cost.notnull()
+        if categories:
+            aggs["category_cut"] = ibis.ifelse(before, lines.category, ibis.null("string")).max()
         aggs |= {
-            "category_cut": ibis.ifelse(before, lines.category, ibis.null("string")).max(),
             "spend_cut": exact_sum(ibis.ifelse(wc, lines.revenue, 0.0)),
             "revenue_costed_cut": exact_sum(ibis.ifelse(has_cc, lines.revenue, 0.0)),
             "cost_cut": exact_sum(ibis.ifelse(has_cc, lines.cost, 0.0)),
@@ -177,13 +181,15 @@ def customer_items(
         }
     out |= {"revenue_costed": ci.revenue_costed, "cost": ci.cost}
     if cutoff is not None:
+        if categories:
+            out["category_cut"] = ci.category_cut
         out |= {
-            "category_cut": ci.category_cut,
             "spend_year_cut": ci.spend_cut * per_year,
             "revenue_costed_cut": ci.revenue_costed_cut,
             "cost_cut": ci.cost_cut,
         }
-    return ci.select("customer_id", "item", "category", "first_date", **out)
+    keys = ["customer_id", "item", *(["category"] if categories else []), "first_date"]
+    return ci.select(*keys, **out)
 
 
 def at_cutoff(ci: ir.Table, cutoff: _dt.date) -> ir.Table:
@@ -191,14 +197,15 @@ def at_cutoff(ci: ir.Table, cutoff: _dt.date) -> ir.Table:
     it: the pairs bought by then, with the columns the recommendations use (customer_id,
     item, category, first_date, spend_year, revenue_costed, cost)."""
     t = ci.filter(ci.first_date <= ibis.literal(cutoff))
+    category = {"category": t.category_cut} if "category_cut" in t.columns else {}
     return t.select(
         "customer_id",
         "item",
         "first_date",
-        category="category_cut",
-        spend_year="spend_year_cut",
-        revenue_costed="revenue_costed_cut",
-        cost="cost_cut",
+        **category,
+        spend_year=t.spend_year_cut,
+        revenue_costed=t.revenue_costed_cut,
+        cost=t.cost_cut,
     )
 
 
@@ -209,9 +216,11 @@ def _only(x: ir.FloatingValue, keep: ir.BooleanValue) -> ir.FloatingValue:
 
 
 def item_table(ci: ir.Table, margin_rate: float | None) -> ir.Table:
-    """Per item: buyers, median yearly spend among spenders, margin rate."""
+    """Per item: category (null when ``ci`` has none), buyers, median yearly spend among
+    spenders, margin rate."""
+    category = ci.category.max() if "category" in ci.columns else ibis.null("string")
     t = ci.group_by("item").aggregate(
-        category=ci.category.max(),
+        category=category,
         all_buyers=ci.count(),
         all_median_spend=_only(ci.spend_year, ci.spend_year > 0).median(),
         revenue_costed=exact_sum(ci.revenue_costed),
@@ -421,9 +430,11 @@ def recommend_from(
     margin_rate: float | None,
     engine: Engine | None,
     only_customers: pa.Array | None = None,
+    categories: pa.Table | None = None,
 ) -> Recommendations:
     """:func:`recommend` from customer × item figures already computed
-    (:func:`customer_items` of ``tx`` at ``level`` and ``as_of``)."""
+    (:func:`customer_items` of ``tx`` at ``level`` and ``as_of``); ``categories`` (item,
+    category) names each item's category when ``ci`` has none."""
     ranked = rank_items(
         ci,
         customers,
@@ -434,7 +445,9 @@ def recommend_from(
         engine=engine,
         only_customers=only_customers,
     )
-    cross = _finish_cross_sell(ranked.got, ranked.categories, level)
+    cross = _finish_cross_sell(
+        ranked.got, ranked.categories if categories is None else categories, level
+    )
     up = _upsell(
         tx,
         ci if level == "category" else None,

@@ -69,69 +69,64 @@ RULE_COLUMNS = (
 
 @dataclass
 class Baskets:
-    """The distinct basket × item rows of the sale lines and the size of each basket.
+    """What the rules of one item level are counted from, computed once.
 
     Baskets and items carry integer codes (``bid``, ``iid``; an item's code follows the
-    order of its name), so that the pair count joins and groups integers.
+    order of its name), so that the pair count joins and groups integers. Only the basket
+    × item rows that can form a pair are kept row by row; the rest is summed up front.
 
     Attributes
     ----------
+    rows
+        The basket × item rows whose basket holds 2 to ``max_basket_items`` distinct items
+        (as of the last line, or of the cutoff): bid, iid, first_date (the first line's
+        date), n_items (the basket's distinct items) and, with a cutoff, n_items_cut (those
+        bought by the cutoff).
     items
-        One row per basket and item: bid, iid, category (the largest of its lines'),
-        first_date (its first line's date), n_items (its basket's distinct items); with a
-        cutoff also category_cut and n_items_cut (the same over the lines dated up to the
-        cutoff).
-    sizes
-        One row per basket: bid, n_items (and n_items_cut with a cutoff).
-    codes
-        One row per item: item, iid.
+        One row per item: iid, item, n (baskets within the cap holding it), category (the
+        largest of its lines' in them) and category_all (the largest of all its lines');
+        with a cutoff also n_cut and category_cut, counted over the lines dated up to the
+        cutoff.
+    counts
+        One row: n_baskets_all (baskets with an item), n_baskets_over_cap and
+        n_items_over_cap (the baskets above the cap and their basket × item rows),
+        n_baskets (baskets within the cap) and, with a cutoff, n_baskets_cut.
+    max_basket_items
+        The cap the baskets were counted with.
     cutoff
         The earlier date the rules can also be counted at, or None.
     """
 
+    rows: ir.Table
     items: ir.Table
-    sizes: ir.Table
-    codes: ir.Table
+    counts: ir.Table
+    max_basket_items: int
     cutoff: _dt.date | None = None
     engine: Engine | None = None
-
-    def view(self, at_cutoff: bool = False) -> tuple[ir.Table, ir.Table]:
-        """(items, sizes) as of the last line or, with ``at_cutoff``, as of the cutoff:
-        items has bid, iid, category, n_items; sizes has bid, n_items."""
-        if not at_cutoff:
-            return (
-                self.items.select("bid", "iid", "category", "n_items"),
-                self.sizes.select("bid", "n_items"),
-            )
-        if self.cutoff is None:
-            raise ValueError("these baskets were built without a cutoff")
-        bi = self.items.filter(self.items.first_date <= ibis.literal(self.cutoff))
-        sizes = self.sizes.filter(self.sizes.n_items_cut > 0)
-        return (
-            bi.select("bid", "iid", category="category_cut", n_items="n_items_cut"),
-            sizes.select("bid", n_items="n_items_cut"),
-        )
 
     def release(self) -> None:
         """Free the tables the engine computed for these baskets."""
         if self.engine is not None:
-            for t in (self.items, self.sizes, self.codes):
+            for t in (self.rows, self.items, self.counts):
                 self.engine.release(t)
 
 
 def basket_items(
     tx: ir.Table,
+    settings: CrossSellSettings,
     *,
     level: Level,
     cutoff: _dt.date | None = None,
     engine: Engine | None = None,
 ) -> Baskets:
-    """The distinct basket × item rows of the sale lines of ``tx``, with basket sizes.
+    """The baskets of the sale lines of ``tx``, ready for counting rules and sizes.
 
     Parameters
     ----------
     tx
         Canonical transactions (Ibis), already cut at the analysis date.
+    settings
+        The ``[crosssell]`` section (``max_basket_items``).
     level
         "product" or "category".
     cutoff
@@ -145,37 +140,85 @@ def basket_items(
     >>> import datetime as dt
     >>> t = ibis.memtable({"customer_id": ["c"] * 3, "date": [dt.date(2024, 1, 1)] * 3,
     ...     "revenue": [1.0] * 3, "order_id": ["1", "1", "2"], "product_id": ["a", "b", "a"]})
-    >>> b = basket_items(t, level="product")
-    >>> b.items.order_by(["bid", "iid"]).to_pyarrow().column("n_items").to_pylist()
-    [2, 2, 1]
+    >>> b = basket_items(t, CrossSellSettings(), level="product")
+    >>> b.items.order_by("iid").select("item", "n").to_pyarrow().to_pylist()
+    [{'item': 'a', 'n': 2}, {'item': 'b', 'n': 1}]
+    >>> b.rows.order_by(["bid", "iid"]).to_pyarrow().column("n_items").to_pylist()
+    [2, 2]
     """
 
     def keep(t: ir.Table) -> ir.Table:
         return engine.materialize(t) if engine is not None else t
 
+    def free(t: ir.Table) -> None:
+        if engine is not None:
+            engine.release(t)
+
+    cap = settings.max_basket_items
+    cut = ibis.literal(cutoff) if cutoff is not None else None
     lines = basket_lines(tx, level)
     aggs: dict[str, ir.Scalar] = {
         "category": lines.category.max(),
         "first_date": lines.date.min(),
     }
-    if cutoff is not None:
-        before = lines.date <= ibis.literal(cutoff)
-        aggs["category_cut"] = ibis.ifelse(before, lines.category, ibis.null("string")).max()
+    if cut is not None:
+        aggs["category_cut"] = ibis.ifelse(
+            lines.date <= cut, lines.category, ibis.null("string")
+        ).max()
     bi = keep(lines.group_by(["basket", "item"]).aggregate(**aggs))
-    sizes_aggs: dict[str, ir.Scalar] = {"n_items": bi.count()}
-    if cutoff is not None:
-        sizes_aggs["n_items_cut"] = (
-            (bi.first_date <= ibis.literal(cutoff)).cast("int64").sum().cast("int64")
-        )
-    sizes = bi.group_by("basket").aggregate(**sizes_aggs)
+    size_aggs: dict[str, ir.Scalar] = {"n_items": bi.count()}
+    if cut is not None:
+        size_aggs["n_items_cut"] = (bi.first_date <= cut).cast("int64").sum().cast("int64")
+    sizes = bi.group_by("basket").aggregate(**size_aggs)
     sizes = keep(sizes.mutate(bid=ibis.row_number().over(order_by="basket")))
-    names = bi.select("item").distinct()
-    codes = keep(names.mutate(iid=ibis.row_number().over(order_by="item")))
-    items = keep(bi.join(sizes, "basket").join(codes, "item").drop("basket", "item"))
-    if engine is not None:
-        engine.release(bi)
+    over = sizes.n_items > cap
+    count_aggs: dict[str, ir.Scalar] = {
+        "n_baskets_all": sizes.count().cast("int64"),
+        "n_baskets_over_cap": over.cast("int64").sum().fill_null(0).cast("int64"),
+        "n_items_over_cap": ibis.ifelse(over, sizes.n_items, 0).sum().fill_null(0).cast("int64"),
+        "n_baskets": (~over).cast("int64").sum().fill_null(0).cast("int64"),
+    }
+    if cut is not None:
+        kept_cut = (sizes.n_items_cut > 0) & (sizes.n_items_cut <= cap)
+        count_aggs["n_baskets_cut"] = kept_cut.cast("int64").sum().fill_null(0).cast("int64")
+    counts = keep(sizes.aggregate(**count_aggs))
+    j = keep(bi.join(sizes, "basket").drop("basket"))
+    free(bi)
+    free(sizes)
+    within = j.n_items <= cap
+    stat_aggs: dict[str, ir.Scalar] = {
+        "n": within.cast("int64").sum().cast("int64"),
+        "category": ibis.ifelse(within, j.category, ibis.null("string")).max(),
+        "category_all": j.category.max(),
+    }
+    pairable = (j.n_items >= 2) & within
+    if cut is not None:
+        within_cut = (j.first_date <= cut) & (j.n_items_cut <= cap)
+        stat_aggs |= {
+            "n_cut": within_cut.cast("int64").sum().cast("int64"),
+            "category_cut": ibis.ifelse(within_cut, j.category_cut, ibis.null("string")).max(),
+        }
+        pairable |= within_cut & (j.n_items_cut >= 2)
+    items = j.group_by("item").aggregate(**stat_aggs)
+    items = keep(items.mutate(iid=ibis.row_number().over(order_by="item").cast("int32")))
+    p = j.filter(pairable).join(items.select("item", "iid"), "item")
+    columns = {
+        "bid": p.bid.cast("int32"),
+        "iid": p.iid,
+        "first_date": p.first_date,
+        "n_items": p.n_items.cast("int32"),
+    }
+    if cut is not None:
+        columns["n_items_cut"] = p.n_items_cut.cast("int32")
+    rows = keep(p.select(**columns))
+    free(j)
     return Baskets(
-        items=items, sizes=sizes.drop("basket"), codes=codes, cutoff=cutoff, engine=engine
+        rows=rows,
+        items=items,
+        counts=counts,
+        max_basket_items=cap,
+        cutoff=cutoff,
+        engine=engine,
     )
 
 
@@ -191,16 +234,10 @@ def baskets(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> ir.Ta
     return bi.semi_join(keep, "basket")
 
 
-def sizes_from(b: Baskets, settings: CrossSellSettings, *, at_cutoff: bool = False) -> ir.Table:
-    """How many baskets there are and how many exceed ``max_basket_items`` (one row); see
+def sizes_from(b: Baskets) -> ir.Table:
+    """How many baskets there are and how many exceed the cap (one row); see
     :func:`basket_sizes`."""
-    _, size = b.view(at_cutoff)
-    over = size.n_items > settings.max_basket_items
-    return size.aggregate(
-        n_baskets_all=size.count().cast("int64"),
-        n_baskets_over_cap=over.cast("int64").sum().fill_null(0).cast("int64"),
-        n_items_over_cap=ibis.ifelse(over, size.n_items, 0).sum().fill_null(0).cast("int64"),
-    )
+    return b.counts.select("n_baskets_all", "n_baskets_over_cap", "n_items_over_cap")
 
 
 def basket_sizes(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> ir.Table:
@@ -220,7 +257,7 @@ def basket_sizes(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> 
     ...     ).to_pylist()
     [{'n_baskets_all': 2, 'n_baskets_over_cap': 1, 'n_items_over_cap': 3}]
     """
-    return sizes_from(basket_items(tx, level=level), settings)
+    return sizes_from(basket_items(tx, settings, level=level))
 
 
 def basket_rules(
@@ -259,7 +296,8 @@ def basket_rules(
     >>> r[["antecedent", "consequent", "n_both", "confidence", "lift"]].values.tolist()
     [['cup', 'tea', 2, 1.0, 2.0], ['tea', 'cup', 2, 1.0, 2.0]]
     """
-    return rules_from(basket_items(tx, level=level), settings, level=level)
+    s = settings or CrossSellSettings()
+    return rules_from(basket_items(tx, s, level=level), s, level=level)
 
 
 def rules_from(
@@ -274,12 +312,27 @@ def rules_from(
     With ``at_cutoff``, the rules of the lines dated up to the baskets' cutoff.
     """
     s = settings or CrossSellSettings()
-    bi, size = b.view(at_cutoff)
-    bi = bi.filter(bi.n_items <= s.max_basket_items)
-    kept = size.filter(size.n_items <= s.max_basket_items)
-    total = kept.aggregate(n_baskets=kept.count().cast("int64"))
-    items = bi.group_by("iid").aggregate(n=bi.count(), category=bi.category.max())
-    items = items.join(b.codes, "iid").cross_join(total)
+    if s.max_basket_items != b.max_basket_items:
+        raise ValueError(
+            f"the baskets were counted with max_basket_items = {b.max_basket_items}, "
+            f"not {s.max_basket_items}"
+        )
+    rows = b.rows
+    if at_cutoff:
+        if b.cutoff is None:
+            raise ValueError("these baskets were counted without a cutoff")
+        bi = rows.filter(
+            (rows.first_date <= ibis.literal(b.cutoff))
+            & (rows.n_items_cut >= 2)
+            & (rows.n_items_cut <= s.max_basket_items)
+        )
+        items = b.items.select("iid", "item", n="n_cut", category="category_cut")
+        total = b.counts.select(n_baskets="n_baskets_cut")
+    else:
+        bi = rows.filter(rows.n_items <= s.max_basket_items)
+        items = b.items.select("iid", "item", "n", "category")
+        total = b.counts.select("n_baskets")
+    items = items.cross_join(total)
     frequent = items.filter(
         (items.n >= s.min_pair_count)
         & (items.n.cast("float64") / items.n_baskets.cast("float64") >= s.min_support)

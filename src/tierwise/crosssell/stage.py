@@ -307,16 +307,24 @@ def crosssell_stage(
     by_level: dict[str, pa.Table] = {}
     rules_manifest: dict[str, dict[str, Any]] = {}
     rules_at_cutoff: pa.Table | None = None
+    categories: pa.Table | None = None
     for lvl in dict.fromkeys([*s.rule_levels, level]):
         if not present[lvl]:
             continue
-        b = basket_items(past, level=lvl, cutoff=cutoff if lvl == level else None, engine=engine)
+        b = basket_items(past, s, level=lvl, cutoff=cutoff if lvl == level else None, engine=engine)
         by_level[lvl] = t = run_query(rules_from(b, s, level=lvl), f"the {lvl} basket rules")
-        sizes = run_query(sizes_from(b, s), f"the {lvl} basket sizes").to_pylist()
-        if lvl == level and cutoff is not None:
-            rules_at_cutoff = run_query(
-                rules_from(b, s, level=lvl, at_cutoff=True), "the basket rules at the cutoff"
+        sizes = run_query(sizes_from(b), f"the {lvl} basket sizes").to_pylist()
+        if lvl == level:
+            # each item's category, from all its lines (the customer × item figures below
+            # then need not carry it)
+            categories = run_query(
+                b.items.select("item", category="category_all").order_by("item"),
+                f"the {lvl}s' categories",
             )
+            if cutoff is not None:
+                rules_at_cutoff = run_query(
+                    rules_from(b, s, level=lvl, at_cutoff=True), "the basket rules at the cutoff"
+                )
         b.release()
         n_all = int(sizes[0]["n_baskets_all"] or 0) if sizes else 0
         n_over = int(sizes[0]["n_baskets_over_cap"] or 0) if sizes else 0
@@ -340,6 +348,7 @@ def crosssell_stage(
         lookback_months=s.lookback_months,
         cutoff=cutoff,
         prices=level == "category",
+        categories=False,
     )
     ci = engine.materialize(ci) if engine is not None else ci
     rec = recommend_from(
@@ -352,6 +361,7 @@ def crosssell_stage(
         as_of=day,
         margin_rate=margin_rate,
         engine=engine,
+        categories=categories,
     )
     res = _result(customers, rec, s)
     written = [by_level[lvl] for lvl in dict.fromkeys(s.rule_levels) if lvl in by_level]
