@@ -96,6 +96,9 @@ def evaluate_hit_rate(
     lvl: Level = level or s.level
     end = as_date(as_of)
     cutoff = months_before(end, s.eval_horizon_months)
+    short = _too_short(tx, s, lvl, cutoff)
+    if short is not None:
+        return short
     ci = customer_items(
         tx, level=lvl, as_of=end, lookback_months=s.lookback_months, cutoff=cutoff, prices=False
     )
@@ -121,6 +124,27 @@ def evaluate_hit_rate(
             engine.release(ci)
 
 
+def _too_short(
+    tx: ir.Table, s: CrossSellSettings, level: Level, cutoff: _dt.date
+) -> dict[str, Any] | None:
+    """The evaluation's skip block when the history before the cutoff is too short."""
+    lines = basket_lines(tx, level)
+    first_day = (
+        run_query(lines.aggregate(first=lines.date.min()), "the first sale date")
+        .column("first")[0]
+        .as_py()
+    )
+    need = months_before(cutoff, s.eval_min_history_months)
+    if first_day is None or first_day > need:
+        return _skip(
+            f"history starts {first_day}; the evaluation needs lines from {need} "
+            f"({s.eval_min_history_months} months before the cutoff {cutoff}); "
+            "[crosssell] eval_horizon_months and eval_min_history_months set it",
+            cutoff=cutoff.isoformat(),
+        )
+    return None
+
+
 def evaluate_from(
     ci: ir.Table,
     tx: ir.Table,
@@ -141,20 +165,9 @@ def evaluate_from(
     lvl = level
     end = as_of
     cutoff = months_before(end, s.eval_horizon_months)
-    lines = basket_lines(tx, lvl)
-    first_day = (
-        run_query(lines.aggregate(first=lines.date.min()), "the first sale date")
-        .column("first")[0]
-        .as_py()
-    )
-    need = months_before(cutoff, s.eval_min_history_months)
-    if first_day is None or first_day > need:
-        return _skip(
-            f"history starts {first_day}; the evaluation needs lines from {need} "
-            f"({s.eval_min_history_months} months before the cutoff {cutoff}); "
-            "[crosssell] eval_horizon_months and eval_min_history_months set it",
-            cutoff=cutoff.isoformat(),
-        )
+    short = _too_short(tx, s, lvl, cutoff)
+    if short is not None:
+        return short
     k_max = max(KS)
     s_eval = s.model_copy(
         update={

@@ -83,9 +83,8 @@ def _group_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """The sum of each group of ``values`` (groups start at ``starts``; missing values
     count as 0; NaN for a group without any value).
 
-    The values of a group are added in the order NumPy's sum of the group takes them (one
-    after another up to seven values, pairwise beyond), so a sum is the same float however
-    the groups are laid out.
+    Each sum is the float NumPy's ``sum`` of the group's values gives: up to seven values
+    are added one after another, longer groups are summed by NumPy itself (pairwise).
     """
     n = len(values)
     lengths = np.diff(np.append(starts, n))
