@@ -504,9 +504,9 @@ def _best_rules(ci: ir.Table, assigned: ir.Table, rules: pa.Table, level: Level)
     if "level" in r.column_names:
         r = r.filter(pc.equal(r.column("level"), level))
     r = r.select(["antecedent", "consequent", "confidence", "lift"])
-    # each rule's place in that order among the rules of its consequent: the best rule of
-    # a customer and item is then the one with the smallest place (a hash aggregate in the
-    # engine, where a ranking window per customer and item sorts every fired rule)
+    # each rule's place in that order (rules sorted by consequent first): the best rule of
+    # a customer and item is the fired one with the smallest place, a hash aggregate in
+    # the engine with no sort per customer and item
     order = pc.sort_indices(
         r,
         sort_keys=[
