@@ -349,3 +349,37 @@ def test_items_show_their_category_in_reasons_and_the_crm_export(engine: Engine)
     )
     crm = crm_export(CUSTOMERS, res.tables["cross_sell"])
     assert crm.column("next_best_products").to_pylist()[3] == "cup; spoon"
+
+
+def test_amounts_in_reasons_read_as_python_writes_them() -> None:
+    from tierwise.crosssell.recommend import _money
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate(
+        [rng.normal(0.0, 1e6, 500), [0.0, 0.5, 1.5, 2.5, -0.5, -2.5, 999.5, 1e15, -123456789.0]]
+    )
+    # what "{:,}" writes for the amount rounded half to even
+    want = [f"{int(v):,}" for v in np.round(x)]
+    assert _money(pa.array(x)).to_pylist() == want
+
+
+def test_customer_sums_equal_numpy_sums_of_each_customer() -> None:
+    from tierwise.crosssell.stage import _group_sums
+
+    rng = np.random.default_rng(1)
+    sizes = rng.integers(1, 13, 3000)
+    n = int(sizes.sum())
+    values = rng.normal(0.0, 1.0, n) * rng.choice([1e-3, 1.0, 1e6], n)
+    values[rng.random(n) < 0.2] = np.nan
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    values[starts[0] : starts[0] + sizes[0]] = np.nan  # a customer without any value
+    got = _group_sums(values, starts)
+    want = np.array(
+        [
+            np.nan if np.isnan(v).all() else np.sum(np.where(np.isnan(v), 0.0, v))
+            for v in np.split(values, starts[1:])
+        ]
+    )
+    assert np.isnan(got[0])
+    # the same floats, bit for bit (one after another differs from pairwise in the last bits)
+    assert np.array_equal(got, want, equal_nan=True)

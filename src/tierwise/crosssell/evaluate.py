@@ -23,6 +23,7 @@ production definition but may be optimistic, since the classes saw the horizon.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -35,7 +36,7 @@ import pyarrow.compute as pc
 from ..settings.crosssell import CrossSellSettings
 from ._lines import Level, as_date, basket_lines, months_before, run_query
 from .peers import usable_columns
-from .recommend import customer_items, recommend
+from .recommend import at_cutoff, customer_items, item_table, rank_items
 from .rules import basket_rules
 
 if TYPE_CHECKING:
@@ -95,7 +96,39 @@ def evaluate_hit_rate(
     lvl: Level = level or s.level
     end = as_date(as_of)
     cutoff = months_before(end, s.eval_horizon_months)
-    lines = basket_lines(tx, lvl)
+    short = _too_short(tx, s, lvl, cutoff)
+    if short is not None:
+        return short
+    ci = customer_items(
+        tx, level=lvl, as_of=end, lookback_months=s.lookback_months, cutoff=cutoff, prices=False
+    )
+    ci = engine.materialize(ci) if engine is not None else ci
+    past = tx.filter(tx.date.cast("date") <= ibis.literal(cutoff))
+    try:
+        return evaluate_from(
+            ci,
+            tx,
+            customers,
+            s,
+            as_of=end,
+            seed=seed,
+            level=lvl,
+            margin_rate=margin_rate,
+            engine=engine,
+            rules_at_cutoff=lambda: run_query(
+                basket_rules(past, s, level=lvl), "the basket rules at the cutoff"
+            ),
+        )
+    finally:
+        if engine is not None:
+            engine.release(ci)
+
+
+def _too_short(
+    tx: ir.Table, s: CrossSellSettings, level: Level, cutoff: _dt.date
+) -> dict[str, Any] | None:
+    """The evaluation's skip block when the history before the cutoff is too short."""
+    lines = basket_lines(tx, level)
     first_day = (
         run_query(lines.aggregate(first=lines.date.min()), "the first sale date")
         .column("first")[0]
@@ -109,6 +142,32 @@ def evaluate_hit_rate(
             "[crosssell] eval_horizon_months and eval_min_history_months set it",
             cutoff=cutoff.isoformat(),
         )
+    return None
+
+
+def evaluate_from(
+    ci: ir.Table,
+    tx: ir.Table,
+    customers: pa.Table,
+    s: CrossSellSettings,
+    *,
+    as_of: _dt.date,
+    seed: int,
+    level: Level,
+    margin_rate: float | None,
+    engine: Engine | None,
+    rules_at_cutoff: Callable[[], pa.Table],
+) -> dict[str, Any]:
+    """:func:`evaluate_hit_rate` from customer × item figures already computed
+    (:func:`~tierwise.crosssell.recommend.customer_items` of ``tx`` at ``level`` and
+    ``as_of``, with the cutoff ``eval_horizon_months`` before it); ``rules_at_cutoff`` gives
+    the basket rules of the lines up to the cutoff when they are needed."""
+    lvl = level
+    end = as_of
+    cutoff = months_before(end, s.eval_horizon_months)
+    short = _too_short(tx, s, lvl, cutoff)
+    if short is not None:
+        return short
     k_max = max(KS)
     s_eval = s.model_copy(
         update={
@@ -117,10 +176,8 @@ def evaluate_hit_rate(
             "peer_columns": list(s.fallback_peer_columns),
         }
     )
-    past = tx.filter(tx.date.cast("date") <= ibis.literal(cutoff))
-    ci_past = customer_items(past, level=lvl, as_of=cutoff, lookback_months=s.lookback_months)
-    ci_all = customer_items(tx, level=lvl, as_of=end, lookback_months=s.lookback_months)
-    new = ci_all.filter(ci_all.first_date > ibis.literal(cutoff)).semi_join(ci_past, "customer_id")
+    ci_past = at_cutoff(ci, cutoff)
+    new = ci.filter(ci.first_date > ibis.literal(cutoff)).semi_join(ci_past, "customer_id")
     known = pc.is_in(
         new_ids := run_query(
             new.select("customer_id").distinct().order_by("customer_id"), "new items"
@@ -145,21 +202,23 @@ def evaluate_hit_rate(
         "the items new to each customer",
     ).to_pandas()
 
-    rules = run_query(basket_rules(past, s_eval, level=lvl), "the basket rules at the cutoff")
+    rules = rules_at_cutoff()
+    items = item_table(ci_past, margin_rate)
+    items = engine.materialize(items) if engine is not None else items
 
     def hit_rates(peer_columns: list[str]) -> tuple[dict[str, Any], list[str]]:
-        rec = recommend(
-            past,
+        ranked = rank_items(
+            ci_past,
             customers,
             rules,
             s_eval.model_copy(update={"peer_columns": peer_columns}),
-            as_of=cutoff,
             level=lvl,
             margin_rate=margin_rate,
             engine=engine,
             only_customers=pa.array(ids),
+            items=items,
         )
-        model = rec.cross_sell.select(["customer_id", "rank", "item"]).to_pandas()
+        model = ranked.got.select(["customer_id", "rank", "item"]).to_pandas()
         got: dict[str, Any] = {}
         for k in KS:
             m = _hit_rate(model, truth, ids, k)
@@ -167,7 +226,7 @@ def evaluate_hit_rate(
             got[f"hit_rate_at_{k}"] = m
             got[f"popularity_hit_rate_at_{k}"] = p
             got[f"lift_at_{k}"] = m / p if p > 0 else None
-        return got, rec.groups.columns
+        return got, ranked.groups.columns
 
     popular = _popular(ci_past, id_t, k_max, s.candidate_pool)
     firmographic, used = hit_rates(list(s.fallback_peer_columns))
@@ -196,6 +255,8 @@ def evaluate_hit_rate(
             "caution": "classes and niches are computed from the history up to the analysis "
             "date, the horizon included: this figure may be optimistic",
         }
+    if engine is not None:
+        engine.release(items)
     out: dict[str, Any] = {
         "status": "ok",
         "level": lvl,

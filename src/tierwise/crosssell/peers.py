@@ -146,36 +146,49 @@ def peer_groups(customers: pa.Table, buyers: pa.Array, settings: CrossSellSettin
         ).to_numpy(zero_copy_only=False),
         dtype=bool,
     )
-    values = [_values(customers, c, s) for c in cols]
-    # keys[k]: the group key on the first k columns (None where a value is missing)
-    keys: list[np.ndarray] = [np.full(n, "*", dtype=object)]
-    labels: list[np.ndarray] = [np.full(n, "all customers", dtype=object)]
-    for k in range(1, len(cols) + 1):
-        v = values[k - 1]
-        missing = pd.isna(v) | (keys[k - 1] == None)  # noqa: E711 (element-wise)
-        sv = pd.Series(v, dtype=object).astype(str)
-        key = pd.Series(keys[k - 1], dtype=object).astype(str) + f"|{cols[k - 1]}=" + sv
-        label = sv if k == 1 else pd.Series(labels[k - 1], dtype=object).astype(str) + " · " + sv
-        keys.append(np.asarray(np.where(missing, None, key.to_numpy(dtype=object)), object))
-        labels.append(np.asarray(np.where(missing, None, label.to_numpy(dtype=object)), object))
+    # codes[k]: each customer's group on the first k columns, as an integer (-1 where a
+    # value is missing); keys[k] and labels[k]: each group's key and its values in words
+    codes: list[np.ndarray] = [np.zeros(n, dtype=np.int64)]
+    keys: list[np.ndarray] = [np.array(["*"], dtype=object)]
+    labels: list[np.ndarray] = [np.array(["all customers"], dtype=object)]
+    for k, col in enumerate(cols, start=1):
+        v = _values(customers, col, s)
+        prev = codes[k - 1]
+        value_code, _ = pd.factorize(v)
+        ok = (value_code >= 0) & (prev >= 0)
+        pair = prev[ok] * (int(value_code.max(initial=0)) + 1) + value_code[ok]
+        group, _ = pd.factorize(pair)
+        code = np.full(n, -1, dtype=np.int64)
+        code[ok] = group
+        # one member of each group gives its key and label
+        _, first = np.unique(group, return_index=True)
+        at = np.flatnonzero(ok)[first]
+        value = np.array([str(x) for x in v[at]], dtype=object)
+        keys.append(keys[k - 1][prev[at]] + f"|{col}=" + value)
+        labels.append(value if k == 1 else labels[k - 1][prev[at]] + " · " + value)
+        codes.append(code)
+
+    def buyers_in(k: int) -> np.ndarray:
+        """Buying customers in each customer's group on the first k columns (0 without)."""
+        code = codes[k]
+        has = code >= 0
+        counts = np.bincount(code[has & is_buyer], minlength=max(len(keys[k]), 1))
+        return np.where(has, counts[np.where(has, code, 0)], 0)
+
     level = np.zeros(n, dtype=np.int64)
     for k in range(len(cols), 0, -1):
-        open_ = (level == 0) & (keys[k] != None)  # noqa: E711
+        open_ = (level == 0) & (codes[k] >= 0)
         if not open_.any():
             continue
-        key_k = pd.Series(keys[k], dtype=object)
-        counts = key_k[is_buyer].value_counts()
-        n_in = key_k.map(counts).fillna(0).to_numpy()
-        level[open_ & (n_in >= s.min_peers)] = k
-    rows = np.arange(n)
-    key_all = np.stack(keys)[level, rows]
-    label_all = np.stack(labels)[level, rows]
+        level[open_ & (buyers_in(k) >= s.min_peers)] = k
+    key_all = np.empty(n, dtype=object)
+    label_all = np.empty(n, dtype=object)
     n_peers = np.zeros(n, dtype=np.int64)
     for k in np.unique(level):
         at = level == k
-        key_k = pd.Series(keys[k], dtype=object)
-        buyers_in = key_k[is_buyer].value_counts()
-        n_peers[at] = key_k[at].map(buyers_in).fillna(0).to_numpy().astype(np.int64)
+        key_all[at] = keys[k][codes[k][at]]
+        label_all[at] = labels[k][codes[k][at]]
+        n_peers[at] = buyers_in(int(k))[at]
     n_peers -= is_buyer.astype(np.int64)
     assigned = pa.table(
         {
@@ -188,13 +201,13 @@ def peer_groups(customers: pa.Table, buyers: pa.Array, settings: CrossSellSettin
     )
     parts = []
     for k in sorted(set(level.tolist())):
-        m = is_buyer & (keys[k] != None)  # noqa: E711
+        m = is_buyer & (codes[k] >= 0)
         parts.append(
             pa.table(
                 {
                     "customer_id": pa.array(ids[m], pa.string()),
                     "peer_level": pa.array(np.full(int(m.sum()), k, np.int64)),
-                    "peer_key": pa.array(keys[k][m], pa.string()),
+                    "peer_key": pa.array(keys[k][codes[k][m]], pa.string()),
                 }
             )
         )

@@ -41,7 +41,6 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -119,14 +118,28 @@ def _keep(expr: ir.Table, engine: Engine | None) -> ir.Table:
 
 
 def customer_items(
-    tx: ir.Table, *, level: Level, as_of: _dt.date, lookback_months: int
+    tx: ir.Table,
+    *,
+    level: Level,
+    as_of: _dt.date,
+    lookback_months: int,
+    cutoff: _dt.date | None = None,
+    prices: bool = True,
+    categories: bool = True,
 ) -> ir.Table:
     """Customer × item figures up to ``as_of`` (in the engine).
 
     Columns: customer_id, item, category, first_date (first purchase ever), spend_year
     (revenue over the lookback window, per year), qty_year (quantity, per year, lines with
     a quantity), price (revenue per unit over those lines; null without quantity),
-    revenue_costed and cost (lines with a cost, for the margin rate).
+    revenue_costed and cost (lines with a cost, for the margin rate). Without ``prices``,
+    no qty_year and price (the up-sell's figures; the recommendations do not use them);
+    without ``categories``, no category (for a caller that knows each item's category).
+
+    With ``cutoff`` (an earlier date), also the figures the recommendations use as of the
+    cutoff, from the lines dated up to it: category_cut, spend_year_cut (over the lookback
+    window ending at the cutoff), revenue_costed_cut and cost_cut; :func:`at_cutoff` reads
+    them as a table of their own.
     """
     lines = basket_lines(tx, level)
     lines = lines.filter(lines.date <= ibis.literal(as_of))
@@ -135,25 +148,64 @@ def customer_items(
     has_q = w & lines.quantity.notnull() & (lines.quantity > 0)
     has_c = w & lines.cost.notnull()
     per_year = 12.0 / lookback_months
-    ci = lines.group_by(["customer_id", "item"]).aggregate(
-        category=lines.category.max(),
-        first_date=lines.date.min(),
-        spend=exact_sum(ibis.ifelse(w, lines.revenue, 0.0)),
-        qty=exact_sum(ibis.ifelse(has_q, lines.quantity, 0.0)),
-        qty_revenue=exact_sum(ibis.ifelse(has_q, lines.revenue, 0.0)),
-        revenue_costed=exact_sum(ibis.ifelse(has_c, lines.revenue, 0.0)),
-        cost=exact_sum(ibis.ifelse(has_c, lines.cost, 0.0)),
-    )
-    return ci.select(
+    aggs: dict[str, ir.Scalar] = {
+        "first_date": lines.date.min(),
+        "spend": exact_sum(ibis.ifelse(w, lines.revenue, 0.0)),
+        "revenue_costed": exact_sum(ibis.ifelse(has_c, lines.revenue, 0.0)),
+        "cost": exact_sum(ibis.ifelse(has_c, lines.cost, 0.0)),
+    }
+    if prices:
+        aggs |= {
+            "qty": exact_sum(ibis.ifelse(has_q, lines.quantity, 0.0)),
+            "qty_revenue": exact_sum(ibis.ifelse(has_q, lines.revenue, 0.0)),
+        }
+    if categories:
+        aggs["category"] = lines.category.max()
+    if cutoff is not None:
+        before = lines.date <= ibis.literal(cutoff)
+        wc = before & (lines.date > ibis.literal(months_before(cutoff, lookback_months)))
+        has_cc = wc & lines.cost.notnull()
+        if categories:
+            aggs["category_cut"] = ibis.ifelse(before, lines.category, ibis.null("string")).max()
+        aggs |= {
+            "spend_cut": exact_sum(ibis.ifelse(wc, lines.revenue, 0.0)),
+            "revenue_costed_cut": exact_sum(ibis.ifelse(has_cc, lines.revenue, 0.0)),
+            "cost_cut": exact_sum(ibis.ifelse(has_cc, lines.cost, 0.0)),
+        }
+    ci = lines.group_by(["customer_id", "item"]).aggregate(**aggs)
+    out: dict[str, ir.Value] = {"spend_year": ci.spend * per_year}
+    if prices:
+        out |= {
+            "qty_year": ci.qty * per_year,
+            "price": ibis.ifelse(ci.qty > 0, ci.qty_revenue / ci.qty, ibis.null("float64")),
+        }
+    out |= {"revenue_costed": ci.revenue_costed, "cost": ci.cost}
+    if cutoff is not None:
+        if categories:
+            out["category_cut"] = ci.category_cut
+        out |= {
+            "spend_year_cut": ci.spend_cut * per_year,
+            "revenue_costed_cut": ci.revenue_costed_cut,
+            "cost_cut": ci.cost_cut,
+        }
+    keys = ["customer_id", "item", *(["category"] if categories else []), "first_date"]
+    return ci.select(*keys, **out)
+
+
+def at_cutoff(ci: ir.Table, cutoff: _dt.date) -> ir.Table:
+    """The customer × item figures as of the cutoff, from :func:`customer_items` built with
+    it: the pairs bought by then, with the columns the recommendations use (customer_id,
+    item, category, first_date, spend_year, revenue_costed, cost)."""
+    t = ci.filter(ci.first_date <= ibis.literal(cutoff))
+    category = {"category": t.category_cut} if "category_cut" in t.columns else {}
+    return t.select(
         "customer_id",
         "item",
-        "category",
         "first_date",
-        spend_year=ci.spend * per_year,
-        qty_year=ci.qty * per_year,
-        price=ibis.ifelse(ci.qty > 0, ci.qty_revenue / ci.qty, ibis.null("float64")),
-        revenue_costed=ci.revenue_costed,
-        cost=ci.cost,
+        **category,
+        spend_year=t.spend_year_cut,
+        revenue_costed=t.revenue_costed_cut,
+        cost=t.cost_cut,
     )
 
 
@@ -163,9 +215,12 @@ def _only(x: ir.FloatingValue, keep: ir.BooleanValue) -> ir.FloatingValue:
     return ibis.ifelse(keep, x, ibis.null("float64"))
 
 
-def _item_table(ci: ir.Table, margin_rate: float | None) -> ir.Table:
-    """Per item: buyers, median yearly spend among spenders, margin rate."""
+def item_table(ci: ir.Table, margin_rate: float | None) -> ir.Table:
+    """Per item: category (null when ``ci`` has none), buyers, median yearly spend among
+    spenders, margin rate."""
+    category = ci.category.max() if "category" in ci.columns else ibis.null("string")
     t = ci.group_by("item").aggregate(
+        category=category,
         all_buyers=ci.count(),
         all_median_spend=_only(ci.spend_year, ci.spend_year > 0).median(),
         revenue_costed=exact_sum(ci.revenue_costed),
@@ -177,83 +232,114 @@ def _item_table(ci: ir.Table, margin_rate: float | None) -> ir.Table:
         (t.revenue_costed - t.cost) / t.revenue_costed,
         fallback if fallback is not None else ibis.null("float64"),
     )
-    return t.select("item", "all_buyers", "all_median_spend", margin_rate=margin)
+    return t.select("item", "category", "all_buyers", "all_median_spend", margin_rate=margin)
 
 
-def _group_stats(ci: ir.Table, members: ir.Table) -> ir.Table:
-    """Per peer group and item: buyers, median yearly spend and unit price among spenders."""
-    m = ci.join(members, "customer_id")
+def _buyer_stats(ci: ir.Table, members: ir.Table) -> ir.Table:
+    """Per peer group and item: buyers and median yearly spend among spenders."""
+    m = ci.select("customer_id", "item", "spend_year").join(members, "customer_id")
     spends = m.spend_year > 0
     return m.group_by(["peer_level", "peer_key", "item"]).aggregate(
         n_buyers=m.count(),
+        median_spend=_only(m.spend_year, spends).median(),
+    )
+
+
+def _group_stats(ci: ir.Table, members: ir.Table) -> ir.Table:
+    """Per peer group and item: spenders, median yearly spend and unit price among them."""
+    m = ci.join(members, "customer_id")
+    spends = m.spend_year > 0
+    return m.group_by(["peer_level", "peer_key", "item"]).aggregate(
         n_spenders=spends.cast("int64").sum(),
         median_spend=_only(m.spend_year, spends).median(),
         median_price=_only(m.price, spends & m.price.notnull()).median(),
     )
 
 
-def _pct(x: pd.Series) -> pd.Series:
-    return (x.astype(float) * 100).round().astype("int64").astype(str) + "%"
+def _text(x: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    return pc.cast(x, pa.string())
 
 
-def _money(x: pd.Series) -> pd.Series:
-    return x.astype(float).round().astype("int64").map("{:,}".format)
+def _pct(x: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Shares as whole percents ("75%"), rounded half to even."""
+    whole = pc.round(pc.multiply(pc.cast(x, pa.float64()), 100.0), round_mode="half_to_even")
+    return pc.binary_join_element_wise(_text(pc.cast(whole, pa.int64())), "%", "")
 
 
-def item_labels(items: pd.Series, categories: pd.Series) -> pd.Series:
+def _money(x: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Amounts as whole numbers with thousands separators ("12,345"), rounded half to even.
+
+    Examples
+    --------
+    >>> _money(pa.array([0.4, 999.5, 1234.0, -1234567.0])).to_pylist()
+    ['0', '1,000', '1,234', '-1,234,567']
+    """
+    whole = pc.cast(pc.round(pc.cast(x, pa.float64()), round_mode="half_to_even"), pa.int64())
+    digits = _text(pc.abs(whole))
+    # groups of three digits from the right (an empty group is dropped by the join)
+    groups = []
+    for k in range(7):  # an int64 has at most 19 digits
+        part = pc.utf8_slice_codeunits(digits, start=-3 * (k + 1), stop=-3 * k if k else None)
+        groups.append(pc.if_else(pc.equal(part, ""), pa.scalar(None, pa.string()), part))
+    body = pc.binary_join_element_wise(*reversed(groups), ",", null_handling="skip")
+    sign = pc.if_else(pc.less(whole, 0), "-", "")
+    return pc.binary_join_element_wise(sign, body, "")
+
+
+def _join(*parts: Any) -> pa.Array | pa.ChunkedArray:
+    """Text pieces (arrays or strings) joined element-wise."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def item_labels(
+    items: pa.Array | pa.ChunkedArray, categories: pa.Array | pa.ChunkedArray
+) -> pa.Array | pa.ChunkedArray:
     """An item as people read it: its id with its category beside it, where the lines
     carry one that differs from the id ("SKU00132 (Safety & PPE)"); the id alone else.
 
     Examples
     --------
-    >>> labels = item_labels(pd.Series(["p1", "p2", "tools"]), pd.Series(["tools", None, "tools"]))
-    >>> labels.tolist()
+    >>> labels = item_labels(pa.array(["p1", "p2", "tools"]), pa.array(["tools", None, "tools"]))
+    >>> labels.to_pylist()
     ['p1 (tools)', 'p2', 'tools']
     """
-    items = items.astype(object)
-    cats = categories.astype(object)
-    known = cats.notna() & (cats != items) & items.notna()
-    out = items.copy()
-    out[known] = items[known].astype(str) + " (" + cats[known].astype(str) + ")"
-    return out
+    known = pc.fill_null(pc.not_equal(categories, items), False)
+    return pc.if_else(known, _join(items, " (", categories, ")"), items)
 
 
-def _reasons(df: pd.DataFrame, level: Level) -> pd.Series:
+def _reasons(t: pa.Table) -> pa.Array | pa.ChunkedArray:
     """One readable sentence per recommendation, from its strongest signals."""
-    label = item_labels(df["item"], df["category"])
-    ante = item_labels(df["rule_antecedent"].fillna(""), df["rule_antecedent_category"])
-    peer = (
-        _pct(df["peer_share"])
-        + " of "
-        + df["n_peers"].astype(str)
-        + " look-alikes ("
-        + df["peer_group"]
-        + ") buy "
-        + label
+    col = t.column
+    label = item_labels(col("item"), col("category"))
+    antecedent = pc.fill_null(col("rule_antecedent"), "")
+    ante = item_labels(antecedent, col("rule_antecedent_category"))
+    confidence = pc.fill_null(col("rule_confidence"), 0.0)
+    peer = _join(
+        _pct(col("peer_share")),
+        " of ",
+        _text(col("n_peers")),
+        " look-alikes (",
+        col("peer_group"),
+        ") buy ",
+        label,
     )
-    rule = (
-        "buys "
-        + ante
-        + ", not "
-        + label
-        + ": "
-        + _pct(df["rule_confidence"].fillna(0.0))
-        + " of orders with "
-        + df["rule_antecedent"].fillna("")
-        + " also hold "
-        + df["item"]
+    rule = _join(
+        "buys ",
+        ante,
+        ", not ",
+        label,
+        ": ",
+        _pct(confidence),
+        " of orders with ",
+        antecedent,
+        " also hold ",
+        col("item"),
     )
-    has_rule = df["rule_confidence"].notna().to_numpy()
-    has_peer = (df["peer_share"] > 0).to_numpy()
-    rule_first = has_rule & (df["rule_confidence"].fillna(0.0) >= df["peer_share"]).to_numpy()
-    both_rp = rule + "; " + peer
-    both_pr = peer + "; " + rule
-    out = np.where(
-        has_rule & has_peer,
-        np.where(rule_first, both_rp, both_pr),
-        np.where(has_rule, rule, peer),
-    )
-    return pd.Series(out, index=df.index, dtype=object)
+    has_rule = pc.is_valid(col("rule_confidence"))
+    has_peer = pc.greater(col("peer_share"), 0.0)
+    rule_first = pc.and_(has_rule, pc.greater_equal(confidence, col("peer_share")))
+    both = pc.if_else(rule_first, _join(rule, "; ", peer), _join(peer, "; ", rule))
+    return pc.if_else(pc.and_(has_rule, has_peer), both, pc.if_else(has_rule, rule, peer))
 
 
 def recommend(
@@ -310,8 +396,157 @@ def recommend(
     s = settings or CrossSellSettings()
     lvl: Level = level or s.level
     day = as_date(as_of)
+    ci = customer_items(
+        tx, level=lvl, as_of=day, lookback_months=s.lookback_months, prices=lvl == "category"
+    )
+    ci = _keep(ci, engine)
+    try:
+        return recommend_from(
+            ci,
+            tx,
+            customers,
+            rules,
+            s,
+            level=lvl,
+            as_of=day,
+            margin_rate=margin_rate,
+            engine=engine,
+            only_customers=only_customers,
+        )
+    finally:
+        if engine is not None:
+            engine.release(ci)
+
+
+def recommend_from(
+    ci: ir.Table,
+    tx: ir.Table,
+    customers: pa.Table,
+    rules: pa.Table | None,
+    s: CrossSellSettings,
+    *,
+    level: Level,
+    as_of: _dt.date,
+    margin_rate: float | None,
+    engine: Engine | None,
+    only_customers: pa.Array | None = None,
+    categories: pa.Table | None = None,
+) -> Recommendations:
+    """:func:`recommend` from customer × item figures already computed
+    (:func:`customer_items` of ``tx`` at ``level`` and ``as_of``); ``categories`` (item,
+    category) names each item's category when ``ci`` has none."""
+    ranked = rank_items(
+        ci,
+        customers,
+        rules,
+        s,
+        level=level,
+        margin_rate=margin_rate,
+        engine=engine,
+        only_customers=only_customers,
+    )
+    cross = _finish_cross_sell(
+        ranked.got, ranked.categories if categories is None else categories, level
+    )
+    up = _upsell(
+        tx,
+        ci if level == "category" else None,
+        ranked.assigned,
+        ranked.groups,
+        s,
+        as_of,
+        margin_rate,
+        engine,
+    )
+    facts = {
+        "customers_recommended": int(pc.count_distinct(cross.column("customer_id")).as_py()),
+        "peer_columns": ranked.groups.columns,
+        "customers_by_peer_level": {str(k): v for k, v in ranked.groups.level_counts.items()},
+    }
+    return Recommendations(cross, up, ranked.groups, level, as_of, ranked.warnings, facts)
+
+
+@dataclass
+class Ranked:
+    """The ranked candidates of :func:`rank_items`, before their reasons are written.
+
+    Attributes
+    ----------
+    got
+        customer_id, rank, item, score, expected_value, n_peers, peer_share,
+        rule_antecedent, rule_confidence, rule_lift, typical_spend, margin_rate, peer_label;
+        ordered by customer and rank.
+    categories
+        item, category: every item the customers buy, with its category.
+    groups
+        The look-alike groups.
+    assigned
+        The customers recommended to, with their group (customer_id, peer_level, peer_key,
+        peer_label, n_peers, reach), in the engine.
+    warnings
+        Assumptions made for lack of data.
+    """
+
+    got: pa.Table
+    categories: pa.Table
+    groups: PeerGroups
+    assigned: ir.Table
+    warnings: list[str]
+
+
+def _best_rules(ci: ir.Table, assigned: ir.Table, rules: pa.Table, level: Level) -> ir.Table:
+    """For each customer and item its rules propose: the strongest rule (highest
+    confidence, then lift, then antecedent name) among those whose antecedent it buys.
+
+    Columns: customer_id, item, rule_antecedent, rule_confidence, rule_lift.
+    """
+    r = rules
+    if "level" in r.column_names:
+        r = r.filter(pc.equal(r.column("level"), level))
+    r = r.select(["antecedent", "consequent", "confidence", "lift"])
+    # each rule's place in that order (rules sorted by consequent first): the best rule of
+    # a customer and item is the fired one with the smallest place, a hash aggregate in
+    # the engine with no sort per customer and item
+    order = pc.sort_indices(
+        r,
+        sort_keys=[
+            ("consequent", "ascending"),
+            ("confidence", "descending"),
+            ("lift", "descending"),
+            ("antecedent", "ascending"),
+        ],
+    )
+    r = r.take(order).append_column("place", pa.array(np.arange(r.num_rows), pa.int64()))
+    rt = ibis.memtable(r)
+    own = ci.select("customer_id", antecedent="item").semi_join(assigned, "customer_id")
+    fired = own.join(rt.select("antecedent", item="consequent", place="place"), "antecedent")
+    best = fired.group_by(["customer_id", "item"]).aggregate(place=fired.place.min())
+    named = rt.select(
+        "place", rule_antecedent="antecedent", rule_confidence="confidence", rule_lift="lift"
+    )
+    return best.join(named, "place").select(
+        "customer_id", "item", "rule_antecedent", "rule_confidence", "rule_lift"
+    )
+
+
+def rank_items(
+    ci: ir.Table,
+    customers: pa.Table,
+    rules: pa.Table | None,
+    s: CrossSellSettings,
+    *,
+    level: Level,
+    margin_rate: float | None,
+    engine: Engine | None,
+    only_customers: pa.Array | None = None,
+    items: ir.Table | None = None,
+) -> Ranked:
+    """The ``max_recommendations`` best items per customer, scored in the engine.
+
+    ``ci`` is :func:`customer_items` (or :func:`at_cutoff` of it); ``items`` is its item
+    table when already computed (:func:`item_table`).
+    """
     warnings: list[str] = []
-    ci = _keep(customer_items(tx, level=lvl, as_of=day, lookback_months=s.lookback_months), engine)
     owned = run_query(
         ci.group_by("customer_id").aggregate(n_owned=ci.count()).order_by("customer_id"),
         "the items each customer buys",
@@ -332,16 +567,14 @@ def recommend(
     members = ibis.memtable(groups.members)
     assign_t = ibis.memtable(assigned)
 
-    stats = _keep(_group_stats(ci, members), engine)
-    items = _keep(_item_table(ci, margin_rate), engine)
+    stats = _keep(_buyer_stats(ci, members), engine)
+    own_items = items is None
+    items = _keep(item_table(ci, margin_rate), engine) if items is None else items
+    info = run_query(
+        items.select("item", "category", "margin_rate").order_by("item"), "the items bought"
+    )
     if margin_rate is None:
-        no_margin = (
-            run_query(
-                items.filter(items.margin_rate.isnull()).count().as_table(), "items without cost"
-            )
-            .column(0)[0]
-            .as_py()
-        )
+        no_margin = info.column("margin_rate").null_count
         if no_margin:
             warnings.append(
                 # the stage puts "cross-sell: " before each warning
@@ -366,51 +599,37 @@ def recommend(
             ranked.grank < assign_t.reach,
         ],
     ).select("customer_id", "item")
-    pairs = [from_peers]
 
-    # -- candidates from rules: what the customer's own items trigger
-    best_rule: ir.Table | None = None
+    # -- candidates from rules: what the customer's own items trigger (an outer join keeps
+    # each customer and item once, with its strongest rule when it has one)
     if rules is not None and rules.num_rows:
-        r = rules
-        if "level" in r.column_names:
-            r = r.filter(pc.equal(r.column("level"), lvl))
-        r = r.select(["antecedent", "consequent", "confidence", "lift"])
-        rt = ibis.memtable(r)
-        own = ci.select("customer_id", antecedent="item").semi_join(assign_t, "customer_id")
-        fired = own.join(rt, "antecedent").select(
-            "customer_id", "antecedent", item="consequent", confidence="confidence", lift="lift"
-        )
-        fired = fired.mutate(
-            rrank=ibis.row_number().over(
-                group_by=["customer_id", "item"],
-                order_by=[ibis.desc("confidence"), ibis.desc("lift"), "antecedent"],
-            )
-        )
-        best_rule = fired.filter(fired.rrank == 0).select(
-            "customer_id",
-            "item",
-            rule_antecedent="antecedent",
-            rule_confidence="confidence",
-            rule_lift="lift",
-        )
-        pairs.append(best_rule.select("customer_id", "item"))
-    cand = pairs[0] if len(pairs) == 1 else pairs[0].union(pairs[1], distinct=True)
-    cand = cand.anti_join(ci, ["customer_id", "item"])
-
-    c = cand.join(assign_t, "customer_id")
-    st = stats.select("peer_level", "peer_key", "item", "n_buyers", "median_spend")
-    c = c.left_join(st, ["peer_level", "peer_key", "item"]).drop(
-        "peer_level_right", "peer_key_right", "item_right"
-    )
-    c = c.left_join(items, "item").drop("item_right")
-    if best_rule is not None:
-        c = c.left_join(best_rule, ["customer_id", "item"]).drop("customer_id_right", "item_right")
+        best = _best_rules(ci, assign_t, rules, level)
+        j = from_peers.outer_join(best, ["customer_id", "item"])
+        cand = j.select(
+            customer_id=j.customer_id.fill_null(j.customer_id_right),
+            item=j.item.fill_null(j.item_right),
+            rule_antecedent=j.rule_antecedent,
+            rule_confidence=j.rule_confidence,
+            rule_lift=j.rule_lift,
+        ).view()
     else:
-        c = c.mutate(
+        cand = from_peers.mutate(
             rule_antecedent=ibis.null("string"),
             rule_confidence=ibis.null("float64"),
             rule_lift=ibis.null("float64"),
         )
+    cand = cand.anti_join(ci, ["customer_id", "item"])
+
+    c = cand.join(
+        assign_t.select("customer_id", "peer_level", "peer_key", "n_peers"), "customer_id"
+    )
+    st = stats.select("peer_level", "peer_key", "item", "n_buyers", "median_spend")
+    c = c.left_join(st, ["peer_level", "peer_key", "item"]).drop(
+        "peer_level_right", "peer_key_right", "item_right"
+    )
+    c = c.left_join(items.select("item", "all_median_spend", "margin_rate"), "item").drop(
+        "item_right"
+    )
     peer_share = c.n_buyers.fill_null(0).cast("float64") / c.n_peers.cast("float64")
     conf = c.rule_confidence.fill_null(0.0)
     score = 1.0 - (1.0 - peer_share) * (1.0 - conf)
@@ -429,6 +648,8 @@ def recommend(
         + 1
     )
     c = c.filter(c.rank <= s.max_recommendations)
+    # the group's name joins the ranked rows only (a long text the ranking need not carry)
+    c = c.join(assign_t.select("customer_id", "peer_label"), "customer_id")
     got = run_query(
         c.select(
             "customer_id",
@@ -447,18 +668,11 @@ def recommend(
         ).order_by(["customer_id", "rank"]),
         "the next best products",
     )
-    cats = _categories(ci, lvl, got)
-    cross = _finish_cross_sell(got, cats, lvl)
-
-    up = _upsell(
-        tx, ci if lvl == "category" else None, assign_t, groups, s, day, margin_rate, engine
-    )
-    facts = {
-        "customers_recommended": int(pc.count_distinct(cross.column("customer_id")).as_py()),
-        "peer_columns": groups.columns,
-        "customers_by_peer_level": {str(k): v for k, v in groups.level_counts.items()},
-    }
-    return Recommendations(cross, up, groups, lvl, day, warnings, facts)
+    if engine is not None:
+        engine.release(stats)
+        if own_items:
+            engine.release(items)
+    return Ranked(got, info.select(["item", "category"]), groups, assign_t, warnings)
 
 
 def _lookup(
@@ -474,58 +688,69 @@ def _lookup(
     return out
 
 
-def _categories(ci: ir.Table, level: Level, got: pa.Table) -> dict[str, str]:
-    """The category of each recommended item and of each rule's antecedent (products)."""
-    if level == "category" or got.num_rows == 0:
-        return {}
-    names = set(got.column("item").to_pylist()) | set(got.column("rule_antecedent").to_pylist())
-    names.discard(None)
-    wanted = ibis.memtable(pa.table({"item": pa.array(sorted(names), pa.string())}))
-    t = ci.semi_join(wanted, "item")
-    cat = run_query(
-        t.group_by("item").aggregate(category=t.category.max()).order_by("item"),
-        "product categories",
-    )
-    return dict(
-        zip(cat.column("item").to_pylist(), cat.column("category").to_pylist(), strict=True)
-    )
+def _category_of(
+    items: pa.ChunkedArray | pa.Array, categories: pa.Table
+) -> pa.ChunkedArray | pa.Array:
+    """The category of each item (null for an item not in ``categories``)."""
+    idx = pc.index_in(items, value_set=categories.column("item"))
+    return categories.column("category").take(idx)
 
 
-def _finish_cross_sell(got: pa.Table, cats: dict[str, str], level: Level) -> pa.Table:
-    df = got.to_pandas()
-    df["category"] = df["item"] if level == "category" else df["item"].map(cats)
-    df["rule_antecedent_category"] = (
-        df["rule_antecedent"] if level == "category" else df["rule_antecedent"].map(cats)
+_CROSS_SELL_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("rank", pa.int64()),
+        ("item", pa.string()),
+        ("category", pa.string()),
+        ("score", pa.float64()),
+        ("expected_value", pa.float64()),
+        ("source", pa.string()),
+        ("reason", pa.string()),
+        ("peer_group", pa.string()),
+        ("n_peers", pa.int64()),
+        ("peer_share", pa.float64()),
+        ("rule_antecedent", pa.string()),
+        ("rule_confidence", pa.float64()),
+        ("rule_lift", pa.float64()),
+        ("typical_spend", pa.float64()),
+        ("margin_rate", pa.float64()),
+    ]
+)
+
+
+#: Rows of ranked recommendations given their reasons at a time (the text is built in
+#: pieces of this size, so its temporary copies stay small).
+_TEXT_BLOCK = 250_000
+
+
+def _finish_cross_sell(got: pa.Table, categories: pa.Table, level: Level) -> pa.Table:
+    """The cross_sell table: the ranked candidates with categories, source and reason."""
+    blocks = [
+        _finish_block(got.slice(start, _TEXT_BLOCK), categories, level)
+        for start in range(0, max(got.num_rows, 1), _TEXT_BLOCK)
+    ]
+    return pa.concat_tables(blocks)
+
+
+def _finish_block(got: pa.Table, categories: pa.Table, level: Level) -> pa.Table:
+    t = got.rename_columns(["peer_group" if c == "peer_label" else c for c in got.column_names])
+    if level == "category":
+        cat, ante_cat = t.column("item"), t.column("rule_antecedent")
+    else:
+        cat = _category_of(t.column("item"), categories)
+        ante_cat = _category_of(t.column("rule_antecedent"), categories)
+    t = t.append_column("category", cat).append_column("rule_antecedent_category", ante_cat)
+    has_rule = pc.is_valid(t.column("rule_confidence"))
+    has_peer = pc.greater(t.column("peer_share"), 0.0)
+    source = pc.if_else(
+        pc.and_(has_rule, has_peer),
+        "peers and rule",
+        pc.if_else(has_rule, "rule", "peers"),
     )
-    df = df.rename(columns={"peer_label": "peer_group"})
-    has_rule = df["rule_confidence"].notna()
-    has_peer = df["peer_share"] > 0
-    df["source"] = np.where(
-        has_rule & has_peer, "peers and rule", np.where(has_rule, "rule", "peers")
+    t = t.append_column("source", source).append_column("reason", _reasons(t))
+    return pa.table(
+        [t.column(f.name).cast(f.type) for f in _CROSS_SELL_SCHEMA], schema=_CROSS_SELL_SCHEMA
     )
-    df["reason"] = _reasons(df, level) if len(df) else pd.Series([], dtype=object)
-    df["rank"] = df["rank"].astype("int64")
-    schema = pa.schema(
-        [
-            ("customer_id", pa.string()),
-            ("rank", pa.int64()),
-            ("item", pa.string()),
-            ("category", pa.string()),
-            ("score", pa.float64()),
-            ("expected_value", pa.float64()),
-            ("source", pa.string()),
-            ("reason", pa.string()),
-            ("peer_group", pa.string()),
-            ("n_peers", pa.int64()),
-            ("peer_share", pa.float64()),
-            ("rule_antecedent", pa.string()),
-            ("rule_confidence", pa.float64()),
-            ("rule_lift", pa.float64()),
-            ("typical_spend", pa.float64()),
-            ("margin_rate", pa.float64()),
-        ]
-    )
-    return pa.Table.from_pandas(df[list(CROSS_SELL_COLUMNS)], schema=schema, preserve_index=False)
 
 
 def _upsell(
@@ -541,15 +766,30 @@ def _upsell(
     """Categories a customer buys for less (or cheaper) than its peers."""
     if ci_cat is None and "product_category" not in tx.columns:
         return _empty_upsell()
+    made = ci_cat is None
     if ci_cat is None:
         ci_cat = _keep(
             customer_items(tx, level="category", as_of=day, lookback_months=s.lookback_months),
             engine,
         )
+    try:
+        return _upsell_leads(ci_cat, assign_t, groups, s, margin_rate)
+    finally:
+        if made and engine is not None:
+            engine.release(ci_cat)
+
+
+def _upsell_leads(
+    ci_cat: ir.Table,
+    assign_t: ir.Table,
+    groups: PeerGroups,
+    s: CrossSellSettings,
+    margin_rate: float | None,
+) -> pa.Table:
     members = ibis.memtable(groups.members)
-    stats = _group_stats(ci_cat, members)
-    items = _item_table(ci_cat, margin_rate)
-    # each category's share of the customer's yearly spend, and the group's median share
+    items = item_table(ci_cat, margin_rate)
+    # each category's share of the customer's yearly spend, and per group: spenders, their
+    # median yearly spend, unit price and share
     totals = ci_cat.group_by("customer_id").aggregate(total_year=exact_sum(ci_cat.spend_year))
     shared = ci_cat.join(totals, "customer_id")
     shared = shared.mutate(
@@ -558,18 +798,20 @@ def _upsell(
         )
     )
     sm = shared.join(members, "customer_id")
-    share_stats = sm.group_by(["peer_level", "peer_key", "item"]).aggregate(
-        median_share=_only(sm.share, sm.spend_year > 0).median()
+    spends = sm.spend_year > 0
+    stats = sm.group_by(["peer_level", "peer_key", "item"]).aggregate(
+        n_spenders=spends.cast("int64").sum(),
+        median_spend=_only(sm.spend_year, spends).median(),
+        median_price=_only(sm.price, spends & sm.price.notnull()).median(),
+        median_share=_only(sm.share, spends).median(),
     )
     own = (
         shared.filter(shared.spend_year > 0)
         .select("customer_id", "item", "spend_year", "price", "qty_year", "total_year", "share")
         .join(assign_t, "customer_id")
     )
-    u = (
-        own.join(stats, ["peer_level", "peer_key", "item"])
-        .join(share_stats, ["peer_level", "peer_key", "item"])
-        .join(items.select("item", "margin_rate"), "item")
+    u = own.join(stats, ["peer_level", "peer_key", "item"]).join(
+        items.select("item", "margin_rate"), "item"
     )
     u = u.filter(u.n_spenders >= s.min_peers)
     spend_gap = ibis.ifelse(
@@ -629,48 +871,61 @@ def _upsell(
     )
     if got.num_rows == 0:
         return _empty_upsell()
-    df = got.to_pandas()
-    spend_reason = (
-        "buys "
-        + df["category"]
-        + " for "
-        + _money(df["own"])
-        + " a year; look-alikes ("
-        + df["peer_group"]
-        + ") who buy it spend "
-        + _money(df["peer_median"])
-        + " (median)"
+    col = got.column
+    spend_reason = _join(
+        "buys ",
+        col("category"),
+        " for ",
+        _money(col("own")),
+        " a year; look-alikes (",
+        col("peer_group"),
+        ") who buy it spend ",
+        _money(col("peer_median")),
+        " (median)",
     )
-    price_reason = (
-        "buys the cheaper "
-        + df["category"]
-        + " lines: "
-        + df["own"].astype(float).round(2).astype(str)
-        + " per unit; look-alikes ("
-        + df["peer_group"]
-        + ") pay "
-        + df["peer_median"].astype(float).round(2).astype(str)
-        + " (median)"
+    is_price = pc.equal(col("kind"), "price")
+    price_reason = _join(
+        "buys the cheaper ",
+        col("category"),
+        " lines: ",
+        _decimals(col("own"), is_price),
+        " per unit; look-alikes (",
+        col("peer_group"),
+        ") pay ",
+        _decimals(col("peer_median"), is_price),
+        " (median)",
     )
-    share_reason = (
-        df["category"]
-        + " is "
-        + _pct(df["own_share"].fillna(0.0))
-        + " of its spend ("
-        + _money(df["total_year"].fillna(0.0))
-        + " a year); look-alikes ("
-        + df["peer_group"]
-        + ") who buy it put "
-        + _pct(df["peer_share"].fillna(0.0))
-        + " of theirs there (median)"
+    share_reason = _join(
+        col("category"),
+        " is ",
+        _pct(pc.fill_null(col("own_share"), 0.0)),
+        " of its spend (",
+        _money(pc.fill_null(col("total_year"), 0.0)),
+        " a year); look-alikes (",
+        col("peer_group"),
+        ") who buy it put ",
+        _pct(pc.fill_null(col("peer_share"), 0.0)),
+        " of theirs there (median)",
     )
-    df["reason"] = np.select(
-        [df["kind"] == "spend", df["kind"] == "price"], [spend_reason, price_reason], share_reason
+    reason = pc.if_else(
+        pc.equal(col("kind"), "spend"),
+        spend_reason,
+        pc.if_else(is_price, price_reason, share_reason),
     )
-    df["rank"] = df["rank"].astype("int64")
-    return pa.Table.from_pandas(
-        df[list(UP_SELL_COLUMNS)], schema=_UP_SELL_SCHEMA, preserve_index=False
+    t = got.append_column("reason", reason)
+    return pa.table(
+        [t.column(f.name).cast(f.type) for f in _UP_SELL_SCHEMA], schema=_UP_SELL_SCHEMA
     )
+
+
+def _decimals(x: pa.ChunkedArray, where: pa.ChunkedArray) -> pa.Array:
+    """Prices as Python writes them after rounding to two decimals ("12.5"), where
+    ``where`` holds (null elsewhere); a customer-sized list of the up-sell leads by price."""
+    at = np.flatnonzero(np.asarray(pc.fill_null(where, False).to_numpy(zero_copy_only=False)))
+    out = np.full(len(x), None, dtype=object)
+    values = np.round(np.asarray(x.take(pa.array(at)).to_numpy(zero_copy_only=False), float), 2)
+    out[at] = [str(v) for v in values.tolist()]
+    return pa.array(out, pa.string())
 
 
 _UP_SELL_SCHEMA = pa.schema(

@@ -18,9 +18,17 @@ are left out altogether (from :math:`N`, the item counts and the pairs), since t
 pairs grow with the square of their size; the rules then describe the baskets of ordinary
 size. :func:`basket_sizes` counts them (and their lines) so that a run can say how many
 were left out. Nothing is one-hot encoded and nothing leaves the engine but the rules.
+
+The distinct basket × item rows and the size of each basket (:class:`Baskets`) are the
+transaction-sized part: the stage computes them once per item level and counts the rules,
+the basket sizes and the rules at the evaluation's cutoff from them.
 """
 
 from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
@@ -28,7 +36,19 @@ import ibis.expr.types as ir
 from ..settings.crosssell import CrossSellSettings
 from ._lines import Level, basket_lines
 
-__all__ = ["RULE_COLUMNS", "basket_rules", "basket_sizes", "baskets"]
+if TYPE_CHECKING:
+    from ..engine import Engine
+
+__all__ = [
+    "RULE_COLUMNS",
+    "Baskets",
+    "basket_items",
+    "basket_rules",
+    "basket_sizes",
+    "baskets",
+    "rules_from",
+    "sizes_from",
+]
 
 #: Columns of a rules table, in order.
 RULE_COLUMNS = (
@@ -47,6 +67,161 @@ RULE_COLUMNS = (
 )
 
 
+@dataclass
+class Baskets:
+    """What the rules of one item level are counted from, computed once.
+
+    Baskets and items carry integer codes (``bid``, ``iid``; an item's code follows the
+    order of its name), so that the pair count joins and groups integers. Only the basket
+    × item rows that can form a pair are kept row by row; the rest is summed up front.
+
+    Attributes
+    ----------
+    rows
+        The basket × item rows whose basket holds 2 to ``max_basket_items`` distinct items
+        (as of the last line, or of the cutoff): bid, iid, first_date (the first line's
+        date), n_items (the basket's distinct items) and, with a cutoff, n_items_cut (those
+        bought by the cutoff).
+    items
+        One row per item: iid, item, n (baskets within the cap holding it), category (the
+        largest of its lines' in them) and category_all (the largest of all its lines');
+        with a cutoff also n_cut and category_cut, counted over the lines dated up to the
+        cutoff.
+    counts
+        One row: n_baskets_all (baskets with an item), n_baskets_over_cap and
+        n_items_over_cap (the baskets above the cap and their basket × item rows),
+        n_baskets (baskets within the cap) and, with a cutoff, n_baskets_cut.
+    max_basket_items
+        The cap the baskets were counted with.
+    cutoff
+        The earlier date the rules can also be counted at, or None.
+    """
+
+    rows: ir.Table
+    items: ir.Table
+    counts: ir.Table
+    max_basket_items: int
+    cutoff: _dt.date | None = None
+    engine: Engine | None = None
+
+    def release(self) -> None:
+        """Free the tables the engine computed for these baskets."""
+        if self.engine is not None:
+            for t in (self.rows, self.items, self.counts):
+                self.engine.release(t)
+
+
+def basket_items(
+    tx: ir.Table,
+    settings: CrossSellSettings,
+    *,
+    level: Level,
+    cutoff: _dt.date | None = None,
+    engine: Engine | None = None,
+) -> Baskets:
+    """The baskets of the sale lines of ``tx``, ready for counting rules and sizes.
+
+    Parameters
+    ----------
+    tx
+        Canonical transactions (Ibis), already cut at the analysis date.
+    settings
+        The ``[crosssell]`` section (``max_basket_items``).
+    level
+        "product" or "category".
+    cutoff
+        An earlier date to count the rules at as well (lines after it left out).
+    engine
+        When given, the tables are computed once and kept in the engine
+        (:meth:`Baskets.release` frees them).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t = ibis.memtable({"customer_id": ["c"] * 3, "date": [dt.date(2024, 1, 1)] * 3,
+    ...     "revenue": [1.0] * 3, "order_id": ["1", "1", "2"], "product_id": ["a", "b", "a"]})
+    >>> b = basket_items(t, CrossSellSettings(), level="product")
+    >>> b.items.order_by("iid").select("item", "n").to_pyarrow().to_pylist()
+    [{'item': 'a', 'n': 2}, {'item': 'b', 'n': 1}]
+    >>> b.rows.order_by(["bid", "iid"]).to_pyarrow().column("n_items").to_pylist()
+    [2, 2]
+    """
+
+    def keep(t: ir.Table) -> ir.Table:
+        return engine.materialize(t) if engine is not None else t
+
+    def free(t: ir.Table) -> None:
+        if engine is not None:
+            engine.release(t)
+
+    cap = settings.max_basket_items
+    cut = ibis.literal(cutoff) if cutoff is not None else None
+    lines = basket_lines(tx, level)
+    aggs: dict[str, ir.Scalar] = {
+        "category": lines.category.max(),
+        "first_date": lines.date.min(),
+    }
+    if cut is not None:
+        aggs["category_cut"] = ibis.ifelse(
+            lines.date <= cut, lines.category, ibis.null("string")
+        ).max()
+    bi = keep(lines.group_by(["basket", "item"]).aggregate(**aggs))
+    size_aggs: dict[str, ir.Scalar] = {"n_items": bi.count()}
+    if cut is not None:
+        size_aggs["n_items_cut"] = (bi.first_date <= cut).cast("int64").sum().cast("int64")
+    sizes = bi.group_by("basket").aggregate(**size_aggs)
+    sizes = keep(sizes.mutate(bid=ibis.row_number().over(order_by="basket")))
+    over = sizes.n_items > cap
+    count_aggs: dict[str, ir.Scalar] = {
+        "n_baskets_all": sizes.count().cast("int64"),
+        "n_baskets_over_cap": over.cast("int64").sum().fill_null(0).cast("int64"),
+        "n_items_over_cap": ibis.ifelse(over, sizes.n_items, 0).sum().fill_null(0).cast("int64"),
+        "n_baskets": (~over).cast("int64").sum().fill_null(0).cast("int64"),
+    }
+    if cut is not None:
+        kept_cut = (sizes.n_items_cut > 0) & (sizes.n_items_cut <= cap)
+        count_aggs["n_baskets_cut"] = kept_cut.cast("int64").sum().fill_null(0).cast("int64")
+    counts = keep(sizes.aggregate(**count_aggs))
+    j = keep(bi.join(sizes, "basket").drop("basket"))
+    free(bi)
+    free(sizes)
+    within = j.n_items <= cap
+    stat_aggs: dict[str, ir.Scalar] = {
+        "n": within.cast("int64").sum().cast("int64"),
+        "category": ibis.ifelse(within, j.category, ibis.null("string")).max(),
+        "category_all": j.category.max(),
+    }
+    pairable = (j.n_items >= 2) & within
+    if cut is not None:
+        within_cut = (j.first_date <= cut) & (j.n_items_cut <= cap)
+        stat_aggs |= {
+            "n_cut": within_cut.cast("int64").sum().cast("int64"),
+            "category_cut": ibis.ifelse(within_cut, j.category_cut, ibis.null("string")).max(),
+        }
+        pairable |= within_cut & (j.n_items_cut >= 2)
+    items = j.group_by("item").aggregate(**stat_aggs)
+    items = keep(items.mutate(iid=ibis.row_number().over(order_by="item").cast("int32")))
+    p = j.filter(pairable).join(items.select("item", "iid"), "item")
+    columns = {
+        "bid": p.bid.cast("int32"),
+        "iid": p.iid,
+        "first_date": p.first_date,
+        "n_items": p.n_items.cast("int32"),
+    }
+    if cut is not None:
+        columns["n_items_cut"] = p.n_items_cut.cast("int32")
+    rows = keep(p.select(**columns))
+    free(j)
+    return Baskets(
+        rows=rows,
+        items=items,
+        counts=counts,
+        max_basket_items=cap,
+        cutoff=cutoff,
+        engine=engine,
+    )
+
+
 def baskets(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> ir.Table:
     """Distinct basket × item rows of the baskets within the size cap.
 
@@ -57,6 +232,12 @@ def baskets(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> ir.Ta
     size = bi.group_by("basket").aggregate(n_items=bi.count())
     keep = size.filter(size.n_items <= settings.max_basket_items).select("basket")
     return bi.semi_join(keep, "basket")
+
+
+def sizes_from(b: Baskets) -> ir.Table:
+    """How many baskets there are and how many exceed the cap (one row); see
+    :func:`basket_sizes`."""
+    return b.counts.select("n_baskets_all", "n_baskets_over_cap", "n_items_over_cap")
 
 
 def basket_sizes(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> ir.Table:
@@ -76,15 +257,7 @@ def basket_sizes(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> 
     ...     ).to_pylist()
     [{'n_baskets_all': 2, 'n_baskets_over_cap': 1, 'n_items_over_cap': 3}]
     """
-    lines = basket_lines(tx, level)
-    bi = lines.select("basket", "item").distinct()
-    size = bi.group_by("basket").aggregate(n_items=bi.count())
-    over = size.n_items > settings.max_basket_items
-    return size.aggregate(
-        n_baskets_all=size.count().cast("int64"),
-        n_baskets_over_cap=over.cast("int64").sum().fill_null(0).cast("int64"),
-        n_items_over_cap=ibis.ifelse(over, size.n_items, 0).sum().fill_null(0).cast("int64"),
-    )
+    return sizes_from(basket_items(tx, settings, level=level))
 
 
 def basket_rules(
@@ -124,34 +297,71 @@ def basket_rules(
     [['cup', 'tea', 2, 1.0, 2.0], ['tea', 'cup', 2, 1.0, 2.0]]
     """
     s = settings or CrossSellSettings()
-    bi = baskets(tx, s, level=level)
-    total = bi.aggregate(n_baskets=bi.basket.nunique().cast("int64"))
-    items = bi.group_by("item").aggregate(n=bi.count(), category=bi.category.max())
+    return rules_from(basket_items(tx, s, level=level), s, level=level)
+
+
+def rules_from(
+    b: Baskets,
+    settings: CrossSellSettings | None = None,
+    *,
+    level: Level,
+    at_cutoff: bool = False,
+) -> ir.Table:
+    """Pair rules from basket × item rows (:func:`basket_items`); see :func:`basket_rules`.
+
+    With ``at_cutoff``, the rules of the lines dated up to the baskets' cutoff.
+    """
+    s = settings or CrossSellSettings()
+    if s.max_basket_items != b.max_basket_items:
+        raise ValueError(
+            f"the baskets were counted with max_basket_items = {b.max_basket_items}, "
+            f"not {s.max_basket_items}"
+        )
+    rows = b.rows
+    if at_cutoff:
+        if b.cutoff is None:
+            raise ValueError("these baskets were counted without a cutoff")
+        bi = rows.filter(
+            (rows.first_date <= ibis.literal(b.cutoff))
+            & (rows.n_items_cut >= 2)
+            & (rows.n_items_cut <= s.max_basket_items)
+        )
+        items = b.items.select("iid", "item", n="n_cut", category="category_cut")
+        total = b.counts.select(n_baskets="n_baskets_cut")
+    else:
+        bi = rows.filter(rows.n_items <= s.max_basket_items)
+        items = b.items.select("iid", "item", "n", "category")
+        total = b.counts.select("n_baskets")
     items = items.cross_join(total)
     frequent = items.filter(
         (items.n >= s.min_pair_count)
         & (items.n.cast("float64") / items.n_baskets.cast("float64") >= s.min_support)
     )
-    f = bi.semi_join(frequent, "item").select("basket", "item")
-    a = f.select(basket="basket", x="item")
-    b = f.select(basket_b="basket", y="item")
-    pairs = a.join(b, [a.basket == b.basket_b, a.x < b.y])
+    f = bi.semi_join(frequent, "iid").select("bid", "iid")
+    a = f.select(bid="bid", x="iid")
+    bb = f.select(bid_b="bid", y="iid")
+    # codes follow the names' order: x < y is the pair's first name before its second
+    pairs = a.join(bb, [a.bid == bb.bid_b, a.x < bb.y])
     counted = pairs.group_by(["x", "y"]).aggregate(n_both=pairs.count())
     both_ways = counted.union(
         counted.select(x=counted.y, y=counted.x, n_both=counted.n_both), distinct=False
     )
     ia = items.select(
-        x="item", n_antecedent="n", antecedent_category="category", n_baskets="n_baskets"
+        x="iid",
+        antecedent="item",
+        n_antecedent="n",
+        antecedent_category="category",
+        n_baskets="n_baskets",
     )
-    ib = items.select(y="item", n_consequent="n", consequent_category="category")
+    ib = items.select(y="iid", consequent="item", n_consequent="n", consequent_category="category")
     r = both_ways.join(ia, "x").join(ib, "y")
     n = r.n_baskets.cast("float64")
     nb = r.n_both.cast("float64")
     na = r.n_antecedent.cast("float64")
     r = r.select(
         level=ibis.literal(level),
-        antecedent=r.x,
-        consequent=r.y,
+        antecedent=r.antecedent,
+        consequent=r.consequent,
         antecedent_category=r.antecedent_category,
         consequent_category=r.consequent_category,
         n_baskets=r.n_baskets.cast("int64"),

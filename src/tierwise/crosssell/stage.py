@@ -8,14 +8,20 @@ from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..settings.crosssell import CrossSellSettings
-from ._lines import Level, as_date, run_query
-from .evaluate import evaluate_hit_rate
-from .recommend import Recommendations, item_labels, recommend
-from .rules import RULE_COLUMNS, basket_rules, basket_sizes
+from ._lines import Level, as_date, months_before, run_query
+from .evaluate import evaluate_from
+from .recommend import (
+    Recommendations,
+    customer_items,
+    item_labels,
+    recommend,
+    recommend_from,
+)
+from .rules import RULE_COLUMNS, basket_items, rules_from, sizes_from
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -73,31 +79,67 @@ def _levels_present(tx: ir.Table) -> dict[str, bool]:
     return {k: bool(v) for k, v in row.items()}
 
 
+def _group_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The sum of each group of ``values`` (groups start at ``starts``; missing values
+    count as 0; NaN for a group without any value).
+
+    Each sum is the float NumPy's ``sum`` of the group's values gives: up to seven values
+    are added one after another, longer groups are summed by NumPy itself (pairwise).
+    """
+    n = len(values)
+    lengths = np.diff(np.append(starts, n))
+    missing = np.isnan(values)
+    filled = np.where(missing, 0.0, values)
+    out = filled[starts].copy()
+    short = lengths <= 7
+    for j in range(1, 7):
+        more = short & (lengths > j)
+        if not more.any():
+            break
+        out[more] += filled[starts[more] + j]
+    for g in np.flatnonzero(~short):
+        out[g] = filled[starts[g] : starts[g] + lengths[g]].sum()
+    has_value = np.add.reduceat((~missing).astype(np.int64), starts) > 0
+    out[~has_value] = np.nan
+    return out
+
+
+def _per_customer(
+    ids: pa.ChunkedArray, t: pa.Table, text: pa.ChunkedArray | pa.Array, value: str
+) -> tuple[pa.Array, pa.Array]:
+    """For ``t`` sorted by customer_id: per customer of ``ids``, its ``text`` values joined
+    by "; " in table order and its ``value`` summed (null for customers without rows)."""
+    n = t.num_rows
+    if n == 0:
+        return pa.nulls(len(ids), pa.string()), pa.nulls(len(ids), pa.float64())
+    key = t.column("customer_id")
+    changed = np.asarray(pc.not_equal(key[1:], key[:-1]).to_numpy(zero_copy_only=False), bool)
+    starts = np.flatnonzero(np.concatenate([[True], changed]))
+    keys = key.take(pa.array(starts))
+    offsets = pa.array(np.append(starts, n), pa.int32())
+    texts = pa.ListArray.from_arrays(offsets, pc.cast(text, pa.string()).combine_chunks())
+    joined = pc.binary_join(texts, "; ")
+    values = np.asarray(t.column(value).to_numpy(zero_copy_only=False), dtype=np.float64)
+    sums = pa.array(_group_sums(values, starts), pa.float64(), from_pandas=True)
+    at = pc.index_in(ids, value_set=keys)
+    return joined.take(at), sums.take(at)
+
+
 def _customer_columns(customers: pa.Table, rec: Recommendations, s: CrossSellSettings) -> pa.Table:
-    ids = customers.column("customer_id").cast(pa.string()).to_pandas()
+    ids = customers.column("customer_id").cast(pa.string())
     cs = rec.cross_sell.select(["customer_id", "rank", "item", "category", "expected_value"])
-    df = cs.to_pandas()
-    df = df[df["rank"] <= s.crm_top_n]
-    df["label"] = item_labels(df["item"], df["category"])
-    top = df.groupby("customer_id", sort=True).agg(
-        next_best_products=("label", "; ".join),
-        cross_sell_value=("expected_value", lambda x: x.sum(min_count=1)),
-    )
-    up = rec.up_sell.select(["customer_id", "category", "expected_value"]).to_pandas()
-    ups = up.groupby("customer_id", sort=True).agg(
-        up_sell=("category", "; ".join),
-        up_sell_value=("expected_value", lambda x: x.sum(min_count=1)),
-    )
-    out = pd.DataFrame({"customer_id": ids}).join(top, on="customer_id").join(ups, on="customer_id")
+    cs = cs.filter(pc.less_equal(cs.column("rank"), s.crm_top_n))
+    labels = item_labels(cs.column("item"), cs.column("category"))
+    products, value = _per_customer(ids, cs, labels, "expected_value")
+    up = rec.up_sell.select(["customer_id", "category", "expected_value"])
+    categories, up_value = _per_customer(ids, up, up.column("category"), "expected_value")
     return pa.table(
         {
-            "customer_id": pa.array(out["customer_id"], pa.string()),
-            "next_best_products": pa.array(
-                out["next_best_products"], pa.string(), from_pandas=True
-            ),
-            "cross_sell_value": pa.array(out["cross_sell_value"], pa.float64(), from_pandas=True),
-            "up_sell": pa.array(out["up_sell"], pa.string(), from_pandas=True),
-            "up_sell_value": pa.array(out["up_sell_value"], pa.float64(), from_pandas=True),
+            "customer_id": ids,
+            "next_best_products": products,
+            "cross_sell_value": value,
+            "up_sell": categories,
+            "up_sell_value": up_value,
         }
     )
 
@@ -157,6 +199,10 @@ def next_best_products(
     rec = recommend(
         tx, customers, rules, s, as_of=as_of, level=level, margin_rate=margin_rate, engine=engine
     )
+    return _result(customers, rec, s)
+
+
+def _result(customers: pa.Table, rec: Recommendations, s: CrossSellSettings) -> CrossSellResult:
     cust = _customer_columns(customers, rec, s)
     ev = rec.cross_sell.column("expected_value").to_numpy(zero_copy_only=False)
     top = rec.cross_sell.column("rank").to_numpy() <= s.crm_top_n
@@ -255,13 +301,30 @@ def crosssell_stage(
         )
         level = other
     past = tx.filter(tx.date.cast("date") <= day)
+    # the evaluation counts the rules again at its cutoff: from the same baskets
+    cutoff = months_before(day, s.eval_horizon_months) if s.evaluate else None
     by_level: dict[str, pa.Table] = {}
     rules_manifest: dict[str, dict[str, Any]] = {}
+    rules_at_cutoff: pa.Table | None = None
+    categories: pa.Table | None = None
     for lvl in dict.fromkeys([*s.rule_levels, level]):
         if not present[lvl]:
             continue
-        by_level[lvl] = t = run_query(basket_rules(past, s, level=lvl), f"the {lvl} basket rules")
-        sizes = run_query(basket_sizes(past, s, level=lvl), f"the {lvl} basket sizes").to_pylist()
+        b = basket_items(past, s, level=lvl, cutoff=cutoff if lvl == level else None, engine=engine)
+        by_level[lvl] = t = run_query(rules_from(b, s, level=lvl), f"the {lvl} basket rules")
+        sizes = run_query(sizes_from(b), f"the {lvl} basket sizes").to_pylist()
+        if lvl == level:
+            # each item's category, from all its lines (the customer × item figures below
+            # then need not carry it)
+            categories = run_query(
+                b.items.select("item", category="category_all").order_by("item"),
+                f"the {lvl}s' categories",
+            )
+            if cutoff is not None:
+                rules_at_cutoff = run_query(
+                    rules_from(b, s, level=lvl, at_cutoff=True), "the basket rules at the cutoff"
+                )
+        b.release()
         n_all = int(sizes[0]["n_baskets_all"] or 0) if sizes else 0
         n_over = int(sizes[0]["n_baskets_over_cap"] or 0) if sizes else 0
         rules_manifest[lvl] = {
@@ -276,22 +339,37 @@ def crosssell_stage(
                 f"{s.max_basket_items} distinct {lvl}s and are left out of the {lvl} basket "
                 f"rules; [crosssell] max_basket_items = {s.max_basket_items} sets the cap"
             )
-    res = next_best_products(
+    # customer × item figures, as of the analysis date and the cutoff, computed once
+    ci = customer_items(
+        tx,
+        level=level,
+        as_of=day,
+        lookback_months=s.lookback_months,
+        cutoff=cutoff,
+        prices=level == "category",
+        categories=False,
+    )
+    ci = engine.materialize(ci) if engine is not None else ci
+    rec = recommend_from(
+        ci,
         tx,
         customers,
         by_level[level],
         s,
-        as_of=day,
-        seed=seed,
         level=level,
+        as_of=day,
         margin_rate=margin_rate,
         engine=engine,
+        categories=categories,
     )
+    res = _result(customers, rec, s)
     written = [by_level[lvl] for lvl in dict.fromkeys(s.rule_levels) if lvl in by_level]
     res.tables["basket_rules"] = pa.concat_tables(written) if written else _empty_rules()
     evaluation: dict[str, Any]
     if s.evaluate:
-        evaluation = evaluate_hit_rate(
+        at_cut = rules_at_cutoff
+        evaluation = evaluate_from(
+            ci,
             tx,
             customers,
             s,
@@ -300,11 +378,14 @@ def crosssell_stage(
             level=level,
             margin_rate=margin_rate,
             engine=engine,
+            rules_at_cutoff=lambda: at_cut if at_cut is not None else _empty_rules(),
         )
         if evaluation["status"] != "ok":
             warnings.append(f"the recommendations were not evaluated: {evaluation['reason']}")
     else:
         evaluation = {"status": "skipped", "reason": "[crosssell] evaluate = false"}
+    if engine is not None:
+        engine.release(ci)
     res.manifest = {
         **res.manifest,
         "parameters": {
