@@ -29,7 +29,6 @@ CalibratedClassifierCV, so its probabilities are calibrated; its hyper-parameter
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,12 +185,17 @@ def _matrix(table: pa.Table) -> np.ndarray:
     return np.column_stack([_column(table, f) for f in FEATURES])
 
 
-def _threads_for(n_rows: int) -> Any:
-    """One OpenMP thread for small problems: thread start-up and spinning cost more than
-    they save below some 50,000 rows (and very much so on a busy machine)."""
-    if n_rows < 50_000:
-        return threadpool_limits(limits=1, user_api="openmp")
-    return contextlib.nullcontext()
+def _one_thread() -> Any:
+    """Gradient boosting on one OpenMP thread, whatever the data size.
+
+    OpenMP's threads wait for each other by spinning at every tree node: on a machine whose
+    cores are busy with other work (the engine's threads, other processes) a multi-threaded
+    fit takes many times the wall time and the CPU of a one-thread fit, and on an idle
+    machine it gains little next to the rest of the stage. One thread also adds the rows'
+    gradients in one order on every machine, so the fitted model does not depend on the
+    number of cores.
+    """
+    return threadpool_limits(limits=1, user_api="openmp")
 
 
 class DefectionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
@@ -281,7 +285,7 @@ class DefectionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         )
         self.empty_features_ = np.all(np.isnan(Xa), axis=0)
         Xa = self._constant_empty(Xa)
-        with _threads_for(len(Xa)):
+        with _one_thread():
             self.model_ = CalibratedClassifierCV(
                 base, method=self.calibration, cv=self.calibration_folds
             ).fit(Xa, ya)
@@ -293,7 +297,7 @@ class DefectionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """Probabilities of ``[stay, defect]`` for each row."""
         check_fitted(self, "model_")
         Xa = self._constant_empty(_as_matrix(X))
-        with _threads_for(len(Xa)):
+        with _one_thread():
             return np.asarray(self.model_.predict_proba(Xa), dtype=np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
