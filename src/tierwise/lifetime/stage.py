@@ -196,9 +196,13 @@ def high_value_at_risk(customers: pa.Table, settings: LifetimeSettings) -> pa.Ta
     pick = ok & (clv >= threshold) & (risk >= settings.high_risk)
     idx = np.flatnonzero(pick)
     var = clv[idx] * risk[idx]
-    ids = np.asarray(customers.column("customer_id").to_pylist(), dtype=object)[idx]
-    order = np.lexsort((ids.astype(str), -var))
-    idx = idx[order]
+    ranked = pa.table(
+        {"value_at_risk": pa.array(-var), "customer_id": pc.take(customers["customer_id"], idx)}
+    )
+    order = pc.sort_indices(
+        ranked, sort_keys=[("value_at_risk", "ascending"), ("customer_id", "ascending")]
+    )
+    idx = idx[np.asarray(order)]
     sub = customers.take(pa.array(idx, pa.int64()))
     pct = round(settings.high_value_share * 100)
     reason = pc.binary_join_element_wise(
