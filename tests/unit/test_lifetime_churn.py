@@ -9,8 +9,17 @@ import pyarrow as pa
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tierwise.lifetime import defection_features, lifetime_stage
+from tierwise.engine import Engine
+from tierwise.lifetime import (
+    ModifiedBetaGeoModel,
+    compare_defection_models,
+    defection_features,
+    evaluate_holdout,
+    holdout_data,
+    lifetime_stage,
+)
 from tierwise.lifetime.churn import FEATURES
+from tierwise.lifetime.summary import customer_days
 from tierwise.settings import LifetimeSettings
 
 D = dt.date
@@ -157,3 +166,47 @@ def test_behaviour_features_margin_and_returns_of_the_last_year(engine):
     assert a["return_rate_last_year"] == pytest.approx(40 / 400)
     assert b["margin_rate_last_year"] is None  # no line with a cost
     assert b["return_rate_last_year"] == 0.0
+
+
+def test_behaviour_features_from_the_kept_per_day_table_equal_those_from_the_lines(engine):
+    # margin and return rates summed per day first (exact decimals): the same bits
+    tx, _ = _seasonal(n=300, seed=4)
+    rng = np.random.default_rng(4)
+    n = tx.num_rows
+    cost = pa.array(np.where(rng.random(n) < 0.2, np.nan, 0.6 * tx.column("revenue").to_numpy()))
+    tx = tx.append_column("cost", pa.compute.if_else(pa.compute.is_nan(cost), None, cost))
+    back = rng.random(n) < 0.1
+    tx = tx.set_column(2, "revenue", pa.array(np.where(back, -1.0, 1.0) * tx.column(2).to_numpy()))
+    tx = tx.set_column(3, "is_return", pa.array(back))
+    t = engine.from_arrow(tx)
+    days = customer_days(t, end=AS_OF).kept(engine)
+    try:
+        for cutoff in (D(2023, 6, 30), D(2024, 7, 4)):
+            a = engine.to_arrow(defection_features(t, cutoff, 180), "a")
+            b = engine.to_arrow(defection_features(days, cutoff, 180), "b")
+            assert a.num_rows and a.equals(b), cutoff
+            rates = a.column("margin_rate_last_year").drop_null()
+            assert len(rates) and pa.compute.min(rates).as_py() > 0.3
+    finally:
+        days.release(engine)
+
+
+def test_the_comparison_reuses_the_holdout_fit_only_at_the_validation_cutoff(engine):
+    tx, _ = _seasonal(n=300, seed=2)
+    t = engine.from_arrow(tx)
+    cfg = LifetimeSettings()
+    model = ModifiedBetaGeoModel()
+    c_val = AS_OF - dt.timedelta(days=cfg.defection_window_days)
+
+    def calibration(split):
+        data = holdout_data(t, split, AS_OF, engine=engine)
+        return evaluate_holdout(model, data, tracking=False)
+
+    fresh = compare_defection_models(t, AS_OF, cfg, engine=engine, transaction_model=model)
+    assert fresh.table.num_rows == 3  # supervised and the model's two probabilities
+    for split in (c_val, c_val - dt.timedelta(days=30)):
+        reused = compare_defection_models(
+            t, AS_OF, cfg, engine=engine, transaction_model=model, calibration=calibration(split)
+        )
+        assert reused.table.equals(fresh.table), split
+        assert (reused.winner, reused.reason) == (fresh.winner, fresh.reason)

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from tierwise.lifetime import rfm_summary
+from tierwise.lifetime.summary import customer_days
 
 D = dt.date
 
@@ -67,3 +68,21 @@ def test_rejects_unknown_time_unit(engine):
 
     with pytest.raises(InputError, match="time_unit"):
         rfm_summary(_tx(engine), D(2024, 1, 29), engine=engine, time_unit="months")  # type: ignore[arg-type]
+
+
+def test_the_per_day_table_kept_in_the_engine_gives_the_summaries_of_the_lines(engine):
+    # the lifetime stage sums the lines per day once, keeps that table and computes every
+    # summary from it: the same figures as from the lines, bit for bit
+    tx = _tx(engine)
+    days = customer_days(tx, end=D(2024, 1, 29)).kept(engine)
+    try:
+        for as_of in (D(2024, 1, 29), D(2024, 1, 9)):
+            for unit in ("days", "weeks"):
+                a = rfm_summary(tx, as_of, engine=engine, time_unit=unit)
+                b = rfm_summary(days, as_of, engine=engine, time_unit=unit)
+                assert a.num_rows and a.equals(b), (as_of, unit)
+        # customer c bought only after the end of the kept table
+        ids = engine.to_arrow(days.table.select("customer_id").distinct(), "ids")
+        assert sorted(ids.column("customer_id").to_pylist()) == ["a", "b"]
+    finally:
+        days.release(engine)

@@ -83,6 +83,14 @@ def test_list_cells_are_joined_and_neutralised() -> None:
     assert neutralise_formulas(t).column("member_ids").to_pylist() == ["'=a;b", "c", None]
 
 
+def test_every_formula_start_is_quoted_and_plain_numbers_and_other_text_are_not() -> None:
+    cells = ["=1", "+A1", "-x", "@SUM(A1)", "\tx", "\rx", "-4", "+1.5", "-1.234,50", "é=1",
+             "a=1", " =1", "", None, "€"]  # fmt: skip
+    out = neutralise_formulas(pa.table({"t": cells})).column("t").to_pylist()
+    assert out == ["'=1", "'+A1", "'-x", "'@SUM(A1)", "'\tx", "'\rx", "-4", "+1.5", "-1.234,50",
+                   "é=1", "a=1", " =1", "", None, "€"]  # fmt: skip
+
+
 # -- atomic output folder -------------------------------------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,7 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import xlsxwriter
 
 from report_support import FORMULA_NAME, customer_id_named
 from tierwise.report import write_plan_xlsx
@@ -115,3 +118,60 @@ def test_rep_names_from_inputs_are_neutralised_in_the_summary(tmp_path: Path) ->
     cells = [c for row in wb["Summary"].iter_rows() for c in row if c.value in ("@rep", "+rep")]
     # rep and sheet name columns
     assert len(cells) == 4 and all(c.data_type == "s" and c.quotePrefix for c in cells)
+
+
+def _inline_strings(xml: str) -> dict[str, str]:
+    """Cell reference -> the inline string XML of each text cell of a sheet."""
+    return dict(re.findall(r'<c r="([A-Z]+\d+)"[^>]*t="inlineStr"><is>(.*?)</is></c>', xml))
+
+
+def test_call_list_cells_are_written_as_xlsxwriter_writes_them(tmp_path: Path) -> None:
+    # the call lists' rows are made in Arrow, not by XlsxWriter: each text cell must hold
+    # what XlsxWriter's own inline string would (escapes, white space, length), each
+    # number its exact value, each format and quote prefix as XlsxWriter sets them
+    names = [
+        "=1+1", "  lead", "trail ", "\u00a0nbsp", "a&b<c>d", "x\x01y\x1fz", "_x0041_ kept",
+        "@sum", "-4", "+x", "\ttab", "\rcr", "emoji \U0001f600", None, "plain", "x" * 40_000,
+        "\U0001f600" * 20_000, "line\nbreak", "<r><t>rich</t></r>", "Köln",
+    ]  # fmt: skip
+    n = len(names)
+    visits = [4.0, float("nan"), 1e300, -0.0, 1e-7, 1e20, 1 / 3, 2.5, None, 0.1] * 2
+    c = pa.table(
+        {
+            "customer_id": [f"c{i:02d}" for i in range(n)],
+            "name": names,
+            "assigned_rep": ["r1"] * n,
+            "visits_per_year": visits,
+            "expected_contribution_plan": [float(n - i) for i in range(n)],  # keeps the order
+        }
+    )
+    path = write_plan(tmp_path / "p.xlsx", c)
+    with zipfile.ZipFile(path) as z:
+        sheet = z.read("xl/worksheets/sheet5.xml").decode()
+    ours = _inline_strings(sheet)
+    ref_path = tmp_path / "ref.xlsx"
+    ref = xlsxwriter.Workbook(str(ref_path), {"constant_memory": True, "strings_to_urls": False})
+    ws = ref.add_worksheet()
+    markup = "<r><t>rich</t></r>"
+    for i, name in enumerate(names):
+        if name is not None and name != markup:
+            ws.write_string(i + 1, 2, name)
+    ref.close()
+    with zipfile.ZipFile(ref_path) as z:
+        expected = _inline_strings(z.read("xl/worksheets/sheet1.xml").decode())
+    # XlsxWriter passes text shaped like its rich-string markup into the XML as it is; an
+    # input's text is written as text
+    row = names.index(markup) + 2
+    assert ours.pop(f"C{row}") == "<t>&lt;r&gt;&lt;t&gt;rich&lt;/t&gt;&lt;/r&gt;</t>"
+    assert {k: v for k, v in ours.items() if k.startswith("C")} == expected
+    rows = _rows(openpyxl.load_workbook(path)["r1"])
+    for row, name, v in zip(rows, names, visits, strict=True):
+        assert (row["Name"] is not None) == (name is not None)
+        want = None if v is None or v != v else v
+        assert row["Visits / year"] == want, (name, v)
+    wb = openpyxl.load_workbook(path)
+    cells = {cell.value: cell for cell in wb["r1"]["C"][1:] if cell.value is not None}
+    assert cells["=1+1"].quotePrefix and cells["@sum"].quotePrefix and cells["-4"].quotePrefix
+    assert not cells["plain"].quotePrefix and not cells["Köln"].quotePrefix
+    assert wb["r1"]["D2"].number_format == "0.0"
+    assert wb["r1"].max_row == n + 1

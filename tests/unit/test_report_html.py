@@ -153,3 +153,39 @@ def test_a_single_customer_is_counted_in_words(tmp_path: Path) -> None:
     pq.write_table(t, tmp_path / "customers.parquet")
     matrix = _section(render_report(tmp_path), "matrix")
     assert "1 customer." in matrix and "1 customers" not in matrix
+
+
+def test_recommendations_show_the_first_rows_and_count_every_row(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from tierwise.io.outputs import write_csv
+
+    n = 40
+    cs = pa.table(
+        {
+            "customer_id": [f"c{i:02d}" for i in range(n)],
+            "rank": [1] * n,
+            "item": ["filters"] * 30 + ["cups"] * 10,
+            "expected_value": [2.5] * n,
+            "reason": [f"because {i}" for i in range(n)],
+        }
+    )
+    customers = pa.table({"customer_id": [f"c{i:02d}" for i in range(n)], "name": ["Acme"] * n})
+    pq.write_table(customers, tmp_path / "customers.parquet")
+    pq.write_table(cs, tmp_path / "cross_sell.parquet")
+    s = ReportSettings(table_rows=15)
+    from_parquet = _section(render_report(tmp_path, s), "crosssell")
+    assert "The first 15 of 40 rows; all of them are in cross_sell.csv." in from_parquet
+    assert "because 14" in from_parquet and "because 15" not in from_parquet
+    # the chart counts every row, not only those the table shows
+    spec = json.loads(
+        re.search(r'type="application/json"[^>]*>(.*?)</script>', from_parquet, re.S)[1]
+    )
+    counts = {
+        v["item"]: v["recommendations"] for v in spec["datasets"][next(iter(spec["datasets"]))]
+    }
+    assert counts == {"filters": 30, "cups": 10}
+    # a folder with the CSV only reads the same
+    (tmp_path / "cross_sell.parquet").unlink()
+    write_csv(cs, tmp_path / "cross_sell.csv")
+    assert _section(render_report(tmp_path, s), "crosssell") == from_parquet

@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 _FORMULA_START = r"^[=+\-@\t\r]"
+_FORMULA_CHARS = pa.array(["=", "+", "-", "@", "\t", "\r"])
 #: A plain signed number ("-4", "+1.5", "-1.234,50"): a spreadsheet reads it as a number,
 #: never as a formula, so it is written as it was.
 _PLAIN_NUMBER = r"^[+\-]?[0-9][0-9.,' ]*$"
@@ -54,20 +55,25 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
     cols = []
     for name, col in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            risky = pc.and_(
-                pc.match_substring_regex(col, _FORMULA_START),
-                pc.invert(pc.match_substring_regex(col, _PLAIN_NUMBER)),
-            )
-            col = pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
+            col = _quote_formulas(col)
         elif pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
-            joined = pc.binary_join(col.cast(pa.list_(pa.string())), ";")
-            risky = pc.and_(
-                pc.match_substring_regex(joined, _FORMULA_START),
-                pc.invert(pc.match_substring_regex(joined, _PLAIN_NUMBER)),
-            )
-            col = pc.if_else(risky, pc.binary_join_element_wise("'", joined, ""), joined)
+            col = _quote_formulas(pc.binary_join(col.cast(pa.list_(pa.string())), ";"))
         cols.append((name, col))
     return pa.table(dict(cols))
+
+
+def _quote_formulas(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """The text column with an apostrophe before each cell a spreadsheet would run as a
+    formula (the column itself when none would: the usual case, found by looking at each
+    cell's first character only)."""
+    first = pc.utf8_slice_codeunits(col, 0, 1)
+    if not pc.any(pc.is_in(first, value_set=_FORMULA_CHARS)).as_py():
+        return col
+    risky = pc.and_(
+        pc.match_substring_regex(col, _FORMULA_START),
+        pc.invert(pc.match_substring_regex(col, _PLAIN_NUMBER)),
+    )
+    return pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
 
 
 #: CSV flavours a spreadsheet opens as-is: delimiter, decimal separator, byte-order mark

@@ -41,6 +41,7 @@ from .clv import DAYS_PER_MONTH
 from .holdout import HoldoutEvaluation, evaluate_holdout, holdout_data, with_tracking
 from .mbgnbd import ModifiedBetaGeoModel
 from .paretonbd import ParetoNBDModel
+from .summary import CustomerDays
 
 __all__ = ["ModelChoice", "choose_transaction_model", "transaction_model"]
 
@@ -136,7 +137,7 @@ def _forecast_problem(
 
 def choose_transaction_model(
     summary: pa.Table,
-    tx: ir.Table,
+    tx: ir.Table | CustomerDays,
     as_of: dt.date,
     settings: LifetimeSettings,
     *,
@@ -149,7 +150,8 @@ def choose_transaction_model(
     summary
         The whole history's summary (:func:`~tierwise.lifetime.rfm_summary` at ``as_of``).
     tx
-        Canonical transactions, for the holdout.
+        Canonical transactions, or their
+        :class:`~tierwise.lifetime.summary.CustomerDays`, for the holdout.
     as_of
         The analysis date.
     settings

@@ -29,7 +29,6 @@ CalibratedClassifierCV, so its probabilities are calibrated; its hyper-parameter
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,10 +46,10 @@ from threadpoolctl import threadpool_limits
 
 from ..engine import Engine, exact_sum
 from ..errors import ModelError
-from ..features.cancellations import net_lines
 from ..settings.lifetime import LifetimeSettings
 from ._fitting import MODEL_LABELS, DegenerateFitError, LikelihoodModel, check_fitted
-from .summary import purchase_days
+from .holdout import HoldoutEvaluation
+from .summary import CustomerDays, as_days, purchase_days
 
 __all__ = [
     "FEATURES",
@@ -79,7 +78,7 @@ FEATURES = (
 
 
 def defection_features(
-    tx: ir.Table,
+    tx: ir.Table | CustomerDays,
     cutoff: dt.date,
     window_days: int,
     *,
@@ -91,9 +90,11 @@ def defection_features(
     Customers are those with a purchase day on or before ``cutoff``. ``defected`` is 1 when
     the customer has no purchase day in ``(cutoff, cutoff + window_days]``. Only
     transactions on or before ``cutoff`` enter the features; ``lookback_days`` is their
-    "last year".
+    "last year". ``tx`` are canonical transactions or their
+    :class:`~tierwise.lifetime.summary.CustomerDays`.
     """
-    days = purchase_days(tx)
+    per_day = as_days(tx)
+    days = purchase_days(per_day)
     c = ibis.literal(cutoff)
     hist = days.filter(days.date <= c)
     age = c.delta(hist.date, unit="day")
@@ -112,7 +113,7 @@ def defection_features(
     span = g.last_date.delta(g.first_date, unit="day").cast("float64")
     gap = ibis.ifelse(g.n_days > 1, span / (g.n_days - 1), ibis.null("float64"))
     rec = c.delta(g.last_date, unit="day").cast("float64")
-    lines = _line_behaviour(tx, cutoff, year)
+    lines = _line_behaviour(per_day, cutoff, year)
     out = g.left_join(lines, "customer_id").select(
         customer_id=g.customer_id,
         recency_days=rec,
@@ -139,34 +140,27 @@ def defection_features(
     return out.order_by("customer_id")
 
 
-def _line_behaviour(tx: ir.Table, cutoff: dt.date, days: int) -> ir.Table:
-    """Gross margin rate and returned share of revenue per customer over ``days`` before
-    ``cutoff``, from the invoice lines (purchases net of their cancellations).
+def _line_behaviour(days: CustomerDays, cutoff: dt.date, span: int) -> ir.Table:
+    """Gross margin rate and returned share of revenue per customer over ``span`` days
+    before ``cutoff``, from the invoice lines (purchases net of their cancellations) summed
+    per day.
 
     ``margin_rate_last_year`` = (revenue - cost) / revenue over the purchase lines that carry
     a cost (NULL without any); ``return_rate_last_year`` = returned revenue (returns and
     unpaired cancellations) / purchase revenue.
     """
     c = ibis.literal(cutoff)
-    t = net_lines(tx)
-    keep = t.customer_id.notnull() & t.date.notnull() & (t.date <= c)
-    keep &= c.delta(t.date, unit="day") < days
-    t = t.filter(keep & (t.is_purchase | t.is_credit))
-    buy = t.is_purchase
-    zero = ibis.literal(0.0)
-    metrics: dict[str, Any] = {
-        "sales": exact_sum(ibis.ifelse(buy, t.net_revenue, zero)),
-        "returned": exact_sum(ibis.ifelse(t.is_credit, -t.revenue, zero)),
-    }
-    if "cost" in t.columns:
-        costed = buy & t.cost.notnull()
-        metrics["costed_sales"] = exact_sum(ibis.ifelse(costed, t.net_revenue, zero))
-        metrics["cost"] = exact_sum(ibis.ifelse(costed, t.net_cost, zero))
+    t = days.table
+    t = t.filter((t.date <= c) & (c.delta(t.date, unit="day") < span))
+    metrics: dict[str, Any] = {"sales": exact_sum(t.revenue), "returned": exact_sum(t.returned)}
+    if days.has_cost:
+        metrics["costed_sales"] = exact_sum(t.costed_revenue)
+        metrics["cost"] = exact_sum(t.cost)
     a = t.group_by("customer_id").aggregate(**metrics)
     none = ibis.null("float64")
     margin = (
         ibis.ifelse(a.costed_sales > 0, (a.costed_sales - a.cost) / a.costed_sales, none)
-        if "cost" in t.columns
+        if days.has_cost
         else none
     )
     return a.select(
@@ -186,12 +180,17 @@ def _matrix(table: pa.Table) -> np.ndarray:
     return np.column_stack([_column(table, f) for f in FEATURES])
 
 
-def _threads_for(n_rows: int) -> Any:
-    """One OpenMP thread for small problems: thread start-up and spinning cost more than
-    they save below some 50,000 rows (and very much so on a busy machine)."""
-    if n_rows < 50_000:
-        return threadpool_limits(limits=1, user_api="openmp")
-    return contextlib.nullcontext()
+def _one_thread() -> Any:
+    """Gradient boosting on one OpenMP thread, whatever the data size.
+
+    OpenMP's threads wait for each other by spinning at every tree node: on a machine whose
+    cores are busy with other work (the engine's threads, other processes) a multi-threaded
+    fit takes many times the wall time and the CPU of a one-thread fit, and on an idle
+    machine it gains little next to the rest of the stage. One thread also adds the rows'
+    gradients in one order on every machine, so the fitted model does not depend on the
+    number of cores.
+    """
+    return threadpool_limits(limits=1, user_api="openmp")
 
 
 class DefectionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
@@ -281,7 +280,7 @@ class DefectionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         )
         self.empty_features_ = np.all(np.isnan(Xa), axis=0)
         Xa = self._constant_empty(Xa)
-        with _threads_for(len(Xa)):
+        with _one_thread():
             self.model_ = CalibratedClassifierCV(
                 base, method=self.calibration, cv=self.calibration_folds
             ).fit(Xa, ya)
@@ -293,7 +292,7 @@ class DefectionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """Probabilities of ``[stay, defect]`` for each row."""
         check_fitted(self, "model_")
         Xa = self._constant_empty(_as_matrix(X))
-        with _threads_for(len(Xa)):
+        with _one_thread():
             return np.asarray(self.model_.predict_proba(Xa), dtype=np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
@@ -337,14 +336,32 @@ class DefectionComparison:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+def _fitted_at(
+    calibration: HoldoutEvaluation | None,
+    model: LikelihoodModel,
+    cutoff: dt.date,
+    time_unit: str,
+) -> tuple[Any, pa.Table] | None:
+    """The holdout evaluation's calibration fit and summary when they are ``model`` fitted
+    on the history up to ``cutoff`` in ``time_unit``, else None."""
+    if calibration is None or calibration.time_unit != time_unit:
+        return None
+    fitted = calibration.model
+    same = type(fitted) is type(model) and fitted.get_params() == model.get_params()
+    if not same or calibration.metrics.get("split") != str(cutoff):
+        return None
+    return fitted, calibration.customers
+
+
 def compare_defection_models(
-    tx: ir.Table,
+    tx: ir.Table | CustomerDays,
     as_of: dt.date,
     settings: LifetimeSettings,
     *,
     engine: Engine,
     transaction_model: LikelihoodModel | None = None,
     seed: int = 42,
+    calibration: HoldoutEvaluation | None = None,
 ) -> DefectionComparison:
     """Train the supervised model and compare it with the transaction model on a time-split
     holdout.
@@ -352,7 +369,13 @@ def compare_defection_models(
     ``transaction_model`` (unfitted or fitted: a clone is fitted on the history up to the
     validation cutoff; ``None`` compares nothing) gives its probability of no purchase in
     the window; it and the supervised probability are compared by Brier score and the lower
-    one wins and gives ``defection_risk``.
+    one wins and gives ``defection_risk``. ``tx`` are canonical transactions or their
+    :class:`~tierwise.lifetime.summary.CustomerDays`.
+
+    ``calibration`` is the transaction model's own holdout evaluation
+    (:func:`~tierwise.lifetime.holdout.evaluate_holdout`): when it split the history at the
+    validation cutoff, in the same time unit, its model is that clone already fitted on the
+    same summary, and it is used rather than fitted again.
 
     Raises
     ------
@@ -389,12 +412,15 @@ def compare_defection_models(
     name = label = ""
     if transaction_model is not None:
         per = 7.0 if settings.time_unit == "weeks" else 1.0
-        summ = rfm_summary(tx, c_val, engine=engine, time_unit=settings.time_unit)
-        btyd = clone(transaction_model)
-        name = btyd.name
+        name = transaction_model.name
         label = MODEL_LABELS[name]
+        fitted = _fitted_at(calibration, transaction_model, c_val, settings.time_unit)
         try:
-            btyd.fit(summ)
+            if fitted is not None:
+                btyd, summ = fitted
+            else:
+                summ = rfm_summary(tx, c_val, engine=engine, time_unit=settings.time_unit)
+                btyd = clone(transaction_model).fit(summ)
             # align the summary to the validation rows (both: customers who bought by c_val)
             summ = summ.take(
                 pc.index_in(val.column("customer_id"), value_set=summ.column("customer_id"))

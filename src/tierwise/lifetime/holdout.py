@@ -41,7 +41,7 @@ from ._fitting import LikelihoodModel
 from .bgnbd import BetaGeoModel
 from .mbgnbd import ModifiedBetaGeoModel
 from .paretonbd import ParetoNBDModel
-from .summary import purchase_days, rfm_summary
+from .summary import CustomerDays, purchase_days, rfm_summary
 
 __all__ = [
     "HoldoutData",
@@ -108,6 +108,8 @@ class HoldoutEvaluation:
         auc_p_alive, auc_expected_purchases, mean_absolute_error, poisson_deviance.
     model
         The transaction model fitted on the calibration period.
+    time_unit
+        The time unit of ``x``, ``t_x`` and ``T`` (``"days"`` or ``"weeks"``).
     """
 
     customers: pa.Table
@@ -115,10 +117,11 @@ class HoldoutEvaluation:
     tracking: pa.Table | None
     metrics: dict[str, Any]
     model: Any
+    time_unit: str = "weeks"
 
 
 def holdout_data(
-    tx: ir.Table,
+    tx: ir.Table | CustomerDays,
     split: dt.date,
     end: dt.date,
     *,
@@ -127,6 +130,9 @@ def holdout_data(
     start: dt.date | None = None,
 ) -> HoldoutData:
     """The calibration summary and what happened in the holdout, from the engine.
+
+    ``tx`` are canonical transactions or their
+    :class:`~tierwise.lifetime.summary.CustomerDays`.
 
     Raises
     ------
@@ -238,11 +244,11 @@ def evaluate_holdout(
         "mean_absolute_error": float(np.mean(np.abs(predicted - actual))),
         "poisson_deviance": float(mean_poisson_deviance(actual, np.maximum(predicted, 1e-12))),
     }
-    return HoldoutEvaluation(customers, cond, track, metrics, m)
+    return HoldoutEvaluation(customers, cond, track, metrics, m, data.time_unit)
 
 
 def holdout_evaluation(
-    tx: ir.Table,
+    tx: ir.Table | CustomerDays,
     split: dt.date,
     end: dt.date,
     *,

@@ -29,6 +29,7 @@ expressions", http://brucehardie.com/notes/009/.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Self
 
 import numpy as np
@@ -52,10 +53,25 @@ _LOG_WEIGHTS = np.log(_WEIGHTS)
 _CUT = 45.0  # integrate exp(-k rho) until it has fallen by exp(-45)
 
 
+#: Rows per block of the quadrature: the (rows, nodes) work arrays of a block stay in the
+#: processor's cache, and memory does not grow with the number of customers.
+_BLOCK = 2048
+
+
+def _blocks(n: int) -> Iterator[slice]:
+    """Consecutive slices of at most :data:`_BLOCK` rows covering ``range(n)``."""
+    for lo in range(0, n, _BLOCK):
+        yield slice(lo, min(lo + _BLOCK, n))
+
+
 def _log_integral(
     params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, *, grad: bool
 ) -> tuple[FloatArray, FloatArray | None]:
-    """log of the integral in the likelihood and, optionally, its gradient (4, n)."""
+    """log of the integral in the likelihood and, optionally, its gradient (4, n).
+
+    Each row's quadrature is independent of the others: the rows are taken in blocks
+    (:data:`_BLOCK`), the node arrays of a block reused in place.
+    """
     r, alpha, s, beta = params
     m = r + x
     n = s + 1.0
@@ -69,34 +85,51 @@ def _log_integral(
     span = np.minimum(span, _CUT / k)
     empty = span <= 0
     half = np.where(empty, 1.0, span) / 2.0
-    rho = half[:, None] * (_NODES[None, :] + 1.0)  # (n, q)
-    log_u = np.log(u0)[:, None] + rho  # log(A + tau)
-    u = np.exp(log_u)
-    v = u + (B - A)[:, None]  # B + tau
-    log_v = np.log(v)
-    log_g = (
-        _LOG_WEIGHTS[None, :]
-        + np.log(half)[:, None]
-        - k[:, None] * log_u
-        + e_other[:, None] * (log_u - log_v)
-    )  # f(tau) d tau = U^-(k+1) (U / V)^e * U d rho, with U = A + tau, V = B + tau
-    # log-sum-exp over the nodes, keeping the scaled terms for the gradient
-    top = log_g.max(axis=1)
-    scaled = np.exp(log_g - top[:, None])
-    total = scaled.sum(axis=1)
-    log_i = np.where(empty, -np.inf, top + np.log(total))
-    if not grad:
-        return log_i, None
-    q = scaled / total[:, None]  # each node's share of the integral
-    q[empty] = 0.0
-    af = a_first[:, None]
-    log_a_tau = np.where(af, log_u, log_v)
-    log_b_tau = np.where(af, log_v, log_u)
-    g = np.empty((4, len(x)))
-    g[0] = -(q * log_a_tau).sum(axis=1)
-    g[1] = -m * (q / np.where(af, u, v)).sum(axis=1)
-    g[2] = -(q * log_b_tau).sum(axis=1)
-    g[3] = -n * (q / np.where(af, v, u)).sum(axis=1)
+    log_u0, log_half, b_minus_a = np.log(u0), np.log(half), B - A
+    nodes = _NODES + 1.0
+    log_i = np.empty(len(x))
+    g = np.empty((4, len(x))) if grad else None
+    for b in _blocks(len(x)):
+        log_u = half[b, None] * nodes[None, :]  # rho, then log(A + tau) = log(u0) + rho
+        log_u += log_u0[b, None]
+        u = np.exp(log_u)
+        v = u + b_minus_a[b, None]  # B + tau
+        log_v = np.log(v)
+        # f(tau) d tau = U^-(k+1) (U / V)^e * U d rho, with U = A + tau, V = B + tau
+        log_g = _LOG_WEIGHTS[None, :] + log_half[b, None]
+        work = k[b, None] * log_u
+        log_g -= work
+        np.subtract(log_u, log_v, out=work)
+        work *= e_other[b, None]
+        log_g += work
+        # log-sum-exp over the nodes, keeping the scaled terms for the gradient
+        top = log_g.max(axis=1)
+        log_g -= top[:, None]
+        scaled = np.exp(log_g, out=log_g)
+        total = scaled.sum(axis=1)
+        log_i[b] = np.where(empty[b], -np.inf, top + np.log(total))
+        if g is None:
+            continue
+        q = scaled  # each node's share of the integral
+        q /= total[:, None]
+        q[empty[b]] = 0.0
+        # sums against log(A + tau), log(B + tau), 1/(A + tau), 1/(B + tau), where U is
+        # A + tau for the rows that factor out A and B + tau for the others
+        sums = []
+        for factor, op in (
+            (log_u, np.multiply),
+            (log_v, np.multiply),
+            (u, np.divide),
+            (v, np.divide),
+        ):
+            op(q, factor, out=work)
+            sums.append(work.sum(axis=1))
+        s_lu, s_lv, s_iu, s_iv = sums
+        af = a_first[b]
+        g[0, b] = -np.where(af, s_lu, s_lv)
+        g[1, b] = -m[b] * np.where(af, s_iu, s_iv)
+        g[2, b] = -np.where(af, s_lv, s_lu)
+        g[3, b] = -n * np.where(af, s_iv, s_iu)
     return log_i, g
 
 
@@ -282,15 +315,18 @@ class ParetoNBDModel(LikelihoodModel):
         (xd, Td), _, inv = distinct_rows(xa, Ta)
         A, B, k = alpha + Td, beta + Td, r + xd
         u = (_NODES[None, :] + 1.0) * (t / 2.0)  # (1, q) nodes on (0, t)
-        dens = (
-            s
-            / B[:, None]
-            * np.exp(
-                (s + 1.0) * (np.log(B)[:, None] - np.log(B[:, None] + u))
-                + k[:, None] * (np.log(A)[:, None] - np.log(A[:, None] + u))
+        log_a, log_b = np.log(A), np.log(B)
+        die_first = np.empty(len(xd))
+        for b in _blocks(len(xd)):
+            dens = (
+                s
+                / B[b, None]
+                * np.exp(
+                    (s + 1.0) * (log_b[b, None] - np.log(B[b, None] + u))
+                    + k[b, None] * (log_a[b, None] - np.log(A[b, None] + u))
+                )
             )
-        )
-        die_first = (dens * _WEIGHTS[None, :]).sum(axis=1) * (t / 2.0)
+            die_first[b] = (dens * _WEIGHTS[None, :]).sum(axis=1) * (t / 2.0)
         quiet = np.exp(k * (np.log(A) - np.log(A + t)) + s * (np.log(B) - np.log(B + t)))
         p0 = (die_first + quiet)[inv]
         pa = self._p_alive(xa, ta, Ta)

@@ -31,7 +31,7 @@ from .gammagamma import GammaGammaModel
 from .holdout import HoldoutEvaluation
 from .margin import MarginEstimate, shrink_margin
 from .status import customer_status
-from .summary import rfm_summary
+from .summary import CustomerDays, customer_days, rfm_summary
 
 __all__ = ["CUSTOMER_COLUMNS", "LifetimeResult", "high_value_at_risk", "lifetime_stage"]
 
@@ -196,9 +196,13 @@ def high_value_at_risk(customers: pa.Table, settings: LifetimeSettings) -> pa.Ta
     pick = ok & (clv >= threshold) & (risk >= settings.high_risk)
     idx = np.flatnonzero(pick)
     var = clv[idx] * risk[idx]
-    ids = np.asarray(customers.column("customer_id").to_pylist(), dtype=object)[idx]
-    order = np.lexsort((ids.astype(str), -var))
-    idx = idx[order]
+    ranked = pa.table(
+        {"value_at_risk": pa.array(-var), "customer_id": pc.take(customers["customer_id"], idx)}
+    )
+    order = pc.sort_indices(
+        ranked, sort_keys=[("value_at_risk", "ascending"), ("customer_id", "ascending")]
+    )
+    idx = idx[np.asarray(order)]
     sub = customers.take(pa.array(idx, pa.int64()))
     pct = round(settings.high_value_share * 100)
     reason = pc.binary_join_element_wise(
@@ -314,11 +318,29 @@ def lifetime_stage(
     'mbgnbd'
     """
     cfg = settings or LifetimeSettings()
+    # each customer's lines summed per day, kept in the engine: every summary below (the
+    # whole history, the holdout, the defection features) reads it, not the lines
+    days = customer_days(tx, end=as_of).kept(engine)
+    try:
+        return _lifetime(days, as_of, cfg, engine, margin, prospects, seed)
+    finally:
+        days.release(engine)
+
+
+def _lifetime(
+    days: CustomerDays,
+    as_of: dt.date,
+    cfg: LifetimeSettings,
+    engine: Engine,
+    margin: pa.Table | None,
+    prospects: pa.Table | None,
+    seed: int,
+) -> LifetimeResult:
     per = 7.0 if cfg.time_unit == "weeks" else 1.0
     warnings: list[str] = []
     models: dict[str, dict[str, Any]] = {}
 
-    summ = rfm_summary(tx, as_of, engine=engine, time_unit=cfg.time_unit)
+    summ = rfm_summary(days, as_of, engine=engine, time_unit=cfg.time_unit)
     n = summ.num_rows
     ids = summ.column("customer_id")
     x = np.asarray(summ.column("x").to_numpy(), dtype=np.float64)
@@ -331,7 +353,7 @@ def lifetime_stage(
     nan = np.full(n, np.nan)
 
     # the transaction model
-    choice = choose_transaction_model(summ, tx, as_of, cfg, engine=engine)
+    choice = choose_transaction_model(summ, days, as_of, cfg, engine=engine)
     warnings += choice.warnings
     for name, fitted in choice.fitted.items():
         models[name] = fitted.to_manifest()
@@ -411,7 +433,13 @@ def lifetime_stage(
     if cfg.supervised_model:
         try:
             defection = compare_defection_models(
-                tx, as_of, cfg, engine=engine, transaction_model=tm, seed=seed
+                days,
+                as_of,
+                cfg,
+                engine=engine,
+                transaction_model=tm,
+                seed=seed,
+                calibration=choice.evaluation,
             )
             winner = defection.winner
             models["defection"] = {
@@ -423,7 +451,7 @@ def lifetime_stage(
             if defection.supervised is not None:
                 feats = engine.to_arrow(
                     defection_features(
-                        tx,
+                        days,
                         as_of,
                         cfg.defection_window_days,
                         lookback_days=cfg.defection_lookback_days,
@@ -453,8 +481,7 @@ def lifetime_stage(
     # customers with lines but no purchase left (every line cancelled or returned), and the
     # known companies without purchases: prospects
     lined = engine.to_arrow(
-        tx.filter(tx.customer_id.notnull() & (tx.date <= as_of)).select("customer_id").distinct(),
-        "customers with lines",
+        days.table.select("customer_id").distinct(), "customers with lines"
     ).column("customer_id")
     no_buy = pc.filter(lined, pc.invert(pc.is_in(lined, value_set=ids)))
     known = (

@@ -51,6 +51,12 @@ def _join(*parts: pa.Array | str) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
+def _decode(codes: np.ndarray, names: tuple[str, ...]) -> pa.Array:
+    """The name of each code, as a string array."""
+    indices = pa.array(np.asarray(codes, dtype=np.int32))
+    return pa.DictionaryArray.from_arrays(indices, pa.array(names, pa.string())).cast(pa.string())
+
+
 def customer_status(
     recency_days: ArrayLike,
     tenure_days: ArrayLike,
@@ -118,7 +124,7 @@ def customer_status(
     new = ~prospect & (ten <= cfg.new_days)
     codes = np.where(prospect, 0, np.where(new, 1, np.maximum(rhythm, absolute)))
     by_limit = ~prospect & ~new & (absolute > rhythm)
-    status = pa.array(np.array(STATUSES, dtype=object)[codes], pa.string())
+    status = _decode(codes, STATUSES)
 
     recs, gaps, tens = (_num(np.nan_to_num(v)) for v in (rec, gap, ten))
     base = pc.if_else(
@@ -137,8 +143,7 @@ def customer_status(
         [cfg.at_risk_ratio, cfg.inactive_ratio, cfg.lapsed_ratio],
         np.nan,
     )
-    names = np.array(STATUSES, dtype=object)[codes]
-    label = pa.array([str(s).replace("_", " ") for s in names], pa.string())
+    label = _decode(codes, tuple(s.replace("_", " ") for s in STATUSES))
     rhythm_text = pc.if_else(
         pa.array(floored),
         _join("; ", label, ": over ", _num(np.nan_to_num(point)), " days"),

@@ -9,22 +9,36 @@ analysis date, and ``monetary_value`` the mean revenue of the repeat purchase da
 (:func:`tierwise.features.cancellations.net_lines`): a day whose purchases were all cancelled
 is no purchase day, a partly cancelled one counts with its reduced revenue. Returns and
 cancellation lines are left out. Times are in days or weeks (days / 7).
+
+Every summary here starts from each customer's lines summed per day
+(:func:`customer_days`). A caller that computes several summaries of the same transactions
+(the lifetime stage: the whole history, the holdout, the defection features at two cutoffs)
+keeps that table in the engine once (:meth:`CustomerDays.kept`) and passes it in place of
+the transactions, so that the invoice lines are read once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Literal
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from ..engine import Engine, exact_sum
+from ..engine import _SUM_TYPE, Engine, exact_sum
 from ..errors import InputError
 from ..features.cancellations import net_lines
 
-__all__ = ["SUMMARY_COLUMNS", "purchase_days", "rfm_summary", "rfm_summary_expr"]
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "CustomerDays",
+    "customer_days",
+    "purchase_days",
+    "rfm_summary",
+    "rfm_summary_expr",
+]
 
 #: Columns of the summary, in order.
 SUMMARY_COLUMNS = (
@@ -48,29 +62,96 @@ def _days_per_unit(time_unit: str) -> float:
     raise InputError(f"time_unit must be 'days' or 'weeks', not {time_unit!r}")
 
 
+@dataclass(frozen=True)
+class CustomerDays:
+    """Each customer's lines summed per day (:func:`customer_days`).
+
+    Attributes
+    ----------
+    table
+        One row per customer and day with a line (customer and date known): ``customer_id``,
+        ``date``, ``bought`` (a purchase line that day, net of its cancellations),
+        ``revenue`` (the day's net purchase revenue), ``returned`` (revenue of its returns
+        and unpaired cancellations, positive) and, when the lines carry a cost,
+        ``costed_revenue`` and ``cost`` (net purchase revenue and cost of the purchase
+        lines with a cost). The sums are exact decimals, so that summing them again over
+        days gives the same figure as summing the lines.
+    has_cost
+        Whether the lines carry a cost.
+    """
+
+    table: ir.Table
+    has_cost: bool
+
+    def kept(self, engine: Engine) -> CustomerDays:
+        """The same table computed once and kept in the engine (free it with
+        :meth:`release`)."""
+        return CustomerDays(
+            engine.materialize(self.table, engine.fresh_name("customer_days")), self.has_cost
+        )
+
+    def release(self, engine: Engine) -> None:
+        """Free a table made by :meth:`kept`."""
+        engine.release(self.table)
+
+
+def customer_days(tx: ir.Table, *, end: dt.date | None = None) -> CustomerDays:
+    """Each customer's lines summed per day, as an Ibis expression (see
+    :class:`CustomerDays`).
+
+    ``tx`` are canonical transactions (best after
+    :func:`~tierwise.features.cancellations.pair_cancellations`); lines after ``end`` are
+    left out.
+    """
+    t = net_lines(tx)
+    keep = t.customer_id.notnull() & t.date.notnull()
+    if end is not None:
+        keep &= t.date <= ibis.literal(end)
+    t = t.filter(keep)
+    buy = t.is_purchase
+    zero = ibis.literal(0.0)
+    sums = {
+        "revenue": ibis.ifelse(buy, t.net_revenue, zero),
+        "returned": ibis.ifelse(t.is_credit, -t.revenue, zero),
+    }
+    has_cost = "cost" in t.columns
+    if has_cost:
+        costed = buy & t.cost.notnull()
+        sums["costed_revenue"] = ibis.ifelse(costed, t.net_revenue, zero)
+        sums["cost"] = ibis.ifelse(costed, t.net_cost, zero)
+    days = t.group_by(["customer_id", "date"]).aggregate(
+        bought=buy.any(), **{k: v.cast(_SUM_TYPE).sum() for k, v in sums.items()}
+    )
+    return CustomerDays(days, has_cost)
+
+
+def as_days(tx: ir.Table | CustomerDays) -> CustomerDays:
+    """The per-day table of ``tx`` (transactions, or that table already)."""
+    return tx if isinstance(tx, CustomerDays) else customer_days(tx)
+
+
 def purchase_days(
-    tx: ir.Table, *, start: dt.date | None = None, end: dt.date | None = None
+    tx: ir.Table | CustomerDays, *, start: dt.date | None = None, end: dt.date | None = None
 ) -> ir.Table:
     """One row per customer and purchase day: ``customer_id, date, value`` (an Ibis table).
 
     Purchase lines net of their paired cancellations (lines cancelled in full, returns and
     cancellation lines are left out); ``value`` is the day's net revenue. ``start`` and
-    ``end`` (both inclusive) restrict the dates.
+    ``end`` (both inclusive) restrict the dates. ``tx`` are canonical transactions or their
+    :class:`CustomerDays`.
     """
-    t = net_lines(tx)
-    keep = t.is_purchase & t.customer_id.notnull() & t.date.notnull()
+    d = as_days(tx).table
+    keep = d.bought
     if start is not None:
-        keep &= t.date >= ibis.literal(start)
+        keep &= d.date >= ibis.literal(start)
     if end is not None:
-        keep &= t.date <= ibis.literal(end)
-    t = t.filter(keep)
-    return t.group_by(["customer_id", "date"]).aggregate(
-        value=exact_sum(t.net_revenue).fill_null(0.0)
-    )
+        keep &= d.date <= ibis.literal(end)
+    d = d.filter(keep)
+    return d.select("customer_id", "date", value=d.revenue.cast("float64").fill_null(0.0))
 
 
 def rfm_summary_expr(
-    tx: ir.Table,
+    tx: ir.Table | CustomerDays,
     as_of: dt.date,
     *,
     engine: Engine,
@@ -83,7 +164,7 @@ def rfm_summary_expr(
     ----------
     tx
         Canonical transactions (``customer_id``, ``date``, ``revenue``, ``is_return``,
-        ``is_cancel``).
+        ``is_cancel``), or their :class:`CustomerDays`.
     as_of
         End of the observation period (inclusive); later transactions are ignored.
     engine
@@ -119,7 +200,7 @@ def rfm_summary_expr(
 
 
 def rfm_summary(
-    tx: ir.Table,
+    tx: ir.Table | CustomerDays,
     as_of: dt.date,
     *,
     engine: Engine,

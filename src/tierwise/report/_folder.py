@@ -121,6 +121,21 @@ class RunFolder:
         t = self.table(stem)
         return t.column_names if t is not None else []
 
+    def head(self, stem: str, n: int) -> tuple[pa.Table | None, int]:
+        """The table's first ``n`` rows and its number of rows, reading no more of a
+        Parquet file than those rows (``(None, 0)`` when the run did not write it)."""
+        p = self.file(stem)
+        if p is None:
+            return None, 0
+        if p.suffix != ".parquet":
+            t = self.table(stem)
+            assert t is not None
+            return t.slice(0, n), t.num_rows
+        f = pq.ParquetFile(p)
+        first = next(f.iter_batches(batch_size=max(n, 1)), None)
+        t = f.schema_arrow.empty_table() if first is None else pa.Table.from_batches([first])
+        return t.slice(0, n), f.metadata.num_rows
+
     def table(self, stem: str, columns: Sequence[str] | None = None) -> pa.Table | None:
         """The table, or the subset of ``columns`` it has; None when the run did not write it.
 

@@ -208,8 +208,12 @@ class _Report:
         caption: str = "",
         limit: int | None = None,
         source: str = "",
+        total: int | None = None,
     ) -> Block:
+        """The first ``limit`` rows of ``t`` (``total``: the rows of the whole table when
+        ``t`` holds only its first rows)."""
         limit = self.s.table_rows if limit is None else limit
+        total = t.num_rows if total is None else total
         if columns is None:
             columns = [
                 (n, n.replace("_", " "), guess_format(n, t.schema.field(n).type))
@@ -223,8 +227,8 @@ class _Report:
             for i in range(head.num_rows)
         ]
         more = caption
-        if t.num_rows > limit:
-            note = f"The first {limit:,} of {t.num_rows:,} rows"
+        if total > limit:
+            note = f"The first {limit:,} of {total:,} rows"
             note += f"; all of them are in {source}." if source else "."
             more = f"{caption} {note}".strip()
         return Block(
@@ -745,18 +749,22 @@ class _Report:
             "Cross-sell",
             "Next best products per customer and the basket rules behind them.",
         )
-        cs = self.f.table("cross_sell")
-        if cs is None:
+        # one row per customer and product: only the columns the chart needs, and the
+        # rows the table shows, are read
+        names = self.f.columns("cross_sell")
+        if not names:
             sec.missing.append(
                 "cross_sell.csv is not in the folder: the cross-sell stage did not run"
             )
             return sec
-        item = _pick(cs, ("item", "product_id", "product", "product_category"))
+        item = _first_of(names, ("item", "product_id", "product", "product_category"))
         if item:
             aggs: list[tuple[str, str]] = [(item, "count")]
-            ev = _pick(cs, ("expected_value",))
+            ev = _first_of(names, ("expected_value",))
             if ev:
                 aggs.append((ev, "sum"))
+            cs = self.f.table("cross_sell", [item, *([ev] if ev else [])])
+            assert cs is not None
             g = cs.group_by(item, use_threads=False).aggregate(aggs)
             names = ["recommendations" if n == f"{item}_count" else n for n in g.column_names]
             names = ["expected_value" if n == f"{ev}_sum" else n for n in names]
@@ -778,8 +786,12 @@ class _Report:
                     title="Most recommended products",
                 )
             )
-        shown = _with_names(cs, self.customers)
-        sec.blocks.append(self.table(shown, title="Recommendations", source="cross_sell.csv"))
+        head, total = self.f.head("cross_sell", self.s.table_rows)
+        assert head is not None
+        shown = _with_names(head, self.customers)
+        sec.blocks.append(
+            self.table(shown, title="Recommendations", source="cross_sell.csv", total=total)
+        )
         rules = self.f.table("basket_rules")
         if rules is not None:
             if "lift" in rules.column_names:
@@ -1083,10 +1095,12 @@ def _first_text_column(t: pa.Table) -> str | None:
 
 
 def _pick(t: pa.Table, names: Sequence[str]) -> str | None:
-    for n in names:
-        if n in t.column_names:
-            return n
-    return None
+    return _first_of(t.column_names, names)
+
+
+def _first_of(have: Sequence[str], names: Sequence[str]) -> str | None:
+    """The first of ``names`` among the column names ``have``."""
+    return next((n for n in names if n in have), None)
 
 
 def _channel_mix(t: pa.Table, by: str | None) -> pa.Table:

@@ -10,14 +10,23 @@ Text from the inputs is never a formula or a link: the workbook is opened with
 ``strings_to_formulas``, ``strings_to_urls`` and ``strings_to_numbers`` off, every text cell
 is written as a string, and a text cell that a spreadsheet would run as a formula once
 edited (starting with ``=``, ``+``, ``-``, ``@``) carries Excel's quote prefix.
+
+The rows of a table that ends its sheet (the call lists, terms, targets: one row per account
+or more) are not handed to XlsxWriter cell by cell, which costs tens of microseconds a
+cell. Their ``<row>`` elements are made column by column in Arrow and written into the
+sheet's ``<sheetData>`` after the rows XlsxWriter holds (:class:`_BulkSheet`): each text cell
+an inline string, escaped as XlsxWriter escapes it, each number in its shortest exact
+spelling, each cell with the same formats. (Text shaped like XlsxWriter's rich-string markup,
+``<r>…</r>``, which XlsxWriter would pass into the XML as it is, is written as text.)
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
@@ -111,6 +121,178 @@ class _Formats:
         self.total_label = wb.add_format({"bold": True, "top": 1})
 
 
+class _BulkSheet(Worksheet):  # type: ignore[misc]
+    """A worksheet that also takes ready ``<row>`` XML for the rows below what XlsxWriter
+    holds (:meth:`add_rows`): XlsxWriter writes its own rows, then these, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bulk: list[Callable[[], Iterator[str]]] = []
+        self._bulk_last_row = -1
+        self._bulk_last_col = -1
+
+    def add_rows(self, rows: Callable[[], Iterator[str]], last_row: int, last_col: int) -> None:
+        """Rows made by ``rows()`` when the sheet is written (0-based ``last_row`` and
+        ``last_col`` are the cells they reach); nothing may be written below them."""
+        self._bulk.append(rows)
+        self._bulk_last_row = max(self._bulk_last_row, last_row)
+        self._bulk_last_col = max(self._bulk_last_col, last_col)
+
+    def _write_dimension(self) -> None:
+        if not self._bulk or self.dim_rowmin is None:
+            super()._write_dimension()
+            return
+        rowmax: int = self.dim_rowmax  # type: ignore[has-type]
+        colmax: int = self.dim_colmax  # type: ignore[has-type]
+        self.dim_rowmax = max(rowmax, self._bulk_last_row)
+        self.dim_colmax = max(colmax, self._bulk_last_col)
+        try:
+            super()._write_dimension()
+        finally:
+            self.dim_rowmax, self.dim_colmax = rowmax, colmax
+
+    def _write_sheet_data(self) -> None:
+        if not self._bulk or self.dim_rowmin is None:
+            super()._write_sheet_data()
+            return
+        self._xml_start_tag("sheetData")
+        self._write_rows()
+        for rows in self._bulk:
+            for chunk in rows():
+                self.fh.write(chunk)
+        self._xml_end_tag("sheetData")
+
+
+#: Characters XlsxWriter writes as ``_xHHHH_`` (XML cannot hold them).
+_CONTROL = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20))] + ["\ufffe", "\uffff"]
+#: Text that would read back as such an escape (its underscore is escaped: ``_x005F``).
+_LOOKS_ESCAPED = r"(_x[0-9a-fA-F]{4}_)"
+_NEEDS_ESCAPE = r"[\x00-\x08\x0b-\x1f\x{fffe}\x{ffff}]|_x[0-9a-fA-F]{4}_"
+#: Leading or trailing white space (what Python's ``\s`` matches): such text is marked
+#: ``xml:space="preserve"``.
+_EDGE_SPACE = r"^[\t\n\x0b\f\r\p{Z}\x{85}]|[\t\n\x0b\f\r\p{Z}\x{85}]$"
+#: The longest text a cell holds, in UTF-16 code units.
+_MAX_TEXT = 32767
+#: Rows a sheet holds (XlsxWriter leaves out cells below them, and so does the bulk path).
+_MAX_ROWS = 1_048_576
+
+
+def _excel_text(text: pa.Array) -> pa.Array:
+    """Text cut to what a cell holds, with XlsxWriter's escapes of control characters."""
+    long = pc.greater(pc.utf8_length(text), _MAX_TEXT // 2)
+    if pc.any(long).as_py():
+        values = text.to_pylist()
+        for i in np.flatnonzero(pc.fill_null(long, False).to_numpy(zero_copy_only=False)):
+            values[i] = _utf16_cut(values[i], _MAX_TEXT)
+        text = pa.array(values, pa.string())
+    if not pc.any(pc.match_substring_regex(text, _NEEDS_ESCAPE)).as_py():
+        return text
+    text = pc.replace_substring_regex(text, _LOOKS_ESCAPED, r"_x005F\1")
+    for ch in _CONTROL:
+        text = pc.replace_substring(text, ch, f"_x{ord(ch):04X}_")
+    return text
+
+
+def _utf16_cut(value: str, limit: int) -> str:
+    """``value`` cut to ``limit`` UTF-16 code units, never inside a character."""
+    units = 0
+    for i, ch in enumerate(value):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return value[:i]
+    return value
+
+
+def _xml_escape(text: pa.Array) -> pa.Array:
+    for ch, ref in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        text = pc.replace_substring(text, ch, ref)
+    return text
+
+
+def _cells_xml(values: pa.Array, kind: str, refs: pa.Array, fmts: _Formats) -> pa.Array:
+    """One column's ``<c>`` elements, "" where the cell is empty (as :func:`_write_column`
+    writes them through XlsxWriter)."""
+    fmt = fmts.by_kind.get(kind, fmts.by_kind["text"])
+    style = f'" s="{fmt._get_xf_index()}"'
+    if kind in ("text", "wide"):
+        text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
+        risky = pc.fill_null(pc.match_substring_regex(text, _FORMULA_START), False)
+        quoted = f'" s="{fmts.quoted._get_xf_index()}"'
+        shown = _excel_text(text)
+        keep = pc.match_substring_regex(shown, _EDGE_SPACE)
+        open_t = pc.if_else(keep, '<t xml:space="preserve">', "<t>")
+        cell = pc.binary_join_element_wise(
+            '<c r="',
+            refs,
+            pc.if_else(risky, quoted, style),
+            ' t="inlineStr"><is>',
+            open_t,
+            _xml_escape(shown),
+            "</t></is></c>",
+            "",
+        )
+    elif pa.types.is_boolean(values.type):
+        flag = pc.if_else(values, "1", "0")
+        cell = pc.binary_join_element_wise('<c r="', refs, '" t="b"><v>', flag, "</v></c>", "")
+    else:
+        num = pc.cast(values, pa.float64())
+        num = pc.if_else(pc.is_finite(num), num, None)
+        cell = pc.binary_join_element_wise(
+            '<c r="', refs, style, "><v>", pc.cast(num, pa.string()), "</v></c>", ""
+        )
+    return pc.fill_null(cell, "")
+
+
+#: Rows of a table whose XML is made at a time (bounds the memory of the XML in flight).
+_BULK_ROWS = 20_000
+
+
+class _RowSource:
+    """The ``<row>`` elements of a table's rows, made in Arrow a block of rows at a time.
+
+    ``cols`` are the table's columns (values and kind, as :func:`_prepared` gives them) and
+    ``row_numbers`` each row's 1-based row on its sheet. One source serves several sheets
+    that each hold a run of consecutive rows (the call lists, one per rep): asked for its
+    rows in order, it makes each block once.
+    """
+
+    def __init__(
+        self, cols: Sequence[tuple[pa.Array, str]], row_numbers: np.ndarray, fmts: _Formats
+    ) -> None:
+        self.cols = cols
+        self.row_numbers = row_numbers
+        self.fmts = fmts
+        self._block = -1
+        self._xml: pa.Array | None = None
+
+    def rows(self, a: int, b: int) -> Iterator[str]:
+        """The XML of rows ``a`` to ``b - 1``."""
+        pos = a
+        while pos < b:
+            block = pos // _BULK_ROWS
+            if block != self._block:
+                self._xml, self._block = self._make(block * _BULK_ROWS), block
+            assert self._xml is not None
+            start = block * _BULK_ROWS
+            end = min(b, start + len(self._xml))
+            yield "".join(self._xml.slice(pos - start, end - pos).to_pylist())
+            pos = end
+
+    def _make(self, lo: int) -> pa.Array:
+        size = min(_BULK_ROWS, len(self.row_numbers) - lo)
+        numbers = pc.cast(pa.array(self.row_numbers[lo : lo + size]), pa.string())
+        cells = [
+            _cells_xml(
+                values.slice(lo, size),
+                kind,
+                pc.binary_join_element_wise(xl_col_to_name(j), numbers, ""),
+                self.fmts,
+            )
+            for j, (values, kind) in enumerate(self.cols)
+        ]
+        return pc.binary_join_element_wise('<row r="', numbers, '">', *cells, "</row>", "")
+
+
 def _kind(name: str, ty: pa.DataType) -> str:
     from .html import guess_format
 
@@ -157,23 +339,17 @@ def _write_column(
             write_number(row + i, col, v, fmt)
 
 
-def _write_table(
-    ws: Worksheet,
-    t: pa.Table,
-    fmts: _Formats,
-    *,
-    row: int = 0,
-    columns: Sequence[tuple[str, str, str]] | None = None,
-    filters: bool = True,
-) -> int:
-    """A table with a header at ``row``; returns the row after it."""
+def _prepared(
+    t: pa.Table, columns: Sequence[tuple[str, str, str]] | None
+) -> list[tuple[str, str, pa.Array]]:
+    """Each column to write: heading, kind and values as one array (lists joined, dates as
+    text, a kind the values cannot have written as text)."""
     if columns is None:
         columns = [
             (n, n.replace("_", " "), _kind(n, t.schema.field(n).type)) for n in t.column_names
         ]
-    for j, (name, heading, kind) in enumerate(columns):
-        ws.write_string(row, j, heading, fmts.header)
-        ws.set_column(j, j, _WIDTHS.get(kind, 14))
+    out = []
+    for name, heading, kind in columns:
         col = t.column(name).combine_chunks()
         if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
             col = pc.binary_join(col.cast(pa.list_(pa.string())), "; ")
@@ -188,10 +364,49 @@ def _write_table(
             or pa.types.is_decimal(col.type)
         ):
             kind = "text"
-        _write_column(ws, row + 1, j, col, kind, fmts)
-    if filters and columns:
-        ws.autofilter(row, 0, row + max(t.num_rows, 1), len(columns) - 1)
-    return row + 1 + t.num_rows
+        out.append((heading, kind, col))
+    return out
+
+
+def _write_header(
+    ws: Worksheet, row: int, cols: Sequence[tuple[str, str, pa.Array]], fmts: _Formats
+) -> None:
+    for j, (heading, kind, _) in enumerate(cols):
+        ws.write_string(row, j, heading, fmts.header)
+        ws.set_column(j, j, _WIDTHS.get(kind, 14))
+
+
+def _write_table(
+    ws: Worksheet,
+    t: pa.Table,
+    fmts: _Formats,
+    *,
+    row: int = 0,
+    columns: Sequence[tuple[str, str, str]] | None = None,
+    filters: bool = True,
+    last: bool = False,
+) -> int:
+    """A table with a header at ``row``; returns the row after it.
+
+    ``last``: nothing is written below the table on this sheet (a :class:`_BulkSheet`),
+    so its rows go in as XML made in Arrow (:class:`_RowSource`).
+    """
+    cols = _prepared(t, columns)
+    _write_header(ws, row, cols, fmts)
+    n = t.num_rows
+    if last:
+        fits = max(min(n, _MAX_ROWS - row - 1), 0)
+        if fits and cols:
+            assert isinstance(ws, _BulkSheet)
+            body = [(values, kind) for _, kind, values in cols]
+            source = _RowSource(body, np.arange(row + 2, row + 2 + fits), fmts)
+            ws.add_rows(lambda: source.rows(0, fits), row + fits, len(cols) - 1)
+    else:
+        for j, (_, kind, values) in enumerate(cols):
+            _write_column(ws, row + 1, j, values, kind, fmts)
+    if filters and cols:
+        ws.autofilter(row, 0, row + max(n, 1), len(cols) - 1)
+    return row + 1 + n
 
 
 def _sheet_names(reps: Sequence[str], taken: Sequence[str]) -> list[str]:
@@ -334,8 +549,8 @@ def write_plan(
         sheets = _sheet_names(reps, fixed)
         summary = wb.add_worksheet("Summary")
         definitions = wb.add_worksheet("Definitions")
-        terms = wb.add_worksheet("Terms")
-        targets = wb.add_worksheet("Targets")
+        terms = wb.add_worksheet("Terms", worksheet_class=_BulkSheet)
+        targets = wb.add_worksheet("Targets", worksheet_class=_BulkSheet)
 
         # one sheet per rep
         present = [c for c in CALL_LIST_COLUMNS if c[0] in derived or c[0] in t.column_names]
@@ -349,10 +564,18 @@ def write_plan(
             if c in t.column_names
         ]
         per_rep_rows: list[dict[str, Any]] = []
+        # every rep's rows below the header row: row 1 + priority on its sheet
+        listed = _prepared(full, list_cols)
+        source = _RowSource([(v, k) for _, k, v in listed], priority + 1, fmts)
         for name, sheet, a, b in zip(reps, sheets, starts, ends, strict=True):
-            ws = wb.add_worksheet(sheet)
+            ws = wb.add_worksheet(sheet, worksheet_class=_BulkSheet)
             part = full.slice(int(a), int(b - a))
-            _write_table(ws, part, fmts, columns=list_cols)
+            _write_header(ws, 0, listed, fmts)
+            if listed:
+                fits = min(int(b - a), _MAX_ROWS - 1)
+                rows = functools.partial(source.rows, int(a), int(a) + fits)
+                ws.add_rows(rows, fits, len(listed) - 1)
+                ws.autofilter(0, 0, max(int(b - a), 1), len(listed) - 1)
             ws.freeze_panes(1, 3)
             row: dict[str, Any] = {"rep": name, "sheet": sheet, "accounts": int(b - a)}
             for f in freq:
@@ -514,7 +737,7 @@ def _note_or_table(
         ws.write_string(2, 0, f"Not in this run: {file} is absent (the {stage} stage did not run).")
         ws.set_column(0, 0, 60)
         return
-    _write_table(ws, t, fmts, row=2)
+    _write_table(ws, t, fmts, row=2, last=True)
     ws.freeze_panes(3, 0)
 
 
