@@ -9,7 +9,6 @@ import pyarrow as pa
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tierwise.engine import Engine
 from tierwise.lifetime import (
     ModifiedBetaGeoModel,
     compare_defection_models,
