@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tierwise.coverage.allocate import InfeasiblePlanError
-from tierwise.coverage.menu import CustomerFrame, Team, build_menu
+from tierwise.coverage.menu import CustomerFrame, Team, _candidates, build_menu, haversine_km
 from tierwise.coverage.response import response
 from tierwise.settings.coverage import CoverageSettings
 from tierwise.settings.segments import SegmentSettings
@@ -169,3 +169,95 @@ def test_a_channel_left_out_of_the_settings_is_not_offered() -> None:
     b = build_menu(customers(["bronze"]), team(), s, PROGRAMMES)
     assert "email" not in set(b.channel)
     assert (b.emails == 0).all()
+
+
+def test_a_region_without_a_rep_is_covered_by_the_nearest_reps_of_other_regions() -> None:
+    # region W has no field rep: its customer gets the nearest of every region within reach
+    # (R4 of S, then R1, R3 of N)
+    c = customers(["silver", "silver"], region="W")
+    b = build_menu(c, team(), CoverageSettings(), PROGRAMMES)
+    first = options(b, 0)
+    assert [b.team.ids[r] for r in b.rep[first][b.visits[first] == 2.0]] == ["R4", "R1", "R3"]
+    # reach: only the key account manager (no region) serves region W
+    assert b.reachable_per_rep.tolist() == [0, 0, 0, 0, 2, 0, 0]
+
+
+def test_a_current_rep_of_another_region_within_reach_comes_first() -> None:
+    b = build_menu(customers(["silver"], reps=["R4"]), team(), CoverageSettings(), PROGRAMMES)
+    assert [b.team.ids[r] for r in b.rep[b.visits == 2.0]] == ["R4", "R1", "R3"]
+    # out of reach it is not offered
+    far = team(lat=[52.1, 52.5, 52.3, 58.0, 52.2, np.nan, np.nan])
+    b = build_menu(customers(["silver"], reps=["R4"]), far, CoverageSettings(), PROGRAMMES)
+    assert [b.team.ids[r] for r in b.rep[b.visits == 2.0]] == ["R1", "R3", "R2"]
+
+
+def test_reps_at_the_same_distance_are_taken_in_rep_order() -> None:
+    # R2 and R3 at the same home, as far as each other: with two candidates the nearest
+    # (R1) and the first of them in the reps file (R2)
+    same = team(lat=[52.1, 52.3, 52.3, 52.01, 52.2, np.nan, np.nan])
+    b = build_menu(customers(["silver"]), same, CoverageSettings(candidate_reps=2), PROGRAMMES)
+    assert [b.team.ids[r] for r in b.rep[b.visits == 2.0]] == ["R1", "R2"]
+
+
+def _all_pairs(cust, t, s, role_ok):  # type: ignore[no-untyped-def]
+    """The candidates by their definition, from every customer × rep distance."""
+    reps = np.flatnonzero(np.isin(t.role.astype(str), s.visit_roles))
+    d = haversine_km(cust.lat[:, None], cust.lon[:, None], t.lat[reps][None], t.lon[reps][None])
+    miss = np.isnan(d)
+    d = np.where(miss, s.default_distance_km, d)
+    national = np.array([r is None for r in t.region[reps]])
+    same = (cust.region[:, None] == t.region[reps][None]) | national[None]
+    near, may = d <= s.max_travel_km, role_ok[:, reps]
+    ok = same & near & may
+    alone = ~ok.any(axis=1)
+    ok[alone] = (near & may)[alone]
+    key = np.where(ok, d, np.inf)
+    ids = [str(x) for x in t.ids[reps]]
+    for i, r in enumerate(cust.rep):
+        j = ids.index(r) if r in ids else -1
+        if j >= 0 and may[i, j] and d[i, j] <= s.max_travel_km:
+            key[i, j] = -1.0
+    k = min(s.candidate_reps, len(reps))
+    order = np.lexsort((np.broadcast_to(np.arange(len(reps)), key.shape), key), axis=1)[:, :k]
+    valid = np.isfinite(np.take_along_axis(key, order, axis=1))
+    reach = np.zeros(t.n, np.int64)
+    reach[reps] = (same & near).sum(axis=0)
+    return (
+        np.where(valid, reps[order], -1),
+        np.where(valid, np.take_along_axis(d, order, axis=1), np.nan),
+        valid & np.take_along_axis(miss, order, axis=1),
+        reach,
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_candidates_by_region_equal_those_from_every_customer_rep_pair(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, m = 3000, 60
+    regions = np.array(["N", "S", "E", "W", None], object)
+    t = Team(
+        ids=np.array([f"R{j}" for j in range(m)], object),
+        role=rng.choice(np.array(["field", "key_account", "inside"], object), m, p=[0.7, 0.1, 0.2]),
+        hours=np.full(m, 1600.0),
+        region=rng.choice(regions[:4], m),  # W: rare below
+        lat=np.where(rng.random(m) < 0.05, np.nan, rng.uniform(50, 54, m)),
+        lon=rng.uniform(-3, 1, m),
+        rows=np.arange(1, m + 1),
+    )
+    t.region[t.role == "key_account"] = None
+    t.region[t.region == "W"] = "N"
+    t.lat[:2] = t.lat[2]  # two reps at one home: ties
+    t.lon[:2] = t.lon[2]
+    c = customers(["silver"] * n)
+    c.region[:] = rng.choice(regions, n)
+    c.rep[:] = np.where(rng.random(n) < 0.5, rng.choice(t.ids, n), None)
+    c.lat[:] = np.where(rng.random(n) < 0.05, np.nan, rng.uniform(49, 55, n))
+    c.lon[:] = rng.uniform(-4, 2, n)
+    role_ok = rng.random((n, m)) < 0.8
+    s = CoverageSettings(candidate_reps=3, max_travel_km=150.0)
+    visit = np.isin(t.role.astype(str), s.visit_roles)
+    got = _candidates(c, t, visit, role_ok, s, chunk=512)
+    want = _all_pairs(c, t, s, role_ok)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert (got[0][:, 0] >= 0).mean() > 0.5  # most customers have a candidate

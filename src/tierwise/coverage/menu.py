@@ -218,7 +218,7 @@ def _candidates(
     visit_rep: np.ndarray,
     role_ok: np.ndarray,
     s: CoverageSettings,
-    chunk: int = 20_000,
+    chunk: int = 2_048,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Up to K candidate reps per customer (indices into ``team``, -1 = none), their
     distance in km, whether the distance was assumed, and per rep the customers of its
@@ -226,6 +226,13 @@ def _candidates(
 
     ``visit_rep`` marks the visiting reps; ``role_ok`` (customers × reps) whether the
     customer's tier lets the rep's role visit it.
+
+    The candidates are the reps of the customer's region (and those without a region)
+    within reach whose role may visit it, nearest first, ties by rep order, its current rep
+    first when that one may visit and is within reach. A customer with none (an orphan)
+    takes the nearest reps of any region within reach. So the distances computed are
+    those from each region's customers to the reps that may serve the region (and to each
+    one's current rep), a chunk of customers at a time; every rep only for the orphans.
     """
     n, K = cust.n, s.candidate_reps
     cand = np.full((n, K), -1, dtype=np.int64)
@@ -248,49 +255,64 @@ def _candidates(
         return cand, dist, guessed, reach
     r_region = team.region[reps]
     r_national = np.array([x is None for x in r_region])
+    # regions as integer codes: comparisons of numbers, not of objects
+    code: dict[object, int] = {}
+    c_code = np.array([code.setdefault(x, len(code)) for x in cust.region], dtype=np.int64)
+    r_code = np.array([code.setdefault(x, len(code)) for x in r_region], dtype=np.int64)
     r_lat, r_lon = team.lat[reps], team.lon[reps]
     rep_pos = {str(team.ids[r]): j for j, r in enumerate(reps)}
     current = np.array([rep_pos.get(str(x), -1) if x is not None else -1 for x in cust.rep])
-    for lo in range(0, n, chunk):
-        hi = min(n, lo + chunk)
+    k = min(K, len(reps))
+
+    def choose(rows: np.ndarray, cols: np.ndarray, *, orphans: bool) -> np.ndarray:
+        """Candidates of customers ``rows`` among reps ``cols`` (positions in ``reps``,
+        ascending); returns the customers left without one (orphans)."""
         d = haversine_km(
-            cust.lat[lo:hi, None], cust.lon[lo:hi, None], r_lat[None, :], r_lon[None, :]
+            cust.lat[rows, None], cust.lon[rows, None], r_lat[None, cols], r_lon[None, cols]
         )
         miss = np.isnan(d)
         d = np.where(miss, s.default_distance_km, d)
-        same_region = (cust.region[lo:hi, None] == r_region[None, :]) | r_national[None, :]
         near = d <= s.max_travel_km
-        geo = same_region & near
-        reach[reps] += geo.sum(axis=0)
-        ok = geo & role_ok[lo:hi][:, reps]
-        # a customer whose region has no rep left that may visit it: the nearest of any
-        # region within reach (a neighbouring region covers)
-        orphan = ~ok.any(axis=1)
-        ok[orphan] = (near & role_ok[lo:hi][:, reps])[orphan]
+        may = role_ok[rows][:, reps[cols]]
+        if orphans:
+            # no rep of their region may visit them: the nearest of any region within reach
+            # (a neighbouring region covers)
+            ok = near & may
+        else:
+            same_region = (c_code[rows, None] == r_code[None, cols]) | r_national[None, cols]
+            geo = same_region & near
+            reach[reps[cols]] += geo.sum(axis=0)
+            ok = geo & may
+        alone = ~ok.any(axis=1)
         key = np.where(ok, d, np.inf)
-        cur = current[lo:hi]
-        has_cur = cur >= 0
-        rows = np.flatnonzero(has_cur)
-        cur_ok = np.zeros(hi - lo, dtype=bool)
-        cur_ok[rows] = role_ok[lo + rows, reps[cur[rows]]] & (d[rows, cur[rows]] <= s.max_travel_km)
-        rows = np.flatnonzero(cur_ok)
-        key[rows, cur[rows]] = -1.0  # the current rep first
-        k = min(K, len(reps))
-        part = (
-            np.argpartition(key, k - 1, axis=1)[:, :k]
-            if k < len(reps)
-            else np.tile(np.arange(len(reps)), (hi - lo, 1))
-        )
-        pk = np.take_along_axis(key, part, axis=1)
-        order = np.lexsort((part, pk), axis=1)  # nearest first, ties by rep order
-        part = np.take_along_axis(part, order, axis=1)
-        pk = np.take_along_axis(pk, order, axis=1)
+        # the current rep first
+        cur = current[rows]
+        at = np.minimum(np.searchsorted(cols, cur), len(cols) - 1)
+        i = np.flatnonzero((cur >= 0) & (cols[at] == cur))
+        first = role_ok[rows[i], reps[cur[i]]] & (d[i, at[i]] <= s.max_travel_km)
+        key[i[first], at[i[first]]] = -1.0
+        kk = min(k, len(cols))
+        # nearest first, ties by rep order
+        order = np.lexsort((np.broadcast_to(cols, key.shape), key), axis=1)[:, :kk]
+        pk = np.take_along_axis(key, order, axis=1)
         valid = np.isfinite(pk)
-        chosen = np.where(valid, reps[part], -1)
-        cand[lo:hi, :k] = chosen
-        dd = np.take_along_axis(d, part, axis=1)
-        dist[lo:hi, :k] = np.where(valid, dd, np.nan)
-        guessed[lo:hi, :k] = valid & np.take_along_axis(miss, part, axis=1)
+        cand[rows, :kk] = np.where(valid, reps[cols[order]], -1)
+        dist[rows, :kk] = np.where(valid, np.take_along_axis(d, order, axis=1), np.nan)
+        guessed[rows, :kk] = valid & np.take_along_axis(miss, order, axis=1)
+        return alone
+
+    everyone = np.arange(len(reps))
+    by_region = np.argsort(c_code, kind="stable")
+    starts = np.flatnonzero(np.diff(c_code[by_region])) + 1
+    for members in np.split(by_region, starts):
+        own = np.flatnonzero((r_code == c_code[members[0]]) | r_national)
+        for lo in range(0, len(members), chunk):
+            rows = members[lo : lo + chunk]
+            cur = current[rows]
+            cols = np.union1d(own, cur[cur >= 0])
+            alone = choose(rows, cols, orphans=False) if len(cols) else np.ones(len(rows), bool)
+            if alone.any():
+                choose(rows[alone], everyone, orphans=True)
     return cand, dist, guessed, reach
 
 
