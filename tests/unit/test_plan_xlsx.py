@@ -120,6 +120,28 @@ def test_rep_names_from_inputs_are_neutralised_in_the_summary(tmp_path: Path) ->
     assert len(cells) == 4 and all(c.data_type == "s" and c.quotePrefix for c in cells)
 
 
+def test_a_rep_name_shaped_like_xml_markup_stays_text_on_every_sheet(tmp_path: Path) -> None:
+    # XlsxWriter copies text shaped as its rich-string markup into the file as XML
+    evil = "<r><t>x</t></r><si><t>injected</t></si><r>"
+    evil = evil + "</r>"
+    c = pa.table(
+        {"customer_id": ["a", "b"], "assigned_rep": [evil, "R1"], "visits_per_year": [1.0, 2.0]}
+    )
+    path = write_plan(tmp_path / "p.xlsx", c)
+    wb = openpyxl.load_workbook(path)  # a corrupted workbook would not load
+    shown = [
+        cell.value
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for cell in row
+        if isinstance(cell.value, str) and cell.value.startswith("<r>")
+    ]
+    # the name itself (a zero-width space after it), and the sheet name made from it
+    assert evil + "\u200b" in shown
+    with zipfile.ZipFile(path) as z:
+        assert not any(b"<t>injected</t>" in z.read(n) for n in z.namelist())
+
+
 def _inline_strings(xml: str) -> dict[str, str]:
     """Cell reference -> the inline string XML of each text cell of a sheet."""
     return dict(re.findall(r'<c r="([A-Z]+\d+)"[^>]*t="inlineStr"><is>(.*?)</is></c>', xml))

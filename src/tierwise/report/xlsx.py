@@ -28,7 +28,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -121,7 +121,20 @@ class _Formats:
         self.total_label = wb.add_format({"bold": True, "top": 1})
 
 
-class _BulkSheet(Worksheet):  # type: ignore[misc]
+class _SafeSheet(Worksheet):  # type: ignore[misc]
+    """A worksheet on which text shaped like XlsxWriter's rich-string markup (``<r>…</r>``),
+    which XlsxWriter would copy into the file as XML, stays text: a zero-width space after
+    it breaks the shape (a name from the inputs can never inject XML)."""
+
+    def _write_string(
+        self, row: int, col: int, string: str, cell_format: Any = None
+    ) -> Literal[0, -1, -2]:
+        if string.startswith("<r>") and string.endswith("</r>"):
+            string += "\u200b"
+        return super()._write_string(row, col, string, cell_format)  # type: ignore[no-any-return]
+
+
+class _BulkSheet(_SafeSheet):
     """A worksheet that also takes ready ``<row>`` XML for the rows below what XlsxWriter
     holds (:meth:`add_rows`): XlsxWriter writes its own rows, then these, in order."""
 
@@ -547,8 +560,8 @@ def write_plan(
         fmts = _Formats(wb)
         fixed = ["Summary", "Definitions", "Terms", "Targets"]
         sheets = _sheet_names(reps, fixed)
-        summary = wb.add_worksheet("Summary")
-        definitions = wb.add_worksheet("Definitions")
+        summary = wb.add_worksheet("Summary", worksheet_class=_SafeSheet)
+        definitions = wb.add_worksheet("Definitions", worksheet_class=_SafeSheet)
         terms = wb.add_worksheet("Terms", worksheet_class=_BulkSheet)
         targets = wb.add_worksheet("Targets", worksheet_class=_BulkSheet)
 
