@@ -383,3 +383,17 @@ def test_customer_sums_equal_numpy_sums_of_each_customer() -> None:
     assert np.isnan(got[0])
     # the same floats, bit for bit (one after another differs from pairwise in the last bits)
     assert np.array_equal(got, want, equal_nan=True)
+
+
+def test_customers_ranked_in_blocks_get_the_same_lists(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    module = importlib.import_module("tierwise.crosssell.recommend")
+    tx = engine.from_arrow(TEA_CUP)
+    whole = recommend(tx, CUSTOMERS, RULES, S, as_of=DAY, engine=engine).cross_sell
+    monkeypatch.setattr(module, "_RANK_BLOCK", 2)  # five customers: blocks of 2, 2 and 1
+    blocks = recommend(tx, CUSTOMERS, RULES, S, as_of=DAY, engine=engine).cross_sell
+    assert whole.num_rows > 3
+    assert blocks.equals(whole)

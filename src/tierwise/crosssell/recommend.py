@@ -590,7 +590,47 @@ def rank_items(
             order_by=[ibis.desc("n_buyers"), "item"],
         )
     )
-    ranked = ranked.filter(ranked.grank < s.candidate_pool)
+    ranked = _keep(ranked.filter(ranked.grank < s.candidate_pool), engine)
+    # customers in blocks of consecutive ids: each block's query holds its own candidates
+    # only, so the engine's memory follows the block, not the customer count
+    assigned = assigned.take(pc.sort_indices(assigned.column("customer_id")))
+    got = pa.concat_tables(
+        [
+            _rank_block(
+                ci,
+                ibis.memtable(assigned.slice(start, _RANK_BLOCK)),
+                ranked,
+                stats,
+                items,
+                rules,
+                s,
+                level,
+            )
+            for start in range(0, max(assigned.num_rows, 1), _RANK_BLOCK)
+        ]
+    )
+    if engine is not None:
+        for t in (ranked, stats, *([items] if own_items else [])):
+            engine.release(t)
+    return Ranked(got, info.select(["item", "category"]), groups, assign_t, warnings)
+
+
+#: Customers ranked in one query at most.
+_RANK_BLOCK = 100_000
+
+
+def _rank_block(
+    ci: ir.Table,
+    assign_t: ir.Table,
+    ranked: ir.Table,
+    stats: ir.Table,
+    items: ir.Table,
+    rules: pa.Table | None,
+    s: CrossSellSettings,
+    level: Level,
+) -> pa.Table:
+    """The ranked recommendations of the customers in ``assign_t`` (see :class:`Ranked`)."""
+    ci = ci.semi_join(assign_t, "customer_id")
     from_peers = assign_t.join(
         ranked,
         [
@@ -650,7 +690,7 @@ def rank_items(
     c = c.filter(c.rank <= s.max_recommendations)
     # the group's name joins the ranked rows only (a long text the ranking need not carry)
     c = c.join(assign_t.select("customer_id", "peer_label"), "customer_id")
-    got = run_query(
+    return run_query(
         c.select(
             "customer_id",
             "rank",
@@ -668,11 +708,6 @@ def rank_items(
         ).order_by(["customer_id", "rank"]),
         "the next best products",
     )
-    if engine is not None:
-        engine.release(stats)
-        if own_items:
-            engine.release(items)
-    return Ranked(got, info.select(["item", "category"]), groups, assign_t, warnings)
 
 
 def _lookup(
