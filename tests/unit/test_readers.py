@@ -883,3 +883,11 @@ def test_a_one_column_csv_is_not_taken_for_a_title(tmp_path, engine):
     raw = read_input("customers", path, TableInput(), engine)
     assert raw.source_columns == ["customer_id"] and raw.warnings == []
     assert [r["_row"] for r in _rows(raw, engine)] == [2, 3]
+
+
+def test_a_header_whose_delimiter_also_splits_the_data_differently_is_no_title(tmp_path, engine):
+    # ';' fields with ',' decimals: the data lines split on ',' too, the header does not
+    path = _write(tmp_path / "market.csv", "industry;market_size\nretail;1,5\nfood;0,25\n")
+    raw = read_input("market", path, TableInput(), engine)
+    assert raw.source_columns == ["industry", "market_size"] and raw.warnings == []
+    assert [r["_row"] for r in _rows(raw, engine)] == [2, 3]

@@ -535,13 +535,21 @@ def _filled(line: str, delimiter: str) -> int:
 
 def _title_lines(lines: list[str], delimiter: str | None) -> int:
     """How many of the first non-blank lines are a title above the column names: lines with
-    at most one filled field (under the delimiter of the lines after them) while a line
-    after them has several."""
+    at most one filled field under every delimiter that splits the nearest line below them
+    with several (a header such as ``industry;market_size`` above ``retail;1,5`` is no
+    title: ``;`` splits both)."""
+    options = (delimiter,) if delimiter else tuple(_DELIMITERS)
     k = 0
     while k < min(_TITLE_LINES_MAX, len(lines) - 1):
-        rest = lines[k + 1 : k + 1 + _TITLE_LINES_MAX]
-        d = delimiter or _sniff_delimiter(lines[k + 1 :])
-        if _filled(lines[k], d) <= 1 and any(_filled(ln, d) >= 2 for ln in rest):
+        below = next(
+            (
+                [d for d in options if _filled(ln, d) >= 2]
+                for ln in lines[k + 1 : k + 1 + _TITLE_LINES_MAX]
+                if any(_filled(ln, d) >= 2 for d in options)
+            ),
+            [],
+        )
+        if below and all(_filled(lines[k], d) <= 1 for d in below):
             k += 1
         else:
             break
