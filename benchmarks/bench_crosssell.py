@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _figures import figure
-from bench_scale import child_limit, demo_folder
+from bench_scale import child_limit, demo_folder, demo_inputs
 
 
 def _rss_mib() -> float:
@@ -52,17 +52,11 @@ def _cpu_seconds() -> float:
 
 def child_stage(folder: Path, threads: int | None) -> dict:
     """The pipeline up to the cross-sell stage; the stage's time, CPU and memory."""
-    import datetime as dt
 
     from tierwise.pipeline import run_pipeline
-    from tierwise.settings import INPUT_TABLES, Settings
+    from tierwise.settings import Settings
 
-    inputs = {
-        name: str(folder / f"{name}.parquet")
-        for name in INPUT_TABLES
-        if (folder / f"{name}.parquet").exists()
-    }
-    as_of = dt.date.fromisoformat((folder / "end_date.txt").read_text().strip())
+    inputs, as_of = demo_inputs(folder)
     settings = Settings()
     if threads:
         settings = settings.with_updates(run={"threads": threads})

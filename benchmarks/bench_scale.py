@@ -66,19 +66,27 @@ def demo_folder(n: int, seed: int) -> Path:
     return folder
 
 
-def child_run(folder: Path, threads: int | None) -> dict:
-    """The whole run on the demo folder, with each stage's time and peak memory."""
+def demo_inputs(folder: Path) -> tuple[dict[str, str], object]:
+    """The input files of a demo folder made by :func:`demo_folder`, and its end date."""
     import datetime as dt
 
-    from tierwise.pipeline import run_pipeline
-    from tierwise.settings import INPUT_TABLES, Settings
+    from tierwise.settings import INPUT_TABLES
 
     inputs = {
         name: str(folder / f"{name}.parquet")
         for name in INPUT_TABLES
         if (folder / f"{name}.parquet").exists()
     }
-    as_of = dt.date.fromisoformat((folder / "end_date.txt").read_text().strip())
+    return inputs, dt.date.fromisoformat((folder / "end_date.txt").read_text().strip())
+
+
+def child_run(folder: Path, threads: int | None) -> dict:
+    """The whole run on the demo folder, with each stage's time and peak memory."""
+
+    from tierwise.pipeline import run_pipeline
+    from tierwise.settings import Settings
+
+    inputs, as_of = demo_inputs(folder)
     settings = Settings()
     if threads:
         settings = settings.with_updates(run={"threads": threads})

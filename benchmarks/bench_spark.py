@@ -27,24 +27,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _figures import figure
-from bench_scale import demo_folder
+from bench_scale import demo_folder, demo_inputs
 
 
 def child(engine: str, folder: Path, threads: int) -> dict:
-    import datetime as dt
 
     import pyarrow.compute as pc
 
     from tierwise.engine import Engine
     from tierwise.pipeline import run_pipeline
-    from tierwise.settings import INPUT_TABLES, Settings
+    from tierwise.settings import Settings
 
-    inputs = {
-        name: str(folder / f"{name}.parquet")
-        for name in INPUT_TABLES
-        if (folder / f"{name}.parquet").exists()
-    }
-    as_of = dt.date.fromisoformat((folder / "end_date.txt").read_text().strip())
+    inputs, as_of = demo_inputs(folder)
     settings = Settings().with_updates(
         run={
             "engine": engine,
