@@ -165,6 +165,18 @@ def _strftime_to_java(fmt: str) -> str:
     return "".join(out)
 
 
+def _storage_types(table: pa.Table) -> pa.Table:
+    """``table`` with every Arrow extension column as its storage type: drivers hand some
+    database types over as extensions (ADBC's PostgreSQL ``numeric`` is an opaque
+    extension stored as text), which Spark cannot take."""
+    for i, field in enumerate(table.schema):
+        if isinstance(field.type, pa.ExtensionType | pa.BaseExtensionType):
+            col = table.column(i)
+            plain = pa.chunked_array([c.storage for c in col.chunks], field.type.storage_type)
+            table = table.set_column(i, pa.field(field.name, plain.type), plain)
+    return table
+
+
 class Engine:
     """A connection to the dataframe engine.
 
@@ -492,7 +504,7 @@ class Engine:
                 finally:
                     raw.unregister(view)
                 return self._numbered_view(f"{name}_data", name)
-            table = reader.read_all()
+            table = _storage_types(reader.read_all())
             n = table.num_rows
             table = table.append_column(ROW, pa.array(range(1, n + 1), pa.int64()))
             return self.from_arrow(table, name)
