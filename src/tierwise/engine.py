@@ -331,7 +331,12 @@ class Engine:
         name = name or self.fresh_name("arrow")
         try:
             if self.backend == "duckdb":
-                return self.con.create_table(name, table, temp=True, overwrite=True)
+                mem = ibis.memtable(table)
+                try:
+                    return self._duckdb_table(mem, name)
+                finally:
+                    # the rows are copied: the engine lets go of the Arrow table
+                    self.con.con.unregister(mem.op().name)
             # Spark: a temporary view over a DataFrame built from Arrow directly (nulls stay
             # nulls; through pandas a missing float became NaN, which Spark does not treat
             # as missing), and nothing written under ./spark-warehouse
@@ -575,7 +580,7 @@ class Engine:
                 "SELECT line_byte_position, error_type, csv_line, error_message "
                 f"FROM {_sql_name(rejects)} ORDER BY line_byte_position"
             ).to_arrow_table()
-            n = raw.execute(f"SELECT count(*) FROM {_sql_name(name)}").fetchone()
+            n = raw.execute(f"SELECT count(*) FROM {_sql_name(name)}").fetchall()[0]
         except Exception:
             raw.execute(f"DROP TABLE IF EXISTS {_sql_name(name)}")
             return None
@@ -601,7 +606,10 @@ class Engine:
             for c in scan.columns
         )
         try:
-            got = self.con.con.execute(f"SELECT sum({nl}) FROM {_sql_name(scan.table)}").fetchone()
+            # fetchall: a result left half-read blocks the connection (DuckDB 2)
+            got = self.con.con.execute(f"SELECT sum({nl}) FROM {_sql_name(scan.table)}").fetchall()[
+                0
+            ]
         except Exception as exc:
             raise EngineError(
                 f"the engine failed counting the line breaks of table {scan.table!r}: {exc}"
@@ -690,7 +698,7 @@ class Engine:
             found = raw.execute(
                 f"SELECT count(*) FROM {_sql_name(name + '_all')} "
                 f"WHERE {_sql_name(ROW)} IN (SELECT line FROM {_sql_name(out_table)})"
-            ).fetchone()
+            ).fetchall()[0]
             if not found or int(found[0]) != len(leave_out):
                 return None, []
             raw.execute(
@@ -726,10 +734,48 @@ class Engine:
         name = name or self.fresh_name("cache")
         try:
             if self.backend == "duckdb":
-                return self.con.create_table(name, expr, temp=True, overwrite=True)
+                return self._duckdb_table(expr, name)
             return self._spark_checkpoint(expr, name)
         except Exception as exc:
             raise EngineError(f"could not compute table {name!r}: {exc}") from exc
+
+    def _duckdb_table(self, expr: ir.Table, name: str) -> ir.Table:
+        """Compute ``expr`` into the temporary DuckDB table ``name`` (replacing one of that
+        name), with the column types of ``expr``'s schema.
+
+        The rows are written once: into a table under a fresh name, which then takes
+        ``name`` (a rename, no copy), so ``expr`` may read the table it replaces. Ibis's own
+        ``create_table(..., overwrite=True)`` copies a temporary table a second time.
+        """
+        import sqlglot as sg
+        import sqlglot.expressions as sge
+
+        self.con._run_pre_execute_hooks(expr)
+        schema = expr.schema()
+        if schema.null_fields:
+            raise EngineError(f"columns without a type: {', '.join(schema.null_fields)}")
+        fresh = self.fresh_name("new")
+        create = sge.Create(
+            kind="TABLE",
+            this=sge.Schema(
+                this=sg.table(fresh, quoted=True),
+                expressions=schema.to_sqlglot_column_defs("duckdb"),
+            ),
+            properties=sge.Properties(expressions=[sge.TemporaryProperty()]),
+        ).sql("duckdb")
+        columns = ", ".join(_sql_name(c) for c in schema.names)
+        raw = self.con.con
+        raw.execute(create)
+        try:
+            raw.execute(
+                f"INSERT INTO {_sql_name(fresh)} ({columns}) {self.con.compile(expr)}"
+            ).fetchall()
+            raw.execute(f"DROP TABLE IF EXISTS temp.main.{_sql_name(name)}")
+            raw.execute(f"ALTER TABLE temp.main.{_sql_name(fresh)} RENAME TO {_sql_name(name)}")
+        except BaseException:
+            raw.execute(f"DROP TABLE IF EXISTS temp.main.{_sql_name(fresh)}")
+            raise
+        return self.con.table(name)
 
     def _spark_checkpoint(self, expr: ir.Table, name: str) -> ir.Table:
         """Compute ``expr`` on Spark now and keep its rows in the executors (memory, then
