@@ -376,23 +376,39 @@ def _number_conventions(
         for c in columns:
             out[c] = _Convention(ti.decimal, _thousands_chars(ti.decimal, ti.thousands))
         return out
-    metrics: dict[str, ir.Value] = {}
     names = list(dict.fromkeys([*columns, *extra]))
+    # three projections, each naming what the next one reads: the cleaned text is written
+    # once per column in the query, not once for every test that reads it
+    texts = raw.select(
+        **{f"t{i}": _trim(raw[c].cast(str)).nullif("") for i, c in enumerate(names)}
+    ).view()
+    cleaned = texts.select(
+        **{f"t{i}": texts[f"t{i}"] for i in range(len(names))},
+        **{f"c{i}": _clean_number_text(texts[f"t{i}"]) for i in range(len(names))},
+    ).view()
+    tests: dict[str, ir.Value] = {}
+    for i in range(len(names)):
+        clean = cleaned[f"c{i}"]
+        tests[f"present{i}"] = cleaned[f"t{i}"].notnull()
+        tests[f"dot{i}"] = _number_under(clean, ".", _thousands_chars(".", ti.thousands))[1]
+        tests[f"comma{i}"] = _number_under(clean, ",", _thousands_chars(",", ti.thousands))[1]
+        tests[f"nonfinite{i}"] = clean.re_search(_NONFINITE)
+        tests[f"sep{i}"] = clean.contains(".") | clean.contains(",")
+    tested = cleaned.select(**tests).view()
+    metrics: dict[str, ir.Value] = {}
     for i, c in enumerate(names):
-        text = _trim(raw[c].cast(str)).nullif("")
-        clean = _clean_number_text(text)
-        _, dot = _number_under(clean, ".", _thousands_chars(".", ti.thousands))
-        _, comma = _number_under(clean, ",", _thousands_chars(",", ti.thousands))
-        nonfinite = clean.re_search(_NONFINITE)
-        has_sep = clean.contains(".") | clean.contains(",")
+        text_present, dot, comma = tested[f"present{i}"], tested[f"dot{i}"], tested[f"comma{i}"]
         metrics[f"dot_{i}"] = _n(dot & ~comma)
         metrics[f"comma_{i}"] = _n(comma & ~dot)
-        metrics[f"both_{i}"] = _n(dot & comma & has_sep)
+        metrics[f"both_{i}"] = _n(dot & comma & tested[f"sep{i}"])
         if c in extra:
-            metrics[f"values_{i}"] = _n(text.notnull())
-            metrics[f"baddot_{i}"] = _n(text.notnull() & (~dot | nonfinite))
-            metrics[f"badcomma_{i}"] = _n(text.notnull() & (~comma | nonfinite))
-    got = engine.to_arrow(raw.aggregate(**metrics), f"the number formats of {file}").to_pylist()[0]
+            nonfinite = tested[f"nonfinite{i}"]
+            metrics[f"values_{i}"] = _n(text_present)
+            metrics[f"baddot_{i}"] = _n(text_present & (~dot | nonfinite))
+            metrics[f"badcomma_{i}"] = _n(text_present & (~comma | nonfinite))
+    got = engine.to_arrow(tested.aggregate(**metrics), f"the number formats of {file}").to_pylist()[
+        0
+    ]
     got = {k: int(v or 0) for k, v in got.items()}
     file_dot = sum(got[f"dot_{i}"] for i in range(len(names)))
     file_comma = sum(got[f"comma_{i}"] for i in range(len(names)))
