@@ -198,6 +198,30 @@ def test_a_failed_run_leaves_the_last_good_output(first_run, demo_inputs, tmp_pa
     assert (out / "customers.parquet").read_bytes() == before
 
 
+def test_the_outputs_time_in_the_manifest_includes_the_report_and_plan(
+    demo_inputs, tmp_path, monkeypatch
+):
+    import time
+
+    import tierwise.pipeline as pipeline
+
+    inputs, data = demo_inputs
+    write_views = pipeline._write_views
+
+    def slow_views(*args, **kwargs):
+        # report.html, plan.xlsx and crm_export.csv, made to take at least a second
+        write_views(*args, **kwargs)
+        time.sleep(1.0)
+
+    monkeypatch.setattr(pipeline, "_write_views", slow_views)
+    out = tmp_path / "out"
+    result = run_pipeline(inputs, Settings(), out_dir=out, as_of=data.end_date)
+    m = json.loads((out / "manifest.json").read_text())
+    assert (out / "report.html").exists()
+    assert m["timings"]["outputs"] >= 1.0
+    assert result.manifest["timings"]["outputs"] == m["timings"]["outputs"]
+
+
 def test_a_column_of_your_own_reaches_the_output_and_the_wallet_model(demo_inputs, tmp_path):
     inputs, data = demo_inputs
     customers = pq.read_table(inputs["customers"])
