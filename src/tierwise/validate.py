@@ -305,9 +305,10 @@ def _clean_number_text(text: ir.StringValue) -> ir.StringValue:
     negative written as accountants and ERPs do in the usual form.
 
     ``(120.00)`` (accounting) and ``120.00-`` (SAP and other ERPs: a trailing minus) read as
-    ``-120.00``; ``EUR 1,234.50`` and ``1.234,50 €`` as their number.
+    ``-120.00``; ``EUR 1,234.50`` and ``1.234,50 €`` as their number; the typographic minus
+    sign (U+2212, which spreadsheets and typeset reports write) as ``-``.
     """
-    no_currency = text.re_replace(_NOT_NUMBER, "")
+    no_currency = text.replace("\u2212", "-").re_replace(_NOT_NUMBER, "")
     edge = f"[\\s{_SPACES}]"
     clean = no_currency.re_replace(f"^{edge}+|{edge}+$", "")
     # the cheap suffix tests first: most values end in a digit and skip the regexes

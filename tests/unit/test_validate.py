@@ -135,6 +135,16 @@ def test_negatives_as_accountants_and_erps_write_them_and_currency_codes(eng: En
     assert rej == {} and [r["revenue"] for r in used] == [-1234.5, -120.0]
 
 
+def test_the_typographic_minus_sign_is_a_minus(eng: Engine) -> None:
+    # U+2212, as Apple Numbers, typeset reports and some BI exports write a negative
+    revenue = ["\u2212120.50", "\u22121,250.00", "EUR \u221212.00"]
+    used, rej = _validate(eng, _tx_cols(len(revenue), revenue=revenue))
+    assert rej == {} and [r["revenue"] for r in used] == [-120.5, -1250.0, -12.0]
+    # a return flagged by its sign: negative quantity too
+    used, rej = _validate(eng, _tx_cols(1, revenue=["10"], quantity=["\u22122"]))
+    assert rej == {} and used[0]["quantity"] == -2.0 and used[0]["is_return"]
+
+
 def test_comma_decimals_when_set_or_for_semicolon_files(eng: Engine) -> None:
     revenue = ["1.234,50", "3,5", "-0,25", "1.234.567"]
     expected = [1234.5, 3.5, -0.25, 1234567.0]
