@@ -223,6 +223,9 @@ class Engine:
         #: notebook's session does not keep every run's data
         self._spark_views: list[str] = []
         self._spark_persisted: list[Any] = []
+        #: engine tables that hold an input's rows as read (a parsed CSV file, a streamed
+        #: database table, rows read by Python), freed by release_inputs
+        self._input_tables: list[str] = []
         if backend == "duckdb":
             self.con = ibis.duckdb.connect()
             raw = self.con.con
@@ -326,9 +329,16 @@ class Engine:
             self._temp = Path(tempfile.mkdtemp(prefix="tierwise-"))
         return self._temp
 
-    def from_arrow(self, table: pa.Table, name: str | None = None) -> ir.Table:
-        """Register an Arrow table in the engine (copied in) and return it as an Ibis table."""
+    def from_arrow(
+        self, table: pa.Table, name: str | None = None, *, holds_input: bool = False
+    ) -> ir.Table:
+        """Register an Arrow table in the engine (copied in) and return it as an Ibis table.
+
+        ``holds_input``: the table is an input as read, freed by :meth:`release_inputs`.
+        """
         name = name or self.fresh_name("arrow")
+        if holds_input:
+            self._input_tables.append(name)
         try:
             if self.backend == "duckdb":
                 mem = ibis.memtable(table)
@@ -508,11 +518,12 @@ class Engine:
                     raw.execute(f'CREATE TEMP TABLE "{name}_data" AS SELECT * FROM "{view}"')
                 finally:
                     raw.unregister(view)
+                self._input_tables.append(f"{name}_data")
                 return self._numbered_view(f"{name}_data", name)
             table = _storage_types(reader.read_all())
             n = table.num_rows
             table = table.append_column(ROW, pa.array(range(1, n + 1), pa.int64()))
-            return self.from_arrow(table, name)
+            return self.from_arrow(table, name, holds_input=True)
         except Exception as exc:
             raise EngineError(f"could not load {what} into the engine: {exc}") from exc
 
@@ -597,6 +608,7 @@ class Engine:
                 ]
             )
         )
+        self._input_tables.append(name)
         return CsvScan(name, tuple(columns), int(n[0] if n else 0), bad)
 
     def csv_line_breaks(self, scan: CsvScan) -> int:
@@ -885,6 +897,18 @@ class Engine:
             """``arg`` at the smallest ``key``."""
 
         return _min_by(arg, key)  # type: ignore[no-any-return]
+
+    def release_inputs(self) -> None:
+        """Free the tables that hold the inputs as read (parsed CSV files, streamed database
+        tables, rows read by Python), once validation has kept the rows it uses in tables of
+        its own; the views over them must not be read afterwards. Best effort."""
+        names, self._input_tables = self._input_tables, []
+        for name in names:
+            with suppress(Exception):
+                if self.backend == "duckdb":
+                    self.con.con.execute(f"DROP TABLE IF EXISTS temp.main.{_sql_name(name)}")
+                else:
+                    self.con._session.catalog.dropTempView(name)
 
     def release(self, table: ir.Table) -> None:
         """Free a table made by :meth:`materialize` that is no longer needed (its memory, or

@@ -168,6 +168,8 @@ def load_and_validate(
     checked = validate_inputs(
         canon, raws, settings, engine, as_of=as_of, today=today, warnings=warnings
     )
+    # the rows used and the rejects are in tables of their own now: free the inputs as read
+    engine.release_inputs()
     ctx = RunContext(
         settings=settings,
         engine=engine,

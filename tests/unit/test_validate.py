@@ -731,3 +731,45 @@ def test_columns_other_settings_name_are_kept_where_the_file_has_them(eng: Engin
     assert rej == {}
     assert [(r["Rebate"], r["sites"]) for r in used] == [(0.02, 3.0), (None, 4.0)]
     assert "not_in_file" not in used[0]  # named but absent: the wallet model reports it
+
+
+def test_the_inputs_as_read_are_freed_once_validated(tmp_path) -> None:
+    from tierwise.features import customer_features
+    from tierwise.pipeline import load_and_validate
+
+    # two CSV files parsed in the engine (every column text) and one read by Python (a
+    # blank line inside a quoted value sends it there)
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,date,revenue\nA,2024-06-01,10\nB,2024-06-02,x\n", encoding="utf-8")
+    master = tmp_path / "customers.csv"
+    master.write_text('customer_id,name\nA,"Acme\n\nLtd"\nB,Bolt\n', encoding="utf-8")
+    eng = Engine()
+
+    def text_tables() -> set[str]:
+        # tables (not views) with a text column named as the files' columns
+        return {
+            r[0]
+            for r in eng.con.con.execute(
+                "SELECT table_name FROM duckdb_columns() WHERE data_type = 'VARCHAR' "
+                "AND column_name IN ('revenue', 'name') AND table_name IN "
+                "(SELECT table_name FROM duckdb_tables())"
+            ).fetchall()
+        }
+
+    ctx = load_and_validate(
+        {"transactions": str(tx), "customers": str(master)},
+        Settings(),
+        eng,
+        as_of=dt.date(2024, 12, 31),
+        today=TODAY,
+    )
+    # the customers' names stay text in the master kept; no table of raw revenue text is left
+    left = text_tables()
+    assert all(n.startswith("tw_cache") for n in left), left
+    assert [a.rows_rejected for a in ctx.inputs.values()] == [1, 0]
+    # what validation kept still computes
+    f = customer_features(ctx.tables["transactions"], as_of=ctx.as_of, settings=Settings().features)
+    assert eng.to_arrow(f).column("revenue").to_pylist() == [10.0]
+    names = eng.to_arrow(ctx.tables["customers"].order_by(ROW)).column("name").to_pylist()
+    assert names == ["Acme\n\nLtd", "Bolt"]
+    eng.close()

@@ -767,7 +767,7 @@ def _read_csv_in_python(
             bad.extend((int(r), "blank line", "") for r in blank_rows.to_pylist())
             table = table.filter(pc.invert(empty))
     malformed = _malformed(shown, name, [(r, None, why, v) for r, why, v in bad])
-    t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"))
+    t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"), holds_input=True)
     return RawInput(name, shown, t, malformed=malformed, source_columns=names, delimiter=delimiter)
 
 
@@ -1338,7 +1338,7 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         for j, n in enumerate(names)
     }
     table = pa.table({**columns, ROW: pa.array(numbers[keep], pa.int64())})
-    t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"))
+    t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"), holds_input=True)
     return RawInput(
         name,
         shown,
