@@ -226,6 +226,8 @@ class Engine:
         #: engine tables that hold an input's rows as read (a parsed CSV file, a streamed
         #: database table, rows read by Python), freed by release_inputs
         self._input_tables: list[str] = []
+        #: tables made by materialize (the only ones release_replaced frees)
+        self._made: set[str] = set()
         if backend == "duckdb":
             self.con = ibis.duckdb.connect()
             raw = self.con.con
@@ -746,8 +748,11 @@ class Engine:
         name = name or self.fresh_name("cache")
         try:
             if self.backend == "duckdb":
-                return self._duckdb_table(expr, name)
-            return self._spark_checkpoint(expr, name)
+                made = self._duckdb_table(expr, name)
+            else:
+                made = self._spark_checkpoint(expr, name)
+            self._made.add(name)
+            return made
         except Exception as exc:
             raise EngineError(f"could not compute table {name!r}: {exc}") from exc
 
@@ -909,6 +914,27 @@ class Engine:
                     self.con.con.execute(f"DROP TABLE IF EXISTS temp.main.{_sql_name(name)}")
                 else:
                     self.con._session.catalog.dropTempView(name)
+
+    def release_replaced(self, old: Iterable[ir.Table], current: Iterable[ir.Table]) -> None:
+        """Free the tables made by :meth:`materialize` that the ``old`` tables read and none
+        of the ``current`` ones does (an input table a stage has rewritten, once the
+        rewritten one is made). Best effort."""
+        from ibis.expr import operations as ops
+
+        def reads(tables: Iterable[ir.Table]) -> set[str]:
+            return {
+                op.name
+                for t in tables
+                for op in t.op().find(ops.PhysicalTable)  # type: ignore[attr-defined]
+            }
+
+        for name in sorted((reads(old) - reads(current)) & self._made):
+            self._made.discard(name)
+            if self.backend == "duckdb":
+                with suppress(Exception):
+                    self.con.con.execute(f"DROP TABLE IF EXISTS temp.main.{_sql_name(name)}")
+            else:
+                self.release(self.con.table(name))
 
     def release(self, table: ir.Table) -> None:
         """Free a table made by :meth:`materialize` that is no longer needed (its memory, or

@@ -460,8 +460,11 @@ def run_pipeline(
                 timings[st.name] = round(time.perf_counter() - start, 4)
                 continue
             _check_result(st, res)
+            replaced = [ctx.tables[n] for n in res.rewrites if n in ctx.tables]
             for name, table in res.rewrites.items():
                 ctx.tables[name] = eng.materialize(table, eng.fresh_name(f"{st.name}_{name}"))
+            # the tables rewritten are read by nothing now: their copies are freed
+            eng.release_replaced(replaced, ctx.tables.values())
             ctx.results[st.name] = res
             if res.manifest:
                 manifest_blocks[st.name] = res.manifest

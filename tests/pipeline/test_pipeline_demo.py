@@ -222,6 +222,23 @@ def test_the_outputs_time_in_the_manifest_includes_the_report_and_plan(
     assert result.manifest["timings"]["outputs"] == m["timings"]["outputs"]
 
 
+def test_a_rewritten_input_is_held_once(demo_inputs):
+    from tierwise.engine import Engine
+
+    inputs, data = demo_inputs
+    eng = Engine()
+    # accounts rewrites the transactions (ids to accounts), cancellations rewrites them again
+    result = run_pipeline(inputs, Settings(), as_of=data.end_date, engine=eng, stages=["features"])
+    assert {"accounts", "cancellations"} <= set(result.results)
+    n = result.manifest["inputs"]["transactions"]["rows_used"]
+    copies = eng.con.con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE estimated_size = ?", [n]
+    ).fetchall()
+    # one table with every transaction line: the earlier versions were freed
+    assert len(copies) == 1, copies
+    eng.close()
+
+
 def test_a_column_of_your_own_reaches_the_output_and_the_wallet_model(demo_inputs, tmp_path):
     inputs, data = demo_inputs
     customers = pq.read_table(inputs["customers"])
