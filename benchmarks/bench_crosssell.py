@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import threading
 import time
@@ -34,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _figures import figure
-from bench_scale import child_limit, demo_folder, demo_inputs
+from bench_scale import child_limit, demo_folder, demo_inputs, run_child
 
 
 def _rss_mib() -> float:
@@ -96,16 +95,6 @@ def child_stage(folder: Path, threads: int | None) -> dict:
     }
 
 
-def _child(kind: str, folder: Path, threads: int | None) -> dict:
-    cmd = [sys.executable, __file__, "--child", kind, "--folder", str(folder)]
-    if threads:
-        cmd += ["--threads", str(threads)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{kind} on {folder} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000])
@@ -131,8 +120,8 @@ def main() -> None:
     )
     folders = args.demo or [demo_folder(n, args.seed) for n in sorted(set(args.sizes))]
     for folder in folders:
-        stage = _child("stage", folder, args.threads)
-        limit = _child("limit", folder, args.threads)
+        stage = run_child(__file__, "stage", folder, args.threads)
+        limit = run_child(__file__, "limit", folder, args.threads)
         grew = stage["peak_mib"] - stage["rss_start_mib"]
         passes = stage["wall"] / limit["wall"]
         n = stage["customers"]

@@ -142,8 +142,10 @@ def child_limit(folder: Path, threads: int | None) -> dict:
     return {"wall": wall, "peak_mib": _peak_mib(), "groups": int(n[0]) if n else 0}
 
 
-def _child(kind: str, folder: Path, threads: int | None) -> dict:
-    cmd = [sys.executable, __file__, "--child", kind, "--folder", str(folder)]
+def run_child(script: str, kind: str, folder: Path, threads: int | None) -> dict:
+    """Run ``script --child kind --folder folder`` in a fresh process (its time and peak
+    memory its own) and return the JSON its last line prints."""
+    cmd = [sys.executable, script, "--child", kind, "--folder", str(folder)]
     if threads:
         cmd += ["--threads", str(threads)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -177,8 +179,8 @@ def main() -> None:
         print(
             f"\n{n:,} customer records: demo ready in {time.perf_counter() - t0:.1f} s ({folder})"
         )
-        run = _child("run", folder, args.threads)
-        limit = _child("limit", folder, args.threads)
+        run = run_child(__file__, "run", folder, args.threads)
+        limit = run_child(__file__, "limit", folder, args.threads)
         timings = run["timings"]
         total = sum(timings.values())
         print(f"{run['lines']:,} lines, {run['customers']:,} rows in customers")

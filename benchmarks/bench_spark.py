@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _figures import figure
-from bench_scale import demo_folder, demo_inputs
+from bench_scale import demo_folder, demo_inputs, run_child
 
 
 def child(engine: str, folder: Path, threads: int) -> dict:
@@ -80,15 +79,6 @@ def child(engine: str, folder: Path, threads: int) -> dict:
     }
 
 
-def _child(engine: str, folder: Path, threads: int) -> dict:
-    cmd = [sys.executable, __file__, "--child", engine, "--folder", str(folder)]
-    cmd += ["--threads", str(threads)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{engine} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--customers", type=int, default=2_000)
@@ -102,8 +92,8 @@ def main() -> None:
         return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores")
     folder = demo_folder(args.customers, args.seed)
-    duck = _child("duckdb", folder, args.threads)
-    spark = _child("spark", folder, args.threads)
+    duck = run_child(__file__, "duckdb", folder, args.threads)
+    spark = run_child(__file__, "spark", folder, args.threads)
     print(
         f"{duck['lines']:,} lines, {len(duck['ids']):,} rows in customers; {args.threads} threads"
     )

@@ -170,7 +170,7 @@ def _storage_types(table: pa.Table) -> pa.Table:
     database types over as extensions (ADBC's PostgreSQL ``numeric`` is an opaque
     extension stored as text), which Spark cannot take."""
     for i, field in enumerate(table.schema):
-        if isinstance(field.type, pa.ExtensionType | pa.BaseExtensionType):
+        if isinstance(field.type, pa.BaseExtensionType):
             col = table.column(i)
             plain = pa.chunked_array([c.storage for c in col.chunks], field.type.storage_type)
             table = table.set_column(i, pa.field(field.name, plain.type), plain)
@@ -909,11 +909,7 @@ class Engine:
         its own; the views over them must not be read afterwards. Best effort."""
         names, self._input_tables = self._input_tables, []
         for name in names:
-            with suppress(Exception):
-                if self.backend == "duckdb":
-                    self.con.con.execute(f"DROP TABLE IF EXISTS temp.main.{_sql_name(name)}")
-                else:
-                    self.con._session.catalog.dropTempView(name)
+            self._drop(name)
 
     def release_replaced(self, old: Iterable[ir.Table], current: Iterable[ir.Table]) -> None:
         """Free the tables made by :meth:`materialize` that the ``old`` tables read and none
@@ -929,27 +925,28 @@ class Engine:
             }
 
         for name in sorted((reads(old) - reads(current)) & self._made):
-            self._made.discard(name)
-            if self.backend == "duckdb":
-                with suppress(Exception):
-                    self.con.con.execute(f"DROP TABLE IF EXISTS temp.main.{_sql_name(name)}")
-            else:
-                self.release(self.con.table(name))
+            self._drop(name)
 
     def release(self, table: ir.Table) -> None:
         """Free a table made by :meth:`materialize` that is no longer needed (its memory, or
         its spill files); best effort, as the engine frees it at the end of the run anyway."""
-        try:
+        name = getattr(table.op(), "name", None)
+        # on Spark only what this engine checkpointed: a view may be the caller's own
+        if name is not None and (self.backend == "duckdb" or name in self._spark_tables):
+            self._drop(name)
+
+    def _drop(self, name: str) -> None:
+        """Drop the engine's temporary table or view ``name`` and free its rows (best
+        effort: freeing early is an optimisation only)."""
+        self._made.discard(name)
+        with suppress(Exception):
             if self.backend == "duckdb":
-                self.con.drop_table(table.op().name, force=True)  # type: ignore[attr-defined]
+                self.con.con.execute(f"DROP TABLE IF EXISTS temp.main.{_sql_name(name)}")
             else:
-                name = table.op().name  # type: ignore[attr-defined]
+                self.con._session.catalog.dropTempView(name)
                 df = self._spark_tables.pop(name, None)
                 if df is not None:
-                    self.con._session.catalog.dropTempView(name)
                     df.unpersist()
-        except Exception:  # pragma: no cover - freeing early is an optimisation only
-            pass
 
     # -- record linkage (Splink) --------------------------------------------------------
 

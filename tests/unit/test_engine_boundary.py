@@ -68,3 +68,19 @@ def test_a_failing_query_is_re_raised_naming_the_operation() -> None:
 def test_fetch_runs_on_the_engine_that_holds_the_table() -> None:
     t = ibis.memtable({"x": [1, 2, 3]})
     assert fetch(t.aggregate(s=t.x.sum()), "a sum").column("s").to_pylist() == [6]
+
+
+def test_a_table_that_fails_to_compute_is_refused_and_leaves_nothing_behind() -> None:
+    eng = Engine()
+    t = eng.from_arrow(pa.table({"x": [1, 2], "s": ["1", "a"]}))
+    with pytest.raises(EngineError, match="columns without a type: y"):
+        eng.materialize(t.mutate(y=ibis.null()), "tw_untyped")
+    # a query that fails while the rows are written: the half-made table is dropped
+    with pytest.raises(EngineError, match="tw_failing"):
+        eng.materialize(t.mutate(n=t.s.cast("int64")), "tw_failing")
+    left = eng.con.con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'tw_new%' "
+        "OR table_name IN ('tw_untyped', 'tw_failing')"
+    )
+    assert left.fetchall() == []
+    eng.close()
