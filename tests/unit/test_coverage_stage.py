@@ -377,3 +377,17 @@ def test_a_lapsed_customer_is_not_held_to_its_tiers_visit_minimum() -> None:
     )
     held_visits = np.asarray(held.customers.column("visits_per_year").to_numpy())
     assert (held_visits[lapsed] >= PROGRAMMES["silver"].visits_min).all()
+
+
+def test_customers_without_coordinates_are_counted_in_words() -> None:
+    c = base()
+    lat = c.column("lat").to_pylist()
+    lat[0] = None
+    one = c.set_column(c.column_names.index("lat"), "lat", pa.array(lat, pa.float64()))
+    res = coverage_plan(one, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
+    said = [w for w in res.warnings if "no coordinates" in w]
+    assert said and said[0].startswith("1 customer or their reps have no coordinates")
+    lat[1] = None
+    two = c.set_column(c.column_names.index("lat"), "lat", pa.array(lat, pa.float64()))
+    res = coverage_plan(two, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
+    assert any(w.startswith("2 customers or their reps") for w in res.warnings)

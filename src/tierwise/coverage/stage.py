@@ -31,6 +31,7 @@ from ..io.columns import num_column, text_column
 from ..segments.classes import money_text
 from ..settings.coverage import CoverageSettings, ResponseParams
 from ..settings.segments import TierProgramme
+from ..validate import count_text
 from .allocate import InfeasiblePlanError, Plan, allocate, solve_exact
 from .menu import CHANNEL_KINDS, CustomerFrame, MenuBuild, Team, build_menu, haversine_km
 from .response import fit_response, response
@@ -946,7 +947,8 @@ def coverage_plan(
             )
     if build.assumed_distance:
         warnings.append(
-            f"{build.assumed_distance} customers or their reps have no coordinates: a "
+            f"{count_text(build.assumed_distance, 'customer')} or their reps have no "
+            "coordinates: a "
             f"distance of {s.default_distance_km:g} km is assumed for their visits; set "
             "[coverage] default_distance_km or give lat/lon and home_lat/home_lon"
         )

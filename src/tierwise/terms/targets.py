@@ -153,8 +153,9 @@ def kpi_targets(customers: pa.Table, settings: TermsSettings | None = None) -> T
     rep = np.where(rep == None, s.unassigned_rep, rep).astype(object)  # noqa: E711
     if not has_values(customers, "assigned_rep"):
         warnings.append(
-            "targets: no assigned_rep (coverage plan not run), so targets go to each "
-            "customer's rep_id from the customer master"
+            "targets: no customer has an assigned_rep (no coverage plan, or no rep it could "
+            "assign), so targets go to each customer's rep_id from the customer master, and "
+            "to [terms] unassigned_rep where it has none"
         )
     segment, seg_col = segment_of(customers)
     if not seg_col:
