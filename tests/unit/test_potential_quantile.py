@@ -131,3 +131,35 @@ def test_estimators_refuse_to_predict_before_fit_and_clone_cleanly(cls):
     with pytest.raises(NotFittedError):
         est.predict(pd.DataFrame({"employees": [1.0]}))
     assert clone(est).get_params()["quantile"] == 0.8
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.002])
+def test_the_dual_lp_fit_reaches_scikit_learns_quantile_regressor_optimum(alpha: float) -> None:
+    # the same objective solved two ways: scikit-learn's QuantileRegressor (the primal, HiGHS)
+    # and quantile_lp (the dual). With a one-hot column the optimum may be a segment of
+    # coefficients (a group's quantile can be any value between two of its spends), so what
+    # must agree is the objective (to 1e-9 relative); the numeric slopes, unique here, agree
+    # to 1e-6
+    from sklearn.linear_model import QuantileRegressor
+
+    from tierwise.potential.quantile import quantile_lp
+
+    rng = np.random.default_rng(4)
+    n = 600
+    onehot = (rng.integers(0, 4, n)[:, None] == np.arange(1, 4)).astype(float)
+    X = np.hstack([rng.normal(size=(n, 3)), onehot])
+    y = 2.0 + X @ np.array([0.5, -1.0, 0.2, 0.3, 0.0, -0.4]) + rng.standard_t(3, n)
+
+    def objective(b0: float, b: np.ndarray) -> float:
+        return float(mean_pinball_loss(y, b0 + X @ b, 0.8) + alpha * np.abs(b).sum())
+
+    ref = QuantileRegressor(quantile=0.8, alpha=alpha, solver="highs").fit(X, y)
+    b0, b = quantile_lp(X, y, 0.8, alpha)
+    assert objective(b0, b) == pytest.approx(objective(ref.intercept_, ref.coef_), rel=1e-9)
+    np.testing.assert_allclose(b[:3], ref.coef_[:3], atol=1e-6)
+    # and it is a minimum: moving any coefficient a little costs
+    for j in range(b.size):
+        for step in (-1e-3, 1e-3):
+            moved = b.copy()
+            moved[j] += step
+            assert objective(b0, moved) >= objective(b0, b) - 1e-12

@@ -88,11 +88,12 @@ class PotentialSettings(Section):
 
     linear_max_rows: int = Field(default=10_000, ge=100)
     """The linear quantile model is fitted (per fold) on a random sample of at most this
-    many customers, because the exact solver takes about 0.6 ms per row; rows.
-    Default 10000."""
+    many customers (a seeded sample): the exact linear programme grows with the rows, and
+    a few dozen coefficients are well estimated from far fewer; rows. Default 10000."""
 
     linear_alpha: float = Field(default=0.0, ge=0)
-    """L1 penalty of the linear quantile model (scikit-learn QuantileRegressor alpha).
+    """L1 penalty of the linear quantile model (as scikit-learn's QuantileRegressor alpha:
+    the mean pinball loss plus alpha times the coefficients' absolute sum).
     Default 0 (no penalty)."""
 
     gbm_n_estimators: int = Field(default=200, ge=1)
