@@ -9,6 +9,7 @@ command in the registry gets one, with the same input options as ``run``.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import inspect
 import signal
 import sys
@@ -393,9 +394,26 @@ def _stage_body(stages: tuple[str, ...], title: str) -> Callable[[dict[str, Any]
 _stage_commands()
 
 
-def _demo(kw: dict[str, Any]) -> None:
+def _write_demo_data(
+    n: int, seed: int, settings: Settings, folder: Path, fmt: str
+) -> tuple[dict[str, Path], dt.date]:
+    """Generate the demo and write its files; the generated tables are freed on return (the
+    run reads the files), so the run does not hold the data twice."""
+    import pyarrow as pa
+
     from .demo import generate
     from .io.demo_files import write_demo
+
+    data = generate(n_customers=n, seed=seed, settings=settings.demo)
+    paths = write_demo(data, folder, fmt=fmt)
+    end_date = data.end_date
+    del data
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    return paths, end_date
+
+
+def _demo(kw: dict[str, Any]) -> None:
     from .io.outputs import check_output_target
     from .pipeline import run_pipeline
 
@@ -418,11 +436,12 @@ def _demo(kw: dict[str, Any]) -> None:
             )
         with _progress(["generating demo data", *_steps(None)]) as progress:
             progress("generating demo data")
-            data = generate(n_customers=n, seed=seed, settings=settings.demo)
-            paths = write_demo(data, data_dir, fmt="csv" if kw["csv"] else "parquet")
+            paths, end_date = _write_demo_data(
+                n, seed, settings, data_dir, "csv" if kw["csv"] else "parquet"
+            )
             inputs = {k: str(v) for k, v in paths.items() if k in INPUT_TABLES}
             result = run_pipeline(
-                inputs, settings, out_dir=out / "output", as_of=data.end_date, progress=progress
+                inputs, settings, out_dir=out / "output", as_of=end_date, progress=progress
             )
         _summary(result, f"tierwise demo: {n:,} customers, seed {seed}")
 

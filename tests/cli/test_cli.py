@@ -323,9 +323,39 @@ def test_installed_console_script_one_line_errors_and_debug_trace(files: Path) -
 # -- demo -------------------------------------------------------------------------------------
 
 
+def test_demo_frees_the_generated_tables_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the run reads the files the demo wrote: holding the generated tables as well doubles
+    # the memory of a large demo (1,000,000 customers did not fit in 24 GiB so)
+    import gc
+    import weakref
+
+    import tierwise.demo
+    import tierwise.pipeline
+
+    made: list[weakref.ref] = []
+    generate, run = tierwise.demo.generate, tierwise.pipeline.run_pipeline
+    alive_at_run: list[bool] = []
+
+    def generate_seen(*args, **kwargs):  # type: ignore[no-untyped-def]
+        data = generate(*args, **kwargs)
+        made.append(weakref.ref(data.transactions))
+        return data
+
+    def run_seen(*args, **kwargs):  # type: ignore[no-untyped-def]
+        gc.collect()
+        alive_at_run.append(made[0]() is not None)
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(tierwise.demo, "generate", generate_seen)
+    monkeypatch.setattr(tierwise.pipeline, "run_pipeline", run_seen)
+    res = runner.invoke(app, ["demo", "--customers", "60", "--out", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    assert alive_at_run == [False]
+
+
 def test_demo_writes_the_output_folder_and_prints_a_summary(tmp_path: Path) -> None:
-    pytest.importorskip("tierwise.demo", reason="demo generator not yet present")
-    pytest.importorskip("tierwise.io.demo_files", reason="demo generator not yet present")
     out = tmp_path / "tmp"
     res = runner.invoke(app, ["demo", "--customers", "300", "--seed", "1", "--out", str(out)])
     assert res.exit_code == 0, res.output

@@ -34,15 +34,14 @@ import pyarrow.compute as pc
 import pytest
 from scipy.stats import spearmanr
 
-demo = pytest.importorskip("tierwise.demo", reason="the demo generator is not available")
-
-from tierwise.potential import potential_stage  # noqa: E402
-from tierwise.settings import PotentialSettings  # noqa: E402
+from tierwise.demo import generate
+from tierwise.potential import potential_stage
+from tierwise.settings import PotentialSettings
 
 
 @pytest.fixture(scope="module")
 def run():
-    data = demo.generate(n_customers=3000, seed=42)
+    data = generate(n_customers=3000, seed=42)
     tx = data.transactions
     start = data.end_date - dt.timedelta(days=365)
     last_year = pc.and_(

@@ -17,12 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from tierwise.demo import generate
 from tierwise.engine import Engine
 from tierwise.features.cost_to_serve import period_for
 from tierwise.features.profitability import POOLS, profitability_stage
 from tierwise.settings import ProfitabilitySettings
-
-demo = pytest.importorskip("tierwise.demo", reason="the demo generator is not available")
 
 
 def _auc(positive: np.ndarray, score: np.ndarray) -> float:
@@ -37,7 +36,7 @@ def _auc(positive: np.ndarray, score: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def run() -> dict[str, Any]:
-    data = demo.generate(n_customers=3000, seed=42)
+    data = generate(n_customers=3000, seed=42)
     eng = Engine()
     tx = eng.from_arrow(data.transactions)
     # validate's default cancel_prefix "C": the demo's cancellations are 'CSO…' documents
