@@ -163,3 +163,22 @@ def test_the_dual_lp_fit_reaches_scikit_learns_quantile_regressor_optimum(alpha:
             moved = b.copy()
             moved[j] += step
             assert objective(b0, moved) >= objective(b0, b) - 1e-12
+
+
+def test_the_linear_fit_prints_nothing() -> None:
+    # HiGHS prints its banner once per process when an instance is made with output on: a
+    # fresh process sees it (one earlier in the test session may have printed it already)
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from tierwise.potential.quantile import quantile_lp\n"
+        "quantile_lp(np.arange(20.0)[:, None], np.arange(20.0) % 7, 0.9)\n"
+        "print('done')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout == "done\n"
+    assert out.stderr == ""

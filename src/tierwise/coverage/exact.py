@@ -20,6 +20,7 @@ from typing import Any
 import highspy
 import numpy as np
 
+from .._highs import quiet_highs
 from .allocate import (
     TINY,
     InfeasiblePlanError,
@@ -96,8 +97,7 @@ def solve_exact(
     lp.a_matrix_.num_row_ = n + n_res
     lp.integrality_ = [highspy.HighsVarType.kInteger] * m
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("random_seed", 0)

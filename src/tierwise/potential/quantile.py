@@ -23,6 +23,7 @@ import highspy
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .._highs import quiet_highs
 from ..errors import InputError, ModelError, NotFittedError
 from ._design import Encoded, FirmographicEncoder, as_frame, one_hot
 
@@ -154,8 +155,7 @@ def quantile_lp(
     """
     n, k = X.shape
     A = np.ascontiguousarray(np.hstack([np.ones((n, 1)), X]).T)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.setOptionValue("solver", "ipm")
     h.setOptionValue("run_crossover", "on")
     h.setOptionValue("random_seed", 0)
