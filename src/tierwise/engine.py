@@ -17,8 +17,10 @@ Example
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -123,6 +125,37 @@ def engine_message(exc: BaseException) -> str:
     return " ".join((said[0] if said else str(exc)).split())[:500]
 
 
+def memory_available() -> int:
+    """Bytes of memory this process may use: the machine's physical memory, or the
+    container's limit (cgroup v2 ``memory.max``, v1 ``memory.limit_in_bytes``) when lower."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for limit in (
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ):
+        try:
+            text = Path(limit).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and 0 < int(text) < total:
+            total = int(text)
+    return int(total)
+
+
+def default_memory_limit() -> str:
+    """DuckDB's memory cap when ``[run] memory_limit`` is not set: half of
+    :func:`memory_available`, in MiB (DuckDB's own default, 80%, leaves too little for the
+    customer-sized work done in Python, and the process is killed instead of DuckDB writing
+    to disk).
+
+    Examples
+    --------
+    >>> default_memory_limit().endswith("MiB")
+    True
+    """
+    return f"{max(memory_available() // 2 // 2**20, 256)}MiB"
+
+
 def _spark_session_of(obj: Any) -> Any:
     """The SparkSession of a Spark DataFrame (classic or Spark Connect); None otherwise."""
     if type(obj).__module__.split(".")[0] != "pyspark":
@@ -185,7 +218,14 @@ class Engine:
     backend
         ``"duckdb"`` (in-process, the default) or ``"spark"``.
     threads, memory_limit
-        Engine resources; ``None`` keeps the engine's defaults (``memory_limit``: DuckDB only).
+        Engine resources; ``threads=None`` uses every core. ``memory_limit`` (DuckDB only)
+        caps DuckDB's memory, e.g. ``"8GB"``; ``None`` is :func:`default_memory_limit`
+        (half the memory the process may use), so that the customer-sized work in Python
+        has the other half. DuckDB writes what does not fit to disk.
+    temp_directory
+        DuckDB only: the folder in which a private folder for what does not fit under
+        ``memory_limit`` is made (default: the system's temporary folder); the private
+        folder is removed by :meth:`close`.
     spark_session
         An existing SparkSession to use when ``backend="spark"`` (its session time zone is
         set to UTC while the engine is open, and restored by :meth:`close`).
@@ -206,12 +246,14 @@ class Engine:
         *,
         threads: int | None = None,
         memory_limit: str | None = None,
+        temp_directory: str | Path | None = None,
         spark_session: Any = None,
         spark_master: str | None = None,
         spark_options: Mapping[str, str] | None = None,
     ) -> None:
         self.backend = backend
         self._temp: Path | None = None
+        self._spill: Path | None = None
         #: the Spark session this engine started (stopped by close), and the time zone of a
         #: given session before it was set to UTC (restored by close)
         self._own_session: Any = None
@@ -240,8 +282,20 @@ class Engine:
             raw.execute("SET autoinstall_known_extensions = false")
             if threads:
                 raw.execute(f"SET threads = {int(threads)}")
-            if memory_limit:
-                raw.execute(f"SET memory_limit = '{memory_limit}'")
+            raw.execute(f"SET memory_limit = '{memory_limit or default_memory_limit()}'")
+            # what does not fit under the cap goes to a private folder, removed by close
+            try:
+                self._spill = Path(
+                    tempfile.mkdtemp(prefix="tierwise-spill-", dir=temp_directory or None)
+                )
+            except OSError as exc:
+                raise SettingsError(
+                    f"[run] temp_directory: cannot make a folder in {temp_directory or '/tmp'}"
+                    f" ({exc.strerror}); give a folder that exists and can be written"
+                ) from exc
+            raw.execute(f"SET temp_directory = {_sql_text(str(self._spill))}")
+            # removed with the engine if close is never called (a notebook's engine)
+            weakref.finalize(self, shutil.rmtree, self._spill, True)
         elif backend == "spark":
             session = spark_session or self._start_spark(threads, spark_master, spark_options)
             if spark_session is not None:
@@ -272,6 +326,7 @@ class Engine:
             backend,
             threads=run.threads,
             memory_limit=run.memory_limit,
+            temp_directory=run.temp_directory,
             spark_session=session if backend == "spark" else None,
             spark_master=run.spark_master,
             spark_options=run.spark_conf(),
@@ -854,9 +909,10 @@ class Engine:
                     self._given_tz = None
         except Exception:  # pragma: no cover - closing is best effort
             pass
-        if self._temp is not None:
-            shutil.rmtree(self._temp, ignore_errors=True)
-            self._temp = None
+        for folder in (self._temp, self._spill):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        self._temp = self._spill = None
 
     def _free_spark_tables(self) -> None:
         """Drop the temporary views this engine registered on a Spark session, and unpersist

@@ -84,3 +84,41 @@ def test_a_table_that_fails_to_compute_is_refused_and_leaves_nothing_behind() ->
     )
     assert left.fetchall() == []
     eng.close()
+
+
+def test_duckdb_writes_what_does_not_fit_to_a_private_folder_it_removes(tmp_path: Path) -> None:
+    # a cap far below the table's size: DuckDB must write to disk instead of failing, in a
+    # folder of its own inside the given one, which close removes (the given one stays)
+    from tierwise.engine import default_memory_limit
+
+    eng = Engine(memory_limit="64MiB", temp_directory=tmp_path)
+    raw = eng.con.con
+    assert raw.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "64.0 MiB"
+    spill = Path(raw.execute("SELECT current_setting('temp_directory')").fetchall()[0][0])
+    assert spill.parent == tmp_path and spill.name.startswith("tierwise-spill-")
+    raw.execute(
+        "CREATE TEMP TABLE tw_big AS SELECT i, 'customer ' || (i % 100003)::VARCHAR "
+        "|| ' of a long name' AS c FROM range(3000000) r(i)"
+    )
+    t = eng.con.table("tw_big")
+    made = eng.materialize(t.mutate(c=t.c.upper()))
+    assert any(spill.iterdir()), "nothing was written to disk under a 64 MiB cap"
+    assert eng.to_arrow(made.aggregate(n=made.count(), s=made.i.sum())).to_pylist() == [
+        {"n": 3_000_000, "s": 3_000_000 * 2_999_999 // 2}
+    ]
+    eng.close()
+    assert not spill.exists() and tmp_path.is_dir()
+    # without a cap given, half of the memory the process may use
+    eng = Engine()
+    cap = eng.con.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    eng.close()
+    mib = float(default_memory_limit().removesuffix("MiB"))
+    value, unit = cap.split()
+    assert float(value) * {"MiB": 1, "GiB": 1024}[unit] == pytest.approx(mib, rel=0.01)
+
+
+def test_a_temp_directory_that_cannot_be_used_is_a_settings_error(tmp_path: Path) -> None:
+    from tierwise.errors import SettingsError
+
+    with pytest.raises(SettingsError, match=r"\[run\] temp_directory: .*missing"):
+        Engine(temp_directory=tmp_path / "missing")

@@ -209,4 +209,7 @@ def load_settings(path: str | Path | None) -> Settings:
     overrides = settings.segments.overrides_file
     if overrides and not Path(overrides).is_absolute():
         updates["segments"] = {"overrides_file": str((p.parent / overrides).resolve())}
+    spill = settings.run.temp_directory
+    if spill and not Path(spill).is_absolute():
+        updates["run"] = {"temp_directory": str((p.parent / spill).resolve())}
     return settings.with_updates(**updates) if updates else settings

@@ -36,9 +36,16 @@ class RunSettings(Section):
     spark_master, the local master's cores (local[threads])."""
 
     memory_limit: str | None = None
-    """Engine memory cap with its unit, e.g. "8GB" or "512MiB". Default: the engine's own
-    (DuckDB: 80% of RAM). DuckDB only: on Spark set spark.driver.memory and
-    spark.executor.memory in spark_options."""
+    """Engine memory cap with its unit, e.g. "8GB" or "512MiB"; what does not fit is
+    written to disk (see temp_directory). Default: half the memory of the machine (or of
+    its container, when lower), leaving the other half to the work done in Python. DuckDB
+    only: on Spark set spark.driver.memory and spark.executor.memory in spark_options."""
+
+    temp_directory: str | None = None
+    """Folder in which the engine writes what does not fit under memory_limit (in a private
+    folder it makes there and removes at the end of the run). Default: the system's
+    temporary folder. Point it at a disk with room when that folder is small or held in
+    memory (tmpfs); a relative path is relative to the settings file. DuckDB only."""
 
     spark_master: str | None = None
     """Where Spark runs (engine = "spark"): "local[2]" (this machine, 2 cores),
