@@ -256,8 +256,16 @@ def test_candidates_by_region_equal_those_from_every_customer_rep_pair(seed: int
     role_ok = rng.random((n, m)) < 0.8
     s = CoverageSettings(candidate_reps=3, max_travel_km=150.0)
     visit = np.isin(t.role.astype(str), s.visit_roles)
-    got = _candidates(c, t, visit, role_ok, s, chunk=512)
+    # one role per rep: the customers × roles matrix is the customers × reps one
+    got = _candidates(c, t, visit, role_ok, np.arange(m), s, chunk=512)
     want = _all_pairs(c, t, s, role_ok)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
     assert (got[0][:, 0] >= 0).mean() > 0.5  # most customers have a candidate
+    # by role (the stage's form: customers × roles and each rep's role) as by rep
+    roles, role_of = np.unique(t.role.astype(str), return_inverse=True)
+    by_role = rng.random((n, len(roles))) < 0.7
+    got = _candidates(c, t, visit, by_role, role_of, s, chunk=512)
+    want = _candidates(c, t, visit, by_role[:, role_of], np.arange(m), s, chunk=512)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -217,6 +217,7 @@ def _candidates(
     team: Team,
     visit_rep: np.ndarray,
     role_ok: np.ndarray,
+    role_of: np.ndarray,
     s: CoverageSettings,
     chunk: int = 2_048,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -224,8 +225,10 @@ def _candidates(
     distance in km, whether the distance was assumed, and per rep the customers of its
     region within reach (whatever their tier).
 
-    ``visit_rep`` marks the visiting reps; ``role_ok`` (customers × reps) whether the
-    customer's tier lets the rep's role visit it.
+    ``visit_rep`` marks the visiting reps; ``role_ok`` (customers × roles) whether the
+    customer's tier lets a role visit it, and ``role_of`` each rep's column of ``role_ok``
+    (a customers × reps matrix would be a byte per customer and rep: 5.6 GB for a million
+    customers and 5,555 reps).
 
     The candidates are the reps of the customer's region (and those without a region)
     within reach whose role may visit it, nearest first, ties by rep order, its current rep
@@ -247,7 +250,7 @@ def _candidates(
         idx = {str(r): i for i, r in enumerate(team.ids)}
         none = idx.get("(unassigned)", -1)
         cur = np.array([idx.get(str(r), -1) if r is not None else none for r in cust.rep])
-        ok = (cur >= 0) & role_ok[np.arange(n), np.maximum(cur, 0)]
+        ok = (cur >= 0) & role_ok[np.arange(n), role_of[np.maximum(cur, 0)]]
         cand[:, 0] = np.where(ok, cur, -1)
         dist[:, 0] = np.where(ok, s.default_distance_km, np.nan)
         guessed[:, 0] = ok
@@ -273,7 +276,7 @@ def _candidates(
         miss = np.isnan(d)
         d = np.where(miss, s.default_distance_km, d)
         near = d <= s.max_travel_km
-        may = role_ok[rows][:, reps[cols]]
+        may = role_ok[rows][:, role_of[reps[cols]]]
         if orphans:
             # no rep of their region may visit them: the nearest of any region within reach
             # (a neighbouring region covers)
@@ -289,7 +292,7 @@ def _candidates(
         cur = current[rows]
         at = np.minimum(np.searchsorted(cols, cur), len(cols) - 1)
         i = np.flatnonzero((cur >= 0) & (cols[at] == cur))
-        first = role_ok[rows[i], reps[cur[i]]] & (d[i, at[i]] <= s.max_travel_km)
+        first = role_ok[rows[i], role_of[reps[cur[i]]]] & (d[i, at[i]] <= s.max_travel_km)
         key[i[first], at[i[first]]] = -1.0
         kk = min(k, len(cols))
         # nearest first, ties by rep order
@@ -403,15 +406,14 @@ def build_menu(
         for r in roles
     }
     role_idx = np.array([roles.index(str(r)) for r in team.role], dtype=np.int64)
-    role_matrix = (
+    role_ok = (
         np.stack([role_ok_by_role[r] for r in roles], axis=1) if roles else np.zeros((n, 0), bool)
     )
-    role_ok = role_matrix[:, role_idx] if team.n else np.zeros((n, 0), bool)
 
     visit_rep = np.isin(team.role.astype(str), s.visit_roles)
     call_rep = np.isin(team.role.astype(str), s.call_roles)
     allow_visit = allow("visit")
-    cand, dist, guessed, reach = _candidates(cust, team, visit_rep, role_ok, s)
+    cand, dist, guessed, reach = _candidates(cust, team, visit_rep, role_ok, role_idx, s)
     cand = np.where(allow_visit[:, None], cand, -1)
 
     # inside pools: per region when the inside reps have regions
