@@ -269,3 +269,18 @@ def test_candidates_by_region_equal_those_from_every_customer_rep_pair(seed: int
     want = _candidates(c, t, visit, by_role[:, role_of], np.arange(m), s, chunk=512)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("k", [1, 3, 7, 40])
+def test_the_k_nearest_are_a_stable_sorts_first_k(k: int) -> None:
+    # _smallest must pick what a stable sort of each row picks first, ties by position,
+    # on rows with many ties, unreachable reps (inf) and the current rep (-1)
+    from tierwise.coverage.menu import _smallest
+
+    rng = np.random.default_rng(k)
+    key = rng.integers(0, 6, (500, 37)).astype(float)
+    key[rng.random(key.shape) < 0.3] = np.inf
+    key[rng.random(key.shape) < 0.02] = -1.0
+    key[:20] = np.inf  # rows with no rep in reach
+    want = np.argsort(key, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(_smallest(key, k), want)

@@ -296,7 +296,7 @@ def _candidates(
         key[i[first], at[i[first]]] = -1.0
         kk = min(k, len(cols))
         # nearest first, ties by rep order
-        order = np.lexsort((np.broadcast_to(cols, key.shape), key), axis=1)[:, :kk]
+        order = _smallest(key, kk)
         pk = np.take_along_axis(key, order, axis=1)
         valid = np.isfinite(pk)
         cand[rows, :kk] = np.where(valid, reps[cols[order]], -1)
@@ -317,6 +317,34 @@ def _candidates(
             if alone.any():
                 choose(rows[alone], everyone, orphans=True)
     return cand, dist, guessed, reach
+
+
+def _smallest(key: np.ndarray, k: int) -> np.ndarray:
+    """Per row of ``key``, the column positions of its ``k`` smallest values in ascending
+    order, ties by position: the first ``k`` of a stable sort of each row, found without
+    sorting the whole row (the ``k``-th smallest value by partition; only the ``k`` chosen
+    entries are sorted).
+
+    Examples
+    --------
+    >>> _smallest(np.array([[3.0, 1.0, 2.0, 1.0], [np.inf, 5.0, np.inf, np.inf]]), 2).tolist()
+    [[1, 3], [1, 0]]
+    """
+    rows, m = key.shape
+    if k >= m:
+        return np.argsort(key, axis=1, kind="stable")[:, :k]
+    if k == 0 or rows == 0:
+        return np.zeros((rows, k), dtype=np.int64)
+    kth = np.partition(key, k - 1, axis=1)[:, k - 1 : k]
+    below = key < kth
+    # of the entries equal to the k-th value, the first ones by position fill the rest
+    tied = key == kth
+    room = k - below.sum(axis=1, keepdims=True)
+    take = below | (tied & (np.cumsum(tied, axis=1) <= room))
+    picked = np.nonzero(take)[1].reshape(rows, k)  # row-major: positions ascending
+    picked_key = np.take_along_axis(key, picked, axis=1)
+    within = np.argsort(picked_key, axis=1, kind="stable")
+    return np.take_along_axis(picked, within, axis=1)
 
 
 def _text(values: np.ndarray) -> np.ndarray:
