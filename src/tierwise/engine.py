@@ -253,7 +253,8 @@ class Engine:
     ) -> None:
         self.backend = backend
         self._temp: Path | None = None
-        self._spill: Path | None = None
+        #: removes DuckDB's private folder for what does not fit in memory (once)
+        self._spill: weakref.finalize | None = None
         #: the Spark session this engine started (stopped by close), and the time zone of a
         #: given session before it was set to UTC (restored by close)
         self._own_session: Any = None
@@ -282,20 +283,19 @@ class Engine:
             raw.execute("SET autoinstall_known_extensions = false")
             if threads:
                 raw.execute(f"SET threads = {int(threads)}")
-            raw.execute(f"SET memory_limit = '{memory_limit or default_memory_limit()}'")
-            # what does not fit under the cap goes to a private folder, removed by close
+            raw.execute(f"SET memory_limit = {_sql_text(memory_limit or default_memory_limit())}")
+            # what does not fit under the cap goes to a private folder, removed by close, or
+            # with the engine when close is never called (a notebook's engine)
+            parent = str(temp_directory or tempfile.gettempdir())
             try:
-                self._spill = Path(
-                    tempfile.mkdtemp(prefix="tierwise-spill-", dir=temp_directory or None)
-                )
+                spill = tempfile.mkdtemp(prefix="tierwise-spill-", dir=parent)
             except OSError as exc:
                 raise SettingsError(
-                    f"[run] temp_directory: cannot make a folder in {temp_directory or '/tmp'}"
-                    f" ({exc.strerror}); give a folder that exists and can be written"
+                    f"[run] temp_directory: cannot make a folder in {parent} "
+                    f"({exc.strerror}); give a folder that exists and can be written"
                 ) from exc
-            raw.execute(f"SET temp_directory = {_sql_text(str(self._spill))}")
-            # removed with the engine if close is never called (a notebook's engine)
-            weakref.finalize(self, shutil.rmtree, self._spill, True)
+            self._spill = weakref.finalize(self, shutil.rmtree, spill, True)
+            raw.execute(f"SET temp_directory = {_sql_text(spill)}")
         elif backend == "spark":
             session = spark_session or self._start_spark(threads, spark_master, spark_options)
             if spark_session is not None:
@@ -909,10 +909,11 @@ class Engine:
                     self._given_tz = None
         except Exception:  # pragma: no cover - closing is best effort
             pass
-        for folder in (self._temp, self._spill):
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
-        self._temp = self._spill = None
+        if self._temp is not None:
+            shutil.rmtree(self._temp, ignore_errors=True)
+            self._temp = None
+        if self._spill is not None:
+            self._spill()
 
     def _free_spark_tables(self) -> None:
         """Drop the temporary views this engine registered on a Spark session, and unpersist

@@ -182,3 +182,18 @@ def test_the_linear_fit_prints_nothing() -> None:
     )
     assert out.stdout == "done\n"
     assert out.stderr == ""
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_the_linear_fit_refuses_values_that_are_not_finite(bad: float) -> None:
+    from tierwise.errors import ModelError
+    from tierwise.potential.quantile import quantile_lp
+
+    X = np.arange(6.0)[:, None]
+    y = np.arange(6.0)
+    y[2] = bad
+    with pytest.raises(ModelError, match="missing or infinite"):
+        quantile_lp(X, y, 0.5)
+    X[3, 0] = bad
+    with pytest.raises(ModelError, match="missing or infinite"):
+        quantile_lp(X, np.arange(6.0), 0.5)

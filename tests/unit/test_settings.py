@@ -90,6 +90,14 @@ def test_relative_input_paths_are_relative_to_the_settings_file(tmp_path: Path) 
     assert load_settings(p).transactions.path == str((sub / "data" / "tx.csv").resolve())
 
 
+def test_the_spill_folder_is_relative_to_the_settings_file(tmp_path: Path) -> None:
+    p = tmp_path / "tierwise.toml"
+    p.write_text('[run]\ntemp_directory = "spill"\n', encoding="utf-8")
+    assert load_settings(p).run.temp_directory == str((tmp_path / "spill").resolve())
+    p.write_text('[run]\ntemp_directory = "/scratch"\n', encoding="utf-8")
+    assert load_settings(p).run.temp_directory == "/scratch"
+
+
 def test_decision_files_are_relative_to_the_settings_file_one_or_several(tmp_path: Path) -> None:
     p = tmp_path / "tierwise.toml"
     p.write_text('[accounts]\ndecisions_file = "d.csv"\n', encoding="utf-8")

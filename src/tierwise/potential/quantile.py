@@ -142,9 +142,9 @@ def quantile_lp(
     solves a system of that size at each step (the primal's is one of the rows' size). The
     coefficients are minus the constraints' dual values. Returns ``(b0, b)``.
 
-    Raises :class:`~tierwise.errors.ModelError` when HiGHS does not report an optimum or
-    when the coefficients' objective differs from the dual optimum (strong duality) by more
-    than 1e-4 relative.
+    Raises :class:`~tierwise.errors.ModelError` when ``X`` or ``y`` hold a value that is not
+    finite, when HiGHS does not report an optimum, or when the coefficients' objective
+    differs from the dual optimum (strong duality) by more than 1e-4 relative.
 
     Examples
     --------
@@ -154,6 +154,11 @@ def quantile_lp(
     (1.0, [2.0])
     """
     n, k = X.shape
+    if not (np.isfinite(X).all() and np.isfinite(y).all()):
+        raise ModelError(
+            "linear quantile model could not be fitted: the sizes or spends hold missing or "
+            "infinite values"
+        )
     A = np.ascontiguousarray(np.hstack([np.ones((n, 1)), X]).T)
     h = quiet_highs()
     h.setOptionValue("solver", "ipm")
@@ -186,7 +191,7 @@ def quantile_lp(
     r = y - beta[0] - X @ beta[1:]
     primal = float(np.sum(np.maximum(quantile * r, (quantile - 1.0) * r)))
     primal += n * alpha * float(np.abs(beta[1:]).sum())
-    if abs(primal - dual_opt) > 1e-4 * max(1.0, abs(dual_opt)):
+    if not abs(primal - dual_opt) <= 1e-4 * max(1.0, abs(dual_opt)):  # NaN fails too
         raise ModelError(
             "linear quantile model could not be fitted: the solution fails the duality "
             f"check (loss {primal:.6g} against the optimum {dual_opt:.6g})"
