@@ -35,6 +35,11 @@ import pyarrow as pa
 
 from .errors import EngineError, SettingsError, TierwiseError
 
+try:  # POSIX: a private folder's lock tells a live run's folder from a killed run's
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: folders are removed by close only
+    fcntl = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from .settings.run import RunSettings
 
@@ -88,6 +93,73 @@ def _duckdb_try_strptime(s: str, fmt: str) -> dt.timestamp:  # type: ignore[empt
 @ibis.udf.scalar.builtin(name="try_to_timestamp")
 def _spark_try_to_timestamp(s: str, fmt: str) -> dt.timestamp:  # type: ignore[empty-body]
     """Spark's forgiving parser: NULL where the text does not match the format."""
+
+
+#: the file in each of the engine's private folders that its process keeps locked
+_LOCK_FILE = ".tierwise-lock"
+
+
+def _sweep_private(parent: str) -> None:
+    """Remove the private folders in ``parent`` that a killed run left behind.
+
+    A folder is removed only when it is named as the engine names its folders, belongs to
+    this user, and holds the lock file that no process holds any more (the kernel drops a
+    process's locks when it dies, however it died: a run stopped by the out-of-memory killer
+    leaves its spill files, up to the size of its data). A folder without the lock file,
+    or whose lock is held, is left alone.
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        return
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith("tierwise-"):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat().st_uid != os.getuid():
+                continue
+            fd = os.open(os.path.join(entry.path, _LOCK_FILE), os.O_RDWR | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # a live run's folder
+            os.close(fd)
+            continue
+        try:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        finally:
+            os.close(fd)
+
+
+def _private_folder(prefix: str, parent: str | None) -> tuple[str, int | None]:
+    """Make a private folder (``mkdtemp``) and lock it for this process's lifetime.
+
+    Returns the folder and the open lock file (``None`` where locks are not available); the
+    lock file is locked under a temporary name and then renamed into place, so that a sweep
+    never sees the lock file unlocked. Folders killed runs left in ``parent`` are swept
+    first.
+    """
+    parent = parent or tempfile.gettempdir()
+    _sweep_private(parent)
+    path = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    if fcntl is None:  # pragma: no cover - Windows
+        return path, None
+    staging = os.path.join(path, _LOCK_FILE + ".new")
+    fd = os.open(staging, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.replace(staging, os.path.join(path, _LOCK_FILE))
+    return path, fd
+
+
+def _remove_private(path: str, fd: int | None) -> None:
+    """Remove a private folder, then release its lock."""
+    shutil.rmtree(path, ignore_errors=True)
+    if fd is not None:
+        with suppress(OSError):
+            os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -225,7 +297,8 @@ class Engine:
     temp_directory
         DuckDB only: the folder in which a private folder for what does not fit under
         ``memory_limit`` is made (default: the system's temporary folder); the private
-        folder is removed by :meth:`close`.
+        folder is removed by :meth:`close`, and one a killed run left there (its process's
+        lock gone) by the next engine that starts.
     spark_session
         An existing SparkSession to use when ``backend="spark"`` (its session time zone is
         set to UTC while the engine is open, and restored by :meth:`close`).
@@ -255,6 +328,8 @@ class Engine:
         self._temp: Path | None = None
         #: removes DuckDB's private folder for what does not fit in memory (once)
         self._spill: weakref.finalize | None = None
+        #: removes the scratch folder of temp_dir (once)
+        self._temp_remove: weakref.finalize | None = None
         #: the Spark session this engine started (stopped by close), and the time zone of a
         #: given session before it was set to UTC (restored by close)
         self._own_session: Any = None
@@ -288,13 +363,13 @@ class Engine:
             # with the engine when close is never called (a notebook's engine)
             parent = str(temp_directory or tempfile.gettempdir())
             try:
-                spill = tempfile.mkdtemp(prefix="tierwise-spill-", dir=parent)
+                spill, lock = _private_folder("tierwise-spill-", parent)
             except OSError as exc:
                 raise SettingsError(
                     f"[run] temp_directory: cannot make a folder in {parent} "
                     f"({exc.strerror}); give a folder that exists and can be written"
                 ) from exc
-            self._spill = weakref.finalize(self, shutil.rmtree, spill, True)
+            self._spill = weakref.finalize(self, _remove_private, spill, lock)
             raw.execute(f"SET temp_directory = {_sql_text(spill)}")
         elif backend == "spark":
             session = spark_session or self._start_spark(threads, spark_master, spark_options)
@@ -383,7 +458,9 @@ class Engine:
         """A private scratch folder for this engine's lifetime (transcoded CSV copies, the
         contents of a pipe), removed by :meth:`close`."""
         if self._temp is None:
-            self._temp = Path(tempfile.mkdtemp(prefix="tierwise-"))
+            path, lock = _private_folder("tierwise-", None)
+            self._temp = Path(path)
+            self._temp_remove = weakref.finalize(self, _remove_private, path, lock)
         return self._temp
 
     def from_arrow(
@@ -909,9 +986,9 @@ class Engine:
                     self._given_tz = None
         except Exception:  # pragma: no cover - closing is best effort
             pass
-        if self._temp is not None:
-            shutil.rmtree(self._temp, ignore_errors=True)
-            self._temp = None
+        if self._temp_remove is not None:
+            self._temp_remove()
+        self._temp = None
         if self._spill is not None:
             self._spill()
 

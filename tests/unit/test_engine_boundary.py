@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import ibis
@@ -102,7 +105,8 @@ def test_duckdb_writes_what_does_not_fit_to_a_private_folder_it_removes(tmp_path
     )
     t = eng.con.table("tw_big")
     made = eng.materialize(t.mutate(c=t.c.upper()))
-    assert any(spill.iterdir()), "nothing was written to disk under a 64 MiB cap"
+    written = [f for f in spill.iterdir() if f.name != ".tierwise-lock"]
+    assert written, "nothing was written to disk under a 64 MiB cap"
     assert eng.to_arrow(made.aggregate(n=made.count(), s=made.i.sum())).to_pylist() == [
         {"n": 3_000_000, "s": 3_000_000 * 2_999_999 // 2}
     ]
@@ -115,6 +119,46 @@ def test_duckdb_writes_what_does_not_fit_to_a_private_folder_it_removes(tmp_path
     mib = float(default_memory_limit().removesuffix("MiB"))
     value, unit = cap.split()
     assert float(value) * {"MiB": 1, "GiB": 1024}[unit] == pytest.approx(mib, rel=0.01)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the lock is POSIX's flock")
+def test_a_killed_runs_spill_folder_is_removed_by_the_next_engine(tmp_path: Path) -> None:
+    # a process killed outright (the out-of-memory killer's SIGKILL) runs no clean-up: its
+    # private folders stay, with their spill files; the next engine removes them, and only
+    # them: a live engine's folder and folders that are not the engine's stay
+    script = (
+        "import os, signal, sys\n"
+        "from tierwise.engine import Engine\n"
+        "eng = Engine(memory_limit='64MiB', temp_directory=sys.argv[1])\n"
+        "raw = eng.con.con\n"
+        "print(raw.execute(\"SELECT current_setting('temp_directory')\").fetchall()[0][0])\n"
+        "print(eng.temp_dir(), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == -9, done.stderr
+    spill, scratch = (Path(line) for line in done.stdout.split())
+    assert spill.parent == tmp_path and scratch.parent == tmp_path
+    assert spill.is_dir() and scratch.is_dir()
+    (spill / "duckdb_temp_block-1.block").write_bytes(b"x" * 1024)
+    mine = tmp_path / "tierwise-mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("a user's folder", encoding="utf-8")
+    live = Engine(temp_directory=tmp_path)
+    live_spill = Path(
+        live.con.con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+    )
+    assert not spill.exists() and not scratch.exists()
+    assert (mine / "notes.txt").read_text(encoding="utf-8") == "a user's folder"
+    # a second engine while the first is open leaves the first's folder alone
+    second = Engine(temp_directory=tmp_path)
+    assert live_spill.is_dir()
+    second.close()
+    live.close()
+    assert not live_spill.exists() and mine.is_dir()
 
 
 def test_a_temp_directory_that_cannot_be_used_is_a_settings_error(tmp_path: Path) -> None:

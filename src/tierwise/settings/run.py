@@ -43,7 +43,8 @@ class RunSettings(Section):
 
     temp_directory: str | None = None
     """Folder in which the engine writes what does not fit under memory_limit (in a private
-    folder it makes there and removes at the end of the run). Default: the system's
+    folder it makes there and removes at the end of the run; one that a killed run left
+    there is removed by the next run that uses the folder). Default: the system's
     temporary folder. Point it at a disk with room when that folder is small or held in
     memory (tmpfs); a relative path is relative to the settings file. DuckDB only."""
 
