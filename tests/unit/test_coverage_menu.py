@@ -284,3 +284,76 @@ def test_the_k_nearest_are_a_stable_sorts_first_k(k: int) -> None:
     key[:20] = np.inf  # rows with no rep in reach
     want = np.argsort(key, axis=1, kind="stable")[:, :k]
     np.testing.assert_array_equal(_smallest(key, k), want)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_changed_teams_menu_keeps_untouched_candidates_and_equals_a_fresh_build(
+    seed: int,
+) -> None:
+    # head-count scenarios build the menu again on a team with reps removed or copied; the
+    # candidates of customers the change does not touch carry over, and the menu must be
+    # the one a build from scratch gives (ties of co-located reps, orphans, current reps)
+    from tierwise.coverage.menu import TeamChange
+
+    rng = np.random.default_rng(seed)
+    n, m = 2500, 40
+    t = Team(
+        ids=np.array([f"R{j}" for j in range(m)], object),
+        role=rng.choice(
+            np.array(["field", "key_account", "inside"], object), m, p=[0.75, 0.1, 0.15]
+        ),
+        hours=np.full(m, 1600.0),
+        region=rng.choice(np.array(["N", "S", "E"], object), m),
+        lat=rng.uniform(50, 54, m),
+        lon=rng.uniform(-3, 1, m),
+        rows=np.arange(1, m + 1),
+    )
+    t.region[t.role == "key_account"] = None
+    t.lat[1], t.lon[1] = t.lat[0], t.lon[0]  # two reps at one home: a tie
+    c = customers(list(rng.choice(np.array(["gold", "silver", "bronze"], object), n)))
+    c.region[:] = rng.choice(np.array(["N", "S", "E", "W"], object), n)  # W: orphans
+    c.rep[:] = np.where(rng.random(n) < 0.5, rng.choice(t.ids, n), None)
+    c.lat[:] = np.where(rng.random(n) < 0.03, np.nan, rng.uniform(49.5, 54.5, n))
+    c.lon[:] = rng.uniform(-3.5, 1.5, n)
+    s = CoverageSettings(candidate_reps=3, max_travel_km=200.0)
+    base = build_menu(c, t, s, PROGRAMMES)
+    assert base.candidates is not None
+    field = np.flatnonzero(t.role == "field")
+    busiest = field[np.argsort(-base.candidates_per_rep[field], kind="stable")]
+
+    def same(a, b) -> None:  # type: ignore[no-untyped-def]
+        for name in ("customer", "value", "hours", "resource"):
+            np.testing.assert_array_equal(getattr(a.menu, name), getattr(b.menu, name))
+        for name in ("kind", "visits", "rep", "distance_km", "capacity", "reachable_per_rep"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        for name in ("rep", "km", "guessed", "reach"):
+            np.testing.assert_array_equal(getattr(a.candidates, name), getattr(b.candidates, name))
+
+    # two reps removed, among them a much-used one and one of the tied pair
+    gone = np.array([busiest[0], 1])
+    keep = np.ones(m, bool)
+    keep[gone] = False
+    t2 = t.subset(keep)
+    change = TeamChange(
+        base.candidates, np.where(keep, np.cumsum(keep) - 1, -1), np.flatnonzero(keep), gone
+    )
+    kept = build_menu(c, t2, s, PROGRAMMES, change=change)
+    same(kept, build_menu(c, t2, s, PROGRAMMES))
+    assert np.isin(base.candidates.rep, gone).any(axis=1).sum() > 100  # many were touched
+    # copies of the two busiest reps added at the end
+    src = busiest[:2]
+    copies = t.subset(src)
+    copies = Team(
+        np.array(["NEW1", "NEW2"], object),
+        copies.role,
+        copies.hours,
+        copies.region,
+        copies.lat,
+        copies.lon,
+        np.zeros(2, np.int64),
+    )
+    t3 = t.append(copies)
+    change = TeamChange(base.candidates, np.arange(m), np.concatenate([np.arange(m), src]), src)
+    kept = build_menu(c, t3, s, PROGRAMMES, change=change)
+    same(kept, build_menu(c, t3, s, PROGRAMMES))
+    assert (kept.candidates.rep >= m).any()  # the copies are candidates somewhere

@@ -31,7 +31,7 @@ visiting is never favoured over not visiting.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -143,6 +143,38 @@ class CustomerFrame:
     def n(self) -> int:
         return len(self.ids)
 
+    def take(self, rows: np.ndarray) -> CustomerFrame:
+        """The customers at positions ``rows``."""
+        return CustomerFrame(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Each customer's candidate reps (indices into a team, -1 = none; before the tier's
+    band removes visits), their distances in km, whether a distance was assumed, and per
+    rep the customers of its region within reach."""
+
+    rep: np.ndarray
+    km: np.ndarray
+    guessed: np.ndarray
+    reach: np.ndarray
+
+
+@dataclass(frozen=True)
+class TeamChange:
+    """How a changed team relates to the team of an earlier menu, for
+    :func:`build_menu` to keep the candidates no change touches.
+
+    ``new_index``: per earlier rep, its index in the changed team (-1 when removed);
+    ``origin``: per rep of the changed team, the earlier rep it stands in for (a copy
+    made of a rep: that rep); ``touched``: the earlier reps removed or copied.
+    """
+
+    before: Candidates
+    new_index: np.ndarray
+    origin: np.ndarray
+    touched: np.ndarray
+
 
 @dataclass(frozen=True)
 class MenuBuild:
@@ -186,6 +218,8 @@ class MenuBuild:
     reachable_per_rep: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     #: per customer: its current rep's index in ``team`` (-1 without one)
     current_rep: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: the candidate reps the menu was built from (for a changed team's menu)
+    candidates: Candidates | None = None
 
 
 def _allowed_channels(
@@ -263,6 +297,12 @@ def _candidates(
     c_code = np.array([code.setdefault(x, len(code)) for x in cust.region], dtype=np.int64)
     r_code = np.array([code.setdefault(x, len(code)) for x in r_region], dtype=np.int64)
     r_lat, r_lon = team.lat[reps], team.lon[reps]
+    # reps are ranked by the squared chord between points on the unit sphere, which orders
+    # them as the great-circle distance does (the distance is 2 R asin(chord / 2)) at a
+    # fraction of the cost of the haversine; the distances kept are the haversine's
+    c_xyz, r_xyz = _unit_xyz(cust.lat, cust.lon), _unit_xyz(r_lat, r_lon)
+    c2_default = _chord2(s.default_distance_km)
+    c2_max = _chord2(s.max_travel_km)
     rep_pos = {str(team.ids[r]): j for j, r in enumerate(reps)}
     current = np.array([rep_pos.get(str(x), -1) if x is not None else -1 for x in cust.rep])
     k = min(K, len(reps))
@@ -270,12 +310,15 @@ def _candidates(
     def choose(rows: np.ndarray, cols: np.ndarray, *, orphans: bool) -> np.ndarray:
         """Candidates of customers ``rows`` among reps ``cols`` (positions in ``reps``,
         ascending); returns the customers left without one (orphans)."""
-        d = haversine_km(
-            cust.lat[rows, None], cust.lon[rows, None], r_lat[None, cols], r_lon[None, cols]
-        )
-        miss = np.isnan(d)
-        d = np.where(miss, s.default_distance_km, d)
-        near = d <= s.max_travel_km
+        c2 = _chord2_between(c_xyz[rows], r_xyz[cols])
+        miss = np.isnan(c2)
+        c2[miss] = c2_default
+        near = c2 <= c2_max
+        # within rounding of the limit: the haversine decides, as it does for the kept
+        # distances
+        edge = np.nonzero(np.abs(c2 - c2_max) <= 1e-9 * c2_max)
+        if len(edge[0]):
+            near[edge] = dist_of(rows[edge[0]], cols[edge[1]], miss[edge]) <= s.max_travel_km
         may = role_ok[rows][:, role_of[reps[cols]]]
         if orphans:
             # no rep of their region may visit them: the nearest of any region within reach
@@ -287,22 +330,31 @@ def _candidates(
             reach[reps[cols]] += geo.sum(axis=0)
             ok = geo & may
         alone = ~ok.any(axis=1)
-        key = np.where(ok, d, np.inf)
+        key = np.where(ok, c2, np.inf)
         # the current rep first
         cur = current[rows]
         at = np.minimum(np.searchsorted(cols, cur), len(cols) - 1)
         i = np.flatnonzero((cur >= 0) & (cols[at] == cur))
-        first = role_ok[rows[i], role_of[reps[cur[i]]]] & (d[i, at[i]] <= s.max_travel_km)
+        first = role_ok[rows[i], role_of[reps[cur[i]]]] & near[i, at[i]]
         key[i[first], at[i[first]]] = -1.0
         kk = min(k, len(cols))
         # nearest first, ties by rep order
         order = _smallest(key, kk)
         pk = np.take_along_axis(key, order, axis=1)
         valid = np.isfinite(pk)
-        cand[rows, :kk] = np.where(valid, reps[cols[order]], -1)
-        dist[rows, :kk] = np.where(valid, np.take_along_axis(d, order, axis=1), np.nan)
-        guessed[rows, :kk] = valid & np.take_along_axis(miss, order, axis=1)
+        picked = cols[order]
+        picked_miss = np.take_along_axis(miss, order, axis=1)
+        km = dist_of(np.broadcast_to(rows[:, None], picked.shape), picked, picked_miss)
+        cand[rows, :kk] = np.where(valid, reps[picked], -1)
+        dist[rows, :kk] = np.where(valid, km, np.nan)
+        guessed[rows, :kk] = valid & picked_miss
         return alone
+
+    def dist_of(rows: np.ndarray, cols: np.ndarray, miss: np.ndarray) -> np.ndarray:
+        """The haversine distance of customers ``rows`` to reps at ``cols`` (pairwise), the
+        assumed distance where a coordinate is missing."""
+        d = haversine_km(cust.lat[rows], cust.lon[rows], r_lat[cols], r_lon[cols])
+        return np.where(miss, s.default_distance_km, d)
 
     everyone = np.arange(len(reps))
     by_region = np.argsort(c_code, kind="stable")
@@ -317,6 +369,80 @@ def _candidates(
             if alone.any():
                 choose(rows[alone], everyone, orphans=True)
     return cand, dist, guessed, reach
+
+
+def _keeps(change: TeamChange, team: Team) -> bool:
+    """Whether the earlier candidates can carry over to ``team``: a reps file, and a change
+    that describes this team and the earlier one."""
+    return (
+        not team.assumed
+        and len(change.origin) == team.n
+        and len(change.before.reach) == len(change.new_index)
+        and len(change.before.rep) == len(change.before.km)
+    )
+
+
+def _changed_candidates(
+    cust: CustomerFrame,
+    team: Team,
+    visit_rep: np.ndarray,
+    role_ok: np.ndarray,
+    role_of: np.ndarray,
+    s: CoverageSettings,
+    change: TeamChange,
+) -> Candidates:
+    """The candidates on a changed team from those of the earlier team.
+
+    A customer none of whose candidates was removed or copied has the same candidates:
+    removing a rep it does not have leaves its nearest ones, and a copy of a rep stands
+    where that rep stands, after it in rep order, so it comes in only where that rep is a
+    candidate. Those customers' candidates are renumbered; the others' are looked for
+    again among the changed team. A rep's customers within reach are those of the rep it
+    stands in for.
+    """
+    before = change.before
+    hit = np.isin(before.rep, change.touched).any(axis=1)
+    rep = np.where(before.rep >= 0, change.new_index[np.maximum(before.rep, 0)], -1)
+    km, guessed = before.km.copy(), before.guessed.copy()
+    rows = np.flatnonzero(hit)
+    if len(rows):
+        found = _candidates(cust.take(rows), team, visit_rep, role_ok[rows], role_of, s)
+        rep[rows], km[rows], guessed[rows] = found[0], found[1], found[2]
+    return Candidates(rep, km, guessed, before.reach[change.origin])
+
+
+def _unit_xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Points as unit vectors (rows of x, y, z; NaN where a coordinate is missing)."""
+    p, q = np.radians(np.asarray(lat, np.float64)), np.radians(np.asarray(lon, np.float64))
+    return np.stack([np.cos(p) * np.cos(q), np.cos(p) * np.sin(q), np.sin(p)], axis=1)
+
+
+def _chord2(km: float) -> float:
+    """The squared chord on the unit sphere of a great-circle distance in km."""
+    return float((2.0 * np.sin(min(km / _EARTH_KM, np.pi) / 2.0)) ** 2)
+
+
+def _chord2_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared chords between every point of ``a`` and every point of ``b`` (unit
+    vectors, rows); NaN where either point is missing.
+
+    Examples
+    --------
+    >>> a = _unit_xyz(np.array([51.5]), np.array([-0.13]))
+    >>> b = _unit_xyz(np.array([52.49]), np.array([-1.89]))
+    >>> c = float(_chord2_between(a, b)[0, 0])
+    >>> round(2 * _EARTH_KM * float(np.arcsin(np.sqrt(c) / 2)), 6) == round(float(
+    ...     haversine_km(np.array(51.5), np.array(-0.13), np.array(52.49),
+    ...                  np.array(-1.89))), 6)
+    True
+    """
+    out = np.subtract.outer(a[:, 0], b[:, 0])
+    out *= out
+    for j in (1, 2):
+        diff = np.subtract.outer(a[:, j], b[:, j])
+        diff *= diff
+        out += diff
+    return out
 
 
 def _smallest(key: np.ndarray, k: int) -> np.ndarray:
@@ -336,11 +462,17 @@ def _smallest(key: np.ndarray, k: int) -> np.ndarray:
     if k == 0 or rows == 0:
         return np.zeros((rows, k), dtype=np.int64)
     kth = np.partition(key, k - 1, axis=1)[:, k - 1 : k]
-    below = key < kth
+    take = key < kth
     # of the entries equal to the k-th value, the first ones by position fill the rest
     tied = key == kth
-    room = k - below.sum(axis=1, keepdims=True)
-    take = below | (tied & (np.cumsum(tied, axis=1) <= room))
+    room = k - take.sum(axis=1)
+    # rows with more such entries than places (only those need counting along the row)
+    crowded = np.flatnonzero(tied.sum(axis=1) > room)
+    if len(crowded):
+        sub = tied[crowded]
+        take[crowded] |= sub & (np.cumsum(sub, axis=1) <= room[crowded, None])
+        tied[crowded] = False
+    take |= tied
     picked = np.nonzero(take)[1].reshape(rows, k)  # row-major: positions ascending
     picked_key = np.take_along_axis(key, picked, axis=1)
     within = np.argsort(picked_key, axis=1, kind="stable")
@@ -359,6 +491,7 @@ def build_menu(
     *,
     tier_setting: str = "[segments.programmes]",
     released: np.ndarray | None = None,
+    change: TeamChange | None = None,
 ) -> MenuBuild:
     """Every customer's options; see the module text.
 
@@ -378,6 +511,11 @@ def build_menu(
     released
         Customers not held to their tier's visit minimum and channel band (``[coverage]
         band_released_status``); they keep the band's visit maximum.
+    change
+        ``team`` as a change of the team of an earlier menu of the same customers and
+        settings (reps removed, or copies of reps added at the end): the candidates of
+        customers none of whose candidates was removed or copied are kept, and only the
+        others' are looked for again (the same candidates as a build from scratch).
 
     Raises
     ------
@@ -441,7 +579,15 @@ def build_menu(
     visit_rep = np.isin(team.role.astype(str), s.visit_roles)
     call_rep = np.isin(team.role.astype(str), s.call_roles)
     allow_visit = allow("visit")
-    cand, dist, guessed, reach = _candidates(cust, team, visit_rep, role_ok, role_idx, s)
+    if (
+        change is not None
+        and _keeps(change, team)
+        and change.before.rep.shape == (n, s.candidate_reps)
+    ):
+        found = _changed_candidates(cust, team, visit_rep, role_ok, role_idx, s, change)
+    else:
+        found = Candidates(*_candidates(cust, team, visit_rep, role_ok, role_idx, s))
+    cand, dist, guessed, reach = found.rep, found.km, found.guessed, found.reach
     cand = np.where(allow_visit[:, None], cand, -1)
 
     # inside pools: per region when the inside reps have regions
@@ -619,6 +765,7 @@ def build_menu(
         candidates_per_rep=per_rep,
         reachable_per_rep=reach,
         current_rep=current,
+        candidates=found,
     )
 
 

@@ -33,7 +33,15 @@ from ..settings.coverage import CoverageSettings, ResponseParams
 from ..settings.segments import TierProgramme
 from ..validate import count_text
 from .allocate import InfeasiblePlanError, Plan, allocate, solve_exact
-from .menu import CHANNEL_KINDS, CustomerFrame, MenuBuild, Team, build_menu, haversine_km
+from .menu import (
+    CHANNEL_KINDS,
+    CustomerFrame,
+    MenuBuild,
+    Team,
+    TeamChange,
+    build_menu,
+    haversine_km,
+)
 from .response import fit_response, response
 
 __all__ = ["CUSTOMER_COLUMNS", "CoverageResult", "coverage_plan", "read_team"]
@@ -658,6 +666,8 @@ def _sizing(
                 keep[least_first[:-delta]] = False
                 t2 = team.subset(keep)
                 row["reps_removed"] = ", ".join(str(x) for x in team.ids[least_first[:-delta]])
+                new_index = np.where(keep, np.cumsum(keep) - 1, -1)
+                origin, touched = np.flatnonzero(keep), least_first[:-delta]
             else:
                 src = busiest[np.arange(delta) % len(busiest)] if len(busiest) else np.zeros(0, int)
                 clone = team.subset(src)
@@ -672,8 +682,16 @@ def _sizing(
                 )
                 t2 = team.append(clone)
                 row["reps_added_like"] = ", ".join(str(x) for x in team.ids[src])
+                new_index = np.arange(team.n)
+                origin, touched = np.concatenate([new_index, src]), np.unique(src)
+            # the candidates of customers the change does not touch carry over
+            change = (
+                None
+                if base.candidates is None
+                else TeamChange(base.candidates, new_index, origin, touched)
+            )
             try:
-                b = build_menu(cust, t2, s, programmes, released=released)
+                b = build_menu(cust, t2, s, programmes, released=released, change=change)
                 p = _solve(b)
             except InfeasiblePlanError as exc:
                 row["note"] = f"infeasible: {exc}"
@@ -697,6 +715,8 @@ def _sizing(
             }
         )
         rows.append(row)
+        # one scenario's menu at a time (a menu is about 150 bytes an option)
+        del b, p
     cols = [
         "scenario",
         "field_reps",
