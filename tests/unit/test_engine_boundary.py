@@ -92,7 +92,7 @@ def test_a_table_that_fails_to_compute_is_refused_and_leaves_nothing_behind() ->
 def test_duckdb_writes_what_does_not_fit_to_a_private_folder_it_removes(tmp_path: Path) -> None:
     # a cap far below the table's size: DuckDB must write to disk instead of failing, in a
     # folder of its own inside the given one, which close removes (the given one stays)
-    from tierwise.engine import default_memory_limit
+    from tierwise.engine import default_memory_limit, memory_available
 
     eng = Engine(memory_limit="64MiB", temp_directory=tmp_path)
     raw = eng.con.con
@@ -112,13 +112,14 @@ def test_duckdb_writes_what_does_not_fit_to_a_private_folder_it_removes(tmp_path
     ]
     eng.close()
     assert not spill.exists() and tmp_path.is_dir()
-    # without a cap given, half of the memory the process may use
+    # without a cap given, a quarter of the memory the process may use
     eng = Engine()
     cap = eng.con.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     eng.close()
     mib = float(default_memory_limit().removesuffix("MiB"))
     value, unit = cap.split()
     assert float(value) * {"MiB": 1, "GiB": 1024}[unit] == pytest.approx(mib, rel=0.01)
+    assert mib == max(memory_available() // 4 // 2**20, 256)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the lock is POSIX's flock")

@@ -37,8 +37,8 @@ class RunSettings(Section):
 
     memory_limit: str | None = None
     """Engine memory cap with its unit, e.g. "8GB" or "512MiB"; what does not fit is
-    written to disk (see temp_directory). Default: half the memory of the machine (or of
-    its container, when lower), leaving the other half to the work done in Python. DuckDB
+    written to disk (see temp_directory). Default: a quarter of the memory of the machine (or
+    of its container, when lower), leaving the rest to the work done in Python. DuckDB
     only: on Spark set spark.driver.memory and spark.executor.memory in spark_options."""
 
     temp_directory: str | None = None
