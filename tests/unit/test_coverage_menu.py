@@ -179,7 +179,7 @@ def test_a_region_without_a_rep_is_covered_by_the_nearest_reps_of_other_regions(
     first = options(b, 0)
     assert [b.team.ids[r] for r in b.rep[first][b.visits[first] == 2.0]] == ["R4", "R1", "R3"]
     # reach: only the key account manager (no region) serves region W
-    assert b.reachable_per_rep.tolist() == [0, 0, 0, 0, 2, 0, 0]
+    assert b.reaches_region.tolist() == [False, False, False, False, True, False, False]
 
 
 def test_a_current_rep_of_another_region_within_reach_comes_first() -> None:
@@ -220,8 +220,8 @@ def _all_pairs(cust, t, s, role_ok):  # type: ignore[no-untyped-def]
     k = min(s.candidate_reps, len(reps))
     order = np.lexsort((np.broadcast_to(np.arange(len(reps)), key.shape), key), axis=1)[:, :k]
     valid = np.isfinite(np.take_along_axis(key, order, axis=1))
-    reach = np.zeros(t.n, np.int64)
-    reach[reps] = (same & near).sum(axis=0)
+    reach = np.zeros(t.n, bool)
+    reach[reps] = (same & near).any(axis=0)
     return (
         np.where(valid, reps[order], -1),
         np.where(valid, np.take_along_axis(d, order, axis=1), np.nan),
@@ -324,7 +324,7 @@ def test_a_changed_teams_menu_keeps_untouched_candidates_and_equals_a_fresh_buil
     def same(a, b) -> None:  # type: ignore[no-untyped-def]
         for name in ("customer", "value", "hours", "resource"):
             np.testing.assert_array_equal(getattr(a.menu, name), getattr(b.menu, name))
-        for name in ("kind", "visits", "rep", "distance_km", "capacity", "reachable_per_rep"):
+        for name in ("kind", "visits", "rep", "distance_km", "capacity", "reaches_region"):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
         for name in ("rep", "km", "guessed", "reach"):
             np.testing.assert_array_equal(getattr(a.candidates, name), getattr(b.candidates, name))
@@ -357,3 +357,22 @@ def test_a_changed_teams_menu_keeps_untouched_candidates_and_equals_a_fresh_buil
     kept = build_menu(c, t3, s, PROGRAMMES, change=change)
     same(kept, build_menu(c, t3, s, PROGRAMMES))
     assert (kept.candidates.rep >= m).any()  # the copies are candidates somewhere
+
+
+def test_a_rep_at_exactly_the_travel_limit_is_within_reach_and_a_hair_beyond_is_not() -> None:
+    # ranking and reach work on chords and a k-d tree; at the limit the haversine decides,
+    # so a customer at exactly max_travel_km is reached and one a rounding step further not
+    t = team(
+        ids=["R1"], role=["field"], hours=[1600.0], region=["N"], lat=[53.3], lon=[0.4], rows=[1]
+    )
+    c = customers(["silver"])
+    limit = float(haversine_km(c.lat[0], c.lon[0], t.lat[0], t.lon[0]))
+    at = build_menu(c, t, CoverageSettings(max_travel_km=limit), PROGRAMMES)
+    assert at.reaches_region.tolist() == [True]
+    assert at.candidates is not None and at.candidates.rep[0, 0] == 0
+    beyond = CoverageSettings(max_travel_km=float(np.nextafter(limit, 0.0)))
+    with pytest.raises(InfeasiblePlanError):  # silver must be visited: no rep can
+        build_menu(c, t, beyond, PROGRAMMES)
+    c.tier[:] = "bronze"
+    released = build_menu(c, t, beyond, PROGRAMMES)
+    assert released.reaches_region.tolist() == [False]

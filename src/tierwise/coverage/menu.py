@@ -152,7 +152,7 @@ class CustomerFrame:
 class Candidates:
     """Each customer's candidate reps (indices into a team, -1 = none; before the tier's
     band removes visits), their distances in km, whether a distance was assumed, and per
-    rep the customers of its region within reach."""
+    rep whether a customer of its region is within reach."""
 
     rep: np.ndarray
     km: np.ndarray
@@ -214,8 +214,8 @@ class MenuBuild:
     assumed_distance: int = 0
     #: rep index → number of customers it is a candidate for
     candidates_per_rep: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    #: rep index → customers of its region within reach (whatever their tier)
-    reachable_per_rep: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: rep index → whether a customer of its region is within reach (whatever its tier)
+    reaches_region: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     #: per customer: its current rep's index in ``team`` (-1 without one)
     current_rep: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     #: the candidate reps the menu was built from (for a changed team's menu)
@@ -254,10 +254,14 @@ def _candidates(
     role_of: np.ndarray,
     s: CoverageSettings,
     chunk: int = 2_048,
+    wanted: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Up to K candidate reps per customer (indices into ``team``, -1 = none), their
-    distance in km, whether the distance was assumed, and per rep the customers of its
-    region within reach (whatever their tier).
+    distance in km, whether the distance was assumed, and per rep whether a customer of
+    its region is within reach (whatever its tier).
+
+    ``wanted`` marks the customers whose candidates are needed (those whose tier's band
+    allows visits); the others get none, but count in the reps' reach.
 
     ``visit_rep`` marks the visiting reps; ``role_ok`` (customers × roles) whether the
     customer's tier lets a role visit it, and ``role_of`` each rep's column of ``role_ok``
@@ -269,13 +273,15 @@ def _candidates(
     first when that one may visit and is within reach. A customer with none (an orphan)
     takes the nearest reps of any region within reach. So the distances computed are
     those from each region's customers to the reps that may serve the region (and to each
-    one's current rep), a chunk of customers at a time; every rep only for the orphans.
+    one's current rep), a chunk of customers of one region and one set of roles allowed to
+    visit them at a time, among the reps of those roles only; every rep of those roles
+    only for the orphans. The reach is counted apart (:func:`_reach`).
     """
     n, K = cust.n, s.candidate_reps
     cand = np.full((n, K), -1, dtype=np.int64)
     dist = np.full((n, K), np.nan)
     guessed = np.zeros((n, K), dtype=bool)
-    reach = np.zeros(team.n, dtype=np.int64)
+    reach = np.zeros(team.n, dtype=bool)
     reps = np.flatnonzero(visit_rep)
     if n == 0 or len(reps) == 0:
         return cand, dist, guessed, reach
@@ -288,7 +294,7 @@ def _candidates(
         cand[:, 0] = np.where(ok, cur, -1)
         dist[:, 0] = np.where(ok, s.default_distance_km, np.nan)
         guessed[:, 0] = ok
-        reach = np.bincount(cur[cur >= 0], minlength=team.n)
+        reach = np.bincount(cur[cur >= 0], minlength=team.n) > 0
         return cand, dist, guessed, reach
     r_region = team.region[reps]
     r_national = np.array([x is None for x in r_region])
@@ -326,9 +332,7 @@ def _candidates(
             ok = near & may
         else:
             same_region = (c_code[rows, None] == r_code[None, cols]) | r_national[None, cols]
-            geo = same_region & near
-            reach[reps[cols]] += geo.sum(axis=0)
-            ok = geo & may
+            ok = same_region & near & may
         alone = ~ok.any(axis=1)
         key = np.where(ok, c2, np.inf)
         # the current rep first
@@ -356,19 +360,91 @@ def _candidates(
         d = haversine_km(cust.lat[rows], cust.lon[rows], r_lat[cols], r_lon[cols])
         return np.where(miss, s.default_distance_km, d)
 
-    everyone = np.arange(len(reps))
-    by_region = np.argsort(c_code, kind="stable")
-    starts = np.flatnonzero(np.diff(c_code[by_region])) + 1
-    for members in np.split(by_region, starts):
-        own = np.flatnonzero((r_code == c_code[members[0]]) | r_national)
+    reach = _reach(cust, c_xyz, c_code, reps, r_lat, r_lon, r_code, r_national, team.n, s, c2_max)
+    # customers by region and by the roles that may visit them: each group is compared
+    # with the reps of those roles only (a key account manager with the customers whose
+    # band names key accounts, not with every customer)
+    _, pattern = np.unique(role_ok, axis=0, return_inverse=True)
+    pattern = np.asarray(pattern, np.int64).reshape(-1)
+    group = c_code * (int(pattern.max(initial=0)) + 1) + pattern
+    todo = np.arange(n) if wanted is None else np.flatnonzero(wanted)
+    todo = todo[np.argsort(group[todo], kind="stable")]
+    starts = np.flatnonzero(np.diff(group[todo])) + 1
+    for members in np.split(todo, starts) if len(todo) else []:
+        allowed = role_ok[members[0], role_of[reps]]
+        own = np.flatnonzero(((r_code == c_code[members[0]]) | r_national) & allowed)
+        everyone = np.flatnonzero(allowed)
         for lo in range(0, len(members), chunk):
             rows = members[lo : lo + chunk]
             cur = current[rows]
             cols = np.union1d(own, cur[cur >= 0])
             alone = choose(rows, cols, orphans=False) if len(cols) else np.ones(len(rows), bool)
-            if alone.any():
+            if alone.any() and len(everyone):
                 choose(rows[alone], everyone, orphans=True)
     return cand, dist, guessed, reach
+
+
+def _reach(
+    cust: CustomerFrame,
+    c_xyz: np.ndarray,
+    c_code: np.ndarray,
+    reps: np.ndarray,
+    r_lat: np.ndarray,
+    r_lon: np.ndarray,
+    r_code: np.ndarray,
+    r_national: np.ndarray,
+    n_team: int,
+    s: CoverageSettings,
+    c2_max: float,
+) -> np.ndarray:
+    """Per rep of the team (positions ``reps`` are the visiting ones): whether a customer
+    of its region (any customer, for a rep without a region) lives within
+    ``max_travel_km`` of its home, whatever its tier; a missing coordinate counts at
+    ``default_distance_km``.
+
+    The nearest customer of each rep is found on a k-d tree of the customers' points (unit
+    vectors); a rep whose nearest customer lies within rounding of the limit is decided
+    pair by pair, the haversine deciding at the edge as in the candidates.
+    """
+    from scipy.spatial import cKDTree
+
+    r_xyz = _unit_xyz(r_lat, r_lon)
+    reach = np.zeros(n_team, dtype=bool)
+    default_near = s.default_distance_km <= s.max_travel_km
+    located = np.isfinite(c_xyz).all(axis=1)
+    r_located = np.isfinite(r_xyz).all(axis=1)
+    r_lo, r_hi = np.sqrt(c2_max * (1 - 1e-9)), np.sqrt(c2_max * (1 + 1e-9))
+
+    def mark(js: np.ndarray, members: np.ndarray) -> None:
+        if not len(js) or not len(members):
+            return
+        pts = members[located[members]]
+        # a customer or rep without coordinates is at the assumed distance
+        out = np.full(len(js), default_near and (len(pts) < len(members)))
+        out |= default_near & ~r_located[js]
+        at = np.flatnonzero(r_located[js] & ~out)
+        if len(at) and len(pts):
+            tree = cKDTree(c_xyz[pts])
+            nearest, _ = tree.query(r_xyz[js[at]], k=1, distance_upper_bound=r_hi)
+            out[at] = nearest <= r_lo
+            for i in np.flatnonzero((nearest > r_lo) & (nearest <= r_hi)):
+                j = js[at[i]]  # a customer within rounding of the limit
+                c2 = _chord2_between(c_xyz[pts], r_xyz[j : j + 1])[:, 0]
+                near = c2 <= c2_max
+                edge = np.flatnonzero(np.abs(c2 - c2_max) <= 1e-9 * c2_max)
+                km = haversine_km(cust.lat[pts[edge]], cust.lon[pts[edge]], r_lat[j], r_lon[j])
+                near[edge] = km <= s.max_travel_km
+                out[at[i]] = bool(near.any())
+        reach[reps[js]] = out
+
+    # regional reps: the customers of their region
+    order = np.argsort(c_code, kind="stable")
+    starts = np.flatnonzero(np.diff(c_code[order])) + 1
+    for members in np.split(order, starts) if len(order) else []:
+        mark(np.flatnonzero(~r_national & (r_code == c_code[members[0]])), members)
+    # reps without a region: every customer
+    mark(np.flatnonzero(r_national), np.arange(cust.n))
+    return reach
 
 
 def _keeps(change: TeamChange, team: Team) -> bool:
@@ -390,6 +466,7 @@ def _changed_candidates(
     role_of: np.ndarray,
     s: CoverageSettings,
     change: TeamChange,
+    wanted: np.ndarray,
 ) -> Candidates:
     """The candidates on a changed team from those of the earlier team.
 
@@ -397,8 +474,8 @@ def _changed_candidates(
     removing a rep it does not have leaves its nearest ones, and a copy of a rep stands
     where that rep stands, after it in rep order, so it comes in only where that rep is a
     candidate. Those customers' candidates are renumbered; the others' are looked for
-    again among the changed team. A rep's customers within reach are those of the rep it
-    stands in for.
+    again among the changed team. A rep reaches its region where the rep it stands in for
+    does.
     """
     before = change.before
     hit = np.isin(before.rep, change.touched).any(axis=1)
@@ -406,7 +483,9 @@ def _changed_candidates(
     km, guessed = before.km.copy(), before.guessed.copy()
     rows = np.flatnonzero(hit)
     if len(rows):
-        found = _candidates(cust.take(rows), team, visit_rep, role_ok[rows], role_of, s)
+        found = _candidates(
+            cust.take(rows), team, visit_rep, role_ok[rows], role_of, s, wanted=wanted[rows]
+        )
         rep[rows], km[rows], guessed[rows] = found[0], found[1], found[2]
     return Candidates(rep, km, guessed, before.reach[change.origin])
 
@@ -584,9 +663,13 @@ def build_menu(
         and _keeps(change, team)
         and change.before.rep.shape == (n, s.candidate_reps)
     ):
-        found = _changed_candidates(cust, team, visit_rep, role_ok, role_idx, s, change)
+        found = _changed_candidates(
+            cust, team, visit_rep, role_ok, role_idx, s, change, allow_visit
+        )
     else:
-        found = Candidates(*_candidates(cust, team, visit_rep, role_ok, role_idx, s))
+        found = Candidates(
+            *_candidates(cust, team, visit_rep, role_ok, role_idx, s, wanted=allow_visit)
+        )
     cand, dist, guessed, reach = found.rep, found.km, found.guessed, found.reach
     cand = np.where(allow_visit[:, None], cand, -1)
 
@@ -763,7 +846,7 @@ def build_menu(
         team=team,
         assumed_distance=int(guessed.any(axis=1).sum()),
         candidates_per_rep=per_rep,
-        reachable_per_rep=reach,
+        reaches_region=reach,
         current_rep=current,
         candidates=found,
     )

@@ -953,7 +953,7 @@ def coverage_plan(
     build = build_menu(cust, team, s, programmes, released=released)
     if not team.assumed:
         visiting = np.isin(team.role.astype(str), s.visit_roles)
-        idle = np.flatnonzero(visiting & (build.reachable_per_rep == 0))
+        idle = np.flatnonzero(visiting & ~build.reaches_region)
         if len(idle):
             i = int(idle[0])
             raise InputError(
