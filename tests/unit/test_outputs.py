@@ -115,6 +115,50 @@ def test_a_write_that_fails_midway_leaves_the_previous_folder_intact(tmp_path: P
     assert _leftovers(tmp_path) == []  # the half-written temp folder is gone
 
 
+def test_a_large_tables_two_files_written_at_once_are_those_written_one_by_one(
+    tmp_path: Path,
+) -> None:
+    # from _PARALLEL_ROWS rows the Parquet file is written in a second thread while the CSV
+    # is written: the same bytes as each written alone, and a failure still surfaces
+    from tierwise.io.outputs import _PARALLEL_ROWS, write_parquet
+
+    n = _PARALLEL_ROWS + 7
+    table = pa.table(
+        {
+            "customer_id": [f"C{i:06d}" for i in range(n)],
+            "note": ["=cmd()" if i % 97 == 0 else f"n{i}" for i in range(n)],
+            "revenue": [i * 0.25 - 100.0 for i in range(n)],
+        }
+    )
+    target = tmp_path / "out"
+    with OutputFolder(target, csv_locale="excel-de") as out:
+        out.write_table("customers", table)
+    write_parquet(table, tmp_path / "alone.parquet")
+    write_csv(table, tmp_path / "alone.csv", locale="excel-de")
+    assert (target / "customers.parquet").read_bytes() == (tmp_path / "alone.parquet").read_bytes()
+    assert (target / "customers.csv").read_bytes() == (tmp_path / "alone.csv").read_bytes()
+
+
+def test_a_failure_writing_parquet_beside_the_csv_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the Parquet file of a large table is written in a second thread: its error must
+    # reach the caller (and leave the previous output) as one in the caller's thread does
+    import tierwise.io.outputs as outputs
+
+    def disk_full(table: pa.Table, path: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    target = tmp_path / "out"
+    _good_folder(target)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    monkeypatch.setattr(outputs, "write_parquet", disk_full)
+    n = outputs._PARALLEL_ROWS
+    with pytest.raises(OSError, match="No space"), OutputFolder(target) as out:
+        out.write_table("customers", pa.table({"customer_id": [f"C{i}" for i in range(n)]}))
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+
+
 def test_commit_replaces_a_folder_it_wrote(tmp_path: Path) -> None:
     target = tmp_path / "out"
     _good_folder(target)

@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +179,9 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     """Parquet with fixed options so that the same table gives the same bytes."""
     pq.write_table(table, path, compression="zstd", write_statistics=True, use_dictionary=True)
 
+
+#: Tables from this many rows have their Parquet and CSV files written at once.
+_PARALLEL_ROWS = 50_000
 
 #: The file that marks a folder as written by tierwise (and lists what it wrote).
 MARKER = ".tierwise-output.json"
@@ -367,10 +371,21 @@ class OutputFolder:
     def write_table(
         self, stem: str, table: pa.Table, *, csv: bool = True, parquet: bool = True
     ) -> None:
-        if parquet:
-            write_parquet(table, self.path(f"{stem}.parquet"))
-        if csv:
-            write_csv(table, self.path(f"{stem}.csv"), locale=self.csv_locale)
+        """``stem``.parquet and ``stem``.csv; both at once when both are asked for (Arrow
+        writes without holding Python's lock, so a large table's two files take about the
+        time of the slower one on two cores)."""
+        pq_path = self.path(f"{stem}.parquet") if parquet else None
+        csv_path = self.path(f"{stem}.csv") if csv else None
+        if pq_path is not None and csv_path is not None and table.num_rows >= _PARALLEL_ROWS:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                done = pool.submit(write_parquet, table, pq_path)
+                write_csv(table, csv_path, locale=self.csv_locale)
+                done.result()
+            return
+        if pq_path is not None:
+            write_parquet(table, pq_path)
+        if csv_path is not None:
+            write_csv(table, csv_path, locale=self.csv_locale)
 
     def write_json(self, name: str, data: Mapping[str, Any]) -> None:
         text = json.dumps(_clean(data), indent=2, default=_json_default, allow_nan=False)
