@@ -30,7 +30,7 @@ visiting is never favoured over not visiting.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -319,12 +319,9 @@ def _candidates(
         c2 = _chord2_between(c_xyz[rows], r_xyz[cols])
         miss = np.isnan(c2)
         c2[miss] = c2_default
-        near = c2 <= c2_max
-        # within rounding of the limit: the haversine decides, as it does for the kept
-        # distances
-        edge = np.nonzero(np.abs(c2 - c2_max) <= 1e-9 * c2_max)
-        if len(edge[0]):
-            near[edge] = dist_of(rows[edge[0]], cols[edge[1]], miss[edge]) <= s.max_travel_km
+        near = _within(
+            c2, c2_max, lambda e: dist_of(rows[e[0]], cols[e[1]], miss[e]), s.max_travel_km
+        )
         may = role_ok[rows][:, role_of[reps[cols]]]
         if orphans:
             # no rep of their region may visit them: the nearest of any region within reach
@@ -413,7 +410,7 @@ def _reach(
     default_near = s.default_distance_km <= s.max_travel_km
     located = np.isfinite(c_xyz).all(axis=1)
     r_located = np.isfinite(r_xyz).all(axis=1)
-    r_lo, r_hi = np.sqrt(c2_max * (1 - 1e-9)), np.sqrt(c2_max * (1 + 1e-9))
+    r_lo, r_hi = np.sqrt(c2_max * (1 - _EDGE)), np.sqrt(c2_max * (1 + _EDGE))
 
     def mark(js: np.ndarray, members: np.ndarray) -> None:
         if not len(js) or not len(members):
@@ -430,10 +427,14 @@ def _reach(
             for i in np.flatnonzero((nearest > r_lo) & (nearest <= r_hi)):
                 j = js[at[i]]  # a customer within rounding of the limit
                 c2 = _chord2_between(c_xyz[pts], r_xyz[j : j + 1])[:, 0]
-                near = c2 <= c2_max
-                edge = np.flatnonzero(np.abs(c2 - c2_max) <= 1e-9 * c2_max)
-                km = haversine_km(cust.lat[pts[edge]], cust.lon[pts[edge]], r_lat[j], r_lon[j])
-                near[edge] = km <= s.max_travel_km
+                home = (r_lat[j : j + 1], r_lon[j : j + 1])
+
+                def km_at(
+                    e: tuple[np.ndarray, ...], home: tuple[np.ndarray, np.ndarray] = home
+                ) -> np.ndarray:
+                    return haversine_km(cust.lat[pts[e[0]]], cust.lon[pts[e[0]]], *home)
+
+                near = _within(c2, c2_max, km_at, s.max_travel_km)
                 out[at[i]] = bool(near.any())
         reach[reps[js]] = out
 
@@ -454,7 +455,6 @@ def _keeps(change: TeamChange, team: Team) -> bool:
         not team.assumed
         and len(change.origin) == team.n
         and len(change.before.reach) == len(change.new_index)
-        and len(change.before.rep) == len(change.before.km)
     )
 
 
@@ -488,6 +488,28 @@ def _changed_candidates(
         )
         rep[rows], km[rows], guessed[rows] = found[0], found[1], found[2]
     return Candidates(rep, km, guessed, before.reach[change.origin])
+
+
+#: Squared chords within this relative distance of the travel limit's are decided by the
+#: haversine (the chord and the haversine round differently).
+_EDGE = 1e-9
+
+
+def _within(
+    c2: np.ndarray,
+    c2_max: float,
+    km_at: Callable[[tuple[np.ndarray, ...]], np.ndarray],
+    limit_km: float,
+) -> np.ndarray:
+    """Whether each squared chord ``c2`` is within the travel limit (``c2_max`` its squared
+    chord, ``limit_km`` the limit): by the chord, and within rounding of the limit by the
+    haversine distance ``km_at`` gives for those entries (their ``np.nonzero`` indices), as
+    it does for the distances kept."""
+    near = c2 <= c2_max
+    edge = np.nonzero(np.abs(c2 - c2_max) <= _EDGE * c2_max)
+    if len(edge[0]):
+        near[edge] = km_at(edge) <= limit_km
+    return near
 
 
 def _unit_xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

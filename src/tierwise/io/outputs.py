@@ -371,9 +371,9 @@ class OutputFolder:
     def write_table(
         self, stem: str, table: pa.Table, *, csv: bool = True, parquet: bool = True
     ) -> None:
-        """``stem``.parquet and ``stem``.csv; both at once when both are asked for (Arrow
-        writes without holding Python's lock, so a large table's two files take about the
-        time of the slower one on two cores)."""
+        """``stem``.parquet and ``stem``.csv; from :data:`_PARALLEL_ROWS` rows, both at once
+        when both are asked for (Arrow writes without holding Python's lock, so a large
+        table's two files take about the time of the slower one on two cores)."""
         pq_path = self.path(f"{stem}.parquet") if parquet else None
         csv_path = self.path(f"{stem}.csv") if csv else None
         if pq_path is not None and csv_path is not None and table.num_rows >= _PARALLEL_ROWS:
