@@ -107,8 +107,14 @@ def child_run(folder: Path, threads: int | None) -> dict:
     sampler.start()
     with tempfile.TemporaryDirectory(prefix="tw_scale_") as tmp:
         t0 = time.perf_counter()
+        # as the command line runs: each stage's detail freed once no later stage reads it
         result = run_pipeline(
-            inputs, settings, out_dir=Path(tmp) / "out", as_of=as_of, progress=progress
+            inputs,
+            settings,
+            out_dir=Path(tmp) / "out",
+            as_of=as_of,
+            progress=progress,
+            keep_details=False,
         )
         wall = time.perf_counter() - t0
     done.set()

@@ -357,6 +357,7 @@ def _run_with(kw: dict[str, Any], stages: tuple[str, ...] | None, title: str) ->
                 progress=progress,
                 stages=stages,
                 previous=kw.get("previous"),
+                keep_details=False,
             )
         _summary(result, title)
 
@@ -441,7 +442,12 @@ def _demo(kw: dict[str, Any]) -> None:
             )
             inputs = {k: str(v) for k, v in paths.items() if k in INPUT_TABLES}
             result = run_pipeline(
-                inputs, settings, out_dir=out / "output", as_of=end_date, progress=progress
+                inputs,
+                settings,
+                out_dir=out / "output",
+                as_of=end_date,
+                progress=progress,
+                keep_details=False,
             )
         _summary(result, f"tierwise demo: {n:,} customers, seed {seed}")
 

@@ -17,6 +17,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -355,6 +356,15 @@ def _input_paths(inputs: Mapping[str, Any]) -> list[Path]:
     return [Path(v) for v in inputs.values() if not is_frame(v) and "://" not in str(v)]
 
 
+def _free_details(results: dict[str, StageResult], later: Sequence[Stage]) -> None:
+    """Drop the ``detail`` of each stage in ``results`` that no stage in ``later`` declares
+    among its needs or uses (nothing reads it any more)."""
+    wanted = {d for st in later for d in (*st.needs, *st.uses)}
+    for name, res in results.items():
+        if res.detail is not None and name not in wanted:
+            results[name] = dataclasses.replace(res, detail=None)
+
+
 def run_pipeline(
     inputs: Mapping[str, Any],
     settings: Settings | None = None,
@@ -366,6 +376,7 @@ def run_pipeline(
     progress: Progress | None = None,
     stages: Sequence[str] | None = None,
     previous: str | Path | None = None,
+    keep_details: bool = True,
 ) -> RunResult:
     """Run tierwise and (when ``out_dir`` is given) write the output folder.
 
@@ -393,6 +404,13 @@ def run_pipeline(
         :func:`tierwise.registry.stages`); ``None`` runs them all.
     previous
         A previous run's output folder, for the yearly review.
+    keep_details
+        Keep every stage's ``detail`` (its own result object: the coverage menu, the
+        cross-sell working tables) in the returned ``results``. With False each is freed as
+        soon as no later stage of the run declares it among its ``needs`` or ``uses``, and
+        the returned results carry ``detail=None``: the command line's runs, which hand
+        nothing back, so the run does not hold what only a notebook would read (gigabytes
+        at a million customers).
 
     Raises
     ------
@@ -466,6 +484,8 @@ def run_pipeline(
             # the tables rewritten are read by nothing now: their copies are freed
             eng.release_replaced(replaced, ctx.tables.values())
             ctx.results[st.name] = res
+            if not keep_details:
+                _free_details(ctx.results, plan[plan.index(st) + 1 :])
             if res.manifest:
                 manifest_blocks[st.name] = res.manifest
             models.update(res.models)

@@ -123,3 +123,25 @@ def test_review_queue_and_rep_plans_load(served: tuple[str, Path], page: Any) ->
     assert page.locator("h1").inner_text() == f"Call list of {rep}"
     page.goto(base + "/review")
     assert page.locator("h1").inner_text() == "Duplicate review"
+
+
+def test_the_full_report_opens_from_the_dashboard_with_every_chart(
+    served: tuple[str, Path], page: Any
+) -> None:
+    from tierwise.report import build_report
+
+    base, out = served
+    if not (out / "report.html").is_file():
+        build_report(out)
+    page.goto(base + "/report")
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('[data-spec]'))"
+        ".every(e => e.getAttribute('data-rendered'))",
+        timeout=60_000,
+    )
+    marks = page.eval_on_selector_all(
+        "[data-spec]", "els => els.map(e => e.querySelectorAll('svg .role-mark > *').length)"
+    )
+    assert marks and min(marks) > 0, marks
+    # its scripts run in a sandbox: an origin of its own, not the dashboard's
+    assert page.evaluate("() => window.origin") == "null"

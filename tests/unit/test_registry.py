@@ -84,6 +84,33 @@ def test_a_stage_from_outside_runs_in_order_and_adds_its_column(tx: Path, toy: l
     assert "toy: an assumption (set [toy] nothing to change it)" in res.manifest["warnings"]
 
 
+def test_a_detail_is_freed_once_no_later_stage_reads_it(tx: Path) -> None:
+    seen: list[object] = []
+    marker = object()
+
+    def first(ctx: StageContext) -> StageResult:
+        return StageResult(detail=marker)
+
+    def second(ctx: StageContext) -> StageResult:
+        seen.append(ctx.detail("toy_first"))
+        return StageResult(detail="second's own")
+
+    registry.register(Stage(name="toy_first", help="x", run=first, needs=("features",)))
+    registry.register(Stage(name="toy_second", help="x", run=second, needs=("toy_first",)))
+    try:
+        lean = run_pipeline({"transactions": tx}, stages=["toy_second"], keep_details=False)
+        kept = run_pipeline({"transactions": tx}, stages=["toy_second"])
+    finally:
+        registry.unregister("toy_second")
+        registry.unregister("toy_first")
+    # the stage that reads the first one's detail saw it in both runs
+    assert seen == [marker, marker]
+    # freed: nothing ran after them that declares them
+    assert [lean.results[n].detail for n in ("toy_first", "toy_second")] == [None, None]
+    assert kept.results["toy_first"].detail is marker
+    assert lean.customers.equals(kept.customers)
+
+
 def test_the_whole_run_places_an_outside_stage_after_what_it_needs(toy: list[str]) -> None:
     names = [s.name for s in registry.ordered(None)]
     assert names.index("toy") > names.index("features")

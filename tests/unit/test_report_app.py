@@ -163,3 +163,59 @@ def test_downloads_only_files_of_the_folder(out: Path) -> None:
     assert client.get("/download/..%2Fetc%2Fpasswd").status_code == 404
     assert client.get("/download/overrides.duckdb").status_code == 404
     assert client.get("/download/customers.csv").content == (out / "customers.csv").read_bytes()
+
+
+def _rename_customer(out: Path, old: str, new: str) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(out / "customers.parquet")
+    ids = pc.if_else(pc.equal(t.column("customer_id"), old), new, t.column("customer_id"))
+    t = t.set_column(t.column_names.index("customer_id"), "customer_id", ids)
+    pq.write_table(t, out / "customers.parquet")
+    assert pa.scalar(new) in t.column("customer_id").combine_chunks()
+
+
+def test_a_customer_id_with_a_slash_has_its_page_and_override(out: Path) -> None:
+    cid = customer_id_named(out, SCRIPT_NAME)
+    _rename_customer(out, cid, "ACME/01")
+    client = TestClient(create_app(out), base_url=LOCAL)
+    # the lists link to it as the template writes the link
+    listing = client.get("/segments", params={"q": "ACME"}).text
+    assert 'href="/customers/ACME/01"' in listing
+    page = client.get("/customers/ACME/01")
+    assert page.status_code == 200 and "ACME/01" in page.text
+    r = client.post(
+        "/customers/ACME/01/override",
+        data={
+            "csrf": _csrf(client, "/customers/ACME/01"),
+            "tier": "gold",
+            "reason": "r",
+            "by": "a",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert read_overrides(out).column("customer_id").to_pylist() == ["ACME/01"]
+
+
+def test_every_customer_link_of_the_review_page_opens_a_page(out: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # the queue names records; one of them merged into another account (its page is the
+    # account's)
+    members = pq.read_table(out / "account_members.parquet").to_pylist()
+    merged = next(m for m in members if m["customer_id"] != m["account_id"])
+    queue = pq.read_table(out / "review_queue.parquet")
+    left = queue.column("left_id").to_pylist()
+    left[0] = merged["customer_id"]
+    queue = queue.set_column(0, "left_id", pa.array(left, pa.string()))
+    pq.write_table(queue, out / "review_queue.parquet")
+    client = TestClient(create_app(out), base_url=LOCAL)
+    html = client.get("/review").text
+    links = set(re.findall(r'href="(/customers/[^"]+)"', html))
+    assert f'href="/customers/{merged["account_id"]}">{merged["customer_id"]}</a>' in html
+    for link in links:
+        assert client.get(link).status_code == 200, link

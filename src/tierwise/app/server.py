@@ -49,6 +49,14 @@ _CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
 )
+#: report.html's own policy when the dashboard serves it: its inline scripts (the chart
+#: bundles) run, in a sandbox whose origin is not the dashboard's (no access to its cookie
+#: or pages), with no request to the network
+_REPORT_CSP = (
+    "sandbox allow-scripts allow-popups allow-downloads; default-src 'none'; "
+    "script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; "
+    "font-src data:; frame-ancestors 'none'"
+)
 
 
 @cache
@@ -102,6 +110,20 @@ class _Data:
             if f in customers.column_names
         }
         self.rep_column = "assigned_rep" if "assigned_rep" in customers.column_names else "rep_id"
+
+    def account_of(self, record_ids: pa.ChunkedArray | pa.Array) -> list[str | None]:
+        """The account id of each record id (from account_members; the id itself when the
+        folder has no members table or does not list it); None when no customer row has
+        that account (no page to link to)."""
+        ids = pc.cast(record_ids, pa.string())
+        if self.members is not None and {"customer_id", "account_id"} <= set(
+            self.members.column_names
+        ):
+            at = pc.index_in(ids, value_set=text_array(self.members, "customer_id"))
+            mapped = pc.take(text_array(self.members, "account_id"), at)
+            ids = pc.coalesce(mapped, ids)
+        known = pc.is_in(ids, value_set=self.ids)
+        return pc.if_else(known, ids, pa.scalar(None, pa.string())).to_pylist()
 
     def row(self, customer_id: str) -> dict[str, Any] | None:
         idx = pc.index(self.ids, customer_id).as_py()
@@ -246,7 +268,8 @@ def create_app(
             if not secrets.compare_digest(str(form.get("csrf", "")), csrf):
                 return HTMLResponse("<p>This form has expired: reload the page.</p>", 403)
         response = await call_next(request)
-        response.headers["Content-Security-Policy"] = _CSP
+        if "content-security-policy" not in response.headers:
+            response.headers["Content-Security-Policy"] = _CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
@@ -402,11 +425,14 @@ def create_app(
             error=error,
         )
 
-    @app.get("/customers/{customer_id}", response_class=HTMLResponse)
+    # ids may hold a "/" (an ERP's "ACME/01"): the path converter takes the rest of the path
+    @app.get("/customers/{customer_id:path}", response_class=HTMLResponse)
     def customer(request: Request, customer_id: str) -> HTMLResponse:
         return _customer_page(request, customer_id)
 
-    @app.post("/customers/{customer_id}/override", response_class=HTMLResponse, response_model=None)
+    @app.post(
+        "/customers/{customer_id:path}/override", response_class=HTMLResponse, response_model=None
+    )
     def override(
         request: Request,
         customer_id: str,
@@ -465,7 +491,7 @@ def create_app(
             planned=data.rep_column == "assigned_rep",
         )
 
-    @app.get("/reps/{rep}", response_class=HTMLResponse)
+    @app.get("/reps/{rep:path}", response_class=HTMLResponse)
     def rep(request: Request, rep: str) -> HTMLResponse:
         from ..report.xlsx import _priority_order
 
@@ -514,12 +540,16 @@ def create_app(
                 and f"{c[:-2]}_r" in q.column_names
                 and not c.startswith(("name_core", "name_norm", "address_norm", "postcode_"))
             ]
-            for r in q.to_pylist():
+            account = data.account_of(q.column("left_id")), data.account_of(q.column("right_id"))
+            for i, r in enumerate(q.to_pylist()):
                 lo, hi = sorted((str(r["left_id"]), str(r["right_id"])))
                 pairs.append(
                     {
                         "left_id": r["left_id"],
                         "right_id": r["right_id"],
+                        # the queue names records; the customer pages are the accounts'
+                        "left_account": account[0][i],
+                        "right_account": account[1][i],
                         "probability": fmt_value(r.get("match_probability"), "pct"),
                         "fields": [(f, r.get(f"{f}_l"), r.get(f"{f}_r")) for f in fields],
                         "decision": decided.get((lo, hi)),
@@ -560,7 +590,9 @@ def create_app(
         path = out / "report.html"
         if not path.is_file():
             raise HTTPException(404, "no report.html: run 'tierwise report DIR'")
-        return FileResponse(path, media_type="text/html")
+        return FileResponse(
+            path, media_type="text/html", headers={"Content-Security-Policy": _REPORT_CSP}
+        )
 
     @app.get("/static/{name}")
     def static(name: str) -> Response:

@@ -35,6 +35,7 @@ Everything transaction-sized runs in the engine; only the ranked recommendations
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -435,6 +436,10 @@ def recommend_from(
     """:func:`recommend` from customer × item figures already computed
     (:func:`customer_items` of ``tx`` at ``level`` and ``as_of``); ``categories`` (item,
     category) names each item's category when ``ci`` has none."""
+
+    def finish(got: pa.Table, known: pa.Table) -> pa.Table:
+        return _finish_cross_sell(got, known if categories is None else categories, level)
+
     ranked = rank_items(
         ci,
         customers,
@@ -444,10 +449,9 @@ def recommend_from(
         margin_rate=margin_rate,
         engine=engine,
         only_customers=only_customers,
+        finish=finish,
     )
-    cross = _finish_cross_sell(
-        ranked.got, ranked.categories if categories is None else categories, level
-    )
+    cross = ranked.got
     up = _upsell(
         tx,
         ci if level == "category" else None,
@@ -475,7 +479,8 @@ class Ranked:
     got
         customer_id, rank, item, score, expected_value, n_peers, peer_share,
         rule_antecedent, rule_confidence, rule_lift, typical_spend, margin_rate, peer_label;
-        ordered by customer and rank.
+        ordered by customer and rank (or what :func:`rank_items`'s ``finish`` made of
+        them).
     categories
         item, category: every item the customers buy, with its category.
     groups
@@ -540,11 +545,14 @@ def rank_items(
     engine: Engine | None,
     only_customers: pa.Array | None = None,
     items: ir.Table | None = None,
+    finish: Callable[[pa.Table, pa.Table], pa.Table] | None = None,
 ) -> Ranked:
     """The ``max_recommendations`` best items per customer, scored in the engine.
 
     ``ci`` is :func:`customer_items` (or :func:`at_cutoff` of it); ``items`` is its item
-    table when already computed (:func:`item_table`).
+    table when already computed (:func:`item_table`). ``finish(rows, categories)``, when
+    given, is applied to each block of customers' ranked rows as it arrives (with the items'
+    categories), so the raw rows of every block are never held at once.
     """
     warnings: list[str] = []
     owned = run_query(
@@ -594,25 +602,25 @@ def rank_items(
     # customers in blocks of consecutive ids: each block's query holds its own candidates
     # only, so the engine's memory follows the block, not the customer count
     assigned = assigned.take(pc.sort_indices(assigned.column("customer_id")))
-    got = pa.concat_tables(
-        [
-            _rank_block(
-                ci,
-                ibis.memtable(assigned.slice(start, _RANK_BLOCK)),
-                ranked,
-                stats,
-                items,
-                rules,
-                s,
-                level,
-            )
-            for start in range(0, max(assigned.num_rows, 1), _RANK_BLOCK)
-        ]
-    )
+    categories = info.select(["item", "category"])
+    blocks = []
+    for start in range(0, max(assigned.num_rows, 1), _RANK_BLOCK):
+        block = _rank_block(
+            ci,
+            ibis.memtable(assigned.slice(start, _RANK_BLOCK)),
+            ranked,
+            stats,
+            items,
+            rules,
+            s,
+            level,
+        )
+        blocks.append(block if finish is None else finish(block, categories))
+    got = pa.concat_tables(blocks)
     if engine is not None:
         for t in (ranked, stats, *([items] if own_items else [])):
             engine.release(t)
-    return Ranked(got, info.select(["item", "category"]), groups, assign_t, warnings)
+    return Ranked(got, categories, groups, assign_t, warnings)
 
 
 #: Customers ranked in one query at most.
