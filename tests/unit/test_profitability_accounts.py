@@ -201,3 +201,32 @@ def test_profit_command_names_the_pools_it_cannot_compute(
         "profitable_per_order_unprofitable_all_in"
         in (run.manifest["customers_columns_without_data"])
     )
+
+
+def test_activity_types_no_pool_names_are_named_in_a_warning(tmp_path: Path) -> None:
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,date,revenue\nA,2024-01-02,10\nB,2024-02-03,30\n")
+    acts = tmp_path / "acts.csv"
+    acts.write_text(
+        "customer_id,date,type\n"
+        "A,2024-01-05,Besuch\nA,2024-01-06,Besuch\nB,2024-01-07,Anruf\nB,2024-01-08,visit\n"
+    )
+    inputs = {"transactions": str(tx), "activities": str(acts)}
+    res = run_pipeline(inputs, Settings(), stages=("profitability",))
+    said = [w for w in res.manifest["warnings"] if "no cost pool names" in w]
+    assert len(said) == 1, res.manifest["warnings"]
+    assert said[0].startswith("3 activities of 2 types no cost pool names (besuch 2, anruf 1)")
+    assert "[profitability] activity_pools" in said[0]
+    mapped = Settings().with_updates(
+        profitability={"activity_pools": {"besuch": "visits", "anruf": "calls", "visit": "visits"}}
+    )
+    res = run_pipeline(inputs, mapped, stages=("profitability",))
+    assert not [w for w in res.manifest["warnings"] if "no cost pool names" in w]
+    visits = dict(
+        zip(
+            res.customers.column("customer_id").to_pylist(),
+            res.customers.column("n_visits").to_pylist(),
+            strict=True,
+        )
+    )
+    assert visits == {"A": 2, "B": 1}

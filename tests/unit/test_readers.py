@@ -185,6 +185,24 @@ def test_csv_is_parsed_in_the_engine_with_the_lines_a_user_sees(
     assert raw.malformed.to_pylist() == expected.malformed.to_pylist()
 
 
+def test_lines_ended_by_a_cr_alone_are_read(tmp_path, engine):
+    # old Mac and some Excel exports end each line with a carriage return only
+    text = "customer_id,date,revenue\rA,2024-01-01,10\rB,2024-01-02,20\r"
+    raw = read_input("transactions", _write(tmp_path / "tx.csv", text), TableInput(), engine)
+    got = _rows(raw, engine)
+    assert [(r["customer_id"], r["revenue"], r["_row"]) for r in got] == [
+        ("A", "10", 2),
+        ("B", "20", 3),
+    ]
+    assert raw.n_malformed == 0
+
+
+def test_a_carriage_return_inside_a_quoted_value_is_kept(tmp_path, engine):
+    text = 'customer_id,name\nC1,"Acme\rLtd"\nC2,Beta\n'
+    raw = read_input("customers", _write(tmp_path / "c.csv", text), TableInput(), engine)
+    assert [(r["name"], r["_row"]) for r in _rows(raw, engine)] == [("Acme\rLtd", 2), ("Beta", 3)]
+
+
 def test_a_blank_line_inside_a_quoted_value_keeps_every_line_number(tmp_path, engine):
     text = 'customer_id,name,revenue\nA,"Acme\n\nSecond floor",1\n\nB,x,2\n'
     raw = read_input("customers", _write(tmp_path / "c.csv", text), TableInput(), engine)

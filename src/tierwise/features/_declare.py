@@ -6,8 +6,10 @@ import pyarrow.compute as pc
 
 from ..errors import EngineError
 from ..registry import ColumnDoc, Stage, StageContext, StageResult, register
+from ..validate import count_text
 from .basic import customer_features
 from .cancellations import pair_cancellations
+from .cost_to_serve import unmapped_activity_types
 from .profitability import POOLS, profitability_stage
 
 _C = ColumnDoc
@@ -281,6 +283,22 @@ def _run_profitability(ctx: StageContext) -> StageResult:
             f"cost to serve uses built-in rates for {len(defaults)} cost pools ({rates}, …)"
             f"{share}; set your own in [profitability] cost_per_order, cost_per_delivery, …"
         )
+    acts = ctx.tables.get("activities")
+    if acts is not None and "type" in acts.columns:
+        unmapped = ctx.fetch(
+            unmapped_activity_types(acts, s), "activity types without a cost pool"
+        ).to_pylist()
+        if unmapped:
+            n_acts = sum(int(r["n"]) for r in unmapped)
+            listed = ", ".join(f"{r['type']} {int(r['n']):,}" for r in unmapped[:5])
+            more = ", …" if len(unmapped) > 5 else ""
+            acts_text = count_text(n_acts, "activity", "activities")
+            warnings.append(
+                f"{acts_text} of {count_text(len(unmapped), 'type')} no "
+                f"cost pool names ({listed}{more}) are costed as other activities and not "
+                "counted as visits, calls or e-mails; map each type in [profitability] "
+                'activity_pools ("other" keeps it there) and [coverage] activity_types'
+            )
     nan_profit = int(pc.sum(pc.is_null(t.column("net_profit"), nan_is_null=True)).as_py() or 0)
     manifest = res.manifest()
     manifest["customers_without_net_profit"] = nan_profit

@@ -241,6 +241,27 @@ def activity_costs(
     return a.select(customer_id=a.customer_id.cast("string"), pool=a._pool, cost=cost)
 
 
+def unmapped_activity_types(activities: ir.Table, settings: ProfitabilitySettings) -> ir.Table:
+    """The activity types no cost pool names (``activity_pools``), with how many activities
+    each has, most frequent first (in the engine): type, n.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from tierwise.engine import Engine
+    >>> acts = Engine().from_arrow(pa.table({"type": ["Besuch", "visit", "besuch", "Anruf"]}))
+    >>> unmapped_activity_types(acts, ProfitabilitySettings()).to_pyarrow().to_pylist()
+    [{'type': 'besuch', 'n': 2}, {'type': 'anruf', 'n': 1}]
+    """
+    kind = activities.type.cast("string").lower().replace(" ", "_")
+    t = activities.select(type=kind)
+    unmapped = t.type.notnull()
+    if settings.activity_pools:
+        unmapped = unmapped & ~t.type.isin(list(settings.activity_pools))
+    t = t.filter(unmapped)
+    return t.group_by("type").aggregate(n=t.count()).order_by([ibis.desc("n"), "type"])
+
+
 def _activities_by_customer(
     activities: ir.Table, period: Period, settings: ProfitabilitySettings
 ) -> ir.Table:

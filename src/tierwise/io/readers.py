@@ -504,7 +504,11 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
             hint=f"set [{name}] encoding to utf-8, latin-1 or cp1252",
         ) from exc
     text = text.lstrip("\ufeff")
-    numbered = [(i, ln) for i, ln in enumerate((x.rstrip("\r") for x in text.split("\n")[:200]), 1)]
+    # a file from an old Mac or an Excel export may end its lines with a CR alone
+    breaks = "\n" if "\n" in text else "\r"
+    numbered = [
+        (i, ln) for i, ln in enumerate((x.rstrip("\r") for x in text.split(breaks)[:200]), 1)
+    ]
     if ti.header_row is not None:
         numbered = numbered[ti.header_row - 1 :]
     lines = [ln for _, ln in numbered if ln.strip()]
@@ -514,8 +518,7 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
     first = 0 if ti.header_row is not None else _title_lines(lines, ti.delimiter)
     lines = lines[first:]
     delimiter = ti.delimiter or _sniff_delimiter(lines)
-    header = next(csv.reader([lines[0]], delimiter=delimiter))
-    header = [h.strip() for h in header]
+    header = [h.strip() for h in _split(lines[0], delimiter)]
     return CsvDialect(
         encoding=encoding,
         delimiter=delimiter,
@@ -529,8 +532,18 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
 _TITLE_LINES_MAX = 10
 
 
+def _split(line: str, delimiter: str) -> list[str]:
+    """The fields of one line of the sample. A line the sample cut inside a quoted field
+    (a CR or a line break within quotes) is split at the delimiter as it stands: the
+    sample only guides the guesses; the engine reads the file itself."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return line.split(delimiter)
+
+
 def _filled(line: str, delimiter: str) -> int:
-    return sum(1 for v in next(csv.reader([line], delimiter=delimiter), []) if v.strip())
+    return sum(1 for v in _split(line, delimiter) if v.strip())
 
 
 def _title_lines(lines: list[str], delimiter: str | None) -> int:
@@ -558,7 +571,7 @@ def _title_lines(lines: list[str], delimiter: str | None) -> int:
 
 
 def _fields(line: str, delimiter: str) -> int:
-    return len(next(csv.reader([line], delimiter=delimiter)))
+    return len(_split(line, delimiter))
 
 
 def _sniff_delimiter(lines: list[str]) -> str:
