@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from . import __version__, registry
 from .engine import ROW, Engine
-from .errors import InputError, ModelError, Problems, TierwiseError
+from .errors import InputError, ModelError, Problems, SettingsError, TierwiseError
 from .io import REJECT_SCHEMA, RawInput, read_input
 from .io.frames import frame_input, is_frame
 from .io.outputs import OutputFolder, check_output_target
@@ -356,6 +356,11 @@ def _input_paths(inputs: Mapping[str, Any]) -> list[Path]:
     return [Path(v) for v in inputs.values() if not is_frame(v) and "://" not in str(v)]
 
 
+def _same_folder(a: Path, b: Path) -> bool:
+    a, b = a.expanduser().absolute(), b.expanduser().absolute()
+    return a == b or (a.exists() and b.exists() and a.samefile(b))
+
+
 def _free_details(results: dict[str, StageResult], later: Sequence[Stage]) -> None:
     """Drop the ``detail`` of each stage in ``results`` that no stage in ``later`` declares
     among its needs or uses (nothing reads it any more)."""
@@ -432,6 +437,11 @@ def run_pipeline(
     if out_dir is not None:
         target = check_output_target(out_dir, _input_paths(inputs), settings.referenced_files())
     prev = Path(previous) if previous is not None else None
+    if target is not None and prev is not None and _same_folder(target, prev):
+        raise SettingsError(
+            f"--out {out_dir} is the --previous folder: the new plan would replace the one "
+            "it is compared with; give another --out (keep last year's folder as it is)"
+        )
     handoff, handoff_block = _handoff(target, prev)
     own_engine = engine is None
     eng = engine or Engine.from_settings(settings.run, inputs=inputs.values())

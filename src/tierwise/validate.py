@@ -305,16 +305,22 @@ def _clean_number_text(text: ir.StringValue) -> ir.StringValue:
     negative written as accountants and ERPs do in the usual form.
 
     ``(120.00)`` (accounting) and ``120.00-`` (SAP and other ERPs: a trailing minus) read as
-    ``-120.00``; ``EUR 1,234.50`` and ``1.234,50 €`` as their number; the typographic minus
-    sign (U+2212, which spreadsheets and typeset reports write) as ``-``.
+    ``-120.00``; ``EUR 1,234.50``, ``1.234,50 €`` and ``(54.50 EUR)`` as their number; a
+    space between the sign and the digits (``-$ 36.76``) dropped; the typographic minus sign
+    (U+2212, which spreadsheets and typeset reports write) as ``-``.
     """
     no_currency = text.replace("\u2212", "-").re_replace(_NOT_NUMBER, "")
     edge = f"[\\s{_SPACES}]"
-    clean = no_currency.re_replace(f"^{edge}+|{edge}+$", "")
-    # the cheap suffix tests first: most values end in a digit and skip the regexes
+    trim = f"^{edge}+|{edge}+$"
+    clean = no_currency.re_replace(trim, "")
+    # the cheap prefix and suffix tests first: most values skip the regexes
     paren = clean.startswith("(") & clean.endswith(")")
-    clean = ibis.ifelse(paren, "-" + clean.re_replace(f"^\\({edge}*|{edge}*\\)$", ""), clean)
-    trailing = clean.endswith("-") & ~clean.startswith("-") & ~clean.startswith("+")
+    # a currency inside the parentheses, "(54.50 EUR)", goes once they are off
+    inner = clean.re_replace(f"^\\({edge}*|{edge}*\\)$", "").re_replace(_NOT_NUMBER, "")
+    clean = ibis.ifelse(paren, "-" + inner.re_replace(trim, ""), clean)
+    signed = clean.startswith("-") | clean.startswith("+")
+    clean = ibis.ifelse(signed, clean.left(1) + clean.substr(1).re_replace(f"^{edge}+", ""), clean)
+    trailing = clean.endswith("-") & ~signed
     return ibis.ifelse(trailing, "-" + clean.re_replace(f"{edge}*-$", ""), clean)
 
 
@@ -1501,18 +1507,22 @@ def validate_inputs(
         n_unknown = engine.count(missing, "customers missing from the master")
         if n_unknown:
             # ids one program wrote as numbers lose their leading zeros ('00042' and '42')
+            # or gain a decimal part ('1001.0' and '1001')
             def key(c: ir.StringValue) -> ir.StringValue:
-                return c.re_replace("^0+", "").upper()
+                c = c.re_replace("^0+", "")
+                return ibis.ifelse(c.re_search(r"^\d+\.0+$"), c.re_replace(r"\.0+$", ""), c).upper()
 
             keys = master.select(k=key(master.customer_id))
             n_near = engine.count(
                 missing.filter(key(missing.customer_id).isin(keys.k)),
-                "customers missing from the master that differ by leading zeros or case",
+                "customers missing from the master that differ by leading zeros, a decimal "
+                "part .0 or case",
             )
             near = (
                 f"; {count_text(n_near, 'of them matches', 'of them match')} a master id once "
-                "leading zeros and letter case are ignored (as '00042' and '42'): export the "
-                "ids as text from the program that dropped the zeros"
+                "leading zeros, a decimal part .0 and letter case are ignored (as '00042', "
+                "'42.0' and '42'): export the ids as text from the program that wrote them as "
+                "numbers"
                 if n_near
                 else ""
             )

@@ -194,3 +194,21 @@ def test_an_overrides_file_inside_the_output_folder_is_refused(
     assert code == 1
     assert "[segments] overrides_file" in text and "copy the file out" in text
     assert (out / "my_overrides.csv").is_file()
+
+
+def test_out_set_to_the_previous_folder_is_refused(inputs: Path, tmp_path: Path) -> None:
+    last_year = tmp_path / "plan-2024"
+    code, out = _run("profit", "--transactions", inputs / "invoices.csv", "--out", last_year)
+    assert code == 0, out
+    before = _snapshot(last_year)
+    code, out = _run(
+        "profit",
+        "--transactions",
+        inputs / "invoices.csv",
+        "--previous",
+        last_year,
+        "--out",
+        last_year,
+    )
+    assert code == 1 and "is the --previous folder" in out, out
+    assert _snapshot(last_year) == before

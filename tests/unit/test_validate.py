@@ -587,11 +587,14 @@ def test_ids_that_lost_their_leading_zeros_are_named_as_the_likely_cause(eng: En
 
     tables = {
         "transactions": {
-            "customer_id": ["42", "7", "x9", "99"],
-            "date": ["2024-01-01"] * 4,
-            "revenue": ["10"] * 4,
+            "customer_id": ["42", "7", "x9", "99", "1001.0"],
+            "date": ["2024-01-01"] * 5,
+            "revenue": ["10"] * 5,
         },
-        "customers": {"customer_id": ["00042", "007", "X9"], "name": ["a", "b", "c"]},
+        "customers": {
+            "customer_id": ["00042", "007", "X9", "1001"],
+            "name": ["a", "b", "c", "d"],
+        },
     }
     raws, canon = {}, {}
     for name, cols in tables.items():
@@ -602,8 +605,11 @@ def test_ids_that_lost_their_leading_zeros_are_named_as_the_likely_cause(eng: En
         canon, raws, Settings(), eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
     )
     (missing,) = [w for w in warnings if "not in the customer master" in w]
-    assert missing.startswith("4 customers in the transactions are not in the customer master")
-    assert "3 of them match a master id once leading zeros and letter case are ignored" in missing
+    assert missing.startswith("5 customers in the transactions are not in the customer master")
+    assert (
+        "4 of them match a master id once leading zeros, a decimal part .0 and letter case "
+        "are ignored" in missing
+    )
 
 
 # -- the analysis date -------------------------------------------------------------------

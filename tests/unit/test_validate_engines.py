@@ -44,3 +44,26 @@ def test_export_numbers_and_dates_parse_alike_on_every_engine(engine: Any) -> No
     assert [r["revenue"] for r in got] == [
         -120.0, -75.5, 1234.5, 99.0, -5.0, 1000.0, 7.0, -3.0, 0.5, -2.0,
     ]  # fmt: skip
+
+
+def test_a_sign_apart_from_its_digits_and_a_currency_inside_brackets(engine: Any) -> None:
+    amounts = ["-$ 36.76", "- 36.76", "(54.50 EUR)", "(EUR 54.50)", "+ 5", "( € 2.00 )", "- x"]
+    n = len(amounts)
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                "customer_id": ["A"] * n,
+                "date": ["2024-01-31"] * n,
+                "revenue": amounts,
+                ROW: range(2, n + 2),
+            }
+        )
+    )
+    t = canonicalize(raw, "transactions", Settings(), engine, file="x.csv")
+    used, rejects = split_rejects(t, "x.csv", "transactions")
+    got = engine.to_arrow(used.select(ROW, "revenue").order_by(ROW)).to_pylist()
+    assert [r["revenue"] for r in got] == [-36.76, -36.76, -54.5, -54.5, 5.0, -2.0]
+    # a sign before no number is still no number
+    assert engine.to_arrow(rejects.select("row", "reason")).to_pylist() == [
+        {"row": n + 1, "reason": "revenue is not a number"}
+    ]
