@@ -606,6 +606,7 @@ def _report(kw: dict[str, Any]) -> None:
     import json
     import os
 
+    from .io.outputs import record_rewrite
     from .report import build_report
     from .settings import ReportSettings
 
@@ -619,6 +620,8 @@ def _report(kw: dict[str, Any]) -> None:
             os.replace(tmp, folder / "report.html")
         finally:
             tmp.unlink(missing_ok=True)
+        # the next run into this folder knows report.html for its own, not a user's edit
+        record_rewrite(folder, "report.html")
         console.print(f"wrote {folder / 'report.html'}", markup=False)
 
 

@@ -330,6 +330,40 @@ def _handoff(target: Path | None, previous: Path | None) -> tuple[dict[str, pa.T
     return {}, None
 
 
+def _decisions_in_folder(out_dir: str | Path, settings: Settings) -> tuple[str, ...]:
+    """The names of the ``[accounts] decisions_file`` files that lie in the output folder
+    itself (a review queue filled in where the run wrote it)."""
+    folder = Path(out_dir).expanduser().absolute().resolve()
+    names = []
+    for f in settings.accounts.decisions_files:
+        try:
+            fp = Path(f).expanduser().resolve()
+        except OSError:
+            continue
+        if fp.parent == folder:
+            names.append(fp.name)
+    return tuple(names)
+
+
+def _carried_decisions(
+    target: Path | None, read_first: Sequence[str]
+) -> tuple[pa.Table | None, Any]:
+    """The review decisions the run that wrote the output folder applied (its
+    review_decisions.csv), and where from, when this run reads a review queue filled in
+    there (``read_first``): the new queue leaves the decided pairs out, so without them a
+    later run would no longer apply those decisions."""
+    from .io import read_decisions
+    from .io.outputs import MARKER
+
+    if target is None or not read_first:
+        return None, None
+    path = target / "review_decisions.csv"
+    if not path.is_file() or not (target / MARKER).is_file():
+        return None, None
+    table = read_decisions(path)
+    return table, {"file": str(path), "rows": table.num_rows}
+
+
 def _write_views(
     out: OutputFolder,
     customers: pa.Table,
@@ -434,8 +468,15 @@ def run_pipeline(
                 hint="pass " + " ".join(f"--{m} FILE" for m in missing),
             )
     target = None
+    # review queues filled in inside the output folder, read before the folder is replaced
+    # (only by a run whose accounts stage reads them)
+    read_first: tuple[str, ...] = ()
     if out_dir is not None:
-        target = check_output_target(out_dir, _input_paths(inputs), settings.referenced_files())
+        if "customers" in inputs and any(st.name == "accounts" for st in plan):
+            read_first = _decisions_in_folder(out_dir, settings)
+        target = check_output_target(
+            out_dir, _input_paths(inputs), settings.referenced_files(), read_first=read_first
+        )
     prev = Path(previous) if previous is not None else None
     if target is not None and prev is not None and _same_folder(target, prev):
         raise SettingsError(
@@ -443,6 +484,9 @@ def run_pipeline(
             "it is compared with; give another --out (keep last year's folder as it is)"
         )
     handoff, handoff_block = _handoff(target, prev)
+    earlier, earlier_block = _carried_decisions(target, read_first)
+    if earlier is not None:
+        handoff["earlier_decisions"] = earlier
     own_engine = engine is None
     eng = engine or Engine.from_settings(settings.run, inputs=inputs.values())
     try:
@@ -524,11 +568,17 @@ def run_pipeline(
             "warnings": warnings,
             "customers_columns_without_data": empty,
             "dashboard_decisions": handoff_block,
+            "earlier_decisions": earlier_block,
             **manifest_blocks,
         }
         written: Path | None = None
         if target is not None:
-            out = OutputFolder(target, csv_locale=settings.output.csv_locale)
+            out = OutputFolder(
+                target,
+                csv_locale=settings.output.csv_locale,
+                # a filled-in queue the accounts stage did not read is the user's to keep
+                read_first=read_first if "accounts" in ctx.results else (),
+            )
             try:
                 out.write_table("customers", customers)
                 for stem in sorted(tables):

@@ -203,8 +203,10 @@ class StageContext:
         self.previous = previous
         #: the input files by table name (paths as shown to users, credentials redacted)
         self.files: dict[str, str] = dict(files or {})
-        #: what people decided in the dashboard over the last output folder, by kind
-        #: (``review_decisions``, ``class_overrides``), for the stages that apply them
+        #: what people decided over the last output folder, by kind, for the stages that
+        #: apply them: in the dashboard (``review_decisions``, ``class_overrides``), and the
+        #: review decisions the run that wrote the folder applied (``earlier_decisions``,
+        #: when a review queue filled in there is named in ``[accounts] decisions_file``)
         self.handoff: dict[str, pa.Table] = dict(handoff or {})
         self._assemble = assemble
         self._customers: tuple[tuple[str, ...], pa.Table] | None = None

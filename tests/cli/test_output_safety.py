@@ -145,7 +145,16 @@ B,Beta Bau KG,Köln,50667
 """
 
 
-def test_a_review_queue_filled_in_inside_the_output_folder_is_not_replaced(
+def _fill_in(queue: Path, left: str, right: str, decision: str) -> None:
+    """Append a decided pair to a review queue, as a person filling it in would."""
+    header = queue.read_text(encoding="utf-8").splitlines()[0].split(",")
+    filled = dict.fromkeys(header, "")
+    filled.update({'"left_id"': left, '"right_id"': right, '"decision"': decision})
+    with queue.open("a", encoding="utf-8") as f:
+        f.write(",".join(filled.values()) + "\n")
+
+
+def test_a_review_queue_filled_in_inside_the_output_folder_is_applied_and_kept(
     inputs: Path, tmp_path: Path
 ) -> None:
     # the documented workflow: fill in the run's review_queue.csv, name it in
@@ -155,28 +164,81 @@ def test_a_review_queue_filled_in_inside_the_output_folder_is_not_replaced(
     files = ("--transactions", inputs / "invoices.csv", "--customers", inputs / "customers.csv")
     code, text = _run("dedupe", *files, "--out", out)
     assert code == 0, text
-    queue = out / "review_queue.csv"
-    header = queue.read_text(encoding="utf-8").splitlines()[0].split(",")
-    filled = dict.fromkeys(header, "")
-    filled.update({'"left_id"': "A", '"right_id"': "B", '"decision"': "reject"})
-    with queue.open("a", encoding="utf-8") as f:
-        f.write(",".join(filled.values()) + "\n")
+    _fill_in(out / "review_queue.csv", "A", "B", "reject")
     config = tmp_path / "tierwise.toml"
     config.write_text('[accounts]\ndecisions_file = "out/review_queue.csv"\n', encoding="utf-8")
-    before = _snapshot(out)
-    code, text = _run("dedupe", *files, "--config", config, "--out", out)
-    assert code == 1
-    assert "review_queue.csv" in text and "[accounts] decisions_file" in text
-    assert "copy the file out of the output folder" in text
-    assert "unexpected" not in text
-    assert _snapshot(out) == before  # the decision the user filled in is still there
-    # as the message says: copy it out, name the copy, and the run applies the decision
-    (tmp_path / "decisions.csv").write_bytes(queue.read_bytes())
-    config.write_text('[accounts]\ndecisions_file = "decisions.csv"\n', encoding="utf-8")
     code, text = _run("dedupe", *files, "--config", config, "--out", out)
     assert code == 0, text
     applied = (out / "review_decisions.csv").read_text(encoding="utf-8")
-    assert '"A","B"' in applied and "reject" in applied
+    assert '"A","B","reject"' in applied
+    # the new queue leaves the decided pair out; the next run still applies the decision
+    assert '"A","B"' not in (out / "review_queue.csv").read_text(encoding="utf-8")
+    code, text = _run("dedupe", *files, "--config", config, "--out", out)
+    assert code == 0, text
+    assert '"A","B","reject"' in (out / "review_decisions.csv").read_text(encoding="utf-8")
+
+
+def test_a_review_queue_filled_in_but_not_named_in_the_settings_is_not_replaced(
+    inputs: Path, tmp_path: Path
+) -> None:
+    (inputs / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
+    out = tmp_path / "out"
+    files = ("--transactions", inputs / "invoices.csv", "--customers", inputs / "customers.csv")
+    code, text = _run("dedupe", *files, "--out", out)
+    assert code == 0, text
+    _fill_in(out / "review_queue.csv", "A", "B", "reject")
+    before = _snapshot(out)
+    code, text = _run("dedupe", *files, "--out", out)
+    assert code == 1
+    assert text.count("\n") == 1 and "unexpected" not in text
+    assert "review_queue.csv was changed since tierwise wrote it" in text
+    assert "[accounts] decisions_file" in text and "another --out" in text
+    assert _snapshot(out) == before  # the decision the user filled in is still there
+
+
+def test_a_plan_edited_in_the_output_folder_is_not_replaced(inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+    with (out / "plan.xlsx").open("ab") as f:
+        f.write(b"notes")
+    before = _snapshot(out)
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 1
+    assert "plan.xlsx was changed" in text and "decisions_file" not in text
+    assert _snapshot(out) == before
+
+
+def test_a_report_rebuilt_by_tierwise_report_is_replaced_by_the_next_run(
+    inputs: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+    (out / "report.html").write_text("old\n", encoding="utf-8")  # differs from the rebuild
+    code, text = _run("report", out)
+    assert code == 0, text
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+
+
+def test_a_decisions_file_of_the_users_inside_the_output_folder_is_refused(
+    inputs: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+    (out / "decisions.csv").write_text("left_id,right_id,decision\nA,B,reject\n")
+    config = tmp_path / "tierwise.toml"
+    config.write_text('[accounts]\ndecisions_file = "out/decisions.csv"\n', encoding="utf-8")
+    (inputs / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
+    code, text = _run(
+        "dedupe", "--transactions", inputs / "invoices.csv", "--customers",
+        inputs / "customers.csv", "--config", config, "--out", out,
+    )  # fmt: skip
+    assert code == 1
+    assert "[accounts] decisions_file" in text and "copy the file out" in text
+    assert (out / "decisions.csv").is_file()
 
 
 def test_an_overrides_file_inside_the_output_folder_is_refused(

@@ -14,7 +14,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from tierwise.errors import Problems, SettingsError
-from tierwise.io.outputs import MARKER, OutputFolder, _exchange, neutralise_formulas, write_csv
+from tierwise.io.outputs import (
+    MARKER,
+    OutputFolder,
+    _exchange,
+    neutralise_formulas,
+    record_rewrite,
+    write_csv,
+)
 from tierwise.pipeline import run_pipeline
 
 TODAY = dt.date(2025, 1, 15)
@@ -176,6 +183,67 @@ def test_a_file_added_to_an_output_folder_stops_the_next_run(tmp_path: Path) -> 
     with pytest.raises(SettingsError, match=r"files were added .*notes\.docx"):
         OutputFolder(target)
     assert (target / "notes.docx").read_text() == "mine\n"
+
+
+def test_a_file_edited_in_an_output_folder_stops_the_next_run(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    _good_folder(target)
+    # a note typed into a table of the output, the size unchanged
+    text = (target / "customers.csv").read_text().replace("A", "Z")
+    (target / "customers.csv").write_text(text)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    with pytest.raises(SettingsError) as err:
+        OutputFolder(target)
+    message = str(err.value)
+    assert "customers.csv was changed since tierwise wrote it" in message
+    assert "copy your changes elsewhere" in message and "another --out" in message
+    assert "\n" not in message
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_folder_copied_with_new_file_times_is_not_taken_as_edited(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    _good_folder(target)
+    for p in target.iterdir():
+        os.utime(p, ns=(1_000_000_000, 1_000_000_000))  # same bytes, other times
+    with OutputFolder(target) as out:
+        out.write_json("manifest.json", {"run": 2})
+    assert '"run": 2' in (target / "manifest.json").read_text()
+
+
+def test_a_folder_marked_before_checksums_were_recorded_is_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    _good_folder(target)
+    (target / MARKER).write_text(
+        '{"written_by": "tierwise", "files": ["customers.csv", "customers.parquet", '
+        '"manifest.json"]}'
+    )
+    (target / "customers.csv").write_text("edited, but nothing to compare with\n")
+    with OutputFolder(target) as out:
+        out.write_json("manifest.json", {"run": 2})
+    assert '"run": 2' in (target / "manifest.json").read_text()
+
+
+def test_a_file_tierwise_rewrote_in_place_is_not_taken_as_edited(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    _good_folder(target)
+    (target / "manifest.json").write_text('{"rebuilt": true}\n')
+    record_rewrite(target, "manifest.json")
+    with OutputFolder(target) as out:
+        out.write_json("manifest.json", {"run": 2})
+    assert '"run": 2' in (target / "manifest.json").read_text()
+
+
+def test_an_edited_file_the_run_reads_first_may_be_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    _good_folder(target)
+    (target / "customers.csv").write_text("customer_id,decision\nA,confirm\n")
+    with pytest.raises(SettingsError, match=r"customers\.csv was changed"):
+        OutputFolder(target)
+    with OutputFolder(target, read_first=["customers.csv"]) as out:
+        out.write_json("manifest.json", {"run": 2})
+    assert '"run": 2' in (target / "manifest.json").read_text()
 
 
 def test_the_swap_is_one_step_on_linux(tmp_path: Path) -> None:

@@ -37,9 +37,11 @@ def _run_accounts(ctx: StageContext) -> StageResult:
     from ..io import read_decisions
 
     cfg = ctx.settings.accounts
-    # later files after earlier ones, the dashboard's last: for a pair decided twice the
-    # later row wins
-    parts = [read_decisions(f) for f in cfg.decisions_files]
+    # the decisions the replaced output folder's run applied first, then the files in their
+    # order, the dashboard's last: for a pair decided twice the later row wins
+    earlier = ctx.handoff.get("earlier_decisions")
+    parts = [earlier] if earlier is not None and earlier.num_rows else []
+    parts.extend(read_decisions(f) for f in cfg.decisions_files)
     dashboard = ctx.handoff.get("review_decisions")
     if dashboard is not None and dashboard.num_rows:
         parts.append(dashboard)

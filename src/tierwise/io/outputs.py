@@ -10,12 +10,13 @@ numbers.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "follow_umask",
     "neutralise_formulas",
     "read_csv",
+    "record_rewrite",
     "write_csv",
     "write_parquet",
 ]
@@ -201,30 +203,105 @@ def follow_umask(path: str | Path) -> None:
     os.chmod(path, 0o666 & ~_umask())
 
 
-def _written_files(folder: Path) -> set[str] | None:
-    """The files a tierwise run wrote into ``folder`` (``None``: not a tierwise folder)."""
+def _read_marker(folder: Path) -> dict[str, Any] | None:
+    """The marker of a folder a tierwise run wrote (``None``: not a tierwise folder)."""
     try:
         data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("written_by") != "tierwise":
         return None
+    return data
+
+
+def _written_files(folder: Path) -> set[str] | None:
+    """The files a tierwise run wrote into ``folder`` (``None``: not a tierwise folder)."""
+    data = _read_marker(folder)
+    if data is None:
+        return None
     return {str(f) for f in data.get("files", [])}
+
+
+def _stamp(path: Path) -> dict[str, Any]:
+    """What the marker records of a file a run wrote: its size, modification time and
+    SHA-256."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest.hexdigest()}
+
+
+def _changed_files(folder: Path, marker: Mapping[str, Any]) -> list[str]:
+    """The files of ``folder`` whose content differs from what the marker recorded when the
+    run that wrote them committed.
+
+    A file with the recorded size and modification time is taken as unchanged without
+    reading it (the quick check of git and rsync); any other is compared by its SHA-256, so
+    a copy of the folder that only renewed the times is not taken as edited. A file gone
+    is not a changed one, and a marker without checksums (written before they were
+    recorded) has nothing to compare: every file counts as unchanged.
+    """
+    recorded = marker.get("checksums")
+    if not isinstance(recorded, dict):
+        return []
+    changed = []
+    for name, stamp in sorted(recorded.items()):
+        p = folder / name
+        if not isinstance(stamp, dict) or not p.is_file():
+            continue
+        st = p.stat()
+        same_stat = st.st_size == stamp.get("size") and st.st_mtime_ns == stamp.get("mtime_ns")
+        if not same_stat and (
+            st.st_size != stamp.get("size") or _stamp(p)["sha256"] != stamp.get("sha256")
+        ):
+            changed.append(name)
+    return changed
+
+
+def record_rewrite(folder: str | Path, name: str) -> None:
+    """Record in an output folder's marker the checksum of ``name``, a file tierwise wrote
+    there again in place (``tierwise report`` rebuilding report.html), so that the next run
+    does not take it for a file the user edited. A folder without a marker, or whose
+    marker records no checksums, is left as it is."""
+    folder = Path(folder)
+    data = _read_marker(folder)
+    if data is None or not isinstance(data.get("checksums"), dict):
+        return
+    data["checksums"][name] = _stamp(folder / name)
+    data["files"] = sorted({*data.get("files", []), name})
+    fd, tmp = tempfile.mkstemp(prefix=".marker-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=1) + "\n")
+        follow_umask(tmp)
+        os.replace(tmp, folder / MARKER)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def check_output_target(
     target: str | Path,
     inputs: list[Path] | tuple[Path, ...] = (),
     setting_files: Sequence[tuple[str, str | Path]] = (),
+    *,
+    read_first: Collection[str] = (),
 ) -> Path:
     """Check that a run may write ``target``, before any work is done.
 
     A run writes a new folder, fills an empty one, or replaces one that a previous run
-    wrote (marked by :data:`MARKER`, and holding only what that run wrote). It never
-    replaces a file, a folder holding files tierwise did not write, or a folder that is,
-    holds or sits above one of the inputs or of the files the settings name
-    (``setting_files``: (setting, path) pairs such as a review queue filled in inside the
-    output folder and named in ``[accounts] decisions_file``).
+    wrote (marked by :data:`MARKER`, and holding only what that run wrote, unchanged since:
+    the marker records each file's checksum). It never replaces a file, a folder holding
+    files tierwise did not write, a file of such a folder that was edited since (a
+    filled-in review queue, a plan.xlsx with notes), or a folder that is, holds or sits
+    above one of the inputs or of the files the settings name (``setting_files``:
+    (setting, path) pairs).
+
+    ``read_first`` names files of the output folder that the run reads before it replaces
+    the folder (a review queue filled in there and named in ``[accounts] decisions_file``):
+    such a file may be named by a setting and may have been edited.
 
     Returns
     -------
@@ -257,10 +334,13 @@ def check_output_target(
                 f"--out {shown}: the output folder holds the input {p}; a run replaces its "
                 "output folder, so give a new or empty folder elsewhere"
             )
+    written = _written_files(resolved) if resolved.is_dir() else None
     for setting, f in setting_files:
         try:
             fp = Path(f).expanduser().resolve()
         except OSError:
+            continue
+        if fp.parent == resolved and fp.name in read_first and fp.name in (written or ()):
             continue
         if fp == resolved or resolved in fp.parents:
             raise SettingsError(
@@ -271,7 +351,6 @@ def check_output_target(
     if resolved.exists():
         entries = sorted(e.name for e in resolved.iterdir())
         if entries:
-            written = _written_files(resolved)
             if written is None:
                 listed = ", ".join(entries[:3]) + (", …" if len(entries) > 3 else "")
                 raise SettingsError(
@@ -284,6 +363,23 @@ def check_output_target(
                 raise SettingsError(
                     f"--out {shown}: files were added to this tierwise output folder since it "
                     f"was written ({listed}); move them out first, or give another folder"
+                )
+            marker = _read_marker(resolved) or {}
+            edited = [e for e in _changed_files(resolved, marker) if e not in read_first]
+            if edited:
+                listed = ", ".join(edited[:3]) + (", …" if len(edited) > 3 else "")
+                queue = any(e.startswith("review_queue.") for e in edited)
+                also = (
+                    " (or, for a filled-in review queue, name it in [accounts] "
+                    "decisions_file: a run reads it before it replaces the folder)"
+                    if queue
+                    else ""
+                )
+                many = len(edited) > 1
+                raise SettingsError(
+                    f"--out {shown}: {listed} {'were' if many else 'was'} changed since "
+                    f"tierwise wrote {'them' if many else 'it'}, and a run replaces the whole "
+                    f"folder; copy your changes elsewhere first{also}, or give another --out"
                 )
     anchor = next((p for p in [resolved, *resolved.parents] if p.exists()), None)
     if anchor is not None and not os.access(anchor, os.W_OK | os.X_OK):
@@ -323,7 +419,10 @@ class OutputFolder:
     into place in one step where the platform allows (so there is never a moment without
     an output folder), and a crashed run leaves the last good output intact. Temporary
     folders left by a killed run are removed by the next run. The folder's permissions
-    follow the user's umask.
+    follow the user's umask. ``commit`` records each file's checksum in the marker, by which
+    the next run tells a file the user edited; ``read_first`` names files of the folder
+    being replaced that the run has read and that may have been edited
+    (:func:`check_output_target`).
 
     Examples
     --------
@@ -334,8 +433,15 @@ class OutputFolder:
     '{\\n  "ok": true\\n}'
     """
 
-    def __init__(self, target: str | Path, *, csv_locale: str = "default") -> None:
-        self.target = check_output_target(target)
+    def __init__(
+        self,
+        target: str | Path,
+        *,
+        csv_locale: str = "default",
+        read_first: Collection[str] = (),
+    ) -> None:
+        self.read_first = tuple(read_first)
+        self.target = check_output_target(target, read_first=self.read_first)
         self.csv_locale = csv_locale
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self._clean_leftovers()
@@ -348,8 +454,14 @@ class OutputFolder:
         self.files: list[str] = []
         self._mark()
 
-    def _mark(self) -> None:
-        data = {"written_by": "tierwise", "files": sorted(self.files)}
+    def _mark(self, *, checksums: bool = False) -> None:
+        data: dict[str, Any] = {"written_by": "tierwise", "files": sorted(self.files)}
+        if checksums:
+            data["checksums"] = {
+                name: _stamp(self.tmp / name)
+                for name in sorted(set(self.files))
+                if (self.tmp / name).is_file()
+            }
         (self.tmp / MARKER).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
     def _clean_leftovers(self) -> None:
@@ -395,13 +507,13 @@ class OutputFolder:
         self.path(name).write_text(text, encoding="utf-8")
 
     def commit(self) -> Path:
-        self._mark()
+        self._mark(checksums=True)
         if self.target.exists():
             # carry over what the dashboard keeps beside the outputs (overrides and audit)
             for name in CARRIED:
                 if (self.target / name).exists() and not (self.tmp / name).exists():
                     shutil.copy2(self.target / name, self.tmp / name)
-            check_output_target(self.target)
+            check_output_target(self.target, read_first=self.read_first)
             if _exchange(self.tmp, self.target):
                 shutil.rmtree(self.tmp, ignore_errors=True)
                 return self.target
