@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import shutil
 import stat
 import sys
 from pathlib import Path
@@ -14,8 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from tierwise.errors import Problems, SettingsError
+from tierwise.io import outputs
 from tierwise.io.outputs import (
     MARKER,
+    STAGING,
     OutputFolder,
     _exchange,
     neutralise_formulas,
@@ -151,7 +154,6 @@ def test_a_failure_writing_parquet_beside_the_csv_stops_the_run(
 ) -> None:
     # the Parquet file of a large table is written in a second thread: its error must
     # reach the caller (and leave the previous output) as one in the caller's thread does
-    import tierwise.io.outputs as outputs
 
     def disk_full(table: pa.Table, path: Path) -> None:
         raise OSError(28, "No space left on device")
@@ -261,17 +263,44 @@ def test_the_swap_is_one_step_on_linux(tmp_path: Path) -> None:
 def test_leftovers_of_a_killed_run_are_cleaned_by_the_next(tmp_path: Path) -> None:
     target = tmp_path / "out"
     _good_folder(target)
-    # a run killed mid-write leaves its marked temporary folder (no process has that pid)
-    dead = tmp_path / ".out.tmp-999999999-abc"
-    dead.mkdir()
-    (dead / MARKER).write_text('{"written_by": "tierwise", "files": []}')
-    (dead / "customers.csv").write_text("half\n")
-    # a folder of the user's that happens to look alike is left alone (no marker)
+    # a run killed mid-write leaves its staging folder (neither committed nor aborted)
+    killed = OutputFolder(target)
+    killed.write_table("customers", pa.table({"customer_id": ["half"]}))
+    assert killed.tmp.exists()
+    # a folder of the user's that happens to look alike is left alone (no proof)
     mine = tmp_path / ".out.tmp-999999999-mine"
     mine.mkdir()
+    (mine / MARKER).write_text('{"written_by": "tierwise", "files": []}')
     _good_folder(target)
-    assert not dead.exists()
+    assert not killed.tmp.exists()
     assert mine.exists()
+
+
+def test_a_users_copy_of_the_output_named_like_a_leftover_is_kept(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    _good_folder(target)
+    # the user's backup of last year's output, marker and all
+    backup = tmp_path / ".out.old-2024"
+    shutil.copytree(target, backup)
+    before = {p.name: p.read_bytes() for p in backup.iterdir()}
+    _good_folder(target)
+    assert {p.name: p.read_bytes() for p in backup.iterdir()} == before
+    assert STAGING not in os.listdir(target)
+
+
+def test_a_replaced_output_left_by_a_killed_run_is_cleaned_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "out"
+    _good_folder(target)
+    # the run is killed after the swap, before it deletes the output it replaced
+    with monkeypatch.context() as m:
+        m.setattr(outputs.shutil, "rmtree", lambda *a, **k: None)
+        _good_folder(target)
+    retired = [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+    assert len(retired) == 1 and (retired[0] / STAGING).is_file()
+    _good_folder(target)
+    assert _leftovers(tmp_path) == []
 
 
 def test_output_folders_follow_the_umask(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import ctypes
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -29,6 +30,7 @@ import pyarrow.parquet as pq
 __all__ = [
     "CSV_LOCALES",
     "MARKER",
+    "STAGING",
     "OutputFolder",
     "check_output_target",
     "follow_umask",
@@ -189,6 +191,11 @@ _PARALLEL_ROWS = 50_000
 MARKER = ".tierwise-output.json"
 #: Files another tierwise tool keeps in an output folder and a new run carries over.
 CARRIED = ("overrides.duckdb",)
+#: The file only a folder a run is writing (staging) or has just replaced (retired) holds:
+#: the run that made it and the folder's own name. It is taken out of the staging folder
+#: before that becomes the output, so an output folder, or a user's copy of one, never
+#: holds it.
+STAGING = ".tierwise-staging.json"
 
 
 def _umask() -> int:
@@ -412,13 +419,31 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _made_by_a_run(folder: Path) -> bool:
+    """Whether ``folder`` is a staging or retired folder a run made (it holds
+    :data:`STAGING` written for this very folder) and that run is over."""
+    try:
+        proof = json.loads((folder / STAGING).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(proof, dict) or proof.get("written_by") != "tierwise":
+        return False
+    if proof.get("folder") != folder.name or not isinstance(proof.get("run"), str):
+        return False
+    pid = proof.get("pid")
+    running = isinstance(pid, int) and pid != os.getpid() and _pid_alive(pid)
+    return not running
+
+
 class OutputFolder:
     """An output folder written atomically.
 
     Files are written into a hidden temporary folder beside the target; ``commit`` swaps it
     into place in one step where the platform allows (so there is never a moment without
-    an output folder), and a crashed run leaves the last good output intact. Temporary
-    folders left by a killed run are removed by the next run. The folder's permissions
+    an output folder), and a crashed run leaves the last good output intact. The staging
+    folder, and the replaced output until it is deleted, hold a proof of the run that made
+    them (:data:`STAGING`); a later run removes such folders left by a killed run, and no
+    other. The folder's permissions
     follow the user's umask. ``commit`` records each file's checksum in the marker, by which
     the next run tells a file the user edited; ``read_first`` names files of the folder
     being replaced that the run has read and that may have been edited
@@ -445,12 +470,15 @@ class OutputFolder:
         self.csv_locale = csv_locale
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self._clean_leftovers()
+        #: this run's id, in the proof its staging and retired folders hold
+        self.run_id = f"{os.getpid()}-{secrets.token_hex(6)}"
         self.tmp = Path(
             tempfile.mkdtemp(
                 prefix=f".{self.target.name}.tmp-{os.getpid()}-", dir=self.target.parent
             )
         )
         os.chmod(self.tmp, 0o777 & ~_umask())
+        self._prove(self.tmp)
         self.files: list[str] = []
         self._mark()
 
@@ -464,16 +492,20 @@ class OutputFolder:
             }
         (self.tmp / MARKER).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
+    def _prove(self, folder: Path) -> None:
+        """Mark ``folder`` as this run's staging or retired folder (:data:`STAGING`)."""
+        proof = {"written_by": "tierwise", "run": self.run_id, "pid": os.getpid()}
+        proof["folder"] = folder.name
+        (folder / STAGING).write_text(json.dumps(proof) + "\n", encoding="utf-8")
+
     def _clean_leftovers(self) -> None:
+        """Remove the staging and retired folders of runs that were killed: the hidden
+        folders beside the target named ``.NAME.tmp-…`` or ``.NAME.old-…`` that hold a
+        :data:`STAGING` proof made for them by a run no longer running. A folder that only
+        looks like one (a user's copy of an output named ``.NAME.old-2024``) is kept."""
         for p in self.target.parent.glob(f".{self.target.name}.*-*"):
-            rest = p.name[len(self.target.name) + 2 :]
-            kind, _, tail = rest.partition("-")
-            if kind not in ("tmp", "old") or not p.is_dir():
-                continue
-            pid = tail.partition("-")[0]
-            if pid.isdigit() and _pid_alive(int(pid)) and int(pid) != os.getpid():
-                continue
-            if (p / MARKER).exists():
+            kind = p.name[len(self.target.name) + 2 :].partition("-")[0]
+            if kind in ("tmp", "old") and p.is_dir() and _made_by_a_run(p):
                 shutil.rmtree(p, ignore_errors=True)
 
     def path(self, name: str) -> Path:
@@ -514,16 +546,25 @@ class OutputFolder:
                 if (self.target / name).exists() and not (self.tmp / name).exists():
                     shutil.copy2(self.target / name, self.tmp / name)
             check_output_target(self.target, read_first=self.read_first)
+            (self.tmp / STAGING).unlink()
             if _exchange(self.tmp, self.target):
+                # self.tmp holds the replaced output now: proved a leftover of this run, so
+                # that the next run removes it should this one be killed before it does
+                self._prove(self.tmp)
                 shutil.rmtree(self.tmp, ignore_errors=True)
                 return self.target
-            old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
-            if old.exists():
-                shutil.rmtree(old)
+            old = self.target.with_name(f".{self.target.name}.old-{self.run_id}")
             os.replace(self.target, old)
-            os.replace(self.tmp, self.target)
+            try:
+                os.replace(self.tmp, self.target)
+            except BaseException:
+                os.replace(old, self.target)
+                self._prove(self.tmp)
+                raise
+            self._prove(old)
             shutil.rmtree(old, ignore_errors=True)
             return self.target
+        (self.tmp / STAGING).unlink()
         os.replace(self.tmp, self.target)
         return self.target
 
