@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -19,6 +21,8 @@ from tierwise.accounts import (
     review_queue,
 )
 from tierwise.errors import InputError, Problems
+from tierwise.io import read_decisions
+from tierwise.io.outputs import write_csv
 from tierwise.settings import AccountSettings
 
 
@@ -182,6 +186,42 @@ def test_filled_in_review_queue_reads_back_as_decisions() -> None:
     filled = q.set_column(q.column_names.index("decision"), "decision", pa.array(["confirm"]))
     mapping, _ = cluster_pairs(["1", "2"], p, 0.9, clean_decisions(filled))
     assert accounts_of(mapping) == {"1": "1", "2": "1"}
+
+
+def test_a_queue_of_formula_like_ids_written_filled_in_and_read_back_is_applied(
+    tmp_path: Path,
+) -> None:
+    # ids a spreadsheet would run as formulas: the CSV writes them with an apostrophe
+    ids = ["=A1", "+B2", "-C3", "@D4", "\tE5", "-6"]
+    p = pa.table(
+        {
+            "left_id": ids[0::2],
+            "right_id": ids[1::2],
+            "match_weight": [1.0, 1.0, 1.0],
+            "match_probability": [0.6, 0.6, 0.6],
+        }
+    )
+    path = tmp_path / "review_queue.csv"
+    write_csv(review_queue(p, {}, lower=0.5, upper=0.95), path)
+    assert "'=A1" in path.read_text(encoding="utf-8")
+    # a person fills in every decision, as in a spreadsheet
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    at = rows[0].index("decision")
+    for row in rows[1:]:
+        row[at] = "confirm"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    decisions = clean_decisions(read_decisions(path), source=str(path))
+    read = set(
+        zip(decisions["left_id"].to_pylist(), decisions["right_id"].to_pylist(), strict=True)
+    )
+    assert read == {("+B2", "=A1"), ("-C3", "@D4"), ("\tE5", "-6")}
+    mapping, stats = cluster_pairs(ids, p, 0.9, decisions)
+    assert accounts_of(mapping) == {
+        "=A1": "+B2", "+B2": "+B2", "-C3": "-C3", "@D4": "-C3", "\tE5": "\tE5", "-6": "\tE5"
+    }  # fmt: skip
+    assert stats["n_confirmed"] == 3
 
 
 def test_parent_chain_rolls_up_to_the_top_account() -> None:

@@ -9,7 +9,8 @@ Decided pairs do not come back to the queue.
 
 The decisions table: ``left_id``, ``right_id``, ``decision``, ``decided_by``,
 ``decided_at``. The order of ``left_id``/``right_id`` does not matter; the latest decision
-on a pair wins.
+on a pair wins. An id the queue's CSV wrote with an apostrophe before it (one that starts
+like a spreadsheet formula, ``=A1``) is read back without it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError, Problems
+from ..io.outputs import restore_formulas
 
 __all__ = ["DECISIONS_SCHEMA", "clean_decisions", "empty_decisions", "review_queue"]
 
@@ -53,7 +55,9 @@ def clean_decisions(decisions: pa.Table, *, source: str | None = None) -> pa.Tab
 
     Rows without a decision are dropped (an unreviewed queue row). Decisions are read
     forgivingly (confirm/confirmed/yes/match/same → ``confirm``; reject/no/different →
-    ``reject``). Each pair is stored ``left_id < right_id``; the latest ``decided_at``
+    ``reject``). An id written with an apostrophe before a leading ``=``, ``+``, ``-``,
+    ``@``, tab or carriage return (as every CSV of the output folder writes such text) is
+    read without it. Each pair is stored ``left_id < right_id``; the latest ``decided_at``
     (then the last row) wins.
 
     Parameters
@@ -92,7 +96,8 @@ def clean_decisions(decisions: pa.Table, *, source: str | None = None) -> pa.Tab
         col = pc.utf8_trim_whitespace(col)
         return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
 
-    left, right, raw = text("left_id"), text("right_id"), text("decision")
+    left, right = restore_formulas(text("left_id")), restore_formulas(text("right_id"))
+    raw = text("decision")
     decided_by = text("decided_by")
     if "decided_at" in decisions.column_names:
         at = decisions["decided_at"].combine_chunks()

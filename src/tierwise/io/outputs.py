@@ -37,6 +37,7 @@ __all__ = [
     "neutralise_formulas",
     "read_csv",
     "record_rewrite",
+    "restore_formulas",
     "write_csv",
     "write_parquet",
 ]
@@ -79,6 +80,30 @@ def _quote_formulas(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Arr
         pc.invert(pc.match_substring_regex(col, _PLAIN_NUMBER)),
     )
     return pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
+
+
+def restore_formulas(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Take off the apostrophe :func:`neutralise_formulas` put before a text cell, for text
+    read back from a CSV tierwise wrote (the ids of a filled-in review queue).
+
+    A cell loses its leading apostrophe only where the rest is text that
+    :func:`neutralise_formulas` would have quoted: it starts with ``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return and is not a plain signed number.
+
+    Examples
+    --------
+    >>> restore_formulas(pa.array(["'=A1", "'+x", "'@home", "'-4", "'ok", None])).to_pylist()
+    ['=A1', '+x', '@home', "'-4", "'ok", None]
+    >>> t = pa.table({"id": ["=A1", "-x", "-4", "'ok"]})
+    >>> restore_formulas(neutralise_formulas(t)["id"]).to_pylist()
+    ['=A1', '-x', '-4', "'ok"]
+    """
+    rest = pc.utf8_slice_codeunits(col, 1)
+    quoted = pc.and_(
+        pc.and_(pc.starts_with(col, "'"), pc.match_substring_regex(rest, _FORMULA_START)),
+        pc.invert(pc.match_substring_regex(rest, _PLAIN_NUMBER)),
+    )
+    return pc.if_else(quoted, rest, col)
 
 
 #: CSV flavours a spreadsheet opens as-is: delimiter, decimal separator, byte-order mark
