@@ -93,6 +93,25 @@ def test_list_cells_are_joined_and_neutralised() -> None:
     assert neutralise_formulas(t).column("member_ids").to_pylist() == ["'=a;b", "c", None]
 
 
+@pytest.mark.parametrize("locale", ["default", "excel-de"])
+def test_a_nul_in_text_is_written_as_the_replacement_character(tmp_path: Path, locale: str) -> None:
+    t = pa.table(
+        {
+            "name": ["Acme\x00Ltd", "Beta", None, "=\x00"],
+            "tags": pa.array([["a\x00b"], [], None, ["c"]], pa.list_(pa.string())),
+            "n": [1, 2, 3, 4],
+        }
+    )
+    path = tmp_path / "t.csv"
+    write_csv(t, path, locale=locale)
+    data = path.read_bytes()
+    assert b"\x00" not in data
+    with path.open(newline="", encoding="utf-8-sig") as f:  # Python's csv refuses a NUL
+        rows = list(csv.reader(f, delimiter=";" if locale == "excel-de" else ","))
+    assert [r[0] for r in rows[1:]] == ["Acme\ufffdLtd", "Beta", "", "'=\ufffd"]
+    assert rows[1][1] == "a\ufffdb"
+
+
 def test_every_formula_start_is_quoted_and_plain_numbers_and_other_text_are_not() -> None:
     cells = ["=1", "+A1", "-x", "@SUM(A1)", "\tx", "\rx", "-4", "+1.5", "-1.234,50", "é=1",
              "a=1", " =1", "", None, "€"]  # fmt: skip
@@ -384,3 +403,15 @@ def test_two_runs_give_byte_identical_tables(tmp_path: Path) -> None:
     assert "'=HYPERLINK" in text and "'+Gamma" in text
     rejects = (tmp_path / "out1" / "rejects.csv").read_text(encoding="utf-8")
     assert "'=cmd" in rejects  # the rejected value is neutralised too
+
+
+def test_a_nul_in_a_customer_name_reaches_no_csv_of_the_output(tmp_path: Path) -> None:
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,date,revenue\nC1,2024-01-05,10\nC2,2024-02-05,20\n")
+    cust = tmp_path / "cust.csv"
+    cust.write_bytes(b'customer_id,name\nC1,"Acme\x00Ltd"\nC2,Beta\n')
+    out = tmp_path / "out"
+    run_pipeline({"transactions": tx, "customers": cust}, out_dir=out, today=TODAY)
+    written = {p.name: p.read_bytes() for p in out.glob("*.csv")}
+    assert "Acme\ufffdLtd".encode() in written["customers.csv"]
+    assert [name for name, data in written.items() if b"\x00" in data] == []

@@ -4,7 +4,8 @@ Text from input files is untrusted. A CSV cell that starts with ``=``, ``+``, ``
 a tab or a carriage return would run as a formula in Excel; such text cells are prefixed
 with an apostrophe (the OWASP advice for CSV injection) — except a plain signed number such
 as "-4", which a spreadsheet reads as a number and which is written as it was. Numbers stay
-numbers.
+numbers. A NUL character in text (which CRM import tools and Python's csv module refuse) is
+written to CSV as U+FFFD, the replacement character, as an HTML parser reads it.
 """
 
 from __future__ import annotations
@@ -130,6 +131,19 @@ def _no_negative_zero(table: pa.Table) -> pa.Table:
     return pa.table(dict(cols))
 
 
+def _no_nul(table: pa.Table) -> pa.Table:
+    """Text cells and column names with each NUL character replaced by U+FFFD (the column
+    itself where no cell holds one: the usual case)."""
+    cols = []
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        if (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)) and pc.any(
+            pc.match_substring(col, "\x00")
+        ).as_py():
+            col = pc.replace_substring(col, "\x00", "\ufffd")
+        cols.append((name.replace("\x00", "\ufffd"), col))
+    return pa.table(dict(cols))
+
+
 def _decimal_comma(table: pa.Table) -> pa.Table:
     """Float columns as text with a decimal comma (integers, text and dates unchanged)."""
     cols = []
@@ -141,13 +155,14 @@ def _decimal_comma(table: pa.Table) -> pa.Table:
 
 
 def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
-    """CSV with a header, UTF-8, formulas neutralised, dates as ISO text, a float -0.0 as 0.
+    """CSV with a header, UTF-8, formulas neutralised, a NUL in text as U+FFFD, dates as ISO
+    text, a float -0.0 as 0.
 
     ``locale`` picks a flavour of :data:`CSV_LOCALES`: ``excel-de`` writes semicolons,
     decimal commas and a UTF-8 byte-order mark, which a German or French Excel opens as-is.
     """
     delimiter, decimal, bom = csv_format(locale)
-    safe = _no_negative_zero(neutralise_formulas(table))
+    safe = _no_negative_zero(_no_nul(neutralise_formulas(table)))
     if decimal == ",":
         safe = _decimal_comma(safe)
     with path.open("wb") as f:
