@@ -322,6 +322,21 @@ def test_a_replaced_output_left_by_a_killed_run_is_cleaned_by_the_next(
     assert _leftovers(tmp_path) == []
 
 
+def test_without_the_one_step_swap_the_folder_is_replaced_by_two_renames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "out"
+    _good_folder(target)
+    backup = tmp_path / ".out.old-2024"  # a user's copy named like a retired folder
+    shutil.copytree(target, backup)
+    monkeypatch.setattr(outputs, "_exchange", lambda a, b: False)
+    with OutputFolder(target) as out:
+        out.write_json("manifest.json", {"run": 2})
+    assert '"run": 2' in (target / "manifest.json").read_text()
+    assert STAGING not in os.listdir(target)
+    assert _leftovers(tmp_path) == [".out.old-2024"]
+
+
 def test_output_folders_follow_the_umask(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
