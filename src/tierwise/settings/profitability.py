@@ -162,10 +162,10 @@ class ProfitabilitySettings(Section):
     """Which cost pool each activity type (lower case, spaces as underscores) belongs to.
     Pools: visits, calls, emails, deliveries, returns, order_changes, quotes, support, other.
     Types not listed go to "other", and the run's warnings name them with their counts (map
-    a type to "other" to keep it there without the warning). Default: visit/field_visit/meeting → visits, call/
-    phone_call → calls, email → emails, delivery → deliveries, order_change/cancellation →
-    order_changes, return → returns, quote → quotes, support/support_case/complaint →
-    support."""
+    a type to "other" to keep it there without the warning). Default: visit/field_visit/
+    meeting → visits, call/phone_call → calls, email → emails, delivery → deliveries,
+    order_change/cancellation → order_changes, return → returns, quote → quotes,
+    support/support_case/complaint → support."""
 
     # -- ease of doing business ----------------------------------------------------------
 
