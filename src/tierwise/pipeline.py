@@ -396,9 +396,9 @@ def _same_folder(a: Path, b: Path) -> bool:
 
 
 def _free_details(results: dict[str, StageResult], later: Sequence[Stage]) -> None:
-    """Drop the ``detail`` of each stage in ``results`` that no stage in ``later`` declares
-    among its needs or uses (nothing reads it any more)."""
-    wanted = {d for st in later for d in (*st.needs, *st.uses)}
+    """Drop the ``detail`` of each stage in ``results`` that no stage in ``later`` reads
+    (:attr:`~tierwise.registry.Stage.detail_sources`)."""
+    wanted = {d for st in later for d in st.detail_sources}
     for name, res in results.items():
         if res.detail is not None and name not in wanted:
             results[name] = dataclasses.replace(res, detail=None)
@@ -520,6 +520,7 @@ def run_pipeline(
             if progress:
                 progress(st.name)
             start = time.perf_counter()
+            ctx.running = st
             try:
                 res = st.run(ctx)
             except ModelError as exc:
@@ -531,6 +532,8 @@ def run_pipeline(
                 warnings.append(f"{st.name} skipped: {exc.one_line()}")
                 timings[st.name] = round(time.perf_counter() - start, 4)
                 continue
+            finally:
+                ctx.running = None
             _check_result(st, res)
             replaced = [ctx.tables[n] for n in res.rewrites if n in ctx.tables]
             for name, table in res.rewrites.items():

@@ -3,7 +3,8 @@
 A stage declares itself once with :func:`register`:
 
 - what it **needs**: input tables (``needs_inputs``; optional ones in ``uses_inputs``) and
-  other stages (``needs``: their results are required; ``uses``: read when they ran);
+  other stages (``needs``: their results are required; ``uses``: read when they ran;
+  ``reads_details``: the stages whose own result object it reads, when not all of them);
 - what it **provides**: the customer columns it owns (``columns``, each documented), the
   output tables it writes (``tables``), and the input tables it rewrites for the stages after
   it (``rewrites``: duplicate records merged into accounts, cancellations paired);
@@ -172,6 +173,15 @@ class Stage:
     command: str | None = None
     #: a stage the CLI shows as a step of its own (False for glue such as output builders)
     public: bool = True
+    #: the stages whose ``detail`` it reads (:meth:`StageContext.detail`); ``None``: any
+    #: stage it needs or uses. A run that does not keep details frees each one once no
+    #: stage still to run reads it.
+    reads_details: tuple[str, ...] | None = None
+
+    @property
+    def detail_sources(self) -> tuple[str, ...]:
+        """The stages whose ``detail`` this stage may read."""
+        return (*self.needs, *self.uses) if self.reads_details is None else self.reads_details
 
 
 class StageContext:
@@ -210,13 +220,28 @@ class StageContext:
         self.handoff: dict[str, pa.Table] = dict(handoff or {})
         self._assemble = assemble
         self._customers: tuple[tuple[str, ...], pa.Table] | None = None
+        #: the stage the pipeline is running (set and cleared by the pipeline)
+        self.running: Stage | None = None
 
     @property
     def seed(self) -> int:
         return self.settings.run.seed
 
     def detail(self, stage: str) -> Any:
-        """The ``detail`` of a stage that ran, or ``None``."""
+        """The ``detail`` of a stage that ran, or ``None``.
+
+        Raises
+        ------
+        RegistryError
+            When the stage running does not declare ``stage`` among the details it reads
+            (:attr:`Stage.detail_sources`): a run may have freed it.
+        """
+        running = self.running
+        if running is not None and stage not in running.detail_sources:
+            raise RegistryError(
+                f"the {running.name} stage reads the {stage} stage's detail without declaring "
+                f"it: add {stage!r} to its reads_details (or needs)"
+            )
         res = self.results.get(stage)
         return None if res is None else res.detail
 

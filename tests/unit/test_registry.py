@@ -111,6 +111,37 @@ def test_a_detail_is_freed_once_no_later_stage_reads_it(tx: Path) -> None:
     assert lean.customers.equals(kept.customers)
 
 
+def test_a_detail_read_without_declaring_it_is_an_error_naming_both_stages(tx: Path) -> None:
+    def sneaky(ctx: StageContext) -> StageResult:
+        ctx.detail("features")
+        return StageResult()
+
+    registry.register(
+        Stage(name="toy_sneaky", help="x", run=sneaky, needs=("features",), reads_details=())
+    )
+    try:
+        with pytest.raises(RegistryError, match="toy_sneaky stage reads the features stage's"):
+            run_pipeline({"transactions": tx}, stages=["toy_sneaky"])
+    finally:
+        registry.unregister("toy_sneaky")
+
+
+def test_the_coverage_menu_is_freed_before_the_stages_after_coverage_run() -> None:
+    # the menu is gigabytes at a million customers: no stage after coverage reads it, so a
+    # run that keeps no details drops it as soon as coverage is done
+    from tierwise.pipeline import _free_details
+
+    plan = registry.ordered(None)
+    at = [st.name for st in plan].index("coverage")
+    results = {st.name: StageResult(detail=object()) for st in plan[: at + 1]}
+    _free_details(results, plan[at + 1 :])
+    assert results["coverage"].detail is None and results["segments"].detail is None
+    # while coverage is still to run, the segments stage's detail (its programmes) is kept
+    results = {st.name: StageResult(detail=object()) for st in plan[:at]}
+    _free_details(results, plan[at:])
+    assert results["segments"].detail is not None
+
+
 def test_the_whole_run_places_an_outside_stage_after_what_it_needs(toy: list[str]) -> None:
     names = [s.name for s in registry.ordered(None)]
     assert names.index("toy") > names.index("features")

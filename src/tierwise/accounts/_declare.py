@@ -98,6 +98,7 @@ def _run_accounts(ctx: StageContext) -> StageResult:
 register(
     Stage(
         name="accounts",
+        reads_details=(),
         help="Find duplicate customer records and roll them up to accounts (needs "
         "--customers); writes account_members, merge_report and review_queue.",
         run=_run_accounts,
@@ -153,6 +154,7 @@ def _run_groups(ctx: StageContext) -> StageResult:
 register(
     Stage(
         name="groups",
+        reads_details=("accounts",),
         help="Totals of each parent account over its subsidiaries.",
         run=_run_groups,
         needs_inputs=("customers",),

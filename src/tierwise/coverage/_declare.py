@@ -156,6 +156,7 @@ def _run_coverage(ctx: StageContext) -> StageResult:
 register(
     Stage(
         name="coverage",
+        reads_details=("segments",),
         help="The coverage plan: a channel, a visit or call frequency and a rep for every "
         "customer and prospect under the reps' hours, against today's coverage, with "
         "field-force sizing and the plan's certified optimality gap.",

@@ -63,6 +63,7 @@ def _run_crosssell(ctx: StageContext) -> StageResult:
 register(
     Stage(
         name="crosssell",
+        reads_details=(),
         help="Association rules, next best products per customer with reasons, up-sell leads, "
         "and the hit rate of the recommendations against popularity.",
         run=_run_crosssell,

@@ -97,6 +97,7 @@ def _run_cancellations(ctx: StageContext) -> StageResult:
 register(
     Stage(
         name="cancellations",
+        reads_details=(),
         help="Pair each cancellation line with the purchase it cancels.",
         run=_run_cancellations,
         uses=("accounts",),
@@ -131,6 +132,7 @@ def _run_features(ctx: StageContext) -> StageResult:
 register(
     Stage(
         name="features",
+        reads_details=(),
         help="Per-customer purchase figures: orders, revenue, margin, recency, trend.",
         run=_run_features,
         uses=("accounts", "cancellations"),
@@ -314,6 +316,7 @@ def _run_profitability(ctx: StageContext) -> StageResult:
 register(
     Stage(
         name="profitability",
+        reads_details=(),
         help="Customer profitability: cost-to-serve pools, net profit, whale curve, ease of "
         "doing business.",
         run=_run_profitability,

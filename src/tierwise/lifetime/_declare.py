@@ -115,6 +115,7 @@ def _run_lifetime(ctx: StageContext) -> StageResult:
 register(
     Stage(
         name="lifetime",
+        reads_details=(),
         help="Status, P(alive), expected purchases, CLV and defection risk (BG/NBD, "
         "Pareto/NBD, MBG/NBD, Gamma-Gamma).",
         run=_run_lifetime,

@@ -149,6 +149,7 @@ def _run_potential(ctx: StageContext) -> StageResult:
 register(
     Stage(
         name="potential",
+        reads_details=(),
         help="Wallet (potential value), share of wallet, headroom, prospects and the ideal "
         "customer profile.",
         run=_run_potential,

@@ -156,6 +156,7 @@ def _run_segments(ctx: StageContext) -> StageResult:
 register(
     Stage(
         name="segments",
+        reads_details=(),
         help="Classes (A/B/C/D) on value × potential, tiers, niches, segment quality and "
         "stability, back-end overrides, and with --previous the yearly review.",
         run=_run_segments,

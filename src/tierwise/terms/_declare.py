@@ -86,6 +86,7 @@ def _run_terms(ctx: StageContext) -> StageResult:
 register(
     Stage(
         name="terms",
+        reads_details=(),
         help="Trading terms per tier priced by the costs they remove, the discount audit, KPI "
         "targets per rep and segment, and routes to market per segment.",
         run=_run_terms,
