@@ -496,6 +496,120 @@ def _excel_serial_date(text: ir.StringValue) -> ir.DateValue:
     )
 
 
+#: a day and a month in numbers, then the year ("02/03/2024", "13.01.2024 10:15"), by which
+#: of the two orders it reads: only day-first (the first number above 12), only month-first
+#: (the second above 12), or both (each at most 12)
+_NUMERIC_DATE = r"[/.-]\d{2,4}(?:$|[ T])"
+_DAY_FIRST_ONLY = r"^(?:1[3-9]|2\d|3[01])[/.-](?:0?[1-9]|1[0-2])" + _NUMERIC_DATE
+_MONTH_FIRST_ONLY = r"^(?:0?[1-9]|1[0-2])[/.-](?:1[3-9]|2\d|3[01])" + _NUMERIC_DATE
+_EITHER_ORDER = r"^(?:0?[1-9]|1[0-2])[/.-](?:0?[1-9]|1[0-2])" + _NUMERIC_DATE
+#: a format's day and month in numbers, either way round ("%d/%m/%Y", "%m.%d.%Y")
+_FORMAT_DAY_MONTH = re.compile(r"%([dm])([/.-])%([dm])\2")
+
+
+def _in_order(formats: Sequence[str], order: str) -> list[str]:
+    """``formats`` with every numeric day and month written in ``order`` ("day" or
+    "month" first), each format once."""
+    first, second = ("d", "m") if order == "day" else ("m", "d")
+    out = [_FORMAT_DAY_MONTH.sub(rf"%{first}\2%{second}\2", f) for f in formats]
+    return list(dict.fromkeys(out))
+
+
+def _as_read(example: str, order: str) -> str:
+    """ " (02/03/2024 is 2 March 2024)": how ``example`` reads in ``order``."""
+    numbers = [int(n) for n in re.findall(r"\d+", example)]
+    if len(numbers) != 3 or numbers[2] < 1000:
+        return ""
+    day, month = numbers[:2] if order == "day" else numbers[1::-1]
+    try:
+        when = dt.date(numbers[2], month, day)
+    except ValueError:
+        return ""
+    return f" ({example} is {when.day} {when:%B %Y})"
+
+
+def _default_order(formats: Sequence[str]) -> str:
+    """The order of day and month in the first numeric format of ``formats``."""
+    for f in formats:
+        m = _FORMAT_DAY_MONTH.search(f)
+        if m and m.group(1) != m.group(3):
+            return "day" if m.group(1) == "d" else "month"
+    return "day"
+
+
+def _date_formats(
+    raw: ir.Table,
+    columns: Sequence[str],
+    vs: ValidateSettings,
+    engine: Engine,
+    *,
+    table: str,
+    file: str,
+    warnings: list[str] | None,
+) -> dict[str, list[str]]:
+    """Decide whether each text date column writes the day or the month first, from all
+    its values (one scan), and return the formats its values are read with.
+
+    ``13/01/2024`` reads only day-first, ``01/13/2024`` only month-first, ``02/03/2024``
+    both ways. A column with values of only one of the first two kinds is read in that
+    order; a column with both stops the run (its dates cannot all be right). A column whose
+    every numeric date reads both ways keeps the order of ``[validate] date_formats``, with a
+    warning naming the column and the setting, unless those formats were set.
+
+    Raises
+    ------
+    Problems
+        A column holding dates only day-first and dates only month-first.
+    """
+    default = _default_order(vs.date_formats)
+    metrics: dict[str, ir.Value] = {}
+    for i, c in enumerate(columns):
+        text = _trim(raw[c].cast(str))
+        day, month = text.re_search(_DAY_FIRST_ONLY), text.re_search(_MONTH_FIRST_ONLY)
+        metrics[f"day_{i}"] = _n(day)
+        metrics[f"month_{i}"] = _n(month)
+        metrics[f"either_{i}"] = _n(text.re_search(_EITHER_ORDER))
+        metrics[f"eday_{i}"] = ibis.ifelse(day, text, ibis.null(str)).min()
+        metrics[f"emonth_{i}"] = ibis.ifelse(month, text, ibis.null(str)).min()
+        metrics[f"eeither_{i}"] = ibis.ifelse(
+            text.re_search(_EITHER_ORDER), text, ibis.null(str)
+        ).min()
+    got = engine.to_arrow(raw.aggregate(**metrics), f"the date formats of {file}").to_pylist()[0]
+    out: dict[str, list[str]] = {}
+    problems: list[InputError] = []
+    for i, c in enumerate(columns):
+        day, month, either = (int(got[f"{k}_{i}"] or 0) for k in ("day", "month", "either"))
+        order = default
+        if day and month:
+            problems.append(
+                InputError(
+                    f"dates that read only day first ({got[f'eday_{i}']}) and others only "
+                    f"month first ({got[f'emonth_{i}']})",
+                    file=file,
+                    column=c,
+                    hint=f'set [{table}] date_format to the format of its dates, e.g. "%d/%m/%Y" '
+                    'or "%m/%d/%Y"',
+                )
+            )
+            continue
+        if day or month:
+            order = "day" if day else "month"
+        elif either and warnings is not None and "date_formats" not in vs.model_fields_set:
+            example = str(got[f"eeither_{i}"]).split(" ")[0].split("T")[0]
+            sep = next((ch for ch in example if ch in "/.-"), "/")
+            fmt = f"%m{sep}%d{sep}%Y" if order == "day" else f"%d{sep}%m{sep}%Y"
+            warnings.append(
+                f"{file}: every date in column {c!r} reads day first or month first "
+                f"({count_text(either, 'value')} like {example}); read {order} first"
+                f"{_as_read(example, order)}; "
+                f'set [{table}] date_format = "{fmt}" if the {"month" if order == "day" else "day"}'
+                " comes first"
+            )
+        out[c] = _in_order(vs.date_formats, order)
+    Problems.raise_if_any(problems)
+    return out
+
+
 def _format_shape(fmt: str, *, two_digit_year: bool = False) -> str:
     """A regular expression of the text a strftime format writes (digits loosely), so
     that a value of the right shape that still does not parse is told apart."""
@@ -540,6 +654,15 @@ class _Plan:
     #: refused (a regular expression per value, so not spent on every order and product id
     #: of the transactions)
     keyed: bool = False
+    #: the formats a text date column is read with (``[validate] date_formats`` in the
+    #: column's order of day and month); empty: ``[table] date_format`` or those formats
+    formats: tuple[str, ...] = ()
+
+    def date_formats(self, ti: TableInput, vs: ValidateSettings) -> list[str]:
+        """The formats this date column's text is tried against, in turn."""
+        if ti.date_format:
+            return [ti.date_format]
+        return list(self.formats or vs.date_formats)
 
     # -- level 1: trimmed and cleaned text, or the typed value --------------------------
 
@@ -610,7 +733,7 @@ class _Plan:
             return out
         if kind == "date":
             text = t[_hidden("s", name)]
-            formats = [ti.date_format] if ti.date_format else list(vs.date_formats)
+            formats = self.date_formats(ti, vs)
             serial: list[ir.DateValue] = []
             if not ti.date_format:
                 # a time after the date says nothing the analysis uses
@@ -708,9 +831,8 @@ class _Plan:
             if self.text:
                 text = t[_hidden("s", name)]
                 two_digit, shaped = t[_hidden("2y", name)], t[_hidden("sh", name)]
-                shown = ti.date_format or ", ".join(vs.date_formats[:4]) + (
-                    ", …" if len(vs.date_formats) > 4 else ""
-                )
+                formats = self.date_formats(ti, vs)
+                shown = ", ".join(formats[:4]) + (", …" if len(formats) > 4 else "")
                 checks += [
                     (
                         text.notnull() & two_digit & (value.isnull() | (value.year() < 100)),
@@ -932,6 +1054,18 @@ def canonicalize(
             file=file,
             warnings=warnings,
         )
+    text_dates = [
+        src
+        for col in spec.input_columns
+        if col.kind == "date"
+        and (src := mapping[col.name]) is not None
+        and raw[src].type().is_string()
+    ]
+    orders: dict[str, list[str]] = {}
+    if text_dates and not ti.date_format:
+        orders = _date_formats(
+            raw, text_dates, vs, engine, table=table, file=file, warnings=warnings
+        )
     plain = _Convention(".", "")
     raw_names: dict[str, str] = {}
     plans: list[_Plan] = []
@@ -941,7 +1075,17 @@ def canonicalize(
             rn = raw_names.setdefault(src, f"_raw__{len(raw_names)}")
             is_text = raw[src].type().is_string()
             keyed = col.kind == "id" and (table != "transactions" or col.name == "customer_id")
-            plans.append(_Plan(col.name, col.kind, rn, conventions.get(src, plain), is_text, keyed))
+            plans.append(
+                _Plan(
+                    col.name,
+                    col.kind,
+                    rn,
+                    conventions.get(src, plain),
+                    is_text,
+                    keyed,
+                    tuple(orders.get(src, ())),
+                )
+            )
     for name, src in extra:
         rn = raw_names.setdefault(src, f"_raw__{len(raw_names)}")
         dtype = raw[src].type()

@@ -315,6 +315,48 @@ def test_us_dates_when_the_format_list_puts_them_first(eng: Engine) -> None:
     assert used[0]["date"] == dt.date(2024, 3, 2)
 
 
+def test_a_column_with_dates_only_month_first_is_read_month_first(eng: Engine) -> None:
+    # 01/13 can only be 13 January: the whole column is then month-first, 02/03 too
+    used, rej = _validate(eng, _tx_cols(2, date=["01/13/2024", "02/03/2024 10:15"]))
+    assert rej == {}
+    assert [r["date"] for r in used] == [dt.date(2024, 1, 13), dt.date(2024, 2, 3)]
+    # invalid in the chosen order: rejected, the others kept
+    used, rej = _validate(eng, _tx_cols(3, date=["01/13/2024", "02/30/2024", "2024-05-06"]))
+    assert list(rej) == [3] and rej[3][1].startswith("date is no such date")
+    assert [r["date"] for r in used] == [dt.date(2024, 1, 13), dt.date(2024, 5, 6)]
+
+
+def test_a_column_with_dates_only_day_first_and_only_month_first_stops_the_run(
+    eng: Engine,
+) -> None:
+    with pytest.raises(InputError) as caught:
+        _validate(eng, _tx_cols(3, date=["13/01/2024", "01/13/2024", "02/03/2024"]))
+    err = caught.value
+    assert err.file == "f.csv" and err.column == "date"
+    assert "13/01/2024" in err.message and "01/13/2024" in err.message
+    assert "[transactions] date_format" in (err.hint or "")
+    # the format set for the table decides: no question asked, the other order rejected
+    s = Settings().with_updates(transactions={"date_format": "%m/%d/%Y"})
+    used, rej = _validate(eng, _tx_cols(2, date=["13/01/2024", "01/13/2024"]), settings=s)
+    assert list(rej) == [2] and used[0]["date"] == dt.date(2024, 1, 13)
+
+
+def test_a_column_whose_dates_read_both_ways_is_read_day_first_with_a_warning(
+    eng: Engine,
+) -> None:
+    warnings: list[str] = []
+    used, _ = _validate(eng, _tx_cols(2, date=["02/03/2024", "2024-05-06"]), warnings=warnings)
+    assert used[0]["date"] == dt.date(2024, 3, 2)
+    assert len(warnings) == 1
+    assert "f.csv" in warnings[0] and "'date'" in warnings[0]
+    assert "02/03/2024 is 2 March 2024" in warnings[0]
+    assert '[transactions] date_format = "%m/%d/%Y"' in warnings[0]
+    # no numeric date, no warning
+    warnings = []
+    _validate(eng, _tx_cols(1, date=["2024-05-06"]), warnings=warnings)
+    assert warnings == []
+
+
 def test_an_explicit_date_format_is_the_only_one_tried(eng: Engine) -> None:
     s = Settings().with_updates(transactions={"date_format": "%d.%m.%Y"})
     used, rej = _validate(eng, _tx_cols(2, date=["31.01.2024", "2024-01-31"]), settings=s)

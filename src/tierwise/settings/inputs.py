@@ -53,7 +53,8 @@ class TableInput(Section):
 
     date_format: str | None = None
     """strftime format of dates, e.g. "%d/%m/%Y". Default: tried in turn from
-    [validate] date_formats, so one column may mix ISO and other formats."""
+    [validate] date_formats, so one column may mix ISO and other formats, with the day or
+    the month first as the column's values show."""
 
     columns: dict[str, str] = Field(default_factory=dict)
     """Canonical column name → the name in your file, e.g. customer_id = "Kundennr".
