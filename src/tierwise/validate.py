@@ -695,6 +695,12 @@ class _Plan:
                     else expr.cast(str)
                 }
             raise ValueError(kind)  # pragma: no cover
+        if kind == "date" and expr.type().is_numeric():
+            # dates stored as numbers (20240131, or a spreadsheet's serial day whose fraction
+            # is the time of day) are read as the same digits in a CSV file would be
+            num = expr.cast("float64")
+            finite = ~num.isnan() & ~num.isinf() & (num.abs() < 1e15)
+            expr = ibis.ifelse(finite, num.floor().cast("int64").cast(str), ibis.null(str))
         text = _trim(expr.cast(str)).nullif("")
         if kind in ("id", "text", "extra_text"):
             return {name: text}
@@ -1073,7 +1079,9 @@ def canonicalize(
         src = mapping[col.name]
         if src is not None:
             rn = raw_names.setdefault(src, f"_raw__{len(raw_names)}")
-            is_text = raw[src].type().is_string()
+            dtype = raw[src].type()
+            # a date column of numbers is read as text (YYYYMMDD, a spreadsheet's serial day)
+            is_text = dtype.is_string() or (col.kind == "date" and dtype.is_numeric())
             keyed = col.kind == "id" and (table != "transactions" or col.name == "customer_id")
             plans.append(
                 _Plan(

@@ -412,6 +412,19 @@ def test_typed_dates_and_timestamps_are_taken_as_they_are(eng: Engine) -> None:
     assert _validate(eng, cols)[0][0]["date"] == dt.date(2024, 5, 6)
 
 
+def test_dates_stored_as_numbers_are_read_as_their_digits_in_a_csv_file(eng: Engine) -> None:
+    # Parquet or Excel columns of YYYYMMDD integers or spreadsheet serial days
+    cols = _tx_cols(3, date=pa.array([20240131, 45322, 123], pa.int32()))
+    used, rej = _validate(eng, cols)
+    assert [r["date"] for r in used] == [dt.date(2024, 1, 31)] * 2
+    assert rej[4][0] == "date" and rej[4][1].startswith("date is ")
+    # a serial day's fraction is the time of day; NaN is no date
+    cols = _tx_cols(3, date=pa.array([45322.75, 20240131.0, float("nan")], pa.float64()))
+    used, rej = _validate(eng, cols)
+    assert [r["date"] for r in used] == [dt.date(2024, 1, 31)] * 2
+    assert rej == {4: ("date", "missing date")}
+
+
 def test_the_first_reason_in_column_order_wins(eng: Engine) -> None:
     _, rej = _validate(eng, _tx_cols(1, customer_id=[""], date=["x"], revenue=["y"]))
     assert rej == {2: ("customer_id", "missing customer_id")}
