@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import tempfile
 import weakref
@@ -94,6 +95,22 @@ def _duckdb_try_strptime(s: str, fmt: str) -> dt.timestamp:  # type: ignore[empt
 def _spark_try_to_timestamp(s: str, fmt: str) -> dt.timestamp:  # type: ignore[empty-body]
     """Spark's forgiving parser: NULL where the text does not match the format."""
 
+
+@ibis.udf.scalar.builtin(name="timezone")
+def _duckdb_timezone(  # type: ignore[empty-body]
+    zone: str,
+    ts: dt.Timestamp(timezone="UTC"),  # type: ignore[valid-type]
+) -> dt.timestamp:
+    """DuckDB's wall-clock time of an instant in a named time zone (ICU)."""
+
+
+@ibis.udf.scalar.builtin(name="from_utc_timestamp")
+def _spark_from_utc_timestamp(ts: dt.timestamp, zone: str) -> dt.timestamp:  # type: ignore[empty-body]
+    """Spark's instant shifted to its wall-clock time in a zone (read in a UTC session)."""
+
+
+#: a fixed offset from UTC as Arrow writes a zone ("+01:00", "-0530")
+_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 
 #: the file in each of the engine's private folders that its process keeps locked
 _LOCK_FILE = ".tierwise-lock"
@@ -1011,6 +1028,24 @@ class Engine:
         self._spark_tables.clear()
 
     # -- engine-specific spellings ------------------------------------------------------
+
+    def wall_clock(self, ts: ir.Value, zone: str) -> ir.TimestampValue:
+        """The time an instant (a timestamp with a time zone) shows on a clock in ``zone``
+        (an IANA name such as ``Europe/Berlin``, or an offset such as ``+01:00``), as a
+        timestamp without a zone: its date is the date as written where it was recorded.
+
+        On Spark, ``from_utc_timestamp`` in the session's UTC gives the same wall-clock time.
+        """
+        offset = _OFFSET.match(zone)
+        if self.backend == "duckdb":
+            utc = ts.cast(dt.Timestamp(timezone="UTC"))
+            if offset is None:
+                return _duckdb_timezone(zone, utc)  # type: ignore[no-any-return]
+            sign, hours, minutes = offset.groups()
+            shift = (int(hours) * 60 + int(minutes)) * (-1 if sign == "-" else 1)
+            naive = _duckdb_timezone("UTC", utc)
+            return naive + ibis.interval(minutes=shift)  # type: ignore[no-any-return]
+        return _spark_from_utc_timestamp(ts, zone)  # type: ignore[no-any-return]
 
     def try_parse_date(self, text: ir.StringValue, fmt: str) -> ir.DateValue:
         """Parse text with a strftime format; NULL where it does not match."""

@@ -383,6 +383,32 @@ def test_reads_parquet_with_its_types_and_record_numbers(tmp_path, engine):
     }
 
 
+def test_parquet_timestamps_with_a_zone_keep_the_date_as_written_there(tmp_path, engine):
+    # Berlin's 00:30 on 1 January is 23:30 on 31 December in UTC; the date is Berlin's
+    berlin = pa.timestamp("us", tz="Europe/Berlin")
+    shifted = pa.timestamp("us", tz="-05:00")
+    instants = [dt.datetime(2023, 12, 31, 23, 30), dt.datetime(2024, 1, 2, 22, 30)]
+    table = pa.table(
+        {
+            "customer_id": ["A", "B"],
+            "date": pa.array(instants, pa.timestamp("us", tz="UTC")).cast(berlin),
+            "ordered": pa.array(instants, pa.timestamp("us", tz="UTC")).cast(shifted),
+            "revenue": [1.0, 2.0],
+        }
+    )
+    pq.write_table(table, tmp_path / "tx.parquet")
+    raw = read_input("transactions", tmp_path / "tx.parquet", TableInput(), engine)
+    got = _rows(raw, engine)
+    assert [r["date"] for r in got] == [
+        dt.datetime(2024, 1, 1, 0, 30),
+        dt.datetime(2024, 1, 2, 23, 30),
+    ]
+    assert [r["ordered"] for r in got] == [
+        dt.datetime(2023, 12, 31, 18, 30),
+        dt.datetime(2024, 1, 2, 17, 30),
+    ]
+
+
 def test_a_text_file_named_parquet_is_an_input_error(tmp_path, engine):
     path = _write(tmp_path / "tx.parquet", "customer_id,date,revenue\nA,2024-01-02,1\n")
     with pytest.raises(InputError, match="not a readable Parquet file"):

@@ -1082,12 +1082,12 @@ def _read_parquet(name: str, path: str, shown: str, engine: Engine) -> RawInput:
     try:
         import pyarrow.parquet as pq
 
-        pq.read_schema(path)
+        schema = pq.read_schema(path)
     except Exception as exc:
         raise InputError(
             "not a readable Parquet file", file=shown, hint="check it is a .parquet export"
         ) from exc
-    table = engine.read_parquet(path)
+    table = _wall_clock(engine.read_parquet(path), schema, engine)
     cols = [c for c in table.columns if c != ROW]
     _check_header(shown, cols)
     return RawInput(name, shown, table, source_columns=cols)
@@ -1106,12 +1106,28 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(("_", ".")) for part in path.relative_to(root).parts)
 
 
+def _wall_clock(table: ir.Table, schema: pa.Schema, engine: Engine) -> ir.Table:
+    """``table`` with each timestamp that carries a time zone in the Parquet ``schema`` as
+    the time a clock showed in that zone (Berlin's 2024-01-01 00:30 stays on 1 January,
+    not 2023-12-31 23:30 in UTC), as a date and time written as text is read."""
+    zones = {
+        f.name: f.type.tz
+        for f in schema
+        if pa.types.is_timestamp(f.type) and f.type.tz and f.name in table.columns
+    }
+    if not zones:
+        return table
+    return table.mutate(**{c: engine.wall_clock(table[c], z) for c, z in zones.items()})
+
+
 def _parquet_raw(name: str, files: list[Path], base: Path, shown: str, engine: Engine) -> RawInput:
+    schema: pa.Schema | None = None
     for f in files:
         try:
             import pyarrow.parquet as pq
 
-            pq.read_schema(f)
+            found = pq.read_schema(f)
+            schema = found if schema is None else schema
         except Exception as exc:
             raise InputError(
                 f"{f.name} is not a readable Parquet file",
@@ -1131,6 +1147,8 @@ def _parquet_raw(name: str, files: list[Path], base: Path, shown: str, engine: E
     cols = [c for c in table.columns if c != ROW and c not in keys]
     cols += [k for k in keys if k in table.columns]
     table = table.select(*cols, ROW)
+    if schema is not None:
+        table = _wall_clock(table, schema, engine)
     _check_header(shown, cols)
     h = hashlib.sha256()
     for f in files:
@@ -1217,6 +1235,8 @@ def _read_lake_url(name: str, url: str, shown: str, engine: Engine) -> RawInput:
             hint="set [run] engine = 'spark' (or --engine spark), or copy the files to this "
             "machine",
         )
+    # the files' schema is not read from here, so a timestamp with a time zone keeps Spark's
+    # reading of it: the instant, whose date is taken in the session's UTC
     try:
         table = engine.read_parquet(url)
     except EngineError as exc:
