@@ -61,6 +61,7 @@ __all__ = [
     "match_columns",
     "reject_duplicate_keys",
     "reject_if",
+    "reject_totals_rows",
     "reject_unknown_customers",
     "split_rejects",
     "validate_inputs",
@@ -1311,7 +1312,9 @@ def check_transactions(
       ``decide_cancel=False`` every prefixed line is marked and the caller decides with
       :func:`decide_cancellations` once the table is materialised (no second scan of the
       file);
-    - identical lines are rejected when ``[validate] drop_duplicate_lines`` is on.
+    - identical lines are rejected when ``[validate] drop_duplicate_lines`` is on;
+    - a totals line below the transactions is rejected (:func:`reject_totals_rows`); with
+      ``decide_cancel=False`` the caller runs that too, on the materialised table.
 
     Examples
     --------
@@ -1376,7 +1379,104 @@ def check_transactions(
             None,
             "duplicate of an earlier identical line (row " + t._first_row.cast(str) + ")",
         ).drop("_dup_rank", "_first_row")
+    if decide_cancel:
+        t = reject_totals_rows(t.view(), file=file, warnings=warnings)
     return t
+
+
+#: what ERPs and spreadsheets write in the id column of a totals line, in lower case
+_TOTAL_WORDS = (
+    "total",
+    "totals",
+    "grand total",
+    "sum",
+    "summe",
+    "gesamt",
+    "gesamtsumme",
+    "endsumme",
+    "totaal",
+    "totale",
+    "totale generale",
+    "somme",
+    "suma",
+    "summa",
+    "totalt",
+    "yhteensä",
+    "razem",
+    "celkem",
+    "toplam",
+)
+#: punctuation around a total word ("Total:", "** Summe **", "Gesamt.")
+_TOTAL_EDGE = r"^[\s.:;,*#=()\[\]-]+|[\s.:;,*#=()\[\]-]+$"
+#: a totals line's revenue matches the sum of the lines above within this share of it
+_TOTAL_TOLERANCE = 1e-6
+
+
+def reject_totals_rows(
+    t: ir.Table,
+    *,
+    file: str = "transactions",
+    warnings: list[str] | None = None,
+) -> ir.Table:
+    """Reject the totals line an ERP or a spreadsheet writes below the transactions.
+
+    A row is a totals line when its customer_id is a word for a total (``Total``,
+    ``Summe``, ``Gesamt:``, … in any case, with punctuation around it), no row below it
+    has another id or a revenue, and its revenue is the sum of the revenue of every row
+    above it (within a millionth of that sum). A trailing row with such an id whose revenue
+    is not that sum is kept, with a warning naming the file and the row. One query, and a
+    second only when such a word occurs.
+
+    Examples
+    --------
+    >>> import pyarrow as pa, datetime as dt
+    >>> from tierwise.engine import Engine, ROW
+    >>> from tierwise.settings import Settings
+    >>> eng = Engine()
+    >>> raw = eng.from_arrow(pa.table({"customer_id": ["A", "B", "Summe"],
+    ...     "date": ["2024-01-31"] * 3, "revenue": ["10", "5", "15"], ROW: [2, 3, 4]}))
+    >>> t = canonicalize(raw, "transactions", Settings(), eng, file="tx.csv")
+    >>> _, rejects = split_rejects(reject_totals_rows(t), "tx.csv", "transactions")
+    >>> eng.to_arrow(rejects).column("reason").to_pylist()
+    ['a totals row (its revenue is the sum of the rows above)']
+    """
+    cid = t.customer_id
+    short = cid.notnull() & (cid.length() <= 40)
+    word = ibis.ifelse(
+        short, cid.lower().re_replace(_TOTAL_EDGE, "").isin(_TOTAL_WORDS), False
+    ).fill_null(False)
+    filled = cid.notnull() | t.revenue.notnull()
+    stats = fetch(
+        t.aggregate(
+            words=_n(word & t[REASON].isnull()),
+            last=ibis.ifelse(filled & ~word, t[ROW], ibis.null("int64")).max(),
+            above=ibis.ifelse(word, 0.0, t.revenue.fill_null(0.0)).sum(),
+        ),
+        f"the totals rows of {file}",
+    ).to_pylist()[0]
+    if not stats["words"]:
+        return t
+    last, above = int(stats["last"] or 0), float(stats["above"] or 0.0)
+    trailing = word & t[REASON].isnull() & (t[ROW] > last)
+    total = ((t.revenue - above).abs() <= _TOTAL_TOLERANCE * abs(above)).fill_null(False)
+    kept = t.filter(trailing & ~total).order_by(t[ROW]).limit(3)
+    for r in fetch(
+        kept.select(ROW, "customer_id", "revenue"), f"the totals rows of {file}"
+    ).to_pylist():
+        if warnings is not None:
+            revenue = "empty" if r["revenue"] is None else f"{r['revenue']:,.2f}"
+            warnings.append(
+                f"{file}: row {r[ROW]} has customer_id {r['customer_id']!r}, a word for a "
+                f"total, but its revenue {revenue} is not the sum of the rows above "
+                f"({above:,.2f}); it is kept as a customer: delete the row if it is a total"
+            )
+    return reject_if(
+        t,
+        trailing & total,
+        "customer_id",
+        "a totals row (its revenue is the sum of the rows above)",
+        t.customer_id,
+    )
 
 
 def decide_cancellations(
@@ -1589,6 +1689,7 @@ def validate_inputs(
     # whether the cancel prefix marks cancellations is decided on the checked table, in the
     # engine, without reading the file again
     tx = decide_cancellations(tx, settings, engine=engine, file=tx_file, warnings=warnings)
+    tx = reject_totals_rows(tx, file=tx_file, warnings=warnings)
     tx_used, tx_rejects = split_rejects(tx, tx_file, "transactions")
     n_tx_used = engine.count(tx_used, "usable transaction rows")
     if n_tx_used == 0:

@@ -532,6 +532,28 @@ def test_a_flagged_return_with_a_positive_amount_is_negative_revenue(eng: Engine
 # -- duplicates --------------------------------------------------------------------------
 
 
+def test_a_totals_row_below_the_transactions_is_rejected(eng: Engine) -> None:
+    cols = _tx_cols(
+        4, customer_id=["C1", "C2", "C3", "** Summe:"], revenue=["100", "50", "-20", "130"]
+    )
+    used, rej = _validate(eng, cols)
+    assert [r["customer_id"] for r in used] == ["C1", "C2", "C3"]
+    assert rej == {5: ("customer_id", "a totals row (its revenue is the sum of the rows above)")}
+
+
+def test_a_total_word_whose_revenue_is_not_the_sum_is_kept_with_a_warning(eng: Engine) -> None:
+    warnings: list[str] = []
+    cols = _tx_cols(3, customer_id=["C1", "C2", "TOTAL"], revenue=["100", "50", "149"])
+    used, rej = _validate(eng, cols, warnings=warnings)
+    assert rej == {} and used[-1]["customer_id"] == "TOTAL"
+    assert len(warnings) == 1 and "f.csv: row 4" in warnings[0] and "'TOTAL'" in warnings[0]
+    # not below the other rows: a customer called Total, no warning
+    warnings = []
+    cols = _tx_cols(3, customer_id=["Total", "C1", "C2"], revenue=["150", "100", "50"])
+    used, rej = _validate(eng, cols, warnings=warnings)
+    assert rej == {} and warnings == []
+
+
 def test_duplicate_lines_are_kept_by_default_and_rejected_when_configured(eng: Engine) -> None:
     cols = _tx_cols(4, customer_id=["A", "A", "A", "B"], revenue=["5", "5", "6", "5"])
     used, rej = _validate(eng, cols)
