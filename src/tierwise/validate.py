@@ -611,6 +611,15 @@ def _date_formats(
     return out
 
 
+#: the time in a strftime format, from its first code to the end ("%Y-%m-%dT%H:%M:%S")
+_FORMAT_TIME = re.compile(r"[ T]?%[HIMSfpzZ].*$")
+
+
+def _date_part(fmt: str) -> str:
+    """``fmt`` without the time after its date ("%m/%d/%Y %I:%M %p" is "%m/%d/%Y")."""
+    return _FORMAT_TIME.sub("", fmt) or fmt
+
+
 def _format_shape(fmt: str, *, two_digit_year: bool = False) -> str:
     """A regular expression of the text a strftime format writes (digits loosely), so
     that a value of the right shape that still does not parse is told apart."""
@@ -740,13 +749,17 @@ class _Plan:
             return out
         if kind == "date":
             text = t[_hidden("s", name)]
-            formats = self.date_formats(ti, vs)
-            serial: list[ir.DateValue] = []
-            if not ti.date_format:
-                # a time after the date says nothing the analysis uses
-                text = text.re_replace(_TIME_AFTER_DATE, "")
-                serial = [_excel_serial_date(text)]
+            given = self.date_formats(ti, vs)
+            # a time after the date says nothing the analysis uses: it is left aside, from
+            # the text and from a format that reads it ("%m/%d/%Y %H:%M" reads 12/1/2010 8:26
+            # and 12/1/2010 as 1 December); a format whose time is not ":"-separated
+            # ("%Y%m%d%H%M") also reads the text whole
+            whole = text
+            text = text.re_replace(_TIME_AFTER_DATE, "")
+            formats = list(dict.fromkeys(_date_part(f) for f in given))
+            serial = [] if ti.date_format else [_excel_serial_date(text)]
             parsed = [engine.try_parse_date(text, f) for f in formats] + serial
+            parsed += [engine.try_parse_date(whole, f) for f in given if f not in formats]
             with_year = [f for f in formats if "%Y" in f]
             two_digit = (
                 ibis.or_(

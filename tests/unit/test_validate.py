@@ -298,13 +298,20 @@ def test_dates_as_apis_erps_and_spreadsheets_export_them(eng: Engine) -> None:
     used, rej = _validate(eng, _tx_cols(len(dates), date=dates))
     assert rej == {}
     assert [r["date"] for r in used] == [dt.date(2024, 1, 31)] * len(dates)
-    # a number that is no plausible serial day, and any time with an explicit format, are not
-    # read as dates
+    # a number that is no plausible serial day is not read as a date
     _, rej = _validate(eng, _tx_cols(2, date=["12345", "123456"]))
     assert set(rej) == {2, 3}
-    s = Settings().with_updates(transactions={"date_format": "%Y-%m-%d"})
-    _, rej = _validate(eng, _tx_cols(1, date=["2024-01-31T10:15:00Z"]), settings=s)
-    assert rej[2][0] == "date"
+
+
+@pytest.mark.parametrize("fmt", ["%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p"])
+def test_a_time_after_the_date_is_left_aside_whatever_the_date_format(
+    eng: Engine, fmt: str
+) -> None:
+    dates = ["12/1/2010 8:26", "12/01/2010 12:00 AM", "12/1/2010 3:04:05 PM", "12/1/2010"]
+    s = Settings().with_updates(transactions={"date_format": fmt})
+    used, rej = _validate(eng, _tx_cols(len(dates), date=dates), settings=s)
+    assert rej == {}
+    assert [r["date"] for r in used] == [dt.date(2010, 12, 1)] * len(dates)
 
 
 def test_us_dates_when_the_format_list_puts_them_first(eng: Engine) -> None:

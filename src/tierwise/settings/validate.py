@@ -61,9 +61,10 @@ class ValidateSettings(Section):
     Jan 2, 2024, January 2, 2024). Whether the day or the month comes first is decided per
     column from its values (01/13/2024 can only be month first); a column whose every value
     reads both ways (02/03/2024) takes the order of the first such format here (put
-    "%m/%d/%Y" before "%d/%m/%Y" for US files). At least one format. Unless [table]
-    date_format is set, a time after the date (10:15, T10:15:00Z, 3:04 PM) is left aside and
-    a five-digit number is read as a spreadsheet's serial day (45293 is 2024-01-02)."""
+    "%m/%d/%Y" before "%d/%m/%Y" for US files). At least one format. A time after the date
+    (10:15, T10:15:00Z, 3:04 PM) is left aside, also when [table] date_format is set; unless
+    it is set, a five-digit number is read as a spreadsheet's serial day (45293 is
+    2024-01-02)."""
 
     max_abs_number: float = Field(default=1e15, gt=0)
     """A number (amount, quantity, coordinate) larger than this in absolute value is rejected
