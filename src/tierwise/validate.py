@@ -504,6 +504,9 @@ _NUMERIC_DATE = r"[/.-]\d{2,4}(?:$|[ T])"
 _DAY_FIRST_ONLY = r"^(?:1[3-9]|2\d|3[01])[/.-](?:0?[1-9]|1[0-2])" + _NUMERIC_DATE
 _MONTH_FIRST_ONLY = r"^(?:0?[1-9]|1[0-2])[/.-](?:1[3-9]|2\d|3[01])" + _NUMERIC_DATE
 _EITHER_ORDER = r"^(?:0?[1-9]|1[0-2])[/.-](?:0?[1-9]|1[0-2])" + _NUMERIC_DATE
+#: the share of a date column's unambiguous values that may read only in the other order
+#: and still be taken as slips (rejected) rather than a column mixing two orders (an error)
+_ORDER_SLIPS = 0.01
 #: a format's day and month in numbers, either way round ("%d/%m/%Y", "%m.%d.%Y")
 _FORMAT_DAY_MONTH = re.compile(r"%([dm])([/.-])%([dm])\2")
 
@@ -553,7 +556,8 @@ def _date_formats(
 
     ``13/01/2024`` reads only day-first, ``01/13/2024`` only month-first, ``02/03/2024``
     both ways. A column with values of only one of the first two kinds is read in that
-    order; a column with both stops the run (its dates cannot all be right). A column whose
+    order; a column with both stops the run (its dates cannot all be right), unless one
+    kind is at most 1% of them: slips, rejected, with a warning. A column whose
     every numeric date reads both ways keeps the order of ``[validate] date_formats``, with a
     warning naming the column and the setting, unless those formats were set.
 
@@ -581,7 +585,20 @@ def _date_formats(
     for i, c in enumerate(columns):
         day, month, either = (int(got[f"{k}_{i}"] or 0) for k in ("day", "month", "either"))
         order = default
-        if day and month:
+        if day and month and min(day, month) <= _ORDER_SLIPS * (day + month):
+            # a few slips in a column that otherwise shows its order: read in that order,
+            # the slips rejected as the dates that do not exist in it
+            order = "day" if day > month else "month"
+            slips, slip = min(day, month), got[f"emonth_{i}" if order == "day" else f"eday_{i}"]
+            if warnings is not None:
+                warnings.append(
+                    f"{file}: column {c!r} writes its dates {order} first "
+                    f"({count_text(max(day, month), 'value')} show it); "
+                    f"{count_text(slips, 'value that reads', 'values that read')} only the "
+                    f"other way round (first: {slip}) {'is' if slips == 1 else 'are'} "
+                    f"rejected; set [{table}] date_format if the column mixes two orders"
+                )
+        elif day and month:
             problems.append(
                 InputError(
                     f"dates that read only day first ({got[f'eday_{i}']}) and others only "

@@ -348,6 +348,19 @@ def test_a_column_with_dates_only_day_first_and_only_month_first_stops_the_run(
     assert list(rej) == [2] and used[0]["date"] == dt.date(2024, 1, 13)
 
 
+def test_a_slip_in_a_column_that_shows_its_order_is_rejected_not_an_error(eng: Engine) -> None:
+    # 150 dates day first, one typed month first: the column's order stands, the slip is a
+    # date that does not exist in it (a run of 150 good rows is not stopped by one)
+    days = [f"{13 + i % 15}/{1 + i % 12:02d}/2024" for i in range(150)]
+    warnings: list[str] = []
+    used, rej = _validate(eng, _tx_cols(151, date=[*days, "01/25/2024"]), warnings=warnings)
+    assert list(rej) == [152] and rej[152][1].startswith("date is no such date")
+    assert len(used) == 150 and used[0]["date"] == dt.date(2024, 1, 13)
+    (said,) = [w for w in warnings if "only the other way round" in w]
+    assert "writes its dates day first (150 values show it)" in said
+    assert "1 value that reads only the other way round (first: 01/25/2024) is rejected" in said
+
+
 def test_a_column_whose_dates_read_both_ways_is_read_day_first_with_a_warning(
     eng: Engine,
 ) -> None:
