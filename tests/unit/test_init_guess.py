@@ -532,6 +532,16 @@ def test_day_month_ambiguity_is_said_not_guessed(tmp_path: Path) -> None:
     assert any("day and month are both 12 or less" in n for n in g.notes)
 
 
+def test_month_first_dates_with_a_12_hour_clock_get_their_format(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "Customer,Date,Amount\nA,1/2/2023 12:00 AM,10\nA,1/13/2023 3:04 PM,20\n",
+        encoding="utf-8",
+    )
+    g = guess_table("transactions", read_sample(path))
+    assert g.options["date_format"][0] == "%m/%d/%Y %I:%M %p"
+
+
 def test_a_large_csv_is_sampled_beyond_its_first_rows(tmp_path: Path) -> None:
     # 40,000 lines sorted by date, all in December at first: only rows further in show that
     # the dates are month first (12/1/2010 alone reads either way)
