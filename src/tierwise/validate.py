@@ -1437,7 +1437,9 @@ _TOTAL_WORDS = (
     "toplam",
 )
 #: punctuation around a total word ("Total:", "** Summe **", "Gesamt.")
-_TOTAL_EDGE = r"^[\s.:;,*#=()\[\]-]+|[\s.:;,*#=()\[\]-]+$"
+_TOTAL_EDGE = re.compile(r"^[\s.:;,*#=()\[\]-]+|[\s.:;,*#=()\[\]-]+$")
+#: the last rows of a file looked at for a totals line (the lines below the data)
+_TOTAL_TAIL = 5
 #: a totals line's revenue matches the sum of the lines above within this share of it
 _TOTAL_TOLERANCE = 1e-6
 
@@ -1451,11 +1453,12 @@ def reject_totals_rows(
     """Reject the totals line an ERP or a spreadsheet writes below the transactions.
 
     A row is a totals line when its customer_id is a word for a total (``Total``,
-    ``Summe``, ``Gesamt:``, … in any case, with punctuation around it), no row below it
+    ``Summe``, ``Gesamt:``, ``** Total **``, … in any case, bare or with the punctuation
+    reports put around it), no row below it
     has another id or a revenue, and its revenue is the sum of the revenue of every row
     above it (within a millionth of that sum). A trailing row with such an id whose revenue
-    is not that sum is kept, with a warning naming the file and the row. One query, and a
-    second only when such a word occurs.
+    is not that sum is kept, with a warning naming the file and the row. One top-n query
+    for the file's last rows, and a sum only when one of them is such a word.
 
     Examples
     --------
@@ -1470,39 +1473,54 @@ def reject_totals_rows(
     >>> eng.to_arrow(rejects).column("reason").to_pylist()
     ['a totals row (its revenue is the sum of the rows above)']
     """
-    cid = t.customer_id
-    short = cid.notnull() & (cid.length() <= 40)
-    word = ibis.ifelse(
-        short, cid.lower().re_replace(_TOTAL_EDGE, "").isin(_TOTAL_WORDS), False
-    ).fill_null(False)
-    filled = cid.notnull() | t.revenue.notnull()
-    stats = fetch(
-        t.aggregate(
-            words=_n(word & t[REASON].isnull()),
-            last=ibis.ifelse(filled & ~word, t[ROW], ibis.null("int64")).max(),
-            above=ibis.ifelse(word, 0.0, t.revenue.fill_null(0.0)).sum(),
-        ),
-        f"the totals rows of {file}",
-    ).to_pylist()[0]
-    if not stats["words"]:
+    # the last rows of the file (a top-n query, no expression on every line), read from
+    # the bottom: blank rows skipped, then the total words up to the first other row
+    tail = fetch(
+        t.select(ROW, "customer_id", "revenue", REASON).order_by(ibis.desc(ROW)).limit(_TOTAL_TAIL),
+        f"the last rows of {file}",
+    ).to_pylist()
+    rows: list[dict[str, Any]] = []
+    for r in tail:
+        cid = r["customer_id"]
+        if cid is None and r["revenue"] is None:
+            continue
+        if cid is None or r[REASON] is not None:
+            break
+        if _TOTAL_EDGE.sub("", cid.lower()) not in _TOTAL_WORDS:
+            break
+        rows.append(r)
+    if not rows:
         return t
-    last, above = int(stats["last"] or 0), float(stats["above"] or 0.0)
-    trailing = word & t[REASON].isnull() & (t[ROW] > last)
-    total = ((t.revenue - above).abs() <= _TOTAL_TOLERANCE * abs(above)).fill_null(False)
-    kept = t.filter(trailing & ~total).order_by(t[ROW]).limit(3)
-    for r in fetch(
-        kept.select(ROW, "customer_id", "revenue"), f"the totals rows of {file}"
-    ).to_pylist():
-        if warnings is not None:
-            revenue = "empty" if r["revenue"] is None else f"{r['revenue']:,.2f}"
-            warnings.append(
-                f"{file}: row {r[ROW]} has customer_id {r['customer_id']!r}, a word for a "
-                f"total, but its revenue {revenue} is not the sum of the rows above "
-                f"({above:,.2f}); it is kept as a customer: delete the row if it is a total"
-            )
+    at = [int(r[ROW]) for r in rows]
+    above = float(
+        fetch(
+            t.filter(~t[ROW].isin(at)).aggregate(above=t.revenue.fill_null(0.0).sum()),
+            f"the sum of the rows above the totals row of {file}",
+        )
+        .column("above")[0]
+        .as_py()
+        or 0.0
+    )
+    totals = [
+        int(r[ROW])
+        for r in rows
+        if r["revenue"] is not None
+        and abs(float(r["revenue"]) - above) <= _TOTAL_TOLERANCE * abs(above)
+    ]
+    for r in sorted(rows, key=lambda r: int(r[ROW]))[:3]:
+        if int(r[ROW]) in totals or warnings is None:
+            continue
+        revenue = "empty" if r["revenue"] is None else f"{r['revenue']:,.2f}"
+        warnings.append(
+            f"{file}: row {r[ROW]} has customer_id {r['customer_id']!r}, a word for a "
+            f"total, but its revenue {revenue} is not the sum of the rows above "
+            f"({above:,.2f}); it is kept as a customer: delete the row if it is a total"
+        )
+    if not totals:
+        return t
     return reject_if(
         t,
-        trailing & total,
+        t[ROW].isin(totals),
         "customer_id",
         "a totals row (its revenue is the sum of the rows above)",
         t.customer_id,

@@ -523,7 +523,7 @@ class OutputFolder:
         self._mark()
 
     def _mark(self, *, checksums: bool = False) -> None:
-        data: dict[str, Any] = {"written_by": "tierwise", "files": sorted(self.files)}
+        data: dict[str, Any] = {"written_by": "tierwise", "files": sorted(set(self.files))}
         if checksums:
             data["checksums"] = {
                 name: _stamp(self.tmp / name)
