@@ -446,7 +446,7 @@ def run_pipeline(
     keep_details
         Keep every stage's ``detail`` (its own result object: the coverage menu, the
         cross-sell working tables) in the returned ``results``. With False each is freed as
-        soon as no later stage of the run declares it among its ``needs`` or ``uses``, and
+        soon as no stage still to run reads it (:attr:`Stage.detail_sources`), and
         the returned results carry ``detail=None``: the command line's runs, which hand
         nothing back, so the run does not hold what only a notebook would read (gigabytes
         at a million customers).

@@ -240,7 +240,7 @@ class StageContext:
         if running is not None and stage not in running.detail_sources:
             raise RegistryError(
                 f"the {running.name} stage reads the {stage} stage's detail without declaring "
-                f"it: add {stage!r} to its reads_details (or needs)"
+                f"it: add {stage!r} to its reads_details"
             )
         res = self.results.get(stage)
         return None if res is None else res.detail

@@ -567,19 +567,28 @@ def _date_formats(
         A column holding dates only day-first and dates only month-first.
     """
     default = _default_order(vs.date_formats)
-    metrics: dict[str, ir.Value] = {}
+    # one projection testing each value, read by the aggregate: each regular expression runs
+    # once per value, and only on values with a separator at the second or third character
+    # (an ISO date, the usual case, has none there and skips them)
+    tests: dict[str, ir.Value] = {}
     for i, c in enumerate(columns):
         text = _trim(raw[c].cast(str))
-        day, month = text.re_search(_DAY_FIRST_ONLY), text.re_search(_MONTH_FIRST_ONLY)
+        numeric = text.substr(1, 1).isin(["/", ".", "-"]) | text.substr(2, 1).isin(["/", ".", "-"])
+        tests[f"t{i}"] = text
+        tests[f"d{i}"] = numeric & text.re_search(_DAY_FIRST_ONLY)
+        tests[f"m{i}"] = numeric & text.re_search(_MONTH_FIRST_ONLY)
+        tests[f"e{i}"] = numeric & text.re_search(_EITHER_ORDER)
+    v = raw.select(**tests).view()
+    metrics: dict[str, ir.Value] = {}
+    for i in range(len(columns)):
+        text, day, month, either = v[f"t{i}"], v[f"d{i}"], v[f"m{i}"], v[f"e{i}"]
         metrics[f"day_{i}"] = _n(day)
         metrics[f"month_{i}"] = _n(month)
-        metrics[f"either_{i}"] = _n(text.re_search(_EITHER_ORDER))
+        metrics[f"either_{i}"] = _n(either)
         metrics[f"eday_{i}"] = ibis.ifelse(day, text, ibis.null(str)).min()
         metrics[f"emonth_{i}"] = ibis.ifelse(month, text, ibis.null(str)).min()
-        metrics[f"eeither_{i}"] = ibis.ifelse(
-            text.re_search(_EITHER_ORDER), text, ibis.null(str)
-        ).min()
-    got = engine.to_arrow(raw.aggregate(**metrics), f"the date formats of {file}").to_pylist()[0]
+        metrics[f"eeither_{i}"] = ibis.ifelse(either, text, ibis.null(str)).min()
+    got = engine.to_arrow(v.aggregate(**metrics), f"the date formats of {file}").to_pylist()[0]
     out: dict[str, list[str]] = {}
     problems: list[InputError] = []
     for i, c in enumerate(columns):
@@ -610,7 +619,7 @@ def _date_formats(
                 )
             )
             continue
-        if day or month:
+        elif day or month:
             order = "day" if day else "month"
         elif either and warnings is not None and "date_formats" not in vs.model_fields_set:
             example = str(got[f"eeither_{i}"]).split(" ")[0].split("T")[0]
@@ -623,7 +632,9 @@ def _date_formats(
                 f'set [{table}] date_format = "{fmt}" if the {"month" if order == "day" else "day"}'
                 " comes first"
             )
-        out[c] = _in_order(vs.date_formats, order)
+        # formats the user set are tried as given, in their order
+        user_set = "date_formats" in vs.model_fields_set
+        out[c] = list(vs.date_formats) if user_set else _in_order(vs.date_formats, order)
     Problems.raise_if_any(problems)
     return out
 
@@ -879,7 +890,7 @@ class _Plan:
                     (
                         text.notnull() & value.isnull() & shaped,
                         f"{name} is no such date (day or month out of range; set [{table}] "
-                        "date_format if months come first)",
+                        "date_format if the column's order of day and month was misread)",
                     ),
                     (
                         text.notnull() & value.isnull(),
@@ -1484,7 +1495,9 @@ def reject_totals_rows(
         cid = r["customer_id"]
         if cid is None and r["revenue"] is None:
             continue
-        if cid is None or r[REASON] is not None:
+        if r[REASON] is not None:
+            continue  # a footer already rejected ("Printed on …") below the total
+        if cid is None:
             break
         if _TOTAL_EDGE.sub("", cid.lower()) not in _TOTAL_WORDS:
             break

@@ -222,6 +222,23 @@ def test_a_report_rebuilt_by_tierwise_report_is_replaced_by_the_next_run(
     assert code == 0, text
 
 
+def test_a_report_and_plan_rebuilt_from_python_are_replaced_by_the_next_run(
+    inputs: Path, tmp_path: Path
+) -> None:
+    from tierwise.report import build_report
+    from tierwise.report.xlsx import write_plan_xlsx
+
+    out = tmp_path / "out"
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+    (out / "report.html").write_text("old\n", encoding="utf-8")  # differs from the rebuild
+    (out / "plan.xlsx").write_bytes(b"old")
+    build_report(out)
+    write_plan_xlsx(out)
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+
+
 def test_a_decisions_file_of_the_users_inside_the_output_folder_is_refused(
     inputs: Path, tmp_path: Path
 ) -> None:

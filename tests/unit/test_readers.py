@@ -197,6 +197,17 @@ def test_lines_ended_by_a_cr_alone_are_read(tmp_path, engine):
     assert raw.n_malformed == 0
 
 
+def test_cr_lines_with_a_line_feed_inside_a_quoted_cell_are_read(tmp_path, engine):
+    # old Mac Excel: lines end with CR, a line break inside a cell is a line feed
+    text = 'customer_id,date,revenue,note\rA,2024-01-02,5,"x\ny"\rB,2024-01-03,6,z\r'
+    raw = read_input("transactions", _write(tmp_path / "tx.csv", text), TableInput(), engine)
+    assert raw.source_columns == ["customer_id", "date", "revenue", "note"]
+    assert [(r["customer_id"], r["note"]) for r in _rows(raw, engine)] == [
+        ("A", "x\ny"),
+        ("B", "z"),
+    ]
+
+
 def test_a_carriage_return_inside_a_quoted_value_is_kept(tmp_path, engine):
     text = 'customer_id,name\nC1,"Acme\rLtd"\nC2,Beta\n'
     raw = read_input("customers", _write(tmp_path / "c.csv", text), TableInput(), engine)

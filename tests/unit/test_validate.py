@@ -361,6 +361,21 @@ def test_a_slip_in_a_column_that_shows_its_order_is_rejected_not_an_error(eng: E
     assert "1 value that reads only the other way round (first: 01/25/2024) is rejected" in said
 
 
+def test_a_slip_in_a_month_first_column_leaves_it_month_first(eng: Engine) -> None:
+    dates = ["01/13/2024"] * 150 + ["02/03/2024", "25/01/2024"]
+    used, rej = _validate(eng, _tx_cols(len(dates), date=dates))
+    assert list(rej) == [153]  # the day-first slip, 25/01
+    assert {r["date"] for r in used} == {dt.date(2024, 1, 13), dt.date(2024, 2, 3)}
+
+
+def test_date_formats_the_user_set_are_tried_as_given(eng: Engine) -> None:
+    # US slashes and German dots in one setting: each format reads its own dates
+    s = Settings().with_updates(validate_={"date_formats": ["%m/%d/%Y", "%d.%m.%Y"]})
+    used, rej = _validate(eng, _tx_cols(2, date=["01/13/2024", "02.03.2024"]), settings=s)
+    assert rej == {}
+    assert [r["date"] for r in used] == [dt.date(2024, 1, 13), dt.date(2024, 3, 2)]
+
+
 def test_a_column_whose_dates_read_both_ways_is_read_day_first_with_a_warning(
     eng: Engine,
 ) -> None:
@@ -559,6 +574,17 @@ def test_a_totals_row_below_the_transactions_is_rejected(eng: Engine) -> None:
     used, rej = _validate(eng, cols)
     assert [r["customer_id"] for r in used] == ["C1", "C2", "C3"]
     assert rej == {5: ("customer_id", "a totals row (its revenue is the sum of the rows above)")}
+
+
+def test_a_totals_row_above_a_footer_line_is_rejected(eng: Engine) -> None:
+    cols = _tx_cols(
+        4, customer_id=["C1", "C2", "Total", "Printed"], revenue=["100", "50", "150", "x"]
+    )
+    cols["date"] = ["2024-01-02", "2024-01-03", "2024-01-31", ""]
+    used, rej = _validate(eng, cols)
+    assert [r["customer_id"] for r in used] == ["C1", "C2"]
+    assert rej[4] == ("customer_id", "a totals row (its revenue is the sum of the rows above)")
+    assert 5 in rej  # the footer, for its own reason
 
 
 def test_a_total_word_whose_revenue_is_not_the_sum_is_kept_with_a_warning(eng: Engine) -> None:

@@ -287,8 +287,10 @@ def _run_profitability(ctx: StageContext) -> StageResult:
         )
     acts = ctx.tables.get("activities")
     if acts is not None and "type" in acts.columns:
+        # the activities costed: those of the period
+        costed = acts.filter(res.period.contains(acts.date.cast("date")))
         unmapped = ctx.fetch(
-            unmapped_activity_types(acts, s), "activity types without a cost pool"
+            unmapped_activity_types(costed, s), "activity types without a cost pool"
         ).to_pylist()
         if unmapped:
             n_acts = sum(int(r["n"]) for r in unmapped)

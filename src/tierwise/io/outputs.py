@@ -287,8 +287,8 @@ def _changed_files(folder: Path, marker: Mapping[str, Any]) -> list[str]:
     A file with the recorded size and modification time is taken as unchanged without
     reading it (the quick check of git and rsync); any other is compared by its SHA-256, so
     a copy of the folder that only renewed the times is not taken as edited. A file gone
-    is not a changed one, and a marker without checksums (written before they were
-    recorded) has nothing to compare: every file counts as unchanged.
+    is not a changed one, and a marker without checksums (an older version's) has nothing
+    to compare: every file counts as unchanged.
     """
     recorded = marker.get("checksums")
     if not isinstance(recorded, dict):
@@ -309,15 +309,18 @@ def _changed_files(folder: Path, marker: Mapping[str, Any]) -> list[str]:
 
 def record_rewrite(folder: str | Path, name: str) -> None:
     """Record in an output folder's marker the checksum of ``name``, a file tierwise wrote
-    there again in place (``tierwise report`` rebuilding report.html), so that the next run
-    does not take it for a file the user edited. A folder without a marker, or whose
-    marker records no checksums, is left as it is."""
+    there again in place (report.html or plan.xlsx rebuilt by ``tierwise report``,
+    :func:`~tierwise.report.build_report` or ``write_plan_xlsx``), so that the next run
+    does not take it for a file the user edited. Only a file the marker already records is
+    recorded again; a folder without a marker, or whose marker records no checksums, is
+    left as it is."""
     folder = Path(folder)
     data = _read_marker(folder)
     if data is None or not isinstance(data.get("checksums"), dict):
         return
+    if name not in data["checksums"] or not (folder / name).is_file():
+        return
     data["checksums"][name] = _stamp(folder / name)
-    data["files"] = sorted({*data.get("files", []), name})
     fd, tmp = tempfile.mkstemp(prefix=".marker-", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

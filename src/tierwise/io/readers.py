@@ -505,7 +505,9 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
         ) from exc
     text = text.lstrip("\ufeff")
     # a file from an old Mac or an Excel export may end its lines with a CR alone
-    breaks = "\n" if "\n" in text else "\r"
+    # (a line feed inside a quoted cell of such a file is not a line end: the commoner
+    # of the two ends the lines)
+    breaks = "\n" if "\r\n" in text or text.count("\n") >= text.count("\r") else "\r"
     numbered = [
         (i, ln) for i, ln in enumerate((x.rstrip("\r") for x in text.split(breaks)[:200]), 1)
     ]

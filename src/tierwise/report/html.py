@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from markupsafe import Markup
 
 from .. import __version__
-from ..io.outputs import follow_umask
+from ..io.outputs import follow_umask, record_rewrite
 from ..settings.report import ReportSettings
 from ..validate import count_text
 from . import charts
@@ -1310,4 +1310,6 @@ def build_report(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    # rebuilt in an output folder: the next run there takes it for tierwise's, not an edit
+    record_rewrite(path.parent, path.name)
     return path

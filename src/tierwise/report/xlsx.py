@@ -39,7 +39,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
 from ..errors import InputError
-from ..io.outputs import follow_umask
+from ..io.outputs import follow_umask, record_rewrite
 from ..settings.report import ReportSettings
 from ._folder import RunFolder, float_array, text_array
 from .crm import next_best_products
@@ -782,4 +782,7 @@ def write_plan_xlsx(
         for stem in ("rep_plan", "segments", "terms", "targets", "cross_sell")
     }
     path = Path(target) if target is not None else folder.path / "plan.xlsx"
-    return write_plan(path, customers, tables, manifest=folder.manifest, settings=settings)
+    written = write_plan(path, customers, tables, manifest=folder.manifest, settings=settings)
+    # rebuilt in an output folder: the next run there takes it for tierwise's, not an edit
+    record_rewrite(path.parent, path.name)
+    return written
