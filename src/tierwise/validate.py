@@ -1486,10 +1486,14 @@ def reject_totals_rows(
     """
     # the last rows of the file (a top-n query, no expression on every line), read from
     # the bottom: blank rows skipped, then the total words up to the first other row
+    last = fetch(t.aggregate(last=t[ROW].max()), f"the last row of {file}").column("last")[0]
+    if last.as_py() is None:
+        return t
     tail = fetch(
-        t.select(ROW, "customer_id", "revenue", REASON).order_by(ibis.desc(ROW)).limit(_TOTAL_TAIL),
+        t.filter(t[ROW] > last.as_py() - _TOTAL_TAIL).select(ROW, "customer_id", "revenue", REASON),
         f"the last rows of {file}",
     ).to_pylist()
+    tail.sort(key=lambda r: -int(r[ROW]))
     rows: list[dict[str, Any]] = []
     for r in tail:
         cid = r["customer_id"]
