@@ -604,9 +604,7 @@ def _tierwise_folder(folder: Path) -> Path:
 
 def _report(kw: dict[str, Any]) -> None:
     import json
-    import os
 
-    from .io.outputs import record_rewrite
     from .report import build_report
     from .settings import ReportSettings
 
@@ -614,14 +612,9 @@ def _report(kw: dict[str, Any]) -> None:
         folder = _tierwise_folder(kw["folder"])
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         settings = ReportSettings.model_validate(manifest.get("settings", {}).get("report", {}))
-        tmp = folder / ".report.html.tmp"
-        try:
-            build_report(folder, settings, target=tmp)
-            os.replace(tmp, folder / "report.html")
-        finally:
-            tmp.unlink(missing_ok=True)
-        # the next run into this folder knows report.html for its own, not a user's edit
-        record_rewrite(folder, "report.html")
+        # written under a temporary name and renamed into place; recorded in the folder's
+        # marker, so the next run into it knows report.html for its own, not a user's edit
+        build_report(folder, settings)
         console.print(f"wrote {folder / 'report.html'}", markup=False)
 
 

@@ -1468,8 +1468,9 @@ def reject_totals_rows(
     reports put around it), no row below it
     has another id or a revenue, and its revenue is the sum of the revenue of every row
     above it (within a millionth of that sum). A trailing row with such an id whose revenue
-    is not that sum is kept, with a warning naming the file and the row. One top-n query
-    for the file's last rows, and a sum only when one of them is such a word.
+    is not that sum is kept, with a warning naming the file and the row. Two small queries
+    (the largest row number, the rows just below it), and a sum only when one of them is
+    such a word.
 
     Examples
     --------

@@ -250,15 +250,20 @@ def follow_umask(path: str | Path) -> None:
     os.chmod(path, 0o666 & ~_umask())
 
 
-def _read_marker(folder: Path) -> dict[str, Any] | None:
-    """The marker of a folder a tierwise run wrote (``None``: not a tierwise folder)."""
+def _tierwise_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object tierwise wrote (``written_by``), or ``None``."""
     try:
-        data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("written_by") != "tierwise":
         return None
     return data
+
+
+def _read_marker(folder: Path) -> dict[str, Any] | None:
+    """The marker of a folder a tierwise run wrote (``None``: not a tierwise folder)."""
+    return _tierwise_json(folder / MARKER)
 
 
 def _written_files(folder: Path) -> set[str] | None:
@@ -465,11 +470,8 @@ def _pid_alive(pid: int) -> bool:
 def _made_by_a_run(folder: Path) -> bool:
     """Whether ``folder`` is a staging or retired folder a run made (it holds
     :data:`STAGING` written for this very folder) and that run is over."""
-    try:
-        proof = json.loads((folder / STAGING).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(proof, dict) or proof.get("written_by") != "tierwise":
+    proof = _tierwise_json(folder / STAGING)
+    if proof is None:
         return False
     if proof.get("folder") != folder.name or not isinstance(proof.get("run"), str):
         return False
