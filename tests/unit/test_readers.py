@@ -335,6 +335,33 @@ def test_a_nul_byte_in_an_id_is_a_row_reject_not_a_binary_file(tmp_path, engine)
     assert rej[0]["value"] == "C00\x00 00004"  # as it was in the file
 
 
+def test_every_control_character_in_an_id_is_a_reject_wherever_it_stands(engine):
+    """A line feed ending an id is one (Java's ``$`` would match before it), as is one
+    inside or first; a tab at either end is trimmed away, not a reject."""
+    import pyarrow as pa
+
+    from tierwise.engine import ROW
+    from tierwise.validate import canonicalize, split_rejects
+
+    ids = ["A\n", "\x01B", "C\x7fD", "E\rF", "\tG\t", "H\x1f", "I é", "J"]
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                "customer_id": ids,
+                "date": ["2024-01-02"] * len(ids),
+                "revenue": ["5"] * len(ids),
+                ROW: list(range(2, 2 + len(ids))),
+            }
+        )
+    )
+    t = canonicalize(raw, "transactions", Settings(), engine, file="tx.csv")
+    used, rejects = split_rejects(t, "tx.csv", "transactions")
+    assert sorted(engine.to_arrow(used).column("customer_id").to_pylist()) == ["G", "I é", "J"]
+    rej = engine.to_arrow(rejects).to_pylist()
+    assert sorted(r["row"] for r in rej) == [2, 3, 4, 5, 7]
+    assert all("control character" in r["reason"] for r in rej)
+
+
 def test_a_pipe_is_read_like_a_file(tmp_path, engine):
     import os
     import threading
