@@ -57,8 +57,11 @@ _names = itertools.count()
 _SUM_TYPE = dt.Decimal(38, 9)
 
 
-def exact_sum(x: ir.NumericValue) -> ir.FloatingScalar:
+def exact_sum(x: ir.NumericValue, *, keep_exact: bool = False) -> ir.NumericScalar:
     """Sum of a float column that does not depend on the order the engine adds the rows in.
+
+    With ``keep_exact`` the sum stays an exact decimal, for a partial sum that a second
+    aggregation adds up again (``exact_sum`` of those partials is the same exact sum).
 
     Examples
     --------
@@ -68,7 +71,8 @@ def exact_sum(x: ir.NumericValue) -> ir.FloatingScalar:
     >>> eng.scalar(exact_sum(t.x))
     0.6
     """
-    return x.cast(_SUM_TYPE).sum().cast("float64")
+    total = x.cast(_SUM_TYPE).sum()
+    return total if keep_exact else total.cast("float64")
 
 
 def fetch(expr: ir.Table, what: str = "table") -> pa.Table:
