@@ -33,7 +33,8 @@ PREFIX = "FIGURE "
 
 #: arguments for a run of minutes rather than hours (the 2-core development machine)
 SMALL: dict[str, list[str]] = {
-    "aggregate": ["--lines", "1000000", "--customers", "50000"],
+    # the size the load-validate-aggregate target is set for (20 million lines)
+    "aggregate": ["--lines", "20000000", "--customers", "1000000"],
     "baskets": ["--lines", "1000000", "--sample-lines", "100000"],
     "coverage": ["--customers", "100000", "--reps", "200", "--highs-time", "60"],
     "dedupe": ["--records", "50000"],
