@@ -383,6 +383,39 @@ MARKET = Export(
     },
 )
 
+# 4 of 4 right: growth written as percentages, which the run reads as fractions.
+MARKET_PERCENT = Export(
+    "market",
+    "marche_pct.csv",
+    "Secteur;Région;Taille du marché;Taux de croissance\n"
+    "Commerce;Nord;1000000;3,5 %\n"
+    "BTP;Sud;2500000;5 %\n"
+    "Commerce;Sud;800000;-1 %\n",
+    {
+        "Secteur": "industry",
+        "Région": "region",
+        "Taille du marché": "market_size",
+        "Taux de croissance": "growth_rate",
+    },
+)
+
+# 5 of 5 right: a CRM's call log with durations H:MM and H:MM:SS, read as minutes.
+ACTIVITIES_CLOCK = Export(
+    "activities",
+    "calls.csv",
+    "Account Number,Activity Date,Activity Type,Duration,Account Manager\n"
+    "C1,2024-01-02,call,0:28,R1\n"
+    "C1,2024-02-02,visit,1:05,R1\n"
+    "C2,2024-02-05,call,0:04:30,R2\n",
+    {
+        "Account Number": "customer_id",
+        "Activity Date": "date",
+        "Activity Type": "type",
+        "Duration": "duration_minutes",
+        "Account Manager": "rep_id",
+    },
+)
+
 # 3 of 3 right from the values alone: names that say nothing.
 BY_VALUES = Export(
     "transactions",
@@ -428,6 +461,8 @@ EXPORTS = {
     "market": MARKET,
     "by_values": BY_VALUES,
     "credit_notes": CREDIT_NOTES,
+    "market_percent": MARKET_PERCENT,
+    "activities_clock": ACTIVITIES_CLOCK,
 }
 
 
