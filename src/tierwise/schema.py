@@ -29,6 +29,12 @@ class Column:
     #: text in one spelling: lower case, runs of spaces and hyphens as one underscore
     #: (activity types ``Order Change`` and ``order-change`` are both ``order_change``)
     fold: bool = False
+    #: a number that is a fraction (0.03 = 3%): text with a trailing percent sign reads as
+    #: that many hundredths (``3.5%`` and ``3,5 %`` are 0.035)
+    fraction: bool = False
+    #: a number of minutes: text written as a clock duration, H:MM or H:MM:SS, reads as
+    #: minutes (``1:05`` is 65, ``0:28:30`` is 28.5)
+    minutes: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,7 +170,12 @@ TABLES: dict[str, TableSpec] = {
                 "visit, call, email, delivery, order_change, return, ...",
                 fold=True,
             ),
-            Column("duration_minutes", "number"),
+            Column(
+                "duration_minutes",
+                "number",
+                doc="length of the activity, minutes (H:MM and H:MM:SS read as minutes: 1:05 = 65)",
+                minutes=True,
+            ),
             Column("cost", "number", doc="recorded cost of the activity, currency units"),
             Column("rep_id", "id"),
         ),
@@ -203,7 +214,13 @@ TABLES: dict[str, TableSpec] = {
             Column("industry", "text"),
             Column("region", "text"),
             Column("market_size", "number", doc="yearly market size, currency units"),
-            Column("growth_rate", "number", doc="yearly growth, fraction (0.03 = 3%)"),
+            Column(
+                "growth_rate",
+                "number",
+                doc="yearly growth, fraction (0.03 = 3%; a value with a percent sign, 3%, "
+                "reads as 0.03)",
+                fraction=True,
+            ),
         ),
         one_of=("industry", "region"),
     ),

@@ -329,6 +329,36 @@ def _clean_number_text(text: ir.StringValue) -> ir.StringValue:
     return ibis.ifelse(trailing, "-" + clean.re_replace(f"{edge}*-$", ""), clean)
 
 
+#: a percent sign after the number, as a fraction column may be written ("3.5%", "3,5 %")
+_PERCENT_SIGN = f"[\\s{_SPACES}]*%$"
+
+
+def _without_percent(text: ir.StringValue) -> tuple[ir.BooleanValue, ir.StringValue]:
+    """(whether the text ends in a percent sign, the text without it), for a column
+    declared a fraction: ``3,5 %`` is ``3,5`` in hundredths."""
+    percent = text.re_search(_PERCENT_SIGN)
+    return percent, ibis.ifelse(percent, text.re_replace(_PERCENT_SIGN, ""), text)
+
+
+#: a duration as a clock writes it: hours, minutes and perhaps seconds ("0:28", "1:05:30")
+_CLOCK = r"^(\d+):([0-5]\d)(?::([0-5]\d))?$"
+
+
+def _clock_minutes(text: ir.StringValue) -> ir.FloatingValue:
+    """The minutes of a duration written H:MM or H:MM:SS (``1:05`` is 65, ``0:28:30`` is
+    28.5), for a column declared minutes; NULL for other text.
+
+    Each part is a group of one regular expression, read with ``regexp_extract``, which
+    DuckDB and Spark both have (no back-reference); text that does not match has no hours,
+    so no total. Only text with a ``:`` pays for the regular expressions.
+    """
+    hours, minutes, seconds = (
+        text.re_extract(_CLOCK, i).nullif("").try_cast("float64") for i in (1, 2, 3)
+    )
+    total = hours * 60 + minutes + seconds.fill_null(0.0) / 60
+    return ibis.ifelse(text.contains(":"), total, ibis.null("float64"))
+
+
 def _number_under(
     clean: ir.StringValue, decimal: str, thousands: str
 ) -> tuple[ir.FloatingValue, ir.BooleanValue]:
@@ -372,6 +402,7 @@ def _number_conventions(
     table: str,
     file: str,
     warnings: list[str] | None,
+    percent: Sequence[str] = (),
 ) -> dict[str, _Convention]:
     """Decide each text number column's decimal separator from all its values (one scan).
 
@@ -380,7 +411,8 @@ def _number_conventions(
     takes the convention its unambiguous values show (the larger count when they disagree:
     the others are then rejected, never misread). A column of only two-way values follows
     the file's other columns, else ``[table] decimal``'s default, with a warning.
-    ``extra`` columns (the user's own) are numbers when every value reads as one.
+    ``extra`` columns (the user's own) are numbers when every value reads as one;
+    ``percent`` columns (fractions) are read without a trailing percent sign.
     """
     default = "," if delimiter == ";" else "."
     out: dict[str, _Convention] = {}
@@ -394,9 +426,14 @@ def _number_conventions(
     texts = raw.select(
         **{f"t{i}": _trim(raw[c].cast(str)).nullif("") for i, c in enumerate(names)}
     ).view()
+
+    def number_text(i: int) -> ir.StringValue:
+        text = texts[f"t{i}"]
+        return _without_percent(text)[1] if names[i] in percent else text
+
     cleaned = texts.select(
         **{f"t{i}": texts[f"t{i}"] for i in range(len(names))},
-        **{f"c{i}": _clean_number_text(texts[f"t{i}"]) for i in range(len(names))},
+        **{f"c{i}": _clean_number_text(number_text(i)) for i in range(len(names))},
     ).view()
     tests: dict[str, ir.Value] = {}
     for i in range(len(names)):
@@ -699,6 +736,10 @@ class _Plan:
     #: the formats a text date column is read with (``[validate] date_formats`` in the
     #: column's order of day and month); empty: ``[table] date_format`` or those formats
     formats: tuple[str, ...] = ()
+    #: a fraction: text with a trailing percent sign is hundredths (``Column.fraction``)
+    percent: bool = False
+    #: minutes: text H:MM or H:MM:SS is a clock duration (``Column.minutes``)
+    clock: bool = False
 
     def date_formats(self, ti: TableInput, vs: ValidateSettings) -> list[str]:
         """The formats this date column's text is tried against, in turn."""
@@ -747,7 +788,13 @@ class _Plan:
         if kind in ("id", "text", "extra_text"):
             return {name: text}
         if kind in ("number", "int", "extra_number"):
-            return {_hidden("c", name): _clean_number_text(text)}
+            out: dict[str, ir.Value] = {}
+            if self.clock:
+                out[_hidden("clk", name)] = _clock_minutes(text)
+            if self.percent:
+                out[_hidden("pct", name)], text = _without_percent(text)
+            out[_hidden("c", name)] = _clean_number_text(text)
+            return out
         if kind == "date":
             return {_hidden("s", name): text}
         if kind == "bool":
@@ -812,7 +859,12 @@ class _Plan:
     def value(self, t: ir.Table) -> ir.Value:
         name = self.name
         if self.text and self.kind in ("number", "int", "extra_number"):
-            return ibis.ifelse(t[_hidden("fit", name)], t[name], ibis.null("float64"))
+            value = ibis.ifelse(t[_hidden("fit", name)], t[name], ibis.null("float64"))
+            if self.percent:
+                value = ibis.ifelse(t[_hidden("pct", name)], value / 100, value)
+            if self.clock:
+                value = ibis.coalesce(t[_hidden("clk", name)], value)
+            return value
         return t[name]
 
     def checks(
@@ -854,6 +906,10 @@ class _Plan:
                 fit, alt, nonfinite = (t[_hidden(p, name)] for p in ("fit", "alt", "nf"))
                 other = "," if self.conv.decimal == "." else "."
                 not_number = clean.notnull() & ~fit & ~nonfinite
+                plain = f"{name} is not a number"
+                if self.clock:
+                    not_number &= t[_hidden("clk", name)].isnull()
+                    plain += " of minutes nor a duration H:MM or H:MM:SS"
                 checks += [
                     (
                         not_number & clean.contains("_"),
@@ -865,7 +921,7 @@ class _Plan:
                         f"separator, as in the rest of the column (set [{table}] decimal if the "
                         f'column uses "{other}")',
                     ),
-                    (not_number, f"{name} is not a number"),
+                    (not_number, plain),
                     (clean.notnull() & nonfinite, f"{name} is not a finite number"),
                 ]
             checks += [
@@ -1093,6 +1149,9 @@ def canonicalize(
         and raw[src].type().is_string()
     ]
     text_extra = [src for _, src in extra if raw[src].type().is_string()]
+    percent = [
+        src for c in spec.input_columns if c.fraction and (src := mapping[c.name]) is not None
+    ]
     conventions: dict[str, _Convention] = {}
     if text_numbers or text_extra:
         conventions = _number_conventions(
@@ -1105,6 +1164,7 @@ def canonicalize(
             table=table,
             file=file,
             warnings=warnings,
+            percent=percent,
         )
     text_dates = [
         src
@@ -1138,6 +1198,8 @@ def canonicalize(
                     is_text,
                     keyed,
                     tuple(orders.get(src, ())),
+                    percent=col.fraction,
+                    clock=col.minutes,
                 )
             )
     for name, src in extra:

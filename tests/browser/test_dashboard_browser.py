@@ -7,9 +7,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -25,13 +28,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def served(
-    report_full_out: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, Path]]:
+@contextmanager
+def _serving(out: Path) -> Iterator[str]:
+    """The dashboard over ``out`` on a free local port, until the block ends; its address."""
     import uvicorn
 
-    out = Path(shutil.copytree(report_full_out, tmp_path_factory.mktemp("served") / "out"))
     port = _free_port()
     config = uvicorn.Config(
         create_app(out, user="tester"), host="127.0.0.1", port=port, log_level="warning"
@@ -44,10 +45,19 @@ def served(
         assert time.monotonic() < deadline, "the dashboard did not start"
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", out
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served(
+    report_full_out: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    out = Path(shutil.copytree(report_full_out, tmp_path_factory.mktemp("served") / "out"))
+    with _serving(out) as base:
+        yield base, out
 
 
 @pytest.fixture
@@ -145,3 +155,48 @@ def test_the_full_report_opens_from_the_dashboard_with_every_chart(
     assert marks and min(marks) > 0, marks
     # its scripts run in a sandbox: an origin of its own, not the dashboard's
     assert page.evaluate("() => window.origin") == "null"
+
+
+def _replace(t: pa.Table, column: str, new: dict[Any, Any]) -> pa.Table:
+    """``t`` with the values of ``column`` that are keys of ``new`` replaced."""
+    values = [new.get(v, v) for v in t.column(column).to_pylist()]
+    typed = pa.array(values, t.schema.field(column).type)
+    return t.set_column(t.schema.get_field_index(column), column, typed)
+
+
+def test_a_customer_and_a_rep_named_dot_dot_open_their_pages(
+    report_full_out: Path, tmp_path: Path, page: Any
+) -> None:
+    """Ids a browser would resolve as a path's dot segments ("..", "ACME/..") open their own
+    pages from the links the dashboard writes, and take an override."""
+    out = Path(shutil.copytree(report_full_out, tmp_path / "out"))
+    customers = pq.read_table(out / "customers.parquet")
+    first, second = customers.column("customer_id").to_pylist()[:2]
+    rep = customers.column("assigned_rep")[0].as_py()
+    names = customers.column("name").to_pylist()
+    names[:2] = ["Dotted customer ..", "Dotted customer ACME/.."]
+    customers = _replace(customers, "customer_id", {first: "..", second: "ACME/.."})
+    customers = _replace(customers, "assigned_rep", {rep: ".."})
+    customers = customers.set_column(
+        customers.schema.get_field_index("name"), "name", pa.array(names, pa.string())
+    )
+    pq.write_table(customers, out / "customers.parquet")
+    plan = _replace(pq.read_table(out / "rep_plan.parquet"), "rep_id", {rep: ".."})
+    pq.write_table(plan, out / "rep_plan.parquet")
+    with _serving(out) as base:
+        for cid in ("..", "ACME/.."):
+            page.goto(base + "/segments?" + urlencode({"q": f"Dotted customer {cid}"}))
+            with page.expect_navigation():
+                page.click(f"tbody a:text-is('{cid}')")
+            assert page.inner_text("#customer-name").endswith(cid)
+            page.select_option("select[name=tier]", index=1)
+            page.fill("input[name=reason]", "dots")
+            with page.expect_navigation():
+                page.click("button:text('Override')")
+            assert page.inner_text("#customer-name").endswith(cid)
+            assert "dots" in page.inner_text("#override-in-force")
+        page.goto(base + "/reps")
+        with page.expect_navigation():
+            page.click("tbody a:text-is('..')")
+        assert page.locator("h1").inner_text() == "Call list of .."
+    assert sorted(read_overrides(out).column("customer_id").to_pylist()) == ["..", "ACME/.."]

@@ -383,12 +383,65 @@ MARKET = Export(
     },
 )
 
+# 4 of 4 right: growth written as percentages, which the run reads as fractions.
+MARKET_PERCENT = Export(
+    "market",
+    "marche_pct.csv",
+    "Secteur;Région;Taille du marché;Taux de croissance\n"
+    "Commerce;Nord;1000000;3,5 %\n"
+    "BTP;Sud;2500000;5 %\n"
+    "Commerce;Sud;800000;-1 %\n",
+    {
+        "Secteur": "industry",
+        "Région": "region",
+        "Taille du marché": "market_size",
+        "Taux de croissance": "growth_rate",
+    },
+)
+
+# 5 of 5 right: a CRM's call log with durations H:MM and H:MM:SS, read as minutes.
+ACTIVITIES_CLOCK = Export(
+    "activities",
+    "calls.csv",
+    "Account Number,Activity Date,Activity Type,Duration,Account Manager\n"
+    "C1,2024-01-02,call,0:28,R1\n"
+    "C1,2024-02-02,visit,1:05,R1\n"
+    "C2,2024-02-05,call,0:04:30,R2\n",
+    {
+        "Account Number": "customer_id",
+        "Activity Date": "date",
+        "Activity Type": "type",
+        "Duration": "duration_minutes",
+        "Account Manager": "rep_id",
+    },
+)
+
 # 3 of 3 right from the values alone: names that say nothing.
 BY_VALUES = Export(
     "transactions",
     "export.csv",
     "F1;F2;F3\nK1;2024-01-02;10,50\nK1;2024-02-03;7,25\nK2;2024-02-05;99,90\nK3;2024-03-01;1,99\n",
     {"F1": "customer_id", "F2": "date", "F3": "revenue"},
+)
+
+# 6 of 6 right: an English accounting export that marks credit notes in a true/false column
+# (the credit note's amount is positive, as the invoice's).
+CREDIT_NOTES = Export(
+    "transactions",
+    "sales_lines.csv",
+    "Customer No,Invoice Date,Invoice No,Item No,Net Amount,Credit Note\n"
+    "C100,2024-01-02,INV-1,I-1,120.00,false\n"
+    "C100,2024-01-09,CN-1,I-1,30.00,true\n"
+    "C200,2024-02-01,INV-2,I-2,75.50,false\n"
+    "C300,2024-02-03,INV-3,I-1,12.00,false\n",
+    {
+        "Customer No": "customer_id",
+        "Invoice Date": "date",
+        "Invoice No": "order_id",
+        "Item No": "product_id",
+        "Net Amount": "revenue",
+        "Credit Note": "is_return",
+    },
 )
 
 EXPORTS = {
@@ -407,6 +460,9 @@ EXPORTS = {
     "reps": REPS,
     "market": MARKET,
     "by_values": BY_VALUES,
+    "credit_notes": CREDIT_NOTES,
+    "market_percent": MARKET_PERCENT,
+    "activities_clock": ACTIVITIES_CLOCK,
 }
 
 
@@ -471,6 +527,38 @@ def test_every_left_out_column_says_what_it_looks_like(tmp_path: Path) -> None:
 )
 def test_column_names_are_read_as_words(name: str, parts: list[str]) -> None:
     assert words(name) == parts
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Credit Note",
+        "Credit note",
+        "CreditNote",
+        "credit_note",
+        "Credit Memo",
+        "Is Return",
+        "Return",
+    ],
+)
+@pytest.mark.parametrize("flags", [("true", "false"), ("yes", "no"), ("Y", "N"), ("1", "0")])
+def test_init_maps_an_english_credit_note_flag_to_is_return(
+    name: str, flags: tuple[str, str], tmp_path: Path
+) -> None:
+    yes, no = flags
+    path = tmp_path / "sales.csv"
+    path.write_text(
+        f"Customer No,Invoice Date,Net Amount,{name}\n"
+        f"C1,2024-01-02,120.00,{no}\nC1,2024-01-09,30.00,{yes}\nC2,2024-02-01,75.50,{no}\n"
+        f"C3,2024-02-03,12.00,{no}\n",
+        encoding="utf-8",
+    )
+    result = init_settings({"transactions": path}, settings_path=tmp_path / "tierwise.toml")
+    guess = result.tables["transactions"].guessed("is_return")
+    assert guess is not None and guess.source == name
+    # written as a mapping, unless the run reads the column by its name ("Is Return")
+    columns = tomllib.loads(result.text)["transactions"].get("columns", {})
+    assert columns.get("is_return") == (None if guess.by_name else name)
 
 
 def test_values_that_contradict_the_name_drop_the_guess(tmp_path: Path) -> None:
@@ -727,6 +815,8 @@ _DERIVES = hasattr(TABLES["transactions"], "derive_from")
             {"C001": 45.99, "C002": 112.5},
             marks=pytest.mark.skipif(not _DERIVES, reason="the schema has no unit_price yet"),
         ),
+        # the credit note of 30.00 counts against C100's invoice of 120.00
+        ("credit_notes", {"C100": 90.0, "C200": 75.5, "C300": 12.0}),
     ],
 )
 def test_the_written_settings_run_and_use_every_row(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from pathlib import Path
@@ -165,16 +166,54 @@ def test_downloads_only_files_of_the_folder(out: Path) -> None:
     assert client.get("/download/customers.csv").content == (out / "customers.csv").read_bytes()
 
 
-def _rename_customer(out: Path, old: str, new: str) -> None:
+def _rename_customer(out: Path, old: str, new: str, name: str | None = None) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     t = pq.read_table(out / "customers.parquet")
-    ids = pc.if_else(pc.equal(t.column("customer_id"), old), new, t.column("customer_id"))
+    hit = pc.equal(t.column("customer_id"), old)
+    ids = pc.if_else(hit, new, t.column("customer_id"))
     t = t.set_column(t.column_names.index("customer_id"), "customer_id", ids)
+    if name is not None:
+        names = pc.if_else(hit, name, t.column("name"))
+        t = t.set_column(t.column_names.index("name"), "name", names)
     pq.write_table(t, out / "customers.parquet")
     assert pa.scalar(new) in t.column("customer_id").combine_chunks()
+
+
+def _rename_rep(out: Path, old: str, new: str) -> None:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    for file, column in (("customers", "assigned_rep"), ("rep_plan", "rep_id")):
+        t = pq.read_table(out / f"{file}.parquet")
+        renamed = pc.if_else(pc.equal(t.column(column), old), new, t.column(column))
+        t = t.set_column(t.column_names.index(column), column, renamed)
+        pq.write_table(t, out / f"{file}.parquet")
+
+
+def _as_a_browser_sends(href: str) -> str:
+    """The path (and query) a browser asks for when a page links to ``href``: its dot
+    segments resolved, written as they are or percent-encoded ("%2E%2E"), as the WHATWG URL
+    standard's path state does (httpx, under the test client, resolves only the plain
+    ones)."""
+    path, sep, query = html.unescape(href).partition("?")
+    segments = path.split("/")[1:]
+    out: list[str] = []
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment.lower() in ("..", ".%2e", "%2e.", "%2e%2e"):
+            if out:
+                out.pop()
+            if last:
+                out.append("")
+        elif segment.lower() in (".", "%2e"):
+            if last:
+                out.append("")
+        else:
+            out.append(segment)
+    return "/" + "/".join(out) + sep + query
 
 
 def test_a_customer_id_with_a_slash_has_its_page_and_override(out: Path) -> None:
@@ -183,7 +222,7 @@ def test_a_customer_id_with_a_slash_has_its_page_and_override(out: Path) -> None
     client = TestClient(create_app(out), base_url=LOCAL)
     # the lists link to it as the template writes the link
     listing = client.get("/segments", params={"q": "ACME"}).text
-    assert 'href="/customers/ACME/01"' in listing
+    assert 'href="/customers/ACME%2F01"' in listing
     page = client.get("/customers/ACME/01")
     assert page.status_code == 200 and "ACME/01" in page.text
     r = client.post(
@@ -219,3 +258,62 @@ def test_every_customer_link_of_the_review_page_opens_a_page(out: Path) -> None:
     assert f'href="/customers/{merged["account_id"]}">{merged["customer_id"]}</a>' in html
     for link in links:
         assert client.get(link).status_code == 200, link
+
+
+#: ids a browser would resolve as dot segments if they were written into a path as they are
+DOT_IDS = ["..", ".", "ACME/..", "../<i>x</i>"]
+
+
+def test_a_customer_id_of_dots_opens_its_page_from_the_link_the_page_writes(out: Path) -> None:
+    import pyarrow.parquet as pq
+
+    ids = pq.read_table(out / "customers.parquet").column("customer_id").to_pylist()
+    for i, (old, new) in enumerate(zip(ids, DOT_IDS, strict=False)):
+        _rename_customer(out, old, new, name=f"Dotted customer {i}")
+    client = TestClient(create_app(out), base_url=LOCAL)
+    for i, cid in enumerate(DOT_IDS):
+        shown = html.escape(cid, quote=False)
+        # the link of the segment list, followed as a browser would
+        listing = client.get("/segments", params={"q": f"Dotted customer {i}"}).text
+        links = re.findall(r'<a href="([^"]+)">([^<]*(?:<(?!/a>)[^<]*)*)</a>', listing)
+        href = next(h for h, text in links if text == shown)
+        page = client.get(_as_a_browser_sends(href))
+        assert page.status_code == 200, href
+        assert f'<span class="muted">{shown}</span>' in page.text, href
+        assert "<i>x</i>" not in page.text
+        # the look-up's redirect
+        found = client.get("/lookup", params={"q": cid}, follow_redirects=False)
+        assert found.status_code == 303
+        again = client.get(_as_a_browser_sends(found.headers["location"]))
+        assert f'<span class="muted">{shown}</span>' in again.text
+        # the override form, and the page it returns to
+        action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert action is not None and csrf is not None
+        r = client.post(
+            _as_a_browser_sends(action.group(1)),
+            data={"csrf": csrf.group(1), "tier": "gold", "reason": "r", "by": "a"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, action.group(1)
+        back = client.get(_as_a_browser_sends(r.headers["location"]))
+        assert 'id="override-in-force"' in back.text and shown in back.text
+    assert sorted(read_overrides(out).column("customer_id").to_pylist()) == sorted(DOT_IDS)
+
+
+def test_a_rep_id_of_dots_opens_its_call_list_from_the_rep_plans(out: Path) -> None:
+    import pyarrow.parquet as pq
+
+    reps = pq.read_table(out / "rep_plan.parquet").column("rep_id").to_pylist()
+    for old, new in zip(reps, DOT_IDS, strict=False):
+        _rename_rep(out, old, new)
+    client = TestClient(create_app(out), base_url=LOCAL)
+    listing = client.get("/reps").text
+    for rep in DOT_IDS[: len(reps)]:
+        shown = html.escape(rep, quote=False)
+        href = re.search(rf'<a href="([^"]+)">{re.escape(shown)}</a>', listing)
+        assert href is not None, rep
+        page = client.get(_as_a_browser_sends(href.group(1)))
+        assert page.status_code == 200 and f"<h1>Call list of {shown}</h1>" in page.text, rep
+        # its customers are listed
+        assert "<tbody>\n<tr>" in page.text, rep

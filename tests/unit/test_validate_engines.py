@@ -67,3 +67,75 @@ def test_a_sign_apart_from_its_digits_and_a_currency_inside_brackets(engine: Any
     assert engine.to_arrow(rejects.select("row", "reason")).to_pylist() == [
         {"row": n + 1, "reason": "revenue is not a number"}
     ]
+
+
+def _canonical(
+    engine: Any, table: str, cols: dict[str, list[Any]], *, delimiter: str | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(rows used in row order, rejects as (row, column, reason)) of a raw text table."""
+    n = len(next(iter(cols.values())))
+    raw = engine.from_arrow(pa.table({**cols, ROW: range(2, n + 2)}))
+    t = canonicalize(
+        raw, table, Settings(), engine, file="x.csv", delimiter=delimiter, today=dt.date(2025, 1, 1)
+    )
+    used, rejects = split_rejects(t, "x.csv", table)
+    rows = engine.to_arrow(used.order_by(ROW)).to_pylist()
+    rej = engine.to_arrow(rejects.select("row", "column", "reason").order_by("row")).to_pylist()
+    return rows, rej
+
+
+def test_a_growth_rate_with_a_percent_sign_is_hundredths(engine: Any) -> None:
+    rates = ["3.5%", "0.035", "-2%", "12 %", "-150%"]
+    market = {"industry": [f"i{i}" for i in range(len(rates))], "growth_rate": rates}
+    used, rejects = _canonical(engine, "market", market)
+    assert [r["growth_rate"] for r in used] == [0.035, 0.035, -0.02, 0.12]
+    # read as a fraction, -150% is below -1 and named as such
+    assert rejects == [
+        {
+            "row": 6,
+            "column": "growth_rate",
+            "reason": "growth_rate is -1 or below (it is a fraction: 0.03 = 3%)",
+        }
+    ]
+    # decimal commas before the sign: the column's separator is decided without it
+    rates = ["3,5 %", "1,25%", "-0,5 %"]
+    market = {"industry": [f"i{i}" for i in range(len(rates))], "growth_rate": rates}
+    used, rejects = _canonical(engine, "market", market, delimiter=",")
+    assert rejects == []
+    assert [r["growth_rate"] for r in used] == [0.035, 0.0125, -0.005]
+
+
+def test_a_percent_sign_in_a_money_column_is_not_a_number(engine: Any) -> None:
+    tx = {"customer_id": ["A", "A"], "date": ["2024-01-31"] * 2, "revenue": ["3.5%", "3.5"]}
+    used, rejects = _canonical(engine, "transactions", tx)
+    assert [r["revenue"] for r in used] == [3.5]
+    assert rejects == [{"row": 2, "column": "revenue", "reason": "revenue is not a number"}]
+
+
+def test_a_duration_written_as_a_clock_is_minutes(engine: Any) -> None:
+    durations = ["0:28", "1:05", "0:28:30", "45", "12.5", "", "1:5", "0:60", "25:00"]
+    n = len(durations)
+    activities = {
+        "customer_id": ["A"] * n,
+        "date": ["2024-01-31"] * n,
+        "type": ["call"] * n,
+        "duration_minutes": durations,
+    }
+    used, rejects = _canonical(engine, "activities", activities)
+    assert [r["duration_minutes"] for r in used] == [28.0, 65.0, 28.5, 45.0, 12.5, None]
+    unreadable = "duration_minutes is not a number of minutes nor a duration H:MM or H:MM:SS"
+    assert rejects == [
+        {"row": 8, "column": "duration_minutes", "reason": unreadable},
+        {"row": 9, "column": "duration_minutes", "reason": unreadable},
+        # 25 hours
+        {
+            "row": 10,
+            "column": "duration_minutes",
+            "reason": "duration_minutes is above 1440 ([validate] max_activity_minutes)",
+        },
+    ]
+    # a money column is no clock
+    tx = {"customer_id": ["A"], "date": ["2024-01-31"], "revenue": ["1:05"]}
+    assert _canonical(engine, "transactions", tx)[1] == [
+        {"row": 2, "column": "revenue", "reason": "revenue is not a number"}
+    ]

@@ -23,13 +23,13 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import jinja2
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi import FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -59,15 +59,49 @@ _REPORT_CSP = (
 )
 
 
+#: the page of one customer or rep, addressed by its key in the query (see :func:`page_url`)
+_BY_QUERY = {"customers": "/customer", "reps": "/rep"}
+#: path segments a browser resolves before it sends a request, written as they are or
+#: percent-encoded (WHATWG URL standard: single- and double-dot path segments, "%2e" too)
+_DOT_SEGMENTS = frozenset({".", ".."})
+
+
+def page_url(kind: str, key: object, action: str = "") -> str:
+    """The address of a customer's or a rep's page (``kind`` "customers" or "reps"), or of
+    an action on it (``override``).
+
+    The key is one path segment: every character but letters, digits and ``-._~`` is
+    percent-encoded, ``/`` too, so that no part of an id (``ACME/..``) is read as a path
+    of its own; the route decodes it. A key that is ``.`` or ``..`` cannot be a path
+    segment at all: a browser resolves it, percent-encoded or not, and asks for another
+    page. Such a key goes in the query instead (``/customer?id=..``), which routes of their
+    own read.
+
+    Examples
+    --------
+    >>> page_url("customers", "ACME/01"), page_url("reps", "Anna Berg")
+    ('/customers/ACME%2F01', '/reps/Anna%20Berg')
+    >>> page_url("customers", "..", "override")
+    '/customer/override?id=..'
+    """
+    text = str(key)
+    tail = f"/{action}" if action else ""
+    if text in _DOT_SEGMENTS:
+        return f"{_BY_QUERY[kind]}{tail}?{urlencode({'id': text})}"
+    return f"/{kind}/{quote(text, safe='')}{tail}"
+
+
 @cache
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("tierwise.app", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["page_url"] = page_url
+    return env
 
 
 def is_loopback(host: str) -> bool:
@@ -367,7 +401,7 @@ def create_app(
     def lookup(request: Request, q: str = "") -> Response:
         q = q.strip()
         if q and data.row(q) is not None:
-            return RedirectResponse(f"/customers/{_quote(q)}", status_code=303)
+            return RedirectResponse(page_url("customers", q), status_code=303)
         t = data.filtered({}, q) if q else data.customers.slice(0, 0)
         t = t.slice(0, 100)
         cols, numeric, rows = _display_rows(t, ["customer_id", "name", "value_class", "status"])
@@ -430,6 +464,11 @@ def create_app(
     def customer(request: Request, customer_id: str) -> HTMLResponse:
         return _customer_page(request, customer_id)
 
+    # the same page for an id that cannot be a path segment ("..": see page_url)
+    @app.get("/customer", response_class=HTMLResponse)
+    def customer_by_query(request: Request, customer_id: str = Query(alias="id")) -> HTMLResponse:
+        return _customer_page(request, customer_id)
+
     @app.post(
         "/customers/{customer_id:path}/override", response_class=HTMLResponse, response_model=None
     )
@@ -458,7 +497,7 @@ def create_app(
         old_class = (current or {}).get("value_class") or row.get("value_class")
         old_tier = (current or {}).get("tier") or row.get("tier")
         if remove and current is None:
-            return RedirectResponse(f"/customers/{_quote(customer_id)}", status_code=303)
+            return RedirectResponse(page_url("customers", customer_id), status_code=303)
         store.set_override(
             customer_id,
             value_class=new_class,
@@ -468,7 +507,19 @@ def create_app(
             old_class=old_class,
             old_tier=old_tier,
         )
-        return RedirectResponse(f"/customers/{_quote(customer_id)}", status_code=303)
+        return RedirectResponse(page_url("customers", customer_id), status_code=303)
+
+    @app.post("/customer/override", response_class=HTMLResponse, response_model=None)
+    def override_by_query(
+        request: Request,
+        customer_id: str = Query(alias="id"),
+        value_class: str = Form(""),
+        tier: str = Form(""),
+        reason: str = Form(""),
+        by: str = Form(""),
+        remove: str = Form(""),
+    ) -> Response:
+        return override(request, customer_id, value_class, tier, reason, by, remove)
 
     @app.get("/reps", response_class=HTMLResponse)
     def reps(request: Request) -> HTMLResponse:
@@ -491,8 +542,12 @@ def create_app(
             planned=data.rep_column == "assigned_rep",
         )
 
+    @app.get("/rep", response_class=HTMLResponse)
+    def rep_by_query(request: Request, rep: str = Query(alias="id")) -> HTMLResponse:
+        return rep_page(request, rep)
+
     @app.get("/reps/{rep:path}", response_class=HTMLResponse)
-    def rep(request: Request, rep: str) -> HTMLResponse:
+    def rep_page(request: Request, rep: str) -> HTMLResponse:
         from ..report.xlsx import _priority_order
 
         t = data.customers.filter(
@@ -608,12 +663,6 @@ def create_app(
         raise HTTPException(404, "no such file")
 
     return app
-
-
-def _quote(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="")
 
 
 def _check_override(

@@ -276,6 +276,10 @@ class Profile:
     spaces: float = 0.0
     #: distinct values / values
     distinct: float = 0.0
+    #: share of numbers with a trailing percent sign ("3.5%"), which a fraction column reads
+    percent: float = 0.0
+    #: share of durations written H:MM or H:MM:SS ("1:05"), which a minutes column reads
+    clock: float = 0.0
     #: decimal separator the column's numbers use: ".", ",", "mixed" or None (undecided)
     decimal: str | None = None
     #: the date format that reads every date of the sample, if one does
@@ -294,6 +298,10 @@ class Profile:
                 lo, hi = self.low or 0.0, self.high or 0.0
                 return f"whole numbers {lo:.0f} to {hi:.0f}"
             return "numbers with decimals"
+        if self.percent >= 0.9:
+            return "percentages"
+        if self.clock >= 0.9:
+            return "durations H:MM"
         if self.boolean >= 0.9:
             return "yes/no values"
         if self.spaces >= 0.5:
@@ -325,6 +333,8 @@ _BOOL_WORDS = [
     *("falso", "vrai", "faux"),
 ]
 _NUMBER = r"^[+-]?(\d+|\d{1,3}([.,]\d{3})+)([.,]\d+)?$"
+#: a duration as a clock writes it, as validation reads a minutes column ("0:28", "1:05:30")
+_CLOCK = r"^\d+:[0-5]\d(:[0-5]\d)?$"
 _COMMA_DECIMAL = r"^[+-]?(\d+|\d{1,3}(\.\d{3})+),(\d{1,2}|\d{4,})$|^[+-]?\d{1,3}(\.\d{3})+,\d+$"
 _DOT_DECIMAL = r"^[+-]?(\d+|\d{1,3}(,\d{3})+)\.(\d{1,2}|\d{4,})$|^[+-]?\d{1,3}(,\d{3})+\.\d+$"
 
@@ -426,6 +436,9 @@ def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()
     numeric = numbers.drop_null()
     base = _numeric_profile(numeric, n, date=_share(dates, n), date_formats=fmts)
     lowered = pc.utf8_lower(text)
+    # numbers before a percent sign ("3,5 %")
+    signed = pc.match_substring_regex(text, "%$")
+    before_sign, _ = _numbers(pc.replace_substring_regex(text, r"\s*%$", ""))
     return Profile(
         n=n,
         date=base.date,
@@ -435,6 +448,8 @@ def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()
         high=base.high,
         median=base.median,
         boolean=_share(pc.is_in(lowered, value_set=pa.array(_BOOL_WORDS)), n),
+        percent=_share(pc.and_(signed, pc.is_valid(before_sign)), n),
+        clock=_share(pc.match_substring_regex(text, _CLOCK), n),
         email=_share(pc.match_substring_regex(text, r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"), n),
         spaces=_share(pc.match_substring(text, " "), n),
         distinct=_distinct(text, n),
@@ -500,8 +515,9 @@ def _not_id(p: Profile) -> float:
 
 
 def _in_range(p: Profile, lo: float, hi: float) -> float:
+    """1 when every number is within [lo, hi] (also when there is none), else 0."""
     if p.low is None or p.high is None:
-        return 0.0
+        return 1.0
     return 1.0 if p.low >= lo and p.high <= hi else 0.0
 
 
@@ -515,7 +531,8 @@ def _fits(table: str, col: Column, p: Profile) -> float:
     if col.kind == "bool":
         return p.boolean
     if col.kind in ("number", "int"):
-        fit = p.number
+        # the forms validation also reads in such a column: 3.5% as a fraction, 1:05 as minutes
+        fit = p.number + p.percent * col.fraction + p.clock * col.minutes
         if name in ("lat", "home_lat"):
             fit *= _in_range(p, -90, 90)
         elif name in ("lon", "home_lon"):

@@ -193,6 +193,10 @@ ABBREVIATIONS: dict[str, str] = {
     "zipcode": "postcode",
     "email": "email",
     "emailaddress": "email",
+    # a credit note is a return, whichever way the two words are written (Credit Note,
+    # CreditNote, credit_note, Credit Memo)
+    "creditnote": "creditnote",
+    "creditmemo": "creditnote",
 }
 
 
