@@ -33,6 +33,16 @@ ACCOUNT_DOCS = (
 )
 
 
+def _placed(table: pa.Table, file: str, *, header: bool = True) -> pa.Table:
+    """``table`` with ``_file`` and ``_row`` (the line a person would look up: the header
+    is line 1) for messages about its rows."""
+    n = table.num_rows
+    start = 2 if header else 1
+    return table.append_column("_file", pa.array([file] * n, pa.string())).append_column(
+        "_row", pa.array(range(start, start + n), pa.int64())
+    )
+
+
 def _run_accounts(ctx: StageContext) -> StageResult:
     from ..io import read_decisions
 
@@ -40,11 +50,13 @@ def _run_accounts(ctx: StageContext) -> StageResult:
     # the decisions the replaced output folder's run applied first, then the files in their
     # order, the dashboard's last: for a pair decided twice the later row wins
     earlier = ctx.handoff.get("earlier_decisions")
-    parts = [earlier] if earlier is not None and earlier.num_rows else []
-    parts.extend(read_decisions(f) for f in cfg.decisions_files)
+    parts = []
+    if earlier is not None and earlier.num_rows:
+        parts.append(_placed(earlier, "review_decisions.csv of the replaced output folder"))
+    parts.extend(_placed(read_decisions(f), str(f)) for f in cfg.decisions_files)
     dashboard = ctx.handoff.get("review_decisions")
     if dashboard is not None and dashboard.num_rows:
-        parts.append(dashboard)
+        parts.append(_placed(dashboard, "the dashboard's review decisions", header=False))
     decisions = pa.concat_tables(parts, promote_options="permissive") if parts else None
     res = resolve_accounts(
         ctx.tables["customers"], cfg, engine=ctx.engine, decisions=decisions, seed=ctx.seed

@@ -342,7 +342,12 @@ def resolve_accounts(
             column="customer_id",
             hint="validation should have rejected the repeats",
         )
-    clean = clean_decisions(decisions) if decisions is not None else None
+    decision_notes: list[str] = []
+    clean = (
+        clean_decisions(decisions, known_ids=records["customer_id"], notes=decision_notes)
+        if decisions is not None
+        else None
+    )
 
     n = records.num_rows
     params: dict[str, Any] = {}
@@ -455,7 +460,7 @@ def resolve_accounts(
     )
     if model_details:
         summary["model_not_fitted_details"] = model_details
-    warnings: list[str] = []
+    warnings: list[str] = [f"review decisions: {w}" for w in decision_notes]
     if not_checked is not None and settings.enabled:
         warnings.append(f"duplicate customer records were not looked for: {not_checked}")
     if method == "rules only":

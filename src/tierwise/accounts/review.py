@@ -15,13 +15,17 @@ like a spreadsheet formula, ``=A1``) is read back without it.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError, Problems
 from ..io.outputs import restore_formulas
+from ..io.when import read_when
 
 __all__ = ["DECISIONS_SCHEMA", "clean_decisions", "empty_decisions", "review_queue"]
 
@@ -50,23 +54,38 @@ def _ordered(left: pa.Array, right: pa.Array) -> tuple[pa.Array, pa.Array]:
     return pc.if_else(swap, right, left), pc.if_else(swap, left, right)
 
 
-def clean_decisions(decisions: pa.Table, *, source: str | None = None) -> pa.Table:
+def clean_decisions(
+    decisions: pa.Table,
+    *,
+    source: str | None = None,
+    known_ids: pa.Array | pa.ChunkedArray | None = None,
+    notes: list[str] | None = None,
+) -> pa.Table:
     """Check and tidy a decisions table read from a file (or a filled-in review queue).
 
     Rows without a decision are dropped (an unreviewed queue row). Decisions are read
     forgivingly (confirm/confirmed/yes/match/same → ``confirm``; reject/no/different →
     ``reject``). An id written with an apostrophe before a leading ``=``, ``+``, ``-``,
     ``@``, tab or carriage return (as every CSV of the output folder writes such text) is
-    read without it. Each pair is stored ``left_id < right_id``; the latest ``decided_at``
-    (then the last row) wins.
+    read without it. ``decided_at`` is read in ISO and the common local forms
+    (:func:`tierwise.io.when.read_when`); a value that still cannot be read leaves the
+    decision undated (older than any dated decision on the same pair) with a note. With
+    ``known_ids``, a decision naming an id no record has is left out with a note: it is
+    neither applied nor carried forward. Each pair is stored ``left_id < right_id``; the
+    latest ``decided_at`` (then the last row) wins.
 
     Parameters
     ----------
     decisions
         At least ``left_id``, ``right_id``, ``decision``; ``decided_by`` and
-        ``decided_at`` (timestamp or ISO text) are optional.
+        ``decided_at`` (timestamp or text) are optional; ``_file`` and ``_row`` (where
+        each row was read) name the place in messages.
     source
-        File name for error messages.
+        File name for messages about rows without ``_file``.
+    known_ids
+        Every customer record's id; decisions naming others are left out.
+    notes
+        Where the notes (one line each) are appended; without it they are dropped.
 
     Raises
     ------
@@ -96,23 +115,42 @@ def clean_decisions(decisions: pa.Table, *, source: str | None = None) -> pa.Tab
         col = pc.utf8_trim_whitespace(col)
         return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
 
+    files = text("_file")
+    rows = (
+        decisions["_row"].combine_chunks().cast(pa.int64())
+        if "_row" in decisions.column_names
+        else pa.nulls(n, pa.int64())
+    )
+
+    def where(i: int) -> tuple[str | None, int]:
+        row = rows[i].as_py()
+        file = files[i].as_py() or source
+        if row is None:
+            row = i + 2 if file else i + 1
+        return file, row
+
     left, right = restore_formulas(text("left_id")), restore_formulas(text("right_id"))
     raw = text("decision")
     decided_by = text("decided_by")
-    if "decided_at" in decisions.column_names:
-        at = decisions["decided_at"].combine_chunks()
-        if not pa.types.is_timestamp(at.type):
-            try:
-                at = pc.cast(text("decided_at"), pa.timestamp("us"))
-            except pa.ArrowInvalid as exc:
-                raise InputError(
-                    "decided_at is not a date-time (use ISO format, 2025-01-31 14:00:00)",
-                    file=source,
-                    column="decided_at",
-                ) from exc
-        at = at.cast(pa.timestamp("us"))
+    if "decided_at" in decisions.column_names and pa.types.is_timestamp(
+        decisions.schema.field("decided_at").type
+    ):
+        at = decisions["decided_at"].combine_chunks().cast(pa.timestamp("us"))
     else:
-        at = pa.nulls(n, pa.timestamp("us"))
+        at, unread = _read_decided_at(text("decided_at"))
+        for i, (value, why) in unread:
+            if pc.is_valid(raw[i]).as_py() and notes is not None:
+                file, row = where(i)
+                notes.append(
+                    InputError(
+                        f"decided_at {value!r} is {why}; the decision is applied undated "
+                        "(a dated decision on the same pair wins)",
+                        file=file,
+                        row=row,
+                        column="decided_at",
+                        hint="write it as 2026-01-05 09:30",
+                    ).one_line()
+                )
 
     lowered = pc.utf8_lower(raw)
     decision = pc.if_else(
@@ -133,19 +171,32 @@ def clean_decisions(decisions: pa.Table, *, source: str | None = None) -> pa.Tab
             problems.append(
                 InputError(
                     f"unknown decision {values[i]!r}",
-                    file=source,
-                    row=i + 2 if source else i + 1,
+                    file=where(i)[0],
+                    row=where(i)[1],
                     column="decision",
                     hint="use confirm or reject",
                 )
             )
         elif no_id[i]:
             problems.append(
-                InputError(
-                    "a decision without both ids", file=source, row=i + 2 if source else i + 1
-                )
+                InputError("a decision without both ids", file=where(i)[0], row=where(i)[1])
             )
     Problems.raise_if_any(problems)
+
+    decided = pc.is_valid(decision)
+    if known_ids is not None:
+        ids = known_ids.combine_chunks() if isinstance(known_ids, pa.ChunkedArray) else known_ids
+        ids = ids.cast(pa.string())
+        unknown = pc.and_(
+            decided,
+            pc.or_(
+                pc.invert(pc.is_in(left, value_set=ids)),
+                pc.invert(pc.is_in(right, value_set=ids)),
+            ),
+        )
+        if notes is not None:
+            _note_unknown_ids(notes, unknown, left, right, ids, where)
+        decided = pc.and_(decided, pc.invert(unknown))
 
     lo, hi = _ordered(left, right)
     t = pa.table(
@@ -158,7 +209,7 @@ def clean_decisions(decisions: pa.Table, *, source: str | None = None) -> pa.Tab
             "_order": pa.array(range(n), pa.int64()),
         }
     )
-    t = t.filter(pc.and_(pc.is_valid(t["decision"]), pc.not_equal(t["left_id"], t["right_id"])))
+    t = t.filter(pc.and_(decided, pc.not_equal(t["left_id"], t["right_id"])))
     # the latest decision per pair (undated rows count as oldest, then file order)
     order = pc.sort_indices(
         t,
@@ -170,6 +221,65 @@ def clean_decisions(decisions: pa.Table, *, source: str | None = None) -> pa.Tab
     t = t.take(last["_pos_max"])
     t = t.sort_by([("left_id", "ascending"), ("right_id", "ascending")])
     return t.select(DECISIONS_SCHEMA.names).cast(DECISIONS_SCHEMA)
+
+
+#: How many decisions naming an unknown id are listed one by one before a count.
+_SHOWN = 5
+
+
+def _read_decided_at(values: pa.Array) -> tuple[pa.Array, list[tuple[int, tuple[str, str]]]]:
+    """``decided_at`` text as timestamps, and the rows whose text could not be read (index,
+    (text, why)); each distinct text is read once."""
+    uniq = pc.unique(values.drop_null())
+    read: dict[str, dt.datetime | None] = {}
+    why: dict[str, str] = {}
+    for v in uniq.to_pylist():  # distinct dates people typed: a short list
+        value, problem = read_when(v)
+        read[v] = value
+        if problem:
+            why[v] = problem
+    keys = uniq
+    stamps = pa.array([read[k] for k in keys.to_pylist()], pa.timestamp("us"))
+    at = stamps.take(pc.index_in(values, value_set=keys))
+    unread: list[tuple[int, tuple[str, str]]] = []
+    if why:
+        bad = pc.is_in(values, value_set=pa.array(sorted(why), pa.string()))
+        for i in np.flatnonzero(pc.fill_null(bad, False).to_numpy(zero_copy_only=False)):
+            v = values[int(i)].as_py()
+            unread.append((int(i), (v, why[v])))
+    return at, unread
+
+
+def _note_unknown_ids(
+    notes: list[str],
+    unknown: pa.Array,
+    left: pa.Array,
+    right: pa.Array,
+    ids: pa.Array,
+    where: Callable[[int], tuple[str | None, int]],
+) -> None:
+    """One note per decision naming an id no record has (the first few, then a count)."""
+    rows = np.flatnonzero(pc.fill_null(unknown, False).to_numpy(zero_copy_only=False))
+    for i in rows[:_SHOWN]:  # only the decisions in error, the first few
+        i = int(i)
+        pair = [left[i].as_py(), right[i].as_py()]
+        bad = [x for x in pair if not pc.is_in(pa.array([x]), value_set=ids)[0].as_py()]
+        file, row = where(i)
+        notes.append(
+            InputError(
+                f"no customer record has the id {' or '.join(repr(x) for x in bad)}; the "
+                f"decision on {pair[0]}/{pair[1]} is not applied and not carried forward",
+                file=file,
+                row=row,
+                column="left_id" if bad[0] == pair[0] else "right_id",
+                hint="correct the id to one of customers.csv and run again",
+            ).one_line()
+        )
+    if len(rows) > _SHOWN:
+        notes.append(
+            f"{len(rows) - _SHOWN:,} more review decisions name an id no customer record has; "
+            "they are not applied and not carried forward"
+        )
 
 
 def review_queue(
