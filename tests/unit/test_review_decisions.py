@@ -3,13 +3,18 @@ case, and what the queue says about a pair already joined through other matches.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 from tierwise.accounts import clean_decisions, resolve_accounts
 from tierwise.engine import Engine
+from tierwise.errors import InputError
+from tierwise.io import read_decisions
+from tierwise.io.when import read_when
 from tierwise.settings import AccountSettings
 
 
@@ -100,3 +105,104 @@ def test_resolve_warns_and_does_not_carry_a_decision_with_a_mistyped_id(engine: 
     typo = [w for w in res.warnings if "C000002X" in w]
     assert len(typo) == 1
     assert typo[0].startswith("review decisions: decisions.csv, row 2, column 'right_id'")
+
+
+# -- dates and headers as spreadsheets save them ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-05 09:30:00", dt.datetime(2026, 1, 5, 9, 30)),
+        ("2026-01-05T09:30:00Z", dt.datetime(2026, 1, 5, 9, 30)),
+        ("2026-01-05", dt.datetime(2026, 1, 5)),
+        ("05.01.2026 09:30", dt.datetime(2026, 1, 5, 9, 30)),
+        ("5.1.2026", dt.datetime(2026, 1, 5)),
+        ("25/01/2026 17:05:10", dt.datetime(2026, 1, 25, 17, 5, 10)),
+        ("01/25/2026 5:05 PM", dt.datetime(2026, 1, 25, 17, 5)),
+        ("12/25/2026 12:00 am", dt.datetime(2026, 12, 25, 0, 0)),
+        ("07/07/2026", dt.datetime(2026, 7, 7)),
+        ("2026/01/05 09:30", dt.datetime(2026, 1, 5, 9, 30)),
+        ("46027.5", dt.datetime(2026, 1, 5, 12, 0)),
+    ],
+)
+def test_reads_iso_and_the_common_local_forms(text: str, expected: dt.datetime) -> None:
+    assert read_when(text) == (expected, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("03/04/2026", "ambiguous"),
+        ("next year", "not a date"),
+        ("31.02.2026", "not a date"),
+        ("13:00 PM", "not a date"),
+        ("42", "not a date"),
+    ],
+)
+def test_does_not_guess_what_it_cannot_read(text: str, why: str) -> None:
+    value, problem = read_when(text)
+    assert value is None and problem is not None and problem.startswith(why)
+
+
+def test_a_queue_saved_by_excel_reads_with_its_local_dates_and_header_case(
+    tmp_path: Path,
+) -> None:
+    p = tmp_path / "review_queue.csv"
+    p.write_text(
+        "\ufeff Left_ID ;RIGHT_ID;Decision;Decided_By;decided_at\n"
+        "C2;C1;confirm;Ann;05.01.2026 09:30\n"
+        "C1;C2;reject;Bob;2026-01-04 18:00\n",
+        encoding="utf-8",
+    )
+    t = read_decisions(p)
+    assert t.column_names == ["left_id", "right_id", "decision", "decided_by", "decided_at"]
+    notes: list[str] = []
+    clean = clean_decisions(_placed(t, str(p)), notes=notes)
+    # Ann's decision is the later one once her local date is read
+    assert clean.to_pylist() == [
+        {
+            "left_id": "C1",
+            "right_id": "C2",
+            "decision": "confirm",
+            "decided_by": "Ann",
+            "decided_at": dt.datetime(2026, 1, 5, 9, 30),
+        }
+    ]
+    assert notes == []
+
+
+def test_an_unreadable_decided_at_keeps_the_decision_undated_and_says_where(
+    tmp_path: Path,
+) -> None:
+    d = _placed(
+        pa.table(
+            {
+                "left_id": ["C1", "C3"],
+                "right_id": ["C2", "C4"],
+                "decision": ["confirm", "reject"],
+                "decided_at": ["2026-01-05", "monday"],
+            }
+        ),
+        "queue.csv",
+    )
+    notes: list[str] = []
+    clean = clean_decisions(d, notes=notes)
+    assert clean.select(["left_id", "decision", "decided_at"]).to_pylist() == [
+        {"left_id": "C1", "decision": "confirm", "decided_at": dt.datetime(2026, 1, 5)},
+        {"left_id": "C3", "decision": "reject", "decided_at": None},
+    ]
+    assert notes == [
+        "queue.csv, row 3, column 'decided_at': decided_at 'monday' is not a date; the "
+        "decision is applied undated (a dated decision on the same pair wins) (write it as "
+        "2026-01-05 09:30)"
+    ]
+
+
+def test_a_header_naming_a_decision_column_twice_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "d.csv"
+    p.write_text("left_id,right_id,decision,Decision \nC1,C2,confirm,reject\n")
+    with pytest.raises(InputError) as exc:
+        read_decisions(p)
+    assert (exc.value.file, exc.value.row) == (str(p), 1)
+    assert "appears twice in the header" in exc.value.one_line()

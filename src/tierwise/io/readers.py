@@ -1456,8 +1456,38 @@ def _read_postgres(name: str, url: str, ti: TableInput, engine: Engine) -> RawIn
 # -- review decisions ------------------------------------------------------------------------------
 
 
+#: The columns of a decisions file, matched without regard to case or surrounding spaces.
+_DECISION_HEADER = (*_DECISION_COLUMNS, "decided_by", "decided_at")
+
+
+def _decision_header(path: str, t: pa.Table) -> pa.Table:
+    """The decision columns under their own names, however the header cased or spaced them
+    (``Left_ID``, `` decision``); other columns keep theirs."""
+    names: list[str] = []
+    seen: dict[str, str] = {}
+    for raw in t.column_names:
+        key = raw.lstrip("\ufeff").strip().lower()
+        if key not in _DECISION_HEADER:
+            names.append(raw.lstrip("\ufeff"))
+            continue
+        if key in seen:
+            raise InputError(
+                f"columns {seen[key]!r} and {raw!r} both name {key}",
+                file=path,
+                row=1,
+                column=raw,
+                hint="keep one of them",
+            )
+        seen[key] = raw
+        names.append(key)
+    return t.rename_columns(names)
+
+
 def read_decisions(path: str | Path) -> pa.Table:
     """Read a review-decisions file (CSV or Parquet) as text columns.
+
+    Header names of the decision columns are matched without regard to case or
+    surrounding spaces (``Left_ID``, ``Decision``).
 
     Raises
     ------
@@ -1506,8 +1536,7 @@ def read_decisions(path: str | Path) -> pa.Table:
             )
         except pa.ArrowException as exc:
             raise InputError(f"cannot read the review decisions: {exc}", file=str(p)) from exc
-        if names and names[0].startswith("\ufeff"):
-            t = t.rename_columns([names[0].lstrip("\ufeff"), *names[1:]])
+    t = _decision_header(str(p), t)
     missing = [c for c in _DECISION_COLUMNS if c not in t.column_names]
     if missing:
         raise InputError(
