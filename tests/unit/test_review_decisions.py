@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from tierwise.accounts import clean_decisions, resolve_accounts
+from tierwise.accounts import AccountsResult, clean_decisions, resolve_accounts
 from tierwise.engine import Engine
 from tierwise.errors import InputError
 from tierwise.io import read_decisions
@@ -206,3 +206,41 @@ def test_a_header_naming_a_decision_column_twice_is_refused(tmp_path: Path) -> N
         read_decisions(p)
     assert (exc.value.file, exc.value.row) == (str(p), 1)
     assert "appears twice in the header" in exc.value.one_line()
+
+
+# -- a queued pair already joined through other matches -----------------------------------------
+
+JOINED = pa.table(
+    {
+        "customer_id": ["K1", "K2", "K3", "K4"],
+        "name": ["Kestrel Tools Ltd", "Kestrel Tools Ltd", "Kestrel Tools Ltd", "Other plc"],
+        "postcode": ["LS1 1AA", "LS1 1AA", "LS1 1AA", "M1 1AA"],
+        "tax_id": ["GB111111111", "GB222222222", None, None],
+    }
+)
+
+
+def _account(res: AccountsResult, cid: str) -> str:
+    ids = res.mapping["customer_id"].to_pylist()
+    return str(res.mapping["account_id"][ids.index(cid)])
+
+
+def test_a_queued_pair_already_joined_says_so_and_rejecting_it_splits_them(
+    engine: Engine,
+) -> None:
+    res = resolve_accounts(JOINED, AccountSettings(), engine=engine)
+    queue = res.review_queue.to_pylist()
+    row = next(r for r in queue if (r["left_id"], r["right_id"]) == ("K1", "K2"))
+    # the tax ids differ, so the rules only queue K1/K2; K3 joins both
+    assert _account(res, "K1") == _account(res, "K2") == _account(res, "K3") == "K1"
+    assert row["reason"].endswith(
+        "; already in one account (K1) through matches with K3: left unreviewed or confirmed "
+        "they stay together, rejected they are split"
+    )
+    rejected = resolve_accounts(
+        JOINED,
+        AccountSettings(),
+        engine=engine,
+        decisions=pa.table({"left_id": ["K1"], "right_id": ["K2"], "decision": ["reject"]}),
+    )
+    assert _account(rejected, "K1") != _account(rejected, "K2")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -190,6 +191,42 @@ def _reasons(pairs: pa.Table) -> pa.Table:
         pc.if_else(pc.fill_null(pairs["review"], False), pairs["rule"], pa.scalar(_BAND)),
     )
     return pairs.append_column("reason", reason)
+
+
+#: How many other members of an account a queue reason names before a count.
+_NAMED = 3
+_NOT_MERGED = ": not merged unless a person confirms it"
+
+
+def _joined_reasons(queue: pa.Table, mapping: pa.Table) -> pa.Table:
+    """Say in ``reason`` when a queued pair's two records are already in one account
+    through other matches, naming those records: leaving the pair unreviewed keeps them
+    together, and only a rejection splits them."""
+    if "reason" not in queue.column_names or not queue.num_rows:
+        return queue
+    ids, accounts = mapping["customer_id"], mapping["account_id"]
+    acc_l = accounts.take(pc.index_in(queue["left_id"], value_set=ids))
+    acc_r = accounts.take(pc.index_in(queue["right_id"], value_set=ids))
+    joined = pc.fill_null(pc.equal(acc_l, acc_r), False).to_numpy(zero_copy_only=False)
+    if not joined.any():
+        return queue
+    reasons = queue["reason"].to_pylist()
+    left, right = queue["left_id"].to_pylist(), queue["right_id"].to_pylist()
+    acc = acc_l.to_pylist()
+    for i in np.flatnonzero(joined):  # only the queued pairs already joined: few
+        members = mapping.filter(pc.equal(accounts, acc[i]))["customer_id"].to_pylist()
+        others = [m for m in members if m not in (left[i], right[i])]
+        named = ", ".join(others[:_NAMED])
+        if len(others) > _NAMED:
+            named += f" and {len(others) - _NAMED:,} more"
+        base = (reasons[i] or "").removesuffix(_NOT_MERGED)
+        reasons[i] = (
+            f"{base}; already in one account ({acc[i]}) through matches with {named}: "
+            "left unreviewed or confirmed they stay together, rejected they are split"
+        )
+    return queue.set_column(
+        queue.column_names.index("reason"), "reason", pa.array(reasons, pa.string())
+    )
 
 
 def _model_pairs(
@@ -426,7 +463,7 @@ def resolve_accounts(
         upper=settings.review_upper,
         decisions=clean,
     )
-    queue = _queue_layout(queue, records)
+    queue = _queue_layout(_joined_reasons(queue, mapping), records)
     summary: dict[str, Any] = merge_summary(accounts, top=settings.report_examples)
     merged = summary["n_merged_accounts"]
     outcome = "not looked for" if not checked else "found" if merged else "none found"
