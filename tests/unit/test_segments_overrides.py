@@ -197,3 +197,53 @@ def test_an_empty_or_binary_file_is_an_input_error_with_a_hint_for_this_file(
     p.write_bytes(b"\x00\x01\x02customer_id")
     with pytest.raises(InputError, match="binary"):
         read_overrides(p)
+
+
+def test_dates_are_read_in_local_forms_and_a_non_date_is_refused(tmp_path: Path) -> None:
+    p = _write(
+        tmp_path,
+        "customer_id;value_class;reason;by;date\n"
+        "C01;A;key account;Ann;31.12.2025\n"
+        "C02;A;key account;Ann;25/11/2025 14:30\n",
+    )
+    r = segment_customers(_customers(), S, seed=1, overrides=read_overrides(p), as_of=AS_OF)
+    when = r.tables["overrides_applied"].column("when").to_pylist()
+    assert when == ["2025-12-31", "2025-11-25 14:30:00"]
+    bad = _write(
+        tmp_path,
+        "customer_id;tier;reason;by;date\nC01;gold;x;Bob;2025-12-01\nC02;gold;x;Bob;next year\n"
+        "C03;gold;x;Bob;03/04/2025\n",
+        "bad.csv",
+    )
+    with pytest.raises(Problems) as exc:
+        segment_customers(_customers(), S, seed=1, overrides=read_overrides(bad),
+                          overrides_source="bad.csv")  # fmt: skip
+    lines = [e.one_line() for e in exc.value]
+    assert lines[0].startswith("bad.csv, row 3, column 'date': date 'next year' is not a date")
+    assert lines[1].startswith("bad.csv, row 4, column 'date': date '03/04/2025' is ambiguous")
+    assert len(lines) == 2
+
+
+def test_each_reason_names_only_what_the_override_set(tmp_path: Path) -> None:
+    p = _write(
+        tmp_path,
+        "customer_id,value_class,tier,reason,by\n"
+        "C02,,gold,strategic,Bob\n"  # tier only
+        "C03,B,gold,odd,Cy\n",  # class and a tier the class does not give
+    )
+    plain = segment_customers(_customers(), S, seed=1).customers.to_pydict()
+    r = segment_customers(_customers(), S, seed=1, overrides=read_overrides(p), as_of=AS_OF)
+    c = r.customers.to_pydict()
+    gold = S.programmes["gold"].service_level
+    d_action = S.classes["D"]
+    assert plain["value_class"][2] == "D" and plain["tier"][2] == "bronze"
+    # the class is the computed one, with its own figures; only the tier is Bob's
+    body = plain["class_reason"][2].removeprefix("D: ").rsplit(" → ", 1)[0]
+    assert c["class_reason"][2] == (
+        f"D: {body} → gold set by Bob (strategic), the figures gave bronze: {gold}"
+    )
+    assert "set by Bob" not in c["class_reason"][2].split(" → ")[0]
+    assert d_action not in c["class_reason"][2]
+    assert S.tiers["B"] != "gold"
+    assert c["class_reason"][3].startswith("B: set by Cy (odd), with tier gold; the figures gave ")
+    assert c["class_reason"][3].endswith(f"→ gold: {gold}")

@@ -3,8 +3,10 @@
 Overrides never touch the figures or the cut points: the computed class stays in
 ``value_class_computed``; the override sets ``value_class`` and/or ``tier``. Every row is
 checked before any is applied: an unknown customer, class or tier, an empty reason or
-author, or a customer named twice is an :class:`~tierwise.errors.InputError` naming the
-file and row (never a silent skip).
+author, a date that is not one (ISO or a common local form, see
+:func:`tierwise.io.when.read_when`), or a customer named twice is an
+:class:`~tierwise.errors.InputError` naming the file and row (never a silent skip). The
+audit's ``when`` is the date in ISO (with the time when one is given).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import pyarrow.compute as pc
 
 from ..engine import ROW
 from ..errors import InputError, Problems, TierwiseError
+from ..io.when import read_when
 
-__all__ = ["AUDIT_SCHEMA", "Overrides", "check_overrides"]
+__all__ = ["AUDIT_SCHEMA", "Overrides", "check_overrides", "override_reason"]
 
 #: Columns of overrides_applied.csv.
 AUDIT_SCHEMA = pa.schema(
@@ -155,6 +158,22 @@ def check_overrides(
                     "tier",
                     f"use one of {', '.join(tiers)} ([segments] programmes)",
                 )
+        when = date[i]
+        if when:
+            value, why = read_when(when)
+            if value is None:
+                bad(
+                    f"date {when!r} is {why}",
+                    "date",
+                    "write the date of the decision as 2025-12-31 or 31.12.2025, or leave it "
+                    "empty for the analysis date",
+                )
+            else:
+                date[i] = (
+                    value.date().isoformat()
+                    if value.time() == dt.time()
+                    else value.isoformat(sep=" ", timespec="seconds")
+                )
         if not reason[i]:
             bad("no reason given", "reason", "say why the customer is moved")
         if not by[i]:
@@ -171,3 +190,59 @@ def check_overrides(
         file_rows=[int(x) for x in file_rows],
         source=source,
     )
+
+
+def override_reason(
+    *,
+    cls: str,
+    computed_cls: str,
+    body: str,
+    tier: str,
+    computed_tier: str,
+    class_set: bool,
+    tier_set: bool,
+    by: str,
+    class_action: str,
+    programme: str,
+) -> str:
+    """The ``class_reason`` of an overridden customer: it names only what the override set,
+    and the action of what the customer ends in.
+
+    A class set (its tier following) ends in the class's action; a tier set apart from the
+    class (alone, or beside a class whose own tier is another) ends in that tier's
+    programme.
+
+    Parameters
+    ----------
+    cls, computed_cls
+        The class after the override, and the one the figures gave.
+    body
+        The computed reason's figures (without class and tier).
+    tier, computed_tier
+        The tier after the override, and the one the figures gave.
+    class_set
+        The override sets the class.
+    tier_set
+        The tier is not the one the (new) class gives.
+    by
+        Who decided and why, e.g. "Ann (key account)".
+    class_action, programme
+        The action of ``cls`` ([segments] classes) and the service level of ``tier``
+        ([segments] programmes; empty when it has none).
+
+    Examples
+    --------
+    >>> override_reason(cls="D", computed_cls="D", body="bottom 50% of net profit",
+    ...                 tier="gold", computed_tier="bronze", class_set=False, tier_set=True,
+    ...                 by="Bob (strategic)", class_action="serve at the lowest cost",
+    ...                 programme="account manager").split(" → ")[1]
+    'gold set by Bob (strategic), the figures gave bronze: account manager'
+    """
+    then = f": {programme}" if programme else ""
+    if not class_set:
+        gave = f", the figures gave {computed_tier}" if tier != computed_tier else ""
+        return f"{cls}: {body} → {tier} set by {by}{gave}{then}"
+    head = f"{cls}: set by {by}"
+    if tier_set:
+        return f"{head}, with tier {tier}; the figures gave {computed_cls}: {body} → {tier}{then}"
+    return f"{head}; the figures gave {computed_cls}: {body} → {tier}: {class_action}"

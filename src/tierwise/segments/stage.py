@@ -51,7 +51,7 @@ from ..settings.segments import SegmentSettings, TierProgramme
 from .classes import RULE_GRID, RULE_HARD, RULE_POTENTIAL, ClassRule, join_text, money_text, pick
 from .cuts import AxisData, CutPoints, find_cuts, levels
 from .niches import NicheDesign, NicheModel, fit_niches, niche_phrases, unique_names
-from .overrides import AUDIT_SCHEMA, check_overrides
+from .overrides import AUDIT_SCHEMA, check_overrides, override_reason
 from .profiles import Figures, SegmentLevel, segment_table
 from .review import compare_runs, figure
 
@@ -529,12 +529,25 @@ def segment_customers(
             )
         )
         body = reason_body.take(pa.array(rows)).to_pylist()
+        set_class = dict(zip(o.rows.tolist(), (o.new_class >= 0).tolist(), strict=True))
         texts = []
         for r, b in zip(rows.tolist(), body, strict=True):  # the overridden few
             cid = ids[r].as_py()
             texts.append(
-                f"{names[final[r]]}: set by {by[cid]} ({why[cid]}); the figures gave "
-                f"{names[computed[r]]}: {b} → {tiers[tier_code[r]]}: {actions[final[r]]}"
+                override_reason(
+                    cls=names[final[r]],
+                    computed_cls=names[computed[r]],
+                    body=b,
+                    tier=tiers[tier_code[r]],
+                    computed_tier=tiers[tier_of_class[computed[r]]],
+                    class_set=set_class[r],
+                    tier_set=tier_code[r] != tier_of_class[final[r]],
+                    by=f"{by[cid]} ({why[cid]})",
+                    class_action=actions[final[r]],
+                    programme=s.programmes[tiers[tier_code[r]]].service_level
+                    if tiers[tier_code[r]] in s.programmes
+                    else "",
+                )
             )
         mask = np.zeros(n, dtype=bool)
         mask[rows] = True
