@@ -247,3 +247,28 @@ def test_each_reason_names_only_what_the_override_set(tmp_path: Path) -> None:
     assert S.tiers["B"] != "gold"
     assert c["class_reason"][3].startswith("B: set by Cy (odd), with tier gold; the figures gave ")
     assert c["class_reason"][3].endswith(f"→ gold: {gold}")
+
+
+def test_an_overrides_file_with_only_a_header_is_noted(tmp_path: Path) -> None:
+    from tierwise.engine import Engine
+    from tierwise.registry import StageContext, get
+    from tierwise.settings import Settings
+
+    p = _write(tmp_path, "customer_id,value_class,reason,by,date\n")
+    settings = Settings(
+        segments=S.model_copy(update={"overrides_file": str(p)}),
+    )
+    with Engine().session() as engine:
+        ctx = StageContext(
+            settings=settings,
+            engine=engine,
+            as_of=AS_OF,
+            tables={},
+            assemble=lambda _ctx: _customers(),
+        )
+        res = get("segments").run(ctx)
+    assert res.manifest["overrides"] == {"file": str(p), "applied": 0}
+    assert res.warnings[0] == (
+        f"segments: the overrides file {p} has a header and no rows: no override from it is "
+        "applied (add rows, or remove [segments] overrides_file)"
+    )

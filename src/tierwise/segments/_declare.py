@@ -84,9 +84,10 @@ def _dashboard_overrides(table: pa.Table) -> pa.Table:
     return pa.table(cols)
 
 
-def _overrides(ctx: StageContext) -> tuple[pa.Table | None, str | None]:
-    """The overrides file and the dashboard's overrides together; the dashboard's, made
-    later, win for a customer named in both."""
+def _overrides(ctx: StageContext) -> tuple[pa.Table | None, str | None, list[str]]:
+    """The overrides file and the dashboard's overrides together (the dashboard's, made
+    later, win for a customer named in both), their sources, and a note when the overrides
+    file has a header and no rows."""
     from ..io.overrides import read_overrides
 
     path = ctx.settings.segments.overrides_file
@@ -96,16 +97,22 @@ def _overrides(ctx: StageContext) -> tuple[pa.Table | None, str | None]:
     if dashboard is not None and dashboard.num_rows:
         parts.append(_dashboard_overrides(dashboard))
         sources.append("the dashboard's overrides (overrides.duckdb)")
+    notes: list[str] = []
     if path:
         table = read_overrides(path)
+        if not table.num_rows:
+            notes.append(
+                f"the overrides file {path} has a header and no rows: no override from it is "
+                "applied (add rows, or remove [segments] overrides_file)"
+            )
         if parts:
             named = pc.is_in(table.column("customer_id"), value_set=parts[0].column("customer_id"))
             table = table.filter(pc.invert(pc.fill_null(named, False)))
         parts.insert(0, table)
         sources.insert(0, str(path))
     if not parts:
-        return None, None
-    return pa.concat_tables(parts, promote_options="permissive"), " and ".join(sources)
+        return None, None, notes
+    return pa.concat_tables(parts, promote_options="permissive"), " and ".join(sources), notes
 
 
 def _previous(ctx: StageContext) -> tuple[pa.Table | None, str | None, dt.date | None]:
@@ -131,7 +138,7 @@ def _previous(ctx: StageContext) -> tuple[pa.Table | None, str | None, dt.date |
 
 
 def _run_segments(ctx: StageContext) -> StageResult:
-    overrides, source = _overrides(ctx)
+    overrides, source, notes = _overrides(ctx)
     previous, previous_source, previous_as_of = _previous(ctx)
     res = segment_customers(
         ctx.customers(),
@@ -148,7 +155,7 @@ def _run_segments(ctx: StageContext) -> StageResult:
         customers=res.customers,
         tables=dict(res.tables),
         manifest=dict(res.manifest),
-        warnings=[f"segments: {w}" for w in res.warnings],
+        warnings=[f"segments: {w}" for w in (*notes, *res.warnings)],
         detail=res,
     )
 
