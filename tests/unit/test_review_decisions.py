@@ -124,6 +124,9 @@ def test_resolve_warns_and_does_not_carry_a_decision_with_a_mistyped_id(engine: 
         ("07/07/2026", dt.datetime(2026, 7, 7)),
         ("2026/01/05 09:30", dt.datetime(2026, 1, 5, 9, 30)),
         ("46027.5", dt.datetime(2026, 1, 5, 12, 0)),
+        ("05-Jan-2026", dt.datetime(2026, 1, 5)),
+        ("Jan 5, 2026 9:30 AM", dt.datetime(2026, 1, 5, 9, 30)),
+        ("5 January 2026 14:00", dt.datetime(2026, 1, 5, 14, 0)),
     ],
 )
 def test_reads_iso_and_the_common_local_forms(text: str, expected: dt.datetime) -> None:

@@ -9,6 +9,8 @@ People's files are saved by spreadsheets in local forms, so besides ISO 8601 (``
 - ``05/01/2026`` when unambiguous: day first if the first number is above 12, month first
   if the second is (``01/25/2026 9:30 AM``); both at most 12 and different is ambiguous
   and not read;
+- ``02-Jan-2026``, ``2 Jan 2026``, ``2 January 2026``, ``Jan 2, 2026`` (English month
+  names, as the input files' dates);
 - a time with ``AM``/``PM``;
 - an Excel serial day number (``46027`` or ``46027.395``, 1982–2173).
 
@@ -30,6 +32,19 @@ _DMY = re.compile(r"(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4
 _YMD = re.compile(r"(?P<y>\d{4})/(?P<a>\d{1,2})/(?P<b>\d{1,2})" + _TIME)
 _SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+#: English month names, as [validate] date_formats reads them in the input files.
+_NAMED_MONTH = ("%d-%b-%Y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y")
+_CLOCK = ("", " %H:%M", " %H:%M:%S", " %I:%M %p")
+
+
+def _month_name(s: str) -> tuple[dt.datetime | None, str | None]:
+    for day in _NAMED_MONTH:
+        for clock in _CLOCK:
+            try:
+                return dt.datetime.strptime(s, day + clock), None
+            except ValueError:
+                continue
+    return None, "not a date"
 
 
 def read_when(text: str) -> tuple[dt.datetime | None, str | None]:
@@ -73,7 +88,7 @@ def read_when(text: str) -> tuple[dt.datetime | None, str | None]:
     else:
         m = _DMY.fullmatch(s)
         if not m:
-            return None, "not a date"
+            return _month_name(s)
         year, a, b = int(m["y"]), int(m["a"]), int(m["b"])
         if m["sep"] != "/" or a > 12:
             day, month = a, b
