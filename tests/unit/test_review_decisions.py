@@ -247,3 +247,65 @@ def test_a_queued_pair_already_joined_says_so_and_rejecting_it_splits_them(
         decisions=pa.table({"left_id": ["K1"], "right_id": ["K2"], "decision": ["reject"]}),
     )
     assert _account(rejected, "K1") != _account(rejected, "K2")
+
+
+def test_a_decisions_file_and_the_dashboards_decisions_are_read_together(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """The dashboard's decisions carry times, a file's carry text: both reach the stage, and
+    each is applied (the file's rejection splits one pair, the dashboard's confirmation joins
+    the other)."""
+    from tierwise.accounts.review import DECISIONS_SCHEMA
+    from tierwise.registry import StageContext, get
+    from tierwise.settings import Settings
+
+    file = tmp_path / "decisions.csv"
+    file.write_text(
+        "left_id,right_id,decision,decided_by,decided_at\nC1,C3,reject,Ann,2026-01-02\n",
+        encoding="utf-8",
+    )
+    dashboard = pa.table(
+        {
+            "left_id": ["C1"],
+            "right_id": ["C2"],
+            "decision": ["confirm"],
+            "decided_by": ["Bob"],
+            "decided_at": [dt.datetime(2026, 1, 1, 9, 30, 5, 123456)],
+        }
+    ).cast(DECISIONS_SCHEMA)
+    customers = pa.table(
+        {"customer_id": ["C1", "C2", "C3"], "name": ["Acme", "Acme GmbH", "Acme Ltd"]}
+    )
+    ctx = StageContext(
+        settings=Settings().with_updates(accounts={"decisions_file": str(file)}),
+        engine=engine,
+        as_of=dt.date(2026, 2, 1),
+        tables={
+            "customers": engine.from_arrow(customers),
+            "transactions": engine.from_arrow(
+                pa.table(
+                    {
+                        "customer_id": ["C1", "C2", "C3"],
+                        "date": [dt.date(2026, 1, 10)] * 3,
+                        "revenue": [10.0, 20.0, 30.0],
+                    }
+                )
+            ),
+        },
+        handoff={"review_decisions": dashboard},
+    )
+    res = get("accounts").run(ctx)
+    accounts = (
+        dict(
+            zip(
+                res.tables["account_members"].column("customer_id").to_pylist(),
+                res.tables["account_members"].column("account_id").to_pylist(),
+                strict=True,
+            )
+        )
+        if "account_members" in res.tables
+        else None
+    )
+    assert accounts is not None, sorted(res.tables)
+    assert accounts["C1"] == accounts["C2"]
+    assert accounts["C3"] != accounts["C1"]

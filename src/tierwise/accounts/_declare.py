@@ -6,6 +6,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..registry import ColumnDoc, Stage, StageContext, StageResult, register
 from .report import merge_report, record_revenue
@@ -37,6 +38,15 @@ def _placed(table: pa.Table, file: str, *, header: bool = True) -> pa.Table:
     """``table`` with ``_file`` and ``_row`` (the line a person would look up: the header
     is line 1) for messages about its rows."""
     n = table.num_rows
+    if "decided_at" in table.column_names and pa.types.is_timestamp(
+        table.schema.field("decided_at").type
+    ):
+        # the dashboard's decisions carry times, a file's carry text: one type (ISO text,
+        # to the microsecond) lets them be read as one table
+        at = table.schema.get_field_index("decided_at")
+        table = table.set_column(
+            at, "decided_at", pc.strftime(table["decided_at"], format="%Y-%m-%dT%H:%M:%S")
+        )
     start = 2 if header else 1
     return table.append_column("_file", pa.array([file] * n, pa.string())).append_column(
         "_row", pa.array(range(start, start + n), pa.int64())
