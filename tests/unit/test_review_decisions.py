@@ -295,17 +295,13 @@ def test_a_decisions_file_and_the_dashboards_decisions_are_read_together(
         handoff={"review_decisions": dashboard},
     )
     res = get("accounts").run(ctx)
-    accounts = (
-        dict(
-            zip(
-                res.tables["account_members"].column("customer_id").to_pylist(),
-                res.tables["account_members"].column("account_id").to_pylist(),
-                strict=True,
-            )
+    members = res.tables["account_members"]
+    accounts = dict(
+        zip(
+            members.column("customer_id").to_pylist(),
+            members.column("account_id").to_pylist(),
+            strict=True,
         )
-        if "account_members" in res.tables
-        else None
     )
-    assert accounts is not None, sorted(res.tables)
     assert accounts["C1"] == accounts["C2"]
     assert accounts["C3"] != accounts["C1"]
