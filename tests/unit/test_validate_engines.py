@@ -105,6 +105,28 @@ def test_a_growth_rate_with_a_percent_sign_is_hundredths(engine: Any) -> None:
     assert [r["growth_rate"] for r in used] == [0.035, 0.0125, -0.005]
 
 
+def test_a_percent_reads_as_the_same_float_as_its_fraction_and_a_line_break_is_no_end(
+    engine: Any,
+) -> None:
+    """ "1.1%" is the float 0.011 (a division by 100 gives 0.011000000000000001); a value
+    ending in a line break after the sign or the clock is not read on either engine
+    (Java's ``$`` on Spark matches before it)."""
+    rates = ["1.1%", "0.07%", "9.99%", "3%\n"]
+    market = {"industry": [f"i{i}" for i in range(len(rates))], "growth_rate": rates}
+    used, rejects = _canonical(engine, "market", market)
+    assert [r["growth_rate"] for r in used] == [0.011, 0.0007, 0.0999]
+    assert [(r["row"], r["column"]) for r in rejects] == [(5, "growth_rate")]
+    activities = {
+        "customer_id": ["A", "A"],
+        "date": ["2024-01-31"] * 2,
+        "type": ["call"] * 2,
+        "duration_minutes": ["1:05\n", "1:05"],
+    }
+    used, rejects = _canonical(engine, "activities", activities)
+    assert [r["duration_minutes"] for r in used] == [65.0]
+    assert [(r["row"], r["column"]) for r in rejects] == [(2, "duration_minutes")]
+
+
 def test_a_percent_sign_in_a_money_column_is_not_a_number(engine: Any) -> None:
     tx = {"customer_id": ["A", "A"], "date": ["2024-01-31"] * 2, "revenue": ["3.5%", "3.5"]}
     used, rejects = _canonical(engine, "transactions", tx)
