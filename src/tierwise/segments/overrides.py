@@ -67,8 +67,12 @@ def check_overrides(
     *,
     source: str,
     as_of: dt.date | None,
+    warnings: list[str] | None = None,
 ) -> Overrides:
     """Match overrides to customers, classes and tiers; every problem reported together.
+
+    The ``date`` of a decision is only recorded: one that is not a date (or reads as two)
+    is kept as written, with a warning naming file, row and column.
 
     Parameters
     ----------
@@ -82,6 +86,8 @@ def check_overrides(
         The file's name, for messages and the audit.
     as_of
         The run's analysis date, the "when" of an override without a date.
+    warnings
+        Where a date kept as written is said.
 
     Examples
     --------
@@ -162,12 +168,12 @@ def check_overrides(
         if when:
             value, why = read_when(when)
             if value is None:
-                bad(
-                    f"date {when!r} is {why}",
-                    "date",
-                    "write the date of the decision as 2025-12-31 or 31.12.2025, or leave it "
-                    "empty for the analysis date",
-                )
+                if warnings is not None:
+                    warnings.append(
+                        f"{source}, row {r}, column 'date': date {when!r} is {why}; the "
+                        "override is applied and the date recorded as written (write it as "
+                        "2025-12-31 or 31.12.2025)"
+                    )
             else:
                 date[i] = (
                     value.date().isoformat()

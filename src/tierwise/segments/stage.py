@@ -476,7 +476,9 @@ def segment_customers(
     n_over = 0
     if overrides is not None and overrides.num_rows:
         src = overrides_source or "overrides file"
-        o = check_overrides(overrides, ids, names, tiers, source=src, as_of=as_of)
+        o = check_overrides(
+            overrides, ids, names, tiers, source=src, as_of=as_of, warnings=warnings
+        )
         set_cls = o.new_class >= 0
         final[o.rows[set_cls]] = o.new_class[set_cls]
         tier_code = tier_of_class[final]
