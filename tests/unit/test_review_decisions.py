@@ -42,7 +42,7 @@ def _placed(t: pa.Table, file: str) -> pa.Table:
 # -- ids no record has ------------------------------------------------------------------------
 
 
-def test_a_decision_naming_an_unknown_id_is_named_and_neither_applied_nor_kept() -> None:
+def test_a_decision_naming_an_unknown_id_is_named_and_kept() -> None:
     d = _placed(
         pa.table(
             {
@@ -55,14 +55,16 @@ def test_a_decision_naming_an_unknown_id_is_named_and_neither_applied_nor_kept()
     )
     notes: list[str] = []
     clean = clean_decisions(d, known_ids=CUSTOMERS["customer_id"], notes=notes)
+    # kept for a run whose records include the id (a customer left out of one export)
     assert clean.select(["left_id", "right_id"]).to_pylist() == [
         {"left_id": "C1", "right_id": "C2"},
+        {"left_id": "C1", "right_id": "C2X"},
         {"left_id": "C3", "right_id": "C4"},
     ]
     assert notes == [
         "decisions.csv, row 3, column 'right_id': no customer record has the id 'C2X'; the "
-        "decision on C1/C2X is not applied and not carried forward (correct the id to one of "
-        "customers.csv and run again)"
+        "decision on C1/C2X applies to nothing in this run (it is kept in "
+        "review_decisions.csv) (correct the id to one of customers.csv if it is mistyped)"
     ]
 
 
@@ -80,13 +82,15 @@ def test_many_unknown_ids_are_listed_first_then_counted() -> None:
     )
     notes: list[str] = []
     clean = clean_decisions(d, known_ids=CUSTOMERS["customer_id"], notes=notes)
-    assert clean.num_rows == 0
+    assert clean.num_rows == n
     assert len(notes) == 6
     assert notes[0].startswith("q.csv, row 2, column 'left_id': no customer record has the id 'X0'")
     assert notes[-1].startswith("3 more review decisions name an id no customer record has")
 
 
-def test_resolve_warns_and_does_not_carry_a_decision_with_a_mistyped_id(engine: Engine) -> None:
+def test_resolve_warns_of_a_decision_with_a_mistyped_id_and_joins_nothing_by_it(
+    engine: Engine,
+) -> None:
     d = _placed(
         pa.table(
             {
@@ -99,9 +103,19 @@ def test_resolve_warns_and_does_not_carry_a_decision_with_a_mistyped_id(engine: 
     )
     res = resolve_accounts(CUSTOMERS, AccountSettings(), engine=engine, decisions=d)
     assert res.decisions.select(["left_id", "right_id"]).to_pylist() == [
-        {"left_id": "C3", "right_id": "C4"}
+        {"left_id": "C000002X", "right_id": "C1"},
+        {"left_id": "C3", "right_id": "C4"},
     ]
-    assert res.summary["n_decisions"] == 1 and res.summary["n_confirmed_applied"] == 1
+    assert res.summary["n_confirmed_applied"] == 1
+    accounts = dict(
+        zip(
+            res.mapping.column("customer_id").to_pylist(),
+            res.mapping.column("account_id").to_pylist(),
+            strict=True,
+        )
+    )
+    assert sorted(accounts) == ["C1", "C2", "C3", "C4"]
+    assert accounts["C3"] == accounts["C4"]
     typo = [w for w in res.warnings if "C000002X" in w]
     assert len(typo) == 1
     assert typo[0].startswith("review decisions: decisions.csv, row 2, column 'right_id'")

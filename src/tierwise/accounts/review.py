@@ -194,9 +194,10 @@ def clean_decisions(
                 pc.invert(pc.is_in(right, value_set=ids)),
             ),
         )
+        # a decision naming a record this run does not have joins or splits nothing; it is
+        # kept (in review_decisions.csv too) for a run whose records include it again
         if notes is not None:
             _note_unknown_ids(notes, unknown, left, right, ids, where)
-        decided = pc.and_(decided, pc.invert(unknown))
 
     lo, hi = _ordered(left, right)
     t = pa.table(
@@ -268,17 +269,18 @@ def _note_unknown_ids(
         notes.append(
             InputError(
                 f"no customer record has the id {' or '.join(repr(x) for x in bad)}; the "
-                f"decision on {pair[0]}/{pair[1]} is not applied and not carried forward",
+                f"decision on {pair[0]}/{pair[1]} applies to nothing in this run (it is kept in "
+                "review_decisions.csv)",
                 file=file,
                 row=row,
                 column="left_id" if bad[0] == pair[0] else "right_id",
-                hint="correct the id to one of customers.csv and run again",
+                hint="correct the id to one of customers.csv if it is mistyped",
             ).one_line()
         )
     if len(rows) > _SHOWN:
         notes.append(
             f"{len(rows) - _SHOWN:,} more review decisions name an id no customer record has; "
-            "they are not applied and not carried forward"
+            "they apply to nothing in this run (they are kept in review_decisions.csv)"
         )
 
 
