@@ -213,9 +213,17 @@ def _joined_reasons(queue: pa.Table, mapping: pa.Table) -> pa.Table:
     reasons = queue["reason"].to_pylist()
     left, right = queue["left_id"].to_pylist(), queue["right_id"].to_pylist()
     acc = acc_l.to_pylist()
-    for i in np.flatnonzero(joined):  # only the queued pairs already joined: few
-        members = mapping.filter(pc.equal(accounts, acc[i]))["customer_id"].to_pylist()
-        others = [m for m in members if m not in (left[i], right[i])]
+    rows = np.flatnonzero(joined)
+    # the members of those accounts, in one filter of the mapping
+    wanted = pa.array(sorted({acc[i] for i in rows}), accounts.type)
+    held = mapping.filter(pc.is_in(accounts, value_set=wanted))
+    members: dict[str, list[str]] = {}
+    for a, m in zip(
+        held["account_id"].to_pylist(), held["customer_id"].to_pylist(), strict=True
+    ):  # the members of the accounts of queued pairs already joined: few
+        members.setdefault(a, []).append(m)
+    for i in rows:  # only the queued pairs already joined: few
+        others = [m for m in members[acc[i]] if m not in (left[i], right[i])]
         named = ", ".join(others[:_NAMED])
         if len(others) > _NAMED:
             named += f" and {len(others) - _NAMED:,} more"
