@@ -44,6 +44,15 @@ cost_per_visit = 180.0
 
 A mistyped name is refused with the closest one (`[run] sed: unknown setting (did you mean
 seed?)`).
+
+A table keyed by tier, class, channel, kind of contact or component whose default names
+every key is merged with its default key by key: the keys you give replace the default's,
+the others keep theirs, and a nested table (one class's response, one tier's programme) is
+merged the same way, so `[terms] min_order_value = {gold = 100}` leaves silver at 250 and
+bronze at 400, and `[segments.programmes.gold] visits_min = 4` keeps gold's other settings.
+An entry the defaults do not name (a new class or tier) states all of its settings. `[segments]
+tiers` takes the default tiers of the classes defined, and `[segments] programmes` the
+default programmes of the tiers named. The merged tables:
 """
 
 
@@ -108,7 +117,12 @@ def render() -> str:
     from tierwise.settings._guess import input_columns
 
     sections = [(f.alias or n, f.annotation) for n, f in Settings.model_fields.items()]
-    out = [HEADER]
+    merged = [
+        f"`[{s}] {t}`"
+        for s, m in sections
+        for t in (*getattr(m, "merged_tables", ()), *(("tiers", "programmes") if s == "segments" else ()))
+    ]
+    out = [HEADER.rstrip("\n") + " " + ", ".join(merged) + ".\n"]
     inputs = [(s, m) for s, m in sections if s in INPUT_TABLES]
     if inputs:
         model = inputs[0][1]

@@ -167,7 +167,23 @@ def settings_from_dict(data: dict[str, Any], source: str = "settings") -> Settin
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        errors = [_describe(dict(e), source) for e in exc.errors()]
+        errors: list[SettingsError] = []
+        missing: dict[tuple[Any, ...], list[str]] = {}
+        for e in exc.errors():
+            loc = tuple(e["loc"])
+            if e["type"] == "missing" and len(loc) >= 3:
+                missing.setdefault(loc[:-1], []).append(str(loc[-1]))
+            else:
+                errors.append(_describe(dict(e), source))
+        for loc, keys in missing.items():
+            # an entry of a table that is not among the defaults' keys states all of its settings
+            section = ".".join(str(p) for p in loc[:-1])
+            errors.append(
+                SettingsError(
+                    f"{source} [{section}] {loc[-1]}: give {', '.join(keys)} (an entry the "
+                    "defaults do not name states all of its settings)"
+                )
+            )
         Problems.raise_if_any(errors)
         raise  # pragma: no cover - raise_if_any always raises here
 

@@ -1,8 +1,54 @@
-"""Base class for a settings section: frozen, unknown keys refused, documented fields."""
+"""Base class for a settings section: frozen, unknown keys refused, documented fields.
+
+A table setting keyed by tier, class, channel, kind of contact or component whose default
+names every key (``[terms] min_order_value``, ``[coverage] response``, …) is listed in the
+section's ``merged_tables``: a table given in tierwise.toml is merged with the default key by
+key (the keys given replace those of the default, the others keep theirs), and a nested table
+(one class's response, one tier's programme) is merged the same way with the default entry of
+the same key.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+__all__ = ["Section", "merge_with_default"]
+
+
+def _plain(value: Any) -> Any:
+    """A default as plain data (a settings model becomes its table)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def merge_with_default(given: Any, default: Any, keys: set[str] | None = None) -> Any:
+    """``given`` merged key by key into ``default`` (both tables); nested tables likewise.
+
+    ``keys`` limits the default entries added to those keys (entries given are always kept).
+
+    >>> merge_with_default({"gold": 100}, {"gold": 150, "silver": 250})
+    {'gold': 100, 'silver': 250}
+    >>> merge_with_default({"A": {"d": 8}}, {"A": {"s0": 0.4, "d": 6}})
+    {'A': {'s0': 0.4, 'd': 8}}
+    """
+    if not isinstance(given, Mapping) or not isinstance(default, Mapping):
+        return given
+    merged = {
+        k: _plain(v) for k, v in default.items() if keys is None or k in keys or k in given
+    }
+    for k, v in given.items():
+        old = merged.get(k)
+        if isinstance(v, Mapping) and isinstance(old, Mapping):
+            merged[k] = merge_with_default(v, old)
+        else:
+            merged[k] = v
+    return merged
 
 
 class Section(BaseModel):
@@ -14,3 +60,18 @@ class Section(BaseModel):
         use_attribute_docstrings=True,
         validate_default=True,
     )
+
+    #: Table settings whose given table is merged with the default key by key.
+    merged_tables: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_tables(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or not cls.merged_tables:
+            return data
+        out = dict(data)
+        for name in cls.merged_tables:
+            if isinstance(out.get(name), Mapping):
+                default = cls.model_fields[name].get_default(call_default_factory=True)
+                out[name] = merge_with_default(out[name], default)
+        return out

@@ -66,6 +66,15 @@ class CoverageSettings(Section):
     team's) hours. See docs/coverage.md.
     """
 
+    merged_tables = (
+        "band_channels",
+        "activity_types",
+        "effectiveness",
+        "minutes_per_contact",
+        "cost_per_contact",
+        "response",
+    )
+
     # -- channels --------------------------------------------------------------------------
 
     channels: dict[str, Contact] = Field(

@@ -21,6 +21,16 @@ class TermsSettings(Section):
     See docs/terms.md.
     """
 
+    merged_tables = (
+        "min_order_value",
+        "max_deliveries_per_month",
+        "payment_days",
+        "rebate_ladder",
+        "prompt_payment_rebate",
+        "headroom_capture",
+        "route_channels",
+    )
+
     # -- trading terms ----------------------------------------------------------------------
 
     default_terms: str = "bronze"
@@ -120,8 +130,8 @@ class TermsSettings(Section):
         default_factory=lambda: {"A": 0.10, "B": 0.10, "C": 0.05, "D": 0.0}
     )
     """Share of each customer's headroom (wallet − spend) in its revenue target, per
-    segment, when there is no coverage plan; fraction. Segments not listed get 0. Default
-    A 0.10, B 0.10, C 0.05, D 0."""
+    segment, when there is no coverage plan; fraction. Segments neither given nor in the
+    default get 0. Default A 0.10, B 0.10, C 0.05, D 0."""
 
     retention_target: dict[str, float] = Field(default_factory=lambda: {"A": 0.95})
     """Share of a segment's accounts still buying at the end of the period, per segment

@@ -1,0 +1,106 @@
+"""Settings checked at load: partial tables merged with their defaults, rates, names, seeds,
+date formats, memory limits and programme channels refused with one line naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tierwise.errors import SettingsError
+from tierwise.settings import Settings, load_settings, settings_from_dict
+
+
+def _load(tmp_path: Path, text: str) -> Settings:
+    p = tmp_path / "tierwise.toml"
+    p.write_text(text, encoding="utf-8")
+    return load_settings(p)
+
+
+def _refused(tmp_path: Path, text: str) -> str:
+    with pytest.raises(SettingsError) as info:
+        _load(tmp_path, text)
+    msg = str(info.value)
+    assert msg.startswith("tierwise.toml ["), msg
+    return msg
+
+
+# -- 1. partial tables merged with their defaults ---------------------------------------------
+
+
+def test_one_tier_of_a_terms_table_keeps_the_other_tiers_defaults(tmp_path: Path) -> None:
+    default = Settings().terms.min_order_value
+    s = _load(tmp_path, "[terms]\nmin_order_value = {gold = 100}\n")
+    assert s.terms.min_order_value == {**default, "gold": 100.0}
+    assert s.terms.min_order_value["bronze"] == default["bronze"] > 0
+
+
+def test_one_class_of_response_keeps_the_other_classes(tmp_path: Path) -> None:
+    default = Settings().coverage.response
+    s = _load(
+        tmp_path,
+        "[coverage]\nresponse = {A = {s0 = 0.4, s1 = 0.8, c = 1.2, d = 6.0}, B = {d = 9.0}}\n",
+    )
+    assert set(s.coverage.response) == set(default)
+    assert s.coverage.response["A"].s1 == 0.8
+    # a nested table is merged with the default entry of its key
+    assert s.coverage.response["B"].d == 9.0
+    assert s.coverage.response["B"].s0 == default["B"].s0
+    assert s.coverage.response["C"] == default["C"]
+
+
+def test_every_merged_table_keeps_the_defaults_of_the_keys_not_given() -> None:
+    base = Settings()
+    for section_name, field in Settings.model_fields.items():
+        model = field.annotation
+        for table in getattr(model, "merged_tables", ()):
+            default = getattr(getattr(base, section_name), table)
+            first = next(iter(default))
+            given = {first: default[first]}
+            section = field.alias or section_name
+            s = settings_from_dict({section: {table: given}})
+            assert getattr(getattr(s, section_name), table) == default, (section, table)
+
+
+def test_partial_contact_tables_are_merged_not_refused(tmp_path: Path) -> None:
+    s = _load(tmp_path, "[coverage]\neffectiveness = {call = 0.5}\ncost_per_contact = {visit = 60}\n")
+    assert s.coverage.effectiveness == {"visit": 1.0, "call": 0.5, "email": 0.05}
+    assert s.coverage.cost_per_contact["call"] == Settings().coverage.cost_per_contact["call"]
+
+
+def test_one_programme_setting_keeps_the_rest_of_the_tiers_programme(tmp_path: Path) -> None:
+    default = Settings().segments.programmes
+    s = _load(tmp_path, "[segments.programmes.gold]\nvisits_min = 4\n")
+    assert s.segments.programmes["gold"].visits_min == 4
+    assert s.segments.programmes["gold"].channels == default["gold"].channels
+    assert list(s.segments.programmes) == list(default)
+
+
+def test_one_tier_given_keeps_the_other_classes_tiers(tmp_path: Path) -> None:
+    s = _load(tmp_path, '[segments]\ntiers = {D = "silver"}\n')
+    assert s.segments.tiers == {"A": "gold", "B": "silver", "C": "bronze", "D": "silver"}
+
+
+def test_own_classes_take_no_default_tiers_nor_unused_programmes(tmp_path: Path) -> None:
+    s = _load(
+        tmp_path,
+        """[segments]
+classes = {X = "grow", Y = "serve"}
+grid = [["X", "X"], ["X", "Y"]]
+ease_grid = [["X", "Y"], ["Y", "Y"]]
+potential_only = ["X", "Y"]
+hard_to_serve_class = "Y"
+tiers = {X = "platinum", Y = "bronze"}
+[segments.programmes.platinum]
+service_level = "everything"
+channels = ["field"]
+""",
+    )
+    assert s.segments.tiers == {"X": "platinum", "Y": "bronze"}
+    assert sorted(s.segments.programmes) == ["bronze", "platinum"]
+
+
+def test_a_new_entry_missing_settings_is_one_line(tmp_path: Path) -> None:
+    msg = _refused(tmp_path, "[coverage.response.E]\nd = 3.0\n")
+    assert "\n" not in msg
+    assert "[coverage.response] E: give s0, s1, c" in msg
