@@ -104,3 +104,13 @@ def test_a_new_entry_missing_settings_is_one_line(tmp_path: Path) -> None:
     msg = _refused(tmp_path, "[coverage.response.E]\nd = 3.0\n")
     assert "\n" not in msg
     assert "[coverage.response] E: give s0, s1, c" in msg
+
+
+# -- 2. growth rates are fractions --------------------------------------------------------------
+
+
+def test_a_growth_rate_above_one_is_refused_as_a_percentage(tmp_path: Path) -> None:
+    msg = _refused(tmp_path, "[potential]\ndefault_growth_rate = 3\n")
+    assert "[potential] default_growth_rate" in msg and "0.03" in msg and "≤ 1" in msg
+    assert _load(tmp_path, "[potential]\ndefault_growth_rate = 0.035\n").potential.default_growth_rate == 0.035
+    assert _load(tmp_path, "[potential]\ndefault_growth_rate = 1\n").potential.default_growth_rate == 1
