@@ -63,7 +63,9 @@ def test_every_merged_table_keeps_the_defaults_of_the_keys_not_given() -> None:
 
 
 def test_partial_contact_tables_are_merged_not_refused(tmp_path: Path) -> None:
-    s = _load(tmp_path, "[coverage]\neffectiveness = {call = 0.5}\ncost_per_contact = {visit = 60}\n")
+    s = _load(
+        tmp_path, "[coverage]\neffectiveness = {call = 0.5}\ncost_per_contact = {visit = 60}\n"
+    )
     assert s.coverage.effectiveness == {"visit": 1.0, "call": 0.5, "email": 0.05}
     assert s.coverage.cost_per_contact["call"] == Settings().coverage.cost_per_contact["call"]
 
@@ -112,5 +114,88 @@ def test_a_new_entry_missing_settings_is_one_line(tmp_path: Path) -> None:
 def test_a_growth_rate_above_one_is_refused_as_a_percentage(tmp_path: Path) -> None:
     msg = _refused(tmp_path, "[potential]\ndefault_growth_rate = 3\n")
     assert "[potential] default_growth_rate" in msg and "0.03" in msg and "≤ 1" in msg
-    assert _load(tmp_path, "[potential]\ndefault_growth_rate = 0.035\n").potential.default_growth_rate == 0.035
-    assert _load(tmp_path, "[potential]\ndefault_growth_rate = 1\n").potential.default_growth_rate == 1
+    assert (
+        _load(tmp_path, "[potential]\ndefault_growth_rate = 0.035\n").potential.default_growth_rate
+        == 0.035
+    )
+    assert (
+        _load(tmp_path, "[potential]\ndefault_growth_rate = 1\n").potential.default_growth_rate == 1
+    )
+
+
+# -- 3. names checked against the vocabularies the settings define ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[segments]\nthin_statuses = ["neww"]\n',
+            "[segments] thin_statuses: unknown lifetime status 'neww' (did you mean new?)",
+        ),
+        (
+            '[coverage]\nband_released_status = ["lapsd"]\n',
+            "[coverage] band_released_status: unknown lifetime status 'lapsd' (did you mean lapsed?)",
+        ),
+        (
+            '[terms]\nroute_channels = {vists = "field"}\n',
+            "[terms] route_channels: unknown cost pool 'vists'",
+        ),
+        (
+            '[terms]\nroute_channels = {visits = "feild"}\n',
+            "[terms] route_channels: unknown channel 'feild'",
+        ),
+        ("[terms]\nheadroom_capture = {Z = 0.1}\n", "[terms] headroom_capture: unknown class 'Z'"),
+        (
+            "[coverage.response.AA]\ns0 = 0.1\ns1 = 0.2\nc = 1.0\nd = 2.0\n",
+            "[coverage] response: unknown class 'AA' ([segments] classes) (did you mean A?)",
+        ),
+        (
+            "[terms]\nmin_order_value = {gld = 100}\n",
+            "[terms] min_order_value: unknown terms 'gld' (no tier or programme uses it) (did you mean gold?)",
+        ),
+        (
+            '[segments.programmes.silver]\nterms = "silverr"\n',
+            "[segments.programmes.silver] terms: unknown terms 'silverr'",
+        ),
+    ],
+)
+def test_unknown_names_are_refused_with_the_closest(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    msg = _refused(tmp_path, text)
+    assert expected in msg and "\n" not in msg, msg
+
+
+def test_lifetime_statuses_of_the_settings_are_those_the_stage_gives() -> None:
+    from tierwise.lifetime.status import STATUSES
+    from tierwise.settings._base import LIFETIME_STATUSES
+
+    assert LIFETIME_STATUSES == STATUSES
+
+
+def test_names_the_settings_define_are_accepted(tmp_path: Path) -> None:
+    s = _load(
+        tmp_path,
+        """[segments]
+thin_statuses = ["new", "at_risk"]
+[coverage]
+band_released_status = ["lapsed", "inactive"]
+[terms]
+route_channels = {quotes = "inside", visits = "key_account"}
+headroom_capture = {D = 0.02}
+""",
+    )
+    assert s.terms.route_channels["quotes"] == "inside" and s.terms.headroom_capture["D"] == 0.02
+
+
+# -- 7. programme channels ----------------------------------------------------------------------
+
+
+def test_an_unknown_programme_channel_is_refused_at_load(tmp_path: Path) -> None:
+    msg = _refused(tmp_path, '[segments.programmes.gold]\nchannels = ["teleport"]\n')
+    assert msg.startswith(
+        "tierwise.toml [segments.programmes.gold] channels: unknown channel 'teleport'"
+    )
+    assert "[coverage] channels and band_channels" in msg
+    assert _load(tmp_path, '[segments.programmes.gold]\nchannels = ["web", "inside"]\n')

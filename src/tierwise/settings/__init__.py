@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import Problems, SettingsError
+from ._base import unknown_name
 from .accounts import AccountSettings
 from .coverage import CoverageSettings
 from .crosssell import CrossSellSettings
@@ -162,10 +163,89 @@ def _describe(err: dict[str, Any], source: str) -> SettingsError:
     return SettingsError(f"{source} [{section}] {loc[-1]}: {msg}")
 
 
+def _given(value: dict[str, Any], default: dict[str, Any]) -> list[str]:
+    """The keys of a table that are not untouched entries of its default."""
+    return [k for k, v in value.items() if k not in default or default[k] != v]
+
+
+def cross_checks(s: Settings) -> list[tuple[str, str, str]]:
+    """Names one section uses that another defines: (section, setting, problem) each."""
+    base = Settings()
+    problems: list[tuple[str, str, str]] = []
+    classes = list(s.segments.classes)
+    class_tables = (
+        ("terms", "headroom_capture", s.terms.headroom_capture, base.terms.headroom_capture),
+        ("terms", "retention_target", s.terms.retention_target, base.terms.retention_target),
+        ("terms", "discount_bands", s.terms.discount_bands, base.terms.discount_bands),
+        ("coverage", "response", s.coverage.response, base.coverage.response),
+    )
+    for section, key, table, default in class_tables:
+        for name in _given(table, default):
+            if name not in classes:
+                problems.append(
+                    (section, key, unknown_name(name, "class", classes, "([segments] classes)"))
+                )
+    # a channel band or route names a plan channel or a band of [coverage] band_channels
+    channels = list(dict.fromkeys([*s.coverage.channels, *s.coverage.band_channels]))
+    for tier, prog in s.segments.programmes.items():
+        for name in prog.channels:
+            if name not in channels:
+                where = "([coverage] channels and band_channels)"
+                problems.append(
+                    (
+                        f"segments.programmes.{tier}",
+                        "channels",
+                        unknown_name(name, "channel", channels, where),
+                    )
+                )
+    routes = s.terms.route_channels
+    for pool in _given(routes, base.terms.route_channels):
+        if routes[pool] not in channels:
+            where = "([coverage] channels and band_channels)"
+            problems.append(
+                ("terms", "route_channels", unknown_name(routes[pool], "channel", channels, where))
+            )
+    # a terms name given in a [terms] table is the name of a tier or of a programme's terms
+    terms_names = list(
+        dict.fromkeys(
+            [*s.segments.programmes, *(p.terms for p in s.segments.programmes.values() if p.terms)]
+        )
+    )
+    used = [*terms_names, s.terms.default_terms]
+    for key in (
+        "min_order_value",
+        "max_deliveries_per_month",
+        "payment_days",
+        "rebate_ladder",
+        "prompt_payment_rebate",
+    ):
+        table = getattr(s.terms, key)
+        for name in _given(table, getattr(base.terms, key)):
+            if name not in used:
+                problems.append(
+                    (
+                        "terms",
+                        key,
+                        unknown_name(name, "terms", used, "(no tier or programme uses it)"),
+                    )
+                )
+    named = s.terms.terms_names()
+    for tier, prog in s.segments.programmes.items():
+        if prog.terms and prog.terms not in named:
+            problems.append(
+                (
+                    f"segments.programmes.{tier}",
+                    "terms",
+                    unknown_name(prog.terms, "terms", named, "([terms] tables)"),
+                )
+            )
+    return problems
+
+
 def settings_from_dict(data: dict[str, Any], source: str = "settings") -> Settings:
     """Validate a settings mapping, reporting every problem as one line each."""
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         errors: list[SettingsError] = []
         missing: dict[tuple[Any, ...], list[str]] = {}
@@ -186,6 +266,13 @@ def settings_from_dict(data: dict[str, Any], source: str = "settings") -> Settin
             )
         Problems.raise_if_any(errors)
         raise  # pragma: no cover - raise_if_any always raises here
+    Problems.raise_if_any(
+        [
+            SettingsError(f"{source} [{sec}] {key}: {msg}")
+            for sec, key, msg in cross_checks(settings)
+        ]
+    )
+    return settings
 
 
 def load_settings(path: str | Path | None) -> Settings:

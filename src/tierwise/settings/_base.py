@@ -10,12 +10,29 @@ the same key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-__all__ = ["Section", "merge_with_default"]
+__all__ = ["LIFETIME_STATUSES", "Section", "merge_with_default", "unknown_name"]
+
+#: The statuses the lifetime stage gives a customer (its ``status`` column).
+LIFETIME_STATUSES = ("prospect", "new", "active", "at_risk", "inactive", "lapsed")
+
+
+def unknown_name(name: str, what: str, known: Iterable[str], where: str = "") -> str:
+    """The message for a name that is not among ``known``, with the closest one.
+
+    >>> unknown_name("lapsd", "status", ["new", "lapsed"])
+    "unknown status 'lapsd' (did you mean lapsed?)"
+    """
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    fix = f"did you mean {close[0]}?" if close else f"use one of {', '.join(known)}"
+    place = f" {where}" if where else ""
+    return f"unknown {what} {name!r}{place} ({fix})"
 
 
 def _plain(value: Any) -> Any:
@@ -39,9 +56,7 @@ def merge_with_default(given: Any, default: Any, keys: set[str] | None = None) -
     """
     if not isinstance(given, Mapping) or not isinstance(default, Mapping):
         return given
-    merged = {
-        k: _plain(v) for k, v in default.items() if keys is None or k in keys or k in given
-    }
+    merged = {k: _plain(v) for k, v in default.items() if keys is None or k in keys or k in given}
     for k, v in given.items():
         old = merged.get(k)
         if isinstance(v, Mapping) and isinstance(old, Mapping):

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from ._base import Section
+from ._base import LIFETIME_STATUSES, Section, unknown_name
 
 __all__ = ["CONTACTS", "CoverageSettings", "ResponseParams"]
 
@@ -249,6 +249,14 @@ class CoverageSettings(Section):
 
     time_limit: float = Field(default=60.0, gt=0)
     """Time limit of the exact check; seconds. Default 60."""
+
+    @field_validator("band_released_status")
+    @classmethod
+    def _statuses(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in LIFETIME_STATUSES:
+                raise ValueError(unknown_name(name, "lifetime status", LIFETIME_STATUSES))
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> CoverageSettings:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import itertools
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from ._base import Section, merge_with_default
+from ._base import LIFETIME_STATUSES, Section, merge_with_default, unknown_name
 
 __all__ = ["SegmentSettings", "TierProgramme"]
 
@@ -310,6 +310,14 @@ class SegmentSettings(Section):
     overrides_file: str | None = None
     """CSV or Excel file of back-end overrides (customer_id, value_class and/or tier,
     reason, by; optional date), applied after the mathematics ran. Default none."""
+
+    @field_validator("thin_statuses")
+    @classmethod
+    def _statuses(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in LIFETIME_STATUSES:
+                raise ValueError(unknown_name(name, "lifetime status", LIFETIME_STATUSES))
+        return value
 
     @model_validator(mode="before")
     @classmethod

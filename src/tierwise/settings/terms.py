@@ -7,7 +7,8 @@ import itertools
 
 from pydantic import Field, field_validator, model_validator
 
-from ._base import Section
+from ._base import Section, unknown_name
+from .profitability import ACTIVITY_POOLS
 
 __all__ = ["TermsSettings"]
 
@@ -155,8 +156,22 @@ class TermsSettings(Section):
     )
     """The channel each sales-contact pool stands for (pools visits, calls, emails of the
     profitability stage); a customer's observed channel is the one with the largest
-    cost of these pools, else its current_channel. Default visits → field, calls →
-    inside, emails → email."""
+    cost of these pools, else its current_channel. Keys are cost pools of
+    [profitability] activity_pools, values channels of [coverage] channels or band names
+    of [coverage] band_channels. Default visits → field, calls → inside, emails →
+    email."""
+
+    @field_validator("route_channels")
+    @classmethod
+    def _route_pools(cls, value: dict[str, str]) -> dict[str, str]:
+        for pool in value:
+            if pool not in ACTIVITY_POOLS:
+                raise ValueError(
+                    unknown_name(
+                        pool, "cost pool", ACTIVITY_POOLS, "([profitability] activity_pools)"
+                    )
+                )
+        return value
 
     @field_validator("rebate_ladder")
     @classmethod
