@@ -117,10 +117,11 @@ def render() -> str:
     from tierwise.settings._guess import input_columns
 
     sections = [(f.alias or n, f.annotation) for n, f in Settings.model_fields.items()]
+    own = {"segments": ("tiers", "programmes")}  # merged by the section's own validator
     merged = [
         f"`[{s}] {t}`"
         for s, m in sections
-        for t in (*getattr(m, "merged_tables", ()), *(("tiers", "programmes") if s == "segments" else ()))
+        for t in (*getattr(m, "merged_tables", ()), *own.get(s, ()))
     ]
     out = [HEADER.rstrip("\n") + " " + ", ".join(merged) + ".\n"]
     inputs = [(s, m) for s, m in sections if s in INPUT_TABLES]
