@@ -199,3 +199,21 @@ def test_an_unknown_programme_channel_is_refused_at_load(tmp_path: Path) -> None
     )
     assert "[coverage] channels and band_channels" in msg
     assert _load(tmp_path, '[segments.programmes.gold]\nchannels = ["web", "inside"]\n')
+
+
+# -- 4. seeds -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("section", ["run", "demo"])
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_numpy_refuses_is_refused_at_load(tmp_path: Path, section: str, seed: int) -> None:
+    msg = _refused(tmp_path, f"[{section}]\nseed = {seed}\n")
+    assert msg.startswith(f"tierwise.toml [{section}] seed: a seed is a whole number from 0 to")
+
+
+def test_the_largest_seed_numpy_takes_is_accepted(tmp_path: Path) -> None:
+    import numpy as np
+
+    s = _load(tmp_path, f"[run]\nseed = {2**32 - 1}\n")
+    np.random.default_rng(s.run.seed)
+    np.random.RandomState(s.run.seed)

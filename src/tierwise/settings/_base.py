@@ -16,10 +16,21 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-__all__ = ["LIFETIME_STATUSES", "Section", "merge_with_default", "unknown_name"]
+__all__ = ["LIFETIME_STATUSES", "MAX_SEED", "Section", "check_seed", "merge_with_default", "unknown_name"]
 
 #: The statuses the lifetime stage gives a customer (its ``status`` column).
 LIFETIME_STATUSES = ("prospect", "new", "active", "at_risk", "inactive", "lapsed")
+
+
+#: Largest seed NumPy's generators take (seeds are 0 to 2**32 − 1).
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(value: int) -> int:
+    """A random seed NumPy takes, else a one-line reason."""
+    if not 0 <= value <= MAX_SEED:
+        raise ValueError(f"a seed is a whole number from 0 to {MAX_SEED}, e.g. 42")
+    return value
 
 
 def unknown_name(name: str, what: str, known: Iterable[str], where: str = "") -> str:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_serializer, field_validator
 
-from ._base import Section
+from ._base import Section, check_seed
 
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)\s*$")
 #: Spark options whose values are secrets (object-store keys, passwords, tokens): kept out of
@@ -21,7 +21,8 @@ class RunSettings(Section):
     """The run as a whole."""
 
     seed: int = 42
-    """Random seed for every stochastic step (model starts, cross-fitting folds). Default 42."""
+    """Random seed for every stochastic step (model starts, cross-fitting folds); a whole
+    number from 0 to 4294967295. Default 42."""
 
     as_of: dt.date | None = None
     """Analysis date: recency and windows are measured back from it; later rows are set aside.
@@ -59,6 +60,8 @@ class RunSettings(Section):
     e.g. {"spark.executor.memory" = "8g", "spark.sql.shuffle.partitions" = 400}. The session
     time zone is always UTC (spark.sql.session.timeZone cannot be set here). Values of keys
     naming a secret, password, token or key are left out of the manifest. Default: none."""
+
+    _seed = field_validator("seed")(check_seed)
 
     @field_validator("memory_limit")
     @classmethod
