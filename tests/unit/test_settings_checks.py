@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tierwise.engine import _strftime_to_java
 from tierwise.errors import SettingsError
 from tierwise.settings import Settings, load_settings, settings_from_dict
 
@@ -217,3 +218,38 @@ def test_the_largest_seed_numpy_takes_is_accepted(tmp_path: Path) -> None:
     s = _load(tmp_path, f"[run]\nseed = {2**32 - 1}\n")
     np.random.default_rng(s.run.seed)
     np.random.RandomState(s.run.seed)
+
+
+# -- 5. date formats ----------------------------------------------------------------------------
+
+
+def test_a_date_code_neither_engine_reads_is_refused_at_load(tmp_path: Path) -> None:
+    msg = _refused(tmp_path, '[transactions]\ndate_format = "%Q"\n')
+    assert msg.startswith("tierwise.toml [transactions] date_format: '%Q': '%Q' is not a code")
+    msg = _refused(tmp_path, '[validate]\ndate_formats = ["%Y-%m-%d", "%a %d.%m.%Y"]\n')
+    assert "[validate] date_formats: '%a %d.%m.%Y': '%a' is not a code" in msg
+    msg = _refused(tmp_path, '[validate]\ndate_formats = ["%d.%m.%Y %H:%Q"]\n')
+    assert "'%Q' is not a code" in msg
+    assert "'%' is not" in _refused(tmp_path, '[customers]\ndate_format = "%Y%"\n')
+
+
+def test_every_date_code_accepted_is_one_the_spark_translation_knows() -> None:
+    from tierwise.settings._base import DATE_CODES
+
+    for code in DATE_CODES:
+        assert "'" not in _strftime_to_java(code) and "%" not in _strftime_to_java(code), code
+    for letter in "aAIpjzZQ":
+        # a code the translation does not know is left as a quoted letter: refused at load
+        assert "'" in _strftime_to_java(f"%{letter}")
+
+
+def test_the_formats_the_run_and_init_use_load(tmp_path: Path) -> None:
+    from tierwise.settings._guess import EXTRA_DATE_FORMATS
+    from tierwise.validate import _date_part
+
+    for fmt in ("%d-%b-%Y %H:%M:%S.%f", "%m/%d/%Y %I:%M:%S %p", *EXTRA_DATE_FORMATS):
+        s = _load(tmp_path, f'[transactions]\ndate_format = "{fmt}"\n')
+        assert s.transactions.date_format == fmt
+        # the date the engine parses holds only codes both engines read
+        assert "'" not in _strftime_to_java(_date_part(fmt)), fmt
+    assert s.validate_.date_formats == Settings().validate_.date_formats

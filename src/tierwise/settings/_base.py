@@ -11,12 +11,23 @@ the same key.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-__all__ = ["LIFETIME_STATUSES", "MAX_SEED", "Section", "check_seed", "merge_with_default", "unknown_name"]
+__all__ = [
+    "DATE_CODES",
+    "LIFETIME_STATUSES",
+    "MAX_SEED",
+    "TIME_CODES",
+    "Section",
+    "check_date_format",
+    "check_seed",
+    "merge_with_default",
+    "unknown_name",
+]
 
 #: The statuses the lifetime stage gives a customer (its ``status`` column).
 LIFETIME_STATUSES = ("prospect", "new", "active", "at_risk", "inactive", "lapsed")
@@ -31,6 +42,43 @@ def check_seed(value: int) -> int:
     if not 0 <= value <= MAX_SEED:
         raise ValueError(f"a seed is a whole number from 0 to {MAX_SEED}, e.g. 42")
     return value
+
+
+#: The strftime codes the date of a date format may hold: those both engines read (DuckDB's
+#: strptime, and the Spark pattern tierwise.engine translates them to).
+DATE_CODES = ("%Y", "%m", "%d", "%H", "%M", "%S", "%y", "%b", "%B", "%f")
+
+#: The codes of a time after the date, which the run leaves aside before parsing.
+TIME_CODES = ("%H", "%I", "%M", "%S", "%f", "%p", "%z", "%Z")
+
+#: The time in a format, from its first time code to the end (as the validate stage cuts it).
+_FORMAT_TIME = re.compile(r"[ T]?%[HIMSfpzZ].*$")
+
+
+def check_date_format(fmt: str) -> str:
+    """A date format the run reads, else a one-line reason naming the code it cannot.
+
+    Its date holds codes of :data:`DATE_CODES`; a time after the date (left aside when
+    the date is read) codes of :data:`TIME_CODES`.
+
+    >>> check_date_format("%m/%d/%Y %I:%M %p")
+    '%m/%d/%Y %I:%M %p'
+    """
+    if "%" not in fmt:
+        raise ValueError(f"{fmt!r} has no strftime code such as %Y, %m or %d")
+    date = _FORMAT_TIME.sub("", fmt) or fmt
+    for part, codes in ((date, DATE_CODES), (fmt[len(date) :], TIME_CODES)):
+        i = part.find("%")
+        while i >= 0:
+            code = part[i : i + 2]
+            if code not in codes:
+                raise ValueError(
+                    f"{fmt!r}: {code!r} is not a code tierwise reads "
+                    f"(dates: {', '.join(DATE_CODES)}; a time after the date: "
+                    f"{', '.join(TIME_CODES)})"
+                )
+            i = part.find("%", i + 2)
+    return fmt
 
 
 def unknown_name(name: str, what: str, known: Iterable[str], where: str = "") -> str:
