@@ -253,3 +253,35 @@ def test_the_formats_the_run_and_init_use_load(tmp_path: Path) -> None:
         # the date the engine parses holds only codes both engines read
         assert "'" not in _strftime_to_java(_date_part(fmt)), fmt
     assert s.validate_.date_formats == Settings().validate_.date_formats
+
+
+# -- 6. memory limit ----------------------------------------------------------------------------
+
+
+def test_a_memory_limit_too_small_to_run_is_refused_at_load(tmp_path: Path) -> None:
+    msg = _refused(tmp_path, '[run]\nmemory_limit = "1KB"\n')
+    assert msg.startswith("tierwise.toml [run] memory_limit: '1KB' is too little")
+    assert 'at least "256MB"' in msg
+    assert "too little" in _refused(tmp_path, '[run]\nmemory_limit = "255MB"\n')
+    assert _load(tmp_path, '[run]\nmemory_limit = "256MB"\n').run.memory_limit == "256MB"
+    assert _load(tmp_path, '[run]\nmemory_limit = "0.5GiB"\n').run.memory_limit == "0.5GiB"
+
+
+def test_running_out_of_memory_names_the_setting_not_sql(tmp_path: Path) -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from tierwise.engine import Engine, fetch
+    from tierwise.errors import EngineError
+
+    eng = Engine(memory_limit="1MB", threads=1, temp_directory=tmp_path)
+    try:
+        with pytest.raises(EngineError) as info:
+            t = eng.from_arrow(pa.table({"x": np.arange(2_000_000)}))
+            fetch(t.aggregate(xs=t.x.collect()), "a list")
+        msg = str(info.value)
+        assert "the engine ran out of memory" in msg, msg
+        assert "raise [run] memory_limit (now " in msg and "or free memory" in msg, msg
+        assert "SET memory_limit" not in msg
+    finally:
+        eng.close()
