@@ -15,12 +15,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
 import types
 import typing
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
 
 HEADER = """\
@@ -90,9 +94,17 @@ def value_text(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(value_text(v) for v in value) + "]"
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {value_text(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_key(k)} = {value_text(v)}" for k, v in value.items()) + "}"
     return json.dumps(str(value), ensure_ascii=False)
+
+
+def _key(key: Any) -> str:
+    """A key of an inline table: bare when TOML allows it, else quoted."""
+    text = str(key)
+    return text if _BARE_KEY.match(text) else json.dumps(text, ensure_ascii=False)
 
 
 def _para(text: str | None) -> str:

@@ -285,3 +285,13 @@ def test_running_out_of_memory_names_the_setting_not_sql(tmp_path: Path) -> None
         assert "SET memory_limit" not in msg
     finally:
         eng.close()
+
+
+# -- 8. the response written as text --------------------------------------------------------------
+
+
+def test_a_response_written_as_text_reads_as_its_table(tmp_path: Path) -> None:
+    s = _load(tmp_path, '[coverage.response]\nA = "s0=0.4 s1=0.7 c=1.2 d=6.0"\n')
+    assert s.coverage.response["A"].model_dump() == {"s0": 0.4, "s1": 0.7, "c": 1.2, "d": 6.0}
+    msg = _refused(tmp_path, '[coverage.response]\nA = "s0 0.4"\n')
+    assert "[coverage.response] A: 's0 0.4': give a table such as {s0 = 0.4" in msg

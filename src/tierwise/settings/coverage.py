@@ -4,7 +4,7 @@ check."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -39,6 +39,19 @@ class ResponseParams(Section):
     d: float = Field(gt=0)
     """Effective contacts a year that win half of the way from s0 to s1; contacts a year.
     No default."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        # "s0=0.4 s1=0.7 c=1.2 d=6.0", the form printed in messages, reads as the table
+        if not isinstance(data, str):
+            return data
+        pairs = [part.split("=", 1) for part in data.replace(",", " ").split()]
+        if any(len(p) != 2 for p in pairs):
+            raise ValueError(
+                f"{data!r}: give a table such as {{s0 = 0.4, s1 = 0.7, c = 1.2, d = 6.0}}"
+            )
+        return {k.strip(): v.strip() for k, v in pairs}
 
     @model_validator(mode="after")
     def _order(self) -> ResponseParams:
