@@ -295,3 +295,16 @@ def test_a_response_written_as_text_reads_as_its_table(tmp_path: Path) -> None:
     assert s.coverage.response["A"].model_dump() == {"s0": 0.4, "s1": 0.7, "c": 1.2, "d": 6.0}
     msg = _refused(tmp_path, '[coverage.response]\nA = "s0 0.4"\n')
     assert "[coverage.response] A: 's0 0.4': give a table such as {s0 = 0.4" in msg
+
+
+# -- 9. a folder given as the settings file -------------------------------------------------------
+
+
+def test_a_folder_given_as_the_settings_file_is_said_to_be_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(
+        SettingsError, match=r": a folder, not a settings file \(run 'tierwise init'"
+    ):
+        load_settings(tmp_path)
+    (tmp_path / "tierwise.toml").write_text("[run]\nseed = 1\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"a folder, not a settings file; give .*tierwise.toml"):
+        load_settings(tmp_path)

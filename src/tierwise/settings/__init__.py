@@ -287,6 +287,10 @@ def load_settings(path: str | Path | None) -> Settings:
     if path is None:
         return Settings()
     p = Path(path)
+    if p.is_dir():
+        found = p / "tierwise.toml"
+        hint = f"; give {found}" if found.is_file() else " (run 'tierwise init' to write one)"
+        raise SettingsError(f"{p}: a folder, not a settings file{hint}")
     if not p.is_file():
         raise SettingsError(f"{p}: settings file not found (run 'tierwise init' to write one)")
     try:
