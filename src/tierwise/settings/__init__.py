@@ -142,6 +142,13 @@ def _known_keys(loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields)
 
 
+def _quotes(msg: str, value: Any) -> bool:
+    """Whether a message already names the value it refuses (or one of a list's)."""
+    if isinstance(value, list):
+        return any(repr(v) in msg for v in value)
+    return repr(value) in msg
+
+
 def _describe(err: dict[str, Any], source: str) -> SettingsError:
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden":
@@ -155,7 +162,7 @@ def _describe(err: dict[str, Any], source: str) -> SettingsError:
         msg = f"{what}{fix}"
     else:
         msg = err["msg"].removeprefix("Value error, ")
-        if "input" in err and not isinstance(err["input"], dict):
+        if "input" in err and not isinstance(err["input"], dict) and not _quotes(msg, err["input"]):
             msg = f"{msg} (got {err['input']!r})"
     if len(loc) == 1:
         return SettingsError(f"{source} [{loc[0]}]: {msg}")
