@@ -15,12 +15,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
 import types
 import typing
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
 
 HEADER = """\
@@ -44,6 +48,15 @@ cost_per_visit = 180.0
 
 A mistyped name is refused with the closest one (`[run] sed: unknown setting (did you mean
 seed?)`).
+
+A table keyed by tier, class, channel, kind of contact or component whose default names
+every key is merged with its default key by key: the keys you give replace the default's,
+the others keep theirs, and a nested table (one class's response, one tier's programme) is
+merged the same way, so `[terms] min_order_value = {gold = 100}` leaves silver at 250 and
+bronze at 400, and `[segments.programmes.gold] visits_min = 4` keeps gold's other settings.
+An entry the defaults do not name (a new class or tier) states all of its settings. `[segments]
+tiers` takes the default tiers of the classes defined, and `[segments] programmes` the
+default programmes of the tiers named. The merged tables:
 """
 
 
@@ -81,9 +94,17 @@ def value_text(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(value_text(v) for v in value) + "]"
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {value_text(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_key(k)} = {value_text(v)}" for k, v in value.items()) + "}"
     return json.dumps(str(value), ensure_ascii=False)
+
+
+def _key(key: Any) -> str:
+    """A key of an inline table: bare when TOML allows it, else quoted."""
+    text = str(key)
+    return text if _BARE_KEY.match(text) else json.dumps(text, ensure_ascii=False)
 
 
 def _para(text: str | None) -> str:
@@ -108,7 +129,13 @@ def render() -> str:
     from tierwise.settings._guess import input_columns
 
     sections = [(f.alias or n, f.annotation) for n, f in Settings.model_fields.items()]
-    out = [HEADER]
+    own = {"segments": ("tiers", "programmes")}  # merged by the section's own validator
+    merged = [
+        f"`[{s}] {t}`"
+        for s, m in sections
+        for t in (*getattr(m, "merged_tables", ()), *own.get(s, ()))
+    ]
+    out = [HEADER.rstrip("\n") + " " + ", ".join(merged) + ".\n"]
     inputs = [(s, m) for s, m in sections if s in INPUT_TABLES]
     if inputs:
         model = inputs[0][1]

@@ -196,6 +196,12 @@ class CsvScan:
     rejects: pa.Table
 
 
+#: DuckDB's out-of-memory error: what failed, and the limit in "(used/limit used)"
+_OUT_OF_MEMORY = re.compile(
+    r"Out of Memory Error: (?P<what>[^\n(]*?)\s*(?:\([^/)]*/(?P<limit>[^)]*?) used\))?\s*(?:\n|$)"
+)
+
+
 def engine_message(exc: BaseException) -> str:
     r"""An engine's error in one line: a Java exception from Spark without its stack trace
     (the first line that says what went wrong), anything else with its whitespace folded.
@@ -205,8 +211,22 @@ def engine_message(exc: BaseException) -> str:
     >>> engine_message(RuntimeError("An error occurred while calling o7.parquet.\n"
     ...     ": java.io.IOException: No FileSystem for scheme: s3\n\tat org.apache.X(X.java:1)"))
     'java.io.IOException: No FileSystem for scheme: s3'
+    >>> print(engine_message(RuntimeError("Out of Memory Error: failed to allocate data of "
+    ...     "size 16.0 KiB (16.0 KiB/1000 bytes used)\n\nPossible solutions:\n* Increasing "
+    ...     "the memory limit (SET memory_limit='...GB')")))  # doctest: +NORMALIZE_WHITESPACE
+    the engine ran out of memory (failed to allocate data of size 16.0 KiB); raise [run]
+    memory_limit (now 1000 bytes) or free memory
     """
-    lines = [line.strip() for line in str(exc).splitlines()]
+    text = str(exc)
+    oom = _OUT_OF_MEMORY.search(text)
+    if oom is not None:
+        # DuckDB's advice is SQL (SET memory_limit=…); say it in the settings' terms
+        limit = f" (now {oom['limit']})" if oom["limit"] else ""
+        return (
+            f"the engine ran out of memory ({' '.join(oom['what'].split())}); raise [run] "
+            f"memory_limit{limit} or free memory"
+        )
+    lines = [line.strip() for line in text.splitlines()]
     said = [
         line.lstrip(": ").strip()
         for line in lines
@@ -216,6 +236,11 @@ def engine_message(exc: BaseException) -> str:
         )
     ]
     return " ".join((said[0] if said else str(exc)).split())[:500]
+
+
+def _said(exc: BaseException) -> str:
+    """An engine's error as it is, but an out-of-memory one in the settings' terms."""
+    return engine_message(exc) if _OUT_OF_MEMORY.search(str(exc)) else str(exc)
 
 
 def memory_available() -> int:
@@ -513,7 +538,9 @@ class Engine:
             self._spark_views.append(name)
             return self.con.table(name)
         except Exception as exc:
-            raise EngineError(f"could not load table {name!r} into the engine: {exc}") from exc
+            raise EngineError(
+                f"could not load table {name!r} into the engine: {_said(exc)}"
+            ) from exc
 
     def read_parquet(
         self,
@@ -683,7 +710,7 @@ class Engine:
             table = table.append_column(ROW, pa.array(range(1, n + 1), pa.int64()))
             return self.from_arrow(table, name, holds_input=True)
         except Exception as exc:
-            raise EngineError(f"could not load {what} into the engine: {exc}") from exc
+            raise EngineError(f"could not load {what} into the engine: {_said(exc)}") from exc
 
     def _numbered_view(self, table: str, name: str) -> ir.Table:
         """A view over a DuckDB table adding ``_row``: its rowid (the insertion position)
@@ -910,7 +937,7 @@ class Engine:
             self._made.add(name)
             return made
         except Exception as exc:
-            raise EngineError(f"could not compute table {name!r}: {exc}") from exc
+            raise EngineError(f"could not compute table {name!r}: {_said(exc)}") from exc
 
     def _duckdb_table(self, expr: ir.Table, name: str) -> ir.Table:
         """Compute ``expr`` into the temporary DuckDB table ``name`` (replacing one of that
@@ -978,7 +1005,7 @@ class Engine:
         try:
             return expr.to_pyarrow().as_py()
         except Exception as exc:
-            raise EngineError(f"the engine failed computing {what}: {exc}") from exc
+            raise EngineError(f"the engine failed computing {what}: {_said(exc)}") from exc
 
     def count(self, expr: ir.Table, what: str = "rows") -> int:
         return int(self.scalar(expr.count(), what))

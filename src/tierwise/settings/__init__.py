@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import Problems, SettingsError
+from ._base import unknown_name
 from .accounts import AccountSettings
 from .coverage import CoverageSettings
 from .crosssell import CrossSellSettings
@@ -141,6 +142,13 @@ def _known_keys(loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields)
 
 
+def _quotes(msg: str, value: Any) -> bool:
+    """Whether a message already names the value it refuses (or one of a list's)."""
+    if isinstance(value, list):
+        return any(repr(v) in msg for v in value)
+    return repr(value) in msg
+
+
 def _describe(err: dict[str, Any], source: str) -> SettingsError:
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden":
@@ -154,7 +162,7 @@ def _describe(err: dict[str, Any], source: str) -> SettingsError:
         msg = f"{what}{fix}"
     else:
         msg = err["msg"].removeprefix("Value error, ")
-        if "input" in err and not isinstance(err["input"], dict):
+        if "input" in err and not isinstance(err["input"], dict) and not _quotes(msg, err["input"]):
             msg = f"{msg} (got {err['input']!r})"
     if len(loc) == 1:
         return SettingsError(f"{source} [{loc[0]}]: {msg}")
@@ -162,14 +170,116 @@ def _describe(err: dict[str, Any], source: str) -> SettingsError:
     return SettingsError(f"{source} [{section}] {loc[-1]}: {msg}")
 
 
+def _given(value: dict[str, Any], default: dict[str, Any]) -> list[str]:
+    """The keys of a table that are not untouched entries of its default."""
+    return [k for k, v in value.items() if k not in default or default[k] != v]
+
+
+def cross_checks(s: Settings) -> list[tuple[str, str, str]]:
+    """Names one section uses that another defines: (section, setting, problem) each."""
+    base = Settings()
+    problems: list[tuple[str, str, str]] = []
+    classes = list(s.segments.classes)
+    class_tables = (
+        ("terms", "headroom_capture", s.terms.headroom_capture, base.terms.headroom_capture),
+        ("terms", "retention_target", s.terms.retention_target, base.terms.retention_target),
+        ("terms", "discount_bands", s.terms.discount_bands, base.terms.discount_bands),
+        ("coverage", "response", s.coverage.response, base.coverage.response),
+    )
+    for section, key, table, default in class_tables:
+        for name in _given(table, default):
+            if name not in classes:
+                problems.append(
+                    (section, key, unknown_name(name, "class", classes, "([segments] classes)"))
+                )
+    # a channel band or route names a plan channel or a band of [coverage] band_channels
+    channels = list(dict.fromkeys([*s.coverage.channels, *s.coverage.band_channels]))
+    for tier, prog in s.segments.programmes.items():
+        for name in prog.channels:
+            if name not in channels:
+                where = "([coverage] channels and band_channels)"
+                problems.append(
+                    (
+                        f"segments.programmes.{tier}",
+                        "channels",
+                        unknown_name(name, "channel", channels, where),
+                    )
+                )
+    routes = s.terms.route_channels
+    for pool in _given(routes, base.terms.route_channels):
+        if routes[pool] not in channels:
+            where = "([coverage] channels and band_channels)"
+            problems.append(
+                ("terms", "route_channels", unknown_name(routes[pool], "channel", channels, where))
+            )
+    # a terms name given in a [terms] table is the name of a tier or of a programme's terms
+    terms_names = list(
+        dict.fromkeys(
+            [*s.segments.programmes, *(p.terms for p in s.segments.programmes.values() if p.terms)]
+        )
+    )
+    used = [*terms_names, s.terms.default_terms]
+    for key in (
+        "min_order_value",
+        "max_deliveries_per_month",
+        "payment_days",
+        "rebate_ladder",
+        "prompt_payment_rebate",
+    ):
+        table = getattr(s.terms, key)
+        for name in _given(table, getattr(base.terms, key)):
+            if name not in used:
+                problems.append(
+                    (
+                        "terms",
+                        key,
+                        unknown_name(name, "terms", used, "(no tier or programme uses it)"),
+                    )
+                )
+    named = s.terms.terms_names()
+    for tier, prog in s.segments.programmes.items():
+        if prog.terms and prog.terms not in named:
+            problems.append(
+                (
+                    f"segments.programmes.{tier}",
+                    "terms",
+                    unknown_name(prog.terms, "terms", named, "([terms] tables)"),
+                )
+            )
+    return problems
+
+
 def settings_from_dict(data: dict[str, Any], source: str = "settings") -> Settings:
     """Validate a settings mapping, reporting every problem as one line each."""
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
-        errors = [_describe(dict(e), source) for e in exc.errors()]
+        errors: list[SettingsError] = []
+        missing: dict[tuple[Any, ...], list[str]] = {}
+        for e in exc.errors():
+            loc = tuple(e["loc"])
+            if e["type"] == "missing" and len(loc) >= 3:
+                missing.setdefault(loc[:-1], []).append(str(loc[-1]))
+            else:
+                errors.append(_describe(dict(e), source))
+        for loc, keys in missing.items():
+            # an entry of a table that is not among the defaults' keys states all of its settings
+            section = ".".join(str(p) for p in loc[:-1])
+            errors.append(
+                SettingsError(
+                    f"{source} [{section}] {loc[-1]}: give {', '.join(keys)} (an entry the "
+                    "defaults do not name states all of its settings)"
+                )
+            )
         Problems.raise_if_any(errors)
         raise  # pragma: no cover - raise_if_any always raises here
+    Problems.raise_if_any(
+        [
+            SettingsError(f"{source} [{sec}] {key}: {msg}")
+            for sec, key, msg in cross_checks(settings)
+        ]
+    )
+    return settings
 
 
 def load_settings(path: str | Path | None) -> Settings:
@@ -184,6 +294,10 @@ def load_settings(path: str | Path | None) -> Settings:
     if path is None:
         return Settings()
     p = Path(path)
+    if p.is_dir():
+        found = p / "tierwise.toml"
+        hint = f"; give {found}" if found.is_file() else " (run 'tierwise init' to write one)"
+        raise SettingsError(f"{p}: a folder, not a settings file{hint}")
     if not p.is_file():
         raise SettingsError(f"{p}: settings file not found (run 'tierwise init' to write one)")
     try:

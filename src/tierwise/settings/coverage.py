@@ -4,11 +4,11 @@ check."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from ._base import Section
+from ._base import LIFETIME_STATUSES, Section, unknown_name
 
 __all__ = ["CONTACTS", "CoverageSettings", "ResponseParams"]
 
@@ -40,6 +40,19 @@ class ResponseParams(Section):
     """Effective contacts a year that win half of the way from s0 to s1; contacts a year.
     No default."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        # "s0=0.4 s1=0.7 c=1.2 d=6.0", the form printed in messages, reads as the table
+        if not isinstance(data, str):
+            return data
+        pairs = [part.split("=", 1) for part in data.replace(",", " ").split()]
+        if any(len(p) != 2 for p in pairs):
+            raise ValueError(
+                f"{data!r}: give a table such as {{s0 = 0.4, s1 = 0.7, c = 1.2, d = 6.0}}"
+            )
+        return {k.strip(): v.strip() for k, v in pairs}
+
     @model_validator(mode="after")
     def _order(self) -> ResponseParams:
         if self.s1 < self.s0:
@@ -65,6 +78,15 @@ class CoverageSettings(Section):
     contacts; the plan picks one option per customer under each rep's (and the inside
     team's) hours. See docs/coverage.md.
     """
+
+    merged_tables = (
+        "band_channels",
+        "activity_types",
+        "effectiveness",
+        "minutes_per_contact",
+        "cost_per_contact",
+        "response",
+    )
 
     # -- channels --------------------------------------------------------------------------
 
@@ -240,6 +262,14 @@ class CoverageSettings(Section):
 
     time_limit: float = Field(default=60.0, gt=0)
     """Time limit of the exact check; seconds. Default 60."""
+
+    @field_validator("band_released_status")
+    @classmethod
+    def _statuses(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in LIFETIME_STATUSES:
+                raise ValueError(unknown_name(name, "lifetime status", LIFETIME_STATUSES))
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> CoverageSettings:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from ._base import Section
+from ._base import Section, check_seed
 
 
 class DemoSettings(Section):
@@ -30,7 +30,10 @@ class DemoSettings(Section):
     """Last day of the history; true_alive is the state at this date. Default 2025-12-31."""
 
     seed: int = 42
-    """Random seed; the same seed and settings give identical tables. Default 42."""
+    """Random seed; the same seed and settings give identical tables; a whole number from 0
+    to 4294967295. Default 42."""
+
+    _seed = field_validator("seed")(check_seed)
 
     prospect_share: float = Field(default=0.2, ge=0.0, le=5.0)
     """Prospects generated, as a fraction of n_customers. Default 0.2."""

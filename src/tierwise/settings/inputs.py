@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_serializer, field_validator, model_validator
 
-from ._base import Section
+from ._base import Section, check_date_format
 
 
 class TableInput(Section):
@@ -52,7 +52,9 @@ class TableInput(Section):
     A value grouped any other way (1,23.4, 1_000) is rejected, never guessed."""
 
     date_format: str | None = None
-    """strftime format of dates, e.g. "%d/%m/%Y". Default: tried in turn from
+    """strftime format of dates, e.g. "%d/%m/%Y": the date with the codes %Y, %m, %d, %y,
+    %b, %B (those both engines read), then possibly a time (%H, %I, %M, %S, %f, %p, %z,
+    %Z), which is left aside. Default: tried in turn from
     [validate] date_formats, so one column may mix ISO and other formats, with the day or
     the month first as the column's values show."""
 
@@ -65,6 +67,11 @@ class TableInput(Section):
     (customers and prospects: they are carried into customers.parquet, and
     [potential] extra_feature_columns may name them). A column whose every value reads as a
     number is a number (float), otherwise text. Default none."""
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format(cls, v: str | None) -> str | None:
+        return None if v is None else check_date_format(v)
 
     @field_validator("delimiter")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ._base import Section
 
@@ -79,8 +79,8 @@ class PotentialSettings(Section):
     fraction; 0.5 = 50% wider per missing column. Default 0.5."""
 
     default_growth_rate: float = Field(default=0.0, gt=-1)
-    """Yearly market growth used where the market table gives none; fraction (0.03 = 3%).
-    Default 0."""
+    """Yearly market growth used where the market table gives none; fraction (0.03 = 3%),
+    above −1 and at most 1. Default 0."""
 
     planning_years: int = Field(default=1, ge=0)
     """Years from the analysis date to the planning year; wallets are grown by
@@ -139,6 +139,16 @@ class PotentialSettings(Section):
     numeric_bands: int = Field(default=4, ge=2)
     """Other number columns are cut into this many equal-count bands for the profile;
     count. Default 4 (quartiles)."""
+
+    @field_validator("default_growth_rate")
+    @classmethod
+    def _growth_is_a_fraction(cls, v: float) -> float:
+        if v > 1:
+            raise ValueError(
+                f"a growth rate is a fraction a year, ≤ 1: write {v / 100:g} for {v:g}% "
+                "(e.g. 0.035 for 3.5%)"
+            )
+        return v
 
     @model_validator(mode="after")
     def _band_brackets_quantile(self) -> PotentialSettings:

@@ -46,6 +46,8 @@ class ProfitabilitySettings(Section):
     (when both exist), else the pool's flat rate below.
     """
 
+    merged_tables = ("activity_pools", "ease_weights")
+
     # -- the period -----------------------------------------------------------------
 
     period_months: int = Field(default=12, ge=0)

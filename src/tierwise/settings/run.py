@@ -8,9 +8,24 @@ from typing import Literal
 
 from pydantic import Field, field_serializer, field_validator
 
-from ._base import Section
+from ._base import Section, check_seed
 
-_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)\s*$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)\s*$")
+#: Bytes of each unit of a size, as DuckDB reads them (KB = 1000 bytes, KiB = 1024)
+_UNIT = {
+    "B": 1,
+    "KB": 10**3,
+    "KiB": 2**10,
+    "MB": 10**6,
+    "MiB": 2**20,
+    "GB": 10**9,
+    "GiB": 2**30,
+    "TB": 10**12,
+    "TiB": 2**40,
+}
+#: The smallest memory_limit accepted: the floor of the engine's own default (a quarter of
+#: the machine's memory, at least 256 MiB)
+MIN_MEMORY_LIMIT = "256MB"
 #: Spark options whose values are secrets (object-store keys, passwords, tokens): kept out of
 #: the manifest
 _SECRET_OPTION = re.compile(r"secret|password|token|credential|access\.key|session\.key", re.I)
@@ -21,7 +36,8 @@ class RunSettings(Section):
     """The run as a whole."""
 
     seed: int = 42
-    """Random seed for every stochastic step (model starts, cross-fitting folds). Default 42."""
+    """Random seed for every stochastic step (model starts, cross-fitting folds); a whole
+    number from 0 to 4294967295. Default 42."""
 
     as_of: dt.date | None = None
     """Analysis date: recency and windows are measured back from it; later rows are set aside.
@@ -39,7 +55,8 @@ class RunSettings(Section):
     """Engine memory cap with its unit, e.g. "8GB" or "512MiB"; what does not fit is
     written to disk (see temp_directory). Default: a quarter of the memory of the machine (or
     of its container, when lower), leaving the rest to the work done in Python. DuckDB
-    only: on Spark set spark.driver.memory and spark.executor.memory in spark_options."""
+    only: on Spark set spark.driver.memory and spark.executor.memory in spark_options. At
+    least "256MB"."""
 
     temp_directory: str | None = None
     """Folder in which the engine writes what does not fit under memory_limit (in a private
@@ -60,11 +77,22 @@ class RunSettings(Section):
     time zone is always UTC (spark.sql.session.timeZone cannot be set here). Values of keys
     naming a secret, password, token or key are left out of the manifest. Default: none."""
 
+    _seed = field_validator("seed")(check_seed)
+
     @field_validator("memory_limit")
     @classmethod
     def _memory_limit(cls, v: str | None) -> str | None:
-        if v is not None and not _SIZE.match(v):
+        if v is None:
+            return v
+        size = _SIZE.match(v)
+        if not size:
             raise ValueError('give a size with its unit, such as "8GB" or "512MiB"')
+        if float(size[1]) * _UNIT[size[2]] < 256 * 10**6:
+            raise ValueError(
+                f"{v!r} is too little for the engine to run; give at least "
+                f'"{MIN_MEMORY_LIMIT}" (what does not fit is written to disk), or leave it '
+                "out for a quarter of the machine's memory"
+            )
         return v
 
     @field_validator("spark_master")

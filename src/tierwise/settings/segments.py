@@ -6,9 +6,9 @@ from __future__ import annotations
 import itertools
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from ._base import Section
+from ._base import LIFETIME_STATUSES, Section, merge_with_default, unknown_name
 
 __all__ = ["SegmentSettings", "TierProgramme"]
 
@@ -310,6 +310,36 @@ class SegmentSettings(Section):
     overrides_file: str | None = None
     """CSV or Excel file of back-end overrides (customer_id, value_class and/or tier,
     reason, by; optional date), applied after the mathematics ran. Default none."""
+
+    @field_validator("thin_statuses")
+    @classmethod
+    def _statuses(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in LIFETIME_STATUSES:
+                raise ValueError(unknown_name(name, "lifetime status", LIFETIME_STATUSES))
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_tiers(cls, data: Any) -> Any:
+        # tiers and programmes are merged with their defaults as the tables of merged_tables
+        # are, keeping only the default tiers of the classes defined and the default
+        # programmes of the tiers named
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        classes = out.get("classes")
+        names = set(classes) if isinstance(classes, dict) else set(_default_classes())
+        if isinstance(out.get("tiers"), dict):
+            default_tiers = cls.model_fields["tiers"].get_default(call_default_factory=True)
+            out["tiers"] = merge_with_default(out["tiers"], default_tiers, names)
+        if isinstance(out.get("programmes"), dict):
+            tiers = out.get("tiers")
+            if not isinstance(tiers, dict):
+                tiers = cls.model_fields["tiers"].get_default(call_default_factory=True)
+            named = {t for t in tiers.values() if isinstance(t, str)}
+            out["programmes"] = merge_with_default(out["programmes"], _default_programmes(), named)
+        return out
 
     @model_validator(mode="after")
     def _consistent(self) -> SegmentSettings:

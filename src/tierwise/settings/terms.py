@@ -7,7 +7,8 @@ import itertools
 
 from pydantic import Field, field_validator, model_validator
 
-from ._base import Section
+from ._base import Section, unknown_name
+from .profitability import ACTIVITY_POOLS
 
 __all__ = ["TermsSettings"]
 
@@ -20,6 +21,16 @@ class TermsSettings(Section):
     bronze of the segments stage); a customer's terms are those named by its ``tier``.
     See docs/terms.md.
     """
+
+    merged_tables = (
+        "min_order_value",
+        "max_deliveries_per_month",
+        "payment_days",
+        "rebate_ladder",
+        "prompt_payment_rebate",
+        "headroom_capture",
+        "route_channels",
+    )
 
     # -- trading terms ----------------------------------------------------------------------
 
@@ -120,8 +131,8 @@ class TermsSettings(Section):
         default_factory=lambda: {"A": 0.10, "B": 0.10, "C": 0.05, "D": 0.0}
     )
     """Share of each customer's headroom (wallet − spend) in its revenue target, per
-    segment, when there is no coverage plan; fraction. Segments not listed get 0. Default
-    A 0.10, B 0.10, C 0.05, D 0."""
+    segment, when there is no coverage plan; fraction. Segments neither given nor in the
+    default get 0. Default A 0.10, B 0.10, C 0.05, D 0."""
 
     retention_target: dict[str, float] = Field(default_factory=lambda: {"A": 0.95})
     """Share of a segment's accounts still buying at the end of the period, per segment
@@ -145,8 +156,22 @@ class TermsSettings(Section):
     )
     """The channel each sales-contact pool stands for (pools visits, calls, emails of the
     profitability stage); a customer's observed channel is the one with the largest
-    cost of these pools, else its current_channel. Default visits → field, calls →
-    inside, emails → email."""
+    cost of these pools, else its current_channel. Keys are cost pools of
+    [profitability] activity_pools, values channels of [coverage] channels or band names
+    of [coverage] band_channels. Default visits → field, calls → inside, emails →
+    email."""
+
+    @field_validator("route_channels")
+    @classmethod
+    def _route_pools(cls, value: dict[str, str]) -> dict[str, str]:
+        for pool in value:
+            if pool not in ACTIVITY_POOLS:
+                raise ValueError(
+                    unknown_name(
+                        pool, "cost pool", ACTIVITY_POOLS, "([profitability] activity_pools)"
+                    )
+                )
+        return value
 
     @field_validator("rebate_ladder")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from ._base import Section
+from ._base import Section, check_date_format
 
 
 class ValidateSettings(Section):
@@ -96,7 +96,6 @@ class ValidateSettings(Section):
     def _some_format(cls, v: list[str]) -> list[str]:
         if not v:
             raise ValueError('give at least one date format, e.g. ["%Y-%m-%d", "%d.%m.%Y"]')
-        bad = [f for f in v if "%" not in f]
-        if bad:
-            raise ValueError(f"{bad[0]!r} has no strftime code such as %Y, %m or %d")
+        for fmt in v:
+            check_date_format(fmt)
         return v
