@@ -97,7 +97,7 @@ def test_settings_refuse_a_grid_where_more_value_moves_a_customer_down() -> None
     ("fields", "message"),
     [
         ({"grid": [["A", "X", "A"], ["B", "C", "C"], ["B", "C", "D"]]}, "'X', which is not among"),
-        ({"tiers": {"A": "gold", "B": "silver", "C": "bronze"}}, "no tier for class 'D'"),
+        ({"classes": {"A": "a", "B": "b", "C": "c", "D": "d", "E": "e"}}, "no tier for class 'E'"),
         ({"tiers": {"A": "platinum", "B": "silver", "C": "bronze", "D": "bronze"}}, "no programme"),
         ({"potential_only": ["B", "C"]}, "one class per potential level"),
         ({"grid": [["A", "A", "A", "A"]] * 4, "potential_only": ["B", "C", "D", "D"]},
