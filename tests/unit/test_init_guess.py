@@ -383,13 +383,14 @@ MARKET = Export(
     },
 )
 
-# 4 of 4 right: growth written as percentages, which the run reads as fractions.
+# 4 of 4 right: growth written as percentages, which the run reads as fractions; French
+# typography puts a narrow no-break space (U+202F) or a no-break space before the sign.
 MARKET_PERCENT = Export(
     "market",
     "marche_pct.csv",
     "Secteur;Région;Taille du marché;Taux de croissance\n"
-    "Commerce;Nord;1000000;3,5 %\n"
-    "BTP;Sud;2500000;5 %\n"
+    "Commerce;Nord;1000000;3,5\u202f%\n"
+    "BTP;Sud;2500000;5\u00a0%\n"
     "Commerce;Sud;800000;-1 %\n",
     {
         "Secteur": "industry",
@@ -734,6 +735,12 @@ def test_profile_reads_coordinates_and_small_whole_numbers() -> None:
     assert (lat.low, lat.high, lat.decimal) == (50.73, 51.45, ",")
     qty = profile(pa.array(["1", "3", "12", "2"]))
     assert (qty.integer, qty.median) == (1.0, 2.0) or qty.integer == 1.0
+
+
+def test_profile_reads_percentages_with_any_space_before_the_sign() -> None:
+    """French typography writes a narrow no-break space (U+202F) before the sign."""
+    p = profile(pa.array(["3,5\u202f%", "5\u00a0%", "-1 %", "2%"]))
+    assert p.percent == 1.0
 
 
 # -- the file written ---------------------------------------------------------------------

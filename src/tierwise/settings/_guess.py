@@ -438,7 +438,8 @@ def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()
     lowered = pc.utf8_lower(text)
     # numbers before a percent sign ("3,5 %")
     signed = pc.match_substring_regex(text, "%$")
-    before_sign, _ = _numbers(pc.replace_substring_regex(text, r"\s*%$", ""))
+    # the space before the sign may be a no-break or narrow no-break one, as validation reads
+    before_sign, _ = _numbers(pc.replace_substring_regex(text, "[\\s\u00a0\u202f]*%$", ""))
     return Profile(
         n=n,
         date=base.date,
