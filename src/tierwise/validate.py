@@ -992,6 +992,13 @@ def _outside(v: ir.Value, lo: float, hi: float) -> ir.BooleanValue:
     return v.notnull() & ((v < lo) | (v > hi))
 
 
+#: the reason a market row's growth_rate above 1 is rejected: a percentage written without
+#: its sign (3.5 for 3.5%) would otherwise be read as 350% a year
+GROWTH_ABOVE_ONE = (
+    "growth_rate is above 1 (100% a year): it is a fraction, write 0.035 or 3.5% for 3.5%"
+)
+
+
 def _range_rules(
     table: str, p: dict[str, ir.Value], vs: ValidateSettings, today: dt.date
 ) -> list[Rule]:
@@ -1068,6 +1075,7 @@ def _range_rules(
                 "growth_rate",
                 "growth_rate is -1 or below (it is a fraction: 0.03 = 3%)",
             ),
+            (p["growth_rate"] > 1, "growth_rate", GROWTH_ABOVE_ONE),
         ]
     elif table == "transactions":
         rules.append(
@@ -1846,6 +1854,8 @@ def validate_inputs(
     # and the transactions'
     for name in (n for n in others if not TABLES[n].known_customers):
         t = engine.materialize(canon[name])
+        if name == "market":
+            _warn_growth_as_percentages(engine, t, raws[name].path, warnings)
         used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
     ids = [tx_used.select("customer_id")]
     if "customers" in used:
@@ -1921,6 +1931,41 @@ def validate_inputs(
         used=used,
         rejects=pa.concat_tables([REJECT_SCHEMA.empty_table(), *reject_tables]),
         accounts=accounts,
+    )
+
+
+def _warn_growth_as_percentages(
+    engine: Engine, market: ir.Table, file: str, warnings: list[str]
+) -> None:
+    """One warning when most growth rates of the market table are above 1: the column holds
+    percentages written without their sign. Each such row is rejected on its own; the
+    warning also names the rows at or below 1, kept as fractions though they are likely
+    percentages too (0.4 read as 40% a year)."""
+    above = market.growth_rate > 1
+    stats = engine.to_arrow(
+        market.aggregate(
+            n=market.growth_rate.notnull().cast("int64").sum(),
+            above=above.cast("int64").sum(),
+            column=market[RCOL].max(where=above & (market[REASON] == GROWTH_ABOVE_ONE)),
+        ),
+        f"the growth rates of {file}",
+    ).to_pylist()[0]
+    n, n_above = int(stats["n"] or 0), int(stats["above"] or 0)
+    if not n or 2 * n_above <= n:
+        return
+    column = stats["column"] or "growth_rate"
+    if n_above == n:
+        which = f"every growth rate is above 1 (100% a year, {count_text(n, 'row')} rejected)"
+        rest = ""
+    else:
+        which = f"{n_above:,} of {n:,} growth rates are above 1 (100% a year, those rows rejected)"
+        rest = (
+            f"; the other {count_text(n - n_above, 'row is', 'rows are')} read as fractions "
+            "(0.4 as 40% a year) and likely percentages too"
+        )
+    warnings.append(
+        f"{file}: column {column!r}: {which}, so the column looks like percentages written "
+        f"without the % sign{rest}; write 0.035 or 3.5% for 3.5%"
     )
 
 

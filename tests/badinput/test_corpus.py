@@ -141,6 +141,24 @@ def _check_orders(expected: dict[str, int]) -> Callable[..., None]:
     return check
 
 
+def _check_warning(*parts: str) -> Callable[..., None]:
+    """A warning of the manifest holds every part."""
+
+    def check(run) -> None:
+        said = run.manifest["warnings"]
+        assert any(all(p in w for p in parts) for w in said), said
+        assert any(all(p in ln for p in parts) for ln in run.output.splitlines()), run.output
+
+    return check
+
+
+def _check_no_warning(part: str) -> Callable[..., None]:
+    def check(run) -> None:
+        assert not any(part in w for w in run.manifest["warnings"])
+
+    return check
+
+
 def _check_sqlite(path: Path) -> None:
     import sqlite3
 
@@ -848,6 +866,43 @@ CASES = [
             ("market", 3, "industry", "no industry and no region"),
             ("market", 4, "industry", "first at row 2"),
             ("market", 5, "growth_rate", "growth_rate is -1 or below"),
+        ),
+    ),
+    Case(
+        # 3.5 meant 3.5%: read as 350% a year, it inflated every wallet
+        "market_growth_rate_above_one",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "market": (
+                "market.csv",
+                "industry,region,market_size,growth_rate\nRetail,North,1000,0.02\n"
+                "Food,North,800,3.5\nFood,South,900,1\n",
+            ),
+        },
+        rows={"transactions": 2, "market": 3},
+        rejects=(("market", 3, "growth_rate", "growth_rate is above 1 (100% a year)"),),
+        check=_check_no_warning("looks like percentages"),
+    ),
+    Case(
+        "market_growth_rates_mostly_percentages_without_the_sign",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "market": (
+                "market.csv",
+                "industry,region,market_size,Growth\nRetail,North,1000,3.5\n"
+                "Food,North,800,4.74\nFood,South,700,0.4\n",
+            ),
+        },
+        config='[market.columns]\ngrowth_rate = "Growth"\n',
+        rows={"transactions": 2, "market": 3},
+        rejects=(
+            ("market", 2, "Growth", "it is a fraction, write 0.035 or 3.5% for 3.5%"),
+            ("market", 3, "Growth", "it is a fraction, write 0.035 or 3.5% for 3.5%"),
+        ),
+        check=_check_warning(
+            "market.csv: column 'Growth': 2 of 3 growth rates are above 1",
+            "looks like percentages written without the % sign",
+            "the other 1 row is read as fractions",
         ),
     ),
     Case(
