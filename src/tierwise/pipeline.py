@@ -38,7 +38,7 @@ from .io.frames import frame_input, is_frame
 from .io.outputs import OutputFolder, check_output_target
 from .registry import Stage, StageContext, StageResult
 from .settings import INPUT_TABLES, Settings
-from .validate import InputAccount, canonicalize, validate_inputs
+from .validate import InputAccount, canonicalize, future_analysis_date, validate_inputs
 
 __all__ = ["InputAccount", "RunContext", "RunResult", "load_and_validate", "run_pipeline"]
 
@@ -123,7 +123,10 @@ def load_and_validate(
         When no transaction row can be used.
     """
     today = today or dt.date.today()
+    given = "--as-of" if as_of is not None else "[run] as_of"
     as_of = as_of or settings.run.as_of
+    if as_of is not None and (why := future_analysis_date(as_of, today, settings.validate_)):
+        raise SettingsError(f"{given} {why}")
     unknown = set(inputs) - set(INPUT_TABLES)
     if unknown:
         raise InputError(f"unknown input {sorted(unknown)}; inputs are {', '.join(INPUT_TABLES)}")
@@ -478,6 +481,13 @@ def run_pipeline(
             out_dir, _input_paths(inputs), settings.referenced_files(), read_first=read_first
         )
     prev = Path(previous) if previous is not None else None
+    if prev is not None and not (prev / "customers.parquet").is_file():
+        # found before any stage runs, in the words the stages reading it use
+        raise InputError(
+            "no customers.parquet in the previous run's folder",
+            file=str(prev),
+            hint="give --previous the output folder of an earlier tierwise run",
+        )
     if target is not None and prev is not None and _same_folder(target, prev):
         raise SettingsError(
             f"--out {out_dir} is the --previous folder: the new plan would replace the one "

@@ -1839,9 +1839,16 @@ def validate_inputs(
             hint="fix the rows, the column mapping or --as-of, then run again; the output "
             "folder was left as it was",
         )
+    last = engine.scalar(tx_used.date.max(), "the last transaction date")
+    last = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
     if as_of is None:
-        last = engine.scalar(tx_used.date.max(), "the last transaction date")
-        as_of = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
+        as_of = last
+    elif (as_of - last).days > AS_OF_GAP_DAYS:
+        warnings.append(
+            f"the analysis date {as_of.isoformat()} is {(as_of - last).days:,} days "
+            f"after the last transaction ({last.isoformat()}) of {tx_file}: every customer "
+            "looks inactive; give --as-of or check the file"
+        )
     used: dict[str, ir.Table] = {"transactions": tx_used}
     reject_parts: dict[str, ir.Table] = {"transactions": tx_rejects}
 
@@ -1967,6 +1974,35 @@ def _warn_growth_as_percentages(
         f"{file}: column {column!r}: {which}, so the column looks like percentages written "
         f"without the % sign{rest}; write 0.035 or 3.5% for 3.5%"
     )
+
+
+def future_analysis_date(as_of: dt.date, today: dt.date, vs: ValidateSettings) -> str | None:
+    """Why ``as_of`` cannot be the analysis date (it is after today, beyond the tolerance
+    future-dated rows get), or None.
+
+    Examples
+    --------
+    >>> from tierwise.settings import Settings
+    >>> vs = Settings().validate_
+    >>> future_analysis_date(dt.date(2024, 1, 2), dt.date(2024, 1, 1), vs) is None
+    True
+    >>> future_analysis_date(dt.date(2030, 1, 1), dt.date(2024, 1, 1), vs)[:42]
+    '2030-01-01 is after today (2024-01-01; the'
+    """
+    limit = today + dt.timedelta(days=vs.future_tolerance_days)
+    if as_of <= limit:
+        return None
+    return (
+        f"{as_of.isoformat()} is after today ({today.isoformat()}; the latest date taken, "
+        f"with [validate] future_tolerance_days, is {limit.isoformat()}): every customer "
+        "would look inactive; give a date up to today, or leave it out for the last "
+        "transaction's date"
+    )
+
+
+#: days from the last usable transaction to the analysis date beyond which a warning says
+#: every customer looks inactive
+AS_OF_GAP_DAYS = 90
 
 
 def _top_reasons(engine: Engine, rejects: ir.Table, raw: RawInput, n: int = 3) -> str:

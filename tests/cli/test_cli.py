@@ -98,6 +98,47 @@ def test_run_as_of_sets_aside_later_rows(files: Path) -> None:
     assert json.loads((out / "manifest.json").read_text())["as_of"] == "2024-02-28"
 
 
+def test_an_as_of_after_today_is_a_usage_error(files: Path) -> None:
+    import datetime as dt
+
+    out = files / "out"
+    today = dt.date.today()
+    later = today + dt.timedelta(days=30)
+    res = runner.invoke(
+        app,
+        ["run", "--transactions", str(files / "tx.csv"), "--as-of", str(later), "-o", str(out)],
+    )
+    assert res.exit_code == 2, res.output
+    assert "'--as-of'" in res.output and f"is after today ({today.isoformat()}" in res.output
+    assert not out.exists()
+    # the same date from the settings file is a settings error naming [run] as_of
+    config = files / "tierwise.toml"
+    config.write_text(f'[run]\nas_of = "{later}"\n', encoding="utf-8")
+    res = runner.invoke(
+        app, ["run", "--transactions", str(files / "tx.csv"), "-c", str(config), "-o", str(out)]
+    )
+    assert res.exit_code == 1, res.output
+    assert res.stderr.startswith(f"error: [run] as_of {later} is after today"), res.stderr
+    assert not out.exists()
+
+
+def test_an_as_of_long_after_the_last_transaction_is_warned(files: Path) -> None:
+    # the last usable transaction is 2024-03-05
+    for as_of, warned in (("2024-06-03", False), ("2024-12-31", True)):
+        out = files / f"out-{as_of}"
+        res = runner.invoke(
+            app,
+            ["run", "--transactions", str(files / "tx.csv"), "--as-of", as_of, "-o", str(out)],
+        )
+        assert res.exit_code == 0, res.output
+        said = json.loads((out / "manifest.json").read_text())["warnings"]
+        text = "days after the last transaction (2024-03-05)"
+        assert any(text in w for w in said) is warned, said
+        assert ("every customer looks inactive" in " ".join(res.output.split())) is warned
+        if warned:
+            assert f"the analysis date {as_of} is 301 days after" in " ".join(said)
+
+
 # -- validate -------------------------------------------------------------------------------
 
 
@@ -269,6 +310,9 @@ def test_missing_file_exits_1(files: Path) -> None:
     [
         ["run", "--no-such-option"],
         ["run", "--as-of", "31/12/2024"],
+        ["run", "--engine", "polars"],
+        ["validate", "--engine", "polars"],
+        ["demo", "--engine", "polars", "-n", "50", "-o", "/proc/tierwise-demo"],
         ["no-such-command"],
         ["demo", "--customers", "3"],
     ],
