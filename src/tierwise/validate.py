@@ -1933,6 +1933,18 @@ def validate_inputs(
                 f"{'is' if n_unknown == 1 else 'are'} not in the customer master: analysed "
                 f"without master data (add to the customers file){near}"
             )
+    for name in others:
+        acc = accounts[name]
+        if acc.rows_read and not acc.rows_used:
+            # a table none of whose rows can be used is left out, as if not given: a stage
+            # reading it would otherwise find an empty table and blame its columns
+            del used[name]
+            warnings.append(
+                f"{name}: every row of {acc.path} was rejected "
+                f"({count_text(acc.rows_read, 'row')}), so the run goes on without it: "
+                f"{_top_reasons(engine, reject_parts[name], raws[name])}; rejects.csv lists "
+                "every row and why: correct the file and run again"
+            )
     return Validated(
         as_of=as_of,
         used=used,

@@ -906,6 +906,30 @@ CASES = [
         ),
     ),
     Case(
+        # a stage reading the market found an empty table and blamed its columns
+        "market_every_row_rejected",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "market": (
+                "market.csv",
+                "industry,region,market_size,growth_rate\nRetail,North,-1000,0.02\n"
+                "Food,North,-800,0.01\nFood,South,900,2.5\n",
+            ),
+        },
+        rows={"transactions": 2, "market": 3},
+        rejects=(
+            ("market", 2, "market_size", "market_size is negative"),
+            ("market", 3, "market_size", "market_size is negative"),
+            ("market", 4, "growth_rate", "growth_rate is above 1"),
+        ),
+        check=_check_warning(
+            "market: every row of ",
+            "market.csv was rejected (3 rows), so the run goes on without it: market_size is "
+            "negative (2 rows, first at row 2); growth_rate is above 1",
+            "rejects.csv lists every row",
+        ),
+    ),
+    Case(
         "excel_formula_without_a_stored_value",
         {
             "transactions": (
