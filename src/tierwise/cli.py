@@ -582,6 +582,11 @@ def _init(kw: dict[str, Any]) -> None:
         out.write_text(result.text, encoding="utf-8")
         load_settings(out)  # what we wrote must read back
         console.print(result.hint, soft_wrap=True, markup=False, highlight=False)
+        for name, g in result.tables.items():
+            # a required column not found on a workbook's first sheet: where else to look
+            for note in g.notes if g.missing else ():
+                if note.startswith("the workbook has sheets"):
+                    console.print(f"  {name}: {note}", soft_wrap=True, markup=False)
 
 
 _command(

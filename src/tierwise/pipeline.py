@@ -158,6 +158,8 @@ def load_and_validate(
                 warnings=warnings,
                 today=today,
                 as_of=as_of,
+                sheets=raw.sheets,
+                sheet=raw.sheet,
             )
         except Problems as many:
             problems.extend(many.errors)

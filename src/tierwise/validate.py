@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +97,13 @@ def _norm(name: str) -> str:
 
 
 def match_columns(
-    source_columns: list[str], spec: TableSpec, ti: TableInput, *, file: str
+    source_columns: list[str],
+    spec: TableSpec,
+    ti: TableInput,
+    *,
+    file: str,
+    sheets: Mapping[str, list[str]] | None = None,
+    sheet: str | None = None,
 ) -> dict[str, str | None]:
     """Map each column a file may give (``spec.input_columns``) to the user's column, or
     ``None`` when not supplied.
@@ -106,6 +112,9 @@ def match_columns(
     canonical name (ignoring case, spaces and punctuation) is taken. A required column may
     be stood in for (revenue by unit_price and quantity); a table with ``one_of`` columns
     needs at least one of them.
+
+    ``sheets`` (a workbook's sheets with their column names) and ``sheet`` (the one read)
+    add to a missing column's hint the sheet to set in ``[table] sheet``.
 
     Raises
     ------
@@ -142,7 +151,8 @@ def match_columns(
                         "the file",
                         file=file,
                         column=wanted,
-                        hint=_columns_hint(wanted, source_columns),
+                        hint=_columns_hint(wanted, source_columns)
+                        + _sheet_hint(spec.name, wanted, sheets, sheet),
                     )
                 )
                 continue
@@ -176,6 +186,7 @@ def match_columns(
             hint += f'; map it in [{spec.name}.columns] {col.name} = "<your column>"'
             if others:
                 hint += f" (or map {' and '.join(others)})"
+        hint += _sheet_hint(spec.name, col.name, sheets, sheet)
         problems.append(
             InputError(
                 f"required column {col.name!r} is missing",
@@ -195,6 +206,24 @@ def match_columns(
         )
     Problems.raise_if_any(problems)
     return mapping
+
+
+def _sheet_hint(
+    table: str, wanted: str, sheets: Mapping[str, list[str]] | None, sheet: str | None
+) -> str:
+    """For a column missing from a workbook's sheet: the workbook's sheets, and the one to
+    set in ``[table] sheet`` (the first other sheet holding the column, when one does)."""
+    others = [s for s in (sheets or {}) if s != sheet]
+    if not sheets or not others:
+        return ""
+    listed = ", ".join(map(repr, sheets))
+    holder = next(
+        (s for s in others if _norm(wanted) in {_norm(c) for c in sheets[s]}),
+        None,
+    )
+    if holder is None:
+        return f"; the workbook has sheets {listed}: set [{table}] sheet to the one holding it"
+    return f'; the workbook has sheets {listed}: set [{table}] sheet = "{holder}"'
 
 
 def _columns_hint(wanted: str, source_columns: list[str]) -> str:
@@ -1101,6 +1130,8 @@ def canonicalize(
     warnings: list[str] | None = None,
     today: dt.date | None = None,
     as_of: dt.date | None = None,
+    sheets: Mapping[str, list[str]] | None = None,
+    sheet: str | None = None,
 ) -> ir.Table:
     """Map and parse a raw table into the canonical columns of ``table``.
 
@@ -1129,6 +1160,9 @@ def canonicalize(
         The date future dates are checked against (default: the machine's date).
     as_of
         The analysis date: transactions after it are rejected.
+    sheets, sheet
+        A workbook's sheets with their column names, and the sheet read (for the hint of a
+        missing column).
 
     Examples
     --------
@@ -1147,7 +1181,7 @@ def canonicalize(
     vs = settings.validate_
     today = today or dt.date.today()
     cols = source_columns if source_columns is not None else [c for c in raw.columns if c != ROW]
-    mapping = match_columns(cols, spec, ti, file=file)
+    mapping = match_columns(cols, spec, ti, file=file, sheets=sheets, sheet=sheet)
     extra = _extra_column_sources(spec, ti, settings, file=file, source=cols)
     text_numbers = [
         src

@@ -69,6 +69,21 @@ def _xlsx(rows: list[list], sheet: str = "Invoices") -> Callable[[Path], None]:
     return write
 
 
+def _xlsx_sheets(sheets: dict[str, list[list]]) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        wb.remove(wb.active)
+        for title, rows in sheets.items():
+            ws = wb.create_sheet(title)
+            for r in rows:
+                ws.append(r)
+        wb.save(path)
+
+    return write
+
+
 def _parquet(table: pa.Table) -> Callable[[Path], None]:
     return lambda path: pq.write_table(table, path)
 
@@ -245,6 +260,24 @@ CASES = [
         },
         config='[transactions]\nsheet = "Sheet1"\n',
         error=("no sheet named 'Sheet1'", "set [transactions] sheet to one of: 'Invoices'"),
+    ),
+    Case(
+        "excel_data_on_the_second_sheet",
+        {
+            "transactions": (
+                "tx.xlsx",
+                _xlsx_sheets(
+                    {
+                        "Notes": [["Notes"], ["exported from the ERP"]],
+                        "Invoices": [["customer_id", "date", "revenue"], ["A", "2024-01-02", 1]],
+                    }
+                ),
+            )
+        },
+        error=(
+            "required column 'customer_id' is missing",
+            "the workbook has sheets 'Notes', 'Invoices': set [transactions] sheet = \"Invoices\"",
+        ),
     ),
     Case(
         "parquet_that_is_really_text",

@@ -270,6 +270,36 @@ def test_init_writes_a_settings_file_and_refuses_to_overwrite(files: Path) -> No
     assert load_settings(target).transactions.columns["customer_id"] == "Kundennr"
 
 
+def test_init_names_the_sheet_holding_the_data(files: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Info"
+    wb.active.append(["Notes"])
+    wb.active.append(["exported on Monday"])
+    ws = wb.create_sheet("Customers")
+    ws.append(["customer_id", "name", "industry"])
+    ws.append(["A", "Acme", "Retail"])
+    wb.save(files / "cust.xlsx")
+    target = files / "tierwise.toml"
+    res = runner.invoke(
+        app,
+        [
+            "init",
+            "--transactions",
+            str(files / "tx.csv"),
+            "--customers",
+            str(files / "cust.xlsx"),
+            "-o",
+            str(target),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    said = "the workbook has sheets 'Info', 'Customers'; the first, 'Info', was read: set "
+    assert f'  customers: {said}[customers] sheet = "Customers"' in res.stdout
+    assert said in " ".join(target.read_text(encoding="utf-8").replace("#", " ").split())
+
+
 def test_init_on_a_missing_file_is_one_line_naming_it(files: Path) -> None:
     target = files / "t.toml"
     res = runner.invoke(app, ["init", "--transactions", str(files / "nope.csv"), "-o", str(target)])

@@ -87,6 +87,11 @@ class RawInput:
     delimiter: str | None = None
     #: what reading assumed (e.g. lines read as Windows-1252), each naming its setting
     warnings: list[str] = field(default_factory=list)
+    #: a workbook's sheets, each with the column names found on it, in the workbook's
+    #: order (empty for other formats and for a workbook of one sheet)
+    sheets: dict[str, list[str]] = field(default_factory=dict)
+    #: the sheet read (a workbook only)
+    sheet: str | None = None
 
     @property
     def n_malformed(self) -> int:
@@ -1315,6 +1320,7 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         ws = sheet_of(wb)
         first = ws.min_row or 1
         rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+        sheets = _sheet_columns(wb) if len(wb.sheetnames) > 1 else {}
     finally:
         wb.close()
     # formatted but empty rows and columns at the end are no data
@@ -1381,7 +1387,21 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         malformed=_malformed(shown, name, bad_rows),
         source_columns=names,
         warnings=warnings,
+        sheets=sheets,
+        sheet=ws.title,
     )
+
+
+def _sheet_columns(wb: Any) -> dict[str, list[str]]:
+    """Each sheet's column names (found as for the sheet read, in its first rows), for a
+    hint naming the sheet that holds a column missing from the one read."""
+    out: dict[str, list[str]] = {}
+    for ws in wb.worksheets:
+        rows = [tuple(r) for r in ws.iter_rows(max_row=_HEADER_SEARCH_ROWS, values_only=True)]
+        width = max((len(r) for r in rows), default=0)
+        head = _header_index(rows, width) if rows else 0
+        out[ws.title] = [t for c in rows[head] if (t := _cell_text(c).strip())] if rows else []
+    return out
 
 
 #: how far down a sheet the column names are looked for
