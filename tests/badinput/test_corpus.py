@@ -280,6 +280,21 @@ CASES = [
         ),
     ),
     Case(
+        "header_row_beyond_the_file",
+        {"transactions": ("tx.csv", TX_OK)},
+        config="[transactions]\nheader_row = 99999\n",
+        error=(
+            "header_row 99999 is beyond the file's 3 lines",
+            "set [transactions] header_row to the line holding the column names",
+        ),
+    ),
+    Case(
+        "header_row_on_the_blank_lines_at_the_end",
+        {"transactions": ("tx.csv", TX_OK + "\n\n")},
+        config="[transactions]\nheader_row = 4\n",
+        error=("header_row 4 and the lines after it are empty (the file has 5 lines)",),
+    ),
+    Case(
         "parquet_that_is_really_text",
         {"transactions": ("tx.parquet", TX_OK)},
         error=("not a readable Parquet file",),

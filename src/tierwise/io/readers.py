@@ -517,7 +517,21 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
         (i, ln) for i, ln in enumerate((x.rstrip("\r") for x in text.split(breaks)[:200]), 1)
     ]
     if ti.header_row is not None:
-        numbered = numbered[ti.header_row - 1 :]
+        h = ti.header_row
+        numbered = numbered[h - 1 :]
+        if not any(ln.strip() for _, ln in numbered):
+            # the header row lies past the lines looked at: read on from it in the file
+            numbered = _lines_from(path, encoding, h)
+        if not any(ln.strip() for _, ln in numbered):
+            n = _count_lines(path)
+            raise InputError(
+                f"header_row {h} is beyond the file's {_count(n, 'line')}"
+                if h > n
+                else f"header_row {h} and the lines after it are empty (the file has "
+                f"{_count(n, 'line')})",
+                file=path,
+                hint=f"set [{name}] header_row to the line holding the column names",
+            )
     lines = [ln for _, ln in numbered if ln.strip()]
     if not lines:
         raise InputError("the file is empty", file=path, hint="export it again with a header row")
@@ -533,6 +547,25 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
         header_line=numbered[first][0],
         above=tuple(ln.strip() for _, ln in numbered[:first]),
     )
+
+
+def _lines_from(path: str, encoding: str, first: int, n: int = 200) -> list[tuple[int, str]]:
+    """Up to ``n`` lines of a text file from line ``first`` (from 1), with their numbers."""
+    import itertools
+
+    with open(path, encoding=encoding, errors="replace", newline="") as f:
+        got = itertools.islice(f, first - 1, first - 1 + n)
+        return [(i, ln.rstrip("\r\n").lstrip("\ufeff")) for i, ln in enumerate(got, first)]
+
+
+def _count_lines(path: str) -> int:
+    """The lines of a file (a last line without a line end counted), read in blocks."""
+    n, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            n += block.count(b"\n") or block.count(b"\r")
+            last = block[-1:]
+    return n + (last not in (b"\n", b"\r"))
 
 
 #: how many lines at the top of a CSV file may be a report's title above the column names
