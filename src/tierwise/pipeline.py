@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -294,9 +294,18 @@ def _finish_customers(customers: pa.Table, owners: Mapping[str, str]) -> tuple[p
 # -- the run -----------------------------------------------------------------------------
 
 
-def _skip_reason(stage: Stage, tables: Mapping[str, Any], skipped: Mapping[str, str]) -> str | None:
+def _skip_reason(
+    stage: Stage,
+    tables: Mapping[str, Any],
+    skipped: Mapping[str, str],
+    given: Collection[str] = (),
+) -> str | None:
     missing = [t for t in stage.needs_inputs if t not in tables]
     if missing:
+        unusable = [t for t in missing if t in given]
+        if unusable:
+            # given, but without a row to use (validation said why)
+            return f"no usable rows in the {' or '.join(unusable)} input"
         return f"no {' or '.join(missing)} given"
     dead = [d for d in stage.needs if d in skipped]
     if dead:
@@ -522,7 +531,7 @@ def run_pipeline(
         models: dict[str, Any] = {}
         skipped: dict[str, str] = {}
         for st in plan:
-            reason = _skip_reason(st, ctx.tables, skipped)
+            reason = _skip_reason(st, ctx.tables, skipped, inputs)
             if reason is not None:
                 skipped[st.name] = reason
                 manifest_blocks[st.name] = {"skipped": reason}

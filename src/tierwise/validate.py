@@ -1936,6 +1936,31 @@ def validate_inputs(
                 f" (first: row {first.get('row')}, column {first.get('column')}: "
                 f"{first.get('reason')}); correct the reps file (rejects.csv lists them all)"
             )
+    for name in others:
+        acc = accounts[name]
+        if acc.rows_used:
+            continue
+        # a table without a row to use is left out, as if not given: a stage reading it
+        # would otherwise find an empty table and blame its columns
+        del used[name]
+        if acc.rows_read:
+            warnings.append(
+                f"{name}: every row of {acc.path} was rejected "
+                f"({count_text(acc.rows_read, 'row')}), so the run goes on without it: "
+                f"{_top_reasons(engine, reject_parts[name], raws[name])}; rejects.csv lists "
+                "every row and why: correct the file and run again"
+            )
+        elif name == "customers":
+            warnings.append(
+                f"customers: the customer master {acc.path} is empty (a header, no data "
+                "rows), so every customer is analysed without master data: export it again "
+                "with its rows"
+            )
+        else:
+            warnings.append(
+                f"{name}: {acc.path} has a header but no data rows, so the run goes on "
+                "without it: export it again with its rows"
+            )
     if "customers" in used:
         master = used["customers"].select("customer_id")
         bought = tx_used.select("customer_id").distinct()
@@ -1966,18 +1991,6 @@ def validate_inputs(
                 f"{count_text(n_unknown, 'customer')} in the transactions "
                 f"{'is' if n_unknown == 1 else 'are'} not in the customer master: analysed "
                 f"without master data (add to the customers file){near}"
-            )
-    for name in others:
-        acc = accounts[name]
-        if acc.rows_read and not acc.rows_used:
-            # a table none of whose rows can be used is left out, as if not given: a stage
-            # reading it would otherwise find an empty table and blame its columns
-            del used[name]
-            warnings.append(
-                f"{name}: every row of {acc.path} was rejected "
-                f"({count_text(acc.rows_read, 'row')}), so the run goes on without it: "
-                f"{_top_reasons(engine, reject_parts[name], raws[name])}; rejects.csv lists "
-                "every row and why: correct the file and run again"
             )
     return Validated(
         as_of=as_of,

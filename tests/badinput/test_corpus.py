@@ -167,6 +167,14 @@ def _check_warning(*parts: str) -> Callable[..., None]:
     return check
 
 
+def _check_all(*checks: Callable[..., None]) -> Callable[..., None]:
+    def check(run) -> None:
+        for c in checks:
+            c(run)
+
+    return check
+
+
 def _check_no_warning(part: str) -> Callable[..., None]:
     def check(run) -> None:
         assert not any(part in w for w in run.manifest["warnings"])
@@ -975,6 +983,31 @@ CASES = [
             "market.csv was rejected (3 rows), so the run goes on without it: market_size is "
             "negative (2 rows, first at row 2); growth_rate is above 1",
             "rejects.csv lists every row",
+        ),
+    ),
+    Case(
+        "customer_master_with_a_header_only",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "customers": ("customers.csv", "customer_id,name,industry\n"),
+        },
+        rows={"transactions": 2, "customers": 0},
+        check=_check_all(
+            _check_warning(
+                "customers: the customer master ",
+                "customers.csv is empty (a header, no data rows)",
+            ),
+            _check_warning("accounts skipped: no usable rows in the customers input"),
+        ),
+    ),
+    Case(
+        "sheet_set_for_a_csv_file",
+        {"transactions": ("tx.csv", TX_OK)},
+        config='[transactions]\nsheet = "Invoices"\n',
+        rows={"transactions": 2},
+        check=_check_warning(
+            "tx.csv: [transactions] sheet = 'Invoices' names a sheet, but the file is not a "
+            "workbook (CSV)",
         ),
     ),
     Case(

@@ -269,7 +269,17 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
         raw = _read_duckdb(name, local, shown, ti, engine)
     raw.sha256 = fingerprint(local)
     raw.fmt = fmt
+    if ti.sheet is not None and fmt != "excel":
+        raw.warnings.append(
+            f"{shown}: [{name}] sheet = {ti.sheet!r} names a sheet, but the file is not a "
+            f"workbook ({_FORMAT_NAMES.get(fmt, fmt)}), so the setting is ignored: remove it, "
+            "or give the .xlsx file"
+        )
     return raw
+
+
+#: formats as named in messages
+_FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet", "duckdb": "a DuckDB database"}
 
 
 # -- CSV: text encodings ---------------------------------------------------------------------
