@@ -2026,9 +2026,10 @@ def _warn_growth_as_percentages(
     else:
         which = f"{n_above:,} of {n:,} growth rates are above 1 (100% a year, those rows rejected)"
         rest = (
-            f"; the other {count_text(n - n_above, 'row is', 'rows are')} read as fractions "
-            "(0.4 as 40% a year) and likely percentages too"
-        )
+            "; the other row is read as a fraction"
+            if n - n_above == 1
+            else f"; the other {n - n_above:,} rows are read as fractions"
+        ) + " (0.4 as 40% a year) and likely percentages too"
     warnings.append(
         f"{file}: column {column!r}: {which}, so the column looks like percentages written "
         f"without the % sign{rest}; write 0.035 or 3.5% for 3.5%"

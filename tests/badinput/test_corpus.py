@@ -958,7 +958,7 @@ CASES = [
         check=_check_warning(
             "market.csv: column 'Growth': 2 of 3 growth rates are above 1",
             "looks like percentages written without the % sign",
-            "the other 1 row is read as fractions",
+            "the other row is read as a fraction (0.4 as 40% a year)",
         ),
     ),
     Case(
