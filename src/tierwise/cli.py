@@ -104,7 +104,7 @@ def _errors() -> Iterator[None]:
     _state["signal"] = None
     try:
         yield
-    except typer.Exit:
+    except (typer.Exit, typer.BadParameter):
         raise
     except KeyboardInterrupt:
         err_console.print("interrupted (Ctrl-C); the last good output folder is left as it was")
@@ -196,10 +196,30 @@ def _parse_date(value: str | None) -> dt.date | None:
         raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
-def _settings(config: Path | None, engine: str | None) -> Settings:
+#: the engines --engine takes
+_ENGINES = ("duckdb", "spark")
+
+
+def _check_engine(engine: str | None) -> None:
+    if engine is not None and engine not in _ENGINES:
+        raise typer.BadParameter(
+            f"{engine!r} is not an engine; use {' or '.join(_ENGINES)}", param_hint="'--engine'"
+        )
+
+
+def _settings(config: Path | None, engine: str | None, as_of: dt.date | None = None) -> Settings:
+    """The settings file with the command line's --engine; a wrong --engine, or an --as-of
+    after today, is a usage error (exit 2)."""
+    _check_engine(engine)
     settings = load_settings(config)
     if engine is not None:
         settings = settings.with_updates(run={"engine": engine})
+    if as_of is not None:
+        from .validate import future_analysis_date
+
+        why = future_analysis_date(as_of, dt.date.today(), settings.validate_)
+        if why:
+            raise typer.BadParameter(why, param_hint="'--as-of'")
     return settings
 
 
@@ -344,7 +364,7 @@ def _run_with(kw: dict[str, Any], stages: tuple[str, ...] | None, title: str) ->
 
     as_of = _parse_date(kw.get("as_of"))
     with _errors():
-        settings = _settings(kw.get("config"), kw.get("engine"))
+        settings = _settings(kw.get("config"), kw.get("engine"), as_of)
         if kw.get("exact"):
             settings = settings.with_updates(coverage={"exact": True})
         inputs = _inputs(settings, kw)
@@ -424,6 +444,7 @@ def _demo(kw: dict[str, Any]) -> None:
         # the demo's company invoices in euros
         settings = Settings().with_updates(run={"seed": seed}, segments={"currency_symbol": "€"})
         if kw.get("engine"):
+            _check_engine(kw["engine"])
             settings = settings.with_updates(run={"engine": kw["engine"]})
         check_output_target(out / "output")
         data_dir = out / "data"
@@ -508,7 +529,7 @@ def _validate(kw: dict[str, Any]) -> None:
 
     as_of = _parse_date(kw.get("as_of"))
     with _errors():
-        settings = _settings(kw.get("config"), kw.get("engine"))
+        settings = _settings(kw.get("config"), kw.get("engine"), as_of)
         _check_setting_files(settings)
         inputs = _inputs(settings, kw)
         engine = Engine.from_settings(settings.run)
@@ -561,6 +582,11 @@ def _init(kw: dict[str, Any]) -> None:
         out.write_text(result.text, encoding="utf-8")
         load_settings(out)  # what we wrote must read back
         console.print(result.hint, soft_wrap=True, markup=False, highlight=False)
+        for name, g in result.tables.items():
+            # a required column not found on a workbook's first sheet: where else to look
+            for note in g.notes if g.missing else ():
+                if note.startswith("the workbook has sheets"):
+                    console.print(f"  {name}: {note}", soft_wrap=True, markup=False)
 
 
 _command(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from .io.frames import frame_input, is_frame
 from .io.outputs import OutputFolder, check_output_target
 from .registry import Stage, StageContext, StageResult
 from .settings import INPUT_TABLES, Settings
-from .validate import InputAccount, canonicalize, validate_inputs
+from .validate import InputAccount, canonicalize, future_analysis_date, validate_inputs
 
 __all__ = ["InputAccount", "RunContext", "RunResult", "load_and_validate", "run_pipeline"]
 
@@ -123,7 +123,10 @@ def load_and_validate(
         When no transaction row can be used.
     """
     today = today or dt.date.today()
+    given = "--as-of" if as_of is not None else "[run] as_of"
     as_of = as_of or settings.run.as_of
+    if as_of is not None and (why := future_analysis_date(as_of, today, settings.validate_)):
+        raise SettingsError(f"{given} {why}")
     unknown = set(inputs) - set(INPUT_TABLES)
     if unknown:
         raise InputError(f"unknown input {sorted(unknown)}; inputs are {', '.join(INPUT_TABLES)}")
@@ -155,6 +158,8 @@ def load_and_validate(
                 warnings=warnings,
                 today=today,
                 as_of=as_of,
+                sheets=raw.sheets,
+                sheet=raw.sheet,
             )
         except Problems as many:
             problems.extend(many.errors)
@@ -289,9 +294,18 @@ def _finish_customers(customers: pa.Table, owners: Mapping[str, str]) -> tuple[p
 # -- the run -----------------------------------------------------------------------------
 
 
-def _skip_reason(stage: Stage, tables: Mapping[str, Any], skipped: Mapping[str, str]) -> str | None:
+def _skip_reason(
+    stage: Stage,
+    tables: Mapping[str, Any],
+    skipped: Mapping[str, str],
+    given: Collection[str] = (),
+) -> str | None:
     missing = [t for t in stage.needs_inputs if t not in tables]
     if missing:
+        unusable = [t for t in missing if t in given]
+        if unusable:
+            # given, but without a row to use (validation said why)
+            return f"no usable rows in the {' or '.join(unusable)} input"
         return f"no {' or '.join(missing)} given"
     dead = [d for d in stage.needs if d in skipped]
     if dead:
@@ -478,6 +492,13 @@ def run_pipeline(
             out_dir, _input_paths(inputs), settings.referenced_files(), read_first=read_first
         )
     prev = Path(previous) if previous is not None else None
+    if prev is not None and not (prev / "customers.parquet").is_file():
+        # found before any stage runs, in the words the stages reading it use
+        raise InputError(
+            "no customers.parquet in the previous run's folder",
+            file=str(prev),
+            hint="give --previous the output folder of an earlier tierwise run",
+        )
     if target is not None and prev is not None and _same_folder(target, prev):
         raise SettingsError(
             f"--out {out_dir} is the --previous folder: the new plan would replace the one "
@@ -510,7 +531,7 @@ def run_pipeline(
         models: dict[str, Any] = {}
         skipped: dict[str, str] = {}
         for st in plan:
-            reason = _skip_reason(st, ctx.tables, skipped)
+            reason = _skip_reason(st, ctx.tables, skipped, inputs)
             if reason is not None:
                 skipped[st.name] = reason
                 manifest_blocks[st.name] = {"skipped": reason}

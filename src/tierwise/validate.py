@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +97,13 @@ def _norm(name: str) -> str:
 
 
 def match_columns(
-    source_columns: list[str], spec: TableSpec, ti: TableInput, *, file: str
+    source_columns: list[str],
+    spec: TableSpec,
+    ti: TableInput,
+    *,
+    file: str,
+    sheets: Mapping[str, list[str]] | None = None,
+    sheet: str | None = None,
 ) -> dict[str, str | None]:
     """Map each column a file may give (``spec.input_columns``) to the user's column, or
     ``None`` when not supplied.
@@ -106,6 +112,9 @@ def match_columns(
     canonical name (ignoring case, spaces and punctuation) is taken. A required column may
     be stood in for (revenue by unit_price and quantity); a table with ``one_of`` columns
     needs at least one of them.
+
+    ``sheets`` (a workbook's sheets with their column names) and ``sheet`` (the one read)
+    add to a missing column's hint the sheet to set in ``[table] sheet``.
 
     Raises
     ------
@@ -142,7 +151,8 @@ def match_columns(
                         "the file",
                         file=file,
                         column=wanted,
-                        hint=_columns_hint(wanted, source_columns),
+                        hint=_columns_hint(wanted, source_columns)
+                        + _sheet_hint(spec.name, wanted, sheets, sheet),
                     )
                 )
                 continue
@@ -176,6 +186,7 @@ def match_columns(
             hint += f'; map it in [{spec.name}.columns] {col.name} = "<your column>"'
             if others:
                 hint += f" (or map {' and '.join(others)})"
+        hint += _sheet_hint(spec.name, col.name, sheets, sheet)
         problems.append(
             InputError(
                 f"required column {col.name!r} is missing",
@@ -195,6 +206,24 @@ def match_columns(
         )
     Problems.raise_if_any(problems)
     return mapping
+
+
+def _sheet_hint(
+    table: str, wanted: str, sheets: Mapping[str, list[str]] | None, sheet: str | None
+) -> str:
+    """For a column missing from a workbook's sheet: the workbook's sheets, and the one to
+    set in ``[table] sheet`` (the first other sheet holding the column, when one does)."""
+    others = [s for s in (sheets or {}) if s != sheet]
+    if not sheets or not others:
+        return ""
+    listed = ", ".join(map(repr, sheets))
+    holder = next(
+        (s for s in others if _norm(wanted) in {_norm(c) for c in sheets[s]}),
+        None,
+    )
+    if holder is None:
+        return f"; the workbook has sheets {listed}: set [{table}] sheet to the one holding it"
+    return f'; the workbook has sheets {listed}: set [{table}] sheet = "{holder}"'
 
 
 def _columns_hint(wanted: str, source_columns: list[str]) -> str:
@@ -996,6 +1025,13 @@ def _outside(v: ir.Value, lo: float, hi: float) -> ir.BooleanValue:
     return v.notnull() & ((v < lo) | (v > hi))
 
 
+#: the reason a market row's growth_rate above 1 is rejected: a percentage written without
+#: its sign (3.5 for 3.5%) would otherwise be read as 350% a year
+GROWTH_ABOVE_ONE = (
+    "growth_rate is above 1 (100% a year): it is a fraction, write 0.035 or 3.5% for 3.5%"
+)
+
+
 def _range_rules(
     table: str, p: dict[str, ir.Value], vs: ValidateSettings, today: dt.date
 ) -> list[Rule]:
@@ -1072,6 +1108,7 @@ def _range_rules(
                 "growth_rate",
                 "growth_rate is -1 or below (it is a fraction: 0.03 = 3%)",
             ),
+            (p["growth_rate"] > 1, "growth_rate", GROWTH_ABOVE_ONE),
         ]
     elif table == "transactions":
         rules.append(
@@ -1097,6 +1134,8 @@ def canonicalize(
     warnings: list[str] | None = None,
     today: dt.date | None = None,
     as_of: dt.date | None = None,
+    sheets: Mapping[str, list[str]] | None = None,
+    sheet: str | None = None,
 ) -> ir.Table:
     """Map and parse a raw table into the canonical columns of ``table``.
 
@@ -1125,6 +1164,9 @@ def canonicalize(
         The date future dates are checked against (default: the machine's date).
     as_of
         The analysis date: transactions after it are rejected.
+    sheets, sheet
+        A workbook's sheets with their column names, and the sheet read (for the hint of a
+        missing column).
 
     Examples
     --------
@@ -1143,7 +1185,7 @@ def canonicalize(
     vs = settings.validate_
     today = today or dt.date.today()
     cols = source_columns if source_columns is not None else [c for c in raw.columns if c != ROW]
-    mapping = match_columns(cols, spec, ti, file=file)
+    mapping = match_columns(cols, spec, ti, file=file, sheets=sheets, sheet=sheet)
     extra = _extra_column_sources(spec, ti, settings, file=file, source=cols)
     text_numbers = [
         src
@@ -1835,9 +1877,16 @@ def validate_inputs(
             hint="fix the rows, the column mapping or --as-of, then run again; the output "
             "folder was left as it was",
         )
+    last = engine.scalar(tx_used.date.max(), "the last transaction date")
+    last = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
     if as_of is None:
-        last = engine.scalar(tx_used.date.max(), "the last transaction date")
-        as_of = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
+        as_of = last
+    elif (as_of - last).days > AS_OF_GAP_DAYS:
+        warnings.append(
+            f"the analysis date {as_of.isoformat()} is {(as_of - last).days:,} days "
+            f"after the last transaction ({last.isoformat()}) of {tx_file}: every customer "
+            "looks inactive; give --as-of or check the file"
+        )
     used: dict[str, ir.Table] = {"transactions": tx_used}
     reject_parts: dict[str, ir.Table] = {"transactions": tx_rejects}
 
@@ -1850,6 +1899,8 @@ def validate_inputs(
     # and the transactions'
     for name in (n for n in others if not TABLES[n].known_customers):
         t = engine.materialize(canon[name])
+        if name == "market":
+            _warn_growth_as_percentages(engine, t, raws[name].path, warnings)
         used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
     ids = [tx_used.select("customer_id")]
     if "customers" in used:
@@ -1889,6 +1940,31 @@ def validate_inputs(
                 f" (first: row {first.get('row')}, column {first.get('column')}: "
                 f"{first.get('reason')}); correct the reps file (rejects.csv lists them all)"
             )
+    for name in others:
+        acc = accounts[name]
+        if acc.rows_used:
+            continue
+        # a table without a row to use is left out, as if not given: a stage reading it
+        # would otherwise find an empty table and blame its columns
+        del used[name]
+        if acc.rows_read:
+            warnings.append(
+                f"{name}: every row of {acc.path} was rejected "
+                f"({count_text(acc.rows_read, 'row')}), so the run goes on without it: "
+                f"{_top_reasons(engine, reject_parts[name], raws[name])}; rejects.csv lists "
+                "every row and why: correct the file and run again"
+            )
+        elif name == "customers":
+            warnings.append(
+                f"customers: the customer master {acc.path} is empty (a header, no data "
+                "rows), so every customer is analysed without master data: export it again "
+                "with its rows"
+            )
+        else:
+            warnings.append(
+                f"{name}: {acc.path} has a header but no data rows, so the run goes on "
+                "without it: export it again with its rows"
+            )
     if "customers" in used:
         master = used["customers"].select("customer_id")
         bought = tx_used.select("customer_id").distinct()
@@ -1926,6 +2002,71 @@ def validate_inputs(
         rejects=pa.concat_tables([REJECT_SCHEMA.empty_table(), *reject_tables]),
         accounts=accounts,
     )
+
+
+def _warn_growth_as_percentages(
+    engine: Engine, market: ir.Table, file: str, warnings: list[str]
+) -> None:
+    """One warning when most growth rates of the market table are above 1: the column holds
+    percentages written without their sign. Each such row is rejected on its own; the
+    warning also names the rows at or below 1, kept as fractions though they are likely
+    percentages too (0.4 read as 40% a year)."""
+    above = market.growth_rate > 1
+    stats = engine.to_arrow(
+        market.aggregate(
+            n=market.growth_rate.notnull().cast("int64").sum(),
+            above=above.cast("int64").sum(),
+            column=market[RCOL].max(where=above & (market[REASON] == GROWTH_ABOVE_ONE)),
+        ),
+        f"the growth rates of {file}",
+    ).to_pylist()[0]
+    n, n_above = int(stats["n"] or 0), int(stats["above"] or 0)
+    if not n or 2 * n_above <= n:
+        return
+    column = stats["column"] or "growth_rate"
+    if n_above == n:
+        which = f"every growth rate is above 1 (100% a year, {count_text(n, 'row')} rejected)"
+        rest = ""
+    else:
+        which = f"{n_above:,} of {n:,} growth rates are above 1 (100% a year, those rows rejected)"
+        rest = (
+            "; the other row is read as a fraction"
+            if n - n_above == 1
+            else f"; the other {n - n_above:,} rows are read as fractions"
+        ) + " (0.4 as 40% a year) and likely percentages too"
+    warnings.append(
+        f"{file}: column {column!r}: {which}, so the column looks like percentages written "
+        f"without the % sign{rest}; write 0.035 or 3.5% for 3.5%"
+    )
+
+
+def future_analysis_date(as_of: dt.date, today: dt.date, vs: ValidateSettings) -> str | None:
+    """Why ``as_of`` cannot be the analysis date (it is after today, beyond the tolerance
+    future-dated rows get), or None.
+
+    Examples
+    --------
+    >>> from tierwise.settings import Settings
+    >>> vs = Settings().validate_
+    >>> future_analysis_date(dt.date(2024, 1, 2), dt.date(2024, 1, 1), vs) is None
+    True
+    >>> future_analysis_date(dt.date(2030, 1, 1), dt.date(2024, 1, 1), vs)[:42]
+    '2030-01-01 is after today (2024-01-01; the'
+    """
+    limit = today + dt.timedelta(days=vs.future_tolerance_days)
+    if as_of <= limit:
+        return None
+    return (
+        f"{as_of.isoformat()} is after today ({today.isoformat()}; the latest date taken, "
+        f"with [validate] future_tolerance_days, is {limit.isoformat()}): every customer "
+        "would look inactive; give a date up to today, or leave it out for the last "
+        "transaction's date"
+    )
+
+
+#: days from the last usable transaction to the analysis date beyond which a warning says
+#: every customer looks inactive
+AS_OF_GAP_DAYS = 90
 
 
 def _top_reasons(engine: Engine, rejects: ir.Table, raw: RawInput, n: int = 3) -> str:

@@ -69,6 +69,21 @@ def _xlsx(rows: list[list], sheet: str = "Invoices") -> Callable[[Path], None]:
     return write
 
 
+def _xlsx_sheets(sheets: dict[str, list[list]]) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        wb.remove(wb.active)
+        for title, rows in sheets.items():
+            ws = wb.create_sheet(title)
+            for r in rows:
+                ws.append(r)
+        wb.save(path)
+
+    return write
+
+
 def _parquet(table: pa.Table) -> Callable[[Path], None]:
     return lambda path: pq.write_table(table, path)
 
@@ -137,6 +152,32 @@ def _check_orders(expected: dict[str, int]) -> Callable[..., None]:
     def check(run) -> None:
         got = {k: int(float(v["n_orders"])) for k, v in _customers_by_id(run).items()}
         assert got == expected
+
+    return check
+
+
+def _check_warning(*parts: str) -> Callable[..., None]:
+    """A warning of the manifest holds every part."""
+
+    def check(run) -> None:
+        said = run.manifest["warnings"]
+        assert any(all(p in w for p in parts) for w in said), said
+        assert any(all(p in ln for p in parts) for ln in run.output.splitlines()), run.output
+
+    return check
+
+
+def _check_all(*checks: Callable[..., None]) -> Callable[..., None]:
+    def check(run) -> None:
+        for c in checks:
+            c(run)
+
+    return check
+
+
+def _check_no_warning(part: str) -> Callable[..., None]:
+    def check(run) -> None:
+        assert not any(part in w for w in run.manifest["warnings"])
 
     return check
 
@@ -227,6 +268,39 @@ CASES = [
         },
         config='[transactions]\nsheet = "Sheet1"\n',
         error=("no sheet named 'Sheet1'", "set [transactions] sheet to one of: 'Invoices'"),
+    ),
+    Case(
+        "excel_data_on_the_second_sheet",
+        {
+            "transactions": (
+                "tx.xlsx",
+                _xlsx_sheets(
+                    {
+                        "Notes": [["Notes"], ["exported from the ERP"]],
+                        "Invoices": [["customer_id", "date", "revenue"], ["A", "2024-01-02", 1]],
+                    }
+                ),
+            )
+        },
+        error=(
+            "required column 'customer_id' is missing",
+            "the workbook has sheets 'Notes', 'Invoices': set [transactions] sheet = \"Invoices\"",
+        ),
+    ),
+    Case(
+        "header_row_beyond_the_file",
+        {"transactions": ("tx.csv", TX_OK)},
+        config="[transactions]\nheader_row = 99999\n",
+        error=(
+            "header_row 99999 is beyond the file's 3 lines",
+            "set [transactions] header_row to the line holding the column names",
+        ),
+    ),
+    Case(
+        "header_row_on_the_blank_lines_at_the_end",
+        {"transactions": ("tx.csv", TX_OK + "\n\n")},
+        config="[transactions]\nheader_row = 4\n",
+        error=("header_row 4 and the lines after it are empty (the file has 5 lines)",),
     ),
     Case(
         "parquet_that_is_really_text",
@@ -848,6 +922,92 @@ CASES = [
             ("market", 3, "industry", "no industry and no region"),
             ("market", 4, "industry", "first at row 2"),
             ("market", 5, "growth_rate", "growth_rate is -1 or below"),
+        ),
+    ),
+    Case(
+        # 3.5 meant 3.5%: read as 350% a year, it inflated every wallet
+        "market_growth_rate_above_one",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "market": (
+                "market.csv",
+                "industry,region,market_size,growth_rate\nRetail,North,1000,0.02\n"
+                "Food,North,800,3.5\nFood,South,900,1\n",
+            ),
+        },
+        rows={"transactions": 2, "market": 3},
+        rejects=(("market", 3, "growth_rate", "growth_rate is above 1 (100% a year)"),),
+        check=_check_no_warning("looks like percentages"),
+    ),
+    Case(
+        "market_growth_rates_mostly_percentages_without_the_sign",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "market": (
+                "market.csv",
+                "industry,region,market_size,Growth\nRetail,North,1000,3.5\n"
+                "Food,North,800,4.74\nFood,South,700,0.4\n",
+            ),
+        },
+        config='[market.columns]\ngrowth_rate = "Growth"\n',
+        rows={"transactions": 2, "market": 3},
+        rejects=(
+            ("market", 2, "Growth", "it is a fraction, write 0.035 or 3.5% for 3.5%"),
+            ("market", 3, "Growth", "it is a fraction, write 0.035 or 3.5% for 3.5%"),
+        ),
+        check=_check_warning(
+            "market.csv: column 'Growth': 2 of 3 growth rates are above 1",
+            "looks like percentages written without the % sign",
+            "the other row is read as a fraction (0.4 as 40% a year)",
+        ),
+    ),
+    Case(
+        # a stage reading the market found an empty table and blamed its columns
+        "market_every_row_rejected",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "market": (
+                "market.csv",
+                "industry,region,market_size,growth_rate\nRetail,North,-1000,0.02\n"
+                "Food,North,-800,0.01\nFood,South,900,2.5\n",
+            ),
+        },
+        rows={"transactions": 2, "market": 3},
+        rejects=(
+            ("market", 2, "market_size", "market_size is negative"),
+            ("market", 3, "market_size", "market_size is negative"),
+            ("market", 4, "growth_rate", "growth_rate is above 1"),
+        ),
+        check=_check_warning(
+            "market: every row of ",
+            "market.csv was rejected (3 rows), so the run goes on without it: market_size is "
+            "negative (2 rows, first at row 2); growth_rate is above 1",
+            "rejects.csv lists every row",
+        ),
+    ),
+    Case(
+        "customer_master_with_a_header_only",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "customers": ("customers.csv", "customer_id,name,industry\n"),
+        },
+        rows={"transactions": 2, "customers": 0},
+        check=_check_all(
+            _check_warning(
+                "customers: the customer master ",
+                "customers.csv is empty (a header, no data rows)",
+            ),
+            _check_warning("accounts skipped: no usable rows in the customers input"),
+        ),
+    ),
+    Case(
+        "sheet_set_for_a_csv_file",
+        {"transactions": ("tx.csv", TX_OK)},
+        config='[transactions]\nsheet = "Invoices"\n',
+        rows={"transactions": 2},
+        check=_check_warning(
+            "tx.csv: [transactions] sheet = 'Invoices' names a sheet, but the file is not a "
+            "workbook (CSV)",
         ),
     ),
     Case(

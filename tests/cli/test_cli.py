@@ -98,6 +98,47 @@ def test_run_as_of_sets_aside_later_rows(files: Path) -> None:
     assert json.loads((out / "manifest.json").read_text())["as_of"] == "2024-02-28"
 
 
+def test_an_as_of_after_today_is_a_usage_error(files: Path) -> None:
+    import datetime as dt
+
+    out = files / "out"
+    today = dt.date.today()
+    later = today + dt.timedelta(days=30)
+    res = runner.invoke(
+        app,
+        ["run", "--transactions", str(files / "tx.csv"), "--as-of", str(later), "-o", str(out)],
+    )
+    assert res.exit_code == 2, res.output
+    assert "'--as-of'" in res.output and f"is after today ({today.isoformat()}" in res.output
+    assert not out.exists()
+    # the same date from the settings file is a settings error naming [run] as_of
+    config = files / "tierwise.toml"
+    config.write_text(f'[run]\nas_of = "{later}"\n', encoding="utf-8")
+    res = runner.invoke(
+        app, ["run", "--transactions", str(files / "tx.csv"), "-c", str(config), "-o", str(out)]
+    )
+    assert res.exit_code == 1, res.output
+    assert res.stderr.startswith(f"error: [run] as_of {later} is after today"), res.stderr
+    assert not out.exists()
+
+
+def test_an_as_of_long_after_the_last_transaction_is_warned(files: Path) -> None:
+    # the last usable transaction is 2024-03-05
+    for as_of, warned in (("2024-06-03", False), ("2024-12-31", True)):
+        out = files / f"out-{as_of}"
+        res = runner.invoke(
+            app,
+            ["run", "--transactions", str(files / "tx.csv"), "--as-of", as_of, "-o", str(out)],
+        )
+        assert res.exit_code == 0, res.output
+        said = json.loads((out / "manifest.json").read_text())["warnings"]
+        text = "days after the last transaction (2024-03-05)"
+        assert any(text in w for w in said) is warned, said
+        assert ("every customer looks inactive" in " ".join(res.output.split())) is warned
+        if warned:
+            assert f"the analysis date {as_of} is 301 days after" in " ".join(said)
+
+
 # -- validate -------------------------------------------------------------------------------
 
 
@@ -229,6 +270,36 @@ def test_init_writes_a_settings_file_and_refuses_to_overwrite(files: Path) -> No
     assert load_settings(target).transactions.columns["customer_id"] == "Kundennr"
 
 
+def test_init_names_the_sheet_holding_the_data(files: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Info"
+    wb.active.append(["Notes"])
+    wb.active.append(["exported on Monday"])
+    ws = wb.create_sheet("Customers")
+    ws.append(["customer_id", "name", "industry"])
+    ws.append(["A", "Acme", "Retail"])
+    wb.save(files / "cust.xlsx")
+    target = files / "tierwise.toml"
+    res = runner.invoke(
+        app,
+        [
+            "init",
+            "--transactions",
+            str(files / "tx.csv"),
+            "--customers",
+            str(files / "cust.xlsx"),
+            "-o",
+            str(target),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    said = "the workbook has sheets 'Info', 'Customers'; the first, 'Info', was read: set "
+    assert f'  customers: {said}[customers] sheet = "Customers"' in res.stdout
+    assert said in " ".join(target.read_text(encoding="utf-8").replace("#", " ").split())
+
+
 def test_init_on_a_missing_file_is_one_line_naming_it(files: Path) -> None:
     target = files / "t.toml"
     res = runner.invoke(app, ["init", "--transactions", str(files / "nope.csv"), "-o", str(target)])
@@ -269,6 +340,9 @@ def test_missing_file_exits_1(files: Path) -> None:
     [
         ["run", "--no-such-option"],
         ["run", "--as-of", "31/12/2024"],
+        ["run", "--engine", "polars"],
+        ["validate", "--engine", "polars"],
+        ["demo", "--engine", "polars", "-n", "50", "-o", "/proc/tierwise-demo"],
         ["no-such-command"],
         ["demo", "--customers", "3"],
     ],

@@ -291,3 +291,39 @@ def test_out_set_to_the_previous_folder_is_refused(inputs: Path, tmp_path: Path)
     )
     assert code == 1 and "is the --previous folder" in out, out
     assert _snapshot(last_year) == before
+
+
+@pytest.mark.parametrize("kind", ["missing", "file", "empty folder"])
+def test_a_previous_folder_without_a_run_is_refused_before_any_stage(
+    inputs: Path, tmp_path: Path, kind: str
+) -> None:
+    previous = tmp_path / "plan-2024"
+    if kind == "file":
+        previous.write_text("x", encoding="utf-8")
+    elif kind == "empty folder":
+        previous.mkdir()
+    # the invoices are not there either: the --previous folder is checked first
+    code, out = _run(
+        "run",
+        "--transactions",
+        inputs / "no-such-invoices.csv",
+        "--previous",
+        previous,
+        "--out",
+        tmp_path / "out",
+    )
+    assert code == 1, out
+    assert out.strip() == (
+        f"error: {previous}: no customers.parquet in the previous run's folder (give "
+        "--previous the output folder of an earlier tierwise run)"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_an_out_folder_where_nothing_can_be_made_is_named(inputs: Path) -> None:
+    code, out = _run("run", "--transactions", inputs / "no-such-invoices.csv", "-o", "/proc/nope")
+    assert code == 1, out
+    line = " ".join(out.split())
+    assert line.startswith("error: --out /proc/nope: cannot make a folder in /proc"), out
+    assert "give a folder you can write to" in line and ".tmp-" not in line

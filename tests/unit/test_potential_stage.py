@@ -251,6 +251,20 @@ def test_market_scales_wallets_to_the_planning_year_and_reports_penetration():
     assert total.revenue == pytest.approx(df["revenue_12m"].sum())
 
 
+def test_a_market_table_without_rows_is_named_as_such():
+    # its columns are there: the message says the rows are missing, not the columns
+    empty = pd.DataFrame(
+        {
+            "industry": pd.Series([], dtype="string"),
+            "region": pd.Series([], dtype="string"),
+            "market_size": pd.Series([], dtype="float64"),
+            "growth_rate": pd.Series([], dtype="float64"),
+        }
+    )
+    with pytest.raises(InputError, match="the market table has no rows"):
+        customer_growth_rates(pd.DataFrame({"industry": ["a"]}), empty, PotentialSettings())
+
+
 def test_market_table_without_keys_is_refused():
     with pytest.raises(InputError, match="industry or a region"):
         customer_growth_rates(

@@ -439,6 +439,16 @@ def check_output_target(
     anchor = next((p for p in [resolved, *resolved.parents] if p.exists()), None)
     if anchor is not None and not os.access(anchor, os.W_OK | os.X_OK):
         raise SettingsError(f"--out {shown}: no permission to write in {anchor}")
+    if anchor is not None:
+        # a file system that refuses new folders whatever the permissions say (/proc, a
+        # read-only mount), found before any work is done: one empty folder made and removed
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".tierwise-probe-", dir=anchor))
+        except OSError as exc:
+            raise SettingsError(
+                f"--out {shown}: cannot make a folder in {anchor} "
+                f"({exc.strerror or exc}); give a folder you can write to"
+            ) from None
     return resolved
 
 
@@ -513,15 +523,31 @@ class OutputFolder:
         self.read_first = tuple(read_first)
         self.target = check_output_target(target, read_first=self.read_first)
         self.csv_locale = csv_locale
-        self.target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from ..errors import SettingsError
+
+            raise SettingsError(
+                f"--out {target}: cannot make the folder {self.target.parent} "
+                f"({exc.strerror or exc}); give a folder you can write to"
+            ) from None
         self._clean_leftovers()
         #: this run's id, in the proof its staging and retired folders hold
         self.run_id = f"{os.getpid()}-{secrets.token_hex(6)}"
-        self.tmp = Path(
-            tempfile.mkdtemp(
-                prefix=f".{self.target.name}.tmp-{os.getpid()}-", dir=self.target.parent
+        try:
+            self.tmp = Path(
+                tempfile.mkdtemp(
+                    prefix=f".{self.target.name}.tmp-{os.getpid()}-", dir=self.target.parent
+                )
             )
-        )
+        except OSError as exc:
+            from ..errors import SettingsError
+
+            raise SettingsError(
+                f"--out {target}: cannot write the output folder ({exc.strerror or exc}); "
+                "give a folder you can write to"
+            ) from None
         os.chmod(self.tmp, 0o777 & ~_umask())
         self._prove(self.tmp)
         self.files: list[str] = []

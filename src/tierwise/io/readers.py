@@ -87,6 +87,11 @@ class RawInput:
     delimiter: str | None = None
     #: what reading assumed (e.g. lines read as Windows-1252), each naming its setting
     warnings: list[str] = field(default_factory=list)
+    #: a workbook's sheets, each with the column names found on it, in the workbook's
+    #: order (empty for other formats and for a workbook of one sheet)
+    sheets: dict[str, list[str]] = field(default_factory=dict)
+    #: the sheet read (a workbook only)
+    sheet: str | None = None
 
     @property
     def n_malformed(self) -> int:
@@ -264,7 +269,17 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
         raw = _read_duckdb(name, local, shown, ti, engine)
     raw.sha256 = fingerprint(local)
     raw.fmt = fmt
+    if ti.sheet is not None and fmt != "excel":
+        raw.warnings.append(
+            f"{shown}: [{name}] sheet = {ti.sheet!r} names a sheet, but the file is not a "
+            f"workbook ({_FORMAT_NAMES.get(fmt, fmt)}), so the setting is ignored: remove it, "
+            "or give the .xlsx file"
+        )
     return raw
+
+
+#: formats as named in messages
+_FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet", "duckdb": "a DuckDB database"}
 
 
 # -- CSV: text encodings ---------------------------------------------------------------------
@@ -512,7 +527,21 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
         (i, ln) for i, ln in enumerate((x.rstrip("\r") for x in text.split(breaks)[:200]), 1)
     ]
     if ti.header_row is not None:
-        numbered = numbered[ti.header_row - 1 :]
+        h = ti.header_row
+        numbered = numbered[h - 1 :]
+        if not any(ln.strip() for _, ln in numbered):
+            # the header row lies past the lines looked at: read on from it in the file
+            numbered = _lines_from(path, encoding, h)
+        if not any(ln.strip() for _, ln in numbered):
+            n = _count_lines(path)
+            raise InputError(
+                f"header_row {h} is beyond the file's {_count(n, 'line')}"
+                if h > n
+                else f"header_row {h} and the lines after it are empty (the file has "
+                f"{_count(n, 'line')})",
+                file=path,
+                hint=f"set [{name}] header_row to the line holding the column names",
+            )
     lines = [ln for _, ln in numbered if ln.strip()]
     if not lines:
         raise InputError("the file is empty", file=path, hint="export it again with a header row")
@@ -528,6 +557,25 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
         header_line=numbered[first][0],
         above=tuple(ln.strip() for _, ln in numbered[:first]),
     )
+
+
+def _lines_from(path: str, encoding: str, first: int, n: int = 200) -> list[tuple[int, str]]:
+    """Up to ``n`` lines of a text file from line ``first`` (from 1), with their numbers."""
+    import itertools
+
+    with open(path, encoding=encoding, errors="replace", newline="") as f:
+        got = itertools.islice(f, first - 1, first - 1 + n)
+        return [(i, ln.rstrip("\r\n").lstrip("\ufeff")) for i, ln in enumerate(got, first)]
+
+
+def _count_lines(path: str) -> int:
+    """The lines of a file (a last line without a line end counted), read in blocks."""
+    n, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            n += block.count(b"\n") or block.count(b"\r")
+            last = block[-1:]
+    return n + (last not in (b"\n", b"\r"))
 
 
 #: how many lines at the top of a CSV file may be a report's title above the column names
@@ -1315,6 +1363,7 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         ws = sheet_of(wb)
         first = ws.min_row or 1
         rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+        sheets = _sheet_columns(wb) if len(wb.sheetnames) > 1 else {}
     finally:
         wb.close()
     # formatted but empty rows and columns at the end are no data
@@ -1381,7 +1430,21 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         malformed=_malformed(shown, name, bad_rows),
         source_columns=names,
         warnings=warnings,
+        sheets=sheets,
+        sheet=ws.title,
     )
+
+
+def _sheet_columns(wb: Any) -> dict[str, list[str]]:
+    """Each sheet's column names (found as for the sheet read, in its first rows), for a
+    hint naming the sheet that holds a column missing from the one read."""
+    out: dict[str, list[str]] = {}
+    for ws in wb.worksheets:
+        rows = [tuple(r) for r in ws.iter_rows(max_row=_HEADER_SEARCH_ROWS, values_only=True)]
+        width = max((len(r) for r in rows), default=0)
+        head = _header_index(rows, width) if rows else 0
+        out[ws.title] = [t for c in rows[head] if (t := _cell_text(c).strip())] if rows else []
+    return out
 
 
 #: how far down a sheet the column names are looked for

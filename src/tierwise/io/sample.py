@@ -92,7 +92,7 @@ def read_sample(
     if fmt == "parquet":
         return _parquet_sample(spath, rows)
     if fmt == "excel":
-        return _excel_sample(spath, ti, rows)
+        return _excel_sample(spath, ti, rows, name)
     return _duckdb_sample(spath, ti, name, rows)
 
 
@@ -183,7 +183,7 @@ def _parquet_sample(path: str, rows: int) -> Sample:
     return Sample(path, "parquet", names, table)
 
 
-def _excel_sample(path: str, ti: TableInput, rows: int) -> Sample:
+def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> Sample:
     import pandas as pd
 
     from .readers import _HEADER_SEARCH_ROWS, _header_index
@@ -226,7 +226,36 @@ def _excel_sample(path: str, ti: TableInput, rows: int) -> Sample:
             for i, n in enumerate(names)
         }
     ).rename_columns(names)
-    return Sample(path, "excel", names, table)
+    notes = [] if ti.sheet is not None else _other_sheets_note(path, name)
+    return Sample(path, "excel", names, table, notes=notes)
+
+
+def _other_sheets_note(path: str, name: str) -> list[str]:
+    """A note naming the workbook's sheets when it has more than the first, which is read:
+    the sheet with the most column names is suggested when it is another."""
+    import openpyxl
+
+    from .readers import _sheet_columns
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            if len(wb.sheetnames) < 2:
+                return []
+            sheets = _sheet_columns(wb)
+        finally:
+            wb.close()
+    except Exception:
+        return []
+    first = next(iter(sheets))
+    widest = max(sheets, key=lambda s: len(sheets[s]))
+    listed = ", ".join(map(repr, sheets))
+    if widest == first:
+        return [f"the workbook has sheets {listed}; the first, {first!r}, was read"]
+    return [
+        f"the workbook has sheets {listed}; the first, {first!r}, was read: set "
+        f'[{name}] sheet = "{widest}" if the data is there'
+    ]
 
 
 def _duckdb_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:

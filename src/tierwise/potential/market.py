@@ -42,6 +42,13 @@ _KEYS = ("industry", "region")
 
 def _clean_market(market: Any) -> pd.DataFrame:
     m = as_frame(market).copy()
+    if m.empty:
+        raise InputError(
+            "the market table has no rows",
+            file="market",
+            hint="one row per industry and/or region with market_size and growth_rate, or "
+            "no market table",
+        )
     keys = [k for k in _KEYS if k in m.columns and m[k].notna().any()]
     if not keys:
         raise InputError(

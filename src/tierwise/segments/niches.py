@@ -521,6 +521,17 @@ def unique_names(
     return names
 
 
+def _column_nan_stat(stat: Any, x: np.ndarray) -> np.ndarray:
+    """``stat`` (``np.nanmean``, ``np.nanstd``) of each column of ``x``, NaN for a column
+    with no value (a column of NaN only; numpy would warn "Mean of empty slice")."""
+    out = np.full(x.shape[1], np.nan)
+    filled = (~np.isnan(x)).any(axis=0)
+    if filled.any():
+        with np.errstate(all="ignore"):
+            out[filled] = stat(x[:, filled], axis=0)
+    return out
+
+
 def niche_phrases(
     design: NicheDesign,
     rows: np.ndarray,
@@ -533,18 +544,15 @@ def niche_phrases(
     """Per niche, its distinguishing phrases against ``reference`` rows, strongest first,
     each at least ``min_effect`` (standard deviations, or binomial ones for a category)."""
     ref_num = design.numeric[reference]
-    with np.errstate(all="ignore"):
-        ref_mean = np.nanmean(ref_num, axis=0) if ref_num.shape[1] else np.zeros(0)
-        ref_sd = np.nanstd(ref_num, axis=0) if ref_num.shape[1] else np.zeros(0)
+    ref_mean = _column_nan_stat(np.nanmean, ref_num)
+    ref_sd = _column_nan_stat(np.nanstd, ref_num)
     ref_codes = design.codes[reference]
     out: list[list[str]] = []
     for j in range(k):
         members = rows[labels == j]
         effects: list[tuple[float, int, str]] = []
         if len(members):
-            num = design.numeric[members]
-            with np.errstate(all="ignore"):
-                mu = np.nanmean(num, axis=0) if num.shape[1] else np.zeros(0)
+            mu = _column_nan_stat(np.nanmean, design.numeric[members])
             for i, name in enumerate(design.numeric_names):
                 if not (np.isfinite(mu[i]) and ref_sd[i] > 0):
                     continue
