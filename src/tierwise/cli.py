@@ -240,15 +240,14 @@ def _summary(result: Any, title: str) -> None:
     n_prospects = 0
     if "is_prospect" in customers.column_names:
         n_prospects = int(pc.sum(customers.column("is_prospect")).as_py() or 0)
-    revenue = 0.0
-    if "revenue" in customers.column_names:
-        revenue = float(pc.sum(customers.column("revenue")).as_py() or 0.0)
     line = f"customers: {customers.num_rows - n_prospects:,}"
     if n_prospects:
         line += f"    prospects: {n_prospects:,}"
-    console.print(
-        f"{line}    revenue: {revenue:,.0f}    analysis date: {m['as_of']}", soft_wrap=True
-    )
+    # a command that stops before the features stage (dedupe) computed no revenue
+    if "revenue" in customers.column_names:
+        revenue = float(pc.sum(customers.column("revenue")).as_py() or 0.0)
+        line += f"    revenue: {revenue:,.0f}"
+    console.print(f"{line}    analysis date: {m['as_of']}", soft_wrap=True)
     for stage in ("accounts", "coverage"):
         headline = (m.get(stage) or {}).get("headline")
         if headline:
@@ -483,7 +482,11 @@ _command(
             int,
             _opt(3000, "--customers", "-n", min=50, help="Number of customers.", metavar="N"),
         ),
-        _param("seed", int, _opt(42, "--seed", help="Random seed.", metavar="N")),
+        _param(
+            "seed",
+            int,
+            _opt(42, "--seed", min=0, max=2**32 - 1, help="Random seed.", metavar="N"),
+        ),
         _param(
             "out",
             Path,

@@ -345,6 +345,7 @@ def test_missing_file_exits_1(files: Path) -> None:
         ["demo", "--engine", "polars", "-n", "50", "-o", "/proc/tierwise-demo"],
         ["no-such-command"],
         ["demo", "--customers", "3"],
+        ["demo", "--seed", "-1", "-n", "50", "-o", "/proc/tierwise-demo"],
     ],
 )
 def test_usage_mistakes_exit_2(args: list[str]) -> None:
