@@ -533,6 +533,13 @@ def run_pipeline(
         for st in plan:
             reason = _skip_reason(st, ctx.tables, skipped, inputs)
             if reason is not None:
+                if st.name in requested:
+                    # a stage asked for by name does not end in a folder without its result
+                    raise InputError(
+                        f"the {st.name} stage cannot run: {reason}",
+                        hint="run tierwise validate with the same inputs: it lists why "
+                        "the rows were rejected",
+                    )
                 skipped[st.name] = reason
                 manifest_blocks[st.name] = {"skipped": reason}
                 if st.public:

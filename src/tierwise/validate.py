@@ -1944,6 +1944,16 @@ def validate_inputs(
         acc = accounts[name]
         if acc.rows_used:
             continue
+        if name == "reps":
+            # without its reps the coverage plan would have no limit on hours: never that
+            # in silence
+            raise InputError(
+                f"no usable rep row ({count_text(acc.rows_read, 'row')} read): "
+                + _top_reasons(engine, reject_parts[name], raws[name]),
+                file=acc.path,
+                hint="correct the reps file, or leave --reps out to plan without limits on "
+                "the reps' hours",
+            )
         # a table without a row to use is left out, as if not given: a stage reading it
         # would otherwise find an empty table and blame its columns
         del used[name]

@@ -907,6 +907,16 @@ CASES = [
         ),
     ),
     Case(
+        # the defect: with every rep rejected the plan was made without any limit on hours
+        "reps_every_row_rejected",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "reps": ("reps.csv", "rep_id,role,hours_per_year\nr1,field,-5\nr2,field,0\n"),
+        },
+        error=("no usable rep row (2 rows read)", "zero or negative", "leave --reps out"),
+        error_file="reps",
+    ),
+    Case(
         # the defect: a market row with no key was counted used, then dropped
         "market_rows_without_a_key_or_repeated",
         {

@@ -224,6 +224,23 @@ def test_dedupe_without_customers_exits_1_saying_so(files: Path) -> None:
     assert not out.exists()
 
 
+def test_dedupe_with_an_empty_customer_master_exits_1_writing_nothing(files: Path) -> None:
+    """A stage asked for by name whose input has no usable row stops the run; it is not
+    skipped into an output folder without its result."""
+    (files / "customers.csv").write_text("customer_id,name\n", encoding="utf-8")
+    out = files / "dedupe-out"
+    res = runner.invoke(
+        app,
+        ["dedupe", "--transactions", str(files / "tx.csv"),
+         "--customers", str(files / "customers.csv"), "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 1
+    assert res.stderr.startswith(
+        "error: the accounts stage cannot run: no usable rows in the customers input"
+    )
+    assert not out.exists()
+
+
 def test_validate_reports_every_missing_column_and_exits_1(files: Path) -> None:
     res = runner.invoke(app, ["validate", "--transactions", str(files / "bad.csv")])
     assert res.exit_code == 1
