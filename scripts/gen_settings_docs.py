@@ -56,7 +56,14 @@ merged the same way, so `[terms] min_order_value = {gold = 100}` leaves silver a
 bronze at 400, and `[segments.programmes.gold] visits_min = 4` keeps gold's other settings.
 An entry the defaults do not name (a new class or tier) states all of its settings. `[segments]
 tiers` takes the default tiers of the classes defined, and `[segments] programmes` the
-default programmes of the tiers named. The merged tables:
+default programmes of the tiers named. To take a default entry out, give it its empty
+value: 0 for an amount, a rate or a weight (`min_order_value = {bronze = 0}` is no minimum
+order), `[]` for a list, `"other"` for an activity pool and `"none"` for a route channel.
+A settings file that left a key out to mean none (as builds before this rule read it) now
+gets the default for that key: give it its empty value. Not merged, because
+their keys are the set itself: `[coverage] channels`, `[segments] classes`, `[terms]
+retention_target` (the classes with a target), and tables whose default is empty. The
+merged tables:
 """
 
 

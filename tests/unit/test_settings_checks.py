@@ -155,10 +155,6 @@ def test_a_growth_rate_above_one_is_refused_as_a_percentage(tmp_path: Path) -> N
             "[terms]\nmin_order_value = {gld = 100}\n",
             "[terms] min_order_value: unknown terms 'gld' (no tier or programme uses it)",
         ),
-        (
-            '[segments.programmes.silver]\nterms = "silverr"\n',
-            "[segments.programmes.silver] terms: unknown terms 'silverr'",
-        ),
     ],
 )
 def test_unknown_names_are_refused_with_the_closest(
@@ -166,6 +162,38 @@ def test_unknown_names_are_refused_with_the_closest(
 ) -> None:
     msg = _refused(tmp_path, text)
     assert expected in msg and "\n" not in msg, msg
+
+
+def test_a_programme_naming_its_own_terms_loads_and_a_pool_routes_to_none(
+    tmp_path: Path,
+) -> None:
+    """A programme's ``terms`` is a label (pricing reads terms by tier): custom tiers naming
+    their own terms load; a cost pool routed to "none" is no cost of sale."""
+    import pyarrow as pa
+
+    from tierwise.terms.routes import routes_to_market
+
+    p = tmp_path / "tierwise.toml"
+    p.write_text(
+        '[segments]\ntiers = {A = "platinum", B = "standard", C = "standard", D = "standard"}\n'
+        '[segments.programmes.platinum]\nservice_level = "x"\nchannels = ["field"]\n'
+        'terms = "platinum"\n'
+        '[segments.programmes.standard]\nservice_level = "y"\nchannels = ["inside"]\n'
+        'terms = "standard"\n'
+        '[terms]\nroute_channels = {emails = "none"}\n',
+        encoding="utf-8",
+    )
+    s = load_settings(p)
+    assert s.segments.programmes["platinum"].terms == "platinum"
+    assert s.terms.route_channels["emails"] == "none"
+    c = pa.table(
+        {"customer_id": ["a"], "value_class": ["C"], "revenue_12m": [1000.0],
+         "cts_visits": [0.0], "cts_calls": [0.0], "cts_emails": [50.0],
+         "cost_to_serve": [100.0], "channel": ["inside"]}
+    )  # fmt: skip
+    t = routes_to_market(c, s.terms).tables["routes_to_market"].to_pylist()
+    # the only contact cost is the emails', which stand for no channel: no cost of sale
+    assert [r["cost_of_sale_per_revenue"] for r in t] == [0.0]
 
 
 def test_lifetime_statuses_of_the_settings_are_those_the_stage_gives() -> None:

@@ -207,7 +207,7 @@ def cross_checks(s: Settings) -> list[tuple[str, str, str]]:
                 )
     routes = s.terms.route_channels
     for pool in _given(routes, base.terms.route_channels):
-        if routes[pool] not in channels:
+        if routes[pool] != "none" and routes[pool] not in channels:
             where = "([coverage] channels and band_channels)"
             problems.append(
                 ("terms", "route_channels", unknown_name(routes[pool], "channel", channels, where))
@@ -236,16 +236,6 @@ def cross_checks(s: Settings) -> list[tuple[str, str, str]]:
                         unknown_name(name, "terms", used, "(no tier or programme uses it)"),
                     )
                 )
-    named = s.terms.terms_names()
-    for tier, prog in s.segments.programmes.items():
-        if prog.terms and prog.terms not in named:
-            problems.append(
-                (
-                    f"segments.programmes.{tier}",
-                    "terms",
-                    unknown_name(prog.terms, "terms", named, "([terms] tables)"),
-                )
-            )
     return problems
 
 

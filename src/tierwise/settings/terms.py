@@ -158,8 +158,9 @@ class TermsSettings(Section):
     profitability stage); a customer's observed channel is the one with the largest
     cost of these pools, else its current_channel. Keys are cost pools of
     [profitability] activity_pools, values channels of [coverage] channels or band names
-    of [coverage] band_channels. Default visits → field, calls → inside, emails →
-    email."""
+    of [coverage] band_channels, or "none" for a pool that stands for no channel (it is
+    then no cost of sale). Merged with the default: a pool left out keeps its default
+    channel. Default visits → field, calls → inside, emails → email."""
 
     @field_validator("route_channels")
     @classmethod

@@ -79,7 +79,7 @@ def routes_to_market(customers: pa.Table, settings: TermsSettings | None = None)
         customers = customers.filter(pa.array(~prospect))
     n = customers.num_rows
     ids = customers.column("customer_id").cast(pa.string())
-    pools = list(s.route_channels)
+    pools = [p for p, channel in s.route_channels.items() if channel != "none"]
     costs = (
         np.column_stack([np.nan_to_num(num(customers, f"cts_{p}")) for p in pools])
         if pools
