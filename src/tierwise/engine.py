@@ -293,25 +293,37 @@ def _sql_name(value: str) -> str:
 
 
 def _strftime_to_java(fmt: str) -> str:
-    """Translate the strftime codes tierwise accepts into Spark's datetime pattern."""
+    """Translate the strftime codes tierwise accepts into Spark's datetime pattern.
+
+    Spark parses no weekday name: a format with ``%a`` or ``%A`` is refused, naming it.
+    """
     table = {
         "%Y": "yyyy",
         "%m": "MM",
         "%d": "dd",
+        "%-m": "M",
+        "%-d": "d",
         "%H": "HH",
         "%M": "mm",
         "%S": "ss",
         "%y": "yy",
         "%b": "MMM",
+        "%h": "MMM",
         "%B": "MMMM",
+        "%j": "DDD",
         "%f": "SSSSSS",
     }
     out, i = [], 0
     while i < len(fmt):
-        code = fmt[i : i + 2]
+        code = fmt[i : i + 3] if fmt[i : i + 2] == "%-" else fmt[i : i + 2]
+        if code in ("%a", "%A"):
+            raise SettingsError(
+                f"date format {fmt!r}: Spark cannot read a weekday name ({code}); run on "
+                "DuckDB (--engine duckdb) or export the dates without the weekday"
+            )
         if code in table:
             out.append(table[code])
-            i += 2
+            i += len(code)
         else:
             ch = fmt[i]
             out.append(f"'{ch}'" if ch.isalpha() else ch)

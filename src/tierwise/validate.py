@@ -534,6 +534,7 @@ _STRFTIME_SHAPES = {
     "%S": r"\d{1,2}",
     "%y": r"\d{2}",
     "%b": r"[A-Za-z]{3,}\.?",
+    "%h": r"[A-Za-z]{3,}\.?",
     "%B": r"[A-Za-z]+",
     "%f": r"\d{1,9}",
     "%j": r"\d{1,3}",
@@ -712,7 +713,7 @@ def _date_formats(
 
 
 #: the time in a strftime format, from its first code to the end ("%Y-%m-%dT%H:%M:%S")
-_FORMAT_TIME = re.compile(r"[ T]?%[HIMSfpzZ].*$")
+_FORMAT_TIME = re.compile(r"[ T]?%-?[HIMSfpzZ].*$")
 
 
 def _date_part(fmt: str) -> str:
@@ -725,13 +726,15 @@ def _format_shape(fmt: str, *, two_digit_year: bool = False) -> str:
     that a value of the right shape that still does not parse is told apart."""
     out, i = [], 0
     while i < len(fmt):
-        code = fmt[i : i + 2]
+        # "%-d" reads as "%d" (one or two digits either way)
+        code = fmt[i] + fmt[i + 2 : i + 3] if fmt[i : i + 2] == "%-" else fmt[i : i + 2]
+        width = 3 if fmt[i : i + 2] == "%-" else 2
         if code == "%Y" and two_digit_year:
             out.append(r"\d{2}")
-            i += 2
+            i += width
         elif code in _STRFTIME_SHAPES:
             out.append(_STRFTIME_SHAPES[code])
-            i += 2
+            i += width
         else:
             out.append(re.escape(fmt[i]))
             i += 1

@@ -44,15 +44,22 @@ def check_seed(value: int) -> int:
     return value
 
 
-#: The strftime codes the date of a date format may hold: those both engines read (DuckDB's
-#: strptime, and the Spark pattern tierwise.engine translates them to).
-DATE_CODES = ("%Y", "%m", "%d", "%H", "%M", "%S", "%y", "%b", "%B", "%f")
+#: The strftime codes the date of a date format may hold: those DuckDB's strptime reads and
+#: tierwise.engine translates to Spark's pattern, and the weekday names (%a, %A), which
+#: Spark cannot parse (a run on Spark says so).
+DATE_CODES = (
+    "%Y", "%m", "%d", "%H", "%M", "%S", "%y", "%b", "%B", "%h", "%f", "%j", "%-d", "%-m",
+    "%a", "%A",
+)  # fmt: skip
 
 #: The codes of a time after the date, which the run leaves aside before parsing.
-TIME_CODES = ("%H", "%I", "%M", "%S", "%f", "%p", "%z", "%Z")
+TIME_CODES = ("%H", "%I", "%M", "%S", "%-H", "%-I", "%-M", "%-S", "%f", "%p", "%z", "%Z")
 
 #: The time in a format, from its first time code to the end (as the validate stage cuts it).
-_FORMAT_TIME = re.compile(r"[ T]?%[HIMSfpzZ].*$")
+_FORMAT_TIME = re.compile(r"[ T]?%-?[HIMSfpzZ].*$")
+
+#: codes other programs know, with the one to write instead
+_INSTEAD = {"%e": "%d (it reads 1 and 01)", "%-y": "%y", "%D": "%m/%d/%y", "%F": "%Y-%m-%d"}
 
 
 def check_date_format(fmt: str) -> str:
@@ -70,14 +77,15 @@ def check_date_format(fmt: str) -> str:
     for part, codes in ((date, DATE_CODES), (fmt[len(date) :], TIME_CODES)):
         i = part.find("%")
         while i >= 0:
-            code = part[i : i + 2]
+            code = part[i : i + 3] if part[i + 1 : i + 2] == "-" else part[i : i + 2]
             if code not in codes:
+                instead = f" (write {_INSTEAD[code]})" if code in _INSTEAD else ""
                 raise ValueError(
-                    f"{fmt!r}: {code!r} is not a code tierwise reads "
+                    f"{fmt!r}: {code!r} is not a code tierwise reads{instead} "
                     f"(dates: {', '.join(DATE_CODES)}; a time after the date: "
                     f"{', '.join(TIME_CODES)})"
                 )
-            i = part.find("%", i + 2)
+            i = part.find("%", i + len(code))
     return fmt
 
 
