@@ -492,6 +492,12 @@ def run_pipeline(
             out_dir, _input_paths(inputs), settings.referenced_files(), read_first=read_first
         )
     prev = Path(previous) if previous is not None else None
+    if prev is not None and not prev.is_dir():
+        raise InputError(
+            "the previous run's folder is not found" if not prev.exists() else "not a folder",
+            file=str(prev),
+            hint="give --previous the output folder of an earlier tierwise run",
+        )
     if prev is not None and not (prev / "customers.parquet").is_file():
         # found before any stage runs, in the words the stages reading it use
         raise InputError(

@@ -1888,7 +1888,9 @@ def validate_inputs(
         warnings.append(
             f"the analysis date {as_of.isoformat()} is {(as_of - last).days:,} days "
             f"after the last transaction ({last.isoformat()}) of {tx_file}: every customer "
-            "looks inactive; give --as-of or check the file"
+            "looks inactive, its recency measured from that date; leave out --as-of ([run] "
+            "as_of) to measure from the last transaction, or check that the file holds the "
+            "latest sales"
         )
     used: dict[str, ir.Table] = {"transactions": tx_used}
     reject_parts: dict[str, ir.Table] = {"transactions": tx_rejects}

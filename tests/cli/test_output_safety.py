@@ -313,9 +313,13 @@ def test_a_previous_folder_without_a_run_is_refused_before_any_stage(
         tmp_path / "out",
     )
     assert code == 1, out
+    what = {
+        "missing": "the previous run's folder is not found",
+        "file": "not a folder",
+        "empty folder": "no customers.parquet in the previous run's folder",
+    }[kind]
     assert out.strip() == (
-        f"error: {previous}: no customers.parquet in the previous run's folder (give "
-        "--previous the output folder of an earlier tierwise run)"
+        f"error: {previous}: {what} (give --previous the output folder of an earlier tierwise run)"
     )
     assert not (tmp_path / "out").exists()
 
