@@ -298,7 +298,7 @@ _AS_OF = _param(
     _opt(
         None,
         "--as-of",
-        help="Analysis date YYYY-MM-DD (default: the last transaction).",
+        help="Analysis date YYYY-MM-DD, at most today (default: the last transaction).",
         metavar="DATE",
     ),
 )

@@ -41,7 +41,9 @@ class RunSettings(Section):
 
     as_of: dt.date | None = None
     """Analysis date: recency and windows are measured back from it; later rows are set aside.
-    Default: the last transaction date."""
+    At most today plus [validate] future_tolerance_days (a later date is refused: to plan
+    ahead, keep the analysis date and set [potential] planning_years). Default: the last
+    transaction date."""
 
     engine: Literal["duckdb", "spark"] = "duckdb"
     """Dataframe engine for transaction-sized work. Default "duckdb" (in-process); "spark"
