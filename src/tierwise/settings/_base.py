@@ -25,6 +25,7 @@ __all__ = [
     "Section",
     "check_date_format",
     "check_seed",
+    "check_statuses",
     "merge_with_default",
     "unknown_name",
 ]
@@ -35,6 +36,14 @@ LIFETIME_STATUSES = ("prospect", "new", "active", "at_risk", "inactive", "lapsed
 
 #: Largest seed NumPy's generators take (seeds are 0 to 2**32 − 1).
 MAX_SEED = 2**32 - 1
+
+
+def check_statuses(value: list[str]) -> list[str]:
+    """Lifetime statuses, else a one-line reason naming the unknown one and the closest."""
+    for name in value:
+        if name not in LIFETIME_STATUSES:
+            raise ValueError(unknown_name(name, "lifetime status", LIFETIME_STATUSES))
+    return value
 
 
 def check_seed(value: int) -> int:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ._base import LIFETIME_STATUSES, Section, unknown_name
+from ._base import Section, check_statuses
 
 __all__ = ["CONTACTS", "CoverageSettings", "ResponseParams"]
 
@@ -266,10 +266,7 @@ class CoverageSettings(Section):
     @field_validator("band_released_status")
     @classmethod
     def _statuses(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if name not in LIFETIME_STATUSES:
-                raise ValueError(unknown_name(name, "lifetime status", LIFETIME_STATUSES))
-        return value
+        return check_statuses(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> CoverageSettings:

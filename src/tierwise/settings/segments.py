@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ._base import LIFETIME_STATUSES, Section, merge_with_default, unknown_name
+from ._base import Section, check_statuses, merge_with_default
 
 __all__ = ["SegmentSettings", "TierProgramme"]
 
@@ -314,10 +314,7 @@ class SegmentSettings(Section):
     @field_validator("thin_statuses")
     @classmethod
     def _statuses(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if name not in LIFETIME_STATUSES:
-                raise ValueError(unknown_name(name, "lifetime status", LIFETIME_STATUSES))
-        return value
+        return check_statuses(value)
 
     @model_validator(mode="before")
     @classmethod
