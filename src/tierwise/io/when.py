@@ -53,7 +53,7 @@ def read_when(text: str) -> tuple[dt.datetime | None, str | None]:
     Returns
     -------
     (value, None) when read; (None, why) when not, ``why`` being a short phrase for a
-    message ("ambiguous: day or month first?", "not a date").
+    message ("ambiguous: … may be day or month first", "not a date").
 
     Examples
     --------
