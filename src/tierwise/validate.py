@@ -257,7 +257,8 @@ def _reject_where(
     def text(v: Any) -> ir.StringValue:
         return ibis.null(str) if v is None else ibis.literal(v) if isinstance(v, str) else v
 
-    conds = [c.fill_null(False) for c, _, _, _ in rules]
+    # a condition that is NULL is not met (SQL's CASE), so none needs a fill_null
+    conds = [c for c, _, _, _ in rules]
     fresh = t[REASON].isnull()
     reason = ibis.cases(*[(c, text(r)) for c, (_, _, r, _) in zip(conds, rules, strict=True)])
     column = ibis.cases(
@@ -447,7 +448,7 @@ def _number_conventions(
     """
     default = "," if delimiter == ";" else "."
     out: dict[str, _Convention] = {}
-    if ti.decimal is not None and not extra:
+    if ti.decimal is not None and not extra and not percent:
         for c in columns:
             out[c] = _Convention(ti.decimal, _thousands_chars(ti.decimal, ti.thousands))
         return out
@@ -474,6 +475,8 @@ def _number_conventions(
         tests[f"comma{i}"] = _number_under(clean, ",", _thousands_chars(",", ti.thousands))[1]
         tests[f"nonfinite{i}"] = clean.re_search(_NONFINITE)
         tests[f"sep{i}"] = clean.contains(".") | clean.contains(",")
+        if names[i] in percent:
+            tests[f"pct{i}"] = _without_percent(cleaned[f"t{i}"])[0]
     tested = cleaned.select(**tests).view()
     metrics: dict[str, ir.Value] = {}
     for i, c in enumerate(names):
@@ -486,6 +489,9 @@ def _number_conventions(
             metrics[f"values_{i}"] = _n(text_present)
             metrics[f"baddot_{i}"] = _n(text_present & (~dot | nonfinite))
             metrics[f"badcomma_{i}"] = _n(text_present & (~comma | nonfinite))
+        if c in percent:
+            metrics[f"pct_{i}"] = _n(text_present & tested[f"pct{i}"])
+            metrics[f"bare_{i}"] = _n(text_present & ~tested[f"pct{i}"])
     got = engine.to_arrow(tested.aggregate(**metrics), f"the number formats of {file}").to_pylist()[
         0
     ]
@@ -493,6 +499,15 @@ def _number_conventions(
     file_dot = sum(got[f"dot_{i}"] for i in range(len(names)))
     file_comma = sum(got[f"comma_{i}"] for i in range(len(names)))
     for i, c in enumerate(names):
+        if c in percent and got[f"pct_{i}"] and got[f"bare_{i}"] and warnings is not None:
+            # "0.5" among "3.5%" values may mean 0.5% as well as 50%: say how it was read
+            warnings.append(
+                f"{file}: column {c!r} mixes values with a % sign "
+                f"({count_text(got[f'pct_{i}'], 'value')}) and without one "
+                f"({count_text(got[f'bare_{i}'], 'value')}): those without are read as "
+                "fractions (0.5 as 50%, 0.035 as 3.5%); write every value of the column "
+                "one way"
+            )
         dot, comma, both = got[f"dot_{i}"], got[f"comma_{i}"], got[f"both_{i}"]
         if ti.decimal is not None:
             decimal = ti.decimal
@@ -1122,7 +1137,7 @@ def _range_rules(
                 f"{vs.future_tolerance_days} days tolerance)",
             )
         )
-    return [(cond.fill_null(False), col, why) for cond, col, why in rules]
+    return rules
 
 
 def canonicalize(
@@ -1280,9 +1295,7 @@ def canonicalize(
     for plan in plans:
         final[plan.name] = plan.value(t2)
         src = by_raw[plan.raw]
-        rules += [
-            (bad.fill_null(False), src, why) for bad, why in plan.checks(t2, ti, vs, table=table)
-        ]
+        rules += [(bad, src, why) for bad, why in plan.checks(t2, ti, vs, table=table)]
         if plan.kind not in ("extra_number", "extra_text") and spec.column(plan.name).required:
             rules.append((final[plan.name].isnull(), src, f"missing {plan.name}"))
     for spec_col in spec.input_columns:
@@ -1295,7 +1308,7 @@ def canonicalize(
     if table == "transactions" and as_of is not None:
         rules.append(
             (
-                (final["date"] > as_of).fill_null(False),
+                final["date"] > as_of,
                 mapping["date"] or "date",
                 f"after the analysis date {as_of.isoformat()} (--as-of)",
             )
@@ -1312,7 +1325,9 @@ def canonicalize(
                 else final[plan.name]
             )
     # the first failing rule's number is found once; its reason, column and value are
-    # then picked by that number (the conditions are not evaluated again for each)
+    # then picked by that number (the conditions are not evaluated again for each). A
+    # condition that is NULL (a check of a missing value) is not met, as in SQL's CASE: no
+    # rule needs a fill_null, which would cost a test per rule and row
     rule = ibis.cases(*[(c, i) for i, (c, _, _) in enumerate(rules)], else_=ibis.null("int32"))
     shown = {src: raw_names[src] for _, src, _ in rules if src in raw_names}
     t3 = t2.select(

@@ -972,6 +972,24 @@ CASES = [
         ),
     ),
     Case(
+        # "0.5" among "3.5%" values may mean 0.5% as well as 50% a year: read as a fraction,
+        # and said so
+        "market_growth_rates_with_and_without_the_percent_sign",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "market": (
+                "market.csv",
+                "industry,region,market_size,growth_rate\nRetail,North,1000,3.5%\n"
+                "Food,North,800,2 %\nFood,South,700,0.5\n",
+            ),
+        },
+        rows={"transactions": 2, "market": 3},
+        check=_check_warning(
+            "market.csv: column 'growth_rate' mixes values with a % sign (2 values) and "
+            "without one (1 value): those without are read as fractions (0.5 as 50%",
+        ),
+    ),
+    Case(
         # a stage reading the market found an empty table and blamed its columns
         "market_every_row_rejected",
         {
