@@ -495,6 +495,33 @@ def test_an_excel_date_cell_parses_as_a_date(tmp_path, engine):
     assert [r["_reason"] for r in got] == [None, None]
 
 
+def test_excel_time_and_duration_cells_read_as_minutes(tmp_path, engine):
+    """A duration typed into Excel is a time of day ("h:mm", kept as a fraction of a day
+    that may come back a few milliseconds short) or a duration ("[h]:mm", read as a
+    timedelta): both read as the minutes they show."""
+    import openpyxl
+
+    from tierwise.validate import canonicalize
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["customer_id", "date", "type", "duration_minutes"])
+    cells = [dt.time(0, 28), dt.time(0, 27, 59, 996000), dt.timedelta(hours=2, minutes=5), 45]
+    for i, v in enumerate(cells):
+        ws.append([f"C{i}", dt.datetime(2024, 1, 2), "visit", v])
+        if not isinstance(v, int):
+            ws.cell(row=i + 2, column=4).number_format = (
+                "[h]:mm" if isinstance(v, dt.timedelta) else "h:mm"
+            )
+    path = tmp_path / "activities.xlsx"
+    wb.save(path)
+    raw = read_input("activities", path, TableInput(), engine)
+    t = canonicalize(raw.table, "activities", Settings(), engine, file=str(path))
+    got = engine.to_arrow(t.order_by("_row")).to_pylist()
+    assert [r["duration_minutes"] for r in got] == [28.0, 28.0, 125.0, 45.0]
+    assert [r["_reason"] for r in got] == [None] * 4
+
+
 def test_a_repeated_excel_header_is_an_error_not_a_renamed_column(tmp_path, engine):
     import openpyxl
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import hashlib
 import re
 import shutil
@@ -1320,6 +1321,16 @@ def _cell_text(v: Any) -> str:
         return "true" if v else "false"
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
         return str(int(v))
+    if isinstance(v, (dt.time, dt.timedelta)) and not (isinstance(v, dt.timedelta) and v.days < 0):
+        # a cell formatted as a time ("h:mm") or a duration ("[h]:mm", past 24 hours) is
+        # written as a clock reads it, H:MM:SS to the second: Excel keeps it as a fraction
+        # of a day, so 0:28 may come back as 0:27:59.996
+        if isinstance(v, dt.time):
+            v = dt.timedelta(
+                hours=v.hour, minutes=v.minute, seconds=v.second, microseconds=v.microsecond
+            )
+        secs = round(v.total_seconds())
+        return f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
     return str(v)
 
 
