@@ -172,6 +172,33 @@ def test_a_named_index_is_a_column_and_an_unnamed_one_is_not() -> None:
         tierwise.validate(clash)
 
 
+@pytest.mark.parametrize(
+    "as_of",
+    [
+        "2024-06-30",
+        dt.datetime(2024, 6, 30, 18, 45),
+        pd.Timestamp("2024-06-30"),
+        np.datetime64("2024-06-30"),
+    ],
+)
+def test_as_of_takes_a_date_as_text_datetime_timestamp_or_datetime64(as_of: object) -> None:
+    tx = pd.DataFrame(
+        {"customer_id": ["A", "B"], "date": ["2024-01-05", "2024-06-01"], "revenue": [10.0, 5.0]}
+    )
+    res = features(tx, as_of=as_of)
+    assert res.customers.column("recency_days").to_pylist() == [177, 29]
+
+
+@pytest.mark.parametrize("as_of", ["30.06.2024", 20240630, pd.NaT, np.datetime64("NaT")])
+def test_as_of_that_is_not_a_date_is_a_settings_error_naming_the_forms(as_of: Any) -> None:
+    tx = pd.DataFrame({"customer_id": ["A"], "date": ["2024-01-05"], "revenue": [10.0]})
+    for fn in (tierwise.validate, features, tierwise.run):
+        with pytest.raises(
+            tierwise.SettingsError, match=r"as_of: .* is not a date; give a datetime"
+        ):
+            fn(tx, as_of=as_of)
+
+
 def test_a_mixed_object_column_is_read_as_text_and_only_its_bad_rows_are_rejected() -> None:
     # what pd.read_excel gives: ids partly int, a revenue of floats with text typed in
     tx = pd.DataFrame(
