@@ -79,6 +79,9 @@ _LAT_RANGE, _LON_RANGE = (-90.0, 90.0), (-180.0, 180.0)
 #: character anywhere). The end is ``\z``, not ``$``: Java's ``$`` (Spark) also matches
 #: before a line break that ends the value.
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*\z"
+#: The largest whole number up to which a float64 holds every whole number exactly; an id
+#: read from a float column beyond it may no longer be the id it was (two may have become one)
+_EXACT_FLOAT = 2**53
 
 
 def count_text(n: int, noun: str, plural: str | None = None) -> str:
@@ -788,9 +791,10 @@ class _Plan:
         if not self.text:
             if kind in ("id", "text") and expr.type().is_floating():
                 # ids exported from spreadsheets as 1234.0; NaN and infinity are no value,
-                # and only whole numbers within int64 range are written without the ".0"
+                # and whole numbers a float holds exactly are written without the ".0" (one
+                # beyond is refused by the checks)
                 finite = ~expr.isnan() & ~expr.isinf()
-                whole = finite & (expr.abs() < 1e15) & ((expr % 1) == 0)
+                whole = finite & (expr.abs() <= _EXACT_FLOAT) & ((expr % 1) == 0)
                 expr = ibis.cases(
                     (~finite, ibis.null(str)),
                     (whole, expr.cast("int64").cast(str)),
@@ -918,6 +922,15 @@ class _Plan:
                     f"{name} is longer than {vs.max_id_length} characters",
                 )
             ]
+            if not self.text and t[self.raw].type().is_floating():
+                checks.append(
+                    (
+                        ~t[self.raw].isinf() & (t[self.raw].abs() > _EXACT_FLOAT),
+                        f"{name} is a float beyond 2^53, which holds no id of that many digits "
+                        "exactly (two ids may have become one): read the column as integers "
+                        "(Int64) or text",
+                    )
+                )
             if self.keyed:
                 checks.append(
                     (
