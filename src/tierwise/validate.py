@@ -1890,8 +1890,8 @@ def validate_inputs(
         raise InputError(
             "no usable transaction rows: " + _top_reasons(engine, tx_rejects, raws["transactions"]),
             file=tx_file,
-            hint="fix the rows, the column mapping or --as-of, then run again; the output "
-            "folder was left as it was",
+            hint="fix the rows, the column mapping or the analysis date --as-of / as_of=, then "
+            "run again; no output was written",
         )
     last = engine.scalar(tx_used.date.max(), "the last transaction date")
     last = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
@@ -2111,7 +2111,11 @@ def _top_reasons(engine: Engine, rejects: ir.Table, raw: RawInput, n: int = 3) -
         )
     ]
     if not counts:
-        return "the file has a header but no data rows"
+        return (
+            "the table has no rows"
+            if raw.fmt == "frame"
+            else "the file has a header but no data rows"
+        )
     counts.sort(key=lambda c: (-c["rows"], c["first"]))
     return "; ".join(
         f"{c['reason']} ({count_text(c['rows'], 'row')}, first at row {c['first']})"

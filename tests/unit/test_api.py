@@ -262,3 +262,18 @@ def test_a_decimal256_of_at_most_38_digits_is_read_as_it_is() -> None:
         }
     )
     assert tierwise.validate(t)["transactions"].table.column("revenue").to_pylist() == [12.5]
+
+
+def test_messages_name_the_python_argument_and_the_table_not_only_the_command_line() -> None:
+    ok = pd.DataFrame(
+        {"customer_id": ["A", "B"], "date": ["2024-01-05", "2024-02-01"], "revenue": [10.0, 5.0]}
+    )
+    with pytest.raises(tierwise.InputError, match=r"--customers FILE, or customers= in Python"):
+        tierwise.run_stage("accounts", ok)
+    with pytest.raises(tierwise.InputError, match=r"no usable transaction rows: the table has no"):
+        tierwise.validate(ok.iloc[:0])
+    with pytest.raises(tierwise.ModelError, match=r"^no customer master was given .*customers="):
+        tierwise.run_stage("potential", ok)
+    tx = ok.assign(product_category=["tea", "cups"])
+    said = tierwise.run_stage("crosssell", tx).warnings
+    assert any("cross-sell recommends categories:" in w for w in said), said
