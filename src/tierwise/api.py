@@ -26,11 +26,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import registry
 from .engine import ROW, Engine
+from .errors import SettingsError
 from .pipeline import RunResult, run_pipeline
 from .registry import StageResult
 from .settings import INPUT_TABLES, Settings
@@ -56,7 +58,7 @@ def run(
     *,
     settings: Settings | None = None,
     out: str | Path | None = None,
-    as_of: dt.date | None = None,
+    as_of: dt.date | str | np.datetime64 | None = None,
     previous: str | Path | None = None,
     engine: Engine | None = None,
     spark_session: Any = None,
@@ -91,11 +93,41 @@ def run(
             inputs,
             settings,
             out_dir=out,
-            as_of=as_of,
+            as_of=_as_of(as_of),
             engine=eng,
             previous=previous,
             keep_details=keep_details,
         )
+
+
+def _as_of(value: Any) -> dt.date | None:
+    """``as_of`` as a date: a ``datetime.date``, a ``datetime`` or ``pd.Timestamp`` (its
+    date), a ``numpy.datetime64``, or ISO text such as ``"2024-06-30"``.
+
+    Raises
+    ------
+    SettingsError
+        For anything else, naming the forms taken.
+    """
+    if value is None:
+        return None
+    day: object = None
+    try:
+        if isinstance(value, dt.datetime):
+            day = value.date()
+        elif isinstance(value, dt.date | np.datetime64):
+            day = value if isinstance(value, dt.date) else value.astype("datetime64[D]").item()
+        elif isinstance(value, str):
+            day = dt.datetime.fromisoformat(value.strip()).date()
+    except (ValueError, OverflowError):
+        pass
+    if type(day) is dt.date:  # not NaT, which passes for a datetime
+        return day
+    raise SettingsError(
+        f"as_of: {value!r} is not a date; give a datetime.date such as "
+        "datetime.date(2024, 6, 30), a datetime, a pandas Timestamp, a numpy datetime64 or "
+        'ISO text such as "2024-06-30"'
+    )
 
 
 @contextlib.contextmanager
@@ -115,7 +147,7 @@ def run_stage(
     transactions: Any,
     *,
     settings: Settings | None = None,
-    as_of: dt.date | None = None,
+    as_of: dt.date | str | np.datetime64 | None = None,
     engine: Engine | None = None,
     spark_session: Any = None,
     **tables: Any,
@@ -131,7 +163,7 @@ def run_stage(
     """
     inputs = _inputs(transactions=transactions, **tables)
     with _engine(engine, spark_session) as eng:
-        res = run_pipeline(inputs, settings, as_of=as_of, engine=eng, stages=(name,))
+        res = run_pipeline(inputs, settings, as_of=_as_of(as_of), engine=eng, stages=(name,))
     if name not in res.results:
         reason = res.manifest.get(name, {}).get("skipped", "it did not run")
         from .errors import ModelError
@@ -157,7 +189,7 @@ def _stage_function(stage: registry.Stage) -> Any:
         market: Any = None,
         *,
         settings: Settings | None = None,
-        as_of: dt.date | None = None,
+        as_of: dt.date | str | np.datetime64 | None = None,
         engine: Engine | None = None,
         spark_session: Any = None,
     ) -> StageResult:
@@ -219,7 +251,7 @@ def validate(
     market: Any = None,
     *,
     settings: Settings | None = None,
-    as_of: dt.date | None = None,
+    as_of: dt.date | str | np.datetime64 | None = None,
 ) -> dict[str, ValidationResult]:
     """Map, parse and check inputs into canonical tables, with the rows not used.
 
@@ -246,7 +278,7 @@ def validate(
     settings = settings or Settings()
     eng = Engine.from_settings(settings.run, inputs=inputs.values())
     with eng.session():
-        ctx = load_and_validate(inputs, settings, eng, as_of=as_of)
+        ctx = load_and_validate(inputs, settings, eng, as_of=_as_of(as_of))
         out: dict[str, ValidationResult] = {}
         for name, t in ctx.tables.items():
             table = eng.to_arrow(t.order_by(ROW), f"{name} rows used")

@@ -132,7 +132,8 @@ def load_and_validate(
         raise InputError(f"unknown input {sorted(unknown)}; inputs are {', '.join(INPUT_TABLES)}")
     if "transactions" not in inputs:
         raise InputError(
-            "no transactions given", hint="pass --transactions FILE or set [transactions] path"
+            "no transactions given",
+            hint="pass --transactions FILE, or transactions= in Python, or set [transactions] path",
         )
     timings = timings if timings is not None else {}
     start = time.perf_counter()
@@ -479,7 +480,11 @@ def run_pipeline(
         if st.name in requested and missing:
             raise InputError(
                 f"the {st.name} stage needs the {' and '.join(missing)} input",
-                hint="pass " + " ".join(f"--{m} FILE" for m in missing),
+                hint="pass "
+                + " ".join(f"--{m} FILE" for m in missing)
+                + ", or "
+                + ", ".join(f"{m}=" for m in missing)
+                + " in Python",
             )
     target = None
     # review queues filled in inside the output folder, read before the folder is replaced
@@ -508,7 +513,7 @@ def run_pipeline(
     if target is not None and prev is not None and _same_folder(target, prev):
         raise SettingsError(
             f"--out {out_dir} is the --previous folder: the new plan would replace the one "
-            "it is compared with; give another --out (keep last year's folder as it is)"
+            "it is compared with; give another output folder (keep last year's folder as it is)"
         )
     handoff, handoff_block = _handoff(target, prev)
     earlier, earlier_block = _carried_decisions(target, read_first)

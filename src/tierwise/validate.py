@@ -79,6 +79,9 @@ _LAT_RANGE, _LON_RANGE = (-90.0, 90.0), (-180.0, 180.0)
 #: character anywhere). The end is ``\z``, not ``$``: Java's ``$`` (Spark) also matches
 #: before a line break that ends the value.
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*\z"
+#: The largest whole number up to which a float64 holds every whole number exactly; an id
+#: read from a float column beyond it may no longer be the id it was (two may have become one)
+_EXACT_FLOAT = 2**53
 
 
 def count_text(n: int, noun: str, plural: str | None = None) -> str:
@@ -803,9 +806,10 @@ class _Plan:
         if not self.text:
             if kind in ("id", "text") and expr.type().is_floating():
                 # ids exported from spreadsheets as 1234.0; NaN and infinity are no value,
-                # and only whole numbers within int64 range are written without the ".0"
+                # and whole numbers a float holds exactly are written without the ".0" (one
+                # beyond is refused by the checks)
                 finite = ~expr.isnan() & ~expr.isinf()
-                whole = finite & (expr.abs() < 1e15) & ((expr % 1) == 0)
+                whole = finite & (expr.abs() <= _EXACT_FLOAT) & ((expr % 1) == 0)
                 expr = ibis.cases(
                     (~finite, ibis.null(str)),
                     (whole, expr.cast("int64").cast(str)),
@@ -933,6 +937,15 @@ class _Plan:
                     f"{name} is longer than {vs.max_id_length} characters",
                 )
             ]
+            if not self.text and t[self.raw].type().is_floating():
+                checks.append(
+                    (
+                        ~t[self.raw].isinf() & (t[self.raw].abs() > _EXACT_FLOAT),
+                        f"{name} is a float beyond 2^53, which holds no id of that many digits "
+                        "exactly (two ids may have become one): read the column as integers "
+                        "(Int64) or text",
+                    )
+                )
             if self.keyed:
                 checks.append(
                     (
@@ -1892,8 +1905,8 @@ def validate_inputs(
         raise InputError(
             "no usable transaction rows: " + _top_reasons(engine, tx_rejects, raws["transactions"]),
             file=tx_file,
-            hint="fix the rows, the column mapping or --as-of, then run again; the output "
-            "folder was left as it was",
+            hint="fix the rows, the column mapping or the analysis date --as-of / as_of=, then "
+            "run again; no output was written",
         )
     last = engine.scalar(tx_used.date.max(), "the last transaction date")
     last = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
@@ -2113,7 +2126,11 @@ def _top_reasons(engine: Engine, rejects: ir.Table, raw: RawInput, n: int = 3) -
         )
     ]
     if not counts:
-        return "the file has a header but no data rows"
+        return (
+            "the table has no rows"
+            if raw.fmt == "frame"
+            else "the file has a header but no data rows"
+        )
     counts.sort(key=lambda c: (-c["rows"], c["first"]))
     return "; ".join(
         f"{c['reason']} ({count_text(c['rows'], 'row')}, first at row {c['first']})"

@@ -219,7 +219,8 @@ def test_dedupe_without_customers_exits_1_saying_so(files: Path) -> None:
     res = runner.invoke(app, ["dedupe", "--transactions", str(files / "tx.csv"), "--out", str(out)])
     assert res.exit_code == 1
     assert res.stderr.strip().splitlines() == [
-        "error: the accounts stage needs the customers input (pass --customers FILE)"
+        "error: the accounts stage needs the customers input (pass --customers FILE, or "
+        "customers= in Python)"
     ]
     assert not out.exists()
 

@@ -192,7 +192,7 @@ def test_a_review_queue_filled_in_but_not_named_in_the_settings_is_not_replaced(
     assert code == 1
     assert text.count("\n") == 1 and "unexpected" not in text
     assert "review_queue.csv was changed since tierwise wrote it" in text
-    assert "[accounts] decisions_file" in text and "another --out" in text
+    assert "[accounts] decisions_file" in text and "another output folder" in text
     assert _snapshot(out) == before  # the decision the user filled in is still there
 
 

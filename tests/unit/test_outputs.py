@@ -217,7 +217,7 @@ def test_a_file_edited_in_an_output_folder_stops_the_next_run(tmp_path: Path) ->
         OutputFolder(target)
     message = str(err.value)
     assert "customers.csv was changed since tierwise wrote it" in message
-    assert "copy your changes elsewhere" in message and "another --out" in message
+    assert "copy your changes elsewhere" in message and "another output folder" in message
     assert "\n" not in message
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     assert _leftovers(tmp_path) == []

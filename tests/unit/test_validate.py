@@ -111,6 +111,16 @@ def test_ids_keep_leading_zeros_and_float_ids_lose_the_point_zero(eng: Engine) -
     assert [r["customer_id"] for r in used] == ["1234", "12.5"]
 
 
+def test_float_ids_are_their_digits_up_to_2_53_and_refused_beyond(eng: Engine) -> None:
+    # every whole number up to 2^53 is a float exactly; 1e17 + 144 may be another id rounded
+    ids = [9007199254740992.0, 1234567890123456.0, 1e17 + 144, float("inf")]
+    used, rej = _validate(eng, _tx_cols(len(ids), customer_id=ids))
+    assert [r["customer_id"] for r in used] == ["9007199254740992", "1234567890123456"]
+    assert rej[4][0] == "customer_id"
+    assert rej[4][1].startswith("customer_id is a float beyond 2^53")
+    assert rej[5] == ("customer_id", "missing customer_id")
+
+
 # -- numbers ---------------------------------------------------------------------------
 
 

@@ -224,6 +224,10 @@ def _result(customers: pa.Table, rec: Recommendations, s: CrossSellSettings) -> 
     )
 
 
+#: an item level in a sentence
+_PLURAL = {"product": "products", "category": "categories"}
+
+
 def crosssell_stage(
     tx: ir.Table,
     customers: pa.Table,
@@ -296,7 +300,7 @@ def crosssell_stage(
                 warnings=warnings,
             )
         warnings.append(
-            f"cross-sell recommends {other}s: the transactions have no {level} column "
+            f"cross-sell recommends {_PLURAL[other]}: the transactions have no {level} column "
             f"filled; [crosssell] level sets the item level"
         )
         level = other

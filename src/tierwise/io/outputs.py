@@ -434,7 +434,8 @@ def check_output_target(
                 raise SettingsError(
                     f"--out {shown}: {listed} {'were' if many else 'was'} changed since "
                     f"tierwise wrote {'them' if many else 'it'}, and a run replaces the whole "
-                    f"folder; copy your changes elsewhere first{also}, or give another --out"
+                    f"folder; copy your changes elsewhere first{also}, or give another output "
+                    "folder"
                 )
     anchor = next((p for p in [resolved, *resolved.parents] if p.exists()), None)
     if anchor is not None and not os.access(anchor, os.W_OK | os.X_OK):

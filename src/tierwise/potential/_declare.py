@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..engine import ROW
+from ..errors import ModelError
 from ..registry import ColumnDoc, Stage, StageContext, StageResult, register
 from .stage import potential_stage
 
@@ -101,15 +102,23 @@ def _run_potential(ctx: StageContext) -> StageResult:
         else None
     )
     profit = "net_profit" if "net_profit" in customers.column_names else None
-    res = potential_stage(
-        customers,
-        spend_column="revenue_12m",
-        prospects=prospects,
-        market=market,
-        profit_column=profit,
-        settings=ctx.settings.potential,
-        seed=ctx.seed,
-    )
+    try:
+        res = potential_stage(
+            customers,
+            spend_column="revenue_12m",
+            prospects=prospects,
+            market=market,
+            profit_column=profit,
+            settings=ctx.settings.potential,
+            seed=ctx.seed,
+        )
+    except ModelError as exc:
+        if "customers" in ctx.tables:
+            raise
+        raise ModelError(
+            "no customer master was given (--customers FILE, or customers= in Python), and "
+            f"wallets are estimated from its firmographic columns: {exc}"
+        ) from exc
     part = _rename(res.customers)
     tables = {
         "ideal_customer_profile": res.icp,
