@@ -57,6 +57,16 @@ _names = itertools.count()
 _SUM_TYPE = dt.Decimal(38, 9)
 
 
+def _local_path(name: str) -> str:
+    """A file's path from the name an engine gives it: Spark's ``file:`` URL decoded, a
+    DuckDB path as it is."""
+    if name.startswith("file:"):
+        from urllib.parse import unquote, urlparse
+
+        return unquote(urlparse(name).path)
+    return name
+
+
 def exact_sum(x: ir.NumericValue, *, keep_exact: bool = False) -> ir.NumericScalar:
     """Sum of a float column that does not depend on the order the engine adds the rows in.
 
@@ -602,10 +612,17 @@ class Engine:
         self, t: ir.Table, column: str, what: str
     ) -> tuple[ir.Table, ir.IntegerValue]:
         """``t`` joined to the number of records in the files before each row's file (in
-        name order), for numbering rows across files; one count query, customer-sized."""
-        files = self.to_arrow(t.group_by(column).aggregate(n=t.count()).order_by(column), what)
+        name order), for numbering rows across files; one count query, customer-sized.
+
+        The order is that of the files' paths as text, on both engines: Spark names a file
+        by its URL (``file:///data/a%20b.parquet``), which is read back to its path first,
+        since ``%20`` sorts after ``!`` where a space sorts before it.
+        """
+        files = self.to_arrow(t.group_by(column).aggregate(n=t.count()), what)
         if files.num_rows <= 1:
             return t, ibis.literal(0, "int64")
+        names = files.column(column).to_pylist()
+        files = files.take(sorted(range(len(names)), key=lambda i: _local_path(names[i])))
         counts = np.asarray(files.column("n").to_numpy(zero_copy_only=False), np.int64)
         offsets = self.from_arrow(
             pa.table(

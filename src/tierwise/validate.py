@@ -1998,15 +1998,15 @@ def validate_inputs(
                 "every row and why: correct the file and run again"
             )
         elif name == "customers":
+            what = "a header, no data rows" if _has_header(raws[name]) else "no rows"
             warnings.append(
-                f"customers: the customer master {acc.path} is empty (a header, no data "
-                "rows), so every customer is analysed without master data: export it again "
-                "with its rows"
+                f"customers: the customer master {acc.path} is empty ({what}), so every "
+                "customer is analysed without master data: export it again with its rows"
             )
         else:
             warnings.append(
-                f"{name}: {acc.path} has a header but no data rows, so the run goes on "
-                "without it: export it again with its rows"
+                f"{name}: {acc.path} {_no_rows(raws[name])}, so the run goes on without it: "
+                "export it again with its rows"
             )
     if "customers" in used:
         master = used["customers"].select("customer_id")
@@ -2112,6 +2112,17 @@ def future_analysis_date(as_of: dt.date, today: dt.date, vs: ValidateSettings) -
 AS_OF_GAP_DAYS = 90
 
 
+def _has_header(raw: RawInput) -> bool:
+    """Whether the input's format has a header line (a CSV file, a sheet): a Parquet file
+    or a database table has column names, but no header row."""
+    return raw.fmt in {"csv", "excel"}
+
+
+def _no_rows(raw: RawInput) -> str:
+    """How an input without rows is described: by its header when its format has one."""
+    return "has a header but no data rows" if _has_header(raw) else "has no rows"
+
+
 def _top_reasons(engine: Engine, rejects: ir.Table, raw: RawInput, n: int = 3) -> str:
     """The commonest reject reasons, for a message when nothing can be used."""
     counts = engine.to_arrow(
@@ -2126,11 +2137,7 @@ def _top_reasons(engine: Engine, rejects: ir.Table, raw: RawInput, n: int = 3) -
         )
     ]
     if not counts:
-        return (
-            "the table has no rows"
-            if raw.fmt == "frame"
-            else "the file has a header but no data rows"
-        )
+        return "the table has no rows" if raw.fmt == "frame" else f"the file {_no_rows(raw)}"
     counts.sort(key=lambda c: (-c["rows"], c["first"]))
     return "; ".join(
         f"{c['reason']} ({count_text(c['rows'], 'row')}, first at row {c['first']})"

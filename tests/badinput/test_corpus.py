@@ -1029,6 +1029,24 @@ CASES = [
         ),
     ),
     Case(
+        # a Parquet file has column names but no header line: "no rows", not CSV's words
+        "customer_master_as_an_empty_parquet_file",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "customers": (
+                "customers.parquet",
+                _parquet(pa.table({"customer_id": pa.array([], pa.string())})),
+            ),
+        },
+        rows={"transactions": 2, "customers": 0},
+        check=_check_all(
+            _check_warning(
+                "customers: the customer master ", "customers.parquet is empty (no rows)"
+            ),
+            _check_no_warning("header"),
+        ),
+    ),
+    Case(
         "sheet_set_for_a_csv_file",
         {"transactions": ("tx.csv", TX_OK)},
         config='[transactions]\nsheet = "Invoices"\n',

@@ -3,6 +3,7 @@ Iceberg table's folder; the same rows and numbers on DuckDB and Spark."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
@@ -124,3 +125,109 @@ def test_spark_reads_a_url_as_it_reads_the_folder(tmp_path, engine):
     lake = _lake(tmp_path)
     got, _, cols = _rows(engine, lake.as_uri())
     _check(got, cols)
+
+
+def _month(folder: Path, name: str, table: pa.Table) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / name)
+
+
+def test_a_file_lacking_a_column_keeps_its_rows_and_is_named(tmp_path, engine):
+    # schema drift: the first export of the folder has no cost (Spark would take its schema
+    # and drop cost from every file; DuckDB would fill it in silently)
+    lake = tmp_path / "monthly"
+    _month(lake, "2024-01.parquet", pa.table({"customer_id": ["a", "b"], "revenue": [1.0, 2.0]}))
+    for m, customer in (("2024-02", "c"), ("2024-03", "d")):
+        _month(
+            lake,
+            f"{m}.parquet",
+            pa.table({"customer_id": [customer], "revenue": [3.0], "cost": [1.5]}),
+        )
+    raw = read_input("transactions", lake, TableInput(), engine)
+    got = engine.to_arrow(raw.table.order_by("_row")).to_pylist()
+    assert raw.source_columns == ["customer_id", "revenue", "cost"]
+    assert [(r["_row"], r["cost"]) for r in got] == [(1, None), (2, None), (3, 1.5), (4, 1.5)]
+    assert raw.warnings == [
+        "transactions: 1 of 3 files lacks column 'cost' (2024-01.parquet, 2 rows): those "
+        "rows have no cost; export it again with every column"
+    ]
+
+
+def test_a_file_delivered_twice_is_read_once_and_its_copy_rejected(tmp_path, engine):
+    lake = tmp_path / "lake"
+    nov = pa.table({"customer_id": ["a", "b"], "revenue": [1.0, 2.0]})
+    _month(lake, "invoices_2024-10.parquet", pa.table({"customer_id": ["z"], "revenue": [9.0]}))
+    _month(lake, "invoices_2024-11.parquet", nov)
+    _month(lake, "invoices_2024-11 (1).parquet", nov)
+    _month(lake, "invoices_2024-12.parquet", pa.table({"customer_id": ["c"], "revenue": [3.0]}))
+    raw = read_input("transactions", lake, TableInput(), engine)
+    got = engine.to_arrow(raw.table.order_by("_row")).to_pylist()
+    # rows keep their numbers through all four files in name order ("… (1).parquet" comes
+    # first): the later copy's rows 4-5 are rejected, so read == used + rejected still holds
+    assert [(r["_row"], r["revenue"]) for r in got] == [(1, 9.0), (2, 1.0), (3, 2.0), (6, 3.0)]
+    assert raw.malformed.column("row").to_pylist() == [4, 5]
+    assert set(raw.malformed.column("reason").to_pylist()) == {
+        "duplicate of file invoices_2024-11 (1).parquet (the same bytes), whose rows are used"
+    }
+    assert raw.warnings == [
+        "transactions: invoices_2024-11 (1).parquet and invoices_2024-11.parquet have the "
+        "same bytes (a file delivered twice): the rows of the first are used, the 2 rows of "
+        "invoices_2024-11.parquet rejected as its duplicates; remove the copy from the folder"
+    ]
+
+
+def test_files_disagreeing_on_a_type_read_it_as_text_that_keeps_typed_values(tmp_path, engine):
+    # older exports typed, the new one text with a decimal comma and int64 ids: Spark could
+    # not read them as one table, DuckDB turned 1.25 into "1.25", misread with decimal ","
+    lake = tmp_path / "lake"
+    _month(
+        lake,
+        "part-0.parquet",
+        pa.table(
+            {
+                "customer_id": ["7", "8"],
+                "date": ["2024-11-02", "2024-11-03"],
+                "revenue": [1.25, 1250.0],
+            }
+        ),
+    )
+    new = {"customer_id": pa.array([42], pa.int64()), "date": ["2024-12-01"], "revenue": ["54,08"]}
+    _month(lake, "part-1.parquet", pa.table(new))
+    raw = read_input("transactions", lake, TableInput(), engine)
+    got = engine.to_arrow(raw.table.order_by("_row")).to_pylist()
+    # ids as their digits; typed numbers as digits and a power of ten, which read the same
+    # with either decimal separator
+    assert [r["customer_id"] for r in got] == ["7", "8", "42"]
+    assert [r["revenue"] for r in got] == ["125e-2", "1250", "54,08"]
+    assert raw.warnings == [
+        f"transactions: the files disagree on the type of column {c!r} ({said}), so it is "
+        "read as text in every file: text values are parsed as a CSV's are, typed values "
+        "keep theirs; export the files with one type for the column"
+        for c, said in [
+            ("customer_id", "integer in part-1.parquet; text in part-0.parquet"),
+            ("revenue", "number in part-0.parquet; text in part-1.parquet"),
+        ]
+    ]
+    from tierwise.pipeline import load_and_validate
+    from tierwise.settings import Settings
+
+    ctx = load_and_validate(
+        {"transactions": str(lake)},
+        Settings().with_updates(transactions={"decimal": ","}),
+        engine,
+        as_of=dt.date(2024, 12, 31),
+    )
+    used = engine.to_arrow(ctx.tables["transactions"].order_by("_row")).to_pylist()
+    assert [(r["customer_id"], r["revenue"]) for r in used] == [
+        ("7", 1.25),
+        ("8", 1250.0),
+        ("42", 54.08),
+    ]
+
+
+def test_a_damaged_part_file_is_named_by_its_path_in_the_folder(tmp_path, engine):
+    lake = _lake(tmp_path)
+    bad = lake / "year=2024" / "month=1" / "part-00000.snappy.parquet"
+    bad.write_bytes(bad.read_bytes()[:200])
+    with pytest.raises(InputError, match=r"year=2024/month=1/part-00000\.snappy\.parquet is not a"):
+        read_input("transactions", lake, TableInput(), engine)

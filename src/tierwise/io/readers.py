@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
@@ -1171,40 +1172,275 @@ def _wall_clock(table: ir.Table, schema: pa.Schema, engine: Engine) -> ir.Table:
     return table.mutate(**{c: engine.wall_clock(table[c], z) for c, z in zones.items()})
 
 
-def _parquet_raw(name: str, files: list[Path], base: Path, shown: str, engine: Engine) -> RawInput:
-    schema: pa.Schema | None = None
+@dataclass
+class _PartFile:
+    """One Parquet file of a folder or glob, as its footer describes it."""
+
+    path: Path
+    #: the path inside the folder given (``year=2024/month=01/part-0.parquet``)
+    shown: str
+    schema: pa.Schema
+    rows: int
+    sha256: str
+    #: the record number before its first row, counting through the files in name order
+    start: int = 0
+
+
+#: columns pandas writes for its index: no column of the user's, so never missing
+_PANDAS_INDEX = re.compile(r"^__index_level_\d+__$")
+
+
+def _part_files(files: list[Path], base: Path, shown: str) -> list[_PartFile]:
+    """Each file's schema, row count and SHA-256, from its footer and bytes."""
+    import pyarrow.parquet as pq
+
+    parts: list[_PartFile] = []
+    start = 0
     for f in files:
         try:
-            import pyarrow.parquet as pq
-
-            found = pq.read_schema(f)
-            schema = found if schema is None else schema
+            inside = f.relative_to(base).as_posix()
+        except ValueError:
+            inside = f.as_posix()
+        try:
+            meta = pq.read_metadata(f)
+            schema = meta.schema.to_arrow_schema()
         except Exception as exc:
             raise InputError(
-                f"{f.name} is not a readable Parquet file",
+                f"{inside} is not a readable Parquet file",
                 file=shown,
                 hint="remove it from the folder, or give a glob that leaves it out",
             ) from exc
+        parts.append(_PartFile(f, inside, schema, meta.num_rows, fingerprint(f), start))
+        start += meta.num_rows
+    return parts
+
+
+def _listed(parts: list[_PartFile], most: int = 3) -> str:
+    names = [p.shown for p in parts[:most]]
+    if len(parts) > most:
+        names.append(f"{len(parts) - most:,} more")
+    return ", ".join(names)
+
+
+def _missing_columns(
+    name: str, parts: list[_PartFile], columns: list[str], keys: list[str]
+) -> list[str]:
+    """A warning for each column some files lack (schema drift): their rows have no value."""
+    warnings = []
+    for c in columns:
+        if c in keys or _PANDAS_INDEX.match(c):
+            continue
+        lacking = [p for p in parts if c not in p.schema.names]
+        if not lacking:
+            continue
+        rows = sum(p.rows for p in lacking)
+        one = len(lacking) == 1
+        warnings.append(
+            f"{name}: {len(lacking):,} of {len(parts):,} files "
+            f"{'lacks' if one else 'lack'} column {c!r} ({_listed(lacking)}, "
+            f"{_count(rows, 'row')}): those rows have no {c}; export "
+            f"{'it' if one else 'them'} again with every column"
+        )
+    return warnings
+
+
+def _type_kind(t: pa.DataType) -> str:
+    """What a Parquet column's values are, for telling whether files agree."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_null(t):
+        return "null"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "text"
+    if pa.types.is_integer(t):
+        return "integer"
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "number"
+    if pa.types.is_date(t) or pa.types.is_timestamp(t):
+        return "date"
+    return str(t)
+
+
+def _number_text(x: ir.Value) -> ir.StringValue:
+    """A typed number as text that reads as that number whatever the column's decimal
+    separator: an integer as its digits (``42``), any other as digits and a power of ten
+    without a separator (54.08 as ``5408e-2``), so that neither ``.`` nor ``,`` decides it."""
+    if x.type().is_integer():
+        return x.cast("string")
+    f = x.cast("float64")
+    whole = f.isinf().fill_null(False) | f.isnan().fill_null(False)
+    integral = ~whole & (f == f.round(0)) & (f.abs() < 1e15)
+    text = f.cast("string")
+    # the engine writes the shortest text that reads back as the same double: 54.08,
+    # 1.5e-07 (DuckDB), 1.5E-7 (Spark); its digits without the point, and the exponent
+    # less the digits after the point
+    shape = r"^(-?)(\d+)(?:\.(\d*))?(?:[eE]\+?(-?\d+))?$"
+    sign, head, tail, power = (text.re_extract(shape, i) for i in (1, 2, 3, 4))
+    tail = tail.re_replace("0+$", "")
+    power = power.nullif("").cast("int64").fill_null(0) - tail.length()
+    neutral = sign + head + tail + "e" + power.cast("string")
+    exact = ibis.ifelse(integral, f.round(0).cast("int64").cast("string"), neutral)
+    return ibis.ifelse(text.re_search(shape), exact, text)
+
+
+def _as_text(x: ir.Value) -> ir.StringValue:
+    if x.type().is_string():
+        return x  # type: ignore[return-value]
+    if x.type().is_numeric():
+        return _number_text(x)
+    return x.cast("string")
+
+
+def _common_type(types: list[Any]) -> Any:
+    """The type a column takes over files whose types differ (ibis data types)."""
+    import ibis.expr.datatypes as idt
+
+    known = [t for t in types if not t.is_null()]
+    if not known:
+        return types[0]
+    if all(t == known[0] for t in known):
+        return known[0]
+    if any(t.is_string() for t in known) or not all(t.is_numeric() for t in known):
+        if all(t.is_temporal() for t in known):
+            return idt.timestamp
+        return idt.string
+    if all(t.is_integer() for t in known):
+        return idt.int64
+    return idt.float64
+
+
+def _read_drifting(
+    parts: list[_PartFile], base: Path, keys: list[str], engine: Engine
+) -> tuple[ir.Table, list[str]]:
+    """Files whose schemas differ, read group by group (one group per schema, which both
+    engines read as one table) and stacked: a column a file lacks is empty in its rows, a
+    column whose files disagree on its type is text (typed numbers written so that they read
+    as they were), and rows keep their numbers through all the files in name order."""
+    import ibis
+
+    groups: dict[tuple[tuple[str, str], ...], list[_PartFile]] = {}
+    for p in parts:
+        sig = tuple(sorted((f.name, str(f.type)) for f in p.schema))
+        groups.setdefault(sig, []).append(p)
+    tables = []
+    for members in groups.values():
+        t = engine.read_parquet([str(p.path) for p in members], base=base)
+        t = _wall_clock(t, members[0].schema, engine)
+        # the group's numbers through its own files, moved to those through all files
+        before, delta = 0, []
+        for p in members:
+            delta.append((before + p.rows, p.start - before))
+            before += p.rows
+        shift: ir.IntegerValue = ibis.literal(delta[-1][1], "int64")
+        if len(delta) > 1:
+            shift = ibis.cases(*((t[ROW] <= end, d) for end, d in delta[:-1]), else_=shift)
+        tables.append(t.mutate(**{ROW: (t[ROW] + shift).cast("int64")}))
+    own = list(dict.fromkeys(f.name for p in parts for f in p.schema if f.name not in keys))
+    present = [k for k in keys if any(k in t.columns for t in tables)]
+    columns = own + present
+    target = {c: _common_type([t.schema()[c] for t in tables if c in t.columns]) for c in columns}
+    stacked = []
+    for t in tables:
+        cols = {}
+        for c in columns:
+            if c not in t.columns:
+                cols[c] = ibis.null(target[c])
+            elif target[c].is_string() and not t.schema()[c].is_string():
+                cols[c] = _as_text(t[c])
+            elif t.schema()[c] != target[c]:
+                cols[c] = t[c].cast(target[c])
+            else:
+                cols[c] = t[c]
+        stacked.append(t.select(**cols, **{ROW: t[ROW]}))
+    table = stacked[0].union(*stacked[1:], distinct=False) if len(stacked) > 1 else stacked[0]
+    return table, columns
+
+
+def _type_notes(name: str, parts: list[_PartFile], columns: list[str]) -> list[str]:
+    """A warning for each column whose files disagree on its type (it is read as text)."""
+    notes = []
+    for c in columns:
+        kinds: dict[str, list[_PartFile]] = {}
+        for p in parts:
+            if c in p.schema.names:
+                kind = _type_kind(p.schema.field(c).type)
+                if kind != "null":
+                    kinds.setdefault(kind, []).append(p)
+        if "text" not in kinds or len(kinds) < 2:
+            continue
+        # the fewer files are the odd ones out
+        ranked = sorted(kinds.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        said = "; ".join(f"{kind} in {_listed(ps)}" for kind, ps in ranked)
+        notes.append(
+            f"{name}: the files disagree on the type of column {c!r} ({said}), so it is read "
+            "as text in every file: text values are parsed as a CSV's are, typed values "
+            "keep theirs; export the files with one type for the column"
+        )
+    return notes
+
+
+def _parquet_raw(name: str, files: list[Path], base: Path, shown: str, engine: Engine) -> RawInput:
+    files = sorted(files, key=str)
+    parts = _part_files(files, base, shown)
+    # the partition keys of the folders (Hive partitions), outermost first, as Spark has them
+    keys = [part.split("=", 1)[0] for part in files[0].relative_to(base).parts[:-1] if "=" in part]
+    same = all(p.schema.equals(parts[0].schema, check_metadata=False) for p in parts)
+    warnings: list[str] = []
     try:
-        table = engine.read_parquet([str(f) for f in files], base=base)
+        if same:
+            table = engine.read_parquet([str(f) for f in files], base=base)
+            # the files' own columns, then the partition keys
+            cols = [c for c in table.columns if c != ROW and c not in keys]
+            cols += [k for k in keys if k in table.columns]
+            table = _wall_clock(table.select(*cols, ROW), parts[0].schema, engine)
+        else:
+            table, cols = _read_drifting(parts, base, keys, engine)
+            warnings += _missing_columns(name, parts, cols, keys)
+            warnings += _type_notes(name, parts, cols)
     except TierwiseError as exc:
         raise InputError(
             f"the {len(files)} Parquet files cannot be read as one table: {exc.one_line()}",
             file=shown,
             hint="the files must share their column names and types",
         ) from exc
-    # the files' own columns, then the partition keys outermost first (as Spark has them)
-    keys = [part.split("=", 1)[0] for part in files[0].relative_to(base).parts[:-1] if "=" in part]
-    cols = [c for c in table.columns if c != ROW and c not in keys]
-    cols += [k for k in keys if k in table.columns]
-    table = table.select(*cols, ROW)
-    if schema is not None:
-        table = _wall_clock(table, schema, engine)
     _check_header(shown, cols)
+    # a file delivered twice (the same bytes): its rows are read once, the copy's rejected
+    first: dict[str, _PartFile] = {}
+    copies: list[tuple[_PartFile, _PartFile]] = []
+    for p in parts:
+        if p.sha256 in first:
+            copies.append((p, first[p.sha256]))
+        else:
+            first[p.sha256] = p
+    bad_rows: list[tuple[int, str | None, str, str]] = []
+    for copy, original in copies:
+        if not copy.rows:
+            continue
+        reason = f"duplicate of file {original.shown} (the same bytes), whose rows are used"
+        table = table.filter(
+            ~table[ROW].between(ibis.literal(copy.start + 1), ibis.literal(copy.start + copy.rows))
+        )
+        bad_rows += [
+            (r, None, reason, "") for r in range(copy.start + 1, copy.start + copy.rows + 1)
+        ]
+        warnings.append(
+            f"{name}: {original.shown} and {copy.shown} have the same bytes (a file delivered "
+            f"twice): the rows of the first are used, the {_count(copy.rows, 'row')} of "
+            f"{copy.shown} rejected as its duplicates; remove the copy from the folder"
+        )
     h = hashlib.sha256()
-    for f in files:
-        h.update(f"{f.relative_to(base)}\0{fingerprint(f)}\n".encode())
-    return RawInput(name, shown, table, source_columns=cols, sha256=h.hexdigest(), fmt="parquet")
+    for p in parts:
+        h.update(f"{p.path.relative_to(base)}\0{p.sha256}\n".encode())
+    return RawInput(
+        name,
+        shown,
+        table,
+        malformed=_malformed(shown, name, bad_rows),
+        source_columns=cols,
+        sha256=h.hexdigest(),
+        fmt="parquet",
+        warnings=warnings,
+    )
 
 
 def _read_parquet_folder(name: str, folder: Path, shown: str, engine: Engine) -> RawInput:
