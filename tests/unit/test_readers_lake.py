@@ -176,6 +176,20 @@ def test_a_file_delivered_twice_is_read_once_and_its_copy_rejected(tmp_path, eng
     ]
 
 
+def test_files_are_numbered_in_the_order_of_their_paths_on_both_engines(tmp_path, engine):
+    # Spark names files by URL: "a%20b" sorts after "a!b", the path "a b" before it. The
+    # duplicate-file check counts rows in path order, so the engines must number rows in it
+    lake = tmp_path / "lake"
+    _month(lake, "a!b.parquet", pa.table({"customer_id": ["x"], "revenue": [2.0]}))
+    _month(lake, "a b.parquet", pa.table({"customer_id": ["y"], "revenue": [1.0]}))
+    copy = pa.table({"customer_id": ["y"], "revenue": [1.0]})
+    _month(lake, "a.parquet", copy)  # the same bytes as "a b.parquet"
+    raw = read_input("transactions", lake, TableInput(), engine)
+    got = engine.to_arrow(raw.table.order_by("_row")).to_pylist()
+    assert [(r["_row"], r["customer_id"]) for r in got] == [(1, "y"), (2, "x")]
+    assert raw.malformed.column("row").to_pylist() == [3]
+
+
 def test_files_disagreeing_on_a_type_read_it_as_text_that_keeps_typed_values(tmp_path, engine):
     # older exports typed, the new one text with a decimal comma and int64 ids: Spark could
     # not read them as one table, DuckDB turned 1.25 into "1.25", misread with decimal ","
