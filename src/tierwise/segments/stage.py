@@ -591,6 +591,7 @@ def segment_customers(
             overridden_now=overridden,
             interval_days=interval,
         )
+        warnings += rv.warnings
         out["previous_class"] = rv.previous_class
         out["class_change"] = rv.class_change
         tables["migration"] = rv.migration
