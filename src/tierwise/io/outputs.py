@@ -31,11 +31,14 @@ import pyarrow.parquet as pq
 __all__ = [
     "CSV_LOCALES",
     "MARKER",
+    "OS_FILES",
     "STAGING",
     "OutputFolder",
     "check_output_target",
     "follow_umask",
+    "is_os_file",
     "neutralise_formulas",
+    "open_in_office",
     "read_csv",
     "record_rewrite",
     "restore_formulas",
@@ -231,6 +234,67 @@ _PARALLEL_ROWS = 50_000
 MARKER = ".tierwise-output.json"
 #: Files another tierwise tool keeps in an output folder and a new run carries over.
 CARRIED = ("overrides.duckdb",)
+#: Files an operating system puts in any folder a person opens (Finder's view settings,
+#: Explorer's thumbnails and folder settings, macOS's resource forks on other file systems
+#: "._NAME"): not a user's work, so a run neither counts them as files added nor deletes
+#: them — they are carried over into the folder that replaces the output.
+OS_FILES = frozenset({".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"})
+
+
+def is_os_file(name: str) -> bool:
+    """Whether ``name`` is a file the operating system made in a folder (:data:`OS_FILES`,
+    or an AppleDouble ``._NAME``).
+
+    Examples
+    --------
+    >>> [is_os_file(n) for n in (".DS_Store", "Thumbs.db", "desktop.ini", "._plan.xlsx")]
+    [True, True, True, True]
+    >>> [is_os_file(n) for n in ("plan.xlsx", "~$plan.xlsx", "notes.txt")]
+    [False, False, False]
+    """
+    return name.lower() in OS_FILES or name.startswith("._")
+
+
+def open_in_office(folder: Path, names: Collection[str]) -> str | None:
+    """Which of the files ``names`` of ``folder`` is open in Excel (its lock file
+    ``~$NAME`` is beside it) or LibreOffice (``.~lock.NAME#``), said in one line; ``None``
+    when none is.
+
+    A workbook open in Excel cannot be replaced on Windows, and on Linux or macOS a run
+    would replace it under Excel, which writes its old copy back on the next save: the lock
+    file is the one sign of it where nothing is locked.
+
+    Examples
+    --------
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "~$plan.xlsx").write_bytes(b"")
+    >>> open_in_office(d, ["plan.xlsx", "customers.csv"])[:74]
+    'plan.xlsx is open in Excel (lock file ~$plan.xlsx): close it and run again'
+    """
+    try:
+        present = sorted(e.name for e in folder.iterdir())
+    except OSError:
+        return None
+    for entry in present:
+        if entry.startswith("~$"):
+            app, rest = "Excel", entry[2:]
+            # Word and, for long names, Excel put ~$ over the name's first two characters
+            match = [n for n in names if n == rest] or [
+                n for n in names if len(n) - len(rest) in (1, 2) and n.endswith(rest)
+            ]
+        elif entry.startswith(".~lock.") and entry.endswith("#"):
+            app, rest = "LibreOffice", entry[len(".~lock.") : -1]
+            match = [n for n in names if n == rest]
+        else:
+            continue
+        if match:
+            return (
+                f"{match[0]} is open in {app} (lock file {entry}): close it and run again "
+                f"(if {app} is closed, it left the lock file behind: delete that)"
+            )
+    return None
+
+
 #: The file only a folder a run is writing (staging) or has just replaced (retired) holds:
 #: the run that made it and the folder's own name. It is taken out of the staging folder
 #: before that becomes the output, so an output folder, or a user's copy of one, never
@@ -404,8 +468,12 @@ def check_output_target(
                 "the output folder first and name the copy in the setting"
             )
     if resolved.exists():
-        entries = sorted(e.name for e in resolved.iterdir())
+        entries = sorted(e.name for e in resolved.iterdir() if not is_os_file(e.name))
         if entries:
+            if written is not None:
+                is_open = open_in_office(resolved, written)
+                if is_open:
+                    raise SettingsError(f"--out {shown}: {is_open}")
             if written is None:
                 listed = ", ".join(entries[:3]) + (", …" if len(entries) > 3 else "")
                 raise SettingsError(
@@ -616,6 +684,10 @@ class OutputFolder:
             for name in CARRIED:
                 if (self.target / name).exists() and not (self.tmp / name).exists():
                     shutil.copy2(self.target / name, self.tmp / name)
+            # and what the operating system keeps there (left as it was, never deleted)
+            for entry in self.target.iterdir():
+                if is_os_file(entry.name) and entry.is_file() and not entry.is_symlink():
+                    shutil.copy2(entry, self.tmp / entry.name)
             check_output_target(self.target, read_first=self.read_first)
             (self.tmp / STAGING).unlink()
             if _exchange(self.tmp, self.target):

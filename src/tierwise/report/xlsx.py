@@ -38,8 +38,8 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
-from ..errors import InputError
-from ..io.outputs import follow_umask, record_rewrite
+from ..errors import InputError, SettingsError
+from ..io.outputs import follow_umask, open_in_office, record_rewrite
 from ..settings.report import ReportSettings
 from ._folder import RunFolder, float_array, text_array
 from .crm import next_best_products
@@ -487,6 +487,11 @@ def write_plan(
     Path
         ``path``.
 
+    Raises
+    ------
+    SettingsError
+        When the workbook is open in Excel or LibreOffice (its lock file is beside it).
+
     Example
     -------
     >>> import tempfile, openpyxl
@@ -535,6 +540,10 @@ def write_plan(
             return t.column(name).combine_chunks()
         return pa.nulls(n, pa.string())
 
+    # replaced under Excel, the workbook would be written back by Excel's next save
+    is_open = open_in_office(path.parent, [path.name])
+    if is_open:
+        raise SettingsError(f"{path.parent}: {is_open}")
     fd, tmp = tempfile.mkstemp(prefix=".plan-", suffix=".xlsx", dir=path.parent)
     os.close(fd)
     try:
