@@ -70,6 +70,27 @@ def test_review_compares_classes_and_explains_the_movers() -> None:
     assert r.manifest["review"]["up"] == 1 and r.manifest["review"]["down"] == 2
 
 
+def test_a_movers_figure_missing_in_either_run_is_null_not_nan() -> None:
+    # C01 had no net profit last run (an empty cell in that run's customers table); C05
+    # has none this run (counted as 0 for its class)
+    prev = _previous()
+    then = prev.column("net_profit").to_pylist()
+    then[1] = None
+    prev = prev.set_column(3, "net_profit", pa.array(then, pa.float64()))
+    cur = _customers()
+    now = cur.column("net_profit").to_pylist()
+    now[5] = None
+    cur = cur.set_column(1, "net_profit", pa.array(now, pa.float64()))
+    r = segment_customers(cur, S, seed=1, previous=prev)
+    movers = {m["customer_id"]: m for m in r.tables["class_movers"].to_pylist()}
+    assert movers["C01"]["net_profit_then"] is None
+    assert movers["C05"]["net_profit_now"] is None
+    assert movers["C05"]["net_profit_then"] == 600.0 and movers["C01"]["net_profit_now"] == 200.0
+    for col in r.tables["class_movers"].columns:
+        if pa.types.is_floating(col.type):
+            assert not pa.compute.any(pa.compute.is_nan(col)).as_py()
+
+
 def test_migration_reconciles_with_both_runs() -> None:
     r = segment_customers(_customers(), S, seed=1, previous=_previous())
     m = r.tables["migration"].to_pandas()

@@ -37,6 +37,7 @@ __all__ = [
     "check_output_target",
     "follow_umask",
     "is_os_file",
+    "missing_as_null",
     "neutralise_formulas",
     "open_in_office",
     "read_csv",
@@ -134,6 +135,31 @@ def _no_negative_zero(table: pa.Table) -> pa.Table:
     return pa.table(dict(cols))
 
 
+def missing_as_null(table: pa.Table) -> pa.Table:
+    """Float cells that are NaN or infinite as null: a missing figure reaches every output
+    as an empty CSV cell and a Parquet null, never as the text ``nan`` or ``inf`` (which a
+    CRM or BI import reads as text) nor as a NaN a query's ``IS NULL`` misses.
+
+    Examples
+    --------
+    >>> t = pa.table({"x": [1.5, float("nan"), float("-inf"), None], "n": [1, 2, 3, 4]})
+    >>> missing_as_null(t).to_pydict()
+    {'x': [1.5, None, None, None], 'n': [1, 2, 3, 4]}
+    """
+    cols = []
+    changed = False
+    for col in table.columns:
+        if pa.types.is_floating(col.type):
+            bad = pc.invert(pc.is_finite(col))
+            if pc.any(bad).as_py():
+                col = pc.if_else(bad, pa.scalar(None, col.type), col)
+                changed = True
+        cols.append(col)
+    if not changed:
+        return table
+    return pa.Table.from_arrays(cols, schema=table.schema)
+
+
 def _no_nul(table: pa.Table) -> pa.Table:
     """Text cells and column names with each NUL character replaced by U+FFFD (the column
     itself where no cell holds one: the usual case)."""
@@ -159,13 +185,13 @@ def _decimal_comma(table: pa.Table) -> pa.Table:
 
 def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
     """CSV with a header, UTF-8, formulas neutralised, a NUL in text as U+FFFD, dates as ISO
-    text, a float -0.0 as 0.
+    text, a float -0.0 as 0, a NaN or infinite float as an empty cell.
 
     ``locale`` picks a flavour of :data:`CSV_LOCALES`: ``excel-de`` writes semicolons,
     decimal commas and a UTF-8 byte-order mark, which a German or French Excel opens as-is.
     """
     delimiter, decimal, bom = csv_format(locale)
-    safe = _no_negative_zero(_no_nul(neutralise_formulas(table)))
+    safe = _no_negative_zero(_no_nul(neutralise_formulas(missing_as_null(table))))
     if decimal == ",":
         safe = _decimal_comma(safe)
     with path.open("wb") as f:
@@ -223,8 +249,11 @@ def read_csv(
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
-    """Parquet with fixed options so that the same table gives the same bytes."""
-    pq.write_table(table, path, compression="zstd", write_statistics=True, use_dictionary=True)
+    """Parquet with fixed options so that the same table gives the same bytes; a NaN or
+    infinite float is written as null."""
+    pq.write_table(
+        missing_as_null(table), path, compression="zstd", write_statistics=True, use_dictionary=True
+    )
 
 
 #: Tables from this many rows have their Parquet and CSV files written at once.

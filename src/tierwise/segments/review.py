@@ -289,10 +289,11 @@ def compare_runs(
             "value_class": pa.array(np.array(names, dtype=object)[now[mv]], pa.string()),
             "class_change": pa.array(change[mv], pa.string()),
             "main_reason": pa.array(reason[mv], pa.string()),
-            f"{value_axis}_then": pa.array(v_then[mv], pa.float64()),
-            f"{value_axis}_now": pa.array(value_now[mv], pa.float64()),
-            f"{potential_axis}_then": pa.array(pot_then[mv], pa.float64()),
-            f"{potential_axis}_now": pa.array(potential_now[mv], pa.float64()),
+            # a figure missing in either run is null, as in both runs' customer tables
+            f"{value_axis}_then": pa.array(v_then[mv], pa.float64(), from_pandas=True),
+            f"{value_axis}_now": pa.array(value_now[mv], pa.float64(), from_pandas=True),
+            f"{potential_axis}_then": pa.array(pot_then[mv], pa.float64(), from_pandas=True),
+            f"{potential_axis}_now": pa.array(potential_now[mv], pa.float64(), from_pandas=True),
         }
     )
 
