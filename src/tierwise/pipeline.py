@@ -262,10 +262,14 @@ class _Assembler:
         return table
 
 
-def _finish_customers(customers: pa.Table, owners: Mapping[str, str]) -> tuple[pa.Table, list[str]]:
+def _finish_customers(
+    customers: pa.Table, owners: Mapping[str, str], ran: Collection[str] = ()
+) -> tuple[pa.Table, list[str]]:
     """Types as documented, no infinities, and stage columns without a single value left out.
 
-    Returns the table and the names of the columns left out for lack of data.
+    Returns the table and the names of the columns without data: those left out, then the
+    documented columns of the stages that ran (``ran``) that the table does not have at all
+    (previous_class without a previous run, lookalike_score without prospects).
     """
     docs = {c.name: c for _, c in registry.columns()}
     out: dict[str, pa.ChunkedArray] = {}
@@ -289,7 +293,12 @@ def _finish_customers(customers: pa.Table, owners: Mapping[str, str]) -> tuple[p
             empty.append(name)
             continue
         out[name] = col
-    return pa.table(out), empty
+    absent = [
+        name
+        for name, owner in owners.items()
+        if owner in ran and name not in customers.column_names and name not in empty
+    ]
+    return pa.table(out), [*empty, *absent]
 
 
 # -- the run -----------------------------------------------------------------------------
@@ -592,7 +601,7 @@ def run_pipeline(
             progress("outputs")
         start = time.perf_counter()
         owners = {c.name: owner for owner, c in registry.columns()}
-        customers, empty = _finish_customers(assembler(ctx), owners)
+        customers, empty = _finish_customers(assembler(ctx), owners, ctx.results)
         tables: dict[str, pa.Table] = {}
         for res in ctx.results.values():
             tables.update(res.tables)

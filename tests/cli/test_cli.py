@@ -532,3 +532,60 @@ def test_report_refuses_a_folder_tierwise_did_not_write(files: Path, what: str) 
     assert not (folder / "report.html").exists()
     if what == "someone's folder":
         assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
+def _erp_lake(folder: Path) -> int:
+    """A Hive-partitioned Parquet export (year=/month= folders, an ERP's column names, a
+    _SUCCESS file) as Spark or pyarrow writes it; returns its number of lines."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    lines = 0
+    for month in (1, 2, 3):
+        part = folder / "year=2024" / f"month={month:02d}"
+        part.mkdir(parents=True)
+        n = 3 + month
+        t = pa.table(
+            {
+                "Kundennr": [f"K{i % 3}" for i in range(n)],
+                "Rechnungsdatum": [dt.date(2024, month, 1 + i) for i in range(n)],
+                "Umsatz": [10.0 + i for i in range(n)],
+                "Belegnr": [f"SO{month}{i}" for i in range(n)],
+            }
+        )
+        pq.write_table(t, part / "part-00000-c000.snappy.parquet")  # the same name in each
+        lines += n
+    (folder / "_SUCCESS").write_bytes(b"")
+    return lines
+
+
+@pytest.mark.parametrize("how", ["folder", "glob"])
+def test_init_reads_a_folder_or_glob_of_parquet_as_run_reads_it(files: Path, how: str) -> None:
+    lake = files / "lake" / "invoices"
+    n = _erp_lake(lake)
+    given = str(lake) if how == "folder" else str(lake / "*" / "*" / "*.parquet")
+    target = files / "tierwise.toml"
+    res = runner.invoke(app, ["init", "--transactions", given, "-o", str(target)])
+    assert res.exit_code == 0, res.output
+    s = load_settings(target)
+    # the folder or glob itself, relative to the settings file: never one partition's file
+    written = "lake/invoices" if how == "folder" else "lake/invoices/*/*/*.parquet"
+    assert f'path = "{written}"' in target.read_text(encoding="utf-8")
+    assert s.transactions.columns["customer_id"] == "Kundennr"
+    assert s.transactions.columns["date"] == "Rechnungsdatum"
+    assert s.transactions.columns["revenue"] == "Umsatz"
+    # the partition keys are columns of the table, as a run reads them, not ours
+    assert "transactions: 4 of 6 columns mapped, 2 not used" in res.stdout
+    res = runner.invoke(app, ["validate", "--config", str(target)])
+    assert res.exit_code == 0, res.output
+    assert f"{n:,}" in res.stdout and "no rows would be rejected" in res.stdout
+
+
+def test_init_on_a_glob_matching_nothing_says_so(files: Path) -> None:
+    target = files / "t.toml"
+    given = str(files / "lake" / "*.parquet")
+    res = runner.invoke(app, ["init", "--transactions", given, "-o", str(target)])
+    assert res.exit_code == 1
+    assert "no file matches this pattern" in res.stderr and "inside it" not in res.stderr
+    assert not target.exists()

@@ -331,3 +331,67 @@ def test_an_out_folder_where_nothing_can_be_made_is_named(inputs: Path) -> None:
     line = " ".join(out.split())
     assert line.startswith("error: --out /proc/nope: cannot make a folder in /proc"), out
     assert "give a folder you can write to" in line and ".tmp-" not in line
+
+
+_OS_FILES = {
+    ".DS_Store": b"\0\0\0\1Bud1",
+    "Thumbs.db": b"thumbs",
+    "desktop.ini": b"[.ShellClassInfo]\r\n",
+    "._plan.xlsx": b"\0\5\26\7AppleDouble",
+}
+
+
+def test_files_the_os_puts_in_the_output_folder_are_kept_and_do_not_block_a_run(
+    inputs: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+    for name, data in _OS_FILES.items():
+        (out / name).write_bytes(data)
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+    for name, data in _OS_FILES.items():
+        assert (out / name).read_bytes() == data, name
+    # and the run after that, with the files carried over, too
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+    assert (out / ".DS_Store").read_bytes() == _OS_FILES[".DS_Store"]
+
+
+def test_a_new_folder_holding_only_a_finder_file_is_written(inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "opened in Finder"
+    out.mkdir()
+    (out / ".DS_Store").write_bytes(_OS_FILES[".DS_Store"])
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+    assert (out / "plan.xlsx").is_file()
+    assert (out / ".DS_Store").read_bytes() == _OS_FILES[".DS_Store"]
+
+
+@pytest.mark.parametrize(
+    ("lock", "app"), [("~$plan.xlsx", "Excel"), (".~lock.plan.xlsx#", "LibreOffice")]
+)
+def test_a_plan_open_in_excel_is_named_and_the_folder_kept(
+    inputs: Path, tmp_path: Path, lock: str, app: str
+) -> None:
+    out = tmp_path / "out"
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+    (out / lock).write_bytes(b"\x0bsomeone")
+    before = _snapshot(out)
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 1
+    assert f"plan.xlsx is open in {app} (lock file {lock}): close it and run again" in text
+    assert "files were added" not in text and len(text.strip().splitlines()) == 1
+    assert _snapshot(out) == before
+    # write_plan_xlsx, which rebuilds plan.xlsx in place, says the same
+    from tierwise.errors import SettingsError
+    from tierwise.report.xlsx import write_plan_xlsx
+
+    with pytest.raises(SettingsError, match=f"plan.xlsx is open in {app}"):
+        write_plan_xlsx(out)
+    assert _snapshot(out) == before
+    (out / lock).unlink()
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text

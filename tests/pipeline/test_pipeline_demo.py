@@ -327,3 +327,69 @@ def test_every_column_is_documented_typed_and_a_figure_of_its_own(first_run):
     header = [h.strip('"') for h in text[0].split(",")]
     n_orders = header.index("n_orders")
     assert all("." not in line.split(",")[n_orders] for line in text[1:50])
+
+
+#: what a missing figure must never be written as in a file for people or for a BI import
+#: (Python's, NumPy's, pandas' and Arrow's spellings; "none" in lower case is a setting's
+#: value in terms.csv, "no prompt-payment rebate")
+_MISSING_SPELT = {"nan", "NaN", "-nan", "inf", "-inf", "Infinity", "-Infinity", "None", "<NA>"}
+
+
+def _misspelt_missing(out: Path) -> list[str]:
+    """Every CSV cell of ``out`` that spells a missing value, and every Parquet float column
+    holding a NaN or an infinity instead of null."""
+    import csv
+
+    bad = []
+    for p in sorted(out.glob("*.csv")):
+        with p.open(newline="", encoding="utf-8-sig") as f:
+            for i, row in enumerate(csv.reader(f)):
+                bad += [f"{p.name} row {i}: {c!r}" for c in row if c.strip() in _MISSING_SPELT]
+    for p in sorted(out.glob("*.parquet")):
+        t = pq.read_table(p)
+        for name, col in zip(t.column_names, t.columns, strict=True):
+            if pa.types.is_floating(col.type) and pc.all(
+                pc.is_finite(pc.drop_null(col))
+            ).as_py() not in (True, None):
+                bad.append(f"{p.name} column {name}: NaN or infinity")
+    return bad
+
+
+def test_no_output_file_writes_a_missing_value_as_nan_none_or_inf(first_run):
+    _, out = first_run
+    assert _misspelt_missing(out) == []
+
+
+def test_a_run_against_last_months_run_writes_its_review_without_nan(demo_inputs, tmp_path):
+    import datetime as dt
+
+    inputs, data = demo_inputs
+    last = tmp_path / "last_month"
+    run_pipeline(inputs, Settings(), out_dir=last, as_of=data.end_date - dt.timedelta(days=31))
+    out = tmp_path / "now"
+    res = run_pipeline(inputs, Settings(), out_dir=out, as_of=data.end_date, previous=last)
+    movers = pq.read_table(out / "class_movers.parquet")
+    # movers whose net profit was missing last month: null then (an empty cell), as now
+    assert movers.num_rows and movers.column("net_profit_then").null_count > 0
+    assert _misspelt_missing(out) == []
+    # the review's columns are in the customer table, and not listed as without data
+    without = res.manifest["customers_columns_without_data"]
+    customers = pq.read_table(out / "customers.parquet")
+    for col in ("previous_class", "class_change"):
+        assert col in customers.column_names and col not in without, col
+    assert res.manifest["segments"]["review"]["id_match"]["matched_on"] == "id"
+
+
+def test_every_column_of_a_stage_that_ran_is_in_the_table_or_listed_without_data(first_run):
+    from tierwise import registry
+
+    _result, out = first_run
+    m = json.loads((out / "manifest.json").read_text())
+    without = m["customers_columns_without_data"]
+    have = pq.read_table(out / "customers.parquet").column_names
+    # no previous run: the review's columns are not made, and the manifest says so
+    assert {"previous_class", "class_change"} <= set(without)
+    for owner, col in registry.columns():
+        if owner in m["stages"]:
+            assert (col.name in have) != (col.name in without), col.name
+    assert len(without) == len(set(without))

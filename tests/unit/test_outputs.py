@@ -88,6 +88,37 @@ def test_a_negative_zero_is_written_as_0(tmp_path: Path, locale: str) -> None:
     assert "-0" + sep not in text and not any(r[0].strip('"') == "-0" for r in rows)
 
 
+@pytest.mark.parametrize("locale", ["default", "excel-de"])
+def test_a_nan_or_infinite_figure_is_an_empty_cell_and_a_parquet_null(
+    tmp_path: Path, locale: str
+) -> None:
+    # e.g. net_profit_then of a mover whose previous figure was missing: a NumPy NaN
+    t = pa.table(
+        {
+            "net_profit_then": pa.array([float("nan"), 1.5, float("inf"), None], pa.float64()),
+            "share": pa.array([float("-inf"), 0.5, 0.25, float("nan")], pa.float32()),
+            "n": [1, 2, 3, 4],
+        }
+    )
+    with OutputFolder(tmp_path / "out", csv_locale=locale) as out:
+        out.write_table("class_movers", t)
+    text = (tmp_path / "out" / "class_movers.csv").read_text(encoding="utf-8-sig")
+    sep = "," if locale == "default" else ";"
+    rows = [[c.strip('"') for c in line.split(sep)] for line in text.splitlines()[1:]]
+    assert [r[0] for r in rows] == ["", "1.5" if sep == "," else "1,5", "", ""]
+    assert [r[1] for r in rows] == [
+        "",
+        "0.5" if sep == "," else "0,5",
+        "0.25" if sep == "," else "0,25",
+        "",
+    ]
+    assert not any(w in text.lower() for w in ("nan", "inf"))
+    back = pq.read_table(tmp_path / "out" / "class_movers.parquet")
+    assert back.column("net_profit_then").to_pylist() == [None, 1.5, None, None]
+    assert back.column("share").to_pylist() == [None, 0.5, 0.25, None]
+    assert back.schema == t.schema
+
+
 def test_list_cells_are_joined_and_neutralised() -> None:
     t = pa.table({"member_ids": pa.array([["=a", "b"], ["c"], None], pa.list_(pa.string()))})
     assert neutralise_formulas(t).column("member_ids").to_pylist() == ["'=a;b", "c", None]

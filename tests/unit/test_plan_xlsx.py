@@ -197,3 +197,55 @@ def test_call_list_cells_are_written_as_xlsxwriter_writes_them(tmp_path: Path) -
     assert not cells["plain"].quotePrefix and not cells["Köln"].quotePrefix
     assert wb["r1"]["D2"].number_format == "0.0"
     assert wb["r1"].max_row == n + 1
+
+
+def test_dates_are_excel_dates_and_true_false_are_booleans(tmp_path: Path) -> None:
+    import datetime as dt
+
+    c = pa.table(
+        {
+            "customer_id": ["a", "b", "c"],
+            "name": ["=1+1", "B", "C"],
+            "assigned_rep": ["r1", "r1", "r1"],
+            "visits_per_year": [4.0, 2.0, 1.0],
+        }
+    )
+    terms = pa.table(
+        {
+            "tier": ["gold", "silver"],
+            "rule": ["=minimum order", "payment days"],
+            "pays_for_itself": [True, False],
+            "review_on": pa.array([dt.date(2026, 3, 31), None], pa.date32()),
+        }
+    )
+    segments = pa.table(
+        {
+            "segment": ["A", "B"],
+            "stable": [True, None],
+            "since": pa.array(
+                [dt.datetime(2025, 1, 2, 12, 30), dt.datetime(1999, 12, 31)], pa.timestamp("ms")
+            ),
+        }
+    )
+    path = write_plan(
+        tmp_path / "plan.xlsx",
+        c,
+        {"terms": terms, "segments": segments},
+        manifest={"as_of": "2025-12-31"},
+    )
+    wb = openpyxl.load_workbook(path)
+    as_of = wb["Summary"]["B3"]
+    assert wb["Summary"]["A3"].value == "As of"
+    assert as_of.is_date and as_of.value == dt.datetime(2025, 12, 31)
+    assert as_of.number_format == "yyyy-mm-dd"
+    t = [r for r in wb["Terms"].iter_rows(min_row=4)]
+    assert [r[2].value for r in t] == [True, False] and t[0][2].data_type == "b"
+    assert t[0][3].is_date and t[0][3].value == dt.datetime(2026, 3, 31) and t[1][3].value is None
+    assert t[0][1].value == "=minimum order" and t[0][1].quotePrefix  # text stays text
+    d = wb["Definitions"]
+    stable = [d.cell(row=3, column=2).value, d.cell(row=4, column=2).value]
+    assert stable == [True, None] and d.cell(row=3, column=2).data_type == "b"
+    since = d.cell(row=3, column=3)
+    assert since.is_date and since.value == dt.datetime(2025, 1, 2, 12, 30)
+    assert since.number_format == "yyyy-mm-dd hh:mm"
+    assert wb["r1"]["C2"].quotePrefix

@@ -70,6 +70,27 @@ def test_review_compares_classes_and_explains_the_movers() -> None:
     assert r.manifest["review"]["up"] == 1 and r.manifest["review"]["down"] == 2
 
 
+def test_a_movers_figure_missing_in_either_run_is_null_not_nan() -> None:
+    # C01 had no net profit last run (an empty cell in that run's customers table); C05
+    # has none this run (counted as 0 for its class)
+    prev = _previous()
+    then = prev.column("net_profit").to_pylist()
+    then[1] = None
+    prev = prev.set_column(3, "net_profit", pa.array(then, pa.float64()))
+    cur = _customers()
+    now = cur.column("net_profit").to_pylist()
+    now[5] = None
+    cur = cur.set_column(1, "net_profit", pa.array(now, pa.float64()))
+    r = segment_customers(cur, S, seed=1, previous=prev)
+    movers = {m["customer_id"]: m for m in r.tables["class_movers"].to_pylist()}
+    assert movers["C01"]["net_profit_then"] is None
+    assert movers["C05"]["net_profit_now"] is None
+    assert movers["C05"]["net_profit_then"] == 600.0 and movers["C01"]["net_profit_now"] == 200.0
+    for col in r.tables["class_movers"].columns:
+        if pa.types.is_floating(col.type):
+            assert not pa.compute.any(pa.compute.is_nan(col)).as_py()
+
+
 def test_migration_reconciles_with_both_runs() -> None:
     r = segment_customers(_customers(), S, seed=1, previous=_previous())
     m = r.tables["migration"].to_pandas()
@@ -205,3 +226,81 @@ def test_the_previous_runs_as_of_is_read_from_its_manifest(tmp_path: Path) -> No
     assert source == str(tmp_path / "customers.parquet") and as_of == dt.date(2025, 3, 31)
     (tmp_path / "manifest.json").unlink()
     assert _read_previous(SimpleNamespace(previous=tmp_path))[2] is None  # type: ignore[arg-type]
+
+
+def _respelt(table: pa.Table, spell: list[str]) -> pa.Table:
+    return table.set_column(0, "customer_id", pa.array(spell, pa.string()))
+
+
+#: the ids of _customers() (C00…C09) and _previous() (C00…C07, C50), written as an export
+#: writes them in each run: text with leading zeros then a number, a float then an
+#: integer, lower case then upper case
+_SPELLINGS = {
+    "leading zeros": (lambda n: str(n + 1), lambda n: f"{n + 1:07d}"),
+    "decimal .0": (lambda n: str(1001 + n), lambda n: f"{1001 + n}.0"),
+    "case": (lambda n: f"C{n:02d}", lambda n: f"c{n:02d}"),
+}
+_PREV_NUMBERS = [0, 1, 2, 3, 4, 5, 6, 7, 50]
+
+
+@pytest.mark.parametrize("how", sorted(_SPELLINGS))
+def test_ids_written_differently_in_the_previous_run_are_matched_and_warned(how: str) -> None:
+    now, then = _SPELLINGS[how]
+    cur = _respelt(_customers(), [now(n) for n in range(10)])
+    prev = _respelt(_previous(), [then(n) for n in _PREV_NUMBERS])
+    r = segment_customers(cur, S, seed=1, previous=prev, previous_source="nov/customers.parquet")
+    c = r.customers.to_pydict()
+    # the same review as with the same ids, not every customer new and every class gone
+    assert c["previous_class"] == ["B", "C", "D", "D", "D", "D", "A", "C", None, None]
+    assert c["class_change"][:8] == ["same", "down", "same", "same", "same", "up", "down", "same"]
+    m = r.tables["migration"].to_pandas()
+    assert m[m.to_class == "(gone)"].customers.sum() == 1
+    assert set(r.tables["class_movers"].column("customer_id").to_pylist()) == {
+        now(1),
+        now(5),
+        now(6),
+    }
+    review = r.manifest["review"]
+    assert review["id_match"]["exact"] == 0 and review["id_match"]["loose"] == 8
+    assert review["id_match"]["matched_on"] != "id"
+    (w,) = [w for w in r.warnings if w.startswith("customer ids:")]
+    assert "0 customers of this run's 10 have an id of the previous run" in w
+    assert "nov/customers.parquet" in w and "8 once leading zeros" in w
+    assert f"'{now(0)}' in this run, '{then(0)}' in the previous one" in w
+    assert "matched the 8 others that way" in w and "export the ids the same way" in w
+
+
+def test_ids_distinct_in_this_run_are_not_merged_by_the_loose_match() -> None:
+    # this run has both '8' and '08' (two customers): neither takes the previous '0000008'
+    ids = [str(n + 1) for n in range(10)]
+    ids[9] = "08"
+    cur = _respelt(_customers(), ids)
+    prev = _respelt(_previous(), [f"{n + 1:07d}" for n in _PREV_NUMBERS])
+    r = segment_customers(cur, S, seed=1, previous=prev)
+    c = r.customers.to_pydict()
+    assert c["previous_class"][:7] == ["B", "C", "D", "D", "D", "D", "A"]
+    assert c["previous_class"][7] is None and c["previous_class"][9] is None
+    assert c["class_change"][7] == "new" and c["class_change"][9] == "new"
+    (w,) = [w for w in r.warnings if w.startswith("customer ids:")]
+    assert "matched the 7 others that way (2 ids left unmatched" in w
+    assert r.manifest["review"]["reconciles"] is True
+
+
+def test_a_few_ids_written_differently_are_warned_but_matched_as_written() -> None:
+    # 7 of 8 ids match as written: the one written differently is named, not merged
+    prev = _previous()
+    ids = prev.column("customer_id").to_pylist()
+    ids[1] = "c01"
+    r = segment_customers(_customers(), S, seed=1, previous=_respelt(prev, ids))
+    assert r.customers.column("class_change")[1].as_py() == "new"
+    (w,) = [w for w in r.warnings if w.startswith("customer ids:")]
+    assert "7 customers of this run's 10 have an id of the previous run" in w
+    assert "8 once leading zeros" in w and "'C01' in this run, 'c01' in the previous" in w
+    assert "matched ids as written only, so 1 customer of this run is counted as new" in w
+    assert r.manifest["review"]["id_match"] == {"exact": 7, "loose": 8, "matched_on": "id"}
+
+
+def test_the_same_ids_in_both_runs_give_no_id_warning() -> None:
+    r = segment_customers(_customers(), S, seed=1, previous=_previous())
+    assert not any(w.startswith("customer ids:") for w in r.warnings)
+    assert r.manifest["review"]["id_match"] == {"exact": 8, "loose": 8, "matched_on": "id"}

@@ -31,11 +31,15 @@ import pyarrow.parquet as pq
 __all__ = [
     "CSV_LOCALES",
     "MARKER",
+    "OS_FILES",
     "STAGING",
     "OutputFolder",
     "check_output_target",
     "follow_umask",
+    "is_os_file",
+    "missing_as_null",
     "neutralise_formulas",
+    "open_in_office",
     "read_csv",
     "record_rewrite",
     "restore_formulas",
@@ -131,6 +135,31 @@ def _no_negative_zero(table: pa.Table) -> pa.Table:
     return pa.table(dict(cols))
 
 
+def missing_as_null(table: pa.Table) -> pa.Table:
+    """Float cells that are NaN or infinite as null: a missing figure reaches every output
+    as an empty CSV cell and a Parquet null, never as the text ``nan`` or ``inf`` (which a
+    CRM or BI import reads as text) nor as a NaN a query's ``IS NULL`` misses.
+
+    Examples
+    --------
+    >>> t = pa.table({"x": [1.5, float("nan"), float("-inf"), None], "n": [1, 2, 3, 4]})
+    >>> missing_as_null(t).to_pydict()
+    {'x': [1.5, None, None, None], 'n': [1, 2, 3, 4]}
+    """
+    cols = []
+    changed = False
+    for col in table.columns:
+        if pa.types.is_floating(col.type):
+            bad = pc.invert(pc.is_finite(col))
+            if pc.any(bad).as_py():
+                col = pc.if_else(bad, pa.scalar(None, col.type), col)
+                changed = True
+        cols.append(col)
+    if not changed:
+        return table
+    return pa.Table.from_arrays(cols, schema=table.schema)
+
+
 def _no_nul(table: pa.Table) -> pa.Table:
     """Text cells and column names with each NUL character replaced by U+FFFD (the column
     itself where no cell holds one: the usual case)."""
@@ -156,13 +185,13 @@ def _decimal_comma(table: pa.Table) -> pa.Table:
 
 def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
     """CSV with a header, UTF-8, formulas neutralised, a NUL in text as U+FFFD, dates as ISO
-    text, a float -0.0 as 0.
+    text, a float -0.0 as 0, a NaN or infinite float as an empty cell.
 
     ``locale`` picks a flavour of :data:`CSV_LOCALES`: ``excel-de`` writes semicolons,
     decimal commas and a UTF-8 byte-order mark, which a German or French Excel opens as-is.
     """
     delimiter, decimal, bom = csv_format(locale)
-    safe = _no_negative_zero(_no_nul(neutralise_formulas(table)))
+    safe = _no_negative_zero(_no_nul(neutralise_formulas(missing_as_null(table))))
     if decimal == ",":
         safe = _decimal_comma(safe)
     with path.open("wb") as f:
@@ -220,8 +249,11 @@ def read_csv(
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
-    """Parquet with fixed options so that the same table gives the same bytes."""
-    pq.write_table(table, path, compression="zstd", write_statistics=True, use_dictionary=True)
+    """Parquet with fixed options so that the same table gives the same bytes; a NaN or
+    infinite float is written as null."""
+    pq.write_table(
+        missing_as_null(table), path, compression="zstd", write_statistics=True, use_dictionary=True
+    )
 
 
 #: Tables from this many rows have their Parquet and CSV files written at once.
@@ -231,6 +263,67 @@ _PARALLEL_ROWS = 50_000
 MARKER = ".tierwise-output.json"
 #: Files another tierwise tool keeps in an output folder and a new run carries over.
 CARRIED = ("overrides.duckdb",)
+#: Files an operating system puts in any folder a person opens (Finder's view settings,
+#: Explorer's thumbnails and folder settings, macOS's resource forks on other file systems
+#: "._NAME"): not a user's work, so a run neither counts them as files added nor deletes
+#: them — they are carried over into the folder that replaces the output.
+OS_FILES = frozenset({".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"})
+
+
+def is_os_file(name: str) -> bool:
+    """Whether ``name`` is a file the operating system made in a folder (:data:`OS_FILES`,
+    or an AppleDouble ``._NAME``).
+
+    Examples
+    --------
+    >>> [is_os_file(n) for n in (".DS_Store", "Thumbs.db", "desktop.ini", "._plan.xlsx")]
+    [True, True, True, True]
+    >>> [is_os_file(n) for n in ("plan.xlsx", "~$plan.xlsx", "notes.txt")]
+    [False, False, False]
+    """
+    return name.lower() in OS_FILES or name.startswith("._")
+
+
+def open_in_office(folder: Path, names: Collection[str]) -> str | None:
+    """Which of the files ``names`` of ``folder`` is open in Excel (its lock file
+    ``~$NAME`` is beside it) or LibreOffice (``.~lock.NAME#``), said in one line; ``None``
+    when none is.
+
+    A workbook open in Excel cannot be replaced on Windows, and on Linux or macOS a run
+    would replace it under Excel, which writes its old copy back on the next save: the lock
+    file is the one sign of it where nothing is locked.
+
+    Examples
+    --------
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "~$plan.xlsx").write_bytes(b"")
+    >>> open_in_office(d, ["plan.xlsx", "customers.csv"])[:74]
+    'plan.xlsx is open in Excel (lock file ~$plan.xlsx): close it and run again'
+    """
+    try:
+        present = sorted(e.name for e in folder.iterdir())
+    except OSError:
+        return None
+    for entry in present:
+        if entry.startswith("~$"):
+            app, rest = "Excel", entry[2:]
+            # Word and, for long names, Excel put ~$ over the name's first two characters
+            match = [n for n in names if n == rest] or [
+                n for n in names if len(n) - len(rest) in (1, 2) and n.endswith(rest)
+            ]
+        elif entry.startswith(".~lock.") and entry.endswith("#"):
+            app, rest = "LibreOffice", entry[len(".~lock.") : -1]
+            match = [n for n in names if n == rest]
+        else:
+            continue
+        if match:
+            return (
+                f"{match[0]} is open in {app} (lock file {entry}): close it and run again "
+                f"(if {app} is closed, it left the lock file behind: delete that)"
+            )
+    return None
+
+
 #: The file only a folder a run is writing (staging) or has just replaced (retired) holds:
 #: the run that made it and the folder's own name. It is taken out of the staging folder
 #: before that becomes the output, so an output folder, or a user's copy of one, never
@@ -404,8 +497,12 @@ def check_output_target(
                 "the output folder first and name the copy in the setting"
             )
     if resolved.exists():
-        entries = sorted(e.name for e in resolved.iterdir())
+        entries = sorted(e.name for e in resolved.iterdir() if not is_os_file(e.name))
         if entries:
+            if written is not None:
+                is_open = open_in_office(resolved, written)
+                if is_open:
+                    raise SettingsError(f"--out {shown}: {is_open}")
             if written is None:
                 listed = ", ".join(entries[:3]) + (", …" if len(entries) > 3 else "")
                 raise SettingsError(
@@ -617,6 +714,10 @@ class OutputFolder:
             for name in CARRIED:
                 if (self.target / name).exists() and not (self.tmp / name).exists():
                     shutil.copy2(self.target / name, self.tmp / name)
+            # and what the operating system keeps there (left as it was, never deleted)
+            for entry in self.target.iterdir():
+                if is_os_file(entry.name) and entry.is_file() and not entry.is_symlink():
+                    shutil.copy2(entry, self.tmp / entry.name)
             check_output_target(self.target, read_first=self.read_first)
             (self.tmp / STAGING).unlink()
             if _exchange(self.tmp, self.target):

@@ -4,7 +4,10 @@ Only part of a file is read: for CSV the first 256 KB and four 32 KB slices spre
 rest (so that a file sorted by date shows more than its first days), for Excel the first rows
 of the sheet, for Parquet the first rows, for a DuckDB file the first rows of the table. The
 encoding and delimiter are sniffed the way :func:`tierwise.io.readers.sniff_csv` sniffs them
-for a run. A database URL is not sampled (init does not connect to servers).
+for a run. A folder or glob of Parquet files (a data lake's export) is read the way a run
+reads it (:func:`tierwise.io.readers.read_input`: every file, Hive partition folders as
+columns) and its first rows sampled. A database URL is not sampled (init does not connect
+to servers).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pyarrow.csv as pacsv
 
 from ..errors import InputError
 from ..settings.inputs import TableInput
-from .readers import _detect_format, _duckdb_tables, sniff_csv
+from .readers import _GLOB, _detect_format, _duckdb_tables, read_input, sniff_csv
 
 __all__ = ["Sample", "read_sample"]
 
@@ -66,7 +69,8 @@ def read_sample(
     Raises
     ------
     InputError
-        The file does not exist, is a folder, or cannot be read in its format.
+        The file does not exist, cannot be read in its format, or is a folder or glob
+        that a run would not read (no Parquet file in it, files that cannot be one table).
 
     Examples
     --------
@@ -83,10 +87,12 @@ def read_sample(
     if fmt == "postgres":
         return Sample(spath, fmt, [], pa.table({}), notes=["a database URL is not sampled"])
     p = Path(spath)
+    if not p.exists() and _GLOB.search(spath):
+        return _lake_sample(spath, name, rows)
     if not p.exists():
         raise InputError("file not found", file=spath, hint="check the path")
     if p.is_dir():
-        raise InputError("is a folder, not a file", file=spath, hint="give the file inside it")
+        return _lake_sample(spath, name, rows)
     if fmt == "csv":
         return _csv_sample(spath, ti, name, rows)
     if fmt == "parquet":
@@ -181,6 +187,20 @@ def _parquet_sample(path: str, rows: int) -> Sample:
         ) from exc
     table = pa.Table.from_batches([batch]) if batch is not None else pf.schema_arrow.empty_table()
     return Sample(path, "parquet", names, table)
+
+
+def _lake_sample(path: str, name: str, rows: int) -> Sample:
+    """The first rows of a folder or glob of Parquet files, read as a run reads them."""
+    from ..engine import ROW, Engine
+
+    engine = Engine()
+    try:
+        raw = read_input(name, path, TableInput(), engine)
+        cols = [c for c in raw.source_columns if c != ROW]
+        table = engine.to_arrow(raw.table.select(*cols).limit(rows), f"the first rows of {path}")
+    finally:
+        engine.close()
+    return Sample(path, "parquet", cols, table, notes=list(raw.warnings))
 
 
 def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> Sample:

@@ -9,7 +9,9 @@ formats.
 Text from the inputs is never a formula or a link: the workbook is opened with
 ``strings_to_formulas``, ``strings_to_urls`` and ``strings_to_numbers`` off, every text cell
 is written as a string, and a text cell that a spreadsheet would run as a formula once
-edited (starting with ``=``, ``+``, ``-``, ``@``) carries Excel's quote prefix.
+edited (starting with ``=``, ``+``, ``-``, ``@``) carries Excel's quote prefix. Numbers are
+number cells, dates and times date cells (Excel's serial numbers with a date format, so
+they sort and filter as dates), true and false boolean cells.
 
 The rows of a table that ends its sheet (the call lists, terms, targets: one row per account
 or more) are not handed to XlsxWriter cell by cell, which costs tens of microseconds a
@@ -22,6 +24,7 @@ spelling, each cell with the same formats. (Text shaped like XlsxWriter's rich-s
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import re
@@ -38,8 +41,8 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
-from ..errors import InputError
-from ..io.outputs import follow_umask, record_rewrite
+from ..errors import InputError, SettingsError
+from ..io.outputs import follow_umask, open_in_office, record_rewrite
 from ..settings.report import ReportSettings
 from ._folder import RunFolder, float_array, text_array
 from .crm import next_best_products
@@ -98,7 +101,15 @@ _PLAN_COLUMNS = (
     "expected_contribution_plan",
 )
 
-_WIDTHS = {"int": 9, "text": 16, "freq": 11, "money": 14, "pct": 10, "wide": 48, "num": 12}
+_WIDTHS = {
+    "int": 9, "text": 16, "freq": 11, "money": 14, "pct": 10, "wide": 48, "num": 12,
+    "date": 11, "datetime": 16, "bool": 9,
+}  # fmt: skip
+#: Excel's day 0 (serial numbers count days from it; the 1900 system, from 1 March 1900 on)
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+#: the first day whose serial number every spreadsheet reads alike (Excel counts a
+#: 29 February 1900 that never was)
+_EXCEL_FIRST_DAY = dt.date(1900, 3, 1)
 
 
 class _Formats:
@@ -114,6 +125,8 @@ class _Formats:
             "money": wb.add_format({"num_format": "#,##0"}),
             "pct": wb.add_format({"num_format": "0.0%"}),
             "num": wb.add_format({"num_format": "#,##0.00"}),
+            "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
+            "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
         }
         self.quoted = wb.add_format({"quote_prefix": True})
         self.total_money = wb.add_format({"num_format": "#,##0", "bold": True, "top": 1})
@@ -368,7 +381,11 @@ def _prepared(
             col = pc.binary_join(col.cast(pa.list_(pa.string())), "; ")
         if pa.types.is_dictionary(col.type):
             col = col.dictionary_decode()
-        if pa.types.is_temporal(col.type):
+        if pa.types.is_boolean(col.type):
+            kind = "bool"
+        elif pa.types.is_date(col.type) or pa.types.is_timestamp(col.type):
+            col, kind = _excel_dates(col)
+        elif pa.types.is_temporal(col.type):
             col = pc.cast(col, pa.string())
         if kind not in ("text", "wide") and not (
             pa.types.is_integer(col.type)
@@ -379,6 +396,34 @@ def _prepared(
             kind = "text"
         out.append((heading, kind, col))
     return out
+
+
+def _excel_dates(col: pa.Array) -> tuple[pa.Array, str]:
+    """A date or timestamp column as Excel serial numbers (days since :data:`_EXCEL_EPOCH`,
+    the time of day as the fraction; a zoned timestamp at its zone's wall-clock time) and
+    its kind, ``date`` or ``datetime``; as ISO text (kind ``text``) when a value falls
+    before :data:`_EXCEL_FIRST_DAY`, which Excel cannot show as a date.
+
+    Examples
+    --------
+    >>> vals, kind = _excel_dates(pa.array([dt.date(2025, 12, 31), None]))
+    >>> vals.to_pylist(), kind
+    ([46022.0, None], 'date')
+    """
+    if pa.types.is_timestamp(col.type):
+        if col.type.tz is not None:
+            col = pc.local_timestamp(col)
+        micros = pc.cast(pc.cast(col, pa.timestamp("us")), pa.int64())
+        days = pc.divide(pc.cast(micros, pa.float64()), 86_400e6)
+        kind = "datetime"
+    else:
+        days = pc.cast(pc.cast(col, pa.date32()), pa.int32()).cast(pa.float64())
+        kind = "date"
+    serial = pc.add(days, float((dt.date(1970, 1, 1) - _EXCEL_EPOCH).days))
+    first = float((_EXCEL_FIRST_DAY - _EXCEL_EPOCH).days)
+    if pc.any(pc.less(serial, first)).as_py():
+        return pc.cast(col, pa.string()), "text"
+    return serial, kind
 
 
 def _write_header(
@@ -487,6 +532,11 @@ def write_plan(
     Path
         ``path``.
 
+    Raises
+    ------
+    SettingsError
+        When the workbook is open in Excel or LibreOffice (its lock file is beside it).
+
     Example
     -------
     >>> import tempfile, openpyxl
@@ -535,6 +585,10 @@ def write_plan(
             return t.column(name).combine_chunks()
         return pa.nulls(n, pa.string())
 
+    # replaced under Excel, the workbook would be written back by Excel's next save
+    is_open = open_in_office(path.parent, [path.name])
+    if is_open:
+        raise SettingsError(f"{path.parent}: {is_open}")
     fd, tmp = tempfile.mkstemp(prefix=".plan-", suffix=".xlsx", dir=path.parent)
     os.close(fd)
     try:
@@ -548,8 +602,6 @@ def write_plan(
             },
         )
         # the same bytes for the same plan: no creation time from the clock
-        import datetime as dt
-
         wb.set_properties(
             {
                 "title": "tierwise plan",
@@ -617,6 +669,14 @@ def write_plan(
     return path
 
 
+def _as_date(value: Any) -> dt.date | str:
+    """An ISO date of the manifest as a date (anything else as the text it is)."""
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return "" if value is None else str(value)
+
+
 def _summary_sheet(
     ws: Worksheet,
     fmts: _Formats,
@@ -631,7 +691,7 @@ def _summary_sheet(
     ws.set_column(1, 12, 14)
     ws.write_string(0, 0, "tierwise plan", fmts.title)
     facts: list[tuple[str, Any, str]] = [
-        ("As of", str(manifest.get("as_of", "")), "text"),
+        ("As of", _as_date(manifest.get("as_of")), "date"),
         ("tierwise version", str(manifest.get("version", __version__)), "text"),
         ("Accounts in the call lists", t.num_rows, "int"),
         ("Reps", len(per_rep), "int"),
@@ -654,7 +714,9 @@ def _summary_sheet(
     r = 2
     for label, value, kind in facts:
         ws.write_string(r, 0, label, fmts.bold)
-        if kind == "text":
+        if kind == "date" and isinstance(value, dt.date):
+            ws.write_datetime(r, 1, value, fmts.by_kind["date"])
+        elif kind in ("text", "date"):
             ws.write_string(r, 1, str(value))
         else:
             ws.write_number(r, 1, float(value), fmts.by_kind[kind])

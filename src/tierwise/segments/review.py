@@ -16,10 +16,22 @@
   ``u`` is ``1 - (1 - u)^(1/t)`` a year and a share keeping its class or better ``k`` is
   ``k^(1/t)`` a year (constant yearly chances), and the share of headroom won ``c`` is
   ``c / t`` a year (it can exceed one). Without the interval the rates are read as yearly.
+
+Customers are matched on their id as written. When an export changed how it writes ids
+between the runs (``'0000001'`` then ``1``, ``'1001.0'`` then ``'1001'``, ``'c1'`` then
+``'C1'``), few ids match as written but many match once leading zeros, a decimal part
+``.0`` and letter case are ignored (:func:`loose_id_key`, the same key the validation uses
+between transactions and the customer master). Then the review warns, saying how many
+match each way with an example; and when the ids as written find fewer than half the
+customers the loose key finds, it matches the rest on the loose key, so a changed spelling
+is not read as every customer gone and every customer new. Only ids whose loose key is
+unique among this run's unmatched ids and among the previous run's unmatched ids are
+matched that way: ids distinct in one run are never merged.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,10 +41,14 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 from ..io.columns import text_column
+from ..validate import count_text
 
-__all__ = ["Review", "annualise", "compare_runs", "figure"]
+__all__ = ["Review", "annualise", "compare_runs", "figure", "loose_id_key"]
 
 NEW, GONE = "(new)", "(gone)"
+#: the loose key is used when the ids as written find fewer than this share of the
+#: customers it finds
+_LOOSE_WHEN_EXACT_BELOW = 0.5
 
 
 @dataclass
@@ -46,6 +62,7 @@ class Review:
     #: per current class name: up_rate, retention_rate, capture_rate seen last year
     rates: dict[str, dict[str, float]]
     summary: dict[str, Any]
+    warnings: list[str]
 
 
 def figure(table: pa.Table, name: str) -> np.ndarray:
@@ -56,6 +73,84 @@ def figure(table: pa.Table, name: str) -> np.ndarray:
     if name not in table.column_names:
         return np.full(table.num_rows, np.nan)
     return pc.cast(table.column(name), pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def loose_id_key(ids: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Ids with leading zeros, a decimal part ``.0`` and letter case taken away.
+
+    Examples
+    --------
+    >>> loose_id_key(pa.array(["0000001", "1001.0", "c7", "A.0", None])).to_pylist()
+    ['1', '1001', 'C7', 'A.0', None]
+    """
+    c = pc.replace_substring_regex(pc.cast(ids, pa.string()), "^0+", "")
+    c = pc.replace_substring_regex(c, r"^(\d+)\.0+$", r"\1")
+    out = pc.utf8_upper(c)
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def _match_ids(
+    ids: pa.Array, prev_ids: pa.Array, source: str
+) -> tuple[np.ndarray, dict[str, Any], list[str]]:
+    """Each id's row in the previous run (-1: none), how the ids were matched, warnings."""
+    pos = pc.fill_null(pc.index_in(ids, value_set=prev_ids), -1).to_numpy(zero_copy_only=False)
+    pos = np.asarray(pos, dtype=np.int64)
+    n_exact = int((pos >= 0).sum())
+    info: dict[str, Any] = {"exact": n_exact, "loose": n_exact, "matched_on": "id"}
+    if not len(ids) or not len(prev_ids):
+        return pos, info, []
+    key_now = loose_id_key(ids).to_pylist()
+    key_prev = loose_id_key(prev_ids).to_pylist()
+    prev_taken = np.zeros(len(prev_ids), dtype=bool)
+    prev_taken[pos[pos >= 0]] = True
+    # a key that two unmatched ids share (in either run) is ambiguous: those ids keep no
+    # match rather than merge customers a run keeps apart
+    free_now = [(i, key_now[i]) for i in np.flatnonzero(pos < 0).tolist()]
+    free_prev = [(j, key_prev[j]) for j in np.flatnonzero(~prev_taken).tolist()]
+    count_now = Counter(k for _, k in free_now)
+    count_prev = Counter(k for _, k in free_prev)
+    row_prev = {k: j for j, k in free_prev if k is not None and count_prev[k] == 1}
+    extra = [(i, row_prev[k]) for i, k in free_now if k in row_prev and count_now[k] == 1]
+    n_ambiguous = sum(
+        1
+        for _, k in free_now
+        if k is not None and k in count_prev and (count_now[k] > 1 or count_prev[k] > 1)
+    )
+    info["loose"] = n_exact + len(extra)
+    if not extra or (len(extra) < 0.05 * len(ids) and len(extra) <= n_exact):
+        return pos, info, []
+    i0, j0 = extra[0]
+    example = f"'{ids[i0].as_py()}' in this run, '{prev_ids[j0].as_py()}' in the previous one"
+    head = (
+        f"customer ids: {count_text(n_exact, 'customer')} of this run's {len(ids):,} "
+        f"{'has' if n_exact == 1 else 'have'} an id of the previous run ({source}) as "
+        f"written, {info['loose']:,} once leading zeros, a decimal part .0 and letter case "
+        f"are ignored (as {example}): the ids are written differently in the two runs"
+    )
+    if n_exact < _LOOSE_WHEN_EXACT_BELOW * info["loose"]:
+        pos = pos.copy()
+        for i, j in extra:
+            pos[i] = j
+        info["matched_on"] = "id without leading zeros, .0 and case"
+        tail = (
+            f"; the review (previous_class, class_change, migration, class_movers) matched "
+            f"the {len(extra):,} others that way"
+            + (
+                f" ({count_text(n_ambiguous, 'id')} left unmatched: another id of the same "
+                "run reads the same that way)"
+                if n_ambiguous
+                else ""
+            )
+            + "; export the ids the same way in both runs (as text) so they match as written"
+        )
+    else:
+        tail = (
+            f"; the review matched ids as written only, so {count_text(len(extra), 'customer')}"
+            f" of this run {'is' if len(extra) == 1 else 'are'} counted as new and under "
+            "the previous id as gone: export the ids the same way in both runs (as text) "
+            "and run again"
+        )
+    return pos, info, [head + tail]
 
 
 def compare_runs(
@@ -99,7 +194,11 @@ def compare_runs(
     prev_ids = pc.cast(previous.column("customer_id"), pa.string())
     prev_cls = pc.cast(previous.column("value_class"), pa.string()).to_numpy(zero_copy_only=False)
     n_prev = previous.num_rows
-    pos = pc.fill_null(pc.index_in(ids, value_set=prev_ids), -1).to_numpy(zero_copy_only=False)
+    pos, id_match, warnings = _match_ids(
+        ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids,
+        prev_ids.combine_chunks() if isinstance(prev_ids, pa.ChunkedArray) else prev_ids,
+        source,
+    )
     known = pos >= 0
     rank = {c: i for i, c in enumerate(names)}
     prev_names = [c for c in dict.fromkeys(x for x in prev_cls.tolist() if x is not None)]
@@ -190,10 +289,11 @@ def compare_runs(
             "value_class": pa.array(np.array(names, dtype=object)[now[mv]], pa.string()),
             "class_change": pa.array(change[mv], pa.string()),
             "main_reason": pa.array(reason[mv], pa.string()),
-            f"{value_axis}_then": pa.array(v_then[mv], pa.float64()),
-            f"{value_axis}_now": pa.array(value_now[mv], pa.float64()),
-            f"{potential_axis}_then": pa.array(pot_then[mv], pa.float64()),
-            f"{potential_axis}_now": pa.array(potential_now[mv], pa.float64()),
+            # a figure missing in either run is null, as in both runs' customer tables
+            f"{value_axis}_then": pa.array(v_then[mv], pa.float64(), from_pandas=True),
+            f"{value_axis}_now": pa.array(value_now[mv], pa.float64(), from_pandas=True),
+            f"{potential_axis}_then": pa.array(pot_then[mv], pa.float64(), from_pandas=True),
+            f"{potential_axis}_now": pa.array(potential_now[mv], pa.float64(), from_pandas=True),
         }
     )
 
@@ -244,6 +344,7 @@ def compare_runs(
     summary["reconciles"] = bool(
         summary["migration_rows_sum"] == n_prev and summary["migration_columns_sum"] == len(now)
     )
+    summary["id_match"] = id_match
     summary["interval_days"] = interval_days
     summary["rates_annualised"] = bool(interval_days and interval_days > 0)
     return Review(
@@ -253,6 +354,7 @@ def compare_runs(
         movers=movers,
         rates=rates,
         summary=summary,
+        warnings=warnings,
     )
 
 

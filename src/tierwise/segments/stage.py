@@ -580,7 +580,9 @@ def segment_customers(
             previous,
             source=previous_source or "previous customers table",
             revenue_now=revenue,
-            value_now=value,
+            # the figure as the customer table has it (missing: NaN), as the previous
+            # run's is read; the levels count a missing one as 0 either way
+            value_now=value_raw,
             potential_now=potential,
             value_axis=s.value_axis,
             potential_axis=s.potential_axis,
@@ -591,6 +593,7 @@ def segment_customers(
             overridden_now=overridden,
             interval_days=interval,
         )
+        warnings += rv.warnings
         out["previous_class"] = rv.previous_class
         out["class_change"] = rv.class_change
         tables["migration"] = rv.migration
