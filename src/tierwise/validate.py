@@ -938,9 +938,12 @@ class _Plan:
                 )
             ]
             if not self.text and t[self.raw].type().is_floating():
+                # NaN is no id (a missing one), and DuckDB sorts it above every number
                 checks.append(
                     (
-                        ~t[self.raw].isinf() & (t[self.raw].abs() > _EXACT_FLOAT),
+                        ~t[self.raw].isnan()
+                        & ~t[self.raw].isinf()
+                        & (t[self.raw].abs() > _EXACT_FLOAT),
                         f"{name} is a float beyond 2^53, which holds no id of that many digits "
                         "exactly (two ids may have become one): read the column as integers "
                         "(Int64) or text",
