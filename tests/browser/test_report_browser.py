@@ -1,4 +1,5 @@
-"""report.html in headless Chromium: offline, no console error, every chart drawn."""
+"""report.html in headless Chromium: offline, no console error, every chart drawn, and a
+layout that fits a phone, an A4 page and a sticky header."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from tierwise.report import build_report
 pytestmark = pytest.mark.browser
 
 
-def _open(browser: Any, path: Path) -> tuple[Any, list[str], list[str], list[str]]:
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+#: A phone's screen (CSS pixels), and the width of an A4 page less report.css's 12 mm margins.
+PHONE = {"width": 390, "height": 844}
+A4_PRINTABLE = {"width": 703, "height": 1040}
+
+
+def _open(
+    browser: Any, path: Path, viewport: dict[str, int] | None = None
+) -> tuple[Any, list[str], list[str], list[str]]:
+    page = browser.new_page(viewport=viewport or {"width": 1200, "height": 900})
     errors: list[str] = []
     requests: list[str] = []
     dialogs: list[str] = []
@@ -77,4 +85,78 @@ def test_markup_in_inputs_shows_as_text(
     assert "<img src=x onerror=alert(2)>" in page.inner_text("#crosssell table")
     assert page.locator("img").count() == 0
     assert dialogs == [] and errors == [] and len(requests) == 1
+    page.close()
+
+
+#: Every chart's drawing and legend, [chart id, what, left, right] (CSS pixels).
+_CHART_BOXES = """() => Array.from(document.querySelectorAll('.chart')).flatMap(c =>
+    Array.from(c.querySelectorAll('svg.marks, canvas, .role-legend')).map(e => {
+        const r = e.getBoundingClientRect();
+        return [c.id, e.tagName + '.' + e.getAttribute('class'), r.left, r.right];
+    }))"""
+
+
+def _outside(boxes: list[list[Any]], width: int) -> list[list[Any]]:
+    return [b for b in boxes if b[2] < 0 or b[3] > width + 0.5]
+
+
+def test_report_fits_a_phone_screen_without_sideways_scrolling(
+    browser: Any, report_full_out: Path, tmp_path: Path
+) -> None:
+    path = build_report(report_full_out, target=tmp_path / "report.html")
+    page, errors, _, _ = _open(browser, path, PHONE)
+    width = page.evaluate("() => window.innerWidth")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    boxes = page.evaluate(_CHART_BOXES)
+    assert any(b[1].startswith("svg") for b in boxes), "no chart was drawn"
+    assert any("role-legend" in b[1] for b in boxes), "no chart has a legend"
+    assert _outside(boxes, width) == []
+    # the header does not stay over the screen as the page scrolls
+    page.mouse.wheel(0, 3000)
+    page.wait_for_function("() => window.scrollY > 0")
+    header_bottom = page.evaluate(
+        "() => document.querySelector('header').getBoundingClientRect().bottom"
+    )
+    assert header_bottom <= 0.25 * PHONE["height"]
+    assert errors == []
+    page.screenshot(path=str(tmp_path / "report-phone.png"), full_page=False)
+    page.close()
+
+
+def test_printed_charts_fit_an_a4_page_with_their_legends(
+    browser: Any, report_full_out: Path, tmp_path: Path
+) -> None:
+    path = build_report(report_full_out, target=tmp_path / "report.html")
+    page, errors, _, _ = _open(browser, path)
+    page.emulate_media(media="print")
+    page.set_viewport_size(A4_PRINTABLE)
+    page.wait_for_timeout(200)
+    boxes = page.evaluate(_CHART_BOXES)
+    assert any("role-legend" in b[1] for b in boxes), "no chart has a legend"
+    assert _outside(boxes, A4_PRINTABLE["width"]) == []
+    assert page.pdf(format="A4", prefer_css_page_size=True)[:5] == b"%PDF-"
+    assert errors == []
+    page.close()
+
+
+@pytest.mark.parametrize(
+    "viewport", [PHONE, {"width": 1280, "height": 800}], ids=["phone", "desktop"]
+)
+def test_a_nav_link_shows_its_section_heading_below_the_header(
+    browser: Any, report_full_out: Path, tmp_path: Path, viewport: dict[str, int]
+) -> None:
+    path = build_report(report_full_out, target=tmp_path / "report.html")
+    page, errors, _, _ = _open(browser, path, viewport)
+    keys = page.eval_on_selector_all("nav a", "els => els.map(a => a.getAttribute('href'))")
+    assert "#crosssell" in keys
+    for key in ("#crosssell", keys[-1], keys[1]):
+        page.click(f"nav a[href='{key}']")
+        page.wait_for_function("k => location.hash === k", arg=key)
+        heading_top, header_bottom = page.evaluate(
+            """k => [document.querySelector(k + ' h2').getBoundingClientRect().top,
+                     document.querySelector('header').getBoundingClientRect().bottom]""",
+            key,
+        )
+        assert heading_top >= max(header_bottom, 0), (key, heading_top, header_bottom)
+    assert errors == []
     page.close()

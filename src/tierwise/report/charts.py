@@ -24,8 +24,12 @@ __all__ = [
     "whale_chart",
 ]
 
-WIDTH = 620
+#: Every chart is as wide as its container (Vega-Lite's ``"container"`` width, fitted with its
+#: axes and legend, and drawn again when the window is resized); heights are fixed.
+WIDTH = "container"
 HEIGHT = 280
+#: Longest axis label of a category axis, in pixels, so a narrow chart keeps room for its bars.
+LABEL_LIMIT = 120
 
 
 def _clean(table: pa.Table) -> pa.Table:
@@ -286,7 +290,9 @@ def bar_chart(
     for col, title, fmt in extra_tooltip:
         tooltip.append(alt.Tooltip(f"{col}:Q", title=title, format=fmt))
     if horizontal:
-        cat = alt.Y(f"{x}:N", title=x_title, sort=list(sort) if sort else "-x")
+        cat = alt.Y(f"{x}:N", title=x_title, sort=list(sort) if sort else "-x").axis(
+            labelLimit=LABEL_LIMIT
+        )
         val = alt.X(f"{y}:Q", title=y_title).axis(format=y_format)
         enc = {"y": cat, "x": val}
     else:
@@ -296,7 +302,7 @@ def bar_chart(
         alt.Chart(_clean(data))
         .mark_bar(color="#1f5f8b")
         .encode(**enc, tooltip=tooltip)
-        .properties(width=WIDTH if not horizontal else WIDTH - 160, height=height)
+        .properties(width=WIDTH, height=height)
     )
 
 
