@@ -369,6 +369,22 @@ def test_a_new_folder_holding_only_a_finder_file_is_written(inputs: Path, tmp_pa
     assert (out / ".DS_Store").read_bytes() == _OS_FILES[".DS_Store"]
 
 
+def test_a_folder_named_like_an_os_file_is_a_users_and_stops_the_run(
+    inputs: Path, tmp_path: Path
+) -> None:
+    # only plain files are the operating system's: a folder "._backup" is the user's, and a
+    # run would replace the output folder with it inside
+    out = tmp_path / "out"
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 0, text
+    (out / "._backup").mkdir()
+    (out / "._backup" / "notes.txt").write_text("mine")
+    code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
+    assert code == 1, text
+    assert "._backup" in text
+    assert (out / "._backup" / "notes.txt").read_text() == "mine"
+
+
 @pytest.mark.parametrize(
     ("lock", "app"), [("~$plan.xlsx", "Excel"), (".~lock.plan.xlsx#", "LibreOffice")]
 )

@@ -497,7 +497,13 @@ def check_output_target(
                 "the output folder first and name the copy in the setting"
             )
     if resolved.exists():
-        entries = sorted(e.name for e in resolved.iterdir() if not is_os_file(e.name))
+        # only a plain file of the operating system's is left aside (a folder named "._x"
+        # is a user's, and a run would delete it with the old output)
+        entries = sorted(
+            e.name
+            for e in resolved.iterdir()
+            if not (is_os_file(e.name) and e.is_file() and not e.is_symlink())
+        )
         if entries:
             if written is not None:
                 is_open = open_in_office(resolved, written)
