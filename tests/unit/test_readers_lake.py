@@ -171,9 +171,26 @@ def test_a_file_delivered_twice_is_read_once_and_its_copy_rejected(tmp_path, eng
     }
     assert raw.warnings == [
         "transactions: invoices_2024-11 (1).parquet and invoices_2024-11.parquet have the "
-        "same bytes (a file delivered twice): the rows of the first are used, the 2 rows of "
-        "invoices_2024-11.parquet rejected as its duplicates; remove the copy from the folder"
+        "same bytes (a file delivered twice): the rows of invoices_2024-11 (1).parquet are "
+        "used, the 2 rows of invoices_2024-11.parquet rejected as their duplicates; remove "
+        "whichever of the two is the copy from the folder"
     ]
+
+
+def test_the_same_file_in_two_partition_folders_is_no_duplicate(tmp_path, engine):
+    # a weekly standing order: the same bytes under date=2024-01-05/ and date=2024-01-12/,
+    # whose rows differ by the partition's date
+    weekly = pa.table({"customer_id": ["a"], "revenue": [10.0]})
+    for day in ("2024-01-05", "2024-01-12", "2024-01-19"):
+        _month(tmp_path / "lake" / f"date={day}", "part-0.parquet", weekly)
+    raw = read_input("transactions", tmp_path / "lake", TableInput(), engine)
+    got = engine.to_arrow(raw.table.order_by("_row")).to_pylist()
+    assert [(r["_row"], str(r["date"])[:10]) for r in got] == [
+        (1, "2024-01-05"),
+        (2, "2024-01-12"),
+        (3, "2024-01-19"),
+    ]
+    assert raw.malformed.num_rows == 0 and raw.warnings == []
 
 
 def test_files_are_numbered_in_the_order_of_their_paths_on_both_engines(tmp_path, engine):
@@ -237,6 +254,45 @@ def test_files_disagreeing_on_a_type_read_it_as_text_that_keeps_typed_values(tmp
         ("8", 1250.0),
         ("42", 54.08),
     ]
+
+
+def test_a_huge_typed_number_among_text_files_is_one_rejected_row(tmp_path, engine):
+    # 1e20 is no whole number a 64-bit integer holds: written as digits and a power of ten,
+    # it is rejected as implausible by validation instead of stopping the run with the
+    # engine's "out of range" error
+    lake = tmp_path / "lake"
+    old = {"customer_id": ["7", "8"], "date": ["2024-11-02"] * 2, "revenue": [1e20, 5.0]}
+    _month(lake, "part-0.parquet", pa.table(old))
+    new = {"customer_id": ["9"], "date": ["2024-12-01"], "revenue": ["54,08"]}
+    _month(lake, "part-1.parquet", pa.table(new))
+    from tierwise.pipeline import load_and_validate
+    from tierwise.settings import Settings
+
+    ctx = load_and_validate(
+        {"transactions": str(lake)},
+        Settings().with_updates(transactions={"decimal": ","}),
+        engine,
+        as_of=dt.date(2024, 12, 31),
+    )
+    used = engine.to_arrow(ctx.tables["transactions"].order_by("_row")).to_pylist()
+    assert [(r["customer_id"], r["revenue"]) for r in used] == [("8", 5.0), ("9", 54.08)]
+    assert ctx.rejects.column("row").to_pylist() == [1]
+    assert "implausibly large" in ctx.rejects.column("reason")[0].as_py()
+
+
+def test_files_disagreeing_on_date_and_number_are_said_to(tmp_path, engine):
+    _month(
+        tmp_path / "lake",
+        "part-0.parquet",
+        pa.table({"customer_id": ["a"], "date": [dt.date(2024, 1, 2)], "revenue": [1.0]}),
+    )
+    _month(
+        tmp_path / "lake",
+        "part-1.parquet",
+        pa.table({"customer_id": ["b"], "date": [20240103], "revenue": [2.0]}),
+    )
+    raw = read_input("transactions", tmp_path / "lake", TableInput(), engine)
+    assert [w for w in raw.warnings if "type of column 'date'" in w], raw.warnings
 
 
 def test_a_damaged_part_file_is_named_by_its_path_in_the_folder(tmp_path, engine):

@@ -1269,7 +1269,8 @@ def _number_text(x: ir.Value) -> ir.StringValue:
         return x.cast("string")
     f = x.cast("float64")
     whole = f.isinf().fill_null(False) | f.isnan().fill_null(False)
-    integral = ~whole & (f == f.round(0)) & (f.abs() < 1e15)
+    # (f % 1 == 0: Ibis writes round(f, 0) as a cast to a 64-bit integer, which 1e20 fails)
+    integral = ~whole & ((f % 1) == 0) & (f.abs() < 1e15)
     text = f.cast("string")
     # the engine writes the shortest text that reads back as the same double: 54.08,
     # 1.5e-07 (DuckDB), 1.5E-7 (Spark); its digits without the point, and the exponent
@@ -1279,7 +1280,9 @@ def _number_text(x: ir.Value) -> ir.StringValue:
     tail = tail.re_replace("0+$", "")
     power = power.nullif("").cast("int64").fill_null(0) - tail.length()
     neutral = sign + head + tail + "e" + power.cast("string")
-    exact = ibis.ifelse(integral, f.round(0).cast("int64").cast("string"), neutral)
+    # only a whole number within range reaches the cast (DuckDB casts before it picks)
+    whole_digits = ibis.ifelse(integral, f, ibis.null("float64")).round(0).cast("int64")
+    exact = ibis.ifelse(integral, whole_digits.cast("string"), neutral)
     return ibis.ifelse(text.re_search(shape), exact, text)
 
 
@@ -1366,8 +1369,8 @@ def _type_notes(name: str, parts: list[_PartFile], columns: list[str]) -> list[s
                 kind = _type_kind(p.schema.field(c).type)
                 if kind != "null":
                     kinds.setdefault(kind, []).append(p)
-        if "text" not in kinds or len(kinds) < 2:
-            continue
+        if len(kinds) < 2 or set(kinds) <= {"integer", "number"}:
+            continue  # one kind, or numbers of several types (read as numbers)
         # the fewer files are the odd ones out
         ranked = sorted(kinds.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         said = "; ".join(f"{kind} in {_listed(ps)}" for kind, ps in ranked)
@@ -1404,15 +1407,19 @@ def _parquet_raw(name: str, files: list[Path], base: Path, shown: str, engine: E
             hint="the files must share their column names and types",
         ) from exc
     _check_header(shown, cols)
-    # a file delivered twice (the same bytes): its rows are read once, the copy's rejected
-    first: dict[str, _PartFile] = {}
+    # a file delivered twice (the same bytes in the same partition folder): its rows are
+    # read once, the copy's rejected. Files of different partitions (date=2024-01-05/ and
+    # date=2024-01-12/ holding the same weekly invoice) differ by the partition's columns.
+    first: dict[tuple[str, tuple[str, ...]], _PartFile] = {}
     copies: list[tuple[_PartFile, _PartFile]] = []
     for p in parts:
-        if p.sha256 in first:
-            copies.append((p, first[p.sha256]))
+        where = tuple(d for d in Path(p.shown).parts[:-1] if "=" in d)
+        key = (p.sha256, where)
+        if key in first:
+            copies.append((p, first[key]))
         else:
-            first[p.sha256] = p
-    bad_rows: list[tuple[int, str | None, str, str]] = []
+            first[key] = p
+    duplicate_rejects: list[pa.Table] = []
     for copy, original in copies:
         if not copy.rows:
             continue
@@ -1420,13 +1427,25 @@ def _parquet_raw(name: str, files: list[Path], base: Path, shown: str, engine: E
         table = table.filter(
             ~table[ROW].between(ibis.literal(copy.start + 1), ibis.literal(copy.start + copy.rows))
         )
-        bad_rows += [
-            (r, None, reason, "") for r in range(copy.start + 1, copy.start + copy.rows + 1)
-        ]
+        n = copy.rows
+        duplicate_rejects.append(
+            pa.table(
+                {
+                    "file": pa.repeat(pa.scalar(shown, pa.string()), n),
+                    "table": pa.repeat(pa.scalar(name, pa.string()), n),
+                    "row": pa.array(np.arange(copy.start + 1, copy.start + n + 1, dtype=np.int64)),
+                    "column": pa.nulls(n, pa.string()),
+                    "reason": pa.repeat(pa.scalar(reason, pa.string()), n),
+                    "value": pa.repeat(pa.scalar("", pa.string()), n),
+                },
+                schema=REJECT_SCHEMA,
+            )
+        )
         warnings.append(
             f"{name}: {original.shown} and {copy.shown} have the same bytes (a file delivered "
-            f"twice): the rows of the first are used, the {_count(copy.rows, 'row')} of "
-            f"{copy.shown} rejected as its duplicates; remove the copy from the folder"
+            f"twice): the rows of {original.shown} are used, the {_count(copy.rows, 'row')} "
+            f"of {copy.shown} rejected as their duplicates; remove whichever of the two is the "
+            "copy from the folder"
         )
     h = hashlib.sha256()
     for p in parts:
@@ -1435,7 +1454,7 @@ def _parquet_raw(name: str, files: list[Path], base: Path, shown: str, engine: E
         name,
         shown,
         table,
-        malformed=_malformed(shown, name, bad_rows),
+        malformed=pa.concat_tables([_malformed(shown, name, []), *duplicate_rejects]),
         source_columns=cols,
         sha256=h.hexdigest(),
         fmt="parquet",
