@@ -79,8 +79,8 @@ _LAT_RANGE, _LON_RANGE = (-90.0, 90.0), (-180.0, 180.0)
 #: character anywhere). The end is ``\z``, not ``$``: Java's ``$`` (Spark) also matches
 #: before a line break that ends the value.
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*\z"
-#: The largest whole number up to which a float64 holds every whole number exactly; an id
-#: read from a float column beyond it may no longer be the id it was (two may have become one)
+#: Below this a float64 holds every whole number exactly; an id read from a float column at
+#: or beyond it may no longer be the id it was (2**53 + 1 is stored as 2**53: two became one)
 _EXACT_FLOAT = 2**53
 
 
@@ -809,7 +809,7 @@ class _Plan:
                 # and whole numbers a float holds exactly are written without the ".0" (one
                 # beyond is refused by the checks)
                 finite = ~expr.isnan() & ~expr.isinf()
-                whole = finite & (expr.abs() <= _EXACT_FLOAT) & ((expr % 1) == 0)
+                whole = finite & (expr.abs() < _EXACT_FLOAT) & ((expr % 1) == 0)
                 expr = ibis.cases(
                     (~finite, ibis.null(str)),
                     (whole, expr.cast("int64").cast(str)),
@@ -943,8 +943,8 @@ class _Plan:
                     (
                         ~t[self.raw].isnan()
                         & ~t[self.raw].isinf()
-                        & (t[self.raw].abs() > _EXACT_FLOAT),
-                        f"{name} is a float beyond 2^53, which holds no id of that many digits "
+                        & (t[self.raw].abs() >= _EXACT_FLOAT),
+                        f"{name} is a float of 2^53 or more, which holds no id of that many digits "
                         "exactly (two ids may have become one): read the column as integers "
                         "(Int64) or text",
                     )

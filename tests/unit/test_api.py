@@ -217,6 +217,9 @@ def test_a_mixed_object_column_is_read_as_text_and_only_its_bad_rows_are_rejecte
     mixed = tierwise.as_arrow(tx)
     assert mixed.column("customer_id").to_pylist() == ["A", "1003", "C", None]
     assert mixed.column("revenue").to_pylist() == ["10.5", "n/a", "7", "2.25"]
+    # a whole float id is its digits, as in an Excel cell: 1001.0 matches the master's 1001
+    ids = tierwise.as_arrow(pd.DataFrame({"customer_id": ["A", 1001.0, 2.0**53]}))
+    assert ids.column("customer_id").to_pylist() == ["A", "1001", "9007199254740992.0"]
 
 
 @pytest.mark.parametrize(

@@ -112,13 +112,15 @@ def test_ids_keep_leading_zeros_and_float_ids_lose_the_point_zero(eng: Engine) -
 
 
 def test_float_ids_are_their_digits_up_to_2_53_and_refused_beyond(eng: Engine) -> None:
-    # every whole number up to 2^53 is a float exactly; 1e17 + 144 may be another id rounded
-    ids = [9007199254740992.0, 1234567890123456.0, 1e17 + 144, float("inf")]
+    # every whole number below 2^53 is a float exactly; 2^53 may be 2^53 + 1 rounded, and
+    # 1e17 + 144 another id
+    ids = [9007199254740991.0, 1234567890123456.0, 1e17 + 144, float("inf"), 2.0**53]
     used, rej = _validate(eng, _tx_cols(len(ids), customer_id=ids))
-    assert [r["customer_id"] for r in used] == ["9007199254740992", "1234567890123456"]
+    assert [r["customer_id"] for r in used] == ["9007199254740991", "1234567890123456"]
     assert rej[4][0] == "customer_id"
-    assert rej[4][1].startswith("customer_id is a float beyond 2^53")
+    assert rej[4][1].startswith("customer_id is a float of 2^53 or more")
     assert rej[5] == ("customer_id", "missing customer_id")
+    assert rej[6][1].startswith("customer_id is a float of 2^53 or more")
 
 
 # -- numbers ---------------------------------------------------------------------------

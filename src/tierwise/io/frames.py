@@ -121,10 +121,14 @@ def _from_pandas(df: Any, what: str) -> pa.Table:
 
 
 def _as_text(value: Any) -> str | None:
-    """A cell of a mixed column as a CSV file would hold it: ``42`` for an int, the shortest
-    digits for a float, ``None`` for a missing value."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    """A cell of a mixed column as a CSV file would hold it: ``42`` for an int and for a
+    whole float a float holds exactly (``1001.0`` is ``1001``, as an Excel cell is read),
+    the shortest digits for another float, ``None`` for a missing value."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer() and abs(value) < 2**53:
+            return str(int(value))
     return str(value)
 
 
