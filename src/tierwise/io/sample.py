@@ -197,7 +197,9 @@ def _lake_sample(path: str, name: str, rows: int) -> Sample:
     try:
         raw = read_input(name, path, TableInput(), engine)
         cols = [c for c in raw.source_columns if c != ROW]
-        table = engine.to_arrow(raw.table.select(*cols).limit(rows), f"the first rows of {path}")
+        # the first rows in file order (a limit alone may take any rows the engine reads first)
+        first = raw.table.order_by(ROW).limit(rows).select(*cols)
+        table = engine.to_arrow(first, f"the first rows of {path}")
     finally:
         engine.close()
     return Sample(path, "parquet", cols, table, notes=list(raw.warnings))
