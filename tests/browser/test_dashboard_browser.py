@@ -200,3 +200,36 @@ def test_a_customer_and_a_rep_named_dot_dot_open_their_pages(
             page.click("tbody a:text-is('..')")
         assert page.locator("h1").inner_text() == "Call list of .."
     assert sorted(read_overrides(out).column("customer_id").to_pylist()) == ["..", "ACME/.."]
+
+
+def test_enter_in_a_review_note_decides_nothing_and_the_buttons_still_work_by_keyboard(
+    report_full_out: Path, tmp_path: Path, page: Any
+) -> None:
+    """Enter in a pair's note or "by" field must not submit "Same company" (the first
+    button): a note saying "different" once became a merge. The real buttons stay usable
+    from the keyboard."""
+    from tierwise.app import read_review_decisions
+
+    out = Path(shutil.copytree(report_full_out, tmp_path / "out"))
+    with _serving(out) as base:
+        page.goto(base + "/review")
+        pair = page.locator("section.pair").first
+        note = pair.locator("input[name=reason]")
+        note.fill("different VAT numbers, not the same")
+        note.press("Enter")
+        pair.locator("input[name=by]").press("Enter")
+        page.wait_for_timeout(500)  # time for a submission, had there been one
+        assert page.url == base + "/review"
+        assert read_review_decisions(out).num_rows == 0
+        assert note.input_value() == "different VAT numbers, not the same"
+
+        # Tab from the note to "Same company", on to "Different companies", and press it
+        note.focus()
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => document.activeElement.textContent")
+        assert focused == "Different companies"
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+    decided = read_review_decisions(out).to_pylist()
+    assert [d["decision"] for d in decided] == ["reject"]

@@ -46,7 +46,7 @@ def test_a_dashboard_override_moves_the_customer_in_the_next_run(demo, tmp_path:
     store = DecisionStore(out / OVERRIDES_FILE)
     store.set_override(
         cid, value_class=new, tier=None, reason="strategic", by="ana",
-        old_class=computed, old_tier=row["tier"],
+        computed_class=computed, computed_tier=row["tier"],
     )  # fmt: skip
     store.decide_pair(merged["customer_id"], merged["account_id"], "reject", by="ana", reason=None)
     store.close()
@@ -64,3 +64,39 @@ def test_a_dashboard_override_moves_the_customer_in_the_next_run(demo, tmp_path:
     after = {m["customer_id"]: m["account_id"] for m in
              pq.read_table(out / "account_members.parquet").to_pylist()}  # fmt: skip
     assert after[merged["customer_id"]] != after[merged["account_id"]]
+
+
+def test_an_open_dashboard_shows_the_re_run_and_the_override_it_applied(
+    demo, tmp_path: Path
+) -> None:
+    """The dashboard stays open while the folder is re-run: its pages read the new run, and
+    the customer page tells the computed class from the override the run applied."""
+    import html
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from tierwise.app import create_app
+
+    inputs, end = demo
+    out = tmp_path / "out"
+    first = run_pipeline(inputs, QUICK, out_dir=out, as_of=end)
+    c = first.customers.filter(pc.invert(first.customers.column("is_prospect")))
+    row = c.slice(0, 1).to_pylist()[0]
+    cid, computed = row["customer_id"], row["value_class"]
+    new = "A" if computed != "A" else "D"
+    client = TestClient(create_app(out), base_url="http://127.0.0.1")
+    url = f"/customers/{cid}"
+    page = client.get(url).text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    r = client.post(
+        f"{url}/override", data={**fields, "value_class": new, "reason": "strategic", "by": "ana"}
+    )
+    assert r.status_code == 200 and "The next run applies it." in r.text
+
+    run_pipeline(inputs, QUICK, out_dir=out, as_of=end)
+    text = html.unescape(re.sub(r"<[^>]+>", "", client.get(url).text))
+    assert "The output folder was re-run at" in text
+    assert f"Computed: class {computed}" in text
+    assert "In this run (written" in text and f"class {new}" in text
+    assert "Applied in the run of" in text and "The next run applies it." not in text

@@ -29,6 +29,20 @@ def _csrf(client: TestClient, url: str) -> str:
     return m.group(1)
 
 
+def _forms(page: str) -> list[dict[str, str]]:
+    """The hidden fields of every POST form of a page, as a browser would send them."""
+    forms = []
+    for part in page.split('<form method="post"')[1:]:
+        body = part.split("</form>")[0]
+        fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body)
+        forms.append({k: html.unescape(v) for k, v in fields})
+    return forms
+
+
+def _form(client: TestClient, url: str, index: int = 0) -> dict[str, str]:
+    return _forms(client.get(url).text)[index]
+
+
 def test_every_page_answers(out: Path) -> None:
     client = TestClient(create_app(out), base_url=LOCAL)
     cid = customer_id_named(out, SCRIPT_NAME)
@@ -106,7 +120,8 @@ def test_removing_an_override_is_audited(out: Path) -> None:
     csrf = _csrf(client, f"/customers/{cid}")
     url = f"/customers/{cid}/override"
     client.post(url, data={"csrf": csrf, "tier": "gold", "reason": "r", "by": "a"})
-    client.post(url, data={"csrf": csrf, "remove": "1", "by": "b"})
+    page = f"/customers/{cid}"
+    client.post(url, data={**_form(client, page), "remove": "1", "by": "b"})
     assert read_overrides(out).num_rows == 0
     kinds = [(e["field"], e["new"], e["by"]) for e in create_app(out).state.store.audit(cid)]
     assert kinds[0] == ("tier", None, "b") and kinds[-1] == ("tier", "gold", "a")
@@ -114,17 +129,19 @@ def test_removing_an_override_is_audited(out: Path) -> None:
 
 def test_review_decisions_come_back_in_the_decisions_format(out: Path) -> None:
     client = TestClient(create_app(out), base_url=LOCAL)
-    token = _csrf(client, "/customers/" + customer_id_named(out, SCRIPT_NAME))
+    form = _form(client, "/review")
+    # the ids in the other order: stored sorted
+    left, right = sorted((form["left_id"], form["right_id"]), reverse=True)
     r = client.post(
         "/review",
-        data={"csrf": token, "left_id": "Z2", "right_id": "Z1", "decision": "reject", "by": "bo"},
+        data={**form, "left_id": left, "right_id": right, "decision": "reject", "by": "bo"},
         follow_redirects=False,
     )
     assert r.status_code == 303
     t = read_review_decisions(out)
     assert t.schema == DECISIONS_SCHEMA
     assert t.select(["left_id", "right_id", "decision", "decided_by"]).to_pylist() == [
-        {"left_id": "Z1", "right_id": "Z2", "decision": "reject", "decided_by": "bo"}
+        {"left_id": right, "right_id": left, "decision": "reject", "decided_by": "bo"}
     ]
     # the accounts stage reads it as it is
     assert clean_decisions(t).num_rows == 1

@@ -14,10 +14,12 @@ inline script, so text from the inputs shows as text.
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import ipaddress
 import math
 import secrets
+import threading
 from collections.abc import Awaitable, Callable
 from functools import cache
 from importlib import resources
@@ -30,19 +32,38 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import FastAPI, Form, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from ..errors import SettingsError
+from ..errors import SettingsError, TierwiseError
 from ..report._folder import RunFolder, float_array, text_array
 from ..report.html import fmt_value, guess_format, vendor_script
 from ..settings.report import ReportSettings
-from .store import OVERRIDES_FILE, DecisionStore
+from .store import (
+    KEEP,
+    KIND_OVERRIDE,
+    KIND_REVIEW,
+    OVERRIDES_FILE,
+    DecisionStore,
+    Keep,
+    StaleVersionError,
+    pair_subject,
+)
 
 __all__ = ["create_app", "serve"]
 
 COOKIE = "tierwise_token"
 LOCAL_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+#: the longest override reason or review note, in characters
+MAX_TEXT = 1000
+#: the longest "by" (who made a change), in characters
+MAX_BY = 100
+#: the override form's choice "no override of this field: the computed value applies"
+BACK_TO_COMPUTED = "(computed)"
+#: a review decision's words on the page
+DECISION_WORDS = {"confirm": "Same company", "reject": "Different companies"}
 #: filters of the segment explorer (customer columns, when present)
 FILTERS = ("value_class", "tier", "niche", "status", "channel", "assigned_rep", "rep_id")
 _CSP = (
@@ -144,6 +165,29 @@ class _Data:
             if f in customers.column_names
         }
         self.rep_column = "assigned_rep" if "assigned_rep" in customers.column_names else "rep_id"
+        self.applied = self.folder.table("overrides_applied")
+        self.run_at = _run_time(out_dir)
+        queue = self.review_queue
+        self.queued_pairs: frozenset[str] = frozenset()
+        if queue is not None and {"left_id", "right_id"} <= set(queue.column_names):
+            self.queued_pairs = frozenset(
+                pair_subject(str(a), str(b))
+                for a, b in zip(
+                    queue.column("left_id").to_pylist(),
+                    queue.column("right_id").to_pylist(),
+                    strict=True,
+                )
+            )
+
+    def applied_override(self, customer_id: str) -> dict[str, Any] | None:
+        """The override this run applied to one customer (its overrides_applied row)."""
+        t = self.applied
+        if t is None or "customer_id" not in t.column_names:
+            return None
+        idx = pc.index(text_array(t, "customer_id"), customer_id).as_py()
+        if idx is None or idx < 0:
+            return None
+        return t.slice(idx, 1).to_pylist()[0]
 
     def account_of(self, record_ids: pa.ChunkedArray | pa.Array) -> list[str | None]:
         """The account id of each record id (from account_members; the id itself when the
@@ -181,6 +225,64 @@ class _Data:
                 )
             mask = pc.and_(mask, hit)
         return self.customers.filter(mask)
+
+
+def _run_time(out_dir: Path) -> str:
+    """When the run wrote the folder (its manifest.json, else customers table), in UTC."""
+    for name in ("manifest.json", "customers.parquet", "customers.csv"):
+        try:
+            mtime = (out_dir / name).stat().st_mtime
+        except OSError:
+            continue
+        return dt.datetime.fromtimestamp(mtime, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return ""
+
+
+def _signature(out_dir: Path) -> tuple[tuple[int, int, int] | None, ...]:
+    """What changes when a run rewrites the folder: the manifest's and the customer
+    table's inode, size and modification time (a stat each, cheap enough per request)."""
+    sig: list[tuple[int, int, int] | None] = []
+    for name in ("manifest.json", "customers.parquet", "customers.csv"):
+        try:
+            st = (out_dir / name).stat()
+        except OSError:
+            sig.append(None)
+            continue
+        sig.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(sig)
+
+
+class _Live:
+    """The run's tables, read again when the output folder is re-run while the dashboard
+    is open (a run swaps the whole folder in one step, so a changed manifest means a
+    complete new run). A folder that cannot be read (a run that is not done, on a system
+    without that swap) keeps the tables of the last run read, and the pages say so."""
+
+    def __init__(self, out_dir: Path, settings: ReportSettings) -> None:
+        self.out_dir = out_dir
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._signature = _signature(out_dir)
+        self.data = _Data(out_dir, settings)
+        #: when the folder was re-run since the dashboard started (the run's time), or ""
+        self.reloaded = ""
+        #: why the changed folder could not be read, or ""
+        self.unreadable = ""
+
+    def current(self) -> _Data:
+        sig = _signature(self.out_dir)
+        if sig == self._signature:
+            return self.data
+        with self._lock:
+            if sig != self._signature:
+                try:
+                    data = _Data(self.out_dir, self.settings)
+                except (TierwiseError, OSError, pa.ArrowException, ValueError) as exc:
+                    self.unreadable = " ".join(str(exc).split())[:300]
+                    return self.data
+                self.data, self._signature = data, sig
+                self.reloaded, self.unreadable = data.run_at, ""
+        return self.data
 
 
 def _figures(t: pa.Table) -> list[tuple[str, str]]:
@@ -264,13 +366,13 @@ def create_app(
     """
     out = Path(out_dir)
     s = settings or ReportSettings()
-    data = _Data(out, s)
+    live = _Live(out, s)
     store = DecisionStore(out / OVERRIDES_FILE)
     csrf = secrets.token_urlsafe(24)
     default_user = user or _login_name()
     app = FastAPI(title="tierwise", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
-    app.state.data = data
+    app.state.live = live
     hosts = allowed_hosts or (["*"] if token else LOCAL_HOSTS)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
 
@@ -308,7 +410,8 @@ def create_app(
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
-    def page(template: str, request: Request, **ctx: Any) -> HTMLResponse:
+    def page(template: str, request: Request, status: int = 200, **ctx: Any) -> HTMLResponse:
+        data = live.current()
         html = (
             _env()
             .get_template(template)
@@ -317,13 +420,33 @@ def create_app(
                 user=default_user,
                 nav=request.url.path,
                 as_of=str(data.folder.manifest.get("as_of", "")),
+                run_at=data.run_at,
+                reloaded=live.reloaded,
+                unreadable=live.unreadable,
+                status=status,
                 **ctx,
             )
         )
-        return HTMLResponse(html)
+        return HTMLResponse(html, status_code=status)
+
+    def error_page(request: Request, status: int, message: str, **ctx: Any) -> HTMLResponse:
+        return page("error.html", request, status=status, message=message, **ctx)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return error_page(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            f"{' '.join(str(x) for x in e.get('loc', ())[1:]) or 'the request'}: {e.get('msg')}"
+            for e in exc.errors()
+        ]
+        return error_page(request, 400, "This address or form is not valid: " + "; ".join(problems))
 
     @app.get("/", response_class=HTMLResponse)
     def overview(request: Request) -> HTMLResponse:
+        data = live.current()
         t = data.customers
         groups = [
             (label, _counts(t, col))
@@ -347,7 +470,8 @@ def create_app(
         )
 
     @app.get("/segments", response_class=HTMLResponse)
-    def segments(request: Request, q: str = "", page_no: int = 1, sort: str = "") -> HTMLResponse:
+    def segments(request: Request, q: str = "", page_no: str = "1", sort: str = "") -> HTMLResponse:
+        data = live.current()
         filters = {f: request.query_params.get(f, "") for f in data.choices}
         t = data.filtered(filters, q.strip())
         sort_col = (
@@ -359,8 +483,10 @@ def create_app(
         t = t.sort_by([(sort_col, order), ("customer_id", "ascending")])
         size = s.page_size
         pages = max(1, math.ceil(t.num_rows / size))
-        page_no = min(max(page_no, 1), pages)
-        shown = t.slice((page_no - 1) * size, size)
+        # a page number that is not one (a hand-edited address) shows the first page
+        number = int(page_no) if page_no.strip().isdigit() else 1
+        at_page = min(max(number, 1), pages)
+        shown = t.slice((at_page - 1) * size, size)
         cols, numeric, rows = _display_rows(
             shown,
             [
@@ -390,15 +516,16 @@ def create_app(
             numeric=numeric,
             rows=rows,
             ids=shown.column("customer_id").to_pylist(),
-            page_no=page_no,
+            page_no=at_page,
             pages=pages,
-            prev_url="/segments?" + urlencode({**keep, "page_no": page_no - 1}),
-            next_url="/segments?" + urlencode({**keep, "page_no": page_no + 1}),
+            prev_url="/segments?" + urlencode({**keep, "page_no": at_page - 1}),
+            next_url="/segments?" + urlencode({**keep, "page_no": at_page + 1}),
             n=t.num_rows,
         )
 
     @app.get("/lookup", response_class=HTMLResponse, response_model=None)
     def lookup(request: Request, q: str = "") -> Response:
+        data = live.current()
         q = q.strip()
         if q and data.row(q) is not None:
             return RedirectResponse(page_url("customers", q), status_code=303)
@@ -415,10 +542,27 @@ def create_app(
             ids=t.column("customer_id").to_pylist() if t.num_rows else [],
         )
 
-    def _customer_page(request: Request, customer_id: str, error: str = "") -> HTMLResponse:
+    def no_customer(request: Request, customer_id: str) -> HTMLResponse:
+        data = live.current()
+        account = data.account_of(pa.array([customer_id], pa.string()))[0]
+        return error_page(
+            request,
+            404,
+            f"No customer {customer_id!r} in this run.",
+            merged_into=account if account != customer_id else None,
+        )
+
+    def _customer_page(
+        request: Request,
+        customer_id: str,
+        error: str = "",
+        status: int = 200,
+        typed: dict[str, str] | None = None,
+    ) -> HTMLResponse:
+        data = live.current()
         row = data.row(customer_id)
         if row is None:
-            raise HTTPException(404, "no such customer")
+            return no_customer(request, customer_id)
         t = data.customers
         figures = [
             (k, fmt_value(v, guess_format(k, t.schema.field(k).type))) for k, v in row.items()
@@ -440,23 +584,34 @@ def create_app(
                 pc.equal(text_array(data.cross_sell, "customer_id"), customer_id)
             )
             cs_cols, cs_num, cs_rows = _display_rows(mine, mine.column_names)
+        computed_class, computed_tier = _computed(row, data.applied_override(customer_id))
+        override = store.override(customer_id)
         return page(
             "customer.html",
             request,
+            status=status,
             cid=customer_id,
             name=row.get("name") or "",
             figures=figures,
             reasons=reasons,
-            override=store.override(customer_id),
+            override=override,
+            override_applied=_applied_now(override, data.applied_override(customer_id)),
+            run_class=row.get("value_class"),
+            run_tier=row.get("tier"),
+            applied=data.applied_override(customer_id),
             classes=data.choices.get("value_class", []),
             tiers=data.choices.get("tier", []),
-            current_class=row.get("value_class"),
-            current_tier=row.get("tier"),
-            audit=store.audit(subject=customer_id),
+            computed_class=computed_class,
+            computed_tier=computed_tier,
+            back=BACK_TO_COMPUTED,
+            typed=typed or {},
+            version=store.version(KIND_OVERRIDE, customer_id),
+            audit=store.audit(subject=customer_id, kind=KIND_OVERRIDE),
             cs_cols=cs_cols,
             cs_num=cs_num,
             cs_rows=cs_rows,
             error=error,
+            max_text=MAX_TEXT,
         )
 
     # ids may hold a "/" (an ERP's "ACME/01"): the path converter takes the rest of the path
@@ -480,33 +635,40 @@ def create_app(
         reason: str = Form(""),
         by: str = Form(""),
         remove: str = Form(""),
+        seen: str = Form(""),
     ) -> Response:
+        data = live.current()
         row = data.row(customer_id)
         if row is None:
-            raise HTTPException(404, "no such customer")
-        new_class = value_class.strip() or None
-        new_tier = tier.strip() or None
+            return no_customer(request, customer_id)
+        typed = {"value_class": value_class, "tier": tier, "reason": reason, "by": by}
+        new_class = _field_choice(value_class)
+        new_tier = _field_choice(tier)
         if remove:
             new_class = new_tier = None
         problem = _check_override(data, new_class, new_tier, reason, by, bool(remove))
         if problem:
-            resp = _customer_page(request, customer_id, error=problem)
-            resp.status_code = 400
-            return resp
-        current = store.override(customer_id)
-        old_class = (current or {}).get("value_class") or row.get("value_class")
-        old_tier = (current or {}).get("tier") or row.get("tier")
-        if remove and current is None:
-            return RedirectResponse(page_url("customers", customer_id), status_code=303)
-        store.set_override(
-            customer_id,
-            value_class=new_class,
-            tier=new_tier,
-            reason=reason.strip() or "override removed",
-            by=by.strip(),
-            old_class=old_class,
-            old_tier=old_tier,
-        )
+            return _customer_page(request, customer_id, error=problem, status=400, typed=typed)
+        computed_class, computed_tier = _computed(row, data.applied_override(customer_id))
+        try:
+            store.set_override(
+                customer_id,
+                value_class=new_class,
+                tier=new_tier,
+                reason=reason.strip() or "override removed",
+                by=by.strip(),
+                computed_class=computed_class,
+                computed_tier=computed_tier,
+                seen=_version_seen(seen),
+            )
+        except StaleVersionError as exc:
+            return _customer_page(
+                request,
+                customer_id,
+                error=_stale_override_message(exc, store.override(customer_id)),
+                status=409,
+                typed=typed,
+            )
         return RedirectResponse(page_url("customers", customer_id), status_code=303)
 
     @app.post("/customer/override", response_class=HTMLResponse, response_model=None)
@@ -518,11 +680,13 @@ def create_app(
         reason: str = Form(""),
         by: str = Form(""),
         remove: str = Form(""),
+        seen: str = Form(""),
     ) -> Response:
-        return override(request, customer_id, value_class, tier, reason, by, remove)
+        return override(request, customer_id, value_class, tier, reason, by, remove, seen)
 
     @app.get("/reps", response_class=HTMLResponse)
     def reps(request: Request) -> HTMLResponse:
+        data = live.current()
         if data.rep_plan is not None:
             cols, numeric, rows = _display_rows(data.rep_plan, data.rep_plan.column_names)
             key = "rep_id" if "rep_id" in data.rep_plan.column_names else cols[0]
@@ -550,6 +714,7 @@ def create_app(
     def rep_page(request: Request, rep: str) -> HTMLResponse:
         from ..report.xlsx import _priority_order
 
+        data = live.current()
         t = data.customers.filter(
             pc.fill_null(pc.equal(text_array(data.customers, data.rep_column), rep), False)
         )
@@ -582,10 +747,20 @@ def create_app(
             ids=t.column("customer_id").to_pylist(),
         )
 
-    @app.get("/review", response_class=HTMLResponse)
-    def review(request: Request) -> HTMLResponse:
+    def review_page(
+        request: Request,
+        status: int = 200,
+        problem: tuple[str, str] | None = None,
+        typed: dict[str, str] | None = None,
+    ) -> HTMLResponse:
+        """The queue; ``problem`` is (pair subject, message) shown at that pair, whose form
+        keeps what was ``typed``."""
+        data = live.current()
         q = data.review_queue
-        decided = {(r["left_id"], r["right_id"]): r for r in store.decisions().to_pylist()}
+        decided = {
+            pair_subject(r["left_id"], r["right_id"]): r for r in store.decisions().to_pylist()
+        }
+        versions = store.versions(KIND_REVIEW)
         pairs = []
         if q is not None:
             fields = [
@@ -597,9 +772,11 @@ def create_app(
             ]
             account = data.account_of(q.column("left_id")), data.account_of(q.column("right_id"))
             for i, r in enumerate(q.to_pylist()):
-                lo, hi = sorted((str(r["left_id"]), str(r["right_id"])))
+                subject = pair_subject(str(r["left_id"]), str(r["right_id"]))
+                mine = problem is not None and problem[0] == subject
                 pairs.append(
                     {
+                        "n": i + 1,
                         "left_id": r["left_id"],
                         "right_id": r["right_id"],
                         # the queue names records; the customer pages are the accounts'
@@ -607,23 +784,74 @@ def create_app(
                         "right_account": account[1][i],
                         "probability": fmt_value(r.get("match_probability"), "pct"),
                         "fields": [(f, r.get(f"{f}_l"), r.get(f"{f}_r")) for f in fields],
-                        "decision": decided.get((lo, hi)),
+                        "decision": decided.get(subject),
+                        "version": versions.get(subject, 0),
+                        "error": problem[1] if mine and problem else "",
+                        "typed": (typed or {}) if mine else {},
                     }
                 )
-        return page("review.html", request, pairs=pairs, has_queue=q is not None)
+        return page(
+            "review.html",
+            request,
+            status=status,
+            pairs=pairs,
+            has_queue=q is not None,
+            words=DECISION_WORDS,
+            n_decided=sum(p["decision"] is not None for p in pairs),
+        )
+
+    @app.get("/review", response_class=HTMLResponse)
+    def review(request: Request) -> HTMLResponse:
+        return review_page(request)
 
     @app.post("/review", response_model=None)
     def review_decide(
-        left_id: str = Form(...),
-        right_id: str = Form(...),
-        decision: str = Form(...),
+        request: Request,
+        left_id: str = Form(""),
+        right_id: str = Form(""),
+        decision: str = Form(""),
         by: str = Form(""),
         reason: str = Form(""),
+        seen: str = Form(""),
+        n: str = Form(""),
     ) -> Response:
-        if decision not in ("confirm", "reject") or not by.strip():
-            raise HTTPException(400, "a decision (confirm or reject) and who made it are needed")
-        store.decide_pair(left_id, right_id, decision, by=by.strip(), reason=reason.strip() or None)
-        return RedirectResponse("/review", status_code=303)
+        data = live.current()
+        subject = pair_subject(left_id, right_id)
+        typed = {"by": by, "reason": reason}
+        problem = ""
+        if subject not in data.queued_pairs:
+            problem = (
+                f"The pair {left_id} and {right_id} is not in this run's review queue "
+                "(the folder may have been re-run since the page was loaded): nothing was saved."
+            )
+            return error_page(request, 400, problem)
+        if decision not in DECISION_WORDS:
+            problem = "Choose “Same company” or “Different companies”."
+        elif not by.strip():
+            problem = "Say who decides (the 'by' field)."
+        elif len(by.strip()) > MAX_BY:
+            problem = f"The 'by' field is at most {MAX_BY} characters."
+        elif len(reason.strip()) > MAX_TEXT:
+            problem = (
+                f"The note is at most {MAX_TEXT:,} characters; this one has "
+                f"{len(reason.strip()):,}. Shorten it: nothing was saved."
+            )
+        if problem:
+            return review_page(request, 400, (subject, problem), typed)
+        try:
+            store.decide_pair(
+                left_id,
+                right_id,
+                decision,
+                by=by.strip(),
+                reason=reason.strip() or None,
+                seen=_version_seen(seen),
+            )
+        except StaleVersionError as exc:
+            message = _stale_review_message(exc, decision)
+            return review_page(request, 409, (subject, message), typed)
+        anchor = f"#pair-{n}" if n.isdigit() else ""
+        return RedirectResponse(f"/review{anchor}", status_code=303)
 
     @app.get("/audit", response_class=HTMLResponse)
     def audit(request: Request) -> HTMLResponse:
@@ -635,6 +863,7 @@ def create_app(
 
     @app.get("/download/{name}")
     def download(name: str) -> FileResponse:
+        live.current()
         files = {f: size for f, size in _downloadable(out)}
         if name not in files:
             raise HTTPException(404, "no such file")
@@ -665,10 +894,78 @@ def create_app(
     return app
 
 
+def _field_choice(value: str) -> str | Keep | None:
+    """A class or tier choice of the override form: "(keep)" (empty) keeps the override in
+    force for that field, :data:`BACK_TO_COMPUTED` drops it, anything else sets it."""
+    text = value.strip()
+    if not text:
+        return KEEP
+    if text == BACK_TO_COMPUTED:
+        return None
+    return text
+
+
+def _version_seen(seen: str) -> int:
+    """The version a form was drawn with (a form without one saw nothing decided)."""
+    return int(seen) if seen.strip().isdigit() else 0
+
+
+def _computed(row: dict[str, Any], applied: dict[str, Any] | None) -> tuple[Any, Any]:
+    """The class and tier the mathematics gave one customer: ``value_class_computed``, and
+    the tier of the class (overrides_applied's computed_tier for an overridden customer;
+    None when an override moved the customer and the folder does not say)."""
+    computed_class = row.get("value_class_computed") or row.get("value_class")
+    if applied is not None:
+        return applied.get("computed_class") or computed_class, applied.get("computed_tier")
+    if computed_class == row.get("value_class"):
+        return computed_class, row.get("tier")
+    return computed_class, None
+
+
+def _applied_now(override: dict[str, Any] | None, applied: dict[str, Any] | None) -> bool:
+    """Whether the run that wrote the folder applied the override in force (the same one:
+    its author and time), so that the next run changes nothing."""
+    if override is None or applied is None:
+        return False
+    return str(applied.get("when")) == str(override.get("at")) and applied.get("by") == (
+        override.get("by")
+    )
+
+
+def _word(value: str | None) -> str:
+    return DECISION_WORDS.get(value or "", value or "–")
+
+
+def _stale_review_message(exc: StaleVersionError, yours: str) -> str:
+    e = exc.latest or {}
+    note = f" (note: “{e['why']}”)" if e.get("why") else ""
+    return (
+        f"{e.get('by', 'Someone')} chose “{_word(e.get('new'))}” at {e.get('at')} UTC{note} "
+        "after this page was loaded. Your choice, "
+        f"“{_word(yours)}”, was not saved. Choose again to replace theirs."
+    )
+
+
+def _stale_override_message(exc: StaleVersionError, now: dict[str, Any] | None) -> str:
+    e = exc.latest or {}
+    if now is None:
+        state = "now there is no override"
+    else:
+        state = (
+            f"now class {now.get('value_class') or '(computed)'}, tier "
+            f"{now.get('tier') or '(computed)'}, “{now.get('reason')}”"
+        )
+    return (
+        f"{e.get('by', 'Someone')} changed this override at {e.get('at')} UTC after this "
+        f"page was loaded ({state}). Your change was not saved; submit it again to replace "
+        "theirs."
+    )
+
+
 def _check_override(
     data: _Data,
-    value_class: str | None,
-    tier: str | None,
+    value_class: str | Keep | None,
+    tier: str | Keep | None,
     reason: str,
     by: str,
     remove: bool,
@@ -676,21 +973,28 @@ def _check_override(
     """A sentence saying what is wrong with an override, or empty."""
     if not by.strip():
         return "Say who makes the change (the 'by' field)."
+    if len(by.strip()) > MAX_BY:
+        return f"The 'by' field is at most {MAX_BY} characters."
     if remove:
         return ""
-    if value_class is None and tier is None:
+    if isinstance(value_class, Keep) and isinstance(tier, Keep):
         return "Choose a class or a tier (or remove the override)."
     if not reason.strip():
         return "Give a reason for the override."
+    if len(reason.strip()) > MAX_TEXT:
+        return (
+            f"The reason is at most {MAX_TEXT:,} characters; this one has "
+            f"{len(reason.strip()):,}. Shorten it: nothing was saved."
+        )
+    for v in (value_class, tier):
+        if isinstance(v, str) and len(v) > 40:
+            return "A class or tier name is at most 40 characters."
     known_classes = data.choices.get("value_class")
-    if value_class is not None and known_classes and value_class not in known_classes:
+    if isinstance(value_class, str) and known_classes and value_class not in known_classes:
         return f"Unknown class {value_class!r}: use one of {', '.join(known_classes)}."
     known_tiers = data.choices.get("tier")
-    if tier is not None and known_tiers and tier not in known_tiers:
+    if isinstance(tier, str) and known_tiers and tier not in known_tiers:
         return f"Unknown tier {tier!r}: use one of {', '.join(known_tiers)}."
-    for v in (value_class, tier):
-        if v is not None and len(v) > 40:
-            return "A class or tier name is at most 40 characters."
     return ""
 
 

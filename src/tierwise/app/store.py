@@ -28,12 +28,16 @@ import duckdb
 import pyarrow as pa
 
 from ..accounts.review import DECISIONS_SCHEMA
-from ..errors import InputError
+from ..errors import InputError, TierwiseError
 
 __all__ = [
+    "KEEP",
     "OVERRIDES_FILE",
     "OVERRIDES_SCHEMA",
     "DecisionStore",
+    "Keep",
+    "StaleVersionError",
+    "pair_subject",
     "read_overrides",
     "read_review_decisions",
 ]
@@ -90,6 +94,67 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
+#: audit kinds
+KIND_OVERRIDE = "class_override"
+KIND_REVIEW = "review"
+
+
+class Keep:
+    """The type of :data:`KEEP`."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+#: "leave this field of the override as it is" (:meth:`DecisionStore.set_override`)
+KEEP = Keep()
+
+
+def pair_subject(left_id: str, right_id: str) -> str:
+    """The audit subject of a duplicate pair: its ids sorted, joined by ``" ~ "``.
+
+    Example
+    -------
+    >>> pair_subject("Z2", "Z1")
+    'Z1 ~ Z2'
+    """
+    lo, hi = sorted((left_id, right_id))
+    return f"{lo} ~ {hi}"
+
+
+class StaleVersionError(TierwiseError):
+    """A change was made against an out-of-date page: someone changed the subject since.
+
+    ``latest`` is the last audit row of the subject (who, when, what), ``version`` its id.
+    """
+
+    def __init__(self, message: str, *, latest: dict[str, Any] | None, version: int) -> None:
+        super().__init__(message)
+        self.latest = latest
+        self.version = version
+
+
+_AUDIT_COLUMNS = 'id, "at", "by", kind, subject, field, old, new, why'
+
+
+def _version(con: duckdb.DuckDBPyConnection, kind: str, subject: str) -> int:
+    row = con.execute(
+        "SELECT coalesce(max(id), 0) FROM audit WHERE kind = ? AND subject = ?", [kind, subject]
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _latest(con: duckdb.DuckDBPyConnection, kind: str, subject: str) -> dict[str, Any] | None:
+    cur = con.execute(
+        f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE kind = ? AND subject = ? "
+        "ORDER BY id DESC LIMIT 1",
+        [kind, subject],
+    )
+    names = [d[0] for d in cur.description]
+    row = cur.fetchone()
+    return dict(zip(names, row, strict=True)) if row else None
+
+
 class DecisionStore:
     """The dashboard's DuckDB file of overrides, review decisions and their audit log.
 
@@ -99,13 +164,17 @@ class DecisionStore:
     --------
     >>> import tempfile
     >>> store = DecisionStore(Path(tempfile.mkdtemp()) / "overrides.duckdb")
-    >>> store.set_override("C1", value_class="A", tier=None, reason="key account",
-    ...                    by="ana", old_class="B", old_tier="silver")
+    >>> store.set_override("C1", value_class="A", reason="key account", by="ana",
+    ...                    computed_class="B", computed_tier="silver")
+    True
+    >>> store.set_override("C1", tier="gold", reason="and gold", by="bo",
+    ...                    computed_class="B", computed_tier="silver")
+    True
     >>> read = store.overrides()
-    >>> read.column("value_class").to_pylist(), read.column("by").to_pylist()
-    (['A'], ['ana'])
+    >>> read.column("value_class").to_pylist(), read.column("tier").to_pylist()
+    (['A'], ['gold'])
     >>> [(r["field"], r["old"], r["new"]) for r in store.audit()]
-    [('value_class', 'B', 'A')]
+    [('tier', 'silver', 'gold'), ('value_class', 'B', 'A')]
     >>> store.close()
     """
 
@@ -143,42 +212,92 @@ class DecisionStore:
                 raise
             con.execute("COMMIT")
 
+    # versions ---------------------------------------------------------------------
+    def version(self, kind: str, subject: str) -> int:
+        """The id of the last audit row of one subject (0: never changed here).
+
+        Every change writes an audit row, so a page that carries this number can tell, when
+        its form comes back, whether someone changed the subject since it was drawn.
+        """
+        with self._lock, self._connect() as con:
+            return _version(con, kind, subject)
+
+    def versions(self, kind: str) -> dict[str, int]:
+        """:meth:`version` of every subject of one kind that has one."""
+        with self._lock, self._connect() as con:
+            rows = con.execute(
+                "SELECT subject, max(id) FROM audit WHERE kind = ? GROUP BY subject", [kind]
+            ).fetchall()
+        return {str(s): int(v) for s, v in rows}
+
     # class overrides ----------------------------------------------------------------
     def set_override(
         self,
         customer_id: str,
         *,
-        value_class: str | None,
-        tier: str | None,
+        value_class: str | Keep | None = KEEP,
+        tier: str | Keep | None = KEEP,
         reason: str,
         by: str,
-        old_class: str | None,
-        old_tier: str | None,
-    ) -> None:
-        """Set (or, with neither class nor tier, remove) a customer's override, audited.
+        computed_class: str | None,
+        computed_tier: str | None,
+        seen: int | None = None,
+    ) -> bool:
+        """Change a customer's override, one field at a time, audited; whether it changed.
 
-        ``old_class``/``old_tier`` are what the customer had before this change (the
-        override in force, else the computed class), recorded in the audit log.
+        ``value_class`` and ``tier`` are each :data:`KEEP` (the override in force for that
+        field stays), a name (override it) or ``None`` (no override of that field: the
+        computed value applies). With neither field overridden, the row is removed. Every
+        field that changes writes an audit row whose ``old`` is what the customer had (the
+        override in force, else ``computed_class``/``computed_tier``) and whose ``new`` is
+        the override (empty: back to computed); a new reason alone is audited as the field
+        ``reason``.
+
+        ``seen`` is the :meth:`version` the change was made against; when someone changed
+        the override since, nothing is written and :class:`StaleVersionError` says who.
         """
         at = _now()
         with self._tx() as con:
-            if value_class is None and tier is None:
+            if seen is not None:
+                current_version = _version(con, KIND_OVERRIDE, customer_id)
+                if current_version != seen:
+                    raise StaleVersionError(
+                        f"the override of {customer_id!r} changed since the page was drawn",
+                        latest=_latest(con, KIND_OVERRIDE, customer_id),
+                        version=current_version,
+                    )
+            row = con.execute(
+                "SELECT value_class, tier, reason FROM class_overrides WHERE customer_id = ?",
+                [customer_id],
+            ).fetchone()
+            old_class, old_tier, old_reason = row if row else (None, None, None)
+            new_class = old_class if isinstance(value_class, Keep) else value_class
+            new_tier = old_tier if isinstance(tier, Keep) else tier
+            changes = []
+            if new_class != old_class:
+                changes.append(("value_class", old_class or computed_class, new_class))
+            if new_tier != old_tier:
+                changes.append(("tier", old_tier or computed_tier, new_tier))
+            if new_class is None and new_tier is None:
+                if row is None:
+                    return False
                 con.execute("DELETE FROM class_overrides WHERE customer_id = ?", [customer_id])
             else:
+                if not changes and reason == old_reason:
+                    return False
+                if not changes:
+                    changes = [("reason", old_reason, reason)]
                 con.execute(
                     "INSERT OR REPLACE INTO class_overrides VALUES (?, ?, ?, ?, ?, ?)",
-                    [customer_id, value_class, tier, reason, by, at],
+                    [customer_id, new_class, new_tier, reason, by, at],
                 )
-            for field, old, new in (
-                ("value_class", old_class, value_class),
-                ("tier", old_tier, tier),
-            ):
-                if old != new and (new is not None or (value_class is None and tier is None)):
-                    con.execute(
-                        'INSERT INTO audit ("at", "by", kind, subject, field, old, new, why) '
-                        "VALUES (?, ?, 'class_override', ?, ?, ?, ?, ?)",
-                        [at, by, customer_id, field, old, new, reason],
-                    )
+            for field, old, new in changes:
+                con.execute(
+                    'INSERT INTO audit ("at", "by", kind, subject, field, old, new, why) '
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [at, by, KIND_OVERRIDE, customer_id, field, old, new, reason],
+                )
+            return True
 
     def override(self, customer_id: str) -> dict[str, Any] | None:
         """The override in force for one customer, or None."""
@@ -200,14 +319,35 @@ class DecisionStore:
 
     # review decisions -----------------------------------------------------------------
     def decide_pair(
-        self, left_id: str, right_id: str, decision: str, *, by: str, reason: str | None
+        self,
+        left_id: str,
+        right_id: str,
+        decision: str,
+        *,
+        by: str,
+        reason: str | None,
+        seen: int | None = None,
     ) -> None:
-        """Confirm or reject a duplicate pair (ids in any order), audited."""
+        """Confirm or reject a duplicate pair (ids in any order), audited.
+
+        ``seen`` is the :meth:`version` of the pair (subject ``"lo ~ hi"``) the decision was
+        made against; when someone decided the pair since, nothing is written and
+        :class:`StaleVersionError` says who, when and what.
+        """
         if decision not in ("confirm", "reject"):
             raise InputError(f"unknown decision {decision!r}", hint="use confirm or reject")
         lo, hi = sorted((left_id, right_id))
+        subject = pair_subject(lo, hi)
         at = _now()
         with self._tx() as con:
+            if seen is not None:
+                current_version = _version(con, KIND_REVIEW, subject)
+                if current_version != seen:
+                    raise StaleVersionError(
+                        f"the pair {subject} was decided since the page was drawn",
+                        latest=_latest(con, KIND_REVIEW, subject),
+                        version=current_version,
+                    )
             old = con.execute(
                 "SELECT decision FROM review_decisions WHERE left_id = ? AND right_id = ?",
                 [lo, hi],
@@ -218,9 +358,19 @@ class DecisionStore:
             )
             con.execute(
                 'INSERT INTO audit ("at", "by", kind, subject, field, old, new, why) '
-                "VALUES (?, ?, 'review', ?, 'decision', ?, ?, ?)",
-                [at, by, f"{lo} ~ {hi}", old[0] if old else None, decision, reason],
+                "VALUES (?, ?, ?, ?, 'decision', ?, ?, ?)",
+                [at, by, KIND_REVIEW, subject, old[0] if old else None, decision, reason],
             )
+
+    def decision(self, left_id: str, right_id: str) -> dict[str, Any] | None:
+        """The decision on one pair (ids in any order), with its note, or None."""
+        lo, hi = sorted((left_id, right_id))
+        rows = self._dicts(
+            "SELECT left_id, right_id, decision, decided_by, decided_at, reason "
+            "FROM review_decisions WHERE left_id = ? AND right_id = ?",
+            [lo, hi],
+        )
+        return rows[0] if rows else None
 
     def decisions(self) -> pa.Table:
         """Every review decision, in the accounts stage's decisions format."""
@@ -231,13 +381,18 @@ class DecisionStore:
             ).to_arrow_table()
         return t.cast(DECISIONS_SCHEMA)
 
-    def audit(self, subject: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-        """The audit log, newest first (of one subject when given)."""
-        sql = 'SELECT id, "at", "by", kind, subject, field, old, new, why FROM audit'
+    def audit(
+        self, subject: str | None = None, limit: int = 1000, *, kind: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The audit log, newest first (of one subject, and one kind, when given)."""
+        sql = f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE true"
         params: list[Any] = []
         if subject is not None:
-            sql += " WHERE subject = ?"
+            sql += " AND subject = ?"
             params.append(subject)
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(limit)
         return self._dicts(sql, params)
