@@ -274,3 +274,22 @@ def test_no_change_is_written_twice_and_a_new_reason_alone_is_audited(out: Path)
         ("reason", "key account, renewed"),
         ("value_class", "B"),
     ]
+
+
+def test_review_pairs_show_the_records_fields_as_read_and_why_they_wait(out: Path) -> None:
+    client = TestClient(create_app(out), base_url=LOCAL)
+    page = client.get("/review").text
+    queue = pq.read_table(out / "review_queue.parquet").to_pylist()
+    assert queue
+    shown = _text(page)
+    # why the pair waits for a person, as the queue says
+    assert queue[0]["reason"] and html.unescape(queue[0]["reason"]) in shown
+    # the records' own fields, not the matching model's keys
+    heads = re.findall(r"<th>([a-z_]+)</th>", page)
+    assert "name" in heads
+    assert not [h for h in heads if h.endswith("_norm") or h in ("name_core", "postcode_prefix")]
+    # whole numbers as the file had them
+    employees = [r["employees_l"] for r in queue if r.get("employees_l") is not None]
+    for e in employees[:3]:
+        assert f"<td>{int(e)}</td>" in page
+        assert f"<td>{e}</td>" not in page

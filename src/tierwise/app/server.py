@@ -327,6 +327,17 @@ def _display_rows(t: pa.Table, columns: list[str]) -> tuple[list[str], list[bool
     return cols, [k != "text" for k in kinds], rows
 
 
+#: keys the matching model derives from a record's fields (shown as the fields they come from)
+_MATCHING_KEYS = frozenset({"name_core", "postcode_prefix", "email_domain"})
+
+
+def _as_read(value: object) -> object:
+    """A record's field as its file had it: a whole number without ".0" (employees 229)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def create_app(
     out_dir: str | Path,
     token: str | None = None,
@@ -763,12 +774,15 @@ def create_app(
         versions = store.versions(KIND_REVIEW)
         pairs = []
         if q is not None:
+            # the records' own fields, side by side: not the matching model's normalised
+            # copies (name_norm, postcode_prefix, …), which say nothing a person reads
             fields = [
                 c[:-2]
                 for c in q.column_names
                 if c.endswith("_l")
                 and f"{c[:-2]}_r" in q.column_names
-                and not c.startswith(("name_core", "name_norm", "address_norm", "postcode_"))
+                and not c[:-2].endswith("_norm")
+                and c[:-2] not in _MATCHING_KEYS
             ]
             account = data.account_of(q.column("left_id")), data.account_of(q.column("right_id"))
             for i, r in enumerate(q.to_pylist()):
@@ -783,7 +797,11 @@ def create_app(
                         "left_account": account[0][i],
                         "right_account": account[1][i],
                         "probability": fmt_value(r.get("match_probability"), "pct"),
-                        "fields": [(f, r.get(f"{f}_l"), r.get(f"{f}_r")) for f in fields],
+                        "fields": [
+                            (f, _as_read(r.get(f"{f}_l")), _as_read(r.get(f"{f}_r")))
+                            for f in fields
+                        ],
+                        "reason": r.get("reason") or "",
                         "decision": decided.get(subject),
                         "version": versions.get(subject, 0),
                         "error": problem[1] if mine and problem else "",
