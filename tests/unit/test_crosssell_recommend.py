@@ -397,3 +397,14 @@ def test_customers_ranked_in_blocks_get_the_same_lists(
     blocks = recommend(tx, CUSTOMERS, RULES, S, as_of=DAY, engine=engine).cross_sell
     assert whole.num_rows > 3
     assert blocks.equals(whole)
+
+
+def test_a_one_product_seller_is_told_why_nothing_is_recommended(engine: Engine) -> None:
+    from tierwise.crosssell.stage import crosssell_stage
+
+    tx = _tx([(c, str(i), "only", 10.0) for i, c in enumerate("abcde")])
+    res = crosssell_stage(engine.from_arrow(tx), CUSTOMERS, S, as_of=DAY, seed=1, engine=engine)
+    assert res.manifest["n_recommendations"] == 0
+    why = "the transactions hold one product, so there is nothing else to offer"
+    assert res.manifest["no_recommendation"] == why
+    assert f"no recommendation: {why}" in res.warnings

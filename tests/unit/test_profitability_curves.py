@@ -36,6 +36,13 @@ def test_whale_headline_names_the_peak_and_the_profit_destroyers() -> None:
     assert h["share_basis"] == "total_profit"
 
 
+def test_whale_headline_without_profit_destroyers_names_the_top_fifth() -> None:
+    # every customer profitable: "the top 100% make 100%" would say nothing
+    profits = np.array([50.0, 30.0, 10.0, 5.0, 5.0])
+    h = whale_headline(whale_curve(pa.array(list("abcde")), profits))
+    assert h["sentence"] == "no customer destroys profit; the top 20% of customers make 50% of it"
+
+
 def test_whale_ties_break_by_customer_id_and_nulls_are_left_out() -> None:
     w = whale_curve(pa.array(["z", "y", "x"]), np.array([5.0, np.nan, 5.0]))
     assert w.column("customer_id").to_pylist() == ["x", "z"]

@@ -189,3 +189,33 @@ def test_recommendations_show_the_first_rows_and_count_every_row(tmp_path: Path)
     (tmp_path / "cross_sell.parquet").unlink()
     write_csv(cs, tmp_path / "cross_sell.csv")
     assert _section(render_report(tmp_path, s), "crosssell") == from_parquet
+
+
+def test_a_lifetime_stage_without_a_model_and_an_empty_cross_sell_say_why(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    t = pa.table(
+        {"customer_id": ["A", "B"], "status": ["active", "lapsed"], "net_profit": [5.0, 1.0]}
+    )
+    pq.write_table(t, tmp_path / "customers.parquet")
+    cs = pa.table({"customer_id": pa.array([], pa.string()), "item": pa.array([], pa.string())})
+    pq.write_table(cs, tmp_path / "cross_sell.parquet")
+    why = "bgnbd: every customer has repeat purchases; drop-out cannot be identified"
+    manifest = {
+        "lifetime": {
+            "model_choice": {
+                "model": None,
+                "reason": "no transaction model could be used",
+                "candidates": [{"model": "bgnbd", "status": "left out", "reason": why}],
+            }
+        },
+        "crosssell": {"no_recommendation": "the transactions hold one product"},
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    html = render_report(tmp_path)
+    # the stage ran: the holdout section says why there is no check, not that it did not run
+    lifetime = _section(html, "lifetime")
+    assert "the lifetime stage did not run" not in lifetime
+    assert "no holdout check: no transaction model could be used" in lifetime and why in lifetime
+    assert "No lifetime value or value at risk in this run" in _section(html, "status")
+    assert "the transactions hold one product" in _section(html, "crosssell")

@@ -478,3 +478,12 @@ def test_niche_names_are_unique_across_classes() -> None:
     assert set(names) <= set(listed)
     words = [n.split(": ", 1)[1].lower() for n in listed]
     assert len(set(words)) == len(words), listed
+
+
+def test_a_figure_tied_with_many_at_the_top_reads_from_the_top() -> None:
+    from tierwise.segments.stage import _rank_text
+
+    # 7 of 13 customers tied at the top figure: they are the top 54%, not the bottom 100%
+    ranked = np.array([6e6] * 7 + [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    got = _rank_text(np.array([6e6, 1.0]), ranked, "net profit").to_pylist()
+    assert got == ["top 54% of net profit", "bottom 8% of net profit"]

@@ -367,6 +367,18 @@ def crosssell_stage(
         categories=categories,
     )
     res = _result(customers, rec, s)
+    if not res.manifest.get("n_recommendations"):
+        # say why the section is empty: a one-product seller has nothing else to offer
+        n_items = categories.num_rows if categories is not None else 0
+        why = (
+            f"the transactions hold {'no' if n_items == 0 else 'one'} {level}, so there is "
+            "nothing else to offer"
+            if n_items <= 1
+            else f"no customer lacks a {level} its look-alikes buy and no basket rule passes "
+            "[crosssell] min_support, min_confidence and min_lift"
+        )
+        warnings.append(f"no recommendation: {why}")
+        res.manifest["no_recommendation"] = why
     written = [by_level[lvl] for lvl in dict.fromkeys(s.rule_levels) if lvl in by_level]
     res.tables["basket_rules"] = pa.concat_tables(written) if written else _empty_rules()
     evaluation: dict[str, Any]

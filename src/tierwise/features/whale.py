@@ -140,10 +140,18 @@ def whale_headline(whale: pa.Table, *, n_without_profit: int = 0) -> dict[str, A
         profit_destroyed=float(p[p < 0].sum()),
     )
     if basis_name == "total_profit":
-        sentence = (
-            f"the top {peak_customers:.0%} of customers make {peak_share:.0%} of profit; "
-            f"{destroyers:.0%} of customers destroy profit"
-        )
+        # the top fifth's share says how concentrated profit is where the peak does not
+        # (nearly every customer profitable: "the top 100% make 100%" tells nothing)
+        fifth = float(cum[max(int(np.ceil(0.2 * n)) - 1, 0)]) / basis
+        if destroyers == 0:
+            sentence = (
+                f"no customer destroys profit; the top 20% of customers make {fifth:.0%} of it"
+            )
+        else:
+            sentence = (
+                f"the top {peak_customers:.0%} of customers make {peak_share:.0%} of profit; "
+                f"{destroyers:.0%} of customers destroy profit"
+            ) + (f"; the top 20% make {fifth:.0%}" if peak_customers > 0.8 else "")
     elif basis_name == "profit_of_profitable_customers":
         sentence = (
             f"total net profit is {total:,.0f} (not positive): the {peak_customers:.0%} of "

@@ -470,6 +470,17 @@ class _Report:
                 sec.blocks.append(Block(kind="list", title="Method", items=items))
         return sec
 
+    def _no_lifetime_model(self) -> str:
+        """Why the lifetime stage gave no P(alive), lifetime value or value at risk (it ran,
+        but no transaction model could be used), from manifest.json; "" otherwise."""
+        choice = (self.f.manifest.get("lifetime") or {}).get("model_choice") or {}
+        if not choice or choice.get("model"):
+            return ""
+        why = [str(c.get("reason")) for c in choice.get("candidates") or [] if c.get("reason")]
+        return str(choice.get("reason") or "no transaction model could be used") + (
+            " (" + "; ".join(why) + ")" if why else ""
+        )
+
     def status(self) -> Section:
         sec = Section(
             "status",
@@ -479,6 +490,15 @@ class _Report:
         if not self.has_cols("status"):
             sec.missing.append("customers has no status: the lifetime stage did not run")
             return sec
+        no_model = self._no_lifetime_model()
+        if no_model:
+            sec.blocks.append(
+                Block(
+                    kind="list",
+                    title="No lifetime value or value at risk in this run",
+                    items=[no_model],
+                )
+            )
         cols = {"customers": ("customer_id", "count")}
         t = self.customers
         aggs = [("customer_id", "count")]
@@ -757,6 +777,9 @@ class _Report:
                 "cross_sell.csv is not in the folder: the cross-sell stage did not run"
             )
             return sec
+        why = (self.f.manifest.get("crosssell") or {}).get("no_recommendation")
+        if why:
+            sec.blocks.append(Block(kind="list", title="No recommendation", items=[why]))
         item = _first_of(names, ("item", "product_id", "product", "product_category"))
         if item:
             aggs: list[tuple[str, str]] = [(item, "count")]
@@ -851,8 +874,11 @@ class _Report:
         tr = self.f.table("lifetime_tracking")
         need = {"period_start", "actual_cumulative", "predicted_cumulative"}
         if tr is None or not need <= set(tr.column_names):
+            no_model = self._no_lifetime_model()
             sec.missing.append(
-                "lifetime_tracking is not in the folder: the lifetime stage did not run"
+                f"no holdout check: {no_model}"
+                if no_model
+                else "lifetime_tracking is not in the folder: the lifetime stage did not run"
             )
             return sec
         split = None

@@ -150,7 +150,8 @@ def _rank_text(x: np.ndarray, ranked: np.ndarray, label: str) -> pa.Array:
         return pa.array([""] * len(x), pa.string())
     top = (m - np.searchsorted(ev, x, side="left")) / m
     bottom = np.searchsorted(ev, x, side="right") / m
-    use_top = top <= np.minimum(bottom, 0.5) + 1e-12
+    # the nearer end: a figure tied with many at the top reads "top 54%", not "bottom 100%"
+    use_top = top <= bottom + 1e-12
     return pc.if_else(
         pa.array(use_top),
         join_text("top ", _share_text(top), f"% of {label}"),

@@ -467,7 +467,7 @@ def _describe(
         d = get(s.payment_days, None)
         return (
             f"{d:g} days" if d is not None else "today's terms",
-            "days shorter (revenue-weighted)",
+            "days paid sooner (revenue-weighted; negative: later)",
             f"financing at {coc:.0%} a year on the days changed; "
             f"{s.late_payment_reduction:.0%} of the late-payment cost removed",
         )
