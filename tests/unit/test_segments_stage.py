@@ -294,6 +294,11 @@ def test_classes_far_apart_are_perfectly_stable() -> None:
     assert stab["A"]["jaccard"] == 1.0 and stab["A"]["share_kept"] == 1.0
     assert stab["C"]["jaccard"] == 1.0  # medium value, low potential
     assert stab["B"]["jaccard"] is None  # an empty class has no stability
+    # nor averages to give or tests to fail in its profile
+    seg = r.tables["segments"].to_pandas()
+    b = seg[(seg.level == "class") & (seg.segment == "B")].iloc[0]
+    assert b.customers == 0 and b.profile.startswith("Class B: no customer in this run.")
+    assert "On average" not in b.profile and "Fails" not in b.profile
     # skipped resamples give no figure rather than a made-up one
     r0 = segment_customers(t, SegmentSettings(method="natural_breaks", **QUICK), seed=3)
     assert r0.manifest["stability"]["classes"]["A"]["jaccard"] is None

@@ -209,22 +209,27 @@ def segment_table(
             avg_wal = wal[j] / size if size else np.nan
             sow = rev[j] / wal[j] if wal[j] > 0 else np.nan
             label = {"class": "Class", "tier": "Tier", "niche": "Niche"}[lv.level]
-            profile = (
-                f"{label} {lv.names[j]}: {int(size)} customers ({_pct(size / n if n else np.nan)} "
-                f"of the base) with {_pct(share_rev)} of revenue, "
-                f"{_pct(val[j] / tot_val if tot_val else np.nan)} of {fig.value_label} and "
-                f"{_pct(share_wal)} of the wallet. On average {fig.value_label} "
-                f"{_money(avg_val, fig.currency)}, wallet {_money(avg_wal, fig.currency)}, "
-                f"share of wallet {_pct(sow)}."
-            )
-            if dist_text[j]:
+            if not size:
+                # an empty segment has no averages to give (its tests fail, unsaid)
+                profile = f"{label} {lv.names[j]}: no customer in this run."
+            else:
+                share_n = _pct(size / n if n else np.nan)
+                profile = (
+                    f"{label} {lv.names[j]}: {int(size)} customers ({share_n} of the base) "
+                    f"with {_pct(share_rev)} of revenue, "
+                    f"{_pct(val[j] / tot_val if tot_val else np.nan)} of {fig.value_label} and "
+                    f"{_pct(share_wal)} of the wallet. On average {fig.value_label} "
+                    f"{_money(avg_val, fig.currency)}, wallet {_money(avg_wal, fig.currency)}, "
+                    f"share of wallet {_pct(sow)}."
+                )
+            if dist_text[j] and size:
                 profile += f" Stands out by {dist_text[j]}."
             if prog is not None:
                 profile += (
                     f" Programme {lv.tier[j]}: {prog.service_level}; {prog.visits_min:g}–"
                     f"{prog.visits_max:g} visits a year; {', '.join(prog.channels)}."
                 )
-            if failed:
+            if failed and size:
                 profile += f" Fails the {', '.join(failed)} test{'s' if len(failed) > 1 else ''}."
             values: dict[str, object] = {
                 "level": lv.level,
