@@ -990,6 +990,21 @@ CASES = [
         ),
     ),
     Case(
+        # a young company's export: its "12-month" figures are of 4 months, and said so
+        "transactions_of_four_months_only",
+        {
+            "transactions": (
+                "tx.csv",
+                H + "A,2024-01-05,10\nB,2024-02-03,20\nA,2024-03-10,5\nB,2024-05-02,7\n",
+            )
+        },
+        rows={"transactions": 4},
+        check=_check_warning(
+            "the transactions go back 4 months only (the first purchase on 2024-01-05): "
+            "revenue_12m and the figures of the last 12 months ([features] recent_months)"
+        ),
+    ),
+    Case(
         # a stage reading the market found an empty table and blamed its columns
         "market_every_row_rejected",
         {

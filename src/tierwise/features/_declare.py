@@ -126,6 +126,19 @@ def _run_features(ctx: StageContext) -> StageResult:
                 f"{n_no_cost:,} invoice lines have no cost: their gross margin assumes the "
                 f"margin rate {rate:.0%} ([features] margin_rate)"
             )
+    # a young company (or a short export): the year's figures cover less than a year
+    first = pc.min(table.column("first_purchase")).as_py() if table.num_rows else None
+    months = ctx.settings.features.recent_months
+    if first is not None:
+        span = (ctx.as_of - first).days / 30.4375
+        if span < months - 0.5:
+            warnings.append(
+                f"the transactions go back {span:.0f} months only (the first purchase on "
+                f"{first.isoformat()}): revenue_12m and the figures of the last {months} "
+                f"months ([features] recent_months) cover those {span:.0f} months, and "
+                "wallets, classes and targets read them as a year's; give a longer export "
+                "if there is one"
+            )
     return StageResult(customers=table, manifest={}, warnings=warnings)
 
 
