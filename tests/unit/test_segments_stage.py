@@ -53,15 +53,15 @@ def test_classes_follow_the_quantile_cut_points_and_the_grid() -> None:
     assert r.customers.column_names == ["customer_id", *CUSTOMER_COLUMNS]
     assert r.customers.column("tier").to_pylist()[:2] == ["silver", "bronze"]
     reason = r.customers.column("class_reason").to_pylist()
-    # C05: 600 is reached by 5 of 10 customers (top 50%), short of the A cut (900); share
+    # C05: 600 is reached by 5 of 10 customers (top 50%), short of the upper cut (900); share
     # 1000 / 9000
     assert reason[5] == (
-        "B: top 50% of net profit (€600, below the A cut of €900), 11% share of a €9k wallet "
+        "B: top 50% of net profit (€600, below the upper cut of €900), 11% share of a €9k wallet "
         "→ silver: develop"
     )
-    assert reason[9].startswith("A: top 10% of net profit (€1k, above the A cut of €900)")
+    assert reason[9].startswith("A: top 10% of net profit (€1k, above the upper cut of €900)")
     # C01 (200): 2 of 10 at or below it; the cut it missed is the lower one
-    assert reason[1].startswith("D: bottom 20% of net profit (€200, below the B cut of €600)")
+    assert reason[1].startswith("D: bottom 20% of net profit (€200, below the lower cut of €600)")
     assert r.manifest["cut_points"]["value"]["how"].startswith("quantiles: 50% of customers")
 
 
@@ -89,19 +89,19 @@ def test_prospects_and_new_customers_are_classed_on_potential_alone() -> None:
     # the established customers keep the classes they had without the thin rows
     assert cls[:10] == _classes(segment_customers(_base(), s, seed=1))
     # potential_only: high → B, low → D. N1 (40 days) has no headroom but a net profit of
-    # 5,000, above the A cut (900): the value it shows makes it A, never D. N2 (50) and N3
-    # (300) show nothing above the B cut (600): their low potential decides (D)
+    # 5,000, above the upper cut (900): the value it shows makes it A, never D. N2 (50) and N3
+    # (300) show nothing above the lower cut (600): their low potential decides (D)
     assert cls[10:] == ["B", "D", "A", "D", "D"]
     reason = r.customers.column("class_reason").to_pylist()
     assert reason[10].startswith("B: prospect, classed on potential alone: top 1% of headroom")
     assert reason[12].startswith(
         "A: new customer, classed on the value it shows: top 1% of net profit (€5k, above the "
-        "A cut of €900)"
+        "upper cut of €900)"
     )
-    # headroom among the 10 established: 20 is above one of them (10), below the B cut (90)
+    # headroom among the 10 established: 20 is above one of them (10), below the lower cut (90)
     assert reason[13].startswith(
         "D: new customer, classed on potential alone: bottom 10% of headroom (€20, below the "
-        "B cut of €90)"
+        "lower cut of €90)"
     )
     # no headroom is said as it is, never "top 100%"
     assert reason[14].startswith("D: new customer, classed on potential alone: headroom €0")
@@ -189,7 +189,7 @@ def test_without_a_potential_figure_the_classes_are_a_value_only_abc() -> None:
     assert r.manifest["axes"]["potential"] is None
     reason = r.customers.column("class_reason").to_pylist()
     assert reason[9] == (
-        "A: top 10% of net profit (€1k, above the A cut of €900), potential not estimated "
+        "A: top 10% of net profit (€1k, above the upper cut of €900), potential not estimated "
         "→ gold: protect and grow"
     )
     assert reason[10].startswith("D: no purchases yet, too little history for a value")
@@ -390,22 +390,22 @@ def test_reason_ranks_among_the_customers_the_cut_was_found_on_and_names_the_cut
     reason = r.customers.column("class_reason").to_pylist()
     cls = _classes(r)
     # C12: 300 with low potential is D. Among the 20 it would be "top 40%"; among the ten the
-    # cut was found on, 3 of 10 are at or below it: bottom 30%, short of the B cut
+    # cut was found on, 3 of 10 are at or below it: bottom 30%, short of the lower cut
     assert cls[12] == "D"
     assert reason[12] == (
-        "D: bottom 30% of net profit (€300, below the B cut of €600, at risk), 100% share of a "
+        "D: bottom 30% of net profit (€300, below the lower cut of €600, at risk), 100% share of a "
         "€1k wallet → bronze: serve at the lowest cost"
     )
     # C16: 700 reached by 4 of 10 (top 40%), between the cuts: C with low potential
     assert cls[16] == "C"
-    assert reason[16].startswith("C: top 40% of net profit (€700, below the A cut of €900)")
+    assert reason[16].startswith("C: top 40% of net profit (€700, below the upper cut of €900)")
     # C17: same value level, high potential → B, and the reason names the cut it missed
     assert cls[17] == "B"
-    assert reason[17].startswith("B: top 30% of net profit (€800, below the A cut of €900)")
-    # C19: the top customer, above the A cut
-    assert reason[19].startswith("A: top 10% of net profit (€1k, above the A cut of €900)")
+    assert reason[17].startswith("B: top 30% of net profit (€800, below the upper cut of €900)")
+    # C19: the top customer, above the upper cut
+    assert reason[19].startswith("A: top 10% of net profit (€1k, above the upper cut of €900)")
     # C10: the lowest positive figure is the bottom 10%, not the "top 100%"
-    assert reason[10].startswith("D: bottom 10% of net profit (€100, below the B cut of €600)")
+    assert reason[10].startswith("D: bottom 10% of net profit (€100, below the lower cut of €600)")
     # a loss is given as it is, without a rank
     assert reason[0].startswith("D: net profit -€1k, ")
     assert not any("top 100%" in x for x in reason)

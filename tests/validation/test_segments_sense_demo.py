@@ -55,7 +55,7 @@ def test_every_customer_above_the_a_cut_is_a_new_ones_included(demo: dict[str, A
     a_cut = res.value_cuts.thresholds[-1]
     top = f[f.net_profit.fillna(-np.inf) >= a_cut]
     assert (top.value_class_computed == "A").all(), top[top.value_class_computed != "A"]
-    # new customers with net profit above the A cut are A on the value they show (measured 8
+    # new customers with net profit above the upper cut are A on the value they show (measured 8
     # at 2,500 records, which potential alone made B, C or D; one, C0002494 with 4.7k, was C;
     # at 300 records C0000005, 2.6k against an A cut of 1.7k and no headroom, was D)
     thin_top = top[_thin(top, demo["settings"])]
@@ -87,9 +87,9 @@ def test_value_ranks_in_reasons_are_among_the_customers_the_cut_was_found_on(
     assert checked > 0.2 * est.sum()
     # the decisive cut is named, and agrees with the class
     a = f[est & (f.value_class_computed == "A") & (f.net_profit > 0)]
-    assert a.class_reason.str.contains(r"(?:above|at) the A cut").all()
+    assert a.class_reason.str.contains(r"(?:above|at) the upper cut").all()
     d = f[est & (f.value_class_computed == "D")]
-    assert not d.class_reason.str.contains("above the A cut").any()
+    assert not d.class_reason.str.contains("above the upper cut").any()
 
 
 def test_niche_names_are_unique_across_classes(demo: dict[str, Any]) -> None:

@@ -151,7 +151,7 @@ def _rank_text(x: np.ndarray, ranked: np.ndarray, label: str) -> pa.Array:
     top = (m - np.searchsorted(ev, x, side="left")) / m
     bottom = np.searchsorted(ev, x, side="right") / m
     # the nearer end: a figure tied with many at the top reads "top 54%", not "bottom 100%"
-    use_top = top <= bottom + 1e-12
+    use_top = (top < bottom - 1e-12) | ((np.abs(top - bottom) <= 1e-12) & (top <= 0.5))
     return pc.if_else(
         pa.array(use_top),
         join_text("top ", _share_text(top), f"% of {label}"),
@@ -159,23 +159,33 @@ def _rank_text(x: np.ndarray, ranked: np.ndarray, label: str) -> pa.Array:
     )
 
 
+#: the cut points of an axis by their place, highest first
+_CUT_NAMES = {
+    1: ["cut"],
+    2: ["upper cut", "lower cut"],
+    3: ["top cut", "middle cut", "bottom cut"],
+}
+
+
 def _cut_text(x: np.ndarray, thresholds: tuple[float, ...], sym: str) -> pa.Array:
-    """The cut point that decided each figure's level on its axis: "above the A cut of €1.7k"
-    (or "at" it) at the top level, else "below the B cut of €1.1k" (the cut it did not
-    reach). Cuts are lettered like the levels of an ABC analysis on that axis, A the highest.
-    Empty where there are no cut points.
+    """The cut point that decided each figure's level on its axis: "above the upper cut of
+    €1.7k" (or "at" it) at the top level, else "below the lower cut of €1.1k" (the cut it did
+    not reach). Cuts are named by their place on the axis (upper and lower; top, middle and
+    bottom), not by letters, which a reader would take for the classes ("a B customer below
+    the B cut"). Empty where there are no cut points.
 
     Examples
     --------
     >>> _cut_text(np.array([2000.0, 900.0, 50.0]), (100.0, 1675.0), "€").to_pylist()
-    ['above the A cut of €1.7k', 'below the A cut of €1.7k', 'below the B cut of €100']
+    ['above the upper cut of €1.7k', 'below the upper cut of €1.7k', 'below the lower cut of €100']
     """
     t = np.asarray(thresholds, dtype=np.float64)
     k = len(t)
     if k == 0:
         return pa.array([""] * len(x), pa.string())
     lv = levels(x, thresholds).astype(np.int64)
-    letters = np.array([chr(ord("A") + k - 1 - j) for j in range(k)], dtype=object)
+    from_top = _CUT_NAMES.get(k) or [f"cut {i + 1} from the top" for i in range(k)]
+    letters = np.array(from_top[::-1], dtype=object)
     at = np.minimum(lv, k - 1)
     return join_text(
         pa.array(
@@ -185,7 +195,7 @@ def _cut_text(x: np.ndarray, thresholds: tuple[float, ...], sym: str) -> pa.Arra
             pa.string(),
         ),
         pick(at, list(letters)),
-        " cut of ",
+        " of ",
         money_text(t[at], sym),
     )
 
@@ -257,7 +267,7 @@ def segment_customers(
     >>> r.customers.column("value_class").to_pylist()
     ['A', 'A', 'C', 'B', 'D', 'D', 'D', 'D']
     >>> print(r.customers.column("class_reason")[3].as_py())  # doctest: +NORMALIZE_WHITESPACE
-    B: bottom 58% of net profit (€50, below the B cut of €300), 4% share of a €7k wallet → silver:
+    B: bottom 58% of net profit (€50, below the lower cut of €300), 4% share of a €7k wallet → silver:
     develop
     """
     s = settings or SegmentSettings()
