@@ -267,8 +267,8 @@ def segment_customers(
     >>> r.customers.column("value_class").to_pylist()
     ['A', 'A', 'C', 'B', 'D', 'D', 'D', 'D']
     >>> print(r.customers.column("class_reason")[3].as_py())  # doctest: +NORMALIZE_WHITESPACE
-    B: bottom 58% of net profit (€50, below the lower cut of €300), 4% share of a €7k wallet → silver:
-    develop
+    B: bottom 58% of net profit (€50, below the lower cut of €300), 4% share of a €7k wallet →
+    silver: develop
     """
     s = settings or SegmentSettings()
     n = customers.num_rows
