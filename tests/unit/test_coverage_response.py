@@ -90,27 +90,3 @@ def test_efforts_far_below_saturation_keep_the_ceiling_from_the_prior():
     for i, name in enumerate(("s0", "s1", "c", "d")):
         if name not in fit.estimated:
             assert getattr(fit, name) == prior[i]
-
-
-def test_a_half_effort_the_history_does_not_pin_down_keeps_the_prior():
-    """Few customers, noisy revenue, most of them contacted well past the half-effort: the
-    history cannot tell a half-effort of 0.3 contacts from one of 2. Taken as found, a
-    tiny half-effort has the plan promise the ceiling share for almost no contact, and one
-    customer more or less in the class swings the plan; the fit keeps the prior's shape and
-    half-effort (estimates less than two standard errors from zero) and the shares it can
-    tell."""
-    rng = np.random.default_rng(7)
-    n = 120
-    wallet = 20000 * rng.lognormal(0, 0.8, n)
-    effort = np.where(rng.random(n) < 0.1, 0.0, rng.uniform(2.0, 30.0, n))
-    revenue = response(wallet, 0.3, 0.8, 1.2, 0.4, effort) * rng.lognormal(0, 0.4, n)
-    prior = (0.4, 0.7, 1.2, 6.0)
-    fit = fit_response(
-        revenue, wallet, effort, prior=prior, bounds={"c": (0.5, 4.0), "d": (0.25, 50.0)}
-    )
-    assert "d" not in fit.estimated and fit.d == prior[3]
-    assert "c" not in fit.estimated and fit.c == prior[2]
-    assert {"s0", "s1"} <= set(fit.estimated)
-    for name in fit.estimated:
-        if name in ("c", "d"):
-            assert fit.se[name] <= getattr(fit, name) / 2, name

@@ -139,13 +139,8 @@ def fit_response(
     - fewer than three distinct positive efforts: ``c`` keeps the prior (and with one,
       ``d`` too);
     - then, while ``J'J`` is singular (``c``, then ``d``, then ``s1`` is fixed) or a
-      parameter is not pinned down by the data, one parameter is fixed at the prior and the
-      rest refitted. Not pinned down: a standard error wider than half the bound range, or,
-      for the shape ``c`` and the half-effort ``d`` (scales with no natural zero), wider
-      than half the estimate (an estimate less than two standard errors from zero: a
-      half-effort of 0.3 contacts ± 0.8 says nothing, and taking it as the truth would have
-      the plan promise revenue at almost no effort). The parameter least pinned down is
-      fixed first.
+      parameter's standard error is wider than half its bound range (the widest relative
+      to its range is fixed), one parameter is fixed at the prior and the rest refitted.
 
     Parameters
     ----------
@@ -212,10 +207,7 @@ def fit_response(
         theta, se, singular = _fit(share, e, theta0, lo, hi, free_arr)
         idx = np.flatnonzero(free_arr)
         width = (hi - lo)[idx]
-        # the standard error against half the bound range, and for c and d (idx 2, 3)
-        # against half the estimate too
-        scale = np.where(idx >= 2, np.minimum(width, np.abs(theta[idx])), width) / 2
-        rel = np.where(np.isfinite(se[idx]), se[idx] / np.maximum(scale, 1e-300), np.inf)
+        rel = np.where(np.isfinite(se[idx]), se[idx] / np.maximum(width / 2, 1e-300), np.inf)
         if not singular and np.all(rel <= 1.0):
             break
         if singular:  # the shape goes first, then the half-effort, then the ceiling
