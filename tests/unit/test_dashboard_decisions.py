@@ -293,3 +293,12 @@ def test_review_pairs_show_the_records_fields_as_read_and_why_they_wait(out: Pat
     for e in employees[:3]:
         assert f"<td>{int(e)}</td>" in page
         assert f"<td>{e}</td>" not in page
+
+
+def test_digits_a_number_field_cannot_read_give_the_default_not_an_error(out: Path) -> None:
+    # "²" is a digit to str.isdigit, not to int()
+    client = TestClient(create_app(out), base_url=LOCAL)
+    assert client.get("/segments?page_no=²").status_code == 200
+    form = _forms(client.get("/review").text)[0]
+    r = client.post("/review", data={**form, "seen": "²", "decision": "reject", "by": "ana"})
+    assert r.status_code < 500

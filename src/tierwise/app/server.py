@@ -18,6 +18,7 @@ import datetime as dt
 import getpass
 import ipaddress
 import math
+import re
 import secrets
 import threading
 from collections.abc import Awaitable, Callable
@@ -327,6 +328,9 @@ def _display_rows(t: pa.Table, columns: list[str]) -> tuple[list[str], list[bool
     return cols, [k != "text" for k in kinds], rows
 
 
+#: a whole number as a form writes it: ASCII digits only (str.isdigit also takes "²", which
+#: int() refuses)
+_DIGITS = re.compile(r"[0-9]{1,18}")
 #: keys the matching model derives from a record's fields (shown as the fields they come from)
 _MATCHING_KEYS = frozenset({"name_core", "postcode_prefix", "email_domain"})
 
@@ -495,7 +499,7 @@ def create_app(
         size = s.page_size
         pages = max(1, math.ceil(t.num_rows / size))
         # a page number that is not one (a hand-edited address) shows the first page
-        number = int(page_no) if page_no.strip().isdigit() else 1
+        number = int(page_no) if _DIGITS.fullmatch(page_no.strip()) else 1
         at_page = min(max(number, 1), pages)
         shown = t.slice((at_page - 1) * size, size)
         cols, numeric, rows = _display_rows(
@@ -868,7 +872,7 @@ def create_app(
         except StaleVersionError as exc:
             message = _stale_review_message(exc, decision)
             return review_page(request, 409, (subject, message), typed)
-        anchor = f"#pair-{n}" if n.isdigit() else ""
+        anchor = f"#pair-{n}" if _DIGITS.fullmatch(n) else ""
         return RedirectResponse(f"/review{anchor}", status_code=303)
 
     @app.get("/audit", response_class=HTMLResponse)
@@ -925,7 +929,7 @@ def _field_choice(value: str) -> str | Keep | None:
 
 def _version_seen(seen: str) -> int:
     """The version a form was drawn with (a form without one saw nothing decided)."""
-    return int(seen) if seen.strip().isdigit() else 0
+    return int(seen) if _DIGITS.fullmatch(seen.strip()) else 0
 
 
 def _computed(row: dict[str, Any], applied: dict[str, Any] | None) -> tuple[Any, Any]:
