@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tierwise.coverage.allocate import InfeasiblePlanError
+from tierwise.coverage.response import response
 from tierwise.coverage.stage import CUSTOMER_COLUMNS, coverage_plan
 from tierwise.errors import InputError
 from tierwise.settings.coverage import CoverageSettings
@@ -391,3 +392,120 @@ def test_customers_without_coordinates_are_counted_in_words() -> None:
     two = c.set_column(c.column_names.index("lat"), "lat", pa.array(lat, pa.float64()))
     res = coverage_plan(two, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
     assert any(w.startswith("2 customers or their reps") for w in res.warnings)
+
+
+def _steady_big_customer(today_visits: float) -> tuple[pa.Table, pa.Table]:
+    """The base plus one gold customer buying 440k a year, its whole wallet (share 100%),
+    visited ``today_visits`` times a year by its rep N1."""
+    t = base()
+    big = pa.table(
+        {
+            "customer_id": ["BIG"],
+            "value_class": ["A"],
+            "tier": ["gold"],
+            "region": ["N"],
+            "rep_id": ["N1"],
+            "lat": [53.45],
+            "lon": [-1.5],
+            "wallet": [440_000.0],
+            "revenue_12m": [440_000.0],
+            "headroom": [0.0],
+            "gross_margin_rate_pnl": [0.3],
+            "lookalike_score": pa.array([None], pa.float64()),
+            "is_prospect": [False],
+        }
+    )
+    t = pa.concat_tables([t, big.cast(t.schema)])
+    leg = legacy(t)
+    visits = np.asarray(leg.column("visits").to_numpy(), np.float64)
+    visits[-1] = today_visits
+    return t, leg.set_column(1, "visits", pa.array(visits))
+
+
+@pytest.mark.parametrize("today_visits", [12.0, 0.0])
+def test_a_steady_big_customer_is_expected_to_buy_what_it_buys_today(
+    today_visits: float,
+) -> None:
+    # the wallet is its spend, so the plan cannot grow it; the response's ceiling (A: 70% of
+    # the wallet) must not cut the expected revenue, and the revenue target, to 0.6x
+    from tierwise.terms.targets import kpi_targets
+
+    t, leg = _steady_big_customer(today_visits)
+    res = coverage_plan(t, CoverageSettings(), programmes=PROGRAMMES, reps=reps(), legacy=leg)
+    out = res.customers.to_pandas().set_index("customer_id")
+    assert out.loc["BIG", "visits_per_year"] >= PROGRAMMES["gold"].visits_min
+    assert out.loc["BIG", "expected_revenue_plan"] == pytest.approx(440_000.0, rel=0.03)
+    assert out.loc["BIG", "expected_revenue_plan"] <= 440_000.0 + 1e-6  # its wallet
+    plan = res.customers.select(["customer_id", "expected_revenue_plan"])
+    targets = kpi_targets(t.join(plan, "customer_id"))
+    got = targets.customers.to_pandas().set_index("customer_id")
+    assert got.loc["BIG", "revenue_target"] == pytest.approx(440_000.0, rel=0.03)
+
+
+def test_a_customer_buying_today_is_moved_by_the_plans_lift_on_its_own_revenue() -> None:
+    # at today's contacts the model gives what the customer buys today; the plan's expected
+    # revenue is that, times the response's lift from today's effort to the plan's, capped at
+    # the wallet; the headline compares the plan with today's on the same footing
+    c = base()
+    leg = legacy(c)
+    s = CoverageSettings()
+    res = coverage_plan(c, s, programmes=PROGRAMMES, reps=reps(), legacy=leg)
+    out = res.customers.to_pandas()
+    buying = ~c.column("is_prospect").to_numpy(zero_copy_only=False)
+    rev = np.asarray(c.column("revenue_12m").to_numpy(zero_copy_only=False), np.float64)
+    wallet = np.asarray(c.column("wallet").to_numpy(), np.float64)
+    p = {k: s.response[k] for k in "ABCD"}
+    cls = c.column("value_class").to_pylist()
+    e_val = s.effectiveness
+    share = np.array(
+        [
+            response(1.0, p[k].s0, p[k].s1, p[k].c, p[k].d, e)
+            for k, e in zip(
+                cls,
+                out["visits_per_year"] * e_val["visit"]
+                + out["calls_per_year"] * e_val["call"]
+                + out["emails_per_year"] * e_val["email"],
+                strict=True,
+            )
+        ]
+    )
+    today = np.array(
+        [
+            response(1.0, p[k].s0, p[k].s1, p[k].c, p[k].d, e)
+            for k, e in zip(
+                cls,
+                (
+                    np.asarray(leg.column("visits").to_numpy(), float) * e_val["visit"]
+                    + np.asarray(leg.column("calls").to_numpy(), float) * e_val["call"]
+                    + np.asarray(leg.column("emails").to_numpy(), float) * e_val["email"]
+                )
+                * 12.0
+                / s.activity_window_months,
+                strict=True,
+            )
+        ]
+    )
+    want = np.minimum(rev * share / today, np.maximum(wallet, rev))
+    got = out["expected_revenue_plan"].to_numpy()
+    np.testing.assert_allclose(got[buying], want[buying], rtol=1e-9)
+    assert res.manifest["anchor"]["customers"] == int(buying.sum())
+    vs = res.tables["coverage_vs_legacy"]
+    assert vs.num_rows  # the comparison is built on the same anchored model
+
+
+def test_response_on_the_built_in_defaults_is_said_once_with_its_setting() -> None:
+    c = base()
+    res = coverage_plan(c, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
+    said = [w for w in res.warnings if "built-in default" in w]
+    assert len(said) == 1
+    assert "classes A, B, C, D" in said[0] and "[coverage] response" in said[0]
+    assert "no activity history" in said[0]
+    own = CoverageSettings(
+        response={
+            **CoverageSettings().response,
+            "A": {"s0": 0.5, "s1": 0.8, "c": 1.0, "d": 5.0},
+        }
+    )
+    res = coverage_plan(c, own, programmes=PROGRAMMES, reps=reps())
+    said = [w for w in res.warnings if "built-in default" in w]
+    assert len(said) == 1 and "classes B, C, D" in said[0]
