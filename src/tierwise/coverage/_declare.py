@@ -42,8 +42,7 @@ COVERAGE_DOCS = (
         "float64",
         "currency",
         "the next year",
-        "revenue the response to contact expects under the plan's contacts (a customer "
-        "buying today: its last 12 months' revenue moved by the plan's lift, up to its wallet)",
+        "revenue the response to contact expects under the plan's contacts",
     ),
     _C(
         "expected_contribution_plan",

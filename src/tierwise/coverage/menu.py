@@ -21,9 +21,7 @@ Each option's value (expected contribution a year) is
 .. math:: v = m \cdot W \cdot \big(s_0 + (s_1 - s_0)\, e^c / (d^c + e^c)\big)
           - \sum_k \text{cost}_k \cdot n_k - \text{km} \cdot \text{cost\_per\_km}
 
-with m the gross margin rate, W the wallet (a prospect's times its lookalike_score; a
-customer buying today has the wallet its revenue implies at today's contacts, and its
-revenue is capped at its real wallet: see :mod:`tierwise.coverage.stage`),
+with m the gross margin rate, W the wallet (a prospect's times its lookalike_score),
 e = Σ effectiveness × contacts a year; when the current rep is among a customer's
 candidates, its visits by another rep carry ``stability_bonus`` as a charge (used by the
 optimiser, not reported as contribution): the rep changes only for a real gain, and
@@ -34,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
 
 import numpy as np
 
@@ -124,8 +121,7 @@ class CustomerFrame:
     ``wallet`` is the wallet the response applies to (a prospect's already times its
     lookalike_score); ``s0``…``d`` the response parameters per customer; ``rep`` the
     current rep's id (``None`` without one); ``value_class``/``tier`` text (``None``
-    without one); ``ceiling`` the most revenue a year the customer can bring whatever the
-    effort (``None``: no cap beyond the response's own, ``wallet × s1``).
+    without one).
     """
 
     ids: np.ndarray
@@ -142,7 +138,6 @@ class CustomerFrame:
     s1: np.ndarray
     c: np.ndarray
     d: np.ndarray
-    ceiling: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -150,17 +145,7 @@ class CustomerFrame:
 
     def take(self, rows: np.ndarray) -> CustomerFrame:
         """The customers at positions ``rows``."""
-        cols: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
-        taken: dict[str, Any] = {k: None if v is None else v[rows] for k, v in cols.items()}
-        return CustomerFrame(**taken)
-
-    def revenue(self, effort: np.ndarray, at: np.ndarray | slice = slice(None)) -> np.ndarray:
-        """Expected revenue a year of the customers ``at`` from ``effort``: the response,
-        capped at ``ceiling`` where one is given."""
-        out = response(self.wallet[at], self.s0[at], self.s1[at], self.c[at], self.d[at], effort)
-        if self.ceiling is None:
-            return out
-        return np.minimum(out, self.ceiling[at])
+        return CustomerFrame(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
 
 
 @dataclass(frozen=True)
@@ -816,7 +801,14 @@ def build_menu(
         visits * minutes["visit"] + calls * minutes["call"] + emails * minutes["email"]
     ) / 60.0
     effort = visits * eff["visit"] + calls * eff["call"] + emails * eff["email"]
-    revenue = cust.revenue(effort, customer)
+    revenue = response(
+        cust.wallet[customer],
+        cust.s0[customer],
+        cust.s1[customer],
+        cust.c[customer],
+        cust.d[customer],
+        effort,
+    )
     spend = (
         visits * (cost["visit"] + road_km * s.cost_per_km)
         + calls * cost["call"]

@@ -221,7 +221,7 @@ def _response_table(
         params[c] = p
         info[c] = {"s0": p.s0, "s1": p.s1, "c": p.c, "d": p.d, "source": src}
     if not (s.estimate_response and panel is not None and panel.num_rows):
-        return params, info, _defaults_note(classes, s, params, info, panel)
+        return params, info, notes
     ids = text_column(panel, "customer_id")
     pcls = np.array([cls_of.get(str(i)) for i in ids], dtype=object)
     pw = np.array([wallet_of.get(str(i), np.nan) for i in ids])
@@ -294,44 +294,7 @@ def _response_table(
             },
         }
         params[c] = new
-    notes.extend(_defaults_note(classes, s, params, info, panel))
     return params, info, notes
-
-
-def _defaults_note(
-    classes: list[str],
-    s: CoverageSettings,
-    params: Mapping[str, ResponseParams],
-    info: Mapping[str, Any],
-    panel: pa.Table | None,
-) -> list[str]:
-    """One line naming the classes whose response is the built-in default, and why."""
-    builtin = CoverageSettings()
-    on_default = [
-        c
-        for c in classes
-        if "estimated" not in info[c]
-        and params[c] == builtin.response.get(c, builtin.response_default)
-        and (c in s.response or s.response_default == builtin.response_default)
-    ]
-    if not on_default:
-        return []
-    if not s.estimate_response:
-        why = "[coverage] estimate_response is false"
-    elif panel is None or not panel.num_rows:
-        why = "no activity history to estimate them from"
-    else:
-        why = "the activity history did not give an estimate (manifest coverage.response)"
-    listed = "; ".join(
-        f"{c} s0 {params[c].s0:g} s1 {params[c].s1:g} c {params[c].c:g} d {params[c].d:g}"
-        for c in on_default
-    )
-    return [
-        f"the response to contact of {'classes' if len(on_default) > 1 else 'class'} "
-        f"{', '.join(on_default)} is the built-in default "
-        f"({listed}): {why}; the plan's lift and the revenue targets rest on it; set your own "
-        "in [coverage] response"
-    ]
 
 
 # -- the plan -----------------------------------------------------------------------------
@@ -458,30 +421,6 @@ class _Legacy:
     field_hours: np.ndarray  # the visits' contact time and travel
 
 
-def _today(
-    ids: np.ndarray, counts: pa.Table | None, months: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Today's visits, calls and e-mails a year per customer (0 without a record) and the
-    rep who visits."""
-    n = len(ids)
-    v = np.zeros(n)
-    c = np.zeros(n)
-    e = np.zeros(n)
-    vrep = np.full(n, None, dtype=object)
-    if counts is not None and counts.num_rows:
-        at = pc.index_in(
-            pa.array(ids.astype(str)),
-            value_set=pc.cast(counts.column("customer_id"), pa.string()),
-        )
-        idx = np.asarray(pc.fill_null(at, -1).to_numpy(zero_copy_only=False), np.int64)
-        ok = idx >= 0
-        per_year = 12.0 / months
-        for arr, name in ((v, "visits"), (c, "calls"), (e, "emails")):
-            arr[ok] = num_column(counts, name)[idx[ok]] * per_year
-        vrep[ok] = text_column(counts, "visit_rep")[idx[ok]]
-    return v, c, e, vrep
-
-
 def _legacy(
     cust: CustomerFrame,
     team: Team,
@@ -491,7 +430,21 @@ def _legacy(
 ) -> _Legacy:
     """Today's contacts per year for each customer, valued by the same response model."""
     n = cust.n
-    v, c, e, vrep = _today(cust.ids, counts, months)
+    v = np.zeros(n)
+    c = np.zeros(n)
+    e = np.zeros(n)
+    vrep = np.full(n, None, dtype=object)
+    if counts is not None and counts.num_rows:
+        at = pc.index_in(
+            pa.array(cust.ids.astype(str)),
+            value_set=pc.cast(counts.column("customer_id"), pa.string()),
+        )
+        idx = np.asarray(pc.fill_null(at, -1).to_numpy(zero_copy_only=False), np.int64)
+        ok = idx >= 0
+        per_year = 12.0 / months
+        for arr, name in ((v, "visits"), (c, "calls"), (e, "emails")):
+            arr[ok] = num_column(counts, name)[idx[ok]] * per_year
+        vrep[ok] = text_column(counts, "visit_rep")[idx[ok]]
     rep_pos = {str(r): i for i, r in enumerate(team.ids)}
     who = np.where(vrep == None, cust.rep, vrep)  # noqa: E711
     ri = np.array([rep_pos.get(str(r), -1) if r is not None else -1 for r in who], np.int64)
@@ -505,7 +458,7 @@ def _legacy(
     hours = (v * m["visit"] + c * m["call"] + e * m["email"]) / 60.0 + v * road / s.travel_speed_kmh
     eff = s.effectiveness
     effort = v * eff["visit"] + c * eff["call"] + e * eff["email"]
-    revenue = cust.revenue(effort)
+    revenue = response(cust.wallet, cust.s0, cust.s1, cust.c, cust.d, effort)
     cost = s.cost_per_contact
     spend = v * (cost["visit"] + road * s.cost_per_km) + c * cost["call"] + e * cost["email"]
     contribution = cust.margin_rate * revenue - spend
@@ -967,28 +920,12 @@ def coverage_plan(
         )
 
     s0 = np.where(prospect, s.prospect_s0, param("s0"))
-    s1 = np.maximum(param("s1"), s0)
-    shape, half = param("c"), param("d")
     # a customer that may have stopped buying earns its response only while it buys: the
     # wallet counts at the lifetime stage's p_alive (the history's fit above reads the
     # whole wallet, as the half-years it fits were bought while the customer was active)
     p_alive = num_column(customers, "p_alive")
     has_p = ~prospect & np.isfinite(p_alive)
-    alive = np.where(has_p, np.clip(np.nan_to_num(p_alive), 0.0, 1.0), 1.0)
-    # anchored on today's sales (CALLPLAN's own form: response relative to current sales at
-    # current effort): a customer buying today (revenue_12m R > 0) is modelled on the
-    # wallet its revenue implies at today's contacts, R / share(e_today), so the model
-    # gives R at today's effort and the plan moves it by the response's relative lift,
-    # R · share(e) / share(e_today), capped at its wallet (and never below R by the cap);
-    # the others (prospects, no or net-negative revenue) keep wallet × share(e)
-    tv, tc, te, _ = _today(ids, legacy, s.activity_window_months)
-    eff = s.effectiveness
-    effort_today = tv * eff["visit"] + tc * eff["call"] + te * eff["email"]
-    share_today = response(1.0, s0, s1, shape, half, effort_today)
-    spend = np.nan_to_num(rev12)
-    anchored = ~prospect & (spend > 0) & (share_today > 0)
-    w_model = np.where(anchored, spend / np.where(anchored, share_today, 1.0), w_eff)
-    ceiling = np.where(anchored, np.maximum(w_eff, spend) * alive, np.inf)
+    w_plan = np.where(has_p, w_eff * np.clip(np.nan_to_num(p_alive), 0.0, 1.0), w_eff)
     cust = CustomerFrame(
         ids=ids,
         value_class=value_class,
@@ -997,14 +934,13 @@ def coverage_plan(
         rep=current,
         lat=num_column(customers, "lat"),
         lon=num_column(customers, "lon"),
-        wallet=w_model * alive,
+        wallet=w_plan,
         margin_rate=margin,
         is_prospect=prospect,
         s0=s0,
-        s1=s1,
-        c=shape,
-        d=half,
-        ceiling=ceiling,
+        s1=np.maximum(param("s1"), s0),
+        c=param("c"),
+        d=param("d"),
     )
 
     # 3. menu and plan; customers of a released status (lapsed) are not held to their band
@@ -1065,14 +1001,6 @@ def coverage_plan(
         "probability of still buying"
         if has_p.any()
         else "none: no p_alive in the run (the lifetime stage did not run)",
-        "anchor": {
-            "customers": int(anchored.sum()),
-            "rule": "a customer with revenue_12m R > 0 expects R × share(e) / share(e_today), "
-            "capped at its wallet (both at p_alive); the others wallet × share(e)",
-            "today": "contacts of the last [coverage] activity_window_months"
-            if legacy is not None
-            else "none recorded (no activities): today's effort counts as 0",
-        },
         "released_from_band": {
             "customers": int(released.sum()),
             "statuses": list(s.band_released_status),
@@ -1118,10 +1046,8 @@ def coverage_plan(
     manifest["headline"] = _headline(manifest, legacy is not None)
     if legacy is None:
         warnings.append(
-            "no activities: today's coverage counts no contacts, so the plan's expected "
-            "revenue (and the revenue targets) lift each customer's last 12 months' revenue "
-            "as from no contact; give the activities file (visits, calls, e-mails) to "
-            "compare the plan with today's"
+            "no activities: today's coverage counts no contacts; give the activities file "
+            "(visits, calls, e-mails) to compare the plan with today's"
         )
 
     # 5. customer columns

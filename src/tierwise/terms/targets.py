@@ -2,9 +2,7 @@ r"""KPI targets per rep × segment for the next period, adding up to the team's 
 
 Each customer row gets a revenue target:
 
-- with the coverage plan (``expected_revenue_plan``): the plan's expected revenue (for a
-  customer buying today, its revenue over the last 12 months moved by the plan's lift,
-  up to its wallet);
+- with the coverage plan (``expected_revenue_plan``): the plan's expected revenue;
 - otherwise: spend plus a share of headroom, :math:`s_{12} + h_{seg} \max(0, w - s_{12})`
   (``headroom_capture`` per segment) for customers, and
   :math:`c \cdot f \cdot w` for prospects (``prospect_conversion_rate`` :math:`c`,
