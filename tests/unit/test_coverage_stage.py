@@ -391,3 +391,21 @@ def test_customers_without_coordinates_are_counted_in_words() -> None:
     two = c.set_column(c.column_names.index("lat"), "lat", pa.array(lat, pa.float64()))
     res = coverage_plan(two, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
     assert any(w.startswith("2 customers or their reps") for w in res.warnings)
+
+
+def test_response_on_the_built_in_defaults_is_said_once_with_its_setting() -> None:
+    c = base()
+    res = coverage_plan(c, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
+    said = [w for w in res.warnings if "built-in default" in w]
+    assert len(said) == 1
+    assert "classes A, B, C, D" in said[0] and "[coverage] response" in said[0]
+    assert "no activity history" in said[0]
+    own = CoverageSettings(
+        response={
+            **CoverageSettings().response,
+            "A": {"s0": 0.5, "s1": 0.8, "c": 1.0, "d": 5.0},
+        }
+    )
+    res = coverage_plan(c, own, programmes=PROGRAMMES, reps=reps())
+    said = [w for w in res.warnings if "built-in default" in w]
+    assert len(said) == 1 and "classes B, C, D" in said[0]

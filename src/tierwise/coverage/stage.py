@@ -221,7 +221,7 @@ def _response_table(
         params[c] = p
         info[c] = {"s0": p.s0, "s1": p.s1, "c": p.c, "d": p.d, "source": src}
     if not (s.estimate_response and panel is not None and panel.num_rows):
-        return params, info, notes
+        return params, info, _defaults_note(classes, s, params, info, panel)
     ids = text_column(panel, "customer_id")
     pcls = np.array([cls_of.get(str(i)) for i in ids], dtype=object)
     pw = np.array([wallet_of.get(str(i), np.nan) for i in ids])
@@ -294,7 +294,42 @@ def _response_table(
             },
         }
         params[c] = new
+    notes.extend(_defaults_note(classes, s, params, info, panel))
     return params, info, notes
+
+
+def _defaults_note(
+    classes: list[str],
+    s: CoverageSettings,
+    params: Mapping[str, ResponseParams],
+    info: Mapping[str, Any],
+    panel: pa.Table | None,
+) -> list[str]:
+    """One line naming the classes whose response is the built-in default, and why."""
+    builtin = CoverageSettings()
+    on_default = [
+        c
+        for c in classes
+        if "estimated" not in info[c]
+        and params[c] == builtin.response.get(c, builtin.response_default)
+    ]
+    if not on_default:
+        return []
+    if not s.estimate_response:
+        why = "[coverage] estimate_response is false"
+    elif panel is None or not panel.num_rows:
+        why = "no activity history to estimate them from"
+    else:
+        why = "the activity history did not give an estimate (manifest coverage.response)"
+    listed = "; ".join(
+        f"{c} s0 {params[c].s0:g} s1 {params[c].s1:g} c {params[c].c:g} d {params[c].d:g}"
+        for c in on_default
+    )
+    return [
+        f"the response to contact of {'classes' if len(on_default) > 1 else 'class'} "
+        f"{', '.join(on_default)} is the built-in default ({listed}): {why}; the plan's "
+        "lift and the revenue targets rest on it; set your own in [coverage] response"
+    ]
 
 
 # -- the plan -----------------------------------------------------------------------------
