@@ -107,8 +107,8 @@ def test_identical_steady_buyers_leave_every_model_out_with_a_reason_not_nan(eng
     # every customer buys exactly once a year: no spread of purchase rates, so r and alpha
     # run off together in every candidate (BG/NBD, MBG/NBD, Pareto/NBD). Each is left out
     # with that reason, whether the optimiser stopped short of its bound (the whole
-    # history) or at it (the calibration period); those columns stay empty, and status and
-    # the supervised risk are still given.
+    # history) or at it (the calibration period); expected purchases and CLV stay empty,
+    # P(alive) comes from the rhythm, and status and the supervised risk are still given.
     tx, _ = _seasonal(rates=(1,))
     res = lifetime_stage(engine.from_arrow(tx), AS_OF, LifetimeSettings(), engine=engine)
     c = res.customers
@@ -118,7 +118,9 @@ def test_identical_steady_buyers_leave_every_model_out_with_a_reason_not_nan(eng
     choice = res.manifest["model_choice"]
     assert choice["model"] is None and choice["method"] == "none"
     assert {r["status"] for r in choice["candidates"]} == {"left out"}
-    assert c.column("p_alive").null_count == c.num_rows
+    # P(alive) falls back on each customer's rhythm: steady yearly buyers are alive
+    assert res.manifest["columns"]["p_alive"].startswith("rhythm")
+    assert c.column("p_alive").null_count == 0
     assert c.column("clv").null_count == c.num_rows
     assert c.column("status").null_count == 0
     assert res.manifest["defection_model"] == "supervised"

@@ -44,7 +44,13 @@ def test_stage_without_repeat_buyers_still_gives_status_and_says_why():
     assert c.column("customer_id").to_pylist() == ["a", "b", "c", "p1"]
     # single buyers are judged against default_gap_days: 177 / 50 > 3, 121 / 50 in (1.5, 3]
     assert c.column("status").to_pylist() == ["inactive", "at_risk", "new", "prospect"]
-    assert c.column("p_alive").null_count == 4  # no transaction model could be fitted
+    # no transaction model could be fitted: P(alive) from the rhythm, 1 for the new buyer
+    # and down by e per usual gap past the at-risk point; none for the prospect
+    assert res.manifest["columns"]["p_alive"].startswith("rhythm")
+    p_alive = c.column("p_alive").to_pylist()
+    assert p_alive[2] == 1.0 and p_alive[3] is None
+    assert p_alive[0] == pytest.approx(np.exp(-(177 - 75) / 50))  # at risk after 1.5 x 50
+    assert p_alive[1] == pytest.approx(np.exp(-(121 - 75) / 50))
     assert any("no customer has a repeat purchase" in w for w in res.warnings)
     assert "bgnbd" not in res.models
     assert res.high_value_at_risk.num_rows == 0
@@ -319,6 +325,61 @@ def test_one_off_buyers_long_silent_are_not_immortal_under_the_chosen_model():
     eng.close()
 
 
+def _one_offs_beside_steady_buyers(n_once: int = 300, n_steady: int = 75, seed: int = 2):
+    """One-off buyers at random days over three years, and steady buyers ordering about
+    every 30 days all along (the base where Pareto/NBD's dropout rate runs to zero)."""
+    rng = np.random.default_rng(seed)
+    start, end = D(2022, 1, 1), D(2024, 12, 31)
+    ids = [f"x{i:03d}" for i in range(n_once)]
+    days = [start + dt.timedelta(days=int(d)) for d in rng.integers(0, 1096, n_once)]
+    for i in range(n_steady):
+        ids += [f"s{i:02d}"] * 36
+        days += [start + dt.timedelta(days=30 * m + int(rng.integers(10))) for m in range(36)]
+    n = len(ids)
+    tx = pa.table(
+        {
+            "customer_id": ids,
+            "date": pa.array(days, pa.date32()),
+            "revenue": rng.uniform(100, 800, n).round(2),
+            "is_return": np.zeros(n, bool),
+            "is_cancel": np.zeros(n, bool),
+        }
+    )
+    return tx, end
+
+
+def test_a_dropout_rate_run_to_zero_is_degenerate_and_one_off_buyers_are_not_immortal():
+    # Pareto/NBD's likelihood explains the one-off buyers by tiny purchase rates and lets
+    # nobody leave (s -> 0, beta large): P(alive) = 1 for a buyer silent for years. That fit
+    # is left out as degenerate, like BG/NBD's b -> infinity
+    tx, as_of = _one_offs_beside_steady_buyers()
+    eng = Engine()
+    res = lifetime_stage(
+        eng.from_arrow(tx), as_of, LifetimeSettings(supervised_model=False), engine=eng
+    )
+    rows = {r["model"]: r for r in res.manifest["model_choice"]["candidates"]}
+    pareto = rows["pareto_nbd"]
+    assert pareto["status"] == "left out", pareto
+    assert "dropout process vanished" in pareto["reason"]
+    assert pareto["params"]["s"] < 1e-3
+    assert any(
+        w.startswith("Pareto/NBD left out: pareto_nbd: degenerate fit") for w in res.warnings
+    )
+    summary = res.tables["lifetime_summary"].to_pylist()
+    c = {r["customer_id"]: r for r in res.customers.to_pylist()}
+    silent = [
+        r["customer_id"]
+        for r in summary
+        if r["x"] == 0 and (as_of - r["last_purchase_day"]).days > 730
+    ]
+    assert len(silent) > 50
+    assert max(c[i]["p_alive"] for i in silent) < 0.1
+    assert all(c[i]["status"] == "lapsed" for i in silent)
+    steady = [i for i in c if i.startswith("s")]
+    assert min(c[i]["p_alive"] for i in steady) > 0.9
+    eng.close()
+
+
 def test_a_degenerate_model_is_replaced_by_the_next_candidate_with_a_warning():
     # purchase rates that hardly differ (r = 50) from BG/NBD's process: MBG/NBD's drop-out
     # Beta runs off (a, b to infinity), BG/NBD fits
@@ -358,6 +419,56 @@ def test_without_a_holdout_the_model_is_chosen_by_fit():
         for w in res.warnings
     )
     assert "holdout" not in res.manifest
+    eng.close()
+
+
+def _steady_buyers(per_year: tuple[int, int], n: int = 60, seed: int = 4) -> tuple[pa.Table, D]:
+    """``n`` customers buying ``per_year[0]`` times in the year before last and
+    ``per_year[1]`` times in the last year, at evenly spread days, 500 each."""
+    rng = np.random.default_rng(seed)
+    as_of = D(2024, 12, 31)
+    ids: list[str] = []
+    days: list[D] = []
+    for i in range(n):
+        for year_start, k in zip((D(2023, 1, 10), D(2024, 1, 10)), per_year, strict=True):
+            offset = int(rng.integers(0, 360 // k - 5))
+            days += [year_start + dt.timedelta(days=offset + j * (360 // k)) for j in range(k)]
+            ids += [f"c{i:02d}"] * k
+    m = len(ids)
+    tx = pa.table(
+        {
+            "customer_id": ids,
+            "date": pa.array(days, pa.date32()),
+            "revenue": np.full(m, 500.0),
+            "is_return": np.zeros(m, bool),
+            "is_cancel": np.zeros(m, bool),
+        }
+    )
+    return tx, as_of
+
+
+def test_a_decline_the_whole_base_shares_is_warned_with_its_figures():
+    # every customer orders 6 times this year against 12 the year before: each keeps a
+    # rhythm of its own, so no status shows it; the base's trend does
+    eng = Engine()
+    tx, as_of = _steady_buyers((12, 6))
+    res = lifetime_stage(eng.from_arrow(tx), as_of, LifetimeSettings(**QUICK), engine=eng)
+    trend = res.manifest["base_trend"]
+    assert trend["n_customers_in_both"] == 60
+    assert trend["purchase_days_last"] == 360 and trend["purchase_days_before"] == 720
+    assert trend["revenue_change"] == pytest.approx(-0.5)
+    assert trend["last_period"] == ["2024-01-02", "2024-12-31"]  # 365 days (a leap year)
+    (line,) = [w for w in res.warnings if w.startswith("the base is declining")]
+    assert "the 60 customers who bought in both" in line
+    assert "spent 50% less (180,000 against 360,000) on 50% fewer purchase days" in line
+    assert "base_decline_warning" in line
+    # a steady base, or a decline under the threshold, gives no such line
+    for per_year, cfg in (((12, 12), {}), ((12, 6), {"base_decline_warning": 0.6})):
+        tx, as_of = _steady_buyers(per_year)
+        res = lifetime_stage(
+            eng.from_arrow(tx), as_of, LifetimeSettings(**QUICK, **cfg), engine=eng
+        )
+        assert not [w for w in res.warnings if "declining" in w], per_year
     eng.close()
 
 

@@ -24,7 +24,9 @@ LIFETIME_DOCS = (
         "float64",
         "fraction",
         "at the analysis date",
-        "probability the customer is still buying (the lifetime model named in the manifest)",
+        "probability the customer is still buying (the lifetime model named in the manifest; "
+        "when none could be used, from the customer's own rhythm: 1 up to the at-risk point, "
+        "then down by a factor e per further usual gap)",
     ),
     _C(
         "expected_purchases",

@@ -13,6 +13,15 @@ a point, ``r`` and ``alpha`` run off together along a flat ridge of the likeliho
 the optimiser stops on that ridge (short of the bound or at it) is an accident of its
 tolerances. Both ends are the same finding, reported the same way
 (:class:`DegenerateFitError`), so a caller can leave the model out with the reason.
+
+A transaction model's fit is also degenerate when its *dropout process vanishes*: fewer than
+:data:`MIN_DROPOUT_SHARE` of the customers would leave over the longest history in the data
+(Pareto/NBD with ``s -> 0`` or ``s / beta -> 0``; BG/NBD with the mean dropout probability
+``a / (a + b) -> 0``). Such a fit says nobody ever leaves, so every customer, even a one-off
+buyer silent for years, keeps P(alive) = 1; it is what the likelihood does when the data
+cannot tell leaving from buying rarely (many one-off buyers beside steady repeat buyers),
+not a finding about the customers. Each model computes the share
+(:meth:`LikelihoodModel.dropout_share`).
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from ..errors import InputError, ModelError, NotFittedError
 
 __all__ = [
     "LOG_BOUND",
+    "MIN_DROPOUT_SHARE",
     "MODEL_LABELS",
     "DegenerateFitError",
     "LikelihoodModel",
@@ -52,6 +62,10 @@ MODEL_LABELS = {
 
 #: Bound of the optimiser on each log-parameter: parameters live in [exp(-20), exp(20)].
 LOG_BOUND = 20.0
+
+#: A transaction model under which fewer than this share of the customers would drop out
+#: over the longest history in the data has a vanishing dropout process: degenerate.
+MIN_DROPOUT_SHARE = 0.01
 
 
 class DegenerateFitError(ModelError):
@@ -266,6 +280,16 @@ class LikelihoodModel(BaseEstimator):  # type: ignore[misc]
             "time_unit": self.time_unit,
         }
 
+    @classmethod
+    def dropout_share(cls, params: Mapping[str, float], span: float) -> float | None:
+        """Share of the customers who would drop out within ``span`` time units.
+
+        ``None`` for a model without a dropout process (the spend model). A transaction
+        model's fit is degenerate when this is below :data:`MIN_DROPOUT_SHARE` over the
+        longest history in the data (see the module docstring).
+        """
+        return None
+
     def _p(self) -> FloatArray:
         fitted: Any = self
         return np.array([fitted.params_[k] for k in self.param_names])
@@ -275,8 +299,15 @@ class LikelihoodModel(BaseEstimator):  # type: ignore[misc]
         loglik: Callable[[FloatArray], tuple[float, FloatArray]],
         starts: list[FloatArray],
         total: float,
+        *,
+        span: float | None = None,
     ) -> None:
-        """Run the optimiser and store the learned attributes."""
+        """Run the optimiser and store the learned attributes.
+
+        ``span`` is the longest history in the data (time units): with it, a fit under which
+        fewer than :data:`MIN_DROPOUT_SHARE` of the customers would drop out within it is
+        degenerate.
+        """
         fitted: Any = self
         params, ll, res = maximise(
             loglik,
@@ -289,6 +320,20 @@ class LikelihoodModel(BaseEstimator):  # type: ignore[misc]
             shape_names=self.shape_names,
             max_shape=fitted.max_shape,
         )
+        found = dict(zip(self.param_names, map(float, params), strict=True))
+        share = self.dropout_share(found, span) if span is not None and span > 0 else None
+        if share is not None and share < MIN_DROPOUT_SHARE:
+            shown = ", ".join(f"{n} = {v:.3g}" for n, v in found.items())
+            raise DegenerateFitError(
+                f"{self.name}: degenerate fit ({shown}): the dropout process vanished "
+                f"(at most {share:.2g} of the customers would leave over the "
+                f"{span:,.0f} {self.time_unit} of the data, under the "
+                f"{MIN_DROPOUT_SHARE:.0%} a model of leaving needs), so every customer would "
+                "stay alive for ever, even a one-off buyer silent for years; the data cannot "
+                "tell leaving from buying rarely (for example many one-off buyers beside "
+                "steady repeat buyers)",
+                found,
+            )
         self.params_ = dict(zip(self.param_names, map(float, params), strict=True))
         self.log_likelihood_ = ll
         self.n_customers_ = round(total)

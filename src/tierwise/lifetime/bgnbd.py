@@ -21,6 +21,7 @@ easy way: an alternative to the Pareto/NBD model", Marketing Science 24(2), 275-
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Self
 
 import numpy as np
@@ -175,6 +176,28 @@ class BetaGeoModel(LikelihoodModel):
         self.time_unit = time_unit
 
     # -- likelihood -------------------------------------------------------------------
+
+    @classmethod
+    def dropout_share(cls, params: Mapping[str, float], span: float) -> float:
+        """At most this share of the customers drop out within ``span``.
+
+        A customer buying at rate ``lambda`` drops out after each purchase with probability
+        ``p``, so it is gone by ``span`` with probability ``1 - exp(-lambda p span)``, at most
+        ``lambda p span``; over the independent mixtures, at most
+        ``E[lambda] E[p] span = (r / alpha) (a / (a + b)) span`` (capped at 1).
+
+        Examples
+        --------
+        >>> p = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+        >>> BetaGeoModel.dropout_share(p, 78.0)
+        1.0
+        >>> p["a"], p["b"] = 1e-7, 2.6e4
+        >>> BetaGeoModel.dropout_share(p, 156.0) < 1e-9
+        True
+        """
+        rate = params["r"] / params["alpha"]
+        p_drop = params["a"] / (params["a"] + params["b"])
+        return float(min(1.0, rate * p_drop * span))
 
     @staticmethod
     def levels(x: FloatArray, t_x: FloatArray, T: FloatArray) -> Levels:
@@ -345,7 +368,7 @@ class BetaGeoModel(LikelihoodModel):
         scale = 1.0 / max(rate, 1e-12)
         starts = [np.array([0.5, 0.5 * scale, 1.0, 2.0]), np.array([1.0, scale, 1.0, 1.0])]
         try:
-            self._maximise(self._loglik, starts, total)
+            self._maximise(self._loglik, starts, total, span=float(Td.max()))
         finally:
             del self._agg
         self.n_distinct_ = len(xd)

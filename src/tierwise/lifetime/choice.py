@@ -2,7 +2,8 @@
 
 The candidates (``[lifetime] candidate_models``: BG/NBD, MBG/NBD, Pareto/NBD) are each fitted
 on the whole history. A candidate is left out, with the reason, when it cannot be fitted,
-when its fit is degenerate (a parameter ran off: see :mod:`tierwise.lifetime._fitting`) or
+when its fit is degenerate (a parameter ran off, or its dropout process vanished so that
+nobody would ever leave: see :mod:`tierwise.lifetime._fitting`) or
 when it gives no finite forecast for some customer over the horizons the stage uses.
 
 Among the others:
@@ -19,7 +20,9 @@ Among the others:
 
 BG/NBD gives every customer without a repeat purchase P(alive) = 1, however long ago they
 bought; on data with many one-off buyers MBG/NBD or Pareto/NBD usually forecast the holdout
-better and are chosen.
+better and are chosen. When no candidate can be used, expected purchases and lifetime value
+are empty and P(alive) comes from each customer's own rhythm
+(:func:`tierwise.lifetime.status.rhythm_p_alive`).
 """
 
 from __future__ import annotations
@@ -238,13 +241,13 @@ def choose_transaction_model(
         return ModelChoice(
             model=None,
             method="none",
-            reason="no transaction model could be used; P(alive), expected purchases and "
-            "lifetime value are empty",
+            reason="no transaction model could be used; expected purchases and lifetime value "
+            "are empty, P(alive) comes from each customer's rhythm",
             candidates=list(rows.values()),
             warnings=[
                 *warnings,
-                "no transaction model could be used: P(alive), expected purchases and "
-                "lifetime value are empty (set [lifetime] candidate_models to try others)",
+                "no transaction model could be used: expected purchases and lifetime value "
+                "are empty (set [lifetime] candidate_models to try others)",
             ],
         )
     chosen = ranked[0]

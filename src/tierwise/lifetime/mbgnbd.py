@@ -25,6 +25,7 @@ Marketing 24(3), 201-209; M. Platzer, BTYDplus (R package), ``mbgnbd.*`` functio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,15 @@ class ModifiedBetaGeoModel(BetaGeoModel):
     """
 
     name = "mbgnbd"
+
+    @classmethod
+    def dropout_share(cls, params: Mapping[str, float], span: float) -> float:
+        """At most this share of the customers drop out within ``span``: as BG/NBD's
+        (:meth:`BetaGeoModel.dropout_share`), plus the chance ``E[p]`` of leaving right after
+        the first purchase, ``E[p] (1 + E[lambda] span)`` (capped at 1)."""
+        rate = params["r"] / params["alpha"]
+        p_drop = params["a"] / (params["a"] + params["b"])
+        return float(min(1.0, p_drop * (1.0 + rate * span)))
 
     @staticmethod
     def loglik_terms(

@@ -29,7 +29,7 @@ expressions", http://brucehardie.com/notes/009/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Self
 
 import numpy as np
@@ -182,6 +182,19 @@ class ParetoNBDModel(LikelihoodModel):
         self.max_shape = max_shape
         self.time_unit = time_unit
 
+    @classmethod
+    def dropout_share(cls, params: Mapping[str, float], span: float) -> float:
+        """Share of the customers whose lifetime ends within ``span``: with
+        ``mu ~ Gamma(s, beta)``, ``1 - E[exp(-mu span)] = 1 - (beta / (beta + span))^s``.
+
+        Examples
+        --------
+        >>> round(ParetoNBDModel.dropout_share({"s": 0.606, "beta": 11.67}, 78.0), 3)
+        0.709
+        """
+        s, beta = params["s"], params["beta"]
+        return float(-np.expm1(-s * np.log1p(span / beta)))
+
     @staticmethod
     def loglik_terms(
         params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, *, grad: bool = False
@@ -232,7 +245,7 @@ class ParetoNBDModel(LikelihoodModel):
                 np.array([1.0, scale, 1.0, tmean]),
                 np.array([0.5, 0.5 * scale, 0.5, 0.3 * tmean]),
             ]
-            self._maximise(self._loglik, starts, total)
+            self._maximise(self._loglik, starts, total, span=float(self._T.max()))
             self.n_distinct_ = len(self._x)
         finally:
             del self._x, self._t, self._T, self._w

@@ -30,8 +30,9 @@ from .clv import bound_clv, customer_lifetime_value
 from .gammagamma import GammaGammaModel
 from .holdout import HoldoutEvaluation
 from .margin import MarginEstimate, shrink_margin
-from .status import customer_status
+from .status import customer_status, rhythm_p_alive
 from .summary import CustomerDays, customer_days, rfm_summary
+from .trend import base_trend
 
 __all__ = ["CUSTOMER_COLUMNS", "LifetimeResult", "high_value_at_risk", "lifetime_stage"]
 
@@ -74,7 +75,8 @@ class LifetimeResult:
     manifest
         The stage's manifest block: counts by status, which model set each column and why
         (``columns``, ``model_choice``), the margin shrinkage, CLV totals and how many were
-        bounded, the defection comparison and the holdout figures.
+        bounded, the defection comparison, the holdout figures and the base's year-on-year trend
+        (``base_trend``, :mod:`tierwise.lifetime.trend`).
     warnings
         Assumptions made for lack of data and models replaced, each naming the setting that
         changes it.
@@ -352,6 +354,11 @@ def _lifetime(
     horizon_col = f"expected_purchases_{cfg.forecast_horizon_days}d"
     nan = np.full(n, np.nan)
 
+    # a decline the whole base shares, which the per-customer figures below do not show
+    trend, decline = base_trend(days, as_of, cfg, engine=engine)
+    if decline is not None:
+        warnings.append(decline)
+
     # the transaction model
     choice = choose_transaction_model(summ, days, as_of, cfg, engine=engine)
     warnings += choice.warnings
@@ -426,6 +433,18 @@ def _lifetime(
     )
 
     status, reason, gap = customer_status(rec_days, T * per, t_x * per, x, cfg)
+    p_alive_source = tm.name if tm is not None else None
+    if tm is None and n:
+        # no transaction model: P(alive) from each customer's own rhythm, so that a one-off
+        # buyer silent for years is not counted as alive (nor left empty, which readers of
+        # p_alive such as the coverage plan take as alive)
+        p_alive = rhythm_p_alive(rec_days, gap, cfg)
+        p_alive_source = "rhythm: 1 up to the at-risk point, then down by e per usual gap"
+        warnings.append(
+            "P(alive) from each customer's own rhythm, as no transaction model could be used: "
+            "1 up to the at-risk point of its usual gap, then down by a factor e per further "
+            "usual gap without an order (see [lifetime] at_risk_ratio)"
+        )
 
     # the supervised defection model, where the history allows
     defection: DefectionComparison | None = None
@@ -561,7 +580,7 @@ def _lifetime(
         else "[lifetime] margin_rate"
     )
     columns = {
-        "p_alive": tm_name,
+        "p_alive": p_alive_source,
         horizon_col: tm_name,
         "expected_order_value": eov_source,
         "clv": (
@@ -587,6 +606,7 @@ def _lifetime(
         "clv_history_multiple": cfg.clv_history_multiple,
         "expected_purchases_total": float(np.nansum(expected)),
         "defection_model": winner,
+        "base_trend": trend,
         "high_value_at_risk": int(hvar.num_rows),
         "value_at_risk_total": float(np.nansum(hvar.column("value_at_risk").to_numpy())),
     }

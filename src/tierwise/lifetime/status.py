@@ -24,6 +24,10 @@ lapsed     past the lapsed point of the rhythm, or the absolute lapsed limit
 =========  ==========================================================================
 
 Every status comes with a plain-language reason that names the rule that fired.
+
+When no transaction model can be used, P(alive) falls back on the same rhythm
+(:func:`rhythm_p_alive`): 1 up to the at-risk point, then falling by a factor e with each
+further usual gap without an order.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from numpy.typing import ArrayLike
 
 from ..settings.lifetime import LifetimeSettings
 
-__all__ = ["STATUSES", "customer_status"]
+__all__ = ["STATUSES", "customer_status", "rhythm_p_alive"]
 
 #: Statuses in the order of increasing lapse.
 STATUSES = ("prospect", "new", "active", "at_risk", "inactive", "lapsed")
@@ -170,6 +174,29 @@ def customer_status(
     reason = pc.if_else(pa.array(new), first, reason)
     reason = pc.if_else(pa.array(prospect), pa.scalar("no purchases yet"), reason)
     return status, reason, np.where(prospect, np.nan, gap)
+
+
+def rhythm_p_alive(
+    recency_days: ArrayLike, gap_days: ArrayLike, settings: LifetimeSettings | None = None
+) -> np.ndarray:
+    """P(alive) from the customer's own rhythm, for when no transaction model can be used.
+
+    ``exp(-max(0, recency - at_risk_point) / gap)``: 1 until the at-risk point of the rhythm
+    (``at_risk_ratio x gap``, the gap counted at least ``at_risk_min_days / at_risk_ratio``,
+    as for the status), then down by a factor e per further usual gap without an order
+    (0.22 at the default inactive point, 0.011 at the lapsed point). ``gap_days`` is the gap
+    :func:`customer_status` returns (NaN for prospects, which get NaN).
+
+    Examples
+    --------
+    >>> rhythm_p_alive([10.0, 75.0, 1095.0], [30.0, 30.0, 30.0]).round(3).tolist()
+    [1.0, 0.368, 0.0]
+    """
+    cfg = settings or LifetimeSettings()
+    rec = as_float_nan(recency_days)
+    gap = np.maximum(as_float_nan(gap_days), cfg.at_risk_min_days / cfg.at_risk_ratio)
+    with np.errstate(invalid="ignore"):
+        return np.exp(-np.maximum(rec - cfg.at_risk_ratio * gap, 0.0) / gap)
 
 
 def as_float_nan(values: ArrayLike) -> np.ndarray:

@@ -133,6 +133,12 @@ class LifetimeSettings(Section):
     """Usual gap assumed for customers with a single purchase day; days. Default none: the
     median gap of the repeat buyers."""
 
+    base_decline_warning: float = Field(default=0.3, gt=0, lt=1)
+    """Warn when the customers who bought in both of the last two 12-month periods bought
+    this much less, in revenue or in purchase days, in the last 12 months than in the 12
+    before (a base-wide decline, which the status and P(alive) do not show: they measure
+    each customer against its own pace); fraction. Default 0.3."""
+
     # -- defection risk ---------------------------------------------------------------
     defection_window_days: int = Field(default=180, ge=7)
     """A customer "defects" when they make no purchase in the next this many days (the
