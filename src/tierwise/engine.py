@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - Windows: folders are removed by close 
 if TYPE_CHECKING:
     from .settings.run import RunSettings
 
-__all__ = ["ROW", "CsvScan", "Engine", "engine_message", "exact_sum", "fetch"]
+__all__ = ["ROW", "CsvScan", "Engine", "engine_message", "exact_sum", "fetch", "floor_int"]
 
 #: Name of the column that carries each input row's number as the user sees it.
 ROW = "_row"
@@ -98,6 +98,30 @@ def fetch(expr: ir.Table, what: str = "table") -> pa.Table:
         raise
     except Exception as exc:
         raise EngineError(f"the engine failed computing {what}: {engine_message(exc)}") from exc
+
+
+@ibis.udf.scalar.builtin(name="floor")
+def _floor(x: float) -> float:  # type: ignore[empty-body]
+    """The engine's FLOOR, without the cast to an integer that Ibis's ``floor()`` adds."""
+
+
+def floor_int(x: ir.FloatingValue) -> ir.IntegerValue:
+    """The integer at or below a float; NULL where there is none (NaN, infinity, beyond
+    int64).
+
+    DuckDB takes a Parquet column's statistics to say it holds no NaN (Arrow's writer leaves
+    NaN out of them), folds ``isnan()`` to false, and a cast of the NaN then fails the
+    whole query, even where an ifelse leaves its row out: only a ``try_cast`` is safe.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> eng = Engine()
+    >>> t = eng.from_arrow(pa.table({"x": [2.5, -2.5, float("nan")]}))
+    >>> eng.to_arrow(t.select(y=floor_int(t.x))).column("y").to_pylist()
+    [2, -3, None]
+    """
+    return _floor(x).try_cast("int64")  # type: ignore[no-any-return]
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")
@@ -302,28 +326,51 @@ def _sql_name(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
+#: strftime codes in Spark's spelling: the short letter reads one or two digits (``d`` reads
+#: "5" and "05", as DuckDB's ``%d`` does), the long one exactly that many
+_JAVA_CODES = {
+    "%Y": ("yyyy", "yyyy"),
+    "%m": ("M", "MM"),
+    "%d": ("d", "dd"),
+    "%-m": ("M", "MM"),
+    "%-d": ("d", "dd"),
+    "%H": ("H", "HH"),
+    "%-H": ("H", "HH"),
+    "%M": ("m", "mm"),
+    "%-M": ("m", "mm"),
+    "%S": ("s", "ss"),
+    "%-S": ("s", "ss"),
+    "%y": ("yy", "yy"),
+    "%b": ("MMM", "MMM"),
+    "%h": ("MMM", "MMM"),
+    "%B": ("MMMM", "MMMM"),
+    "%j": ("D", "DDD"),
+    "%f": ("SSSSSS", "SSSSSS"),
+}
+#: the first year a two-digit year (``%y``) is not read as: DuckDB and Python's strptime
+#: read 69–99 as 1969–1999 and 00–68 as 2000–2068
+_PIVOT_YEAR = 2069
+#: the codes that write digits: two of them side by side ("%Y%m%d") have no separator to
+#: end the first, so each is read at its full width there
+_DIGIT_CODES = frozenset(c for c in _JAVA_CODES if c not in ("%b", "%h", "%B"))
+
+
 def _strftime_to_java(fmt: str) -> str:
     """Translate the strftime codes tierwise accepts into Spark's datetime pattern.
 
-    Spark parses no weekday name: a format with ``%a`` or ``%A`` is refused, naming it.
+    A day, month, hour, minute or second reads one or two digits, as on DuckDB ("5.3.2024"
+    with ``%d.%m.%Y``), unless it touches another code that writes digits ("%Y%m%d"), where
+    it reads exactly two. Spark parses no weekday name: a format with ``%a`` or ``%A`` is
+    refused, naming it.
+
+    Examples
+    --------
+    >>> _strftime_to_java("%d.%m.%Y %H:%M")
+    'd.M.yyyy H:m'
+    >>> _strftime_to_java("%Y%m%d")
+    'yyyyMMdd'
     """
-    table = {
-        "%Y": "yyyy",
-        "%m": "MM",
-        "%d": "dd",
-        "%-m": "M",
-        "%-d": "d",
-        "%H": "HH",
-        "%M": "mm",
-        "%S": "ss",
-        "%y": "yy",
-        "%b": "MMM",
-        "%h": "MMM",
-        "%B": "MMMM",
-        "%j": "DDD",
-        "%f": "SSSSSS",
-    }
-    out, i = [], 0
+    tokens, i = [], 0
     while i < len(fmt):
         code = fmt[i : i + 3] if fmt[i : i + 2] == "%-" else fmt[i : i + 2]
         if code in ("%a", "%A"):
@@ -331,14 +378,46 @@ def _strftime_to_java(fmt: str) -> str:
                 f"date format {fmt!r}: Spark cannot read a weekday name ({code}); run on "
                 "DuckDB (--engine duckdb) or export the dates without the weekday"
             )
-        if code in table:
-            out.append(table[code])
+        if code in _JAVA_CODES:
+            tokens.append(code)
             i += len(code)
         else:
-            ch = fmt[i]
-            out.append(f"'{ch}'" if ch.isalpha() else ch)
+            tokens.append(fmt[i])
             i += 1
+    out = []
+    for k, token in enumerate(tokens):
+        if token not in _JAVA_CODES:
+            out.append(f"'{token}'" if token.isalpha() else token)
+            continue
+        short, full = _JAVA_CODES[token]
+        beside = tokens[max(k - 1, 0) : k] + tokens[k + 1 : k + 2]
+        out.append(full if any(t in _DIGIT_CODES for t in beside) else short)
     return "".join(out)
+
+
+#: Spark's setting that reads a nanosecond timestamp in Parquet as a long
+_NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
+
+
+def _nanosecond_columns(files: Sequence[str]) -> set[str]:
+    """The columns that the Parquet files among ``files`` on this machine store as
+    timestamps in nanoseconds (pandas' and pyarrow's default), from their footers."""
+    import pyarrow.parquet as pq
+
+    found: set[str] = set()
+    for f in files:
+        if not Path(f).is_file():
+            continue
+        try:
+            schema = pq.read_schema(f)
+        except Exception:  # not Parquet: Spark's read says so
+            continue
+        found.update(
+            field.name
+            for field in schema
+            if pa.types.is_timestamp(field.type) and field.type.unit == "ns"
+        )
+    return found
 
 
 def _storage_types(table: pa.Table) -> pa.Table:
@@ -405,6 +484,9 @@ class Engine:
         #: given session before it was set to UTC (restored by close)
         self._own_session: Any = None
         self._given_tz: str | None = None
+        #: the given session's spark.sql.legacy.parquet.nanosAsLong before this engine set it
+        #: to read nanosecond timestamps (restored by close)
+        self._given_nanos: str | None = None
         #: Spark tables made by materialize, by view name (released by release)
         self._spark_tables: dict[str, Any] = {}
         #: Spark temporary views this engine registered, and the DataFrames it persisted:
@@ -504,7 +586,17 @@ class Engine:
             import sys
 
             builder = builder.config("spark.pyspark.python", sys.executable)
-        for key, value in (options or {}).items():
+        options = dict(options or {})
+        if local:
+            # the driver logs errors only, from the JVM's start: its warnings and notes
+            # would come before tierwise's output on every run (Java options the user gives
+            # come after, and win)
+            log_config = Path(__file__).with_name("spark-log4j2.properties").as_uri()
+            java = options.get("spark.driver.extraJavaOptions", "")
+            options["spark.driver.extraJavaOptions"] = (
+                f"-Dlog4j2.configurationFile={log_config} {java}".strip()
+            )
+        for key, value in options.items():
             builder = builder.config(key, value)
         builder = builder.config("spark.sql.session.timeZone", "UTC")
         try:
@@ -606,7 +698,15 @@ class Engine:
             return self._spark_parquet_numbered(files, name, base)
         except Exception as exc:
             shown = base or (files[0] if len(files) == 1 else f"{len(files)} Parquet files")
-            raise EngineError(f"{shown}: could not read as Parquet: {engine_message(exc)}") from exc
+            said = engine_message(exc)
+            if "PARQUET_TYPE_ILLEGAL" in said and "NANOS" in said:
+                said += (
+                    " (a timestamp in nanoseconds, as pandas and pyarrow write by default, "
+                    "which Spark reads from a file on this machine only: copy the file here, "
+                    'or write it with df.to_parquet(..., coerce_timestamps="us", '
+                    "allow_truncated_timestamps=True))"
+                )
+            raise EngineError(f"{shown}: could not read as Parquet: {said}") from exc
 
     def _file_offsets(
         self, t: ir.Table, column: str, what: str
@@ -635,20 +735,41 @@ class Engine:
         t = t.join(offsets, column)
         return t, t._offset
 
+    def _spark_nanos_as_long(self, session: Any) -> None:
+        """Have Spark read a nanosecond timestamp in Parquet as its nanoseconds (a long),
+        which it refuses otherwise (``PARQUET_TYPE_ILLEGAL``); the setting stays on while
+        the engine is open, as Spark reads it again whenever it reads the file."""
+        if self._own_session is None and self._given_nanos is None:
+            self._given_nanos = str(session.conf.get(_NANOS_AS_LONG))
+        session.conf.set(_NANOS_AS_LONG, "true")
+
     def _spark_parquet_numbered(
         self, files: Sequence[str], name: str, base: str | Path | None = None
     ) -> ir.Table:
         """Parquet on Spark with ``_row`` from each file's own row index (Spark's hidden
         ``_metadata.row_index``), offset by the rows of the files before it in name order:
         numbers in file order, read in parallel, with no single-partition row_number()."""
+        from pyspark.sql import functions as F
+
         session = self.con._session
+        nanos = _nanosecond_columns(files)
+        if nanos:
+            self._spark_nanos_as_long(session)
         reader = session.read
         if base is not None:
             # Hive partition folders (year=2024/) below base become columns
             reader = reader.option("basePath", str(base))
         df = reader.parquet(*files)
         cols = list(df.columns)
-        df = df.select(*cols, "_metadata.row_index", "_metadata.file_path")
+        # a nanosecond timestamp is read as its nanoseconds since 1970 (a long): back to a
+        # timestamp, to the microsecond below it (Spark's finest)
+        kept = [
+            F.expr(f"timestamp_micros(div({q} - pmod({q}, 1000), 1000))").alias(c)
+            if c in nanos
+            else F.col(q)
+            for c, q in ((c, "`" + c.replace("`", "``") + "`") for c in cols)
+        ]
+        df = df.select(*kept, "_metadata.row_index", "_metadata.file_path")
         df.createOrReplaceTempView(name)
         t = self.con.table(name)
         if len(files) == 1 and Path(files[0]).is_file():
@@ -1064,6 +1185,9 @@ class Engine:
                 if self._given_tz is not None:
                     self.con._session.conf.set("spark.sql.session.timeZone", self._given_tz)
                     self._given_tz = None
+                if self._given_nanos is not None:
+                    self.con._session.conf.set(_NANOS_AS_LONG, self._given_nanos)
+                    self._given_nanos = None
         except Exception:  # pragma: no cover - closing is best effort
             pass
         if self._temp_remove is not None:
@@ -1108,10 +1232,20 @@ class Engine:
         return _spark_from_utc_timestamp(ts, zone)  # type: ignore[no-any-return]
 
     def try_parse_date(self, text: ir.StringValue, fmt: str) -> ir.DateValue:
-        """Parse text with a strftime format; NULL where it does not match."""
+        """Parse text with a strftime format; NULL where it does not match.
+
+        A two-digit year (``%y``) is in 1969–2068 on both engines, as DuckDB and Python's
+        ``strptime`` read it ("99" is 1999, "68" is 2068); Spark reads 2000–2099, so its
+        years from 2069 are put back a century.
+        """
         if self.backend == "duckdb":
             return _duckdb_try_strptime(text, fmt).date()
-        return _spark_try_to_timestamp(text, _strftime_to_java(fmt)).date()
+        date = _spark_try_to_timestamp(text, _strftime_to_java(fmt)).date()
+        if "%y" not in fmt:
+            return date  # type: ignore[no-any-return]
+        return ibis.ifelse(  # type: ignore[no-any-return]
+            date.year() >= _PIVOT_YEAR, date - ibis.interval(years=100), date
+        )
 
     def first_by(self, arg: ir.FloatingValue, key: ir.Value) -> ir.FloatingScalar:
         """The aggregate of ``arg`` at the row with the smallest ``key`` in each group.

@@ -44,7 +44,7 @@ import ibis.expr.datatypes as idt
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from .engine import ROW, Engine, fetch
+from .engine import ROW, Engine, fetch, floor_int
 from .errors import EngineError, InputError, Problems, SettingsError, TierwiseError
 from .io import REJECT_SCHEMA, RawInput
 from .schema import TABLES, Column, TableSpec
@@ -286,20 +286,32 @@ def _reject_where(
 Check = tuple[ir.BooleanValue, Any]
 
 
-def _trim(text: ir.StringValue) -> ir.StringValue:
+#: white space as both engines' regular expressions read it, spelt out: ``\s`` is a
+#: different set on each (Java's holds the vertical tab, RE2's does not)
+_WHITE = r"\t\n\x0b\f\r "
+
+
+def _trim(text: ir.StringValue, *, line_breaks: bool = False) -> ir.StringValue:
     """Text without surrounding white space, for values that start or end with a space or
     a tab (padded CHAR exports, hand-typed cells); only those pay for the trim.
 
+    ``line_breaks``: line breaks, vertical tabs and form feeds around the text go too (a
+    date typed with Alt+Enter after it); an identifier keeps them, to be refused.
+
     The tests cost the engine far less than a regular expression or a trim of every value:
     a value that sorts before ``"!"`` starts with a space, a tab or another control
-    character (one comparison of the first bytes, in DuckDB and Spark alike), and two suffix
-    tests find the end.
+    character (one comparison of the first bytes, in DuckDB and Spark alike), and a few
+    suffix tests find the end.
     """
-    ws = (" ", "\t")
-    edge = ibis.or_(text < "!", *[text.endswith(c) for c in ws])
+    if line_breaks:
+        # the last character sorts before "!" (a literal "\v" or "\f" in an endswith would
+        # be a letter on Spark, as below)
+        chars, edge = _WHITE, (text < "!") | (text.right(1) < "!")
+    else:
+        chars, edge = r" \t", ibis.or_(text < "!", *[text.endswith(c) for c in (" ", "\t")])
     # a regular expression rather than strip(): Ibis spells strip() on Spark as a TRIM whose
     # character list Spark reads as letters ("\v", "\f"), cutting the "v" off "visit"
-    return ibis.ifelse(edge, text.re_replace(r"^[ \t]+|[ \t]+$", ""), text)
+    return ibis.ifelse(edge, text.re_replace(f"^[{chars}]+|[{chars}]+\\z", ""), text)
 
 
 # -- numbers: the decimal and thousands separators of a column ---------------------------
@@ -311,7 +323,11 @@ _CURRENCY = "€$£¥"
 #: ISO 4217 codes of the commonest invoicing currencies, before or after the number
 _CODES = "EUR|USD|GBP|CHF|SEK|NOK|DKK|PLN|CZK|HUF|RON|JPY|CNY|CAD|AUD|NZD|INR|ZAR|BRL|MXN"
 #: what is dropped from number text: currency signs anywhere, a currency code at either end
-_NOT_NUMBER = f"[{_CURRENCY}]|^(?i:{_CODES})[\\s{_SPACES}]*|[\\s{_SPACES}]*(?i:{_CODES})$"
+#: (with the white space around it)
+_NOT_NUMBER = (
+    f"[{_CURRENCY}]|^[{_WHITE}]*(?i:{_CODES})[{_WHITE}{_SPACES}]*"
+    f"|[{_WHITE}{_SPACES}]*(?i:{_CODES})[{_WHITE}]*\\z"
+)
 
 
 def _group_pattern(seps: str) -> str:
@@ -348,7 +364,7 @@ def _clean_number_text(text: ir.StringValue) -> ir.StringValue:
     (U+2212, which spreadsheets and typeset reports write) as ``-``.
     """
     no_currency = text.replace("\u2212", "-").re_replace(_NOT_NUMBER, "")
-    edge = f"[\\s{_SPACES}]"
+    edge = f"[{_WHITE}{_SPACES}]"
     trim = f"^{edge}+|{edge}+$"
     clean = no_currency.re_replace(trim, "")
     # the cheap prefix and suffix tests first: most values skip the regexes
@@ -364,7 +380,7 @@ def _clean_number_text(text: ir.StringValue) -> ir.StringValue:
 
 #: a percent sign after the number, as a fraction column may be written ("3.5%", "3,5 %");
 #: the end is ``\z``, as in :data:`_NO_CONTROL`
-_PERCENT_SIGN = f"[\\s{_SPACES}]*%\\z"
+_PERCENT_SIGN = f"[{_WHITE}{_SPACES}]*%\\z"
 
 
 def _without_percent(text: ir.StringValue) -> tuple[ir.BooleanValue, ir.StringValue]:
@@ -663,7 +679,7 @@ def _date_formats(
     # (an ISO date, the usual case, has none there and skips them)
     tests: dict[str, ir.Value] = {}
     for i, c in enumerate(columns):
-        text = _trim(raw[c].cast(str))
+        text = _trim(raw[c].cast(str), line_breaks=True)
         numeric = text.substr(1, 1).isin(["/", ".", "-"]) | text.substr(2, 1).isin(["/", ".", "-"])
         tests[f"t{i}"] = text
         tests[f"d{i}"] = numeric & text.re_search(_DAY_FIRST_ONLY)
@@ -834,10 +850,12 @@ class _Plan:
         if kind == "date" and expr.type().is_numeric():
             # dates stored as numbers (20240131, or a spreadsheet's serial day whose fraction
             # is the time of day) are read as the same digits in a CSV file would be
+            # NaN and infinity are no value: NULL (see floor_int for why not by the ifelse
+            # alone)
             num = expr.cast("float64")
             finite = ~num.isnan() & ~num.isinf() & (num.abs() < 1e15)
-            expr = ibis.ifelse(finite, num.floor().cast("int64").cast(str), ibis.null(str))
-        text = _trim(expr.cast(str)).nullif("")
+            expr = floor_int(ibis.ifelse(finite, num, ibis.null("float64"))).cast(str)
+        text = _trim(expr.cast(str), line_breaks=kind == "date").nullif("")
         if kind in ("id", "text", "extra_text"):
             return {name: text}
         if kind in ("number", "int", "extra_number"):

@@ -138,6 +138,9 @@ def test_the_engine_starts_spark_as_the_settings_say(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got == {"master": "local[1]", "partitions": "3", "tz": "UTC", "n": 2}
+    # Spark's start-up warnings and notes stay off the console (errors would still show)
+    for noise in ("log4j", " WARN ", "Setting default log level"):
+        assert noise not in out.stderr, out.stderr[-2000:]
 
 
 @pytest.mark.spark

@@ -5,12 +5,16 @@ expressions and casts, which the engines spell differently."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from tierwise.engine import ROW
+from tierwise.io.readers import read_input
 from tierwise.settings import Settings
+from tierwise.settings.inputs import TableInput
 from tierwise.validate import canonicalize, split_rejects
 
 DATES = [
@@ -70,13 +74,24 @@ def test_a_sign_apart_from_its_digits_and_a_currency_inside_brackets(engine: Any
 
 
 def _canonical(
-    engine: Any, table: str, cols: dict[str, list[Any]], *, delimiter: str | None = None
+    engine: Any,
+    table: str,
+    cols: dict[str, list[Any]] | pa.Table,
+    *,
+    delimiter: str | None = None,
+    settings: Settings | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(rows used in row order, rejects as (row, column, reason)) of a raw text table."""
-    n = len(next(iter(cols.values())))
-    raw = engine.from_arrow(pa.table({**cols, ROW: range(2, n + 2)}))
+    """(rows used in row order, rejects as (row, column, reason)) of a raw table."""
+    data = cols if isinstance(cols, pa.Table) else pa.table(cols)
+    raw = engine.from_arrow(data.append_column(ROW, pa.array(range(2, data.num_rows + 2))))
     t = canonicalize(
-        raw, table, Settings(), engine, file="x.csv", delimiter=delimiter, today=dt.date(2025, 1, 1)
+        raw,
+        table,
+        settings or Settings(),
+        engine,
+        file="x.csv",
+        delimiter=delimiter,
+        today=dt.date(2025, 1, 1),
     )
     used, rejects = split_rejects(t, "x.csv", table)
     rows = engine.to_arrow(used.order_by(ROW)).to_pylist()
@@ -161,3 +176,114 @@ def test_a_duration_written_as_a_clock_is_minutes(engine: Any) -> None:
     assert _canonical(engine, "transactions", tx)[1] == [
         {"row": 2, "column": "revenue", "reason": "revenue is not a number"}
     ]
+
+
+def _transactions(dates: list[Any], **more: list[Any]) -> dict[str, list[Any]]:
+    n = len(dates)
+    return {"customer_id": ["A"] * n, "date": dates, "revenue": ["1"] * n, **more}
+
+
+def test_a_day_or_month_without_its_leading_zero_reads_on_every_engine(engine: Any) -> None:
+    """Spark's "dd" and "MM" read exactly two digits; "d" and "M" one or two, as DuckDB's
+    %d and %m do."""
+    dates = ["5.3.2024", "15.3.2024", "05.03.2024", "1/5/2024", "2024-1-5", "2024-01-05"]
+    dates += ["2 Jan 2024", "March 9, 2024", "20240105"]
+    used, rejects = _canonical(engine, "transactions", _transactions(dates))
+    assert rejects == []
+    assert [r["date"] for r in used] == [
+        dt.date(2024, 3, 5), dt.date(2024, 3, 15), dt.date(2024, 3, 5), dt.date(2024, 5, 1),
+        dt.date(2024, 1, 5), dt.date(2024, 1, 5), dt.date(2024, 1, 2), dt.date(2024, 3, 9),
+        dt.date(2024, 1, 5),
+    ]  # fmt: skip
+    # a format the user sets, with a time (the Online Retail export), and one whose codes
+    # touch (no separator ends the first: each reads its full width)
+    for fmt, texts in (
+        ("%m/%d/%Y %H:%M", ["12/1/2010 8:26", "1/13/2011 10:05", "12/01/2010 08:26"]),
+        ("%Y%m%d%H%M", ["201012010826", "201101131005", "201012010826"]),
+    ):
+        settings = Settings(transactions=TableInput(date_format=fmt))
+        used, rejects = _canonical(engine, "transactions", _transactions(texts), settings=settings)
+        assert rejects == [], fmt
+        assert [r["date"] for r in used] == [
+            dt.date(2010, 12, 1),
+            dt.date(2011, 1, 13),
+            dt.date(2010, 12, 1),
+        ], fmt
+
+
+def test_a_two_digit_year_is_in_the_same_century_on_every_engine(engine: Any) -> None:
+    """%y reads 69-99 as 1969-1999 and 00-68 as 2000-2068 (DuckDB's and Python's rule)."""
+    texts = ["15.03.99", "15.03.69", "15.03.68", "29.02.96", "15.03.24", "01.01.00"]
+    settings = Settings(transactions=TableInput(date_format="%d.%m.%y"))
+    used, rejects = _canonical(engine, "transactions", _transactions(texts), settings=settings)
+    assert [r["date"] for r in used] == [
+        dt.date(1999, 3, 15), dt.date(1969, 3, 15), dt.date(1996, 2, 29),
+        dt.date(2024, 3, 15), dt.date(2000, 1, 1),
+    ]  # fmt: skip
+    assert [(r["row"], r["reason"].split(" (")[0]) for r in rejects] == [(4, "date in the future")]
+
+
+def test_a_nan_in_a_float_date_column_is_a_rejected_row(engine: Any, tmp_path: Path) -> None:
+    """Dates stored as numbers in Parquet: NaN and infinity reach no cast to an integer
+    (DuckDB failed the whole query on a NaN) and are missing dates."""
+    for dates in (
+        [20240131.0, float("nan"), 45322.0],
+        [20240131.0, float("inf"), 45322.0, float("nan")],
+    ):
+        n = len(dates)
+        path = tmp_path / f"tx{n}.parquet"
+        ids = ["a", "b", "c", "d"][:n]
+        pq.write_table(pa.table({"customer_id": ids, "date": dates, "revenue": [1.0] * n}), path)
+        raw = read_input("transactions", path, TableInput(), engine)
+        t = canonicalize(raw.table, "transactions", Settings(), engine, file=str(path))
+        # computed once, as validation does (Spark plans the whole query otherwise)
+        used, rejects = split_rejects(engine.materialize(t), str(path), "transactions")
+        got = engine.to_arrow(used.order_by(ROW)).to_pylist()
+        assert [(r["customer_id"], r["date"]) for r in got] == [
+            ("a", dt.date(2024, 1, 31)),
+            ("c", dt.date(2024, 1, 31)),
+        ]
+        rej = engine.to_arrow(rejects.select("row", "column", "reason").order_by("row"))
+        assert rej.to_pylist() == [
+            {"row": r, "column": "date", "reason": "missing date"} for r in range(2, n + 1, 2)
+        ]
+
+
+def test_white_space_around_a_number_or_a_date_is_the_same_on_every_engine(engine: Any) -> None:
+    """A vertical tab or a line break after a value (a spreadsheet's line break in a cell)
+    is white space around it on both engines: Java's ``\\s`` holds the vertical tab and
+    RE2's does not, and DuckDB's strptime skips a line break that Spark's parser does not."""
+    tx = _transactions(
+        ["2024-03-01", "2024-03-01\n", "2024-03-01\x0b", "\n2024-03-01 ", "01.03.2024\r\n"],
+        revenue=["12.50\x0b", "6", "7\n", "\x0b8", "9 EUR\n"],
+    )
+    used, rejects = _canonical(engine, "transactions", tx)
+    assert rejects == []
+    assert [(r["date"], r["revenue"]) for r in used] == [
+        (dt.date(2024, 3, 1), v) for v in (12.5, 6.0, 7.0, 8.0, 9.0)
+    ]
+
+
+def test_nanosecond_timestamps_in_parquet_read_on_every_engine(engine: Any, tmp_path: Path) -> None:
+    """pandas and pyarrow write timestamps in nanoseconds by default, which Spark refuses
+    (PARQUET_TYPE_ILLEGAL) unless it reads them as longs; with and without a time zone."""
+    stamps = [
+        dt.datetime(2024, 1, 1, 10, 0),
+        dt.datetime(2024, 1, 2, 23, 30),
+        dt.datetime(1969, 12, 31, 23, 59, 59, 999999),
+    ]
+    for zone, dates in (
+        (None, [dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(1969, 12, 31)]),
+        # the wall-clock date in Berlin, as the clock there showed it
+        ("Europe/Berlin", [dt.date(2024, 1, 1), dt.date(2024, 1, 3), dt.date(1970, 1, 1)]),
+    ):
+        when = pa.array(stamps, pa.timestamp("ns"))
+        if zone is not None:
+            when = pa.array([s.replace(tzinfo=dt.UTC) for s in stamps], pa.timestamp("ns", tz=zone))
+        path = tmp_path / f"tx_{zone is not None}.parquet"
+        pq.write_table(
+            pa.table({"customer_id": ["a", "b", "c"], "date": when, "revenue": [1.0] * 3}), path
+        )
+        raw = read_input("transactions", path, TableInput(), engine)
+        got = engine.to_arrow(raw.table.order_by(ROW)).to_pylist()
+        assert [r["date"].date() for r in got] == dates, zone
