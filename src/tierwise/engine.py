@@ -44,7 +44,16 @@ except ImportError:  # pragma: no cover - Windows: folders are removed by close 
 if TYPE_CHECKING:
     from .settings.run import RunSettings
 
-__all__ = ["ROW", "CsvScan", "Engine", "engine_message", "exact_sum", "fetch", "floor_int"]
+__all__ = [
+    "ROW",
+    "CsvScan",
+    "Engine",
+    "engine_message",
+    "exact_sum",
+    "fetch",
+    "floor_int",
+    "not_finite",
+]
 
 #: Name of the column that carries each input row's number as the user sees it.
 ROW = "_row"
@@ -103,6 +112,31 @@ def fetch(expr: ir.Table, what: str = "table") -> pa.Table:
 @ibis.udf.scalar.builtin(name="floor")
 def _floor(x: float) -> float:  # type: ignore[empty-body]
     """The engine's FLOOR, without the cast to an integer that Ibis's ``floor()`` adds."""
+
+
+@ibis.udf.scalar.builtin(name="isfinite")
+def _duckdb_isfinite(x: float) -> bool:  # type: ignore[empty-body]
+    """DuckDB's test of a finite number (false for NaN and infinity, NULL for NULL)."""
+
+
+def not_finite(x: ir.FloatingValue, backend: str) -> ir.BooleanValue:
+    """Whether a float is NaN or infinite (NULL for NULL), on the engine ``backend``.
+
+    DuckDB takes a Parquet column's statistics to say it holds no NaN (Arrow's writer leaves
+    NaN out of them) and folds ``isnan()`` to false, so a NaN read from such a file passed
+    every check; its ``isfinite`` is not folded.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> eng = Engine()
+    >>> t = eng.from_arrow(pa.table({"x": [1.0, float("nan"), float("inf"), None]}))
+    >>> eng.to_arrow(t.select(y=not_finite(t.x, "duckdb"))).column("y").to_pylist()
+    [False, True, True, None]
+    """
+    if backend == "duckdb":
+        return ~_duckdb_isfinite(x)  # type: ignore[no-any-return]
+    return x.isnan() | x.isinf()
 
 
 def floor_int(x: ir.FloatingValue) -> ir.IntegerValue:

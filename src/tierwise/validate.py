@@ -44,7 +44,7 @@ import ibis.expr.datatypes as idt
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from .engine import ROW, Engine, fetch, floor_int
+from .engine import ROW, Engine, fetch, floor_int, not_finite
 from .errors import EngineError, InputError, Problems, SettingsError, TierwiseError
 from .io import REJECT_SCHEMA, RawInput
 from .schema import TABLES, Column, TableSpec
@@ -817,14 +817,14 @@ class _Plan:
 
     # -- level 1: trimmed and cleaned text, or the typed value --------------------------
 
-    def level1(self, expr: ir.Column) -> dict[str, ir.Value]:
+    def level1(self, expr: ir.Column, backend: str) -> dict[str, ir.Value]:
         name, kind = self.name, self.kind
         if not self.text:
             if kind in ("id", "text") and expr.type().is_floating():
                 # ids exported from spreadsheets as 1234.0; NaN and infinity are no value,
                 # and whole numbers a float holds exactly are written without the ".0" (one
                 # beyond is refused by the checks)
-                finite = ~expr.isnan() & ~expr.isinf()
+                finite = ~not_finite(expr, backend)
                 whole = finite & (expr.abs() < _EXACT_FLOAT) & ((expr % 1) == 0)
                 expr = ibis.cases(
                     (~finite, ibis.null(str)),
@@ -941,7 +941,7 @@ class _Plan:
         return t[name]
 
     def checks(
-        self, t: ir.Table, ti: TableInput, vs: ValidateSettings, *, table: str
+        self, t: ir.Table, ti: TableInput, vs: ValidateSettings, *, table: str, backend: str
     ) -> list[Check]:
         name, kind = self.name, self.kind
         value = self.value(t)
@@ -959,9 +959,7 @@ class _Plan:
                 # NaN is no id (a missing one), and DuckDB sorts it above every number
                 checks.append(
                     (
-                        ~t[self.raw].isnan()
-                        & ~t[self.raw].isinf()
-                        & (t[self.raw].abs() >= _EXACT_FLOAT),
+                        ~not_finite(t[self.raw], backend) & (t[self.raw].abs() >= _EXACT_FLOAT),
                         f"{name} is a float of 2^53 or more, which holds no id of that many digits "
                         "exactly (two ids may have become one): read the column as integers "
                         "(Int64) or text",
@@ -1010,7 +1008,7 @@ class _Plan:
                     (clean.notnull() & nonfinite, f"{name} is not a finite number"),
                 ]
             checks += [
-                (value.isnan() | value.isinf(), f"{name} is not a finite number"),
+                (not_finite(value, backend), f"{name} is not a finite number"),
                 (
                     value.abs() > vs.max_abs_number,
                     f"{name} is implausibly large (beyond ±{vs.max_abs_number:g})",
@@ -1315,7 +1313,7 @@ def canonicalize(
     level1: dict[str, ir.Value] = {ROW: raw[ROW]}
     level1.update({rn: raw[src] for src, rn in raw_names.items()})
     for plan in plans:
-        level1.update(plan.level1(raw[by_raw[plan.raw]]))
+        level1.update(plan.level1(raw[by_raw[plan.raw]], engine.backend))
     t1 = raw.select(**level1).view()
     # level 2: parsed values and what the text looks like
     level2: dict[str, ir.Value] = {}
@@ -1329,7 +1327,10 @@ def canonicalize(
     for plan in plans:
         final[plan.name] = plan.value(t2)
         src = by_raw[plan.raw]
-        rules += [(bad, src, why) for bad, why in plan.checks(t2, ti, vs, table=table)]
+        rules += [
+            (bad, src, why)
+            for bad, why in plan.checks(t2, ti, vs, table=table, backend=engine.backend)
+        ]
         if plan.kind not in ("extra_number", "extra_text") and spec.column(plan.name).required:
             rules.append((final[plan.name].isnull(), src, f"missing {plan.name}"))
     for spec_col in spec.input_columns:

@@ -249,6 +249,32 @@ def test_a_nan_in_a_float_date_column_is_a_rejected_row(engine: Any, tmp_path: P
         ]
 
 
+def test_a_nan_in_parquet_floats_is_rejected_on_every_engine(engine: Any, tmp_path: Path) -> None:
+    """Arrow's writer leaves NaN out of a column's statistics and DuckDB took them to fold
+    isnan() to false: a NaN revenue was used (and summed) and a NaN id became "nan"."""
+    path = tmp_path / "tx.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "customer_id": [1001.0, float("nan"), 1003.0, 1004.0],
+                "date": ["2024-01-31"] * 4,
+                "revenue": [1.0, 2.0, float("nan"), 3.0],
+            }
+        ),
+        path,
+    )
+    raw = read_input("transactions", path, TableInput(), engine)
+    t = canonicalize(raw.table, "transactions", Settings(), engine, file=str(path))
+    used, rejects = split_rejects(engine.materialize(t), str(path), "transactions")
+    got = engine.to_arrow(used.order_by(ROW)).to_pylist()
+    assert [(r["customer_id"], r["revenue"]) for r in got] == [("1001", 1.0), ("1004", 3.0)]
+    rej = engine.to_arrow(rejects.select("row", "column", "reason").order_by("row"))
+    assert rej.to_pylist() == [
+        {"row": 2, "column": "customer_id", "reason": "missing customer_id"},
+        {"row": 3, "column": "revenue", "reason": "revenue is not a finite number"},
+    ]
+
+
 def test_white_space_around_a_number_or_a_date_is_the_same_on_every_engine(engine: Any) -> None:
     """A vertical tab or a line break after a value (a spreadsheet's line break in a cell)
     is white space around it on both engines: Java's ``\\s`` holds the vertical tab and
