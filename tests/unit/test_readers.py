@@ -185,6 +185,38 @@ def test_csv_is_parsed_in_the_engine_with_the_lines_a_user_sees(
     assert raw.malformed.to_pylist() == expected.malformed.to_pylist()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "rowid,customer_id,date,revenue\n7,A,2024-01-02,1\n\n7,B,2024-01-03\n7,C,x,3\n",
+        'RowID;customer_id;date;revenue\nk;A;2024-01-02;1\n\nk;B;2024-01-03\nk;"C\nD";x;3\n',
+        "_base,customer_id,date,revenue\n7,A,2024-01-02,1\n\n7,B,2024-01-03\n7,C,x,3\n",
+    ],
+    ids=["numeric-rowid", "text-rowid-multiline", "underscore-base"],
+)
+def test_a_column_named_like_the_engines_row_id_keeps_the_lines(tmp_path, engine, text):
+    # DuckDB's rowid pseudo-column is hidden by a column of that name (in any case)
+    raw = read_input("transactions", _write(tmp_path / "tx.csv", text), TableInput(), engine)
+    first = text.split(raw.delimiter, 1)[0]
+    assert raw.source_columns == [first, "customer_id", "date", "revenue"]
+    got = [(r["customer_id"], r[first], r["_row"]) for r in _rows(raw, engine)]
+    assert got[0] == ("A", text.split("\n")[1][0], 2)
+    assert got[-1][0].startswith("C") and got[-1][2] == 5
+    assert sorted((r["row"], r["reason"]) for r in raw.malformed.to_pylist()) == [
+        (3, "blank line"),
+        (4, "expected 4 fields, found 3"),
+    ]
+
+
+@pytest.mark.parametrize("name", ["_row", "_ROW"])
+def test_a_column_named_row_is_refused_in_one_line(tmp_path, engine, name):
+    path = _write(tmp_path / "tx.csv", f"{name},customer_id,date,revenue\n1,A,2024-01-02,1\n")
+    with pytest.raises(InputError, match="name tierwise gives the record numbers") as info:
+        read_input("transactions", path, TableInput(), engine)
+    assert info.value.column == name
+    assert "\n" not in str(info.value)
+
+
 def test_lines_ended_by_a_cr_alone_are_read(tmp_path, engine):
     # old Mac and some Excel exports end each line with a carriage return only
     text = "customer_id,date,revenue\rA,2024-01-01,10\rB,2024-01-02,20\r"
@@ -756,6 +788,42 @@ def test_runs_the_pipeline_on_a_postgresql_table(tmp_path, pg_table, tierwise_cl
     ]
     revenue = {r["customer_id"]: float(r["revenue"]) for r in run.customers}
     assert revenue == {"A": 10.5, "B": 7.25}
+
+
+@pytest.fixture
+def pg_scratch(pg_url) -> Iterator[tuple[str, str]]:
+    """A unique table name in the test database, dropped after the test."""
+    name = f"tw_test_{uuid.uuid4().hex[:10]}"
+    try:
+        yield pg_url, name
+    finally:
+        _pg_execute(pg_url, f"DROP TABLE IF EXISTS {name}")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("kind", ["bigint", "text"])
+def test_a_postgresql_column_named_rowid_keeps_the_record_numbers(engine, pg_scratch, kind):
+    url, name = pg_scratch
+    _pg_execute(
+        url,
+        f"CREATE TABLE {name} (rowid {kind}, customer_id text, date date)",
+        f"INSERT INTO {name} SELECT (5000 + g)::text::{kind}, 'K' || g, DATE '2024-01-01' "
+        "FROM generate_series(1, 4) g",
+        f"INSERT INTO {name} VALUES ('9007', NULL, DATE '2024-01-01')",
+    )
+    raw = read_input("transactions", url, TableInput(table=name), engine)
+    got = [(r["customer_id"], r["_row"]) for r in _rows(raw, engine)]
+    assert got == [("K1", 1), ("K2", 2), ("K3", 3), ("K4", 4), (None, 5)]
+
+
+@pytest.mark.postgres
+def test_a_postgresql_column_named_row_is_refused(engine, pg_scratch):
+    url, name = pg_scratch
+    _pg_execute(url, f"CREATE TABLE {name} (_row integer, customer_id text)")
+    with pytest.raises(InputError, match="name tierwise gives the record numbers") as info:
+        read_input("transactions", url, TableInput(table=name), engine)
+    assert info.value.column == "_row"
+    assert info.value.file and "127.0.0.1" in info.value.file
 
 
 def _with_password(url: str, password: str) -> str:

@@ -661,6 +661,13 @@ def _check_header(path: str, header: list[str]) -> list[str]:
     for i, h in enumerate(header, start=1):
         name = h or f"column_{i}"
         key = name.lower()
+        if key == ROW:
+            raise InputError(
+                f"column {name!r} has the name tierwise gives the record numbers",
+                file=path,
+                column=name,
+                hint="rename the column; for a database table, read a view that renames it",
+            )
         if key in seen:
             raise InputError(
                 f"column {name!r} appears twice in the header (columns {seen[key]} and {i})",
@@ -1139,9 +1146,9 @@ def _read_parquet(name: str, path: str, shown: str, engine: Engine) -> RawInput:
         raise InputError(
             "not a readable Parquet file", file=shown, hint="check it is a .parquet export"
         ) from exc
+    _check_header(shown, schema.names)
     table = _wall_clock(engine.read_parquet(path), schema, engine)
     cols = [c for c in table.columns if c != ROW]
-    _check_header(shown, cols)
     return RawInput(name, shown, table, source_columns=cols)
 
 
@@ -1768,6 +1775,8 @@ def _read_postgres(name: str, url: str, ti: TableInput, engine: Engine) -> RawIn
         table = engine.read_postgres(url, table_name)
     except SettingsError:
         raise
+    except InputError as exc:
+        raise InputError(exc.message, file=shown, column=exc.column, hint=exc.hint) from None
     except Exception as exc:
         cause: BaseException = exc.__cause__ or exc
         text = str(cause).strip() or type(cause).__name__
