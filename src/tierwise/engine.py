@@ -242,6 +242,49 @@ def _numbered_stream(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
+#: a PostgreSQL relation's columns in order: name, whether it is a timestamptz, and its place
+#: in the primary key (NULL outside it); no rows when the relation does not exist
+_PG_COLUMNS = """
+SELECT a.attname,
+       a.atttypid = 'timestamptz'::regtype,
+       (SELECT array_position(i.indkey::int2[], a.attnum)
+          FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary)
+  FROM pg_attribute a
+ WHERE a.attrelid = to_regclass({rel}) AND a.attnum > 0 AND NOT a.attisdropped
+ ORDER BY a.attnum
+"""
+
+
+def _postgres_select(table: str, columns: Sequence[tuple[str, bool, int | None]]) -> str:
+    """The query reading a PostgreSQL relation (``table`` quoted) in a fixed order.
+
+    ``columns`` are (name, is a timestamptz, place in the primary key). The rows are ordered
+    by the primary key, or (a view, a table without one) by the text of every column from
+    left to right; a ``timestamptz`` is read as the wall-clock time in the session's
+    TimeZone. With no columns (no such relation) the query lets the server say so.
+
+    Examples
+    --------
+    >>> print(_postgres_select('"t"', [("id", False, 1), ("name", False, None)]))
+    SELECT tw_src."id", tw_src."name" FROM "t" AS tw_src ORDER BY tw_src."id"
+    """
+    if not columns:
+        return f"SELECT * FROM {table}"
+    items = [
+        f"(tw_src.{_sql_name(n)} AT TIME ZONE current_setting('TimeZone')) AS {_sql_name(n)}"
+        if zoned
+        else f"tw_src.{_sql_name(n)}"
+        for n, zoned, _ in columns
+    ]
+    keys = sorted((k, n) for n, _, k in columns if k is not None)
+    order = (
+        [f"tw_src.{_sql_name(n)}" for _, n in keys]
+        if keys
+        else [f'tw_src.{_sql_name(n)}::text COLLATE "C"' for n, _, _ in columns]
+    )
+    return f"SELECT {', '.join(items)} FROM {table} AS tw_src ORDER BY {', '.join(order)}"
+
+
 #: DuckDB's out-of-memory error: what failed, and the limit in "(used/limit used)"
 _OUT_OF_MEMORY = re.compile(
     r"Out of Memory Error: (?P<what>[^\n(]*?)\s*(?:\([^/)]*/(?P<limit>[^)]*?) used\))?\s*(?:\n|$)"
@@ -785,6 +828,12 @@ class Engine:
         """A PostgreSQL table read over ADBC (Arrow batches streamed from the server, no
         row-by-row copy through Python), with ``_row`` the record number from 1.
 
+        The records come in a fixed order (see :func:`_postgres_select`), so that the
+        numbers and the first of duplicate records do not follow where the server happens
+        to store the rows; a ``timestamptz`` comes as the time a clock in the session's
+        TimeZone showed (the database's or role's setting, or the URL's
+        ``options=-c TimeZone=…``, or ``PGTZ``), the date the ERP shows.
+
         ``table`` is ``name`` or ``schema.name``. Needs the ``postgres`` extra
         (adbc-driver-postgresql). Errors carry the driver's message, which may quote the
         URL: callers redact it.
@@ -802,7 +851,11 @@ class Engine:
         if "connect_timeout=" not in uri:
             uri += ("&" if "?" in uri else "?") + f"connect_timeout={int(connect_timeout)}"
         with pg.connect(uri) as conn, conn.cursor() as cur:
-            cur.execute(f"SELECT * FROM {quoted}")
+            cur.execute(_PG_COLUMNS.replace("{rel}", _sql_text(quoted)))
+            columns = [
+                (str(n), bool(z), None if k is None else int(k)) for n, z, k in cur.fetchall()
+            ]
+            cur.execute(_postgres_select(quoted, columns))
             return self.from_arrow_stream(cur.fetch_record_batch(), f"table {table!r}")
 
     def scan_csv(

@@ -826,6 +826,61 @@ def test_a_postgresql_column_named_row_is_refused(engine, pg_scratch):
     assert info.value.file and "127.0.0.1" in info.value.file
 
 
+def _in_zone(url: str, zone: str) -> str:
+    """The URL with a session TimeZone set through libpq's ``options``."""
+    from urllib.parse import quote
+
+    return f"{url}{'&' if '?' in url else '?'}options={quote(f'-c TimeZone={zone}', safe='')}"
+
+
+@pytest.mark.postgres
+def test_a_postgresql_timestamptz_gives_the_date_of_the_sessions_time_zone(engine, pg_scratch):
+    url, name = pg_scratch
+    berlin = _in_zone(url, "Europe/Berlin")
+    _pg_execute(
+        berlin,
+        f"CREATE TABLE {name} (customer_id text, date timestamptz)",
+        # written in Berlin: 00:15 on New Year's Day is 23:15 on 31 December in UTC
+        f"INSERT INTO {name} VALUES ('K3', '2024-01-01 00:15'), ('K1', '2024-06-03 00:30')",
+    )
+    raw = read_input("transactions", berlin, TableInput(table=name), engine)
+    got = {r["customer_id"]: r["date"] for r in _rows(raw, engine)}
+    assert got == {
+        "K3": dt.datetime(2024, 1, 1, 0, 15),
+        "K1": dt.datetime(2024, 6, 3, 0, 30),
+    }
+    # the same instants in a session in UTC show UTC's clock
+    raw = read_input("transactions", _in_zone(url, "UTC"), TableInput(table=name), engine)
+    assert {r["customer_id"]: r["date"] for r in _rows(raw, engine)}["K3"] == dt.datetime(
+        2023, 12, 31, 23, 15
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("key", ["line_id serial PRIMARY KEY, ", ""], ids=["primary-key", "none"])
+def test_a_postgresql_table_is_read_in_the_same_order_after_a_no_op_update(engine, pg_scratch, key):
+    url, name = pg_scratch
+    _pg_execute(
+        url,
+        f"CREATE TABLE {name} ({key}customer_id text, name text)",
+        f"INSERT INTO {name} (customer_id, name) SELECT 'K' || g, 'Firm ' || g "
+        "FROM generate_series(1, 20) g",
+        f"INSERT INTO {name} (customer_id, name) VALUES ('K7', 'Firm 7 NEW')",
+    )
+
+    def read() -> list[tuple[str, str, int]]:
+        raw = read_input("customers", url, TableInput(table=name), engine)
+        return [(r["customer_id"], r["name"], r["_row"]) for r in _rows(raw, engine)]
+
+    before = read()
+    # moves the tuple to the end of the heap: a plain SELECT would now return it last
+    _pg_execute(url, f"UPDATE {name} SET name = name WHERE name = 'Firm 7'")
+    assert read() == before
+    first_k7 = next(n for c, n, _ in before if c == "K7")
+    # with a key, the order of the key (insertion here); without, the text of the columns
+    assert first_k7 == "Firm 7"
+
+
 def _with_password(url: str, password: str) -> str:
     """The test server's URL with a password in its user part (the server trusts local
     connections, so the password is ignored but must still never be shown)."""
