@@ -918,8 +918,11 @@ def test_a_password_in_the_url_is_never_in_the_manifest_or_rejects(
         "postgresql://tierwise:s3cret@pw@127.0.0.1:1/db",
         "postgresql://tierwise@127.0.0.1:1/db?password=s3cret-pw&sslmode=disable",
         "postgres://127.0.0.1:1/db?user=tw&PGPASSWORD=s3cret-pw",
+        "postgresql://tierwise:s3cret/pw@127.0.0.1:1/db",
+        "postgresql://tierwise:s3cret#pw?x@127.0.0.1:1/db",
+        "postgresql://tierwise:p@s3cret/w%rd:x?y#z@127.0.0.1:1/db",
     ],
-    ids=["user-info", "at-sign-in-password", "query", "pgpassword"],
+    ids=["user-info", "at-sign-in-password", "query", "pgpassword", "slash", "hash", "all"],
 )
 def test_a_postgresql_error_never_shows_the_password(engine, url):
     pytest.importorskip("adbc_driver_postgresql", reason="the postgres extra")
@@ -929,6 +932,23 @@ def test_a_postgresql_error_never_shows_the_password(engine, url):
     assert "s3cret" not in str(info.value)
     assert "***" in str(info.value)
     assert "127.0.0.1:1/db" in str(info.value)
+    assert "connect_timeout" not in str(info.value)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("password", ["Sl/ashPw1", "Hash#Pw?x1", "p@ss/w%rd:x?y#z"])
+def test_a_password_written_unencoded_is_never_shown(engine, pg_url, password):
+    # the test server trusts local connections: the database name is wrong on purpose, so
+    # that the server answers with an error quoting what it was given
+    url = _with_password(pg_url, password).rsplit("/", 1)[0] + "/no_such_db"
+    with pytest.raises(InputError) as info:
+        read_input("transactions", url, TableInput(), engine)
+    message = str(info.value)
+    assert "no_such_db" in message, message
+    for piece in (password, *password.replace("#", "/").replace("?", "/").split("/")):
+        assert len(piece) < 3 or piece not in message, message
+    assert "connect_timeout" not in message
+    assert "lib***q" not in message and "***ercent" not in message
 
 
 def test_redact_url_masks_every_kind_of_password() -> None:
@@ -943,6 +963,24 @@ def test_redact_url_masks_every_kind_of_password() -> None:
     assert redact_url("postgresql://db/s?PGPASSWORD=pw") == "postgresql://db/s?PGPASSWORD=***"
     assert redact_url("postgresql://me@db/sales") == "postgresql://me@db/sales"
     assert redact_url("/data/invoices.csv") == "/data/invoices.csv"
+    # written unencoded: the password runs to the last "@" before the host
+    for password in ("Sl/ashPw1", "Hash#Pw?x1", "p@ss/w%rd:x?y#z", "a@b/c?d#e@f"):
+        url = f"postgresql://me:{password}@db:5432/sales?sslmode=require"
+        assert redact_url(url) == "postgresql://me:***@db:5432/sales?sslmode=require"
+
+
+def test_redact_text_hides_the_internal_timeout_and_keeps_words_whole() -> None:
+    from tierwise.io.urls import redact_text, url_secrets
+
+    url = "postgresql://me:p@ss/w%rd:x?y#z@db/sales"
+    said = (
+        f"could not connect to {url}&connect_timeout=10: libpq said invalid percent-encoded "
+        'token: "w%rd:x" in "p@ss/w%rd:x?y#z"'
+    )
+    shown = redact_text(said, url_secrets(url))
+    assert "connect_timeout" not in shown
+    assert "w%rd" not in shown and "ss/w" not in shown
+    assert "libpq" in shown and "percent-encoded" in shown
 
 
 # -- review decisions -------------------------------------------------------------------------
