@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["is_database_url", "quote_password", "redact_text", "redact_url", "url_secrets"]
+__all__ = [
+    "is_database_url",
+    "quote_password",
+    "redact_text",
+    "redact_url",
+    "url_secrets",
+    "without_password",
+]
 
 _MASK = "***"
 #: query arguments and key=value pairs that carry a secret (compared ignoring case)
@@ -59,6 +66,22 @@ def redact_url(url: str) -> str:
     text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}{_MASK}", text)
     if "://" not in text:
         text = _KEYWORD_SECRET.sub(lambda m: f"{m.group(1)}{_MASK}", text)
+    return text
+
+
+def without_password(url: str) -> str:
+    """The URL with its password left out (the user-info password and secret query
+    arguments), to be stored: the password then comes from ``PGPASSWORD`` or ``~/.pgpass``.
+
+    Examples
+    --------
+    >>> without_password("postgresql://me:p@ss/w@db:5432/sales?sslmode=require&password=x")
+    'postgresql://me@db:5432/sales?sslmode=require'
+    """
+    text = _USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}@", str(url), count=1)
+    text = _QUERY_SECRET.sub("", text)
+    if "?" not in text and "&" in text:
+        text = text.replace("&", "?", 1)
     return text
 
 
