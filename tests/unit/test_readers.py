@@ -783,6 +783,9 @@ def test_runs_the_pipeline_on_a_postgresql_table(tmp_path, pg_table, tierwise_cl
     assert run.exit_code == 0, run.output
     acc = run.manifest["inputs"]["transactions"]
     assert (acc["rows_read"], acc["rows_used"], acc["rows_rejected"]) == (3, 2, 1)
+    # the table read is named; no checksum that would only be the URL's text
+    assert acc["table"] == name
+    assert "sha256" not in acc
     assert [(r["row"], r["column"], r["reason"]) for r in run.rejects] == [
         ("3", "date", "missing date")
     ]

@@ -94,6 +94,8 @@ class RawInput:
     sheets: dict[str, list[str]] = field(default_factory=dict)
     #: the sheet read (a workbook only)
     sheet: str | None = None
+    #: the table read (a database only)
+    database_table: str | None = None
 
     @property
     def n_malformed(self) -> int:
@@ -101,7 +103,8 @@ class RawInput:
 
 
 def fingerprint(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (streamed), or of the redacted URL text for a database."""
+    """SHA-256 of a file's bytes (streamed), or of the redacted URL text for a database
+    (not a checksum of its rows: :func:`read_input` records none for a database)."""
     p = Path(path)
     if is_database_url(str(path)) or not p.is_file():
         return hashlib.sha256(redact_url(str(path)).encode()).hexdigest()
@@ -247,7 +250,10 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
     shown = redact_url(spath)
     if is_database_url(spath):
         raw = _read_postgres(name, spath, ti, engine)
-        raw.sha256 = fingerprint(spath)
+        # no checksum of the URL's text (the same for every table of a database): the
+        # manifest names the table read and its rows instead
+        raw.sha256 = ""
+        raw.database_table = ti.table or name
         raw.fmt = "postgres"
         return raw
     if _LAKE_URL.match(spath):
