@@ -34,7 +34,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from .errors import EngineError, SettingsError, TierwiseError
+from .errors import EngineError, InputError, SettingsError, TierwiseError
 
 try:  # POSIX: a private folder's lock tells a live run's folder from a killed run's
     import fcntl
@@ -255,13 +255,92 @@ def _remove_private(path: str, fd: int | None) -> None:
 class CsvScan:
     """The records of a CSV file parsed in the engine, before they are numbered."""
 
-    #: engine table of the records that parsed, every column text, in file order
+    #: engine table of the records that parsed, every column text, in file order, its
+    #: columns named by position (:attr:`stored`)
     table: str
+    #: the names of the file's header
     columns: tuple[str, ...]
     rows: int
     #: records the parser refused: line_byte_position (where the record's line starts),
     #: error_type, csv_line (its text), error_message
     rejects: pa.Table
+
+    @property
+    def stored(self) -> tuple[str, ...]:
+        """The columns' names in :attr:`table` (``c1``, ``c2`` …): a header's name cannot
+        hide an engine's own (DuckDB's ``rowid``) while the lines are numbered."""
+        return tuple(f"c{i}" for i in range(1, len(self.columns) + 1))
+
+
+def _refuse_row_column(columns: Iterable[str], what: str) -> None:
+    """Stop when an input has a column named ``_row`` (in any case): the name the record
+    numbers take, which a column of the user's must not replace."""
+    clash = [c for c in columns if c.lower() == ROW]
+    if clash:
+        raise InputError(
+            f"column {clash[0]!r} has the name tierwise gives the record numbers",
+            file=what,
+            column=clash[0],
+            hint="rename the column; for a database table, read a view that renames it",
+        )
+
+
+def _numbered_stream(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    """``reader``'s batches with ``_row``, each record's 1-based position in the stream."""
+    schema = reader.schema.append(pa.field(ROW, pa.int64()))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        start = 1
+        for batch in reader:
+            n = batch.num_rows
+            rows = pa.array(np.arange(start, start + n, dtype=np.int64))
+            yield pa.RecordBatch.from_arrays([*batch.columns, rows], schema=schema)
+            start += n
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+#: a PostgreSQL relation's columns in order: name, whether it is a timestamptz, and its place
+#: in the primary key (NULL outside it); no rows when the relation does not exist
+_PG_COLUMNS = """
+SELECT a.attname,
+       a.atttypid = 'timestamptz'::regtype,
+       (SELECT array_position(i.indkey::int2[], a.attnum)
+          FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary)
+  FROM pg_attribute a
+ WHERE a.attrelid = to_regclass({rel}) AND a.attnum > 0 AND NOT a.attisdropped
+ ORDER BY a.attnum
+"""
+
+
+def _postgres_select(table: str, columns: Sequence[tuple[str, bool, int | None]]) -> str:
+    """The query reading a PostgreSQL relation (``table`` quoted) in a fixed order.
+
+    ``columns`` are (name, is a timestamptz, place in the primary key). The rows are ordered
+    by the primary key, or (a view, a table without one) by the text of every column from
+    left to right; a ``timestamptz`` is read as the wall-clock time in the session's
+    TimeZone. With no columns (no such relation) the query lets the server say so.
+
+    Examples
+    --------
+    >>> print(_postgres_select('"t"', [("id", False, 1), ("name", False, None)]))
+    SELECT tw_src."id", tw_src."name" FROM "t" AS tw_src ORDER BY tw_src."id"
+    """
+    if not columns:
+        return f"SELECT * FROM {table}"
+    items = [
+        f"(tw_src.{_sql_name(n)} AT TIME ZONE current_setting('TimeZone')) AS {_sql_name(n)}"
+        if zoned
+        else f"tw_src.{_sql_name(n)}"
+        for n, zoned, _ in columns
+    ]
+    keys = sorted((k, n) for n, _, k in columns if k is not None)
+    order = (
+        [f"tw_src.{_sql_name(n)}" for _, n in keys]
+        if keys
+        else [f'tw_src.{_sql_name(n)}::text COLLATE "C"' for n, _, _ in columns]
+    )
+    return f"SELECT {', '.join(items)} FROM {table} AS tw_src ORDER BY {', '.join(order)}"
 
 
 #: DuckDB's out-of-memory error: what failed, and the limit in "(used/limit used)"
@@ -874,21 +953,25 @@ class Engine:
 
     def from_arrow_stream(self, reader: pa.RecordBatchReader, what: str) -> ir.Table:
         """Load a stream of Arrow record batches (a database cursor, say) into the engine
-        batch by batch, with ``_row`` the record's 1-based position in the stream."""
+        batch by batch, with ``_row`` the record's 1-based position in the stream.
+
+        A column of the stream named ``_row`` is refused (:class:`InputError`).
+        """
+        _refuse_row_column(reader.schema.names, what)
         name = self.fresh_name("stream")
         try:
             if self.backend == "duckdb":
                 raw = self.con.con
                 view = f"{name}_src"
-                raw.register(view, reader)
+                # the numbers travel with the batches, so no name of the engine's (a user
+                # column called rowid hides DuckDB's) decides them
+                raw.register(view, _numbered_stream(reader))
                 try:
-                    # insertion order is kept (preserve_insertion_order), so rowid is the
-                    # record's position in the stream
-                    raw.execute(f'CREATE TEMP TABLE "{name}_data" AS SELECT * FROM "{view}"')
+                    raw.execute(f"CREATE TEMP TABLE {_sql_name(name)} AS SELECT * FROM {view}")
                 finally:
                     raw.unregister(view)
-                self._input_tables.append(f"{name}_data")
-                return self._numbered_view(f"{name}_data", name)
+                self._input_tables.append(name)
+                return self.con.table(name)
             table = _storage_types(reader.read_all())
             n = table.num_rows
             table = table.append_column(ROW, pa.array(range(1, n + 1), pa.int64()))
@@ -896,18 +979,15 @@ class Engine:
         except Exception as exc:
             raise EngineError(f"could not load {what} into the engine: {_said(exc)}") from exc
 
-    def _numbered_view(self, table: str, name: str) -> ir.Table:
-        """A view over a DuckDB table adding ``_row``: its rowid (the insertion position)
-        plus one."""
-        self.con.con.execute(
-            f'CREATE TEMP VIEW "{name}" AS SELECT *, CAST(rowid + 1 AS BIGINT) AS "{ROW}" '
-            f'FROM "{table}"'
-        )
-        return self.con.table(name)
-
     def read_postgres(self, url: str, table: str, *, connect_timeout: int = 10) -> ir.Table:
         """A PostgreSQL table read over ADBC (Arrow batches streamed from the server, no
         row-by-row copy through Python), with ``_row`` the record number from 1.
+
+        The records come in a fixed order (see :func:`_postgres_select`), so that the
+        numbers and the first of duplicate records do not follow where the server happens
+        to store the rows; a ``timestamptz`` comes as the time a clock in the session's
+        TimeZone showed (the database's or role's setting, or the URL's
+        ``options=-c TimeZone=…``, or ``PGTZ``), the date the ERP shows.
 
         ``table`` is ``name`` or ``schema.name``. Needs the ``postgres`` extra
         (adbc-driver-postgresql). Errors carry the driver's message, which may quote the
@@ -926,7 +1006,11 @@ class Engine:
         if "connect_timeout=" not in uri:
             uri += ("&" if "?" in uri else "?") + f"connect_timeout={int(connect_timeout)}"
         with pg.connect(uri) as conn, conn.cursor() as cur:
-            cur.execute(f"SELECT * FROM {quoted}")
+            cur.execute(_PG_COLUMNS.replace("{rel}", _sql_text(quoted)))
+            columns = [
+                (str(n), bool(z), None if k is None else int(k)) for n, z, k in cur.fetchall()
+            ]
+            cur.execute(_postgres_select(quoted, columns))
             return self.from_arrow_stream(cur.fetch_record_batch(), f"table {table!r}")
 
     def scan_csv(
@@ -944,7 +1028,8 @@ class Engine:
         raw = self.con.con
         name = self.fresh_name("csv")
         rejects, scans = f"{name}_rejects", f"{name}_scans"
-        spec = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in columns)
+        _refuse_row_column(columns, str(path))
+        spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, len(columns) + 1))
         sql = (
             f"CREATE TEMP TABLE {_sql_name(name)} AS SELECT * FROM read_csv("
             f"{_sql_text(str(path))}, header = true, auto_detect = false, "
@@ -984,7 +1069,7 @@ class Engine:
         """How many line breaks the scanned records hold inside quoted values."""
         nl = " + ".join(
             f"coalesce(length({_sql_name(c)}) - length(replace({_sql_name(c)}, chr(10), '')), 0)"
-            for c in scan.columns
+            for c in scan.stored
         )
         try:
             # fetchall: a result left half-read blocks the connection (DuckDB 2)
@@ -1034,12 +1119,16 @@ class Engine:
         """
         raw = self.con.con
         name = self.fresh_name("numbered")
-        cols = ", ".join(_sql_name(c) for c in scan.columns)
+        cols = ", ".join(_sql_name(c) for c in scan.stored)
+        named = ", ".join(
+            f"s.{_sql_name(c)} AS {_sql_name(n)}"
+            for c, n in zip(scan.stored, scan.columns, strict=True)
+        )
         if multiline:
             span = " + ".join(
                 f"coalesce(length({_sql_name(c)}) - length(replace({_sql_name(c)}, chr(10), "
                 "'')), 0)"
-                for c in scan.columns
+                for c in scan.stored
             )
             base = (
                 f"2 + rowid + coalesce(sum({span}) OVER (ORDER BY rowid ROWS BETWEEN "
@@ -1059,11 +1148,11 @@ class Engine:
             shift_table = f"{name}_shifts"
             self.con.create_table(shift_table, shifts, temp=True, overwrite=True)
             numbered = (
-                f"SELECT s.* EXCLUDE (_base), s._base + coalesce(r.k, 0) AS {_sql_name(ROW)} "
+                f"SELECT {named}, s._base + coalesce(r.k, 0) AS {_sql_name(ROW)} "
                 f"FROM {source} s ASOF LEFT JOIN {_sql_name(shift_table)} r ON s._base >= r.b"
             )
         else:
-            numbered = f"SELECT * EXCLUDE (_base), _base AS {_sql_name(ROW)} FROM {source}"
+            numbered = f"SELECT {named}, s._base AS {_sql_name(ROW)} FROM {source} s"
         blank = " AND ".join(
             f"coalesce(trim({_sql_name(c)}, ' \t\r'), '') = ''" for c in scan.columns
         )
@@ -1108,6 +1197,7 @@ class Engine:
         self.con.attach(str(path), name=alias, read_only=True)
         schema, _, tname = table.rpartition(".")
         t = self.con.table(tname, database=(alias, schema or "main"))
+        _refuse_row_column(t.columns, f"table {table!r}")
         return t.mutate(**{ROW: (ibis.row_number() + 1).cast("int64")})
 
     def materialize(self, expr: ir.Table, name: str | None = None) -> ir.Table:

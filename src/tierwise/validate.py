@@ -1850,18 +1850,27 @@ def _fold(text: ir.Value) -> ir.StringValue:
 
 @dataclass
 class InputAccount:
-    """Row accounting of one input: every row read is used or rejected."""
+    """Row accounting of one input: every row read is used or rejected.
+
+    ``sha256`` is the checksum of a file's bytes; a database table has none (``""``, left
+    out of the manifest) and is named by ``table`` instead, with the rows read.
+    """
 
     path: str
     sha256: str
     rows_read: int
     rows_used: int
     rows_rejected: int
+    table: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        where: dict[str, Any] = {"path": self.path}
+        if self.table is not None:
+            where["table"] = self.table
+        if self.sha256:
+            where["sha256"] = self.sha256
         return {
-            "path": self.path,
-            "sha256": self.sha256,
+            **where,
             "rows_read": self.rows_read,
             "rows_used": self.rows_used,
             "rows_rejected": self.rows_rejected,
@@ -1978,7 +1987,9 @@ def validate_inputs(
         n_used = (
             n_tx_used if name == "transactions" else engine.count(used[name], f"rows of {name}")
         )
-        account = InputAccount(raw.path, raw.sha256, n_read, n_used, rej.num_rows)
+        account = InputAccount(
+            raw.path, raw.sha256, n_read, n_used, rej.num_rows, table=raw.database_table
+        )
         if account.rows_read != account.rows_used + account.rows_rejected:
             raise EngineError(
                 f"{raw.path}: row accounting does not add up: read {n_read}, used {n_used}, "

@@ -730,6 +730,63 @@ def test_a_duckdb_file_with_one_table_is_read_from_it(tmp_path: Path) -> None:
     assert g.mapping() == {"customer_id": "Kundennr", "date": "Datum", "revenue": "Umsatz"}
 
 
+def _pg_with_password(url: str, password: str) -> str:
+    scheme, rest = url.split("://", 1)
+    user, _, host = rest.rpartition("@")
+    return f"{scheme}://{user or 'postgres'}:{password}@{host}"
+
+
+@pytest.mark.postgres
+def test_init_samples_a_postgresql_table_and_stores_no_password(
+    tmp_path: Path, pg_url: str
+) -> None:
+    import uuid
+
+    adbc = pytest.importorskip("adbc_driver_postgresql.dbapi", reason="the postgres extra")
+    name = f"tw_init_{uuid.uuid4().hex[:10]}"
+    with adbc.connect(pg_url) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {name} (kundennr text, datum date, umsatz numeric(12,2))")
+        cur.execute(
+            f"INSERT INTO {name} SELECT 'K' || (g % 20), DATE '2024-01-01' + g, 10 + g % 7 "
+            "FROM generate_series(1, 200) g"
+        )
+        conn.commit()
+    try:
+        # the test server trusts local connections: the password is not needed to connect
+        url = _pg_with_password(pg_url, "S3cr3t/Pw")
+        target = tmp_path / "tierwise.toml"
+        result = init_settings({"transactions": url}, settings_path=target)
+        sample = read_sample(url, name="transactions")
+        table_sample = read_sample(
+            url, Settings().transactions.model_copy(update={"table": name}), name="transactions"
+        )
+    finally:
+        with adbc.connect(pg_url) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {name}")
+            conn.commit()
+    assert "S3cr3t" not in result.text and "Pw@" not in result.text
+    parsed = tomllib.loads(result.text)
+    assert parsed["transactions"]["path"] == pg_url
+    assert "# The password is not stored here: give it in PGPASSWORD or ~/.pgpass" in result.text
+    # no table "transactions" in the database: the section says which table to set
+    assert parsed["transactions"]["table"] == "transactions"
+    assert sample.columns == [] and "could not be read" in sample.notes[0]
+    assert "S3cr3t" not in sample.notes[0]
+    g = guess_table("transactions", table_sample)
+    assert g.options["table"][0] == name
+    assert g.mapping() == {"customer_id": "kundennr", "date": "datum", "revenue": "umsatz"}
+
+
+def test_init_never_stores_the_password_of_a_database_url(tmp_path: Path) -> None:
+    # port 1 refuses at once: the table is not sampled, and the password is still left out
+    url = "postgresql://erp:S3cr3t/P@w#x@127.0.0.1:1/shop?sslmode=disable&password=S3cr3t2"
+    result = init_settings({"transactions": url}, settings_path=tmp_path / "tierwise.toml")
+    assert "S3cr3t" not in result.text
+    parsed = tomllib.loads(result.text)
+    assert parsed["transactions"]["path"] == "postgresql://erp@127.0.0.1:1/shop?sslmode=disable"
+    assert "PGPASSWORD or ~/.pgpass" in result.text
+
+
 def test_profile_reads_coordinates_and_small_whole_numbers() -> None:
     lat = profile(pa.array(["50,94", "50,73", "51,45"]))
     assert (lat.low, lat.high, lat.decimal) == (50.73, 51.45, ",")

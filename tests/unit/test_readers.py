@@ -185,6 +185,38 @@ def test_csv_is_parsed_in_the_engine_with_the_lines_a_user_sees(
     assert raw.malformed.to_pylist() == expected.malformed.to_pylist()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "rowid,customer_id,date,revenue\n7,A,2024-01-02,1\n\n7,B,2024-01-03\n7,C,x,3\n",
+        'RowID;customer_id;date;revenue\nk;A;2024-01-02;1\n\nk;B;2024-01-03\nk;"C\nD";x;3\n',
+        "_base,customer_id,date,revenue\n7,A,2024-01-02,1\n\n7,B,2024-01-03\n7,C,x,3\n",
+    ],
+    ids=["numeric-rowid", "text-rowid-multiline", "underscore-base"],
+)
+def test_a_column_named_like_the_engines_row_id_keeps_the_lines(tmp_path, engine, text):
+    # DuckDB's rowid pseudo-column is hidden by a column of that name (in any case)
+    raw = read_input("transactions", _write(tmp_path / "tx.csv", text), TableInput(), engine)
+    first = text.split(raw.delimiter, 1)[0]
+    assert raw.source_columns == [first, "customer_id", "date", "revenue"]
+    got = [(r["customer_id"], r[first], r["_row"]) for r in _rows(raw, engine)]
+    assert got[0] == ("A", text.split("\n")[1][0], 2)
+    assert got[-1][0].startswith("C") and got[-1][2] == 5
+    assert sorted((r["row"], r["reason"]) for r in raw.malformed.to_pylist()) == [
+        (3, "blank line"),
+        (4, "expected 4 fields, found 3"),
+    ]
+
+
+@pytest.mark.parametrize("name", ["_row", "_ROW"])
+def test_a_column_named_row_is_refused_in_one_line(tmp_path, engine, name):
+    path = _write(tmp_path / "tx.csv", f"{name},customer_id,date,revenue\n1,A,2024-01-02,1\n")
+    with pytest.raises(InputError, match="name tierwise gives the record numbers") as info:
+        read_input("transactions", path, TableInput(), engine)
+    assert info.value.column == name
+    assert "\n" not in str(info.value)
+
+
 def test_lines_ended_by_a_cr_alone_are_read(tmp_path, engine):
     # old Mac and some Excel exports end each line with a carriage return only
     text = "customer_id,date,revenue\rA,2024-01-01,10\rB,2024-01-02,20\r"
@@ -751,11 +783,105 @@ def test_runs_the_pipeline_on_a_postgresql_table(tmp_path, pg_table, tierwise_cl
     assert run.exit_code == 0, run.output
     acc = run.manifest["inputs"]["transactions"]
     assert (acc["rows_read"], acc["rows_used"], acc["rows_rejected"]) == (3, 2, 1)
+    # the table read is named; no checksum that would only be the URL's text
+    assert acc["table"] == name
+    assert "sha256" not in acc
     assert [(r["row"], r["column"], r["reason"]) for r in run.rejects] == [
         ("3", "date", "missing date")
     ]
     revenue = {r["customer_id"]: float(r["revenue"]) for r in run.customers}
     assert revenue == {"A": 10.5, "B": 7.25}
+
+
+@pytest.fixture
+def pg_scratch(pg_url) -> Iterator[tuple[str, str]]:
+    """A unique table name in the test database, dropped after the test."""
+    name = f"tw_test_{uuid.uuid4().hex[:10]}"
+    try:
+        yield pg_url, name
+    finally:
+        _pg_execute(pg_url, f"DROP TABLE IF EXISTS {name}")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("kind", ["bigint", "text"])
+def test_a_postgresql_column_named_rowid_keeps_the_record_numbers(engine, pg_scratch, kind):
+    url, name = pg_scratch
+    _pg_execute(
+        url,
+        f"CREATE TABLE {name} (rowid {kind}, customer_id text, date date)",
+        f"INSERT INTO {name} SELECT (5000 + g)::text::{kind}, 'K' || g, DATE '2024-01-01' "
+        "FROM generate_series(1, 4) g",
+        f"INSERT INTO {name} VALUES ('9007', NULL, DATE '2024-01-01')",
+    )
+    raw = read_input("transactions", url, TableInput(table=name), engine)
+    got = [(r["customer_id"], r["_row"]) for r in _rows(raw, engine)]
+    assert got == [("K1", 1), ("K2", 2), ("K3", 3), ("K4", 4), (None, 5)]
+
+
+@pytest.mark.postgres
+def test_a_postgresql_column_named_row_is_refused(engine, pg_scratch):
+    url, name = pg_scratch
+    _pg_execute(url, f"CREATE TABLE {name} (_row integer, customer_id text)")
+    with pytest.raises(InputError, match="name tierwise gives the record numbers") as info:
+        read_input("transactions", url, TableInput(table=name), engine)
+    assert info.value.column == "_row"
+    assert info.value.file and "127.0.0.1" in info.value.file
+
+
+def _in_zone(url: str, zone: str) -> str:
+    """The URL with a session TimeZone set through libpq's ``options``."""
+    from urllib.parse import quote
+
+    return f"{url}{'&' if '?' in url else '?'}options={quote(f'-c TimeZone={zone}', safe='')}"
+
+
+@pytest.mark.postgres
+def test_a_postgresql_timestamptz_gives_the_date_of_the_sessions_time_zone(engine, pg_scratch):
+    url, name = pg_scratch
+    berlin = _in_zone(url, "Europe/Berlin")
+    _pg_execute(
+        berlin,
+        f"CREATE TABLE {name} (customer_id text, date timestamptz)",
+        # written in Berlin: 00:15 on New Year's Day is 23:15 on 31 December in UTC
+        f"INSERT INTO {name} VALUES ('K3', '2024-01-01 00:15'), ('K1', '2024-06-03 00:30')",
+    )
+    raw = read_input("transactions", berlin, TableInput(table=name), engine)
+    got = {r["customer_id"]: r["date"] for r in _rows(raw, engine)}
+    assert got == {
+        "K3": dt.datetime(2024, 1, 1, 0, 15),
+        "K1": dt.datetime(2024, 6, 3, 0, 30),
+    }
+    # the same instants in a session in UTC show UTC's clock
+    raw = read_input("transactions", _in_zone(url, "UTC"), TableInput(table=name), engine)
+    assert {r["customer_id"]: r["date"] for r in _rows(raw, engine)}["K3"] == dt.datetime(
+        2023, 12, 31, 23, 15
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("key", ["line_id serial PRIMARY KEY, ", ""], ids=["primary-key", "none"])
+def test_a_postgresql_table_is_read_in_the_same_order_after_a_no_op_update(engine, pg_scratch, key):
+    url, name = pg_scratch
+    _pg_execute(
+        url,
+        f"CREATE TABLE {name} ({key}customer_id text, name text)",
+        f"INSERT INTO {name} (customer_id, name) SELECT 'K' || g, 'Firm ' || g "
+        "FROM generate_series(1, 20) g",
+        f"INSERT INTO {name} (customer_id, name) VALUES ('K7', 'Firm 7 NEW')",
+    )
+
+    def read() -> list[tuple[str, str, int]]:
+        raw = read_input("customers", url, TableInput(table=name), engine)
+        return [(r["customer_id"], r["name"], r["_row"]) for r in _rows(raw, engine)]
+
+    before = read()
+    # moves the tuple to the end of the heap: a plain SELECT would now return it last
+    _pg_execute(url, f"UPDATE {name} SET name = name WHERE name = 'Firm 7'")
+    assert read() == before
+    first_k7 = next(n for c, n, _ in before if c == "K7")
+    # with a key, the order of the key (insertion here); without, the text of the columns
+    assert first_k7 == "Firm 7"
 
 
 def _with_password(url: str, password: str) -> str:
@@ -795,8 +921,11 @@ def test_a_password_in_the_url_is_never_in_the_manifest_or_rejects(
         "postgresql://tierwise:s3cret@pw@127.0.0.1:1/db",
         "postgresql://tierwise@127.0.0.1:1/db?password=s3cret-pw&sslmode=disable",
         "postgres://127.0.0.1:1/db?user=tw&PGPASSWORD=s3cret-pw",
+        "postgresql://tierwise:s3cret/pw@127.0.0.1:1/db",
+        "postgresql://tierwise:s3cret#pw?x@127.0.0.1:1/db",
+        "postgresql://tierwise:p@s3cret/w%rd:x?y#z@127.0.0.1:1/db",
     ],
-    ids=["user-info", "at-sign-in-password", "query", "pgpassword"],
+    ids=["user-info", "at-sign-in-password", "query", "pgpassword", "slash", "hash", "all"],
 )
 def test_a_postgresql_error_never_shows_the_password(engine, url):
     pytest.importorskip("adbc_driver_postgresql", reason="the postgres extra")
@@ -806,6 +935,23 @@ def test_a_postgresql_error_never_shows_the_password(engine, url):
     assert "s3cret" not in str(info.value)
     assert "***" in str(info.value)
     assert "127.0.0.1:1/db" in str(info.value)
+    assert "connect_timeout" not in str(info.value)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("password", ["Sl/ashPw1", "Hash#Pw?x1", "p@ss/w%rd:x?y#z"])
+def test_a_password_written_unencoded_is_never_shown(engine, pg_url, password):
+    # the test server trusts local connections: the database name is wrong on purpose, so
+    # that the server answers with an error quoting what it was given
+    url = _with_password(pg_url, password).rsplit("/", 1)[0] + "/no_such_db"
+    with pytest.raises(InputError) as info:
+        read_input("transactions", url, TableInput(), engine)
+    message = str(info.value)
+    assert "no_such_db" in message, message
+    for piece in (password, *password.replace("#", "/").replace("?", "/").split("/")):
+        assert len(piece) < 3 or piece not in message, message
+    assert "connect_timeout" not in message
+    assert "lib***q" not in message and "***ercent" not in message
 
 
 def test_redact_url_masks_every_kind_of_password() -> None:
@@ -820,6 +966,24 @@ def test_redact_url_masks_every_kind_of_password() -> None:
     assert redact_url("postgresql://db/s?PGPASSWORD=pw") == "postgresql://db/s?PGPASSWORD=***"
     assert redact_url("postgresql://me@db/sales") == "postgresql://me@db/sales"
     assert redact_url("/data/invoices.csv") == "/data/invoices.csv"
+    # written unencoded: the password runs to the last "@" before the host
+    for password in ("Sl/ashPw1", "Hash#Pw?x1", "p@ss/w%rd:x?y#z", "a@b/c?d#e@f"):
+        url = f"postgresql://me:{password}@db:5432/sales?sslmode=require"
+        assert redact_url(url) == "postgresql://me:***@db:5432/sales?sslmode=require"
+
+
+def test_redact_text_hides_the_internal_timeout_and_keeps_words_whole() -> None:
+    from tierwise.io.urls import redact_text, url_secrets
+
+    url = "postgresql://me:p@ss/w%rd:x?y#z@db/sales"
+    said = (
+        f"could not connect to {url}&connect_timeout=10: libpq said invalid percent-encoded "
+        'token: "w%rd:x" in "p@ss/w%rd:x?y#z"'
+    )
+    shown = redact_text(said, url_secrets(url))
+    assert "connect_timeout" not in shown
+    assert "w%rd" not in shown and "ss/w" not in shown
+    assert "libpq" in shown and "percent-encoded" in shown
 
 
 # -- review decisions -------------------------------------------------------------------------

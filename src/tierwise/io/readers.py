@@ -94,6 +94,8 @@ class RawInput:
     sheets: dict[str, list[str]] = field(default_factory=dict)
     #: the sheet read (a workbook only)
     sheet: str | None = None
+    #: the table read (a database only)
+    database_table: str | None = None
 
     @property
     def n_malformed(self) -> int:
@@ -101,7 +103,8 @@ class RawInput:
 
 
 def fingerprint(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (streamed), or of the redacted URL text for a database."""
+    """SHA-256 of a file's bytes (streamed), or of the redacted URL text for a database
+    (not a checksum of its rows: :func:`read_input` records none for a database)."""
     p = Path(path)
     if is_database_url(str(path)) or not p.is_file():
         return hashlib.sha256(redact_url(str(path)).encode()).hexdigest()
@@ -247,7 +250,10 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
     shown = redact_url(spath)
     if is_database_url(spath):
         raw = _read_postgres(name, spath, ti, engine)
-        raw.sha256 = fingerprint(spath)
+        # no checksum of the URL's text (the same for every table of a database): the
+        # manifest names the table read and its rows instead
+        raw.sha256 = ""
+        raw.database_table = ti.table or name
         raw.fmt = "postgres"
         return raw
     if _LAKE_URL.match(spath):
@@ -661,6 +667,13 @@ def _check_header(path: str, header: list[str]) -> list[str]:
     for i, h in enumerate(header, start=1):
         name = h or f"column_{i}"
         key = name.lower()
+        if key == ROW:
+            raise InputError(
+                f"column {name!r} has the name tierwise gives the record numbers",
+                file=path,
+                column=name,
+                hint="rename the column; for a database table, read a view that renames it",
+            )
         if key in seen:
             raise InputError(
                 f"column {name!r} appears twice in the header (columns {seen[key]} and {i})",
@@ -1139,9 +1152,9 @@ def _read_parquet(name: str, path: str, shown: str, engine: Engine) -> RawInput:
         raise InputError(
             "not a readable Parquet file", file=shown, hint="check it is a .parquet export"
         ) from exc
+    _check_header(shown, schema.names)
     table = _wall_clock(engine.read_parquet(path), schema, engine)
     cols = [c for c in table.columns if c != ROW]
-    _check_header(shown, cols)
     return RawInput(name, shown, table, source_columns=cols)
 
 
@@ -1768,6 +1781,8 @@ def _read_postgres(name: str, url: str, ti: TableInput, engine: Engine) -> RawIn
         table = engine.read_postgres(url, table_name)
     except SettingsError:
         raise
+    except InputError as exc:
+        raise InputError(exc.message, file=shown, column=exc.column, hint=exc.hint) from None
     except Exception as exc:
         cause: BaseException = exc.__cause__ or exc
         text = str(cause).strip() or type(cause).__name__

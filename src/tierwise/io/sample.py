@@ -6,8 +6,8 @@ of the sheet, for Parquet the first rows, for a DuckDB file the first rows of th
 encoding and delimiter are sniffed the way :func:`tierwise.io.readers.sniff_csv` sniffs them
 for a run. A folder or glob of Parquet files (a data lake's export) is read the way a run
 reads it (:func:`tierwise.io.readers.read_input`: every file, Hive partition folders as
-columns) and its first rows sampled. A database URL is not sampled (init does not connect
-to servers).
+columns) and its first rows sampled. For a PostgreSQL URL, the first rows of the table
+(``[table] table``, else the input's name) are read from the server.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ class Sample:
     table: pa.Table
     delimiter: str | None = None
     encoding: str | None = None
-    #: the table read inside a DuckDB file, when it is not the input's own name
+    #: the table read inside a DuckDB file, when it is not the input's own name; the table
+    #: read from a database
     table_name: str | None = None
     #: what could not be sampled and why
     notes: list[str] = field(default_factory=list)
@@ -85,7 +86,7 @@ def read_sample(
     spath = str(path)
     fmt = _detect_format(spath, spath)
     if fmt == "postgres":
-        return Sample(spath, fmt, [], pa.table({}), notes=["a database URL is not sampled"])
+        return _postgres_sample(spath, ti, name, rows)
     p = Path(spath)
     if not p.exists() and _GLOB.search(spath):
         return _lake_sample(spath, name, rows)
@@ -278,6 +279,40 @@ def _other_sheets_note(path: str, name: str) -> list[str]:
         f"the workbook has sheets {listed}; the first, {first!r}, was read: set "
         f'[{name}] sheet = "{widest}" if the data is there'
     ]
+
+
+def _postgres_sample(url: str, ti: TableInput, name: str, rows: int) -> Sample:
+    """The first rows of a PostgreSQL table; a note instead when the server cannot be read
+    (init writes the section anyway, to be completed by hand)."""
+    from .readers import _IDENT
+    from .urls import quote_password, redact_text, url_secrets
+
+    table = ti.table or name
+    hand = f"map the columns in [{name}.columns] by hand"
+    if not _IDENT.match(table):
+        return Sample(url, "postgres", [], pa.table({}), table_name=table, notes=[
+            f"table name {table!r} is not a plain identifier; set [{name}] table to schema.table"
+        ])  # fmt: skip
+    try:
+        import adbc_driver_postgresql.dbapi as pg
+    except ImportError:  # pragma: no cover - depends on the extra
+        note = f"not sampled: reading PostgreSQL needs pip install 'tierwise[postgres]'; {hand}"
+        return Sample(url, "postgres", [], pa.table({}), table_name=table, notes=[note])
+    quoted = ".".join('"' + p.replace('"', '""') + '"' for p in table.split("."))
+    uri = quote_password(url)
+    if "connect_timeout=" not in uri:
+        uri += ("&" if "?" in uri else "?") + "connect_timeout=10"
+    try:
+        with pg.connect(uri) as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT * FROM {quoted} LIMIT {int(rows)}")
+            got = cur.fetch_arrow_table()
+    except Exception as exc:
+        text = " ".join((str(exc).strip() or type(exc).__name__).splitlines()[0].split())
+        said = redact_text(text, url_secrets(url))[:200]
+        return Sample(url, "postgres", [], pa.table({}), table_name=table, notes=[
+            f"table {table!r} could not be read ({said}); set [{name}] table, or {hand}"
+        ])  # fmt: skip
+    return Sample(url, "postgres", list(got.column_names), got, table_name=table)
 
 
 def _duckdb_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:

@@ -785,7 +785,9 @@ def _reading_options(
     """decimal, date_format and table where the sample needs them; notes where unsure."""
     options: dict[str, tuple[str, str]] = {}
     notes: list[str] = []
-    if sample.table_name:
+    if sample.table_name and sample.fmt == "postgres":
+        options["table"] = (sample.table_name, "the table read from the database")
+    elif sample.table_name:
         options["table"] = (sample.table_name, "the only table in the database")
     # decimal separator: from the mapped number columns, against the default for the file
     if sample.fmt == "csv":

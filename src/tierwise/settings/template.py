@@ -176,6 +176,11 @@ def closing_hint(settings_path: str | Path, tables: Mapping[str, TableGuess] | N
 
 def _path_for(path: str, settings_path: Path | None) -> str:
     """The input's path as written: relative to the settings file's folder where possible."""
+    from ..io.urls import is_database_url, without_password
+
+    if is_database_url(path):
+        # never stored: the password comes from PGPASSWORD or ~/.pgpass
+        return without_password(path)
     if "://" in path:
         return path
     absolute = Path(path).resolve()
@@ -251,6 +256,8 @@ def _render(guesses: dict[str, TableGuess], paths: dict[str, str]) -> str:
 
 
 def _input_section(name: str, g: TableGuess, path: str) -> list[str]:
+    from ..io.urls import is_database_url
+
     spec = TABLES[name]
     lines = [f"[{name}]", *_comment(spec.doc[:1].upper() + spec.doc[1:] + ".")]
     rows: list[tuple[str, str]] = [(f"path = {_toml_value(path)}", "")]
@@ -259,6 +266,11 @@ def _input_section(name: str, g: TableGuess, path: str) -> list[str]:
             value, why = g.options[key]
             rows.append((f"{key} = {_toml_value(value)}", why))
     lines += _aligned(rows)
+    if is_database_url(path):
+        lines += _comment(
+            "The password is not stored here: give it in PGPASSWORD or ~/.pgpass (or the "
+            "environment of the run)."
+        )
     for note in g.notes:
         lines += _comment("note: " + note)
     if name in ("customers", "prospects") and g.unmapped:
