@@ -492,29 +492,3 @@ def test_a_figure_tied_with_many_at_the_top_reads_from_the_top() -> None:
     ranked = np.array([6e6] * 7 + [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     got = _rank_text(np.array([6e6, 1.0]), ranked, "net profit").to_pylist()
     assert got == ["top 54% of net profit", "bottom 8% of net profit"]
-
-
-def test_a_customer_without_net_sales_this_year_is_not_developed_on_its_wallet() -> None:
-    # C00 (low value, the largest headroom) is B "develop" while it buys; the same customer
-    # silent for a year, or returning more than it bought (net profit negative), has no
-    # business today to develop: its wallet is not counted as potential, so it falls to
-    # the class of its value with no potential, and the reason says why
-    s = SegmentSettings(method="quantiles", quantiles=[0.5, 0.8], **QUICK)
-    base = _base()
-    assert _classes(segment_customers(base, s, seed=1))[0] == "B"
-    for rev, profit in ((0.0, 0.0), (-17_500.0, -5_400.0)):
-        t = base.set_column(
-            base.column_names.index("revenue_12m"),
-            "revenue_12m",
-            pa.array([rev, *base.column("revenue_12m").to_pylist()[1:]], pa.float64()),
-        )
-        t = t.set_column(
-            t.column_names.index("net_profit"),
-            "net_profit",
-            pa.array([profit, *t.column("net_profit").to_pylist()[1:]], pa.float64()),
-        )
-        r = segment_customers(t, s, seed=1)
-        assert _classes(r)[0] == "D", (rev, _classes(r))
-        reason = r.customers.column("class_reason").to_pylist()[0]
-        assert "no net sales in the last 12 months" in reason and "develop" not in reason
-        assert any("not counted as potential" in w for w in r.warnings)

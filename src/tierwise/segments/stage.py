@@ -48,7 +48,6 @@ import pyarrow.compute as pc
 
 from ..errors import ModelError
 from ..settings.segments import SegmentSettings, TierProgramme
-from ..validate import count_text
 from .classes import RULE_GRID, RULE_HARD, RULE_POTENTIAL, ClassRule, join_text, money_text, pick
 from .cuts import AxisData, CutPoints, find_cuts, levels
 from .niches import NicheDesign, NicheModel, fit_niches, niche_phrases, unique_names
@@ -362,18 +361,6 @@ def segment_customers(
             "(lowest potential); set [segments] potential_axis to class on another figure"
         )
     potential = np.where(missing_pot, 0.0, potential)
-    # no potential to develop without business today: an established customer that bought
-    # nothing, or returned more than it bought, over the last 12 months has its wallet
-    # counted as no potential (winning it back is its status's and the coverage plan's job,
-    # where its wallet counts at p_alive), so it is not a "develop" class on its wallet alone
-    silent = _silent(customers, thin)
-    potential = np.where(silent, 0.0, potential)
-    if silent.any() and not value_only:
-        warnings.append(
-            f"{count_text(int(silent.sum()), 'established customer')} bought nothing (or "
-            "returned more than they bought) in the last 12 months: their wallet is not "
-            "counted as potential for their class"
-        )
     ease = figure(customers, "ease_score")
     if s.scheme == "profit_ease" and np.isnan(ease[est]).all():
         raise ModelError(
@@ -862,11 +849,6 @@ def _cut_manifest(cp: CutPoints) -> dict[str, Any]:
     }
 
 
-def _silent(customers: pa.Table, thin: np.ndarray) -> np.ndarray:
-    """Established customers with revenue_12m of zero or below (none without the column)."""
-    return ~thin & (figure(customers, "revenue_12m") <= 0)
-
-
 def _reason_bodies(
     customers: pa.Table,
     s: SegmentSettings,
@@ -931,19 +913,6 @@ def _reason_bodies(
         pa.array(has_wallet & ~np.isnan(sow)),
         join_text(percent_text(sow), " share of a ", money_text(wallet, sym), " wallet"),
         join_text(f"{plabel} ", money_text(potential, sym)),
-    )
-    pot_part = pc.if_else(
-        pa.array(_silent(customers, thin)),
-        pc.if_else(
-            pa.array(has_wallet),
-            join_text(
-                "no net sales in the last 12 months (its ",
-                money_text(wallet, sym),
-                " wallet not counted)",
-            ),
-            pa.scalar("no net sales in the last 12 months (no potential counted)"),
-        ),
-        pot_part,
     )
     # ease words: level 0 is the hardest
     top_level = len(rule.ease_cuts)
