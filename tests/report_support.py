@@ -8,7 +8,9 @@ output contract's file and column names, derived from the run's own figures.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -288,3 +290,14 @@ def customer_id_named(out: Path, name: str) -> str:
     hit = c.filter(pc.equal(c.column("name"), name))
     assert hit.num_rows == 1, f"expected one customer named {name!r}, found {hit.num_rows}"
     return str(hit.column("customer_id")[0].as_py())
+
+
+def forms(page: str) -> list[dict[str, str]]:
+    """The hidden fields of every POST form of a dashboard page, as a browser would send
+    them."""
+    out = []
+    for part in page.split('<form method="post"')[1:]:
+        body = part.split("</form>")[0]
+        fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body)
+        out.append({k: html.unescape(v) for k, v in fields})
+    return out

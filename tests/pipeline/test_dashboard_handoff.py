@@ -9,6 +9,7 @@ A duplicate pair rejected there is split in the next run.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -31,14 +32,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
     return {k: str(v) for k, v in paths.items() if k in INPUT_TABLES}, data.end_date
 
 
-def test_a_dashboard_override_moves_the_customer_in_the_next_run(demo, tmp_path: Path) -> None:
-    inputs, end = demo
-    out = tmp_path / "out"
+def _first_run(inputs: dict[str, str], end: Any, out: Path) -> tuple[dict[str, Any], str]:
+    """The first run into ``out``: its first customer's row, and a class to move it to."""
     first = run_pipeline(inputs, QUICK, out_dir=out, as_of=end)
     c = first.customers.filter(pc.invert(first.customers.column("is_prospect")))
     row = c.slice(0, 1).to_pylist()[0]
+    return row, "A" if row["value_class"] != "A" else "D"
+
+
+def test_a_dashboard_override_moves_the_customer_in_the_next_run(demo, tmp_path: Path) -> None:
+    inputs, end = demo
+    out = tmp_path / "out"
+    row, new = _first_run(inputs, end, out)
     cid, computed = row["customer_id"], row["value_class"]
-    new = "A" if computed != "A" else "D"
     # a merged pair the model made, rejected by a person
     members = pq.read_table(out / "account_members.parquet").to_pylist()
     merged = next(m for m in members if m["customer_id"] != m["account_id"])
@@ -80,11 +86,8 @@ def test_an_open_dashboard_shows_the_re_run_and_the_override_it_applied(
 
     inputs, end = demo
     out = tmp_path / "out"
-    first = run_pipeline(inputs, QUICK, out_dir=out, as_of=end)
-    c = first.customers.filter(pc.invert(first.customers.column("is_prospect")))
-    row = c.slice(0, 1).to_pylist()[0]
+    row, new = _first_run(inputs, end, out)
     cid, computed = row["customer_id"], row["value_class"]
-    new = "A" if computed != "A" else "D"
     client = TestClient(create_app(out), base_url="http://127.0.0.1")
     url = f"/customers/{cid}"
     page = client.get(url).text

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from report_support import SCRIPT_NAME, customer_id_named
+from report_support import SCRIPT_NAME, customer_id_named, forms
 from tierwise.app import create_app, read_overrides, read_review_decisions
 
 LOCAL = "http://127.0.0.1"
@@ -23,16 +23,6 @@ LOCAL = "http://127.0.0.1"
 @pytest.fixture
 def out(report_full_out: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(report_full_out, tmp_path / "out"))
-
-
-def _forms(page: str) -> list[dict[str, str]]:
-    """The hidden fields of every POST form of a page, as a browser would send them."""
-    forms = []
-    for part in page.split('<form method="post"')[1:]:
-        body = part.split("</form>")[0]
-        fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body)
-        forms.append({k: html.unescape(v) for k, v in fields})
-    return forms
 
 
 def _text(page: str) -> str:
@@ -52,14 +42,14 @@ class _Customer:
     def __init__(self, client: TestClient, cid: str) -> None:
         self.client, self.cid = client, cid
         self.url = f"/customers/{cid}"
-        self.form = _forms(client.get(self.url).text)[0]
+        self.form = forms(client.get(self.url).text)[0]
 
     def post(self, **fields: str) -> tuple[int, str]:
         r = self.client.post(f"{self.url}/override", data={**self.form, **fields})
         return r.status_code, r.text
 
     def reload(self) -> _Customer:
-        self.form = _forms(self.client.get(self.url).text)[0]
+        self.form = forms(self.client.get(self.url).text)[0]
         return self
 
 
@@ -113,8 +103,8 @@ def test_a_decision_from_an_out_of_date_review_page_is_refused_and_names_the_oth
     out: Path,
 ) -> None:
     client = TestClient(create_app(out), base_url=LOCAL)
-    tab_a = _forms(client.get("/review").text)[0]
-    tab_b = _forms(client.get("/review").text)[0]
+    tab_a = forms(client.get("/review").text)[0]
+    tab_b = forms(client.get("/review").text)[0]
     r = client.post("/review", data={**tab_a, "decision": "confirm", "by": "alice"})
     assert r.status_code == 200  # followed the redirect
 
@@ -129,7 +119,7 @@ def test_a_decision_from_an_out_of_date_review_page_is_refused_and_names_the_oth
     assert read_review_decisions(out).column("decided_by").to_pylist() == ["alice"]
 
     # the page bob now has carries alice's decision: choosing again replaces it, deliberately
-    again = _forms(stale.text)[0]
+    again = forms(stale.text)[0]
     r = client.post("/review", data={**again, "decision": "reject", "by": "bob"})
     assert r.status_code == 200
     t = read_review_decisions(out)
@@ -151,7 +141,7 @@ def test_an_override_from_an_out_of_date_page_is_refused_and_names_the_other(out
     assert read_overrides(out).column("value_class").to_pylist() == ["A"]
     # bob's choices stay on the form; sent again from that page, they replace alice's
     assert '<option value="D" selected>' in page and 'value="lost the tender"' in page
-    tab_b.form = _forms(page)[0]
+    tab_b.form = forms(page)[0]
     assert tab_b.post(value_class="D", reason="lost the tender", by="bob")[0] == 200
     assert read_overrides(out).column("value_class").to_pylist() == ["D"]
 
@@ -162,7 +152,7 @@ def test_a_folder_re_run_under_the_open_dashboard_is_read_again(out: Path) -> No
     assert queue.num_rows == 2
     page = client.get("/review").text
     assert page.count('class="pair"') == 2
-    old_form = _forms(page)[1]
+    old_form = forms(page)[1]
     overview = client.get("/").text
     n = pq.read_table(out / "customers.parquet").num_rows
     assert f"{n:,}" in overview
@@ -190,7 +180,7 @@ def test_errors_a_user_can_reach_are_pages_with_the_menu_and_keep_what_was_typed
     out: Path,
 ) -> None:
     client = TestClient(create_app(out), base_url=LOCAL)
-    form = _forms(client.get("/review").text)[0]
+    form = forms(client.get("/review").text)[0]
     r = client.post(
         "/review", data={**form, "decision": "reject", "by": " ", "reason": "different VAT"}
     )
@@ -237,7 +227,7 @@ def test_long_reasons_and_notes_are_refused_with_their_length(out: Path) -> None
     assert read_overrides(out).num_rows == 0
     assert tab.post(value_class="B", reason="x" * 1000, by="ana")[0] == 200
 
-    form = _forms(client.get("/review").text)[0]
+    form = forms(client.get("/review").text)[0]
     r = client.post("/review", data={**form, "decision": "reject", "by": "a", "reason": "n" * 1001})
     assert r.status_code == 400 and "The note is at most 1,000 characters" in r.text
     assert read_review_decisions(out).num_rows == 0
@@ -248,14 +238,14 @@ def test_review_controls_name_their_pair_times_say_utc_and_unknown_pairs_are_ref
 ) -> None:
     client = TestClient(create_app(out), base_url=LOCAL)
     page = client.get("/review").text
-    form = _forms(page)[0]
+    form = forms(page)[0]
     pair = f"{form['left_id']} and {form['right_id']}"
     assert f'aria-label="Same company: {pair}"' in page
     assert f'aria-label="note on {pair}"' in page
     client.post("/review", data={**form, "decision": "reject", "by": "ana"})
     assert re.search(r"Decided: .*? UTC", _text(client.get("/review").text))
 
-    fake = {**_forms(page)[1], "left_id": "FAKE1", "right_id": "FAKE2"}
+    fake = {**forms(page)[1], "left_id": "FAKE1", "right_id": "FAKE2"}
     r = client.post("/review", data={**fake, "decision": "confirm", "by": "ana"})
     assert r.status_code == 400
     ids = set(read_review_decisions(out).column("left_id").to_pylist())
@@ -299,6 +289,6 @@ def test_digits_a_number_field_cannot_read_give_the_default_not_an_error(out: Pa
     # "²" is a digit to str.isdigit, not to int()
     client = TestClient(create_app(out), base_url=LOCAL)
     assert client.get("/segments?page_no=²").status_code == 200
-    form = _forms(client.get("/review").text)[0]
+    form = forms(client.get("/review").text)[0]
     r = client.post("/review", data={**form, "seen": "²", "decision": "reject", "by": "ana"})
     assert r.status_code < 500

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from report_support import SCRIPT_NAME, customer_id_named
+from report_support import SCRIPT_NAME, customer_id_named, forms
 from tierwise.accounts.review import DECISIONS_SCHEMA, clean_decisions
 from tierwise.app import create_app, read_overrides, read_review_decisions, serve
 from tierwise.errors import SettingsError
@@ -29,18 +29,8 @@ def _csrf(client: TestClient, url: str) -> str:
     return m.group(1)
 
 
-def _forms(page: str) -> list[dict[str, str]]:
-    """The hidden fields of every POST form of a page, as a browser would send them."""
-    forms = []
-    for part in page.split('<form method="post"')[1:]:
-        body = part.split("</form>")[0]
-        fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body)
-        forms.append({k: html.unescape(v) for k, v in fields})
-    return forms
-
-
 def _form(client: TestClient, url: str, index: int = 0) -> dict[str, str]:
-    return _forms(client.get(url).text)[index]
+    return forms(client.get(url).text)[index]
 
 
 def test_every_page_answers(out: Path) -> None:

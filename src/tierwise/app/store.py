@@ -137,6 +137,18 @@ class StaleVersionError(TierwiseError):
 _AUDIT_COLUMNS = 'id, "at", "by", kind, subject, field, old, new, why'
 
 
+def _check_version(
+    con: duckdb.DuckDBPyConnection, kind: str, subject: str, seen: int | None, changed: str
+) -> None:
+    """Refuse a change made against version ``seen`` of ``subject`` when someone changed it
+    since (``None``: no version given, nothing checked)."""
+    if seen is None:
+        return
+    current = _version(con, kind, subject)
+    if current != seen:
+        raise StaleVersionError(changed, latest=_latest(con, kind, subject), version=current)
+
+
 def _version(con: duckdb.DuckDBPyConnection, kind: str, subject: str) -> int:
     row = con.execute(
         "SELECT coalesce(max(id), 0) FROM audit WHERE kind = ? AND subject = ?", [kind, subject]
@@ -258,14 +270,13 @@ class DecisionStore:
         """
         at = _now()
         with self._tx() as con:
-            if seen is not None:
-                current_version = _version(con, KIND_OVERRIDE, customer_id)
-                if current_version != seen:
-                    raise StaleVersionError(
-                        f"the override of {customer_id!r} changed since the page was drawn",
-                        latest=_latest(con, KIND_OVERRIDE, customer_id),
-                        version=current_version,
-                    )
+            _check_version(
+                con,
+                KIND_OVERRIDE,
+                customer_id,
+                seen,
+                f"the override of {customer_id!r} changed since the page was drawn",
+            )
             row = con.execute(
                 "SELECT value_class, tier, reason FROM class_overrides WHERE customer_id = ?",
                 [customer_id],
@@ -340,14 +351,13 @@ class DecisionStore:
         subject = pair_subject(lo, hi)
         at = _now()
         with self._tx() as con:
-            if seen is not None:
-                current_version = _version(con, KIND_REVIEW, subject)
-                if current_version != seen:
-                    raise StaleVersionError(
-                        f"the pair {subject} was decided since the page was drawn",
-                        latest=_latest(con, KIND_REVIEW, subject),
-                        version=current_version,
-                    )
+            _check_version(
+                con,
+                KIND_REVIEW,
+                subject,
+                seen,
+                f"the pair {subject} was decided since the page was drawn",
+            )
             old = con.execute(
                 "SELECT decision FROM review_decisions WHERE left_id = ? AND right_id = ?",
                 [lo, hi],

@@ -284,6 +284,12 @@ def is_os_file(name: str) -> bool:
     return name.lower() in OS_FILES or name.startswith("._")
 
 
+def _os_file_entry(entry: Path) -> bool:
+    """Whether a folder entry is an operating system's file: a plain file of such a name (a
+    folder named "._x" is a user's, and a run would delete it with the old output)."""
+    return is_os_file(entry.name) and entry.is_file() and not entry.is_symlink()
+
+
 def open_in_office(folder: Path, names: Collection[str]) -> str | None:
     """Which of the files ``names`` of ``folder`` is open in Excel (its lock file
     ``~$NAME`` is beside it) or LibreOffice (``.~lock.NAME#``), said in one line; ``None``
@@ -497,13 +503,7 @@ def check_output_target(
                 "the output folder first and name the copy in the setting"
             )
     if resolved.exists():
-        # only a plain file of the operating system's is left aside (a folder named "._x"
-        # is a user's, and a run would delete it with the old output)
-        entries = sorted(
-            e.name
-            for e in resolved.iterdir()
-            if not (is_os_file(e.name) and e.is_file() and not e.is_symlink())
-        )
+        entries = sorted(e.name for e in resolved.iterdir() if not _os_file_entry(e))
         if entries:
             if written is not None:
                 is_open = open_in_office(resolved, written)
@@ -722,7 +722,7 @@ class OutputFolder:
                     shutil.copy2(self.target / name, self.tmp / name)
             # and what the operating system keeps there (left as it was, never deleted)
             for entry in self.target.iterdir():
-                if is_os_file(entry.name) and entry.is_file() and not entry.is_symlink():
+                if _os_file_entry(entry):
                     shutil.copy2(entry, self.tmp / entry.name)
             check_output_target(self.target, read_first=self.read_first)
             (self.tmp / STAGING).unlink()
