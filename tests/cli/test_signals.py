@@ -20,7 +20,9 @@ def _tierwise() -> list[str]:
 def _stop_midway(tmp_path: Path, sig: int, delay: float) -> subprocess.CompletedProcess[str]:
     out = tmp_path / "demo"
     proc = subprocess.Popen(
-        [*_tierwise(), "demo", "--customers", "3000", "--out", str(out)],
+        # 20,000 customers: the stages take several times the longest delay below even on a
+        # fast machine, so the signal always lands while the run is under way
+        [*_tierwise(), "demo", "--customers", "20000", "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -34,6 +36,8 @@ def _stop_midway(tmp_path: Path, sig: int, delay: float) -> subprocess.Completed
             pytest.fail(f"the demo did not start: {proc.communicate()}")
         time.sleep(0.2)
     time.sleep(delay)
+    if proc.poll() is not None:
+        pytest.fail(f"the run ended before the signal was sent: {proc.communicate()}")
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=240)
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
