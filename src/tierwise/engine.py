@@ -35,6 +35,7 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import EngineError, InputError, SettingsError, TierwiseError
+from .settings.run import MIN_MEMORY_LIMIT, size_bytes
 
 try:  # POSIX: a private folder's lock tells a live run's folder from a killed run's
     import fcntl
@@ -64,6 +65,8 @@ _names = itertools.count()
 #: the point) and turned back into float64: a float sum depends on the order the engine's
 #: threads add the lines in, so it could differ in the last bits from one run to the next.
 _SUM_TYPE = dt.Decimal(38, 9)
+#: The in-memory database that holds the tables :meth:`Engine.materialize` makes (DuckDB)
+_STORE = "tw_store"
 
 
 def _local_path(name: str) -> str:
@@ -612,6 +615,8 @@ class Engine:
         self._input_tables: list[str] = []
         #: tables made by materialize (the only ones release_replaced frees)
         self._made: set[str] = set()
+        #: DuckDB's memory cap in bytes (when it could be read), for _compress_when_tight
+        self._memory_limit_bytes: int | None = None
         if backend == "duckdb":
             self.con = ibis.duckdb.connect()
             raw = self.con.con
@@ -624,7 +629,9 @@ class Engine:
             raw.execute("SET autoinstall_known_extensions = false")
             if threads:
                 raw.execute(f"SET threads = {int(threads)}")
-            raw.execute(f"SET memory_limit = {_sql_text(memory_limit or default_memory_limit())}")
+            cap = memory_limit or default_memory_limit()
+            raw.execute(f"SET memory_limit = {_sql_text(cap)}")
+            self._memory_limit_bytes = size_bytes(cap)
             # what does not fit under the cap goes to a private folder, removed by close, or
             # with the engine when close is never called (a notebook's engine)
             parent = str(temp_directory or tempfile.gettempdir())
@@ -637,6 +644,11 @@ class Engine:
                 ) from exc
             self._spill = weakref.finalize(self, _remove_private, spill, lock)
             raw.execute(f"SET temp_directory = {_sql_text(spill)}")
+            # the tables materialize makes live in an in-memory database of their own, which
+            # DuckDB compresses when asked (_compress_when_tight); queries name them bare
+            raw.execute(f"ATTACH ':memory:' AS {_STORE} (COMPRESS)")
+            current = raw.execute("SELECT current_database()").fetchall()[0][0]
+            raw.execute(f"SET search_path = {_sql_text(f'{current}.main,{_STORE}.main')}")
         elif backend == "spark":
             session = spark_session or self._start_spark(threads, spark_master, spark_options)
             if spark_session is not None:
@@ -1232,24 +1244,48 @@ class Engine:
         create = sge.Create(
             kind="TABLE",
             this=sge.Schema(
-                this=sg.table(fresh, quoted=True),
+                this=sg.table(fresh, db="main", catalog=_STORE, quoted=True),
                 expressions=schema.to_sqlglot_column_defs("duckdb"),
             ),
-            properties=sge.Properties(expressions=[sge.TemporaryProperty()]),
         ).sql("duckdb")
         columns = ", ".join(_sql_name(c) for c in schema.names)
         raw = self.con.con
         raw.execute(create)
+        store = f"{_STORE}.main"
         try:
             raw.execute(
-                f"INSERT INTO {_sql_name(fresh)} ({columns}) {self.con.compile(expr)}"
+                f"INSERT INTO {store}.{_sql_name(fresh)} ({columns}) {self.con.compile(expr)}"
             ).fetchall()
-            raw.execute(f"DROP TABLE IF EXISTS temp.main.{_sql_name(name)}")
-            raw.execute(f"ALTER TABLE temp.main.{_sql_name(fresh)} RENAME TO {_sql_name(name)}")
+            raw.execute(f"DROP TABLE IF EXISTS {store}.{_sql_name(name)}")
+            raw.execute(f"ALTER TABLE {store}.{_sql_name(fresh)} RENAME TO {_sql_name(name)}")
         except BaseException:
-            raw.execute(f"DROP TABLE IF EXISTS temp.main.{_sql_name(fresh)}")
+            raw.execute(f"DROP TABLE IF EXISTS {store}.{_sql_name(fresh)}")
             raise
-        return self.con.table(name)
+        self._compress_when_tight()
+        return self.con.table(name, database=store)
+
+    def _compress_when_tight(self) -> None:
+        """Compress the tables :meth:`materialize` made (DuckDB's CHECKPOINT of their
+        in-memory database: dictionaries and FSST for text, ALP for decimals, run lengths)
+        once they hold more than half of the engine's memory cap.
+
+        Uncompressed, a table of invoice lines takes about six times its Parquet file; past
+        the cap DuckDB writes it to disk and reads it back for every query. Compressing costs
+        about as much time as writing the table did, so it is done only when memory is
+        tight: a run whose tables fit under half the cap never pays for it. Below the
+        settings' smallest cap (``MIN_MEMORY_LIMIT``) there is no room to compress in, and a
+        compression that runs out of memory loses every table: none is tried.
+        """
+        limit = self._memory_limit_bytes
+        if not limit or limit < (size_bytes(MIN_MEMORY_LIMIT) or 0):
+            return
+        raw = self.con.con
+        held = raw.execute(
+            "SELECT coalesce(sum(memory_usage_bytes + temporary_storage_bytes), 0) "
+            "FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'"
+        ).fetchall()[0][0]
+        if held > limit // 2:
+            raw.execute(f"CHECKPOINT {_STORE}")
 
     def _spark_checkpoint(self, expr: ir.Table, name: str) -> ir.Table:
         """Compute ``expr`` on Spark now and keep its rows in the executors (memory, then
@@ -1432,6 +1468,7 @@ class Engine:
         with suppress(Exception):
             if self.backend == "duckdb":
                 self.con.con.execute(f"DROP TABLE IF EXISTS temp.main.{_sql_name(name)}")
+                self.con.con.execute(f"DROP TABLE IF EXISTS {_STORE}.main.{_sql_name(name)}")
             else:
                 self.con._session.catalog.dropTempView(name)
                 df = self._spark_tables.pop(name, None)

@@ -32,6 +32,19 @@ _SECRET_OPTION = re.compile(r"secret|password|token|credential|access\.key|sessi
 _SPARK_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
 
+def size_bytes(text: str) -> int | None:
+    """The bytes of a size with its unit, as DuckDB reads it ("8GB", "512MiB", "5.8 GiB");
+    None for text that is not such a size.
+
+    Examples
+    --------
+    >>> size_bytes("512MiB"), size_bytes("1.5 GB"), size_bytes("lots")
+    (536870912, 1500000000, None)
+    """
+    size = _SIZE.match(text)
+    return int(float(size[1]) * _UNIT[size[2]]) if size else None
+
+
 class RunSettings(Section):
     """The run as a whole."""
 
@@ -86,10 +99,10 @@ class RunSettings(Section):
     def _memory_limit(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        size = _SIZE.match(v)
-        if not size:
+        size = size_bytes(v)
+        if size is None:
             raise ValueError('give a size with its unit, such as "8GB" or "512MiB"')
-        if float(size[1]) * _UNIT[size[2]] < 256 * 10**6:
+        if size < 256 * 10**6:
             raise ValueError(
                 f"{v!r} is too little for the engine to run; give at least "
                 f'"{MIN_MEMORY_LIMIT}" (what does not fit is written to disk), or leave it '
