@@ -3,7 +3,10 @@
 One binary per option, one row per customer (exactly one option), one row per resource
 (hours within capacity); the objective is the total value, maximised. Built in one
 ``passModel`` call from sparse column arrays. HiGHS's dual bound is the plan's
-``upper_bound``. The solution's feasibility is checked again with
+``upper_bound``. HiGHS runs in a child process (:func:`tierwise._highs.solve_milp`) that is
+stopped from outside when HiGHS has not returned shortly after ``time_limit``: its MIP set-up
+does not look at the clock, and on this model it grows with the square of the customers
+(15,000 customers: minutes past any limit). The solution's feasibility is checked again with
 :func:`tierwise.coverage.allocate.check_plan` after every solve: a 2026 HiGHS release gave
 wrong MILP answers, and a wrong plan must not pass silently.
 
@@ -20,7 +23,7 @@ from typing import Any
 import highspy
 import numpy as np
 
-from .._highs import quiet_highs
+from .._highs import solve_milp
 from .allocate import (
     TINY,
     InfeasiblePlanError,
@@ -47,6 +50,11 @@ def solve_exact(
     """The MILP with HiGHS: the optimum (within ``mip_rel_gap``) or the best plan found
     within ``time_limit`` seconds, with HiGHS's dual bound as ``upper_bound``.
 
+    ``time_limit`` counts from the call. HiGHS gets what is left of it as its own limit;
+    if it has not returned :func:`tierwise._highs.hard_stop_grace` seconds later (2 s and a
+    tenth of the limit) it is stopped, and the plan is the last improving solution it had
+    reported (``detail["stopped"]`` true), or there is none.
+
     Raises
     ------
     InfeasiblePlanError
@@ -62,6 +70,7 @@ def solve_exact(
     ([1, 2], 10.0)
     """
     t0 = time.perf_counter()
+    started = time.time()
     cap = _capacity(capacity, menu, names)
     n_res = cap.shape[0]
     n, m = menu.n_customers, menu.n_options
@@ -80,47 +89,37 @@ def solve_exact(
     index[second] = n + menu.resource[on]
     value[second] = menu.hours[on]
 
-    lp = highspy.HighsLp()
-    lp.num_col_ = m
-    lp.num_row_ = n + n_res
-    lp.col_cost_ = menu.value.astype(np.float64)
-    lp.col_lower_ = np.zeros(m)
-    lp.col_upper_ = np.ones(m)
-    lp.row_lower_ = np.r_[np.ones(n), np.full(n_res, -highspy.kHighsInf)]
-    lp.row_upper_ = np.r_[np.ones(n), cap]
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = start
-    lp.a_matrix_.index_ = index
-    lp.a_matrix_.value_ = value
-    lp.a_matrix_.num_col_ = m
-    lp.a_matrix_.num_row_ = n + n_res
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * m
-
-    h = quiet_highs()
-    h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    h.setOptionValue("random_seed", 0)
+    model = {
+        "num_col": m,
+        "num_row": n + n_res,
+        "col_cost": menu.value.astype(np.float64),
+        "col_lower": np.zeros(m),
+        "col_upper": np.ones(m),
+        "row_lower": np.r_[np.ones(n), np.full(n_res, -highspy.kHighsInf)],
+        "row_upper": np.r_[np.ones(n), cap],
+        "start": start,
+        "index": index,
+        "value": value,
+        "maximize": True,
+    }
+    options: dict[str, Any] = {"mip_rel_gap": float(mip_rel_gap), "random_seed": 0}
     if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    h.passModel(lp)
-    h.run()
-    status = h.getModelStatus()
-    info = h.getInfo()
-    status_text = h.modelStatusToString(status)
-    if status == highspy.HighsModelStatus.kInfeasible:
+        options["threads"] = int(threads)
+    res = solve_milp(model, time_limit=float(time_limit), options=options, started=started)
+    status_text = res.status
+    if res.model_status == int(highspy.HighsModelStatus.kInfeasible):
         raise InfeasiblePlanError(
             "the coverage plan has no feasible solution (HiGHS proved the capacities and "
             "minimum frequencies cannot all be met)",
             hint="give the reps more hours or lower the minimum frequencies",
         )
-    if info.primal_solution_status != 2:  # 2 = feasible
+    if res.x is None:
         raise InfeasiblePlanError(
             f"HiGHS found no feasible coverage plan within {time_limit:g} s "
             f"(status: {status_text})",
             hint="raise the time limit or use the planner without --exact",
         )
-    x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    x = np.asarray(res.x, dtype=np.float64)
     # the chosen option of each customer: its largest x (an integer solution has one 1)
     order = np.lexsort((-x, menu.customer))
     first = order[np.r_[True, menu.customer[order][1:] != menu.customer[order][:-1]]]
@@ -136,7 +135,7 @@ def solve_exact(
             resource=err.resource,
         ) from err
     objective = float(np.sum(menu.value[choice]))
-    dual = float(info.mip_dual_bound)
+    dual = float(res.dual_bound)
     bound = dual if np.isfinite(dual) else np.inf
     bound = max(bound, objective)
     gap = (bound - objective) / max(abs(bound), TINY) if np.isfinite(bound) else np.inf
@@ -150,9 +149,11 @@ def solve_exact(
         seconds=time.perf_counter() - t0,
         detail={
             "status": status_text,
-            "highs_objective": float(info.objective_function_value),
-            "mip_gap": float(info.mip_gap),
-            "nodes": int(info.mip_node_count),
+            "highs_objective": float(res.objective),
+            "mip_gap": float(res.mip_gap),
+            "nodes": int(res.nodes),
+            "stopped": res.stopped,
+            "highs_seconds": float(res.seconds),
             "time_limit": float(time_limit),
             "mip_rel_gap": float(mip_rel_gap),
             "resource_names": [_name(r, names) for r in range(n_res)] if names else None,

@@ -261,7 +261,8 @@ class CoverageSettings(Section):
     """Largest instance the exact check is run on; customers. Default 2000."""
 
     time_limit: float = Field(default=60.0, gt=0)
-    """Time limit of the exact check; seconds. Default 60."""
+    """Time limit of the exact check; seconds (HiGHS is stopped 2 s and a tenth of the limit
+    past it if it has not returned by itself). Default 60."""
 
     @field_validator("band_released_status")
     @classmethod
