@@ -1988,7 +1988,7 @@ def validate_inputs(
             n_tx_used if name == "transactions" else engine.count(used[name], f"rows of {name}")
         )
         account = InputAccount(
-            raw.path, raw.sha256, n_read, n_used, rej.num_rows, table=raw.database_table
+            raw.path, raw.checksum(), n_read, n_used, rej.num_rows, table=raw.database_table
         )
         if account.rows_read != account.rows_used + account.rows_rejected:
             raise EngineError(

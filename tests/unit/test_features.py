@@ -32,10 +32,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
-from tierwise.engine import Engine
+from tierwise.engine import NARROW_SUM_LIMIT, Engine, exact_sum, sums_fit_narrow
 from tierwise.features import (
     FEATURE_COLUMNS,
     PAIRING_COLUMNS,
@@ -236,6 +237,54 @@ def test_sums_do_not_depend_on_the_order_of_the_lines(eng: Engine) -> None:
         h = _features(eng, order)["H"]
         assert h["revenue"] == 2.0
         assert h["returns_value"] == 1e16
+
+
+def test_exact_sums_in_18_digits_are_the_38_digit_sums(engine: Engine) -> None:
+    # the narrow sums are taken where every value is below the limit: planted values up to
+    # just below it, and values with more decimals than the nine kept (rounded the same way
+    # in both widths), must sum to the very same numbers as in 38 digits
+    rng = np.random.default_rng(7)
+    below = np.nextafter(NARROW_SUM_LIMIT, 0.0)
+    values = np.concatenate(
+        [
+            rng.uniform(-below, below, 2000),
+            rng.uniform(-1.0, 1.0, 2000) * 10.0 ** rng.integers(-12, 8, 2000),
+            [below, -below, 99_999_999.999_999_99, 5e-10, 1.5e-9, 2.5e-10, 1e-9, 0.1, 0.7],
+        ]
+    )
+    t = engine.from_arrow(pa.table({"g": np.arange(len(values)) % 37, "x": values}))
+    assert sums_fit_narrow(t, [t.x, -t.x], "x")
+    parts = t.group_by("g").aggregate(
+        narrow=exact_sum(t.x, narrow=True),
+        wide=exact_sum(t.x),
+        narrow_part=exact_sum(t.x, keep_exact=True, narrow=True),
+        wide_part=exact_sum(t.x, keep_exact=True),
+    )
+    out = engine.to_arrow(parts).sort_by("g")
+    assert out.column("narrow").to_pylist() == out.column("wide").to_pylist()
+    total = engine.to_arrow(
+        parts.aggregate(narrow=exact_sum(parts.narrow_part), wide=exact_sum(parts.wide_part))
+    ).to_pylist()[0]
+    assert total["narrow"] == total["wide"]
+
+
+def test_an_amount_beyond_the_18_digit_limit_is_summed_in_38_digits(engine: Engine) -> None:
+    # 2.5 billion does not fit 18 digits with 9 decimals: the features take the wide sums
+    # (the narrow ones would fail or lose the line), exactly
+    rows = [
+        ("Z", D(2024, 1, 1), "1", 2_500_000_000.125, 1.0, 0.0, False, False),
+        ("Z", D(2024, 1, 2), "2", 0.25, 1.0, 0.0, False, False),
+        ("Y", D(2024, 1, 2), "3", NARROW_SUM_LIMIT, 1.0, 0.0, False, False),
+    ]
+    tx = engine.from_arrow(_tx(rows))
+    assert not sums_fit_narrow(tx, [tx.revenue], "revenue")
+    f = _features(engine, rows)
+    assert f["Z"]["revenue"] == 2_500_000_000.375
+    assert f["Z"]["revenue_12m"] == 2_500_000_000.375
+    assert f["Y"]["revenue"] == NARROW_SUM_LIMIT
+    if engine.backend == "duckdb":  # Spark takes a NaN in as NULL
+        nan = engine.from_arrow(pa.table({"x": [1.0, float("nan")]}))
+        assert not sums_fit_narrow(nan, [nan.x], "x")
 
 
 # -- cancellations paired with their orders --------------------------------------------------

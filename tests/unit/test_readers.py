@@ -1164,3 +1164,17 @@ def test_a_header_whose_delimiter_also_splits_the_data_differently_is_no_title(t
     raw = read_input("market", path, TableInput(), engine)
     assert raw.source_columns == ["industry", "market_size"] and raw.warnings == []
     assert [r["_row"] for r in _rows(raw, engine)] == [2, 3]
+
+
+def test_the_checksum_computed_while_the_file_is_read_is_the_files_sha256(tmp_path: Path) -> None:
+    import hashlib
+
+    from tierwise.engine import Engine
+    from tierwise.io import read_input
+    from tierwise.settings import TableInput
+
+    p = tmp_path / "t.csv"
+    p.write_text("customer_id,date,revenue\n" + "A,2024-01-02,10.5\n" * 5000)
+    raw = read_input("transactions", p, TableInput(), Engine())
+    assert raw.checksum() == hashlib.sha256(p.read_bytes()).hexdigest()
+    assert raw.sha256 == raw.checksum() and raw.pending_sha256 is None

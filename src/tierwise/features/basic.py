@@ -1,9 +1,9 @@
 """First per-customer figures from the transactions, computed in the engine.
 
-Two aggregations over the canonical transactions (per customer and order, then per
-customer) give, per customer: first and last purchase date, orders, lines, units, revenue
-(net of returns), returns, cost, gross margin, average order value, recency, tenure, and
-orders in the last window against the window before.
+One aggregation of the canonical transactions per customer, and one of their orders (per
+customer and order, then per customer), give, per customer: first and last purchase date,
+orders, lines, units, revenue (net of returns), returns, cost, gross margin, average order
+value, recency, tenure, and orders in the last window against the window before.
 
 An *order* is a distinct ``order_id`` with at least one purchase line left after its
 cancellations (see :mod:`tierwise.features.cancellations`); lines without an order_id count
@@ -22,7 +22,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from ..engine import exact_sum
+from ..engine import exact_sum, sums_fit_narrow
 from ..settings import FeatureSettings
 from .cancellations import net_lines
 
@@ -104,51 +104,49 @@ def customer_features(tx: ir.Table, *, as_of: dt.date, settings: FeatureSettings
 
     t = net_lines(tx)
     buy = t.is_purchase
-    order_key = ibis.coalesce(t.order_id, "day:" + t.date.cast(str))
-    in_last = (t.date > last_start) & (t.date <= as_of_lit)
-    in_prev = (t.date > prev_start) & (t.date <= last_start)
     if settings.margin_rate is not None:
         line_cost = ibis.coalesce(t.cost, t.revenue * (1 - settings.margin_rate))
     else:
         line_cost = t.cost
     zero = ibis.literal(0.0)
 
-    # Two aggregations: one row per customer and order first, then per customer. An order
-    # in a window is one of the customer's order rows flagged for it, so no COUNT(DISTINCT
-    # …) runs over the lines; the exact partial sums add up to the same sums.
-    o = t.group_by(customer_id=t.customer_id, _order=order_key).aggregate(
+    # The sums per customer straight from the lines; the orders apart, from the purchase
+    # lines only: one row per customer and order, then their count per customer (so no
+    # COUNT(DISTINCT …) runs over the lines, and the sums are not carried through the
+    # order rows). Exact sums are taken in 18 digits where every value summed allows it.
+    summed = {
+        "units": ibis.ifelse(buy, t.net_quantity, zero),
+        "revenue": t.revenue,
+        "revenue_12m": ibis.ifelse(t.date > recent_start, t.net_revenue, zero),
+        "returns_value": ibis.ifelse(t.is_credit, -t.revenue, zero),
+        "sale_revenue": ibis.ifelse(buy, t.net_revenue, zero),
+        "cost": line_cost,
+    }
+    narrow = sums_fit_narrow(t, list(summed.values()), "the transactions' amounts")
+    per = t.group_by(customer_id=t.customer_id).aggregate(
         first_purchase=ibis.ifelse(buy, t.date, ibis.null("date")).min(),
         last_purchase=ibis.ifelse(buy, t.date, ibis.null("date")).max(),
-        is_order=buy.any(),
         n_lines=t.count(),
-        units=exact_sum(ibis.ifelse(buy, t.net_quantity, zero), keep_exact=True),
-        revenue=exact_sum(t.revenue, keep_exact=True),
-        revenue_12m=exact_sum(
-            ibis.ifelse(t.date > recent_start, t.net_revenue, zero), keep_exact=True
-        ),
-        returns_value=exact_sum(ibis.ifelse(t.is_credit, -t.revenue, zero), keep_exact=True),
         n_return_lines=t.is_credit.cast("int64").sum(),
-        sale_revenue=exact_sum(ibis.ifelse(buy, t.net_revenue, zero), keep_exact=True),
-        cost=exact_sum(line_cost, keep_exact=True),
         n_cost_missing=line_cost.isnull().cast("int64").sum(),
-        in_last=(buy & in_last).any(),
-        in_prev=(buy & in_prev).any(),
+        **{k: exact_sum(v, narrow=narrow) for k, v in summed.items()},
     )
-    g = o.group_by(o.customer_id).aggregate(
-        first_purchase=o.first_purchase.min(),
-        last_purchase=o.last_purchase.max(),
-        n_orders=o.is_order.cast("int64").sum(),
-        n_lines=o.n_lines.sum(),
-        units=exact_sum(o.units),
-        revenue=exact_sum(o.revenue),
-        revenue_12m=exact_sum(o.revenue_12m),
-        returns_value=exact_sum(o.returns_value),
-        n_return_lines=o.n_return_lines.sum(),
-        sale_revenue=exact_sum(o.sale_revenue),
-        cost=exact_sum(o.cost),
-        n_cost_missing=o.n_cost_missing.sum(),
+    b = t.filter(buy)
+    o = b.group_by(
+        customer_id=b.customer_id, _order=ibis.coalesce(b.order_id, "day:" + b.date.cast(str))
+    ).aggregate(
+        in_last=((b.date > last_start) & (b.date <= as_of_lit)).any(),
+        in_prev=((b.date > prev_start) & (b.date <= last_start)).any(),
+    )
+    orders = o.group_by(o.customer_id).aggregate(
+        n_orders=o.count(),
         orders_last_period=o.in_last.cast("int64").sum(),
         orders_prev_period=o.in_prev.cast("int64").sum(),
+    )
+    g = per.left_join(orders, "customer_id")
+    g = g.select(
+        *(c for c in per.columns),
+        **{c: g[c].fill_null(0) for c in ("n_orders", "orders_last_period", "orders_prev_period")},
     )
     gross_margin = ibis.ifelse(g.n_cost_missing == 0, g.revenue - g.cost, ibis.null("float64"))
     return g.select(

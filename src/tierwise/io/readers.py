@@ -22,8 +22,10 @@ import datetime as dt
 import hashlib
 import re
 import shutil
+import threading
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -96,10 +98,20 @@ class RawInput:
     sheet: str | None = None
     #: the table read (a database only)
     database_table: str | None = None
+    #: the file's checksum while a thread of its own computes it, as the engine reads and
+    #: checks the rows (see :meth:`checksum`)
+    pending_sha256: Future[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_malformed(self) -> int:
         return self.malformed.num_rows
+
+    def checksum(self) -> str:
+        """``sha256``, once the thread computing it has finished."""
+        if self.pending_sha256 is not None:
+            self.sha256 = self.pending_sha256.result()
+            self.pending_sha256 = None
+        return self.sha256
 
 
 def fingerprint(path: str | Path) -> str:
@@ -113,6 +125,21 @@ def fingerprint(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 22), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def fingerprint_later(path: str | Path) -> Future[str]:
+    """:func:`fingerprint` computed in a thread of its own, so that reading the file's bytes
+    for the checksum overlaps the engine's work on them (hashing lets other threads run)."""
+    done: Future[str] = Future()
+
+    def run() -> None:
+        try:
+            done.set_result(fingerprint(path))
+        except BaseException as exc:
+            done.set_exception(exc)
+
+    threading.Thread(target=run, name="tierwise-sha256", daemon=True).start()
+    return done
 
 
 # -- what a file is --------------------------------------------------------------------------
@@ -266,6 +293,7 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
     if p.is_dir():
         return _read_parquet_folder(name, p, shown, engine)
     local = spath if p.is_file() else _copy_stream(spath, shown, engine.temp_dir())
+    checksum = fingerprint_later(local)
     fmt = _detect_format(local, shown)
     if fmt == "csv":
         raw = _read_csv(name, local, shown, ti, engine)
@@ -275,7 +303,7 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
         raw = _read_excel(name, local, shown, ti, engine)
     else:
         raw = _read_duckdb(name, local, shown, ti, engine)
-    raw.sha256 = fingerprint(local)
+    raw.pending_sha256 = checksum
     raw.fmt = fmt
     if ti.sheet is not None and fmt != "excel":
         raw.warnings.append(
