@@ -776,17 +776,25 @@ def build_menu(
             sel = in_band & (cand[:, k] >= 0)
             block(cidx[sel], 3, visits=lvl, rep=cand[sel, k], km=dist[sel, k])
 
+    # the options are a few arrays of 8 bytes per option (a 1,000,000-customer menu has
+    # some 15 million): each is put together, sorted and let go of one at a time, so
+    # that no more than one array's copies are alive at once
+    keys = ("customer", "kind", "visits", "calls", "emails", "rep", "pool", "km")
     if blocks:
-        cols = {key: np.concatenate([b[key] for b in blocks]) for key in blocks[0]}
+        customer = np.concatenate([b.pop("customer") for b in blocks])
+        order = np.argsort(customer, kind="stable")
+        customer = customer[order]
+        cols = {"customer": customer}
+        for key in keys[1:]:
+            cols[key] = np.concatenate([b.pop(key) for b in blocks])[order]
+        del blocks, order
     else:
+        customer = np.zeros(0, np.int64)
         cols = {
-            "customer": np.zeros(0, np.int64),
+            "customer": customer,
             **{k: np.zeros(0) for k in ("visits", "calls", "emails", "km")},
             **{k: np.zeros(0, np.int64) for k in ("kind", "rep", "pool")},
         }
-    order = np.argsort(cols["customer"], kind="stable")
-    cols = {key: np.ascontiguousarray(v[order]) for key, v in cols.items()}
-    customer = cols["customer"]
 
     counts = np.bincount(customer, minlength=n)
     if (counts == 0).any():
@@ -794,52 +802,51 @@ def build_menu(
         raise InfeasiblePlanError(_no_option_message(i, cust, tiers, vmin, s, kinds, tier_setting))
 
     visits, calls, emails = cols["visits"], cols["calls"], cols["emails"]
-    km = np.where(np.isnan(cols["km"]), 0.0, cols["km"])
-    road_km = 2.0 * km * s.road_factor
-    travel = visits * road_km / s.travel_speed_kmh
-    contact_h = (
-        visits * minutes["visit"] + calls * minutes["call"] + emails * minutes["email"]
-    ) / 60.0
-    effort = visits * eff["visit"] + calls * eff["call"] + emails * eff["email"]
-    revenue = response(
-        cust.wallet[customer],
-        cust.s0[customer],
-        cust.s1[customer],
-        cust.c[customer],
-        cust.d[customer],
-        effort,
-    )
-    spend = (
-        visits * (cost["visit"] + road_km * s.cost_per_km)
-        + calls * cost["call"]
-        + emails * cost["email"]
-    )
-    contribution = cust.margin_rate[customer] * revenue - spend
-    rep = cols["rep"]
+    rep, pool, kind = cols["rep"], cols["pool"], cols["kind"]
+    km_all = cols.pop("km")
+    m = len(customer)
     current = _current_rep_index(cust, team)
-    keeps = (rep >= 0) & (rep == current[customer])
     has_current = np.zeros(n, dtype=bool)
-    has_current[customer[keeps]] = True
-    moves = (rep >= 0) & ~keeps & has_current[customer]
-    value = contribution - np.where(moves, s.stability_bonus, 0.0)
-    resource = np.where(
-        rep >= 0,
-        res_of_rep[np.maximum(rep, 0)],
-        np.where(cols["pool"] >= 0, pool_res0 + cols["pool"], -1),
+    for sl in _chunks(m):
+        r, c = rep[sl], customer[sl]
+        has_current[c[(r >= 0) & (r == current[c])]] = True
+    # each option's figures, a slice of options at a time: element by element the same
+    # arithmetic as on whole arrays, without a dozen whole-menu temporaries alive at once
+    unlimited = ~np.isfinite(capacity)  # a resource without a limit is no constraint
+    travel, contact_h, revenue, contribution, value, hours, distance = (
+        np.empty(m, np.float64) for _ in range(7)
     )
-    # a resource without a limit (a team assumed without a reps file) is no constraint
-    unlimited = ~np.isfinite(capacity)
+    resource = np.empty(m, np.int64)
+    for sl in _chunks(m):
+        v, ca, em, c, r, p = visits[sl], calls[sl], emails[sl], customer[sl], rep[sl], pool[sl]
+        km = np.where(np.isnan(km_all[sl]), 0.0, km_all[sl])
+        road_km = 2.0 * km * s.road_factor
+        travel[sl] = v * road_km / s.travel_speed_kmh
+        contact_h[sl] = (v * minutes["visit"] + ca * minutes["call"] + em * minutes["email"]) / 60.0
+        effort = v * eff["visit"] + ca * eff["call"] + em * eff["email"]
+        revenue[sl] = response(cust.wallet[c], cust.s0[c], cust.s1[c], cust.c[c], cust.d[c], effort)
+        spend = (
+            v * (cost["visit"] + road_km * s.cost_per_km) + ca * cost["call"] + em * cost["email"]
+        )
+        contribution[sl] = cust.margin_rate[c] * revenue[sl] - spend
+        keeps = (r >= 0) & (r == current[c])
+        moves = (r >= 0) & ~keeps & has_current[c]
+        value[sl] = contribution[sl] - np.where(moves, s.stability_bonus, 0.0)
+        res = np.where(r >= 0, res_of_rep[np.maximum(r, 0)], np.where(p >= 0, pool_res0 + p, -1))
+        if unlimited.any():
+            res = np.where((res >= 0) & unlimited[np.maximum(res, 0)], -1, res)
+        resource[sl] = res
+        hours[sl] = contact_h[sl] + travel[sl]
+        distance[sl] = np.where(r >= 0, km, np.nan)
+    del km_all
     if unlimited.any():
-        resource = np.where((resource >= 0) & unlimited[np.maximum(resource, 0)], -1, resource)
         capacity = np.where(unlimited, 0.0, capacity)
-    hours = contact_h + travel
-    kind = cols["kind"]
     names = np.array([kinds[k] or k for k in CHANNEL_KINDS], dtype=object)
     menu = Menu(
-        customer=customer.astype(np.int64),
-        value=value.astype(np.float64),
-        hours=hours.astype(np.float64),
-        resource=resource.astype(np.int64),
+        customer=customer,
+        value=value,
+        hours=hours,
+        resource=resource,
         n_customers=n,
     )
     per_rep = np.zeros(team.n, dtype=np.int64)
@@ -859,8 +866,8 @@ def build_menu(
         calls=calls,
         emails=emails,
         rep=rep,
-        pool=cols["pool"],
-        distance_km=np.where(rep >= 0, km, np.nan),
+        pool=pool,
+        distance_km=distance,
         contact_hours=contact_h,
         travel_hours=travel,
         revenue=revenue,
@@ -872,6 +879,14 @@ def build_menu(
         current_rep=current,
         candidates=found,
     )
+
+
+#: options computed at a time by :func:`build_menu`
+_CHUNK = 1 << 18
+
+
+def _chunks(m: int) -> list[slice]:
+    return [slice(i, min(i + _CHUNK, m)) for i in range(0, m, _CHUNK)]
 
 
 def _current_rep_index(cust: CustomerFrame, team: Team) -> np.ndarray:

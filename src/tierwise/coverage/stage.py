@@ -17,6 +17,7 @@ Steps (customer-sized, NumPy; the engine has aggregated the activities before):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -639,7 +640,7 @@ def _summary(build: MenuBuild, plan: Plan) -> dict[str, Any]:
     kind = build.kind[ch]
     visit_res = np.zeros(len(build.capacity), bool)
     visit_res[: len(build.resource_rep)] = True
-    hours = build.contact_hours[ch] + build.travel_hours[ch]
+    hours = build.menu.hours[ch]  # contact plus travel hours
     out: dict[str, Any] = {
         "expected_contribution": float(build.contribution[ch].sum()),
         "objective": float(plan.objective),
@@ -651,6 +652,28 @@ def _summary(build: MenuBuild, plan: Plan) -> dict[str, Any]:
     for k, name in enumerate(CHANNEL_KINDS):
         out[f"customers_{name}"] = int((kind == k).sum())
     return out
+
+
+def _slim(build: MenuBuild) -> MenuBuild:
+    """``build`` with only what a head-count scenario reads (:func:`_solve`,
+    :func:`_summary`): the per-option arrays it does not read are let go of before the
+    scenario is solved (each is 8 bytes an option, while the stage's own menu is alive).
+    """
+    none = np.zeros(0)
+    return dataclasses.replace(
+        build,
+        channel=none,
+        visits=none,
+        calls=none,
+        emails=none,
+        rep=none,
+        pool=none,
+        distance_km=none,
+        contact_hours=none,
+        travel_hours=none,
+        revenue=none,
+        candidates=None,
+    )
 
 
 def _sizing(
@@ -726,7 +749,7 @@ def _sizing(
                 else TeamChange(base.candidates, new_index, origin, touched)
             )
             try:
-                b = build_menu(cust, t2, s, programmes, released=released, change=change)
+                b = _slim(build_menu(cust, t2, s, programmes, released=released, change=change))
                 p = _solve(b)
             except InfeasiblePlanError as exc:
                 row["note"] = f"infeasible: {exc}"
