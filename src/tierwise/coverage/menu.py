@@ -593,6 +593,7 @@ def build_menu(
     tier_setting: str = "[segments.programmes]",
     released: np.ndarray | None = None,
     change: TeamChange | None = None,
+    lean: bool = False,
 ) -> MenuBuild:
     """Every customer's options; see the module text.
 
@@ -617,6 +618,13 @@ def build_menu(
         settings (reps removed, or copies of reps added at the end): the candidates of
         customers none of whose candidates was removed or copied are kept, and only the
         others' are looked for again (the same candidates as a build from scratch).
+    lean
+        Build only what solving the plan and summing it up reads: ``menu``, ``kind``,
+        ``contribution`` and the resources; ``channel``, ``visits``, ``calls``,
+        ``emails``, ``rep``, ``pool``, ``distance_km``, ``contact_hours``,
+        ``travel_hours`` and ``revenue`` are left empty (``menu.hours`` holds each
+        option's contact plus travel hours) and ``candidates`` is ``None``. A menu has
+        some 15 options a customer, each of these arrays 8 bytes an option.
 
     Raises
     ------
@@ -647,13 +655,13 @@ def build_menu(
     kinds = {k: s.channel_of(k) for k in CHANNEL_KINDS}
     bands = _allowed_channels(s, programmes)
     tiers = _text(cust.tier)
-    known_tier = np.array([t in bands for t in tiers], dtype=bool)
+    # each customer's tier as an index into the bands (their number: no band), so that a
+    # value per tier is looked up with numpy rather than customer by customer in Python
+    band_index = {t: i for i, t in enumerate(bands)}
+    tier_code = np.array([band_index.get(t, len(bands)) for t in tiers], dtype=np.int64)
 
     def tier_map(fn) -> np.ndarray:  # type: ignore[no-untyped-def]
-        vals = {t: fn(t) for t in bands}
-        return np.array(
-            [vals[t] if k else fn(None) for t, k in zip(tiers, known_tier, strict=True)]
-        )
+        return np.array([*(fn(t) for t in bands), fn(None)])[tier_code]
 
     free = np.zeros(n, dtype=bool) if released is None else np.asarray(released, dtype=bool)
     vmin = tier_map(lambda t: programmes[t].visits_min if t else 0.0).astype(np.float64)
@@ -813,22 +821,23 @@ def build_menu(
     # each option's figures, a slice of options at a time: element by element the same
     # arithmetic as on whole arrays, without a dozen whole-menu temporaries alive at once
     unlimited = ~np.isfinite(capacity)  # a resource without a limit is no constraint
-    travel, contact_h, revenue, contribution, value, hours, distance = (
-        np.empty(m, np.float64) for _ in range(7)
-    )
+    contribution, value, hours = (np.empty(m, np.float64) for _ in range(3))
     resource = np.empty(m, np.int64)
+    # what only describes the options (not read to solve the plan): left empty when lean
+    full = m if not lean else 0
+    travel, contact_h, revenue, distance = (np.empty(full, np.float64) for _ in range(4))
     for sl in _chunks(m):
         v, ca, em, c, r, p = visits[sl], calls[sl], emails[sl], customer[sl], rep[sl], pool[sl]
         km = np.where(np.isnan(km_all[sl]), 0.0, km_all[sl])
         road_km = 2.0 * km * s.road_factor
-        travel[sl] = v * road_km / s.travel_speed_kmh
-        contact_h[sl] = (v * minutes["visit"] + ca * minutes["call"] + em * minutes["email"]) / 60.0
+        trav = v * road_km / s.travel_speed_kmh
+        cont = (v * minutes["visit"] + ca * minutes["call"] + em * minutes["email"]) / 60.0
         effort = v * eff["visit"] + ca * eff["call"] + em * eff["email"]
-        revenue[sl] = response(cust.wallet[c], cust.s0[c], cust.s1[c], cust.c[c], cust.d[c], effort)
+        rev = response(cust.wallet[c], cust.s0[c], cust.s1[c], cust.c[c], cust.d[c], effort)
         spend = (
             v * (cost["visit"] + road_km * s.cost_per_km) + ca * cost["call"] + em * cost["email"]
         )
-        contribution[sl] = cust.margin_rate[c] * revenue[sl] - spend
+        contribution[sl] = cust.margin_rate[c] * rev - spend
         keeps = (r >= 0) & (r == current[c])
         moves = (r >= 0) & ~keeps & has_current[c]
         value[sl] = contribution[sl] - np.where(moves, s.stability_bonus, 0.0)
@@ -836,8 +845,10 @@ def build_menu(
         if unlimited.any():
             res = np.where((res >= 0) & unlimited[np.maximum(res, 0)], -1, res)
         resource[sl] = res
-        hours[sl] = contact_h[sl] + travel[sl]
-        distance[sl] = np.where(r >= 0, km, np.nan)
+        hours[sl] = cont + trav
+        if not lean:
+            travel[sl], contact_h[sl], revenue[sl] = trav, cont, rev
+            distance[sl] = np.where(r >= 0, km, np.nan)
     del km_all
     if unlimited.any():
         capacity = np.where(unlimited, 0.0, capacity)
@@ -853,6 +864,7 @@ def build_menu(
     if team.n:
         flat = cand[cand >= 0]
         per_rep = np.bincount(flat, minlength=team.n)
+    none = np.zeros(0)
     return MenuBuild(
         menu=menu,
         capacity=capacity,
@@ -861,12 +873,12 @@ def build_menu(
         pool_names=pool_names,
         pool_members=pool_members,
         kind=kind,
-        channel=names[kind],
-        visits=visits,
-        calls=calls,
-        emails=emails,
-        rep=rep,
-        pool=pool,
+        channel=names[kind] if not lean else none.astype(object),
+        visits=visits if not lean else none,
+        calls=calls if not lean else none,
+        emails=emails if not lean else none,
+        rep=rep if not lean else none.astype(np.int64),
+        pool=pool if not lean else none.astype(np.int64),
         distance_km=distance,
         contact_hours=contact_h,
         travel_hours=travel,
@@ -877,7 +889,7 @@ def build_menu(
         candidates_per_rep=per_rep,
         reaches_region=reach,
         current_rep=current,
-        candidates=found,
+        candidates=found if not lean else None,
     )
 
 

@@ -17,7 +17,6 @@ Steps (customer-sized, NumPy; the engine has aggregated the activities before):
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -654,28 +653,6 @@ def _summary(build: MenuBuild, plan: Plan) -> dict[str, Any]:
     return out
 
 
-def _slim(build: MenuBuild) -> MenuBuild:
-    """``build`` with only what a head-count scenario reads (:func:`_solve`,
-    :func:`_summary`): the per-option arrays it does not read are let go of before the
-    scenario is solved (each is 8 bytes an option, while the stage's own menu is alive).
-    """
-    none = np.zeros(0)
-    return dataclasses.replace(
-        build,
-        channel=none,
-        visits=none,
-        calls=none,
-        emails=none,
-        rep=none,
-        pool=none,
-        distance_km=none,
-        contact_hours=none,
-        travel_hours=none,
-        revenue=none,
-        candidates=None,
-    )
-
-
 def _sizing(
     cust: CustomerFrame,
     team: Team,
@@ -749,7 +726,7 @@ def _sizing(
                 else TeamChange(base.candidates, new_index, origin, touched)
             )
             try:
-                b = _slim(build_menu(cust, t2, s, programmes, released=released, change=change))
+                b = build_menu(cust, t2, s, programmes, released=released, change=change, lean=True)
                 p = _solve(b)
             except InfeasiblePlanError as exc:
                 row["note"] = f"infeasible: {exc}"
