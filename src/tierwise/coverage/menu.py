@@ -816,8 +816,8 @@ def build_menu(
     current = _current_rep_index(cust, team)
     has_current = np.zeros(n, dtype=bool)
     for sl in _chunks(m):
-        r, c = rep[sl], customer[sl]
-        has_current[c[(r >= 0) & (r == current[c])]] = True
+        o_rep, o_cust = rep[sl], customer[sl]
+        has_current[o_cust[(o_rep >= 0) & (o_rep == current[o_cust])]] = True
     # each option's figures, a slice of options at a time: element by element the same
     # arithmetic as on whole arrays, without a dozen whole-menu temporaries alive at once
     unlimited = ~np.isfinite(capacity)  # a resource without a limit is no constraint
@@ -827,28 +827,46 @@ def build_menu(
     full = m if not lean else 0
     travel, contact_h, revenue, distance = (np.empty(full, np.float64) for _ in range(4))
     for sl in _chunks(m):
-        v, ca, em, c, r, p = visits[sl], calls[sl], emails[sl], customer[sl], rep[sl], pool[sl]
+        v, ca, em, o_cust, o_rep, o_pool = (
+            visits[sl],
+            calls[sl],
+            emails[sl],
+            customer[sl],
+            rep[sl],
+            pool[sl],
+        )
         km = np.where(np.isnan(km_all[sl]), 0.0, km_all[sl])
         road_km = 2.0 * km * s.road_factor
         trav = v * road_km / s.travel_speed_kmh
         cont = (v * minutes["visit"] + ca * minutes["call"] + em * minutes["email"]) / 60.0
         effort = v * eff["visit"] + ca * eff["call"] + em * eff["email"]
-        rev = response(cust.wallet[c], cust.s0[c], cust.s1[c], cust.c[c], cust.d[c], effort)
+        rev = response(
+            cust.wallet[o_cust],
+            cust.s0[o_cust],
+            cust.s1[o_cust],
+            cust.c[o_cust],
+            cust.d[o_cust],
+            effort,
+        )
         spend = (
             v * (cost["visit"] + road_km * s.cost_per_km) + ca * cost["call"] + em * cost["email"]
         )
-        contribution[sl] = cust.margin_rate[c] * rev - spend
-        keeps = (r >= 0) & (r == current[c])
-        moves = (r >= 0) & ~keeps & has_current[c]
+        contribution[sl] = cust.margin_rate[o_cust] * rev - spend
+        keeps = (o_rep >= 0) & (o_rep == current[o_cust])
+        moves = (o_rep >= 0) & ~keeps & has_current[o_cust]
         value[sl] = contribution[sl] - np.where(moves, s.stability_bonus, 0.0)
-        res = np.where(r >= 0, res_of_rep[np.maximum(r, 0)], np.where(p >= 0, pool_res0 + p, -1))
+        res = np.where(
+            o_rep >= 0,
+            res_of_rep[np.maximum(o_rep, 0)],
+            np.where(o_pool >= 0, pool_res0 + o_pool, -1),
+        )
         if unlimited.any():
             res = np.where((res >= 0) & unlimited[np.maximum(res, 0)], -1, res)
         resource[sl] = res
         hours[sl] = cont + trav
         if not lean:
             travel[sl], contact_h[sl], revenue[sl] = trav, cont, rev
-            distance[sl] = np.where(r >= 0, km, np.nan)
+            distance[sl] = np.where(o_rep >= 0, km, np.nan)
     del km_all
     if unlimited.any():
         capacity = np.where(unlimited, 0.0, capacity)
