@@ -944,15 +944,17 @@ def coverage_plan(
     warnings.extend(f"response: {x}" for x in rnotes)
     dflt = s.response_default
 
+    # each customer's class as an index into params (their number: the default), so that
+    # a parameter per customer is a numpy look-up
+    class_index = {c: i for i, c in enumerate(params)}
+    class_code = np.array(
+        [len(params) if c is None else class_index.get(str(c), len(params)) for c in value_class],
+        dtype=np.int64,
+    )
+
     def param(name: str) -> np.ndarray:
-        lookup = {c: getattr(p, name) for c, p in params.items()}
-        return np.array(
-            [
-                lookup.get(str(c), getattr(dflt, name)) if c is not None else getattr(dflt, name)
-                for c in value_class
-            ],
-            dtype=np.float64,
-        )
+        per_class = [getattr(p, name) for p in params.values()]
+        return np.array([*per_class, getattr(dflt, name)], dtype=np.float64)[class_code]
 
     s0 = np.where(prospect, s.prospect_s0, param("s0"))
     # a customer that may have stopped buying earns its response only while it buys: the
