@@ -376,3 +376,71 @@ def test_a_rep_at_exactly_the_travel_limit_is_within_reach_and_a_hair_beyond_is_
     c.tier[:] = "bronze"
     released = build_menu(c, t, beyond, PROGRAMMES)
     assert released.reaches_region.tolist() == [False]
+
+
+def _mixed_case(seed: int):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    n = 600
+    c = customers(
+        list(rng.choice(np.array(["gold", "silver", "bronze", None], object), n)),
+        reps=list(rng.choice(np.array(["R1", "R2", "R3", "R6", None], object), n)),
+        classes=list(rng.choice(np.array(["A", "B", "C"], object), n)),
+    )
+    c.region[:] = rng.choice(np.array(["N", "S"], object), n)
+    c.lat[:] = np.where(rng.random(n) < 0.05, np.nan, rng.uniform(51.5, 52.6, n))
+    c.wallet[:] = rng.lognormal(10, 1, n)
+    c.margin_rate[:] = rng.uniform(0.1, 0.5, n)
+    c.s0[:] = rng.uniform(0.05, 0.3, n)
+    c.d[:] = rng.uniform(1, 8, n)
+    return c
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_options_computed_a_slice_at_a_time_equal_whole_array_arithmetic(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # build_menu works out each option's figures a slice of options at a time (to keep
+    # a million customers' menu small in memory): with slices of 7 options the figures
+    # are, bit for bit, those of the formulas on whole arrays
+    import sys
+
+    menu_module = sys.modules[build_menu.__module__]
+    c, s = _mixed_case(seed), CoverageSettings()
+    whole = build_menu(c, team(), s, PROGRAMMES)
+    monkeypatch.setattr(menu_module, "_CHUNK", 7)
+    sliced = build_menu(c, team(), s, PROGRAMMES)
+    assert whole.menu.n_options > 20 * 7
+    for name in ("customer", "value", "hours", "resource"):
+        np.testing.assert_array_equal(getattr(sliced.menu, name), getattr(whole.menu, name))
+    for name in ("kind", "visits", "calls", "emails", "rep", "pool", "distance_km"):
+        np.testing.assert_array_equal(getattr(sliced, name), getattr(whole, name))
+    for name in ("contact_hours", "travel_hours", "revenue", "contribution", "capacity"):
+        np.testing.assert_array_equal(getattr(sliced, name), getattr(whole, name))
+    b, o = sliced, sliced.menu.customer
+    eff, minutes = s.effectiveness, s.minutes_per_contact
+    effort = b.visits * eff["visit"] + b.calls * eff["call"] + b.emails * eff["email"]
+    revenue = response(c.wallet[o], c.s0[o], c.s1[o], c.c[o], c.d[o], effort)
+    np.testing.assert_array_equal(b.revenue, revenue)
+    contact = (
+        b.visits * minutes["visit"] + b.calls * minutes["call"] + b.emails * minutes["email"]
+    ) / 60.0
+    np.testing.assert_array_equal(b.contact_hours, contact)
+    np.testing.assert_array_equal(b.menu.hours, b.contact_hours + b.travel_hours)
+
+
+def test_a_lean_menu_is_the_full_menu_without_what_solving_does_not_read() -> None:
+    # the head-count scenarios build lean menus: the same menu, kinds and contributions,
+    # and none of the per-option arrays only the stage's own plan reads
+    c, s = _mixed_case(3), CoverageSettings()
+    full = build_menu(c, team(), s, PROGRAMMES)
+    lean = build_menu(c, team(), s, PROGRAMMES, lean=True)
+    for name in ("customer", "value", "hours", "resource"):
+        np.testing.assert_array_equal(getattr(lean.menu, name), getattr(full.menu, name))
+    for name in ("kind", "contribution", "capacity", "resource_rep", "candidates_per_rep"):
+        np.testing.assert_array_equal(getattr(lean, name), getattr(full, name))
+    assert lean.resource_names == full.resource_names
+    for name in ("channel", "visits", "calls", "emails", "rep", "pool", "distance_km"):
+        assert getattr(lean, name).size == 0, name
+    for name in ("contact_hours", "travel_hours", "revenue"):
+        assert getattr(lean, name).size == 0, name
+    assert lean.candidates is None

@@ -240,15 +240,19 @@ def _envelope(menu: Menu) -> _Envelope:
     # by customer and resource (a stable sort: the stage's menus come grouped, so it is
     # cheap), then by hours within each group unless they already ascend
     gkey0 = _group_key(menu.customer, res)
-    order = np.argsort(gkey0, kind="stable").astype(np.int64)
-    gk, hh = gkey0[order], h[order]
-    unsorted = np.flatnonzero((hh[1:] < hh[:-1]) & (gk[1:] == gk[:-1]))
+    order = np.argsort(gkey0, kind="stable").astype(np.int64, copy=False)
+    gkey, h_s = gkey0[order], h[order]
+    unsorted = np.flatnonzero((h_s[1:] < h_s[:-1]) & (gkey[1:] == gkey[:-1]))
     if unsorted.size:  # sort the groups whose hours do not ascend, only those
-        at = np.isin(gk, np.unique(gk[unsorted]))
+        at = np.isin(gkey, np.unique(gkey[unsorted]))
         pos = np.flatnonzero(at)
-        order[pos] = order[pos][np.lexsort((hh[pos], gk[pos]))]
-    cust, r_s, h_s, v_s = menu.customer[order], res[order], h[order], v[order]
-    gkey = gkey0[order]
+        order[pos] = order[pos][np.lexsort((h_s[pos], gkey[pos]))]
+        del at, pos
+        gkey, h_s = gkey0[order], h[order]
+    # a menu's option arrays are large (8 bytes an option each): let go of each as soon
+    # as it is no longer read
+    del gkey0, h, unsorted
+    v_s = v[order]
     # Pareto: keep a point only when its value beats every lower-hours point of its group
     # (a segmented running maximum by doubling), and of equal hours only the last kept
     first = np.r_[True, gkey[1:] != gkey[:-1]]
@@ -260,8 +264,11 @@ def _envelope(menu: Menu) -> _Envelope:
         same = gkey[shift:] == gkey[:-shift]
         run[shift:] = np.where(same, np.maximum(run[shift:], run[:-shift]), run[shift:])
         shift *= 2
+        del same
     keep = first | np.r_[False, v_s[1:] > run[:-1]]
+    del run, first
     idx = np.flatnonzero(keep)
+    del keep
     dup = np.r_[(gkey[idx][1:] == gkey[idx][:-1]) & (h_s[idx][1:] <= h_s[idx][:-1]), False]
     idx = idx[~dup]
     # concavity: drop points strictly below the chord of their neighbours, until none
@@ -281,8 +288,8 @@ def _envelope(menu: Menu) -> _Envelope:
             break
         idx = np.delete(idx, k[below])
     p_opt = order[idx]
-    p_cust = cust[idx]
-    p_res = r_s[idx]
+    p_cust = menu.customer[p_opt]
+    p_res = res[p_opt]
     p_h = h_s[idx]
     p_v = v_s[idx]
     pg = gkey[idx]

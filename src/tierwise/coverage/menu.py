@@ -593,6 +593,7 @@ def build_menu(
     tier_setting: str = "[segments.programmes]",
     released: np.ndarray | None = None,
     change: TeamChange | None = None,
+    lean: bool = False,
 ) -> MenuBuild:
     """Every customer's options; see the module text.
 
@@ -617,6 +618,13 @@ def build_menu(
         settings (reps removed, or copies of reps added at the end): the candidates of
         customers none of whose candidates was removed or copied are kept, and only the
         others' are looked for again (the same candidates as a build from scratch).
+    lean
+        Build only what solving the plan and summing it up reads: ``menu``, ``kind``,
+        ``contribution`` and the resources; ``channel``, ``visits``, ``calls``,
+        ``emails``, ``rep``, ``pool``, ``distance_km``, ``contact_hours``,
+        ``travel_hours`` and ``revenue`` are left empty (``menu.hours`` holds each
+        option's contact plus travel hours) and ``candidates`` is ``None``. A menu has
+        some 15 options a customer, each of these arrays 8 bytes an option.
 
     Raises
     ------
@@ -647,13 +655,13 @@ def build_menu(
     kinds = {k: s.channel_of(k) for k in CHANNEL_KINDS}
     bands = _allowed_channels(s, programmes)
     tiers = _text(cust.tier)
-    known_tier = np.array([t in bands for t in tiers], dtype=bool)
+    # each customer's tier as an index into the bands (their number: no band), so that a
+    # value per tier is looked up with numpy rather than customer by customer in Python
+    band_index = {t: i for i, t in enumerate(bands)}
+    tier_code = np.array([band_index.get(t, len(bands)) for t in tiers], dtype=np.int64)
 
     def tier_map(fn) -> np.ndarray:  # type: ignore[no-untyped-def]
-        vals = {t: fn(t) for t in bands}
-        return np.array(
-            [vals[t] if k else fn(None) for t, k in zip(tiers, known_tier, strict=True)]
-        )
+        return np.array([*(fn(t) for t in bands), fn(None)])[tier_code]
 
     free = np.zeros(n, dtype=bool) if released is None else np.asarray(released, dtype=bool)
     vmin = tier_map(lambda t: programmes[t].visits_min if t else 0.0).astype(np.float64)
@@ -776,17 +784,25 @@ def build_menu(
             sel = in_band & (cand[:, k] >= 0)
             block(cidx[sel], 3, visits=lvl, rep=cand[sel, k], km=dist[sel, k])
 
+    # the options are a few arrays of 8 bytes per option (a 1,000,000-customer menu has
+    # some 15 million): each is put together, sorted and let go of one at a time, so
+    # that no more than one array's copies are alive at once
+    keys = ("customer", "kind", "visits", "calls", "emails", "rep", "pool", "km")
     if blocks:
-        cols = {key: np.concatenate([b[key] for b in blocks]) for key in blocks[0]}
+        customer = np.concatenate([b.pop("customer") for b in blocks])
+        order = np.argsort(customer, kind="stable")
+        customer = customer[order]
+        cols = {"customer": customer}
+        for key in keys[1:]:
+            cols[key] = np.concatenate([b.pop(key) for b in blocks])[order]
+        del blocks, order
     else:
+        customer = np.zeros(0, np.int64)
         cols = {
-            "customer": np.zeros(0, np.int64),
+            "customer": customer,
             **{k: np.zeros(0) for k in ("visits", "calls", "emails", "km")},
             **{k: np.zeros(0, np.int64) for k in ("kind", "rep", "pool")},
         }
-    order = np.argsort(cols["customer"], kind="stable")
-    cols = {key: np.ascontiguousarray(v[order]) for key, v in cols.items()}
-    customer = cols["customer"]
 
     counts = np.bincount(customer, minlength=n)
     if (counts == 0).any():
@@ -794,58 +810,79 @@ def build_menu(
         raise InfeasiblePlanError(_no_option_message(i, cust, tiers, vmin, s, kinds, tier_setting))
 
     visits, calls, emails = cols["visits"], cols["calls"], cols["emails"]
-    km = np.where(np.isnan(cols["km"]), 0.0, cols["km"])
-    road_km = 2.0 * km * s.road_factor
-    travel = visits * road_km / s.travel_speed_kmh
-    contact_h = (
-        visits * minutes["visit"] + calls * minutes["call"] + emails * minutes["email"]
-    ) / 60.0
-    effort = visits * eff["visit"] + calls * eff["call"] + emails * eff["email"]
-    revenue = response(
-        cust.wallet[customer],
-        cust.s0[customer],
-        cust.s1[customer],
-        cust.c[customer],
-        cust.d[customer],
-        effort,
-    )
-    spend = (
-        visits * (cost["visit"] + road_km * s.cost_per_km)
-        + calls * cost["call"]
-        + emails * cost["email"]
-    )
-    contribution = cust.margin_rate[customer] * revenue - spend
-    rep = cols["rep"]
+    rep, pool, kind = cols["rep"], cols["pool"], cols["kind"]
+    km_all = cols.pop("km")
+    m = len(customer)
     current = _current_rep_index(cust, team)
-    keeps = (rep >= 0) & (rep == current[customer])
     has_current = np.zeros(n, dtype=bool)
-    has_current[customer[keeps]] = True
-    moves = (rep >= 0) & ~keeps & has_current[customer]
-    value = contribution - np.where(moves, s.stability_bonus, 0.0)
-    resource = np.where(
-        rep >= 0,
-        res_of_rep[np.maximum(rep, 0)],
-        np.where(cols["pool"] >= 0, pool_res0 + cols["pool"], -1),
-    )
-    # a resource without a limit (a team assumed without a reps file) is no constraint
-    unlimited = ~np.isfinite(capacity)
+    for sl in _chunks(m):
+        o_rep, o_cust = rep[sl], customer[sl]
+        has_current[o_cust[(o_rep >= 0) & (o_rep == current[o_cust])]] = True
+    # each option's figures, a slice of options at a time: element by element the same
+    # arithmetic as on whole arrays, without a dozen whole-menu temporaries alive at once
+    unlimited = ~np.isfinite(capacity)  # a resource without a limit is no constraint
+    contribution, value, hours = (np.empty(m, np.float64) for _ in range(3))
+    resource = np.empty(m, np.int64)
+    # what only describes the options (not read to solve the plan): left empty when lean
+    full = m if not lean else 0
+    travel, contact_h, revenue, distance = (np.empty(full, np.float64) for _ in range(4))
+    for sl in _chunks(m):
+        v, ca, em, o_cust, o_rep, o_pool = (
+            visits[sl],
+            calls[sl],
+            emails[sl],
+            customer[sl],
+            rep[sl],
+            pool[sl],
+        )
+        km = np.where(np.isnan(km_all[sl]), 0.0, km_all[sl])
+        road_km = 2.0 * km * s.road_factor
+        trav = v * road_km / s.travel_speed_kmh
+        cont = (v * minutes["visit"] + ca * minutes["call"] + em * minutes["email"]) / 60.0
+        effort = v * eff["visit"] + ca * eff["call"] + em * eff["email"]
+        rev = response(
+            cust.wallet[o_cust],
+            cust.s0[o_cust],
+            cust.s1[o_cust],
+            cust.c[o_cust],
+            cust.d[o_cust],
+            effort,
+        )
+        spend = (
+            v * (cost["visit"] + road_km * s.cost_per_km) + ca * cost["call"] + em * cost["email"]
+        )
+        contribution[sl] = cust.margin_rate[o_cust] * rev - spend
+        keeps = (o_rep >= 0) & (o_rep == current[o_cust])
+        moves = (o_rep >= 0) & ~keeps & has_current[o_cust]
+        value[sl] = contribution[sl] - np.where(moves, s.stability_bonus, 0.0)
+        res = np.where(
+            o_rep >= 0,
+            res_of_rep[np.maximum(o_rep, 0)],
+            np.where(o_pool >= 0, pool_res0 + o_pool, -1),
+        )
+        if unlimited.any():
+            res = np.where((res >= 0) & unlimited[np.maximum(res, 0)], -1, res)
+        resource[sl] = res
+        hours[sl] = cont + trav
+        if not lean:
+            travel[sl], contact_h[sl], revenue[sl] = trav, cont, rev
+            distance[sl] = np.where(o_rep >= 0, km, np.nan)
+    del km_all
     if unlimited.any():
-        resource = np.where((resource >= 0) & unlimited[np.maximum(resource, 0)], -1, resource)
         capacity = np.where(unlimited, 0.0, capacity)
-    hours = contact_h + travel
-    kind = cols["kind"]
     names = np.array([kinds[k] or k for k in CHANNEL_KINDS], dtype=object)
     menu = Menu(
-        customer=customer.astype(np.int64),
-        value=value.astype(np.float64),
-        hours=hours.astype(np.float64),
-        resource=resource.astype(np.int64),
+        customer=customer,
+        value=value,
+        hours=hours,
+        resource=resource,
         n_customers=n,
     )
     per_rep = np.zeros(team.n, dtype=np.int64)
     if team.n:
         flat = cand[cand >= 0]
         per_rep = np.bincount(flat, minlength=team.n)
+    none = np.zeros(0)
     return MenuBuild(
         menu=menu,
         capacity=capacity,
@@ -854,13 +891,13 @@ def build_menu(
         pool_names=pool_names,
         pool_members=pool_members,
         kind=kind,
-        channel=names[kind],
-        visits=visits,
-        calls=calls,
-        emails=emails,
-        rep=rep,
-        pool=cols["pool"],
-        distance_km=np.where(rep >= 0, km, np.nan),
+        channel=names[kind] if not lean else none.astype(object),
+        visits=visits if not lean else none,
+        calls=calls if not lean else none,
+        emails=emails if not lean else none,
+        rep=rep if not lean else none.astype(np.int64),
+        pool=pool if not lean else none.astype(np.int64),
+        distance_km=distance,
         contact_hours=contact_h,
         travel_hours=travel,
         revenue=revenue,
@@ -870,8 +907,16 @@ def build_menu(
         candidates_per_rep=per_rep,
         reaches_region=reach,
         current_rep=current,
-        candidates=found,
+        candidates=found if not lean else None,
     )
+
+
+#: options computed at a time by :func:`build_menu`
+_CHUNK = 1 << 18
+
+
+def _chunks(m: int) -> list[slice]:
+    return [slice(i, min(i + _CHUNK, m)) for i in range(0, m, _CHUNK)]
 
 
 def _current_rep_index(cust: CustomerFrame, team: Team) -> np.ndarray:

@@ -639,7 +639,7 @@ def _summary(build: MenuBuild, plan: Plan) -> dict[str, Any]:
     kind = build.kind[ch]
     visit_res = np.zeros(len(build.capacity), bool)
     visit_res[: len(build.resource_rep)] = True
-    hours = build.contact_hours[ch] + build.travel_hours[ch]
+    hours = build.menu.hours[ch]  # contact plus travel hours
     out: dict[str, Any] = {
         "expected_contribution": float(build.contribution[ch].sum()),
         "objective": float(plan.objective),
@@ -726,7 +726,7 @@ def _sizing(
                 else TeamChange(base.candidates, new_index, origin, touched)
             )
             try:
-                b = build_menu(cust, t2, s, programmes, released=released, change=change)
+                b = build_menu(cust, t2, s, programmes, released=released, change=change, lean=True)
                 p = _solve(b)
             except InfeasiblePlanError as exc:
                 row["note"] = f"infeasible: {exc}"
@@ -944,15 +944,17 @@ def coverage_plan(
     warnings.extend(f"response: {x}" for x in rnotes)
     dflt = s.response_default
 
+    # each customer's class as an index into params (their number: the default), so that
+    # a parameter per customer is a numpy look-up
+    class_index = {c: i for i, c in enumerate(params)}
+    class_code = np.array(
+        [len(params) if c is None else class_index.get(str(c), len(params)) for c in value_class],
+        dtype=np.int64,
+    )
+
     def param(name: str) -> np.ndarray:
-        lookup = {c: getattr(p, name) for c, p in params.items()}
-        return np.array(
-            [
-                lookup.get(str(c), getattr(dflt, name)) if c is not None else getattr(dflt, name)
-                for c in value_class
-            ],
-            dtype=np.float64,
-        )
+        per_class = [getattr(p, name) for p in params.values()]
+        return np.array([*per_class, getattr(dflt, name)], dtype=np.float64)[class_code]
 
     s0 = np.where(prospect, s.prospect_s0, param("s0"))
     # a customer that may have stopped buying earns its response only while it buys: the
