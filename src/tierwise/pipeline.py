@@ -17,9 +17,14 @@ Example
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
 import datetime as dt
+import gc
+import sys
 import time
+from contextlib import suppress
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -428,6 +433,22 @@ def _free_details(results: dict[str, StageResult], later: Sequence[Stage]) -> No
             results[name] = dataclasses.replace(res, detail=None)
 
 
+def _give_back_memory() -> None:
+    """Hand the memory a stage freed back to the system before the next stage starts.
+
+    Arrow's allocator keeps freed pages for reuse, and so does the C library's: once a large
+    array has been freed, glibc raises the size from which it maps arrays apart (up to
+    32 MiB), so the next stage's arrays come from a heap it rarely returns. A stage's peak
+    then stacks on what the stages before it freed; on the 1,000,000-customer demo the
+    process stayed near 12 GB between stages that hold a fraction of that. Best effort.
+    """
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        with suppress(OSError, AttributeError):
+            ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
 def run_pipeline(
     inputs: Mapping[str, Any],
     settings: Settings | None = None,
@@ -591,6 +612,7 @@ def run_pipeline(
             ctx.results[st.name] = res
             if not keep_details:
                 _free_details(ctx.results, plan[plan.index(st) + 1 :])
+            _give_back_memory()
             if res.manifest:
                 manifest_blocks[st.name] = res.manifest
             models.update(res.models)
