@@ -24,8 +24,8 @@ import datetime as dt
 import gc
 import sys
 import time
-from contextlib import suppress
 from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
