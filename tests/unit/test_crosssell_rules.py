@@ -257,3 +257,46 @@ def test_baskets_over_the_cap_are_counted_warned_and_in_the_manifest(engine: Eng
     )
     assert res.manifest["rules"]["product"]["n_baskets_over_cap"] == 0
     assert not [w for w in res.warnings if "max_basket_items" in w]
+
+
+def test_an_items_category_is_the_largest_of_its_lines(engine: Engine) -> None:
+    # product a's lines name several categories: "b" and "a" in baskets within the cap of
+    # 3, "z" in basket 3 above it, "c" in basket 2 after the cutoff, and none at all once
+    from tierwise.crosssell.rules import basket_items
+
+    later = DAY + dt.timedelta(days=40)
+    rows = [
+        ("1", DAY, "a", "b"),
+        ("1", DAY, "a", "a"),
+        ("1", DAY, "q", "qq"),
+        ("2", DAY, "a", None),
+        ("2", later, "a", "c"),
+        ("2", DAY, "q", "qq"),
+        ("3", DAY, "a", "z"),
+        ("3", DAY, "x", "xx"),
+        ("3", DAY, "y", "yy"),
+        ("3", DAY, "w", "ww"),
+    ]
+    t = pa.table(
+        {
+            "customer_id": ["c"] * len(rows),
+            "date": [r[1] for r in rows],
+            "revenue": [1.0] * len(rows),
+            "order_id": [r[0] for r in rows],
+            "product_id": [r[2] for r in rows],
+            "product_category": [r[3] for r in rows],
+        }
+    )
+    s = CrossSellSettings(max_basket_items=3)
+    b = basket_items(engine.from_arrow(t), s, level="product", cutoff=DAY, engine=engine)
+    got = {
+        r["item"]: r
+        for r in b.items.select("item", "category", "category_all", "category_cut")
+        .to_pyarrow()
+        .to_pylist()
+    }
+    b.release()
+    assert got["a"] == {"item": "a", "category": "c", "category_all": "z", "category_cut": "b"}
+    assert got["q"]["category"] == got["q"]["category_cut"] == "qq"
+    # an item only in the big basket: no category within the cap
+    assert got["x"] == {"item": "x", "category": None, "category_all": "xx", "category_cut": None}

@@ -160,13 +160,15 @@ def customer_items(
             "qty": exact_sum(ibis.ifelse(has_q, lines.quantity, 0.0)),
             "qty_revenue": exact_sum(ibis.ifelse(has_q, lines.revenue, 0.0)),
         }
-    if categories:
+    # at the category level each line's category is its item: no text maximum to take
+    text_categories = categories and level != "category"
+    if text_categories:
         aggs["category"] = lines.category.max()
     if cutoff is not None:
         before = lines.date <= ibis.literal(cutoff)
         wc = before & (lines.date > ibis.literal(months_before(cutoff, lookback_months)))
         has_cc = wc & lines.cost.notnull()
-        if categories:
+        if text_categories:
             aggs["category_cut"] = ibis.ifelse(before, lines.category, ibis.null("string")).max()
         aggs |= {
             "spend_cut": exact_sum(ibis.ifelse(wc, lines.revenue, 0.0)),
@@ -174,6 +176,15 @@ def customer_items(
             "cost_cut": exact_sum(ibis.ifelse(has_cc, lines.cost, 0.0)),
         }
     ci = lines.group_by(["customer_id", "item"]).aggregate(**aggs)
+    if categories and not text_categories:
+        ci = ci.mutate(category=ci.item)
+        if cutoff is not None:
+            # bought by the cutoff: a line dated up to it
+            ci = ci.mutate(
+                category_cut=ibis.ifelse(
+                    ci.first_date <= ibis.literal(cutoff), ci.item, ibis.null("string")
+                )
+            )
     out: dict[str, ir.Value] = {"spend_year": ci.spend * per_year}
     if prices:
         out |= {

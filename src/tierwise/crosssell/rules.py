@@ -157,14 +157,19 @@ def basket_items(
     cap = settings.max_basket_items
     cut = ibis.literal(cutoff) if cutoff is not None else None
     lines = basket_lines(tx, level)
+    # the categories as numbers in their order (a handful of rows): the basket × item rows
+    # carry a number, whose largest names the largest category, and the item figures turn
+    # it back into the text (a text maximum over every line costs a third of the grouping)
+    named = lines.select("category").filter(lines.category.notnull()).distinct()
+    codes = keep(named.mutate(code=ibis.row_number().over(order_by="category").cast("int32")))
+    coded = lines.left_join(codes, "category")
+    lines = coded.select(*(c for c in coded.columns if c != "category_right"))
     aggs: dict[str, ir.Scalar] = {
-        "category": lines.category.max(),
+        "category": lines.code.max(),
         "first_date": lines.date.min(),
     }
     if cut is not None:
-        aggs["category_cut"] = ibis.ifelse(
-            lines.date <= cut, lines.category, ibis.null("string")
-        ).max()
+        aggs["category_cut"] = ibis.ifelse(lines.date <= cut, lines.code, ibis.null("int32")).max()
     bi = keep(lines.group_by(["basket", "item"]).aggregate(**aggs))
     size_aggs: dict[str, ir.Scalar] = {"n_items": bi.count()}
     if cut is not None:
@@ -188,7 +193,7 @@ def basket_items(
     within = j.n_items <= cap
     stat_aggs: dict[str, ir.Scalar] = {
         "n": within.cast("int64").sum().cast("int64"),
-        "category": ibis.ifelse(within, j.category, ibis.null("string")).max(),
+        "category": ibis.ifelse(within, j.category, ibis.null("int32")).max(),
         "category_all": j.category.max(),
     }
     pairable = (j.n_items >= 2) & within
@@ -196,10 +201,11 @@ def basket_items(
         within_cut = (j.first_date <= cut) & (j.n_items_cut <= cap)
         stat_aggs |= {
             "n_cut": within_cut.cast("int64").sum().cast("int64"),
-            "category_cut": ibis.ifelse(within_cut, j.category_cut, ibis.null("string")).max(),
+            "category_cut": ibis.ifelse(within_cut, j.category_cut, ibis.null("int32")).max(),
         }
         pairable |= within_cut & (j.n_items_cut >= 2)
     items = j.group_by("item").aggregate(**stat_aggs)
+    items = _named_categories(items, codes, [c for c in stat_aggs if c.startswith("category")])
     items = keep(items.mutate(iid=ibis.row_number().over(order_by="item").cast("int32")))
     p = j.filter(pairable).join(items.select("item", "iid"), "item")
     columns = {
@@ -212,6 +218,7 @@ def basket_items(
         columns["n_items_cut"] = p.n_items_cut.cast("int32")
     rows = keep(p.select(**columns))
     free(j)
+    free(codes)
     return Baskets(
         rows=rows,
         items=items,
@@ -220,6 +227,17 @@ def basket_items(
         cutoff=cutoff,
         engine=engine,
     )
+
+
+def _named_categories(items: ir.Table, codes: ir.Table, columns: list[str]) -> ir.Table:
+    """``items`` with each of ``columns`` (a category's number in ``codes``) its text."""
+    for c in columns:
+        names = codes.select(_code="code", _name="category")
+        j = items.left_join(names, items[c] == names._code)
+        items = j.select(*(k for k in items.columns if k != c), **{c: j._name}).select(
+            *items.columns
+        )
+    return items
 
 
 def baskets(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> ir.Table:
