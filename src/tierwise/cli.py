@@ -9,7 +9,6 @@ command in the registry gets one, with the same input options as ``run``.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import inspect
 import signal
 import sys
@@ -419,17 +418,15 @@ def _write_demo_data(
 ) -> tuple[dict[str, Path], dt.date]:
     """Generate the demo and write its files; the generated tables are freed on return (the
     run reads the files), so the run does not hold the data twice."""
-    import pyarrow as pa
-
     from .demo import generate
     from .io.demo_files import write_demo
+    from .pipeline import give_back_memory
 
     data = generate(n_customers=n, seed=seed, settings=settings.demo)
     paths = write_demo(data, folder, fmt=fmt)
     end_date = data.end_date
     del data
-    gc.collect()
-    pa.default_memory_pool().release_unused()
+    give_back_memory()
     return paths, end_date
 
 

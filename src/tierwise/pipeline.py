@@ -45,7 +45,14 @@ from .registry import Stage, StageContext, StageResult
 from .settings import INPUT_TABLES, Settings
 from .validate import InputAccount, canonicalize, future_analysis_date, validate_inputs
 
-__all__ = ["InputAccount", "RunContext", "RunResult", "load_and_validate", "run_pipeline"]
+__all__ = [
+    "InputAccount",
+    "RunContext",
+    "RunResult",
+    "give_back_memory",
+    "load_and_validate",
+    "run_pipeline",
+]
 
 Progress = Callable[[str], None]
 
@@ -433,8 +440,9 @@ def _free_details(results: dict[str, StageResult], later: Sequence[Stage]) -> No
             results[name] = dataclasses.replace(res, detail=None)
 
 
-def _give_back_memory() -> None:
-    """Hand the memory a stage freed back to the system before the next stage starts.
+def give_back_memory() -> None:
+    """Hand memory freed in Python back to the system: between stages, and after the demo's
+    data is written and dropped.
 
     Arrow's allocator keeps freed pages for reuse, and so does the C library's: once a large
     array has been freed, glibc raises the size from which it maps arrays apart (up to
@@ -612,7 +620,7 @@ def run_pipeline(
             ctx.results[st.name] = res
             if not keep_details:
                 _free_details(ctx.results, plan[plan.index(st) + 1 :])
-            _give_back_memory()
+            give_back_memory()
             if res.manifest:
                 manifest_blocks[st.name] = res.manifest
             models.update(res.models)
