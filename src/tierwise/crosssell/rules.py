@@ -46,6 +46,7 @@ __all__ = [
     "basket_rules",
     "basket_sizes",
     "baskets",
+    "pair_counts",
     "rules_from",
     "sizes_from",
 ]
@@ -318,49 +319,96 @@ def basket_rules(
     return rules_from(basket_items(tx, s, level=level), s, level=level)
 
 
+def _frequent(items: ir.Table, s: CrossSellSettings) -> ir.Table:
+    """The items (iid) frequent enough to form a rule: in at least ``min_pair_count`` baskets
+    and ``min_support`` of them (``items`` has iid, n and n_baskets)."""
+    return items.filter(
+        (items.n >= s.min_pair_count)
+        & (items.n.cast("float64") / items.n_baskets.cast("float64") >= s.min_support)
+    ).select("iid")
+
+
+def _version(b: Baskets, at_cutoff: bool) -> tuple[ir.Table, ir.BooleanValue]:
+    """The item figures (iid, item, n, category, n_baskets) of the baskets as of the last
+    line or, ``at_cutoff``, as of the cutoff, and which of ``b.rows`` count in them."""
+    rows = b.rows
+    if at_cutoff:
+        if b.cutoff is None:
+            raise ValueError("these baskets were counted without a cutoff")
+        items = b.items.select("iid", "item", n="n_cut", category="category_cut")
+        total = b.counts.select(n_baskets="n_baskets_cut")
+        counted = (
+            (rows.first_date <= ibis.literal(b.cutoff))
+            & (rows.n_items_cut >= 2)
+            & (rows.n_items_cut <= b.max_basket_items)
+        )
+    else:
+        items = b.items.select("iid", "item", "n", "category")
+        total = b.counts.select("n_baskets")
+        counted = rows.n_items <= b.max_basket_items
+    return items.cross_join(total), counted
+
+
+def pair_counts(b: Baskets, settings: CrossSellSettings | None = None) -> ir.Table:
+    """The baskets holding each pair of frequent items, counted by one self-join of the
+    basket × item rows (the transaction-sized part of the rules).
+
+    Columns: x, y (item codes, x < y), n_both and, when the baskets were counted with a
+    cutoff, n_both_cut (the same as of the cutoff: both counts come from the one join). A
+    pair appears when either count is positive. :func:`rules_from` turns the counts into
+    rules.
+    """
+    s = settings or CrossSellSettings()
+    _check_cap(b, s)
+    rows = b.rows
+    items, now = _version(b, at_cutoff=False)
+    flags = {"now": now & rows.iid.isin(_frequent(items, s).iid)}
+    if b.cutoff is not None:
+        items_cut, cut = _version(b, at_cutoff=True)
+        flags["cut"] = cut & rows.iid.isin(_frequent(items_cut, s).iid)
+    f = rows.select("bid", "iid", **flags)
+    f = f.filter(ibis.or_(*(f[k] for k in flags)))
+    a = f.select(bid="bid", x="iid", **{f"{k}_x": k for k in flags})
+    bb = f.select(bid_b="bid", y="iid", **{f"{k}_y": k for k in flags})
+    # codes follow the names' order: x < y is the pair's first name before its second
+    pairs = a.join(bb, [a.bid == bb.bid_b, a.x < bb.y])
+    both = {k: pairs[f"{k}_x"] & pairs[f"{k}_y"] for k in flags}
+    pairs = pairs.filter(ibis.or_(*both.values()))
+    names = {"now": "n_both", "cut": "n_both_cut"}
+    return pairs.group_by(["x", "y"]).aggregate(
+        **{names[k]: v.cast("int64").sum().cast("int64") for k, v in both.items()}
+    )
+
+
+def _check_cap(b: Baskets, s: CrossSellSettings) -> None:
+    if s.max_basket_items != b.max_basket_items:
+        raise ValueError(
+            f"the baskets were counted with max_basket_items = {b.max_basket_items}, "
+            f"not {s.max_basket_items}"
+        )
+
+
 def rules_from(
     b: Baskets,
     settings: CrossSellSettings | None = None,
     *,
     level: Level,
     at_cutoff: bool = False,
+    pairs: ir.Table | None = None,
 ) -> ir.Table:
     """Pair rules from basket × item rows (:func:`basket_items`); see :func:`basket_rules`.
 
-    With ``at_cutoff``, the rules of the lines dated up to the baskets' cutoff.
+    With ``at_cutoff``, the rules of the lines dated up to the baskets' cutoff. ``pairs``
+    is :func:`pair_counts` of the same baskets and settings when already computed (the
+    rules as of the last line and as of the cutoff then share one count of the pairs).
     """
     s = settings or CrossSellSettings()
-    if s.max_basket_items != b.max_basket_items:
-        raise ValueError(
-            f"the baskets were counted with max_basket_items = {b.max_basket_items}, "
-            f"not {s.max_basket_items}"
-        )
-    rows = b.rows
-    if at_cutoff:
-        if b.cutoff is None:
-            raise ValueError("these baskets were counted without a cutoff")
-        bi = rows.filter(
-            (rows.first_date <= ibis.literal(b.cutoff))
-            & (rows.n_items_cut >= 2)
-            & (rows.n_items_cut <= s.max_basket_items)
-        )
-        items = b.items.select("iid", "item", n="n_cut", category="category_cut")
-        total = b.counts.select(n_baskets="n_baskets_cut")
-    else:
-        bi = rows.filter(rows.n_items <= s.max_basket_items)
-        items = b.items.select("iid", "item", "n", "category")
-        total = b.counts.select("n_baskets")
-    items = items.cross_join(total)
-    frequent = items.filter(
-        (items.n >= s.min_pair_count)
-        & (items.n.cast("float64") / items.n_baskets.cast("float64") >= s.min_support)
-    )
-    f = bi.semi_join(frequent, "iid").select("bid", "iid")
-    a = f.select(bid="bid", x="iid")
-    bb = f.select(bid_b="bid", y="iid")
-    # codes follow the names' order: x < y is the pair's first name before its second
-    pairs = a.join(bb, [a.bid == bb.bid_b, a.x < bb.y])
-    counted = pairs.group_by(["x", "y"]).aggregate(n_both=pairs.count())
+    _check_cap(b, s)
+    items, _ = _version(b, at_cutoff)
+    if pairs is None:
+        pairs = pair_counts(b, s)
+    column = "n_both_cut" if at_cutoff else "n_both"
+    counted = pairs.filter(pairs[column] > 0).select("x", "y", n_both=column)
     both_ways = counted.union(
         counted.select(x=counted.y, y=counted.x, n_both=counted.n_both), distinct=False
     )

@@ -21,7 +21,7 @@ from .recommend import (
     recommend,
     recommend_from,
 )
-from .rules import RULE_COLUMNS, basket_items, rules_from, sizes_from
+from .rules import RULE_COLUMNS, basket_items, pair_counts, rules_from, sizes_from
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -315,7 +315,13 @@ def crosssell_stage(
         if not present[lvl]:
             continue
         b = basket_items(past, s, level=lvl, cutoff=cutoff if lvl == level else None, engine=engine)
-        by_level[lvl] = t = run_query(rules_from(b, s, level=lvl), f"the {lvl} basket rules")
+        # the pairs as of the analysis date and the cutoff, counted by one join
+        pairs = pair_counts(b, s)
+        if b.cutoff is not None and engine is not None:
+            pairs = engine.materialize(pairs)
+        by_level[lvl] = t = run_query(
+            rules_from(b, s, level=lvl, pairs=pairs), f"the {lvl} basket rules"
+        )
         sizes = run_query(sizes_from(b), f"the {lvl} basket sizes").to_pylist()
         if lvl == level:
             # each item's category, from all its lines (the customer × item figures below
@@ -326,8 +332,11 @@ def crosssell_stage(
             )
             if cutoff is not None:
                 rules_at_cutoff = run_query(
-                    rules_from(b, s, level=lvl, at_cutoff=True), "the basket rules at the cutoff"
+                    rules_from(b, s, level=lvl, at_cutoff=True, pairs=pairs),
+                    "the basket rules at the cutoff",
                 )
+        if b.cutoff is not None and engine is not None:
+            engine.release(pairs)
         b.release()
         n_all = int(sizes[0]["n_baskets_all"] or 0) if sizes else 0
         n_over = int(sizes[0]["n_baskets_over_cap"] or 0) if sizes else 0
