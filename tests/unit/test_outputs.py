@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -162,6 +163,52 @@ def _good_folder(target: Path) -> None:
 
 def _leftovers(parent: Path) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+
+
+def _as_values_table(n: int) -> tuple[pa.Table, pa.Table]:
+    """A table with a text column marked AS_VALUES (dictionary-encoded, with formula-like
+    and NUL values, many distinct values so that Parquet's dictionary page overflows) in odd
+    pieces, and the same table as plain text in the same pieces."""
+    import numpy as np
+
+    words = np.array(["=SUM(A1)", "plain", "-x", "a\x00b", None, "12,5"], dtype=object)
+    many = np.array([f"sentence {i:07d}" for i in range(n)], dtype=object)
+    rng = np.random.default_rng(0)
+    text = np.where(rng.random(n) < 0.5, words[rng.integers(0, len(words), n)], many)
+    plain = pa.array(text, pa.string())
+    lengths = [1000, 122880, 4240, 250000, 1, n - 378121]
+    starts = np.cumsum([0, *lengths[:-1]])
+
+    def pieces(a: pa.Array) -> pa.ChunkedArray:
+        return pa.chunked_array([a.slice(int(o), k) for o, k in zip(starts, lengths, strict=True)])
+
+    num = pa.array(rng.normal(size=n))
+    encoded = pc.dictionary_encode(plain)
+    field = pa.field("reason", encoded.type, metadata=outputs.AS_VALUES)
+    lean = pa.table([pieces(num), pieces(encoded)], schema=pa.schema([("x", pa.float64()), field]))
+    full = pa.table({"x": pieces(num), "reason": pieces(plain)})
+    return lean, full
+
+
+def test_a_column_kept_encoded_is_written_as_its_values_byte_for_byte(tmp_path: Path) -> None:
+    # more rows than a Parquet row group: the file is written a row group at a time
+    lean, full = _as_values_table(1024 * 1024 + 5000)
+    for locale in ("default", "excel-de"):
+        write_csv(lean, tmp_path / "lean.csv", locale=locale)
+        write_csv(full, tmp_path / "full.csv", locale=locale)
+        assert (tmp_path / "lean.csv").read_bytes() == (tmp_path / "full.csv").read_bytes()
+    outputs.write_parquet(lean, tmp_path / "lean.parquet")
+    outputs.write_parquet(full, tmp_path / "full.parquet")
+    assert (tmp_path / "lean.parquet").read_bytes() == (tmp_path / "full.parquet").read_bytes()
+    assert pq.ParquetFile(tmp_path / "lean.parquet").metadata.num_row_groups == 2
+    text = (tmp_path / "full.csv").read_text(encoding="utf-8-sig")
+    assert "'=SUM(A1)" in text and "\x00" not in text
+
+
+def test_a_dictionary_column_not_marked_is_written_as_it_is(tmp_path: Path) -> None:
+    t = pa.table({"kind": pc.dictionary_encode(pa.array(["a", "b", "a"]))})
+    outputs.write_parquet(t, tmp_path / "t.parquet")
+    assert pa.types.is_dictionary(pq.read_schema(tmp_path / "t.parquet").field("kind").type)
 
 
 def test_a_write_that_fails_midway_leaves_the_previous_folder_intact(tmp_path: Path) -> None:

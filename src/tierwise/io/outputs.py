@@ -183,21 +183,81 @@ def _decimal_comma(table: pa.Table) -> pa.Table:
     return pa.table(dict(cols))
 
 
+#: Field metadata of a dictionary-encoded text column whose files hold its values, as if it
+#: were plain text (a stage keeps repetitive sentences encoded in memory, the files are
+#: those of the text). Other dictionary-encoded columns are written as they are.
+AS_VALUES = {b"tierwise.write": b"values"}
+
+#: Rows of a table with columns written as values decoded at a time: Parquet's row group
+#: length (pyarrow's default, which the files of other tables get).
+_DECODED_ROWS = 1024 * 1024
+
+
+def _as_values(field: pa.Field) -> bool:
+    key, value = next(iter(AS_VALUES.items()))
+    return pa.types.is_dictionary(field.type) and (field.metadata or {}).get(key) == value
+
+
+def _has_values_only(table: pa.Table) -> bool:
+    return any(_as_values(f) for f in table.schema)
+
+
+def _decoded_schema(schema: pa.Schema) -> pa.Schema:
+    fields = []
+    for f in schema:
+        if _as_values(f):
+            meta = {k: v for k, v in (f.metadata or {}).items() if k not in AS_VALUES}
+            f = pa.field(f.name, f.type.value_type, f.nullable, metadata=meta or None)
+        fields.append(f)
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def _decoded(table: pa.Table) -> pa.Table:
+    """``table`` with each column marked :data:`AS_VALUES` as its values."""
+    if not _has_values_only(table):
+        return table
+    schema = _decoded_schema(table.schema)
+    return pa.Table.from_arrays(
+        [col.cast(f.type) for col, f in zip(table.columns, schema, strict=True)], schema=schema
+    )
+
+
+def _pieces(table: pa.Table) -> list[pa.Table]:
+    """``table`` in slices of :data:`_DECODED_ROWS` rows (one, empty, for an empty table)."""
+    return [
+        table.slice(start, _DECODED_ROWS)
+        for start in range(0, max(table.num_rows, 1), _DECODED_ROWS)
+    ]
+
+
 def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
     """CSV with a header, UTF-8, formulas neutralised, a NUL in text as U+FFFD, dates as ISO
     text, a float -0.0 as 0, a NaN or infinite float as an empty cell.
 
     ``locale`` picks a flavour of :data:`CSV_LOCALES`: ``excel-de`` writes semicolons,
     decimal commas and a UTF-8 byte-order mark, which a German or French Excel opens as-is.
+    A column marked :data:`AS_VALUES` is written as its values, decoded a slice of rows at
+    a time (the same bytes as the decoded table).
     """
     delimiter, decimal, bom = csv_format(locale)
-    safe = _no_negative_zero(_no_nul(neutralise_formulas(missing_as_null(table))))
-    if decimal == ",":
-        safe = _decimal_comma(safe)
+
+    def safe(t: pa.Table) -> pa.Table:
+        out = _no_negative_zero(_no_nul(neutralise_formulas(missing_as_null(_decoded(t)))))
+        return _decimal_comma(out) if decimal == "," else out
+
+    options = pacsv.WriteOptions(delimiter=delimiter)
     with path.open("wb") as f:
         if bom:
             f.write(b"\xef\xbb\xbf")
-        pacsv.write_csv(safe, f, pacsv.WriteOptions(delimiter=delimiter))
+        if not _has_values_only(table):
+            pacsv.write_csv(safe(table), f, options)
+            return
+        pieces = iter(_pieces(table))
+        first = safe(next(pieces))
+        with pacsv.CSVWriter(f, first.schema, write_options=options) as writer:
+            writer.write_table(first)
+            for piece in pieces:
+                writer.write_table(safe(piece))
 
 
 def csv_format(locale: str) -> tuple[str, str, bool]:
@@ -250,10 +310,22 @@ def read_csv(
 
 def write_parquet(table: pa.Table, path: Path) -> None:
     """Parquet with fixed options so that the same table gives the same bytes; a NaN or
-    infinite float is written as null."""
-    pq.write_table(
-        missing_as_null(table), path, compression="zstd", write_statistics=True, use_dictionary=True
-    )
+    infinite float is written as null.
+
+    A column marked :data:`AS_VALUES` is written as its values, decoded a row group at a
+    time: the file is the one the decoded table gives, byte for byte.
+    """
+    options: dict[str, Any] = {
+        "compression": "zstd",
+        "write_statistics": True,
+        "use_dictionary": True,
+    }
+    if not _has_values_only(table):
+        pq.write_table(missing_as_null(table), path, **options)
+        return
+    with pq.ParquetWriter(path, _decoded_schema(table.schema), **options) as writer:
+        for piece in _pieces(table):
+            writer.write_table(missing_as_null(_decoded(piece)), row_group_size=_DECODED_ROWS)
 
 
 #: Tables from this many rows have their Parquet and CSV files written at once.
