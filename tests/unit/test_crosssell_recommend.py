@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
+import ibis
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from tierwise.crosssell import CROSS_SELL_COLUMNS, next_best_products, peer_groups, recommend
@@ -408,3 +411,137 @@ def test_a_one_product_seller_is_told_why_nothing_is_recommended(engine: Engine)
     why = "the transactions hold one product, so there is nothing else to offer"
     assert res.manifest["no_recommendation"] == why
     assert f"no recommendation: {why}" in res.warnings
+
+
+def _tied_lines(seed: int) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Lines, customers and rules full of ties: 60 customers buy from 14 products whose
+    names sort otherwise than their numbers (p10 before p2), every line for the same amount,
+    so that many candidates share a score and an expected value and their names decide."""
+    rng = np.random.default_rng(seed)
+    weights = np.linspace(3.0, 1.0, 14)
+    rows = []
+    for c in range(60):
+        k = int(rng.integers(1, 9))
+        got = rng.choice(14, size=k, replace=False, p=weights / weights.sum())
+        rows += [(f"c{c:02d}", f"o{c}", f"p{int(i)}", 10.0) for i in got]
+    tx = _tx(rows, category="all")
+    cust = pa.table(
+        {
+            "customer_id": [f"c{c:02d}" for c in range(60)],
+            "industry": [["x", "y"][c % 2] for c in range(60)],
+        }
+    )
+    ante = [f"p{int(i)}" for i in rng.integers(0, 14, 12)]
+    cons = [f"p{int(i)}" for i in rng.integers(0, 14, 12)]
+    keep = [a != c for a, c in zip(ante, cons, strict=True)]
+    rules = pa.table(
+        {
+            "antecedent": [a for a, k in zip(ante, keep, strict=True) if k],
+            "consequent": [c for c, k in zip(cons, keep, strict=True) if k],
+            # few distinct confidences: rules tie too
+            "confidence": [
+                float(x) for x, k in zip(rng.choice([0.2, 0.5], 12), keep, strict=True) if k
+            ],
+            "lift": [2.0 for k in keep if k],
+        }
+    )
+    return tx, cust, rules
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_candidates_below_the_floor_are_left_out_without_changing_a_list(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    import importlib
+
+    module = importlib.import_module("tierwise.crosssell.recommend")
+    tx, cust, rules = _tied_lines(seed)
+    s = CrossSellSettings(
+        min_peers=3,
+        fallback_peer_columns=["industry"],
+        max_recommendations=3,
+        crm_top_n=3,
+        candidates_per_customer=4,
+    )
+    t = engine.from_arrow(tx)
+    floors = []
+    real_floor = module._floor
+
+    def counted(*args: object) -> object:
+        got = real_floor(*args)
+        floors.append(int(got.count().to_pyarrow().as_py()))
+        return got
+
+    monkeypatch.setattr(module, "_floor", counted)
+    pruned = recommend(t, cust, rules, s, as_of=DAY, engine=engine).cross_sell
+    assert sum(floors) > 0  # the floor was known for some customers
+
+    def no_floor(cust: object, *args: object) -> object:
+        return real_floor(cust, *args).filter(ibis.literal(False))
+
+    monkeypatch.setattr(module, "_floor", no_floor)
+    every = recommend(t, cust, rules, s, as_of=DAY, engine=engine).cross_sell
+    assert pruned.num_rows > 60
+    assert pruned.equals(every)
+    # and the lists are in the documented order: score, then expected value, then name
+    rows = pruned.to_pylist()
+    for a, b in itertools.pairwise(rows):
+        if a["customer_id"] != b["customer_id"]:
+            continue
+        key_a = (-a["score"], -(a["expected_value"] or -1.0), a["item"])
+        key_b = (-b["score"], -(b["expected_value"] or -1.0), b["item"])
+        assert key_a < key_b
+        assert b["rank"] == a["rank"] + 1
+    # names decided some places: the order of names, not of the products' numbers
+    assert any(
+        a["customer_id"] == b["customer_id"] and a["score"] == b["score"]
+        for a, b in itertools.pairwise(rows)
+    )
+
+
+def test_reasons_written_once_per_distinct_figures_are_each_rows_own() -> None:
+    from tierwise.crosssell.recommend import _finish_cross_sell, _reasons
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    items = np.array(["p1", "p2", "p10", "=p3"], dtype=object)
+    has_rule = rng.random(n) < 0.5
+    got = pa.table(
+        {
+            "customer_id": [f"c{i // 7:04d}" for i in range(n)],
+            "rank": pa.array(np.arange(n) % 7 + 1, pa.int64()),
+            "item": pa.array(rng.choice(items, n)),
+            "score": rng.random(n),
+            "expected_value": rng.random(n),
+            # n_peers and the share vary apart: the sentence names both
+            "n_peers": pa.array(rng.choice([9, 10], n), pa.int64()),
+            "peer_share": rng.choice([0.0, 0.25, 0.5], n),
+            "rule_antecedent": pa.array(np.where(has_rule, rng.choice(items, n), None)),
+            "rule_confidence": pa.array(np.where(has_rule, rng.choice([0.25, 0.5], n), None)),
+            "rule_lift": pa.array(np.where(has_rule, 2.0, None), pa.float64()),
+            "typical_spend": rng.random(n),
+            "margin_rate": rng.random(n),
+            "peer_label": pa.array(rng.choice(["x", "y · z"], n)),
+        }
+    )
+    categories = pa.table({"item": ["p1", "p10", "p2"], "category": ["a", "b", None]})
+    out = _finish_cross_sell(got, categories, "product")
+    t = got.rename_columns(["peer_group" if c == "peer_label" else c for c in got.column_names])
+    cat = out.column("category")
+    ante = pc.index_in(t.column("rule_antecedent"), value_set=categories.column("item"))
+    t = t.append_column("category", cat).append_column(
+        "rule_antecedent_category", categories.column("category").take(ante)
+    )
+    assert out.column("reason").to_pylist() == _reasons(t).to_pylist()
+    assert out.column("peer_group").to_pylist() == got.column("peer_label").to_pylist()
+    source = [
+        ("peers and rule" if s > 0 else "rule") if r is not None else "peers"
+        for r, s in zip(
+            got.column("rule_confidence").to_pylist(),
+            got.column("peer_share").to_pylist(),
+            strict=True,
+        )
+    ]
+    assert out.column("source").to_pylist() == source
+    # the repeated sentences are stored once
+    assert len(out.column("reason").chunk(0).dictionary) < n / 5

@@ -300,3 +300,55 @@ def test_an_items_category_is_the_largest_of_its_lines(engine: Engine) -> None:
     assert got["q"]["category"] == got["q"]["category_cut"] == "qq"
     # an item only in the big basket: no category within the cap
     assert got["x"] == {"item": "x", "category": None, "category_all": "xx", "category_cut": None}
+
+
+@pytest.mark.parametrize(
+    ("level", "settings"),
+    [
+        (
+            "product",
+            CrossSellSettings(
+                min_pair_count=2, min_support=0.005, min_confidence=0.1, max_basket_items=5
+            ),
+        ),
+        (
+            "category",
+            CrossSellSettings(
+                min_pair_count=2,
+                min_support=0.005,
+                min_confidence=0.1,
+                min_lift=0.5,
+                max_basket_items=2,
+            ),
+        ),
+    ],
+)
+def test_one_count_of_the_pairs_gives_the_rules_now_and_at_the_cutoff(
+    engine: Engine, level: str, settings: CrossSellSettings
+) -> None:
+    from tierwise.crosssell.rules import basket_items, pair_counts, rules_from
+
+    t = _random_lines(5, n_orders=400)
+    rng = np.random.default_rng(5)
+    # each order on one day over a year; a late line added to some early orders, so that
+    # a basket holds fewer items at the cutoff than in the end
+    orders = t.column("order_id").to_pylist()
+    day = {o: DAY - dt.timedelta(days=int(rng.integers(0, 365))) for o in set(orders)}
+    dates = [day[o] for o in orders]
+    late = rng.random(len(orders)) < 0.15
+    dates = [DAY if x else d for d, x in zip(dates, late, strict=True)]
+    t = t.set_column(t.column_names.index("date"), "date", pa.array(dates))
+    cutoff = DAY - dt.timedelta(days=120)
+    s = settings
+    tx = engine.from_arrow(t)
+    b = basket_items(tx, s, level=level, cutoff=cutoff)  # type: ignore[arg-type]
+    pairs = pair_counts(b, s)
+    now = rules_from(b, s, level=level, pairs=pairs).to_pyarrow()  # type: ignore[arg-type]
+    cut = rules_from(b, s, level=level, at_cutoff=True, pairs=pairs).to_pyarrow()  # type: ignore[arg-type]
+    want_now = basket_rules(tx, s, level=level).to_pyarrow()  # type: ignore[arg-type]
+    past = tx.filter(tx.date <= cutoff)
+    want_cut = basket_rules(past, s, level=level).to_pyarrow()  # type: ignore[arg-type]
+    # the two differ: a count mixed up between them shows
+    assert want_cut.num_rows > 5 and want_now.num_rows > 5 and not want_now.equals(want_cut)
+    assert now.equals(want_now)
+    assert cut.equals(want_cut)

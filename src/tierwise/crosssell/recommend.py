@@ -42,10 +42,12 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..engine import exact_sum
+from ..io.outputs import AS_VALUES
 from ..settings.crosssell import CrossSellSettings
 from ..validate import count_text
 from ._lines import Level, as_date, basket_lines, months_before, run_query
@@ -247,11 +249,12 @@ def item_table(ci: ir.Table, margin_rate: float | None) -> ir.Table:
     return t.select("item", "category", "all_buyers", "all_median_spend", margin_rate=margin)
 
 
-def _buyer_stats(ci: ir.Table, members: ir.Table) -> ir.Table:
-    """Per peer group and item: buyers and median yearly spend among spenders."""
-    m = ci.select("customer_id", "item", "spend_year").join(members, "customer_id")
+def _buyer_stats(codes: _Codes) -> ir.Table:
+    """Per peer group and item: buyers and median yearly spend among spenders (gid, iid,
+    n_buyers, median_spend)."""
+    m = codes.owned.join(codes.members, "cid")
     spends = m.spend_year > 0
-    return m.group_by(["peer_level", "peer_key", "item"]).aggregate(
+    return m.group_by(["gid", "iid"]).aggregate(
         n_buyers=m.count(),
         median_spend=_only(m.spend_year, spends).median(),
     )
@@ -510,41 +513,6 @@ class Ranked:
     warnings: list[str]
 
 
-def _best_rules(ci: ir.Table, assigned: ir.Table, rules: pa.Table, level: Level) -> ir.Table:
-    """For each customer and item its rules propose: the strongest rule (highest
-    confidence, then lift, then antecedent name) among those whose antecedent it buys.
-
-    Columns: customer_id, item, rule_antecedent, rule_confidence, rule_lift.
-    """
-    r = rules
-    if "level" in r.column_names:
-        r = r.filter(pc.equal(r.column("level"), level))
-    r = r.select(["antecedent", "consequent", "confidence", "lift"])
-    # each rule's place in that order (rules sorted by consequent first): the best rule of
-    # a customer and item is the fired one with the smallest place, a hash aggregate in
-    # the engine with no sort per customer and item
-    order = pc.sort_indices(
-        r,
-        sort_keys=[
-            ("consequent", "ascending"),
-            ("confidence", "descending"),
-            ("lift", "descending"),
-            ("antecedent", "ascending"),
-        ],
-    )
-    r = r.take(order).append_column("place", pa.array(np.arange(r.num_rows), pa.int64()))
-    rt = ibis.memtable(r)
-    own = ci.select("customer_id", antecedent="item").semi_join(assigned, "customer_id")
-    fired = own.join(rt.select("antecedent", item="consequent", place="place"), "antecedent")
-    best = fired.group_by(["customer_id", "item"]).aggregate(place=fired.place.min())
-    named = rt.select(
-        "place", rule_antecedent="antecedent", rule_confidence="confidence", rule_lift="lift"
-    )
-    return best.join(named, "place").select(
-        "customer_id", "item", "rule_antecedent", "rule_confidence", "rule_lift"
-    )
-
-
 def rank_items(
     ci: ir.Table,
     customers: pa.Table,
@@ -583,10 +551,8 @@ def rank_items(
         "reach", pa.array(n_owned + s.candidates_per_customer, pa.int64())
     )
     assigned = assigned.filter(pc.greater(assigned.column("n_peers"), 0))
-    members = ibis.memtable(groups.members)
     assign_t = ibis.memtable(assigned)
 
-    stats = _keep(_buyer_stats(ci, members), engine)
     own_items = items is None
     items = _keep(item_table(ci, margin_rate), engine) if items is None else items
     info = run_query(
@@ -602,35 +568,36 @@ def rank_items(
                 "value is empty; set [features] margin_rate to use a margin rate instead"
             )
 
-    # -- candidates from peers: the group's most bought items the customer does not own
-    ranked = stats.mutate(
-        grank=ibis.row_number().over(
-            group_by=["peer_level", "peer_key"],
-            order_by=[ibis.desc("n_buyers"), "item"],
-        )
+    # the engine joins and ranks integer codes: customers numbered in id order, the
+    # look-alike groups, and items numbered in name order (the ranking's last tie-break)
+    assigned = assigned.take(pc.sort_indices(assigned.column("customer_id")))
+    codes = _codes(ci, groups, assigned, items, rules, level, engine)
+    st = _keep(_buyer_stats(codes), engine)
+    # -- candidates from peers: the group's most bought items (the customer's own left out
+    # in the block query)
+    ranked = st.mutate(
+        grank=ibis.row_number().over(group_by="gid", order_by=[ibis.desc("n_buyers"), "iid"])
     )
-    ranked = _keep(ranked.filter(ranked.grank < s.candidate_pool), engine)
+    ranked = _keep(
+        ranked.filter(ranked.grank < s.candidate_pool).select("gid", "grank", "iid", "n_buyers"),
+        engine,
+    )
+    figures = _keep(
+        items.join(codes.items, "item").select("iid", "all_median_spend", "margin_rate"), engine
+    )
     # customers in blocks of consecutive ids: each block's query holds its own candidates
     # only, so the engine's memory follows the block, not the customer count
-    assigned = assigned.take(pc.sort_indices(assigned.column("customer_id")))
     categories = info.select(["item", "category"])
     blocks = []
     for start in range(0, max(assigned.num_rows, 1), _RANK_BLOCK):
-        block = _rank_block(
-            ci,
-            ibis.memtable(assigned.slice(start, _RANK_BLOCK)),
-            ranked,
-            stats,
-            items,
-            rules,
-            s,
-            level,
-        )
+        block = _rank_block(codes, start, start + _RANK_BLOCK, ranked, st, figures, s)
         blocks.append(block if finish is None else finish(block, categories))
-    got = pa.concat_tables(blocks)
+    # one dictionary per text column across the blocks
+    got = pa.concat_tables(blocks).unify_dictionaries()
     if engine is not None:
-        for t in (ranked, stats, *([items] if own_items else [])):
+        for t in (st, ranked, figures, *([items] if own_items else [])):
             engine.release(t)
+        codes.release(engine)
     return Ranked(got, categories, groups, assign_t, warnings)
 
 
@@ -638,35 +605,232 @@ def rank_items(
 _RANK_BLOCK = 100_000
 
 
-def _rank_block(
+@dataclass
+class _Codes:
+    """The integer codes the engine joins and ranks with.
+
+    Attributes
+    ----------
+    ids
+        Every customer of the look-alike groups by id (Arrow): a customer's code (cid) is
+        its place.
+    assigned
+        The customers to rank (Arrow, by id) with their code (cid) and group's name
+        (peer_label).
+    customers
+        In the engine: cid, gid (the group's code), n_peers, reach of the customers to
+        rank.
+    members
+        In the engine: cid, gid of every buying member of a group in use.
+    owned
+        In the engine: cid, iid, spend_year for every item a customer of the groups owns.
+    items
+        item, iid: each item's code (its place in the names' order).
+    names
+        The item names by code (Arrow).
+    rules
+        In the engine: each rule with its place in the order rules are preferred in
+        (consequent, then highest confidence, then lift, then antecedent name), x and y (the
+        antecedent's and consequent's codes), rule_antecedent, rule_confidence, rule_lift;
+        None without rules.
+    """
+
+    ids: pa.Array
+    assigned: pa.Table
+    customers: ir.Table
+    members: ir.Table
+    owned: ir.Table
+    items: ir.Table
+    names: pa.ChunkedArray
+    rules: ir.Table | None
+    made: list[ir.Table]
+
+    def release(self, engine: Engine) -> None:
+        for t in self.made:
+            engine.release(t)
+
+
+def _codes(
     ci: ir.Table,
-    assign_t: ir.Table,
-    ranked: ir.Table,
-    stats: ir.Table,
+    groups: PeerGroups,
+    assigned: pa.Table,
     items: ir.Table,
     rules: pa.Table | None,
-    s: CrossSellSettings,
     level: Level,
+    engine: Engine | None,
+) -> _Codes:
+    """The codes of every customer of ``groups``, of the customers to rank (``assigned``,
+    sorted by customer_id), of the groups, the items and the rules (see :class:`_Codes`)."""
+    made: list[ir.Table] = []
+
+    def put(t: pa.Table) -> ir.Table:
+        if engine is None:
+            return ibis.memtable(t)
+        made.append(got := engine.from_arrow(t))
+        return got
+
+    def keep(t: ir.Table) -> ir.Table:
+        if engine is None:
+            return t
+        made.append(got := engine.materialize(t))
+        return got
+
+    everyone = groups.assigned.column("customer_id").cast(pa.string()).combine_chunks()
+    ids = everyone.take(pc.sort_indices(everyone))
+
+    def cid(x: pa.ChunkedArray | pa.Array) -> pa.Array:
+        return pc.index_in(x, value_set=ids).cast(pa.int32())
+
+    def key(t: pa.Table) -> pa.Array:
+        joined = pc.binary_join_element_wise(
+            pc.cast(t.column("peer_level"), pa.string()), t.column("peer_key"), "|"
+        )
+        return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
+
+    # a group's code: its place among the groups of the customers and members
+    members = groups.members
+    both = pc.dictionary_encode(pa.concat_arrays([key(assigned), key(members)])).indices
+    gid = both.cast(pa.int32())
+    n = assigned.num_rows
+    ranked_cid = cid(assigned.column("customer_id"))
+    customers = put(
+        pa.table(
+            {
+                "cid": ranked_cid,
+                "gid": gid.slice(0, n),
+                "n_peers": assigned.column("n_peers"),
+                "reach": assigned.column("reach"),
+            }
+        )
+    )
+    member_t = put(pa.table({"cid": cid(members.column("customer_id")), "gid": gid.slice(n)}))
+    people = put(pa.table({"customer_id": ids, "cid": pa.array(np.arange(len(ids)), pa.int32())}))
+    r: pa.Table | None = None
+    names = items.select("item")
+    if rules is not None and rules.num_rows:
+        r = rules
+        if "level" in r.column_names:
+            r = r.filter(pc.equal(r.column("level"), level))
+        r = r.select(["antecedent", "consequent", "confidence", "lift"])
+        # an item only a rule names gets a code too (the rules may come from other lines)
+        named = pa.concat_arrays(
+            [r.column(c).combine_chunks().cast(pa.string()) for c in ("antecedent", "consequent")]
+        )
+        names = names.union(ibis.memtable(pa.table({"item": named})))
+    item_codes = keep(
+        names.distinct().mutate(iid=ibis.row_number().over(order_by="item").cast("int32"))
+    )
+    ordered = run_query(item_codes.order_by("iid"), "the items' codes")
+    by_code = ordered.column("item")
+    owned = keep(
+        ci.select("customer_id", "item", "spend_year")
+        .join(people, "customer_id")
+        .join(item_codes, "item")
+        .select("cid", "iid", "spend_year")
+    )
+    if engine is not None:
+        # the customers' ids are in the owned items' codes now
+        engine.release(people)
+        made.remove(people)
+    rule_t = None
+    if r is not None and r.num_rows:
+        # each rule's place in that order (rules sorted by consequent first): the best rule
+        # of a customer and item is the fired one with the smallest place, a hash aggregate
+        # in the engine with no sort per customer and item
+        order = pc.sort_indices(
+            r,
+            sort_keys=[
+                ("consequent", "ascending"),
+                ("confidence", "descending"),
+                ("lift", "descending"),
+                ("antecedent", "ascending"),
+            ],
+        )
+        r = r.take(order)
+
+        def code(c: str) -> pa.Array:
+            return ordered.column("iid").take(pc.index_in(r.column(c), value_set=by_code))
+
+        rule_t = put(
+            pa.table(
+                {
+                    "place": pa.array(np.arange(r.num_rows), pa.int64()),
+                    "x": code("antecedent"),
+                    "y": code("consequent"),
+                    "rule_antecedent": r.column("antecedent").cast(pa.string()),
+                    "rule_confidence": r.column("confidence"),
+                    "rule_lift": r.column("lift"),
+                }
+            )
+        )
+    return _Codes(
+        ids,
+        pa.table(
+            {
+                "cid": ranked_cid,
+                "customer_id": assigned.column("customer_id"),
+                "peer_label": assigned.column("peer_label"),
+            }
+        ),
+        customers,
+        member_t,
+        owned,
+        item_codes,
+        by_code,
+        rule_t,
+        made,
+    )
+
+
+def _rank_block(
+    codes: _Codes,
+    start: int,
+    stop: int,
+    ranked: ir.Table,
+    stats: ir.Table,
+    figures: ir.Table,
+    s: CrossSellSettings,
 ) -> pa.Table:
-    """The ranked recommendations of the customers in ``assign_t`` (see :class:`Ranked`)."""
-    ci = ci.semi_join(assign_t, "customer_id")
-    from_peers = assign_t.join(
-        ranked,
-        [
-            assign_t.peer_level == ranked.peer_level,
-            assign_t.peer_key == ranked.peer_key,
-            ranked.grank < assign_t.reach,
-        ],
-    ).select("customer_id", "item")
+    """The ranked recommendations of the customers to rank from row ``start`` to ``stop``
+    - 1 of ``codes.assigned`` (see :class:`Ranked`).
+
+    ``ranked`` is each group's most bought items (gid, grank, iid), ``stats`` each group's
+    buyers and median spend per item (gid, iid, n_buyers, median_spend), ``figures`` each
+    item's median spend among all buyers and margin rate (iid, all_median_spend,
+    margin_rate).
+    """
+    block = codes.assigned.slice(start, stop - start)
+    if block.num_rows:
+        lo, hi = block.column("cid")[0].as_py(), block.column("cid")[-1].as_py()
+    else:
+        lo, hi = 0, -1
+    cust = codes.customers.filter(codes.customers.cid.between(lo, hi))
+    own = codes.owned.filter(codes.owned.cid.between(lo, hi)).semi_join(cust, "cid")
+    own = own.select("cid", "iid")
+    floor = _floor(cust, ranked, s.max_recommendations, s.candidates_per_customer)
+    cust = cust.left_join(floor, "cid").drop("cid_right")
+    from_peers = cust.join(ranked, [cust.gid == ranked.gid, ranked.grank < cust.reach])
+    # a peer candidate below the floor can still come in through a rule (scored below)
+    from_peers = from_peers.filter(
+        from_peers.floor.isnull()
+        | (_score(from_peers.n_buyers, from_peers.n_peers) >= from_peers.floor)
+    ).select("cid", "iid")
 
     # -- candidates from rules: what the customer's own items trigger (an outer join keeps
     # each customer and item once, with its strongest rule when it has one)
-    if rules is not None and rules.num_rows:
-        best = _best_rules(ci, assign_t, rules, level)
-        j = from_peers.outer_join(best, ["customer_id", "item"])
+    rules = codes.rules
+    if rules is not None:
+        fired = own.join(rules.select("x", "y", "place"), own.iid == rules.x).select(
+            "cid", iid="y", place="place"
+        )
+        best = fired.group_by(["cid", "iid"]).aggregate(place=fired.place.min())
+        best = best.join(
+            rules.select("place", "rule_antecedent", "rule_confidence", "rule_lift"), "place"
+        ).drop("place")
+        j = from_peers.outer_join(best, ["cid", "iid"])
         cand = j.select(
-            customer_id=j.customer_id.fill_null(j.customer_id_right),
-            item=j.item.fill_null(j.item_right),
+            cid=j.cid.fill_null(j.cid_right),
+            iid=j.iid.fill_null(j.iid_right),
             rule_antecedent=j.rule_antecedent,
             rule_confidence=j.rule_confidence,
             rule_lift=j.rule_lift,
@@ -677,21 +841,13 @@ def _rank_block(
             rule_confidence=ibis.null("float64"),
             rule_lift=ibis.null("float64"),
         )
-    cand = cand.anti_join(ci, ["customer_id", "item"])
+    cand = cand.anti_join(own, ["cid", "iid"])
 
-    c = cand.join(
-        assign_t.select("customer_id", "peer_level", "peer_key", "n_peers"), "customer_id"
-    )
-    st = stats.select("peer_level", "peer_key", "item", "n_buyers", "median_spend")
-    c = c.left_join(st, ["peer_level", "peer_key", "item"]).drop(
-        "peer_level_right", "peer_key_right", "item_right"
-    )
-    c = c.left_join(items.select("item", "all_median_spend", "margin_rate"), "item").drop(
-        "item_right"
-    )
+    c = cand.join(cust.select("cid", "gid", "n_peers", "floor"), "cid")
+    c = c.left_join(stats, ["gid", "iid"]).drop("gid_right", "iid_right")
+    c = c.left_join(figures, "iid").drop("iid_right")
     peer_share = c.n_buyers.fill_null(0).cast("float64") / c.n_peers.cast("float64")
-    conf = c.rule_confidence.fill_null(0.0)
-    score = 1.0 - (1.0 - peer_share) * (1.0 - conf)
+    score = _score(c.n_buyers, c.n_peers, c.rule_confidence)
     typical = c.median_spend.fill_null(c.all_median_spend)
     c = c.mutate(
         peer_share=peer_share,
@@ -699,21 +855,21 @@ def _rank_block(
         typical_spend=typical,
         expected_value=score * typical * c.margin_rate,
     )
+    # only candidates that can make the list are ranked (see _floor)
+    c = c.filter(c.floor.isnull() | (c.score >= c.floor))
     c = c.mutate(
         rank=ibis.row_number().over(
-            group_by="customer_id",
-            order_by=[ibis.desc("score"), ibis.desc(c.expected_value.fill_null(-1.0)), "item"],
+            group_by="cid",
+            order_by=[ibis.desc("score"), ibis.desc(c.expected_value.fill_null(-1.0)), "iid"],
         )
         + 1
     )
     c = c.filter(c.rank <= s.max_recommendations)
-    # the group's name joins the ranked rows only (a long text the ranking need not carry)
-    c = c.join(assign_t.select("customer_id", "peer_label"), "customer_id")
-    return run_query(
+    got = run_query(
         c.select(
-            "customer_id",
+            "cid",
             "rank",
-            "item",
+            "iid",
             "score",
             "expected_value",
             "n_peers",
@@ -723,10 +879,66 @@ def _rank_block(
             "rule_lift",
             "typical_spend",
             "margin_rate",
-            "peer_label",
-        ).order_by(["customer_id", "rank"]),
+        ).order_by(["cid", "rank"]),
         "the next best products",
     )
+    # the codes back to ids and names (the group's name joins the ranked rows only)
+    at = np.searchsorted(
+        np.asarray(block.column("cid").to_numpy(zero_copy_only=False)),
+        np.asarray(got.column("cid").to_numpy(zero_copy_only=False)),
+    )
+    row = pa.array(at, pa.int64())
+    rest = [c for c in got.column_names if c not in ("cid", "rank", "iid")]
+    # in the pieces the engine's rows came in (see _finish_cross_sell)
+    lengths = [len(c) for c in got.column("rank").chunks]
+
+    def named(values: pa.ChunkedArray | pa.Array, at: pa.Array) -> pa.ChunkedArray:
+        taken = values.take(at)
+        if isinstance(taken, pa.ChunkedArray):
+            taken = taken.combine_chunks()
+        return _chunked_like(taken, lengths)
+
+    return pa.table(
+        {
+            "customer_id": named(block.column("customer_id"), row),
+            "rank": got.column("rank"),
+            "item": named(codes.names, got.column("iid").combine_chunks()),
+            **{c: got.column(c) for c in rest},
+            "peer_label": named(block.column("peer_label"), row),
+        }
+    )
+
+
+def _score(
+    n_buyers: ir.IntegerValue, n_peers: ir.IntegerValue, confidence: ir.FloatingValue | None = None
+) -> ir.FloatingValue:
+    """The noisy-or score of a candidate: 1 - (1 - peer share)(1 - rule confidence), a
+    missing count or confidence counting 0 (see the module's docstring)."""
+    peer_share = n_buyers.fill_null(0).cast("float64") / n_peers.cast("float64")
+    conf = ibis.literal(0.0) if confidence is None else confidence.fill_null(0.0)
+    return 1.0 - (1.0 - peer_share) * (1.0 - conf)
+
+
+def _floor(cust: ir.Table, ranked: ir.Table, k: int, extra: int) -> ir.Table:
+    r"""A score each customer's ``k`` best candidates reach, so the others need not be
+    ranked (cid, floor; no row where none is known).
+
+    A customer owns :math:`o` items and is offered its group's items up to its reach,
+    :math:`o` + ``extra`` (``candidates_per_customer``). The items at places 0 to
+    :math:`g = o + k - 1` of the group's list (by buyers, most first) hold at least
+    :math:`k` items it does not own; when :math:`g` is below the reach they are all
+    candidates, each with at least the buyers :math:`b_g` of the item at place :math:`g`,
+    hence a score of at least the peers-only score of :math:`b_g` (a rule only raises a
+    score, and the score's floating-point operations keep that order). A candidate scoring
+    below that floor has :math:`k` candidates strictly before it and is never among the
+    ``k`` best; one scoring at least as much is ranked as before, ties and all.
+    """
+    if k > extra:
+        # the k-th item the customer does not own may lie beyond its reach
+        return cust.select("cid", floor=ibis.null("float64")).filter(ibis.literal(False))
+    place = cust.reach - extra + (k - 1)
+    at = cust.join(ranked, [cust.gid == ranked.gid, place == ranked.grank])
+    return at.select("cid", floor=_score(at.n_buyers, at.n_peers))
 
 
 def _lookup(
@@ -750,6 +962,15 @@ def _category_of(
     return categories.column("category").take(idx)
 
 
+#: Text columns with few distinct values, kept dictionary-encoded; the output files hold
+#: their values (:data:`tierwise.io.outputs.AS_VALUES`).
+_WORDS = pa.dictionary(pa.int32(), pa.string())
+
+
+def _words(name: str) -> pa.Field:
+    return pa.field(name, _WORDS, metadata=AS_VALUES)
+
+
 _CROSS_SELL_SCHEMA = pa.schema(
     [
         ("customer_id", pa.string()),
@@ -758,9 +979,9 @@ _CROSS_SELL_SCHEMA = pa.schema(
         ("category", pa.string()),
         ("score", pa.float64()),
         ("expected_value", pa.float64()),
-        ("source", pa.string()),
-        ("reason", pa.string()),
-        ("peer_group", pa.string()),
+        _words("source"),
+        _words("reason"),
+        _words("peer_group"),
         ("n_peers", pa.int64()),
         ("peer_share", pa.float64()),
         ("rule_antecedent", pa.string()),
@@ -772,13 +993,65 @@ _CROSS_SELL_SCHEMA = pa.schema(
 )
 
 
-#: Rows of ranked recommendations given their reasons at a time (the text is built in
-#: pieces of this size, so its temporary copies stay small).
+def distinct_rows(columns: list[pa.ChunkedArray | pa.Array]) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of equal values in every one of ``columns``: each row's group (numbered in
+    the order groups first appear) and the first row of each group.
+
+    Nulls equal nulls; floats are equal when their bits are (so 0.0 and -0.0 differ).
+
+    Examples
+    --------
+    >>> group, first = distinct_rows([pa.array(["a", "b", "a", None]), pa.array([1.0, 2, 1, 1])])
+    >>> group.tolist(), first.tolist()
+    ([0, 1, 0, 2], [0, 1, 3])
+    """
+    n = len(columns[0]) if columns else 0
+    keys: dict[str, np.ndarray] = {}
+    for k, col in enumerate(columns):
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        valid = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        if pa.types.is_floating(col.type):
+            values = np.asarray(pc.fill_null(col, 0.0).to_numpy(zero_copy_only=False), np.float64)
+            code = values.view(np.int64)
+        elif pa.types.is_integer(col.type):
+            code = np.asarray(pc.fill_null(col, 0).to_numpy(zero_copy_only=False), np.int64)
+        else:
+            code = np.asarray(
+                pc.fill_null(pc.dictionary_encode(col).indices, -1).to_numpy(zero_copy_only=False),
+                np.int64,
+            )
+        keys[f"v{k}"] = np.where(valid, code, 0)
+        keys[f"n{k}"] = valid
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    frame = pd.DataFrame(keys)
+    group = frame.groupby(list(keys), sort=False).ngroup().to_numpy(np.int64)
+    _, first = np.unique(group, return_index=True)
+    return group, first
+
+
+def _expand(values: pa.Array | pa.ChunkedArray, group: np.ndarray) -> pa.DictionaryArray:
+    """``values`` (one per group) as one row per group member, dictionary-encoded (its
+    dictionary in the order values first appear)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    enc = pc.dictionary_encode(values.cast(pa.string()))
+    indices = enc.indices.take(pa.array(group, pa.int64())).cast(pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, enc.dictionary)
+
+
+#: Rows of ranked recommendations given their reasons at a time.
 _TEXT_BLOCK = 250_000
 
 
 def _finish_cross_sell(got: pa.Table, categories: pa.Table, level: Level) -> pa.Table:
-    """The cross_sell table: the ranked candidates with categories, source and reason."""
+    """The cross_sell table: the ranked candidates with categories, source and reason.
+
+    Every column keeps the pieces (chunks) ``got`` comes in, cut every :data:`_TEXT_BLOCK`
+    rows: a Parquet file's bytes depend on them (where a column's dictionary outgrows its
+    page, the writer falls back to plain values at a piece's end).
+    """
     blocks = [
         _finish_block(got.slice(start, _TEXT_BLOCK), categories, level)
         for start in range(0, max(got.num_rows, 1), _TEXT_BLOCK)
@@ -786,24 +1059,62 @@ def _finish_cross_sell(got: pa.Table, categories: pa.Table, level: Level) -> pa.
     return pa.concat_tables(blocks)
 
 
+def _chunked_like(values: pa.Array, lengths: list[int]) -> pa.ChunkedArray:
+    """``values`` in pieces of ``lengths`` rows."""
+    starts = np.cumsum([0, *lengths[:-1]], dtype=np.int64) if lengths else np.zeros(0, np.int64)
+    return pa.chunked_array(
+        [values.slice(int(a), n) for a, n in zip(starts, lengths, strict=True)], type=values.type
+    )
+
+
 def _finish_block(got: pa.Table, categories: pa.Table, level: Level) -> pa.Table:
+    """:func:`_finish_cross_sell` of some rows.
+
+    The reason is a sentence about the item, the rule and the look-alike group: written
+    once for each distinct set of those figures and repeated for the rows sharing them.
+    """
     t = got.rename_columns(["peer_group" if c == "peer_label" else c for c in got.column_names])
     if level == "category":
         cat, ante_cat = t.column("item"), t.column("rule_antecedent")
     else:
         cat = _category_of(t.column("item"), categories)
         ante_cat = _category_of(t.column("rule_antecedent"), categories)
-    t = t.append_column("category", cat).append_column("rule_antecedent_category", ante_cat)
-    has_rule = pc.is_valid(t.column("rule_confidence"))
-    has_peer = pc.greater(t.column("peer_share"), 0.0)
+    t = t.append_column("category", cat)
+    # the figures a reason and a source are written from (the categories follow the items)
+    group, first = distinct_rows(
+        [
+            t.column(c)
+            for c in (
+                "item",
+                "rule_antecedent",
+                "rule_confidence",
+                "peer_share",
+                "n_peers",
+                "peer_group",
+            )
+        ]
+    )
+    u = t.take(pa.array(first, pa.int64()))
+    u = u.append_column("rule_antecedent_category", ante_cat.take(pa.array(first, pa.int64())))
+    has_rule = pc.is_valid(u.column("rule_confidence"))
+    has_peer = pc.greater(u.column("peer_share"), 0.0)
     source = pc.if_else(
         pc.and_(has_rule, has_peer),
         "peers and rule",
         pc.if_else(has_rule, "rule", "peers"),
     )
-    t = t.append_column("source", source).append_column("reason", _reasons(t))
+    lengths = [len(c) for c in t.column("rank").chunks]
+    words = {
+        "source": _chunked_like(_expand(source, group), lengths),
+        "reason": _chunked_like(_expand(_reasons(u), group), lengths),
+        "peer_group": _chunked_like(_expand(u.column("peer_group"), group), lengths),
+    }
     return pa.table(
-        [t.column(f.name).cast(f.type) for f in _CROSS_SELL_SCHEMA], schema=_CROSS_SELL_SCHEMA
+        [
+            words[f.name] if f.name in words else t.column(f.name).cast(f.type)
+            for f in _CROSS_SELL_SCHEMA
+        ],
+        schema=_CROSS_SELL_SCHEMA,
     )
 
 
@@ -987,13 +1298,13 @@ _UP_SELL_SCHEMA = pa.schema(
         ("customer_id", pa.string()),
         ("rank", pa.int64()),
         ("category", pa.string()),
-        ("kind", pa.string()),
+        _words("kind"),
         ("own", pa.float64()),
         ("peer_median", pa.float64()),
         ("gap", pa.float64()),
         ("expected_value", pa.float64()),
         ("reason", pa.string()),
-        ("peer_group", pa.string()),
+        _words("peer_group"),
         ("own_share", pa.float64()),
         ("peer_share", pa.float64()),
     ]
