@@ -448,9 +448,18 @@ def _tied_lines(seed: int) -> tuple[pa.Table, pa.Table, pa.Table]:
     return tx, cust, rules
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    ("seed", "top", "extra"),
+    [
+        (0, 3, 4),
+        (1, 3, 4),
+        (2, 3, 4),
+        # fewer peer candidates than places: no floor is known, every candidate is ranked
+        (0, 5, 2),
+    ],
+)
 def test_candidates_below_the_floor_are_left_out_without_changing_a_list(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch, seed: int
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, seed: int, top: int, extra: int
 ) -> None:
     import importlib
 
@@ -459,9 +468,9 @@ def test_candidates_below_the_floor_are_left_out_without_changing_a_list(
     s = CrossSellSettings(
         min_peers=3,
         fallback_peer_columns=["industry"],
-        max_recommendations=3,
+        max_recommendations=top,
         crm_top_n=3,
-        candidates_per_customer=4,
+        candidates_per_customer=extra,
     )
     t = engine.from_arrow(tx)
     floors = []
@@ -474,7 +483,8 @@ def test_candidates_below_the_floor_are_left_out_without_changing_a_list(
 
     monkeypatch.setattr(module, "_floor", counted)
     pruned = recommend(t, cust, rules, s, as_of=DAY, engine=engine).cross_sell
-    assert sum(floors) > 0  # the floor was known for some customers
+    # the floor was known for some customers, unless the reach can fall short of the list
+    assert (sum(floors) > 0) == (top <= extra)
 
     def no_floor(cust: object, *args: object) -> object:
         return real_floor(cust, *args).filter(ibis.literal(False))
