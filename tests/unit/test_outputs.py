@@ -199,6 +199,37 @@ def test_a_large_tables_two_files_written_at_once_are_those_written_one_by_one(
     assert (target / "customers.csv").read_bytes() == (tmp_path / "alone.csv").read_bytes()
 
 
+@pytest.mark.parametrize("locale", ["default", "excel-de"])
+def test_a_csv_written_in_pieces_is_the_csv_written_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, locale: str
+) -> None:
+    # a large table is rendered in pieces on several threads and written in order: one
+    # header, every row once, in order, each cell as in one piece (formulas, NUL, -0.0,
+    # NaN, lists, dates, nulls)
+    n = 1_000
+    table = pa.table(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(n)],
+            "note": [
+                ["=cmd()", "a\x00b", None, "plain", "-x"][i % 5] if i % 3 else None
+                for i in range(n)
+            ],
+            "tags": [["=x", "y"] if i % 4 == 0 else ["z"] for i in range(n)],
+            "rate": [[-0.0, float("nan"), float("inf"), None, i * 0.1][i % 5] for i in range(n)],
+            "day": [dt.date(2024, 1, 1) + dt.timedelta(days=i % 366) for i in range(n)],
+            "n": list(range(n)),
+        }
+    )
+    monkeypatch.setattr(outputs, "_CSV_PIECE_ROWS", 10**9)
+    write_csv(table, tmp_path / "one.csv", locale=locale)
+    monkeypatch.setattr(outputs, "_CSV_PIECE_ROWS", 37)
+    monkeypatch.setattr(outputs.os, "cpu_count", lambda: 3)
+    write_csv(table, tmp_path / "pieces.csv", locale=locale)
+    one = (tmp_path / "one.csv").read_bytes()
+    assert (tmp_path / "pieces.csv").read_bytes() == one
+    assert one.count(b"customer_id") == 1 and len(one.splitlines()) == n + 1
+
+
 def test_a_failure_writing_parquet_beside_the_csv_stops_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
