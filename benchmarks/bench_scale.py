@@ -57,10 +57,10 @@ def demo_folder(n: int, seed: int) -> Path:
     """The demo of ``n`` customer records as Parquet, generated once."""
     folder = DATA / f"scale_{n}_{seed}"
     if not (folder / "transactions.parquet").exists():
-        from tierwise.demo import generate
+        from tierwise.demo import generate_stream
         from tierwise.io.demo_files import write_demo
 
-        data = generate(n_customers=n, seed=seed)
+        data = generate_stream(n_customers=n, seed=seed)
         write_demo(data, folder)
         (folder / "end_date.txt").write_text(data.end_date.isoformat())
     return folder

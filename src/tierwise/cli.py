@@ -416,13 +416,14 @@ _stage_commands()
 def _write_demo_data(
     n: int, seed: int, settings: Settings, folder: Path, fmt: str
 ) -> tuple[dict[str, Path], dt.date]:
-    """Generate the demo and write its files; the generated tables are freed on return (the
-    run reads the files), so the run does not hold the data twice."""
-    from .demo import generate
+    """Generate the demo and write its files; the transaction-sized tables are written piece
+    by piece as they are made, and what the generator holds is freed on return (the run
+    reads the files), so the run does not hold the data twice."""
+    from .demo import generate_stream
     from .io.demo_files import write_demo
     from .pipeline import give_back_memory
 
-    data = generate(n_customers=n, seed=seed, settings=settings.demo)
+    data = generate_stream(n_customers=n, seed=seed, settings=settings.demo)
     paths = write_demo(data, folder, fmt=fmt)
     end_date = data.end_date
     del data

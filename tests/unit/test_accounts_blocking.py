@@ -103,8 +103,154 @@ def test_the_block_cap_halves_until_the_pairs_fit_the_budget(engine: Engine) -> 
     assert plan.pairs[0] <= 16 and plan.block_cap < 4
 
 
+def test_a_lower_cap_refines_from_where_the_last_one_stopped(engine: Engine) -> None:
+    # 16 "acme": split by city at a cap of 10 (blocks of 4), then, the budget still
+    # exceeded, by postcode at a cap of 2 (blocks of 2): the key carries each column once
+    names = ["acme"] * 16
+    cities = [c for c in ("a", "b", "c", "d") for _ in range(4)]
+    table = _records(names, cities)
+    postcodes = pa.array([f"p{i % 2}" for i in range(16)], pa.string())
+    table = table.set_column(
+        table.column_names.index("postcode_prefix"), "postcode_prefix", postcodes
+    )
+    s = AccountSettings(max_block_records=20, max_pairs_per_record=0.5)
+    keyed, plan = plan_blocking(engine.from_arrow(table), s, engine=engine, rules=[["name_core"]])
+    assert plan.pairs == (8,) and plan.block_cap == 2
+    (report,) = plan.tightened
+    assert report["refined_by"] == ["city_norm", "postcode_prefix"]
+    keys = _keys(engine, keyed, "block_key_0")
+    assert keys["000"] == "acme\x1fa\x1fp0" and keys["001"] == "acme\x1fa\x1fp1"
+    assert keys["015"] == "acme\x1fd\x1fp1"
+
+
 def test_a_budget_no_blocks_can_meet_is_a_settings_error(engine: Engine) -> None:
     t = engine.from_arrow(_records(["a", "a", "b", "b"], ["x", "x", "y", "y"]))
     s = AccountSettings(max_pairs_per_record=0.1, block_refinements=[])
     with pytest.raises(SettingsError, match="max_pairs_per_record"):
         plan_blocking(t, s, engine=engine, rules=[["name_core"], ["city_norm"]])
+
+
+# -- the plan against a record-by-record reference of the rules above -------------------------
+
+_SEP = "\x1f"
+
+
+def _reference(
+    rows: list[dict[str, str | None]],
+    rules: list[list[str]],
+    refinements: list[str],
+    cap: int,
+    budget: int,
+) -> tuple[list[dict[str, str | None]], list[int], int, list[tuple[int, int, int, int, int]]]:
+    """The blocking plan worked out one record at a time, as the module's docstring states
+    it: keys, pairs per rule, the final cap, and per tightened rule (values refined,
+    records refined, depth, values dropped, records dropped)."""
+    refs = [[c for c in refinements if c not in r] for r in rules]
+    keys = [
+        {
+            row["customer_id"]: (
+                None if any(row[c] is None for c in r) else _SEP.join(str(row[c]) for c in r)
+            )
+            for row in rows
+        }
+        for r in rules
+    ]
+    orig = [dict(k) for k in keys]
+    lvl = [dict.fromkeys(orig[0], 0) for _ in rules]
+    by_id = {row["customer_id"]: row for row in rows}
+
+    def sizes(i: int) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for k in keys[i].values():
+            if k is not None:
+                counts[k] = counts.get(k, 0) + 1
+        return {u: (counts[k] if k is not None else 0) for u, k in keys[i].items()}
+
+    def pairs(i: int) -> int:
+        return sum(max(n - 1, 0) for n in sizes(i).values()) // 2
+
+    touched: set[int] = set()
+    while True:
+        for i in range(len(rules)):
+            if max(sizes(i).values(), default=0) <= cap:
+                continue
+            touched.add(i)
+            for level, col in enumerate(refs[i], start=1):
+                n = sizes(i)
+                due = [u for u in keys[i] if n[u] > cap and lvl[i][u] == level - 1]
+                for u in due:
+                    keys[i][u] = f"{keys[i][u]}{_SEP}{by_id[u][col] or ''}"
+                    lvl[i][u] = level
+            n = sizes(i)
+            for u in keys[i]:
+                if n[u] > cap:
+                    keys[i][u] = None
+        total = sum(pairs(i) for i in range(len(rules)))
+        if total <= budget or cap <= 2:
+            break
+        cap = max(2, cap // 2)
+    reports = []
+    for i in sorted(touched):
+        refined = [u for u in keys[i] if lvl[i][u] > 0]
+        dropped = [u for u in keys[i] if keys[i][u] is None and orig[i][u] is not None]
+        reports.append(
+            (
+                len({orig[i][u] for u in refined}),
+                len(refined),
+                max((lvl[i][u] for u in refined), default=0),
+                len({orig[i][u] for u in dropped}),
+                len(dropped),
+            )
+        )
+    return keys, [pairs(i) for i in range(len(rules))], cap, reports
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_plan_matches_a_record_by_record_reference(engine: Engine, seed: int) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = 400
+
+    def column(values: int, nulls: float) -> list[str | None]:
+        # a few very common values and a long tail, some missing
+        v = rng.zipf(1.6, n) % values
+        return [None if rng.random() < nulls else f"v{x}" for x in v]
+
+    rows = [
+        dict(zip(("name_core", "city_norm", "postcode_prefix", "name_prefix"), vals, strict=True))
+        for vals in zip(
+            column(40, 0.05), column(6, 0.1), column(12, 0.2), column(5, 0.0), strict=True
+        )
+    ]
+    for i, row in enumerate(rows):
+        row["customer_id"] = f"{i:04d}"
+        row["address_number"] = None if i % 7 == 0 else str(i % 9)
+    table = pa.Table.from_pylist(rows)
+    rules = [["name_core"], ["city_norm", "name_prefix"], ["postcode_prefix"]]
+    refinements = ["city_norm", "postcode_prefix", "name_prefix", "address_number"]
+    # at least 1.5 pairs per record: blocks of two always fit (no settings error)
+    cap, per_record = int(rng.integers(4, 40)), float(rng.uniform(1.6, 4.0))
+    s = AccountSettings(
+        max_block_records=cap, max_pairs_per_record=per_record, block_refinements=refinements
+    )
+    keyed, plan = plan_blocking(engine.from_arrow(table), s, engine=engine, rules=rules)
+    budget = int(per_record * n)
+    want_keys, want_pairs, want_cap, want_reports = _reference(
+        rows, rules, refinements, cap, budget
+    )
+    assert plan.block_cap == want_cap and list(plan.pairs) == want_pairs
+    for i in range(len(rules)):
+        assert _keys(engine, keyed, f"block_key_{i}") == want_keys[i], f"rule {i}"
+    got_reports = [
+        (
+            r["values_refined"],
+            r["records_refined"],
+            len(r["refined_by"]),
+            r["values_dropped"],
+            r["records_dropped"],
+        )
+        for r in plan.tightened
+    ]
+    assert got_reports == [r for r in want_reports if r[0] or r[3]]
+    assert plan.tightened, "the data should be common enough to tighten a rule"

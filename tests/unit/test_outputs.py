@@ -246,6 +246,68 @@ def test_a_large_tables_two_files_written_at_once_are_those_written_one_by_one(
     assert (target / "customers.csv").read_bytes() == (tmp_path / "alone.csv").read_bytes()
 
 
+@pytest.mark.parametrize("locale", ["default", "excel-de"])
+def test_a_csv_written_in_pieces_is_the_csv_written_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, locale: str
+) -> None:
+    # a large table is rendered in pieces on several threads and written in order: one
+    # header, every row once, in order, each cell as in one piece (formulas, NUL, -0.0,
+    # NaN, lists, dates, nulls)
+    n = 1_000
+    table = pa.table(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(n)],
+            "note": [
+                ["=cmd()", "a\x00b", None, "plain", "-x"][i % 5] if i % 3 else None
+                for i in range(n)
+            ],
+            "tags": [["=x", "y"] if i % 4 == 0 else ["z"] for i in range(n)],
+            "rate": [[-0.0, float("nan"), float("inf"), None, i * 0.1][i % 5] for i in range(n)],
+            "day": [dt.date(2024, 1, 1) + dt.timedelta(days=i % 366) for i in range(n)],
+            "n": list(range(n)),
+        }
+    )
+    monkeypatch.setattr(outputs, "_CSV_PIECE_ROWS", 10**9)
+    write_csv(table, tmp_path / "one.csv", locale=locale)
+    monkeypatch.setattr(outputs, "_CSV_PIECE_ROWS", 37)
+    monkeypatch.setattr(outputs.os, "cpu_count", lambda: 3)
+    write_csv(table, tmp_path / "pieces.csv", locale=locale)
+    one = (tmp_path / "one.csv").read_bytes()
+    assert (tmp_path / "pieces.csv").read_bytes() == one
+    assert one.count(b"customer_id") == 1 and len(one.splitlines()) == n + 1
+
+
+@pytest.mark.parametrize("cores", [1, 3])
+def test_a_column_kept_encoded_is_decoded_one_csv_piece_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int
+) -> None:
+    # each piece decodes its own rows only (the text is never whole in memory), on one
+    # thread or several, and the file is the plain text's written in one piece
+    n = 1_000
+    words = ["=SUM(A1)", "plain", None, "a\x00b", "12,5", "-x"]
+    plain = pa.array([words[i % 6] if i % 7 else f"sentence {i}" for i in range(n)])
+    encoded = pc.dictionary_encode(plain)
+    field = pa.field("reason", encoded.type, metadata=outputs.AS_VALUES)
+    lean = pa.table([pa.array(range(n)), encoded], schema=pa.schema([("n", pa.int64()), field]))
+    full = pa.table({"n": pa.array(range(n)), "reason": plain})
+    monkeypatch.setattr(outputs, "_CSV_PIECE_ROWS", 10**9)
+    write_csv(full, tmp_path / "one.csv", locale="excel-de")
+    decoded = []
+    real = outputs._decoded
+
+    def counted(table: pa.Table) -> pa.Table:
+        if outputs._has_values_only(table):
+            decoded.append(table.num_rows)
+        return real(table)
+
+    monkeypatch.setattr(outputs, "_decoded", counted)
+    monkeypatch.setattr(outputs, "_CSV_PIECE_ROWS", 37)
+    monkeypatch.setattr(outputs.os, "cpu_count", lambda: cores)
+    write_csv(lean, tmp_path / "pieces.csv", locale="excel-de")
+    assert (tmp_path / "pieces.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+    assert sum(decoded) == n and max(decoded) <= 37
+
+
 def test_a_failure_writing_parquet_beside_the_csv_stops_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

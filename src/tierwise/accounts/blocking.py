@@ -3,12 +3,14 @@
 A blocking rule compares the records that agree exactly on its columns. The pairs a key
 value generates grow with the square of the records sharing it: 1,000 "Ashworth Ltd"s in a
 million-record master make half a million pairs from one name, and a big company's e-mail
-domain can make millions. So each rule's key is built in the engine and every key value
-held by more than ``max_block_records`` records is *refined*: the next column of
-``block_refinements`` (city, postcode start, name start, house number) is appended to the
-key of those records only, and their block splits into smaller ones; small blocks keep the
-rule as written. A value still too common after the last refinement is not blocked on by
-that rule (its term frequency is capped): the other rules still find its pairs.
+domain can make millions. So each rule's key is built in the engine, the keys of the
+customer records are brought over once, and every key value held by more than
+``max_block_records`` records is *refined*: the next column of ``block_refinements``
+(city, postcode start, name start, house number) is appended to the key of those records
+only, and their block splits into smaller ones; small blocks keep the rule as written. A
+value still too common after the last refinement is not blocked on by that rule (its term
+frequency is capped): the other rules still find its pairs. The block sizes are counted
+over the records with NumPy (a number per distinct key), as often as the search needs.
 
 When the rules would still compare more pairs than the run's budget
 (``max_pairs_per_record`` × records, at most ``max_blocked_pairs``), the block cap is
@@ -28,6 +30,9 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..engine import Engine
 from ..errors import SettingsError
@@ -113,109 +118,100 @@ def _key(t: ir.Table, cols: Sequence[str]) -> ir.StringValue:
     return expr
 
 
-def _block_sizes(t: ir.Table, key: str, size: str) -> ir.Table:
-    """``t`` with ``size``: records holding the same (non-NULL) value of ``key``."""
-    w = ibis.window(group_by=t[key])
-    return t.mutate(**{size: t[key].count().over(w)})
+def _codes(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """One integer per record for its text (equal text, equal number; NULL is -1)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    indices = pc.dictionary_encode(values).indices
+    return pc.fill_null(indices.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
 
 
-def _summary(engine: Engine, t: ir.Table, keys: Sequence[str], cap: int) -> list[dict[str, int]]:
+def _sizes(code: np.ndarray) -> np.ndarray:
+    """Records holding the same key as each record (0 for a NULL key)."""
+    held = code >= 0
+    if not held.any():
+        return np.zeros(code.size, np.int64)
+    counts = np.bincount(code[held])
+    return np.where(held, counts[np.maximum(code, 0)], 0)
+
+
+def _summary(sizes: Sequence[np.ndarray], cap: int) -> list[dict[str, int]]:
     """Per key: largest block, pairs (Σ n(n-1)/2 over values) and records in blocks > cap."""
-    aggs: dict[str, ir.Value] = {}
-    for i, k in enumerate(keys):
-        c = t[f"{k}_n"]
-        aggs[f"max{i}"] = c.max()
-        aggs[f"pairs{i}"] = ibis.ifelse(c > 1, c - 1, 0).cast("int64").sum()
-        aggs[f"big{i}"] = ibis.ifelse(c > cap, 1, 0).cast("int64").sum()
-    row = engine.to_arrow(t.aggregate(**aggs), "blocking key sizes").to_pylist()[0]
     return [
         {
-            "max": int(row[f"max{i}"] or 0),
+            "max": int(n.max(initial=0)),
             # Σ over records of (n - 1) is Σ over values of n(n - 1): twice the pairs
-            "pairs": int(row[f"pairs{i}"] or 0) // 2,
-            "big_records": int(row[f"big{i}"] or 0),
+            "pairs": int(np.maximum(n - 1, 0).sum()) // 2,
+            "big_records": int((n > cap).sum()),
         }
-        for i in range(len(keys))
+        for n in sizes
     ]
 
 
-def _refine(
-    engine: Engine,
-    t: ir.Table,
-    i: int,
-    refinements: Sequence[str],
-    cap: int,
-) -> ir.Table:
-    """Refine the key of rule ``i`` where its blocks exceed ``cap``; drop what stays too big.
+@dataclass
+class _Rule:
+    """One rule's keys while the plan is worked out: a number per distinct key (-1 for no
+    key), the block size of each record, and how many refinement columns its key carries."""
 
-    Each record's ``block_key_<i>_lvl`` counts the refinement columns its key carries, so a
-    lower cap later refines further from where the last one stopped. Returns the table
-    (materialised when anything changed; the tables of the levels in between are released).
-    """
-    key, size, lvl = f"block_key_{i}", f"block_key_{i}_n", f"block_key_{i}_lvl"
-    start = t
-    for level, col in enumerate(refinements, start=1):
-        due = (t[size] > cap) & (t[lvl] == level - 1)
-        if not engine.scalar(due.any(), "large blocks"):
-            continue
-        part = ibis.coalesce(t[col].cast("string"), "")
-        refined = t.mutate(
-            **{
-                key: ibis.ifelse(due, t[key] + _SEP + part, t[key]),
-                lvl: ibis.ifelse(due, level, t[lvl]),
-            }
-        )
-        refined = engine.materialize(_block_sizes(refined, key, size))
-        if t is not start:
-            engine.release(t)
-        t = refined
-    if engine.scalar((t[size] > cap).any(), "large blocks"):
-        # still too common after every refinement: left to the other rules
-        dropped = t.mutate(
-            **{
-                key: ibis.ifelse(t[size] > cap, ibis.null(str), t[key]),
-                size: ibis.ifelse(t[size] > cap, 0, t[size]),
-            }
-        )
-        dropped = engine.materialize(dropped)
-        if t is not start:
-            engine.release(t)
-        t = dropped
-    return t
+    orig: np.ndarray
+    code: np.ndarray
+    size: np.ndarray
+    lvl: np.ndarray
+    refinements: list[np.ndarray]
 
+    def refine(self, cap: int) -> None:
+        """Refine the key where its blocks exceed ``cap``; drop what stays too big.
 
-def _reports(
-    engine: Engine,
-    t: ir.Table,
-    rules: Sequence[Sequence[str]],
-    refinements: Sequence[Sequence[str]],
-    touched: Sequence[int],
-) -> list[dict[str, Any]]:
-    """What was tightened, per rule touched: from each record's original key and level."""
-    out = []
-    for i in touched:
-        key, orig, lvl = f"block_key_{i}", f"block_key_{i}_orig", f"block_key_{i}_lvl"
-        refined = t.filter(t[lvl] > 0)
-        dropped = t.filter(t[key].isnull() & t[orig].notnull())
-        row = engine.to_arrow(
-            refined.aggregate(
-                values=refined[orig].nunique(), records=refined.count(), depth=refined[lvl].max()
-            ).cross_join(
-                dropped.aggregate(d_values=dropped[orig].nunique(), d_records=dropped.count())
-            ),
-            "tightened blocks",
-        ).to_pylist()[0]
-        out.append(
-            {
-                "rule": list(rules[i]),
-                "values_refined": int(row["values"] or 0),
-                "records_refined": int(row["records"] or 0),
-                "refined_by": list(refinements[i][: int(row["depth"] or 0)]),
-                "values_dropped": int(row["d_values"] or 0),
-                "records_dropped": int(row["d_records"] or 0),
-            }
-        )
-    return out
+        A record refined at level *k* carries the first *k* refinement columns in its key,
+        so a lower cap later refines further from where the last one stopped.
+        """
+        for level, ref in enumerate(self.refinements, start=1):
+            due = (self.size > cap) & (self.lvl == level - 1)
+            if not due.any():
+                continue
+            # the key (its number) and, for the records refined, the column's text (its
+            # number + 1; 0 for the rest): a key of level k never equals one of another level
+            pair = self.code * (int(ref.max(initial=0)) + 2) + np.where(due, ref + 1, 0)
+            held = self.code >= 0
+            code = np.full(self.code.size, -1, np.int64)
+            code[held] = np.unique(pair[held], return_inverse=True)[1]
+            self.code = code
+            self.lvl = np.where(due, level, self.lvl)
+            self.size = _sizes(self.code)
+        big = self.size > cap
+        if big.any():
+            # still too common after every refinement: left to the other rules
+            self.code = np.where(big, -1, self.code)
+            self.size = np.where(big, 0, self.size)
+
+    def report(self, rule: Sequence[str], refined_by: Sequence[str]) -> dict[str, Any]:
+        """What was tightened: from each record's original key and level."""
+        refined = self.lvl > 0
+        dropped = (self.code < 0) & (self.orig >= 0)
+        depth = int(self.lvl.max(initial=0))
+        return {
+            "rule": list(rule),
+            "values_refined": int(np.unique(self.orig[refined]).size),
+            "records_refined": int(refined.sum()),
+            "refined_by": list(refined_by[:depth]),
+            "values_dropped": int(np.unique(self.orig[dropped]).size),
+            "records_dropped": int(dropped.sum()),
+        }
+
+    def text(self, orig: pa.Array, refinements: Sequence[pa.Array]) -> pa.Array:
+        """The key's text: the rule's, then ``_SEP`` and each refinement column carried;
+        NULL where the key was dropped."""
+        out = orig
+        for level, ref in enumerate(refinements, start=1):
+            carried = self.lvl >= level
+            if not carried.any():
+                break
+            joined = pc.binary_join_element_wise(out, ref, _SEP)
+            out = pc.if_else(pa.array(carried), joined, out)
+        dropped = (self.code < 0) & (self.orig >= 0)
+        if dropped.any():
+            out = pc.if_else(pa.array(dropped), pa.nulls(len(out), pa.string()), out)
+        return out
 
 
 def plan_blocking(
@@ -279,52 +275,65 @@ def plan_blocking(
     n = engine.count(table, "customer records")
     per_record = settings.max_pairs_per_record if pairs_per_record is None else pairs_per_record
     budget = int(min(per_record * n, settings.max_blocked_pairs))
-    # the keys are worked out on a narrow table: the id, the rules' and refinements' columns
-    needed = list(
-        dict.fromkeys(
-            c
-            for c in [*(c for r in rules for c in r), *settings.block_refinements]
-            if c in table.columns
+    # the keys and the refinement columns' text are written in the engine, brought over
+    # once (one row per customer record), and the blocks are sized and split here
+    ref_cols = list(dict.fromkeys(c for r in refinements for c in r))
+    narrow = table.select(
+        uid,
+        **{k: _key(table, r) for k, r in zip(keys, rules, strict=True)},
+        **{f"_ref_{j}": ibis.coalesce(table[c].cast("string"), "") for j, c in enumerate(ref_cols)},
+    )
+    got = engine.to_arrow(narrow, "blocking keys")
+    ref_text = {c: got[f"_ref_{j}"].combine_chunks() for j, c in enumerate(ref_cols)}
+    ref_code = {c: _codes(ref_text[c]) for c in ref_cols}
+    state = []
+    for k, refs in zip(keys, refinements, strict=True):
+        orig = _codes(got[k])
+        state.append(
+            _Rule(
+                orig=orig,
+                code=orig,
+                size=_sizes(orig),
+                lvl=np.zeros(orig.size, np.int64),
+                refinements=[ref_code[c] for c in refs],
+            )
         )
-    )
-    narrow = table.select(uid, *needed)
-    narrow = narrow.mutate(
-        **{k: _key(narrow, r) for k, r in zip(keys, rules, strict=True)},
-        **{f"{k}_lvl": ibis.literal(0) for k in keys},
-    )
-    narrow = narrow.mutate(**{f"{k}_orig": narrow[k] for k in keys})
-    for k in keys:
-        narrow = _block_sizes(narrow, k, f"{k}_n")
-    t = engine.materialize(narrow)
 
     # lower the cap until the pairs fit the budget, refining further each time
     cap = settings.max_block_records
     touched: set[int] = set()
     while True:
-        stats = _summary(engine, t, keys, cap)
+        stats = _summary([r.size for r in state], cap)
         big = [i for i in range(len(rules)) if stats[i]["max"] > cap]
         for i in big:
-            before = t
-            t = _refine(engine, t, i, refinements[i], cap)
-            if t is not before:
-                engine.release(before)
+            state[i].refine(cap)
             touched.add(i)
         if big:
-            stats = _summary(engine, t, keys, cap)
+            stats = _summary([r.size for r in state], cap)
         total = sum(s["pairs"] for s in stats)
         if total <= budget:
             break
         if cap <= 2:
-            engine.release(t)
             raise SettingsError(
                 f"even with blocks of two records the blocking rules would compare "
                 f"{total:,} record pairs, more than the budget of {budget:,}; raise "
                 "[accounts] max_pairs_per_record or use fewer blocking_rules"
             )
         cap = max(2, cap // 2)
-    tightened = _reports(engine, t, rules, refinements, sorted(touched))
-    keyed = engine.materialize(table.join(t.select(uid, *keys), uid).order_by(uid))
-    engine.release(t)
+    tightened = [state[i].report(rules[i], refinements[i]) for i in sorted(touched)]
+    key_table = pa.table(
+        {
+            uid: got[uid],
+            **{
+                k: state[i].text(got[k].combine_chunks(), [ref_text[c] for c in refinements[i]])
+                for i, k in enumerate(keys)
+            },
+        }
+    )
+    del got
+    key_t = engine.from_arrow(key_table)
+    keyed = engine.materialize(table.join(key_t, uid).order_by(uid))
+    engine.release(key_t)
     plan = BlockingPlan(
         rules=tuple(tuple(r) for r in rules),
         keys=tuple(keys),

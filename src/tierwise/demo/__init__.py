@@ -8,6 +8,6 @@ Example
 ['activities', 'customers', 'market']
 """
 
-from ._generate import DemoData, generate
+from ._generate import STREAMED_TABLES, DemoData, DemoStream, generate, generate_stream
 
-__all__ = ["DemoData", "generate"]
+__all__ = ["STREAMED_TABLES", "DemoData", "DemoStream", "generate", "generate_stream"]

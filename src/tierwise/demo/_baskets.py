@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from . import _words as W
 
-__all__ = ["PAIR_PROBABILITY", "PLANTED_PAIRS", "plant_pairs", "planted_pairs"]
+__all__ = ["PAIR_PROBABILITY", "PLANTED_PAIRS", "PairPlanter", "plant_pairs", "planted_pairs"]
 
 #: (anchor category, anchor popularity rank, partner category, partner popularity rank);
 #: rank 0 is a category's most popular product (ranks beyond the catalogue are clipped).
@@ -48,6 +48,25 @@ def _pairs_as_indices(n_per_category: int) -> list[tuple[int, int]]:
     return out
 
 
+def _partners(n_per_category: int) -> np.ndarray:
+    """Partner product of each product (-1 for a product that is no anchor)."""
+    partner = np.full(len(_CATEGORIES) * n_per_category, -1, dtype=np.int64)
+    for a, b in _pairs_as_indices(n_per_category):
+        partner[a] = b
+    return partner
+
+
+def _plant(prod: np.ndarray, ordr: np.ndarray, partner: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``prod`` with line i + 1 made line i's partner where u[i] < PAIR_PROBABILITY."""
+    out = prod.copy()
+    if len(prod) < 2:
+        return out
+    follows = partner[prod[:-1]]
+    swap = (ordr[1:] == ordr[:-1]) & (follows >= 0) & (u[: len(prod) - 1] < PAIR_PROBABILITY)
+    out[1:][swap] = follows[swap].astype(out.dtype)
+    return out
+
+
 def plant_pairs(
     product: np.ndarray, order: np.ndarray, n_per_category: int, seed: int
 ) -> np.ndarray:
@@ -71,19 +90,39 @@ def plant_pairs(
     >>> plant_pairs(p, o, 4, seed=1).tolist()  # no pair planted on Fasteners
     [0, 5, 7, 0, 3]
     """
-    partner = np.full(len(_CATEGORIES) * n_per_category, -1, dtype=np.int64)
-    for a, b in _pairs_as_indices(n_per_category):
-        partner[a] = b
     prod = np.asarray(product)
-    ordr = np.asarray(order)
     if len(prod) < 2:
         return prod.copy()
     rng = np.random.default_rng([seed, _SALT])
-    follows = partner[prod[:-1]]
-    swap = (ordr[1:] == ordr[:-1]) & (follows >= 0) & (rng.random(len(prod) - 1) < PAIR_PROBABILITY)
-    out = prod.copy()
-    out[1:][swap] = follows[swap].astype(out.dtype)
-    return out
+    return _plant(prod, np.asarray(order), _partners(n_per_category), rng.random(len(prod) - 1))
+
+
+class PairPlanter:
+    """:func:`plant_pairs` over the lines in consecutive pieces, each piece whole orders:
+    the pieces' results, concatenated, are those of one call on all the lines.
+
+    Line i's draw decides whether line i + 1 becomes its partner; a piece's last line
+    draws for the next piece's first line, which belongs to another order, so that draw
+    never plants and the pieces can be cut anywhere between orders.
+
+    Examples
+    --------
+    >>> p = np.array([160, 7, 160, 3, 160, 8])  # 160: Cleaning & Hygiene's first, an anchor
+    >>> o = np.array([0, 0, 1, 1, 2, 2])
+    >>> plant_pairs(p, o, 40, seed=1).tolist()
+    [160, 7, 160, 139, 160, 8]
+    >>> planter = PairPlanter(40, seed=1)
+    >>> np.concatenate([planter(p[:4], o[:4]), planter(p[4:], o[4:])]).tolist()
+    [160, 7, 160, 139, 160, 8]
+    """
+
+    def __init__(self, n_per_category: int, seed: int) -> None:
+        self._partner = _partners(n_per_category)
+        self._rng = np.random.default_rng([seed, _SALT])
+
+    def __call__(self, product: np.ndarray, order: np.ndarray) -> np.ndarray:
+        prod = np.asarray(product)
+        return _plant(prod, np.asarray(order), self._partner, self._rng.random(len(prod)))
 
 
 def planted_pairs(products: pa.Table) -> pa.Table:

@@ -1,7 +1,16 @@
 """The demo generator: a synthetic B2B distributor with planted truths.
 
 Everything is vectorised over companies, orders and lines with NumPy; the only Python loops
-run over a handful of categories, industries, regions or digit positions.
+run over a handful of categories, industries, regions or digit positions, and over pieces of
+a few hundred thousand rows.
+
+:class:`_Generator` draws what is decided per company, record, order and activity; the
+invoice lines, credit notes, payments and activities are made from that in pieces
+(:mod:`tierwise.demo._pieces`), so a large demo is written without holding those tables
+(:func:`generate_stream`), and :func:`generate` assembles the same tables in memory. The
+per-line and per-activity draws come from streams of their own, each starting at the state
+the main stream had where the draws were made in one go (the main stream is then moved past
+them), so the data is the same as drawn in one go, whatever the piece size.
 
 The buying process is BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy
 way"): while alive a company orders as a Poisson process with rate λ ~ Gamma(r, α) (scaled
@@ -26,7 +35,8 @@ their own random stream.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,11 +45,21 @@ import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from ..errors import SettingsError
-from ..schema import TABLES
 from ..settings.demo import DemoSettings
 from . import _words as W
-from ._baskets import plant_pairs, planted_pairs
+from ._baskets import planted_pairs
 from ._buildings import plant_shared_buildings
+from ._pieces import (
+    ACTIVITY_TYPES,
+    PIECE_ROWS,
+    Activities,
+    Piece,
+    Sales,
+    assemble,
+    dates,
+    day_order,
+    floats,
+)
 from ._response import (
     CAPACITY_USE,
     MINUTES_PER_CONTACT,
@@ -53,7 +73,7 @@ from ._response import (
 )
 from ._strings import fixed_ids, int_strings, join, pick, take_fixed, typos
 
-__all__ = ["DemoData", "generate"]
+__all__ = ["STREAMED_TABLES", "DemoData", "DemoStream", "generate", "generate_stream"]
 
 _EPOCH = dt.date(1970, 1, 1)
 _DAYS_PER_YEAR = 365.25
@@ -62,16 +82,6 @@ _INDUSTRY_NAMES = list(W.INDUSTRIES)
 _CATEGORY_NAMES = list(W.CATEGORIES)
 _CITIES = [c for r in W.REGIONS.values() for c in r[2]]
 _CITY_REGION = np.array([i for i, r in enumerate(W.REGIONS.values()) for _ in r[2]], dtype=np.int16)
-_ACTIVITY_TYPES = [
-    "visit",
-    "call",
-    "email",
-    "delivery",
-    "order_change",
-    "return",
-    "quote",
-    "support",
-]
 _CHANNELS = ["field", "inside", "key_account", "web"]
 _ROLES = ["field", "inside", "key_account"]
 
@@ -140,6 +150,99 @@ class DemoData:
         }
 
 
+#: The tables :class:`DemoStream` makes in pieces; their rows grow with transactions.
+STREAMED_TABLES = ("transactions", "activities", "payments")
+
+
+@dataclass(frozen=True)
+class DemoStream:
+    """A generated demo dataset whose transaction-sized tables are made in pieces.
+
+    The tables of customer size (customers, prospects, reps, products, market, truth) are
+    held whole, as in :class:`DemoData`; ``transactions``, ``activities`` and ``payments``
+    come from :meth:`pieces`, some hundred thousand rows at a time, so that writing them
+    (:func:`tierwise.io.demo_files.write_demo`) never holds them whole. :meth:`collect`
+    gives the :class:`DemoData` of :func:`generate`: the same tables, whatever the piece
+    size.
+
+    Example
+    -------
+    >>> stream = generate_stream(n_customers=200, seed=1)
+    >>> sorted({name for name, _, _ in stream.pieces(rows=1000)})
+    ['activities', 'payments', 'transactions']
+    >>> stream.collect().transactions.equals(generate(n_customers=200, seed=1).transactions)
+    True
+    """
+
+    customers: pa.Table
+    prospects: pa.Table
+    reps: pa.Table
+    products: pa.Table
+    market: pa.Table
+    truth: pa.Table
+    end_date: dt.date
+    seed: int
+    truth_coverage: dict[str, Any]
+    sales_plan: Sales = field(repr=False)
+    activity_plan: Activities = field(repr=False)
+
+    @property
+    def planted_pairs(self) -> pa.Table:
+        """The products planted as bought together (see :mod:`tierwise.demo._baskets`)."""
+        return planted_pairs(self.products)
+
+    def held_tables(self) -> dict[str, pa.Table]:
+        """The tables held whole, by name (all but :data:`STREAMED_TABLES`)."""
+        return {
+            "customers": self.customers,
+            "prospects": self.prospects,
+            "reps": self.reps,
+            "products": self.products,
+            "market": self.market,
+            "truth": self.truth,
+        }
+
+    def pieces(self, rows: int = PIECE_ROWS) -> Iterator[Piece]:
+        """The rows of :data:`STREAMED_TABLES` as ``(table name, segment, Arrow table)``,
+        each piece about ``rows`` rows (whole orders for the invoice lines and payments);
+        the pieces of one table and segment follow each
+        other in table order, those of different tables are interleaved (the payments
+        come with their orders' lines). A table's segments follow each other; the
+        ``transactions`` hold the sales lines (segment 0), then the credit notes
+        (segment 1). Every table and segment has at least one piece (maybe empty).
+        Each call makes the same pieces again."""
+        if rows < 1:
+            raise ValueError(f"rows must be at least 1, got {rows}")
+        yield from self.sales_plan.pieces(rows)
+        yield from self.activity_plan.pieces(rows)
+
+    def collect(self, rows: int = PIECE_ROWS) -> DemoData:
+        """The whole dataset in memory: each streamed table assembled from its pieces with
+        one chunk per segment, column by column (the pieces are dropped as it goes)."""
+        parts: dict[str, list[list[pa.Table]]] = {name: [] for name in STREAMED_TABLES}
+        for name, segment, piece in self.pieces(rows):
+            segments = parts[name]
+            while len(segments) <= segment:
+                segments.append([])
+            segments[segment].append(piece)
+        streamed = {name: assemble(segs, segs[0][0].schema) for name, segs in parts.items()}
+        del parts
+        return DemoData(
+            customers=self.customers,
+            transactions=streamed["transactions"],
+            activities=streamed["activities"],
+            payments=streamed["payments"],
+            prospects=self.prospects,
+            reps=self.reps,
+            products=self.products,
+            market=self.market,
+            truth=self.truth,
+            end_date=self.end_date,
+            seed=self.seed,
+            truth_coverage=self.truth_coverage,
+        )
+
+
 def generate(
     n_customers: int | None = None,
     seed: int | None = None,
@@ -166,7 +269,8 @@ def generate(
     Returns
     -------
     DemoData
-        Arrow tables; same arguments give identical tables.
+        Arrow tables; same arguments give identical tables. To write a large demo
+        without holding its transactions whole, see :func:`generate_stream`.
 
     Example
     -------
@@ -176,6 +280,28 @@ def generate(
     200
     >>> bool(data.truth["is_prospect"].to_numpy(zero_copy_only=False).any())
     True
+    """
+    return generate_stream(n_customers, seed, years, end_date, settings).collect()
+
+
+def generate_stream(
+    n_customers: int | None = None,
+    seed: int | None = None,
+    years: int | None = None,
+    end_date: dt.date | None = None,
+    settings: DemoSettings | None = None,
+) -> DemoStream:
+    """Generate the demo dataset with its transaction-sized tables made in pieces.
+
+    Takes the arguments of :func:`generate`; ``generate_stream(...).collect()`` is
+    ``generate(...)``. The memory it holds grows with customers and orders, not with
+    invoice lines or activities.
+
+    Example
+    -------
+    >>> stream = generate_stream(n_customers=200, seed=1)
+    >>> stream.customers.num_rows
+    200
     """
     s = settings if settings is not None else DemoSettings()
     updates: dict[str, object] = {}
@@ -192,19 +318,41 @@ def generate(
             s = DemoSettings.model_validate({**s.model_dump(), **updates})
         except ValidationError as exc:
             err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"])
-            raise SettingsError(f"[demo] {field}: {err['msg']} (got {err.get('input')!r})") from exc
+            loc = ".".join(str(p) for p in err["loc"])
+            raise SettingsError(f"[demo] {loc}: {err['msg']} (got {err.get('input')!r})") from exc
     return _Generator(s).run()
 
 
-def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    """Days since 1970-01-01 (int) as an Arrow date32 array; ``mask`` true → null."""
-    arr = pa.array(np.asarray(days, dtype=np.int32), mask=mask)
-    return arr.view(pa.date32()) if mask is None else arr.cast(pa.date32())
+#: Rows drawn or handled at a time by the generator's own piecewise loops.
+_DRAW_PIECE = 1 << 22
 
 
-def _f64(x: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    return pa.array(np.asarray(x, dtype=np.float64), mask=mask)
+def _fork(
+    rng: np.random.Generator, n: int, draw: Callable[[np.random.Generator, int], object]
+) -> Mapping[str, Any]:
+    """The state of ``rng`` now, after which ``rng`` moves past ``n`` draws of ``draw``
+    (made in pieces and dropped): the draws are made again, piece by piece, from a
+    generator resumed at that state (:func:`tierwise.demo._pieces.resume`)."""
+    state = rng.bit_generator.state
+    for i in range(0, n, _DRAW_PIECE):
+        draw(rng, min(_DRAW_PIECE, n - i))
+    return state
+
+
+def _uniform32(rng: np.random.Generator, n: int) -> object:
+    return rng.random(n, dtype=np.float32)
+
+
+def _exponential32(rng: np.random.Generator, n: int) -> object:
+    return rng.standard_exponential(n, dtype=np.float32)
+
+
+def _normal32(rng: np.random.Generator, n: int) -> object:
+    return rng.standard_normal(n, dtype=np.float32)
+
+
+def _expense(rng: np.random.Generator, n: int) -> object:
+    return rng.normal(np.log(110), 0.3, n)
 
 
 def _group_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -214,6 +362,56 @@ def _group_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     starts = ends - counts
     before = np.where(starts > 0, cs[np.maximum(starts - 1, 0)], 0.0)
     return cs - np.repeat(before, counts)
+
+
+class _KeyOrder:
+    """Rows of (record, 16-bit key) gathered in key order, stably: among rows of one key,
+    in the order they were added (what ``argsort(key, kind="stable")`` gives).
+
+    Rows go to buckets of 512 consecutive keys as they are added, and each bucket is sorted
+    on its own at the end, so the rows are held about once (6 bytes a row) instead of with
+    a whole-table sort's permutation and copies.
+    """
+
+    _SHIFT = 9  # 2**16 keys / 2**9 = 128 buckets
+
+    def __init__(self) -> None:
+        self.buckets: list[list[tuple[np.ndarray, np.ndarray]]] = [
+            [] for _ in range(2**16 >> self._SHIFT)
+        ]
+        self.n = 0
+
+    def add(self, rec: np.ndarray, key: np.ndarray) -> None:
+        for p0 in range(0, len(key), _DRAW_PIECE):
+            r = rec[p0 : p0 + _DRAW_PIECE].astype(np.int32)
+            k = key[p0 : p0 + _DRAW_PIECE]
+            bucket = (k >> self._SHIFT).astype(np.uint8)
+            order = np.argsort(bucket, kind="stable")
+            counts = np.bincount(bucket, minlength=len(self.buckets))
+            ends = np.cumsum(counts)
+            r, k = r[order], k[order]
+            for b in np.flatnonzero(counts):
+                sl = slice(ends[b] - counts[b], ends[b])
+                self.buckets[b].append((r[sl].copy(), k[sl].copy()))
+            self.n += len(k)
+
+    def ordered(self) -> tuple[np.ndarray, np.ndarray]:
+        """The records and keys in key order (the buckets are emptied on the way)."""
+        rec_out = np.empty(self.n, dtype=np.int32)
+        key_out = np.empty(self.n, dtype=np.uint16)
+        pos = 0
+        for b, parts in enumerate(self.buckets):
+            if not parts:
+                continue
+            rec = np.concatenate([r for r, _ in parts])
+            key = np.concatenate([k for _, k in parts])
+            self.buckets[b] = []
+            del parts
+            order = np.argsort(key, kind="stable")
+            rec_out[pos : pos + len(order)] = rec[order]
+            key_out[pos : pos + len(order)] = key[order]
+            pos += len(order)
+        return rec_out, key_out
 
 
 @dataclass(frozen=True)
@@ -251,10 +449,6 @@ class _Generator:
         dow = (d + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
         d = d + np.where(dow == 5, 2, np.where(dow == 6, 1, 0)).astype(np.int32)
         return np.where(d > self.end, d - 3, d).astype(np.int32)
-
-    def day_order(self, days: np.ndarray) -> np.ndarray:
-        """Stable order of days within the window (a radix sort on 16-bit day offsets)."""
-        return np.argsort((days - self.start).astype(np.uint16), kind="stable")
 
     # ------------------------------------------------------------------ firmographics
     def firmographics(self, n: int) -> dict[str, np.ndarray]:
@@ -342,7 +536,7 @@ class _Generator:
         return join(parts)
 
     # ------------------------------------------------------------------ main
-    def run(self) -> DemoData:
+    def run(self) -> DemoStream:
         s, rng = self.s, self.rng
         R = s.n_customers
         n_prospects = round(s.prospect_share * R)
@@ -437,7 +631,7 @@ class _Generator:
         # chronological order numbering
         ocomp = np.concatenate([first_c, ocomp_u])
         oday = np.concatenate([first_day, oday_u])
-        perm = self.day_order(oday)
+        perm = day_order(oday, self.start)
         ocomp, oday = ocomp[perm], oday[perm]
         del ocomp_u, oday_u, perm
         n_ord = len(ocomp)
@@ -481,6 +675,9 @@ class _Generator:
         mid = self.start + (self.end - self.start + 1) // 2
 
         # ---- order values, lines, products ----
+        # Only what is decided per company and per order is drawn here; the per-line draws
+        # (category bin, product bin, value weight) each have a stream of their own that
+        # starts where the main stream stands, and Sales.pieces draws them piece by piece.
         mov = wallet * share_late / lam
         half = np.where(oday < mid, (share_early / share_late)[ocomp], 1.0)
         ovalue = mov[ocomp] * half * rng.gamma(2.0, 0.5, n_ord)
@@ -491,10 +688,8 @@ class _Generator:
             0.97,
         )
         q_line = np.where(costly, 0.06, q_line)
-        nlines = (1 + rng.binomial(7, q_line[ocomp])).astype(np.int64)
-        L = int(nlines.sum())
-        lorder = np.repeat(np.arange(n_ord, dtype=np.int32), nlines)
-        lcomp = ocomp[lorder]
+        nlines = (1 + rng.binomial(7, q_line[ocomp])).astype(np.int8)
+        L = int(nlines.sum(dtype=np.int64))
 
         n_cat = len(_CATEGORY_NAMES)
         affinity = np.ones((len(_INDUSTRY_NAMES), n_cat))
@@ -505,6 +700,7 @@ class _Generator:
         alpha = affinity[f["industry"]] * 0.8
         alpha = np.where(costly[:, None], alpha * (1 + 6 * (margin_cat[None, :] >= 0.3)), alpha)
         g = rng.gamma(alpha)
+        del alpha
         cw = np.cumsum(g / g.sum(axis=1, keepdims=True), axis=1)
         # each company's category mix as an inverse-CDF table of 128 equally likely bins:
         # one gather per line instead of a comparison per category
@@ -516,9 +712,7 @@ class _Generator:
         del g, cw
         # each company's chance of each category per line (its table's share of bins)
         cat_p = np.stack([(cat_table == j).mean(axis=1) for j in range(n_cat)], axis=1)
-        ubin = (rng.random(L, dtype=np.float32) * bins).astype(np.int32)
-        lcat = cat_table[lcomp, ubin]
-        del ubin, cat_table
+        line_states = {"bin": _fork(rng, L, _uniform32)}
 
         P = s.n_products_per_category
         pop = 1.0 / np.arange(1, P + 1) ** 0.9
@@ -528,10 +722,7 @@ class _Generator:
         prod_table = np.minimum(
             np.searchsorted(popcum, (np.arange(pbins) + 0.5) / pbins), P - 1
         ).astype(np.int32)
-        pick_bin = (rng.random(L, dtype=np.float32) * pbins).astype(np.int32)
-        lprod = lcat.astype(np.int32) * P + prod_table[pick_bin]
-        lprod = plant_pairs(lprod, lorder, P, s.seed)  # products bought together
-        del lcat, pick_bin
+        line_states["product"] = _fork(rng, L, _uniform32)
         med_price = np.array([v[1] for v in W.CATEGORIES.values()])
         prod_cat = np.repeat(np.arange(n_cat), P)
         list_price = np.round(med_price[prod_cat] * np.exp(rng.normal(0, 0.6, n_cat * P)), 2)
@@ -548,131 +739,45 @@ class _Generator:
         cost_share = ((1 - prod_margin).reshape(n_cat, P) * prod_p[None, :]).sum(axis=1)
         true_margin = 1 - (cat_p @ cost_share) / (1 - disc)
         del cat_p
-        wl = rng.standard_exponential(L, dtype=np.float32)
-        wsum = np.bincount(lorder, weights=wl, minlength=n_ord)
-        ldisc = disc[lcomp]
-        target_list = ovalue[lorder] * wl / wsum[lorder] / (1 - ldisc)
-        del wl
-        lp = list_price[lprod]
-        qty = np.maximum(1.0, np.rint(target_list / lp))
-        del target_list
-        list_rev = np.round(qty * lp, 2)
-        revenue = np.round(list_rev * (1 - ldisc), 2)
-        cost = np.round(qty * unit_cost[lprod], 2)
-        del lp
+        line_states["weight"] = _fork(rng, L, _exponential32)
 
         # ---- credit notes: cancellations (whole order) and partial returns ----
         ret_rate = np.clip(rng.beta(1.5, 1.5 / s.return_order_share, C), 0, 0.5)
         ret_rate = np.where(costly, np.maximum(ret_rate, 0.15), ret_rate)
         cancel = rng.random(n_ord) < s.cancel_share
         ret = ~cancel & (rng.random(n_ord) < ret_rate[ocomp])
-        lstart = np.cumsum(nlines) - nlines
         # cancellations: every line negated, 0-3 days later
-        cl = np.flatnonzero(cancel[lorder])
         cday = np.minimum(oday + rng.integers(0, 4, n_ord), self.end)
+        cancelled = np.flatnonzero(cancel)
+        cancel_day = cday[cancelled]
+        del cday
         # returns: part of one line, 3-40 days later (dropped when after end_date)
         r_ord = np.flatnonzero(ret)
+        del ret
         rday_all = oday[r_ord] + rng.integers(3, 41, len(r_ord))
         keep_r = rday_all <= self.end
         r_ord, rday = r_ord[keep_r], rday_all[keep_r]
-        rl = lstart[r_ord] + np.floor(rng.random(len(r_ord)) * nlines[r_ord]).astype(np.int64)
-        rqty = np.maximum(1.0, np.floor(qty[rl] * rng.uniform(0.2, 1.0, len(rl))))
-        rfrac = rqty / qty[rl]
-
-        # credit lines (cancellations, then returns), each mirroring one sales line
-        n_cancel = int(cancel.sum())
-        cancel_rank = np.cumsum(cancel) - 1
-        ret_no = np.zeros(n_ord, dtype=np.int64)
-        ret_no[r_ord[np.argsort(rday, kind="stable")]] = np.arange(len(r_ord))
-        x_line = np.concatenate([cl, rl])
-        x_day = np.concatenate([cday[lorder[cl]], rday]).astype(np.int32)
-        x_frac = np.concatenate([np.ones(len(cl)), rfrac])
-        x_qty = -np.concatenate([qty[cl], rqty])
-        # order ids: built once per document, then taken by line (lines are nearly in
-        # document order, so the take streams). Sales 'SO…', cancellations 'C' + the
-        # cancelled order's id, returns 'RT…' numbered by date.
-        x_key = np.concatenate([n_ord + cancel_rank[lorder[cl]], n_ord + n_cancel + ret_no[r_ord]])
+        lstart = np.cumsum(nlines, dtype=np.int64)[r_ord] - nlines[r_ord]
+        rl = lstart + np.floor(rng.random(len(r_ord)) * nlines[r_ord]).astype(np.int64)
+        # the returned quantity: this share of the line's, rounded down, at least 1
+        r_draw = rng.uniform(0.2, 1.0, len(rl))
+        # returns are numbered by date ('RT…')
+        ret_no = np.zeros(len(r_ord), dtype=np.int64)
+        ret_no[np.argsort(rday, kind="stable")] = np.arange(len(r_ord))
+        # order ids: 'SO…' by date; cancellations 'C' + the cancelled order's id
         id_width = max(8, len(str(n_ord + 100_000)))
-        sales_ids = fixed_ids("SO", np.arange(n_ord) + 100_001, id_width)
-        doc_ids = pa.concat_arrays(
-            [
-                sales_ids,
-                fixed_ids("CSO", np.flatnonzero(cancel) + 100_001, id_width),
-                fixed_ids("RT", np.arange(len(r_ord)) + 100_001, id_width),
-            ]
-        )
-        order_rev = np.bincount(lorder, weights=revenue, minlength=n_ord)
-
-        # the table: the chronological sales lines, then the credit notes in date order,
-        # as two chunks (no copy of the sales columns)
-        xo = self.day_order(x_day)
-        x_line, x_day, x_frac, x_qty, x_key = (v[xo] for v in (x_line, x_day, x_frac, x_qty, x_key))
-
-        def credit_money(v: np.ndarray) -> np.ndarray:
-            return -np.round(v[x_line] * x_frac, 2)
 
         rec_no = rng.permutation(R) + 1  # customer numbers, shuffled so duplicates are apart
         width = max(7, len(str(R)))  # "C" + 7 digits: 8 bytes, gathered as one word
         cust_ids = fixed_ids("C", rec_no, width)  # in record order
-        lrec = orec[lorder]
         product_ids = fixed_ids("SKU", np.arange(n_cat * P) + 1, 5)
-        cat_names = pa.array(_CATEGORY_NAMES)
-
-        def line_columns(
-            rec: np.ndarray,
-            day: np.ndarray,
-            order_id: pa.Array,
-            prod: np.ndarray,
-            money: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-            is_return: bool,
-        ) -> list[pa.Array]:
-            rev, quantity, cst, lst = money
-            return [
-                take_fixed(cust_ids, rec),
-                _dates(day),
-                _f64(rev),
-                order_id,
-                take_fixed(product_ids, prod),
-                cat_names.take(pa.array((prod // P).astype(np.int32))),
-                _f64(quantity),
-                _f64(cst),
-                _f64(lst),
-                pa.array(np.full(len(day), is_return)),
-            ]
-
-        sales_cols = line_columns(
-            lrec,
-            oday[lorder],
-            take_fixed(sales_ids, lorder),
-            lprod,
-            (revenue, qty, cost, list_rev),
-            False,
-        )
-        credit_cols = line_columns(
-            lrec[x_line],
-            x_day,
-            doc_ids.take(pa.array(x_key)),
-            lprod[x_line],
-            (credit_money(revenue), x_qty, credit_money(cost), credit_money(list_rev)),
-            True,
-        )
-        transactions = pa.table(
-            {
-                name: pa.chunked_array([a, b])
-                for name, a, b in zip(
-                    TABLES["transactions"].names, sales_cols, credit_cols, strict=True
-                )
-            }
-        )
-        del lorder, lprod, qty, list_rev, revenue, cost, ldisc, lrec, doc_ids
-        del sales_cols, credit_cols
 
         products = pa.table(
             {
                 "product_id": product_ids,
                 "product_category": pick(_CATEGORY_NAMES, prod_cat),
-                "list_price": _f64(list_price),
-                "unit_cost": _f64(unit_cost),
+                "list_price": floats(list_price),
+                "unit_cost": floats(unit_cost),
             }
         )
 
@@ -686,26 +791,24 @@ class _Generator:
         rspan = np.maximum(rb - ra + 1, 0)
         rec_channel, rec_rep, reps = cov.rec_channel, cov.rec_rep, cov.reps
 
-        acts = []  # (record, day, type, rep or -1)
+        # activities as (record, key), key = (day - start) × types + type: 6 bytes each,
+        # put in date and type order (stable: within a day and type, as generated)
+        n_types = len(ACTIVITY_TYPES)
+        acts = _KeyOrder()
+        n_visits = 0
+
+        def add(rec: np.ndarray, day: np.ndarray, typ: int) -> None:
+            acts.add(rec, ((day - self.start) * n_types + typ).astype(np.uint16))
 
         def poisson_events(
-            rate: np.ndarray,
-            typ: int,
-            with_rep: bool,
-            a: np.ndarray = ra,
-            span: np.ndarray = rspan,
-        ) -> None:
+            rate: np.ndarray, typ: int, a: np.ndarray = ra, span: np.ndarray = rspan
+        ) -> int:
             cnt = rng.poisson(rate * span / _DAYS_PER_YEAR)
-            rr = np.repeat(np.arange(R), cnt)
-            dd = a[rr] + np.floor(rng.random(len(rr)) * span[rr]).astype(np.int64)
-            acts.append(
-                (
-                    rr,
-                    dd,
-                    np.full(len(rr), typ, np.int8),
-                    rec_rep[rr] if with_rep else np.full(len(rr), -1),
-                )
-            )
+            rr = np.repeat(np.arange(R, dtype=np.int32), cnt)
+            for e0 in range(0, len(rr), _DRAW_PIECE):
+                r = rr[e0 : e0 + _DRAW_PIECE]
+                add(r, a[r] + np.floor(rng.random(len(r)) * span[r]).astype(np.int64), typ)
+            return len(rr)
 
         # visits, calls and e-mails: early_factor times the legacy rates before mid, the
         # legacy rates from mid on, each record its share of its company's contacts
@@ -714,59 +817,46 @@ class _Generator:
         late_span = np.maximum(rb - late_a + 1, 0)
         for typ, rate in enumerate((cov.visits, cov.calls, cov.emails)):
             rec_rate = rate[rec_comp] * cov.rec_share
-            poisson_events(rec_rate * early_factor[rec_comp], typ, True, ra, early_span)
-            poisson_events(rec_rate, typ, True, late_a, late_span)
+            n_early = poisson_events(rec_rate * early_factor[rec_comp], typ, ra, early_span)
+            n_late = poisson_events(rec_rate, typ, late_a, late_span)
+            if typ == 0:
+                n_visits = n_early + n_late
         # deliveries: one per order (cancelled ones too), 1-3 days after the order
-        dday = np.minimum(oday + rng.integers(1, 4, n_ord), self.end)
-        acts.append((orec, dday, np.full(n_ord, 3, np.int8), np.full(n_ord, -1)))
+        add(orec, np.minimum(oday + rng.integers(1, 4, n_ord), self.end), 3)
         chg_rate = np.clip(rng.beta(1.0, 19.0, C), 0, 0.6)
         chg_rate = np.where(costly, 0.35 + 0.2 * rng.random(C), chg_rate)
         chg = rng.random(n_ord) < chg_rate[ocomp]
-        acts.append(
-            (orec[chg], oday[chg], np.full(int(chg.sum()), 4, np.int8), np.full(int(chg.sum()), -1))
-        )
-        acts.append((orec[r_ord], rday, np.full(len(r_ord), 5, np.int8), np.full(len(r_ord), -1)))
+        add(orec[chg], oday[chg], 4)
+        del chg
+        add(orec[r_ord], rday, 5)
         quote_rate = np.where(rec_channel == 3, 0.5, 2.0) * np.exp(rng.normal(0, 0.5, R))
-        poisson_events(quote_rate, 6, True)
+        poisson_events(quote_rate, 6)
         support_rate = np.where(costly[rec_comp], 5.0, 0.8 * np.exp(rng.normal(0, 0.6, R)))
-        poisson_events(support_rate, 7, False)
+        poisson_events(support_rate, 7)
 
-        a_rec = np.concatenate([a[0] for a in acts]).astype(np.int64)
-        a_day = np.concatenate([a[1] for a in acts]).astype(np.int32)
-        a_typ = np.concatenate([a[2] for a in acts])
-        a_rep = np.concatenate([a[3] for a in acts]).astype(np.int64)
-        aperm = np.argsort(
-            ((a_day - self.start) * len(_ACTIVITY_TYPES) + a_typ).astype(np.uint16), kind="stable"
+        a_rec, a_key = acts.ordered()
+        # durations, then which visits carry an expense, then the expenses (all drawn in
+        # table order by Activities.pieces)
+        act_states = {"duration": _fork(rng, len(a_key), _normal32)}
+        act_states["expensed"] = rng.bit_generator.state
+        n_expensed = 0
+        for e0 in range(0, n_visits, _DRAW_PIECE):
+            n_expensed += int((rng.random(min(_DRAW_PIECE, n_visits - e0)) < 0.05).sum())
+        act_states["expense"] = _fork(rng, n_expensed, _expense)
+        activities = Activities(
+            first_day=self.start,
+            rec=a_rec,
+            key=a_key,
+            rec_rep=rec_rep,
+            cust_ids=cust_ids,
+            rep_ids=reps.column("rep_id").combine_chunks(),
+            states=act_states,
         )
-        a_rec, a_day, a_typ, a_rep = a_rec[aperm], a_day[aperm], a_typ[aperm], a_rep[aperm]
-        NA = len(a_rec)
-        dur_mean = np.array([75, 8, 5, np.nan, 15, 20, 30, 20], dtype=np.float64)
-        dur = np.round(dur_mean[a_typ] * np.exp(0.35 * rng.standard_normal(NA, dtype=np.float32)))
-        # a few visits carry a recorded travel expense; every other cost comes from rates
-        expensed = np.flatnonzero(a_typ == 0)
-        expensed = expensed[rng.random(len(expensed)) < 0.05]
-        a_cost_mask = np.ones(NA, dtype=bool)
-        a_cost_mask[expensed] = False
-        a_cost = np.zeros(NA)
-        a_cost[expensed] = np.round(np.exp(rng.normal(np.log(110), 0.3, len(expensed))), 2)
-        rep_ids_all = reps.column("rep_id").combine_chunks()
-        activities = pa.table(
-            {
-                "customer_id": take_fixed(cust_ids, a_rec),
-                "date": _dates(a_day),
-                "type": pa.array(_ACTIVITY_TYPES).take(pa.array(a_typ.astype(np.int32))),
-                "duration_minutes": _f64(dur, np.isnan(dur)),
-                "cost": _f64(a_cost, a_cost_mask),
-                "rep_id": take_fixed(rep_ids_all, a_rep, a_rep < 0),
-            }
-        )
-        del a_rec, a_day, a_typ, a_rep, dur, a_cost, a_cost_mask
 
         # ---- payments: one per sales invoice that was not cancelled ----
         terms = rng.choice(np.array([30, 45, 60]), size=C, p=[0.6, 0.25, 0.15])
         inv = np.flatnonzero(~cancel)
         icomp = ocomp[inv]
-        due = oday[inv] + terms[icomp]
         n_inv = len(inv)
         is_late = late[icomp] & (rng.random(n_inv) < 0.85)
         delay = np.where(
@@ -774,20 +864,43 @@ class _Generator:
             rng.integers(30, 91, n_inv),
             np.round(rng.normal(2, 6, n_inv)).astype(np.int64),
         )
+        del is_late
         delay = np.maximum(delay, -terms[icomp] + 7)
-        paid = due + delay
         bad_debt = rng.random(n_inv) < np.where(late[icomp], 0.03, 0.002)
-        unpaid = (paid > self.end) | bad_debt
-        payments = pa.table(
-            {
-                "invoice_id": sales_ids.take(pa.array(inv)),
-                "customer_id": take_fixed(cust_ids, orec[inv]),
-                "due_date": _dates(due),
-                "paid_date": _dates(paid, unpaid),
-                "amount": _f64(np.round(order_rev[inv], 2)),
-            }
+        # paid = due + delay, due = order day + terms: made again by Sales.pieces
+        unpaid = (oday[inv] + terms[icomp] + delay > self.end) | bad_debt
+        del bad_debt, inv, icomp
+        sales = Sales(
+            seed=s.seed,
+            first_day=self.start,
+            id_width=id_width,
+            n_per_category=P,
+            ocomp=ocomp,
+            orec=orec,
+            oday=oday,
+            nlines=nlines,
+            ovalue=ovalue,
+            cancel=cancel,
+            cat_table=cat_table,
+            disc=disc,
+            prod_table=prod_table,
+            list_price=list_price,
+            unit_cost=unit_cost,
+            cancelled=cancelled,
+            cancel_day=cancel_day,
+            ret_order=r_ord,
+            ret_line=rl,
+            ret_day=rday,
+            ret_draw=r_draw,
+            ret_number=ret_no,
+            terms=terms,
+            delay=delay.astype(np.int16),
+            unpaid=unpaid,
+            cust_ids=cust_ids,
+            product_ids=product_ids,
+            states=line_states,
         )
-
+        del delay, unpaid
         # ---- customer master with duplicate variants ----
         customers = self.customer_table(
             cust_ids,
@@ -834,8 +947,8 @@ class _Generator:
                 "region": pick(
                     _REGION_NAMES, np.tile(np.arange(len(_REGION_NAMES)), len(_INDUSTRY_NAMES))
                 ),
-                "market_size": _f64(mkt_size),
-                "growth_rate": _f64(growth),
+                "market_size": floats(mkt_size),
+                "growth_rate": floats(growth),
             }
         )
 
@@ -853,7 +966,7 @@ class _Generator:
         zeros_p = np.zeros(n_prospects)
 
         def company_truth(values: np.ndarray, for_prospects: np.ndarray) -> pa.Array:
-            return _f64(np.concatenate([values[rc], for_prospects]))
+            return floats(np.concatenate([values[rc], for_prospects]))
 
         comp_ids = fixed_ids("E", np.concatenate([rc, C + np.arange(n_prospects)]) + 1, width)
         nanP = np.full(n_prospects, np.nan)
@@ -866,21 +979,21 @@ class _Generator:
                 "is_prospect": pa.array(
                     np.concatenate([np.zeros(R, bool), np.ones(n_prospects, bool)])
                 ),
-                "true_wallet": _f64(np.concatenate([wallet[rc], fp["wallet"]])),
+                "true_wallet": floats(np.concatenate([wallet[rc], fp["wallet"]])),
                 "true_share_of_wallet": company_truth(share_late, zeros_p),
                 "true_alive": pa.array(
                     np.concatenate([alive[rc], np.zeros(n_prospects, bool)]),
                     mask=np.concatenate([np.zeros(R, bool), np.ones(n_prospects, bool)]),
                 ),
-                "true_purchase_rate": _f64(
+                "true_purchase_rate": floats(
                     np.concatenate([lam[rc], nanP]),
                     np.concatenate([np.zeros(R, bool), np.ones(n_prospects, bool)]),
                 ),
-                "true_dropout_prob": _f64(
+                "true_dropout_prob": floats(
                     np.concatenate([p_drop[rc], nanP]),
                     np.concatenate([np.zeros(R, bool), np.ones(n_prospects, bool)]),
                 ),
-                "true_death_date": _dates(
+                "true_death_date": dates(
                     np.concatenate([np.maximum(death[rc], 0), np.zeros(n_prospects, np.int64)]),
                     np.concatenate([death[rc] < 0, np.ones(n_prospects, bool)]),
                 ),
@@ -897,17 +1010,14 @@ class _Generator:
                 "legacy_visits_per_year": company_truth(cov.visits, zeros_p),
                 "legacy_calls_per_year": company_truth(cov.calls, zeros_p),
                 "legacy_emails_per_year": company_truth(cov.emails, zeros_p),
-                "early_effort_factor": _f64(
+                "early_effort_factor": floats(
                     np.concatenate([early_factor[rc], np.ones(n_prospects)]),
                     np.concatenate([np.zeros(R, bool), np.ones(n_prospects, bool)]),
                 ),
             }
         )
-        return DemoData(
+        return DemoStream(
             customers=customers,
-            transactions=transactions,
-            activities=activities,
-            payments=payments,
             prospects=prospects,
             reps=reps,
             products=products,
@@ -916,6 +1026,8 @@ class _Generator:
             end_date=s.end_date,
             seed=s.seed,
             truth_coverage=coverage_truth(str(_EPOCH + dt.timedelta(days=int(mid)))),
+            sales_plan=sales,
+            activity_plan=activities,
         )
 
     # ------------------------------------------------------------------ reps
@@ -954,10 +1066,10 @@ class _Generator:
             {
                 "rep_id": fixed_ids("R", np.arange(n) + 1, max(4, len(str(n)))),
                 "role": pick(_ROLES, role),
-                "hours_per_year": _f64(hours),
+                "hours_per_year": floats(hours),
                 "region": pick(_REGION_NAMES, reg0, region >= 0),
-                "home_lat": _f64(np.round(lat, 5)),
-                "home_lon": _f64(np.round(lon, 5)),
+                "home_lat": floats(np.round(lat, 5)),
+                "home_lon": floats(np.round(lon, 5)),
             }
         )
         return table, region, lat, lon, role
@@ -1150,16 +1262,16 @@ class _Generator:
                 "postcode": addr["postcode"],
                 "city": pick([c[0] for c in _CITIES], f["city"]),
                 "country": pick(["United Kingdom"], np.zeros(n, np.int32)),
-                "lat": _f64(np.round(f["lat"], 5)),
-                "lon": _f64(np.round(f["lon"], 5)),
+                "lat": floats(np.round(f["lat"], 5)),
+                "lon": floats(np.round(f["lon"], 5)),
                 "industry": pick(_INDUSTRY_NAMES, f["industry"]),
-                "employees": _f64(f["employees"], emp_missing),
-                "annual_revenue": _f64(f["annual_revenue"], rev_missing),
+                "employees": floats(f["employees"], emp_missing),
+                "annual_revenue": floats(f["annual_revenue"], rev_missing),
                 "region": pick(_REGION_NAMES, f["region"]),
                 "rep_id": pa.nulls(n, pa.string()),
                 "current_channel": pa.nulls(n, pa.string()),
                 "created_date": pa.nulls(n, pa.date32()),
-                "payment_terms_days": _f64(np.zeros(n), none),
+                "payment_terms_days": floats(np.zeros(n), none),
                 "parent_id": pa.nulls(n, pa.string()),
                 "tax_id": pc.if_else(
                     pa.array(rng.random(n) < 0.7), cont["tax_id"], pa.scalar(None, pa.string())
@@ -1304,16 +1416,16 @@ class _Generator:
                 "postcode": postcode,
                 "city": pick(city_names, rec_city),
                 "country": pick(["United Kingdom"], np.zeros(R, np.int32)),
-                "lat": _f64(np.round(f["lat"][rec_comp], 5)),
-                "lon": _f64(np.round(f["lon"][rec_comp], 5)),
+                "lat": floats(np.round(f["lat"][rec_comp], 5)),
+                "lon": floats(np.round(f["lon"][rec_comp], 5)),
                 "industry": pick(_INDUSTRY_NAMES, f["industry"][rec_comp]),
-                "employees": _f64(emp, emp_missing),
-                "annual_revenue": _f64(f["annual_revenue"][rec_comp], rev_missing),
+                "employees": floats(emp, emp_missing),
+                "annual_revenue": floats(f["annual_revenue"][rec_comp], rev_missing),
                 "region": pick(_REGION_NAMES, f["region"][rec_comp]),
                 "rep_id": take_fixed(reps.column("rep_id").combine_chunks(), rec_rep),
                 "current_channel": pick(_CHANNELS, rec_channel),
-                "created_date": _dates(rec_created),
-                "payment_terms_days": _f64(terms[rec_comp].astype(np.float64)),
+                "created_date": dates(rec_created),
+                "payment_terms_days": floats(terms[rec_comp].astype(np.float64)),
                 "parent_id": parent_id,
                 "tax_id": tax,
                 "phone": phone,
