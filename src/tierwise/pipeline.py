@@ -664,8 +664,11 @@ def run_pipeline(
                 ctx.tables[name] = eng.materialize(table, eng.fresh_name(f"{st.name}_{name}"))
             # the tables rewritten are read by nothing now: their copies are freed
             eng.release_replaced(replaced, ctx.tables.values())
-            ctx.results[st.name] = res
             later = plan[plan.index(st) + 1 :]
+            if res.rewrites and not any(later_st.rewrites for later_st in later):
+                # the input tables as every stage still to run reads them: kept compressed
+                eng.compress()
+            ctx.results[st.name] = res
             if not keep_details:
                 _free_details(ctx.results, later)
             _free_inputs(ctx, later, eng, assembler)

@@ -153,6 +153,28 @@ def test_an_input_table_is_freed_in_the_engine_once_no_later_stage_reads_it(tx: 
     assert res.customers.column("revenue").to_pylist() == [40.0, 5.0]
 
 
+def test_the_transactions_are_kept_compressed_once_no_stage_rewrites_them(tx: Path) -> None:
+    kinds: set[str] = set()
+
+    def probe(ctx: StageContext) -> StageResult:
+        name = ctx.tables["transactions"].op().name  # type: ignore[attr-defined]
+        kinds.update(
+            r[0]
+            for r in ctx.engine.con.con.execute(
+                "SELECT DISTINCT compression FROM pragma_storage_info(?)", [name]
+            ).fetchall()
+        )
+        return StageResult()
+
+    registry.register(Stage(name="toy_storage", help="x", run=probe, needs=("features",)))
+    try:
+        run_pipeline({"transactions": tx}, stages=["toy_storage"])
+    finally:
+        registry.unregister("toy_storage")
+    # cancellations, the last stage rewriting them, had them compressed
+    assert kinds - {"Uncompressed"}, kinds
+
+
 def test_a_stage_column_in_the_customer_order_is_shared_not_copied(tx: Path) -> None:
     def aligned(ctx: StageContext) -> StageResult:
         c = ctx.customers()
