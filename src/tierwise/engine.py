@@ -674,6 +674,11 @@ class Engine:
             cap = memory_limit or default_memory_limit()
             raw.execute(f"SET memory_limit = {_sql_text(cap)}")
             self._memory_limit_bytes = size_bytes(cap)
+            # memory DuckDB frees (a dropped or compressed table, a query's hash tables) goes
+            # back to the system in the background; otherwise its allocator keeps it until
+            # DuckDB allocates again, and the customer-sized work in Python between queries
+            # comes on top of it
+            raw.execute("SET allocator_background_threads = true")
             # what does not fit under the cap goes to a private folder, removed by close, or
             # with the engine when close is never called (a notebook's engine)
             parent = str(temp_directory or tempfile.gettempdir())
@@ -1319,7 +1324,7 @@ class Engine:
         compression that runs out of memory loses every table: none is tried.
         """
         limit = self._memory_limit_bytes
-        if not limit or limit < (size_bytes(MIN_MEMORY_LIMIT) or 0):
+        if not self._may_compress() or not limit:
             return
         raw = self.con.con
         held = raw.execute(
@@ -1328,6 +1333,20 @@ class Engine:
         ).fetchall()[0][0]
         if held > limit // 2:
             raw.execute(f"CHECKPOINT {_STORE}")
+
+    def _may_compress(self) -> bool:
+        limit = self._memory_limit_bytes
+        return self.backend == "duckdb" and (
+            limit is None or limit >= (size_bytes(MIN_MEMORY_LIMIT) or 0)
+        )
+
+    def compress(self) -> None:
+        """Compress the tables :meth:`materialize` made, whatever memory they hold (DuckDB;
+        nothing on Spark, whose tables live in its executors): for tables kept to the end of
+        a run, which then hold about a fifth of their size. Not below the settings' smallest
+        cap, as in :meth:`_compress_when_tight`."""
+        if self._may_compress():
+            self.con.con.execute(f"CHECKPOINT {_STORE}")
 
     def _spark_checkpoint(self, expr: ir.Table, name: str) -> ir.Table:
         """Compute ``expr`` on Spark now and keep its rows in the executors (memory, then

@@ -239,23 +239,43 @@ def _master(ctx: StageContext) -> ir.Table:
     return t.select(*cols, "is_prospect")
 
 
+#: the input tables the customer table's master rows are read from (:func:`_master`)
+_MASTER_INPUTS = ("transactions", "customers", "prospects")
+
+
 class _Assembler:
     """Builds the customer table: master data and every stage's columns so far, sorted by
-    customer_id. The master rows are read from the engine once per set of input tables;
-    each stage's columns are aligned to them by id in Arrow (customer-sized work)."""
+    customer_id. The master rows are read from the engine once per set of input tables
+    they come from (again after a stage rewrites one), until :meth:`keep_master` fixes
+    them; each stage's columns are aligned to them by id in Arrow (customer-sized work).
+    A stage's column already in the table's order and in one piece is shared with the
+    stage's result, not copied."""
 
     def __init__(self) -> None:
         self._key: tuple[int, ...] | None = None
         self._base: pa.Table | None = None
         self._done: list[str] = []
         self._table: pa.Table | None = None
+        self._kept = False
 
-    def __call__(self, ctx: StageContext) -> pa.Table:
-        key = tuple(id(ctx.tables[k]) for k in sorted(ctx.tables))
+    def keep_master(self, ctx: StageContext) -> None:
+        """Read the master rows now (when not read yet from the current tables) and keep
+        them from here on, whatever becomes of the input tables: before the pipeline frees
+        the tables they are read from."""
+        self._read_master(ctx)
+        self._kept = True
+
+    def _read_master(self, ctx: StageContext) -> None:
+        if self._kept:
+            return
+        key = tuple(id(ctx.tables[k]) for k in _MASTER_INPUTS if k in ctx.tables)
         if key != self._key or self._base is None:
             self._key = key
             self._base = ctx.fetch(_master(ctx).order_by("customer_id"), "customers table")
             self._done, self._table = [], self._base
+
+    def __call__(self, ctx: StageContext) -> pa.Table:
+        self._read_master(ctx)
         assert self._table is not None
         table = self._table
         ids = table.column("customer_id")
@@ -265,6 +285,16 @@ class _Assembler:
             self._done.append(name)
             part = res.customers
             if part is None or part.num_columns <= 1:
+                continue
+            if table.num_rows and part.column("customer_id").equals(ids):
+                # in the table's order already: a column in one piece is shared as it is (a
+                # copy would come out in one piece too)
+                for col in part.column_names:
+                    if col != "customer_id":
+                        column = part.column(col)
+                        if column.num_chunks != 1:
+                            column = pa.chunked_array([pa.concat_arrays(column.chunks)])
+                        table = table.append_column(col, column)
                 continue
             at = pc.index_in(ids, value_set=part.column("customer_id"))
             for col in part.column_names:
@@ -438,6 +468,23 @@ def _free_details(results: dict[str, StageResult], later: Sequence[Stage]) -> No
     for name, res in results.items():
         if res.detail is not None and name not in wanted:
             results[name] = dataclasses.replace(res, detail=None)
+
+
+def _free_inputs(
+    ctx: StageContext, later: Sequence[Stage], engine: Engine, assembler: _Assembler
+) -> None:
+    """Free the input tables (as validated, or as a stage rewrote them) that no stage in
+    ``later`` reads (:attr:`~tierwise.registry.Stage.needs_inputs`, ``uses_inputs``): the
+    engine keeps none of them for the outputs. The customer table's master rows are read
+    first when one of their tables goes."""
+    wanted = {t for st in later for t in (*st.needs_inputs, *st.uses_inputs)}
+    gone = [name for name in ctx.tables if name not in wanted]
+    if not gone:
+        return
+    if any(name in _MASTER_INPUTS for name in gone):
+        assembler.keep_master(ctx)
+    freed = [ctx.tables.pop(name) for name in gone]
+    engine.release_replaced(freed, ctx.tables.values())
 
 
 def give_back_memory() -> None:
@@ -617,9 +664,14 @@ def run_pipeline(
                 ctx.tables[name] = eng.materialize(table, eng.fresh_name(f"{st.name}_{name}"))
             # the tables rewritten are read by nothing now: their copies are freed
             eng.release_replaced(replaced, ctx.tables.values())
+            later = plan[plan.index(st) + 1 :]
+            if res.rewrites and not any(later_st.rewrites for later_st in later):
+                # the input tables as every stage still to run reads them: kept compressed
+                eng.compress()
             ctx.results[st.name] = res
             if not keep_details:
-                _free_details(ctx.results, plan[plan.index(st) + 1 :])
+                _free_details(ctx.results, later)
+            _free_inputs(ctx, later, eng, assembler)
             give_back_memory()
             if res.manifest:
                 manifest_blocks[st.name] = res.manifest

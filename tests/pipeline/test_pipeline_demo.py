@@ -240,20 +240,43 @@ def test_the_outputs_time_in_the_manifest_includes_the_report_and_plan(
 
 
 def test_a_rewritten_input_is_held_once(demo_inputs):
+    from tierwise import registry
     from tierwise.engine import Engine
+    from tierwise.registry import Stage, StageResult
 
     inputs, data = demo_inputs
     eng = Engine()
-    # accounts rewrites the transactions (ids to accounts), cancellations rewrites them again
-    result = run_pipeline(inputs, Settings(), as_of=data.end_date, engine=eng, stages=["features"])
+    n = pq.read_metadata(inputs["transactions"]).num_rows
+    copies: list[list[tuple[str]]] = []
+
+    def count(ctx):
+        copies.append(
+            ctx.engine.con.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE estimated_size = ?", [n]
+            ).fetchall()
+        )
+        return StageResult()
+
+    # a stage reading the transactions after the features stage
+    registry.register(Stage(name="toy_copies", help="x", run=count, needs=("features",)))
+    try:
+        # accounts rewrites the transactions (ids to accounts), cancellations rewrites them
+        # again
+        result = run_pipeline(
+            inputs, Settings(), as_of=data.end_date, engine=eng, stages=["toy_copies"]
+        )
+        left = eng.con.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE estimated_size = ?", [n]
+        ).fetchall()
+    finally:
+        registry.unregister("toy_copies")
+        eng.close()
     assert {"accounts", "cancellations"} <= set(result.results)
-    n = result.manifest["inputs"]["transactions"]["rows_used"]
-    copies = eng.con.con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE estimated_size = ?", [n]
-    ).fetchall()
+    assert result.manifest["inputs"]["transactions"]["rows_used"] == n
     # one table with every transaction line: the earlier versions were freed
-    assert len(copies) == 1, copies
-    eng.close()
+    assert len(copies) == 1 and len(copies[0]) == 1, copies
+    # and none once no stage reads them
+    assert left == []
 
 
 def test_a_column_of_your_own_reaches_the_output_and_the_wallet_model(demo_inputs, tmp_path):

@@ -19,6 +19,7 @@ import pytest
 
 from tierwise import registry
 from tierwise.demo import generate
+from tierwise.engine import Engine
 from tierwise.io.demo_files import write_demo
 from tierwise.pipeline import run_pipeline
 from tierwise.registry import ColumnDoc, RegistryError, Stage, StageContext, StageResult
@@ -109,6 +110,97 @@ def test_a_detail_is_freed_once_no_later_stage_reads_it(tx: Path) -> None:
     assert [lean.results[n].detail for n in ("toy_first", "toy_second")] == [None, None]
     assert kept.results["toy_first"].detail is marker
     assert lean.customers.equals(kept.customers)
+
+
+def test_an_input_table_is_freed_in_the_engine_once_no_later_stage_reads_it(tx: Path) -> None:
+    seen: list[list[str]] = []
+
+    def probe(ctx: StageContext) -> StageResult:
+        seen.append(sorted(ctx.tables))
+        c = ctx.customers()
+        return StageResult(
+            customers=pa.table(
+                {"customer_id": c.column("customer_id"), "toy_orders": c.column("n_orders")}
+            )
+        )
+
+    registry.register(
+        Stage(
+            name="toy_probe",
+            help="x",
+            run=probe,
+            needs_inputs=(),
+            needs=("features",),
+            columns=(ColumnDoc("toy_orders", "int64", "count", "whole history", "x"),),
+        )
+    )
+    eng = Engine()
+    try:
+        res = run_pipeline({"transactions": tx}, stages=["toy_probe"], engine=eng)
+        left = eng.con.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE estimated_size > 0"
+        ).fetchall()
+    finally:
+        registry.unregister("toy_probe")
+        eng.close()
+    # the transactions were last read by the features stage: gone from the stage after it
+    assert seen == [[]]
+    # and from the engine: no table holding rows (the invoice lines) is kept for the outputs
+    assert left == []
+    # the customer table still has its master rows and every stage's columns
+    assert res.customers.column("customer_id").to_pylist() == ["A", "B"]
+    assert res.customers.column("toy_orders").to_pylist() == [2, 1]
+    assert res.customers.column("revenue").to_pylist() == [40.0, 5.0]
+
+
+def test_the_transactions_are_kept_compressed_once_no_stage_rewrites_them(tx: Path) -> None:
+    kinds: set[str] = set()
+
+    def probe(ctx: StageContext) -> StageResult:
+        name = ctx.tables["transactions"].op().name  # type: ignore[attr-defined]
+        kinds.update(
+            r[0]
+            for r in ctx.engine.con.con.execute(
+                "SELECT DISTINCT compression FROM pragma_storage_info(?)", [name]
+            ).fetchall()
+        )
+        return StageResult()
+
+    registry.register(Stage(name="toy_storage", help="x", run=probe, needs=("features",)))
+    try:
+        run_pipeline({"transactions": tx}, stages=["toy_storage"])
+    finally:
+        registry.unregister("toy_storage")
+    # cancellations, the last stage rewriting them, had them compressed
+    assert kinds - {"Uncompressed"}, kinds
+
+
+def test_a_stage_column_in_the_customer_order_is_shared_not_copied(tx: Path) -> None:
+    def aligned(ctx: StageContext) -> StageResult:
+        c = ctx.customers()
+        value = pa.array(np.arange(c.num_rows, dtype=np.float64) + 0.5)
+        return StageResult(
+            customers=pa.table({"customer_id": c.column("customer_id"), "toy_half": value})
+        )
+
+    registry.register(
+        Stage(
+            name="toy_aligned",
+            help="x",
+            run=aligned,
+            needs=("features",),
+            columns=(ColumnDoc("toy_half", "float64", "", "", "x"),),
+        )
+    )
+    try:
+        res = run_pipeline({"transactions": tx}, stages=["toy_aligned"])
+    finally:
+        registry.unregister("toy_aligned")
+    own = res.results["toy_aligned"].customers.column("toy_half")
+    table = res.customers.column("toy_half")
+    assert table.to_pylist() == [0.5, 1.5]
+    # the customer table holds the stage's own values buffer, not a copy of it
+    assert table.chunk(0).buffers()[1].address == own.chunk(0).buffers()[1].address
 
 
 def test_a_detail_read_without_declaring_it_is_an_error_naming_both_stages(tx: Path) -> None:
