@@ -8,6 +8,13 @@ Example
 ['activities', 'customers', 'market']
 """
 
-from ._generate import STREAMED_TABLES, DemoData, DemoStream, generate, generate_stream
+from ._generate import DEMO_TABLES, STREAMED_TABLES, DemoData, DemoStream, generate, generate_stream
 
-__all__ = ["STREAMED_TABLES", "DemoData", "DemoStream", "generate", "generate_stream"]
+__all__ = [
+    "DEMO_TABLES",
+    "STREAMED_TABLES",
+    "DemoData",
+    "DemoStream",
+    "generate",
+    "generate_stream",
+]

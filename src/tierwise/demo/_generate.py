@@ -73,7 +73,14 @@ from ._response import (
 )
 from ._strings import fixed_ids, int_strings, join, pick, take_fixed, typos
 
-__all__ = ["STREAMED_TABLES", "DemoData", "DemoStream", "generate", "generate_stream"]
+__all__ = [
+    "DEMO_TABLES",
+    "STREAMED_TABLES",
+    "DemoData",
+    "DemoStream",
+    "generate",
+    "generate_stream",
+]
 
 _EPOCH = dt.date(1970, 1, 1)
 _DAYS_PER_YEAR = 365.25
@@ -136,19 +143,23 @@ class DemoData:
         return planted_pairs(self.products)
 
     def tables(self) -> dict[str, pa.Table]:
-        """The tables by name (input tables, then ``truth``)."""
-        return {
-            "transactions": self.transactions,
-            "customers": self.customers,
-            "activities": self.activities,
-            "payments": self.payments,
-            "prospects": self.prospects,
-            "reps": self.reps,
-            "products": self.products,
-            "market": self.market,
-            "truth": self.truth,
-        }
+        """The tables by name, in the order of :data:`DEMO_TABLES`."""
+        return {name: getattr(self, name) for name in DEMO_TABLES}
 
+
+#: The demo's tables in the order they are listed and written: the input tables, then
+#: ``truth``.
+DEMO_TABLES = (
+    "transactions",
+    "customers",
+    "activities",
+    "payments",
+    "prospects",
+    "reps",
+    "products",
+    "market",
+    "truth",
+)
 
 #: The tables :class:`DemoStream` makes in pieces; their rows grow with transactions.
 STREAMED_TABLES = ("transactions", "activities", "payments")
@@ -193,14 +204,7 @@ class DemoStream:
 
     def held_tables(self) -> dict[str, pa.Table]:
         """The tables held whole, by name (all but :data:`STREAMED_TABLES`)."""
-        return {
-            "customers": self.customers,
-            "prospects": self.prospects,
-            "reps": self.reps,
-            "products": self.products,
-            "market": self.market,
-            "truth": self.truth,
-        }
+        return {name: getattr(self, name) for name in DEMO_TABLES if name not in STREAMED_TABLES}
 
     def pieces(self, rows: int = PIECE_ROWS) -> Iterator[Piece]:
         """The rows of :data:`STREAMED_TABLES` as ``(table name, segment, Arrow table)``,

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ..demo import STREAMED_TABLES, DemoData, DemoStream
+from ..demo import DEMO_TABLES, STREAMED_TABLES, DemoData, DemoStream
 from ..demo._pieces import assemble
 from ..errors import InputError, SettingsError
 
@@ -95,22 +95,8 @@ def write_demo(
     tmp.write_text(json.dumps(data.truth_coverage, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
     written["truth_coverage"] = path
-    order = [*_ORDER, "truth_crosssell", "truth_coverage"]
+    order = [*DEMO_TABLES, "truth_crosssell", "truth_coverage"]
     return {name: written[name] for name in order}
-
-
-#: The tables in the order :func:`write_demo` returns them.
-_ORDER = (
-    "transactions",
-    "customers",
-    "activities",
-    "payments",
-    "prospects",
-    "reps",
-    "products",
-    "market",
-    "truth",
-)
 
 
 def _tmp(folder: Path, path: Path) -> Path:
