@@ -669,14 +669,16 @@ def run_pipeline(
                 # the input tables as every stage still to run reads them: kept compressed
                 eng.compress()
             ctx.results[st.name] = res
-            if not keep_details:
-                _free_details(ctx.results, later)
-            _free_inputs(ctx, later, eng, assembler)
-            give_back_memory()
             if res.manifest:
                 manifest_blocks[st.name] = res.manifest
             models.update(res.models)
             warnings.extend(res.warnings)
+            # the results are held in ctx.results only: a detail freed there is freed
+            del res
+            if not keep_details:
+                _free_details(ctx.results, later)
+            _free_inputs(ctx, later, eng, assembler)
+            give_back_memory()
             timings[st.name] = round(time.perf_counter() - start, 4)
 
         if progress:

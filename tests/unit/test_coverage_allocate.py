@@ -238,3 +238,34 @@ def test_highs_stops_near_its_time_limit():
         assert plan.upper_bound >= plan.objective
         assert np.isfinite(plan.gap)
         assert plan.detail["time_limit"] == limit
+
+
+def test_the_plan_is_the_same_with_envelopes_and_offers_found_a_slice_of_customers_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a million customers' menu holds some 15 million options: the envelopes and the
+    # fill's offers are worked out a slice of whole customers at a time, so that their
+    # sorting's temporaries are a slice's, with the plan of the whole menu at once
+    from tierwise.coverage import allocate as module
+
+    menu, cap = synthetic(400, 4, 3, tight=0.4)
+    whole = allocate(menu, cap)
+    calls = {"envelope": 0, "offers": 0}
+    envelope_points, offers = module._envelope_points, module._offers
+
+    def counted_envelope(*a, **k):  # type: ignore[no-untyped-def]
+        calls["envelope"] += 1
+        return envelope_points(*a, **k)
+
+    def counted_offers(*a, **k):  # type: ignore[no-untyped-def]
+        calls["offers"] += 1
+        return offers(*a, **k)
+
+    monkeypatch.setattr(module, "_CHUNK", 50)
+    monkeypatch.setattr(module, "_envelope_points", counted_envelope)
+    monkeypatch.setattr(module, "_offers", counted_offers)
+    sliced = allocate(menu, cap)
+    assert calls["envelope"] >= menu.n_options // 60 and calls["offers"] > 1
+    assert np.array_equal(sliced.choice, whole.choice)
+    assert sliced.objective == whole.objective and sliced.upper_bound == whole.upper_bound
+    assert sliced.detail["envelope_points"] == whole.detail["envelope_points"]

@@ -444,3 +444,35 @@ def test_a_lean_menu_is_the_full_menu_without_what_solving_does_not_read() -> No
     for name in ("contact_hours", "travel_hours", "revenue"):
         assert getattr(lean, name).size == 0, name
     assert lean.candidates is None
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_described_lean_menu_tells_the_chosen_options_as_the_full_menu(seed: int) -> None:
+    # the stage builds its menu lean (a million customers' menu holds some 15 million
+    # options) and describes only the options its plan chose: bit for bit what the full
+    # menu says of them
+    c, s = _mixed_case(seed), CoverageSettings()
+    full = build_menu(c, team(), s, PROGRAMMES)
+    lean = build_menu(c, team(), s, PROGRAMMES, lean=True, described=True)
+    for name in ("customer", "value", "hours", "resource"):
+        np.testing.assert_array_equal(getattr(lean.menu, name), getattr(full.menu, name))
+    for name in ("channel", "visits", "calls", "emails", "pool", "contact_hours", "revenue"):
+        assert getattr(lean, name).size == 0, name
+    # one option of each customer, anywhere on its menu
+    rng = np.random.default_rng(seed)
+    first = np.searchsorted(full.menu.customer, np.arange(c.n))
+    count = np.bincount(full.menu.customer, minlength=c.n)
+    options = first + (rng.random(c.n) * count).astype(np.int64)
+    got = lean.chosen(options, c, s)
+    for name in ("kind", "channel", "visits", "calls", "emails", "rep", "pool"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(full, name)[options], name)
+    for name in ("distance_km", "contact_hours", "travel_hours", "revenue", "contribution"):
+        want = getattr(full, name)[options]
+        assert getattr(got, name).tobytes() == want.tobytes(), name
+    # a full menu describes its options alike
+    again = full.chosen(options, c, s)
+    assert again.revenue.tobytes() == full.revenue[options].tobytes()
+    # what the head-count scenarios keep: the lean part, the candidates too
+    kept = lean.lean()
+    assert kept.level.size == 0 and kept.rep.size == 0 and kept.distance_km.size == 0
+    assert kept.candidates is not None

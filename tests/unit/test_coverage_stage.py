@@ -96,6 +96,20 @@ def test_plan_has_every_column_for_every_customer(result) -> None:  # type: igno
     assert set(out.column("channel").to_pylist()) <= {"field", "inside", "email", "distributor"}
 
 
+def test_the_result_keeps_the_menu_lean(result) -> None:  # type: ignore[no-untyped-def]
+    # the channels, frequencies, reps and hours of the chosen options are in the customer
+    # columns: the menu the result keeps (8 bytes an option for each of its arrays, some
+    # 15 options a customer) holds only what the plan was solved on
+    _, res = result
+    build = res.build
+    assert build is not None and build.menu.n_options > build.menu.n_customers
+    for name in ("channel", "visits", "calls", "emails", "rep", "pool", "level"):
+        assert getattr(build, name).size == 0, name
+    for name in ("distance_km", "contact_hours", "travel_hours", "revenue"):
+        assert getattr(build, name).size == 0, name
+    assert build.contribution.size == build.menu.n_options
+
+
 def test_plan_keeps_every_tier_inside_its_band_and_every_rep_inside_its_hours(result) -> None:  # type: ignore[no-untyped-def]
     c, res = result
     out = res.customers

@@ -234,6 +234,40 @@ def test_the_coverage_menu_is_freed_before_the_stages_after_coverage_run() -> No
     assert results["segments"].detail is not None
 
 
+def test_a_freed_detail_is_gone_while_the_next_stage_runs(tx: Path) -> None:
+    # a run that keeps no details holds a stage's own result object (the coverage menu:
+    # gigabytes at a million customers) nowhere once no stage still to run reads it
+    import gc
+    import weakref
+
+    class Detail:
+        pass
+
+    refs: list[weakref.ref[Detail]] = []
+    alive: list[bool] = []
+
+    def first(ctx: StageContext) -> StageResult:
+        d = Detail()
+        refs.append(weakref.ref(d))
+        return StageResult(detail=d)
+
+    def second(ctx: StageContext) -> StageResult:
+        gc.collect()
+        alive.append(refs[0]() is not None)
+        return StageResult()
+
+    registry.register(Stage(name="toy_first", help="x", run=first, needs=("features",)))
+    registry.register(
+        Stage(name="toy_second", help="x", run=second, needs=("toy_first",), reads_details=())
+    )
+    try:
+        run_pipeline({"transactions": tx}, stages=["toy_second"], keep_details=False)
+    finally:
+        registry.unregister("toy_second")
+        registry.unregister("toy_first")
+    assert alive == [False]
+
+
 def test_the_whole_run_places_an_outside_stage_after_what_it_needs(toy: list[str]) -> None:
     names = [s.name for s in registry.ordered(None)]
     assert names.index("toy") > names.index("features")

@@ -233,13 +233,29 @@ def _segment_starts(key: I64) -> I64:
     return np.flatnonzero(np.r_[True, key[1:] != key[:-1]]).astype(np.int64)
 
 
-def _envelope(menu: Menu) -> _Envelope:
-    res = menu.resource
-    h = np.where(res >= 0, menu.hours, 0.0)
-    v = menu.value
+#: menu options put on their envelopes at a time (whole customers)
+_CHUNK = 1 << 18
+
+
+def _customer_slices(customer: I64) -> list[slice]:
+    """Slices of about :data:`_CHUNK` options of a menu's (sorted) customer array, each
+    starting at a customer's first option."""
+    m = customer.shape[0]
+    cuts = np.unique(np.searchsorted(customer, customer[::_CHUNK], side="left"))
+    return [slice(int(a), int(b)) for a, b in zip(cuts, [*cuts[1:], m], strict=True)]
+
+
+def _envelope_points(
+    customer: I64, res: I64, hours: F64, value: F64, n_res: int
+) -> tuple[I64, F64, F64, I64]:
+    """The envelope points of some customers' options (all of each one's): their options
+    (positions in the arrays given), hours, values and group keys, sorted by customer,
+    resource, hours."""
+    h = np.where(res >= 0, hours, 0.0)
+    v = value
     # by customer and resource (a stable sort: the stage's menus come grouped, so it is
     # cheap), then by hours within each group unless they already ascend
-    gkey0 = _group_key(menu.customer, res)
+    gkey0 = _group_key(customer, res, n_res)
     order = np.argsort(gkey0, kind="stable").astype(np.int64, copy=False)
     gkey, h_s = gkey0[order], h[order]
     unsorted = np.flatnonzero((h_s[1:] < h_s[:-1]) & (gkey[1:] == gkey[:-1]))
@@ -249,8 +265,6 @@ def _envelope(menu: Menu) -> _Envelope:
         order[pos] = order[pos][np.lexsort((h_s[pos], gkey[pos]))]
         del at, pos
         gkey, h_s = gkey0[order], h[order]
-    # a menu's option arrays are large (8 bytes an option each): let go of each as soon
-    # as it is no longer read
     del gkey0, h, unsorted
     v_s = v[order]
     # Pareto: keep a point only when its value beats every lower-hours point of its group
@@ -287,12 +301,32 @@ def _envelope(menu: Menu) -> _Envelope:
         if not below.any():
             break
         idx = np.delete(idx, k[below])
-    p_opt = order[idx]
+    return order[idx], h_s[idx], v_s[idx], gkey[idx]
+
+
+def _envelope(menu: Menu) -> _Envelope:
+    """The menu's envelopes, a slice of customers at a time: a customer's groups never
+    span two slices, and the sorting's temporaries (a few arrays of 8 bytes an option)
+    are those of one slice."""
+    res = menu.resource
+    n_res = int(res.max()) + 2 if res.size else 1
+    opts: list[I64] = []
+    hs: list[F64] = []
+    vs: list[F64] = []
+    keys: list[I64] = []
+    for sl in _customer_slices(menu.customer):
+        o, ph, pv, pk = _envelope_points(
+            menu.customer[sl], res[sl], menu.hours[sl], menu.value[sl], n_res
+        )
+        opts.append(o + sl.start)
+        hs.append(ph)
+        vs.append(pv)
+        keys.append(pk)
+    p_opt = np.concatenate(opts).astype(np.int64, copy=False)
+    p_h, p_v, pg = np.concatenate(hs), np.concatenate(vs), np.concatenate(keys)
+    del opts, hs, vs, keys
     p_cust = menu.customer[p_opt]
     p_res = res[p_opt]
-    p_h = h_s[idx]
-    p_v = v_s[idx]
-    pg = gkey[idx]
     g_start = _segment_starts(pg)
     group = np.cumsum(np.r_[False, pg[1:] != pg[:-1]]).astype(np.int64)
     c_start = _segment_starts(p_cust)
@@ -319,9 +353,9 @@ def _envelope(menu: Menu) -> _Envelope:
     )
 
 
-def _group_key(cust: I64, res: I64) -> I64:
-    """One integer per (customer, resource), increasing in that order."""
-    n_res = int(res.max()) + 2 if res.size else 1
+def _group_key(cust: I64, res: I64, n_res: int) -> I64:
+    """One integer per (customer, resource), increasing in that order (``n_res`` above
+    every resource index plus one)."""
     return (cust * n_res + (res + 1)).astype(np.int64)
 
 
@@ -544,6 +578,38 @@ def _repair(env: _Envelope, pts: I64, cap: F64, max_rounds: int = 200) -> tuple[
     return pts, bool(np.all(used <= cap + 1e-9 * np.maximum(cap, 1.0)))
 
 
+def _offers(
+    env: _Envelope, pts: I64, active: I64, cnt: I64, lo: int, hi: int, slack: F64
+) -> tuple[I64, I64, F64, I64, F64]:
+    """The best move that fits the ``slack`` of each customer ``active[lo:hi]`` (``cnt``
+    points each), by value gained per hour used: its point, the customer's position in
+    ``active``, the hours used, the resource and the ratio (customers with no
+    move that gains are left out)."""
+    n_res = slack.shape[0]
+    who = np.arange(lo, hi)
+    cnt = cnt[who]
+    starts = env.c_start[active[who]]
+    offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    p = np.repeat(starts, cnt) + offs
+    owner = np.repeat(who, cnt)
+    cur = pts[active[owner]]
+    gain = env.v[p] - env.v[cur]
+    same = env.group[p] == env.group[cur]
+    use = np.where(same, env.h[p] - env.h[cur], env.h[p])
+    r = env.res[p]
+    # a point on no resource (r < 0) always fits; with no resource at all slack is empty
+    room = np.r_[np.maximum(slack, 0.0), np.inf][np.where(r < 0, n_res, r)]
+    fits = use <= room + 1e-9
+    good = (gain > 1e-9 * (1.0 + np.abs(env.v[cur]))) & fits
+    p, owner, gain, use, r = p[good], owner[good], gain[good], use[good], r[good]
+    with np.errstate(divide="ignore"):
+        ratio = np.where((r < 0) | (use <= 0), np.inf, gain / np.maximum(use, TINY))
+    # each customer's best offer: highest ratio, then highest gain, then earliest point
+    order = np.lexsort((p, -gain, -ratio, owner))
+    first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]] if order.size else order
+    return p[first], owner[first], use[first], r[first], ratio[first]
+
+
 def _fill(env: _Envelope, pts: I64, cap: F64, max_rounds: int = 400) -> tuple[I64, int]:
     """Use the remaining hours: each round every customer offers its best move by value
     gained per hour used that fits, and each resource admits the best offers that fit."""
@@ -557,37 +623,19 @@ def _fill(env: _Envelope, pts: I64, cap: F64, max_rounds: int = 400) -> tuple[I6
         if active.size == 0:
             break
         slack = cap - _demand(env, pts, n_res)
-        # every point of the active customers
+        # each active customer's best offer, a slice of customers at a time (the first
+        # round reads every point of the envelope)
         cnt = cust_npts[active]
-        starts = env.c_start[active]
-        offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        p = np.repeat(starts, cnt) + offs
-        owner = np.repeat(np.arange(active.size), cnt)
-        cur = pts[active][owner]
-        gain = env.v[p] - env.v[cur]
-        same = env.group[p] == env.group[cur]
-        use = np.where(same, env.h[p] - env.h[cur], env.h[p])
-        r = env.res[p]
-        # a point on no resource (r < 0) always fits; with no resource at all slack is empty
-        room = np.r_[np.maximum(slack, 0.0), np.inf][np.where(r < 0, n_res, r)]
-        fits = use <= room + 1e-9
-        good = (gain > 1e-9 * (1.0 + np.abs(env.v[cur]))) & fits
-        if not good.any():
+        ends = np.cumsum(cnt)
+        cuts = np.unique(np.r_[0, np.searchsorted(ends, np.arange(0, ends[-1], _CHUNK), "right")])
+        offers = [
+            _offers(env, pts, active, cnt, lo, hi, slack)
+            for lo, hi in zip(cuts, [*cuts[1:], active.size], strict=True)
+        ]
+        if not any(len(o[0]) for o in offers):
             break
-        p, owner, gain, use, r = p[good], owner[good], gain[good], use[good], r[good]
-        with np.errstate(divide="ignore"):
-            ratio = np.where((r < 0) | (use <= 0), np.inf, gain / np.maximum(use, TINY))
-        # each customer's best offer: highest ratio, then highest gain, then earliest point
-        order = np.lexsort((p, -gain, -ratio, owner))
-        first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
-        p, owner, gain, use, r, ratio = (
-            p[first],
-            owner[first],
-            gain[first],
-            use[first],
-            r[first],
-            ratio[first],
-        )
+        p, owner, use, r, ratio = (np.concatenate([o[i] for o in offers]) for i in range(5))
+        del offers
         # each resource admits its best offers while they fit
         free = (r < 0) | (use <= 0)
         rr = np.where(free, n_res, r)

@@ -31,7 +31,7 @@ visiting is never favoured over not visiting.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -177,6 +177,25 @@ class TeamChange:
 
 
 @dataclass(frozen=True)
+class Chosen:
+    """One option of each customer (a plan's choice) and what it is: the arrays of
+    :class:`MenuBuild` at those options."""
+
+    kind: np.ndarray
+    channel: np.ndarray
+    visits: np.ndarray
+    calls: np.ndarray
+    emails: np.ndarray
+    rep: np.ndarray
+    pool: np.ndarray
+    distance_km: np.ndarray
+    contact_hours: np.ndarray
+    travel_hours: np.ndarray
+    revenue: np.ndarray
+    contribution: np.ndarray
+
+
+@dataclass(frozen=True)
 class MenuBuild:
     """The menu handed to the optimiser and what each option means.
 
@@ -220,6 +239,79 @@ class MenuBuild:
     current_rep: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     #: the candidate reps the menu was built from (for a changed team's menu)
     candidates: Candidates | None = None
+    #: per option: its contacts a year (the visits, calls or e-mails of its kind)
+    level: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: per customer: its inside pool (-1 without one)
+    customer_pool: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def chosen(self, options: np.ndarray, cust: CustomerFrame, s: CoverageSettings) -> Chosen:
+        """What the ``options`` (one a customer, as a plan's choice) are: figured from the
+        option's kind, contacts, rep and distance as :func:`build_menu` figures every
+        option, so a menu built ``lean`` and ``described`` tells the same as a full one.
+        ``cust`` and ``s`` are those the menu was built from.
+        """
+        kind, level = self.kind[options], self.level[options]
+        rep, distance = self.rep[options], self.distance_km[options]
+        c = self.menu.customer[options]
+        v, ca, em = _contacts(kind, level)
+        km = np.where(np.isnan(distance), 0.0, distance)
+        road_km = 2.0 * km * s.road_factor
+        minutes, eff = s.minutes_per_contact, s.effectiveness
+        travel = v * road_km / s.travel_speed_kmh
+        contact = (v * minutes["visit"] + ca * minutes["call"] + em * minutes["email"]) / 60.0
+        effort = v * eff["visit"] + ca * eff["call"] + em * eff["email"]
+        revenue = response(cust.wallet[c], cust.s0[c], cust.s1[c], cust.c[c], cust.d[c], effort)
+        names = np.array([s.channel_of(k) or k for k in CHANNEL_KINDS], dtype=object)
+        return Chosen(
+            kind=kind,
+            channel=names[kind],
+            visits=v,
+            calls=ca,
+            emails=em,
+            rep=rep,
+            pool=np.where(kind == 2, self.customer_pool[c], -1),
+            distance_km=distance,
+            contact_hours=contact,
+            travel_hours=travel,
+            revenue=revenue,
+            contribution=self.contribution[options],
+        )
+
+    def lean(self) -> MenuBuild:
+        """The same menu without what only describes the options, as :func:`build_menu`
+        builds it with ``lean`` (the candidates kept): what solving a plan and summing it
+        up reads.
+
+        Examples
+        --------
+        >>> from tierwise.settings.segments import SegmentSettings
+        >>> t = Team(np.array(["R1"], object), np.array(["field"], object),
+        ...          np.array([1600.0]), np.array(["N"], object), np.array([52.0]),
+        ...          np.array([0.0]), np.array([1]))
+        >>> c = CustomerFrame(np.array(["a"], object), np.array(["B"], object),
+        ...     np.array(["silver"], object), np.array(["N"], object),
+        ...     np.array(["R1"], object), np.array([52.5]), np.array([0.0]),
+        ...     np.array([10_000.0]), np.array([0.3]), np.array([False]), np.array([0.2]),
+        ...     np.array([0.5]), np.array([1.0]), np.array([3.0]))
+        >>> b = build_menu(c, t, CoverageSettings(), SegmentSettings().programmes).lean()
+        >>> b.visits.size, b.kind.tolist(), b.candidates is not None
+        (0, [3, 3, 3, 3], True)
+        """
+        none = np.zeros(0)
+        return replace(
+            self,
+            level=none,
+            channel=none.astype(object),
+            visits=none,
+            calls=none,
+            emails=none,
+            rep=none.astype(np.int64),
+            pool=none.astype(np.int64),
+            distance_km=none,
+            contact_hours=none,
+            travel_hours=none,
+            revenue=none,
+        )
 
 
 def _allowed_channels(
@@ -594,6 +686,7 @@ def build_menu(
     released: np.ndarray | None = None,
     change: TeamChange | None = None,
     lean: bool = False,
+    described: bool = False,
 ) -> MenuBuild:
     """Every customer's options; see the module text.
 
@@ -625,6 +718,9 @@ def build_menu(
         ``travel_hours`` and ``revenue`` are left empty (``menu.hours`` holds each
         option's contact plus travel hours) and ``candidates`` is ``None``. A menu has
         some 15 options a customer, each of these arrays 8 bytes an option.
+    described
+        With ``lean``: keep ``rep``, ``distance_km``, ``level`` and ``candidates`` too,
+        what :meth:`MenuBuild.chosen` reads to describe the options a plan chose.
 
     Raises
     ------
@@ -726,7 +822,9 @@ def build_menu(
         creg = _text(cust.region)
         lookup = {name[len("inside ") :]: i for i, name in enumerate(pool_names[: len(regional)])}
         nat = len(pool_names) - 1 if len(national) else -1
-        cust_pool = np.array([lookup.get(r, nat) if r is not None else nat for r in creg])
+        cust_pool = np.array(
+            [lookup.get(r, nat) if r is not None else nat for r in creg], dtype=np.int64
+        )
 
     # resources: reps that are a candidate somewhere, then the pools
     used_reps = np.unique(cand[cand >= 0])
@@ -747,13 +845,12 @@ def build_menu(
     def block(
         customers: np.ndarray,
         kind: int,
-        visits: np.ndarray | float = 0.0,
-        calls: np.ndarray | float = 0.0,
-        emails: np.ndarray | float = 0.0,
+        level: float = 0.0,
         rep: np.ndarray | int = -1,
-        pool: np.ndarray | int = -1,
         km: np.ndarray | float = np.nan,
     ) -> None:
+        """Options of ``kind`` with ``level`` contacts a year (visits, calls or e-mails
+        by the kind; a call's pool is its customer's)."""
         m = len(customers)
         if m == 0:
             return
@@ -761,11 +858,8 @@ def build_menu(
             {
                 "customer": customers,
                 "kind": np.full(m, kind, np.int64),
-                "visits": np.broadcast_to(np.asarray(visits, np.float64), (m,)),
-                "calls": np.broadcast_to(np.asarray(calls, np.float64), (m,)),
-                "emails": np.broadcast_to(np.asarray(emails, np.float64), (m,)),
+                "level": np.broadcast_to(np.asarray(level, np.float64), (m,)),
                 "rep": np.broadcast_to(np.asarray(rep, np.int64), (m,)),
-                "pool": np.broadcast_to(np.asarray(pool, np.int64), (m,)),
                 "km": np.broadcast_to(np.asarray(km, np.float64), (m,)),
             }
         )
@@ -774,20 +868,20 @@ def build_menu(
     block(cidx[allow("none") & no_min], 0)
     em = allow("email") & no_min
     for lvl in s.email_levels:
-        block(cidx[em], 1, emails=lvl)
+        block(cidx[em], 1, lvl)
     ca = allow("call") & no_min & (cust_pool >= 0)
     for lvl in s.call_levels:
-        block(cidx[ca], 2, calls=lvl, pool=cust_pool[ca])
+        block(cidx[ca], 2, lvl)
     for lvl in _levels(s, programmes):
         in_band = (vmin <= lvl + 1e-9) & (lvl <= vmax + 1e-9)
         for k in range(cand.shape[1]):
             sel = in_band & (cand[:, k] >= 0)
-            block(cidx[sel], 3, visits=lvl, rep=cand[sel, k], km=dist[sel, k])
+            block(cidx[sel], 3, lvl, rep=cand[sel, k], km=dist[sel, k])
 
     # the options are a few arrays of 8 bytes per option (a 1,000,000-customer menu has
     # some 15 million): each is put together, sorted and let go of one at a time, so
     # that no more than one array's copies are alive at once
-    keys = ("customer", "kind", "visits", "calls", "emails", "rep", "pool", "km")
+    keys = ("customer", "kind", "level", "rep", "km")
     if blocks:
         customer = np.concatenate([b.pop("customer") for b in blocks])
         order = np.argsort(customer, kind="stable")
@@ -800,8 +894,8 @@ def build_menu(
         customer = np.zeros(0, np.int64)
         cols = {
             "customer": customer,
-            **{k: np.zeros(0) for k in ("visits", "calls", "emails", "km")},
-            **{k: np.zeros(0, np.int64) for k in ("kind", "rep", "pool")},
+            **{k: np.zeros(0) for k in ("level", "km")},
+            **{k: np.zeros(0, np.int64) for k in ("kind", "rep")},
         }
 
     counts = np.bincount(customer, minlength=n)
@@ -809,8 +903,7 @@ def build_menu(
         i = int(np.flatnonzero(counts == 0)[0])
         raise InfeasiblePlanError(_no_option_message(i, cust, tiers, vmin, s, kinds, tier_setting))
 
-    visits, calls, emails = cols["visits"], cols["calls"], cols["emails"]
-    rep, pool, kind = cols["rep"], cols["pool"], cols["kind"]
+    level, rep, kind = cols["level"], cols["rep"], cols["kind"]
     km_all = cols.pop("km")
     m = len(customer)
     current = _current_rep_index(cust, team)
@@ -823,18 +916,15 @@ def build_menu(
     unlimited = ~np.isfinite(capacity)  # a resource without a limit is no constraint
     contribution, value, hours = (np.empty(m, np.float64) for _ in range(3))
     resource = np.empty(m, np.int64)
-    # what only describes the options (not read to solve the plan): left empty when lean
+    # what only describes the options (not read to solve the plan): left empty when lean,
+    # and but for the distances when described
     full = m if not lean else 0
-    travel, contact_h, revenue, distance = (np.empty(full, np.float64) for _ in range(4))
+    travel, contact_h, revenue = (np.empty(full, np.float64) for _ in range(3))
+    distance = np.empty(m if not lean or described else 0, np.float64)
     for sl in _chunks(m):
-        v, ca, em, o_cust, o_rep, o_pool = (
-            visits[sl],
-            calls[sl],
-            emails[sl],
-            customer[sl],
-            rep[sl],
-            pool[sl],
-        )
+        o_kind, o_cust, o_rep = kind[sl], customer[sl], rep[sl]
+        v, ca, em = _contacts(o_kind, level[sl])
+        o_pool = np.where(o_kind == 2, cust_pool[o_cust], -1)
         km = np.where(np.isnan(km_all[sl]), 0.0, km_all[sl])
         road_km = 2.0 * km * s.road_factor
         trav = v * road_km / s.travel_speed_kmh
@@ -866,6 +956,7 @@ def build_menu(
         hours[sl] = cont + trav
         if not lean:
             travel[sl], contact_h[sl], revenue[sl] = trav, cont, rev
+        if not lean or described:
             distance[sl] = np.where(o_rep >= 0, km, np.nan)
     del km_all
     if unlimited.any():
@@ -883,6 +974,9 @@ def build_menu(
         flat = cand[cand >= 0]
         per_rep = np.bincount(flat, minlength=team.n)
     none = np.zeros(0)
+    if not lean:
+        visits, calls, emails = _contacts(kind, level)
+        pool = np.where(kind == 2, cust_pool[customer], -1)
     return MenuBuild(
         menu=menu,
         capacity=capacity,
@@ -895,7 +989,7 @@ def build_menu(
         visits=visits if not lean else none,
         calls=calls if not lean else none,
         emails=emails if not lean else none,
-        rep=rep if not lean else none.astype(np.int64),
+        rep=rep if not lean or described else none.astype(np.int64),
         pool=pool if not lean else none.astype(np.int64),
         distance_km=distance,
         contact_hours=contact_h,
@@ -907,7 +1001,18 @@ def build_menu(
         candidates_per_rep=per_rep,
         reaches_region=reach,
         current_rep=current,
-        candidates=found if not lean else None,
+        candidates=found if not lean or described else None,
+        level=level if not lean or described else none,
+        customer_pool=cust_pool,
+    )
+
+
+def _contacts(kind: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Visits, calls and e-mails a year of options of ``kind`` with ``level`` contacts."""
+    return (
+        np.where(kind == 3, level, 0.0),
+        np.where(kind == 2, level, 0.0),
+        np.where(kind == 1, level, 0.0),
     )
 
 

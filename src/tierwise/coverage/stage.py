@@ -35,6 +35,7 @@ from ..validate import count_text
 from .allocate import InfeasiblePlanError, Plan, allocate, solve_exact
 from .menu import (
     CHANNEL_KINDS,
+    Chosen,
     CustomerFrame,
     MenuBuild,
     Team,
@@ -76,7 +77,9 @@ class CoverageResult:
     warnings
         Defaults applied for lack of data, each naming the setting that changes it.
     plan, build
-        The optimiser's plan and the menu it chose from (for notebooks and tests).
+        The optimiser's plan and the menu it chose from (for notebooks and tests), lean
+        (:meth:`~tierwise.coverage.menu.MenuBuild.lean`): the chosen options' channels,
+        frequencies, reps and hours are in ``customers``.
     """
 
     customers: pa.Table
@@ -345,11 +348,11 @@ def _solve(build: MenuBuild) -> Plan:
     return allocate(build.menu, build.capacity, names=_names(build))
 
 
-def _inside_split(build: MenuBuild, chosen: np.ndarray, hours: np.ndarray) -> np.ndarray:
+def _inside_split(build: MenuBuild, chosen: Chosen, hours: np.ndarray) -> np.ndarray:
     """Each called customer's inside rep: a pool's customers shared among its reps in
     proportion to their hours (in customer order). -1 for the others."""
-    out = np.full(len(chosen), -1, dtype=np.int64)
-    pool = build.pool[chosen]
+    out = np.full(len(chosen.kind), -1, dtype=np.int64)
+    pool = chosen.pool
     for p, members in enumerate(build.pool_members):
         rows = np.flatnonzero(pool == p)
         if not len(rows) or not len(members):
@@ -537,7 +540,7 @@ def _group_sum(keys: list[np.ndarray], values: dict[str, np.ndarray]) -> pa.Tabl
 
 def _rep_plan(
     build: MenuBuild,
-    chosen: np.ndarray,
+    chosen: Chosen,
     assigned: np.ndarray,
     plan: Plan,
 ) -> pa.Table:
@@ -551,10 +554,10 @@ def _rep_plan(
         return w(a[ok], weights=x[ok], minlength=n_rep) if n_rep else np.zeros(0)
 
     ones = np.ones(len(a))
-    visits = build.visits[chosen]
-    calls = build.calls[chosen]
-    contact = build.contact_hours[chosen]
-    travel = build.travel_hours[chosen]
+    visits = chosen.visits
+    calls = chosen.calls
+    contact = chosen.contact_hours
+    travel = chosen.travel_hours
     used = contact + travel
     hours_used = per(used)
     cap = np.where(np.isfinite(team.hours), team.hours, np.nan)
@@ -573,22 +576,22 @@ def _rep_plan(
             "hours_used": pa.array(hours_used),
             "capacity_hours": pa.array(cap, mask=~np.isfinite(cap)),
             "utilisation": pa.array(util, mask=~np.isfinite(util)),
-            "expected_contribution": pa.array(per(build.contribution[chosen])),
+            "expected_contribution": pa.array(per(chosen.contribution)),
         }
     )
 
 
-def _segment_coverage(cust: CustomerFrame, build: MenuBuild, chosen: np.ndarray) -> pa.Table:
-    hours = build.contact_hours[chosen] + build.travel_hours[chosen]
+def _segment_coverage(cust: CustomerFrame, chosen: Chosen) -> pa.Table:
+    hours = chosen.contact_hours + chosen.travel_hours
     t = _group_sum(
-        [cust.value_class, cust.tier, build.channel[chosen].astype(object)],
+        [cust.value_class, cust.tier, chosen.channel.astype(object)],
         {
             "customers": np.ones(cust.n, dtype=np.int64),
-            "visits": build.visits[chosen],
-            "calls": build.calls[chosen],
-            "emails": build.emails[chosen],
+            "visits": chosen.visits,
+            "calls": chosen.calls,
+            "emails": chosen.emails,
             "hours": hours,
-            "expected_contribution": build.contribution[chosen],
+            "expected_contribution": chosen.contribution,
         },
     )
     t = t.rename_columns(["value_class", "tier", "channel", *t.column_names[3:]])
@@ -602,9 +605,9 @@ def _segment_coverage(cust: CustomerFrame, build: MenuBuild, chosen: np.ndarray)
     return t
 
 
-def _vs_legacy(cust: CustomerFrame, build: MenuBuild, chosen: np.ndarray, leg: _Legacy) -> pa.Table:
-    pkind = build.kind[chosen]
-    pv = build.visits[chosen]
+def _vs_legacy(cust: CustomerFrame, chosen: Chosen, leg: _Legacy) -> pa.Table:
+    pkind = chosen.kind
+    pv = chosen.visits
     est = ~cust.is_prospect
     cheaper = est & (pkind < leg.channel)
     t = _group_sum(
@@ -612,18 +615,18 @@ def _vs_legacy(cust: CustomerFrame, build: MenuBuild, chosen: np.ndarray, leg: _
         {
             "customers": np.ones(cust.n, dtype=np.int64),
             "hours_legacy": leg.hours,
-            "hours_plan": build.contact_hours[chosen] + build.travel_hours[chosen],
+            "hours_plan": chosen.contact_hours + chosen.travel_hours,
             "visits_legacy": leg.visits,
             "visits_plan": pv,
             "calls_legacy": leg.calls,
-            "calls_plan": build.calls[chosen],
+            "calls_plan": chosen.calls,
             "emails_legacy": leg.emails,
-            "emails_plan": build.emails[chosen],
+            "emails_plan": chosen.emails,
             "newly_visited": ((pv > 0) & (leg.visits == 0)).astype(np.int64),
             "no_longer_visited": ((pv == 0) & (leg.visits > 0)).astype(np.int64),
             "moved_to_cheaper_channel": cheaper.astype(np.int64),
             "expected_contribution_legacy": leg.contribution,
-            "expected_contribution_plan": build.contribution[chosen],
+            "expected_contribution_plan": chosen.contribution,
         },
     )
     t = t.rename_columns(["value_class", *t.column_names[1:]])
@@ -669,8 +672,7 @@ def _sizing(
     is_field = np.array([str(r) == field_role for r in team.role])
     used = np.bincount(
         np.maximum(assigned, 0),
-        weights=(assigned >= 0)
-        * (base.contact_hours[plan.choice] + base.travel_hours[plan.choice]),
+        weights=(assigned >= 0) * base.menu.hours[plan.choice],  # contact and travel hours
         minlength=team.n,
     )
     util = np.where(np.isfinite(team.hours), used / team.hours, 0.0)
@@ -987,7 +989,8 @@ def coverage_plan(
     released = prospect | np.isin(
         np.asarray([str(x) for x in status], dtype=object), list(s.band_released_status)
     )
-    build = build_menu(cust, team, s, programmes, released=released)
+    # built lean: the options the plan chooses are described after it has chosen
+    build = build_menu(cust, team, s, programmes, released=released, lean=True, described=True)
     if not team.assumed:
         visiting = np.isin(team.role.astype(str), s.visit_roles)
         idle = np.flatnonzero(visiting & ~build.reaches_region)
@@ -1011,9 +1014,10 @@ def coverage_plan(
         )
     plan = _solve(build)
     ch = plan.choice
-    kind = build.kind[ch]
-    rep_idx = build.rep[ch]
-    inside = _inside_split(build, ch, build.contact_hours[ch] + build.travel_hours[ch])
+    pick = build.chosen(ch, cust, s)
+    kind = pick.kind
+    rep_idx = pick.rep
+    inside = _inside_split(build, pick, pick.contact_hours + pick.travel_hours)
     assigned = np.where(rep_idx >= 0, rep_idx, inside)
     assigned_id = np.full(n, None, dtype=object)
     if team.n:
@@ -1027,7 +1031,7 @@ def coverage_plan(
         "upper_bound": float(plan.upper_bound),
         "optimality_gap": float(plan.gap),
         "solver": plan.method,
-        "expected_contribution": float(build.contribution[ch].sum()),
+        "expected_contribution": float(pick.contribution.sum()),
         "n_customers": int(n),
         "n_options": len(build.menu.value),
         "n_reps": int(team.n),
@@ -1074,12 +1078,10 @@ def coverage_plan(
     leg = _legacy(cust, team, legacy, s, s.activity_window_months)
     manifest["legacy_objective"] = float(leg.contribution.sum())
     manifest["legacy_hours"] = float(leg.hours.sum())
-    manifest["plan_hours"] = float((build.contact_hours[ch] + build.travel_hours[ch]).sum())
+    manifest["plan_hours"] = float((pick.contact_hours + pick.travel_hours).sum())
     on_visits = kind == CHANNEL_KINDS.index("visit")
     manifest["legacy_field_hours"] = float(leg.field_hours.sum())
-    manifest["plan_field_hours"] = float(
-        (build.contact_hours[ch] + build.travel_hours[ch])[on_visits].sum()
-    )
+    manifest["plan_field_hours"] = float((pick.contact_hours + pick.travel_hours)[on_visits].sum())
     manifest["headline"] = _headline(manifest, legacy is not None)
     if legacy is None:
         warnings.append(
@@ -1090,7 +1092,7 @@ def coverage_plan(
     # 5. customer columns
     freq = np.select(
         [kind == 3, kind == 2, kind == 1],
-        [build.visits[ch], build.calls[ch], build.emails[ch]],
+        [pick.visits, pick.calls, pick.emails],
         default=0.0,
     )
     headroom = num_column(customers, "headroom")
@@ -1102,9 +1104,9 @@ def coverage_plan(
         headroom,
         look,
         kind,
-        build.channel[ch],
+        pick.channel,
         freq,
-        build.distance_km[ch],
+        pick.distance_km,
         assigned_id,
         leg.visits,
         leg.calls,
@@ -1113,24 +1115,27 @@ def coverage_plan(
     out = pa.table(
         {
             "customer_id": pa.array(ids, pa.string()),
-            "channel": pa.array(build.channel[ch].astype(object), pa.string()),
-            "visits_per_year": pa.array(build.visits[ch]),
-            "calls_per_year": pa.array(build.calls[ch]),
-            "emails_per_year": pa.array(build.emails[ch]),
+            "channel": pa.array(pick.channel.astype(object), pa.string()),
+            "visits_per_year": pa.array(pick.visits),
+            "calls_per_year": pa.array(pick.calls),
+            "emails_per_year": pa.array(pick.emails),
             "assigned_rep": pa.array(assigned_id, pa.string()),
-            "expected_revenue_plan": pa.array(build.revenue[ch]),
-            "expected_contribution_plan": pa.array(build.contribution[ch]),
-            "coverage_hours": pa.array(build.contact_hours[ch] + build.travel_hours[ch]),
+            "expected_revenue_plan": pa.array(pick.revenue),
+            "expected_contribution_plan": pa.array(pick.contribution),
+            "coverage_hours": pa.array(pick.contact_hours + pick.travel_hours),
             "coverage_reason": reason,
         }
     )
 
     tables: dict[str, pa.Table] = {
-        "rep_plan": _rep_plan(build, ch, assigned, plan),
-        "segment_coverage": _segment_coverage(cust, build, ch),
-        "coverage_vs_legacy": _vs_legacy(cust, build, ch, leg),
-        "sizing": _sizing(cust, team, s, programmes, build, plan, assigned, released),
+        "rep_plan": _rep_plan(build, pick, assigned, plan),
+        "segment_coverage": _segment_coverage(cust, pick),
+        "coverage_vs_legacy": _vs_legacy(cust, pick, leg),
     }
+    # what only describes the options is read: the head-count scenarios' menus are built
+    # beside the menu's lean part (a menu's arrays are 8 bytes an option each)
+    build = build.lean()
+    tables["sizing"] = _sizing(cust, team, s, programmes, build, plan, assigned, released)
     if previous is not None and recorded_since is not None:
         tables["plan_adherence"] = _adherence(previous, recorded_since, days_since)
         manifest["plan_adherence"] = {"days_since_previous": int(days_since)}
