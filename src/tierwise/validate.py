@@ -41,6 +41,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.datatypes as idt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -273,6 +274,14 @@ def _reject_where(
             for c, (_, _, _, v) in zip(conds, rules, strict=True)
         ]
     )
+    if _PACKED in t.columns:
+        # a table stored by store_checked: the column and value go into the packed column
+        return t.mutate(
+            **{
+                REASON: ibis.ifelse(fresh, reason, t[REASON]),
+                _PACKED: ibis.ifelse(fresh, _pack(reason, column, value), t[_PACKED]),
+            }
+        ).view()
     return t.mutate(
         **{
             REASON: ibis.ifelse(fresh, reason, t[REASON]),
@@ -1823,17 +1832,125 @@ def reject_duplicate_keys(t: ir.Table, key: tuple[str, ...]) -> ir.Table:
     ).drop("_key_rank", "_key_first")
 
 
+#: A checked table (the layout :func:`canonicalize` gives) as :func:`store_checked` keeps
+#: it in the engine holds its reject column and value in one text column, NULL on a row
+#: used: the column ("" for none) and "v" + the value ("" for none), joined by the unit
+#: separator, which no column name holds. The reason stays a column of its own: the rows
+#: used are found by it as they are stored.
+_PACKED = "_reject"
+_UNPACK = "(?s)^([^\x1f]*)\x1f(v?)(.*)\\z"
+
+
+def _pack(reason: ir.StringValue, column: ir.StringValue, value: ir.StringValue) -> ir.StringValue:
+    """The packed reject column and value of a row rejected for ``reason`` (NULL if none)."""
+    return ibis.ifelse(
+        reason.isnull(),
+        ibis.null(str),
+        column.fill_null("") + "\x1f" + ibis.ifelse(value.isnull(), ibis.literal(""), "v" + value),
+    )
+
+
+def _reject_column_value(t: ir.Table) -> tuple[ir.StringValue, ir.StringValue]:
+    """The reject column and value of each row of a checked table, stored or not."""
+    if _PACKED not in t.columns:
+        return t[RCOL], t[RVAL]
+    p = t[_PACKED]
+
+    def part(i: int) -> ir.StringValue:
+        # only a rejected row pays for the regular expression
+        return ibis.ifelse(p.isnull(), ibis.null(str), p.re_extract(_UNPACK, i))
+
+    column = part(1)
+    return (
+        ibis.ifelse(column == "", ibis.null(str), column),
+        ibis.ifelse(part(2) == "v", part(3), ibis.null(str)),
+    )
+
+
+def _always_null(t: ir.Table) -> list[str]:
+    """The columns of ``t`` that are NULL on every row by their expression alone (an
+    optional column the input lacks, and what is computed from it only), found without a
+    query."""
+
+    def null(v: ops.Value) -> bool:
+        if isinstance(v, ops.Literal):
+            return v.value is None
+        if isinstance(v, ops.Field):
+            rel = v.rel
+            while isinstance(rel, (ops.SelfReference, ops.Filter)):
+                rel = rel.parent
+            return isinstance(rel, ops.Project) and null(rel.values[v.name])
+        if isinstance(v, (ops.Cast, ops.Negate, ops.Abs)):
+            return null(v.arg)
+        if isinstance(v, ops.IfElse):
+            return null(v.true_expr) and null(v.false_null_expr)
+        if isinstance(v, ops.SearchedCase):
+            return all(null(r) for r in v.results) and null(v.default)
+        return False
+
+    return [c for c in t.columns if null(t[c].op())]
+
+
+def store_checked(engine: Engine, t: ir.Table, name: str | None = None) -> ir.Table:
+    """Materialise a checked table (the layout :func:`canonicalize` gives) with fewer
+    columns to write on every row of the largest tables: the reject column and value are
+    stored as one, and a column NULL on every row by its expression (an optional column the
+    input lacks) is not stored but given back as a NULL of its type.
+
+    The result has the columns of ``t`` but the reject column and value, which
+    :func:`reject_if` and :func:`split_rejects` read from the packed column.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from tierwise.engine import Engine, ROW
+    >>> eng = Engine()
+    >>> t = eng.from_arrow(pa.table({"a": [1, 2, 3], ROW: [2, 3, 4],
+    ...     REASON: [None, "missing a", "bad a"], RCOL: [None, "a", None],
+    ...     RVAL: [None, None, "12,5 kg"]}))
+    >>> used, rejects = split_rejects(store_checked(eng, t), "t.csv", "t")
+    >>> eng.to_arrow(used).to_pylist()
+    [{'a': 1, '_row': 2}]
+    >>> eng.to_arrow(rejects.order_by("row").select("row", "column", "value")).to_pylist()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [{'row': 3, 'column': 'a', 'value': None}, {'row': 4, 'column': None, 'value': '12,5 kg'}]
+    """
+    nulls = [c for c in _always_null(t) if c not in (REASON, RCOL, RVAL)]
+    packed = _pack(t[REASON], t[RCOL], t[RVAL])
+    stored = engine.materialize(
+        t.select(
+            *(
+                packed.name(_PACKED) if c == RCOL else c
+                for c in t.columns
+                if c not in (RVAL, *nulls)
+            )
+        ),
+        name,
+    )
+    if not nulls:
+        return stored
+    return stored.select(
+        *(
+            ibis.null(t[c].type()).name(c) if c in nulls else _PACKED if c == RCOL else c
+            for c in t.columns
+            if c != RVAL
+        )
+    )
+
+
 def split_rejects(t: ir.Table, file: str, table: str) -> tuple[ir.Table, ir.Table]:
     """The rows used (canonical columns and ``_row``) and the rejects (rejects.csv layout)."""
-    used = t.filter(t[REASON].isnull()).drop(REASON, RCOL, RVAL)
+    reject_columns = (_PACKED,) if _PACKED in t.columns else (RCOL, RVAL)
+    used = t.filter(t[REASON].isnull()).drop(REASON, *reject_columns)
     bad = t.filter(t[REASON].notnull())
+    column, value = _reject_column_value(bad)
     rejects = bad.select(
         file=ibis.literal(file, str),
         table=ibis.literal(table, str),
         row=bad[ROW].cast("int64"),
-        column=bad[RCOL],
+        column=column,
         reason=bad[REASON],
-        value=bad[RVAL],
+        value=value,
     )
     return used, rejects
 
@@ -1925,7 +2042,7 @@ def validate_inputs(
         warnings=warnings,
         decide_cancel=False,
     )
-    tx = engine.materialize(tx, "tw_checked_transactions")
+    tx = store_checked(engine, tx, "tw_checked_transactions")
     # whether the cancel prefix marks cancellations is decided on the checked table, in the
     # engine, without reading the file again
     tx = decide_cancellations(tx, settings, engine=engine, file=tx_file, warnings=warnings)
@@ -1962,7 +2079,7 @@ def validate_inputs(
     # tables that name customers are checked against every customer known: the master's
     # and the transactions'
     for name in (n for n in others if not TABLES[n].known_customers):
-        t = engine.materialize(canon[name])
+        t = store_checked(engine, canon[name])
         if name == "market":
             _warn_growth_as_percentages(engine, t, raws[name].path, warnings)
         used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
@@ -1973,7 +2090,7 @@ def validate_inputs(
         known_ids = ibis.union(*ids) if len(ids) > 1 else ids[0]
         known = engine.materialize(known_ids.distinct(), "tw_known_customers")
         for name in (n for n in others if TABLES[n].known_customers):
-            t = engine.materialize(reject_unknown_customers(canon[name], known, name))
+            t = store_checked(engine, reject_unknown_customers(canon[name], known, name))
             used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
 
     reject_tables = []
@@ -2092,7 +2209,9 @@ def _warn_growth_as_percentages(
         market.aggregate(
             n=market.growth_rate.notnull().cast("int64").sum(),
             above=above.cast("int64").sum(),
-            column=market[RCOL].max(where=above & (market[REASON] == GROWTH_ABOVE_ONE)),
+            column=_reject_column_value(market)[0].max(
+                where=above & (market[REASON] == GROWTH_ABOVE_ONE)
+            ),
         ),
         f"the growth rates of {file}",
     ).to_pylist()[0]

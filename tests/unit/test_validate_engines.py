@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import ibis.expr.operations as ops
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -15,7 +16,7 @@ from tierwise.engine import ROW
 from tierwise.io.readers import read_input
 from tierwise.settings import Settings
 from tierwise.settings.inputs import TableInput
-from tierwise.validate import canonicalize, split_rejects
+from tierwise.validate import canonicalize, check_transactions, split_rejects, store_checked
 
 DATES = [
     "2024-01-31T10:15:00Z",
@@ -313,3 +314,54 @@ def test_nanosecond_timestamps_in_parquet_read_on_every_engine(engine: Any, tmp_
         raw = read_input("transactions", path, TableInput(), engine)
         got = engine.to_arrow(raw.table.order_by(ROW)).to_pylist()
         assert [r["date"].date() for r in got] == dates, zone
+
+
+def test_a_stored_checked_table_reads_back_the_same_rows_and_rejects(engine: Any) -> None:
+    """store_checked writes one reject column for two and leaves out a column the input
+    lacks; the rows used and every reject (column, reason, value as in the file) read
+    back as before it was stored, whatever a value holds: the separator, a line break,
+    nothing at all, or no value."""
+    ids = ["A", "B\tC", "D", "", "E", "F"]
+    revenue = ["10", "5", "12,5 kg\x1fx\ny", "7", None, "3"]
+    n = len(ids)
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                "customer_id": ids,
+                "date": ["2024-01-31"] * n,
+                "revenue": revenue,
+                ROW: range(2, 2 + n),
+            }
+        )
+    )
+    t = check_transactions(
+        canonicalize(raw, "transactions", Settings(), engine, file="x.csv"),
+        Settings(),
+        as_of=None,
+        today=dt.date(2024, 2, 1),
+        file="x.csv",
+    )
+    stored = store_checked(engine, t)
+    [table] = [n for n in stored.op().find(ops.DatabaseTable)]
+    written = set(table.schema.names)
+    assert {"_reject", "_reason"} <= written
+    assert not written & {"_reject_column", "_reject_value", "list_revenue", "product_category"}
+
+    def read(t: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        used, rejects = split_rejects(t, "x.csv", "transactions")
+        return (
+            engine.to_arrow(used.order_by(ROW)).to_pylist(),
+            engine.to_arrow(rejects.order_by("row")).to_pylist(),
+        )
+
+    before, after = read(t), read(stored)
+    assert after == before
+    used, rejects = after
+    assert [r[ROW] for r in used] == [2, 7]
+    assert [(r["row"], r["column"], r["value"]) for r in rejects] == [
+        (3, "customer_id", "B\tC"),
+        (4, "revenue", "12,5 kg\x1fx\ny"),
+        (5, "customer_id", ""),
+        (6, "revenue", None),
+    ]
+    assert list(used[0]) == [c for c in t.columns if not c.startswith("_re")]
