@@ -555,3 +555,76 @@ def test_reasons_written_once_per_distinct_figures_are_each_rows_own() -> None:
     assert out.column("source").to_pylist() == source
     # the repeated sentences are stored once
     assert len(out.column("reason").chunk(0).dictionary) < n / 5
+
+
+def test_customer_items_grouped_a_range_of_customers_at_a_time_are_the_same(
+    engine: Engine,
+) -> None:
+    from tierwise.crosssell.recommend import customer_bounds, customer_items
+
+    tx = engine.from_arrow(TEA_CUP)
+    bounds = customer_bounds(CUSTOMERS.column("customer_id"), 2)
+    assert bounds == ["c", "e"]
+
+    def rows(expr: ibis.Table) -> list[dict]:
+        return engine.to_arrow(expr.order_by(["customer_id", "item"])).to_pylist()
+
+    kw = {"level": "product", "as_of": DAY, "lookback_months": 24, "cutoff": DAY}
+    split = customer_items(tx, bounds=bounds, **kw)
+    # one grouping per range: customers up to c, c to e, from e
+    assert engine.con.compile(split).count("GROUP BY") == 3
+    assert rows(split) == rows(customer_items(tx, **kw))
+    assert {r["customer_id"] for r in rows(split)} == set("abcde")
+
+
+def test_the_stage_groups_customer_items_a_range_of_customers_at_a_time(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    from tierwise.crosssell.stage import crosssell_stage
+
+    module = importlib.import_module("tierwise.crosssell.recommend")
+    stage = importlib.import_module("tierwise.crosssell.stage")
+    tx = engine.from_arrow(TEA_CUP)
+    whole = crosssell_stage(tx, CUSTOMERS, S, as_of=DAY, seed=1, engine=engine)
+    seen: list[list[str]] = []
+    made = stage.customer_items
+
+    def spy(*args: object, **kwargs: object) -> ibis.Table:
+        seen.append(list(kwargs.get("bounds", ())))  # type: ignore[call-overload]
+        return made(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stage, "customer_items", spy)
+    monkeypatch.setattr(module, "ITEMS_RANGE", 2)
+    split = crosssell_stage(tx, CUSTOMERS, S, as_of=DAY, seed=1, engine=engine)
+    assert seen == [["c", "e"]]
+    assert whole.tables["cross_sell"].num_rows > 3
+    for name, table in whole.tables.items():
+        assert split.tables[name].equals(table), name
+    assert split.customers.equals(whole.customers)
+
+
+def test_look_alike_groups_are_formed_from_the_peer_columns_alone(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    module = importlib.import_module("tierwise.crosssell.recommend")
+    # the assembled customer table carries every stage's columns: a copy of it (filtering
+    # out prospects) would cost as much memory as the table
+    customers = CUSTOMERS.append_column("notes", pa.array(["x" * 1000] * 5)).append_column(
+        "is_prospect", pa.array([False, False, False, False, True])
+    )
+    seen: list[list[str]] = []
+    formed = module.peer_groups
+
+    def spy(cust: pa.Table, *args: object) -> object:
+        seen.append(cust.column_names)
+        return formed(cust, *args)
+
+    monkeypatch.setattr(module, "peer_groups", spy)
+    rec = recommend(engine.from_arrow(TEA_CUP), customers, RULES, S, as_of=DAY, engine=engine)
+    assert seen and all("notes" not in names for names in seen)
+    assert "industry" in seen[0]
+    assert "e" not in rec.cross_sell.column("customer_id").to_pylist()

@@ -35,7 +35,7 @@ Everything transaction-sized runs in the engine; only the ranked recommendations
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -129,6 +129,7 @@ def customer_items(
     cutoff: _dt.date | None = None,
     prices: bool = True,
     categories: bool = True,
+    bounds: Sequence[str] = (),
 ) -> ir.Table:
     """Customer × item figures up to ``as_of`` (in the engine).
 
@@ -143,6 +144,11 @@ def customer_items(
     cutoff, from the lines dated up to it: category_cut, spend_year_cut (over the lookback
     window ending at the cutoff), revenue_costed_cut and cost_cut; :func:`at_cutoff` reads
     them as a table of their own.
+
+    With ``bounds`` (customer ids, ascending: :func:`customer_bounds`), the customers
+    between two bounds are grouped apart and the groups put together: the engine holds
+    one range's customer × item groups at a time, not every customer's (the table is a
+    customer × item row for almost every pair of a customer's lines).
     """
     lines = basket_lines(tx, level)
     lines = lines.filter(lines.date <= ibis.literal(as_of))
@@ -177,7 +183,7 @@ def customer_items(
             "revenue_costed_cut": exact_sum(ibis.ifelse(has_cc, lines.revenue, 0.0)),
             "cost_cut": exact_sum(ibis.ifelse(has_cc, lines.cost, 0.0)),
         }
-    ci = lines.group_by(["customer_id", "item"]).aggregate(**aggs)
+    ci = _grouped_by_range(lines, aggs, bounds)
     if categories and not text_categories:
         ci = ci.mutate(category=ci.item)
         if cutoff is not None:
@@ -204,6 +210,53 @@ def customer_items(
         }
     keys = ["customer_id", "item", *(["category"] if categories else []), "first_date"]
     return ci.select(*keys, **out)
+
+
+def _grouped_by_range(
+    lines: ir.Table, aggs: dict[str, ir.Scalar], bounds: Sequence[str]
+) -> ir.Table:
+    """``lines`` grouped by customer and item with ``aggs``, a range of customer ids
+    (split at ``bounds``) at a time."""
+    if not bounds:
+        return lines.group_by(["customer_id", "item"]).aggregate(**aggs)
+    # the ranges [bound j-1, bound j) neither overlap nor leave an id out when the bounds
+    # ascend as the engine compares text (byte by byte, as Arrow sorts them); a missing id
+    # goes with the first range
+    edges = sorted(set(bounds), key=lambda b: b.encode())
+    cid = lines.customer_id
+    parts = []
+    for j in range(len(edges) + 1):
+        low = cid >= ibis.literal(edges[j - 1], "string") if j > 0 else None
+        high = cid < ibis.literal(edges[j], "string") if j < len(edges) else None
+        if low is None:
+            keep = cid.isnull() | high if high is not None else ibis.literal(True)
+        else:
+            keep = low & high if high is not None else low
+        part = lines.filter(keep)
+        parts.append(part.group_by(["customer_id", "item"]).aggregate(**aggs))
+    return ibis.union(*parts, distinct=False)
+
+
+#: Customers whose customer × item groups the engine forms at once (:func:`customer_items`).
+ITEMS_RANGE = 50_000
+
+
+def customer_bounds(ids: pa.Array | pa.ChunkedArray, per_range: int | None = None) -> list[str]:
+    """Customer ids that split ``ids`` into ranges of about ``per_range`` customers
+    (:data:`ITEMS_RANGE` when None; ascending; none when one range holds them all), for
+    :func:`customer_items`.
+
+    Examples
+    --------
+    >>> customer_bounds(pa.array(["d", "a", "c", "b", "e"]), 2)
+    ['c', 'e']
+    """
+    per_range = per_range or ITEMS_RANGE
+    text = pc.unique(pc.drop_null(pc.cast(ids, pa.string())))
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    ordered = text.take(pc.sort_indices(text))
+    return [ordered[i].as_py() for i in range(per_range, len(ordered), per_range)]
 
 
 def at_cutoff(ci: ir.Table, cutoff: _dt.date) -> ir.Table:
@@ -538,7 +591,7 @@ def rank_items(
         ci.group_by("customer_id").aggregate(n_owned=ci.count()).order_by("customer_id"),
         "the items each customer buys",
     )
-    cust = customers
+    cust = _peer_view(customers, s)
     if "is_prospect" in cust.column_names and not s.include_prospects:
         mask = pc.invert(cust.column("is_prospect").fill_null(False))
         cust = cust.filter(mask)
@@ -599,6 +652,16 @@ def rank_items(
             engine.release(t)
         codes.release(engine)
     return Ranked(got, categories, groups, assign_t, warnings)
+
+
+def _peer_view(customers: pa.Table, s: CrossSellSettings) -> pa.Table:
+    """The columns of ``customers`` the look-alike groups are formed from (customer_id,
+    is_prospect and the peer columns): what is filtered and copied is this, not every
+    stage's columns."""
+    wanted = {"customer_id", "is_prospect", *s.peer_columns, *s.fallback_peer_columns}
+    if "size_band" in wanted:
+        wanted |= {"employees", "annual_revenue"}
+    return customers.select([c for c in customers.column_names if c in wanted])
 
 
 #: Customers ranked in one query at most.
@@ -1133,8 +1196,11 @@ def _upsell(
         return _empty_upsell()
     made = ci_cat is None
     if ci_cat is None:
+        bounds = customer_bounds(groups.assigned.column("customer_id"))
         ci_cat = _keep(
-            customer_items(tx, level="category", as_of=day, lookback_months=s.lookback_months),
+            customer_items(
+                tx, level="category", as_of=day, lookback_months=s.lookback_months, bounds=bounds
+            ),
             engine,
         )
     try:

@@ -16,6 +16,7 @@ from ._lines import Level, as_date, months_before, run_query
 from .evaluate import evaluate_from
 from .recommend import (
     Recommendations,
+    customer_bounds,
     customer_items,
     item_labels,
     recommend,
@@ -361,6 +362,7 @@ def crosssell_stage(
         cutoff=cutoff,
         prices=level == "category",
         categories=False,
+        bounds=customer_bounds(customers.column("customer_id")),
     )
     ci = engine.materialize(ci) if engine is not None else ci
     rec = recommend_from(
