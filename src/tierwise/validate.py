@@ -274,21 +274,13 @@ def _reject_where(
             for c, (_, _, _, v) in zip(conds, rules, strict=True)
         ]
     )
+    marks = {REASON: reason}
     if _PACKED in t.columns:
         # a table stored by store_checked: the column and value go into the packed column
-        return t.mutate(
-            **{
-                REASON: ibis.ifelse(fresh, reason, t[REASON]),
-                _PACKED: ibis.ifelse(fresh, _pack(reason, column, value), t[_PACKED]),
-            }
-        ).view()
-    return t.mutate(
-        **{
-            REASON: ibis.ifelse(fresh, reason, t[REASON]),
-            RCOL: ibis.ifelse(fresh, column, t[RCOL]),
-            RVAL: ibis.ifelse(fresh, value, t[RVAL]),
-        }
-    ).view()
+        marks[_PACKED] = _pack(reason, column, value)
+    else:
+        marks.update({RCOL: column, RVAL: value})
+    return t.mutate(**{c: ibis.ifelse(fresh, new, t[c]) for c, new in marks.items()}).view()
 
 
 #: a check: (the row is bad, the reason — text or a text expression)
@@ -1838,7 +1830,8 @@ def reject_duplicate_keys(t: ir.Table, key: tuple[str, ...]) -> ir.Table:
 #: separator, which no column name holds. The reason stays a column of its own: the rows
 #: used are found by it as they are stored.
 _PACKED = "_reject"
-_UNPACK = "(?s)^([^\x1f]*)\x1f(v?)(.*)\\z"
+_SEP = "\x1f"
+_UNPACK = f"(?s)^([^{_SEP}]*){_SEP}(v?)(.*)\\z"
 
 
 def _pack(reason: ir.StringValue, column: ir.StringValue, value: ir.StringValue) -> ir.StringValue:
@@ -1846,7 +1839,7 @@ def _pack(reason: ir.StringValue, column: ir.StringValue, value: ir.StringValue)
     return ibis.ifelse(
         reason.isnull(),
         ibis.null(str),
-        column.fill_null("") + "\x1f" + ibis.ifelse(value.isnull(), ibis.literal(""), "v" + value),
+        column.fill_null("") + _SEP + ibis.ifelse(value.isnull(), ibis.literal(""), "v" + value),
     )
 
 
