@@ -487,6 +487,31 @@ def _free_inputs(
     engine.release_replaced(freed, ctx.tables.values())
 
 
+def _rewritten_next(name: str, later: Sequence[Stage]) -> bool:
+    """Whether the next stage in ``later`` that reads the input table ``name`` rewrites it
+    too. Such a rewrite is kept as an expression instead of being computed into the engine:
+    the stage after reads it a few times and writes its own version, so the lines are
+    written once, not twice (the accounts stage's new customer ids on the invoice lines are
+    written with the cancellation pairs)."""
+    for st in later:
+        if name in (*st.needs_inputs, *st.uses_inputs):
+            return name in st.rewrites
+    return False
+
+
+def _compute_pending(
+    stage: Stage, pending: dict[str, str], tables: dict[str, Any], engine: Engine
+) -> None:
+    """Compute into the engine the rewritten tables kept as expressions that ``stage``
+    reads without rewriting them (the stage meant to rewrite them was skipped)."""
+    for name in [n for n in pending if n in (*stage.needs_inputs, *stage.uses_inputs)]:
+        if name in tables and name not in stage.rewrites:
+            kept = tables[name]
+            tables[name] = engine.materialize(kept, engine.fresh_name(f"{pending[name]}_{name}"))
+            del pending[name]
+            engine.release_replaced([kept], tables.values())
+
+
 def give_back_memory() -> None:
     """Hand memory freed in Python back to the system: between stages, and after the demo's
     data is written and dropped.
@@ -626,6 +651,9 @@ def run_pipeline(
         manifest_blocks: dict[str, Any] = {}
         models: dict[str, Any] = {}
         skipped: dict[str, str] = {}
+        # rewritten tables kept as expressions (see _rewritten_next), by the stage that
+        # rewrote them
+        pending: dict[str, str] = {}
         for st in plan:
             reason = _skip_reason(st, ctx.tables, skipped, inputs)
             if reason is not None:
@@ -644,6 +672,7 @@ def run_pipeline(
             if progress:
                 progress(st.name)
             start = time.perf_counter()
+            _compute_pending(st, pending, ctx.tables, eng)
             ctx.running = st
             try:
                 res = st.run(ctx)
@@ -659,12 +688,17 @@ def run_pipeline(
             finally:
                 ctx.running = None
             _check_result(st, res)
+            later = plan[plan.index(st) + 1 :]
             replaced = [ctx.tables[n] for n in res.rewrites if n in ctx.tables]
             for name, table in res.rewrites.items():
-                ctx.tables[name] = eng.materialize(table, eng.fresh_name(f"{st.name}_{name}"))
+                if _rewritten_next(name, later):
+                    pending[name] = st.name
+                    ctx.tables[name] = table
+                else:
+                    pending.pop(name, None)
+                    ctx.tables[name] = eng.materialize(table, eng.fresh_name(f"{st.name}_{name}"))
             # the tables rewritten are read by nothing now: their copies are freed
             eng.release_replaced(replaced, ctx.tables.values())
-            later = plan[plan.index(st) + 1 :]
             if res.rewrites and not any(later_st.rewrites for later_st in later):
                 # the input tables as every stage still to run reads them: kept compressed
                 eng.compress()

@@ -20,6 +20,7 @@ import pytest
 from tierwise import registry
 from tierwise.demo import generate
 from tierwise.engine import Engine
+from tierwise.errors import ModelError
 from tierwise.io.demo_files import write_demo
 from tierwise.pipeline import run_pipeline
 from tierwise.registry import ColumnDoc, RegistryError, Stage, StageContext, StageResult
@@ -173,6 +174,92 @@ def test_the_transactions_are_kept_compressed_once_no_stage_rewrites_them(tx: Pa
         registry.unregister("toy_storage")
     # cancellations, the last stage rewriting them, had them compressed
     assert kinds - {"Uncompressed"}, kinds
+
+
+def _stored(ctx: StageContext) -> bool:
+    """Whether the stage sees the transactions as a table computed into the engine."""
+    op = ctx.tables["transactions"].op()
+    return op.name in ctx.engine._made if hasattr(op, "name") else False
+
+
+@pytest.fixture
+def rewriters() -> Iterator[dict[str, object]]:
+    """Two stages rewriting the transactions one after the other, and a stage reading them
+    after both; ``fail`` makes the second rewriter give up (a model it cannot fit)."""
+    seen: dict[str, object] = {"fail": False}
+
+    def first(ctx: StageContext) -> StageResult:
+        tx = ctx.tables["transactions"]
+        return StageResult(rewrites={"transactions": tx.mutate(toy_a=tx.revenue * 2)})
+
+    def second(ctx: StageContext) -> StageResult:
+        seen["second_stored"] = _stored(ctx)
+        if seen["fail"]:
+            raise ModelError("toy: nothing to fit")
+        tx = ctx.tables["transactions"]
+        return StageResult(rewrites={"transactions": tx.mutate(toy_b=tx.toy_a + 1)})
+
+    def reader(ctx: StageContext) -> StageResult:
+        tx = ctx.tables["transactions"]
+        seen["reader_stored"] = _stored(ctx)
+        seen["made"] = sorted(ctx.engine._made)
+        seen["sums"] = ctx.engine.to_arrow(
+            tx.aggregate(
+                **{c: tx[c].sum() for c in ("revenue", "toy_a", "toy_b") if c in tx.columns}
+            )
+        ).to_pylist()[0]
+        return StageResult()
+
+    # after the built-in rewriters (accounts, cancellations), as a stage of a user's would be
+    registry.register(
+        Stage(
+            name="toy_rw1",
+            help="x",
+            run=first,
+            uses=("cancellations",),
+            rewrites=("transactions",),
+        )
+    )
+    registry.register(
+        Stage(name="toy_rw2", help="x", run=second, uses=("toy_rw1",), rewrites=("transactions",))
+    )
+    registry.register(Stage(name="toy_read", help="x", run=reader, uses=("toy_rw2", "toy_rw1")))
+    try:
+        yield seen
+    finally:
+        for name in ("toy_read", "toy_rw2", "toy_rw1"):
+            registry.unregister(name)
+
+
+def test_a_rewrite_the_next_stage_rewrites_again_is_computed_once(
+    tx: Path, rewriters: dict[str, object]
+) -> None:
+    run_pipeline({"transactions": tx}, stages=["toy_read"])
+    # the second rewriter read the first one's rewrite as an expression, not a stored copy
+    assert rewriters["second_stored"] is False
+    # the stage after both reads one stored table: the second rewrite's, holding both steps
+    assert rewriters["reader_stored"] is True
+    made = rewriters["made"]
+    assert isinstance(made, list)
+    assert not [m for m in made if "toy_rw1_transactions" in m], made
+    assert [m for m in made if "toy_rw2_transactions" in m], made
+    assert rewriters["sums"] == {"revenue": 45.0, "toy_a": 90.0, "toy_b": 93.0}
+
+
+def test_a_rewrite_left_pending_by_a_skipped_stage_is_computed_for_the_next_reader(
+    tx: Path, rewriters: dict[str, object]
+) -> None:
+    rewriters["fail"] = True
+    res = run_pipeline({"transactions": tx}, stages=["toy_read"])
+    assert "toy_rw2" in res.manifest and "skipped" in res.manifest["toy_rw2"]
+    # the reader gets the first rewrite computed into the engine once, not the expression
+    assert rewriters["reader_stored"] is True
+    made = rewriters["made"]
+    assert isinstance(made, list)
+    assert [m for m in made if "toy_rw1_transactions" in m], made
+    assert rewriters["sums"] == {"revenue": 45.0, "toy_a": 90.0}
+    # and what that expression read (the validated lines) is freed once it is computed
+    assert "tw_checked_transactions" not in made, made
 
 
 def test_a_stage_column_in_the_customer_order_is_shared_not_copied(tx: Path) -> None:
