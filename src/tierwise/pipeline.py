@@ -691,7 +691,10 @@ def run_pipeline(
             later = plan[plan.index(st) + 1 :]
             replaced = [ctx.tables[n] for n in res.rewrites if n in ctx.tables]
             for name, table in res.rewrites.items():
-                if _rewritten_next(name, later):
+                if name in res.light_rewrites:
+                    pending.pop(name, None)
+                    ctx.tables[name] = table
+                elif _rewritten_next(name, later):
                     pending[name] = st.name
                     ctx.tables[name] = table
                 else:

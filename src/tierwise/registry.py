@@ -140,6 +140,10 @@ class StageResult:
         changes it.
     rewrites
         Input tables replaced for the stages after this one (Ibis tables).
+    light_rewrites
+        The names among ``rewrites`` that are cheap to compute again at every read (the
+        table as it was, joined with a customer-sized one): they are kept as expressions
+        instead of being computed into the engine, which would copy every row.
     detail
         The stage's own result object, for later stages and for notebook users.
     """
@@ -150,6 +154,7 @@ class StageResult:
     models: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     rewrites: dict[str, ir.Table] = field(default_factory=dict)
+    light_rewrites: frozenset[str] = frozenset()
     detail: Any = None
 
 

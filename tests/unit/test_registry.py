@@ -262,6 +262,47 @@ def test_a_rewrite_left_pending_by_a_skipped_stage_is_computed_for_the_next_read
     assert "tw_checked_transactions" not in made, made
 
 
+def test_a_light_rewrite_is_read_through_its_expression_not_copied(tx: Path) -> None:
+    seen: dict[str, object] = {}
+
+    def light(ctx: StageContext) -> StageResult:
+        tx = ctx.tables["transactions"]
+        return StageResult(
+            rewrites={"transactions": tx.mutate(toy_a=tx.revenue * 2)},
+            light_rewrites=frozenset({"transactions"}),
+        )
+
+    def reader(ctx: StageContext) -> StageResult:
+        tx = ctx.tables["transactions"]
+        seen["stored"] = _stored(ctx)
+        seen["made"] = sorted(ctx.engine._made)
+        seen["sum"] = ctx.engine.scalar(tx.toy_a.sum())
+        return StageResult()
+
+    registry.register(
+        Stage(
+            name="toy_light",
+            help="x",
+            run=light,
+            uses=("cancellations",),
+            rewrites=("transactions",),
+        )
+    )
+    registry.register(Stage(name="toy_lread", help="x", run=reader, uses=("toy_light",)))
+    try:
+        run_pipeline({"transactions": tx}, stages=["toy_lread"])
+    finally:
+        registry.unregister("toy_lread")
+        registry.unregister("toy_light")
+    # the reader computes the rewrite from the table it was made from, kept for it
+    assert seen["stored"] is False
+    made = seen["made"]
+    assert isinstance(made, list)
+    assert not [m for m in made if "toy_light_transactions" in m], made
+    assert "tw_checked_transactions" in made, made
+    assert seen["sum"] == 90.0
+
+
 def test_a_stage_column_in_the_customer_order_is_shared_not_copied(tx: Path) -> None:
     def aligned(ctx: StageContext) -> StageResult:
         c = ctx.customers()
