@@ -17,7 +17,7 @@ from tierwise.lifetime import (
     holdout_data,
     lifetime_stage,
 )
-from tierwise.lifetime.churn import FEATURES
+from tierwise.lifetime.churn import FEATURES, start_supervised_holdout
 from tierwise.lifetime.summary import customer_days
 from tierwise.settings import LifetimeSettings
 
@@ -211,3 +211,27 @@ def test_the_comparison_reuses_the_holdout_fit_only_at_the_validation_cutoff(eng
         )
         assert reused.table.equals(fresh.table), split
         assert (reused.winner, reused.reason) == (fresh.winner, fresh.reason)
+
+
+def test_the_supervised_side_started_ahead_gives_the_same_comparison(engine):
+    tx, _ = _seasonal(n=300, seed=2)
+    t = engine.from_arrow(tx)
+    cfg = LifetimeSettings()
+    model = ModifiedBetaGeoModel()
+    ahead = start_supervised_holdout(t, AS_OF, cfg, engine=engine, seed=5)
+    started = compare_defection_models(
+        t, AS_OF, cfg, engine=engine, transaction_model=model, seed=5, supervised=ahead
+    )
+    inline = compare_defection_models(t, AS_OF, cfg, engine=engine, transaction_model=model, seed=5)
+    assert started.table.equals(inline.table)
+    assert (started.winner, started.reason) == (inline.winner, inline.reason)
+
+
+def test_too_few_customers_for_the_defection_model_is_warned_after_the_model_choice(engine):
+    tx, _ = _seasonal(n=300, seed=2)
+    cfg = LifetimeSettings(min_training_customers=10**6)
+    res = lifetime_stage(engine.from_arrow(tx), AS_OF, cfg, engine=engine)
+    assert res.defection is None
+    assert res.warnings[-1].startswith("defection model: ")
+    assert res.warnings[-1].endswith("fewer than min_training_customers = 1000000")
+    assert res.manifest["defection_model"] == res.manifest["transaction_model"]

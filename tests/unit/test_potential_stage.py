@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -19,6 +21,8 @@ from tierwise.potential import (
     top_class,
 )
 from tierwise.settings import PotentialSettings, settings_from_dict
+
+stage_module = importlib.import_module("tierwise.potential.stage")
 
 FAST = {"gbm_n_estimators": 40, "n_threads": 1, "neighbours": 15, "min_customers": 20}
 
@@ -125,6 +129,36 @@ def test_crossfit_matches_fitting_on_the_other_folds_by_hand():
     assert np.allclose(oof[k], by_hand)
 
 
+def test_lookalikes_are_the_nearest_in_the_largest_matching_category_block():
+    rng = np.random.default_rng(5)
+    n, k = 300, 8
+    X = pd.DataFrame(
+        {
+            "employees": rng.lognormal(3, 1, n),
+            "industry": rng.choice(["food", "metal", "chem", "wood"], n, p=[0.5, 0.3, 0.17, 0.03]),
+            "region": rng.choice(["N", "S", "E"], n),
+        }
+    )
+    y = rng.lognormal(8, 1, n)
+    m = LookalikeWallet(0.9, n_neighbors=k, columns=["industry", "region", "employees"])
+    m.fit(X, y)
+    q = X.sample(60, random_state=1).reset_index(drop=True)
+    q.loc[0, "industry"] = None  # missing: any industry
+    q.loc[1, "region"] = "W"  # unseen: same industry, any region
+    got = m.kneighbors(q)
+    enc_t, enc_q = m.encoder_.transform(X), m.encoder_.transform(q)
+    sizes_t, sizes_q = m._sizes(enc_t), m._sizes(enc_q)
+    for i in range(len(q)):
+        for depth in range(enc_q.codes.shape[1], -1, -1):
+            if np.any(enc_q.codes[i, :depth] < 0):
+                continue
+            rows = np.nonzero(np.all(enc_t.codes[:, :depth] == enc_q.codes[i, :depth], axis=1))[0]
+            if len(rows) >= k:
+                break
+        dist = np.linalg.norm(sizes_t[rows] - sizes_q[i], axis=1)
+        assert got[i].tolist() == rows[np.argsort(dist, kind="stable")[:k]].tolist()
+
+
 # ---- the stage's outputs --------------------------------------------------------------
 
 
@@ -151,6 +185,20 @@ def test_same_seed_gives_identical_tables():
     a, b = _run(df, seed=3), _run(df, seed=3)
     assert a.customers.equals(b.customers)
     assert a.icp.equals(b.icp)
+
+
+def test_results_do_not_depend_on_the_threads_or_on_other_columns_of_the_table(monkeypatch):
+    df = _customers()
+    pros = _customers(40, seed=4).drop(columns="revenue_12m")
+    a = _run(df, prospects=pros, settings={"method": "blend"})
+    monkeypatch.setattr(stage_module, "_workers", lambda jobs: 1)
+    # other stages' columns (text among them) in the customer table change nothing
+    wide = df.assign(name=[f"Company {i}" for i in range(len(df))], clv=np.arange(len(df)))
+    b = _run(wide, prospects=pros, settings={"method": "blend"})
+    assert a.customers.equals(b.customers)
+    assert a.prospects.equals(b.prospects)
+    assert a.icp.equals(b.icp)
+    assert a.manifest == b.manifest
 
 
 def test_missing_inputs_are_named_imputed_and_widen_the_band_never_dropped():

@@ -30,6 +30,7 @@ CalibratedClassifierCV, so its probabilities are calibrated; its hyper-parameter
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,8 +56,10 @@ __all__ = [
     "FEATURES",
     "DefectionComparison",
     "DefectionModel",
+    "SupervisedHoldout",
     "compare_defection_models",
     "defection_features",
+    "start_supervised_holdout",
 ]
 
 #: Feature columns of the supervised model.
@@ -353,37 +356,47 @@ def _fitted_at(
     return fitted, calibration.customers
 
 
-def compare_defection_models(
+@dataclass
+class SupervisedHoldout:
+    """The supervised side of the time-split comparison, started by
+    :func:`start_supervised_holdout`: the features from the engine, the model's fit and its
+    validation probabilities in a thread of their own.
+
+    ``val`` are the features (with the labels ``y_val``) at the validation cutoff; ``fitted``
+    the future of the model fitted at the training cutoff and its probabilities on ``val``.
+    """
+
+    val: pa.Table
+    y_val: np.ndarray
+    fitted: Future[tuple[DefectionModel, np.ndarray]]
+
+
+def _fit_supervised(
+    settings: LifetimeSettings, seed: int, X: np.ndarray, y: np.ndarray, X_val: np.ndarray
+) -> tuple[DefectionModel, np.ndarray]:
+    sup = DefectionModel.from_settings(settings, seed).fit(X, y)
+    return sup, sup.predict_proba(X_val)[:, 1]
+
+
+def start_supervised_holdout(
     tx: ir.Table | CustomerDays,
     as_of: dt.date,
     settings: LifetimeSettings,
     *,
     engine: Engine,
-    transaction_model: LikelihoodModel | None = None,
     seed: int = 42,
-    calibration: HoldoutEvaluation | None = None,
-) -> DefectionComparison:
-    """Train the supervised model and compare it with the transaction model on a time-split
-    holdout.
-
-    ``transaction_model`` (unfitted or fitted: a clone is fitted on the history up to the
-    validation cutoff; ``None`` compares nothing) gives its probability of no purchase in
-    the window; it and the supervised probability are compared by Brier score and the lower
-    one wins and gives ``defection_risk``. ``tx`` are canonical transactions or their
-    :class:`~tierwise.lifetime.summary.CustomerDays`.
-
-    ``calibration`` is the transaction model's own holdout evaluation
-    (:func:`~tierwise.lifetime.holdout.evaluate_holdout`): when it split the history at the
-    validation cutoff, in the same time unit, its model is that clone already fitted on the
-    same summary, and it is used rather than fitted again.
+) -> SupervisedHoldout:
+    """Read the features at both cutoffs from the engine and start the supervised model's
+    fit and validation in the background (a thread of their own: gradient boosting runs
+    outside Python's lock, and uses neither the engine nor the BLAS threads, so the caller
+    goes on with other work meanwhile).
 
     Raises
     ------
     ModelError
-        When the history is too short or too few customers to train on.
+        When the history is too short or too few customers to train on, or every holdout
+        customer has the same outcome. (A failing fit raises when its result is asked for.)
     """
-    from .summary import rfm_summary  # local: avoid a cycle in type checkers
-
     w = settings.defection_window_days
     back = settings.defection_lookback_days
     c_train = as_of - dt.timedelta(days=2 * w)
@@ -403,8 +416,56 @@ def compare_defection_models(
     y_val = np.asarray(val.column("defected").to_numpy(), dtype=np.int64)
     if len(np.unique(y_val)) < 2:
         raise ModelError("defection model: every holdout customer has the same outcome")
-    sup = DefectionModel.from_settings(settings, seed).fit(_matrix(train), y_train)
-    p_sup = sup.predict_proba(_matrix(val))[:, 1]
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tierwise-defection")
+    try:
+        fitted = pool.submit(_fit_supervised, settings, seed, _matrix(train), y_train, _matrix(val))
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with the fit
+    return SupervisedHoldout(val, y_val, fitted)
+
+
+def compare_defection_models(
+    tx: ir.Table | CustomerDays,
+    as_of: dt.date,
+    settings: LifetimeSettings,
+    *,
+    engine: Engine,
+    transaction_model: LikelihoodModel | None = None,
+    seed: int = 42,
+    calibration: HoldoutEvaluation | None = None,
+    supervised: SupervisedHoldout | None = None,
+) -> DefectionComparison:
+    """Train the supervised model and compare it with the transaction model on a time-split
+    holdout.
+
+    ``transaction_model`` (unfitted or fitted: a clone is fitted on the history up to the
+    validation cutoff; ``None`` compares nothing) gives its probability of no purchase in
+    the window; it and the supervised probability are compared by Brier score and the lower
+    one wins and gives ``defection_risk``. ``tx`` are canonical transactions or their
+    :class:`~tierwise.lifetime.summary.CustomerDays`.
+
+    ``calibration`` is the transaction model's own holdout evaluation
+    (:func:`~tierwise.lifetime.holdout.evaluate_holdout`): when it split the history at the
+    validation cutoff, in the same time unit, its model is that clone already fitted on the
+    same summary, and it is used rather than fitted again.
+
+    ``supervised`` is the supervised side already started by
+    :func:`start_supervised_holdout` with the same arguments (else it is started here).
+
+    Raises
+    ------
+    ModelError
+        When the history is too short or too few customers to train on.
+    """
+    from .summary import rfm_summary  # local: avoid a cycle in type checkers
+
+    w = settings.defection_window_days
+    c_train = as_of - dt.timedelta(days=2 * w)
+    c_val = as_of - dt.timedelta(days=w)
+    if supervised is None:
+        supervised = start_supervised_holdout(tx, as_of, settings, engine=engine, seed=seed)
+    val, y_val = supervised.val, supervised.y_val
+    _, p_sup = supervised.fitted.result()
 
     # the buy-till-you-die model on the same history, in the stage's time unit
     candidates: list[tuple[str, np.ndarray]] = [("supervised", p_sup)]

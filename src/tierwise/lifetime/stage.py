@@ -25,7 +25,14 @@ from ..errors import ModelError
 from ..settings.lifetime import LifetimeSettings
 from ._fitting import DegenerateFitError, LikelihoodModel
 from .choice import ModelChoice, choose_transaction_model
-from .churn import DefectionComparison, _matrix, compare_defection_models, defection_features
+from .churn import (
+    DefectionComparison,
+    SupervisedHoldout,
+    _matrix,
+    compare_defection_models,
+    defection_features,
+    start_supervised_holdout,
+)
 from .clv import bound_clv, customer_lifetime_value
 from .gammagamma import GammaGammaModel
 from .holdout import HoldoutEvaluation
@@ -354,6 +361,15 @@ def _lifetime(
     horizon_col = f"expected_purchases_{cfg.forecast_horizon_days}d"
     nan = np.full(n, np.nan)
 
+    # the supervised defection model's holdout fit runs in the background while the
+    # transaction models are chosen (its failure is reported where the comparison is made)
+    supervised: SupervisedHoldout | ModelError | None = None
+    if cfg.supervised_model:
+        try:
+            supervised = start_supervised_holdout(days, as_of, cfg, engine=engine, seed=seed)
+        except ModelError as exc:
+            supervised = exc
+
     # a decline the whole base shares, which the per-customer figures below do not show
     trend, decline = base_trend(days, as_of, cfg, engine=engine)
     if decline is not None:
@@ -449,8 +465,10 @@ def _lifetime(
     # the supervised defection model, where the history allows
     defection: DefectionComparison | None = None
     winner = tm.name if tm is not None else "none"
-    if cfg.supervised_model:
+    if supervised is not None:
         try:
+            if isinstance(supervised, ModelError):
+                raise supervised
             defection = compare_defection_models(
                 days,
                 as_of,
@@ -459,6 +477,7 @@ def _lifetime(
                 transaction_model=tm,
                 seed=seed,
                 calibration=choice.evaluation,
+                supervised=supervised,
             )
             winner = defection.winner
             models["defection"] = {

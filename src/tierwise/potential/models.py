@@ -13,6 +13,7 @@ definition of Perlich, Rosset, Lawrence and Zadrozny (KDD 2007):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -202,17 +203,49 @@ class LookalikeWallet(WalletModel):
         self.codes_ = enc.codes
         self.k_ = int(min(self.n_neighbors, len(ly)))
         self.log_spend_ = ly
+        # codes run from 0 to the number of levels - 1 (-1: missing or unseen)
+        self.radix_ = np.array(
+            [max(len(self.encoder_.levels_[c]), 1) for c in self.encoder_.categorical_columns_],
+            dtype="int64",
+        )
         self._trees: dict[tuple[int, tuple[int, ...]], tuple[KDTree, np.ndarray]] = {}
+        self._blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         return self
+
+    def _keys(self, codes: np.ndarray) -> np.ndarray | None:
+        """One integer per row of category codes (all known) that sorts the rows as their
+        codes do, column by column; None when the levels are too many for an int64."""
+        radix = self.radix_[: codes.shape[1]]
+        if math.prod(int(r) for r in radix) >= 2**62:
+            return None
+        key = np.zeros(codes.shape[0], dtype="int64")
+        for j, r in enumerate(radix):
+            key = key * r + codes[:, j]
+        return key
+
+    def _block_rows(self, depth: int, key: tuple[int, ...]) -> np.ndarray:
+        """The training rows (ascending) whose first ``depth`` category codes are ``key``."""
+        grouped = self._blocks.get(depth)
+        if grouped is None:
+            codes = self.codes_[:, :depth]
+            keys = self._keys(codes)
+            if keys is None:
+                return np.nonzero(np.all(codes == np.asarray(key), axis=1))[0]
+            keys[~np.all(codes >= 0, axis=1)] = -1
+            order = np.argsort(keys, kind="stable")  # rows ascending within a block
+            grouped = (order, keys[order])
+            self._blocks[depth] = grouped
+        order, sorted_keys = grouped
+        wanted = self._keys(np.asarray([key], dtype="int64"))
+        assert wanted is not None
+        lo, hi = np.searchsorted(sorted_keys, [wanted[0], wanted[0] + 1])
+        return order[lo:hi]
 
     def _tree(self, depth: int, key: tuple[int, ...]) -> tuple[KDTree, np.ndarray]:
         """k-d tree over the training customers of one category block, and their rows."""
         cached = self._trees.get((depth, key))
         if cached is None:
-            if depth:
-                rows = np.nonzero(np.all(self.codes_[:, :depth] == np.asarray(key), axis=1))[0]
-            else:
-                rows = np.arange(self.sizes_.shape[0])
+            rows = self._block_rows(depth, key) if depth else np.arange(self.sizes_.shape[0])
             cached = (KDTree(self.sizes_[rows]), rows)
             self._trees[(depth, key)] = cached
         return cached
@@ -238,7 +271,12 @@ class LookalikeWallet(WalletModel):
                 train = self.codes_[:, :depth]
                 train = train[np.all(train >= 0, axis=1)]
                 both = np.vstack([train, enc.codes[q, :depth]])
-                blocks, ids = np.unique(both, axis=0, return_inverse=True)
+                keys = self._keys(both)
+                if keys is None:
+                    blocks, ids = np.unique(both, axis=0, return_inverse=True)
+                else:  # the same blocks, in the same order, from one integer per row
+                    _, first, ids = np.unique(keys, return_index=True, return_inverse=True)
+                    blocks = both[first]
                 ids = ids.reshape(-1)
                 # a block is used when it holds at least k training customers
                 big = np.bincount(ids[: len(train)], minlength=len(blocks)) >= k

@@ -41,8 +41,11 @@ the spend, ``wallet_high`` at least ``wallet``).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -53,7 +56,7 @@ from ..errors import InputError, ModelError
 from ..settings.potential import PotentialSettings
 from ._design import as_frame
 from .crossfit import crossfit_predict, fold_ids
-from .market import customer_growth_rates, penetration_table
+from .market import _KEYS, customer_growth_rates, penetration_table
 from .models import GBMQuantileWallet, LookalikeWallet
 from .prospects import ideal_customer_profile, lookalike_score, top_class
 from .quantile import LinearQuantileWallet, WalletModel, log_spend, mean_pinball_loss
@@ -61,6 +64,8 @@ from .quantile import LinearQuantileWallet, WalletModel, log_spend, mean_pinball
 __all__ = ["PotentialResult", "model_columns", "potential_stage"]
 
 _METHODS = ("gbm", "linear", "lookalike")
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -141,6 +146,29 @@ def _estimators(settings: PotentialSettings, cols: list[str], seed: int) -> dict
             **common,
         ),
     }
+
+
+def _workers(jobs: int) -> int:
+    """Threads for ``jobs`` independent model fits: one per core, at most one per job."""
+    return max(1, min(jobs, os.cpu_count() or 1))
+
+
+def _in_background(fn: Callable[..., T], /, *args: Any) -> Future[T]:
+    """``fn(*args)`` run in a thread of its own; the future holds its result."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends when ``fn`` returns
+
+
+def _frame(table: Any, used: set[str]) -> pd.DataFrame:
+    """The customer table as pandas, with only the ``used`` columns of an Arrow table (the
+    pipeline's customer table carries every stage's columns; text columns cost the most
+    memory in pandas)."""
+    if isinstance(table, pa.Table):
+        return as_frame(table.select([c for c in table.column_names if c in used]))
+    return as_frame(table)
 
 
 def _missing_text(missing: np.ndarray, names: list[str]) -> np.ndarray:
@@ -237,7 +265,15 @@ def potential_stage(
     >>> bool(np.all(np.asarray(res.customers["share_of_wallet"]) <= 1))
     True
     """
-    df = as_frame(customers)
+    used = {
+        "customer_id",
+        spend_column,
+        *settings.feature_columns,
+        *settings.extra_feature_columns,
+        *(c for c in (profit_column, segment_column, settings.impute_within) if c is not None),
+        *_KEYS,
+    }
+    df = _frame(customers, used)
     for col in ("customer_id", spend_column):
         if col not in df.columns:
             raise InputError(f"customers table has no {col!r} column", column=col)
@@ -283,20 +319,35 @@ def potential_stage(
     }[settings.method]
     # the look-alike model always runs: its spread gives every method's band
     bandq = [q, settings.band_low_quantile, settings.band_high_quantile]
-    lk = crossfit_predict(
-        ests["lookalike"],
-        X,
-        spend,
-        folds=folds,
-        train_mask=fit_rows,
-        method="predict_quantiles",
-        quantiles=bandq,
-    )
-    oof: dict[str, np.ndarray] = {"lookalike": lk[:, 0]}
-    for name in wanted_models:
-        oof[name] = crossfit_predict(
-            ests[name], X, spend, folds=folds, train_mask=fit_rows, method="predict_log"
+    # the models' cross-fits are independent of each other: each runs in a thread of its own
+    # (the fits and searches run outside Python's lock), the look-alike first
+    with ThreadPoolExecutor(max_workers=_workers(1 + len(wanted_models))) as pool:
+        lk_job = pool.submit(
+            crossfit_predict,
+            ests["lookalike"],
+            X,
+            spend,
+            folds=folds,
+            train_mask=fit_rows,
+            method="predict_quantiles",
+            quantiles=bandq,
         )
+        jobs = {
+            name: pool.submit(
+                crossfit_predict,
+                ests[name],
+                X,
+                spend,
+                folds=folds,
+                train_mask=fit_rows,
+                method="predict_log",
+            )
+            for name in wanted_models
+        }
+        lk = lk_job.result()
+        oof: dict[str, np.ndarray] = {"lookalike": lk[:, 0]}
+        for name, job in jobs.items():
+            oof[name] = job.result()
     if settings.method in ("blend", "auto"):
         oof["blend"] = np.mean([oof[m] for m in _METHODS], axis=0)
     # losses are measured where the models are fitted (the buyers, by default)
@@ -310,6 +361,16 @@ def potential_stage(
     # the look-alike model on all customers: its encoder flags missing inputs, and it
     # finds the prospects' look-alikes
     X_fit, spend_fit = X[fit_rows], spend[fit_rows]
+    # the prospects' models on all customers, fitted in the background meanwhile
+    prospect_fits = (
+        {
+            name: _in_background(clone(ests[name]).fit, X_fit, spend_fit)
+            for name in (list(_METHODS) if chosen == "blend" else [chosen])
+            if name != "lookalike"
+        }
+        if prospects is not None
+        else {}
+    )
     full_lk = clone(ests["lookalike"]).fit(X_fit, spend_fit)
     enc = full_lk.encoder_
     missing = enc.transform(X).missing
@@ -363,8 +424,7 @@ def potential_stage(
     pros_table, pros_frame = _prospects(
         prospects,
         X_fit,
-        spend_fit,
-        ests,
+        prospect_fits,
         full_lk,
         chosen,
         is_top[fit_rows],
@@ -430,8 +490,7 @@ def potential_stage(
 def _prospects(
     prospects: Any | None,
     X_customers: pd.DataFrame,
-    spend: np.ndarray,  # of the customers the models are fitted on, as X_customers
-    ests: dict[str, WalletModel],
+    fits: dict[str, Future[WalletModel]],
     full_lk: LookalikeWallet,
     chosen: str,
     is_top: np.ndarray,
@@ -479,7 +538,7 @@ def _prospects(
     for name in need:
         if name == "lookalike":
             continue
-        preds[name] = clone(ests[name]).fit(X_customers, spend).predict_log(X)
+        preds[name] = fits[name].result().predict_log(X)
     pred = np.mean([preds[m] for m in _METHODS], axis=0) if chosen == "blend" else preds[chosen]
     missing = full_lk.encoder_.transform(X).missing
     low_log, high_log = _band(pred, lk, missing.sum(axis=1), settings.missing_band_widening)
