@@ -278,11 +278,12 @@ def test_a_csv_written_in_pieces_is_the_csv_written_in_one(
 
 
 @pytest.mark.parametrize("cores", [1, 3])
-def test_a_column_kept_encoded_is_decoded_one_csv_piece_at_a_time(
+def test_a_column_kept_encoded_is_written_from_its_dictionary_in_pieces(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int
 ) -> None:
-    # each piece decodes its own rows only (the text is never whole in memory), on one
-    # thread or several, and the file is the plain text's written in one piece
+    # the text is never decoded in Python (the CSV writer decodes each piece's rows), each
+    # dictionary is made safe once, on one thread or several, and the file is the plain
+    # text's written in one piece
     n = 1_000
     words = ["=SUM(A1)", "plain", None, "a\x00b", "12,5", "-x"]
     plain = pa.array([words[i % 6] if i % 7 else f"sentence {i}" for i in range(n)])
@@ -300,12 +301,49 @@ def test_a_column_kept_encoded_is_decoded_one_csv_piece_at_a_time(
             decoded.append(table.num_rows)
         return real(table)
 
+    made_safe = []
+    real_quote = outputs._quote_formulas
+
+    def quote(col: pa.Array) -> pa.Array:
+        made_safe.append(len(col))
+        return real_quote(col)
+
     monkeypatch.setattr(outputs, "_decoded", counted)
+    monkeypatch.setattr(outputs, "_quote_formulas", quote)
     monkeypatch.setattr(outputs, "_CSV_PIECE_ROWS", 37)
     monkeypatch.setattr(outputs.os, "cpu_count", lambda: cores)
     write_csv(lean, tmp_path / "pieces.csv", locale="excel-de")
     assert (tmp_path / "pieces.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
-    assert sum(decoded) == n and max(decoded) <= 37
+    assert decoded == []
+    assert len(encoded.dictionary) in made_safe
+
+
+def test_chunks_with_their_own_dictionaries_are_written_as_their_values(tmp_path: Path) -> None:
+    # each chunk's dictionary is made safe on its own: a formula or a NUL in the second
+    # chunk's dictionary only, a value no row uses, a dictionary shared by two chunks
+    first = pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 0]), pa.array(["ok", "fine"]))
+    second = pa.DictionaryArray.from_arrays(
+        pa.array([2, 0, 1, 0]), pa.array(["=1+1", "a\x00b", "-4", "@unused"])
+    )
+    chunks = [first, second, first.slice(1)]
+    field = pa.field("reason", first.type, metadata=outputs.AS_VALUES)
+    lean = pa.table([pa.chunked_array(chunks)], schema=pa.schema([field]))
+    full = pa.table({"reason": pa.chunked_array([c.dictionary_decode() for c in chunks])})
+    for locale in ("default", "excel-de"):
+        write_csv(lean, tmp_path / "lean.csv", locale=locale)
+        write_csv(full, tmp_path / "full.csv", locale=locale)
+        assert (tmp_path / "lean.csv").read_bytes() == (tmp_path / "full.csv").read_bytes()
+    rows = (tmp_path / "full.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rows[5:9] == ['"-4"', '"\'=1+1"', '"a\ufffdb"', '"\'=1+1"']
+
+
+def test_encoded_numbers_marked_as_values_are_written_as_their_values(tmp_path: Path) -> None:
+    codes = pa.DictionaryArray.from_arrays(pa.array([1, 0, None, 1]), pa.array([-0.0, 2.5]))
+    field = pa.field("x", codes.type, metadata=outputs.AS_VALUES)
+    lean = pa.table([codes], schema=pa.schema([field]))
+    write_csv(lean, tmp_path / "lean.csv")
+    write_csv(pa.table({"x": codes.dictionary_decode()}), tmp_path / "full.csv")
+    assert (tmp_path / "lean.csv").read_bytes() == (tmp_path / "full.csv").read_bytes()
 
 
 def test_a_failure_writing_parquet_beside_the_csv_stops_the_run(
