@@ -608,3 +608,29 @@ def test_a_nul_in_a_customer_name_reaches_no_csv_of_the_output(tmp_path: Path) -
     written = {p.name: p.read_bytes() for p in out.glob("*.csv")}
     assert "Acme\ufffdLtd".encode() in written["customers.csv"]
     assert [name for name, data in written.items() if b"\x00" in data] == []
+
+
+def test_the_marker_records_the_sha256_of_each_file_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the tables' files are hashed as they are written (a CSV in pieces, a Parquet file in a
+    # second thread): the marker holds the SHA-256 of the bytes on disk, as for other files
+    import hashlib
+    import json
+
+    monkeypatch.setattr(outputs, "_CSV_PIECE_ROWS", 1000)
+    n = outputs._PARALLEL_ROWS + 3
+    table = pa.table(
+        {"customer_id": [f"C{i:06d}" for i in range(n)], "x": [i / 7 for i in range(n)]}
+    )
+    target = tmp_path / "out"
+    with OutputFolder(target, csv_locale="excel-de") as out:
+        out.write_table("customers", table)
+        out.write_table("small", table.slice(0, 10))
+        out.write_table("customers", table.slice(0, 5), parquet=False)  # written again
+        out.write_json("manifest.json", {"ok": True})
+    sums = json.loads((target / MARKER).read_text())["checksums"]
+    assert set(sums) == {p.name for p in target.iterdir() if p.name != MARKER}
+    for name, stamp in sums.items():
+        assert stamp["sha256"] == hashlib.sha256((target / name).read_bytes()).hexdigest(), name
+        assert stamp["size"] == (target / name).stat().st_size

@@ -318,7 +318,7 @@ def _safe_dictionaries(table: pa.Table) -> pa.Table:
 _CSV_PIECE_ROWS = 65_536
 
 
-def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
+def write_csv(table: pa.Table, path: Path, *, locale: str = "default", digest: Any = None) -> None:
     """CSV with a header, UTF-8, formulas neutralised, a NUL in text as U+FFFD, dates as ISO
     text, a float -0.0 as 0, a NaN or infinite float as an empty cell.
 
@@ -330,6 +330,9 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
     A column marked :data:`AS_VALUES` is written as its values: the writer decodes each
     piece's rows as it renders them, from a dictionary made safe once
     (:func:`_safe_dictionaries`), the same bytes as the decoded table.
+
+    ``digest`` (a :mod:`hashlib` object) is updated with the file's bytes as they are
+    written, while the next pieces are rendered.
     """
     delimiter, decimal, bom = csv_format(locale)
     table = _safe_dictionaries(table)
@@ -345,10 +348,16 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
     starts = range(0, table.num_rows, _CSV_PIECE_ROWS)
     workers = max(1, min(len(starts), os.cpu_count() or 1))
     with path.open("wb") as f:
+
+        def write(data: bytes | pa.Buffer) -> None:
+            f.write(data)
+            if digest is not None:
+                digest.update(data)
+
         if bom:
-            f.write(b"\xef\xbb\xbf")
+            write(b"\xef\xbb\xbf")
         if len(starts) <= 1:
-            f.write(render(table, True))
+            write(render(table, True))
             return
         ahead = 2 * workers
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -356,9 +365,9 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
             for i in starts:
                 pending.append(pool.submit(render, table.slice(i, _CSV_PIECE_ROWS), i == 0))
                 if len(pending) >= ahead:
-                    f.write(pending.pop(0).result())
+                    write(pending.pop(0).result())
             for done in pending:
-                f.write(done.result())
+                write(done.result())
 
 
 def csv_format(locale: str) -> tuple[str, str, bool]:
@@ -546,15 +555,21 @@ def _written_files(folder: Path) -> set[str] | None:
     return {str(f) for f in data.get("files", [])}
 
 
-def _stamp(path: Path) -> dict[str, Any]:
+def _stamp(path: Path, sha256: str | None = None) -> dict[str, Any]:
     """What the marker records of a file a run wrote: its size, modification time and
-    SHA-256."""
+    SHA-256 (``sha256`` when the writer hashed the bytes as it wrote them)."""
+    if sha256 is None:
+        sha256 = _sha256(path)
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha256}
+
+
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest.hexdigest()}
+    return digest.hexdigest()
 
 
 def _changed_files(folder: Path, marker: Mapping[str, Any]) -> list[str]:
@@ -828,13 +843,16 @@ class OutputFolder:
         os.chmod(self.tmp, 0o777 & ~_umask())
         self._prove(self.tmp)
         self.files: list[str] = []
+        #: the SHA-256 of the tables' files, taken as they were written (the marker's
+        #: checksums without reading them again)
+        self._sha256: dict[str, str] = {}
         self._mark()
 
     def _mark(self, *, checksums: bool = False) -> None:
         data: dict[str, Any] = {"written_by": "tierwise", "files": sorted(set(self.files))}
         if checksums:
             data["checksums"] = {
-                name: _stamp(self.tmp / name)
+                name: _stamp(self.tmp / name, self._sha256.get(name))
                 for name in sorted(set(self.files))
                 if (self.tmp / name).is_file()
             }
@@ -858,6 +876,7 @@ class OutputFolder:
 
     def path(self, name: str) -> Path:
         self.files.append(name)
+        self._sha256.pop(name, None)
         return self.tmp / name
 
     def write_table(
@@ -868,16 +887,26 @@ class OutputFolder:
         table's two files take about the time of the slower one on two cores)."""
         pq_path = self.path(f"{stem}.parquet") if parquet else None
         csv_path = self.path(f"{stem}.csv") if csv else None
+
+        def parquet_file(path: Path) -> None:
+            write_parquet(table, path)
+            self._sha256[path.name] = _sha256(path)
+
+        def csv_file(path: Path) -> None:
+            digest = hashlib.sha256()
+            write_csv(table, path, locale=self.csv_locale, digest=digest)
+            self._sha256[path.name] = digest.hexdigest()
+
         if pq_path is not None and csv_path is not None and table.num_rows >= _PARALLEL_ROWS:
             with ThreadPoolExecutor(max_workers=1) as pool:
-                done = pool.submit(write_parquet, table, pq_path)
-                write_csv(table, csv_path, locale=self.csv_locale)
+                done = pool.submit(parquet_file, pq_path)
+                csv_file(csv_path)
                 done.result()
             return
         if pq_path is not None:
-            write_parquet(table, pq_path)
+            parquet_file(pq_path)
         if csv_path is not None:
-            write_csv(table, csv_path, locale=self.csv_locale)
+            csv_file(csv_path)
 
     def write_json(self, name: str, data: Mapping[str, Any]) -> None:
         text = json.dumps(_clean(data), indent=2, default=_json_default, allow_nan=False)

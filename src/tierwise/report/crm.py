@@ -119,8 +119,8 @@ def next_best_products(
     if ranked is not None:
         customer, starts = ranked
         kept = _first_rows(starts, n)
-        cs = cross_sell.filter(pa.array(kept))
-        labels = _labels(cs, item)
+        shown = [c for c in dict.fromkeys((item, "category")) if c in cross_sell.column_names]
+        labels = _labels(cross_sell.select(shown).filter(pa.array(kept)), item)
         first = np.flatnonzero(starts[kept])
         offsets = pa.array(np.r_[first, kept.sum()].astype(np.int32))
         keys = customer.filter(pa.array(kept)).take(pa.array(first))
