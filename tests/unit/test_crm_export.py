@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from report_support import FORMULA_NAME, customer_id_named
 from tierwise.report import CRM_COLUMNS, crm_export, write_crm_export
@@ -82,3 +84,36 @@ def test_the_written_file_neutralises_formulas(report_full_out: Path, tmp_path: 
 def test_a_prospect_flag_is_kept() -> None:
     c = pa.table({"customer_id": ["a", "p"], "is_prospect": [False, True]})
     assert crm_export(c).column("is_prospect").to_pylist() == [False, True]
+
+
+def test_next_best_products_read_in_order_are_those_of_the_sorted_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # rows already by customer and rising rank (as the cross-sell stage writes them) are read
+    # in their order; any other table is sorted first: the same items either way
+    from tierwise.report import crm
+
+    rng = np.random.default_rng(7)
+    rows = [
+        (f"c{c:03d}", r, f"SKU{rng.integers(50):03d}", ["tools", None, "care"][r % 3])
+        for c in range(200)
+        for r in sorted(rng.choice(np.arange(1, 12), size=int(rng.integers(0, 9)), replace=False))
+    ]
+    cs = pa.table(
+        {
+            "customer_id": [r[0] for r in rows],
+            "rank": [int(r[1]) for r in rows],
+            "item": [r[2] for r in rows],
+            "category": [r[3] for r in rows],
+        }
+    )
+    ids = pa.array([f"c{c:03d}" for c in range(205)][::-1])
+    assert crm._ranked_rows(cs) is not None
+    read = crm.next_best_products(cs, ids, 3)
+    shuffled = cs.take(pa.array(rng.permutation(cs.num_rows)))
+    tied = pa.concat_tables([cs, cs.slice(0, 1)])  # one rank twice: not in order
+    assert crm._ranked_rows(shuffled) is None and crm._ranked_rows(tied) is None
+    monkeypatch.setattr(crm, "_ranked_rows", lambda table: None)
+    assert read.equals(crm.next_best_products(cs, ids, 3))
+    assert read.equals(crm.next_best_products(shuffled, ids, 3))
+    assert read.null_count >= 5

@@ -278,11 +278,12 @@ def test_a_csv_written_in_pieces_is_the_csv_written_in_one(
 
 
 @pytest.mark.parametrize("cores", [1, 3])
-def test_a_column_kept_encoded_is_decoded_one_csv_piece_at_a_time(
+def test_a_column_kept_encoded_is_written_from_its_dictionary_in_pieces(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int
 ) -> None:
-    # each piece decodes its own rows only (the text is never whole in memory), on one
-    # thread or several, and the file is the plain text's written in one piece
+    # the text is never decoded in Python (the CSV writer decodes each piece's rows), each
+    # dictionary is made safe once, on one thread or several, and the file is the plain
+    # text's written in one piece
     n = 1_000
     words = ["=SUM(A1)", "plain", None, "a\x00b", "12,5", "-x"]
     plain = pa.array([words[i % 6] if i % 7 else f"sentence {i}" for i in range(n)])
@@ -300,12 +301,49 @@ def test_a_column_kept_encoded_is_decoded_one_csv_piece_at_a_time(
             decoded.append(table.num_rows)
         return real(table)
 
+    made_safe = []
+    real_quote = outputs._quote_formulas
+
+    def quote(col: pa.Array) -> pa.Array:
+        made_safe.append(len(col))
+        return real_quote(col)
+
     monkeypatch.setattr(outputs, "_decoded", counted)
+    monkeypatch.setattr(outputs, "_quote_formulas", quote)
     monkeypatch.setattr(outputs, "_CSV_PIECE_ROWS", 37)
     monkeypatch.setattr(outputs.os, "cpu_count", lambda: cores)
     write_csv(lean, tmp_path / "pieces.csv", locale="excel-de")
     assert (tmp_path / "pieces.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
-    assert sum(decoded) == n and max(decoded) <= 37
+    assert decoded == []
+    assert len(encoded.dictionary) in made_safe
+
+
+def test_chunks_with_their_own_dictionaries_are_written_as_their_values(tmp_path: Path) -> None:
+    # each chunk's dictionary is made safe on its own: a formula or a NUL in the second
+    # chunk's dictionary only, a value no row uses, a dictionary shared by two chunks
+    first = pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 0]), pa.array(["ok", "fine"]))
+    second = pa.DictionaryArray.from_arrays(
+        pa.array([2, 0, 1, 0]), pa.array(["=1+1", "a\x00b", "-4", "@unused"])
+    )
+    chunks = [first, second, first.slice(1)]
+    field = pa.field("reason", first.type, metadata=outputs.AS_VALUES)
+    lean = pa.table([pa.chunked_array(chunks)], schema=pa.schema([field]))
+    full = pa.table({"reason": pa.chunked_array([c.dictionary_decode() for c in chunks])})
+    for locale in ("default", "excel-de"):
+        write_csv(lean, tmp_path / "lean.csv", locale=locale)
+        write_csv(full, tmp_path / "full.csv", locale=locale)
+        assert (tmp_path / "lean.csv").read_bytes() == (tmp_path / "full.csv").read_bytes()
+    rows = (tmp_path / "full.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rows[5:9] == ['"-4"', '"\'=1+1"', '"a\ufffdb"', '"\'=1+1"']
+
+
+def test_encoded_numbers_marked_as_values_are_written_as_their_values(tmp_path: Path) -> None:
+    codes = pa.DictionaryArray.from_arrays(pa.array([1, 0, None, 1]), pa.array([-0.0, 2.5]))
+    field = pa.field("x", codes.type, metadata=outputs.AS_VALUES)
+    lean = pa.table([codes], schema=pa.schema([field]))
+    write_csv(lean, tmp_path / "lean.csv")
+    write_csv(pa.table({"x": codes.dictionary_decode()}), tmp_path / "full.csv")
+    assert (tmp_path / "lean.csv").read_bytes() == (tmp_path / "full.csv").read_bytes()
 
 
 def test_a_failure_writing_parquet_beside_the_csv_stops_the_run(
@@ -570,3 +608,29 @@ def test_a_nul_in_a_customer_name_reaches_no_csv_of_the_output(tmp_path: Path) -
     written = {p.name: p.read_bytes() for p in out.glob("*.csv")}
     assert "Acme\ufffdLtd".encode() in written["customers.csv"]
     assert [name for name, data in written.items() if b"\x00" in data] == []
+
+
+def test_the_marker_records_the_sha256_of_each_file_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the tables' files are hashed as they are written (a CSV in pieces, a Parquet file in a
+    # second thread): the marker holds the SHA-256 of the bytes on disk, as for other files
+    import hashlib
+    import json
+
+    monkeypatch.setattr(outputs, "_CSV_PIECE_ROWS", 1000)
+    n = outputs._PARALLEL_ROWS + 3
+    table = pa.table(
+        {"customer_id": [f"C{i:06d}" for i in range(n)], "x": [i / 7 for i in range(n)]}
+    )
+    target = tmp_path / "out"
+    with OutputFolder(target, csv_locale="excel-de") as out:
+        out.write_table("customers", table)
+        out.write_table("small", table.slice(0, 10))
+        out.write_table("customers", table.slice(0, 5), parquet=False)  # written again
+        out.write_json("manifest.json", {"ok": True})
+    sums = json.loads((target / MARKER).read_text())["checksums"]
+    assert set(sums) == {p.name for p in target.iterdir() if p.name != MARKER}
+    for name, stamp in sums.items():
+        assert stamp["sha256"] == hashlib.sha256((target / name).read_bytes()).hexdigest(), name
+        assert stamp["size"] == (target / name).stat().st_size

@@ -11,6 +11,7 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 import xlsxwriter
 
 from report_support import FORMULA_NAME, customer_id_named
@@ -249,3 +250,43 @@ def test_dates_are_excel_dates_and_true_false_are_booleans(tmp_path: Path) -> No
     assert since.is_date and since.value == dt.datetime(2025, 1, 2, 12, 30)
     assert since.number_format == "yyyy-mm-dd hh:mm"
     assert wb["r1"]["C2"].quotePrefix
+
+
+@pytest.mark.parametrize(
+    "special",
+    [
+        "=1+1", "@sum", "-4", "\ttab", "\rcr", "  lead", "trail ", "\u00a0nbsp", "nbsp\u00a0",
+        "\u3000ideo", "end\u2028", "x\x85", "a&b", "a<b", "a>b", "x\x01y", "_x0041_ kept",
+        "\ufffe", "x" * 40_000, "\U0001f600" * 20_000,
+    ],
+)  # fmt: skip
+def test_one_special_text_among_plain_ones_is_written_as_xlsxwriter_writes_it(
+    tmp_path: Path, special: str
+) -> None:
+    # what a column's text may hold is read from its bytes before any rule runs over it:
+    # one value needing a rule, among plain ones, must still get it
+    names = ["plain", special, "Köln", None, "word"]
+    n = len(names)
+    c = pa.table(
+        {
+            "customer_id": [f"c{i:02d}" for i in range(n)],
+            "name": names,
+            "assigned_rep": ["r1"] * n,
+            "expected_contribution_plan": [float(n - i) for i in range(n)],
+        }
+    )
+    path = write_plan(tmp_path / "p.xlsx", c)
+    with zipfile.ZipFile(path) as z:
+        ours = _inline_strings(z.read("xl/worksheets/sheet5.xml").decode())
+    ref_path = tmp_path / "ref.xlsx"
+    ref = xlsxwriter.Workbook(str(ref_path), {"constant_memory": True, "strings_to_urls": False})
+    ws = ref.add_worksheet()
+    for i, name in enumerate(names):
+        if name is not None:
+            ws.write_string(i + 1, 2, name)
+    ref.close()
+    with zipfile.ZipFile(ref_path) as z:
+        expected = _inline_strings(z.read("xl/worksheets/sheet1.xml").decode())
+    assert {k: v for k, v in ours.items() if k.startswith("C")} == expected
+    cell = openpyxl.load_workbook(path)["r1"]["C3"]
+    assert bool(cell.quotePrefix) == special.startswith(("=", "@", "-", "\t", "\r"))

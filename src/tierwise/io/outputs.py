@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -77,14 +78,60 @@ def _quote_formulas(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Arr
     """The text column with an apostrophe before each cell a spreadsheet would run as a
     formula (the column itself when none would: the usual case, found by looking at each
     cell's first character only)."""
-    first = pc.utf8_slice_codeunits(col, 0, 1)
-    if not pc.any(pc.is_in(first, value_set=_FORMULA_CHARS)).as_py():
+    if not _may_start_formula(col):
         return col
     risky = pc.and_(
         pc.match_substring_regex(col, _FORMULA_START),
         pc.invert(pc.match_substring_regex(col, _PLAIN_NUMBER)),
     )
     return pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
+
+
+#: The first byte of a UTF-8 text that starts with one of :data:`_FORMULA_CHARS`.
+_FORMULA_BYTES = np.frombuffer(b"=+-@\t\r", dtype=np.uint8)
+
+
+def _text_bytes(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string array's value offsets (one more than its length) and the bytes of its data
+    buffer, as NumPy views of Arrow's buffers (no copy)."""
+    _, offsets_buf, data_buf = chunk.buffers()[:3]
+    kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=kind)[chunk.offset : chunk.offset + len(chunk) + 1]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    )
+    return offsets, data
+
+
+def _chunks(col: pa.ChunkedArray | pa.Array) -> list[pa.Array]:
+    return list(col.chunks) if isinstance(col, pa.ChunkedArray) else [col]
+
+
+def _may_start_formula(col: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether a text cell of ``col`` may start with a character of :data:`_FORMULA_CHARS`
+    (read from the first byte of each value in Arrow's buffers; a null cell's bytes, which
+    Arrow may keep, can only make it say yes)."""
+    for chunk in _chunks(col):
+        if len(chunk) == 0 or chunk.null_count == len(chunk):
+            continue
+        offsets, data = _text_bytes(chunk)
+        starts = offsets[:-1][offsets[1:] > offsets[:-1]]
+        if starts.size and np.isin(data[starts], _FORMULA_BYTES).any():
+            return True
+    return False
+
+
+def _may_hold_nul(col: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether a text cell of ``col`` may hold a NUL character (any zero byte among the
+    bytes of its values in Arrow's data buffer)."""
+    for chunk in _chunks(col):
+        if len(chunk) == 0 or chunk.null_count == len(chunk):
+            continue
+        offsets, data = _text_bytes(chunk)
+        text = data[offsets[0] : offsets[-1]]
+        if np.count_nonzero(text) != text.size:
+            return True
+    return False
 
 
 def restore_formulas(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -165,9 +212,9 @@ def _no_nul(table: pa.Table) -> pa.Table:
     itself where no cell holds one: the usual case)."""
     cols = []
     for name, col in zip(table.column_names, table.columns, strict=True):
-        if (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)) and pc.any(
-            pc.match_substring(col, "\x00")
-        ).as_py():
+        if (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)) and _may_hold_nul(
+            col
+        ):
             col = pc.replace_substring(col, "\x00", "\ufffd")
         cols.append((name.replace("\x00", "\ufffd"), col))
     return pa.table(dict(cols))
@@ -230,12 +277,48 @@ def _pieces(table: pa.Table) -> list[pa.Table]:
     ]
 
 
+def _safe_dictionaries(table: pa.Table) -> pa.Table:
+    """``table`` with each text column marked :data:`AS_VALUES` kept encoded, its
+    dictionaries' values with formulas neutralised and each NUL as U+FFFD, and the mark
+    taken off: Arrow's CSV writer writes a dictionary-encoded column as its values, so each
+    distinct text is made safe once, not once per row. (A column of encoded values other
+    than text keeps its mark and is decoded a piece at a time, :func:`_decoded`.)"""
+    if not _has_values_only(table):
+        return table
+    done: dict[tuple[int, ...], pa.Array] = {}
+
+    def safe(dictionary: pa.Array) -> pa.Array:
+        # chunks of one column often share one dictionary: each is made safe once
+        key = tuple(b.address if b is not None else 0 for b in dictionary.buffers())
+        key += (dictionary.offset, len(dictionary))
+        if key not in done:
+            one = pa.table({"v": dictionary})
+            done[key] = _no_nul(neutralise_formulas(one)).column(0).combine_chunks()
+        return done[key]
+
+    fields, cols = [], []
+    for f, col in zip(table.schema, table.columns, strict=True):
+        value_type = f.type.value_type if pa.types.is_dictionary(f.type) else None
+        if _as_values(f) and (
+            pa.types.is_string(value_type) or pa.types.is_large_string(value_type)
+        ):
+            col = pa.chunked_array(
+                [pa.DictionaryArray.from_arrays(c.indices, safe(c.dictionary)) for c in col.chunks],
+                type=f.type,
+            )
+            meta = {k: v for k, v in (f.metadata or {}).items() if k not in AS_VALUES}
+            f = pa.field(f.name, f.type, f.nullable, metadata=meta or None)
+        fields.append(f)
+        cols.append(col)
+    return pa.Table.from_arrays(cols, schema=pa.schema(fields, metadata=table.schema.metadata))
+
+
 #: Rows of a CSV written as one piece; a larger table is written in pieces of this many
 #: rows, rendered on several threads and written in order (the same bytes as in one go).
 _CSV_PIECE_ROWS = 65_536
 
 
-def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
+def write_csv(table: pa.Table, path: Path, *, locale: str = "default", digest: Any = None) -> None:
     """CSV with a header, UTF-8, formulas neutralised, a NUL in text as U+FFFD, dates as ISO
     text, a float -0.0 as 0, a NaN or infinite float as an empty cell.
 
@@ -244,10 +327,15 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
     Every cell is written from its own value alone, so a large table is rendered in pieces
     of :data:`_CSV_PIECE_ROWS` rows on as many threads as the machine has cores (Arrow
     renders without holding Python's lock), a few pieces ahead of the one being written.
-    A column marked :data:`AS_VALUES` is written as its values, decoded in each piece as it
-    is rendered (the same bytes as the decoded table).
+    A column marked :data:`AS_VALUES` is written as its values: the writer decodes each
+    piece's rows as it renders them, from a dictionary made safe once
+    (:func:`_safe_dictionaries`), the same bytes as the decoded table.
+
+    ``digest`` (a :mod:`hashlib` object) is updated with the file's bytes as they are
+    written, while the next pieces are rendered.
     """
     delimiter, decimal, bom = csv_format(locale)
+    table = _safe_dictionaries(table)
 
     def render(piece: pa.Table, header: bool) -> pa.Buffer:
         safe = _no_negative_zero(_no_nul(neutralise_formulas(missing_as_null(_decoded(piece)))))
@@ -260,10 +348,16 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
     starts = range(0, table.num_rows, _CSV_PIECE_ROWS)
     workers = max(1, min(len(starts), os.cpu_count() or 1))
     with path.open("wb") as f:
+
+        def write(data: bytes | pa.Buffer) -> None:
+            f.write(data)
+            if digest is not None:
+                digest.update(data)
+
         if bom:
-            f.write(b"\xef\xbb\xbf")
+            write(b"\xef\xbb\xbf")
         if len(starts) <= 1:
-            f.write(render(table, True))
+            write(render(table, True))
             return
         ahead = 2 * workers
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -271,9 +365,9 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default") -> None:
             for i in starts:
                 pending.append(pool.submit(render, table.slice(i, _CSV_PIECE_ROWS), i == 0))
                 if len(pending) >= ahead:
-                    f.write(pending.pop(0).result())
+                    write(pending.pop(0).result())
             for done in pending:
-                f.write(done.result())
+                write(done.result())
 
 
 def csv_format(locale: str) -> tuple[str, str, bool]:
@@ -461,15 +555,21 @@ def _written_files(folder: Path) -> set[str] | None:
     return {str(f) for f in data.get("files", [])}
 
 
-def _stamp(path: Path) -> dict[str, Any]:
+def _stamp(path: Path, sha256: str | None = None) -> dict[str, Any]:
     """What the marker records of a file a run wrote: its size, modification time and
-    SHA-256."""
+    SHA-256 (``sha256`` when the writer hashed the bytes as it wrote them)."""
+    if sha256 is None:
+        sha256 = _sha256(path)
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha256}
+
+
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest.hexdigest()}
+    return digest.hexdigest()
 
 
 def _changed_files(folder: Path, marker: Mapping[str, Any]) -> list[str]:
@@ -743,13 +843,16 @@ class OutputFolder:
         os.chmod(self.tmp, 0o777 & ~_umask())
         self._prove(self.tmp)
         self.files: list[str] = []
+        #: the SHA-256 of the tables' files, taken as they were written (the marker's
+        #: checksums without reading them again)
+        self._sha256: dict[str, str] = {}
         self._mark()
 
     def _mark(self, *, checksums: bool = False) -> None:
         data: dict[str, Any] = {"written_by": "tierwise", "files": sorted(set(self.files))}
         if checksums:
             data["checksums"] = {
-                name: _stamp(self.tmp / name)
+                name: _stamp(self.tmp / name, self._sha256.get(name))
                 for name in sorted(set(self.files))
                 if (self.tmp / name).is_file()
             }
@@ -773,6 +876,7 @@ class OutputFolder:
 
     def path(self, name: str) -> Path:
         self.files.append(name)
+        self._sha256.pop(name, None)
         return self.tmp / name
 
     def write_table(
@@ -783,16 +887,26 @@ class OutputFolder:
         table's two files take about the time of the slower one on two cores)."""
         pq_path = self.path(f"{stem}.parquet") if parquet else None
         csv_path = self.path(f"{stem}.csv") if csv else None
+
+        def parquet_file(path: Path) -> None:
+            write_parquet(table, path)
+            self._sha256[path.name] = _sha256(path)
+
+        def csv_file(path: Path) -> None:
+            digest = hashlib.sha256()
+            write_csv(table, path, locale=self.csv_locale, digest=digest)
+            self._sha256[path.name] = digest.hexdigest()
+
         if pq_path is not None and csv_path is not None and table.num_rows >= _PARALLEL_ROWS:
             with ThreadPoolExecutor(max_workers=1) as pool:
-                done = pool.submit(write_parquet, table, pq_path)
-                write_csv(table, csv_path, locale=self.csv_locale)
+                done = pool.submit(parquet_file, pq_path)
+                csv_file(csv_path)
                 done.result()
             return
         if pq_path is not None:
-            write_parquet(table, pq_path)
+            parquet_file(pq_path)
         if csv_path is not None:
-            write_csv(table, csv_path, locale=self.csv_locale)
+            csv_file(csv_path)
 
     def write_json(self, name: str, data: Mapping[str, Any]) -> None:
         text = json.dumps(_clean(data), indent=2, default=_json_default, allow_nan=False)

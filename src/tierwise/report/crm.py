@@ -115,6 +115,17 @@ def next_best_products(
     )
     if item is None:
         return pa.nulls(len(ids), pa.string())
+    ranked = _ranked_rows(cross_sell)
+    if ranked is not None:
+        customer, starts = ranked
+        kept = _first_rows(starts, n)
+        shown = [c for c in dict.fromkeys((item, "category")) if c in cross_sell.column_names]
+        labels = _labels(cross_sell.select(shown).filter(pa.array(kept)), item)
+        first = np.flatnonzero(starts[kept])
+        offsets = pa.array(np.r_[first, kept.sum()].astype(np.int32))
+        keys = customer.filter(pa.array(kept)).take(pa.array(first))
+        joined = pc.binary_join(pa.ListArray.from_arrays(offsets, labels), separator)
+        return joined.take(pc.index_in(ids, value_set=keys))
     cs = pa.table(
         {
             "customer_id": text_array(cross_sell, "customer_id"),
@@ -129,14 +140,42 @@ def next_best_products(
     cs = cs.sort_by([("customer_id", "ascending"), ("rank", "ascending"), ("item", "ascending")])
     # keep the first n rows of each customer (ranks may have gaps)
     keys = np.asarray(cs.column("customer_id").to_numpy(zero_copy_only=False), dtype=object)
-    pos = np.arange(keys.size)
     starts = np.r_[True, keys[1:] != keys[:-1]] if keys.size else np.zeros(0, dtype=bool)
-    first = np.maximum.accumulate(np.where(starts, pos, 0)) if keys.size else pos
-    cs = cs.filter(pa.array(pos - first < n))
+    cs = cs.filter(pa.array(_first_rows(starts, n)))
     g = cs.group_by("customer_id", use_threads=False).aggregate([("item", "list")])
     joined = pc.binary_join(g.column("item_list"), separator)
     idx = pc.index_in(ids, value_set=g.column("customer_id").combine_chunks())
     return joined.combine_chunks().take(idx)
+
+
+def _ranked_rows(cross_sell: pa.Table) -> tuple[pa.Array, np.ndarray] | None:
+    """The customer ids of ``cross_sell`` and where each customer's rows start, when its rows
+    are already in the order of :func:`next_best_products` (by customer, each customer's
+    ranks rising; as the cross-sell stage writes them), so that no sort is needed; ``None``
+    otherwise (a null id or rank, ranks out of order or tied)."""
+    if "rank" not in cross_sell.column_names or cross_sell.num_rows == 0:
+        return None
+    customer = text_array(cross_sell, "customer_id")
+    rank = pc.cast(cross_sell.column("rank"), pa.int64()).combine_chunks()
+    if customer.null_count or rank.null_count:
+        return None
+    m = len(customer) - 1
+    before, after = customer.slice(0, m), customer.slice(1)
+    same = pc.equal(before, after)
+    if not pc.all(pc.less_equal(before, after)).as_py():
+        return None
+    if not pc.all(pc.or_(pc.invert(same), pc.less(rank.slice(0, m), rank.slice(1)))).as_py():
+        return None
+    starts = np.r_[True, np.logical_not(same.to_numpy(zero_copy_only=False))]
+    return customer, starts
+
+
+def _first_rows(starts: np.ndarray, n: int) -> np.ndarray:
+    """Which rows are among the first ``n`` of their run (``starts`` marks each run's first
+    row)."""
+    pos = np.arange(starts.size)
+    first = np.maximum.accumulate(np.where(starts, pos, 0)) if starts.size else pos
+    return np.asarray(pos - first < n)
 
 
 def crm_export(

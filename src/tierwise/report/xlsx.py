@@ -153,11 +153,11 @@ class _BulkSheet(_SafeSheet):
 
     def __init__(self) -> None:
         super().__init__()
-        self._bulk: list[Callable[[], Iterator[str]]] = []
+        self._bulk: list[Callable[[], Iterator[bytes]]] = []
         self._bulk_last_row = -1
         self._bulk_last_col = -1
 
-    def add_rows(self, rows: Callable[[], Iterator[str]], last_row: int, last_col: int) -> None:
+    def add_rows(self, rows: Callable[[], Iterator[bytes]], last_row: int, last_col: int) -> None:
         """Rows made by ``rows()`` when the sheet is written (0-based ``last_row`` and
         ``last_col`` are the cells they reach); nothing may be written below them."""
         self._bulk.append(rows)
@@ -183,9 +183,15 @@ class _BulkSheet(_SafeSheet):
             return
         self._xml_start_tag("sheetData")
         self._write_rows()
+        # the rows' UTF-8 go to the file as they are, after the text written so far
+        binary = getattr(self.fh, "buffer", None)
+        self.fh.flush()
         for rows in self._bulk:
             for chunk in rows():
-                self.fh.write(chunk)
+                if binary is not None:
+                    binary.write(chunk)
+                else:
+                    self.fh.write(chunk.decode("utf-8"))
         self._xml_end_tag("sheetData")
 
 
@@ -203,14 +209,78 @@ _MAX_TEXT = 32767
 _MAX_ROWS = 1_048_576
 
 
+class _Bytes:
+    """The UTF-8 of a string array's values as NumPy views of Arrow's buffers: what a
+    column's text can hold is read from them before any regular expression runs over it.
+    A null cell's bytes (which Arrow may keep) are read as a value's: they can only make a
+    check say "may", never "cannot"."""
+
+    def __init__(self, text: pa.Array) -> None:
+        _, offsets_buf, data_buf = text.buffers()[:3]
+        kind = np.int64 if pa.types.is_large_string(text.type) else np.int32
+        n = len(text)
+        self.offsets: np.ndarray = np.frombuffer(offsets_buf, dtype=kind)[
+            text.offset : text.offset + n + 1
+        ]
+        self.data: np.ndarray = (
+            np.frombuffer(data_buf, dtype=np.uint8)
+            if data_buf is not None
+            else np.zeros(0, np.uint8)
+        )
+        nonempty = np.diff(self.offsets) > 0
+        self.first = self.data[self.offsets[:-1][nonempty]]
+        self.last = self.data[self.offsets[1:][nonempty] - 1]
+        self.body = self.data[self.offsets[0] : self.offsets[-1]] if n else self.data[:0]
+
+    def any_of(self, chars: bytes) -> bool:
+        """Whether a byte of ``chars`` is among the values' bytes."""
+        if len(chars) == 1:
+            return bool(np.count_nonzero(self.body == chars[0]))
+        wanted = np.zeros(256, dtype=bool)
+        wanted[list(chars)] = True
+        return bool(wanted[self.body].any())
+
+    def longest(self) -> int:
+        """The longest value, in bytes."""
+        return int(np.diff(self.offsets).max()) if len(self.offsets) > 1 else 0
+
+
+#: First bytes of text :data:`_FORMULA_START` matches.
+_FORMULA_BYTES = np.frombuffer(b"=+-@\t\r", dtype=np.uint8)
+#: Bytes a value starting with :data:`_EDGE_SPACE`'s characters starts with (white space
+#: beyond ASCII starts with a byte from 0xC2 on), and bytes a value ending with one ends
+#: with (beyond ASCII: a continuation byte, 0x80 on).
+_SPACE_BYTES = np.frombuffer(b"\t\n\x0b\x0c\r ", dtype=np.uint8)
+#: Bytes of text :data:`_NEEDS_ESCAPE` matches: a control character, the first byte of
+#: U+FFFE and U+FFFF, or the underscore of ``_xHHHH_``.
+_ESCAPE_BYTES = bytes([*range(0x00, 0x09), *range(0x0B, 0x20), 0xEF, ord("_")])
+
+
+def _may_edge_space(b: _Bytes) -> bool:
+    return bool(
+        np.isin(b.first, _SPACE_BYTES).any()
+        or (b.first >= 0xC2).any()
+        or np.isin(b.last, _SPACE_BYTES).any()
+        or (b.last >= 0x80).any()
+    )
+
+
 def _excel_text(text: pa.Array) -> pa.Array:
     """Text cut to what a cell holds, with XlsxWriter's escapes of control characters."""
-    long = pc.greater(pc.utf8_length(text), _MAX_TEXT // 2)
-    if pc.any(long).as_py():
+    b = _Bytes(text)
+    if b.longest() <= _MAX_TEXT // 2:
+        # no value has more characters than bytes
+        long = None
+    else:
+        long = pc.greater(pc.utf8_length(text), _MAX_TEXT // 2)
+    if long is not None and pc.any(long).as_py():
         values = text.to_pylist()
         for i in np.flatnonzero(pc.fill_null(long, False).to_numpy(zero_copy_only=False)):
             values[i] = _utf16_cut(values[i], _MAX_TEXT)
         text = pa.array(values, pa.string())
+        b = _Bytes(text)
+    if not b.any_of(_ESCAPE_BYTES):
+        return text
     if not pc.any(pc.match_substring_regex(text, _NEEDS_ESCAPE)).as_py():
         return text
     text = pc.replace_substring_regex(text, _LOOKS_ESCAPED, r"_x005F\1")
@@ -230,8 +300,10 @@ def _utf16_cut(value: str, limit: int) -> str:
 
 
 def _xml_escape(text: pa.Array) -> pa.Array:
+    b = _Bytes(text)
     for ch, ref in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        text = pc.replace_substring(text, ch, ref)
+        if b.any_of(ch.encode()):
+            text = pc.replace_substring(text, ch, ref)
     return text
 
 
@@ -242,15 +314,20 @@ def _cells_xml(values: pa.Array, kind: str, refs: pa.Array, fmts: _Formats) -> p
     style = f'" s="{fmt._get_xf_index()}"'
     if kind in ("text", "wide"):
         text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
-        risky = pc.fill_null(pc.match_substring_regex(text, _FORMULA_START), False)
         quoted = f'" s="{fmts.quoted._get_xf_index()}"'
+        cell_style: pa.Array | str = style
+        if np.isin(_Bytes(text).first, _FORMULA_BYTES).any():
+            risky = pc.fill_null(pc.match_substring_regex(text, _FORMULA_START), False)
+            cell_style = pc.if_else(risky, quoted, style)
         shown = _excel_text(text)
-        keep = pc.match_substring_regex(shown, _EDGE_SPACE)
-        open_t = pc.if_else(keep, '<t xml:space="preserve">', "<t>")
+        open_t: pa.Array | str = "<t>"
+        if _may_edge_space(_Bytes(shown)):
+            keep = pc.match_substring_regex(shown, _EDGE_SPACE)
+            open_t = pc.if_else(keep, '<t xml:space="preserve">', "<t>")
         cell = pc.binary_join_element_wise(
             '<c r="',
             refs,
-            pc.if_else(risky, quoted, style),
+            cell_style,
             ' t="inlineStr"><is>',
             open_t,
             _xml_escape(shown),
@@ -291,8 +368,8 @@ class _RowSource:
         self._block = -1
         self._xml: pa.Array | None = None
 
-    def rows(self, a: int, b: int) -> Iterator[str]:
-        """The XML of rows ``a`` to ``b - 1``."""
+    def rows(self, a: int, b: int) -> Iterator[bytes]:
+        """The XML of rows ``a`` to ``b - 1``, UTF-8."""
         pos = a
         while pos < b:
             block = pos // _BULK_ROWS
@@ -301,7 +378,7 @@ class _RowSource:
             assert self._xml is not None
             start = block * _BULK_ROWS
             end = min(b, start + len(self._xml))
-            yield "".join(self._xml.slice(pos - start, end - pos).to_pylist())
+            yield _joined_bytes(self._xml, pos - start, end - start)
             pos = end
 
     def _make(self, lo: int) -> pa.Array:
@@ -317,6 +394,22 @@ class _RowSource:
             for j, (values, kind) in enumerate(self.cols)
         ]
         return pc.binary_join_element_wise('<row r="', numbers, '">', *cells, "</row>", "")
+
+
+def _joined_bytes(text: pa.Array, a: int, b: int) -> bytes:
+    """The UTF-8 of values ``a`` to ``b - 1`` of a string array, one after the other (what
+    ``"".join`` of them gives, read from Arrow's buffers)."""
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    valid = text.slice(a, b - a)
+    if valid.null_count:
+        valid = pc.fill_null(valid, "")
+    _, offsets_buf, data_buf = valid.buffers()[:3]
+    kind = np.int64 if pa.types.is_large_string(valid.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=kind)
+    lo, hi = int(offsets[valid.offset]), int(offsets[valid.offset + len(valid)])
+    if data_buf is None or hi == lo:
+        return b""
+    return data_buf.slice(lo, hi - lo).to_pybytes()
 
 
 def _kind(name: str, ty: pa.DataType) -> str:
