@@ -337,6 +337,21 @@ def test_chunks_with_their_own_dictionaries_are_written_as_their_values(tmp_path
     assert rows[5:9] == ['"-4"', '"\'=1+1"', '"a\ufffdb"', '"\'=1+1"']
 
 
+def test_encoded_text_without_the_mark_has_its_formulas_neutralised_in_csv(
+    tmp_path: Path,
+) -> None:
+    # a dictionary-encoded text column a stage does not mark is written as its values too:
+    # the same bytes as its plain text, formulas and NULs made safe
+    codes = pa.DictionaryArray.from_arrays(
+        pa.array([0, 1, 2, None]), pa.array(["=HYPERLINK(1)", "ok", "a\x00b"])
+    )
+    write_csv(pa.table({"step": codes}), tmp_path / "lean.csv")
+    write_csv(pa.table({"step": codes.dictionary_decode()}), tmp_path / "full.csv")
+    assert (tmp_path / "lean.csv").read_bytes() == (tmp_path / "full.csv").read_bytes()
+    rows = (tmp_path / "lean.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[1:4] == ['"\'=HYPERLINK(1)"', '"ok"', '"a\ufffdb"']
+
+
 def test_encoded_numbers_marked_as_values_are_written_as_their_values(tmp_path: Path) -> None:
     codes = pa.DictionaryArray.from_arrays(pa.array([1, 0, None, 1]), pa.array([-0.0, 2.5]))
     field = pa.field("x", codes.type, metadata=outputs.AS_VALUES)

@@ -277,13 +277,20 @@ def _pieces(table: pa.Table) -> list[pa.Table]:
     ]
 
 
+def _encoded_text(field: pa.Field) -> bool:
+    value_type = field.type.value_type if pa.types.is_dictionary(field.type) else None
+    return value_type is not None and (
+        pa.types.is_string(value_type) or pa.types.is_large_string(value_type)
+    )
+
+
 def _safe_dictionaries(table: pa.Table) -> pa.Table:
-    """``table`` with each text column marked :data:`AS_VALUES` kept encoded, its
-    dictionaries' values with formulas neutralised and each NUL as U+FFFD, and the mark
+    """``table`` with each dictionary-encoded text column kept encoded, its dictionaries'
+    values with formulas neutralised and each NUL as U+FFFD, and a mark :data:`AS_VALUES`
     taken off: Arrow's CSV writer writes a dictionary-encoded column as its values, so each
     distinct text is made safe once, not once per row. (A column of encoded values other
     than text keeps its mark and is decoded a piece at a time, :func:`_decoded`.)"""
-    if not _has_values_only(table):
+    if not any(_encoded_text(f) for f in table.schema):
         return table
     done: dict[tuple[int, ...], pa.Array] = {}
 
@@ -298,10 +305,7 @@ def _safe_dictionaries(table: pa.Table) -> pa.Table:
 
     fields, cols = [], []
     for f, col in zip(table.schema, table.columns, strict=True):
-        value_type = f.type.value_type if pa.types.is_dictionary(f.type) else None
-        if _as_values(f) and (
-            pa.types.is_string(value_type) or pa.types.is_large_string(value_type)
-        ):
+        if _encoded_text(f):
             col = pa.chunked_array(
                 [pa.DictionaryArray.from_arrays(c.indices, safe(c.dictionary)) for c in col.chunks],
                 type=f.type,
