@@ -628,3 +628,45 @@ def test_look_alike_groups_are_formed_from_the_peer_columns_alone(
     assert seen and all("notes" not in names for names in seen)
     assert "industry" in seen[0]
     assert "e" not in rec.cross_sell.column("customer_id").to_pylist()
+
+
+def test_rankings_sharing_the_item_codes_get_the_lists_of_their_own(engine: Engine) -> None:
+    # the evaluation ranks its customers twice, with two definitions of look-alikes, from the
+    # same items and owned items: the second ranking reads the codes the first one made, and
+    # a ranking of other customers makes its own
+    from tierwise.crosssell.recommend import SharedCodes, customer_items, rank_items
+
+    tx = engine.from_arrow(TEA_CUP)
+    ci = engine.materialize(
+        customer_items(tx, level="product", as_of=DAY, lookback_months=S.lookback_months)
+    )
+    cust = CUSTOMERS.append_column("size", pa.array(["s", "s", "s", "l", "l"]))
+    by_size = S.model_copy(update={"peer_columns": ["size"], "min_peers": 1})
+
+    def ranked(s: CrossSellSettings, customers: pa.Table, shared: SharedCodes | None) -> pa.Table:
+        got = rank_items(
+            ci,
+            customers,
+            RULES,
+            s,
+            level="product",
+            margin_rate=None,
+            engine=engine,
+            shared=shared,
+        ).got
+        return got.select(["customer_id", "rank", "item", "score", "peer_label"])
+
+    alone = [ranked(s, cust, None) for s in (S, by_size)]
+    fewer = cust.filter(pc.is_in(cust.column("customer_id"), pa.array(["a", "c", "d"])))
+    fewer_alone = ranked(S, fewer, None)
+    shared = SharedCodes()
+    assert ranked(S, cust, shared).equals(alone[0])
+    codes = shared.owned
+    assert ranked(by_size, cust, shared).equals(alone[1])
+    assert shared.owned is codes
+    assert alone[0].num_rows and not alone[0].equals(alone[1])
+    # other customers: their own codes, not the ones kept
+    assert ranked(S, fewer, shared).equals(fewer_alone)
+    assert shared.owned is not codes
+    shared.release(engine)
+    assert shared.made == []

@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from ..settings.crosssell import CrossSellSettings
 from ._lines import Level, as_date, basket_lines, months_before, run_query
 from .peers import usable_columns
-from .recommend import at_cutoff, customer_items, item_table, rank_items
+from .recommend import SharedCodes, at_cutoff, customer_items, item_table, rank_items
 from .rules import basket_rules
 
 if TYPE_CHECKING:
@@ -205,6 +205,9 @@ def evaluate_from(
     rules = rules_at_cutoff()
     items = item_table(ci_past, margin_rate)
     items = engine.materialize(items) if engine is not None else items
+    # both rankings below (two definitions of look-alikes) number the same items and owned
+    # items: they are coded once
+    shared = SharedCodes()
 
     def hit_rates(peer_columns: list[str]) -> tuple[dict[str, Any], list[str]]:
         ranked = rank_items(
@@ -217,6 +220,7 @@ def evaluate_from(
             engine=engine,
             only_customers=pa.array(ids),
             items=items,
+            shared=shared,
         )
         model = ranked.got.select(["customer_id", "rank", "item"]).to_pandas()
         got: dict[str, Any] = {}
@@ -255,6 +259,7 @@ def evaluate_from(
             "caution": "classes and niches are computed from the history up to the analysis "
             "date, the horizon included: this figure may be optimistic",
         }
+    shared.release(engine)
     if engine is not None:
         engine.release(items)
     out: dict[str, Any] = {

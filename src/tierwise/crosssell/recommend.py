@@ -578,19 +578,27 @@ def rank_items(
     only_customers: pa.Array | None = None,
     items: ir.Table | None = None,
     finish: Callable[[pa.Table, pa.Table], pa.Table] | None = None,
+    shared: SharedCodes | None = None,
 ) -> Ranked:
     """The ``max_recommendations`` best items per customer, scored in the engine.
 
     ``ci`` is :func:`customer_items` (or :func:`at_cutoff` of it); ``items`` is its item
     table when already computed (:func:`item_table`). ``finish(rows, categories)``, when
     given, is applied to each block of customers' ranked rows as it arrives (with the items'
-    categories), so the raw rows of every block are never held at once.
+    categories), so the raw rows of every block are never held at once. ``shared`` keeps
+    what depends on ``ci``, ``items`` and ``rules`` alone (the items each customer owns and
+    their codes) for the next call with the same three; its caller releases it.
     """
     warnings: list[str] = []
-    owned = run_query(
-        ci.group_by("customer_id").aggregate(n_owned=ci.count()).order_by("customer_id"),
-        "the items each customer buys",
-    )
+    if shared is not None and shared.n_owned is not None:
+        owned = shared.n_owned
+    else:
+        owned = run_query(
+            ci.group_by("customer_id").aggregate(n_owned=ci.count()).order_by("customer_id"),
+            "the items each customer buys",
+        )
+        if shared is not None:
+            shared.n_owned = owned
     cust = _peer_view(customers, s)
     if "is_prospect" in cust.column_names and not s.include_prospects:
         mask = pc.invert(cust.column("is_prospect").fill_null(False))
@@ -624,7 +632,7 @@ def rank_items(
     # the engine joins and ranks integer codes: customers numbered in id order, the
     # look-alike groups, and items numbered in name order (the ranking's last tie-break)
     assigned = assigned.take(pc.sort_indices(assigned.column("customer_id")))
-    codes = _codes(ci, groups, assigned, items, rules, level, engine)
+    codes = _codes(ci, groups, assigned, items, rules, level, engine, shared)
     st = _keep(_buyer_stats(codes), engine)
     # -- candidates from peers: the group's most bought items (the customer's own left out
     # in the block query)
@@ -666,6 +674,40 @@ def _peer_view(customers: pa.Table, s: CrossSellSettings) -> pa.Table:
 
 #: Customers ranked in one query at most.
 _RANK_BLOCK = 100_000
+
+
+@dataclass
+class SharedCodes:
+    """What :func:`rank_items` computes from the customer × item figures, the item table
+    and the rules alone, kept for another call with the same three (the evaluation ranks
+    its customers with two definitions of look-alikes).
+
+    Attributes
+    ----------
+    n_owned
+        customer_id, n_owned: the items each customer buys (Arrow).
+    ids
+        The customers the codes below number (Arrow, by id).
+    items, names, owned, rules
+        As in :class:`_Codes`.
+    made
+        The engine tables among them, for :meth:`release`.
+    """
+
+    n_owned: pa.Table | None = None
+    ids: pa.Array | None = None
+    items: ir.Table | None = None
+    names: pa.ChunkedArray | None = None
+    owned: ir.Table | None = None
+    rules: ir.Table | None = None
+    made: list[ir.Table] = field(default_factory=list)
+
+    def release(self, engine: Engine | None) -> None:
+        """Free the engine tables kept."""
+        if engine is not None:
+            for t in self.made:
+                engine.release(t)
+        self.made = []
 
 
 @dataclass
@@ -721,21 +763,18 @@ def _codes(
     rules: pa.Table | None,
     level: Level,
     engine: Engine | None,
+    shared: SharedCodes | None = None,
 ) -> _Codes:
     """The codes of every customer of ``groups``, of the customers to rank (``assigned``,
-    sorted by customer_id), of the groups, the items and the rules (see :class:`_Codes`)."""
+    sorted by customer_id), of the groups, the items and the rules (see :class:`_Codes`);
+    those of the items and the owned items taken from ``shared`` when it holds them for the
+    same customers, else kept there."""
     made: list[ir.Table] = []
 
     def put(t: pa.Table) -> ir.Table:
         if engine is None:
             return ibis.memtable(t)
         made.append(got := engine.from_arrow(t))
-        return got
-
-    def keep(t: ir.Table) -> ir.Table:
-        if engine is None:
-            return t
-        made.append(got := engine.materialize(t))
         return got
 
     everyone = groups.assigned.column("customer_id").cast(pa.string()).combine_chunks()
@@ -767,6 +806,60 @@ def _codes(
         )
     )
     member_t = put(pa.table({"cid": cid(members.column("customer_id")), "gid": gid.slice(n)}))
+    if shared is not None and shared.ids is not None and shared.ids.equals(ids):
+        base = shared
+    else:
+        base = _owned_codes(ci, ids, items, rules, level, engine)
+        if shared is None:
+            made.extend(base.made)
+        else:
+            shared.release(engine)
+            shared.ids, shared.items, shared.names = base.ids, base.items, base.names
+            shared.owned, shared.rules, shared.made = base.owned, base.rules, base.made
+    assert base.owned is not None and base.items is not None and base.names is not None
+    return _Codes(
+        ids,
+        pa.table(
+            {
+                "cid": ranked_cid,
+                "customer_id": assigned.column("customer_id"),
+                "peer_label": assigned.column("peer_label"),
+            }
+        ),
+        customers,
+        member_t,
+        base.owned,
+        base.items,
+        base.names,
+        base.rules,
+        made,
+    )
+
+
+def _owned_codes(
+    ci: ir.Table,
+    ids: pa.Array,
+    items: ir.Table,
+    rules: pa.Table | None,
+    level: Level,
+    engine: Engine | None,
+) -> SharedCodes:
+    """The codes of the items (those of ``items`` and those the rules name), every item a
+    customer of ``ids`` owns by codes, and the rules by codes (see :class:`_Codes`)."""
+    made: list[ir.Table] = []
+
+    def put(t: pa.Table) -> ir.Table:
+        if engine is None:
+            return ibis.memtable(t)
+        made.append(got := engine.from_arrow(t))
+        return got
+
+    def keep(t: ir.Table) -> ir.Table:
+        if engine is None:
+            return t
+        made.append(got := engine.materialize(t))
+        return got
+
     people = put(pa.table({"customer_id": ids, "cid": pa.array(np.arange(len(ids)), pa.int32())}))
     r: pa.Table | None = None
     names = items.select("item")
@@ -826,22 +919,8 @@ def _codes(
                 }
             )
         )
-    return _Codes(
-        ids,
-        pa.table(
-            {
-                "cid": ranked_cid,
-                "customer_id": assigned.column("customer_id"),
-                "peer_label": assigned.column("peer_label"),
-            }
-        ),
-        customers,
-        member_t,
-        owned,
-        item_codes,
-        by_code,
-        rule_t,
-        made,
+    return SharedCodes(
+        ids=ids, items=item_codes, names=by_code, owned=owned, rules=rule_t, made=made
     )
 
 

@@ -73,7 +73,8 @@ class Baskets:
     """What the rules of one item level are counted from, computed once.
 
     Baskets and items carry integer codes (``bid``, ``iid``; an item's code follows the
-    order of its name), so that the pair count joins and groups integers. Only the basket
+    order of its name, a basket's only tells it from the others), so that the pair count
+    joins and groups integers. Only the basket
     × item rows that can form a pair are kept row by row; the rest is summed up front.
 
     Attributes
@@ -176,7 +177,9 @@ def basket_items(
     if cut is not None:
         size_aggs["n_items_cut"] = (bi.first_date <= cut).cast("int64").sum().cast("int64")
     sizes = bi.group_by("basket").aggregate(**size_aggs)
-    sizes = keep(sizes.mutate(bid=ibis.row_number().over(order_by="basket")))
+    # a basket's number only tells baskets apart (the pairs are counted per item, whatever
+    # the baskets are numbered): numbered as the rows come, not in the order of their text
+    sizes = keep(sizes.mutate(bid=ibis.row_number()))
     over = sizes.n_items > cap
     count_aggs: dict[str, ir.Scalar] = {
         "n_baskets_all": sizes.count().cast("int64"),
