@@ -213,7 +213,10 @@ def maximise(
             "buying at one steady rate); more customers or a longer history are needed",
             found,
         )
-    ll, _ = loglik_and_grad(params)
+    # under the same one-thread BLAS as the fit: the log-likelihood (and the AIC made from
+    # it) has the same bits whatever the machine's core count
+    with threadpool_limits(limits=1, user_api="blas"):
+        ll, _ = loglik_and_grad(params)
     return params, float(ll), best
 
 
