@@ -408,3 +408,18 @@ def test_pareto_no_purchase_given_a_history_equals_direct_integration():
     p0 = quad(integrand, 0, h)[0] + (A / (A + h)) ** k * (B / (B + h)) ** s
     pa = float(m.p_alive([[x, tx, t]])[0])
     assert m.p_no_purchase([[x, tx, t]], h)[0] == pytest.approx(1 - pa + pa * p0, rel=1e-10)
+
+
+def test_the_log_likelihood_has_the_same_bits_with_one_blas_thread_or_two() -> None:
+    # a fit's log-likelihood (and the AIC the manifest shows) does not depend on how many
+    # threads the machine's BLAS may use: 40,000 distinct customers, enough for a
+    # two-thread sum to differ in its last bits (on a machine with one core both are one)
+    from threadpoolctl import threadpool_limits
+
+    T = np.random.default_rng(5).uniform(20, 60, 40_000)
+    data = simulate_bgnbd(40_000, T, seed=3)
+    got = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            got.append(BetaGeoModel().fit(data).log_likelihood_)
+    assert got[0] == got[1]

@@ -26,8 +26,9 @@ not a finding about the customers. Each model computes the share
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -48,6 +49,7 @@ __all__ = [
     "columns_of",
     "distinct_rows",
     "maximise",
+    "one_blas_thread",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -155,6 +157,23 @@ def distinct_rows(
     distinct = [c[first] for c in columns]
     wsum = np.bincount(inverse, weights=w, minlength=len(first)).astype(np.float64)
     return distinct, wsum, inverse.astype(np.intp)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def one_blas_thread(fit: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``fit`` run with BLAS on one thread: its sums (the start values, the likelihood) then
+    have the same bits whatever the machine's core count, and so do the fitted parameters,
+    the log-likelihood and the AIC."""
+
+    @functools.wraps(fit)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with threadpool_limits(limits=1, user_api="blas"):
+            return fit(*args, **kwargs)
+
+    return run
 
 
 def maximise(

@@ -36,6 +36,7 @@ from ._fitting import (
     check_fitted,
     columns_of,
     distinct_rows,
+    one_blas_thread,
 )
 
 __all__ = ["RFT", "BetaGeoModel", "check_rft", "rft", "simulate_bgnbd"]
@@ -329,6 +330,7 @@ class BetaGeoModel(LikelihoodModel):
 
     # -- fitting ----------------------------------------------------------------------
 
+    @one_blas_thread
     def fit(self, X: Any, y: None = None, *, sample_weight: ArrayLike | None = None) -> Self:
         """Fit by maximum likelihood.
 

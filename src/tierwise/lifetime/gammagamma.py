@@ -31,7 +31,14 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
 from ..errors import ModelError
-from ._fitting import FloatArray, LikelihoodModel, as_float, check_fitted, columns_of
+from ._fitting import (
+    FloatArray,
+    LikelihoodModel,
+    as_float,
+    check_fitted,
+    columns_of,
+    one_blas_thread,
+)
 
 __all__ = ["SPEND", "GammaGammaModel", "frequency_value_correlation"]
 
@@ -206,6 +213,7 @@ class GammaGammaModel(LikelihoodModel):
             "C": float((w * x) @ lx),
         }
 
+    @one_blas_thread
     def fit(self, X: Any, y: None = None, *, sample_weight: ArrayLike | None = None) -> Self:
         """Fit on the customers with at least one repeat purchase and a positive mean value.
 

@@ -43,6 +43,7 @@ from ._fitting import (
     as_float,
     check_fitted,
     distinct_rows,
+    one_blas_thread,
 )
 from .bgnbd import RFT, rft
 
@@ -225,6 +226,7 @@ class ParetoNBDModel(LikelihoodModel):
         assert g is not None
         return float(self._w @ ll), g @ self._w
 
+    @one_blas_thread
     def fit(self, X: Any, y: None = None, *, sample_weight: ArrayLike | None = None) -> Self:
         """Fit by maximum likelihood (see :meth:`BetaGeoModel.fit` for the arguments)."""
         xa, ta, Ta = rft(X)
