@@ -393,6 +393,9 @@ _OUT_OF_MEMORY = re.compile(
     r"Out of Memory Error: (?P<what>[^\n(]*?)\s*(?:\([^/)]*/(?P<limit>[^)]*?) used\))?\s*(?:\n|$)"
 )
 
+#: A write to the engine's spill folder that found the disk full (DuckDB's words)
+_DISK_FULL = re.compile(r'Could not write file "(?P<file>[^"]*)": No space left on device')
+
 
 def engine_message(exc: BaseException) -> str:
     r"""An engine's error in one line: a Java exception from Spark without its stack trace
@@ -408,8 +411,19 @@ def engine_message(exc: BaseException) -> str:
     ...     "the memory limit (SET memory_limit='...GB')")))  # doctest: +NORMALIZE_WHITESPACE
     the engine ran out of memory (failed to allocate data of size 16.0 KiB); raise [run]
     memory_limit (now 1000 bytes) or free memory
+    >>> print(engine_message(RuntimeError('IO Error: Checkpoint failed for database "tw_store". '
+    ...     'Original error: Could not write file "/tmp/tierwise-spill-x/t.tmp": No space '
+    ...     "left on device")))  # doctest: +NORMALIZE_WHITESPACE
+    the disk of the engine's spill folder is full (writing /tmp/tierwise-spill-x/t.tmp); set
+    [run] temp_directory to a folder on a disk with more room, or free space there
     """
     text = str(exc)
+    full = _DISK_FULL.search(text)
+    if full is not None:
+        return (
+            f"the disk of the engine's spill folder is full (writing {full['file']}); set "
+            "[run] temp_directory to a folder on a disk with more room, or free space there"
+        )
     oom = _OUT_OF_MEMORY.search(text)
     if oom is not None:
         # DuckDB's advice is SQL (SET memory_limit=…); say it in the settings' terms
@@ -431,8 +445,10 @@ def engine_message(exc: BaseException) -> str:
 
 
 def _said(exc: BaseException) -> str:
-    """An engine's error as it is, but an out-of-memory one in the settings' terms."""
-    return engine_message(exc) if _OUT_OF_MEMORY.search(str(exc)) else str(exc)
+    """An engine's error as it is, but an out-of-memory or full-disk one in the settings'
+    terms."""
+    text = str(exc)
+    return engine_message(exc) if _OUT_OF_MEMORY.search(text) or _DISK_FULL.search(text) else text
 
 
 def memory_available() -> int:
