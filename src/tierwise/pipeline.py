@@ -477,7 +477,7 @@ def _free_inputs(
     ``later`` reads (:attr:`~tierwise.registry.Stage.needs_inputs`, ``uses_inputs``): the
     engine keeps none of them for the outputs. The customer table's master rows are read
     first when one of their tables goes."""
-    wanted = {t for st in later for t in (*st.needs_inputs, *st.uses_inputs)}
+    wanted = {t for st in later for t in st.input_tables}
     gone = [name for name in ctx.tables if name not in wanted]
     if not gone:
         return
@@ -494,7 +494,7 @@ def _rewritten_next(name: str, later: Sequence[Stage]) -> bool:
     written once, not twice (the accounts stage's new customer ids on the invoice lines are
     written with the cancellation pairs)."""
     for st in later:
-        if name in (*st.needs_inputs, *st.uses_inputs):
+        if name in st.input_tables:
             return name in st.rewrites
     return False
 
@@ -504,7 +504,7 @@ def _compute_pending(
 ) -> None:
     """Compute into the engine the rewritten tables kept as expressions that ``stage``
     reads without rewriting them (the stage meant to rewrite them was skipped)."""
-    for name in [n for n in pending if n in (*stage.needs_inputs, *stage.uses_inputs)]:
+    for name in [n for n in pending if n in stage.input_tables]:
         if name in tables and name not in stage.rewrites:
             kept = tables[name]
             tables[name] = engine.materialize(kept, engine.fresh_name(f"{pending[name]}_{name}"))

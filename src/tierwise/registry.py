@@ -184,6 +184,11 @@ class Stage:
     reads_details: tuple[str, ...] | None = None
 
     @property
+    def input_tables(self) -> tuple[str, ...]:
+        """The input tables the stage reads (needed or used when given)."""
+        return (*self.needs_inputs, *self.uses_inputs)
+
+    @property
     def detail_sources(self) -> tuple[str, ...]:
         """The stages whose ``detail`` this stage may read."""
         return (*self.needs, *self.uses) if self.reads_details is None else self.reads_details
@@ -386,7 +391,7 @@ def ordered(names: Sequence[str] | None) -> list[Stage]:
     for n in closure:
         st = _STAGES[n]
         graph[n] |= {d for d in (*st.needs, *st.uses) if d in closure}
-        reads = {*st.needs_inputs, *st.uses_inputs}
+        reads = set(st.input_tables)
         for m in closure:
             if m != n and set(_STAGES[m].rewrites) & reads and n not in _rewriters_before(m):
                 graph[n].add(m)

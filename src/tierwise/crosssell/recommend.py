@@ -35,6 +35,7 @@ Everything transaction-sized runs in the engine; only the ranked recommendations
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -113,6 +114,15 @@ class Recommendations:
     as_of: _dt.date
     warnings: list[str] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _put(t: pa.Table, *, engine: Engine | None, made: list[ir.Table]) -> ir.Table:
+    """``t`` where the engine's queries read it (a memtable without an engine); a table
+    made in the engine is listed in ``made``, to be released with the rest."""
+    if engine is None:
+        return ibis.memtable(t)
+    made.append(got := engine.from_arrow(t))
+    return got
 
 
 def _keep(expr: ir.Table, engine: Engine | None) -> ir.Table:
@@ -770,12 +780,7 @@ def _codes(
     those of the items and the owned items taken from ``shared`` when it holds them for the
     same customers, else kept there."""
     made: list[ir.Table] = []
-
-    def put(t: pa.Table) -> ir.Table:
-        if engine is None:
-            return ibis.memtable(t)
-        made.append(got := engine.from_arrow(t))
-        return got
+    put = functools.partial(_put, engine=engine, made=made)
 
     everyone = groups.assigned.column("customer_id").cast(pa.string()).combine_chunks()
     ids = everyone.take(pc.sort_indices(everyone))
@@ -847,12 +852,7 @@ def _owned_codes(
     """The codes of the items (those of ``items`` and those the rules name), every item a
     customer of ``ids`` owns by codes, and the rules by codes (see :class:`_Codes`)."""
     made: list[ir.Table] = []
-
-    def put(t: pa.Table) -> ir.Table:
-        if engine is None:
-            return ibis.memtable(t)
-        made.append(got := engine.from_arrow(t))
-        return got
+    put = functools.partial(_put, engine=engine, made=made)
 
     def keep(t: ir.Table) -> ir.Table:
         if engine is None:
