@@ -8,7 +8,7 @@ comes from an earlier run. A benchmark that fails or prints no figure is listed 
 
 Usage::
 
-    python benchmarks/run_all.py                # the small sizes (minutes)
+    python benchmarks/run_all.py                # the small sizes (about 30 minutes)
     python benchmarks/run_all.py --full         # each benchmark's own default sizes (hours)
     python benchmarks/run_all.py --only scale spark
 """
@@ -45,7 +45,8 @@ SMALL: dict[str, list[str]] = {
     "profitability": ["--customers", "50000", "--lines", "2000000", "--activities", "200000"],
     "report": ["--customers", "50000", "--plan", "10000"],
     "segments": ["--customers", "50000"],
-    "scale": ["--sizes", "10000", "100000"],
+    # the scale curve to the issue's size: 1,000,000 customers, about 56 million lines
+    "scale": ["--sizes", "10000", "100000", "--million"],
     "spark": ["--customers", "500"],
 }
 
