@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from typing import Any
 
 import numpy as np
@@ -508,3 +509,44 @@ def test_the_stage_gives_the_same_customers_on_spark(spark_engine: Any) -> None:
     assert a.manifest["model_choice"] == b.manifest["model_choice"]
     assert a.customers.equals(b.customers)
     assert a.tables["lifetime_summary"].equals(b.tables["lifetime_summary"])
+
+
+def _blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+
+def test_the_whole_stage_and_its_background_defection_fit_use_one_blas_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # BLAS thread counts are process-wide: the defection model's fit runs in a thread of
+    # its own while the transaction models are fitted, so one limit must hold for the whole
+    # stage (a limit lifted around one fit would change the other thread's sums mid-way)
+    churn = importlib.import_module("tierwise.lifetime.churn")
+    stage = importlib.import_module("tierwise.lifetime.stage")
+
+    if _blas_threads() == {1}:
+        pytest.skip("BLAS runs on one thread here whatever the limit: nothing to tell apart")
+    seen: dict[str, set[int]] = {"stage": set(), "defection fit": set()}
+    inner, fit = stage._lifetime, churn._fit_supervised
+
+    def watched_stage(*args: Any) -> Any:
+        seen["stage"] |= _blas_threads()
+        return inner(*args)
+
+    def watched_fit(*args: Any) -> Any:
+        seen["defection fit"] |= _blas_threads()
+        out = fit(*args)
+        seen["defection fit"] |= _blas_threads()
+        return out
+
+    monkeypatch.setattr(stage, "_lifetime", watched_stage)
+    monkeypatch.setattr(churn, "_fit_supervised", watched_fit)
+    t, as_of = _transactions(3000, spend_shape=4.0, seed=11)
+    eng = Engine()
+    res = lifetime_stage(eng.from_arrow(t), as_of, LifetimeSettings(), engine=eng)
+    eng.close()
+    assert "defection" in res.models  # the supervised model ran
+    assert seen == {"stage": {1}, "defection fit": {1}}
+    assert _blas_threads() != {1}  # and the limit is lifted after the stage

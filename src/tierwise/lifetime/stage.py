@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from threadpoolctl import threadpool_limits
 
 from ..engine import Engine
 from ..errors import ModelError
@@ -331,7 +332,13 @@ def lifetime_stage(
     # whole history, the holdout, the defection features) reads it, not the lines
     days = customer_days(tx, end=as_of).kept(engine)
     try:
-        return _lifetime(days, as_of, cfg, engine, margin, prospects, seed)
+        # BLAS on one thread for the whole stage, set before the defection model's
+        # background fit starts: BLAS thread counts are process-wide, so a limit taken and
+        # lifted around one fit would change the threads of a product running meanwhile in
+        # the other thread, and its sums' bits with them. One thread for all gives every
+        # figure the same bits on any machine and in any timing.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _lifetime(days, as_of, cfg, engine, margin, prospects, seed)
     finally:
         days.release(engine)
 
