@@ -30,7 +30,7 @@ CalibratedClassifierCV, so its probabilities are calibrated; its hyper-parameter
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from threadpoolctl import threadpool_limits
 
+from .._threads import in_background
 from ..engine import Engine, exact_sum
 from ..errors import ModelError
 from ..settings.lifetime import LifetimeSettings
@@ -416,11 +417,15 @@ def start_supervised_holdout(
     y_val = np.asarray(val.column("defected").to_numpy(), dtype=np.int64)
     if len(np.unique(y_val)) < 2:
         raise ModelError("defection model: every holdout customer has the same outcome")
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tierwise-defection")
-    try:
-        fitted = pool.submit(_fit_supervised, settings, seed, _matrix(train), y_train, _matrix(val))
-    finally:
-        pool.shutdown(wait=False)  # the thread ends with the fit
+    fitted = in_background(
+        _fit_supervised,
+        settings,
+        seed,
+        _matrix(train),
+        y_train,
+        _matrix(val),
+        name="tierwise-defection",
+    )
     return SupervisedHoldout(val, y_val, fitted)
 
 

@@ -42,7 +42,6 @@ the spend, ``wallet_high`` at least ``wallet``).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -52,6 +51,7 @@ import pandas as pd
 import pyarrow as pa
 from sklearn.base import clone
 
+from .._threads import in_background
 from ..errors import InputError, ModelError
 from ..settings.potential import PotentialSettings
 from ._design import as_frame
@@ -151,15 +151,6 @@ def _estimators(settings: PotentialSettings, cols: list[str], seed: int) -> dict
 def _workers(jobs: int) -> int:
     """Threads for ``jobs`` independent model fits: one per core, at most one per job."""
     return max(1, min(jobs, os.cpu_count() or 1))
-
-
-def _in_background(fn: Callable[..., T], /, *args: Any) -> Future[T]:
-    """``fn(*args)`` run in a thread of its own; the future holds its result."""
-    pool = ThreadPoolExecutor(max_workers=1)
-    try:
-        return pool.submit(fn, *args)
-    finally:
-        pool.shutdown(wait=False)  # the thread ends when ``fn`` returns
 
 
 def _frame(table: Any, used: set[str]) -> pd.DataFrame:
@@ -364,7 +355,7 @@ def potential_stage(
     # the prospects' models on all customers, fitted in the background meanwhile
     prospect_fits = (
         {
-            name: _in_background(clone(ests[name]).fit, X_fit, spend_fit)
+            name: in_background(clone(ests[name]).fit, X_fit, spend_fit, name="tierwise-prospects")
             for name in (list(_METHODS) if chosen == "blend" else [chosen])
             if name != "lookalike"
         }
