@@ -512,17 +512,20 @@ def _compute_pending(
             engine.release_replaced([kept], tables.values())
 
 
-def give_back_memory() -> None:
-    """Hand memory freed in Python back to the system: between stages, and after the demo's
-    data is written and dropped.
+def give_back_memory(engine: Engine | None = None) -> None:
+    """Hand memory freed in Python (and by ``engine``, when given) back to the system:
+    between stages, and after the demo's data is written and dropped.
 
     Arrow's allocator keeps freed pages for reuse, and so does the C library's: once a large
     array has been freed, glibc raises the size from which it maps arrays apart (up to
     32 MiB), so the next stage's arrays come from a heap it rarely returns. A stage's peak
     then stacks on what the stages before it freed; on the 1,000,000-customer demo the
-    process stayed near 12 GB between stages that hold a fraction of that. Best effort.
+    process stayed near 12 GB between stages that hold a fraction of that. The engine's
+    allocator keeps its freed pages too (:meth:`Engine.give_back_memory`). Best effort.
     """
     gc.collect()
+    if engine is not None:
+        engine.give_back_memory()
     pa.default_memory_pool().release_unused()
     if sys.platform.startswith("linux"):
         with suppress(OSError, AttributeError):
@@ -715,7 +718,7 @@ def run_pipeline(
             if not keep_details:
                 _free_details(ctx.results, later)
             _free_inputs(ctx, later, eng, assembler)
-            give_back_memory()
+            give_back_memory(eng)
             timings[st.name] = round(time.perf_counter() - start, 4)
 
         if progress:

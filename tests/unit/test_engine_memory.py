@@ -3,6 +3,8 @@ disk, with the same rows."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -78,3 +80,50 @@ def test_compress_compresses_the_kept_tables_whatever_memory_they_hold(tmp_path)
         assert fetch(kept, "kept").equals(lines)
     finally:
         eng.close()
+
+
+def _dirty_bytes() -> int:
+    """The freed pages DuckDB's allocator still holds (jemalloc's ``pdirty`` of every
+    arena), in bytes."""
+    import ctypes
+
+    from tierwise.engine import _ALL_ARENAS, _duckdb_mallctl
+
+    mallctl = _duckdb_mallctl()
+    epoch, size = ctypes.c_uint64(1), ctypes.c_size_t(8)
+    # statistics are read as of the last epoch: start a new one
+    mallctl(b"epoch", ctypes.byref(epoch), ctypes.byref(size), ctypes.byref(epoch), 8)
+    pages, size = ctypes.c_size_t(0), ctypes.c_size_t(8)
+    name = f"stats.arenas.{_ALL_ARENAS}.pdirty".encode()
+    assert mallctl(name, ctypes.byref(pages), ctypes.byref(size), None, 0) == 0
+    page = ctypes.c_size_t(0)
+    assert mallctl(b"arenas.page", ctypes.byref(page), ctypes.byref(size), None, 0) == 0
+    return pages.value * page.value
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="DuckDB carries jemalloc on Linux only"
+)
+def test_give_back_memory_returns_the_pages_a_dropped_table_held(tmp_path) -> None:
+    from tierwise.engine import _duckdb_mallctl
+
+    eng = Engine(memory_limit="8GB", threads=1, temp_directory=tmp_path)
+    if _duckdb_mallctl() is None:
+        eng.close()
+        pytest.skip("this DuckDB build carries no jemalloc of its own")
+    try:
+        kept = eng.materialize(eng.from_arrow(_lines(4_000_000)))
+        eng.release(kept)
+        # the dropped table's pages are held by DuckDB's allocator (the same one purged)
+        assert _dirty_bytes() > 64 * 2**20
+        assert eng.give_back_memory()
+        # the table's 200 MB are back with the system, not kept for DuckDB's next use
+        assert _dirty_bytes() < 16 * 2**20
+    finally:
+        eng.close()
+
+
+def test_give_back_memory_is_a_no_op_where_the_engine_has_nothing_to_give() -> None:
+    eng = Engine.__new__(Engine)
+    eng.backend = "spark"
+    assert eng.give_back_memory() is False

@@ -485,3 +485,19 @@ def test_lifetime_alone_gives_the_lifetime_columns_of_the_whole_run(
             )
         else:
             assert x.equals(y), doc.name
+
+
+def test_the_engine_gives_back_its_freed_memory_after_every_stage(tx: Path) -> None:
+    events: list[str] = []
+    eng = Engine()
+    eng.give_back_memory = lambda: events.append("give back") or True  # type: ignore[method-assign]
+    try:
+        res = run_pipeline({"transactions": tx}, engine=eng, progress=events.append)
+    finally:
+        eng.close()
+    stages = list(res.results)
+    assert len(stages) > 3
+    # each stage is followed by the hand-back, before the next step starts
+    for name in stages:
+        assert events[events.index(name) + 1] == "give back", events
+    assert events.count("give back") == len(stages)
