@@ -552,7 +552,9 @@ def recommend_from(
         engine,
     )
     facts = {
-        "customers_recommended": int(pc.count_distinct(cross.column("customer_id")).as_py()),
+        "customers_recommended": int(
+            pc.count_distinct(plain_text(cross.column("customer_id"))).as_py()
+        ),
         "peer_columns": ranked.groups.columns,
         "customers_by_peer_level": {str(k): v for k, v in ranked.groups.level_counts.items()},
     }
@@ -1127,10 +1129,10 @@ def _words(name: str) -> pa.Field:
 
 _CROSS_SELL_SCHEMA = pa.schema(
     [
-        ("customer_id", pa.string()),
+        _words("customer_id"),
         ("rank", pa.int64()),
-        ("item", pa.string()),
-        ("category", pa.string()),
+        _words("item"),
+        _words("category"),
         ("score", pa.float64()),
         ("expected_value", pa.float64()),
         _words("source"),
@@ -1138,7 +1140,7 @@ _CROSS_SELL_SCHEMA = pa.schema(
         _words("peer_group"),
         ("n_peers", pa.int64()),
         ("peer_share", pa.float64()),
-        ("rule_antecedent", pa.string()),
+        _words("rule_antecedent"),
         ("rule_confidence", pa.float64()),
         ("rule_lift", pa.float64()),
         ("typical_spend", pa.float64()),
@@ -1193,6 +1195,29 @@ def _expand(values: pa.Array | pa.ChunkedArray, group: np.ndarray) -> pa.Diction
     enc = pc.dictionary_encode(values.cast(pa.string()))
     indices = enc.indices.take(pa.array(group, pa.int64())).cast(pa.int32())
     return pa.DictionaryArray.from_arrays(indices, enc.dictionary)
+
+
+#: Text columns of the cross_sell table that repeat from row to row (a customer's id on each
+#: of its rows, a few hundred items and categories): kept dictionary-encoded like
+#: :data:`_WORDS`'s, the files hold their values.
+_ENCODED = ("customer_id", "item", "category", "rule_antecedent")
+
+
+def _encoded(values: pa.ChunkedArray | pa.Array, lengths: list[int]) -> pa.ChunkedArray:
+    """``values`` (text) dictionary-encoded, in pieces of ``lengths`` rows."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    enc = pc.dictionary_encode(values.cast(pa.string()))
+    return _chunked_like(
+        pa.DictionaryArray.from_arrays(enc.indices.cast(pa.int32()), enc.dictionary), lengths
+    )
+
+
+def plain_text(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A text column as plain strings (a dictionary-encoded one decoded)."""
+    if pa.types.is_dictionary(values.type):
+        return values.cast(values.type.value_type)
+    return values
 
 
 #: Rows of ranked recommendations given their reasons at a time.
@@ -1262,6 +1287,8 @@ def _finish_block(got: pa.Table, categories: pa.Table, level: Level) -> pa.Table
         "source": _chunked_like(_expand(source, group), lengths),
         "reason": _chunked_like(_expand(_reasons(u), group), lengths),
         "peer_group": _chunked_like(_expand(u.column("peer_group"), group), lengths),
+        # ids and names repeat from row to row: held once each, the rows hold numbers
+        **{c: _encoded(t.column(c), lengths) for c in _ENCODED},
     }
     return pa.table(
         [
@@ -1435,8 +1462,14 @@ def _upsell_leads(
         pc.if_else(is_price, price_reason, share_reason),
     )
     t = got.append_column("reason", reason)
+    lengths = [len(c) for c in t.column("rank").chunks]
+    encoded = {c: _encoded(t.column(c), lengths) for c in ("customer_id", "category")}
     return pa.table(
-        [t.column(f.name).cast(f.type) for f in _UP_SELL_SCHEMA], schema=_UP_SELL_SCHEMA
+        [
+            encoded[f.name] if f.name in encoded else t.column(f.name).cast(f.type)
+            for f in _UP_SELL_SCHEMA
+        ],
+        schema=_UP_SELL_SCHEMA,
     )
 
 
@@ -1452,9 +1485,9 @@ def _decimals(x: pa.ChunkedArray, where: pa.ChunkedArray) -> pa.Array:
 
 _UP_SELL_SCHEMA = pa.schema(
     [
-        ("customer_id", pa.string()),
+        _words("customer_id"),
         ("rank", pa.int64()),
-        ("category", pa.string()),
+        _words("category"),
         _words("kind"),
         ("own", pa.float64()),
         ("peer_median", pa.float64()),
