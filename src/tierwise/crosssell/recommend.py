@@ -63,6 +63,7 @@ __all__ = [
     "Recommendations",
     "customer_items",
     "item_labels",
+    "plain_text",
     "recommend",
 ]
 
