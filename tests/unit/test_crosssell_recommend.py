@@ -510,7 +510,7 @@ def test_candidates_below_the_floor_are_left_out_without_changing_a_list(
 
 
 def test_reasons_written_once_per_distinct_figures_are_each_rows_own() -> None:
-    from tierwise.crosssell.recommend import _finish_cross_sell, _reasons
+    from tierwise.crosssell.recommend import _finish_cross_sell, _reasons, plain_text
 
     rng = np.random.default_rng(4)
     n = 3000
@@ -537,7 +537,7 @@ def test_reasons_written_once_per_distinct_figures_are_each_rows_own() -> None:
     categories = pa.table({"item": ["p1", "p10", "p2"], "category": ["a", "b", None]})
     out = _finish_cross_sell(got, categories, "product")
     t = got.rename_columns(["peer_group" if c == "peer_label" else c for c in got.column_names])
-    cat = out.column("category")
+    cat = plain_text(out.column("category"))
     ante = pc.index_in(t.column("rule_antecedent"), value_set=categories.column("item"))
     t = t.append_column("category", cat).append_column(
         "rule_antecedent_category", categories.column("category").take(ante)
@@ -670,3 +670,83 @@ def test_rankings_sharing_the_item_codes_get_the_lists_of_their_own(engine: Engi
     assert shared.owned is not codes
     shared.release(engine)
     assert shared.made == []
+
+
+def test_customer_items_sums_in_18_digits_equal_those_in_38(engine: Engine) -> None:
+    """The exact sums are taken in 18 digits when every amount is below the engine's limit
+    for them, with the bits of the 38-digit sums; a larger amount keeps 38 digits."""
+    from tierwise.crosssell.recommend import customer_items
+
+    rng = np.random.default_rng(7)
+    n = 400
+    lines = pa.table(
+        {
+            "customer_id": [f"c{i % 23:02d}" for i in range(n)],
+            "date": [DAY - dt.timedelta(days=int(d)) for d in rng.integers(0, 900, n)],
+            "revenue": np.round(rng.lognormal(4, 2, n), 2) * 1.1,
+            "order_id": [str(i // 3) for i in range(n)],
+            "product_id": [f"p{i % 7}" for i in range(n)],
+            "product_category": [f"k{i % 3}" for i in range(n)],
+            "quantity": rng.integers(1, 9, n).astype(float) / 3,
+            "cost": rng.uniform(0, 1, n) * 97.3,
+            "is_return": [False] * n,
+            "is_cancel": [False] * n,
+        }
+    )
+
+    def rows(t: pa.Table, **kw: object) -> list[dict]:
+        tx = engine.from_arrow(t)
+        expr = customer_items(tx, as_of=DAY, lookback_months=24, **kw)  # type: ignore[arg-type]
+        sql = engine.con.compile(expr)
+        got = engine.to_arrow(expr.order_by(["customer_id", "item"])).to_pylist()
+        return [sql.count("DECIMAL(18, 9)"), got]  # type: ignore[list-item]
+
+    for kw in (
+        {"level": "product", "cutoff": DAY - dt.timedelta(days=180), "prices": False},
+        {"level": "category", "prices": True},
+    ):
+        narrow, wide = rows(lines, **kw), rows(lines, check_narrow=False, **kw)
+        assert narrow[0] > 0 and wide[0] == 0
+        assert narrow[1] == wide[1]
+        # an amount beyond the 18 digits' limit: the sums stay in 38 digits
+        big = lines.set_column(2, "revenue", pc.multiply(lines.column("revenue"), 1e7))
+        assert rows(big, **kw)[0] == 0
+
+
+def test_cross_sell_text_is_held_encoded_and_written_as_text(
+    engine: Engine, tmp_path: object
+) -> None:
+    """The cross_sell and up_sell tables hold their ids and names dictionary-encoded; the
+    files written from them are those of the plain text."""
+    from pathlib import Path
+
+    from tierwise.crosssell import crosssell_stage
+    from tierwise.io.outputs import AS_VALUES, write_csv, write_parquet
+
+    tx = engine.from_arrow(TEA_CUP)
+    res = crosssell_stage(tx, CUSTOMERS, S, as_of=DAY, seed=1, engine=engine)
+    folder = Path(str(tmp_path))
+    for name, columns in (
+        ("cross_sell", ["customer_id", "item", "category", "rule_antecedent"]),
+        ("up_sell", ["customer_id", "category"]),
+    ):
+        table = res.tables[name]
+        assert table.num_rows > 0, name
+        plain = table
+        for c in table.column_names:
+            f = table.schema.field(c)
+            if pa.types.is_dictionary(f.type):
+                assert f.metadata == AS_VALUES, (name, c)
+                plain = plain.set_column(
+                    plain.column_names.index(c), c, table.column(c).cast(pa.string())
+                )
+        for c in columns:
+            assert pa.types.is_dictionary(table.schema.field(c).type), (name, c)
+        for kind, write in (("parquet", write_parquet), ("csv", write_csv)):
+            write(table, folder / f"a.{kind}")
+            write(plain, folder / f"b.{kind}")
+            assert (folder / f"a.{kind}").read_bytes() == (folder / f"b.{kind}").read_bytes()
+    # the customer columns read the encoded rows as text
+    assert res.customers.column("next_best_products").to_pylist()[3] == (
+        "cup (cat_cup); spoon (cat_spoon)"
+    )

@@ -47,7 +47,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..engine import exact_sum
+from ..engine import exact_sum, sums_fit_narrow
 from ..io.outputs import AS_VALUES
 from ..settings.crosssell import CrossSellSettings
 from ..validate import count_text
@@ -63,6 +63,7 @@ __all__ = [
     "Recommendations",
     "customer_items",
     "item_labels",
+    "plain_text",
     "recommend",
 ]
 
@@ -140,6 +141,7 @@ def customer_items(
     prices: bool = True,
     categories: bool = True,
     bounds: Sequence[str] = (),
+    check_narrow: bool = True,
 ) -> ir.Table:
     """Customer × item figures up to ``as_of`` (in the engine).
 
@@ -159,6 +161,10 @@ def customer_items(
     between two bounds are grouped apart and the groups put together: the engine holds
     one range's customer × item groups at a time, not every customer's (the table is a
     customer × item row for almost every pair of a customer's lines).
+
+    The sums are exact (:func:`~tierwise.engine.exact_sum`), in 18 digits when
+    ``check_narrow`` and a query finds every amount of the lines small enough
+    (:func:`~tierwise.engine.sums_fit_narrow`; the same sums, taken faster), else in 38.
     """
     lines = basket_lines(tx, level)
     lines = lines.filter(lines.date <= ibis.literal(as_of))
@@ -167,16 +173,23 @@ def customer_items(
     has_q = w & lines.quantity.notnull() & (lines.quantity > 0)
     has_c = w & lines.cost.notnull()
     per_year = 12.0 / lookback_months
+    # the exact sums in 18 digits where every amount allows it (the same sums, faster)
+    amounts = [lines.revenue, lines.cost, *([lines.quantity] if prices else [])]
+    narrow = sums_fit_narrow(lines, amounts, "the sale lines' amounts") if check_narrow else False
+
+    def total(x: ir.NumericValue) -> ir.NumericScalar:
+        return exact_sum(x, narrow=narrow)
+
     aggs: dict[str, ir.Scalar] = {
         "first_date": lines.date.min(),
-        "spend": exact_sum(ibis.ifelse(w, lines.revenue, 0.0)),
-        "revenue_costed": exact_sum(ibis.ifelse(has_c, lines.revenue, 0.0)),
-        "cost": exact_sum(ibis.ifelse(has_c, lines.cost, 0.0)),
+        "spend": total(ibis.ifelse(w, lines.revenue, 0.0)),
+        "revenue_costed": total(ibis.ifelse(has_c, lines.revenue, 0.0)),
+        "cost": total(ibis.ifelse(has_c, lines.cost, 0.0)),
     }
     if prices:
         aggs |= {
-            "qty": exact_sum(ibis.ifelse(has_q, lines.quantity, 0.0)),
-            "qty_revenue": exact_sum(ibis.ifelse(has_q, lines.revenue, 0.0)),
+            "qty": total(ibis.ifelse(has_q, lines.quantity, 0.0)),
+            "qty_revenue": total(ibis.ifelse(has_q, lines.revenue, 0.0)),
         }
     # at the category level each line's category is its item: no text maximum to take
     text_categories = categories and level != "category"
@@ -189,9 +202,9 @@ def customer_items(
         if text_categories:
             aggs["category_cut"] = ibis.ifelse(before, lines.category, ibis.null("string")).max()
         aggs |= {
-            "spend_cut": exact_sum(ibis.ifelse(wc, lines.revenue, 0.0)),
-            "revenue_costed_cut": exact_sum(ibis.ifelse(has_cc, lines.revenue, 0.0)),
-            "cost_cut": exact_sum(ibis.ifelse(has_cc, lines.cost, 0.0)),
+            "spend_cut": total(ibis.ifelse(wc, lines.revenue, 0.0)),
+            "revenue_costed_cut": total(ibis.ifelse(has_cc, lines.revenue, 0.0)),
+            "cost_cut": total(ibis.ifelse(has_cc, lines.cost, 0.0)),
         }
     ci = _grouped_by_range(lines, aggs, bounds)
     if categories and not text_categories:
@@ -540,7 +553,9 @@ def recommend_from(
         engine,
     )
     facts = {
-        "customers_recommended": int(pc.count_distinct(cross.column("customer_id")).as_py()),
+        "customers_recommended": int(
+            pc.count_distinct(plain_text(cross.column("customer_id"))).as_py()
+        ),
         "peer_columns": ranked.groups.columns,
         "customers_by_peer_level": {str(k): v for k, v in ranked.groups.level_counts.items()},
     }
@@ -1115,10 +1130,10 @@ def _words(name: str) -> pa.Field:
 
 _CROSS_SELL_SCHEMA = pa.schema(
     [
-        ("customer_id", pa.string()),
+        _words("customer_id"),
         ("rank", pa.int64()),
-        ("item", pa.string()),
-        ("category", pa.string()),
+        _words("item"),
+        _words("category"),
         ("score", pa.float64()),
         ("expected_value", pa.float64()),
         _words("source"),
@@ -1126,7 +1141,7 @@ _CROSS_SELL_SCHEMA = pa.schema(
         _words("peer_group"),
         ("n_peers", pa.int64()),
         ("peer_share", pa.float64()),
-        ("rule_antecedent", pa.string()),
+        _words("rule_antecedent"),
         ("rule_confidence", pa.float64()),
         ("rule_lift", pa.float64()),
         ("typical_spend", pa.float64()),
@@ -1181,6 +1196,29 @@ def _expand(values: pa.Array | pa.ChunkedArray, group: np.ndarray) -> pa.Diction
     enc = pc.dictionary_encode(values.cast(pa.string()))
     indices = enc.indices.take(pa.array(group, pa.int64())).cast(pa.int32())
     return pa.DictionaryArray.from_arrays(indices, enc.dictionary)
+
+
+#: Text columns of the cross_sell table that repeat from row to row (a customer's id on each
+#: of its rows, a few hundred items and categories): kept dictionary-encoded like
+#: :data:`_WORDS`'s, the files hold their values.
+_ENCODED = ("customer_id", "item", "category", "rule_antecedent")
+
+
+def _encoded(values: pa.ChunkedArray | pa.Array, lengths: list[int]) -> pa.ChunkedArray:
+    """``values`` (text) dictionary-encoded, in pieces of ``lengths`` rows."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    enc = pc.dictionary_encode(values.cast(pa.string()))
+    return _chunked_like(
+        pa.DictionaryArray.from_arrays(enc.indices.cast(pa.int32()), enc.dictionary), lengths
+    )
+
+
+def plain_text(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A text column as plain strings (a dictionary-encoded one decoded)."""
+    if pa.types.is_dictionary(values.type):
+        return values.cast(values.type.value_type)
+    return values
 
 
 #: Rows of ranked recommendations given their reasons at a time.
@@ -1250,6 +1288,8 @@ def _finish_block(got: pa.Table, categories: pa.Table, level: Level) -> pa.Table
         "source": _chunked_like(_expand(source, group), lengths),
         "reason": _chunked_like(_expand(_reasons(u), group), lengths),
         "peer_group": _chunked_like(_expand(u.column("peer_group"), group), lengths),
+        # ids and names repeat from row to row: held once each, the rows hold numbers
+        **{c: _encoded(t.column(c), lengths) for c in _ENCODED},
     }
     return pa.table(
         [
@@ -1423,8 +1463,14 @@ def _upsell_leads(
         pc.if_else(is_price, price_reason, share_reason),
     )
     t = got.append_column("reason", reason)
+    lengths = [len(c) for c in t.column("rank").chunks]
+    encoded = {c: _encoded(t.column(c), lengths) for c in ("customer_id", "category")}
     return pa.table(
-        [t.column(f.name).cast(f.type) for f in _UP_SELL_SCHEMA], schema=_UP_SELL_SCHEMA
+        [
+            encoded[f.name] if f.name in encoded else t.column(f.name).cast(f.type)
+            for f in _UP_SELL_SCHEMA
+        ],
+        schema=_UP_SELL_SCHEMA,
     )
 
 
@@ -1440,9 +1486,9 @@ def _decimals(x: pa.ChunkedArray, where: pa.ChunkedArray) -> pa.Array:
 
 _UP_SELL_SCHEMA = pa.schema(
     [
-        ("customer_id", pa.string()),
+        _words("customer_id"),
         ("rank", pa.int64()),
-        ("category", pa.string()),
+        _words("category"),
         _words("kind"),
         ("own", pa.float64()),
         ("peer_median", pa.float64()),

@@ -19,6 +19,7 @@ from .recommend import (
     customer_bounds,
     customer_items,
     item_labels,
+    plain_text,
     recommend,
     recommend_from,
 )
@@ -126,13 +127,25 @@ def _per_customer(
     return joined.take(at), sums.take(at)
 
 
+def _plain(t: pa.Table, names: list[str]) -> pa.Table:
+    """``t`` with the text columns ``names`` as plain strings (the tables keep them
+    dictionary-encoded)."""
+    for name in names:
+        t = t.set_column(t.column_names.index(name), name, plain_text(t.column(name)))
+    return t
+
+
 def _customer_columns(customers: pa.Table, rec: Recommendations, s: CrossSellSettings) -> pa.Table:
     ids = customers.column("customer_id").cast(pa.string())
     cs = rec.cross_sell.select(["customer_id", "rank", "item", "category", "expected_value"])
     cs = cs.filter(pc.less_equal(cs.column("rank"), s.crm_top_n))
+    cs = _plain(cs, ["customer_id", "item", "category"])
     labels = item_labels(cs.column("item"), cs.column("category"))
     products, value = _per_customer(ids, cs, labels, "expected_value")
-    up = rec.up_sell.select(["customer_id", "category", "expected_value"])
+    up = _plain(
+        rec.up_sell.select(["customer_id", "category", "expected_value"]),
+        ["customer_id", "category"],
+    )
     categories, up_value = _per_customer(ids, up, up.column("category"), "expected_value")
     return pa.table(
         {
