@@ -45,6 +45,7 @@ from ..errors import InputError, SettingsError
 from ..io.outputs import follow_umask, open_in_office, record_rewrite
 from ..settings.report import ReportSettings
 from ._folder import RunFolder, float_array, text_array
+from ._package import Workbook
 from .crm import next_best_products
 
 __all__ = ["CALL_LIST_COLUMNS", "write_plan", "write_plan_xlsx"]
@@ -685,7 +686,7 @@ def write_plan(
     fd, tmp = tempfile.mkstemp(prefix=".plan-", suffix=".xlsx", dir=path.parent)
     os.close(fd)
     try:
-        wb = xlsxwriter.Workbook(
+        wb = Workbook(
             tmp,
             {
                 "strings_to_formulas": False,
