@@ -20,6 +20,10 @@ sheet's ``<sheetData>`` after the rows XlsxWriter holds (:class:`_BulkSheet`): e
 an inline string, escaped as XlsxWriter escapes it, each number in its shortest exact
 spelling, each cell with the same formats. (Text shaped like XlsxWriter's rich-string markup,
 ``<r>…</r>``, which XlsxWriter would pass into the XML as it is, is written as text.)
+
+The workbook's zip is written by :class:`~tierwise.report._package.Workbook`: each sheet's
+XML is deflated on its own thread while XlsxWriter writes the next sheets, the same bytes as
+XlsxWriter's own zip.
 """
 
 from __future__ import annotations
