@@ -104,3 +104,19 @@ def test_the_workbook_leaves_no_part_behind(tmp_path: Path) -> None:
     assert list(parts.iterdir()) == []
     with zipfile.ZipFile(tmp_path / "w.xlsx") as z:
         assert "xl/worksheets/sheet2.xml" in z.namelist() and z.testzip() is None
+
+
+def test_parts_are_deflated_ahead_only_where_zipfile_gives_the_same_bytes(monkeypatch) -> None:
+    from tierwise.report import _package
+
+    _package._raw_handle_known.cache_clear()
+    try:
+        # here: the threads' zip is the one tested above
+        assert _package._raw_handle_known()
+        _package._raw_handle_known.cache_clear()
+        # a zipfile whose handle no longer takes the deflated stream as _add hands it over
+        monkeypatch.setattr(_package._Deflated, "flush", lambda self: b"")
+        assert not _package._raw_handle_known()
+    finally:
+        monkeypatch.undo()
+        _package._raw_handle_known.cache_clear()

@@ -18,6 +18,7 @@ import contextlib
 import functools
 import io
 import os
+import tempfile
 import time
 import zlib
 from collections import deque
@@ -107,10 +108,26 @@ def _as_xlsxwriter_date(path: str) -> None:
 
 @functools.cache
 def _raw_handle_known() -> bool:
-    """Whether :mod:`zipfile`'s writing handle keeps its compressor, checksum and length
-    where :func:`_add` sets them (else a part is added by :meth:`ZipFile.write`)."""
+    """Whether a part deflated ahead and added by :func:`_add` gives the bytes
+    :meth:`ZipFile.write` gives, tried on a small part: :mod:`zipfile`'s writing handle
+    must keep its compressor, checksum and length where :func:`_add` sets them (else every
+    part is added by :meth:`ZipFile.write`)."""
     with ZipFile(io.BytesIO(), "w", ZIP_DEFLATED) as zf, zf.open("x", "w") as dest:
-        return all(hasattr(dest, a) for a in ("_compressor", "_crc", "_file_size"))
+        if not all(hasattr(dest, a) for a in ("_compressor", "_crc", "_file_size")):
+            return False
+    with tempfile.TemporaryDirectory(prefix="tierwise-zip-") as tmp:
+        path = os.path.join(tmp, "part.xml")
+        with open(path, "wb") as f:
+            f.write(b"<row r='1'><c t='n'>2.5</c></row>" * 4000 + bytes(range(256)))
+        ours, theirs = io.BytesIO(), io.BytesIO()
+        with ZipFile(theirs, "w", ZIP_DEFLATED) as zf:
+            zf.write(path, "part.xml")
+        try:
+            with ZipFile(ours, "w", ZIP_DEFLATED) as zf:
+                _add(zf, _deflate(path, "part.xml", None, own_part=False))
+        except Exception:  # zipfile's handle changed its ways: ZipFile.write it is
+            return False
+        return ours.getvalue() == theirs.getvalue()
 
 
 class _ZipWriter:
