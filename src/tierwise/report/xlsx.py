@@ -20,6 +20,10 @@ sheet's ``<sheetData>`` after the rows XlsxWriter holds (:class:`_BulkSheet`): e
 an inline string, escaped as XlsxWriter escapes it, each number in its shortest exact
 spelling, each cell with the same formats. (Text shaped like XlsxWriter's rich-string markup,
 ``<r>…</r>``, which XlsxWriter would pass into the XML as it is, is written as text.)
+
+The workbook's zip is written by :class:`~tierwise.report._package.Workbook`: each sheet's
+XML is deflated on its own thread while XlsxWriter writes the next sheets, the same bytes as
+XlsxWriter's own zip.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from ..errors import InputError, SettingsError
 from ..io.outputs import follow_umask, open_in_office, record_rewrite
 from ..settings.report import ReportSettings
 from ._folder import RunFolder, float_array, text_array
+from ._package import Workbook
 from .crm import next_best_products
 
 __all__ = ["CALL_LIST_COLUMNS", "write_plan", "write_plan_xlsx"]
@@ -685,7 +690,7 @@ def write_plan(
     fd, tmp = tempfile.mkstemp(prefix=".plan-", suffix=".xlsx", dir=path.parent)
     os.close(fd)
     try:
-        wb = xlsxwriter.Workbook(
+        wb = Workbook(
             tmp,
             {
                 "strings_to_formulas": False,
