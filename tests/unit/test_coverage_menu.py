@@ -329,6 +329,17 @@ def test_a_changed_teams_menu_keeps_untouched_candidates_and_equals_a_fresh_buil
         for name in ("rep", "km", "guessed", "reach"):
             np.testing.assert_array_equal(getattr(a.candidates, name), getattr(b.candidates, name))
 
+    def same_lean(derived, fresh) -> None:  # type: ignore[no-untyped-def]
+        # a lean menu taken from the base menu where the candidates carried over
+        assert derived.menu.n_customers == fresh.menu.n_customers
+        for name in ("customer", "value", "hours", "resource"):
+            np.testing.assert_array_equal(getattr(derived.menu, name), getattr(fresh.menu, name))
+        for name in ("kind", "contribution", "capacity", "reaches_region", "customer_pool"):
+            np.testing.assert_array_equal(getattr(derived, name), getattr(fresh, name))
+        assert derived.resource_names == fresh.resource_names
+        assert derived.menu.value.dtype == fresh.menu.value.dtype
+        assert derived.menu.resource.dtype == fresh.menu.resource.dtype
+
     # two reps removed, among them a much-used one and one of the tied pair
     gone = np.array([busiest[0], 1])
     keep = np.ones(m, bool)
@@ -339,6 +350,7 @@ def test_a_changed_teams_menu_keeps_untouched_candidates_and_equals_a_fresh_buil
     )
     kept = build_menu(c, t2, s, PROGRAMMES, change=change)
     same(kept, build_menu(c, t2, s, PROGRAMMES))
+    same_lean(build_menu(c, t2, s, PROGRAMMES, change=change, lean=True, base=base), kept)
     assert np.isin(base.candidates.rep, gone).any(axis=1).sum() > 100  # many were touched
     # copies of the two busiest reps added at the end
     src = busiest[:2]
@@ -356,6 +368,9 @@ def test_a_changed_teams_menu_keeps_untouched_candidates_and_equals_a_fresh_buil
     change = TeamChange(base.candidates, np.arange(m), np.concatenate([np.arange(m), src]), src)
     kept = build_menu(c, t3, s, PROGRAMMES, change=change)
     same(kept, build_menu(c, t3, s, PROGRAMMES))
+    # from a lean base that keeps its reps, as the stage's sizing builds it
+    lean_base = build_menu(c, t, s, PROGRAMMES, lean=True, described=True)
+    same_lean(build_menu(c, t3, s, PROGRAMMES, change=change, lean=True, base=lean_base), kept)
     assert (kept.candidates.rep >= m).any()  # the copies are candidates somewhere
 
 

@@ -18,7 +18,7 @@ Steps (customer-sized, NumPy; the engine has aggregated the activities before):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -728,7 +728,16 @@ def _sizing(
                 else TeamChange(base.candidates, new_index, origin, touched)
             )
             try:
-                b = build_menu(cust, t2, s, programmes, released=released, change=change, lean=True)
+                b = build_menu(
+                    cust,
+                    t2,
+                    s,
+                    programmes,
+                    released=released,
+                    change=change,
+                    lean=True,
+                    base=base if change is not None else None,
+                )
                 p = _solve(b)
             except InfeasiblePlanError as exc:
                 row["note"] = f"infeasible: {exc}"
@@ -1133,9 +1142,15 @@ def coverage_plan(
         "coverage_vs_legacy": _vs_legacy(cust, pick, leg),
     }
     # what only describes the options is read: the head-count scenarios' menus are built
-    # beside the menu's lean part (a menu's arrays are 8 bytes an option each)
+    # beside the menu's lean part and its options' reps (a menu's arrays are 8 bytes an
+    # option each), from which they take the options of the customers a change of the
+    # team leaves alone
+    option_rep = build.rep
     build = build.lean()
-    tables["sizing"] = _sizing(cust, team, s, programmes, build, plan, assigned, released)
+    tables["sizing"] = _sizing(
+        cust, team, s, programmes, replace(build, rep=option_rep), plan, assigned, released
+    )
+    del option_rep
     if previous is not None and recorded_since is not None:
         tables["plan_adherence"] = _adherence(previous, recorded_since, days_since)
         manifest["plan_adherence"] = {"days_since_previous": int(days_since)}
