@@ -1033,38 +1033,42 @@ def _with_base(
     """The options of a changed team's menu: those ``figured`` (customer, kind, rep,
     contribution, value, hours of the customers ``hit``, in customer order) and the
     ``base`` menu's of the other customers (their reps renumbered by ``new_index``), each
-    customer's at its place among ``counts`` options a customer."""
-    start = np.cumsum(counts) - counts
-    m = int(counts.sum())
-    out = tuple(np.empty(m, a.dtype) for a in figured)
+    customer's at its place among ``counts`` options a customer.
+
+    The customers between two hit ones keep their options in one run, copied as a slice.
+    """
+    n = len(counts)
+    start = np.r_[0, np.cumsum(counts)]
+    out = tuple(np.empty(int(start[-1]), a.dtype) for a in figured)
     f_cust = figured[0]
     if len(f_cust):
-        f_first = np.cumsum(np.where(hit, counts, 0)) - np.where(hit, counts, 0)
+        f_counts = np.where(hit, counts, 0)
+        f_first = np.cumsum(f_counts) - f_counts
         at = start[f_cust] + (np.arange(len(f_cust)) - f_first[f_cust])
         for o, a in zip(out, figured, strict=True):
             o[at] = a
         del at
-    b_cust = base.menu.customer
-    b_first = np.searchsorted(b_cust, np.arange(base.menu.n_customers), side="left")
+    b_first = np.searchsorted(base.menu.customer, np.arange(n + 1), side="left")
     sources = (
-        b_cust,
+        base.menu.customer,
         base.kind,
         base.rep,
         base.contribution,
         base.menu.value,
         base.menu.hours,
     )
-    for sl in _chunks(len(b_cust)):
-        c = b_cust[sl]
-        keep = np.flatnonzero(~hit[c])
-        c = c[keep]
-        j = keep + sl.start
-        at = start[c] + (j - b_first[c])
+    # runs of customers not hit: [lo, hi)
+    cut = np.flatnonzero(hit)
+    for lo, hi in zip(np.r_[0, cut + 1], np.r_[cut, n], strict=True):
+        if hi <= lo:
+            continue
+        src, dst = slice(b_first[lo], b_first[hi]), slice(start[lo], start[hi])
         for i, (o, a) in enumerate(zip(out, sources, strict=True)):
-            x = a[j]
             if i == 2:  # the reps renumbered
-                x = np.where(x >= 0, new_index[np.maximum(x, 0)], -1)
-            o[at] = x
+                x = a[src]
+                o[dst] = np.where(x >= 0, new_index[np.maximum(x, 0)], -1)
+            else:
+                o[dst] = a[src]
     return out
 
 
