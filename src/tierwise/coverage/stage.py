@@ -40,6 +40,8 @@ from .menu import (
     MenuBuild,
     Team,
     TeamChange,
+    _positions,
+    _strings,
     build_menu,
     haversine_km,
 )
@@ -211,10 +213,14 @@ def _response_table(
     classes: list[str],
     s: CoverageSettings,
     panel: pa.Table | None,
-    cls_of: Mapping[str, str | None],
-    wallet_of: Mapping[str, float],
+    ids: np.ndarray,
+    value_class: np.ndarray,
+    wallet: np.ndarray,
+    prospect: np.ndarray,
 ) -> tuple[dict[str, ResponseParams], dict[str, Any], list[str]]:
-    """Response parameters per class and where they came from."""
+    """Response parameters per class and where they came from: the panel's customers
+    read at their class and wallet (``ids``, ``value_class``, ``wallet`` per customer; a
+    prospect's wallet not)."""
     params: dict[str, ResponseParams] = {}
     info: dict[str, Any] = {}
     notes: list[str] = []
@@ -225,9 +231,15 @@ def _response_table(
         info[c] = {"s0": p.s0, "s1": p.s1, "c": p.c, "d": p.d, "source": src}
     if not (s.estimate_response and panel is not None and panel.num_rows):
         return params, info, _defaults_note(classes, s, params, info, panel)
-    ids = text_column(panel, "customer_id")
-    pcls = np.array([cls_of.get(str(i)) for i in ids], dtype=object)
-    pw = np.array([wallet_of.get(str(i), np.nan) for i in ids])
+    pids = pc.cast(panel.column("customer_id"), pa.string()).combine_chunks()
+    at = _positions(pids, ids, missing=-1)
+    pcls = np.full(len(at), None, dtype=object)
+    pcls[at >= 0] = value_class[at[at >= 0]]
+    buyer = np.flatnonzero(~prospect)
+    at = _positions(pids, ids[buyer], missing=-1)
+    pw = np.full(len(at), np.nan)
+    pw[at >= 0] = wallet[buyer][at[at >= 0]]
+    del at, buyer
     eff = s.effectiveness
     effort = 2.0 * (
         num_column(panel, "visits") * eff["visit"]
@@ -235,7 +247,8 @@ def _response_table(
         + num_column(panel, "emails") * eff["email"]
     )
     revenue = 2.0 * np.maximum(num_column(panel, "revenue"), 0.0)
-    cust_code = np.unique(ids.astype(str), return_inverse=True)[1]
+    # a number per customer (in order of appearance: only how many there are is read)
+    cust_code = np.asarray(pc.fill_null(pids, "None").dictionary_encode().indices, np.int64)
     for c in classes:
         m = (pcls == c) & np.isfinite(pw) & (pw > 0)
         n_contacted = len(np.unique(cust_code[m & (effort > 0)]))
@@ -483,9 +496,8 @@ def _legacy(
         for arr, name in ((v, "visits"), (c, "calls"), (e, "emails")):
             arr[ok] = num_column(counts, name)[idx[ok]] * per_year
         vrep[ok] = text_column(counts, "visit_rep")[idx[ok]]
-    rep_pos = {str(r): i for i, r in enumerate(team.ids)}
     who = np.where(vrep == None, cust.rep, vrep)  # noqa: E711
-    ri = np.array([rep_pos.get(str(r), -1) if r is not None else -1 for r in who], np.int64)
+    ri = _positions(who, list(team.ids), missing=-1)
     has = ri >= 0
     km = np.full(n, s.default_distance_km)
     if has.any():
@@ -946,22 +958,16 @@ def coverage_plan(
             f"no cost of goods in the run: a gross margin rate of {s.default_margin_rate:g} "
             "is assumed for every customer; set [coverage] default_margin_rate or give costs"
         )
-    classes = sorted({str(c) for c in value_class if c is not None})
-    cls_of = {
-        str(i): (None if c is None else str(c)) for i, c in zip(ids, value_class, strict=True)
-    }
-    wallet_of = {str(i): float(w) for i, w, p in zip(ids, w_eff, prospect, strict=True) if not p}
-    params, rinfo, rnotes = _response_table(classes, s, panel, cls_of, wallet_of)
+    classes = sorted(str(c) for c in pc.unique(_strings(value_class).drop_null()).to_pylist())
+    params, rinfo, rnotes = _response_table(
+        classes, s, panel, ids, value_class, w_eff, prospect
+    )
     warnings.extend(f"response: {x}" for x in rnotes)
     dflt = s.response_default
 
     # each customer's class as an index into params (their number: the default), so that
     # a parameter per customer is a numpy look-up
-    class_index = {c: i for i, c in enumerate(params)}
-    class_code = np.array(
-        [len(params) if c is None else class_index.get(str(c), len(params)) for c in value_class],
-        dtype=np.int64,
-    )
+    class_code = _positions(value_class, list(params), missing=len(params))
 
     def param(name: str) -> np.ndarray:
         per_class = [getattr(p, name) for p in params.values()]
@@ -995,8 +1001,12 @@ def coverage_plan(
     status = text_column(customers, "status")
     # prospects compete for the hours on their expected value: no tier minimum forces a
     # visit to a prospect that does not pay for it
-    released = prospect | np.isin(
-        np.asarray([str(x) for x in status], dtype=object), list(s.band_released_status)
+    released = prospect | np.asarray(
+        pc.is_in(
+            pc.fill_null(_strings(status), "None"),
+            value_set=pa.array([str(x) for x in s.band_released_status], pa.string()),
+        ).to_numpy(zero_copy_only=False),
+        bool,
     )
     # built lean: the options the plan chooses are described after it has chosen
     build = build_menu(cust, team, s, programmes, released=released, lean=True, described=True)
