@@ -48,6 +48,7 @@ __all__ = [
     "MenuBuild",
     "Team",
     "build_menu",
+    "find_candidates",
     "haversine_km",
 ]
 
@@ -708,6 +709,90 @@ def _positions(
     return np.where(at >= 0, k - 1 - at, missing)
 
 
+
+@dataclass(frozen=True)
+class _Bands:
+    """What the tiers' programmes allow each customer: visit minimum and maximum, the
+    kinds of option (by :data:`CHANNEL_KINDS` name), the rep roles that may visit it
+    (``role_ok``, customers × roles; ``role_idx`` each rep's role), and which reps visit
+    and which call."""
+
+    vmin: np.ndarray
+    vmax: np.ndarray
+    allow: dict[str, np.ndarray]
+    role_ok: np.ndarray
+    role_idx: np.ndarray
+    visit_rep: np.ndarray
+    call_rep: np.ndarray
+
+
+def _bands(
+    cust: CustomerFrame,
+    team: Team,
+    s: CoverageSettings,
+    programmes: Mapping[str, TierProgramme],
+    released: np.ndarray | None,
+) -> _Bands:
+    n = cust.n
+    kinds = {k: s.channel_of(k) for k in CHANNEL_KINDS}
+    bands = _allowed_channels(s, programmes)
+    # each customer's tier as an index into the bands (their number: no band), so that a
+    # value per tier is looked up with numpy rather than customer by customer in Python
+    tier_code = _positions(cust.tier, list(bands), missing=len(bands))
+
+    def tier_map(fn) -> np.ndarray:  # type: ignore[no-untyped-def]
+        return np.array([*(fn(t) for t in bands), fn(None)])[tier_code]
+
+    free = np.zeros(n, dtype=bool) if released is None else np.asarray(released, dtype=bool)
+    vmin = tier_map(lambda t: programmes[t].visits_min if t else 0.0).astype(np.float64)
+    vmin = np.where(free, 0.0, vmin)
+    vmax = tier_map(lambda t: programmes[t].visits_max if t else np.inf).astype(np.float64)
+
+    def allow(kind: str) -> np.ndarray:
+        name = kinds[kind]
+        if name is None:
+            return np.zeros(n, dtype=bool)
+        return tier_map(lambda t: name in bands[t][0] if t else True).astype(bool) | free
+
+    # rep roles each customer's tier lets visit: those named in the band, else every one
+    roles = sorted({str(r) for r in team.role})
+    role_ok_by_role = {
+        r: tier_map(lambda t, r=r: (r in bands[t][1]) if (t and bands[t][1]) else True).astype(bool)
+        for r in roles
+    }
+    role_idx = np.array([roles.index(str(r)) for r in team.role], dtype=np.int64)
+    role_ok = (
+        np.stack([role_ok_by_role[r] for r in roles], axis=1) if roles else np.zeros((n, 0), bool)
+    )
+    return _Bands(
+        vmin=vmin,
+        vmax=vmax,
+        allow={k: allow(k) for k in CHANNEL_KINDS},
+        role_ok=role_ok,
+        role_idx=role_idx,
+        visit_rep=np.isin(team.role.astype(str), s.visit_roles),
+        call_rep=np.isin(team.role.astype(str), s.call_roles),
+    )
+
+
+def find_candidates(
+    cust: CustomerFrame,
+    team: Team,
+    s: CoverageSettings,
+    programmes: Mapping[str, TierProgramme],
+    *,
+    released: np.ndarray | None = None,
+) -> Candidates:
+    """The candidate reps :func:`build_menu` finds for ``cust`` (given it as
+    ``candidates``, it does not look again). Reads the customers' places, regions, tiers
+    and current reps, not their response or wallet.
+    """
+    b = _bands(cust, team, s, programmes, released)
+    return Candidates(
+        *_candidates(cust, team, b.visit_rep, b.role_ok, b.role_idx, s, wanted=b.allow["visit"])
+    )
+
+
 def build_menu(
     cust: CustomerFrame,
     team: Team,
@@ -720,6 +805,7 @@ def build_menu(
     lean: bool = False,
     described: bool = False,
     base: MenuBuild | None = None,
+    candidates: Candidates | None = None,
 ) -> MenuBuild:
     """Every customer's options; see the module text.
 
@@ -759,6 +845,9 @@ def build_menu(
         ``rep``, e.g. ``described``). The options of customers whose candidates carried
         over are taken from it (the same options, their reps renumbered) and only the
         others' are figured: the same menu as a build from scratch.
+    candidates
+        The customers' candidate reps when already found (:func:`find_candidates` with the
+        same customers, team, settings, programmes and ``released``).
 
     Raises
     ------
@@ -787,42 +876,17 @@ def build_menu(
     """
     n = cust.n
     kinds = {k: s.channel_of(k) for k in CHANNEL_KINDS}
-    bands = _allowed_channels(s, programmes)
-    # each customer's tier as an index into the bands (their number: no band), so that a
-    # value per tier is looked up with numpy rather than customer by customer in Python
-    tier_code = _positions(cust.tier, list(bands), missing=len(bands))
-
-    def tier_map(fn) -> np.ndarray:  # type: ignore[no-untyped-def]
-        return np.array([*(fn(t) for t in bands), fn(None)])[tier_code]
-
-    free = np.zeros(n, dtype=bool) if released is None else np.asarray(released, dtype=bool)
-    vmin = tier_map(lambda t: programmes[t].visits_min if t else 0.0).astype(np.float64)
-    vmin = np.where(free, 0.0, vmin)
-    vmax = tier_map(lambda t: programmes[t].visits_max if t else np.inf).astype(np.float64)
-
-    def allow(kind: str) -> np.ndarray:
-        name = kinds[kind]
-        if name is None:
-            return np.zeros(n, dtype=bool)
-        return tier_map(lambda t: name in bands[t][0] if t else True).astype(bool) | free
-
-    # rep roles each customer's tier lets visit: those named in the band, else every one
-    roles = sorted({str(r) for r in team.role})
-    role_ok_by_role = {
-        r: tier_map(lambda t, r=r: (r in bands[t][1]) if (t and bands[t][1]) else True).astype(bool)
-        for r in roles
-    }
-    role_idx = np.array([roles.index(str(r)) for r in team.role], dtype=np.int64)
-    role_ok = (
-        np.stack([role_ok_by_role[r] for r in roles], axis=1) if roles else np.zeros((n, 0), bool)
-    )
-
-    visit_rep = np.isin(team.role.astype(str), s.visit_roles)
-    call_rep = np.isin(team.role.astype(str), s.call_roles)
-    allow_visit = allow("visit")
+    b = _bands(cust, team, s, programmes, released)
+    vmin, vmax, b_allow = b.vmin, b.vmax, b.allow
+    allow_visit = b_allow["visit"]
+    visit_rep, call_rep, role_ok, role_idx = b.visit_rep, b.call_rep, b.role_ok, b.role_idx
     # customers whose candidates were looked for again (None: every customer's were)
     hit: np.ndarray | None = None
-    if (
+    if candidates is not None:
+        if candidates.rep.shape != (n, s.candidate_reps) or len(candidates.reach) != team.n:
+            raise ValueError("candidates: not found for these customers, team and settings")
+        found = candidates
+    elif (
         change is not None
         and _keeps(change, team)
         and change.before.rep.shape == (n, s.candidate_reps)
@@ -834,7 +898,7 @@ def build_menu(
         found = Candidates(
             *_candidates(cust, team, visit_rep, role_ok, role_idx, s, wanted=allow_visit)
         )
-    del role_ok
+    del role_ok, b
     cand, dist, guessed, reach = found.rep, found.km, found.guessed, found.reach
     cand = np.where(allow_visit[:, None], cand, -1)
 
@@ -868,10 +932,11 @@ def build_menu(
     # each option: (customers offered it, kind, contacts a year, candidate column or -1);
     # a customer's options in this order
     no_min = vmin <= 0
-    specs: list[tuple[np.ndarray, int, float, int]] = [(allow("none") & no_min, 0, 0.0, -1)]
-    em = allow("email") & no_min
+    allow = b_allow
+    specs: list[tuple[np.ndarray, int, float, int]] = [(allow["none"] & no_min, 0, 0.0, -1)]
+    em = allow["email"] & no_min
     specs += [(em, 1, float(lvl), -1) for lvl in s.email_levels]
-    ca = allow("call") & no_min & (cust_pool >= 0)
+    ca = allow["call"] & no_min & (cust_pool >= 0)
     specs += [(ca, 2, float(lvl), -1) for lvl in s.call_levels]
     for lvl in _levels(s, programmes):
         in_band = (vmin <= lvl + 1e-9) & (lvl <= vmax + 1e-9)

@@ -18,6 +18,7 @@ Steps (customer-sized, NumPy; the engine has aggregated the activities before):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,9 +44,10 @@ from .menu import (
     _positions,
     _strings,
     build_menu,
+    find_candidates,
     haversine_km,
 )
-from .response import fit_response, response
+from .response import ResponseFit, fit_response, response
 
 __all__ = ["CUSTOMER_COLUMNS", "CoverageResult", "coverage_plan", "read_team"]
 
@@ -168,6 +170,10 @@ def read_team(reps: pa.Table, *, file: str = "reps", roles: Sequence[str] | None
     )
 
 
+#: Threads the stage runs its independent parts on (the response's fits, the candidate
+#: reps): the results do not depend on it.
+_WORKERS = 2
+
 #: The rep of a customer without one when the team is assumed (no reps file).
 UNASSIGNED = "(unassigned)"
 
@@ -206,6 +212,19 @@ def _margin_rates(t: pa.Table, s: CoverageSettings) -> tuple[np.ndarray, str]:
 
 # -- response parameters --------------------------------------------------------------------
 
+
+class _InPlace(Executor):
+    """Runs a task when it is submitted (no pool)."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
+
+
 _BOUNDS = {"s0": (0.0, 1.0), "s1": (0.0, 1.0), "c": (0.5, 4.0), "d": (0.25, 50.0)}
 
 
@@ -217,10 +236,12 @@ def _response_table(
     value_class: np.ndarray,
     wallet: np.ndarray,
     prospect: np.ndarray,
+    pool: Executor | None = None,
 ) -> tuple[dict[str, ResponseParams], dict[str, Any], list[str]]:
     """Response parameters per class and where they came from: the panel's customers
     read at their class and wallet (``ids``, ``value_class``, ``wallet`` per customer; a
-    prospect's wallet not)."""
+    prospect's wallet not). With a ``pool``, the classes' fits are its tasks (each
+    class's fit is the same wherever it runs)."""
     params: dict[str, ResponseParams] = {}
     info: dict[str, Any] = {}
     notes: list[str] = []
@@ -249,6 +270,7 @@ def _response_table(
     revenue = 2.0 * np.maximum(num_column(panel, "revenue"), 0.0)
     # a number per customer (in order of appearance: only how many there are is read)
     cust_code = np.asarray(pc.fill_null(pids, "None").dictionary_encode().indices, np.int64)
+    fits: dict[str, Future[ResponseFit]] = {}
     for c in classes:
         m = (pcls == c) & np.isfinite(pw) & (pw > 0)
         n_contacted = len(np.unique(cust_code[m & (effort > 0)]))
@@ -259,15 +281,20 @@ def _response_table(
             )
             continue
         p = params[c]
+        fits[c] = (pool or _InPlace()).submit(
+            fit_response,
+            revenue[m],
+            pw[m],
+            effort[m],
+            prior=(p.s0, p.s1, p.c, p.d),
+            bounds=_BOUNDS,
+            customer=cust_code[m],
+        )
+    del pcls, pw, effort, revenue, cust_code
+    for c, job in fits.items():
+        p = params[c]
         try:
-            fit = fit_response(
-                revenue[m],
-                pw[m],
-                effort[m],
-                prior=(p.s0, p.s1, p.c, p.d),
-                bounds=_BOUNDS,
-                customer=cust_code[m],
-            )
+            fit = job.result()
         except Exception as exc:
             info[c]["estimate"] = f"not used: the fit failed ({exc})"
             continue
@@ -958,10 +985,52 @@ def coverage_plan(
             f"no cost of goods in the run: a gross margin rate of {s.default_margin_rate:g} "
             "is assumed for every customer; set [coverage] default_margin_rate or give costs"
         )
-    classes = sorted(str(c) for c in pc.unique(_strings(value_class).drop_null()).to_pylist())
-    params, rinfo, rnotes = _response_table(
-        classes, s, panel, ids, value_class, w_eff, prospect
+    # customers of a released status (lapsed) are not held to their band; prospects
+    # compete for the hours on their expected value: no tier minimum forces a visit to a
+    # prospect that does not pay for it
+    status = text_column(customers, "status")
+    released = prospect | np.asarray(
+        pc.is_in(
+            pc.fill_null(_strings(status), "None"),
+            value_set=pa.array([str(x) for x in s.band_released_status], pa.string()),
+        ).to_numpy(zero_copy_only=False),
+        bool,
     )
+    del status
+    # a customer that may have stopped buying earns its response only while it buys: the
+    # wallet counts at the lifetime stage's p_alive (the history's fit reads the whole
+    # wallet, as the half-years it fits were bought while the customer was active)
+    p_alive = num_column(customers, "p_alive")
+    has_p = ~prospect & np.isfinite(p_alive)
+    w_plan = np.where(has_p, w_eff * np.clip(np.nan_to_num(p_alive), 0.0, 1.0), w_eff)
+    unknown = np.full(n, np.nan)  # the response, estimated below
+    cust = CustomerFrame(
+        ids=ids,
+        value_class=value_class,
+        tier=tier,
+        region=text_column(customers, "region"),
+        rep=current,
+        lat=num_column(customers, "lat"),
+        lon=num_column(customers, "lon"),
+        wallet=w_plan,
+        margin_rate=margin,
+        is_prospect=prospect,
+        s0=unknown,
+        s1=unknown,
+        c=unknown,
+        d=unknown,
+    )
+
+    # 2. response and 3. the candidate reps: neither reads the other, so the candidates
+    # are looked for while the classes' response is fitted (NumPy, SciPy and LAPACK let
+    # go of the interpreter's lock); each is what it would be alone
+    classes = sorted(str(c) for c in pc.unique(_strings(value_class).drop_null()).to_pylist())
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        found = pool.submit(find_candidates, cust, team, s, programmes, released=released)
+        params, rinfo, rnotes = _response_table(
+            classes, s, panel, ids, value_class, w_eff, prospect, pool=pool
+        )
+        candidates = found.result()
     warnings.extend(f"response: {x}" for x in rnotes)
     dflt = s.response_default
 
@@ -974,42 +1043,22 @@ def coverage_plan(
         return np.array([*per_class, getattr(dflt, name)], dtype=np.float64)[class_code]
 
     s0 = np.where(prospect, s.prospect_s0, param("s0"))
-    # a customer that may have stopped buying earns its response only while it buys: the
-    # wallet counts at the lifetime stage's p_alive (the history's fit above reads the
-    # whole wallet, as the half-years it fits were bought while the customer was active)
-    p_alive = num_column(customers, "p_alive")
-    has_p = ~prospect & np.isfinite(p_alive)
-    w_plan = np.where(has_p, w_eff * np.clip(np.nan_to_num(p_alive), 0.0, 1.0), w_eff)
-    cust = CustomerFrame(
-        ids=ids,
-        value_class=value_class,
-        tier=tier,
-        region=text_column(customers, "region"),
-        rep=current,
-        lat=num_column(customers, "lat"),
-        lon=num_column(customers, "lon"),
-        wallet=w_plan,
-        margin_rate=margin,
-        is_prospect=prospect,
-        s0=s0,
-        s1=np.maximum(param("s1"), s0),
-        c=param("c"),
-        d=param("d"),
-    )
+    cust = replace(cust, s0=s0, s1=np.maximum(param("s1"), s0), c=param("c"), d=param("d"))
+    del class_code, unknown
 
-    # 3. menu and plan; customers of a released status (lapsed) are not held to their band
-    status = text_column(customers, "status")
-    # prospects compete for the hours on their expected value: no tier minimum forces a
-    # visit to a prospect that does not pay for it
-    released = prospect | np.asarray(
-        pc.is_in(
-            pc.fill_null(_strings(status), "None"),
-            value_set=pa.array([str(x) for x in s.band_released_status], pa.string()),
-        ).to_numpy(zero_copy_only=False),
-        bool,
-    )
+    # 3. menu and plan
     # built lean: the options the plan chooses are described after it has chosen
-    build = build_menu(cust, team, s, programmes, released=released, lean=True, described=True)
+    build = build_menu(
+        cust,
+        team,
+        s,
+        programmes,
+        released=released,
+        lean=True,
+        described=True,
+        candidates=candidates,
+    )
+    del candidates
     if not team.assumed:
         visiting = np.isin(team.role.astype(str), s.visit_roles)
         idle = np.flatnonzero(visiting & ~build.reaches_region)
