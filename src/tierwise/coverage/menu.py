@@ -958,7 +958,7 @@ def build_menu(
     m = int(f_counts.sum())
     nxt = np.cumsum(f_counts) - f_counts
     customer = np.empty(m, np.int64)
-    kind = np.empty(m, np.int64)
+    kind = np.empty(m, np.int8)  # 4 kinds: a byte an option
     level = np.empty(m, np.float64)
     rep = np.empty(m, np.int64)
     km_all = np.empty(m, np.float64)

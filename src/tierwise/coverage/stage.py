@@ -1044,7 +1044,7 @@ def coverage_plan(
 
     s0 = np.where(prospect, s.prospect_s0, param("s0"))
     cust = replace(cust, s0=s0, s1=np.maximum(param("s1"), s0), c=param("c"), d=param("d"))
-    del class_code, unknown
+    del unknown
 
     # 3. menu and plan
     # built lean: the options the plan chooses are described after it has chosen
@@ -1083,7 +1083,6 @@ def coverage_plan(
     plan = _solve(build)
     ch = plan.choice
     pick = build.chosen(ch, cust, s)
-    kind = pick.kind
     rep_idx = pick.rep
     inside = _inside_split(build, pick, pick.contact_hours + pick.travel_hours)
     assigned = np.where(rep_idx >= 0, rep_idx, inside)
@@ -1092,6 +1091,84 @@ def coverage_plan(
         has_rep = assigned >= 0
         assigned_id[has_rep] = team.ids[assigned[has_rep]]
 
+    # the head-count scenarios (sizing) are planned on a thread of their own while the
+    # plan is described and compared with today's: they read the menu's lean part and its
+    # options' reps (a menu's arrays are 8 bytes an option each), from which they take the
+    # options of the customers a change of the team leaves alone
+    option_rep = build.rep
+    build = build.lean()
+    background = ThreadPoolExecutor(max_workers=1)
+    try:
+        sizing = background.submit(
+            _sizing,
+            cust,
+            team,
+            s,
+            programmes,
+            replace(build, rep=option_rep),
+            plan,
+            assigned,
+            released,
+        )
+        del option_rep
+        out, tables, manifest = _described(
+            cust,
+            team,
+            s,
+            build,
+            plan,
+            pick,
+            assigned,
+            assigned_id,
+            legacy,
+            customers,
+            wallet,
+            rev12,
+            look,
+            released,
+            has_p,
+            msource,
+            rinfo,
+            reps_file,
+            currency_symbol,
+            warnings,
+        )
+        tables["sizing"] = sizing.result()
+    finally:
+        background.shutdown(wait=True, cancel_futures=True)
+    if previous is not None and recorded_since is not None:
+        tables["plan_adherence"] = _adherence(previous, recorded_since, days_since)
+        manifest["plan_adherence"] = {"days_since_previous": int(days_since)}
+    return CoverageResult(out, tables, manifest, warnings, plan, build)
+
+
+def _described(
+    cust: CustomerFrame,
+    team: Team,
+    s: CoverageSettings,
+    build: MenuBuild,
+    plan: Plan,
+    pick: Chosen,
+    assigned: np.ndarray,
+    assigned_id: np.ndarray,
+    legacy: pa.Table | None,
+    customers: pa.Table,
+    wallet: np.ndarray,
+    rev12: np.ndarray,
+    look: np.ndarray,
+    released: np.ndarray,
+    has_p: np.ndarray,
+    msource: str,
+    rinfo: dict[str, Any],
+    reps_file: str,
+    currency_symbol: str,
+    warnings: list[str],
+) -> tuple[pa.Table, dict[str, pa.Table], dict[str, Any]]:
+    """The plan's customer columns, its tables but sizing, and the manifest (the exact
+    check and today's coverage in it); ``warnings`` extended."""
+    n, ids = cust.n, cust.ids
+    kind = pick.kind
+    dflt = s.response_default
     manifest: dict[str, Any] = {
         "method": "marginal analysis on each customer's concave envelope with a Lagrangian "
         "price per rep's hours (CALLPLAN response, Lodish 1971)",
@@ -1200,17 +1277,4 @@ def coverage_plan(
         "segment_coverage": _segment_coverage(cust, pick),
         "coverage_vs_legacy": _vs_legacy(cust, pick, leg),
     }
-    # what only describes the options is read: the head-count scenarios' menus are built
-    # beside the menu's lean part and its options' reps (a menu's arrays are 8 bytes an
-    # option each), from which they take the options of the customers a change of the
-    # team leaves alone
-    option_rep = build.rep
-    build = build.lean()
-    tables["sizing"] = _sizing(
-        cust, team, s, programmes, replace(build, rep=option_rep), plan, assigned, released
-    )
-    del option_rep
-    if previous is not None and recorded_since is not None:
-        tables["plan_adherence"] = _adherence(previous, recorded_since, days_since)
-        manifest["plan_adherence"] = {"days_since_previous": int(days_since)}
-    return CoverageResult(out, tables, manifest, warnings, plan, build)
+    return out, tables, manifest
