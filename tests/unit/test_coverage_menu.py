@@ -491,3 +491,35 @@ def test_a_described_lean_menu_tells_the_chosen_options_as_the_full_menu(seed: i
     kept = lean.lean()
     assert kept.level.size == 0 and kept.rep.size == 0 and kept.distance_km.size == 0
     assert kept.candidates is not None
+
+
+def test_candidates_found_apart_give_the_same_menu() -> None:
+    # the stage looks for the candidate reps while it fits the response, and hands them to
+    # the menu: the menu must be the one that looks for them itself
+    from tierwise.coverage.menu import find_candidates
+
+    c = _mixed_case(3)
+    s = CoverageSettings(candidate_reps=2)
+    released = np.arange(c.n) % 7 == 0
+    own = build_menu(c, team(), s, PROGRAMMES, released=released)
+    found = find_candidates(c, team(), s, PROGRAMMES, released=released)
+    given = build_menu(c, team(), s, PROGRAMMES, released=released, candidates=found)
+    for name in ("customer", "value", "hours", "resource"):
+        np.testing.assert_array_equal(getattr(own.menu, name), getattr(given.menu, name))
+    for name in ("kind", "rep", "distance_km", "contribution", "capacity", "reaches_region"):
+        np.testing.assert_array_equal(getattr(own, name), getattr(given, name))
+    with pytest.raises(ValueError, match="candidates"):
+        build_menu(c, team(), CoverageSettings(candidate_reps=3), PROGRAMMES, candidates=found)
+
+
+def test_lookups_read_values_as_text_and_keep_the_last_of_equal_keys() -> None:
+    from tierwise.coverage.menu import _positions
+
+    # the menu looks customers' tiers, regions and reps up as a dict of the keys would
+    values = np.array([7, None, "7", "x", 3.5], object)  # not all text: read as str()
+    keys = ["7", "3.5", "7"]
+    expected = {str(k): i for i, k in enumerate(keys)}
+    got = _positions(values, keys, missing=-9).tolist()
+    assert got == [-9 if v is None else expected.get(str(v), -9) for v in values]
+    assert got == [2, -9, 2, -9, 1]
+    assert _positions(np.array(["a"], object), [], missing=4).tolist() == [4]
