@@ -428,10 +428,10 @@ def test_response_on_the_built_in_defaults_is_said_once_with_its_setting() -> No
 def test_threads_and_scenario_menus_taken_from_the_plans_menu_change_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # the stage fits the response while it looks for the candidate reps, plans the
-    # head-count scenarios beside the plan's description, and takes a scenario's options
-    # from the plan's menu where the team change leaves a customer's candidates alone:
-    # every byte must be what one thread building every menu from scratch gives
+    # the stage fits the response's classes on a pool of threads while it looks for the
+    # candidate reps, and takes a head-count scenario's options from the plan's menu where
+    # the team change leaves a customer's candidates alone: every byte must be what one
+    # thread building every menu from scratch gives
     import importlib
 
     # tierwise.coverage is also a function of the package: the modules by their names
@@ -469,9 +469,7 @@ def test_threads_and_scenario_menus_taken_from_the_plans_menu_change_nothing(
     s = CoverageSettings(estimate_min_customers=20)
 
     def run() -> stage.CoverageResult:
-        return coverage_plan(
-            c, s, programmes=PROGRAMMES, reps=team, legacy=legacy(c), panel=panel
-        )
+        return coverage_plan(c, s, programmes=PROGRAMMES, reps=team, legacy=legacy(c), panel=panel)
 
     taken: list[float] = []
     with_base = menu_module._with_base

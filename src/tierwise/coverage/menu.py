@@ -573,7 +573,7 @@ def _changed_candidates(
     does. Returns the candidates and which customers' were looked for again.
     """
     before = change.before
-    hit = np.isin(before.rep, change.touched).any(axis=1)
+    hit = np.asarray(np.isin(before.rep, change.touched).any(axis=1), bool)
     rep = np.where(before.rep >= 0, change.new_index[np.maximum(before.rep, 0)], -1)
     km, guessed = before.km.copy(), before.guessed.copy()
     rows = np.flatnonzero(hit)
@@ -690,7 +690,7 @@ def _strings(values: np.ndarray | pa.Array) -> pa.Array:
 
 
 def _positions(
-    values: np.ndarray | pa.Array, keys: Sequence[object], *, missing: int
+    values: np.ndarray | pa.Array, keys: Sequence[object] | np.ndarray, *, missing: int
 ) -> np.ndarray:
     """Each value's position among ``keys`` (as text; the last of equal keys, as a dict
     of them keeps), ``missing`` for ``None`` and for a value not among them.
@@ -707,7 +707,6 @@ def _positions(
     found = pc.index_in(_strings(values), value_set=pa.array([str(x) for x in keys][::-1]))
     at = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), np.int64)
     return np.where(at >= 0, k - 1 - at, missing)
-
 
 
 @dataclass(frozen=True)
@@ -1137,9 +1136,9 @@ def _with_base(
     return out
 
 
-def _pools(cust: CustomerFrame, team: Team, call_rep: np.ndarray) -> tuple[
-    list[str], list[np.ndarray], np.ndarray
-]:
+def _pools(
+    cust: CustomerFrame, team: Team, call_rep: np.ndarray
+) -> tuple[list[str], list[np.ndarray], np.ndarray]:
     """The inside pools (per region when the inside reps have regions): their names,
     members and each customer's pool (-1 without one)."""
     pool_names: list[str] = []

@@ -17,7 +17,7 @@ Steps (customer-sized, NumPy; the engine has aggregated the activities before):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -36,6 +36,7 @@ from ..validate import count_text
 from .allocate import InfeasiblePlanError, Plan, allocate, solve_exact
 from .menu import (
     CHANNEL_KINDS,
+    Candidates,
     Chosen,
     CustomerFrame,
     MenuBuild,
@@ -237,11 +238,13 @@ def _response_table(
     wallet: np.ndarray,
     prospect: np.ndarray,
     pool: Executor | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[dict[str, ResponseParams], dict[str, Any], list[str]]:
     """Response parameters per class and where they came from: the panel's customers
     read at their class and wallet (``ids``, ``value_class``, ``wallet`` per customer; a
     prospect's wallet not). With a ``pool``, the classes' fits are its tasks (each
-    class's fit is the same wherever it runs)."""
+    class's fit is the same wherever it runs), and ``meanwhile`` is run on this thread
+    once they are handed to it (run in any case)."""
     params: dict[str, ResponseParams] = {}
     info: dict[str, Any] = {}
     notes: list[str] = []
@@ -251,6 +254,8 @@ def _response_table(
         params[c] = p
         info[c] = {"s0": p.s0, "s1": p.s1, "c": p.c, "d": p.d, "source": src}
     if not (s.estimate_response and panel is not None and panel.num_rows):
+        if meanwhile is not None:
+            meanwhile()
         return params, info, _defaults_note(classes, s, params, info, panel)
     pids = pc.cast(panel.column("customer_id"), pa.string()).combine_chunks()
     at = _positions(pids, ids, missing=-1)
@@ -291,6 +296,8 @@ def _response_table(
             customer=cust_code[m],
         )
     del pcls, pw, effort, revenue, cust_code
+    if meanwhile is not None:
+        meanwhile()
     for c, job in fits.items():
         p = params[c]
         try:
@@ -1025,12 +1032,16 @@ def coverage_plan(
     # are looked for while the classes' response is fitted (NumPy, SciPy and LAPACK let
     # go of the interpreter's lock); each is what it would be alone
     classes = sorted(str(c) for c in pc.unique(_strings(value_class).drop_null()).to_pylist())
+    found: list[Candidates] = []
+
+    def search() -> None:
+        found.append(find_candidates(cust, team, s, programmes, released=released))
+
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        found = pool.submit(find_candidates, cust, team, s, programmes, released=released)
         params, rinfo, rnotes = _response_table(
-            classes, s, panel, ids, value_class, w_eff, prospect, pool=pool
+            classes, s, panel, ids, value_class, w_eff, prospect, pool=pool, meanwhile=search
         )
-        candidates = found.result()
+    candidates = found.pop()
     warnings.extend(f"response: {x}" for x in rnotes)
     dflt = s.response_default
 
@@ -1091,51 +1102,39 @@ def coverage_plan(
         has_rep = assigned >= 0
         assigned_id[has_rep] = team.ids[assigned[has_rep]]
 
-    # the head-count scenarios (sizing) are planned on a thread of their own while the
-    # plan is described and compared with today's: they read the menu's lean part and its
-    # options' reps (a menu's arrays are 8 bytes an option each), from which they take the
-    # options of the customers a change of the team leaves alone
+    # the head-count scenarios (sizing) read the menu's lean part and its options' reps (a
+    # menu's arrays are 8 bytes an option each), from which they take the options of the
+    # customers a change of the team leaves alone; planned before the plan is described,
+    # so that the description's text is not held while they are (nor they while it is)
     option_rep = build.rep
     build = build.lean()
-    background = ThreadPoolExecutor(max_workers=1)
-    try:
-        sizing = background.submit(
-            _sizing,
-            cust,
-            team,
-            s,
-            programmes,
-            replace(build, rep=option_rep),
-            plan,
-            assigned,
-            released,
-        )
-        del option_rep
-        out, tables, manifest = _described(
-            cust,
-            team,
-            s,
-            build,
-            plan,
-            pick,
-            assigned,
-            assigned_id,
-            legacy,
-            customers,
-            wallet,
-            rev12,
-            look,
-            released,
-            has_p,
-            msource,
-            rinfo,
-            reps_file,
-            currency_symbol,
-            warnings,
-        )
-        tables["sizing"] = sizing.result()
-    finally:
-        background.shutdown(wait=True, cancel_futures=True)
+    sizing = _sizing(
+        cust, team, s, programmes, replace(build, rep=option_rep), plan, assigned, released
+    )
+    del option_rep
+    out, tables, manifest = _described(
+        cust,
+        team,
+        s,
+        build,
+        plan,
+        pick,
+        assigned,
+        assigned_id,
+        legacy,
+        customers,
+        wallet,
+        rev12,
+        look,
+        released,
+        has_p,
+        msource,
+        rinfo,
+        reps_file,
+        currency_symbol,
+        warnings,
+    )
+    tables["sizing"] = sizing
     if previous is not None and recorded_since is not None:
         tables["plan_adherence"] = _adherence(previous, recorded_since, days_since)
         manifest["plan_adherence"] = {"days_since_previous": int(days_since)}
