@@ -428,11 +428,12 @@ def test_response_on_the_built_in_defaults_is_said_once_with_its_setting() -> No
 def test_threads_and_scenario_menus_taken_from_the_plans_menu_change_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # the stage fits the response's classes on a pool of threads while it looks for the
-    # candidate reps, and takes a head-count scenario's options from the plan's menu where
-    # the team change leaves a customer's candidates alone: every byte must be what one
-    # thread building every menu from scratch gives
+    # the stage looks for the candidate reps on a thread of its own while it fits the
+    # response, and takes a head-count scenario's options from the plan's menu where the
+    # team change leaves a customer's candidates alone: every byte must be what one thread
+    # building every menu from scratch gives
     import importlib
+    from concurrent.futures import Future
 
     # tierwise.coverage is also a function of the package: the modules by their names
     menu_module = importlib.import_module("tierwise.coverage.menu")
@@ -492,7 +493,13 @@ def test_threads_and_scenario_menus_taken_from_the_plans_menu_change_nothing(
         return build_menu(*args, **kwargs)
 
     monkeypatch.setattr(stage, "build_menu", from_scratch)
-    monkeypatch.setattr(stage, "ThreadPoolExecutor", lambda **_: stage._InPlace())
+
+    def at_once(fn, *args, name=""):  # type: ignore[no-untyped-def]
+        done: Future[object] = Future()
+        done.set_result(fn(*args))
+        return done
+
+    monkeypatch.setattr(stage, "in_background", at_once)
     slow = run()
     assert fast.customers.equals(slow.customers)
     assert fast.tables.keys() == slow.tables.keys()

@@ -17,15 +17,16 @@ Steps (customer-sized, NumPy; the engine has aggregated the activities before):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._threads import in_background
 from ..engine import ROW
 from ..errors import InputError
 from ..io.columns import num_column, text_column
@@ -36,7 +37,6 @@ from ..validate import count_text
 from .allocate import InfeasiblePlanError, Plan, allocate, solve_exact
 from .menu import (
     CHANNEL_KINDS,
-    Candidates,
     Chosen,
     CustomerFrame,
     MenuBuild,
@@ -48,7 +48,7 @@ from .menu import (
     find_candidates,
     haversine_km,
 )
-from .response import ResponseFit, fit_response, response
+from .response import fit_response, response
 
 __all__ = ["CUSTOMER_COLUMNS", "CoverageResult", "coverage_plan", "read_team"]
 
@@ -171,10 +171,6 @@ def read_team(reps: pa.Table, *, file: str = "reps", roles: Sequence[str] | None
     )
 
 
-#: Threads the stage runs its independent parts on (the response's fits, the candidate
-#: reps): the results do not depend on it.
-_WORKERS = 2
-
 #: The rep of a customer without one when the team is assumed (no reps file).
 UNASSIGNED = "(unassigned)"
 
@@ -214,18 +210,6 @@ def _margin_rates(t: pa.Table, s: CoverageSettings) -> tuple[np.ndarray, str]:
 # -- response parameters --------------------------------------------------------------------
 
 
-class _InPlace(Executor):
-    """Runs a task when it is submitted (no pool)."""
-
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
-        done: Future[Any] = Future()
-        try:
-            done.set_result(fn(*args, **kwargs))
-        except Exception as exc:
-            done.set_exception(exc)
-        return done
-
-
 _BOUNDS = {"s0": (0.0, 1.0), "s1": (0.0, 1.0), "c": (0.5, 4.0), "d": (0.25, 50.0)}
 
 
@@ -237,14 +221,10 @@ def _response_table(
     value_class: np.ndarray,
     wallet: np.ndarray,
     prospect: np.ndarray,
-    pool: Executor | None = None,
-    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[dict[str, ResponseParams], dict[str, Any], list[str]]:
     """Response parameters per class and where they came from: the panel's customers
     read at their class and wallet (``ids``, ``value_class``, ``wallet`` per customer; a
-    prospect's wallet not). With a ``pool``, the classes' fits are its tasks (each
-    class's fit is the same wherever it runs), and ``meanwhile`` is run on this thread
-    once they are handed to it (run in any case)."""
+    prospect's wallet not)."""
     params: dict[str, ResponseParams] = {}
     info: dict[str, Any] = {}
     notes: list[str] = []
@@ -254,8 +234,6 @@ def _response_table(
         params[c] = p
         info[c] = {"s0": p.s0, "s1": p.s1, "c": p.c, "d": p.d, "source": src}
     if not (s.estimate_response and panel is not None and panel.num_rows):
-        if meanwhile is not None:
-            meanwhile()
         return params, info, _defaults_note(classes, s, params, info, panel)
     pids = pc.cast(panel.column("customer_id"), pa.string()).combine_chunks()
     at = _positions(pids, ids, missing=-1)
@@ -275,7 +253,6 @@ def _response_table(
     revenue = 2.0 * np.maximum(num_column(panel, "revenue"), 0.0)
     # a number per customer (in order of appearance: only how many there are is read)
     cust_code = np.asarray(pc.fill_null(pids, "None").dictionary_encode().indices, np.int64)
-    fits: dict[str, Future[ResponseFit]] = {}
     for c in classes:
         m = (pcls == c) & np.isfinite(pw) & (pw > 0)
         n_contacted = len(np.unique(cust_code[m & (effort > 0)]))
@@ -286,22 +263,15 @@ def _response_table(
             )
             continue
         p = params[c]
-        fits[c] = (pool or _InPlace()).submit(
-            fit_response,
-            revenue[m],
-            pw[m],
-            effort[m],
-            prior=(p.s0, p.s1, p.c, p.d),
-            bounds=_BOUNDS,
-            customer=cust_code[m],
-        )
-    del pcls, pw, effort, revenue, cust_code
-    if meanwhile is not None:
-        meanwhile()
-    for c, job in fits.items():
-        p = params[c]
         try:
-            fit = job.result()
+            fit = fit_response(
+                revenue[m],
+                pw[m],
+                effort[m],
+                prior=(p.s0, p.s1, p.c, p.d),
+                bounds=_BOUNDS,
+                customer=cust_code[m],
+            )
         except Exception as exc:
             info[c]["estimate"] = f"not used: the fit failed ({exc})"
             continue
@@ -1029,19 +999,16 @@ def coverage_plan(
     )
 
     # 2. response and 3. the candidate reps: neither reads the other, so the candidates
-    # are looked for while the classes' response is fitted (NumPy, SciPy and LAPACK let
-    # go of the interpreter's lock); each is what it would be alone
+    # are looked for on a thread of their own while the response is fitted on this one
+    # (NumPy lets go of the interpreter's lock). The search calls no BLAS: the fits' sums
+    # run on the BLAS threads they would have alone, and each result is what it is alone
     classes = sorted(str(c) for c in pc.unique(_strings(value_class).drop_null()).to_pylist())
-    found: list[Candidates] = []
-
-    def search() -> None:
-        found.append(find_candidates(cust, team, s, programmes, released=released))
-
-    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        params, rinfo, rnotes = _response_table(
-            classes, s, panel, ids, value_class, w_eff, prospect, pool=pool, meanwhile=search
-        )
-    candidates = found.pop()
+    found = in_background(
+        partial(find_candidates, cust, team, s, programmes, released=released),
+        name="tierwise-candidates",
+    )
+    params, rinfo, rnotes = _response_table(classes, s, panel, ids, value_class, w_eff, prospect)
+    candidates = found.result()
     warnings.extend(f"response: {x}" for x in rnotes)
     dflt = s.response_default
 
