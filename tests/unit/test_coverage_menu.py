@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from tierwise.coverage.allocate import InfeasiblePlanError
-from tierwise.coverage.menu import CustomerFrame, Team, _candidates, build_menu, haversine_km
+from tierwise.coverage.menu import (
+    CustomerFrame,
+    Team,
+    TeamChange,
+    _candidates,
+    build_menu,
+    haversine_km,
+)
 from tierwise.coverage.response import response
 from tierwise.settings.coverage import CoverageSettings
 from tierwise.settings.segments import SegmentSettings
@@ -523,3 +530,51 @@ def test_lookups_read_values_as_text_and_keep_the_last_of_equal_keys() -> None:
     assert got == [-9 if v is None else expected.get(str(v), -9) for v in values]
     assert got == [2, -9, 2, -9, 1]
     assert _positions(np.array(["a"], object), [], missing=4).tolist() == [4]
+
+
+def test_a_derived_menu_figures_again_the_customers_of_a_rep_whose_id_a_copy_takes() -> None:
+    # the sizing names its copies NEW1, NEW2, …; a real rep may already be called NEW1. A
+    # customer of that rep then has the copy as its current rep in the changed team (the
+    # last of equal ids), so its options' stability bonus differs from the base menu's:
+    # taken from the base, 422 of the values below were wrong
+    rng = np.random.default_rng(0)
+    n, m = 2500, 40
+    t = Team(
+        ids=np.array([f"R{j}" for j in range(m)], object),
+        role=np.array(["field"] * m, object),
+        hours=np.full(m, 1600.0),
+        region=rng.choice(np.array(["N", "S"], object), m),
+        lat=rng.uniform(50, 54, m),
+        lon=rng.uniform(-3, 1, m),
+        rows=np.arange(1, m + 1),
+    )
+    c = customers(list(rng.choice(np.array(["gold", "silver", "bronze"], object), n)))
+    c.region[:] = rng.choice(np.array(["N", "S"], object), n)
+    c.lat[:] = rng.uniform(49.5, 54.5, n)
+    c.lon[:] = rng.uniform(-3.5, 1.5, n)
+    s = CoverageSettings(candidate_reps=3, max_travel_km=200.0)
+    first = build_menu(c, t, s, PROGRAMMES)
+    busiest = np.argsort(-first.candidates_per_rep, kind="stable")
+    quiet = int(busiest[-1])
+    t.ids[quiet] = "NEW1"
+    c.rep[:] = np.where(np.isin(first.candidates.rep, quiet).any(axis=1), "NEW1", None)
+    assert (c.rep == "NEW1").sum() > 20
+    base = build_menu(c, t, s, PROGRAMMES, lean=True, described=True)
+    src = busiest[:1]
+    copy = t.subset(src)
+    copy = Team(
+        np.array(["NEW1"], object),
+        copy.role,
+        copy.hours,
+        copy.region,
+        copy.lat,
+        copy.lon,
+        np.zeros(1, np.int64),
+    )
+    t2 = t.append(copy)
+    change = TeamChange(base.candidates, np.arange(m), np.concatenate([np.arange(m), src]), src)
+    fresh = build_menu(c, t2, s, PROGRAMMES, change=change, lean=True)
+    derived = build_menu(c, t2, s, PROGRAMMES, change=change, lean=True, base=base)
+    for name in ("customer", "value", "hours", "resource"):
+        np.testing.assert_array_equal(getattr(derived.menu, name), getattr(fresh.menu, name))
+    np.testing.assert_array_equal(derived.contribution, fresh.contribution)

@@ -949,10 +949,22 @@ def build_menu(
         raise InfeasiblePlanError(
             _no_option_message(i, cust, _text(cust.tier), vmin, s, kinds, tier_setting)
         )
+    current = _current_rep_index(cust, team)
+    # the customers whose options are figured here: all, or when derived from ``base`` those
+    # whose candidates were looked for again, whose current rep did not carry over (a
+    # copy's index can take an id the current rep had: the stability bonus then differs)
+    # and, should the bands differ, whose number of options did
+    fresh = np.ones(n, bool)
+    b_first = np.zeros(0, np.int64)
+    if derive:
+        assert base is not None and change is not None and hit is not None
+        b_cur = base.current_rep
+        carried = np.where(b_cur >= 0, change.new_index[np.maximum(b_cur, 0)], -1)
+        b_first = np.searchsorted(base.menu.customer, np.arange(n + 1), side="left")
+        fresh = hit | (carried != current) | (np.diff(b_first) != counts)
     # the options figured here, laid out customer by customer: each spec's customers
     # written at their next free place (the order a stable sort by customer of the specs'
     # options, one after the other, gives)
-    fresh = np.asarray(hit) if derive else np.ones(n, bool)
     f_counts = np.where(fresh, counts, 0)
     m = int(f_counts.sum())
     nxt = np.cumsum(f_counts) - f_counts
@@ -972,7 +984,6 @@ def build_menu(
         nxt[cs] += 1
     del specs, nxt, cs, at, no_min, em, ca
 
-    current = _current_rep_index(cust, team)
     has_current = np.zeros(n, dtype=bool)
     for sl in _chunks(m):
         o_rep, o_cust = rep[sl], customer[sl]
@@ -1021,9 +1032,10 @@ def build_menu(
         assert base is not None and change is not None
         customer, kind, rep, contribution, value, hours = _with_base(
             base,
+            b_first,
             change.new_index,
             counts,
-            np.asarray(hit),
+            fresh,
             (customer, kind, rep, contribution, value, hours),
         )
         m = len(customer)
@@ -1089,6 +1101,7 @@ def build_menu(
 
 def _with_base(
     base: MenuBuild,
+    b_first: np.ndarray,
     new_index: np.ndarray,
     counts: np.ndarray,
     hit: np.ndarray,
@@ -1096,7 +1109,8 @@ def _with_base(
 ) -> tuple[np.ndarray, ...]:
     """The options of a changed team's menu: those ``figured`` (customer, kind, rep,
     contribution, value, hours of the customers ``hit``, in customer order) and the
-    ``base`` menu's of the other customers (their reps renumbered by ``new_index``), each
+    ``base`` menu's of the other customers (each customer's first option at ``b_first``,
+    the same number as ``counts``; their reps renumbered by ``new_index``), each
     customer's at its place among ``counts`` options a customer.
 
     The customers between two hit ones keep their options in one run, copied as a slice.
@@ -1112,7 +1126,6 @@ def _with_base(
         for o, a in zip(out, figured, strict=True):
             o[at] = a
         del at
-    b_first = np.searchsorted(base.menu.customer, np.arange(n + 1), side="left")
     sources = (
         base.menu.customer,
         base.kind,

@@ -1007,8 +1007,12 @@ def coverage_plan(
         partial(find_candidates, cust, team, s, programmes, released=released),
         name="tierwise-candidates",
     )
-    params, rinfo, rnotes = _response_table(classes, s, panel, ids, value_class, w_eff, prospect)
-    candidates = found.result()
+    try:
+        params, rinfo, rnotes = _response_table(
+            classes, s, panel, ids, value_class, w_eff, prospect
+        )
+    finally:
+        candidates = found.result()
     warnings.extend(f"response: {x}" for x in rnotes)
     dflt = s.response_default
 
