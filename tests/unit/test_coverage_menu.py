@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from tierwise.coverage.allocate import InfeasiblePlanError
-from tierwise.coverage.menu import CustomerFrame, Team, _candidates, build_menu, haversine_km
+from tierwise.coverage.menu import (
+    CustomerFrame,
+    Team,
+    TeamChange,
+    _candidates,
+    build_menu,
+    haversine_km,
+)
 from tierwise.coverage.response import response
 from tierwise.settings.coverage import CoverageSettings
 from tierwise.settings.segments import SegmentSettings
@@ -329,6 +336,17 @@ def test_a_changed_teams_menu_keeps_untouched_candidates_and_equals_a_fresh_buil
         for name in ("rep", "km", "guessed", "reach"):
             np.testing.assert_array_equal(getattr(a.candidates, name), getattr(b.candidates, name))
 
+    def same_lean(derived, fresh) -> None:  # type: ignore[no-untyped-def]
+        # a lean menu taken from the base menu where the candidates carried over
+        assert derived.menu.n_customers == fresh.menu.n_customers
+        for name in ("customer", "value", "hours", "resource"):
+            np.testing.assert_array_equal(getattr(derived.menu, name), getattr(fresh.menu, name))
+        for name in ("kind", "contribution", "capacity", "reaches_region", "customer_pool"):
+            np.testing.assert_array_equal(getattr(derived, name), getattr(fresh, name))
+        assert derived.resource_names == fresh.resource_names
+        assert derived.menu.value.dtype == fresh.menu.value.dtype
+        assert derived.menu.resource.dtype == fresh.menu.resource.dtype
+
     # two reps removed, among them a much-used one and one of the tied pair
     gone = np.array([busiest[0], 1])
     keep = np.ones(m, bool)
@@ -339,6 +357,7 @@ def test_a_changed_teams_menu_keeps_untouched_candidates_and_equals_a_fresh_buil
     )
     kept = build_menu(c, t2, s, PROGRAMMES, change=change)
     same(kept, build_menu(c, t2, s, PROGRAMMES))
+    same_lean(build_menu(c, t2, s, PROGRAMMES, change=change, lean=True, base=base), kept)
     assert np.isin(base.candidates.rep, gone).any(axis=1).sum() > 100  # many were touched
     # copies of the two busiest reps added at the end
     src = busiest[:2]
@@ -356,6 +375,9 @@ def test_a_changed_teams_menu_keeps_untouched_candidates_and_equals_a_fresh_buil
     change = TeamChange(base.candidates, np.arange(m), np.concatenate([np.arange(m), src]), src)
     kept = build_menu(c, t3, s, PROGRAMMES, change=change)
     same(kept, build_menu(c, t3, s, PROGRAMMES))
+    # from a lean base that keeps its reps, as the stage's sizing builds it
+    lean_base = build_menu(c, t, s, PROGRAMMES, lean=True, described=True)
+    same_lean(build_menu(c, t3, s, PROGRAMMES, change=change, lean=True, base=lean_base), kept)
     assert (kept.candidates.rep >= m).any()  # the copies are candidates somewhere
 
 
@@ -476,3 +498,83 @@ def test_a_described_lean_menu_tells_the_chosen_options_as_the_full_menu(seed: i
     kept = lean.lean()
     assert kept.level.size == 0 and kept.rep.size == 0 and kept.distance_km.size == 0
     assert kept.candidates is not None
+
+
+def test_candidates_found_apart_give_the_same_menu() -> None:
+    # the stage looks for the candidate reps while it fits the response, and hands them to
+    # the menu: the menu must be the one that looks for them itself
+    from tierwise.coverage.menu import find_candidates
+
+    c = _mixed_case(3)
+    s = CoverageSettings(candidate_reps=2)
+    released = np.arange(c.n) % 7 == 0
+    own = build_menu(c, team(), s, PROGRAMMES, released=released)
+    found = find_candidates(c, team(), s, PROGRAMMES, released=released)
+    given = build_menu(c, team(), s, PROGRAMMES, released=released, candidates=found)
+    for name in ("customer", "value", "hours", "resource"):
+        np.testing.assert_array_equal(getattr(own.menu, name), getattr(given.menu, name))
+    for name in ("kind", "rep", "distance_km", "contribution", "capacity", "reaches_region"):
+        np.testing.assert_array_equal(getattr(own, name), getattr(given, name))
+    with pytest.raises(ValueError, match="candidates"):
+        build_menu(c, team(), CoverageSettings(candidate_reps=3), PROGRAMMES, candidates=found)
+
+
+def test_lookups_read_values_as_text_and_keep_the_last_of_equal_keys() -> None:
+    from tierwise.coverage.menu import _positions
+
+    # the menu looks customers' tiers, regions and reps up as a dict of the keys would
+    values = np.array([7, None, "7", "x", 3.5], object)  # not all text: read as str()
+    keys = ["7", "3.5", "7"]
+    expected = {str(k): i for i, k in enumerate(keys)}
+    got = _positions(values, keys, missing=-9).tolist()
+    assert got == [-9 if v is None else expected.get(str(v), -9) for v in values]
+    assert got == [2, -9, 2, -9, 1]
+    assert _positions(np.array(["a"], object), [], missing=4).tolist() == [4]
+
+
+def test_a_derived_menu_figures_again_the_customers_of_a_rep_whose_id_a_copy_takes() -> None:
+    # the sizing names its copies NEW1, NEW2, …; a real rep may already be called NEW1. A
+    # customer of that rep then has the copy as its current rep in the changed team (the
+    # last of equal ids), so its options' stability bonus differs from the base menu's:
+    # taken from the base, 422 of the values below were wrong
+    rng = np.random.default_rng(0)
+    n, m = 2500, 40
+    t = Team(
+        ids=np.array([f"R{j}" for j in range(m)], object),
+        role=np.array(["field"] * m, object),
+        hours=np.full(m, 1600.0),
+        region=rng.choice(np.array(["N", "S"], object), m),
+        lat=rng.uniform(50, 54, m),
+        lon=rng.uniform(-3, 1, m),
+        rows=np.arange(1, m + 1),
+    )
+    c = customers(list(rng.choice(np.array(["gold", "silver", "bronze"], object), n)))
+    c.region[:] = rng.choice(np.array(["N", "S"], object), n)
+    c.lat[:] = rng.uniform(49.5, 54.5, n)
+    c.lon[:] = rng.uniform(-3.5, 1.5, n)
+    s = CoverageSettings(candidate_reps=3, max_travel_km=200.0)
+    first = build_menu(c, t, s, PROGRAMMES)
+    busiest = np.argsort(-first.candidates_per_rep, kind="stable")
+    quiet = int(busiest[-1])
+    t.ids[quiet] = "NEW1"
+    c.rep[:] = np.where(np.isin(first.candidates.rep, quiet).any(axis=1), "NEW1", None)
+    assert (c.rep == "NEW1").sum() > 20
+    base = build_menu(c, t, s, PROGRAMMES, lean=True, described=True)
+    src = busiest[:1]
+    copy = t.subset(src)
+    copy = Team(
+        np.array(["NEW1"], object),
+        copy.role,
+        copy.hours,
+        copy.region,
+        copy.lat,
+        copy.lon,
+        np.zeros(1, np.int64),
+    )
+    t2 = t.append(copy)
+    change = TeamChange(base.candidates, np.arange(m), np.concatenate([np.arange(m), src]), src)
+    fresh = build_menu(c, t2, s, PROGRAMMES, change=change, lean=True)
+    derived = build_menu(c, t2, s, PROGRAMMES, change=change, lean=True, base=base)
+    for name in ("customer", "value", "hours", "resource"):
+        np.testing.assert_array_equal(getattr(derived.menu, name), getattr(fresh.menu, name))
+    np.testing.assert_array_equal(derived.contribution, fresh.contribution)

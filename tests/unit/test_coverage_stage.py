@@ -423,3 +423,87 @@ def test_response_on_the_built_in_defaults_is_said_once_with_its_setting() -> No
     res = coverage_plan(c, own, programmes=PROGRAMMES, reps=reps())
     said = [w for w in res.warnings if "built-in default" in w]
     assert len(said) == 1 and "classes B, C, D" in said[0]
+
+
+def test_threads_and_scenario_menus_taken_from_the_plans_menu_change_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the stage looks for the candidate reps on a thread of its own while it fits the
+    # response, and takes a head-count scenario's options from the plan's menu where the
+    # team change leaves a customer's candidates alone: every byte must be what one thread
+    # building every menu from scratch gives
+    import importlib
+    from concurrent.futures import Future
+
+    # tierwise.coverage is also a function of the package: the modules by their names
+    menu_module = importlib.import_module("tierwise.coverage.menu")
+    stage = importlib.import_module("tierwise.coverage.stage")
+
+    c = base(n=900, seed=11)
+    ids = np.asarray(c.column("customer_id").to_pylist(), object)
+    rng = np.random.default_rng(5)
+    rows = np.repeat(ids, 2)
+    effort = rng.integers(0, 9, len(rows))
+    panel = pa.table(
+        {
+            "customer_id": rows,
+            "h": np.tile([0, 1], len(ids)),
+            "visits": effort,
+            "calls": rng.integers(0, 4, len(rows)),
+            "emails": rng.integers(0, 3, len(rows)),
+            # half a year of a share of wallet growing with the contacts
+            "revenue": np.repeat(np.asarray(c.column("wallet")), 2)
+            / 2
+            * (0.2 + 0.4 * effort / (3.0 + effort))
+            * rng.lognormal(0.0, 0.1, len(rows)),
+        }
+    )
+    team = reps(
+        rep_id=["N1", "N2", "S1", "K1", "I1", "N3", "S2"],
+        role=["field", "field", "field", "key_account", "inside", "field", "field"],
+        hours_per_year=[1600.0, 1600.0, 1600.0, 1500.0, 1700.0, 1600.0, 1600.0],
+        region=["N", "N", "S", None, None, "N", "S"],
+        home_lat=[53.4, 53.7, 51.5, 52.5, 52.5, 53.2, 51.8],
+        home_lon=[-1.5, -1.4, -1.6, -1.9, -1.9, -1.2, -1.3],
+        _row=[1, 2, 3, 4, 5, 6, 7],
+    )
+    s = CoverageSettings(estimate_min_customers=20)
+
+    def run() -> stage.CoverageResult:
+        return coverage_plan(c, s, programmes=PROGRAMMES, reps=team, legacy=legacy(c), panel=panel)
+
+    taken: list[float] = []
+    with_base = menu_module._with_base
+
+    def spy(base, new_index, counts, hit, figured):  # type: ignore[no-untyped-def]
+        taken.append(float(np.mean(~hit)))
+        return with_base(base, new_index, counts, hit, figured)
+
+    monkeypatch.setattr(menu_module, "_with_base", spy)
+    fast = run()
+    # the scenarios took most customers' options from the plan's menu
+    assert len(taken) == 4 and min(taken) > 0.3, taken
+    assert any("estimated" in v for v in fast.manifest["response"].values())
+
+    build_menu = stage.build_menu
+
+    def from_scratch(*args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.pop("base", None)
+        kwargs.pop("candidates", None)
+        return build_menu(*args, **kwargs)
+
+    monkeypatch.setattr(stage, "build_menu", from_scratch)
+
+    def at_once(fn, *args, name=""):  # type: ignore[no-untyped-def]
+        done: Future[object] = Future()
+        done.set_result(fn(*args))
+        return done
+
+    monkeypatch.setattr(stage, "in_background", at_once)
+    slow = run()
+    assert fast.customers.equals(slow.customers)
+    assert fast.tables.keys() == slow.tables.keys()
+    for name, table in fast.tables.items():
+        assert table.equals(slow.tables[name]), name
+    assert fast.manifest == slow.manifest
+    assert fast.warnings == slow.warnings

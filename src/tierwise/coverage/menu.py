@@ -34,6 +34,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..settings.coverage import CoverageSettings
 from ..settings.segments import TierProgramme
@@ -46,6 +48,7 @@ __all__ = [
     "MenuBuild",
     "Team",
     "build_menu",
+    "find_candidates",
     "haversine_km",
 ]
 
@@ -559,7 +562,7 @@ def _changed_candidates(
     s: CoverageSettings,
     change: TeamChange,
     wanted: np.ndarray,
-) -> Candidates:
+) -> tuple[Candidates, np.ndarray]:
     """The candidates on a changed team from those of the earlier team.
 
     A customer none of whose candidates was removed or copied has the same candidates:
@@ -567,10 +570,10 @@ def _changed_candidates(
     where that rep stands, after it in rep order, so it comes in only where that rep is a
     candidate. Those customers' candidates are renumbered; the others' are looked for
     again among the changed team. A rep reaches its region where the rep it stands in for
-    does.
+    does. Returns the candidates and which customers' were looked for again.
     """
     before = change.before
-    hit = np.isin(before.rep, change.touched).any(axis=1)
+    hit = np.asarray(np.isin(before.rep, change.touched).any(axis=1), bool)
     rep = np.where(before.rep >= 0, change.new_index[np.maximum(before.rep, 0)], -1)
     km, guessed = before.km.copy(), before.guessed.copy()
     rows = np.flatnonzero(hit)
@@ -579,7 +582,7 @@ def _changed_candidates(
             cust.take(rows), team, visit_rep, role_ok[rows], role_of, s, wanted=wanted[rows]
         )
         rep[rows], km[rows], guessed[rows] = found[0], found[1], found[2]
-    return Candidates(rep, km, guessed, before.reach[change.origin])
+    return Candidates(rep, km, guessed, before.reach[change.origin]), hit
 
 
 #: Squared chords within this relative distance of the travel limit's are decided by the
@@ -676,6 +679,119 @@ def _text(values: np.ndarray) -> np.ndarray:
     return np.asarray([None if v is None else str(v) for v in values], dtype=object)
 
 
+def _strings(values: np.ndarray | pa.Array) -> pa.Array:
+    """Values as an Arrow string array (``str`` of each, null for ``None``)."""
+    if isinstance(values, pa.Array):
+        return values
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(_text(values), pa.string())
+
+
+def _positions(
+    values: np.ndarray | pa.Array, keys: Sequence[object] | np.ndarray, *, missing: int
+) -> np.ndarray:
+    """Each value's position among ``keys`` (as text; the last of equal keys, as a dict
+    of them keeps), ``missing`` for ``None`` and for a value not among them.
+
+    Examples
+    --------
+    >>> _positions(np.array(["b", None, "z", "a"], object), ["a", "b", "a"], missing=-1).tolist()
+    [1, -1, -1, 2]
+    """
+    k = len(keys)
+    if k == 0:
+        return np.full(len(values), missing, np.int64)
+    # the keys reversed: index_in finds the first of equal keys, the last of the keys given
+    found = pc.index_in(_strings(values), value_set=pa.array([str(x) for x in keys][::-1]))
+    at = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), np.int64)
+    return np.where(at >= 0, k - 1 - at, missing)
+
+
+@dataclass(frozen=True)
+class _Bands:
+    """What the tiers' programmes allow each customer: visit minimum and maximum, the
+    kinds of option (by :data:`CHANNEL_KINDS` name), the rep roles that may visit it
+    (``role_ok``, customers × roles; ``role_idx`` each rep's role), and which reps visit
+    and which call."""
+
+    vmin: np.ndarray
+    vmax: np.ndarray
+    allow: dict[str, np.ndarray]
+    role_ok: np.ndarray
+    role_idx: np.ndarray
+    visit_rep: np.ndarray
+    call_rep: np.ndarray
+
+
+def _bands(
+    cust: CustomerFrame,
+    team: Team,
+    s: CoverageSettings,
+    programmes: Mapping[str, TierProgramme],
+    released: np.ndarray | None,
+) -> _Bands:
+    n = cust.n
+    kinds = {k: s.channel_of(k) for k in CHANNEL_KINDS}
+    bands = _allowed_channels(s, programmes)
+    # each customer's tier as an index into the bands (their number: no band), so that a
+    # value per tier is looked up with numpy rather than customer by customer in Python
+    tier_code = _positions(cust.tier, list(bands), missing=len(bands))
+
+    def tier_map(fn) -> np.ndarray:  # type: ignore[no-untyped-def]
+        return np.array([*(fn(t) for t in bands), fn(None)])[tier_code]
+
+    free = np.zeros(n, dtype=bool) if released is None else np.asarray(released, dtype=bool)
+    vmin = tier_map(lambda t: programmes[t].visits_min if t else 0.0).astype(np.float64)
+    vmin = np.where(free, 0.0, vmin)
+    vmax = tier_map(lambda t: programmes[t].visits_max if t else np.inf).astype(np.float64)
+
+    def allow(kind: str) -> np.ndarray:
+        name = kinds[kind]
+        if name is None:
+            return np.zeros(n, dtype=bool)
+        return tier_map(lambda t: name in bands[t][0] if t else True).astype(bool) | free
+
+    # rep roles each customer's tier lets visit: those named in the band, else every one
+    roles = sorted({str(r) for r in team.role})
+    role_ok_by_role = {
+        r: tier_map(lambda t, r=r: (r in bands[t][1]) if (t and bands[t][1]) else True).astype(bool)
+        for r in roles
+    }
+    role_idx = np.array([roles.index(str(r)) for r in team.role], dtype=np.int64)
+    role_ok = (
+        np.stack([role_ok_by_role[r] for r in roles], axis=1) if roles else np.zeros((n, 0), bool)
+    )
+    return _Bands(
+        vmin=vmin,
+        vmax=vmax,
+        allow={k: allow(k) for k in CHANNEL_KINDS},
+        role_ok=role_ok,
+        role_idx=role_idx,
+        visit_rep=np.isin(team.role.astype(str), s.visit_roles),
+        call_rep=np.isin(team.role.astype(str), s.call_roles),
+    )
+
+
+def find_candidates(
+    cust: CustomerFrame,
+    team: Team,
+    s: CoverageSettings,
+    programmes: Mapping[str, TierProgramme],
+    *,
+    released: np.ndarray | None = None,
+) -> Candidates:
+    """The candidate reps :func:`build_menu` finds for ``cust`` (given it as
+    ``candidates``, it does not look again). Reads the customers' places, regions, tiers
+    and current reps, not their response or wallet.
+    """
+    b = _bands(cust, team, s, programmes, released)
+    return Candidates(
+        *_candidates(cust, team, b.visit_rep, b.role_ok, b.role_idx, s, wanted=b.allow["visit"])
+    )
+
+
 def build_menu(
     cust: CustomerFrame,
     team: Team,
@@ -687,6 +803,8 @@ def build_menu(
     change: TeamChange | None = None,
     lean: bool = False,
     described: bool = False,
+    base: MenuBuild | None = None,
+    candidates: Candidates | None = None,
 ) -> MenuBuild:
     """Every customer's options; see the module text.
 
@@ -721,6 +839,14 @@ def build_menu(
     described
         With ``lean``: keep ``rep``, ``distance_km``, ``level`` and ``candidates`` too,
         what :meth:`MenuBuild.chosen` reads to describe the options a plan chose.
+    base
+        With ``change`` and ``lean`` (not ``described``): the earlier menu (built with its
+        ``rep``, e.g. ``described``). The options of customers whose candidates carried
+        over are taken from it (the same options, their reps renumbered) and only the
+        others' are figured: the same menu as a build from scratch.
+    candidates
+        The customers' candidate reps when already found (:func:`find_candidates` with the
+        same customers, team, settings, programmes and ``released``).
 
     Raises
     ------
@@ -749,82 +875,33 @@ def build_menu(
     """
     n = cust.n
     kinds = {k: s.channel_of(k) for k in CHANNEL_KINDS}
-    bands = _allowed_channels(s, programmes)
-    tiers = _text(cust.tier)
-    # each customer's tier as an index into the bands (their number: no band), so that a
-    # value per tier is looked up with numpy rather than customer by customer in Python
-    band_index = {t: i for i, t in enumerate(bands)}
-    tier_code = np.array([band_index.get(t, len(bands)) for t in tiers], dtype=np.int64)
-
-    def tier_map(fn) -> np.ndarray:  # type: ignore[no-untyped-def]
-        return np.array([*(fn(t) for t in bands), fn(None)])[tier_code]
-
-    free = np.zeros(n, dtype=bool) if released is None else np.asarray(released, dtype=bool)
-    vmin = tier_map(lambda t: programmes[t].visits_min if t else 0.0).astype(np.float64)
-    vmin = np.where(free, 0.0, vmin)
-    vmax = tier_map(lambda t: programmes[t].visits_max if t else np.inf).astype(np.float64)
-
-    def allow(kind: str) -> np.ndarray:
-        name = kinds[kind]
-        if name is None:
-            return np.zeros(n, dtype=bool)
-        return tier_map(lambda t: name in bands[t][0] if t else True).astype(bool) | free
-
-    # rep roles each customer's tier lets visit: those named in the band, else every one
-    roles = sorted({str(r) for r in team.role})
-    role_ok_by_role = {
-        r: tier_map(lambda t, r=r: (r in bands[t][1]) if (t and bands[t][1]) else True).astype(bool)
-        for r in roles
-    }
-    role_idx = np.array([roles.index(str(r)) for r in team.role], dtype=np.int64)
-    role_ok = (
-        np.stack([role_ok_by_role[r] for r in roles], axis=1) if roles else np.zeros((n, 0), bool)
-    )
-
-    visit_rep = np.isin(team.role.astype(str), s.visit_roles)
-    call_rep = np.isin(team.role.astype(str), s.call_roles)
-    allow_visit = allow("visit")
-    if (
+    b = _bands(cust, team, s, programmes, released)
+    vmin, vmax, b_allow = b.vmin, b.vmax, b.allow
+    allow_visit = b_allow["visit"]
+    visit_rep, call_rep, role_ok, role_idx = b.visit_rep, b.call_rep, b.role_ok, b.role_idx
+    # customers whose candidates were looked for again (None: every customer's were)
+    hit: np.ndarray | None = None
+    if candidates is not None:
+        if candidates.rep.shape != (n, s.candidate_reps) or len(candidates.reach) != team.n:
+            raise ValueError("candidates: not found for these customers, team and settings")
+        found = candidates
+    elif (
         change is not None
         and _keeps(change, team)
         and change.before.rep.shape == (n, s.candidate_reps)
     ):
-        found = _changed_candidates(
+        found, hit = _changed_candidates(
             cust, team, visit_rep, role_ok, role_idx, s, change, allow_visit
         )
     else:
         found = Candidates(
             *_candidates(cust, team, visit_rep, role_ok, role_idx, s, wanted=allow_visit)
         )
+    del role_ok, b
     cand, dist, guessed, reach = found.rep, found.km, found.guessed, found.reach
     cand = np.where(allow_visit[:, None], cand, -1)
 
-    # inside pools: per region when the inside reps have regions
-    pool_names: list[str] = []
-    pool_members: list[np.ndarray] = []
-    cust_pool = np.full(n, -1, dtype=np.int64)
-    calling = np.flatnonzero(call_rep)
-    if len(calling):
-        regions = team.region[calling]
-        regional = sorted({str(r) for r in regions if r is not None})
-        national = calling[np.array([r is None for r in regions])]
-        cust_regions = {str(r) for r in cust.region if r is not None}
-        if not cust_regions <= set(regional) and not len(national):
-            # some region has no inside rep of its own: one pool for the whole team
-            regional, national = [], calling
-        for r in regional:
-            members = calling[np.array([x is not None and str(x) == r for x in regions], bool)]
-            pool_names.append(f"inside {r}")
-            pool_members.append(members)
-        if len(national):
-            pool_names.append("inside")
-            pool_members.append(national)
-        creg = _text(cust.region)
-        lookup = {name[len("inside ") :]: i for i, name in enumerate(pool_names[: len(regional)])}
-        nat = len(pool_names) - 1 if len(national) else -1
-        cust_pool = np.array(
-            [lookup.get(r, nat) if r is not None else nat for r in creg], dtype=np.int64
-        )
+    pool_names, pool_members, cust_pool = _pools(cust, team, call_rep)
 
     # resources: reps that are a candidate somewhere, then the pools
     used_reps = np.unique(cand[cand >= 0])
@@ -835,87 +912,88 @@ def build_menu(
     ).astype(np.float64)
     resource_names = [str(team.ids[r]) for r in used_reps] + pool_names
     pool_res0 = len(used_reps)
+    unlimited = ~np.isfinite(capacity)  # a resource without a limit is no constraint
 
-    eff = s.effectiveness
-    minutes = s.minutes_per_contact
-    cost = s.cost_per_contact
-    blocks: list[dict[str, np.ndarray]] = []
-    cidx = np.arange(n)
+    # a lean menu of a changed team takes the options of the customers whose candidates
+    # carried over from ``base`` (the same options in the same order, their reps
+    # renumbered), and figures only the others'
+    derive = (
+        base is not None
+        and hit is not None
+        and change is not None
+        and lean
+        and not described
+        and base.menu.n_customers == n
+        and base.rep.shape == base.kind.shape == (base.menu.n_options,)
+        and np.array_equal(base.customer_pool, cust_pool)
+    )
 
-    def block(
-        customers: np.ndarray,
-        kind: int,
-        level: float = 0.0,
-        rep: np.ndarray | int = -1,
-        km: np.ndarray | float = np.nan,
-    ) -> None:
-        """Options of ``kind`` with ``level`` contacts a year (visits, calls or e-mails
-        by the kind; a call's pool is its customer's)."""
-        m = len(customers)
-        if m == 0:
-            return
-        blocks.append(
-            {
-                "customer": customers,
-                "kind": np.full(m, kind, np.int64),
-                "level": np.broadcast_to(np.asarray(level, np.float64), (m,)),
-                "rep": np.broadcast_to(np.asarray(rep, np.int64), (m,)),
-                "km": np.broadcast_to(np.asarray(km, np.float64), (m,)),
-            }
-        )
-
+    # each option: (customers offered it, kind, contacts a year, candidate column or -1);
+    # a customer's options in this order
     no_min = vmin <= 0
-    block(cidx[allow("none") & no_min], 0)
-    em = allow("email") & no_min
-    for lvl in s.email_levels:
-        block(cidx[em], 1, lvl)
-    ca = allow("call") & no_min & (cust_pool >= 0)
-    for lvl in s.call_levels:
-        block(cidx[ca], 2, lvl)
+    allow = b_allow
+    specs: list[tuple[np.ndarray, int, float, int]] = [(allow["none"] & no_min, 0, 0.0, -1)]
+    em = allow["email"] & no_min
+    specs += [(em, 1, float(lvl), -1) for lvl in s.email_levels]
+    ca = allow["call"] & no_min & (cust_pool >= 0)
+    specs += [(ca, 2, float(lvl), -1) for lvl in s.call_levels]
     for lvl in _levels(s, programmes):
         in_band = (vmin <= lvl + 1e-9) & (lvl <= vmax + 1e-9)
-        for k in range(cand.shape[1]):
-            sel = in_band & (cand[:, k] >= 0)
-            block(cidx[sel], 3, lvl, rep=cand[sel, k], km=dist[sel, k])
+        specs += [(in_band & (cand[:, k] >= 0), 3, float(lvl), k) for k in range(cand.shape[1])]
 
-    # the options are a few arrays of 8 bytes per option (a 1,000,000-customer menu has
-    # some 15 million): each is put together, sorted and let go of one at a time, so
-    # that no more than one array's copies are alive at once
-    keys = ("customer", "kind", "level", "rep", "km")
-    if blocks:
-        customer = np.concatenate([b.pop("customer") for b in blocks])
-        order = np.argsort(customer, kind="stable")
-        customer = customer[order]
-        cols = {"customer": customer}
-        for key in keys[1:]:
-            cols[key] = np.concatenate([b.pop(key) for b in blocks])[order]
-        del blocks, order
-    else:
-        customer = np.zeros(0, np.int64)
-        cols = {
-            "customer": customer,
-            **{k: np.zeros(0) for k in ("level", "km")},
-            **{k: np.zeros(0, np.int64) for k in ("kind", "rep")},
-        }
-
-    counts = np.bincount(customer, minlength=n)
+    counts = np.zeros(n, np.int64)
+    for offered, *_ in specs:
+        counts += offered
     if (counts == 0).any():
         i = int(np.flatnonzero(counts == 0)[0])
-        raise InfeasiblePlanError(_no_option_message(i, cust, tiers, vmin, s, kinds, tier_setting))
-
-    level, rep, kind = cols["level"], cols["rep"], cols["kind"]
-    km_all = cols.pop("km")
-    m = len(customer)
+        raise InfeasiblePlanError(
+            _no_option_message(i, cust, _text(cust.tier), vmin, s, kinds, tier_setting)
+        )
     current = _current_rep_index(cust, team)
+    # the customers whose options are figured here: all, or when derived from ``base`` those
+    # whose candidates were looked for again, whose current rep did not carry over (a
+    # copy's index can take an id the current rep had: the stability bonus then differs)
+    # and, should the bands differ, whose number of options did
+    fresh = np.ones(n, bool)
+    b_first = np.zeros(0, np.int64)
+    if derive:
+        assert base is not None and change is not None and hit is not None
+        b_cur = base.current_rep
+        carried = np.where(b_cur >= 0, change.new_index[np.maximum(b_cur, 0)], -1)
+        b_first = np.searchsorted(base.menu.customer, np.arange(n + 1), side="left")
+        fresh = hit | (carried != current) | (np.diff(b_first) != counts)
+    # the options figured here, laid out customer by customer: each spec's customers
+    # written at their next free place (the order a stable sort by customer of the specs'
+    # options, one after the other, gives)
+    f_counts = np.where(fresh, counts, 0)
+    m = int(f_counts.sum())
+    nxt = np.cumsum(f_counts) - f_counts
+    customer = np.empty(m, np.int64)
+    kind = np.empty(m, np.int8)  # 4 kinds: a byte an option
+    level = np.empty(m, np.float64)
+    rep = np.empty(m, np.int64)
+    km_all = np.empty(m, np.float64)
+    for offered, k_, lvl, col in specs:
+        cs = np.flatnonzero(offered & fresh)
+        at = nxt[cs]
+        customer[at] = cs
+        kind[at] = k_
+        level[at] = lvl
+        rep[at] = cand[cs, col] if col >= 0 else -1
+        km_all[at] = dist[cs, col] if col >= 0 else np.nan
+        nxt[cs] += 1
+    del specs, nxt, cs, at, no_min, em, ca
+
     has_current = np.zeros(n, dtype=bool)
     for sl in _chunks(m):
         o_rep, o_cust = rep[sl], customer[sl]
         has_current[o_cust[(o_rep >= 0) & (o_rep == current[o_cust])]] = True
     # each option's figures, a slice of options at a time: element by element the same
     # arithmetic as on whole arrays, without a dozen whole-menu temporaries alive at once
-    unlimited = ~np.isfinite(capacity)  # a resource without a limit is no constraint
+    eff = s.effectiveness
+    minutes = s.minutes_per_contact
+    cost = s.cost_per_contact
     contribution, value, hours = (np.empty(m, np.float64) for _ in range(3))
-    resource = np.empty(m, np.int64)
     # what only describes the options (not read to solve the plan): left empty when lean,
     # and but for the distances when described
     full = m if not lean else 0
@@ -924,7 +1002,6 @@ def build_menu(
     for sl in _chunks(m):
         o_kind, o_cust, o_rep = kind[sl], customer[sl], rep[sl]
         v, ca, em = _contacts(o_kind, level[sl])
-        o_pool = np.where(o_kind == 2, cust_pool[o_cust], -1)
         km = np.where(np.isnan(km_all[sl]), 0.0, km_all[sl])
         road_km = 2.0 * km * s.road_factor
         trav = v * road_km / s.travel_speed_kmh
@@ -945,6 +1022,27 @@ def build_menu(
         keeps = (o_rep >= 0) & (o_rep == current[o_cust])
         moves = (o_rep >= 0) & ~keeps & has_current[o_cust]
         value[sl] = contribution[sl] - np.where(moves, s.stability_bonus, 0.0)
+        hours[sl] = cont + trav
+        if not lean:
+            travel[sl], contact_h[sl], revenue[sl] = trav, cont, rev
+        if not lean or described:
+            distance[sl] = np.where(o_rep >= 0, km, np.nan)
+    del km_all
+    if derive:
+        assert base is not None and change is not None
+        customer, kind, rep, contribution, value, hours = _with_base(
+            base,
+            b_first,
+            change.new_index,
+            counts,
+            fresh,
+            (customer, kind, rep, contribution, value, hours),
+        )
+        m = len(customer)
+    resource = np.empty(m, np.int64)
+    for sl in _chunks(m):
+        o_rep, o_cust = rep[sl], customer[sl]
+        o_pool = np.where(kind[sl] == 2, cust_pool[o_cust], -1)
         res = np.where(
             o_rep >= 0,
             res_of_rep[np.maximum(o_rep, 0)],
@@ -953,12 +1051,6 @@ def build_menu(
         if unlimited.any():
             res = np.where((res >= 0) & unlimited[np.maximum(res, 0)], -1, res)
         resource[sl] = res
-        hours[sl] = cont + trav
-        if not lean:
-            travel[sl], contact_h[sl], revenue[sl] = trav, cont, rev
-        if not lean or described:
-            distance[sl] = np.where(o_rep >= 0, km, np.nan)
-    del km_all
     if unlimited.any():
         capacity = np.where(unlimited, 0.0, capacity)
     names = np.array([kinds[k] or k for k in CHANNEL_KINDS], dtype=object)
@@ -1007,6 +1099,87 @@ def build_menu(
     )
 
 
+def _with_base(
+    base: MenuBuild,
+    b_first: np.ndarray,
+    new_index: np.ndarray,
+    counts: np.ndarray,
+    hit: np.ndarray,
+    figured: tuple[np.ndarray, ...],
+) -> tuple[np.ndarray, ...]:
+    """The options of a changed team's menu: those ``figured`` (customer, kind, rep,
+    contribution, value, hours of the customers ``hit``, in customer order) and the
+    ``base`` menu's of the other customers (each customer's first option at ``b_first``,
+    the same number as ``counts``; their reps renumbered by ``new_index``), each
+    customer's at its place among ``counts`` options a customer.
+
+    The customers between two hit ones keep their options in one run, copied as a slice.
+    """
+    n = len(counts)
+    start = np.r_[0, np.cumsum(counts)]
+    out = tuple(np.empty(int(start[-1]), a.dtype) for a in figured)
+    f_cust = figured[0]
+    if len(f_cust):
+        f_counts = np.where(hit, counts, 0)
+        f_first = np.cumsum(f_counts) - f_counts
+        at = start[f_cust] + (np.arange(len(f_cust)) - f_first[f_cust])
+        for o, a in zip(out, figured, strict=True):
+            o[at] = a
+        del at
+    sources = (
+        base.menu.customer,
+        base.kind,
+        base.rep,
+        base.contribution,
+        base.menu.value,
+        base.menu.hours,
+    )
+    # runs of customers not hit: [lo, hi)
+    cut = np.flatnonzero(hit)
+    for lo, hi in zip(np.r_[0, cut + 1], np.r_[cut, n], strict=True):
+        if hi <= lo:
+            continue
+        src, dst = slice(b_first[lo], b_first[hi]), slice(start[lo], start[hi])
+        for i, (o, a) in enumerate(zip(out, sources, strict=True)):
+            if i == 2:  # the reps renumbered
+                x = a[src]
+                o[dst] = np.where(x >= 0, new_index[np.maximum(x, 0)], -1)
+            else:
+                o[dst] = a[src]
+    return out
+
+
+def _pools(
+    cust: CustomerFrame, team: Team, call_rep: np.ndarray
+) -> tuple[list[str], list[np.ndarray], np.ndarray]:
+    """The inside pools (per region when the inside reps have regions): their names,
+    members and each customer's pool (-1 without one)."""
+    pool_names: list[str] = []
+    pool_members: list[np.ndarray] = []
+    cust_pool = np.full(cust.n, -1, dtype=np.int64)
+    calling = np.flatnonzero(call_rep)
+    if not len(calling):
+        return pool_names, pool_members, cust_pool
+    regions = team.region[calling]
+    regional = sorted({str(r) for r in regions if r is not None})
+    national = calling[np.array([r is None for r in regions])]
+    creg = _strings(cust.region)
+    cust_regions = {str(r) for r in pc.unique(creg.drop_null()).to_pylist()}
+    if not cust_regions <= set(regional) and not len(national):
+        # some region has no inside rep of its own: one pool for the whole team
+        regional, national = [], calling
+    for r in regional:
+        members = calling[np.array([x is not None and str(x) == r for x in regions], bool)]
+        pool_names.append(f"inside {r}")
+        pool_members.append(members)
+    if len(national):
+        pool_names.append("inside")
+        pool_members.append(national)
+    nat = len(pool_names) - 1 if len(national) else -1
+    cust_pool = _positions(creg, regional, missing=nat)
+    return pool_names, pool_members, cust_pool
+
+
 def _contacts(kind: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Visits, calls and e-mails a year of options of ``kind`` with ``level`` contacts."""
     return (
@@ -1025,8 +1198,7 @@ def _chunks(m: int) -> list[slice]:
 
 
 def _current_rep_index(cust: CustomerFrame, team: Team) -> np.ndarray:
-    idx = {str(r): i for i, r in enumerate(team.ids)}
-    return np.array([idx.get(str(r), -1) if r is not None else -1 for r in cust.rep], np.int64)
+    return _positions(cust.rep, list(team.ids), missing=-1)
 
 
 def _no_option_message(

@@ -18,13 +18,15 @@ Steps (customer-sized, NumPy; the engine has aggregated the activities before):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._threads import in_background
 from ..engine import ROW
 from ..errors import InputError
 from ..io.columns import num_column, text_column
@@ -40,7 +42,10 @@ from .menu import (
     MenuBuild,
     Team,
     TeamChange,
+    _positions,
+    _strings,
     build_menu,
+    find_candidates,
     haversine_km,
 )
 from .response import fit_response, response
@@ -204,6 +209,7 @@ def _margin_rates(t: pa.Table, s: CoverageSettings) -> tuple[np.ndarray, str]:
 
 # -- response parameters --------------------------------------------------------------------
 
+
 _BOUNDS = {"s0": (0.0, 1.0), "s1": (0.0, 1.0), "c": (0.5, 4.0), "d": (0.25, 50.0)}
 
 
@@ -211,10 +217,14 @@ def _response_table(
     classes: list[str],
     s: CoverageSettings,
     panel: pa.Table | None,
-    cls_of: Mapping[str, str | None],
-    wallet_of: Mapping[str, float],
+    ids: np.ndarray,
+    value_class: np.ndarray,
+    wallet: np.ndarray,
+    prospect: np.ndarray,
 ) -> tuple[dict[str, ResponseParams], dict[str, Any], list[str]]:
-    """Response parameters per class and where they came from."""
+    """Response parameters per class and where they came from: the panel's customers
+    read at their class and wallet (``ids``, ``value_class``, ``wallet`` per customer; a
+    prospect's wallet not)."""
     params: dict[str, ResponseParams] = {}
     info: dict[str, Any] = {}
     notes: list[str] = []
@@ -225,9 +235,15 @@ def _response_table(
         info[c] = {"s0": p.s0, "s1": p.s1, "c": p.c, "d": p.d, "source": src}
     if not (s.estimate_response and panel is not None and panel.num_rows):
         return params, info, _defaults_note(classes, s, params, info, panel)
-    ids = text_column(panel, "customer_id")
-    pcls = np.array([cls_of.get(str(i)) for i in ids], dtype=object)
-    pw = np.array([wallet_of.get(str(i), np.nan) for i in ids])
+    pids = pc.cast(panel.column("customer_id"), pa.string()).combine_chunks()
+    at = _positions(pids, ids, missing=-1)
+    pcls = np.full(len(at), None, dtype=object)
+    pcls[at >= 0] = value_class[at[at >= 0]]
+    buyer = np.flatnonzero(~prospect)
+    at = _positions(pids, ids[buyer], missing=-1)
+    pw = np.full(len(at), np.nan)
+    pw[at >= 0] = wallet[buyer][at[at >= 0]]
+    del at, buyer
     eff = s.effectiveness
     effort = 2.0 * (
         num_column(panel, "visits") * eff["visit"]
@@ -235,7 +251,8 @@ def _response_table(
         + num_column(panel, "emails") * eff["email"]
     )
     revenue = 2.0 * np.maximum(num_column(panel, "revenue"), 0.0)
-    cust_code = np.unique(ids.astype(str), return_inverse=True)[1]
+    # a number per customer (in order of appearance: only how many there are is read)
+    cust_code = np.asarray(pc.fill_null(pids, "None").dictionary_encode().indices, np.int64)
     for c in classes:
         m = (pcls == c) & np.isfinite(pw) & (pw > 0)
         n_contacted = len(np.unique(cust_code[m & (effort > 0)]))
@@ -483,9 +500,8 @@ def _legacy(
         for arr, name in ((v, "visits"), (c, "calls"), (e, "emails")):
             arr[ok] = num_column(counts, name)[idx[ok]] * per_year
         vrep[ok] = text_column(counts, "visit_rep")[idx[ok]]
-    rep_pos = {str(r): i for i, r in enumerate(team.ids)}
     who = np.where(vrep == None, cust.rep, vrep)  # noqa: E711
-    ri = np.array([rep_pos.get(str(r), -1) if r is not None else -1 for r in who], np.int64)
+    ri = _positions(who, list(team.ids), missing=-1)
     has = ri >= 0
     km = np.full(n, s.default_distance_km)
     if has.any():
@@ -728,7 +744,16 @@ def _sizing(
                 else TeamChange(base.candidates, new_index, origin, touched)
             )
             try:
-                b = build_menu(cust, t2, s, programmes, released=released, change=change, lean=True)
+                b = build_menu(
+                    cust,
+                    t2,
+                    s,
+                    programmes,
+                    released=released,
+                    change=change,
+                    lean=True,
+                    base=base if change is not None else None,
+                )
                 p = _solve(b)
             except InfeasiblePlanError as exc:
                 row["note"] = f"infeasible: {exc}"
@@ -937,34 +962,25 @@ def coverage_plan(
             f"no cost of goods in the run: a gross margin rate of {s.default_margin_rate:g} "
             "is assumed for every customer; set [coverage] default_margin_rate or give costs"
         )
-    classes = sorted({str(c) for c in value_class if c is not None})
-    cls_of = {
-        str(i): (None if c is None else str(c)) for i, c in zip(ids, value_class, strict=True)
-    }
-    wallet_of = {str(i): float(w) for i, w, p in zip(ids, w_eff, prospect, strict=True) if not p}
-    params, rinfo, rnotes = _response_table(classes, s, panel, cls_of, wallet_of)
-    warnings.extend(f"response: {x}" for x in rnotes)
-    dflt = s.response_default
-
-    # each customer's class as an index into params (their number: the default), so that
-    # a parameter per customer is a numpy look-up
-    class_index = {c: i for i, c in enumerate(params)}
-    class_code = np.array(
-        [len(params) if c is None else class_index.get(str(c), len(params)) for c in value_class],
-        dtype=np.int64,
+    # customers of a released status (lapsed) are not held to their band; prospects
+    # compete for the hours on their expected value: no tier minimum forces a visit to a
+    # prospect that does not pay for it
+    status = text_column(customers, "status")
+    released = prospect | np.asarray(
+        pc.is_in(
+            pc.fill_null(_strings(status), "None"),
+            value_set=pa.array([str(x) for x in s.band_released_status], pa.string()),
+        ).to_numpy(zero_copy_only=False),
+        bool,
     )
-
-    def param(name: str) -> np.ndarray:
-        per_class = [getattr(p, name) for p in params.values()]
-        return np.array([*per_class, getattr(dflt, name)], dtype=np.float64)[class_code]
-
-    s0 = np.where(prospect, s.prospect_s0, param("s0"))
+    del status
     # a customer that may have stopped buying earns its response only while it buys: the
-    # wallet counts at the lifetime stage's p_alive (the history's fit above reads the
-    # whole wallet, as the half-years it fits were bought while the customer was active)
+    # wallet counts at the lifetime stage's p_alive (the history's fit reads the whole
+    # wallet, as the half-years it fits were bought while the customer was active)
     p_alive = num_column(customers, "p_alive")
     has_p = ~prospect & np.isfinite(p_alive)
     w_plan = np.where(has_p, w_eff * np.clip(np.nan_to_num(p_alive), 0.0, 1.0), w_eff)
+    unknown = np.full(n, np.nan)  # the response, estimated below
     cust = CustomerFrame(
         ids=ids,
         value_class=value_class,
@@ -976,21 +992,55 @@ def coverage_plan(
         wallet=w_plan,
         margin_rate=margin,
         is_prospect=prospect,
-        s0=s0,
-        s1=np.maximum(param("s1"), s0),
-        c=param("c"),
-        d=param("d"),
+        s0=unknown,
+        s1=unknown,
+        c=unknown,
+        d=unknown,
     )
 
-    # 3. menu and plan; customers of a released status (lapsed) are not held to their band
-    status = text_column(customers, "status")
-    # prospects compete for the hours on their expected value: no tier minimum forces a
-    # visit to a prospect that does not pay for it
-    released = prospect | np.isin(
-        np.asarray([str(x) for x in status], dtype=object), list(s.band_released_status)
+    # 2. response and 3. the candidate reps: neither reads the other, so the candidates
+    # are looked for on a thread of their own while the response is fitted on this one
+    # (NumPy lets go of the interpreter's lock). The search calls no BLAS: the fits' sums
+    # run on the BLAS threads they would have alone, and each result is what it is alone
+    classes = sorted(str(c) for c in pc.unique(_strings(value_class).drop_null()).to_pylist())
+    found = in_background(
+        partial(find_candidates, cust, team, s, programmes, released=released),
+        name="tierwise-candidates",
     )
+    try:
+        params, rinfo, rnotes = _response_table(
+            classes, s, panel, ids, value_class, w_eff, prospect
+        )
+    finally:
+        candidates = found.result()
+    warnings.extend(f"response: {x}" for x in rnotes)
+    dflt = s.response_default
+
+    # each customer's class as an index into params (their number: the default), so that
+    # a parameter per customer is a numpy look-up
+    class_code = _positions(value_class, list(params), missing=len(params))
+
+    def param(name: str) -> np.ndarray:
+        per_class = [getattr(p, name) for p in params.values()]
+        return np.array([*per_class, getattr(dflt, name)], dtype=np.float64)[class_code]
+
+    s0 = np.where(prospect, s.prospect_s0, param("s0"))
+    cust = replace(cust, s0=s0, s1=np.maximum(param("s1"), s0), c=param("c"), d=param("d"))
+    del unknown
+
+    # 3. menu and plan
     # built lean: the options the plan chooses are described after it has chosen
-    build = build_menu(cust, team, s, programmes, released=released, lean=True, described=True)
+    build = build_menu(
+        cust,
+        team,
+        s,
+        programmes,
+        released=released,
+        lean=True,
+        described=True,
+        candidates=candidates,
+    )
+    del candidates
     if not team.assumed:
         visiting = np.isin(team.role.astype(str), s.visit_roles)
         idle = np.flatnonzero(visiting & ~build.reaches_region)
@@ -1015,7 +1065,6 @@ def coverage_plan(
     plan = _solve(build)
     ch = plan.choice
     pick = build.chosen(ch, cust, s)
-    kind = pick.kind
     rep_idx = pick.rep
     inside = _inside_split(build, pick, pick.contact_hours + pick.travel_hours)
     assigned = np.where(rep_idx >= 0, rep_idx, inside)
@@ -1024,6 +1073,72 @@ def coverage_plan(
         has_rep = assigned >= 0
         assigned_id[has_rep] = team.ids[assigned[has_rep]]
 
+    # the head-count scenarios (sizing) read the menu's lean part and its options' reps (a
+    # menu's arrays are 8 bytes an option each), from which they take the options of the
+    # customers a change of the team leaves alone; planned before the plan is described,
+    # so that the description's text is not held while they are (nor they while it is)
+    option_rep = build.rep
+    build = build.lean()
+    sizing = _sizing(
+        cust, team, s, programmes, replace(build, rep=option_rep), plan, assigned, released
+    )
+    del option_rep
+    out, tables, manifest = _described(
+        cust,
+        team,
+        s,
+        build,
+        plan,
+        pick,
+        assigned,
+        assigned_id,
+        legacy,
+        customers,
+        wallet,
+        rev12,
+        look,
+        released,
+        has_p,
+        msource,
+        rinfo,
+        reps_file,
+        currency_symbol,
+        warnings,
+    )
+    tables["sizing"] = sizing
+    if previous is not None and recorded_since is not None:
+        tables["plan_adherence"] = _adherence(previous, recorded_since, days_since)
+        manifest["plan_adherence"] = {"days_since_previous": int(days_since)}
+    return CoverageResult(out, tables, manifest, warnings, plan, build)
+
+
+def _described(
+    cust: CustomerFrame,
+    team: Team,
+    s: CoverageSettings,
+    build: MenuBuild,
+    plan: Plan,
+    pick: Chosen,
+    assigned: np.ndarray,
+    assigned_id: np.ndarray,
+    legacy: pa.Table | None,
+    customers: pa.Table,
+    wallet: np.ndarray,
+    rev12: np.ndarray,
+    look: np.ndarray,
+    released: np.ndarray,
+    has_p: np.ndarray,
+    msource: str,
+    rinfo: dict[str, Any],
+    reps_file: str,
+    currency_symbol: str,
+    warnings: list[str],
+) -> tuple[pa.Table, dict[str, pa.Table], dict[str, Any]]:
+    """The plan's customer columns, its tables but sizing, and the manifest (the exact
+    check and today's coverage in it); ``warnings`` extended."""
+    n, ids = cust.n, cust.ids
+    kind = pick.kind
+    dflt = s.response_default
     manifest: dict[str, Any] = {
         "method": "marginal analysis on each customer's concave envelope with a Lagrangian "
         "price per rep's hours (CALLPLAN response, Lodish 1971)",
@@ -1132,11 +1247,4 @@ def coverage_plan(
         "segment_coverage": _segment_coverage(cust, pick),
         "coverage_vs_legacy": _vs_legacy(cust, pick, leg),
     }
-    # what only describes the options is read: the head-count scenarios' menus are built
-    # beside the menu's lean part (a menu's arrays are 8 bytes an option each)
-    build = build.lean()
-    tables["sizing"] = _sizing(cust, team, s, programmes, build, plan, assigned, released)
-    if previous is not None and recorded_since is not None:
-        tables["plan_adherence"] = _adherence(previous, recorded_since, days_since)
-        manifest["plan_adherence"] = {"days_since_previous": int(days_since)}
-    return CoverageResult(out, tables, manifest, warnings, plan, build)
+    return out, tables, manifest
