@@ -7,6 +7,7 @@ value measured in the same run (and what it is), and the unit; ratio = tierwise 
 from __future__ import annotations
 
 import json
+import resource
 import sys
 
 PREFIX = "FIGURE "
@@ -31,3 +32,19 @@ def figure(
     }
     print(PREFIX + json.dumps(line), flush=True)
     sys.stdout.flush()
+
+
+def peak_mib() -> float:
+    """This process's peak resident memory in MiB: on Linux the high-water mark of its own
+    memory (``VmHWM``), which starts afresh when a benchmark's child process starts its
+    program. ``ru_maxrss`` does not: a child started from a parent that generated the data
+    reports the parent's peak when that was larger."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return kib / 1024 / (1024 if sys.platform == "darwin" else 1)

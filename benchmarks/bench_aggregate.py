@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figures import figure
+from _figures import figure, peak_mib
 
 AS_OF = dt.date(2025, 12, 31)
 DATA = Path(__file__).resolve().parent / "_data"
@@ -117,7 +117,7 @@ GROUP BY customer_id
 
 
 def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    return peak_mib()
 
 
 def _run_tierwise(path: Path, validate: bool) -> int:

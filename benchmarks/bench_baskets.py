@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figures import figure
+from _figures import figure, peak_mib
 
 PHASES = ("engine", "engine_sample", "apriori")
 
@@ -95,7 +95,7 @@ def _cpu_seconds() -> float:
 
 
 def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return peak_mib()
 
 
 def run_phase(phase: str, folder: Path, args: argparse.Namespace) -> dict[str, Any]:

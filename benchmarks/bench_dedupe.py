@@ -55,7 +55,7 @@ from tierwise.engine import Engine
 from tierwise.settings import AccountSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figures import figure
+from _figures import figure, peak_mib
 
 SYLLABLES = (
     "ar", "bel", "cor", "dan", "el", "fal", "gar", "hol", "in", "jor", "kel", "lan", "mor",
@@ -243,7 +243,7 @@ def _pairs_in_groups(keys: list[pa.Array]) -> int:
 
 
 def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_mib()
 
 
 _DEMO = """

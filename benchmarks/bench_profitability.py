@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figures import figure
+from _figures import figure, peak_mib
 
 AS_OF = dt.date(2025, 12, 31)
 
@@ -160,8 +160,7 @@ def _cpu_seconds() -> float:
 
 
 def _peak_rss_mib() -> float:
-    # ru_maxrss is in KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return peak_mib()
 
 
 def run_phase(

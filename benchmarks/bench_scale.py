@@ -25,7 +25,6 @@ import json
 import math
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _figures import figure
+from _figures import figure, peak_mib
 
 DATA = Path(__file__).resolve().parent / "_data"
 #: the stages whose work grows with the invoice lines (the rest is customer-sized)
@@ -50,7 +49,7 @@ def _rss_mib() -> float:
 
 
 def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_mib()
 
 
 def demo_folder(n: int, seed: int) -> Path:
