@@ -361,17 +361,7 @@ def test_a_changed_teams_menu_keeps_untouched_candidates_and_equals_a_fresh_buil
     assert np.isin(base.candidates.rep, gone).any(axis=1).sum() > 100  # many were touched
     # copies of the two busiest reps added at the end
     src = busiest[:2]
-    copies = t.subset(src)
-    copies = Team(
-        np.array(["NEW1", "NEW2"], object),
-        copies.role,
-        copies.hours,
-        copies.region,
-        copies.lat,
-        copies.lon,
-        np.zeros(2, np.int64),
-    )
-    t3 = t.append(copies)
+    t3 = t.with_copies(src)
     change = TeamChange(base.candidates, np.arange(m), np.concatenate([np.arange(m), src]), src)
     kept = build_menu(c, t3, s, PROGRAMMES, change=change)
     same(kept, build_menu(c, t3, s, PROGRAMMES))
@@ -561,17 +551,7 @@ def test_a_derived_menu_figures_again_the_customers_of_a_rep_whose_id_a_copy_tak
     assert (c.rep == "NEW1").sum() > 20
     base = build_menu(c, t, s, PROGRAMMES, lean=True, described=True)
     src = busiest[:1]
-    copy = t.subset(src)
-    copy = Team(
-        np.array(["NEW1"], object),
-        copy.role,
-        copy.hours,
-        copy.region,
-        copy.lat,
-        copy.lon,
-        np.zeros(1, np.int64),
-    )
-    t2 = t.append(copy)
+    t2 = t.with_copies(src)  # the copy is named NEW1, as the real rep is
     change = TeamChange(base.candidates, np.arange(m), np.concatenate([np.arange(m), src]), src)
     fresh = build_menu(c, t2, s, PROGRAMMES, change=change, lean=True)
     derived = build_menu(c, t2, s, PROGRAMMES, change=change, lean=True, base=base)

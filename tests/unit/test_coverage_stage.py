@@ -475,9 +475,9 @@ def test_threads_and_scenario_menus_taken_from_the_plans_menu_change_nothing(
     taken: list[float] = []
     with_base = menu_module._with_base
 
-    def spy(base, b_first, new_index, counts, hit, figured):  # type: ignore[no-untyped-def]
-        taken.append(float(np.mean(~hit)))
-        return with_base(base, b_first, new_index, counts, hit, figured)
+    def spy(base, b_first, new_index, counts, fresh, figured):  # type: ignore[no-untyped-def]
+        taken.append(float(np.mean(~fresh)))
+        return with_base(base, b_first, new_index, counts, fresh, figured)
 
     monkeypatch.setattr(menu_module, "_with_base", spy)
     fast = run()

@@ -113,6 +113,17 @@ class Team:
         cat = {f: np.concatenate([getattr(self, f), getattr(other, f)]) for f in _TEAM_FIELDS}
         return Team(**cat, assumed=self.assumed)
 
+    def with_copies(self, src: np.ndarray) -> Team:
+        """The team and, after it, a copy of each rep at ``src`` (its role, hours, region
+        and place), named ``NEW1``, ``NEW2``, … and from no input row: the reps a head-count
+        scenario adds."""
+        c = self.subset(src)
+        k = len(c.ids)
+        names = np.array([f"NEW{i + 1}" for i in range(k)], object)
+        return self.append(
+            Team(names, c.role, c.hours, c.region, c.lat, c.lon, np.zeros(k, np.int64))
+        )
+
 
 _TEAM_FIELDS = ("ids", "role", "hours", "region", "lat", "lon", "rows")
 
@@ -1104,23 +1115,23 @@ def _with_base(
     b_first: np.ndarray,
     new_index: np.ndarray,
     counts: np.ndarray,
-    hit: np.ndarray,
+    fresh: np.ndarray,
     figured: tuple[np.ndarray, ...],
 ) -> tuple[np.ndarray, ...]:
     """The options of a changed team's menu: those ``figured`` (customer, kind, rep,
-    contribution, value, hours of the customers ``hit``, in customer order) and the
+    contribution, value, hours of the customers ``fresh``, in customer order) and the
     ``base`` menu's of the other customers (each customer's first option at ``b_first``,
     the same number as ``counts``; their reps renumbered by ``new_index``), each
     customer's at its place among ``counts`` options a customer.
 
-    The customers between two hit ones keep their options in one run, copied as a slice.
+    The customers between two fresh ones keep their options in one run, copied as a slice.
     """
     n = len(counts)
     start = np.r_[0, np.cumsum(counts)]
     out = tuple(np.empty(int(start[-1]), a.dtype) for a in figured)
     f_cust = figured[0]
     if len(f_cust):
-        f_counts = np.where(hit, counts, 0)
+        f_counts = np.where(fresh, counts, 0)
         f_first = np.cumsum(f_counts) - f_counts
         at = start[f_cust] + (np.arange(len(f_cust)) - f_first[f_cust])
         for o, a in zip(out, figured, strict=True):
@@ -1134,8 +1145,8 @@ def _with_base(
         base.menu.value,
         base.menu.hours,
     )
-    # runs of customers not hit: [lo, hi)
-    cut = np.flatnonzero(hit)
+    # runs of customers not fresh: [lo, hi)
+    cut = np.flatnonzero(fresh)
     for lo, hi in zip(np.r_[0, cut + 1], np.r_[cut, n], strict=True):
         if hi <= lo:
             continue

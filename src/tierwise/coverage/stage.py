@@ -723,17 +723,7 @@ def _sizing(
                 origin, touched = np.flatnonzero(keep), least_first[:-delta]
             else:
                 src = busiest[np.arange(delta) % len(busiest)] if len(busiest) else np.zeros(0, int)
-                clone = team.subset(src)
-                clone = Team(
-                    np.array([f"NEW{i + 1}" for i in range(delta)], object),
-                    clone.role,
-                    clone.hours,
-                    clone.region,
-                    clone.lat,
-                    clone.lon,
-                    np.zeros(delta, np.int64),
-                )
-                t2 = team.append(clone)
+                t2 = team.with_copies(src)
                 row["reps_added_like"] = ", ".join(str(x) for x in team.ids[src])
                 new_index = np.arange(team.n)
                 origin, touched = np.concatenate([new_index, src]), np.unique(src)
