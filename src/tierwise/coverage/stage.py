@@ -35,6 +35,7 @@ from ..settings.coverage import CoverageSettings, ResponseParams
 from ..settings.segments import TierProgramme
 from ..validate import count_text
 from .allocate import InfeasiblePlanError, Plan, allocate, solve_exact
+from .lookup import positions, string_array
 from .menu import (
     CHANNEL_KINDS,
     Chosen,
@@ -42,8 +43,6 @@ from .menu import (
     MenuBuild,
     Team,
     TeamChange,
-    _positions,
-    _strings,
     build_menu,
     find_candidates,
     haversine_km,
@@ -236,11 +235,11 @@ def _response_table(
     if not (s.estimate_response and panel is not None and panel.num_rows):
         return params, info, _defaults_note(classes, s, params, info, panel)
     pids = pc.cast(panel.column("customer_id"), pa.string()).combine_chunks()
-    at = _positions(pids, ids, missing=-1)
+    at = positions(pids, ids, missing=-1)
     pcls = np.full(len(at), None, dtype=object)
     pcls[at >= 0] = value_class[at[at >= 0]]
     buyer = np.flatnonzero(~prospect)
-    at = _positions(pids, ids[buyer], missing=-1)
+    at = positions(pids, ids[buyer], missing=-1)
     pw = np.full(len(at), np.nan)
     pw[at >= 0] = wallet[buyer][at[at >= 0]]
     del at, buyer
@@ -501,7 +500,7 @@ def _legacy(
             arr[ok] = num_column(counts, name)[idx[ok]] * per_year
         vrep[ok] = text_column(counts, "visit_rep")[idx[ok]]
     who = np.where(vrep == None, cust.rep, vrep)  # noqa: E711
-    ri = _positions(who, list(team.ids), missing=-1)
+    ri = positions(who, list(team.ids), missing=-1)
     has = ri >= 0
     km = np.full(n, s.default_distance_km)
     if has.any():
@@ -958,7 +957,7 @@ def coverage_plan(
     status = text_column(customers, "status")
     released = prospect | np.asarray(
         pc.is_in(
-            pc.fill_null(_strings(status), "None"),
+            pc.fill_null(string_array(status), "None"),
             value_set=pa.array([str(x) for x in s.band_released_status], pa.string()),
         ).to_numpy(zero_copy_only=False),
         bool,
@@ -992,7 +991,7 @@ def coverage_plan(
     # are looked for on a thread of their own while the response is fitted on this one
     # (NumPy lets go of the interpreter's lock). The search calls no BLAS: the fits' sums
     # run on the BLAS threads they would have alone, and each result is what it is alone
-    classes = sorted(str(c) for c in pc.unique(_strings(value_class).drop_null()).to_pylist())
+    classes = sorted(str(c) for c in pc.unique(string_array(value_class).drop_null()).to_pylist())
     found = in_background(
         partial(find_candidates, cust, team, s, programmes, released=released),
         name="tierwise-candidates",
@@ -1008,7 +1007,7 @@ def coverage_plan(
 
     # each customer's class as an index into params (their number: the default), so that
     # a parameter per customer is a numpy look-up
-    class_code = _positions(value_class, list(params), missing=len(params))
+    class_code = positions(value_class, list(params), missing=len(params))
 
     def param(name: str) -> np.ndarray:
         per_class = [getattr(p, name) for p in params.values()]
