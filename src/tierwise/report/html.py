@@ -70,6 +70,11 @@ CUSTOMER_COLUMNS = (
 
 Fmt = str  # "money", "int", "pct", "num", "text"
 
+#: A table of more columns than this is printed a row at a time, each cell under its
+#: column's name (report.css, ``table.wide``): on an A4 page its columns would be a few
+#: letters wide.
+WIDE_TABLE_COLUMNS = 15
+
 
 @dataclass
 class Block:
@@ -1316,6 +1321,7 @@ def render_report(out_dir: str | Path, settings: ReportSettings | None = None) -
             css=Markup(_asset("templates/report.css")),
             scripts=[Markup(vendor_script(n)) for n in ("vega", "vega-lite", "vega-embed")],
             boot=Markup(_asset("templates/report_boot.js")),
+            wide_columns=WIDE_TABLE_COLUMNS,
         )
     )
 
