@@ -292,8 +292,9 @@ def test_one_special_text_among_plain_ones_is_written_as_xlsxwriter_writes_it(
     assert bool(cell.quotePrefix) == special.startswith(("=", "@", "-", "\t", "\r"))
 
 
-def _planned_base(n: int = 80, seed: int = 3) -> tuple[pa.Table, pa.Table]:
-    """A small base and a team with an inside rep, planned by the coverage stage."""
+def _planned_base(with_team: bool = True, n: int = 80, seed: int = 3) -> tuple[pa.Table, pa.Table]:
+    """A small base planned by the coverage stage, with a team that has an inside rep
+    (else without a reps file: today's reps, no inside team)."""
     from tierwise.coverage.stage import coverage_plan
     from tierwise.settings.coverage import CoverageSettings
     from tierwise.settings.segments import SegmentSettings
@@ -327,20 +328,34 @@ def _planned_base(n: int = 80, seed: int = 3) -> tuple[pa.Table, pa.Table]:
         }
     )
     res = coverage_plan(
-        customers, CoverageSettings(), programmes=SegmentSettings().programmes, reps=team
+        customers,
+        CoverageSettings(),
+        programmes=SegmentSettings().programmes,
+        reps=team if with_team else None,
     )
     return customers.join(res.customers, "customer_id"), res.tables["rep_plan"]
 
 
+@pytest.mark.parametrize("with_team", [True, False], ids=["reps file", "no reps file"])
 def test_each_reps_contribution_counts_every_account_it_carries_whatever_the_channel(
-    tmp_path: Path,
+    tmp_path: Path, with_team: bool
 ) -> None:
-    customers, rep_plan = _planned_base()
+    customers, rep_plan = _planned_base(with_team)
     channels = customers.column("channel").to_pylist()
     owners = customers.column("assigned_rep").to_pylist()
-    # the inside rep carries the customers the plan calls; e-mail customers have no rep
-    assert {o for o, c in zip(owners, channels, strict=True) if c == "inside"} == {"I1"}
+    # with a team, its inside rep carries the customers the plan calls; those the plan
+    # e-mails have no planned rep and stay with today's
+    if with_team:
+        assert {o for o, c in zip(owners, channels, strict=True) if c == "inside"} == {"I1"}
     assert None in owners
+    today = dict(
+        zip(
+            customers.column("customer_id").to_pylist(),
+            customers.column("rep_id").to_pylist(),
+            strict=True,
+        )
+    )
+    planned = dict(zip(customers.column("customer_id").to_pylist(), owners, strict=True))
     wb = openpyxl.load_workbook(
         write_plan(tmp_path / "plan.xlsx", customers, {"rep_plan": rep_plan})
     )
@@ -354,6 +369,11 @@ def test_each_reps_contribution_counts_every_account_it_carries_whatever_the_cha
     plan = {r["rep_id"]: r for r in rep_plan.to_pylist()}
     for row in per_rep:
         on_sheet = _rows(wb[row["Sheet"]]) if row["Sheet"] else []
+        for r in on_sheet:
+            account = r["Account"]
+            assert planned[account] == row["Rep"] or (
+                planned[account] is None and today[account] == row["Rep"]
+            ), (row["Rep"], account)
         carried = sum(r["Expected contribution"] for r in on_sheet)
         assert row["Accounts"] == len(on_sheet), row["Rep"]
         assert row["Expected contribution"] == pytest.approx(carried), row["Rep"]
@@ -364,5 +384,11 @@ def test_each_reps_contribution_counts_every_account_it_carries_whatever_the_cha
     whole = facts["Expected contribution of the plan"]
     assert sum(r["Expected contribution"] for r in per_rep) == pytest.approx(whole)
     assert total["Expected contribution"] == pytest.approx(whole)
-    assert total["Capacity hours"] == pytest.approx(sum(r["capacity_hours"] for r in plan.values()))
+    if with_team:
+        capacity = sum(r["capacity_hours"] for r in plan.values())
+        assert total["Capacity hours"] == pytest.approx(capacity)
+    else:  # no hours limit: no capacity, and no total of it
+        assert total["Capacity hours"] is None
     assert total["Accounts"] == customers.num_rows
+    # every account has a rep today: none is left unassigned
+    assert "(unassigned)" not in {r["Rep"] for r in per_rep}

@@ -617,7 +617,8 @@ def write_plan(
         The workbook to write (replaced atomically).
     customers
         The run's customer table. The call lists are by ``assigned_rep`` (the coverage
-        plan); without it by ``rep_id``, today's rep, and the summary says so.
+        plan); an account the plan gives no rep (e-mail, no contact) stays with
+        ``rep_id``, today's rep, as do all of them without a plan (the summary says so).
     tables
         Output tables by stem, any of ``rep_plan``, ``segments``, ``terms``, ``targets``,
         ``cross_sell``; absent ones leave their sheet with a note.
@@ -655,8 +656,11 @@ def write_plan(
     cols = [c for c in _PLAN_COLUMNS if c in customers.column_names]
     t = customers.select(cols)
     planned = "assigned_rep" in t.column_names
-    rep_col = "assigned_rep" if planned else "rep_id"
-    rep_values = pc.fill_null(text_array(t, rep_col), "(unassigned)")
+    # the rep who carries each account: the plan's, else (an account the plan contacts by
+    # e-mail or not at all, or no plan) today's, as the targets take it
+    rep_values = pc.fill_null(
+        pc.coalesce(text_array(t, "assigned_rep"), text_array(t, "rep_id")), "(unassigned)"
+    )
     rep = np.asarray(rep_values.to_numpy(zero_copy_only=False), dtype=object)
     order = _priority_order(t, rep)
     t = t.take(pa.array(order))
@@ -873,8 +877,13 @@ def _summary_sheet(
     end = _write_table(ws, rep_table, fmts, row=r, columns=columns)
     ws.write_string(end, 0, "Total", fmts.total_label)
     for j, (c, _, kind) in enumerate(columns):
-        if kind in ("int", "freq", "money") and c in rep_table.column_names:
-            total = float(np.nansum(float_array(rep_table, c)))
+        if kind not in ("int", "freq", "money"):
+            continue
+        values = float_array(rep_table, c)
+        # a column of no figure (no hours limit without a reps file) has no total either;
+        # accounts and contacts count 0 without a rep
+        if np.isfinite(values).any() or (kind != "money" and not len(values)):
+            total = float(np.nansum(values))
             ws.write_number(end, j, total, fmts.total_freq if kind == "freq" else fmts.total_money)
 
 
