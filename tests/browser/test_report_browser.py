@@ -160,3 +160,55 @@ def test_a_nav_link_shows_its_section_heading_below_the_header(
         assert heading_top >= max(header_bottom, 0), (key, heading_top, header_bottom)
     assert errors == []
     page.close()
+
+
+#: Every table's box and its widest cell's overflow, [section, caption, left, right,
+#: hidden width, cells whose text runs out of them] (CSS pixels).
+_TABLE_BOXES = """() => Array.from(document.querySelectorAll('table')).map(t => {
+    const r = t.getBoundingClientRect();
+    const wrap = t.parentElement;
+    const spill = Array.from(t.querySelectorAll('th, td'))
+        .filter(c => c.scrollWidth > c.clientWidth + 1).length;
+    return [t.closest('section').id, (t.closest('.block').querySelector('h3') || {}).textContent,
+            r.left, r.right, wrap.scrollWidth - wrap.clientWidth, spill];
+})"""
+
+
+@pytest.mark.parametrize("folder", ["report_demo_out", "report_full_out"])
+def test_printed_tables_fit_the_width_of_an_a4_page(
+    browser: Any, folder: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    out: Path = request.getfixturevalue(folder)
+    path = build_report(out, target=tmp_path / "report.html")
+    page, errors, _, _ = _open(browser, path)
+    page.emulate_media(media="print")
+    page.set_viewport_size(A4_PRINTABLE)
+    page.wait_for_timeout(200)
+    boxes = page.evaluate(_TABLE_BOXES)
+    # the folders' wide tables: the segment profiles, the reps' plans, the recommendations
+    assert {b[1] for b in boxes} >= {"Rep plans", "Recommendations"}
+    width = A4_PRINTABLE["width"]
+    # no table runs past the page, hides columns in a scroller, or spills out of a cell
+    assert [b for b in boxes if b[2] < 0 or b[3] > width + 0.5 or b[4] > 0 or b[5]] == []
+    # a table of a few columns repeats its header row on each page it runs onto; one of
+    # many prints a row at a time, each value after its column's name
+    groups = page.evaluate(
+        "() => Array.from(document.querySelectorAll('table:not(.wide) thead'))"
+        ".map(h => getComputedStyle(h).display)"
+    )
+    assert groups and set(groups) == {"table-header-group"}
+    if folder == "report_demo_out":  # a whole run: its segment profiles have many columns
+        labels = page.evaluate(
+            """() => Array.from(document.querySelectorAll('#profiles table.wide tbody td'))
+                .slice(0, 2).map(td => getComputedStyle(td, '::before').content)"""
+        )
+        header = page.evaluate(
+            "() => Array.from(document.querySelectorAll('#profiles th')).slice(0, 2)"
+            ".map(th => th.textContent)"
+        )
+        assert labels == [f'"{h}: "' for h in header]
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
+    assert pdf[:5] == b"%PDF-"
+    page.screenshot(path=str(tmp_path / f"report-print-{folder}.png"), full_page=True)
+    assert errors == []
+    page.close()

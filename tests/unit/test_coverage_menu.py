@@ -510,16 +510,37 @@ def test_candidates_found_apart_give_the_same_menu() -> None:
 
 
 def test_lookups_read_values_as_text_and_keep_the_last_of_equal_keys() -> None:
-    from tierwise.coverage.menu import _positions
+    from tierwise.coverage.lookup import positions
 
     # the menu looks customers' tiers, regions and reps up as a dict of the keys would
     values = np.array([7, None, "7", "x", 3.5], object)  # not all text: read as str()
     keys = ["7", "3.5", "7"]
     expected = {str(k): i for i, k in enumerate(keys)}
-    got = _positions(values, keys, missing=-9).tolist()
+    got = positions(values, keys, missing=-9).tolist()
     assert got == [-9 if v is None else expected.get(str(v), -9) for v in values]
     assert got == [2, -9, 2, -9, 1]
-    assert _positions(np.array(["a"], object), [], missing=4).tolist() == [4]
+    assert positions(np.array(["a"], object), [], missing=4).tolist() == [4]
+
+
+def test_the_stage_and_the_menu_import_no_private_name_from_a_sibling() -> None:
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    # a helper two modules share is public in the module that holds it
+    spec = importlib.util.find_spec("tierwise.coverage.stage")
+    assert spec is not None and spec.origin is not None
+    here = Path(spec.origin).parent
+    private = []
+    for path in (here / "stage.py", here / "menu.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                private += [
+                    f"{path.name}: {node.module}.{a.name}"
+                    for a in node.names
+                    if a.name.startswith("_")
+                ]
+    assert private == []
 
 
 def test_a_derived_menu_figures_again_the_customers_of_a_rep_whose_id_a_copy_takes() -> None:

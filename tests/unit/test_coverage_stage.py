@@ -216,6 +216,36 @@ def test_no_reps_file_plans_with_the_current_reps_and_says_so() -> None:
     )
 
 
+@pytest.mark.parametrize("with_reps", [True, False], ids=["reps file", "no reps file"])
+def test_no_customers_give_an_empty_plan_of_the_usual_shape_and_a_warning(
+    result,  # type: ignore[no-untyped-def]
+    with_reps: bool,
+) -> None:
+    _, full = result
+    c = base().slice(0, 0)
+    team = reps() if with_reps else None
+    res = coverage_plan(c, CoverageSettings(), programmes=PROGRAMMES, reps=team, legacy=legacy(c))
+    assert any("no customers or prospects to plan" in w for w in res.warnings)
+    assert res.customers.num_rows == 0
+    # the same columns and types as a plan of customers, so the outputs write and read alike
+    assert res.customers.schema == full.customers.schema
+    assert set(res.tables) == set(full.tables)
+    for name, table in res.tables.items():
+        assert table.schema == full.tables[name].schema, name
+    plan = res.tables["rep_plan"].to_pandas()
+    if with_reps:
+        assert plan.rep_id.tolist() == reps().column("rep_id").to_pylist()
+        assert (plan.customers == 0).all() and (plan.hours_used == 0).all()
+    else:
+        assert plan.empty
+    assert res.tables["segment_coverage"].num_rows == 0
+    assert res.tables["sizing"].num_rows == 0
+    total = res.tables["coverage_vs_legacy"].to_pylist()
+    assert [r["value_class"] for r in total] == ["all"]
+    assert total[0]["customers"] == 0 and total[0]["expected_contribution_plan"] == 0
+    assert res.manifest["n_customers"] == 0
+
+
 def test_a_rep_without_hours_is_named_with_its_row() -> None:
     r = reps(hours_per_year=pa.array([1600.0, None, 1600.0, 1500.0, 1700.0]))
     with pytest.raises(InputError) as e:

@@ -290,3 +290,105 @@ def test_one_special_text_among_plain_ones_is_written_as_xlsxwriter_writes_it(
     assert {k: v for k, v in ours.items() if k.startswith("C")} == expected
     cell = openpyxl.load_workbook(path)["r1"]["C3"]
     assert bool(cell.quotePrefix) == special.startswith(("=", "@", "-", "\t", "\r"))
+
+
+def _planned_base(with_team: bool = True, n: int = 80, seed: int = 3) -> tuple[pa.Table, pa.Table]:
+    """A small base planned by the coverage stage, with a team that has an inside rep
+    (else without a reps file: today's reps, no inside team)."""
+    from tierwise.coverage.stage import coverage_plan
+    from tierwise.settings.coverage import CoverageSettings
+    from tierwise.settings.segments import SegmentSettings
+
+    rng = np.random.default_rng(seed)
+    cls = rng.choice(["A", "B", "C", "D"], n, p=[0.1, 0.25, 0.3, 0.35])
+    region = rng.choice(["N", "S"], n)
+    wallet = np.exp(rng.normal(10, 0.8, n)) * np.select([cls == "A", cls == "B"], [4, 2], 1)
+    customers = pa.table(
+        {
+            "customer_id": [f"C{i:03d}" for i in range(n)],
+            "value_class": cls,
+            "tier": [{"A": "gold", "B": "silver"}.get(c, "bronze") for c in cls],
+            "region": region,
+            "rep_id": np.where(region == "N", "N1", "S1"),
+            "lat": np.where(region == "N", 53.5, 51.5) + rng.normal(0, 0.3, n),
+            "lon": rng.normal(-1.5, 0.3, n),
+            "wallet": wallet,
+            "revenue_12m": wallet * rng.uniform(0.2, 0.6, n),
+            "gross_margin_rate_pnl": rng.uniform(0.2, 0.4, n),
+        }
+    )
+    team = pa.table(
+        {
+            "rep_id": ["N1", "S1", "K1", "I1"],
+            "role": ["field", "field", "key_account", "inside"],
+            "hours_per_year": [1600.0, 1600.0, 1500.0, 1700.0],
+            "region": ["N", "S", None, None],
+            "home_lat": [53.5, 51.5, 52.5, 52.5],
+            "home_lon": [-1.5, -1.6, -1.9, -1.9],
+        }
+    )
+    res = coverage_plan(
+        customers,
+        CoverageSettings(),
+        programmes=SegmentSettings().programmes,
+        reps=team if with_team else None,
+    )
+    return customers.join(res.customers, "customer_id"), res.tables["rep_plan"]
+
+
+@pytest.mark.parametrize("with_team", [True, False], ids=["reps file", "no reps file"])
+def test_each_reps_contribution_counts_every_account_it_carries_whatever_the_channel(
+    tmp_path: Path, with_team: bool
+) -> None:
+    customers, rep_plan = _planned_base(with_team)
+    channels = customers.column("channel").to_pylist()
+    owners = customers.column("assigned_rep").to_pylist()
+    # with a team, its inside rep carries the customers the plan calls; those the plan
+    # e-mails have no planned rep and stay with today's
+    if with_team:
+        assert {o for o, c in zip(owners, channels, strict=True) if c == "inside"} == {"I1"}
+    assert None in owners
+    today = dict(
+        zip(
+            customers.column("customer_id").to_pylist(),
+            customers.column("rep_id").to_pylist(),
+            strict=True,
+        )
+    )
+    planned = dict(zip(customers.column("customer_id").to_pylist(), owners, strict=True))
+    wb = openpyxl.load_workbook(
+        write_plan(tmp_path / "plan.xlsx", customers, {"rep_plan": rep_plan})
+    )
+    rows = list(wb["Summary"].iter_rows(values_only=True))
+    facts = {r[0]: r[1] for r in rows}
+    start = next(i for i, r in enumerate(rows) if r[0] == "Rep")
+    header = rows[start]
+    end = next(i for i, r in enumerate(rows) if r[0] == "Total")
+    per_rep = [dict(zip(header, r, strict=True)) for r in rows[start + 1 : end]]
+    total = dict(zip(header, rows[end], strict=True))
+    plan = {r["rep_id"]: r for r in rep_plan.to_pylist()}
+    for row in per_rep:
+        on_sheet = _rows(wb[row["Sheet"]]) if row["Sheet"] else []
+        for r in on_sheet:
+            account = r["Account"]
+            assert planned[account] == row["Rep"] or (
+                planned[account] is None and today[account] == row["Rep"]
+            ), (row["Rep"], account)
+        carried = sum(r["Expected contribution"] for r in on_sheet)
+        assert row["Accounts"] == len(on_sheet), row["Rep"]
+        assert row["Expected contribution"] == pytest.approx(carried), row["Rep"]
+        if row["Rep"] in plan:  # a rep of the team: its hours from rep_plan
+            assert row["Hours used"] == pytest.approx(plan[row["Rep"]]["hours_used"])
+    # every rep of the team is listed, with or without accounts, and the column adds up
+    assert set(plan) <= {r["Rep"] for r in per_rep}
+    whole = facts["Expected contribution of the plan"]
+    assert sum(r["Expected contribution"] for r in per_rep) == pytest.approx(whole)
+    assert total["Expected contribution"] == pytest.approx(whole)
+    if with_team:
+        capacity = sum(r["capacity_hours"] for r in plan.values())
+        assert total["Capacity hours"] == pytest.approx(capacity)
+    else:  # no hours limit: no capacity, and no total of it
+        assert total["Capacity hours"] is None
+    assert total["Accounts"] == customers.num_rows
+    # every account has a rep today: none is left unassigned
+    assert "(unassigned)" not in {r["Rep"] for r in per_rep}

@@ -219,3 +219,35 @@ def test_a_lifetime_stage_without_a_model_and_an_empty_cross_sell_say_why(tmp_pa
     assert "no holdout check: no transaction model could be used" in lifetime and why in lifetime
     assert "No lifetime value or value at risk in this run" in _section(html, "status")
     assert "the transactions hold one product" in _section(html, "crosssell")
+
+
+def test_a_discount_audit_that_audited_nothing_says_so(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from tierwise.terms import discount_audit
+
+    # a run without list_revenue: no customer has a discount depth
+    customers = pa.table(
+        {
+            "customer_id": ["a", "b", "c"],
+            "value_class": ["A", "B", "C"],
+            "revenue_12m": [1000.0, 500.0, 100.0],
+            "discount_depth": pa.nulls(3, pa.float64()),
+        }
+    )
+    pq.write_table(customers, tmp_path / "customers.parquet")
+    audit = discount_audit(customers).tables["discount_audit"]
+    pq.write_table(audit, tmp_path / "discount_audit.parquet")
+    terms = _section(render_report(tmp_path), "terms")
+    assert "No discount was audited" in terms
+    assert "<table" not in terms and 'class="chart"' not in terms
+    # a table of rows that each say "no discount data" audited nothing either
+    rows = pa.table(
+        {
+            "customer_id": ["a", "b"],
+            "discount_depth": pa.nulls(2, pa.float64()),
+            "discount_flag": ["no discount data"] * 2,
+        }
+    )
+    pq.write_table(rows, tmp_path / "discount_audit.parquet")
+    assert "No discount was audited" in _section(render_report(tmp_path), "terms")

@@ -155,3 +155,28 @@ def test_the_band_percentiles_are_a_setting() -> None:
     assert (b["band_low"], b["band_high"]) == (0.0, 0.10)
     with pytest.raises(ValueError, match="percentiles"):
         TermsSettings(discount_band_percentiles=[0.9, 0.1])
+
+
+def test_without_a_discount_depth_nothing_is_listed_as_audited() -> None:
+    # no list_revenue in the transactions: no customer has a discount depth
+    c = pa.table(
+        {
+            "customer_id": ["a", "b", "c"],
+            "value_class": ["A", "B", "C"],
+            "revenue_12m": [1000.0, 500.0, 100.0],
+            "defection_risk": [0.9, 0.1, 0.1],
+        }
+    )
+    res = discount_audit(c, BANDS)
+    audit, summary = res.tables["discount_audit"], res.tables["discount_audit_summary"]
+    assert audit.num_rows == 0 and tuple(audit.column_names) == AUDIT_COLUMNS
+    assert summary.num_rows == 0 and tuple(summary.column_names) == SUMMARY_COLUMNS
+    assert res.manifest["customers_audited"] == 0
+    assert "list_revenue" in res.manifest["not_audited"]
+    assert any("nothing is audited" in w for w in res.warnings)
+    # each customer still says why it has no flag
+    assert res.customers.column("discount_flag").to_pylist() == ["no discount data"] * 3
+    # with depths, the audited customers are counted
+    some = discount_audit(_customers(ROWS), BANDS)
+    assert some.manifest["customers_audited"] == 5  # x1 has no band, n1 no depth
+    assert some.manifest["not_audited"] is None

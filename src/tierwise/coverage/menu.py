@@ -34,12 +34,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..settings.coverage import CoverageSettings
 from ..settings.segments import TierProgramme
 from .allocate import InfeasiblePlanError, Menu
+from .lookup import positions, string_array
 from .response import response
 
 __all__ = [
@@ -686,40 +686,6 @@ def _smallest(key: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(picked, within, axis=1)
 
 
-def _text(values: np.ndarray) -> np.ndarray:
-    return np.asarray([None if v is None else str(v) for v in values], dtype=object)
-
-
-def _strings(values: np.ndarray | pa.Array) -> pa.Array:
-    """Values as an Arrow string array (``str`` of each, null for ``None``)."""
-    if isinstance(values, pa.Array):
-        return values
-    try:
-        return pa.array(values, pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array(_text(values), pa.string())
-
-
-def _positions(
-    values: np.ndarray | pa.Array, keys: Sequence[object] | np.ndarray, *, missing: int
-) -> np.ndarray:
-    """Each value's position among ``keys`` (as text; the last of equal keys, as a dict
-    of them keeps), ``missing`` for ``None`` and for a value not among them.
-
-    Examples
-    --------
-    >>> _positions(np.array(["b", None, "z", "a"], object), ["a", "b", "a"], missing=-1).tolist()
-    [1, -1, -1, 2]
-    """
-    k = len(keys)
-    if k == 0:
-        return np.full(len(values), missing, np.int64)
-    # the keys reversed: index_in finds the first of equal keys, the last of the keys given
-    found = pc.index_in(_strings(values), value_set=pa.array([str(x) for x in keys][::-1]))
-    at = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), np.int64)
-    return np.where(at >= 0, k - 1 - at, missing)
-
-
 @dataclass(frozen=True)
 class _Bands:
     """What the tiers' programmes allow each customer: visit minimum and maximum, the
@@ -748,7 +714,7 @@ def _bands(
     bands = _allowed_channels(s, programmes)
     # each customer's tier as an index into the bands (their number: no band), so that a
     # value per tier is looked up with numpy rather than customer by customer in Python
-    tier_code = _positions(cust.tier, list(bands), missing=len(bands))
+    tier_code = positions(cust.tier, list(bands), missing=len(bands))
 
     def tier_map(fn) -> np.ndarray:  # type: ignore[no-untyped-def]
         return np.array([*(fn(t) for t in bands), fn(None)])[tier_code]
@@ -957,8 +923,9 @@ def build_menu(
         counts += offered
     if (counts == 0).any():
         i = int(np.flatnonzero(counts == 0)[0])
+        tier_text = np.asarray(string_array(cust.tier).to_pylist(), dtype=object)
         raise InfeasiblePlanError(
-            _no_option_message(i, cust, _text(cust.tier), vmin, s, kinds, tier_setting)
+            _no_option_message(i, cust, tier_text, vmin, s, kinds, tier_setting)
         )
     current = _current_rep_index(cust, team)
     # the customers whose options are figured here: all, or when derived from ``base`` those
@@ -1174,7 +1141,7 @@ def _pools(
     regions = team.region[calling]
     regional = sorted({str(r) for r in regions if r is not None})
     national = calling[np.array([r is None for r in regions])]
-    creg = _strings(cust.region)
+    creg = string_array(cust.region)
     cust_regions = {str(r) for r in pc.unique(creg.drop_null()).to_pylist()}
     if not cust_regions <= set(regional) and not len(national):
         # some region has no inside rep of its own: one pool for the whole team
@@ -1187,7 +1154,7 @@ def _pools(
         pool_names.append("inside")
         pool_members.append(national)
     nat = len(pool_names) - 1 if len(national) else -1
-    cust_pool = _positions(creg, regional, missing=nat)
+    cust_pool = positions(creg, regional, missing=nat)
     return pool_names, pool_members, cust_pool
 
 
@@ -1209,7 +1176,7 @@ def _chunks(m: int) -> list[slice]:
 
 
 def _current_rep_index(cust: CustomerFrame, team: Team) -> np.ndarray:
-    return _positions(cust.rep, list(team.ids), missing=-1)
+    return positions(cust.rep, list(team.ids), missing=-1)
 
 
 def _no_option_message(

@@ -35,6 +35,7 @@ from ..settings.coverage import CoverageSettings, ResponseParams
 from ..settings.segments import TierProgramme
 from ..validate import count_text
 from .allocate import InfeasiblePlanError, Plan, allocate, solve_exact
+from .lookup import positions, string_array
 from .menu import (
     CHANNEL_KINDS,
     Chosen,
@@ -42,8 +43,6 @@ from .menu import (
     MenuBuild,
     Team,
     TeamChange,
-    _positions,
-    _strings,
     build_menu,
     find_candidates,
     haversine_km,
@@ -236,11 +235,11 @@ def _response_table(
     if not (s.estimate_response and panel is not None and panel.num_rows):
         return params, info, _defaults_note(classes, s, params, info, panel)
     pids = pc.cast(panel.column("customer_id"), pa.string()).combine_chunks()
-    at = _positions(pids, ids, missing=-1)
+    at = positions(pids, ids, missing=-1)
     pcls = np.full(len(at), None, dtype=object)
     pcls[at >= 0] = value_class[at[at >= 0]]
     buyer = np.flatnonzero(~prospect)
-    at = _positions(pids, ids[buyer], missing=-1)
+    at = positions(pids, ids[buyer], missing=-1)
     pw = np.full(len(at), np.nan)
     pw[at >= 0] = wallet[buyer][at[at >= 0]]
     del at, buyer
@@ -454,9 +453,9 @@ def _reasons(
         _join(
             "today ",
             _fmt(legacy_visits),
-            pa.array(np.where(legacy_visits == 1, " visit, ", " visits, ").astype(object)),
+            pa.array(np.where(legacy_visits == 1, " visit, ", " visits, "), pa.string()),
             _fmt(legacy_calls),
-            pa.array(np.where(legacy_calls == 1, " call", " calls").astype(object)),
+            pa.array(np.where(legacy_calls == 1, " call", " calls"), pa.string()),
         ),
     )
     out = _join(who, where, ": ", what, "; ", today)
@@ -501,7 +500,7 @@ def _legacy(
             arr[ok] = num_column(counts, name)[idx[ok]] * per_year
         vrep[ok] = text_column(counts, "visit_rep")[idx[ok]]
     who = np.where(vrep == None, cust.rep, vrep)  # noqa: E711
-    ri = _positions(who, list(team.ids), missing=-1)
+    ri = positions(who, list(team.ids), missing=-1)
     has = ri >= 0
     km = np.full(n, s.default_distance_km)
     if has.any():
@@ -551,23 +550,22 @@ def _group_sum(keys: list[np.ndarray], values: dict[str, np.ndarray]) -> pa.Tabl
     for name, v in values.items():
         df[name] = v
     g = df.groupby([f"k{i}" for i in range(len(keys))], sort=True, dropna=False).sum()
-    return pa.Table.from_pandas(g.reset_index(), preserve_index=False)
+    t = pa.Table.from_pandas(g.reset_index(), preserve_index=False)
+    # the keys are text whatever pandas made of them (without rows: no type at all)
+    for i in range(len(keys)):
+        t = t.set_column(i, f"k{i}", pc.cast(t.column(i), pa.string()))
+    return t
 
 
-def _rep_plan(
-    build: MenuBuild,
-    chosen: Chosen,
-    assigned: np.ndarray,
-    plan: Plan,
-) -> pa.Table:
-    team = build.team
+def _rep_plan(team: Team, chosen: Chosen, assigned: np.ndarray) -> pa.Table:
     n_rep = team.n
     a = assigned
     ok = a >= 0
     w = np.bincount
 
     def per(x: np.ndarray) -> np.ndarray:
-        return w(a[ok], weights=x[ok], minlength=n_rep) if n_rep else np.zeros(0)
+        # float64 also without customers (bincount of nothing counts in int64)
+        return w(a[ok], weights=x[ok], minlength=n_rep).astype(np.float64)
 
     ones = np.ones(len(a))
     visits = chosen.visits
@@ -649,7 +647,7 @@ def _vs_legacy(cust: CustomerFrame, chosen: Chosen, leg: _Legacy) -> pa.Table:
     total: dict[str, list[Any]] = {c: [None] for c in t.column_names}
     total["value_class"] = ["all"]
     for c in t.column_names[1:]:
-        total[c] = [pc.sum(t.column(c)).as_py()]
+        total[c] = [pc.sum(t.column(c), min_count=0).as_py()]
     return pa.concat_tables([t, pa.table(total, schema=t.schema)])
 
 
@@ -769,6 +767,11 @@ def _sizing(
         rows.append(row)
         # one scenario's menu at a time (a menu is about 150 bytes an option)
         del b, p
+    return _sizing_table(rows, names)
+
+
+def _sizing_table(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> pa.Table:
+    """The sizing table of the scenarios' rows (a column a row lacks is null there)."""
     cols = [
         "scenario",
         "field_reps",
@@ -933,6 +936,9 @@ def coverage_plan(
     else:
         team = read_team(reps, file=reps_file, roles=[*s.visit_roles, *s.call_roles])
 
+    if n == 0:
+        return _no_customers(team, s, reps_file, warnings)
+
     # 2. customers and response
     wallet = num_column(customers, "wallet")
     rev12 = num_column(customers, "revenue_12m")
@@ -958,7 +964,7 @@ def coverage_plan(
     status = text_column(customers, "status")
     released = prospect | np.asarray(
         pc.is_in(
-            pc.fill_null(_strings(status), "None"),
+            pc.fill_null(string_array(status), "None"),
             value_set=pa.array([str(x) for x in s.band_released_status], pa.string()),
         ).to_numpy(zero_copy_only=False),
         bool,
@@ -992,7 +998,7 @@ def coverage_plan(
     # are looked for on a thread of their own while the response is fitted on this one
     # (NumPy lets go of the interpreter's lock). The search calls no BLAS: the fits' sums
     # run on the BLAS threads they would have alone, and each result is what it is alone
-    classes = sorted(str(c) for c in pc.unique(_strings(value_class).drop_null()).to_pylist())
+    classes = sorted(str(c) for c in pc.unique(string_array(value_class).drop_null()).to_pylist())
     found = in_background(
         partial(find_candidates, cust, team, s, programmes, released=released),
         name="tierwise-candidates",
@@ -1008,7 +1014,7 @@ def coverage_plan(
 
     # each customer's class as an index into params (their number: the default), so that
     # a parameter per customer is a numpy look-up
-    class_code = _positions(value_class, list(params), missing=len(params))
+    class_code = positions(value_class, list(params), missing=len(params))
 
     def param(name: str) -> np.ndarray:
         per_class = [getattr(p, name) for p in params.values()]
@@ -1100,6 +1106,89 @@ def coverage_plan(
         tables["plan_adherence"] = _adherence(previous, recorded_since, days_since)
         manifest["plan_adherence"] = {"days_since_previous": int(days_since)}
     return CoverageResult(out, tables, manifest, warnings, plan, build)
+
+
+def _no_customers(
+    team: Team, s: CoverageSettings, reps_file: str, warnings: list[str]
+) -> CoverageResult:
+    """The plan of an empty customer table: no customer columns' rows, the team in rep_plan
+    with nothing to do, the other tables without rows (coverage_vs_legacy's total row
+    at 0), and a warning that says so."""
+    warnings.append(
+        "no customers or prospects to plan: the plan is empty (rep_plan lists the team with "
+        "no customer); check the filters and inputs that left none"
+    )
+    none = np.zeros(0)
+    text = np.zeros(0, dtype=object)
+    cust = CustomerFrame(
+        ids=text,
+        value_class=text,
+        tier=text,
+        region=text,
+        rep=text,
+        lat=none,
+        lon=none,
+        wallet=none,
+        margin_rate=none,
+        is_prospect=np.zeros(0, bool),
+        s0=none,
+        s1=none,
+        c=none,
+        d=none,
+    )
+    index = np.zeros(0, np.int64)
+    pick = Chosen(
+        kind=index,
+        channel=text,
+        visits=none,
+        calls=none,
+        emails=none,
+        rep=index,
+        pool=index,
+        distance_km=none,
+        contact_hours=none,
+        travel_hours=none,
+        revenue=none,
+        contribution=none,
+    )
+    floats = pa.array(none, pa.float64())
+    strings = pa.array(text, pa.string())
+    customers = pa.table(
+        {
+            "customer_id": strings,
+            "channel": strings,
+            "visits_per_year": floats,
+            "calls_per_year": floats,
+            "emails_per_year": floats,
+            "assigned_rep": strings,
+            "expected_revenue_plan": floats,
+            "expected_contribution_plan": floats,
+            "coverage_hours": floats,
+            "coverage_reason": strings,
+        }
+    )
+    leg = _legacy(cust, team, None, s, s.activity_window_months)
+    names = {k: (s.channel_of(k) or k) for k in CHANNEL_KINDS}
+    tables = {
+        "rep_plan": _rep_plan(team, pick, index),
+        "segment_coverage": _segment_coverage(cust, pick),
+        "coverage_vs_legacy": _vs_legacy(cust, pick, leg),
+        "sizing": _sizing_table([], names),
+    }
+    manifest: dict[str, Any] = {
+        "method": "none: no customers or prospects to plan",
+        "objective": 0.0,
+        "upper_bound": 0.0,
+        "optimality_gap": 0.0,
+        "expected_contribution": 0.0,
+        "n_customers": 0,
+        "n_options": 0,
+        "n_reps": int(team.n),
+        "team": "assumed from rep_id, no hours limit" if team.assumed else reps_file,
+        "legacy_objective": 0.0,
+        "headline": "coverage plan: no customers or prospects to plan",
+    }
+    return CoverageResult(customers, tables, manifest, warnings)
 
 
 def _described(
@@ -1233,7 +1322,7 @@ def _described(
     )
 
     tables: dict[str, pa.Table] = {
-        "rep_plan": _rep_plan(build, pick, assigned, plan),
+        "rep_plan": _rep_plan(team, pick, assigned),
         "segment_coverage": _segment_coverage(cust, pick),
         "coverage_vs_legacy": _vs_legacy(cust, pick, leg),
     }

@@ -70,6 +70,11 @@ CUSTOMER_COLUMNS = (
 
 Fmt = str  # "money", "int", "pct", "num", "text"
 
+#: A table of more columns than this is printed a row at a time, each cell under its
+#: column's name (report.css, ``table.wide``): on an A4 page its columns would be a few
+#: letters wide.
+WIDE_TABLE_COLUMNS = 15
+
 
 @dataclass
 class Block:
@@ -833,7 +838,10 @@ class _Report:
             sec.blocks.append(self.table(terms, title="Terms per tier", source="terms.csv"))
         else:
             sec.missing.append("terms.csv (terms per tier)")
-        if self.has_cols("discount_depth", "value_class"):
+        depth_known = "discount_depth" in self.accounts.column_names and bool(
+            np.isfinite(float_array(self.accounts, "discount_depth")).any()
+        )
+        if self.has_cols("discount_depth", "value_class") and depth_known:
             d = _mean_by(self.accounts, "value_class", "discount_depth")
             sec.blocks.append(
                 self.chart(
@@ -851,10 +859,23 @@ class _Report:
                     caption="Deep discounts to low classes are leakage; shallow ones to A at risk.",
                 )
             )
-        elif "discount_depth" in self.customers.column_names:
+        elif depth_known:
             sec.missing.append("customers' value_class (discount depth by class)")
         audit = self.f.table("discount_audit")
-        if audit is not None:
+        if audit is not None and not _audited(audit):
+            sec.blocks.append(
+                Block(
+                    kind="list",
+                    title="Discount audit",
+                    items=[
+                        "No discount was audited: no customer has a discount depth, as the "
+                        "transactions carry no list price (list_revenue, the revenue before "
+                        "discount). Map list_revenue in [transactions.columns] to audit "
+                        "discounts against each class's band."
+                    ],
+                )
+            )
+        elif audit is not None:
             sec.blocks.append(
                 self.table(audit, title="Discount audit", source="discount_audit.csv")
             )
@@ -1162,6 +1183,19 @@ def _frequency(t: pa.Table, by: list[str]) -> pa.Table:
     return g.sort_by([(b, "ascending") for b in by])
 
 
+def _audited(audit: pa.Table) -> bool:
+    """Whether a discount audit compared any customer's discount depth with a band (its
+    rows, else: a table whose every row says "no discount data" audited nothing)."""
+    if audit.num_rows == 0:
+        return False
+    if "discount_depth" in audit.column_names:
+        return bool(np.isfinite(float_array(audit, "discount_depth")).any())
+    if "discount_flag" in audit.column_names:
+        flags = audit.column("discount_flag").to_pylist()
+        return any(f not in (None, "no discount data") for f in flags)
+    return True
+
+
 def _mean_by(t: pa.Table, by: str, col: str) -> pa.Table:
     key = pc.fill_null(text_array(t, by), "(none)")
     g = (
@@ -1287,6 +1321,7 @@ def render_report(out_dir: str | Path, settings: ReportSettings | None = None) -
             css=Markup(_asset("templates/report.css")),
             scripts=[Markup(vendor_script(n)) for n in ("vega", "vega-lite", "vega-embed")],
             boot=Markup(_asset("templates/report_boot.js")),
+            wide_columns=WIDE_TABLE_COLUMNS,
         )
     )
 

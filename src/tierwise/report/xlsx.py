@@ -1,10 +1,11 @@
 """plan.xlsx: the plan for sales managers and reps, written with XlsxWriter.
 
-Sheets: ``Summary`` (the run, headline figures and one line per rep), ``Definitions``
-(segments and tiers, and what each call-list column means), ``Terms`` (trading terms per
-tier), ``Targets`` (KPI targets), then one sheet per rep: the call list sorted by priority,
-with channel, frequency, reason and next best products, a frozen header, filters and number
-formats.
+Sheets: ``Summary`` (the run, headline figures and one line per rep: the accounts,
+contacts and expected contribution of its call list, whatever their channel, and its hours
+from rep_plan), ``Definitions`` (segments and tiers, and what each call-list column means),
+``Terms`` (trading terms per tier), ``Targets`` (KPI targets), then one sheet per rep: the
+call list sorted by priority, with channel, frequency, reason and next best products, a
+frozen header, filters and number formats.
 
 Text from the inputs is never a formula or a link: the workbook is opened with
 ``strings_to_formulas``, ``strings_to_urls`` and ``strings_to_numbers`` off, every text cell
@@ -616,7 +617,8 @@ def write_plan(
         The workbook to write (replaced atomically).
     customers
         The run's customer table. The call lists are by ``assigned_rep`` (the coverage
-        plan); without it by ``rep_id``, today's rep, and the summary says so.
+        plan); an account the plan gives no rep (e-mail, no contact) stays with
+        ``rep_id``, today's rep, as do all of them without a plan (the summary says so).
     tables
         Output tables by stem, any of ``rep_plan``, ``segments``, ``terms``, ``targets``,
         ``cross_sell``; absent ones leave their sheet with a note.
@@ -654,8 +656,11 @@ def write_plan(
     cols = [c for c in _PLAN_COLUMNS if c in customers.column_names]
     t = customers.select(cols)
     planned = "assigned_rep" in t.column_names
-    rep_col = "assigned_rep" if planned else "rep_id"
-    rep_values = pc.fill_null(text_array(t, rep_col), "(unassigned)")
+    # the rep who carries each account: the plan's, else (an account the plan contacts by
+    # e-mail or not at all, or no plan) today's, as the targets take it
+    rep_values = pc.fill_null(
+        pc.coalesce(text_array(t, "assigned_rep"), text_array(t, "rep_id")), "(unassigned)"
+    )
     rep = np.asarray(rep_values.to_numpy(zero_copy_only=False), dtype=object)
     order = _priority_order(t, rep)
     t = t.take(pa.array(order))
@@ -727,6 +732,11 @@ def write_plan(
             if c in t.column_names
         ]
         per_rep_rows: list[dict[str, Any]] = []
+        contribution = (
+            float_array(t, "expected_contribution_plan")
+            if "expected_contribution_plan" in t.column_names
+            else None
+        )
         # every rep's rows below the header row: row 1 + priority on its sheet
         listed = _prepared(full, list_cols)
         source = _RowSource([(v, k) for _, k, v in listed], priority + 1, fmts)
@@ -743,6 +753,9 @@ def write_plan(
             row: dict[str, Any] = {"rep": name, "sheet": sheet, "accounts": int(b - a)}
             for f in freq:
                 row[f] = float(np.nansum(float_array(part, f)))
+            if contribution is not None:
+                # every account on the list counts, whatever its channel
+                row["expected_contribution"] = float(np.nansum(contribution[a:b]))
             per_rep_rows.append(row)
 
         _summary_sheet(summary, fmts, t, per_rep_rows, freq, tables, manifest, planned)
@@ -785,6 +798,16 @@ def _summary_sheet(
     manifest: Mapping[str, Any],
     planned: bool,
 ) -> None:
+    plan = tables.get("rep_plan")
+    if plan is not None and per_rep and "rep_id" in plan.column_names:
+        # the team's reps without an account: listed with their hours, without a sheet
+        listed = {x["rep"] for x in per_rep}
+        idle = [x for x in text_array(plan, "rep_id").to_pylist() if x and x not in listed]
+        blank = {k: 0.0 for k in per_rep[0] if k not in ("rep", "sheet", "accounts")}
+        per_rep = sorted(
+            [*per_rep, *({"rep": x, "sheet": "", "accounts": 0, **blank} for x in idle)],
+            key=lambda x: str(x["rep"]),
+        )
     ws.set_column(0, 0, 34)
     ws.set_column(1, 12, 14)
     ws.write_string(0, 0, "tierwise plan", fmts.title)
@@ -834,21 +857,16 @@ def _summary_sheet(
     rep_table = (
         pa.Table.from_pylist(per_rep) if per_rep else pa.table({"rep": pa.array([], pa.string())})
     )
-    plan = tables.get("rep_plan")
-    if plan is not None and per_rep:
-        key = "rep_id" if "rep_id" in plan.column_names else None
-        if key is not None:
-            extra = [
-                c
-                for c in ("capacity_hours", "hours_used", "utilisation", "expected_contribution")
-                if c in plan.column_names
-            ]
-            if extra:
-                idx = pc.index_in(rep_table.column("rep"), value_set=text_array(plan, key))
-                for c in extra:
-                    rep_table = rep_table.append_column(
-                        c, plan.column(c).combine_chunks().take(idx)
-                    )
+    if plan is not None and per_rep and "rep_id" in plan.column_names:
+        # each rep's hours from rep_plan; its contribution from its call list (rep_plan's
+        # only without the customers' figure)
+        wanted = ["capacity_hours", "hours_used", "utilisation"]
+        if "expected_contribution" not in rep_table.column_names:
+            wanted.append("expected_contribution")
+        idx = pc.index_in(rep_table.column("rep"), value_set=text_array(plan, "rep_id"))
+        for c in wanted:
+            if c in plan.column_names:
+                rep_table = rep_table.append_column(c, plan.column(c).combine_chunks().take(idx))
     columns = [("rep", "Rep", "text"), ("sheet", "Sheet", "text"), ("accounts", "Accounts", "int")]
     columns += [(f, f.replace("_", " ").capitalize(), "freq") for f in freq]
     columns += [
@@ -858,9 +876,15 @@ def _summary_sheet(
     ]
     end = _write_table(ws, rep_table, fmts, row=r, columns=columns)
     ws.write_string(end, 0, "Total", fmts.total_label)
-    ws.write_number(end, 2, float(sum(x["accounts"] for x in per_rep)), fmts.total_money)
-    for j, f in enumerate(freq):
-        ws.write_number(end, 3 + j, float(sum(x[f] for x in per_rep)), fmts.total_freq)
+    for j, (c, _, kind) in enumerate(columns):
+        if kind not in ("int", "freq", "money"):
+            continue
+        values = float_array(rep_table, c)
+        # a column of no figure (no hours limit without a reps file) has no total either;
+        # accounts and contacts count 0 without a rep
+        if np.isfinite(values).any() or (kind != "money" and not len(values)):
+            total = float(np.nansum(values))
+            ws.write_number(end, j, total, fmts.total_freq if kind == "freq" else fmts.total_money)
 
 
 def _definitions_sheet(

@@ -228,6 +228,7 @@ def discount_audit(customers: pa.Table, settings: TermsSettings | None = None) -
         ["no discount data", "no band", "above band", "below band, at risk", "below band"],
         default="in band",
     ).astype(object)
+    audited = int((has_depth & has_band).sum())
     if not has_depth.any():
         warnings.append(
             "discount audit: no discount depth (the transactions have no list_revenue), so "
@@ -250,8 +251,23 @@ def discount_audit(customers: pa.Table, settings: TermsSettings | None = None) -
         }
     )
     summary = _summary(audit, bands)
+    per_customer = pa.table(
+        {
+            "customer_id": ids,
+            "discount_flag": audit.column("discount_flag"),
+            "recommended_depth": audit.column("recommended_depth"),
+            "discount_margin_effect": audit.column("margin_effect"),
+        }
+    )
+    if not has_depth.any():
+        # nothing was audited: the tables hold no row rather than rows that look audited
+        audit, summary = audit.slice(0, 0), summary.slice(0, 0)
     manifest: dict[str, Any] = {
         "method": "discount bands per class on the list → invoice → pocket waterfall",
+        "customers_audited": audited,
+        "not_audited": None
+        if has_depth.any()
+        else "no discount depth: the transactions have no list_revenue (the price before discount)",
         "band_percentiles": list(s.discount_band_percentiles),
         "bands": {k: {"band": [lo_, hi_], "source": src} for k, (lo_, hi_, src) in bands.items()},
         "customers_above_band": int(above.sum()),
@@ -259,14 +275,7 @@ def discount_audit(customers: pa.Table, settings: TermsSettings | None = None) -
         "margin_effect": float(np.nansum(effect)),
     }
     return TermsResult(
-        customers=pa.table(
-            {
-                "customer_id": ids,
-                "discount_flag": audit.column("discount_flag"),
-                "recommended_depth": audit.column("recommended_depth"),
-                "discount_margin_effect": audit.column("margin_effect"),
-            }
-        ),
+        customers=per_customer,
         tables={"discount_audit": audit, "discount_audit_summary": summary},
         manifest=manifest,
         warnings=warnings,
