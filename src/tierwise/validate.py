@@ -583,13 +583,22 @@ _STRFTIME_SHAPES = {
 }
 
 
-#: a time after a date, with seconds, fractions, AM/PM and a zone as ISO 8601 and ERPs write
-#: them ("2024-01-02T10:15:00.123+01:00", "02.01.2024 10:15", "Jan 2, 2024 3:04 PM")
+#: a time after a date, with seconds, fractions, AM/PM and a zone as ISO 8601, ERPs and
+#: psql write them ("2024-01-02T10:15:00.123+01:00", "02.01.2024 10:15", "Jan 2, 2024 3:04
+#: PM", "2024-01-02 10:15:00+01", "… 10:15:00-03:30", "1890-01-02 10:15:00+00:53:28"):
+#: removed with its zone, so the date is the date as written, never moved to another zone's
 #: (removed without a back-reference, which DuckDB and Spark spell differently)
 _TIME_AFTER_DATE = (
     r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm])?\s*"
-    r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)?$"
+    r"(?:Z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?|UTC|GMT)?$"
 )
+#: PostgreSQL's open ends of a date or timestamp as its exports write them ("infinity",
+#: "-infinity"), and the shorter spelling of other programs
+_INFINITE_DATE = r"(?i)^[+-]?inf(?:inity)?$"
+#: the years a typed date of a real event has; one outside them is an open end (a database's
+#: infinity, which the PostgreSQL driver hands over as a date millions of years ago, and
+#: DuckDB as a date without a year)
+_CALENDAR_YEARS = (1, 9999)
 #: a spreadsheet's serial day number, as a date column formatted as a number exports it
 #: (20000 is 1954-10-03, 79999 is 2118-12-01)
 _EXCEL_SERIAL = r"^[2-7]\d{4}$"
@@ -915,6 +924,9 @@ class _Plan:
             serial = [] if ti.date_format else [_excel_serial_date(text)]
             parsed = [engine.try_parse_date(text, f) for f in formats] + serial
             parsed += [engine.try_parse_date(whole, f) for f in given if f not in formats]
+            # a date is written with digits: a word ("infinity", "epoch") that an engine's
+            # parser takes for a date of its own is none
+            written = text.re_search(r"\d")
             with_year = [f for f in formats if "%Y" in f]
             two_digit = (
                 ibis.or_(
@@ -923,8 +935,9 @@ class _Plan:
                 if with_year
                 else ibis.literal(False)
             )
+            value = ibis.coalesce(*parsed) if len(parsed) > 1 else parsed[0]
             return {
-                name: ibis.coalesce(*parsed) if len(parsed) > 1 else parsed[0],
+                name: ibis.ifelse(written, value, ibis.null("date")),
                 _hidden("2y", name): two_digit & ~text.re_search(_EXCEL_SERIAL),
                 _hidden("sh", name): ibis.or_(*[text.re_search(_format_shape(f)) for f in formats]),
             }
@@ -1027,6 +1040,11 @@ class _Plan:
                 shown = ", ".join(formats[:4]) + (", …" if len(formats) > 4 else "")
                 checks += [
                     (
+                        value.isnull() & text.re_search(_INFINITE_DATE),
+                        f"{name} is infinity or -infinity (an open end, as PostgreSQL writes "
+                        "one), not a date",
+                    ),
+                    (
                         text.notnull() & two_digit & (value.isnull() | (value.year() < 100)),
                         f"{name} has a two-digit year (write years in full, or set [{table}] "
                         'date_format with %y, e.g. "%d.%m.%y")',
@@ -1041,6 +1059,16 @@ class _Plan:
                         f"{name} is not a date in a known format ({shown}); set date_format",
                     ),
                 ]
+            else:
+                year = value.year()
+                lo, hi = _CALENDAR_YEARS
+                checks.append(
+                    (
+                        value.notnull() & (year.isnull() | (year < lo) | (year > hi)),
+                        f"{name} is infinity or -infinity (an open end, as PostgreSQL stores "
+                        f"one) or outside the years {lo}–{hi}, not a date",
+                    )
+                )
             checks.append((value < ibis.date(vs.min_year, 1, 1), f"{name} is before {vs.min_year}"))
             return checks
         return []

@@ -954,6 +954,30 @@ def test_a_postgresql_timestamptz_gives_the_date_of_the_sessions_time_zone(engin
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("kind", ["date", "timestamp", "timestamptz"])
+def test_a_postgresql_infinity_date_is_a_rejected_row_not_an_early_date(engine, pg_scratch, kind):
+    from tierwise.validate import canonicalize, split_rejects
+
+    url, name = pg_scratch
+    _pg_execute(
+        url,
+        f"CREATE TABLE {name} (line int PRIMARY KEY, customer_id text, date {kind}, revenue int)",
+        f"INSERT INTO {name} VALUES (1, 'A', 'infinity', 1), (2, 'B', '-infinity', 1), "
+        "(3, 'C', '2024-03-05', 1)",
+    )
+    raw = read_input("transactions", url, TableInput(table=name), engine)
+    t = canonicalize(raw.table, "transactions", Settings(), engine, file=raw.path)
+    used, rejects = split_rejects(t, raw.path, "transactions")
+    got = engine.to_arrow(used.select("customer_id", "date")).to_pylist()
+    assert got == [{"customer_id": "C", "date": dt.date(2024, 3, 5)}]
+    reasons = engine.to_arrow(rejects.select("row", "reason").order_by("row")).to_pylist()
+    assert [(r["row"], r["reason"].split(" (")[0]) for r in reasons] == [
+        (1, "date is infinity or -infinity"),
+        (2, "date is infinity or -infinity"),
+    ]
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize("key", ["line_id serial PRIMARY KEY, ", ""], ids=["primary-key", "none"])
 def test_a_postgresql_table_is_read_in_the_same_order_after_a_no_op_update(engine, pg_scratch, key):
     url, name = pg_scratch

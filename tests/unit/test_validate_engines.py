@@ -365,3 +365,40 @@ def test_a_stored_checked_table_reads_back_the_same_rows_and_rejects(engine: Any
         (6, "revenue", None),
     ]
     assert list(used[0]) == [c for c in t.columns if not c.startswith("_re")]
+
+
+def test_psql_timestamps_with_an_offset_give_the_date_as_written_on_every_engine(
+    engine: Any,
+) -> None:
+    """psql writes a timestamptz with the session's offset in hours, or hours and minutes
+    (and seconds, for a zone's local mean time before 1900): the date is the one written,
+    whatever the offset."""
+    texts = [
+        "2024-03-05 10:00:00+01",
+        "2024-03-05 23:30:00+05:30",
+        "2024-03-05 00:15:00-03",
+        "2024-03-05 23:59:59.999999-09:30",
+        "2024-03-05 00:00:00+14",
+        "2024-03-05 10:00:00+00:53:28",
+        "2024-03-05T10:00:00-0330",
+    ]
+    used, rejects = _canonical(engine, "transactions", _transactions(texts))
+    assert rejects == []
+    assert [r["date"] for r in used] == [dt.date(2024, 3, 5)] * len(texts)
+
+
+def test_infinity_is_a_rejected_date_on_every_engine(engine: Any) -> None:
+    """A PostgreSQL export writes an open end as infinity; a word is no date, whatever an
+    engine's parser takes it for (DuckDB read infinity as 9999-12-31, -infinity as the
+    year 1, epoch as 1970-01-01)."""
+    texts = ["infinity", "-infinity", "Infinity", "+infinity", "epoch", "2024-03-05"]
+    used, rejects = _canonical(engine, "transactions", _transactions(texts))
+    assert [r["date"] for r in used] == [dt.date(2024, 3, 5)]
+    infinite = "date is infinity or -infinity (an open end, as PostgreSQL writes one), not a date"
+    assert [(r["row"], r["reason"].split(" (%")[0]) for r in rejects] == [
+        (2, infinite),
+        (3, infinite),
+        (4, infinite),
+        (5, infinite),
+        (6, "date is not a date in a known format"),
+    ]
