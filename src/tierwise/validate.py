@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -426,6 +427,81 @@ def _number_under(
 
 
 _NONFINITE = r"(?i)^[+-]?(?:nan|inf|infinity)$"
+#: a float as an engine writes it: DuckDB as Python does (1e+20, 1.5e-07, 123.25), Spark as
+#: Java does (1.0E20, 1.5E-7, 123.25)
+_FLOAT_TEXT = r"^(-?)(\d+)(?:\.(\d*))?(?:[eE]\+?(-?\d+))?$"
+
+
+def _float_text(x: ir.FloatingValue) -> ir.StringValue:
+    """A float as text, alike on every engine: as Python's ``repr`` writes it (``1e+20``,
+    ``9007199254740992.0``, ``1.5e-07``, ``inf``, ``nan``), for the value of a rejected row.
+
+    The digits are the engine's: the fewest that read back as the same double on DuckDB;
+    Spark's Java before version 19 writes some doubles with a digit or two more (2^60 as
+    1.15292150460684698E18, Python 1.152921504606847e+18), kept as they are. Their place
+    and the exponent are written the same way on both engines: positional from 1e-4 to
+    below 1e16, else scientific.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from tierwise.engine import Engine
+    >>> eng = Engine()
+    >>> t = eng.from_arrow(pa.table({"x": [1e20, 2.0**53, 1.5e-7, 0.001, -123.25, 0.0]}))
+    >>> eng.to_arrow(t.select(s=_float_text(t.x))).column("s").to_pylist()
+    ['1e+20', '9007199254740992.0', '1.5e-07', '0.001', '-123.25', '0.0']
+    """
+    text = x.cast("string")
+    sign, head, tail, power = (text.re_extract(_FLOAT_TEXT, i) for i in (1, 2, 3, 4))
+    every = head + tail
+    # d: the significant digits; the value is d × 10^q, and x10 the power of d's first digit
+    kept = every.re_replace("0+$", "")
+    d = kept.re_replace("^0+", "")
+    q = (
+        power.nullif("").cast("int64").fill_null(0)
+        - tail.length().cast("int64")
+        + (every.length() - kept.length()).cast("int64")
+    )
+    n = d.length().cast("int64")
+    x10 = n - 1 + q
+    zeros = ibis.literal("0")
+    positional = ibis.cases(
+        (q >= 0, d + zeros.repeat(q.cast("int32")) + ".0"),
+        (x10 >= 0, d.substr(0, (x10 + 1).cast("int32")) + "." + d.substr((x10 + 1).cast("int32"))),
+        else_="0." + zeros.repeat((-x10 - 1).cast("int32")) + d,
+    )
+    scientific = (
+        d.substr(0, 1)
+        + ibis.ifelse(n > 1, "." + d.substr(1), "")
+        + "e"
+        + ibis.ifelse(x10 < 0, "-", "+")
+        + x10.abs().cast("string").lpad(2, "0")
+    )
+    number = sign + ibis.cases(
+        (d.length() == 0, ibis.literal("0.0")),
+        ((x10 >= -4) & (x10 < 16), positional),
+        else_=scientific,
+    )
+    other = text.lower().replace("infinity", "inf")
+    return ibis.ifelse(text.re_search(_FLOAT_TEXT), number, other)
+
+
+#: the largest finite double
+_MAX_FLOAT = sys.float_info.max
+
+
+def _value_text(v: ir.Value) -> ir.StringValue:
+    """A raw value as text for rejects.csv: a float as :func:`_float_text` writes it."""
+    if v.type().is_floating():
+        return _float_text(v)  # type: ignore[arg-type]
+    return v.cast(str)  # type: ignore[return-value]
+
+
+def _not_finite(x: ir.FloatingValue, backend: str) -> ir.BooleanValue:
+    """Whether a float is NaN or infinite, alike on every engine: :func:`not_finite`, and a
+    value beyond the largest double (Ibis writes ``isinf()`` on Spark as a constant false,
+    so an infinity there, 1e400 read from text, is caught by the comparison)."""
+    return not_finite(x, backend) | (x.abs() > _MAX_FLOAT)
 
 
 def _n(cond: ir.BooleanValue) -> ir.IntegerScalar:
@@ -583,13 +659,22 @@ _STRFTIME_SHAPES = {
 }
 
 
-#: a time after a date, with seconds, fractions, AM/PM and a zone as ISO 8601 and ERPs write
-#: them ("2024-01-02T10:15:00.123+01:00", "02.01.2024 10:15", "Jan 2, 2024 3:04 PM")
+#: a time after a date, with seconds, fractions, AM/PM and a zone as ISO 8601, ERPs and
+#: psql write them ("2024-01-02T10:15:00.123+01:00", "02.01.2024 10:15", "Jan 2, 2024 3:04
+#: PM", "2024-01-02 10:15:00+01", "… 10:15:00-03:30", "1890-01-02 10:15:00+00:53:28"):
+#: removed with its zone, so the date is the date as written, never moved to another zone's
 #: (removed without a back-reference, which DuckDB and Spark spell differently)
 _TIME_AFTER_DATE = (
     r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm])?\s*"
-    r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)?$"
+    r"(?:Z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?|UTC|GMT)?$"
 )
+#: PostgreSQL's open ends of a date or timestamp as its exports write them ("infinity",
+#: "-infinity"), and the shorter spelling of other programs
+_INFINITE_DATE = r"(?i)^[+-]?inf(?:inity)?$"
+#: the years a typed date of a real event has; one outside them is an open end (a database's
+#: infinity, which the PostgreSQL driver hands over as a date millions of years ago, and
+#: DuckDB as a date without a year)
+_CALENDAR_YEARS = (1, 9999)
 #: a spreadsheet's serial day number, as a date column formatted as a number exports it
 #: (20000 is 1954-10-03, 79999 is 2118-12-01)
 _EXCEL_SERIAL = r"^[2-7]\d{4}$"
@@ -825,7 +910,7 @@ class _Plan:
                 # ids exported from spreadsheets as 1234.0; NaN and infinity are no value,
                 # and whole numbers a float holds exactly are written without the ".0" (one
                 # beyond is refused by the checks)
-                finite = ~not_finite(expr, backend)
+                finite = ~_not_finite(expr, backend)
                 whole = finite & (expr.abs() < _EXACT_FLOAT) & ((expr % 1) == 0)
                 expr = ibis.cases(
                     (~finite, ibis.null(str)),
@@ -913,8 +998,22 @@ class _Plan:
             text = text.re_replace(_TIME_AFTER_DATE, "")
             formats = list(dict.fromkeys(_date_part(f) for f in given))
             serial = [] if ti.date_format else [_excel_serial_date(text)]
-            parsed = [engine.try_parse_date(text, f) for f in formats] + serial
+            # a %y year is two digits: DuckDB's parser takes one too (5.3.4), Spark's not,
+            # so one digit is read by neither
+            parsed = [
+                ibis.ifelse(
+                    text.re_search(_format_shape(f)),
+                    engine.try_parse_date(text, f),
+                    ibis.null("date"),
+                )
+                if "%y" in f
+                else engine.try_parse_date(text, f)
+                for f in formats
+            ] + serial
             parsed += [engine.try_parse_date(whole, f) for f in given if f not in formats]
+            # a date is written with digits: a word ("infinity", "epoch") that an engine's
+            # parser takes for a date of its own is none
+            written = text.re_search(r"\d")
             with_year = [f for f in formats if "%Y" in f]
             two_digit = (
                 ibis.or_(
@@ -923,8 +1022,9 @@ class _Plan:
                 if with_year
                 else ibis.literal(False)
             )
+            value = ibis.coalesce(*parsed) if len(parsed) > 1 else parsed[0]
             return {
-                name: ibis.coalesce(*parsed) if len(parsed) > 1 else parsed[0],
+                name: ibis.ifelse(written, value, ibis.null("date")),
                 _hidden("2y", name): two_digit & ~text.re_search(_EXCEL_SERIAL),
                 _hidden("sh", name): ibis.or_(*[text.re_search(_format_shape(f)) for f in formats]),
             }
@@ -960,7 +1060,7 @@ class _Plan:
                 # NaN is no id (a missing one), and DuckDB sorts it above every number
                 checks.append(
                     (
-                        ~not_finite(t[self.raw], backend) & (t[self.raw].abs() >= _EXACT_FLOAT),
+                        ~_not_finite(t[self.raw], backend) & (t[self.raw].abs() >= _EXACT_FLOAT),
                         f"{name} is a float of 2^53 or more, which holds no id of that many digits "
                         "exactly (two ids may have become one): read the column as integers "
                         "(Int64) or text",
@@ -1009,7 +1109,7 @@ class _Plan:
                     (clean.notnull() & nonfinite, f"{name} is not a finite number"),
                 ]
             checks += [
-                (not_finite(value, backend), f"{name} is not a finite number"),
+                (_not_finite(value, backend), f"{name} is not a finite number"),
                 (
                     value.abs() > vs.max_abs_number,
                     f"{name} is implausibly large (beyond ±{vs.max_abs_number:g})",
@@ -1027,6 +1127,11 @@ class _Plan:
                 shown = ", ".join(formats[:4]) + (", …" if len(formats) > 4 else "")
                 checks += [
                     (
+                        value.isnull() & text.re_search(_INFINITE_DATE),
+                        f"{name} is infinity or -infinity (an open end, as PostgreSQL writes "
+                        "one), not a date",
+                    ),
+                    (
                         text.notnull() & two_digit & (value.isnull() | (value.year() < 100)),
                         f"{name} has a two-digit year (write years in full, or set [{table}] "
                         'date_format with %y, e.g. "%d.%m.%y")',
@@ -1041,6 +1146,16 @@ class _Plan:
                         f"{name} is not a date in a known format ({shown}); set date_format",
                     ),
                 ]
+            else:
+                year = value.year()
+                lo, hi = _CALENDAR_YEARS
+                checks.append(
+                    (
+                        value.notnull() & (year.isnull() | (year < lo) | (year > hi)),
+                        f"{name} is infinity or -infinity (an open end, as PostgreSQL stores "
+                        f"one) or outside the years {lo}–{hi}, not a date",
+                    )
+                )
             checks.append((value < ibis.date(vs.min_year, 1, 1), f"{name} is before {vs.min_year}"))
             return checks
         return []
@@ -1379,7 +1494,7 @@ def canonicalize(
     )
     rval = ibis.cases(
         *[
-            (hit, t3[shown[src]].cast(str).substr(0, _VALUE_CHARS))
+            (hit, _value_text(t3[shown[src]]).substr(0, _VALUE_CHARS))
             for hit, (_, src, _) in zip(by_rule, rules, strict=True)
             if src in shown
         ],

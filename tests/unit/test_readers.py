@@ -217,6 +217,27 @@ def test_a_column_named_row_is_refused_in_one_line(tmp_path, engine, name):
     assert "\n" not in str(info.value)
 
 
+def test_a_column_named_row_is_refused_in_every_single_file_format(tmp_path, engine):
+    import openpyxl
+
+    csv_path = tmp_path / "tx.csv"
+    csv_path.write_bytes("\ufeff _Row ;customer_id\n1;A\n".encode())
+    wb = openpyxl.Workbook()
+    wb.active.append(["customer_id", "_row"])
+    wb.active.append(["A", 1])
+    wb.save(tmp_path / "tx.xlsx")
+    pq.write_table(pa.table({"customer_id": ["A"], "_row": [1]}), tmp_path / "tx.parquet")
+    for path, column in [
+        (csv_path, "_Row"),
+        (tmp_path / "tx.xlsx", "_row"),
+        (tmp_path / "tx.parquet", "_row"),
+    ]:
+        with pytest.raises(InputError, match="name tierwise gives the record numbers") as info:
+            read_input("transactions", path, TableInput(), engine)
+        assert (info.value.file, info.value.column) == (str(path), column)
+        assert "rename the column" in str(info.value) and "\n" not in str(info.value)
+
+
 def test_lines_ended_by_a_cr_alone_are_read(tmp_path, engine):
     # old Mac and some Excel exports end each line with a carriage return only
     text = "customer_id,date,revenue\rA,2024-01-01,10\rB,2024-01-02,20\r"
@@ -829,6 +850,79 @@ def test_a_postgresql_column_named_row_is_refused(engine, pg_scratch):
     assert info.value.file and "127.0.0.1" in info.value.file
 
 
+@pytest.fixture
+def pg_spaced(pg_url) -> Iterator[tuple[str, str]]:
+    """A schema whose name needs quotes (a space, capitals) holding tables ``Sales Lines``
+    and ``Say "Hi"`` of one invoice line each, and a table ``keep``."""
+    schema = f"Tw Sales {uuid.uuid4().hex[:8]}"
+    _pg_execute(
+        pg_url,
+        f'CREATE SCHEMA "{schema}"',
+        f'CREATE TABLE "{schema}"."Sales Lines" (customer_id text, date date)',
+        f"INSERT INTO \"{schema}\".\"Sales Lines\" VALUES ('spaced', DATE '2024-03-05')",
+        f'CREATE TABLE "{schema}"."Say ""Hi""" (customer_id text, date date)',
+        f'INSERT INTO "{schema}"."Say ""Hi""" VALUES (\'quoted\', DATE \'2024-03-05\')',
+        f'CREATE TABLE "{schema}".keep (id int)',
+    )
+    try:
+        yield pg_url, schema
+    finally:
+        _pg_execute(pg_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.mark.postgres
+def test_a_postgresql_table_whose_name_needs_quotes_is_read(engine, pg_spaced):
+    url, schema = pg_spaced
+    # as written, or with parts in double quotes as psql prints them ("" a quote inside)
+    for given, who in [
+        (f"{schema}.Sales Lines", "spaced"),
+        (f'"{schema}"."Sales Lines"', "spaced"),
+        (f' "{schema}" . Sales Lines ', "spaced"),
+        (f'{schema}."Say ""Hi"""', "quoted"),
+    ]:
+        raw = read_input("transactions", url, TableInput(table=given), engine)
+        assert [r["customer_id"] for r in _rows(raw, engine)] == [who], given
+        assert raw.database_table == given
+
+
+@pytest.mark.postgres
+def test_a_table_name_is_never_read_as_sql(engine, pg_spaced):
+    url, schema = pg_spaced
+    # names written to end the quoting and run a statement are names no table has, or (a
+    # quote inside a part not in quotes) not read as a name at all
+    for attack, said in [
+        (f'"{schema}"."x""; DROP SCHEMA ""{schema}"" CASCADE; --"', "does not exist"),
+        (f"{schema}.x' || pg_sleep(0) || '", "does not exist"),
+        (f'{schema}.x; DROP SCHEMA "{schema}" CASCADE; --', "cannot be read: unexpected"),
+    ]:
+        with pytest.raises(InputError, match=said) as info:
+            read_input("transactions", url, TableInput(table=attack), engine)
+        assert "\n" not in str(info.value)
+    raw = read_input("transactions", url, TableInput(table=f"{schema}.keep"), engine)
+    assert raw.source_columns == ["id"]
+
+
+@pytest.mark.parametrize(
+    ("given", "why"),
+    [
+        ('public."sales.2024"', "holding a dot"),
+        ("db.public.sales", "more than schema.table"),
+        ("public..sales", "part of the name is empty"),
+        ('public."Sales', "double quote is not closed"),
+        ('public.Sales"', "unexpected '\"'"),
+        ('"a"b', "unexpected 'b'"),
+    ],
+)
+def test_a_table_name_that_cannot_be_read_is_one_line_naming_the_setting(engine, given, why):
+    # refused before any connection (the server named does not exist)
+    url = "postgresql://me@127.0.0.1:1/sales"
+    with pytest.raises(InputError, match=why) as info:
+        read_input("transactions", url, TableInput(table=given), engine)
+    said = str(info.value)
+    assert said.startswith(f"{url}: table name {given!r} cannot be read")
+    assert "[transactions] table" in said and "\n" not in said
+
+
 def _in_zone(url: str, zone: str) -> str:
     """The URL with a session TimeZone set through libpq's ``options``."""
     from urllib.parse import quote
@@ -857,6 +951,30 @@ def test_a_postgresql_timestamptz_gives_the_date_of_the_sessions_time_zone(engin
     assert {r["customer_id"]: r["date"] for r in _rows(raw, engine)}["K3"] == dt.datetime(
         2023, 12, 31, 23, 15
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("kind", ["date", "timestamp", "timestamptz"])
+def test_a_postgresql_infinity_date_is_a_rejected_row_not_an_early_date(engine, pg_scratch, kind):
+    from tierwise.validate import canonicalize, split_rejects
+
+    url, name = pg_scratch
+    _pg_execute(
+        url,
+        f"CREATE TABLE {name} (line int PRIMARY KEY, customer_id text, date {kind}, revenue int)",
+        f"INSERT INTO {name} VALUES (1, 'A', 'infinity', 1), (2, 'B', '-infinity', 1), "
+        "(3, 'C', '2024-03-05', 1)",
+    )
+    raw = read_input("transactions", url, TableInput(table=name), engine)
+    t = canonicalize(raw.table, "transactions", Settings(), engine, file=raw.path)
+    used, rejects = split_rejects(t, raw.path, "transactions")
+    got = engine.to_arrow(used.select("customer_id", "date")).to_pylist()
+    assert got == [{"customer_id": "C", "date": dt.date(2024, 3, 5)}]
+    reasons = engine.to_arrow(rejects.select("row", "reason").order_by("row")).to_pylist()
+    assert [(r["row"], r["reason"].split(" (")[0]) for r in reasons] == [
+        (1, "date is infinity or -infinity"),
+        (2, "date is infinity or -infinity"),
+    ]
 
 
 @pytest.mark.postgres

@@ -301,3 +301,32 @@ def test_a_damaged_part_file_is_named_by_its_path_in_the_folder(tmp_path, engine
     bad.write_bytes(bad.read_bytes()[:200])
     with pytest.raises(InputError, match=r"year=2024/month=1/part-00000\.snappy\.parquet is not a"):
         read_input("transactions", lake, TableInput(), engine)
+
+
+@pytest.mark.parametrize("column", ["_row", "_ROW"])
+def test_a_column_named_row_in_a_folder_or_glob_is_refused_naming_the_file(
+    tmp_path, engine, column
+):
+    # one file of the folder has a column of the name the record numbers take: read, it
+    # would be replaced by the numbers (DuckDB) or fail the read (Spark)
+    lake = _lake(tmp_path)
+    odd = lake / "year=2024" / "month=2" / "part-00001.snappy.parquet"
+    pq.write_table(pa.table({"customer_id": ["c7"], "revenue": [1.0], column: [41]}), odd)
+    for source in (lake, str(lake / "**" / "*.parquet")):
+        with pytest.raises(InputError) as info:
+            read_input("transactions", source, TableInput(), engine)
+        said = str(info.value)
+        assert info.value.column == column
+        assert f"column '{column}' of year=2024/month=2/part-00001.snappy.parquet" in said
+        assert "rename the column" in said and "\n" not in said
+
+
+@pytest.mark.engines("spark", reason="the DuckDB engine reads no data-lake URL")
+def test_a_column_named_row_at_a_url_is_refused_in_one_line(tmp_path, engine):
+    folder = tmp_path / "lake"
+    folder.mkdir()
+    pq.write_table(pa.table({"customer_id": ["c1"], "_row": [3]}), folder / "a.parquet")
+    with pytest.raises(InputError, match="name tierwise gives the record numbers") as info:
+        read_input("transactions", folder.as_uri(), TableInput(), engine)
+    assert info.value.column == "_row"
+    assert "\n" not in str(info.value)

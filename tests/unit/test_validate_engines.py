@@ -365,3 +365,103 @@ def test_a_stored_checked_table_reads_back_the_same_rows_and_rejects(engine: Any
         (6, "revenue", None),
     ]
     assert list(used[0]) == [c for c in t.columns if not c.startswith("_re")]
+
+
+def test_psql_timestamps_with_an_offset_give_the_date_as_written_on_every_engine(
+    engine: Any,
+) -> None:
+    """psql writes a timestamptz with the session's offset in hours, or hours and minutes
+    (and seconds, for a zone's local mean time before 1900): the date is the one written,
+    whatever the offset."""
+    texts = [
+        "2024-03-05 10:00:00+01",
+        "2024-03-05 23:30:00+05:30",
+        "2024-03-05 00:15:00-03",
+        "2024-03-05 23:59:59.999999-09:30",
+        "2024-03-05 00:00:00+14",
+        "2024-03-05 10:00:00+00:53:28",
+        "2024-03-05T10:00:00-0330",
+    ]
+    used, rejects = _canonical(engine, "transactions", _transactions(texts))
+    assert rejects == []
+    assert [r["date"] for r in used] == [dt.date(2024, 3, 5)] * len(texts)
+
+
+def test_infinity_is_a_rejected_date_on_every_engine(engine: Any) -> None:
+    """A PostgreSQL export writes an open end as infinity; a word is no date, whatever an
+    engine's parser takes it for (DuckDB read infinity as 9999-12-31, -infinity as the
+    year 1, epoch as 1970-01-01)."""
+    texts = ["infinity", "-infinity", "Infinity", "+infinity", "epoch", "2024-03-05"]
+    used, rejects = _canonical(engine, "transactions", _transactions(texts))
+    assert [r["date"] for r in used] == [dt.date(2024, 3, 5)]
+    infinite = "date is infinity or -infinity (an open end, as PostgreSQL writes one), not a date"
+    assert [(r["row"], r["reason"].split(" (%")[0]) for r in rejects] == [
+        (2, infinite),
+        (3, infinite),
+        (4, infinite),
+        (5, infinite),
+        (6, "date is not a date in a known format"),
+    ]
+
+
+def test_an_infinite_number_has_one_reason_on_every_engine(engine: Any) -> None:
+    """1e400 read from text is infinity, as is an infinite float of a typed column: "not a
+    finite number" on every engine, never "implausibly large" on one of them."""
+    texts = ["1e400", "-1e400", "1e20", "5"]
+    used, rejects = _canonical(
+        engine, "transactions", _transactions(["2024-01-02"] * 4, revenue=texts)
+    )
+    assert [r["revenue"] for r in used] == [5.0]
+    assert [(r["row"], r["reason"].split(" (")[0]) for r in rejects] == [
+        (2, "revenue is not a finite number"),
+        (3, "revenue is not a finite number"),
+        (4, "revenue is implausibly large"),
+    ]
+    inf = float("inf")
+    typed = pa.table(
+        {
+            "customer_id": pa.array([inf, 7.0, 8.0]),
+            "date": ["2024-01-02"] * 3,
+            "revenue": pa.array([1.0, -inf, 2.0]),
+        }
+    )
+    used, rejects = _canonical(engine, "transactions", typed)
+    assert [r["customer_id"] for r in used] == ["8"]
+    assert [(r["row"], r["column"], r["reason"]) for r in rejects] == [
+        (2, "customer_id", "missing customer_id"),
+        (3, "revenue", "revenue is not a finite number"),
+    ]
+
+
+def test_a_one_digit_year_is_read_by_no_engine(engine: Any) -> None:
+    """%y is a year of two digits; a text with one (5.3.4) is no date on any engine."""
+    texts = ["5.3.4", "5.3.04", "05.03.24"]
+    settings = Settings(transactions=TableInput(date_format="%d.%m.%y"))
+    used, rejects = _canonical(engine, "transactions", _transactions(texts), settings=settings)
+    assert [r["date"] for r in used] == [dt.date(2004, 3, 5), dt.date(2024, 3, 5)]
+    assert [(r["row"], r["reason"]) for r in rejects] == [
+        (2, "date is not a date in a known format (%d.%m.%y); set date_format")
+    ]
+
+
+def test_a_rejected_float_is_written_alike_on_every_engine(engine: Any) -> None:
+    """The value of a rejected row from a typed float column reads as Python writes the
+    float (DuckDB wrote 1e+20, Spark 1.0E20)."""
+    revenue = [1e20, 1.5e16, -3.25e300, 4503599627370497.5, float("inf"), float("nan"), 2.5]
+    ids = [2.0**53, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    n = len(revenue)
+    typed = pa.table(
+        {
+            "customer_id": pa.array(ids),
+            "date": ["2024-01-02"] * n,
+            "revenue": pa.array(revenue),
+        }
+    )
+    raw = engine.from_arrow(typed.append_column(ROW, pa.array(range(2, n + 2))))
+    t = canonicalize(raw, "transactions", Settings(), engine, file="x.parquet")
+    _, rejects = split_rejects(t, "x.parquet", "transactions")
+    got = engine.to_arrow(rejects.select("row", "column", "value").order_by("row")).to_pylist()
+    assert [(r["row"], r["column"]) for r in got] == [(2, "customer_id")] + [
+        (row, "revenue") for row in range(3, n + 1)
+    ]
+    assert [r["value"] for r in got] == [repr(ids[0])] + [repr(v) for v in revenue[1:-1]]

@@ -1256,6 +1256,20 @@ def _part_files(files: list[Path], base: Path, shown: str) -> list[_PartFile]:
     return parts
 
 
+def _check_row_column(parts: list[_PartFile], shown: str) -> None:
+    """Stop when a file has a column named ``_row`` (in any case), naming the file: the
+    engine numbers the records under that name, which would replace the user's column."""
+    for p in parts:
+        clash = next((c for c in p.schema.names if c.lower() == ROW), None)
+        if clash is not None:
+            raise InputError(
+                f"column {clash!r} of {p.shown} has the name tierwise gives the record numbers",
+                file=shown,
+                column=clash,
+                hint="rename the column in the files (tierwise numbers the rows itself)",
+            )
+
+
 def _listed(parts: list[_PartFile], most: int = 3) -> str:
     names = [p.shown for p in parts[:most]]
     if len(parts) > most:
@@ -1426,6 +1440,7 @@ def _type_notes(name: str, parts: list[_PartFile], columns: list[str]) -> list[s
 def _parquet_raw(name: str, files: list[Path], base: Path, shown: str, engine: Engine) -> RawInput:
     files = sorted(files, key=str)
     parts = _part_files(files, base, shown)
+    _check_row_column(parts, shown)
     # the partition keys of the folders (Hive partitions), outermost first, as Spark has them
     keys = [part.split("=", 1)[0] for part in files[0].relative_to(base).parts[:-1] if "=" in part]
     same = all(p.schema.equals(parts[0].schema, check_metadata=False) for p in parts)
@@ -1568,9 +1583,21 @@ def _read_delta(name: str, folder: Path, shown: str, engine: Engine) -> RawInput
             "and spark.sql.extensions io.delta.sql.DeltaSparkSessionExtension in [run] "
             "spark_options), or export the table as Parquet",
         ) from exc
+    _check_header(shown, list(df.columns))
     table, digest = engine.from_spark_frame(df, shown)
     cols = [c for c in table.columns if c != ROW]
     return RawInput(name, shown, table, source_columns=cols, sha256=digest, fmt="delta")
+
+
+def _check_lake_columns(engine: Engine, url: str, shown: str) -> None:
+    """Stop with one line when the Parquet at ``url`` has a column named ``_row``, which
+    the engine's record numbers clash with (it fails the read); nothing when the files'
+    schema cannot be read either (the caller says why the read failed)."""
+    try:
+        columns = list(engine.con._session.read.parquet(url).columns)
+    except Exception:
+        return
+    _check_header(shown, columns)
 
 
 def _read_lake_url(name: str, url: str, shown: str, engine: Engine) -> RawInput:
@@ -1587,6 +1614,7 @@ def _read_lake_url(name: str, url: str, shown: str, engine: Engine) -> RawInput:
     try:
         table = engine.read_parquet(url)
     except EngineError as exc:
+        _check_lake_columns(engine, url, shown)
         cause = engine_message(exc.__cause__ or exc)
         no_fs = "FileSystem" in cause and ("ClassNotFound" in cause or "No FileSystem" in cause)
         raise InputError(
@@ -1793,20 +1821,71 @@ def _formulas_without_values(
 
 # -- PostgreSQL ------------------------------------------------------------------------------------
 
+#: a plain schema.table name, as ``tierwise init`` samples it
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+#: one part of a PostgreSQL table name: in double quotes (``""`` a quote inside), or as it is
+_PG_PART = re.compile(r'\s*(?:"((?:[^"]|"")*)"|([^".]*))\s*')
+
+
+def _postgres_table(text: str) -> tuple[list[str], str | None]:
+    """The parts (schema, table) of a PostgreSQL table name as a person writes it, or why
+    it cannot be read.
+
+    A part is taken as written (case kept, spaces inside kept, spaces around dropped), or
+    inside double quotes as psql prints a name (``public."Sales Lines"``, ``""`` for a
+    quote). The engine quotes each part itself, so no name reaches the server as SQL.
+
+    Examples
+    --------
+    >>> _postgres_table('public."Sales Lines"')
+    (['public', 'Sales Lines'], None)
+    >>> _postgres_table("Sales Lines")
+    (['Sales Lines'], None)
+    >>> _postgres_table('"sales.2024"')
+    ([], 'a table name holding a dot is not read')
+    """
+    parts: list[str] = []
+    pos = 0
+    while True:
+        m = _PG_PART.match(text, pos)
+        if m is None:  # pragma: no cover - the pattern matches the empty text
+            return [], "not a table name"
+        quoted, plain = m.group(1), m.group(2)
+        part = quoted.replace('""', '"') if quoted is not None else (plain or "").strip()
+        if not part and quoted is None and text[m.end() : m.end() + 1] == '"':
+            return [], "a double quote is not closed"
+        if not part:
+            return [], "a part of the name is empty"
+        if "." in part:
+            return [], "a table name holding a dot is not read"
+        if "\x00" in part:
+            return [], "a table name holding a NUL character is not read"
+        parts.append(part)
+        pos = m.end()
+        if pos == len(text):
+            break
+        if text[pos] != ".":
+            return [], f"unexpected {text[pos]!r} after {text[:pos].strip()!r}"
+        pos += 1
+    if len(parts) > 2:
+        return [], "more than schema.table"
+    return parts, None
 
 
 def _read_postgres(name: str, url: str, ti: TableInput, engine: Engine) -> RawInput:
     shown = redact_url(url)
     table_name = ti.table or name
-    if not _IDENT.match(table_name):
+    parts, why = _postgres_table(table_name)
+    if why is not None:
         raise InputError(
-            f"table name {table_name!r} is not a plain identifier",
+            f"table name {table_name!r} cannot be read: {why}",
             file=shown,
-            hint=f"set [{name}] table to schema.table",
+            hint=f"set [{name}] table to the table's name or schema.table, a part in double "
+            'quotes as psql writes it (public."Sales Lines"); for a name holding a dot, '
+            "read a view named without one",
         )
     try:
-        table = engine.read_postgres(url, table_name)
+        table = engine.read_postgres(url, ".".join(parts))
     except SettingsError:
         raise
     except InputError as exc:
