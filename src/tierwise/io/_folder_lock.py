@@ -8,7 +8,7 @@ transaction), so that no decision is saved into a folder that is being retired.
 The lock is an advisory ``flock`` on the folder itself (no file is added anywhere). A
 folder that was swapped while a process waited is a different folder under the same name:
 the lock is taken again on the folder the name points to now. Where the platform has no
-``flock`` (Windows), nothing is locked.
+``flock`` (Windows), or the folder cannot be read (only written), nothing is locked.
 """
 
 from __future__ import annotations
@@ -60,6 +60,10 @@ def hold_folder(folder: str | Path, *, wait: float, busy: str) -> Iterator[None]
         yield
         return
     path = os.fspath(folder)
+    if os.path.isdir(path) and not os.access(path, os.R_OK):
+        # a folder this user may write into but not list cannot be opened to lock it
+        yield
+        return
     deadline = time.monotonic() + wait
     while True:
         fd = _try_lock(path)
