@@ -243,3 +243,63 @@ def test_pairs_whose_ids_hold_the_separator_are_kept_apart(tmp_path: Path) -> No
         pair_subject(*other): 2,
     }
     assert store.version(KIND_OVERRIDE, "a") == 0
+
+
+_RUN_IN_ANOTHER_PROCESS = """
+import shutil, sys
+from pathlib import Path
+from tierwise.io.outputs import OutputFolder
+
+copy = shutil.copy2
+
+def copy_then_wait(src, dst, *args, **kwargs):
+    done = copy(src, dst, *args, **kwargs)
+    if Path(str(src)).name == "overrides.duckdb":
+        print("copied", flush=True)
+        sys.stdin.readline()  # until the test says: swap
+    return done
+
+shutil.copy2 = copy_then_wait
+with OutputFolder(sys.argv[1]) as run:
+    run.write_text("customers.csv", "customer_id\\nC1\\n")
+print("swapped", flush=True)
+"""
+
+
+def test_a_run_in_another_process_holds_the_folder_from_its_copy_to_its_swap(
+    out: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    store = DecisionStore(out / OVERRIDES_FILE)
+    store.wait = 0.2
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.Popen(
+        [sys.executable, "-c", _RUN_IN_ANOTHER_PROCESS, str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert run.stdin is not None and run.stdout is not None
+    try:
+        assert run.stdout.readline().strip() == "copied"
+        # the run has copied the store and not yet swapped the folders
+        refused = False
+        try:
+            store.decide_pair("B1", "B2", "reject", by="bo", reason=None)
+        except FolderBusyError:
+            refused = True
+        run.stdin.write("swap\n")
+        run.stdin.flush()
+        assert run.stdout.readline().strip() == "swapped"
+    finally:
+        run.stdin.close()
+        assert run.wait(timeout=120) == 0
+    left_ids = read_review_decisions(out).column("left_id").to_pylist()
+    assert refused or "B1" in left_ids, "a saved decision is not in the folder the run left"
+    assert refused
+    store.decide_pair("B1", "B2", "reject", by="bo", reason=None)
+    assert read_review_decisions(out).column("left_id").to_pylist() == ["B1"]
