@@ -54,6 +54,11 @@ def test_a_dashboard_override_moves_the_customer_in_the_next_run(demo, tmp_path:
         cid, value_class=new, tier=None, reason="strategic", by="ana",
         computed_class=computed, computed_tier=row["tier"],
     )  # fmt: skip
+    # later, someone else sets the tier too, for a reason of their own
+    store.set_override(
+        cid, tier=row["tier"], reason="service level", by="bo",
+        computed_class=computed, computed_tier=row["tier"],
+    )  # fmt: skip
     store.decide_pair(merged["customer_id"], merged["account_id"], "reject", by="ana", reason=None)
     store.close()
 
@@ -62,7 +67,10 @@ def test_a_dashboard_override_moves_the_customer_in_the_next_run(demo, tmp_path:
     assert rows[cid]["value_class"] == new
     assert rows[cid]["value_class_computed"] == computed
     applied = pacsv.read_csv(out / "overrides_applied.csv").to_pylist()
-    assert [(a["customer_id"], a["by"]) for a in applied] == [(cid, "ana")]
+    # each field's reason with its author
+    assert [(a["customer_id"], a["by"], a["reason"]) for a in applied] == [
+        (cid, "ana and bo", "class: strategic (ana); tier: service level (bo)")
+    ]
     # the decisions file is carried into the replaced folder
     assert (out / OVERRIDES_FILE).is_file()
     assert second.manifest["dashboard_decisions"]["class_overrides"] == 1

@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
@@ -252,7 +253,7 @@ def test_review_controls_name_their_pair_times_say_utc_and_unknown_pairs_are_ref
     assert "FAKE1" not in ids
 
 
-def test_no_change_is_written_twice_and_a_new_reason_alone_is_audited(out: Path) -> None:
+def test_no_change_is_written_twice_and_a_field_s_new_reason_alone_is_audited(out: Path) -> None:
     client = TestClient(create_app(out), base_url=LOCAL)
     cid = customer_id_named(out, SCRIPT_NAME)
     tab = _Customer(client, cid)
@@ -261,7 +262,7 @@ def test_no_change_is_written_twice_and_a_new_reason_alone_is_audited(out: Path)
     assert tab.reload().post(value_class="B", reason="key account, renewed", by="bo")[0] == 200
     store = create_app(out).state.store
     assert [(e["field"], e["new"]) for e in store.audit(cid)] == [
-        ("reason", "key account, renewed"),
+        ("class_reason", "key account, renewed"),
         ("value_class", "B"),
     ]
 
@@ -292,3 +293,92 @@ def test_digits_a_number_field_cannot_read_give_the_default_not_an_error(out: Pa
     form = forms(client.get("/review").text)[0]
     r = client.post("/review", data={**form, "seen": "²", "decision": "reject", "by": "ana"})
     assert r.status_code < 500
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    """A run's folder by hand: three customers, and two queued pairs whose ids, joined by
+    " ~ ", would both read "a ~ b ~ c"."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    pq.write_table(
+        pa.table(
+            {
+                "customer_id": ["C1", "a", "c"],
+                "name": ["Acme", "A", "C"],
+                "value_class": ["B", "A", "C"],
+                "tier": ["silver", "gold", "bronze"],
+            }
+        ),
+        folder / "customers.parquet",
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "left_id": ["a ~ b", "a"],
+                "right_id": ["c", "b ~ c"],
+                "match_probability": [0.5, 0.5],
+                "reason": ["same phone", "same street"],
+            }
+        ),
+        folder / "review_queue.parquet",
+    )
+    return folder
+
+
+def test_the_customer_page_shows_each_overridden_field_with_its_own_reason_and_author(
+    small: Path,
+) -> None:
+    client = TestClient(create_app(small), base_url=LOCAL)
+    tab = _Customer(client, "C1")
+    assert tab.post(value_class="A", reason="key account", by="ana")[0] == 200
+    status, page = tab.reload().post(tier="gold", reason="strategic", by="bo")
+    assert status == 200
+    shown = _in_force(page)
+    assert "class A, tier gold" in shown
+    assert re.search(r"Class A: “key account” \(ana, [0-9-]+ [0-9:]+ UTC\)", shown)
+    assert re.search(r"Tier gold: “strategic” \(bo, [0-9-]+ [0-9:]+ UTC\)", shown)
+
+
+def test_pairs_whose_ids_hold_the_separator_are_decided_and_shown_apart(small: Path) -> None:
+    client = TestClient(create_app(small), base_url=LOCAL)
+    first, second = forms(client.get("/review").text)
+    assert (first["left_id"], first["right_id"]) == ("a ~ b", "c")
+    r = client.post("/review", data={**first, "decision": "confirm", "by": "ana"})
+    assert r.status_code == 200
+    page = _text(r.text)
+    assert "1 of 2 pairs decided" in page and page.count("Decided:") == 1
+    # the other pair, drawn before, was never decided: no conflict
+    r = client.post("/review", data={**second, "decision": "reject", "by": "bo"})
+    assert r.status_code == 200 and "2 of 2 pairs decided" in _text(r.text)
+    decided = read_review_decisions(small).select(["left_id", "right_id", "decision"])
+    assert decided.to_pylist() == [
+        {"left_id": "a", "right_id": "b ~ c", "decision": "reject"},
+        {"left_id": "a ~ b", "right_id": "c", "decision": "confirm"},
+    ]
+    # a pair no run queued is refused, whatever its ids joined give
+    fake = {**second, "left_id": "a ~ b ~", "right_id": "c"}
+    r = client.post("/review", data={**fake, "decision": "confirm", "by": "ana"})
+    assert r.status_code == 400
+    assert "a ~ b and c" in _text(client.get("/audit").text)
+
+
+def test_a_change_while_a_run_replaces_the_folder_is_refused_and_keeps_what_was_typed(
+    small: Path,
+) -> None:
+    from tierwise.io._folder_lock import hold_folder
+
+    app = create_app(small)
+    app.state.store.wait = 0.1
+    client = TestClient(app, base_url=LOCAL)
+    tab = _Customer(client, "C1")
+    pair = forms(client.get("/review").text)[0]
+    with hold_folder(small, wait=1, busy="held"):  # a run, between its copy and its swap
+        status, page = tab.post(value_class="A", reason="key account", by="ana")
+        r = client.post("/review", data={**pair, "decision": "reject", "by": "bo", "reason": "x"})
+    assert status == 503 and "A run is replacing this output folder" in _text(page)
+    assert 'value="key account"' in page and '<option value="A" selected>' in page
+    assert r.status_code == 503 and "nothing was saved" in _text(r.text)
+    assert 'value="x"' in r.text
+    assert read_overrides(small).num_rows == 0 and read_review_decisions(small).num_rows == 0
+    assert tab.post(value_class="A", reason="key account", by="ana")[0] == 200

@@ -12,7 +12,13 @@ from fastapi.testclient import TestClient
 
 from report_support import SCRIPT_NAME, customer_id_named, forms
 from tierwise.accounts.review import DECISIONS_SCHEMA, clean_decisions
-from tierwise.app import create_app, read_overrides, read_review_decisions, serve
+from tierwise.app import (
+    OVERRIDES_SCHEMA,
+    create_app,
+    read_overrides,
+    read_review_decisions,
+    serve,
+)
 from tierwise.errors import SettingsError
 
 LOCAL = "http://127.0.0.1"
@@ -86,8 +92,11 @@ def test_override_is_stored_audited_and_read_for_the_next_run(out: Path) -> None
         ("value_class", computed, new, "ana")
     ]
     t = read_overrides(out)
-    assert t.column_names == ["customer_id", "value_class", "tier", "reason", "by", "at"]
-    assert t.to_pylist()[0]["customer_id"] == cid and t.to_pylist()[0]["value_class"] == new
+    assert t.schema == OVERRIDES_SCHEMA
+    row = t.to_pylist()[0]
+    assert (row["customer_id"], row["value_class"], row["tier"]) == (cid, new, None)
+    assert (row["class_reason"], row["class_by"]) == ("strategic account", "ana")
+    assert (row["reason"], row["by"]) == ("strategic account", "ana")
 
 
 def test_override_needs_a_known_class_a_reason_and_a_token_of_the_form(out: Path) -> None:

@@ -3,7 +3,8 @@
 - :func:`create_app` / :func:`serve`: the FastAPI dashboard (127.0.0.1 by default; another
   address only with an access token).
 - :func:`read_overrides`: the class overrides made in the dashboard, as the segments stage's
-  overrides table (customer_id, value_class, tier, reason, by, at).
+  overrides table (customer_id, value_class, tier, reason, by, at, and each field's own
+  reason, author and time).
 - :func:`read_review_decisions`: the duplicate-review decisions, in the accounts stage's
   decisions format (left_id, right_id, decision, decided_by, decided_at).
 """

@@ -48,8 +48,10 @@ from .store import (
     KIND_REVIEW,
     OVERRIDES_FILE,
     DecisionStore,
+    FolderBusyError,
     Keep,
     StaleVersionError,
+    pair_ids,
     pair_subject,
 )
 
@@ -113,6 +115,18 @@ def page_url(kind: str, key: object, action: str = "") -> str:
     return f"/{kind}/{quote(text, safe='')}{tail}"
 
 
+def subject_label(kind: str, subject: str) -> str:
+    """An audit subject as the log shows it: a customer id, or a pair's two ids.
+
+    Examples
+    --------
+    >>> subject_label("review", pair_subject("b ~ c", "a")), subject_label("review", "a ~ b")
+    ('a and b ~ c', 'a ~ b')
+    """
+    ids = pair_ids(subject) if kind == KIND_REVIEW else None
+    return subject if ids is None else f"{ids[0]} and {ids[1]}"
+
+
 @cache
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -123,6 +137,7 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["page_url"] = page_url
+    env.globals["subject_label"] = subject_label
     return env
 
 
@@ -684,6 +699,8 @@ def create_app(
                 status=409,
                 typed=typed,
             )
+        except FolderBusyError as exc:
+            return _customer_page(request, customer_id, error=str(exc), status=503, typed=typed)
         return RedirectResponse(page_url("customers", customer_id), status_code=303)
 
     @app.post("/customer/override", response_class=HTMLResponse, response_model=None)
@@ -775,7 +792,7 @@ def create_app(
         decided = {
             pair_subject(r["left_id"], r["right_id"]): r for r in store.decisions().to_pylist()
         }
-        versions = store.versions(KIND_REVIEW)
+        versions = store.versions(KIND_REVIEW, sorted(data.queued_pairs))
         pairs = []
         if q is not None:
             # the records' own fields, side by side: not the matching model's normalised
@@ -872,6 +889,8 @@ def create_app(
         except StaleVersionError as exc:
             message = _stale_review_message(exc, decision)
             return review_page(request, 409, (subject, message), typed)
+        except FolderBusyError as exc:
+            return review_page(request, 503, (subject, str(exc)), typed)
         anchor = f"#pair-{n}" if _DIGITS.fullmatch(n) else ""
         return RedirectResponse(f"/review{anchor}", status_code=303)
 
@@ -973,9 +992,13 @@ def _stale_override_message(exc: StaleVersionError, now: dict[str, Any] | None) 
     if now is None:
         state = "now there is no override"
     else:
-        state = (
-            f"now class {now.get('value_class') or '(computed)'}, tier "
-            f"{now.get('tier') or '(computed)'}, “{now.get('reason')}”"
+        state = "now " + "; ".join(
+            f"{label} {now.get(column) or '(computed)'}"
+            + (f", “{now.get(f'{prefix}_reason')}”" if now.get(column) else "")
+            for column, prefix, label in (
+                ("value_class", "class", "class"),
+                ("tier", "tier", "tier"),
+            )
         )
     return (
         f"{e.get('by', 'Someone')} changed this override at {e.get('at')} UTC after this "

@@ -29,6 +29,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ._folder_lock import hold_folder
+
 __all__ = [
     "CSV_LOCALES",
     "MARKER",
@@ -449,6 +451,9 @@ _PARALLEL_ROWS = 50_000
 MARKER = ".tierwise-output.json"
 #: Files another tierwise tool keeps in an output folder and a new run carries over.
 CARRIED = ("overrides.duckdb",)
+#: How long a run waits for the dashboard to finish writing a carried file, in seconds
+#: (one write takes milliseconds; the dashboard holds the lock only while it writes).
+CARRY_WAIT = 60.0
 #: Files an operating system puts in any folder a person opens (Finder's view settings,
 #: Explorer's thumbnails and folder settings, macOS's resource forks on other file systems
 #: "._NAME"): not a user's work, so a run neither counts them as files added nor deletes
@@ -922,36 +927,50 @@ class OutputFolder:
     def commit(self) -> Path:
         self._mark(checksums=True)
         if self.target.exists():
-            # carry over what the dashboard keeps beside the outputs (overrides and audit)
-            for name in CARRIED:
-                if (self.target / name).exists() and not (self.tmp / name).exists():
-                    shutil.copy2(self.target / name, self.tmp / name)
-            # and what the operating system keeps there (left as it was, never deleted)
+            # what the operating system keeps beside the outputs (left as it was, never deleted)
             for entry in self.target.iterdir():
                 if _os_file_entry(entry):
                     shutil.copy2(entry, self.tmp / entry.name)
             check_output_target(self.target, read_first=self.read_first)
-            (self.tmp / STAGING).unlink()
-            if _exchange(self.tmp, self.target):
-                # self.tmp holds the replaced output now: proved a leftover of this run, so
-                # that the next run removes it should this one be killed before it does
-                self._prove(self.tmp)
-                shutil.rmtree(self.tmp, ignore_errors=True)
-                return self.target
-            old = self.target.with_name(f".{self.target.name}.old-{self.run_id}")
-            os.replace(self.target, old)
-            try:
-                os.replace(self.tmp, self.target)
-            except BaseException:
-                os.replace(old, self.target)
-                self._prove(self.tmp)
-                raise
-            self._prove(old)
-            shutil.rmtree(old, ignore_errors=True)
+            # what the dashboard keeps there (overrides and audit), copied under the lock the
+            # dashboard takes to write it, held until the swap: a decision saved meanwhile
+            # waits and goes into the new folder
+            with hold_folder(self.target, wait=CARRY_WAIT, busy=self._busy()):
+                for name in CARRIED:
+                    if (self.target / name).exists() and not (self.tmp / name).exists():
+                        shutil.copy2(self.target / name, self.tmp / name)
+                (self.tmp / STAGING).unlink()
+                retired = self._swap()
+            shutil.rmtree(retired, ignore_errors=True)
             return self.target
         (self.tmp / STAGING).unlink()
         os.replace(self.tmp, self.target)
         return self.target
+
+    def _swap(self) -> Path:
+        """Put the staging folder in the target's place; the retired output's folder, proved
+        a leftover of this run so that the next run removes it should this one be killed
+        before it does."""
+        if _exchange(self.tmp, self.target):
+            self._prove(self.tmp)
+            return self.tmp
+        old = self.target.with_name(f".{self.target.name}.old-{self.run_id}")
+        os.replace(self.target, old)
+        try:
+            os.replace(self.tmp, self.target)
+        except BaseException:
+            os.replace(old, self.target)
+            self._prove(self.tmp)
+            raise
+        self._prove(old)
+        return old
+
+    def _busy(self) -> str:
+        return (
+            f"--out {self.target}: the dashboard (tierwise serve) kept {CARRIED[0]} busy for "
+            f"{CARRY_WAIT:.0f} s, so the folder was not replaced; run again (the last output "
+            "is intact)"
+        )
 
     def abort(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
