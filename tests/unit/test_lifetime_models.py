@@ -423,3 +423,26 @@ def test_the_log_likelihood_has_the_same_bits_with_one_blas_thread_or_two() -> N
         with threadpool_limits(limits=threads, user_api="blas"):
             got.append(BetaGeoModel().fit(data).log_likelihood_)
     assert got[0] == got[1]
+
+
+def test_pareto_quadrature_on_threads_gives_every_row_the_same_bits():
+    """The quadrature's blocks of rows go to several threads on large inputs: each row's
+    log-integral and gradient must be the bits one thread gives, whatever thread runs it."""
+    from tierwise.lifetime import paretonbd
+
+    rng = np.random.default_rng(5)
+    n = 40 * paretonbd._BLOCK + 17  # enough blocks for four runs, the last block short
+    t = rng.uniform(5.0, 150.0, n)
+    tx = t * rng.uniform(0.0, 1.0, n)
+    tx[: n // 5] = t[: n // 5]  # rows whose integral is empty
+    x = np.where(tx > 0, rng.poisson(3.0, n), 0).astype(float)
+    assert len(paretonbd._runs(40, 4)) == 4
+    for p in (np.array([0.8, 10.0, 0.6, 12.0]), np.array([3.0, 1.0, 0.1, 200.0])):
+        one, g_one = paretonbd._log_integral(p, x, tx, t, grad=True, workers=1)
+        assert g_one is not None
+        for workers in (2, 3, 4):
+            many, g_many = paretonbd._log_integral(p, x, tx, t, grad=True, workers=workers)
+            assert g_many is not None
+            assert np.array_equal(one, many)
+            assert np.array_equal(g_one, g_many)
+        assert np.isneginf(one[: n // 5]).all() and np.isfinite(one[n // 5 :]).all()

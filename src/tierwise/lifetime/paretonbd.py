@@ -29,11 +29,15 @@ expressions", http://brucehardie.com/notes/009/.
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln
 
 from ..errors import ModelError
@@ -66,12 +70,21 @@ def _blocks(n: int) -> Iterator[slice]:
 
 
 def _log_integral(
-    params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, *, grad: bool
+    params: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    T: FloatArray,
+    *,
+    grad: bool,
+    workers: int | None = None,
 ) -> tuple[FloatArray, FloatArray | None]:
     """log of the integral in the likelihood and, optionally, its gradient (4, n).
 
     Each row's quadrature is independent of the others: the rows are taken in blocks
-    (:data:`_BLOCK`), the node arrays of a block reused in place.
+    (:data:`_BLOCK`), the node arrays of a block reused in place, and runs of blocks go to
+    ``workers`` threads (by default one per core, at most :data:`_MAX_WORKERS`; NumPy lets
+    go of the interpreter lock inside each array operation). Every row's figures are the
+    same bits whichever thread computes them.
     """
     r, alpha, s, beta = params
     m = r + x
@@ -86,34 +99,105 @@ def _log_integral(
     span = np.minimum(span, _CUT / k)
     empty = span <= 0
     half = np.where(empty, 1.0, span) / 2.0
-    log_u0, log_half, b_minus_a = np.log(u0), np.log(half), B - A
+    rows = _Rows(
+        k=k,
+        m=m,
+        n=n,
+        a_first=a_first,
+        e_other=e_other,
+        empty=empty,
+        log_u0=np.log(u0),
+        log_half=np.log(half),
+        half=half,
+        b_minus_a=B - A,
+        log_i=np.empty(len(x)),
+        g=np.empty((4, len(x))) if grad else None,
+    )
+    blocks = list(_blocks(len(x)))
+    runs = _runs(len(blocks), workers)
+    if len(runs) == 1:
+        _integrate(rows, blocks)
+    else:
+        with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="tierwise-pnbd") as pool:
+            for done in [pool.submit(_integrate, rows, blocks[lo:hi]) for lo, hi in runs]:
+                done.result()
+    return rows.log_i, rows.g
+
+
+#: Most threads one quadrature uses.
+_MAX_WORKERS = 4
+
+#: Fewest blocks a thread of the quadrature takes: smaller runs cost more in hand-over than
+#: they save.
+_MIN_RUN = 8
+
+
+def _runs(n_blocks: int, workers: int | None) -> list[tuple[int, int]]:
+    """The blocks ``[lo, hi)`` each thread takes: ``workers`` (by default one per core the
+    process may use, at most :data:`_MAX_WORKERS`) nearly equal runs of at least
+    :data:`_MIN_RUN` blocks.
+
+    Examples
+    --------
+    >>> _runs(20, 2)
+    [(0, 10), (10, 20)]
+    >>> _runs(5, 4)
+    [(0, 5)]
+    """
+    if workers is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        workers = min(_MAX_WORKERS, cores or 1)
+    count = max(1, min(workers, n_blocks // _MIN_RUN))
+    edges = [n_blocks * i // count for i in range(count + 1)]
+    return list(itertools.pairwise(edges))
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The per-row inputs of the quadrature and the arrays its blocks fill in."""
+
+    k: FloatArray
+    m: FloatArray
+    n: float
+    a_first: NDArray[np.bool_]
+    e_other: FloatArray
+    empty: NDArray[np.bool_]
+    log_u0: FloatArray
+    log_half: FloatArray
+    half: FloatArray
+    b_minus_a: FloatArray
+    log_i: FloatArray
+    g: FloatArray | None
+
+
+def _integrate(rows: _Rows, blocks: list[slice]) -> None:
+    """Fill ``rows.log_i`` (and ``rows.g``) for the rows of ``blocks``."""
     nodes = _NODES + 1.0
-    log_i = np.empty(len(x))
-    g = np.empty((4, len(x))) if grad else None
-    for b in _blocks(len(x)):
-        log_u = half[b, None] * nodes[None, :]  # rho, then log(A + tau) = log(u0) + rho
-        log_u += log_u0[b, None]
+    k, m, n, g = rows.k, rows.m, rows.n, rows.g
+    for b in blocks:
+        log_u = rows.half[b, None] * nodes[None, :]  # rho, then log(A + tau) = log(u0) + rho
+        log_u += rows.log_u0[b, None]
         u = np.exp(log_u)
-        v = u + b_minus_a[b, None]  # B + tau
+        v = u + rows.b_minus_a[b, None]  # B + tau
         log_v = np.log(v)
         # f(tau) d tau = U^-(k+1) (U / V)^e * U d rho, with U = A + tau, V = B + tau
-        log_g = _LOG_WEIGHTS[None, :] + log_half[b, None]
+        log_g = _LOG_WEIGHTS[None, :] + rows.log_half[b, None]
         work = k[b, None] * log_u
         log_g -= work
         np.subtract(log_u, log_v, out=work)
-        work *= e_other[b, None]
+        work *= rows.e_other[b, None]
         log_g += work
         # log-sum-exp over the nodes, keeping the scaled terms for the gradient
         top = log_g.max(axis=1)
         log_g -= top[:, None]
         scaled = np.exp(log_g, out=log_g)
         total = scaled.sum(axis=1)
-        log_i[b] = np.where(empty[b], -np.inf, top + np.log(total))
+        rows.log_i[b] = np.where(rows.empty[b], -np.inf, top + np.log(total))
         if g is None:
             continue
         q = scaled  # each node's share of the integral
         q /= total[:, None]
-        q[empty[b]] = 0.0
+        q[rows.empty[b]] = 0.0
         # sums against log(A + tau), log(B + tau), 1/(A + tau), 1/(B + tau), where U is
         # A + tau for the rows that factor out A and B + tau for the others
         sums = []
@@ -126,12 +210,11 @@ def _log_integral(
             op(q, factor, out=work)
             sums.append(work.sum(axis=1))
         s_lu, s_lv, s_iu, s_iv = sums
-        af = a_first[b]
+        af = rows.a_first[b]
         g[0, b] = -np.where(af, s_lu, s_lv)
         g[1, b] = -m[b] * np.where(af, s_iu, s_iv)
         g[2, b] = -np.where(af, s_lv, s_lu)
         g[3, b] = -n * np.where(af, s_iv, s_iu)
-    return log_i, g
 
 
 class ParetoNBDModel(LikelihoodModel):
