@@ -238,6 +238,19 @@ def _result(customers: pa.Table, rec: Recommendations, s: CrossSellSettings) -> 
     )
 
 
+def _keep_compressed(expr: ir.Table, engine: Engine) -> ir.Table:
+    """``expr`` computed once and kept in the engine, compressed (:meth:`Engine.compress`).
+
+    For the customer × item figures: a row for almost every pair of a customer's lines,
+    kept from the recommendations to the end of the evaluation. Compressed (the customer ids
+    repeat row after row, the amounts take few digits) they take about a fifth of the
+    memory; reading them back costs little next to the queries that read them.
+    """
+    kept = engine.materialize(expr)
+    engine.compress()
+    return kept
+
+
 #: an item level in a sentence
 _PLURAL = {"product": "products", "category": "categories"}
 
@@ -377,7 +390,7 @@ def crosssell_stage(
         categories=False,
         bounds=customer_bounds(customers.column("customer_id")),
     )
-    ci = engine.materialize(ci) if engine is not None else ci
+    ci = _keep_compressed(ci, engine) if engine is not None else ci
     rec = recommend_from(
         ci,
         tx,
