@@ -18,6 +18,7 @@ from .recommend import (
     Recommendations,
     customer_bounds,
     customer_items,
+    give_back,
     item_labels,
     plain_text,
     recommend,
@@ -251,16 +252,6 @@ def _keep_compressed(expr: ir.Table, engine: Engine) -> ir.Table:
     return kept
 
 
-def _give_back(engine: Engine | None) -> None:
-    """Hand the memory the engine and Arrow have freed back to the system: after a step whose
-    queries held much more than what it keeps, so that the next step's peak does not come on
-    top of freed pages (DuckDB's allocator and Arrow's keep them for reuse, and neither
-    reuses the other's)."""
-    if engine is not None:
-        engine.give_back_memory()
-    pa.default_memory_pool().release_unused()
-
-
 #: an item level in a sentence
 _PLURAL = {"product": "products", "category": "categories"}
 
@@ -375,7 +366,7 @@ def crosssell_stage(
         if b.cutoff is not None and engine is not None:
             engine.release(pairs)
         b.release()
-        _give_back(engine)
+        give_back(engine)
         n_all = int(sizes[0]["n_baskets_all"] or 0) if sizes else 0
         n_over = int(sizes[0]["n_baskets_over_cap"] or 0) if sizes else 0
         rules_manifest[lvl] = {
@@ -402,7 +393,7 @@ def crosssell_stage(
         bounds=customer_bounds(customers.column("customer_id")),
     )
     ci = _keep_compressed(ci, engine) if engine is not None else ci
-    _give_back(engine)
+    give_back(engine)
     rec = recommend_from(
         ci,
         tx,
@@ -416,7 +407,7 @@ def crosssell_stage(
         categories=categories,
     )
     res = _result(customers, rec, s)
-    _give_back(engine)
+    give_back(engine)
     if not res.manifest.get("n_recommendations"):
         # say why the section is empty: a one-product seller has nothing else to offer
         n_items = categories.num_rows if categories is not None else 0
