@@ -126,6 +126,16 @@ def _put(t: pa.Table, *, engine: Engine | None, made: list[ir.Table]) -> ir.Tabl
     return got
 
 
+def give_back(engine: Engine | None) -> None:
+    """Hand the memory the engine and Arrow have freed back to the system: after a step whose
+    queries held much more than what it keeps, so that the next step's peak does not come on
+    top of freed pages (DuckDB's allocator and Arrow's keep them for reuse, and neither
+    reuses the other's)."""
+    if engine is not None:
+        engine.give_back_memory()
+    pa.default_memory_pool().release_unused()
+
+
 def _keep(expr: ir.Table, engine: Engine | None) -> ir.Table:
     """Compute a table used several times once, when an engine is at hand."""
     return engine.materialize(expr) if engine is not None else expr
@@ -542,6 +552,7 @@ def recommend_from(
         finish=finish,
     )
     cross = ranked.got
+    give_back(engine)
     up = _upsell(
         tx,
         ci if level == "category" else None,

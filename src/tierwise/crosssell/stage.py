@@ -18,6 +18,7 @@ from .recommend import (
     Recommendations,
     customer_bounds,
     customer_items,
+    give_back,
     item_labels,
     plain_text,
     recommend,
@@ -238,6 +239,19 @@ def _result(customers: pa.Table, rec: Recommendations, s: CrossSellSettings) -> 
     )
 
 
+def _keep_compressed(expr: ir.Table, engine: Engine) -> ir.Table:
+    """``expr`` computed once and kept in the engine, compressed (:meth:`Engine.compress`).
+
+    For the customer × item figures: a row for almost every pair of a customer's lines,
+    kept from the recommendations to the end of the evaluation. Compressed (the customer ids
+    repeat row after row, the amounts take few digits) they take about a fifth of the
+    memory; reading them back costs little next to the queries that read them.
+    """
+    kept = engine.materialize(expr)
+    engine.compress()
+    return kept
+
+
 #: an item level in a sentence
 _PLURAL = {"product": "products", "category": "categories"}
 
@@ -352,6 +366,7 @@ def crosssell_stage(
         if b.cutoff is not None and engine is not None:
             engine.release(pairs)
         b.release()
+        give_back(engine)
         n_all = int(sizes[0]["n_baskets_all"] or 0) if sizes else 0
         n_over = int(sizes[0]["n_baskets_over_cap"] or 0) if sizes else 0
         rules_manifest[lvl] = {
@@ -377,7 +392,8 @@ def crosssell_stage(
         categories=False,
         bounds=customer_bounds(customers.column("customer_id")),
     )
-    ci = engine.materialize(ci) if engine is not None else ci
+    ci = _keep_compressed(ci, engine) if engine is not None else ci
+    give_back(engine)
     rec = recommend_from(
         ci,
         tx,
@@ -391,6 +407,7 @@ def crosssell_stage(
         categories=categories,
     )
     res = _result(customers, rec, s)
+    give_back(engine)
     if not res.manifest.get("n_recommendations"):
         # say why the section is empty: a one-product seller has nothing else to offer
         n_items = categories.num_rows if categories is not None else 0
