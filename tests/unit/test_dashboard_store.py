@@ -303,3 +303,45 @@ def test_a_run_in_another_process_holds_the_folder_from_its_copy_to_its_swap(
     assert refused
     store.decide_pair("B1", "B2", "reject", by="bo", reason=None)
     assert read_review_decisions(out).column("left_id").to_pylist() == ["B1"]
+
+
+def test_a_folder_whose_file_system_refuses_locks_is_used_unlocked_at_once(
+    out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mount that refuses ``flock`` on folders (ENOLCK, EOPNOTSUPP) is not a busy folder:
+    the run and the dashboard go on unlocked, with a warning, instead of waiting out their
+    time and failing."""
+    import errno
+    import time
+
+    from tierwise.io import _folder_lock
+
+    def refuse(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(_folder_lock.fcntl, "flock", refuse)
+    start = time.monotonic()
+    with pytest.warns(UserWarning, match="cannot be locked"):
+        with _folder_lock.hold_folder(out, wait=5.0, busy="busy"):
+            pass
+    assert time.monotonic() - start < 1.0
+    with pytest.warns(UserWarning, match="cannot be locked"):
+        _run(out, "customer_id\nC2\n")
+    assert (out / "customers.csv").read_text() == "customer_id\nC2\n"
+
+
+def test_a_held_folder_still_makes_the_dashboard_wait(
+    out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EWOULDBLOCK (another process holds the lock) is still a busy folder."""
+    import errno
+
+    from tierwise.io import _folder_lock
+
+    def held(fd: int, op: int) -> None:
+        raise OSError(errno.EWOULDBLOCK, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(_folder_lock.fcntl, "flock", held)
+    with pytest.raises(FolderBusyError, match="busy"):
+        with _folder_lock.hold_folder(out, wait=0.1, busy="busy"):
+            pass

@@ -357,9 +357,11 @@ class DecisionStore:
             "A run is replacing this output folder: nothing was saved. Try again in a moment "
             "(the dashboard shows the new run's tables once it is done)."
         )
+        # the folder first: a save that waits for a run does not hold up the dashboard's
+        # reads, which take only the thread lock
         with (
-            self._lock,
             hold_folder(self.path.parent, wait=self.wait, busy=busy),
+            self._lock,
             self._connect() as con,
         ):
             con.execute("BEGIN TRANSACTION")

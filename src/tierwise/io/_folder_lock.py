@@ -8,13 +8,18 @@ transaction), so that no decision is saved into a folder that is being retired.
 The lock is an advisory ``flock`` on the folder itself (no file is added anywhere). A
 folder that was swapped while a process waited is a different folder under the same name:
 the lock is taken again on the folder the name points to now. Where the platform has no
-``flock`` (Windows), or the folder cannot be read (only written), nothing is locked.
+``flock`` (Windows), the folder cannot be read (only written), or its file system refuses
+locks on folders (some network and FUSE mounts), nothing is locked and the run goes on as
+it would without a dashboard; the last case is a warning. On NFS and CIFS mounts the lock
+keeps apart the processes of one host only.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -67,6 +72,9 @@ def hold_folder(folder: str | Path, *, wait: float, busy: str) -> Iterator[None]
     deadline = time.monotonic() + wait
     while True:
         fd = _try_lock(path)
+        if fd == _UNLOCKABLE:
+            yield
+            return
         if fd is not None:
             break
         if time.monotonic() >= deadline:
@@ -78,16 +86,36 @@ def hold_folder(folder: str | Path, *, wait: float, busy: str) -> Iterator[None]
         os.close(fd)  # closing the descriptor releases the lock
 
 
+#: what :func:`_try_lock` gives for a folder whose file system refuses to lock it
+_UNLOCKABLE = -1
+
+#: the errors of ``flock`` that mean another process holds the lock
+_HELD = frozenset({errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES})
+
+
 def _try_lock(path: str) -> int | None:
     """The descriptor of ``path``, locked, when the lock is free and ``path`` still names
-    the folder locked; else None (the folder is locked, or is missing for a moment while a
-    run replaces it)."""
+    the folder locked; None when the folder is locked, or is missing for a moment while a
+    run replaces it; :data:`_UNLOCKABLE` (with a warning) when the file system refuses to
+    lock it at all."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except FileNotFoundError:
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in _HELD:
+            return None
+        warnings.warn(
+            f"the output folder {path} cannot be locked ({os.strerror(exc.errno or 0)}): a "
+            "decision saved in the dashboard while a run replaces the folder may be lost; "
+            "put the output folder on a local disk to keep them apart",
+            stacklevel=4,
+        )
+        return _UNLOCKABLE
+    try:
         locked, now = os.fstat(fd), os.stat(path)
     except OSError:
         os.close(fd)
