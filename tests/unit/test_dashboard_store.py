@@ -321,9 +321,11 @@ def test_a_folder_whose_file_system_refuses_locks_is_used_unlocked_at_once(
 
     monkeypatch.setattr(_folder_lock.fcntl, "flock", refuse)
     start = time.monotonic()
-    with pytest.warns(UserWarning, match="cannot be locked"):
-        with _folder_lock.hold_folder(out, wait=5.0, busy="busy"):
-            pass
+    with (
+        pytest.warns(UserWarning, match="cannot be locked"),
+        _folder_lock.hold_folder(out, wait=5.0, busy="busy"),
+    ):
+        pass
     assert time.monotonic() - start < 1.0
     with pytest.warns(UserWarning, match="cannot be locked"):
         _run(out, "customer_id\nC2\n")
@@ -342,6 +344,8 @@ def test_a_held_folder_still_makes_the_dashboard_wait(
         raise OSError(errno.EWOULDBLOCK, "Resource temporarily unavailable")
 
     monkeypatch.setattr(_folder_lock.fcntl, "flock", held)
-    with pytest.raises(FolderBusyError, match="busy"):
-        with _folder_lock.hold_folder(out, wait=0.1, busy="busy"):
-            pass
+    with (
+        pytest.raises(FolderBusyError, match="busy"),
+        _folder_lock.hold_folder(out, wait=0.1, busy="busy"),
+    ):
+        pass

@@ -39,7 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..errors import SettingsError, TierwiseError
-from ..report._folder import RunFolder, float_array, text_array
+from ..report._folder import RunFolder, carrying_rep, float_array, text_array
 from ..report.html import fmt_value, guess_format, vendor_script
 from ..settings.report import ReportSettings
 from .store import (
@@ -181,6 +181,8 @@ class _Data:
             if f in customers.column_names
         }
         self.rep_column = "assigned_rep" if "assigned_rep" in customers.column_names else "rep_id"
+        # each account under the rep who carries it, as on the call lists and in the CRM export
+        self.carrying = carrying_rep(customers)
         self.applied = self.folder.table("overrides_applied")
         self.run_at = _run_time(out_dir)
         queue = self.review_queue
@@ -724,7 +726,7 @@ def create_app(
             key = "rep_id" if "rep_id" in data.rep_plan.column_names else cols[0]
             ids = [str(v) for v in text_array(data.rep_plan, key).to_pylist()]
         else:
-            counts = _counts(data.customers, data.rep_column)
+            counts = _counts(pa.table({"rep": data.carrying}), "rep")
             cols, numeric = ["rep", "customers"], [False, True]
             rows = [[k, v] for k, v in counts]
             ids = [k for k, _ in counts]
@@ -747,9 +749,7 @@ def create_app(
         from ..report.xlsx import _priority_order
 
         data = live.current()
-        t = data.customers.filter(
-            pc.fill_null(pc.equal(text_array(data.customers, data.rep_column), rep), False)
-        )
+        t = data.customers.filter(pc.fill_null(pc.equal(data.carrying, rep), False))
         order = _priority_order(t, np.zeros(t.num_rows, dtype=np.int64))
         t = t.take(pa.array(order))
         cols, numeric, rows = _display_rows(

@@ -174,6 +174,21 @@ def float_array(table: pa.Table, name: str) -> Any:
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
+def carrying_rep(table: pa.Table) -> pa.Array:
+    """The rep who carries each account: the coverage plan's (``assigned_rep``), else, for an
+    account the plan contacts by e-mail or not at all, or without a plan, today's
+    (``rep_id``); null where neither names one. The call lists, the CRM export's owner, the
+    targets and the dashboard's rep pages all take the rep this way.
+
+    Examples
+    --------
+    >>> t = pa.table({"assigned_rep": ["r1", None, None], "rep_id": ["r9", "r2", None]})
+    >>> carrying_rep(t).to_pylist()
+    ['r1', 'r2', None]
+    """
+    return pc.coalesce(text_array(table, "assigned_rep"), text_array(table, "rep_id"))
+
+
 def text_array(table: pa.Table, name: str) -> pa.Array:
     """A column as one string array (lists joined by "; "), nulls kept; missing → all null."""
     if name not in table.column_names:

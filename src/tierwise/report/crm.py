@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from ..io.outputs import write_csv
 from ..settings.report import ReportSettings
-from ._folder import RunFolder, float_array, text_array
+from ._folder import RunFolder, carrying_rep, float_array, text_array
 
 __all__ = ["CRM_COLUMNS", "CRM_SCHEMA", "crm_export", "next_best_products", "write_crm_export"]
 
@@ -230,8 +230,7 @@ def crm_export(
         )
     else:
         cols["is_prospect"] = pa.array(np.zeros(n, dtype=bool))
-    owner_src = "assigned_rep" if "assigned_rep" in customers.column_names else "rep_id"
-    cols["owner"] = text_array(customers, owner_src)
+    cols["owner"] = carrying_rep(customers)
     reasons = [
         text_array(customers, c)
         for c in ("class_reason", "coverage_reason")

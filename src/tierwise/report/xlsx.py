@@ -49,7 +49,7 @@ from .. import __version__
 from ..errors import InputError, SettingsError
 from ..io.outputs import follow_umask, open_in_office, record_rewrite
 from ..settings.report import ReportSettings
-from ._folder import RunFolder, float_array, text_array
+from ._folder import RunFolder, carrying_rep, float_array, text_array
 from ._package import Workbook
 from .crm import next_best_products
 
@@ -658,9 +658,7 @@ def write_plan(
     planned = "assigned_rep" in t.column_names
     # the rep who carries each account: the plan's, else (an account the plan contacts by
     # e-mail or not at all, or no plan) today's, as the targets take it
-    rep_values = pc.fill_null(
-        pc.coalesce(text_array(t, "assigned_rep"), text_array(t, "rep_id")), "(unassigned)"
-    )
+    rep_values = pc.fill_null(carrying_rep(t), "(unassigned)")
     rep = np.asarray(rep_values.to_numpy(zero_copy_only=False), dtype=object)
     order = _priority_order(t, rep)
     t = t.take(pa.array(order))
