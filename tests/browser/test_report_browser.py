@@ -212,3 +212,33 @@ def test_printed_tables_fit_the_width_of_an_a4_page(
     page.screenshot(path=str(tmp_path / f"report-print-{folder}.png"), full_page=True)
     assert errors == []
     page.close()
+
+
+def test_printed_tables_with_long_words_fit_the_width_of_an_a4_page(
+    browser: Any, report_full_out: Path, tmp_path: Path
+) -> None:
+    """Real exports hold words longer than a column's share of the page (e-mail addresses,
+    product codes): in print they break inside their cell rather than widen the table."""
+    path = build_report(report_full_out, target=tmp_path / "report.html")
+    page, errors, _, _ = _open(browser, path)
+    page.emulate_media(media="print")
+    page.set_viewport_size(A4_PRINTABLE)
+    # every narrow table's first two columns, where they hold text, a 90-character word
+    changed = page.evaluate(
+        """() => {
+            let n = 0;
+            for (const td of document.querySelectorAll(
+                    'table:not(.wide) tbody td:not(.num):nth-child(-n+2)')) {
+                td.textContent = 'purchasing.department.' + 'x'.repeat(56) + '@example.com';
+                n += 1;
+            }
+            return n;
+        }"""
+    )
+    assert changed > 0
+    page.wait_for_timeout(200)
+    boxes = page.evaluate(_TABLE_BOXES)
+    width = A4_PRINTABLE["width"]
+    assert [b for b in boxes if b[2] < 0 or b[3] > width + 0.5 or b[4] > 0 or b[5]] == []
+    assert errors == []
+    page.close()
