@@ -1010,7 +1010,17 @@ class _Plan:
                 else engine.try_parse_date(text, f)
                 for f in formats
             ] + serial
-            parsed += [engine.try_parse_date(whole, f) for f in given if f not in formats]
+            parsed += [
+                ibis.ifelse(
+                    whole.re_search(_format_shape(f)),
+                    engine.try_parse_date(whole, f),
+                    ibis.null("date"),
+                )
+                if "%y" in f
+                else engine.try_parse_date(whole, f)
+                for f in given
+                if f not in formats
+            ]
             # a date is written with digits: a word ("infinity", "epoch") that an engine's
             # parser takes for a date of its own is none
             written = text.re_search(r"\d")

@@ -442,6 +442,12 @@ def test_a_one_digit_year_is_read_by_no_engine(engine: Any) -> None:
     assert [(r["row"], r["reason"]) for r in rejects] == [
         (2, "date is not a date in a known format (%d.%m.%y); set date_format")
     ]
+    # the same with a time after the date, read by a format that has one
+    settings = Settings(transactions=TableInput(date_format="%d.%m.%y %H:%M"))
+    timed = [f"{v} 10:15" for v in texts]
+    used, rejects = _canonical(engine, "transactions", _transactions(timed), settings=settings)
+    assert [r["date"] for r in used] == [dt.date(2004, 3, 5), dt.date(2024, 3, 5)]
+    assert [r["row"] for r in rejects] == [2]
 
 
 def test_a_rejected_float_is_written_alike_on_every_engine(engine: Any) -> None:
