@@ -392,3 +392,26 @@ def test_each_reps_contribution_counts_every_account_it_carries_whatever_the_cha
     assert total["Accounts"] == customers.num_rows
     # every account has a rep today: none is left unassigned
     assert "(unassigned)" not in {r["Rep"] for r in per_rep}
+
+
+@pytest.mark.parametrize("with_plan", [True, False], ids=["coverage plan", "no plan"])
+def test_a_plan_of_no_customer_is_a_workbook_of_empty_lists(
+    tmp_path: Path, with_plan: bool
+) -> None:
+    """No customer (every one filtered out, or an empty plan from the coverage stage): the
+    Summary lists no rep and totals 0 instead of failing."""
+    customers = pa.table(
+        {
+            "customer_id": pa.array([], pa.string()),
+            "rep_id": pa.array([], pa.string()),
+            "visits_per_year": pa.array([], pa.float64()),
+        }
+    )
+    if with_plan:
+        customers = customers.append_column("assigned_rep", pa.array([], pa.string()))
+    wb = openpyxl.load_workbook(write_plan(tmp_path / "plan.xlsx", customers))
+    rows = list(wb["Summary"].iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r[0] == "Rep")
+    end = next(i for i, r in enumerate(rows) if r[0] == "Total")
+    assert end == start + 1  # no rep between the header and the total
+    assert rows[end][rows[start].index("Accounts")] == 0

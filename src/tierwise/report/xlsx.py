@@ -872,6 +872,10 @@ def _summary_sheet(
         for c in ("capacity_hours", "hours_used", "utilisation", "expected_contribution")
         if c in rep_table.column_names
     ]
+    types = {"text": pa.string(), "int": pa.int64()}
+    for c, _, kind in columns:
+        if c not in rep_table.column_names:  # no account on any call list
+            rep_table = rep_table.append_column(c, pa.nulls(0, types.get(kind, pa.float64())))
     end = _write_table(ws, rep_table, fmts, row=r, columns=columns)
     ws.write_string(end, 0, "Total", fmts.total_label)
     for j, (c, _, kind) in enumerate(columns):
