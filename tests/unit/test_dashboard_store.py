@@ -349,3 +349,29 @@ def test_a_held_folder_still_makes_the_dashboard_wait(
         _folder_lock.hold_folder(out, wait=0.1, busy="busy"),
     ):
         pass
+
+
+def test_a_decision_still_in_the_write_ahead_log_is_carried_by_the_next_run(out: Path) -> None:
+    """A dashboard stopped between committing a decision and closing its file leaves the
+    decision in overrides.duckdb.wal: the next run carries it with the file (and does not
+    refuse the folder for a file it did not write)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import os, duckdb
+con = duckdb.connect({str(out / OVERRIDES_FILE)!r})
+con.execute("SET checkpoint_threshold = '1GB'")
+con.execute("CREATE TABLE kept (customer_id VARCHAR, value_class VARCHAR)")
+con.execute("INSERT INTO kept VALUES ('C1', 'A')")
+os._exit(0)  # stopped before the file is closed: the commit is in the log only
+"""
+    subprocess.run([sys.executable, "-c", script], check=True)
+    assert (out / f"{OVERRIDES_FILE}.wal").exists()
+    _run(out, "customer_id\nC2\n")
+    assert (out / "customers.csv").read_text() == "customer_id\nC2\n"
+    con = duckdb.connect(str(out / OVERRIDES_FILE), read_only=True)
+    try:
+        assert con.execute("SELECT * FROM kept").fetchall() == [("C1", "A")]
+    finally:
+        con.close()

@@ -450,7 +450,7 @@ _PARALLEL_ROWS = 50_000
 #: The file that marks a folder as written by tierwise (and lists what it wrote).
 MARKER = ".tierwise-output.json"
 #: Files another tierwise tool keeps in an output folder and a new run carries over.
-CARRIED = ("overrides.duckdb",)
+CARRIED = ("overrides.duckdb", "overrides.duckdb.wal")
 #: How long a run waits for the dashboard to finish writing a carried file, in seconds
 #: (one write takes milliseconds; the dashboard holds the lock only while it writes).
 CARRY_WAIT = 60.0
