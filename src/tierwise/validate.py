@@ -870,6 +870,16 @@ def _format_shape(fmt: str, *, two_digit_year: bool = False) -> str:
 # shape), (3) the checks and the final value. The engine computes each value once.
 
 
+def _parse_date(engine: Any, text: ir.StringValue, fmt: str) -> ir.DateValue:
+    """``text`` read as a date in ``fmt`` by the engine, null where it does not read. A %y
+    year is two digits: DuckDB's parser takes one too (5.3.4), Spark's not, so a text of
+    another shape is read by neither."""
+    parsed = engine.try_parse_date(text, fmt)
+    if "%y" not in fmt:
+        return parsed
+    return ibis.ifelse(text.re_search(_format_shape(fmt)), parsed, ibis.null("date"))
+
+
 def _hidden(prefix: str, name: str) -> str:
     return f"_{prefix}__{name}"
 
@@ -998,29 +1008,8 @@ class _Plan:
             text = text.re_replace(_TIME_AFTER_DATE, "")
             formats = list(dict.fromkeys(_date_part(f) for f in given))
             serial = [] if ti.date_format else [_excel_serial_date(text)]
-            # a %y year is two digits: DuckDB's parser takes one too (5.3.4), Spark's not,
-            # so one digit is read by neither
-            parsed = [
-                ibis.ifelse(
-                    text.re_search(_format_shape(f)),
-                    engine.try_parse_date(text, f),
-                    ibis.null("date"),
-                )
-                if "%y" in f
-                else engine.try_parse_date(text, f)
-                for f in formats
-            ] + serial
-            parsed += [
-                ibis.ifelse(
-                    whole.re_search(_format_shape(f)),
-                    engine.try_parse_date(whole, f),
-                    ibis.null("date"),
-                )
-                if "%y" in f
-                else engine.try_parse_date(whole, f)
-                for f in given
-                if f not in formats
-            ]
+            parsed = [_parse_date(engine, text, f) for f in formats] + serial
+            parsed += [_parse_date(engine, whole, f) for f in given if f not in formats]
             # a date is written with digits: a word ("infinity", "epoch") that an engine's
             # parser takes for a date of its own is none
             written = text.re_search(r"\d")
