@@ -35,7 +35,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -486,22 +485,11 @@ def _float_text(x: ir.FloatingValue) -> ir.StringValue:
     return ibis.ifelse(text.re_search(_FLOAT_TEXT), number, other)
 
 
-#: the largest finite double
-_MAX_FLOAT = sys.float_info.max
-
-
 def _value_text(v: ir.Value) -> ir.StringValue:
     """A raw value as text for rejects.csv: a float as :func:`_float_text` writes it."""
     if v.type().is_floating():
         return _float_text(v)  # type: ignore[arg-type]
     return v.cast(str)  # type: ignore[return-value]
-
-
-def _not_finite(x: ir.FloatingValue, backend: str) -> ir.BooleanValue:
-    """Whether a float is NaN or infinite, alike on every engine: :func:`not_finite`, and a
-    value beyond the largest double (Ibis writes ``isinf()`` on Spark as a constant false,
-    so an infinity there, 1e400 read from text, is caught by the comparison)."""
-    return not_finite(x, backend) | (x.abs() > _MAX_FLOAT)
 
 
 def _n(cond: ir.BooleanValue) -> ir.IntegerScalar:
@@ -920,7 +908,7 @@ class _Plan:
                 # ids exported from spreadsheets as 1234.0; NaN and infinity are no value,
                 # and whole numbers a float holds exactly are written without the ".0" (one
                 # beyond is refused by the checks)
-                finite = ~_not_finite(expr, backend)
+                finite = ~not_finite(expr, backend)
                 whole = finite & (expr.abs() < _EXACT_FLOAT) & ((expr % 1) == 0)
                 expr = ibis.cases(
                     (~finite, ibis.null(str)),
@@ -1059,7 +1047,7 @@ class _Plan:
                 # NaN is no id (a missing one), and DuckDB sorts it above every number
                 checks.append(
                     (
-                        ~_not_finite(t[self.raw], backend) & (t[self.raw].abs() >= _EXACT_FLOAT),
+                        ~not_finite(t[self.raw], backend) & (t[self.raw].abs() >= _EXACT_FLOAT),
                         f"{name} is a float of 2^53 or more, which holds no id of that many digits "
                         "exactly (two ids may have become one): read the column as integers "
                         "(Int64) or text",
@@ -1108,7 +1096,7 @@ class _Plan:
                     (clean.notnull() & nonfinite, f"{name} is not a finite number"),
                 ]
             checks += [
-                (_not_finite(value, backend), f"{name} is not a finite number"),
+                (not_finite(value, backend), f"{name} is not a finite number"),
                 (
                     value.abs() > vs.max_abs_number,
                     f"{name} is implausibly large (beyond ±{vs.max_abs_number:g})",
