@@ -120,3 +120,23 @@ def test_parts_are_deflated_ahead_only_where_zipfile_gives_the_same_bytes(monkey
     finally:
         monkeypatch.undo()
         _package._raw_handle_known.cache_clear()
+
+
+def test_a_sheet_name_in_use_whatever_its_case_is_refused_as_xlsxwriter_refuses_it(
+    tmp_path: Path,
+) -> None:
+    # names are checked in a set, not against every sheet: the same refusals, the same
+    # default names, for sheets added before and after a refused one
+    wb = Workbook(str(tmp_path / "x.xlsx"))
+    assert wb.add_worksheet("Rep A").name == "Rep A"
+    assert wb.add_worksheet().name == "Sheet2"
+    for taken in ("rep a", "REP A", "sheet2"):
+        with pytest.raises(xlsxwriter.exceptions.DuplicateWorksheetName, match="already in use"):
+            wb.add_worksheet(taken)
+    with pytest.raises(xlsxwriter.exceptions.InvalidWorksheetName):
+        wb.add_worksheet("a/b")
+    assert wb.add_worksheet("Rep B").name == "Rep B"
+    with pytest.raises(xlsxwriter.exceptions.DuplicateWorksheetName):
+        wb.add_worksheet("rep b")
+    assert [ws.name for ws in wb.worksheets()] == ["Rep A", "Sheet2", "Rep B"]
+    wb.close()

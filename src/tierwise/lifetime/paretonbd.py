@@ -160,7 +160,7 @@ def _log_integral(
     b_minus_a = B - A
     # the rows by node count (each count's rows in their own order): blocks of one count
     cls = _node_counts(k, np.where(empty, 0.0, span), u0, b_minus_a)
-    order = np.argsort(cls, kind="stable")
+    order = np.argsort(cls.astype(np.int8), kind="stable")  # a radix sort of small ints
     cls = cls[order]
     ends = np.searchsorted(cls, np.arange(len(_COUNTS)), side="right")
     k, m, a_first, e_other = k[order], m[order], a_first[order], e_other[order]

@@ -28,6 +28,7 @@ from typing import Any
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 import xlsxwriter
+from xlsxwriter.exceptions import DuplicateWorksheetName
 from xlsxwriter.packager import Packager
 
 __all__ = ["Workbook", "write_zip"]
@@ -258,11 +259,42 @@ class Workbook(xlsxwriter.Workbook):  # type: ignore[misc]
     """An XlsxWriter workbook whose file is written by :class:`_ZipWriter` while XlsxWriter
     writes the parts: the same bytes as XlsxWriter's, the parts deflated on several threads
     and the first of them while XlsxWriter still writes the next. (A workbook written in
-    memory or to a file object is XlsxWriter's own.)"""
+    memory or to a file object is XlsxWriter's own.)
+
+    A new sheet's name is checked against the names in use in a set: XlsxWriter compares
+    it with every sheet's, which for the thousands of rep sheets of a large plan is
+    quadratic (seconds for 5,000 sheets).
+    """
 
     def __init__(self, filename: Any, options: dict[str, Any] | None = None) -> None:
         super().__init__(filename, options)
         self._zip_writer: _ZipWriter | None = None
+        #: the sheets' names in lower case (Excel's names ignore case), of the first
+        #: ``_named`` sheets
+        self._names_in_use: set[str] = set()
+        self._named = 0
+        self._checking_name = False
+
+    def worksheets(self) -> list[Any]:
+        # while a name is checked, XlsxWriter's own comparison with every sheet finds none
+        return [] if self._checking_name else super().worksheets()
+
+    def _check_sheetname(self, sheetname: Any, is_chartsheet: bool = False) -> Any:
+        """XlsxWriter's checks of a new sheet's name (length, characters, a default name),
+        and that no sheet has it, whatever the case, in the set of names in use."""
+        self._checking_name = True
+        try:
+            name = super()._check_sheetname(sheetname, is_chartsheet)
+        finally:
+            self._checking_name = False
+        sheets = super().worksheets()
+        self._names_in_use.update(ws.name.lower() for ws in sheets[self._named :])
+        self._named = len(sheets)
+        if name.lower() in self._names_in_use:
+            raise DuplicateWorksheetName(
+                f"Sheetname '{name}', with case ignored, is already in use."
+            )
+        return name
 
     def _get_packager(self) -> Packager:
         if self._zip_writer is None:
