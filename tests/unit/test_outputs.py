@@ -9,9 +9,11 @@ import shutil
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -649,3 +651,37 @@ def test_the_marker_records_the_sha256_of_each_file_as_written(
     for name, stamp in sums.items():
         assert stamp["sha256"] == hashlib.sha256((target / name).read_bytes()).hexdigest(), name
         assert stamp["size"] == (target / name).stat().st_size
+
+
+def test_a_wide_table_is_written_in_pieces_of_fewer_rows_with_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pieces hold about as many cells whatever the width: 12 columns, 120 cells a piece,
+    # so pieces of 10 rows; the file is the one written in one piece
+    n = 1_000
+    table = pa.table(
+        {
+            **{
+                f"x{j}": [(i * (j + 1)) / 7 if i % 11 else None for i in range(n)] for j in range(8)
+            },
+            "name": [["=1+1", "Acme", "a\x00b", None][i % 4] for i in range(n)],
+            "day": [dt.date(2024, 1, 1) + dt.timedelta(days=i % 366) for i in range(n)],
+            "n": list(range(n)),
+            "flag": [i % 3 == 0 for i in range(n)],
+        }
+    )
+    monkeypatch.setattr(outputs, "_CSV_PIECE_ROWS", 10**9)
+    write_csv(table, tmp_path / "one.csv", locale="excel-de")
+    pieces = []
+    real = pacsv.write_csv
+
+    def counted(piece: pa.Table, *args: Any, **kwargs: Any) -> None:
+        pieces.append(piece.num_rows)
+        real(piece, *args, **kwargs)
+
+    monkeypatch.setattr(outputs.pacsv, "write_csv", counted)
+    monkeypatch.setattr(outputs, "_CSV_PIECE_CELLS", 120)
+    monkeypatch.setattr(outputs.os, "cpu_count", lambda: 2)
+    write_csv(table, tmp_path / "pieces.csv", locale="excel-de")
+    assert pieces == [10] * 100
+    assert (tmp_path / "pieces.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()

@@ -322,6 +322,10 @@ def _safe_dictionaries(table: pa.Table) -> pa.Table:
 #: Rows of a CSV written as one piece; a larger table is written in pieces of this many
 #: rows, rendered on several threads and written in order (the same bytes as in one go).
 _CSV_PIECE_ROWS = 65_536
+#: Cells of a CSV piece: a wide table's pieces have fewer rows (the customer table's 150
+#: columns about 7,000), so that the pieces rendered ahead hold about as much memory
+#: whatever the table's width.
+_CSV_PIECE_CELLS = 1 << 20
 
 
 def write_csv(table: pa.Table, path: Path, *, locale: str = "default", digest: Any = None) -> None:
@@ -331,7 +335,8 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default", digest: A
     ``locale`` picks a flavour of :data:`CSV_LOCALES`: ``excel-de`` writes semicolons,
     decimal commas and a UTF-8 byte-order mark, which a German or French Excel opens as-is.
     Every cell is written from its own value alone, so a large table is rendered in pieces
-    of :data:`_CSV_PIECE_ROWS` rows on as many threads as the machine has cores (Arrow
+    of :data:`_CSV_PIECE_ROWS` rows (fewer for a wide table, :data:`_CSV_PIECE_CELLS`
+    cells) on as many threads as the machine has cores (Arrow
     renders without holding Python's lock), a few pieces ahead of the one being written.
     A column marked :data:`AS_VALUES` is written as its values: the writer decodes each
     piece's rows as it renders them, from a dictionary made safe once
@@ -351,7 +356,8 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default", digest: A
         pacsv.write_csv(safe, out, pacsv.WriteOptions(delimiter=delimiter, include_header=header))
         return out.getvalue()
 
-    starts = range(0, table.num_rows, _CSV_PIECE_ROWS)
+    size = max(1, min(_CSV_PIECE_ROWS, _CSV_PIECE_CELLS // max(1, table.num_columns)))
+    starts = range(0, table.num_rows, size)
     workers = max(1, min(len(starts), os.cpu_count() or 1))
     with path.open("wb") as f:
 
@@ -369,7 +375,7 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default", digest: A
         with ThreadPoolExecutor(max_workers=workers) as pool:
             pending = []
             for i in starts:
-                pending.append(pool.submit(render, table.slice(i, _CSV_PIECE_ROWS), i == 0))
+                pending.append(pool.submit(render, table.slice(i, size), i == 0))
                 if len(pending) >= ahead:
                     write(pending.pop(0).result())
             for done in pending:
