@@ -418,38 +418,43 @@ def _candidates(
     rep_pos = {str(team.ids[r]): j for j, r in enumerate(reps)}
     current = np.array([rep_pos.get(str(x), -1) if x is not None else -1 for x in cust.rep])
     k = min(K, len(reps))
+    # positions in ``reps`` of the reps with coordinates (a k-d tree holds those only)
+    r_located = np.isfinite(r_xyz).all(axis=1)
+    c_located = np.isfinite(c_xyz).all(axis=1)
+    # the tree's search reaches a little past the travel limit (the chord and the tree's
+    # distance round differently; the limit is decided exactly below)
+    reach_chord = float(np.sqrt(c2_max)) * (1.0 + 1e-6)
 
-    def choose(rows: np.ndarray, cols: np.ndarray, *, orphans: bool) -> np.ndarray:
-        """Candidates of customers ``rows`` among reps ``cols`` (positions in ``reps``,
-        ascending); returns the customers left without one (orphans)."""
-        c2 = _chord2_between(c_xyz[rows], r_xyz[cols])
-        miss = np.isnan(c2)
+    def choose(rows: np.ndarray, cols: np.ndarray, kk: int, *, orphans: bool) -> np.ndarray:
+        """Candidates of customers ``rows`` among reps ``cols`` (a row of positions in
+        ``reps`` per customer, ascending, -1 after the last: no rep); returns the customers
+        left without one (orphans). ``kk`` candidates are written per customer."""
+        pad = cols < 0
+        at = np.maximum(cols, 0)
+        c2 = _chord2_pairs(c_xyz[rows], r_xyz, at)
+        miss = np.isnan(c2) & ~pad
         c2[miss] = c2_default
-        near = _within(
-            c2, c2_max, lambda e: dist_of(rows[e[0]], cols[e[1]], miss[e]), s.max_travel_km
-        )
-        may = role_ok[rows][:, role_of[reps[cols]]]
+        c2[pad] = np.inf
+        near = _within(c2, c2_max, lambda e: dist_of(rows[e[0]], at[e], miss[e]), s.max_travel_km)
+        may = role_ok[rows[:, None], role_of[reps[at]]] & ~pad
         if orphans:
             # no rep of their region may visit them: the nearest of any region within reach
             # (a neighbouring region covers)
             ok = near & may
         else:
-            same_region = (c_code[rows, None] == r_code[None, cols]) | r_national[None, cols]
+            same_region = (c_code[rows, None] == r_code[at]) | r_national[at]
             ok = same_region & near & may
         alone = ~ok.any(axis=1)
         key = np.where(ok, c2, np.inf)
         # the current rep first
         cur = current[rows]
-        at = np.minimum(np.searchsorted(cols, cur), len(cols) - 1)
-        i = np.flatnonzero((cur >= 0) & (cols[at] == cur))
-        first = role_ok[rows[i], role_of[reps[cur[i]]]] & near[i, at[i]]
-        key[i[first], at[i[first]]] = -1.0
-        kk = min(k, len(cols))
+        first = (cols == cur[:, None]) & (cur[:, None] >= 0) & may & near
+        key[first] = -1.0
         # nearest first, ties by rep order
         order = _smallest(key, kk)
         pk = np.take_along_axis(key, order, axis=1)
         valid = np.isfinite(pk)
-        picked = cols[order]
+        picked = np.take_along_axis(at, order, axis=1)
         picked_miss = np.take_along_axis(miss, order, axis=1)
         km = dist_of(np.broadcast_to(rows[:, None], picked.shape), picked, picked_miss)
         cand[rows, :kk] = np.where(valid, reps[picked], -1)
@@ -462,6 +467,83 @@ def _candidates(
         assumed distance where a coordinate is missing."""
         d = haversine_km(cust.lat[rows], cust.lon[rows], r_lat[cols], r_lon[cols])
         return np.where(miss, s.default_distance_km, d)
+
+    def dense(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Every rep of ``cols`` (ascending) for each customer of ``rows``."""
+        return np.broadcast_to(cols, (len(rows), len(cols)))
+
+    def nearby(
+        rows: np.ndarray, cols: np.ndarray, with_current: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """For customers ``rows`` (with coordinates), the reps of ``cols`` (positions in
+        ``reps``, ascending, each of which may visit them) that can be among their
+        candidates: every one within reach at most as far as the ``k``-th nearest, every
+        one without coordinates, and the current rep (given ``with_current``, whether a rep
+        may be taken as the current one; ``None``: any rep). The candidates among these are
+        those among all ``cols``: the others are farther than ``k`` reps that may visit or
+        out of reach. A k-d tree of the reps' homes finds them; returns the reps per
+        customer (as :func:`choose` takes them) and which customers they were found for
+        (more than ``k + _SPARE`` reps tied in distance leave a customer to the full
+        search), or ``None`` when ``cols`` is too few for a search to pay."""
+        from scipy.spatial import cKDTree
+
+        homes = cols[r_located[cols]]
+        q = k + _SPARE
+        if len(homes) <= q:
+            return None
+        d, j = cKDTree(r_xyz[homes]).query(c_xyz[rows], k=q, distance_upper_bound=reach_chord)
+        # as far as the k-th nearest (a margin over the tree's rounding), within reach
+        radius = np.minimum(d[:, k - 1], reach_chord) * (1.0 + 1e-6)
+        found = d[:, -1] > radius
+        pick = np.where(d <= radius[:, None], homes[np.minimum(j, len(homes) - 1)], -1)
+        unplaced = cols[~r_located[cols]]
+        out = np.concatenate([pick, np.broadcast_to(unplaced, (len(rows), len(unplaced)))], 1)
+        cur = current[rows]
+        if with_current is not None:
+            cur = np.where((cur >= 0) & with_current[np.maximum(cur, 0)], cur, -1)
+        # the current rep once (it may be among the others already)
+        cur = np.where((out == cur[:, None]).any(axis=1), -1, cur)
+        out = np.concatenate([out, cur[:, None]], axis=1)
+        # ascending along each row, the empty places last
+        out = np.sort(np.where(out < 0, len(reps), out), axis=1)
+        out[out == len(reps)] = -1
+        return out, found
+
+    def search(
+        members: np.ndarray, cols: np.ndarray, with_current: np.ndarray | None, *, orphans: bool
+    ) -> np.ndarray:
+        """:func:`choose` for customers ``members`` among reps ``cols`` (ascending, every
+        one allowed to visit them; ``with_current`` as :func:`nearby`'s; for a regional
+        search the customers' own current reps join ``cols``), a chunk at a time; returns
+        the customers left without a candidate."""
+        alone = np.zeros(len(members), bool)
+        tree = c_located[members]
+        found = nearby(members[tree], cols, with_current) if tree.any() else None
+        rest = np.arange(len(members))
+        if found is not None:
+            near_cols, ok = found
+            by_tree = np.flatnonzero(tree)[ok]
+            rest = np.setdiff1d(rest, by_tree, assume_unique=True)
+            near_cols = near_cols[ok]
+            wide = chunk * 16
+            for lo in range(0, len(by_tree), wide):
+                at = by_tree[lo : lo + wide]
+                alone[at] = choose(
+                    members[at], near_cols[lo : lo + wide], min(k, len(cols)), orphans=orphans
+                )
+        for lo in range(0, len(rest), chunk):
+            at = rest[lo : lo + chunk]
+            rows = members[at]
+            if orphans:
+                full = cols
+            else:
+                cur = current[rows]
+                full = np.union1d(cols, cur[cur >= 0])
+            if len(full):
+                alone[at] = choose(rows, dense(rows, full), min(k, len(full)), orphans=orphans)
+            else:
+                alone[at] = True
+        return alone
 
     reach = _reach(cust, c_xyz, c_code, reps, r_lat, r_lon, r_code, r_national, team.n, s, c2_max)
     # customers by region and by the roles that may visit them: each group is compared
@@ -477,13 +559,9 @@ def _candidates(
         allowed = role_ok[members[0], role_of[reps]]
         own = np.flatnonzero(((r_code == c_code[members[0]]) | r_national) & allowed)
         everyone = np.flatnonzero(allowed)
-        for lo in range(0, len(members), chunk):
-            rows = members[lo : lo + chunk]
-            cur = current[rows]
-            cols = np.union1d(own, cur[cur >= 0])
-            alone = choose(rows, cols, orphans=False) if len(cols) else np.ones(len(rows), bool)
-            if alone.any() and len(everyone):
-                choose(rows[alone], everyone, orphans=True)
+        alone = search(members, own, None, orphans=False)
+        if alone.any() and len(everyone):
+            search(members[alone], everyone, allowed, orphans=True)
     return cand, dist, guessed, reach
 
 
@@ -596,6 +674,10 @@ def _changed_candidates(
     return Candidates(rep, km, guessed, before.reach[change.origin]), hit
 
 
+#: Reps beyond the ``candidate_reps`` nearest that the k-d tree search of the candidates
+#: returns, to see that no more are tied with the last candidate.
+_SPARE = 8
+
 #: Squared chords within this relative distance of the travel limit's are decided by the
 #: haversine (the chord and the haversine round differently).
 _EDGE = 1e-9
@@ -647,6 +729,19 @@ def _chord2_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out *= out
     for j in (1, 2):
         diff = np.subtract.outer(a[:, j], b[:, j])
+        diff *= diff
+        out += diff
+    return out
+
+
+def _chord2_pairs(a: np.ndarray, b: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Squared chords between each point of ``a`` (unit vectors, rows) and the points of
+    ``b`` at ``at`` (a row of positions per point of ``a``): the arithmetic of
+    :func:`_chord2_between`, pair by pair, so the same pairs give the same bits."""
+    out = a[:, 0, None] - b[:, 0][at]
+    out *= out
+    for j in (1, 2):
+        diff = a[:, j, None] - b[:, j][at]
         diff *= diff
         out += diff
     return out
