@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..settings.coverage import CoverageSettings
@@ -393,9 +394,9 @@ def _candidates(
         return cand, dist, guessed, reach
     if team.assumed:
         # no reps file: the current rep, wherever it is
-        idx = {str(r): i for i, r in enumerate(team.ids)}
-        none = idx.get("(unassigned)", -1)
-        cur = np.array([idx.get(str(r), -1) if r is not None else none for r in cust.rep])
+        none = int(positions(np.array(["(unassigned)"], object), team.ids, missing=-1)[0])
+        cur = positions(cust.rep, team.ids, missing=-1)
+        cur[np.asarray(string_array(cust.rep).is_null(), bool)] = none
         ok = (cur >= 0) & role_ok[np.arange(n), role_of[np.maximum(cur, 0)]]
         cand[:, 0] = np.where(ok, cur, -1)
         dist[:, 0] = np.where(ok, s.default_distance_km, np.nan)
@@ -403,11 +404,13 @@ def _candidates(
         reach = np.bincount(cur[cur >= 0], minlength=team.n) > 0
         return cand, dist, guessed, reach
     r_region = team.region[reps]
-    r_national = np.array([x is None for x in r_region])
-    # regions as integer codes: comparisons of numbers, not of objects
-    code: dict[object, int] = {}
-    c_code = np.array([code.setdefault(x, len(code)) for x in cust.region], dtype=np.int64)
-    r_code = np.array([code.setdefault(x, len(code)) for x in r_region], dtype=np.int64)
+    r_national = np.array([x is None for x in r_region], dtype=bool)
+    # regions as integer codes (no region: a code of its own): comparisons of numbers, not
+    # of objects
+    both = pa.concat_arrays([string_array(cust.region), string_array(r_region)])
+    region_code = np.asarray(pc.dictionary_encode(both, null_encoding="encode").indices, np.int64)
+    c_code, r_code = region_code[:n], region_code[n:]
+    del both, region_code
     r_lat, r_lon = team.lat[reps], team.lon[reps]
     # reps are ranked by the squared chord between points on the unit sphere, which orders
     # them as the great-circle distance does (the distance is 2 R asin(chord / 2)) at a
@@ -415,8 +418,7 @@ def _candidates(
     c_xyz, r_xyz = _unit_xyz(cust.lat, cust.lon), _unit_xyz(r_lat, r_lon)
     c2_default = _chord2(s.default_distance_km)
     c2_max = _chord2(s.max_travel_km)
-    rep_pos = {str(team.ids[r]): j for j, r in enumerate(reps)}
-    current = np.array([rep_pos.get(str(x), -1) if x is not None else -1 for x in cust.rep])
+    current = positions(cust.rep, team.ids[reps], missing=-1)
     k = min(K, len(reps))
     # positions in ``reps`` of the reps with coordinates (a k-d tree holds those only)
     r_located = np.isfinite(r_xyz).all(axis=1)
@@ -491,7 +493,9 @@ def _candidates(
         q = k + _SPARE
         if len(homes) <= q:
             return None
-        d, j = cKDTree(r_xyz[homes]).query(c_xyz[rows], k=q, distance_upper_bound=reach_chord)
+        d, j = cKDTree(r_xyz[homes], balanced_tree=False).query(
+            c_xyz[rows], k=q, distance_upper_bound=reach_chord
+        )
         # as far as the k-th nearest (a margin over the tree's rounding), within reach
         radius = np.minimum(d[:, k - 1], reach_chord) * (1.0 + 1e-6)
         found = d[:, -1] > radius
@@ -549,8 +553,7 @@ def _candidates(
     # customers by region and by the roles that may visit them: each group is compared
     # with the reps of those roles only (a key account manager with the customers whose
     # band names key accounts, not with every customer)
-    _, pattern = np.unique(role_ok, axis=0, return_inverse=True)
-    pattern = np.asarray(pattern, np.int64).reshape(-1)
+    pattern = _row_codes(role_ok)
     group = c_code * (int(pattern.max(initial=0)) + 1) + pattern
     todo = np.arange(n) if wanted is None else np.flatnonzero(wanted)
     todo = todo[np.argsort(group[todo], kind="stable")]
@@ -605,7 +608,8 @@ def _reach(
         out |= default_near & ~r_located[js]
         at = np.flatnonzero(r_located[js] & ~out)
         if len(at) and len(pts):
-            tree = cKDTree(c_xyz[pts])
+            # unbalanced: quicker to build, and a nearest distance is the same
+            tree = cKDTree(c_xyz[pts], balanced_tree=False, compact_nodes=False)
             nearest, _ = tree.query(r_xyz[js[at]], k=1, distance_upper_bound=r_hi)
             out[at] = nearest <= r_lo
             for i in np.flatnonzero((nearest > r_lo) & (nearest <= r_hi)):
@@ -732,6 +736,23 @@ def _chord2_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         diff *= diff
         out += diff
     return out
+
+
+def _row_codes(flags: np.ndarray) -> np.ndarray:
+    """One integer per row of a boolean matrix, equal for equal rows only.
+
+    Examples
+    --------
+    >>> _row_codes(np.array([[True, False], [False, False], [True, False]])).tolist()
+    [1, 0, 1]
+    """
+    if flags.shape[1] < 63:
+        code = np.zeros(flags.shape[0], np.int64)
+        for j in range(flags.shape[1]):
+            code |= flags[:, j].astype(np.int64) << j
+        return code
+    _, code = np.unique(flags, axis=0, return_inverse=True)
+    return np.asarray(code, np.int64).reshape(-1)
 
 
 def _chord2_pairs(a: np.ndarray, b: np.ndarray, at: np.ndarray) -> np.ndarray:
