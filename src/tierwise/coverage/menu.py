@@ -378,11 +378,15 @@ def _candidates(
     The candidates are the reps of the customer's region (and those without a region)
     within reach whose role may visit it, nearest first, ties by rep order, its current rep
     first when that one may visit and is within reach. A customer with none (an orphan)
-    takes the nearest reps of any region within reach. So the distances computed are
-    those from each region's customers to the reps that may serve the region (and to each
-    one's current rep), a chunk of customers of one region and one set of roles allowed to
-    visit them at a time, among the reps of those roles only; every rep of those roles
-    only for the orphans. The reach is counted apart (:func:`_reach`).
+    takes the nearest reps of any region within reach. The customers are searched a group
+    at a time (one region and one set of roles allowed to visit them) among the reps of
+    those roles that serve the region (every rep of those roles for the orphans): a k-d
+    tree of those reps' homes gives each customer its few nearest, and only those, the reps
+    without coordinates and its current rep are measured, so the work grows with the
+    customers and not with customers x reps. A group of few reps, a customer without
+    coordinates and one with more reps tied in distance than the tree returns are measured
+    against every rep of the group, ``chunk`` customers at a time. The reach is counted
+    apart (:func:`_reach`).
     """
     n, K = cust.n, s.candidate_reps
     cand = np.full((n, K), -1, dtype=np.int64)
