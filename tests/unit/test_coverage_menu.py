@@ -278,6 +278,51 @@ def test_candidates_by_region_equal_those_from_every_customer_rep_pair(seed: int
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_candidates_among_many_reps_equal_those_from_every_customer_rep_pair(seed: int) -> None:
+    # a team large enough for the k-d tree search (the nearest reps only), with crowds of
+    # reps at one home (more tied than the search returns), reps and customers without
+    # coordinates, regions without a rep of a role (orphans), current reps of any region
+    # and tiers that let only some roles visit
+    from tierwise.coverage import menu
+
+    rng = np.random.default_rng(seed)
+    n, m = 4000, 400
+    regions = np.array(["N", "S", "E", "W"], object)
+    role = rng.choice(np.array(["field", "key_account", "inside"], object), m, p=[0.8, 0.1, 0.1])
+    t = Team(
+        ids=np.array([f"R{j}" for j in range(m)], object),
+        role=role,
+        hours=np.full(m, 1600.0),
+        region=np.where(role == "key_account", None, rng.choice(regions[:3], m)),
+        lat=np.where(rng.random(m) < 0.03, np.nan, rng.uniform(50, 54, m)),
+        lon=rng.uniform(-3, 1, m),
+        rows=np.arange(1, m + 1),
+    )
+    crowd = np.flatnonzero((t.role == "field") & (t.region == "N"))[: menu._SPARE + 6]
+    t.lat[crowd], t.lon[crowd] = 52.0, -1.0
+    c = customers(["silver"] * n)
+    c.region[:] = rng.choice(np.array([*regions, None], object), n)
+    c.rep[:] = np.where(rng.random(n) < 0.5, rng.choice(t.ids, n), None)
+    c.lat[:] = np.where(rng.random(n) < 0.03, np.nan, rng.uniform(49, 55, n))
+    c.lon[:] = rng.uniform(-4, 2, n)
+    c.lat[:50], c.lon[:50] = 52.0, -1.0  # at the crowded home
+    c.lat[50:100] = c.lat[50:100] + rng.normal(0, 1e-3, 50)
+    s = CoverageSettings(candidate_reps=3, max_travel_km=120.0)
+    visit = np.isin(t.role.astype(str), s.visit_roles)
+    roles, role_of = np.unique(t.role.astype(str), return_inverse=True)
+    # three tiers' bands: every role, field reps only, key account managers only
+    bands = np.array([[True] * len(roles), roles == "field", roles == "key_account"])
+    by_role = bands[rng.integers(0, 3, n)]
+    got = _candidates(c, t, visit, by_role, role_of, s)
+    want = _all_pairs(c, t, s, by_role[:, role_of])
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # the cases the search must get right are in the data
+    assert (got[0][:50, :3] >= 0).all() and np.isin(got[0][:50], crowd).any()
+    assert ((got[0] >= 0).sum(axis=1) < 3).any()  # customers with fewer than three in reach
+
+
 @pytest.mark.parametrize("k", [1, 3, 7, 40])
 def test_the_k_nearest_are_a_stable_sorts_first_k(k: int) -> None:
     # _smallest must pick what a stable sort of each row picks first, ties by position,

@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..settings.coverage import CoverageSettings
@@ -377,11 +378,15 @@ def _candidates(
     The candidates are the reps of the customer's region (and those without a region)
     within reach whose role may visit it, nearest first, ties by rep order, its current rep
     first when that one may visit and is within reach. A customer with none (an orphan)
-    takes the nearest reps of any region within reach. So the distances computed are
-    those from each region's customers to the reps that may serve the region (and to each
-    one's current rep), a chunk of customers of one region and one set of roles allowed to
-    visit them at a time, among the reps of those roles only; every rep of those roles
-    only for the orphans. The reach is counted apart (:func:`_reach`).
+    takes the nearest reps of any region within reach. The customers are searched a group
+    at a time (one region and one set of roles allowed to visit them) among the reps of
+    those roles that serve the region (every rep of those roles for the orphans): a k-d
+    tree of those reps' homes gives each customer its few nearest, and only those, the reps
+    without coordinates and its current rep are measured, so the work grows with the
+    customers and not with customers x reps. A group of few reps, a customer without
+    coordinates and one with more reps tied in distance than the tree returns are measured
+    against every rep of the group, ``chunk`` customers at a time. The reach is counted
+    apart (:func:`_reach`).
     """
     n, K = cust.n, s.candidate_reps
     cand = np.full((n, K), -1, dtype=np.int64)
@@ -393,9 +398,9 @@ def _candidates(
         return cand, dist, guessed, reach
     if team.assumed:
         # no reps file: the current rep, wherever it is
-        idx = {str(r): i for i, r in enumerate(team.ids)}
-        none = idx.get("(unassigned)", -1)
-        cur = np.array([idx.get(str(r), -1) if r is not None else none for r in cust.rep])
+        none = int(positions(np.array(["(unassigned)"], object), team.ids, missing=-1)[0])
+        cur = positions(cust.rep, team.ids, missing=-1)
+        cur[np.asarray(string_array(cust.rep).is_null(), bool)] = none
         ok = (cur >= 0) & role_ok[np.arange(n), role_of[np.maximum(cur, 0)]]
         cand[:, 0] = np.where(ok, cur, -1)
         dist[:, 0] = np.where(ok, s.default_distance_km, np.nan)
@@ -403,11 +408,13 @@ def _candidates(
         reach = np.bincount(cur[cur >= 0], minlength=team.n) > 0
         return cand, dist, guessed, reach
     r_region = team.region[reps]
-    r_national = np.array([x is None for x in r_region])
-    # regions as integer codes: comparisons of numbers, not of objects
-    code: dict[object, int] = {}
-    c_code = np.array([code.setdefault(x, len(code)) for x in cust.region], dtype=np.int64)
-    r_code = np.array([code.setdefault(x, len(code)) for x in r_region], dtype=np.int64)
+    r_national = np.array([x is None for x in r_region], dtype=bool)
+    # regions as integer codes (no region: a code of its own): comparisons of numbers, not
+    # of objects
+    both = pa.concat_arrays([string_array(cust.region), string_array(r_region)])
+    region_code = np.asarray(pc.dictionary_encode(both, null_encoding="encode").indices, np.int64)
+    c_code, r_code = region_code[:n], region_code[n:]
+    del both, region_code
     r_lat, r_lon = team.lat[reps], team.lon[reps]
     # reps are ranked by the squared chord between points on the unit sphere, which orders
     # them as the great-circle distance does (the distance is 2 R asin(chord / 2)) at a
@@ -415,41 +422,45 @@ def _candidates(
     c_xyz, r_xyz = _unit_xyz(cust.lat, cust.lon), _unit_xyz(r_lat, r_lon)
     c2_default = _chord2(s.default_distance_km)
     c2_max = _chord2(s.max_travel_km)
-    rep_pos = {str(team.ids[r]): j for j, r in enumerate(reps)}
-    current = np.array([rep_pos.get(str(x), -1) if x is not None else -1 for x in cust.rep])
+    current = positions(cust.rep, team.ids[reps], missing=-1)
     k = min(K, len(reps))
+    # positions in ``reps`` of the reps with coordinates (a k-d tree holds those only)
+    r_located = np.isfinite(r_xyz).all(axis=1)
+    c_located = np.isfinite(c_xyz).all(axis=1)
+    # the tree's search reaches a little past the travel limit (the chord and the tree's
+    # distance round differently; the limit is decided exactly below)
+    reach_chord = float(np.sqrt(c2_max)) * (1.0 + 1e-6)
 
-    def choose(rows: np.ndarray, cols: np.ndarray, *, orphans: bool) -> np.ndarray:
-        """Candidates of customers ``rows`` among reps ``cols`` (positions in ``reps``,
-        ascending); returns the customers left without one (orphans)."""
-        c2 = _chord2_between(c_xyz[rows], r_xyz[cols])
-        miss = np.isnan(c2)
+    def choose(rows: np.ndarray, cols: np.ndarray, kk: int, *, orphans: bool) -> np.ndarray:
+        """Candidates of customers ``rows`` among reps ``cols`` (a row of positions in
+        ``reps`` per customer, ascending, -1 after the last: no rep); returns the customers
+        left without one (orphans). ``kk`` candidates are written per customer."""
+        pad = cols < 0
+        at = np.maximum(cols, 0)
+        c2 = _chord2_pairs(c_xyz[rows], r_xyz, at)
+        miss = np.isnan(c2) & ~pad
         c2[miss] = c2_default
-        near = _within(
-            c2, c2_max, lambda e: dist_of(rows[e[0]], cols[e[1]], miss[e]), s.max_travel_km
-        )
-        may = role_ok[rows][:, role_of[reps[cols]]]
+        c2[pad] = np.inf
+        near = _within(c2, c2_max, lambda e: dist_of(rows[e[0]], at[e], miss[e]), s.max_travel_km)
+        may = role_ok[rows[:, None], role_of[reps[at]]] & ~pad
         if orphans:
             # no rep of their region may visit them: the nearest of any region within reach
             # (a neighbouring region covers)
             ok = near & may
         else:
-            same_region = (c_code[rows, None] == r_code[None, cols]) | r_national[None, cols]
+            same_region = (c_code[rows, None] == r_code[at]) | r_national[at]
             ok = same_region & near & may
         alone = ~ok.any(axis=1)
         key = np.where(ok, c2, np.inf)
         # the current rep first
         cur = current[rows]
-        at = np.minimum(np.searchsorted(cols, cur), len(cols) - 1)
-        i = np.flatnonzero((cur >= 0) & (cols[at] == cur))
-        first = role_ok[rows[i], role_of[reps[cur[i]]]] & near[i, at[i]]
-        key[i[first], at[i[first]]] = -1.0
-        kk = min(k, len(cols))
+        first = (cols == cur[:, None]) & (cur[:, None] >= 0) & may & near
+        key[first] = -1.0
         # nearest first, ties by rep order
         order = _smallest(key, kk)
         pk = np.take_along_axis(key, order, axis=1)
         valid = np.isfinite(pk)
-        picked = cols[order]
+        picked = np.take_along_axis(at, order, axis=1)
         picked_miss = np.take_along_axis(miss, order, axis=1)
         km = dist_of(np.broadcast_to(rows[:, None], picked.shape), picked, picked_miss)
         cand[rows, :kk] = np.where(valid, reps[picked], -1)
@@ -463,12 +474,90 @@ def _candidates(
         d = haversine_km(cust.lat[rows], cust.lon[rows], r_lat[cols], r_lon[cols])
         return np.where(miss, s.default_distance_km, d)
 
+    def dense(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Every rep of ``cols`` (ascending) for each customer of ``rows``."""
+        return np.broadcast_to(cols, (len(rows), len(cols)))
+
+    def nearby(
+        rows: np.ndarray, cols: np.ndarray, with_current: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """For customers ``rows`` (with coordinates), the reps of ``cols`` (positions in
+        ``reps``, ascending, each of which may visit them) that can be among their
+        candidates: every one within reach at most as far as the ``k``-th nearest, every
+        one without coordinates, and the current rep (given ``with_current``, whether a rep
+        may be taken as the current one; ``None``: any rep). The candidates among these are
+        those among all ``cols``: the others are farther than ``k`` reps that may visit or
+        out of reach. A k-d tree of the reps' homes finds them; returns the reps per
+        customer (as :func:`choose` takes them) and which customers they were found for
+        (more than ``k + _SPARE`` reps tied in distance leave a customer to the full
+        search), or ``None`` when ``cols`` is too few for a search to pay."""
+        from scipy.spatial import cKDTree
+
+        homes = cols[r_located[cols]]
+        q = k + _SPARE
+        if len(homes) <= q:
+            return None
+        d, j = cKDTree(r_xyz[homes], balanced_tree=False).query(
+            c_xyz[rows], k=q, distance_upper_bound=reach_chord
+        )
+        # as far as the k-th nearest (a margin over the tree's rounding), within reach
+        radius = np.minimum(d[:, k - 1], reach_chord) * (1.0 + 1e-6)
+        found = d[:, -1] > radius
+        pick = np.where(d <= radius[:, None], homes[np.minimum(j, len(homes) - 1)], -1)
+        unplaced = cols[~r_located[cols]]
+        out = np.concatenate([pick, np.broadcast_to(unplaced, (len(rows), len(unplaced)))], 1)
+        cur = current[rows]
+        if with_current is not None:
+            cur = np.where((cur >= 0) & with_current[np.maximum(cur, 0)], cur, -1)
+        # the current rep once (it may be among the others already)
+        cur = np.where((out == cur[:, None]).any(axis=1), -1, cur)
+        out = np.concatenate([out, cur[:, None]], axis=1)
+        # ascending along each row, the empty places last
+        out = np.sort(np.where(out < 0, len(reps), out), axis=1)
+        out[out == len(reps)] = -1
+        return out, found
+
+    def search(
+        members: np.ndarray, cols: np.ndarray, with_current: np.ndarray | None, *, orphans: bool
+    ) -> np.ndarray:
+        """:func:`choose` for customers ``members`` among reps ``cols`` (ascending, every
+        one allowed to visit them; ``with_current`` as :func:`nearby`'s; for a regional
+        search the customers' own current reps join ``cols``), a chunk at a time; returns
+        the customers left without a candidate."""
+        alone = np.zeros(len(members), bool)
+        tree = c_located[members]
+        found = nearby(members[tree], cols, with_current) if tree.any() else None
+        rest = np.arange(len(members))
+        if found is not None:
+            near_cols, ok = found
+            by_tree = np.flatnonzero(tree)[ok]
+            rest = np.setdiff1d(rest, by_tree, assume_unique=True)
+            near_cols = near_cols[ok]
+            wide = chunk * 16
+            for lo in range(0, len(by_tree), wide):
+                at = by_tree[lo : lo + wide]
+                alone[at] = choose(
+                    members[at], near_cols[lo : lo + wide], min(k, len(cols)), orphans=orphans
+                )
+        for lo in range(0, len(rest), chunk):
+            at = rest[lo : lo + chunk]
+            rows = members[at]
+            if orphans:
+                full = cols
+            else:
+                cur = current[rows]
+                full = np.union1d(cols, cur[cur >= 0])
+            if len(full):
+                alone[at] = choose(rows, dense(rows, full), min(k, len(full)), orphans=orphans)
+            else:
+                alone[at] = True
+        return alone
+
     reach = _reach(cust, c_xyz, c_code, reps, r_lat, r_lon, r_code, r_national, team.n, s, c2_max)
     # customers by region and by the roles that may visit them: each group is compared
     # with the reps of those roles only (a key account manager with the customers whose
     # band names key accounts, not with every customer)
-    _, pattern = np.unique(role_ok, axis=0, return_inverse=True)
-    pattern = np.asarray(pattern, np.int64).reshape(-1)
+    pattern = _row_codes(role_ok)
     group = c_code * (int(pattern.max(initial=0)) + 1) + pattern
     todo = np.arange(n) if wanted is None else np.flatnonzero(wanted)
     todo = todo[np.argsort(group[todo], kind="stable")]
@@ -477,13 +566,9 @@ def _candidates(
         allowed = role_ok[members[0], role_of[reps]]
         own = np.flatnonzero(((r_code == c_code[members[0]]) | r_national) & allowed)
         everyone = np.flatnonzero(allowed)
-        for lo in range(0, len(members), chunk):
-            rows = members[lo : lo + chunk]
-            cur = current[rows]
-            cols = np.union1d(own, cur[cur >= 0])
-            alone = choose(rows, cols, orphans=False) if len(cols) else np.ones(len(rows), bool)
-            if alone.any() and len(everyone):
-                choose(rows[alone], everyone, orphans=True)
+        alone = search(members, own, None, orphans=False)
+        if alone.any() and len(everyone):
+            search(members[alone], everyone, allowed, orphans=True)
     return cand, dist, guessed, reach
 
 
@@ -527,7 +612,8 @@ def _reach(
         out |= default_near & ~r_located[js]
         at = np.flatnonzero(r_located[js] & ~out)
         if len(at) and len(pts):
-            tree = cKDTree(c_xyz[pts])
+            # unbalanced: quicker to build, and a nearest distance is the same
+            tree = cKDTree(c_xyz[pts], balanced_tree=False, compact_nodes=False)
             nearest, _ = tree.query(r_xyz[js[at]], k=1, distance_upper_bound=r_hi)
             out[at] = nearest <= r_lo
             for i in np.flatnonzero((nearest > r_lo) & (nearest <= r_hi)):
@@ -596,6 +682,10 @@ def _changed_candidates(
     return Candidates(rep, km, guessed, before.reach[change.origin]), hit
 
 
+#: Reps beyond the ``candidate_reps`` nearest that the k-d tree search of the candidates
+#: returns, to see that no more are tied with the last candidate.
+_SPARE = 8
+
 #: Squared chords within this relative distance of the travel limit's are decided by the
 #: haversine (the chord and the haversine round differently).
 _EDGE = 1e-9
@@ -647,6 +737,36 @@ def _chord2_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out *= out
     for j in (1, 2):
         diff = np.subtract.outer(a[:, j], b[:, j])
+        diff *= diff
+        out += diff
+    return out
+
+
+def _row_codes(flags: np.ndarray) -> np.ndarray:
+    """One integer per row of a boolean matrix, equal for equal rows only.
+
+    Examples
+    --------
+    >>> _row_codes(np.array([[True, False], [False, False], [True, False]])).tolist()
+    [1, 0, 1]
+    """
+    if flags.shape[1] < 63:
+        code = np.zeros(flags.shape[0], np.int64)
+        for j in range(flags.shape[1]):
+            code |= flags[:, j].astype(np.int64) << j
+        return code
+    _, code = np.unique(flags, axis=0, return_inverse=True)
+    return np.asarray(code, np.int64).reshape(-1)
+
+
+def _chord2_pairs(a: np.ndarray, b: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Squared chords between each point of ``a`` (unit vectors, rows) and the points of
+    ``b`` at ``at`` (a row of positions per point of ``a``): the arithmetic of
+    :func:`_chord2_between`, pair by pair, so the same pairs give the same bits."""
+    out = a[:, 0, None] - b[:, 0][at]
+    out *= out
+    for j in (1, 2):
+        diff = a[:, j, None] - b[:, j][at]
         diff *= diff
         out += diff
     return out
