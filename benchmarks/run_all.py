@@ -35,12 +35,14 @@ PREFIX = "FIGURE "
 SMALL: dict[str, list[str]] = {
     # the size the load-validate-aggregate target is set for (20 million lines)
     "aggregate": ["--lines", "20000000", "--customers", "1000000"],
+    "candidates": ["--customers", "300000"],
     "baskets": ["--lines", "1000000", "--sample-lines", "100000"],
     "coverage": ["--customers", "100000", "--reps", "200", "--highs-time", "60"],
     "dedupe": ["--records", "50000"],
     "demo_generate": ["--customers", "50000"],
     "lifetime": ["--lines", "2000000", "--customers", "50000"],
     "lifetime_cancellations": ["--lines", "1000000", "--customers", "20000"],
+    "pareto_nbd": ["--customers", "100000"],
     "potential": ["--customers", "50000", "--prospects", "10000"],
     "profitability": ["--customers", "50000", "--lines", "2000000", "--activities", "200000"],
     "report": ["--customers", "50000", "--plan", "10000"],
