@@ -197,6 +197,20 @@ def test_deterministic():
     assert a.objective == b.objective and a.upper_bound == b.upper_bound
 
 
+def test_the_plan_does_not_depend_on_the_machine_s_speed(monkeypatch):
+    """A slow or busy machine gives the same plan: the clock is made to jump a minute at
+    each reading, and the prices still rise for as many rounds as on a quiet machine."""
+    menu, cap = synthetic(600, 3, 11, tight=0.3)
+    quiet = allocate(menu, cap)
+    assert quiet.detail["rounds"] > 1  # the prices rose for more than one round
+    clock = itertools.count(0.0, 60.0)
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    slow = allocate(menu, cap)
+    assert np.array_equal(slow.choice, quiet.choice)
+    assert slow.upper_bound == quiet.upper_bound
+    assert slow.detail["rounds"] == quiet.detail["rounds"]
+
+
 def test_rejects_negative_capacity():
     menu, cap = synthetic(50, 2, 9)
     cap[0] = -1.0

@@ -442,7 +442,7 @@ def _crossing(env: _Envelope, rv: F64, over: NDArray[np.bool_], cap: F64) -> F64
 
 
 def _dual(
-    env: _Envelope, cap: F64, max_rounds: int, deadline: float, rel_tol: float = 1e-8
+    env: _Envelope, cap: F64, max_rounds: int, deadline: float | None, rel_tol: float = 1e-8
 ) -> tuple[F64, float, F64, int, list[float]]:
     """Prices rising from zero; returns the best prices, the best bound, the last prices,
     the rounds run and the bound's history."""
@@ -461,7 +461,7 @@ def _dual(
             break  # the bound has stopped falling
         used = _demand(env, pts, n_res)
         over = used > cap + 1e-9 * np.maximum(cap, 1.0)
-        if not over.any() or time.perf_counter() > deadline:
+        if not over.any() or (deadline is not None and time.perf_counter() > deadline):
             break
         new = _crossing(env, rv, over, cap)
         step = np.where(over, np.maximum(new * (1 + 1e-9) + 1e-12, lam), lam)
@@ -680,7 +680,7 @@ def allocate(
     *,
     names: Sequence[str] | None = None,
     max_rounds: int = 60,
-    time_budget: float = 30.0,
+    time_budget: float | None = None,
 ) -> Plan:
     """The coverage plan: the best option per customer within every resource's hours.
 
@@ -700,7 +700,9 @@ def allocate(
     max_rounds
         Price rounds at most.
     time_budget
-        Seconds after which the prices stop rising (the plan and bound stay valid).
+        Seconds after which the prices stop rising (the plan and bound stay valid). None,
+        the default, sets no limit of time: the rounds are bounded by ``max_rounds`` alone,
+        so the same menu gives the same plan on a fast machine and on a busy one.
 
     Raises
     ------
@@ -737,7 +739,9 @@ def allocate(
             hint="give it more hours (the reps file's hours_per_year) or lower the minimum "
             "frequencies of its customers' tiers ([segments.programmes.<tier>] visits_min)",
         )
-    lam_best, bound, lam_last, rounds, history = _dual(env, cap, max_rounds, t0 + time_budget)
+    lam_best, bound, lam_last, rounds, history = _dual(
+        env, cap, max_rounds, None if time_budget is None else t0 + time_budget
+    )
     t_dual = time.perf_counter() - t0
     # the plan from the final prices and from slightly higher ones (less to repair when a
     # large option sits at a price's breakpoint); the best is kept
