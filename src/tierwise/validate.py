@@ -1490,11 +1490,20 @@ def canonicalize(
         *[(hit, src) for hit, (_, src, _) in zip(by_rule, rules, strict=True)],
         else_=ibis.null(str),
     )
+    # the value shown is the source column's, whichever of its rules failed: one branch per
+    # column, not per rule (a float's text is a long expression, and the query's text, which
+    # both engines compile anew for every table, grew with each copy of it)
+    by_source: dict[str, list[int]] = {}
+    for i, (_, src, _) in enumerate(rules):
+        if src in shown:
+            by_source.setdefault(src, []).append(i)
     rval = ibis.cases(
         *[
-            (hit, _value_text(t3[shown[src]]).substr(0, _VALUE_CHARS))
-            for hit, (_, src, _) in zip(by_rule, rules, strict=True)
-            if src in shown
+            (
+                t3._rule.isin(numbers) if len(numbers) > 1 else t3._rule == numbers[0],
+                _value_text(t3[shown[src]]).substr(0, _VALUE_CHARS),
+            )
+            for src, numbers in by_source.items()
         ],
         else_=ibis.null(str),
     )
