@@ -287,11 +287,11 @@ def _reject_where(
         marks[_PACKED] = _pack(reason, column, value)
     else:
         marks.update({RCOL: column, RVAL: value})
-    return (
-        t.mutate(**{c: ibis.ifelse(fresh, new, t[c]) for c, new in marks.items()})
-        .drop(_RULE)
-        .view()
-    )
+    # a projection of the columns kept, not drop(): _always_null reads through projections
+    kept = [c for c in t.columns if c != _RULE]
+    return t.select(
+        *[ibis.ifelse(fresh, marks[c], t[c]).name(c) if c in marks else t[c] for c in kept]
+    ).view()
 
 
 #: a check: (the row is bad, the reason — text or a text expression)
