@@ -69,6 +69,8 @@ __all__ = [
 ]
 
 REASON, RCOL, RVAL = "_reason", "_reject_column", "_reject_value"
+#: the number of the rule a row fails first, while :func:`_reject_where` marks it
+_RULE = "_reject_rule"
 _VALUE_CHARS = 200
 _TRUE = ("true", "t", "yes", "y", "1", "x", "ja", "oui", "si", "sí")
 _FALSE = ("false", "f", "no", "n", "0", "", "nein", "non")
@@ -261,17 +263,22 @@ def _reject_where(
     def text(v: Any) -> ir.StringValue:
         return ibis.null(str) if v is None else ibis.literal(v) if isinstance(v, str) else v
 
-    # a condition that is NULL is not met (SQL's CASE), so none needs a fill_null
-    conds = [c for c, _, _, _ in rules]
+    # the rule each row fails first, found once: the reason, the column and the value each
+    # read it (a condition that joins another table, such as a customer id checked against
+    # those known, is then one join, not three). A condition that is NULL is not met (SQL's
+    # CASE), so none needs a fill_null.
+    rule = ibis.cases(*[(c, i) for i, (c, _, _, _) in enumerate(rules)], else_=ibis.null("int16"))
+    t = t.mutate(**{_RULE: rule.cast("int16")})
+    failed = [t[_RULE] == i for i in range(len(rules))]
     fresh = t[REASON].isnull()
-    reason = ibis.cases(*[(c, text(r)) for c, (_, _, r, _) in zip(conds, rules, strict=True)])
+    reason = ibis.cases(*[(f, text(r)) for f, (_, _, r, _) in zip(failed, rules, strict=True)])
     column = ibis.cases(
-        *[(c, ibis.literal(col, str)) for c, (_, col, _, _) in zip(conds, rules, strict=True)]
+        *[(f, ibis.literal(col, str)) for f, (_, col, _, _) in zip(failed, rules, strict=True)]
     )
     value = ibis.cases(
         *[
-            (c, text(v).cast(str).substr(0, _VALUE_CHARS))
-            for c, (_, _, _, v) in zip(conds, rules, strict=True)
+            (f, text(v).cast(str).substr(0, _VALUE_CHARS))
+            for f, (_, _, _, v) in zip(failed, rules, strict=True)
         ]
     )
     marks = {REASON: reason}
@@ -280,7 +287,11 @@ def _reject_where(
         marks[_PACKED] = _pack(reason, column, value)
     else:
         marks.update({RCOL: column, RVAL: value})
-    return t.mutate(**{c: ibis.ifelse(fresh, new, t[c]) for c, new in marks.items()}).view()
+    # a projection of the columns kept, not drop(): _always_null reads through projections
+    kept = [c for c in t.columns if c != _RULE]
+    return t.select(
+        *[ibis.ifelse(fresh, marks[c], t[c]).name(c) if c in marks else t[c] for c in kept]
+    ).view()
 
 
 #: a check: (the row is bad, the reason — text or a text expression)
@@ -1479,11 +1490,20 @@ def canonicalize(
         *[(hit, src) for hit, (_, src, _) in zip(by_rule, rules, strict=True)],
         else_=ibis.null(str),
     )
+    # the value shown is the source column's, whichever of its rules failed: one branch per
+    # column, not per rule (a float's text is a long expression, and the query's text, which
+    # both engines compile anew for every table, grew with each copy of it)
+    by_source: dict[str, list[int]] = {}
+    for i, (_, src, _) in enumerate(rules):
+        if src in shown:
+            by_source.setdefault(src, []).append(i)
     rval = ibis.cases(
         *[
-            (hit, _value_text(t3[shown[src]]).substr(0, _VALUE_CHARS))
-            for hit, (_, src, _) in zip(by_rule, rules, strict=True)
-            if src in shown
+            (
+                t3._rule.isin(numbers) if len(numbers) > 1 else t3._rule == numbers[0],
+                _value_text(t3[shown[src]]).substr(0, _VALUE_CHARS),
+            )
+            for src, numbers in by_source.items()
         ],
         else_=ibis.null(str),
     )
@@ -1913,17 +1933,27 @@ def reject_unknown_customers(t: ir.Table, known_ids: ir.Table, table: str) -> ir
 
 
 def reject_duplicate_keys(t: ir.Table, key: tuple[str, ...]) -> ir.Table:
-    """Reject a row whose key (e.g. customer_id in the master) repeats an earlier row's."""
-    w = ibis.window(group_by=[t[k] for k in key], order_by=t[ROW])
-    t = t.mutate(_key_rank=ibis.row_number().over(w), _key_first=t[ROW].min().over(w))
-    keyed = ibis.and_(*[t[k].notnull() for k in key])
+    """Reject a row whose key (e.g. customer_id in the master) repeats an earlier row's.
+
+    The keys that repeat are found by one aggregation (with their first row) and joined
+    back: no window sorts every row by its key (the invoice ids of the payments are
+    millions, nearly all of them once).
+    """
+    keyed = t.filter(ibis.and_(*[t[k].notnull() for k in key]))
+    repeated = (
+        keyed.group_by([keyed[k].name(f"_key_{i}") for i, k in enumerate(key)])
+        .aggregate(_key_first=keyed[ROW].min(), _key_rows=keyed.count())
+        .filter(lambda g: g._key_rows > 1)
+    )
+    t = t.left_join(repeated, [t[k] == repeated[f"_key_{i}"] for i, k in enumerate(key)])
+    t = t.select(*[c for c in t.columns if not c.startswith("_key_") or c == "_key_first"])
     return reject_if(
         t,
-        keyed & (t._key_rank > 0),
+        t[ROW] > t._key_first,
         key[0],
         "duplicate " + "/".join(key) + " (first at row " + t._key_first.cast(str) + ")",
         t[key[0]],
-    ).drop("_key_rank", "_key_first")
+    ).drop("_key_first")
 
 
 #: A checked table (the layout :func:`canonicalize` gives) as :func:`store_checked` keeps

@@ -192,9 +192,12 @@ def pair_cancellations(
     if "is_cancel" not in tx.columns:
         tx = tx.mutate(is_cancel=ibis.literal(False))
     cancel = tx.is_cancel.fill_null(False)
-    marks = _marks(tx, cfg) if cfg.pair_cancellations else _no_marks()
+    kept: list[ir.Table] = []
+    marks = _marks(tx, cfg, engine, kept) if cfg.pair_cancellations else _no_marks()
     if engine is not None:  # small: two rows per pair
         marks = engine.materialize(marks, engine.fresh_name("cancel_pairs"))
+        for table in kept:
+            engine.release(table)
     out = tx.left_join(marks, tx[ROW] == marks._mline)
     paired_c = out._ckind.notnull()
     has_q = out.quantity.notnull() if "quantity" in tx.columns else ibis.literal(False)
@@ -217,15 +220,29 @@ def _no_marks() -> ir.Table:
     return ibis.memtable({k: [] for k in schema}, schema=ibis.schema(schema))
 
 
-def _marks(tx: ir.Table, cfg: FeatureSettings) -> ir.Table:
+def _marks(
+    tx: ir.Table,
+    cfg: FeatureSettings,
+    engine: Engine | None = None,
+    kept: list[ir.Table] | None = None,
+) -> ir.Table:
     """One row per paired line: purchase lines with what was cancelled (``_cq``, ``_cr``,
-    ``_share``), cancellation lines with how they were paired (``_ckind``)."""
+    ``_share``), cancellation lines with how they were paired (``_ckind``).
+
+    With an engine the lines that take part are computed once and kept in it (and added to
+    ``kept``, for the caller to free once the marks are computed): the exact step, the
+    partial step and the sums each read them, and they are a few percent of the
+    transactions (the lines of the customer x product groups with a cancellation)."""
     lines = _line_keys(tx)
     # only the customer x product groups with a cancellation take part
     keys = lines.filter(lines._c == 1).select("customer_id", "_product").distinct()
     lines = lines.semi_join(
         keys, [lines.customer_id == keys.customer_id, lines._product == keys._product]
     )
+    if engine is not None:
+        lines = engine.materialize(lines, engine.fresh_name("cancel_lines"))
+        if kept is not None:
+            kept.append(lines)
     exact = _exact_pairs(lines).mutate(_kind=ibis.literal("exact"))
     pairs = exact
     if cfg.partial_cancellations:
