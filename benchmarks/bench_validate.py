@@ -79,7 +79,7 @@ def main() -> None:
             f"{name:<24} wall {r['wall']:7.1f} s  cpu {r['cpu']:7.1f} s  peak {r['peak']:7.0f} MiB"
         )
     figure(
-        f"validate_{args.customers}_cpu",
+        f"load and validate every input, {args.customers:,} customers (CPU)",
         valid["cpu"],
         bare["cpu"],
         "one DuckDB scan-and-aggregate of the transactions",

@@ -50,6 +50,7 @@ SMALL: dict[str, list[str]] = {
     # the scale curve to the size: 1,000,000 customers, about 56 million lines
     "scale": ["--sizes", "10000", "100000", "--million"],
     "spark": ["--customers", "500"],
+    "validate": ["--customers", "100000"],
 }
 
 
