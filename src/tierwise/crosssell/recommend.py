@@ -273,6 +273,11 @@ def _grouped_by_range(
 #: Customers whose customer × item groups the engine forms at once (:func:`customer_items`).
 ITEMS_RANGE = 50_000
 
+#: The items a customer buys, about (the demo's customers buy 37 products each), for the
+#: ranges of customers whose figures per category are formed at once: a customer buys at most
+#: every category, so with fewer categories than this a range holds more customers.
+ITEMS_PER_CUSTOMER = 32
+
 
 def customer_bounds(ids: pa.Array | pa.ChunkedArray, per_range: int | None = None) -> list[str]:
     """Customer ids that split ``ids`` into ranges of about ``per_range`` customers
@@ -1326,7 +1331,12 @@ def _upsell(
         return _empty_upsell()
     made = ci_cat is None
     if ci_cat is None:
-        bounds = customer_bounds(groups.assigned.column("customer_id"))
+        # a customer buys a few categories, not every product: the ranges hold as many
+        # customer × category groups as the product ranges hold customer × item groups
+        lines = basket_lines(tx, "category")
+        n = run_query(lines.aggregate(n=lines.item.nunique()), "the categories bought")
+        per_range = ITEMS_RANGE * max(1, ITEMS_PER_CUSTOMER // max(1, n.column("n")[0].as_py()))
+        bounds = customer_bounds(groups.assigned.column("customer_id"), per_range)
         ci_cat = _keep(
             customer_items(
                 tx, level="category", as_of=day, lookback_months=s.lookback_months, bounds=bounds

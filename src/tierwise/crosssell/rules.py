@@ -164,22 +164,32 @@ def basket_items(
     # it back into the text (a text maximum over every line costs a third of the grouping)
     named = lines.select("category").filter(lines.category.notnull()).distinct()
     codes = keep(named.mutate(code=ibis.row_number().over(order_by="category").cast("int32")))
-    coded = lines.left_join(codes, "category")
-    lines = coded.select(*(c for c in coded.columns if c != "category_right"))
+    # the items numbered in their names' order, and the baskets numbered as they come (a
+    # basket's number only tells baskets apart: the pairs are counted per item, whatever the
+    # baskets are numbered): the lines are grouped by two integers, not two texts, and the
+    # basket sizes are counted and joined back on an integer
+    item_codes = keep(
+        lines.select("item").distinct().mutate(iid=ibis.row_number().over(order_by="item"))
+    )
+    item_codes = item_codes.mutate(iid=item_codes.iid.cast("int32"))
+    numbered = lines.select("basket").distinct()
+    basket_codes = keep(numbered.mutate(bid=ibis.row_number().cast("int32")))
+    # (a basket without a number of its own, its customer unknown, is one basket as before)
+    coded = lines.join(basket_codes, lines.basket.identical_to(basket_codes.basket))
+    coded = coded.join(item_codes, "item").left_join(codes, "category")
+    lines = coded.select(*(c for c in coded.columns if c not in ("basket_right", "category_right")))
     aggs: dict[str, ir.Scalar] = {
         "category": lines.code.max(),
         "first_date": lines.date.min(),
     }
     if cut is not None:
         aggs["category_cut"] = ibis.ifelse(lines.date <= cut, lines.code, ibis.null("int32")).max()
-    bi = keep(lines.group_by(["basket", "item"]).aggregate(**aggs))
+    bi = keep(lines.group_by(["bid", "iid"]).aggregate(**aggs))
+    free(basket_codes)
     size_aggs: dict[str, ir.Scalar] = {"n_items": bi.count()}
     if cut is not None:
         size_aggs["n_items_cut"] = (bi.first_date <= cut).cast("int64").sum().cast("int64")
-    sizes = bi.group_by("basket").aggregate(**size_aggs)
-    # a basket's number only tells baskets apart (the pairs are counted per item, whatever
-    # the baskets are numbered): numbered as the rows come, not in the order of their text
-    sizes = keep(sizes.mutate(bid=ibis.row_number()))
+    sizes = keep(bi.group_by("bid").aggregate(**size_aggs))
     over = sizes.n_items > cap
     count_aggs: dict[str, ir.Scalar] = {
         "n_baskets_all": sizes.count().cast("int64"),
@@ -191,7 +201,7 @@ def basket_items(
         kept_cut = (sizes.n_items_cut > 0) & (sizes.n_items_cut <= cap)
         count_aggs["n_baskets_cut"] = kept_cut.cast("int64").sum().fill_null(0).cast("int64")
     counts = keep(sizes.aggregate(**count_aggs))
-    j = keep(bi.join(sizes, "basket").drop("basket"))
+    j = keep(bi.join(sizes, "bid"))
     free(bi)
     free(sizes)
     within = j.n_items <= cap
@@ -208,12 +218,16 @@ def basket_items(
             "category_cut": ibis.ifelse(within_cut, j.category_cut, ibis.null("int32")).max(),
         }
         pairable |= within_cut & (j.n_items_cut >= 2)
-    items = j.group_by("item").aggregate(**stat_aggs)
-    items = _named_categories(items, codes, [c for c in stat_aggs if c.startswith("category")])
-    items = keep(items.mutate(iid=ibis.row_number().over(order_by="item").cast("int32")))
-    p = j.filter(pairable).join(items.select("item", "iid"), "item")
+    stats = j.group_by("iid").aggregate(**stat_aggs)
+    named_items = stats.join(item_codes, "iid")
+    items = named_items.select("item", *stat_aggs, "iid")
+    items = keep(
+        _named_categories(items, codes, [c for c in stat_aggs if c.startswith("category")])
+    )
+    free(item_codes)
+    p = j.filter(pairable)
     columns = {
-        "bid": p.bid.cast("int32"),
+        "bid": p.bid,
         "iid": p.iid,
         "first_date": p.first_date,
         "n_items": p.n_items.cast("int32"),
