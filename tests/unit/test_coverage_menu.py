@@ -323,6 +323,78 @@ def test_candidates_among_many_reps_equal_those_from_every_customer_rep_pair(see
     assert ((got[0] >= 0).sum(axis=1) < 3).any()  # customers with fewer than three in reach
 
 
+def test_candidates_with_more_roles_than_bits_in_a_code_stay_in_their_region() -> None:
+    # 62 role texts (job titles) and five regions: each region's customers form their own
+    # group, however many bits the roles' pattern takes
+    rng = np.random.default_rng(3)
+    n = 500
+    regions = np.array(["A", "B", "C", "D", "E"], object)
+    role = np.r_[np.full(59, "field", object), np.array([f"inside {j}" for j in range(61)])]
+    m = len(role)
+    t = Team(
+        ids=np.array([f"R{j}" for j in range(m)], object),
+        role=role.astype(object),
+        hours=np.full(m, 1600.0),
+        region=rng.choice(regions, m),
+        lat=rng.uniform(51.5, 52.5, m),
+        lon=rng.uniform(-0.5, 0.5, m),
+        rows=np.arange(1, m + 1),
+    )
+    c = customers(["silver"] * n)
+    c.region[:] = rng.choice(regions, n)
+    c.lat[:], c.lon[:] = rng.uniform(51.5, 52.5, n), rng.uniform(-0.5, 0.5, n)
+    s = CoverageSettings(max_travel_km=1000.0)
+    visit = np.isin(t.role.astype(str), s.visit_roles)
+    roles, role_of = np.unique(t.role.astype(str), return_inverse=True)
+    assert len(roles) == 62
+    by_role = np.ones((n, len(roles)), bool)
+    got = _candidates(c, t, visit, by_role, role_of, s)
+    want = _all_pairs(c, t, s, by_role[:, role_of])
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+    placed = got[0][got[0] >= 0]
+    assert placed.size and (t.region[placed] != None).all()  # noqa: E711
+
+
+def test_candidates_when_most_reps_have_no_home_hold_little_memory() -> None:
+    # 60 reps with a home and 500 without in one region: every customer must meet the 500,
+    # which the search does a slice of customers at a time (not all customers at once)
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n, m = 20_000, 560
+    lat = rng.uniform(51.5, 52.5, m)
+    lat[60:] = np.nan
+    t = Team(
+        ids=np.array([f"R{j}" for j in range(m)], object),
+        role=np.full(m, "field", object),
+        hours=np.full(m, 1600.0),
+        region=np.full(m, "N", object),
+        lat=lat,
+        lon=rng.uniform(-0.5, 0.5, m),
+        rows=np.arange(1, m + 1),
+    )
+    c = customers(["silver"] * n)
+    c.lat[:], c.lon[:] = rng.uniform(51, 53, n), rng.uniform(-1, 1, n)
+    s = CoverageSettings()
+    by_role = np.ones((n, 1), bool)
+    tracemalloc.start()
+    try:
+        got = _candidates(c, t, np.ones(m, bool), by_role, np.zeros(m, np.int64), s)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # all customers at once held 20,000 x 571 positions several times over (about 500 MB)
+    assert peak < 150 * 2**20
+    few = slice(0, 300)
+    small = customers(["silver"] * 300)
+    small.lat[:], small.lon[:] = c.lat[few], c.lon[few]
+    want = _all_pairs(small, t, s, np.ones((300, m), bool))
+    for a, b in zip(got, want, strict=True):
+        if a.ndim == 2:
+            np.testing.assert_array_equal(a[few], b)
+
+
 @pytest.mark.parametrize("k", [1, 3, 7, 40])
 def test_the_k_nearest_are_a_stable_sorts_first_k(k: int) -> None:
     # _smallest must pick what a stable sort of each row picks first, ties by position,

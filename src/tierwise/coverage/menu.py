@@ -494,9 +494,10 @@ def _candidates(
         from scipy.spatial import cKDTree
 
         homes = cols[r_located[cols]]
+        unplaced = cols[~r_located[cols]]
         q = k + _SPARE
-        if len(homes) <= q:
-            return None
+        if len(homes) <= q or len(unplaced) > q:
+            return None  # few reps, or many without a home that every customer must meet
         d, j = cKDTree(r_xyz[homes], balanced_tree=False).query(
             c_xyz[rows], k=q, distance_upper_bound=reach_chord
         )
@@ -504,7 +505,6 @@ def _candidates(
         radius = np.minimum(d[:, k - 1], reach_chord) * (1.0 + 1e-6)
         found = d[:, -1] > radius
         pick = np.where(d <= radius[:, None], homes[np.minimum(j, len(homes) - 1)], -1)
-        unplaced = cols[~r_located[cols]]
         out = np.concatenate([pick, np.broadcast_to(unplaced, (len(rows), len(unplaced)))], 1)
         cur = current[rows]
         if with_current is not None:
@@ -525,20 +525,18 @@ def _candidates(
         search the customers' own current reps join ``cols``), a chunk at a time; returns
         the customers left without a candidate."""
         alone = np.zeros(len(members), bool)
-        tree = c_located[members]
-        found = nearby(members[tree], cols, with_current) if tree.any() else None
-        rest = np.arange(len(members))
-        if found is not None:
+        left = np.ones(len(members), bool)  # the customers the full search takes
+        located = np.flatnonzero(c_located[members])
+        wide = chunk * 16  # customers per search of the tree: memory stays bounded
+        for lo in range(0, len(located), wide):
+            found = nearby(members[located[lo : lo + wide]], cols, with_current)
+            if found is None:
+                break
             near_cols, ok = found
-            by_tree = np.flatnonzero(tree)[ok]
-            rest = np.setdiff1d(rest, by_tree, assume_unique=True)
-            near_cols = near_cols[ok]
-            wide = chunk * 16
-            for lo in range(0, len(by_tree), wide):
-                at = by_tree[lo : lo + wide]
-                alone[at] = choose(
-                    members[at], near_cols[lo : lo + wide], min(k, len(cols)), orphans=orphans
-                )
+            at = located[lo : lo + wide][ok]
+            left[at] = False
+            alone[at] = choose(members[at], near_cols[ok], min(k, len(cols)), orphans=orphans)
+        rest = np.flatnonzero(left)
         for lo in range(0, len(rest), chunk):
             at = rest[lo : lo + chunk]
             rows = members[at]
@@ -557,7 +555,9 @@ def _candidates(
     # customers by region and by the roles that may visit them: each group is compared
     # with the reps of those roles only (a key account manager with the customers whose
     # band names key accounts, not with every customer)
-    pattern = _row_codes(role_ok)
+    # the patterns numbered densely (in their order), so that region times pattern fits
+    # in 64 bits whatever the number of roles
+    pattern = np.unique(_row_codes(role_ok), return_inverse=True)[1].reshape(-1)
     group = c_code * (int(pattern.max(initial=0)) + 1) + pattern
     todo = np.arange(n) if wanted is None else np.flatnonzero(wanted)
     todo = todo[np.argsort(group[todo], kind="stable")]
