@@ -42,7 +42,6 @@ SMALL: dict[str, list[str]] = {
     "demo_generate": ["--customers", "50000"],
     "lifetime": ["--lines", "2000000", "--customers", "50000"],
     "lifetime_cancellations": ["--lines", "1000000", "--customers", "20000"],
-    "pareto_nbd": ["--customers", "100000"],
     "potential": ["--customers", "50000", "--prospects", "10000"],
     "profitability": ["--customers", "50000", "--lines", "2000000", "--activities", "200000"],
     "report": ["--customers", "50000", "--plan", "10000"],

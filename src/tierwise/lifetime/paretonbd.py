@@ -21,14 +21,6 @@ larger exponent), where the integrand is ``exp(-k rho)`` times a smooth bounded 
 analytic gradient (derivatives under the integral sign). A test checks the values against
 the hypergeometric closed form.
 
-Each row gets the fewest nodes of :data:`_COUNTS` that integrate it to double precision
-(:func:`_node_counts`): Gauss-Legendre's error on an interval of length ``L`` falls as
-``rho_B ** (-2 N)``, where the Bernstein ellipse ``rho_B`` is set by the integrand's nearest
-singularity, and the decay ``exp(-k rho)`` over the interval, ``c = k L``, needs about
-``sqrt(c)`` nodes. Most rows (a short interval, a slow decay) need 8 to 16 nodes, not the
-48 a customer who bought long ago with a high frequency needs. A test checks every row
-against 96 nodes.
-
 References: D. C. Schmittlein, D. G. Morrison and R. Colombo (1987), "Counting your
 customers: who are they and what will they do next?", Management Science 33(1), 1-24;
 P. S. Fader and B. G. S. Hardie (2005), "A note on deriving the Pareto/NBD model and related
@@ -62,20 +54,8 @@ from .bgnbd import RFT, rft
 __all__ = ["ParetoNBDModel"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(48)
+_LOG_WEIGHTS = np.log(_WEIGHTS)
 _CUT = 45.0  # integrate exp(-k rho) until it has fallen by exp(-45)
-
-#: Node counts of the likelihood's quadrature, the last for the rows the rule of
-#: :func:`_node_counts` leaves none fewer.
-_COUNTS = (8, 12, 16, 24, 32, 48)
-#: Each count's nodes shifted to (0, 2) and the logs of its weights.
-_RULES = tuple(
-    (nodes + 1.0, np.log(weights))
-    for nodes, weights in (np.polynomial.legendre.leggauss(n) for n in _COUNTS)
-)
-#: The log of the bound on Gauss-Legendre's relative error asked of every row (1e-18).
-_LOG_TOLERANCE = 18.0 * np.log(10.0)
-#: Logs of the Bernstein ellipses :func:`_node_counts` tries (rho_B from 1.1 to 1000).
-_LOG_ELLIPSES = np.log(np.geomspace(1.1, 1000.0, 24))
 
 
 #: Rows per block of the quadrature: the (rows, nodes) work arrays of a block stay in the
@@ -83,49 +63,10 @@ _LOG_ELLIPSES = np.log(np.geomspace(1.1, 1000.0, 24))
 _BLOCK = 2048
 
 
-def _blocks(n: int, lo: int = 0) -> Iterator[slice]:
-    """Consecutive slices of at most :data:`_BLOCK` rows covering ``range(lo, n)``."""
-    for start in range(lo, n, _BLOCK):
-        yield slice(start, min(start + _BLOCK, n))
-
-
-def _node_counts(
-    k: FloatArray, span: FloatArray, first: FloatArray, b_minus_a: FloatArray
-) -> NDArray[np.intp]:
-    """Each row's index into :data:`_COUNTS`: the fewest nodes whose Gauss-Legendre error
-    bound is under :data:`_LOG_TOLERANCE` of the integral.
-
-    On ``rho`` in ``[0, L]`` (``L = span``), mapped to ``z`` in ``[-1, 1]``, the integrand
-    and its gradient's factors are ``exp(-k rho)`` times powers and logs of
-    ``U = A + tau = first * exp(rho)`` and ``V = U + (B - A)``. These are singular where
-    ``V = 0``: at ``rho = log((A - B) / first)``, ``log(first / (A - B))`` left of 0 when
-    ``A > B``, and otherwise (as for the other roots) at least ``pi`` off the real line.
-    ``N`` nodes err by at most about ``M rho_B ** (-2 N)`` for any Bernstein ellipse
-    ``rho_B`` short of the singularities, ``M`` the largest value on it: ``exp(-k rho)``
-    there is ``exp(c (rho_B + 1 / rho_B - 2) / 4)`` times its value at 0 (``c = k L``).
-    The count is the fewest ``N`` for which some ellipse of :data:`_ELLIPSES` (at most
-    ``rho_s ** 0.75``, ``rho_s`` the singularities' ellipse, where the other factors stay
-    bounded) brings the bound under the tolerance.
-    """
-    length = np.maximum(span, 1e-300)
-    # the real singularity (A > B): 2 * distance / L left of -1 once scaled to [-1, 1]
-    gap = np.where(b_minus_a < 0, first / np.maximum(-b_minus_a, 1e-300), np.inf)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        a = 1.0 + 2.0 * np.log(gap) / length
-        real = np.log(a + np.sqrt(a * a - 1.0))
-        # a singularity pi off the real line: the ellipse with a semi-minor axis 2 pi / L
-        b = 2.0 * np.pi / length
-        off = np.log(b + np.sqrt(b * b + 1.0))
-    reach = 0.75 * np.minimum(real, off)  # log of the largest ellipse used
-    c = k * span
-    need = np.full(len(k), np.inf)
-    for log_rho in _LOG_ELLIPSES:
-        rho = np.exp(log_rho)
-        growth = c * (rho + 1.0 / rho - 2.0) / 4.0
-        n_here = (_LOG_TOLERANCE + growth) / (2.0 * log_rho)
-        np.minimum(need, np.where(log_rho <= reach, n_here, np.inf), out=need)
-    cls = np.searchsorted(np.asarray(_COUNTS, dtype=np.float64), need)
-    return np.minimum(cls, len(_COUNTS) - 1).astype(np.intp)
+def _blocks(n: int) -> Iterator[slice]:
+    """Consecutive slices of at most :data:`_BLOCK` rows covering ``range(n)``."""
+    for lo in range(0, n, _BLOCK):
+        yield slice(lo, min(lo + _BLOCK, n))
 
 
 def _log_integral(
@@ -157,14 +98,6 @@ def _log_integral(
     span = np.log(A + T) - np.log(u0)
     span = np.minimum(span, _CUT / k)
     empty = span <= 0
-    b_minus_a = B - A
-    # the rows by node count (each count's rows in their own order): blocks of one count
-    cls = _node_counts(k, np.where(empty, 0.0, span), u0, b_minus_a)
-    order = np.argsort(cls.astype(np.int8), kind="stable")  # a radix sort of small ints
-    cls = cls[order]
-    ends = np.searchsorted(cls, np.arange(len(_COUNTS)), side="right")
-    k, m, a_first, e_other = k[order], m[order], a_first[order], e_other[order]
-    empty, u0, span, b_minus_a = empty[order], u0[order], span[order], b_minus_a[order]
     half = np.where(empty, 1.0, span) / 2.0
     rows = _Rows(
         k=k,
@@ -176,15 +109,11 @@ def _log_integral(
         log_u0=np.log(u0),
         log_half=np.log(half),
         half=half,
-        b_minus_a=b_minus_a,
+        b_minus_a=B - A,
         log_i=np.empty(len(x)),
         g=np.empty((4, len(x))) if grad else None,
     )
-    blocks = [
-        (b, c)
-        for c, (lo, hi) in enumerate(itertools.pairwise([0, *ends.tolist()]))
-        for b in _blocks(hi, lo)
-    ]
+    blocks = list(_blocks(len(x)))
     runs = _runs(len(blocks), workers)
     if len(runs) == 1:
         _integrate(rows, blocks)
@@ -192,13 +121,7 @@ def _log_integral(
         with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="tierwise-pnbd") as pool:
             for done in [pool.submit(_integrate, rows, blocks[lo:hi]) for lo, hi in runs]:
                 done.result()
-    log_i = np.empty(len(x))
-    log_i[order] = rows.log_i
-    if rows.g is None:
-        return log_i, None
-    g = np.empty((4, len(x)))
-    g[:, order] = rows.g
-    return log_i, g
+    return rows.log_i, rows.g
 
 
 #: Most threads one quadrature uses.
@@ -247,19 +170,18 @@ class _Rows:
     g: FloatArray | None
 
 
-def _integrate(rows: _Rows, blocks: list[tuple[slice, int]]) -> None:
-    """Fill ``rows.log_i`` (and ``rows.g``) for the rows of ``blocks``, each a slice of
-    rows and the index of its node count in :data:`_COUNTS`."""
+def _integrate(rows: _Rows, blocks: list[slice]) -> None:
+    """Fill ``rows.log_i`` (and ``rows.g``) for the rows of ``blocks``."""
+    nodes = _NODES + 1.0
     k, m, n, g = rows.k, rows.m, rows.n, rows.g
-    for b, c in blocks:
-        nodes, log_weights = _RULES[c]
+    for b in blocks:
         log_u = rows.half[b, None] * nodes[None, :]  # rho, then log(A + tau) = log(u0) + rho
         log_u += rows.log_u0[b, None]
         u = np.exp(log_u)
         v = u + rows.b_minus_a[b, None]  # B + tau
         log_v = np.log(v)
         # f(tau) d tau = U^-(k+1) (U / V)^e * U d rho, with U = A + tau, V = B + tau
-        log_g = log_weights[None, :] + rows.log_half[b, None]
+        log_g = _LOG_WEIGHTS[None, :] + rows.log_half[b, None]
         work = k[b, None] * log_u
         log_g -= work
         np.subtract(log_u, log_v, out=work)
