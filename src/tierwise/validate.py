@@ -1491,8 +1491,8 @@ def canonicalize(
         else_=ibis.null(str),
     )
     # the value shown is the source column's, whichever of its rules failed: one branch per
-    # column, not per rule (a float's text is a long expression, and the query's text, which
-    # both engines compile anew for every table, grew with each copy of it)
+    # column, not per rule (a float's text is a long expression, and both engines compile
+    # the query's text anew for every table)
     by_source: dict[str, list[int]] = {}
     for i, (_, src, _) in enumerate(rules):
         if src in shown:

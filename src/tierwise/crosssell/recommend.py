@@ -273,7 +273,7 @@ def _grouped_by_range(
 #: Customers whose customer × item groups the engine forms at once (:func:`customer_items`).
 ITEMS_RANGE = 50_000
 
-#: The items a customer buys, about (the demo's customers buy 37 products each), for the
+#: The items a customer is taken to buy, for the
 #: ranges of customers whose figures per category are formed at once: a customer buys at most
 #: every category, so with fewer categories than this a range holds more customers.
 ITEMS_PER_CUSTOMER = 32
