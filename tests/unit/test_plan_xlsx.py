@@ -415,3 +415,17 @@ def test_a_plan_of_no_customer_is_a_workbook_of_empty_lists(
     end = next(i for i, r in enumerate(rows) if r[0] == "Total")
     assert end == start + 1  # no rep between the header and the total
     assert rows[end][rows[start].index("Accounts")] == 0
+
+
+def test_accounts_without_a_rep_are_listed_under_the_runs_unassigned_name(
+    tmp_path: Path,
+) -> None:
+    # the name targets.csv gives them ([terms] unassigned_rep), read from the run's manifest
+    c = pa.table({"customer_id": ["a", "b"], "rep_id": ["r1", None]})
+    manifest = {"settings": {"terms": {"unassigned_rep": "Open territory"}}}
+    wb = openpyxl.load_workbook(write_plan(tmp_path / "p.xlsx", c, manifest=manifest))
+    assert wb.sheetnames[4:] == ["Open territory", "r1"]
+    assert wb["Open territory"]["B2"].value == "b"
+    # without settings in the manifest, the setting's default
+    wb = openpyxl.load_workbook(write_plan(tmp_path / "q.xlsx", c))
+    assert wb.sheetnames[4:] == ["(unassigned)", "r1"]

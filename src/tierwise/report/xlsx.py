@@ -49,6 +49,7 @@ from .. import __version__
 from ..errors import InputError, SettingsError
 from ..io.outputs import follow_umask, open_in_office, record_rewrite
 from ..settings.report import ReportSettings
+from ..settings.terms import TermsSettings
 from ._folder import RunFolder, carrying_rep, float_array, text_array
 from ._package import Workbook
 from .crm import next_best_products
@@ -619,11 +620,13 @@ def write_plan(
         The run's customer table. The call lists are by ``assigned_rep`` (the coverage
         plan); an account the plan gives no rep (e-mail, no contact) stays with
         ``rep_id``, today's rep, as do all of them without a plan (the summary says so).
+        Accounts with neither are listed under the run's ``[terms] unassigned_rep``.
     tables
         Output tables by stem, any of ``rep_plan``, ``segments``, ``terms``, ``targets``,
         ``cross_sell``; absent ones leave their sheet with a note.
     manifest
-        The run's manifest (as-of date, version) for the summary.
+        The run's manifest: the as-of date and version for the summary, and its settings'
+        ``[terms] unassigned_rep``.
     settings
         The ``[report]`` section (next best products per account).
 
@@ -658,7 +661,7 @@ def write_plan(
     planned = "assigned_rep" in t.column_names
     # the rep who carries each account: the plan's, else (an account the plan contacts by
     # e-mail or not at all, or no plan) today's, as the targets take it
-    rep_values = pc.fill_null(carrying_rep(t), "(unassigned)")
+    rep_values = pc.fill_null(carrying_rep(t), _unassigned_label(manifest))
     rep = np.asarray(rep_values.to_numpy(zero_copy_only=False), dtype=object)
     order = _priority_order(t, rep)
     t = t.take(pa.array(order))
@@ -938,6 +941,14 @@ def _note_or_table(
         return
     _write_table(ws, t, fmts, row=2, last=True)
     ws.freeze_panes(3, 0)
+
+
+def _unassigned_label(manifest: Mapping[str, Any]) -> str:
+    """The name of the sheet of accounts no rep carries: the run's ``[terms] unassigned_rep``,
+    the name its targets use for them."""
+    terms = (manifest.get("settings") or {}).get("terms") or {}
+    label = terms.get("unassigned_rep")
+    return str(label) if label else TermsSettings().unassigned_rep
 
 
 def write_plan_xlsx(
