@@ -366,28 +366,69 @@ def _thousands_chars(decimal: str, setting: str | None) -> str:
     return ("," if decimal == "." else ".") + _SPACES + "'’"
 
 
-def _clean_number_text(text: ir.StringValue) -> ir.StringValue:
-    """Number text without currency signs or codes and without spaces at either end, a
-    negative written as accountants and ERPs do in the usual form.
+def _clean_numbers(t: ir.Table, columns: Sequence[str]) -> ir.Table:
+    """``t`` with each text column of ``columns`` as number text: without currency signs or
+    codes and without spaces at either end, a negative written as accountants and ERPs do
+    in the usual form.
 
     ``(120.00)`` (accounting) and ``120.00-`` (SAP and other ERPs: a trailing minus) read as
     ``-120.00``; ``EUR 1,234.50``, ``1.234,50 €`` and ``(54.50 EUR)`` as their number; a
     space between the sign and the digits (``-$ 36.76``) dropped; the typographic minus sign
     (U+2212, which spreadsheets and typeset reports write) as ``-``.
+
+    Each step is a projection of its own (``.view()``), reading the text the step before
+    wrote: written as one expression, each step would repeat the whole of the one before
+    three or four times, and the query the engine compiles would hold every regular
+    expression dozens of times for each column.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from tierwise.engine import Engine
+    >>> eng = Engine()
+    >>> t = eng.from_arrow(pa.table({"x": ["(54.50 EUR)", "120.00-", "-$ 36.76", "1.234,50 €"]}))
+    >>> eng.to_arrow(_clean_numbers(t, ["x"])).column("x").to_pylist()
+    ['-54.50', '-120.00', '-36.76', '1.234,50']
     """
-    no_currency = text.replace("\u2212", "-").re_replace(_NOT_NUMBER, "")
+    if not columns:
+        return t
     edge = f"[{_WHITE}{_SPACES}]"
     trim = f"^{edge}+|{edge}+$"
-    clean = no_currency.re_replace(trim, "")
-    # the cheap prefix and suffix tests first: most values skip the regexes
-    paren = clean.startswith("(") & clean.endswith(")")
-    # a currency inside the parentheses, "(54.50 EUR)", goes once they are off
-    inner = clean.re_replace(f"^\\({edge}*|{edge}*\\)$", "").re_replace(_NOT_NUMBER, "")
-    clean = ibis.ifelse(paren, "-" + inner.re_replace(trim, ""), clean)
-    signed = clean.startswith("-") | clean.startswith("+")
-    clean = ibis.ifelse(signed, clean.left(1) + clean.substr(1).re_replace(f"^{edge}+", ""), clean)
-    trailing = clean.endswith("-") & ~signed
-    return ibis.ifelse(trailing, "-" + clean.re_replace(f"{edge}*-$", ""), clean)
+    t = t.mutate(
+        **{
+            c: t[c].replace("\u2212", "-").re_replace(_NOT_NUMBER, "").re_replace(trim, "")
+            for c in columns
+        }
+    ).view()
+
+    def parenthesised(clean: ir.StringValue) -> ir.StringValue:
+        # the cheap prefix and suffix tests first: most values skip the regexes; a currency
+        # inside the parentheses, "(54.50 EUR)", goes once they are off
+        paren = clean.startswith("(") & clean.endswith(")")
+        inner = clean.re_replace(f"^\\({edge}*|{edge}*\\)$", "").re_replace(_NOT_NUMBER, "")
+        return ibis.ifelse(paren, "-" + inner.re_replace(trim, ""), clean)
+
+    t = t.mutate(**{c: parenthesised(t[c]) for c in columns}).view()
+
+    def signed(clean: ir.StringValue) -> ir.BooleanValue:
+        return clean.startswith("-") | clean.startswith("+")
+
+    def after_sign(clean: ir.StringValue) -> ir.StringValue:
+        return ibis.ifelse(
+            signed(clean), clean.left(1) + clean.substr(1).re_replace(f"^{edge}+", ""), clean
+        )
+
+    t = t.mutate(
+        **{c: after_sign(t[c]) for c in columns},
+        **{f"{c}__signed": signed(t[c]) for c in columns},
+    ).view()
+
+    def trailing_minus(clean: ir.StringValue, signed: ir.BooleanValue) -> ir.StringValue:
+        trailing = clean.endswith("-") & ~signed
+        return ibis.ifelse(trailing, "-" + clean.re_replace(f"{edge}*-$", ""), clean)
+
+    t = t.mutate(**{c: trailing_minus(t[c], t[f"{c}__signed"]) for c in columns})
+    return t.drop(*[f"{c}__signed" for c in columns]).view()
 
 
 #: a percent sign after the number, as a fraction column may be written ("3.5%", "3,5 %");
@@ -442,9 +483,11 @@ _NONFINITE = r"(?i)^[+-]?(?:nan|inf|infinity)$"
 _FLOAT_TEXT = r"^(-?)(\d+)(?:\.(\d*))?(?:[eE]\+?(-?\d+))?$"
 
 
-def _float_text(x: ir.FloatingValue) -> ir.StringValue:
-    """A float as text, alike on every engine: as Python's ``repr`` writes it (``1e+20``,
-    ``9007199254740992.0``, ``1.5e-07``, ``inf``, ``nan``), for the value of a rejected row.
+def _float_text(t: ir.Table, text: str, out: str) -> ir.Table:
+    """``t`` with the column ``out``: the float whose text as the engine writes it
+    (``x.cast("string")``) is in column ``text``, written as Python's ``repr`` writes it
+    (``1e+20``, ``9007199254740992.0``, ``1.5e-07``, ``inf``, ``nan``), alike on every
+    engine, for the value of a rejected row; NULL where ``text`` is.
 
     The digits are the engine's: the fewest that read back as the same double on DuckDB;
     Spark's Java before version 19 writes some doubles with a digit or two more (2^60 as
@@ -452,28 +495,46 @@ def _float_text(x: ir.FloatingValue) -> ir.StringValue:
     and the exponent are written the same way on both engines: positional from 1e-4 to
     below 1e16, else scientific.
 
+    The parts are computed in steps, each a projection of its own (``.view()``): written as
+    one expression, every part repeats the parts it is made of, and the query the engine
+    compiles grows to tens of thousands of characters for each float.
+
     Examples
     --------
     >>> import pyarrow as pa
     >>> from tierwise.engine import Engine
     >>> eng = Engine()
     >>> t = eng.from_arrow(pa.table({"x": [1e20, 2.0**53, 1.5e-7, 0.001, -123.25, 0.0]}))
-    >>> eng.to_arrow(t.select(s=_float_text(t.x))).column("s").to_pylist()
+    >>> t = _float_text(t.mutate(s=t.x.cast("string")), "s", "shown")
+    >>> eng.to_arrow(t).column("shown").to_pylist()
     ['1e+20', '9007199254740992.0', '1.5e-07', '0.001', '-123.25', '0.0']
     """
-    text = x.cast("string")
-    sign, head, tail, power = (text.re_extract(_FLOAT_TEXT, i) for i in (1, 2, 3, 4))
-    every = head + tail
+    keep = list(t.columns)
+
+    def part(name: str) -> str:
+        return f"{out}__{name}"
+
+    s = t[text]
+    t1 = t.mutate(
+        **{part(str(i)): s.re_extract(_FLOAT_TEXT, i) for i in (1, 2, 3, 4)},
+        **{part("fits"): s.re_search(_FLOAT_TEXT)},
+    ).view()
+    sign, head, tail, power = (part(str(i)) for i in (1, 2, 3, 4))
+    every = t1[head] + t1[tail]
+    t2 = t1.mutate(**{part("every"): every, part("kept"): every.re_replace("0+$", "")}).view()
     # d: the significant digits; the value is d × 10^q, and x10 the power of d's first digit
-    kept = every.re_replace("0+$", "")
-    d = kept.re_replace("^0+", "")
-    q = (
-        power.nullif("").cast("int64").fill_null(0)
-        - tail.length().cast("int64")
-        + (every.length() - kept.length()).cast("int64")
-    )
-    n = d.length().cast("int64")
-    x10 = n - 1 + q
+    every, kept = t2[part("every")], t2[part("kept")]
+    t3 = t2.mutate(
+        **{
+            part("d"): kept.re_replace("^0+", ""),
+            part("q"): t2[power].nullif("").cast("int64").fill_null(0)
+            - t2[tail].length().cast("int64")
+            + (every.length() - kept.length()).cast("int64"),
+        }
+    ).view()
+    n = t3[part("d")].length().cast("int64")
+    t4 = t3.mutate(**{part("n"): n, part("x10"): n - 1 + t3[part("q")]}).view()
+    d, q, n, x10 = (t4[part(x)] for x in ("d", "q", "n", "x10"))
     zeros = ibis.literal("0")
     positional = ibis.cases(
         (q >= 0, d + zeros.repeat(q.cast("int32")) + ".0"),
@@ -487,20 +548,13 @@ def _float_text(x: ir.FloatingValue) -> ir.StringValue:
         + ibis.ifelse(x10 < 0, "-", "+")
         + x10.abs().cast("string").lpad(2, "0")
     )
-    number = sign + ibis.cases(
-        (d.length() == 0, ibis.literal("0.0")),
+    number = t4[sign] + ibis.cases(
+        (n == 0, ibis.literal("0.0")),
         ((x10 >= -4) & (x10 < 16), positional),
         else_=scientific,
     )
-    other = text.lower().replace("infinity", "inf")
-    return ibis.ifelse(text.re_search(_FLOAT_TEXT), number, other)
-
-
-def _value_text(v: ir.Value) -> ir.StringValue:
-    """A raw value as text for rejects.csv: a float as :func:`_float_text` writes it."""
-    if v.type().is_floating():
-        return _float_text(v)  # type: ignore[arg-type]
-    return v.cast(str)  # type: ignore[return-value]
+    other = t4[text].lower().replace("infinity", "inf")
+    return t4.select(*keep, **{out: ibis.ifelse(t4[part("fits")], number, other)})
 
 
 def _n(cond: ir.BooleanValue) -> ir.IntegerScalar:
@@ -558,10 +612,10 @@ def _number_conventions(
         text = texts[f"t{i}"]
         return _without_percent(text)[1] if names[i] in percent else text
 
-    cleaned = texts.select(
-        **{f"t{i}": texts[f"t{i}"] for i in range(len(names))},
-        **{f"c{i}": _clean_number_text(number_text(i)) for i in range(len(names))},
-    ).view()
+    cleaned = _clean_numbers(
+        texts.mutate(**{f"c{i}": number_text(i) for i in range(len(names))}).view(),
+        [f"c{i}" for i in range(len(names))],
+    )
     tests: dict[str, ir.Value] = {}
     for i in range(len(names)):
         clean = cleaned[f"c{i}"]
@@ -954,13 +1008,8 @@ class _Plan:
         if kind in ("id", "text", "extra_text"):
             return {name: text}
         if kind in ("number", "int", "extra_number"):
-            out: dict[str, ir.Value] = {}
-            if self.clock:
-                out[_hidden("clk", name)] = _clock_minutes(text)
-            if self.percent:
-                out[_hidden("pct", name)], text = _without_percent(text)
-            out[_hidden("c", name)] = _clean_number_text(text)
-            return out
+            # read on by :meth:`number_text`
+            return {_hidden("x", name): text}
         if kind == "date":
             return {_hidden("s", name): text}
         if kind == "bool":
@@ -969,6 +1018,20 @@ class _Plan:
             val = ibis.cases((low.isin(_TRUE), True), (low.isin(_FALSE), False), else_=None)
             return {name: val.cast("boolean")}
         raise ValueError(kind)  # pragma: no cover
+
+    def number_text(self, t: ir.Table) -> dict[str, ir.Value]:
+        """A text number column's duration as a clock writes it, its percent sign, and the
+        text left to read as a number (``_c__``, cleaned by :func:`_clean_numbers`), from
+        its trimmed text."""
+        name = self.name
+        text = t[_hidden("x", name)]
+        out: dict[str, ir.Value] = {}
+        if self.clock:
+            out[_hidden("clk", name)] = _clock_minutes(text)
+        if self.percent:
+            out[_hidden("pct", name)], text = _without_percent(text)
+        out[_hidden("c", name)] = text
+        return out
 
     # -- level 2: the parsed value and facts about the text ------------------------------
 
@@ -1429,6 +1492,11 @@ def canonicalize(
     for plan in plans:
         level1.update(plan.level1(raw[by_raw[plan.raw]], engine.backend))
     t1 = raw.select(**level1).view()
+    # a text number column's text, cleaned in steps of their own
+    numbers = [p for p in plans if p.text and p.kind in ("number", "int", "extra_number")]
+    if numbers:
+        t1 = t1.mutate(**{k: v for p in numbers for k, v in p.number_text(t1).items()}).view()
+        t1 = _clean_numbers(t1, [_hidden("c", p.name) for p in numbers])
     # level 2: parsed values and what the text looks like
     level2: dict[str, ir.Value] = {}
     for plan in plans:
@@ -1491,27 +1559,44 @@ def canonicalize(
         else_=ibis.null(str),
     )
     # the value shown is the source column's, whichever of its rules failed: one branch per
-    # column, not per rule (a float's text is a long expression, and both engines compile
-    # the query's text anew for every table)
+    # column, not per rule
     by_source: dict[str, list[int]] = {}
     for i, (_, src, _) in enumerate(rules):
         if src in shown:
             by_source.setdefault(src, []).append(i)
-    rval = ibis.cases(
-        *[
-            (
-                t3._rule.isin(numbers) if len(numbers) > 1 else t3._rule == numbers[0],
-                _value_text(t3[shown[src]]).substr(0, _VALUE_CHARS),
-            )
-            for src, numbers in by_source.items()
-        ],
-        else_=ibis.null(str),
-    )
+
+    def hit(src: str) -> ir.BooleanValue:
+        numbers = by_source[src]
+        return t3._rule.isin(numbers) if len(numbers) > 1 else t3._rule == numbers[0]
+
+    def pick(sources: list[str]) -> ir.StringValue:
+        if not sources:
+            return ibis.null(str)
+        return ibis.cases(
+            *[(hit(src), t3[shown[src]].cast(str)) for src in sources], else_=ibis.null(str)
+        )
+
+    # a float is shown as Python writes it, from the engine's text of it: the text of every
+    # float column is picked into one column first, so that the long expression that
+    # rewrites it is in the query once, not once per column
+    floats = [src for src in by_source if t3[shown[src]].type().is_floating()]
+    others = [src for src in by_source if src not in floats]
     # a row that passed every check (nearly all) costs one test, not one per rule
     passed = t3._rule.isnull()
-    reason, rcol, rval = (ibis.ifelse(passed, ibis.null(str), x) for x in (reason, rcol, rval))
-    t = t3.select(
-        **{k: t3[k] for k in keep}, **{ROW: t3[ROW], REASON: reason, RCOL: rcol, RVAL: rval}
+    reason, rcol, text, float_text = (
+        ibis.ifelse(passed, ibis.null(str), x) for x in (reason, rcol, pick(others), pick(floats))
+    )
+    t4 = t3.select(
+        **{k: t3[k] for k in keep},
+        **{ROW: t3[ROW], REASON: reason, RCOL: rcol, "_shown": text, "_shown_float": float_text},
+    ).view()
+    value = t4["_shown"]
+    if floats:
+        t4 = _float_text(t4, "_shown_float", "_shown_float_text")
+        value = t4["_shown"].coalesce(t4["_shown_float_text"])
+    t = t4.select(
+        **{k: t4[k] for k in keep},
+        **{ROW: t4[ROW], REASON: t4[REASON], RCOL: t4[RCOL], RVAL: value.substr(0, _VALUE_CHARS)},
     )
     if table == "market":
         t = _reject_repeated_market_keys(t.view(), mapping)
