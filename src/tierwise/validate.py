@@ -1590,10 +1590,11 @@ def canonicalize(
         **{k: t3[k] for k in keep},
         **{ROW: t3[ROW], REASON: reason, RCOL: rcol, "_shown": text, "_shown_float": float_text},
     ).view()
-    value = t4["_shown"]
     if floats:
         t4 = _float_text(t4, "_shown_float", "_shown_float_text")
         value = t4["_shown"].coalesce(t4["_shown_float_text"])
+    else:
+        value = t4["_shown"]
     t = t4.select(
         **{k: t4[k] for k in keep},
         **{ROW: t4[ROW], REASON: t4[REASON], RCOL: t4[RCOL], RVAL: value.substr(0, _VALUE_CHARS)},
