@@ -4,6 +4,7 @@ output folder and manifest, runs are repeatable, and review decisions are honour
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -205,38 +206,15 @@ def test_review_decisions_are_applied_on_the_next_run(first_run, demo_inputs, tm
 
 def test_a_failed_run_leaves_the_last_good_output(first_run, demo_inputs, tmp_path):
     inputs, data = demo_inputs
+    # the last good output: a copy of the first run's folder, file times and all
     out = tmp_path / "out"
-    run_pipeline(inputs, Settings(), out_dir=out, as_of=data.end_date)
-    before = (out / "customers.parquet").read_bytes()
+    shutil.copytree(first_run[1], out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     bad = dict(inputs)
     bad["transactions"] = str(Path(inputs["customers"]))  # no date or revenue columns
     with pytest.raises(TierwiseError):
         run_pipeline(bad, Settings(), out_dir=out, as_of=data.end_date)
-    assert (out / "customers.parquet").read_bytes() == before
-
-
-def test_the_outputs_time_in_the_manifest_includes_the_report_and_plan(
-    demo_inputs, tmp_path, monkeypatch
-):
-    import time
-
-    import tierwise.pipeline as pipeline
-
-    inputs, data = demo_inputs
-    write_views = pipeline._write_views
-
-    def slow_views(*args, **kwargs):
-        # report.html, plan.xlsx and crm_export.csv, made to take at least a second
-        write_views(*args, **kwargs)
-        time.sleep(1.0)
-
-    monkeypatch.setattr(pipeline, "_write_views", slow_views)
-    out = tmp_path / "out"
-    result = run_pipeline(inputs, Settings(), out_dir=out, as_of=data.end_date)
-    m = json.loads((out / "manifest.json").read_text())
-    assert (out / "report.html").exists()
-    assert m["timings"]["outputs"] >= 1.0
-    assert result.manifest["timings"]["outputs"] == m["timings"]["outputs"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_a_rewritten_input_is_held_once(demo_inputs):
@@ -279,32 +257,62 @@ def test_a_rewritten_input_is_held_once(demo_inputs):
     assert left == []
 
 
-def test_a_column_of_your_own_reaches_the_output_and_the_wallet_model(demo_inputs, tmp_path):
+@pytest.fixture(scope="module")
+def own_columns_run(demo_inputs, tmp_path_factory):
+    """A run whose customer file (CSV) has two columns of the user's own, one named as a
+    feature of the wallet model and one as each customer's rebate rate, and whose report,
+    plan and CRM export are made to take at least a second."""
+    import time
+
+    import tierwise.pipeline as pipeline
+
     inputs, data = demo_inputs
     customers = pq.read_table(inputs["customers"])
-    sites = pa.array([f"{1 + i % 9}" for i in range(customers.num_rows)])  # text in the file
-    path = tmp_path / "customers.csv"
-    pacsv.write_csv(customers.append_column("Sites", sites), path)
-    settings = Settings().with_updates(
-        customers={"extra_columns": ["Sites"]}, potential={"extra_feature_columns": ["Sites"]}
+    n = customers.num_rows
+    sites = pa.array([f"{1 + i % 9}" for i in range(n)])  # text in the file
+    path = tmp_path_factory.mktemp("own") / "customers.csv"
+    pacsv.write_csv(
+        customers.append_column("Sites", sites).append_column("Rebate", pa.array([0.05] * n)),
+        path,
     )
-    out = tmp_path / "out"
-    run_pipeline({**inputs, "customers": str(path)}, settings, out_dir=out, as_of=data.end_date)
+    settings = Settings().with_updates(
+        customers={"extra_columns": ["Sites"]},
+        potential={"extra_feature_columns": ["Sites"]},
+        profitability={"rebate_column": "Rebate"},
+    )
+    write_views = pipeline._write_views
+
+    def slow_views(*args, **kwargs):
+        write_views(*args, **kwargs)
+        time.sleep(1.0)
+
+    out = path.parent / "out"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "_write_views", slow_views)
+        result = run_pipeline(
+            {**inputs, "customers": str(path)}, settings, out_dir=out, as_of=data.end_date
+        )
+    return result, out
+
+
+def test_the_outputs_time_in_the_manifest_includes_the_report_and_plan(own_columns_run):
+    result, out = own_columns_run
+    m = json.loads((out / "manifest.json").read_text())
+    assert (out / "report.html").exists()
+    assert m["timings"]["outputs"] >= 1.0
+    assert result.manifest["timings"]["outputs"] == m["timings"]["outputs"]
+
+
+def test_a_column_of_your_own_reaches_the_output_and_the_wallet_model(own_columns_run):
+    _, out = own_columns_run
     result = pq.read_table(out / "customers.parquet")
     assert result.schema.field("Sites").type == pa.float64()  # every value read as a number
     m = json.loads((out / "manifest.json").read_text())
     assert "Sites" in m["potential"]["features_used"]
 
 
-def test_a_rebate_column_in_the_customer_file_sets_each_customers_rebate(demo_inputs, tmp_path):
-    inputs, data = demo_inputs
-    customers = pq.read_table(inputs["customers"])
-    path = tmp_path / "customers.csv"
-    rate = pa.array([0.05] * customers.num_rows)
-    pacsv.write_csv(customers.append_column("Rebate", rate), path)
-    settings = Settings().with_updates(profitability={"rebate_column": "Rebate"})
-    out = tmp_path / "out"
-    run_pipeline({**inputs, "customers": str(path)}, settings, out_dir=out, as_of=data.end_date)
+def test_a_rebate_column_in_the_customer_file_sets_each_customers_rebate(own_columns_run):
+    _, out = own_columns_run
     headline = json.loads((out / "manifest.json").read_text())["profitability"]["headline"]
     assert headline["total_rebates"] == pytest.approx(0.05 * headline["total_revenue"], rel=1e-9)
 
