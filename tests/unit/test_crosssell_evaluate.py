@@ -1,9 +1,14 @@
-"""The time-split hit rate: nothing after the cutoff reaches the recommendations."""
+"""The time-split hit rate: nothing after the cutoff reaches the recommendations.
+
+The checks run on DuckDB; :func:`test_the_hit_rate_is_the_same_on_spark` runs the whole
+evaluation, both peer definitions, on Spark and compares every figure.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -63,6 +68,12 @@ def _evaluate(engine: Engine, rows: list[dict], ids: list[str]) -> dict:
 
 
 IDS = [f"c{i:02d}" for i in range(40)]
+
+#: the evaluation is one set of Ibis queries on either engine: its checks run on DuckDB, and
+#: test_the_hit_rate_is_the_same_on_spark runs it on Spark (a minute there per check)
+pytestmark = pytest.mark.engines(
+    "duckdb", reason="the whole evaluation runs on Spark in test_the_hit_rate_is_the_same_on_spark"
+)
 
 
 def test_an_item_first_seen_after_the_cutoff_is_never_recommended(engine: Engine) -> None:
@@ -136,12 +147,10 @@ def test_hit_rate_counts_customers_with_a_new_item_in_their_top_k() -> None:
     assert _hit_rate(recs, truth, ids, 2) == pytest.approx(1 / 3)  # only a's y, at rank 2
 
 
-def test_production_peers_are_measured_beside_the_firmographic_ones(engine: Engine) -> None:
-    # 40 customers in one industry; value class A (c00-c19) and B (c20-c39). Before the
-    # cutoff all buy p0; c00-c09 buy a; c30-c39 and c20-c21 buy q1-q6 (12 buyers each, all
-    # B). After it, c10-c19 buy a. Over all customers the q items are the favourites
-    # (12 of 39 against 10 of 39 for a), so industry peers put q1-q5 in the top 5; within
-    # class A, a is the favourite (10 of 19) and no A customer buys a q item.
+def _production_peers_data(engine: Engine) -> tuple[ir.Table, pa.Table]:
+    """40 customers in one industry; value class A (c00-c19) and B (c20-c39). Before the
+    cutoff all buy p0; c00-c09 buy a; c30-c39 and c20-c21 buy q1-q6 (12 buyers each, all
+    B). After it, c10-c19 buy a."""
     old = dt.date(2023, 1, 2)
     rows = []
     for i in range(40):
@@ -152,7 +161,28 @@ def test_production_peers_are_measured_beside_the_firmographic_ones(engine: Engi
         if 10 <= i < 20:
             rows.append(_line(c, FUTURE, "a", f"{c}-new"))
     cust = _customers(IDS).append_column("value_class", pa.array(["A"] * 20 + ["B"] * 20))
-    tx = engine.from_arrow(pa.Table.from_pylist(rows))
+    return engine.from_arrow(pa.Table.from_pylist(rows)), cust
+
+
+@pytest.mark.spark
+def test_the_hit_rate_is_the_same_on_spark(engine: Engine, spark_engine: Engine) -> None:
+    figures = []
+    for eng in (engine, spark_engine):
+        tx, cust = _production_peers_data(eng)
+        figures.append(evaluate_hit_rate(tx, cust, S, as_of=AS_OF, seed=1, engine=eng))
+    duck, spark = figures
+    assert duck["status"] == "ok" and duck["production_peers"]["status"] == "ok"
+    assert duck["hit_rate_at_10"] > 0 and duck["production_peers"]["hit_rate_at_5"] > 0
+    assert spark == duck
+
+
+def test_production_peers_are_measured_beside_the_firmographic_ones(engine: Engine) -> None:
+    # 40 customers in one industry; value class A (c00-c19) and B (c20-c39). Before the
+    # cutoff all buy p0; c00-c09 buy a; c30-c39 and c20-c21 buy q1-q6 (12 buyers each, all
+    # B). After it, c10-c19 buy a. Over all customers the q items are the favourites
+    # (12 of 39 against 10 of 39 for a), so industry peers put q1-q5 in the top 5; within
+    # class A, a is the favourite (10 of 19) and no A customer buys a q item.
+    tx, cust = _production_peers_data(engine)
     ev = evaluate_hit_rate(tx, cust, S, as_of=AS_OF, seed=1, engine=engine)
     assert ev["status"] == "ok" and ev["n_customers"] == 10
     # the headline figure: firmographic peers, known at the cutoff

@@ -1,4 +1,10 @@
-"""Next best products, look-alike groups and up-sell leads on small hand-checked cases."""
+"""Next best products, look-alike groups and up-sell leads on small hand-checked cases.
+
+The checks run on DuckDB. On Spark too run the comparison with DuckDB
+(:func:`test_recommendations_are_the_same_on_spark`), the whole stage a range of customers
+at a time, the sums in 18 digits and the text held encoded: what the engine's own types and
+partitions could change.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,15 @@ from tierwise.engine import Engine
 from tierwise.settings.crosssell import CrossSellSettings
 
 DAY = dt.date(2024, 6, 30)
+
+#: the recommendations are one set of Ibis queries on either engine: the hand-checked cases
+#: run on DuckDB, and the tests marked ``ON_BOTH`` on Spark as well
+pytestmark = pytest.mark.engines(
+    "duckdb", reason="test_recommendations_are_the_same_on_spark compares Spark with DuckDB"
+)
+ON_BOTH = pytest.mark.engines(
+    "duckdb", "spark", reason="the engine's decimal, text and partition types reach the result"
+)
 #: lookback 24 months: a year's spend is half the revenue of the lines
 S = CrossSellSettings(min_peers=3, fallback_peer_columns=["industry"])
 
@@ -577,6 +592,7 @@ def test_customer_items_grouped_a_range_of_customers_at_a_time_are_the_same(
     assert {r["customer_id"] for r in rows(split)} == set("abcde")
 
 
+@ON_BOTH
 def test_the_stage_groups_customer_items_a_range_of_customers_at_a_time(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -672,6 +688,7 @@ def test_rankings_sharing_the_item_codes_get_the_lists_of_their_own(engine: Engi
     assert shared.made == []
 
 
+@ON_BOTH
 def test_customer_items_sums_in_18_digits_equal_those_in_38(engine: Engine) -> None:
     """The exact sums are taken in 18 digits when every amount is below the engine's limit
     for them, with the bits of the 38-digit sums; a larger amount keeps 38 digits."""
@@ -713,6 +730,7 @@ def test_customer_items_sums_in_18_digits_equal_those_in_38(engine: Engine) -> N
         assert rows(big, **kw)[0] == 0
 
 
+@ON_BOTH
 def test_cross_sell_text_is_held_encoded_and_written_as_text(
     engine: Engine, tmp_path: object
 ) -> None:

@@ -1,4 +1,8 @@
-"""Basket rules counted in the engine against a brute-force count in Python on small data."""
+"""Basket rules counted in the engine against a brute-force count in Python on small data.
+
+The checks run on DuckDB; :func:`test_rules_are_the_same_on_spark` counts the rules of the
+whole history and at a cutoff on Spark and compares them with DuckDB's.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,14 @@ from tierwise.engine import Engine
 from tierwise.settings.crosssell import CrossSellSettings
 
 DAY = dt.date(2024, 3, 1)
+
+#: the counting is one set of Ibis queries on either engine: its checks run on DuckDB, and
+#: test_rules_are_the_same_on_spark runs it on Spark (tens of seconds there per check)
+pytestmark = pytest.mark.engines(
+    "duckdb",
+    reason="the rules now and at a cutoff are compared on Spark in "
+    "test_rules_are_the_same_on_spark",
+)
 
 
 def _random_lines(seed: int, n_orders: int = 300, n_items: int = 12) -> pa.Table:
@@ -202,12 +214,34 @@ def test_rules_are_ordered_by_lift_and_capped(engine: Engine) -> None:
 @pytest.mark.spark
 @pytest.mark.engines("duckdb", reason="compares the DuckDB result with spark_engine's")
 def test_rules_are_the_same_on_spark(engine: Engine, spark_engine: Engine) -> None:
+    from tierwise.crosssell.rules import basket_items, pair_counts, rules_from
+
     t = _random_lines(5)
     s = CrossSellSettings(min_pair_count=3, min_support=0.01, min_confidence=0.1, min_lift=1.0)
     duck = basket_rules(engine.from_arrow(t), s).to_pyarrow()
     spark = basket_rules(spark_engine.from_arrow(t), s).to_pyarrow()
     assert duck.num_rows > 5
     assert duck.to_pylist() == spark.to_pylist()
+    # by category, now and at a cutoff from one count of the pairs, as the stage counts them
+    dated, cutoff = _dated_lines()
+    s = CrossSellSettings(
+        min_pair_count=2, min_support=0.005, min_confidence=0.1, min_lift=0.5, max_basket_items=2
+    )
+    got = []
+    for eng in (engine, spark_engine):
+        b = basket_items(eng.from_arrow(dated), s, level="category", cutoff=cutoff)
+        pairs = pair_counts(b, s)
+        got.append(
+            [
+                rules_from(b, s, level="category", at_cutoff=at, pairs=pairs)
+                .to_pyarrow()
+                .to_pylist()
+                for at in (False, True)
+            ]
+        )
+    (duck_now, duck_cut), (spark_now, spark_cut) = got
+    assert len(duck_cut) > 5 and duck_now != duck_cut
+    assert (spark_now, spark_cut) == (duck_now, duck_cut)
 
 
 def test_baskets_over_the_cap_are_counted_warned_and_in_the_manifest(engine: Engine) -> None:
@@ -302,6 +336,21 @@ def test_an_items_category_is_the_largest_of_its_lines(engine: Engine) -> None:
     assert got["x"] == {"item": "x", "category": None, "category_all": "xx", "category_cut": None}
 
 
+def _dated_lines() -> tuple[pa.Table, dt.date]:
+    """Random lines (:func:`_random_lines`), each order on one day over a year, and a late
+    line added to some early orders, so that a basket holds fewer items at the cutoff (also
+    given) than in the end."""
+    t = _random_lines(5, n_orders=400)
+    rng = np.random.default_rng(5)
+    orders = t.column("order_id").to_pylist()
+    day = {o: DAY - dt.timedelta(days=int(rng.integers(0, 365))) for o in sorted(set(orders))}
+    dates = [day[o] for o in orders]
+    late = rng.random(len(orders)) < 0.15
+    dates = [DAY if x else d for d, x in zip(dates, late, strict=True)]
+    t = t.set_column(t.column_names.index("date"), "date", pa.array(dates))
+    return t, DAY - dt.timedelta(days=120)
+
+
 @pytest.mark.parametrize(
     ("level", "settings"),
     [
@@ -328,17 +377,7 @@ def test_one_count_of_the_pairs_gives_the_rules_now_and_at_the_cutoff(
 ) -> None:
     from tierwise.crosssell.rules import basket_items, pair_counts, rules_from
 
-    t = _random_lines(5, n_orders=400)
-    rng = np.random.default_rng(5)
-    # each order on one day over a year; a late line added to some early orders, so that
-    # a basket holds fewer items at the cutoff than in the end
-    orders = t.column("order_id").to_pylist()
-    day = {o: DAY - dt.timedelta(days=int(rng.integers(0, 365))) for o in set(orders)}
-    dates = [day[o] for o in orders]
-    late = rng.random(len(orders)) < 0.15
-    dates = [DAY if x else d for d, x in zip(dates, late, strict=True)]
-    t = t.set_column(t.column_names.index("date"), "date", pa.array(dates))
-    cutoff = DAY - dt.timedelta(days=120)
+    t, cutoff = _dated_lines()
     s = settings
     tx = engine.from_arrow(t)
     b = basket_items(tx, s, level=level, cutoff=cutoff)  # type: ignore[arg-type]
