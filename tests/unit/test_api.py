@@ -1,8 +1,9 @@
 """The Python API: every stage as a function of tables a notebook user holds.
 
-Each stage runs on pandas DataFrames; the two stages whose runs take in every other stage
-(cross-sell and terms) run on Polars DataFrames of the same data too and give the same
-figures. The public names are exactly ``tierwise.__all__``.
+Each stage's function runs its own stage on the tables given. Accounts, and the two stages
+whose runs take in every other stage (cross-sell and terms), run here on pandas DataFrames;
+the two on Polars DataFrames of the same data too, giving the same figures. The public names
+are exactly ``tierwise.__all__``.
 """
 
 from __future__ import annotations
@@ -69,10 +70,14 @@ def test_all_lists_the_public_api_and_every_public_stage() -> None:
         assert hasattr(tierwise, name), name
 
 
-#: the stages run on Polars as well as pandas: run alone, cross-sell runs every stage but
-#: coverage and terms before it, and terms every stage but cross-sell, so between them each
-#: stage reads tables that came from Polars
+#: the stages run here on Polars as well as pandas: run alone, cross-sell runs every stage
+#: but coverage and terms before it, and terms every stage but cross-sell, so between them
+#: each stage reads tables that came from pandas and from Polars. Each stage run alone
+#: through the engine is tests/pipeline/test_stages_on_engines.py's question.
 ON_POLARS = ("crosssell", "terms")
+#: the stages whose function runs here: those above, and accounts with duplicate records
+#: looked for (the others run without)
+RUN_HERE = ("accounts", *ON_POLARS)
 
 
 def test_the_stages_run_on_polars_take_in_every_public_stage() -> None:
@@ -80,7 +85,32 @@ def test_the_stages_run_on_polars_take_in_every_public_stage() -> None:
     assert {s.name for s in registry.stages() if s.public} <= ran
 
 
+class _Asked(Exception):
+    pass
+
+
 @pytest.mark.parametrize("stage", [s.name for s in registry.stages() if s.public])
+def test_each_stage_function_runs_its_own_stage(
+    stage: str, frames: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tierwise.api as api
+
+    def asked(inputs: Any, settings: Any, **kw: Any) -> Any:
+        raise _Asked(inputs, kw["stages"])
+
+    # the run itself is test_stages_on_engines.py's (every stage) and the test below's
+    monkeypatch.setattr(api, "run_pipeline", asked)
+    tables = {k: v for k, v in frames.items() if not k.startswith("_")}
+    with pytest.raises(_Asked) as got:
+        getattr(tierwise, stage)(**tables, as_of=frames["_end"])
+    inputs, stages = got.value.args
+    assert tuple(stages) == (stage,)
+    # every table given reaches the run, by its input name
+    assert set(inputs) == set(tables)
+    assert all(inputs[name] is tables[name] for name in tables)
+
+
+@pytest.mark.parametrize("stage", RUN_HERE)
 def test_each_stage_runs_on_pandas_and_on_polars(stage: str, frames: dict[str, object]) -> None:
     end = frames["_end"]
     assert isinstance(end, dt.date)
