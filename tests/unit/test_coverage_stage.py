@@ -537,20 +537,3 @@ def test_threads_and_scenario_menus_taken_from_the_plans_menu_change_nothing(
         assert table.equals(slow.tables[name]), name
     assert fast.manifest == slow.manifest
     assert fast.warnings == slow.warnings
-
-
-def test_the_headline_says_when_no_bound_on_the_best_plan_was_proved() -> None:
-    from tierwise.coverage.stage import _headline
-
-    m = {
-        "objective": 1000.0,
-        "legacy_objective": 800.0,
-        "plan_field_hours": 120.0,
-        "legacy_field_hours": 150.0,
-    }
-    proved = _headline({**m, "optimality_gap": 0.0}, has_legacy=True)
-    assert "within 0.01% of the best plan possible" in proved
-    stopped = _headline({**m, "optimality_gap": float("inf")}, has_legacy=True)
-    assert "inf" not in stopped
-    assert "no bound on the best plan possible was proved" in stopped
-    assert "time_limit" in stopped

@@ -179,6 +179,9 @@ def test_big_baskets_are_left_out_entirely(engine: Engine) -> None:
     assert all(r["n_baskets"] == 2 and r["n_antecedent"] == 2 and r["lift"] == 1.0 for r in got)
 
 
+@pytest.mark.engines(
+    "duckdb", "spark", reason="the rules' comparison on Spark has an order number on every line"
+)
 def test_lines_without_an_order_number_form_a_basket_per_customer_day(engine: Engine) -> None:
     t = pa.table(
         {
