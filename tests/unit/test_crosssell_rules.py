@@ -32,7 +32,8 @@ pytestmark = pytest.mark.engines(
 
 def _random_lines(seed: int, n_orders: int = 300, n_items: int = 12) -> pa.Table:
     """Orders of 1-9 lines over a few items with a built-in affinity (item 0 with item 1),
-    repeated lines, returns, a cancellation and lines without an order number."""
+    repeated lines, a return and a cancellation; every line has an order number (lines
+    without one are :func:`test_lines_without_an_order_number_form_a_basket_per_customer_day`'s)."""
     rng = np.random.default_rng(seed)
     order, item = [], []
     for o in range(n_orders):
