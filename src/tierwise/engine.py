@@ -698,6 +698,8 @@ class Engine:
         spark_options: Mapping[str, str] | None = None,
     ) -> None:
         self.backend = backend
+        #: the cores the engine was given (None: every core)
+        self.threads = int(threads) if threads else None
         self._temp: Path | None = None
         #: removes DuckDB's private folder for what does not fit in memory (once)
         self._spill: weakref.finalize | None = None

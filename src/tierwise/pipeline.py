@@ -25,7 +25,7 @@ import gc
 import sys
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import __version__, registry
+from ._threads import thread_limit
 from .engine import ROW, Engine
 from .errors import InputError, ModelError, Problems, SettingsError, TierwiseError
 from .io import REJECT_SCHEMA, RawInput, read_input
@@ -634,6 +635,10 @@ def run_pipeline(
         handoff["earlier_decisions"] = earlier
     own_engine = engine is None
     eng = engine or Engine.from_settings(settings.run, inputs=inputs.values())
+    # [run] threads (or a given engine's) bounds tierwise's own threads too, not only the
+    # engine's: the model fits, the output files, Arrow and the BLAS libraries
+    limit = ExitStack()
+    limit.enter_context(thread_limit(settings.run.threads or getattr(eng, "threads", None)))
     try:
         timings: dict[str, float] = {}
         vctx = load_and_validate(
@@ -776,3 +781,4 @@ def run_pipeline(
     finally:
         if own_engine:
             eng.close()
+        limit.close()

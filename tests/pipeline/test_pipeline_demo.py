@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from threadpoolctl import threadpool_info
 
 from tierwise.demo import generate
 from tierwise.errors import Problems
@@ -119,16 +121,46 @@ def test_customers_are_accounts_with_every_stage_figure(first_run, demo_inputs):
     assert pc.sum(customers.column("revenue")).as_py() == pytest.approx(total, rel=1e-9)
 
 
-def test_same_inputs_give_identical_tables(first_run, demo_inputs, tmp_path):
-    # The second run uses one engine thread where the first used all cores: float sums and
-    # row orders that followed the engine's thread scheduling would differ here every time,
-    # not only on the occasional unlucky run. It also frees each stage's detail once no
-    # later stage reads it (as the command line does): the outputs must not change.
+def test_same_inputs_give_identical_tables(first_run, demo_inputs, tmp_path, monkeypatch):
+    # The second run uses one thread where the first used all cores: float sums and row
+    # orders that followed the engine's thread scheduling would differ here every time, not
+    # only on the occasional unlucky run. It also frees each stage's detail once no later
+    # stage reads it (as the command line does): the outputs must not change.
     _, out1 = first_run
     inputs, data = demo_inputs
     out2 = tmp_path / "again"
     one_thread = Settings().with_updates(run={"threads": 1})
-    lean = run_pipeline(inputs, one_thread, out_dir=out2, as_of=data.end_date, keep_details=False)
+    # [run] threads = 1 is one core for tierwise's own work too: no thread is started (the
+    # model fits, the checksums and the output files run in this one), and Arrow's and the
+    # BLAS libraries' pools are held to one thread during the run and given back after it
+    started: list[str] = []
+    arrow: list[int] = []
+    blas: list[int] = []
+    start = threading.Thread.start
+
+    def spy(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        start(thread)
+
+    def progress(step: str) -> None:
+        arrow.append(pa.cpu_count())
+        blas.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+
+    arrow_before = pa.cpu_count()
+    monkeypatch.setattr(threading.Thread, "start", spy)
+    lean = run_pipeline(
+        inputs,
+        one_thread,
+        out_dir=out2,
+        as_of=data.end_date,
+        keep_details=False,
+        progress=progress,
+    )
+    monkeypatch.undo()
+    assert started == []
+    assert arrow and set(arrow) == {1}
+    assert blas and set(blas) == {1}
+    assert pa.cpu_count() == arrow_before
     assert all(r.detail is None for r in lean.results.values())
     names = sorted(p.name for p in out1.iterdir())
     assert names == sorted(p.name for p in out2.iterdir())

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
+import threading
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
+from tierwise._threads import thread_limit
 from tierwise.errors import InputError, ModelError, SettingsError
 from tierwise.potential import (
     LookalikeWallet,
@@ -21,8 +22,6 @@ from tierwise.potential import (
     top_class,
 )
 from tierwise.settings import PotentialSettings, settings_from_dict
-
-stage_module = importlib.import_module("tierwise.potential.stage")
 
 FAST = {"gbm_n_estimators": 40, "n_threads": 1, "neighbours": 15, "min_customers": 20}
 
@@ -191,10 +190,15 @@ def test_results_do_not_depend_on_the_threads_or_on_other_columns_of_the_table(m
     df = _customers()
     pros = _customers(40, seed=4).drop(columns="revenue_12m")
     a = _run(df, prospects=pros, settings={"method": "blend"})
-    monkeypatch.setattr(stage_module, "_workers", lambda jobs: 1)
-    # other stages' columns (text among them) in the customer table change nothing
+    # other stages' columns (text among them) in the customer table change nothing; the
+    # second run fits its models one after another in this thread ([run] threads = 1)
     wide = df.assign(name=[f"Company {i}" for i in range(len(df))], clv=np.arange(len(df)))
-    b = _run(wide, prospects=pros, settings={"method": "blend"})
+    started: list[str] = []
+    start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda t: (started.append(t.name), start(t))[1])
+    with thread_limit(1):
+        b = _run(wide, prospects=pros, settings={"method": "blend"})
+    assert started == []
     assert a.customers.equals(b.customers)
     assert a.prospects.equals(b.prospects)
     assert a.icp.equals(b.icp)

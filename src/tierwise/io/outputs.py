@@ -29,6 +29,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .._threads import cores
+from .._threads import pool as pool_of
 from ._folder_lock import hold_folder
 
 __all__ = [
@@ -358,7 +360,8 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default", digest: A
 
     size = max(1, min(_CSV_PIECE_ROWS, _CSV_PIECE_CELLS // max(1, table.num_columns)))
     starts = range(0, table.num_rows, size)
-    workers = max(1, min(len(starts), os.cpu_count() or 1))
+    # one thread per core the run may use ([run] threads)
+    workers = max(1, min(len(starts), cores()))
     with path.open("wb") as f:
 
         def write(data: bytes | pa.Buffer) -> None:
@@ -372,7 +375,7 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default", digest: A
             write(render(table, True))
             return
         ahead = 2 * workers
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with pool_of(workers, "tierwise-csv") as pool:
             pending = []
             for i in starts:
                 pending.append(pool.submit(render, table.slice(i, size), i == 0))
@@ -912,7 +915,12 @@ class OutputFolder:
             write_csv(table, path, locale=self.csv_locale, digest=digest)
             self._sha256[path.name] = digest.hexdigest()
 
-        if pq_path is not None and csv_path is not None and table.num_rows >= _PARALLEL_ROWS:
+        if (
+            pq_path is not None
+            and csv_path is not None
+            and table.num_rows >= _PARALLEL_ROWS
+            and cores() > 1
+        ):
             with ThreadPoolExecutor(max_workers=1) as pool:
                 done = pool.submit(parquet_file, pq_path)
                 csv_file(csv_path)

@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from .._threads import cores
 from ..engine import ROW, Engine, engine_message
 from ..errors import EngineError, InputError, SettingsError, TierwiseError
 from ..settings.inputs import TableInput
@@ -129,7 +130,8 @@ def fingerprint(path: str | Path) -> str:
 
 def fingerprint_later(path: str | Path) -> Future[str]:
     """:func:`fingerprint` computed in a thread of its own, so that reading the file's bytes
-    for the checksum overlaps the engine's work on them (hashing lets other threads run)."""
+    for the checksum overlaps the engine's work on them (hashing lets other threads run);
+    now, in the caller, when the run may use one core (``[run] threads = 1``)."""
     done: Future[str] = Future()
 
     def run() -> None:
@@ -138,7 +140,10 @@ def fingerprint_later(path: str | Path) -> Future[str]:
         except BaseException as exc:
             done.set_exception(exc)
 
-    threading.Thread(target=run, name="tierwise-sha256", daemon=True).start()
+    if cores() == 1:
+        run()
+    else:
+        threading.Thread(target=run, name="tierwise-sha256", daemon=True).start()
     return done
 
 

@@ -30,7 +30,6 @@ expressions", http://brucehardie.com/notes/009/.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln
 
+from .._threads import cores
 from ..errors import ModelError
 from ._fitting import (
     FloatArray,
@@ -134,8 +134,8 @@ _MIN_RUN = 8
 
 def _runs(n_blocks: int, workers: int | None) -> list[tuple[int, int]]:
     """The blocks ``[lo, hi)`` each thread takes: ``workers`` (by default one per core the
-    process may use, at most :data:`_MAX_WORKERS`) nearly equal runs of at least
-    :data:`_MIN_RUN` blocks.
+    run may use, :func:`~tierwise._threads.cores`, at most :data:`_MAX_WORKERS`) nearly
+    equal runs of at least :data:`_MIN_RUN` blocks.
 
     Examples
     --------
@@ -145,8 +145,7 @@ def _runs(n_blocks: int, workers: int | None) -> list[tuple[int, int]]:
     [(0, 5)]
     """
     if workers is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        workers = min(_MAX_WORKERS, cores or 1)
+        workers = min(_MAX_WORKERS, cores())
     count = max(1, min(workers, n_blocks // _MIN_RUN))
     edges = [n_blocks * i // count for i in range(count + 1)]
     return list(itertools.pairwise(edges))

@@ -41,8 +41,7 @@ the spend, ``wallet_high`` at least ``wallet``).
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -51,7 +50,7 @@ import pandas as pd
 import pyarrow as pa
 from sklearn.base import clone
 
-from .._threads import in_background
+from .._threads import in_background, pool
 from ..errors import InputError, ModelError
 from ..settings.potential import PotentialSettings
 from ._design import as_frame
@@ -146,11 +145,6 @@ def _estimators(settings: PotentialSettings, cols: list[str], seed: int) -> dict
             **common,
         ),
     }
-
-
-def _workers(jobs: int) -> int:
-    """Threads for ``jobs`` independent model fits: one per core, at most one per job."""
-    return max(1, min(jobs, os.cpu_count() or 1))
 
 
 def _frame(table: Any, used: set[str]) -> pd.DataFrame:
@@ -312,8 +306,9 @@ def potential_stage(
     bandq = [q, settings.band_low_quantile, settings.band_high_quantile]
     # the models' cross-fits are independent of each other: each runs in a thread of its own
     # (the fits and searches run outside Python's lock), the look-alike first
-    with ThreadPoolExecutor(max_workers=_workers(1 + len(wanted_models))) as pool:
-        lk_job = pool.submit(
+    # (one per core the run may use: [run] threads)
+    with pool(1 + len(wanted_models), "tierwise-potential") as fits:
+        lk_job = fits.submit(
             crossfit_predict,
             ests["lookalike"],
             X,
@@ -324,7 +319,7 @@ def potential_stage(
             quantiles=bandq,
         )
         jobs = {
-            name: pool.submit(
+            name: fits.submit(
                 crossfit_predict,
                 ests[name],
                 X,

@@ -31,6 +31,8 @@ import xlsxwriter
 from xlsxwriter.exceptions import DuplicateWorksheetName
 from xlsxwriter.packager import Packager
 
+from .._threads import cores
+
 __all__ = ["Workbook", "write_zip"]
 
 #: Bytes of a part read and deflated at a time: large, because the deflating thread takes
@@ -143,7 +145,7 @@ class _ZipWriter:
         self, target: Any, *, allow_zip64: bool, workers: int | None, own_parts: bool
     ) -> None:
         self._zf = ZipFile(target, "w", compression=ZIP_DEFLATED, allowZip64=allow_zip64)
-        workers = max(1, workers or os.cpu_count() or 1)
+        workers = max(1, workers or cores())
         self._pool = (
             ThreadPoolExecutor(max_workers=workers) if workers > 1 and _raw_handle_known() else None
         )

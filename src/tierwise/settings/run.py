@@ -63,8 +63,10 @@ class RunSettings(Section):
     needs the spark extra (pip install 'tierwise[spark]')."""
 
     threads: int | None = Field(default=None, ge=1)
-    """Engine threads (a whole number, 1 or more). Default: all cores. On Spark without
-    spark_master, the local master's cores (local[threads])."""
+    """Cores the run may use (a whole number, 1 or more): the engine's threads and
+    tierwise's own (model fits, writing the output files), Arrow's and the BLAS libraries';
+    1 runs everything on one core. Default: all cores. On Spark without spark_master, the
+    local master's cores (local[threads])."""
 
     memory_limit: str | None = None
     """Engine memory cap with its unit, e.g. "8GB" or "512MiB"; what does not fit is
