@@ -520,6 +520,41 @@ def _legacy(
     return _Legacy(v, c, e, hours, revenue, contribution, channel, field)
 
 
+def _exact_block(ex: Plan, planned: float, time_limit: float) -> tuple[dict[str, Any], str]:
+    """The manifest's ``exact`` block for HiGHS's answer ``ex`` against the planner's
+    objective ``planned``, and a sentence when HiGHS proved no bound on the best plan (it
+    was stopped at the time limit first): the block then gives the bound as null with
+    that sentence as ``upper_bound_note``, not a null without a word.
+
+    Examples
+    --------
+    >>> ex = Plan(choice=np.zeros(1, np.int64), objective=9.0, upper_bound=np.inf,
+    ...     gap=np.inf, hours_used=np.zeros(0), method="highs", seconds=1.0,
+    ...     detail={"status": "Time limit reached"})
+    >>> block, note = _exact_block(ex, 10.0, 60)
+    >>> block["upper_bound"], block["gap_of_plan"]
+    (None, -0.1111111111111111)
+    >>> note == block["upper_bound_note"]
+    True
+    """
+    denom = max(abs(ex.objective), 1e-9)
+    block: dict[str, Any] = {
+        "objective": float(ex.objective),
+        "upper_bound": float(ex.upper_bound) if np.isfinite(ex.upper_bound) else None,
+        "gap_of_plan": float((ex.objective - planned) / denom),
+        "status": str(ex.detail.get("status", "")),
+    }
+    note = ""
+    if block["upper_bound"] is None:
+        note = (
+            f"HiGHS was stopped at [coverage] time_limit ({time_limit:g} s) before it proved "
+            "any bound on the best plan, so how far its plan is from the best is not known; "
+            "raise time_limit to have one"
+        )
+        block["upper_bound_note"] = note
+    return block, note
+
+
 def _headline(m: Mapping[str, Any], has_legacy: bool) -> str:
     """One line for the screen: the plan's objective against today's, its certified gap
     and the field hours it needs against today's."""
@@ -1258,13 +1293,9 @@ def _described(
             ex = solve_exact(
                 build.menu, build.capacity, time_limit=s.time_limit, names=_names(build)
             )
-            denom = max(abs(ex.objective), 1e-9)
-            manifest["exact"] = {
-                "objective": float(ex.objective),
-                "upper_bound": float(ex.upper_bound),
-                "gap_of_plan": float((ex.objective - plan.objective) / denom),
-                "status": str(ex.detail.get("status", "")),
-            }
+            manifest["exact"], unproved = _exact_block(ex, plan.objective, s.time_limit)
+            if unproved:
+                warnings.append(f"exact check: {unproved}")
     else:
         manifest["exact"] = {"skipped": "[coverage] exact is false (run with --exact)"}
 
