@@ -2,9 +2,11 @@
 
 The demo (cached in ``benchmarks/_data/``) runs end to end through ``run_pipeline`` on each
 engine: DuckDB in-process, and Spark ``local[threads]`` (the session start is timed apart
-from the run). Printed: each engine's time per stage and end to end, peak memory of the
-Python process (Spark's JVM is a child process: its peak is printed separately), and the
-ratio Spark / DuckDB. The customers tables are compared too (ids, and revenue to 1e-9).
+from the run) with the shuffle partitions tierwise sets on a local master (four a core), and
+once more with Spark's own default of 200 partitions. Printed: each engine's time per stage
+and end to end, peak memory of the Python process (Spark's JVM is a child process: its peak
+is printed separately), and the ratio Spark / DuckDB. The customers tables are compared
+too (ids, and revenue to 1e-9).
 
 Usage::
 
@@ -29,7 +31,7 @@ from _figures import figure
 from bench_scale import demo_folder, demo_inputs, run_child
 
 
-def child(engine: str, folder: Path, threads: int) -> dict:
+def child(kind: str, folder: Path, threads: int) -> dict:
 
     import pyarrow.compute as pc
 
@@ -38,15 +40,16 @@ def child(engine: str, folder: Path, threads: int) -> dict:
     from tierwise.settings import Settings
 
     inputs, as_of = demo_inputs(folder)
+    engine = "duckdb" if kind == "duckdb" else "spark"
+    options: dict[str, object] = {"spark.ui.enabled": False}
+    if kind == "spark200":
+        options["spark.sql.shuffle.partitions"] = 200  # Spark's own default
     settings = Settings().with_updates(
         run={
             "engine": engine,
             "threads": threads,
             "spark_master": f"local[{threads}]",
-            "spark_options": {
-                "spark.sql.shuffle.partitions": 2 * threads,
-                "spark.ui.enabled": False,
-            },
+            "spark_options": options,
         }
     )
     t0 = time.perf_counter()
@@ -65,9 +68,13 @@ def child(engine: str, folder: Path, threads: int) -> dict:
     if jvm_pid:
         with open(f"/proc/{jvm_pid}/status") as f:
             jvm_peak = next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM"))
+    partitions = (
+        eng.con._session.conf.get("spark.sql.shuffle.partitions") if engine == "spark" else None
+    )
     eng.close()
     c = result.customers
     return {
+        "partitions": partitions,
         "start": start,
         "wall": wall,
         "timings": result.manifest["timings"],
@@ -84,7 +91,7 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=2_000)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--child", choices=["duckdb", "spark"], help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=["duckdb", "spark", "spark200"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -94,15 +101,25 @@ def main() -> None:
     folder = demo_folder(args.customers, args.seed)
     duck = run_child(__file__, "duckdb", folder, args.threads)
     spark = run_child(__file__, "spark", folder, args.threads)
+    spark200 = run_child(__file__, "spark200", folder, args.threads)
     print(
         f"{duck['lines']:,} lines, {len(duck['ids']):,} rows in customers; {args.threads} threads"
     )
-    print(f"{'step':<16}{'DuckDB s':>10}{'Spark s':>10}")
+    print(
+        f"Spark shuffle partitions: {spark['partitions']} (tierwise's on local[{args.threads}]), "
+        f"{spark200['partitions']} (Spark's default)"
+    )
+    head = f"Spark {spark200['partitions']} s"
+    print(f"{'step':<16}{'DuckDB s':>10}{'Spark s':>10}{head:>14}")
     for step in duck["timings"]:
         other = spark["timings"].get(step, float("nan"))
-        print(f"{step:<16}{duck['timings'][step]:>10.2f}{other:>10.2f}")
-    print(f"{'whole run':<16}{duck['wall']:>10.2f}{spark['wall']:>10.2f}")
-    print(f"{'engine start':<16}{duck['start']:>10.2f}{spark['start']:>10.2f}")
+        other200 = spark200["timings"].get(step, float("nan"))
+        print(f"{step:<16}{duck['timings'][step]:>10.2f}{other:>10.2f}{other200:>14.2f}")
+    print(f"{'whole run':<16}{duck['wall']:>10.2f}{spark['wall']:>10.2f}{spark200['wall']:>14.2f}")
+    print(
+        f"{'engine start':<16}{duck['start']:>10.2f}{spark['start']:>10.2f}"
+        f"{spark200['start']:>14.2f}"
+    )
     print(
         f"peak memory: DuckDB process {duck['peak_mib']:,.0f} MiB; Spark's Python driver "
         f"{spark['peak_mib']:,.0f} MiB and its JVM {spark['jvm_peak_mib'] or 0:,.0f} MiB"
@@ -119,6 +136,14 @@ def main() -> None:
         "the same run on DuckDB",
         note=f"Spark start {spark['start']:.1f} s not included; "
         f"same result: {'yes' if same else 'NO'}",
+    )
+    figure(
+        f"local Spark with {spark['partitions']} shuffle partitions (tierwise's four a core) vs "
+        f"Spark's default, {args.customers:,} customers",
+        spark["wall"],
+        spark200["wall"],
+        f"{spark200['partitions']} shuffle partitions",
+        note="same run, same session settings otherwise",
     )
 
 

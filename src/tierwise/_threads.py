@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
-__all__ = ["cores", "in_background", "pool", "thread_limit"]
+__all__ = ["cores", "in_background", "machine_cores", "pool", "thread_limit"]
 
 T = TypeVar("T")
 
@@ -25,7 +25,8 @@ T = TypeVar("T")
 _limit: int | None = None
 
 
-def _machine_cores() -> int:
+def machine_cores() -> int:
+    """Every core the process may run on (its CPU affinity)."""
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
@@ -41,7 +42,7 @@ def cores() -> int:
     ...     cores()
     1
     """
-    n = _machine_cores()
+    n = machine_cores()
     return min(n, _limit) if _limit else n
 
 

@@ -38,6 +38,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
+from ._threads import machine_cores
 from .errors import EngineError, InputError, SettingsError, TierwiseError
 from .settings.run import MIN_MEMORY_LIMIT, size_bytes
 
@@ -517,6 +518,31 @@ def memory_available() -> int:
     return int(total)
 
 
+#: Shuffle partitions per core of a local Spark master tierwise starts (see _local_cores).
+SHUFFLE_PARTITIONS_PER_CORE = 4
+
+
+def _local_cores(master: str | None, threads: int | None) -> int | None:
+    """The cores of the local Spark master ``master`` (``local``, ``local[4]``,
+    ``local[*]``, ``local[4,2]``; None gives ``local[threads]``), or None for a cluster.
+
+    Examples
+    --------
+    >>> _local_cores("local[3]", None), _local_cores("local", None), _local_cores(None, 2)
+    (3, 1, 2)
+    >>> _local_cores("spark://host:7077", 2) is None, _local_cores("local-cluster[2,1,1024]", 2)
+    (True, None)
+    """
+    m = re.fullmatch(r"local(?:\[\s*(\*|\d+)\s*(?:,\s*\d+\s*)?\])?", (master or "").strip())
+    if master is None:
+        return threads or machine_cores()
+    if m is None:
+        return None
+    if m.group(1) is None:
+        return 1
+    return machine_cores() if m.group(1) == "*" else max(1, int(m.group(1)))
+
+
 def default_memory_limit() -> str:
     """DuckDB's memory cap when ``[run] memory_limit`` is not set: a quarter of
     :func:`memory_available`, in MiB. DuckDB's own default, 80%, leaves too little for the
@@ -835,6 +861,12 @@ class Engine:
             options["spark.driver.extraJavaOptions"] = (
                 f"-Dlog4j2.configurationFile={log_config} {java}".strip()
             )
+        cores = _local_cores(master, threads)
+        if cores is not None and "spark.sql.shuffle.partitions" not in options:
+            # a local master has a few cores: Spark's default of 200 partitions after each
+            # shuffle costs more in task start-up than a small run's work (see
+            # benchmarks/bench_spark.py); four per core, unless the options say otherwise
+            options["spark.sql.shuffle.partitions"] = str(SHUFFLE_PARTITIONS_PER_CORE * cores)
         for key, value in options.items():
             builder = builder.config(key, value)
         builder = builder.config("spark.sql.session.timeZone", "UTC")

@@ -123,6 +123,11 @@ def test_the_engine_starts_spark_as_the_settings_say(tmp_path: Path) -> None:
         "       'tz': session.conf.get('spark.sql.session.timeZone'),\n"
         "       'n': eng.count(eng.from_arrow(__import__('pyarrow').table({'x': [1, 2]})))}\n"
         "eng.close()\n"
+        # without the option, a local master's session has four shuffle partitions a core
+        "for master in ('local[1]', 'local[3]'):\n"
+        "    eng = Engine('spark', spark_master=master)\n"
+        "    got[master] = eng.con._session.conf.get('spark.sql.shuffle.partitions')\n"
+        "    eng.close()\n"
         "print(json.dumps(got))\n"
     )
     _toml(
@@ -137,7 +142,14 @@ def test_the_engine_starts_spark_as_the_settings_say(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
-    assert got == {"master": "local[1]", "partitions": "3", "tz": "UTC", "n": 2}
+    assert got == {
+        "master": "local[1]",
+        "partitions": "3",
+        "tz": "UTC",
+        "n": 2,
+        "local[1]": "4",
+        "local[3]": "12",
+    }
     # Spark's start-up warnings and notes stay off the console (errors would still show)
     for noise in ("log4j", " WARN ", "Setting default log level"):
         assert noise not in out.stderr, out.stderr[-2000:]
