@@ -78,6 +78,40 @@ def test_reps_add_up_to_the_team_and_the_team_to_the_plan() -> None:
     assert res.manifest["source"] == "coverage plan"
 
 
+def test_a_customer_is_set_what_it_buys_plus_the_change_the_plan_makes() -> None:
+    # The response model's level is wallet x share: a customer that buys 10,000 of a
+    # 15,000 wallet is worth 6,000 to a model whose best share is 0.4. Its target is its
+    # own 10,000 plus the change the plan's contacts make against today's, not 6,000.
+    t = _base()
+    plan = [6_000.0, 2_100.0, 5_000.0, 300.0, 700.0, 900.0]
+    today = [5_500.0, 2_400.0, 14_000.0, 100.0, 0.0, 0.0]
+    t = t.append_column("expected_revenue_plan", pa.array(plan))
+    t = t.append_column("expected_revenue_today", pa.array(today))
+    t = t.append_column("assigned_rep", pa.array(["r1", "r1", "r2", "r2", "r1", "r2"]))
+    got = dict(
+        zip(
+            t.column("customer_id").to_pylist(),
+            kpi_targets(t, S).customers.column("revenue_target").to_pylist(),
+            strict=True,
+        )
+    )
+    assert got["a"] == pytest.approx(10_500.0)  # 10,000 + (6,000 - 5,500)
+    assert got["b"] == pytest.approx(1_700.0)  # fewer contacts: 2,000 - 300
+    assert got["c"] == 0.0  # never below nothing: 8,000 + 5,000 - 14,000 < 0
+    assert got["d"] == pytest.approx(200.0)  # buys nothing today: the plan's change only
+    # a prospect buys nothing yet: the plan's expected revenue is its target
+    assert got["p1"] == pytest.approx(700.0) and got["p2"] == pytest.approx(900.0)
+    # without today's figure the plan's expected revenue stands, as before
+    only_plan = kpi_targets(t.drop_columns(["expected_revenue_today"]), S)
+    assert only_plan.customers.column("revenue_target").to_pylist() == pytest.approx(plan)
+    # the team adds up to the targets set, and the manifest says it
+    res = kpi_targets(t, S)
+    team = _rows(res, "team")
+    assert sum(r["revenue_target"] for r in team.values()) == pytest.approx(sum(got.values()))
+    assert res.manifest["revenue_target_plan"] == pytest.approx(sum(got.values()))
+    assert res.manifest["team_adds_up_to_plan"] is True
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(

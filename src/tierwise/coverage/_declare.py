@@ -45,6 +45,15 @@ COVERAGE_DOCS = (
         "revenue the response to contact expects under the plan's contacts",
     ),
     _C(
+        "expected_revenue_today",
+        "float64",
+        "currency",
+        "the next year",
+        "revenue the same response model expects under today's contacts (the activities "
+        "of [coverage] activity_window_months, none without an activities file): the plan's "
+        "change is expected_revenue_plan minus this",
+    ),
+    _C(
         "expected_contribution_plan",
         "float64",
         "currency",

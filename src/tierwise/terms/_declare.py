@@ -50,8 +50,9 @@ TERMS_DOCS = (
         "float64",
         "currency",
         "the next year",
-        "revenue target (the "
-        "coverage plan's expected revenue, else spend plus a share of headroom)",
+        "revenue target: with the coverage plan, revenue_12m plus the plan's change "
+        "(expected_revenue_plan - expected_revenue_today; a prospect's expected revenue), "
+        "else spend plus a share of headroom",
     ),
     _C("margin_target", "float64", "currency", "the next year", "gross-margin target"),
     _C(

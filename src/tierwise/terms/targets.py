@@ -2,7 +2,14 @@ r"""KPI targets per rep × segment for the next period, adding up to the team's 
 
 Each customer row gets a revenue target:
 
-- with the coverage plan (``expected_revenue_plan``): the plan's expected revenue;
+- with the coverage plan: a customer's revenue over the last 12 months plus the change the
+  plan's contacts make against today's, :math:`\max(0, s_{12} + r_{plan} - r_{today})`
+  (``expected_revenue_plan`` and ``expected_revenue_today``, both from the same response
+  model: the model gives the change, the customer's own revenue the level, so a customer
+  whose contacts the plan keeps is set what it buys today, not the model's share of its
+  wallet);
+  a prospect's target is the plan's expected revenue, and so is a customer's when the plan
+  gives no revenue under today's contacts;
 - otherwise: spend plus a share of headroom, :math:`s_{12} + h_{seg} \max(0, w - s_{12})`
   (``headroom_capture`` per segment) for customers, and
   :math:`c \cdot f \cdot w` for prospects (``prospect_conversion_rate`` :math:`c`,
@@ -20,8 +27,9 @@ coverage plan), else ``rep_id``, else ``unassigned_rep``; a segment is ``value_c
 ``tier``.
 
 Targets are sums of customer rows, so each rep's rows add up to the team row of its
-segment, and the team's revenue target to the plan's total expected revenue (both checked
-in every run and written to the manifest).
+segment, and the team's revenue target to the plan's total (current revenue plus the plan's
+change for customers, expected revenue for prospects; both checked in every run and written
+to the manifest).
 """
 
 from __future__ import annotations
@@ -176,6 +184,11 @@ def kpi_targets(customers: pa.Table, settings: TermsSettings | None = None) -> T
     plan = num(customers, "expected_revenue_plan")
     has_plan = has_values(customers, "expected_revenue_plan")
     if has_plan:
+        # a customer's target: its own revenue plus the change the plan's contacts make
+        # against today's (the response model's level need not match what it buys)
+        today = num(customers, "expected_revenue_today")
+        anchored = ~prospect & ~np.isnan(today)
+        plan = np.where(anchored, np.maximum(spend + plan - today, 0.0), plan)
         missing = np.isnan(plan)
         target = np.where(missing, fallback, plan)
         source = "coverage plan"
