@@ -1,7 +1,7 @@
 """The threads tierwise runs its own work on, within the cores a run may use.
 
-``[run] threads`` bounds the engine's threads and, through :func:`thread_limit`, every
-thread tierwise starts itself (model fits, the quadrature of the lifetime model, writing
+``[run] threads`` bounds the engine's threads and, through :func:`thread_limit`, sizes
+the pools tierwise starts itself (model fits, the quadrature of the lifetime model, writing
 the output files and plan.xlsx), Arrow's thread pool and the BLAS/OpenMP libraries'. With
 one core, work handed to a thread runs in the caller instead, as it is handed over.
 """
@@ -9,6 +9,7 @@ one core, work handed to a thread runs in the caller instead, as it is handed ov
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,13 +17,19 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
-__all__ = ["cores", "in_background", "machine_cores", "pool", "thread_limit"]
+__all__ = ["cores", "in_background", "limit", "machine_cores", "pool", "thread_limit"]
 
 T = TypeVar("T")
 
-#: The cores a run set with :func:`thread_limit` (None: no limit). Module-wide, not per
-#: thread: the pools a run starts read it from their own threads.
-_limit: int | None = None
+#: The cores the runs in progress set with :func:`thread_limit` (the smallest applies;
+#: none: no limit). Module-wide, not per thread: the pools a run starts read it from their
+#: own threads.
+_limits: list[int] = []
+#: As they were before the first run in progress set its limit (restored when the last
+#: ends): Arrow's thread count, each BLAS/OpenMP interface's fewest threads, and a
+#: threadpoolctl limiter that changed nothing, holding every library's own count.
+_saved: tuple[int, dict[str, int], Any] | None = None
+_lock = threading.Lock()
 
 
 def machine_cores() -> int:
@@ -33,8 +40,8 @@ def machine_cores() -> int:
 
 
 def cores() -> int:
-    """The cores tierwise's own threads may use: the run's ``[run] threads`` when it set
-    one (:func:`thread_limit`), else every core the process may run on.
+    """The cores tierwise's own threads may use: the smallest ``[run] threads`` of the runs
+    in progress (:func:`thread_limit`), else every core the process may run on.
 
     Examples
     --------
@@ -43,36 +50,72 @@ def cores() -> int:
     1
     """
     n = machine_cores()
-    return min(n, _limit) if _limit else n
+    limits = _limits
+    return min(n, *limits) if limits else n
+
+
+def limit() -> int | None:
+    """The smallest ``[run] threads`` of the runs in progress, None when none set one (for
+    a library whose own default should stand without a limit)."""
+    limits = _limits
+    return min(limits) if limits else None
+
+
+def _apply(threads: int) -> None:
+    """Arrow's pool and each BLAS/OpenMP library held to ``threads`` (never raised above
+    the count it had before the first limit)."""
+    from threadpoolctl import threadpool_limits
+
+    assert _saved is not None
+    arrow, own, _ = _saved
+    pa.set_cpu_count(max(1, min(arrow, threads)))
+    threadpool_limits(limits={api: max(1, min(n, threads)) for api, n in own.items()})
 
 
 @contextmanager
 def thread_limit(threads: int | None) -> Iterator[None]:
     """Within the block, at most ``threads`` cores for tierwise's own threads
-    (:func:`cores`), Arrow's thread pool and the BLAS/OpenMP libraries (threadpoolctl);
-    each is restored on leaving. Nothing changes when ``threads`` is None.
+    (:func:`cores`), Arrow's thread pool and the BLAS/OpenMP libraries (threadpoolctl; a
+    library is never given more threads than it had). Nothing changes when ``threads`` is
+    None. Runs in progress at once (threads of one process) share the smallest limit; the
+    counts are restored when the last of them leaves, whatever it raised.
 
     Examples
     --------
+    >>> before = pa.cpu_count()
     >>> with thread_limit(1):
     ...     pa.cpu_count()
     1
+    >>> pa.cpu_count() == before
+    True
     """
-    global _limit
+    global _saved
     if not threads:
         yield
         return
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_info, threadpool_limits
 
-    before, arrow_before = _limit, pa.cpu_count()
-    _limit = int(threads)
-    pa.set_cpu_count(min(arrow_before, _limit))
+    with _lock:
+        if not _limits:
+            own: dict[str, int] = {}
+            for lib in threadpool_info():
+                api, n = str(lib["user_api"]), int(lib["num_threads"])
+                own[api] = min(own.get(api, n), n)
+            _saved = (pa.cpu_count(), own, threadpool_limits(limits=None))
+        _limits.append(int(threads))
+        _apply(min(_limits))
     try:
-        with threadpool_limits(limits=_limit):
-            yield
+        yield
     finally:
-        _limit = before
-        pa.set_cpu_count(arrow_before)
+        with _lock:
+            _limits.remove(int(threads))
+            if _limits:
+                _apply(min(_limits))
+            elif _saved is not None:
+                arrow, _, limiter = _saved
+                _saved = None
+                limiter.restore_original_limits()
+                pa.set_cpu_count(arrow)
 
 
 class _InCaller(Executor):

@@ -836,7 +836,11 @@ class Engine:
                 "engine = 'spark' needs PySpark, which is not installed: pip install "
                 "'tierwise[spark]' (and Java 17 or later), or use engine = 'duckdb'"
             ) from exc
-        active = SparkSession.getActiveSession()
+        # a session running in the process, this thread's or another's (getActiveSession
+        # sees this thread's only): used as it is, neither reconfigured nor stopped
+        active = SparkSession.getActiveSession() or getattr(
+            SparkSession, "_instantiatedSession", None
+        )
         if active is not None:
             return active
         builder = SparkSession.builder.master(master or f"local[{threads or '*'}]").appName(

@@ -779,6 +779,8 @@ def run_pipeline(
             timings["outputs"] = round(time.perf_counter() - start, 4)
         return RunResult(written, manifest, customers, vctx.rejects, dict(ctx.results), tables)
     finally:
-        if own_engine:
-            eng.close()
-        limit.close()
+        try:
+            if own_engine:
+                eng.close()
+        finally:
+            limit.close()

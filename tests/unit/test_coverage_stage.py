@@ -537,3 +537,39 @@ def test_threads_and_scenario_menus_taken_from_the_plans_menu_change_nothing(
         assert table.equals(slow.tables[name]), name
     assert fast.manifest == slow.manifest
     assert fast.warnings == slow.warnings
+
+
+def test_an_exact_check_stopped_before_any_bound_says_so(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # HiGHS stopped at the time limit before it proved a bound on the best plan: the
+    # manifest's bound is null with the reason beside it, and the warnings say it, naming
+    # the setting; the solve gets the run's [run] threads when one is set
+    import dataclasses
+
+    from tierwise._threads import thread_limit
+    from tierwise.coverage import stage as stage_module
+
+    real = stage_module.solve_exact
+    asked: list[object] = []
+
+    def stopped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(kwargs.get("threads"))
+        plan = real(*args, **kwargs)
+        return dataclasses.replace(plan, upper_bound=np.inf, gap=np.inf)
+
+    monkeypatch.setattr(stage_module, "solve_exact", stopped)
+    c = base(40)
+    s = CoverageSettings(exact=True, time_limit=30)
+    with thread_limit(1):
+        res = coverage_plan(c, s, programmes=PROGRAMMES, reps=reps(), legacy=legacy(c))
+    exact = res.manifest["exact"]
+    assert exact["upper_bound"] is None
+    assert "time_limit (30 s)" in exact["upper_bound_note"]
+    said = [w for w in res.warnings if w.startswith("exact check: HiGHS was stopped")]
+    assert said == [f"exact check: {exact['upper_bound_note']}"]
+    assert asked == [1]
+    # a bound HiGHS proved is written as it is, with no note
+    monkeypatch.setattr(stage_module, "solve_exact", real)
+    res = coverage_plan(c, s, programmes=PROGRAMMES, reps=reps(), legacy=legacy(c))
+    assert res.manifest["exact"]["upper_bound"] >= res.manifest["exact"]["objective"]
+    assert "upper_bound_note" not in res.manifest["exact"]
+    assert not any(w.startswith("exact check:") for w in res.warnings)

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,33 @@ def test_the_engine_starts_spark_as_the_settings_say(tmp_path: Path) -> None:
     # Spark's start-up warnings and notes stay off the console (errors would still show)
     for noise in ("log4j", " WARN ", "Setting default log level"):
         assert noise not in out.stderr, out.stderr[-2000:]
+
+
+@pytest.mark.spark
+def test_a_running_session_is_used_as_it_is_from_any_thread(spark_engine: Engine) -> None:
+    # a notebook's session (here the tests' own, with 4 shuffle partitions) is neither given
+    # tierwise's local default (8 on local[2]) nor stopped when the engine closes, also when
+    # the engine is made in another thread, where PySpark sees no active session
+    session = spark_engine.con._session
+    before = session.conf.get("spark.sql.shuffle.partitions")
+    got: dict[str, object] = {}
+
+    def make() -> None:
+        eng = Engine("spark", threads=2, spark_options={"spark.ui.showConsoleProgress": "true"})
+        got["same"] = eng.con._session is session
+        eng.close()
+
+    for in_thread in (False, True):
+        got.clear()
+        if in_thread:
+            worker = threading.Thread(target=make)
+            worker.start()
+            worker.join()
+        else:
+            make()
+        assert got["same"] is True, in_thread
+        assert session.conf.get("spark.sql.shuffle.partitions") == before
+        assert session.range(2).count() == 2  # still running
 
 
 @pytest.mark.spark

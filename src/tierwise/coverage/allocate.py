@@ -808,9 +808,17 @@ def solve_exact(
     *,
     time_limit: float = 60.0,
     mip_rel_gap: float = 1e-6,
+    threads: int | None = None,
     names: Sequence[str] | None = None,
 ) -> Plan:
     """The MILP solved with HiGHS; see :func:`tierwise.coverage.exact.solve_exact`."""
     from .exact import solve_exact as _solve
 
-    return _solve(menu, capacity, time_limit=time_limit, mip_rel_gap=mip_rel_gap, names=names)
+    return _solve(
+        menu,
+        capacity,
+        time_limit=time_limit,
+        mip_rel_gap=mip_rel_gap,
+        threads=threads,
+        names=names,
+    )

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._threads import in_background
+from .._threads import in_background, limit
 from ..engine import ROW
 from ..errors import InputError
 from ..io.columns import num_column, text_column
@@ -1032,7 +1032,8 @@ def coverage_plan(
 
     # 2. response and 3. the candidate reps: neither reads the other, so the candidates
     # are looked for on a thread of their own while the response is fitted on this one
-    # (NumPy lets go of the interpreter's lock). The search calls no BLAS: the fits' sums
+    # (NumPy lets go of the interpreter's lock; with [run] threads = 1 one after the
+    # other, here). The search calls no BLAS: the fits' sums
     # run on the BLAS threads they would have alone, and each result is what it is alone
     classes = sorted(str(c) for c in pc.unique(string_array(value_class).drop_null()).to_pylist())
     found = in_background(
@@ -1292,8 +1293,13 @@ def _described(
             )
             manifest["exact"] = {"skipped": f"{n} customers > exact_max_customers"}
         else:
+            # HiGHS's own thread count, or the run's [run] threads when it sets one
             ex = solve_exact(
-                build.menu, build.capacity, time_limit=s.time_limit, names=_names(build)
+                build.menu,
+                build.capacity,
+                time_limit=s.time_limit,
+                threads=limit(),
+                names=_names(build),
             )
             manifest["exact"], unproved = _exact_block(ex, plan.objective, s.time_limit)
             if unproved:

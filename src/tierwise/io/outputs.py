@@ -338,7 +338,7 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default", digest: A
     decimal commas and a UTF-8 byte-order mark, which a German or French Excel opens as-is.
     Every cell is written from its own value alone, so a large table is rendered in pieces
     of :data:`_CSV_PIECE_ROWS` rows (fewer for a wide table, :data:`_CSV_PIECE_CELLS`
-    cells) on as many threads as the machine has cores (Arrow
+    cells) on a thread per core the run may use (Arrow
     renders without holding Python's lock), a few pieces ahead of the one being written.
     A column marked :data:`AS_VALUES` is written as its values: the writer decodes each
     piece's rows as it renders them, from a dictionary made safe once

@@ -141,7 +141,11 @@ def fingerprint_later(path: str | Path) -> Future[str]:
             done.set_exception(exc)
 
     if cores() == 1:
-        run()
+        # in the caller: an interrupt (Ctrl-C) stops the run at once, an error waits
+        try:
+            done.set_result(fingerprint(path))
+        except Exception as exc:
+            done.set_exception(exc)
     else:
         threading.Thread(target=run, name="tierwise-sha256", daemon=True).start()
     return done

@@ -50,7 +50,7 @@ import pandas as pd
 import pyarrow as pa
 from sklearn.base import clone
 
-from .._threads import in_background, pool
+from .._threads import in_background, limit, pool
 from ..errors import InputError, ModelError
 from ..settings.potential import PotentialSettings
 from ._design import as_frame
@@ -128,7 +128,8 @@ def _estimators(settings: PotentialSettings, cols: list[str], seed: int) -> dict
             learning_rate=settings.gbm_learning_rate,
             num_leaves=settings.gbm_num_leaves,
             min_child_samples=settings.gbm_min_child_samples,
-            n_threads=settings.n_threads,
+            # never more than the run's [run] threads
+            n_threads=min(settings.n_threads, limit() or settings.n_threads),
             random_state=seed,
             **common,
         ),

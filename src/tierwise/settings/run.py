@@ -63,9 +63,10 @@ class RunSettings(Section):
     needs the spark extra (pip install 'tierwise[spark]')."""
 
     threads: int | None = Field(default=None, ge=1)
-    """Cores the run may use (a whole number, 1 or more): the engine's threads and
-    tierwise's own (model fits, writing the output files), Arrow's and the BLAS libraries';
-    1 runs everything on one core. Default: all cores. On Spark without spark_master, the
+    """Cores the run may use (a whole number, 1 or more): the engine's threads, and the
+    thread pools of tierwise's own work (model fits, the exact coverage solve, writing the
+    output files), Arrow's and the BLAS libraries' are sized to it; with 1, tierwise's own
+    work runs on the calling thread. Default: all cores. On Spark without spark_master, the
     local master's cores (local[threads])."""
 
     memory_limit: str | None = None
