@@ -49,9 +49,8 @@ def cores() -> int:
     ...     cores()
     1
     """
-    n = machine_cores()
-    limits = _limits
-    return min(n, *limits) if limits else n
+    n, lim = machine_cores(), limit()
+    return min(n, lim) if lim else n
 
 
 def limit() -> int | None:

@@ -533,9 +533,9 @@ def _local_cores(master: str | None, threads: int | None) -> int | None:
     >>> _local_cores("spark://host:7077", 2) is None, _local_cores("local-cluster[2,1,1024]", 2)
     (True, None)
     """
-    m = re.fullmatch(r"local(?:\[\s*(\*|\d+)\s*(?:,\s*\d+\s*)?\])?", (master or "").strip())
     if master is None:
         return threads or machine_cores()
+    m = re.fullmatch(r"local(?:\[\s*(\*|\d+)\s*(?:,\s*\d+\s*)?\])?", master.strip())
     if m is None:
         return None
     if m.group(1) is None:

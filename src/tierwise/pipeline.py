@@ -638,7 +638,7 @@ def run_pipeline(
     # [run] threads (or a given engine's) bounds tierwise's own threads too, not only the
     # engine's: the model fits, the output files, Arrow and the BLAS libraries
     limit = ExitStack()
-    limit.enter_context(thread_limit(settings.run.threads or getattr(eng, "threads", None)))
+    limit.enter_context(thread_limit(settings.run.threads or eng.threads))
     try:
         timings: dict[str, float] = {}
         vctx = load_and_validate(

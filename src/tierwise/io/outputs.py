@@ -19,7 +19,6 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -915,13 +914,9 @@ class OutputFolder:
             write_csv(table, path, locale=self.csv_locale, digest=digest)
             self._sha256[path.name] = digest.hexdigest()
 
-        if (
-            pq_path is not None
-            and csv_path is not None
-            and table.num_rows >= _PARALLEL_ROWS
-            and cores() > 1
-        ):
-            with ThreadPoolExecutor(max_workers=1) as pool:
+        if pq_path is not None and csv_path is not None and table.num_rows >= _PARALLEL_ROWS:
+            # on one core the Parquet file is written first, in the caller
+            with pool_of(2, "tierwise-parquet") as pool:
                 done = pool.submit(parquet_file, pq_path)
                 csv_file(csv_path)
                 done.result()

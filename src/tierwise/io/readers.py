@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .._threads import cores
+from .._threads import cores, pool
 from ..engine import ROW, Engine, engine_message
 from ..errors import EngineError, InputError, SettingsError, TierwiseError
 from ..settings.inputs import TableInput
@@ -131,7 +131,10 @@ def fingerprint(path: str | Path) -> str:
 def fingerprint_later(path: str | Path) -> Future[str]:
     """:func:`fingerprint` computed in a thread of its own, so that reading the file's bytes
     for the checksum overlaps the engine's work on them (hashing lets other threads run);
-    now, in the caller, when the run may use one core (``[run] threads = 1``)."""
+    now, in the caller, when the run may use one core (``[run] threads = 1``: an error
+    waits in the future, an interrupt stops the run at once)."""
+    if cores() == 1:
+        return pool(1).submit(fingerprint, path)
     done: Future[str] = Future()
 
     def run() -> None:
@@ -140,14 +143,7 @@ def fingerprint_later(path: str | Path) -> Future[str]:
         except BaseException as exc:
             done.set_exception(exc)
 
-    if cores() == 1:
-        # in the caller: an interrupt (Ctrl-C) stops the run at once, an error waits
-        try:
-            done.set_result(fingerprint(path))
-        except Exception as exc:
-            done.set_exception(exc)
-    else:
-        threading.Thread(target=run, name="tierwise-sha256", daemon=True).start()
+    threading.Thread(target=run, name="tierwise-sha256", daemon=True).start()
     return done
 
 
