@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pytest
 from typer.testing import CliRunner
 
@@ -145,11 +147,13 @@ B,Beta Bau KG,Köln,50667
 """
 
 
-def _fill_in(queue: Path, left: str, right: str, decision: str) -> None:
+def _fill_in(queue: Path, left: str, right: str, decision: str, decided_at: str = "") -> None:
     """Append a decided pair to a review queue, as a person filling it in would."""
     header = queue.read_text(encoding="utf-8").splitlines()[0].split(",")
     filled = dict.fromkeys(header, "")
     filled.update({'"left_id"': left, '"right_id"': right, '"decision"': decision})
+    if decided_at:
+        filled['"decided_at"'] = decided_at
     with queue.open("a", encoding="utf-8") as f:
         f.write(",".join(filled.values()) + "\n")
 
@@ -176,6 +180,38 @@ def test_a_review_queue_filled_in_inside_the_output_folder_is_applied_and_kept(
     code, text = _run("dedupe", *files, "--config", config, "--out", out)
     assert code == 0, text
     assert '"A","B","reject"' in (out / "review_decisions.csv").read_text(encoding="utf-8")
+
+
+def test_a_decided_at_that_cannot_be_read_is_kept_as_written_from_run_to_run(
+    inputs: Path, tmp_path: Path
+) -> None:
+    # the decision is applied undated; the text the reviewer typed is not lost when the
+    # folder holding the filled-in queue is replaced, nor in the run after that
+    (inputs / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
+    out = tmp_path / "out"
+    files = ("--transactions", inputs / "invoices.csv", "--customers", inputs / "customers.csv")
+    code, text = _run("dedupe", *files, "--out", out)
+    assert code == 0, text
+    _fill_in(out / "review_queue.csv", "A", "B", "reject", decided_at="=after the call")
+    config = tmp_path / "tierwise.toml"
+    config.write_text('[accounts]\ndecisions_file = "out/review_queue.csv"\n', encoding="utf-8")
+    for _ in range(2):
+        code, text = _run("dedupe", *files, "--config", config, "--out", out)
+        assert code == 0, text
+        rows = pacsv.read_csv(
+            out / "review_decisions.csv",
+            convert_options=pacsv.ConvertOptions(
+                column_types={"decided_at": pa.string(), "decided_at_as_written": pa.string()}
+            ),
+        ).to_pylist()
+        assert [(r["left_id"], r["right_id"], r["decision"]) for r in rows] == [
+            ("A", "B", "reject")
+        ]
+        # undated, with the text as typed (an apostrophe keeps a spreadsheet from running it,
+        # once: the next run reads it without)
+        assert not rows[0]["decided_at"]
+        assert rows[0]["decided_at_as_written"] == "'=after the call"
+    assert "decided_at '=after the call' is not a date" in text
 
 
 def test_a_review_queue_filled_in_but_not_named_in_the_settings_is_not_replaced(

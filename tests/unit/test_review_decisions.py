@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from tierwise.accounts import AccountsResult, clean_decisions, resolve_accounts
+from tierwise.accounts.review import AS_WRITTEN, DECISIONS_SCHEMA
 from tierwise.engine import Engine
 from tierwise.errors import InputError
 from tierwise.io import read_decisions
@@ -205,15 +206,39 @@ def test_an_unreadable_decided_at_keeps_the_decision_undated_and_says_where(
     )
     notes: list[str] = []
     clean = clean_decisions(d, notes=notes)
-    assert clean.select(["left_id", "decision", "decided_at"]).to_pylist() == [
-        {"left_id": "C1", "decision": "confirm", "decided_at": dt.datetime(2026, 1, 5)},
-        {"left_id": "C3", "decision": "reject", "decided_at": None},
+    assert clean.select(["left_id", "decision", "decided_at", AS_WRITTEN]).to_pylist() == [
+        {
+            "left_id": "C1",
+            "decision": "confirm",
+            "decided_at": dt.datetime(2026, 1, 5),
+            AS_WRITTEN: None,
+        },
+        {"left_id": "C3", "decision": "reject", "decided_at": None, AS_WRITTEN: "monday"},
     ]
     assert notes == [
         "queue.csv, row 3, column 'decided_at': decided_at 'monday' is not a date; the "
         "decision is applied undated (a dated decision on the same pair wins) (write it as "
         "2026-01-05 09:30)"
     ]
+
+
+def test_a_date_kept_as_written_is_read_again_and_dropped_once_it_reads() -> None:
+    # a review_decisions.csv read back: decided_at empty, the text beside it (formula-like
+    # text written with an apostrophe); text that now reads dates the decision
+    carried = pa.table(
+        {
+            "left_id": ["C1", "C3"],
+            "right_id": ["C2", "C4"],
+            "decision": ["confirm", "reject"],
+            "decided_at": ["", ""],
+            AS_WRITTEN: ["'=soon", "05.01.2026 09:30"],
+        }
+    )
+    clean = clean_decisions(carried)
+    assert clean[AS_WRITTEN].to_pylist() == ["=soon", None]
+    assert clean["decided_at"].to_pylist() == [None, dt.datetime(2026, 1, 5, 9, 30)]
+    # every date read: the table has the stored columns only
+    assert clean_decisions(carried.slice(1)).column_names == DECISIONS_SCHEMA.names
 
 
 def test_a_header_naming_a_decision_column_twice_is_refused(tmp_path: Path) -> None:

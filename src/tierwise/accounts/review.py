@@ -27,7 +27,13 @@ from ..errors import InputError, Problems
 from ..io.outputs import restore_formulas
 from ..io.when import read_when
 
-__all__ = ["DECISIONS_SCHEMA", "clean_decisions", "empty_decisions", "review_queue"]
+__all__ = [
+    "AS_WRITTEN",
+    "DECISIONS_SCHEMA",
+    "clean_decisions",
+    "empty_decisions",
+    "review_queue",
+]
 
 #: Columns of a stored decisions table.
 DECISIONS_SCHEMA = pa.schema(
@@ -39,6 +45,10 @@ DECISIONS_SCHEMA = pa.schema(
         ("decided_at", pa.timestamp("us")),
     ]
 )
+
+#: The column a decisions table gains where a ``decided_at`` could not be read: the text as
+#: it was written, so that a review_decisions.csv carried from run to run keeps it.
+AS_WRITTEN = "decided_at_as_written"
 
 _CONFIRM = {"confirm", "confirmed", "yes", "y", "match", "same", "merge", "1", "true"}
 _REJECT = {"reject", "rejected", "no", "n", "different", "split", "distinct", "0", "false"}
@@ -69,7 +79,9 @@ def clean_decisions(
     ``@``, tab or carriage return (as every CSV of the output folder writes such text) is
     read without it. ``decided_at`` is read in ISO and the common local forms
     (:func:`tierwise.io.when.read_when`); a value that still cannot be read leaves the
-    decision undated (older than any dated decision on the same pair) with a note. With
+    decision undated (older than any dated decision on the same pair) with a note, and the
+    table gains the column :data:`AS_WRITTEN` with the text as written (read again, when
+    ``decided_at`` is empty, by the run that reads the table back). With
     ``known_ids``, a decision naming an id no record has is left out with a note: it is
     neither applied nor carried forward. Each pair is stored ``left_id < right_id``; the
     latest ``decided_at`` (then the last row) wins.
@@ -78,7 +90,8 @@ def clean_decisions(
     ----------
     decisions
         At least ``left_id``, ``right_id``, ``decision``; ``decided_by`` and
-        ``decided_at`` (timestamp or text) are optional; ``_file`` and ``_row`` (where
+        ``decided_at`` (timestamp or text) and :data:`AS_WRITTEN` are optional; ``_file``
+        and ``_row`` (where
         each row was read) name the place in messages.
     source
         File name for messages about rows without ``_file``.
@@ -132,12 +145,17 @@ def clean_decisions(
     left, right = restore_formulas(text("left_id")), restore_formulas(text("right_id"))
     raw = text("decision")
     decided_by = text("decided_by")
+    as_written = pa.nulls(n, pa.string())
     if "decided_at" in decisions.column_names and pa.types.is_timestamp(
         decisions.schema.field("decided_at").type
     ):
         at = decisions["decided_at"].combine_chunks().cast(pa.timestamp("us"))
     else:
-        at, unread = _read_decided_at(text("decided_at"))
+        # an empty decided_at beside the text an earlier run could not read: that text again
+        typed = pc.coalesce(text("decided_at"), restore_formulas(text(AS_WRITTEN)))
+        at, unread = _read_decided_at(typed)
+        if unread:
+            as_written = pc.if_else(pc.is_null(at), typed, as_written)
         for i, (value, why) in unread:
             if pc.is_valid(raw[i]).as_py() and notes is not None:
                 file, row = where(i)
@@ -207,6 +225,7 @@ def clean_decisions(
             "decision": decision,
             "decided_by": decided_by,
             "decided_at": at,
+            AS_WRITTEN: as_written,
             "_order": pa.array(range(n), pa.int64()),
         }
     )
@@ -221,7 +240,10 @@ def clean_decisions(
     last = t.group_by(["left_id", "right_id"], use_threads=False).aggregate([("_pos", "max")])
     t = t.take(last["_pos_max"])
     t = t.sort_by([("left_id", "ascending"), ("right_id", "ascending")])
-    return t.select(DECISIONS_SCHEMA.names).cast(DECISIONS_SCHEMA)
+    kept = t.select(DECISIONS_SCHEMA.names).cast(DECISIONS_SCHEMA)
+    if t[AS_WRITTEN].null_count < t.num_rows:
+        kept = kept.append_column(AS_WRITTEN, t[AS_WRITTEN])
+    return kept
 
 
 #: How many decisions naming an unknown id are listed one by one before a count.

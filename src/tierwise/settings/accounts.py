@@ -33,7 +33,9 @@ class AccountSettings(Section):
     column filled in. Confirmed pairs are merged and rejected pairs kept apart. Each run
     writes every decision it applied to review_decisions.csv, so listing that file and the
     newly filled-in queue carries all decisions forward; where a pair is decided twice, the
-    later decided_at (then the later file) wins. The queue may be filled in where the run
+    later decided_at (then the later file) wins; a decided_at that cannot be read leaves the
+    decision undated, and review_decisions.csv keeps the text in decided_at_as_written for
+    the next run to read again. The queue may be filled in where the run
     wrote it: a run into that same output folder reads the queue, and the review_decisions.csv
     beside it, before it replaces the folder, and the new folder keeps them applied.
     Default: none."""
