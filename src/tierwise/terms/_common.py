@@ -11,7 +11,7 @@ import pyarrow as pa
 from ..io.columns import num_column as num
 from ..io.columns import text_column
 
-__all__ = ["TermsResult", "margin_rates", "num", "segment_of", "text"]
+__all__ = ["TermsResult", "margin_rates", "num", "segment_of", "text", "without_prospects"]
 
 
 @dataclass
@@ -35,6 +35,27 @@ class TermsResult:
     tables: dict[str, pa.Table]
     manifest: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+
+
+def without_prospects(t: pa.Table) -> pa.Table:
+    """``t`` without the rows whose ``is_prospect`` is true; ``t`` itself, not a copy, when
+    it has none (the customer table is a hundred and more columns wide).
+
+    Examples
+    --------
+    >>> t = pa.table({"customer_id": ["a", "b"], "is_prospect": [False, None]})
+    >>> without_prospects(t) is t
+    True
+    >>> without_prospects(pa.table({"customer_id": ["a", "p"], "is_prospect": [None, True]})
+    ...     ).column("customer_id").to_pylist()
+    ['a']
+    """
+    if "is_prospect" not in t.column_names:
+        return t
+    prospect = np.asarray(
+        t.column("is_prospect").fill_null(False).to_numpy(zero_copy_only=False), dtype=bool
+    )
+    return t.filter(pa.array(~prospect)) if prospect.any() else t
 
 
 def text(t: pa.Table, name: str) -> np.ndarray | None:

@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..settings.terms import TermsSettings
-from ._common import TermsResult, has_values, num, text
+from ._common import TermsResult, has_values, num, text, without_prospects
 
 __all__ = ["AUDIT_COLUMNS", "SUMMARY_COLUMNS", "discount_audit", "weighted_percentile"]
 
@@ -182,12 +182,7 @@ def discount_audit(customers: pa.Table, settings: TermsSettings | None = None) -
     """
     s = settings or TermsSettings()
     warnings: list[str] = []
-    if "is_prospect" in customers.column_names:
-        prospect = np.asarray(
-            customers.column("is_prospect").fill_null(False).to_numpy(zero_copy_only=False),
-            dtype=bool,
-        )
-        customers = customers.filter(pa.array(~prospect))
+    customers = without_prospects(customers)
     ids = customers.column("customer_id").cast(pa.string())
     cls = _classes(customers, warnings)
     depth = num(customers, "discount_depth")

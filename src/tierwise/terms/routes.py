@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..settings.terms import TermsSettings
-from ._common import TermsResult, has_values, margin_rates, num, segment_of, text
+from ._common import TermsResult, has_values, margin_rates, num, segment_of, text, without_prospects
 
 __all__ = ["ROUTE_COLUMNS", "routes_to_market"]
 
@@ -71,12 +71,7 @@ def routes_to_market(customers: pa.Table, settings: TermsSettings | None = None)
     """
     s = settings or TermsSettings()
     warnings: list[str] = []
-    if "is_prospect" in customers.column_names:
-        prospect = np.asarray(
-            customers.column("is_prospect").fill_null(False).to_numpy(zero_copy_only=False),
-            dtype=bool,
-        )
-        customers = customers.filter(pa.array(~prospect))
+    customers = without_prospects(customers)
     n = customers.num_rows
     ids = customers.column("customer_id").cast(pa.string())
     pools = [p for p, channel in s.route_channels.items() if channel != "none"]

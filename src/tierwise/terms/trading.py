@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 from ..engine import exact_sum, fetch
 from ..settings.terms import TermsSettings
 from ..validate import count_text
-from ._common import TermsResult, has_values, margin_rates, num, text
+from ._common import TermsResult, has_values, margin_rates, num, text, without_prospects
 
 __all__ = ["TERMS_COLUMNS", "ladder_rebate", "orders_below", "trading_terms"]
 
@@ -210,12 +210,7 @@ def trading_terms(
     """
     s = settings or TermsSettings()
     warnings: list[str] = []
-    if "is_prospect" in customers.column_names:
-        keep = np.asarray(
-            customers.column("is_prospect").fill_null(False).to_numpy(zero_copy_only=False),
-            dtype=bool,
-        )
-        customers = customers.filter(pa.array(~keep))
+    customers = without_prospects(customers)
     n = customers.num_rows
     ids = customers.column("customer_id").cast(pa.string())
     terms = _terms_of(customers, s, warnings)
