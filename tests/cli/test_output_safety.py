@@ -211,7 +211,8 @@ def test_a_decided_at_that_cannot_be_read_is_kept_as_written_from_run_to_run(
         # once: the next run reads it without)
         assert not rows[0]["decided_at"]
         assert rows[0]["decided_at_as_written"] == "'=after the call"
-    assert "decided_at '=after the call' is not a date" in text
+    # the last run read it from review_decisions.csv, and says so
+    assert "decided_at_as_written '=after the call', carried from an earlier run, is not a" in text
 
 
 def test_a_review_queue_filled_in_but_not_named_in_the_settings_is_not_replaced(

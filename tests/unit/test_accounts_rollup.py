@@ -127,6 +127,7 @@ def test_latest_decision_on_a_pair_wins_and_blank_rows_are_skipped() -> None:
             "decision": "reject",
             "decided_by": "bob",
             "decided_at": dt.datetime(2025, 3, 1),
+            "decided_at_as_written": None,
         }
     ]
 

@@ -185,6 +185,7 @@ def test_a_queue_saved_by_excel_reads_with_its_local_dates_and_header_case(
             "decision": "confirm",
             "decided_by": "Ann",
             "decided_at": dt.datetime(2026, 1, 5, 9, 30),
+            AS_WRITTEN: None,
         }
     ]
     assert notes == []
@@ -217,8 +218,8 @@ def test_an_unreadable_decided_at_keeps_the_decision_undated_and_says_where(
     ]
     assert notes == [
         "queue.csv, row 3, column 'decided_at': decided_at 'monday' is not a date; the "
-        "decision is applied undated (a dated decision on the same pair wins) (write it as "
-        "2026-01-05 09:30)"
+        "decision is applied undated (a dated decision on the same pair wins) (write the date "
+        "in decided_at as 2026-01-05 09:30)"
     ]
 
 
@@ -237,8 +238,39 @@ def test_a_date_kept_as_written_is_read_again_and_dropped_once_it_reads() -> Non
     clean = clean_decisions(carried)
     assert clean[AS_WRITTEN].to_pylist() == ["=soon", None]
     assert clean["decided_at"].to_pylist() == [None, dt.datetime(2026, 1, 5, 9, 30)]
-    # every date read: the table has the stored columns only
-    assert clean_decisions(carried.slice(1)).column_names == DECISIONS_SCHEMA.names
+    # the same columns in every run, the text empty where every date reads
+    every_date_read = clean_decisions(carried.slice(1))
+    assert every_date_read.schema == DECISIONS_SCHEMA
+    assert every_date_read[AS_WRITTEN].to_pylist() == [None]
+
+
+def test_a_carried_text_is_kept_beside_decisions_dated_by_the_dashboard() -> None:
+    # decided_at as times (the dashboard's, or the table clean_decisions returns) with an
+    # earlier run's text where a time is missing: the text is read again, or kept
+    stamped = pa.table(
+        {
+            "left_id": ["C1", "C3", "C5"],
+            "right_id": ["C2", "C4", "C6"],
+            "decision": ["confirm", "reject", "reject"],
+            "decided_at": pa.array([dt.datetime(2026, 2, 1), None, None], pa.timestamp("us")),
+            AS_WRITTEN: [None, "someday", "2026-01-05"],
+        }
+    )
+    notes: list[str] = []
+    clean = clean_decisions(_placed(stamped, "review_decisions.csv"), notes=notes)
+    assert clean.select(["left_id", "decided_at", AS_WRITTEN]).to_pylist() == [
+        {"left_id": "C1", "decided_at": dt.datetime(2026, 2, 1), AS_WRITTEN: None},
+        {"left_id": "C3", "decided_at": None, AS_WRITTEN: "someday"},
+        {"left_id": "C5", "decided_at": dt.datetime(2026, 1, 5), AS_WRITTEN: None},
+    ]
+    # cleaning the cleaned table again changes nothing
+    assert clean_decisions(clean).equals(clean)
+    assert notes == [
+        "review_decisions.csv, row 3, column 'decided_at_as_written': decided_at_as_written "
+        "'someday', carried from an earlier run, is not a date; the decision is applied "
+        "undated (a dated decision on the same pair wins) (write the date in decided_at as "
+        "2026-01-05 09:30)"
+    ]
 
 
 def test_a_header_naming_a_decision_column_twice_is_refused(tmp_path: Path) -> None:
@@ -311,7 +343,7 @@ def test_a_decisions_file_and_the_dashboards_decisions_are_read_together(
             "decided_by": ["Bob"],
             "decided_at": [dt.datetime(2026, 1, 1, 9, 30, 5, 123456)],
         }
-    ).cast(DECISIONS_SCHEMA)
+    ).cast(pa.schema([f for f in DECISIONS_SCHEMA if f.name != AS_WRITTEN]))
     customers = pa.table(
         {"customer_id": ["C1", "C2", "C3"], "name": ["Acme", "Acme GmbH", "Acme Ltd"]}
     )

@@ -22,7 +22,7 @@ from .names import names_agree, one_edit_apart
 from .normalise import normalise_customers, normalise_name
 from .report import MergeReport, merge_report, record_revenue, revenue_classes, window_start
 from .resolve import REVIEW_QUEUE_SCHEMA, AccountsResult, resolve_accounts
-from .review import DECISIONS_SCHEMA, clean_decisions, empty_decisions, review_queue
+from .review import AS_WRITTEN, DECISIONS_SCHEMA, clean_decisions, empty_decisions, review_queue
 from .rollup import (
     account_table,
     class_changes,
@@ -34,6 +34,7 @@ from .rollup import (
 from .rules import candidate_pairs, guard_pairs, rule_pairs
 
 __all__ = [
+    "AS_WRITTEN",
     "DECISIONS_SCHEMA",
     "REVIEW_QUEUE_SCHEMA",
     "AccountsResult",

@@ -8,9 +8,10 @@ on the next run confirmed pairs are forced into one account and rejected pairs k
 Decided pairs do not come back to the queue.
 
 The decisions table: ``left_id``, ``right_id``, ``decision``, ``decided_by``,
-``decided_at``. The order of ``left_id``/``right_id`` does not matter; the latest decision
-on a pair wins. An id the queue's CSV wrote with an apostrophe before it (one that starts
-like a spreadsheet formula, ``=A1``) is read back without it.
+``decided_at`` and ``decided_at_as_written`` (the text of a ``decided_at`` that could not
+be read, kept for the next run). The order of ``left_id``/``right_id`` does not matter;
+the latest decision on a pair wins. An id the queue's CSV wrote with an apostrophe before
+it (one that starts like a spreadsheet formula, ``=A1``) is read back without it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ __all__ = [
     "review_queue",
 ]
 
+#: The column of a decisions table that keeps a ``decided_at`` which could not be read as it
+#: was written (empty where the date was read), so that a review_decisions.csv carried from
+#: run to run keeps the reviewer's text.
+AS_WRITTEN = "decided_at_as_written"
+
 #: Columns of a stored decisions table.
 DECISIONS_SCHEMA = pa.schema(
     [
@@ -43,12 +49,9 @@ DECISIONS_SCHEMA = pa.schema(
         ("decision", pa.string()),
         ("decided_by", pa.string()),
         ("decided_at", pa.timestamp("us")),
+        (AS_WRITTEN, pa.string()),
     ]
 )
-
-#: The column a decisions table gains where a ``decided_at`` could not be read: the text as
-#: it was written, so that a review_decisions.csv carried from run to run keeps it.
-AS_WRITTEN = "decided_at_as_written"
 
 _CONFIRM = {"confirm", "confirmed", "yes", "y", "match", "same", "merge", "1", "true"}
 _REJECT = {"reject", "rejected", "no", "n", "different", "split", "distinct", "0", "false"}
@@ -79,9 +82,9 @@ def clean_decisions(
     ``@``, tab or carriage return (as every CSV of the output folder writes such text) is
     read without it. ``decided_at`` is read in ISO and the common local forms
     (:func:`tierwise.io.when.read_when`); a value that still cannot be read leaves the
-    decision undated (older than any dated decision on the same pair) with a note, and the
-    table gains the column :data:`AS_WRITTEN` with the text as written (read again, when
-    ``decided_at`` is empty, by the run that reads the table back). With
+    decision undated (older than any dated decision on the same pair) with a note, and
+    :data:`AS_WRITTEN` keeps the text as written (read again, where ``decided_at`` is
+    empty, by the run that reads the table back). With
     ``known_ids``, a decision naming an id no record has is left out with a note: it is
     neither applied nor carried forward. Each pair is stored ``left_id < right_id``; the
     latest ``decided_at`` (then the last row) wins.
@@ -89,10 +92,9 @@ def clean_decisions(
     Parameters
     ----------
     decisions
-        At least ``left_id``, ``right_id``, ``decision``; ``decided_by`` and
-        ``decided_at`` (timestamp or text) and :data:`AS_WRITTEN` are optional; ``_file``
-        and ``_row`` (where
-        each row was read) name the place in messages.
+        At least ``left_id``, ``right_id``, ``decision``; ``decided_by``, ``decided_at``
+        (timestamp or text) and :data:`AS_WRITTEN` are optional; ``_file`` and ``_row``
+        (where each row was read) name the place in messages.
     source
         File name for messages about rows without ``_file``.
     known_ids
@@ -145,30 +147,40 @@ def clean_decisions(
     left, right = restore_formulas(text("left_id")), restore_formulas(text("right_id"))
     raw = text("decision")
     decided_by = text("decided_by")
-    as_written = pa.nulls(n, pa.string())
+    # where decided_at is empty, the text an earlier run could not read is read again
+    carried = restore_formulas(text(AS_WRITTEN))
+    no_text = pa.nulls(n, pa.string())
     if "decided_at" in decisions.column_names and pa.types.is_timestamp(
         decisions.schema.field("decided_at").type
     ):
-        at = decisions["decided_at"].combine_chunks().cast(pa.timestamp("us"))
+        stamped = decisions["decided_at"].combine_chunks().cast(pa.timestamp("us"))
+        typed = pc.if_else(pc.is_null(stamped), carried, no_text)
+        read_at, unread = _read_decided_at(typed)
+        at = pc.coalesce(stamped, read_at)
+        from_carried = pc.is_valid(typed)
     else:
-        # an empty decided_at beside the text an earlier run could not read: that text again
-        typed = pc.coalesce(text("decided_at"), restore_formulas(text(AS_WRITTEN)))
+        written = text("decided_at")
+        typed = pc.coalesce(written, carried)
         at, unread = _read_decided_at(typed)
-        if unread:
-            as_written = pc.if_else(pc.is_null(at), typed, as_written)
-        for i, (value, why) in unread:
-            if pc.is_valid(raw[i]).as_py() and notes is not None:
-                file, row = where(i)
-                notes.append(
-                    InputError(
-                        f"decided_at {value!r} is {why}; the decision is applied undated "
-                        "(a dated decision on the same pair wins)",
-                        file=file,
-                        row=row,
-                        column="decided_at",
-                        hint="write it as 2026-01-05 09:30",
-                    ).one_line()
-                )
+        from_carried = pc.and_(pc.is_null(written), pc.is_valid(carried))
+    as_written = pc.if_else(pc.is_null(at), typed, no_text) if unread else no_text
+    for i, (value, why) in unread:
+        if pc.is_valid(raw[i]).as_py() and notes is not None:
+            file, row = where(i)
+            if from_carried[i].as_py():
+                said, column = f"{AS_WRITTEN} {value!r}, carried from an earlier run,", AS_WRITTEN
+            else:
+                said, column = f"decided_at {value!r}", "decided_at"
+            notes.append(
+                InputError(
+                    f"{said} is {why}; the decision is applied undated (a dated decision on "
+                    "the same pair wins)",
+                    file=file,
+                    row=row,
+                    column=column,
+                    hint="write the date in decided_at as 2026-01-05 09:30",
+                ).one_line()
+            )
 
     lowered = pc.utf8_lower(raw)
     decision = pc.if_else(
@@ -240,10 +252,7 @@ def clean_decisions(
     last = t.group_by(["left_id", "right_id"], use_threads=False).aggregate([("_pos", "max")])
     t = t.take(last["_pos_max"])
     t = t.sort_by([("left_id", "ascending"), ("right_id", "ascending")])
-    kept = t.select(DECISIONS_SCHEMA.names).cast(DECISIONS_SCHEMA)
-    if t[AS_WRITTEN].null_count < t.num_rows:
-        kept = kept.append_column(AS_WRITTEN, t[AS_WRITTEN])
-    return kept
+    return t.select(DECISIONS_SCHEMA.names).cast(DECISIONS_SCHEMA)
 
 
 #: How many decisions naming an unknown id are listed one by one before a count.

@@ -6,7 +6,8 @@
   overrides table (customer_id, value_class, tier, reason, by, at, and each field's own
   reason, author and time).
 - :func:`read_review_decisions`: the duplicate-review decisions, in the accounts stage's
-  decisions format (left_id, right_id, decision, decided_by, decided_at).
+  decisions format (left_id, right_id, decision, decided_by, decided_at,
+  decided_at_as_written).
 """
 
 from __future__ import annotations

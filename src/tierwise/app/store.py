@@ -542,7 +542,8 @@ class DecisionStore:
         """Every review decision, in the accounts stage's decisions format."""
         with self._lock, self._connect() as con:
             t = con.sql(
-                "SELECT left_id, right_id, decision, decided_by, decided_at "
+                "SELECT left_id, right_id, decision, decided_by, decided_at, "
+                "CAST(NULL AS VARCHAR) AS decided_at_as_written "
                 "FROM review_decisions ORDER BY left_id, right_id"
             ).to_arrow_table()
         return t.cast(DECISIONS_SCHEMA)
@@ -606,9 +607,10 @@ def read_overrides(out_dir: str | Path) -> pa.Table:
 def read_review_decisions(out_dir: str | Path) -> pa.Table:
     """The duplicate-review decisions made in the dashboard, in the decisions format.
 
-    Columns ``left_id, right_id, decision, decided_by, decided_at``
-    (:data:`tierwise.accounts.review.DECISIONS_SCHEMA`), ready for the accounts stage's
-    ``decisions`` (write it as a CSV named in ``[accounts] decisions_file``, or pass it).
+    Columns ``left_id, right_id, decision, decided_by, decided_at`` and an empty
+    ``decided_at_as_written`` (:data:`tierwise.accounts.review.DECISIONS_SCHEMA`), ready
+    for the accounts stage's ``decisions`` (write it as a CSV named in ``[accounts]
+    decisions_file``, or pass it).
 
     Example
     -------
@@ -621,7 +623,8 @@ def read_review_decisions(out_dir: str | Path) -> pa.Table:
         return DECISIONS_SCHEMA.empty_table()
     try:
         t = con.sql(
-            "SELECT left_id, right_id, decision, decided_by, decided_at "
+            "SELECT left_id, right_id, decision, decided_by, decided_at, "
+            "CAST(NULL AS VARCHAR) AS decided_at_as_written "
             "FROM review_decisions ORDER BY left_id, right_id"
         ).to_arrow_table()
     finally:

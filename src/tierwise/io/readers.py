@@ -1913,7 +1913,7 @@ def _read_postgres(name: str, url: str, ti: TableInput, engine: Engine) -> RawIn
 
 
 #: The columns of a decisions file, matched without regard to case or surrounding spaces.
-_DECISION_HEADER = (*_DECISION_COLUMNS, "decided_by", "decided_at")
+_DECISION_HEADER = (*_DECISION_COLUMNS, "decided_by", "decided_at", "decided_at_as_written")
 
 
 def _decision_header(path: str, t: pa.Table) -> pa.Table:
