@@ -158,19 +158,28 @@ def _fill_in(queue: Path, left: str, right: str, decision: str, decided_at: str 
         f.write(",".join(filled.values()) + "\n")
 
 
-def test_a_review_queue_filled_in_inside_the_output_folder_is_applied_and_kept(
-    inputs: Path, tmp_path: Path
-) -> None:
-    # the documented workflow: fill in the run's review_queue.csv, name it in
-    # [accounts] decisions_file and run again into the same --out
+def _queue_filled_in(
+    inputs: Path, tmp_path: Path, decided_at: str = ""
+) -> tuple[tuple[str | Path, ...], Path, Path]:
+    """A dedupe run's review_queue.csv with the pair A/B rejected in it, and settings that
+    name it in [accounts] decisions_file: the run's inputs, the settings file and --out."""
     (inputs / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
     out = tmp_path / "out"
     files = ("--transactions", inputs / "invoices.csv", "--customers", inputs / "customers.csv")
     code, text = _run("dedupe", *files, "--out", out)
     assert code == 0, text
-    _fill_in(out / "review_queue.csv", "A", "B", "reject")
+    _fill_in(out / "review_queue.csv", "A", "B", "reject", decided_at=decided_at)
     config = tmp_path / "tierwise.toml"
     config.write_text('[accounts]\ndecisions_file = "out/review_queue.csv"\n', encoding="utf-8")
+    return files, config, out
+
+
+def test_a_review_queue_filled_in_inside_the_output_folder_is_applied_and_kept(
+    inputs: Path, tmp_path: Path
+) -> None:
+    # the documented workflow: fill in the run's review_queue.csv, name it in
+    # [accounts] decisions_file and run again into the same --out
+    files, config, out = _queue_filled_in(inputs, tmp_path)
     code, text = _run("dedupe", *files, "--config", config, "--out", out)
     assert code == 0, text
     applied = (out / "review_decisions.csv").read_text(encoding="utf-8")
@@ -187,14 +196,7 @@ def test_a_decided_at_that_cannot_be_read_is_kept_as_written_from_run_to_run(
 ) -> None:
     # the decision is applied undated; the text the reviewer typed is not lost when the
     # folder holding the filled-in queue is replaced, nor in the run after that
-    (inputs / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
-    out = tmp_path / "out"
-    files = ("--transactions", inputs / "invoices.csv", "--customers", inputs / "customers.csv")
-    code, text = _run("dedupe", *files, "--out", out)
-    assert code == 0, text
-    _fill_in(out / "review_queue.csv", "A", "B", "reject", decided_at="=after the call")
-    config = tmp_path / "tierwise.toml"
-    config.write_text('[accounts]\ndecisions_file = "out/review_queue.csv"\n', encoding="utf-8")
+    files, config, out = _queue_filled_in(inputs, tmp_path, decided_at="=after the call")
     for _ in range(2):
         code, text = _run("dedupe", *files, "--config", config, "--out", out)
         assert code == 0, text
