@@ -72,6 +72,9 @@ _names = itertools.count()
 _SUM_TYPE = dt.Decimal(38, 9)
 #: The in-memory database that holds the tables :meth:`Engine.materialize` makes (DuckDB)
 _STORE = "tw_store"
+#: The database file, in the engine's private spill folder, that holds the input-sized
+#: tables :meth:`Engine.materialize` makes with ``large=True`` (DuckDB)
+_LINES = "tw_lines"
 #: The same sums in 18 digits (a 64-bit integer, several times cheaper to convert to and add
 #: than 38 digits) where every value summed is below :data:`NARROW_SUM_LIMIT` in magnitude:
 #: a value's 9-decimal form then has at most 17 digits and is the same number in either
@@ -785,10 +788,14 @@ class Engine:
             self._spill = weakref.finalize(self, _remove_private, spill, lock)
             raw.execute(f"SET temp_directory = {_sql_text(spill)}")
             # the tables materialize makes live in an in-memory database of their own, which
-            # DuckDB compresses when asked (_compress_when_tight); queries name them bare
+            # DuckDB compresses when asked (_compress_when_tight); the input-sized ones in a
+            # database file in the spill folder, which DuckDB writes compressed as it makes
+            # them and reads through its buffer pool. Queries name them bare
             raw.execute(f"ATTACH ':memory:' AS {_STORE} (COMPRESS)")
+            raw.execute(f"ATTACH {_sql_text(os.path.join(spill, 'tables.duckdb'))} AS {_LINES}")
             current = raw.execute("SELECT current_database()").fetchall()[0][0]
-            raw.execute(f"SET search_path = {_sql_text(f'{current}.main,{_STORE}.main')}")
+            path = f"{current}.main,{_STORE}.main,{_LINES}.main"
+            raw.execute(f"SET search_path = {_sql_text(path)}")
         elif backend == "spark":
             session = spark_session or self._start_spark(threads, spark_master, spark_options)
             if spark_session is not None:
@@ -915,7 +922,7 @@ class Engine:
             if self.backend == "duckdb":
                 mem = ibis.memtable(table)
                 try:
-                    return self._duckdb_table(mem, name)
+                    return self._duckdb_table(mem, name, _STORE)
                 finally:
                     # the rows are copied: the engine lets go of the Arrow table
                     self.con.con.unregister(mem.op().name)
@@ -1362,12 +1369,21 @@ class Engine:
         _refuse_row_column(t.columns, f"table {table!r}")
         return t.mutate(**{ROW: (ibis.row_number() + 1).cast("int64")})
 
-    def materialize(self, expr: ir.Table, name: str | None = None) -> ir.Table:
-        """Compute ``expr`` once and keep the result in the engine (for tables used twice)."""
+    def materialize(
+        self, expr: ir.Table, name: str | None = None, *, large: bool = False
+    ) -> ir.Table:
+        """Compute ``expr`` once and keep the result in the engine (for tables used twice).
+
+        ``large``: a table the size of an input (invoice lines, activities), which DuckDB
+        then keeps in a database file in the engine's spill folder: written compressed as it
+        is made (about a fifth of its size in memory) and read through DuckDB's buffer pool,
+        which holds its blocks in memory while the memory cap allows. A table kept in memory
+        instead is written uncompressed and, past the cap, spilled whole to disk. Small
+        tables stay in memory, where writing them costs nothing more. Spark ignores it."""
         name = name or self.fresh_name("cache")
         try:
             if self.backend == "duckdb":
-                made = self._duckdb_table(expr, name)
+                made = self._duckdb_table(expr, name, _LINES if large else _STORE)
             else:
                 made = self._spark_checkpoint(expr, name)
             self._made.add(name)
@@ -1375,9 +1391,10 @@ class Engine:
         except Exception as exc:
             raise EngineError(f"could not compute table {name!r}: {_said(exc)}") from exc
 
-    def _duckdb_table(self, expr: ir.Table, name: str) -> ir.Table:
-        """Compute ``expr`` into the temporary DuckDB table ``name`` (replacing one of that
-        name), with the column types of ``expr``'s schema.
+    def _duckdb_table(self, expr: ir.Table, name: str, catalog: str) -> ir.Table:
+        """Compute ``expr`` into the DuckDB table ``name`` of the database ``catalog``
+        (replacing one of that name in either store), with the column types of ``expr``'s
+        schema.
 
         The rows are written once: into a table under a fresh name, which then takes
         ``name`` (a rename, no copy), so ``expr`` may read the table it replaces. Ibis's own
@@ -1394,24 +1411,26 @@ class Engine:
         create = sge.Create(
             kind="TABLE",
             this=sge.Schema(
-                this=sg.table(fresh, db="main", catalog=_STORE, quoted=True),
+                this=sg.table(fresh, db="main", catalog=catalog, quoted=True),
                 expressions=schema.to_sqlglot_column_defs("duckdb"),
             ),
         ).sql("duckdb")
         columns = ", ".join(_sql_name(c) for c in schema.names)
         raw = self.con.con
         raw.execute(create)
-        store = f"{_STORE}.main"
+        store = f"{catalog}.main"
         try:
             raw.execute(
                 f"INSERT INTO {store}.{_sql_name(fresh)} ({columns}) {self.con.compile(expr)}"
             ).fetchall()
-            raw.execute(f"DROP TABLE IF EXISTS {store}.{_sql_name(name)}")
+            for db in (_STORE, _LINES):
+                raw.execute(f"DROP TABLE IF EXISTS {db}.main.{_sql_name(name)}")
             raw.execute(f"ALTER TABLE {store}.{_sql_name(fresh)} RENAME TO {_sql_name(name)}")
         except BaseException:
             raw.execute(f"DROP TABLE IF EXISTS {store}.{_sql_name(fresh)}")
             raise
-        self._compress_when_tight()
+        if catalog == _STORE:
+            self._compress_when_tight()
         return self.con.table(name, database=store)
 
     def _compress_when_tight(self) -> None:
@@ -1659,7 +1678,8 @@ class Engine:
         with suppress(Exception):
             if self.backend == "duckdb":
                 self.con.con.execute(f"DROP TABLE IF EXISTS temp.main.{_sql_name(name)}")
-                self.con.con.execute(f"DROP TABLE IF EXISTS {_STORE}.main.{_sql_name(name)}")
+                for db in (_STORE, _LINES):
+                    self.con.con.execute(f"DROP TABLE IF EXISTS {db}.main.{_sql_name(name)}")
             else:
                 self.con._session.catalog.dropTempView(name)
                 df = self._spark_tables.pop(name, None)

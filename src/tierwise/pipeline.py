@@ -508,7 +508,9 @@ def _compute_pending(
     for name in [n for n in pending if n in stage.input_tables]:
         if name in tables and name not in stage.rewrites:
             kept = tables[name]
-            tables[name] = engine.materialize(kept, engine.fresh_name(f"{pending[name]}_{name}"))
+            tables[name] = engine.materialize(
+                kept, engine.fresh_name(f"{pending[name]}_{name}"), large=True
+            )
             del pending[name]
             engine.release_replaced([kept], tables.values())
 
@@ -707,7 +709,9 @@ def run_pipeline(
                     ctx.tables[name] = table
                 else:
                     pending.pop(name, None)
-                    ctx.tables[name] = eng.materialize(table, eng.fresh_name(f"{st.name}_{name}"))
+                    ctx.tables[name] = eng.materialize(
+                        table, eng.fresh_name(f"{st.name}_{name}"), large=True
+                    )
             # the tables rewritten are read by nothing now: their copies are freed
             eng.release_replaced(replaced, ctx.tables.values())
             if res.rewrites and not any(later_st.rewrites for later_st in later):

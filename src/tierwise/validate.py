@@ -2137,6 +2137,7 @@ def store_checked(engine: Engine, t: ir.Table, name: str | None = None) -> ir.Ta
             )
         ),
         name,
+        large=True,
     )
     if not nulls:
         return stored

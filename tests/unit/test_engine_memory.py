@@ -82,6 +82,51 @@ def test_compress_compresses_the_kept_tables_whatever_memory_they_hold(tmp_path)
         eng.close()
 
 
+def _where(table: object) -> str:
+    op = table.op()  # type: ignore[attr-defined]
+    return f"{op.namespace.catalog}.{op.namespace.database}.{op.name}"
+
+
+def test_a_large_table_is_written_compressed_to_the_spill_folder(tmp_path) -> None:
+    # with an ample cap a table kept in memory is written as it comes; a large one goes to
+    # the engine's database file, compressed as it is written
+    lines = _lines(4_000_000)
+    eng = Engine(memory_limit="8GB", threads=1, temp_directory=tmp_path)
+    try:
+        src = eng.from_arrow(lines)
+        plain = eng.materialize(src, "plain")
+        large = eng.materialize(src, "large", large=True)
+
+        def kinds(t: object) -> set[str]:
+            got = eng.con.con.execute(
+                "SELECT DISTINCT compression FROM pragma_storage_info(?)", [_where(t)]
+            ).fetchall()
+            return {r[0] for r in got}
+
+        assert kinds(plain) == {"Uncompressed"}
+        assert kinds(large) - {"Uncompressed"}, kinds(large)
+        # the file lies in the engine's private folder under the temp directory given
+        files = list(tmp_path.glob("tierwise-spill-*/tables.duckdb"))
+        assert len(files) == 1 and files[0].stat().st_size > 0
+        # the same rows in the same order, read by the bare name like any kept table
+        assert fetch(large, "large").equals(lines)
+        assert fetch(eng.con.table("large"), "by name").num_rows == lines.num_rows
+        # made again under the same name in memory, it replaces the large one
+        again = eng.materialize(src.limit(5), "large")
+        assert fetch(again, "again").num_rows == 5
+        assert fetch(eng.con.table("large"), "by name").num_rows == 5
+        eng.release(again)
+        eng.release(large)
+        left = eng.con.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'large'"
+        ).fetchall()[0][0]
+        assert left == 0
+    finally:
+        eng.close()
+    # closing the engine removes the file with its folder
+    assert not list(tmp_path.glob("tierwise-spill-*"))
+
+
 # Run in a process of its own: in the test session other tests' DuckDB databases share the
 # allocator, and the garbage collector may free one of them between the purge and the
 # reading, so the reading would count pages this test never held.

@@ -13,7 +13,13 @@ from tierwise.engine import Engine
 from tierwise.io.demo_files import write_demo
 from tierwise.pipeline import run_pipeline
 from tierwise.settings import INPUT_TABLES, Settings
-from tierwise.terms import CUSTOMER_COLUMNS, terms_stage
+from tierwise.terms import (
+    CUSTOMER_COLUMNS,
+    discount_audit,
+    routes_to_market,
+    terms_stage,
+    trading_terms,
+)
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +92,21 @@ def test_targets_reconcile_and_the_discount_audit_covers_the_base(run: dict[str,
     }
     assert sum(r["customers"] for r in routes) == buyers.num_rows
     assert isinstance(run["res"].tables["targets"], pa.Table)
+
+
+def test_prospects_are_left_out_as_if_the_table_had_none(run: dict[str, Any]) -> None:
+    # trading terms, the discount audit and routes to market read the customers without
+    # the prospects (each column filtered as read, not the whole table copied): the same
+    # tables and customer columns as when the prospects are dropped beforehand
+    customers = run["customers"]
+    prospect = customers.column("is_prospect").fill_null(False)
+    assert pc.any(prospect).as_py()
+    buyers = customers.filter(pc.invert(prospect))
+    settings = Settings().terms
+    for fn in (trading_terms, discount_audit, routes_to_market):
+        with_prospects, without = fn(customers, settings), fn(buyers, settings)
+        assert with_prospects.customers.equals(without.customers), fn.__name__
+        assert with_prospects.tables.keys() == without.tables.keys()
+        for name, table in with_prospects.tables.items():
+            assert table.equals(without.tables[name]), (fn.__name__, name)
+        assert with_prospects.warnings == without.warnings

@@ -77,11 +77,12 @@ class RunSettings(Section):
     least "256MB"."""
 
     temp_directory: str | None = None
-    """Folder in which the engine writes what does not fit under memory_limit (in a private
-    folder it makes there and removes at the end of the run; one that a killed run left
-    there is removed by the next run that uses the folder). Default: the system's
-    temporary folder. Point it at a disk with room when that folder is small or held in
-    memory (tmpfs); a relative path is relative to the settings file. DuckDB only."""
+    """Folder in which the engine writes what does not fit under memory_limit and the
+    input-sized tables it keeps between stages, compressed (in a private folder it makes
+    there and removes at the end of the run; one that a killed run left there is removed by
+    the next run that uses the folder). Default: the system's temporary folder. Point it
+    at a disk with room when that folder is small or held in memory (tmpfs); a relative
+    path is relative to the settings file. DuckDB only."""
 
     spark_master: str | None = None
     """Where Spark runs (engine = "spark"): "local[2]" (this machine, 2 cores),

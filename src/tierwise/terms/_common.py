@@ -11,7 +11,15 @@ import pyarrow as pa
 from ..io.columns import num_column as num
 from ..io.columns import text_column
 
-__all__ = ["TermsResult", "margin_rates", "num", "segment_of", "text", "without_prospects"]
+__all__ = [
+    "Rows",
+    "TermsResult",
+    "margin_rates",
+    "num",
+    "segment_of",
+    "text",
+    "without_prospects",
+]
 
 
 @dataclass
@@ -37,9 +45,37 @@ class TermsResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def without_prospects(t: pa.Table) -> pa.Table:
-    """``t`` without the rows whose ``is_prospect`` is true; ``t`` itself, not a copy, when
-    it has none (the customer table is a hundred and more columns wide).
+class Rows:
+    """The rows of a table that a mask keeps, each column filtered only when it is read.
+
+    It reads as the terms functions read the customer table (``column``, ``column_names``,
+    ``num_rows``): filtering the table itself would copy every one of its hundred and more
+    columns, of which a function reads a few dozen.
+
+    Examples
+    --------
+    >>> t = pa.table({"customer_id": ["a", "p", "b"], "x": [1.0, 2.0, 3.0]})
+    >>> r = Rows(t, np.array([True, False, True]))
+    >>> r.num_rows, r.column_names, r.column("x").to_pylist()
+    (2, ['customer_id', 'x'], [1.0, 3.0])
+    """
+
+    def __init__(self, table: pa.Table, keep: np.ndarray) -> None:
+        self._table = table
+        self._keep = pa.array(np.asarray(keep, dtype=bool))
+        self.column_names: list[str] = table.column_names
+        self.num_rows = int(np.count_nonzero(keep))
+        self._read: dict[str, pa.ChunkedArray] = {}
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        if name not in self._read:
+            self._read[name] = self._table.column(name).filter(self._keep)
+        return self._read[name]
+
+
+def without_prospects(t: pa.Table) -> pa.Table | Rows:
+    """``t``'s rows whose ``is_prospect`` is not true, as :class:`Rows` (no copy of the
+    table); ``t`` itself when it has no prospect.
 
     Examples
     --------
@@ -55,20 +91,20 @@ def without_prospects(t: pa.Table) -> pa.Table:
     prospect = np.asarray(
         t.column("is_prospect").fill_null(False).to_numpy(zero_copy_only=False), dtype=bool
     )
-    return t.filter(pa.array(~prospect)) if prospect.any() else t
+    return Rows(t, ~prospect) if prospect.any() else t
 
 
-def text(t: pa.Table, name: str) -> np.ndarray | None:
+def text(t: pa.Table | Rows, name: str) -> np.ndarray | None:
     """A column as an object array of str (None where empty), or None when absent."""
     return text_column(t, name) if name in t.column_names else None
 
 
-def has_values(t: pa.Table, name: str) -> bool:
+def has_values(t: pa.Table | Rows, name: str) -> bool:
     """Whether the table has the column with at least one value."""
     return name in t.column_names and t.column(name).null_count < t.num_rows
 
 
-def segment_of(t: pa.Table) -> tuple[np.ndarray, str]:
+def segment_of(t: pa.Table | Rows) -> tuple[np.ndarray, str]:
     """Each row's segment: value_class, else tier, else "all"; and the column used.
 
     Examples
@@ -84,7 +120,7 @@ def segment_of(t: pa.Table) -> tuple[np.ndarray, str]:
     return np.full(t.num_rows, "all", dtype=object), ""
 
 
-def margin_rates(t: pa.Table) -> tuple[np.ndarray, float]:
+def margin_rates(t: pa.Table | Rows) -> tuple[np.ndarray, float]:
     """Each customer's gross margin rate (profit period, else whole history), NaN where
     unknown, and the base's overall rate (0 when nothing is known).
 
