@@ -1465,10 +1465,13 @@ class Engine:
     def compress(self) -> None:
         """Compress the tables :meth:`materialize` made, whatever memory they hold (DuckDB;
         nothing on Spark, whose tables live in its executors): for tables kept to the end of
-        a run, which then hold about a fifth of their size. Not below the settings' smallest
-        cap, as in :meth:`_compress_when_tight`."""
+        a run, which then hold about a fifth of their size. The large ones were written
+        compressed, but for a table too small for DuckDB to write apart, which waits in the
+        database file's log until this. Not below the settings' smallest cap, as in
+        :meth:`_compress_when_tight`."""
         if self._may_compress():
-            self.con.con.execute(f"CHECKPOINT {_STORE}")
+            for db in (_STORE, _LINES):
+                self.con.con.execute(f"CHECKPOINT {db}")
 
     def _spark_checkpoint(self, expr: ir.Table, name: str) -> ir.Table:
         """Compute ``expr`` on Spark now and keep its rows in the executors (memory, then
