@@ -75,6 +75,8 @@ _STORE = "tw_store"
 #: The database file, in the engine's private spill folder, that holds the input-sized
 #: tables :meth:`Engine.materialize` makes with ``large=True`` (DuckDB)
 _LINES = "tw_lines"
+#: Both databases of kept tables: a name is dropped from either
+_KEPT_IN = (_STORE, _LINES)
 #: The same sums in 18 digits (a 64-bit integer, several times cheaper to convert to and add
 #: than 38 digits) where every value summed is below :data:`NARROW_SUM_LIMIT` in magnitude:
 #: a value's 9-decimal form then has at most 17 digits and is the same number in either
@@ -1423,7 +1425,7 @@ class Engine:
             raw.execute(
                 f"INSERT INTO {store}.{_sql_name(fresh)} ({columns}) {self.con.compile(expr)}"
             ).fetchall()
-            for db in (_STORE, _LINES):
+            for db in _KEPT_IN:
                 raw.execute(f"DROP TABLE IF EXISTS {db}.main.{_sql_name(name)}")
             raw.execute(f"ALTER TABLE {store}.{_sql_name(fresh)} RENAME TO {_sql_name(name)}")
         except BaseException:
@@ -1470,7 +1472,7 @@ class Engine:
         database file's log until this. Not below the settings' smallest cap, as in
         :meth:`_compress_when_tight`."""
         if self._may_compress():
-            for db in (_STORE, _LINES):
+            for db in _KEPT_IN:
                 self.con.con.execute(f"CHECKPOINT {db}")
 
     def _spark_checkpoint(self, expr: ir.Table, name: str) -> ir.Table:
@@ -1681,7 +1683,7 @@ class Engine:
         with suppress(Exception):
             if self.backend == "duckdb":
                 self.con.con.execute(f"DROP TABLE IF EXISTS temp.main.{_sql_name(name)}")
-                for db in (_STORE, _LINES):
+                for db in _KEPT_IN:
                     self.con.con.execute(f"DROP TABLE IF EXISTS {db}.main.{_sql_name(name)}")
             else:
                 self.con._session.catalog.dropTempView(name)
