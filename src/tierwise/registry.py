@@ -260,9 +260,13 @@ class StageContext:
         failure)."""
         return self.engine.to_arrow(expr, what)
 
-    def materialize(self, expr: ir.Table, name: str | None = None) -> ir.Table:
-        """Compute an expression once and keep it in the engine."""
-        return self.engine.materialize(expr, name)
+    def materialize(
+        self, expr: ir.Table, name: str | None = None, *, large: bool = False
+    ) -> ir.Table:
+        """Compute an expression once and keep it in the engine; ``large`` for a table the
+        size of the invoice lines, which DuckDB then writes compressed as it makes it
+        (:meth:`Engine.materialize <tierwise.engine.Engine.materialize>`)."""
+        return self.engine.materialize(expr, name, large=large)
 
     def customers(self) -> pa.Table:
         """The customer table so far: master data and every earlier stage's columns, one row

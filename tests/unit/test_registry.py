@@ -24,7 +24,7 @@ from tierwise.errors import ModelError
 from tierwise.io.demo_files import write_demo
 from tierwise.pipeline import run_pipeline
 from tierwise.registry import ColumnDoc, RegistryError, Stage, StageContext, StageResult
-from tierwise.settings import INPUT_TABLES
+from tierwise.settings import INPUT_TABLES, Settings
 
 TX = "customer_id,date,revenue,order_id\nA,2024-01-02,10,1\nA,2024-02-03,30,2\nB,2024-01-09,5,3\n"
 
@@ -501,3 +501,26 @@ def test_the_engine_gives_back_its_freed_memory_after_every_stage(tx: Path) -> N
     for name in stages:
         assert events[events.index(name) + 1] == "give back", events
     assert events.count("give back") == len(stages)
+
+
+def test_a_stage_keeps_a_large_table_where_the_engine_keeps_the_invoice_lines(
+    tmp_path: Path,
+) -> None:
+    eng = Engine(temp_directory=tmp_path)
+    try:
+        ctx = StageContext(settings=Settings(), engine=eng, as_of=dt.date(2024, 1, 1), tables={})
+        expr = eng.from_arrow(pa.table({"n": np.arange(1_000)}))
+
+        def database(t: object) -> str:
+            name = t.op().name  # type: ignore[attr-defined]
+            got = eng.con.con.execute(
+                "SELECT database_name FROM duckdb_tables() WHERE table_name = ?", [name]
+            ).fetchall()
+            return str(got[0][0])
+
+        large, small = ctx.materialize(expr, large=True), ctx.materialize(expr)
+        assert database(large) != database(small)
+        assert database(large) == database(eng.materialize(expr, large=True))
+        assert eng.to_arrow(large).equals(eng.to_arrow(small))
+    finally:
+        eng.close()
