@@ -201,9 +201,11 @@ def basket_items(
         kept_cut = (sizes.n_items_cut > 0) & (sizes.n_items_cut <= cap)
         count_aggs["n_baskets_cut"] = kept_cut.cast("int64").sum().fill_null(0).cast("int64")
     counts = keep(sizes.aggregate(**count_aggs))
-    j = keep(bi.join(sizes, "bid"))
-    free(bi)
-    free(sizes)
+    # each basket × item row with its basket's size, joined in each of the two queries
+    # below rather than kept: a third table of every basket × item row beside the other two
+    # filled the engine's memory at a million customers, and the join costs less than
+    # writing it and reading it back
+    j = bi.join(sizes, "bid")
     within = j.n_items <= cap
     stat_aggs: dict[str, ir.Scalar] = {
         "n": within.cast("int64").sum().cast("int64"),
@@ -235,7 +237,8 @@ def basket_items(
     if cut is not None:
         columns["n_items_cut"] = p.n_items_cut.cast("int32")
     rows = keep(p.select(**columns))
-    free(j)
+    free(bi)
+    free(sizes)
     free(codes)
     return Baskets(
         rows=rows,
