@@ -189,3 +189,42 @@ def test_give_back_memory_is_a_no_op_where_the_engine_has_nothing_to_give() -> N
     eng = Engine.__new__(Engine)
     eng.backend = "spark"
     assert eng.give_back_memory() is False
+
+
+def _by_tag(eng: Engine) -> dict[str, tuple[int, int]]:
+    rows = eng.con.con.execute(
+        "SELECT tag, memory_usage_bytes, temporary_storage_bytes FROM duckdb_memory()"
+    ).fetchall()
+    return {str(tag): (int(used), int(spilled)) for tag, used, spilled in rows}
+
+
+def test_give_back_memory_drops_the_database_files_blocks_a_query_left_in_the_pool(
+    tmp_path,
+) -> None:
+    lines = _lines(2_000_000)
+    eng = Engine(memory_limit="4GB", threads=1, temp_directory=tmp_path)
+    try:
+        src = eng.from_arrow(lines)
+        large = eng.materialize(src, large=True)
+        small = eng.materialize(src.group_by("customer_id").agg(revenue=src.revenue.sum()))
+        eng.compress()
+        total = eng.scalar(large.revenue.sum())
+        cached = _by_tag(eng)["BASE_TABLE"][0]
+        # the query read the large table's blocks from the file, and the pool kept them
+        assert cached > 8 * 2**20
+        in_memory = _by_tag(eng)["IN_MEMORY_TABLE"]
+        assert eng.give_back_memory() in (True, False)
+        after = _by_tag(eng)
+        assert after.get("BASE_TABLE", (0, 0))[0] <= 2**20
+        # the tables held in memory stay there, none written to the spill folder ...
+        assert after["IN_MEMORY_TABLE"] == in_memory
+        assert after["IN_MEMORY_TABLE"][1] == 0
+        # ... the cap is as it was ...
+        cap = eng.con.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        assert cap.startswith("3.7 GiB"), cap
+        # ... and both tables read as before
+        assert eng.scalar(large.revenue.sum()) == pytest.approx(total, rel=1e-12)
+        assert eng.scalar(small.revenue.sum()) == pytest.approx(total, rel=1e-12)
+        assert eng.scalar(large.count()) == lines.num_rows
+    finally:
+        eng.close()
