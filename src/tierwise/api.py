@@ -71,7 +71,8 @@ def run(
     Spark DataFrames as inputs run on their own session unless ``[run] engine = "duckdb"``
     is set. By default the engine is the one ``[run]`` asks for. ``keep_details=False``
     frees each stage's ``detail`` once no later stage reads it (the results then carry
-    ``detail=None``), as ``tierwise run`` does: less memory on large data.
+    ``detail=None``, and ``customers=None`` where the customer table holds a copy of those
+    columns), as ``tierwise run`` does: less memory on large data.
 
     Returns
     -------

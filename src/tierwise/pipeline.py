@@ -250,7 +250,8 @@ class _Assembler:
     they come from (again after a stage rewrites one), until :meth:`keep_master` fixes
     them; each stage's columns are aligned to them by id in Arrow (customer-sized work).
     A stage's column already in the table's order and in one piece is shared with the
-    stage's result, not copied."""
+    stage's result, not copied; the stages whose columns were copied are noted
+    (:meth:`release_copied`)."""
 
     def __init__(self) -> None:
         self._key: tuple[int, ...] | None = None
@@ -258,6 +259,7 @@ class _Assembler:
         self._done: list[str] = []
         self._table: pa.Table | None = None
         self._kept = False
+        self._copied: list[str] = []
 
     def keep_master(self, ctx: StageContext) -> None:
         """Read the master rows now (when not read yet from the current tables) and keep
@@ -273,7 +275,7 @@ class _Assembler:
         if key != self._key or self._base is None:
             self._key = key
             self._base = ctx.fetch(_master(ctx).order_by("customer_id"), "customers table")
-            self._done, self._table = [], self._base
+            self._done, self._table, self._copied = [], self._base, []
 
     def __call__(self, ctx: StageContext) -> pa.Table:
         self._read_master(ctx)
@@ -301,8 +303,23 @@ class _Assembler:
             for col in part.column_names:
                 if col != "customer_id":
                     table = table.append_column(col, pc.take(part.column(col), at))
+            self._copied.append(name)
         self._table = table
         return table
+
+    def release_copied(self, results: dict[str, StageResult]) -> None:
+        """Drop from ``results`` the customer columns of the stages that the table holds in
+        copies of its own (a stage's rows not in the table's order, or only some customers:
+        the profitability stage's, say), once the master rows are kept (:meth:`keep_master`):
+        the table is then never built again from the stages' columns, and the columns
+        would otherwise be held twice to the end of the run."""
+        if not self._kept:
+            return
+        for name in self._copied:
+            res = results.get(name)
+            if res is not None and res.customers is not None:
+                results[name] = dataclasses.replace(res, customers=None)
+        self._copied = []
 
 
 def _finish_customers(
@@ -488,6 +505,12 @@ def _free_inputs(
     engine.release_replaced(freed, ctx.tables.values())
 
 
+def _rewrites_master(later: Sequence[Stage]) -> bool:
+    """Whether a stage in ``later`` rewrites an input table the customer table's master rows
+    are read from (:data:`_MASTER_INPUTS`)."""
+    return any(name in _MASTER_INPUTS for st in later for name in st.rewrites)
+
+
 def _rewritten_next(name: str, later: Sequence[Stage]) -> bool:
     """Whether the next stage in ``later`` that reads the input table ``name`` rewrites it
     too. Such a rewrite is kept as an expression instead of being computed into the engine:
@@ -580,7 +603,10 @@ def run_pipeline(
         soon as no stage still to run reads it (:attr:`Stage.detail_sources`), and
         the returned results carry ``detail=None``: the command line's runs, which hand
         nothing back, so the run does not hold what only a notebook would read (gigabytes
-        at a million customers).
+        at a million customers). Then too a stage's ``customers`` is freed (``None`` in the
+        returned results) once the customer table holds its columns in a copy of its own
+        (rows in another order, or only some customers); the columns are in the returned
+        ``customers``.
 
     Raises
     ------
@@ -727,6 +753,11 @@ def run_pipeline(
             if not keep_details:
                 _free_details(ctx.results, later)
             _free_inputs(ctx, later, eng, assembler)
+            if not keep_details and not pending and not _rewrites_master(later):
+                # the customer table's master rows are final: its columns copied from the
+                # stages' results are the only ones kept
+                assembler.keep_master(ctx)
+                assembler.release_copied(ctx.results)
             give_back_memory(eng)
             timings[st.name] = round(time.perf_counter() - start, 4)
 

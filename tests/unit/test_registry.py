@@ -113,6 +113,66 @@ def test_a_detail_is_freed_once_no_later_stage_reads_it(tx: Path) -> None:
     assert lean.customers.equals(kept.customers)
 
 
+def test_a_stages_columns_copied_into_the_customer_table_are_held_once(tx: Path) -> None:
+    seen: list[list[float]] = []
+
+    def backwards(ctx: StageContext) -> StageResult:
+        c = ctx.customers()
+        # in the opposite order to the customer table's: folded in by a copy
+        return StageResult(
+            customers=pa.table(
+                {
+                    "customer_id": c.column("customer_id")[::-1],
+                    "toy_back": pc.multiply(c.column("revenue")[::-1], 2.0),
+                }
+            )
+        )
+
+    def aligned(ctx: StageContext) -> StageResult:
+        c = ctx.customers()
+        seen.append(c.column("toy_back").to_pylist())
+        return StageResult(
+            customers=pa.table(
+                {"customer_id": c.column("customer_id"), "toy_same": c.column("toy_back")}
+            )
+        )
+
+    doc = ("float64", "currency", "whole history", "x")
+    registry.register(
+        Stage(
+            name="toy_back",
+            help="x",
+            run=backwards,
+            needs=("features",),
+            columns=(ColumnDoc("toy_back", *doc),),
+        )
+    )
+    registry.register(
+        Stage(
+            name="toy_same",
+            help="x",
+            run=aligned,
+            needs=("toy_back",),
+            columns=(ColumnDoc("toy_same", *doc),),
+        )
+    )
+    try:
+        lean = run_pipeline({"transactions": tx}, stages=["toy_same"], keep_details=False)
+        kept = run_pipeline({"transactions": tx}, stages=["toy_same"])
+    finally:
+        registry.unregister("toy_same")
+        registry.unregister("toy_back")
+    # the later stage read the copied column in both runs, and the tables are the same
+    revenue = kept.customers.column("revenue").to_pylist()
+    assert seen[0] == seen[1] == [2 * r for r in revenue] == [80.0, 10.0]
+    assert lean.customers.equals(kept.customers)
+    # the lean run holds the copied stage's columns only in the customer table; a stage
+    # whose columns the table shares keeps them, as do the runs that keep everything
+    assert lean.results["toy_back"].customers is None
+    assert lean.results["toy_same"].customers is not None
+    assert kept.results["toy_back"].customers is not None
+
+
 def test_an_input_table_is_freed_in_the_engine_once_no_later_stage_reads_it(tx: Path) -> None:
     seen: list[list[str]] = []
 
