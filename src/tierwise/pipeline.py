@@ -455,7 +455,8 @@ def _write_views(
     manifest: Any,
     settings: Settings,
 ) -> None:
-    """What people look at, from what the run wrote: crm_export.csv, plan.xlsx, report.html."""
+    """What people look at, from what the run wrote: crm_export.csv, plan.xlsx, report.html
+    (of the output tables, those in :data:`_VIEW_TABLES`)."""
     from .report import build_report, crm_export
     from .report.xlsx import write_plan
 
@@ -468,6 +469,24 @@ def _write_views(
     }
     write_plan(out.path("plan.xlsx"), customers, plan_tables, manifest=manifest, settings=s)
     build_report(out.tmp, s, target=out.path("report.html"))
+
+
+#: the output tables the views read (:func:`_write_views`): kept to the end of a run
+_VIEW_TABLES = frozenset({"rep_plan", "segments", "terms", "targets", "cross_sell"})
+
+
+def _write_early(out: OutputFolder, res: StageResult) -> StageResult:
+    """Write a stage's output tables that no view reads now, and return its result without
+    them: a run that keeps no details does not hold them to the end (the profitability
+    stage's profit_breakdown is a row per customer and cost pool, the cross-sell stage's
+    up_sell a few rows per customer). The same files, written earlier."""
+    done = [stem for stem in sorted(res.tables) if stem not in _VIEW_TABLES]
+    if not done:
+        return res
+    for stem in done:
+        out.write_table(stem, res.tables[stem])
+    kept = {stem: t for stem, t in res.tables.items() if stem in _VIEW_TABLES}
+    return dataclasses.replace(res, tables=kept)
 
 
 def _input_paths(inputs: Mapping[str, Any]) -> list[Path]:
@@ -662,6 +681,7 @@ def run_pipeline(
     if earlier is not None:
         handoff["earlier_decisions"] = earlier
     own_engine = engine is None
+    out: OutputFolder | None = None
     eng = engine or Engine.from_settings(settings.run, inputs=inputs.values())
     # [run] threads (or a given engine's) bounds tierwise's own threads too, not only the
     # engine's: the model fits, the output files, Arrow and the BLAS libraries
@@ -687,6 +707,11 @@ def run_pipeline(
         manifest_blocks: dict[str, Any] = {}
         models: dict[str, Any] = {}
         skipped: dict[str, str] = {}
+        if target is not None:
+            # made now: a run that keeps no details writes each stage's output tables as
+            # soon as the stage ends (_write_early)
+            out = OutputFolder(target, csv_locale=settings.output.csv_locale, read_first=read_first)
+        early_s = 0.0
         # rewritten tables kept as expressions (see _rewritten_next), by the stage that
         # rewrote them
         pending: dict[str, str] = {}
@@ -752,6 +777,10 @@ def run_pipeline(
             del res
             if not keep_details:
                 _free_details(ctx.results, later)
+            if out is not None and not keep_details:
+                early = time.perf_counter()
+                ctx.results[st.name] = _write_early(out, ctx.results[st.name])
+                early_s += time.perf_counter() - early
             _free_inputs(ctx, later, eng, assembler)
             if not keep_details and not pending and not _rewrites_master(later):
                 # the customer table's master rows are final: its columns copied from the
@@ -787,32 +816,28 @@ def run_pipeline(
             **manifest_blocks,
         }
         written: Path | None = None
-        if target is not None:
-            out = OutputFolder(
-                target,
-                csv_locale=settings.output.csv_locale,
-                # a filled-in queue the accounts stage did not read is the user's to keep
-                read_first=read_first if "accounts" in ctx.results else (),
-            )
-            try:
-                out.write_table("customers", customers)
-                for stem in sorted(tables):
-                    out.write_table(stem, tables[stem])
-                out.write_table("rejects", vctx.rejects, parquet=False)
-                timings["outputs"] = round(time.perf_counter() - start, 4)
-                out.write_json("manifest.json", manifest)
-                _write_views(out, customers, tables, manifest, settings)
-                # written again with the time of every output, the views' included (the
-                # views read the manifest, not its timings)
-                timings["outputs"] = round(time.perf_counter() - start, 4)
-                out.write_json("manifest.json", manifest)
-                written = out.commit()
-            except BaseException:
-                out.abort()
-                raise
+        if out is not None:
+            # a filled-in queue the accounts stage did not read is the user's to keep
+            out.read_first = read_first if "accounts" in ctx.results else ()
+            out.write_table("customers", customers)
+            for stem in sorted(tables):
+                out.write_table(stem, tables[stem])
+            out.write_table("rejects", vctx.rejects, parquet=False)
+            timings["outputs"] = round(time.perf_counter() - start + early_s, 4)
+            out.write_json("manifest.json", manifest)
+            _write_views(out, customers, tables, manifest, settings)
+            # written again with the time of every output, the views' included (the
+            # views read the manifest, not its timings)
+            timings["outputs"] = round(time.perf_counter() - start + early_s, 4)
+            out.write_json("manifest.json", manifest)
+            written = out.commit()
         else:
             timings["outputs"] = round(time.perf_counter() - start, 4)
         return RunResult(written, manifest, customers, vctx.rejects, dict(ctx.results), tables)
+    except BaseException:
+        if out is not None:
+            out.abort()
+        raise
     finally:
         try:
             if own_engine:

@@ -86,6 +86,55 @@ def test_a_stage_from_outside_runs_in_order_and_adds_its_column(tx: Path, toy: l
     assert "toy: an assumption (set [toy] nothing to change it)" in res.manifest["warnings"]
 
 
+def test_a_lean_run_writes_a_stages_tables_when_the_stage_ends(
+    tx: Path, toy: list[str], tmp_path: Path
+) -> None:
+    files: list[list[str]] = []
+
+    def later(ctx: StageContext) -> StageResult:
+        # the staging folder beside the output folder, as this stage sees it
+        files.extend(sorted(p.name for p in d.iterdir()) for d in tmp_path.glob(".out.tmp-*"))
+        return StageResult()
+
+    registry.register(Stage(name="toy_later", help="x", run=later, needs=("toy",)))
+    try:
+        lean = run_pipeline(
+            {"transactions": tx}, stages=["toy_later"], out_dir=tmp_path / "out", keep_details=False
+        )
+        kept = run_pipeline({"transactions": tx}, stages=["toy_later"], out_dir=tmp_path / "o2")
+    finally:
+        registry.unregister("toy_later")
+    # written before the next stage ran, and let go of
+    assert files and {"toy_table.csv", "toy_table.parquet"} <= set(files[0])
+    assert lean.results["toy"].tables == {}
+    assert "toy_table" not in lean.tables
+    # a run that keeps its details hands it back; the files are the same
+    assert kept.results["toy"].tables["toy_table"].to_pylist() == [{"n": 2}]
+    for name in ("toy_table.csv", "toy_table.parquet"):
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "o2" / name).read_bytes()
+
+
+def test_a_lean_run_that_fails_after_writing_leaves_no_folder(
+    tx: Path, toy: list[str], tmp_path: Path
+) -> None:
+    def fails(ctx: StageContext) -> StageResult:
+        raise RuntimeError("a stage that breaks")
+
+    registry.register(Stage(name="toy_fails", help="x", run=fails, needs=("toy",)))
+    try:
+        with pytest.raises(RuntimeError, match="a stage that breaks"):
+            run_pipeline(
+                {"transactions": tx},
+                stages=["toy_fails"],
+                out_dir=tmp_path / "out",
+                keep_details=False,
+            )
+    finally:
+        registry.unregister("toy_fails")
+    # neither the output folder nor the staging folder with the tables written early
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tx.csv"]
+
+
 def test_a_detail_is_freed_once_no_later_stage_reads_it(tx: Path) -> None:
     seen: list[object] = []
     marker = object()
