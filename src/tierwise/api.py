@@ -72,13 +72,16 @@ def run(
     is set. By default the engine is the one ``[run]`` asks for. ``keep_details=False``
     frees each stage's ``detail`` once no later stage reads it (the results then carry
     ``detail=None``, and ``customers=None`` where the customer table holds a copy of those
-    columns), as ``tierwise run`` does: less memory on large data.
+    columns), as ``tierwise run`` does: less memory on large data. With ``out`` as well,
+    each stage's output tables are written when the stage ends and freed (``tables`` then
+    holds those the report and plan read; the others are in the folder).
 
     Returns
     -------
     RunResult
-        ``customers`` (the customer table), ``tables`` (every output table by name),
-        ``results`` (each stage's result), ``rejects`` and ``manifest``.
+        ``customers`` (the customer table), ``tables`` (every output table by name; with
+        ``keep_details=False`` and ``out``, those the report and plan read), ``results``
+        (each stage's result), ``rejects`` and ``manifest``.
     """
     inputs = _inputs(
         transactions=transactions,

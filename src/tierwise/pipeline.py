@@ -91,7 +91,9 @@ class RunResult:
     results
         Each stage's :class:`~tierwise.registry.StageResult`, by stage name.
     tables
-        Every output table by file stem (what the output folder holds as CSV/Parquet).
+        Every output table by file stem (what the output folder holds as CSV/Parquet); a
+        run that keeps no details and writes a folder holds only those the views read
+        (:data:`_VIEW_TABLES`), the others written when their stage ended.
     """
 
     out_dir: Path | None
@@ -307,19 +309,21 @@ class _Assembler:
         self._table = table
         return table
 
-    def release_copied(self, results: dict[str, StageResult]) -> None:
+    def release_copied(self, results: dict[str, StageResult], later: Sequence[Stage]) -> None:
         """Drop from ``results`` the customer columns of the stages that the table holds in
         copies of its own (a stage's rows not in the table's order, or only some customers:
         the profitability stage's, say), once the master rows are kept (:meth:`keep_master`):
         the table is then never built again from the stages' columns, and the columns
-        would otherwise be held twice to the end of the run."""
+        would otherwise be held twice to the end of the run. Not those a stage in ``later``
+        reads itself (:attr:`~tierwise.registry.Stage.reads_customers`)."""
         if not self._kept:
             return
-        for name in self._copied:
+        wanted = {name for st in later for name in st.reads_customers}
+        for name in [n for n in self._copied if n not in wanted]:
             res = results.get(name)
             if res is not None and res.customers is not None:
                 results[name] = dataclasses.replace(res, customers=None)
-        self._copied = []
+        self._copied = [n for n in self._copied if n in wanted]
 
 
 def _finish_customers(
@@ -448,6 +452,10 @@ def _carried_decisions(
     return table, {"file": str(path), "rows": table.num_rows}
 
 
+#: the output tables the views read (:func:`_write_views`): kept to the end of a run
+_VIEW_TABLES = ("rep_plan", "segments", "terms", "targets", "cross_sell")
+
+
 def _write_views(
     out: OutputFolder,
     customers: pa.Table,
@@ -464,15 +472,9 @@ def _write_views(
     out.write_table(
         "crm_export", crm_export(customers, tables.get("cross_sell"), settings=s), parquet=False
     )
-    plan_tables = {
-        k: tables.get(k) for k in ("rep_plan", "segments", "terms", "targets", "cross_sell")
-    }
+    plan_tables = {k: tables.get(k) for k in _VIEW_TABLES}
     write_plan(out.path("plan.xlsx"), customers, plan_tables, manifest=manifest, settings=s)
     build_report(out.tmp, s, target=out.path("report.html"))
-
-
-#: the output tables the views read (:func:`_write_views`): kept to the end of a run
-_VIEW_TABLES = frozenset({"rep_plan", "segments", "terms", "targets", "cross_sell"})
 
 
 def _write_early(out: OutputFolder, res: StageResult) -> StageResult:
@@ -625,7 +627,9 @@ def run_pipeline(
         at a million customers). Then too a stage's ``customers`` is freed (``None`` in the
         returned results) once the customer table holds its columns in a copy of its own
         (rows in another order, or only some customers); the columns are in the returned
-        ``customers``.
+        ``customers``. With ``out_dir`` as well, each stage's output tables are written
+        when the stage ends and freed: the returned ``tables`` hold only those the views
+        read (:data:`_VIEW_TABLES`), the others are in the folder.
 
     Raises
     ------
@@ -777,18 +781,20 @@ def run_pipeline(
             del res
             if not keep_details:
                 _free_details(ctx.results, later)
+            early = time.perf_counter()
             if out is not None and not keep_details:
-                early = time.perf_counter()
                 ctx.results[st.name] = _write_early(out, ctx.results[st.name])
-                early_s += time.perf_counter() - early
+            # the time writing the stage's tables took counts as the outputs' time
+            early = time.perf_counter() - early
+            early_s += early
             _free_inputs(ctx, later, eng, assembler)
             if not keep_details and not pending and not _rewrites_master(later):
                 # the customer table's master rows are final: its columns copied from the
                 # stages' results are the only ones kept
                 assembler.keep_master(ctx)
-                assembler.release_copied(ctx.results)
+                assembler.release_copied(ctx.results, later)
             give_back_memory(eng)
-            timings[st.name] = round(time.perf_counter() - start, 4)
+            timings[st.name] = round(time.perf_counter() - start - early, 4)
 
         if progress:
             progress("outputs")

@@ -4,7 +4,8 @@ A stage declares itself once with :func:`register`:
 
 - what it **needs**: input tables (``needs_inputs``; optional ones in ``uses_inputs``) and
   other stages (``needs``: their results are required; ``uses``: read when they ran;
-  ``reads_details``: the stages whose own result object it reads, when not all of them);
+  ``reads_details``: the stages whose own result object it reads, when not all of them;
+  ``reads_customers``: the stages whose result's customer columns it reads itself);
 - what it **provides**: the customer columns it owns (``columns``, each documented), the
   output tables it writes (``tables``), and the input tables it rewrites for the stages after
   it (``rewrites``: duplicate records merged into accounts, cancellations paired);
@@ -182,6 +183,11 @@ class Stage:
     #: stage it needs or uses. A run that does not keep details frees each one once no
     #: stage still to run reads it.
     reads_details: tuple[str, ...] | None = None
+    #: the stages whose result's ``customers`` it reads from ``ctx.results`` itself rather
+    #: than through :meth:`StageContext.customers`; a run that does not keep details keeps
+    #: those until the stage has run (the customer table may hold the columns in a copy of
+    #: its own, and the result's are then freed)
+    reads_customers: tuple[str, ...] = ()
 
     @property
     def input_tables(self) -> tuple[str, ...]:

@@ -163,7 +163,7 @@ def test_a_detail_is_freed_once_no_later_stage_reads_it(tx: Path) -> None:
 
 
 def test_a_stages_columns_copied_into_the_customer_table_are_held_once(tx: Path) -> None:
-    seen: list[list[float]] = []
+    seen: list[list[float] | None] = []
 
     def backwards(ctx: StageContext) -> StageResult:
         c = ctx.customers()
@@ -205,12 +205,32 @@ def test_a_stages_columns_copied_into_the_customer_table_are_held_once(tx: Path)
             columns=(ColumnDoc("toy_same", *doc),),
         )
     )
+
+    def reader(ctx: StageContext) -> StageResult:
+        # a stage reading the copied stage's own columns, after the table copied them
+        own = ctx.results["toy_back"].customers
+        seen.append(None if own is None else own.column("toy_back").to_pylist())
+        return StageResult()
+
+    registry.register(
+        Stage(
+            name="toy_reader",
+            help="x",
+            run=reader,
+            needs=("toy_same",),
+            reads_customers=("toy_back",),
+        )
+    )
     try:
-        lean = run_pipeline({"transactions": tx}, stages=["toy_same"], keep_details=False)
-        kept = run_pipeline({"transactions": tx}, stages=["toy_same"])
+        lean = run_pipeline({"transactions": tx}, stages=["toy_reader"], keep_details=False)
+        kept = run_pipeline({"transactions": tx}, stages=["toy_reader"])
     finally:
+        registry.unregister("toy_reader")
         registry.unregister("toy_same")
         registry.unregister("toy_back")
+    # the stage that declares it reads them found them in both runs, as the stage wrote them
+    assert seen[1] == seen[3] == [10.0, 80.0]
+    seen = [seen[0], seen[2]]
     # the later stage read the copied column in both runs, and the tables are the same
     revenue = kept.customers.column("revenue").to_pylist()
     assert seen[0] == seen[1] == [2 * r for r in revenue] == [80.0, 10.0]

@@ -118,6 +118,7 @@ register(
     Stage(
         name="lifetime",
         reads_details=(),
+        reads_customers=("profitability",),
         help="Status, P(alive), expected purchases, CLV and defection risk (BG/NBD, "
         "Pareto/NBD, MBG/NBD, Gamma-Gamma).",
         run=_run_lifetime,
