@@ -1401,10 +1401,34 @@ class Engine:
         except Exception as exc:
             raise EngineError(f"could not compute table {name!r}: {_said(exc)}") from exc
 
-    def _duckdb_table(self, expr: ir.Table, name: str, catalog: str) -> ir.Table:
+    def materialize_parts(
+        self, parts: Sequence[ir.Table], name: str | None = None, *, large: bool = False
+    ) -> ir.Table:
+        """The rows of every table of ``parts`` (all of one schema) computed into one table
+        kept in the engine, one part's query after the other, as :meth:`materialize` keeps
+        one: each query holds only its own part's working memory (the hash table of a
+        grouping of tens of millions of rows), where one query of their union holds every
+        part's at once. Spark computes the union (its executors spill what does not fit)."""
+        if not parts:
+            raise EngineError("no table to compute: materialize_parts was given no part")
+        if self.backend != "duckdb" or len(parts) == 1:
+            whole = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+            return self.materialize(whole, name, large=large)
+        name = name or self.fresh_name("cache")
+        try:
+            made = self._duckdb_table(parts[0], name, _LINES if large else _STORE, parts[1:])
+            self._made.add(name)
+            return made
+        except Exception as exc:
+            raise EngineError(f"could not compute table {name!r}: {_said(exc)}") from exc
+
+    def _duckdb_table(
+        self, expr: ir.Table, name: str, catalog: str, more: Sequence[ir.Table] = ()
+    ) -> ir.Table:
         """Compute ``expr`` into the DuckDB table ``name`` of the database ``catalog``
         (replacing one of that name in either store), with the column types of ``expr``'s
-        schema.
+        schema; the rows of each table of ``more`` (of the same schema) are added after
+        ``expr``'s, each by a query of its own.
 
         The rows are written once: into a table under a fresh name, which then takes
         ``name`` (a rename, no copy), so ``expr`` may read the table it replaces. Ibis's own
@@ -1430,9 +1454,12 @@ class Engine:
         raw.execute(create)
         store = f"{catalog}.main"
         try:
-            raw.execute(
-                f"INSERT INTO {store}.{_sql_name(fresh)} ({columns}) {self.con.compile(expr)}"
-            ).fetchall()
+            for part in (expr, *more):
+                if part.schema() != schema:
+                    raise EngineError("the parts of a table differ in their columns")
+                raw.execute(
+                    f"INSERT INTO {store}.{_sql_name(fresh)} ({columns}) {self.con.compile(part)}"
+                ).fetchall()
             for db in _KEPT_IN:
                 raw.execute(f"DROP TABLE IF EXISTS {db}.main.{_sql_name(name)}")
             raw.execute(f"ALTER TABLE {store}.{_sql_name(fresh)} RENAME TO {_sql_name(name)}")

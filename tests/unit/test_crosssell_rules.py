@@ -395,3 +395,43 @@ def test_one_count_of_the_pairs_gives_the_rules_now_and_at_the_cutoff(
     assert want_cut.num_rows > 5 and want_now.num_rows > 5 and not want_now.equals(want_cut)
     assert now.equals(want_now)
     assert cut.equals(want_cut)
+
+
+@pytest.mark.parametrize("per_part", [7, 150])
+def test_baskets_grouped_a_range_at_a_time_give_the_same_rules(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, per_part: int
+) -> None:
+    from tierwise.crosssell import rules
+    from tierwise.crosssell.rules import basket_items, kept_pair_counts, rules_from, sizes_from
+
+    t, cutoff = _dated_lines()
+    s = CrossSellSettings(min_pair_count=2, min_support=0.005, min_confidence=0.1)
+    tx = engine.from_arrow(t)
+
+    def counted() -> tuple[Any, ...]:
+        b = basket_items(tx, s, level="product", cutoff=cutoff, engine=engine)
+        pairs = kept_pair_counts(b, s, engine)
+        got = (
+            b.basket_ranges,
+            rules_from(b, s, level="product", pairs=pairs).to_pyarrow(),
+            rules_from(b, s, level="product", at_cutoff=True, pairs=pairs).to_pyarrow(),
+            sizes_from(b).to_pyarrow(),
+            b.items.order_by("iid").to_pyarrow(),
+        )
+        engine.release(pairs)
+        b.release()
+        return got
+
+    whole = counted()
+    monkeypatch.setattr(rules, "_BASKETS_PER_PART", per_part)
+    parts = counted()
+    # one query for the 400 orders; several ranges of basket numbers, covering them all once
+    assert whole[0] == ()
+    ranges = parts[0]
+    assert len(ranges) == -(-400 // per_part) > 1
+    assert ranges[0][0] == 0 and ranges[-1][1] == 400
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+    # the same rules as of the last line and the cutoff, sizes and item figures
+    assert whole[1].num_rows > 5 and whole[2].num_rows > 5
+    for one, other in zip(whole[1:], parts[1:], strict=True):
+        assert one.equals(other)

@@ -46,6 +46,7 @@ __all__ = [
     "basket_rules",
     "basket_sizes",
     "baskets",
+    "kept_pair_counts",
     "pair_counts",
     "rules_from",
     "sizes_from",
@@ -97,6 +98,10 @@ class Baskets:
         The cap the baskets were counted with.
     cutoff
         The earlier date the rules can also be counted at, or None.
+    basket_ranges
+        The ranges of basket numbers (from, to: to excluded) grouped apart, one query each,
+        when there were more than ``_BASKETS_PER_PART`` baskets; empty when they were
+        grouped at once. :func:`kept_pair_counts` counts the pairs a range at a time too.
     """
 
     rows: ir.Table
@@ -105,12 +110,17 @@ class Baskets:
     max_basket_items: int
     cutoff: _dt.date | None = None
     engine: Engine | None = None
+    basket_ranges: tuple[tuple[int, int], ...] = ()
 
     def release(self) -> None:
         """Free the tables the engine computed for these baskets."""
         if self.engine is not None:
             for t in (self.rows, self.items, self.counts):
                 self.engine.release(t)
+
+
+#: baskets grouped into basket × item rows by one query at most (:func:`basket_items`)
+_BASKETS_PER_PART = 4_000_000
 
 
 def basket_items(
@@ -178,13 +188,35 @@ def basket_items(
     coded = lines.join(basket_codes, lines.basket.identical_to(basket_codes.basket))
     coded = coded.join(item_codes, "item").left_join(codes, "category")
     lines = coded.select(*(c for c in coded.columns if c not in ("basket_right", "category_right")))
-    aggs: dict[str, ir.Scalar] = {
-        "category": lines.code.max(),
-        "first_date": lines.date.min(),
-    }
-    if cut is not None:
-        aggs["category_cut"] = ibis.ifelse(lines.date <= cut, lines.code, ibis.null("int32")).max()
-    bi = keep(lines.group_by(["bid", "iid"]).aggregate(**aggs))
+
+    def grouped(lines: ir.Table) -> ir.Table:
+        aggs: dict[str, ir.Scalar] = {
+            "category": lines.code.max(),
+            "first_date": lines.date.min(),
+        }
+        if cut is not None:
+            aggs["category_cut"] = ibis.ifelse(
+                lines.date <= cut, lines.code, ibis.null("int32")
+            ).max()
+        return lines.group_by(["bid", "iid"]).aggregate(**aggs)
+
+    ranges: tuple[tuple[int, int], ...] = ()
+    if engine is None:
+        bi = grouped(lines)
+    else:
+        # a grouping of every line holds a hash table of every basket × item row at once:
+        # past _BASKETS_PER_PART baskets, the baskets are grouped a range of numbers at a
+        # time into the one table (the range filters the baskets the lines are joined to)
+        n_baskets = engine.count(basket_codes, "the baskets")
+        n_parts = -(-n_baskets // _BASKETS_PER_PART)
+        if n_parts > 1:
+            step = -(-n_baskets // n_parts)
+            ranges = tuple((lo, min(lo + step, n_baskets)) for lo in range(0, n_baskets, step))
+        bi = engine.materialize_parts(
+            [grouped(lines)]
+            if not ranges
+            else [grouped(lines.filter(lines.bid.between(lo, hi - 1))) for lo, hi in ranges]
+        )
     free(basket_codes)
     size_aggs: dict[str, ir.Scalar] = {"n_items": bi.count()}
     if cut is not None:
@@ -247,6 +279,7 @@ def basket_items(
         max_basket_items=cap,
         cutoff=cutoff,
         engine=engine,
+        basket_ranges=ranges,
     )
 
 
@@ -369,18 +402,26 @@ def _version(b: Baskets, at_cutoff: bool) -> tuple[ir.Table, ir.BooleanValue]:
     return items.cross_join(total), counted
 
 
-def pair_counts(b: Baskets, settings: CrossSellSettings | None = None) -> ir.Table:
+def pair_counts(
+    b: Baskets,
+    settings: CrossSellSettings | None = None,
+    *,
+    baskets: tuple[int, int] | None = None,
+) -> ir.Table:
     """The baskets holding each pair of frequent items, counted by one self-join of the
     basket × item rows (the transaction-sized part of the rules).
 
     Columns: x, y (item codes, x < y), n_both and, when the baskets were counted with a
     cutoff, n_both_cut (the same as of the cutoff: both counts come from the one join). A
     pair appears when either count is positive. :func:`rules_from` turns the counts into
-    rules.
+    rules. ``baskets`` (from, to: to excluded) counts the baskets of that range of numbers
+    only.
     """
     s = settings or CrossSellSettings()
     _check_cap(b, s)
     rows = b.rows
+    if baskets is not None:
+        rows = rows.filter(rows.bid.between(baskets[0], baskets[1] - 1))
     items, now = _version(b, at_cutoff=False)
     flags = {"now": now & rows.iid.isin(_frequent(items, s).iid)}
     if b.cutoff is not None:
@@ -398,6 +439,24 @@ def pair_counts(b: Baskets, settings: CrossSellSettings | None = None) -> ir.Tab
     return pairs.group_by(["x", "y"]).aggregate(
         **{names[k]: v.cast("int64").sum().cast("int64") for k, v in both.items()}
     )
+
+
+def kept_pair_counts(b: Baskets, settings: CrossSellSettings, engine: Engine) -> ir.Table:
+    """:func:`pair_counts` computed into ``engine``: for baskets grouped a range at a time
+    (:attr:`Baskets.basket_ranges`), the pairs of each range are counted by a join of its
+    own and the counts summed, so that no join holds every basket × item row at once."""
+    if not b.basket_ranges:
+        return engine.materialize(pair_counts(b, settings))
+    partial = engine.materialize_parts(
+        [pair_counts(b, settings, baskets=r) for r in b.basket_ranges]
+    )
+    columns = [c for c in partial.columns if c.startswith("n_both")]
+    summed = partial.group_by(["x", "y"]).aggregate(
+        **{c: partial[c].sum().cast("int64") for c in columns}
+    )
+    kept = engine.materialize(summed)
+    engine.release(partial)
+    return kept
 
 
 def _check_cap(b: Baskets, s: CrossSellSettings) -> None:

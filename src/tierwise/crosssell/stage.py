@@ -24,7 +24,14 @@ from .recommend import (
     recommend,
     recommend_from,
 )
-from .rules import RULE_COLUMNS, basket_items, pair_counts, rules_from, sizes_from
+from .rules import (
+    RULE_COLUMNS,
+    basket_items,
+    kept_pair_counts,
+    pair_counts,
+    rules_from,
+    sizes_from,
+)
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -344,9 +351,10 @@ def crosssell_stage(
             continue
         b = basket_items(past, s, level=lvl, cutoff=cutoff if lvl == level else None, engine=engine)
         # the pairs as of the analysis date and the cutoff, counted by one join
-        pairs = pair_counts(b, s)
-        if b.cutoff is not None and engine is not None:
-            pairs = engine.materialize(pairs)
+        # kept when read twice (as of the analysis date and the cutoff), or when counted a
+        # range of baskets at a time
+        kept = engine is not None and (b.cutoff is not None or bool(b.basket_ranges))
+        pairs = kept_pair_counts(b, s, engine) if kept and engine else pair_counts(b, s)
         by_level[lvl] = t = run_query(
             rules_from(b, s, level=lvl, pairs=pairs), f"the {lvl} basket rules"
         )
@@ -363,7 +371,7 @@ def crosssell_stage(
                     rules_from(b, s, level=lvl, at_cutoff=True, pairs=pairs),
                     "the basket rules at the cutoff",
                 )
-        if b.cutoff is not None and engine is not None:
+        if kept and engine is not None:
             engine.release(pairs)
         b.release()
         give_back(engine)
