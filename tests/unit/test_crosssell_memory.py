@@ -36,10 +36,13 @@ def _lines(n: int, customers: int) -> pa.Table:
 
 def _kinds(eng: Engine, table: object) -> set[str]:
     name = table.op().name  # type: ignore[attr-defined]
+    (db,) = eng.con.con.execute(
+        "SELECT database_name FROM duckdb_tables() WHERE table_name = ?", [name]
+    ).fetchall()[0]
     return {
         r[0]
         for r in eng.con.con.execute(
-            "SELECT DISTINCT compression FROM pragma_storage_info(?)", [f"tw_store.main.{name}"]
+            "SELECT DISTINCT compression FROM pragma_storage_info(?)", [f"{db}.main.{name}"]
         ).fetchall()
     }
 

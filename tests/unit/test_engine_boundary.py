@@ -169,3 +169,21 @@ def test_a_temp_directory_that_cannot_be_used_is_a_settings_error(tmp_path: Path
 
     with pytest.raises(SettingsError, match=r"\[run\] temp_directory: .*missing"):
         Engine(temp_directory=tmp_path / "missing")
+
+
+def test_a_table_computed_in_parts_holds_every_parts_rows(engine: Engine) -> None:
+    t = engine.from_arrow(pa.table({"k": list(range(10)), "v": [float(i) / 4 for i in range(10)]}))
+    grouped = [
+        t.filter(t.k.between(lo, lo + 3)).group_by("k").aggregate(v=t.v.sum()) for lo in (0, 4, 8)
+    ]
+    made = engine.materialize_parts(grouped)
+    got = fetch(made.order_by("k"), "parts").to_pylist()
+    assert got == [{"k": i, "v": i / 4} for i in range(10)]
+    # one part is materialize itself
+    one = engine.materialize_parts(grouped[:1])
+    assert engine.count(one) == 4
+    with pytest.raises(EngineError, match="no part"):
+        engine.materialize_parts([])
+    if engine.backend == "duckdb":
+        with pytest.raises(EngineError, match="differ in their columns"):
+            engine.materialize_parts([grouped[0], grouped[1].mutate(w=1)])
