@@ -123,6 +123,12 @@ class Baskets:
 _BASKETS_PER_PART = 4_000_000
 
 
+def _in_range(t: ir.Table, baskets: tuple[int, int]) -> ir.Table:
+    """The rows of ``t`` whose basket number (``bid``) is in ``baskets`` (from, to: to
+    excluded)."""
+    return t.filter(t.bid.between(baskets[0], baskets[1] - 1))
+
+
 def basket_items(
     tx: ir.Table,
     settings: CrossSellSettings,
@@ -213,9 +219,7 @@ def basket_items(
             step = -(-n_baskets // n_parts)
             ranges = tuple((lo, min(lo + step, n_baskets)) for lo in range(0, n_baskets, step))
         bi = engine.materialize_parts(
-            [grouped(lines)]
-            if not ranges
-            else [grouped(lines.filter(lines.bid.between(lo, hi - 1))) for lo, hi in ranges]
+            [grouped(lines)] if not ranges else [grouped(_in_range(lines, r)) for r in ranges]
         )
     free(basket_codes)
     size_aggs: dict[str, ir.Scalar] = {"n_items": bi.count()}
@@ -421,7 +425,7 @@ def pair_counts(
     _check_cap(b, s)
     rows = b.rows
     if baskets is not None:
-        rows = rows.filter(rows.bid.between(baskets[0], baskets[1] - 1))
+        rows = _in_range(rows, baskets)
     items, now = _version(b, at_cutoff=False)
     flags = {"now": now & rows.iid.isin(_frequent(items, s).iid)}
     if b.cutoff is not None:

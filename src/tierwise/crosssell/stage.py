@@ -352,11 +352,10 @@ def crosssell_stage(
         if not present[lvl]:
             continue
         b = basket_items(past, s, level=lvl, cutoff=cutoff if lvl == level else None, engine=engine)
-        # the pairs as of the analysis date and the cutoff, counted by one join
-        # kept when read twice (as of the analysis date and the cutoff), or when counted a
-        # range of baskets at a time
-        kept = engine is not None and (b.cutoff is not None or bool(b.basket_ranges))
-        pairs = kept_pair_counts(b, s, engine) if kept and engine else pair_counts(b, s)
+        # the pairs as of the analysis date and the cutoff, from one count: kept in the
+        # engine when read twice, or when counted a range of baskets at a time
+        keeper = engine if b.cutoff is not None or b.basket_ranges else None
+        pairs = kept_pair_counts(b, s, keeper) if keeper is not None else pair_counts(b, s)
         by_level[lvl] = t = run_query(
             rules_from(b, s, level=lvl, pairs=pairs), f"the {lvl} basket rules"
         )
@@ -373,8 +372,8 @@ def crosssell_stage(
                     rules_from(b, s, level=lvl, at_cutoff=True, pairs=pairs),
                     "the basket rules at the cutoff",
                 )
-        if kept and engine is not None:
-            engine.release(pairs)
+        if keeper is not None:
+            keeper.release(pairs)
         b.release()
         give_back(engine)
         n_all = int(sizes[0]["n_baskets_all"] or 0) if sizes else 0
