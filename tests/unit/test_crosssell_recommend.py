@@ -264,6 +264,56 @@ def test_up_sell_by_spend_and_by_price(engine: Engine) -> None:
     assert up["p5"]["reason"].startswith("buys the cheaper k lines: 5.0 per unit")
 
 
+def test_up_sell_leads_are_the_same_when_the_groups_are_counted_a_level_at_a_time(
+    engine: Engine,
+) -> None:
+    """With an engine the groups' medians are computed one group level at a time; without
+    one in a single query. Customers sit in groups at several levels (class, class ·
+    niche, everyone), so a level left out or counted twice changes the leads."""
+    rng = np.random.default_rng(7)
+    n = 60
+    ids = [f"c{i:02d}" for i in range(n)]
+    rows = []
+    for i, c in enumerate(ids):
+        for cat in "kmn"[: 1 + i % 3]:
+            qty = float(rng.integers(1, 20))
+            price = float(rng.choice([5.0, 8.0, 10.0, 12.0]))
+            rows.append((c, cat, qty * price, qty))
+    tx = engine.from_arrow(
+        pa.table(
+            {
+                "customer_id": [r[0] for r in rows],
+                "date": [DAY] * len(rows),
+                "revenue": [r[2] for r in rows],
+                "order_id": [f"o{i}" for i in range(len(rows))],
+                "product_id": [f"sku_{r[1]}" for r in rows],
+                "product_category": [r[1] for r in rows],
+                "quantity": [r[3] for r in rows],
+                "cost": [r[2] / 2 for r in rows],
+                "is_return": [False] * len(rows),
+                "is_cancel": [False] * len(rows),
+            }
+        )
+    )
+    cust = pa.table(
+        {
+            "customer_id": ids,
+            "value_class": ["A" if i < 40 else "B" for i in range(n)],
+            # niche N2 has fewer buyers than min_peers: its customers fall back a level
+            "niche": ["N1" if i % 10 < 8 else "N2" for i in range(n)],
+            "industry": ["x"] * n,
+        }
+    )
+    s = S.model_copy(update={"lookback_months": 12, "min_peers": 5})
+    groups = peer_groups(cust, pa.array(ids), s)
+    assert len(set(groups.members.column("peer_level").to_pylist())) > 1
+    assert len(set(groups.assigned.column("peer_level").to_pylist())) > 1
+    by_level = recommend(tx, cust, None, s, as_of=DAY, engine=engine).up_sell
+    at_once = recommend(tx, cust, None, s, as_of=DAY).up_sell
+    assert by_level.num_rows > 5
+    assert by_level.to_pylist() == at_once.to_pylist()
+
+
 def test_up_sell_by_category_share_of_wallet(engine: Engine) -> None:
     def line(c: str, cat: str, rev: float) -> dict:
         return {

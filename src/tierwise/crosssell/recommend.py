@@ -1344,10 +1344,23 @@ def _upsell(
             engine,
         )
     try:
-        return _upsell_leads(ci_cat, assign_t, groups, s, margin_rate)
+        return _upsell_leads(ci_cat, assign_t, groups, s, margin_rate, engine)
     finally:
         if made and engine is not None:
             engine.release(ci_cat)
+
+
+def _peer_stats(shared: ir.Table, members: ir.Table) -> ir.Table:
+    """Per look-alike group and item: the spenders, their median yearly spend, unit price
+    and share of their spend."""
+    sm = shared.join(members, "customer_id")
+    spends = sm.spend_year > 0
+    return sm.group_by(["peer_level", "peer_key", "item"]).aggregate(
+        n_spenders=spends.cast("int64").sum(),
+        median_spend=_only(sm.spend_year, spends).median(),
+        median_price=_only(sm.price, spends & sm.price.notnull()).median(),
+        median_share=_only(sm.share, spends).median(),
+    )
 
 
 def _upsell_leads(
@@ -1356,7 +1369,12 @@ def _upsell_leads(
     groups: PeerGroups,
     s: CrossSellSettings,
     margin_rate: float | None,
+    engine: Engine | None = None,
 ) -> pa.Table:
+    """The up-sell leads. With an engine the groups' statistics are computed into it one
+    group level at a time (a customer belongs to a group at each level): a median keeps
+    every value of its group until the group is done, and one query of every level held
+    the values of all levels at once (1.8 GB at 1,000,000 customers)."""
     members = ibis.memtable(groups.members)
     items = item_table(ci_cat, margin_rate)
     # each category's share of the customer's yearly spend, and per group: spenders, their
@@ -1368,14 +1386,23 @@ def _upsell_leads(
             shared.total_year > 0, shared.spend_year / shared.total_year, ibis.null("float64")
         )
     )
-    sm = shared.join(members, "customer_id")
-    spends = sm.spend_year > 0
-    stats = sm.group_by(["peer_level", "peer_key", "item"]).aggregate(
-        n_spenders=spends.cast("int64").sum(),
-        median_spend=_only(sm.spend_year, spends).median(),
-        median_price=_only(sm.price, spends & sm.price.notnull()).median(),
-        median_share=_only(sm.share, spends).median(),
-    )
+    levels = sorted(pc.unique(groups.members.column("peer_level")).to_pylist())
+    if engine is not None and len(levels) > 1:
+        stats = engine.materialize_parts(
+            [_peer_stats(shared, members.filter(members.peer_level == lv)) for lv in levels]
+        )
+    else:
+        stats = _peer_stats(shared, members)
+    try:
+        return _upsell_rows(shared, stats, items, assign_t, s)
+    finally:
+        if engine is not None and len(levels) > 1:
+            engine.release(stats)
+
+
+def _upsell_rows(
+    shared: ir.Table, stats: ir.Table, items: ir.Table, assign_t: ir.Table, s: CrossSellSettings
+) -> pa.Table:
     own = (
         shared.filter(shared.spend_year > 0)
         .select("customer_id", "item", "spend_year", "price", "qty_year", "total_year", "share")

@@ -403,6 +403,30 @@ def crosssell_stage(
     )
     ci = _keep_compressed(ci, engine) if engine is not None else ci
     give_back(engine)
+    # the evaluation first: what it holds is freed before the recommendations are made,
+    # and the recommendations (the largest of the stage's results) are not held through it
+    evaluation: dict[str, Any]
+    if s.evaluate:
+        at_cut = rules_at_cutoff
+        evaluation = evaluate_from(
+            ci,
+            tx,
+            customers,
+            s,
+            as_of=day,
+            seed=seed,
+            level=level,
+            margin_rate=margin_rate,
+            engine=engine,
+            rules_at_cutoff=lambda: at_cut if at_cut is not None else _empty_rules(),
+        )
+        if evaluation["status"] != "ok":
+            warnings.append(f"the recommendations were not evaluated: {evaluation['reason']}")
+        del at_cut
+        give_back(engine)
+    else:
+        evaluation = {"status": "skipped", "reason": "[crosssell] evaluate = false"}
+    rules_at_cutoff = None
     rec = recommend_from(
         ci,
         tx,
@@ -431,25 +455,6 @@ def crosssell_stage(
         res.manifest["no_recommendation"] = why
     written = [by_level[lvl] for lvl in dict.fromkeys(s.rule_levels) if lvl in by_level]
     res.tables["basket_rules"] = pa.concat_tables(written) if written else _empty_rules()
-    evaluation: dict[str, Any]
-    if s.evaluate:
-        at_cut = rules_at_cutoff
-        evaluation = evaluate_from(
-            ci,
-            tx,
-            customers,
-            s,
-            as_of=day,
-            seed=seed,
-            level=level,
-            margin_rate=margin_rate,
-            engine=engine,
-            rules_at_cutoff=lambda: at_cut if at_cut is not None else _empty_rules(),
-        )
-        if evaluation["status"] != "ok":
-            warnings.append(f"the recommendations were not evaluated: {evaluation['reason']}")
-    else:
-        evaluation = {"status": "skipped", "reason": "[crosssell] evaluate = false"}
     if engine is not None:
         engine.release(ci)
     res.manifest = {
