@@ -9,6 +9,7 @@ partitions could change.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import itertools
 
 import ibis
@@ -22,6 +23,8 @@ from tierwise.engine import Engine
 from tierwise.settings.crosssell import CrossSellSettings
 
 DAY = dt.date(2024, 6, 30)
+#: the module (the package's ``recommend`` is the function of that name)
+recommend_module = importlib.import_module("tierwise.crosssell.recommend")
 
 #: the recommendations are one set of Ibis queries on either engine: the hand-checked cases
 #: run on DuckDB, and the tests marked ``ON_BOTH`` on Spark as well
@@ -264,12 +267,17 @@ def test_up_sell_by_spend_and_by_price(engine: Engine) -> None:
     assert up["p5"]["reason"].startswith("buys the cheaper k lines: 5.0 per unit")
 
 
-def test_up_sell_leads_are_the_same_when_the_groups_are_counted_a_level_at_a_time(
-    engine: Engine,
+@pytest.mark.parametrize("per_range", [None, 7])
+def test_up_sell_leads_are_the_same_a_level_and_a_range_at_a_time(
+    engine: Engine, per_range: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With an engine the groups' medians are computed one group level at a time; without
-    one in a single query. Customers sit in groups at several levels (class, class ·
-    niche, everyone), so a level left out or counted twice changes the leads."""
+    """With an engine the groups' medians are computed one group level at a time, and the
+    leads ranked a range of customers at a time (here 7: nine ranges); without one in a
+    single query. Customers sit in groups at several levels (class, class · niche,
+    everyone), so a level left out or counted twice changes the leads, and a customer
+    left out of the ranges, in two of them or out of order changes the list."""
+    if per_range is not None:
+        monkeypatch.setattr(recommend_module, "UPSELL_RANGE", per_range)
     rng = np.random.default_rng(7)
     n = 60
     ids = [f"c{i:02d}" for i in range(n)]
