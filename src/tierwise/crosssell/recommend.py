@@ -1419,6 +1419,8 @@ def _upsell_leads(
     finally:
         if engine is not None and len(levels) > 1:
             engine.release(stats)
+    # the pages the engine freed go back before the reasons are written in Arrow
+    give_back(engine)
     return _upsell_table(pa.concat_tables(got) if len(got) > 1 else got[0])
 
 
