@@ -1383,8 +1383,9 @@ def _upsell_leads(
 ) -> pa.Table:
     """The up-sell leads. With an engine the groups' statistics are computed into it one
     group level at a time (a customer belongs to a group at each level): a median keeps
-    every value of its group until the group is done, and one query of every level held
-    the values of all levels at once (1.8 GB at 1,000,000 customers)."""
+    every value of its group until the group is done, and one query of every level holds
+    the values of all levels at once. The statistics are computed once, for every range
+    of customers the leads are ranked in."""
     members = ibis.memtable(groups.members)
     items = item_table(ci_cat, margin_rate)
     # each category's share of the customer's yearly spend, and per group: spenders, their
@@ -1404,8 +1405,7 @@ def _upsell_leads(
     else:
         stats = _peer_stats(shared, members)
     # the leads of a range of customers at a time: each customer's leads are ranked over
-    # all its categories' rows, which the engine holds whole until ranked (1.4 GB at
-    # 1,000,000 customers in one query)
+    # all its categories' rows, which the engine holds whole until they are ranked
     bounds = (
         customer_bounds(groups.assigned.column("customer_id"), UPSELL_RANGE)
         if engine is not None
