@@ -361,17 +361,6 @@ def _buyer_stats(codes: _Codes) -> ir.Table:
     )
 
 
-def _group_stats(ci: ir.Table, members: ir.Table) -> ir.Table:
-    """Per peer group and item: spenders, median yearly spend and unit price among them."""
-    m = ci.join(members, "customer_id")
-    spends = m.spend_year > 0
-    return m.group_by(["peer_level", "peer_key", "item"]).aggregate(
-        n_spenders=spends.cast("int64").sum(),
-        median_spend=_only(m.spend_year, spends).median(),
-        median_price=_only(m.price, spends & m.price.notnull()).median(),
-    )
-
-
 def _text(x: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     return pc.cast(x, pa.string())
 

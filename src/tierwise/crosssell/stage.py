@@ -422,11 +422,9 @@ def crosssell_stage(
         )
         if evaluation["status"] != "ok":
             warnings.append(f"the recommendations were not evaluated: {evaluation['reason']}")
-        del at_cut
         give_back(engine)
     else:
         evaluation = {"status": "skipped", "reason": "[crosssell] evaluate = false"}
-    rules_at_cutoff = None
     rec = recommend_from(
         ci,
         tx,
