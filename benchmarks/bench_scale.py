@@ -5,10 +5,11 @@ For each size the demo is generated (once, cached in ``benchmarks/_data/scale_<n
 timings) and the process's peak resident memory while the stage ran (sampled every 20 ms
 from /proc), end to end including writing every output. Each peak is split: the memory
 DuckDB's buffer manager held at that moment (its tables and the queries' working memory,
-capped by ``[run] memory_limit``) and the rest (the customer-sized tables and arrays in
-Python, model fits, libraries, the query results handed to Python, DuckDB's memory outside
-its buffer manager, and pages its allocator has freed but not yet handed back). Between sizes the
-log-log slope of the end-to-end time says how it grows (1.0: linear).
+capped by ``[run] memory_limit``), the bytes Arrow's memory pool had allocated then (the
+customer-sized tables, the query results handed to Python), and the rest (NumPy arrays,
+model fits, libraries, DuckDB's memory outside its buffer manager, and pages either
+allocator has freed but not yet handed back). Between sizes the log-log slope of the
+end-to-end time says how it grows (1.0: linear).
 
 The limit: one bare DuckDB scan-and-aggregate over the same transactions Parquet (per
 customer: lines, revenue, first and last date), in its own process. Nothing that reads every
@@ -86,6 +87,8 @@ def demo_inputs(folder: Path) -> tuple[dict[str, str], object]:
 def child_run(folder: Path, threads: int | None) -> dict:
     """The whole run on the demo folder, with each stage's time and peak memory."""
 
+    import pyarrow as pa
+
     from tierwise.engine import Engine
     from tierwise.pipeline import run_pipeline
     from tierwise.settings import Settings
@@ -96,6 +99,7 @@ def child_run(folder: Path, threads: int | None) -> dict:
         settings = settings.with_updates(run={"threads": threads})
     peaks: dict[str, float] = {}
     engine_at_peak: dict[str, float] = {}
+    arrow_at_peak: dict[str, float] = {}
     current = ["start"]
     done = threading.Event()
 
@@ -110,6 +114,7 @@ def child_run(folder: Path, threads: int | None) -> dict:
             # the engine's share read at each new peak (a query of well under a millisecond)
             if rss > peaks.get(step, 0.0):
                 engine_at_peak[step] = engine_mib()
+                arrow_at_peak[step] = pa.total_allocated_bytes() / 2**20
                 peaks[step] = rss
             time.sleep(0.02)
 
@@ -148,6 +153,7 @@ def child_run(folder: Path, threads: int | None) -> dict:
         "timings": result.manifest["timings"],
         "stage_peak_mib": peaks,
         "stage_engine_mib": engine_at_peak,
+        "stage_arrow_mib": arrow_at_peak,
         "lines": tx["rows_read"],
         "customers": result.customers.num_rows,
     }
@@ -213,19 +219,25 @@ def main() -> None:
         timings = run["timings"]
         total = sum(timings.values())
         print(f"{run['lines']:,} lines, {run['customers']:,} rows in customers")
-        print(f"{'step':<16}{'wall s':>9}{'share':>8}{'peak MiB':>10}{'engine':>9}{'rest':>9}")
+        print(
+            f"{'step':<16}{'wall s':>9}{'share':>8}{'peak MiB':>10}{'engine':>9}{'Arrow':>9}"
+            f"{'rest':>9}"
+        )
         for step, secs in timings.items():
             peak = run["stage_peak_mib"].get(step, float("nan"))
             held = run["stage_engine_mib"].get(step, float("nan"))
+            arrow = run["stage_arrow_mib"].get(step, float("nan"))
             print(
                 f"{step:<16}{secs:>9.2f}{secs / total:>8.0%}{peak:>10,.0f}"
-                f"{held:>9,.0f}{peak - held:>9,.0f}"
+                f"{held:>9,.0f}{arrow:>9,.0f}{peak - held - arrow:>9,.0f}"
             )
         print(f"{'end to end':<16}{run['wall']:>9.2f}{'':>8}{run['peak_mib']:>10,.0f}")
         print(
-            "engine: DuckDB's buffer memory at the stage's peak; rest: the process's other "
-            "memory then (Python's tables and arrays, models, libraries, query results, DuckDB's "
-            "memory outside its buffer manager, and pages it has freed but not yet handed back)"
+            "engine: DuckDB's buffer memory at the stage's peak; Arrow: the bytes Arrow's "
+            "memory pool had allocated then (the customer-sized tables, the query results "
+            "handed to Python); rest: the process's other memory then (NumPy arrays, models, "
+            "libraries, DuckDB's memory outside its buffer manager, and pages either "
+            "allocator has freed but not yet handed back)"
         )
         tx_work = sum(timings.get(s, 0.0) for s in TRANSACTION_STAGES)
         passes = tx_work / limit["wall"]
@@ -252,14 +264,15 @@ def main() -> None:
         top = max(run["stage_peak_mib"], key=lambda k: run["stage_peak_mib"][k])
         top_peak = run["stage_peak_mib"][top]
         top_engine = run["stage_engine_mib"].get(top, float("nan"))
+        top_arrow = run["stage_arrow_mib"].get(top, float("nan"))
         figure(
             f"peak memory of the whole run, {n:,} customers",
             run["peak_mib"],
             limit["peak_mib"],
             "one DuckDB scan-and-aggregate",
             unit="MiB",
-            note=f"sampled peak {top_peak:,.0f} MiB in {top}: engine {top_engine:,.0f}, the rest "
-            f"{top_peak - top_engine:,.0f}",
+            note=f"sampled peak {top_peak:,.0f} MiB in {top}: engine {top_engine:,.0f}, Arrow "
+            f"{top_arrow:,.0f}, the rest {top_peak - top_engine - top_arrow:,.0f}",
         )
         ends.append((run["lines"], run["wall"]))
     for (n1, t1), (n2, t2) in itertools.pairwise(ends):
