@@ -316,10 +316,24 @@ def test_up_sell_leads_are_the_same_a_level_and_a_range_at_a_time(
     groups = peer_groups(cust, pa.array(ids), s)
     assert len(set(groups.members.column("peer_level").to_pylist())) > 1
     assert len(set(groups.assigned.column("peer_level").to_pylist())) > 1
-    by_level = recommend(tx, cust, None, s, as_of=DAY, engine=engine).up_sell
+    # each range's query is handed the look-alike groups of its own customers only (a
+    # join with every customer's group holds all of them in its hash table, each range)
+    handed: list[set[str]] = []
+    ranked_in_range = recommend_module._upsell_rows
+
+    def spy(shared, stats, items, assign_t, s_):  # type: ignore[no-untyped-def]
+        handed.append(set(assign_t.customer_id.to_pyarrow().to_pylist()))
+        return ranked_in_range(shared, stats, items, assign_t, s_)
+
     at_once = recommend(tx, cust, None, s, as_of=DAY).up_sell
+    monkeypatch.setattr(recommend_module, "_upsell_rows", spy)
+    by_level = recommend(tx, cust, None, s, as_of=DAY, engine=engine).up_sell
     assert by_level.num_rows > 5
     assert by_level.to_pylist() == at_once.to_pylist()
+    if per_range is not None:
+        assert len(handed) == 9
+        assert max(len(h) for h in handed) <= per_range
+        assert sum(len(h) for h in handed) == len(set().union(*handed)) > n // 2
 
 
 def test_up_sell_by_category_share_of_wallet(engine: Engine) -> None:

@@ -1400,10 +1400,17 @@ def _upsell_leads(
         if engine is not None
         else []
     )
+    # each range's customers filter their look-alike groups too: a join with every
+    # customer's group would hold all of them in its hash table for each range
+    ranges = zip(
+        _customer_ranges(shared.customer_id, bounds),
+        _customer_ranges(assign_t.customer_id, bounds),
+        strict=True,
+    )
     try:
         got = [
-            _upsell_rows(shared.filter(keep), stats, items, assign_t, s)
-            for keep in _customer_ranges(shared.customer_id, bounds)
+            _upsell_rows(shared.filter(keep), stats, items, assign_t.filter(mine), s)
+            for keep, mine in ranges
         ]
     finally:
         if engine is not None and len(levels) > 1:
