@@ -6,9 +6,10 @@ timings) and the process's peak resident memory while the stage ran (sampled eve
 from /proc), end to end including writing every output. Each peak is split: the memory
 DuckDB's buffer manager held at that moment (its tables and the queries' working memory,
 capped by ``[run] memory_limit``), the bytes Arrow's memory pool had allocated then (the
-customer-sized tables, the query results handed to Python), and the rest (NumPy arrays,
-model fits, libraries, DuckDB's memory outside its buffer manager, and pages either
-allocator has freed but not yet handed back). Between sizes the log-log slope of the
+tables built in Python with Arrow's compute functions), and the rest (the query results
+handed to Python, whose buffers DuckDB allocated and Arrow's pool does not count; NumPy
+arrays, model fits, libraries, DuckDB's other memory outside its buffer manager, and pages
+either allocator has freed but not yet handed back). Between sizes the log-log slope of the
 end-to-end time says how it grows (1.0: linear).
 
 The limit: one bare DuckDB scan-and-aggregate over the same transactions Parquet (per
@@ -234,10 +235,11 @@ def main() -> None:
         print(f"{'end to end':<16}{run['wall']:>9.2f}{'':>8}{run['peak_mib']:>10,.0f}")
         print(
             "engine: DuckDB's buffer memory at the stage's peak; Arrow: the bytes Arrow's "
-            "memory pool had allocated then (the customer-sized tables, the query results "
-            "handed to Python); rest: the process's other memory then (NumPy arrays, models, "
-            "libraries, DuckDB's memory outside its buffer manager, and pages either "
-            "allocator has freed but not yet handed back)"
+            "memory pool had allocated then (tables built in Python with Arrow's compute "
+            "functions); rest: the process's other memory then (query results handed to "
+            "Python, whose buffers DuckDB allocated, NumPy arrays, models, libraries, "
+            "DuckDB's other memory outside its buffer manager, and pages either allocator "
+            "has freed but not yet handed back)"
         )
         tx_work = sum(timings.get(s, 0.0) for s in TRANSACTION_STAGES)
         passes = tx_work / limit["wall"]
