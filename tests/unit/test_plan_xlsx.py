@@ -111,6 +111,43 @@ def test_sheet_names_are_valid_and_unique() -> None:
     assert names == ["a_b", "A_B~2", "x" * 31, "History_", "_q_"]
 
 
+def test_rep_ids_excel_would_refuse_as_sheet_names_still_get_a_sheet_each(tmp_path: Path) -> None:
+    # Excel (and XlsxWriter, which refused the whole workbook) counts a name in UTF-16 code
+    # units, an emoji two, and refuses an apostrophe at either end, also one a cut leaves
+    reps = [
+        "Key Account Team (Cork) - Jo O'Shea",  # the 31st character is the apostrophe
+        "\U0001f600" * 16 + " Team",  # 21 characters, 37 UTF-16 code units
+        "\U0001f600" * 16 + " Team B",
+        "'" * 3,
+        "'Quoted'",
+        "x" * 29 + "'y",
+        "x" * 29 + "'z",
+    ]
+    c = pa.table(
+        {
+            "customer_id": [f"c{i}" for i in range(len(reps))],
+            "assigned_rep": reps,
+            "visits_per_year": [1.0] * len(reps),
+        }
+    )
+    wb = openpyxl.load_workbook(write_plan(tmp_path / "p.xlsx", c))
+    sheets = [ws.title for ws in wb.worksheets]
+    assert all(len(n.encode("utf-16-le")) // 2 <= 31 for n in sheets)
+    assert not any(n.startswith("'") or n.endswith("'") for n in sheets)
+    assert len({n.lower() for n in sheets}) == len(sheets)
+    assert "Key Account Team (Cork) - Jo O" in sheets
+    assert "rep" in sheets and "Quoted" in sheets
+    # every rep's call list is a sheet of its own, with its customer on it
+    holding = {
+        v: ws.title
+        for ws in wb.worksheets
+        for row in ws.iter_rows(values_only=True)
+        for v in row
+        if isinstance(v, str) and v in {f"c{i}" for i in range(len(reps))}
+    }
+    assert len(set(holding.values())) == len(reps)
+
+
 def test_rep_names_from_inputs_are_neutralised_in_the_summary(tmp_path: Path) -> None:
     c = pa.table(
         {"customer_id": ["a", "b"], "assigned_rep": ["@rep", "+rep"], "visits_per_year": [1.0, 2.0]}

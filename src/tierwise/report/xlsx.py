@@ -568,22 +568,30 @@ def _write_table(
 
 
 def _sheet_names(reps: Sequence[str], taken: Sequence[str]) -> list[str]:
-    """Valid, unique Excel sheet names for the reps (31 characters, no []:*?/\\)."""
+    """Valid, unique Excel sheet names for the reps: at most 31 UTF-16 code units (an
+    emoji counts two), none of []:*?/\\, no apostrophe at either end, unique whatever the
+    case."""
     used = {n.lower() for n in taken}
     out = []
     for rep in reps:
-        base = re.sub(r"[\[\]:*?/\\]", "_", rep).strip("'") or "rep"
+        base = _sheet_text(re.sub(r"[\[\]:*?/\\]", "_", rep), 31)
         if base.lower() == "history":
             base = "History_"
-        base = base[:31]
         name, k = base, 2
         while name.lower() in used:
             suffix = f"~{k}"
-            name = base[: 31 - len(suffix)] + suffix
+            name = _sheet_text(base, 31 - len(suffix)) + suffix
             k += 1
         used.add(name.lower())
         out.append(name)
     return out
+
+
+def _sheet_text(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` UTF-16 code units with no apostrophe at either end (Excel
+    refuses a sheet name that starts or ends with one, also after the cut); "rep" when
+    nothing is left."""
+    return _utf16_cut(text.strip("'"), limit).strip("'") or "rep"
 
 
 def _priority_order(t: pa.Table, rep: np.ndarray) -> np.ndarray:
