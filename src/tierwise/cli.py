@@ -570,14 +570,54 @@ _command(
 )
 
 
+def _check_settings_target(out: Path, inputs: Mapping[str, str], *, force: bool) -> None:
+    """Refuse, before reading anything, to write the settings over a folder, over one of
+    the inputs or into an input folder, or over an existing file unless ``force`` is given
+    and the file is a settings file (TOML): ``--force`` replaces settings, never data."""
+    import fnmatch
+    import tomllib
+
+    if out.is_dir():
+        raise TierwiseError(
+            f"--out {out} is a folder; give a file for the settings, such as "
+            f"{out / 'tierwise.toml'}"
+        )
+    target = out.expanduser().absolute()
+    for name, given in inputs.items():
+        if "://" in given:
+            continue
+        path = Path(given).expanduser().absolute()
+        glob = any(c in given for c in "*?[")
+        hit = (
+            fnmatch.fnmatch(str(target), str(path))
+            if glob
+            else path.resolve() == target.resolve() or path.resolve() in target.resolve().parents
+        )
+        if hit:
+            what = "is" if glob or path.resolve() == target.resolve() else "is in"
+            raise TierwiseError(
+                f"--out {out} {what} the {name} input {given}; give another file for the settings"
+            )
+    if not out.exists():
+        return
+    if not force:
+        raise TierwiseError(f"{out} exists; pass --force to overwrite it")
+    try:
+        tomllib.loads(out.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        raise TierwiseError(
+            f"{out} exists and is not a settings file; --force overwrites only a settings "
+            "file (TOML): give another file for the settings"
+        ) from None
+
+
 def _init(kw: dict[str, Any]) -> None:
     from .settings.template import init_settings
 
     out: Path = kw["out"]
     with _errors():
-        if out.exists() and not kw["force"]:
-            raise TierwiseError(f"{out} exists; pass --force to overwrite it")
         given = {k: str(kw[k]) for k in INPUT_TABLES if kw.get(k) is not None}
+        _check_settings_target(out, given, force=kw["force"])
         result = init_settings(given, settings_path=out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(result.text, encoding="utf-8")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -286,6 +287,40 @@ def test_init_writes_a_settings_file_and_refuses_to_overwrite(files: Path) -> No
     res = runner.invoke(app, [*args, "--force"])
     assert res.exit_code == 0
     assert load_settings(target).transactions.columns["customer_id"] == "Kundennr"
+
+
+def test_init_never_writes_over_an_input_a_folder_or_a_data_file(files: Path) -> None:
+    data = files / "erp.csv"
+    before = data.read_bytes()
+    base = ["init", "--transactions", str(data)]
+    # the input itself, even with --force
+    res = runner.invoke(app, [*base, "--out", str(data), "--force"])
+    assert res.exit_code == 1
+    assert res.stderr.strip() == (
+        f"error: --out {data} is the transactions input {data}; give another file for the settings"
+    )
+    assert data.read_bytes() == before
+    # a folder: named as such, not "pass --force"
+    res = runner.invoke(app, [*base, "--out", str(files), "--force"])
+    assert res.exit_code == 1
+    assert f"--out {files} is a folder; give a file for the settings" in res.stderr
+    # a file that is not settings (another export), even with --force
+    other = files / "other.csv"
+    other.write_text("a;b\n1;2\n", encoding="utf-8")
+    res = runner.invoke(app, [*base, "--out", str(other), "--force"])
+    assert res.exit_code == 1
+    assert "is not a settings file; --force overwrites only a settings file" in res.stderr
+    assert other.read_text(encoding="utf-8") == "a;b\n1;2\n"
+    # a file inside an input folder of Parquet files
+    folder = files / "lines"
+    folder.mkdir()
+    pq.write_table(pa.table({"customer_id": ["a"]}), folder / "part-0.parquet")
+    res = runner.invoke(
+        app, ["init", "--transactions", str(folder), "--out", str(folder / "tierwise.toml")]
+    )
+    assert res.exit_code == 1
+    assert f"is in the transactions input {folder}" in res.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["part-0.parquet"]
 
 
 def test_init_names_the_sheet_holding_the_data(files: Path) -> None:
