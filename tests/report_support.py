@@ -301,3 +301,19 @@ def forms(page: str) -> list[dict[str, str]]:
         fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body)
         out.append({k: html.unescape(v) for k, v in fields})
     return out
+
+
+def fill_text(out: Path, column: str, value: str) -> int:
+    """Put ``value`` in every cell of the text column ``column`` of every Parquet table of
+    an output folder (input text a run carried through); returns the tables changed."""
+    changed = 0
+    for path in sorted(out.glob("*.parquet")):
+        t = pq.read_table(path)
+        if column not in t.column_names:
+            continue
+        i = t.column_names.index(column)
+        field = t.schema.field(i)
+        filled = pa.array([value] * t.num_rows, field.type)
+        pq.write_table(t.set_column(i, field, filled), path)
+        changed += 1
+    return changed

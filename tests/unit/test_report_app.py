@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from report_support import SCRIPT_NAME, customer_id_named, forms
+from report_support import SCRIPT_NAME, customer_id_named, fill_text, forms
 from tierwise.accounts.review import DECISIONS_SCHEMA, clean_decisions
 from tierwise.app import (
     OVERRIDES_SCHEMA,
@@ -333,3 +333,14 @@ def test_a_rep_id_of_dots_opens_its_call_list_from_the_rep_plans(out: Path) -> N
         assert page.status_code == 200 and f"<h1>Call list of {shown}</h1>" in page.text, rep
         # its customers are listed
         assert "<tbody>\n<tr>" in page.text, rep
+
+
+def test_control_characters_in_input_text_are_not_written_into_pages(out: Path) -> None:
+    name = "Acme\x00Ltd\x07\x1b\x7f\x85 GmbH"
+    cid = customer_id_named(out, SCRIPT_NAME)
+    assert fill_text(out, "name", name) > 0
+    client = TestClient(create_app(out), base_url=LOCAL)
+    for url in (f"/customers/{cid}", "/segments?q=Acme"):
+        page = client.get(url).text
+        assert not re.search("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]", page), url
+        assert "Acme\ufffdLtd\ufffd\ufffd\ufffd\ufffd GmbH" in page, url

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from report_support import SCRIPT_NAME
+from report_support import SCRIPT_NAME, fill_text
 from tierwise.report import build_report, render_report
 from tierwise.report.charts import matrix_chart, sample_curve
 from tierwise.report.html import vendor_script
@@ -251,3 +252,19 @@ def test_a_discount_audit_that_audited_nothing_says_so(tmp_path: Path) -> None:
     )
     pq.write_table(rows, tmp_path / "discount_audit.parquet")
     assert "No discount was audited" in _section(render_report(tmp_path), "terms")
+
+
+#: a customer name with characters a web page may not hold: NUL, BEL, ESC, DEL and a C1
+#: control (NEL)
+CONTROL_NAME = "Acme\x00Ltd\x07\x1b\x7f\x85 GmbH"
+
+
+def test_control_characters_in_input_text_are_not_written_into_the_page(
+    report_full_out: Path, tmp_path: Path
+) -> None:
+    out = Path(shutil.copytree(report_full_out, tmp_path / "out"))
+    assert fill_text(out, "name", CONTROL_NAME) > 0
+    html = render_report(out)
+    assert not re.search("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]", html)
+    # the name is still shown, each such character as U+FFFD (as a browser shows a NUL)
+    assert "Acme\ufffdLtd\ufffd\ufffd\ufffd\ufffd GmbH" in html

@@ -40,7 +40,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..errors import SettingsError, TierwiseError
 from ..report._folder import RunFolder, carrying_rep, float_array, text_array
-from ..report.html import fmt_value, guess_format, vendor_script
+from ..report.html import fmt_value, guess_format, vendor_script, without_controls
 from ..settings.report import ReportSettings
 from .store import (
     KEEP,
@@ -444,7 +444,7 @@ def create_app(
 
     def page(template: str, request: Request, status: int = 200, **ctx: Any) -> HTMLResponse:
         data = live.current()
-        html = (
+        html = without_controls(
             _env()
             .get_template(template)
             .render(
@@ -515,8 +515,14 @@ def create_app(
         t = t.sort_by([(sort_col, order), ("customer_id", "ascending")])
         size = s.page_size
         pages = max(1, math.ceil(t.num_rows / size))
-        # a page number that is not one (a hand-edited address) shows the first page
-        number = int(page_no) if _DIGITS.fullmatch(page_no.strip()) else 1
+        # a page number that is not one (a hand-edited address) shows the first page, and
+        # one past the last page (however many digits) the last
+        digits = page_no.strip()
+        number = (
+            (int(digits) if len(digits) <= 18 else pages)
+            if digits.isascii() and digits.isdigit()
+            else 1
+        )
         at_page = min(max(number, 1), pages)
         shown = t.slice((at_page - 1) * size, size)
         cols, numeric, rows = _display_rows(
@@ -750,6 +756,12 @@ def create_app(
 
         data = live.current()
         t = data.customers.filter(pc.fill_null(pc.equal(data.carrying, rep), False))
+        planned = data.rep_plan is not None and rep in {
+            str(v) for v in text_array(data.rep_plan, "rep_id").to_pylist()
+        }
+        if t.num_rows == 0 and not planned:
+            # a rep of the plan with no customer has its (empty) list; any other is unknown
+            raise HTTPException(404, f"No rep {rep} in this run: the Reps page lists them.")
         order = _priority_order(t, np.zeros(t.num_rows, dtype=np.int64))
         t = t.take(pa.array(order))
         cols, numeric, rows = _display_rows(

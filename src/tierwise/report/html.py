@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -1291,6 +1292,23 @@ def _env() -> jinja2.Environment:
     )
 
 
+#: Characters a web page may not hold (the C0 controls but tab, line feed, form feed and
+#: carriage return; DEL; the C1 controls): from input text, shown as U+FFFD.
+_NOT_IN_HTML = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+def without_controls(html: str) -> str:
+    r"""A page's text with every character a web page may not hold as U+FFFD, as a browser
+    shows a NUL (input text may carry them; the page's own text and scripts do not).
+
+    Example
+    -------
+    >>> without_controls("<td>Acme\x00Ltd\x07</td>\n") == "<td>Acme\ufffdLtd\ufffd</td>\n"
+    True
+    """
+    return _NOT_IN_HTML.sub("\ufffd", html)
+
+
 def render_report(out_dir: str | Path, settings: ReportSettings | None = None) -> str:
     """The report of an output folder as HTML text (see :func:`build_report`).
 
@@ -1309,7 +1327,7 @@ def render_report(out_dir: str | Path, settings: ReportSettings | None = None) -
     sections = report.sections()
     m = folder.manifest
     title = "tierwise report"
-    return (
+    return without_controls(
         _env()
         .get_template("report.html")
         .render(
