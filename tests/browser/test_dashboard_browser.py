@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -252,3 +252,24 @@ def test_enter_in_a_review_note_decides_nothing_and_the_buttons_still_work_by_ke
             page.keyboard.press("Enter")
     decided = read_review_decisions(out).to_pylist()
     assert [d["decision"] for d in decided] == ["reject"]
+
+
+def test_a_very_long_unbroken_name_wraps_within_the_window(
+    report_full_out: Path, tmp_path: Path, page: Any
+) -> None:
+    # a name of 5,000 letters and no space (a pasted export field): the page keeps to the
+    # window's width, the name wrapped, rather than growing a horizontal scroll
+    out = Path(shutil.copytree(report_full_out, tmp_path / "out"))
+    cid = customer_id_named(out, SCRIPT_NAME)
+    long_name = "W" * 5000
+    pq.write_table(
+        _replace(pq.read_table(out / "customers.parquet"), "name", {SCRIPT_NAME: long_name}),
+        out / "customers.parquet",
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    with _serving(out) as base:
+        for url in (f"/customers/{quote(cid, safe='')}", "/segments?q=WWWW"):
+            page.goto(base + url)
+            assert long_name in page.content(), url
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 1280, f"{url}: the page is {width} px wide"
