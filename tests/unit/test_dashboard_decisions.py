@@ -197,6 +197,17 @@ def test_errors_a_user_can_reach_are_pages_with_the_menu_and_keep_what_was_typed
 
     page = client.get("/segments", params={"page_no": "abc"})
     assert page.status_code == 200 and "Page 1 of" in page.text
+    # past the last page, however many digits: the last page
+    last = re.search(r"Page 1 of ([0-9]+)", page.text)
+    assert last is not None
+    for far in ("99999", "99999999999999999999"):
+        page = client.get("/segments", params={"page_no": far})
+        assert f"Page {last.group(1)} of {last.group(1)}" in page.text, far
+
+    # a rep neither carrying a customer nor in the plan: not found, not an empty list
+    unknown = client.get("/reps/NO-SUCH-REP")
+    assert unknown.status_code == 404
+    assert "No rep NO-SUCH-REP in this run" in _text(unknown.text)
 
 
 def test_a_merged_record_s_page_points_to_its_account(out: Path) -> None:
