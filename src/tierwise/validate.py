@@ -342,6 +342,52 @@ _NOT_NUMBER = (
 )
 
 
+def _markers(vs: ValidateSettings) -> tuple[str, ...]:
+    """``[validate] missing_values``, trimmed and in upper case, as the values are compared."""
+    return tuple(dict.fromkeys(m.strip().upper() for m in vs.missing_values if m.strip()))
+
+
+def _without_markers(text: ir.StringValue, markers: Sequence[str]) -> ir.StringValue:
+    """Trimmed ``text`` with a text marking a missing value (``markers``, upper case) as
+    NULL, as an empty cell."""
+    if not markers:
+        return text
+    return ibis.ifelse(text.upper().isin(list(markers)), ibis.null(str), text)
+
+
+def _count_markers(
+    raw: ir.Table,
+    columns: Sequence[str],
+    markers: Sequence[str],
+    engine: Engine,
+    *,
+    file: str,
+    warnings: list[str] | None,
+) -> None:
+    """Say, in ``warnings``, how many cells of each text number or date column were read as
+    empty for a text marking a missing value (one scan of those columns)."""
+    if not columns or not markers or warnings is None:
+        return
+    counts = {
+        f"m{i}": _n(_trim(raw[c].cast(str), line_breaks=True).upper().isin(list(markers)))
+        for i, c in enumerate(columns)
+    }
+    got = engine.to_arrow(raw.aggregate(**counts), f"the missing-value markers of {file}")
+    row = got.to_pylist()[0]
+    found = [(c, int(row[f"m{i}"] or 0)) for i, c in enumerate(columns)]
+    found = [(c, n) for c, n in found if n]
+    if not found:
+        return
+    total = sum(n for _, n in found)
+    per_column = ", ".join(f"{n:,} in {c!r}" for c, n in found)
+    warnings.append(
+        f"{file}: {count_text(total, 'cell')} read as empty for a text that marks a missing "
+        f"value, such as NULL, N/A, #N/A or - ({per_column}); their rows are kept without "
+        "those values. [validate] missing_values lists such texts (set [] to reject the "
+        "rows instead)"
+    )
+
+
 def _group_pattern(seps: str) -> str:
     """Digits grouped in threes by one of ``seps`` (each group uses one separator)."""
     alts = [rf"\d{{1,3}}(?:{re.escape(s)}\d{{3}})+" for s in seps]
@@ -584,6 +630,7 @@ def _number_conventions(
     file: str,
     warnings: list[str] | None,
     percent: Sequence[str] = (),
+    markers: Sequence[str] = (),
 ) -> dict[str, _Convention]:
     """Decide each text number column's decimal separator from all its values (one scan).
 
@@ -593,7 +640,8 @@ def _number_conventions(
     the others are then rejected, never misread). A column of only two-way values follows
     the file's other columns, else ``[table] decimal``'s default, with a warning.
     ``extra`` columns (the user's own) are numbers when every value reads as one;
-    ``percent`` columns (fractions) are read without a trailing percent sign.
+    ``percent`` columns (fractions) are read without a trailing percent sign; a text of
+    ``markers`` (``[validate] missing_values``) is no value.
     """
     default = "," if delimiter == ";" else "."
     out: dict[str, _Convention] = {}
@@ -605,7 +653,10 @@ def _number_conventions(
     # three projections, each naming what the next one reads: the cleaned text is written
     # once per column in the query, not once for every test that reads it
     texts = raw.select(
-        **{f"t{i}": _trim(raw[c].cast(str)).nullif("") for i, c in enumerate(names)}
+        **{
+            f"t{i}": _without_markers(_trim(raw[c].cast(str)).nullif(""), markers)
+            for i, c in enumerate(names)
+        }
     ).view()
 
     def number_text(i: int) -> ir.StringValue:
@@ -818,7 +869,7 @@ def _date_formats(
     # (an ISO date, the usual case, has none there and skips them)
     tests: dict[str, ir.Value] = {}
     for i, c in enumerate(columns):
-        text = _trim(raw[c].cast(str), line_breaks=True)
+        text = _without_markers(_trim(raw[c].cast(str), line_breaks=True), _markers(vs))
         numeric = text.substr(1, 1).isin(["/", ".", "-"]) | text.substr(2, 1).isin(["/", ".", "-"])
         tests[f"t{i}"] = text
         tests[f"d{i}"] = numeric & text.re_search(_DAY_FIRST_ONLY)
@@ -957,6 +1008,9 @@ class _Plan:
     percent: bool = False
     #: minutes: text H:MM or H:MM:SS is a clock duration (``Column.minutes``)
     clock: bool = False
+    #: the texts read as an empty cell (``[validate] missing_values``, upper case): for a
+    #: text number or date column
+    missing: tuple[str, ...] = ()
 
     def date_formats(self, ti: TableInput, vs: ValidateSettings) -> list[str]:
         """The formats this date column's text is tried against, in turn."""
@@ -1007,6 +1061,7 @@ class _Plan:
         text = _trim(expr.cast(str), line_breaks=kind == "date").nullif("")
         if kind in ("id", "text", "extra_text"):
             return {name: text}
+        text = _without_markers(text, self.missing)
         if kind in ("number", "int", "extra_number"):
             # read on by :meth:`number_text`
             return {_hidden("x", name): text}
@@ -1438,6 +1493,7 @@ def canonicalize(
             file=file,
             warnings=warnings,
             percent=percent,
+            markers=_markers(vs),
         )
     text_dates = [
         src
@@ -1452,6 +1508,7 @@ def canonicalize(
             raw, text_dates, vs, engine, table=table, file=file, warnings=warnings
         )
     plain = _Convention(".", "")
+    markers = _markers(vs)
     raw_names: dict[str, str] = {}
     plans: list[_Plan] = []
     for col in spec.input_columns:
@@ -1473,6 +1530,7 @@ def canonicalize(
                     tuple(orders.get(src, ())),
                     percent=col.fraction,
                     clock=col.minutes,
+                    missing=markers if col.kind in ("number", "int", "date") else (),
                 )
             )
     for name, src in extra:
@@ -1483,8 +1541,29 @@ def canonicalize(
             dtype.is_string() and conv is not None and conv.is_number
         )
         kind = "extra_number" if numeric else "extra_text"
-        plans.append(_Plan(name, kind, rn, conv or plain, dtype.is_string()))
+        plans.append(
+            _Plan(
+                name,
+                kind,
+                rn,
+                conv or plain,
+                dtype.is_string(),
+                missing=markers if kind == "extra_number" else (),
+            )
+        )
     by_raw = {rn: src for src, rn in raw_names.items()}
+    _count_markers(
+        raw,
+        list(
+            dict.fromkeys(
+                by_raw[p.raw] for p in plans if p.missing and raw[by_raw[p.raw]].type().is_string()
+            )
+        ),
+        markers,
+        engine,
+        file=file,
+        warnings=warnings,
+    )
 
     # level 1: the raw values, and each column's trimmed text (or typed value)
     level1: dict[str, ir.Value] = {ROW: raw[ROW]}

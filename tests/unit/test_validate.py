@@ -139,12 +139,61 @@ def test_negatives_as_accountants_and_erps_write_them_and_currency_codes(eng: En
     revenue += ["-3", "12-34", "(7", "-"]
     used, rej = _validate(eng, _tx_cols(len(revenue), revenue=revenue))
     assert [r["revenue"] for r in used] == [-120.0, -1250.0, -75.5, 1234.5, 99.0, -5.0, -3.0]
-    # not numbers however read: a date-like 12-34, an unclosed bracket, a lone dash
-    assert rej == {r: ("revenue", "revenue is not a number") for r in (9, 10, 11)}
+    # not numbers however read: a date-like 12-34, an unclosed bracket; a lone dash marks
+    # a missing value ([validate] missing_values), which a required column cannot lack
+    assert rej == {
+        9: ("revenue", "revenue is not a number"),
+        10: ("revenue", "revenue is not a number"),
+        11: ("revenue", "missing revenue"),
+    }
     # with comma decimals (a German export): 1.234,50- and (120,00) €
     s = Settings().with_updates(transactions={"decimal": ","})
     used, rej = _validate(eng, _tx_cols(2, revenue=["1.234,50-", "(120,00) €"]), settings=s)
     assert rej == {} and [r["revenue"] for r in used] == [-1234.5, -120.0]
+
+
+def test_texts_marking_a_missing_value_leave_the_cell_empty_and_keep_the_row(
+    eng: Engine,
+) -> None:
+    # SQL Server's NULL, Excel's #N/A and #WERT!, a dash: an ERP's or a spreadsheet's way
+    # of writing nothing in an optional column must not cost the line its revenue
+    cost = ["NULL", "#N/A", " n/a ", "-", "#WERT!", "6.5", "null", "?"]
+    warnings: list[str] = []
+    used, rej = _validate(eng, _tx_cols(len(cost), cost=cost), warnings=warnings)
+    assert rej == {}
+    assert [r["cost"] for r in used] == [None] * 5 + [6.5, None, None]
+    assert [r["revenue"] for r in used] == [10.0] * len(cost)
+    said = [w for w in warnings if "read as empty" in w]
+    assert said == [
+        "f.csv: 7 cells read as empty for a text that marks a missing value, such as NULL, "
+        "N/A, #N/A or - (7 in 'cost'); their rows are kept without those values. "
+        "[validate] missing_values lists such texts (set [] to reject the rows instead)"
+    ]
+    # a customer's firmographics, and an open invoice's paid date as SAP writes it
+    used, rej = _validate(
+        eng,
+        {"customer_id": ["a", "b", "c"], "employees": ["NULL", "25", "#N/A"]},
+        table="customers",
+    )
+    assert rej == {} and [r["employees"] for r in used] == [None, 25.0, None]
+    pay = {
+        "invoice_id": ["i1", "i2"],
+        "customer_id": ["a", "b"],
+        "due_date": ["01.02.2024", "01.03.2024"],
+        "paid_date": ["05.02.2024", "00.00.0000"],
+        "amount": ["100", "250"],
+    }
+    used, rej = _validate(eng, pay, table="payments")
+    assert rej == {} and [r["paid_date"] for r in used] == [dt.date(2024, 2, 5), None]
+    # a required column so marked rejects its row as missing, not as unreadable
+    _, rej = _validate(eng, _tx_cols(2, revenue=["NULL", "10"], date=["2024-06-01", "#N/A"]))
+    assert rej == {2: ("revenue", "missing revenue"), 3: ("date", "missing date")}
+    # with no markers set, such a row is rejected for what it says
+    s = Settings().with_updates(validate={"missing_values": []})
+    warnings = []
+    used, rej = _validate(eng, _tx_cols(2, cost=["NULL", "1"]), settings=s, warnings=warnings)
+    assert rej == {2: ("cost", "cost is not a number")} and len(used) == 1
+    assert not [w for w in warnings if "read as empty" in w]
 
 
 def test_the_typographic_minus_sign_is_a_minus(eng: Engine) -> None:

@@ -66,6 +66,51 @@ class ValidateSettings(Section):
     it is set, a five-digit number is read as a spreadsheet's serial day (45293 is
     2024-01-02)."""
 
+    missing_values: list[str] = Field(
+        default_factory=lambda: [
+            "NULL",
+            "NA",
+            "N/A",
+            "n.a.",
+            "#N/A",
+            "#NA",
+            "#NV",
+            "None",
+            "<NA>",
+            "nil",
+            "-",
+            "--",
+            "?",
+            "k.A.",
+            "n.v.",
+            "#VALUE!",
+            "#WERT!",
+            "#VALEUR!",
+            "#DIV/0!",
+            "#REF!",
+            "#BEZUG!",
+            "#NAME?",
+            "#NOM?",
+            "#NUM!",
+            "#ZAHL!",
+            "#NOMBRE!",
+            "#NULL!",
+            "0000-00-00",
+            "00.00.0000",
+            "00/00/0000",
+            "00000000",
+        ]
+    )
+    """Texts that mark a missing value in a number or date column, read as an empty cell
+    (compared without regard to case, after trimming): the row is kept without that value,
+    as with an empty cell, and the run's warnings count them per column. A required column
+    (a transaction's date or revenue) so left empty rejects its row as "missing". Default:
+    the database and spreadsheet spellings of nothing (NULL, NA, N/A, #N/A, None, -, ?),
+    Excel's error values in English, German and French (#VALUE!, #WERT!, #DIV/0!, #NV, …)
+    and the zero dates of SAP and MySQL (00.00.0000, 0000-00-00). Set [] to reject such
+    rows instead. NaN and infinity are not among them: they are numbers, rejected as not
+    finite."""
+
     max_abs_number: float = Field(default=1e15, gt=0)
     """A number (amount, quantity, coordinate) larger than this in absolute value is rejected
     as implausible: such values are export errors, and sums of money are kept exact only
