@@ -71,11 +71,17 @@ def test_secret_options_are_kept_out_of_the_manifest(tmp_path: Path) -> None:
         _toml(
             tmp_path,
             '[run.spark_options]\n"spark.hadoop.fs.s3a.secret.key" = "s3cr3t"\n'
-            '"spark.hadoop.fs.s3a.access.key" = "AKIA1"\n"spark.executor.cores" = 4\n',
+            '"spark.hadoop.fs.s3a.access.key" = "AKIA1"\n"spark.executor.cores" = 4\n'
+            # Azure's account key and SAS token, Google's service-account key
+            '"spark.hadoop.fs.azure.account.key.acct.dfs.core.windows.net" = "AZKEY"\n'
+            '"spark.hadoop.fs.azure.sas.box.acct.blob.core.windows.net" = "AZSAS"\n'
+            '"spark.hadoop.fs.gs.auth.service.account.private.key" = "GSKEY"\n'
+            '"spark.hadoop.fs.azure.account.oauth2.client.secret" = "AZOAUTH"\n',
         )
     )
     shown = json.dumps(s.to_dict())
-    assert "s3cr3t" not in shown and "AKIA1" not in shown
+    for secret in ("s3cr3t", "AKIA1", "AZKEY", "AZSAS", "GSKEY", "AZOAUTH"):
+        assert secret not in shown, secret
     assert s.to_dict()["run"]["spark_options"]["spark.executor.cores"] == 4
     # the engine still gets the real values
     assert s.run.spark_conf()["spark.hadoop.fs.s3a.secret.key"] == "s3cr3t"

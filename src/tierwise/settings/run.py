@@ -28,7 +28,9 @@ _UNIT = {
 MIN_MEMORY_LIMIT = "256MB"
 #: Spark options whose values are secrets (object-store keys, passwords, tokens): kept out of
 #: the manifest
-_SECRET_OPTION = re.compile(r"secret|password|token|credential|access\.key|session\.key", re.I)
+_SECRET_OPTION = re.compile(
+    r"secret|passw|token|credential|key|signature|private|auth|\bsas\b", re.I
+)
 _SPARK_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
 
@@ -94,7 +96,9 @@ class RunSettings(Section):
     """Spark configuration for the session tierwise starts (engine = "spark"), key → value,
     e.g. {"spark.executor.memory" = "8g", "spark.sql.shuffle.partitions" = 400}. The session
     time zone is always UTC (spark.sql.session.timeZone cannot be set here). Values of keys
-    naming a secret, password, token or key are left out of the manifest. Default: none."""
+    naming a secret, password, token, credential, key, signature, SAS or authentication
+    (fs.s3a.secret.key, fs.azure.account.key.<account>…, fs.azure.sas.<container>…,
+    fs.gs.auth.service.account.private.key) are left out of the manifest. Default: none."""
 
     _seed = field_validator("seed")(check_seed)
 
