@@ -323,6 +323,24 @@ def test_init_never_writes_over_an_input_a_folder_or_a_data_file(files: Path) ->
     assert sorted(p.name for p in folder.iterdir()) == ["part-0.parquet"]
 
 
+@pytest.mark.parametrize("rows", [100, 30_000])
+def test_init_reads_a_utf16_export(files: Path, rows: int) -> None:
+    # Excel's "Unicode text": UTF-16 with a byte-order mark, tab-separated, CRLF; 30,000
+    # rows is past the head of the file the sample reads
+    lines = ["Kundennummer\tRechnungsdatum\tUmsatz"]
+    lines += [f"K{i % 300:04d}\t{1 + i % 28:02d}.03.2024\t{i % 997},50" for i in range(rows)]
+    path = files / "umsatz.txt"
+    path.write_bytes("\r\n".join(lines).encode("utf-16"))
+    target = files / "u16.toml"
+    res = runner.invoke(app, ["init", "--transactions", str(path), "--out", str(target)])
+    assert res.exit_code == 0, res.output
+    assert dict(load_settings(target).transactions.columns) == {
+        "customer_id": "Kundennummer",
+        "date": "Rechnungsdatum",
+        "revenue": "Umsatz",
+    }
+
+
 def test_init_names_the_sheet_holding_the_data(files: Path) -> None:
     import openpyxl
 

@@ -110,6 +110,24 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
     unique = [f"{i}:{n}" for i, n in enumerate(names)]
     size = os.path.getsize(path)
     chunks: list[bytes] = []
+    encoding = dialect.encoding
+    if _wide(encoding):
+        # UTF-16 or UTF-32 (Excel's "Unicode text"): a line ends in more than one byte and a
+        # byte-order mark begins only the file, so the sample is the head, as UTF-8 text
+        with open(path, "rb") as f:
+            wide = f.read(4 * _HEAD_BYTES)
+        head = wide.decode(encoding, errors="ignore").encode("utf-8")
+        for _ in range(dialect.header_line):
+            nl = head.find(b"\n")
+            head = head[nl + 1 :] if nl >= 0 else b""
+        table = _parse_chunk(
+            _whole_lines(head, first_partial=False, last_partial=len(wide) < size),
+            unique,
+            dialect.delimiter,
+            "utf-8",
+            rows,
+        ).rename_columns(names)
+        return Sample(path, "csv", names, table, delimiter=dialect.delimiter, encoding=encoding)
     with open(path, "rb") as f:
         head = f.read(_HEAD_BYTES)
         # the header line and any title lines above it are not data
@@ -130,6 +148,11 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
     table = pa.concat_tables(tables).slice(0, rows)
     table = table.rename_columns(names)
     return Sample(path, "csv", names, table, delimiter=dialect.delimiter, encoding=dialect.encoding)
+
+
+def _wide(encoding: str) -> bool:
+    """Whether ``encoding`` writes a line break in more than one byte (UTF-16, UTF-32)."""
+    return encoding.lower().replace("_", "-").startswith(("utf-16", "utf-32"))
 
 
 def _whole_lines(data: bytes, *, first_partial: bool, last_partial: bool = True) -> bytes:
