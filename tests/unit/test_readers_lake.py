@@ -330,3 +330,20 @@ def test_a_column_named_row_at_a_url_is_refused_in_one_line(tmp_path, engine):
         read_input("transactions", folder.as_uri(), TableInput(), engine)
     assert info.value.column == "_row"
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.engines("spark", reason="the DuckDB engine reads no data-lake URL")
+def test_a_delta_or_iceberg_table_at_a_url_is_named_not_misread(tmp_path, engine):
+    # as for the folder on this machine: a Delta table's Parquet files include ones its log
+    # has removed, so they are read through Delta Lake (which this session does not have)
+    delta = _lake(tmp_path)
+    (delta / "_delta_log").mkdir()
+    (delta / "_delta_log" / "00000000000000000000.json").write_text("{}")
+    with pytest.raises(InputError, match=r"this is a Delta table.*delta-spark"):
+        read_input("transactions", delta.as_uri(), TableInput(), engine)
+    ice = tmp_path / "ice"
+    (ice / "metadata").mkdir(parents=True)
+    (ice / "metadata" / "v1.metadata.json").write_text("{}")
+    pq.write_table(pa.table({"customer_id": ["a"]}), ice / "part-0.parquet")
+    with pytest.raises(InputError, match="Iceberg table"):
+        read_input("transactions", ice.as_uri(), TableInput(), engine)

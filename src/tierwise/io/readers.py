@@ -1523,17 +1523,22 @@ def _parquet_raw(name: str, files: list[Path], base: Path, shown: str, engine: E
     )
 
 
+def _iceberg(shown: str) -> InputError:
+    """The error for an Iceberg table's folder, which is read through its catalog."""
+    return InputError(
+        "this is an Iceberg table, which tierwise does not read from its folder",
+        file=shown,
+        hint="read it through your catalog and pass the Spark DataFrame to tierwise.run "
+        "(spark.table('catalog.db.table')), or export it as Parquet",
+    )
+
+
 def _read_parquet_folder(name: str, folder: Path, shown: str, engine: Engine) -> RawInput:
     """Every Parquet file under a folder (Hive partition folders included), in name order."""
     if (folder / "_delta_log").is_dir():
         return _read_delta(name, folder, shown, engine)
     if (folder / "metadata").is_dir() and any((folder / "metadata").glob("*.metadata.json")):
-        raise InputError(
-            "this is an Iceberg table, which tierwise does not read from its folder",
-            file=shown,
-            hint="read it through your catalog and pass the Spark DataFrame to tierwise.run "
-            "(spark.table('catalog.db.table')), or export it as Parquet",
-        )
+        raise _iceberg(shown)
     found = sorted(f for f in folder.rglob("*") if f.is_file() and not _hidden(f, folder))
     files = [f for f in found if f.suffix.lower() in _PARQUET_SUFFIXES]
     if not files:
@@ -1568,8 +1573,9 @@ def _read_parquet_glob(name: str, pattern: str, shown: str, engine: Engine) -> R
     return _parquet_raw(name, files, base, shown, engine)
 
 
-def _read_delta(name: str, folder: Path, shown: str, engine: Engine) -> RawInput:
-    """A Delta table: read by Spark's Delta source (delta-spark on the session)."""
+def _read_delta(name: str, folder: Path | str, shown: str, engine: Engine) -> RawInput:
+    """A Delta table (a folder, or a URL Spark reads): read by Spark's Delta source
+    (delta-spark on the session)."""
     if engine.backend != "spark":
         raise InputError(
             "this is a Delta table, which the DuckDB engine does not read (its delta "
@@ -1605,8 +1611,25 @@ def _check_lake_columns(engine: Engine, url: str, shown: str) -> None:
     _check_header(shown, columns)
 
 
+def _lake_has(engine: Engine, url: str, pattern: str) -> bool:
+    """Whether anything at ``url`` + "/" + ``pattern`` (a Hadoop glob) exists, asked of the
+    file system Spark reads the URL with; False when it cannot say (no file system for the
+    scheme: the read then says why)."""
+    try:
+        session = engine.con._session
+        jvm = session._jvm
+        path = jvm.org.apache.hadoop.fs.Path(url.rstrip("/") + "/" + pattern)
+        fs = path.getFileSystem(session._jsc.hadoopConfiguration())
+        found = fs.globStatus(path)
+        return found is not None and len(found) > 0
+    except Exception:
+        return False
+
+
 def _read_lake_url(name: str, url: str, shown: str, engine: Engine) -> RawInput:
-    """Parquet at a URL Spark reads (a file, a folder of files, a glob)."""
+    """Parquet at a URL Spark reads (a file, a folder of files, a glob); a Delta table's
+    folder through Spark's Delta source, and an Iceberg table's refused, as for a folder
+    on this machine."""
     if engine.backend != "spark":
         raise InputError(
             "a data-lake URL is read by the Spark engine only",
@@ -1614,6 +1637,12 @@ def _read_lake_url(name: str, url: str, shown: str, engine: Engine) -> RawInput:
             hint="set [run] engine = 'spark' (or --engine spark), or copy the files to this "
             "machine",
         )
+    if not _GLOB.search(url):
+        # a table's folder read as plain Parquet would count the rows its log has removed
+        if _lake_has(engine, url, "_delta_log"):
+            return _read_delta(name, url, shown, engine)
+        if _lake_has(engine, url, "metadata/*.metadata.json"):
+            raise _iceberg(shown)
     # the files' schema is not read from here, so a timestamp with a time zone keeps Spark's
     # reading of it: the instant, whose date is taken in the session's UTC
     try:
