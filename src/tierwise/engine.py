@@ -532,6 +532,51 @@ def memory_available() -> int:
 SHUFFLE_PARTITIONS_PER_CORE = 4
 
 
+#: Seconds a standalone Spark master has to answer before a run gives up on it.
+MASTER_TIMEOUT = 5.0
+
+
+def check_master(master: str | None, timeout: float = MASTER_TIMEOUT) -> None:
+    """Stop with one line when a standalone master (``spark://host:port``, or several
+    hosts for high availability) cannot be reached: no host answers a connection within
+    ``timeout`` seconds. Spark itself would retry for a minute, printing its stack traces.
+    Any other master is left to Spark.
+
+    Examples
+    --------
+    >>> check_master("local[2]"), check_master("yarn")
+    (None, None)
+    >>> try:
+    ...     check_master("spark://nohost.invalid:7077")
+    ... except EngineError as exc:
+    ...     print(str(exc).split(";")[0])
+    cannot reach the Spark master at nohost.invalid:7077 (unknown host)
+    """
+    import socket
+
+    if not master or not master.startswith("spark://"):
+        return
+    why: list[str] = []
+    hosts = [h.strip() for h in master[len("spark://") :].split(",") if h.strip()]
+    for host in hosts:
+        name, _, port = host.rpartition(":") if ":" in host else (host, "", "7077")
+        try:
+            with socket.create_connection((name.strip("[]"), int(port or 7077)), timeout):
+                return
+        except socket.gaierror:
+            why.append(f"{host} (unknown host)")
+        except ValueError:
+            why.append(f"{host} (not host:port)")
+        except TimeoutError:
+            why.append(f"{host} (no answer within {timeout:g} s)")
+        except OSError as exc:
+            why.append(f"{host} ({exc.strerror or exc})")
+    raise EngineError(
+        f"cannot reach the Spark master at {', '.join(why) or master}; check [run] "
+        "spark_master, and that the master runs and this machine may reach it"
+    )
+
+
 def _local_cores(master: str | None, threads: int | None) -> int | None:
     """The cores of the local Spark master ``master`` (``local``, ``local[4]``,
     ``local[*]``, ``local[4,2]``; None gives ``local[threads]``), or None for a cluster.
@@ -860,6 +905,7 @@ class Engine:
         )
         if active is not None:
             return active
+        check_master(master)
         builder = SparkSession.builder.master(master or f"local[{threads or '*'}]").appName(
             "tierwise"
         )

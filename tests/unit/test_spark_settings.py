@@ -17,7 +17,7 @@ import pytest
 
 import tierwise
 from tierwise.engine import Engine
-from tierwise.errors import SettingsError
+from tierwise.errors import EngineError, SettingsError
 from tierwise.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -240,3 +240,24 @@ def test_spark_dataframes_stay_in_spark_with_their_row_numbers(spark_engine: Eng
     assert got.rejects.column("row").to_pylist() == [2]
     assert got.rejects.column("reason").to_pylist() == ["missing customer_id"]
     assert session.conf.get("spark.sql.session.timeZone") == "UTC"
+
+
+def test_a_standalone_master_nobody_answers_at_is_one_line_at_once() -> None:
+    import socket
+
+    from tierwise.engine import check_master
+
+    with socket.socket() as s:  # a port of this machine no one listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(EngineError) as info:
+        check_master(f"spark://127.0.0.1:{port},nohost.invalid:7077", timeout=2.0)
+    said = str(info.value)
+    assert said.startswith(f"cannot reach the Spark master at 127.0.0.1:{port} (")
+    assert "nohost.invalid:7077 (unknown host)" in said and "[run] spark_master" in said
+    assert "\n" not in said
+    # a master that answers passes
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        check_master(f"spark://nohost.invalid:7077,127.0.0.1:{s.getsockname()[1]}")
