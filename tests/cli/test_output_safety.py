@@ -86,6 +86,19 @@ def test_a_path_below_a_file_is_refused_with_one_line(inputs: Path, tmp_path: Pa
     assert (tmp_path / "a.csv").read_text() == "x\n"
 
 
+@pytest.mark.parametrize("url", ["s3a://lake/results", "file:///tmp/results"])
+def test_out_given_as_a_url_is_refused_not_made_a_local_folder(
+    inputs: Path, tmp_path: Path, monkeypatch, url: str
+) -> None:
+    # a URL read as a path would write ./s3a:/lake/results, and the user would believe the
+    # outputs on the lake
+    monkeypatch.chdir(tmp_path)
+    code, out = _run("run", "--transactions", inputs / "invoices.csv", "--out", url)
+    assert code == 1
+    assert "outputs are written to a folder on this machine, not to a URL" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs"]
+
+
 def test_an_empty_folder_and_an_earlier_output_are_written(inputs: Path, tmp_path: Path) -> None:
     out = tmp_path / "empty"
     out.mkdir()

@@ -14,6 +14,7 @@ import ctypes
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -674,8 +675,14 @@ def check_output_target(
     """
     from ..errors import SettingsError
 
-    t = Path(target).expanduser().absolute()
     shown = str(target)
+    if re.match(r"[A-Za-z][A-Za-z0-9+.\-]+:/", shown):
+        # a URL (s3a://, abfss://, file://): a path would make a folder of that name here
+        raise SettingsError(
+            f"--out {shown}: outputs are written to a folder on this machine, not to a URL; "
+            "give the folder's path (and copy it to the lake afterwards)"
+        )
+    t = Path(target).expanduser().absolute()
     for parent in [*reversed(t.parents), t]:
         if parent.exists() and not parent.is_dir():
             what = "the output folder" if parent == t else f"{parent} (in the output path)"
