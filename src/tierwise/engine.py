@@ -1131,17 +1131,22 @@ class Engine:
         if ROW in df.columns:
             raise SettingsError(f"{what}: the column name {ROW!r} is reserved")
         name = self.fresh_name("frame")
+
+        def column(c: str) -> Any:
+            # by its name as it is: a dot in it ("Kunden.Nr") is no struct field
+            return F.col("`" + c.replace("`", "``") + "`")
+
         try:
             cols = list(df.columns)
             part = F.spark_partition_id()
             # monotonically_increasing_id is (partition << 33) + position in the partition
             tagged = df.select(
-                *cols,
+                *[column(c) for c in cols],
                 part.alias("tw_part"),
                 (F.monotonically_increasing_id() - (part.cast("long") * (1 << 33))).alias("tw_pos"),
             ).persist(StorageLevel.MEMORY_AND_DISK)
             self._spark_persisted.append(tagged)
-            row_hash = F.xxhash64(*[F.col(f"`{c}`") for c in cols]).cast("decimal(38,0)")
+            row_hash = F.xxhash64(*[column(c) for c in cols]).cast("decimal(38,0)")
             parts = (
                 tagged.groupBy("tw_part")
                 .agg(F.count(F.lit(1)).alias("n"), F.sum(row_hash).alias("h"))
@@ -1158,7 +1163,7 @@ class Engine:
                 )
             )
             numbered = tagged.join(F.broadcast(offsets), "tw_part").select(
-                *[F.col(f"`{c}`") for c in cols],
+                *[column(c) for c in cols],
                 (F.col("tw_offset") + F.col("tw_pos") + 1).cast("long").alias(ROW),
             )
             numbered.createOrReplaceTempView(name)

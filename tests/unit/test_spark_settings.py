@@ -242,6 +242,26 @@ def test_spark_dataframes_stay_in_spark_with_their_row_numbers(spark_engine: Eng
     assert session.conf.get("spark.sql.session.timeZone") == "UTC"
 
 
+@pytest.mark.spark
+def test_a_spark_dataframe_column_with_a_dot_or_backtick_in_its_name_is_read(
+    spark_engine: Engine,
+) -> None:
+    # "Kunden.Nr" is a column's name, not a struct's field, as in a pandas frame
+    session = spark_engine.con._session
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "B"],
+            "date": ["2024-01-05", "2024-03-01", "2024-02-10"],
+            "revenue": [120.0, 80.0, 45.0],
+            "Kunden.Nr": ["1", "2", "3"],
+            "odd`name": ["x", "y", "z"],
+        }
+    )
+    got = tierwise.validate(session.createDataFrame(tx))["transactions"]
+    assert got.table.num_rows == 3 and got.rejects.num_rows == 0
+    assert got.table.column("revenue").to_pylist() == [120.0, 80.0, 45.0]
+
+
 def test_a_standalone_master_nobody_answers_at_is_one_line_at_once() -> None:
     import socket
 
