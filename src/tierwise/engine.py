@@ -532,6 +532,27 @@ def memory_available() -> int:
 SHUFFLE_PARTITIONS_PER_CORE = 4
 
 
+def _persistent_rdds(session: Any) -> set[int]:
+    """The ids of the RDDs a Spark session's executors keep (cached or checkpointed)."""
+    try:
+        return {int(i) for i in session.sparkContext._jsc.getPersistentRDDs().keySet()}
+    except Exception:  # pragma: no cover - a session that cannot say frees nothing
+        return set()
+
+
+def _unpersist_rdds(session: Any, ids: Sequence[int]) -> None:
+    """Free the executors' copies of the RDDs ``ids`` (best effort: one freed already, or
+    gone with its session, is no error)."""
+    if not ids:
+        return
+    with suppress(Exception):
+        kept = session.sparkContext._jsc.getPersistentRDDs()
+        for i in ids:
+            rdd = kept.get(i)
+            if rdd is not None:
+                rdd.unpersist(False)
+
+
 #: Seconds a standalone Spark master has to answer before a run gives up on it.
 MASTER_TIMEOUT = 5.0
 
@@ -800,6 +821,9 @@ class Engine:
         #: notebook's session does not keep every run's data
         self._spark_views: list[str] = []
         self._spark_persisted: list[Any] = []
+        #: the executors' RDDs holding each checkpointed table's rows, by view name: a
+        #: local checkpoint's rows are freed through its RDDs, not its DataFrame
+        self._spark_rdds: dict[str, list[int]] = {}
         #: engine tables that hold an input's rows as read (a parsed CSV file, a streamed
         #: database table, rows read by Python), freed by release_inputs
         self._input_tables: list[str] = []
@@ -1573,7 +1597,9 @@ class Engine:
         """
         self.con._run_pre_execute_hooks(expr)
         session = self.con._session
+        before = _persistent_rdds(session)
         df = session.sql(self.con.compile(expr)).localCheckpoint(eager=True)
+        self._spark_rdds[name] = sorted(_persistent_rdds(session) - before)
         df.createOrReplaceTempView(name)
         self._spark_tables[name] = df
         return self.con.table(name)
@@ -1641,9 +1667,11 @@ class Engine:
         for df in [*self._spark_persisted, *self._spark_tables.values()]:
             with suppress(Exception):
                 df.unpersist()
+        _unpersist_rdds(self.con._session, [i for ids in self._spark_rdds.values() for i in ids])
         self._spark_views.clear()
         self._spark_persisted.clear()
         self._spark_tables.clear()
+        self._spark_rdds.clear()
 
     # -- engine-specific spellings ------------------------------------------------------
 
@@ -1813,6 +1841,7 @@ class Engine:
                 df = self._spark_tables.pop(name, None)
                 if df is not None:
                     df.unpersist()
+                _unpersist_rdds(self.con._session, self._spark_rdds.pop(name, []))
 
     # -- record linkage (Splink) --------------------------------------------------------
 

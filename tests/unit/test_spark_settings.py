@@ -206,9 +206,19 @@ def test_a_given_session_runs_in_utc_and_gets_its_time_zone_back(spark_engine: E
 def test_closing_on_a_given_session_frees_what_the_engine_made(spark_engine: Engine) -> None:
     # a notebook's session outlives every run: a run's views and cached data must not
     session = spark_engine.con._session
+
+    def kept_rdds() -> set[int]:
+        return {int(i) for i in session.sparkContext._jsc.getPersistentRDDs().keySet()}
+
     before = {t.name for t in session.catalog.listTables() if t.isTemporary}
+    rdds_before = kept_rdds()
     eng = Engine("spark", spark_session=session)
     arrow = eng.from_arrow(pa.table({"x": [1, 2, 3]}))
+    # a table released early frees its executors' rows at once
+    early = eng.materialize(arrow.mutate(z=arrow.x + 1))
+    assert kept_rdds() - rdds_before
+    eng.release(early)
+    assert kept_rdds() == rdds_before
     kept = eng.materialize(arrow.mutate(y=arrow.x * 2))
     frame, _ = eng.from_spark_frame(session.createDataFrame(pd.DataFrame({"v": [1, 2]})), "df")
     made = {t.name for t in session.catalog.listTables() if t.isTemporary} - before
@@ -219,6 +229,8 @@ def test_closing_on_a_given_session_frees_what_the_engine_made(spark_engine: Eng
     eng.close()
     assert {t.name for t in session.catalog.listTables() if t.isTemporary} == before
     assert not any(d.is_cached for d in cached)
+    # the checkpointed tables' rows too: a notebook's session does not grow run by run
+    assert kept_rdds() == rdds_before
     assert session.conf.get("spark.sql.session.timeZone") == "UTC"  # the session runs on
     assert session.range(2).count() == 2
 
