@@ -1160,12 +1160,27 @@ class Engine:
             # by its name as it is: a dot in it ("Kunden.Nr") is no struct field
             return F.col("`" + c.replace("`", "``") + "`")
 
+        from pyspark.sql.types import TimestampType
+
+        # an instant (Spark's TIMESTAMP, not TIMESTAMP_NTZ) as the clock of the session's
+        # own time zone showed it, the zone its user sees it in: the run's session is in UTC,
+        # where a Berlin order at 00:30 on 1 January would fall on 31 December
+        zone = self._given_tz
+        shown = {
+            f.name
+            for f in df.schema.fields
+            if zone is not None and isinstance(f.dataType, TimestampType)
+        }
+
+        def value(c: str) -> Any:
+            return F.from_utc_timestamp(column(c), zone).alias(c) if c in shown else column(c)
+
         try:
             cols = list(df.columns)
             part = F.spark_partition_id()
             # monotonically_increasing_id is (partition << 33) + position in the partition
             tagged = df.select(
-                *[column(c) for c in cols],
+                *[value(c) for c in cols],
                 part.alias("tw_part"),
                 (F.monotonically_increasing_id() - (part.cast("long") * (1 << 33))).alias("tw_pos"),
             ).persist(StorageLevel.MEMORY_AND_DISK)

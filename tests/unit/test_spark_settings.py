@@ -3,6 +3,7 @@ missing PySpark, and the Python API given a SparkSession or Spark DataFrames."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -272,6 +273,26 @@ def test_a_spark_dataframe_column_with_a_dot_or_backtick_in_its_name_is_read(
     got = tierwise.validate(session.createDataFrame(tx))["transactions"]
     assert got.table.num_rows == 3 and got.rejects.num_rows == 0
     assert got.table.column("revenue").to_pylist() == [120.0, 80.0, 45.0]
+
+
+@pytest.mark.spark
+def test_a_spark_dataframe_timestamp_is_dated_as_the_sessions_clock_showed_it(
+    spark_engine: Engine,
+) -> None:
+    # a notebook in Berlin shows 2024-01-01 00:30 (23:30 UTC the day before): the order is
+    # of 1 January, as for a pandas column with the Berlin zone
+    session = spark_engine.con._session
+    session.conf.set("spark.sql.session.timeZone", "Europe/Berlin")
+    try:
+        df = session.sql(
+            "select * from values ('A', timestamp'2024-01-01 00:30:00', 100.0), "
+            "('B', timestamp'2024-07-01 23:45:00', 20.0) as t(customer_id, date, revenue)"
+        )
+        got = tierwise.validate(df)["transactions"].table
+        assert got.column("date").to_pylist() == [dt.date(2024, 1, 1), dt.date(2024, 7, 1)]
+        assert session.conf.get("spark.sql.session.timeZone") == "Europe/Berlin"
+    finally:
+        session.conf.set("spark.sql.session.timeZone", "UTC")
 
 
 def test_a_standalone_master_nobody_answers_at_is_one_line_at_once() -> None:
