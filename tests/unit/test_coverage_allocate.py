@@ -288,3 +288,17 @@ def test_the_plan_is_the_same_with_envelopes_and_offers_found_a_slice_of_custome
     assert np.array_equal(sliced.choice, whole.choice)
     assert sliced.objective == whole.objective and sliced.upper_bound == whole.upper_bound
     assert sliced.detail["envelope_points"] == whole.detail["envelope_points"]
+
+
+@pytest.mark.parametrize("n_keys", [2, 600, 1 << 16, (1 << 16) + 1, 100_000])
+def test_the_prices_sort_by_resource_in_the_order_of_64_bit_keys(n_keys: int) -> None:
+    # the price search sorts its breakpoints by resource with 16-bit keys where they fit
+    # (a radix sort): the order must be that of the resources' own numbers, ties kept in
+    # place, also past 65,536 resources where 16 bits no longer hold them
+    from tierwise.coverage.allocate import _small
+
+    rng = np.random.default_rng(n_keys)
+    keys = rng.integers(0, n_keys, 50_000).astype(np.int64)
+    keys[:2] = [0, n_keys - 1]
+    got = np.argsort(_small(keys, n_keys), kind="stable")
+    assert np.array_equal(got, np.argsort(keys, kind="stable"))

@@ -375,12 +375,21 @@ def _choose(env: _Envelope, lam: F64) -> tuple[I64, F64, F64]:
     """
     rv = env.v - _lam_ext(lam)[env.res] * env.h
     best = np.maximum.reduceat(rv, env.c_start)
-    cand = rv >= best[env.cust] - 1e-12 * (1.0 + np.abs(best[env.cust]))
+    at = best[env.cust]
+    cand = rv >= at - 1e-12 * (1.0 + np.abs(at))
+    del at
     hkey = np.where(cand, env.h, np.inf)
     minh = np.minimum.reduceat(hkey, env.c_start)
     sel = np.flatnonzero(cand & (env.h <= minh[env.cust]))
     first = sel[np.r_[True, env.cust[sel][1:] != env.cust[sel][:-1]]]
     return first.astype(np.int64), rv, best
+
+
+def _small(keys: I64, n_keys: int) -> NDArray[np.integer[Any]]:
+    """``keys`` (from 0 to ``n_keys`` - 1) as 16-bit integers when they fit, which NumPy's
+    stable sort orders by radix, in linear time (several times faster than 64-bit keys,
+    in the same order)."""
+    return keys.astype(np.uint16) if n_keys <= 1 << 16 else keys
 
 
 def _demand(env: _Envelope, pts: I64, n_res: int) -> F64:
@@ -422,7 +431,7 @@ def _crossing(env: _Envelope, rv: F64, over: NDArray[np.bool_], cap: F64) -> F64
     r = np.concatenate([g_res[seg_g[s_on]], g_res[sw_on]])
     d = np.concatenate([env.drop[s_on], drop_sw[sw_on]])
     order = np.argsort(t)
-    order = order[np.argsort(r[order], kind="stable")]
+    order = order[np.argsort(_small(r[order], n_res), kind="stable")]
     t, r, d = t[order], r[order], d[order]
     cum = np.cumsum(d)
     r_cnt = np.bincount(r, minlength=n_res)
@@ -639,7 +648,7 @@ def _fill(env: _Envelope, pts: I64, cap: F64, max_rounds: int = 400) -> tuple[I6
         # each resource admits its best offers while they fit
         free = (r < 0) | (use <= 0)
         rr = np.where(free, n_res, r)
-        order = np.lexsort((p, -ratio, rr))
+        order = np.lexsort((p, -ratio, _small(rr, n_res + 1)))
         rr_s, use_s = rr[order], np.where(free, 0.0, use)[order]
         cum = np.cumsum(use_s)
         r_cnt = np.bincount(rr_s, minlength=n_res + 1)
