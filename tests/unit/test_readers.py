@@ -1243,6 +1243,29 @@ def test_excel_rows_above_the_column_names_are_found_and_said(tmp_path, engine):
     assert raw.warnings == [] and raw.source_columns[0] == "customer_id"
 
 
+def test_an_excel_sheet_whose_first_rows_are_empty_keeps_the_sheets_row_numbers(tmp_path, engine):
+    # a report export: row 1 empty, a title in A2, the names in row 4, data from row 5
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A2"] = "Sales report"
+    for j, h in enumerate(["customer_id", "date", "revenue"], 1):
+        ws.cell(row=4, column=j, value=h)
+    for i, row in enumerate([("K1", "2024-01-02", 10.0), ("K2", "not a date", 20.0)]):
+        for j, v in enumerate(row, 1):
+            ws.cell(row=5 + i, column=j, value=v)
+    wb.save(tmp_path / "sales.xlsx")
+    raw = read_input("transactions", tmp_path / "sales.xlsx", TableInput(), engine)
+    assert [r["_row"] for r in _rows(raw, engine)] == [5, 6]
+    (warning,) = raw.warnings
+    assert "column names are in row 4" in warning
+    # the names' own row, set, is the row they are in
+    raw = read_input("transactions", tmp_path / "sales.xlsx", TableInput(header_row=4), engine)
+    assert raw.source_columns == ["customer_id", "date", "revenue"]
+    assert [r["_row"] for r in _rows(raw, engine)] == [5, 6]
+
+
 def test_csv_title_lines_above_the_column_names_are_skipped_and_rows_keep_their_lines(
     tmp_path, engine
 ):

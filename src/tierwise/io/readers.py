@@ -1730,8 +1730,10 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         raise InputError(f"cannot read as Excel: {msg}", file=shown) from exc
     try:
         ws = sheet_of(wb)
+        # the sheet's first row holding anything (its dimension): rows are read from it, so
+        # that row numbers are the sheet's also when the rows above it are empty
         first = ws.min_row or 1
-        rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+        rows = [tuple(r) for r in ws.iter_rows(min_row=first, values_only=True)]
         sheets = _sheet_columns(wb) if len(wb.sheetnames) > 1 else {}
     finally:
         wb.close()
