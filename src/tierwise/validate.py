@@ -1601,7 +1601,9 @@ def canonicalize(
         _derive_transaction_columns(final, mapping, rules)
     for cond, about, why in _range_rules(table, final, vs, today):
         rules.append((cond, mapping.get(about) or about, why))
-    if table == "transactions" and as_of is not None:
+    if table in ("transactions", "activities") and as_of is not None:
+        # a line or contact after the analysis date is no part of the analysis: rejected,
+        # so that the rows said used are the rows used
         rules.append(
             (
                 final["date"] > as_of,

@@ -70,6 +70,7 @@ def _validate(
         delimiter=delimiter,
         warnings=warnings,
         today=today,
+        as_of=as_of,
     )
     if table == "transactions":
         t = check_transactions(
@@ -804,6 +805,18 @@ def test_rows_after_an_explicit_as_of_are_rejected(eng: Engine) -> None:
     used, rej = _validate(eng, _tx_cols(2, date=dates), as_of=dt.date(2024, 6, 30))
     assert [r["date"] for r in used] == [dt.date(2024, 6, 30)]
     assert rej == {3: ("date", "after the analysis date 2024-06-30 (--as-of)")}
+
+
+def test_contacts_after_an_explicit_as_of_are_rejected_not_said_used(eng: Engine) -> None:
+    acts = {
+        "customer_id": ["a", "a", "b"],
+        "date": ["2024-06-30", "2024-07-01", "2024-12-01"],
+        "type": ["visit", "call", "email"],
+    }
+    used, rej = _validate(eng, acts, table="activities", as_of=dt.date(2024, 6, 30))
+    assert [r["date"] for r in used] == [dt.date(2024, 6, 30)]
+    why = "after the analysis date 2024-06-30 (--as-of)"
+    assert rej == {3: ("date", why), 4: ("date", why)}
 
 
 def test_without_as_of_only_dates_beyond_today_plus_tolerance_are_rejected(eng: Engine) -> None:
