@@ -1173,7 +1173,9 @@ class Engine:
         }
 
         def value(c: str) -> Any:
-            return F.from_utc_timestamp(column(c), zone).alias(c) if c in shown else column(c)
+            return (
+                F.from_utc_timestamp(column(c), zone or "UTC").alias(c) if c in shown else column(c)
+            )
 
         try:
             cols = list(df.columns)

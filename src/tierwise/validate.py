@@ -2099,6 +2099,45 @@ def reject_unknown_customers(t: ir.Table, known_ids: ir.Table, table: str) -> ir
     )
 
 
+def _loose_id(c: ir.StringValue) -> ir.StringValue:
+    """An id without what one program's writing of it adds or drops: leading zeros ('00042'
+    and '42'), a decimal part .0 ('1001.0' and '1001'), letter case."""
+    c = c.re_replace("^0+", "")
+    return ibis.ifelse(c.re_search(r"^\d+\.0+$"), c.re_replace(r"\.0+$", ""), c).upper()
+
+
+def _warn_near_ids(
+    engine: Engine,
+    rejects: ir.Table,
+    known: ir.Table,
+    file: str,
+    table: str,
+    warnings: list[str] | None,
+) -> None:
+    """Say, in ``warnings``, how many of a table's rows rejected for a customer id not found
+    match a known customer once written loosely (:func:`_loose_id`): the ids of two programs,
+    one writing them as numbers."""
+    if warnings is None:
+        return
+    unknown = rejects.filter(rejects.reason.startswith("customer_id not found"))
+    keys = known.select(k=_loose_id(known.customer_id))
+    got = engine.to_arrow(
+        unknown.aggregate(
+            n=unknown.count(), near=_loose_id(unknown.value).isin(keys.k).cast("int64").sum()
+        ),
+        f"the unknown customer ids of {table}",
+    ).to_pylist()[0]
+    n, near = int(got["n"] or 0), int(got["near"] or 0)
+    if near:
+        warnings.append(
+            f"{table}: {count_text(n, 'row')} of {file} rejected as customer_id not found; "
+            f"{count_text(near, 'of them matches', 'of them match')} a known customer once "
+            "leading zeros, a decimal part .0 and letter case are ignored (as '00042', "
+            "'42.0' and '42'): export the ids as text from the program that wrote them as "
+            "numbers"
+        )
+
+
 def reject_duplicate_keys(t: ir.Table, key: tuple[str, ...]) -> ir.Table:
     """Reject a row whose key (e.g. customer_id in the master) repeats an earlier row's.
 
@@ -2385,6 +2424,7 @@ def validate_inputs(
         for name in (n for n in others if TABLES[n].known_customers):
             t = store_checked(engine, reject_unknown_customers(canon[name], known, name))
             used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
+            _warn_near_ids(engine, reject_parts[name], known, raws[name].path, name, warnings)
 
     reject_tables = []
     accounts: dict[str, InputAccount] = {}
@@ -2457,15 +2497,9 @@ def validate_inputs(
         missing = bought.filter(~bought.customer_id.isin(master.customer_id))
         n_unknown = engine.count(missing, "customers missing from the master")
         if n_unknown:
-            # ids one program wrote as numbers lose their leading zeros ('00042' and '42')
-            # or gain a decimal part ('1001.0' and '1001')
-            def key(c: ir.StringValue) -> ir.StringValue:
-                c = c.re_replace("^0+", "")
-                return ibis.ifelse(c.re_search(r"^\d+\.0+$"), c.re_replace(r"\.0+$", ""), c).upper()
-
-            keys = master.select(k=key(master.customer_id))
+            keys = master.select(k=_loose_id(master.customer_id))
             n_near = engine.count(
-                missing.filter(key(missing.customer_id).isin(keys.k)),
+                missing.filter(_loose_id(missing.customer_id).isin(keys.k)),
                 "customers missing from the master that differ by leading zeros, a decimal "
                 "part .0 or case",
             )

@@ -797,6 +797,40 @@ def test_ids_that_lost_their_leading_zeros_are_named_as_the_likely_cause(eng: En
     )
 
 
+def test_contacts_whose_ids_lost_their_leading_zeros_are_named_as_the_likely_cause(
+    eng: Engine,
+) -> None:
+    # the CRM writes the ids as numbers, the ERP as zero-padded text
+    from tierwise.io import RawInput
+
+    tables = {
+        "transactions": {
+            "customer_id": ["00042", "00007"],
+            "date": ["2024-01-01"] * 2,
+            "revenue": ["10"] * 2,
+        },
+        "activities": {
+            "customer_id": ["00042", "42", "7", "7", "555"],
+            "date": ["2024-01-02"] * 5,
+            "type": ["visit"] * 5,
+        },
+    }
+    raws, canon = {}, {}
+    for name, cols in tables.items():
+        raws[name] = RawInput(name, f"{name}.csv", _raw(eng, cols))
+        canon[name] = canonicalize(raws[name].table, name, Settings(), eng, file=f"{name}.csv")
+    warnings: list[str] = []
+    validate_inputs(
+        canon, raws, Settings(), eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
+    )
+    (said,) = [w for w in warnings if w.startswith("activities:")]
+    assert said.startswith(
+        "activities: 4 rows of activities.csv rejected as customer_id not found; 3 of them "
+        "match a known customer once leading zeros, a decimal part .0 and letter case are "
+        "ignored"
+    )
+
+
 # -- the analysis date -------------------------------------------------------------------
 
 
