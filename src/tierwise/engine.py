@@ -458,10 +458,24 @@ def engine_message(exc: BaseException) -> str:
 
 
 def _said(exc: BaseException) -> str:
-    """An engine's error as it is, but an out-of-memory or full-disk one in the settings'
-    terms."""
+    r"""An engine's error as it is, but an out-of-memory or full-disk one in the settings'
+    terms, and a Java exception from Spark in one line, without its stack trace.
+
+    Example
+    -------
+    >>> _said(RuntimeError("[FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH] Error while "
+    ...     "reading file part-1.parquet.\n\tat org.apache.spark.X(X.scala:1)\n"
+    ...     "JVM stacktrace:\norg.apache.spark.SparkException"))
+    '[FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH] Error while reading file part-1.parquet.'
+    """
     text = str(exc)
-    return engine_message(exc) if _OUT_OF_MEMORY.search(text) or _DISK_FULL.search(text) else text
+    if _OUT_OF_MEMORY.search(text) or _DISK_FULL.search(text) or _JAVA_TRACE.search(text):
+        return engine_message(exc)
+    return text
+
+
+#: a Java stack trace in an error's text (Spark's)
+_JAVA_TRACE = re.compile(r"\n\s*at [\w$.]+\(|JVM stacktrace:")
 
 
 #: jemalloc's index meaning "every arena" (``MALLCTL_ARENAS_ALL``)

@@ -347,3 +347,24 @@ def test_a_delta_or_iceberg_table_at_a_url_is_named_not_misread(tmp_path, engine
     pq.write_table(pa.table({"customer_id": ["a"]}), ice / "part-0.parquet")
     with pytest.raises(InputError, match="Iceberg table"):
         read_input("transactions", ice.as_uri(), TableInput(), engine)
+
+
+@pytest.mark.engines("spark", reason="the DuckDB engine reads no data-lake URL")
+def test_a_spark_read_that_fails_is_one_line_naming_the_file(tmp_path, engine):
+    # the files at a URL are read as Spark reads them: one of them with a wider integer
+    # column fails the read; what is said is Spark's error without its Java stack trace
+    from tierwise.errors import EngineError
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    for i, width in enumerate([pa.int32(), pa.int64()]):
+        pq.write_table(
+            pa.table({"customer_id": ["A", "B"], "quantity": pa.array([1, 2], width)}),
+            lake / f"part-{i}.parquet",
+        )
+    raw = read_input("transactions", lake.as_uri(), TableInput(), engine)
+    with pytest.raises(EngineError) as info:
+        engine.materialize(raw.table)
+    said = str(info.value)
+    assert "part-1.parquet" in said and "quantity" in said
+    assert "\n" not in said and "\tat " not in said and "JVM stacktrace" not in said
