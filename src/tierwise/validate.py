@@ -1585,6 +1585,15 @@ def canonicalize(
     # the final values
     final: dict[str, ir.Value] = {}
     rules: list[tuple[ir.BooleanValue, str, Any]] = []
+    # a row of a text file (CSV, Excel) holding the column names again (an export that
+    # repeats its header at each page break) says so, rather than failing the first check
+    # of its values
+    texts = [(src, rn) for src, rn in raw_names.items() if raw[src].type().is_string()]
+    if len(texts) >= 2 and len(texts) == len(raw_names):
+        again = ibis.and_(*[_trim(t2[rn]) == src.strip() for src, rn in texts])
+        rules.append(
+            (again, texts[0][0], "the column names again (a header repeated inside the file)")
+        )
     for plan in plans:
         final[plan.name] = plan.value(t2)
         src = by_raw[plan.raw]

@@ -831,6 +831,18 @@ def test_contacts_whose_ids_lost_their_leading_zeros_are_named_as_the_likely_cau
     )
 
 
+def test_a_header_repeated_inside_the_file_is_rejected_as_such(eng: Engine) -> None:
+    # an export that repeats its column names at each page break
+    cols = {
+        "customer_id": ["c1", "customer_id", "c2"],
+        "date": ["2024-06-01", " date ", "2024-06-02"],
+        "revenue": ["10", "revenue", "12"],
+    }
+    used, rej = _validate(eng, cols)
+    assert [r["customer_id"] for r in used] == ["c1", "c2"]
+    assert rej == {3: ("customer_id", "the column names again (a header repeated inside the file)")}
+
+
 # -- the analysis date -------------------------------------------------------------------
 
 
