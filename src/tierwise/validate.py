@@ -357,24 +357,25 @@ def _without_markers(text: ir.StringValue, markers: Sequence[str]) -> ir.StringV
 
 def _count_markers(
     raw: ir.Table,
-    columns: Sequence[str],
-    markers: Sequence[str],
+    columns: Sequence[tuple[str, bool, Sequence[str]]],
     engine: Engine,
     *,
     file: str,
     warnings: list[str] | None,
 ) -> None:
-    """Say, in ``warnings``, how many cells of each text number or date column were read as
-    empty for a text marking a missing value (one scan of those columns)."""
-    if not columns or not markers or warnings is None:
+    """Say, in ``warnings``, how many cells of each optional text number or date column
+    were read as empty for a text marking a missing value (one scan of those columns).
+    ``columns``: (column, is a date column, its markers), trimmed as the column's values
+    are read."""
+    if not columns or warnings is None:
         return
     counts = {
-        f"m{i}": _n(_trim(raw[c].cast(str), line_breaks=True).upper().isin(list(markers)))
-        for i, c in enumerate(columns)
+        f"m{i}": _n(_trim(raw[c].cast(str), line_breaks=is_date).upper().isin(list(markers)))
+        for i, (c, is_date, markers) in enumerate(columns)
     }
     got = engine.to_arrow(raw.aggregate(**counts), f"the missing-value markers of {file}")
     row = got.to_pylist()[0]
-    found = [(c, int(row[f"m{i}"] or 0)) for i, c in enumerate(columns)]
+    found = [(c, int(row[f"m{i}"] or 0)) for i, (c, _, _) in enumerate(columns)]
     found = [(c, n) for c, n in found if n]
     if not found:
         return
@@ -383,8 +384,8 @@ def _count_markers(
     warnings.append(
         f"{file}: {count_text(total, 'cell')} read as empty for a text that marks a missing "
         f"value, such as NULL, N/A, #N/A or - ({per_column}); their rows are kept without "
-        "those values. [validate] missing_values lists such texts (set [] to reject the "
-        "rows instead)"
+        "those values (a - that Excel's Accounting format wrote for a zero too). [validate] "
+        "missing_values lists such texts (set [] to reject the rows instead)"
     )
 
 
@@ -1493,7 +1494,7 @@ def canonicalize(
             file=file,
             warnings=warnings,
             percent=percent,
-            markers=_markers(vs),
+            markers=tuple(m for m in _markers(vs) if not m.isdigit()),
         )
     text_dates = [
         src
@@ -1509,6 +1510,8 @@ def canonicalize(
         )
     plain = _Convention(".", "")
     markers = _markers(vs)
+    # in a number column, a marker that is a number (00000000, a zero date) stays one
+    numberless = tuple(m for m in markers if not m.isdigit())
     raw_names: dict[str, str] = {}
     plans: list[_Plan] = []
     for col in spec.input_columns:
@@ -1530,7 +1533,13 @@ def canonicalize(
                     tuple(orders.get(src, ())),
                     percent=col.fraction,
                     clock=col.minutes,
-                    missing=markers if col.kind in ("number", "int", "date") else (),
+                    missing=(
+                        markers
+                        if col.kind == "date"
+                        else numberless
+                        if col.kind in ("number", "int")
+                        else ()
+                    ),
                 )
             )
     for name, src in extra:
@@ -1548,21 +1557,21 @@ def canonicalize(
                 rn,
                 conv or plain,
                 dtype.is_string(),
-                missing=markers if kind == "extra_number" else (),
+                missing=numberless if kind == "extra_number" else (),
             )
         )
     by_raw = {rn: src for src, rn in raw_names.items()}
+    # the cells of optional columns so read (a required one so written rejects its row as
+    # missing, which rejects.csv says)
+    counted = {
+        by_raw[p.raw]: (p.kind == "date", p.missing)
+        for p in plans
+        if p.missing
+        and raw[by_raw[p.raw]].type().is_string()
+        and (p.kind == "extra_number" or not spec.column(p.name).required)
+    }
     _count_markers(
-        raw,
-        list(
-            dict.fromkeys(
-                by_raw[p.raw] for p in plans if p.missing and raw[by_raw[p.raw]].type().is_string()
-            )
-        ),
-        markers,
-        engine,
-        file=file,
-        warnings=warnings,
+        raw, [(c, d, m) for c, (d, m) in counted.items()], engine, file=file, warnings=warnings
     )
 
     # level 1: the raw values, and each column's trimmed text (or typed value)

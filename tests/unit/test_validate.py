@@ -167,8 +167,9 @@ def test_texts_marking_a_missing_value_leave_the_cell_empty_and_keep_the_row(
     said = [w for w in warnings if "read as empty" in w]
     assert said == [
         "f.csv: 7 cells read as empty for a text that marks a missing value, such as NULL, "
-        "N/A, #N/A or - (7 in 'cost'); their rows are kept without those values. "
-        "[validate] missing_values lists such texts (set [] to reject the rows instead)"
+        "N/A, #N/A or - (7 in 'cost'); their rows are kept without those values (a - that "
+        "Excel's Accounting format wrote for a zero too). [validate] missing_values lists "
+        "such texts (set [] to reject the rows instead)"
     ]
     # a customer's firmographics, and an open invoice's paid date as SAP writes it
     used, rej = _validate(
@@ -186,9 +187,19 @@ def test_texts_marking_a_missing_value_leave_the_cell_empty_and_keep_the_row(
     }
     used, rej = _validate(eng, pay, table="payments")
     assert rej == {} and [r["paid_date"] for r in used] == [dt.date(2024, 2, 5), None]
-    # a required column so marked rejects its row as missing, not as unreadable
-    _, rej = _validate(eng, _tx_cols(2, revenue=["NULL", "10"], date=["2024-06-01", "#N/A"]))
+    # a required column so marked rejects its row as missing, not as unreadable, and the
+    # warning about cells read as empty (rows kept) does not count it
+    warnings = []
+    _, rej = _validate(
+        eng,
+        _tx_cols(2, revenue=["NULL", "10"], date=["2024-06-01", "#N/A"]),
+        warnings=warnings,
+    )
     assert rej == {2: ("revenue", "missing revenue"), 3: ("date", "missing date")}
+    assert not [w for w in warnings if "read as empty" in w]
+    # in a number column a marker that is a number stays one: 00000000 is 0, not a zero date
+    used, rej = _validate(eng, _tx_cols(1, cost=["00000000"]))
+    assert rej == {} and used[0]["cost"] == 0.0
     # with no markers set, such a row is rejected for what it says
     s = Settings().with_updates(validate={"missing_values": []})
     warnings = []

@@ -107,9 +107,10 @@ class ValidateSettings(Section):
     (a transaction's date or revenue) so left empty rejects its row as "missing". Default:
     the database and spreadsheet spellings of nothing (NULL, NA, N/A, #N/A, None, -, ?),
     Excel's error values in English, German and French (#VALUE!, #WERT!, #DIV/0!, #NV, …)
-    and the zero dates of SAP and MySQL (00.00.0000, 0000-00-00). Set [] to reject such
-    rows instead. NaN and infinity are not among them: they are numbers, rejected as not
-    finite."""
+    and the zero dates of SAP and MySQL (00.00.0000, 0000-00-00; in a number column a text
+    of digits alone, 00000000, stays a number). Excel's Accounting format writes a zero as
+    "-", which is then read as missing too. Set [] to reject such rows instead. NaN and
+    infinity are not among them: they are numbers, rejected as not finite."""
 
     max_abs_number: float = Field(default=1e15, gt=0)
     """A number (amount, quantity, coordinate) larger than this in absolute value is rejected
