@@ -646,7 +646,11 @@ _command(
                 metavar="FILE",
             ),
         ),
-        _param("force", bool, _opt(False, "--force", help="Overwrite an existing file.")),
+        _param(
+            "force",
+            bool,
+            _opt(False, "--force", help="Overwrite an existing settings file (TOML)."),
+        ),
     ],
     _init,
 )

@@ -109,6 +109,8 @@ def test_definitions_terms_and_targets_come_from_their_tables(
 def test_sheet_names_are_valid_and_unique() -> None:
     names = _sheet_names(["a/b", "A_B", "x" * 40, "History", "[q]"], ["Summary"])
     assert names == ["a_b", "A_B~2", "x" * 31, "History_", "_q_"]
+    # a control character, which Excel cannot read in a sheet's name
+    assert _sheet_names(["A\x07B", "C\x7fD"], []) == ["A_B", "C_D"]
 
 
 def test_rep_ids_excel_would_refuse_as_sheet_names_still_get_a_sheet_each(tmp_path: Path) -> None:

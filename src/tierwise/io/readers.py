@@ -1622,8 +1622,16 @@ def _lake_has(engine: Engine, url: str, pattern: str) -> bool:
         fs = path.getFileSystem(session._jsc.hadoopConfiguration())
         found = fs.globStatus(path)
         return found is not None and len(found) > 0
-    except Exception:
-        return False
+    except Exception as exc:
+        cause = engine_message(exc)
+        if "FileSystem" in cause and ("ClassNotFound" in cause or "No FileSystem" in cause):
+            return False  # the read says what to add
+        # a table's folder must not be read as plain Parquet for want of an answer
+        raise InputError(
+            f"Spark could not look into this URL: {cause}",
+            file=url,
+            hint="check the URL and the session's access to it",
+        ) from exc
 
 
 def _read_lake_url(name: str, url: str, shown: str, engine: Engine) -> RawInput:
@@ -1730,10 +1738,11 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         raise InputError(f"cannot read as Excel: {msg}", file=shown) from exc
     try:
         ws = sheet_of(wb)
-        # the sheet's first row holding anything (its dimension): rows are read from it, so
-        # that row numbers are the sheet's also when the rows above it are empty
-        first = ws.min_row or 1
-        rows = [tuple(r) for r in ws.iter_rows(min_row=first, values_only=True)]
+        # every row from the sheet's first, empty ones included: row numbers are the
+        # sheet's, whatever first row the file's dimension (which a writer may leave
+        # stale) names
+        first = 1
+        rows = [tuple(r) for r in ws.iter_rows(min_row=1, values_only=True)]
         sheets = _sheet_columns(wb) if len(wb.sheetnames) > 1 else {}
     finally:
         wb.close()

@@ -569,12 +569,12 @@ def _write_table(
 
 def _sheet_names(reps: Sequence[str], taken: Sequence[str]) -> list[str]:
     """Valid, unique Excel sheet names for the reps: at most 31 UTF-16 code units (an
-    emoji counts two), none of []:*?/\\, no apostrophe at either end, unique whatever the
-    case."""
+    emoji counts two), none of []:*?/\\ nor a control character, no apostrophe at either
+    end, unique whatever the case."""
     used = {n.lower() for n in taken}
     out = []
     for rep in reps:
-        base = _sheet_text(re.sub(r"[\[\]:*?/\\]", "_", rep), 31)
+        base = _sheet_text(re.sub(r"[\[\]:*?/\\\x00-\x1f\x7f]", "_", rep), 31)
         if base.lower() == "history":
             base = "History_"
         name, k = base, 2
