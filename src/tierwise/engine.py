@@ -1154,9 +1154,15 @@ class Engine:
         t, offset = self._file_offsets(t, "file_path", f"the files of {base or files[0]}")
         return t.select(*cols, **{ROW: (t.row_index + offset + 1).cast("int64")})
 
-    def from_spark_frame(self, df: Any, what: str) -> tuple[ir.Table, str]:
+    def from_spark_frame(
+        self, df: Any, what: str, *, session_clock: bool = False
+    ) -> tuple[ir.Table, str]:
         """A Spark DataFrame as an engine table without leaving Spark, with ``_row``
         numbering its rows from 1 in partition order, and a fingerprint of its content.
+
+        ``session_clock``: a DataFrame the user built and looks at in its session (not a
+        table read from files): its instants are taken as the session's own time zone
+        shows them.
 
         The numbered rows are cached in the executors (memory, then disk): a DataFrame's
         partitions are numbered once and every later query sees the same numbers.
@@ -1179,7 +1185,7 @@ class Engine:
         # an instant (Spark's TIMESTAMP, not TIMESTAMP_NTZ) as the clock of the session's
         # own time zone showed it, the zone its user sees it in: the run's session is in UTC,
         # where a Berlin order at 00:30 on 1 January would fall on 31 December
-        zone = self._given_tz
+        zone = self._given_tz if session_clock else None
         shown = {
             f.name
             for f in df.schema.fields

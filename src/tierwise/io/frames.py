@@ -187,7 +187,7 @@ def frame_input(name: str, obj: Any, engine: Engine) -> Any:
 
     if engine.backend == "spark" and _module(obj) == "pyspark":
         # a Spark DataFrame on the Spark engine stays in Spark (no copy to the driver)
-        t, digest = engine.from_spark_frame(obj, name)
+        t, digest = engine.from_spark_frame(obj, name, session_clock=True)
         return RawInput(
             name=name,
             path=f"<{type(obj).__name__} {name}>",
