@@ -778,9 +778,22 @@ def test_tables_declared_known_customers_are_checked_against_master_and_transact
     assert "leading zeros" not in missing  # T2 is simply absent from the master
 
 
-def test_ids_that_lost_their_leading_zeros_are_named_as_the_likely_cause(eng: Engine) -> None:
+def _validated_warnings(eng: Engine, tables: dict[str, dict[str, list[Any]]]) -> list[str]:
+    """The warnings of validating these input tables together (CSV-like text columns)."""
     from tierwise.io import RawInput
 
+    raws, canon = {}, {}
+    for name, cols in tables.items():
+        raws[name] = RawInput(name, f"{name}.csv", _raw(eng, cols))
+        canon[name] = canonicalize(raws[name].table, name, Settings(), eng, file=f"{name}.csv")
+    warnings: list[str] = []
+    validate_inputs(
+        canon, raws, Settings(), eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
+    )
+    return warnings
+
+
+def test_ids_that_lost_their_leading_zeros_are_named_as_the_likely_cause(eng: Engine) -> None:
     tables = {
         "transactions": {
             "customer_id": ["42", "7", "x9", "99", "1001.0"],
@@ -792,14 +805,7 @@ def test_ids_that_lost_their_leading_zeros_are_named_as_the_likely_cause(eng: En
             "name": ["a", "b", "c", "d"],
         },
     }
-    raws, canon = {}, {}
-    for name, cols in tables.items():
-        raws[name] = RawInput(name, f"{name}.csv", _raw(eng, cols))
-        canon[name] = canonicalize(raws[name].table, name, Settings(), eng, file=f"{name}.csv")
-    warnings: list[str] = []
-    validate_inputs(
-        canon, raws, Settings(), eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
-    )
+    warnings = _validated_warnings(eng, tables)
     (missing,) = [w for w in warnings if "not in the customer master" in w]
     assert missing.startswith("5 customers in the transactions are not in the customer master")
     assert (
@@ -812,8 +818,6 @@ def test_contacts_whose_ids_lost_their_leading_zeros_are_named_as_the_likely_cau
     eng: Engine,
 ) -> None:
     # the CRM writes the ids as numbers, the ERP as zero-padded text
-    from tierwise.io import RawInput
-
     tables = {
         "transactions": {
             "customer_id": ["00042", "00007"],
@@ -826,14 +830,7 @@ def test_contacts_whose_ids_lost_their_leading_zeros_are_named_as_the_likely_cau
             "type": ["visit"] * 5,
         },
     }
-    raws, canon = {}, {}
-    for name, cols in tables.items():
-        raws[name] = RawInput(name, f"{name}.csv", _raw(eng, cols))
-        canon[name] = canonicalize(raws[name].table, name, Settings(), eng, file=f"{name}.csv")
-    warnings: list[str] = []
-    validate_inputs(
-        canon, raws, Settings(), eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
-    )
+    warnings = _validated_warnings(eng, tables)
     (said,) = [w for w in warnings if w.startswith("activities:")]
     assert said.startswith(
         "activities: 4 rows of activities.csv rejected as customer_id not found; 3 of them "
