@@ -22,7 +22,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__, registry
+from . import __version__, _stop, registry
+from ._stop import Terminated
 from .errors import Problems, SettingsError, TierwiseError
 from .settings import INPUT_TABLES, Settings, load_settings
 
@@ -51,19 +52,18 @@ _INPUT_HELP = {
 }
 
 
-class Terminated(Exception):
-    """The process was asked to stop (SIGTERM)."""
-
-
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     # remembered as well as raised: an engine busy in a query turns the exception into its own
-    # "query interrupted" error
+    # "query interrupted" error, and a finaliser running when it arrives drops it (the
+    # pipeline raises it again at its next stage)
     _state["signal"] = "SIGTERM"
+    _stop.ask(Terminated)
     raise Terminated()
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
     _state["signal"] = "SIGINT"
+    _stop.ask(KeyboardInterrupt)
     raise KeyboardInterrupt()
 
 
@@ -101,8 +101,10 @@ def _errors() -> Iterator[None]:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     previous_int = signal.signal(signal.SIGINT, _on_sigint)
     _state["signal"] = None
+    _stop.clear()
     try:
-        yield
+        with _stop.quiet_finalisers():
+            yield
     except (typer.Exit, typer.BadParameter):
         raise
     except KeyboardInterrupt:
@@ -138,6 +140,7 @@ def _errors() -> Iterator[None]:
         err_console.print(f"error: {line}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     finally:
+        _stop.clear()
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
 

@@ -35,7 +35,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import __version__, registry
+from . import __version__, _stop, registry
 from ._threads import thread_limit
 from .engine import ROW, Engine
 from .errors import InputError, ModelError, Problems, SettingsError, TierwiseError
@@ -185,6 +185,7 @@ def load_and_validate(
     timings["load"] = round(time.perf_counter() - start, 4)
 
     start = time.perf_counter()
+    _stop.check()
     if progress:
         progress("validate")
     checked = validate_inputs(
@@ -734,6 +735,8 @@ def run_pipeline(
                 if st.public:
                     warnings.append(f"{st.name} skipped: {reason}")
                 continue
+            # a stop the user asked for that a finaliser or library dropped ends the run here
+            _stop.check()
             if progress:
                 progress(st.name)
             start = time.perf_counter()
@@ -796,6 +799,7 @@ def run_pipeline(
             give_back_memory(eng)
             timings[st.name] = round(time.perf_counter() - start - early, 4)
 
+        _stop.check()
         if progress:
             progress("outputs")
         start = time.perf_counter()
@@ -836,6 +840,7 @@ def run_pipeline(
             # views read the manifest, not its timings)
             timings["outputs"] = round(time.perf_counter() - start + early_s, 4)
             out.write_json("manifest.json", manifest)
+            _stop.check()
             written = out.commit()
         else:
             timings["outputs"] = round(time.perf_counter() - start, 4)

@@ -65,3 +65,53 @@ def test_a_stopped_run_exits_with_its_code_and_one_line(
     leftovers = [p.name for p in (tmp_path / "demo").iterdir() if p.name.startswith(".")]
     assert leftovers == []
     assert not (tmp_path / "demo" / "output").exists()
+
+
+# A run whose Ctrl-C lands in a finaliser: Python prints and drops an exception raised in
+# __del__, so the run would carry on and write its output folder. The object below sends
+# the signal from its own __del__, after the first stage, so the handler runs inside it.
+_DROPPED_STOP = """
+import os, signal, sys
+import tierwise.pipeline as pipeline
+
+class Finaliser:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIG{name})
+        for _ in range(1000):  # the handler runs at one of these steps, inside __del__
+            pass
+
+fired = []
+release = pipeline.give_back_memory
+
+def give_back_memory(engine=None):
+    if not fired:
+        fired.append(True)
+        Finaliser()
+    return release(engine)
+
+pipeline.give_back_memory = give_back_memory
+from tierwise.cli import main
+sys.argv = ["tierwise", "demo", "--customers", "300", "--out", sys.argv[1]]
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "words"), [("INT", 130, "interrupted"), ("TERM", 143, "stopped")]
+)
+def test_a_stop_dropped_by_a_finaliser_still_stops_the_run(
+    tmp_path: Path, name: str, code: int, words: str
+) -> None:
+    out = tmp_path / "demo"
+    res = subprocess.run(
+        [sys.executable, "-c", _DROPPED_STOP.format(name=name), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert res.returncode == code, (res.stdout, res.stderr)
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and words in lines[0], res.stderr
+    assert "Exception ignored" not in res.stderr
+    assert not (out / "output").exists()
