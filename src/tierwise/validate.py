@@ -1012,6 +1012,9 @@ class _Plan:
     #: the texts read as an empty cell (``[validate] missing_values``, upper case): for a
     #: text number or date column
     missing: tuple[str, ...] = ()
+    #: the words read as true and as false (lower case), for a true/false column
+    true_words: tuple[str, ...] = _TRUE
+    false_words: tuple[str, ...] = _FALSE
 
     def date_formats(self, ti: TableInput, vs: ValidateSettings) -> list[str]:
         """The formats this date column's text is tried against, in turn."""
@@ -1071,7 +1074,11 @@ class _Plan:
         if kind == "bool":
             # an empty cell is false; a NULL (no value at all) stays NULL
             low = _trim(expr.cast(str)).lower()
-            val = ibis.cases((low.isin(_TRUE), True), (low.isin(_FALSE), False), else_=None)
+            val = ibis.cases(
+                (low.isin(self.true_words), True),
+                (low.isin(self.false_words), False),
+                else_=None,
+            )
             return {name: val.cast("boolean")}
         raise ValueError(kind)  # pragma: no cover
 
@@ -1198,7 +1205,8 @@ class _Plan:
             return [
                 (
                     t[self.raw].notnull() & value.isnull(),
-                    f"{name} is not true/false (use true/false, yes/no or 1/0)",
+                    f"{name} is not true/false: use true/false, yes/no or 1/0, or list "
+                    f"the file's own words in [{table}] true_values and false_values",
                 )
             ]
         if kind in ("number", "int"):
@@ -1514,6 +1522,14 @@ def canonicalize(
     numberless = tuple(m for m in markers if not m.isdigit())
     raw_names: dict[str, str] = {}
     plans: list[_Plan] = []
+    # the table's own words for true and false win over the built-in ones
+    said_true = tuple(dict.fromkeys(w.strip().lower() for w in ti.true_values))
+    said_false = tuple(dict.fromkeys(w.strip().lower() for w in ti.false_values))
+    true_words = (*said_true, *(w for w in _TRUE if w not in said_false and w not in said_true))
+    false_words = (
+        *said_false,
+        *(w for w in _FALSE if w not in said_true and w not in said_false),
+    )
     for col in spec.input_columns:
         src = mapping[col.name]
         if src is not None:
@@ -1533,6 +1549,8 @@ def canonicalize(
                     tuple(orders.get(src, ())),
                     percent=col.fraction,
                     clock=col.minutes,
+                    true_words=true_words,
+                    false_words=false_words,
                     missing=(
                         markers
                         if col.kind == "date"

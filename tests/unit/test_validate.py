@@ -550,7 +550,45 @@ def test_booleans_in_many_spellings(eng: Engine) -> None:
 
 def test_rejects_a_boolean_it_cannot_read(eng: Engine) -> None:
     _, rej = _validate(eng, _tx_cols(1, is_return=["maybe"]))
-    assert rej == {2: ("is_return", "is_return is not true/false (use true/false, yes/no or 1/0)")}
+    assert rej == {
+        2: (
+            "is_return",
+            "is_return is not true/false: use true/false, yes/no or 1/0, or list the file's "
+            "own words in [transactions] true_values and false_values",
+        )
+    }
+
+
+def test_a_document_type_column_reads_as_returns_with_the_tables_own_words(
+    eng: Engine,
+) -> None:
+    # an ERP's document type (Belegart): credit notes and cancellations are the returns,
+    # written with a positive amount; an invoice is not. "x" is told to be false here,
+    # which wins over its built-in reading as true
+    settings = Settings.model_validate(
+        {
+            "transactions": {
+                "true_values": [" Gutschrift", "STORNO"],
+                "false_values": ["Rechnung", "x"],
+            }
+        }
+    )
+    kinds = ["Rechnung", "gutschrift", "Storno ", "RECHNUNG", "x", "yes", "Lieferschein"]
+    used, rej = _validate(
+        eng,
+        _tx_cols(len(kinds), is_return=kinds, revenue=["100", "30", "20", "10", "5", "7", "1"]),
+        settings=settings,
+    )
+    assert [r["is_return"] for r in used] == [False, True, True, False, False, True]
+    assert [r["revenue"] for r in used] == [100.0, -30.0, -20.0, 10.0, 5.0, -7.0]
+    assert list(rej) == [8] and "[transactions] true_values" in rej[8][1]
+
+
+def test_a_word_both_true_and_false_is_refused_in_the_settings() -> None:
+    with pytest.raises(ValueError, match="'gutschrift' is in both true_values and false_values"):
+        Settings.model_validate(
+            {"transactions": {"true_values": ["Gutschrift"], "false_values": ["gutschrift "]}}
+        )
 
 
 def test_is_return_from_flag_negative_quantity_or_negative_revenue(eng: Engine) -> None:

@@ -68,6 +68,39 @@ class TableInput(Section):
     [potential] extra_feature_columns may name them). A column whose every value reads as a
     number is a number (float), otherwise text. Default none."""
 
+    true_values: list[str] = Field(default_factory=list)
+    """Words a true/false column (``is_return``) holds for true, beside those read
+    already (true, t, yes, y, 1, x, ja, oui, si, sí), case and surrounding spaces ignored:
+    e.g. ["Gutschrift", "Credit memo"] with ``is_return = "Belegart"`` for a document-type
+    column whose credit notes are the returns. A word listed here is true even where it
+    would otherwise read as false. Default none."""
+
+    false_values: list[str] = Field(default_factory=list)
+    """Words a true/false column holds for false, beside those read already (false, f,
+    no, n, 0, an empty cell, nein, non): e.g. ["Rechnung", "Invoice"]. A word listed here is
+    false even where it would otherwise read as true. Default none."""
+
+    @field_validator("true_values", "false_values")
+    @classmethod
+    def _words(cls, v: list[str]) -> list[str]:
+        for word in v:
+            if not word.strip():
+                raise ValueError("holds an empty word; an empty cell is already false")
+        return v
+
+    @model_validator(mode="after")
+    def _true_or_false(self) -> TableInput:
+        both = sorted(
+            {w.strip().lower() for w in self.true_values}
+            & {w.strip().lower() for w in self.false_values}
+        )
+        if both:
+            raise ValueError(
+                f"{', '.join(map(repr, both))} is in both true_values and false_values; "
+                "keep it in one"
+            )
+        return self
+
     @field_validator("date_format")
     @classmethod
     def _date_format(cls, v: str | None) -> str | None:
