@@ -342,6 +342,12 @@ _NOT_NUMBER = (
 )
 
 
+#: the open-ended date ERPs write for "not yet" (SAP's 31.12.9999): among
+#: ``[validate] missing_values``, it reads as no date in a date column stored as dates too
+OPEN_DATE = dt.date(9999, 12, 31)
+OPEN_DATE_TEXT = OPEN_DATE.isoformat()
+
+
 def _markers(vs: ValidateSettings) -> tuple[str, ...]:
     """``[validate] missing_values``, trimmed and in upper case, as the values are compared."""
     return tuple(dict.fromkeys(m.strip().upper() for m in vs.missing_values if m.strip()))
@@ -370,7 +376,12 @@ def _count_markers(
     if not columns or warnings is None:
         return
     counts = {
-        f"m{i}": _n(_trim(raw[c].cast(str), line_breaks=is_date).upper().isin(list(markers)))
+        f"m{i}": _n(
+            _trim(raw[c].cast(str), line_breaks=is_date).upper().isin(list(markers))
+            if raw[c].type().is_string()
+            # a column of dates: the open-ended date (the only marker a date can be)
+            else raw[c].cast("date") == OPEN_DATE
+        )
         for i, (c, is_date, markers) in enumerate(columns)
     }
     got = engine.to_arrow(raw.aggregate(**counts), f"the missing-value markers of {file}")
@@ -383,8 +394,9 @@ def _count_markers(
     per_column = ", ".join(f"{n:,} in {c!r}" for c, n in found)
     warnings.append(
         f"{file}: {count_text(total, 'cell')} read as empty for a text that marks a missing "
-        f"value, such as NULL, N/A, #N/A or - ({per_column}); their rows are kept without "
-        "those values (a - that Excel's Accounting format wrote for a zero too). [validate] "
+        f"value, such as NULL, N/A, #N/A, - or the open-ended date 31.12.9999 ({per_column}); "
+        "their rows are kept without those values (a - that Excel's Accounting format wrote "
+        "for a zero too; a paid_date so read is an invoice not yet paid). [validate] "
         "missing_values lists such texts (set [] to reject the rows instead)"
     )
 
@@ -1044,7 +1056,11 @@ class _Plan:
             if kind in ("number", "int", "extra_number"):
                 return {name: expr.cast("float64")}
             if kind == "date":
-                return {name: expr if expr.type().is_date() else expr.cast("date")}
+                day = expr if expr.type().is_date() else expr.cast("date")
+                if OPEN_DATE_TEXT in self.missing:
+                    # the open-ended date stored as a date reads as none, as its text does
+                    day = ibis.ifelse(day == OPEN_DATE, ibis.null("date"), day)
+                return {name: day}
             if kind == "bool":
                 return {name: expr if expr.type().is_boolean() else expr != 0}
             if kind == "extra_text":
@@ -1585,7 +1601,10 @@ def canonicalize(
         by_raw[p.raw]: (p.kind == "date", p.missing)
         for p in plans
         if p.missing
-        and raw[by_raw[p.raw]].type().is_string()
+        and (
+            raw[by_raw[p.raw]].type().is_string()
+            or (p.kind == "date" and not p.text and OPEN_DATE_TEXT in p.missing)
+        )
         and (p.kind == "extra_number" or not spec.column(p.name).required)
     }
     _count_markers(

@@ -167,8 +167,9 @@ def test_texts_marking_a_missing_value_leave_the_cell_empty_and_keep_the_row(
     said = [w for w in warnings if "read as empty" in w]
     assert said == [
         "f.csv: 7 cells read as empty for a text that marks a missing value, such as NULL, "
-        "N/A, #N/A or - (7 in 'cost'); their rows are kept without those values (a - that "
-        "Excel's Accounting format wrote for a zero too). [validate] missing_values lists "
+        "N/A, #N/A, - or the open-ended date 31.12.9999 (7 in 'cost'); their rows are kept "
+        "without those values (a - that Excel's Accounting format wrote for a zero too; a "
+        "paid_date so read is an invoice not yet paid). [validate] missing_values lists "
         "such texts (set [] to reject the rows instead)"
     ]
     # a customer's firmographics, and an open invoice's paid date as SAP writes it
@@ -206,6 +207,36 @@ def test_texts_marking_a_missing_value_leave_the_cell_empty_and_keep_the_row(
     used, rej = _validate(eng, _tx_cols(2, cost=["NULL", "1"]), settings=s, warnings=warnings)
     assert rej == {2: ("cost", "cost is not a number")} and len(used) == 1
     assert not [w for w in warnings if "read as empty" in w]
+
+
+def test_the_open_ended_date_is_an_invoice_not_yet_paid(eng: Engine) -> None:
+    # SAP writes 31.12.9999 for "not yet": an open invoice, not a payment in the future
+    # (which is rejected), whether the file holds it as text or as a date
+    for paid in (
+        ["05.02.2024", "31.12.9999", " 31.12.9999 "],
+        [dt.date(2024, 2, 5), dt.date(9999, 12, 31), dt.date(9999, 12, 31)],
+    ):
+        warnings: list[str] = []
+        pay = {
+            "invoice_id": ["i1", "i2", "i3"],
+            "customer_id": ["a", "b", "c"],
+            "due_date": ["01.02.2024", "01.03.2024", "01.04.2024"],
+            "paid_date": paid,
+            "amount": ["100", "250", "80"],
+        }
+        used, rej = _validate(eng, pay, table="payments", warnings=warnings)
+        assert rej == {}
+        assert [r["paid_date"] for r in used] == [dt.date(2024, 2, 5), None, None]
+        assert [w for w in warnings if "2 cells read as empty" in w and "'paid_date'" in w]
+    # any other date that far ahead is a payment in the future, rejected
+    pay["paid_date"] = [dt.date(2024, 2, 5), dt.date(9999, 12, 30), dt.date(2024, 4, 2)]
+    _, rej = _validate(eng, pay, table="payments")
+    assert list(rej) == [3] and rej[3][1].startswith("paid_date is in the future")
+    # without the markers, the open-ended date is refused as a date in the future too
+    s = Settings().with_updates(validate={"missing_values": []})
+    pay["paid_date"] = ["05.02.2024", "31.12.9999", "02.04.2024"]
+    _, rej = _validate(eng, pay, table="payments", settings=s)
+    assert list(rej) == [3] and rej[3][1].startswith("paid_date is in the future")
 
 
 def test_the_typographic_minus_sign_is_a_minus(eng: Engine) -> None:

@@ -99,6 +99,11 @@ class ValidateSettings(Section):
             "00.00.0000",
             "00/00/0000",
             "00000000",
+            "9999-12-31",
+            "31.12.9999",
+            "31/12/9999",
+            "12/31/9999",
+            "99991231",
         ]
     )
     """Texts that mark a missing value in a number or date column, read as an empty cell
@@ -106,11 +111,14 @@ class ValidateSettings(Section):
     as with an empty cell, and the run's warnings count them per column. A required column
     (a transaction's date or revenue) so left empty rejects its row as "missing". Default:
     the database and spreadsheet spellings of nothing (NULL, NA, N/A, #N/A, None, -, ?),
-    Excel's error values in English, German and French (#VALUE!, #WERT!, #DIV/0!, #NV, …)
-    and the zero dates of SAP and MySQL (00.00.0000, 0000-00-00; in a number column a text
-    of digits alone, 00000000, stays a number). Excel's Accounting format writes a zero as
-    "-", which is then read as missing too. Set [] to reject such rows instead. NaN and
-    infinity are not among them: they are numbers, rejected as not finite."""
+    Excel's error values in English, German and French (#VALUE!, #WERT!, #DIV/0!, #NV, …),
+    the zero dates of SAP and MySQL (00.00.0000, 0000-00-00; in a number column a text
+    of digits alone, 00000000, stays a number) and the open-ended date 31 December 9999
+    that SAP and other ERPs write for "not yet" (an invoice not yet paid: an empty
+    paid_date), in text or as a date a spreadsheet or Parquet file stores. Excel's
+    Accounting format writes a zero as "-", which is then read as missing too. Set [] to
+    reject such rows instead. NaN and infinity are not among them: they are numbers,
+    rejected as not finite."""
 
     max_abs_number: float = Field(default=1e15, gt=0)
     """A number (amount, quantity, coordinate) larger than this in absolute value is rejected
