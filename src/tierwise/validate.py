@@ -2445,6 +2445,7 @@ def validate_inputs(
         )
     last = engine.scalar(tx_used.date.max(), "the last transaction date")
     last = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
+    implicit = as_of is None
     if as_of is None:
         as_of = last
     elif (as_of - last).days > AS_OF_GAP_DAYS:
@@ -2477,7 +2478,20 @@ def validate_inputs(
         known_ids = ibis.union(*ids) if len(ids) > 1 else ids[0]
         known = engine.materialize(known_ids.distinct(), "tw_known_customers")
         for name in (n for n in others if TABLES[n].known_customers):
-            t = store_checked(engine, reject_unknown_customers(canon[name], known, name))
+            t = canon[name]
+            if name == "activities" and implicit:
+                # an activity after the analysis date is no part of the analysis, as with
+                # an --as-of given (canonicalize): rejected, so the rows said used are those
+                # counted
+                t = reject_if(
+                    t,
+                    t.date > as_of,
+                    settings.table_input(name).columns.get("date") or "date",
+                    f"after the analysis date {as_of.isoformat()}, the last transaction date "
+                    "(give --as-of to analyse up to a later date)",
+                    t.date.cast(str),
+                )
+            t = store_checked(engine, reject_unknown_customers(t, known, name))
             used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
             _warn_near_ids(engine, reject_parts[name], known, raws[name].path, name, warnings)
 

@@ -1095,6 +1095,28 @@ CASES = [
         rows={"transactions": 3},
         rejects=(("transactions", 4, "date", "after the analysis date 2024-01-31"),),
     ),
+    Case(
+        # without --as-of the analysis date is the last transaction's: a visit logged
+        # after it is no part of the analysis and is rejected, not said used
+        "activities_after_the_last_transaction",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "activities": (
+                "act.csv",
+                "customer_id,Datum,type\nA,2024-01-02,visit\nB,2024-01-04,call\n",
+            ),
+        },
+        config='[activities.columns]\ndate = "Datum"\n',
+        rows={"transactions": 2, "activities": 2},
+        rejects=(
+            (
+                "activities",
+                3,
+                "Datum",
+                "after the analysis date 2024-01-03, the last transaction date (give --as-of",
+            ),
+        ),
+    ),
 ]
 
 
