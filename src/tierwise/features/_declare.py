@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import EngineError
@@ -139,7 +140,45 @@ def _run_features(ctx: StageContext) -> StageResult:
                 "wallets, classes and targets read them as a year's; give a longer export "
                 "if there is one"
             )
+    warnings += ids_written_two_ways(table.column("customer_id"))
     return StageResult(customers=table, manifest={}, warnings=warnings)
+
+
+def ids_written_two_ways(ids: pa.ChunkedArray | pa.Array) -> list[str]:
+    """A warning when customer ids (each once) match another once leading zeros, a decimal
+    part .0 and letter case are ignored: '00042' and '42', as a folder of files where one
+    stored the ids as numbers and another as text gives them. Vectorised over customers.
+
+    >>> import pyarrow as pa
+    >>> (w,) = ids_written_two_ways(pa.array(["00042", "42", "A7", "a7", "9", "1001.0"]))
+    >>> w[:78]
+    "2 customers have ids written two ways (4 ids): '00042' and '42' differ only by"
+    >>> ids_written_two_ways(pa.array(["0", "00", "B1", "1001.0", "1001"]))[0][:45]
+    '2 customers have ids written two ways (4 ids)'
+    >>> ids_written_two_ways(pa.array(["1", "10", "01a"]))
+    []
+    """
+    text = pc.cast(ids, pa.string())
+    loose = pc.replace_substring_regex(text, r"^0+(\d)", r"\1")
+    loose = pc.replace_substring_regex(loose, r"^(\d+)\.0+$", r"\1")
+    loose = pc.utf8_upper(loose)
+    counted = (
+        pa.table({"loose": loose, "id": text})
+        .group_by("loose")
+        .aggregate([("id", "count"), ("id", "min"), ("id", "max")])
+    )
+    twice = counted.filter(pc.greater(counted.column("id_count"), 1))
+    if not twice.num_rows:
+        return []
+    first = twice.sort_by("loose").slice(0, 1).to_pylist()[0]
+    n_ids = int(pc.sum(twice.column("id_count")).as_py())
+    return [
+        f"{count_text(twice.num_rows, 'customer has', 'customers have')} ids written two "
+        f"ways ({n_ids:,} ids): {first['id_min']!r} and {first['id_max']!r} differ only by "
+        "leading zeros, a decimal part .0 or letter case, and are analysed as different "
+        "customers. If they are one, export the ids the same way in every file (as text, "
+        "from the program that wrote them as numbers)"
+    ]
 
 
 register(
