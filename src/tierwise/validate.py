@@ -348,6 +348,32 @@ OPEN_DATE = dt.date(9999, 12, 31)
 OPEN_DATE_TEXT = OPEN_DATE.isoformat()
 
 
+def _warn_shared_number_columns(
+    spec: TableSpec,
+    mapping: Mapping[str, str | None],
+    table: str,
+    file: str,
+    warnings: list[str] | None,
+) -> None:
+    """Say, in ``warnings``, where two number columns of a table read one column of the file
+    (cost and revenue both "Betrag": every margin 0). A text column may share one (a
+    customer named by its id); two amounts never mean the same."""
+    if warnings is None:
+        return
+    readers: dict[str, list[str]] = {}
+    for col in spec.input_columns:
+        src = mapping.get(col.name)
+        if src is not None and col.kind in ("number", "int"):
+            readers.setdefault(src, []).append(col.name)
+    for src, names in readers.items():
+        if len(names) > 1:
+            warnings.append(
+                f"{file}: {' and '.join(names)} {'both' if len(names) == 2 else 'all'} read "
+                f"the column {src!r}, so they hold the same value; map each to its own column "
+                f"in [{table}.columns], or leave out those the file does not hold"
+            )
+
+
 def _markers(vs: ValidateSettings) -> tuple[str, ...]:
     """``[validate] missing_values``, trimmed and in upper case, as the values are compared."""
     return tuple(dict.fromkeys(m.strip().upper() for m in vs.missing_values if m.strip()))
@@ -1494,6 +1520,7 @@ def canonicalize(
     cols = source_columns if source_columns is not None else [c for c in raw.columns if c != ROW]
     mapping = match_columns(cols, spec, ti, file=file, sheets=sheets, sheet=sheet)
     extra = _extra_column_sources(spec, ti, settings, file=file, source=cols)
+    _warn_shared_number_columns(spec, mapping, table, file, warnings)
     text_numbers = [
         src
         for col in spec.input_columns

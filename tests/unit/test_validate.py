@@ -239,6 +239,27 @@ def test_the_open_ended_date_is_an_invoice_not_yet_paid(eng: Engine) -> None:
     assert list(rej) == [3] and rej[3][1].startswith("paid_date is in the future")
 
 
+def test_two_amounts_mapped_to_one_column_are_said(eng: Engine) -> None:
+    # cost and revenue both "Betrag": every margin would be 0 in silence
+    s = Settings.model_validate(
+        {"transactions": {"columns": {"revenue": "Betrag", "cost": "Betrag"}}}
+    )
+    warnings: list[str] = []
+    cols = {"customer_id": ["a"], "date": ["2024-06-01"], "Betrag": ["10"]}
+    used, rej = _validate(eng, cols, settings=s, warnings=warnings)
+    assert rej == {} and used[0]["revenue"] == used[0]["cost"] == 10.0
+    assert [w for w in warnings if "Betrag" in w] == [
+        "f.csv: revenue and cost both read the column 'Betrag', so they hold the same value; "
+        "map each to its own column in [transactions.columns], or leave out those the file "
+        "does not hold"
+    ]
+    # an id and a name may share a column (a customer named by its id): nothing said
+    s = Settings.model_validate({"customers": {"columns": {"name": "customer_id"}}})
+    warnings = []
+    _validate(eng, {"customer_id": ["a"]}, table="customers", settings=s, warnings=warnings)
+    assert not [w for w in warnings if "read the column" in w]
+
+
 def test_the_typographic_minus_sign_is_a_minus(eng: Engine) -> None:
     # U+2212, as Apple Numbers, typeset reports and some BI exports write a negative
     revenue = ["\u2212120.50", "\u22121,250.00", "EUR \u221212.00"]
