@@ -1767,19 +1767,36 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
             )
     else:
         head = _header_index(rows, width)
-        if head:
-            above = ", ".join(
-                repr(t)
-                for t in (" ".join(_cell_text(c) for c in r if c).strip() for r in rows[:head])
-                if t
-            )
+    header = [_cell_text(c).strip() for c in rows[head]]
+    start, end = head, head + 1
+    if _needs_merges(header):
+        # cells merged across columns above sub-names (a report's "Customer" over "No." and
+        # "Name"): the column names take more than one row
+        merges = _merged_ranges(path, getattr(ws, "_worksheet_path", None))
+        start, end, block = merged_header(rows, head, width, merges, first)
+        if block is not None:
+            header = block
+            shown_names = ", ".join(repr(n) for n in header if n)[:300]
             warnings.append(
-                f"{shown}: the column names are in row {first + head}; "
-                f"{_count(head, 'row')} above them (a title: {above or 'empty'}) "
-                f"{'was' if head == 1 else 'were'} not read; set [{name}] header_row if "
-                "another row holds them"
+                f"{shown}: the column names take rows {first + start} to {first + end - 1} "
+                f"(cells merged across columns); each column is named by its cells in those "
+                f"rows, joined by a space: {shown_names}. Map these names in "
+                f"[{name}.columns]"
             )
-    names = _check_header(shown, [_cell_text(c).strip() for c in rows[head]])
+    if ti.header_row is None and start:
+        above = ", ".join(
+            repr(t)
+            for t in (" ".join(_cell_text(c) for c in r if c).strip() for r in rows[:start])
+            if t
+        )
+        warnings.append(
+            f"{shown}: the column names are in row {first + start}; "
+            f"{_count(start, 'row')} above them (a title: {above or 'empty'}) "
+            f"{'was' if start == 1 else 'were'} not read; set [{name}] header_row if "
+            "another row holds them"
+        )
+    names = _check_header(shown, header)
+    head = end - 1
     data = rows[head + 1 :]
     numbers = np.arange(first + head + 1, first + head + 1 + len(data), dtype=np.int64)
     bad_rows: list[tuple[int, str | None, str, str]] = []
@@ -1813,6 +1830,141 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         sheets=sheets,
         sheet=ws.title,
     )
+
+
+#: a merged range of a sheet: first row, first column, last row, last column (1-based)
+Merge = tuple[int, int, int, int]
+_MERGE_CELL = re.compile(rb'<mergeCell\s+ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')
+#: how many rows the column names may take
+_HEADER_MAX_ROWS = 4
+
+
+def _needs_merges(header: list[str]) -> bool:
+    """Whether a header row may be part of names over several rows: it has an empty name
+    (a merged cell's others are empty) or a name twice."""
+    filled = [h.lower() for h in header if h]
+    return len(filled) < len(header) or len(set(filled)) < len(filled)
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _merged_ranges(path: str, sheet_xml: str | None) -> list[Merge]:
+    """The merged ranges of a sheet, from its XML in the workbook (read in chunks; the
+    list is at the end of the sheet). None known without the sheet's part name."""
+    if not sheet_xml:
+        return []
+    found: list[Merge] = []
+    try:
+        with zipfile.ZipFile(path) as z, z.open(sheet_xml.lstrip("/")) as f:
+            tail = b""
+            while chunk := f.read(1 << 20):
+                text = tail + chunk
+                last = 0
+                for m in _MERGE_CELL.finditer(text):
+                    c0, r0, c1, r1 = m.groups()
+                    found.append((int(r0), _column_number(c0), int(r1), _column_number(c1)))
+                    last = m.end()
+                # a tag cut by the chunk's end is matched with the next chunk
+                tail = text[max(last, len(text) - 64) :]
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return []
+    return found
+
+
+def _sheet_part(path: str, sheet: str | None) -> str | None:
+    """The name of a sheet's XML part in the workbook (the first sheet's for None)."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:
+        return None
+    try:
+        ws = wb.worksheets[0] if sheet is None else wb[sheet]
+        return getattr(ws, "_worksheet_path", None)
+    except KeyError:
+        return None
+    finally:
+        wb.close()
+
+
+def merged_header(
+    rows: list[tuple[Any, ...]], head: int, width: int, merges: list[Merge], first: int
+) -> tuple[int, int, list[str] | None]:
+    """The rows holding the column names found in row ``head`` (start, end: indexes into
+    ``rows``, end excluded) and, when they are more than one, the name of each column."""
+    start, end = _header_block(rows, head, merges, first)
+    if end - start == 1:
+        return start, end, None
+    return start, end, _block_names(rows, start, end, merges, first, width)
+
+
+def _header_block(
+    rows: list[tuple[Any, ...]], head: int, merges: list[Merge], first: int
+) -> tuple[int, int]:
+    """The rows (start, end: indexes into ``rows``, end excluded) holding the column names
+    found in row ``head``: with the rows below it while a row's cells merged across columns
+    have names under them, and with the row above it when that row's merged cells stand
+    over a name the header row holds twice."""
+
+    def across(i: int) -> list[Merge]:
+        r = first + i
+        return [m for m in merges if m[0] == r and m[3] > m[1]]
+
+    def filled(i: int, c0: int, c1: int) -> bool:
+        return i < len(rows) and any(
+            _cell_text(rows[i][c - 1]).strip() for c in range(c0, min(c1, len(rows[i])) + 1)
+        )
+
+    start = head
+    header = [_cell_text(c).strip().lower() for c in rows[head]]
+    twice = {h for h in header if h and header.count(h) > 1}
+    if head > 0 and twice:
+        over = {
+            c
+            for m in across(head - 1)
+            for c in range(m[1], m[3] + 1)
+            if c <= len(header) and header[c - 1] in twice
+        }
+        if over:
+            start = head - 1
+    end = start + 1
+    while end - start < _HEADER_MAX_ROWS and end < len(rows):
+        spans = [m for m in across(end - 1) if m[2] == first + end - 1]
+        if not any(filled(end, m[1], m[3]) for m in spans):
+            break
+        end += 1
+    return start, end
+
+
+def _block_names(
+    rows: list[tuple[Any, ...]], start: int, end: int, merges: list[Merge], first: int, width: int
+) -> list[str]:
+    """One name per column from the rows ``start`` to ``end`` (excluded): each cell's text,
+    a merged cell's standing in every cell it covers, joined by a space (a text repeated
+    down a column, as a cell merged down the rows gives, once)."""
+    grid = [[_cell_text(c).strip() for c in rows[i]] for i in range(start, end)]
+    for r0, c0, r1, c1 in merges:
+        top = r0 - first - start
+        if not 0 <= top < len(grid) or c0 > width:
+            continue
+        value = grid[top][c0 - 1]
+        for i in range(top, min(r1 - first - start, len(grid) - 1) + 1):
+            for c in range(c0, min(c1, width) + 1):
+                grid[i][c - 1] = value
+    names = []
+    for j in range(width):
+        parts: list[str] = []
+        for row in grid:
+            if row[j] and (not parts or parts[-1] != row[j]):
+                parts.append(row[j])
+        names.append(" ".join(parts))
+    return names
 
 
 def _sheet_columns(wb: Any) -> dict[str, list[str]]:

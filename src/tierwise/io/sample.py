@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 
 from ..errors import InputError
 from ..settings.inputs import TableInput
-from .readers import _GLOB, _detect_format, _duckdb_tables, read_input, sniff_csv
+from .readers import _GLOB, _cell_text, _detect_format, _duckdb_tables, read_input, sniff_csv
 
 __all__ = ["Sample", "read_sample"]
 
@@ -232,23 +232,37 @@ def _lake_sample(path: str, name: str, rows: int) -> Sample:
 def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> Sample:
     import pandas as pd
 
-    from .readers import _HEADER_SEARCH_ROWS, _header_index
+    from .readers import (
+        _HEADER_SEARCH_ROWS,
+        _header_index,
+        _merged_ranges,
+        _needs_merges,
+        _sheet_part,
+        merged_header,
+    )
 
     try:
         # the row holding the column names, found on the cells' own types as the reader does
         head = 0
+        typed = pd.read_excel(
+            path,
+            sheet_name=ti.sheet or 0,
+            header=None,
+            engine="openpyxl",
+            nrows=_HEADER_SEARCH_ROWS + (ti.header_row or 0),
+        )
+        cells = [tuple(None if pd.isna(v) else v for v in r) for r in typed.itertuples(False)]
         if ti.header_row is not None:
             head = ti.header_row - 1
         else:
-            typed = pd.read_excel(
-                path,
-                sheet_name=ti.sheet or 0,
-                header=None,
-                engine="openpyxl",
-                nrows=_HEADER_SEARCH_ROWS,
-            )
-            cells = [tuple(None if pd.isna(v) else v for v in r) for r in typed.itertuples(False)]
             head = _header_index(cells, typed.shape[1])
+        # column names over several rows (cells merged across columns), named as the
+        # reader names them
+        block: list[str] | None = None
+        if head < len(cells) and _needs_merges([_cell_text(c).strip() for c in cells[head]]):
+            merges = _merged_ranges(path, _sheet_part(path, ti.sheet))
+            _, end, block = merged_header(cells, head, typed.shape[1], merges, 1)
+            head = end - 1
         # as the reader reads it: every cell as text, the header row kept as data
         frame = pd.read_excel(
             path,
@@ -264,7 +278,12 @@ def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> 
         raise InputError(f"cannot read as Excel: {exc}", file=path) from exc
     if frame.empty:
         raise InputError("the sheet is empty", file=path, hint="put a header row in row 1")
-    names = [str(c).strip() or f"column_{i}" for i, c in enumerate(frame.iloc[0], 1)]
+    names = [
+        str(c).strip() or f"column_{i}"
+        for i, c in enumerate(
+            block if block is not None and len(block) == frame.shape[1] else frame.iloc[0], 1
+        )
+    ]
     data = frame.iloc[1:]
     table = pa.table(
         {
