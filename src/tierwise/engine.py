@@ -24,6 +24,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -771,6 +772,51 @@ def _storage_types(table: pa.Table) -> pa.Table:
     return table
 
 
+#: what a JVM started for Spark writes on its standard error that no user acts on: Java's
+#: notice of the vector module Spark's launcher always adds
+_JVM_NOTES = (b"WARNING: Using incubator modules:",)
+
+
+@contextmanager
+def _jvm_stderr_without_notes() -> Iterator[None]:
+    """While in the block, a process started (the JVM Spark runs in) writes its standard
+    error through a pipe that passes every line on to this process's standard error but
+    the notes of ``_JVM_NOTES``. The pipe is read by a thread until the process closes it;
+    Python's own standard error is itself again when the block ends."""
+    if os.name != "posix":
+        yield
+        return
+    try:
+        out = os.dup(2)
+        read_end, write_end = os.pipe()
+    except OSError:
+        yield
+        return
+
+    def forward() -> None:
+        with os.fdopen(read_end, "rb") as lines:
+            for line in lines:
+                if line.startswith(_JVM_NOTES):
+                    continue
+                # the reading goes on whatever happens to a write, so that the process
+                # never blocks on a full pipe
+                with suppress(OSError):
+                    os.write(out, line)
+        os.close(out)
+
+    threading.Thread(target=forward, name="tierwise-jvm-stderr", daemon=True).start()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class Engine:
     """A connection to the dataframe engine.
 
@@ -976,7 +1022,8 @@ class Engine:
             builder = builder.config(key, value)
         builder = builder.config("spark.sql.session.timeZone", "UTC")
         try:
-            session = builder.getOrCreate()
+            with _jvm_stderr_without_notes():
+                session = builder.getOrCreate()
         except Exception as exc:
             raise EngineError(
                 f"could not start Spark on {master or 'this machine'}: "

@@ -314,3 +314,47 @@ def test_a_standalone_master_nobody_answers_at_is_one_line_at_once() -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         check_master(f"spark://nohost.invalid:7077,127.0.0.1:{s.getsockname()[1]}")
+
+
+def test_the_jvms_notes_are_kept_off_the_screen_and_its_other_lines_pass(capfd: Any) -> None:
+    from tierwise.engine import _jvm_stderr_without_notes
+
+    # a process started in the block, as the JVM is: its notice of Spark's incubator
+    # module is dropped, what else it writes on standard error reaches the user
+    script = (
+        "import sys; sys.stderr.write('WARNING: Using incubator modules: jdk.incubator.vector"
+        "\\nError: something the user must see\\n')"
+    )
+    with _jvm_stderr_without_notes():
+        proc = subprocess.Popen([sys.executable, "-c", script])
+    print("after", file=sys.stderr, flush=True)
+    proc.wait(timeout=60)
+    for t in [t for t in threading.enumerate() if t.name == "tierwise-jvm-stderr"]:
+        t.join(timeout=60)
+    err = capfd.readouterr().err
+    assert "incubator" not in err
+    assert "Error: something the user must see\n" in err and "after\n" in err
+
+
+def test_a_spark_run_writes_nothing_on_standard_error(tmp_path: Path) -> None:
+    (tmp_path / "tx.csv").write_text(
+        "customer_id,date,revenue\nA,2024-01-02,10\nB,2024-01-03,20\n", encoding="utf-8"
+    )
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from tierwise.cli import main; main()",
+            "validate",
+            "--transactions",
+            str(tmp_path / "tx.csv"),
+            "--engine",
+            "spark",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stderr == ""
