@@ -374,6 +374,12 @@ def _warn_shared_number_columns(
             )
 
 
+def _is_open_date(marker: str) -> bool:
+    """Whether a missing-value marker writes the open-ended date (31 December 9999)."""
+    digits = re.sub(r"\D", "", marker)
+    return len(digits) == 8 and "9999" in (digits[:4], digits[4:]) and "1231" in digits
+
+
 def _markers(vs: ValidateSettings) -> tuple[str, ...]:
     """``[validate] missing_values``, trimmed and in upper case, as the values are compared."""
     return tuple(dict.fromkeys(m.strip().upper() for m in vs.missing_values if m.strip()))
@@ -1563,6 +1569,9 @@ def canonicalize(
     markers = _markers(vs)
     # in a number column, a marker that is a number (00000000, a zero date) stays one
     numberless = tuple(m for m in markers if not m.isdigit())
+    # a required date (an invoice's) is never "not yet": 31.12.9999 there is a date in the
+    # future, and rejected as one
+    without_open = tuple(m for m in markers if not _is_open_date(m))
     raw_names: dict[str, str] = {}
     plans: list[_Plan] = []
     # the table's own words for true and false win over the built-in ones
@@ -1595,7 +1604,7 @@ def canonicalize(
                     true_words=true_words,
                     false_words=false_words,
                     missing=(
-                        markers
+                        (markers if not col.required else without_open)
                         if col.kind == "date"
                         else numberless
                         if col.kind in ("number", "int")

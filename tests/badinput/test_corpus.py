@@ -844,7 +844,7 @@ CASES = [
             "activities": (
                 "act.csv",
                 "customer_id,date,type,duration_minutes,cost\nA,2024-01-02,visit,60,-20000\n"
-                "A,2024-01-03,call,-15,5\nB,2024-01-03,call,5000,5\nB,2024-01-04,call,10,5\n",
+                "A,2024-01-03,call,-15,5\nB,2024-01-03,call,5000,5\nB,2024-01-03,call,10,5\n",
             ),
         },
         rows={"transactions": 2, "activities": 4},

@@ -172,6 +172,90 @@ def _magic(path: str) -> str | None:
     return None
 
 
+#: the first bytes of a compressed file, and the module that opens it
+_COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "lzma"))
+#: what an archive may hold beside the file: folders, and what macOS and Windows add
+_ARCHIVE_LITTER = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$|desktop\.ini$)")
+
+
+def _is_office_zip(path: str) -> bool:
+    """A zip file that is an Office package (.xlsx), not an archive of files."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return True  # read as a workbook, which says what is wrong with it
+    return "[Content_Types].xml" in names
+
+
+def unpack(path: str, shown: str, folder: Path) -> str:
+    """The file to read: ``path`` itself, or, for a compressed file (gzip, bzip2, xz) or a
+    zip archive holding one file, that file unpacked into ``folder`` (streamed), named as
+    in the archive or without the compression's suffix."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return path
+    kind = next((mod for magic, mod in _COMPRESSED if head.startswith(magic)), None)
+    target_dir = folder / f"unpacked-{len(list(folder.iterdir()))}"
+    if kind is not None:
+        import importlib
+
+        opener = importlib.import_module(kind)
+        stem = Path(shown).name
+        inner = stem.rsplit(".", 1)[0] if stem.lower().endswith((".gz", ".bz2", ".xz")) else stem
+        target_dir.mkdir()
+        target = target_dir / (inner or "data")
+        try:
+            with opener.open(path, "rb") as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 22)
+        except (OSError, EOFError, ValueError) as exc:
+            raise InputError(
+                f"cannot decompress it ({kind}): {' '.join(str(exc).split())[:200]}",
+                file=shown,
+                hint="the file is damaged or was cut short, as by an interrupted download: "
+                "copy or export it again",
+            ) from exc
+        return str(target)
+    if not head.startswith(b"PK\x03\x04") or _is_office_zip(path):
+        return path
+    with zipfile.ZipFile(path) as z:
+        members = [
+            m for m in z.infolist() if not m.is_dir() and not _ARCHIVE_LITTER.search(m.filename)
+        ]
+        if len(members) != 1:
+            listed = ", ".join(repr(m.filename) for m in members[:5])
+            more = f" and {len(members) - 5} more" if len(members) > 5 else ""
+            raise InputError(
+                f"the zip archive holds {_count(len(members), 'file')} ({listed}{more}); "
+                "an archive is read when it holds one file"
+                if members
+                else "the zip archive holds no file",
+                file=shown,
+                hint="unpack it and give the file holding this table",
+            )
+        (member,) = members
+        if member.flag_bits & 0x1:
+            raise InputError(
+                f"the zip archive's file {member.filename!r} is encrypted (password-protected)",
+                file=shown,
+                hint="unpack it with its password and give the file",
+            )
+        target_dir.mkdir()
+        target = target_dir / (Path(member.filename).name or "data")
+        try:
+            with z.open(member) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 22)
+        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise InputError(
+                f"cannot unpack {member.filename!r}: {' '.join(str(exc).split())[:200]}",
+                file=shown,
+                hint="the archive is damaged: copy or export it again",
+            ) from exc
+    return str(target)
+
+
 def _is_encrypted_office(path: str) -> bool:
     """An OLE2 container holding an encrypted Office package (a password-protected .xlsx)."""
     marker = "EncryptedPackage".encode("utf-16-le")
@@ -299,6 +383,8 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
         return _read_parquet_folder(name, p, shown, engine)
     local = spath if p.is_file() else _copy_stream(spath, shown, engine.temp_dir())
     checksum = fingerprint_later(local)
+    # a compressed file (tx.csv.gz) or a zip archive of one file: the file inside is read
+    local = unpack(local, shown, engine.temp_dir())
     fmt = _detect_format(local, shown)
     if fmt == "csv":
         raw = _read_csv(name, local, shown, ti, engine)

@@ -12,8 +12,10 @@ columns) and its first rows sampled. For a PostgreSQL URL, the first rows of the
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +24,15 @@ import pyarrow.csv as pacsv
 
 from ..errors import InputError
 from ..settings.inputs import TableInput
-from .readers import _GLOB, _cell_text, _detect_format, _duckdb_tables, read_input, sniff_csv
+from .readers import (
+    _GLOB,
+    _cell_text,
+    _detect_format,
+    _duckdb_tables,
+    read_input,
+    sniff_csv,
+    unpack,
+)
 
 __all__ = ["Sample", "read_sample"]
 
@@ -94,6 +104,18 @@ def read_sample(
         raise InputError("file not found", file=spath, hint="check the path")
     if p.is_dir():
         return _lake_sample(spath, name, rows)
+    with tempfile.TemporaryDirectory(prefix="tierwise-sample-") as folder:
+        # a compressed file or a zip archive of one file: the file inside, as a run reads it
+        local = unpack(spath, spath, Path(folder))
+        if local != spath:
+            try:
+                sample = read_sample(local, ti, name=name, rows=rows)
+            except InputError as exc:
+                # named as the user gave it, not by the private copy
+                if exc.file == local:
+                    exc.file = spath
+                raise
+            return dataclasses.replace(sample, path=spath)
     if fmt == "csv":
         return _csv_sample(spath, ti, name, rows)
     if fmt == "parquet":
