@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tierwise.api import validate
 from tierwise.errors import InputError
 from tierwise.io.sample import read_sample
 from tierwise.pipeline import run_pipeline
@@ -37,8 +38,8 @@ class Export:
     #: every column of the file → its canonical column, or None (not a column of the table)
     expected: dict[str, str | None]
     encoding: str = "utf-8"
-    #: reading options the sample must call for
-    options: tuple[tuple[str, str], ...] = ()
+    #: reading options the sample must call for (a list of words as a tuple)
+    options: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
 
 
 # 6 of 6 right: 5 mapped, Ort left out as a customers column. Windows-1252, decimal commas.
@@ -445,6 +446,125 @@ CREDIT_NOTES = Export(
     },
 )
 
+# 10 of 10 right: a Business Central sales-line export; the customer who ordered (Sell-to),
+# not the one billed; the document type as is_return with its own words; the cost per unit
+# and the item number ("No.", which says nothing) left out; two-digit years, day first.
+NAVISION = Export(
+    "transactions",
+    "sales_lines.csv",
+    "Document Type;Document No.;Sell-to Customer No.;Bill-to Customer No.;Posting Date;No.;"
+    "Quantity;Unit Price;Line Amount;Unit Cost (LCY)\n"
+    "Invoice;103001;10000;20000;02.01.24;1896-S;2;120,50;241,00;80,10\n"
+    "Credit Memo;104001;10000;20000;15.01.24;1896-S;1;120,50;120,50;80,10\n"
+    "Invoice;103002;30000;30000;31.01.24;1900-S;3;10,00;30,00;6,25\n"
+    "Invoice;103003;30000;30000;13.02.24;1900-S;1;10,00;10,00;6,25\n",
+    {
+        "Document Type": "is_return",
+        "Document No.": "order_id",
+        "Sell-to Customer No.": "customer_id",
+        "Bill-to Customer No.": None,
+        "Posting Date": "date",
+        "No.": None,
+        "Quantity": "quantity",
+        "Unit Price": "unit_price",
+        "Line Amount": "revenue",
+        "Unit Cost (LCY)": None,
+    },
+    options=(
+        ("date_format", "%d.%m.%y"),
+        ("true_values", ("Credit Memo",)),
+        ("false_values", ("Invoice",)),
+    ),
+)
+
+# 9 of 9 right: a US ERP's invoice lines; Ext Price is the line's amount (never a unit
+# price), Ext. Cost its cost; dates month first with two-digit years; Type says which line
+# is a credit memo.
+US_ERP = Export(
+    "transactions",
+    "invoice_lines.csv",
+    "Invoice #,Invoice Date,Cust #,Item,Qty,Unit Price,Ext Price,Ext. Cost,Type\n"
+    "INV-1,1/2/24,C100,W-1,2,60.25,120.50,80.00,Invoice\n"
+    "CM-1,1/15/24,C100,W-1,1,60.25,60.25,40.00,Credit Memo\n"
+    "INV-2,2/13/24,C200,W-2,3,25.00,75.00,45.00,Invoice\n"
+    "INV-3,12/31/24,C300,W-1,1,60.25,60.25,40.00,Invoice\n",
+    {
+        "Invoice #": "order_id",
+        "Invoice Date": "date",
+        "Cust #": "customer_id",
+        "Item": "product_id",
+        "Qty": "quantity",
+        "Unit Price": "unit_price",
+        "Ext Price": "revenue",
+        "Ext. Cost": "cost",
+        "Type": "is_return",
+    },
+    options=(
+        ("date_format", "%m/%d/%y"),
+        ("true_values", ("Credit Memo",)),
+        ("false_values", ("Invoice",)),
+    ),
+)
+
+# 8 of 8 right: an SAP billing export under its English headers; the Sold-To Party is the
+# customer, not the Payer; the billing type holds codes (F2, G2), not words, so it is not
+# taken for is_return.
+SAP_ENGLISH = Export(
+    "transactions",
+    "billing.csv",
+    "Billing Document;Billing Type;Billing Date;Payer;Sold-To Party;Material;Billed Quantity;"
+    "Net Value\n"
+    "90001;F2;02.01.2024;200001;100001;M-1;3;37,50\n"
+    "90002;G2;03.01.2024;200001;100001;M-2;1;9,99\n"
+    "90003;F2;04.01.2024;200002;100002;M-1;10;125,00\n",
+    {
+        "Billing Document": "order_id",
+        "Billing Type": None,
+        "Billing Date": "date",
+        "Payer": None,
+        "Sold-To Party": "customer_id",
+        "Material": "product_id",
+        "Billed Quantity": "quantity",
+        "Net Value": "revenue",
+    },
+)
+
+# 6 of 6 right: German open items with "Fällig am" and "Bezahlt am" (due on, paid on),
+# two-digit years; the document date is no payments column.
+GERMAN_PAYMENTS_AM = Export(
+    "payments",
+    "op_liste.csv",
+    "Belegnummer;Debitor;Belegdatum;Fällig am;Bezahlt am;Betrag\n"
+    "R1;K1001;02.01.24;01.02.24;30.01.24;1.200,00\n"
+    "R2;K1001;03.02.24;04.03.24;;300,50\n"
+    "R3;K1002;05.02.24;06.03.24;10.03.24;99,90\n",
+    {
+        "Belegnummer": "invoice_id",
+        "Debitor": "customer_id",
+        "Belegdatum": None,
+        "Fällig am": "due_date",
+        "Bezahlt am": "paid_date",
+        "Betrag": "amount",
+    },
+    options=(("date_format", "%d.%m.%y"),),
+)
+
+# 4 of 4 right: a German customer list with "Angelegt am" (created on).
+GERMAN_CUSTOMERS_AM = Export(
+    "customers",
+    "debitoren.csv",
+    "Debitorennummer;Name;Ort;Angelegt am\n"
+    "K1001;Müller GmbH;Köln;01.03.2015\n"
+    "K1002;Schmidt AG;Düsseldorf;15.06.2018\n"
+    "K1003;Bauer KG;Essen;20.01.2020\n",
+    {
+        "Debitorennummer": "customer_id",
+        "Name": "name",
+        "Ort": "city",
+        "Angelegt am": "created_date",
+    },
+)
+
 EXPORTS = {
     "german": GERMAN,
     "adventureworks": ADVENTUREWORKS,
@@ -464,6 +584,11 @@ EXPORTS = {
     "credit_notes": CREDIT_NOTES,
     "market_percent": MARKET_PERCENT,
     "activities_clock": ACTIVITIES_CLOCK,
+    "navision": NAVISION,
+    "us_erp": US_ERP,
+    "sap_english": SAP_ENGLISH,
+    "german_payments_am": GERMAN_PAYMENTS_AM,
+    "german_customers_am": GERMAN_CUSTOMERS_AM,
 }
 
 
@@ -907,3 +1032,270 @@ def test_the_written_settings_run_and_use_every_row(
         )
     )
     assert got == pytest.approx(revenue, abs=1e-6)
+
+
+# -- two-digit years ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dates", "fmt"),
+    [
+        (["31.12.23", "02.01.24", "15.01.24"], "%d.%m.%y"),
+        (["31/12/23", "2/1/24", "15/01/24"], "%d/%m/%y"),
+        (["12/31/23", "1/2/24", "01/15/24"], "%m/%d/%y"),
+        (["12/31/23 10:15", "1/2/24 8:00", "01/15/24 17:30"], "%m/%d/%y %H:%M"),
+        (["31-12-23", "02-01-24", "15-01-24"], "%d-%m-%y"),
+    ],
+)
+def test_two_digit_years_get_a_date_format_with_y(
+    dates: list[str], fmt: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "Kunde;Datum;Umsatz\n" + "".join(f"K{i};{d};10,50\n" for i, d in enumerate(dates)),
+        encoding="utf-8",
+    )
+    g = guess_table("transactions", read_sample(path))
+    assert g.options["date_format"][0] == fmt
+    assert "two-digit years" in g.options["date_format"][1] or fmt.startswith("%m")
+    # the proposal reads back: every date in this century, none rejected
+    target = tmp_path / "tierwise.toml"
+    target.write_text(
+        init_settings({"transactions": path}, settings_path=target).text, encoding="utf-8"
+    )
+    settings = load_settings(target)
+    v = validate(str(path), settings=settings, as_of="2025-01-01")["transactions"]
+    assert v.rejects.num_rows == 0
+    got = v.table.column("date").to_pylist()
+    assert got[0] == dt.date(2023, 12, 31) and all(d.year in (2023, 2024) for d in got)
+
+
+def test_two_digit_years_with_day_and_month_both_12_or_less_are_read_day_first(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("Customer,Date,Amount\nA,01/02/23,1.50\nB,03/04/23,2.50\n", encoding="utf-8")
+    g = guess_table("transactions", read_sample(path))
+    assert g.options["date_format"][0] == "%d/%m/%y"
+    assert any('set date_format = "%m/%d/%y"' in n for n in g.notes)
+
+
+def test_codes_written_like_dates_with_two_digit_years_stay_codes(tmp_path: Path) -> None:
+    # article numbers 01.02.03 read as 1 February 2003 too: the name decides
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "Kunde;Datum;Artikelnummer;Umsatz\nK1;02.01.2024;01.02.03;10,50\n"
+        "K1;03.01.2024;10.11.12;3,50\nK2;04.01.2024;01.02.03;7,00\n",
+        encoding="utf-8",
+    )
+    g = guess_table("transactions", read_sample(path))
+    assert g.mapping()["product_id"] == "Artikelnummer"
+    assert "date_format" not in g.options
+
+
+# -- the decimal separator's comment ---------------------------------------------------------
+
+
+def test_the_decimal_comment_shows_a_number_even_far_into_the_file(tmp_path: Path) -> None:
+    # the only column with decimals (Kosten) is empty in the first 60 rows
+    lines = ["Kunde;Datum;Umsatz;Kosten"]
+    lines += [f"K{i % 5};2024-01-{i % 28 + 1:02d};{10 + i};" for i in range(60)]
+    lines += [f"K{i % 5};2024-02-{i % 28 + 1:02d};{10 + i};3.25" for i in range(20)]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = init_settings({"transactions": path}, settings_path=tmp_path / "tierwise.toml").text
+    line = next(ln for ln in text.splitlines() if ln.startswith("decimal = "))
+    assert "(none)" not in text
+    assert line.split("#")[1].strip() == "numbers like '3.25'"
+
+
+# -- a document type as is_return ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "invoice", "returns"),
+    [
+        ("Belegart", "Rechnung", ["Gutschrift", "Storno"]),
+        ("Beleg-Typ", "Faktura", ["Gutschrift"]),
+        ("Document Type", "Invoice", ["Credit Memo"]),
+        ("Doc. Type", "Invoice", ["Credit Note", "Return"]),
+        ("Billing Type", "Invoice", ["Credit Memo"]),
+        ("Invoice Type", "Invoice", ["Credit Note"]),
+        ("Type", "Invoice", ["Credit Memo"]),
+        ("Type de document", "Facture", ["Avoir"]),
+        ("Tipo de documento", "Factura", ["Abono"]),
+        ("Documenttype", "Factuur", ["Creditnota"]),
+        ("Tipo documento", "Fattura", ["Nota di credito"]),
+    ],
+)
+def test_a_document_type_column_is_proposed_as_is_return_with_its_words(
+    name: str, invoice: str, returns: list[str], tmp_path: Path
+) -> None:
+    kinds = [invoice, *returns, invoice.upper(), invoice]
+    path = tmp_path / "t.csv"
+    path.write_text(
+        f"Kunde;Datum;Umsatz;{name}\n"
+        + "".join(f"K{i % 2};2024-01-0{i + 1};10,50;{k}\n" for i, k in enumerate(kinds)),
+        encoding="utf-8",
+    )
+    result = init_settings({"transactions": path}, settings_path=tmp_path / "tierwise.toml")
+    parsed = tomllib.loads(result.text)["transactions"]
+    assert parsed["columns"]["is_return"] == name
+    assert parsed["true_values"] == returns
+    assert parsed["false_values"] == [invoice]
+
+
+def test_a_document_type_with_other_values_is_not_taken_for_is_return(tmp_path: Path) -> None:
+    # a payment is neither an invoice nor a return: the run would reject its rows
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "Kunde;Datum;Umsatz;Belegart\nK1;2024-01-02;10,50;Rechnung\nK1;2024-01-03;3,50;Gutschrift\n"
+        "K2;2024-01-04;7,00;Zahlung\n",
+        encoding="utf-8",
+    )
+    g = guess_table("transactions", read_sample(path))
+    assert g.guessed("is_return") is None
+    assert "true_values" not in g.options and "false_values" not in g.options
+    assert dict(g.unmapped)["Belegart"].startswith(
+        "reads as a document type, but 'Zahlung' is neither an invoice nor a return"
+    )
+
+
+def test_a_type_column_of_other_words_says_nothing_of_returns(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "Kunde;Datum;Umsatz;Type\nK1;2024-01-02;10,50;Hardware\nK2;2024-01-03;3,50;Service\n",
+        encoding="utf-8",
+    )
+    g = guess_table("transactions", read_sample(path))
+    assert g.guessed("is_return") is None
+    assert dict(g.unmapped)["Type"] == "looks like type, a column of activities"
+
+
+def test_a_return_column_holding_document_words_gets_its_words(tmp_path: Path) -> None:
+    # named as tierwise names it, read by that name: only the words are needed
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "customer_id,date,revenue,is_return\nA,2024-01-02,10,Invoice\nA,2024-01-03,4,Refund\n"
+        "B,2024-01-04,7,\n",
+        encoding="utf-8",
+    )
+    result = init_settings({"transactions": path}, settings_path=tmp_path / "tierwise.toml")
+    parsed = tomllib.loads(result.text)["transactions"]
+    assert "columns" not in parsed or "is_return" not in parsed["columns"]
+    assert (parsed["true_values"], parsed["false_values"]) == (["Refund"], ["Invoice"])
+
+
+def test_a_document_type_without_a_return_in_the_sample_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "Kunde;Datum;Umsatz;Belegart\nK1;2024-01-02;10,50;Rechnung\nK2;2024-01-03;3,50;Rechnung\n",
+        encoding="utf-8",
+    )
+    g = guess_table("transactions", read_sample(path))
+    assert g.mapping()["is_return"] == "Belegart"
+    assert "true_values" not in g.options and g.options["false_values"][0] == ("Rechnung",)
+    assert any("no return or credit note among the sampled values" in n for n in g.notes)
+
+
+# -- one column of the file for one canonical column -----------------------------------------
+
+
+def test_a_column_two_canonical_columns_read_goes_to_the_better_and_the_other_says_so(
+    tmp_path: Path,
+) -> None:
+    # E-Mail reads as email (well) and as customer_id (an e-mail may identify a customer)
+    path = tmp_path / "kunden.csv"
+    path.write_text(
+        "E-Mail;Firma;Ort\na@x.de;A GmbH;Köln\nb@y.de;B AG;Bonn\nc@z.de;C KG;Essen\n",
+        encoding="utf-8",
+    )
+    result = init_settings({"customers": path}, settings_path=tmp_path / "tierwise.toml")
+    g = result.tables["customers"]
+    assert list(g.mapping().values()).count("E-Mail") == 1
+    assert g.mapping()["email"] == "E-Mail"
+    assert dict(g.missing)["customer_id"] == (
+        "'E-Mail' reads as it too, but is taken by email, a better match"
+    )
+    line = next(ln for ln in result.text.splitlines() if ln.startswith("# customer_id"))
+    assert line.startswith('# customer_id = "E-Mail"')
+    assert line.endswith(
+        '# REQUIRED, not mapped: "E-Mail" reads as it too, but is taken by email, a better match'
+    )
+
+
+def test_a_header_holding_one_name_twice_is_not_guessed_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "Kunde;Datum;Betrag;betrag\nK1;2024-01-02;10,5;3,5\nK2;2024-01-03;11,5;4,5\n",
+        encoding="utf-8",
+    )
+    g = guess_table("transactions", read_sample(path))
+    assert g.mapping() == {"customer_id": "Kunde", "date": "Datum"}
+    assert "appears twice in the header" in dict(g.unmapped)["Betrag"]
+
+
+# -- the proposals validate the files they were made from ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "revenue", "returns"),
+    [
+        # the credit memo's 120.50 is positive in the file and counts negative
+        ("navision", [241.0, -120.5, 30.0, 10.0], [False, True, False, False]),
+        ("us_erp", [120.5, -60.25, 75.0, 60.25], [False, True, False, False]),
+    ],
+)
+def test_the_proposed_settings_validate_every_row_of_the_export(
+    name: str, revenue: list[float], returns: list[bool], tmp_path: Path
+) -> None:
+    export = EXPORTS[name]
+    path = _write(tmp_path, export)
+    target = tmp_path / "tierwise.toml"
+    target.write_text(
+        init_settings({export.table: path}, settings_path=target).text, encoding="utf-8"
+    )
+    settings = load_settings(target)
+    v = validate(str(path), settings=settings, as_of="2025-06-30")["transactions"]
+    assert v.rejects.num_rows == 0
+    assert v.table.column("revenue").to_pylist() == pytest.approx(revenue)
+    assert v.table.column("is_return").to_pylist() == returns
+    assert {d.year for d in v.table.column("date").to_pylist()} == {2024}
+
+
+def test_tierwise_validate_reads_german_payments_and_customers_as_proposed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from tierwise import cli
+
+    monkeypatch.setitem(cli._state, "debug", False)
+    files = {
+        "transactions": _write(tmp_path, GERMAN),
+        "customers": _write(tmp_path, GERMAN_CUSTOMERS_AM),
+        "payments": _write(tmp_path, GERMAN_PAYMENTS_AM),
+    }
+    target = tmp_path / "tierwise.toml"
+    res = CliRunner().invoke(
+        cli.app,
+        ["init", *[a for k, p in files.items() for a in (f"--{k}", str(p))], "-o", str(target)],
+    )
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(
+        cli.app, ["validate", "--config", str(target), "--as-of", "2024-12-31"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "no rows would be rejected" in res.output
+    settings = load_settings(target)
+    v = validate(
+        str(files["transactions"]),
+        customers=str(files["customers"]),
+        payments=str(files["payments"]),
+        settings=settings,
+        as_of="2024-12-31",
+    )
+    pay = v["payments"].table
+    assert pay.column("due_date").to_pylist()[0] == dt.date(2024, 2, 1)
+    assert pay.column("paid_date").to_pylist() == [dt.date(2024, 1, 30), None, dt.date(2024, 3, 10)]
+    assert v["customers"].table.column("created_date").to_pylist()[0] == dt.date(2015, 3, 1)

@@ -17,7 +17,12 @@ Two kinds of evidence, in this order:
 
 Each source column is given to at most one canonical column and each canonical column takes
 at most one source column: the best-scoring pairs first, ties broken by the order of the
-canonical columns and then of the file's columns.
+canonical columns and then of the file's columns. A canonical column whose column went to a
+better match says so (``contested``).
+
+A column naming each line's document type (``Belegart``: Rechnung, Gutschrift) is taken as
+``is_return`` when every value is an invoice's or a return's word, which are proposed as
+the table's ``true_values`` and ``false_values``.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import pyarrow.compute as pc
 
 from ..io.sample import Sample
 from ..schema import TABLES, Column
-from ._words import concepts_of, words
+from ._words import concepts_of, document_kind, words
 from .validate import ValidateSettings
 
 __all__ = ["ColumnGuess", "Profile", "TableGuess", "guess_table", "input_columns", "profile"]
@@ -111,15 +116,29 @@ _MONEY_VETO = "PERCENT MARGIN TAX INCLTAX ID"
 _MONEY_QUALS = "CURRENCY ACTUAL"
 _DATE_QUALS = "INVOICE ORDER DOCUMENT SALES POSTING TRANSACTION"
 #: billing, shipping or the customer's own address
-_ADDRESS_QUALS = "CUSTOMER INVOICE SHIPPING"
+_ADDRESS_QUALS = "CUSTOMER INVOICE SHIPPING PAYER"
 
 _SPECS: dict[str, _Spec] = {
-    # an e-mail address identifies the customer in many shop exports
-    "customer_id": _spec({"CUSTOMER ID": 1.0, "CUSTOMER": 0.9, "EMAIL": 0.6}),
+    # an e-mail address identifies the customer in many shop exports; the customer billed
+    # or paying (Bill-to Customer No., Payer) gives way to the one who ordered (Sell-to
+    # Customer No., Sold-to Party)
+    "customer_id": _spec(
+        {
+            "CUSTOMER ID": 1.0,
+            "CUSTOMER": 0.9,
+            "PAYER CUSTOMER ID": 0.95,
+            "PAYER ID": 0.9,
+            "PAYER CUSTOMER": 0.85,
+            "PAYER": 0.8,
+            "EMAIL": 0.6,
+        },
+        "PARTNER",
+    ),
     # "Created at" of an order export is its date
     "date": _spec({"DATE": 1.0, "CREATED": 0.7}, _DATE_QUALS),
+    # a price extended by the quantity is the line's amount (Ext. Price); "Netto" alone too
     "revenue": _spec(
-        {"SALES": 0.95, "AMOUNT": 0.9},
+        {"SALES": 0.95, "AMOUNT": 0.9, "EXTENDED PRICE": 0.9, "NET": 0.8},
         f"SALES AMOUNT NET LINE INVOICE ORDER {_MONEY_QUALS}",
         f"{_MONEY_VETO} GROSS LIST",
     ),
@@ -132,7 +151,7 @@ _SPECS: dict[str, _Spec] = {
             "INVOICE": 0.9,
             "DOCUMENT": 0.85,
         },
-        "SALES",
+        "SALES INVOICE DOCUMENT",
         "LINE",
     ),
     "product_id": _spec({"PRODUCT ID": 1.0, "PRODUCT": 0.9}, "LINE", "DESCRIPTION"),
@@ -140,11 +159,19 @@ _SPECS: dict[str, _Spec] = {
     "quantity": _spec({"QUANTITY": 1.0}, "ORDER INVOICE SALES PRODUCT LINE NET UNIT"),
     "cost": _spec(
         {"COST": 1.0},
-        f"AMOUNT PRODUCT LINE SALES {_MONEY_QUALS}",
+        f"AMOUNT PRODUCT LINE SALES EXTENDED {_MONEY_QUALS}",
         f"{_MONEY_VETO} UNIT STANDARD PRICE",
     ),
+    # an amount extended by the quantity before discount (AdventureWorks' ExtendedAmount)
     "list_revenue": _spec(
-        {"LIST AMOUNT": 1.0, "LIST SALES": 1.0, "GROSS AMOUNT": 0.9, "GROSS SALES": 0.9},
+        {
+            "LIST AMOUNT": 1.0,
+            "LIST SALES": 1.0,
+            "EXTENDED AMOUNT": 1.0,
+            "EXTENDED SALES": 1.0,
+            "GROSS AMOUNT": 0.9,
+            "GROSS SALES": 0.9,
+        },
         f"SALES AMOUNT LINE {_MONEY_QUALS}",
         _MONEY_VETO,
     ),
@@ -152,12 +179,12 @@ _SPECS: dict[str, _Spec] = {
     "unit_price": _spec(
         {"PRICE": 1.0},
         f"UNIT NET SALES QUANTITY PRODUCT LINE {_MONEY_QUALS}",
-        f"{_MONEY_VETO} LIST STANDARD",
+        f"{_MONEY_VETO} LIST STANDARD EXTENDED",
     ),
     "discount_amount": _spec(
         {"DISCOUNT AMOUNT": 1.0, "DISCOUNT": 0.8}, "LINE", f"{_MONEY_VETO} RATE UNIT PRICE"
     ),
-    "name": _spec({"NAME": 1.0, "COMPANY": 0.9}, "CUSTOMER COMPANY"),
+    "name": _spec({"NAME": 1.0, "COMPANY": 0.9}, "CUSTOMER COMPANY PAYER"),
     "address": _spec({"ADDRESS": 1.0}, f"LINE {_ADDRESS_QUALS}"),
     "postcode": _spec({"POSTCODE": 1.0}, f"ID {_ADDRESS_QUALS}"),
     "city": _spec({"CITY": 1.0}, f"NAME {_ADDRESS_QUALS}"),
@@ -185,12 +212,14 @@ _SPECS: dict[str, _Spec] = {
     "type": _spec({"TYPE": 1.0, "ACTIVITY": 0.85}, "ACTIVITY"),
     "duration_minutes": _spec({"DURATION": 1.0, "MINUTES": 0.9}, "MINUTES ACTIVITY", "HOURS"),
     "invoice_id": _spec(
-        {"INVOICE ID": 1.0, "INVOICE": 0.9, "DOCUMENT ID": 0.9, "DOCUMENT": 0.8}, "", "LINE"
+        {"INVOICE ID": 1.0, "INVOICE": 0.9, "DOCUMENT ID": 0.9, "DOCUMENT": 0.8},
+        "INVOICE DOCUMENT",
+        "LINE",
     ),
     "due_date": _spec({"DUE DATE": 1.0, "DUE": 0.95}, "PAYMENT INVOICE NET"),
     "paid_date": _spec({"PAID DATE": 1.0, "PAID": 0.9, "PAYMENT DATE": 0.95}, "INVOICE PAYMENT"),
     "amount": _spec(
-        {"AMOUNT": 1.0, "SALES": 0.8},
+        {"AMOUNT": 1.0, "SALES": 0.8, "NET": 0.8},
         f"INVOICE PAYMENT NET GROSS {_MONEY_QUALS}",
         f"{_MONEY_VETO} DISCOUNT",
     ),
@@ -284,13 +313,16 @@ class Profile:
     decimal: str | None = None
     #: the date format that reads every date of the sample, if one does
     date_formats: tuple[str, ...] = ()
+    #: share of the values read as dates only with a two-digit year (31.12.23), which a
+    #: code (01.02.03) may look like too
+    short_date: float = 0.0
 
     def describe(self) -> str:
         """The values in a few words, for the comment beside a guess."""
         if self.n == 0:
             return "no values in the sample"
         if self.date >= 0.9:
-            return "dates"
+            return "dates with two-digit years" if self.short_date >= 0.9 else "dates"
         if self.email >= 0.9:
             return "e-mail addresses"
         if self.number >= 0.9:
@@ -325,6 +357,16 @@ EXTRA_DATE_FORMATS = (
     "%d-%m-%Y %H:%M",
     "%m-%d-%Y",
     "%Y.%m.%d",
+    # two-digit years (31.12.23, 12/31/23), which the run reads only with date_format set
+    "%d.%m.%y",
+    "%d.%m.%y %H:%M",
+    "%d/%m/%y",
+    "%d/%m/%y %H:%M",
+    "%m/%d/%y",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y %I:%M %p",
+    "%d-%m-%y",
+    "%m-%d-%y",
 )
 _MIN_YEAR, _MAX_YEAR = 1900, 2200
 _BOOL_WORDS = [
@@ -431,10 +473,12 @@ def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()
     n = len(text)
     if n == 0:
         return Profile()
-    dates, fmts = _dates(text, formats)
+    long_dates, fmts = _dates(text, [f for f in formats if "%y" not in f])
+    short_dates, short_fmts = _dates(text, [f for f in formats if "%y" in f])
+    dates = pc.or_(long_dates, short_dates)
     numbers, decimal = _numbers(text)
     numeric = numbers.drop_null()
-    base = _numeric_profile(numeric, n, date=_share(dates, n), date_formats=fmts)
+    base = _numeric_profile(numeric, n, date=_share(dates, n), date_formats=fmts + short_fmts)
     lowered = pc.utf8_lower(text)
     # numbers before a percent sign ("3,5 %")
     signed = pc.match_substring_regex(text, "%$")
@@ -455,7 +499,8 @@ def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()
         spaces=_share(pc.match_substring(text, " "), n),
         distinct=_distinct(text, n),
         decimal=decimal,
-        date_formats=fmts,
+        date_formats=base.date_formats,
+        short_date=_share(pc.and_(short_dates, pc.invert(long_dates)), n),
     )
 
 
@@ -511,8 +556,9 @@ _KIND_WORDS = {
 
 
 def _not_id(p: Profile) -> float:
-    """How far values are from identifiers: dates and numbers with decimals are not ids."""
-    return max(p.date, p.number * (1.0 - p.integer))
+    """How far values are from identifiers: dates and numbers with decimals are not ids
+    (a date with a two-digit year may be a code written alike: 01.02.03)."""
+    return max(p.date - p.short_date, p.number * (1.0 - p.integer))
 
 
 def _in_range(p: Profile, lo: float, hi: float) -> float:
@@ -577,6 +623,10 @@ def _shape(table: str, col: Column, p: Profile) -> float:
 # -- the guess ----------------------------------------------------------------------------
 
 
+#: a reading option's value: one setting (decimal = ",") or a list (true_values = [...])
+OptionValue = str | tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class ColumnGuess:
     """One canonical column and the file's column taken for it."""
@@ -602,9 +652,13 @@ class TableGuess:
     unmapped: tuple[tuple[str, str], ...]
     #: required canonical columns not found, each with a note
     missing: tuple[tuple[str, str], ...]
-    #: reading options the sample calls for (decimal, date_format, table), with why
-    options: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: reading options the sample calls for (decimal, date_format, table, true_values,
+    #: false_values), with why
+    options: dict[str, tuple[OptionValue, str]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: canonical columns not found whose best-reading source column went to a better match:
+    #: canonical → (source, the canonical column that took it)
+    contested: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def mapping(self) -> dict[str, str]:
         """Canonical → source column for the columns that need a mapping (not by name)."""
@@ -636,19 +690,25 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     (('Ort', 'looks like city, a column of customers and prospects'),)
     """
     cols = input_columns(table)
-    sources = list(sample.columns)
-    have = set(sample.table.column_names)
-    profiles = {
-        s: profile(sample.table.column(s)) if s in have else Profile()
-        for s in dict.fromkeys(sources)
-    }
+    sources = list(dict.fromkeys(sample.columns))
+    # a name the header holds twice (in any case) stops the run: neither column is guessed
+    lowered = [s.lower() for s in sample.columns]
+    twice = {s for s in sources if lowered.count(s.lower()) > 1}
+    names = sample.table.column_names
+    have = {s for s in names if names.count(s) == 1}
+    profiles = {s: profile(sample.table.column(s)) if s in have else Profile() for s in sources}
     by_col = {c.name: c for c in cols}
     guesses: dict[str, ColumnGuess] = {}
     taken: dict[str, str] = {}  # source → canonical
-    notes: dict[str, str] = {}
+    notes: dict[str, str] = {
+        s: "appears twice in the header (names are compared ignoring case), which the run "
+        "refuses: rename one of them"
+        for s in twice
+    }
+    usable = [s for s in sources if s not in twice]
     # 1. columns already carrying a canonical name are read by that name
     for c in cols:
-        src = next((s for s in sources if _norm(s) == c.name and s not in taken), None)
+        src = next((s for s in usable if _norm(s) == c.name and s not in taken), None)
         if src is not None:
             p = profiles[src]
             fit = _fits(table, c, p)
@@ -665,7 +725,7 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             continue
         spec = _spec_for(table, c.name)
         floor = NAME_REQUIRED if c.required or c.name in _stand_ins(table) else NAME_OPTIONAL
-        for si, s in enumerate(sources):
+        for si, s in enumerate(usable):
             if s in taken:
                 continue
             ns = _name_score(spec, words(s))
@@ -682,16 +742,28 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
                 continue
             key = ns + 0.04 * _shape(table, c, p)
             scored.append((-key, ci, si, c.name, s, ns, fit))
+    # the best pairs first: a column that two canonical columns read goes to the better
+    # match, and the other one says so
+    contested: dict[str, tuple[str, str]] = {}
     for _, _, _, cname, s, ns, fit in sorted(scored):
-        if cname in guesses or s in taken:
+        if cname in guesses:
+            continue
+        if s in taken:
+            contested.setdefault(cname, (s, taken[s]))
             continue
         p = profiles[s]
         conf = ns * (0.75 + 0.25 * fit)
         ev = f"{'|'.join(words(s))}; {p.describe()}"
         guesses[cname] = ColumnGuess(cname, s, conf, ev)
         taken[s] = cname
+    # 2b. a document type (Belegart: Rechnung, Gutschrift) as is_return, with the file's words
+    doc_options: dict[str, tuple[OptionValue, str]] = {}
+    doc_notes: list[str] = []
+    if "is_return" in by_col:
+        free = [s for s in usable if s not in taken and s in have]
+        doc_options, doc_notes = _returns_by_document_type(sample, free, guesses, taken, notes)
     # 3. values alone, for a few columns, where exactly one column without a telling name fits
-    unnamed = [s for s in sources if s not in taken and not _names_anything(s)]
+    unnamed = [s for s in usable if s not in taken and not _names_anything(s)]
     missing_notes: dict[str, str] = {}
     for c in cols:
         if c.name in guesses or c.name not in _BY_VALUES:
@@ -707,26 +779,183 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             taken[s] = c.name
         elif len(fitting) > 1:
             missing_notes[c.name] = "by their values it could be " + " or ".join(map(repr, fitting))
+    contested = {c: v for c, v in contested.items() if c not in guesses}
+    for cname, (s, other) in contested.items():
+        missing_notes.setdefault(cname, _contested_note(s, other))
     ordered = tuple(guesses[c.name] for c in cols if c.name in guesses)
     unmapped = tuple(
         (s, notes.get(s) or _elsewhere(table, s, guesses)) for s in sources if s not in taken
     )
     missing = _missing(table, guesses, missing_notes)
     options, opt_notes = _reading_options(table, sample, ordered, by_col, profiles)
+    options.update(doc_options)
     return TableGuess(
         table,
-        tuple(sources),
+        tuple(sample.columns),
         ordered,
         unmapped,
         missing,
         options,
-        tuple([*sample.notes, *opt_notes]),
+        tuple([*sample.notes, *opt_notes, *doc_notes]),
+        contested,
     )
+
+
+def _contested_note(source: str, other: str) -> str:
+    """Why a canonical column is not found though a column reads as it."""
+    return f"{source!r} reads as it too, but is taken by {other}, a better match"
+
+
+# -- a document type as is_return ----------------------------------------------------------
+
+#: a column naming each line's document type: is_return when its values are invoice and
+#: return words (:func:`tierwise.settings._words.document_kind`)
+_DOCUMENT_TYPE = _spec({"DOCUMENT TYPE": 1.0, "INVOICE TYPE": 1.0, "TYPE": 0.9}, "SALES RETURN")
+#: the most distinct values a document-type column may hold
+MAX_DOCUMENT_TYPES = 12
+#: the words validation reads as true and as false in a true/false column, lower case
+READ_TRUE = ("true", "t", "yes", "y", "1", "x", "ja", "oui", "si", "sí")
+READ_FALSE = ("false", "f", "no", "n", "0", "", "nein", "non")
+
+
+@dataclass(frozen=True)
+class _DocumentWords:
+    """A column's distinct values as document types, each as the file first writes it."""
+
+    returns: tuple[str, ...]
+    invoices: tuple[str, ...]
+    #: values neither a return, nor an invoice, nor read as true or false
+    others: tuple[str, ...]
+
+    @property
+    def fits(self) -> bool:
+        """Every value reads as a return or an invoice (or true or false), and some are."""
+        return not self.others and bool(self.returns or self.invoices)
+
+
+def _document_words(column: pa.Array | pa.ChunkedArray) -> _DocumentWords | None:
+    """The column's values sorted into returns, invoices and others (case ignored, values
+    read as true or false left out); ``None`` for a column of other than a few texts.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> w = _document_words(pa.array(["Rechnung", "Gutschrift", "RECHNUNG", "Storno", ""]))
+    >>> w.returns, w.invoices, w.fits
+    (('Gutschrift', 'Storno'), ('Rechnung',), True)
+    >>> _document_words(pa.array(["Invoice", "Payment"])).others
+    ('Payment',)
+    """
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    text = pc.utf8_trim_whitespace(arr.drop_null())
+    values = [v for v in pc.unique(text).to_pylist() if v]
+    if not values or len(values) > MAX_DOCUMENT_TYPES:
+        return None
+    kinds: dict[bool | None, dict[str, str]] = {True: {}, False: {}, None: {}}
+    for v in values:
+        low = v.lower()
+        if low not in READ_TRUE and low not in READ_FALSE:
+            kinds[document_kind(v)].setdefault(low, v)
+    return _DocumentWords(*(tuple(kinds[k].values()) for k in (True, False, None)))
+
+
+def _returns_by_document_type(
+    sample: Sample,
+    free: list[str],
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    notes: dict[str, str],
+) -> tuple[dict[str, tuple[OptionValue, str]], list[str]]:
+    """Map is_return to a document-type column of invoice and return words (among the
+    ``free`` columns) unless a column is mapped already, adding to ``guesses``, ``taken``
+    and ``notes``; the true_values and false_values that read its words, with notes."""
+    current = guesses.get("is_return")
+    kinds: _DocumentWords | None = None
+    if current is None:
+        documents, unread = _document_type_columns(free, sample)
+        if documents:
+            s, ns, kinds = documents[0]
+            ev = f"{'|'.join(words(s))}; {_describe_kinds(kinds)}"
+            guesses["is_return"] = ColumnGuess("is_return", s, ns, ev)
+            taken[s] = "is_return"
+            notes.pop(s, None)
+            for other, _, _ in documents[1:]:
+                notes[other] = f"also reads as is_return, taken by {s!r}"
+        for s, others in unread.items():
+            notes[s] = (
+                f"reads as a document type, but {', '.join(map(repr, others))} "
+                f"{'is' if len(others) == 1 else 'are'} neither an invoice nor a return: "
+                "to read returns from it, map is_return to it and list its words in "
+                "true_values and false_values"
+            )
+    elif current.source in sample.table.column_names:
+        kinds = _document_words(sample.table.column(current.source))
+    if kinds is None or not kinds.fits:
+        return {}, []
+    return _truth_words(guesses["is_return"].source, kinds)
+
+
+def _document_type_columns(
+    sources: list[str], sample: Sample
+) -> tuple[list[tuple[str, float, _DocumentWords]], dict[str, tuple[str, ...]]]:
+    """The columns named as a document type (or a return) whose values are all invoice and
+    return words, best-named first, with their name score and words; and those so named
+    that hold such words and others too, with the others."""
+    fitting: list[tuple[str, float, _DocumentWords]] = []
+    unread: dict[str, tuple[str, ...]] = {}
+    for s in sources:
+        ws = words(s)
+        ns = max(_name_score(_DOCUMENT_TYPE, ws), _name_score(_SPECS["is_return"], ws))
+        if ns < NAME_OPTIONAL:
+            continue
+        found = _document_words(sample.table.column(s))
+        if found is not None and found.fits:
+            fitting.append((s, ns, found))
+        elif found is not None and found.others and (found.returns or found.invoices):
+            unread[s] = found.others
+    fitting.sort(key=lambda f: -f[1])  # stable: the file's order among equals
+    return fitting, unread
+
+
+def _describe_kinds(kinds: _DocumentWords) -> str:
+    returns, invoices = kinds.returns, kinds.invoices
+    parts = [f"returns {', '.join(returns)}" if returns else "no return in the sample"]
+    if invoices:
+        parts.append(f"invoices {', '.join(invoices)}")
+    return "document types: " + "; ".join(parts)
+
+
+def _truth_words(
+    source: str, kinds: _DocumentWords
+) -> tuple[dict[str, tuple[OptionValue, str]], list[str]]:
+    """true_values and false_values for a document-type column, and a note where the
+    sample shows no return."""
+    returns, invoices = kinds.returns, kinds.invoices
+    options: dict[str, tuple[OptionValue, str]] = {}
+    notes: list[str] = []
+    if returns:
+        options["true_values"] = (returns, f"is_return: returns and credit notes in {source!r}")
+    else:
+        notes.append(
+            f"no return or credit note among the sampled values of {source!r}: add the word "
+            "the file writes for one to true_values (a value in neither list is rejected)"
+        )
+    if invoices:
+        options["false_values"] = (invoices, f"is_return: invoices in {source!r}")
+    return options, notes
 
 
 def _names_anything(source: str) -> bool:
     """The name carries a concept that names some canonical column."""
     return any(concepts_of(w) & _HEADS for w in words(source))
+
+
+#: a cost per unit (Einstandspreis, Unit Cost, ProductStandardCost): not a line's cost
+_UNIT_COST = _spec(
+    {"COST UNIT": 1.0, "COST PRICE": 1.0, "COST STANDARD": 0.9}, f"PRODUCT LINE {_MONEY_QUALS}"
+)
 
 
 def _elsewhere(table: str, source: str, guesses: dict[str, ColumnGuess]) -> str:
@@ -735,6 +964,11 @@ def _elsewhere(table: str, source: str, guesses: dict[str, ColumnGuess]) -> str:
     for c in input_columns(table):
         if _name_score(_spec_for(table, c.name), ws) >= NAME_OPTIONAL and c.name in guesses:
             return f"also reads as {c.name}, taken by {guesses[c.name].source!r}"
+    if table == "transactions" and _name_score(_UNIT_COST, ws) >= NAME_OPTIONAL:
+        return (
+            "a cost per unit, not the line's cost that cost needs (tierwise does not multiply "
+            "it by the quantity)"
+        )
     best: tuple[float, str, list[str]] = (0.0, "", [])
     for other in TABLES:
         if other == table:
@@ -781,9 +1015,9 @@ def _reading_options(
     guesses: tuple[ColumnGuess, ...],
     by_col: dict[str, Column],
     profiles: dict[str, Profile],
-) -> tuple[dict[str, tuple[str, str]], list[str]]:
+) -> tuple[dict[str, tuple[OptionValue, str]], list[str]]:
     """decimal, date_format and table where the sample needs them; notes where unsure."""
-    options: dict[str, tuple[str, str]] = {}
+    options: dict[str, tuple[OptionValue, str]] = {}
     notes: list[str] = []
     if sample.table_name and sample.fmt == "postgres":
         options["table"] = (sample.table_name, "the table read from the database")
@@ -805,7 +1039,7 @@ def _reading_options(
             )
         found = sorted(s for s in seps if s != "mixed")
         if len(found) == 1 and found[0] != default:
-            options["decimal"] = (found[0], f"numbers like {_example(sample, seps[found[0]][0])}")
+            options["decimal"] = (found[0], _decimal_why(sample, found[0], seps[found[0]]))
         elif len(found) > 1:
             notes.append(
                 "columns use different decimal separators ("
@@ -829,13 +1063,13 @@ def _reading_options(
             fmts = set(p.date_formats) if fmts is None else fmts & set(p.date_formats)
         defaults = ValidateSettings().date_formats
         if fmts is not None:
-            day_first = [f for f in fmts if f.startswith("%d")]
-            month_first = [f for f in fmts if f.startswith("%m")]
+            # the shortest format first: the date alone before a date with a time
+            day_first = sorted((f for f in fmts if f.startswith("%d")), key=lambda f: (len(f), f))
+            month_first = sorted((f for f in fmts if f.startswith("%m")), key=lambda f: (len(f), f))
+            example = _example(sample, date_cols)
+            as_in = f", as in {example}" if example else ""
             if month_first and not day_first:
-                options["date_format"] = (
-                    month_first[0],
-                    f"month first, as in {_example(sample, date_cols[0])}",
-                )
+                options["date_format"] = (month_first[0], f"month first{as_in}")
             elif month_first and day_first:
                 notes.append(
                     "day and month are both 12 or less in every sampled date: read as "
@@ -846,7 +1080,9 @@ def _reading_options(
                     options["date_format"] = (day_first[0], "day first (see the note above)")
             elif fmts and not any(f in defaults for f in fmts):
                 chosen = sorted(fmts, key=lambda f: (len(f), f))[0]
-                options["date_format"] = (chosen, f"dates like {_example(sample, date_cols[0])}")
+                two_digit = " (two-digit years)" if "%y" in chosen else ""
+                like = f"dates like {example}" if example else "the dates of the sample"
+                options["date_format"] = (chosen, like + two_digit)
             elif not fmts and any(profiles[s].date < 1.0 for s in date_cols):
                 notes.append(
                     f"some sampled values of {', '.join(date_cols)} are not dates in a known "
@@ -855,9 +1091,25 @@ def _reading_options(
     return options, notes
 
 
-def _example(sample: Sample, column: str) -> str:
-    col = sample.table.column(column).slice(0, 50)
-    for v in col.to_pylist():
-        if v is not None and str(v).strip():
-            return repr(str(v).strip())
-    return "(none)"
+def _example(sample: Sample, columns: list[str], pattern: str = "") -> str | None:
+    """The first sampled value of ``columns`` (matching ``pattern``, if given), quoted."""
+    for column in columns:
+        if column not in sample.table.column_names:
+            continue
+        text = pc.utf8_trim_whitespace(pc.cast(sample.table.column(column), pa.string()))
+        text = text.filter(pc.greater(pc.utf8_length(text), 0))
+        if pattern:
+            cleaned = pc.replace_substring_regex(text, "[\\s€$£¥'\u00a0]", "")
+            text = text.filter(pc.match_substring_regex(cleaned, pattern))
+        if len(text):
+            return repr(text[0].as_py())
+    return None
+
+
+def _decimal_why(sample: Sample, sep: str, columns: list[str]) -> str:
+    """Why ``decimal`` is set: a value showing the separator, else the columns using it."""
+    example = _example(sample, columns, _DOT_DECIMAL if sep == "." else _COMMA_DECIMAL)
+    if example is not None:
+        return f"numbers like {example}"
+    name = "point" if sep == "." else "comma"
+    return f"the decimal {name} of {', '.join(map(repr, columns))}"

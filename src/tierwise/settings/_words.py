@@ -6,6 +6,9 @@ compounds such as ``Kunden|nummer`` or ``Factuur|datum``); each word stands for 
 removed, ``ß`` as ``ss``. The vocabulary covers English, German, French, Spanish, Romanian and
 Dutch, plus the SAP field names of a sales-document export (``KUNNR``, ``FKDAT``, ``NETWR``…).
 
+Besides column names, the words a document-type column holds (``Rechnung``, ``Gutschrift``,
+``Credit Memo`` …) tell an invoice from a return (:func:`document_kind`).
+
 Which concepts make which canonical column is in :mod:`tierwise.settings._guess`.
 """
 
@@ -15,7 +18,7 @@ import re
 import unicodedata
 from functools import cache
 
-__all__ = ["concepts_of", "fold", "words"]
+__all__ = ["concepts_of", "document_kind", "fold", "words"]
 
 #: concept → the folded words that stand for it (one word may stand for several concepts)
 CONCEPTS: dict[str, str] = {
@@ -23,13 +26,19 @@ CONCEPTS: dict[str, str] = {
         kunde kunden kd klant klanten debtor debtors debitor debitoren debiteur debiteuren
         deudor account accounts acct reseller resellers buyer buyers consumer shopper member
         subscriber abonent beneficiar cumparator acheteur comprador afnemer abnehmer
-        auftraggeber soldto tiers payer zahler konto kto""",
+        auftraggeber soldto tiers konto kto""",
+    # who is billed or pays, where another customer ordered (Navision's Bill-to Customer
+    # No. beside Sell-to Customer No., SAP's Payer beside the Sold-to Party)
+    "PAYER": """billto payer payers zahler regulierer""",
+    # an SAP partner (Sold-to Party): says whose number it is, not what
+    "PARTNER": """party parties partner partners geschaftspartner geschaeftspartner""",
     "ID": """id ids key no nr nro num nbr number numbers numero nummer numar code codes cod
         codigo ref reference referenz referencia referinta referentie identifier ident
         kennung kz n sk pk guid uuid""",
     "DATE": """date dates dt datum fecha fechas data datetime timestamp jour dia dat""",
     "INVOICE": """invoice invoices inv rechnung rechnungen rech faktura fakt factura facturi
-        facturii facture factures fact factuur facturen bill billing ticket""",
+        facturii facture factures fact factuur facturen bill billing billed invoiced
+        fakturiert ticket""",
     "ORDER": """order orders ord so po auftrag auftrage bestellung bestellungen bestell
         commande commandes cmd cde pedido pedidos comanda comenzi comenzii bestelling
         ordine""",
@@ -64,7 +73,9 @@ CONCEPTS: dict[str, str] = {
     "ACTUAL": """actual actuals ist real effective effectif efectivo""",
     "GROSS": """gross brutto bruto""",
     "INCLTAX": """ttc incltax""",
-    "LIST": """list liste lista catalog catalogue catalogo extended ext""",
+    "LIST": """list liste lista catalog catalogue catalogo""",
+    # a price or cost extended by the quantity: the line's amount (Extended Price, Ext. Cost)
+    "EXTENDED": """extended ext extd""",
     "PRICE": """price prices prix preis preise precio precios pret preturi prijs prijzen
         tarif tarifa vk vkp pu""",
     "UNIT": """unit unitary unitar unitario unitaire unidad einzel each ea stuk piece
@@ -147,7 +158,7 @@ CONCEPTS: dict[str, str] = {
         scadentei verval vervaldag deadline""",
     "PAID": """paid bezahlt gezahlt paye payee pagado platit platita betaald cleared
         settled ausgleich ausgeglichen eingang encaissement cobro cobrado incasare incasat
-        ontvangen""",
+        ontvangen closed""",
     "MARKET": """market markets markt marche mercado piata""",
     "SIZE": """size volume volumen grosse groesse taille tamano dimensiune marime omvang
         potential tam""",
@@ -184,6 +195,8 @@ ABBREVIATIONS: dict[str, str] = {
     "chiffreaffaires": "ca",
     "cifraafaceri": "ca",
     "soldto": "customer",
+    "sellto": "customer",
+    "billto": "billto",
     "accountmanager": "rep",
     "raisonsociale": "name",
     "razonsocial": "name",
@@ -200,16 +213,119 @@ ABBREVIATIONS: dict[str, str] = {
 }
 
 
-#: words that carry no meaning in a column name
 def _ws(text: str) -> list[str]:
     return text.split()
+
+
+def _lines(text: str) -> frozenset[str]:
+    return frozenset(line.strip() for line in text.strip().splitlines() if line.strip())
+
+
+#: what a document-type column (Belegart, Document Type, Billing Type) holds for a return or
+#: a credit note (a cancellation counts as one), folded, one a line
+RETURN_DOCUMENTS = _lines(
+    """
+    gutschrift
+    storno
+    stornierung
+    stornorechnung
+    stornofaktura
+    rechnungsstorno
+    rechnungskorrektur
+    retoure
+    rucksendung
+    ruecksendung
+    ruckgabe
+    rueckgabe
+    credit
+    credit memo
+    credit note
+    creditmemo
+    creditnote
+    sales credit memo
+    return
+    returns
+    sales return
+    refund
+    cancellation
+    invoice cancellation
+    reversal
+    avoir
+    facture d avoir
+    note de credit
+    retour
+    annulation
+    remboursement
+    abono
+    factura de abono
+    nota de credito
+    factura rectificativa
+    devolucion
+    anulacion
+    reembolso
+    creditnota
+    creditfactuur
+    credit nota
+    retourzending
+    terugbetaling
+    nota di credito
+    nota credito
+    reso
+    rimborso
+    """
+)
+#: what it holds for an invoice (or a debit note, which charges as one), folded
+INVOICE_DOCUMENTS = _lines(
+    """
+    rechnung
+    faktura
+    ausgangsrechnung
+    verkaufsrechnung
+    lastschrift
+    invoice
+    sales invoice
+    debit memo
+    debit note
+    bill
+    sale
+    order
+    facture
+    vente
+    factura
+    venta
+    factuur
+    verkoop
+    fattura
+    vendita
+    """
+)
+
+
+def document_kind(value: str) -> bool | None:
+    """Whether a document-type value is a return or credit note (True), an invoice
+    (False) or neither (None); case, accents and punctuation ignored.
+
+    Examples
+    --------
+    >>> [document_kind(v) for v in ("Gutschrift", "Credit Memo", "RECHNUNG", "Lieferschein")]
+    [True, True, False, None]
+    """
+    key = " ".join(w for w in re.split(r"[^a-z0-9]+", fold(value)) if w)
+    if key in RETURN_DOCUMENTS:
+        return True
+    if key in INVOICE_DOCUMENTS:
+        return False
+    return None
+
+
+#: words that carry no meaning in a column name ("am" is German "on", as in Fällig am)
 
 
 STOPWORDS = frozenset(
     _ws(
         """of the a an al de del la le les el los las du des d l van der die das den het een en
     y et und and in im for fur pour para por pe cu si i von zu au aux da do dos em per pro
-    at on to"""
+    at on to am vom zum"""
     )
 )
 

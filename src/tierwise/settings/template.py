@@ -261,7 +261,7 @@ def _input_section(name: str, g: TableGuess, path: str) -> list[str]:
     spec = TABLES[name]
     lines = [f"[{name}]", *_comment(spec.doc[:1].upper() + spec.doc[1:] + ".")]
     rows: list[tuple[str, str]] = [(f"path = {_toml_value(path)}", "")]
-    for key in ("table", "decimal", "date_format"):
+    for key in ("table", "decimal", "date_format", "true_values", "false_values"):
         if key in g.options:
             value, why = g.options[key]
             rows.append((f"{key} = {_toml_value(value)}", why))
@@ -292,6 +292,17 @@ def _input_section(name: str, g: TableGuess, path: str) -> list[str]:
             pct = min(99, round(guess.confidence * 100))
             rows.append(
                 (f"{col.name} = {_toml_value(guess.source)}", f"guessed ({pct}%): {guess.evidence}")
+            )
+        elif col.name in g.contested:
+            # the column reading as it went to another canonical column, a better match
+            src, other = g.contested[col.name]
+            req = "REQUIRED, " if col.name in missing else ""
+            rows.append(
+                (
+                    f"# {col.name} = {_toml_value(src)}",
+                    f"{req}not mapped: {json.dumps(src, ensure_ascii=False)} reads as it too, "
+                    f"but is taken by {other}, a better match",
+                )
             )
         elif col.name in missing:
             rows.append((f'# {col.name} = "..."', f"REQUIRED, not found: {missing[col.name]}"))

@@ -1,0 +1,162 @@
+"""``tierwise init`` reads ERP column names and document-type words as the ERPs mean them.
+
+Column names as Navision / Business Central, SAP (English headers), DATEV-style German and US
+ERP exports write them, each read from its name alone; and the words a document-type column
+(Belegart, Document Type) holds for an invoice and for a return.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tierwise.settings._guess import READ_FALSE, READ_TRUE
+from tierwise.settings._words import document_kind, words
+from tierwise.settings.template import guess_columns
+from tierwise.validate import _FALSE, _TRUE
+
+
+@pytest.mark.parametrize(
+    ("table", "name", "canonical"),
+    [
+        # a price extended by the quantity is the line's amount, as is a bare "Netto"
+        ("transactions", "Extended Price", "revenue"),
+        ("transactions", "Ext Price", "revenue"),
+        ("transactions", "Ext. Price", "revenue"),
+        ("transactions", "ExtPrice", "revenue"),
+        ("transactions", "Extended Cost", "cost"),
+        ("transactions", "Ext. Cost", "cost"),
+        ("transactions", "Netto", "revenue"),
+        # AdventureWorks' ExtendedAmount stays the amount before discount
+        ("transactions", "ExtendedAmount", "list_revenue"),
+        # Navision / Business Central, SAP
+        ("transactions", "Sell-to Customer No.", "customer_id"),
+        ("transactions", "Bill-to Customer No.", "customer_id"),
+        ("transactions", "Sold-to Party", "customer_id"),
+        ("transactions", "Sold-To Party", "customer_id"),
+        ("transactions", "Billing Document", "order_id"),
+        ("transactions", "Billed Quantity", "quantity"),
+        ("transactions", "Invoiced Quantity", "quantity"),
+        ("payments", "Billing Document", "invoice_id"),
+        ("payments", "Closed at Date", "paid_date"),
+        # German "am" (on): a date
+        ("payments", "Fällig am", "due_date"),
+        ("payments", "Bezahlt am", "paid_date"),
+        ("customers", "Angelegt am", "created_date"),
+        ("customers", "Erstellt am", "created_date"),
+        ("customers", "Erfasst am", "created_date"),
+        # read already, kept so
+        ("transactions", "Belegdatum", "date"),
+        ("transactions", "Buchungsdatum", "date"),
+        ("transactions", "Posting Date", "date"),
+        ("transactions", "Document Date", "date"),
+        ("transactions", "Billing Date", "date"),
+        ("transactions", "Nettobetrag", "revenue"),
+        ("transactions", "Net Amount", "revenue"),
+        ("transactions", "Net Value", "revenue"),
+        ("transactions", "Amount (LCY)", "revenue"),
+        ("transactions", "Amount", "revenue"),
+        ("transactions", "Customer No.", "customer_id"),
+        ("transactions", "Kundennummer", "customer_id"),
+        ("transactions", "Debitor", "customer_id"),
+        ("transactions", "Debitorennummer", "customer_id"),
+        ("transactions", "Artikelnummer", "product_id"),
+        ("transactions", "Material", "product_id"),
+        ("transactions", "Menge", "quantity"),
+        ("payments", "Payment Date", "paid_date"),
+    ],
+)
+def test_an_erp_column_name_reads_as_its_canonical_column(
+    table: str, name: str, canonical: str
+) -> None:
+    assert guess_columns(table, ["Other", name]) == {canonical: name}
+
+
+@pytest.mark.parametrize(
+    ("name", "parts"),
+    [
+        ("Bill-to Customer No.", ["billto", "customer", "no"]),
+        ("Sell-to Customer No.", ["customer", "customer", "no"]),
+        ("Sold-To Party", ["customer", "party"]),
+        ("Fällig am", ["fallig"]),
+        ("Ext. Price", ["ext", "price"]),
+    ],
+)
+def test_erp_column_names_are_read_as_words(name: str, parts: list[str]) -> None:
+    assert words(name) == parts
+
+
+@pytest.mark.parametrize("ext", ["Ext Price", "Ext. Price", "Extended Price"])
+def test_an_extended_price_is_never_a_unit_price(ext: str) -> None:
+    assert guess_columns("transactions", ["Customer", "Invoice Date", ext]) == {
+        "customer_id": "Customer",
+        "date": "Invoice Date",
+        "revenue": ext,
+    }
+    assert guess_columns("transactions", ["Customer", "Invoice Date", "Price", ext]) == {
+        "customer_id": "Customer",
+        "date": "Invoice Date",
+        "revenue": ext,
+        "unit_price": "Price",
+    }
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ["Bill-to Customer No.", "Sell-to Customer No.", "Posting Date", "Amount"],
+        ["Sell-to Customer No.", "Bill-to Customer No.", "Posting Date", "Amount"],
+        ["Payer", "Sold-to Party", "Billing Date", "Net Value"],
+    ],
+)
+def test_the_customer_who_ordered_wins_over_the_one_billed(header: list[str]) -> None:
+    """Sell-to (Navision) and Sold-to (SAP) name the customer; Bill-to and Payer who pays."""
+    got = guess_columns("transactions", header)
+    assert got["customer_id"] in ("Sell-to Customer No.", "Sold-to Party")
+
+
+@pytest.mark.parametrize(
+    "name", ["Einstandspreis", "Unit Cost", "Unit Cost (LCY)", "ProductStandardCost"]
+)
+def test_a_cost_per_unit_is_not_taken_for_the_lines_cost(name: str) -> None:
+    assert guess_columns("transactions", ["Kunde", "Datum", "Umsatz", name]) == {
+        "customer_id": "Kunde",
+        "date": "Datum",
+        "revenue": "Umsatz",
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("Rechnung", False),
+        ("Gutschrift", True),
+        ("Storno", True),
+        ("Faktura", False),
+        ("Invoice", False),
+        ("Credit Memo", True),
+        ("Credit Note", True),
+        ("credit-note", True),
+        ("Return", True),
+        ("Facture", False),
+        ("Avoir", True),
+        ("Factura", False),
+        ("Nota de crédito", True),
+        ("Abono", True),
+        ("Factuur", False),
+        ("Creditnota", True),
+        ("Fattura", False),
+        ("Nota di credito", True),
+        ("Lieferschein", None),
+        ("Payment", None),
+        ("Reminder", None),
+    ],
+)
+def test_document_types_read_as_invoices_or_returns(value: str, kind: bool | None) -> None:
+    assert document_kind(value) is kind
+
+
+def test_the_words_init_counts_as_true_or_false_are_those_validation_reads() -> None:
+    # a document-type column is proposed only when every value reads back: the built-in
+    # words init leaves out of true_values and false_values must be those validation reads
+    assert set(READ_TRUE) == set(_TRUE)
+    assert set(READ_FALSE) == set(_FALSE)
