@@ -7,6 +7,7 @@ ERP exports write them, each read from its name alone; and the words a document-
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
 
 from tierwise.settings._guess import READ_FALSE, READ_TRUE
@@ -160,3 +161,14 @@ def test_the_words_init_counts_as_true_or_false_are_those_validation_reads() -> 
     # words init leaves out of true_values and false_values must be those validation reads
     assert set(READ_TRUE) == set(_TRUE)
     assert set(READ_FALSE) == set(_FALSE)
+
+
+def test_texts_a_run_reads_as_empty_do_not_hide_a_columns_kind() -> None:
+    # SAP's open items: most paid dates are the open-ended 31.12.9999; NULL and #N/A in a
+    # number column; the column is still dates, or numbers, as the run reads it
+    from tierwise.settings._guess import profile
+
+    paid = profile(pa.array(["31.12.9999"] * 8 + ["05.02.2024", "17.03.2024"]))
+    assert paid.date == 1.0 and paid.n == 2
+    amounts = profile(pa.array(["NULL", "#N/A", "12,50", "3,99", "n/a"]))
+    assert amounts.number == 1.0 and amounts.decimal == ","

@@ -369,6 +369,10 @@ EXTRA_DATE_FORMATS = (
     "%m-%d-%y",
 )
 _MIN_YEAR, _MAX_YEAR = 1900, 2200
+#: the texts a run reads as no value, upper case (a number of digits alone stays a number)
+_MARKERS = pa.array(
+    sorted({m.strip().upper() for m in ValidateSettings().missing_values if not m.isdigit()})
+)
 _BOOL_WORDS = [
     *("true", "false", "yes", "no", "y", "n", "t", "f", "1", "0", "x", "j", "ja", "nein"),
     *("oui", "non", "si", "sí", "da", "nu", "wahr", "falsch", "waar", "onwaar", "verdadero"),
@@ -469,7 +473,14 @@ def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()
         )
         return _numeric_profile(values, n, date=_share(dates, n), date_formats=fmts)
     text = pc.utf8_trim_whitespace(pc.cast(arr, pa.string()).fill_null(""))
-    text = text.filter(pc.greater(pc.utf8_length(text), 0))
+    # an empty cell, and a text the run reads as one ([validate] missing_values: NULL, #N/A,
+    # the open-ended date 31.12.9999), say nothing of the column's kind
+    text = text.filter(
+        pc.and_(
+            pc.greater(pc.utf8_length(text), 0),
+            pc.invert(pc.is_in(pc.utf8_upper(text), value_set=_MARKERS)),
+        )
+    )
     n = len(text)
     if n == 0:
         return Profile()
