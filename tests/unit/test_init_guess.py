@@ -506,6 +506,35 @@ US_ERP = Export(
     ),
 )
 
+# 10 of 10 right: QuickBooks' "Sales by Customer Detail" report as CSV; "Num" is the
+# invoice's number, the running Balance and the Memo are no columns of the table.
+QUICKBOOKS = Export(
+    "transactions",
+    "sales_by_customer_detail.csv",
+    "Type,Date,Num,Memo,Customer,Item,Qty,Sales Price,Amount,Balance\n"
+    "Invoice,01/02/2024,1001,Pipes,Blue Builders LLC,SKU-001,2,60.25,120.50,120.50\n"
+    "Invoice,01/02/2024,1001,,Blue Builders LLC,SKU-007,1,15.00,15.00,135.50\n"
+    "Credit Memo,01/15/2024,1002,Damaged,Blue Builders LLC,SKU-001,-1,60.25,-60.25,75.25\n"
+    "Invoice,02/13/2024,1003,,Metro Roofing Inc.,SKU-002,3,25.00,75.00,75.00\n",
+    {
+        "Type": "is_return",
+        "Date": "date",
+        "Num": "order_id",
+        "Memo": None,
+        "Customer": "customer_id",
+        "Item": "product_id",
+        "Qty": "quantity",
+        "Sales Price": "unit_price",
+        "Amount": "revenue",
+        "Balance": None,
+    },
+    options=(
+        ("date_format", "%m/%d/%Y"),
+        ("true_values", ("Credit Memo",)),
+        ("false_values", ("Invoice",)),
+    ),
+)
+
 # 8 of 8 right: an SAP billing export under its English headers; the Sold-To Party is the
 # customer, not the Payer; the billing type holds codes (F2, G2), not words, so it is not
 # taken for is_return.
@@ -586,6 +615,7 @@ EXPORTS = {
     "activities_clock": ACTIVITIES_CLOCK,
     "navision": NAVISION,
     "us_erp": US_ERP,
+    "quickbooks": QUICKBOOKS,
     "sap_english": SAP_ENGLISH,
     "german_payments_am": GERMAN_PAYMENTS_AM,
     "german_customers_am": GERMAN_CUSTOMERS_AM,

@@ -150,6 +150,8 @@ _SPECS: dict[str, _Spec] = {
             "ORDER": 0.9,
             "INVOICE": 0.9,
             "DOCUMENT": 0.85,
+            # a number alone on an invoice line is the invoice's (QuickBooks' "Num")
+            "ID": 0.65,
         },
         "SALES INVOICE DOCUMENT",
         "LINE",
