@@ -555,6 +555,18 @@ def _persistent_rdds(session: Any) -> set[int]:
         return set()
 
 
+def _checkpoint_rdds(df: Any, new: set[int]) -> list[int]:
+    """The RDD a checkpointed DataFrame reads (the one its plan names), which its
+    checkpoint keeps on the executors; where the plan does not say, the RDDs kept since
+    the checkpoint began (``new``), which a job of another thread of the session may have
+    added too."""
+    try:
+        rdd_id = int(df._jdf.queryExecution().logical().rdd().id())
+    except Exception:
+        return sorted(new)
+    return [rdd_id]
+
+
 def _unpersist_rdds(session: Any, ids: Sequence[int]) -> None:
     """Free the executors' copies of the RDDs ``ids`` (best effort: one freed already, or
     gone with its session, is no error)."""
@@ -1683,7 +1695,7 @@ class Engine:
         session = self.con._session
         before = _persistent_rdds(session)
         df = session.sql(self.con.compile(expr)).localCheckpoint(eager=True)
-        self._spark_rdds[name] = sorted(_persistent_rdds(session) - before)
+        self._spark_rdds[name] = _checkpoint_rdds(df, _persistent_rdds(session) - before)
         df.createOrReplaceTempView(name)
         self._spark_tables[name] = df
         return self.con.table(name)

@@ -237,6 +237,23 @@ def test_closing_on_a_given_session_frees_what_the_engine_made(spark_engine: Eng
 
 
 @pytest.mark.spark
+def test_a_checkpoint_frees_its_own_rows_not_another_jobs(spark_engine: Engine) -> None:
+    from tierwise.engine import _checkpoint_rdds
+
+    session = spark_engine.con._session
+    # a job of another thread of the session caches its own rows while a table is
+    # checkpointed: the table's release must leave them
+    theirs = session.sparkContext.parallelize(range(10)).persist()
+    theirs.count()
+    df = session.range(5).localCheckpoint(eager=True)
+    kept = {int(i) for i in session.sparkContext._jsc.getPersistentRDDs().keySet()}
+    ours = _checkpoint_rdds(df, kept)
+    assert theirs.id() in kept and theirs.id() not in ours
+    assert len(ours) == 1 and ours[0] in kept
+    theirs.unpersist()
+
+
+@pytest.mark.spark
 def test_spark_dataframes_stay_in_spark_with_their_row_numbers(spark_engine: Engine) -> None:
     session = spark_engine.con._session
     tx = pd.DataFrame(
