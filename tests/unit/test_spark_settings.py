@@ -333,6 +333,37 @@ def test_a_standalone_master_nobody_answers_at_is_one_line_at_once() -> None:
         check_master(f"spark://nohost.invalid:7077,127.0.0.1:{s.getsockname()[1]}")
 
 
+def test_a_run_on_an_unreachable_master_stops_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port of this machine no one listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "tx.csv").write_text("customer_id,date,revenue\nA,2024-01-02,10\n")
+    config = _toml(
+        tmp_path, f'[run]\nengine = "spark"\nspark_master = "spark://127.0.0.1:{port}"\n'
+    )
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from tierwise.cli import main; main()",
+            "validate",
+            "--config",
+            str(config),
+            "--transactions",
+            str(tmp_path / "tx.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot reach the Spark master at 127.0.0.1:{port}" in lines[0]
+
+
 def test_the_jvms_notes_are_kept_off_the_screen_and_its_other_lines_pass(capfd: Any) -> None:
     from tierwise.engine import _jvm_stderr_without_notes
 
