@@ -14,9 +14,12 @@ where :math:`m_{k,l}` is the probability that a true match falls in level :math:
 comparison :math:`k`, :math:`u_{k,l}` the same for a non-match and :math:`\lambda` the
 prior probability that two records match. Splink (Linacre et al., 2022) estimates
 :math:`u` from random record pairs, :math:`\lambda` from near-certain deterministic
-rules, and :math:`m` by expectation maximisation (Winkler 1988) on blocked pairs. Exact
-agreement on a rare value counts for more than on a common one (term-frequency
-adjustment: :math:`u` is replaced by the value's frequency).
+rules, and :math:`m` by expectation maximisation (Winkler 1988) on blocked pairs. The
+random pairs are every pair among a simple random sample of records that NumPy draws from
+the run's seed (:func:`_draw_u_sample`), not the engine's SQL, so DuckDB and Spark count
+the same pairs and the same seed gives the same :math:`u`. Exact agreement on a rare value
+counts for more than on a common one (term-frequency adjustment: :math:`u` is replaced by
+the value's frequency).
 
 The comparisons, blocking rules and training plan are configuration
 (:class:`LinkageSpec`): :func:`company_spec` builds the one for customer masters; tests
@@ -42,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -108,11 +112,12 @@ class LinkageSpec:
         Near-certain match rules and the share of true matches they find, used to
         estimate the prior :math:`\\lambda`.
     u_max_pairs
-        Random pairs sampled to estimate the u probabilities.
+        Most random record pairs compared to estimate the u probabilities: every pair
+        among a random sample of records (:func:`_u_sample_sizes`).
     u_chunks
-        Chunks the u sampling is split into (Splink stops early once every level has
-        been seen 100 times; 1 computes all pairs in one query, fastest below ~10 million
-        pairs).
+        Queries the comparison of those pairs is split into (1 compares all pairs in one
+        query, fastest below ~10 million pairs); every pair is compared whatever the
+        number, so the u probabilities do not depend on it.
     em_max_pairs
         Cap on pairs per EM pass (deterministic sample); ``None`` for no cap.
     max_blocked_pairs
@@ -400,6 +405,148 @@ def _pairs_to_arrow(sdf: Any) -> pa.Table:
     return pa.Table.from_pandas(sdf.as_pandas_dataframe(), preserve_index=False)
 
 
+#: Mixed into the run's seed for the u sample: a stream of its own, whatever else draws
+#: from the same seed.
+_U_SAMPLE_SALT = 0x0A11
+
+
+def _u_sample_sizes(counts: Sequence[int], max_pairs: float) -> list[int]:
+    """Records to draw from each table so that the pairs among them are as many as
+    possible but at most ``max_pairs``.
+
+    Deduplication (one table of :math:`n` records) compares every pair among :math:`k`
+    drawn records, :math:`k(k-1)/2` pairs: :math:`k` is the largest whole number with
+    :math:`k(k-1)/2 \\le` ``max_pairs``, at most :math:`n`. Linkage (tables of :math:`a
+    \\le b` records) compares each drawn record of one table with each of the other: the
+    smaller draws the share :math:`\\sqrt{\\text{max\\_pairs}/ab}` of its records (at
+    least one), the larger as many as keep the product within ``max_pairs``. Whole-number
+    arithmetic, so no rounding decides a size.
+
+    Example
+    -------
+    >>> _u_sample_sizes([100_000], 1e6)
+    [1414]
+    >>> _u_sample_sizes([500], 1e6)
+    [500]
+    >>> _u_sample_sizes([40_000, 10_000], 1e6)
+    [2000, 500]
+    """
+    cap = int(max_pairs)
+    if len(counts) == 1:
+        return [min(counts[0], (1 + math.isqrt(8 * cap + 1)) // 2)]
+    a, b = counts
+    if a * b <= cap:
+        return [a, b]
+    small, large = sorted((a, b))
+    k_small = min(small, max(1, math.isqrt(cap * small // large)))
+    k_large = min(large, cap // k_small)
+    return [k_small, k_large] if a <= b else [k_large, k_small]
+
+
+def _draw_u_sample(ids: Sequence[pa.Array], max_pairs: float, seed: int) -> list[pa.Array]:
+    """The records whose pairs estimate the u probabilities: a simple random sample of
+    each table's ids (sizes from :func:`_u_sample_sizes`), drawn by NumPy from ``seed``.
+
+    The ids are put in sorted order (Arrow's byte order) before drawing, so the sample
+    depends on the set of ids and the seed only, never on the engine or on the order
+    the engine returns rows in. Returned sorted.
+
+    Example
+    -------
+    >>> ids = pa.array([f"C{i:03d}" for i in range(100)])
+    >>> [s.to_pylist() for s in _draw_u_sample([ids], 3, seed=1)]
+    [['C008', 'C046', 'C085']]
+    >>> _draw_u_sample([ids[::-1]], 3, seed=1)[0].to_pylist()
+    ['C008', 'C046', 'C085']
+    """
+    rng = np.random.default_rng([seed, _U_SAMPLE_SALT])
+    ordered = []
+    for col in ids:
+        distinct = pc.unique(col.drop_null())
+        ordered.append(distinct.take(pc.sort_indices(distinct)))
+    sizes = _u_sample_sizes([len(o) for o in ordered], max_pairs)
+    drawn = []
+    for o, k in zip(ordered, sizes, strict=True):
+        if k >= len(o):
+            drawn.append(o)
+            continue
+        pick = np.sort(rng.choice(len(o), size=k, replace=False))
+        drawn.append(o.take(pa.array(pick)))
+    return drawn
+
+
+def _estimate_u(
+    linker: Any,
+    sampler_settings: Any,
+    *,
+    engine: Engine,
+    tables: Sequence[ir.Table],
+    dataset_names: Sequence[str],
+    uid: str,
+    spec: LinkageSpec,
+    seed: int,
+) -> int:
+    """Set the u probabilities of ``linker``'s comparisons from every pair among a random
+    sample of records drawn by :func:`_draw_u_sample`; return the number of pairs.
+
+    Splink's ``estimate_u_using_random_sampling`` picks its records by a hash of the id in
+    SQL, a different hash on each engine, so DuckDB and Spark would count different pairs.
+    Here the sampled records are copied into tables of their own and a second linker
+    (``sampler_settings``: the same comparisons) runs Splink's estimate on them with a
+    pair budget above the pairs they make: Splink then compares every pair, samples
+    nothing and does not stop early, and its counts (whole numbers) are the same on every
+    engine. The estimates are carried over to ``linker`` as Splink's own estimate would
+    record them (its training history, then the parameters from it).
+    """
+    from splink import Linker
+
+    ids = [
+        engine.to_arrow(t.select(uid), "record ids for the u sample")[uid].combine_chunks()
+        for t in tables
+    ]
+    picked = _draw_u_sample(ids, spec.u_max_pairs, seed)
+    sizes = [len(p) for p in picked]
+    n_pairs = sizes[0] * (sizes[0] - 1) // 2 if len(sizes) == 1 else sizes[0] * sizes[1]
+    samples: list[ir.Table] = []
+    try:
+        for t, chosen in zip(tables, picked, strict=True):
+            keys = engine.from_arrow(pa.table({uid: chosen}))
+            samples.append(engine.materialize(t.semi_join(keys, uid)))
+            engine.release(keys)
+        # a database API of its own: Splink keys its table cache and registered names by
+        # API, and the sample must not stand in for the whole tables
+        db_api = engine.splink_api()
+        sdfs = [
+            db_api.register(_physical_name(s), dataset_display_name=name)
+            for s, name in zip(samples, dataset_names, strict=False)
+        ]
+        sampler = Linker(sdfs if len(sdfs) > 1 else sdfs[0], sampler_settings, log_level=None)
+        sampler.training.estimate_u_using_random_sampling(
+            # above the pairs the sample makes: Splink takes every record, draws none
+            max_pairs=float((sum(sizes) + 1) ** 2),
+            num_chunks=spec.u_chunks,
+            min_count_per_level=None,
+        )
+        drawn = sampler._settings_obj.comparisons
+        model = linker._settings_obj.comparisons
+        for src, dst in zip(drawn, model, strict=True):
+            if src.output_column_name != dst.output_column_name:  # pragma: no cover
+                raise ModelError("the u sample's comparisons differ from the model's")
+            for a, b in zip(
+                src._comparison_levels_excluding_null,
+                dst._comparison_levels_excluding_null,
+                strict=True,
+            ):
+                for rec in a._trained_u_probabilities:
+                    b._add_trained_u_probability(rec["probability"], rec["description"])
+        linker._populate_m_u_from_trained_values()
+        sampler.table_management.delete_tables_created_by_splink_from_db()
+    finally:
+        for s in samples:
+            engine.release(s)
+    return n_pairs
+
+
 def _model_params(linker: Any) -> tuple[dict[str, Any], dict[str, dict[int, str]]]:
     settings = linker._settings_obj
     params: dict[str, Any] = {
@@ -474,7 +621,8 @@ def predict_pairs(
     threshold
         Keep pairs with a match probability at or above this (0 keeps every candidate).
     seed
-        Seed for the random pairs behind the u probabilities.
+        Seed for the random pairs behind the u probabilities (:func:`_draw_u_sample`): the
+        same seed and tables give the same u probabilities on every engine.
     dataset_names
         For linkage, the names the two tables carry in ``source_dataset_l/_r``.
 
@@ -551,16 +699,20 @@ def predict_pairs(
                 db_api.register(_physical_name(t), dataset_display_name=name)
                 for t, name in zip(materialised, dataset_names, strict=False)
             ]
-            settings = SettingsCreator(
-                link_type=link_type,
-                unique_id_column_name=uid,
-                comparisons=comparisons,
-                blocking_rules_to_generate_predictions=blocking,
-                retain_matching_columns=True,
-                retain_intermediate_calculation_columns=False,
-                max_iterations=spec.max_iterations,
-            )
-            linker = Linker(sdfs if len(sdfs) > 1 else sdfs[0], settings, log_level=None)
+
+            def settings() -> SettingsCreator:
+                # one per linker: a linker writes its id into the object it is given
+                return SettingsCreator(
+                    link_type=link_type,
+                    unique_id_column_name=uid,
+                    comparisons=comparisons,
+                    blocking_rules_to_generate_predictions=blocking,
+                    retain_matching_columns=True,
+                    retain_intermediate_calculation_columns=False,
+                    max_iterations=spec.max_iterations,
+                )
+
+            linker = Linker(sdfs if len(sdfs) > 1 else sdfs[0], settings(), log_level=None)
             # exact: the bound above keeps the blocking join this count runs affordable
             counts = linker.blocking_analysis.count_comparisons_from_blocking_rules(
                 record_sample_proportion=1.0
@@ -576,8 +728,15 @@ def predict_pairs(
                     linker.training.estimate_probability_two_random_records_match(
                         det_rules, recall=1.0
                     )
-            linker.training.estimate_u_using_random_sampling(
-                max_pairs=spec.u_max_pairs, seed=seed, num_chunks=spec.u_chunks
+            u_pairs = _estimate_u(
+                linker,
+                settings(),
+                engine=engine,
+                tables=materialised,
+                dataset_names=dataset_names,
+                uid=uid,
+                spec=spec,
+                seed=seed,
             )
             trained = 0
             skipped: list[str] = []
@@ -628,6 +787,7 @@ def predict_pairs(
                 f"{' '.join(str(exc).split())[:500]}"
             ) from exc
     params["n_candidate_pairs"] = n_candidates
+    params["u_sample_pairs"] = u_pairs
     params["em_passes"] = trained
     if skipped:
         params["em_skipped"] = skipped
