@@ -800,21 +800,28 @@ def _jvm_stderr_without_notes() -> Iterator[None]:
         return
     try:
         out = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
         read_end, write_end = os.pipe()
     except OSError:
+        os.close(out)
         yield
         return
 
     def forward() -> None:
-        with os.fdopen(read_end, "rb") as lines:
-            for line in lines:
-                if line.startswith(_JVM_NOTES):
-                    continue
-                # the reading goes on whatever happens to a write, so that the process
-                # never blocks on a full pipe
-                with suppress(OSError):
-                    os.write(out, line)
-        os.close(out)
+        try:
+            with os.fdopen(read_end, "rb") as lines:
+                for line in lines:
+                    if line.startswith(_JVM_NOTES):
+                        continue
+                    # the reading goes on whatever happens to a write, so that the process
+                    # never blocks on a full pipe
+                    with suppress(OSError):
+                        os.write(out, line)
+        finally:
+            os.close(out)
 
     threading.Thread(target=forward, name="tierwise-jvm-stderr", daemon=True).start()
     sys.stderr.flush()

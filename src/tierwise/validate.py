@@ -346,6 +346,13 @@ _NOT_NUMBER = (
 #: ``[validate] missing_values``, it reads as no date in a date column stored as dates too
 OPEN_DATE = dt.date(9999, 12, 31)
 OPEN_DATE_TEXT = OPEN_DATE.isoformat()
+#: the open-ended date as text, with a time after it or not (31.12.9999 00:00:00)
+_OPEN_DATE_RE = r"^(9999-12-31|31\.12\.9999|31/12/9999|12/31/9999|99991231)([ T].*)?$"
+
+
+def _open_date_marked(markers: Sequence[str]) -> bool:
+    """Whether ``[validate] missing_values`` holds the open-ended date."""
+    return any(_is_open_date(m) for m in markers)
 
 
 def _warn_shared_number_columns(
@@ -409,7 +416,14 @@ def _count_markers(
         return
     counts = {
         f"m{i}": _n(
-            _trim(raw[c].cast(str), line_breaks=is_date).upper().isin(list(markers))
+            (
+                _trim(raw[c].cast(str), line_breaks=is_date).upper().isin(list(markers))
+                | (
+                    _trim(raw[c].cast(str), line_breaks=True).re_search(_OPEN_DATE_RE)
+                    if is_date and _open_date_marked(markers)
+                    else ibis.literal(False)
+                )
+            )
             if raw[c].type().is_string()
             # a column of dates: the open-ended date (the only marker a date can be)
             else raw[c].cast("date") == OPEN_DATE
@@ -1114,6 +1128,9 @@ class _Plan:
         if kind in ("id", "text", "extra_text"):
             return {name: text}
         text = _without_markers(text, self.missing)
+        if kind == "date" and _open_date_marked(self.missing):
+            # the open-ended date with a time after it too, as a typed column's is
+            text = ibis.ifelse(text.re_search(_OPEN_DATE_RE), ibis.null(str), text)
         if kind in ("number", "int", "extra_number"):
             # read on by :meth:`number_text`
             return {_hidden("x", name): text}
@@ -2525,7 +2542,7 @@ def validate_inputs(
                     settings.table_input(name).columns.get("date") or "date",
                     f"after the analysis date {as_of.isoformat()}, the last transaction date "
                     "(give --as-of to analyse up to a later date)",
-                    t.date.cast(str),
+                    t.date.cast("date").cast(str),
                 )
             t = store_checked(engine, reject_unknown_customers(t, known, name))
             used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)

@@ -86,3 +86,18 @@ def test_an_unnamed_column_without_merged_cells_keeps_one_header_row(
     assert raw.source_columns == ["Kunde", "column_2", "Umsatz"]
     assert [r["_row"] for r in engine.to_arrow(raw.table).to_pylist()] == [2]
     assert not [w for w in raw.warnings if "take rows" in w]
+
+
+def test_a_merged_cell_over_data_keeps_the_first_data_row(tmp_path: Path, engine: Engine) -> None:
+    # one header row whose last name is merged over two columns, the second holding data
+    # (an empty name): the row below is data, numbers and dates, never part of the names
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Kundennr", "Datum", "Umsatz", "Bemerkung", None])
+    ws.merge_cells("D1:E1")
+    for i in range(3):
+        ws.append([f"K{i}", dt.date(2024, 1, 1 + i), 100 + i, "ok", f"x{i}"])
+    wb.save(tmp_path / "b.xlsx")
+    raw = read_input("transactions", str(tmp_path / "b.xlsx"), TableInput(), engine)
+    assert raw.source_columns == ["Kundennr", "Datum", "Umsatz", "Bemerkung", "column_5"]
+    assert [r["_row"] for r in engine.to_arrow(raw.table).to_pylist()] == [2, 3, 4]

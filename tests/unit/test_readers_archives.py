@@ -98,5 +98,56 @@ def test_a_compressed_file_cut_short_is_refused_in_one_line(tmp_path: Path, engi
     with pytest.raises(InputError) as err:
         read_input("transactions", str(path), TableInput(), engine)
     line = err.value.one_line()
-    assert line.startswith(f"{path}: cannot decompress it (gzip)")
+    assert line.startswith(f"{path}: cannot unpack it (gzip)")
     assert "\n" not in line and "cut short" in line
+
+
+def test_a_decompression_bomb_is_stopped_in_one_line(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tierwise.io.readers as readers
+
+    # the floor lowered from 1 GiB so that the test writes little: 8 MiB of one byte
+    # packs into a few KiB, far over 200 times
+    monkeypatch.setattr(readers, "_UNPACK_FLOOR", 1 << 20)
+    path = tmp_path / "tx.csv.gz"
+    path.write_bytes(gzip.compress(H.encode() + b"0" * (8 << 20)))
+    with pytest.raises(InputError) as err:
+        read_input("transactions", str(path), TableInput(), engine)
+    assert "over 200 times its packed size" in err.value.one_line()
+
+
+H = "customer_id,date,revenue\n"
+
+
+def test_damaged_nested_and_tar_archives_are_refused_in_one_line(
+    tmp_path: Path, engine: Engine
+) -> None:
+    import io
+    import tarfile
+
+    whole = bytearray(gzip.compress((CSV * 500).encode("utf-8")))
+    whole[len(whole) // 2 : len(whole) // 2 + 40] = b"\xff" * 40  # a damaged middle
+    (tmp_path / "bad.csv.gz").write_bytes(bytes(whole))
+    with zipfile.ZipFile(tmp_path / "nested.zip", "w") as z:
+        z.writestr("tx.csv.gz", gzip.compress(CSV.encode()))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        data = CSV.encode()
+        info = tarfile.TarInfo("tx.csv")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    (tmp_path / "tx.tar.gz").write_bytes(gzip.compress(buf.getvalue()))
+    (tmp_path / "tx.tar").write_bytes(buf.getvalue())
+    said = {
+        "bad.csv.gz": "cannot unpack it (gzip)",
+        "nested.zip": "it holds another archive (tx.csv.gz)",
+        "tx.tar.gz": "it holds a tar archive (tx.tar)",
+        "tx.tar": "this is a tar archive",
+    }
+    for name, start in said.items():
+        with pytest.raises(InputError) as err:
+            read_input("transactions", str(tmp_path / name), TableInput(), engine)
+        line = err.value.one_line()
+        assert line.startswith(f"{tmp_path / name}: {start}"), line
+        assert "\n" not in line

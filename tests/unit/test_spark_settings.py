@@ -373,12 +373,15 @@ def test_the_jvms_notes_are_kept_off_the_screen_and_its_other_lines_pass(capfd: 
         "import sys; sys.stderr.write('WARNING: Using incubator modules: jdk.incubator.vector"
         "\\nError: something the user must see\\n')"
     )
+    before = set(threading.enumerate())
     with _jvm_stderr_without_notes():
         proc = subprocess.Popen([sys.executable, "-c", script])
     print("after", file=sys.stderr, flush=True)
     proc.wait(timeout=60)
-    for t in [t for t in threading.enumerate() if t.name == "tierwise-jvm-stderr"]:
-        t.join(timeout=60)
+    # the thread this block started ends when the process closes its end of the pipe
+    for t in set(threading.enumerate()) - before:
+        if t.name == "tierwise-jvm-stderr":
+            t.join(timeout=60)
     err = capfd.readouterr().err
     assert "incubator" not in err
     assert "Error: something the user must see\n" in err and "after\n" in err

@@ -214,7 +214,13 @@ def test_the_open_ended_date_is_an_invoice_not_yet_paid(eng: Engine) -> None:
     # (which is rejected), whether the file holds it as text or as a date
     for paid in (
         ["05.02.2024", "31.12.9999", " 31.12.9999 "],
+        ["05.02.2024", "31.12.9999 00:00:00", "9999-12-31T00:00:00"],
         [dt.date(2024, 2, 5), dt.date(9999, 12, 31), dt.date(9999, 12, 31)],
+        [
+            dt.datetime(2024, 2, 5, 10, 30),
+            dt.datetime(9999, 12, 31, 23, 59, 59),
+            dt.datetime(9999, 12, 31),
+        ],
     ):
         warnings: list[str] = []
         pay = {
@@ -916,7 +922,7 @@ def test_contacts_whose_ids_lost_their_leading_zeros_are_named_as_the_likely_cau
         },
         "activities": {
             "customer_id": ["00042", "42", "7", "7", "555"],
-            "date": ["2024-01-02"] * 5,
+            "date": ["2024-01-01"] * 5,
             "type": ["visit"] * 5,
         },
     }

@@ -22,13 +22,14 @@ import datetime as dt
 import hashlib
 import re
 import shutil
+import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import ibis
 import ibis.expr.types as ir
@@ -188,38 +189,110 @@ def _is_office_zip(path: str) -> bool:
     return "[Content_Types].xml" in names
 
 
-def unpack(path: str, shown: str, folder: Path) -> str:
-    """The file to read: ``path`` itself, or, for a compressed file (gzip, bzip2, xz) or a
-    zip archive holding one file, that file unpacked into ``folder`` (streamed), named as
-    in the archive or without the compression's suffix."""
+#: an unpacked file may be this many times its packed size, and at least this many bytes,
+#: before it is taken for a decompression bomb (text compresses 5 to 20 times)
+_UNPACK_RATIO, _UNPACK_FLOOR = 200, 1 << 30
+
+
+def _archive_kind(path: str) -> str | None:
+    """What a file's first bytes show it packed as: gzip, bz2, lzma, zip, tar or None (a
+    workbook is a zip file, and no archive)."""
     try:
         with open(path, "rb") as f:
-            head = f.read(8)
+            head = f.read(512)
     except OSError:
-        return path
+        return None
     kind = next((mod for magic, mod in _COMPRESSED if head.startswith(magic)), None)
-    target_dir = folder / f"unpacked-{len(list(folder.iterdir()))}"
     if kind is not None:
-        import importlib
+        return kind
+    if head.startswith(b"PK\x03\x04") and not _is_office_zip(path):
+        return "zip"
+    if head[257:262] == b"ustar":
+        return "tar"
+    return None
 
-        opener = importlib.import_module(kind)
-        stem = Path(shown).name
-        inner = stem.rsplit(".", 1)[0] if stem.lower().endswith((".gz", ".bz2", ".xz")) else stem
-        target_dir.mkdir()
-        target = target_dir / (inner or "data")
-        try:
-            with opener.open(path, "rb") as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 22)
-        except (OSError, EOFError, ValueError) as exc:
-            raise InputError(
-                f"cannot decompress it ({kind}): {' '.join(str(exc).split())[:200]}",
-                file=shown,
-                hint="the file is damaged or was cut short, as by an interrupted download: "
-                "copy or export it again",
-            ) from exc
-        return str(target)
-    if not head.startswith(b"PK\x03\x04") or _is_office_zip(path):
+
+def _copy_limited(src: IO[bytes], target: Path, packed: int, shown: str) -> None:
+    """Copy ``src`` into ``target``, stopping in one line past the bomb limit."""
+    limit = max(_UNPACK_FLOOR, _UNPACK_RATIO * packed)
+    written = 0
+    with open(target, "wb") as dst:
+        while chunk := src.read(1 << 22):
+            written += len(chunk)
+            if written > limit:
+                raise InputError(
+                    f"unpacked, it grows past {limit / 2**30:.1f} GiB, over {_UNPACK_RATIO} "
+                    "times its packed size: not unpacked further (a decompression bomb?)",
+                    file=shown,
+                    hint="unpack it yourself and give the file, if it is an export",
+                )
+            dst.write(chunk)
+
+
+def unpack(path: str, shown: str, folder: Path) -> str:
+    """The file to read: ``path`` itself, or, for a compressed file (gzip, bzip2, xz) or a
+    zip archive holding one file, that file unpacked into a private folder in ``folder``
+    (streamed, at most :data:`_UNPACK_RATIO` times its packed size), named as in the
+    archive or without the compression's suffix. One level: an archive inside an archive,
+    or a tar archive, is refused in one line."""
+    kind = _archive_kind(path)
+    if kind is None:
         return path
+    if kind == "tar":
+        raise InputError(
+            "this is a tar archive; tierwise reads a compressed file or a zip archive "
+            "holding one file",
+            file=shown,
+            hint="unpack it with tar -xf and give the file holding this table",
+        )
+    packed = Path(path).stat().st_size
+    target_dir = Path(tempfile.mkdtemp(prefix="unpacked-", dir=folder))
+    try:
+        if kind != "zip":
+            import importlib
+
+            opener = importlib.import_module(kind)
+            stem = Path(shown).name
+            inner = (
+                stem.rsplit(".", 1)[0] if stem.lower().endswith((".gz", ".bz2", ".xz")) else stem
+            )
+            target = target_dir / (inner or "data")
+            with opener.open(path, "rb") as src:
+                _copy_limited(src, target, packed, shown)
+        else:
+            target = _unzip_one(path, shown, target_dir, packed)
+    except TierwiseError:
+        raise
+    except NotImplementedError as exc:
+        raise InputError(
+            f"the archive uses a compression method Python cannot unpack ({exc})",
+            file=shown,
+            hint="unpack it with 7-Zip or your system's tool and give the file",
+        ) from exc
+    except Exception as exc:
+        raise InputError(
+            f"cannot unpack it ({kind}): {' '.join(str(exc).split())[:200]}",
+            file=shown,
+            hint="the file is damaged or was cut short, as by an interrupted download: "
+            "copy or export it again",
+        ) from exc
+    inner_kind = _archive_kind(str(target))
+    if inner_kind is not None:
+        raise InputError(
+            f"it holds a tar archive ({target.name}); tierwise reads a compressed file or a "
+            "zip archive holding one file"
+            if inner_kind == "tar"
+            else f"it holds another archive ({target.name}); tierwise unpacks one level",
+            file=shown,
+            hint="unpack it"
+            + (" with tar -xf" if inner_kind == "tar" else "")
+            + " and give the file holding this table",
+        )
+    return str(target)
+
+
+def _unzip_one(path: str, shown: str, target_dir: Path, packed: int) -> Path:
+    """The one file of a zip archive, unpacked into ``target_dir`` under its own name."""
     with zipfile.ZipFile(path) as z:
         members = [
             m for m in z.infolist() if not m.is_dir() and not _ARCHIVE_LITTER.search(m.filename)
@@ -242,18 +315,11 @@ def unpack(path: str, shown: str, folder: Path) -> str:
                 file=shown,
                 hint="unpack it with its password and give the file",
             )
-        target_dir.mkdir()
-        target = target_dir / (Path(member.filename).name or "data")
-        try:
-            with z.open(member) as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 22)
-        except (OSError, zipfile.BadZipFile, EOFError) as exc:
-            raise InputError(
-                f"cannot unpack {member.filename!r}: {' '.join(str(exc).split())[:200]}",
-                file=shown,
-                hint="the archive is damaged: copy or export it again",
-            ) from exc
-    return str(target)
+        name = Path(member.filename.replace("\\", "/")).name
+        target = target_dir / (name if name not in ("", ".", "..") else "data")
+        with z.open(member) as src:
+            _copy_limited(src, target, packed, shown)
+    return target
 
 
 def _is_encrypted_office(path: str) -> bool:
@@ -1920,7 +1986,7 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
 
 #: a merged range of a sheet: first row, first column, last row, last column (1-based)
 Merge = tuple[int, int, int, int]
-_MERGE_CELL = re.compile(rb'<mergeCell\s+ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')
+_MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')
 #: how many rows the column names may take
 _HEADER_MAX_ROWS = 4
 
@@ -2002,10 +2068,15 @@ def _header_block(
         r = first + i
         return [m for m in merges if m[0] == r and m[3] > m[1]]
 
-    def filled(i: int, c0: int, c1: int) -> bool:
-        return i < len(rows) and any(
-            _cell_text(rows[i][c - 1]).strip() for c in range(c0, min(c1, len(rows[i])) + 1)
+    def names_under(i: int, c0: int, c1: int) -> bool:
+        # a name under each column the merged cell spans (a data row may fill some)
+        return i < len(rows) and all(
+            c <= len(rows[i]) and _cell_text(rows[i][c - 1]).strip() for c in range(c0, c1 + 1)
         )
+
+    def names_only(i: int) -> bool:
+        # sub-names are text: a row holding a number, a date or a flag is data
+        return all(isinstance(c, str) or c is None for c in rows[i])
 
     start = head
     header = [_cell_text(c).strip().lower() for c in rows[head]]
@@ -2022,7 +2093,7 @@ def _header_block(
     end = start + 1
     while end - start < _HEADER_MAX_ROWS and end < len(rows):
         spans = [m for m in across(end - 1) if m[2] == first + end - 1]
-        if not any(filled(end, m[1], m[3]) for m in spans):
+        if not names_only(end) or not any(names_under(end, m[1], m[3]) for m in spans):
             break
         end += 1
     return start, end

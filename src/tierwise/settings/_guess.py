@@ -899,9 +899,10 @@ def _returns_by_document_type(
         for s, others in unread.items():
             notes[s] = (
                 f"reads as a document type, but {', '.join(map(repr, others))} "
-                f"{'is' if len(others) == 1 else 'are'} neither an invoice nor a return: "
-                "to read returns from it, map is_return to it and list its words in "
-                "true_values and false_values"
+                f"{'is' if len(others) == 1 else 'are'} neither an invoice nor a return "
+                "(a quote or a delivery note is no sale, and a run counts its lines as "
+                "sales): export only invoices and credit notes, then map is_return to it "
+                "and list its words in true_values and false_values"
             )
     elif current.source in sample.table.column_names:
         kinds = _document_words(sample.table.column(current.source))
