@@ -1197,6 +1197,10 @@ class _Plan:
             whole = text
             text = text.re_replace(_TIME_AFTER_DATE, "")
             formats = list(dict.fromkeys(_date_part(f) for f in given))
+            # a two-digit year's formats first: they read only a text of their shape
+            # (01.01.24), which a four-digit year's would read as the year 24; so one list
+            # of formats reads a column of each (due and paid dates written apart)
+            formats.sort(key=lambda f: "%y" not in f)
             serial = [] if ti.date_format else [_excel_serial_date(text)]
             parsed = [_parse_date(engine, text, f) for f in formats] + serial
             parsed += [_parse_date(engine, whole, f) for f in given if f not in formats]
@@ -1323,8 +1327,10 @@ class _Plan:
                     ),
                     (
                         text.notnull() & two_digit & (value.isnull() | (value.year() < 100)),
-                        f"{name} has a two-digit year (write years in full, or set [{table}] "
-                        'date_format with %y, e.g. "%d.%m.%y")',
+                        f"{name} has a two-digit year: write years in full, or set [{table}] "
+                        'date_format with %y, e.g. "%d.%m.%y" (when another date column of '
+                        "the table writes years in full, add the format to [validate] "
+                        "date_formats instead)",
                     ),
                     (
                         text.notnull() & value.isnull() & shaped,

@@ -549,13 +549,38 @@ def test_a_date_that_does_not_exist_is_no_such_date(eng: Engine) -> None:
 def test_a_two_digit_year_is_named_as_such(eng: Engine) -> None:
     # DuckDB reads "24" with %Y as the year 24: that is a two-digit year, not "before 1900"
     _, rej = _validate(eng, _tx_cols(2, date=["15.3.24", "15/03/24"]))
-    assert [why.split(" (")[0] for _, why in rej.values()] == [
+    assert [why.split(":")[0] for _, why in rej.values()] == [
         "date has a two-digit year",
         "date has a two-digit year",
     ]
     s = Settings().with_updates(transactions={"date_format": "%d.%m.%y"})
     used, rej = _validate(eng, _tx_cols(1, date=["15.3.24"]), settings=s)
     assert rej == {} and used[0]["date"] == dt.date(2024, 3, 15)
+
+
+def test_one_table_may_write_one_date_column_with_two_digit_years(eng: Engine) -> None:
+    # due dates 01.01.24, paid dates 05.01.2024: a table-wide date_format would break one
+    # of them; the list of formats tried value by value reads both, the %y one first
+    pay = {
+        "invoice_id": ["i1", "i2"],
+        "customer_id": ["a", "b"],
+        "due_date": ["01.01.24", "28.02.24"],
+        "paid_date": ["05.01.2024", "01.03.2024"],
+        "amount": ["100", "250"],
+    }
+    _, rej = _validate(eng, pay, table="payments")
+    assert next(why for _, why in rej.values()).endswith(
+        "(when another date column of the table writes years in full, add the format to "
+        "[validate] date_formats instead)"
+    )
+    formats = [*Settings().validate_.date_formats, "%d.%m.%y"]
+    s = Settings().with_updates(validate_={"date_formats": formats})
+    used, rej = _validate(eng, pay, table="payments", settings=s)
+    assert rej == {}
+    assert [(r["due_date"], r["paid_date"]) for r in used] == [
+        (dt.date(2024, 1, 1), dt.date(2024, 1, 5)),
+        (dt.date(2024, 2, 28), dt.date(2024, 3, 1)),
+    ]
 
 
 def test_no_date_formats_is_a_settings_error() -> None:
