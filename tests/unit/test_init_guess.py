@@ -1123,6 +1123,62 @@ def test_codes_written_like_dates_with_two_digit_years_stay_codes(tmp_path: Path
     assert "date_format" not in g.options
 
 
+def _init_and_validate(inputs: dict[str, Path], tmp_path: Path) -> tuple[dict, dict]:
+    """init's settings for ``inputs`` (parsed), and a validate run with them."""
+    target = tmp_path / "tierwise.toml"
+    text = init_settings(inputs, settings_path=target).text
+    target.write_text(text, encoding="utf-8")
+    paths = {k: str(v) for k, v in inputs.items()}
+    return tomllib.loads(text), validate(
+        **paths, settings=load_settings(target), as_of="2025-01-01"
+    )
+
+
+def test_a_column_of_two_digit_and_full_years_gets_the_validate_formats(tmp_path: Path) -> None:
+    # every other invoice date typed by hand with a two-digit year
+    lines = ["Kunde;Datum;Umsatz"] + [
+        f"K{i % 7};{i % 28 + 1:02d}.03.{'24' if i % 2 else '2024'};10,50" for i in range(40)
+    ]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # a table's date_format would read only one of the two shapes
+    assert "date_format" not in guess_table("transactions", read_sample(path)).options
+    parsed, v = _init_and_validate({"transactions": path}, tmp_path)
+    assert parsed["validate"]["date_formats"][-1] == "%d.%m.%y"
+    assert "%d.%m.%Y" in parsed["validate"]["date_formats"]
+    # the proposal reads back: every row used, each date in 2024
+    t = v["transactions"]
+    assert t.rejects.num_rows == 0 and t.table.num_rows == 40
+    assert {d.year for d in t.table.column("date").to_pylist()} == {2024}
+
+
+def test_two_digit_years_in_one_column_and_full_in_another_get_the_validate_formats(
+    tmp_path: Path,
+) -> None:
+    # due dates with two-digit years, paid dates in full, as a German ledger export writes
+    tx = tmp_path / "t.csv"
+    tx.write_text(
+        "Kunde;Datum;Umsatz\n" + "".join(f"K{i};0{i + 1}.03.2024;10,50\n" for i in range(7)),
+        encoding="utf-8",
+    )
+    pay = tmp_path / "p.csv"
+    pay.write_text(
+        "Rechnungsnr;Kundennummer;Faellig;Bezahlt;Betrag\n"
+        + "".join(
+            f"R{i};K{i % 7};{i % 28 + 1:02d}.03.24;{i % 28 + 1:02d}.04.2024;10,00\n"
+            for i in range(40)
+        ),
+        encoding="utf-8",
+    )
+    assert "date_format" not in guess_table("payments", read_sample(pay)).options
+    parsed, v = _init_and_validate({"transactions": tx, "payments": pay}, tmp_path)
+    assert parsed["validate"]["date_formats"][-1] == "%d.%m.%y"
+    p = v["payments"]
+    assert p.rejects.num_rows == 0 and p.table.num_rows == 40
+    assert {d.year for d in p.table.column("due_date").to_pylist()} == {2024}
+    assert {d.year for d in p.table.column("paid_date").to_pylist()} == {2024}
+
+
 # -- the decimal separator's comment ---------------------------------------------------------
 
 

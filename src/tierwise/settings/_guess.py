@@ -318,6 +318,9 @@ class Profile:
     #: share of the values read as dates only with a two-digit year (31.12.23), which a
     #: code (01.02.03) may look like too
     short_date: float = 0.0
+    #: the two-digit-year formats that read some of those values, where no format reads
+    #: every value (a column writing 05.01.24 and 05.01.2024)
+    short_formats: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """The values in a few words, for the comment beside a guess."""
@@ -342,6 +345,9 @@ class Profile:
             return "text"
         return "codes or words repeating across rows" if self.distinct <= 0.9 else "codes or words"
 
+
+#: a date whose year has two digits (05.01.24, 1/5/24), for the example beside a proposal
+_SHORT_YEAR = r"^\d{1,2}[./-]\d{1,2}[./-]\d{2}($|\d{1,2}:)"
 
 #: formats tried on sampled dates: the run's defaults, then month-first and other common ones
 EXTRA_DATE_FORMATS = (
@@ -395,8 +401,13 @@ def _share(mask: pa.Array, n: int) -> float:
     return _count(mask) / n if n else 0.0
 
 
-def _dates(text: pa.Array, formats: Iterable[str]) -> tuple[pa.Array, tuple[str, ...]]:
-    """Which values read as a plausible date, and the formats that read every value."""
+def _dates(
+    text: pa.Array, formats: Iterable[str], some: list[str] | None = None
+) -> tuple[pa.Array, tuple[str, ...]]:
+    """Which values read as a plausible date, and the formats that read every value.
+
+    ``some``, if given, receives the formats that read at least one value.
+    """
     any_ok = pa.array([False] * len(text))
     whole: list[str] = []
     for fmt in formats:
@@ -408,6 +419,8 @@ def _dates(text: pa.Array, formats: Iterable[str]) -> tuple[pa.Array, tuple[str,
         any_ok = pc.or_(any_ok, ok)
         if len(text) and pc.all(ok).as_py():
             whole.append(fmt)
+        if some is not None and len(text) and pc.any(ok).as_py():
+            some.append(fmt)
     return any_ok, tuple(whole)
 
 
@@ -487,8 +500,10 @@ def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()
     if n == 0:
         return Profile()
     long_dates, fmts = _dates(text, [f for f in formats if "%y" not in f])
-    short_dates, short_fmts = _dates(text, [f for f in formats if "%y" in f])
+    short_some: list[str] = []
+    short_dates, short_fmts = _dates(text, [f for f in formats if "%y" in f], short_some)
     dates = pc.or_(long_dates, short_dates)
+    only_short = pc.and_(short_dates, pc.invert(long_dates))
     numbers, decimal = _numbers(text)
     numeric = numbers.drop_null()
     base = _numeric_profile(numeric, n, date=_share(dates, n), date_formats=fmts + short_fmts)
@@ -513,7 +528,10 @@ def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()
         distinct=_distinct(text, n),
         decimal=decimal,
         date_formats=base.date_formats,
-        short_date=_share(pc.and_(short_dates, pc.invert(long_dates)), n),
+        short_date=_share(only_short, n),
+        short_formats=(
+            tuple(short_some) if not fmts + short_fmts and pc.any(only_short).as_py() else ()
+        ),
     )
 
 
@@ -1076,6 +1094,27 @@ def _reading_options(
                 continue
             fmts = set(p.date_formats) if fmts is None else fmts & set(p.date_formats)
         defaults = ValidateSettings().date_formats
+        # two-digit years beside years in full, in one column or across the table's columns:
+        # one date_format cannot read both, the run's list of formats with the short one can
+        short = sorted(
+            {
+                f
+                for s in date_cols
+                for f in (profiles[s].short_formats or profiles[s].date_formats)
+                if "%y" in f and profiles[s].short_date > 0
+            },
+            key=lambda f: (not f.startswith("%d"), len(f), f),
+        )
+        full = any(profiles[s].date - profiles[s].short_date > 0 for s in date_cols)
+        if short and full:
+            chosen = short[0]
+            example = _example(sample, date_cols, _SHORT_YEAR)
+            like = f" like {example}" if example else ""
+            options["validate_date_formats"] = (
+                (*defaults, chosen),
+                f"two-digit years{like} beside years in full: the defaults and {chosen!r}",
+            )
+            fmts = None
         if fmts is not None:
             # the shortest format first: the date alone before a date with a time
             day_first = sorted((f for f in fmts if f.startswith("%d")), key=lambda f: (len(f), f))

@@ -251,8 +251,33 @@ def _render(guesses: dict[str, TableGuess], paths: dict[str, str]) -> str:
             out += _input_section(name, g, paths[name])
     else:
         out += _blank_input_section("transactions")
-    out += _other_sections(Settings, INPUT_TABLES, set(guesses) or {"transactions"})
+    validate = _validate_section(guesses)
+    out += validate
+    written = (set(guesses) or {"transactions"}) | ({"validate"} if validate else set())
+    out += _other_sections(Settings, INPUT_TABLES, written)
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _validate_section(guesses: dict[str, TableGuess]) -> list[str]:
+    """[validate] date_formats where an input writes two-digit years beside years in full."""
+    formats: list[str] = []
+    whys: list[str] = []
+    for name, g in guesses.items():
+        if "validate_date_formats" in g.options:
+            value, why = g.options["validate_date_formats"]
+            formats += [f for f in value if f not in formats]
+            whys.append(f"{name}: {why}")
+    if not formats:
+        return []
+    return [
+        "[validate]",
+        *_comment(
+            "Date formats tried in turn; " + "; ".join(whys) + ". A format of one table's "
+            "date_format reads only dates of its shape, this list reads both."
+        ),
+        f"date_formats = {_toml_value(formats)}",
+        "",
+    ]
 
 
 def _input_section(name: str, g: TableGuess, path: str) -> list[str]:
@@ -338,7 +363,7 @@ def _other_sections(settings: type, input_tables: tuple[str, ...], written: set[
         lines += _comment(text, indent="  ")
     for fname, fld in settings.model_fields.items():  # type: ignore[attr-defined]
         section = fld.alias or fname
-        if section in input_tables or section == "demo":
+        if section in input_tables or section in written or section == "demo":
             continue
         doc = " ".join((fld.annotation.__doc__ or "").split())
         first = doc.split(". ")[0].rstrip(".")
