@@ -1804,8 +1804,8 @@ def _derive_transaction_columns(
     mapping: dict[str, str | None],
     rules: list[tuple[ir.BooleanValue, str, Any]],
 ) -> None:
-    """revenue from unit_price × quantity, list_revenue from revenue + discount_amount,
-    where the file gives the one and not the other."""
+    """revenue from unit_price × quantity, list_revenue from revenue + discount_amount, cost
+    from unit_cost × quantity, where the file gives the one and not the other."""
     if mapping["revenue"] is None and mapping["unit_price"] and mapping["quantity"]:
         price, qty = parsed["unit_price"], parsed["quantity"]
         parsed["revenue"] = (price * qty).cast("float64")
@@ -1817,6 +1817,9 @@ def _derive_transaction_columns(
                     f"missing {name} (revenue is unit_price × quantity)",
                 )
             )
+    if mapping["cost"] is None and mapping["unit_cost"] and mapping["quantity"]:
+        # a line without its unit cost has no cost, as a line without a cost column value
+        parsed["cost"] = (parsed["unit_cost"] * parsed["quantity"]).cast("float64")
     if mapping["list_revenue"] is None and mapping["discount_amount"]:
         rev, disc = parsed["revenue"], parsed["discount_amount"].fill_null(0.0).abs()
         # the discount widens the line in its own direction: on a credit line it is negative

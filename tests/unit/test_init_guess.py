@@ -92,9 +92,9 @@ _AW_FULL_HEADER = (
     "ProductStandardCost,TotalProductCost,SalesAmount,TaxAmt,Freight,CarrierTrackingNumber,"
     "CustomerPONumber,OrderDate,DueDate,ShipDate"
 )
-# 27 of 27 right: the whole FactResellerSales table; 10 mapped, 17 left out (keys of other
-# dimensions, tax, freight, per-unit standard cost, the discount percentage, due and ship
-# dates, line and revision numbers).
+# 27 of 27 right: the whole FactResellerSales table; 11 mapped (the per-unit standard cost
+# as unit_cost beside the line's cost), 16 left out (keys of other dimensions, tax, freight,
+# the discount percentage, due and ship dates, line and revision numbers).
 ADVENTUREWORKS_FULL = Export(
     "transactions",
     "fact_reseller_sales.csv",
@@ -117,6 +117,7 @@ ADVENTUREWORKS_FULL = Export(
         "ExtendedAmount": "list_revenue",
         "DiscountAmount": "discount_amount",
         "TotalProductCost": "cost",
+        "ProductStandardCost": "unit_cost",
         "SalesAmount": "revenue",
         "OrderDate": "date",
         **{
@@ -132,6 +133,7 @@ ADVENTUREWORKS_FULL = Export(
                 "ExtendedAmount",
                 "DiscountAmount",
                 "TotalProductCost",
+                "ProductStandardCost",
                 "SalesAmount",
                 "OrderDate",
             }
@@ -448,7 +450,8 @@ CREDIT_NOTES = Export(
 
 # 10 of 10 right: a Business Central sales-line export; the customer who ordered (Sell-to),
 # not the one billed; the document type as is_return with its own words; the cost per unit
-# and the item number ("No.", which says nothing) left out; two-digit years, day first.
+# as unit_cost (the line's cost is it times the quantity); the item number ("No.", which
+# says nothing) left out; two-digit years, day first.
 NAVISION = Export(
     "transactions",
     "sales_lines.csv",
@@ -468,7 +471,7 @@ NAVISION = Export(
         "Quantity": "quantity",
         "Unit Price": "unit_price",
         "Line Amount": "revenue",
-        "Unit Cost (LCY)": None,
+        "Unit Cost (LCY)": "unit_cost",
     },
     options=(
         ("date_format", "%d.%m.%y"),

@@ -118,12 +118,11 @@ def test_the_customer_who_ordered_wins_over_the_one_billed(header: list[str]) ->
 @pytest.mark.parametrize(
     "name", ["Einstandspreis", "Unit Cost", "Unit Cost (LCY)", "ProductStandardCost"]
 )
-def test_a_cost_per_unit_is_not_taken_for_the_lines_cost(name: str) -> None:
-    assert guess_columns("transactions", ["Kunde", "Datum", "Umsatz", name]) == {
-        "customer_id": "Kunde",
-        "date": "Datum",
-        "revenue": "Umsatz",
-    }
+def test_a_cost_per_unit_is_unit_cost_not_the_lines_cost(name: str) -> None:
+    got = guess_columns("transactions", ["Kunde", "Datum", "Umsatz", name])
+    # "Unit Cost" is the canonical name itself, read without a mapping
+    mapped = {} if name == "Unit Cost" else {"unit_cost": name}
+    assert got == {"customer_id": "Kunde", "date": "Datum", "revenue": "Umsatz", **mapped}
 
 
 @pytest.mark.parametrize(

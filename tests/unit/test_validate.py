@@ -737,6 +737,25 @@ def test_a_prefix_on_positive_lines_is_not_believed(eng: Engine) -> None:
     assert "negative" in warnings[0]
 
 
+def test_the_lines_cost_is_unit_cost_times_quantity(eng: Engine) -> None:
+    # an ERP's cost per unit (Unit Cost (LCY), Einstandspreis) and no cost of the line
+    cols = _tx_cols(
+        4,
+        quantity=["2", "1", "-3", "5"],
+        unit_cost=["6,5", "4", "4", ""],
+        is_return=["no", "yes", "", "no"],
+    )
+    used, rejects = _validate(eng, cols)
+    assert not rejects
+    # a return's cost is negative (flagged, or by its quantity); a line without its unit
+    # cost has no cost
+    assert [r["cost"] for r in used] == [13.0, -4.0, -12.0, None]
+    # the file's own line cost wins over the unit cost
+    cols["cost"] = ["1", "2", "-3", "4"]
+    used, _ = _validate(eng, cols)
+    assert [r["cost"] for r in used] == [1.0, -2.0, -3.0, 4.0]
+
+
 def test_a_flagged_return_with_a_positive_amount_is_negative_revenue(eng: Engine) -> None:
     # the defect: a return of 30 flagged is_return but written +30 added to revenue
     cols = _tx_cols(

@@ -59,6 +59,7 @@ _DERIVED = {
             "number",
             doc="discount on the line (list_revenue = revenue + discount_amount)",
         ),
+        Column("unit_cost", "number", doc="cost of goods per unit (cost = unit_cost × quantity)"),
     )
 }
 _STAND_INS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
@@ -77,7 +78,7 @@ def input_columns(table: str) -> tuple[Column, ...]:
     spec = TABLES[table]
     cols = getattr(spec, "input_columns", None)
     if cols is None:
-        # derived columns (unit_price, discount_amount) where the schema does not list them
+        # derived columns (unit_price, discount_amount, unit_cost) where the schema lacks them
         cols = spec.columns + _DERIVED.get(table, ())
     return tuple(cols)
 
@@ -182,6 +183,12 @@ _SPECS: dict[str, _Spec] = {
         {"PRICE": 1.0},
         f"UNIT NET SALES QUANTITY PRODUCT LINE {_MONEY_QUALS}",
         f"{_MONEY_VETO} LIST STANDARD EXTENDED",
+    ),
+    # a cost per unit (Unit Cost (LCY), Einstandspreis, ProductStandardCost), not the line's
+    "unit_cost": _spec(
+        {"UNIT COST": 1.0, "COST PRICE": 1.0, "STANDARD COST": 0.9},
+        f"PRODUCT LINE {_MONEY_QUALS}",
+        f"{_MONEY_VETO} AMOUNT EXTENDED TOTAL SALES",
     ),
     "discount_amount": _spec(
         {"DISCOUNT AMOUNT": 1.0, "DISCOUNT": 0.8}, "LINE", f"{_MONEY_VETO} RATE UNIT PRICE"
@@ -567,6 +574,7 @@ _MONEY = frozenset(
         "list_revenue",
         "unit_price",
         "discount_amount",
+        "unit_cost",
         "amount",
         "annual_revenue",
         "market_size",
@@ -984,23 +992,12 @@ def _names_anything(source: str) -> bool:
     return any(concepts_of(w) & _HEADS for w in words(source))
 
 
-#: a cost per unit (Einstandspreis, Unit Cost, ProductStandardCost): not a line's cost
-_UNIT_COST = _spec(
-    {"COST UNIT": 1.0, "COST PRICE": 1.0, "COST STANDARD": 0.9}, f"PRODUCT LINE {_MONEY_QUALS}"
-)
-
-
 def _elsewhere(table: str, source: str, guesses: dict[str, ColumnGuess]) -> str:
     """What an unused column looks like: a column taken by another, or another table's."""
     ws = words(source)
     for c in input_columns(table):
         if _name_score(_spec_for(table, c.name), ws) >= NAME_OPTIONAL and c.name in guesses:
             return f"also reads as {c.name}, taken by {guesses[c.name].source!r}"
-    if table == "transactions" and _name_score(_UNIT_COST, ws) >= NAME_OPTIONAL:
-        return (
-            "a cost per unit, not the line's cost that cost needs (tierwise does not multiply "
-            "it by the quantity)"
-        )
     best: tuple[float, str, list[str]] = (0.0, "", [])
     for other in TABLES:
         if other == table:
