@@ -273,3 +273,94 @@ def test_a_very_long_unbroken_name_wraps_within_the_window(
             assert long_name in page.content(), url
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 1280, f"{url}: the page is {width} px wide"
+
+
+def _column(page: Any, heading: str) -> list[float | None]:
+    """The figures of one column of the explorer's table, as shown ("–" for none)."""
+    headings = page.eval_on_selector_all("thead th", "ths => ths.map(t => t.innerText.trim())")
+    at = next(i for i, h in enumerate(headings) if h.rstrip(" ▲▼") == heading) + 1
+    cells = page.eval_on_selector_all(
+        f"tbody tr td:nth-child({at})", "tds => tds.map(t => t.innerText.trim())"
+    )
+    return [None if c == "–" else float(c.replace(",", "")) for c in cells]
+
+
+def _is_sorted(values: list[float | None], descending: bool) -> bool:
+    """Figures in order with the blanks after them."""
+    figures = [v for v in values if v is not None]
+    blanks_last = values[: len(figures)] == figures
+    return blanks_last and figures == sorted(figures, reverse=descending)
+
+
+def test_the_segment_explorer_sorts_by_its_headings_without_javascript(
+    served: tuple[str, Path], browser: Any
+) -> None:
+    """A manager brings the largest, the least profitable or the most at-risk accounts to the
+    top by clicking a heading; the links work with scripts off, keep the filter, and the
+    heading says which way the list runs."""
+    base, out = served
+    customers = pq.read_table(out / "customers.parquet")
+    klass = max(
+        set(customers.column("value_class").to_pylist()) - {None},
+        key=customers.column("value_class").to_pylist().count,
+    )
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(base + "/segments?" + urlencode({"value_class": klass}))
+        n_rows = page.locator("tbody tr").count()
+        for heading in ("net profit", "headroom", "value at risk", "revenue 12m"):
+            if heading.replace(" ", "_") not in customers.column_names:
+                continue
+            with page.expect_navigation():
+                page.locator("thead a.sort", has_text=heading).click()
+            th = page.locator("thead th[aria-sort]")
+            assert th.count() == 1 and heading in th.inner_text()
+            first = th.get_attribute("aria-sort")
+            assert first == "descending", heading  # a figure: the highest first
+            assert _is_sorted(_column(page, heading), descending=True), heading
+            assert f"value_class={klass}" in page.url
+            assert page.locator("tbody tr").count() == n_rows
+            assert set(
+                page.eval_on_selector_all(
+                    "tbody tr td:nth-child(3)", "tds => tds.map(t => t.innerText)"
+                )
+            ) == {klass}
+            # the same heading again: the other way
+            with page.expect_navigation():
+                page.locator("thead a.sort", has_text=heading).click()
+            assert page.locator("thead th[aria-sort]").get_attribute("aria-sort") == "ascending"
+            assert _is_sorted(_column(page, heading), descending=False), heading
+            assert "lowest first" in page.inner_text("#sort-order")
+        # a new filter keeps the order chosen (the form carries it)
+        other = sorted(set(customers.column("value_class").to_pylist()) - {None, klass})[0]
+        page.select_option("select[name=value_class]", other)
+        with page.expect_navigation():
+            page.click("#filters button[type=submit]")
+        assert f"value_class={other}" in page.url
+        assert page.locator("thead th[aria-sort]").get_attribute("aria-sort") == "ascending"
+    finally:
+        context.close()
+
+
+def test_the_audit_tables_fit_a_phone_screen(
+    report_full_out: Path, tmp_path: Path, page: Any
+) -> None:
+    """At 375 px the audit log and a customer's history scroll inside their own box, as the
+    other tables do; the page itself keeps to the screen's width."""
+    out = Path(shutil.copytree(report_full_out, tmp_path / "out"))
+    cid = customer_id_named(out, SCRIPT_NAME)
+    page.set_viewport_size({"width": 375, "height": 800})
+    with _serving(out) as base:
+        customer = f"{base}/customers/{quote(cid, safe='')}"
+        page.goto(customer)
+        page.select_option("select[name=tier]", index=1)
+        page.fill("input[name=reason]", "agreed with the regional manager at the spring review")
+        with page.expect_navigation():
+            page.click("button:text('Override')")
+        for name, url in (("customer", customer), ("audit", base + "/audit")):
+            page.goto(url)
+            assert page.locator("table.audit, table#audit").count() == 1, url
+            width = page.evaluate("document.documentElement.scrollWidth")
+            page.screenshot(path=str(tmp_path / f"phone-{name}-history.png"))
+            assert width <= 375, f"{url}: the page is {width} px wide"

@@ -468,3 +468,33 @@ def test_accounts_without_a_rep_are_listed_under_the_runs_unassigned_name(
     # without settings in the manifest, the setting's default
     wb = openpyxl.load_workbook(write_plan(tmp_path / "q.xlsx", c))
     assert wb.sheetnames[4:] == ["(unassigned)", "r1"]
+
+
+def test_text_of_no_characters_is_a_blank_cell_on_every_sheet(tmp_path: Path) -> None:
+    # a segments or terms row with nothing to say in a column (a tier's empty rebate, a
+    # profile of no niche) leaves the cell blank, as on the call lists: not a string cell
+    # holding "" that a spreadsheet counts as filled
+    c = pa.table(
+        {
+            "customer_id": ["a", "b"],
+            "name": ["", "B"],
+            "assigned_rep": ["r1", "r1"],
+            "visits_per_year": [4.0, 2.0],
+        }
+    )
+    segments = pa.table({"segment": ["A", "B"], "profile": ["", "big buyers"], "n": [1, 2]})
+    terms = pa.table({"tier": ["gold", "silver"], "rule": ["rebate", ""], "rebate": ["", "1%"]})
+    tables = {"segments": segments, "terms": terms, "targets": terms}
+    wb = openpyxl.load_workbook(write_plan(tmp_path / "p.xlsx", c, tables))
+    empty = [
+        f"{ws.title}!{cell.coordinate}"
+        for ws in wb
+        for row in ws.iter_rows()
+        for cell in row
+        if cell.value == ""
+    ]
+    assert empty == []
+    # the cells beside them are still written
+    assert wb["Definitions"]["B4"].value == "big buyers" and wb["Definitions"]["B3"].value is None
+    assert wb["Terms"]["C5"].value == "1%" and wb["Terms"]["B5"].value is None
+    assert wb["r1"]["C3"].value == "B" and wb["r1"]["C2"].value is None

@@ -344,3 +344,95 @@ def test_control_characters_in_input_text_are_not_written_into_pages(out: Path) 
         page = client.get(url).text
         assert not re.search("[\x00-\x08\x0b\x0e-\x1f\x7f]", page), url
         assert "Acme\ufffdLtd\ufffd\ufffd\ufffd\x85 GmbH" in page, url
+
+
+def _explorer_folder(folder: Path) -> Path:
+    """Six customers with ties, a missing figure and a NaN, classes and tiers whose
+    alphabetical order is not the settings' order (bronze < gold < silver)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir()
+    customers = pa.table(
+        {
+            "customer_id": ["c1", "c2", "c3", "c4", "c5", "c6"],
+            "name": ["delta", "Alpha", "echo", "bravo", "Charlie", "foxtrot"],
+            "value_class": ["B", "A", "D", "A", "C", None],
+            "tier": ["silver", "gold", "bronze", "gold", "bronze", None],
+            "net_profit": [10.0, 50.0, None, 50.0, -5.0, float("nan")],
+            "revenue_12m": [100.0, 900.0, 5.0, 800.0, 50.0, 1.0],
+        }
+    )
+    pq.write_table(customers, folder / "customers.parquet")
+    tiers = {"A": "gold", "B": "silver", "C": "bronze", "D": "bronze"}
+    classes = dict.fromkeys("ABCD", "")
+    manifest = {"settings": {"segments": {"classes": classes, "tiers": tiers}}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def _listed(page: str) -> list[str]:
+    """The customer ids of the explorer's rows, in order."""
+    body = page[page.index("<tbody>") : page.index("</tbody>")]
+    return re.findall(r'<tr><td><a href="/customers/([^"]+)">', body)
+
+
+def test_the_explorer_sorts_by_a_figure_either_way_with_blanks_last(tmp_path: Path) -> None:
+    client = TestClient(create_app(_explorer_folder(tmp_path / "out")), base_url=LOCAL)
+    # without a choice: the largest revenue first
+    assert _listed(client.get("/segments").text) == ["c2", "c4", "c1", "c5", "c3", "c6"]
+    high = _listed(client.get("/segments", params={"sort": "net_profit"}).text)
+    # ties by id; a customer without a figure (null or NaN) last, whichever the direction
+    assert high[:4] == ["c2", "c4", "c1", "c5"] and set(high[4:]) == {"c3", "c6"}
+    low = _listed(client.get("/segments", params={"sort": "net_profit", "order": "asc"}).text)
+    assert low[:4] == ["c5", "c1", "c2", "c4"] and set(low[4:]) == {"c3", "c6"}
+    # text case-insensitively; classes and tiers in the order of the run's settings
+    by_name = _listed(client.get("/segments", params={"sort": "name"}).text)
+    assert by_name == ["c2", "c4", "c5", "c1", "c3", "c6"]
+    by_class = _listed(client.get("/segments", params={"sort": "value_class"}).text)
+    assert by_class == ["c2", "c4", "c1", "c5", "c3", "c6"]
+    by_tier = client.get("/segments", params={"sort": "tier"}).text
+    assert _listed(by_tier) == ["c2", "c4", "c1", "c3", "c5", "c6"]
+    assert "Sorted by tier, gold first." in by_tier
+    # an unknown column or direction is the default order, never an error
+    bad = client.get("/segments", params={"sort": "x; drop", "order": "sideways"})
+    assert bad.status_code == 200 and _listed(bad.text)[0] == "c2"
+
+
+def test_the_explorer_headings_sort_and_keep_the_filters_page_and_search(tmp_path: Path) -> None:
+    from tierwise.settings.report import ReportSettings
+
+    out = _explorer_folder(tmp_path / "out")
+    client = TestClient(create_app(out, settings=ReportSettings(page_size=2)), base_url=LOCAL)
+    params = {"tier": "gold", "sort": "net_profit", "order": "desc"}
+    page = client.get("/segments", params=params).text
+    links = {
+        html.unescape(label): html.unescape(href)
+        for href, label in re.findall(r'<a class="sort" href="([^"]+)"[^>]*>([^<]+)', page)
+    }
+    assert set(links) >= {"customer id", "name", "value class", "tier", "net profit"}
+    # the column shown sorted reverses; another starts in its own first order; the filter stays
+    assert links["net profit"] == "/segments?tier=gold&sort=net_profit&order=asc"
+    assert links["revenue 12m"] == "/segments?tier=gold&sort=revenue_12m&order=desc"
+    assert links["name"] == "/segments?tier=gold&sort=name&order=asc"
+    assert re.search(
+        r'<th class="num" aria-sort="descending"><a class="sort"[^>]*>net profit', page
+    )
+    assert page.count("aria-sort=") == 1
+    assert "Sorted by net profit, highest first." in page
+    # the filter form carries the order, so a new filter keeps it
+    start = page.index('<form id="filters"')
+    form = page[start : page.index("</form>", start)]
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    assert hidden == {"sort": "net_profit", "order": "desc"}
+    # paging goes on in the same order: all six, sorted, across three pages
+    seen: list[str] = []
+    url = "/segments?sort=revenue_12m&order=asc"
+    for _ in range(3):
+        page = client.get(url).text
+        seen += _listed(page)
+        nxt = re.search(r'href="([^"]+)">next</a>', page)
+        url = html.unescape(nxt.group(1)) if nxt else ""
+    assert seen == ["c6", "c3", "c5", "c1", "c4", "c2"] and url == ""

@@ -268,3 +268,85 @@ def test_control_characters_in_input_text_are_not_written_into_the_page(
     assert not re.search("[\x00-\x08\x0b\x0e-\x1f\x7f]", html)
     # the name is still shown, each such character as U+FFFD (as a browser shows a NUL)
     assert "Acme\ufffdLtd\ufffd\ufffd\ufffd\x85 GmbH" in html
+
+
+def test_a_run_classed_on_value_alone_says_why_there_is_no_potential_axis(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    t = pa.table({"customer_id": ["A", "B"], "net_profit": [5.0, 1.0], "value_class": ["A", "C"]})
+    pq.write_table(t, tmp_path / "customers.parquet")
+    skipped = "28 customers with spend in 'revenue_12m' are too few to estimate wallets"
+    manifest = {
+        "stages": ["profitability", "segments"],
+        "settings": {"segments": {"potential_axis": "headroom"}},
+        "potential": {"skipped": skipped},
+        "segments": {"axes": {"value": "net_profit", "potential": None}},
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    matrix = _section(render_report(tmp_path), "matrix")
+    assert "None" not in matrix
+    assert "no headroom figure" in matrix and "from net_profit alone" in matrix
+    assert "the potential stage was skipped: 28 customers with spend" in matrix
+    # without a potential block the stage did not run at all
+    del manifest["potential"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert "the potential stage did not run" in _section(render_report(tmp_path), "matrix")
+
+
+def test_a_missing_axis_column_is_named_with_its_stage(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table({"customer_id": ["A"], "wallet": [9.0]}), tmp_path / "customers.parquet"
+    )
+    manifest = {"segments": {"axes": {"value": "clv", "potential": "wallet"}}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    matrix = _section(render_report(tmp_path), "matrix")
+    assert "customers has no clv (the lifetime stage did not run)" in matrix
+
+
+def _lifetime_manifest(reason: str, **chosen: str) -> dict:
+    return {
+        "stages": ["lifetime"],
+        "lifetime": {
+            "model_choice": {
+                "model": "bgnbd",
+                "method": "fit",
+                "reason": reason,
+                "candidates": [{"model": "bgnbd", "status": "used", **chosen}],
+            }
+        },
+    }
+
+
+def test_a_lifetime_stage_without_a_holdout_says_why_not_that_it_did_not_run(
+    tmp_path: Path,
+) -> None:
+    import pyarrow.parquet as pq
+
+    t = pa.table({"customer_id": ["A"], "status": ["active"], "net_profit": [5.0]})
+    pq.write_table(t, tmp_path / "customers.parquet")
+
+    def lifetime(manifest: dict) -> str:
+        (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+        return _section(render_report(tmp_path), "lifetime")
+
+    # the chosen model's fit on the calibration period failed
+    failed = "holdout evaluation: bgnbd: degenerate fit (b ran towards infinity)"
+    text = lifetime(_lifetime_manifest("BG/NBD: lowest AIC (1,441.6)", holdout_reason=failed))
+    assert "did not run" not in text
+    assert "the lifetime stage ran (BG/NBD: lowest AIC (1,441.6))" in text and failed in text
+    # the history leaves no room for a holdout: the setting that changes it is named
+    short = (
+        "BG/NBD: lowest AIC (12.0); no holdout: the history is shorter than twice the "
+        "90-day holdout"
+    )
+    text = lifetime(_lifetime_manifest(short))
+    assert "did not run" not in text
+    assert "the history is shorter than twice the 90-day holdout" in text
+    assert "[lifetime] holdout_days" in text
+    # skipped by the run: its reason; absent from the manifest: it did not run
+    assert "the lifetime stage was skipped: no dates" in lifetime(
+        {"lifetime": {"skipped": "no dates"}}
+    )
+    assert "the lifetime stage did not run" in lifetime({})

@@ -1,9 +1,9 @@
 """``tierwise serve``: a local dashboard over a run's output folder (FastAPI + Jinja2).
 
-Pages: overview, segment explorer with filters, customer look-up (every figure and the
-reason for each assignment), rep plans, the duplicate review queue (confirm / reject),
-class overrides with a reason, the audit log, and downloads. Decisions are kept in
-``overrides.duckdb`` in the folder (:mod:`tierwise.app.store`).
+Pages: overview, segment explorer with filters and a sort on each column, customer look-up
+(every figure and the reason for each assignment), rep plans, the duplicate review queue
+(confirm / reject), class overrides with a reason, the audit log, and downloads. Decisions
+are kept in ``overrides.duckdb`` in the folder (:mod:`tierwise.app.store`).
 
 Safety: binds 127.0.0.1 by default and answers only to local host names there; any other
 address needs an access token (given once as ``?token=…``, then kept in a same-site cookie,
@@ -69,6 +69,30 @@ BACK_TO_COMPUTED = "(computed)"
 DECISION_WORDS = {"confirm": "Same company", "reject": "Different companies"}
 #: filters of the segment explorer (customer columns, when present)
 FILTERS = ("value_class", "tier", "niche", "status", "channel", "assigned_rep", "rep_id")
+#: columns of the segment explorer, in order (those the folder has; "rep" is the carrying
+#: rep's column, assigned_rep with a coverage plan, else rep_id); each one sorts the list
+EXPLORER_COLUMNS = (
+    "customer_id",
+    "name",
+    "value_class",
+    "tier",
+    "niche",
+    "status",
+    "channel",
+    "rep",
+    "revenue_12m",
+    "net_profit",
+    "clv",
+    "headroom",
+    "value_at_risk",
+    "defection_risk",
+)
+#: the explorer's columns of figures: sorted highest first when first chosen
+FIGURE_COLUMNS = frozenset(EXPLORER_COLUMNS[EXPLORER_COLUMNS.index("revenue_12m") :])
+#: the explorer's order without a choice: the largest revenue first
+DEFAULT_SORT = "revenue_12m"
+#: the sort directions of the explorer's address (``order=``)
+SORT_WORDS = {"asc": "ascending", "desc": "descending"}
 _CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
@@ -181,6 +205,12 @@ class _Data:
             if f in customers.column_names
         }
         self.rep_column = "assigned_rep" if "assigned_rep" in customers.column_names else "rep_id"
+        self.explorer_columns = [
+            self.rep_column if c == "rep" else c
+            for c in EXPLORER_COLUMNS
+            if (self.rep_column if c == "rep" else c) in customers.column_names
+        ]
+        self.ranks = _label_ranks(self.folder.manifest)
         # each account under the rep who carries it, as on the call lists and in the CRM export
         self.carrying = carrying_rep(customers)
         self.applied = self.folder.table("overrides_applied")
@@ -227,6 +257,33 @@ class _Data:
             return None
         return self.customers.slice(idx, 1).to_pylist()[0]
 
+    def sort_indices(self, t: pa.Table, column: str, descending: bool) -> pa.Array:
+        """The rows of ``t`` (a filtered customer table) in the explorer's order: by
+        ``column``, ties by customer id. Figures sort by value; classes and tiers in the
+        order of the run's segment settings (A before B, gold before silver), other text
+        case-insensitively. A customer without a figure or a text comes last in either
+        direction."""
+        col = t.column(column)
+        if pa.types.is_dictionary(col.type):
+            col = col.dictionary_decode()
+        if self.ranks.get(column):
+            text = text_array(t, column)
+            ranked = list(self.ranks[column])
+            # a label the settings do not list (an override's own) after those they do
+            others = sorted(set(pc.unique(text).drop_null().to_pylist()) - set(ranked))
+            key = pc.index_in(text, value_set=pa.array(ranked + others, pa.string()))
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            key = pc.utf8_lower(col)
+        elif pa.types.is_boolean(col.type) or pa.types.is_list(col.type):
+            key = text_array(t, column)
+        else:
+            key = col
+        keyed = pa.table({"key": key, "id": text_array(t, "customer_id")})
+        return pc.sort_indices(
+            keyed,
+            sort_keys=[("key", "descending" if descending else "ascending"), ("id", "ascending")],
+        )
+
     def filtered(self, filters: dict[str, str], q: str) -> pa.Table:
         mask = pa.array(np.ones(self.customers.num_rows, dtype=bool))
         for f, v in filters.items():
@@ -243,6 +300,49 @@ class _Data:
                 )
             mask = pc.and_(mask, hit)
         return self.customers.filter(mask)
+
+
+def _label_ranks(manifest: dict[str, Any]) -> dict[str, list[str]]:
+    """The order of the classes and tiers, from the run's segment settings in its
+    manifest: classes as listed (A, B, C, D), each tier where its first class is (gold,
+    silver, bronze). Empty when the manifest does not say."""
+    seg = (manifest.get("settings") or {}).get("segments") or {}
+    classes = seg.get("classes")
+    tiers = seg.get("tiers")
+    ranks: dict[str, list[str]] = {}
+    if isinstance(classes, dict):
+        ranks["value_class"] = [str(c) for c in classes]
+    if isinstance(tiers, dict):
+        ranks["tier"] = list(dict.fromkeys(str(t) for t in tiers.values()))
+    return ranks
+
+
+def sort_choice(columns: list[str], sort: str, order: str) -> tuple[str, bool]:
+    """The explorer's sort column and whether it runs high to low, from the address:
+    ``sort`` one of the shown ``columns`` (else revenue_12m, else the customer id),
+    ``order`` "asc" or "desc" (else a column's natural first order: figures highest
+    first, text from A).
+
+    Examples
+    --------
+    >>> cols = ["customer_id", "name", "net_profit", "revenue_12m"]
+    >>> sort_choice(cols, "net_profit", ""), sort_choice(cols, "name", "")
+    (('net_profit', True), ('name', False))
+    >>> sort_choice(cols, "net_profit", "asc"), sort_choice(cols, "no_such", "desc")
+    (('net_profit', False), ('revenue_12m', True))
+    """
+    if sort not in columns:
+        sort = DEFAULT_SORT if DEFAULT_SORT in columns else "customer_id"
+        order = ""
+    if order in SORT_WORDS:
+        return sort, order == "desc"
+    return sort, _first_descending(sort)
+
+
+def _first_descending(column: str) -> bool:
+    """Whether a column sorts high to low when first chosen: figures (the largest
+    revenue, profit, value at risk first), not ids, names or labels."""
+    return column in FIGURE_COLUMNS
 
 
 def _run_time(out_dir: Path) -> str:
@@ -502,17 +602,14 @@ def create_app(
         )
 
     @app.get("/segments", response_class=HTMLResponse)
-    def segments(request: Request, q: str = "", page_no: str = "1", sort: str = "") -> HTMLResponse:
+    def segments(
+        request: Request, q: str = "", page_no: str = "1", sort: str = "", order: str = ""
+    ) -> HTMLResponse:
         data = live.current()
         filters = {f: request.query_params.get(f, "") for f in data.choices}
         t = data.filtered(filters, q.strip())
-        sort_col = (
-            sort
-            if sort in t.column_names
-            else ("revenue_12m" if "revenue_12m" in t.column_names else "customer_id")
-        )
-        order = "ascending" if sort_col == "customer_id" else "descending"
-        t = t.sort_by([(sort_col, order), ("customer_id", "ascending")])
+        columns = data.explorer_columns
+        sort_col, descending = sort_choice(columns, sort, order)
         size = s.page_size
         pages = max(1, math.ceil(t.num_rows / size))
         # a page number that is not one (a hand-edited address) shows the first page, and
@@ -524,34 +621,46 @@ def create_app(
             else 1
         )
         at_page = min(max(number, 1), pages)
-        shown = t.slice((at_page - 1) * size, size)
-        cols, numeric, rows = _display_rows(
-            shown,
-            [
-                "customer_id",
-                "name",
-                "value_class",
-                "tier",
-                "niche",
-                "status",
-                "channel",
-                data.rep_column,
-                "revenue_12m",
-                "net_profit",
-                "clv",
-                "headroom",
-            ],
-        )
-        keep = {k: v for k, v in {**filters, "q": q, "sort": sort}.items() if v}
+        # the whole filtered table is ordered by index (Arrow puts nulls and NaN last in
+        # either direction); only the page's rows are taken
+        indices = data.sort_indices(t, sort_col, descending)
+        shown = t.take(indices.slice((at_page - 1) * size, size))
+        cols, numeric, rows = _display_rows(shown, columns)
+        chosen = {k: v for k, v in {**filters, "q": q}.items() if v}
+        keep = {**chosen, "sort": sort_col, "order": "desc" if descending else "asc"}
+        heads = []
+        for c in cols:
+            if c == sort_col:
+                state = "descending" if descending else "ascending"
+                click_desc = not descending
+            else:
+                state, click_desc = "", _first_descending(c)
+            label = c.replace("_", " ")
+            how = _order_words(c, click_desc, data.ranks)
+            heads.append(
+                {
+                    "label": label,
+                    "state": state,
+                    "url": "/segments?"
+                    + urlencode({**chosen, "sort": c, "order": "desc" if click_desc else "asc"}),
+                    "title": f"Sort by {label}, {how}",
+                }
+            )
         return page(
             "segments.html",
             request,
             choices=data.choices,
             filters=filters,
             q=q,
+            sort=sort_col,
+            order=keep["order"],
+            sorted_by=sort_col.replace("_", " ")
+            + ", "
+            + _order_words(sort_col, descending, data.ranks),
             figures=_figures(t),
             columns=cols,
             numeric=numeric,
+            heads=heads,
             rows=rows,
             ids=shown.column("customer_id").to_pylist(),
             page_no=at_page,
@@ -945,6 +1054,17 @@ def create_app(
         raise HTTPException(404, "no such file")
 
     return app
+
+
+def _order_words(column: str, descending: bool, ranks: dict[str, list[str]]) -> str:
+    """A sort direction in words: "highest first" for a figure, "gold first" for a label
+    of the run's settings, "Z to A" for other text."""
+    if _first_descending(column):
+        return "highest first" if descending else "lowest first"
+    labels = ranks.get(column)
+    if labels:
+        return f"{labels[-1] if descending else labels[0]} first"
+    return "Z to A" if descending else "A to Z"
 
 
 def _field_choice(value: str) -> str | Keep | None:

@@ -7,8 +7,9 @@ page is rendered by a Jinja2 template with autoescaping; chart specs are JSON in
 ``<script type="application/json">`` blocks with ``<``, ``>`` and ``&`` escaped, so no text
 from the inputs (a customer's name, a reject's value) can become markup or script.
 
-A section whose data the run did not produce (a stage that did not run) says so plainly,
-naming the files or columns it is missing.
+A section whose data the run did not produce says so plainly, naming the files or columns
+it is missing and why, as manifest.json tells it (the stage did not run, was skipped and
+why, or ran without that result).
 """
 
 from __future__ import annotations
@@ -70,6 +71,16 @@ CUSTOMER_COLUMNS = (
 )
 
 Fmt = str  # "money", "int", "pct", "num", "text"
+
+#: the stage that gives each figure the value × potential chart can be drawn on
+_AXIS_STAGE = {
+    "net_profit": "profitability",
+    "clv": "lifetime",
+    "gross_margin": "features",
+    "revenue_12m": "features",
+    "wallet": "potential",
+    "headroom": "potential",
+}
 
 #: A table of more columns than this is printed a row at a time, each cell under its
 #: column's name (report.css, ``table.wide``): on an A4 page its columns would be a few
@@ -346,7 +357,7 @@ class _Report:
         need.add("cumulative_share_of_profit")
         if w is None or not need <= set(w.column_names):
             sec.missing.append(
-                "whale_curve is not in the folder: the profitability stage did not run"
+                f"whale_curve is not in the folder: {self._stage_note('profitability')}"
             )
             return sec
         head = (self.m.get("profitability") or {}).get("headline") or {}
@@ -369,12 +380,18 @@ class _Report:
         if isinstance(axes, dict):
             value = str(axes.get("value", value))
             potential = str(axes.get("potential", potential))
+        if isinstance(axes, dict) and "potential" in axes and axes["potential"] is None:
+            # the segments stage found no potential figure and classed on value alone
+            sec.missing.append(self._value_only_note(value))
+            return sec
         t = self.f.table("customers", ["customer_id", "name", value, potential, "value_class"])
         if t is None or value not in t.column_names or potential not in t.column_names:
             missing = [c for c in (value, potential) if t is None or c not in t.column_names]
             sec.missing.append(
-                f"customers has no {' or '.join(missing)}: the profitability or potential "
-                "stage did not run"
+                "customers has no "
+                + " and no ".join(
+                    f"{c} ({self._stage_note(_AXIS_STAGE.get(c, 'segments'))})" for c in missing
+                )
             )
             return sec
         cuts = seg.get("cut_points") if isinstance(seg, dict) else None
@@ -414,7 +431,7 @@ class _Report:
         groups = [g for g in ("value_class", "tier", "niche") if g in self.accounts.column_names]
         if not groups:
             sec.missing.append(
-                "customers has no value_class, tier or niche: the segments stage did not run"
+                f"customers has no value_class, tier or niche: {self._stage_note('segments')}"
             )
             return sec
         for g in groups:
@@ -462,7 +479,7 @@ class _Report:
         )
         seg = self.f.table("segments")
         if seg is None:
-            sec.missing.append("segments.csv is not in the folder: the segments stage did not run")
+            sec.missing.append(f"segments.csv is not in the folder: {self._stage_note('segments')}")
             return sec
         sec.blocks.append(self.table(seg, limit=max(self.s.table_rows, 60), source="segments.csv"))
         block = self.m.get("segments") or {}
@@ -476,6 +493,30 @@ class _Report:
                 sec.blocks.append(Block(kind="list", title="Method", items=items))
         return sec
 
+    def _stage_note(self, stage: str) -> str:
+        """Why a stage gave no result, as manifest.json tells it: skipped and why, did not
+        run, or ran without that result."""
+        block = self.m.get(stage)
+        if isinstance(block, dict) and block.get("skipped"):
+            return f"the {stage} stage was skipped: {block['skipped']}"
+        ran = self.m.get("stages")
+        if (isinstance(ran, list) and stage in ran) or (isinstance(block, dict) and block):
+            return f"the {stage} stage ran but did not give it"
+        return f"the {stage} stage did not run"
+
+    def _value_only_note(self, value: str) -> str:
+        """Why the run has no potential axis (the segments stage classed on ``value``
+        alone), from manifest.json."""
+        seg_settings = (self.m.get("settings") or {}).get("segments") or {}
+        axis = str(seg_settings.get("potential_axis") or "headroom")
+        note = self._stage_note("potential")
+        if note.endswith("ran but did not give it"):
+            note = f"the potential stage ran but gave no customer a {axis}"
+        return (
+            f"no potential axis: the customers have no {axis} figure ({note}), so the "
+            f"classes are from {value} alone and no value × potential chart can be drawn"
+        )
+
     def _no_lifetime_model(self) -> str:
         """Why the lifetime stage gave no P(alive), lifetime value or value at risk (it ran,
         but no transaction model could be used), from manifest.json; "" otherwise."""
@@ -487,6 +528,41 @@ class _Report:
             " (" + "; ".join(why) + ")" if why else ""
         )
 
+    def _no_holdout(self) -> str:
+        """Why the folder holds no holdout tracking (lifetime_tracking), from manifest.json:
+        the lifetime stage did not run or was skipped, no transaction model could be used,
+        the history was too short for a holdout, or the chosen model's holdout fit failed."""
+        block = self.m.get("lifetime")
+        if not isinstance(block, dict) or not block or block.get("skipped"):
+            return f"lifetime_tracking is not in the folder: {self._stage_note('lifetime')}"
+        no_model = self._no_lifetime_model()
+        if no_model:
+            return no_model
+        choice = block.get("model_choice") or {}
+        chosen = choice.get("model")
+        reason = str(choice.get("reason") or "")
+        ran = f"the lifetime stage ran ({reason or f'model {chosen}'})"
+        used = next(
+            (
+                c
+                for c in choice.get("candidates") or []
+                if isinstance(c, dict) and c.get("model") == chosen
+            ),
+            {},
+        )
+        if used.get("holdout_reason"):
+            return f"{ran}, but its holdout fit could not be used: {used['holdout_reason']}"
+        chosen_by, sep, why = reason.partition("; no holdout: ")
+        if sep:
+            # the model was chosen by fit because the history leaves no room for a holdout
+            hint = (
+                " (set [lifetime] holdout_days for a shorter holdout)"
+                if why.startswith("the history is shorter")
+                else ""
+            )
+            return f"the lifetime stage ran ({chosen_by}), but {why}{hint}"
+        return f"{ran}, but wrote no holdout tracking (lifetime_tracking is not in the folder)"
+
     def status(self) -> Section:
         sec = Section(
             "status",
@@ -494,7 +570,7 @@ class _Report:
             "Customers by lifetime status, and the lifetime value each status puts at risk.",
         )
         if not self.has_cols("status"):
-            sec.missing.append("customers has no status: the lifetime stage did not run")
+            sec.missing.append(f"customers has no status: {self._stage_note('lifetime')}")
             return sec
         no_model = self._no_lifetime_model()
         if no_model:
@@ -896,12 +972,7 @@ class _Report:
         tr = self.f.table("lifetime_tracking")
         need = {"period_start", "actual_cumulative", "predicted_cumulative"}
         if tr is None or not need <= set(tr.column_names):
-            no_model = self._no_lifetime_model()
-            sec.missing.append(
-                f"no holdout check: {no_model}"
-                if no_model
-                else "lifetime_tracking is not in the folder: the lifetime stage did not run"
-            )
+            sec.missing.append(f"no holdout check: {self._no_holdout()}")
             return sec
         split = None
         if "in_holdout" in tr.column_names:

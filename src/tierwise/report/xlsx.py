@@ -314,13 +314,24 @@ def _xml_escape(text: pa.Array) -> pa.Array:
     return text
 
 
+def _blank_empty(text: pa.Array) -> pa.Array:
+    """``text`` with each empty string made null: a text cell of no characters is a blank
+    cell, not a string cell holding nothing (which a spreadsheet counts with COUNTA and
+    finds with "go to non-blank")."""
+    b = _Bytes(text)
+    if len(b.offsets) < 2 or np.diff(b.offsets).min() > 0:
+        return text
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+
+
 def _cells_xml(values: pa.Array, kind: str, refs: pa.Array, fmts: _Formats) -> pa.Array:
-    """One column's ``<c>`` elements, "" where the cell is empty (as :func:`_write_column`
-    writes them through XlsxWriter)."""
+    """One column's ``<c>`` elements, "" where the cell is empty (null or text of no
+    characters, as :func:`_write_column` writes them through XlsxWriter)."""
     fmt = fmts.by_kind.get(kind, fmts.by_kind["text"])
     style = f'" s="{fmt._get_xf_index()}"'
     if kind in ("text", "wide"):
         text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
+        text = _blank_empty(text)
         quoted = f'" s="{fmts.quoted._get_xf_index()}"'
         cell_style: pa.Array | str = style
         if np.isin(_Bytes(text).first, _FORMULA_BYTES).any():
@@ -437,10 +448,12 @@ def _kind(name: str, ty: pa.DataType) -> str:
 def _write_column(
     ws: Worksheet, row: int, col: int, values: pa.Array, kind: str, fmts: _Formats
 ) -> None:
-    """One column of cells from ``row`` down; text as strings, numbers as numbers."""
+    """One column of cells from ``row`` down; text as strings (text of no characters as a
+    blank cell), numbers as numbers."""
     fmt = fmts.by_kind.get(kind, fmts.by_kind["text"])
     if kind in ("text", "wide"):
         text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
+        text = _blank_empty(text)
         data = text.to_pylist()
         risky = pc.fill_null(pc.match_substring_regex(text, _FORMULA_START), False).to_pylist()
         quoted = fmts.quoted
@@ -847,7 +860,8 @@ def _summary_sheet(
         if kind == "date" and isinstance(value, dt.date):
             ws.write_datetime(r, 1, value, fmts.by_kind["date"])
         elif kind in ("text", "date"):
-            ws.write_string(r, 1, str(value))
+            if str(value):
+                ws.write_string(r, 1, str(value))
         else:
             ws.write_number(r, 1, float(value), fmts.by_kind[kind])
         r += 1
