@@ -44,7 +44,7 @@ class TableSpec:
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
     #: columns a file may give that are not kept in the canonical table but derive one
-    #: (transactions: unit_price, discount_amount, unit_cost); mapped like the others
+    #: (transactions: unit_price, discount_amount, unit_cost, currency); mapped like the others
     derive_from: tuple[Column, ...] = ()
     #: a required column that other columns may stand in for when the file lacks it
     #: (transactions: revenue from unit_price × quantity)
@@ -147,6 +147,12 @@ TABLES: dict[str, TableSpec] = {
                 "number",
                 doc="cost of goods per unit: cost = unit_cost × quantity when the file has no "
                 "cost column",
+            ),
+            Column(
+                "currency",
+                "text",
+                doc="currency code of the line's amounts (EUR, USD …): converted to one "
+                "currency by [transactions] exchange_rates",
             ),
         ),
         stand_ins=(("revenue", ("unit_price", "quantity")),),

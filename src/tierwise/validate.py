@@ -201,6 +201,17 @@ def match_columns(
                 hint=hint,
             )
         )
+    if ti.exchange_rates and not mapping.get("currency"):
+        problems.append(
+            SettingsError(
+                f"[{spec.name}] exchange_rates needs each line's currency: "
+                + (
+                    f'map the file\'s currency column in [{spec.name}.columns] currency = "…"'
+                    if "currency" in known
+                    else f"only the transactions are converted; remove it from [{spec.name}]"
+                )
+            )
+        )
     if spec.one_of and not any(mapping.get(c) for c in spec.one_of):
         problems.append(
             InputError(
@@ -398,6 +409,37 @@ def _without_markers(text: ir.StringValue, markers: Sequence[str]) -> ir.StringV
     if not markers:
         return text
     return ibis.ifelse(text.upper().isin(list(markers)), ibis.null(str), text)
+
+
+#: a control character a name or address has no use for: every C0 control but the tab and
+#: the line breaks a multi-line cell keeps, and DEL (an escape sequence that recolours a
+#: terminal, a bell, a NUL byte a broken export left)
+_STRAY_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+#: the inputs whose text columns are cleaned of them: those of one row per customer, rep or
+#: market cell (the transaction-sized ones keep their text as read, unscanned)
+_CLEANED_TABLES = frozenset({"customers", "prospects", "reps", "market"})
+
+
+def _count_controls(
+    raw: ir.Table, columns: Sequence[str], engine: Engine, *, file: str, warnings: list[str] | None
+) -> None:
+    """Say, in ``warnings``, how many cells of these text columns held a stray control
+    character, which the run removes (one scan of those columns)."""
+    if not columns or warnings is None:
+        return
+    counts = {f"c{i}": _n(raw[c].re_search(_STRAY_CONTROL)) for i, c in enumerate(columns)}
+    row = engine.to_arrow(raw.aggregate(**counts), f"the control characters of {file}")
+    found = [(c, int(row.column(f"c{i}")[0].as_py() or 0)) for i, c in enumerate(columns)]
+    found = [(c, n) for c, n in found if n]
+    if not found:
+        return
+    total = sum(n for _, n in found)
+    per_column = ", ".join(f"{n:,} in {c!r}" for c, n in found)
+    warnings.append(
+        f"{file}: {count_text(total, 'cell')} held control characters (such as an escape "
+        f"sequence, a bell or a NUL byte: {per_column}); they are removed from the text, which "
+        "is kept otherwise as the file has it"
+    )
 
 
 def _count_markers(
@@ -690,6 +732,7 @@ def _number_conventions(
     warnings: list[str] | None,
     percent: Sequence[str] = (),
     markers: Sequence[str] = (),
+    currency_column: bool = False,
 ) -> dict[str, _Convention]:
     """Decide each text number column's decimal separator from all its values (one scan).
 
@@ -700,7 +743,9 @@ def _number_conventions(
     the file's other columns, else ``[table] decimal``'s default, with a warning.
     ``extra`` columns (the user's own) are numbers when every value reads as one;
     ``percent`` columns (fractions) are read without a trailing percent sign; a text of
-    ``markers`` (``[validate] missing_values``) is no value.
+    ``markers`` (``[validate] missing_values``) is no value. A column whose values carry
+    more than one currency sign is named in a warning, unless the table maps a
+    ``currency_column`` (whose codes convert or are counted instead).
     """
     default = "," if delimiter == ";" else "."
     out: dict[str, _Convention] = {}
@@ -734,6 +779,8 @@ def _number_conventions(
         tests[f"comma{i}"] = _number_under(clean, ",", _thousands_chars(",", ti.thousands))[1]
         tests[f"nonfinite{i}"] = clean.re_search(_NONFINITE)
         tests[f"sep{i}"] = clean.contains(".") | clean.contains(",")
+        for k, sign in enumerate(_CURRENCY):
+            tests[f"cur{i}_{k}"] = cleaned[f"t{i}"].contains(sign)
         if names[i] in percent:
             tests[f"pct{i}"] = _without_percent(cleaned[f"t{i}"])[0]
     tested = cleaned.select(**tests).view()
@@ -743,6 +790,8 @@ def _number_conventions(
         metrics[f"dot_{i}"] = _n(dot & ~comma)
         metrics[f"comma_{i}"] = _n(comma & ~dot)
         metrics[f"both_{i}"] = _n(dot & comma & tested[f"sep{i}"])
+        for k in range(len(_CURRENCY)):
+            metrics[f"cur_{i}_{k}"] = _n(tested[f"cur{i}_{k}"])
         if c in extra:
             nonfinite = tested[f"nonfinite{i}"]
             metrics[f"values_{i}"] = _n(text_present)
@@ -758,6 +807,16 @@ def _number_conventions(
     file_dot = sum(got[f"dot_{i}"] for i in range(len(names)))
     file_comma = sum(got[f"comma_{i}"] for i in range(len(names)))
     for i, c in enumerate(names):
+        signs = [(sign, got[f"cur_{i}_{k}"]) for k, sign in enumerate(_CURRENCY)]
+        signs = [(sign, n) for sign, n in signs if n]
+        if len(signs) > 1 and warnings is not None and not currency_column:
+            shown = ", ".join(f"{sign} in {count_text(n, 'value')}" for sign, n in signs)
+            warnings.append(
+                f"{file}: column {c!r} holds amounts in more than one currency ({shown}); "
+                "they are added up as if one: convert them to one currency before the run, "
+                f"or map the file's currency column as currency in [{table}.columns] and "
+                f"set [{table}] exchange_rates"
+            )
         if c in percent and got[f"pct_{i}"] and got[f"bare_{i}"] and warnings is not None:
             # "0.5" among "3.5%" values may mean 0.5% as well as 50%: say how it was read
             warnings.append(
@@ -1073,6 +1132,8 @@ class _Plan:
     #: the words read as true and as false (lower case), for a true/false column
     true_words: tuple[str, ...] = _TRUE
     false_words: tuple[str, ...] = _FALSE
+    #: text whose stray control characters are removed (:data:`_STRAY_CONTROL`)
+    clean: bool = False
 
     def date_formats(self, ti: TableInput, vs: ValidateSettings) -> list[str]:
         """The formats this date column's text is tried against, in turn."""
@@ -1124,6 +1185,8 @@ class _Plan:
             num = expr.cast("float64")
             finite = ~num.isnan() & ~num.isinf() & (num.abs() < 1e15)
             expr = floor_int(ibis.ifelse(finite, num, ibis.null("float64"))).cast(str)
+        if self.clean:
+            expr = expr.cast(str).re_replace(_STRAY_CONTROL, "")
         text = _trim(expr.cast(str), line_breaks=kind == "date").nullif("")
         if kind in ("id", "text", "extra_text"):
             return {name: text}
@@ -1575,6 +1638,7 @@ def canonicalize(
             warnings=warnings,
             percent=percent,
             markers=tuple(m for m in _markers(vs) if not m.isdigit()),
+            currency_column=mapping.get("currency") is not None,
         )
     text_dates = [
         src
@@ -1626,6 +1690,7 @@ def canonicalize(
                     clock=col.minutes,
                     true_words=true_words,
                     false_words=false_words,
+                    clean=is_text and col.kind == "text" and table in _CLEANED_TABLES,
                     missing=(
                         (markers if not col.required else without_open)
                         if col.kind == "date"
@@ -1651,6 +1716,7 @@ def canonicalize(
                 conv or plain,
                 dtype.is_string(),
                 missing=numberless if kind == "extra_number" else (),
+                clean=dtype.is_string() and kind == "extra_text" and table in _CLEANED_TABLES,
             )
         )
     by_raw = {rn: src for src, rn in raw_names.items()}
@@ -1669,6 +1735,8 @@ def canonicalize(
     _count_markers(
         raw, [(c, d, m) for c, (d, m) in counted.items()], engine, file=file, warnings=warnings
     )
+    cleaned = list(dict.fromkeys(by_raw[p.raw] for p in plans if p.clean))
+    _count_controls(raw, cleaned, engine, file=file, warnings=warnings)
 
     # level 1: the raw values, and each column's trimmed text (or typed value)
     level1: dict[str, ir.Value] = {ROW: raw[ROW]}
@@ -1713,6 +1781,10 @@ def canonicalize(
             final[spec_col.name] = ibis.null(_IBIS_TYPES[spec_col.kind])
     if table == "transactions":
         _derive_transaction_columns(final, mapping, rules)
+        if mapping["currency"]:
+            _convert_currencies(final, mapping["currency"], ti.exchange_rates, rules)
+            if not ti.exchange_rates:
+                _warn_currencies(t2, final["currency"], engine, file=file, warnings=warnings)
     for cond, about, why in _range_rules(table, final, vs, today):
         rules.append((cond, mapping.get(about) or about, why))
     if table in ("transactions", "activities") and as_of is not None:
@@ -1824,6 +1896,62 @@ def _derive_transaction_columns(
         rev, disc = parsed["revenue"], parsed["discount_amount"].fill_null(0.0).abs()
         # the discount widens the line in its own direction: on a credit line it is negative
         parsed["list_revenue"] = (rev + ibis.ifelse(rev < 0, -disc, disc)).cast("float64")
+
+
+#: the amounts of a transaction line, in its currency
+_AMOUNTS = ("revenue", "cost", "list_revenue")
+
+
+def _convert_currencies(
+    parsed: dict[str, ir.Value],
+    source: str,
+    rates: dict[str, float],
+    rules: list[tuple[ir.BooleanValue, str, Any]],
+) -> None:
+    """A line's amounts in the run's currency: times its currency's rate (``[transactions]
+    exchange_rates``); a line without a currency, or one without a rate, is rejected."""
+    code = parsed["currency"].upper()
+    parsed["currency"] = code
+    if not rates:
+        return
+    rate = ibis.cases(*[(code == k, v) for k, v in rates.items()], else_=ibis.null("float64"))
+    listed = ", ".join(rates)
+    rules.append((code.isnull(), source, f"missing currency (exchange_rates lists {listed})"))
+    rules.append(
+        (
+            rate.isnull(),
+            source,
+            f"no exchange rate for this currency: add it to [transactions] exchange_rates "
+            f"(which lists {listed})",
+        )
+    )
+    for name in _AMOUNTS:
+        parsed[name] = (parsed[name] * rate).cast("float64")
+
+
+def _warn_currencies(
+    t: ir.Table, code: ir.StringValue, engine: Engine, *, file: str, warnings: list[str] | None
+) -> None:
+    """Say, in ``warnings``, that the lines hold several currencies added up as one."""
+    if warnings is None:
+        return
+    by = (
+        t.select(code=code)
+        .group_by("code")
+        .aggregate(n=ibis._.count())
+        .order_by([ibis.desc("n"), "code"])
+    )
+    got = engine.to_arrow(by.limit(6), f"the currencies of {file}").to_pylist()
+    codes = [r for r in got if r["code"] is not None]
+    if len(codes) < 2:
+        return
+    shown = ", ".join(f"{r['code']} {count_text(int(r['n']), 'line')}" for r in codes[:5])
+    more = ", …" if len(codes) > 5 else ""
+    warnings.append(
+        f"{file}: the lines are in more than one currency ({shown}{more}); their amounts "
+        "are added up as if one: set [transactions] exchange_rates (each currency's value in "
+        "the one to report in) to convert them"
+    )
 
 
 def _reject_repeated_market_keys(t: ir.Table, mapping: dict[str, str | None]) -> ir.Table:

@@ -535,6 +535,25 @@ def test_reads_an_excel_sheet_named_in_settings(tmp_path, engine):
     assert got[0]["revenue"] == "10.5"
 
 
+def test_empty_rows_between_a_sheets_data_are_blank_lines_as_in_a_csv(tmp_path, engine):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["customer_id", "date", "revenue"])
+    ws.append(["A", "2024-01-02", 10])
+    ws.append([None, None, None])
+    ws.append(["", "  ", None])  # cells holding only spaces: as blank
+    ws.append(["B", "2024-01-03", 7])
+    wb.save(tmp_path / "tx.xlsx")
+    raw = read_input("transactions", tmp_path / "tx.xlsx", TableInput(), engine)
+    assert [r["customer_id"] for r in _rows(raw, engine)] == ["A", "B"]
+    assert [(r["row"], r["reason"]) for r in raw.malformed.to_pylist()] == [
+        (3, "blank line"),
+        (4, "blank line"),
+    ]
+
+
 def test_an_excel_date_cell_parses_as_a_date(tmp_path, engine):
     from tierwise.validate import canonicalize
 

@@ -1170,3 +1170,66 @@ def test_the_inputs_as_read_are_freed_once_validated(tmp_path) -> None:
     names = eng.to_arrow(ctx.tables["customers"].order_by(ROW)).column("name").to_pylist()
     assert names == ["Acme\n\nLtd", "Bolt"]
     eng.close()
+
+
+# -- currencies --------------------------------------------------------------------------------
+
+
+def test_amounts_with_several_currency_signs_are_named_in_a_warning(eng: Engine) -> None:
+    warnings: list[str] = []
+    cols = _tx_cols(4, revenue=["$100.00", "€100.00", "£50.00", "€7"])
+    used, _ = _validate(eng, cols, warnings=warnings)
+    # read as they are (the sum mixes currencies), and said so
+    assert [r["revenue"] for r in used] == [100.0, 100.0, 50.0, 7.0]
+    said = [w for w in warnings if "more than one currency" in w]
+    assert len(said) == 1 and "€ in 2 values, $ in 1 value, £ in 1 value" in said[0]
+    assert "exchange_rates" in said[0]
+    # one sign throughout: no warning
+    warnings.clear()
+    _validate(eng, _tx_cols(2, revenue=["€1", "€2"]), warnings=warnings)
+    assert not [w for w in warnings if "currency" in w]
+
+
+def test_a_currency_column_of_several_codes_is_counted_without_rates(eng: Engine) -> None:
+    warnings: list[str] = []
+    cols = _tx_cols(5, currency=["USD", "eur", "EUR ", "GBP", "EUR"])
+    used, rejects = _validate(eng, cols, warnings=warnings)
+    assert not rejects and [r["revenue"] for r in used] == [10.0] * 5
+    said = [w for w in warnings if "more than one currency" in w]
+    assert len(said) == 1
+    assert "(EUR 3 lines, GBP 1 line, USD 1 line)" in said[0] and "exchange_rates" in said[0]
+
+
+def test_exchange_rates_convert_each_lines_amounts(eng: Engine) -> None:
+    s = Settings().with_updates(
+        transactions={"exchange_rates": {"EUR": 1.0, "usd": 0.9, "GBP": 1.2}}
+    )
+    warnings: list[str] = []
+    cols = _tx_cols(
+        5,
+        revenue=["$100.00", "100", "50", "10", "10"],
+        cost=["60", "40", "20", "1", "1"],
+        currency=["USD", "eur", "GBP", "CHF", ""],
+    )
+    used, rejects = _validate(eng, cols, settings=s, warnings=warnings)
+    assert [(r["revenue"], r["cost"]) for r in used] == [
+        pytest.approx((90.0, 54.0)),
+        (100.0, 40.0),
+        pytest.approx((60.0, 24.0)),
+    ]
+    assert rejects[5] == (
+        "currency",
+        "no exchange rate for this currency: add it to [transactions] exchange_rates "
+        "(which lists EUR, USD, GBP)",
+    )
+    assert rejects[6][1].startswith("missing currency")
+    # converted: neither the signs nor the codes are warned about
+    assert not [w for w in warnings if "currency" in w]
+
+
+def test_exchange_rates_need_a_currency_column_and_positive_rates(eng: Engine) -> None:
+    s = Settings().with_updates(transactions={"exchange_rates": {"USD": 0.9}})
+    with pytest.raises(SettingsError, match=r"exchange_rates needs each line.s currency"):
+        _validate(eng, _tx_cols(1), settings=s)
+    with pytest.raises(SettingsError, match=r"the rate of 'USD' is -0\.9"):
+        Settings().with_updates(transactions={"exchange_rates": {"USD": -0.9}})

@@ -1971,17 +1971,35 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         for j, n in enumerate(names)
     }
     table = pa.table({**columns, ROW: pa.array(numbers[keep], pa.int64())})
+    table, blank = _without_blank_rows(table, names)
+    bad_rows += [(r, None, "blank line", "") for r in blank]
     t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"), holds_input=True)
     return RawInput(
         name,
         shown,
         t,
-        malformed=_malformed(shown, name, bad_rows),
+        malformed=_malformed(shown, name, sorted(bad_rows, key=lambda r: r[0])),
         source_columns=names,
         warnings=warnings,
         sheets=sheets,
         sheet=ws.title,
     )
+
+
+def _without_blank_rows(table: pa.Table, names: list[str]) -> tuple[pa.Table, list[int]]:
+    """The rows with a value in some column, and the row numbers of those with none (a
+    sheet's empty rows between its data, rejected as a CSV file's blank lines are)."""
+    if not names or not table.num_rows:
+        return table, []
+    empty = None
+    for col in names:
+        text = pc.utf8_trim_whitespace(table.column(col))
+        none = pc.fill_null(pc.equal(pc.utf8_length(text), 0), True)
+        empty = none if empty is None else pc.and_(empty, none)
+    if not pc.any(empty).as_py():
+        return table, []
+    blank = table.filter(empty).column(ROW).to_pylist()
+    return table.filter(pc.invert(empty)), [int(r) for r in blank]
 
 
 #: a merged range of a sheet: first row, first column, last row, last column (1-based)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pydantic import Field, field_serializer, field_validator, model_validator
 
 from ._base import Section, check_date_format
@@ -79,6 +81,29 @@ class TableInput(Section):
     """Words a true/false column holds for false, beside those read already (false, f,
     no, n, 0, an empty cell, nein, non): e.g. ["Rechnung", "Invoice"]. A word listed here is
     false even where it would otherwise read as true. Default none."""
+
+    exchange_rates: dict[str, float] = Field(default_factory=dict)
+    """Transactions in several currencies: the value of one unit of each currency in the
+    currency the run reports in, by the code the mapped ``currency`` column holds, e.g.
+    {EUR = 1.0, USD = 0.92, GBP = 1.17}. Each line's revenue, cost and list revenue are
+    multiplied by its currency's rate; a line whose currency is missing or not listed is
+    rejected, naming it. Default none: amounts are added up as they are (when the
+    ``currency`` column holds more than one code, a warning says so)."""
+
+    @field_validator("exchange_rates")
+    @classmethod
+    def _rates(cls, v: dict[str, float]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for code, rate in v.items():
+            key = code.strip().upper()
+            if not key:
+                raise ValueError("holds an empty currency code")
+            if not math.isfinite(rate) or rate <= 0:
+                raise ValueError(f"the rate of {code!r} is {rate}; a rate is a positive number")
+            if key in out:
+                raise ValueError(f"{code!r} is listed twice (codes are read in upper case)")
+            out[key] = float(rate)
+        return out
 
     @field_validator("true_values", "false_values")
     @classmethod
