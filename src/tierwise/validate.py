@@ -2584,6 +2584,39 @@ class Validated:
     accounts: dict[str, InputAccount]
 
 
+#: from this many lines on, a file whose lines all name one customer, or are mostly returns,
+#: is worth a warning (a handful of lines may well be so)
+_SHAPE_MIN_LINES = 50
+
+
+def _warn_transactions_shape(
+    shape: dict[str, Any], n_lines: int, file: str, settings: Settings, warnings: list[str]
+) -> None:
+    """Warn of a transactions file whose lines all name one customer (a ledger's account
+    column mapped as customer_id) or are mostly returns with a negative net (an accounting
+    export whose sales are credits, written negative)."""
+    if n_lines < _SHAPE_MIN_LINES:
+        return
+    source = settings.table_input("transactions").columns
+    if shape["first_id"] == shape["last_id"]:
+        column = source.get("customer_id", "customer_id")
+        warnings.append(
+            f"{file}: every one of the {n_lines:,} lines names the same customer "
+            f"({shape['first_id']!r}, column {column!r}): check the mapping in [transactions."
+            "columns] customer_id (an account or ledger code repeated on every line is no "
+            "customer)"
+        )
+    net, negative = float(shape["net"] or 0.0), int(shape["n_negative"] or 0)
+    if net < 0 and negative > n_lines / 2:
+        column = source.get("revenue", "revenue")
+        warnings.append(
+            f"{file}: {negative:,} of the {n_lines:,} lines ({negative / n_lines:.0%}) are "
+            f"returns and the net revenue is {net:,.0f}: the file may write sales as "
+            f"negative amounts (an accounting export's credits); map a column of sales written "
+            f"positive as revenue in [transactions.columns] (now {column!r})"
+        )
+
+
 def validate_inputs(
     canon: dict[str, ir.Table],
     raws: dict[str, RawInput],
@@ -2633,7 +2666,18 @@ def validate_inputs(
             hint="fix the rows, the column mapping or the analysis date --as-of / as_of=, then "
             "run again; no output was written",
         )
-    last = engine.scalar(tx_used.date.max(), "the last transaction date")
+    shape = engine.to_arrow(
+        tx_used.aggregate(
+            last=tx_used.date.max(),
+            first_id=tx_used.customer_id.min(),
+            last_id=tx_used.customer_id.max(),
+            n_negative=_n(tx_used.revenue < 0),
+            net=tx_used.revenue.sum(),
+        ),
+        "the last transaction date",
+    ).to_pylist()[0]
+    _warn_transactions_shape(shape, n_tx_used, tx_file, settings, warnings)
+    last = shape["last"]
     last = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
     implicit = as_of is None
     if as_of is None:

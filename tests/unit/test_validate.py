@@ -17,6 +17,7 @@ from tierwise.errors import InputError, Problems, SettingsError
 from tierwise.schema import TABLES
 from tierwise.settings import Settings
 from tierwise.validate import (
+    _SHAPE_MIN_LINES,
     canonicalize,
     check_transactions,
     reject_duplicate_keys,
@@ -1233,3 +1234,23 @@ def test_exchange_rates_need_a_currency_column_and_positive_rates(eng: Engine) -
         _validate(eng, _tx_cols(1), settings=s)
     with pytest.raises(SettingsError, match=r"the rate of 'USD' is -0\.9"):
         Settings().with_updates(transactions={"exchange_rates": {"USD": -0.9}})
+
+
+def test_lines_all_of_one_customer_or_mostly_negative_are_warned_of(eng: Engine) -> None:
+    n = _SHAPE_MIN_LINES
+    # a ledger's account code mapped as the customer, sales written as credits
+    tx = {
+        "customer_id": ["400000"] * n,
+        "date": ["2024-01-01"] * n,
+        "revenue": ["-100"] * (n - 5) + ["30"] * 5,
+    }
+    said = _validated_warnings(eng, {"transactions": tx})
+    one = [w for w in said if "names the same customer" in w]
+    assert len(one) == 1 and "'400000'" in one[0] and "customer_id" in one[0]
+    signs = [w for w in said if "sales as negative amounts" in w]
+    assert len(signs) == 1 and "45 of the 50 lines (90%)" in signs[0]
+    # two customers, and most lines sales: neither warning
+    tx["customer_id"][0] = "400001"
+    tx["revenue"] = ["100"] * (n - 5) + ["-30"] * 5
+    said = _validated_warnings(eng, {"transactions": tx})
+    assert not [w for w in said if "same customer" in w or "negative amounts" in w]
