@@ -56,13 +56,14 @@ def test_plan_respects_bands_and_capacity_and_tables_add_up(run) -> None:  # typ
     c = pq.read_table(out / "customers.parquet").to_pandas()
     vmin = c.tier.map(lambda t: progs[t].visits_min)
     vmax = c.tier.map(lambda t: progs[t].visits_max)
-    # lapsed accounts ([coverage] band_released_status) and prospects are released from
-    # their band's minimum
-    lapsed = (c.status == "lapsed") & ~c.is_prospect.astype(bool)
-    released = lapsed | c.is_prospect.astype(bool)
+    # dormant accounts (the statuses of [coverage] band_released_status: inactive and
+    # lapsed) and prospects are released from their band's minimum
+    dormant = c.status.isin(Settings().coverage.band_released_status)
+    dormant &= ~c.is_prospect.astype(bool)
+    released = dormant | c.is_prospect.astype(bool)
     vmin = vmin.where(~released, 0.0)
     assert ((c.visits_per_year >= vmin) & (c.visits_per_year <= vmax)).all()
-    assert int(lapsed.sum()) > 0
+    assert int(dormant.sum()) > 0
     reps = pq.read_table(out / "rep_plan.parquet").to_pandas().set_index("rep_id")
     given = pq.read_table(paths["reps"]).to_pandas().set_index("rep_id")
     assert set(reps.index) == set(given.index)

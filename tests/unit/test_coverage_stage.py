@@ -430,11 +430,109 @@ def test_customers_without_coordinates_are_counted_in_words() -> None:
     one = c.set_column(c.column_names.index("lat"), "lat", pa.array(lat, pa.float64()))
     res = coverage_plan(one, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
     said = [w for w in res.warnings if "no coordinates" in w]
-    assert said and said[0].startswith("1 customer or their reps have no coordinates")
+    assert said and said[0].startswith(
+        "1 of the 80 customers and prospects has no coordinates (lat/lon): the visits of "
+    )
+    assert res.manifest["assumed_distance"]["customers_without_coordinates"] == 1
     lat[1] = None
     two = c.set_column(c.column_names.index("lat"), "lat", pa.array(lat, pa.float64()))
     res = coverage_plan(two, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
-    assert any(w.startswith("2 customers or their reps") for w in res.warnings)
+    assert any(w.startswith("2 of the 80 customers and prospects have no") for w in res.warnings)
+
+
+def test_no_coordinates_at_all_says_none_and_the_distance_every_visit_is_costed_at() -> None:
+    # no customer has lat/lon and no rep home_lat/home_lon: the warning names them all,
+    # not only the customers whose tier allows visits, and says the distance assumed for
+    # every visit and the setting that changes it
+    c = base().drop(["lat", "lon"])
+    r = reps(home_lat=[None] * 5, home_lon=[None] * 5)
+    res = coverage_plan(c, CoverageSettings(), programmes=PROGRAMMES, reps=r)
+    said = [w for w in res.warnings if "coordinates" in w]
+    assert len(said) == 1
+    assert said[0].startswith(
+        "none of the 80 customers and prospects has coordinates (lat/lon) and none of the "
+        "4 field reps has home coordinates (home_lat/home_lon): every visit is costed at an "
+        "assumed 30 km from the rep's home (78 km and 1.3 h of travel a visit"
+    ), said[0]
+    assert "set [coverage] default_distance_km" in said[0]
+    block = res.manifest["assumed_distance"]
+    assert block["customers_without_coordinates"] == block["customers"] == 80
+    assert block["visiting_reps_without_coordinates"] == block["visiting_reps"] == 4
+    assert 0 < block["customers_with_an_assumed_distance"] < 80
+    assert block["setting"] == "[coverage] default_distance_km"
+    far = coverage_plan(c, CoverageSettings(default_distance_km=50), programmes=PROGRAMMES, reps=r)
+    assert any("every visit is costed at an assumed 50 km" in w for w in far.warnings)
+
+
+def _silver_with_status(status_name: str) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """The base with half its silver accounts of ``status_name`` and almost surely gone
+    (p_alive 0.01), the others active; the table, the former and the latter."""
+    t = base()
+    tier = np.asarray(t.column("tier").to_pylist(), object)
+    silver = np.flatnonzero((tier == "silver") & ~np.asarray(t.column("is_prospect"), bool))
+    assert PROGRAMMES["silver"].visits_min > 0 and len(silver) >= 4
+    gone = silver[: len(silver) // 2]
+    status = np.full(t.num_rows, "active", dtype=object)
+    status[gone] = status_name
+    p_alive = np.full(t.num_rows, 0.95)
+    p_alive[gone] = 0.01
+    t = t.append_column("status", pa.array(status, pa.string()))
+    t = t.append_column("p_alive", pa.array(p_alive))
+    return t, gone, np.setdiff1d(silver, gone)
+
+
+def test_an_inactive_customer_is_not_held_to_its_tiers_visit_minimum() -> None:
+    # a dormant silver account (no order for longer than its rhythm allows, almost surely
+    # gone) is not sent a rep twice a year at a loss: it is visited only where that pays,
+    # and its reason says why it gets less than its tier's minimum
+    t, inactive, active = _silver_with_status("inactive")
+    res = coverage_plan(t, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
+    out = res.customers.to_pandas()
+    assert (out.visits_per_year[active] >= PROGRAMMES["silver"].visits_min).all()
+    assert (out.visits_per_year[inactive] == 0).all()
+    assert (out.expected_contribution_plan[inactive] >= 0).all()
+    for reason in out.coverage_reason[inactive]:
+        assert "(inactive: not held to the silver tier's 2 visits)" in reason, reason
+    assert res.manifest["released_from_band"]["below_tier_minimum"] == len(inactive)
+    assert not any("although the plan expects to lose" in w for w in res.warnings)
+
+
+def test_a_tier_minimum_kept_at_a_loss_is_said_in_the_reason_and_the_warnings() -> None:
+    # an at-risk silver account is still held to its tier's 2 visits (the tier's promise);
+    # where the plan expects to lose money on it, its reason and the warnings say so and
+    # name the settings that would let the plan drop the visits
+    t, at_risk, _active = _silver_with_status("at_risk")
+    res = coverage_plan(t, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
+    out = res.customers.to_pandas()
+    assert (out.visits_per_year[at_risk] >= PROGRAMMES["silver"].visits_min).all()
+    losing = out.index[out.expected_contribution_plan < 0]
+    assert len(losing) and set(losing) <= set(at_risk)
+    for i in losing:
+        reason = out.coverage_reason[i]
+        assert "×/year (the silver tier's minimum, at an expected loss of €" in reason, reason
+    said = [w for w in res.warnings if "although the plan expects to lose money" in w]
+    assert len(said) == 1
+    assert said[0].startswith(f"{len(losing)} customers are visited at their tier's minimum")
+    assert "(silver " in said[0] and "status at_risk " in said[0]
+    assert "[segments.programmes.<tier>] visits_min" in said[0]
+    assert "[coverage] band_released_status (now inactive, lapsed)" in said[0]
+    block = res.manifest["held_at_a_loss"]
+    assert block["customers"] == len(losing)
+    assert block["by_tier"] == {"silver": len(losing)}
+    assert block["expected_contribution"] == pytest.approx(
+        out.expected_contribution_plan[losing].sum()
+    )
+    # released, the plan drops the visits it expected to lose on
+    freed = coverage_plan(
+        t,
+        CoverageSettings(band_released_status=["at_risk", "inactive", "lapsed"]),
+        programmes=PROGRAMMES,
+        reps=reps(),
+    )
+    fc = np.asarray(freed.customers.column("expected_contribution_plan").to_numpy())
+    assert (fc[losing] >= 0).all()
+    assert freed.manifest["held_at_a_loss"]["customers"] == 0
+    assert not any("although the plan expects to lose" in w for w in freed.warnings)
 
 
 def test_response_on_the_built_in_defaults_is_said_once_with_its_setting() -> None:

@@ -403,8 +403,10 @@ def _reasons(
     legacy_visits: np.ndarray,
     legacy_calls: np.ndarray,
     symbol: str,
+    band_note: pa.Array | None = None,
 ) -> pa.Array:
-    """One sentence per customer, built column-wise: who, the plan, today."""
+    """One sentence per customer, built column-wise: who, the plan (followed by
+    ``band_note``, e.g. a tier minimum kept at a loss), today."""
     n = cust.n
     cls = pa.array(
         np.where(cust.value_class == None, "no class", cust.value_class).astype(object),  # noqa: E711
@@ -459,9 +461,182 @@ def _reasons(
             pa.array(np.where(legacy_calls == 1, " call", " calls"), pa.string()),
         ),
     )
+    if band_note is not None:
+        what = _join(what, band_note)
     out = _join(who, where, ": ", what, "; ", today)
     assert len(out) == n
     return out
+
+
+def _assumed_distance(
+    cust: CustomerFrame, team: Team, s: CoverageSettings, affected: int
+) -> tuple[str, dict[str, Any]]:
+    """The warning (empty when no visit is costed at an assumed distance) and the manifest
+    block for visits costed at ``default_distance_km``: how many customers have no
+    lat/lon, how many visiting reps no home_lat/home_lon, and how many customers' visits
+    (of ``affected``, the menu's count) rest on the assumed distance.
+
+    Examples
+    --------
+    >>> t = Team(np.array(["R1"], object), np.array(["field"], object), np.array([1600.0]),
+    ...          np.array([None], object), np.array([np.nan]), np.array([np.nan]),
+    ...          np.array([1]))
+    >>> c = CustomerFrame(*(np.array([x, x], object) for x in ("a", "B", "silver", None, "R1")),
+    ...     *(np.full(2, np.nan) for _ in range(2)), *(np.ones(2) for _ in range(2)),
+    ...     np.zeros(2, bool), *(np.ones(2) for _ in range(4)))
+    >>> print(_assumed_distance(c, t, CoverageSettings(), 2)[0])  # doctest: +NORMALIZE_WHITESPACE
+    none of the 2 customers has coordinates (lat/lon) and the field rep has no home
+    coordinates (home_lat/home_lon): every visit is costed at an assumed 30 km from the
+    rep's home (78 km and 1.3 h of travel a visit, there and back by road); set [coverage]
+    default_distance_km to your reps' usual distance, or give lat/lon and
+    home_lat/home_lon
+    """
+    km = float(s.default_distance_km)
+    visiting = np.isin(team.role.astype(str), s.visit_roles)
+    n, m = cust.n, int(visiting.sum())
+    c_miss = int((~(np.isfinite(cust.lat) & np.isfinite(cust.lon))).sum())
+    r_miss = int((visiting & ~(np.isfinite(team.lat) & np.isfinite(team.lon))).sum())
+    block: dict[str, Any] = {
+        "km": km,
+        "setting": "[coverage] default_distance_km",
+        "customers": n,
+        "customers_without_coordinates": c_miss,
+        "visiting_reps": m,
+        "visiting_reps_without_coordinates": r_miss,
+        "customers_with_an_assumed_distance": int(affected),
+    }
+    if not affected:
+        return "", block
+    road = 2.0 * km * s.road_factor
+    trip = (
+        f"an assumed {km:g} km from the rep's home ({road:,.0f} km and "
+        f"{road / s.travel_speed_kmh:.1f} h of travel a visit, there and back by road)"
+    )
+    change = "set [coverage] default_distance_km to your reps' usual distance, or give"
+    if team.assumed:
+        return (
+            "no reps file, so no rep has a home to measure from: every visit is costed at "
+            f"{trip}; {change} a reps file with home_lat/home_lon"
+        ), block
+    who = "customer" if not cust.is_prospect.any() else "customer or prospect"
+    whom = "customers" if who == "customer" else "customers and prospects"
+    role = "field rep"  # a rep of a visiting role (visit_roles), key account managers too
+
+    def missing(k: int, total: int, noun: str, plural: str, what: str) -> str:
+        if k == total == 1:
+            return f"the {noun} has no {what}"
+        if k == total:
+            return f"none of the {count_text(total, noun, plural)} has {what}"
+        verb = "has" if k == 1 else "have"
+        return f"{k:,} of the {count_text(total, noun, plural)} {verb} no {what}"
+
+    parts = []
+    if c_miss:
+        parts.append(missing(c_miss, n, who, whom, "coordinates (lat/lon)"))
+    if r_miss:
+        parts.append(missing(r_miss, m, role, role + "s", "home coordinates (home_lat/home_lon)"))
+    if not parts:  # the menu assumed a distance no missing coordinate explains
+        parts.append("some customers or their reps have no coordinates")
+    if c_miss == n or r_miss == m:
+        effect = f"every visit is costed at {trip}"
+    else:
+        effect = f"the visits of {count_text(int(affected), who, whom)} are costed at {trip}"
+    return f"{' and '.join(parts)}: {effect}; {change} lat/lon and home_lat/home_lon", block
+
+
+def _band_notes(
+    cust: CustomerFrame,
+    s: CoverageSettings,
+    programmes: Mapping[str, TierProgramme],
+    released: np.ndarray,
+    status: np.ndarray,
+    pick: Chosen,
+    symbol: str,
+    warnings: list[str],
+) -> tuple[pa.Array | None, dict[str, Any], int]:
+    """What each customer's coverage_reason says after its frequency about its tier's visit
+    minimum (``None``: nothing for any customer), the manifest block of the minimums kept
+    at a loss, and the number of released customers visited less than their tier's
+    minimum; ``warnings`` extended.
+
+    - A customer held to its tier's ``visits_min`` whose plan contribution is below 0 (free
+      of the minimum, the plan would leave it without contact, which costs nothing) reads
+      "(the silver tier's minimum, at an expected loss of €70 a year)", and the warnings
+      count them.
+    - A customer of a released status (``band_released_status``) visited less than its
+      tier's minimum reads "(inactive: not held to the silver tier's 2 visits)".
+    """
+    n = cust.n
+    names = list(programmes)
+    code = positions(cust.tier, names, missing=len(names))
+    vmin = np.array([*(programmes[t].visits_min for t in names), 0.0], np.float64)[code]
+    tier_text = np.where(cust.tier == None, "", cust.tier).astype(object)  # noqa: E711
+    status_text = np.where(status == None, "", status).astype(object)  # noqa: E711
+    customer = ~cust.is_prospect
+    loss = customer & ~released & (vmin > 0) & (pick.contribution < 0)
+    freed = customer & released & (vmin > 0) & (pick.visits < vmin)
+    note: pa.Array | None = None
+    if loss.any() or freed.any():
+        tier_arr = pa.array(tier_text, pa.string())
+        note = pc.if_else(
+            pa.array(loss),
+            _join(
+                " (the ",
+                tier_arr,
+                " tier's minimum, at an expected loss of ",
+                money_text(-pick.contribution, symbol),
+                " a year)",
+            ),
+            pc.if_else(
+                pa.array(freed),
+                _join(
+                    " (",
+                    pa.array(status_text, pa.string()),
+                    ": not held to the ",
+                    tier_arr,
+                    " tier's ",
+                    _fmt(vmin, 1),
+                    pa.array(np.where(vmin == 1, " visit)", " visits)"), pa.string()),
+                ),
+                pa.scalar(""),
+            ),
+        )
+    k = int(loss.sum())
+    by_tier = _counts(tier_text[loss])
+    by_status = _counts(np.where(status_text[loss] == "", "no status", status_text[loss]))
+    lost = float(pick.contribution[loss].sum())
+    block: dict[str, Any] = {
+        "customers": k,
+        "by_tier": by_tier,
+        "by_status": by_status,
+        "expected_contribution": lost,
+        "settings": [
+            "[segments.programmes.<tier>] visits_min",
+            "[coverage] band_released_status",
+        ],
+    }
+    if k:
+        tiers = ", ".join(f"{t} {c:,}" for t, c in by_tier.items())
+        statuses = ", ".join(f"{t} {c:,}" for t, c in by_status.items())
+        money = money_text(np.array([-lost]), symbol)[0].as_py()
+        warnings.append(
+            f"{count_text(k, 'customer')} {'is' if k == 1 else 'are'} visited at their "
+            "tier's minimum although the plan expects to lose money on them "
+            f"({tiers}; status {statuses}; an expected loss of {money} a year in all, see "
+            "coverage_reason): "
+            "[segments.programmes.<tier>] visits_min holds them; add their status to "
+            f"[coverage] band_released_status (now {', '.join(s.band_released_status) or 'none'}) "
+            "or lower visits_min to let the plan drop these visits"
+        )
+    assert note is None or len(note) == n
+    return note, block, int(freed.sum())
+
+
+def _counts(values: np.ndarray) -> dict[str, int]:
+    """Each distinct text and how often it occurs, the most frequent first."""
+    keys, counts = np.unique(values.astype(str), return_counts=True)
+    order = np.lexsort((keys, -counts))
+    return {str(keys[i]): int(counts[i]) for i in order}
 
 
 @dataclass(frozen=True)
@@ -994,9 +1169,9 @@ def coverage_plan(
             f"no cost of goods in the run: a gross margin rate of {s.default_margin_rate:g} "
             "is assumed for every customer; set [coverage] default_margin_rate or give costs"
         )
-    # customers of a released status (lapsed) are not held to their band; prospects
-    # compete for the hours on their expected value: no tier minimum forces a visit to a
-    # prospect that does not pay for it
+    # customers of a released status (dormant: inactive, lapsed) are not held to their
+    # band; prospects compete for the hours on their expected value: no tier minimum forces
+    # a visit to a dormant account or a prospect that does not pay for it
     status = text_column(customers, "status")
     released = prospect | np.asarray(
         pc.is_in(
@@ -1005,7 +1180,6 @@ def coverage_plan(
         ).to_numpy(zero_copy_only=False),
         bool,
     )
-    del status
     # a customer that may have stopped buying earns its response only while it buys: the
     # wallet counts at the lifetime stage's p_alive (the history's fit reads the whole
     # wallet, as the half-years it fits were bought while the customer was active)
@@ -1088,16 +1262,16 @@ def coverage_plan(
                 column="region",
                 hint="correct the rep's region or home_lat/home_lon, or remove the rep",
             )
-    if build.assumed_distance:
-        warnings.append(
-            f"{count_text(build.assumed_distance, 'customer')} or their reps have no "
-            "coordinates: a "
-            f"distance of {s.default_distance_km:g} km is assumed for their visits; set "
-            "[coverage] default_distance_km or give lat/lon and home_lat/home_lon"
-        )
+    distance_note, assumed_distance = _assumed_distance(cust, team, s, build.assumed_distance)
+    if distance_note:
+        warnings.append(distance_note)
     plan = _solve(build)
     ch = plan.choice
     pick = build.chosen(ch, cust, s)
+    band_note, held_at_a_loss, below_minimum = _band_notes(
+        cust, s, programmes, released, status, pick, currency_symbol, warnings
+    )
+    del status
     rep_idx = pick.rep
     inside = _inside_split(build, pick, pick.contact_hours + pick.travel_hours)
     assigned = np.where(rep_idx >= 0, rep_idx, inside)
@@ -1137,7 +1311,11 @@ def coverage_plan(
         reps_file,
         currency_symbol,
         warnings,
+        band_note,
     )
+    manifest["assumed_distance"] = assumed_distance
+    manifest["released_from_band"]["below_tier_minimum"] = below_minimum
+    manifest["held_at_a_loss"] = held_at_a_loss
     tables["sizing"] = sizing
     if previous is not None and recorded_since is not None:
         tables["plan_adherence"] = _adherence(previous, recorded_since, days_since)
@@ -1250,9 +1428,11 @@ def _described(
     reps_file: str,
     currency_symbol: str,
     warnings: list[str],
+    band_note: pa.Array | None,
 ) -> tuple[pa.Table, dict[str, pa.Table], dict[str, Any]]:
     """The plan's customer columns, its tables but sizing, and the manifest (the exact
-    check and today's coverage in it); ``warnings`` extended."""
+    check and today's coverage in it); ``warnings`` extended. ``band_note`` follows each
+    customer's frequency in its coverage_reason (:func:`_band_notes`)."""
     n, ids = cust.n, cust.ids
     kind = pick.kind
     dflt = s.response_default
@@ -1344,6 +1524,7 @@ def _described(
         leg.visits,
         leg.calls,
         currency_symbol,
+        band_note,
     )
     out = pa.table(
         {

@@ -190,8 +190,9 @@ class CoverageSettings(Section):
     (straight line); km. Default 300."""
 
     default_distance_km: float = Field(default=30.0, ge=0)
-    """Distance assumed when a customer or a rep has no coordinates (said in the warnings);
-    km. Default 30."""
+    """Straight-line distance from a rep's home assumed for a visit when the customer or
+    the rep has no coordinates (the warnings and manifest.json ``coverage``
+    ``assumed_distance`` count both); km. Default 30."""
 
     # -- response --------------------------------------------------------------------------
 
@@ -235,12 +236,14 @@ class CoverageSettings(Section):
     current rep can visit it), so that a rep changes only for a real gain; currency units a
     year. Default 100."""
 
-    band_released_status: list[str] = Field(default_factory=lambda: ["lapsed"])
+    band_released_status: list[str] = Field(default_factory=lambda: ["inactive", "lapsed"])
     """Lifetime statuses (the lifetime stage's ``status``) whose customers are not held to
-    their tier's visit minimum and channel band: a lapsed account keeps the class its value
-    and wallet give it, but is visited only where its response, weighted by P(alive), pays
-    for the visit; otherwise it is called, e-mailed or left. Default ["lapsed"]; [] holds
-    every customer to its band."""
+    their tier's visit minimum and channel band: a dormant account (no order for longer
+    than its rhythm or ``[lifetime] inactive_days`` allows) keeps the class its value and
+    wallet give it, but is visited only where its response, weighted by P(alive), pays for
+    the visit; otherwise it is called, e-mailed or left, and its coverage_reason says so.
+    Default ["inactive", "lapsed"]; [] holds every customer to its band; add "at_risk" to
+    let the plan drop the minimum of accounts at risk too."""
 
     # -- sizing, adherence, exact check ----------------------------------------------------
 
