@@ -184,7 +184,11 @@ def match_columns(
         if others and all(mapping.get(o) for o in others):
             continue
         hint = f"the file has {_preview(source_columns)}"
-        if len(source_columns) == 1 and any(d in source_columns[0] for d in ";,\t|"):
+        if _twice(col.name, source_columns):
+            hint = _columns_hint(col.name, source_columns) + (
+                f' in [{spec.name}.columns] {col.name} = "…"'
+            )
+        elif len(source_columns) == 1 and any(d in source_columns[0] for d in ";,\t|"):
             hint = (
                 f"the header reads as one column {source_columns[0]!r}: set [{spec.name}] delimiter"
             )
@@ -243,8 +247,22 @@ def _sheet_hint(
     return f'; the workbook has sheets {listed}: set [{table}] sheet = "{holder}"'
 
 
+def _twice(name: str, source_columns: list[str]) -> list[str]:
+    """The columns of a name the header holds more than once, which the reader names by
+    their place ("Name (column 3)", "Name (column 4)")."""
+    shape = re.compile(rf"{re.escape(name)} \(column \d+\)", re.I)
+    found = [c for c in source_columns if shape.fullmatch(c)]
+    return found if len(found) > 1 else []
+
+
 def _columns_hint(wanted: str, source_columns: list[str]) -> str:
     """The file's columns, and the one closest to ``wanted`` (for a column not found)."""
+    twice = _twice(wanted, source_columns)
+    if len(twice) > 1:
+        return (
+            f"the header holds {wanted!r} {len(twice)} times: map the one you mean, "
+            + " or ".join(map(repr, twice))
+        )
     close = difflib.get_close_matches(wanted, source_columns, n=1)
     fix = f"; did you mean {close[0]!r}?" if close else ""
     return f"columns are: {_preview(source_columns)}{fix}"

@@ -222,7 +222,7 @@ CASES = [
     Case(
         "duplicated_header",
         {"transactions": ("tx.csv", "customer_id,date,revenue,revenue\nA,2024-01-02,1,2\n")},
-        error=("row 1", "column 'revenue'", "appears twice", "rename one"),
+        error=("column 'revenue'", "holds 'revenue' 2 times", "'revenue (column 4)'"),
     ),
     Case(
         "settings_typo_in_key",

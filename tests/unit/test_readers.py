@@ -16,8 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tierwise.errors import InputError
+from tierwise.errors import InputError, Problems
 from tierwise.io import read_input, sniff_csv
+from tierwise.io.readers import _check_header
 from tierwise.settings import Settings, TableInput
 
 ACCENTED = ["Müller Gärtnerei", "Société Générale", "Ørsted Åsa", "Café Zoë"]
@@ -594,16 +595,35 @@ def test_excel_time_and_duration_cells_read_as_minutes(tmp_path, engine):
     assert [r["_reason"] for r in got] == [None] * 4
 
 
-def test_a_repeated_excel_header_is_an_error_not_a_renamed_column(tmp_path, engine):
+def test_a_name_a_header_repeats_is_read_as_each_columns_place(tmp_path, engine):
+    # an export's repeated column (Description twice) stops nothing: each is named by its
+    # place, and a mapping names the one it means
     import openpyxl
 
     wb = openpyxl.Workbook()
-    wb.active.append(["customer_id", "revenue", "revenue", None])
+    wb.active.append(["customer_id", "Revenue", "revenue", None])
     wb.active.append(["A", 1, 2, "x"])
     wb.save(tmp_path / "tx.xlsx")
-    with pytest.raises(InputError, match="appears twice") as info:
-        read_input("transactions", tmp_path / "tx.xlsx", TableInput(), engine)
-    assert (info.value.row, info.value.column) == (1, "revenue")
+    (tmp_path / "tx.csv").write_text("customer_id,Memo,date,memo\nA,x,2024-01-02,y\n")
+    for path, first, second in (("tx.xlsx", "Revenue", "revenue"), ("tx.csv", "Memo", "memo")):
+        raw = read_input("transactions", tmp_path / path, TableInput(), engine)
+        assert f"{first} (column 2)" in raw.source_columns
+        twice = [c for c in raw.source_columns if c.lower().startswith(first.lower() + " (")]
+        assert twice == [f"{first} (column 2)", f"{second} (column {4 if path == 'tx.csv' else 3})"]
+        assert len(raw.warnings) == 1 and "appears 2 times in the header" in raw.warnings[0]
+        assert engine.to_arrow(raw.table).column(twice[1]).to_pylist() == [
+            "2" if path == "tx.xlsx" else "y"
+        ]
+    # a mapping of the repeated name says which to choose
+    from tierwise.schema import TABLES
+    from tierwise.validate import match_columns
+
+    raw = read_input("transactions", tmp_path / "tx.xlsx", TableInput(), engine)
+    with pytest.raises(Problems, match=r"holds .revenue. 2 times: map the one you mean"):
+        match_columns(raw.source_columns, TABLES["transactions"], TableInput(), file="tx.xlsx")
+    # a name repeated where the reader cannot name columns by place is still refused
+    with pytest.raises(InputError, match="appears twice"):
+        _check_header("x.parquet", ["customer_id", "a", "A"])
 
 
 def test_an_empty_excel_sheet_is_an_input_error(tmp_path, engine):

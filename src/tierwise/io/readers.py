@@ -846,9 +846,17 @@ def _sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
-def _check_header(path: str, header: list[str]) -> list[str]:
+def _check_header(path: str, header: list[str], warnings: list[str] | None = None) -> list[str]:
+    """The column names of a header (an empty one named by its place).
+
+    A name the header holds twice (compared without regard to case) is refused; given
+    ``warnings`` (a text file's header, whose columns are read by place), each of its
+    columns is named by its place instead, ``Description (column 3)``, and a warning says
+    so: an export's repeated column the run does not use stops nothing, and one it maps is
+    mapped by the name that says which.
+    """
     names: list[str] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, list[int]] = {}
     for i, h in enumerate(header, start=1):
         name = h or f"column_{i}"
         key = name.lower()
@@ -859,16 +867,41 @@ def _check_header(path: str, header: list[str]) -> list[str]:
                 column=name,
                 hint="rename the column; for a database table, read a view that renames it",
             )
-        if key in seen:
+        if key in seen and warnings is None:
             raise InputError(
-                f"column {name!r} appears twice in the header (columns {seen[key]} and {i})",
+                f"column {name!r} appears twice in the header (columns {seen[key][0]} and {i})",
                 file=path,
                 row=1,
                 column=name,
                 hint="rename one of them",
             )
-        seen[key] = i
+        seen.setdefault(key, []).append(i)
         names.append(name)
+    repeated = {k: at for k, at in seen.items() if len(at) > 1}
+    if not repeated or warnings is None:
+        return names
+    taken = {n.lower() for n in names}
+    for at in repeated.values():
+        name = names[at[0] - 1]
+        renamed = []
+        for i in at:
+            new = f"{names[i - 1]} (column {i})"
+            if new.lower() in taken:
+                raise InputError(
+                    f"column {name!r} appears twice in the header (columns {at[0]} and {at[1]})",
+                    file=path,
+                    row=1,
+                    column=name,
+                    hint="rename one of them",
+                )
+            renamed.append(new)
+        for i, new in zip(at, renamed, strict=True):
+            names[i - 1] = new
+        warnings.append(
+            f"{path}: column {name!r} appears {len(at)} times in the header (columns "
+            f"{', '.join(map(str, at))}); read as {', '.join(map(repr, renamed))}: map the "
+            "one you need by that name"
+        )
     return names
 
 
@@ -900,7 +933,7 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
         dialect = sniff_csv(text.path, ti.model_copy(update={"encoding": "utf-8"}), name=name)
     except InputError as exc:
         raise InputError(exc.message, file=shown, row=exc.row, hint=exc.hint) from exc
-    names = _check_header(shown, dialect.header)
+    names = _check_header(shown, dialect.header, warnings)
     body, skipped = text.path, dialect.header_line - 1
     if skipped:
         body = _from_line(text.path, dialect.header_line, engine.temp_dir(), name)
@@ -1947,7 +1980,7 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
             f"{'was' if start == 1 else 'were'} not read; set [{name}] header_row if "
             "another row holds them"
         )
-    names = _check_header(shown, header)
+    names = _check_header(shown, header, warnings)
     head = end - 1
     data = rows[head + 1 :]
     numbers = np.arange(first + head + 1, first + head + 1 + len(data), dtype=np.int64)
