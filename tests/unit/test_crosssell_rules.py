@@ -233,7 +233,8 @@ def test_rules_are_the_same_on_spark(engine: Engine, spark_engine: Engine) -> No
     )
     got = []
     for eng in (engine, spark_engine):
-        b = basket_items(eng.from_arrow(dated), s, level="category", cutoff=cutoff)
+        # with the engine, as the stage calls it: Spark numbers the baskets in parts
+        b = basket_items(eng.from_arrow(dated), s, level="category", cutoff=cutoff, engine=eng)
         pairs = pair_counts(b, s)
         got.append(
             [
@@ -435,3 +436,16 @@ def test_baskets_grouped_a_range_at_a_time_give_the_same_rules(
     assert whole[1].num_rows > 5 and whole[2].num_rows > 5
     for one, other in zip(whole[1:], parts[1:], strict=True):
         assert one.equals(other)
+
+
+@pytest.mark.engines("duckdb", reason="runs on spark_engine, the engine Spark numbers in parts")
+def test_spark_numbers_baskets_in_parts_each_once(spark_engine: Engine) -> None:
+    from tierwise.crosssell.rules import _numbered_in_parts
+
+    keys = [f"order-{i}" for i in range(2_000)] + [None]
+    t = spark_engine.from_arrow(pa.table({"basket": pa.array(keys, pa.string())}))
+    got = _numbered_in_parts(t, "basket", "bid", spark_engine.materialize, spark_engine.release)
+    rows = spark_engine.to_arrow(got).to_pylist()
+    # every key once, numbered 0 … n-1 without a gap or a repeat
+    assert sorted(r["bid"] for r in rows) == list(range(len(keys)))
+    assert {r["basket"] for r in rows} == set(keys)

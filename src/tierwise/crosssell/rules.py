@@ -37,6 +37,8 @@ from ..settings.crosssell import CrossSellSettings
 from ._lines import Level, basket_lines
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..engine import Engine
 
 __all__ = [
@@ -129,6 +131,37 @@ def _in_range(t: ir.Table, baskets: tuple[int, int]) -> ir.Table:
     return t.filter(t.bid.between(baskets[0], baskets[1] - 1))
 
 
+#: the parts :func:`_numbered_in_parts` numbers rows in, each on its own
+_NUMBER_PARTS = 256
+
+
+def _numbered_in_parts(
+    t: ir.Table,
+    key: str,
+    name: str,
+    keep: Callable[[ir.Table], ir.Table],
+    free: Callable[[ir.Table], None],
+) -> ir.Table:
+    """``t`` (its rows distinct in ``key``) with ``name``: the numbers 0 … n-1, one a row.
+
+    A number over the whole table is one window without a partition, which Spark computes
+    in one task whatever the cluster: here each row falls in one of :data:`_NUMBER_PARTS`
+    parts by the hash of its key, is numbered within its part (in parallel), and the part's
+    offset (the rows of the parts before it: a table of a few hundred rows) is added.
+    """
+    h = t[key].hash()
+    parted = keep(t.mutate(_part=((h % _NUMBER_PARTS) + _NUMBER_PARTS) % _NUMBER_PARTS))
+    within = parted.mutate(_within=ibis.row_number().over(group_by="_part"))
+    sizes = parted.group_by("_part").aggregate(_n=parted.count())
+    offsets = sizes.mutate(
+        _offset=sizes._n.sum().over(ibis.cumulative_window(order_by="_part")) - sizes._n
+    ).select("_part", "_offset")
+    joined = within.join(offsets, "_part")
+    out = keep(joined.select(key, **{name: (joined._offset + joined._within).cast("int32")}))
+    free(parted)
+    return out
+
+
 def basket_items(
     tx: ir.Table,
     settings: CrossSellSettings,
@@ -189,7 +222,10 @@ def basket_items(
     )
     item_codes = item_codes.mutate(iid=item_codes.iid.cast("int32"))
     numbered = lines.select("basket").distinct()
-    basket_codes = keep(numbered.mutate(bid=ibis.row_number().cast("int32")))
+    if engine is not None and engine.backend == "spark":
+        basket_codes = _numbered_in_parts(numbered, "basket", "bid", keep, free)
+    else:
+        basket_codes = keep(numbered.mutate(bid=ibis.row_number().cast("int32")))
     # (a basket without a number of its own, its customer unknown, is one basket as before)
     coded = lines.join(basket_codes, lines.basket.identical_to(basket_codes.basket))
     coded = coded.join(item_codes, "item").left_join(codes, "category")
