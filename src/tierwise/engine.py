@@ -789,26 +789,91 @@ def _storage_types(table: pa.Table) -> pa.Table:
 _JVM_NOTES = (b"WARNING: Using incubator modules:",)
 
 
+#: a line of a Java stack trace's head that says what went wrong ("Exception in thread
+#: "main" org.apache.spark.SparkException: Master must either be yarn or …")
+_JVM_CAUSE = re.compile(rb"(?:Exception|Error)(?: in thread \"[^\"]*\")?[\w.$]*: (.+)")
+
+
+#: what the Java launcher writes after any failure to start
+_JVM_GENERIC = ("Could not create the Java Virtual Machine", "A fatal exception has occurred")
+
+
+class _JvmStderr:
+    """The JVM's standard error as the pipe of :func:`_jvm_stderr_without_notes` passes it
+    on: while ``holding``, its lines are kept back (a start that fails shows its cause in
+    one line, not a stack trace); :meth:`release` writes them and passes the rest."""
+
+    def __init__(self, out: int | None, holding: bool) -> None:
+        self.out = out
+        self.holding = holding
+        self.held: list[bytes] = []
+        self.lock = threading.Lock()
+        self.reader: threading.Thread | None = None
+
+    def write(self, line: bytes) -> None:
+        with self.lock:
+            if self.holding:
+                self.held.append(line)
+            elif self.out is not None:
+                # the reading goes on whatever happens to a write, so that the process
+                # never blocks on a full pipe
+                with suppress(OSError):
+                    os.write(self.out, line)
+
+    def release(self) -> None:
+        """Write the lines kept back, and pass every later one."""
+        with self.lock:
+            if self.out is not None:
+                for line in self.held:
+                    with suppress(OSError):
+                        os.write(self.out, line)
+            self.held = []
+            self.holding = False
+
+    def cause(self, wait: float = 2.0) -> str | None:
+        """What the lines kept back say went wrong (the last exception's message), once
+        the process has ended (waiting up to ``wait`` seconds for its last lines)."""
+        if self.reader is not None:
+            self.reader.join(timeout=wait)
+        with self.lock:
+            lines = [
+                " ".join(line.decode("utf-8", "replace").split())
+                for line in self.held
+                if line.strip() and not line[:1].isspace()
+            ]
+        # the launcher's closing words say only that the JVM did not start
+        lines = [ln for ln in lines if not any(g in ln for g in _JVM_GENERIC)]
+        for line in lines:
+            found = _JVM_CAUSE.search(line.encode())
+            if found:
+                return found.group(1).decode()[:300]
+        # a line of the JVM's own ("Invalid maximum heap size: -Xmxlots"), not a log's
+        plain = [ln for ln in lines if not re.search(r"\b(?:WARN|INFO|DEBUG)\b", ln)]
+        return plain[0][:300] if plain else None
+
+
 @contextmanager
-def _jvm_stderr_without_notes() -> Iterator[None]:
+def _jvm_stderr_without_notes(hold: bool = False) -> Iterator[_JvmStderr]:
     """While in the block, a process started (the JVM Spark runs in) writes its standard
     error through a pipe that passes every line on to this process's standard error but
-    the notes of ``_JVM_NOTES``. The pipe is read by a thread until the process closes it;
+    the notes of ``_JVM_NOTES`` (or, with ``hold``, keeps them back until the object
+    yielded is released). The pipe is read by a thread until the process closes it;
     Python's own standard error is itself again when the block ends."""
     if os.name != "posix":
-        yield
+        yield _JvmStderr(None, holding=False)
         return
     try:
         out = os.dup(2)
     except OSError:
-        yield
+        yield _JvmStderr(None, holding=False)
         return
     try:
         read_end, write_end = os.pipe()
     except OSError:
         os.close(out)
-        yield
+        yield _JvmStderr(None, holding=False)
         return
+    jvm = _JvmStderr(out, holding=hold)
 
     def forward() -> None:
         try:
@@ -816,20 +881,20 @@ def _jvm_stderr_without_notes() -> Iterator[None]:
                 for line in lines:
                     if line.startswith(_JVM_NOTES):
                         continue
-                    # the reading goes on whatever happens to a write, so that the process
-                    # never blocks on a full pipe
-                    with suppress(OSError):
-                        os.write(out, line)
+                    jvm.write(line)
         finally:
-            os.close(out)
+            with jvm.lock:
+                jvm.out = None
+                os.close(out)
 
-    threading.Thread(target=forward, name="tierwise-jvm-stderr", daemon=True).start()
+    jvm.reader = threading.Thread(target=forward, name="tierwise-jvm-stderr", daemon=True)
+    jvm.reader.start()
     sys.stderr.flush()
     saved = os.dup(2)
     os.dup2(write_end, 2)
     os.close(write_end)
     try:
-        yield
+        yield jvm
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)
@@ -1040,15 +1105,19 @@ class Engine:
         for key, value in options.items():
             builder = builder.config(key, value)
         builder = builder.config("spark.sql.session.timeZone", "UTC")
-        try:
-            with _jvm_stderr_without_notes():
+        with _jvm_stderr_without_notes(hold=True) as jvm:
+            try:
                 session = builder.getOrCreate()
-        except Exception as exc:
-            raise EngineError(
-                f"could not start Spark on {master or 'this machine'}: "
-                f"{' '.join(str(exc).split())[:300]}; check [run] spark_master and "
-                "spark_options, and that Java 17 or later is installed"
-            ) from exc
+            except Exception as exc:
+                # the JVM's own words (a master Spark does not know, an option value it
+                # cannot read) say more than PySpark's "Java gateway process exited"
+                said = jvm.cause() or " ".join(str(exc).split())[:300]
+                raise EngineError(
+                    f"could not start Spark on {master or 'this machine'}: {said}; check "
+                    "[run] spark_master and spark_options, and that Java 17 or later is "
+                    "installed"
+                ) from exc
+            jvm.release()
         session.sparkContext.setLogLevel("ERROR")
         self._own_session = session
         return session

@@ -688,6 +688,10 @@ def run_pipeline(
     own_engine = engine is None
     out: OutputFolder | None = None
     eng = engine or Engine.from_settings(settings.run, inputs=inputs.values())
+    if eng.backend != settings.run.engine:
+        # the engine the run is on (Spark DataFrames given, or an engine passed in) is the
+        # one its settings record: a run again from the manifest's settings runs there too
+        settings = settings.with_updates(run={"engine": eng.backend})
     # [run] threads (or a given engine's) bounds tierwise's own threads too, not only the
     # engine's: the model fits, the output files, Arrow and the BLAS libraries
     limit = ExitStack()

@@ -103,6 +103,9 @@ def _check_alone(name: str, engine: Any, inputs: tuple[dict[str, pa.Table], Any]
     given = {k: v for k, v in tables.items() if k in reads}
     res: RunResult = run_pipeline(given, SETTINGS, as_of=end, engine=engine, stages=(name,))
     assert res.manifest["engine"] == engine.backend
+    # the settings recorded are those of the engine the run was on (a run again from them
+    # runs there too)
+    assert res.manifest["settings"]["run"]["engine"] == engine.backend
     skipped = {d: res.manifest[d]["skipped"] for d in deps if "skipped" in res.manifest.get(d, {})}
     assert not skipped, skipped
     # every stage it depends on ran, before it, and nothing else ran

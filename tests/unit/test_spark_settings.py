@@ -19,7 +19,7 @@ import pytest
 import tierwise
 from tierwise.engine import Engine
 from tierwise.errors import EngineError, SettingsError
-from tierwise.settings import load_settings
+from tierwise.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -409,3 +409,44 @@ def test_a_spark_run_writes_nothing_on_standard_error(tmp_path: Path) -> None:
     )
     assert res.returncode == 0, res.stderr
     assert res.stderr == ""
+
+
+@pytest.mark.parametrize("master", ["lokal[2]", "local[two]", "spark:/host:7077", "Yarn cluster"])
+def test_a_master_spark_does_not_know_is_refused_in_the_settings(master: str) -> None:
+    with pytest.raises(SettingsError, match="is no Spark master"):
+        Settings().with_updates(run={"engine": "spark", "spark_master": master})
+
+
+@pytest.mark.parametrize(
+    "master",
+    [
+        "local",
+        "local[2]",
+        "local[*]",
+        "local[4, 2]",
+        "yarn",
+        "spark://h:7077",
+        "k8s://https://h:443",
+    ],
+)
+def test_the_masters_spark_knows_are_taken(master: str) -> None:
+    run = Settings().with_updates(run={"engine": "spark", "spark_master": master}).run
+    assert run.spark_master == master
+
+
+def test_a_jvm_that_does_not_start_says_why_in_one_line(tmp_path: Path) -> None:
+    # an option value the JVM cannot read: its own words, not a stack trace or "Java
+    # gateway process exited"
+    (tmp_path / "tx.csv").write_text("customer_id,date,revenue\nA,2024-01-02,10\n")
+    (tmp_path / "t.toml").write_text(
+        '[run]\nengine = "spark"\n[run.spark_options]\n"spark.driver.memory" = "lots"\n'
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", "from tierwise.cli import main; main()", "validate",
+         "--config", "t.toml", "--transactions", "tx.csv"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "could not start Spark" in lines[0] and "Invalid maximum heap size: -Xmxlots" in lines[0]

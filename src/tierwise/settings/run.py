@@ -32,6 +32,11 @@ _SECRET_OPTION = re.compile(
     r"secret|passw|token|credential|key|signature|private|auth|\bsas\b", re.I
 )
 _SPARK_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+#: the masters Spark knows: local ones, a standalone cluster, YARN, Kubernetes, Mesos
+_SPARK_MASTER = re.compile(
+    r"^(?:local(?:\[(?:\d+|\*)(?:,\s*\d+)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]"
+    r"|yarn|(?:spark|k8s|mesos)://\S+)$"
+)
 
 
 def size_bytes(text: str) -> int | None:
@@ -124,6 +129,11 @@ class RunSettings(Section):
         if v is not None and not v.strip():
             raise ValueError(
                 'give a Spark master such as "local[2]", "spark://host:7077" or "yarn"'
+            )
+        if v is not None and not _SPARK_MASTER.match(v.strip()):
+            raise ValueError(
+                f"{v.strip()!r} is no Spark master: give local, local[N] or local[*] (this "
+                'machine), "spark://host:7077", "yarn" or "k8s://https://host:443"'
             )
         return v.strip() if v is not None else None
 
