@@ -1629,6 +1629,8 @@ def canonicalize(
     today = today or dt.date.today()
     cols = source_columns if source_columns is not None else [c for c in raw.columns if c != ROW]
     mapping = match_columns(cols, spec, ti, file=file, sheets=sheets, sheet=sheet)
+    if ti.fill_from_order:
+        raw = _fill_from_order(raw, ti.fill_from_order, cols, mapping, table, file)
     extra = _extra_column_sources(spec, ti, settings, file=file, source=cols)
     _warn_shared_number_columns(spec, mapping, table, file, warnings)
     text_numbers = [
@@ -1914,6 +1916,52 @@ def _derive_transaction_columns(
         rev, disc = parsed["revenue"], parsed["discount_amount"].fill_null(0.0).abs()
         # the discount widens the line in its own direction: on a credit line it is negative
         parsed["list_revenue"] = (rev + ibis.ifelse(rev < 0, -disc, disc)).cast("float64")
+
+
+def _fill_from_order(
+    raw: ir.Table,
+    names: Sequence[str],
+    source: Sequence[str],
+    mapping: dict[str, str | None],
+    table: str,
+    file: str,
+) -> ir.Table:
+    """``raw`` with each column of ``names`` (``[table] fill_from_order``) filled where empty
+    from the other lines of its order: an export that writes an order's fields on its first
+    line only (Shopify) gives every line its customer and date.
+
+    Raises
+    ------
+    SettingsError
+        The table is not the transactions, its order_id is not mapped, or a name is not a
+        column of the file.
+    """
+    order = mapping.get("order_id")
+    if table != "transactions" or order is None:
+        raise SettingsError(
+            f"[{table}] fill_from_order needs the lines' order numbers: "
+            + (
+                f'map order_id in [{table}.columns] order_id = "…"'
+                if table == "transactions"
+                else f"only the transactions' columns are filled; remove it from [{table}]"
+            )
+        )
+    by_norm = {_norm(c): c for c in source}
+    filled: dict[str, ir.Value] = {}
+    for name in names:
+        column = name if name in source else by_norm.get(_norm(name))
+        if column is None:
+            raise SettingsError(
+                f"[{table}] fill_from_order names {name!r}, which is not a column of {file} "
+                f"({_columns_hint(name, list(source))})"
+            )
+        value = raw[column]
+        if value.type().is_string():
+            value = _trim(value).nullif("")
+        # the order's value: the one its first line carries (the largest, if lines differ)
+        of_order = value.max().over(group_by=raw[order])
+        filled[column] = ibis.ifelse(value.isnull() & raw[order].notnull(), of_order, raw[column])
+    return raw.mutate(**filled)
 
 
 #: the amounts of a transaction line, in its currency

@@ -1254,3 +1254,40 @@ def test_lines_all_of_one_customer_or_mostly_negative_are_warned_of(eng: Engine)
     tx["revenue"] = ["100"] * (n - 5) + ["-30"] * 5
     said = _validated_warnings(eng, {"transactions": tx})
     assert not [w for w in said if "same customer" in w or "negative amounts" in w]
+
+
+def test_order_fields_on_the_first_line_only_are_filled_from_the_order(eng: Engine) -> None:
+    # a Shopify order export: the e-mail and date on each order's first line only
+    cols = {
+        "Name": ["#1001", "#1001", "#1002", "#1002", "#1003", ""],
+        "Email": ["a@x.com", "", "b@y.com", " ", "", "c@z.com"],
+        "Created at": ["2024-03-01", "", "2024-03-02", "", "", "2024-03-04"],
+        "revenue": ["20", "5", "7.5", "3", "1", "2"],
+    }
+    columns = {"order_id": "Name", "customer_id": "Email", "date": "Created at"}
+    plain = Settings().with_updates(transactions={"columns": columns})
+    used, rejects = _validate(eng, cols, settings=plain)
+    assert len(used) == 3 and {r for r, (c, _) in rejects.items() if c == "Email"} == {3, 5, 6}
+    s = plain.with_updates(transactions={"fill_from_order": ["email", "Created at"]})
+    used, rejects = _validate(eng, cols, settings=s)
+    got = [(r["order_id"], r["customer_id"], r["date"].day) for r in used]
+    assert got == [
+        ("#1001", "a@x.com", 1),
+        ("#1001", "a@x.com", 1),
+        ("#1002", "b@y.com", 2),
+        ("#1002", "b@y.com", 2),
+        (None, "c@z.com", 4),
+    ]
+    # an order none of whose lines names its customer stays without one
+    assert rejects == {6: ("Email", "missing customer_id")}
+    bad = plain.with_updates(transactions={"fill_from_order": ["E-Mail address"]})
+    with pytest.raises(SettingsError, match="fill_from_order names 'E-Mail address'"):
+        _validate(eng, cols, settings=bad)
+    no_order = Settings().with_updates(
+        transactions={
+            "fill_from_order": ["Email"],
+            "columns": {"customer_id": "Email", "date": "Created at"},
+        }
+    )
+    with pytest.raises(SettingsError, match="fill_from_order needs the lines' order numbers"):
+        _validate(eng, {k: v for k, v in cols.items() if k != "Name"}, settings=no_order)

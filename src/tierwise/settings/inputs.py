@@ -82,6 +82,12 @@ class TableInput(Section):
     no, n, 0, an empty cell, nein, non): e.g. ["Rechnung", "Invoice"]. A word listed here is
     false even where it would otherwise read as true. Default none."""
 
+    fill_from_order: list[str] = Field(default_factory=list)
+    """Transactions: columns of the file that an export writes on each order's first line
+    only (Shopify's Email, Created at, Currency), by their name in the file: a line where
+    such a column is empty takes the value of its order's other lines (the lines of the same
+    order_id, which must be mapped). Default none."""
+
     exchange_rates: dict[str, float] = Field(default_factory=dict)
     """Transactions in several currencies: the value of one unit of each currency in the
     currency the run reports in, by the code the mapped ``currency`` column holds, e.g.
