@@ -487,3 +487,48 @@ def test_customers_without_spend_get_wallets_from_the_buyers_they_resemble(metho
     assert np.median(only["wallet_model"] / every["wallet_model"]) > 1.05  # linear: 1.13
     assert np.all(only.loc[lapsed, "wallet"] > 0)
     assert np.all(only.loc[lapsed, "share_of_wallet"] == 0)
+
+
+# ---- does the wallet tell customers apart -------------------------------------------------
+
+
+def test_a_wallet_from_firmographics_that_drive_spend_tells_customers_apart():
+    res = _run(_customers())
+    skill = res.manifest["wallet_skill"]
+    # employees drive the planted wallets: the model beats one wallet for all by far
+    assert skill["skill"] > 0.2
+    assert skill["tells_customers_apart"] and res.tells_customers_apart
+    assert skill["constant_pinball_loss_log"] > skill["pinball_loss_log"]
+    assert not res.warnings
+
+
+def test_a_wallet_from_firmographics_unrelated_to_spend_is_said_to_tell_nobody_apart():
+    # industry and region drawn apart from spend: the wallet is one figure plus noise, so
+    # headroom would only rank customers by how little they buy
+    df = _customers()[["customer_id", "industry", "region", "revenue_12m"]]
+    res = _run(df, settings={"method": "lookalike"})
+    skill = res.manifest["wallet_skill"]
+    assert skill["skill"] < 0.05
+    assert not skill["tells_customers_apart"] and not res.tells_customers_apart
+    (warning,) = res.warnings
+    assert "no better than one wallet for all" in warning
+    assert "[potential] min_wallet_skill" in warning
+    # the setting decides: below any skill seen, the same wallet is accepted
+    assert _run(df, settings={"method": "lookalike", "min_wallet_skill": -5}).tells_customers_apart
+
+
+def test_the_reason_wallets_cannot_be_estimated_names_the_real_cause_and_its_setting():
+    from tierwise.potential import no_wallet_reason
+
+    df = _customers()
+    s = PotentialSettings(**FAST)
+    assert no_wallet_reason(df, s) is None
+    # firmographics given, but too few buyers: the reason is the buyers, not the columns
+    few = df.head(25).copy()
+    few.loc[few.index[:10], "revenue_12m"] = 0.0
+    reason = no_wallet_reason(few, s)
+    assert reason is not None and reason.startswith("15 customers with spend")
+    assert "[potential] min_customers" in reason and "firmographic" not in reason
+    with pytest.raises(ModelError, match="15 customers with spend"):
+        _run(few)
+    assert "no firmographic columns" in str(no_wallet_reason(df[["customer_id", "revenue_12m"]], s))

@@ -492,3 +492,168 @@ def test_a_figure_tied_with_many_at_the_top_reads_from_the_top() -> None:
     ranked = np.array([6e6] * 7 + [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     got = _rank_text(np.array([6e6, 1.0]), ranked, "net profit").to_pylist()
     assert got == ["top 54% of net profit", "bottom 8% of net profit"]
+
+
+def _short_export(n: int = 40) -> pa.Table:
+    """A four-month export: every customer has under 180 days of history. Net profit
+    rises with the row; the wallet is each customer's spend (no headroom anywhere), as the
+    potential stage gives when its model is below everyone's spend."""
+    profit = np.arange(1, n + 1) ** 2 * 10.0
+    revenue = profit * 3
+    return pa.table(
+        {
+            "customer_id": [f"C{i:02d}" for i in range(n)],
+            "net_profit": profit,
+            "headroom": np.zeros(n),
+            "wallet": revenue,
+            "revenue_12m": revenue,
+            "status": ["active"] * n,
+            "tenure_days": np.full(n, 120.0),
+            "current_channel": ["field"] * n,
+        }
+    )
+
+
+def test_in_a_short_export_the_largest_customers_are_classed_on_the_value_they_show() -> None:
+    t = _short_export()
+    s = SegmentSettings(method="quantiles", quantiles=[0.5, 0.8], **QUICK)
+    r = segment_customers(t, s, seed=1)
+    cls = _classes(r)
+    # the cut points come from the 40 customers themselves: C20 is the first with 50% of
+    # them below it, C32 with 80%
+    assert r.value_cuts is not None and r.value_cuts.thresholds == (4410.0, 10890.0)
+    # the top 20% are A on their value, never D for lack of headroom
+    assert cls[32:] == ["A"] * 8
+    assert "D" not in cls[20:]
+    reason = r.customers.column("class_reason").to_pylist()
+    assert reason[39].startswith(
+        "A: 120 days of history, classed on the value it shows: top 3% of net profit"
+    )
+    (note,) = [w for w in r.warnings if "min_cut_customers" in w]
+    assert note.startswith("no established customer has a positive net profit: 40 of 40")
+    assert "[segments] min_history_days = 180" in note
+    # with established customers enough to cut on, thin ones take no part in the cuts: on
+    # C00-C29, C15 and C24
+    mixed = t.set_column(
+        t.column_names.index("tenure_days"),
+        "tenure_days",
+        pa.array(np.r_[np.full(30, 900.0), np.full(10, 120.0)]),
+    )
+    r2 = segment_customers(mixed, s, seed=1)
+    assert r2.value_cuts is not None and r2.value_cuts.thresholds == (2560.0, 6250.0)
+    assert not any("min_cut_customers" in w for w in r2.warnings)
+
+
+def test_a_wallet_that_tells_nobody_apart_builds_no_develop_class() -> None:
+    # headroom is one wallet minus each customer's spend: the smallest buyers have the most
+    n = 30
+    profit = np.arange(1, n + 1) * 100.0
+    revenue = profit * 4
+    t = pa.table(
+        {
+            "customer_id": [f"C{i:02d}" for i in range(n)],
+            "net_profit": profit,
+            "wallet": np.full(n, 20_000.0),
+            "headroom": 20_000.0 - revenue,
+            "revenue_12m": revenue,
+            "tenure_days": np.full(n, 900.0),
+            "current_channel": ["field"] * n,
+        }
+    )
+    s = SegmentSettings(method="quantiles", quantiles=[0.5, 0.8], **QUICK)
+    # on the wallet, B ("develop") is the smallest buyers
+    assert set(_classes(segment_customers(t, s, seed=1))[:5]) == {"B"}
+    issue = "the wallet tells customers apart no better than one wallet for all (skill 0.01)"
+    r = segment_customers(t, s, seed=1, potential_issue=issue)
+    cls = _classes(r)
+    assert cls == ["C"] * 15 + ["B"] * 9 + ["A"] * 6
+    (note,) = [w for w in r.warnings if issue in w]
+    assert note.startswith("headroom is not used for the classes: ")
+    assert r.manifest["axes"]["potential"] is None
+    assert r.manifest["value_only_reason"] == issue
+    assert (
+        r.customers.column("class_reason")[0]
+        .as_py()
+        .endswith(", potential not used → bronze: serve efficiently")
+    )
+
+
+def test_without_potential_the_warning_gives_the_reason_it_did_not_run() -> None:
+    t = _base().drop(["headroom", "wallet"])
+    why = "the potential stage did not run: 28 customers with spend are too few"
+    r = segment_customers(t, SegmentSettings(**QUICK), seed=1, potential_issue=why)
+    (note,) = [w for w in r.warnings if "no headroom figure" in w]
+    assert why in note and "firmographics" not in note
+    assert "potential not estimated" in r.customers.column("class_reason")[0].as_py()
+
+
+def test_a_profile_without_wallets_says_so_and_counts_in_the_singular() -> None:
+    t = _base().drop(["headroom", "wallet"])
+    s = SegmentSettings(method="quantiles", quantiles=[0.5, 0.9], **QUICK)
+    seg = segment_customers(t, s, seed=1).tables["segments"].to_pandas()
+    a = seg.query("level == 'class' and segment == 'A'").iloc[0]
+    assert a.customers == 1
+    assert a.profile.startswith("Class A: 1 customer (10% of the base) with 10% of revenue and ")
+    assert "wallet not estimated" in a.profile and "wallet €0" not in a.profile
+    assert seg.wallet.isna().all() and seg.avg_wallet.isna().all()
+    # with wallets, the profile gives them
+    seg = segment_customers(_base(), s, seed=1).tables["segments"].to_pandas()
+    b = seg.query("level == 'class' and segment == 'B'").iloc[0]
+    assert ", wallet €" in b.profile and "wallet not estimated" not in b.profile
+
+
+def test_a_visited_class_of_one_off_buyers_is_a_warning() -> None:
+    t = _base().append_column("n_orders", pa.array([1] * 9 + [4]))
+    t = t.append_column("p_alive", pa.array([0.3] * 10))
+    t = t.set_column(
+        t.column_names.index("status"), "status", pa.array(["at_risk"] * 9 + ["active"])
+    )
+    s = SegmentSettings(method="quantiles", quantiles=[0.5, 0.8], **QUICK)
+    r = segment_customers(t, s, seed=1)
+    (note,) = [w for w in r.warnings if "bought only once" in w]
+    # A is C08 (one order, at risk) and C09 (four orders): half of A bought once
+    assert "1 of the 2 established customers of class A (gold: protect and grow)" in note
+    assert "1 of them at risk" in note and "P(alive) as low as 0.30" in note
+    assert "[segments] single_order_share" in note
+    # repeat buyers: nothing to say
+    repeat = t.set_column(t.column_names.index("n_orders"), "n_orders", pa.array([3] * 10))
+    assert not any("bought only once" in w for w in segment_customers(repeat, s, seed=1).warnings)
+
+
+def test_the_run_passes_the_potential_stages_verdict_and_its_real_cause_to_the_classes() -> None:
+    from types import SimpleNamespace
+
+    from tierwise.potential import PotentialResult
+    from tierwise.segments._declare import _potential_issue
+    from tierwise.settings import Settings
+
+    settings = Settings()
+    firmo = pa.table(
+        {
+            "customer_id": [f"C{i}" for i in range(28)],
+            "industry": ["food", "metal"] * 14,
+            "region": ["N"] * 28,
+            "revenue_12m": np.full(28, 100.0),
+            "is_prospect": [False] * 28,
+        }
+    )
+
+    def ctx(detail: object) -> SimpleNamespace:
+        return SimpleNamespace(settings=settings, detail=lambda stage: detail)
+
+    # skipped for too few customers: the firmographics were given, so the cause is the count
+    issue = _potential_issue(ctx(None), firmo)  # type: ignore[arg-type]
+    assert issue is not None and "28 customers are too few" in issue
+    assert "[potential] min_customers" in issue
+    # skipped for want of firmographics: the cause names the columns
+    issue = _potential_issue(ctx(None), firmo.drop(["industry", "region"]))  # type: ignore[arg-type]
+    assert issue is not None and "no firmographic columns" in issue
+
+    def result(apart: bool) -> PotentialResult:
+        block = {"skill": 0.01, "min_wallet_skill": 0.05, "tells_customers_apart": apart}
+        empty = pa.table({"x": [1]})
+        return PotentialResult(empty, empty, empty, [], empty, {"wallet_skill": block})
+
+    issue = _potential_issue(ctx(result(False)), firmo)  # type: ignore[arg-type]
+    assert issue is not None and "skill 0.01" in issue and "min_wallet_skill" in issue
+    assert _potential_issue(ctx(result(True)), firmo) is None  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from .market import customer_growth_rates, penetration_table
 from .models import GBMQuantileWallet, LookalikeWallet
 from .prospects import ideal_customer_profile, lookalike_score, top_class
 from .quantile import LinearQuantileWallet, WalletModel, mean_pinball_loss, pinball_loss
-from .stage import PotentialResult, model_columns, potential_stage
+from .stage import PotentialResult, model_columns, no_wallet_reason, potential_stage, wallet_skill
 
 __all__ = [
     "FirmographicEncoder",
@@ -37,8 +37,10 @@ __all__ = [
     "lookalike_score",
     "mean_pinball_loss",
     "model_columns",
+    "no_wallet_reason",
     "penetration_table",
     "pinball_loss",
     "potential_stage",
     "top_class",
+    "wallet_skill",
 ]

@@ -151,6 +151,7 @@ def _run_potential(ctx: StageContext) -> StageResult:
         customers=part,
         tables=tables,
         manifest={**res.manifest, "icp_sentences": res.icp_sentences},
+        warnings=[f"potential: {w}" for w in res.warnings],
         detail=res,
     )
 

@@ -33,6 +33,11 @@ memorises spend gains nothing; the blend is a fixed equal-weight mean, nothing f
 choice is one global decision (one bit drawn from all customers' spend); each customer's
 estimate still comes from models that never saw its spend.
 
+Whether the wallet tells customers apart is measured too (:func:`wallet_skill`): the
+chosen model's out-of-fold pinball loss against that of one wallet for all, cross-fitted on
+the same folds. Below ``min_wallet_skill`` a warning says that wallets differ by little
+more than noise, and the segments stage classes on value alone.
+
 Cross-fitting: the folds are ``fold_ids(n_customers, n_folds, seed)``. A customer's
 ``wallet_model`` and band come only from models fitted on the other folds, so its own spend
 reaches its outputs only through the floors above (``wallet`` and ``wallet_low`` at least
@@ -60,7 +65,14 @@ from .models import GBMQuantileWallet, LookalikeWallet
 from .prospects import ideal_customer_profile, lookalike_score, top_class
 from .quantile import LinearQuantileWallet, WalletModel, log_spend, mean_pinball_loss
 
-__all__ = ["PotentialResult", "model_columns", "potential_stage"]
+__all__ = [
+    "PotentialResult",
+    "model_columns",
+    "no_wallet_reason",
+    "potential_stage",
+    "skill_warning",
+    "wallet_skill",
+]
 
 _METHODS = ("gbm", "linear", "lookalike")
 
@@ -89,7 +101,11 @@ class PotentialResult:
         Revenue, wallets, market size, potential and penetration per industry, region,
         cell and in total (see :func:`~tierwise.potential.penetration_table`).
     manifest
-        Headline figures and model diagnostics for manifest.json.
+        Headline figures and model diagnostics for manifest.json; ``wallet_skill`` says
+        whether the wallet tells customers apart (see :func:`wallet_skill`).
+    warnings
+        What the user should know about the wallets, each naming the setting that changes
+        it (a wallet that tells customers apart no better than one figure for all).
     """
 
     customers: pa.Table
@@ -98,6 +114,12 @@ class PotentialResult:
     icp_sentences: list[str]
     market_penetration: pa.Table
     manifest: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def tells_customers_apart(self) -> bool:
+        """Whether the wallet's skill reaches ``[potential] min_wallet_skill``."""
+        return bool(self.manifest.get("wallet_skill", {}).get("tells_customers_apart", True))
 
 
 def model_columns(table: Any, settings: PotentialSettings) -> list[str]:
@@ -113,6 +135,123 @@ def model_columns(table: Any, settings: PotentialSettings) -> list[str]:
     df = as_frame(table)
     wanted = list(dict.fromkeys([*settings.feature_columns, *settings.extra_feature_columns]))
     return [c for c in wanted if c in df.columns and df[c].notna().any()]
+
+
+def _spend(df: pd.DataFrame, spend_column: str) -> np.ndarray:
+    return np.maximum(
+        pd.to_numeric(df[spend_column], errors="coerce").fillna(0.0).to_numpy("float64"), 0.0
+    )
+
+
+def no_wallet_reason(
+    table: Any, settings: PotentialSettings, *, spend_column: str = "revenue_12m"
+) -> str | None:
+    """Why wallets cannot be estimated for these customers, naming the setting or input that
+    changes it; ``None`` when they can. The stage refuses with this reason, and the segments
+    stage repeats it when it classes on value alone.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.table({"customer_id": ["1", "2"], "industry": ["food", "metal"],
+    ...               "revenue_12m": [10.0, 0.0]})
+    >>> print(no_wallet_reason(t, PotentialSettings()))
+    2 customers are too few to estimate wallets (at least 30 needed: [potential] min_customers)
+    >>> print(no_wallet_reason(t.drop(["industry"]), PotentialSettings()))  # doctest: +ELLIPSIS
+    no firmographic columns to estimate wallets from (looked for industry, ...
+    """
+    df = (
+        table
+        if isinstance(table, pd.DataFrame)
+        else _frame(
+            table,
+            {
+                "customer_id",
+                spend_column,
+                *settings.feature_columns,
+                *settings.extra_feature_columns,
+            },
+        )
+    )
+    cols = model_columns(df, settings)
+    if not cols:
+        wanted = list(dict.fromkeys([*settings.feature_columns, *settings.extra_feature_columns]))
+        return (
+            "no firmographic columns to estimate wallets from (looked for "
+            f"{', '.join(wanted)}); map them in [customers.columns] or set "
+            "[potential] feature_columns"
+        )
+    need = max(settings.min_customers, settings.n_folds)
+    setting = (
+        "[potential] min_customers"
+        if settings.min_customers >= settings.n_folds
+        else ("[potential] n_folds")
+    )
+    n = len(df)
+    if n < need:
+        return f"{n} customers are too few to estimate wallets (at least {need} needed: {setting})"
+    if spend_column in df.columns and settings.fit_on_buyers_only:
+        buyers = int((_spend(df, spend_column) > 0).sum())
+        if buyers < need:
+            return (
+                f"{buyers} customers with spend in '{spend_column}' are too few to estimate "
+                f"wallets (at least {need} needed: {setting})"
+            )
+    return None
+
+
+def wallet_skill(
+    ly: np.ndarray, pred: np.ndarray, folds: np.ndarray, rows: np.ndarray, quantile: float
+) -> dict[str, Any]:
+    r"""How much better the wallet model predicts the quantile of spend than one wallet for
+    every customer, out of fold.
+
+    The skill is :math:`1 - L / L_0`, Koenker and Machado's :math:`R^1` ("Goodness of fit
+    and related inference processes for quantile regression", JASA 94, 1999), with
+    :math:`L` the mean pinball loss of the model's cross-fitted estimates of
+    :math:`\log(1 + s)` and :math:`L_0` that of the constant model cross-fitted on the same
+    folds: the ``quantile``-quantile of the other folds' log spend. Both are measured on
+    ``rows`` (the customers the models were fitted on). Near 0 or below, the model's
+    wallets differ between customers by noise: headroom is then about one figure minus
+    each customer's spend, and ranks customers by how little they buy.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> ly = rng.normal(5, 1, 400)
+    >>> folds, rows = np.arange(400) % 5, np.ones(400, bool)
+    >>> noise = np.quantile(ly, 0.9) + rng.normal(0, 0.5, 400)  # wallets that differ by noise
+    >>> wallet_skill(ly, noise, folds, rows, 0.9)["skill"] < 0
+    True
+    >>> wallet_skill(ly, ly + 0.1, folds, rows, 0.9)["skill"] > 0.8
+    True
+    """
+    const = np.empty(len(ly))
+    for f in np.unique(folds):
+        train = rows & (folds != f)
+        const[folds == f] = np.quantile(ly[train], quantile) if train.any() else np.nan
+    loss = mean_pinball_loss(ly[rows], pred[rows], quantile)
+    base = mean_pinball_loss(ly[rows], const[rows], quantile)
+    skill = 1.0 - loss / base if base > 0 else 0.0
+    return {
+        "skill": float(skill),
+        "pinball_loss_log": float(loss),
+        "constant_pinball_loss_log": float(base),
+        "customers": int(rows.sum()),
+    }
+
+
+def skill_warning(skill: dict[str, Any], method: str, cols: list[str], minimum: float) -> str:
+    """The warning for a wallet that does not tell customers apart."""
+    return (
+        f"the wallet model ({method}, on {', '.join(cols)}) predicts what comparable "
+        f"customers spend no better than one wallet for all: skill {skill['skill']:.2f} "
+        f"(Koenker-Machado R1 out of fold, under [potential] min_wallet_skill = {minimum:g}); "
+        "wallets barely differ between customers, so headroom is about one figure minus what "
+        "each spends and ranks customers by how little they buy; read wallet, headroom and "
+        "share_of_wallet as rough, and give firmographics that set customers apart "
+        "(employees, annual_revenue in [customers.columns])"
+    )
 
 
 def _estimators(settings: PotentialSettings, cols: list[str], seed: int) -> dict[str, WalletModel]:
@@ -266,34 +405,19 @@ def potential_stage(
     if df["customer_id"].duplicated().any():
         dup = df.loc[df["customer_id"].duplicated(), "customer_id"].iloc[0]
         raise InputError(f"customer_id {dup!s} appears more than once", column="customer_id")
+    why_not = no_wallet_reason(df, settings, spend_column=spend_column)
+    if why_not is not None:
+        raise ModelError(why_not)
     cols = model_columns(df, settings)
     wanted = list(dict.fromkeys([*settings.feature_columns, *settings.extra_feature_columns]))
-    if not cols:
-        raise ModelError(
-            "no firmographic columns to estimate wallets from (looked for "
-            f"{', '.join(wanted)}); map them in [customers.columns] or set "
-            "[potential] feature_columns"
-        )
     n = len(df)
-    if n < max(settings.min_customers, settings.n_folds):
-        raise ModelError(
-            f"{n} customers are too few to estimate wallets (at least "
-            f"{max(settings.min_customers, settings.n_folds)} needed)"
-        )
     q = settings.quantile
-    spend = np.maximum(
-        pd.to_numeric(df[spend_column], errors="coerce").fillna(0.0).to_numpy("float64"), 0.0
-    )
+    spend = _spend(df, spend_column)
     ly = log_spend(spend)
     X = df[cols]
     folds = fold_ids(n, settings.n_folds, seed)
     buyers = spend > 0
     fit_rows = buyers if settings.fit_on_buyers_only else np.ones(n, dtype=bool)
-    if fit_rows.sum() < max(settings.min_customers, settings.n_folds):
-        raise ModelError(
-            f"{int(fit_rows.sum())} customers with spend in '{spend_column}' are too few to "
-            f"estimate wallets (at least {max(settings.min_customers, settings.n_folds)} needed)"
-        )
     ests = _estimators(settings, cols, seed)
 
     wanted_models = {
@@ -344,6 +468,10 @@ def potential_stage(
     else:
         chosen = settings.method
     pred = oof[chosen]
+    skill = wallet_skill(ly, pred, folds, fit_rows, q)
+    warnings: list[str] = []
+    if skill["skill"] < settings.min_wallet_skill:
+        warnings.append(skill_warning(skill, chosen, cols, settings.min_wallet_skill))
 
     # the look-alike model on all customers: its encoder flags missing inputs, and it
     # finds the prospects' look-alikes
@@ -460,6 +588,11 @@ def potential_stage(
         "n_customers_missing_inputs": int((n_missing > 0).sum()),
         "missing_by_column": per_col_missing,
         "models": metrics,
+        "wallet_skill": {
+            **skill,
+            "min_wallet_skill": settings.min_wallet_skill,
+            "tells_customers_apart": bool(skill["skill"] >= settings.min_wallet_skill),
+        },
         "linear_fit_rows_per_fold": int(min(settings.linear_max_rows, fold_fit_rows))
         if "linear" in oof
         else None,
@@ -471,7 +604,7 @@ def potential_stage(
         "icp_ranked_by": ranked_by,
         "market_given": market is not None,
     }
-    return PotentialResult(cust, pros_table, icp, sentences, pen, manifest)
+    return PotentialResult(cust, pros_table, icp, sentences, pen, manifest, warnings)
 
 
 def _prospects(

@@ -137,11 +137,41 @@ def _previous(ctx: StageContext) -> tuple[pa.Table | None, str | None, dt.date |
     return pq.read_table(path), str(path), as_of
 
 
+def _potential_issue(ctx: StageContext, customers: pa.Table) -> str | None:
+    """Why the potential figures cannot class these customers, or ``None``: the potential
+    stage did not run (its own reason, which names the input or setting), or its wallet
+    tells customers apart no better than one figure for all."""
+    from ..potential import no_wallet_reason
+
+    pot = ctx.detail("potential")
+    if pot is None:
+        if "wallet" in customers.column_names:
+            return None
+        reason = no_wallet_reason(
+            customers.filter(pc.invert(pc.fill_null(customers.column("is_prospect"), False)))
+            if "is_prospect" in customers.column_names
+            else customers,
+            ctx.settings.potential,
+        )
+        return f"the potential stage did not run: {reason}" if reason else None
+    if pot.tells_customers_apart:
+        return None
+    skill = pot.manifest["wallet_skill"]
+    return (
+        f"the wallet tells customers apart no better than one wallet for all (skill "
+        f"{skill['skill']:.2f}, under [potential] min_wallet_skill = "
+        f"{skill['min_wallet_skill']:g}), so headroom would only rank customers by how "
+        "little they buy; lower min_wallet_skill to class on it anyway, or give "
+        "firmographics that set customers apart"
+    )
+
+
 def _run_segments(ctx: StageContext) -> StageResult:
     overrides, source, notes = _overrides(ctx)
     previous, previous_source, previous_as_of = _previous(ctx)
+    customers = ctx.customers()
     res = segment_customers(
-        ctx.customers(),
+        customers,
         ctx.settings.segments,
         seed=ctx.seed,
         previous=previous,
@@ -150,6 +180,7 @@ def _run_segments(ctx: StageContext) -> StageResult:
         overrides_source=source,
         as_of=ctx.as_of,
         previous_as_of=previous_as_of,
+        potential_issue=_potential_issue(ctx, customers),
     )
     return StageResult(
         customers=res.customers,
@@ -163,7 +194,7 @@ def _run_segments(ctx: StageContext) -> StageResult:
 register(
     Stage(
         name="segments",
-        reads_details=(),
+        reads_details=("potential",),
         help="Classes (A/B/C/D) on value × potential, tiers, niches, segment quality and "
         "stability, back-end overrides, and with --previous the yearly review.",
         run=_run_segments,

@@ -75,6 +75,11 @@ def _money(x: float, symbol: str) -> str:
     return str(money_text(np.array([x]), symbol)[0].as_py())
 
 
+def _count(x: float, noun: str) -> str:
+    """ "1 customer", "12 customers"."""
+    return f"{int(x)} {noun}{'' if int(x) == 1 else 's'}"
+
+
 def _pct(x: float) -> str:
     return "?" if not np.isfinite(x) else f"{x:.0%}"
 
@@ -144,6 +149,8 @@ def segment_table(
     tot_rev = float(np.nansum(fig.revenue))
     tot_val = float(np.nansum(fig.value))
     tot_wal = float(np.nansum(fig.wallet))
+    # no wallet estimated for anyone (no potential stage): the profile says so, not "wallet 0"
+    any_wallet = bool(np.isfinite(fig.wallet).any())
     rows: dict[str, list[object]] = {
         name: []
         for name in (
@@ -163,7 +170,8 @@ def segment_table(
         cnt = np.bincount(g, minlength=k).astype(np.float64)
         rev, _ = _sums(g, fig.revenue, k)
         val, _ = _sums(g, fig.value, k)
-        wal, _ = _sums(g, fig.wallet, k)
+        wal, n_wal = _sums(g, fig.wallet, k)
+        wal = np.where(n_wal > 0, wal, np.nan)
         meas = np.bincount(g, weights=fig.measurable.astype(np.float64), minlength=k)
         acc = np.bincount(g, weights=fig.accessible.astype(np.float64), minlength=k)
         d = fig.profile.shape[1]
@@ -185,7 +193,7 @@ def segment_table(
                 measurable = meas[j] / size if size else np.nan
                 accessible = acc[j] / size if size else np.nan
             share_rev = rev[j] / tot_rev if tot_rev else np.nan
-            share_wal = wal[j] / tot_wal if tot_wal else np.nan
+            share_wal = wal[j] / tot_wal if tot_wal and np.isfinite(wal[j]) else np.nan
             substantial = bool(
                 size > 0
                 and (
@@ -206,7 +214,7 @@ def segment_table(
             }
             failed = [t for t, ok in tests.items() if not ok]
             avg_val = val[j] / size if size else np.nan
-            avg_wal = wal[j] / size if size else np.nan
+            avg_wal = wal[j] / n_wal[j] if n_wal[j] else np.nan
             sow = rev[j] / wal[j] if wal[j] > 0 else np.nan
             label = {"class": "Class", "tier": "Tier", "niche": "Niche"}[lv.level]
             if not size:
@@ -214,14 +222,24 @@ def segment_table(
                 profile = f"{label} {lv.names[j]}: no customer in this run."
             else:
                 share_n = _pct(size / n if n else np.nan)
-                profile = (
-                    f"{label} {lv.names[j]}: {int(size)} customers ({share_n} of the base) "
-                    f"with {_pct(share_rev)} of revenue, "
-                    f"{_pct(val[j] / tot_val if tot_val else np.nan)} of {fig.value_label} and "
-                    f"{_pct(share_wal)} of the wallet. On average {fig.value_label} "
-                    f"{_money(avg_val, fig.currency)}, wallet {_money(avg_wal, fig.currency)}, "
-                    f"share of wallet {_pct(sow)}."
+                share_val = _pct(val[j] / tot_val if tot_val else np.nan)
+                head = (
+                    f"{label} {lv.names[j]}: {_count(size, 'customer')} ({share_n} of the base) "
+                    f"with {_pct(share_rev)} of revenue"
                 )
+                if any_wallet:
+                    profile = (
+                        f"{head}, {share_val} of {fig.value_label} and {_pct(share_wal)} of "
+                        f"the wallet. On average {fig.value_label} "
+                        f"{_money(avg_val, fig.currency)}, wallet "
+                        f"{_money(avg_wal, fig.currency)}, share of wallet {_pct(sow)}."
+                    )
+                else:
+                    profile = (
+                        f"{head} and {share_val} of {fig.value_label}. On average "
+                        f"{fig.value_label} {_money(avg_val, fig.currency)}; wallet not "
+                        "estimated."
+                    )
             if dist_text[j] and size:
                 profile += f" Stands out by {dist_text[j]}."
             if prog is not None:

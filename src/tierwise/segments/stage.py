@@ -8,7 +8,11 @@ Steps, each on the assembled customer table (one row per account or prospect):
    "thin". A missing value of an established customer counts as 0 (no figure in the
    period) and is said in the warnings.
 2. **Cut points** on each axis by ``method`` (:mod:`~tierwise.segments.cuts`), found among
-   the established customers with a positive figure; the levels follow.
+   the established customers with a positive figure (among all customers with one when
+   fewer than ``min_cut_customers`` are established, as in a short export); the levels
+   follow. Without a potential figure, or when the potential stage found that its wallet
+   tells customers apart no better than one figure for all (``potential_issue``), the
+   classes are a value-only ABC.
 3. **Classes** from the levels by the rule of the settings
    (:class:`~tierwise.segments.classes.ClassRule`).
 4. **Stability**: ``stability_resamples`` bootstrap resamples of the customers (draw
@@ -211,6 +215,7 @@ def segment_customers(
     overrides_source: str | None = None,
     as_of: dt.date | None = None,
     previous_as_of: dt.date | None = None,
+    potential_issue: str | None = None,
 ) -> SegmentsResult:
     """Class, tier, niche and reason for every customer; see the module text.
 
@@ -240,6 +245,11 @@ def segment_customers(
         The previous run's analysis date (its manifest's ``as_of``): the review reports the
         interval between the runs and annualises the rates seen over it for the class goals;
         a warning names an interval that is not twelve months, or one that is unknown.
+    potential_issue
+        Why the potential figures cannot class these customers (the potential stage did not
+        run, and why; or its wallet tells customers apart no better than one figure for
+        all). When given, the classes are a value-only ABC, as without a potential figure,
+        and the warning gives this reason.
 
     Returns
     -------
@@ -324,24 +334,36 @@ def segment_customers(
             figure(customers, "wallet") - np.nan_to_num(figure(customers, "revenue_12m")), 0
         )
         potential = np.where(np.isnan(potential), room, potential)
-    # without a potential figure (no potential stage: no firmographics) the classes are a
-    # value-only ABC, said as a warning
-    value_only = bool(np.isnan(potential).all())
+    # without a potential figure (no potential stage: no firmographics), or with one that
+    # cannot tell customers apart, the classes are a value-only ABC, said as a warning
+    has_potential = not bool(np.isnan(potential).all())
+    value_only = not has_potential or potential_issue is not None
     if value_only:
         rule = rule.value_only(s)
         how = (
             f"classes are from {s.value_axis} alone: "
             + ", ".join(rule.names[c] for c in rule.grid[::-1, 0])
-            + " from high to low value"
+            + f" from high to low value, {rule.names[-1]} for too little history"
             if s.scheme == "value_potential"
             else "customers with too little history cannot be classed on potential"
         )
-        warnings.append(
-            f"no {s.potential_axis} figure (the potential stage did not run), so {how}, "
-            f"{rule.names[-1]} for too little history; give the customers' firmographics "
-            "(industry, employees, annual_revenue, region in [customers.columns]) to class on "
-            "potential too, or set [segments] value_only"
-        )
+        if potential_issue is None:
+            warnings.append(
+                f"no {s.potential_axis} figure (the potential stage did not run), so {how}; "
+                "give the customers' firmographics (industry, employees, annual_revenue, "
+                "region in [customers.columns]) to class on potential too, or set [segments] "
+                "value_only"
+            )
+        elif has_potential:
+            warnings.append(
+                f"{s.potential_axis} is not used for the classes: {potential_issue}. So {how} "
+                "([segments] value_only names the classes by value level)"
+            )
+        else:
+            warnings.append(
+                f"no {s.potential_axis} figure ({potential_issue}), so {how} ([segments] "
+                "value_only names the classes by value level)"
+            )
         potential = np.zeros(n)
     value_raw = figure(customers, s.value_axis)
     # no figure because nothing was bought in the period is a value of 0, not a gap
@@ -371,8 +393,11 @@ def segment_customers(
     ease_level = rule.ease_levels(ease)
 
     # -- 2. cut points ----------------------------------------------------------------------
-    v_ax = AxisData.from_figures(value, est)
-    p_ax = AxisData.from_figures(potential, est if est.any() else None)
+    v_basis, v_note = _cut_basis(value, est, s, VALUE_LABELS[s.value_axis])
+    p_basis, p_note = _cut_basis(potential, est, s, s.potential_axis)
+    warnings += [w for w in (v_note, None if value_only else p_note) if w]
+    v_ax = AxisData.from_figures(value, v_basis)
+    p_ax = AxisData.from_figures(potential, p_basis)
     opts: dict[str, Any] = {"pareto_shares": s.pareto_shares, "quantiles": s.quantiles}
     vcut = find_cuts(v_ax, s.method, rule.value_levels, describe=True, **opts)
     pcut = find_cuts(p_ax, s.method, rule.potential_levels, describe=True, **opts)
@@ -388,6 +413,9 @@ def segment_customers(
     k_cls = len(names)
     tiers = list(s.programmes)
     tier_of_class = np.array([tiers.index(s.tiers[c]) for c in names], dtype=np.int64)
+    note = _single_order_note(customers, s, names, computed, est)
+    if note:
+        warnings.append(note)
 
     # -- 4. stability -------------------------------------------------------------------
     B = s.stability_resamples
@@ -476,7 +504,8 @@ def segment_customers(
     # -- 6. reasons (computed) ----------------------------------------------------------
     reason_body = _reason_bodies(
         customers, s, rule, rule_code, value, potential, thin, ease_level, ease, vcut, pcut,
-        value_only=value_only,
+        v_ranked=v_ax.values, p_ranked=p_ax.values, value_only=value_only,
+        potential_word="not used" if has_potential else "not estimated",
     )  # fmt: skip
 
     # -- 7. overrides -------------------------------------------------------------------
@@ -715,6 +744,10 @@ def segment_customers(
             "potential": None if value_only else s.potential_axis,
             **({"ease": "ease_score"} if s.scheme == "profit_ease" else {}),
         },
+        # why the classes are on value alone (None when they use potential)
+        "value_only_reason": (
+            (potential_issue or f"no {s.potential_axis} figure") if value_only else None
+        ),
         "cut_points": {
             "value": _cut_manifest(vcut),
             "potential": _cut_manifest(pcut),
@@ -836,6 +869,122 @@ def _review_interval(
     )
 
 
+def _single_order_note(
+    customers: pa.Table,
+    s: SegmentSettings,
+    names: list[str],
+    codes: np.ndarray,
+    est: np.ndarray,
+) -> str | None:
+    """A warning naming the classes with field visits in their programme whose established
+    members mostly bought only once (at least ``single_order_share`` of them): each class
+    then rests on a single order, and a one-off buyer that is leaving can be a key account.
+
+    Examples
+    --------
+    >>> t = pa.table({"n_orders": [1, 1, 4, 5], "status": ["at_risk", "active", "lapsed", "active"],
+    ...               "p_alive": [0.2, 1.0, 0.1, 0.9]})
+    >>> print(_single_order_note(t, SegmentSettings(), ["A", "B", "C", "D"],
+    ...                          np.array([0, 0, 1, 1]), np.ones(4, bool)))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    every established customer of class A (gold: protect and grow) bought only once, 1 of
+    them at risk, P(alive) as low as 0.20: the class rests on one order each, not on a
+    relationship; check these customers before planning visits for them (an override in
+    [segments] overrides_file or the dashboard), or class on expected value with [segments]
+    value_axis = "clv" once the lifetime stage can fit a model (it needs repeat buyers);
+    [segments] single_order_share sets when this is said
+    """
+    orders = figure(customers, "n_orders")
+    if np.isnan(orders).all():
+        return None
+    status = (
+        np.asarray(
+            pc.fill_null(pc.cast(customers.column("status"), pa.string()), "").to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=object,
+        )
+        if "status" in customers.column_names
+        else np.full(len(codes), "", dtype=object)
+    )
+    p_alive = figure(customers, "p_alive")
+    leaving = np.isin(status, ["at_risk", "inactive", "lapsed"])
+    parts: list[str] = []
+    low_p = np.inf
+    for c, name in enumerate(names):
+        tier = s.tiers[name]
+        if s.programmes[tier].visits_min <= 0:
+            continue
+        members = (codes == c) & est
+        once = members & (orders == 1)
+        m, k = int(members.sum()), int(once.sum())
+        if m == 0 or k < s.single_order_share * m:
+            continue
+        left = once & leaving
+        who = "every established customer" if k == m else f"{k} of the {m} established customers"
+        text = f"{who} of class {name} ({tier}: {s.classes[name]}) bought only once"
+        if left.any():
+            words = " or ".join(str(w).replace("_", " ") for w in np.unique(status[left]))
+            text += f", {int(left.sum())} of them {words}"
+        parts.append(text)
+        if (once & np.isfinite(p_alive)).any():
+            low_p = min(low_p, float(np.nanmin(p_alive[once])))
+    if not parts:
+        return None
+    alive = f", P(alive) as low as {low_p:.2f}" if np.isfinite(low_p) else ""
+    return (
+        "; ".join(parts)
+        + alive
+        + ": the class rests on one order each, not on a relationship; check these customers "
+        "before planning visits for them (an override in [segments] overrides_file or the "
+        'dashboard), or class on expected value with [segments] value_axis = "clv" once the '
+        "lifetime stage can fit a model (it needs repeat buyers); [segments] "
+        "single_order_share sets when this is said"
+    )
+
+
+def _cut_basis(
+    x: np.ndarray, est: np.ndarray, s: SegmentSettings, label: str
+) -> tuple[np.ndarray | None, str | None]:
+    """The customers an axis's cut points are found among, and a warning when they are not
+    the established ones.
+
+    The established customers with a positive figure, unless fewer than
+    ``min_cut_customers`` of them have one while thin customers have one too: then every
+    customer with a positive figure (``None``), so that in a short export, where every
+    customer is new, the largest are classed on the value they show rather than on
+    potential alone.
+
+    Examples
+    --------
+    >>> s = SegmentSettings(min_history_days=180, min_cut_customers=2)
+    >>> x = np.array([5.0, 3.0, 1.0])
+    >>> _cut_basis(x, np.array([True, True, False]), s, "net profit")[1] is None
+    True
+    >>> basis, note = _cut_basis(x, np.array([False, False, True]), s, "net profit")
+    >>> basis is None, note.split(":")[0]
+    (True, 'only 1 established customer has a positive net profit')
+    """
+    positive = np.isfinite(x) & (x > 0)
+    n_est = int((positive & est).sum())
+    n_thin = int((positive & ~est).sum())
+    if n_est >= s.min_cut_customers or n_thin == 0:
+        return est, None
+    who = (
+        "no established customer has"
+        if n_est == 0
+        else f"only {n_est} established customer{'s have' if n_est > 1 else ' has'}"
+    )
+    return None, (
+        f"{who} a positive {label}: {int((~est).sum())} of {len(x)} customers have too little "
+        f"history (under [segments] min_history_days = {s.min_history_days} days since their "
+        "first purchase, a status in thin_statuses, or prospects), so the cut points of "
+        f"{label} are found among all {n_est + n_thin} customers with a positive figure, and a "
+        "customer whose figure reaches a cut is classed on it; give a longer history, lower "
+        "min_history_days, or set [segments] min_cut_customers"
+    )
+
+
 def _num(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
@@ -862,23 +1011,25 @@ def _reason_bodies(
     vcut: CutPoints,
     pcut: CutPoints,
     *,
+    v_ranked: np.ndarray,
+    p_ranked: np.ndarray,
     value_only: bool = False,
+    potential_word: str = "not estimated",
 ) -> pa.Array:
     """The middle of each class_reason (between "X: " and " → tier: action").
 
-    ``value_only``: the run has no potential figure, which the reason then says instead of
-    a potential.
+    ``value_only``: the run has no potential figure, or one the classes do not use, which
+    the reason then says instead of a potential ("potential not estimated", or with
+    ``potential_word`` "potential not used").
 
     Ranks ("top 12%", "bottom 30%") are among the customers each axis's cut points were
-    found on (established, with a positive figure), and the cut that decided the level is
-    named; a figure of zero or below is given as it is.
+    found on (``v_ranked``, ``p_ranked``: established, with a positive figure, unless too
+    few), and the cut that decided the level is named; a figure of zero or below is given as
+    it is.
     """
     sym = s.currency_symbol
     vlabel = VALUE_LABELS[s.value_axis]
     plabel = s.potential_axis
-    est = ~thin
-    v_ranked = AxisData.from_figures(value, est).values
-    p_ranked = AxisData.from_figures(potential, est if est.any() else None).values
     v_rank = _rank_text(value, v_ranked, vlabel)
     p_rank = _rank_text(potential, p_ranked, plabel)
     v_cut = _cut_text(value, vcut.thresholds, sym)
@@ -966,8 +1117,8 @@ def _reason_bodies(
             thin_part,
         )
     if value_only:
-        pot_part = pa.array(["potential not estimated"] * len(value), pa.string())
-        thin_part = join_text(why, ", too little history for a value; potential not estimated")
+        pot_part = pa.array([f"potential {potential_word}"] * len(value), pa.string())
+        thin_part = join_text(why, f", too little history for a value; potential {potential_word}")
     second = pot_part if s.scheme == "value_potential" else ease_part
     grid_part = join_text(value_part, ", ", second)
     # a thin customer whose value lifts it above its potential-only class says both

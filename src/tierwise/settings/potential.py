@@ -117,6 +117,15 @@ class PotentialSettings(Section):
     """Fewer customers with firmographics than this and the stage refuses to estimate
     wallets; count. Default 30."""
 
+    min_wallet_skill: float = Field(default=0.05, lt=1)
+    """Smallest skill at which the wallet is said to tell customers apart: one minus the
+    wallet model's cross-validated pinball loss on log(1 + spend) over that of one wallet
+    for all customers (the quantile of the other folds' spend); Koenker and Machado's R¹
+    (JASA 1999), measured out of fold. Below it, wallets differ between customers by little
+    more than noise, so headroom is about one figure minus what each spends: a warning says
+    so, and the segments stage classes on value alone. Fraction; set it below -1 to use any
+    wallet. Default 0.05."""
+
     icp_top_share: float = Field(default=0.2, gt=0, lt=1)
     """The ideal customer profile describes the top customers: this fraction by net profit
     (when given) or else by spend; fraction. Default 0.2."""

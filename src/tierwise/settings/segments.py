@@ -163,6 +163,19 @@ class SegmentSettings(Section):
     (tenure_days) has too little history for a value and is classed on potential alone;
     days. Default 180."""
 
+    min_cut_customers: int = Field(default=10, ge=1)
+    """Fewest established customers (not thin: see min_history_days and thin_statuses) with a
+    positive figure on an axis among whom its cut points are found. With fewer (a short
+    export, in which every customer is new), the cut points are found among all customers
+    with a positive figure, thin history included, and a warning says so: the largest
+    customers of a four-month export are then classed on the value they show; customers.
+    Default 10."""
+
+    single_order_share: float = Field(default=0.5, gt=0, le=1)
+    """A warning names each class with field visits in its programme (visits_min above 0)
+    when at least this share of its established members bought only once (n_orders 1): its
+    class then rests on one order each, not on a relationship; fraction. Default 0.5."""
+
     thin_statuses: list[str] = Field(default_factory=lambda: ["new", "prospect"])
     """Lifetime statuses classed on potential alone (rows marked is_prospect always are).
     Default ["new", "prospect"]."""
