@@ -291,6 +291,15 @@ def test_a_run_classed_on_value_alone_says_why_there_is_no_potential_axis(tmp_pa
     del manifest["potential"]
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     assert "the potential stage did not run" in _section(render_report(tmp_path), "matrix")
+    # the potential stage ran, but its wallet told no customer apart: the segments stage's
+    # reason, not "gave no customer a headroom"
+    weak = "the wallet tells customers apart no better than one wallet for all (skill 0.01"
+    manifest["potential"] = {"wallet_skill": {"skill": 0.01}}
+    manifest["segments"]["value_only_reason"] = weak + ")"
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    matrix = _section(render_report(tmp_path), "matrix")
+    assert weak in matrix and "from net_profit alone" in matrix
+    assert "gave no customer" not in matrix
 
 
 def test_a_missing_axis_column_is_named_with_its_stage(tmp_path: Path) -> None:

@@ -509,6 +509,14 @@ class _Report:
         alone), from manifest.json."""
         seg_settings = (self.m.get("settings") or {}).get("segments") or {}
         axis = str(seg_settings.get("potential_axis") or "headroom")
+        said = (self.m.get("segments") or {}).get("value_only_reason")
+        if said and (self.m.get("potential") or {}).get("skipped") is None:
+            # the potential stage ran: the segments stage says why its figure was not used
+            # (a wallet that tells no customer apart)
+            return (
+                f"no potential axis: {said}, so the classes are from {value} alone and no "
+                "value × potential chart can be drawn"
+            )
         note = self._stage_note("potential")
         if note.endswith("ran but did not give it"):
             note = f"the potential stage ran but gave no customer a {axis}"
