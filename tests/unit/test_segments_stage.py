@@ -275,6 +275,24 @@ def test_a_homogeneous_class_stays_one_niche() -> None:
     assert set(r.customers.column("niche").to_pylist()) == {"A1: Typical of the base"}
 
 
+def test_customers_of_one_kind_stay_one_niche_without_a_convergence_warning() -> None:
+    # every customer alike (a grouped export's few kinds): k-means finds fewer distinct
+    # points than niches asked for, which is no news for the user's console
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    n = 200
+    t = _two_groups(n).drop(["industry", "avg_order_value"])
+    t = t.append_column("avg_order_value", pa.array([50.0] * n))
+    t = t.append_column("employees", pa.array([10.0] * n))
+    s = SegmentSettings(method="quantiles", quantiles=[0.001, 0.002], stability_resamples=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        r = segment_customers(t, s, seed=4)
+    assert r.manifest["niches"]["classes"]["A"]["k"] == 1
+
+
 def test_classes_far_apart_are_perfectly_stable() -> None:
     # three tight groups of net profit far apart: natural breaks finds them in every resample
     rng = np.random.default_rng(2)

@@ -299,10 +299,18 @@ def _bic(num: np.ndarray, codes: np.ndarray, labels: np.ndarray, k: int) -> floa
 def _kmeans(
     z: np.ndarray, k: int, seed: int, n_init: int, max_iter: int
 ) -> tuple[np.ndarray, np.ndarray]:
+    import warnings
+
     from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
 
     km = KMeans(n_clusters=k, n_init=n_init, random_state=seed, max_iter=max_iter)
-    labels = km.fit_predict(z)
+    with warnings.catch_warnings():
+        # fewer distinct customers than k (a resample of a few kinds of customer) leaves
+        # clusters empty: the fit's criterion counts the clusters used, so the k that asks
+        # for more than the data holds loses to a smaller one; nothing for the user to do
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        labels = km.fit_predict(z)
     return labels.astype(np.int64), km.cluster_centers_.astype(np.float64)
 
 
