@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -196,6 +197,13 @@ def test_targets_start_from_what_each_customer_buys(first_run):
     assert c["expected_revenue_today"].notna().all()
     change = c["expected_revenue_plan"] - c["expected_revenue_today"]
     expect = (c["revenue_12m"].fillna(0.0) + change).clip(lower=0.0)
+    # never above the customer's estimated wallet (its spend, where that is higher)
+    cap = np.where(
+        c["wallet"].notna(),
+        np.maximum(c["wallet"].fillna(0.0), c["revenue_12m"].fillna(0.0)),
+        np.inf,
+    )
+    expect = np.minimum(expect, cap)
     assert np.allclose(c["revenue_target"], expect, rtol=1e-9, atol=1e-6)
     # the model's level falls short of what the A customers buy (this is what anchoring on
     # their revenue corrects), and their team target is not below it where the plan keeps
@@ -204,8 +212,9 @@ def test_targets_start_from_what_each_customer_buys(first_run):
     assert a["expected_revenue_today"].sum() < a["revenue_12m"].sum()
     targets = pq.read_table(out / "targets.parquet").to_pandas()
     team_a = targets[(targets["level"] == "team") & (targets["segment"] == "A")].iloc[0]
+    growth = pd.Series(expect, index=c.index) - c["revenue_12m"].fillna(0.0)
     assert team_a["revenue_target"] == pytest.approx(
-        team_a["revenue_current"] + change[a.index].sum(), rel=1e-9
+        team_a["revenue_current"] + growth[a.index].sum(), rel=1e-9
     )
 
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tierwise.engine import Engine
 from tierwise.features import FEATURE_COLUMNS, pair_cancellations
 from tierwise.lifetime import CUSTOMER_COLUMNS, lifetime_stage, simulate_bgnbd
+from tierwise.lifetime.summary import first_repeat_wait
 from tierwise.settings import LifetimeSettings
 
 D = dt.date
@@ -263,9 +264,12 @@ def test_a_one_off_buyer_with_a_wild_margin_gets_a_bounded_lifetime_value():
     assert abs(clv) <= cfg.clv_history_multiple * pace + 1e-9
     m = res.manifest["margin"]
     assert m["customers_bounded"] == 1 and m["customers_shrunk"] > 0
-    # with a looser bound and no shrinkage the forecast is wild (measured -1,173 at a margin
-    # of -10), and the history bound still cuts it to the customer's own pace
-    loose = LifetimeSettings(**QUICK, margin_min=-10.0, margin_shrinkage=False)
+    # with BG/NBD's own figures for one-off buyers (P(alive) 1 and the population's mean
+    # order value), a looser bound and no shrinkage the forecast is wild (measured -1,173 at
+    # a margin of -10), and the history bound still cuts it to the customer's own pace
+    loose = LifetimeSettings(
+        **QUICK, margin_min=-10.0, margin_shrinkage=False, one_off_buyers="model"
+    )
     res = lifetime_stage(t, as_of, loose, engine=eng, margin=margin)
     tiny = next(r for r in res.tables["lifetime_summary"].to_pylist() if r["customer_id"] == "tiny")
     assert tiny["clv_before_bound"] < -1000.0 and tiny["clv_bounded"]
@@ -323,6 +327,70 @@ def test_one_off_buyers_long_silent_are_not_immortal_under_the_chosen_model():
     summary = res.tables["lifetime_summary"]
     one_off = summary.filter(pa.compute.equal(summary.column("x"), 0))
     assert np.all(bg.p_alive(one_off) == 1.0)  # BG/NBD's known property
+    eng.close()
+
+
+def _km_repeat_share(tx: pa.Table, as_of: D, silent: int) -> float:
+    """P(a second order | one purchase day, ``silent`` days without another), by hand: the
+    Kaplan-Meier curve of the wait from the first purchase day to the second, 1 - S(last
+    wait) / S(silent)."""
+    days: dict[str, set[D]] = {}
+    ids, dates = tx.column("customer_id").to_pylist(), tx.column("date").to_pylist()
+    for c, d in zip(ids, dates, strict=True):
+        days.setdefault(c, set()).add(d)
+    obs = []  # (time, repeated)
+    for ds in days.values():
+        first, *rest = sorted(ds)
+        obs.append(((rest[0] - first).days, True) if rest else ((as_of - first).days, False))
+    s, curve = 1.0, []
+    for t in sorted({t for t, e in obs if e}):
+        at_risk = sum(1 for u, _ in obs if u >= t)
+        s *= 1 - sum(1 for u, e in obs if e and u == t) / at_risk
+        curve.append((t, s))
+    at = next((v for t, v in reversed(curve) if t <= silent), 1.0)
+    return 1.0 - curve[-1][1] / at
+
+
+def test_one_off_buyers_under_bgnbd_get_the_observed_repeat_share_not_p_alive_one():
+    # BG/NBD gives a one-off buyer P(alive) = 1 however long ago it bought: one silent for
+    # 700 days showed "lapsed" beside P(alive) 100% and a lifetime value of many times its
+    # single small order (the population's mean order value, about 1 here, not its own)
+    tx, as_of = _transactions(800, spend_shape=4.0, seed=5, weeks=104)
+    rows = [
+        ("silent", as_of - dt.timedelta(days=700), "9001", "p", 1.0, 0.1),
+        ("fresh", as_of - dt.timedelta(days=20), "9002", "p", 1.0, 0.1),
+    ]
+    t = _with(tx, rows)
+    eng = Engine()
+    cfg = LifetimeSettings(**QUICK, transaction_model="bgnbd")
+    res = lifetime_stage(eng.from_arrow(t), as_of, cfg, engine=eng)
+    assert res.manifest["model_choice"]["model"] == "bgnbd"
+    c = {r["customer_id"]: r for r in res.customers.to_pylist()}
+    summary = {r["customer_id"]: r for r in res.tables["lifetime_summary"].to_pylist()}
+    seen = res.manifest["one_off_p_alive"]
+    assert seen["longest_wait_days"] < 700
+    # silent longer than any first-time buyer took to order again: not alive, no future
+    silent = c["silent"]
+    assert silent["status"] == "lapsed"
+    assert silent["p_alive"] == 0.0 and silent["clv"] == 0.0
+    assert silent["expected_purchases_365d"] == 0.0 and silent["defection_risk"] == 1.0
+    # every one-off buyer's P(alive) is the repeat share after its silence, checked by hand
+    for cid in ("fresh", *[k for k, v in summary.items() if v["x"] == 0][:5]):
+        days = (as_of - summary[cid]["first_purchase_day"]).days
+        assert c[cid]["p_alive"] == pytest.approx(_km_repeat_share(t, as_of, days), abs=1e-12)
+    assert 0.0 < c["fresh"]["p_alive"] < 1.0
+    # a 0.1 order is read as a small order, not as the population's mean order value
+    means = [v["mean_repeat_value"] for v in summary.values() if v["x"] > 0]
+    assert c["fresh"]["expected_order_value"] < 0.5 * float(np.median(means))
+    assert any("[lifetime] one_off_buyers" in w for w in res.warnings)
+    # the model's own figures on request
+    own = lifetime_stage(
+        eng.from_arrow(t), as_of, cfg.model_copy(update={"one_off_buyers": "model"}), engine=eng
+    )
+    o = {r["customer_id"]: r for r in own.customers.to_pylist()}
+    assert o["silent"]["p_alive"] == 1.0 and o["silent"]["clv"] > 0
+    assert o["fresh"]["expected_order_value"] > c["fresh"]["expected_order_value"]
+    assert "one_off_p_alive" not in own.manifest
     eng.close()
 
 
@@ -399,7 +467,7 @@ def test_a_degenerate_model_is_replaced_by_the_next_candidate_with_a_warning():
     assert any("from BG/NBD in place of MBG/NBD" in w for w in res.warnings)
     c = res.customers
     assert c.column("p_alive").null_count == 0 and c.column("clv").null_count == 0
-    assert res.manifest["columns"]["p_alive"] == "bgnbd"
+    assert res.manifest["columns"]["p_alive"].startswith("bgnbd")
     eng.close()
 
 
@@ -500,11 +568,14 @@ def test_the_stage_gives_the_same_customers_on_spark(spark_engine: Any) -> None:
     ]
     tx = _with(tx, rows)
     cfg = LifetimeSettings(supervised_model=False)
-    out = []
+    out, waits = [], []
     for eng in (Engine(), spark_engine):
         paired, counts = pair_cancellations(eng.from_arrow(tx), engine=eng)
         out.append((counts, lifetime_stage(paired, as_of, cfg, engine=eng)))
+        # the wait for a second purchase day (one-off buyers' P(alive) under BG/NBD)
+        waits.append(first_repeat_wait(paired, as_of, engine=eng))
     (c1, a), (c2, b) = out
+    assert waits[0].num_rows > 0 and waits[0].equals(waits[1])
     assert c1 == c2 and c1["paired_exact"] == 1
     assert a.manifest["model_choice"] == b.manifest["model_choice"]
     assert a.customers.equals(b.customers)

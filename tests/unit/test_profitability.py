@@ -783,3 +783,45 @@ def test_rebate_source_is_reported(eng: Engine) -> None:
     # no customers table to read the column from: the default rate, and it says so
     assert "no customers table" in res.pool_sources["rebates"]
     assert _row(res)["rebates"] == pytest.approx(20.0)
+
+
+def test_built_in_cost_rates_on_yen_amounts_are_called_out_of_scale() -> None:
+    # orders of about 1,500,000 yen costed at the built-in 20 per order, 40 per delivery:
+    # the cost to serve came to 0% of revenue and the note did not say it was implausible
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from tierwise.engine import Engine
+    from tierwise.features._declare import _median_order, _rates_out_of_scale
+    from tierwise.features.profitability import profitability_stage
+    from tierwise.settings.profitability import ProfitabilitySettings
+
+    eng = Engine()
+    n = 40
+    tx = eng.from_arrow(
+        pa.table(
+            {
+                "customer_id": [f"c{i % 8}" for i in range(n)],
+                "date": [dt.date(2024, 1 + i % 12, 1 + i % 27) for i in range(n)],
+                "order_id": [str(i) for i in range(n)],
+                "revenue": [1_500_000.0 + 10_000.0 * i for i in range(n)],
+                "cost": [1_000_000.0] * n,
+            }
+        )
+    )
+    s = ProfitabilitySettings()
+    res = profitability_stage(tx, as_of=dt.date(2024, 12, 31), settings=s)
+    order = _median_order(res.customers)
+    assert order == pytest.approx(1_695_000.0, rel=0.1)
+    cts = float(res.headline["total_cost_to_serve"])
+    rev = float(res.headline["total_revenue"])
+    note = _rates_out_of_scale(s, ["cost_per_order", "cost_per_delivery"], order, cts, rev)
+    assert note is not None and "another currency" in note
+    assert "[profitability] cost_per_order, cost_per_delivery" in note
+    assert "drop_size_threshold, small_order_surcharge" in note
+    # the same rates on euro-sized orders are not out of scale
+    assert _rates_out_of_scale(s, ["cost_per_order"], 800.0, 3_000.0, 100_000.0) is None
+    # rates set by the user are not built-in: nothing to say
+    assert _rates_out_of_scale(s, [], order, cts, rev) is None
+    eng.close()

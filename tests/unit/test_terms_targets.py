@@ -48,8 +48,8 @@ def test_targets_from_spend_and_headroom_by_hand() -> None:
     assert rep["r1", "B"]["conversions_expected"] == pytest.approx(0.1)
     assert rep["r1", "B"]["conversion_target"] == 0
     assert rep["r1", "B"]["prospects"] == 1
-    # retention for A only: r2 keeps 95% of its one buying A account
-    assert rep["r2", "A"]["retention_target_accounts"] == pytest.approx(0.95)
+    # retention for A only: r2 keeps its one buying A account (95% of 1, in whole accounts)
+    assert rep["r2", "A"]["retention_target_accounts"] == 1
     assert rep["r1", "B"]["retention_target_accounts"] == 0.0
     # d buys nothing today: not counted as buying, target = 5% of its headroom
     assert rep["r2", "C"]["accounts_buying"] == 0
@@ -186,3 +186,84 @@ def test_conversion_targets_are_whole_prospects_by_largest_remainder() -> None:
     assert res.manifest["conversion_target_team"] == 4
     assert res.manifest["conversions_expected"] == pytest.approx(4.1)
     assert res.manifest["conversions_add_up"] is True
+
+
+def test_a_target_above_the_customers_wallet_is_cut_back_to_the_wallet() -> None:
+    # a whale that buys its whole estimated wallet (1,430,625, headroom 0) was set
+    # 1,729,653 by the plan: +21% of spend it does not have, beside headroom 0 on the row
+    t = pa.table(
+        {
+            "customer_id": ["whale", "small", "new", "nowallet"],
+            "rep_id": ["r1", "r1", "r1", "r1"],
+            "value_class": ["A", "A", "B", "B"],
+            "is_prospect": [False, False, True, False],
+            "revenue_12m": [1_430_625.0, 1_000.0, 0.0, 500.0],
+            "headroom": [0.0, 400.0, 0.0, None],
+            "wallet": [1_430_625.0, 1_400.0, 2_000.0, None],
+            "expected_revenue_today": [1_430_625.0, 1_000.0, 0.0, 500.0],
+            "expected_revenue_plan": [1_729_653.0, 1_600.0, 2_500.0, 900.0],
+        }
+    )
+    res = kpi_targets(t, S)
+    got = dict(
+        zip(
+            ["whale", "small", "new", "nowallet"],
+            res.customers["revenue_target"].to_pylist(),
+            strict=True,
+        )
+    )
+    assert got["whale"] == pytest.approx(1_430_625.0)  # its wallet: no growth
+    assert got["small"] == pytest.approx(1_400.0)  # 1,600 cut to the 1,400 wallet
+    assert got["new"] == pytest.approx(2_000.0)  # a prospect's wallet caps it too
+    assert got["nowallet"] == pytest.approx(900.0)  # no wallet estimated: the plan's figure
+    row = _rows(res, "rep")["r1", "A"]
+    assert row["headroom"] == pytest.approx(400.0)
+    assert row["revenue_growth"] == pytest.approx(400.0)  # never beyond the headroom shown
+    m = res.manifest
+    assert m["customers_capped_at_wallet"] == 3
+    assert m["revenue_capped_at_wallet"] == pytest.approx(299_028.0 + 200.0 + 500.0)
+    assert m["team_adds_up_to_plan"] is True
+    note = next(w for w in res.warnings if "estimated wallet" in w)
+    assert "3 customers" in note and "[terms] target_within_wallet" in note
+    assert "1 of them already buy their whole estimated wallet" in note
+    # off: the plan's figures
+    off = kpi_targets(t, S.model_copy(update={"target_within_wallet": False}))
+    assert off.customers["revenue_target"].to_pylist()[0] == pytest.approx(1_729_653.0)
+    assert off.manifest["customers_capped_at_wallet"] == 0
+
+
+def test_retention_targets_are_whole_accounts_that_add_up() -> None:
+    # three buying A accounts: 95% of 3 is 2.85 accounts, a target no one can meet; the
+    # team keeps 3, shared 2 + 1 between the reps (1.9 and 0.95 by the largest remainder)
+    t = pa.table(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "rep_id": ["r1", "r1", "r2", "r2"],
+            "value_class": ["A", "A", "A", "A"],
+            "is_prospect": [False] * 4,
+            "revenue_12m": [100.0, 200.0, 300.0, 0.0],
+            "headroom": [0.0] * 4,
+            "wallet": [100.0, 200.0, 300.0, 0.0],
+        }
+    )
+    res = kpi_targets(t, S)
+    rep, team = _rows(res, "rep"), _rows(res, "team")
+    assert team[TEAM, "A"]["retention_target_accounts"] == 3
+    assert rep["r1", "A"]["retention_target_accounts"] == 2
+    assert rep["r2", "A"]["retention_target_accounts"] == 1
+    values = res.tables["targets"].column("retention_target_accounts").to_pylist()
+    assert all(v == int(v) for v in values)
+
+
+def test_without_an_estimated_wallet_the_targets_headroom_is_empty_not_zero() -> None:
+    # no potential stage: the Targets sheet showed headroom 0 beside revenue growth
+    t = _base().drop_columns(["headroom", "wallet"])
+    t = t.append_column(
+        "expected_revenue_plan", pa.array([12_000.0, 2_500.0, 9_000.0, 100.0, 700.0, 0.0])
+    )
+    res = kpi_targets(t, S)
+    assert res.tables["targets"].column("headroom").null_count == res.tables["targets"].num_rows
+    assert res.manifest["customers_capped_at_wallet"] == 0
+    # with wallets, the headroom is summed as before
+    known = kpi_targets(_base(), S).tables["targets"].column("headroom")
+    assert known.null_count == 0

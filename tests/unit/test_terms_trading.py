@@ -191,3 +191,47 @@ def test_settings_refuse_a_decreasing_ladder_and_unknown_default_terms() -> None
         TermsSettings(rebate_ladder={"gold": [[100.0, 0.01], [50.0, 0.02]]})
     with pytest.raises(ValidationError, match="default_terms"):
         TermsSettings(default_terms="platinum")
+
+
+def _yen_customers() -> pa.Table:
+    # amounts in yen: 120 orders a year of 2,000,000 to 8,000,000 each
+    rows = []
+    for i, tier in enumerate(["gold", "gold", "silver", "bronze"]):
+        rows.append(
+            {**GOLD, "customer_id": f"y{i}", "tier": tier}
+            | {"revenue_12m": 240_000_000.0 * (i + 1), "revenue": 240_000_000.0 * (i + 1)}
+        )
+    return pa.Table.from_pylist(rows)
+
+
+def test_built_in_amounts_are_named_and_flagged_out_of_scale_on_yen_data() -> None:
+    # JPY data priced with the euro-sized defaults: no order near the 150-400 minimums,
+    # every customer past the ladder's top step; the run said nothing about either
+    res = trading_terms(_yen_customers(), S)
+    notes = [w for w in res.warnings if "[terms] min_order_value" in w]
+    assert len(notes) == 1
+    assert "gold 150, silver 250, bronze 400" in notes[0]
+    assert "median order is 5,000,000" in notes[0] and "another currency" in notes[0]
+    ladder = next(w for w in res.warnings if "[terms] rebate_ladder" in w)
+    assert "2 of 2 gold customers buy above its top step 400,000" in ladder
+    assert "1 of 1 silver customers buy above its top step 150,000" in ladder
+    assert res.manifest["amount_defaults"] == ["min_order_value", "rebate_ladder"]
+    # euro-sized data: the defaults are still named, but not called out of scale
+    eur = trading_terms(pa.Table.from_pylist([GOLD]), S)
+    note = next(w for w in eur.warnings if "[terms] min_order_value" in w)
+    assert "another currency" not in note
+    assert not any("another currency" in w for w in eur.warnings)
+    # set in the data's currency: no warning, nothing in the manifest
+    own = TermsSettings(
+        min_order_value={"gold": 20_000.0, "silver": 40_000.0, "bronze": 60_000.0},
+        rebate_ladder={"gold": [[1e9, 0.01]], "silver": [], "bronze": []},
+    )
+    mine = trading_terms(_yen_customers(), own)
+    assert not any("[terms] min_order_value" in w or "rebate_ladder" in w for w in mine.warnings)
+    assert mine.manifest["amount_defaults"] == []
+
+
+def test_the_all_rules_row_leaves_setting_and_unit_empty_not_blank_text() -> None:
+    t = trading_terms(pa.Table.from_pylist([GOLD]), S).tables["terms"]
+    rows = [r for r in t.to_pylist() if r["rule"] == "all rules"]
+    assert rows and all(r["setting"] is None and r["unit"] is None for r in rows)

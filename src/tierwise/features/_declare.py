@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import EngineError
 from ..registry import ColumnDoc, Stage, StageContext, StageResult, register
+from ..settings.profitability import ProfitabilitySettings
 from ..validate import count_text
 from .basic import customer_features
 from .cancellations import pair_cancellations
@@ -309,6 +311,52 @@ _RATE_FIELDS = (
 )
 
 
+#: the other amounts in currency units whose defaults assume a euro-sized currency
+_AMOUNT_FIELDS = ("drop_size_threshold", "small_order_surcharge")
+
+#: built-in rates are out of scale when the median order is this many times the built-in
+#: cost of handling an order and the whole cost to serve is under 0.5% of revenue (the
+#: rates sized for a euro-like currency applied to amounts in yen, say), or when the cost
+#: to serve exceeds half the revenue (the other way round)
+_ORDER_COST_RATIO = 1_000.0
+
+
+def _median_order(customers: pa.Table) -> float | None:
+    """The median over customers of their average order value in the profit period."""
+    if not {"revenue", "n_orders"} <= set(customers.column_names):
+        return None
+    rev = np.asarray(pc.fill_null(customers.column("revenue"), np.nan), dtype=np.float64)
+    n = np.asarray(pc.fill_null(customers.column("n_orders"), 0), dtype=np.float64)
+    ok = (n > 0) & np.isfinite(rev) & (rev > 0)
+    return float(np.median(rev[ok] / n[ok])) if ok.any() else None
+
+
+def _rates_out_of_scale(
+    s: ProfitabilitySettings,
+    defaults: list[str],
+    order: float | None,
+    total_cts: float,
+    total_rev: float,
+) -> str | None:
+    """Why the built-in cost rates look sized for another currency, or None."""
+    if not defaults or order is None or total_rev <= 0:
+        return None
+    share = total_cts / total_rev
+    small = share < 0.005 and order >= _ORDER_COST_RATIO * s.cost_per_order
+    large = share > 0.5
+    if not (small or large):
+        return None
+    fields = ", ".join(f for f in (*defaults, *_AMOUNT_FIELDS) if f not in s.model_fields_set)
+    effect = "hardly lowers any customer's profit" if small else "outweighs most margins"
+    return (
+        f"; these amounts look sized for another currency: against the data's median order "
+        f"of {order:,.0f} the built-in order cost of {s.cost_per_order:g} is "
+        f"{'negligible' if small else 'out of proportion'} and the cost to serve comes to "
+        f"{share:.1%} of revenue, so cost to serve {effect}; "
+        f"set in the data's currency: [profitability] {fields}"
+    )
+
+
 def _run_profitability(ctx: StageContext) -> StageResult:
     s = ctx.settings.profitability
     res = profitability_stage(
@@ -330,12 +378,15 @@ def _run_profitability(ctx: StageContext) -> StageResult:
     defaults = [f for f in _RATE_FIELDS if f not in s.model_fields_set]
     total_cts = float(res.headline.get("total_cost_to_serve") or 0.0)
     total_rev = float(res.headline.get("total_revenue") or 0.0)
+    order = _median_order(res.customers)
+    scale = _rates_out_of_scale(s, defaults, order, total_cts, total_rev)
     if defaults and total_cts > 0:
         share = f" = {total_cts / total_rev:.0%} of revenue" if total_rev > 0 else ""
         rates = ", ".join(f"{f.removeprefix('cost_per_')} {getattr(s, f):g}" for f in defaults[:5])
         warnings.append(
             f"cost to serve uses built-in rates for {len(defaults)} cost pools ({rates}, …)"
-            f"{share}; set your own in [profitability] cost_per_order, cost_per_delivery, …"
+            f"{share}; set your own in [profitability] cost_per_order, cost_per_delivery"
+            + (scale or ", …")
         )
     acts = ctx.tables.get("activities")
     if acts is not None and "type" in acts.columns:
@@ -358,6 +409,11 @@ def _run_profitability(ctx: StageContext) -> StageResult:
     nan_profit = int(pc.sum(pc.is_null(t.column("net_profit"), nan_is_null=True)).as_py() or 0)
     manifest = res.manifest()
     manifest["customers_without_net_profit"] = nan_profit
+    manifest["amount_defaults"] = {
+        "settings": [f for f in (*_RATE_FIELDS, *_AMOUNT_FIELDS) if f not in s.model_fields_set],
+        "median_order_value": order,
+        "out_of_scale": scale is not None,
+    }
     return StageResult(
         customers=t,
         tables={"whale_curve": res.whale, "profit_breakdown": res.breakdown},

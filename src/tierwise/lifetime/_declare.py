@@ -25,8 +25,10 @@ LIFETIME_DOCS = (
         "fraction",
         "at the analysis date",
         "probability the customer is still buying (the lifetime model named in the manifest; "
-        "when none could be used, from the customer's own rhythm: 1 up to the at-risk point, "
-        "then down by a factor e per further usual gap)",
+        "under BG/NBD a customer with a single purchase day gets the share of first-time "
+        "buyers who, as long without a second order, still placed one; when no model could "
+        "be used, from the customer's own rhythm: 1 up to the at-risk point, then down by a "
+        "factor e per further usual gap)",
     ),
     _C(
         "expected_purchases",
@@ -40,7 +42,8 @@ LIFETIME_DOCS = (
         "float64",
         "currency",
         "",
-        "expected value of a future order (Gamma-Gamma spend model)",
+        "expected value of a future order (Gamma-Gamma spend model; a customer with a "
+        "single purchase day is read from its first order)",
     ),
     _C(
         "clv",

@@ -20,7 +20,9 @@ Among the others:
 
 BG/NBD gives every customer without a repeat purchase P(alive) = 1, however long ago they
 bought; on data with many one-off buyers MBG/NBD or Pareto/NBD usually forecast the holdout
-better and are chosen. When no candidate can be used, expected purchases and lifetime value
+better and are chosen. Where BG/NBD is used all the same, the lifetime stage gives those
+customers the observed repeat share instead (:mod:`tierwise.lifetime.oneoff`, ``[lifetime]
+one_off_buyers``). When no candidate can be used, expected purchases and lifetime value
 are empty and P(alive) comes from each customer's own rhythm
 (:func:`tierwise.lifetime.status.rhythm_p_alive`).
 """

@@ -3,7 +3,9 @@
 One call for the pipeline: :func:`lifetime_stage` computes the summary in the engine (purchases
 net of their paired cancellations), chooses and fits the transaction model
 (:mod:`tierwise.lifetime.choice`) and the Gamma-Gamma spend model, shrinks and bounds the
-margin (:mod:`tierwise.lifetime.margin`), predicts per customer, bounds each lifetime value by
+margin (:mod:`tierwise.lifetime.margin`), predicts per customer (under BG/NBD a one-off
+buyer's P(alive) is the observed repeat share, :mod:`tierwise.lifetime.oneoff`; a one-off
+buyer's order value is read from its first order), bounds each lifetime value by
 the customer's own history (:func:`~tierwise.lifetime.clv.bound_clv`), assigns the status,
 runs the defection-model comparison when the history allows, and lists the high-value
 customers at risk.
@@ -38,8 +40,9 @@ from .clv import bound_clv, customer_lifetime_value
 from .gammagamma import GammaGammaModel
 from .holdout import HoldoutEvaluation
 from .margin import MarginEstimate, shrink_margin
+from .oneoff import RepeatHistory, one_off_p_alive, repeat_history
 from .status import customer_status, rhythm_p_alive
-from .summary import CustomerDays, customer_days, rfm_summary
+from .summary import CustomerDays, customer_days, first_repeat_wait, rfm_summary
 from .trend import base_trend
 
 __all__ = ["CUSTOMER_COLUMNS", "LifetimeResult", "high_value_at_risk", "lifetime_stage"]
@@ -232,10 +235,45 @@ def high_value_at_risk(customers: pa.Table, settings: LifetimeSettings) -> pa.Ta
     return out.append_column("reason", reason)
 
 
+def _one_off_note(history: RepeatHistory, n_once: int, span_days: float) -> str:
+    """The warning that one-off buyers' P(alive) comes from the repeat history."""
+    wait = history.longest_wait
+    seen = (
+        f"{1.0 - history.never_share:.0%} of first-time buyers placed a second order, "
+        f"none more than {wait:,.0f} days after the first"
+        if wait is not None
+        else "no customer placed a second order"
+    )
+    short = (
+        "; the history is short against that wait, so later second orders may not show yet"
+        if wait is not None and span_days < 2.0 * wait
+        else ""
+    )
+    return (
+        f"BG/NBD gives a customer with a single purchase day P(alive) = 1 however long ago it "
+        f"bought; for the {n_once:,} such customers P(alive) is instead the share of "
+        "first-time buyers who, as long without a second order, still placed one "
+        f"({seen}{short}), and their expected purchases, lifetime value and defection risk "
+        'follow it (set [lifetime] one_off_buyers = "model" to keep BG/NBD\'s figures, or '
+        "[lifetime] transaction_model to use another model)"
+    )
+
+
 def _spend(
-    x: np.ndarray, mval: np.ndarray, own_mean: np.ndarray, cfg: LifetimeSettings
+    x: np.ndarray,
+    mval: np.ndarray,
+    own_mean: np.ndarray,
+    first_value: np.ndarray,
+    cfg: LifetimeSettings,
 ) -> tuple[np.ndarray, GammaGammaModel | None, str, list[str]]:
-    """Expected order values: Gamma-Gamma's, or each customer's own mean with the reason."""
+    """Expected order values: Gamma-Gamma's, or each customer's own mean with the reason.
+
+    Gamma-Gamma is fitted on the repeat purchases of the repeat buyers. With
+    ``[lifetime] one_off_buyers = "observed"`` a customer with a single purchase day is
+    predicted as one seen once at ``first_value`` (its first day's revenue):
+    ``p (gamma + m) / (p + q - 1)``, its order shrunk towards the population's mean, rather
+    than that mean itself (``x = 0``).
+    """
     warnings: list[str] = []
     gg = GammaGammaModel(
         max_iter=cfg.max_iter,
@@ -255,6 +293,12 @@ def _spend(
     except ModelError as exc:
         warnings.append(f"{exc}; {own}")
         return own_mean, None, "own_mean", warnings
+    source = "gamma_gamma"
+    if cfg.one_off_buyers == "observed":
+        once = (x == 0) & (first_value > 0)
+        X = np.column_stack([np.where(once, 1.0, x), np.where(once, first_value, mval)])
+        if once.any():
+            source = "gamma_gamma (one-off buyers: given their first order)"
     try:
         eov = gg.expected_order_value(X)
     except ModelError as exc:
@@ -267,7 +311,7 @@ def _spend(
             f"[lifetime] gamma_gamma_max_correlation = {cfg.gamma_gamma_max_correlation}); "
             "expected order values may be biased"
         )
-    return eov, gg, "gamma_gamma", warnings
+    return eov, gg, source, warnings
 
 
 def lifetime_stage(
@@ -390,7 +434,9 @@ def _lifetime(
     tm = choice.model
 
     # the spend model and the margin
-    eov, gg, eov_source, spend_warnings = _spend(x, mval, total_rev / (x + 1.0), cfg)
+    eov, gg, eov_source, spend_warnings = _spend(
+        x, mval, total_rev / (x + 1.0), np.where(x == 0, total_rev, np.nan), cfg
+    )
     warnings += spend_warnings
     if gg is not None:
         models["gamma_gamma"] = gg.to_manifest()
@@ -445,6 +491,29 @@ def _lifetime(
             margin=margin_used,
         )
         risk = m.p_no_purchase(summ, cfg.defection_window_days / per)
+    once_history: RepeatHistory | None = None
+    p_alive_source = tm.name if tm is not None else None
+    if (
+        tm is not None
+        and tm.name == "bgnbd"
+        and cfg.one_off_buyers == "observed"
+        and (x == 0).any()
+    ):
+        # BG/NBD keeps every one-off buyer alive (P(alive) = 1 by construction): theirs is
+        # the share of first-time buyers who, as long without a second order, still placed
+        # one. As BG/NBD's P(alive) is exactly 1 for them, their expected purchases, lifetime
+        # value and risk of no purchase are the model's times that share
+        once = x == 0
+        waits = first_repeat_wait(days, as_of, engine=engine)
+        once_history = repeat_history(waits.column("wait_days").to_numpy(), rec_days[once])
+        share = one_off_p_alive(once_history, rec_days[once])
+        p_alive = np.array(p_alive, dtype=np.float64)
+        p_alive[once] = share
+        expected[once] *= share
+        clv_raw[once] *= share
+        risk[once] = 1.0 - share + share * risk[once]
+        p_alive_source = "bgnbd; one-off buyers: repeat history (Kaplan-Meier)"
+        warnings.append(_one_off_note(once_history, int(once.sum()), float(np.max(T) * per)))
     horizon_days = cfg.clv_horizon_months * 365.25 / 12
     clv, clv_bound, capped = bound_clv(
         clv_raw,
@@ -456,7 +525,6 @@ def _lifetime(
     )
 
     status, reason, gap = customer_status(rec_days, T * per, t_x * per, x, cfg)
-    p_alive_source = tm.name if tm is not None else None
     if tm is None and n:
         # no transaction model: P(alive) from each customer's own rhythm, so that a one-off
         # buyer silent for years is not counted as alive (nor left empty, which readers of
@@ -636,6 +704,12 @@ def _lifetime(
         "high_value_at_risk": int(hvar.num_rows),
         "value_at_risk_total": float(np.nansum(hvar.column("value_at_risk").to_numpy())),
     }
+    if once_history is not None:
+        manifest["one_off_p_alive"] = {
+            **once_history.to_manifest(),
+            "rule": "1 - S(longest wait) / S(days silent), S the Kaplan-Meier share of "
+            "first-time buyers without a second purchase day",
+        }
     if defection is not None:
         manifest["defection_comparison"] = defection.table.to_pylist()
     if estimate is not None:

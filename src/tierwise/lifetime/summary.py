@@ -35,6 +35,7 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "CustomerDays",
     "customer_days",
+    "first_repeat_wait",
     "purchase_days",
     "rfm_summary",
     "rfm_summary_expr",
@@ -234,3 +235,38 @@ def rfm_summary(
         rfm_summary_expr(tx, as_of, engine=engine, time_unit=time_unit, start=start),
         "the lifetime summary",
     )
+
+
+def first_repeat_wait(tx: ir.Table | CustomerDays, as_of: dt.date, *, engine: Engine) -> pa.Table:
+    """Days from each repeat buyer's first purchase day to its second, up to ``as_of``.
+
+    One row per customer with at least two purchase days: ``customer_id`` and
+    ``wait_days`` (int64), sorted by ``customer_id``. The one-off buyers'
+    P(alive) under BG/NBD rests on it (:mod:`tierwise.lifetime.oneoff`).
+
+    Examples
+    --------
+    >>> import datetime as dt, pyarrow as pa
+    >>> from tierwise.engine import Engine
+    >>> eng = Engine()
+    >>> tx = eng.from_arrow(pa.table({
+    ...     "customer_id": ["a", "a", "a", "b"],
+    ...     "date": [dt.date(2024, 1, 1), dt.date(2024, 1, 8), dt.date(2024, 1, 20),
+    ...              dt.date(2024, 1, 3)],
+    ...     "revenue": [10.0, 5.0, 7.0, 4.0],
+    ...     "is_return": [False, False, False, False]}))
+    >>> first_repeat_wait(tx, dt.date(2024, 1, 31), engine=eng).to_pylist()
+    [{'customer_id': 'a', 'wait_days': 7}]
+    """
+    days = purchase_days(tx, end=as_of)
+    first = days.group_by("customer_id").aggregate(first_date=days.date.min())
+    later = days.join(first, "customer_id")
+    later = later.filter(later.date > later.first_date)
+    second = later.group_by("customer_id").aggregate(
+        first_date=later.first_date.min(), second_date=later.date.min()
+    )
+    expr = second.select(
+        customer_id=second.customer_id,
+        wait_days=second.second_date.delta(second.first_date, unit="day").cast("int64"),
+    ).order_by("customer_id")
+    return engine.to_arrow(expr, "the wait for a second purchase day")

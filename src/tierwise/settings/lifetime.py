@@ -39,6 +39,16 @@ class LifetimeSettings(Section):
     customer buying at one steady rate): the model is left out with the reason. Default
     10000."""
 
+    one_off_buyers: Literal["observed", "model"] = "observed"
+    """How the figures of a customer with a single purchase day are set. "observed": its
+    expected order value is Gamma-Gamma's given its first order as the one value seen (the
+    model alone gives every such customer the population's mean order value, a 47 order
+    read as 2,000), and where BG/NBD is the model used, its P(alive) is the share of
+    first-time buyers in the data who, after as long without a second order, still placed
+    one (BG/NBD gives it 1 however long ago it bought; see tierwise.lifetime.oneoff); its
+    expected purchases, lifetime value and defection risk follow. "model": the models'
+    own figures. Default "observed"."""
+
     forecast_horizon_days: int = Field(default=365, ge=1)
     """Horizon of the expected_purchases_<N>d column; days. Default 365."""
 

@@ -138,6 +138,14 @@ class TermsSettings(Section):
     """Share of a segment's accounts still buying at the end of the period, per segment
     with a retention target; fraction. Default A 0.95."""
 
+    target_within_wallet: bool = True
+    """Cap each customer's revenue target at its estimated wallet (what it spends on our
+    kind of products with every supplier), where the potential stage estimated one: growth
+    beyond the wallet would need spend the customer does not have, and the Targets sheet
+    would show headroom 0 beside revenue growth. Capped customers and the revenue taken off
+    are counted in a warning and the manifest; off, targets are the plan's figures.
+    Default true."""
+
     prospect_conversion_rate: float = Field(default=0.10, ge=0, le=1)
     """Share of a rep's prospects to win as customers in the period; fraction.
     Default 0.10."""

@@ -15,21 +15,26 @@ Each customer row gets a revenue target:
   :math:`c \cdot f \cdot w` for prospects (``prospect_conversion_rate`` :math:`c`,
   ``prospect_first_year_share`` :math:`f`, wallet :math:`w`).
 
-Its margin target is the revenue target × its gross margin rate (profit period, else whole
-history, else the base's rate). Retention targets: accounts buying today (revenue over the
-last 12 months > 0) × ``retention_target`` for the segments that have one (A by default);
-conversion targets: prospects × ``prospect_conversion_rate``, in whole prospects — the
-team's expected conversions rounded half up, shared among the segments and then among each
-segment's reps by the largest remainder (Hamilton's method: everyone gets the whole part of
-its expected conversions, and the prospects left go to the largest fractions), so the reps
-add up to the team and the segments to the total. A rep is ``assigned_rep`` (the
+Where the potential stage estimated a wallet (what the customer spends on our kind of
+products with every supplier), a target above it is cut back to
+:math:`\max(w, s_{12})` (``target_within_wallet``): growth beyond the wallet would need
+spend the customer does not have. Its margin target is the revenue target × its gross
+margin rate (profit period, else whole history, else the base's rate). Retention targets:
+accounts buying today (revenue over the last 12 months > 0) × ``retention_target`` for the
+segments that have one (A by default), and conversion targets: prospects ×
+``prospect_conversion_rate``, both in whole accounts — the team's expected figure per
+segment rounded half up, then shared among the segment's reps by the largest remainder
+(Hamilton's method: everyone gets the whole part of its expected figure, and the accounts
+left go to the largest fractions), so the reps add up to the team. For conversions the
+team's total over the segments is rounded first and shared among the segments the same
+way. A rep is ``assigned_rep`` (the
 coverage plan), else ``rep_id``, else ``unassigned_rep``; a segment is ``value_class``, else
 ``tier``.
 
 Targets are sums of customer rows, so each rep's rows add up to the team row of its
 segment, and the team's revenue target to the plan's total (current revenue plus the plan's
-change for customers, expected revenue for prospects; both checked in every run and written
-to the manifest).
+change for customers, expected revenue for prospects) less what the wallet cap took off;
+both checked in every run and written to the manifest.
 """
 
 from __future__ import annotations
@@ -95,6 +100,22 @@ def largest_remainder(exact: np.ndarray, total: int) -> np.ndarray:
         for i in order[::-1][:-left]:
             base[i] -= 1 if base[i] > 0 else 0
     return base
+
+
+def _whole_retention(by_rep: pd.DataFrame, team: pd.DataFrame) -> None:
+    """Replace the retention targets of the team and rep rows by whole accounts: each
+    segment's expected figure rounded half up, shared among its reps by the largest
+    remainder."""
+    exact = team["retention_target_accounts"].to_numpy(np.float64)
+    per_segment = np.floor(exact + 0.5 + 1e-9).astype(np.int64)
+    team["retention_target_accounts"] = per_segment
+    whole = np.zeros(len(by_rep), np.int64)
+    segs = by_rep["segment"].to_numpy()
+    values = by_rep["retention_target_accounts"].to_numpy(np.float64)
+    for seg, n in zip(team["segment"], per_segment, strict=True):
+        at = np.flatnonzero(segs == seg)
+        whole[at] = largest_remainder(values[at], int(n))
+    by_rep["retention_target_accounts"] = whole
 
 
 def _whole_conversions(by_rep: pd.DataFrame, team: pd.DataFrame) -> int:
@@ -172,7 +193,8 @@ def kpi_targets(customers: pa.Table, settings: TermsSettings | None = None) -> T
             "rep only (segment 'all'); [terms] headroom_capture then uses no segment"
         )
     spend = np.nan_to_num(num(customers, "revenue_12m"))
-    headroom = np.maximum(np.nan_to_num(num(customers, "headroom")), 0.0)
+    headroom_given = np.maximum(num(customers, "headroom"), 0.0)
+    headroom = np.nan_to_num(headroom_given)
     wallet = np.maximum(np.nan_to_num(num(customers, "wallet")), 0.0)
     capture = np.array([s.headroom_capture.get(g, 0.0) for g in segment], np.float64)
     conversions = np.where(prospect, s.prospect_conversion_rate, 0.0)
@@ -205,6 +227,29 @@ def kpi_targets(customers: pa.Table, settings: TermsSettings | None = None) -> T
             "plus a share of headroom ([terms] headroom_capture) and prospects' wallets "
             "([terms] prospect_conversion_rate, prospect_first_year_share)"
         )
+    uncapped = target
+    capped = np.zeros(n, dtype=bool)
+    if s.target_within_wallet:
+        estimated = num(customers, "wallet")
+        # a wallet floored at the spend (the model put it below) caps at the spend
+        cap = np.where(np.isnan(estimated), np.inf, np.maximum(estimated, spend))
+        capped = target > cap * (1.0 + _RTOL)
+        target = np.where(capped, cap, target)
+        if capped.any():
+            off = float((uncapped - target)[capped].sum())
+            full = int((capped & ~prospect & (headroom <= 0)).sum())
+            whole = (
+                f"; {full} of them already buy their whole estimated wallet (headroom 0), so "
+                "their target is what they buy today"
+                if full
+                else ""
+            )
+            warnings.append(
+                f"targets: {int(capped.sum())} customers' revenue targets were above their "
+                f"estimated wallet and are cut back to it ({off:,.0f} taken off in all){whole}; "
+                "where the wallet looks understated, correct it in the potential stage, or set "
+                "[terms] target_within_wallet = false to keep the plan's figures"
+            )
     rate, overall = margin_rates(customers)
     rate = np.where(np.isnan(rate), overall, rate)
     margin = target * rate
@@ -218,7 +263,10 @@ def kpi_targets(customers: pa.Table, settings: TermsSettings | None = None) -> T
             "accounts": (~prospect).astype(np.int64),
             "prospects": prospect.astype(np.int64),
             "revenue_current": np.where(prospect, 0.0, spend),
-            "headroom": np.where(prospect, 0.0, headroom),
+            # unknown where no wallet was estimated: summed, it stays empty, not 0
+            "headroom": np.where(
+                prospect, 0.0 if has_values(customers, "headroom") else np.nan, headroom_given
+            ),
             "revenue_target": target,
             "margin_target": margin,
             "accounts_buying": buying.astype(np.int64),
@@ -238,14 +286,19 @@ def kpi_targets(customers: pa.Table, settings: TermsSettings | None = None) -> T
         "conversion_target",
     ]
     by_rep = df.groupby(["rep", "segment"], sort=True)[sums].sum().reset_index()
+    by_rep["headroom"] = (
+        df.groupby(["rep", "segment"], sort=True)["headroom"].sum(min_count=1).to_numpy()
+    )
     by_rep.insert(0, "level", "rep")
     team = df.groupby("segment", sort=True)[sums].sum().reset_index()
+    team["headroom"] = df.groupby("segment", sort=True)["headroom"].sum(min_count=1).to_numpy()
     team.insert(0, "rep", TEAM)
     team.insert(0, "level", "team")
     by_rep["conversions_expected"] = by_rep["conversion_target"]
     team["conversions_expected"] = team["conversion_target"]
     conversions_expected = float(team["conversion_target"].sum())
     conversions_team = _whole_conversions(by_rep, team)
+    _whole_retention(by_rep, team)
     out = pd.concat([by_rep, team], ignore_index=True)
     out["revenue_growth"] = out["revenue_target"] - out["revenue_current"]
     out["source"] = source
@@ -254,10 +307,13 @@ def kpi_targets(customers: pa.Table, settings: TermsSettings | None = None) -> T
     team_total = float(team["revenue_target"].sum())
     reps_total = float(by_rep["revenue_target"].sum())
     plan_total = float(np.nansum(plan)) if has_plan else None
+    cut = float((uncapped - target)[capped].sum())
     reconciled = bool(np.isclose(reps_total, team_total, rtol=_RTOL, atol=1e-6))
     plan_reconciled = None
     if has_plan and plan_total is not None and not np.isnan(plan).any():
-        plan_reconciled = bool(np.isclose(team_total, plan_total, rtol=_RTOL, atol=1e-6))
+        plan_reconciled = bool(
+            np.isclose(team_total + cut, plan_total, rtol=_RTOL, atol=1e-6 * max(1, n))
+        )
     manifest: dict[str, Any] = {
         "method": "customer-level targets summed per rep × segment",
         "source": source,
@@ -267,6 +323,8 @@ def kpi_targets(customers: pa.Table, settings: TermsSettings | None = None) -> T
         "revenue_target_plan": plan_total,
         "reps_add_up_to_team": reconciled,
         "team_adds_up_to_plan": plan_reconciled,
+        "customers_capped_at_wallet": int(capped.sum()),
+        "revenue_capped_at_wallet": cut,
         "margin_target_team": float(team["margin_target"].sum()),
         "conversion_target_team": conversions_team,
         "conversions_expected": conversions_expected,

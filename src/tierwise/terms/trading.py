@@ -321,6 +321,7 @@ def trading_terms(
         if steps:
             ladder_paid[at] = ladder_rebate(revenue[at] + growth[at], steps)
     ladder_gain = growth * rate
+    warnings += _amount_defaults(s, terms, customers, revenue + growth, has_ladder)
 
     per_rule: dict[str, dict[str, np.ndarray]] = {
         "minimum order": {
@@ -396,10 +397,10 @@ def trading_terms(
             {
                 "terms": name,
                 "rule": "all rules",
-                "setting": "",
+                "setting": None,
                 "customers": int(at.sum()),
                 "quantity": float("nan"),
-                "unit": "",
+                "unit": None,
                 "cost_saved": tot["saved"],
                 "margin_gained": tot["gained"],
                 "cost_paid": tot["paid"],
@@ -419,6 +420,9 @@ def trading_terms(
         "cost_of_capital": cost_of_capital,
         "period_months": period_months,
         "net_by_terms": {r["terms"]: r["net"] for r in rows if r["rule"] == "all rules"},
+        "amount_defaults": [
+            f for f in ("min_order_value", "rebate_ladder") if f not in s.model_fields_set
+        ],
     }
     return TermsResult(
         customers=pa.table(
@@ -432,6 +436,78 @@ def trading_terms(
         manifest=manifest,
         warnings=warnings,
     )
+
+
+def _amount_defaults(
+    s: TermsSettings,
+    terms: np.ndarray,
+    customers: pa.Table,
+    volume: np.ndarray,
+    has_ladder: np.ndarray,
+) -> list[str]:
+    """Warnings for the amounts in currency units left at their built-in values.
+
+    ``min_order_value`` and ``rebate_ladder`` are sized for a currency like the euro; in
+    another currency they mean nothing. Each warning names the setting and, where the data
+    show the amounts out of scale (the median order over 20 times the largest minimum or
+    under a fifth of the smallest; half or more of the customers with a ladder past its top
+    step), says so with the data's figures.
+    """
+    out: list[str] = []
+    rev = num(customers, "revenue_12m")
+    orders = num(customers, "n_orders_pnl")
+    ok = (orders > 0) & (rev > 0)
+    order = float(np.median(rev[ok] / orders[ok])) if ok.any() else None
+    if "min_order_value" not in s.model_fields_set:
+        named = set(terms.tolist())
+        used = {t: v for t, v in s.min_order_value.items() if t in named}
+        shown = ", ".join(f"{t} {v:,.0f}" for t, v in used.items() if v > 0)
+        positive = [v for v in used.values() if v > 0]
+        if shown:
+            scale = ""
+            if order is not None and positive:
+                if order > 20.0 * max(positive):
+                    scale = (
+                        f"; the data's median order is {order:,.0f}, so hardly any order "
+                        "falls below them and they look sized for another currency"
+                    )
+                elif order < 0.2 * min(positive):
+                    scale = (
+                        f"; the data's median order is {order:,.0f}, so nearly every order "
+                        "falls below them and they look sized for another currency"
+                    )
+            out.append(
+                f"minimum order values are the built-in {shown} (currency units per order, "
+                f"sized for a currency like the euro){scale}; set [terms] min_order_value in "
+                "the data's currency"
+            )
+    if "rebate_ladder" not in s.model_fields_set and has_ladder.any():
+        parts = []
+        for name in sorted(set(terms[has_ladder].tolist())):
+            steps = s.rebate_ladder.get(name, s.rebate_ladder.get(s.default_terms, []))
+            at = terms == name
+            top = steps[-1][0]
+            past = int((volume[at] > top).sum())
+            parts.append((name, steps[0][0], top, past, int(at.sum())))
+        shown = ", ".join(f"{n} from {lo:,.0f}" for n, lo, _, _, _ in parts)
+        crowded = [p for p in parts if p[4] and p[3] >= 0.5 * p[4]]
+        scale = (
+            "; "
+            + ", ".join(
+                f"{past} of {k} {n} customers buy above its top step {top:,.0f}"
+                for n, _, top, past, k in crowded
+            )
+            + ", so the ladder pays its top rate on nearly all their revenue and looks sized "
+            "for another currency"
+            if crowded
+            else ""
+        )
+        out.append(
+            f"rebate ladders are the built-in steps ({shown}; currency units a year, sized "
+            f"for a currency like the euro){scale}; set [terms] rebate_ladder in the data's "
+            "currency"
+        )
+    return out
 
 
 def _describe(
