@@ -491,6 +491,29 @@ def test_without_a_holdout_the_model_is_chosen_by_fit():
     eng.close()
 
 
+def test_a_holdout_fit_that_fails_for_every_model_is_said(monkeypatch: Any) -> None:
+    # the holdout's fit can fail where the whole history's does not (a small company's
+    # last months): the choice falls back to the fit, and the warning says why
+    from tierwise.errors import ModelError
+
+    choice_module = importlib.import_module("tierwise.lifetime.choice")
+
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise ModelError("bgnbd: degenerate fit on the holdout's calibration period")
+
+    monkeypatch.setattr(choice_module, "evaluate_holdout", fails)
+    tx, as_of = _transactions(1500, spend_shape=4.0, seed=9)
+    eng = Engine()
+    res = lifetime_stage(
+        eng.from_arrow(tx), as_of, LifetimeSettings(supervised_model=False), engine=eng
+    )
+    assert res.manifest["model_choice"]["method"] == "fit"
+    said = [w for w in res.warnings if w.startswith("transaction model chosen by fit")]
+    assert len(said) == 1 and "the holdout fit failed" in said[0]
+    assert "degenerate fit on the holdout's calibration period" in said[0]
+    eng.close()
+
+
 def _steady_buyers(per_year: tuple[int, int], n: int = 60, seed: int = 4) -> tuple[pa.Table, D]:
     """``n`` customers buying ``per_year[0]`` times in the year before last and
     ``per_year[1]`` times in the last year, at evenly spread days, 500 each."""

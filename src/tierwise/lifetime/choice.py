@@ -220,6 +220,14 @@ def choose_transaction_model(
     elif usable:
         holdout_note = f"the history is shorter than twice the {hold}-day holdout"
 
+    failed = [n for n in usable if "holdout_reason" in rows[n]]
+    if usable and not evaluations and failed and not holdout_note:
+        # every holdout fit failed: the choice falls back to the fit, which is said
+        holdout_note = (
+            "the holdout fit failed ("
+            + "; ".join(f"{MODEL_LABELS[n]}: {rows[n]['holdout_reason']}" for n in failed)
+            + ")"
+        )
     order = [n for n in names if n in usable]
     aic = {n: rows[n]["aic"] for n in order}
     scored = [n for n in order if n in evaluations]
