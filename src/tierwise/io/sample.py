@@ -7,7 +7,9 @@ encoding and delimiter are sniffed the way :func:`tierwise.io.readers.sniff_csv`
 for a run. A folder or glob of Parquet files (a data lake's export) is read the way a run
 reads it (:func:`tierwise.io.readers.read_input`: every file, Hive partition folders as
 columns) and its first rows sampled. For a PostgreSQL URL, the first rows of the table
-(``[table] table``, else the input's name) are read from the server.
+(``[table] table``, else the input's name) are read from the server. A DATEV export whose
+first line is its format line (``"EXTF";700;…``) is read from line 2, which the sample says
+(:attr:`Sample.header_row`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from .readers import (
     unpack,
 )
 
-__all__ = ["Sample", "read_sample"]
+__all__ = ["Sample", "read_sample", "sheet_names"]
 
 _HEAD_BYTES = 256 << 10
 _SLICE_BYTES = 32 << 10
@@ -59,6 +61,11 @@ class Sample:
     table_name: str | None = None
     #: what could not be sampled and why
     notes: list[str] = field(default_factory=list)
+    #: the line holding the column names, where the run would not find it by itself (the
+    #: line after DATEV's EXTF format line)
+    header_row: int | None = None
+    #: the Excel sheet read, when one was named
+    sheet: str | None = None
 
 
 def read_sample(
@@ -116,6 +123,14 @@ def read_sample(
                     exc.file = spath
                 raise
             return dataclasses.replace(sample, path=spath)
+    if fmt == "csv" and ti.header_row is None and _datev_format_line(spath):
+        # DATEV's format line (EXTF;700;21;"Buchungsstapel";…) above the column names
+        sample = _csv_sample(spath, ti.model_copy(update={"header_row": 2}), name, rows)
+        note = (
+            "line 1 is DATEV's format line (EXTF or DTVF), not the column names: "
+            "header_row = 2 reads the names from line 2"
+        )
+        return dataclasses.replace(sample, header_row=2, notes=[note, *sample.notes])
     if fmt == "csv":
         return _csv_sample(spath, ti, name, rows)
     if fmt == "parquet":
@@ -170,6 +185,19 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
     table = pa.concat_tables(tables).slice(0, rows)
     table = table.rename_columns(names)
     return Sample(path, "csv", names, table, delimiter=dialect.delimiter, encoding=dialect.encoding)
+
+
+#: the first field of a DATEV export's format line: EXTF (from an accounting program) or
+#: DTVF (from DATEV itself)
+_DATEV_FORMATS = ("EXTF", "DTVF")
+
+
+def _datev_format_line(path: str) -> bool:
+    """Whether the file's first line is DATEV's format line (``"EXTF";700;21;…``)."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    first = head.split(b"\n", 1)[0].decode("latin-1").lstrip("\ufeff\u00ef\u00bb\u00bf")
+    return first.split(";", 1)[0].strip().strip('"') in _DATEV_FORMATS
 
 
 def _wide(encoding: str) -> bool:
@@ -314,7 +342,30 @@ def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> 
         }
     ).rename_columns(names)
     notes = [] if ti.sheet is not None else _other_sheets_note(path, name)
-    return Sample(path, "excel", names, table, notes=notes)
+    return Sample(path, "excel", names, table, notes=notes, sheet=ti.sheet)
+
+
+def sheet_names(path: str | Path) -> list[str]:
+    """The sheets of an Excel workbook, in order (empty when it cannot be opened).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, openpyxl
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "w.xlsx"
+    >>> wb = openpyxl.Workbook(); wb.active.title = "Notes"; _ = wb.create_sheet("Sales")
+    >>> wb.save(p); sheet_names(p)
+    ['Notes', 'Sales']
+    """
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True)
+    except Exception:
+        return []
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
 
 
 def _other_sheets_note(path: str, name: str) -> list[str]:

@@ -22,11 +22,19 @@ better match says so (``contested``).
 
 A column naming each line's document type (``Belegart``: Rechnung, Gutschrift) is taken as
 ``is_return`` when every value is an invoice's or a return's word, which are proposed as
-the table's ``true_values`` and ``false_values``.
+the table's ``true_values`` and ``false_values``; failing one, a debit/credit flag (DATEV's
+``Soll/Haben-Kennzeichen``: S, H) is, with the credit as the return. A debit and a credit
+column of amounts are neither revenue, and a note says how to combine them.
+
+A column holding one value in every one of many sampled rows identifies nothing: it is
+never a customer, order, product or invoice id. A column filled on fewer than half the rows
+(a shop's order-level field, on each order's first line) comes after a full one, and
+revenue is then unit_price × quantity of each line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,7 +44,15 @@ import pyarrow.compute as pc
 
 from ..io.sample import Sample
 from ..schema import TABLES, Column
-from ._words import concepts_of, document_kind, words
+from ._words import (
+    CREDIT_WORDS,
+    DEBIT_CREDIT_FLAGS,
+    DEBIT_WORDS,
+    concepts_of,
+    document_kind,
+    fold,
+    words,
+)
 from .validate import ValidateSettings
 
 __all__ = ["ColumnGuess", "Profile", "TableGuess", "guess_table", "input_columns", "profile"]
@@ -50,6 +66,15 @@ CONTENT_VETO = 0.5
 CONTENT_ALONE = 0.8
 #: the fewest non-empty sampled values that count as evidence
 MIN_VALUES = 3
+#: a column holding one value in at least this many sampled rows is a constant (a ledger
+#: account, a company code), never an identifier of customers, orders or products
+MIN_CONSTANT_ROWS = 20
+#: a column filled on less than this share of the sampled rows loses to a full one
+SPARSE = 0.5
+#: the share of the sampled rows a full column fills
+FULL = 0.9
+#: the identifiers a constant column cannot be
+_VARYING_IDS = frozenset({"customer_id", "order_id", "product_id", "invoice_id"})
 
 _DERIVED = {
     "transactions": (
@@ -122,7 +147,8 @@ _ADDRESS_QUALS = "CUSTOMER INVOICE SHIPPING PAYER"
 _SPECS: dict[str, _Spec] = {
     # an e-mail address identifies the customer in many shop exports; the customer billed
     # or paying (Bill-to Customer No., Payer) gives way to the one who ordered (Sell-to
-    # Customer No., Sold-to Party)
+    # Customer No., Sold-to Party); a business partner alone (Odoo's Partner, Partner/ID)
+    # is the customer of a sales ledger
     "customer_id": _spec(
         {
             "CUSTOMER ID": 1.0,
@@ -130,7 +156,9 @@ _SPECS: dict[str, _Spec] = {
             "PAYER CUSTOMER ID": 0.95,
             "PAYER ID": 0.9,
             "PAYER CUSTOMER": 0.85,
+            "PARTNER ID": 0.85,
             "PAYER": 0.8,
+            "PARTNER": 0.75,
             "EMAIL": 0.6,
         },
         "PARTNER",
@@ -193,11 +221,12 @@ _SPECS: dict[str, _Spec] = {
     "discount_amount": _spec(
         {"DISCOUNT AMOUNT": 1.0, "DISCOUNT": 0.8}, "LINE", f"{_MONEY_VETO} RATE UNIT PRICE"
     ),
-    "name": _spec({"NAME": 1.0, "COMPANY": 0.9}, "CUSTOMER COMPANY PAYER"),
+    "name": _spec({"NAME": 1.0, "COMPANY": 0.9}, "CUSTOMER COMPANY PAYER PARTNER"),
     "address": _spec({"ADDRESS": 1.0}, f"LINE {_ADDRESS_QUALS}"),
-    "postcode": _spec({"POSTCODE": 1.0}, f"ID {_ADDRESS_QUALS}"),
-    "city": _spec({"CITY": 1.0}, f"NAME {_ADDRESS_QUALS}"),
-    "country": _spec({"COUNTRY": 1.0}, f"ID NAME {_ADDRESS_QUALS}"),
+    # a part of an address (Shopify's Default Address City, Default Address Zip)
+    "postcode": _spec({"POSTCODE": 1.0}, f"ID ADDRESS {_ADDRESS_QUALS}"),
+    "city": _spec({"CITY": 1.0}, f"NAME ADDRESS {_ADDRESS_QUALS}"),
+    "country": _spec({"COUNTRY": 1.0}, f"ID NAME ADDRESS {_ADDRESS_QUALS}"),
     "lat": _spec({"LAT": 1.0}, "CUSTOMER"),
     "lon": _spec({"LON": 1.0}, "CUSTOMER"),
     "industry": _spec({"INDUSTRY": 1.0}, "ID NAME CUSTOMER"),
@@ -248,10 +277,22 @@ _SPECS: dict[str, _Spec] = {
         _MONEY_VETO,
     ),
     "growth_rate": _spec({"GROWTH": 1.0}, "RATE PERCENT ANNUAL MARKET"),
+    # the currency of a line's amounts (Currency, DocCur, Währung)
+    "currency": _spec({"CURRENCY": 1.0}, "ID DOCUMENT INVOICE ORDER LINE SALES"),
 }
+
+#: a customer master's own key under a generic name (Business Central's No., NetSuite's ID,
+#: Exact's Code): an identifier alone is the customer's, when its values are unique
+_MASTER_KEY = _Spec(
+    (*_SPECS["customer_id"].alts, (frozenset({"ID"}), 0.8)),
+    _SPECS["customer_id"].quals,
+    _SPECS["customer_id"].vetoes,
+)
 
 #: the same column read differently in one table
 _TABLE_SPECS: dict[tuple[str, str], _Spec] = {
+    ("customers", "customer_id"): _MASTER_KEY,
+    ("prospects", "customer_id"): _MASTER_KEY,
     ("activities", "date"): _spec({"DATE": 1.0}, "ACTIVITY"),
     ("activities", "cost"): _spec(
         {"COST": 1.0}, "ACTIVITY AMOUNT", f"{_MONEY_VETO} UNIT STANDARD PRICE"
@@ -263,8 +304,12 @@ _TABLE_SPECS: dict[tuple[str, str], _Spec] = {
 _HEADS = frozenset(c for s in _SPECS.values() for alt, _ in s.alts for c in alt) - {"ID"}
 
 
+#: the description of a canonical column this module does not describe: no name fits it
+_NO_SPEC = _Spec(())
+
+
 def _spec_for(table: str, column: str) -> _Spec:
-    return _TABLE_SPECS.get((table, column)) or _SPECS[column]
+    return _TABLE_SPECS.get((table, column)) or _SPECS.get(column, _NO_SPEC)
 
 
 def _name_score(spec: _Spec, ws: list[str]) -> float:
@@ -302,6 +347,8 @@ class Profile:
     """What a sampled column's values look like (shares are of its non-empty values)."""
 
     n: int = 0
+    #: the sampled rows, empty cells included
+    rows: int = 0
     date: float = 0.0
     number: float = 0.0
     #: share of the numbers that are whole
@@ -318,6 +365,8 @@ class Profile:
     percent: float = 0.0
     #: share of durations written H:MM or H:MM:SS ("1:05"), which a minutes column reads
     clock: float = 0.0
+    #: share of three-letter codes (EUR, usd), as a currency column holds
+    code3: float = 0.0
     #: decimal separator the column's numbers use: ".", ",", "mixed" or None (undecided)
     decimal: str | None = None
     #: the date format that reads every date of the sample, if one does
@@ -328,6 +377,17 @@ class Profile:
     #: the two-digit-year formats that read some of those values, where no format reads
     #: every value (a column writing 05.01.24 and 05.01.2024)
     short_formats: tuple[str, ...] = ()
+
+    @property
+    def sparse(self) -> bool:
+        """Filled on fewer than half of many sampled rows (an order's total, written on its
+        first line only)."""
+        return self.rows >= MIN_CONSTANT_ROWS and self.n < SPARSE * self.rows
+
+    @property
+    def full(self) -> bool:
+        """Filled on nearly every sampled row."""
+        return self.rows > 0 and self.n >= FULL * self.rows
 
     def describe(self) -> str:
         """The values in a few words, for the comment beside a guess."""
@@ -353,6 +413,14 @@ class Profile:
         return "codes or words repeating across rows" if self.distinct <= 0.9 else "codes or words"
 
 
+#: a time after a date, with seconds, fractions, AM/PM and a zone, which validation leaves
+#: aside before reading the date (the same expression as ``tierwise.validate``'s)
+TIME_AFTER_DATE = (
+    r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm])?\s*"
+    r"(?:Z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?|UTC|GMT)?$"
+)
+#: a spreadsheet's serial day number, as validation reads it in a date column
+_EXCEL_SERIAL = r"^[2-7]\d{4}$"
 #: a date whose year has two digits (05.01.24, 1/5/24), for the example beside a proposal
 _SHORT_YEAR = r"^\d{1,2}[./-]\d{1,2}[./-]\d{2}($|\d{1,2}:)"
 
@@ -474,6 +542,10 @@ def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()
     'dates'
     """
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    return dataclasses.replace(_profile(arr, date_formats), rows=len(arr))
+
+
+def _profile(arr: pa.Array, date_formats: Iterable[str]) -> Profile:
     formats = tuple(date_formats) or (*ValidateSettings().date_formats, *EXTRA_DATE_FORMATS)
     typ = arr.type
     if pa.types.is_temporal(typ):
@@ -509,7 +581,22 @@ def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()
     long_dates, fmts = _dates(text, [f for f in formats if "%y" not in f])
     short_some: list[str] = []
     short_dates, short_fmts = _dates(text, [f for f in formats if "%y" in f], short_some)
+    if not pc.all(pc.or_(long_dates, short_dates)).as_py():
+        # a time the formats do not read (fractions of a second, a zone: 10:15:00.000,
+        # 10:15:00 -0500) is left aside as the run leaves it aside, and the date read alone
+        bare = pc.replace_substring_regex(text, TIME_AFTER_DATE, "")
+        more, more_fmts = _dates(bare, [f for f in formats if "%y" not in f])
+        long_dates = pc.or_(long_dates, more)
+        fmts = fmts or more_fmts
+        more, more_fmts = _dates(bare, [f for f in formats if "%y" in f], short_some)
+        short_dates = pc.or_(short_dates, more)
+        short_fmts = short_fmts or more_fmts
     dates = pc.or_(long_dates, short_dates)
+    # a spreadsheet's serial day (45293), which the run reads as a date, among real dates
+    # (a sheet's date column partly formatted as a number); alone it is a number
+    serial = pc.and_(pc.match_substring_regex(text, _EXCEL_SERIAL), pc.invert(dates))
+    if _count(dates) >= max(MIN_VALUES, 0.1 * n):
+        dates = pc.or_(dates, serial)
     only_short = pc.and_(short_dates, pc.invert(long_dates))
     numbers, decimal = _numbers(text)
     numeric = numbers.drop_null()
@@ -530,6 +617,7 @@ def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()
         boolean=_share(pc.is_in(lowered, value_set=pa.array(_BOOL_WORDS)), n),
         percent=_share(pc.and_(signed, pc.is_valid(before_sign)), n),
         clock=_share(pc.match_substring_regex(text, _CLOCK), n),
+        code3=_share(pc.match_substring_regex(text, r"^[A-Za-z]{3}$"), n),
         email=_share(pc.match_substring_regex(text, r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"), n),
         spaces=_share(pc.match_substring(text, " "), n),
         distinct=_distinct(text, n),
@@ -616,6 +704,8 @@ def _fits(table: str, col: Column, p: Profile) -> float:
         return p.date
     if col.kind == "bool":
         return p.boolean
+    if name == "currency":
+        return p.code3
     if col.kind in ("number", "int"):
         # the forms validation also reads in such a column: 3.5% as a fraction, 1:05 as minutes
         fit = p.number + p.percent * col.fraction + p.clock * col.minutes
@@ -663,7 +753,7 @@ def _shape(table: str, col: Column, p: Profile) -> float:
 
 
 #: a reading option's value: one setting (decimal = ",") or a list (true_values = [...])
-OptionValue = str | tuple[str, ...]
+OptionValue = str | int | tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -691,8 +781,8 @@ class TableGuess:
     unmapped: tuple[tuple[str, str], ...]
     #: required canonical columns not found, each with a note
     missing: tuple[tuple[str, str], ...]
-    #: reading options the sample calls for (decimal, date_format, table, true_values,
-    #: false_values), with why
+    #: reading options the sample calls for (sheet, table, header_row, decimal, date_format,
+    #: true_values, false_values), with why
     options: dict[str, tuple[OptionValue, str]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     #: canonical columns not found whose best-reading source column went to a better match:
@@ -740,8 +830,9 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     guesses: dict[str, ColumnGuess] = {}
     taken: dict[str, str] = {}  # source → canonical
     notes: dict[str, str] = {
-        s: "appears twice in the header (names are compared ignoring case), which the run "
-        "refuses: rename one of them"
+        s: "appears twice in the header (names are compared ignoring case): the run reads "
+        f"each by its place, as {s!r} followed by (column N); map the one you need by that "
+        "name"
         for s in twice
     }
     usable = [s for s in sources if s not in twice]
@@ -759,6 +850,8 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             taken[src] = c.name
     # 2. names
     scored: list[tuple[float, int, int, str, str, float, float]] = []
+    #: canonical → why a column reading as it was ruled out for holding one value
+    constant: dict[str, str] = {}
     for ci, c in enumerate(cols):
         if c.name in guesses:
             continue
@@ -771,6 +864,17 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             if ns < floor:
                 continue
             p = profiles[s]
+            generic_key = c.name in TABLES[table].key and _generic(s)
+            if generic_key and p.n >= MIN_VALUES and p.distinct < 0.99:
+                notes.setdefault(
+                    s, f"the name alone could be {c.name}, the table's key, but its values repeat"
+                )
+                continue
+            if c.name in _VARYING_IDS and _constant(p):
+                why = _constant_note(sample, s, p)
+                notes.setdefault(s, f"the name reads as {c.name}, but {why}")
+                constant.setdefault(c.name, f"{s!r} reads as it, but {why}")
+                continue
             fit = _fits(table, c, p)
             if fit < CONTENT_VETO:
                 notes.setdefault(
@@ -780,6 +884,10 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
                 )
                 continue
             key = ns + 0.04 * _shape(table, c, p)
+            if p.sparse:
+                # a column mostly empty (an order-level field on the order's first line)
+                # comes after every candidate filled on more rows
+                key -= 1.0
             scored.append((-key, ci, si, c.name, s, ns, fit))
     # the best pairs first: a column that two canonical columns read goes to the better
     # match, and the other one says so
@@ -795,6 +903,7 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         ev = f"{'|'.join(words(s))}; {p.describe()}"
         guesses[cname] = ColumnGuess(cname, s, conf, ev)
         taken[s] = cname
+    _prefer_line_level(table, sample, usable, have, profiles, guesses, taken, notes)
     # 2b. a document type (Belegart: Rechnung, Gutschrift) as is_return, with the file's words
     doc_options: dict[str, tuple[OptionValue, str]] = {}
     doc_notes: list[str] = []
@@ -802,13 +911,24 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         free = [s for s in usable if s not in taken and s in have]
         doc_options, doc_notes = _returns_by_document_type(sample, free, guesses, taken, notes)
     # 3. values alone, for a few columns, where exactly one column without a telling name fits
-    unnamed = [s for s in usable if s not in taken and not _names_anything(s)]
+    # (neither of a debit and credit pair of amounts is revenue alone)
+    pair = _debit_credit_pair(sample, profiles) if "revenue" in by_col else None
+    unnamed = [
+        s for s in usable if s not in taken and not _names_anything(s) and s not in (pair or ())
+    ]
     missing_notes: dict[str, str] = {}
+    stand_ins = _stand_ins(table)
     for c in cols:
         if c.name in guesses or c.name not in _BY_VALUES:
             continue
+        if c.name in stand_ins and all(o in guesses for o in stand_ins[c.name]):
+            continue  # revenue is unit_price × quantity: a guess by values alone is weaker
         fitting = [
-            s for s in unnamed if s not in taken and _shape(table, c, profiles[s]) >= CONTENT_ALONE
+            s
+            for s in unnamed
+            if s not in taken
+            and not profiles[s].sparse
+            and _shape(table, c, profiles[s]) >= CONTENT_ALONE
         ]
         if len(fitting) == 1 and profiles[fitting[0]].n >= MIN_VALUES:
             s = fitting[0]
@@ -821,13 +941,48 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     contested = {c: v for c, v in contested.items() if c not in guesses}
     for cname, (s, other) in contested.items():
         missing_notes.setdefault(cname, _contested_note(s, other))
+    for cname, why in constant.items():
+        missing_notes.setdefault(cname, why)
     ordered = tuple(guesses[c.name] for c in cols if c.name in guesses)
+    more_notes: list[str] = []
+    fill: dict[str, tuple[OptionValue, str]] = {}
+    cg = guesses.get("customer_id")
+    if cg is not None and profiles[cg.source].sparse and not TABLES[table].key:
+        p = profiles[cg.source]
+        og = guesses.get("order_id")
+        if table == "transactions" and og is not None and not profiles[og.source].sparse:
+            # the order's fields on its first line only (a shop export): the run fills
+            # them from the order's other lines
+            sparse = [g.source for g in ordered if profiles[g.source].sparse]
+            fill["fill_from_order"] = (
+                tuple(sparse),
+                f"filled on only {p.n} of {p.rows} sampled rows, an order's first line: "
+                f"taken from the order's other lines by {og.source!r}",
+            )
+        else:
+            more_notes.append(
+                f"customer_id {cg.source!r} is filled on only {p.n} of {p.rows} sampled "
+                "rows: the run rejects a line without it. A shop export writes the customer "
+                "on an order's first line only; map its order number as order_id and list "
+                "the column in [transactions] fill_from_order"
+            )
+    if pair is not None:
+        mapped = guesses["revenue"].source if "revenue" in guesses else None
+        by_price = all(o in guesses for o in stand_ins.get("revenue", ("",)))
+        more_notes.append(_pair_note(*pair, mapped, by_price))
+        for s in pair:
+            if s not in taken:
+                notes[s] = "one of a debit and credit pair (see the note above)"
+        missing_notes.setdefault(
+            "revenue", f"{pair[0]!r} and {pair[1]!r} are a debit and credit pair (see the note)"
+        )
     unmapped = tuple(
         (s, notes.get(s) or _elsewhere(table, s, guesses)) for s in sources if s not in taken
     )
     missing = _missing(table, guesses, missing_notes)
     options, opt_notes = _reading_options(table, sample, ordered, by_col, profiles)
     options.update(doc_options)
+    options.update(fill)
     return TableGuess(
         table,
         tuple(sample.columns),
@@ -835,9 +990,92 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         unmapped,
         missing,
         options,
-        tuple([*sample.notes, *opt_notes, *doc_notes]),
+        tuple([*sample.notes, *opt_notes, *doc_notes, *more_notes]),
         contested,
     )
+
+
+#: an order's number as a shop writes it (Shopify's Name: #1001)
+_ORDER_NUMBER = r"^#\d+$"
+
+
+def _prefer_line_level(
+    table: str,
+    sample: Sample,
+    usable: list[str],
+    have: set[str],
+    profiles: dict[str, Profile],
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    notes: dict[str, str],
+) -> None:
+    """Drop guesses of columns filled only on an order's first line where every line has
+    what is needed (adding to ``guesses``, ``taken`` and ``notes``): revenue when
+    unit_price and quantity fill every line, order_id when a column of order numbers
+    (#1001) does."""
+
+    def sparse(cname: str) -> ColumnGuess | None:
+        g = guesses.get(cname)
+        return g if g is not None and not g.by_name and profiles[g.source].sparse else None
+
+    def drop(g: ColumnGuess, instead: str) -> None:
+        del guesses[g.canonical]
+        del taken[g.source]
+        p = profiles[g.source]
+        notes[g.source] = (
+            f"reads as {g.canonical}, but is filled on only {p.n} of {p.rows} sampled rows "
+            f"(an order's own field, on its first line): {instead}"
+        )
+
+    for cname, parts in _stand_ins(table).items():
+        g = sparse(cname)
+        if g is not None and all(o in guesses and profiles[guesses[o].source].full for o in parts):
+            drop(g, f"{cname} is taken as {' × '.join(parts)} of each line")
+    if "order_id" not in {c.name for c in input_columns(table)}:
+        return
+    g = guesses.get("order_id")
+    if g is not None and sparse("order_id") is None:
+        return
+    numbered = [
+        s
+        for s in usable
+        if s not in taken
+        and s in have
+        and profiles[s].full
+        and profiles[s].distinct * profiles[s].n >= 2
+        and pa.types.is_string(sample.table.column(s).type)
+        and _count(pc.match_substring_regex(_filled(sample.table.column(s)), _ORDER_NUMBER))
+        == profiles[s].n
+    ]
+    if len(numbered) != 1:
+        return
+    s = numbered[0]
+    if g is not None:
+        drop(g, f"order_id is taken as {s!r}, order numbers on every line")
+    guesses["order_id"] = ColumnGuess("order_id", s, 0.6, "order numbers like #1001, every line")
+    taken[s] = "order_id"
+    notes.pop(s, None)
+
+
+def _filled(column: pa.ChunkedArray) -> pa.Array:
+    """The non-empty values of a text column, trimmed."""
+    text = pc.utf8_trim_whitespace(column.combine_chunks().drop_null())
+    return text.filter(pc.greater(pc.utf8_length(text), 0))
+
+
+def _generic(source: str) -> bool:
+    """The name says only that it identifies something (No., ID, Code)."""
+    return all(concepts_of(w) == {"ID"} for w in words(source))
+
+
+def _constant(p: Profile) -> bool:
+    """One value in every one of many sampled rows: a constant, which identifies nothing."""
+    return p.n >= MIN_CONSTANT_ROWS and round(p.distinct * p.n) == 1
+
+
+def _constant_note(sample: Sample, source: str, p: Profile) -> str:
+    example = _example(sample, [source]) or "one value"
+    return f"it holds {example} in all {p.n} sampled rows, which identifies nothing"
 
 
 def _contested_note(source: str, other: str) -> str:
@@ -922,6 +1160,15 @@ def _returns_by_document_type(
             notes.pop(s, None)
             for other, _, _ in documents[1:]:
                 notes[other] = f"also reads as is_return, taken by {s!r}"
+        else:
+            flag = _debit_credit_flag(sample, free)
+            if flag is not None:
+                s, debit, credit = flag
+                ev = f"{'|'.join(words(s))}; debit/credit flags {debit}, {credit}"
+                guesses["is_return"] = ColumnGuess("is_return", s, 0.6, ev)
+                taken[s] = "is_return"
+                notes.pop(s, None)
+                return _flag_words(s, debit, credit)
         for s, others in unread.items():
             notes[s] = (
                 f"reads as a document type, but {', '.join(map(repr, others))} "
@@ -935,6 +1182,85 @@ def _returns_by_document_type(
     if kinds is None or not kinds.fits:
         return {}, []
     return _truth_words(guesses["is_return"].source, kinds)
+
+
+def _debit_credit_flag(sample: Sample, sources: list[str]) -> tuple[str, str, str] | None:
+    """A column flagging each line debit or credit (DATEV's Soll/Haben-Kennzeichen: S, H)
+    beside an unsigned amount: its name says debit or credit, its values are the two flags
+    of one pair (:data:`~tierwise.settings._words.DEBIT_CREDIT_FLAGS`); the column and its
+    debit and credit values as the file writes them."""
+    for s in sources:
+        if not set(words(s)) & (DEBIT_WORDS | CREDIT_WORDS):
+            continue
+        column = sample.table.column(s)
+        if not pa.types.is_string(column.type):
+            continue
+        values = [v for v in pc.unique(pc.utf8_trim_whitespace(column)).to_pylist() if v]
+        spelled = {fold(v): v for v in values}
+        for debit, credit in DEBIT_CREDIT_FLAGS:
+            if values and set(spelled) <= {debit, credit}:
+                return s, spelled.get(debit, debit.upper()), spelled.get(credit, credit.upper())
+    return None
+
+
+def _flag_words(
+    source: str, debit: str, credit: str
+) -> tuple[dict[str, tuple[OptionValue, str]], list[str]]:
+    """true_values and false_values for a debit/credit flag, with the note to check them."""
+    options: dict[str, tuple[OptionValue, str]] = {
+        "true_values": ((credit,), f"is_return: credit lines in {source!r} (check the note)"),
+        "false_values": ((debit,), f"is_return: debit lines in {source!r}"),
+    }
+    note = (
+        f"is_return reads {source!r}: {credit!r} (credit) as a credit note, {debit!r} "
+        "(debit) as an invoice, as they are booked on a customer's account; check which "
+        "letter marks a credit note in this export (on a revenue account it is the other "
+        "way round) and swap true_values and false_values if need be. The amount is "
+        "unsigned: without is_return every credit note counts as a sale"
+    )
+    return options, [note]
+
+
+def _debit_credit_pair(sample: Sample, profiles: dict[str, Profile]) -> tuple[str, str] | None:
+    """Two amount columns, one named debit (Soll, Debit) and one credit (Haben, Credit)."""
+
+    def side(s: str, side_words: frozenset[str]) -> bool:
+        ws = words(s)
+        named = [w for w in ws if w in side_words]
+        rest = [w for w in ws if w not in side_words and not concepts_of(w) & _PAIR_QUALS]
+        p = profiles.get(s, Profile())
+        return len(named) == 1 and not rest and p.n > 0 and p.number >= 0.9
+
+    debit = next((s for s in sample.columns if side(s, DEBIT_WORDS)), None)
+    credit = next((s for s in sample.columns if side(s, CREDIT_WORDS)), None)
+    return (debit, credit) if debit is not None and credit is not None else None
+
+
+#: words that may stand beside debit or credit in the name of an amount (Debit (EUR))
+_PAIR_QUALS = frozenset({"AMOUNT", "CURRENCY", "NET"})
+
+
+def _pair_note(debit: str, credit: str, revenue: str | None, by_price: bool) -> str:
+    """Why neither of a debit and credit pair is revenue, and what to do; with the sign to
+    check of the column mapped as revenue, if one is, or what unit_price × quantity misses."""
+    check = ""
+    if revenue is not None:
+        check = (
+            f". revenue is mapped to {revenue!r}: check its sign after a validate run (a "
+            "sale booked on a revenue account is a credit, negative as debit − credit)"
+        )
+    elif by_price:
+        check = (
+            ". revenue is unit_price × quantity until then, which counts a credit note's "
+            "lines as sales unless is_return is mapped"
+        )
+    return (
+        f"{debit!r} and {credit!r} look like a debit and a credit column: tierwise reads "
+        "one signed amount per line, and neither column alone gives it (one loses the "
+        "credit notes, the other the sales). Export one signed amount, or add a column "
+        "debit − credit for lines booked on customers' accounts (credit − debit for lines "
+        "of a revenue account) and map revenue to it" + check
+    )
 
 
 def _document_type_columns(
@@ -1048,6 +1374,10 @@ def _reading_options(
     """decimal, date_format and table where the sample needs them; notes where unsure."""
     options: dict[str, tuple[OptionValue, str]] = {}
     notes: list[str] = []
+    if sample.sheet is not None:
+        options["sheet"] = (sample.sheet, "the sheet whose columns fit this input best")
+    if sample.header_row is not None:
+        options["header_row"] = (sample.header_row, "the line holding the column names")
     if sample.table_name and sample.fmt == "postgres":
         options["table"] = (sample.table_name, "the table read from the database")
     elif sample.table_name:

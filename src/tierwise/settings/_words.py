@@ -4,10 +4,12 @@ A column name is cut into words (camelCase, snake_case, spaces, and German or Du
 compounds such as ``Kunden|nummer`` or ``Factuur|datum``); each word stands for one or more
 *concepts* (``CUSTOMER``, ``ID``, ``DATE`` …). Words are compared folded: lower case, accents
 removed, ``ß`` as ``ss``. The vocabulary covers English, German, French, Spanish, Romanian and
-Dutch, plus the SAP field names of a sales-document export (``KUNNR``, ``FKDAT``, ``NETWR``…).
+Dutch, plus the SAP field names of a sales-document export (``KUNNR``, ``FKDAT``, ``NETWR``…)
+and of SAP Business One (``CardCode``, ``DocDate``, ``SlpCode``…).
 
 Besides column names, the words a document-type column holds (``Rechnung``, ``Gutschrift``,
-``Credit Memo`` …) tell an invoice from a return (:func:`document_kind`).
+``Credit Memo`` …) tell an invoice from a return (:func:`document_kind`), and the words for
+debit and credit (``Soll``, ``Haben``; the flags ``S``, ``H``) name a booking's side.
 
 Which concepts make which canonical column is in :mod:`tierwise.settings._guess`.
 """
@@ -206,6 +208,23 @@ ABBREVIATIONS: dict[str, str] = {
     "zipcode": "postcode",
     "email": "email",
     "emailaddress": "email",
+    # Business Central's Post Code and Country/Region Code
+    "postcode": "postcode",
+    "countryregion": "country",
+    # Xero's contacts: the postal address's city and postcode
+    "pocity": "city",
+    "popostalcode": "postcode",
+    # SAP Business One (OINV, INV1, OCRD): the business partner's code and name, the
+    # document's date, number and internal key, the sales employee, the tax number
+    "cardcode": "customer nr",
+    "cardname": "customer name",
+    "docdate": "beleg datum",
+    "docnum": "beleg nr",
+    "docentry": "beleg",
+    "slpcode": "rep nr",
+    "slpname": "rep name",
+    "lictradnum": "tax id",
+    "grssprofit": "gross profit",
     # a credit note is a return, whichever way the two words are written (Credit Note,
     # CreditNote, credit_note, Credit Memo)
     "creditnote": "creditnote",
@@ -298,6 +317,20 @@ INVOICE_DOCUMENTS = _lines(
     fattura
     vendita
     """
+)
+
+
+#: words naming the debit side of a booking (German Soll), and the credit side (Haben), folded
+DEBIT_WORDS = frozenset(_ws("soll debit debits debe debet dr sollbetrag"))
+CREDIT_WORDS = frozenset(_ws("haben credit credits haber credito cr habenbetrag"))
+#: the values a debit/credit flag holds (DATEV's Soll/Haben-Kennzeichen: S, H), folded:
+#: debit, then credit
+DEBIT_CREDIT_FLAGS = (
+    ("s", "h"),
+    ("soll", "haben"),
+    ("d", "c"),
+    ("dr", "cr"),
+    ("debit", "credit"),
 )
 
 

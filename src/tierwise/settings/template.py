@@ -14,6 +14,7 @@ models by ``scripts/gen_settings_docs.py``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
@@ -120,11 +121,51 @@ def init_settings(
                     f"{name} file not found", file=path, hint=f"check the path given for {name}"
                 ) from exc
             raise
-        guesses[name] = guess_table(name, sample)
+        by_sheet = _best_sheet(name, path) if sample.fmt == "excel" else None
+        guesses[name] = by_sheet or guess_table(name, sample)
         paths[name] = _path_for(path, spath)
     text = _render(guesses, paths)
     hint = closing_hint(spath or Path("tierwise.toml"), guesses)
     return InitResult(text, hint, guesses)
+
+
+def _best_sheet(name: str, path: str) -> TableGuess | None:
+    """The guess on the sheet of a workbook whose columns fit input ``name`` best, with
+    ``sheet`` set; ``None`` for a workbook of one sheet.
+
+    A sheet fits better when more of the input's required columns are found on it, then when
+    its guesses are surer and fewer of its columns are left out (a notes sheet, the other
+    input's sheet).
+    """
+    from ..io.sample import read_sample, sheet_names
+    from .inputs import TableInput
+
+    sheets = sheet_names(path)
+    if len(sheets) < 2:
+        return None
+    best: tuple[tuple[int, float], TableGuess] | None = None
+    for sheet in sheets:
+        try:
+            sample = read_sample(path, TableInput(sheet=sheet), name=name)
+        except InputError:
+            continue  # an empty sheet
+        g = guess_table(name, sample)
+        required = sum(1 for c in TABLES[name].columns if c.required)
+        fit = (
+            required - len(g.missing),
+            sum(c.confidence for c in g.columns) - 0.5 * len(g.unmapped),
+        )
+        if best is None or fit > best[0]:
+            best = (fit, g)
+    if best is None:
+        return None
+    chosen = best[1]
+    listed = ", ".join(map(repr, sheets))
+    note = (
+        f"the workbook has sheets {listed}; {chosen.options['sheet'][0]!r} was read, its "
+        f"columns fitting {name} best"
+    )
+    return dataclasses.replace(chosen, notes=(note, *chosen.notes))
 
 
 def settings_template(
@@ -265,7 +306,7 @@ def _validate_section(guesses: dict[str, TableGuess]) -> list[str]:
     for name, g in guesses.items():
         if "validate_date_formats" in g.options:
             value, why = g.options["validate_date_formats"]
-            formats += [f for f in value if f not in formats]
+            formats += [f for f in value if f not in formats] if isinstance(value, tuple) else []
             whys.append(f"{name}: {why}")
     if not formats:
         return []
@@ -286,7 +327,16 @@ def _input_section(name: str, g: TableGuess, path: str) -> list[str]:
     spec = TABLES[name]
     lines = [f"[{name}]", *_comment(spec.doc[:1].upper() + spec.doc[1:] + ".")]
     rows: list[tuple[str, str]] = [(f"path = {_toml_value(path)}", "")]
-    for key in ("table", "decimal", "date_format", "true_values", "false_values"):
+    for key in (
+        "sheet",
+        "table",
+        "header_row",
+        "decimal",
+        "date_format",
+        "true_values",
+        "false_values",
+        "fill_from_order",
+    ):
         if key in g.options:
             value, why = g.options[key]
             rows.append((f"{key} = {_toml_value(value)}", why))

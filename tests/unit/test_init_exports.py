@@ -1,0 +1,378 @@
+"""``tierwise init`` on exports of ERPs and shops it was tried on later: Odoo, Xero, DATEV,
+Lexware, Business Central, NetSuite, Exact, SAP Business One, Shopify, SQL Server.
+
+Each test writes a few rows as the named system writes them and checks the guesses that
+went wrong on the real export: a constant ledger account taken for the customer, a
+debit/credit flag ignored, timestamps with fractions or a zone read as no dates, a customer
+master's generic key, SAP Business One's field names, a shop's order-level columns taken
+over its line items, DATEV's format line read as the header, a workbook's notes sheet read
+for every input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from tierwise.io.sample import read_sample
+from tierwise.settings import load_settings
+from tierwise.settings._guess import TableGuess, guess_table, profile
+from tierwise.settings.template import init_settings
+
+
+def _guess(tmp_path: Path, table: str, name: str, text: str, encoding: str = "utf-8") -> TableGuess:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return guess_table(table, read_sample(path, name=table))
+
+
+def _rows(header: str, make: object, n: int = 30) -> str:
+    assert callable(make)
+    return header + "\n" + "".join(make(i) + "\n" for i in range(n))
+
+
+# -- a constant column is no identifier ---------------------------------------------------
+
+
+def test_a_constant_ledger_account_is_not_the_customer_odoo(tmp_path: Path) -> None:
+    text = _rows(
+        "Date,Journal Entry,Partner,Partner/ID,Product,Quantity,Account,Debit,Credit,Balance",
+        lambda i: (
+            f"2024-01-{i % 28 + 1:02d},INV/2024/{i // 3:05d},Firma {i % 7},"
+            f"__export__.res_partner_{i % 7},[P{i % 5}] Widget,{i % 9 + 1},"
+            f"400000 Product Sales,0.0,{10 + i}.50,-{10 + i}.50"
+        ),
+    )
+    g = _guess(tmp_path, "transactions", "account.move.line.csv", text)
+    assert g.mapping()["customer_id"] == "Partner/ID"
+    notes = dict(g.unmapped)
+    assert "identifies nothing" in notes["Account"]
+    assert "'400000 Product Sales'" in notes["Account"]
+
+
+def test_a_constant_account_code_leaves_the_customer_missing_xero(tmp_path: Path) -> None:
+    text = _rows(
+        "Date,Source,Reference,Quantity,Unit Price,Total,Account Code",
+        lambda i: f"19 Mar 2022,Receivable Invoice,INV{100 + i},{i % 5 + 1},4.50,{i}.00,200",
+    )
+    g = _guess(tmp_path, "transactions", "Sales_By_Customer_Detail.csv", text)
+    assert g.guessed("customer_id") is None
+    missing = dict(g.missing)
+    assert "'Account Code' reads as it" in missing["customer_id"]
+    assert "identifies nothing" in missing["customer_id"]
+
+
+def test_a_customer_column_repeating_in_a_short_sample_is_still_taken(tmp_path: Path) -> None:
+    # three rows of one customer say nothing of the column: too few to call it constant
+    text = "Kundennummer;Datum;Umsatz\nK1;02.01.2024;10,5\nK1;03.01.2024;2\nK1;04.01.2024;3\n"
+    g = _guess(tmp_path, "transactions", "r.csv", text)
+    assert g.mapping()["customer_id"] == "Kundennummer"
+
+
+# -- a debit/credit flag and a debit/credit pair ------------------------------------------
+
+
+DATEV = _rows(
+    '"Umsatz (ohne Soll/Haben-Kz)";"Soll/Haben-Kennzeichen";"WKZ Umsatz";"Konto";'
+    '"Gegenkonto (ohne BU-Schlüssel)";"Belegdatum";"Belegfeld 1";"Buchungstext"',
+    lambda i: (
+        f'{100 + i},50;"{"H" if i % 6 == 0 else "S"}";"EUR";{10030 + i % 4};8400;'
+        f'{i % 28 + 1:02d}.01.2022;"INV{100000 + i}";"Erlöse"'
+    ),
+)
+
+
+def test_a_datev_soll_haben_flag_is_is_return_with_h_as_the_credit_note(tmp_path: Path) -> None:
+    g = _guess(tmp_path, "transactions", "buchungen.csv", DATEV, "cp1252")
+    m = g.mapping()
+    assert m["revenue"] == "Umsatz (ohne Soll/Haben-Kz)"
+    assert m["is_return"] == "Soll/Haben-Kennzeichen"
+    assert g.options["true_values"][0] == ("H",)
+    assert g.options["false_values"][0] == ("S",)
+    assert any("check which letter marks a credit note" in n for n in g.notes)
+
+
+def test_a_flag_of_other_letters_is_not_taken_as_debit_credit(tmp_path: Path) -> None:
+    text = DATEV.replace('"H"', '"X"')
+    g = _guess(tmp_path, "transactions", "buchungen.csv", text, "cp1252")
+    assert g.guessed("is_return") is None
+    assert "true_values" not in g.options
+
+
+def test_a_soll_haben_pair_of_amounts_gets_a_note_lexware(tmp_path: Path) -> None:
+    text = _rows(
+        "Datum;Belegnr.;Kundennr.;Buchungstext;Soll;Haben;Währung",
+        lambda i: (
+            f"{i % 28 + 1:02d}.01.2022;INV{100000 + i};000{i % 9};Erlöse;"
+            + (f";{i},95" if i % 5 == 0 else f"{i},95;")
+            + ";EUR"
+        ),
+    )
+    g = _guess(tmp_path, "transactions", "kontoblatt.csv", text, "cp1252")
+    note = next(n for n in g.notes if "debit and a credit column" in n)
+    assert "'Soll' and 'Haben'" in note and "debit − credit" in note
+    assert "debit and credit pair" in dict(g.unmapped)["Soll"]
+    assert "debit and credit pair" in dict(g.missing)["revenue"]
+
+
+def test_a_debit_credit_pair_beside_a_mapped_balance_says_to_check_its_sign(
+    tmp_path: Path,
+) -> None:
+    text = _rows(
+        "Date,Partner,Debit,Credit,Balance",
+        lambda i: f"2024-01-{i % 28 + 1:02d},Firma {i % 7},0.0,{10 + i}.50,-{10 + i}.50",
+    )
+    g = _guess(tmp_path, "transactions", "odoo.csv", text)
+    note = next(n for n in g.notes if "debit and a credit column" in n)
+    revenue = g.mapping().get("revenue")
+    assert revenue is not None and f"revenue is mapped to {revenue!r}" in note
+
+
+# -- timestamps the run reads -------------------------------------------------------------
+
+
+def test_timestamps_with_fractions_or_a_zone_are_dates() -> None:
+    for values in (
+        ["2024-06-19 00:00:00.000", "2024-07-03 00:00:00.000", "2024-07-04 13:05:00.123"],
+        ["2024-06-19 10:15:00 -0500", "2024-07-03 10:15:00 -0500", "2024-07-04 09:00:00 +0100"],
+    ):
+        p = profile(__import__("pyarrow").array(values))
+        assert p.date == 1.0, values
+        assert "%Y-%m-%d" in p.date_formats
+
+
+def test_init_leaves_a_time_aside_as_validation_does() -> None:
+    from tierwise.settings._guess import TIME_AFTER_DATE
+    from tierwise.validate import _TIME_AFTER_DATE
+
+    assert TIME_AFTER_DATE == _TIME_AFTER_DATE
+
+
+def test_sql_server_and_shopify_timestamps_are_mapped_as_dates(tmp_path: Path) -> None:
+    text = _rows(
+        "DocNum,DocDate,CardCode,LineTotal,Created at",
+        lambda i: (
+            f"{1000 + i},2024-06-{i % 28 + 1:02d} 00:00:00.000,C{i % 7:05d},{i}.50,"
+            f"2024-06-{i % 28 + 1:02d} 10:15:00 -0500"
+        ),
+    )
+    g = _guess(tmp_path, "transactions", "invoices.csv", text)
+    assert g.mapping()["date"] == "DocDate"
+    assert not any("not dates" in n for n in g.notes)
+    assert "date_format" not in g.options
+
+
+# -- a customer master's generic key, and more names --------------------------------------
+
+
+def test_a_business_central_customer_no_is_the_key_not_the_email(tmp_path: Path) -> None:
+    text = _rows(
+        "No.,Name,Address,City,Post Code,Country/Region Code,Salesperson Code,Phone No.,E-Mail",
+        lambda i: (
+            f"{i + 1:05d},Firma {i} GmbH,Hauptstr. {i},München,{23000 + i},DE,R0{i % 4},"
+            f"+49 30 {1710000 + i},info@firma{i}.de"
+        ),
+    )
+    g = _guess(tmp_path, "customers", "customers.csv", text)
+    m = g.mapping()
+    assert m["customer_id"] == "No."
+    assert m["email"] == "E-Mail"
+    assert m["postcode"] == "Post Code"
+    assert m["country"] == "Country/Region Code"
+    assert not g.missing
+
+
+def test_netsuite_id_and_exact_code_are_the_customer_key(tmp_path: Path) -> None:
+    ns = _rows(
+        '"Internal ID","ID","Company Name","Sales Rep","Billing Zip"',
+        lambda i: f'"{5000 + i}","CUST{i + 1:05d}","Firma {i}","R0{i % 3}","{66000 + i}"',
+    )
+    assert _guess(tmp_path, "customers", "ns.csv", ns).mapping()["customer_id"] == "ID"
+    exact = _rows(
+        "Code;Naam;Plaats;Btw-nummer",
+        lambda i: f"{i + 1};Firma {i} B.V.;Köln;NL{i:09d}B01",
+    )
+    assert _guess(tmp_path, "customers", "exact.csv", exact).mapping()["customer_id"] == "Code"
+
+
+def test_a_generic_code_whose_values_repeat_is_not_the_customer_key(tmp_path: Path) -> None:
+    text = _rows("Code,Name,E-Mail", lambda i: f"G{i % 3},Firma {i},info@firma{i}.de")
+    g = _guess(tmp_path, "customers", "c.csv", text)
+    assert g.mapping().get("customer_id") != "Code"
+    assert "its values repeat" in dict(g.unmapped)["Code"]
+
+
+def test_sap_business_one_field_names_are_read(tmp_path: Path) -> None:
+    lines = _rows(
+        "DocNum\tObjType\tDocDate\tCardCode\tCardName\tItemCode\tDscription\tQuantity\tPrice\t"
+        "LineTotal\tGrssProfit\tDocCur\tSlpCode",
+        lambda i: (
+            f"{100001 + i // 3}\t13\t2022-01-{i % 28 + 1:02d} 00:00:00.000\tC{i % 9:05d}\t"
+            f"Firma {i % 9} GmbH\tP0{i % 7}\tWidget\t{i % 5 + 1}.0\t4.5\t{i}.5\t1.81\tEUR\t{i % 3}"
+        ),
+    )
+    g = _guess(tmp_path, "transactions", "invoices.txt", lines, "utf-16")
+    m = g.mapping()
+    assert m["customer_id"] == "CardCode"
+    assert m["date"] == "DocDate"
+    assert m["order_id"] == "DocNum"
+    assert m["revenue"] == "LineTotal"
+    assert "GrssProfit" not in m.values()
+    master = _rows(
+        "CardCode\tCardName\tZipCode\tSlpCode\tLicTradNum",
+        lambda i: f"C{i:05d}\tFirma {i} GmbH\t{38000 + i}\t{i % 4}\tDE{100000000 + i}",
+    )
+    mm = _guess(tmp_path, "customers", "ocrd.txt", master, "utf-16").mapping()
+    assert mm["customer_id"] == "CardCode"
+    assert mm["name"] == "CardName"
+    assert mm["rep_id"] == "SlpCode"
+    assert mm["tax_id"] == "LicTradNum"
+
+
+# -- line-level columns before an order's first-line fields (Shopify) ---------------------
+
+
+def _shopify_orders() -> str:
+    lines = ["Name,Email,Total,Created at,Lineitem quantity,Lineitem price,Lineitem sku,Id"]
+    for order in range(12):
+        for line in range(3):
+            first = line == 0
+            lines.append(
+                f"#{1001 + order},"
+                + (f"buyer{order}@shop.com,{100 + order}.50," if first else ",,")
+                + f"2024-01-{order + 1:02d} 10:00:00 -0500,{line + 1},{9 + line}.90,P{line},"
+                + (f"54000{order}" if first else "")
+            )
+    return "\n".join(lines) + "\n"
+
+
+def test_shopify_line_items_win_over_order_totals_on_the_first_line(tmp_path: Path) -> None:
+    g = _guess(tmp_path, "transactions", "orders_export_1.csv", _shopify_orders())
+    m = g.mapping()
+    assert m["order_id"] == "Name"
+    assert m["unit_price"] == "Lineitem price"
+    assert m["quantity"] == "Lineitem quantity"
+    assert m["date"] == "Created at"
+    assert "revenue" not in m and not g.missing
+    notes = dict(g.unmapped)
+    assert "filled on only 12 of 36 sampled rows" in notes["Total"]
+    assert "unit_price × quantity" in notes["Total"]
+    assert "'Name'" in notes["Id"]
+    # Email, on each order's first line only: the run takes it from the order's other lines
+    value, why = g.options["fill_from_order"]
+    assert value == ("Email",) and "by 'Name'" in why
+
+
+def test_a_shop_export_read_with_inits_settings_keeps_every_line(tmp_path: Path) -> None:
+    from tierwise.api import validate
+
+    path = tmp_path / "orders_export_1.csv"
+    path.write_text(_shopify_orders(), encoding="utf-8")
+    target = tmp_path / "tierwise.toml"
+    target.write_text(
+        init_settings({"transactions": path}, settings_path=target).text, encoding="utf-8"
+    )
+    v = validate(str(path), settings=load_settings(target), as_of="2024-12-31")["transactions"]
+    # every line of the 12 orders used, each with its order's customer
+    assert v.rejects.num_rows == 0 and v.table.num_rows == 36
+    rows = v.table.select(["order_id", "customer_id"]).to_pylist()
+    assert all(r["customer_id"] == f"buyer{int(r['order_id'][1:]) - 1001}@shop.com" for r in rows)
+
+
+# -- DATEV's format line ------------------------------------------------------------------
+
+
+def test_a_datev_extf_line_gets_header_row_2(tmp_path: Path) -> None:
+    extf = '"EXTF";700;21;"Buchungsstapel";13;20250115093000000;;"RE";"Admin";"";12345\n'
+    path = tmp_path / "EXTF_Buchungsstapel.csv"
+    path.write_bytes((extf + DATEV).encode("cp1252"))
+    r = init_settings({"transactions": path}, settings_path=tmp_path / "tierwise.toml")
+    g = r.tables["transactions"]
+    assert g.options["header_row"][0] == 2
+    assert g.mapping()["customer_id"] == "Konto"
+    assert g.mapping()["revenue"] == "Umsatz (ohne Soll/Haben-Kz)"
+    assert any("DATEV's format line" in n for n in g.notes)
+    (tmp_path / "tierwise.toml").write_text(r.text, encoding="utf-8")
+    assert load_settings(tmp_path / "tierwise.toml").transactions.header_row == 2
+
+
+# -- a workbook of several sheets -----------------------------------------------------------
+
+
+def test_each_input_reads_the_sheet_whose_columns_fit_it(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    notes = wb.active
+    notes.title = "Hinweise"
+    notes["A1"] = "Bitte nur Werte einfügen!"
+    kunden = wb.create_sheet("Kunden")
+    kunden.append(["Kd.-Nr.", "Firma", "PLZ", "Ort"])
+    for i in range(10):
+        kunden.append([f"K{i:03d}", f"Firma {i}", f"{50000 + i}", "Köln"])
+    sales = wb.create_sheet("Umsätze")
+    sales.append(["Kundennummer", "Datum", "Beleg", "Menge", "Betrag"])
+    for i in range(30):
+        sales.append([f"K{i % 10:03d}", dt.date(2024, 1, i % 28 + 1), f"R{i}", i % 4 + 1, 10.5 + i])
+    path = tmp_path / "Umsatzliste.xlsx"
+    wb.save(path)
+    r = init_settings(
+        {"transactions": path, "customers": path}, settings_path=tmp_path / "tierwise.toml"
+    )
+    t, c = r.tables["transactions"], r.tables["customers"]
+    assert t.options["sheet"][0] == "Umsätze"
+    assert c.options["sheet"][0] == "Kunden"
+    assert t.mapping()["customer_id"] == "Kundennummer" and not t.missing
+    assert c.mapping()["customer_id"] == "Kd.-Nr."
+    (tmp_path / "tierwise.toml").write_text(r.text, encoding="utf-8")
+    s = load_settings(tmp_path / "tierwise.toml")
+    assert (s.transactions.sheet, s.customers.sheet) == ("Umsätze", "Kunden")
+
+
+def test_serial_days_among_dates_are_dates_but_alone_are_numbers() -> None:
+    import pyarrow as pa
+
+    mixed = ["2022-01-05 00:00:00", "44567", "2022-02-01 00:00:00", "44600", "2022-03-01"]
+    assert profile(pa.array(mixed)).date == 1.0
+    accounts = ["10036", "10037", "10040", "10036", "10041"]
+    assert profile(pa.array(accounts)).date == 0.0
+
+
+def test_a_currency_column_of_codes_is_mapped_and_a_currency_key_is_not(tmp_path: Path) -> None:
+    text = _rows("CardCode,DocDate,LineTotal,DocCur", lambda i: f"C{i % 5},2024-01-02,{i}.5,EUR")
+    assert _guess(tmp_path, "transactions", "a.csv", text).mapping()["currency"] == "DocCur"
+    keyed = _rows(
+        "CardCode,DocDate,LineTotal,CurrencyKey", lambda i: f"C{i % 5},2024-01-02,{i}.5,100"
+    )
+    assert "currency" not in _guess(tmp_path, "transactions", "b.csv", keyed).mapping()
+
+
+def test_address_parts_of_shopify_and_xero_contacts_are_read(tmp_path: Path) -> None:
+    shop = _rows(
+        "Customer ID,Email,Default Address City,Default Address Country Code,Default Address Zip",
+        lambda i: f"{7000 + i},b{i}@x.com,Köln,DE,{50000 + i}",
+    )
+    m = _guess(tmp_path, "customers", "customers_export.csv", shop).mapping()
+    assert (m["city"], m["country"], m["postcode"]) == (
+        "Default Address City",
+        "Default Address Country Code",
+        "Default Address Zip",
+    )
+    xero = _rows(
+        "AccountNumber,EmailAddress,POCity,POPostalCode",
+        lambda i: f"A{i},b{i}@x.com,Leeds,LS{i} 1AA",
+    )
+    m = _guess(tmp_path, "customers", "Contacts.csv", xero).mapping()
+    assert (m["city"], m["postcode"]) == ("POCity", "POPostalCode")
+
+
+def test_a_debit_credit_pair_beside_price_and_quantity_says_what_they_miss(
+    tmp_path: Path,
+) -> None:
+    text = _rows(
+        "Date,Partner,Quantity,Unit Price,Debit,Credit",
+        lambda i: f"2024-01-{i % 28 + 1:02d},Firma {i % 7},{i % 4 + 1},4.50,0.0,{10 + i}.50",
+    )
+    g = _guess(tmp_path, "transactions", "odoo.csv", text)
+    note = next(n for n in g.notes if "debit and a credit column" in n)
+    assert "revenue is unit_price × quantity until then" in note
