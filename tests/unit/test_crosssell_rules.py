@@ -11,6 +11,7 @@ import itertools
 from collections import Counter
 from typing import Any
 
+import ibis
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -449,3 +450,15 @@ def test_spark_numbers_baskets_in_parts_each_once(spark_engine: Engine) -> None:
     # every key once, numbered 0 … n-1 without a gap or a repeat
     assert sorted(r["bid"] for r in rows) == list(range(len(keys)))
     assert {r["basket"] for r in rows} == set(keys)
+
+
+@pytest.mark.engines("duckdb", reason="runs on spark_engine")
+def test_rules_counted_without_an_engine_on_spark_number_baskets_in_parts(
+    spark_engine: Engine,
+) -> None:
+    # the hit-rate evaluation counts the rules at its cutoff from the table alone: its
+    # backend, not an engine passed, says it is Spark
+    from tierwise.crosssell.rules import _on_spark
+
+    t = spark_engine.from_arrow(_random_lines(5))
+    assert _on_spark(t, None) and not _on_spark(ibis.memtable(_random_lines(5)), None)

@@ -131,6 +131,16 @@ def _in_range(t: ir.Table, baskets: tuple[int, int]) -> ir.Table:
     return t.filter(t.bid.between(baskets[0], baskets[1] - 1))
 
 
+def _on_spark(t: ir.Table, engine: Engine | None) -> bool:
+    """Whether ``t`` is computed by Spark (the engine's backend, or else the table's)."""
+    if engine is not None:
+        return engine.backend == "spark"
+    try:
+        return t._find_backend(use_default=False).name == "pyspark"
+    except Exception:  # a table of no backend (an in-memory one): not Spark
+        return False
+
+
 #: the parts :func:`_numbered_in_parts` numbers rows in, each on its own
 _NUMBER_PARTS = 256
 
@@ -222,7 +232,7 @@ def basket_items(
     )
     item_codes = item_codes.mutate(iid=item_codes.iid.cast("int32"))
     numbered = lines.select("basket").distinct()
-    if engine is not None and engine.backend == "spark":
+    if _on_spark(tx, engine):
         basket_codes = _numbered_in_parts(numbered, "basket", "bid", keep, free)
     else:
         basket_codes = keep(numbered.mutate(bid=ibis.row_number().cast("int32")))
