@@ -1928,7 +1928,9 @@ def _fill_from_order(
 ) -> ir.Table:
     """``raw`` with each column of ``names`` (``[table] fill_from_order``) filled where empty
     from the other lines of its order: an export that writes an order's fields on its first
-    line only (Shopify) gives every line its customer and date.
+    line only (Shopify) gives every line its customer and date. An order whose lines hold
+    different values (an order number used twice) fills nothing: its empty lines stay
+    empty.
 
     Raises
     ------
@@ -1958,9 +1960,13 @@ def _fill_from_order(
         value = raw[column]
         if value.type().is_string():
             value = _trim(value).nullif("")
-        # the order's value: the one its first line carries (the largest, if lines differ)
-        of_order = value.max().over(group_by=raw[order])
-        filled[column] = ibis.ifelse(value.isnull() & raw[order].notnull(), of_order, raw[column])
+        # the order's value, where its lines that have one agree: an order number two
+        # stores (or two customers) share leaves its empty lines empty, and rejected
+        low = value.min().over(group_by=raw[order])
+        high = value.max().over(group_by=raw[order])
+        filled[column] = ibis.ifelse(
+            value.isnull() & raw[order].notnull() & (low == high), high, raw[column]
+        )
     return raw.mutate(**filled)
 
 

@@ -1280,6 +1280,17 @@ def test_order_fields_on_the_first_line_only_are_filled_from_the_order(eng: Engi
     ]
     # an order none of whose lines names its customer stays without one
     assert rejects == {6: ("Email", "missing customer_id")}
+    # an order number two stores used: its lines name two customers, and the empty one is
+    # given to neither
+    twice = {k: [*v, v[0]] for k, v in cols.items()}
+    twice["Email"][-1] = "z@other.com"
+    twice["Created at"][-1] = "2024-02-28"
+    used, rejects = _validate(eng, twice, settings=s)
+    assert rejects[3] == ("Email", "missing customer_id")
+    assert [(r["customer_id"], r["date"].day) for r in used if r["order_id"] == "#1001"] == [
+        ("a@x.com", 1),
+        ("z@other.com", 28),
+    ]
     bad = plain.with_updates(transactions={"fill_from_order": ["E-Mail address"]})
     with pytest.raises(SettingsError, match="fill_from_order names 'E-Mail address'"):
         _validate(eng, cols, settings=bad)
