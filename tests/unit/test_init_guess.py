@@ -1155,6 +1155,23 @@ def test_a_column_of_two_digit_and_full_years_gets_the_validate_formats(tmp_path
     assert {d.year for d in t.table.column("date").to_pylist()} == {2024}
 
 
+def test_a_us_column_of_two_digit_and_full_years_is_read_month_first(tmp_path: Path) -> None:
+    # 1/15/24 beside 3/14/2024: month first in both shapes, never day and month swapped
+    days = [(i % 12 + 1, i % 28 + 1, i % 2) for i in range(40)]
+    lines = ["Customer,Date,Amount"] + [
+        f"C{i % 7},{m}/{d}/{'24' if short else '2024'},10.50"
+        for i, (m, d, short) in enumerate(days)
+    ]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    parsed, v = _init_and_validate({"transactions": path}, tmp_path)
+    formats = parsed["validate"]["date_formats"]
+    assert formats[-1] == "%m/%d/%y" and formats.index("%m/%d/%Y") < formats.index("%d/%m/%Y")
+    t = v["transactions"]
+    assert t.rejects.num_rows == 0
+    assert t.table.column("date").to_pylist() == [dt.date(2024, m, d) for m, d, _ in days]
+
+
 def test_two_digit_years_in_one_column_and_full_in_another_get_the_validate_formats(
     tmp_path: Path,
 ) -> None:

@@ -476,13 +476,8 @@ def _share(mask: pa.Array, n: int) -> float:
     return _count(mask) / n if n else 0.0
 
 
-def _dates(
-    text: pa.Array, formats: Iterable[str], some: list[str] | None = None
-) -> tuple[pa.Array, tuple[str, ...]]:
-    """Which values read as a plausible date, and the formats that read every value.
-
-    ``some``, if given, receives the formats that read at least one value.
-    """
+def _dates(text: pa.Array, formats: Iterable[str]) -> tuple[pa.Array, tuple[str, ...]]:
+    """Which values read as a plausible date, and the formats that read every value."""
     any_ok = pa.array([False] * len(text))
     whole: list[str] = []
     for fmt in formats:
@@ -494,8 +489,6 @@ def _dates(
         any_ok = pc.or_(any_ok, ok)
         if len(text) and pc.all(ok).as_py():
             whole.append(fmt)
-        if some is not None and len(text) and pc.any(ok).as_py():
-            some.append(fmt)
     return any_ok, tuple(whole)
 
 
@@ -579,8 +572,7 @@ def _profile(arr: pa.Array, date_formats: Iterable[str]) -> Profile:
     if n == 0:
         return Profile()
     long_dates, fmts = _dates(text, [f for f in formats if "%y" not in f])
-    short_some: list[str] = []
-    short_dates, short_fmts = _dates(text, [f for f in formats if "%y" in f], short_some)
+    short_dates, short_fmts = _dates(text, [f for f in formats if "%y" in f])
     if not pc.all(pc.or_(long_dates, short_dates)).as_py():
         # a time the formats do not read (fractions of a second, a zone: 10:15:00.000,
         # 10:15:00 -0500) is left aside as the run leaves it aside, and the date read alone
@@ -588,7 +580,7 @@ def _profile(arr: pa.Array, date_formats: Iterable[str]) -> Profile:
         more, more_fmts = _dates(bare, [f for f in formats if "%y" not in f])
         long_dates = pc.or_(long_dates, more)
         fmts = fmts or more_fmts
-        more, more_fmts = _dates(bare, [f for f in formats if "%y" in f], short_some)
+        more, more_fmts = _dates(bare, [f for f in formats if "%y" in f])
         short_dates = pc.or_(short_dates, more)
         short_fmts = short_fmts or more_fmts
     dates = pc.or_(long_dates, short_dates)
@@ -625,9 +617,21 @@ def _profile(arr: pa.Array, date_formats: Iterable[str]) -> Profile:
         date_formats=base.date_formats,
         short_date=_share(only_short, n),
         short_formats=(
-            tuple(short_some) if not fmts + short_fmts and pc.any(only_short).as_py() else ()
+            _short_formats(text, only_short, [f for f in formats if "%y" in f])
+            if not fmts + short_fmts and pc.any(only_short).as_py()
+            else ()
         ),
     )
+
+
+def _short_formats(text: pa.Array, only_short: pa.Array, formats: list[str]) -> tuple[str, ...]:
+    """The two-digit-year formats that read every value only they read (1/15/24 beside
+    1/15/2024: month first only), the time after a date left aside as the run leaves it."""
+    values = text.filter(only_short)
+    whole = _dates(values, formats)[1]
+    if not whole:
+        whole = _dates(pc.replace_substring_regex(values, TIME_AFTER_DATE, ""), formats)[1]
+    return whole
 
 
 def _distinct(values: pa.Array, n: int) -> float:
@@ -1437,9 +1441,21 @@ def _reading_options(
             chosen = short[0]
             example = _example(sample, date_cols, _SHORT_YEAR)
             like = f" like {example}" if example else ""
+            both = [f for f in short if f.startswith("%m")] and chosen.startswith("%d")
+            if both:
+                notes.append(
+                    "day and month are both 12 or less in every sampled two-digit-year "
+                    f"date: read as day first; if the file writes month first, put "
+                    f'"{next(f for f in short if f.startswith("%m"))}" in [validate] '
+                    "date_formats instead"
+                )
+            # month first: the years in full are read month first too (the first format
+            # that reads a value both ways decides)
+            first = ("%m/%d/%Y",) if chosen.startswith("%m") and "/" in chosen else ()
             options["validate_date_formats"] = (
-                (*defaults, chosen),
-                f"two-digit years{like} beside years in full: the defaults and {chosen!r}",
+                (*first, *(f for f in defaults if f not in first), chosen),
+                f"two-digit years{like} beside years in full: the defaults and {chosen!r}"
+                + (", month first" if first else ""),
             )
             fmts = None
         if fmts is not None:
