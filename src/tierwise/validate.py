@@ -433,6 +433,9 @@ def _without_markers(text: ir.StringValue, markers: Sequence[str]) -> ir.StringV
 #: the line breaks a multi-line cell keeps, and DEL (an escape sequence that recolours a
 #: terminal, a bell, a NUL byte a broken export left)
 _STRAY_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+#: a terminal's escape sequence whole (a colour "ESC[31m", a title "ESC]0;…BEL"), removed
+#: with its escape character so that no "[31m" is left in a name
+_ESCAPE_SEQUENCE = r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
 #: the inputs whose text columns are cleaned of them: those of one row per customer, rep or
 #: market cell (the transaction-sized ones keep their text as read, unscanned)
 _CLEANED_TABLES = frozenset({"customers", "prospects", "reps", "market"})
@@ -1204,7 +1207,7 @@ class _Plan:
             finite = ~num.isnan() & ~num.isinf() & (num.abs() < 1e15)
             expr = floor_int(ibis.ifelse(finite, num, ibis.null("float64"))).cast(str)
         if self.clean:
-            expr = expr.cast(str).re_replace(_STRAY_CONTROL, "")
+            expr = expr.cast(str).re_replace(_ESCAPE_SEQUENCE, "").re_replace(_STRAY_CONTROL, "")
         text = _trim(expr.cast(str), line_breaks=kind == "date").nullif("")
         if kind in ("id", "text", "extra_text"):
             return {name: text}
@@ -1633,6 +1636,18 @@ def canonicalize(
         raw = _fill_from_order(raw, ti.fill_from_order, cols, mapping, table, file)
     extra = _extra_column_sources(spec, ti, settings, file=file, source=cols)
     _warn_shared_number_columns(spec, mapping, table, file, warnings)
+    if (
+        table == "transactions"
+        and mapping["unit_cost"]
+        and not mapping["cost"]
+        and not mapping["quantity"]
+        and warnings is not None
+    ):
+        warnings.append(
+            f"{file}: unit_cost is mapped ({mapping['unit_cost']!r}) but quantity is not, so "
+            "the lines' cost (unit_cost × quantity) is not known; map quantity in "
+            "[transactions.columns]"
+        )
     text_numbers = [
         src
         for col in spec.input_columns

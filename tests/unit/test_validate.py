@@ -751,6 +751,12 @@ def test_the_lines_cost_is_unit_cost_times_quantity(eng: Engine) -> None:
     # a return's cost is negative (flagged, or by its quantity); a line without its unit
     # cost has no cost
     assert [r["cost"] for r in used] == [13.0, -4.0, -12.0, None]
+    # a unit cost without a quantity to multiply: no cost, and said
+    warnings: list[str] = []
+    alone = {k: v for k, v in cols.items() if k != "quantity"}
+    used, _ = _validate(eng, alone, warnings=warnings)
+    assert [r["cost"] for r in used] == [None] * 4
+    assert any("unit_cost is mapped" in w and "map quantity" in w for w in warnings)
     # the file's own line cost wins over the unit cost
     cols["cost"] = ["1", "2", "-3", "4"]
     used, _ = _validate(eng, cols)
