@@ -123,8 +123,9 @@ class PotentialSettings(Section):
     for all customers (the quantile of the other folds' spend); Koenker and Machado's R¹
     (JASA 1999), measured out of fold. Below it, wallets differ between customers by little
     more than noise, so headroom is about one figure minus what each spends: a warning says
-    so, and the segments stage classes on value alone. Fraction; set it below -1 to use any
-    wallet. Default 0.05."""
+    so, and the segments stage classes on value alone. Fraction (a model worse than one
+    wallet for all scores below 0, without bound); set it to -1e9 to use any wallet.
+    Default 0.05."""
 
     icp_top_share: float = Field(default=0.2, gt=0, lt=1)
     """The ideal customer profile describes the top customers: this fraction by net profit
