@@ -2003,7 +2003,14 @@ def _convert_currencies(
         return
     rate = ibis.cases(*[(code == k, v) for k, v in rates.items()], else_=ibis.null("float64"))
     listed = ", ".join(rates)
-    rules.append((code.isnull(), source, f"missing currency (exchange_rates lists {listed})"))
+    rules.append(
+        (
+            code.isnull(),
+            source,
+            f"missing currency (exchange_rates lists {listed}; a currency written on an "
+            "order's first line only is filled from it by [transactions] fill_from_order)",
+        )
+    )
     rules.append(
         (
             rate.isnull(),
