@@ -1358,3 +1358,20 @@ def test_the_checksum_computed_while_the_file_is_read_is_the_files_sha256(tmp_pa
     raw = read_input("transactions", p, TableInput(), Engine())
     assert raw.checksum() == hashlib.sha256(p.read_bytes()).hexdigest()
     assert raw.sha256 == raw.checksum() and raw.pending_sha256 is None
+
+
+def test_a_reports_group_headings_are_named_in_a_warning(tmp_path, engine):
+    # Xero's Sales by Customer Detail: each customer's name on a line above its invoices
+    path = tmp_path / "tx.csv"
+    path.write_text(
+        "Date,Invoice,Amount\nAcme Ltd\n2024-01-02,INV-1,10\nBeta Co\n2024-01-03,INV-3,7\n"
+        "Gamma Inc\n2024-02-03,INV-4,9\n"
+    )
+    raw = read_input("transactions", path, TableInput(), engine)
+    assert raw.n_malformed == 3
+    (said,) = [w for w in raw.warnings if "one field only" in w]
+    assert "3 lines" in said and "'Acme Ltd'" in said and "ungrouped" in said
+    # two stray short lines are no report's headings
+    path.write_text("Date,Invoice,Amount\nx\n2024-01-02,INV-1,10\ny\n")
+    raw = read_input("transactions", path, TableInput(), engine)
+    assert not [w for w in raw.warnings if "one field only" in w]

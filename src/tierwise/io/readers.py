@@ -956,8 +956,32 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
             "row",
             pc.add(raw.malformed.column("row"), skipped),
         )
+    _warn_group_headings(raw.malformed, shown, warnings)
     raw.warnings = warnings
     return raw
+
+
+#: from this many lines of one field among a file's refused lines, a report's group headings
+_GROUP_HEADINGS = 3
+
+
+def _warn_group_headings(malformed: pa.Table, shown: str, warnings: list[str]) -> None:
+    """Say when several refused lines hold one field only: the group headings of a report
+    (Xero's Sales by Customer Detail writes each customer's name on a line above its
+    invoices), whose lines then lack the customer."""
+    if malformed.num_rows < _GROUP_HEADINGS:
+        return
+    single = pc.match_substring_regex(malformed.column("reason"), r"fields, found 1$")
+    n = pc.sum(single.cast(pa.int64())).as_py() or 0
+    if n < _GROUP_HEADINGS:
+        return
+    first = malformed.filter(single).column("value")[0].as_py()
+    warnings.append(
+        f"{shown}: {n:,} lines hold one field only (the first: {first!r}), as the headings "
+        "of a report grouped by customer do; they are rejected, and the lines under them "
+        "carry no customer of their own: export the report ungrouped (one row per line, "
+        "with the customer on each)"
+    )
 
 
 def _from_line(path: str, line: int, folder: Path, name: str) -> str:
