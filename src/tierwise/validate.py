@@ -911,6 +911,8 @@ _TIME_AFTER_DATE = (
     r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm])?\s*"
     r"(?:Z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?|UTC|GMT)?$"
 )
+#: a date written as ISO 8601's year, week and weekday (2024-W25-3, 2024W253)
+_ISO_WEEK_DATE = r"^\d{4}-?W\d{2}-?[1-7]$"
 #: PostgreSQL's open ends of a date or timestamp as its exports write them ("infinity",
 #: "-infinity"), and the shorter spelling of other programs
 _INFINITE_DATE = r"(?i)^[+-]?inf(?:inity)?$"
@@ -1420,6 +1422,11 @@ class _Plan:
                         text.notnull() & value.isnull() & shaped,
                         f"{name} is no such date (day or month out of range; set [{table}] "
                         "date_format if the column's order of day and month was misread)",
+                    ),
+                    (
+                        value.isnull() & text.re_search(_ISO_WEEK_DATE),
+                        f"{name} is an ISO week date (2024-W25-3), which no date_format reads: "
+                        "export the dates as day, month and year (2024-06-19)",
                     ),
                     (
                         text.notnull() & value.isnull(),

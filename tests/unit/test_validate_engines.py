@@ -498,3 +498,20 @@ def test_stray_control_characters_leave_customer_text_on_every_engine(engine: An
     assert [r["city"] for r in got] == ["Berlin", "Paris", "Wien", "Bern", "Rom"]
     said = [w for w in warnings if "control characters" in w]
     assert len(said) == 1 and "3 in 'name', 1 in 'city'" in said[0]
+
+
+def test_an_iso_week_date_is_named_as_one_on_every_engine(engine: Any) -> None:
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                "customer_id": ["A", "B"],
+                "date": ["2024-W25-3", "2024-06-19"],
+                "revenue": ["1", "2"],
+                ROW: [2, 3],
+            }
+        )
+    )
+    t = canonicalize(raw, "transactions", Settings(), engine, file="x.csv")
+    _, rejects = split_rejects(t, "x.csv", "transactions")
+    (r,) = engine.to_arrow(rejects).to_pylist()
+    assert r["row"] == 2 and r["reason"].startswith("date is an ISO week date")
