@@ -1906,12 +1906,7 @@ def canonicalize(
         value = t4["_shown"]
     t = t4.select(
         **{k: t4[k] for k in keep},
-        **{
-            ROW: t4[ROW],
-            REASON: t4[REASON],
-            RCOL: t4[RCOL],
-            RVAL: value.substr(0, _VALUE_CHARS).nullif(""),
-        },
+        **{ROW: t4[ROW], REASON: t4[REASON], RCOL: t4[RCOL], RVAL: value.substr(0, _VALUE_CHARS)},
     )
     if table == "market":
         t = _reject_repeated_market_keys(t.view(), mapping)

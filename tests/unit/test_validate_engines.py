@@ -515,25 +515,3 @@ def test_an_iso_week_date_is_named_as_one_on_every_engine(engine: Any) -> None:
     _, rejects = split_rejects(t, "x.csv", "transactions")
     (r,) = engine.to_arrow(rejects).to_pylist()
     assert r["row"] == 2 and r["reason"].startswith("date is an ISO week date")
-
-
-def test_an_empty_cell_shows_no_value_in_the_rejects_on_every_engine(engine: Any) -> None:
-    # a CSV read as text holds "" where a cell is empty: the rejects show no value, as a
-    # NULL, on either engine (rejects.csv then writes the same bytes)
-    raw = engine.from_arrow(
-        pa.table(
-            {
-                "customer_id": ["A", ""],
-                "date": ["2024-06-19"] * 2,
-                "revenue": ["", "2"],
-                ROW: [2, 3],
-            }
-        )
-    )
-    t = canonicalize(raw, "transactions", Settings(), engine, file="x.csv")
-    _, rejects = split_rejects(t, "x.csv", "transactions")
-    got = engine.to_arrow(rejects).sort_by("row").to_pylist()
-    assert [(r["row"], r["reason"], r["value"]) for r in got] == [
-        (2, "missing revenue", None),
-        (3, "missing customer_id", None),
-    ]
