@@ -441,6 +441,18 @@ _ESCAPE_SEQUENCE = r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
 _CLEANED_TABLES = frozenset({"customers", "prospects", "reps", "market"})
 
 
+def _cells_counted(
+    raw: ir.Table, tests: Sequence[tuple[str, ir.BooleanValue]], engine: Engine, what: str
+) -> tuple[int, str]:
+    """How many cells meet each column's test (one scan of ``raw``): the total, and the
+    columns with any, in words ("3 in 'name', 1 in 'city'")."""
+    counts = {f"c{i}": _n(test) for i, (_, test) in enumerate(tests)}
+    row = engine.to_arrow(raw.aggregate(**counts), what).to_pylist()[0]
+    found = [(c, int(row[f"c{i}"] or 0)) for i, (c, _) in enumerate(tests)]
+    found = [(c, n) for c, n in found if n]
+    return sum(n for _, n in found), ", ".join(f"{n:,} in {c!r}" for c, n in found)
+
+
 def _count_controls(
     raw: ir.Table, columns: Sequence[str], engine: Engine, *, file: str, warnings: list[str] | None
 ) -> None:
@@ -448,14 +460,10 @@ def _count_controls(
     character, which the run removes (one scan of those columns)."""
     if not columns or warnings is None:
         return
-    counts = {f"c{i}": _n(raw[c].re_search(_STRAY_CONTROL)) for i, c in enumerate(columns)}
-    row = engine.to_arrow(raw.aggregate(**counts), f"the control characters of {file}")
-    found = [(c, int(row.column(f"c{i}")[0].as_py() or 0)) for i, c in enumerate(columns)]
-    found = [(c, n) for c, n in found if n]
-    if not found:
+    tests = [(c, raw[c].re_search(_STRAY_CONTROL)) for c in columns]
+    total, per_column = _cells_counted(raw, tests, engine, f"the control characters of {file}")
+    if not total:
         return
-    total = sum(n for _, n in found)
-    per_column = ", ".join(f"{n:,} in {c!r}" for c, n in found)
     warnings.append(
         f"{file}: {count_text(total, 'cell')} held control characters (such as an escape "
         f"sequence, a bell or a NUL byte: {per_column}); they are removed from the text, which "
@@ -477,8 +485,9 @@ def _count_markers(
     are read."""
     if not columns or warnings is None:
         return
-    counts = {
-        f"m{i}": _n(
+    tests = [
+        (
+            c,
             (
                 _trim(raw[c].cast(str), line_breaks=is_date).upper().isin(list(markers))
                 | (
@@ -489,18 +498,13 @@ def _count_markers(
             )
             if raw[c].type().is_string()
             # a column of dates: the open-ended date (the only marker a date can be)
-            else raw[c].cast("date") == OPEN_DATE
+            else raw[c].cast("date") == OPEN_DATE,
         )
-        for i, (c, is_date, markers) in enumerate(columns)
-    }
-    got = engine.to_arrow(raw.aggregate(**counts), f"the missing-value markers of {file}")
-    row = got.to_pylist()[0]
-    found = [(c, int(row[f"m{i}"] or 0)) for i, (c, _, _) in enumerate(columns)]
-    found = [(c, n) for c, n in found if n]
-    if not found:
+        for c, is_date, markers in columns
+    ]
+    total, per_column = _cells_counted(raw, tests, engine, f"the missing-value markers of {file}")
+    if not total:
         return
-    total = sum(n for _, n in found)
-    per_column = ", ".join(f"{n:,} in {c!r}" for c, n in found)
     warnings.append(
         f"{file}: {count_text(total, 'cell')} read as empty for a text that marks a missing "
         f"value, such as NULL, N/A, #N/A, - or the open-ended date 31.12.9999 ({per_column}); "
