@@ -359,14 +359,39 @@ def _trim(text: ir.StringValue, *, line_breaks: bool = False) -> ir.StringValue:
 
 #: spaces that group digits: space, no-break space, narrow no-break space (French)
 _SPACES = " \u00a0\u202f"
-#: characters that mean a currency, dropped wherever they are
-_CURRENCY = "€$£¥"
-#: ISO 4217 codes of the commonest invoicing currencies, before or after the number
-_CODES = "EUR|USD|GBP|CHF|SEK|NOK|DKK|PLN|CZK|HUF|RON|JPY|CNY|CAD|AUD|NZD|INR|ZAR|BRL|MXN"
-#: what is dropped from number text: currency signs anywhere, a currency code at either end
-#: (with the white space around it)
+#: currency signs counted apart when a column mixes them (``$`` is counted with the letters
+#: before it: :data:`_DOLLARS`)
+_CURRENCY = "€£¥₹"
+#: further currency signs: dropped, not counted
+_RARE_SIGNS = "₩₽₺₪₫₴₦₱฿"
+#: the dollars told apart by the letters written before ``$`` (upper case), each with the
+#: letters that write it: ``$`` alone, ``US$``, ``C$`` (Canada), ``A$``, ``NZ$``, ``HK$``,
+#: ``S$`` (Singapore), ``R$`` (Brazil's real), ``MX$``; other letters are "another $"
+_DOLLARS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("$", ("",)),
+    ("US$", ("US", "U")),
+    ("C$", ("C", "CA", "CAN")),
+    ("A$", ("A", "AU")),
+    ("NZ$", ("NZ",)),
+    ("HK$", ("HK",)),
+    ("S$", ("S", "SG")),
+    ("R$", ("R",)),
+    ("MX$", ("MX",)),
+)
+#: ISO 4217 codes of the commonest invoicing currencies, before or after the number, then the
+#: short words some ledgers write instead (kr, zł, Kč, Ft, lei, Fr., Rs.); the codes come
+#: first, so that ``KRW`` is not read as ``kr`` and a ``W``
+_CODES = (
+    "EUR|USD|GBP|CHF|SEK|NOK|DKK|PLN|CZK|HUF|RON|JPY|CNY|CAD|AUD|NZD|INR|ZAR|BRL|MXN"
+    "|HKD|SGD|TRY|ILS|KRW|RUB|UAH|BGN|ISK|AED|SAR|QAR|EGP|MAD|KES|NGN|PHP|THB|IDR|MYR|TWD"
+    "|VND|PKR|CLP|COP|ARS|PEN"
+    "|kr\\.?|zł|Zł|ZŁ|Kč|KČ|Ft|lei|s?Fr\\.?|Rs\\.?"
+)
+#: what is dropped from number text: currency signs anywhere (a ``$`` with the letters
+#: before it), a currency code at either end (with the white space around it)
 _NOT_NUMBER = (
-    f"[{_CURRENCY}]|^[{_WHITE}]*(?i:{_CODES})[{_WHITE}{_SPACES}]*"
+    f"[A-Za-z]{{0,3}}\\$|[{_CURRENCY}{_RARE_SIGNS}]"
+    f"|^[{_WHITE}]*(?i:{_CODES})[{_WHITE}{_SPACES}]*"
     f"|[{_WHITE}{_SPACES}]*(?i:{_CODES})[{_WHITE}]*\\z"
 )
 
@@ -806,6 +831,12 @@ def _number_conventions(
         tests[f"sep{i}"] = clean.contains(".") | clean.contains(",")
         for k, sign in enumerate(_CURRENCY):
             tests[f"cur{i}_{k}"] = cleaned[f"t{i}"].contains(sign)
+        # the letters before a dollar sign, upper case, on the lines with one
+        tests[f"dollar{i}"] = ibis.ifelse(
+            cleaned[f"t{i}"].contains("$"),
+            cleaned[f"t{i}"].re_extract("([A-Za-z]{0,3})\\$", 1).upper(),
+            ibis.null(str),
+        )
         if names[i] in percent:
             tests[f"pct{i}"] = _without_percent(cleaned[f"t{i}"])[0]
     tested = cleaned.select(**tests).view()
@@ -817,6 +848,11 @@ def _number_conventions(
         metrics[f"both_{i}"] = _n(dot & comma & tested[f"sep{i}"])
         for k in range(len(_CURRENCY)):
             metrics[f"cur_{i}_{k}"] = _n(tested[f"cur{i}_{k}"])
+        dollar = tested[f"dollar{i}"]
+        known = [letters for _, group in _DOLLARS for letters in group]
+        for k, (_, letters) in enumerate(_DOLLARS):
+            metrics[f"usd_{i}_{k}"] = _n(dollar.isin(letters))
+        metrics[f"usd_{i}_other"] = _n(dollar.notnull() & ~dollar.isin(known))
         if c in extra:
             nonfinite = tested[f"nonfinite{i}"]
             metrics[f"values_{i}"] = _n(text_present)
@@ -832,8 +868,11 @@ def _number_conventions(
     file_dot = sum(got[f"dot_{i}"] for i in range(len(names)))
     file_comma = sum(got[f"comma_{i}"] for i in range(len(names)))
     for i, c in enumerate(names):
-        signs = [(sign, got[f"cur_{i}_{k}"]) for k, sign in enumerate(_CURRENCY)]
-        signs = [(sign, n) for sign, n in signs if n]
+        signs = [(sign, got[f"usd_{i}_{k}"]) for k, (sign, _) in enumerate(_DOLLARS)]
+        signs += [(sign, got[f"cur_{i}_{k}"]) for k, sign in enumerate(_CURRENCY)]
+        signs.append(("another $", got[f"usd_{i}_other"]))
+        # the commonest first; among equals, the dollars, then € £ ¥ ₹
+        signs = sorted(((sign, n) for sign, n in signs if n), key=lambda s: -s[1])
         if len(signs) > 1 and warnings is not None and not currency_column:
             shown = ", ".join(f"{sign} in {count_text(n, 'value')}" for sign, n in signs)
             warnings.append(

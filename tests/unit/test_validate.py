@@ -1197,6 +1197,35 @@ def test_amounts_with_several_currency_signs_are_named_in_a_warning(eng: Engine)
     assert not [w for w in warnings if "currency" in w]
 
 
+def test_dollars_of_several_countries_and_ledger_currency_words_read_as_numbers(
+    eng: Engine,
+) -> None:
+    # a Canadian export writes C$, an Australian A$, a Brazilian R$; Nordic and Central
+    # European ledgers a word after the amount (kr, zł, Kč, Ft, lei); a code not in the
+    # list of words (KRW) is dropped whole, not read as "kr" and a stray "W"
+    revenue = ["C$ 1,234.50", "US$12", "-A$ 3.5", "NZ$7", "R$ 10", "99.50 kr", "12 zł"]
+    revenue += ["KRW 1,000", "15 Ft", "20 lei", "₹ 40", "Rs. 50", "5 CHF", "(HK$ 8)"]
+    used, rej = _validate(eng, _tx_cols(len(revenue), revenue=revenue))
+    assert rej == {}
+    assert [r["revenue"] for r in used] == [
+        *(1234.5, 12.0, -3.5, 7.0, 10.0, 99.5, 12.0),
+        *(1000.0, 15.0, 20.0, 40.0, 50.0, 5.0, -8.0),
+    ]
+
+
+def test_dollars_of_two_countries_in_one_column_are_named_in_a_warning(eng: Engine) -> None:
+    warnings: list[str] = []
+    cols = _tx_cols(5, revenue=["C$100.00", "US$ 100.00", "C$ 5", "CAD 7", "$3"])
+    used, _ = _validate(eng, cols, warnings=warnings)
+    assert [r["revenue"] for r in used] == [100.0, 100.0, 5.0, 7.0, 3.0]
+    said = [w for w in warnings if "more than one currency" in w]
+    assert len(said) == 1 and "(C$ in 2 values, $ in 1 value, US$ in 1 value)" in said[0]
+    # dollars of one country, however the letters are written: no warning
+    warnings.clear()
+    _validate(eng, _tx_cols(3, revenue=["C$1", "CA$2", "c$ 3"]), warnings=warnings)
+    assert not [w for w in warnings if "currency" in w]
+
+
 def test_a_currency_column_of_several_codes_is_counted_without_rates(eng: Engine) -> None:
     warnings: list[str] = []
     cols = _tx_cols(5, currency=["USD", "eur", "EUR ", "GBP", "EUR"])

@@ -100,6 +100,33 @@ def _canonical(
     return rows, rej
 
 
+def test_dollars_of_other_countries_and_ledger_currency_words_on_every_engine(
+    engine: Any,
+) -> None:
+    # C$ and US$ in one column: read as numbers, and named in one warning (regular
+    # expressions with a group and a case-insensitive word list, spelt apart by the engines)
+    amounts = ["C$ 1,234.50", "US$12", "C$5", "12.50 zł", "KRW 1,000", "₹ 40", "(Kč 8)"]
+    n = len(amounts)
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                "customer_id": ["A"] * n,
+                "date": ["2024-01-31"] * n,
+                "revenue": amounts,
+                ROW: range(2, n + 2),
+            }
+        )
+    )
+    warnings: list[str] = []
+    t = canonicalize(raw, "transactions", Settings(), engine, file="x.csv", warnings=warnings)
+    used, rejects = split_rejects(t, "x.csv", "transactions")
+    assert engine.to_arrow(rejects).num_rows == 0
+    got = engine.to_arrow(used.select(ROW, "revenue").order_by(ROW)).to_pylist()
+    assert [r["revenue"] for r in got] == [1234.5, 12.0, 5.0, 12.5, 1000.0, 40.0, -8.0]
+    said = [w for w in warnings if "more than one currency" in w]
+    assert len(said) == 1 and "(C$ in 2 values, US$ in 1 value, ₹ in 1 value)" in said[0]
+
+
 def test_a_growth_rate_with_a_percent_sign_is_hundredths(engine: Any) -> None:
     rates = ["3.5%", "0.035", "-2%", "12 %", "-150%"]
     market = {"industry": [f"i{i}" for i in range(len(rates))], "growth_rate": rates}
