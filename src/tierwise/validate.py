@@ -1684,7 +1684,7 @@ def canonicalize(
     mapping = match_columns(cols, spec, ti, file=file, sheets=sheets, sheet=sheet)
     if ti.fill_from_order:
         raw = _fill_from_order(raw, ti.fill_from_order, cols, mapping, table, file)
-    extra = _extra_column_sources(spec, ti, settings, file=file, source=cols)
+    extra = _extra_column_sources(spec, ti, settings, file=file, source=cols, mapping=mapping)
     _warn_shared_number_columns(spec, mapping, table, file, warnings)
     if (
         table == "transactions"
@@ -2121,14 +2121,20 @@ def _extra_column_sources(
     *,
     file: str,
     source: list[str],
+    mapping: Mapping[str, str | None],
 ) -> list[tuple[str, str]]:
     """(name kept, column in the file) of the user's own columns: those named in
     ``[table] extra_columns`` and, where the file has them, those other settings name.
 
+    A column named as a canonical one is the user's own when ``mapping`` (canonical column →
+    the file's column) reads that canonical column from another: a "Customer ID" beside the
+    ``Kundennr`` mapped as customer_id is kept under its own name.
+
     Raises
     ------
     Problems
-        A named column that is canonical or not in the file.
+        A named column that a canonical column is read from, that would be kept under a
+        canonical column's name, or that is not in the file.
     """
     referred: list[str] = []
     if spec.name in ("customers", "prospects"):
@@ -2137,24 +2143,34 @@ def _extra_column_sources(
             referred.append(settings.profitability.rebate_column)
     problems: list[TierwiseError] = []
     by_norm = {_norm(c): c for c in source}
-    canonical = {_norm(c) for c in spec.input_names}
+    used = {c: name for name, c in mapping.items() if c is not None}
+    # the names the kept table gives its canonical columns (an engine's names ignore case)
+    taken = {c.lower() for c in spec.input_names}
     named = {_norm(n) for n in ti.extra_columns}
+
+    def source_of(name: str) -> str | None:
+        return name if name in source else by_norm.get(_norm(name))
+
     also = [
         n
         for n in dict.fromkeys(referred)
-        if _norm(n) in by_norm and _norm(n) not in canonical and _norm(n) not in named
+        if source_of(n) is not None
+        and source_of(n) not in used
+        and n.lower() not in taken
+        and _norm(n) not in named
     ]
     out: list[tuple[str, str]] = []
     for name in [*ti.extra_columns, *also]:
-        if _norm(name) in canonical:
+        src = source_of(name)
+        if src is None and name.lower() in taken:
             problems.append(
                 SettingsError(
-                    f"[{spec.name}] extra_columns: {name!r} is a canonical {spec.name} column; "
-                    "it is kept anyway, so leave it out of extra_columns"
+                    f"[{spec.name}] extra_columns: {name!r} is a canonical {spec.name} column, "
+                    f"and the file has no column of that name: map it in [{spec.name}.columns] "
+                    "if the file holds it under another name, and leave it out of extra_columns"
                 )
             )
             continue
-        src = name if name in source else by_norm.get(_norm(name))
         if src is None:
             problems.append(
                 InputError(
@@ -2162,6 +2178,23 @@ def _extra_column_sources(
                     file=file,
                     column=name,
                     hint=_columns_hint(name, source),
+                )
+            )
+            continue
+        if src in used:
+            problems.append(
+                SettingsError(
+                    f"[{spec.name}] extra_columns: {name!r} is read as the canonical column "
+                    f"{used[src]}; it is kept anyway, so leave it out of extra_columns"
+                )
+            )
+            continue
+        if name.lower() in taken:
+            problems.append(
+                SettingsError(
+                    f"[{spec.name}] extra_columns: {name!r} is the name of a canonical "
+                    f"{spec.name} column; rename the file's column to keep it as a column "
+                    "of your own"
                 )
             )
             continue

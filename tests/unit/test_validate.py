@@ -1118,7 +1118,40 @@ def test_extra_columns_absent_or_canonical_are_reported_together(eng: Engine) ->
     msgs = [e.one_line() for e in exc.value.errors]
     assert len(msgs) == 2
     assert any("c.csv, column 'sitez'" in m and "did you mean 'Sites'" in m for m in msgs)
-    assert any("'name' is a canonical customers column" in m for m in msgs)
+    assert any("'name' is a canonical customers column, and the file has no" in m for m in msgs)
+    # a canonical column the file holds is kept anyway
+    raw = _raw(eng, {"customer_id": ["A"], "Name": ["Acme"]})
+    s = Settings().with_updates(customers={"extra_columns": ["Name"]})
+    with pytest.raises(SettingsError, match="'Name' is read as the canonical column name; it"):
+        canonicalize(raw, "customers", s, eng, file="c.csv")
+
+
+def test_a_column_named_as_a_canonical_one_but_not_read_as_it_is_kept_as_the_users_own(
+    eng: Engine,
+) -> None:
+    # an ERP's customer number is mapped as customer_id; its "Customer ID" column (a CRM's
+    # id) is the user's own, kept under its name
+    s = Settings().with_updates(
+        customers={"columns": {"customer_id": "Kundennr"}, "extra_columns": ["Customer ID"]}
+    )
+    used, rej = _validate(
+        eng,
+        {"Kundennr": ["10001", "10002"], "Customer ID": ["CRM-7", "CRM-9"]},
+        table="customers",
+        settings=s,
+    )
+    assert not rej
+    assert [(r["customer_id"], r["Customer ID"]) for r in used] == [
+        ("10001", "CRM-7"),
+        ("10002", "CRM-9"),
+    ]
+    # kept under a canonical column's own name, it would stand in that column's place
+    s = Settings().with_updates(
+        customers={"columns": {"customer_id": "Kundennr"}, "extra_columns": ["customer_id"]}
+    )
+    raw = _raw(eng, {"Kundennr": ["1"], "customer_id": ["CRM-7"]})
+    with pytest.raises(SettingsError, match="'customer_id' is the name of a canonical customers"):
+        canonicalize(raw, "customers", s, eng, file="c.csv")
 
 
 def test_columns_other_settings_name_are_kept_where_the_file_has_them(eng: Engine) -> None:

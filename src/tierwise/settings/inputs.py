@@ -68,7 +68,9 @@ class TableInput(Section):
     """Columns of your own to keep beside the canonical ones, by their name in the file
     (customers and prospects: they are carried into customers.parquet, and
     [potential] extra_feature_columns may name them). A column whose every value reads as a
-    number is a number (float), otherwise text. Default none."""
+    number is a number (float), otherwise text. A column named like a canonical one that
+    ``columns`` reads from elsewhere ("Customer ID" beside customer_id = "Kundennr") is kept
+    as your own. Default none."""
 
     true_values: list[str] = Field(default_factory=list)
     """Words a true/false column (``is_return``) holds for true, beside those read
