@@ -1376,3 +1376,21 @@ def test_a_reports_group_headings_are_named_in_a_warning(tmp_path, engine):
     path.write_text("Date,Invoice,Amount\nx\n2024-01-02,INV-1,10\ny\n")
     raw = read_input("transactions", path, TableInput(), engine)
     assert not [w for w in raw.warnings if "one field only" in w]
+
+
+@pytest.mark.parametrize("blank_first", [False, True], ids=["engine-reader", "arrow-reader"])
+def test_an_empty_csv_field_is_no_value_and_a_quoted_empty_one_empty_text(
+    tmp_path, engine, blank_first
+):
+    # a blank first line sends the file to Arrow's reader (the one Spark always uses); either
+    # reader gives an empty field no value, so a rejected row's empty cell reads alike
+    head = "\n" if blank_first else ""
+    text = head + 'customer_id,date,revenue,name\nA,2024-01-05,,""\nB,,3,x\n'
+    path = _write(tmp_path / "tx.csv", text)
+    raw = read_input("transactions", path, TableInput(), engine)
+    got = engine.to_arrow(raw.table.order_by("_row")).to_pylist()
+    first = 3 if blank_first else 2
+    assert [(r["_row"], r["revenue"], r["name"], r["date"]) for r in got] == [
+        (first, None, "", "2024-01-05"),
+        (first + 1, "3", "x", None),
+    ]

@@ -1038,9 +1038,12 @@ def _read_csv_in_python(
                 # quoted values may span lines (single-threaded, so no cost)
                 newlines_in_values=True,
             ),
+            # an empty field is no value and a quoted empty one ("") empty text, as the
+            # engine's reader has them
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
+                null_values=[""],
+                strings_can_be_null=True,
                 quoted_strings_can_be_null=False,
             ),
         )
@@ -1074,13 +1077,16 @@ def _read_csv_in_python(
         multiline_bad = [int(start[n - 2]) for n in multiline_bad if n > 0]
     table = table.append_column(ROW, pa.array(rows, pa.int64()))
     _check_unclosed_quote(path, shown, table, names, multiline_bad)
-    # lines whose every field is empty are blank lines
+    # lines whose every field is empty (no value, or only spaces) are blank lines
     if names and n_good:
-        empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(table.column(names[0]))), 0)
+
+        def blank(col: str) -> pa.ChunkedArray:
+            text = pc.utf8_trim_whitespace(table.column(col))
+            return pc.fill_null(pc.equal(pc.utf8_length(text), 0), True)
+
+        empty = blank(names[0])
         for col in names[1:]:
-            empty = pc.and_(
-                empty, pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(table.column(col))), 0)
-            )
+            empty = pc.and_(empty, blank(col))
         n_empty = pc.sum(empty.cast(pa.int64())).as_py() or 0
         if n_empty:
             blank_rows = table.filter(empty).column(ROW)
