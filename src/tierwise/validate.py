@@ -1685,6 +1685,7 @@ def canonicalize(
     if ti.fill_from_order:
         raw = _fill_from_order(raw, ti.fill_from_order, cols, mapping, table, file)
     extra = _extra_column_sources(spec, ti, settings, file=file, source=cols, mapping=mapping)
+    filters = _row_filter_columns(ti, table, file=file, source=cols)
     _warn_shared_number_columns(spec, mapping, table, file, warnings)
     if (
         table == "transactions"
@@ -1804,6 +1805,8 @@ def canonicalize(
                 clean=dtype.is_string() and kind == "extra_text" and table in _CLEANED_TABLES,
             )
         )
+    for src, _, _ in filters:
+        raw_names.setdefault(src, f"_raw__{len(raw_names)}")
     by_raw = {rn: src for src, rn in raw_names.items()}
     # the cells of optional columns so read (a required one so written rejects its row as
     # missing, which rejects.csv says)
@@ -1842,7 +1845,12 @@ def canonicalize(
     # level 3: the checks, in column order (the first failing one names the reason), and
     # the final values
     final: dict[str, ir.Value] = {}
-    rules: list[tuple[ir.BooleanValue, str, Any]] = []
+    # the rows the user leaves out come first: their reason is the setting, whatever else
+    # their values hold
+    rules: list[tuple[ir.BooleanValue, str, Any]] = [
+        _row_filter_rule(t2[raw_names[src]], src, setting, values, table)
+        for src, setting, values in filters
+    ]
     # a row of a text file (CSV, Excel) holding the column names again (an export that
     # repeats its header at each page break) says so, rather than failing the first check
     # of its values
@@ -1981,6 +1989,46 @@ def _derive_transaction_columns(
         rev, disc = parsed["revenue"], parsed["discount_amount"].fill_null(0.0).abs()
         # the discount widens the line in its own direction: on a credit line it is negative
         parsed["list_revenue"] = (rev + ibis.ifelse(rev < 0, -disc, disc)).cast("float64")
+
+
+def _row_filter_columns(
+    ti: TableInput, table: str, *, file: str, source: Sequence[str]
+) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(column in the file, setting, values as the setting lists them) of ``[table]
+    exclude_rows`` and ``keep_rows``.
+
+    Raises
+    ------
+    SettingsError
+        A column named that the file does not have.
+    """
+    by_norm = {_norm(c): c for c in source}
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    for setting, given in (("exclude_rows", ti.exclude_rows), ("keep_rows", ti.keep_rows)):
+        for name, values in given.items():
+            column = name if name in source else by_norm.get(_norm(name))
+            if column is None:
+                raise SettingsError(
+                    f"[{table}] {setting} names {name!r}, which is not a column of {file} "
+                    f"({_columns_hint(name, list(source))})"
+                )
+            out.append((column, setting, tuple(dict.fromkeys(v.strip() for v in values))))
+    return out
+
+
+def _row_filter_rule(
+    value: ir.Value, column: str, setting: str, values: tuple[str, ...], table: str
+) -> tuple[ir.BooleanValue, str, str]:
+    """The rule rejecting the rows ``[table] exclude_rows`` leaves out (``value``, the cell
+    as read, is one of ``values``, case and surrounding spaces ignored) or ``keep_rows``
+    does not keep (it is none of them); an empty cell is the value "". The reason names
+    the setting and its values; the rejected row's value shows the cell."""
+    key = ibis.coalesce(_trim(value.cast(str)).lower(), "")
+    listed = key.isin(list(dict.fromkeys(v.lower() for v in values)))
+    shown = ", ".join(repr(v) for v in values)
+    if setting == "exclude_rows":
+        return listed, column, f"left out by [{table}] exclude_rows ({column}: {shown})"
+    return ~listed, column, f"not kept by [{table}] keep_rows ({column}: {shown})"
 
 
 def _fill_from_order(

@@ -1154,6 +1154,39 @@ def test_a_column_named_as_a_canonical_one_but_not_read_as_it_is_kept_as_the_use
         canonicalize(raw, "customers", s, eng, file="c.csv")
 
 
+def test_rows_left_out_by_status_are_rejected_naming_the_setting(eng: Engine) -> None:
+    # a Zoho-like export: void and draft invoices are no sales; the status decides before
+    # any value is read (a draft's unreadable amount is left out, not "not a number")
+    status = ["Paid", " void ", "Draft", None, "VOID", "Overdue"]
+    cols = _tx_cols(6, revenue=["1", "2", "x", "4", "5", "6"], **{"Invoice Status": status})
+    s = Settings().with_updates(
+        transactions={"exclude_rows": {"invoice status": ["Void", "Draft"]}}
+    )
+    used, rej = _validate(eng, cols, settings=s)
+    assert [r["revenue"] for r in used] == [1.0, 4.0, 6.0]
+    why = "left out by [transactions] exclude_rows (Invoice Status: 'Void', 'Draft')"
+    assert rej == {
+        3: ("Invoice Status", why),
+        4: ("Invoice Status", why),
+        6: ("Invoice Status", why),
+    }
+    # keep_rows: only the listed values are used; an empty cell is "" (listed or not)
+    s = Settings().with_updates(transactions={"keep_rows": {"Invoice Status": ["paid", ""]}})
+    used, rej = _validate(eng, cols, settings=s)
+    assert [r["revenue"] for r in used] == [1.0, 4.0]
+    assert sorted(rej) == [3, 4, 6, 7]
+    assert rej[7] == (
+        "Invoice Status",
+        "not kept by [transactions] keep_rows (Invoice Status: 'paid', '')",
+    )
+    # a column the file does not have is named, with the columns it has
+    s = Settings().with_updates(transactions={"exclude_rows": {"Stauts": ["Void"]}})
+    with pytest.raises(SettingsError, match=r"exclude_rows names 'Stauts', which is not a col"):
+        _validate(eng, cols, settings=s)
+    with pytest.raises(SettingsError, match="exclude_rows: lists no value for 'Status'"):
+        Settings().with_updates(transactions={"exclude_rows": {"Status": []}})
+
+
 def test_columns_other_settings_name_are_kept_where_the_file_has_them(eng: Engine) -> None:
     s = Settings().with_updates(
         profitability={"rebate_column": "Rebate"},

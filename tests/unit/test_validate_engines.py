@@ -127,6 +127,37 @@ def test_dollars_of_other_countries_and_ledger_currency_words_on_every_engine(
     assert len(said) == 1 and "(C$ in 2 values, US$ in 1 value, ₹ in 1 value)" in said[0]
 
 
+def test_rows_left_out_or_kept_by_status_alike_on_every_engine(engine: Any) -> None:
+    status = ["Completed", " cancelled", None, "FAILED", "completed "]
+    n = len(status)
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                "customer_id": ["A"] * n,
+                "date": ["2024-01-31"] * n,
+                "revenue": ["1", "2", "3", "x", "5"],
+                "status": status,
+                ROW: range(2, n + 2),
+            }
+        )
+    )
+    for setting, values, used_rows in (
+        ("exclude_rows", ["Cancelled", "failed"], [2, 4, 6]),
+        ("keep_rows", ["completed"], [2, 6]),
+    ):
+        s = Settings().with_updates(transactions={setting: {"status": values}})
+        t = canonicalize(raw, "transactions", s, engine, file="x.csv")
+        used, rejects = split_rejects(t, "x.csv", "transactions")
+        assert engine.to_arrow(used.select(ROW).order_by(ROW)).column(ROW).to_pylist() == used_rows
+        got = engine.to_arrow(rejects.select("row", "reason", "value").order_by("row")).to_pylist()
+        assert {r["reason"].split(" (")[0] for r in got} == {
+            f"left out by [transactions] {setting}"
+            if setting == "exclude_rows"
+            else "not kept by [transactions] keep_rows"
+        }
+        assert [r["row"] for r in got] == sorted(set(range(2, n + 2)) - set(used_rows))
+
+
 def test_a_growth_rate_with_a_percent_sign_is_hundredths(engine: Any) -> None:
     rates = ["3.5%", "0.035", "-2%", "12 %", "-150%"]
     market = {"industry": [f"i{i}" for i in range(len(rates))], "growth_rate": rates}

@@ -90,6 +90,30 @@ class TableInput(Section):
     such a column is empty takes the value of its order's other lines (the lines of the same
     order_id, which must be mapped). Default none."""
 
+    exclude_rows: dict[str, list[str]] = Field(default_factory=dict)
+    """Rows to leave out by what a column of the file holds, e.g. {"Status" = ["Void",
+    "Draft", "Cancelled"]}, {"Deleted" = ["Y"]}: column name in the file → the values whose
+    rows are not used (case and surrounding spaces ignored; "" for an empty cell). Each
+    such row is rejected with the value and this setting as its reason, so the rows stay
+    accounted for. Default none: every row whose values read is used, whatever its status."""
+
+    keep_rows: dict[str, list[str]] = Field(default_factory=dict)
+    """Rows to use by what a column of the file holds, e.g. {"Status" = ["Completed",
+    "Shipped"]}: column name in the file → the values whose rows are used; a row holding
+    any other value (an empty cell too, unless "" is listed) is rejected with its value and
+    this setting as its reason. Several columns: a row must hold a listed value in each.
+    Default none."""
+
+    @field_validator("exclude_rows", "keep_rows")
+    @classmethod
+    def _row_values(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for column, values in v.items():
+            if not column.strip():
+                raise ValueError("names an empty column; name the file's column")
+            if not values:
+                raise ValueError(f"lists no value for {column!r}; list the values, or remove it")
+        return v
+
     exchange_rates: dict[str, float] = Field(default_factory=dict)
     """Transactions in several currencies: the value of one unit of each currency in the
     currency the run reports in, by the code the mapped ``currency`` column holds, e.g.
