@@ -540,8 +540,12 @@ def _count_markers(
 
 
 def _group_pattern(seps: str) -> str:
-    """Digits grouped in threes by one of ``seps`` (each group uses one separator)."""
+    """Digits grouped in threes by one of ``seps`` (each group uses one separator); with
+    ``,``, also as India writes them: the last three digits, then twos (lakh and crore:
+    ``2,28,835``, ``1,00,00,000``), which no grouping in threes can be mistaken for."""
     alts = [rf"\d{{1,3}}(?:{re.escape(s)}\d{{3}})+" for s in seps]
+    if "," in seps:
+        alts.append(r"\d{1,2}(?:,\d{2})+,\d{3}")
     return "|".join(alts)
 
 

@@ -135,6 +135,18 @@ def test_numbers_with_thousands_separators_and_currency_signs(eng: Engine) -> No
     assert [r["revenue"] for r in used] == [1234.5, 1234567.0, 12345.0, 99.5, -3.25, 7.0]
 
 
+def test_numbers_grouped_as_india_writes_them_read_in_lakh_and_crore(eng: Engine) -> None:
+    # Tally's Day Book: the last three digits, then twos; a grouping in neither way stays
+    # rejected
+    revenue = ["2,28,835.04", "1,00,00,000", "12,34,567.5", "99,999", "1,23,45", "12,3,456"]
+    used, rej = _validate(eng, _tx_cols(len(revenue), revenue=revenue))
+    assert [r["revenue"] for r in used] == [228835.04, 10000000.0, 1234567.5, 99999.0]
+    assert rej == {
+        6: ("revenue", "revenue is not a number"),
+        7: ("revenue", "revenue is not a number"),
+    }
+
+
 def test_negatives_as_accountants_and_erps_write_them_and_currency_codes(eng: Engine) -> None:
     # (120.00): an accounting export's credit note; 75.5-: SAP's trailing minus
     revenue = ["(120.00)", "( 1,250.00 )", "75.5-", "EUR 1,234.50", "99.00 usd", "$ (5.00)"]
