@@ -2846,6 +2846,33 @@ def _warn_transactions_shape(
         )
 
 
+#: the share of the sale lines with a cost whose cost is negative from which
+#: ``[transactions] cost_sign = "auto"`` reads the costs as posted negative
+_NEGATIVE_COST_SHARE = 0.8
+
+
+def _costs_posted_negative(
+    shape: dict[str, Any], n_lines: int, file: str, settings: Settings, warnings: list[str]
+) -> bool:
+    """Whether the cost column posts a sale's cost negative (``[transactions] cost_sign``),
+    said as a warning when decided from the lines."""
+    ti = settings.table_input("transactions")
+    if ti.cost_sign != "auto":
+        return ti.cost_sign == "negative"
+    negative = int(shape["sale_cost_negative"] or 0)
+    with_cost = negative + int(shape["sale_cost_positive"] or 0)
+    if n_lines < _SHAPE_MIN_LINES or not negative or negative < _NEGATIVE_COST_SHARE * with_cost:
+        return False
+    column = ti.columns.get("cost") or ti.columns.get("unit_cost") or "cost"
+    warnings.append(
+        f"{file}: the cost ({column!r}) is negative on {negative:,} of the {with_cost:,} sale "
+        f"lines with a cost ({negative / with_cost:.0%}), as an ERP posts the cost of goods "
+        "issued: each sale's cost is read with its sign turned, so that margin is revenue "
+        'less cost; set [transactions] cost_sign = "positive" to read the signs as written'
+    )
+    return True
+
+
 def validate_inputs(
     canon: dict[str, ir.Table],
     raws: dict[str, RawInput],
@@ -2902,10 +2929,14 @@ def validate_inputs(
             last_id=tx_used.customer_id.max(),
             n_negative=_n(tx_used.revenue < 0),
             net=tx_used.revenue.sum(),
+            sale_cost_negative=_n((tx_used.revenue > 0) & (tx_used.cost < 0)),
+            sale_cost_positive=_n((tx_used.revenue > 0) & (tx_used.cost > 0)),
         ),
         "the last transaction date",
     ).to_pylist()[0]
     _warn_transactions_shape(shape, n_tx_used, tx_file, settings, warnings)
+    if _costs_posted_negative(shape, n_tx_used, tx_file, settings, warnings):
+        tx_used = tx_used.mutate(cost=ibis.ifelse(tx_used.is_return, tx_used.cost, -tx_used.cost))
     last = shape["last"]
     last = last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last)[:10])
     implicit = as_of is None

@@ -952,6 +952,46 @@ def _validated_warnings(eng: Engine, tables: dict[str, dict[str, list[Any]]]) ->
     return warnings
 
 
+def test_costs_posted_negative_are_read_with_their_sign_turned(eng: Engine) -> None:
+    from tierwise.io import RawInput
+
+    # a Dynamics export: CostAmountPosted is negative on a sale (goods issued) and positive
+    # on a credit note (goods received back); margins above revenue otherwise
+    n = 60
+    cols = _tx_cols(
+        n,
+        revenue=["100"] * (n - 2) + ["-100", "50"],
+        CostAmountPosted=["-60"] * (n - 2) + ["60", "-30"],
+    )
+
+    def used_costs(cost_sign: str) -> tuple[list[float], list[str]]:
+        s = Settings().with_updates(
+            transactions={"columns": {"cost": "CostAmountPosted"}, "cost_sign": cost_sign}
+        )
+        raws = {"transactions": RawInput("transactions", "tx.csv", _raw(eng, cols))}
+        canon = {
+            "transactions": canonicalize(
+                raws["transactions"].table, "transactions", s, eng, file="tx.csv"
+            )
+        }
+        warnings: list[str] = []
+        checked = validate_inputs(
+            canon, raws, s, eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
+        )
+        got = eng.to_arrow(checked.used["transactions"].order_by(ROW)).column("cost")
+        return got.to_pylist(), [w for w in warnings if "cost_sign" in w]
+
+    costs, said = used_costs("auto")
+    assert costs == [60.0] * (n - 2) + [-60.0, 30.0]  # the credit note's cost comes back
+    assert len(said) == 1 and "negative on 59 of the 59 sale lines with a cost (100%)" in said[0]
+    costs, said = used_costs("positive")
+    assert costs == [-60.0] * (n - 2) + [-60.0, -30.0] and not said
+    # costs written positive stay as they are, and nothing is said
+    cols["CostAmountPosted"] = ["60"] * (n - 2) + ["60", "30"]
+    costs, said = used_costs("auto")
+    assert costs == [60.0] * (n - 2) + [-60.0, 30.0] and not said
+
+
 def test_ids_that_lost_their_leading_zeros_are_named_as_the_likely_cause(eng: Engine) -> None:
     tables = {
         "transactions": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from pydantic import Field, field_serializer, field_validator, model_validator
 
@@ -89,6 +90,14 @@ class TableInput(Section):
     only (Shopify's Email, Created at, Currency), by their name in the file: a line where
     such a column is empty takes the value of its order's other lines (the lines of the same
     order_id, which must be mapped). Default none."""
+
+    cost_sign: Literal["auto", "positive", "negative"] = "auto"
+    """Transactions: how the cost column signs a sale's cost. "positive": as written, a
+    sale's cost is positive; "negative": the file posts the cost of a sale negative (an
+    ERP's inventory issue, Dynamics' CostAmountPosted), so each sale's cost is read with its
+    sign turned (a return's cost is negative either way). Default "auto": "negative" when
+    at least 80% of the sale lines with a cost have a negative one (from 50 lines on), with
+    a warning; otherwise as written."""
 
     exclude_rows: dict[str, list[str]] = Field(default_factory=dict)
     """Rows to leave out by what a column of the file holds, e.g. {"Status" = ["Void",
