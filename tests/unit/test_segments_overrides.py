@@ -136,12 +136,22 @@ def test_overrides_move_customers_and_are_audited(tmp_path: Path) -> None:
     assert audit == [
         {"customer_id": "C01", "by": "Ann Lee", "when": "2025-12-31", "computed_class": "D",
          "new_class": "A", "computed_tier": "bronze", "new_tier": "gold",
-         "reason": "key account in negotiation", "file": "overrides.csv", "row": 2},
+         "reason": "key account in negotiation", "file": "overrides.csv", "row": 2,
+         "source": "overrides.csv, row 2"},
         {"customer_id": "C02", "by": "Bo Chen", "when": "2025-10-01", "computed_class": "D",
          "new_class": "D", "computed_tier": "bronze", "new_tier": "gold",
-         "reason": "strategic for the region", "file": "overrides.csv", "row": 3},
+         "reason": "strategic for the region", "file": "overrides.csv", "row": 3,
+         "source": "overrides.csv, row 3"},
     ]  # fmt: skip
-    assert r.manifest["overrides"] == {"file": "overrides.csv", "applied": 2}
+    assert r.manifest["overrides"] == {
+        "file": "overrides.csv",
+        "applied": 2,
+        "from_file": 2,
+        "from_dashboard": 0,
+    }
+    assert any(
+        "2 overrides applied (file 2): the class or tier a person set" in w for w in r.warnings
+    )
     seg = r.tables["segments"].to_pandas().set_index(["level", "segment"])
     assert seg.loc[("class", "A"), "customers"] == 3  # the two computed A and C01
 
@@ -272,8 +282,168 @@ def test_an_overrides_file_with_only_a_header_is_noted(tmp_path: Path) -> None:
             assemble=lambda _ctx: _customers(),
         )
         res = get("segments").run(ctx)
-    assert res.manifest["overrides"] == {"file": str(p), "applied": 0}
+    assert res.manifest["overrides"] == {
+        "file": str(p),
+        "applied": 0,
+        "from_file": 0,
+        "from_dashboard": 0,
+    }
     assert res.warnings[0] == (
         f"segments: the overrides file {p} has a header and no rows: no override from it is "
         "applied (add rows, or remove [segments] overrides_file)"
     )
+
+
+# -- the file and the dashboard together; merged records -----------------------------------
+
+
+def _dashboard(rows: list[dict[str, object]]) -> pa.Table:
+    """Overrides as the dashboard stores them (tierwise.app.read_overrides)."""
+    from tierwise.app.store import OVERRIDES_SCHEMA
+
+    full = []
+    for r in rows:
+        at = r.get("at", dt.datetime(2026, 1, 10, 9, 30))
+        row = {name: None for name in OVERRIDES_SCHEMA.names}
+        row.update(customer_id=r["customer_id"], reason=r["reason"], by=r["by"], at=at)
+        for column, prefix in (("value_class", "class"), ("tier", "tier")):
+            if r.get(column):
+                row[column] = r[column]
+                row[f"{prefix}_reason"], row[f"{prefix}_by"] = r["reason"], r["by"]
+                row[f"{prefix}_at"] = at
+        full.append(row)
+    return pa.Table.from_pylist(full, schema=OVERRIDES_SCHEMA)
+
+
+def test_a_dashboard_class_keeps_the_tier_the_file_sets_and_the_conflict_is_named(
+    tmp_path: Path,
+) -> None:
+    """The file sets D/bronze ("asked not to be visited"); the dashboard sets class B only:
+    the customer is B with the file's bronze tier, and a warning names both overrides."""
+    p = _write(
+        tmp_path,
+        "customer_id,value_class,tier,reason,by\nC08,D,bronze,asked not to be visited,cons\n",
+    )
+    r = segment_customers(
+        _customers(), S, seed=1, overrides=read_overrides(p), overrides_source="o.csv",
+        dashboard_overrides=_dashboard(
+            [{"customer_id": "C08", "value_class": "B", "reason": "wants visits", "by": "ana"}]
+        ),
+        as_of=AS_OF,
+    )  # fmt: skip
+    c = r.customers.to_pydict()
+    assert (c["value_class"][8], c["tier"][8]) == ("B", "bronze")
+    [audit] = r.tables["overrides_applied"].to_pylist()
+    assert (audit["new_class"], audit["new_tier"], audit["row"]) == ("B", "bronze", 2)
+    assert audit["file"] == "o.csv and the dashboard (overrides.duckdb)"
+    assert audit["source"] == (
+        "class: the dashboard (ana, 2026-01-10 09:30:00); tier: o.csv, row 2"
+    )
+    assert audit["reason"] == "class: wants visits (ana); tier: asked not to be visited (cons)"
+    said = [w for w in r.warnings if "two overrides set the class of C08" in w]
+    assert said == [
+        "two overrides set the class of C08: class B (the dashboard (ana, 2026-01-10 "
+        "09:30:00): 'wants visits') replaces class D (o.csv, row 2: 'asked not to be "
+        "visited'); remove one of them to settle it"
+    ]
+    assert r.manifest["overrides"]["from_file"] == 1
+    assert r.manifest["overrides"]["from_dashboard"] == 1
+    assert any(w.startswith("1 override applied (file 1, dashboard 1)") for w in r.warnings)
+
+
+def test_a_dashboard_override_alone_names_the_dashboard_as_its_source() -> None:
+    r = segment_customers(
+        _customers(), S, seed=1,
+        dashboard_overrides=_dashboard(
+            [{"customer_id": "C01", "tier": "gold", "reason": "strategic", "by": "bo"}]
+        ),
+        as_of=AS_OF,
+    )  # fmt: skip
+    [audit] = r.tables["overrides_applied"].to_pylist()
+    assert audit["file"] == "the dashboard (overrides.duckdb)" and audit["row"] is None
+    assert audit["source"] == "the dashboard (bo, 2026-01-10 09:30:00)"
+    assert audit["when"] == "2026-01-10 09:30:00"
+
+
+def _members() -> pa.Table:
+    """C10 and C11 were merged into account C03 (their records are not customers)."""
+    return pa.table({"customer_id": ["C03", "C10", "C11"], "account_id": ["C03", "C03", "C03"]})
+
+
+def test_a_merged_records_override_is_carried_to_its_account(tmp_path: Path) -> None:
+    p = _write(tmp_path, "customer_id,value_class,reason,by\nC10,A,key account,cons\n")
+    r = segment_customers(
+        _customers(), S, seed=1, overrides=read_overrides(p), overrides_source="o.csv",
+        members=_members(), as_of=AS_OF,
+    )  # fmt: skip
+    assert r.customers.column("value_class").to_pylist()[3] == "A"
+    [audit] = r.tables["overrides_applied"].to_pylist()
+    assert audit["customer_id"] == "C03" and audit["source"] == "o.csv, row 2, for C10"
+    assert [w for w in r.warnings if "merged" in w] == [
+        "C10 was merged into account C03: the override of C10 (o.csv, row 2: class A) is "
+        "applied to C03"
+    ]
+
+
+def test_a_dashboard_override_of_a_record_a_confirmed_pair_merges_does_not_stop_the_run(
+    tmp_path: Path,
+) -> None:
+    """The account keeps its own override; the merged record's is named and not applied."""
+    p = _write(tmp_path, "customer_id,tier,reason,by\nC03,gold,framework contract,cons\n")
+    r = segment_customers(
+        _customers(), S, seed=1, overrides=read_overrides(p), overrides_source="o.csv",
+        dashboard_overrides=_dashboard(
+            [{"customer_id": "C11", "value_class": "A", "reason": "big opportunity",
+              "by": "ana"}]
+        ),
+        members=_members(), as_of=AS_OF,
+    )  # fmt: skip
+    c = r.customers.to_pydict()
+    assert c["tier"][3] == "gold" and c["value_class"][3] == c["value_class_computed"][3]
+    said = [w for w in r.warnings if "merged" in w]
+    assert said == [
+        "C11 was merged into account C03, which has an override of its own: the override of "
+        "C11 (the dashboard (ana, 2026-01-10 09:30:00): class A) is not applied (give it to "
+        "C03, or remove it)"
+    ]
+
+
+def test_a_dashboard_override_of_a_customer_gone_from_the_data_is_a_warning() -> None:
+    r = segment_customers(
+        _customers(), S, seed=1,
+        dashboard_overrides=_dashboard(
+            [{"customer_id": "C77", "value_class": "A", "reason": "x", "by": "ana"}]
+        ),
+        as_of=AS_OF,
+    )  # fmt: skip
+    assert r.tables["overrides_applied"].num_rows == 0
+    assert any(w.startswith("the dashboard's override of C77 (ana, ") for w in r.warnings)
+
+
+def test_a_file_row_naming_a_merged_record_says_which_account_not_unknown(
+    tmp_path: Path,
+) -> None:
+    """Without the accounts (no members), it is still an unknown customer: an error."""
+    p = _write(tmp_path, "customer_id,value_class,reason,by\nC10,A,x,me\n")
+    with pytest.raises(InputError, match="unknown customer 'C10'"):
+        segment_customers(_customers(), S, seed=1, overrides=read_overrides(p))
+    r = segment_customers(_customers(), S, seed=1, overrides=read_overrides(p), members=_members())
+    assert r.tables["overrides_applied"].column("customer_id").to_pylist() == ["C03"]
+
+
+def test_columns_an_override_does_not_set_are_named_in_a_warning(tmp_path: Path) -> None:
+    p = _write(
+        tmp_path,
+        "customer_id,value_class,tier,reason,by,rep_id,channel,visits_per_year,note,empty\n"
+        "C01,A,,x,me,R9999,field,12,call first,\n",
+    )
+    said: list[str] = []
+    t = read_overrides(p, warnings=said)
+    assert t.column_names == ["customer_id", "value_class", "tier", "reason", "by", "date", "_row"]
+    assert said == [
+        f"{p}: columns rep_id, channel, visits_per_year are not read: an override sets "
+        "value_class and/or tier only; the coverage plan decides channel, visits, calls and "
+        "rep from the tier (set the tier whose programme you want, or [coverage] settings); "
+        "column note is not read (only customer_id, value_class, tier, reason, by and date "
+        "are)"
+    ]

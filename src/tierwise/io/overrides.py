@@ -3,7 +3,9 @@
 An override moves a customer to another class or tier after the mathematics ran. The file
 has a header row and the columns ``customer_id``, ``value_class`` and/or ``tier``,
 ``reason`` and ``by`` (who decided), optionally ``date`` (when); header names are matched
-without regard to case or surrounding spaces, and other columns are ignored. Every value is
+without regard to case or surrounding spaces. Other columns are not read, and a warning
+names them: an override sets a class and a tier, nothing else (the coverage plan decides
+channel, frequency and rep from the tier). Every value is
 read as text; ``_row`` is the row a person would look up (the line number in a CSV file, the
 header being line 1; the sheet row in Excel; the record number from 1 in Parquet).
 
@@ -31,12 +33,32 @@ OVERRIDE_COLUMNS = ("customer_id", "value_class", "tier", "reason", "by", "date"
 
 _HINT = "give the columns customer_id, value_class and/or tier, reason and by"
 
+#: Columns a person may expect an override to set, which the coverage plan decides.
+_PLAN_COLUMNS = frozenset(
+    {
+        "rep_id",
+        "rep",
+        "assigned_rep",
+        "owner",
+        "channel",
+        "current_channel",
+        "visits_per_year",
+        "calls_per_year",
+        "emails_per_year",
+        "frequency",
+        "visits",
+        "calls",
+    }
+)
 
-def read_overrides(path: str | Path) -> pa.Table:
+
+def read_overrides(path: str | Path, *, warnings: list[str] | None = None) -> pa.Table:
     """Read an overrides file into a text table with ``_row``.
 
     Columns: customer_id, value_class, tier, reason, by, date (null where the file has no
-    such column or the cell is empty), and ``_row``.
+    such column or the cell is empty), and ``_row``. A column of the file that is none of
+    these is not read; ``warnings`` gets one line naming such columns (those that would set
+    a rep, channel or frequency told apart) and what an override sets.
 
     Raises
     ------
@@ -52,6 +74,11 @@ def read_overrides(path: str | Path) -> pa.Table:
     >>> t = read_overrides(p)
     >>> t.column("value_class").to_pylist(), t.column("_row").to_pylist()
     (['A'], [2])
+    >>> _ = p.write_text("customer_id,value_class,reason,by,rep_id\\nC1,A,key,Ann,R1\\n")
+    >>> said = []
+    >>> _ = read_overrides(p, warnings=said)
+    >>> said[0].split(":")[1]
+    ' column rep_id is not read'
     """
     p = Path(path)
     if not p.is_file():
@@ -67,7 +94,45 @@ def read_overrides(path: str | Path) -> pa.Table:
         header, rows, numbers = _read_parquet(p)
     else:
         header, rows, numbers = _read_csv(p)
-    return _to_table(str(p), header, rows, numbers)
+    table = _to_table(str(p), header, rows, numbers)
+    if warnings is not None:
+        unread = _unread(header, rows)
+        if unread:
+            warnings.append(_unread_text(str(p), unread))
+    return table
+
+
+def _unread(header: list[str], rows: list[list[str]]) -> list[str]:
+    """The header's names of the columns that are not read and hold a value in some row."""
+    out = []
+    for i, h in enumerate(header):
+        name = h.strip()
+        if not name or name.lower() in OVERRIDE_COLUMNS:
+            continue
+        if any(i < len(r) and r[i].strip() for r in rows) or not rows:
+            out.append(name)
+    return out
+
+
+def _unread_text(path: str, unread: list[str]) -> str:
+    """One line naming the columns not read, and what an override sets."""
+    plan = [c for c in unread if c.lower() in _PLAN_COLUMNS]
+    other = [c for c in unread if c.lower() not in _PLAN_COLUMNS]
+    parts = []
+    if plan:
+        parts.append(
+            f"column{'s' if len(plan) > 1 else ''} {', '.join(plan)} "
+            f"{'are' if len(plan) > 1 else 'is'} not read: an override sets value_class and/or "
+            "tier only; the coverage plan decides channel, visits, calls and rep from the "
+            "tier (set the tier whose programme you want, or [coverage] settings)"
+        )
+    if other:
+        parts.append(
+            f"column{'s' if len(other) > 1 else ''} {', '.join(other)} "
+            f"{'are' if len(other) > 1 else 'is'} not read (only customer_id, value_class, "
+            "tier, reason, by and date are)"
+        )
+    return f"{path}: " + "; ".join(parts)
 
 
 def _read_csv(p: Path) -> tuple[list[str], list[list[str]], list[int]]:

@@ -10,7 +10,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..engine import ROW
 from ..errors import InputError
 from ..registry import ColumnDoc, Stage, StageContext, StageResult, register
 from .stage import segment_customers
@@ -72,47 +71,33 @@ SEGMENT_DOCS = (
 )
 
 
-def _dashboard_overrides(table: pa.Table) -> pa.Table:
-    """The dashboard's overrides in the overrides file's shape (text columns, ``_row``)."""
-    n = table.num_rows
-    cols = {
-        c: pc.cast(table.column(c), pa.string())
-        for c in ("customer_id", "value_class", "tier", "reason", "by")
-    }
-    cols["date"] = pc.cast(table.column("at"), pa.string())
-    cols[ROW] = pa.array(range(1, n + 1), pa.int64())
-    return pa.table(cols)
-
-
-def _overrides(ctx: StageContext) -> tuple[pa.Table | None, str | None, list[str]]:
-    """The overrides file and the dashboard's overrides together (the dashboard's, made
-    later, win for a customer named in both), their sources, and a note when the overrides
-    file has a header and no rows."""
+def _overrides(ctx: StageContext) -> tuple[pa.Table | None, str | None, pa.Table | None, list[str]]:
+    """The overrides file (its table and path), the dashboard's overrides, and a note when
+    the overrides file has a header and no rows. The two are merged field by field by
+    :func:`tierwise.segments.overrides.check_overrides`, the dashboard's after the file's."""
     from ..io.overrides import read_overrides
 
     path = ctx.settings.segments.overrides_file
-    parts: list[pa.Table] = []
-    sources: list[str] = []
-    dashboard = ctx.handoff.get("class_overrides")
-    if dashboard is not None and dashboard.num_rows:
-        parts.append(_dashboard_overrides(dashboard))
-        sources.append("the dashboard's overrides (overrides.duckdb)")
     notes: list[str] = []
+    table: pa.Table | None = None
     if path:
-        table = read_overrides(path)
+        table = read_overrides(path, warnings=notes)
         if not table.num_rows:
             notes.append(
                 f"the overrides file {path} has a header and no rows: no override from it is "
                 "applied (add rows, or remove [segments] overrides_file)"
             )
-        if parts:
-            named = pc.is_in(table.column("customer_id"), value_set=parts[0].column("customer_id"))
-            table = table.filter(pc.invert(pc.fill_null(named, False)))
-        parts.insert(0, table)
-        sources.insert(0, str(path))
-    if not parts:
-        return None, None, notes
-    return pa.concat_tables(parts, promote_options="permissive"), " and ".join(sources), notes
+    dashboard = ctx.handoff.get("class_overrides")
+    if dashboard is not None and not dashboard.num_rows:
+        dashboard = None
+    return table, (str(path) if path else None), dashboard, notes
+
+
+def _members(ctx: StageContext) -> pa.Table | None:
+    """The accounts stage's records and the account each was merged into (None when the
+    accounts stage did not run)."""
+    acc = ctx.detail("accounts")
+    return None if acc is None else acc.mapping
 
 
 def _previous(ctx: StageContext) -> tuple[pa.Table | None, str | None, dt.date | None]:
@@ -167,7 +152,7 @@ def _potential_issue(ctx: StageContext, customers: pa.Table) -> str | None:
 
 
 def _run_segments(ctx: StageContext) -> StageResult:
-    overrides, source, notes = _overrides(ctx)
+    overrides, source, dashboard, notes = _overrides(ctx)
     previous, previous_source, previous_as_of = _previous(ctx)
     customers = ctx.customers()
     res = segment_customers(
@@ -178,6 +163,8 @@ def _run_segments(ctx: StageContext) -> StageResult:
         previous_source=previous_source,
         overrides=overrides,
         overrides_source=source,
+        dashboard_overrides=dashboard,
+        members=_members(ctx),
         as_of=ctx.as_of,
         previous_as_of=previous_as_of,
         potential_issue=_potential_issue(ctx, customers),
@@ -194,7 +181,7 @@ def _run_segments(ctx: StageContext) -> StageResult:
 register(
     Stage(
         name="segments",
-        reads_details=("potential",),
+        reads_details=("potential", "accounts"),
         help="Classes (A/B/C/D) on value × potential, tiers, niches, segment quality and "
         "stability, back-end overrides, and with --previous the yearly review.",
         run=_run_segments,

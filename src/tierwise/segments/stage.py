@@ -213,6 +213,8 @@ def segment_customers(
     previous_source: str | None = None,
     overrides: pa.Table | None = None,
     overrides_source: str | None = None,
+    dashboard_overrides: pa.Table | None = None,
+    members: pa.Table | None = None,
     as_of: dt.date | None = None,
     previous_as_of: dt.date | None = None,
     potential_issue: str | None = None,
@@ -239,6 +241,12 @@ def segment_customers(
         The overrides table read by :func:`tierwise.io.overrides.read_overrides`.
     overrides_source
         Its file name, for messages and the audit.
+    dashboard_overrides
+        The overrides made in the dashboard (:func:`tierwise.app.read_overrides`), applied
+        after the file's, field by field (see :mod:`~tierwise.segments.overrides`).
+    members
+        The accounts stage's records (customer_id, account_id): an override of a record
+        merged into another's account is carried over to the account.
     as_of
         The analysis date: the "when" of an override without a date.
     previous_as_of
@@ -513,19 +521,24 @@ def segment_customers(
     tier_code = tier_of_class[final]
     audit = AUDIT_SCHEMA.empty_table()
     overridden = np.zeros(n, dtype=bool)
-    n_over = 0
-    if overrides is not None and overrides.num_rows:
-        src = overrides_source or "overrides file"
+    n_over = from_file = from_dashboard = 0
+    has_file = overrides is not None and overrides.num_rows > 0
+    has_dashboard = dashboard_overrides is not None and dashboard_overrides.num_rows > 0
+    src = overrides_source or "overrides file"
+    o = None
+    if has_file or has_dashboard:
         o = check_overrides(
-            overrides, ids, names, tiers, source=src, as_of=as_of, warnings=warnings
-        )
+            overrides, ids, names, tiers, source=src, as_of=as_of, warnings=warnings,
+            dashboard=dashboard_overrides, members=members,
+        )  # fmt: skip
+    if o is not None and len(o.rows):
         set_cls = o.new_class >= 0
         final[o.rows[set_cls]] = o.new_class[set_cls]
         tier_code = tier_of_class[final]
         set_tier = o.new_tier >= 0
         tier_code[o.rows[set_tier]] = o.new_tier[set_tier]
         overridden[o.rows] = True
-        n_over = len(o.rows)
+        n_over, from_file, from_dashboard = len(o.rows), o.from_file, o.from_dashboard
         # a customer moved to another class joins the nearest niche of that class (no refit)
         moved = o.rows[final[o.rows] != computed[o.rows]]
         for c in range(k_cls):
@@ -542,12 +555,22 @@ def segment_customers(
                 "computed_tier": pick(tier_of_class[computed[o.rows]], tiers),
                 "new_tier": pick(tier_code[o.rows], tiers),
                 "reason": pa.array(o.reason, pa.string()),
-                "file": pa.array([src] * n_over, pa.string()),
+                "file": pa.array(o.files, pa.string()),
                 "row": pa.array(o.file_rows, pa.int64()),
+                "source": pa.array(o.sources, pa.string()),
             },
             schema=AUDIT_SCHEMA,
         )
         audit = audit.sort_by([("customer_id", "ascending")])
+        where = [
+            f"{what} {count:,}"
+            for what, count in (("file", from_file), ("dashboard", from_dashboard))
+            if count
+        ]
+        warnings.append(
+            f"{n_over:,} override{'' if n_over == 1 else 's'} applied ({', '.join(where)}): "
+            "the class or tier a person set, audited in overrides_applied.csv"
+        )
 
     offsets = np.concatenate([[0], np.cumsum([m.k for m in models])])
     niche_global = offsets[final] + niche_local
@@ -571,6 +594,7 @@ def segment_customers(
             )
         )
         body = reason_body.take(pa.array(rows)).to_pylist()
+        assert o is not None
         set_class = dict(zip(o.rows.tolist(), (o.new_class >= 0).tolist(), strict=True))
         texts = []
         for r, b in zip(rows.tolist(), body, strict=True):  # the overridden few
@@ -813,7 +837,12 @@ def segment_customers(
                 if ft
             ],
         },
-        "overrides": {"file": overrides_source, "applied": n_over},
+        "overrides": {
+            "file": overrides_source,
+            "applied": n_over,
+            "from_file": from_file,
+            "from_dashboard": from_dashboard,
+        },
     }
     if review_manifest is not None:
         manifest["review"] = review_manifest
