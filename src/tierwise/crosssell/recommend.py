@@ -988,46 +988,43 @@ def _rank_block(
         | (_score(from_peers.n_buyers, from_peers.n_peers) >= from_peers.floor)
     ).select("cid", "iid")
 
-    # -- candidates from rules: what the customer's own items trigger (an outer join keeps
-    # each customer and item once, with its strongest rule when it has one)
+    # -- candidates from rules: what the customer's own items trigger. Each customer and
+    # item once, from either source, with its strongest rule when it has one: the fired
+    # rule of the smallest place (a rule's place is its number in the order rules are
+    # preferred in); a peer candidate has none
     rules = codes.rules
+    cand = from_peers.mutate(place=ibis.null("int64"))
     if rules is not None:
         fired = own.join(rules.select("x", "y", "place"), own.iid == rules.x).select(
             "cid", iid="y", place="place"
         )
-        best = fired.group_by(["cid", "iid"]).aggregate(place=fired.place.min())
-        best = best.join(
-            rules.select("place", "rule_antecedent", "rule_confidence", "rule_lift"), "place"
-        ).drop("place")
-        j = from_peers.outer_join(best, ["cid", "iid"])
-        cand = j.select(
-            cid=j.cid.fill_null(j.cid_right),
-            iid=j.iid.fill_null(j.iid_right),
-            rule_antecedent=j.rule_antecedent,
-            rule_confidence=j.rule_confidence,
-            rule_lift=j.rule_lift,
-        ).view()
-    else:
-        cand = from_peers.mutate(
-            rule_antecedent=ibis.null("string"),
-            rule_confidence=ibis.null("float64"),
-            rule_lift=ibis.null("float64"),
-        )
+        both = ibis.union(cand, fired, distinct=False)
+        cand = both.group_by(["cid", "iid"]).aggregate(place=both.place.min())
     cand = cand.anti_join(own, ["cid", "iid"])
 
     c = cand.join(cust.select("cid", "gid", "n_peers", "floor"), "cid")
     c = c.left_join(stats, ["gid", "iid"]).drop("gid_right", "iid_right")
     c = c.left_join(figures, "iid").drop("iid_right")
-    peer_share = c.n_buyers.fill_null(0).cast("float64") / c.n_peers.cast("float64")
+    if rules is not None:
+        c = c.left_join(rules.select("place", "rule_confidence"), "place").drop("place_right")
+    else:
+        c = c.mutate(rule_confidence=ibis.null("float64"))
     score = _score(c.n_buyers, c.n_peers, c.rule_confidence)
     typical = c.median_spend.fill_null(c.all_median_spend)
-    c = c.mutate(
-        peer_share=peer_share,
+    c = c.select(
+        "cid",
+        "iid",
+        "place",
+        "n_peers",
+        "n_buyers",
+        "floor",
+        "margin_rate",
         score=score,
         typical_spend=typical,
         expected_value=score * typical * c.margin_rate,
     )
-    # only candidates that can make the list are ranked (see _floor)
+    # only candidates that can make the list are ranked (see _floor); the ranking carries
+    # numbers only, the rule's words and figures are joined to the rows it keeps
     c = c.filter(c.floor.isnull() | (c.score >= c.floor))
     c = c.mutate(
         rank=ibis.row_number().over(
@@ -1037,6 +1034,17 @@ def _rank_block(
         + 1
     )
     c = c.filter(c.rank <= s.max_recommendations)
+    if rules is not None:
+        c = c.left_join(
+            rules.select("place", "rule_antecedent", "rule_confidence", "rule_lift"), "place"
+        ).drop("place_right")
+    else:
+        c = c.mutate(
+            rule_antecedent=ibis.null("string"),
+            rule_confidence=ibis.null("float64"),
+            rule_lift=ibis.null("float64"),
+        )
+    c = c.mutate(peer_share=c.n_buyers.fill_null(0).cast("float64") / c.n_peers.cast("float64"))
     got = run_query(
         c.select(
             "cid",
