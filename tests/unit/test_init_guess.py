@@ -1330,15 +1330,20 @@ def test_a_column_two_canonical_columns_read_goes_to_the_better_and_the_other_sa
     )
 
 
-def test_a_header_holding_one_name_twice_is_not_guessed_and_says_so(tmp_path: Path) -> None:
+def test_a_header_holding_one_name_twice_is_guessed_by_place_and_says_so(tmp_path: Path) -> None:
+    # the run names such columns by their place: Betrag (column 3), betrag (column 4)
     path = tmp_path / "t.csv"
     path.write_text(
         "Kunde;Datum;Betrag;betrag\nK1;2024-01-02;10,5;3,5\nK2;2024-01-03;11,5;4,5\n",
         encoding="utf-8",
     )
     g = guess_table("transactions", read_sample(path))
-    assert g.mapping() == {"customer_id": "Kunde", "date": "Datum"}
-    assert "appears twice in the header" in dict(g.unmapped)["Betrag"]
+    assert g.mapping() == {"customer_id": "Kunde", "date": "Datum", "revenue": "Betrag (column 3)"}
+    assert dict(g.unmapped)["betrag (column 4)"] == (
+        "'betrag' appears twice in the header (names are compared ignoring case): the run "
+        "reads each by its place, as 'Betrag (column 3)' and 'betrag (column 4)'; this one: "
+        "also reads as revenue, taken by 'Betrag (column 3)'"
+    )
 
 
 # -- the proposals validate the files they were made from ------------------------------------

@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 from ..io.sample import Sample
 from ..schema import TABLES, Column
 from ._words import (
+    ACCOUNTING_CURRENCY,
     CREDIT_WORDS,
     DEBIT_CREDIT_FLAGS,
     DEBIT_WORDS,
@@ -140,7 +141,7 @@ _MONEY_VETO = "PERCENT MARGIN TAX INCLTAX ID"
 #: words that qualify any money column: its currency (Amount (LCY)) or that it is booked
 #: (Cost Amount (Actual))
 _MONEY_QUALS = "CURRENCY ACTUAL"
-_DATE_QUALS = "INVOICE ORDER DOCUMENT SALES POSTING TRANSACTION"
+_DATE_QUALS = "INVOICE ORDER DOCUMENT SALES POSTING TRANSACTION TIME"
 #: billing, shipping or the customer's own address
 _ADDRESS_QUALS = "CUSTOMER INVOICE SHIPPING PAYER"
 
@@ -148,7 +149,9 @@ _SPECS: dict[str, _Spec] = {
     # an e-mail address identifies the customer in many shop exports; the customer billed
     # or paying (Bill-to Customer No., Payer) gives way to the one who ordered (Sell-to
     # Customer No., Sold-to Party); a business partner alone (Odoo's Partner, Partner/ID)
-    # is the customer of a sales ledger
+    # is the customer of a sales ledger; an organisation's account (Pipedrive's
+    # Organization - ERP account no.) is the customer's; the customer's e-mail identifies
+    # a shop's customer without an id (Magento's Customer Email)
     "customer_id": _spec(
         {
             "CUSTOMER ID": 1.0,
@@ -159,16 +162,19 @@ _SPECS: dict[str, _Spec] = {
             "PARTNER ID": 0.85,
             "PAYER": 0.8,
             "PARTNER": 0.75,
+            "CUSTOMER EMAIL": 0.6,
             "EMAIL": 0.6,
         },
-        "PARTNER",
+        "PARTNER COMPANY",
     ),
     # "Created at" of an order export is its date
     "date": _spec({"DATE": 1.0, "CREATED": 0.7}, _DATE_QUALS),
-    # a price extended by the quantity is the line's amount (Ext. Price); "Netto" alone too
+    # a price extended by the quantity is the line's amount (Ext. Price); "Netto" alone
+    # too; an item's amount (Item Total) is the line's; a subtotal before shipping and tax
+    # (Magento's Subtotal)
     "revenue": _spec(
-        {"SALES": 0.95, "AMOUNT": 0.9, "EXTENDED PRICE": 0.9, "NET": 0.8},
-        f"SALES AMOUNT NET LINE INVOICE ORDER {_MONEY_QUALS}",
+        {"SALES": 0.95, "AMOUNT": 0.9, "EXTENDED PRICE": 0.9, "SUBTOTAL": 0.85, "NET": 0.8},
+        f"SALES AMOUNT NET LINE PRODUCT INVOICE ORDER {_MONEY_QUALS}",
         f"{_MONEY_VETO} GROSS LIST",
     ),
     "order_id": _spec(
@@ -202,8 +208,10 @@ _SPECS: dict[str, _Spec] = {
             "EXTENDED SALES": 1.0,
             "GROSS AMOUNT": 0.9,
             "GROSS SALES": 0.9,
+            # an item's amount before the order's discount (WooCommerce's item_subtotal)
+            "PRODUCT SUBTOTAL": 0.9,
         },
-        f"SALES AMOUNT LINE {_MONEY_QUALS}",
+        f"SALES AMOUNT LINE PRODUCT {_MONEY_QUALS}",
         _MONEY_VETO,
     ),
     "is_return": _spec({"RETURN": 1.0}, "FLAG"),
@@ -219,7 +227,9 @@ _SPECS: dict[str, _Spec] = {
         f"{_MONEY_VETO} AMOUNT EXTENDED TOTAL SALES",
     ),
     "discount_amount": _spec(
-        {"DISCOUNT AMOUNT": 1.0, "DISCOUNT": 0.8}, "LINE", f"{_MONEY_VETO} RATE UNIT PRICE"
+        {"DISCOUNT AMOUNT": 1.0, "DISCOUNT": 0.8},
+        "LINE PRODUCT",
+        f"{_MONEY_VETO} RATE UNIT PRICE",
     ),
     "name": _spec({"NAME": 1.0, "COMPANY": 0.9}, "CUSTOMER COMPANY PAYER PARTNER"),
     "address": _spec({"ADDRESS": 1.0}, f"LINE {_ADDRESS_QUALS}"),
@@ -239,12 +249,13 @@ _SPECS: dict[str, _Spec] = {
     "region": _spec({"REGION": 1.0}, "SALES ID NAME CUSTOMER"),
     "rep_id": _spec({"REP ID": 1.0, "REP": 0.95}, "SALES CUSTOMER"),
     "current_channel": _spec({"CHANNEL": 1.0}, "CURRENT SALES CUSTOMER"),
-    "created_date": _spec({"CREATED DATE": 1.0, "CREATED": 0.9}, "CUSTOMER"),
+    "created_date": _spec({"CREATED DATE": 1.0, "CREATED": 0.9}, "CUSTOMER TIME"),
     "payment_terms_days": _spec(
         {"PAYMENT TERMS": 1.0, "TERMS": 0.9, "PAYMENT DAYS": 0.9}, "DAYS NET"
     ),
     "parent_id": _spec({"PARENT ID": 1.0, "PARENT": 0.9}, "CUSTOMER COMPANY"),
-    "tax_id": _spec({"TAX ID": 1.0, "TAXID": 1.0}, "CUSTOMER COMPANY ID"),
+    # GST Identification Number (GSTIN): the tax, its number and its abbreviation
+    "tax_id": _spec({"TAX ID": 1.0, "TAXID": 1.0}, "CUSTOMER COMPANY ID TAX TAXID"),
     "phone": _spec({"PHONE": 1.0}, "ID CUSTOMER", "FAX"),
     "email": _spec({"EMAIL": 1.0}, "ADDRESS CUSTOMER ID"),
     "type": _spec({"TYPE": 1.0, "ACTIVITY": 0.85}, "ACTIVITY"),
@@ -282,9 +293,10 @@ _SPECS: dict[str, _Spec] = {
 }
 
 #: a customer master's own key under a generic name (Business Central's No., NetSuite's ID,
-#: Exact's Code): an identifier alone is the customer's, when its values are unique
+#: Exact's Code): an identifier alone is the customer's, when its values are unique; a
+#: contact's (Zoho's Contact ID) in a list of contacts
 _MASTER_KEY = _Spec(
-    (*_SPECS["customer_id"].alts, (frozenset({"ID"}), 0.8)),
+    (*_SPECS["customer_id"].alts, (frozenset({"CONTACT", "ID"}), 0.95), (frozenset({"ID"}), 0.8)),
     _SPECS["customer_id"].quals,
     _SPECS["customer_id"].vetoes,
 )
@@ -293,7 +305,10 @@ _MASTER_KEY = _Spec(
 _TABLE_SPECS: dict[tuple[str, str], _Spec] = {
     ("customers", "customer_id"): _MASTER_KEY,
     ("prospects", "customer_id"): _MASTER_KEY,
-    ("activities", "date"): _spec({"DATE": 1.0}, "ACTIVITY"),
+    # the date an activity is due (Pipedrive's Activity - Due date)
+    ("activities", "date"): _spec({"DATE": 1.0, "DUE DATE": 0.9}, "ACTIVITY TIME"),
+    # the CRM user an activity is assigned to (Pipedrive's Activity - Assigned to user)
+    ("activities", "rep_id"): _spec({"REP ID": 1.0, "REP": 0.95}, "SALES CUSTOMER ACTIVITY USER"),
     ("activities", "cost"): _spec(
         {"COST": 1.0}, "ACTIVITY AMOUNT", f"{_MONEY_VETO} UNIT STANDARD PRICE"
     ),
@@ -377,6 +392,9 @@ class Profile:
     #: the two-digit-year formats that read some of those values, where no format reads
     #: every value (a column writing 05.01.24 and 05.01.2024)
     short_formats: tuple[str, ...] = ()
+    #: a value that reads both ways and how it was read ("'11,000' = 11"), where the
+    #: file's decimal comma decided it
+    read_as: str = ""
 
     @property
     def sparse(self) -> bool:
@@ -398,10 +416,11 @@ class Profile:
         if self.email >= 0.9:
             return "e-mail addresses"
         if self.number >= 0.9:
+            read = f" ({self.read_as}, the file's decimal comma)" if self.read_as else ""
             if self.integer >= 0.95:
                 lo, hi = self.low or 0.0, self.high or 0.0
-                return f"whole numbers {lo:.0f} to {hi:.0f}"
-            return "numbers with decimals"
+                return f"whole numbers {lo:.0f} to {hi:.0f}{read}"
+            return f"numbers with decimals{read}"
         if self.percent >= 0.9:
             return "percentages"
         if self.clock >= 0.9:
@@ -492,15 +511,19 @@ def _dates(text: pa.Array, formats: Iterable[str]) -> tuple[pa.Array, tuple[str,
     return any_ok, tuple(whole)
 
 
-def _numbers(text: pa.Array) -> tuple[pa.Array, str | None]:
-    """The numbers among text values (nulls elsewhere) and the column's decimal separator."""
+def _numbers(text: pa.Array, comma_first: bool = False) -> tuple[pa.Array, str | None]:
+    """The numbers among text values (nulls elsewhere) and the column's decimal separator;
+    with ``comma_first``, values that read both ways (11,000) are read with a decimal
+    comma."""
     cleaned = pc.replace_substring_regex(text, "[\\s€$£¥'\u00a0]", "")
     comma = _count(pc.match_substring_regex(cleaned, _COMMA_DECIMAL))
     dot = _count(pc.match_substring_regex(cleaned, _DOT_DECIMAL))
     decimal = "mixed" if comma and dot else "," if comma else "." if dot else None
     # undecided: dots grouping thousands twice (1.234.567) mean comma decimals
-    commas_mode = decimal == "," or (
-        decimal is None and _count(pc.match_substring_regex(cleaned, r"\.\d{3}\.")) > 0
+    commas_mode = (
+        decimal == ","
+        or comma_first
+        or (decimal is None and _count(pc.match_substring_regex(cleaned, r"\.\d{3}\.")) > 0)
     )
     if commas_mode:
         plain = pc.replace_substring(pc.replace_substring(cleaned, ".", ""), ",", ".")
@@ -514,7 +537,9 @@ def _numbers(text: pa.Array) -> tuple[pa.Array, str | None]:
     return pc.cast(values, pa.float64()), decimal
 
 
-def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()) -> Profile:
+def profile(
+    column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = (), *, comma: bool = False
+) -> Profile:
     """Describe a sampled column's values.
 
     Parameters
@@ -524,6 +549,10 @@ def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()
     date_formats
         Formats to read text dates with; by default the run's ([validate] date_formats)
         and :data:`EXTRA_DATE_FORMATS`.
+    comma
+        Read values that read both ways (``11,000``) with a decimal comma, as a run reads
+        them in a file whose other columns write one; the first such value is quoted in
+        :meth:`Profile.describe`.
 
     Examples
     --------
@@ -535,10 +564,10 @@ def profile(column: pa.Array | pa.ChunkedArray, date_formats: Iterable[str] = ()
     'dates'
     """
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    return dataclasses.replace(_profile(arr, date_formats), rows=len(arr))
+    return dataclasses.replace(_profile(arr, date_formats, comma), rows=len(arr))
 
 
-def _profile(arr: pa.Array, date_formats: Iterable[str]) -> Profile:
+def _profile(arr: pa.Array, date_formats: Iterable[str], comma: bool = False) -> Profile:
     formats = tuple(date_formats) or (*ValidateSettings().date_formats, *EXTRA_DATE_FORMATS)
     typ = arr.type
     if pa.types.is_temporal(typ):
@@ -590,8 +619,14 @@ def _profile(arr: pa.Array, date_formats: Iterable[str]) -> Profile:
     if _count(dates) >= max(MIN_VALUES, 0.1 * n):
         dates = pc.or_(dates, serial)
     only_short = pc.and_(short_dates, pc.invert(long_dates))
-    numbers, decimal = _numbers(text)
+    numbers, decimal = _numbers(text, comma)
     numeric = numbers.drop_null()
+    read_as = ""
+    if comma and decimal is None:
+        both = pc.match_substring_regex(text, r"^[+-]?\d{1,3}(,\d{3})+$")
+        if pc.any(both).as_py():
+            first = pc.index(both, True).as_py()
+            read_as = f"{text[first].as_py()!r} = {numbers[first].as_py():g}"
     base = _numeric_profile(numeric, n, date=_share(dates, n), date_formats=fmts + short_fmts)
     lowered = pc.utf8_lower(text)
     # numbers before a percent sign ("3,5 %")
@@ -621,6 +656,7 @@ def _profile(arr: pa.Array, date_formats: Iterable[str]) -> Profile:
             if not fmts + short_fmts and pc.any(only_short).as_py()
             else ()
         ),
+        read_as=read_as,
     )
 
 
@@ -823,23 +859,23 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     (('Ort', 'looks like city, a column of customers and prospects'),)
     """
     cols = input_columns(table)
+    header = sample.columns
+    sample = _by_place(sample)
     sources = list(dict.fromkeys(sample.columns))
-    # a name the header holds twice (in any case) stops the run: neither column is guessed
-    lowered = [s.lower() for s in sample.columns]
-    twice = {s for s in sources if lowered.count(s.lower()) > 1}
+    twice = {s: header[i] for i, s in enumerate(sample.columns) if s != header[i]}
     names = sample.table.column_names
     have = {s for s in names if names.count(s) == 1}
     profiles = {s: profile(sample.table.column(s)) if s in have else Profile() for s in sources}
+    if _file_decimal(sample, profiles) == ",":
+        # values that read both ways (11,000) are read as the file's other columns write
+        for s, p in profiles.items():
+            if p.decimal is None and p.number >= 0.9 and s in have:
+                profiles[s] = profile(sample.table.column(s), comma=True)
     by_col = {c.name: c for c in cols}
     guesses: dict[str, ColumnGuess] = {}
     taken: dict[str, str] = {}  # source → canonical
-    notes: dict[str, str] = {
-        s: "appears twice in the header (names are compared ignoring case): the run reads "
-        f"each by its place, as {s!r} followed by (column N); map the one you need by that "
-        "name"
-        for s in twice
-    }
-    usable = [s for s in sources if s not in twice]
+    notes: dict[str, str] = {}
+    usable = sources
     # 1. columns already carrying a canonical name are read by that name
     for c in cols:
         src = next((s for s in usable if _norm(s) == c.name and s not in taken), None)
@@ -887,7 +923,7 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
                     f"({p.describe()})",
                 )
                 continue
-            key = ns + 0.04 * _shape(table, c, p)
+            key = ns + 0.04 * _shape(table, c, p) + _level(c.name, s)
             if p.sparse:
                 # a column mostly empty (an order-level field on the order's first line)
                 # comes after every candidate filled on more rows
@@ -907,6 +943,8 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         ev = f"{'|'.join(words(s))}; {p.describe()}"
         guesses[cname] = ColumnGuess(cname, s, conf, ev)
         taken[s] = cname
+    ranked = [(cname, s, ns, fit) for _, _, _, cname, s, ns, fit in sorted(scored)]
+    per_order = _drop_order_totals(sample, ranked, profiles, guesses, taken, notes)
     _prefer_line_level(table, sample, usable, have, profiles, guesses, taken, notes)
     # 2b. a document type (Belegart: Rechnung, Gutschrift) as is_return, with the file's words
     doc_options: dict[str, tuple[OptionValue, str]] = {}
@@ -945,7 +983,7 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     contested = {c: v for c, v in contested.items() if c not in guesses}
     for cname, (s, other) in contested.items():
         missing_notes.setdefault(cname, _contested_note(s, other))
-    for cname, why in constant.items():
+    for cname, why in {**constant, **per_order}.items():
         missing_notes.setdefault(cname, why)
     ordered = tuple(guesses[c.name] for c in cols if c.name in guesses)
     more_notes: list[str] = []
@@ -980,6 +1018,13 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         missing_notes.setdefault(
             "revenue", f"{pair[0]!r} and {pair[1]!r} are a debit and credit pair (see the note)"
         )
+    for s, name in twice.items():
+        places = [s2 for s2, n2 in twice.items() if n2.lower() == name.lower()]
+        said = notes.get(s) or _elsewhere(table, s, guesses)
+        notes[s] = (
+            f"{name!r} appears twice in the header (names are compared ignoring case): the "
+            f"run reads each by its place, as {' and '.join(map(repr, places))}; this one: " + said
+        )
     unmapped = tuple(
         (s, notes.get(s) or _elsewhere(table, s, guesses)) for s in sources if s not in taken
     )
@@ -997,6 +1042,170 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         tuple([*sample.notes, *opt_notes, *doc_notes, *more_notes]),
         contested,
     )
+
+
+#: money columns of a line, which an order's total repeated on each of its lines is not
+_LINE_AMOUNTS = ("revenue", "list_revenue", "cost", "discount_amount")
+#: how much a line's amount (Item Total, LineAmount) is preferred to an order's or an
+#: invoice's (order_total, Invoice Amount) of the same name score; a third of it, the
+#: ledger's own currency (LineAmountMST) to the document's
+LEVEL = 0.03
+#: the fewest orders of several lines in the sample that tell an order's total
+MIN_ORDERS = 5
+
+
+def _level(canonical: str, source: str) -> float:
+    """The preference of a money column of a line by its name (see :data:`LEVEL`)."""
+    if canonical not in _LINE_AMOUNTS:
+        return 0.0
+    ws = words(source)
+    cs = frozenset().union(*(concepts_of(w) for w in ws))
+    bonus = LEVEL / 3 if set(ws) & ACCOUNTING_CURRENCY else 0.0
+    if cs & {"LINE", "PRODUCT"}:
+        return bonus + LEVEL
+    if cs & {"ORDER", "INVOICE", "DOCUMENT"}:
+        return bonus - LEVEL
+    return bonus
+
+
+def _order_totals(
+    sample: Sample, order: str, candidates: list[str], profiles: dict[str, Profile]
+) -> dict[str, float]:
+    """The ``candidates`` holding one value on every line of each order of several lines
+    (by the ``order`` column), while a number column of the file varies within some
+    order: an order's total, repeated on its lines; each with the average lines an order.
+
+    Such a column varies across orders (three values at least): a column of zeros
+    (no discount on any order) says nothing. At least :data:`MIN_ORDERS` orders of
+    several lines are needed.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from tierwise.io.sample import Sample
+    >>> t = pa.table({"order": [str(i // 2) for i in range(12)],
+    ...               "order_total": [str(10 * (i // 2) + 5) for i in range(12)],
+    ...               "item_total": [str(i + 1) for i in range(12)]})
+    >>> s = Sample("x.csv", "csv", t.column_names, t)
+    >>> ps = {c: profile(t.column(c)) for c in t.column_names}
+    >>> _order_totals(s, "order", ["order_total", "item_total"], ps)
+    {'order_total': 2.0}
+    """
+    names = sample.table.column_names
+    numbers = [c for c in names if names.count(c) == 1 and profiles[c].number >= 0.9]
+    wanted = [c for c in dict.fromkeys([*candidates, *numbers]) if c != order and c in numbers]
+    if order not in names or not wanted:
+        return {}
+    text = {
+        c: pc.utf8_trim_whitespace(pc.cast(sample.table.column(c), pa.string()).fill_null(""))
+        for c in [order, *wanted]
+    }
+    keyed = pa.table(text).filter(pc.greater(pc.utf8_length(text[order]), 0))
+    if keyed.num_rows == 0:
+        return {}
+    grouped = keyed.group_by(order).aggregate(
+        [(order, "count"), *((c, "count_distinct") for c in wanted)]
+    )
+    lines = grouped.column(f"{order}_count")
+    several = pc.greater_equal(lines, 2)
+    if _count(several) < MIN_ORDERS:
+        return {}
+    multi = grouped.filter(several)
+    distinct = {c: multi.column(f"{c}_count_distinct") for c in wanted}
+    if not any(pc.any(pc.greater(d, 1)).as_py() for d in distinct.values()):
+        return {}  # no line differs from the others of its order: no lines to compare
+    per_line = keyed.num_rows / grouped.num_rows
+    out: dict[str, float] = {}
+    for c in candidates:
+        if c not in distinct or not pc.all(pc.equal(distinct[c], 1)).as_py():
+            continue
+        orders = keyed.filter(pc.is_in(keyed.column(order), value_set=multi.column(order)))
+        if pc.count_distinct(orders.column(c)).as_py() >= 3:
+            out[c] = per_line
+    return out
+
+
+def _drop_order_totals(
+    sample: Sample,
+    ranked: list[tuple[str, str, float, float]],
+    profiles: dict[str, Profile],
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    notes: dict[str, str],
+) -> dict[str, str]:
+    """Drop the guesses of money columns of a line (revenue, cost …) that hold an order's
+    total, one value on every line of an order (:func:`_order_totals`), taking the next
+    candidate instead (adding to ``guesses``, ``taken`` and ``notes``); ``ranked`` is the
+    (canonical, source, name score, fit) pairs, best first. Returns, for each such
+    canonical column left without a guess, why."""
+    og = guesses.get("order_id")
+    if og is None or profiles[og.source].sparse:
+        return {}
+    candidates = list(dict.fromkeys(s for c, s, _, _ in ranked if c in _LINE_AMOUNTS))
+    totals = _order_totals(sample, og.source, candidates, profiles)
+    if not totals:
+        return {}
+    why: dict[str, str] = {}
+    for cname in _LINE_AMOUNTS:
+        g = guesses.get(cname)
+        if g is None or g.by_name or g.source not in totals:
+            continue
+        del guesses[cname]
+        del taken[g.source]
+        for c, s, ns, fit in ranked:
+            if c == cname and s not in taken and s not in totals:
+                p = profiles[s]
+                ev = f"{'|'.join(words(s))}; {p.describe()}"
+                guesses[cname] = ColumnGuess(cname, s, ns * (0.75 + 0.25 * fit), ev)
+                taken[s] = cname
+                break
+        else:
+            why[cname] = f"{g.source!r} reads as it, but holds an order's total (see below)"
+    for s, per_line in totals.items():
+        if s in taken:
+            continue
+        reads = next(c for c, src, _, _ in ranked if src == s)
+        notes[s] = (
+            f"reads as {reads}, but holds one value per order ({og.source!r}), the same on "
+            f"each of its lines ({per_line:.1f} lines an order on average in the sample): "
+            f"an order's total, never {reads}, which would count it once per line"
+        )
+    return why
+
+
+def _file_decimal(sample: Sample, profiles: dict[str, Profile]) -> str | None:
+    """The decimal separator a run reads a CSV file's undecided columns with: the one its
+    other columns write, else "," for a file delimited by ";" and "." otherwise."""
+    if sample.fmt != "csv":
+        return None
+    decided = {p.decimal for p in profiles.values()} & {".", ","}
+    if len(decided) == 1:
+        return decided.pop()
+    return None if decided else "," if sample.delimiter == ";" else "."
+
+
+def _by_place(sample: Sample) -> Sample:
+    """The sample with each column whose name the header holds twice (names compared
+    ignoring case) named by its place, as a run names it: ``Nettowert (column 18)``.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.table([pa.array(["1"]), pa.array(["2"]), pa.array(["3"])], ["A", "Wert", "wert"])
+    >>> _by_place(Sample("x.csv", "csv", t.column_names, t)).columns
+    ['A', 'Wert (column 2)', 'wert (column 3)']
+    """
+    lowered = [s.lower() for s in sample.columns]
+    if len(set(lowered)) == len(lowered):
+        return sample
+    named = [
+        f"{s} (column {i})" if lowered.count(s.lower()) > 1 else s
+        for i, s in enumerate(sample.columns, 1)
+    ]
+    table = sample.table
+    if table.num_columns == len(named):
+        table = table.rename_columns(named)
+    return dataclasses.replace(sample, columns=named, table=table)
 
 
 #: an order's number as a shop writes it (Shopify's Name: #1001)
@@ -1317,9 +1526,13 @@ def _truth_words(
     return options, notes
 
 
+#: concepts that name a column of no canonical kind: a rate (an exchange rate, SAP's Kurs)
+_NO_AMOUNT = frozenset({"RATE", "PERCENT"})
+
+
 def _names_anything(source: str) -> bool:
-    """The name carries a concept that names some canonical column."""
-    return any(concepts_of(w) & _HEADS for w in words(source))
+    """The name carries a concept that names some canonical column, or a rate."""
+    return any(concepts_of(w) & (_HEADS | _NO_AMOUNT) for w in words(source))
 
 
 def _elsewhere(table: str, source: str, guesses: dict[str, ColumnGuess]) -> str:

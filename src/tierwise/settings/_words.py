@@ -34,9 +34,13 @@ CONCEPTS: dict[str, str] = {
     "PAYER": """billto payer payers zahler regulierer""",
     # an SAP partner (Sold-to Party): says whose number it is, not what
     "PARTNER": """party parties partner partners geschaftspartner geschaeftspartner""",
+    # a CRM's contact (Zoho's Contact ID), the customer of a contact list
+    "CONTACT": """contact contacts kontakt kontakte""",
     "ID": """id ids key no nr nro num nbr number numbers numero nummer numar code codes cod
         codigo ref reference referenz referencia referinta referentie identifier ident
-        kennung kz n sk pk guid uuid""",
+        identification kennung kz n sk pk guid uuid""",
+    # the time of day after a date (Zoho's Created Time), which a date column may carry
+    "TIME": """time times zeit uhrzeit heure hora tijd ora""",
     "DATE": """date dates dt datum fecha fechas data datetime timestamp jour dia dat""",
     "INVOICE": """invoice invoices inv rechnung rechnungen rech faktura fakt factura facturi
         facturii facture factures fact factuur facturen bill billing billed invoiced
@@ -46,7 +50,7 @@ CONCEPTS: dict[str, str] = {
         ordine""",
     "DOCUMENT": """document documents doc docs beleg belege documento documentul voucher
         transaction transactions txn trans vorgang receipt albaran lieferschein boleta folio
-        bon""",
+        bon vch""",
     "SHIPPING": """shipping ship shipped shipment delivery deliver liefer lieferung versand
         livraison expedition envio entrega livrare expediere levering verzending""",
     "POSTING": """posting posted buchung buchungs comptabilisation contabilizare boeking
@@ -59,7 +63,7 @@ CONCEPTS: dict[str, str] = {
     "CATEGORY": """category categories cat categ kategorie kategorien categorie categoria
         categorias group groups grp gruppe gruppen groep groepen grupo grupa groupe family
         families familie famille familia class klasse classe clase clasa sortiment rubro
-        division sparte department dept abteilung rayon""",
+        division sparte department rayon""",
     "QUANTITY": """quantity quantities qty qte quantite quantita menge mengen anzahl stuck
         stueck stk units pieces pcs cantidad cant cantitate cantitatea buc bucati aantal
         hoeveelheid stuks nb""",
@@ -69,8 +73,11 @@ CONCEPTS: dict[str, str] = {
     "AMOUNT": """amount amounts amt value values val total totals sum summe betrag betrage
         wert werte importe monto montant valeur valoare valoarea suma bedrag waarde totaal
         totale""",
+    # a subtotal: the amount before shipping and tax (Magento's Subtotal), or before
+    # discount on a shop's item (WooCommerce's item_subtotal)
+    "SUBTOTAL": """subtotal subtotals zwischensumme soustotal""",
     "NET": """net netto nett neto ht""",
-    "CURRENCY": """lcy fcy acy lcu currency curr cur local eur euro usd gbp chf sek nok dkk
+    "CURRENCY": """lcy fcy acy lcu mst currency curr cur local eur euro usd gbp chf sek nok dkk
         pln czk huf ron jpy cny cad aud waehrung wahrung devise moneda moneta""",
     "ACTUAL": """actual actuals ist real effective effectif efectivo""",
     "GROSS": """gross brutto bruto""",
@@ -94,7 +101,7 @@ CONCEPTS: dict[str, str] = {
     "TAX": """tax taxes vat mwst ust steuer steuern tva iva btw impozit taxe impuesto
         impot gst hst""",
     "TAXID": """siret siren nif cif cui ein tin ustid intracom intracommunautaire rfc cuit
-        nip vatno""",
+        nip vatno gstin""",
     "MARGIN": """margin margins marge margen marja db deckungsbeitrag profit gewinn winst
         beneficio benefice rohertrag""",
     "RETURN": """return returns returned retour retoure retouren retur retururi gutschrift
@@ -129,7 +136,9 @@ CONCEPTS: dict[str, str] = {
     "REP": """rep reps representative salesrep salesperson salesman seller vertreter
         aussendienst berater betreuer verkaufer verkaeufer commercial commerciale vendeur
         representant vendedor comercial agent agente agentul vanzator reprezentant verkoper
-        vertegenwoordiger accountmanager owner manager kam employee""",
+        vertegenwoordiger accountmanager owner manager kam employee assigned assignee""",
+    # the user of a CRM an activity is assigned to (Pipedrive's Assigned to user)
+    "USER": """user users benutzer utilisateur usuario utilizator gebruiker""",
     "ROLE": """role roles rolle function funktion fonction funcion functie functia rol
         rolul title job jobtitle""",
     "HOURS": """hours hour hrs h stunden stunde heures horas ore uren capacity kapazitat
@@ -165,7 +174,8 @@ CONCEPTS: dict[str, str] = {
     "SIZE": """size volume volumen grosse groesse taille tamano dimensiune marime omvang
         potential tam""",
     "GROWTH": """growth wachstum croissance crecimiento crestere groei cagr""",
-    "RATE": """rate rata tasa taux quote""",
+    # a rate (an exchange rate: SAP's Kurs) is no amount
+    "RATE": """rate rata tasa taux quote kurs wechselkurs exchange""",
 }
 
 #: whole names or single words that are abbreviations of several words (folded, no spaces)
@@ -229,7 +239,32 @@ ABBREVIATIONS: dict[str, str] = {
     # CreditNote, credit_note, Credit Memo)
     "creditnote": "creditnote",
     "creditmemo": "creditnote",
+    "subtotal": "subtotal",
+    # Tally's Day Book: the party ledger of a voucher, the customer of a sale
+    "particulars": "party",
+    # Dynamics 365's CustInvoiceTrans: the account that ordered, and the one billed
+    "orderaccount": "customer",
+    "invoiceaccount": "billto",
+    # Magento's order grid: the customer's purchase is the order
+    "purchasedate": "order date",
+    # QuickBooks' Product/Service
+    "productservice": "product",
+    # SAP: VAT (Umsatzsteuer) in the VAT number's name, and the cost of a billing item
+    # (VBRP-WAVWR, Verrechnungswert)
+    "umsatzsteuer": "steuer",
+    "mehrwertsteuer": "mwst",
+    "verrechnungswert": "kosten wert",
+    "wavwr": "kosten wert",
+    # SAP's billing type (FKART) and sales document category (VBTYP)
+    "fkart": "rechnung typ",
+    "vbtyp": "beleg typ",
+    # Zoho's Billing Code: the billing address's PIN code
+    "billingcode": "postcode",
 }
+
+#: currency words naming the ledger's own (accounting) currency: Dynamics' LineAmountMST,
+#: Business Central's Amount (LCY), folded
+ACCOUNTING_CURRENCY = frozenset({"mst", "lcy", "lcu"})
 
 
 def _ws(text: str) -> list[str]:
@@ -404,10 +439,12 @@ def words(name: str) -> list[str]:
     --------
     >>> words("Kundennummer"), words("SalesOrderNumber"), words("N° de facture")
     (['kunde', 'nummer'], ['sales', 'order', 'number'], ['n', 'facture'])
-    >>> words("Valoare fără TVA"), words("CustomerID")
-    (['valoare', 'net'], ['customer', 'id'])
+    >>> words("Valoare fără TVA"), words("CustomerID"), words("Nettowert (column 18)")
+    (['valoare', 'net'], ['customer', 'id'], ['netto', 'wert'])
     """
-    text = name.replace("%", " pct ").replace("#", " no ").replace("&", " ")
+    # a column the run names by its place, its name being in the header twice
+    text = re.sub(r"\s*\(column \d+\)$", "", name)
+    text = text.replace("%", " pct ").replace("#", " no ").replace("&", " ")
     text = _CAMEL.sub(" ", text.strip())
     folded = fold(text)
     whole = re.sub(r"[^a-z0-9]+", "", folded)
