@@ -163,17 +163,48 @@ def test_the_full_report_opens_from_the_dashboard_with_every_chart(
     if not (out / "report.html").is_file():
         build_report(out)
     page.goto(base + "/report")
+    # the dashboard's menu and a way back around the report
+    assert page.locator("nav a", has_text="Overview").count() == 1
+    assert page.get_by_role("link", name="Back to the overview").count() == 1
     page.wait_for_function(
+        "() => document.querySelector('iframe.report').contentDocument === null"
+    )  # its own origin: the dashboard's scripts cannot read it, nor it the dashboard
+    frame = next(f for f in page.frames if f.url.endswith("/report.html"))
+    frame.wait_for_function(
         "() => Array.from(document.querySelectorAll('[data-spec]'))"
         ".every(e => e.getAttribute('data-rendered'))",
         timeout=60_000,
     )
-    marks = page.eval_on_selector_all(
+    marks = frame.eval_on_selector_all(
         "[data-spec]", "els => els.map(e => e.querySelectorAll('svg .role-mark > *').length)"
     )
     assert marks and min(marks) > 0, marks
     # its scripts run in a sandbox: an origin of its own, not the dashboard's
-    assert page.evaluate("() => window.origin") == "null"
+    assert frame.evaluate("() => window.origin") == "null"
+
+
+def test_the_first_tab_reaches_a_skip_link_to_the_page_s_content(
+    served: tuple[str, Path], page: Any
+) -> None:
+    base, _ = served
+    page.goto(base + "/segments")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => location.hash") == "#main"
+
+
+def test_the_segment_explorer_fits_a_wide_screen_without_a_sideways_scroll(
+    served: tuple[str, Path], page: Any
+) -> None:
+    base, _ = served
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(base + "/segments")
+    box = page.evaluate(
+        "() => { const w = document.querySelector('.table-wrap');"
+        " return [w.scrollWidth, w.clientWidth]; }"
+    )
+    assert box[0] <= box[1], box
 
 
 def _replace(t: pa.Table, column: str, new: dict[Any, Any]) -> pa.Table:

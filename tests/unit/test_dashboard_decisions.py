@@ -84,7 +84,7 @@ def test_keep_leaves_the_other_field_of_the_override_and_every_change_is_audited
     assert status == 200 and f"class {computed_class}, tier {new_tier}" in _in_force(page)
     # the class override dropped ("(computed)"), the tier kept
     status, page = tab.reload().post(value_class="(computed)", reason="no class", by="bo")
-    assert status == 200 and f"class (computed), tier {new_tier}" in _in_force(page)
+    assert status == 200 and f"class (not set here), tier {new_tier}" in _in_force(page)
 
     store = create_app(out).state.store
     audit = [(e["field"], e["old"], e["new"], e["by"]) for e in reversed(store.audit(cid))]
@@ -155,8 +155,13 @@ def test_a_folder_re_run_under_the_open_dashboard_is_read_again(out: Path) -> No
     assert page.count('class="pair"') == 2
     old_form = forms(page)[1]
     overview = client.get("/").text
-    n = pq.read_table(out / "customers.parquet").num_rows
-    assert f"{n:,}" in overview
+    everyone = pq.read_table(out / "customers.parquet")
+    prospects = pc.sum(everyone.column("is_prospect")).as_py()
+    # customers and prospects counted apart, the population named
+    n = everyone.num_rows - prospects
+    assert f"<dt>customers</dt><dd>{n:,}</dd>" in overview
+    assert f"<dt>prospects</dt><dd>{prospects:,}</dd>" in overview
+    assert f"Figures over customers and {prospects:,} prospects" in overview
 
     # a re-run: one pair fewer, one customer fewer, a new manifest
     pq.write_table(queue.slice(0, 1), out / "review_queue.parquet")
@@ -168,7 +173,7 @@ def test_a_folder_re_run_under_the_open_dashboard_is_read_again(out: Path) -> No
     page = client.get("/review").text
     assert page.count('class="pair"') == 1
     assert "The output folder was re-run at" in page and "2031-01-31" in page
-    assert f"{n - 1:,}" in client.get("/").text
+    assert f"<dt>customers</dt><dd>{n - 1:,}</dd>" in client.get("/").text
     gone = customers.column("customer_id")[0].as_py()
     assert client.get(f"/customers/{gone}").status_code == 404
     # a decision on the pair the new run no longer queues is refused

@@ -41,6 +41,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from ..errors import SettingsError, TierwiseError
 from ..report._folder import RunFolder, carrying_rep, float_array, text_array
 from ..report.html import fmt_value, guess_format, vendor_script, without_controls
+from ..segments.overrides import dashboard_origin, when_text
 from ..settings.report import ReportSettings
 from .store import (
     KEEP,
@@ -69,6 +70,8 @@ BACK_TO_COMPUTED = "(computed)"
 DECISION_WORDS = {"confirm": "Same company", "reject": "Different companies"}
 #: filters of the segment explorer (customer columns, when present)
 FILTERS = ("value_class", "tier", "niche", "status", "channel", "assigned_rep", "rep_id")
+#: The call list of the accounts no rep carries, as plan.xlsx names its sheet.
+UNASSIGNED = "(unassigned)"
 #: columns of the segment explorer, in order (those the folder has; "rep" is the carrying
 #: rep's column, assigned_rep with a coverage plan, else rep_id); each one sorts the list
 EXPLORER_COLUMNS = (
@@ -103,7 +106,7 @@ _CSP = (
 _REPORT_CSP = (
     "sandbox allow-scripts allow-popups allow-downloads; default-src 'none'; "
     "script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; "
-    "font-src data:; frame-ancestors 'none'"
+    "font-src data:; frame-ancestors 'self'"
 )
 
 
@@ -199,8 +202,12 @@ class _Data:
         self.cross_sell = self.folder.table("cross_sell")
         self.rep_plan = self.folder.table("rep_plan")
         self.members = self.folder.table("account_members")
+        self.ranks = _label_ranks(self.folder.manifest)
         self.choices = {
-            f: sorted(v for v in pc.unique(text_array(customers, f)).to_pylist() if v is not None)
+            f: _in_order(
+                (v for v in pc.unique(text_array(customers, f)).to_pylist() if v is not None),
+                self.ranks.get(f),
+            )
             for f in FILTERS
             if f in customers.column_names
         }
@@ -210,11 +217,13 @@ class _Data:
             for c in EXPLORER_COLUMNS
             if (self.rep_column if c == "rep" else c) in customers.column_names
         ]
-        self.ranks = _label_ranks(self.folder.manifest)
         # each account under the rep who carries it, as on the call lists and in the CRM export
         self.carrying = carrying_rep(customers)
         self.applied = self.folder.table("overrides_applied")
         self.run_at = _run_time(out_dir)
+        self.file_overrides, self.overrides_file, self.overrides_file_problem = _file_overrides(
+            self.folder.manifest
+        )
         queue = self.review_queue
         self.queued_pairs: frozenset[str] = frozenset()
         if queue is not None and {"left_id", "right_id"} <= set(queue.column_names):
@@ -300,6 +309,37 @@ class _Data:
                 )
             mask = pc.and_(mask, hit)
         return self.customers.filter(mask)
+
+
+def _in_order(values: Any, ranked: list[str] | None) -> list[str]:
+    """Labels in the order of the run's settings (A before B, gold before silver), those the
+    settings do not list after them, by name; all by name without an order."""
+    found = set(values)
+    first = [v for v in ranked or [] if v in found]
+    return first + sorted(found - set(first))
+
+
+def _file_overrides(
+    manifest: dict[str, Any],
+) -> tuple[dict[str, dict[str, Any]], str | None, str | None]:
+    """The overrides file the run named (``[segments] overrides_file``) as it reads now:
+    its rows by customer id, its path, and why it cannot be read (or None). The next run
+    applies what it says, so the dashboard shows it as in force."""
+    from ..io.overrides import read_overrides
+
+    seg = (manifest.get("settings") or {}).get("segments") or {}
+    path = seg.get("overrides_file")
+    if not path:
+        return {}, None, None
+    try:
+        t = read_overrides(str(path))
+    except TierwiseError as exc:
+        return {}, str(path), exc.one_line() if hasattr(exc, "one_line") else str(exc)
+    rows: dict[str, dict[str, Any]] = {}
+    for r in t.to_pylist():
+        if r["customer_id"]:
+            rows.setdefault(str(r["customer_id"]), r)
+    return rows, str(path), None
 
 
 def _label_ranks(manifest: dict[str, Any]) -> dict[str, list[str]]:
@@ -404,7 +444,14 @@ class _Live:
 
 
 def _figures(t: pa.Table) -> list[tuple[str, str]]:
-    figs = [("customers", fmt_value(t.num_rows, "int"))]
+    """The headline figures of a customer table, its population named: customers and, when
+    it holds any, prospects (the sums are over both, as the label says)."""
+    n_prospects = 0
+    if "is_prospect" in t.column_names:
+        n_prospects = int(pc.sum(pc.fill_null(t.column("is_prospect"), False)).as_py() or 0)
+    figs = [("customers", fmt_value(t.num_rows - n_prospects, "int"))]
+    if n_prospects:
+        figs.append(("prospects", fmt_value(n_prospects, "int")))
     for col, label in (
         ("revenue_12m", "revenue 12m"),
         ("net_profit", "net profit"),
@@ -416,11 +463,13 @@ def _figures(t: pa.Table) -> list[tuple[str, str]]:
         ("calls_per_year", "calls a year"),
     ):
         if col in t.column_names:
+            label += " (customers and prospects)" if n_prospects else ""
             figs.append((label, fmt_value(float(np.nansum(float_array(t, col))), "money")))
     return figs
 
 
-def _counts(t: pa.Table, col: str) -> list[tuple[str, str]]:
+def _counts(t: pa.Table, col: str, ranked: list[str] | None = None) -> list[tuple[str, str]]:
+    """Customers per value of ``col``, in the settings' order when ``ranked`` gives one."""
     if col not in t.column_names:
         return []
     g = (
@@ -429,12 +478,8 @@ def _counts(t: pa.Table, col: str) -> list[tuple[str, str]]:
         .aggregate([(col, "count")])
         .sort_by([(col, "ascending")])
     )
-    return [
-        (str(k), fmt_value(v, "int"))
-        for k, v in zip(
-            g.column(col).to_pylist(), g.column(f"{col}_count").to_pylist(), strict=True
-        )
-    ]
+    counts = dict(zip(g.column(col).to_pylist(), g.column(f"{col}_count").to_pylist(), strict=True))
+    return [(str(k), fmt_value(counts[k], "int")) for k in _in_order(counts, ranked)]
 
 
 def _display_rows(t: pa.Table, columns: list[str]) -> tuple[list[str], list[bool], list[list[str]]]:
@@ -581,7 +626,7 @@ def create_app(
         data = live.current()
         t = data.customers
         groups = [
-            (label, _counts(t, col))
+            (label, _counts(t, col, data.ranks.get(col)))
             for col, label in (
                 ("value_class", "class"),
                 ("tier", "tier"),
@@ -599,6 +644,13 @@ def create_app(
             warnings=warnings,
             has_report=(out / "report.html").is_file(),
             n_overrides=store.overrides().num_rows,
+            n_waiting=sum(
+                not _applied_now(o, data.applied_override(str(o["customer_id"])))
+                for o in store.overrides().to_pylist()
+            ),
+            n_file=len(data.file_overrides),
+            overrides_file=data.overrides_file,
+            population=_population(t),
         )
 
     @app.get("/segments", response_class=HTMLResponse)
@@ -733,6 +785,8 @@ def create_app(
             cs_cols, cs_num, cs_rows = _display_rows(mine, mine.column_names)
         computed_class, computed_tier = _computed(row, data.applied_override(customer_id))
         override = store.override(customer_id)
+        from_file = data.file_overrides.get(customer_id)
+        next_run = _next_run(from_file, override, computed_class, computed_tier, data)
         return page(
             "customer.html",
             request,
@@ -743,6 +797,11 @@ def create_app(
             reasons=reasons,
             override=override,
             override_applied=_applied_now(override, data.applied_override(customer_id)),
+            from_file=from_file,
+            overrides_file=data.overrides_file,
+            overrides_file_problem=data.overrides_file_problem,
+            next_run=next_run,
+            pairs=_confirmed_pairs(store, data, customer_id),
             run_class=row.get("value_class"),
             run_tier=row.get("tier"),
             applied=data.applied_override(customer_id),
@@ -797,6 +856,9 @@ def create_app(
         if problem:
             return _customer_page(request, customer_id, error=problem, status=400, typed=typed)
         computed_class, computed_tier = _computed(row, data.applied_override(customer_id))
+        # the audit's "old" is what the customer has without the dashboard: the overrides
+        # file's class or tier where it sets one, else the computed one
+        from_file = data.file_overrides.get(customer_id) or {}
         try:
             store.set_override(
                 customer_id,
@@ -804,8 +866,8 @@ def create_app(
                 tier=new_tier,
                 reason=reason.strip() or "override removed",
                 by=by.strip(),
-                computed_class=computed_class,
-                computed_tier=computed_tier,
+                computed_class=from_file.get("value_class") or computed_class,
+                computed_tier=from_file.get("tier") or computed_tier,
                 seen=_version_seen(seen),
             )
         except StaleVersionError as exc:
@@ -845,6 +907,10 @@ def create_app(
             cols, numeric = ["rep", "customers"], [False, True]
             rows = [[k, v] for k, v in counts]
             ids = [k for k, _ in counts]
+        n_unassigned = int(pc.sum(pc.is_null(data.carrying)).as_py() or 0)
+        if data.rep_plan is None and n_unassigned:
+            rows = [r for r in rows if r[0] != "(none)"]
+            ids = [i for i in ids if i != "(none)"]
         return page(
             "reps.html",
             request,
@@ -853,6 +919,8 @@ def create_app(
             rows=rows,
             ids=ids,
             planned=data.rep_column == "assigned_rep",
+            n_unassigned=n_unassigned,
+            unassigned=UNASSIGNED,
         )
 
     @app.get("/rep", response_class=HTMLResponse)
@@ -864,7 +932,11 @@ def create_app(
         from ..report.xlsx import _priority_order
 
         data = live.current()
-        t = data.customers.filter(pc.fill_null(pc.equal(data.carrying, rep), False))
+        carried = pc.fill_null(pc.equal(data.carrying, rep), False)
+        if rep == UNASSIGNED:
+            # the accounts no rep carries, as plan.xlsx lists them (and a rep named so)
+            carried = pc.or_(carried, pc.is_null(data.carrying))
+        t = data.customers.filter(carried)
         planned = data.rep_plan is not None and rep in {
             str(v) for v in text_array(data.rep_plan, "rep_id").to_pylist()
         }
@@ -893,6 +965,7 @@ def create_app(
             "rep.html",
             request,
             rep=rep,
+            unassigned=rep == UNASSIGNED,
             figures=_figures(t),
             columns=cols,
             numeric=numeric,
@@ -1031,8 +1104,14 @@ def create_app(
             raise HTTPException(404, "no such file")
         return FileResponse(out / name, filename=name)
 
-    @app.get("/report")
-    def report() -> FileResponse:
+    @app.get("/report", response_class=HTMLResponse)
+    def report(request: Request) -> HTMLResponse:
+        if not (out / "report.html").is_file():
+            raise HTTPException(404, "no report.html: run 'tierwise report DIR'")
+        return page("report.html", request)
+
+    @app.get("/report.html")
+    def report_file() -> FileResponse:
         path = out / "report.html"
         if not path.is_file():
             raise HTTPException(404, "no report.html: run 'tierwise report DIR'")
@@ -1096,13 +1175,94 @@ def _computed(row: dict[str, Any], applied: dict[str, Any] | None) -> tuple[Any,
 
 
 def _applied_now(override: dict[str, Any] | None, applied: dict[str, Any] | None) -> bool:
-    """Whether the run that wrote the folder applied the override in force (the same one:
-    its author and time), so that the next run changes nothing."""
+    """Whether the run that wrote the folder applied the dashboard's override in force (the
+    same one: each field's value, author and time), so that the next run changes nothing.
+
+    The run's overrides_applied names each field's source; a folder written before it had
+    that column is matched on the row's author and time."""
     if override is None or applied is None:
         return False
-    return str(applied.get("when")) == str(override.get("at")) and applied.get("by") == (
-        override.get("by")
-    )
+    source = applied.get("source")
+    if source is None:
+        return str(applied.get("when")) == str(override.get("at")) and applied.get("by") == (
+            override.get("by")
+        )
+    for column, prefix, new in (
+        ("value_class", "class", "new_class"),
+        ("tier", "tier", "new_tier"),
+    ):
+        if override.get(column) is None:
+            continue
+        by = override.get(f"{prefix}_by") or override.get("by")
+        at = override.get(f"{prefix}_at") or override.get("at")
+        if applied.get(new) != override[column] or dashboard_origin(by, at) not in str(source):
+            return False
+    return True
+
+
+def _next_run(
+    from_file: dict[str, Any] | None,
+    override: dict[str, Any] | None,
+    computed_class: Any,
+    computed_tier: Any,
+    data: _Data,
+) -> list[tuple[str, Any, str]]:
+    """What the next run gives one customer, field by field: (field, value, where from),
+    the dashboard's override over the file's, the file's over the computed."""
+    out = []
+    for column, word, computed in (
+        ("value_class", "class", computed_class),
+        ("tier", "tier", computed_tier),
+    ):
+        if override is not None and override.get(column):
+            out.append((word, override[column], "this dashboard"))
+        elif from_file is not None and from_file.get(column):
+            where = f"the overrides file, row {from_file.get('_row')}"
+            out.append((word, from_file[column], where))
+        elif column == "tier" and (
+            (override is not None and override.get("value_class"))
+            or (from_file is not None and from_file.get("value_class"))
+        ):
+            out.append((word, None, "the tier of the class"))
+        else:
+            out.append((word, computed, "computed"))
+    return out
+
+
+def _confirmed_pairs(store: DecisionStore, data: _Data, customer_id: str) -> list[dict[str, Any]]:
+    """The duplicate pairs confirmed in the dashboard that hold one customer (or a record
+    of its account): the other record, who confirmed it and when, and whether the run in
+    the folder merged them already."""
+    mine = {customer_id}
+    if data.members is not None and {"customer_id", "account_id"} <= set(data.members.column_names):
+        acc = text_array(data.members, "account_id")
+        rec = text_array(data.members, "customer_id")
+        mine |= set(pc.filter(rec, pc.fill_null(pc.equal(acc, customer_id), False)).to_pylist())
+    t = store.decisions()
+    out = []
+    for r in t.to_pylist():
+        if r["decision"] != "confirm" or not ({r["left_id"], r["right_id"]} & mine):
+            continue
+        other = r["right_id"] if r["left_id"] in mine else r["left_id"]
+        accounts = data.account_of(pa.array([other], pa.string()))
+        out.append(
+            {
+                "other": other,
+                "by": r["decided_by"],
+                "at": when_text(r["decided_at"]),
+                "merged": accounts[0] == customer_id,
+                "account": min(customer_id, other),
+            }
+        )
+    return out
+
+
+def _population(t: pa.Table) -> str:
+    """The population the overview counts, in words."""
+    if "is_prospect" not in t.column_names:
+        return "customers"
+    n = int(pc.sum(pc.fill_null(t.column("is_prospect"), False)).as_py() or 0)
+    return f"customers and {n:,} prospects" if n else "customers"
 
 
 def _word(value: str | None) -> str:
