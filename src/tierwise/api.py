@@ -40,11 +40,20 @@ from .settings import INPUT_TABLES, Settings
 __all__ = ["ValidationResult", "run", "run_stage", "validate"]
 
 
-def _inputs(**tables: Any) -> dict[str, Any]:
+def _inputs(settings: Settings | None, **tables: Any) -> dict[str, Any]:
+    """The inputs given, and for each one not given (None) the ``[table] path`` of the
+    settings, as ``tierwise run --config`` takes them (:func:`tierwise.load_settings` reads a
+    relative path as relative to the settings file)."""
     unknown = [k for k in tables if k not in INPUT_TABLES]
     if unknown:
         raise TypeError(f"unknown input {unknown[0]!r}; inputs are {', '.join(INPUT_TABLES)}")
-    return {k: v for k, v in tables.items() if v is not None}
+    given = {k: v for k, v in tables.items() if v is not None}
+    if settings is not None:
+        for name in INPUT_TABLES:
+            path = settings.table_input(name).path
+            if name not in given and path:
+                given[name] = str(path)
+    return given
 
 
 def run(
@@ -67,6 +76,11 @@ def run(
     """Run every stage, as ``tierwise run`` does; write the output folder when ``out`` is
     given.
 
+    An input given as None (``transactions`` too) is read from the settings' ``[table]
+    path`` when it names one, as ``tierwise run --config`` reads it:
+    ``run(None, settings=load_settings("tierwise.toml"))`` runs on the files the settings
+    name, relative to the settings file.
+
     ``engine`` reuses an engine; ``spark_session`` runs on that SparkSession (a notebook's);
     Spark DataFrames as inputs run on their own session unless ``[run] engine = "duckdb"``
     is set. By default the engine is the one ``[run]`` asks for. ``keep_details=False``
@@ -84,6 +98,7 @@ def run(
         (each stage's result), ``rejects`` and ``manifest``.
     """
     inputs = _inputs(
+        settings,
         transactions=transactions,
         customers=customers,
         activities=activities,
@@ -165,7 +180,7 @@ def run_stage(
     transactions, tables
         The inputs, by input name (``customers=…``, ``activities=…``, …).
     """
-    inputs = _inputs(transactions=transactions, **tables)
+    inputs = _inputs(settings, transactions=transactions, **tables)
     with _engine(engine, spark_session) as eng:
         res = run_pipeline(inputs, settings, as_of=_as_of(as_of), engine=eng, stages=(name,))
     if name not in res.results:
@@ -271,6 +286,7 @@ def validate(
     from .pipeline import load_and_validate
 
     inputs = _inputs(
+        settings,
         transactions=transactions,
         customers=customers,
         activities=activities,

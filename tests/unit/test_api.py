@@ -357,3 +357,26 @@ def test_messages_name_the_python_argument_and_the_table_not_only_the_command_li
     tx = ok.assign(product_category=["tea", "cups"])
     said = tierwise.run_stage("crosssell", tx).warnings
     assert any("cross-sell recommends categories:" in w for w in said), said
+
+
+def test_inputs_not_given_are_read_from_the_settings_paths_relative_to_the_settings_file(
+    tmp_path: Path,
+) -> None:
+    """``run(None, settings=load_settings("x.toml"))`` runs on the files the settings name,
+    as ``tierwise run --config x.toml`` does; a table given in Python wins."""
+    data = tmp_path / "data"
+    data.mkdir()
+    tx = pd.DataFrame(
+        {"customer_id": ["A", "A", "B"], "date": ["2024-01-05", "2024-03-01", "2024-02-10"],
+         "revenue": [120.0, 80.0, 45.0]}
+    )  # fmt: skip
+    tx.to_csv(data / "invoices.csv", index=False)
+    config = tmp_path / "x.toml"
+    config.write_text('[transactions]\npath = "data/invoices.csv"\n', encoding="utf-8")
+    settings = tierwise.load_settings(config)
+    res = features(None, settings=settings)
+    assert res.customers.column("revenue").to_pylist() == [200.0, 45.0]
+    checked = tierwise.validate(None, settings=settings)
+    assert checked["transactions"].table.num_rows == 3
+    own = features(tx.iloc[:1], settings=settings)
+    assert own.customers.column("customer_id").to_pylist() == ["A"]
