@@ -44,6 +44,7 @@ import ibis.expr.datatypes as idt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .engine import ROW, Engine, fetch, floor_int, not_finite
 from .errors import EngineError, InputError, Problems, SettingsError, TierwiseError
@@ -1392,6 +1393,8 @@ class _Plan:
                         "(Int64) or text",
                     )
                 )
+            if name == "customer_id" and vs.placeholder_ids:
+                checks.append((_placeholder_id(value, vs), _PLACEHOLDER_REASON))
             if self.keyed:
                 checks.append(
                     (
@@ -1995,6 +1998,23 @@ def _derive_transaction_columns(
         parsed["list_revenue"] = (rev + ibis.ifelse(rev < 0, -disc, disc)).cast("float64")
 
 
+def _placeholder_id(value: ir.StringValue, vs: ValidateSettings) -> ir.BooleanValue:
+    """Whether a customer id stands for no customer (``[validate] placeholder_ids``, or
+    zeros only); only ids starting with a character some placeholder starts with pay for
+    the case-folded comparison."""
+    words = sorted({w.strip().lower() for w in vs.placeholder_ids if w.strip()})
+    firsts = sorted({w[0] for w in words} | {"0"})
+    maybe = ibis.or_(*[value.lower().startswith(c) for c in firsts])
+    exact = value.lower().isin(words) | value.re_search("^0+$")
+    return ibis.ifelse(maybe, exact, False)
+
+
+#: the reason of a row whose customer id stands for no customer
+_PLACEHOLDER_REASON = (
+    "customer_id stands for no customer (a guest or walk-in sale: [validate] placeholder_ids)"
+)
+
+
 def _row_filter_columns(
     ti: TableInput, table: str, *, file: str, source: Sequence[str]
 ) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -2481,9 +2501,12 @@ def decide_cancellations(
     engine: Engine | None = None,
     file: str = "transactions",
     warnings: list[str] | None = None,
+    returns_flagged: bool = False,
 ) -> ir.Table:
     """Keep ``is_cancel`` only where the cancel prefix is believed (see
     :func:`check_transactions`), for a table checked with ``decide_cancel=False``.
+    ``returns_flagged``: the file maps ``is_return`` (its lines say which are returns), so
+    the prefix marks no cancellation.
 
     Run on the checked table once it is materialised, the decision reads columns already
     in the engine instead of parsing the file a second time.
@@ -2508,7 +2531,9 @@ def decide_cancellations(
     vs = settings.validate_
     if not vs.cancel_prefix:
         return t
-    if _believe_cancel_prefix(t, t.is_cancel, t.is_return, vs, engine, file, warnings):
+    if _believe_cancel_prefix(
+        t, t.is_cancel, t.is_return, vs, engine, file, warnings, returns_flagged=returns_flagged
+    ):
         return t
     return t.mutate(is_cancel=ibis.literal(False))
 
@@ -2521,12 +2546,17 @@ def _believe_cancel_prefix(
     engine: Engine | None,
     file: str,
     warnings: list[str] | None,
+    *,
+    returns_flagged: bool = False,
 ) -> bool:
-    """Whether the order prefix marks cancellations in this table (one query).
+    """Whether the order prefix marks cancellations in this table (one query), said in
+    ``warnings`` either way when lines carry it.
 
     It does when the lines carrying it are a minority of the lines with an order id (at
     most ``cancel_max_share``) and at least ``cancel_min_negative_share`` of them are
-    negative; an ERP numbering every order ``CO-…`` fails the first test.
+    negative; an ERP numbering every order ``CO-…`` fails the first test. It never does
+    when ``returns_flagged`` (the file's own return flag is mapped): a credit note numbered
+    ``CN-…`` is then a return on its own date, not a cancellation paired with a purchase.
     """
     # over every line, rejected or not: the few rejects do not change the answer, and the
     # query then reads only the order ids and amounts, not every check of validation
@@ -2535,6 +2565,7 @@ def _believe_cancel_prefix(
         with_order=(ok & t.order_id.notnull()).cast("int64").sum(),
         marked=(ok & marked).cast("int64").sum(),
         negative=(ok & marked & is_return).cast("int64").sum(),
+        first=ibis.ifelse(marked, t.order_id, ibis.null(str)).min(),
     )
     what = f"the order ids of {file}"
     stats = fetch(stats_expr, what).to_pylist()[0]
@@ -2543,9 +2574,31 @@ def _believe_cancel_prefix(
     )
     if n_marked == 0:
         return False
+    lines = count_text(n_marked, "line")
+    are = "is" if n_marked == 1 else "are"
+    cancellations = "a cancellation" if n_marked == 1 else "cancellations"
+    carrying = (
+        f"{lines} with an order id starting with {vs.cancel_prefix!r} "
+        f"(the first: {stats['first']!r})"
+    )
+    if returns_flagged:
+        if warnings is not None:
+            warnings.append(
+                f"{file}: {carrying} {are} not taken as {cancellations}, because the file says "
+                "which lines are returns (is_return is mapped): a return counts on its own "
+                'date; set [validate] cancel_prefix = "" to say the prefix means nothing'
+            )
+        return False
     minority = n_marked <= vs.cancel_max_share * n_orders
     negative = n_negative >= vs.cancel_min_negative_share * n_marked
     if minority and negative:
+        if warnings is not None:
+            warnings.append(
+                f"{file}: {carrying} {are} taken as {cancellations}, each paired with the "
+                "earlier purchase it cancels (that purchase then counts less, on its own "
+                "date); if they are credit notes, which count on their own date, map the "
+                'file\'s return flag as is_return or set [validate] cancel_prefix = ""'
+            )
         return True
     why = []
     if not minority:
@@ -2554,8 +2607,7 @@ def _believe_cancel_prefix(
         why.append(f"only {count_text(n_negative, 'of them is', 'of them are')} negative")
     if warnings is not None:
         warnings.append(
-            f"{file}: {count_text(n_marked, 'line')} with an order id starting with "
-            f"{vs.cancel_prefix!r} are not treated as cancellations ({' and '.join(why)}); "
+            f"{file}: {carrying} {are} not treated as {cancellations} ({' and '.join(why)}); "
             'set [validate] cancel_prefix to the prefix your system gives cancellations, or "" '
             "to say there is none"
         )
@@ -2846,6 +2898,28 @@ def _warn_transactions_shape(
         )
 
 
+def _warn_placeholder_ids(
+    rejects: pa.Table, file: str, settings: Settings, warnings: list[str]
+) -> None:
+    """Say how many transaction lines were rejected for a customer id that stands for no
+    customer, and which ids."""
+    hit = pc.equal(rejects.column("reason"), _PLACEHOLDER_REASON)
+    n = int(pc.sum(hit.cast(pa.int64())).as_py() or 0)
+    if not n:
+        return
+    ids = pc.value_counts(rejects.filter(hit).column("value")).to_pylist()
+    ids.sort(key=lambda v: (-v["counts"], str(v["values"])))
+    shown = ", ".join(f"{v['values']!r} ({v['counts']:,})" for v in ids[:3])
+    column = settings.table_input("transactions").columns.get("customer_id", "customer_id")
+    warnings.append(
+        f"{file}: {count_text(n, 'line')} name a customer id that stands for no customer "
+        f"({shown}{', …' if len(ids) > 3 else ''}: a guest checkout or a walk-in sale) and "
+        f"{'is' if n == 1 else 'are'} left out, since many buyers under one id would be one "
+        f"large customer; map a column every buyer has, such as its e-mail, as customer_id "
+        f"(now {column!r}), or set [validate] placeholder_ids = [] to keep them as one"
+    )
+
+
 #: the share of the sale lines with a cost whose cost is negative from which
 #: ``[transactions] cost_sign = "auto"`` reads the costs as posted negative
 _NEGATIVE_COST_SHARE = 0.8
@@ -2911,7 +2985,19 @@ def validate_inputs(
     tx = store_checked(engine, tx, "tw_checked_transactions")
     # whether the cancel prefix marks cancellations is decided on the checked table, in the
     # engine, without reading the file again
-    tx = decide_cancellations(tx, settings, engine=engine, file=tx_file, warnings=warnings)
+    tx_raw = raws["transactions"]
+    flagged = (
+        match_columns(
+            tx_raw.source_columns or [c for c in tx_raw.table.columns if c != ROW],
+            TABLES["transactions"],
+            settings.table_input("transactions"),
+            file=tx_file,
+        )["is_return"]
+        is not None
+    )
+    tx = decide_cancellations(
+        tx, settings, engine=engine, file=tx_file, warnings=warnings, returns_flagged=flagged
+    )
     tx = reject_totals_rows(tx, file=tx_file, warnings=warnings)
     tx_used, tx_rejects = split_rejects(tx, tx_file, "transactions")
     n_tx_used = engine.count(tx_used, "usable transaction rows")
@@ -3010,6 +3096,8 @@ def validate_inputs(
             )
         accounts[name] = account
         reject_tables.append(rej)
+        if name == "transactions":
+            _warn_placeholder_ids(rej, raw.path, settings, warnings)
         if name == "reps" and rej.num_rows:
             # a rep left out changes the plan's capacity: say which, not only in rejects.csv
             first = rej.slice(0, 1).to_pylist()[0]

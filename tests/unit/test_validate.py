@@ -737,7 +737,46 @@ def test_the_cancel_decision_may_wait_for_the_materialised_table(eng: Engine) ->
         said: list[str] = []
         t = decide_cancellations(t, s, engine=eng, file="f.csv", warnings=said)
         assert eng.to_arrow(t.order_by(ROW)).column("is_cancel").to_pylist() == believed
-        assert len(said) == (0 if believed[0] else 1)
+        # believed or not, the run says what it made of the prefix, naming the first id
+        assert len(said) == 1 and f"(the first: {orders[0]!r})" in said[0]
+        assert ("not treated as" not in said[0]) == believed[0]
+
+
+def test_credit_notes_numbered_c_are_returns_when_the_file_flags_returns(eng: Engine) -> None:
+    from tierwise.io import RawInput
+
+    # Zoho's credit notes CN-00001 beside invoices INV-…, with the document type mapped as
+    # is_return: returns on their own date, not cancellations paired with a purchase
+    n = 6
+    cols = _tx_cols(
+        n,
+        order_id=["INV-1", "INV-2", "INV-3", "INV-4", "CN-00001", "INV-5"],
+        revenue=["10", "10", "10", "10", "10", "10"],
+        Type=["Invoice"] * 4 + ["Credit Note", "Invoice"],
+    )
+    s = Settings().with_updates(
+        transactions={
+            "columns": {"is_return": "Type"},
+            "true_values": ["Credit Note"],
+            "false_values": ["Invoice"],
+        }
+    )
+    raws = {"transactions": RawInput("transactions", "tx.csv", _raw(eng, cols))}
+    canon = {
+        "transactions": canonicalize(
+            raws["transactions"].table, "transactions", s, eng, file="tx.csv"
+        )
+    }
+    warnings: list[str] = []
+    checked = validate_inputs(
+        canon, raws, s, eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
+    )
+    got = eng.to_arrow(checked.used["transactions"].order_by(ROW)).to_pylist()
+    assert [(r["is_return"], r["is_cancel"], r["revenue"]) for r in got][4] == (True, False, -10.0)
+    assert not any(r["is_cancel"] for r in got)
+    (said,) = [w for w in warnings if "cancel" in w]
+    assert "1 line with an order id starting with 'C' (the first: 'CN-00001')" in said
+    assert "is_return is mapped" in said
 
 
 def test_a_prefix_on_positive_lines_is_not_believed(eng: Engine) -> None:
@@ -950,6 +989,38 @@ def _validated_warnings(eng: Engine, tables: dict[str, dict[str, list[Any]]]) ->
         canon, raws, Settings(), eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
     )
     return warnings
+
+
+def test_a_customer_id_standing_for_no_customer_is_left_out_and_counted(eng: Engine) -> None:
+    from tierwise.io import RawInput
+
+    # WooCommerce writes customer 0 for every guest checkout, a till "CASH" or "Walk-in"
+    ids = ["0", "C1", " guest ", "000", "Walk-In", "C2", "0", "C10", "-1", "cash customer"]
+    cols = _tx_cols(len(ids), customer_id=ids)
+    raws = {"transactions": RawInput("transactions", "tx.csv", _raw(eng, cols))}
+    canon = {
+        "transactions": canonicalize(
+            raws["transactions"].table, "transactions", Settings(), eng, file="tx.csv"
+        )
+    }
+    warnings: list[str] = []
+    checked = validate_inputs(
+        canon, raws, Settings(), eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
+    )
+    got = eng.to_arrow(checked.used["transactions"].order_by(ROW)).column("customer_id")
+    assert got.to_pylist() == ["C1", "C2", "C10"]
+    reasons = {r["row"]: r["reason"] for r in checked.rejects.to_pylist()}
+    assert sorted(reasons) == [2, 4, 5, 6, 8, 10, 11]
+    assert set(reasons.values()) == {
+        "customer_id stands for no customer (a guest or walk-in sale: [validate] placeholder_ids)"
+    }
+    (said,) = [w for w in warnings if "placeholder_ids" in w]
+    assert "7 lines name a customer id that stands for no customer ('0' (2), " in said
+    assert "e-mail" in said
+    # an empty list reads them as ids
+    s = Settings().with_updates(validate_={"placeholder_ids": []})
+    used, rej = _validate(eng, cols, settings=s)
+    assert not rej and len(used) == len(ids)
 
 
 def test_costs_posted_negative_are_read_with_their_sign_turned(eng: Engine) -> None:

@@ -30,6 +30,29 @@ class ValidateSettings(Section):
     """The cancel prefix is believed only when at least this share of the lines carrying it
     have a negative quantity or revenue (or a return flag); fraction. Default 0.9."""
 
+    placeholder_ids: list[str] = Field(
+        default_factory=lambda: [
+            "0",
+            "-1",
+            "guest",
+            "walk-in",
+            "walkin",
+            "walk-in customer",
+            "cash",
+            "cash customer",
+            "cash sale",
+            "anonymous",
+            "00000000-0000-0000-0000-000000000000",
+        ]
+    )
+    """Customer ids that stand for no customer: a web shop's guest checkout (WooCommerce's
+    customer 0), a till's walk-in or cash sale, an empty GUID. Compared without regard to
+    case, after trimming; an id of zeros only (000000) is one too while the list is not
+    empty. A row naming one is rejected (in every table that names customers), and a warning
+    counts the transaction lines so left out: many buyers under one id would otherwise be
+    one large customer. Map a column every buyer has (its e-mail) as customer_id to keep
+    them apart. Set [] to read them as ordinary ids."""
+
     drop_duplicate_lines: bool = False
     """Reject a transaction line identical in every column to an earlier one. Default false
     (identical lines are legitimate in many ERPs)."""
