@@ -328,6 +328,13 @@ class _Report:
             )
         sec.blocks.append(Block(kind="figures", items=figs))
         sentences = []
+        if n_prospects:
+            sentences.append(
+                f"The figures are over the {self.accounts.num_rows:,} accounts (customers); "
+                f'the {n_prospects:,} prospects are left out here and in "Classes, tiers and '
+                'niches", and counted with the customers in the segment profiles, plan.xlsx, '
+                "crm_export.csv and the dashboard."
+            )
         head = (self.m.get("profitability") or {}).get("headline") or {}
         if isinstance(head, dict) and head.get("sentence"):
             sentences.append(f"Whale curve: {head['sentence']}.")
@@ -428,6 +435,12 @@ class _Report:
             "Classes, tiers and niches",
             "How many accounts each segment holds and its share of revenue and profit.",
         )
+        n_prospects = self.customers.num_rows - self.accounts.num_rows
+        if n_prospects:
+            sec.intro += (
+                f" Accounts are customers only: the {n_prospects:,} prospects are not counted "
+                "here (the segment profiles below count them)."
+            )
         groups = [g for g in ("value_class", "tier", "niche") if g in self.accounts.column_names]
         if not groups:
             sec.missing.append(
@@ -477,6 +490,12 @@ class _Report:
             "Segment profiles and quality",
             "What sets each segment apart, its programme, and the quality and stability tests.",
         )
+        n_prospects = self.customers.num_rows - self.accounts.num_rows
+        if n_prospects:
+            sec.intro += (
+                f" Each segment counts its customers and prospects together ({n_prospects:,} "
+                "prospects in all), as segments.csv, plan.xlsx and the dashboard do."
+            )
         seg = self.f.table("segments")
         if seg is None:
             sec.missing.append(f"segments.csv is not in the folder: {self._stage_note('segments')}")
@@ -491,6 +510,64 @@ class _Report:
             ]
             if items:
                 sec.blocks.append(Block(kind="list", title="Method", items=items))
+        return sec
+
+    def overrides(self) -> Section:
+        """The classes and tiers people set by hand: how many, from where, which way."""
+        sec = Section(
+            "overrides",
+            "Overrides: classes and tiers set by hand",
+            "Customers whose class or tier a person set after the mathematics ran, from the "
+            "overrides file or the dashboard (overrides_applied.csv).",
+        )
+        t = self.f.table("overrides_applied")
+        if t is None:
+            sec.missing.append(
+                f"overrides_applied is not in the folder: {self._stage_note('segments')}"
+            )
+            return sec
+        if t.num_rows == 0:
+            sec.blocks.append(Block(kind="list", items=["No override was applied in this run."]))
+            return sec
+        files = text_array(t, "file")
+        dashboard = pc.fill_null(pc.match_substring(files, "the dashboard"), False)
+        in_file = (
+            pc.fill_null(pc.is_valid(t.column("row")), False)
+            if "row" in (t.column_names)
+            else pc.invert(dashboard)
+        )
+        n_dash = int(pc.sum(dashboard).as_py() or 0)
+        n_file = int(pc.sum(in_file).as_py() or 0)
+        moved = pc.fill_null(
+            pc.or_(
+                pc.not_equal(text_array(t, "new_class"), text_array(t, "computed_class")),
+                pc.not_equal(text_array(t, "new_tier"), text_array(t, "computed_tier")),
+            ),
+            True,
+        )
+        items = [
+            ("Overrides applied", fmt_value(t.num_rows, "int")),
+            ("From the overrides file", fmt_value(n_file, "int")),
+            ("From the dashboard", fmt_value(n_dash, "int")),
+            ("Class or tier changed by them", fmt_value(int(pc.sum(moved).as_py() or 0), "int")),
+        ]
+        sec.blocks.append(Block(kind="figures", items=items))
+        sec.blocks.append(
+            self.table(
+                t,
+                [
+                    ("customer_id", "customer", "text"),
+                    ("computed_class", "computed class", "text"),
+                    ("new_class", "class", "text"),
+                    ("computed_tier", "computed tier", "text"),
+                    ("new_tier", "tier", "text"),
+                    ("by", "by", "text"),
+                    ("reason", "why", "text"),
+                    ("source", "from", "text"),
+                ],
+                source="overrides_applied.csv",
+            )
+        )
         return sec
 
     def _stage_note(self, stage: str) -> str:
@@ -1120,6 +1197,7 @@ class _Report:
             self.matrix,
             self.segments,
             self.profiles,
+            self.overrides,
             self.status,
             self.coverage,
             self.duplicates,

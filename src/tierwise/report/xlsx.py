@@ -66,6 +66,12 @@ CALL_LIST_COLUMNS: list[tuple[str, str, str, str]] = [
     ("city", "City", "text", "city from the customer master"),
     ("value_class", "Class", "text", "value class after overrides"),
     ("tier", "Tier", "text", "account-management programme"),
+    (
+        "set_by_hand",
+        "Set by hand",
+        "wide",
+        "the class or tier a person set (overrides_applied.csv): what, by whom, why",
+    ),
     ("channel", "Channel", "text", "planned channel"),
     ("visits_per_year", "Visits / year", "freq", "planned field visits a year"),
     ("calls_per_year", "Calls / year", "freq", "planned phone calls a year"),
@@ -644,7 +650,11 @@ def write_plan(
         Accounts with neither are listed under the run's ``[terms] unassigned_rep``.
     tables
         Output tables by stem, any of ``rep_plan``, ``segments``, ``terms``, ``targets``,
-        ``cross_sell``; absent ones leave their sheet with a note.
+        ``cross_sell``, ``overrides_applied``; absent ones leave their sheet with a note.
+        Without ``overrides_applied``, the one beside ``path`` is read (a run writes it
+        there first): the call lists mark each account whose class or tier a person set
+        ("Set by hand": what, by whom, why); the column is left out when no account has
+        one.
     manifest
         The run's manifest: the as-of date and version for the summary, and its settings'
         ``[terms] unassigned_rep``.
@@ -702,6 +712,14 @@ def write_plan(
         "reason": reason,
         "next_best_products": nbp,
     }
+    applied = (
+        tables["overrides_applied"]
+        if "overrides_applied" in tables
+        else RunFolder(path.parent).table("overrides_applied")
+    )
+    by_hand = _set_by_hand(applied, text_array(t, "customer_id"))
+    if by_hand is not None:
+        derived["set_by_hand"] = by_hand
 
     def column(name: str) -> pa.Array:
         if name in derived:
@@ -973,6 +991,37 @@ def _unassigned_label(manifest: Mapping[str, Any]) -> str:
     return str(label) if label else TermsSettings().unassigned_rep
 
 
+def _set_by_hand(applied: pa.Table | None, ids: pa.Array) -> pa.Array | None:
+    """Per account, the override a person set, in words (``class A (computed D), tier gold:
+    ana, key account``; null for the others), or None when no account has one.
+
+    Examples
+    --------
+    >>> a = pa.table({"customer_id": ["b"], "computed_class": ["D"], "new_class": ["A"],
+    ...               "computed_tier": ["bronze"], "new_tier": ["gold"], "by": ["ana"],
+    ...               "reason": ["key account"]})
+    >>> _set_by_hand(a, pa.array(["a", "b"])).to_pylist()
+    [None, 'class A (computed D), tier gold (computed bronze): ana, key account']
+    """
+    if applied is None or applied.num_rows == 0 or "customer_id" not in applied.column_names:
+        return None
+    texts: dict[str, str] = {}
+    for r in applied.to_pylist():
+        parts = []
+        for what, new, old in (
+            ("class", r.get("new_class"), r.get("computed_class")),
+            ("tier", r.get("new_tier"), r.get("computed_tier")),
+        ):
+            if new is None:
+                continue
+            parts.append(f"{what} {new}" + (f" (computed {old})" if old and old != new else ""))
+        texts[str(r["customer_id"])] = f"{', '.join(parts)}: {r.get('by')}, {r.get('reason')}"
+    keys = pa.array(list(texts), pa.string())
+    at = pc.index_in(pc.cast(ids, pa.string()), value_set=keys)
+    out = pc.take(pa.array(list(texts.values()), pa.string()), at)
+    return out if out.null_count < len(out) else None
+
+
 def write_plan_xlsx(
     out_dir: str | Path,
     settings: ReportSettings | None = None,
@@ -998,7 +1047,7 @@ def write_plan_xlsx(
         )
     tables = {
         stem: folder.table(stem)
-        for stem in ("rep_plan", "segments", "terms", "targets", "cross_sell")
+        for stem in ("rep_plan", "segments", "terms", "targets", "cross_sell", "overrides_applied")
     }
     path = Path(target) if target is not None else folder.path / "plan.xlsx"
     written = write_plan(path, customers, tables, manifest=folder.manifest, settings=settings)

@@ -76,8 +76,8 @@ def _money(x: float, symbol: str) -> str:
 
 
 def _count(x: float, noun: str) -> str:
-    """ "1 customer", "12 customers"."""
-    return f"{int(x)} {noun}{'' if int(x) == 1 else 's'}"
+    """ "1 customer", "1,241 customers"."""
+    return f"{int(x):,} {noun}{'' if int(x) == 1 else 's'}"
 
 
 def _pct(x: float) -> str:
