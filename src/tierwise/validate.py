@@ -1869,6 +1869,8 @@ def canonicalize(
         )
     for plan in plans:
         final[plan.name] = plan.value(t2)
+        if plan.name == "customer_id" and vs.id_leading_zeros == "ignore":
+            final[plan.name] = _without_leading_zeros(final[plan.name])
         src = by_raw[plan.raw]
         rules += [
             (bad, src, why)
@@ -1996,6 +1998,13 @@ def _derive_transaction_columns(
         rev, disc = parsed["revenue"], parsed["discount_amount"].fill_null(0.0).abs()
         # the discount widens the line in its own direction: on a credit line it is negative
         parsed["list_revenue"] = (rev + ibis.ifelse(rev < 0, -disc, disc)).cast("float64")
+
+
+def _without_leading_zeros(value: ir.StringValue) -> ir.StringValue:
+    """An id of digits only without its leading zeros (zeros only: "0"); other ids as they
+    are. Only ids starting with a zero pay for the test."""
+    digits = value.startswith("0") & value.re_search("^[0-9]+$")
+    return ibis.ifelse(digits, value.re_replace("^0+", "").nullif("").fill_null("0"), value)
 
 
 def _placeholder_id(value: ir.StringValue, vs: ValidateSettings) -> ir.BooleanValue:
@@ -2660,7 +2669,8 @@ def _warn_near_ids(
             f"{count_text(near, 'of them matches', 'of them match')} a known customer once "
             "leading zeros, a decimal part .0 and letter case are ignored (as '00042', "
             "'42.0' and '42'): export the ids as text from the program that wrote them as "
-            "numbers"
+            'numbers, or set [validate] id_leading_zeros = "ignore" where the zeros are the '
+            "only difference (SAP's tables and lists)"
         )
 
 
@@ -3158,7 +3168,8 @@ def validate_inputs(
                 f"; {count_text(n_near, 'of them matches', 'of them match')} a master id once "
                 "leading zeros, a decimal part .0 and letter case are ignored (as '00042', "
                 "'42.0' and '42'): export the ids as text from the program that wrote them as "
-                "numbers"
+                'numbers, or set [validate] id_leading_zeros = "ignore" where the zeros are '
+                "the only difference (SAP's tables and lists)"
                 if n_near
                 else ""
             )

@@ -1023,6 +1023,38 @@ def test_a_customer_id_standing_for_no_customer_is_left_out_and_counted(eng: Eng
     assert not rej and len(used) == len(ids)
 
 
+def test_sap_ids_with_and_without_leading_zeros_are_one_customer_when_told(eng: Engine) -> None:
+    from tierwise.io import RawInput
+
+    # SAP's KNA1 writes 0000100017, its billing list 100017
+    tables = {
+        "transactions": _tx_cols(3, customer_id=["100017", "100018", "A-7"]),
+        "customers": {"customer_id": ["0000100017", "0000100018", "A-7", "000"]},
+    }
+
+    def validated(s: Settings) -> tuple[list[str], list[str], list[str]]:
+        raws = {n: RawInput(n, f"{n}.csv", _raw(eng, c)) for n, c in tables.items()}
+        canon = {n: canonicalize(r.table, n, s, eng, file=f"{n}.csv") for n, r in raws.items()}
+        warnings: list[str] = []
+        checked = validate_inputs(
+            canon, raws, s, eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
+        )
+        ids = {
+            n: eng.to_arrow(t.order_by(ROW)).column("customer_id").to_pylist()
+            for n, t in checked.used.items()
+        }
+        return ids["transactions"], ids["customers"], warnings
+
+    tx, master, warnings = validated(Settings())
+    assert master == ["0000100017", "0000100018", "A-7"]  # zeros only: no customer
+    (said,) = [w for w in warnings if "not in the customer master" in w]
+    assert "2 of them match a master id" in said and 'id_leading_zeros = "ignore"' in said
+    s = Settings().with_updates(validate_={"id_leading_zeros": "ignore"})
+    tx, master, warnings = validated(s)
+    assert tx == ["100017", "100018", "A-7"] and master == ["100017", "100018", "A-7"]
+    assert not [w for w in warnings if "not in the customer master" in w]
+
+
 def test_costs_posted_negative_are_read_with_their_sign_turned(eng: Engine) -> None:
     from tierwise.io import RawInput
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from ._base import Section, check_date_format
@@ -52,6 +54,12 @@ class ValidateSettings(Section):
     counts the transaction lines so left out: many buyers under one id would otherwise be
     one large customer. Map a column every buyer has (its e-mail) as customer_id to keep
     them apart. Set [] to read them as ordinary ids."""
+
+    id_leading_zeros: Literal["keep", "ignore"] = "keep"
+    """Whether a customer id of digits only keeps its leading zeros. "ignore": read without
+    them, in every table (SAP writes 0000100017 in its tables and 100017 in its lists: one
+    customer). Default "keep": 00042 and 42 are two customers; a warning says when ids of
+    the transactions match the master's only without them."""
 
     drop_duplicate_lines: bool = False
     """Reject a transaction line identical in every column to an earlier one. Default false
