@@ -484,9 +484,10 @@ def _silver_with_status(status_name: str) -> tuple[pa.Table, np.ndarray, np.ndar
 def test_an_inactive_customer_is_not_held_to_its_tiers_visit_minimum() -> None:
     # a dormant silver account (no order for longer than its rhythm allows, almost surely
     # gone) is not sent a rep twice a year at a loss: it is visited only where that pays,
-    # and its reason says why it gets less than its tier's minimum
+    # and its reason says why it gets less than its tier's minimum (without the win-back
+    # contact of winback_tiers, tests/unit/test_coverage_stability.py)
     t, inactive, active = _silver_with_status("inactive")
-    res = coverage_plan(t, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
+    res = coverage_plan(t, CoverageSettings(winback_tiers=[]), programmes=PROGRAMMES, reps=reps())
     out = res.customers.to_pandas()
     assert (out.visits_per_year[active] >= PROGRAMMES["silver"].visits_min).all()
     assert (out.visits_per_year[inactive] == 0).all()
@@ -522,10 +523,11 @@ def test_a_tier_minimum_kept_at_a_loss_is_said_in_the_reason_and_the_warnings() 
     assert block["expected_contribution"] == pytest.approx(
         out.expected_contribution_plan[losing].sum()
     )
-    # released, the plan drops the visits it expected to lose on
+    # released (and not held to a win-back contact), the plan drops the visits it expected
+    # to lose on
     freed = coverage_plan(
         t,
-        CoverageSettings(band_released_status=["at_risk", "inactive", "lapsed"]),
+        CoverageSettings(band_released_status=["at_risk", "inactive", "lapsed"], winback_tiers=[]),
         programmes=PROGRAMMES,
         reps=reps(),
     )

@@ -74,6 +74,14 @@ COVERAGE_DOCS = (
         "",
         "why this channel, frequency and rep, against today's contacts, in one sentence",
     ),
+    _C(
+        "plan_change",
+        "string",
+        "",
+        "against the previous plan",
+        "with --previous: what changed against the previous run's plan: same, new (not in "
+        "it), or rep, channel, frequency (joined by ', ')",
+    ),
 )
 
 
@@ -133,7 +141,6 @@ def _run_coverage(ctx: StageContext) -> StageResult:
                 "plan adherence left out: the previous run has no analysis date before this "
                 "one, or there are no activities since"
             )
-            previous = None
         else:
             recorded = ctx.fetch(
                 contact_counts(acts, s, start=prev_as_of, end=ctx.as_of).order_by("customer_id"),

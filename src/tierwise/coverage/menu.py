@@ -22,10 +22,15 @@ Each option's value (expected contribution a year) is
           - \sum_k \text{cost}_k \cdot n_k - \text{km} \cdot \text{cost\_per\_km}
 
 with m the gross margin rate, W the wallet (a prospect's times its lookalike_score),
-e = Σ effectiveness × contacts a year; when the current rep is among a customer's
-candidates, its visits by another rep carry ``stability_bonus`` as a charge (used by the
-optimiser, not reported as contribution): the rep changes only for a real gain, and
-visiting is never favoured over not visiting.
+e = Σ effectiveness × contacts a year; when the rep the customer keeps (``CustomerFrame.rep``:
+its field rep in the previous plan, else its current rep) is among its candidates, its
+visits by another rep carry ``stability_bonus`` as a charge (used by the optimiser, not
+reported as contribution): the rep changes only for a real gain, and visiting is never
+favoured over not visiting. With a previous plan (``keep``), every option but the channel
+and frequency it gave carries ``plan_stability_bonus`` the same way.
+
+A dormant account of a tier of ``winback_tiers`` (``winback``) is offered no "no contact"
+option, nor e-mail when a call or visit can reach it: at least a win-back contact.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from .response import response
 __all__ = [
     "CHANNEL_KINDS",
     "CustomerFrame",
+    "KeptChoice",
     "MenuBuild",
     "Team",
     "build_menu",
@@ -189,6 +195,17 @@ class TeamChange:
     new_index: np.ndarray
     origin: np.ndarray
     touched: np.ndarray
+
+
+@dataclass(frozen=True)
+class KeptChoice:
+    """Each customer's channel and frequency in the previous plan, which its other options
+    are charged ``plan_stability_bonus`` against: ``kind`` (index into
+    :data:`CHANNEL_KINDS`, -1 for a customer the previous plan did not have) and ``level``
+    (its contacts a year of that kind; 0 for no contact)."""
+
+    kind: np.ndarray
+    level: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -902,6 +919,8 @@ def build_menu(
     described: bool = False,
     base: MenuBuild | None = None,
     candidates: Candidates | None = None,
+    keep: KeptChoice | None = None,
+    winback: np.ndarray | None = None,
 ) -> MenuBuild:
     """Every customer's options; see the module text.
 
@@ -944,6 +963,13 @@ def build_menu(
     candidates
         The customers' candidate reps when already found (:func:`find_candidates` with the
         same customers, team, settings, programmes and ``released``).
+    keep
+        Each customer's channel and frequency in the previous plan: its other options are
+        charged ``plan_stability_bonus`` (when that option is on its menu).
+    winback
+        Customers to be given at least a win-back contact: no "no contact" option, and no
+        e-mail when a call or a visit can reach them (dormant accounts of
+        ``winback_tiers``).
 
     Raises
     ------
@@ -1029,14 +1055,29 @@ def build_menu(
     # a customer's options in this order
     no_min = vmin <= 0
     allow = b_allow
-    specs: list[tuple[np.ndarray, int, float, int]] = [(allow["none"] & no_min, 0, 0.0, -1)]
-    em = allow["email"] & no_min
-    specs += [(em, 1, float(lvl), -1) for lvl in s.email_levels]
-    ca = allow["call"] & no_min & (cust_pool >= 0)
-    specs += [(ca, 2, float(lvl), -1) for lvl in s.call_levels]
+    em = allow["email"] & no_min & (len(s.email_levels) > 0)
+    ca = allow["call"] & no_min & (cust_pool >= 0) & (len(s.call_levels) > 0)
+    visit_specs: list[tuple[np.ndarray, int, float, int]] = []
     for lvl in _levels(s, programmes):
         in_band = (vmin <= lvl + 1e-9) & (lvl <= vmax + 1e-9)
-        specs += [(in_band & (cand[:, k] >= 0), 3, float(lvl), k) for k in range(cand.shape[1])]
+        visit_specs += [
+            (in_band & (cand[:, k] >= 0), 3, float(lvl), k) for k in range(cand.shape[1])
+        ]
+    no_contact = allow["none"] & no_min
+    if winback is not None:
+        # a win-back contact at least: a call or a visit where one can reach the customer,
+        # else an e-mail; no contact only where nothing else is on offer
+        wb = np.asarray(winback, dtype=bool)
+        direct = ca.copy()
+        for offered, *_ in visit_specs:
+            direct |= offered
+        em = em & ~(wb & direct)
+        no_contact = no_contact & ~(wb & (direct | em))
+    specs: list[tuple[np.ndarray, int, float, int]] = [(no_contact, 0, 0.0, -1)]
+    specs += [(em, 1, float(lvl), -1) for lvl in s.email_levels]
+    specs += [(ca, 2, float(lvl), -1) for lvl in s.call_levels]
+    specs += visit_specs
+    del visit_specs
 
     counts = np.zeros(n, np.int64)
     for offered, *_ in specs:
@@ -1083,9 +1124,15 @@ def build_menu(
     del specs, nxt, cs, at, no_min, em, ca
 
     has_current = np.zeros(n, dtype=bool)
+    # the previous plan's option (channel and frequency) of each customer, when on its menu
+    k_kind = np.full(n, -1, np.int64) if keep is None else np.asarray(keep.kind, np.int64)
+    k_level = np.zeros(n) if keep is None else np.asarray(keep.level, np.float64)
+    has_kept = np.zeros(n, dtype=bool)
     for sl in _chunks(m):
         o_rep, o_cust = rep[sl], customer[sl]
         has_current[o_cust[(o_rep >= 0) & (o_rep == current[o_cust])]] = True
+        same = (kind[sl] == k_kind[o_cust]) & (np.abs(level[sl] - k_level[o_cust]) < 1e-9)
+        has_kept[o_cust[same]] = True
     # each option's figures, a slice of options at a time: element by element the same
     # arithmetic as on whole arrays, without a dozen whole-menu temporaries alive at once
     eff = s.effectiveness
@@ -1119,7 +1166,12 @@ def build_menu(
         contribution[sl] = cust.margin_rate[o_cust] * rev - spend
         keeps = (o_rep >= 0) & (o_rep == current[o_cust])
         moves = (o_rep >= 0) & ~keeps & has_current[o_cust]
-        value[sl] = contribution[sl] - np.where(moves, s.stability_bonus, 0.0)
+        same = (o_kind == k_kind[o_cust]) & (np.abs(level[sl] - k_level[o_cust]) < 1e-9)
+        value[sl] = (
+            contribution[sl]
+            - np.where(moves, s.stability_bonus, 0.0)
+            - np.where(has_kept[o_cust] & ~same, s.plan_stability_bonus, 0.0)
+        )
         hours[sl] = cont + trav
         if not lean:
             travel[sl], contact_h[sl], revenue[sl] = trav, cont, rev

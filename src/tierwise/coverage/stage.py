@@ -40,6 +40,7 @@ from .menu import (
     CHANNEL_KINDS,
     Chosen,
     CustomerFrame,
+    KeptChoice,
     MenuBuild,
     Team,
     TeamChange,
@@ -73,7 +74,8 @@ class CoverageResult:
     Attributes
     ----------
     customers
-        customer_id and :data:`CUSTOMER_COLUMNS`, in the input's order.
+        customer_id and :data:`CUSTOMER_COLUMNS`, in the input's order (and, with a
+        previous plan, ``plan_change``).
     tables
         rep_plan, segment_coverage, coverage_vs_legacy, sizing (and plan_adherence with a
         previous plan).
@@ -275,28 +277,36 @@ def _response_table(
         except Exception as exc:
             info[c]["estimate"] = f"not used: the fit failed ({exc})"
             continue
-        at_bound = [
-            k
-            for k in fit.estimated
-            if min(abs(getattr(fit, k) - b) for b in _BOUNDS[k]) < 1e-6 * max(1.0, _BOUNDS[k][1])
-            or not np.isfinite(fit.se.get(k, np.nan))
-        ]
-        if at_bound:
+        # each estimated parameter weighed against the setting by its precision (a normal
+        # prior of sd response_prior_sd around the setting): no hard switch between the
+        # estimate and the setting, so the response moves with the evidence, not in jumps
+        prior_sd = s.response_prior_sd
+        weight: dict[str, float] = {}
+        raw: dict[str, float] = {}
+        for k in fit.estimated:
+            se = float(fit.se.get(k, np.nan))
+            tau = float(prior_sd.get(k, CoverageSettings().response_prior_sd[k]))
+            weight[k] = tau**2 / (tau**2 + se**2) if np.isfinite(se) else 0.0
+            raw[k] = float(getattr(fit, k))
+        shrunk = {
+            k: getattr(p, k) + weight.get(k, 0.0) * (raw.get(k, getattr(p, k)) - getattr(p, k))
+            for k in ("s0", "s1", "c", "d")
+        }
+        if not any(w > 0 for w in weight.values()):
             info[c]["estimate"] = (
-                f"not used: the estimate of {', '.join(at_bound)} ran to its bound or has no "
-                "standard error (the history does not identify it)"
+                "not used: the history identifies none of the parameters (none is estimated "
+                "with a standard error)"
             )
             continue
-        if not fit.estimated:
-            continue
-        if fit.s1 < fit.s0:
+        if shrunk["s1"] < shrunk["s0"]:
             info[c]["estimate"] = (
                 "not used: the history shows less revenue with more contacts "
-                f"(s0 {fit.s0:.3f} above s1 {fit.s1:.3f}); the setting is kept"
+                f"(s0 {shrunk['s0']:.3f} above s1 {shrunk['s1']:.3f} after weighing the "
+                "estimate against the setting); the setting is kept"
             )
             continue
         try:
-            new = ResponseParams(s0=fit.s0, s1=fit.s1, c=fit.c, d=fit.d)
+            new = ResponseParams(**shrunk)
         except ValueError:
             continue
         info[c] = {
@@ -304,9 +314,12 @@ def _response_table(
             "s1": new.s1,
             "c": new.c,
             "d": new.d,
-            "source": "estimated from the activity history",
+            "source": "estimated from the activity history, weighed against the setting by "
+            "its standard errors ([coverage] response_prior_sd)",
             "estimated": list(fit.estimated),
+            "estimate": raw,
             "standard_error": {k: float(v) for k, v in fit.se.items()},
+            "weight_of_estimate": weight,
             "n_customers": int(fit.n_customers),
             "replaced": {
                 "setting": info[c]["source"],
@@ -365,9 +378,16 @@ def _solve(build: MenuBuild) -> Plan:
     return allocate(build.menu, build.capacity, names=_names(build))
 
 
-def _inside_split(build: MenuBuild, chosen: Chosen, hours: np.ndarray) -> np.ndarray:
+def _inside_split(
+    build: MenuBuild, chosen: Chosen, hours: np.ndarray, kept: np.ndarray | None = None
+) -> np.ndarray:
     """Each called customer's inside rep: a pool's customers shared among its reps in
-    proportion to their hours (in customer order). -1 for the others."""
+    proportion to their hours (in customer order). -1 for the others.
+
+    ``kept`` (per customer, a rep index or -1): the inside rep of the previous plan. A
+    customer keeps it while it is a rep of its pool whose share is not yet full; the
+    others share what is left of each rep's share, in customer order.
+    """
     out = np.full(len(chosen.kind), -1, dtype=np.int64)
     pool = chosen.pool
     for p, members in enumerate(build.pool_members):
@@ -376,6 +396,30 @@ def _inside_split(build: MenuBuild, chosen: Chosen, hours: np.ndarray) -> np.nda
             continue
         cap = build.team.hours[members]
         cap = np.where(np.isfinite(cap), cap, 1.0)
+        share = cap / cap.sum() * hours[rows].sum()
+        if kept is not None:
+            member_at = np.full(build.team.n, -1, np.int64)
+            member_at[members] = np.arange(len(members))
+            k = kept[rows]
+            at = np.where(k >= 0, member_at[np.maximum(k, 0)], -1)
+            # per rep, its kept customers in customer order: each kept while the hours
+            # before it are below the rep's share
+            mine = np.flatnonzero(at >= 0)
+            order = mine[np.argsort(at[mine], kind="stable")]
+            h = hours[rows[order]]
+            g = at[order]
+            before = np.cumsum(h) - h
+            first = np.searchsorted(g, g, side="left")
+            before = before - (np.cumsum(h) - h)[first]
+            ok = before < share[g]
+            out[rows[order[ok]]] = members[g[ok]]
+            load = np.bincount(g[ok], weights=h[ok], minlength=len(members))
+            rows = rows[out[rows] < 0]
+            if not len(rows):
+                continue
+            cap = np.maximum(share - load, 0.0)
+            if cap.sum() <= 0:
+                cap = np.ones(len(members))
         bounds = np.cumsum(cap) / cap.sum()
         mid = (np.cumsum(hours[rows]) - hours[rows] / 2) / max(hours[rows].sum(), 1e-12)
         out[rows] = members[np.minimum(np.searchsorted(bounds, mid), len(members) - 1)]
@@ -553,18 +597,22 @@ def _band_notes(
     pick: Chosen,
     symbol: str,
     warnings: list[str],
-) -> tuple[pa.Array | None, dict[str, Any], int]:
+    winback: np.ndarray | None = None,
+) -> tuple[pa.Array | None, dict[str, Any], int, dict[str, Any]]:
     """What each customer's coverage_reason says after its frequency about its tier's visit
     minimum (``None``: nothing for any customer), the manifest block of the minimums kept
-    at a loss, and the number of released customers visited less than their tier's
-    minimum; ``warnings`` extended.
+    at a loss, the number of released customers visited less than their tier's
+    minimum and the manifest block of the win-back contacts; ``warnings`` extended.
 
     - A customer held to its tier's ``visits_min`` whose plan contribution is below 0 (free
       of the minimum, the plan would leave it without contact, which costs nothing) reads
       "(the silver tier's minimum, at an expected loss of €70 a year)", and the warnings
       count them.
     - A customer of a released status (``band_released_status``) visited less than its
-      tier's minimum reads "(inactive: not held to the silver tier's 2 visits)".
+      tier's minimum reads "(inactive: not held to the silver tier's 2 visits)"; one of
+      ``winback`` (a dormant account of ``winback_tiers``, given at least a contact) reads
+      "(lapsed: win-back; not held to the gold tier's 6 visits)", and the warnings count
+      them.
     """
     n = cust.n
     names = list(programmes)
@@ -575,9 +623,11 @@ def _band_notes(
     customer = ~cust.is_prospect
     loss = customer & ~released & (vmin > 0) & (pick.contribution < 0)
     freed = customer & released & (vmin > 0) & (pick.visits < vmin)
+    wb = np.zeros(n, bool) if winback is None else customer & np.asarray(winback, bool)
     note: pa.Array | None = None
-    if loss.any() or freed.any():
+    if loss.any() or freed.any() or wb.any():
         tier_arr = pa.array(tier_text, pa.string())
+        wb_text = pa.array(np.where(wb, "win-back; ", ""), pa.string())
         note = pc.if_else(
             pa.array(loss),
             _join(
@@ -592,13 +642,19 @@ def _band_notes(
                 _join(
                     " (",
                     pa.array(status_text, pa.string()),
-                    ": not held to the ",
+                    ": ",
+                    wb_text,
+                    "not held to the ",
                     tier_arr,
                     " tier's ",
                     _fmt(vmin, 1),
                     pa.array(np.where(vmin == 1, " visit)", " visits)"), pa.string()),
                 ),
-                pa.scalar(""),
+                pc.if_else(
+                    pa.array(wb),
+                    _join(" (", pa.array(status_text, pa.string()), ": win-back)"),
+                    pa.scalar(""),
+                ),
             ),
         )
     k = int(loss.sum())
@@ -628,8 +684,30 @@ def _band_notes(
             f"[coverage] band_released_status (now {', '.join(s.band_released_status) or 'none'}) "
             "or lower visits_min to let the plan drop these visits"
         )
+    k_wb = int(wb.sum())
+    wb_block: dict[str, Any] = {
+        "customers": k_wb,
+        "tiers": list(s.winback_tiers),
+        "by_tier": _counts(tier_text[wb]),
+        "by_status": _counts(np.where(status_text[wb] == "", "no status", status_text[wb])),
+        "by_channel": _counts(pick.channel[wb].astype(object)),
+        "expected_contribution": float(pick.contribution[wb].sum()),
+        "setting": "[coverage] winback_tiers",
+    }
+    if k_wb:
+        tiers = ", ".join(f"{t} {c:,}" for t, c in wb_block["by_tier"].items())
+        statuses = ", ".join(f"{t} {c:,}" for t, c in wb_block["by_status"].items())
+        channels = ", ".join(f"{t} {c:,}" for t, c in wb_block["by_channel"].items())
+        money = money_text(np.array([wb_block["expected_contribution"]]), symbol)[0].as_py()
+        warnings.append(
+            f"{count_text(k_wb, 'dormant account')} of the {', '.join(s.winback_tiers)} "
+            f"tiers ({tiers}; status {statuses}) {'is' if k_wb == 1 else 'are'} given a "
+            f"win-back contact ({channels}; an expected contribution of {money} a year in "
+            "all, see coverage_reason): [coverage] winback_tiers holds them to a contact; "
+            "set it to [] to let the plan leave them without contact where that pays better"
+        )
     assert note is None or len(note) == n
-    return note, block, int(freed.sum())
+    return note, block, int(freed.sum()), wb_block
 
 
 def _counts(values: np.ndarray) -> dict[str, int]:
@@ -890,6 +968,9 @@ def _sizing(
     plan: Plan,
     assigned: np.ndarray,
     released: np.ndarray,
+    *,
+    kept: KeptChoice | None = None,
+    winback: np.ndarray | None = None,
 ) -> pa.Table:
     """Expected contribution, hours and customers per channel for each head-count
     scenario: field reps removed (least used first) or added (copies of the busiest)."""
@@ -952,6 +1033,8 @@ def _sizing(
                     change=change,
                     lean=True,
                     base=base if change is not None else None,
+                    keep=kept,
+                    winback=winback,
                 )
                 p = _solve(b)
             except InfeasiblePlanError as exc:
@@ -1072,6 +1155,175 @@ def _adherence(
     )
 
 
+# -- the previous plan, reps not in the reps file ------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """The previous plan read against this run's customers and team: per customer its row
+    in ``previous`` (-1: not in it), the rep it keeps for visits and the inside rep it
+    keeps for calls (team indices, -1 without one), and its channel and frequency."""
+
+    row: np.ndarray
+    visit_rep: np.ndarray
+    inside_rep: np.ndarray
+    choice: KeptChoice
+    channel: np.ndarray
+    frequency: np.ndarray
+    rep: np.ndarray
+
+
+def _read_previous(
+    previous: pa.Table, ids: np.ndarray, team: Team, s: CoverageSettings
+) -> _Previous:
+    """Each customer's plan in ``previous`` (a previous run's customers: customer_id,
+    channel, visits/calls/emails_per_year, assigned_rep)."""
+    n = len(ids)
+    p_ids = text_column(previous, "customer_id")
+    row = positions(ids, list(p_ids), missing=-1)
+    got = row >= 0
+    at = np.maximum(row, 0)
+
+    def text(name: str) -> np.ndarray:
+        out = np.full(n, None, dtype=object)
+        if name in previous.column_names:
+            out[got] = text_column(previous, name)[at[got]]
+        return out
+
+    def num(name: str) -> np.ndarray:
+        out = np.zeros(n)
+        if name in previous.column_names:
+            out[got] = np.nan_to_num(num_column(previous, name)[at[got]])
+        return out
+
+    channel, rep = text("channel"), text("assigned_rep")
+    visits, calls, emails = num("visits_per_year"), num("calls_per_year"), num("emails_per_year")
+    # the channel's kind of contact by this run's channels (a renamed channel: none kept)
+    kind_of = {name: CHANNEL_KINDS.index(k) for name, k in s.channels.items()}
+    kind = np.array([kind_of.get(str(c), -1) if c is not None else -1 for c in channel], np.int64)
+    kind[~got] = -1
+    level = np.select([kind == 3, kind == 2, kind == 1], [visits, calls, emails], default=0.0)
+    rep_at = positions(rep, list(team.ids), missing=-1)
+    role = team.role.astype(str)
+    visiting = np.isin(role, s.visit_roles)
+    calling = np.isin(role, s.call_roles)
+    ok = rep_at >= 0
+    visit_rep = np.where(ok & visiting[np.maximum(rep_at, 0)] & (kind == 3), rep_at, -1)
+    inside_rep = np.where(ok & calling[np.maximum(rep_at, 0)] & (kind == 2), rep_at, -1)
+    return _Previous(
+        row=row,
+        visit_rep=visit_rep,
+        inside_rep=inside_rep,
+        choice=KeptChoice(kind=kind, level=level),
+        channel=channel,
+        frequency=level,
+        rep=rep,
+    )
+
+
+def _plan_changes(
+    prev: _Previous,
+    channel: np.ndarray,
+    freq: np.ndarray,
+    rep: np.ndarray,
+    s: CoverageSettings,
+) -> tuple[pa.Array, dict[str, Any], str]:
+    """Per customer what changed against the previous plan ("same", "new", or "rep",
+    "channel", "frequency" joined by ", "), the manifest block and the sentence the
+    headline ends with."""
+    got = prev.row >= 0
+    p_rep = np.where(prev.rep == None, "", prev.rep).astype(str)  # noqa: E711
+    n_rep = np.where(rep == None, "", rep).astype(str)  # noqa: E711
+    p_ch = np.where(prev.channel == None, "", prev.channel).astype(str)  # noqa: E711
+    rep_changed = got & (p_rep != n_rep)
+    channel_changed = got & (p_ch != channel.astype(str))
+    freq_changed = got & ~channel_changed & (np.abs(prev.frequency - freq) > 1e-9)
+    text = np.full(len(got), "", dtype=object)
+    for mask, word in (
+        (rep_changed, "rep"),
+        (channel_changed, "channel"),
+        (freq_changed, "frequency"),
+    ):
+        text = np.where(mask, np.where(text == "", word, text + ", " + word), text)
+    text = np.where(got & (text == ""), "same", text)
+    text = np.where(~got, "new", text)
+    changed = rep_changed | channel_changed | freq_changed
+    k, m = int(changed.sum()), int(got.sum())
+    block: dict[str, Any] = {
+        "customers_in_both": m,
+        "changed": k,
+        "rep_changed": int(rep_changed.sum()),
+        "channel_changed": int(channel_changed.sum()),
+        "frequency_changed": int(freq_changed.sum()),
+        "new": int((~got).sum()),
+        "settings": {
+            "[coverage] stability_bonus": s.stability_bonus,
+            "[coverage] plan_stability_bonus": s.plan_stability_bonus,
+        },
+    }
+    share = f" ({k / m:.1%})" if m else ""
+    line = (
+        f"against the previous plan {k:,} of {m:,} accounts change{share}: rep "
+        f"{block['rep_changed']:,}, channel {block['channel_changed']:,}, frequency "
+        f"{block['frequency_changed']:,} (plan_change)"
+    )
+    return pa.array(text, pa.string()), block, line
+
+
+def _reps_not_in_team(
+    current: np.ndarray,
+    prospect: np.ndarray,
+    team: Team,
+    legacy: pa.Table | None,
+    ids: np.ndarray,
+) -> tuple[np.ndarray, dict[str, int], dict[str, int]]:
+    """The customers whose rep_id names a rep not in the reps file, those reps with their
+    customers, and the reps of today's visits (activities) not in the reps file with the
+    customers they visited most."""
+    gone = np.zeros(len(current), bool)
+    if team.assumed:
+        return gone, {}, {}
+    known = positions(current, list(team.ids), missing=-1) >= 0
+    gone = ~prospect & ~known & (current != None)  # noqa: E711
+    by_rep = _counts(current[gone]) if gone.any() else {}
+    visited: dict[str, int] = {}
+    if legacy is not None and legacy.num_rows and "visit_rep" in legacy.column_names:
+        vrep = text_column(legacy, "visit_rep")
+        odd = (vrep != None) & (positions(vrep, list(team.ids), missing=-1) < 0)  # noqa: E711
+        if odd.any():
+            visited = _counts(vrep[odd])
+    return gone, by_rep, visited
+
+
+def _reps_warning(
+    by_rep: Mapping[str, int], visited: Mapping[str, int], kept: int, left: int, reps_file: str
+) -> str:
+    """The warning for reps named in the customer master (or today's visits) that the reps
+    file does not have."""
+    parts = []
+    if by_rep:
+        listed = ", ".join(f"{r} ({c:,})" for r, c in list(by_rep.items())[:10])
+        more = f" and {len(by_rep) - 10} more" if len(by_rep) > 10 else ""
+        k = sum(by_rep.values())
+        parts.append(
+            f"rep_id names {count_text(len(by_rep), 'rep')} not in the reps file ({reps_file}): "
+            f"{listed}{more}, {count_text(k, 'customer')} in all; the plan gives them to "
+            f"the reps of the file ({kept:,} visited or called by one) and leaves the "
+            f"{left:,} it does not visit or call with assigned_rep {UNASSIGNED}"
+        )
+    if visited:
+        listed = ", ".join(f"{r} ({c:,})" for r, c in list(visited.items())[:10])
+        parts.append(
+            "reps not in the reps file made most of today's visits to some customers "
+            f"(activities): {listed} (customers)"
+        )
+    return (
+        "; ".join(parts)
+        + "; add the reps to the reps file, or give their customers a rep of the file in "
+        "the customer master (rep_id)"
+    )
+
+
 # -- the stage --------------------------------------------------------------------------------
 
 
@@ -1112,8 +1364,14 @@ def coverage_plan(
     panel
         Contacts and revenue per customer and half-year
         (:func:`~tierwise.coverage.legacy.half_year_panel`) for the response estimate.
-    previous, recorded_since, days_since
-        A previous run's customers and the contacts recorded since its analysis date, over
+    previous
+        A previous run's customers (customer_id, channel, visits/calls/emails_per_year,
+        assigned_rep): each customer keeps its field rep there (else its current rep
+        ``rep_id``) unless a change gains more than ``stability_bonus``, and its channel
+        and frequency unless a change gains more than ``plan_stability_bonus``; the
+        customer column ``plan_change`` and manifest ``plan_changes`` say what changed.
+    recorded_since, days_since
+        With ``previous``: the contacts recorded since its analysis date, over
         ``days_since`` days: the plan adherence.
     currency_symbol
         Printed before money in coverage_reason.
@@ -1180,6 +1438,29 @@ def coverage_plan(
         ).to_numpy(zero_copy_only=False),
         bool,
     )
+    # dormant accounts of the win-back tiers get at least a win-back contact
+    winback = (
+        released
+        & ~prospect
+        & np.asarray(
+            pc.is_in(
+                pc.fill_null(string_array(tier), "None"),
+                value_set=pa.array([str(x) for x in s.winback_tiers], pa.string()),
+            ).to_numpy(zero_copy_only=False),
+            bool,
+        )
+    )
+    # the previous plan: each customer keeps its field rep there (else its current rep) and
+    # its channel and frequency unless a change gains more than the stability charges
+    prev = _read_previous(previous, ids, team, s) if previous is not None else None
+    keeps = (
+        current
+        if prev is None
+        else np.where(prev.visit_rep >= 0, team.ids[np.maximum(prev.visit_rep, 0)], current).astype(
+            object
+        )
+    )
+    gone, gone_by_rep, gone_visits = _reps_not_in_team(current, prospect, team, legacy, ids)
     # a customer that may have stopped buying earns its response only while it buys: the
     # wallet counts at the lifetime stage's p_alive (the history's fit reads the whole
     # wallet, as the half-years it fits were bought while the customer was active)
@@ -1192,7 +1473,7 @@ def coverage_plan(
         value_class=value_class,
         tier=tier,
         region=text_column(customers, "region"),
-        rep=current,
+        rep=keeps,
         lat=num_column(customers, "lat"),
         lon=num_column(customers, "lon"),
         wallet=w_plan,
@@ -1246,6 +1527,8 @@ def coverage_plan(
         lean=True,
         described=True,
         candidates=candidates,
+        keep=None if prev is None else prev.choice,
+        winback=winback,
     )
     del candidates
     if not team.assumed:
@@ -1268,17 +1551,55 @@ def coverage_plan(
     plan = _solve(build)
     ch = plan.choice
     pick = build.chosen(ch, cust, s)
-    band_note, held_at_a_loss, below_minimum = _band_notes(
-        cust, s, programmes, released, status, pick, currency_symbol, warnings
+    band_note, held_at_a_loss, below_minimum, winback_block = _band_notes(
+        cust, s, programmes, released, status, pick, currency_symbol, warnings, winback
     )
     del status
     rep_idx = pick.rep
-    inside = _inside_split(build, pick, pick.contact_hours + pick.travel_hours)
+    inside = _inside_split(
+        build,
+        pick,
+        pick.contact_hours + pick.travel_hours,
+        None if prev is None else prev.inside_rep,
+    )
     assigned = np.where(rep_idx >= 0, rep_idx, inside)
     assigned_id = np.full(n, None, dtype=object)
     if team.n:
         has_rep = assigned >= 0
         assigned_id[has_rep] = team.ids[assigned[has_rep]]
+    # a customer of a rep the reps file does not have, that the plan gives no rep of the
+    # file: unassigned, never the departed rep (its CRM owner and call list follow
+    # assigned_rep)
+    orphaned = gone & (assigned < 0)
+    assigned_id[orphaned] = UNASSIGNED
+    reps_block: dict[str, Any] = {
+        "customers": int(gone.sum()),
+        "by_rep": gone_by_rep,
+        "visited_or_called": int((gone & (assigned >= 0)).sum()),
+        "unassigned": int(orphaned.sum()),
+        "reps_of_todays_visits": gone_visits,
+    }
+    if gone_by_rep or gone_visits:
+        warnings.append(
+            _reps_warning(
+                gone_by_rep,
+                gone_visits,
+                reps_block["visited_or_called"],
+                reps_block["unassigned"],
+                reps_file,
+            )
+        )
+    if gone.any():
+        gone_note = pc.if_else(
+            pa.array(gone),
+            _join(
+                " (rep ",
+                pa.array(np.where(current == None, "", current).astype(object), pa.string()),  # noqa: E711
+                " is not in the reps file)",
+            ),
+            pa.scalar(""),
+        )
+        band_note = gone_note if band_note is None else _join(band_note, gone_note)
 
     # the head-count scenarios (sizing) read the menu's lean part and its options' reps (a
     # menu's arrays are 8 bytes an option each), from which they take the options of the
@@ -1287,7 +1608,16 @@ def coverage_plan(
     option_rep = build.rep
     build = build.lean()
     sizing = _sizing(
-        cust, team, s, programmes, replace(build, rep=option_rep), plan, assigned, released
+        cust,
+        team,
+        s,
+        programmes,
+        replace(build, rep=option_rep),
+        plan,
+        assigned,
+        released,
+        kept=None if prev is None else prev.choice,
+        winback=winback,
     )
     del option_rep
     out, tables, manifest = _described(
@@ -1312,8 +1642,21 @@ def coverage_plan(
         currency_symbol,
         warnings,
         band_note,
+        current,
     )
     manifest["assumed_distance"] = assumed_distance
+    manifest["winback"] = winback_block
+    manifest["reps_not_in_reps_file"] = reps_block
+    if prev is not None:
+        kind = pick.kind
+        freq = np.select(
+            [kind == 3, kind == 2, kind == 1], [pick.visits, pick.calls, pick.emails], default=0.0
+        )
+        change, manifest["plan_changes"], line = _plan_changes(
+            prev, pick.channel, freq, assigned_id, s
+        )
+        out = out.append_column("plan_change", change)
+        manifest["headline"] += "; " + line
     manifest["released_from_band"]["below_tier_minimum"] = below_minimum
     manifest["held_at_a_loss"] = held_at_a_loss
     tables["sizing"] = sizing
@@ -1429,6 +1772,7 @@ def _described(
     currency_symbol: str,
     warnings: list[str],
     band_note: pa.Array | None,
+    current: np.ndarray,
 ) -> tuple[pa.Table, dict[str, pa.Table], dict[str, Any]]:
     """The plan's customer columns, its tables but sizing, and the manifest (the exact
     check and today's coverage in it); ``warnings`` extended. ``band_note`` follows each
@@ -1488,7 +1832,8 @@ def _described(
         manifest["exact"] = {"skipped": "[coverage] exact is false (run with --exact)"}
 
     # 4. today's coverage
-    leg = _legacy(cust, team, legacy, s, s.activity_window_months)
+    # today's visits travel from the rep who made them, else the customer master's rep
+    leg = _legacy(replace(cust, rep=current), team, legacy, s, s.activity_window_months)
     manifest["legacy_objective"] = float(leg.contribution.sum())
     manifest["legacy_hours"] = float(leg.hours.sum())
     manifest["plan_hours"] = float((pick.contact_hours + pick.travel_hours).sum())

@@ -86,6 +86,7 @@ class CoverageSettings(Section):
         "minutes_per_contact",
         "cost_per_contact",
         "response",
+        "response_prior_sd",
     )
 
     # -- channels --------------------------------------------------------------------------
@@ -231,10 +232,38 @@ class CoverageSettings(Section):
     """Half-years of history used by the estimate (the latest ones before the analysis
     date); count. Default 4."""
 
+    response_prior_sd: dict[str, float] = Field(
+        default_factory=lambda: {"s0": 0.1, "s1": 0.1, "c": 0.5, "d": 2.0}
+    )
+    """How far the settings' response (``response``) may be from the truth, as a standard
+    deviation per parameter: an estimate from the history moves a parameter from the
+    setting by sd² / (sd² + se²) of the way, se the estimate's standard error (the
+    posterior mean under a normal prior around the setting), so that a thin or noisy
+    history leaves the setting nearly as it is and the response does not jump from one
+    run to the next; a parameter without a standard error keeps the setting. Units of each
+    parameter (shares of wallet; no unit; contacts a year). Default s0 0.1, s1 0.1, c 0.5,
+    d 2."""
+
     stability_bonus: float = Field(default=100.0, ge=0)
-    """Charged to the visits of a customer by another rep than its current one (when the
-    current rep can visit it), so that a rep changes only for a real gain; currency units a
-    year. Default 100."""
+    """Charged to the visits of a customer by another rep than the one it keeps (when that
+    rep can visit it), so that a rep changes only for a real gain: the rep it keeps is its
+    field rep in the previous plan (``--previous``), else its current rep (``rep_id``);
+    currency units a year. Default 100."""
+
+    plan_stability_bonus: float = Field(default=50.0, ge=0)
+    """With a previous plan (``--previous``): charged to every option of a customer but the
+    channel and frequency the previous plan gave it (when that option is still on its
+    menu), so that a monthly re-run on nearly the same data changes a customer's channel
+    or frequency only for a gain above this; currency units a year. 0 plans every run
+    afresh. Default 50."""
+
+    winback_tiers: list[str] = Field(default_factory=lambda: ["gold", "silver"])
+    """Tiers whose dormant accounts (a status of ``band_released_status``) get at least a
+    win-back contact: released from the tier's visit minimum, they are still called (or,
+    without an inside team within reach, visited or e-mailed) at the plan's lowest
+    frequency or more, never left without contact; coverage_reason says "win-back" and
+    the warnings count them. [] lets the plan leave them without contact where that pays
+    better. Default ["gold", "silver"]."""
 
     band_released_status: list[str] = Field(default_factory=lambda: ["inactive", "lapsed"])
     """Lifetime statuses (the lifetime stage's ``status``) whose customers are not held to
@@ -266,6 +295,16 @@ class CoverageSettings(Section):
     time_limit: float = Field(default=60.0, gt=0)
     """Time limit of the exact check; seconds (HiGHS is stopped 2 s and a tenth of the limit
     past it if it has not returned by itself). Default 60."""
+
+    @field_validator("response_prior_sd")
+    @classmethod
+    def _prior_sd(cls, value: dict[str, float]) -> dict[str, float]:
+        for k, v in value.items():
+            if k not in ("s0", "s1", "c", "d"):
+                raise ValueError(f"{k!r}: the parameters are s0, s1, c and d")
+            if not v > 0:
+                raise ValueError(f"{k}: a standard deviation above 0 ({v})")
+        return value
 
     @field_validator("band_released_status")
     @classmethod
