@@ -539,8 +539,8 @@ QUICKBOOKS = Export(
 )
 
 # 8 of 8 right: an SAP billing export under its English headers; the Sold-To Party is the
-# customer, not the Payer; the billing type holds codes (F2, G2), not words, so it is not
-# taken for is_return.
+# customer, not the Payer; the billing type holds SAP's codes, F2 an invoice and G2 a credit
+# memo, which give the unsigned amounts their sign as is_return.
 SAP_ENGLISH = Export(
     "transactions",
     "billing.csv",
@@ -551,7 +551,7 @@ SAP_ENGLISH = Export(
     "90003;F2;04.01.2024;200002;100002;M-1;10;125,00\n",
     {
         "Billing Document": "order_id",
-        "Billing Type": None,
+        "Billing Type": "is_return",
         "Billing Date": "date",
         "Payer": None,
         "Sold-To Party": "customer_id",
@@ -559,6 +559,7 @@ SAP_ENGLISH = Export(
         "Billed Quantity": "quantity",
         "Net Value": "revenue",
     },
+    options=(("true_values", ("G2",)), ("false_values", ("F2",))),
 )
 
 # 6 of 6 right: German open items with "Fällig am" and "Bezahlt am" (due on, paid on),
@@ -1252,19 +1253,40 @@ def test_a_document_type_column_is_proposed_as_is_return_with_its_words(
 
 
 def test_a_document_type_with_other_values_is_not_taken_for_is_return(tmp_path: Path) -> None:
-    # a payment is neither an invoice nor a return: the run would reject its rows
+    # a delivery note is neither an invoice nor a return: the run would reject its rows
     path = tmp_path / "t.csv"
     path.write_text(
         "Kunde;Datum;Umsatz;Belegart\nK1;2024-01-02;10,50;Rechnung\nK1;2024-01-03;3,50;Gutschrift\n"
-        "K2;2024-01-04;7,00;Zahlung\n",
+        "K2;2024-01-04;7,00;Lieferschein\n",
         encoding="utf-8",
     )
     g = guess_table("transactions", read_sample(path))
     assert g.guessed("is_return") is None
     assert "true_values" not in g.options and "false_values" not in g.options
     assert dict(g.unmapped)["Belegart"].startswith(
-        "reads as a document type, but 'Zahlung' is neither an invoice nor a return"
+        "reads as a document type, but 'Lieferschein' is neither an invoice nor a return"
     )
+
+
+def test_a_document_type_with_payments_is_is_return_and_leaves_the_payments_out(
+    tmp_path: Path,
+) -> None:
+    # a payment is no sale: its lines are left out by exclude_rows, each rejected as such
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "Kunde;Datum;Umsatz;Belegart\nK1;2024-01-02;10,50;Rechnung\nK1;2024-01-03;3,50;Gutschrift\n"
+        "K2;2024-01-04;7,00;Zahlung\n",
+        encoding="utf-8",
+    )
+    result = init_settings({"transactions": path}, settings_path=tmp_path / "tierwise.toml")
+    parsed = tomllib.loads(result.text)["transactions"]
+    assert parsed["columns"]["is_return"] == "Belegart"
+    assert (parsed["true_values"], parsed["false_values"]) == (["Gutschrift"], ["Rechnung"])
+    assert parsed["exclude_rows"] == {"Belegart": ["Zahlung"]}
+    (tmp_path / "tierwise.toml").write_text(result.text, encoding="utf-8")
+    assert load_settings(tmp_path / "tierwise.toml").transactions.exclude_rows == {
+        "Belegart": ["Zahlung"]
+    }
 
 
 def test_a_type_column_of_other_words_says_nothing_of_returns(tmp_path: Path) -> None:

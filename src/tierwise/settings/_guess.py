@@ -49,9 +49,13 @@ from ._words import (
     CREDIT_WORDS,
     DEBIT_CREDIT_FLAGS,
     DEBIT_WORDS,
+    DELETED_FLAGS,
     concepts_of,
+    document_codes,
     document_kind,
     fold,
+    no_sale_document,
+    status_kind,
     words,
 )
 from .validate import ValidateSettings
@@ -441,7 +445,7 @@ TIME_AFTER_DATE = (
 #: a spreadsheet's serial day number, as validation reads it in a date column
 _EXCEL_SERIAL = r"^[2-7]\d{4}$"
 #: a date whose year has two digits (05.01.24, 1/5/24), for the example beside a proposal
-_SHORT_YEAR = r"^\d{1,2}[./-]\d{1,2}[./-]\d{2}($|\d{1,2}:)"
+_SHORT_YEAR = r"^\d{1,2}[./ -](\d{1,2}|[A-Za-z]{3})[./ -]\d{2}($|\d{1,2}:)"
 
 #: formats tried on sampled dates: the run's defaults, then month-first and other common ones
 EXTRA_DATE_FORMATS = (
@@ -469,6 +473,9 @@ EXTRA_DATE_FORMATS = (
     "%m/%d/%y %I:%M %p",
     "%d-%m-%y",
     "%m-%d-%y",
+    # the month's name and a two-digit year (Tally's 1-Apr-22)
+    "%d-%b-%y",
+    "%d %b %y",
 )
 _MIN_YEAR, _MAX_YEAR = 1900, 2200
 #: the texts a run reads as no value, upper case (a number of digits alone stays a number)
@@ -480,11 +487,15 @@ _BOOL_WORDS = [
     *("oui", "non", "si", "sí", "da", "nu", "wahr", "falsch", "waar", "onwaar", "verdadero"),
     *("falso", "vrai", "faux"),
 ]
-_NUMBER = r"^[+-]?(\d+|\d{1,3}([.,]\d{3})+)([.,]\d+)?$"
+#: a number; digits grouped in threes, or the Indian way (2,28,835.04: lakh and crore)
+_NUMBER = r"^[+-]?(\d+|\d{1,3}([.,]\d{3})+|\d{1,2}(,\d{2})+,\d{3})([.,]\d+)?$"
 #: a duration as a clock writes it, as validation reads a minutes column ("0:28", "1:05:30")
 _CLOCK = r"^\d+:[0-5]\d(:[0-5]\d)?$"
 _COMMA_DECIMAL = r"^[+-]?(\d+|\d{1,3}(\.\d{3})+),(\d{1,2}|\d{4,})$|^[+-]?\d{1,3}(\.\d{3})+,\d+$"
-_DOT_DECIMAL = r"^[+-]?(\d+|\d{1,3}(,\d{3})+)\.(\d{1,2}|\d{4,})$|^[+-]?\d{1,3}(,\d{3})+\.\d+$"
+_DOT_DECIMAL = (
+    r"^[+-]?(\d+|\d{1,3}(,\d{3})+)\.(\d{1,2}|\d{4,})$|^[+-]?\d{1,3}(,\d{3})+\.\d+$"
+    r"|^[+-]?\d{1,2}(,\d{2})+,\d{3}\.\d+$"
+)
 
 
 def _count(mask: pa.Array) -> int:
@@ -793,7 +804,7 @@ def _shape(table: str, col: Column, p: Profile) -> float:
 
 
 #: a reading option's value: one setting (decimal = ",") or a list (true_values = [...])
-OptionValue = str | int | tuple[str, ...]
+OptionValue = str | int | tuple[str, ...] | dict[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -828,6 +839,9 @@ class TableGuess:
     #: canonical columns not found whose best-reading source column went to a better match:
     #: canonical → (source, the canonical column that took it)
     contested: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: reading options proposed commented out, for the user to decide (exclude_rows with
+    #: statuses that may be sales: pending, refunded), with why
+    commented: dict[str, tuple[OptionValue, str]] = field(default_factory=dict)
 
     def mapping(self) -> dict[str, str]:
         """Canonical → source column for the columns that need a mapping (not by name)."""
@@ -985,8 +999,21 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         missing_notes.setdefault(cname, _contested_note(s, other))
     for cname, why in {**constant, **per_order}.items():
         missing_notes.setdefault(cname, why)
-    ordered = tuple(guesses[c.name] for c in cols if c.name in guesses)
     more_notes: list[str] = []
+    guest = _guest_customers(sample, guesses, taken, profiles)
+    if guest is not None:
+        more_notes.append(guest)
+    rg, cur = guesses.get("revenue"), guesses.get("currency")
+    if rg is not None and cur is not None and set(words(rg.source)) & ACCOUNTING_CURRENCY:
+        # the amounts are in the ledger's own currency: the line's currency code is the
+        # document's, and converting them by it would convert them twice
+        del guesses["currency"]
+        del taken[cur.source]
+        notes[cur.source] = (
+            f"reads as currency, but revenue {rg.source!r} is in the ledger's own currency "
+            f"already: {cur.source!r} is the document's currency, of the other amounts"
+        )
+    ordered = tuple(guesses[c.name] for c in cols if c.name in guesses)
     fill: dict[str, tuple[OptionValue, str]] = {}
     cg = guesses.get("customer_id")
     if cg is not None and profiles[cg.source].sparse and not TABLES[table].key:
@@ -1025,13 +1052,26 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             f"{name!r} appears twice in the header (names are compared ignoring case): the "
             f"run reads each by its place, as {' and '.join(map(repr, places))}; this one: " + said
         )
-    unmapped = tuple(
-        (s, notes.get(s) or _elsewhere(table, s, guesses)) for s in sources if s not in taken
-    )
     missing = _missing(table, guesses, missing_notes)
     options, opt_notes = _reading_options(table, sample, ordered, by_col, profiles)
     options.update(doc_options)
     options.update(fill)
+    free = [s for s in sources if s not in taken and s in have]
+    excluded, unsure, status_notes = _row_statuses(table, sample, free)
+    for s in {**excluded, **unsure}:
+        notes[s] = "holds the rows' status (see the note above)"
+    commented: dict[str, tuple[OptionValue, str]] = {}
+    no_sale = options.get("exclude_rows", ({}, ""))[0]
+    excluded = {**(no_sale if isinstance(no_sale, dict) else {}), **excluded}
+    if excluded:
+        row = _ROWS_ARE.get(table, ("row", "rows"))[0]
+        options["exclude_rows"] = (excluded, f"rows that are no {row} (see the note)")
+    if unsure:
+        every = {s: (*excluded.get(s, ()), *unsure.get(s, ())) for s in {**excluded, **unsure}}
+        commented["exclude_rows"] = (every, "with the statuses that may be sales (see the note)")
+    unmapped = tuple(
+        (s, notes.get(s) or _elsewhere(table, s, guesses)) for s in sources if s not in taken
+    )
     return TableGuess(
         table,
         tuple(sample.columns),
@@ -1039,8 +1079,9 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         unmapped,
         missing,
         options,
-        tuple([*sample.notes, *opt_notes, *doc_notes, *more_notes]),
+        tuple([*sample.notes, *opt_notes, *doc_notes, *more_notes, *status_notes]),
         contested,
+        commented,
     )
 
 
@@ -1296,6 +1337,143 @@ def _contested_note(source: str, other: str) -> str:
     return f"{source!r} reads as it too, but is taken by {other}, a better match"
 
 
+# -- a placeholder customer ----------------------------------------------------------------
+
+#: the customer ids a shop or a till writes for a buyer without an account, folded
+PLACEHOLDER_IDS = frozenset(
+    {"0", "-1", "guest", "gast", "walk-in", "walk in", "walkin", "walk-in customer",
+     "cash", "cash customer", "anonymous", "anonym"}
+)  # fmt: skip
+#: an all-zero GUID, another placeholder
+_ZERO_GUID = r"^\{?0{8}-0{4}-0{4}-0{4}-0{12}\}?$"
+
+
+def _guest_customers(
+    sample: Sample,
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    profiles: dict[str, Profile],
+) -> str | None:
+    """Where the customer_id guessed holds a placeholder (0, GUEST, Walk-in, an all-zero
+    GUID) on sampled rows whose e-mail column names several buyers (WooCommerce's guest
+    checkouts: customer_id 0), take the e-mail column as customer_id (changing ``guesses``
+    and ``taken``), and say so; ``None`` otherwise."""
+    cg = guesses.get("customer_id")
+    names = sample.table.column_names
+    if cg is None or cg.source not in names:
+        return None
+    emails = [
+        s
+        for s in names
+        if s not in taken and profiles.get(s, Profile()).email >= 0.9 and names.count(s) == 1
+    ]
+    if not emails:
+        return None
+    ids = pc.utf8_lower(
+        pc.utf8_trim_whitespace(pc.cast(sample.table.column(cg.source), pa.string()))
+    )
+    held = pc.or_(
+        pc.is_in(ids, value_set=pa.array(sorted(PLACEHOLDER_IDS))),
+        pc.match_substring_regex(ids, _ZERO_GUID),
+    )
+    held = pc.fill_null(held, False)
+    rows = _count(held)
+    if rows == 0:
+        return None
+    mail = emails[0]
+    buyers = pc.count_distinct(_filled(sample.table.column(mail).filter(held))).as_py()
+    if buyers < 2:
+        return None
+    placeholder = pc.utf8_trim_whitespace(pc.cast(sample.table.column(cg.source), pa.string()))
+    value = placeholder.filter(held)[0].as_py()
+    ev = f"{profiles[mail].describe()}, the buyer where {cg.source!r} is {value!r}"
+    del taken[cg.source]
+    guesses["customer_id"] = ColumnGuess("customer_id", mail, 0.6, ev)
+    taken[mail] = "customer_id"
+    return (
+        f"customer_id {cg.source!r} holds {value!r} on {rows} of {len(ids)} sampled rows, "
+        f"where {mail!r} names {buyers} different buyers: buyers without an account (guest "
+        f"checkouts) under one placeholder, which a run takes for one big customer. "
+        f"customer_id is taken from {mail!r} instead; the customer master's customer_id "
+        f"must then be the e-mail address too (or map {cg.source!r} back, and the "
+        "placeholder stays one customer)"
+    )
+
+
+# -- rows that are no sale ----------------------------------------------------------------
+
+#: the most distinct values a column of rows' statuses holds
+MAX_STATUSES = 20
+#: what a table's rows are, for the note on their status
+_ROWS_ARE = {
+    "transactions": ("sale", "sales"),
+    "activities": ("activity", "activities"),
+    "payments": ("invoice", "invoices"),
+}
+
+
+def _row_statuses(
+    table: str, sample: Sample, sources: list[str]
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]], list[str]]:
+    """Columns of the rows' status among ``sources`` (Status: Void, Draft; Activity - Done:
+    To do; a Deleted flag: Y): the values saying a row is no sale (or no activity done),
+    to leave out by exclude_rows; those that may be a sale or not (pending, refunded); and
+    a note for each column, naming the values and their rows in the sample.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from tierwise.io.sample import Sample
+    >>> t = pa.table({"Status": ["Paid", "Void", "Draft", "Paid", "Pending"],
+    ...               "Deleted": ["N", "N", "N", "Y", "N"]})
+    >>> out, unsure, _ = _row_statuses("transactions", Sample("x", "csv", t.column_names, t),
+    ...                                ["Status", "Deleted"])
+    >>> out, unsure
+    ({'Status': ('Void', 'Draft'), 'Deleted': ('Y',)}, {'Status': ('Pending',)})
+    """
+    excluded: dict[str, tuple[str, ...]] = {}
+    unsure: dict[str, tuple[str, ...]] = {}
+    notes: list[str] = []
+    row, rows = _ROWS_ARE.get(table, ("row", "rows"))
+    for s in sources:
+        column = sample.table.column(s)
+        if not pa.types.is_string(column.type):
+            continue
+        text = _filled(column)
+        counts = pc.value_counts(text).to_pylist()
+        if not counts or len(counts) > MAX_STATUSES:
+            continue
+        by_value = {c["values"]: int(c["counts"]) for c in counts}
+        deleted_flag = bool(set(words(s)) & DELETED_FLAGS) and all(
+            fold(v) in (*READ_TRUE, *READ_FALSE) for v in by_value
+        )
+        if deleted_flag:
+            out = tuple(v for v in by_value if fold(v) in READ_TRUE)
+            maybe: tuple[str, ...] = ()
+        else:
+            out = tuple(v for v in by_value if status_kind(v) is True)
+            maybe = tuple(v for v in by_value if status_kind(v) is None)
+        if not out and not maybe:
+            continue
+        listed = ", ".join(f"{v} ({by_value[v]})" for v in (*out, *maybe))
+        said = f"flags as deleted {listed}" if deleted_flag else f"holds {listed}"
+        note = (
+            f"{s!r} {said} among {len(sample.table)} sampled rows: such rows are no {row}, "
+            f"and a run counts them as {rows} unless they are left out"
+        )
+        if out:
+            excluded[s] = out
+            note += f". exclude_rows leaves out {', '.join(out)} (each row rejected as such)"
+        if maybe:
+            unsure[s] = maybe
+            note += (
+                f". {', '.join(maybe)} may be {rows} or not, as the business counts them: "
+                "add them to exclude_rows if not (the line commented out below)"
+            )
+        notes.append(note)
+    return excluded, unsure, notes
+
+
 # -- a document type as is_return ----------------------------------------------------------
 
 #: a column naming each line's document type: is_return when its values are invoice and
@@ -1316,6 +1494,10 @@ class _DocumentWords:
     invoices: tuple[str, ...]
     #: values neither a return, nor an invoice, nor read as true or false
     others: tuple[str, ...]
+    #: the system whose codes the values are (SAP billing types), if codes
+    system: str = ""
+    #: codes of lines that are no sale (Sage's SR receipts, PI purchase invoices)
+    no_sale: tuple[str, ...] = ()
 
     @property
     def fits(self) -> bool:
@@ -1323,9 +1505,12 @@ class _DocumentWords:
         return not self.others and bool(self.returns or self.invoices)
 
 
-def _document_words(column: pa.Array | pa.ChunkedArray) -> _DocumentWords | None:
+def _document_words(column: pa.Array | pa.ChunkedArray, name: str = "") -> _DocumentWords | None:
     """The column's values sorted into returns, invoices and others (case ignored, values
     read as true or false left out); ``None`` for a column of other than a few texts.
+    Values that are all one system's codes (SAP's billing types F2, G2, S1 in a column
+    ``name``-d as a document type) are read as that system means them
+    (:func:`~tierwise.settings._words.document_codes`).
 
     Examples
     --------
@@ -1333,8 +1518,11 @@ def _document_words(column: pa.Array | pa.ChunkedArray) -> _DocumentWords | None
     >>> w = _document_words(pa.array(["Rechnung", "Gutschrift", "RECHNUNG", "Storno", ""]))
     >>> w.returns, w.invoices, w.fits
     (('Gutschrift', 'Storno'), ('Rechnung',), True)
-    >>> _document_words(pa.array(["Invoice", "Payment"])).others
-    ('Payment',)
+    >>> _document_words(pa.array(["Invoice", "Delivery Note", "Payment"])).others
+    ('Delivery Note',)
+    >>> w = _document_words(pa.array(["SI", "SC", "SR", "SI"]), "Type")
+    >>> w.returns, w.invoices, w.no_sale, w.system
+    (('SC',), ('SI',), ('SR',), 'Sage 50 transaction types')
     """
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
@@ -1343,12 +1531,24 @@ def _document_words(column: pa.Array | pa.ChunkedArray) -> _DocumentWords | None
     values = [v for v in pc.unique(text).to_pylist() if v]
     if not values or len(values) > MAX_DOCUMENT_TYPES:
         return None
+    coded = document_codes(values, name)
+    if coded is not None:
+        system, by_code = coded
+        spelled: dict[bool | None, dict[str, str]] = {True: {}, False: {}, None: {}}
+        for v, kind in by_code.items():
+            spelled[kind].setdefault(v.upper(), v)
+        returns, invoices, codes = (tuple(spelled[k].values()) for k in (True, False, None))
+        return _DocumentWords(returns, invoices, (), system.system, codes)
     kinds: dict[bool | None, dict[str, str]] = {True: {}, False: {}, None: {}}
+    no_sale: dict[str, str] = {}
     for v in values:
         low = v.lower()
-        if low not in READ_TRUE and low not in READ_FALSE:
+        if no_sale_document(v):
+            no_sale.setdefault(low, v)
+        elif low not in READ_TRUE and low not in READ_FALSE:
             kinds[document_kind(v)].setdefault(low, v)
-    return _DocumentWords(*(tuple(kinds[k].values()) for k in (True, False, None)))
+    returns, invoices, others = (tuple(kinds[k].values()) for k in (True, False, None))
+    return _DocumentWords(returns, invoices, others, no_sale=tuple(no_sale.values()))
 
 
 def _returns_by_document_type(
@@ -1391,7 +1591,7 @@ def _returns_by_document_type(
                 "and list its words in true_values and false_values"
             )
     elif current.source in sample.table.column_names:
-        kinds = _document_words(sample.table.column(current.source))
+        kinds = _document_words(sample.table.column(current.source), current.source)
     if kinds is None or not kinds.fits:
         return {}, []
     return _truth_words(guesses["is_return"].source, kinds)
@@ -1489,7 +1689,7 @@ def _document_type_columns(
         ns = max(_name_score(_DOCUMENT_TYPE, ws), _name_score(_SPECS["is_return"], ws))
         if ns < NAME_OPTIONAL:
             continue
-        found = _document_words(sample.table.column(s))
+        found = _document_words(sample.table.column(s), s)
         if found is not None and found.fits:
             fitting.append((s, ns, found))
         elif found is not None and found.others and (found.returns or found.invoices):
@@ -1503,7 +1703,9 @@ def _describe_kinds(kinds: _DocumentWords) -> str:
     parts = [f"returns {', '.join(returns)}" if returns else "no return in the sample"]
     if invoices:
         parts.append(f"invoices {', '.join(invoices)}")
-    return "document types: " + "; ".join(parts)
+    if kinds.no_sale:
+        parts.append(f"no sale {', '.join(kinds.no_sale)}")
+    return (kinds.system or "document types") + ": " + "; ".join(parts)
 
 
 def _truth_words(
@@ -1523,6 +1725,29 @@ def _truth_words(
         )
     if invoices:
         options["false_values"] = (invoices, f"is_return: invoices in {source!r}")
+    if kinds.system:
+        said = "; ".join(
+            f"{kind} {', '.join(values)}"
+            for kind, values in (
+                ("credit notes", returns),
+                ("invoices", invoices),
+                ("no sale", kinds.no_sale),
+            )
+            if values
+        )
+        notes.append(
+            f"{source!r} holds {kinds.system} ({said}). Such a system writes every amount "
+            "unsigned and the document type gives the sign: is_return with true_values "
+            "turns the credit notes and cancellations negative; without it each counts as "
+            "a sale"
+        )
+    if kinds.no_sale:
+        options["exclude_rows"] = ({source: kinds.no_sale}, f"lines of no sale in {source!r}")
+        notes.append(
+            f"{', '.join(map(repr, kinds.no_sale))} in {source!r} "
+            f"{'is' if len(kinds.no_sale) == 1 else 'are'} no sale (a payment, a purchase): "
+            "exclude_rows leaves those lines out, each rejected as such"
+        )
     return options, notes
 
 

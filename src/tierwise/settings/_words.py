@@ -18,9 +18,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import cache
 
-__all__ = ["concepts_of", "document_kind", "fold", "words"]
+__all__ = [
+    "concepts_of",
+    "document_codes",
+    "document_kind",
+    "fold",
+    "no_sale_document",
+    "status_kind",
+    "words",
+]
 
 #: concept → the folded words that stand for it (one word may stand for several concepts)
 CONCEPTS: dict[str, str] = {
@@ -342,6 +351,7 @@ INVOICE_DOCUMENTS = _lines(
     debit note
     bill
     sale
+    sales
     order
     facture
     vente
@@ -355,6 +365,140 @@ INVOICE_DOCUMENTS = _lines(
 )
 
 
+@dataclass(frozen=True)
+class DocumentCodes:
+    """One system's codes for a line's document type, folded: those of returns and credit
+    notes, of invoices, and of lines that are no sale (a payment, a purchase)."""
+
+    system: str
+    returns: frozenset[str]
+    invoices: frozenset[str]
+    no_sale: frozenset[str] = frozenset()
+    #: the folded names (letters and digits only) of the one column holding these codes;
+    #: empty: any column named as a document type
+    names: frozenset[str] = frozenset()
+
+
+#: document types written as codes, read only where every value of a column is a code of
+#: one system and one of them is an invoice's. SAP writes a billing document's amounts
+#: unsigned: the billing type (FKART) says a credit memo (G2), a credit for returns (RE),
+#: an invoice's cancellation (S1), an internal credit memo (IG); an invoice (F1, F2, F5,
+#: F8), a debit memo (L2), a cash sale (BV), an intercompany invoice (IV) and a credit
+#: memo's cancellation (S2, which undoes a credit) count as sales. The sales document
+#: category (VBTYP) says the same in one letter: O credit memo, N invoice cancellation; M
+#: invoice, P debit memo, S credit memo cancellation. Sage 50's audit trail: SI sales
+#: invoice, SC sales credit; receipts, payments, discounts, purchases, bank and journal
+#: lines are no sale.
+DOCUMENT_CODES = (
+    DocumentCodes(
+        "SAP billing types",
+        frozenset({"g2", "re", "s1", "ig"}),
+        frozenset({"f1", "f2", "f5", "f8", "l2", "bv", "iv", "s2"}),
+    ),
+    DocumentCodes(
+        "SAP sales document categories",
+        frozenset({"o", "n"}),
+        frozenset({"m", "p", "s"}),
+        names=frozenset({"vbtyp", "vertriebsbelegtyp", "sddocumentcategory", "documentcategory"}),
+    ),
+    DocumentCodes(
+        "Sage 50 transaction types",
+        frozenset({"sc"}),
+        frozenset({"si"}),
+        frozenset(_ws("sr sa sd pi pc pp pr pa pd br bp jd jc cp cr vp vr")),
+    ),
+)
+
+
+def document_codes(
+    values: list[str], name: str
+) -> tuple[DocumentCodes, dict[str, bool | None]] | None:
+    """The system whose codes a document-type column holds, and each value's kind: a
+    return (True), an invoice (False), no sale (None); ``None`` when no one system's codes
+    are every value, or none is an invoice's.
+
+    Examples
+    --------
+    >>> codes, kinds = document_codes(["F2", "G2", "S1"], "Fakturaart")
+    >>> codes.system, kinds
+    ('SAP billing types', {'F2': False, 'G2': True, 'S1': True})
+    >>> document_codes(["M", "O"], "Type") is None, document_codes(["G2"], "FKART") is None
+    (True, True)
+    """
+    key = re.sub(r"[^a-z0-9]+", "", fold(name))
+    folded = {v: fold(v).strip() for v in values}
+    for codes in DOCUMENT_CODES:
+        if codes.names and key not in codes.names:
+            continue
+        known = codes.returns | codes.invoices | codes.no_sale
+        if folded and set(folded.values()) <= known and set(folded.values()) & codes.invoices:
+            kinds = {
+                v: True if f in codes.returns else False if f in codes.invoices else None
+                for v, f in folded.items()
+            }
+            return codes, kinds
+    return None
+
+
+#: a row's status (Status, Invoice Status, Activity - Done) saying the row is no sale nor
+#: activity that happened: void, draft, cancelled, failed, deleted, still to do; folded,
+#: one a line
+NOT_DONE_STATUSES = _lines(
+    """
+    void
+    voided
+    draft
+    cancelled
+    canceled
+    failed
+    deleted
+    storniert
+    annulliert
+    entwurf
+    geloscht
+    geloescht
+    annule
+    annulee
+    brouillon
+    anulado
+    anulada
+    cancelado
+    cancelada
+    borrador
+    to do
+    todo
+    not done
+    """
+)
+#: a status that may or may not be a sale, as the business counts it: an order waiting
+#: for payment, or paid back
+UNSURE_STATUSES = _lines(
+    """
+    pending
+    refunded
+    """
+)
+#: a column flagging a row deleted (Sage 50's Deleted: Y or N), folded names
+DELETED_FLAGS = frozenset(_ws("deleted delete geloscht geloescht void voided"))
+
+
+def status_kind(value: str) -> bool | None:
+    """Whether a row's status says it is no sale (True), may or may not be one (None
+    for pending or refunded, as the business counts it), or says nothing of it (False).
+
+    Examples
+    --------
+    >>> [status_kind(v) for v in ("Void", "CANCELLED", "pending", "To do", "Completed")]
+    [True, True, None, True, False]
+    """
+    key = " ".join(w for w in re.split(r"[^a-z0-9]+", fold(value)) if w)
+    if key in NOT_DONE_STATUSES:
+        return True
+    if key in UNSURE_STATUSES:
+        return None
+    return False
+
+
 #: words naming the debit side of a booking (German Soll), and the credit side (Haben), folded
 DEBIT_WORDS = frozenset(_ws("soll debit debits debe debet dr sollbetrag"))
 CREDIT_WORDS = frozenset(_ws("haben credit credits haber credito cr habenbetrag"))
@@ -366,6 +510,30 @@ DEBIT_CREDIT_FLAGS = (
     ("d", "c"),
     ("dr", "cr"),
     ("debit", "credit"),
+)
+
+
+#: what it holds for a line of no sale: a payment, a receipt, a purchase, a journal entry
+#: (Tally's Day Book: Receipt, Purchase), folded
+NO_SALE_DOCUMENTS = _lines(
+    """
+    payment
+    payments
+    receipt
+    purchase
+    purchases
+    purchase invoice
+    journal
+    contra
+    zahlung
+    zahlungseingang
+    eingangsrechnung
+    paiement
+    reglement
+    pago
+    cobro
+    betaling
+    """
 )
 
 
@@ -384,6 +552,18 @@ def document_kind(value: str) -> bool | None:
     if key in INVOICE_DOCUMENTS:
         return False
     return None
+
+
+def no_sale_document(value: str) -> bool:
+    """Whether a document-type value is a line of no sale (a payment, a purchase).
+
+    Examples
+    --------
+    >>> [no_sale_document(v) for v in ("Receipt", "Zahlung", "Rechnung", "Lieferschein")]
+    [True, True, False, False]
+    """
+    key = " ".join(w for w in re.split(r"[^a-z0-9]+", fold(value)) if w)
+    return key in NO_SALE_DOCUMENTS
 
 
 #: words that carry no meaning in a column name ("am" is German "on", as in Fällig am)

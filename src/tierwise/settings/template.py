@@ -242,6 +242,12 @@ def _toml_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        # an inline table: {"Status" = ["Void", "Draft"]}
+        pairs = (
+            f"{json.dumps(str(k), ensure_ascii=False)} = {_toml_value(v)}" for k, v in value.items()
+        )
+        return "{" + ", ".join(pairs) + "}"
     return json.dumps(str(value), ensure_ascii=False)
 
 
@@ -336,10 +342,14 @@ def _input_section(name: str, g: TableGuess, path: str) -> list[str]:
         "true_values",
         "false_values",
         "fill_from_order",
+        "exclude_rows",
     ):
         if key in g.options:
             value, why = g.options[key]
             rows.append((f"{key} = {_toml_value(value)}", why))
+        if key in g.commented:
+            value, why = g.commented[key]
+            rows.append((f"# {key} = {_toml_value(value)}", why))
     lines += _aligned(rows)
     if is_database_url(path):
         lines += _comment(
