@@ -222,3 +222,41 @@ def test_every_page_starts_with_a_skip_to_content_link(folder: Path) -> None:
         body = page.split("<body>", 1)[1].lstrip()
         assert body.startswith('<a class="skip" href="#main">Skip to content</a>'), url
         assert '<main id="main"' in page
+
+
+def test_an_override_of_a_record_since_merged_shows_on_its_account_and_can_be_removed(
+    folder: Path,
+) -> None:
+    """C9 was overridden, then merged into C1: the run applied it to C1. C1's page shows it
+    as in force (not "no override"), the overview does not count it as waiting, and it can
+    be removed from C1's page (C9 has no page of its own any more)."""
+    store = DecisionStore(folder / OVERRIDES_FILE)
+    store.set_override(
+        "C9", value_class="C", tier=None, reason="big opportunity", by="ana",
+        computed_class="A", computed_tier="gold",
+    )  # fmt: skip
+    made = store.override("C9")
+    store.close()
+    assert made is not None
+    applied = pq.read_table(folder / "overrides_applied.parquet").to_pylist()
+    applied.append(
+        {**applied[0], "customer_id": "C1", "new_class": "C", "new_tier": "bronze",
+         "source": dashboard_origin("ana", made["class_at"]) + ", for C9",
+         "file": "the dashboard (overrides.duckdb)", "row": None}
+    )  # fmt: skip
+    pq.write_table(
+        pa.Table.from_pylist(applied, schema=AUDIT_SCHEMA), folder / "overrides_applied.parquet"
+    )
+    client = TestClient(create_app(folder), base_url=LOCAL)
+    page = client.get("/customers/C1").text
+    said = _para(page, "override-in-force")
+    assert said.startswith("In force here (this dashboard), made on the record C9, merged into")
+    assert "Class C: “big opportunity” (ana," in said and "Applied in the run of" in said
+    assert "class C (this dashboard)" in _para(page, "next-run")
+    assert "0 of them waiting" in _para(client.get("/").text, "overrides-waiting")
+    form = forms(page)[0]
+    assert form["remove"] == "1"
+    r = client.post("/customers/C9/override", data={**form, "by": "bo"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/customers/C1"
+    assert DecisionStore(folder / OVERRIDES_FILE).override("C9") is None
+    assert "No override in force in this dashboard" in client.get("/customers/C1").text

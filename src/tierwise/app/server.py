@@ -260,6 +260,17 @@ class _Data:
         known = pc.is_in(ids, value_set=self.ids)
         return pc.if_else(known, ids, pa.scalar(None, pa.string())).to_pylist()
 
+    def records_of(self, account_id: str) -> list[str]:
+        """The other records merged into an account (from account_members), sorted."""
+        if self.members is None or not {"customer_id", "account_id"} <= set(
+            self.members.column_names
+        ):
+            return []
+        acc = text_array(self.members, "account_id")
+        rec = text_array(self.members, "customer_id")
+        mine = pc.filter(rec, pc.fill_null(pc.equal(acc, account_id), False)).to_pylist()
+        return sorted(str(r) for r in mine if r != account_id)
+
     def row(self, customer_id: str) -> dict[str, Any] | None:
         idx = pc.index(self.ids, customer_id).as_py()
         if idx is None or idx < 0:
@@ -463,7 +474,6 @@ def _figures(t: pa.Table) -> list[tuple[str, str]]:
         ("calls_per_year", "calls a year"),
     ):
         if col in t.column_names:
-            label += " (customers and prospects)" if n_prospects else ""
             figs.append((label, fmt_value(float(np.nansum(float_array(t, col))), "money")))
     return figs
 
@@ -644,10 +654,7 @@ def create_app(
             warnings=warnings,
             has_report=(out / "report.html").is_file(),
             n_overrides=store.overrides().num_rows,
-            n_waiting=sum(
-                not _applied_now(o, data.applied_override(str(o["customer_id"])))
-                for o in store.overrides().to_pylist()
-            ),
+            n_waiting=_waiting(store, data),
             n_file=len(data.file_overrides),
             overrides_file=data.overrides_file,
             population=_population(t),
@@ -785,8 +792,16 @@ def create_app(
             cs_cols, cs_num, cs_rows = _display_rows(mine, mine.column_names)
         computed_class, computed_tier = _computed(row, data.applied_override(customer_id))
         override = store.override(customer_id)
+        # an override made on a record since merged into this account: the run carries it
+        # here (when the account has none of its own)
         from_file = data.file_overrides.get(customer_id)
-        next_run = _next_run(from_file, override, computed_class, computed_tier, data)
+        carried = None
+        if override is None and from_file is None:
+            for record in data.records_of(customer_id):
+                carried = store.override(record)
+                if carried is not None:
+                    break
+        next_run = _next_run(from_file, override or carried, computed_class, computed_tier, data)
         return page(
             "customer.html",
             request,
@@ -797,6 +812,9 @@ def create_app(
             reasons=reasons,
             override=override,
             override_applied=_applied_now(override, data.applied_override(customer_id)),
+            carried=carried,
+            carried_applied=_applied_now(carried, data.applied_override(customer_id)),
+            carried_version=store.version(KIND_OVERRIDE, carried["customer_id"]) if carried else 0,
             from_file=from_file,
             overrides_file=data.overrides_file,
             overrides_file_problem=data.overrides_file_problem,
@@ -846,6 +864,10 @@ def create_app(
         data = live.current()
         row = data.row(customer_id)
         if row is None:
+            account = data.account_of(pa.array([customer_id], pa.string()))[0]
+            if remove and account and store.override(customer_id) is not None:
+                # the override of a record since merged: removed from its account's page
+                return _remove_record_override(request, customer_id, account, by, seen)
             return no_customer(request, customer_id)
         typed = {"value_class": value_class, "tier": tier, "reason": reason, "by": by}
         new_class = _field_choice(value_class)
@@ -881,6 +903,31 @@ def create_app(
         except FolderBusyError as exc:
             return _customer_page(request, customer_id, error=str(exc), status=503, typed=typed)
         return RedirectResponse(page_url("customers", customer_id), status_code=303)
+
+    def _remove_record_override(
+        request: Request, record: str, account: str, by: str, seen: str
+    ) -> Response:
+        if not by.strip():
+            return _customer_page(
+                request, account, error="Say who removes the override.", status=400
+            )
+        try:
+            store.set_override(
+                record,
+                value_class=None,
+                tier=None,
+                reason="override removed",
+                by=by.strip(),
+                computed_class=None,
+                computed_tier=None,
+                seen=_version_seen(seen),
+            )
+        except StaleVersionError as exc:
+            message = _stale_override_message(exc, store.override(record))
+            return _customer_page(request, account, error=message, status=409)
+        except FolderBusyError as exc:
+            return _customer_page(request, account, error=str(exc), status=503)
+        return RedirectResponse(page_url("customers", account), status_code=303)
 
     @app.post("/customer/override", response_class=HTMLResponse, response_model=None)
     def override_by_query(
@@ -1233,11 +1280,7 @@ def _confirmed_pairs(store: DecisionStore, data: _Data, customer_id: str) -> lis
     """The duplicate pairs confirmed in the dashboard that hold one customer (or a record
     of its account): the other record, who confirmed it and when, and whether the run in
     the folder merged them already."""
-    mine = {customer_id}
-    if data.members is not None and {"customer_id", "account_id"} <= set(data.members.column_names):
-        acc = text_array(data.members, "account_id")
-        rec = text_array(data.members, "customer_id")
-        mine |= set(pc.filter(rec, pc.fill_null(pc.equal(acc, customer_id), False)).to_pylist())
+    mine = {customer_id, *data.records_of(customer_id)}
     t = store.decisions()
     out = []
     for r in t.to_pylist():
@@ -1255,6 +1298,18 @@ def _confirmed_pairs(store: DecisionStore, data: _Data, customer_id: str) -> lis
             }
         )
     return out
+
+
+def _waiting(store: DecisionStore, data: _Data) -> int:
+    """The dashboard's overrides the run in the folder did not apply (one made on a record
+    since merged is looked up under its account, where the run applied it)."""
+    overrides = store.overrides().to_pylist()
+    ids = pa.array([str(o["customer_id"]) for o in overrides], pa.string())
+    accounts = data.account_of(ids)
+    return sum(
+        not _applied_now(o, data.applied_override(account or str(o["customer_id"])))
+        for o, account in zip(overrides, accounts, strict=True)
+    )
 
 
 def _population(t: pa.Table) -> str:
