@@ -1,7 +1,8 @@
 """A small sample of an input, for ``tierwise init`` to guess its columns from.
 
-Only part of a file is read: for CSV the first 256 KB and four 32 KB slices spread through the
-rest (so that a file sorted by date shows more than its first days), for Excel the first rows
+Only part of a file is read: for CSV the first 256 KB, four 32 KB slices spread through the
+rest (so that a file sorted by date shows more than its first days) and its last 32 KB (rows
+appended at the end: another export's credit notes), for Excel the first rows
 of the sheet, for Parquet the first rows, for a DuckDB file the first rows of the table. The
 encoding and delimiter are sniffed the way :func:`tierwise.io.readers.sniff_csv` sniffs them
 for a run. A folder or glob of Parquet files (a data lake's export) is read the way a run
@@ -176,8 +177,16 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
             for k in range(1, _SLICES + 1):
                 f.seek(_HEAD_BYTES + (size - _HEAD_BYTES) * k // (_SLICES + 1))
                 chunks.append(_whole_lines(f.read(_SLICE_BYTES), first_partial=True))
+        read_to = f.tell()
+        if size > read_to:
+            # the end of the file (where rows appended to an export are), past what was read
+            f.seek(max(read_to, size - _SLICE_BYTES))
+            chunks.append(
+                _whole_lines(f.read(_SLICE_BYTES), first_partial=True, last_partial=False)
+            )
     # half the rows from the head, the other half shared by the slices
-    quota = [rows] if len(chunks) == 1 else [rows // 2] + [max(1, rows // (2 * _SLICES))] * _SLICES
+    slices = len(chunks) - 1
+    quota = [rows] if not slices else [rows // 2] + [max(1, rows // (2 * slices))] * slices
     tables = [
         _parse_chunk(c, unique, dialect.delimiter, dialect.encoding, q)
         for c, q in zip(chunks, quota, strict=True)
