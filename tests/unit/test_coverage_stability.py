@@ -1,6 +1,6 @@
 """The coverage plan from one run to the next: the previous plan's reps, channels and
 frequencies kept unless a change pays, the response estimate weighed against the setting,
-reps no longer in the reps file, and win-back contacts for dormant gold and silver
+reps no longer in the reps file, and win-back contacts for dormant gold
 accounts."""
 
 from __future__ import annotations
