@@ -289,6 +289,16 @@ def test_reps_cover_every_region_with_capacity(frames: dict[str, pd.DataFrame]) 
     assert (field["hours_per_year"] == 1600).all()
 
 
+@pytest.mark.parametrize("seed", [42, 7, 11])
+def test_smallest_demo_gives_every_field_rep_customers_of_its_region(seed: int) -> None:
+    # the smallest size the CLI accepts (--customers 50) leaves some regions without a
+    # company; a field rep there would have no customer, which a run refuses
+    d = generate(n_customers=50, seed=seed)
+    reps = d.reps.to_pandas()
+    field_regions = set(reps.loc[reps["role"] == "field", "region"])
+    assert field_regions == set(d.customers.column("region").drop_null().to_pylist())
+
+
 def test_explicit_arguments_override_settings() -> None:
     s = DemoSettings(n_customers=500, seed=3, years=2)
     d = generate(n_customers=120, settings=s)

@@ -1038,11 +1038,15 @@ class _Generator:
     def reps(
         self, comp_region: np.ndarray, C: int, rng: np.random.Generator
     ) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Field reps per region (sized by companies), inside sales and key account managers."""
+        """Field reps per region (sized by companies, at least one in a region that has a
+        company and none in a region that has none: a run refuses a field rep without a
+        customer of its region), inside sales and key account managers."""
         s = self.s
         n_reg = len(_REGION_NAMES)
         per_region = np.bincount(comp_region, minlength=n_reg)
-        n_field = np.maximum(1, np.round(per_region / s.customers_per_field_rep)).astype(np.int64)
+        n_field = np.where(
+            per_region > 0, np.maximum(1, np.round(per_region / s.customers_per_field_rep)), 0
+        ).astype(np.int64)
         n_inside = max(1, round(C / s.customers_per_inside_rep))
         n_kam = max(1, round(C / s.customers_per_key_account_manager))
         role = np.concatenate(
