@@ -669,6 +669,27 @@ def test_a_formula_without_a_stored_value_rejects_its_row(tmp_path, engine):
     assert bad[0]["reason"].startswith("formula without a stored value")
 
 
+@pytest.mark.engines("duckdb", reason="the sheet is read in Python, before any engine")
+def test_a_formula_below_a_title_rejects_its_own_row(tmp_path, engine):
+    import openpyxl
+
+    # a title and a blank row above the column names: the formula of sheet row 6 is found
+    # in row 6, not in the row three below it
+    wb = openpyxl.Workbook()
+    wb.active.append(["Sales report 2024"])
+    wb.active.append([])
+    wb.active.append(["customer_id", "date", "revenue"])
+    for i in range(4, 10):
+        wb.active.append([f"C{i}", "2024-01-02", 5])
+    wb.active["C6"] = "=D6*10"
+    wb.save(tmp_path / "tx.xlsx")
+    raw = read_input("transactions", tmp_path / "tx.xlsx", TableInput(), engine)
+    bad = raw.malformed.to_pylist()
+    assert [(r["row"], r["column"], r["value"]) for r in bad] == [(6, "revenue", "=D6*10")]
+    assert bad[0]["reason"].startswith("formula without a stored value")
+    assert [r["_row"] for r in _rows(raw, engine)] == [4, 5, 7, 8, 9]
+
+
 # -- DuckDB ------------------------------------------------------------------------------------
 
 

@@ -2017,7 +2017,9 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
     bad_rows: list[tuple[int, str | None, str, str]] = []
     keep = np.ones(len(data), dtype=bool)
     if data and _has_formulas(path):
-        for i, col, formula in _formulas_without_values(path, ti.sheet, first, data, names):
+        for i, col, formula in _formulas_without_values(
+            path, ti.sheet, int(numbers[0]), data, names
+        ):
             if keep[i]:
                 keep[i] = False
                 bad_rows.append(
@@ -2236,14 +2238,15 @@ def _header_index(rows: list[tuple[Any, ...]], width: int) -> int:
 def _formulas_without_values(
     path: str, sheet: str | None, first: int, data: list[tuple[Any, ...]], names: list[str]
 ) -> list[tuple[int, str, str]]:
-    """(data row index, column, formula) of each formula cell with no value saved."""
+    """(data row index, column, formula) of each formula cell with no value saved, ``data``
+    being the sheet's rows from row ``first`` (the row below the column names) on."""
     import openpyxl
 
     wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
     try:
         ws = wb[sheet] if sheet else wb.worksheets[0]
         found: list[tuple[int, str, str]] = []
-        for i, row in enumerate(ws.iter_rows(min_row=first + 1, values_only=True)):
+        for i, row in enumerate(ws.iter_rows(min_row=first, values_only=True)):
             if i >= len(data):
                 break
             for j, v in enumerate(row[: len(names)]):
