@@ -435,14 +435,15 @@ def _write_demo_data(
 
 
 def _demo(kw: dict[str, Any]) -> None:
+    from .demo import demo_settings
     from .io.outputs import check_output_target
     from .pipeline import run_pipeline
 
     out: Path = kw["out"]
     n, seed = kw["customers"], kw["seed"]
     with _errors():
-        # the demo's company invoices in euros
-        settings = Settings().with_updates(run={"seed": seed}, segments={"currency_symbol": "€"})
+        # the size and seed generated, and the demo data's currency, recorded in the manifest
+        settings = demo_settings(n, seed)
         if kw.get("engine"):
             _check_engine(kw["engine"])
             settings = settings.with_updates(run={"engine": kw["engine"]})

@@ -530,6 +530,13 @@ def test_demo_writes_the_output_folder_and_prints_a_summary(tmp_path: Path) -> N
     assert m["coverage"]["headline"].startswith("coverage plan: expected contribution")
     assert "coverage plan: expected contribution" in res.stdout
     assert "field hours" in res.stdout
+    # the manifest records the size asked for, not the default, and the UK demo's pounds
+    assert m["settings"]["demo"]["n_customers"] == 300
+    assert m["settings"]["segments"]["currency_symbol"] == "£"
+    reasons = " ".join(
+        str(r) for c in ("class_reason", "coverage_reason") for r in customers.column(c).to_pylist()
+    )
+    assert "£" in reasons and "€" not in reasons
 
 
 # -- the CLI reference ------------------------------------------------------------------------
