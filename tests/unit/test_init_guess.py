@@ -953,6 +953,15 @@ def test_profile_reads_coordinates_and_small_whole_numbers() -> None:
     assert (qty.integer, qty.median) == (1.0, 2.0) or qty.integer == 1.0
 
 
+def test_profile_reads_amounts_with_the_currency_signs_and_words_a_run_reads() -> None:
+    # the signs validation drops (a dollar with its country's letters, a ledger's word)
+    # make amounts for init too: a Canadian or Polish export's revenue is numbers
+    cad = profile(pa.array(["C$ 1,234.50", "C$ 12.00", "-C$ 3.50", "C$7.25"]))
+    assert (cad.low, cad.high, cad.decimal) == (-3.5, 1234.5, ".")
+    pln = profile(pa.array(["12,50 zł", "1.234,00 zł", "7,99 zł"]))
+    assert (pln.low, pln.high, pln.decimal) == (7.99, 1234.0, ",")
+
+
 def test_profile_reads_percentages_with_any_space_before_the_sign() -> None:
     """French typography writes a narrow no-break space (U+202F) before the sign."""
     p = profile(pa.array(["3,5\u202f%", "5\u00a0%", "-1 %", "2%"]))

@@ -522,11 +522,20 @@ def _dates(text: pa.Array, formats: Iterable[str]) -> tuple[pa.Array, tuple[str,
     return any_ok, tuple(whole)
 
 
+def _without_currency(text: pa.Array) -> pa.Array:
+    """Number text without the currency signs and codes a run drops (C$, €, EUR, zł) and
+    without spaces and apostrophes."""
+    from ..validate import _NOT_NUMBER  # settings are imported by validation: not above
+
+    cleaned = pc.replace_substring_regex(text, _NOT_NUMBER, "")
+    return pc.replace_substring_regex(cleaned, "[\\s'\u00a0\u202f]", "")
+
+
 def _numbers(text: pa.Array, comma_first: bool = False) -> tuple[pa.Array, str | None]:
     """The numbers among text values (nulls elsewhere) and the column's decimal separator;
     with ``comma_first``, values that read both ways (11,000) are read with a decimal
     comma."""
-    cleaned = pc.replace_substring_regex(text, "[\\s€$£¥'\u00a0]", "")
+    cleaned = _without_currency(text)
     comma = _count(pc.match_substring_regex(cleaned, _COMMA_DECIMAL))
     dot = _count(pc.match_substring_regex(cleaned, _DOT_DECIMAL))
     decimal = "mixed" if comma and dot else "," if comma else "." if dot else None
@@ -1933,7 +1942,7 @@ def _example(sample: Sample, columns: list[str], pattern: str = "") -> str | Non
         text = pc.utf8_trim_whitespace(pc.cast(sample.table.column(column), pa.string()))
         text = text.filter(pc.greater(pc.utf8_length(text), 0))
         if pattern:
-            cleaned = pc.replace_substring_regex(text, "[\\s€$£¥'\u00a0]", "")
+            cleaned = _without_currency(text)
             text = text.filter(pc.match_substring_regex(cleaned, pattern))
         if len(text):
             return repr(text[0].as_py())
