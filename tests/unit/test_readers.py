@@ -78,6 +78,18 @@ def test_sniffs_the_encoding_and_keeps_accents(tmp_path, engine, encoding, sniff
     assert {r["city"] for r in got} == {"Zürich"}
 
 
+@pytest.mark.engines("duckdb", reason="the encoding is sniffed and decoded in Python")
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_reads_utf16_without_a_byte_order_mark(tmp_path, engine, encoding):
+    text = "customer_id;name;city\n" + "".join(f"C{i};{n};Zürich\n" for i, n in enumerate(ACCENTED))
+    path = _write(tmp_path / "customers.csv", text, encoding)
+    assert not path.read_bytes().startswith((b"\xff\xfe", b"\xfe\xff"))
+    assert sniff_csv(str(path)).encoding == encoding
+    raw = read_input("customers", path, TableInput(), engine)
+    assert raw.source_columns == ["customer_id", "name", "city"]
+    assert [r["name"] for r in _rows(raw, engine)] == ACCENTED
+
+
 def test_reads_the_euro_sign_of_a_windows_export(tmp_path, engine):
     text = "customer_id;name;revenue\nA;Café ‘Le Coq’;12,50 €\n"
     path = _write(tmp_path / "tx.csv", text, "cp1252")
@@ -317,6 +329,16 @@ def test_a_binary_file_is_not_read_as_csv(tmp_path, engine):
         read_input("transactions", path, TableInput(), engine)
 
 
+@pytest.mark.engines("duckdb", reason="the file is refused before any engine reads it")
+def test_random_bytes_are_a_binary_file(tmp_path, engine):
+    import numpy as np
+
+    path = tmp_path / "tx.csv"
+    path.write_bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    with pytest.raises(InputError, match="looks like a binary file"):
+        read_input("transactions", path, TableInput(), engine)
+
+
 def test_a_duplicated_header_names_both_columns(tmp_path, engine):
     path = _write(tmp_path / "tx.csv", "customer_id,revenue,Revenue\nA,1,2\n")
     raw = read_input("transactions", path, TableInput(), engine)
@@ -524,6 +546,16 @@ def _workbook(path: Path) -> Path:
     ws.append([1001, "2024-01-03", 7, "Société Générale"])
     wb.save(path)
     return path
+
+
+@pytest.mark.engines("duckdb", reason="the workbook is read in Python, before any engine")
+def test_reads_a_workbook_named_csv(tmp_path, engine):
+    path = _workbook(tmp_path / "book.xlsx").rename(tmp_path / "tx.csv")
+    raw = read_input("transactions", path, TableInput(sheet="Invoices"), engine)
+    assert raw.fmt == "excel"
+    assert raw.source_columns == ["customer_id", "date", "revenue", "name"]
+    assert [r["customer_id"] for r in _rows(raw, engine)] == ["A", "1001"]
+    assert path.is_file() and not path.is_symlink()
 
 
 def test_reads_an_excel_sheet_named_in_settings(tmp_path, engine):

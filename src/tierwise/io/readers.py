@@ -378,6 +378,21 @@ def _detect_format(path: str, shown: str) -> str:
     return "csv"
 
 
+def _named_xlsx(path: str, folder: Path) -> str:
+    """A workbook's path under a name openpyxl opens: the file itself when named .xlsx or
+    .xlsm, else a link to it (a copy where links are not allowed) named .xlsx, in
+    ``folder`` (a workbook named .csv, or given through a pipe, is told by its first
+    bytes)."""
+    if Path(path).suffix.lower() in {".xlsx", ".xlsm"}:
+        return path
+    target = folder / f"workbook-{len(list(folder.iterdir()))}.xlsx"
+    try:
+        target.symlink_to(Path(path).resolve())
+    except OSError:
+        shutil.copyfile(path, target)
+    return str(target)
+
+
 def _copy_stream(path: str, shown: str, folder: Path) -> str:
     """Copy a pipe or device (``<(cat f)``, a FIFO) into a private file, streamed: it can
     be read only once, and reading needs to look at it more than once."""
@@ -457,7 +472,7 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
     elif fmt == "parquet":
         raw = _read_parquet(name, local, shown, engine)
     elif fmt == "excel":
-        raw = _read_excel(name, local, shown, ti, engine)
+        raw = _read_excel(name, _named_xlsx(local, engine.temp_dir()), shown, ti, engine)
     else:
         raw = _read_duckdb(name, local, shown, ti, engine)
     raw.pending_sha256 = checksum
@@ -530,13 +545,16 @@ def _utf8_text(path: str, shown: str, name: str, encoding: str | None, folder: P
     With no encoding set, each line is UTF-8 where it decodes and Windows-1252 where it
     does not (a file mixing the two keeps both kinds of name intact; Latin-1 for the five
     bytes Windows-1252 leaves undefined). Only blocks that fail to decode as UTF-8 are
-    looked at line by line; a UTF-8 file is checked, not copied. A set encoding is used for
-    the whole file.
+    looked at line by line; a UTF-8 file is checked, not copied. UTF-16, told by its
+    byte-order mark or, without one, by :func:`_utf16_without_bom`, and a set encoding are
+    used for the whole file.
     """
     with open(path, "rb") as f:
-        head = f.read(4)
+        head = f.read(_UTF16_SNIFF)
     if encoding is None and head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
+    if encoding is None:
+        encoding = _utf16_without_bom(head)
     if encoding is not None and encoding.lower() not in _UTF8_NAMES:
         return _transcode(path, shown, name, encoding, folder)
     strict = encoding is not None
@@ -655,11 +673,43 @@ class CsvDialect:
     above: tuple[str, ...] = ()
 
 
+#: how many of a file's first bytes tell UTF-16 without a byte-order mark
+_UTF16_SNIFF = 4096
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` for text in UTF-16 without a byte-order mark (the
+    high byte of nearly every character zero: a table's names, digits and separators are
+    ASCII), else None.
+
+    Examples
+    --------
+    >>> _utf16_without_bom("id,name\n1,Müller\n".encode("utf-16-le"))
+    'utf-16-le'
+    >>> _utf16_without_bom(b"id,name\n1,x\n") is None
+    True
+    """
+    head = sample[:_UTF16_SNIFF]
+    head = head[: len(head) // 2 * 2]
+    if len(head) < 8:
+        return None
+    n = len(head) // 2
+    even, odd = head[0::2].count(0) / n, head[1::2].count(0) / n
+    if odd >= 0.9 and even <= 0.1:
+        return "utf-16-le"
+    if even >= 0.9 and odd <= 0.1:
+        return "utf-16-be"
+    return None
+
+
 def _sniff_encoding(sample: bytes) -> str:
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    wide = _utf16_without_bom(sample)
+    if wide is not None:
+        return wide
     try:
         sample.decode("utf-8")
         return "utf-8"
