@@ -684,9 +684,9 @@ def _utf16_without_bom(sample: bytes) -> str | None:
 
     Examples
     --------
-    >>> _utf16_without_bom("id,name\n1,Müller\n".encode("utf-16-le"))
+    >>> _utf16_without_bom("id,name\\n1,Müller\\n".encode("utf-16-le"))
     'utf-16-le'
-    >>> _utf16_without_bom(b"id,name\n1,x\n") is None
+    >>> _utf16_without_bom(b"id,name\\n1,x\\n") is None
     True
     """
     head = sample[:_UTF16_SNIFF]
