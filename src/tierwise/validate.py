@@ -969,13 +969,15 @@ _INFINITE_DATE = r"(?i)^[+-]?inf(?:inity)?$"
 #: DuckDB as a date without a year)
 _CALENDAR_YEARS = (1, 9999)
 #: a spreadsheet's serial day number, as a date column formatted as a number exports it
-#: (20000 is 1954-10-03, 79999 is 2118-12-01)
-_EXCEL_SERIAL = r"^[2-7]\d{4}$"
+#: (20000 is 1954-10-03, 79999 is 2118-12-01), with its fraction (the time of day) when it
+#: has one: 45322.75 is 2024-01-31 18:00
+_EXCEL_SERIAL = r"^[2-7]\d{4}(?:[.,]\d+)?$"
 
 
 def _excel_serial_date(text: ir.StringValue) -> ir.DateValue:
-    """A five-digit day number as Excel counts days (from 1899-12-30); NULL otherwise."""
-    days = text.try_cast("int32").as_interval("D")
+    """A five-digit day number as Excel counts days (from 1899-12-30), its fraction left
+    aside; NULL otherwise."""
+    days = text.substr(0, 5).try_cast("int32").as_interval("D")
     return ibis.ifelse(
         text.re_search(_EXCEL_SERIAL),
         (ibis.date(1899, 12, 30) + days).cast("date"),

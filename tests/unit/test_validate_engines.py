@@ -27,11 +27,13 @@ DATES = [
     "Jan 31, 2024 3:04 PM",
     "31-01-2024",
     "45322",
+    "45322.75",  # a serial day with the time of day, as a Parquet float column's is read
+    "45322,75",
     "2024-01-31",
     "31/01/2024",
 ]
 AMOUNTS = ["(120.00)", "75.5-", "EUR 1,234.50", "99.00 usd", "$ (5.00)", "1,000", "7", "-3"]
-AMOUNTS += ["0.5", "\u22122"]
+AMOUNTS += ["0.5", "\u22122", "1", "2"]
 
 
 def test_export_numbers_and_dates_parse_alike_on_every_engine(engine: Any) -> None:
@@ -47,7 +49,7 @@ def test_export_numbers_and_dates_parse_alike_on_every_engine(engine: Any) -> No
     got = engine.to_arrow(used.select(ROW, "date", "revenue").order_by(ROW)).to_pylist()
     assert [r["date"] for r in got] == [dt.date(2024, 1, 31)] * n
     assert [r["revenue"] for r in got] == [
-        -120.0, -75.5, 1234.5, 99.0, -5.0, 1000.0, 7.0, -3.0, 0.5, -2.0,
+        -120.0, -75.5, 1234.5, 99.0, -5.0, 1000.0, 7.0, -3.0, 0.5, -2.0, 1.0, 2.0,
     ]  # fmt: skip
 
 
