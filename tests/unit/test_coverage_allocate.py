@@ -146,6 +146,8 @@ def test_infeasible_minimum_frequencies_name_the_rep():
     with pytest.raises(InfeasiblePlanError, match=r"^rep R07: .*12 h.*10 h") as info:
         allocate(menu, np.array([5.0, 10.0]), names=["rep R03", "rep R07"])
     assert info.value.resource == 1
+    # the customers that need the rep's hours, for the stage to say who they are
+    assert info.value.customers is not None and info.value.customers.tolist() == [1, 2]
     assert isinstance(info.value, errors.InputError)
     assert isinstance(info.value, errors.InfeasiblePlanError)
     with pytest.raises(InfeasiblePlanError):

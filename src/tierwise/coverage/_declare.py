@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from ..errors import InputError
 from ..features.cost_to_serve import period_for
 from ..registry import ColumnDoc, Stage, StageContext, StageResult, register
+from .allocate import InfeasiblePlanError
 from .legacy import contact_counts, half_year_panel
 from .stage import coverage_plan
 
@@ -108,6 +109,50 @@ def _previous(ctx: StageContext) -> tuple[pa.Table | None, dt.date | None]:
     return table, as_of
 
 
+def _moved_by_overrides(
+    exc: InfeasiblePlanError, ids: pa.Array, applied: pa.Table | None
+) -> InfeasiblePlanError:
+    """``exc`` (a rep's or pool's hours do not suffice) saying how many of the customers
+    that need those hours a person moved to another tier (overrides_applied: new_tier
+    differs from computed_tier), by tier; ``exc`` itself when none was moved.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> exc = InfeasiblePlanError("rep R1: no plan found", resource=0,
+    ...                           customers=np.array([0, 1, 2]), hint="give it more hours")
+    >>> applied = pa.table({"customer_id": ["a", "b", "z"], "computed_tier": ["bronze"] * 3,
+    ...                     "new_tier": ["gold", "bronze", "gold"]})
+    >>> print(_moved_by_overrides(exc, pa.array(["a", "b", "c"]), applied).message)
+    rep R1: no plan found; 1 of its customers was moved to gold by overrides (overrides_applied.csv)
+    """
+    need = {"customer_id", "computed_tier", "new_tier"}
+    if exc.customers is None or applied is None or not need <= set(applied.column_names):
+        return exc
+    theirs = set(ids.take(pa.array(exc.customers, pa.int64())).to_pylist())
+    by_tier: dict[str, int] = {}
+    for cid, old, new in zip(
+        *(applied.column(c).to_pylist() for c in ("customer_id", "computed_tier", "new_tier")),
+        strict=True,
+    ):
+        if cid in theirs and new is not None and new != old:
+            by_tier[str(new)] = by_tier.get(str(new), 0) + 1
+    if not by_tier:
+        return exc
+    counts = sorted(by_tier.items(), key=lambda kv: (-kv[1], kv[0]))
+    k = counts[0][1]
+    moved = f"{k:,} of its customers {'was' if k == 1 else 'were'} moved to {counts[0][0]}"
+    moved += "".join(f" and {c:,} to {t}" for t, c in counts[1:])
+    return InfeasiblePlanError(
+        f"{exc.message}; {moved} by overrides (overrides_applied.csv)",
+        resource=exc.resource,
+        customers=exc.customers,
+        file=exc.file,
+        hint=(f"{exc.hint}; " if exc.hint else "")
+        + "or review those overrides ([segments] overrides_file, the dashboard)",
+    )
+
+
 def _run_coverage(ctx: StageContext) -> StageResult:
     s = ctx.settings.coverage
     seg = ctx.detail("segments")
@@ -147,19 +192,28 @@ def _run_coverage(ctx: StageContext) -> StageResult:
                 "contacts since the previous plan",
             )
             days = (ctx.as_of - prev_as_of).days
-    res = coverage_plan(
-        ctx.customers(),
-        s,
-        programmes=programmes,
-        reps=reps,
-        reps_file=ctx.files.get("reps", "reps"),
-        legacy=legacy,
-        panel=panel,
-        previous=previous,
-        recorded_since=recorded,
-        days_since=days,
-        currency_symbol=ctx.settings.segments.currency_symbol,
-    )
+    customers = ctx.customers()
+    try:
+        res = coverage_plan(
+            customers,
+            s,
+            programmes=programmes,
+            reps=reps,
+            reps_file=ctx.files.get("reps", "reps"),
+            legacy=legacy,
+            panel=panel,
+            previous=previous,
+            recorded_since=recorded,
+            days_since=days,
+            currency_symbol=ctx.settings.segments.currency_symbol,
+        )
+    except InfeasiblePlanError as exc:
+        # a rep's hours that do not suffice: say how many of its customers a person moved
+        applied = getattr(seg, "tables", {}).get("overrides_applied")
+        moved = _moved_by_overrides(exc, customers.column("customer_id"), applied)
+        if moved is exc:
+            raise
+        raise moved from exc
     return StageResult(
         customers=res.customers,
         tables=dict(res.tables),

@@ -57,6 +57,9 @@ class InfeasiblePlanError(errors.InfeasiblePlanError, errors.InputError):
 
     Both a :class:`tierwise.errors.InfeasiblePlanError` and a
     :class:`tierwise.errors.InputError` (the capacities and minimum frequencies are input).
+    ``resource`` is the index of the resource whose hours do not suffice and ``customers``
+    the indices of the customers that need it (those with no option off it, or those on
+    it in the plan that could not be repaired), so a caller can say who they are.
 
     Examples
     --------
@@ -70,10 +73,12 @@ class InfeasiblePlanError(errors.InfeasiblePlanError, errors.InputError):
         message: str,
         *,
         resource: int | None = None,
+        customers: I64 | None = None,
         file: str | None = None,
         hint: str | None = None,
     ) -> None:
         self.resource = resource
+        self.customers = customers
         errors.InputError.__init__(self, message, file=file, hint=hint)
 
 
@@ -138,6 +143,13 @@ class Plan:
 
 def _name(r: int, names: Sequence[str] | None) -> str:
     return str(names[r]) if names is not None and r < len(names) else f"resource {r}"
+
+
+def _bound_to(menu: Menu, r: int) -> I64:
+    """The customers whose every option uses resource ``r``."""
+    off = np.zeros(menu.n_customers, dtype=bool)
+    off[menu.customer[menu.resource != r]] = True
+    return np.flatnonzero(~off).astype(np.int64)
 
 
 def _hours(x: float) -> str:
@@ -745,6 +757,7 @@ def allocate(
             f"{_name(r, names)}: the customers with no other option need "
             f"{_hours(need[r])} at their least-hours option, more than its {_hours(cap[r])}",
             resource=r,
+            customers=_bound_to(menu, r),
             hint="give it more hours (the reps file's hours_per_year) or lower the minimum "
             "frequencies of its customers' tiers ([segments.programmes.<tier>] visits_min)",
         )
@@ -776,11 +789,13 @@ def allocate(
         bad = np.flatnonzero(used > cap + 1e-9 * np.maximum(cap, 1.0))
         if bad.size:
             r = int(bad[0])
+            on_r = env.opt[pts][menu.resource[env.opt[pts]] == r]
             raise InfeasiblePlanError(
                 f"{_name(r, names)}: no plan found within its {_hours(cap[r])}: with each "
                 "customer at its least-hours option and those that could be moved to other "
                 f"reps moved, it still needs {_hours(used[r])}",
                 resource=r,
+                customers=np.unique(menu.customer[on_r]).astype(np.int64),
                 hint="give it more hours (the reps file's hours_per_year) or lower the minimum "
                 "frequencies of its customers' tiers ([segments.programmes.<tier>] visits_min)",
             )
