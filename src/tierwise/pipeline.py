@@ -454,7 +454,7 @@ def _carried_decisions(
 
 
 #: the output tables the views read (:func:`_write_views`): kept to the end of a run
-_VIEW_TABLES = ("rep_plan", "segments", "terms", "targets", "cross_sell")
+_VIEW_TABLES = ("rep_plan", "segments", "terms", "targets", "cross_sell", "overrides_applied")
 
 
 def _write_views(
@@ -471,8 +471,14 @@ def _write_views(
 
     s = settings.report
     out.write_table(
-        "crm_export", crm_export(customers, tables.get("cross_sell"), settings=s), parquet=False
+        "crm_export",
+        crm_export(
+            customers, tables.get("cross_sell"), settings=s, rep_plan=tables.get("rep_plan")
+        ),
+        parquet=False,
     )
+    # every table the plan reads, given (None: the run has none), so that it reads nothing
+    # from the folder being written
     plan_tables = {k: tables.get(k) for k in _VIEW_TABLES}
     write_plan(out.path("plan.xlsx"), customers, plan_tables, manifest=manifest, settings=s)
     build_report(out.tmp, s, target=out.path("report.html"))

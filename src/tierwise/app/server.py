@@ -39,8 +39,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..errors import SettingsError, TierwiseError
-from ..report._folder import RunFolder, carrying_rep, float_array, text_array
-from ..report.html import fmt_value, guess_format, vendor_script, without_controls
+from ..report._folder import RunFolder, carrying_rep, float_array, team_reps, text_array
+from ..report.html import (
+    fmt_value,
+    guess_format,
+    plan_figures,
+    plan_lines,
+    vendor_script,
+    without_controls,
+)
 from ..segments.overrides import dashboard_origin, when_text
 from ..settings.report import ReportSettings
 from .store import (
@@ -69,7 +76,16 @@ BACK_TO_COMPUTED = "(computed)"
 #: a review decision's words on the page
 DECISION_WORDS = {"confirm": "Same company", "reject": "Different companies"}
 #: filters of the segment explorer (customer columns, when present)
-FILTERS = ("value_class", "tier", "niche", "status", "channel", "assigned_rep", "rep_id")
+FILTERS = (
+    "value_class",
+    "tier",
+    "niche",
+    "status",
+    "channel",
+    "assigned_rep",
+    "rep_id",
+    "plan_change",
+)
 #: The call list of the accounts no rep carries, as plan.xlsx names its sheet.
 UNASSIGNED = "(unassigned)"
 #: columns of the segment explorer, in order (those the folder has; "rep" is the carrying
@@ -218,7 +234,7 @@ class _Data:
             if (self.rep_column if c == "rep" else c) in customers.column_names
         ]
         # each account under the rep who carries it, as on the call lists and in the CRM export
-        self.carrying = carrying_rep(customers)
+        self.carrying = carrying_rep(customers, team_reps(self.rep_plan))
         self.applied = self.folder.table("overrides_applied")
         self.run_at = _run_time(out_dir)
         self.file_overrides, self.overrides_file, self.overrides_file_problem = _file_overrides(
@@ -642,14 +658,17 @@ def create_app(
                 ("tier", "tier"),
                 ("status", "status"),
                 ("channel", "channel"),
+                ("plan_change", "change against the previous plan"),
             )
             if col in t.column_names
         ]
-        warnings = [str(w) for w in data.folder.manifest.get("warnings") or []]
+        manifest = data.folder.manifest
+        warnings = [str(w) for w in manifest.get("warnings") or []]
         return page(
             "overview.html",
             request,
-            figures=_figures(t),
+            figures=_figures(t) + [(k[:1].lower() + k[1:], v) for k, v in plan_figures(manifest)],
+            plan_lines=plan_lines(manifest),
             groups=groups,
             warnings=warnings,
             has_report=(out / "report.html").is_file(),

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from ..errors import InputError
 from ..io.outputs import CSV_LOCALES, read_csv
 
-__all__ = ["RunFolder", "float_array", "text_array"]
+__all__ = ["UNASSIGNED", "RunFolder", "carrying_rep", "float_array", "team_reps", "text_array"]
 
 
 class RunFolder:
@@ -174,19 +174,45 @@ def float_array(table: pa.Table, name: str) -> Any:
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def carrying_rep(table: pa.Table) -> pa.Array:
+#: ``assigned_rep``'s word for an account the coverage plan gives no rep of the reps file
+#: (its ``rep_id`` names a rep the file does not have): carried by no one
+UNASSIGNED = "(unassigned)"
+
+
+def team_reps(rep_plan: pa.Table | None) -> pa.Array | None:
+    """The reps of the run's team (rep_plan's ``rep_id``: every rep of the reps file, or
+    without one the reps the plan kept), or None without a coverage plan."""
+    if rep_plan is None or "rep_id" not in rep_plan.column_names:
+        return None
+    return text_array(rep_plan, "rep_id")
+
+
+def carrying_rep(table: pa.Table, team: pa.Array | None = None) -> pa.Array:
     """The rep who carries each account: the coverage plan's (``assigned_rep``), else, for an
     account the plan contacts by e-mail or not at all, or without a plan, today's
     (``rep_id``); null where neither names one. The call lists, the CRM export's owner, the
     targets and the dashboard's rep pages all take the rep this way.
 
+    An account the plan left "(unassigned)" (its rep is not in the reps file) is carried by
+    no one. With ``team`` (:func:`team_reps`), today's rep counts only when it is one of the
+    team: a customer or prospect of a rep who left is never carried by that rep.
+
     Examples
     --------
-    >>> t = pa.table({"assigned_rep": ["r1", None, None], "rep_id": ["r9", "r2", None]})
+    >>> t = pa.table({"assigned_rep": ["r1", None, None, "(unassigned)", None],
+    ...               "rep_id": ["r9", "r2", None, "gone", "gone"]})
     >>> carrying_rep(t).to_pylist()
-    ['r1', 'r2', None]
+    ['r1', 'r2', None, None, 'gone']
+    >>> carrying_rep(t, team=pa.array(["r1", "r2"])).to_pylist()
+    ['r1', 'r2', None, None, None]
     """
-    return pc.coalesce(text_array(table, "assigned_rep"), text_array(table, "rep_id"))
+    none = pa.scalar(None, pa.string())
+    planned = text_array(table, "assigned_rep")
+    today = text_array(table, "rep_id")
+    if team is not None:
+        today = pc.if_else(pc.is_in(today, value_set=team.cast(pa.string())), today, none)
+    left = pc.fill_null(pc.equal(planned, UNASSIGNED), False)
+    return pc.if_else(left, none, pc.coalesce(planned, today))
 
 
 def text_array(table: pa.Table, name: str) -> pa.Array:

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from ..io.outputs import write_csv
 from ..settings.report import ReportSettings
-from ._folder import RunFolder, carrying_rep, float_array, text_array
+from ._folder import RunFolder, carrying_rep, float_array, team_reps, text_array
 
 __all__ = ["CRM_COLUMNS", "CRM_SCHEMA", "crm_export", "next_best_products", "write_crm_export"]
 
@@ -48,6 +48,11 @@ CRM_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "city": (pa.string(), "city from the customer master"),
     "country": (pa.string(), "country from the customer master"),
     "industry": (pa.string(), "industry from the customer master"),
+    "plan_change": (
+        pa.string(),
+        "with --previous, what changed against the previous plan: same, new, or rep, "
+        "channel, frequency joined by ', '; empty without",
+    ),
 }
 
 CRM_SCHEMA = pa.schema([(name, ty) for name, (ty, _) in CRM_COLUMNS.items()])
@@ -73,6 +78,7 @@ _FROM = {
     "city": "city",
     "country": "country",
     "industry": "industry",
+    "plan_change": "plan_change",
 }
 
 
@@ -183,6 +189,7 @@ def crm_export(
     cross_sell: pa.Table | None = None,
     *,
     settings: ReportSettings | None = None,
+    rep_plan: pa.Table | None = None,
 ) -> pa.Table:
     """One row per account (and prospect) with the columns of :data:`CRM_COLUMNS`.
 
@@ -195,6 +202,10 @@ def crm_export(
         without it ``next_best_products`` is empty.
     settings
         The ``[report]`` section (``next_best_products``: how many items).
+    rep_plan
+        The coverage stage's ``rep_plan`` (the team): an account the plan gives no rep is
+        owned by today's ``rep_id`` only when that rep is in the team, so a customer of a
+        rep who left (not in the reps file) has no owner, never the rep who left.
 
     Returns
     -------
@@ -230,7 +241,7 @@ def crm_export(
         )
     else:
         cols["is_prospect"] = pa.array(np.zeros(n, dtype=bool))
-    cols["owner"] = carrying_rep(customers)
+    cols["owner"] = carrying_rep(customers, team_reps(rep_plan))
     reasons = [
         text_array(customers, c)
         for c in ("class_reason", "coverage_reason")
@@ -279,7 +290,12 @@ def write_crm_export(
         raise InputError(
             "customers.parquet is not in the folder", file=str(folder.path), hint="run first"
         )
-    table = crm_export(customers, folder.table("cross_sell"), settings=settings)
+    table = crm_export(
+        customers,
+        folder.table("cross_sell"),
+        settings=settings,
+        rep_plan=folder.table("rep_plan", ["rep_id"]),
+    )
     path = Path(target) if target is not None else folder.path / "crm_export.csv"
     write_csv(table, path)
     return path

@@ -39,7 +39,7 @@ from ..validate import count_text
 from . import charts
 from ._folder import RunFolder, float_array, text_array
 
-__all__ = ["build_report", "render_report"]
+__all__ = ["build_report", "plan_figures", "plan_lines", "render_report"]
 
 #: customer columns the report reads (those absent are skipped)
 CUSTOMER_COLUMNS = (
@@ -144,6 +144,113 @@ def fmt_value(value: Any, kind: Fmt) -> str:
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     return str(value)
+
+
+def _items(counts: Any) -> str:
+    """``{"lapsed": 8, "inactive": 4}`` as "lapsed 8, inactive 4"."""
+    if not isinstance(counts, dict):
+        return ""
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items() if isinstance(v, int))
+
+
+def plan_figures(manifest: Any) -> list[tuple[str, str]]:
+    """The coverage plan's counts for an overview, from manifest.json's ``coverage`` block:
+    the dormant accounts given a win-back contact and, with ``--previous``, the accounts
+    whose rep, channel or frequency changed against the previous plan.
+
+    Examples
+    --------
+    >>> for label, value in plan_figures({"coverage": {
+    ...         "winback": {"customers": 12, "tiers": ["gold"]},
+    ...         "plan_changes": {"customers_in_both": 2263, "changed": 155}}}):
+    ...     print(f"{label}: {value}")
+    Win-back contacts (dormant gold accounts): 12
+    Changed against the previous plan: 155 of 2,263
+    """
+    cov = (manifest or {}).get("coverage") if isinstance(manifest, dict) else None
+    if not isinstance(cov, dict):
+        return []
+    figs: list[tuple[str, str]] = []
+    wb = cov.get("winback")
+    if isinstance(wb, dict) and isinstance(wb.get("customers"), int):
+        tiers = " and ".join(str(t) for t in wb.get("tiers") or [])
+        label = f"Win-back contacts (dormant {tiers} accounts)" if tiers else "Win-back contacts"
+        figs.append((label, fmt_value(wb["customers"], "int")))
+    ch = cov.get("plan_changes")
+    if isinstance(ch, dict) and isinstance(ch.get("changed"), int):
+        both = int(ch.get("customers_in_both") or 0)
+        figs.append(("Changed against the previous plan", f"{ch['changed']:,} of {both:,}"))
+    return figs
+
+
+def plan_lines(manifest: Any) -> list[str]:
+    """What the coverage plan's manifest block says in sentences for an overview: the
+    win-back contacts, the changes against the previous plan (``--previous``), and the
+    customers of reps not in the reps file. Empty without a coverage block.
+
+    Examples
+    --------
+    >>> import textwrap
+    >>> line = plan_lines({"coverage": {"plan_changes": {"customers_in_both": 200,
+    ...     "changed": 9, "rep_changed": 4, "channel_changed": 3, "frequency_changed": 2,
+    ...     "new": 5}}})[0]
+    >>> print(textwrap.fill(line, 88))
+    Against the previous plan, 9 of the 200 accounts and prospects in both plans changed
+    (4.5%): rep 4, channel 3, frequency 2; 5 are new (plan_change in customers.csv,
+    crm_export.csv and the call lists of plan.xlsx).
+    """
+    m = manifest if isinstance(manifest, dict) else {}
+    cov = m.get("coverage")
+    if not isinstance(cov, dict):
+        return []
+    seg = (m.get("settings") or {}).get("segments") or {}
+    symbol = str(seg.get("currency_symbol") or "") if isinstance(seg, dict) else ""
+    lines: list[str] = []
+    ch = cov.get("plan_changes")
+    if isinstance(ch, dict) and isinstance(ch.get("changed"), int):
+        both = int(ch.get("customers_in_both") or 0)
+        share = f" ({ch['changed'] / both:.1%})" if both else ""
+        new = int(ch.get("new") or 0)
+        lines.append(
+            f"Against the previous plan, {ch['changed']:,} of the {both:,} accounts and "
+            f"prospects in both plans changed{share}: rep {int(ch.get('rep_changed') or 0):,}, "
+            f"channel {int(ch.get('channel_changed') or 0):,}, frequency "
+            f"{int(ch.get('frequency_changed') or 0):,}; {new:,} "
+            f"{'is' if new == 1 else 'are'} new (plan_change in customers.csv, "
+            "crm_export.csv and the call lists of plan.xlsx)."
+        )
+    wb = cov.get("winback")
+    if isinstance(wb, dict) and int(wb.get("customers") or 0) > 0:
+        k = int(wb["customers"])
+        names = [str(t) for t in wb.get("tiers") or []]
+        tiers = " and ".join(names) + (" tiers" if len(names) > 1 else " tier")
+        money = wb.get("expected_contribution")
+        worth = (
+            f", an expected contribution of {'-' if money < 0 else ''}{symbol}"
+            f"{fmt_value(abs(float(money)), 'money')} a year"
+            if isinstance(money, int | float)
+            else ""
+        )
+        detail = "; ".join(
+            x for x in (_items(wb.get("by_status")), _items(wb.get("by_channel"))) if x
+        )
+        lines.append(
+            f"{count_text(k, 'dormant account')} of the {tiers} "
+            f"{'is' if k == 1 else 'are'} given a win-back contact"
+            + (f" ({detail})" if detail else "")
+            + f"{worth} ([coverage] winback_tiers)."
+        )
+    gone = cov.get("reps_not_in_reps_file")
+    if isinstance(gone, dict) and int(gone.get("customers") or 0) > 0:
+        k = int(gone["customers"])
+        lines.append(
+            f"{count_text(k, 'customer')} whose rep is not in the reps file "
+            f"({_items(gone.get('by_rep'))}): {int(gone.get('visited_or_called') or 0):,} "
+            "visited or called by a rep of the file, "
+            f'{int(gone.get("unassigned") or 0):,} carried by no rep (the "(unassigned)" '
+            "call list, no owner in crm_export.csv)."
+        )
+    return lines
 
 
 _PCT_WORDS = ("share", "utilisation", "_rate", "pct", "probability", "p_alive", "risk", "lift_pct")
@@ -326,6 +433,7 @@ class _Report:
             figs.append(
                 ("Field visits a year (plan)", fmt_value(self.total("visits_per_year"), "int"))
             )
+        figs += plan_figures(self.m)
         sec.blocks.append(Block(kind="figures", items=figs))
         sentences = []
         if n_prospects:
@@ -343,6 +451,7 @@ class _Report:
             sentences.append(
                 f"{lt['high_value_at_risk']:,} high-value customers are at risk of defecting."
             )
+        sentences += plan_lines(self.m)
         if sentences:
             sec.blocks.append(Block(kind="list", items=sentences))
         warnings = self.m.get("warnings") or []

@@ -50,7 +50,7 @@ from ..errors import InputError, SettingsError
 from ..io.outputs import follow_umask, open_in_office, record_rewrite
 from ..settings.report import ReportSettings
 from ..settings.terms import TermsSettings
-from ._folder import RunFolder, carrying_rep, float_array, text_array
+from ._folder import RunFolder, carrying_rep, float_array, team_reps, text_array
 from ._package import Workbook
 from .crm import next_best_products
 
@@ -76,6 +76,13 @@ CALL_LIST_COLUMNS: list[tuple[str, str, str, str]] = [
     ("visits_per_year", "Visits / year", "freq", "planned field visits a year"),
     ("calls_per_year", "Calls / year", "freq", "planned phone calls a year"),
     ("emails_per_year", "E-mails / year", "freq", "planned e-mails a year"),
+    (
+        "plan_change",
+        "Plan change",
+        "text",
+        "with --previous: what changed against the previous plan (same, new, or rep, "
+        "channel, frequency)",
+    ),
     ("reason", "Reason", "wide", "why this coverage (coverage_reason, else class_reason)"),
     ("next_best_products", "Next best products", "wide", "what to offer, best first"),
     ("status", "Status", "text", "lifetime status"),
@@ -104,6 +111,7 @@ _PLAN_COLUMNS = (
     "visits_per_year",
     "calls_per_year",
     "emails_per_year",
+    "plan_change",
     "class_reason",
     "coverage_reason",
     "status",
@@ -646,8 +654,10 @@ def write_plan(
     customers
         The run's customer table. The call lists are by ``assigned_rep`` (the coverage
         plan); an account the plan gives no rep (e-mail, no contact) stays with
-        ``rep_id``, today's rep, as do all of them without a plan (the summary says so).
-        Accounts with neither are listed under the run's ``[terms] unassigned_rep``.
+        ``rep_id``, today's rep, when that rep is in ``rep_plan`` (the team), as do all of
+        them without a plan (the summary says so). Accounts with neither, and those the plan
+        left "(unassigned)" (a rep who is not in the reps file), are listed under the run's
+        ``[terms] unassigned_rep``.
     tables
         Output tables by stem, any of ``rep_plan``, ``segments``, ``terms``, ``targets``,
         ``cross_sell``, ``overrides_applied``; absent ones leave their sheet with a note.
@@ -692,7 +702,9 @@ def write_plan(
     planned = "assigned_rep" in t.column_names
     # the rep who carries each account: the plan's, else (an account the plan contacts by
     # e-mail or not at all, or no plan) today's, as the targets take it
-    rep_values = pc.fill_null(carrying_rep(t), _unassigned_label(manifest))
+    rep_values = pc.fill_null(
+        carrying_rep(t, team_reps(tables.get("rep_plan"))), _unassigned_label(manifest)
+    )
     rep = np.asarray(rep_values.to_numpy(zero_copy_only=False), dtype=object)
     order = _priority_order(t, rep)
     t = t.take(pa.array(order))
