@@ -155,6 +155,11 @@ def test_a_growth_rate_above_one_is_refused_as_a_percentage(tmp_path: Path) -> N
             "[terms]\nmin_order_value = {gld = 100}\n",
             "[terms] min_order_value: unknown terms 'gld' (no tier or programme uses it)",
         ),
+        (
+            '[coverage]\nwinback_tiers = ["Gold"]\n',
+            "[coverage] winback_tiers: unknown tier 'Gold' ([segments] programmes) "
+            "(did you mean gold?)",
+        ),
     ],
 )
 def test_unknown_names_are_refused_with_the_closest(

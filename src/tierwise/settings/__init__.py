@@ -205,6 +205,17 @@ def cross_checks(s: Settings) -> list[tuple[str, str, str]]:
                         unknown_name(name, "channel", channels, where),
                     )
                 )
+    # the win-back tiers are tiers of [segments] programmes
+    tiers = list(s.segments.programmes)
+    for name in s.coverage.winback_tiers:
+        if name not in tiers:
+            problems.append(
+                (
+                    "coverage",
+                    "winback_tiers",
+                    unknown_name(name, "tier", tiers, "([segments] programmes)"),
+                )
+            )
     routes = s.terms.route_channels
     for pool in _given(routes, base.terms.route_channels):
         if routes[pool] != "none" and routes[pool] not in channels:
