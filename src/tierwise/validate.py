@@ -285,10 +285,14 @@ def reject_if(
 
 
 def _reject_where(
-    t: ir.Table, rules: Sequence[tuple[ir.BooleanValue, str | None, Any, Any]]
+    t: ir.Table,
+    rules: Sequence[tuple[ir.BooleanValue, str | None, Any, Any]],
+    *,
+    instead: bool = False,
 ) -> ir.Table:
     """Mark rows with the first rule (condition, column, reason, value) they fail, unless an
-    earlier reason already did. One projection, however many rules."""
+    earlier reason already did (with ``instead``: in place of an earlier reason). One
+    projection, however many rules."""
 
     def text(v: Any) -> ir.StringValue:
         return ibis.null(str) if v is None else ibis.literal(v) if isinstance(v, str) else v
@@ -300,7 +304,7 @@ def _reject_where(
     rule = ibis.cases(*[(c, i) for i, (c, _, _, _) in enumerate(rules)], else_=ibis.null("int16"))
     t = t.mutate(**{_RULE: rule.cast("int16")})
     failed = [t[_RULE] == i for i in range(len(rules))]
-    fresh = t[REASON].isnull()
+    fresh = t[REASON].isnull() | t[_RULE].notnull() if instead else t[REASON].isnull()
     reason = ibis.cases(*[(f, text(r)) for f, (_, _, r, _) in zip(failed, rules, strict=True)])
     column = ibis.cases(
         *[(f, ibis.literal(col, str)) for f, (_, col, _, _) in zip(failed, rules, strict=True)]
@@ -959,6 +963,18 @@ _TIME_AFTER_DATE = (
     r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm])?\s*"
     r"(?:Z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?|UTC|GMT)?$"
 )
+#: a date with its month in a word: day, month, year ("31 janvier 2024", "31. Januar 2024")
+#: or month, day, year ("enero 31, 2024"), a time after it or not
+_WORD_MONTH = (
+    r"^(?:\d{1,2}\.?[\s/-]*\p{L}{3,}\.?[\s/,-]*\d{2,4}"
+    r"|\p{L}{3,}\.?[\s/-]*\d{1,2}(?:st|nd|rd|th)?,?[\s/-]*\d{2,4})(?:$|[ T])"
+)
+#: an English month's name or its abbreviation, as a word of its own (the only month names
+#: the engines' date parsers read)
+_ENGLISH_MONTH = (
+    r"(?i)(?:^|[^\p{L}])(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?"
+    r"|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?:[^\p{L}]|$)"
+)
 #: a date written as ISO 8601's year, week and weekday (2024-W25-3, 2024W253)
 _ISO_WEEK_DATE = r"^\d{4}-?W\d{2}-?[1-7]$"
 #: PostgreSQL's open ends of a date or timestamp as its exports write them ("infinity",
@@ -1471,6 +1487,15 @@ class _Plan:
                         "date_formats instead)",
                     ),
                     (
+                        text.notnull()
+                        & value.isnull()
+                        & text.re_search(_WORD_MONTH)
+                        & ~text.re_search(_ENGLISH_MONTH),
+                        f"{name} names its month in a word that is not read (only English "
+                        "month names are, as Jan or January): export the dates with the month "
+                        "as a number (31.01.2024) or as 2024-01-31",
+                    ),
+                    (
                         text.notnull() & value.isnull() & shaped,
                         f"{name} is no such date (day or month out of range; set [{table}] "
                         "date_format if the column's order of day and month was misread)",
@@ -1751,9 +1776,6 @@ def canonicalize(
     markers = _markers(vs)
     # in a number column, a marker that is a number (00000000, a zero date) stays one
     numberless = tuple(m for m in markers if not m.isdigit())
-    # a required date (an invoice's) is never "not yet": 31.12.9999 there is a date in the
-    # future, and rejected as one
-    without_open = tuple(m for m in markers if not _is_open_date(m))
     raw_names: dict[str, str] = {}
     plans: list[_Plan] = []
     # the table's own words for true and false win over the built-in ones
@@ -1787,7 +1809,9 @@ def canonicalize(
                     false_words=false_words,
                     clean=is_text and col.kind == "text" and table in _CLEANED_TABLES,
                     missing=(
-                        (markers if not col.required else without_open)
+                        # the open-ended date (31.12.9999) is none in a required date
+                        # too: an invoice's is then "missing date", not a future date
+                        markers
                         if col.kind == "date"
                         else numberless
                         if col.kind in ("number", "int")
@@ -2289,6 +2313,12 @@ def _extra_column_sources(
 # -- transactions -----------------------------------------------------------------------------
 
 
+def _date_text(date: ir.Value) -> ir.StringValue:
+    """A checked date as rejects.csv shows it, as a file writes it: 2025-12-31 (a date the
+    engine holds as a timestamp at midnight is not written with its time)."""
+    return date.strftime("%Y-%m-%d")
+
+
 def check_transactions(
     t: ir.Table,
     settings: Settings,
@@ -2338,7 +2368,7 @@ def check_transactions(
             "date",
             f"date in the future (after {limit.isoformat()}, today + "
             f"{vs.future_tolerance_days} days tolerance)",
-            t.date.cast(str),
+            _date_text(t.date),
         )
     ]
     if as_of is not None:
@@ -2347,7 +2377,7 @@ def check_transactions(
                 t.date > as_of,
                 "date",
                 f"after the analysis date {as_of.isoformat()} (--as-of)",
-                t.date.cast(str),
+                _date_text(t.date),
             )
         )
     t = _reject_where(t.view(), rules)
@@ -2428,7 +2458,9 @@ def reject_totals_rows(
     reports put around it), no row below it
     has another id or a revenue, and its revenue is the sum of the revenue of every row
     above it (within a millionth of that sum). A trailing row with such an id whose revenue
-    is not that sum is kept, with a warning naming the file and the row. Two small queries
+    is not that sum is kept, with a warning naming the file and the row. A totals line
+    rejected already for another reason (no date, as an ERP writes one) is rejected as a
+    totals line instead. Two small queries
     (the largest row number, the rows just below it), and a sum only when one of them is
     such a word.
 
@@ -2460,11 +2492,14 @@ def reject_totals_rows(
         cid = r["customer_id"]
         if cid is None and r["revenue"] is None:
             continue
+        worded = cid is not None and _TOTAL_EDGE.sub("", cid.lower()) in _TOTAL_WORDS
         if r[REASON] is not None:
-            continue  # a footer already rejected ("Printed on …") below the total
-        if cid is None:
-            break
-        if _TOTAL_EDGE.sub("", cid.lower()) not in _TOTAL_WORDS:
+            # a totals line rejected already (without a date, as ERPs write one) is looked
+            # at all the same; a footer ("Printed on …") below the total is passed over
+            if worded and r["revenue"] is not None:
+                rows.append(r)
+            continue
+        if not worded:
             break
         rows.append(r)
     if not rows:
@@ -2486,7 +2521,7 @@ def reject_totals_rows(
         and abs(float(r["revenue"]) - above) <= _TOTAL_TOLERANCE * abs(above)
     ]
     for r in sorted(rows, key=lambda r: int(r[ROW]))[:3]:
-        if int(r[ROW]) in totals or warnings is None:
+        if int(r[ROW]) in totals or warnings is None or r[REASON] is not None:
             continue
         revenue = "empty" if r["revenue"] is None else f"{r['revenue']:,.2f}"
         warnings.append(
@@ -2496,12 +2531,18 @@ def reject_totals_rows(
         )
     if not totals:
         return t
-    return reject_if(
+    # the reason in place of another one a totals line failed first ("missing date")
+    return _reject_where(
         t,
-        t[ROW].isin(totals),
-        "customer_id",
-        "a totals row (its revenue is the sum of the rows above)",
-        t.customer_id,
+        [
+            (
+                t[ROW].isin(totals),
+                "customer_id",
+                "a totals row (its revenue is the sum of the rows above)",
+                t.customer_id,
+            )
+        ],
+        instead=True,
     )
 
 
@@ -3081,7 +3122,7 @@ def validate_inputs(
                     settings.table_input(name).columns.get("date") or "date",
                     f"after the analysis date {as_of.isoformat()}, the last transaction date "
                     "(give --as-of to analyse up to a later date)",
-                    t.date.cast("date").cast(str),
+                    _date_text(t.date),
                 )
             t = store_checked(engine, reject_unknown_customers(t, known, name))
             used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)

@@ -16,7 +16,13 @@ from tierwise.engine import ROW
 from tierwise.io.readers import read_input
 from tierwise.settings import Settings
 from tierwise.settings.inputs import TableInput
-from tierwise.validate import canonicalize, check_transactions, split_rejects, store_checked
+from tierwise.validate import (
+    canonicalize,
+    check_transactions,
+    split_rejects,
+    store_checked,
+    validate_inputs,
+)
 
 DATES = [
     "2024-01-31T10:15:00Z",
@@ -100,6 +106,44 @@ def _canonical(
     rows = engine.to_arrow(used.order_by(ROW)).to_pylist()
     rej = engine.to_arrow(rejects.select("row", "column", "reason").order_by("row")).to_pylist()
     return rows, rej
+
+
+def test_reasons_that_point_the_right_way_on_every_engine(engine: Any) -> None:
+    from tierwise.io import RawInput
+
+    # a French month name is not read (not "no such date"); the open-ended date of an
+    # invoice is missing (not "in the future"); a totals line without a date is a totals
+    # row (not "missing date"); a date rejected after the checks is shown as the file
+    # writes it (2099-01-01, not "2099-01-01 00:00:00")
+    dates = ["31 janvier 2024", "31 February 2024", "9999-12-31", "2024-01-31", "2099-01-01"]
+    tx = {
+        "customer_id": ["A", "B", "C", "D", "E", "Total"],
+        "date": [*dates, ""],
+        "revenue": ["1", "1", "1", "1", "1", "5"],
+    }
+    acts = {"customer_id": ["D", "D"], "date": ["2024-01-31", "2024-02-01"], "type": ["visit"] * 2}
+    raws, canon = {}, {}
+    for name, cols in (("transactions", tx), ("activities", acts)):
+        data = pa.table(cols)
+        raw = engine.from_arrow(data.append_column(ROW, pa.array(range(2, data.num_rows + 2))))
+        raws[name] = RawInput(name, f"{name}.csv", raw)
+        canon[name] = canonicalize(
+            raw, name, Settings(), engine, file=f"{name}.csv", today=dt.date(2025, 1, 1)
+        )
+    checked = validate_inputs(
+        canon, raws, Settings(), engine, as_of=None, today=dt.date(2025, 1, 1), warnings=[]
+    )
+    got = [
+        (r["table"], r["row"], r["reason"][:30], r["value"]) for r in checked.rejects.to_pylist()
+    ]
+    assert sorted(got) == [
+        ("activities", 3, "after the analysis date 2024-0", "2024-02-01"),
+        ("transactions", 2, "date names its month in a word", "31 janvier 2024"),
+        ("transactions", 3, "date is no such date (day or m", "31 February 2024"),
+        ("transactions", 4, "missing date", "9999-12-31"),
+        ("transactions", 6, "date in the future (after 2025", "2099-01-01"),
+        ("transactions", 7, "a totals row (its revenue is t", "Total"),
+    ]
 
 
 def test_dollars_of_other_countries_and_ledger_currency_words_on_every_engine(
