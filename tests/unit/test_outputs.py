@@ -26,6 +26,7 @@ from tierwise.io.outputs import (
     _exchange,
     neutralise_formulas,
     record_rewrite,
+    restore_formulas,
     write_csv,
 )
 from tierwise.pipeline import run_pipeline
@@ -50,12 +51,24 @@ def test_csv_text_cells_that_a_spreadsheet_would_run_get_an_apostrophe(
     assert rows == [["name"], ["'" + text], ["Acme"]]
 
 
-@pytest.mark.parametrize("text", ["-4", "+1", "-1.234,50", "-12.5"])
-def test_a_plain_signed_number_in_text_is_written_as_it_was(tmp_path: Path, text: str) -> None:
+@pytest.mark.parametrize("text", ["-4", "-1.234,50", "-12.5", "-0.5", "-0"])
+def test_a_plain_negative_number_in_text_is_written_as_it_was(tmp_path: Path, text: str) -> None:
     p = tmp_path / "t.csv"
     write_csv(pa.table({"value": [text]}), p)
     with p.open(newline="", encoding="utf-8") as f:
         assert list(csv.reader(f)) == [["value"], [text]]
+
+
+@pytest.mark.parametrize("text", ["+44", "+1", "+1.5", "-0012", "-007.5"])
+def test_a_number_a_spreadsheet_would_show_otherwise_gets_an_apostrophe(
+    tmp_path: Path, text: str
+) -> None:
+    # Excel opens +44 as 44 and -0012 as -12: an id so written would no longer match
+    p = tmp_path / "t.csv"
+    write_csv(pa.table({"customer_id": [text]}), p)
+    with p.open(newline="", encoding="utf-8") as f:
+        assert list(csv.reader(f)) == [["customer_id"], ["'" + text]]
+    assert restore_formulas(pa.array(["'" + text])).to_pylist() == [text]
 
 
 def test_numbers_stay_numbers_and_safe_text_is_unchanged(tmp_path: Path) -> None:
@@ -150,7 +163,7 @@ def test_every_formula_start_is_quoted_and_plain_numbers_and_other_text_are_not(
     cells = ["=1", "+A1", "-x", "@SUM(A1)", "\tx", "\rx", "-4", "+1.5", "-1.234,50", "é=1",
              "a=1", " =1", "", None, "€"]  # fmt: skip
     out = neutralise_formulas(pa.table({"t": cells})).column("t").to_pylist()
-    assert out == ["'=1", "'+A1", "'-x", "'@SUM(A1)", "'\tx", "'\rx", "-4", "+1.5", "-1.234,50",
+    assert out == ["'=1", "'+A1", "'-x", "'@SUM(A1)", "'\tx", "'\rx", "-4", "'+1.5", "-1.234,50",
                    "é=1", "a=1", " =1", "", None, "€"]  # fmt: skip
 
 

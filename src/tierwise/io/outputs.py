@@ -54,9 +54,11 @@ __all__ = [
 
 _FORMULA_START = r"^[=+\-@\t\r]"
 _FORMULA_CHARS = pa.array(["=", "+", "-", "@", "\t", "\r"])
-#: A plain signed number ("-4", "+1.5", "-1.234,50"): a spreadsheet reads it as a number,
-#: never as a formula, so it is written as it was.
-_PLAIN_NUMBER = r"^[+\-]?[0-9][0-9.,' ]*$"
+#: A plain negative number ("-4", "-0.5", "-1.234,50"): a spreadsheet reads it as the number
+#: it shows, never as a formula, so it is written as it was. A number with a plus sign
+#: ("+44", a phone-number-like id) or a negative one with leading zeros ("-0012") is
+#: quoted: a spreadsheet would show it as 44 or -12, and the id would no longer match.
+_PLAIN_NUMBER = r"^-(?:0|0[.,][0-9.,' ]*|[1-9][0-9.,' ]*)$"
 
 
 def neutralise_formulas(table: pa.Table) -> pa.Table:
@@ -144,7 +146,7 @@ def restore_formulas(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Ar
 
     A cell loses its leading apostrophe only where the rest is text that
     :func:`neutralise_formulas` would have quoted: it starts with ``=``, ``+``, ``-``,
-    ``@``, a tab or a carriage return and is not a plain signed number.
+    ``@``, a tab or a carriage return and is not a plain negative number.
 
     Examples
     --------
