@@ -3312,14 +3312,18 @@ def _top_reasons(engine: Engine, rejects: ir.Table, raw: RawInput, n: int = 3) -
     counts = engine.to_arrow(
         rejects.group_by("reason").aggregate(rows=rejects.count(), first=rejects.row.min())
     ).to_pylist()
-    counts += [
-        {"reason": r, "rows": 1, "first": row}
-        for r, row in zip(
-            raw.malformed.column("reason").to_pylist(),
-            raw.malformed.column("row").to_pylist(),
-            strict=True,
-        )
-    ]
+    # the rows the reader refused (a formula without a stored value, a blank line), counted
+    # by reason as the engine's are
+    by_reason = {c["reason"]: c for c in counts}
+    for r, row in zip(
+        raw.malformed.column("reason").to_pylist(),
+        raw.malformed.column("row").to_pylist(),
+        strict=True,
+    ):
+        c = by_reason.setdefault(r, {"reason": r, "rows": 0, "first": row})
+        c["rows"] += 1
+        c["first"] = min(c["first"], row)
+    counts = list(by_reason.values())
     if not counts:
         return "the table has no rows" if raw.fmt == "frame" else f"the file {_no_rows(raw)}"
     counts.sort(key=lambda c: (-c["rows"], c["first"]))

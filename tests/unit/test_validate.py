@@ -7,6 +7,7 @@ line number) unless a test is about typed (Parquet) input.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -1558,3 +1559,23 @@ def test_order_fields_on_the_first_line_only_are_filled_from_the_order(eng: Engi
     )
     with pytest.raises(SettingsError, match="fill_from_order needs the lines' order numbers"):
         _validate(eng, {k: v for k, v in cols.items() if k != "Name"}, settings=no_order)
+
+
+def test_no_usable_rows_counts_each_reason_once(tmp_path: Path) -> None:
+    import openpyxl
+
+    import tierwise
+
+    # every revenue a formula without a stored value: rows the reader refuses, which the
+    # message counts by reason as it counts the engine's
+    wb = openpyxl.Workbook()
+    wb.active.append(["customer_id", "date", "revenue"])
+    for i in range(2, 6):
+        wb.active.append([f"C{i}", "2024-01-02", f"=B{i}*2"])
+    wb.save(tmp_path / "tx.xlsx")
+    with pytest.raises(InputError) as info:
+        tierwise.validate(tmp_path / "tx.xlsx")
+    message = str(info.value)
+    assert "no usable transaction rows: formula without a stored value" in message
+    assert message.count("formula without a stored value") == 1
+    assert "(4 rows, first at row 2)" in message
