@@ -14,6 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tierwise.accounts import guard_pairs, names_agree, one_edit_apart, rule_pairs
+from tierwise.accounts.names import names_agree_wholly
+from tierwise.accounts.rules import (
+    REVIEW_ADDRESS_ELSEWHERE,
+    REVIEW_NAMES_IN_PART,
+    light_words,
+)
 from tierwise.settings import AccountSettings
 
 
@@ -87,6 +93,51 @@ def test_short_words_take_no_typo_unless_the_setting_allows() -> None:
     left, right = pa.array(["abc ltd"]), pa.array(["abd ltd"])
     assert names_agree(left, right).to_pylist() == [False]
     assert names_agree(left, right, min_token_length=3).to_pylist() == [True]
+
+
+def _wholly(left: str, right: str) -> bool | None:
+    got = names_agree_wholly(
+        pa.array([left]), pa.array([right]), light_words=light_words(AccountSettings())
+    )
+    return got.to_pylist()[0]
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("acme", "acme group"),  # a generic word left out
+        ("acme", "acme sevrices"),  # ... or mistyped
+        ("acme internationa lltd", "acme"),  # a mistyped generic word and legal form
+        ("walshc leaning", "walsh cleaning brothers"),  # a moved space, a generic word
+        ("marsdenand kestrel", "marsden kestrel"),  # a connector glued on
+        ("arts delicatessen", "arts deli"),  # an abbreviation, either way round
+        ("mason acme", "masonacme"),
+        ("ashwroth builders", "ashworth builders"),
+    ],
+)
+def test_names_that_agree_as_wholes(left: str, right: str) -> None:
+    assert _wholly(left, right) is True
+    assert _wholly(right, left) is True
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        # SAP S/4HANA KNA1: "Bäcker Bäcker Bau AG" and "Müller Becker Bau AG" (normalised)
+        ("backer backer bau", "muller becker bau"),
+        ("acme", "acme dental"),  # a trade word is not a generic word
+        ("wood", "wood construction"),  # the demo's tenants of one business park
+        ("group", "holdings"),  # nothing but light words, none shared
+    ],
+)
+def test_names_that_agree_only_in_part_do_not_agree_as_wholes(left: str, right: str) -> None:
+    assert _wholly(left, right) is False
+    assert _wholly(right, left) is False
+
+
+def test_agreeing_as_wholes_is_null_where_a_name_is_missing() -> None:
+    got = names_agree_wholly(pa.array([None, "acme", ""]), pa.array(["acme", None, "acme"]))
+    assert got.to_pylist() == [None, None, None]
 
 
 # -- two businesses in one building ---------------------------------------------------
@@ -177,3 +228,54 @@ def test_rules_merge_on_tax_id_and_on_agreeing_names_with_a_shared_contact() -> 
     # a tax id shared by records that agree on nothing else (a typo) merges nothing
     assert "9" not in got
     assert out["review"].to_pylist() == [False, False, True, True]
+
+
+def _street_pairs(names_r: list[str], postcode_r: list[str]) -> pa.Table:
+    """Record 1 against others at its street address in its city, Nürnberg."""
+    n = len(names_r)
+    return pa.table(
+        {
+            "left_id": ["102346"] * n,
+            "right_id": [str(103876 + i) for i in range(n)],
+            "name_norm_l": ["backer backer bau"] * n,
+            "name_norm_r": names_r,
+            "name_core_l": ["backer backer bau"] * n,
+            "name_core_r": names_r,
+            "address_norm_l": ["hauptstrasse 49"] * n,
+            "address_norm_r": ["hauptstrasse 49"] * n,
+            "postcode_norm_l": ["15106"] * n,
+            "postcode_norm_r": postcode_r,
+            "city_norm_l": ["nurnberg"] * n,
+            "city_norm_r": ["nurnberg"] * n,
+        }
+    )
+
+
+def test_rules_never_merge_names_agreeing_in_part_at_one_street_in_two_postcodes() -> None:
+    # SAP S/4HANA export, KNA1 without the VAT id mapped: "102346 Bäcker Bäcker Bau AG,
+    # 15106, Hauptstraße 49" and "103876 Müller Becker Bau AG, 18436, Hauptstraße 49" (both
+    # Nürnberg) were one account by "names agree, same street address"
+    out = rule_pairs(_street_pairs(["muller becker bau"], ["18436"]), AccountSettings())
+    assert out["match_probability"].to_pylist() == [None]
+    assert out["review"].to_pylist() == [True]
+    assert out["rule"].to_pylist() == [REVIEW_NAMES_IN_PART]
+    # nor in one postcode: a namesake as often as the same company
+    out = rule_pairs(_street_pairs(["muller becker bau"], ["15106"]), AccountSettings())
+    assert out["match_probability"].to_pylist() == [None]
+    assert out["rule"].to_pylist() == [REVIEW_NAMES_IN_PART]
+
+
+def test_rules_take_a_street_address_as_a_place_only_with_its_postcode() -> None:
+    out = rule_pairs(
+        _street_pairs(
+            ["backer backer bau", "backer backer bau", "backer backer bau"],
+            ["15106", "18436", None],
+        ),
+        AccountSettings(),
+    )
+    got = {r["right_id"]: (r["rule"], r["match_probability"]) for r in out.to_pylist()}
+    assert got["103876"] == ("names agree, same postcode", 1.0)
+    # the same street and house number in another postcode is another place
+    assert got["103877"] == (REVIEW_ADDRESS_ELSEWHERE, None)
+    # a postcode left out contradicts nothing
+    assert got["103878"] == ("names agree, same street address", 1.0)

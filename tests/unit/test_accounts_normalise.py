@@ -202,6 +202,22 @@ def test_tax_id_drops_spaces_and_country_prefix(engine: Engine) -> None:
     assert out["tax_id_norm"] == ["123456789", "123456789", "123456789", "12345678", None]
 
 
+def test_tax_id_reads_german_and_swiss_vat_numbers_as_exported(engine: Engine) -> None:
+    # SAP KNA1 "Umsatzsteuer-Id.Nr" as typed by hand, and the Swiss UID with its VAT suffix
+    out = normalised(
+        engine,
+        tax_id=[
+            "DE301092822",
+            "DE 301 092 822",
+            "de-301.092.822",
+            "301092822",
+            "CHE-123.456.789 MWST",
+            "CHE123456789TVA",
+        ],
+    )
+    assert out["tax_id_norm"] == ["301092822"] * 4 + ["123456789"] * 2
+
+
 def test_postcode_city_and_address_agree_across_spellings(engine: Engine) -> None:
     out = normalised(
         engine,

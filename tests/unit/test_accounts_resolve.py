@@ -210,3 +210,54 @@ def test_small_master_with_three_planted_duplicates_finds_them_all(
     assert res.summary["n_merged_accounts"] == 3
     assert res.summary["outcome"] == "found"
     assert res.headline.startswith(f"duplicates: {len(dup_ids)} of 90 records merged into 3")
+
+
+def _sap_master(tax_ids: list[str | None]) -> pa.Table:
+    """Three KNA1 records of an SAP S/4HANA export at "Hauptstraße 49"."""
+    return pa.table(
+        {
+            "customer_id": ["100816", "102346", "103876"],
+            "name": ["Nord Logistik GmbH", "Bäcker Bäcker Bau AG", "Müller Becker Bau AG"],
+            "city": ["Köln", "Nürnberg", "Nürnberg"],
+            "postcode": ["11776", "15106", "18436"],
+            "address": ["Hauptstraße 49"] * 3,
+            "country": ["DE"] * 3,
+            "tax_id": pa.array(tax_ids, pa.string()),
+        }
+    )
+
+
+def _accounts(res) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    m = res.mapping
+    return dict(zip(m["customer_id"].to_pylist(), m["account_id"].to_pylist(), strict=True))
+
+
+def test_namesakes_at_one_street_in_two_postcodes_go_to_review_not_one_account(
+    engine: Engine,
+) -> None:
+    # without the VAT id the rules merged "Bäcker Bäcker Bau AG" (15106) and "Müller Becker
+    # Bau AG" (18436) on their street address
+    res = resolve_accounts(_sap_master([None, None, None]), AccountSettings(), engine=engine)
+    assert len(set(_accounts(res).values())) == 3
+    assert res.summary["n_merged_accounts"] == 0
+    q = res.review_queue.to_pylist()
+    assert [(r["left_id"], r["right_id"]) for r in q] == [("102346", "103876")]
+    assert q[0]["reason"].startswith("names agree only in part")
+    # with the Umsatzsteuer-Id.Nr mapped, however it is typed, they differ: review
+    res = resolve_accounts(
+        _sap_master(["DE300380112", "DE301092822", "DE 301 805 532"]),
+        AccountSettings(),
+        engine=engine,
+    )
+    assert len(set(_accounts(res).values())) == 3
+    q = res.review_queue.to_pylist()
+    assert [(r["left_id"], r["right_id"]) for r in q] == [("102346", "103876")]
+    assert "tax ids" in q[0]["reason"]
+
+
+def test_the_same_vat_id_typed_two_ways_merges_namesakes(engine: Engine) -> None:
+    res = resolve_accounts(
+        _sap_master([None, "DE 301 092 822", "de301092822"]), AccountSettings(), engine=engine
+    )
+    acc = _accounts(res)
+    assert acc["102346"] == acc["103876"] != acc["100816"]

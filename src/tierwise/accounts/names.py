@@ -16,6 +16,13 @@ typo), while "riverside hotel" and "riverside cycles" disagree. A legal form tha
 normalisation because it was mistyped or glued to the last word ("sonslimited", "tld")
 is disregarded.
 
+That test lets one name lack words of the other, which suits the guard laid over the
+matching model (the model weighs the rest of the evidence). The deterministic rules merge
+on their own, so they ask more with :func:`names_agree_wholly`: the names must agree as
+wholes, every word of each found in the other, but for generic words and legal forms
+("group", "services", "ltd", also mistyped). "Bäcker Bau" and "Müller Becker Bau" agree
+by the first test and not by the second.
+
 Everything is vectorised: names are split into words with Arrow, every word of one name is
 paired with every word of the other in NumPy index arithmetic, and the edit-distance test
 runs on fixed-width byte matrices built from Arrow's buffers, a batch of word pairs at a
@@ -33,11 +40,13 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["names_agree", "one_edit_apart"]
+__all__ = ["names_agree", "names_agree_wholly", "one_edit_apart"]
 
 #: Words (and names written without spaces) are compared on their first this many bytes
 #: of UTF-8: the width of the byte matrices. Names are folded to ASCII where their script
@@ -222,6 +231,97 @@ def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values.cast(pa.string())
 
 
+def _words_found(
+    left: pa.Array, right: pa.Array, min_token_length: int, *, mutual: bool
+) -> tuple[pa.Array, pa.Array, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split two name arrays into words and find each word in the other name of its pair.
+
+    Returns the left and right words (flattened), the pair each word belongs to, and
+    whether each was found. ``mutual``: two words that match as an abbreviation ("deli",
+    "delicatessen") are both found; otherwise only the abbreviation is found in the other.
+    """
+    n = len(left)
+    lw = pc.utf8_split_whitespace(left)
+    rw = pc.utf8_split_whitespace(right)
+    l_tok, r_tok = lw.flatten(), rw.flatten()
+    l_pair = np.asarray(pc.list_parent_indices(lw).to_numpy(zero_copy_only=False), np.int64)
+    r_pair = np.asarray(pc.list_parent_indices(rw).to_numpy(zero_copy_only=False), np.int64)
+    n_r = np.asarray(pc.list_value_length(rw).to_numpy(zero_copy_only=False), np.int64)
+    r_start = np.concatenate([[0], np.cumsum(n_r)[:-1]]).astype(np.int64) if n else n_r
+
+    # every word of the left name against every word of the right name of the same pair
+    per_left_word = n_r[l_pair]
+    cross_l = np.repeat(np.arange(len(l_tok), dtype=np.int64), per_left_word)
+    group_start = np.cumsum(per_left_word) - per_left_word
+    offset = np.arange(len(cross_l), dtype=np.int64) - np.repeat(group_start, per_left_word)
+    cross_r = r_start[l_pair[cross_l]] + offset
+
+    tl = l_tok.take(pa.array(cross_l))
+    tr = r_tok.take(pa.array(cross_r))
+    same = np.asarray(pc.equal(tl, tr).to_numpy(zero_copy_only=False), dtype=bool)
+    longer = np.maximum(
+        np.asarray(pc.utf8_length(tl).to_numpy(zero_copy_only=False)),
+        np.asarray(pc.utf8_length(tr).to_numpy(zero_copy_only=False)),
+    )
+    l_ok, r_ok = same.copy(), same.copy()
+    fuzzy = ~same & (longer >= min_token_length)
+    if fuzzy.any():
+        idx = pa.array(np.flatnonzero(fuzzy))
+        l_ok[fuzzy], r_ok[fuzzy] = _words_match(tl.take(idx), tr.take(idx), min_token_length)
+    if mutual:
+        l_ok = r_ok = l_ok | r_ok
+    l_found = np.bincount(cross_l, weights=l_ok, minlength=len(l_tok)) > 0
+    r_found = np.bincount(cross_r, weights=r_ok, minlength=len(r_tok)) > 0
+    return l_tok, r_tok, l_pair, r_pair, l_found, r_found
+
+
+def _light(words: pa.Array, light_words: Sequence[str], min_token_length: int) -> np.ndarray:
+    """Which words are light: one of ``light_words``, or (both at least
+    ``min_token_length`` letters) one typed character from one."""
+    n = len(words)
+    if not n or not light_words:
+        return np.zeros(n, dtype=bool)
+    vocab = pa.array(sorted(set(light_words)), pa.string())
+    out = np.asarray(pc.is_in(words, value_set=vocab).to_numpy(zero_copy_only=False), bool)
+    long_vocab = [w for w in vocab.to_pylist() if len(w) >= min_token_length]
+    length = np.asarray(pc.utf8_length(words).to_numpy(zero_copy_only=False), np.int64)
+    todo = np.flatnonzero(~out & (length >= min_token_length))
+    if todo.size and long_vocab:
+        cand = words.take(pa.array(np.repeat(todo, len(long_vocab))))
+        against = pa.array(long_vocab * todo.size, pa.string())
+        close = one_edit_apart(cand, against).reshape(todo.size, len(long_vocab)).any(axis=1)
+        out[todo] = close
+    return out
+
+
+def _known(left: pa.Array, right: pa.Array) -> np.ndarray:
+    known = pc.and_(
+        pc.and_(pc.is_valid(left), pc.is_valid(right)),
+        pc.and_(
+            pc.greater(pc.utf8_length(pc.fill_null(left, "")), 0),
+            pc.greater(pc.utf8_length(pc.fill_null(right, "")), 0),
+        ),
+    )
+    return np.asarray(known.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _joined_agree(
+    left: pa.Array, right: pa.Array, rows: np.ndarray, min_token_length: int
+) -> np.ndarray:
+    """For the given rows: the names written without spaces are the same, or (names long
+    enough to tell a typo from a word) one typed character apart."""
+    idx = pa.array(rows)
+    joined_l = pc.replace_substring(left.take(idx), " ", "")
+    joined_r = pc.replace_substring(right.take(idx), " ", "")
+    same = np.asarray(pc.equal(joined_l, joined_r).to_numpy(zero_copy_only=False), bool)
+    longer = np.maximum(
+        np.asarray(pc.utf8_length(joined_l).to_numpy(zero_copy_only=False)),
+        np.asarray(pc.utf8_length(joined_r).to_numpy(zero_copy_only=False)),
+    )
+    typo = one_edit_apart(joined_l, joined_r) & (longer >= 2 * min_token_length)
+    return same | typo
+
+
 def names_agree(
     left: pa.Array | pa.ChunkedArray,
     right: pa.Array | pa.ChunkedArray,
@@ -256,47 +356,14 @@ def names_agree(
     n = len(left)
     if len(right) != n:
         raise ValueError("names_agree needs two arrays of the same length")
-    known = pc.and_(
-        pc.and_(pc.is_valid(left), pc.is_valid(right)),
-        pc.and_(
-            pc.greater(pc.utf8_length(pc.fill_null(left, "")), 0),
-            pc.greater(pc.utf8_length(pc.fill_null(right, "")), 0),
-        ),
-    )
-    known_np = np.asarray(known.to_numpy(zero_copy_only=False), dtype=bool)
+    known_np = _known(left, right)
     left = _without_legal_noise(pc.fill_null(left, ""))
     right = _without_legal_noise(pc.fill_null(right, ""))
-    lw = pc.utf8_split_whitespace(left)
-    rw = pc.utf8_split_whitespace(right)
-    l_tok, r_tok = lw.flatten(), rw.flatten()
-    l_pair = np.asarray(pc.list_parent_indices(lw).to_numpy(zero_copy_only=False), np.int64)
-    n_l = np.asarray(pc.list_value_length(lw).to_numpy(zero_copy_only=False), np.int64)
-    n_r = np.asarray(pc.list_value_length(rw).to_numpy(zero_copy_only=False), np.int64)
-    r_start = np.concatenate([[0], np.cumsum(n_r)[:-1]]).astype(np.int64)
-
-    # every word of the left name against every word of the right name of the same pair
-    per_left_word = n_r[l_pair]
-    cross_l = np.repeat(np.arange(len(l_tok), dtype=np.int64), per_left_word)
-    group_start = np.cumsum(per_left_word) - per_left_word
-    offset = np.arange(len(cross_l), dtype=np.int64) - np.repeat(group_start, per_left_word)
-    cross_r = r_start[l_pair[cross_l]] + offset
-
-    tl = l_tok.take(pa.array(cross_l))
-    tr = r_tok.take(pa.array(cross_r))
-    same = np.asarray(pc.equal(tl, tr).to_numpy(zero_copy_only=False), dtype=bool)
-    longer = np.maximum(
-        np.asarray(pc.utf8_length(tl).to_numpy(zero_copy_only=False)),
-        np.asarray(pc.utf8_length(tr).to_numpy(zero_copy_only=False)),
+    _, _, l_pair, r_pair, l_found, r_found = _words_found(
+        left, right, min_token_length, mutual=False
     )
-    l_ok, r_ok = same.copy(), same.copy()
-    fuzzy = ~same & (longer >= min_token_length)
-    if fuzzy.any():
-        idx = pa.array(np.flatnonzero(fuzzy))
-        l_ok[fuzzy], r_ok[fuzzy] = _words_match(tl.take(idx), tr.take(idx), min_token_length)
-
-    l_found = np.bincount(cross_l, weights=l_ok, minlength=len(l_tok)) > 0
-    r_found = np.bincount(cross_r, weights=r_ok, minlength=len(r_tok)) > 0
-    r_pair = np.asarray(pc.list_parent_indices(rw).to_numpy(zero_copy_only=False), np.int64)
+    n_l = np.bincount(l_pair, minlength=n)
+    n_r = np.bincount(r_pair, minlength=n)
     l_missing = np.bincount(l_pair, weights=~l_found, minlength=n)
     r_missing = np.bincount(r_pair, weights=~r_found, minlength=n)
     agree = ((l_missing == 0) & (n_l > 0)) | ((r_missing == 0) & (n_r > 0))
@@ -304,15 +371,77 @@ def names_agree(
     # the names without spaces: "masonacme" is "mason acme" with a space left out
     rest = np.flatnonzero(known_np & ~agree)
     if rest.size:
-        idx = pa.array(rest)
-        joined_l = pc.replace_substring(left.take(idx), " ", "")
-        joined_r = pc.replace_substring(right.take(idx), " ", "")
-        same = np.asarray(pc.equal(joined_l, joined_r).to_numpy(zero_copy_only=False), bool)
-        # a typo on top of a moved space, in names long enough to tell a typo from a word
-        longer = np.maximum(
-            np.asarray(pc.utf8_length(joined_l).to_numpy(zero_copy_only=False)),
-            np.asarray(pc.utf8_length(joined_r).to_numpy(zero_copy_only=False)),
-        )
-        typo = one_edit_apart(joined_l, joined_r) & (longer >= 2 * min_token_length)
-        agree[rest] = same | typo
+        agree[rest] = _joined_agree(left, right, rest, min_token_length)
+    return pa.array(agree, mask=~known_np)
+
+
+def names_agree_wholly(
+    left: pa.Array | pa.ChunkedArray,
+    right: pa.Array | pa.ChunkedArray,
+    *,
+    min_token_length: int = 4,
+    light_words: Sequence[str] = (),
+) -> pa.Array:
+    """Whether each pair of (normalised) company names agree as wholes.
+
+    Stricter than :func:`names_agree`, which lets one name lack any of the other's words:
+    here *every* word of *each* name must be found in the other (spelled the same, one
+    typed character apart, or abbreviated, as in :func:`names_agree`), except light
+    words — generic words and legal forms such as "group", "services", "sons", "ltd",
+    also when mistyped ("sevrices", "internationa") — which either name may lack; or the
+    names written without spaces must agree. "Bäcker Bau" and "Müller Becker Bau" agree
+    in part (every word of the first is in the second) but not as wholes: "Müller" is
+    found nowhere in the first, and a trade word such as "Bau", shared by many companies,
+    is not enough to make up for it. This is the test of the deterministic rules, which
+    merge without a model weighing the evidence.
+
+    Parameters
+    ----------
+    left, right
+        Normalised names (``name_norm`` of :func:`tierwise.accounts.normalise_customers`).
+    min_token_length
+        As in :func:`names_agree`; also the shortest word that may be a mistyped light
+        word (``[accounts] name_token_min_length``).
+    light_words
+        Words either name may lack, as normalised names spell them.
+
+    Returns
+    -------
+    A boolean array, NULL where either name is missing.
+
+    Example
+    -------
+    >>> import pyarrow as pa
+    >>> names_agree_wholly(
+    ...     pa.array(["backer bau", "acme", "acme"]),
+    ...     pa.array(["muller becker bau", "acme sevrices", "acme dental"]),
+    ...     light_words=["services"],
+    ... ).to_pylist()
+    [False, True, False]
+    """
+    left, right = _as_array(left), _as_array(right)
+    n = len(left)
+    if len(right) != n:
+        raise ValueError("names_agree_wholly needs two arrays of the same length")
+    known_np = _known(left, right)
+    left = _without_legal_noise(pc.fill_null(left, ""))
+    right = _without_legal_noise(pc.fill_null(right, ""))
+    l_tok, r_tok, l_pair, r_pair, l_found, r_found = _words_found(
+        left, right, min_token_length, mutual=True
+    )
+    l_light = np.zeros(len(l_tok), dtype=bool)
+    r_light = np.zeros(len(r_tok), dtype=bool)
+    l_rest, r_rest = np.flatnonzero(~l_found), np.flatnonzero(~r_found)
+    if l_rest.size:
+        l_light[l_rest] = _light(l_tok.take(pa.array(l_rest)), light_words, min_token_length)
+    if r_rest.size:
+        r_light[r_rest] = _light(r_tok.take(pa.array(r_rest)), light_words, min_token_length)
+    l_missing = np.bincount(l_pair, weights=~l_found & ~l_light, minlength=n)
+    r_missing = np.bincount(r_pair, weights=~r_found & ~r_light, minlength=n)
+    matched = np.bincount(l_pair, weights=l_found, minlength=n) > 0
+    agree = known_np & matched & (l_missing == 0) & (r_missing == 0)
+
+    rest = np.flatnonzero(known_np & ~agree)
+    if rest.size:
+        agree[rest] = _joined_agree(left, right, rest, min_token_length)
     return pa.array(agree, mask=~known_np)

@@ -52,6 +52,7 @@ __all__ = [
     "LEADING_LEGAL_FORMS",
     "LEGAL_FORMS",
     "branch_of",
+    "canonical_phrase",
     "email_domain",
     "fold_accents",
     "name_core",
@@ -225,7 +226,7 @@ def _phrase_alternation(phrases: Iterable[str]) -> str:
     return "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in unique)
 
 
-def _canonical_phrase(text: str) -> str:
+def canonical_phrase(text: str) -> str:
     """A user-supplied legal form or word as the normalised name would spell it."""
     s = text.lower()
     for a, b in _FOLD_MULTI.items():
@@ -330,7 +331,7 @@ def branch_of(name: ir.StringValue) -> ir.StringValue:
 
 
 def _name_steps(extra_legal_forms: Sequence[str]) -> list[Step]:
-    forms = list(LEGAL_FORMS) + [_canonical_phrase(f) for f in extra_legal_forms]
+    forms = list(LEGAL_FORMS) + [canonical_phrase(f) for f in extra_legal_forms]
     legal = _phrase_alternation(forms)
     leading = _phrase_alternation(LEADING_LEGAL_FORMS)
     attached = "|".join(sorted(ATTACHED_LEGAL_FORMS, key=lambda f: (-len(f), f)))
@@ -395,7 +396,7 @@ def normalise_name(
 
 
 def _core_steps(name_norm: ir.StringValue, extra_generic_words: Sequence[str]) -> list[Step]:
-    words = list(GENERIC_WORDS) + [_canonical_phrase(w) for w in extra_generic_words]
+    words = list(GENERIC_WORDS) + [canonical_phrase(w) for w in extra_generic_words]
     return [
         lambda s: _substitute_words(" " + s + " ", dict.fromkeys(words, "")),
         lambda s: _clean_spaces(s).nullif("").coalesce(name_norm),
@@ -515,9 +516,12 @@ def email_domain(
 def normalise_tax_id(tax_id: ir.StringValue) -> ir.StringValue:
     """Tax or VAT number: letters and digits only, upper case, country prefix removed.
 
-    ``GB 123 4567 89``, ``GB123456789`` and ``123456789`` all read ``123456789``.
+    ``GB 123 4567 89``, ``GB123456789`` and ``123456789`` all read ``123456789``; a German
+    ``Umsatzsteuer-Id.Nr`` ``DE 301 092 822`` reads ``301092822``; the Swiss ``CHE-123.456.789
+    MWST`` (or ``TVA``, ``IVA``) reads ``123456789``.
     """
     s = tax_id.upper().re_replace(r"[^A-Z0-9]", "")
+    s = s.re_extract(r"^(.*[0-9])(?:MWST|TVA|IVA)$", 1).nullif("").coalesce(s)
     tail = s.re_extract(r"^[A-Z]{1,3}([0-9][0-9A-Z]*)$", 1).nullif("")
     return tail.coalesce(s).nullif("")
 

@@ -227,9 +227,10 @@ def _joined_reasons(queue: pa.Table, mapping: pa.Table) -> pa.Table:
         named = ", ".join(others[:_NAMED])
         if len(others) > _NAMED:
             named += f" and {len(others) - _NAMED:,} more"
+        through = f" through matches with {named}" if others else ""
         base = (reasons[i] or "").removesuffix(_NOT_MERGED)
         reasons[i] = (
-            f"{base}; already in one account ({acc[i]}) through matches with {named}: "
+            f"{base}; already in one account ({acc[i]}){through}: "
             "left unreviewed or confirmed they stay together, rejected they are split"
         )
     return queue.set_column(
@@ -283,17 +284,26 @@ def _pair_keys(t: pa.Table) -> pa.Array:
     )
 
 
-def _combine(model: pa.Table, rules: pa.Table) -> pa.Table:
+def _combine(model: pa.Table, rules: pa.Table, threshold: float) -> pa.Table:
     """The model's pairs with the rules' verdicts, and the rules' other pairs after them.
 
     A pair both found keeps the model's row, with the rule (and, when the rule merges it,
-    a link whatever the model's probability: ``rule_link``).
+    a link whatever the model's probability: ``rule_link``). A pair the rules would show a
+    person is shown unless the model merges it (``threshold``, not held back by a guard):
+    the model has weighed the evidence the rules lack.
     """
     mk, rk = _pair_keys(model), _pair_keys(rules)
     at = pc.index_in(mk, value_set=rk)
     rule = rules["rule"].combine_chunks().take(at)
     link = pc.fill_null(pc.is_valid(rules["match_probability"].combine_chunks().take(at)), False)
-    review = pc.fill_null(rules["review"].combine_chunks().take(at), False)
+    model_links = pc.and_(
+        pc.invert(pc.fill_null(model["held_back"], False)),
+        pc.fill_null(pc.greater_equal(model["match_probability"], threshold), False),
+    )
+    review = pc.and_(
+        pc.fill_null(rules["review"].combine_chunks().take(at), False), pc.invert(model_links)
+    )
+    rule = pc.if_else(pc.or_(link, review), rule, pa.scalar(None, pa.string()))
     model = model.set_column(model.column_names.index("rule"), "rule", rule)
     model = model.set_column(
         model.column_names.index("review"), "review", pc.or_(model["review"], review)
@@ -440,7 +450,7 @@ def resolve_accounts(
                 model_reason = exc.one_line()
             else:
                 method = "model and rules"
-                pairs = _combine(model, rules)
+                pairs = _combine(model, rules, settings.match_threshold)
             finally:
                 engine.release(keyed)
         if method is None:
@@ -511,7 +521,7 @@ def resolve_accounts(
     if method == "rules only":
         warnings.append(
             "duplicate customer records were looked for with the deterministic rules only "
-            f"(same tax id; names that agree and a shared postcode, phone or address): "
+            f"(same tax id; names that agree as wholes and a shared postcode, phone or address): "
             f"{model_reason}"
         )
     levers = {

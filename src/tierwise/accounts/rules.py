@@ -12,17 +12,29 @@ can confirm it.
 **The deterministic rules** merge what is near-certain whether or not the model can be
 fitted: they are all that looks for duplicates in a master too small for EM or a clean one
 in which EM finds nothing to learn from, and next to a model trained on few duplicates they
-catch what it misses. Among the records sharing a tax id, a postcode, a phone or a street
-address (:data:`RULE_BLOCKING`), two records are merged when
+catch what it misses. Because no model weighs their evidence, they ask more of the names
+than the guard does: the names must agree *as wholes*
+(:func:`tierwise.accounts.names.names_agree_wholly`: every word of each name found in the
+other, allowing a typo or an abbreviation, but for generic words and legal forms such as
+"group", "services" or "ltd"). Two names that agree only in part — every word of one in
+the other, as "Bäcker Bau" in "Müller Becker Bau" — are a company and its namesake as
+often as one company written twice. And a street address is a place only with its
+postcode and city: "Hauptstraße 49" in two postcodes is two places. Among the records
+sharing a tax id, a postcode, a phone or a street address in one city
+(:data:`RULE_BLOCKING`), two records are merged when
 
-1. they carry the same tax id, and their names agree or they share the postcode, the phone
-   or the street address; or
-2. their names agree and they share the postcode, the phone or the street address;
+1. they carry the same tax id, and their names agree (at least in part) or they share the
+   postcode, the phone or the street address; or
+2. their names agree as wholes and they share the postcode, the phone or the street
+   address (the same street and house number, and neither the postcodes nor the cities
+   differ);
 
 and nothing contradicts it: neither different tax ids nor head counts more than
 ``max_size_ratio`` apart. An e-mail domain does not merge: a group's companies (and
-namesakes) share one. Pairs whose names agree and that share an address or a phone but
-meet a contradiction go to the review queue.
+namesakes) share one. Pairs the rules leave to a person go to the review queue: names
+that agree and a shared address or phone with a contradiction; names that agree only in
+part with a shared postcode, phone or street address; and names that agree with the same
+street address in another postcode or city.
 
 Everything is customer-sized work on Arrow and NumPy (the candidate pairs are built in the
 engine).
@@ -39,7 +51,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..settings.accounts import AccountSettings
-from .names import names_agree, one_edit_apart
+from .names import names_agree, names_agree_wholly, one_edit_apart
+from .normalise import GENERIC_WORDS, LEGAL_FORMS, canonical_phrase
 
 __all__ = ["RULE_BLOCKING", "RULE_FIELDS", "candidate_pairs", "guard_pairs", "rule_pairs"]
 
@@ -73,6 +86,23 @@ RULES = (
     "names agree, same phone",
     "names agree, same street address",
 )
+
+#: Why the rules leave a pair to a person (the review queue's ``reason``).
+REVIEW_CONTRADICTED = (
+    "names agree and they share an address or contact, but their tax ids or head counts differ"
+)
+REVIEW_NAMES_IN_PART = (
+    "names agree only in part (one has words the other lacks) and they share a postcode, a "
+    "phone or a street address: not merged unless a person confirms it"
+)
+REVIEW_ADDRESS_ELSEWHERE = (
+    "names agree and they share a street address, but in another postcode or city: not "
+    "merged unless a person confirms it"
+)
+
+#: Legal forms shorter than this are not taken as light words of a name (two letters such
+#: as "ab", "as" or "sa" are as often initials or words).
+_MIN_LEGAL_LIGHT = 3
 
 #: Why the guard kept a pair apart (the review queue's ``reason``).
 HELD_BACK_NAMES = "names disagree: not merged unless a person confirms it"
@@ -154,15 +184,49 @@ def _size_ratio(pairs: pa.Table) -> np.ndarray:
         return np.maximum(a, b) / np.minimum(a, b)
 
 
+def _name_column(pairs: pa.Table) -> str:
+    return "name_norm" if "name_norm_l" in pairs.column_names else "name_core"
+
+
 def _agree(pairs: pa.Table, settings: AccountSettings) -> pa.Array:
     """Names agree, on the normalised name: generic words count ("Kirby UK" and "Kirby
     Services" disagree) except that one name may lack some of the other's words."""
-    col = "name_norm" if "name_norm_l" in pairs.column_names else "name_core"
+    col = _name_column(pairs)
     return names_agree(
         _col(pairs, f"{col}_l"),
         _col(pairs, f"{col}_r"),
         min_token_length=settings.name_token_min_length,
     )
+
+
+def light_words(settings: AccountSettings) -> list[str]:
+    """The words two names may differ by and still agree as wholes: the generic words of
+    ``name_core`` and one-word legal forms of three letters or more, with the settings'
+    own (``extra_generic_words``, ``extra_legal_forms``), as normalised names spell them.
+
+    Example
+    -------
+    >>> from tierwise.settings import AccountSettings
+    >>> words = light_words(AccountSettings(extra_generic_words=["Gebrüder"]))
+    >>> "services" in words, "gebruder" in words, "ltd" in words, "ag" in words
+    (True, True, True, False)
+    """
+    generic = [*GENERIC_WORDS, *(canonical_phrase(w) for w in settings.extra_generic_words)]
+    legal = [*LEGAL_FORMS, *(canonical_phrase(f) for f in settings.extra_legal_forms)]
+    legal = [f for f in legal if " " not in f and len(f) >= _MIN_LEGAL_LIGHT]
+    return sorted({w for w in (*generic, *legal) if w and " " not in w})
+
+
+def _agree_wholly(pairs: pa.Table, settings: AccountSettings) -> np.ndarray:
+    """Names agree as wholes (false where a name is missing)."""
+    col = _name_column(pairs)
+    whole = names_agree_wholly(
+        _col(pairs, f"{col}_l"),
+        _col(pairs, f"{col}_r"),
+        min_token_length=settings.name_token_min_length,
+        light_words=light_words(settings),
+    )
+    return np.asarray(pc.fill_null(whole, False).to_numpy(zero_copy_only=False), bool)
 
 
 def _tax_conflict(pairs: pa.Table) -> np.ndarray:
@@ -230,7 +294,8 @@ def rule_pairs(pairs: pa.Table, settings: AccountSettings) -> pa.Table:
     pairs
         Candidate pairs from :func:`candidate_pairs` (as Arrow).
     settings
-        ``[accounts]``: ``max_size_ratio``, ``name_token_min_length``.
+        ``[accounts]``: ``max_size_ratio``, ``name_token_min_length``,
+        ``extra_generic_words`` and ``extra_legal_forms`` (light words of a name).
 
     Returns
     -------
@@ -244,41 +309,52 @@ def rule_pairs(pairs: pa.Table, settings: AccountSettings) -> pa.Table:
     -------
     >>> import pyarrow as pa
     >>> from tierwise.settings import AccountSettings
-    >>> p = pa.table({"left_id": ["1", "1"], "right_id": ["2", "3"],
-    ...               "name_core_l": ["acme", "acme"], "name_core_r": ["acme dental", "beta"],
-    ...               "postcode_norm_l": ["LS11AA", "LS11AA"],
-    ...               "postcode_norm_r": ["LS11AA", "LS11AA"]})
-    >>> rule_pairs(p, AccountSettings())["rule"].to_pylist()
-    ['names agree, same postcode']
+    >>> p = pa.table({"left_id": ["1", "1", "1"], "right_id": ["2", "3", "4"],
+    ...               "name_norm_l": ["acme", "acme", "acme"],
+    ...               "name_norm_r": ["acme group", "acme dental", "beta"],
+    ...               "postcode_norm_l": ["LS11AA"] * 3, "postcode_norm_r": ["LS11AA"] * 3})
+    >>> out = rule_pairs(p, AccountSettings())
+    >>> out["right_id"].to_pylist(), out["match_probability"].to_pylist()
+    (['2', '3'], [1.0, None])
+    >>> out["rule"][0].as_py(), out["rule"][1].as_py()[:26]
+    ('names agree, same postcode', 'names agree only in part (')
     """
     agree_arr = _agree(pairs, settings)
     agree = np.asarray(pc.fill_null(agree_arr, False).to_numpy(zero_copy_only=False), bool)
+    whole = agree & _agree_wholly(pairs, settings)
     same_tax = _same(pairs, "tax_id_norm")
+    same_street = _same(pairs, "address_norm")
+    # a street and house number is a place only with its postcode and city
+    elsewhere = same_street & (_differ(pairs, "postcode_norm") | _differ(pairs, "city_norm"))
     shared = {
         "postcode": _same(pairs, "postcode_norm"),
         "phone": _same(pairs, "phone_norm"),
-        "address": _same(pairs, "address_norm"),
+        "address": same_street & ~elsewhere,
     }
     with np.errstate(invalid="ignore"):
         size_conflict = _size_ratio(pairs) > settings.max_size_ratio
     contradicted = _differ(pairs, "tax_id_norm") | size_conflict
+    any_shared = np.logical_or.reduce(list(shared.values()))
     # a tax id merges when something else agrees too: a mistyped id (or one two
     # companies were given by mistake) must not join strangers
     fired = [
-        same_tax & (agree | np.logical_or.reduce(list(shared.values()))),
-        agree & shared["postcode"] & ~contradicted,
-        agree & shared["phone"] & ~contradicted,
-        agree & shared["address"] & ~contradicted,
+        same_tax & (agree | any_shared),
+        whole & shared["postcode"] & ~contradicted,
+        whole & shared["phone"] & ~contradicted,
+        whole & shared["address"] & ~contradicted,
     ]
     link = np.logical_or.reduce(fired)
-    any_shared = np.logical_or.reduce(list(shared.values()))
-    review = ~link & agree & any_shared & contradicted
+    reviews = [
+        (agree & (any_shared | elsewhere) & contradicted, REVIEW_CONTRADICTED),
+        (agree & ~whole & (any_shared | elsewhere), REVIEW_NAMES_IN_PART),
+        (whole & elsewhere, REVIEW_ADDRESS_ELSEWHERE),
+    ]
+    review = ~link & np.logical_or.reduce([hit for hit, _ in reviews])
     rule = np.full(pairs.num_rows, None, dtype=object)
     for name, hit in reversed(list(zip(RULES, fired, strict=True))):
         rule[hit] = name
-    rule[review] = (
-        "names agree and they share an address or contact, but their tax ids or head counts differ"
-    )
+    for hit, reason in reversed(reviews):
+        rule[~link & hit] = reason
     keep = link | review
     out = pa.table(
         {

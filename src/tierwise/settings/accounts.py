@@ -218,7 +218,8 @@ class AccountSettings(Section):
 
     extra_generic_words: list[str] = Field(default_factory=list)
     """Words ignored in the core company name in addition to the built-in list (group,
-    holdings, international, services, ...); list of text. Default empty."""
+    holdings, international, services, ...); the deterministic rules also let two names
+    differ by them; list of text. Default empty."""
 
     extra_free_mail_domains: list[str] = Field(default_factory=list)
     """E-mail domains that say nothing about the company (in addition to gmail.com,
@@ -227,7 +228,8 @@ class AccountSettings(Section):
     min_records: int = Field(default=50, ge=2)
     """With fewer customer records than this the Fellegi–Sunter model is not fitted (too
     little data for EM) and the deterministic rules look for duplicates instead (same tax
-    id; names that agree and the same postcode, phone or street address); records.
+    id; names that agree as wholes, generic words and legal forms aside, and the same
+    postcode, phone, or street address in the same postcode and city); records.
     Default 50."""
 
     max_em_iterations: int = Field(default=25, ge=1)
