@@ -263,6 +263,17 @@ def test_lines_ended_by_a_cr_alone_are_read(tmp_path, engine):
     assert raw.n_malformed == 0
 
 
+def test_cr_lines_number_rows_by_their_line_in_the_file(tmp_path, engine):
+    # a quoted value over two lines counts both, as in a file of line feeds: B's row is
+    # the file's fourth line, not the third record
+    text = 'customer_id,date,revenue,note\rA,2024-01-02,5,"x\ry"\rB,2024-01-03,6,z\rC,x\r'
+    raw = read_input("transactions", _write(tmp_path / "tx.csv", text), TableInput(), engine)
+    assert [(r["customer_id"], r["_row"]) for r in _rows(raw, engine)] == [("A", 2), ("B", 4)]
+    assert [(r["row"], r["reason"]) for r in raw.malformed.to_pylist()] == [
+        (5, "expected 4 fields, found 2")
+    ]
+
+
 def test_cr_lines_with_a_line_feed_inside_a_quoted_cell_are_read(tmp_path, engine):
     # old Mac Excel: lines end with CR, a line break inside a cell is a line feed
     text = 'customer_id,date,revenue,note\rA,2024-01-02,5,"x\ny"\rB,2024-01-03,6,z\r'

@@ -595,6 +595,26 @@ def _utf8_text(path: str, shown: str, name: str, encoding: str | None, folder: P
     return result
 
 
+def _line_feeds(path: str, folder: Path, name: str) -> str:
+    """A UTF-8 file whose lines end with a carriage return alone (an old Mac's, some Excel
+    exports) as a private copy whose lines end with a line feed, byte for byte in place
+    (so a line is numbered as in the file, a quoted value over several lines counting its
+    lines); any other file as it is, read no further than its first megabyte.
+
+    Told as the reader of the column names tells it (:func:`sniff_csv`): no CR LF in the
+    first megabyte, and more carriage returns than line feeds.
+    """
+    with open(path, "rb") as f:
+        sample = f.read(_SNIFF_BYTES)
+    if b"\r\n" in sample or sample.count(b"\r") <= sample.count(b"\n"):
+        return path
+    target = folder / f"lf-{name}-{len(list(folder.iterdir()))}.csv"
+    with open(path, "rb") as src, open(target, "wb") as dst:
+        for block in iter(lambda: src.read(_CHUNK), b""):
+            dst.write(block.replace(b"\r", b"\n"))
+    return str(target)
+
+
 def _copy_prefix(src: Any, dst: Any, n: int) -> None:
     while n > 0:
         block = src.read(min(n, 1 << 22))
@@ -970,6 +990,7 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
             hint="export the table as CSV, Parquet or .xlsx",
         )
     text = _utf8_text(path, shown, name, ti.encoding, engine.temp_dir())
+    text.path = _line_feeds(text.path, engine.temp_dir(), name)
     warnings: list[str] = []
     if text.n_cp1252 and text.n_utf8:
         n = text.n_cp1252
