@@ -53,7 +53,9 @@ class ValidateSettings(Section):
     empty. A row naming one is rejected (in every table that names customers), and a warning
     counts the transaction lines so left out: many buyers under one id would otherwise be
     one large customer. Map a column every buyer has (its e-mail) as customer_id to keep
-    them apart. Set [] to read them as ordinary ids."""
+    them apart. Default: 0, -1, guest, walk-in, walkin, walk-in customer, cash, cash
+    customer, cash sale, anonymous and the empty GUID; set [] to read them as ordinary
+    ids."""
 
     id_leading_zeros: Literal["keep", "ignore"] = "keep"
     """Whether a customer id of digits only keeps its leading zeros. "ignore": read without
