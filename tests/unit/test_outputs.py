@@ -333,6 +333,32 @@ def test_a_column_kept_encoded_is_written_from_its_dictionary_in_pieces(
     assert len(encoded.dictionary) in made_safe
 
 
+def test_control_characters_in_text_are_written_as_the_replacement_character(
+    tmp_path: Path,
+) -> None:
+    # product ids and categories from a hostile export: a bell, an escape sequence that
+    # would recolour or clear a terminal showing the file, a form feed, DEL; the tab and
+    # the line breaks of a multi-line cell are kept; a dictionary-encoded column too
+    ids = ["SKU\x0700081\x1b[31m", "Hand\x0cTools", "ok", "a\tb\nc\rd", "x\x7f"]
+    category = pa.array(["Plumb\x1b[2Jing", "B", "B", "B", "B"]).dictionary_encode()
+    field = pa.field("product_category", category.type, metadata=outputs.AS_VALUES)
+    t = pa.table({"product_id": ids}).append_column(field, category)
+    path = tmp_path / "t.csv"
+    write_csv(t, path)
+    data = path.read_bytes()
+    assert not any(b in data for b in (b"\x07", b"\x1b", b"\x0c", b"\x7f"))
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert [r[0] for r in rows[1:]] == [
+        "SKU\ufffd00081\ufffd[31m",
+        "Hand\ufffdTools",
+        "ok",
+        "a\tb\nc\rd",
+        "x\ufffd",
+    ]
+    assert rows[1][1] == "Plumb\ufffd[2Jing"
+
+
 def test_chunks_with_their_own_dictionaries_are_written_as_their_values(tmp_path: Path) -> None:
     # each chunk's dictionary is made safe on its own: a formula or a NUL in the second
     # chunk's dictionary only, a value no row uses, a dictionary shared by two chunks

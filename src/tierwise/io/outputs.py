@@ -48,6 +48,7 @@ __all__ = [
     "read_csv",
     "record_rewrite",
     "restore_formulas",
+    "visible_controls",
     "write_csv",
     "write_parquet",
 ]
@@ -127,17 +128,44 @@ def _may_start_formula(col: pa.ChunkedArray | pa.Array) -> bool:
     return False
 
 
-def _may_hold_nul(col: pa.ChunkedArray | pa.Array) -> bool:
-    """Whether a text cell of ``col`` may hold a NUL character (any zero byte among the
-    bytes of its values in Arrow's data buffer)."""
+#: the control characters a text cell of a CSV output is written without: every C0 control
+#: but the tab and the line breaks of a multi-line cell, and DEL (a NUL byte a broken export
+#: left, an escape sequence that would recolour or clear a terminal showing the file, a bell)
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+#: per byte value, whether it is one of :data:`_CONTROL` (UTF-8 never uses these bytes
+#: inside a character of more than one byte)
+_CONTROL_BYTES = np.zeros(256, dtype=bool)
+_CONTROL_BYTES[[*range(0, 9), 11, 12, *range(14, 32), 127]] = True
+
+
+def _may_hold_control(col: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether a text cell of ``col`` may hold a character of :data:`_CONTROL` (any such
+    byte among the bytes of its values in Arrow's data buffer: one look-up per byte)."""
     for chunk in _chunks(col):
         if len(chunk) == 0 or chunk.null_count == len(chunk):
             continue
         offsets, data = _text_bytes(chunk)
-        text = data[offsets[0] : offsets[-1]]
-        if np.count_nonzero(text) != text.size:
+        if _CONTROL_BYTES[data[offsets[0] : offsets[-1]]].any():
             return True
     return False
+
+
+def visible_controls(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A text column with each control character of :data:`_CONTROL` replaced by U+FFFD
+    (the column itself where no cell holds one: the usual case, told from its bytes).
+
+    Every CSV file :func:`write_csv` writes shows such a text this way: a product id
+    ``SKU\\x07001`` reads ``SKU\ufffd001``, and an escape sequence that would recolour a
+    terminal is left without its escape.
+
+    Examples
+    --------
+    >>> visible_controls(pa.array(["a\\x00b", "Plumb\\x1b[2Jing", "tab\\tkept", None])).to_pylist()
+    ['a\ufffdb', 'Plumb\ufffd[2Jing', 'tab\\tkept', None]
+    """
+    if not _may_hold_control(col):
+        return col
+    return pc.replace_substring_regex(col, _CONTROL, "\ufffd")
 
 
 def restore_formulas(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -213,16 +241,14 @@ def missing_as_null(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=table.schema)
 
 
-def _no_nul(table: pa.Table) -> pa.Table:
-    """Text cells and column names with each NUL character replaced by U+FFFD (the column
-    itself where no cell holds one: the usual case)."""
+def _no_controls(table: pa.Table) -> pa.Table:
+    """Text cells and column names with each control character of :data:`_CONTROL`
+    replaced by U+FFFD (:func:`visible_controls`)."""
     cols = []
     for name, col in zip(table.column_names, table.columns, strict=True):
-        if (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)) and _may_hold_nul(
-            col
-        ):
-            col = pc.replace_substring(col, "\x00", "\ufffd")
-        cols.append((name.replace("\x00", "\ufffd"), col))
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            col = visible_controls(col)
+        cols.append((re.sub(_CONTROL, "\ufffd", name), col))
     return pa.table(dict(cols))
 
 
@@ -306,7 +332,7 @@ def _safe_dictionaries(table: pa.Table) -> pa.Table:
         key += (dictionary.offset, len(dictionary))
         if key not in done:
             one = pa.table({"v": dictionary})
-            done[key] = _no_nul(neutralise_formulas(one)).column(0).combine_chunks()
+            done[key] = _no_controls(neutralise_formulas(one)).column(0).combine_chunks()
         return done[key]
 
     fields, cols = [], []
@@ -333,7 +359,8 @@ _CSV_PIECE_CELLS = 1 << 20
 
 
 def write_csv(table: pa.Table, path: Path, *, locale: str = "default", digest: Any = None) -> None:
-    """CSV with a header, UTF-8, formulas neutralised, a NUL in text as U+FFFD, dates as ISO
+    """CSV with a header, UTF-8, formulas neutralised, a control character in text (a NUL,
+    an escape, a bell: :data:`_CONTROL`) as U+FFFD, dates as ISO
     text, a float -0.0 as 0, a NaN or infinite float as an empty cell.
 
     ``locale`` picks a flavour of :data:`CSV_LOCALES`: ``excel-de`` writes semicolons,
@@ -353,7 +380,9 @@ def write_csv(table: pa.Table, path: Path, *, locale: str = "default", digest: A
     table = _safe_dictionaries(table)
 
     def render(piece: pa.Table, header: bool) -> pa.Buffer:
-        safe = _no_negative_zero(_no_nul(neutralise_formulas(missing_as_null(_decoded(piece)))))
+        safe = _no_negative_zero(
+            _no_controls(neutralise_formulas(missing_as_null(_decoded(piece))))
+        )
         if decimal == ",":
             safe = _decimal_comma(safe)
         out = pa.BufferOutputStream()
