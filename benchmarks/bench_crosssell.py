@@ -12,11 +12,22 @@ The baseline, in its own process: one bare DuckDB scan-and-aggregate over the sa
 transactions Parquet (per customer: lines, revenue, first and last date), as in
 bench_scale.py. The stage's time is printed as a multiple of it (passes).
 
+To compare two versions of the stage itself, its exact inputs can be saved once from a run
+(``--save-inputs DIR``: the transactions as the stage reads them, the customer table, the
+settings, the analysis date, the seed and the margin rate) and the stage replayed alone on
+them (``--replay DIR``): the process's CPU time (DuckDB's threads included) and wall time
+of the stage, each engine query's CPU time with ``--queries``, and the stage's outputs
+written with ``--out`` (cross_sell, up_sell, basket_rules and the customer columns as
+Parquet, the manifest block and warnings as JSON), to check that a change leaves them as
+they were. On a shared machine compare the CPU time, over several replays.
+
 Usage::
 
     python benchmarks/bench_crosssell.py                  # 100,000 customers
     python benchmarks/bench_crosssell.py --sizes 10000 100000
     python benchmarks/bench_crosssell.py --demo DIR       # a demo folder written already
+    python benchmarks/bench_crosssell.py --save-inputs INPUTS   # the stage's inputs, 100,000
+    python benchmarks/bench_crosssell.py --replay INPUTS --queries --out OUT
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _figures import figure
@@ -95,6 +107,102 @@ def child_stage(folder: Path, threads: int | None) -> dict:
     }
 
 
+def save_inputs(folder: Path, into: Path) -> None:
+    """Run the pipeline up to the cross-sell stage on a demo folder and write the stage's
+    exact inputs into ``into`` (see :func:`replay`)."""
+    import importlib
+
+    import pyarrow.parquet as pq
+
+    from tierwise.pipeline import run_pipeline
+    from tierwise.settings import Settings
+
+    # tierwise.crosssell names the stage function: the module is taken by its full name
+    declared = importlib.import_module("tierwise.crosssell._declare")
+    stage = declared.crosssell_stage
+    into.mkdir(parents=True, exist_ok=True)
+
+    def saving(tx: Any, customers: Any, settings: Any, **kw: Any) -> Any:
+        pq.write_table(kw["engine"].to_arrow(tx, "the transactions"), into / "tx.parquet")
+        pq.write_table(customers, into / "customers.parquet")
+        args = {k: kw[k] for k in ("seed", "margin_rate")}
+        args |= {"as_of": str(kw["as_of"]), "settings": settings.model_dump(mode="json")}
+        (into / "args.json").write_text(json.dumps(args, indent=1))
+        return stage(tx, customers, settings, **kw)
+
+    declared.crosssell_stage = saving
+    inputs, as_of = demo_inputs(folder)
+    run_pipeline(inputs, Settings(), as_of=as_of, stages=("crosssell",))
+    print(f"the cross-sell stage's inputs are in {into}")
+
+
+def replay(inputs: Path, out: Path | None, queries: bool) -> None:
+    """The cross-sell stage alone on inputs :func:`save_inputs` wrote: its CPU and wall
+    time, each query's CPU time (``queries``), and its outputs written into ``out``."""
+    import importlib
+    import traceback
+    from collections import defaultdict
+
+    import pyarrow.parquet as pq
+
+    from tierwise.engine import Engine
+    from tierwise.settings import Settings
+    from tierwise.settings.crosssell import CrossSellSettings
+
+    stage = importlib.import_module("tierwise.crosssell.stage")
+    lines = importlib.import_module("tierwise.crosssell._lines")
+    args = json.loads((inputs / "args.json").read_text())
+    engine = Engine.from_settings(Settings().run)
+    # as the pipeline hands them over: the transactions kept compressed in the engine
+    loaded = engine.from_arrow(pq.read_table(inputs / "tx.parquet"))
+    tx = engine.materialize(loaded, large=True)
+    engine.release(loaded)
+    customers = pq.read_table(inputs / "customers.parquet")
+    spent: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+
+    def timed(fn: Any, name: str) -> Any:
+        def run(*a: Any, **k: Any) -> Any:
+            here = [
+                f"{Path(f.filename).stem}:{f.lineno}"
+                for f in reversed(traceback.extract_stack()[:-1])
+                if "/crosssell/" in f.filename and not f.filename.endswith("_lines.py")
+            ]
+            start = _cpu_seconds()
+            try:
+                return fn(*a, **k)
+            finally:
+                got = spent[f"{name} at {' < '.join(here[:3])}"]
+                got[0] += 1
+                got[1] += _cpu_seconds() - start
+
+        return run
+
+    if queries:
+        lines.fetch = timed(lines.fetch, "query")
+        Engine._duckdb_table = timed(Engine._duckdb_table, "table")
+    cpu0, wall0 = _cpu_seconds(), time.perf_counter()
+    res = stage.crosssell_stage(
+        tx,
+        customers,
+        CrossSellSettings(**args["settings"]),
+        as_of=args["as_of"],
+        seed=args["seed"],
+        margin_rate=args["margin_rate"],
+        engine=engine,
+    )
+    cpu, wall = _cpu_seconds() - cpu0, time.perf_counter() - wall0
+    print(f"cross-sell stage alone: {cpu:.2f} s CPU, {wall:.2f} s wall ({inputs})")
+    for what, (n, seconds) in sorted(spent.items(), key=lambda kv: -kv[1][1]):
+        print(f"{seconds:7.2f} s CPU  x{n:<3d} {what}")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, table in res.tables.items():
+            pq.write_table(table, out / f"{name}.parquet")
+        pq.write_table(res.customers, out / "customers.parquet")
+        block = {"manifest": res.manifest, "warnings": res.warnings}
+        (out / "manifest.json").write_text(json.dumps(block, indent=1, sort_keys=True, default=str))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000])
@@ -107,12 +215,27 @@ def main() -> None:
         default=None,
         help="demo folders to use instead of --sizes (as bench_scale.py writes them)",
     )
+    ap.add_argument(
+        "--save-inputs", type=Path, default=None, help="write the stage's inputs into this folder"
+    )
+    ap.add_argument(
+        "--replay", type=Path, default=None, help="run the stage alone on inputs saved there"
+    )
+    ap.add_argument("--queries", action="store_true", help="with --replay: each query's CPU")
+    ap.add_argument("--out", type=Path, default=None, help="with --replay: write the outputs")
     ap.add_argument("--child", choices=["stage", "limit"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         fn = child_stage if args.child == "stage" else child_limit
         print(json.dumps(fn(args.folder, args.threads)))
+        return
+    if args.replay:
+        replay(args.replay, args.out, args.queries)
+        return
+    if args.save_inputs:
+        folder = (args.demo or [demo_folder(max(args.sizes), args.seed)])[0]
+        save_inputs(folder, args.save_inputs)
         return
 
     print(
