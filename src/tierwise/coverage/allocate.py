@@ -405,8 +405,84 @@ def _small(keys: I64, n_keys: int) -> NDArray[np.integer[Any]]:
 
 
 def _demand(env: _Envelope, pts: I64, n_res: int) -> F64:
-    on = env.res[pts] >= 0
-    return np.bincount(env.res[pts][on], weights=env.h[pts][on], minlength=n_res).astype(np.float64)
+    # bin 0 takes the points on no resource (index -1): each resource's hours are added
+    # in the same order as over the points on a resource alone
+    hours = np.bincount(env.res[pts] + 1, weights=env.h[pts], minlength=n_res + 1)
+    return hours[1:].astype(np.float64)
+
+
+def _customers_on(env: _Envelope, on: NDArray[np.bool_]) -> I64:
+    """The customers with a point on a resource flagged in ``on`` (sorted)."""
+    if not on.any():
+        return np.zeros(0, dtype=np.int64)
+    r = env.g_res
+    hit = on[np.maximum(r, 0)] & (r >= 0)
+    c = env.g_cust[hit]  # non-decreasing: the groups are sorted by customer
+    return c[np.r_[True, c[1:] != c[:-1]]] if c.size else c
+
+
+def _sub(env: _Envelope, cs: I64) -> tuple[_Envelope, I64]:
+    """The envelope of the customers ``cs`` (sorted, distinct) alone, renumbered, and the
+    positions of its points in ``env``. Every figure of a point is the same bits as in
+    ``env`` (the slopes computed by the same formula from the same values)."""
+    c_end = np.r_[env.c_start[1:], env.h.size]
+    cnt = c_end[cs] - env.c_start[cs]
+    ends = np.cumsum(cnt)
+    pos = np.repeat(env.c_start[cs] - (ends - cnt), cnt) + np.arange(
+        int(ends[-1]) if cs.size else 0
+    )
+    pos = pos.astype(np.int64, copy=False)
+    cust = np.repeat(np.arange(cs.size, dtype=np.int64), cnt)
+    res, h, v, pg = env.res[pos], env.h[pos], env.v[pos], env.group[pos]
+    g_start = _segment_starts(pg)
+    group = np.cumsum(np.r_[False, pg[1:] != pg[:-1]]).astype(np.int64)
+    g_cust = cust[g_start]
+    seg = np.flatnonzero(np.r_[False, pg[1:] == pg[:-1]]).astype(np.int64)
+    dh = h[seg] - h[seg - 1]
+    slope = (v[seg] - v[seg - 1]) / np.maximum(dh, TINY)
+    sub = _Envelope(
+        env.opt[pos],
+        cust,
+        res,
+        h,
+        v,
+        group,
+        (ends - cnt).astype(np.int64),
+        g_start,
+        g_cust,
+        res[g_start],
+        _segment_starts(g_cust),
+        seg,
+        slope,
+        dh,
+    )
+    return sub, pos
+
+
+def _rechoose(
+    env: _Envelope, lam: F64, moved: NDArray[np.bool_], pts: I64, rv: F64, best: F64
+) -> None:
+    """:func:`_choose` at prices ``lam`` updated in place from a choice at prices that
+    differ only on the resources flagged in ``moved``: only the customers with a point on
+    one of them are chosen again (the others' reduced values are the same bits)."""
+    cs = _customers_on(env, moved)
+    if cs.size == 0:
+        return
+    sub, pos = _sub(env, cs)
+    p, r, b = _choose(sub, lam)
+    pts[cs] = pos[p]
+    rv[pos] = r
+    best[cs] = b
+
+
+def _crossing_on(env: _Envelope, rv: F64, over: NDArray[np.bool_], cap: F64) -> F64:
+    """:func:`_crossing` read on the customers with a point on a resource in ``over``
+    only: the others add no breakpoint, so the prices are the same."""
+    cs = _customers_on(env, over)
+    if cs.size == 0 or cs.size == env.c_start.size:
+        return _crossing(env, rv, over, cap)
+    sub, pos = _sub(env, cs)
+    return _crossing(sub, rv[pos], over, cap)
 
 
 def _crossing(env: _Envelope, rv: F64, over: NDArray[np.bool_], cap: F64) -> F64:
@@ -462,18 +538,41 @@ def _crossing(env: _Envelope, rv: F64, over: NDArray[np.bool_], cap: F64) -> F64
     return price
 
 
+@dataclass
+class _Dual:
+    """What :func:`_dual` found: the best prices and bound, the last prices, the rounds
+    run, the bound's history, and the customers' choice at the last prices (``last``:
+    points, reduced values and best reduced values, as :func:`_choose` returns them)."""
+
+    best_lam: F64
+    bound: float
+    lam: F64
+    rounds: int
+    history: list[float]
+    last: tuple[I64, F64, F64]
+
+
 def _dual(
     env: _Envelope, cap: F64, max_rounds: int, deadline: float | None, rel_tol: float = 1e-8
-) -> tuple[F64, float, F64, int, list[float]]:
-    """Prices rising from zero; returns the best prices, the best bound, the last prices,
-    the rounds run and the bound's history."""
+) -> _Dual:
+    """Prices rising from zero (see the module docstring).
+
+    Each round after the first chooses again only the customers with a point on a resource
+    whose price moved, and the breakpoints are read on the customers of the overloaded
+    resources only: the rounds after the first touch a few of the customers, which is the
+    same arithmetic on the same values as going through all of them.
+    """
     n_res = cap.shape[0]
     lam = np.zeros(n_res)
     best_lam, best_l = lam.copy(), np.inf
     history: list[float] = []
     rounds = 0
+    pts, rv, best = _choose(env, lam)
+    chosen_at = lam
     for rounds in range(1, max_rounds + 1):  # noqa: B007
-        pts, rv, best = _choose(env, lam)
+        if chosen_at is not lam:
+            _rechoose(env, lam, lam != chosen_at, pts, rv, best)
+            chosen_at = lam
         bound = float(np.sum(best) + lam @ cap)
         history.append(bound)
         if bound < best_l:
@@ -484,12 +583,14 @@ def _dual(
         over = used > cap + 1e-9 * np.maximum(cap, 1.0)
         if not over.any() or (deadline is not None and time.perf_counter() > deadline):
             break
-        new = _crossing(env, rv, over, cap)
+        new = _crossing_on(env, rv, over, cap)
         step = np.where(over, np.maximum(new * (1 + 1e-9) + 1e-12, lam), lam)
         if np.all(np.abs(step - lam) <= 1e-9 * np.maximum(np.abs(lam), 1e-9)):
             break
         lam = step
-    return best_lam, best_l, lam, rounds, history
+    if chosen_at is not lam:
+        _rechoose(env, lam, lam != chosen_at, pts, rv, best)
+    return _Dual(best_lam, best_l, lam, rounds, history, (pts, rv, best))
 
 
 # ---------------------------------------------------------------------------------------
@@ -761,8 +862,13 @@ def allocate(
             hint="give it more hours (the reps file's hours_per_year) or lower the minimum "
             "frequencies of its customers' tiers ([segments.programmes.<tier>] visits_min)",
         )
-    lam_best, bound, lam_last, rounds, history = _dual(
-        env, cap, max_rounds, None if time_budget is None else t0 + time_budget
+    dual = _dual(env, cap, max_rounds, None if time_budget is None else t0 + time_budget)
+    lam_best, bound, lam_last, rounds, history = (
+        dual.best_lam,
+        dual.bound,
+        dual.lam,
+        dual.rounds,
+        dual.history,
     )
     t_dual = time.perf_counter() - t0
     # the plan from the final prices and from slightly higher ones (less to repair when a
@@ -773,7 +879,11 @@ def allocate(
     start = "prices"
     fill_rounds = 0
     for up in raises:
-        pts, _, _ = _choose(env, lam_last * (1.0 + up))
+        # the choice at the last prices, raised: chosen again only where a price moved
+        lam_up = lam_last * (1.0 + up)
+        pts, rv_up, best_up = (dual.last[0].copy(), dual.last[1].copy(), dual.last[2].copy())
+        _rechoose(env, lam_up, lam_up != lam_last, pts, rv_up, best_up)
+        del rv_up, best_up
         pts, feasible = _repair(env, pts, cap)
         if not feasible:
             continue
