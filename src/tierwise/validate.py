@@ -2590,6 +2590,11 @@ def decide_cancellations(
     return t.mutate(is_cancel=ibis.literal(False))
 
 
+#: how many of the prefixed order ids are looked up among the other lines' order ids, when
+#: the file maps is_return (the smallest ones: the same every run)
+_CANCEL_SAMPLE = 200
+
+
 def _believe_cancel_prefix(
     t: ir.Table,
     marked: ir.BooleanValue,
@@ -2601,14 +2606,16 @@ def _believe_cancel_prefix(
     *,
     returns_flagged: bool = False,
 ) -> bool:
-    """Whether the order prefix marks cancellations in this table (one query), said in
-    ``warnings`` either way when lines carry it.
+    """Whether the order prefix marks cancellations in this table (one query, two more
+    when ``returns_flagged``), said in ``warnings`` either way when lines carry it.
 
     It does when the lines carrying it are a minority of the lines with an order id (at
     most ``cancel_max_share``) and at least ``cancel_min_negative_share`` of them are
-    negative; an ERP numbering every order ``CO-…`` fails the first test. It never does
-    when ``returns_flagged`` (the file's own return flag is mapped): a credit note numbered
-    ``CN-…`` is then a return on its own date, not a cancellation paired with a purchase.
+    negative; an ERP numbering every order ``CO-…`` fails the first test. When
+    ``returns_flagged`` (the file's own return flag is mapped), it does only where the
+    prefixed ids are other orders' ids with the prefix before them (C1042 cancelling order
+    1042), as a sample of them shows: a credit note numbered ``CN-…`` is a return on its
+    own date, not a cancellation paired with a purchase.
     """
     # over every line, rejected or not: the few rejects do not change the answer, and the
     # query then reads only the order ids and amounts, not every check of validation
@@ -2617,7 +2624,7 @@ def _believe_cancel_prefix(
         with_order=(ok & t.order_id.notnull()).cast("int64").sum(),
         marked=(ok & marked).cast("int64").sum(),
         negative=(ok & marked & is_return).cast("int64").sum(),
-        first=ibis.ifelse(marked, t.order_id, ibis.null(str)).min(),
+        first=t.order_id.argmin(t[ROW], where=marked),
     )
     what = f"the order ids of {file}"
     stats = fetch(stats_expr, what).to_pylist()[0]
@@ -2629,16 +2636,15 @@ def _believe_cancel_prefix(
     lines = count_text(n_marked, "line")
     are = "is" if n_marked == 1 else "are"
     cancellations = "a cancellation" if n_marked == 1 else "cancellations"
-    carrying = (
-        f"{lines} with an order id starting with {vs.cancel_prefix!r} "
-        f"(the first: {stats['first']!r})"
-    )
-    if returns_flagged:
+    first = f" (the first: {stats['first']!r})" if stats["first"] is not None else ""
+    carrying = f"{lines} with an order id starting with {vs.cancel_prefix!r}{first}"
+    if returns_flagged and not _prefix_names_orders(t, marked, vs, file):
         if warnings is not None:
             warnings.append(
-                f"{file}: {carrying} {are} not taken as {cancellations}, because the file says "
-                "which lines are returns (is_return is mapped): a return counts on its own "
-                'date; set [validate] cancel_prefix = "" to say the prefix means nothing'
+                f"{file}: {carrying} {are} not taken as {cancellations}: the file says which "
+                "lines are returns (is_return is mapped), and the ids without the prefix are "
+                "not the file's orders, so they are returns on their own date (credit "
+                'notes); set [validate] cancel_prefix = "" to say the prefix means nothing'
             )
         return False
     minority = n_marked <= vs.cancel_max_share * n_orders
@@ -2648,8 +2654,8 @@ def _believe_cancel_prefix(
             warnings.append(
                 f"{file}: {carrying} {are} taken as {cancellations}, each paired with the "
                 "earlier purchase it cancels (that purchase then counts less, on its own "
-                "date); if they are credit notes, which count on their own date, map the "
-                'file\'s return flag as is_return or set [validate] cancel_prefix = ""'
+                "date); if they are credit notes, which count on their own date, set "
+                '[validate] cancel_prefix = ""'
             )
         return True
     why = []
@@ -2664,6 +2670,25 @@ def _believe_cancel_prefix(
             "to say there is none"
         )
     return False
+
+
+def _prefix_names_orders(
+    t: ir.Table, marked: ir.BooleanValue, vs: ValidateSettings, file: str
+) -> bool:
+    """Whether at least half of a sample of the prefixed order ids, without the prefix, are
+    order ids of unprefixed lines (the smallest :data:`_CANCEL_SAMPLE` ids, then one scan
+    of the order ids for them)."""
+    size = len(vs.cancel_prefix or "")
+    stripped = t.filter(marked).select(k=t.order_id.substr(size)).distinct()
+    sample = fetch(
+        stripped.order_by("k").limit(_CANCEL_SAMPLE), f"the prefixed order ids of {file}"
+    )
+    ids = [k for k in sample.column("k").to_pylist() if k]
+    if not ids:
+        return False
+    found = t.filter(~marked & t.order_id.isin(ids)).select("order_id").distinct()
+    n = int(fetch(found.aggregate(n=found.count()), f"the order ids of {file}")["n"][0].as_py())
+    return n >= 0.5 * len(ids)
 
 
 def reject_unknown_customers(t: ir.Table, known_ids: ir.Table, table: str) -> ir.Table:

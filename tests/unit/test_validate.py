@@ -778,6 +778,23 @@ def test_credit_notes_numbered_c_are_returns_when_the_file_flags_returns(eng: En
     (said,) = [w for w in warnings if "cancel" in w]
     assert "1 line with an order id starting with 'C' (the first: 'CN-00001')" in said
     assert "is_return is mapped" in said
+    # a prefix before the id of the order it cancels (C + INV-2) is a cancellation still,
+    # return flag or not: paired with that order's purchase
+    cols["order_id"][4] = "CINV-2"
+    raws = {"transactions": RawInput("transactions", "tx.csv", _raw(eng, cols))}
+    canon = {
+        "transactions": canonicalize(
+            raws["transactions"].table, "transactions", s, eng, file="tx.csv"
+        )
+    }
+    warnings.clear()
+    checked = validate_inputs(
+        canon, raws, s, eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
+    )
+    got = eng.to_arrow(checked.used["transactions"].order_by(ROW)).to_pylist()
+    assert [r["is_cancel"] for r in got] == [False] * 4 + [True, False]
+    (said,) = [w for w in warnings if "cancel" in w]
+    assert "(the first: 'CINV-2') is taken as a cancellation, each paired" in said
 
 
 def test_a_prefix_on_positive_lines_is_not_believed(eng: Engine) -> None:

@@ -229,7 +229,7 @@ def cross_checks(s: Settings) -> list[tuple[str, str, str]]:
             [*s.segments.programmes, *(p.terms for p in s.segments.programmes.values() if p.terms)]
         )
     )
-    used = [*terms_names, s.terms.default_terms]
+    used = list(dict.fromkeys([*terms_names, s.terms.default_terms]))
     for key in (
         "min_order_value",
         "max_deliveries_per_month",
