@@ -37,12 +37,12 @@ company's wallet 0, a company's wallet shared among its records), solved with
 :func:`tierwise.coverage.allocate.allocate`.
 
 Measured on seed 42, 1,500 customer records (1,408 companies, 630 alive; 1,711 accounts
-and prospects): legacy true contribution 1.162M a year, plan 1.846M (+58.9%), oracle
-2.197M (+89.0%): the plan takes 66% of the oracle's gain (48% among existing customers,
+and prospects): legacy true contribution 1.162M a year, plan 1.851M (+59.3%), oracle
+2.202M (+89.5%): the plan takes 66% of the oracle's gain (49% among existing customers,
 where the oracle knows who has left and each company's true wallet and response). Field
 hours: 7,152 today, the plan 3,204 of the 7,152 it was given. The 29 costly companies
 still alive lose all their visits (legacy 14.1 a year); all 84 costly companies get fewer
-visits than legacy. The plan's contacts to companies that had left cost 42k a year
+visits than legacy. The plan's contacts to companies that had left cost 37k a year
 (dormant accounts, inactive and lapsed, and prospects are released from their tier's
 visit minimum; the dormant gold accounts still get a win-back call).
 The module takes 20-30 s on a busy 2-core machine (generation and run; the oracle 0.1 s).
@@ -283,10 +283,10 @@ def test_plan_beats_legacy_with_no_more_field_hours(run: Run) -> None:
     assert used <= run.legacy_field_hours * (1 + 1e-9)  # measured 3,204 of 7,152 h
     legacy = _true_contribution(run, _legacy_contacts(run)).sum()
     plan = _true_contribution(run, _plan_contacts(run)).sum()
-    # the floor (CALLPLAN's field test gave +8.1% sales); measured +58.9%
-    # (1.162M → 1.846M a year)
+    # the floor (CALLPLAN's field test gave +8.1% sales); measured +59.3%
+    # (1.162M → 1.851M a year)
     assert plan >= 1.05 * legacy
-    # the stage's own view agrees in direction (measured +55.1% on its own estimates): its
+    # the stage's own view agrees in direction (measured +55.6% on its own estimates): its
     # response is estimated per class, and it knows who left only by p_alive
     cov = run.result.manifest["coverage"]
     assert cov["objective"] > cov["legacy_objective"]
@@ -322,14 +322,14 @@ def test_plan_takes_a_share_of_the_oracles_gain(run: Run) -> None:
     share = (plan - legacy) / (oracle - legacy)
     # measured 0.66 (legacy 1.162M, plan 1.851M, oracle 2.202M a year): the plan knows the
     # response only by class, the wallets by estimate and who left only by p_alive
-    assert share >= 0.2
+    assert share >= 0.55
     # among existing customers (prospects left out on all sides): measured 0.49; the
     # oracle knows which of them have left and their true wallets
     known = ~run.companies["is_prospect"].to_numpy(bool)
     on_customers = (plan_v[known].sum() - legacy_v[known].sum()) / (
         oracle_v[known].sum() - legacy_v[known].sum()
     )
-    assert on_customers >= 0.35
+    assert on_customers >= 0.4
 
 
 def test_companies_that_left_get_few_of_the_plans_contacts(run: Run) -> None:
