@@ -1312,10 +1312,12 @@ def _reps_warning(
             f"{left:,} it does not visit or call with assigned_rep {UNASSIGNED}"
         )
     if visited:
-        listed = ", ".join(f"{r} ({c:,})" for r, c in list(visited.items())[:10])
+        listed = ", ".join(
+            f"{r} ({count_text(c, 'customer')})" for r, c in list(visited.items())[:10]
+        )
         parts.append(
             "reps not in the reps file made most of today's visits to some customers "
-            f"(activities): {listed} (customers)"
+            f"(activities): {listed}"
         )
     return (
         "; ".join(parts)
