@@ -32,14 +32,18 @@ def notebook_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         tmp_path / "invoices.csv", sep=";", decimal=",", index=False
     )
     pq.read_table(paths["customers"]).to_pandas().to_excel(tmp_path / "customers.xlsx", index=False)
-    (tmp_path / "tierwise.toml").write_text("[profitability]\ncost_per_order = 9.0\n", "utf-8")
+    (tmp_path / "tierwise.toml").write_text(
+        '[transactions]\npath = "invoices.csv"\n\n[profitability]\ncost_per_order = 9.0\n',
+        "utf-8",
+    )
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
 def test_every_example_of_the_api_page_runs(notebook_folder: Path) -> None:
     blocks = _blocks()
-    assert len(blocks) == 3  # a notebook session, settings, a stage of your own
+    # a notebook session, settings, a run on the settings' paths, a stage of your own
+    assert len(blocks) == 4
     ns: dict[str, Any] = {}
     try:
         for block in blocks:
@@ -55,6 +59,9 @@ def test_every_example_of_the_api_page_runs(notebook_folder: Path) -> None:
     assert (notebook_folder / "results" / "customers.parquet").is_file()
     assert result.tables["whale_curve"].num_rows > 0
     assert ns["settings"].profitability.cost_per_order == 12.0  # with_updates over the file
+    # the run on the settings' path read the file the settings name, and wrote its folder
+    assert ns["from_paths"].customers.num_rows > 0
+    assert (notebook_folder / "results-from-settings" / "customers.parquet").is_file()
     # the stage of one's own ran after features and gave its column, n_lines / n_orders
     own = ns["own"].customers.to_pandas()
     assert own["lines_per_order"].notna().all() and (own["lines_per_order"] >= 1).all()
