@@ -79,7 +79,7 @@ COVERAGE_DOCS = (
         "plan_change",
         "string",
         "",
-        "against the previous plan",
+        "against the previous run's plan",
         "with --previous: what changed against the previous run's plan: same, new (not in "
         "it), or rep, channel, frequency (joined by ', ')",
     ),
