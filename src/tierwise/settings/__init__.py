@@ -205,9 +205,13 @@ def cross_checks(s: Settings) -> list[tuple[str, str, str]]:
                         unknown_name(name, "channel", channels, where),
                     )
                 )
-    # the win-back tiers are tiers of [segments] programmes
+    # the win-back tiers given are tiers of [segments] programmes (the default names a tier
+    # that tiers of one's own may lack: it then holds no account)
     tiers = list(s.segments.programmes)
-    for name in s.coverage.winback_tiers:
+    given = (
+        s.coverage.winback_tiers if s.coverage.winback_tiers != base.coverage.winback_tiers else []
+    )
+    for name in given:
         if name not in tiers:
             problems.append(
                 (
