@@ -2050,6 +2050,26 @@ _PLACEHOLDER_REASON = (
 )
 
 
+def _named_column(name: str, source: Sequence[str], setting: str, file: str) -> str:
+    """The file's column a setting names: by its name as written, else ignoring case,
+    spaces and punctuation.
+
+    Raises
+    ------
+    SettingsError
+        The file has no such column (the closest named).
+    """
+    if name in source:
+        return name
+    column = {_norm(c): c for c in source}.get(_norm(name))
+    if column is None:
+        raise SettingsError(
+            f"{setting} names {name!r}, which is not a column of {file} "
+            f"({_columns_hint(name, list(source))})"
+        )
+    return column
+
+
 def _row_filter_columns(
     ti: TableInput, table: str, *, file: str, source: Sequence[str]
 ) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -2061,16 +2081,10 @@ def _row_filter_columns(
     SettingsError
         A column named that the file does not have.
     """
-    by_norm = {_norm(c): c for c in source}
     out: list[tuple[str, str, tuple[str, ...]]] = []
     for setting, given in (("exclude_rows", ti.exclude_rows), ("keep_rows", ti.keep_rows)):
         for name, values in given.items():
-            column = name if name in source else by_norm.get(_norm(name))
-            if column is None:
-                raise SettingsError(
-                    f"[{table}] {setting} names {name!r}, which is not a column of {file} "
-                    f"({_columns_hint(name, list(source))})"
-                )
+            column = _named_column(name, source, f"[{table}] {setting}", file)
             out.append((column, setting, tuple(dict.fromkeys(v.strip() for v in values))))
     return out
 
@@ -2120,15 +2134,9 @@ def _fill_from_order(
                 else f"only the transactions' columns are filled; remove it from [{table}]"
             )
         )
-    by_norm = {_norm(c): c for c in source}
     filled: dict[str, ir.Value] = {}
     for name in names:
-        column = name if name in source else by_norm.get(_norm(name))
-        if column is None:
-            raise SettingsError(
-                f"[{table}] fill_from_order names {name!r}, which is not a column of {file} "
-                f"({_columns_hint(name, list(source))})"
-            )
+        column = _named_column(name, source, f"[{table}] fill_from_order", file)
         value = raw[column]
         if value.type().is_string():
             value = _trim(value).nullif("")

@@ -744,7 +744,6 @@ def test_the_cancel_decision_may_wait_for_the_materialised_table(eng: Engine) ->
 
 
 def test_credit_notes_numbered_c_are_returns_when_the_file_flags_returns(eng: Engine) -> None:
-    from tierwise.io import RawInput
 
     # Zoho's credit notes CN-00001 beside invoices INV-…, with the document type mapped as
     # is_return: returns on their own date, not cancellations paired with a purchase
@@ -762,16 +761,7 @@ def test_credit_notes_numbered_c_are_returns_when_the_file_flags_returns(eng: En
             "false_values": ["Invoice"],
         }
     )
-    raws = {"transactions": RawInput("transactions", "tx.csv", _raw(eng, cols))}
-    canon = {
-        "transactions": canonicalize(
-            raws["transactions"].table, "transactions", s, eng, file="tx.csv"
-        )
-    }
-    warnings: list[str] = []
-    checked = validate_inputs(
-        canon, raws, s, eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
-    )
+    checked, warnings = _validated(eng, {"transactions": cols}, s)
     got = eng.to_arrow(checked.used["transactions"].order_by(ROW)).to_pylist()
     assert [(r["is_return"], r["is_cancel"], r["revenue"]) for r in got][4] == (True, False, -10.0)
     assert not any(r["is_cancel"] for r in got)
@@ -781,16 +771,7 @@ def test_credit_notes_numbered_c_are_returns_when_the_file_flags_returns(eng: En
     # a prefix before the id of the order it cancels (C + INV-2) is a cancellation still,
     # return flag or not: paired with that order's purchase
     cols["order_id"][4] = "CINV-2"
-    raws = {"transactions": RawInput("transactions", "tx.csv", _raw(eng, cols))}
-    canon = {
-        "transactions": canonicalize(
-            raws["transactions"].table, "transactions", s, eng, file="tx.csv"
-        )
-    }
-    warnings.clear()
-    checked = validate_inputs(
-        canon, raws, s, eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
-    )
+    checked, warnings = _validated(eng, {"transactions": cols}, s)
     got = eng.to_arrow(checked.used["transactions"].order_by(ROW)).to_pylist()
     assert [r["is_cancel"] for r in got] == [False] * 4 + [True, False]
     (said,) = [w for w in warnings if "cancel" in w]
@@ -994,37 +975,36 @@ def test_tables_declared_known_customers_are_checked_against_master_and_transact
     assert "leading zeros" not in missing  # T2 is simply absent from the master
 
 
-def _validated_warnings(eng: Engine, tables: dict[str, dict[str, list[Any]]]) -> list[str]:
-    """The warnings of validating these input tables together (CSV-like text columns)."""
+def _validated(
+    eng: Engine, tables: dict[str, dict[str, list[Any]]], settings: Settings | None = None
+) -> tuple[Any, list[str]]:
+    """These input tables (CSV-like text columns) validated together: the result and the
+    warnings."""
     from tierwise.io import RawInput
 
+    s = settings or Settings()
     raws, canon = {}, {}
     for name, cols in tables.items():
         raws[name] = RawInput(name, f"{name}.csv", _raw(eng, cols))
-        canon[name] = canonicalize(raws[name].table, name, Settings(), eng, file=f"{name}.csv")
+        canon[name] = canonicalize(raws[name].table, name, s, eng, file=f"{name}.csv")
     warnings: list[str] = []
-    validate_inputs(
-        canon, raws, Settings(), eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
+    checked = validate_inputs(
+        canon, raws, s, eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
     )
-    return warnings
+    return checked, warnings
+
+
+def _validated_warnings(eng: Engine, tables: dict[str, dict[str, list[Any]]]) -> list[str]:
+    """The warnings of validating these input tables together (CSV-like text columns)."""
+    return _validated(eng, tables)[1]
 
 
 def test_a_customer_id_standing_for_no_customer_is_left_out_and_counted(eng: Engine) -> None:
-    from tierwise.io import RawInput
 
     # WooCommerce writes customer 0 for every guest checkout, a till "CASH" or "Walk-in"
     ids = ["0", "C1", " guest ", "000", "Walk-In", "C2", "0", "C10", "-1", "cash customer"]
     cols = _tx_cols(len(ids), customer_id=ids)
-    raws = {"transactions": RawInput("transactions", "tx.csv", _raw(eng, cols))}
-    canon = {
-        "transactions": canonicalize(
-            raws["transactions"].table, "transactions", Settings(), eng, file="tx.csv"
-        )
-    }
-    warnings: list[str] = []
-    checked = validate_inputs(
-        canon, raws, Settings(), eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
-    )
+    checked, warnings = _validated(eng, {"transactions": cols})
     got = eng.to_arrow(checked.used["transactions"].order_by(ROW)).column("customer_id")
     assert got.to_pylist() == ["C1", "C2", "C10"]
     reasons = {r["row"]: r["reason"] for r in checked.rejects.to_pylist()}
@@ -1042,7 +1022,6 @@ def test_a_customer_id_standing_for_no_customer_is_left_out_and_counted(eng: Eng
 
 
 def test_sap_ids_with_and_without_leading_zeros_are_one_customer_when_told(eng: Engine) -> None:
-    from tierwise.io import RawInput
 
     # SAP's KNA1 writes 0000100017, its billing list 100017
     tables = {
@@ -1051,12 +1030,7 @@ def test_sap_ids_with_and_without_leading_zeros_are_one_customer_when_told(eng: 
     }
 
     def validated(s: Settings) -> tuple[list[str], list[str], list[str]]:
-        raws = {n: RawInput(n, f"{n}.csv", _raw(eng, c)) for n, c in tables.items()}
-        canon = {n: canonicalize(r.table, n, s, eng, file=f"{n}.csv") for n, r in raws.items()}
-        warnings: list[str] = []
-        checked = validate_inputs(
-            canon, raws, s, eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
-        )
+        checked, warnings = _validated(eng, tables, s)
         ids = {
             n: eng.to_arrow(t.order_by(ROW)).column("customer_id").to_pylist()
             for n, t in checked.used.items()
@@ -1074,7 +1048,6 @@ def test_sap_ids_with_and_without_leading_zeros_are_one_customer_when_told(eng: 
 
 
 def test_costs_posted_negative_are_read_with_their_sign_turned(eng: Engine) -> None:
-    from tierwise.io import RawInput
 
     # a Dynamics export: CostAmountPosted is negative on a sale (goods issued) and positive
     # on a credit note (goods received back); margins above revenue otherwise
@@ -1089,16 +1062,7 @@ def test_costs_posted_negative_are_read_with_their_sign_turned(eng: Engine) -> N
         s = Settings().with_updates(
             transactions={"columns": {"cost": "CostAmountPosted"}, "cost_sign": cost_sign}
         )
-        raws = {"transactions": RawInput("transactions", "tx.csv", _raw(eng, cols))}
-        canon = {
-            "transactions": canonicalize(
-                raws["transactions"].table, "transactions", s, eng, file="tx.csv"
-            )
-        }
-        warnings: list[str] = []
-        checked = validate_inputs(
-            canon, raws, s, eng, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
-        )
+        checked, warnings = _validated(eng, {"transactions": cols}, s)
         got = eng.to_arrow(checked.used["transactions"].order_by(ROW)).column("cost")
         return got.to_pylist(), [w for w in warnings if "cost_sign" in w]
 
