@@ -304,3 +304,55 @@ def test_the_prices_sort_by_resource_in_the_order_of_64_bit_keys(n_keys: int) ->
     keys[:2] = [0, n_keys - 1]
     got = np.argsort(_small(keys, n_keys), kind="stable")
     assert np.array_equal(got, np.argsort(keys, kind="stable"))
+
+
+def test_a_plan_on_envelopes_given_is_the_plan_that_finds_them() -> None:
+    # the head-count scenarios hand the planner envelopes mostly taken from the base plan's
+    # menu: given the envelope options, the planner reads their hours, values and resources
+    # from the menu and plans as when it looks for them itself
+    from tierwise.coverage.allocate import envelope_options
+
+    menu, cap = synthetic(400, 4, 5, tight=0.4)
+    points = envelope_options(menu)
+    assert 0 < points.size < menu.n_options  # some options lie under an envelope
+    given, found = allocate(menu, cap, envelope=points), allocate(menu, cap)
+    assert np.array_equal(given.choice, found.choice)
+    assert given.objective == found.objective and given.upper_bound == found.upper_bound
+    assert given.detail["multipliers"] == found.detail["multipliers"]
+    assert given.detail["bound_history"] == found.detail["bound_history"]
+
+
+@pytest.mark.parametrize("moved_pool", [False, True])
+def test_a_choice_made_again_where_prices_moved_is_the_choice_made_afresh(
+    moved_pool: bool,
+) -> None:
+    # a price round chooses again only the customers with a point on a resource whose
+    # price moved (every customer when those are many) and reads the breakpoints on the
+    # customers of the overloaded resources (every customer when those are many): either
+    # way the choice, reduced values and prices are those of going through every customer
+    from tierwise.coverage.allocate import (
+        _choose,
+        _crossing,
+        _crossing_on,
+        _customers_on,
+        _envelope,
+        _rechoose,
+    )
+
+    menu, cap = synthetic(2000, 40, 11)
+    env = _envelope(menu)
+    n_res = cap.shape[0]
+    before = np.linspace(0.5, 3.0, n_res)
+    moved = np.zeros(n_res, bool)
+    moved[n_res - 1 if moved_pool else 0] = True  # the inside pool, or one rep
+    share = _customers_on(env, moved).size / menu.n_customers
+    assert (share > 0.5) if moved_pool else (0 < share < 0.25)
+    after = np.where(moved, before * 1.7, before)
+    pts, rv, best = _choose(env, before)
+    _rechoose(env, after, moved, pts, rv, best)
+    fresh = _choose(env, after)
+    for got, want in zip((pts, rv, best), fresh, strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(
+        _crossing_on(env, rv, moved, cap * 0.1), _crossing(env, rv, moved, cap * 0.1)
+    )

@@ -464,6 +464,21 @@ def test_a_changed_teams_menu_keeps_untouched_candidates_and_equals_a_fresh_buil
         assert derived.menu.value.dtype == fresh.menu.value.dtype
         assert derived.menu.resource.dtype == fresh.menu.resource.dtype
 
+    def same_envelope(derived, base) -> None:  # type: ignore[no-untyped-def]
+        # the customers whose options carried over keep the base menu's envelopes: the
+        # envelope options are those looked for on the derived menu from scratch
+        from tierwise.coverage.allocate import envelope_options
+
+        assert derived.fresh is not None and 0 < derived.fresh.sum() < derived.fresh.size
+        carried = envelope_options(
+            derived.menu,
+            base=base.menu,
+            base_points=envelope_options(base.menu),
+            carried=~derived.fresh,
+        )
+        np.testing.assert_array_equal(carried, envelope_options(derived.menu))
+        assert carried.dtype == np.int64
+
     # two reps removed, among them a much-used one and one of the tied pair
     gone = np.array([busiest[0], 1])
     keep = np.ones(m, bool)
@@ -474,7 +489,9 @@ def test_a_changed_teams_menu_keeps_untouched_candidates_and_equals_a_fresh_buil
     )
     kept = build_menu(c, t2, s, PROGRAMMES, change=change)
     same(kept, build_menu(c, t2, s, PROGRAMMES))
-    same_lean(build_menu(c, t2, s, PROGRAMMES, change=change, lean=True, base=base), kept)
+    derived = build_menu(c, t2, s, PROGRAMMES, change=change, lean=True, base=base)
+    same_lean(derived, kept)
+    same_envelope(derived, base)
     assert np.isin(base.candidates.rep, gone).any(axis=1).sum() > 100  # many were touched
     # copies of the two busiest reps added at the end
     src = busiest[:2]
@@ -484,7 +501,9 @@ def test_a_changed_teams_menu_keeps_untouched_candidates_and_equals_a_fresh_buil
     same(kept, build_menu(c, t3, s, PROGRAMMES))
     # from a lean base that keeps its reps, as the stage's sizing builds it
     lean_base = build_menu(c, t, s, PROGRAMMES, lean=True, described=True)
-    same_lean(build_menu(c, t3, s, PROGRAMMES, change=change, lean=True, base=lean_base), kept)
+    derived = build_menu(c, t3, s, PROGRAMMES, change=change, lean=True, base=lean_base)
+    same_lean(derived, kept)
+    same_envelope(derived, lean_base)
     assert (kept.candidates.rep >= m).any()  # the copies are candidates somewhere
 
 

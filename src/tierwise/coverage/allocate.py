@@ -45,7 +45,15 @@ from numpy.typing import NDArray
 
 from tierwise import errors
 
-__all__ = ["InfeasiblePlanError", "Menu", "Plan", "allocate", "check_plan", "solve_exact"]
+__all__ = [
+    "InfeasiblePlanError",
+    "Menu",
+    "Plan",
+    "allocate",
+    "check_plan",
+    "envelope_options",
+    "solve_exact",
+]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -316,27 +324,102 @@ def _envelope_points(
     return order[idx], h_s[idx], v_s[idx], gkey[idx]
 
 
-def _envelope(menu: Menu) -> _Envelope:
-    """The menu's envelopes, a slice of customers at a time: a customer's groups never
-    span two slices, and the sorting's temporaries (a few arrays of 8 bytes an option)
-    are those of one slice."""
+def _envelope_of(menu: Menu, sel: I64 | None = None) -> tuple[I64, F64, F64, I64]:
+    """The envelope points of the customers' options (every customer's, or the options
+    ``sel``, all of each customer's, sorted by customer), a slice of customers at a time:
+    their options, hours, values and group keys (see :func:`_envelope_points`). A
+    customer's groups never span two slices, and the sorting's temporaries (a few arrays of
+    8 bytes an option) are those of one slice."""
     res = menu.resource
     n_res = int(res.max()) + 2 if res.size else 1
+    cust = menu.customer if sel is None else menu.customer[sel]
     opts: list[I64] = []
     hs: list[F64] = []
     vs: list[F64] = []
     keys: list[I64] = []
-    for sl in _customer_slices(menu.customer):
-        o, ph, pv, pk = _envelope_points(
-            menu.customer[sl], res[sl], menu.hours[sl], menu.value[sl], n_res
-        )
-        opts.append(o + sl.start)
+    for sl in _customer_slices(cust):
+        at: Any = sl if sel is None else sel[sl]
+        o, ph, pv, pk = _envelope_points(cust[sl], res[at], menu.hours[at], menu.value[at], n_res)
+        opts.append(o + sl.start if sel is None else sel[sl][o])
         hs.append(ph)
         vs.append(pv)
         keys.append(pk)
+    if not opts:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, np.int64)
     p_opt = np.concatenate(opts).astype(np.int64, copy=False)
-    p_h, p_v, pg = np.concatenate(hs), np.concatenate(vs), np.concatenate(keys)
-    del opts, hs, vs, keys
+    return p_opt, np.concatenate(hs), np.concatenate(vs), np.concatenate(keys)
+
+
+def envelope_options(
+    menu: Menu,
+    *,
+    base: Menu | None = None,
+    base_points: I64 | None = None,
+    carried: NDArray[np.bool_] | None = None,
+) -> I64:
+    """The options on the customers' concave envelopes of (hours, value), per customer and
+    resource, sorted by customer, resource and hours: the options :func:`allocate` chooses
+    from (given them as ``envelope``, it does not look for them again).
+
+    With ``base`` (an earlier menu of the same customers), ``base_points`` (its envelope
+    options) and ``carried`` (per customer): the customers ``carried`` have the same
+    options as on ``base``, in the same order, with the same hours and values and their
+    resources renumbered in the same order (a changed team's menu built from the base
+    menu). Their envelope options are ``base``'s, moved to their places on ``menu``; only
+    the other customers' are looked for. A customer's envelope is its options' alone, so
+    this is the same array as without ``base``.
+
+    Examples
+    --------
+    >>> menu = Menu(np.array([0, 0, 0, 1, 1]), np.array([0.0, 1.0, 5.0, 0.0, 8.0]),
+    ...             np.array([0.0, 4.0, 5.0, 0.0, 5.0]), np.array([-1, 0, 0, -1, 0]), 2)
+    >>> envelope_options(menu).tolist()   # option 1 lies under the chord from 0 to 2
+    [0, 2, 3, 4]
+    """
+    n = menu.n_customers
+    if base is None or base_points is None or carried is None:
+        return _envelope_of(menu)[0]
+    first = np.searchsorted(menu.customer, np.arange(n + 1), side="left")
+    b_first = np.searchsorted(base.customer, np.arange(n + 1), side="left")
+    keep = np.asarray(carried, bool) & (np.diff(first) == np.diff(b_first))
+    # the base's points of the customers kept, moved by their customer's shift
+    b_cust = base.customer[base_points]
+    on = keep[b_cust]
+    kept_pts = base_points[on] + (first - b_first)[b_cust[on]]
+    del b_cust, on
+    # the other customers' points, looked for on their options
+    cnt = np.where(keep, 0, np.diff(first))
+    ends = np.cumsum(cnt)
+    sel = np.repeat(first[:-1] - (ends - cnt), cnt) + np.arange(int(ends[-1]) if n else 0)
+    new_pts = _envelope_of(menu, sel.astype(np.int64, copy=False))[0]
+    del sel
+    # each customer's points at its place: the kept and the new ones are each in order
+    k_cust, n_cust = menu.customer[kept_pts], menu.customer[new_pts]
+    per = np.bincount(k_cust, minlength=n) + np.bincount(n_cust, minlength=n)
+    start = np.cumsum(per) - per
+    out = np.empty(int(per.sum()), np.int64)
+    for pts, c in ((kept_pts, k_cust), (new_pts, n_cust)):
+        if pts.size:
+            c_first = _segment_starts(c)
+            rank = np.arange(pts.size) - np.repeat(c_first, np.diff(np.r_[c_first, pts.size]))
+            out[start[c] + rank] = pts
+    return out
+
+
+def _envelope(menu: Menu, points: I64 | None = None) -> _Envelope:
+    """The menu's envelopes (their options ``points`` when known, as
+    :func:`envelope_options` gives them)."""
+    res = menu.resource
+    if points is None:
+        p_opt, p_h, p_v, pg = _envelope_of(menu)
+    else:
+        n_res = int(res.max()) + 2 if res.size else 1
+        p_opt = np.asarray(points, np.int64)
+        p_res = res[p_opt]
+        p_h = np.where(p_res >= 0, menu.hours[p_opt], 0.0)
+        p_v = menu.value[p_opt]
+        pg = _group_key(menu.customer[p_opt], p_res, n_res)
+        del p_res
     p_cust = menu.customer[p_opt]
     p_res = res[p_opt]
     g_start = _segment_starts(pg)
@@ -464,9 +547,14 @@ def _rechoose(
 ) -> None:
     """:func:`_choose` at prices ``lam`` updated in place from a choice at prices that
     differ only on the resources flagged in ``moved``: only the customers with a point on
-    one of them are chosen again (the others' reduced values are the same bits)."""
+    one of them are chosen again (the others' reduced values are the same bits). When they
+    are more than a quarter of the customers, every customer is chosen again: cutting their
+    points out costs more than choosing on the others' too, which gives the same bits."""
     cs = _customers_on(env, moved)
     if cs.size == 0:
+        return
+    if 4 * cs.size > env.c_start.size:
+        pts[:], rv[:], best[:] = _choose(env, lam)
         return
     sub, pos = _sub(env, cs)
     p, r, b = _choose(sub, lam)
@@ -477,9 +565,11 @@ def _rechoose(
 
 def _crossing_on(env: _Envelope, rv: F64, over: NDArray[np.bool_], cap: F64) -> F64:
     """:func:`_crossing` read on the customers with a point on a resource in ``over``
-    only: the others add no breakpoint, so the prices are the same."""
+    only: the others add no breakpoint, so the prices are the same. When they are more
+    than half of the customers, it is read on every customer (the same prices, for less
+    than cutting their points out costs)."""
     cs = _customers_on(env, over)
-    if cs.size == 0 or cs.size == env.c_start.size:
+    if cs.size == 0 or 2 * cs.size > env.c_start.size:
         return _crossing(env, rv, over, cap)
     sub, pos = _sub(env, cs)
     return _crossing(sub, rv[pos], over, cap)
@@ -559,8 +649,9 @@ def _dual(
 
     Each round after the first chooses again only the customers with a point on a resource
     whose price moved, and the breakpoints are read on the customers of the overloaded
-    resources only: the rounds after the first touch a few of the customers, which is the
-    same arithmetic on the same values as going through all of them.
+    resources only (all of the customers when those are a large share of them): the rounds
+    after the first touch a few of the customers, which is the same arithmetic on the same
+    values as going through all of them.
     """
     n_res = cap.shape[0]
     lam = np.zeros(n_res)
@@ -727,8 +818,16 @@ def _offers(
     with np.errstate(divide="ignore"):
         ratio = np.where((r < 0) | (use <= 0), np.inf, gain / np.maximum(use, TINY))
     # each customer's best offer: highest ratio, then highest gain, then earliest point
-    order = np.lexsort((p, -gain, -ratio, owner))
-    first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]] if order.size else order
+    # (segment maxima over each customer's offers, which come in point order; the ratios
+    # and gains are never NaN: the menu's values and hours are finite)
+    if p.size == 0:
+        return p, owner, use, r, ratio
+    starts = _segment_starts(owner)
+    of = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, owner.size]))
+    top = ratio == np.maximum.reduceat(ratio, starts)[of]
+    top &= gain == np.maximum.reduceat(np.where(top, gain, -np.inf), starts)[of]
+    k = np.flatnonzero(top)
+    first = k[np.r_[True, owner[k][1:] != owner[k][:-1]]]
     return p[first], owner[first], use[first], r[first], ratio[first]
 
 
@@ -803,6 +902,7 @@ def allocate(
     names: Sequence[str] | None = None,
     max_rounds: int = 60,
     time_budget: float | None = None,
+    envelope: I64 | None = None,
 ) -> Plan:
     """The coverage plan: the best option per customer within every resource's hours.
 
@@ -825,6 +925,9 @@ def allocate(
         Seconds after which the prices stop rising (the plan and bound stay valid). None,
         the default, sets no limit of time: the rounds are bounded by ``max_rounds`` alone,
         so the same menu gives the same plan on a fast machine and on a busy one.
+    envelope
+        The menu's envelope options when already known (:func:`envelope_options` of the
+        same menu): not looked for again.
 
     Raises
     ------
@@ -849,7 +952,7 @@ def allocate(
         return Plan(
             np.zeros(0, dtype=np.int64), 0.0, 0.0, 0.0, np.zeros(n_res), "lagrangian", 0.0, {}
         )
-    env = _envelope(menu)
+    env = _envelope(menu, envelope)
     least, need = _least_hours(env, n_res)
     over = np.flatnonzero(need > cap + 1e-9 * np.maximum(cap, 1.0))
     if over.size:

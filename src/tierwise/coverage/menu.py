@@ -275,6 +275,10 @@ class MenuBuild:
     level: np.ndarray = field(default_factory=lambda: np.zeros(0))
     #: per customer: its inside pool (-1 without one)
     customer_pool: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: built from a ``base`` menu: per customer, whether its options were figured (the
+    #: others' are the base menu's, in the same order, their resources renumbered in the
+    #: same order); None when every customer's were
+    fresh: np.ndarray | None = None
 
     def chosen(self, options: np.ndarray, cust: CustomerFrame, s: CoverageSettings) -> Chosen:
         """What the ``options`` (one a customer, as a plan's choice) are: figured from the
@@ -1246,6 +1250,7 @@ def build_menu(
         candidates=found if not lean or described else None,
         level=level if not lean or described else none,
         customer_pool=cust_pool,
+        fresh=fresh if derive else None,
     )
 
 

@@ -34,7 +34,7 @@ from ..segments.classes import money_text
 from ..settings.coverage import CoverageSettings, ResponseParams
 from ..settings.segments import TierProgramme
 from ..validate import count_text
-from .allocate import InfeasiblePlanError, Plan, allocate, solve_exact
+from .allocate import InfeasiblePlanError, Plan, allocate, envelope_options, solve_exact
 from .lookup import positions, string_array
 from .menu import (
     CHANNEL_KINDS,
@@ -374,8 +374,8 @@ def _names(build: MenuBuild) -> list[str]:
     return [f"rep {x}" if i < k else f"{x} pool" for i, x in enumerate(build.resource_names)]
 
 
-def _solve(build: MenuBuild) -> Plan:
-    return allocate(build.menu, build.capacity, names=_names(build))
+def _solve(build: MenuBuild, envelope: np.ndarray | None = None) -> Plan:
+    return allocate(build.menu, build.capacity, names=_names(build), envelope=envelope)
 
 
 def _inside_split(
@@ -971,9 +971,12 @@ def _sizing(
     *,
     kept: KeptChoice | None = None,
     winback: np.ndarray | None = None,
+    envelope: np.ndarray | None = None,
 ) -> pa.Table:
     """Expected contribution, hours and customers per channel for each head-count
-    scenario: field reps removed (least used first) or added (copies of the busiest)."""
+    scenario: field reps removed (least used first) or added (copies of the busiest).
+    ``envelope``: the base menu's envelope options (:func:`envelope_options`), which the
+    customers a scenario leaves as they are keep."""
     field_role = s.visit_roles[0] if s.visit_roles else "field"
     is_field = np.array([str(r) == field_role for r in team.role])
     used = np.bincount(
@@ -1036,7 +1039,15 @@ def _sizing(
                     keep=kept,
                     winback=winback,
                 )
-                p = _solve(b)
+                carried = (
+                    None
+                    if envelope is None or b.fresh is None
+                    else envelope_options(
+                        b.menu, base=base.menu, base_points=envelope, carried=~b.fresh
+                    )
+                )
+                p = _solve(b, carried)
+                del carried
             except InfeasiblePlanError as exc:
                 row["note"] = f"infeasible: {exc}"
                 rows.append(row)
@@ -1550,7 +1561,10 @@ def coverage_plan(
     distance_note, assumed_distance = _assumed_distance(cust, team, s, build.assumed_distance)
     if distance_note:
         warnings.append(distance_note)
-    plan = _solve(build)
+    # the envelopes, kept for the head-count scenarios: a customer whose options a
+    # scenario leaves as they are keeps its envelope there
+    envelope = envelope_options(build.menu)
+    plan = _solve(build, envelope)
     ch = plan.choice
     pick = build.chosen(ch, cust, s)
     band_note, held_at_a_loss, below_minimum, winback_block = _band_notes(
@@ -1620,8 +1634,9 @@ def coverage_plan(
         released,
         kept=None if prev is None else prev.choice,
         winback=winback,
+        envelope=envelope,
     )
-    del option_rep
+    del option_rep, envelope
     out, tables, manifest = _described(
         cust,
         team,
