@@ -197,7 +197,13 @@ def check_plan(
     Checks that ``choice`` picks exactly one of each customer's own options and that no
     resource uses more than its capacity (``tol`` relative, at least ``tol`` hours).
     """
-    cap = _capacity(capacity, menu, names)
+    _check_choice(menu, _capacity(capacity, menu, names), choice, tol=tol, names=names)
+
+
+def _check_choice(
+    menu: Menu, cap: F64, choice: Any, *, tol: float = 1e-6, names: Sequence[str] | None = None
+) -> None:
+    """:func:`check_plan` on a menu and capacities already checked (:func:`_capacity`)."""
     ch = np.asarray(choice)
     n = menu.n_customers
     if ch.shape != (n,) or not np.issubdtype(ch.dtype, np.integer):
@@ -1015,7 +1021,7 @@ def allocate(
         best_pts, fill_rounds = _fill(env, pts, cap)
     pts = best_pts
     choice = env.opt[pts]
-    check_plan(menu, cap, choice, names=names)
+    _check_choice(menu, cap, choice, names=names)
     objective = float(np.sum(menu.value[choice]))
     bound = max(bound, objective)  # the bound is an upper bound; rounding cannot undo that
     gap = (bound - objective) / max(abs(bound), TINY)
