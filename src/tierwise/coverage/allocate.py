@@ -377,10 +377,11 @@ def envelope_options(
 
     Examples
     --------
-    >>> menu = Menu(np.array([0, 0, 0, 1, 1]), np.array([0.0, 1.0, 5.0, 0.0, 8.0]),
-    ...             np.array([0.0, 4.0, 5.0, 0.0, 5.0]), np.array([-1, 0, 0, -1, 0]), 2)
-    >>> envelope_options(menu).tolist()   # option 1 lies under the chord from 0 to 2
-    [0, 2, 3, 4]
+    >>> menu = Menu(np.array([0, 0, 0, 0, 1, 1]), np.array([0.0, 4.0, 5.0, 9.0, 0.0, 8.0]),
+    ...             np.array([0.0, 1.0, 2.0, 3.0, 0.0, 5.0]),
+    ...             np.array([-1, 0, 0, 0, -1, 0]), 2)
+    >>> envelope_options(menu).tolist()   # option 2 lies under the chord from 1 to 3
+    [0, 1, 3, 4, 5]
     """
     n = menu.n_customers
     if base is None or base_points is None or carried is None:
