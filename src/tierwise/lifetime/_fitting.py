@@ -26,8 +26,11 @@ not a finding about the customers. Each model computes the share
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, ParamSpec, TypeVar
 
 import numpy as np
@@ -50,6 +53,8 @@ __all__ = [
     "distinct_rows",
     "maximise",
     "one_blas_thread",
+    "shared_distinct_rows",
+    "shared_figure",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -136,8 +141,19 @@ def distinct_rows(
     """Distinct rows of the given columns, with summed weights and the inverse index.
 
     Returns ``(distinct_columns, weights, inverse)`` with
-    ``distinct_columns[j][inverse] == columns[j]``.
+    ``distinct_columns[j][inverse] == columns[j]``. Within :func:`shared_distinct_rows`
+    a call on columns (and weights) of the same bits as an earlier one returns that call's
+    arrays, read-only.
     """
+    shared = _SHARED.get()
+    if shared is None or not _cacheable(columns, weights):
+        return _distinct_rows(*columns, weights=weights)
+    return shared.get(columns, weights)
+
+
+def _distinct_rows(
+    *columns: FloatArray, weights: FloatArray | None = None
+) -> tuple[list[FloatArray], FloatArray, NDArray[np.intp]]:
     n = len(columns[0])
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     if n == 0:
@@ -157,6 +173,109 @@ def distinct_rows(
     distinct = [c[first] for c in columns]
     wsum = np.bincount(inverse, weights=w, minlength=len(first)).astype(np.float64)
     return distinct, wsum, inverse.astype(np.intp)
+
+
+def _cacheable(columns: tuple[FloatArray, ...], weights: FloatArray | None) -> bool:
+    arrays = [*columns, *([] if weights is None else [weights])]
+    return all(isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype == np.float64 for a in arrays)
+
+
+def _same_bits(a: FloatArray, b: FloatArray) -> bool:
+    """Whether two float64 vectors hold the same bits (so -0.0 differs from 0.0)."""
+    return a is b or (a.shape == b.shape and np.array_equal(a.view(np.int64), b.view(np.int64)))
+
+
+class _SharedRows:
+    """The distinct rows computed within one :func:`shared_distinct_rows` scope.
+
+    Each entry keeps its input columns to compare a later call's bits against; the
+    scope holds at most :data:`_SHARED_ENTRIES` of them (the oldest goes first).
+    """
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[tuple[FloatArray, ...], FloatArray | None, Any]] = []
+        self.figures: dict[tuple[Any, ...], tuple[tuple[FloatArray, ...], FloatArray]] = {}
+        self.lock = threading.Lock()
+
+    def get(
+        self, columns: tuple[FloatArray, ...], weights: FloatArray | None
+    ) -> tuple[list[FloatArray], FloatArray, NDArray[np.intp]]:
+        with self.lock:
+            for cols, w, found in self.entries:
+                if (
+                    len(cols) == len(columns)
+                    and (w is None) == (weights is None)
+                    and all(_same_bits(a, b) for a, b in zip(cols, columns, strict=True))
+                    and (w is None or weights is None or _same_bits(w, weights))
+                ):
+                    distinct, wsum, inverse = found
+                    return list(distinct), wsum, inverse
+        distinct, wsum, inverse = _distinct_rows(*columns, weights=weights)
+        for a in (*distinct, wsum, inverse):
+            a.setflags(write=False)
+        kept = tuple(c.copy() for c in columns)
+        with self.lock:
+            self.entries.append(
+                (kept, None if weights is None else weights.copy(), (distinct, wsum, inverse))
+            )
+            del self.entries[:-_SHARED_ENTRIES]
+        return list(distinct), wsum, inverse
+
+
+#: Most distinct-row results, and most figures, one :func:`shared_distinct_rows` scope keeps.
+_SHARED_ENTRIES = 6
+
+
+def shared_figure(
+    name: str, params: FloatArray, rows: tuple[FloatArray, ...], compute: Callable[[], FloatArray]
+) -> FloatArray:
+    """``compute()``, a figure of the parameters ``params`` on the distinct rows ``rows``,
+    computed once within a :func:`shared_distinct_rows` scope.
+
+    Only rows that scope handed out (read-only, so their bits cannot change) are looked
+    up; the figure found is the array the first call computed, read-only. Outside a scope,
+    or on other rows, ``compute()`` runs every time.
+    """
+    shared = _SHARED.get()
+    if shared is None or any(r.flags.writeable for r in rows):
+        return compute()
+    key = (name, np.asarray(params, dtype=np.float64).tobytes(), *map(id, rows))
+    with shared.lock:
+        found = shared.figures.get(key)
+    if found is not None:
+        return found[1]
+    value = compute()
+    value.setflags(write=False)
+    with shared.lock:
+        # the entry keeps its rows alive, so that their ids stay theirs
+        shared.figures[key] = (rows, value)
+        while len(shared.figures) > _SHARED_ENTRIES:
+            del shared.figures[next(iter(shared.figures))]
+    return value
+
+
+#: The scope's results, in the context (so the thread) that opened it.
+_SHARED: contextvars.ContextVar[_SharedRows | None] = contextvars.ContextVar(
+    "tierwise_shared_rows", default=None
+)
+
+
+@contextlib.contextmanager
+def shared_distinct_rows() -> Iterator[None]:
+    """Within the block, :func:`distinct_rows` computes the distinct rows of given columns
+    once and hands later calls on the same bits the same (read-only) arrays.
+
+    The lifetime stage fits and predicts several models on the same customer summaries;
+    each model, and each prediction, asks for their distinct rows again. The result
+    depends on the bits of the columns only, so it is the same whoever asks. The scope
+    holds in the thread that opened it (threads started inside see none), and the kept
+    results are freed when the block ends.
+    """
+    token = _SHARED.set(_SHARED.get() or _SharedRows())
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
 
 
 _P = ParamSpec("_P")
@@ -204,9 +323,14 @@ def maximise(
         When a parameter ends at the bound or a shape parameter above ``max_shape``.
     """
 
+    # the log-likelihood at each point tried, by the bits of the point: the optimum is one
+    # of them, and its log-likelihood is then not computed again
+    tried: dict[bytes, float] = {}
+
     def objective(theta: FloatArray) -> tuple[float, FloatArray]:
         params = np.exp(theta)
         ll, grad = loglik_and_grad(params)
+        tried[params.tobytes()] = ll
         if not np.isfinite(ll):
             return 1e300, np.zeros_like(theta)
         # chain rule for the log-parameters
@@ -234,8 +358,10 @@ def maximise(
         )
     # under the same one-thread BLAS as the fit: the log-likelihood (and the AIC made from
     # it) has the same bits whatever the machine's core count
-    with threadpool_limits(limits=1, user_api="blas"):
-        ll, _ = loglik_and_grad(params)
+    ll = tried.get(params.tobytes())
+    if ll is None:
+        with threadpool_limits(limits=1, user_api="blas"):
+            ll, _ = loglik_and_grad(params)
     return params, float(ll), best
 
 

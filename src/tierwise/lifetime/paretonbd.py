@@ -48,6 +48,7 @@ from ._fitting import (
     check_fitted,
     distinct_rows,
     one_blas_thread,
+    shared_figure,
 )
 from .bgnbd import RFT, rft
 
@@ -355,11 +356,17 @@ class ParetoNBDModel(LikelihoodModel):
 
     def _p_alive(self, xa: FloatArray, ta: FloatArray, Ta: FloatArray) -> FloatArray:
         (xd, td, Td), _, inv = distinct_rows(xa, ta, Ta)
-        r, alpha, s, beta = p = self._p()
-        log_t1 = -(r + xd) * np.log(alpha + Td) - s * np.log(beta + Td)
-        log_i, _ = _log_integral(p, xd, td, Td, grad=False)
-        out = np.exp(log_t1 - np.logaddexp(log_t1, np.log(s) + log_i))
-        return out[inv]
+        p = self._p()
+
+        def on_distinct() -> FloatArray:
+            r, alpha, s, beta = p
+            log_t1 = -(r + xd) * np.log(alpha + Td) - s * np.log(beta + Td)
+            log_i, _ = _log_integral(p, xd, td, Td, grad=False)
+            return np.asarray(np.exp(log_t1 - np.logaddexp(log_t1, np.log(s) + log_i)))
+
+        # the stage asks for P(alive) of the same rows at the same parameters several times
+        # (for each forecast it checks and makes): the quadrature runs once
+        return shared_figure("pareto_nbd p_alive", p, (xd, td, Td), on_distinct)[inv]
 
     def expected_purchases(self, X: Any, t: float) -> FloatArray:
         """Expected purchases in the next ``t`` time units given each customer's history.

@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 from ..engine import Engine
 from ..errors import ModelError
 from ..settings.lifetime import LifetimeSettings
-from ._fitting import DegenerateFitError, LikelihoodModel
+from ._fitting import DegenerateFitError, LikelihoodModel, shared_distinct_rows
 from .choice import ModelChoice, choose_transaction_model
 from .churn import (
     DefectionComparison,
@@ -381,7 +381,8 @@ def lifetime_stage(
         # lifted around one fit would change the threads of a product running meanwhile in
         # the other thread, and its sums' bits with them. One thread for all gives every
         # figure the same bits on any machine and in any timing.
-        with threadpool_limits(limits=1, user_api="blas"):
+        # the models' distinct rows of the same summaries found once (and freed after)
+        with threadpool_limits(limits=1, user_api="blas"), shared_distinct_rows():
             return _lifetime(days, as_of, cfg, engine, margin, prospects, seed)
     finally:
         days.release(engine)
