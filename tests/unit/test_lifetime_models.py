@@ -446,3 +446,64 @@ def test_pareto_quadrature_on_threads_gives_every_row_the_same_bits():
             assert np.array_equal(one, many)
             assert np.array_equal(g_one, g_many)
         assert np.isneginf(one[: n // 5]).all() and np.isfinite(one[n // 5 :]).all()
+
+
+def test_pareto_figures_of_a_row_do_not_depend_on_the_other_rows():
+    """The special functions are evaluated once per distinct x and T and gathered per row:
+    each row's log-likelihood and gradient are the bits it gets alone."""
+    p = np.array([0.55, 10.6, 0.61, 11.7])
+    ll, g = ParetoNBDModel.loglik_terms(p, SX, STX, ST, grad=True)
+    assert g is not None
+    for i in (0, 17, 999, len(SX) - 1):
+        one, g_one = ParetoNBDModel.loglik_terms(
+            p, SX[i : i + 1], STX[i : i + 1], ST[i : i + 1], grad=True
+        )
+        assert g_one is not None
+        assert one[0] == ll[i]
+        assert np.array_equal(g_one[:, 0], g[:, i])
+
+
+def test_distinct_rows_are_shared_within_a_scope_and_equal_fresh_ones():
+    from tierwise.lifetime._fitting import distinct_rows, shared_distinct_rows
+
+    fresh, w_fresh, inv_fresh = distinct_rows(SX, STX, ST)
+    assert fresh[0].flags.writeable  # outside a scope nothing is kept
+    with shared_distinct_rows():
+        first, w1, inv1 = distinct_rows(SX.copy(), STX.copy(), ST.copy())
+        again, w2, inv2 = distinct_rows(SX.copy(), STX.copy(), ST.copy())
+        assert all(a is b for a, b in zip(first, again, strict=True))
+        assert w1 is w2 and inv1 is inv2
+        for a, b in zip(first, fresh, strict=True):
+            assert np.array_equal(a, b)
+        assert np.array_equal(w1, w_fresh) and np.array_equal(inv1, inv_fresh)
+        assert not first[0].flags.writeable  # shared: nobody may change them
+        # other bits are other columns: weights, and -0.0 against 0.0
+        weighted = distinct_rows(SX, STX, ST, weights=np.full(len(SX), 2.0))
+        assert np.array_equal(weighted[1], 2.0 * w_fresh)
+        signed = STX.copy()
+        signed[signed == 0] = -0.0
+        assert np.signbit(distinct_rows(SX, signed, ST)[0][1]).any()
+    assert distinct_rows(SX, STX, ST)[0][0].flags.writeable
+
+
+def test_the_fit_does_not_evaluate_its_optimum_again():
+    from tierwise.lifetime._fitting import maximise
+
+    calls = []
+
+    def loglik(p: np.ndarray) -> tuple[float, np.ndarray]:
+        calls.append(p.copy())
+        return float(-np.sum((p - 2.0) ** 2)), -2.0 * (p - 2.0)
+
+    params, ll, res = maximise(
+        loglik,
+        [np.array([1.0, 3.0])],
+        total_weight=1.0,
+        model="m",
+        max_iter=100,
+        tol=1e-10,
+        names=("a", "b"),
+    )
+    assert len(calls) == res.nfev
+    assert ll == loglik(params)[0]
+    assert np.allclose(params, 2.0)

@@ -54,6 +54,9 @@ from .bgnbd import RFT, rft
 
 __all__ = ["ParetoNBDModel"]
 
+#: distinct values and row indices of x and T
+Levels = tuple[tuple[FloatArray, NDArray[np.intp]], tuple[FloatArray, NDArray[np.intp]]]
+
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(48)
 _LOG_WEIGHTS = np.log(_WEIGHTS)
 _CUT = 45.0  # integrate exp(-k rho) until it has fallen by exp(-45)
@@ -96,7 +99,8 @@ def _log_integral(
     B = np.where(a_first, beta, alpha)
     e_other = np.where(a_first, n, m)
     u0 = A + t_x
-    span = np.log(A + T) - np.log(u0)
+    log_u0 = np.log(u0)
+    span = np.log(A + T) - log_u0
     span = np.minimum(span, _CUT / k)
     empty = span <= 0
     half = np.where(empty, 1.0, span) / 2.0
@@ -107,7 +111,7 @@ def _log_integral(
         a_first=a_first,
         e_other=e_other,
         empty=empty,
-        log_u0=np.log(u0),
+        log_u0=log_u0,
         log_half=np.log(half),
         half=half,
         b_minus_a=B - A,
@@ -280,14 +284,32 @@ class ParetoNBDModel(LikelihoodModel):
         return float(-np.expm1(-s * np.log1p(span / beta)))
 
     @staticmethod
+    def levels(x: FloatArray, T: FloatArray) -> Levels:
+        """Distinct values of x and T with each row's index into them."""
+        return (np.unique(x, return_inverse=True), np.unique(T, return_inverse=True))
+
+    @staticmethod
     def loglik_terms(
-        params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, *, grad: bool = False
+        params: FloatArray,
+        x: FloatArray,
+        t_x: FloatArray,
+        T: FloatArray,
+        *,
+        grad: bool = False,
+        levels: Levels | None = None,
     ) -> tuple[FloatArray, FloatArray | None]:
-        """Per-row log-likelihood and (optionally) its gradient, shape (4, n)."""
+        """Per-row log-likelihood and (optionally) its gradient, shape (4, n).
+
+        The special functions of ``r + x`` and the logarithms of ``alpha + T`` and
+        ``beta + T`` are evaluated once per distinct ``x`` and ``T`` (``levels``, from
+        :meth:`levels`) and gathered per row: the same figures as row by row.
+        """
         r, alpha, s, beta = params
-        m = r + x
-        log_c = gammaln(m) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        la_T, lb_T = np.log(alpha + T), np.log(beta + T)
+        (xu, xi), (Tu, Ti) = levels if levels is not None else ParetoNBDModel.levels(x, T)
+        mu = r + xu
+        m = mu[xi]
+        log_c = (gammaln(mu) - gammaln(r))[xi] + r * np.log(alpha) + s * np.log(beta)
+        la_T, lb_T = np.log(alpha + Tu)[Ti], np.log(beta + Tu)[Ti]
         log_t1 = -m * la_T - s * lb_T
         log_i, gi = _log_integral(params, x, t_x, T, grad=grad)
         log_t2 = np.log(s) + log_i
@@ -298,14 +320,14 @@ class ParetoNBDModel(LikelihoodModel):
         w2 = np.exp(log_t2 - np.logaddexp(log_t1, log_t2))
         w1 = 1.0 - w2
         g = np.empty((4, len(x)))
-        g[0] = digamma(m) - digamma(r) + np.log(alpha) - w1 * la_T + w2 * gi[0]
+        g[0] = (digamma(mu) - digamma(r))[xi] + np.log(alpha) - w1 * la_T + w2 * gi[0]
         g[1] = r / alpha - w1 * m / (alpha + T) + w2 * gi[1]
         g[2] = np.log(beta) - w1 * lb_T + w2 * (1.0 / s + gi[2])
         g[3] = s / beta - w1 * s / (beta + T) + w2 * gi[3]
         return ll, g
 
     def _loglik(self, params: FloatArray) -> tuple[float, FloatArray]:
-        ll, g = self.loglik_terms(params, self._x, self._t, self._T, grad=True)
+        ll, g = self.loglik_terms(params, self._x, self._t, self._T, grad=True, levels=self._levels)
         assert g is not None
         return float(self._w @ ll), g @ self._w
 
@@ -315,6 +337,7 @@ class ParetoNBDModel(LikelihoodModel):
         xa, ta, Ta = rft(X)
         w = None if sample_weight is None else as_float("sample_weight", sample_weight)
         (self._x, self._t, self._T), self._w, _ = distinct_rows(xa, ta, Ta, weights=w)
+        self._levels = self.levels(self._x, self._T)
         try:
             total = float(self._w.sum())
             if total <= 0:
@@ -333,7 +356,7 @@ class ParetoNBDModel(LikelihoodModel):
             self._maximise(self._loglik, starts, total, span=float(self._T.max()))
             self.n_distinct_ = len(self._x)
         finally:
-            del self._x, self._t, self._T, self._w
+            del self._x, self._t, self._T, self._w, self._levels
         return self
 
     def log_likelihood(self, X: Any, *, sample_weight: ArrayLike | None = None) -> float:
