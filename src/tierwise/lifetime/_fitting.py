@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import hashlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, ParamSpec, TypeVar
@@ -180,45 +181,42 @@ def _cacheable(columns: tuple[FloatArray, ...], weights: FloatArray | None) -> b
     return all(isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype == np.float64 for a in arrays)
 
 
-def _same_bits(a: FloatArray, b: FloatArray) -> bool:
-    """Whether two float64 vectors hold the same bits (so -0.0 differs from 0.0)."""
-    return a is b or (a.shape == b.shape and np.array_equal(a.view(np.int64), b.view(np.int64)))
+def _digest(a: FloatArray) -> bytes:
+    """A 256-bit digest of a float64 vector's bits (so -0.0 differs from 0.0)."""
+    return hashlib.blake2b(np.ascontiguousarray(a).data, digest_size=32).digest()
 
 
 class _SharedRows:
     """The distinct rows computed within one :func:`shared_distinct_rows` scope.
 
-    Each entry keeps its input columns to compare a later call's bits against; the
-    scope holds at most :data:`_SHARED_ENTRIES` of them (the oldest goes first).
+    Each result is found by a digest of its input columns' bits (and weights'); the scope
+    holds at most :data:`_SHARED_ENTRIES` of them (the oldest goes first).
     """
 
     def __init__(self) -> None:
-        self.entries: list[tuple[tuple[FloatArray, ...], FloatArray | None, Any]] = []
+        self.entries: dict[tuple[Any, ...], Any] = {}
         self.figures: dict[tuple[Any, ...], tuple[tuple[FloatArray, ...], FloatArray]] = {}
         self.lock = threading.Lock()
 
     def get(
         self, columns: tuple[FloatArray, ...], weights: FloatArray | None
     ) -> tuple[list[FloatArray], FloatArray, NDArray[np.intp]]:
+        key = (
+            len(columns[0]),
+            tuple(_digest(c) for c in columns),
+            None if weights is None else _digest(weights),
+        )
         with self.lock:
-            for cols, w, found in self.entries:
-                if (
-                    len(cols) == len(columns)
-                    and (w is None) == (weights is None)
-                    and all(_same_bits(a, b) for a, b in zip(cols, columns, strict=True))
-                    and (w is None or weights is None or _same_bits(w, weights))
-                ):
-                    distinct, wsum, inverse = found
-                    return list(distinct), wsum, inverse
-        distinct, wsum, inverse = _distinct_rows(*columns, weights=weights)
-        for a in (*distinct, wsum, inverse):
-            a.setflags(write=False)
-        kept = tuple(c.copy() for c in columns)
-        with self.lock:
-            self.entries.append(
-                (kept, None if weights is None else weights.copy(), (distinct, wsum, inverse))
-            )
-            del self.entries[:-_SHARED_ENTRIES]
+            found = self.entries.get(key)
+        if found is None:
+            found = _distinct_rows(*columns, weights=weights)
+            for a in (*found[0], found[1], found[2]):
+                a.setflags(write=False)
+            with self.lock:
+                self.entries[key] = found
+                while len(self.entries) > _SHARED_ENTRIES:
+                    del self.entries[next(iter(self.entries))]
+        distinct, wsum, inverse = found
         return list(distinct), wsum, inverse
 
 
