@@ -15,6 +15,7 @@ import pytest
 import xlsxwriter
 
 from report_support import FORMULA_NAME, customer_id_named
+from tierwise.io.outputs import visible_control_text
 from tierwise.report import write_plan_xlsx
 from tierwise.report.xlsx import _sheet_names, write_plan
 
@@ -182,6 +183,40 @@ def test_a_rep_name_shaped_like_xml_markup_stays_text_on_every_sheet(tmp_path: P
         assert not any(b"<t>injected</t>" in z.read(n) for n in z.namelist())
 
 
+def test_control_characters_in_input_text_are_shown_as_the_csv_files_show_them(
+    tmp_path: Path,
+) -> None:
+    # a bell, an escape sequence, a form feed, a NUL and DEL become U+FFFD, as in the CSV
+    # files (not XlsxWriter's _x0007_ escapes, nor a raw DEL); a tab and the line breaks of a
+    # multi-line cell stay; the call lists (rows made in Arrow), the summary's rep column
+    # and the sheets written cell by cell follow the same rule
+    name = "Acme\x07 Ltd\x1b[2J\x0cff\x00\x7f\tline\nbreak"
+    shown = "Acme\ufffd Ltd\ufffd[2J\ufffdff\ufffd\ufffd\tline\nbreak"
+    c = pa.table(
+        {
+            "customer_id": ["a", "b"],
+            "name": [name, "Beta"],
+            "assigned_rep": ["R\x07one", "R\x07one"],
+            "class_reason": ["A: top\x1b[31m", "B"],
+            "expected_contribution_plan": [2.0, 1.0],
+        }
+    )
+    segments = pa.table({"value_class": ["A"], "profile": ["buys \x07 often"]})
+    path = write_plan(tmp_path / "p.xlsx", c, {"segments": segments})
+    wb = openpyxl.load_workbook(path)
+    call_list = _rows(wb.worksheets[4])
+    assert call_list[0]["Name"] == shown
+    assert call_list[0]["Reason"] == "A: top\ufffd[31m"
+    summary = [cell.value for row in wb["Summary"].iter_rows() for cell in row]
+    assert "R\ufffdone" in summary
+    definitions = [cell.value for row in wb["Definitions"].iter_rows() for cell in row]
+    assert "buys \ufffd often" in definitions
+    with zipfile.ZipFile(path) as z:
+        xml = b"".join(z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
+    assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", xml)
+    assert not re.search(rb"_x00(0[0-8BC]|0[EF]|1[0-9A-F])_", xml)
+
+
 def _inline_strings(xml: str) -> dict[str, str]:
     """Cell reference -> the inline string XML of each text cell of a sheet."""
     return dict(re.findall(r'<c r="([A-Z]+\d+)"[^>]*t="inlineStr"><is>(.*?)</is></c>', xml))
@@ -217,7 +252,8 @@ def test_call_list_cells_are_written_as_xlsxwriter_writes_them(tmp_path: Path) -
     markup = "<r><t>rich</t></r>"
     for i, name in enumerate(names):
         if name is not None and name != markup:
-            ws.write_string(i + 1, 2, name)
+            # a control character is shown as U+FFFD, as in the CSV files
+            ws.write_string(i + 1, 2, visible_control_text(name))
     ref.close()
     with zipfile.ZipFile(ref_path) as z:
         expected = _inline_strings(z.read("xl/worksheets/sheet1.xml").decode())
@@ -322,7 +358,7 @@ def test_one_special_text_among_plain_ones_is_written_as_xlsxwriter_writes_it(
     ws = ref.add_worksheet()
     for i, name in enumerate(names):
         if name is not None:
-            ws.write_string(i + 1, 2, name)
+            ws.write_string(i + 1, 2, visible_control_text(name))
     ref.close()
     with zipfile.ZipFile(ref_path) as z:
         expected = _inline_strings(z.read("xl/worksheets/sheet1.xml").decode())

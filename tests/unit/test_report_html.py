@@ -270,6 +270,26 @@ def test_control_characters_in_input_text_are_not_written_into_the_page(
     assert "Acme\ufffdLtd\ufffd\ufffd\ufffd\x85 GmbH" in html
 
 
+def test_control_characters_are_shown_as_the_csv_files_show_them_in_charts_and_tables(
+    report_full_out: Path, tmp_path: Path
+) -> None:
+    # the charts' data is JSON in the page: a bell there is the escape \u0007, which the
+    # browser turns back into a bell; a form feed is a character a page may hold, but the
+    # CSV files show it as U+FFFD, and so does the report
+    out = Path(shutil.copytree(report_full_out, tmp_path / "out"))
+    assert fill_text(out, "name", "Acme\x07Ltd\x0c\x1b[2J\r\nGmbH") > 0
+    html = render_report(out)
+    specs = re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', html, re.S)
+    named = [s for s in specs if "Acme" in s]
+    assert named, "no chart shows a customer's name"
+    for spec in named:
+        assert "Acme\\ufffdLtd\\ufffd\\ufffd[2J\\r\\nGmbH" in spec
+        assert not re.search(r"(?<!\\)(\\\\)*\\(u00(0[0-8bcef]|1[0-9a-f])|[bf])", spec)
+        json.loads(spec)  # still JSON
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", html)
+    assert "Acme\ufffdLtd\ufffd\ufffd[2J" in html  # the tables
+
+
 def test_a_run_classed_on_value_alone_says_why_there_is_no_potential_axis(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 

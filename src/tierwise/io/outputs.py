@@ -48,6 +48,7 @@ __all__ = [
     "read_csv",
     "record_rewrite",
     "restore_formulas",
+    "visible_control_text",
     "visible_controls",
     "write_csv",
     "write_parquet",
@@ -166,6 +167,22 @@ def visible_controls(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Ar
     if not _may_hold_control(col):
         return col
     return pc.replace_substring_regex(col, _CONTROL, "\ufffd")
+
+
+_CONTROL_RE = re.compile(_CONTROL)
+
+
+def visible_control_text(text: str) -> str:
+    r"""One text with each control character of :data:`_CONTROL` replaced by U+FFFD, as
+    :func:`visible_controls` shows a column's: the rule report.html and plan.xlsx apply to
+    the text they show.
+
+    Examples
+    --------
+    >>> visible_control_text("Acme\x07 Ltd\x1b[2J\r\n") == "Acme\ufffd Ltd\ufffd[2J\r\n"
+    True
+    """
+    return _CONTROL_RE.sub("\ufffd", text)
 
 
 def restore_formulas(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from markupsafe import Markup
 
 from .. import __version__
-from ..io.outputs import follow_umask, record_rewrite
+from ..io.outputs import follow_umask, record_rewrite, visible_control_text
 from ..settings.report import ReportSettings
 from ..validate import count_text
 from . import charts
@@ -1529,9 +1529,24 @@ def _rank_within(keys: pa.Array) -> np.ndarray:
 # -- rendering -------------------------------------------------------------------------------
 
 
+#: A JSON escape (as :func:`json.dumps` writes them) of a control character the CSV files
+#: show as U+FFFD (:func:`~tierwise.io.outputs.visible_control_text`: the C0 controls but
+#: tab, line feed and carriage return), or an escaped backslash, matched first so that the
+#: text after it is never taken for an escape.
+_ESCAPED_CONTROL = re.compile(r"(\\\\)|\\(?:[bf]|u00(?:0[0-8bcef]|1[0-9a-f]))")
+
+
 def _json_for_script(data: Any) -> Markup:
-    """JSON safe inside a ``<script type="application/json">`` element."""
+    r"""JSON safe inside a ``<script type="application/json">`` element, its text's control
+    characters as U+FFFD (as the page's own text shows them: :func:`without_controls`).
+
+    Example
+    -------
+    >>> print(_json_for_script({"name": "<b>Acme\x07\\b\x0c"}))
+    {"name":"\u003cb\u003eAcme\ufffd\\b\ufffd"}
+    """
     text = json.dumps(data, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    text = _ESCAPED_CONTROL.sub(lambda m: m.group(1) or "\\ufffd", text)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return Markup(text)
@@ -1558,22 +1573,19 @@ def _env() -> jinja2.Environment:
     )
 
 
-#: Characters a web page may not hold (the C0 controls but tab, line feed, form feed and
-#: carriage return; DEL): from input text, shown as U+FFFD. No customer id holds one (they
-#: are refused as ids), so the ids the pages' forms carry are never changed.
-_NOT_IN_HTML = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
-
-
 def without_controls(html: str) -> str:
-    r"""A page's text with every character a web page may not hold as U+FFFD, as a browser
-    shows a NUL (input text may carry them; the page's own text and scripts do not).
+    r"""A page's text with each control character as U+FFFD, as the CSV files show input
+    text (:func:`~tierwise.io.outputs.visible_control_text`: the C0 controls but tab, line
+    feed and carriage return, and DEL); a browser shows a NUL so too. Input text may carry
+    them; the page's own text and scripts do not. No customer id holds one (they are
+    refused as ids), so the ids the pages' forms carry are never changed.
 
     Example
     -------
-    >>> without_controls("<td>Acme\x00Ltd\x07</td>\n") == "<td>Acme\ufffdLtd\ufffd</td>\n"
+    >>> without_controls("<td>Acme\x00Ltd\x07\x0c</td>\n") == "<td>Acme\ufffdLtd\ufffd\ufffd</td>\n"
     True
     """
-    return _NOT_IN_HTML.sub("\ufffd", html)
+    return visible_control_text(html)
 
 
 def render_report(out_dir: str | Path, settings: ReportSettings | None = None) -> str:

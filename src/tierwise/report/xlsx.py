@@ -10,7 +10,9 @@ frozen header, filters and number formats.
 Text from the inputs is never a formula or a link: the workbook is opened with
 ``strings_to_formulas``, ``strings_to_urls`` and ``strings_to_numbers`` off, every text cell
 is written as a string, and a text cell that a spreadsheet would run as a formula once
-edited (starting with ``=``, ``+``, ``-``, ``@``) carries Excel's quote prefix. Numbers are
+edited (starting with ``=``, ``+``, ``-``, ``@``) carries Excel's quote prefix. A control
+character in text (a bell, an escape, a NUL: every C0 control but the tab and the line
+breaks, and DEL) is written as U+FFFD, as in the CSV files. Numbers are
 number cells, dates and times date cells (Excel's serial numbers with a date format, so
 they sort and filter as dates), true and false boolean cells.
 
@@ -47,7 +49,13 @@ from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
 from ..errors import InputError, SettingsError
-from ..io.outputs import follow_umask, open_in_office, record_rewrite
+from ..io.outputs import (
+    follow_umask,
+    open_in_office,
+    record_rewrite,
+    visible_control_text,
+    visible_controls,
+)
 from ..settings.report import ReportSettings
 from ..settings.terms import TermsSettings
 from ._folder import RunFolder, carrying_rep, float_array, team_reps, text_array
@@ -158,11 +166,13 @@ class _Formats:
 class _SafeSheet(Worksheet):  # type: ignore[misc]
     """A worksheet on which text shaped like XlsxWriter's rich-string markup (``<r>…</r>``),
     which XlsxWriter would copy into the file as XML, stays text: a zero-width space after
-    it breaks the shape (a name from the inputs can never inject XML)."""
+    it breaks the shape (a name from the inputs can never inject XML). A control character
+    in text is written as U+FFFD (:func:`~tierwise.io.outputs.visible_control_text`)."""
 
     def _write_string(
         self, row: int, col: int, string: str, cell_format: Any = None
     ) -> Literal[0, -1, -2]:
+        string = visible_control_text(string)
         if string.startswith("<r>") and string.endswith("</r>"):
             string += "\u200b"
         return super()._write_string(row, col, string, cell_format)  # type: ignore[no-any-return]
@@ -345,7 +355,7 @@ def _cells_xml(values: pa.Array, kind: str, refs: pa.Array, fmts: _Formats) -> p
     style = f'" s="{fmt._get_xf_index()}"'
     if kind in ("text", "wide"):
         text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
-        text = _blank_empty(text)
+        text = visible_controls(_blank_empty(text))
         quoted = f'" s="{fmts.quoted._get_xf_index()}"'
         cell_style: pa.Array | str = style
         if np.isin(_Bytes(text).first, _FORMULA_BYTES).any():
