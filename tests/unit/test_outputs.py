@@ -726,3 +726,22 @@ def test_a_wide_table_is_written_in_pieces_of_fewer_rows_with_the_same_bytes(
     write_csv(table, tmp_path / "pieces.csv", locale="excel-de")
     assert pieces == [10] * 100
     assert (tmp_path / "pieces.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+
+
+@pytest.mark.parametrize("code", [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+def test_any_one_control_character_among_plain_text_is_shown_as_u_fffd(code: int) -> None:
+    # whether a column holds one is told from its bytes before any rule runs over it: one
+    # such character among plain text, tabs and line breaks must still be found
+    col = pa.array(["plain", "tab\tline\nbreak\rcr", f"a{chr(code)}b", None, "Köln"])
+    assert outputs.visible_controls(col).to_pylist() == [
+        "plain",
+        "tab\tline\nbreak\rcr",
+        "a\ufffdb",
+        None,
+        "Köln",
+    ]
+
+
+def test_a_column_of_tabs_and_line_breaks_is_written_as_it_is() -> None:
+    col = pa.chunked_array([["plain", "tab\tline\nbreak\rcr"], [None, "x"]])
+    assert outputs.visible_controls(col) is col

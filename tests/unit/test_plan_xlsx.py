@@ -534,3 +534,25 @@ def test_text_of_no_characters_is_a_blank_cell_on_every_sheet(tmp_path: Path) ->
     assert wb["Definitions"]["B4"].value == "big buyers" and wb["Definitions"]["B3"].value is None
     assert wb["Terms"]["C5"].value == "1%" and wb["Terms"]["B5"].value is None
     assert wb["r1"]["C3"].value == "B" and wb["r1"]["C2"].value is None
+
+
+def test_reps_and_accounts_of_equal_priority_are_in_the_order_python_sorts_their_text(
+    tmp_path: Path,
+) -> None:
+    # sheets by rep, and accounts of one priority by id, in code point order (upper case
+    # before lower case, accented letters after z)
+    reps = ["zoe", "Émile", "Zoë", "ann", "Bob", "émil"]
+    ids = ["b", "B", "é", "a", "Ä", "ab", "A", "e", "aa", "z", "Z", "ä"]
+    rows = [(f"{x}-{k}", rep) for k, rep in enumerate(reps) for x in ids]
+    c = pa.table(
+        {
+            "customer_id": [r[0] for r in rows],
+            "assigned_rep": [r[1] for r in rows],
+            "expected_contribution_plan": [1.0] * len(rows),
+        }
+    )
+    wb = openpyxl.load_workbook(write_plan(tmp_path / "p.xlsx", c))
+    assert wb.sheetnames[4:] == sorted(reps)
+    for ws in wb.worksheets[4:]:
+        listed = [r["Account"] for r in _rows(ws)]
+        assert listed == sorted(i for i, rep in rows if rep == ws.title)

@@ -141,14 +141,23 @@ _CONTROL_BYTES[[*range(0, 9), 11, 12, *range(14, 32), 127]] = True
 
 def _may_hold_control(col: pa.ChunkedArray | pa.Array) -> bool:
     """Whether a text cell of ``col`` may hold a character of :data:`_CONTROL` (any such
-    byte among the bytes of its values in Arrow's data buffer: one look-up per byte)."""
+    byte among the bytes of its values in Arrow's data buffer)."""
     for chunk in _chunks(col):
         if len(chunk) == 0 or chunk.null_count == len(chunk):
             continue
         offsets, data = _text_bytes(chunk)
-        if _CONTROL_BYTES[data[offsets[0] : offsets[-1]]].any():
+        if _has_control_byte(data[offsets[0] : offsets[-1]]):
             return True
     return False
+
+
+def _has_control_byte(data: np.ndarray) -> bool:
+    """Whether a byte of :data:`_CONTROL` is among ``data``: the bytes below a space and DEL
+    are found by comparison (rare in text), and only those are looked up."""
+    low = data < 0x20
+    if np.count_nonzero(low) and _CONTROL_BYTES[data[low]].any():
+        return True
+    return bool(np.count_nonzero(data == 0x7F))
 
 
 def visible_controls(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import os
 import re
 import tempfile
@@ -264,12 +265,18 @@ class _Bytes:
         self.body = self.data[self.offsets[0] : self.offsets[-1]] if n else self.data[:0]
 
     def any_of(self, chars: bytes) -> bool:
-        """Whether a byte of ``chars`` is among the values' bytes."""
-        if len(chars) == 1:
-            return bool(np.count_nonzero(self.body == chars[0]))
-        wanted = np.zeros(256, dtype=bool)
-        wanted[list(chars)] = True
-        return bool(wanted[self.body].any())
+        """Whether a byte of ``chars`` is among the values' bytes (the bytes below a space,
+        rare in text, found by one comparison and only those looked up; the others of
+        ``chars`` by a comparison each)."""
+        low = [c for c in chars if c < 0x20]
+        if low:
+            below = self.body < 0x20
+            if np.count_nonzero(below):
+                wanted = np.zeros(0x20, dtype=bool)
+                wanted[low] = True
+                if wanted[self.body[below]].any():
+                    return True
+        return any(np.count_nonzero(self.body == c) for c in chars if c >= 0x20)
 
     def longest(self) -> int:
         """The longest value, in bytes."""
@@ -631,8 +638,16 @@ def _sheet_text(text: str, limit: int) -> str:
     return _utf16_cut(text.strip("'"), limit).strip("'") or "rep"
 
 
+def _text_ranks(text: pa.Array) -> np.ndarray:
+    """Each text's rank among the distinct texts, in the order Python sorts them (by code
+    point: the order of their UTF-8 bytes, Arrow's): a sort by these integers is the sort
+    by the texts, without comparing Python objects."""
+    return np.asarray(pc.rank(text, sort_keys="ascending", tiebreaker="dense"))
+
+
 def _priority_order(t: pa.Table, rep: np.ndarray) -> np.ndarray:
-    """Rows sorted by rep, then priority (highest expected contribution / value first)."""
+    """Rows sorted by rep (``rep``: each row's :func:`_text_ranks`), then priority (highest
+    expected contribution / value first), then account id."""
     key = next(
         (
             c
@@ -642,7 +657,7 @@ def _priority_order(t: pa.Table, rep: np.ndarray) -> np.ndarray:
         None,
     )
     score = np.nan_to_num(float_array(t, key), nan=-np.inf) if key else np.zeros(t.num_rows)
-    ids = np.asarray(text_array(t, "customer_id").to_numpy(zero_copy_only=False), dtype=object)
+    ids = _text_ranks(text_array(t, "customer_id"))
     # lexsort: the last key sorts first
     return np.lexsort((ids, -score, rep))
 
@@ -715,7 +730,7 @@ def write_plan(
     rep_values = pc.fill_null(
         carrying_rep(t, team_reps(tables.get("rep_plan"))), _unassigned_label(manifest)
     )
-    rep = np.asarray(rep_values.to_numpy(zero_copy_only=False), dtype=object)
+    rep = _text_ranks(rep_values)
     order = _priority_order(t, rep)
     t = t.take(pa.array(order))
     rep = rep[order]
@@ -727,7 +742,7 @@ def write_plan(
     n = t.num_rows
     starts = np.flatnonzero(np.r_[True, rep[1:] != rep[:-1]]) if n else np.zeros(0, np.int64)
     ends = np.r_[starts[1:], n] if n else starts
-    reps = [str(rep[i]) for i in starts]
+    reps = [str(r) for r in rep_values.take(pa.array(order[starts])).to_pylist()]
     priority = np.arange(n) - np.repeat(starts, ends - starts) + 1 if n else np.zeros(0)
     derived = {
         "priority": pa.array(priority.astype(np.int64)),
@@ -756,6 +771,12 @@ def write_plan(
         raise SettingsError(f"{path.parent}: {is_open}")
     fd, tmp = tempfile.mkstemp(prefix=".plan-", suffix=".xlsx", dir=path.parent)
     os.close(fd)
+    # Python's cycle collector waits while the workbook is built: XlsxWriter's state of
+    # each sheet is thousands of objects, whose making would start full collections over
+    # every object of the run (a tenth of the workbook's time with many reps); what they
+    # leave to collect is collected once it resumes
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         wb = Workbook(
             tmp,
@@ -839,6 +860,9 @@ def write_plan(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        if collecting:
+            gc.enable()
     return path
 
 
