@@ -135,6 +135,17 @@ def test_names_that_agree_only_in_part_do_not_agree_as_wholes(left: str, right: 
     assert _wholly(right, left) is False
 
 
+def test_agreeing_as_wholes_decides_each_pair_as_it_would_alone() -> None:
+    # the same words (light, mistyped light, trade) recur across many pairs of one batch
+    left = ["acme sevrices", "acme", "acme dental", "wood sevrices", "wood", "group"] * 40
+    right = ["acme", "acme sevrices", "acme", "wood", "wood construction", "holdings"] * 40
+    words = light_words(AccountSettings())
+    batch = names_agree_wholly(pa.array(left), pa.array(right), light_words=words).to_pylist()
+    alone = [_wholly(a, b) for a, b in zip(left[:6], right[:6], strict=True)]
+    assert alone == [True, True, False, True, False, False]
+    assert batch == alone * 40
+
+
 def test_agreeing_as_wholes_is_null_where_a_name_is_missing() -> None:
     got = names_agree_wholly(pa.array([None, "acme", ""]), pa.array(["acme", None, "acme"]))
     assert got.to_pylist() == [None, None, None]

@@ -281,17 +281,20 @@ def _light(words: pa.Array, light_words: Sequence[str], min_token_length: int) -
     n = len(words)
     if not n or not light_words:
         return np.zeros(n, dtype=bool)
+    # decided once per distinct word (names repeat their trade words many times over)
+    distinct = pc.unique(words)
     vocab = pa.array(sorted(set(light_words)), pa.string())
-    out = np.asarray(pc.is_in(words, value_set=vocab).to_numpy(zero_copy_only=False), bool)
+    light = np.asarray(pc.is_in(distinct, value_set=vocab).to_numpy(zero_copy_only=False), bool)
     long_vocab = [w for w in vocab.to_pylist() if len(w) >= min_token_length]
-    length = np.asarray(pc.utf8_length(words).to_numpy(zero_copy_only=False), np.int64)
-    todo = np.flatnonzero(~out & (length >= min_token_length))
+    length = np.asarray(pc.utf8_length(distinct).to_numpy(zero_copy_only=False), np.int64)
+    todo = np.flatnonzero(~light & (length >= min_token_length))
     if todo.size and long_vocab:
-        cand = words.take(pa.array(np.repeat(todo, len(long_vocab))))
+        cand = distinct.take(pa.array(np.repeat(todo, len(long_vocab))))
         against = pa.array(long_vocab * todo.size, pa.string())
         close = one_edit_apart(cand, against).reshape(todo.size, len(long_vocab)).any(axis=1)
-        out[todo] = close
-    return out
+        light[todo] = close
+    at = np.asarray(pc.index_in(words, value_set=distinct).to_numpy(zero_copy_only=False))
+    return light[at]
 
 
 def _known(left: pa.Array, right: pa.Array) -> np.ndarray:
