@@ -244,3 +244,29 @@ def test_normalisation_is_an_engine_expression() -> None:
     expr = normalise_customers(t, AccountSettings())
     sql = ibis.to_sql(expr, dialect="duckdb")
     assert "REGEXP_REPLACE" in sql.upper()
+
+
+def test_records_sharing_a_value_each_keep_their_row_and_its_normalised_form(
+    engine: Engine,
+) -> None:
+    out = normalised(
+        engine,
+        name=["ACME Ltd (Leeds)", None, "ACME Ltd (Leeds)", "Beta GmbH", "", "ACME Ltd (Leeds)"],
+        address=["12 High Street", "12 High Street", None, "12 High Street", "1 Mill Rd", ""],
+        city=["Leeds", "Leeds", "leeds", None, "Leeds", "York"],
+        email=["a@acme.co.uk", "b@ACME.co.uk", "c@gmail.com", None, "a@acme.co.uk", ""],
+    )
+    assert out["customer_id"] == [f"{i:06d}" for i in range(6)]
+    assert out["name_norm"] == ["acme", None, "acme", "beta", None, "acme"]
+    assert out["branch"] == ["leeds", None, "leeds", None, None, "leeds"]
+    assert out["address_norm"] == [
+        "12 high st",
+        "12 high st",
+        None,
+        "12 high st",
+        "1 mill rd",
+        None,
+    ]
+    assert out["address_number"] == ["12", "12", None, "12", "1", None]
+    assert out["city_norm"] == ["leeds", "leeds", "leeds", None, "leeds", "york"]
+    assert out["email_domain"] == ["acme.co.uk", "acme.co.uk", None, None, "acme.co.uk", None]

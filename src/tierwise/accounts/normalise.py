@@ -552,30 +552,50 @@ def normalise_customers(customers: ir.Table, settings: AccountSettings) -> ir.Ta
             return customers[name].cast("string")
         return ibis.null(str)
 
+    def name_columns(t: ir.Table, name: ir.StringValue) -> ir.Table:
+        t = t.mutate(branch=branch_of(name))
+        t = _apply_steps(t, "name_norm", name, _name_steps(settings.extra_legal_forms))
+        return _apply_steps(
+            t, "name_core", t.name_norm, _core_steps(t.name_norm, settings.extra_generic_words)
+        )
+
+    def address_columns(t: ir.Table, address: ir.StringValue) -> ir.Table:
+        t = _apply_steps(t, "address_norm", address, _address_steps())
+        return t.mutate(address_number=house_number(t.address_norm))
+
+    free_mail = FREE_MAIL_DOMAINS + tuple(settings.extra_free_mail_domains)
+    # computed once per distinct value where the column is there (names, streets, towns and
+    # domains repeat across records), joined back to the records
+    by_value: list[tuple[str, Callable[[ir.Table, ir.StringValue], ir.Table]]] = [
+        ("name", name_columns),
+        ("address", address_columns),
+        ("city", lambda t, v: t.mutate(city_norm=normalise_city(v))),
+        ("email", lambda t, v: t.mutate(email_domain=email_domain(v, free_mail=free_mail))),
+    ]
     t = customers.mutate(
-        branch=branch_of(col("name")),
         postcode_norm=normalise_postcode(col("postcode")),
-        city_norm=normalise_city(col("city")),
         phone_norm=normalise_phone(
             col("phone"), digits=settings.phone_digits, min_digits=settings.min_phone_digits
-        ),
-        email_domain=email_domain(
-            col("email"), free_mail=FREE_MAIL_DOMAINS + tuple(settings.extra_free_mail_domains)
         ),
         tax_id_norm=normalise_tax_id(col("tax_id")),
         employees_norm=_positive_number(customers, "employees"),
     )
-    t = _apply_steps(t, "name_norm", col("name"), _name_steps(settings.extra_legal_forms))
-    t = _apply_steps(t, "address_norm", col("address"), _address_steps())
-    t = _apply_steps(
-        t, "name_core", t.name_norm, _core_steps(t.name_norm, settings.extra_generic_words)
-    )
+    for source, derive in by_value:
+        if source not in cols:
+            t = derive(t, ibis.null(str))
+            continue
+        key = "_tw_value"
+        values = customers.select(**{key: col(source)}).distinct()
+        values = derive(values, values[key])
+        t = t.left_join(values, t[source].cast("string") == values[key]).drop(key)
     k = settings.prefix_length
-    t = t.mutate(
-        address_number=house_number(t.address_norm),
-        postcode_prefix=t.postcode_norm.left(k),
-    )
-    return t.mutate(name_prefix=t.name_core.left(k))
+    t = t.mutate(postcode_prefix=t.postcode_norm.left(k), name_prefix=t.name_core.left(k))
+    added = (
+        "branch", "postcode_norm", "city_norm", "phone_norm", "email_domain", "tax_id_norm",
+        "employees_norm", "name_norm", "address_norm", "name_core", "address_number",
+        "postcode_prefix", "name_prefix",
+    )  # fmt: skip
+    return t.select(*customers.columns, *added)
 
 
 def _positive_number(t: ir.Table, name: str) -> ir.FloatingValue:
