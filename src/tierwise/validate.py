@@ -1895,7 +1895,13 @@ def canonicalize(
         )
     for plan in plans:
         final[plan.name] = plan.value(t2)
-        if plan.name == "customer_id" and vs.id_leading_zeros == "ignore":
+        if (
+            plan.name == "customer_id"
+            and vs.id_leading_zeros == "ignore"
+            and table != MASTER_IDS_TABLE
+        ):
+            # the master's ids keep their zeros: validate_inputs gives each id that matches
+            # one without them the master's form (_in_master_form)
             final[plan.name] = _without_leading_zeros(final[plan.name])
         src = by_raw[plan.raw]
         rules += [
@@ -2750,28 +2756,113 @@ def _warn_near_ids(
         )
 
 
-def reject_duplicate_keys(t: ir.Table, key: tuple[str, ...]) -> ir.Table:
+def reject_duplicate_keys(
+    t: ir.Table, key: tuple[str, ...], *, without_leading_zeros: bool = False
+) -> ir.Table:
     """Reject a row whose key (e.g. customer_id in the master) repeats an earlier row's.
 
     The keys that repeat are found by one aggregation (with their first row) and joined
     back: no window sorts every row by its key (the invoice ids of the payments are
-    millions, nearly all of them once).
+    millions, nearly all of them once). With ``without_leading_zeros``, ids of digits only
+    are compared without their leading zeros (``[validate] id_leading_zeros = "ignore"``:
+    00042 repeats 042).
     """
+
+    def part(tt: ir.Table, k: str) -> ir.Value:
+        return _without_leading_zeros(tt[k]) if without_leading_zeros else tt[k]
+
     keyed = t.filter(ibis.and_(*[t[k].notnull() for k in key]))
     repeated = (
-        keyed.group_by([keyed[k].name(f"_key_{i}") for i, k in enumerate(key)])
+        keyed.group_by([part(keyed, k).name(f"_key_{i}") for i, k in enumerate(key)])
         .aggregate(_key_first=keyed[ROW].min(), _key_rows=keyed.count())
         .filter(lambda g: g._key_rows > 1)
     )
-    t = t.left_join(repeated, [t[k] == repeated[f"_key_{i}"] for i, k in enumerate(key)])
+    t = t.left_join(repeated, [part(t, k) == repeated[f"_key_{i}"] for i, k in enumerate(key)])
     t = t.select(*[c for c in t.columns if not c.startswith("_key_") or c == "_key_first"])
+    zeros = (
+        "; ids of digits only are compared without leading zeros: [validate] id_leading_zeros"
+        if without_leading_zeros
+        else ""
+    )
     return reject_if(
         t,
         t[ROW] > t._key_first,
         key[0],
-        "duplicate " + "/".join(key) + " (first at row " + t._key_first.cast(str) + ")",
+        "duplicate " + "/".join(key) + " (first at row " + t._key_first.cast(str) + zeros + ")",
         t[key[0]],
     ).drop("_key_first")
+
+
+#: the table whose customer ids are written as users see them when ``[validate]
+#: id_leading_zeros = "ignore"``
+MASTER_IDS_TABLE = "customers"
+
+#: how many pairs of master ids one only by their leading zeros a warning names
+_NAMED_PAIRS = 3
+
+
+def _master_id_forms(engine: Engine, master: ir.Table, file: str, warnings: list[str]) -> ir.Table:
+    """The customer master's ids that leading zeros set apart from their form without them
+    (``_k``, as :func:`_without_leading_zeros` writes it; ``_master``, as the master does),
+    materialised: customer-sized, a key each.
+
+    ``master`` is the canonical master with its repeated ids rejected without regard to
+    leading zeros (:func:`reject_duplicate_keys`): of two ids one but for their zeros
+    (00042 and 042), the first row's is the customer's, the later row is rejected as a
+    duplicate, and a warning names both.
+    """
+    # the master's rows kept and those rejected as a repeat, each id written once (its
+    # first row); a key written in more than one way is a clash
+    ids = master.filter(master[REASON].isnull() | master[REASON].startswith("duplicate "))
+    ids = ids.filter(ids.customer_id.notnull())
+    ids = (
+        ids.mutate(_k=_without_leading_zeros(ids.customer_id))
+        .group_by(["_k", "customer_id"])
+        .aggregate(_at=ids[ROW].min())
+    )
+    keys = ids.group_by("_k").aggregate(_first=ids._at.min(), _forms=ids.count())
+    clashes = keys.filter(keys._forms > 1)
+    n_clashes = engine.count(clashes, "the master ids one but for their leading zeros")
+    if n_clashes:
+        named = clashes.order_by("_first").limit(_NAMED_PAIRS)
+        rows = engine.to_arrow(
+            ids.join(named, "_k").order_by(["_first", "_at"]),
+            "the master ids one but for their leading zeros",
+        ).to_pylist()
+        firsts: dict[str, dict[str, Any]] = {}
+        pairs: list[str] = []
+        for r in rows:
+            first = firsts.setdefault(r["_k"], r)
+            if first is not r:
+                pairs.append(
+                    f"{first['customer_id']!r} (row {first['_at']}) and "
+                    f"{r['customer_id']!r} (row {r['_at']})"
+                )
+        more = ", …" if n_clashes > _NAMED_PAIRS else ""
+        warnings.append(
+            f"{file}: {count_text(n_clashes, 'customer id is', 'customer ids are')} written "
+            f"in more than one way with leading zeros ({'; '.join(pairs)}{more}), one "
+            'customer each as [validate] id_leading_zeros = "ignore" reads them: the first '
+            "row's id and master data are kept and the later rows rejected as duplicates; "
+            'correct the customers file, or set id_leading_zeros = "keep" if they are '
+            "different customers"
+        )
+    used = master.filter(master[REASON].isnull())
+    used = used.select(_k=_without_leading_zeros(used.customer_id), _master=used.customer_id)
+    return engine.materialize(used.filter(used._k != used._master), "tw_master_id_forms")
+
+
+def _in_master_form(t: ir.Table, forms: ir.Table) -> ir.Table:
+    """``t`` with each customer id (written without leading zeros) that matches a master id
+    written with them in the master's form (:func:`_master_id_forms`): one join with the
+    customer-sized table of those ids."""
+    joined = t.left_join(forms, t.customer_id == forms._k)
+    return joined.select(
+        *[
+            joined._master.coalesce(joined.customer_id).name(c) if c == "customer_id" else c
+            for c in t.columns
+        ]
+    ).view()
 
 
 #: A checked table (the layout :func:`canonicalize` gives) as :func:`store_checked` keeps
@@ -3058,6 +3149,19 @@ def validate_inputs(
         When no transaction row can be used (the commonest reasons named).
     """
     tx_file = raws["transactions"].path
+    loose_master = settings.validate_.id_leading_zeros == "ignore" and MASTER_IDS_TABLE in canon
+    if loose_master:
+        # ids are matched without their leading zeros but shown as the master writes them:
+        # its ids that zeros set apart, joined to every other table's customer ids
+        canon[MASTER_IDS_TABLE] = reject_duplicate_keys(
+            canon[MASTER_IDS_TABLE], TABLES[MASTER_IDS_TABLE].key, without_leading_zeros=True
+        )
+        forms = _master_id_forms(
+            engine, canon[MASTER_IDS_TABLE], raws[MASTER_IDS_TABLE].path, warnings
+        )
+        for name in canon:
+            if name != MASTER_IDS_TABLE and "customer_id" in TABLES[name].names:
+                canon[name] = _in_master_form(canon[name], forms)
     tx = check_transactions(
         canon["transactions"],
         settings,
@@ -3128,7 +3232,7 @@ def validate_inputs(
     others = [n for n in canon if n != "transactions"]
     for name in others:
         spec = TABLES[name]
-        if spec.key:
+        if spec.key and not (loose_master and name == MASTER_IDS_TABLE):
             canon[name] = reject_duplicate_keys(canon[name], spec.key)
     # tables that name customers are checked against every customer known: the master's
     # and the transactions'

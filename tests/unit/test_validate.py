@@ -1043,8 +1043,72 @@ def test_sap_ids_with_and_without_leading_zeros_are_one_customer_when_told(eng: 
     assert "2 of them match a master id" in said and 'id_leading_zeros = "ignore"' in said
     s = Settings().with_updates(validate_={"id_leading_zeros": "ignore"})
     tx, master, warnings = validated(s)
-    assert tx == ["100017", "100018", "A-7"] and master == ["100017", "100018", "A-7"]
+    # matched without the zeros, shown as the master writes them
+    assert master == ["0000100017", "0000100018", "A-7"]
+    assert tx == ["0000100017", "0000100018", "A-7"]
     assert not [w for w in warnings if "not in the customer master" in w]
+
+
+def test_ids_matched_without_leading_zeros_take_the_masters_form_in_every_table(
+    eng: Engine,
+) -> None:
+    # a CRM export or an overrides file keyed on the master's ids still matches them
+    ignore = Settings().with_updates(validate_={"id_leading_zeros": "ignore"})
+    tables = {
+        "transactions": _tx_cols(5, customer_id=["42", "00042", "7", "0099", "A-1"]),
+        "customers": {"customer_id": ["00042", "0007", "A-1", "50"]},
+        "activities": {
+            "customer_id": ["042", "007", "099", "0050", "5"],
+            "date": ["2024-01-01"] * 5,
+            "type": ["visit"] * 5,
+        },
+        "payments": {
+            "customer_id": ["42", "0099"],
+            "invoice_id": ["i1", "i2"],
+            "due_date": ["2024-01-01"] * 2,
+            "paid_date": ["2024-01-05"] * 2,
+            "amount": ["1"] * 2,
+        },
+    }
+    checked, warnings = _validated(eng, tables, ignore)
+    ids = {
+        n: eng.to_arrow(t.order_by(ROW)).column("customer_id").to_pylist()
+        for n, t in checked.used.items()
+    }
+    assert ids["customers"] == ["00042", "0007", "A-1", "50"]
+    # 0099 is in no master: written without its zeros, in every table alike
+    assert ids["transactions"] == ["00042", "00042", "0007", "99", "A-1"]
+    assert ids["activities"] == ["00042", "0007", "99", "50"]
+    assert ids["payments"] == ["00042", "99"]
+    reasons = {(r["table"], r["row"]): r["reason"] for r in checked.rejects.to_pylist()}
+    assert list(reasons) == [("activities", 6)]
+    assert not [w for w in warnings if "leading zeros" in w]
+
+
+def test_master_ids_one_but_for_their_leading_zeros_keep_the_first_rows(eng: Engine) -> None:
+    ignore = Settings().with_updates(validate_={"id_leading_zeros": "ignore"})
+    master = ["042", "0007", "A-1", "00042", "7", "042"]
+    tables = {
+        "transactions": _tx_cols(3, customer_id=["42", "00007", "A-1"]),
+        "customers": {"customer_id": master, "name": [f"n{i}" for i in range(6)]},
+    }
+    for _ in range(2):  # the same choice each run
+        checked, warnings = _validated(eng, tables, ignore)
+        used = {n: eng.to_arrow(t.order_by(ROW)).to_pylist() for n, t in checked.used.items()}
+        assert [(r["customer_id"], r["name"]) for r in used["customers"]] == [
+            ("042", "n0"),
+            ("0007", "n1"),
+            ("A-1", "n2"),
+        ]
+        assert [r["customer_id"] for r in used["transactions"]] == ["042", "0007", "A-1"]
+        rej = {r["row"]: (r["reason"], r["value"]) for r in checked.rejects.to_pylist()}
+        assert sorted(rej) == [5, 6, 7]
+        assert rej[5][0].startswith("duplicate customer_id (first at row 2; ")
+        assert "[validate] id_leading_zeros" in rej[5][0]
+        assert rej[6][1] == "7" and rej[7][1] == "042"
+        (said,) = [w for w in warnings if "leading zeros" in w]
+        assert said.startswith("customers.csv: 2 customer ids are written in more than one way")
+        assert "'042' (row 2) and '00042' (row 5); '0007' (row 3) and '7' (row 6)" in said
 
 
 def test_costs_posted_negative_are_read_with_their_sign_turned(eng: Engine) -> None:

@@ -619,3 +619,36 @@ def test_an_iso_week_date_is_named_as_one_on_every_engine(engine: Any) -> None:
     _, rejects = split_rejects(t, "x.csv", "transactions")
     (r,) = engine.to_arrow(rejects).to_pylist()
     assert r["row"] == 2 and r["reason"].startswith("date is an ISO week date")
+
+
+def test_ids_matched_without_leading_zeros_show_the_masters_form_on_every_engine(
+    engine: Any,
+) -> None:
+    from tierwise.io import RawInput
+
+    tables = {
+        "transactions": {
+            "customer_id": ["42", "0099", "007"],
+            "date": ["2024-01-31"] * 3,
+            "revenue": ["1"] * 3,
+        },
+        "customers": {"customer_id": ["00042", "7", "042"]},
+    }
+    s = Settings().with_updates(validate_={"id_leading_zeros": "ignore"})
+    raws, canon = {}, {}
+    for name, cols in tables.items():
+        data = pa.table(cols)
+        raw = engine.from_arrow(data.append_column(ROW, pa.array(range(2, data.num_rows + 2))))
+        raws[name] = RawInput(name, f"{name}.csv", raw)
+        canon[name] = canonicalize(raw, name, s, engine, file=f"{name}.csv")
+    warnings: list[str] = []
+    checked = validate_inputs(
+        canon, raws, s, engine, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
+    )
+    ids = {
+        n: engine.to_arrow(t.order_by(ROW)).column("customer_id").to_pylist()
+        for n, t in checked.used.items()
+    }
+    assert ids == {"transactions": ["00042", "99", "7"], "customers": ["00042", "7"]}
+    assert checked.rejects.column("row").to_pylist() == [4]
+    assert [w for w in warnings if "'00042' (row 2) and '042' (row 4)" in w]

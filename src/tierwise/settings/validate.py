@@ -58,10 +58,14 @@ class ValidateSettings(Section):
     ids."""
 
     id_leading_zeros: Literal["keep", "ignore"] = "keep"
-    """Whether a customer id of digits only keeps its leading zeros. "ignore": read without
-    them, in every table (SAP writes 0000100017 in its tables and 100017 in its lists: one
-    customer). Default "keep": 00042 and 42 are two customers; a warning says when ids of
-    the transactions match the master's only without them."""
+    """Whether a customer id of digits only keeps its leading zeros. "ignore": ids are
+    matched without them, in every table (SAP writes 0000100017 in its tables and 100017 in
+    its lists: one customer), and shown as the customers file writes them: an id of another
+    file that matches a master id takes the master's form, one that matches none is written
+    without its zeros. Of two master ids one but for their zeros (00042 and 042) the first
+    row's is kept, the later row is rejected as a duplicate and a warning names both.
+    Default "keep": 00042 and 42 are two customers; a warning says when ids of the
+    transactions match the master's only without them."""
 
     drop_duplicate_lines: bool = False
     """Reject a transaction line identical in every column to an earlier one. Default false
