@@ -3076,10 +3076,10 @@ def _warn_transactions_shape(
 
 
 def _warn_placeholder_ids(
-    rejects: pa.Table, file: str, settings: Settings, warnings: list[str]
+    rejects: pa.Table, file: str, table: str, settings: Settings, warnings: list[str]
 ) -> None:
-    """Say how many transaction lines were rejected for a customer id that stands for no
-    customer, and which ids."""
+    """Say how many rows of a table naming customers were rejected for a customer id that
+    stands for no customer, and which ids."""
     hit = pc.equal(rejects.column("reason"), _PLACEHOLDER_REASON)
     n = int(pc.sum(hit.cast(pa.int64())).as_py() or 0)
     if not n:
@@ -3087,13 +3087,23 @@ def _warn_placeholder_ids(
     ids = pc.value_counts(rejects.filter(hit).column("value")).to_pylist()
     ids.sort(key=lambda v: (-v["counts"], str(v["values"])))
     shown = ", ".join(f"{v['values']!r} ({v['counts']:,})" for v in ids[:3])
-    column = settings.table_input("transactions").columns.get("customer_id", "customer_id")
+    shown += ", …" if len(ids) > 3 else ""
+    column = settings.table_input(table).columns.get("customer_id", "customer_id")
+    verb, were = ("names", "is") if n == 1 else ("name", "are")
+    if table == "transactions":
+        warnings.append(
+            f"{file}: {count_text(n, 'line')} {verb} a customer id that stands for no customer "
+            f"({shown}: a guest checkout or a walk-in sale) and {were} left out, since many "
+            f"buyers under one id would be one large customer; map a column every buyer has, "
+            f"such as its e-mail, as customer_id (now {column!r}), or set [validate] "
+            f"placeholder_ids = [] to keep them as one"
+        )
+        return
     warnings.append(
-        f"{file}: {count_text(n, 'line')} name a customer id that stands for no customer "
-        f"({shown}{', …' if len(ids) > 3 else ''}: a guest checkout or a walk-in sale) and "
-        f"{'is' if n == 1 else 'are'} left out, since many buyers under one id would be one "
-        f"large customer; map a column every buyer has, such as its e-mail, as customer_id "
-        f"(now {column!r}), or set [validate] placeholder_ids = [] to keep them as one"
+        f"{table}: {count_text(n, 'row')} of {file} {verb} in column {column!r} a customer "
+        f"id that stands for no customer ({shown}) and {were} left out, as the transaction "
+        "lines naming one are; set [validate] placeholder_ids = [] to read such ids as "
+        "customers"
     )
 
 
@@ -3286,8 +3296,8 @@ def validate_inputs(
             )
         accounts[name] = account
         reject_tables.append(rej)
-        if name == "transactions":
-            _warn_placeholder_ids(rej, raw.path, settings, warnings)
+        if "customer_id" in TABLES[name].names:
+            _warn_placeholder_ids(rej, raw.path, name, settings, warnings)
         if name == "reps" and rej.num_rows:
             # a rep left out changes the plan's capacity: say which, not only in rejects.csv
             first = rej.slice(0, 1).to_pylist()[0]

@@ -999,6 +999,11 @@ def _validated_warnings(eng: Engine, tables: dict[str, dict[str, list[Any]]]) ->
     return _validated(eng, tables)[1]
 
 
+_PLACEHOLDER = (
+    "customer_id stands for no customer (a guest or walk-in sale: [validate] placeholder_ids)"
+)
+
+
 def test_a_customer_id_standing_for_no_customer_is_left_out_and_counted(eng: Engine) -> None:
 
     # WooCommerce writes customer 0 for every guest checkout, a till "CASH" or "Walk-in"
@@ -1009,9 +1014,7 @@ def test_a_customer_id_standing_for_no_customer_is_left_out_and_counted(eng: Eng
     assert got.to_pylist() == ["C1", "C2", "C10"]
     reasons = {r["row"]: r["reason"] for r in checked.rejects.to_pylist()}
     assert sorted(reasons) == [2, 4, 5, 6, 8, 10, 11]
-    assert set(reasons.values()) == {
-        "customer_id stands for no customer (a guest or walk-in sale: [validate] placeholder_ids)"
-    }
+    assert set(reasons.values()) == {_PLACEHOLDER}
     (said,) = [w for w in warnings if "placeholder_ids" in w]
     assert "7 lines name a customer id that stands for no customer ('0' (2), " in said
     assert "e-mail" in said
@@ -1019,6 +1022,46 @@ def test_a_customer_id_standing_for_no_customer_is_left_out_and_counted(eng: Eng
     s = Settings().with_updates(validate_={"placeholder_ids": []})
     used, rej = _validate(eng, cols, settings=s)
     assert not rej and len(used) == len(ids)
+
+
+def test_placeholder_ids_in_the_master_and_contacts_are_left_out_and_counted(
+    eng: Engine,
+) -> None:
+    tables = {
+        "transactions": _tx_cols(2, customer_id=["C1", "C2"]),
+        "customers": {"customer_id": ["C1", "0", "Walk-In", "C2", "000"]},
+        "activities": {
+            "customer_id": ["C1", "guest", "C2"],
+            "date": ["2024-01-01"] * 3,
+            "type": ["visit"] * 3,
+        },
+        "payments": {
+            "customer_id": ["-1", "C2"],
+            "invoice_id": ["i1", "i2"],
+            "due_date": ["2024-01-01"] * 2,
+            "paid_date": ["2024-01-05"] * 2,
+            "amount": ["1"] * 2,
+        },
+    }
+    checked, warnings = _validated(eng, tables)
+    reasons = {(r["table"], r["row"]): r["reason"] for r in checked.rejects.to_pylist()}
+    assert sorted(reasons) == [
+        ("activities", 3),
+        ("customers", 3),
+        ("customers", 4),
+        ("customers", 6),
+        ("payments", 2),
+    ]
+    assert set(reasons.values()) == {_PLACEHOLDER}
+    said = {w.split(":")[0]: w for w in warnings if "placeholder_ids" in w}
+    assert sorted(said) == ["activities", "customers", "payments"]  # one warning per file
+    assert said["customers"].startswith(
+        "customers: 3 rows of customers.csv name in column 'customer_id' a customer id that "
+        "stands for no customer ('0' (1), '000' (1), 'Walk-In' (1)) and are left out"
+    )
+    assert "1 row of activities.csv names" in said["activities"]
+    assert "('-1' (1))" in said["payments"]
+    assert all("[validate] placeholder_ids = []" in w for w in said.values())
 
 
 def test_sap_ids_with_and_without_leading_zeros_are_one_customer_when_told(eng: Engine) -> None:

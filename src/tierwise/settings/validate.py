@@ -51,8 +51,8 @@ class ValidateSettings(Section):
     customer 0), a till's walk-in or cash sale, an empty GUID. Compared without regard to
     case, after trimming; an id of zeros only (000000) is one too while the list is not
     empty. A row naming one is rejected (in every table that names customers), and a warning
-    counts the transaction lines so left out: many buyers under one id would otherwise be
-    one large customer. Map a column every buyer has (its e-mail) as customer_id to keep
+    per file counts the rows so left out: many buyers under one id would otherwise be one
+    large customer. Map a column every buyer has (its e-mail) as customer_id to keep
     them apart. Default: 0, -1, guest, walk-in, walkin, walk-in customer, cash, cash
     customer, cash sale, anonymous and the empty GUID; set [] to read them as ordinary
     ids."""
