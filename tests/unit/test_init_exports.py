@@ -338,6 +338,26 @@ def test_serial_days_among_dates_are_dates_but_alone_are_numbers() -> None:
     assert profile(pa.array(accounts)).date == 0.0
 
 
+def test_a_column_of_serial_days_with_times_of_day_is_the_date(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    # an Excel date-time column exported unformatted: the day's serial number, its fraction
+    # the time of day (45322.75 is 2024-01-31 18:00)
+    text = _rows(
+        "Kunde,Zeitpunkt,Wert",
+        lambda i: f"K{i % 7},{45322 + i}.{(7534722222 + 911 * i) if i % 3 else 75},{10 + i}.50",
+    )
+    g = _guess(tmp_path, "transactions", "export.csv", text)
+    assert g.mapping()["date"] == "Zeitpunkt"
+    assert "date_format" not in g.options  # the run reads serial days only without one
+    floats = [45322.75, 45323.7534722222, 45324.5, 45325.3409722222, 45326.0]
+    assert profile(pa.array(floats)).date == 1.0  # a workbook's number cells alike
+    # amounts to the cent in the same range are numbers, as whole serial days alone are
+    amounts = ["45322.75", "45323.10", "45324.5", "45325.34", "45326"]
+    assert profile(pa.array(amounts)).date == 0.0
+    assert profile(pa.array([float(a) for a in amounts])).date == 0.0
+
+
 def test_a_currency_column_of_codes_is_mapped_and_a_currency_key_is_not(tmp_path: Path) -> None:
     text = _rows("CardCode,DocDate,LineTotal,DocCur", lambda i: f"C{i % 5},2024-01-02,{i}.5,EUR")
     assert _guess(tmp_path, "transactions", "a.csv", text).mapping()["currency"] == "DocCur"

@@ -442,8 +442,12 @@ TIME_AFTER_DATE = (
     r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm])?\s*"
     r"(?:Z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?|UTC|GMT)?$"
 )
-#: a spreadsheet's serial day number, as validation reads it in a date column
-_EXCEL_SERIAL = r"^[2-7]\d{4}$"
+#: a spreadsheet's serial day number, its fraction the time of day (45322.75 is 2024-01-31
+#: 18:00), as validation reads it in a date column
+_EXCEL_SERIAL = r"^[2-7]\d{4}(?:[.,]\d+)?$"
+#: a serial day with a time of day no amount to the cent writes: a fraction of three digits
+#: or more (45322.7534722222 is 18:05)
+_SERIAL_TIME = r"^[2-7]\d{4}[.,]\d{3,}$"
 #: a date whose year has two digits (05.01.24, 1/5/24), for the example beside a proposal
 _SHORT_YEAR = r"^\d{1,2}[./ -](\d{1,2}|[A-Za-z]{3})[./ -]\d{2}($|\d{1,2}:)"
 
@@ -607,7 +611,10 @@ def _profile(arr: pa.Array, date_formats: Iterable[str], comma: bool = False) ->
         dates, fmts = (
             _dates(as_text, ("%Y%m%d",)) if len(as_text) else (pa.array([], pa.bool_()), ())
         )
-        return _numeric_profile(values, n, date=_share(dates, n), date_formats=fmts)
+        date = _share(dates, n)
+        if n and _serial_times(values):
+            date = 1.0
+        return _numeric_profile(values, n, date=date, date_formats=fmts)
     text = pc.utf8_trim_whitespace(pc.cast(arr, pa.string()).fill_null(""))
     # an empty cell, and a text the run reads as one ([validate] missing_values: NULL, #N/A,
     # the open-ended date 31.12.9999), say nothing of the column's kind
@@ -633,10 +640,14 @@ def _profile(arr: pa.Array, date_formats: Iterable[str], comma: bool = False) ->
         short_dates = pc.or_(short_dates, more)
         short_fmts = short_fmts or more_fmts
     dates = pc.or_(long_dates, short_dates)
-    # a spreadsheet's serial day (45293), which the run reads as a date, among real dates
-    # (a sheet's date column partly formatted as a number); alone it is a number
+    # a spreadsheet's serial day (45293, 45293.75 with its time of day), which the run reads
+    # as a date, among real dates (a sheet's date column partly formatted as a number);
+    # alone a whole one is a number, and so are amounts to the cent, but a column of serial
+    # days with times of day (a date-time column exported unformatted) holds dates
     serial = pc.and_(pc.match_substring_regex(text, _EXCEL_SERIAL), pc.invert(dates))
-    if _count(dates) >= max(MIN_VALUES, 0.1 * n):
+    if _count(dates) >= max(MIN_VALUES, 0.1 * n) or (
+        pc.all(serial).as_py() and pc.any(pc.match_substring_regex(text, _SERIAL_TIME)).as_py()
+    ):
         dates = pc.or_(dates, serial)
     only_short = pc.and_(short_dates, pc.invert(long_dates))
     numbers, decimal = _numbers(text, comma)
@@ -678,6 +689,18 @@ def _profile(arr: pa.Array, date_formats: Iterable[str], comma: bool = False) ->
         ),
         read_as=read_as,
     )
+
+
+def _serial_times(values: pa.Array) -> bool:
+    """Whether numbers are a spreadsheet's serial days with times of day (a date-time column
+    stored as numbers, :data:`_EXCEL_SERIAL`): each a day of the years 1954–2119, and some
+    with a fraction that is no amount to the cent (:data:`_SERIAL_TIME`)."""
+    days = pc.and_(pc.greater_equal(values, 20000.0), pc.less(values, 80000.0))
+    if not pc.all(days).as_py():
+        return False
+    hundredths = pc.multiply(pc.subtract(values, pc.floor(values)), 100.0)
+    off_cent = pc.greater(pc.abs(pc.subtract(hundredths, pc.round(hundredths))), 1e-6)
+    return bool(pc.any(off_cent).as_py())
 
 
 def _short_formats(text: pa.Array, only_short: pa.Array, formats: list[str]) -> tuple[str, ...]:
