@@ -392,6 +392,35 @@ _CODES = (
     "|VND|PKR|CLP|COP|ARS|PEN"
     "|kr\\.?|zł|Zł|ZŁ|Kč|KČ|Ft|lei|s?Fr\\.?|Rs\\.?"
 )
+#: the currency a code or word of :data:`_CODES` names (upper case, without its dot) where
+#: it is not the code itself: the sign counted for the same currency, where there is one
+#: (``CAD`` is ``C$``), else the ISO code (``zł`` is ``PLN``)
+_CODE_CURRENCY = {
+    "EUR": "€",
+    "GBP": "£",
+    "JPY": "¥",
+    "INR": "₹",
+    "RS": "₹",
+    "USD": "US$",
+    "CAD": "C$",
+    "AUD": "A$",
+    "NZD": "NZ$",
+    "HKD": "HK$",
+    "SGD": "S$",
+    "BRL": "R$",
+    "MXN": "MX$",
+    "ZŁ": "PLN",
+    "Zł": "PLN",
+    "KČ": "CZK",
+    "Kč": "CZK",
+    "FT": "HUF",
+    "LEI": "RON",
+    "FR": "CHF",
+    "SFR": "CHF",
+    "KR": "kr",
+}
+#: the currencies a ledger writes "kr" for
+_KRONOR = ("SEK", "NOK", "DKK", "ISK")
 #: what is dropped from number text: currency signs anywhere (a ``$`` with the letters
 #: before it), a currency code at either end (with the white space around it)
 _NOT_NUMBER = (
@@ -407,6 +436,17 @@ OPEN_DATE = dt.date(9999, 12, 31)
 OPEN_DATE_TEXT = OPEN_DATE.isoformat()
 #: the open-ended date as text, with a time after it or not (31.12.9999 00:00:00)
 _OPEN_DATE_RE = r"^(9999-12-31|31\.12\.9999|31/12/9999|12/31/9999|99991231)([ T].*)?$"
+
+
+def _currency_word(text: ir.StringValue) -> ir.StringValue:
+    """The currency a number text names by a code or word at either end (:data:`_CODES`,
+    inside accounting brackets too: ``(Kč 8)``), as :data:`_CODE_CURRENCY` writes it; NULL
+    when it names none."""
+    edge = f"[{_WHITE}{_SPACES}]*"
+    lead = text.re_extract(f"^{edge}[(+-]?{edge}((?i:{_CODES}))", 1).nullif("")
+    trail = text.re_extract(f"((?i:{_CODES})){edge}[)-]?{edge}\\z", 1).nullif("")
+    word = lead.coalesce(trail).upper().replace(".", "")
+    return word.substitute(_CODE_CURRENCY, else_=word)
 
 
 def _open_date_marked(markers: Sequence[str]) -> bool:
@@ -846,6 +886,9 @@ def _number_conventions(
             cleaned[f"t{i}"].re_extract("([A-Za-z]{0,3})\\$", 1).upper(),
             ibis.null(str),
         )
+        if names[i] in columns:
+            # a currency code or word (EUR, zł, Rs.), counted with its sign where it has one
+            tests[f"word{i}"] = _currency_word(cleaned[f"t{i}"])
         if names[i] in percent:
             tests[f"pct{i}"] = _without_percent(cleaned[f"t{i}"])[0]
     tested = cleaned.select(**tests).view()
@@ -855,13 +898,23 @@ def _number_conventions(
         metrics[f"dot_{i}"] = _n(dot & ~comma)
         metrics[f"comma_{i}"] = _n(comma & ~dot)
         metrics[f"both_{i}"] = _n(dot & comma & tested[f"sep{i}"])
-        for k in range(len(_CURRENCY)):
-            metrics[f"cur_{i}_{k}"] = _n(tested[f"cur{i}_{k}"])
+        word = tested[f"word{i}"] if c in columns else ibis.null(str)
+        for k, sign in enumerate(_CURRENCY):
+            metrics[f"cur_{i}_{k}"] = _n(tested[f"cur{i}_{k}"] | (word == sign))
         dollar = tested[f"dollar{i}"]
         known = [letters for _, group in _DOLLARS for letters in group]
-        for k, (_, letters) in enumerate(_DOLLARS):
-            metrics[f"usd_{i}_{k}"] = _n(dollar.isin(letters))
+        for k, (sign, letters) in enumerate(_DOLLARS):
+            metrics[f"usd_{i}_{k}"] = _n(dollar.isin(letters) | (word == sign))
         metrics[f"usd_{i}_other"] = _n(dollar.notnull() & ~dollar.isin(known))
+        if c in columns:
+            # the currencies written as words no sign is counted for: how many, and the
+            # first and last of them
+            signs = [*_CURRENCY, *(sign for sign, _ in _DOLLARS)]
+            other = ibis.ifelse(word.isin(signs), ibis.null(str), word)
+            metrics[f"words_{i}"] = _n(other.notnull())
+            metrics[f"kinds_{i}"] = other.nunique()
+            metrics[f"lo_{i}"] = other.min()
+            metrics[f"hi_{i}"] = other.max()
         if c in extra:
             nonfinite = tested[f"nonfinite{i}"]
             metrics[f"values_{i}"] = _n(text_present)
@@ -873,16 +926,32 @@ def _number_conventions(
     got = engine.to_arrow(tested.aggregate(**metrics), f"the number formats of {file}").to_pylist()[
         0
     ]
-    got = {k: int(v or 0) for k, v in got.items()}
+    words = {k: v for k, v in got.items() if k.startswith(("lo_", "hi_"))}
+    got = {k: int(v or 0) for k, v in got.items() if k not in words}
     file_dot = sum(got[f"dot_{i}"] for i in range(len(names)))
     file_comma = sum(got[f"comma_{i}"] for i in range(len(names)))
     for i, c in enumerate(names):
         signs = [(sign, got[f"usd_{i}_{k}"]) for k, (sign, _) in enumerate(_DOLLARS)]
         signs += [(sign, got[f"cur_{i}_{k}"]) for k, sign in enumerate(_CURRENCY)]
         signs.append(("another $", got[f"usd_{i}_other"]))
-        # the commonest first; among equals, the dollars, then € £ ¥ ₹
+        # the commonest first; among equals, the dollars, then € £ ¥ ₹; then the currencies
+        # written as words alone
         signs = sorted(((sign, n) for sign, n in signs if n), key=lambda s: -s[1])
-        if len(signs) > 1 and warnings is not None and not currency_column:
+        kinds = got.get(f"kinds_{i}", 0)
+        if kinds:
+            lo, hi = words[f"lo_{i}"], words[f"hi_{i}"]
+            if kinds == 2 and hi == "kr" and lo in _KRONOR:
+                # "kr" is the krona or krone the code names
+                kinds, hi = 1, lo
+            named = (
+                lo
+                if kinds == 1
+                else f"{lo} and {hi}"
+                if kinds == 2
+                else f"{lo}, {hi} and {count_text(kinds - 2, 'other')}"
+            )
+            signs.append((named, got[f"words_{i}"]))
+        if len(signs) + max(kinds - 1, 0) > 1 and warnings is not None and not currency_column:
             shown = ", ".join(f"{sign} in {count_text(n, 'value')}" for sign, n in signs)
             warnings.append(
                 f"{file}: column {c!r} holds amounts in more than one currency ({shown}); "

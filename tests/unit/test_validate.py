@@ -1529,11 +1529,39 @@ def test_dollars_of_two_countries_in_one_column_are_named_in_a_warning(eng: Engi
     used, _ = _validate(eng, cols, warnings=warnings)
     assert [r["revenue"] for r in used] == [100.0, 100.0, 5.0, 7.0, 3.0]
     said = [w for w in warnings if "more than one currency" in w]
-    assert len(said) == 1 and "(C$ in 2 values, $ in 1 value, US$ in 1 value)" in said[0]
+    # CAD is written for C$
+    assert len(said) == 1 and "(C$ in 3 values, $ in 1 value, US$ in 1 value)" in said[0]
     # dollars of one country, however the letters are written: no warning
     warnings.clear()
     _validate(eng, _tx_cols(3, revenue=["C$1", "CA$2", "c$ 3"]), warnings=warnings)
     assert not [w for w in warnings if "currency" in w]
+
+
+def test_amounts_whose_currency_is_a_word_among_other_signs_are_named_in_a_warning(
+    eng: Engine,
+) -> None:
+    # a ledger's forint, rupees and złoty among euro amounts: the words are dropped to read
+    # the numbers, and the mix is said
+    warnings: list[str] = []
+    revenue = ["€ 10", "€ 12", "12 ft", "Rs. 40", "zł 5", "€3"]
+    used, rej = _validate(eng, _tx_cols(len(revenue), revenue=revenue), warnings=warnings)
+    assert not rej and [r["revenue"] for r in used] == [10.0, 12.0, 12.0, 40.0, 5.0, 3.0]
+    (said,) = [w for w in warnings if "more than one currency" in w]
+    assert "(€ in 3 values, ₹ in 1 value, HUF and PLN in 2 values)" in said
+    # a word or code for the currency the signs write, or for one another, is one currency
+    for same in (
+        ["€1", "EUR 2", "3 eur", "(4.00 EUR)"],
+        ["12 zł", "5 PLN", "3"],
+        ["5 kr", "6 SEK"],
+    ):
+        warnings.clear()
+        _validate(eng, _tx_cols(len(same), revenue=same), warnings=warnings)
+        assert not [w for w in warnings if "currency" in w], same
+    warnings.clear()
+    words = ["12.50 zł", "KRW 1,000", "5 HUF", "(Kč 8)", "€ 1"]
+    _validate(eng, _tx_cols(len(words), revenue=words), warnings=warnings)
+    (said,) = [w for w in warnings if "more than one currency" in w]
+    assert "(€ in 1 value, CZK, PLN and 2 others in 4 values)" in said
 
 
 def test_a_currency_column_of_several_codes_is_counted_without_rates(eng: Engine) -> None:
