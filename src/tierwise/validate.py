@@ -449,6 +449,12 @@ def _currency_word(text: ir.StringValue) -> ir.StringValue:
     return word.substitute(_CODE_CURRENCY, else_=word)
 
 
+def _or_word(hit: ir.BooleanValue, word: ir.StringValue | None, sign: str) -> ir.BooleanValue:
+    """A value carries ``sign``, or names its currency in a word (:func:`_currency_word`;
+    None: not looked for)."""
+    return hit if word is None else hit | (word == sign)
+
+
 def _open_date_marked(markers: Sequence[str]) -> bool:
     """Whether ``[validate] missing_values`` holds the open-ended date."""
     return any(_is_open_date(m) for m in markers)
@@ -898,15 +904,15 @@ def _number_conventions(
         metrics[f"dot_{i}"] = _n(dot & ~comma)
         metrics[f"comma_{i}"] = _n(comma & ~dot)
         metrics[f"both_{i}"] = _n(dot & comma & tested[f"sep{i}"])
-        word = tested[f"word{i}"] if c in columns else ibis.null(str)
+        word = tested[f"word{i}"] if c in columns else None
         for k, sign in enumerate(_CURRENCY):
-            metrics[f"cur_{i}_{k}"] = _n(tested[f"cur{i}_{k}"] | (word == sign))
+            metrics[f"cur_{i}_{k}"] = _n(_or_word(tested[f"cur{i}_{k}"], word, sign))
         dollar = tested[f"dollar{i}"]
         known = [letters for _, group in _DOLLARS for letters in group]
         for k, (sign, letters) in enumerate(_DOLLARS):
-            metrics[f"usd_{i}_{k}"] = _n(dollar.isin(letters) | (word == sign))
+            metrics[f"usd_{i}_{k}"] = _n(_or_word(dollar.isin(letters), word, sign))
         metrics[f"usd_{i}_other"] = _n(dollar.notnull() & ~dollar.isin(known))
-        if c in columns:
+        if word is not None:
             # the currencies written as words no sign is counted for: how many, and the
             # first and last of them
             signs = [*_CURRENCY, *(sign for sign, _ in _DOLLARS)]
