@@ -356,3 +356,20 @@ def test_a_choice_made_again_where_prices_moved_is_the_choice_made_afresh(
     np.testing.assert_array_equal(
         _crossing_on(env, rv, moved, cap * 0.1), _crossing(env, rv, moved, cap * 0.1)
     )
+
+
+def test_envelopes_of_a_menu_whose_every_customer_carries_over_are_the_base_menus() -> None:
+    # a head-count scenario that changes no customer's options (one field rep, every
+    # customer kept) looks for no envelope anew: the base's envelope options stand as
+    # they are
+    from tierwise.coverage.allocate import envelope_options
+
+    menu, _ = synthetic(300, 4, 7)
+    base_points = envelope_options(menu)
+    every = np.ones(menu.n_customers, bool)
+    got = envelope_options(menu, base=menu, base_points=base_points, carried=every)
+    np.testing.assert_array_equal(got, base_points)
+    # and with none carried, every envelope is looked for anew
+    none = np.zeros(menu.n_customers, bool)
+    got = envelope_options(menu, base=menu, base_points=base_points, carried=none)
+    np.testing.assert_array_equal(got, base_points)

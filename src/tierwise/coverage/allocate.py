@@ -267,6 +267,8 @@ def _customer_slices(customer: I64) -> list[slice]:
     """Slices of about :data:`_CHUNK` options of a menu's (sorted) customer array, each
     starting at a customer's first option."""
     m = customer.shape[0]
+    if m == 0:
+        return []
     cuts = np.unique(np.searchsorted(customer, customer[::_CHUNK], side="left"))
     return [slice(int(a), int(b)) for a, b in zip(cuts, [*cuts[1:], m], strict=True)]
 
