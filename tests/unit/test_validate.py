@@ -50,6 +50,23 @@ def _tx_cols(n: int, **over: list[Any]) -> dict[str, list[Any]]:
     return cols
 
 
+def _activity_cols(ids: list[str]) -> dict[str, list[Any]]:
+    """Visits on 2024-01-01 by the customers ``ids``, one row each."""
+    return {"customer_id": ids, "date": ["2024-01-01"] * len(ids), "type": ["visit"] * len(ids)}
+
+
+def _payment_cols(ids: list[str]) -> dict[str, list[Any]]:
+    """One paid invoice of 1 per customer of ``ids`` (i1, i2, …), due 2024-01-01."""
+    n = len(ids)
+    return {
+        "customer_id": ids,
+        "invoice_id": [f"i{i + 1}" for i in range(n)],
+        "due_date": ["2024-01-01"] * n,
+        "paid_date": ["2024-01-05"] * n,
+        "amount": ["1"] * n,
+    }
+
+
 def _validate(
     eng: Engine,
     cols: dict[str, list[Any]],
@@ -1030,18 +1047,8 @@ def test_placeholder_ids_in_the_master_and_contacts_are_left_out_and_counted(
     tables = {
         "transactions": _tx_cols(2, customer_id=["C1", "C2"]),
         "customers": {"customer_id": ["C1", "0", "Walk-In", "C2", "000"]},
-        "activities": {
-            "customer_id": ["C1", "guest", "C2"],
-            "date": ["2024-01-01"] * 3,
-            "type": ["visit"] * 3,
-        },
-        "payments": {
-            "customer_id": ["-1", "C2"],
-            "invoice_id": ["i1", "i2"],
-            "due_date": ["2024-01-01"] * 2,
-            "paid_date": ["2024-01-05"] * 2,
-            "amount": ["1"] * 2,
-        },
+        "activities": _activity_cols(["C1", "guest", "C2"]),
+        "payments": _payment_cols(["-1", "C2"]),
     }
     checked, warnings = _validated(eng, tables)
     reasons = {(r["table"], r["row"]): r["reason"] for r in checked.rejects.to_pylist()}
@@ -1100,18 +1107,8 @@ def test_ids_matched_without_leading_zeros_take_the_masters_form_in_every_table(
     tables = {
         "transactions": _tx_cols(5, customer_id=["42", "00042", "7", "0099", "A-1"]),
         "customers": {"customer_id": ["00042", "0007", "A-1", "50"]},
-        "activities": {
-            "customer_id": ["042", "007", "099", "0050", "5"],
-            "date": ["2024-01-01"] * 5,
-            "type": ["visit"] * 5,
-        },
-        "payments": {
-            "customer_id": ["42", "0099"],
-            "invoice_id": ["i1", "i2"],
-            "due_date": ["2024-01-01"] * 2,
-            "paid_date": ["2024-01-05"] * 2,
-            "amount": ["1"] * 2,
-        },
+        "activities": _activity_cols(["042", "007", "099", "0050", "5"]),
+        "payments": _payment_cols(["42", "0099"]),
     }
     checked, warnings = _validated(eng, tables, ignore)
     ids = {
@@ -1215,11 +1212,7 @@ def test_contacts_whose_ids_lost_their_leading_zeros_are_named_as_the_likely_cau
             "date": ["2024-01-01"] * 2,
             "revenue": ["10"] * 2,
         },
-        "activities": {
-            "customer_id": ["00042", "42", "7", "7", "555"],
-            "date": ["2024-01-01"] * 5,
-            "type": ["visit"] * 5,
-        },
+        "activities": _activity_cols(["00042", "42", "7", "7", "555"]),
     }
     warnings = _validated_warnings(eng, tables)
     (said,) = [w for w in warnings if w.startswith("activities:")]
