@@ -358,6 +358,30 @@ def test_a_column_of_serial_days_with_times_of_day_is_the_date(tmp_path: Path) -
     assert profile(pa.array([float(a) for a in amounts])).date == 0.0
 
 
+def test_serial_days_under_a_date_name_are_the_date_at_any_time_of_day(tmp_path: Path) -> None:
+    # every time of day a quarter day (45322.75 is 18:00), or none: the values alone read as
+    # amounts to the cent or whole numbers, the name says they are the invoice date
+    for name, day in (
+        ("quarters", lambda i: f"{45322 + i}.{(25, 5, 75)[i % 3]}"),
+        ("whole", lambda i: f"{45322 + i}"),
+    ):
+        text = _rows(
+            "Kunde,Rechnungsdatum,Wert", lambda i, day=day: f"K{i % 7},{day(i)},{10 + i}.50"
+        )
+        g = _guess(tmp_path, "transactions", f"{name}.csv", text)
+        assert g.mapping()["date"] == "Rechnungsdatum", name
+        evidence = {c.canonical: c.evidence for c in g.columns}
+        assert "serial day" in evidence["date"], name
+        assert "date_format" not in g.options, name  # the run reads serial days only without
+        assert not any("date" in n for n in g.notes), (name, g.notes)
+    # numbers outside the serial days' range (1954–2119) under that name are no dates
+    text = _rows("Kunde,Rechnungsdatum,Wert", lambda i: f"K{i % 7},{100 + i}.75,{10 + i}.50")
+    assert "date" not in _guess(tmp_path, "transactions", "low.csv", text).mapping()
+    # nor are serial-looking numbers under a name that does not read as a date
+    text = _rows("Kunde,Belegnummer,Wert", lambda i: f"K{i % 7},{45322 + i}.75,{10 + i}.50")
+    assert _guess(tmp_path, "transactions", "num.csv", text).mapping().get("date") is None
+
+
 def test_a_currency_column_of_codes_is_mapped_and_a_currency_key_is_not(tmp_path: Path) -> None:
     text = _rows("CardCode,DocDate,LineTotal,DocCur", lambda i: f"C{i % 5},2024-01-02,{i}.5,EUR")
     assert _guess(tmp_path, "transactions", "a.csv", text).mapping()["currency"] == "DocCur"

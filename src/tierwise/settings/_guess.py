@@ -778,6 +778,28 @@ def _in_range(p: Profile, lo: float, hi: float) -> float:
     return 1.0 if p.low >= lo and p.high <= hi else 0.0
 
 
+def _serial_days(p: Profile) -> bool:
+    """Whether every sampled value is a number in the range of a spreadsheet's serial days
+    (:data:`_EXCEL_SERIAL`: 20000–79999, the years 1954–2119), as a date column formatted as
+    a number exports it. Alone such numbers may be amounts or codes; under a name that reads
+    as a date they are the dates, at any time of day (45322.75 is 18:00)."""
+    return (
+        p.n >= MIN_VALUES
+        and p.date < 0.9
+        and p.number >= 1.0
+        and (p.low or 0.0) >= 20000.0
+        and (p.high or 0.0) < 80000.0
+    )
+
+
+def _named_fit(table: str, col: Column, p: Profile) -> tuple[float, str]:
+    """:func:`_fits` for a column whose name reads as ``col``, and the values described: a
+    date column's serial day numbers fit it (see :func:`_serial_days`)."""
+    if col.kind == "date" and _serial_days(p):
+        return 1.0, "a spreadsheet's serial day numbers"
+    return _fits(table, col, p), p.describe()
+
+
 def _fits(table: str, col: Column, p: Profile) -> float:
     """How well the values fit the column's kind, 0..1 (1 when the sample says nothing)."""
     if p.n < MIN_VALUES:
@@ -927,8 +949,7 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         src = next((s for s in usable if _norm(s) == c.name and s not in taken), None)
         if src is not None:
             p = profiles[src]
-            fit = _fits(table, c, p)
-            ev = p.describe()
+            fit, ev = _named_fit(table, c, p)
             if fit < CONTENT_VETO:
                 ev += f" (not {c.kind} values: check them)"
             conf = 0.75 + 0.25 * fit
@@ -961,12 +982,12 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
                 notes.setdefault(s, f"the name reads as {c.name}, but {why}")
                 constant.setdefault(c.name, f"{s!r} reads as it, but {why}")
                 continue
-            fit = _fits(table, c, p)
+            fit, described = _named_fit(table, c, p)
             if fit < CONTENT_VETO:
                 notes.setdefault(
                     s,
                     f"the name reads as {c.name}, but the values are not {_KIND_WORDS[c.kind]} "
-                    f"({p.describe()})",
+                    f"({described})",
                 )
                 continue
             key = ns + 0.04 * _shape(table, c, p) + _level(c.name, s)
@@ -986,7 +1007,7 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             continue
         p = profiles[s]
         conf = ns * (0.75 + 0.25 * fit)
-        ev = f"{'|'.join(words(s))}; {p.describe()}"
+        ev = f"{'|'.join(words(s))}; {_named_fit(table, by_col[cname], p)[1]}"
         guesses[cname] = ColumnGuess(cname, s, conf, ev)
         taken[s] = cname
     ranked = [(cname, s, ns, fit) for _, _, _, cname, s, ns, fit in sorted(scored)]
@@ -1886,6 +1907,8 @@ def _reading_options(
         if by_col[g.canonical].kind == "date"
         and g.source in sample.table.column_names
         and pa.types.is_string(sample.table.schema.field(g.source).type)
+        # serial day numbers need no format: the run reads them only while none is set
+        and not _serial_days(profiles[g.source])
     ]
     if date_cols:
         fmts: set[str] | None = None
