@@ -1793,6 +1793,9 @@ def canonicalize(
     mapping = match_columns(cols, spec, ti, file=file, sheets=sheets, sheet=sheet)
     if ti.fill_from_order:
         raw = _fill_from_order(raw, ti.fill_from_order, cols, mapping, table, file)
+    headings = _fill_down(raw, ti.fill_down, cols, table, file) if ti.fill_down else None
+    if headings is not None:
+        raw = headings[0]
     extra = _extra_column_sources(spec, ti, settings, file=file, source=cols, mapping=mapping)
     filters = _row_filter_columns(ti, table, file=file, source=cols)
     _warn_shared_number_columns(spec, mapping, table, file, warnings)
@@ -1937,6 +1940,8 @@ def canonicalize(
     # level 1: the raw values, and each column's trimmed text (or typed value)
     level1: dict[str, ir.Value] = {ROW: raw[ROW]}
     level1.update({rn: raw[src] for src, rn in raw_names.items()})
+    if headings is not None:
+        level1[_HEADING] = raw[_HEADING]
     for plan in plans:
         level1.update(plan.level1(raw[by_raw[plan.raw]], engine.backend))
     t1 = raw.select(**level1).view()
@@ -1955,7 +1960,17 @@ def canonicalize(
     final: dict[str, ir.Value] = {}
     # the rows the user leaves out come first: their reason is the setting, whatever else
     # their values hold
-    rules: list[tuple[ir.BooleanValue, str, Any]] = [
+    rules: list[tuple[ir.BooleanValue, str, Any]] = []
+    if headings is not None:
+        rules.append(
+            (
+                t2[_HEADING],
+                headings[1],
+                f"a group heading: its {headings[1]} is carried down to the rows below "
+                f"([{table}] fill_down)",
+            )
+        )
+    rules += [
         _row_filter_rule(t2[raw_names[src]], src, setting, values, table)
         for src, setting, values in filters
     ]
@@ -2229,6 +2244,56 @@ def _fill_from_order(
             value.isnull() & raw[order].notnull() & (low == high), high, raw[column]
         )
     return raw.mutate(**filled)
+
+
+#: a hidden column of the raw table: the row is a group heading of ``[table] fill_down``
+_HEADING = "_raw__heading"
+
+
+def _fill_down(
+    raw: ir.Table, names: Sequence[str], source: Sequence[str], table: str, file: str
+) -> tuple[ir.Table, str]:
+    """``raw`` with each column of ``names`` (``[table] fill_down``) filled where empty from
+    the nearest row above that has a value (in the file's order, ``_row``), and the hidden
+    column :data:`_HEADING` true on a group's heading row (a named column filled, every
+    other column of the file empty); with the first named column, for the reason.
+
+    Raises
+    ------
+    SettingsError
+        A name is not a column of the file.
+    """
+    columns = list(
+        dict.fromkeys(_named_column(n, source, f"[{table}] fill_down", file) for n in names)
+    )
+
+    def has(value: ir.Value) -> ir.BooleanValue:
+        if value.type().is_string():
+            return value.re_search(r"\S").fill_null(False)
+        return value.notnull()
+
+    others = [c for c in source if c not in columns]
+    heading = ibis.or_(*(has(raw[c]) for c in columns))
+    if others:
+        heading &= ibis.and_(*(~has(raw[c]) for c in others))
+    else:
+        heading = ibis.literal(False)
+    # each filled cell starts a group of the rows down to the next filled one; the group's
+    # one value is its first row's
+    groups = {
+        f"_raw__group{i}": has(raw[c]).cast("int64").cumsum(order_by=raw[ROW])
+        for i, c in enumerate(columns)
+    }
+    # each step a projection of its own (``.view()``): Spark's plan then reads the columns
+    # of the step before instead of repeating their expressions in every later one
+    t = raw.mutate(**groups, **{_HEADING: heading}).view()
+    filled = {
+        c: ibis.ifelse(has(t[c]), t[c], ibis.null(t[c].type()))
+        .max()
+        .over(group_by=t[f"_raw__group{i}"])
+        for i, c in enumerate(columns)
+    }
+    return t.mutate(**filled).drop(*groups).view(), columns[0]
 
 
 #: the amounts of a transaction line, in its currency

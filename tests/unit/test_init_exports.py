@@ -420,3 +420,75 @@ def test_a_debit_credit_pair_beside_price_and_quantity_says_what_they_miss(
     g = _guess(tmp_path, "transactions", "odoo.csv", text)
     note = next(n for n in g.notes if "debit and a credit column" in n)
     assert "revenue is unit_price × quantity until then" in note
+
+
+# -- a report grouped by customer ---------------------------------------------------------
+
+
+QUICKBOOKS_SALES_BY_CUSTOMER = """Sales by Customer Detail
+Craig's Design and Landscaping Services
+"January 1 - December 31, 2024"
+
+,Date,Transaction Type,Num,Product/Service,Memo/Description,Qty,Sales Price,Amount,Balance
+Amy's Bird Sanctuary,,,,,,,,,
+,01/05/2024,Invoice,1001,Design,Custom Design,4,75.00,300.00,300.00
+,02/11/2024,Invoice,1021,Gardening,Weekly Gardening Service,2,25.00,50.00,350.00
+Total for Amy's Bird Sanctuary,,,,,,,,$350.00,
+Bill's Windsurf Shop,,,,,,,,,
+,03/15/2024,Invoice,1030,Installation,Installation of landscape design,6,50.00,300.00,300.00
+,04/02/2024,Credit Memo,1044,Installation,Refund,-1,50.00,-50.00,250.00
+,05/20/2024,Sales Receipt,1050,"Pump","Fountain Pump",1,"1,250.00","1,250.00","1,500.00"
+Total for Bill's Windsurf Shop,,,,,,,,"$1,500.00",
+Cool Cars,,,,,,,,,
+,06/01/2024,Invoice,1060,Design,,2,75.00,150.00,150.00
+Total for Cool Cars,,,,,,,,$150.00,
+TOTAL,,,,,,,,"$2,000.00",
+
+"Accrual Basis Sunday, December 1, 2024 10:15 AM GMT-05:00"
+"""
+
+
+def test_a_quickbooks_report_grouped_by_customer_is_filled_down(tmp_path: Path) -> None:
+    from tierwise.api import validate
+
+    # QuickBooks Online's Sales by Customer Detail, as its CSV export writes it: the customer
+    # on a heading row above its lines (whose first cell is empty), "Total for" rows; the
+    # running Balance, a whole number, was the customer by its values alone
+    path = tmp_path / "sales.csv"
+    path.write_text(QUICKBOOKS_SALES_BY_CUSTOMER, encoding="utf-8")
+    target = tmp_path / "tierwise.toml"
+    r = init_settings({"transactions": path}, settings_path=target)
+    g = r.tables["transactions"]
+    assert g.mapping()["customer_id"] == "column_1"
+    assert g.options["fill_down"][0] == ("column_1",)
+    assert g.options["false_values"][0] == ("Invoice", "Sales Receipt")  # a cash sale
+    target.write_text(r.text, encoding="utf-8")
+    s = load_settings(target)
+    assert s.transactions.fill_down == ["column_1"]
+    v = validate(str(path), settings=s, as_of="2024-12-31")["transactions"]
+    # every line under a heading used with its customer; the headings, the subtotals, the
+    # blank line and the footer rejected
+    got = v.table.select(["customer_id", "revenue"]).to_pylist()
+    totals: dict[str, float] = {}
+    for row in got:
+        totals[row["customer_id"]] = totals.get(row["customer_id"], 0.0) + row["revenue"]
+    assert totals == {
+        "Amy's Bird Sanctuary": 350.0,
+        "Bill's Windsurf Shop": 1500.0,
+        "Cool Cars": 150.0,
+    }
+    reasons = v.rejects.column("reason").to_pylist()
+    assert v.table.num_rows + v.rejects.num_rows == 15
+    assert sum(x.startswith("a group heading") for x in reasons) == 3
+    assert reasons.count("missing date") == 4
+
+
+def test_a_heading_row_alone_is_no_group_heading(tmp_path: Path) -> None:
+    # one row filling one cell (a note above the lines) and a column mostly empty on the
+    # lines (a sparse memo): no fill_down
+    text = "Customer,Date,Amount,Memo\nNote: prices in EUR,,,\n" + "".join(
+        f"C{i % 4},2024-01-{i + 1:02d},{10 + i}.50,\n" for i in range(20)
+    )
+    g = _guess(tmp_path, "transactions", "a.csv", text)
+    assert "fill_down" not in g.options
+    assert g.mapping()["customer_id"] == "Customer"

@@ -655,3 +655,63 @@ def test_ids_matched_without_leading_zeros_show_the_masters_form_on_every_engine
     assert ids == {"transactions": ["00042", "99", "7"], "customers": ["00042", "7"]}
     assert checked.rejects.column("row").to_pylist() == [4]
     assert [w for w in warnings if "'00042' (row 2) and '042' (row 4)" in w]
+
+
+def test_a_report_grouped_by_customer_is_filled_down_on_every_engine(engine: Any) -> None:
+    # QuickBooks' Sales by Customer Detail: each customer's name on a heading row of its own,
+    # its lines under it with the first cell empty, a subtotal row after them; the rows are
+    # shuffled in the engine's table, the file's order is _row
+    rows = [
+        (6, "Amy's Bird Sanctuary", None, None),
+        (7, None, "01/05/2024", "300.00"),
+        (8, "  ", "02/11/2024", "50.00"),
+        (9, "Total for Amy's Bird Sanctuary", None, "$350.00"),
+        (10, "Bill's Windsurf Shop", None, None),
+        (11, None, "03/15/2024", "300.00"),
+        (12, "Cool Cars", "", ""),
+        (13, None, "06/01/2024", "150.00"),
+        (14, None, "06/02/2024", "20.00"),
+    ]
+    order = [4, 0, 8, 2, 6, 1, 7, 3, 5]
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                "column_1": [rows[i][1] for i in order],
+                "Date": [rows[i][2] for i in order],
+                "Amount": [rows[i][3] for i in order],
+                ROW: [rows[i][0] for i in order],
+            }
+        )
+    )
+    s = Settings().with_updates(
+        transactions={
+            "fill_down": ["Column 1"],  # the file's name, read as other settings read it
+            "date_format": "%m/%d/%Y",
+            "columns": {"customer_id": "column_1", "date": "Date", "revenue": "Amount"},
+        }
+    )
+    t = canonicalize(raw, "transactions", s, engine, file="x.csv")
+    used, rejects = split_rejects(t, "x.csv", "transactions")
+    got = engine.to_arrow(used.select(ROW, "customer_id", "revenue").order_by(ROW)).to_pylist()
+    assert [(r[ROW], r["customer_id"], r["revenue"]) for r in got] == [
+        (7, "Amy's Bird Sanctuary", 300.0),
+        (8, "Amy's Bird Sanctuary", 50.0),
+        (11, "Bill's Windsurf Shop", 300.0),
+        (13, "Cool Cars", 150.0),
+        (14, "Cool Cars", 20.0),
+    ]
+    out = engine.to_arrow(rejects.select("row", "reason", "value").order_by("row")).to_pylist()
+    reasons = {r["row"]: r["reason"] for r in out}
+    assert set(reasons) == {6, 9, 10, 12}  # every row used or rejected
+    for row in (6, 10, 12):
+        assert reasons[row].startswith("a group heading: its column_1 is carried down"), reasons
+    assert reasons[9] == "missing date"
+    # without the setting the lines under a heading carry no customer of their own
+    plain = Settings().with_updates(
+        transactions={
+            "date_format": "%m/%d/%Y",
+            "columns": {"customer_id": "column_1", "date": "Date", "revenue": "Amount"},
+        }
+    )
+    t = canonicalize(raw, "transactions", plain, engine, file="x.csv")
+    assert engine.count(split_rejects(t, "x.csv", "transactions")[0]) == 0

@@ -1066,8 +1066,31 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             f"reads as currency, but revenue {rg.source!r} is in the ledger's own currency "
             f"already: {cur.source!r} is the document's currency, of the other amounts"
         )
-    ordered = tuple(guesses[c.name] for c in cols if c.name in guesses)
     fill: dict[str, tuple[OptionValue, str]] = {}
+    headed = _group_headings(sample, have)
+    target = next(
+        (
+            c
+            for c in ("customer_id", "product_id")
+            if c in by_col and (c not in guesses or guesses[c].evidence.startswith("by its"))
+        ),
+        None,
+    )
+    if headed is not None and headed[0] not in taken and target is not None:
+        # a report grouped by customer (QuickBooks' Sales by Customer Detail): the group's
+        # name on a heading row, its lines under it with that cell empty
+        s, heads = headed
+        if target in guesses:
+            del taken[guesses[target].source]
+        guesses[target] = ColumnGuess(
+            target, s, 0.8, f"the heading above each group of rows ({heads} in the sample)"
+        )
+        taken[s] = target
+        fill["fill_down"] = (
+            (s,),
+            "written on a heading row above each group of rows only: carried down to them",
+        )
+    ordered = tuple(guesses[c.name] for c in cols if c.name in guesses)
     cg = guesses.get("customer_id")
     if cg is not None and profiles[cg.source].sparse and not TABLES[table].key:
         p = profiles[cg.source]
@@ -1399,6 +1422,40 @@ PLACEHOLDER_IDS = frozenset(
 )  # fmt: skip
 #: an all-zero GUID, another placeholder
 _ZERO_GUID = r"^\{?0{8}-0{4}-0{4}-0{4}-0{12}\}?$"
+
+
+#: the fewest heading rows in a sample that tell a report grouped by one column
+MIN_HEADINGS = 2
+
+
+def _group_headings(sample: Sample, have: set[str]) -> tuple[str, int] | None:
+    """The column a report grouped by it fills on heading rows only, and the number of them
+    in the sample: a row filling that column alone (every other cell empty), at least
+    :data:`MIN_HEADINGS` of them, and the column empty on most rows that fill others (the
+    group's lines under its heading; a subtotal row, "Total for …", fills it too)."""
+    t = sample.table
+    names = [c for c in t.column_names if c in have]
+    if len(names) < 3 or t.num_rows < 2 * MIN_HEADINGS:
+        return None
+    filled = {
+        c: pc.fill_null(pc.match_substring_regex(pc.cast(t.column(c), pa.string()), r"\S"), False)
+        for c in names
+    }
+    counts = {c: pa.array(filled[c].cast(pa.int64())) for c in names}
+    n_filled = counts[names[0]]
+    for c in names[1:]:
+        n_filled = pc.add(n_filled, counts[c])
+    for c in names:
+        alone = pc.and_(filled[c], pc.equal(n_filled, 1))
+        heads = _count(alone)
+        if heads < MIN_HEADINGS:
+            continue
+        others = pc.greater(pc.subtract(n_filled, counts[c]), 0)
+        lines = _count(others)
+        empty_on_lines = _count(pc.and_(others, pc.invert(filled[c])))
+        if lines >= heads and empty_on_lines >= 0.5 * lines:
+            return c, heads
+    return None
 
 
 def _guest_customers(

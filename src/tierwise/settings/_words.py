@@ -337,7 +337,8 @@ RETURN_DOCUMENTS = _lines(
     rimborso
     """
 )
-#: what it holds for an invoice (or a debit note, which charges as one), folded
+#: what it holds for an invoice (or a debit note, which charges as one; a sales receipt,
+#: QuickBooks' cash sale, is an invoice paid at once), folded
 INVOICE_DOCUMENTS = _lines(
     """
     rechnung
@@ -352,6 +353,8 @@ INVOICE_DOCUMENTS = _lines(
     bill
     sale
     sales
+    sales receipt
+    cash sale
     order
     facture
     vente

@@ -91,6 +91,15 @@ class TableInput(Section):
     such a column is empty takes the value of its order's other lines (the lines of the same
     order_id, which must be mapped). Default none."""
 
+    fill_down: list[str] = Field(default_factory=list)
+    """Columns of the file that a report grouped by them writes once, on a heading row above
+    its group's rows (QuickBooks' Sales by Customer Detail writes each customer's name on a
+    row of its own, the invoice lines under it with that cell empty), by their name in the
+    file: a row where such a column is empty takes the value above it, as a spreadsheet's
+    fill-down does. A heading row (such a column filled, every other column empty) is
+    rejected as a group heading, so the rows stay accounted for; a subtotal row ("Total for
+    …") is rejected for its missing date. Default none."""
+
     cost_sign: Literal["auto", "positive", "negative"] = "auto"
     """Transactions: how the cost column signs a sale's cost. "positive": as written, a
     sale's cost is positive; "negative": the file posts the cost of a sale negative (an

@@ -342,6 +342,7 @@ def _input_section(name: str, g: TableGuess, path: str) -> list[str]:
         "true_values",
         "false_values",
         "fill_from_order",
+        "fill_down",
         "exclude_rows",
     ):
         if key in g.options:
