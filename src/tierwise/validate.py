@@ -1487,7 +1487,7 @@ class _Plan:
                     )
                 )
             if name == "customer_id" and vs.placeholder_ids:
-                checks.append((_placeholder_id(value, vs), _PLACEHOLDER_REASON))
+                checks.append((_placeholder_id(value, vs, backend), _PLACEHOLDER_REASON))
             if self.keyed:
                 checks.append(
                     (
@@ -2129,14 +2129,25 @@ def _without_leading_zeros(value: ir.StringValue) -> ir.StringValue:
     return ibis.ifelse(digits, value.re_replace("^0+", "").nullif("").fill_null("0"), value)
 
 
-def _placeholder_id(value: ir.StringValue, vs: ValidateSettings) -> ir.BooleanValue:
+def _placeholder_id(
+    value: ir.StringValue, vs: ValidateSettings, backend: str = "duckdb"
+) -> ir.BooleanValue:
     """Whether a customer id stands for no customer (``[validate] placeholder_ids``, or
-    zeros only); only ids starting with a character some placeholder starts with pay for
-    the case-folded comparison."""
+    zeros only); only ids that may be one pay for the case-folded comparison.
+
+    On DuckDB those are the ids as long as some placeholder (its lower case maps each
+    character to one, so an id and its lower case are as long) and those starting with a
+    zero: a test of the length, where ids such as "C0077630" all start with a character
+    some placeholder starts with. Spark's lower case may lengthen a text, so there the ids
+    starting with a character some placeholder starts with pay for it."""
     words = sorted({w.strip().lower() for w in vs.placeholder_ids if w.strip()})
+    exact = value.lower().isin(words) | value.re_search("^0+$")
+    if backend == "duckdb":
+        lengths = sorted({len(w) for w in words})
+        maybe = value.startswith("0") | value.length().isin(lengths)
+        return ibis.ifelse(maybe, exact, False)
     firsts = sorted({w[0] for w in words} | {"0"})
     maybe = ibis.or_(*[value.lower().startswith(c) for c in firsts])
-    exact = value.lower().isin(words) | value.re_search("^0+$")
     return ibis.ifelse(maybe, exact, False)
 
 

@@ -19,6 +19,7 @@ from tierwise.schema import TABLES
 from tierwise.settings import Settings
 from tierwise.validate import (
     _SHAPE_MIN_LINES,
+    _placeholder_id,
     canonicalize,
     check_transactions,
     reject_duplicate_keys,
@@ -1039,6 +1040,44 @@ def test_a_customer_id_standing_for_no_customer_is_left_out_and_counted(eng: Eng
     s = Settings().with_updates(validate_={"placeholder_ids": []})
     used, rej = _validate(eng, cols, settings=s)
     assert not rej and len(used) == len(ids)
+
+
+@pytest.mark.parametrize("words", [None, [], ["Kasse", "İade"]])
+def test_duckdb_finds_the_same_placeholder_ids_as_the_general_test(
+    eng: Engine, words: list[str] | None
+) -> None:
+    # DuckDB tests only the ids as long as a placeholder or starting with a zero
+    ids = [
+        "0",
+        "000",
+        "0012",
+        "C0077630",
+        "GUEST",
+        "Walk-In",
+        "walkin ",
+        "İADE",
+        "iade",
+        "KASSE",
+        "kasse1",
+        "",
+        "Ⓒash",
+        "ǅ",
+        "00000000-0000-0000-0000-000000000000",
+        None,
+        "-1",
+        "-10",
+    ]
+    vs = Settings().validate_
+    if words is not None:
+        vs = vs.model_copy(update={"placeholder_ids": words})
+    t = eng.from_arrow(pa.table({"v": pa.array(ids, pa.string())}))
+    fast = _placeholder_id(t.v, vs, "duckdb").name("fast")
+    general = _placeholder_id(t.v, vs, "pyspark").name("general")
+    got = eng.to_arrow(t.select(fast, general))
+    assert got.column("fast").to_pylist() == got.column("general").to_pylist()
+    # zeros only stand for no customer whatever the list
+    assert got.column("fast").to_pylist()[:3] == [True, True, False]
+    assert got.column("fast").to_pylist()[4] == (words is None)
 
 
 def test_placeholder_ids_in_the_master_and_contacts_are_left_out_and_counted(
