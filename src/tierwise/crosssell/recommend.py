@@ -1381,13 +1381,19 @@ def _upsell_leads(
     """The up-sell leads. With an engine the groups' statistics are computed into it one
     group level at a time (a customer belongs to a group at each level): a median keeps
     every value of its group until the group is done, and one query of every level holds
-    the values of all levels at once. The statistics are computed once, for every range
-    of customers the leads are ranked in."""
+    the values of all levels at once. The statistics, the item figures and the customers'
+    yearly spend are computed once, for every range of customers the leads are ranked in."""
     members = ibis.memtable(groups.members)
+    # the figures every range of customers reads, computed once: each item's (a median
+    # over every buyer) and each customer's yearly spend
+    made: list[ir.Table] = []
     items = item_table(ci_cat, margin_rate)
+    totals = ci_cat.group_by("customer_id").aggregate(total_year=exact_sum(ci_cat.spend_year))
+    if engine is not None:
+        items, totals = engine.materialize(items), engine.materialize(totals)
+        made += [items, totals]
     # each category's share of the customer's yearly spend, and per group: spenders, their
     # median yearly spend, unit price and share
-    totals = ci_cat.group_by("customer_id").aggregate(total_year=exact_sum(ci_cat.spend_year))
     shared = ci_cat.join(totals, "customer_id")
     shared = shared.mutate(
         share=ibis.ifelse(
@@ -1395,10 +1401,13 @@ def _upsell_leads(
         )
     )
     levels = sorted(pc.unique(groups.members.column("peer_level")).to_pylist())
-    if engine is not None and len(levels) > 1:
+    if engine is not None:
         stats = engine.materialize_parts(
             [_peer_stats(shared, members.filter(members.peer_level == lv)) for lv in levels]
+            if len(levels) > 1
+            else [_peer_stats(shared, members)]
         )
+        made.append(stats)
     else:
         stats = _peer_stats(shared, members)
     # the leads of a range of customers at a time: each customer's leads are ranked over
@@ -1421,8 +1430,9 @@ def _upsell_leads(
             for keep, mine in ranges
         ]
     finally:
-        if engine is not None and len(levels) > 1:
-            engine.release(stats)
+        if engine is not None:
+            for t in made:
+                engine.release(t)
     # the pages the engine freed go back before the reasons are written in Arrow
     give_back(engine)
     return _upsell_table(pa.concat_tables(got) if len(got) > 1 else got[0])
