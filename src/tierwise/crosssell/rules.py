@@ -215,6 +215,9 @@ def basket_items(
         if engine is not None:
             engine.release(t)
 
+    def keep_large(t: ir.Table) -> ir.Table:
+        return engine.materialize(t, large=True) if engine is not None else t
+
     cap = settings.max_basket_items
     cut = ibis.literal(cutoff) if cutoff is not None else None
     lines = basket_lines(tx, level)
@@ -258,15 +261,24 @@ def basket_items(
     else:
         # a grouping of every line holds a hash table of every basket × item row at once:
         # past _BASKETS_PER_PART baskets, the baskets are grouped a range of numbers at a
-        # time into the one table (the range filters the baskets the lines are joined to)
+        # time into the one table (on Spark the range filters the baskets the lines are
+        # joined to; on DuckDB the lines are joined once, below)
         n_baskets = engine.count(basket_codes, "the baskets")
         n_parts = -(-n_baskets // _BASKETS_PER_PART)
+        numbers: ir.Table | None = None
         if n_parts > 1:
             step = -(-n_baskets // n_parts)
             ranges = tuple((lo, min(lo + step, n_baskets)) for lo in range(0, n_baskets, step))
+            if engine.backend == "duckdb":
+                # the lines as numbers, joined to the codes once: each range then filters
+                # them rather than joining every line's texts again
+                numbers = keep_large(lines.select("bid", "iid", "code", "date"))
+                lines = numbers
         bi = engine.materialize_parts(
             [grouped(lines)] if not ranges else [grouped(_in_range(lines, r)) for r in ranges]
         )
+        if numbers is not None:
+            free(numbers)
     free(basket_codes)
     size_aggs: dict[str, ir.Scalar] = {"n_items": bi.count()}
     if cut is not None:
