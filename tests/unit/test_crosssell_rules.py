@@ -462,3 +462,77 @@ def test_rules_counted_without_an_engine_on_spark_number_baskets_in_parts(
 
     t = spark_engine.from_arrow(_random_lines(5))
     assert _on_spark(t, None) and not _on_spark(ibis.memtable(_random_lines(5)), None)
+
+
+def _category_baskets(n_categories: int, seed: int = 7) -> pa.Table:
+    """Orders over ``n_categories`` categories with a planted affinity (category 0 with 1),
+    orders above a cap of 4 categories, lines without an order number (a basket per
+    customer and day, one of an unknown customer) and a return."""
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[Any, ...]] = []
+    for o in range(600):
+        k = int(rng.integers(1, 12 if o % 10 == 0 else 6))
+        got = [int(i) for i in rng.choice(n_categories, size=k)]
+        if 0 in got and rng.random() < 0.8:
+            got.append(1)
+        # every category is bought: the level has exactly n_categories of them
+        got.append(o % n_categories)
+        order = None if o % 7 == 0 else f"o{o}"
+        cust = None if o % 97 == 0 else f"c{o % 50}"
+        rows += [(cust, order, f"cat{i:02d}", False) for i in got]
+    rows.append(("c1", "r1", "cat00", True))
+    return pa.table(
+        {
+            "customer_id": [r[0] for r in rows],
+            "date": [DAY - dt.timedelta(days=i % 3) for i in range(len(rows))],
+            "revenue": [-1.0 if r[3] else 1.0 for r in rows],
+            "order_id": pa.array([r[1] for r in rows], pa.string()),
+            "product_id": [f"p{i}" for i in range(len(rows))],
+            "product_category": [r[2] for r in rows],
+            "is_return": [r[3] for r in rows],
+        }
+    )
+
+
+@pytest.mark.parametrize("n_categories", [5, 62, 63])
+def test_categories_counted_as_bit_sets_give_the_rules_of_the_general_count(
+    engine: Engine, n_categories: int
+) -> None:
+    from tierwise.crosssell.rules import (
+        MASK_ITEMS,
+        basket_items,
+        masked_baskets,
+        pair_counts,
+        rules_from,
+        sizes_from,
+    )
+
+    s = CrossSellSettings(
+        min_pair_count=1, min_support=0.0, min_confidence=0.0, min_lift=0.0, max_basket_items=4
+    )
+    tx = engine.from_arrow(_category_baskets(n_categories))
+    masked = masked_baskets(tx, s, level="category", engine=engine)
+    # products and Spark are counted the general way; so are more categories than bits
+    assert masked_baskets(tx, s, level="product", engine=engine) is None
+    if n_categories > MASK_ITEMS:
+        assert masked is None
+        return
+    assert masked is not None
+    b, pairs = masked
+    general = basket_items(tx, s, level="category", engine=engine)
+    want = rules_from(general, s, level="category", pairs=pair_counts(general, s)).to_pyarrow()
+    got = rules_from(b, s, level="category", pairs=pairs).to_pyarrow()
+    assert want.num_rows >= min(20, 3 * n_categories)
+    assert got.equals(want)
+    want_sizes = sizes_from(general).to_pyarrow()
+    assert want_sizes.column("n_baskets_over_cap")[0].as_py() > 0
+    assert sizes_from(b).to_pyarrow().equals(want_sizes)
+    columns = ["item", "n", "category", "category_all"]
+    assert (
+        b.items.select(*columns)
+        .order_by("item")
+        .to_pyarrow()
+        .equals(general.items.select(*columns).order_by("item").to_pyarrow())
+    )
+    b.release()
+    general.release()

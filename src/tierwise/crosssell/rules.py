@@ -32,9 +32,12 @@ from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..settings.crosssell import CrossSellSettings
-from ._lines import Level, basket_lines
+from ._lines import Level, basket_lines, run_query
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from ..engine import Engine
 
 __all__ = [
+    "MASK_ITEMS",
     "RULE_COLUMNS",
     "Baskets",
     "basket_items",
@@ -49,6 +53,7 @@ __all__ = [
     "basket_sizes",
     "baskets",
     "kept_pair_counts",
+    "masked_baskets",
     "pair_counts",
     "rules_from",
     "sizes_from",
@@ -86,7 +91,8 @@ class Baskets:
         The basket × item rows whose basket holds 2 to ``max_basket_items`` distinct items
         (as of the last line, or of the cutoff): bid, iid, first_date (the first line's
         date), n_items (the basket's distinct items) and, with a cutoff, n_items_cut (those
-        bought by the cutoff).
+        bought by the cutoff). None for baskets counted as bit sets (:func:`masked_baskets`),
+        whose pairs come counted already.
     items
         One row per item: iid, item, n (baskets within the cap holding it), category (the
         largest of its lines' in them) and category_all (the largest of all its lines');
@@ -106,7 +112,7 @@ class Baskets:
         grouped at once. :func:`kept_pair_counts` counts the pairs a range at a time too.
     """
 
-    rows: ir.Table
+    rows: ir.Table | None
     items: ir.Table
     counts: ir.Table
     max_basket_items: int
@@ -118,7 +124,8 @@ class Baskets:
         """Free the tables the engine computed for these baskets."""
         if self.engine is not None:
             for t in (self.rows, self.items, self.counts):
-                self.engine.release(t)
+                if t is not None:
+                    self.engine.release(t)
 
 
 #: baskets grouped into basket × item rows by one query at most (:func:`basket_items`)
@@ -356,6 +363,107 @@ def _named_categories(items: ir.Table, codes: ir.Table, columns: list[str]) -> i
     return items
 
 
+#: The most items a level may hold for its baskets to be counted as bit sets
+#: (:func:`masked_baskets`): one bit an item in a 64-bit integer, the sign bit unused.
+MASK_ITEMS = 62
+
+
+def masked_baskets(
+    tx: ir.Table,
+    settings: CrossSellSettings,
+    *,
+    level: Level,
+    engine: Engine | None = None,
+) -> tuple[Baskets, ir.Table] | None:
+    """The baskets of the categories of ``tx``'s sale lines and their pair counts, counted
+    as bit sets; None where they cannot be (another level, Spark, or more than
+    :data:`MASK_ITEMS` categories), which :func:`basket_items` and :func:`pair_counts` then
+    count.
+
+    With few categories a basket is a set of at most :data:`MASK_ITEMS` of them: one
+    BIGINT, a bit per category (numbered in their names' order). The engine groups the
+    lines into one such number per basket and counts the baskets of each number; every
+    figure of the rules follows from those few distinct numbers and their counts (with
+    NumPy): a category's baskets within the cap, a pair's, and the baskets over the cap.
+    The figures are those :func:`basket_items` and :func:`pair_counts` give (a category's
+    category is itself), without a basket × item row.
+
+    Returns the baskets (no ``rows``; items, counts as :class:`Baskets`) and the pairs
+    (x, y, n_both as :func:`pair_counts`, every pair of categories some basket within the
+    cap holds), both computed into ``engine`` when given.
+    """
+    if level != "category" or _on_spark(tx, engine):
+        return None
+    cap = settings.max_basket_items
+    lines = basket_lines(tx, level)
+    names = run_query(lines.select("item").distinct(), f"the {level}s of the baskets")
+    names = names.take(pc.sort_indices(names, [("item", "ascending")]))
+    n_items = names.num_rows
+    if n_items > MASK_ITEMS:
+        return None
+
+    made: list[ir.Table] = []
+
+    def put(t: pa.Table) -> ir.Table:
+        if engine is None:
+            return ibis.memtable(t)
+        made.append(got := engine.from_arrow(t))
+        return got
+
+    codes = put(
+        pa.table({"item": names.column("item"), "iid": pa.array(range(n_items), pa.int64())})
+    )
+    coded = lines.select("basket", "item").join(codes, "item")
+    bits = ibis.literal(1, "int64") << coded.iid
+    masks = coded.group_by("basket").aggregate(mask=bits.bit_or())
+    weighted = run_query(
+        masks.group_by("mask").aggregate(w=masks.count()), f"the {level} baskets as bit sets"
+    )
+    if engine is not None:
+        engine.release(codes)
+        made.remove(codes)
+    mask = np.asarray(weighted.column("mask").to_numpy(zero_copy_only=False), np.int64)
+    w = np.asarray(weighted.column("w").to_numpy(zero_copy_only=False), np.int64)
+    held = (mask[:, None] >> np.arange(n_items, dtype=np.int64)) & 1
+    size = held.sum(axis=1)
+    over = size > cap
+    within = ~over
+    n = (held[within] * w[within, None]).sum(axis=0)
+    pairable = within & (size >= 2)
+    some = held[pairable]
+    both = some.T @ (some * w[pairable, None])
+    x, y = np.nonzero(np.triu(both, k=1))
+    counts = pa.table(
+        {
+            "n_baskets_all": pa.array([int(w.sum())], pa.int64()),
+            "n_baskets_over_cap": pa.array([int(w[over].sum())], pa.int64()),
+            "n_items_over_cap": pa.array([int((w * size)[over].sum())], pa.int64()),
+            "n_baskets": pa.array([int(w[within].sum())], pa.int64()),
+        }
+    )
+    item = names.column("item").combine_chunks().cast(pa.string())
+    items = pa.table(
+        {
+            "item": item,
+            "n": pa.array(n, pa.int64()),
+            "category": pc.if_else(pa.array(n > 0), item, pa.nulls(n_items, pa.string())),
+            "category_all": item,
+            "iid": pa.array(np.arange(n_items), pa.int32()),
+        }
+    )
+    pairs = pa.table(
+        {
+            "x": pa.array(x, pa.int32()),
+            "y": pa.array(y, pa.int32()),
+            "n_both": pa.array(both[x, y], pa.int64()),
+        }
+    )
+    b = Baskets(
+        rows=None, items=put(items), counts=put(counts), max_basket_items=cap, engine=engine
+    )
+    return b, put(pairs)
+
+
 def baskets(tx: ir.Table, settings: CrossSellSettings, *, level: Level) -> ir.Table:
     """Distinct basket × item rows of the baskets within the size cap.
 
@@ -443,25 +551,31 @@ def _frequent(items: ir.Table, s: CrossSellSettings) -> ir.Table:
     ).select("iid")
 
 
-def _version(b: Baskets, at_cutoff: bool) -> tuple[ir.Table, ir.BooleanValue]:
+def _version(b: Baskets, at_cutoff: bool) -> ir.Table:
     """The item figures (iid, item, n, category, n_baskets) of the baskets as of the last
-    line or, ``at_cutoff``, as of the cutoff, and which of ``b.rows`` count in them."""
-    rows = b.rows
+    line or, ``at_cutoff``, as of the cutoff."""
     if at_cutoff:
         if b.cutoff is None:
             raise ValueError("these baskets were counted without a cutoff")
         items = b.items.select("iid", "item", n="n_cut", category="category_cut")
         total = b.counts.select(n_baskets="n_baskets_cut")
-        counted = (
+    else:
+        items = b.items.select("iid", "item", "n", "category")
+        total = b.counts.select("n_baskets")
+    return items.cross_join(total)
+
+
+def _counted(b: Baskets, rows: ir.Table, at_cutoff: bool) -> ir.BooleanValue:
+    """Which of ``rows`` (of ``b.rows``) count in the baskets as of the last line or,
+    ``at_cutoff``, as of the cutoff."""
+    if at_cutoff:
+        assert b.cutoff is not None
+        return (
             (rows.first_date <= ibis.literal(b.cutoff))
             & (rows.n_items_cut >= 2)
             & (rows.n_items_cut <= b.max_basket_items)
         )
-    else:
-        items = b.items.select("iid", "item", "n", "category")
-        total = b.counts.select("n_baskets")
-        counted = rows.n_items <= b.max_basket_items
-    return items.cross_join(total), counted
+    return rows.n_items <= b.max_basket_items
 
 
 def pair_counts(
@@ -482,13 +596,15 @@ def pair_counts(
     s = settings or CrossSellSettings()
     _check_cap(b, s)
     rows = b.rows
+    if rows is None:
+        raise ValueError("these baskets were counted as bit sets: their pairs come with them")
     if baskets is not None:
         rows = _in_range(rows, baskets)
-    items, now = _version(b, at_cutoff=False)
-    flags = {"now": now & rows.iid.isin(_frequent(items, s).iid)}
+    items = _version(b, at_cutoff=False)
+    flags = {"now": _counted(b, rows, False) & rows.iid.isin(_frequent(items, s).iid)}
     if b.cutoff is not None:
-        items_cut, cut = _version(b, at_cutoff=True)
-        flags["cut"] = cut & rows.iid.isin(_frequent(items_cut, s).iid)
+        items_cut = _version(b, at_cutoff=True)
+        flags["cut"] = _counted(b, rows, True) & rows.iid.isin(_frequent(items_cut, s).iid)
     f = rows.select("bid", "iid", **flags)
     f = f.filter(ibis.or_(*(f[k] for k in flags)))
     a = f.select(bid="bid", x="iid", **{f"{k}_x": k for k in flags})
@@ -545,7 +661,7 @@ def rules_from(
     """
     s = settings or CrossSellSettings()
     _check_cap(b, s)
-    items, _ = _version(b, at_cutoff)
+    items = _version(b, at_cutoff)
     if pairs is None:
         pairs = pair_counts(b, s)
     column = "n_both_cut" if at_cutoff else "n_both"

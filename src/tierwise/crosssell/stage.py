@@ -28,6 +28,7 @@ from .rules import (
     RULE_COLUMNS,
     basket_items,
     kept_pair_counts,
+    masked_baskets,
     pair_counts,
     rules_from,
     sizes_from,
@@ -351,11 +352,19 @@ def crosssell_stage(
     for lvl in dict.fromkeys([*s.rule_levels, level]):
         if not present[lvl]:
             continue
-        b = basket_items(past, s, level=lvl, cutoff=cutoff if lvl == level else None, engine=engine)
-        # the pairs as of the analysis date and the cutoff, from one count: kept in the
-        # engine when read twice, or when counted a range of baskets at a time
-        keeper = engine if b.cutoff is not None or b.basket_ranges else None
-        pairs = kept_pair_counts(b, s, keeper) if keeper is not None else pair_counts(b, s)
+        at = cutoff if lvl == level else None
+        # a few categories: the baskets counted as bit sets, their pairs with them
+        masked = masked_baskets(past, s, level=lvl, engine=engine) if at is None else None
+        keeper: Engine | None
+        if masked is not None:
+            b, pairs = masked
+            keeper = engine
+        else:
+            b = basket_items(past, s, level=lvl, cutoff=at, engine=engine)
+            # the pairs as of the analysis date and the cutoff, from one count: kept in the
+            # engine when read twice, or when counted a range of baskets at a time
+            keeper = engine if b.cutoff is not None or b.basket_ranges else None
+            pairs = kept_pair_counts(b, s, keeper) if keeper is not None else pair_counts(b, s)
         by_level[lvl] = t = run_query(
             rules_from(b, s, level=lvl, pairs=pairs), f"the {lvl} basket rules"
         )
