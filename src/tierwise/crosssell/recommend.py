@@ -180,10 +180,10 @@ def customer_items(
 
     With ``engine``, the figures are computed into it (``large`` as for
     :meth:`~tierwise.engine.Engine.materialize`) and the table returned reads them. On
-    DuckDB with ``bounds`` splitting the customers into :data:`CODED_RANGES` ranges or
-    more, the sale lines are first coded once as integers (customer, item and category
-    numbers, :func:`_coded_lines`): each range then filters and groups numbers instead of
-    reading every line's texts again, and the names are joined back to its groups.
+    DuckDB with ``bounds``, the sale lines are first coded once as integers (customer,
+    item and category numbers, :func:`_coded_lines`): each range then filters and groups
+    numbers instead of reading every line's texts again, and the names are joined back
+    to its groups.
     """
     lines = basket_lines(tx, level)
     lines = lines.filter(lines.date <= ibis.literal(as_of))
@@ -191,7 +191,7 @@ def customer_items(
     text_categories = categories and level != "category"
     made: list[ir.Table] = []
     coded: _CodedLines | None = None
-    if engine is not None and engine.backend == "duckdb" and len(bounds) + 1 >= CODED_RANGES:
+    if engine is not None and engine.backend == "duckdb" and bounds:
         coded = _coded_lines(lines, engine, text_categories)
         made += coded.made
         lines = coded.lines
@@ -269,12 +269,6 @@ def customer_items(
     finally:
         for t in made:
             engine.release(t)
-
-
-#: The ranges of customers from which :func:`customer_items` codes the lines as numbers
-#: first: coding them costs about one more reading of the lines' texts, which two ranges
-#: do not win back.
-CODED_RANGES = 3
 
 
 @dataclass
