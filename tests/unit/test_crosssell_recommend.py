@@ -664,49 +664,6 @@ def test_customer_items_grouped_a_range_of_customers_at_a_time_are_the_same(
     assert {r["customer_id"] for r in rows(split)} == set("abcde")
 
 
-@pytest.mark.parametrize(
-    ("level", "kw"),
-    [
-        ("product", {"cutoff": DAY - dt.timedelta(days=90), "prices": False}),
-        ("product", {"categories": True}),
-        ("category", {"cutoff": DAY - dt.timedelta(days=90)}),
-    ],
-)
-def test_customer_items_from_lines_coded_as_numbers_are_the_same(
-    engine: Engine, level: str, kw: dict
-) -> None:
-    from tierwise.crosssell.recommend import customer_bounds, customer_items
-
-    rng = np.random.default_rng(3)
-    n = 3_000
-    ids = [None if i % 211 == 0 else f"c{int(i):03d}" for i in rng.integers(0, 120, n)]
-    cats = rng.choice(["tools", "ppe", "paint", None], n)
-    t = pa.table(
-        {
-            "customer_id": pa.array(ids, pa.string()),
-            "date": [DAY - dt.timedelta(days=int(d)) for d in rng.integers(-10, 800, n)],
-            "revenue": np.round(rng.gamma(2.0, 40.0, n), 2),
-            "order_id": [f"o{int(i)}" for i in rng.integers(0, 900, n)],
-            "product_id": [f"p{int(i):02d}" for i in rng.integers(0, 40, n)],
-            "product_category": pa.array(cats, pa.string()),
-            "quantity": pa.array(np.where(rng.random(n) < 0.8, rng.integers(1, 5, n), None)),
-            "cost": pa.array(np.where(rng.random(n) < 0.7, 20.0, None), pa.float64()),
-        }
-    )
-    tx = engine.from_arrow(t)
-    bounds = customer_bounds(pa.array([i for i in ids if i is not None]), 25)
-    assert len(bounds) > 2
-    args = {"level": level, "as_of": DAY, "lookback_months": 12, **kw}
-    keys = ["customer_id", "item"]
-    plain = engine.to_arrow(customer_items(tx, **args).order_by(keys))
-    coded = customer_items(tx, bounds=bounds, engine=engine, **args)
-    # the lines' texts are numbers in the groupings (customers, items, categories)
-    got = engine.to_arrow(coded.order_by(keys))
-    engine.release(coded)
-    assert got.num_rows > 300 and None in got.column("customer_id").to_pylist()
-    assert got.equals(plain)
-
-
 @ON_BOTH
 def test_the_stage_groups_customer_items_a_range_of_customers_at_a_time(
     engine: Engine, monkeypatch: pytest.MonkeyPatch

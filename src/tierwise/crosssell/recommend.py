@@ -152,8 +152,6 @@ def customer_items(
     categories: bool = True,
     bounds: Sequence[str] = (),
     check_narrow: bool = True,
-    engine: Engine | None = None,
-    large: bool = False,
 ) -> ir.Table:
     """Customer × item figures up to ``as_of`` (in the engine).
 
@@ -177,24 +175,9 @@ def customer_items(
     The sums are exact (:func:`~tierwise.engine.exact_sum`), in 18 digits when
     ``check_narrow`` and a query finds every amount of the lines small enough
     (:func:`~tierwise.engine.sums_fit_narrow`; the same sums, taken faster), else in 38.
-
-    With ``engine``, the figures are computed into it (``large`` as for
-    :meth:`~tierwise.engine.Engine.materialize`) and the table returned reads them. On
-    DuckDB with ``bounds``, the sale lines are first coded once as integers (customer,
-    item and category numbers, :func:`_coded_lines`): each range then filters and groups
-    numbers instead of reading every line's texts again, and the names are joined back
-    to its groups.
     """
     lines = basket_lines(tx, level)
     lines = lines.filter(lines.date <= ibis.literal(as_of))
-    # at the category level each line's category is its item: no text maximum to take
-    text_categories = categories and level != "category"
-    made: list[ir.Table] = []
-    coded: _CodedLines | None = None
-    if engine is not None and engine.backend == "duckdb" and bounds:
-        coded = _coded_lines(lines, engine, text_categories)
-        made += coded.made
-        lines = coded.lines
     start = months_before(as_of, lookback_months)
     w = lines.date > ibis.literal(start)
     has_q = w & lines.quantity.notnull() & (lines.quantity > 0)
@@ -218,6 +201,8 @@ def customer_items(
             "qty": total(ibis.ifelse(has_q, lines.quantity, 0.0)),
             "qty_revenue": total(ibis.ifelse(has_q, lines.revenue, 0.0)),
         }
+    # at the category level each line's category is its item: no text maximum to take
+    text_categories = categories and level != "category"
     if text_categories:
         aggs["category"] = lines.category.max()
     if cutoff is not None:
@@ -225,17 +210,13 @@ def customer_items(
         wc = before & (lines.date > ibis.literal(months_before(cutoff, lookback_months)))
         has_cc = wc & lines.cost.notnull()
         if text_categories:
-            no_category = ibis.null(lines.category.type())
-            aggs["category_cut"] = ibis.ifelse(before, lines.category, no_category).max()
+            aggs["category_cut"] = ibis.ifelse(before, lines.category, ibis.null("string")).max()
         aggs |= {
             "spend_cut": total(ibis.ifelse(wc, lines.revenue, 0.0)),
             "revenue_costed_cut": total(ibis.ifelse(has_cc, lines.revenue, 0.0)),
             "cost_cut": total(ibis.ifelse(has_cc, lines.cost, 0.0)),
         }
-    if coded is not None:
-        ci = coded.named(coded.grouped(aggs, len(bounds) + 1))
-    else:
-        ci = _grouped_by_range(lines, aggs, bounds)
+    ci = _grouped_by_range(lines, aggs, bounds)
     if categories and not text_categories:
         ci = ci.mutate(category=ci.item)
         if cutoff is not None:
@@ -261,110 +242,7 @@ def customer_items(
             "cost_cut": ci.cost_cut,
         }
     keys = ["customer_id", "item", *(["category"] if categories else []), "first_date"]
-    figures = ci.select(*keys, **out)
-    if engine is None:
-        return figures
-    try:
-        return engine.materialize(figures, large=large)
-    finally:
-        for t in made:
-            engine.release(t)
-
-
-@dataclass
-class _CodedLines:
-    """Sale lines with integers for their texts (:func:`_coded_lines`).
-
-    Attributes
-    ----------
-    lines
-        In the engine: cid (the customer's number, 0 … customers - 1), iid (the item's),
-        date, revenue, quantity, cost and, when coded with categories, category (the
-        category's number, in the order of the names).
-    customers, items, categories
-        In the engine: the names by number (cid, customer_id; iid, item; code, category);
-        no categories when coded without them.
-    n_customers
-        The customers numbered.
-    made
-        The engine tables above, to be released.
-    """
-
-    lines: ir.Table
-    customers: ir.Table
-    items: ir.Table
-    categories: ir.Table | None
-    n_customers: int
-    made: list[ir.Table]
-
-    def grouped(self, aggs: dict[str, ir.Scalar], n_ranges: int) -> ir.Table:
-        """The lines grouped by customer and item number with ``aggs``, in ``n_ranges``
-        ranges of customer numbers, one grouping each."""
-        lines = self.lines
-        step = max(1, -(-self.n_customers // max(1, n_ranges)))
-        parts = [
-            lines.filter(lines.cid.between(lo, lo + step - 1))
-            .group_by(["cid", "iid"])
-            .aggregate(**aggs)
-            for lo in range(0, max(self.n_customers, 1), step)
-        ]
-        return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-
-    def named(self, grouped: ir.Table) -> ir.Table:
-        """``grouped`` (of :meth:`grouped`) with customer_id and item for cid and iid, and
-        its category columns the categories' names."""
-        j = grouped.join(self.customers, "cid").join(self.items, "iid")
-        names = {c: j[c] for c in ("customer_id", "item")}
-        rest = [c for c in grouped.columns if c not in ("cid", "iid")]
-        t = j.select(**names, **{c: j[c] for c in rest})
-        if self.categories is None:
-            return t
-        for c in [c for c in rest if c.startswith("category")]:
-            k = self.categories.select(_code="code", _name="category")
-            m = t.left_join(k, t[c] == k._code)
-            t = m.select(*(x for x in t.columns if x != c), **{c: m._name}).select(*t.columns)
-        return t
-
-
-def _coded_lines(lines: ir.Table, engine: Engine, categories: bool) -> _CodedLines:
-    """``lines`` (:func:`~tierwise.crosssell._lines.basket_lines`) coded as integers and
-    computed into ``engine``: the customers and items numbered as they come (a number only
-    tells them apart), the categories in their names' order (the largest number names the
-    largest category). A missing customer id is a customer of its own, as when grouped by
-    text."""
-    made: list[ir.Table] = []
-
-    def keep(t: ir.Table, large: bool = False) -> ir.Table:
-        made.append(got := engine.materialize(t, large=large))
-        return got
-
-    people = keep(
-        lines.select("customer_id").distinct().mutate(cid=ibis.row_number().cast("int32"))
-    )
-    items = keep(lines.select("item").distinct().mutate(iid=ibis.row_number().cast("int32")))
-    coded = lines.join(people, lines.customer_id.identical_to(people.customer_id))
-    coded = coded.join(items, "item")
-    cats: ir.Table | None = None
-    values: dict[str, ir.Value] = {}
-    if categories:
-        named = lines.select("category").filter(lines.category.notnull()).distinct()
-        cats = keep(named.mutate(code=ibis.row_number().over(order_by="category").cast("int32")))
-        coded = coded.left_join(cats, "category")
-        values["category"] = coded.code
-    table = keep(
-        coded.select(
-            cid=coded.cid,
-            iid=coded.iid,
-            date=coded.date,
-            revenue=coded.revenue,
-            quantity=coded.quantity,
-            cost=coded.cost,
-            **values,
-        ),
-        large=True,
-    )
-    n = engine.count(people, "the customers of the lines")
-    return _CodedLines(table, people, items, cats, n, made)
+    return ci.select(*keys, **out)
 
 
 def _grouped_by_range(
@@ -1466,13 +1344,11 @@ def _upsell(
         n = run_query(lines.aggregate(n=lines.item.nunique()), "the categories bought")
         per_range = ITEMS_RANGE * max(1, ITEMS_PER_CUSTOMER // max(1, n.column("n")[0].as_py()))
         bounds = customer_bounds(groups.assigned.column("customer_id"), per_range)
-        ci_cat = customer_items(
-            tx,
-            level="category",
-            as_of=day,
-            lookback_months=s.lookback_months,
-            bounds=bounds,
-            engine=engine,
+        ci_cat = _keep(
+            customer_items(
+                tx, level="category", as_of=day, lookback_months=s.lookback_months, bounds=bounds
+            ),
+            engine,
         )
     try:
         return _upsell_leads(ci_cat, assign_t, groups, s, margin_rate, engine)

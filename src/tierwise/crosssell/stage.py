@@ -409,10 +409,8 @@ def crosssell_stage(
         prices=level == "category",
         categories=False,
         bounds=customer_bounds(customers.column("customer_id")),
-        # kept compressed, as _keep_compressed keeps a table
-        engine=engine,
-        large=True,
     )
+    ci = _keep_compressed(ci, engine) if engine is not None else ci
     give_back(engine)
     # the evaluation first: what it holds is freed before the recommendations are made,
     # and the recommendations (the largest of the stage's results) are not held through it
