@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import sys
 from collections import Counter
 from typing import Any
 
@@ -494,10 +495,14 @@ def _category_baskets(n_categories: int, seed: int = 7) -> pa.Table:
     )
 
 
-@pytest.mark.parametrize("n_categories", [5, 62, 63])
+@pytest.mark.parametrize(("n_categories", "block"), [(5, None), (62, None), (62, 3), (63, None)])
 def test_categories_counted_as_bit_sets_give_the_rules_of_the_general_count(
-    engine: Engine, n_categories: int
+    engine: Engine, n_categories: int, block: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if block is not None:
+        # the distinct bit sets turned into a table a few at a time, as many sets are
+        # (the package's ``rules`` is a function: the module is found by its full name)
+        monkeypatch.setattr(sys.modules["tierwise.crosssell.rules"], "_MASK_BLOCK", block)
     from tierwise.crosssell.rules import (
         MASK_ITEMS,
         basket_items,

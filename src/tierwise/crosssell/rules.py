@@ -366,6 +366,8 @@ def _named_categories(items: ir.Table, codes: ir.Table, columns: list[str]) -> i
 #: The most items a level may hold for its baskets to be counted as bit sets
 #: (:func:`masked_baskets`): one bit an item in a 64-bit integer, the sign bit unused.
 MASK_ITEMS = 62
+#: bit sets turned into a set × category table at a time (:func:`masked_baskets`)
+_MASK_BLOCK = 1 << 16
 
 
 def masked_baskets(
@@ -424,14 +426,23 @@ def masked_baskets(
         made.remove(codes)
     mask = np.asarray(weighted.column("mask").to_numpy(zero_copy_only=False), np.int64)
     w = np.asarray(weighted.column("w").to_numpy(zero_copy_only=False), np.int64)
-    held = (mask[:, None] >> np.arange(n_items, dtype=np.int64)) & 1
-    size = held.sum(axis=1)
+    # a block of bit sets at a time: a set × category table of the distinct sets at once
+    # would grow with them (a seller of 60 categories may have millions of distinct sets)
+    bit = np.arange(n_items, dtype=np.int64)
+    size = np.empty(len(mask), np.int64)
+    n = np.zeros(n_items, np.int64)
+    both = np.zeros((n_items, n_items), np.int64)
+    for lo in range(0, len(mask), _MASK_BLOCK):
+        block, wb = mask[lo : lo + _MASK_BLOCK], w[lo : lo + _MASK_BLOCK]
+        held = (block[:, None] >> bit) & 1
+        size[lo : lo + _MASK_BLOCK] = sizes = held.sum(axis=1)
+        within = sizes <= cap
+        n += (held[within] * wb[within, None]).sum(axis=0)
+        pairable = within & (sizes >= 2)
+        some = held[pairable]
+        both += some.T @ (some * wb[pairable, None])
     over = size > cap
     within = ~over
-    n = (held[within] * w[within, None]).sum(axis=0)
-    pairable = within & (size >= 2)
-    some = held[pairable]
-    both = some.T @ (some * w[pairable, None])
     x, y = np.nonzero(np.triu(both, k=1))
     counts = pa.table(
         {
