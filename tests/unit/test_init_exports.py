@@ -492,3 +492,33 @@ def test_a_heading_row_alone_is_no_group_heading(tmp_path: Path) -> None:
     g = _guess(tmp_path, "transactions", "a.csv", text)
     assert "fill_down" not in g.options
     assert g.mapping()["customer_id"] == "Customer"
+
+
+def test_a_report_whose_headings_are_lines_of_one_field_gets_a_customer_column(
+    tmp_path: Path,
+) -> None:
+    from tierwise.api import validate
+
+    # Xero's Sales by Customer Detail: each customer's name alone on a line (quoted where it
+    # holds the delimiter), no column of the header for it
+    path = tmp_path / "SalesByCustomerDetail.csv"
+    path.write_text(
+        'Date,Invoice,Amount\n"Acme, Ltd"\n2024-01-02,INV-1,10\n2024-01-05,INV-2,5\n'
+        "Beta Co\n2024-01-03,INV-3,7\nGamma Inc\n2024-02-03,INV-4,9\n",
+        encoding="utf-8",
+    )
+    target = tmp_path / "tierwise.toml"
+    r = init_settings({"transactions": path}, settings_path=target)
+    g = r.tables["transactions"]
+    assert g.mapping()["customer_id"] == "Customer"
+    assert g.options["fill_down"][0] == ("Customer",)
+    assert "Customer from the group headings" in r.hint
+    target.write_text(r.text, encoding="utf-8")
+    v = validate(str(path), settings=load_settings(target), as_of="2024-12-31")["transactions"]
+    got = v.table.select(["order_id", "customer_id"]).sort_by("order_id").to_pylist()
+    assert [r["customer_id"] for r in got] == ["Acme, Ltd", "Acme, Ltd", "Beta Co", "Gamma Inc"]
+    assert v.rejects.num_rows == 3
+    # two stray lines of one field are no headings
+    path.write_text("Date,Invoice,Amount\nx\n2024-01-02,INV-1,10\ny\n2024-01-03,INV-2,4\n")
+    g = init_settings({"transactions": path}, settings_path=target).tables["transactions"]
+    assert "fill_down" not in g.options and "customer_id" not in g.mapping()

@@ -1442,6 +1442,50 @@ def test_a_reports_group_headings_are_named_in_a_warning(tmp_path, engine):
     assert not [w for w in raw.warnings if "one field only" in w]
 
 
+def test_group_headings_of_one_field_fill_a_column_the_file_lacks(tmp_path, engine):
+    # Xero's Sales by Customer Detail: each customer's name on a line of its own (quoted
+    # where it holds the delimiter), its invoices under it, a subtotal line after them
+    from tierwise.api import validate
+
+    path = tmp_path / "tx.csv"
+    path.write_text(
+        'Date,Invoice,Amount\n"Acme, Ltd"\n2024-01-02,INV-1,10\n2024-01-05,INV-2,5\n'
+        "Total Acme Ltd,,15\nBeta Co\n2024-01-03,INV-3,7\nGamma Inc\n2024-02-03,INV-4,9\n"
+    )
+    s = Settings().with_updates(
+        transactions={
+            "fill_down": ["Customer"],
+            "columns": {
+                "customer_id": "Customer",
+                "date": "Date",
+                "order_id": "Invoice",
+                "revenue": "Amount",
+            },
+        }
+    )
+    raw = read_input("transactions", path, s.transactions, engine)
+    assert raw.source_columns == ["Date", "Invoice", "Amount", "Customer"]
+    assert raw.n_malformed == 0 and not [w for w in raw.warnings if "one field only" in w]
+    v = validate(str(path), settings=s, as_of="2024-12-31")["transactions"]
+    got = v.table.select(["order_id", "customer_id"]).sort_by("order_id").to_pylist()
+    assert [(r["order_id"], r["customer_id"]) for r in got] == [
+        ("INV-1", "Acme, Ltd"),
+        ("INV-2", "Acme, Ltd"),
+        ("INV-3", "Beta Co"),
+        ("INV-4", "Gamma Inc"),
+    ]
+    reasons = sorted(
+        zip(
+            v.rejects.column("row").to_pylist(), v.rejects.column("reason").to_pylist(), strict=True
+        )
+    )
+    assert [row for row, _ in reasons] == [2, 5, 6, 8]  # the headings and the subtotal line
+    assert all(r.startswith("a group heading") for row, r in reasons if row != 5)
+    # a column the file has is filled from its own cells: a line of one field stays refused
+    s2 = s.with_updates(transactions={"fill_down": ["Invoice"]})
+    assert read_input("transactions", path, s2.transactions, engine).n_malformed == 3
+
+
 @pytest.mark.parametrize("blank_first", [False, True], ids=["engine-reader", "arrow-reader"])
 def test_an_empty_csv_field_is_no_value_and_a_quoted_empty_one_empty_text(
     tmp_path, engine, blank_first

@@ -1027,16 +1027,64 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
             "row",
             pc.add(raw.malformed.column("row"), skipped),
         )
-    _warn_group_headings(raw.malformed, shown, warnings)
+    _headings_as_column(raw, ti, engine)
+    _warn_group_headings(raw.malformed, shown, name, warnings)
     raw.warnings = warnings
     return raw
+
+
+def _headings_as_column(raw: RawInput, ti: TableInput, engine: Engine) -> None:
+    """With ``[table] fill_down`` naming a column the file does not have, read a report's
+    group headings written as lines of one field (Xero's Sales by Customer Detail: each
+    customer's name on a line of its own above its invoices) as rows holding that column
+    alone, the column empty on the file's other rows: validation rejects each heading row
+    as such and carries its value down to the rows below it. Without the setting such
+    lines are refused for their number of fields (and :func:`_warn_group_headings` says
+    so)."""
+
+    def norm(name: str) -> str:
+        return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+    have = {norm(c) for c in raw.source_columns}
+    new = [c for c in ti.fill_down if norm(c) not in have]
+    if not new or raw.malformed.num_rows == 0:
+        return
+    column = new[0]
+    single = pc.fill_null(
+        pc.match_substring_regex(raw.malformed.column("reason"), r"fields, found 1$"), False
+    )
+    heads = raw.malformed.filter(single)
+    if heads.num_rows == 0:
+        return
+    values = [
+        next(csv.reader([v or ""], delimiter=raw.delimiter or ","), [""])[0].strip()
+        for v in heads.column("value").to_pylist()
+    ]
+    schema = raw.table.schema().to_pyarrow()
+    rows = pa.table(
+        {
+            **{
+                f.name: (
+                    heads.column("row").cast(f.type)
+                    if f.name == ROW
+                    else pa.nulls(heads.num_rows, f.type)
+                )
+                for f in schema
+            },
+            column: pa.array(values, pa.string()),
+        }
+    )
+    table = raw.table.mutate(**{column: ibis.null("string")})
+    raw.table = table.union(engine.from_arrow(rows).select(*table.columns))
+    raw.source_columns = [*raw.source_columns, column]
+    raw.malformed = raw.malformed.filter(pc.invert(single))
 
 
 #: from this many lines of one field among a file's refused lines, a report's group headings
 _GROUP_HEADINGS = 3
 
 
-def _warn_group_headings(malformed: pa.Table, shown: str, warnings: list[str]) -> None:
+def _warn_group_headings(malformed: pa.Table, shown: str, name: str, warnings: list[str]) -> None:
     """Say when several refused lines hold one field only: the group headings of a report
     (Xero's Sales by Customer Detail writes each customer's name on a line above its
     invoices), whose lines then lack the customer."""
@@ -1051,7 +1099,8 @@ def _warn_group_headings(malformed: pa.Table, shown: str, warnings: list[str]) -
         f"{shown}: {n:,} lines hold one field only (the first: {first!r}), as the headings "
         "of a report grouped by customer do; they are rejected, and the lines under them "
         "carry no customer of their own: export the report ungrouped (one row per line, "
-        "with the customer on each)"
+        f'with the customer on each), or set [{name}] fill_down = ["Customer"] to read each '
+        "heading as the Customer column of the lines under it"
     )
 
 

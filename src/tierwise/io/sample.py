@@ -15,12 +15,14 @@ first line is its format line (``"EXTF";700;…``) is read from line 2, which th
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import io
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -67,6 +69,10 @@ class Sample:
     header_row: int | None = None
     #: the Excel sheet read, when one was named
     sheet: str | None = None
+    #: a CSV file's lines of one field among the head's rows, as their field reads: a
+    #: report's group headings (Xero's Sales by Customer Detail), which the run refuses
+    #: unless ``fill_down`` names a column for them
+    headings: tuple[str, ...] = ()
 
 
 def read_sample(
@@ -187,13 +193,26 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
     # half the rows from the head, the other half shared by the slices
     slices = len(chunks) - 1
     quota = [rows] if not slices else [rows // 2] + [max(1, rows // (2 * slices))] * slices
+    # the lines of one field among the head's rows: a report's group headings (Xero)
+    single: list[str] = []
     tables = [
-        _parse_chunk(c, unique, dialect.delimiter, dialect.encoding, q)
-        for c, q in zip(chunks, quota, strict=True)
+        _parse_chunk(c, unique, dialect.delimiter, dialect.encoding, q, single if i == 0 else None)
+        for i, (c, q) in enumerate(zip(chunks, quota, strict=True))
     ]
     table = pa.concat_tables(tables).slice(0, rows)
     table = table.rename_columns(names)
-    return Sample(path, "csv", names, table, delimiter=dialect.delimiter, encoding=dialect.encoding)
+    headings = tuple(
+        next(csv.reader([t], delimiter=dialect.delimiter), [""])[0].strip() for t in single
+    )
+    return Sample(
+        path,
+        "csv",
+        names,
+        table,
+        delimiter=dialect.delimiter,
+        encoding=dialect.encoding,
+        headings=tuple(h for h in headings if h),
+    )
 
 
 #: the first field of a DATEV export's format line: EXTF (from an accounting program) or
@@ -230,11 +249,24 @@ def _empty(names: list[str]) -> pa.Table:
 
 
 def _parse_chunk(
-    data: bytes, names: list[str], delimiter: str, encoding: str, rows: int
+    data: bytes,
+    names: list[str],
+    delimiter: str,
+    encoding: str,
+    rows: int,
+    single: list[str] | None = None,
 ) -> pa.Table:
+    """The rows of ``data``; ``single`` receives the text of each line skipped for holding
+    one field only (a report's group heading) when given."""
     if not data.strip():
         return _empty(names)
     enc = encoding.replace("utf-8-sig", "utf-8")
+
+    def skip(row: Any) -> str:
+        if single is not None and row.actual_columns == 1 and (row.text or "").strip():
+            single.append(row.text)
+        return "skip"
+
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
@@ -242,7 +274,7 @@ def _parse_chunk(
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 # a slice may start inside a quoted value: such a line is skipped
-                invalid_row_handler=lambda _row: "skip",
+                invalid_row_handler=skip,
                 newlines_in_values=True,
             ),
             convert_options=pacsv.ConvertOptions(

@@ -1076,6 +1076,29 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         ),
         None,
     )
+    if headed is None and len(sample.headings) >= MIN_HEADINGS + 1 and target is not None:
+        # the headings are lines of one field (Xero): the run reads them as a column of
+        # their own, named here, when fill_down names it
+        named = {_norm(c) for c in sample.columns}
+        column = next(
+            c for c in ("Customer", "Customer heading", "Group heading") if _norm(c) not in named
+        )
+        if target == "product_id":
+            column = "Product" if _norm("Product") not in named else "Group heading"
+        if target in guesses:
+            del taken[guesses[target].source]
+        guesses[target] = ColumnGuess(
+            target,
+            column,
+            0.75,
+            f"the lines of one field above each group of rows ({len(sample.headings)} in "
+            f"the sample, the first {sample.headings[0]!r})",
+        )
+        taken[column] = target
+        fill["fill_down"] = (
+            (column,),
+            "the lines of one field above each group of rows, read as this column",
+        )
     if headed is not None and headed[0] not in taken and target is not None:
         # a report grouped by customer (QuickBooks' Sales by Customer Detail): the group's
         # name on a heading row, its lines under it with that cell empty
@@ -1092,7 +1115,12 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         )
     ordered = tuple(guesses[c.name] for c in cols if c.name in guesses)
     cg = guesses.get("customer_id")
-    if cg is not None and profiles[cg.source].sparse and not TABLES[table].key:
+    if (
+        cg is not None
+        and cg.source in profiles
+        and profiles[cg.source].sparse
+        and not TABLES[table].key
+    ):
         p = profiles[cg.source]
         og = guesses.get("order_id")
         if table == "transactions" and og is not None and not profiles[og.source].sparse:

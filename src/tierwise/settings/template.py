@@ -198,11 +198,15 @@ def closing_hint(settings_path: str | Path, tables: Mapping[str, TableGuess] | N
     config = shlex.quote(str(settings_path))
     lines = [f"wrote {settings_path}"]
     for name, g in (tables or {}).items():
-        mapped = len(g.columns)
+        mapped = sum(c.source in g.source_columns for c in g.columns)
         unused = len(g.unmapped)
         line = f"  {name}: {mapped} of {len(g.source_columns)} columns mapped"
         if unused:
             line += f", {unused} not used"
+        # a column the run makes of a report's group headings (fill_down)
+        made = [c.source for c in g.columns if c.source not in g.source_columns]
+        if made:
+            line += f"; {', '.join(made)} from the group headings"
         lines.append(line)
         for col, _ in g.missing:
             lines.append(f"  {name}: required {col} not found; map it in [{name}.columns]")
