@@ -522,3 +522,42 @@ def test_a_report_whose_headings_are_lines_of_one_field_gets_a_customer_column(
     path.write_text("Date,Invoice,Amount\nx\n2024-01-02,INV-1,10\ny\n2024-01-03,INV-2,4\n")
     g = init_settings({"transactions": path}, settings_path=target).tables["transactions"]
     assert "fill_down" not in g.options and "customer_id" not in g.mapping()
+
+
+def test_a_workbook_whose_headings_are_rows_of_one_cell_gets_a_customer_column(
+    tmp_path: Path,
+) -> None:
+    from openpyxl import Workbook
+
+    from tierwise.api import validate
+
+    # Xero's Sales by Customer Detail as a workbook: the customer's name in the first cell
+    # of a row of its own, in the column the invoice lines fill with their dates
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Sales by Customer Detail"])
+    ws.append([])
+    ws.append(["Date", "Invoice", "Amount"])
+    for name, lines in (
+        ("Acme, Ltd", [(2, "INV-1", 10.0), (5, "INV-2", 5.0)]),
+        ("Beta Co", [(3, "INV-3", 7.0)]),
+        ("Gamma Inc", [(4, "INV-4", 9.0)]),
+    ):
+        ws.append([name])
+        for day, invoice, amount in lines:
+            ws.append([dt.datetime(2024, 1, day), invoice, amount])
+        ws.append([f"Total {name}", None, sum(a for _, _, a in lines)])
+    path = tmp_path / "SalesByCustomerDetail.xlsx"
+    wb.save(path)
+    target = tmp_path / "tierwise.toml"
+    r = init_settings({"transactions": path}, settings_path=target)
+    g = r.tables["transactions"]
+    assert g.mapping()["customer_id"] == "Customer"
+    assert g.options["fill_down"][0] == ("Customer",)
+    target.write_text(r.text, encoding="utf-8")
+    v = validate(str(path), settings=load_settings(target), as_of="2024-12-31")["transactions"]
+    got = v.table.select(["order_id", "customer_id"]).sort_by("order_id").to_pylist()
+    assert [r["customer_id"] for r in got] == ["Acme, Ltd", "Acme, Ltd", "Beta Co", "Gamma Inc"]
+    reasons = v.rejects.column("reason").to_pylist()
+    assert sum(x.startswith("a group heading") for x in reasons) == 3
+    assert v.rejects.num_rows == 6  # and the three subtotal rows

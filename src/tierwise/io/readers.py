@@ -475,6 +475,8 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
         raw = _read_excel(name, _named_xlsx(local, engine.temp_dir()), shown, ti, engine)
     else:
         raw = _read_duckdb(name, local, shown, ti, engine)
+    if ti.fill_down:
+        _headings_in_cells(raw, ti)
     raw.pending_sha256 = checksum
     raw.fmt = fmt
     if ti.sheet is not None and fmt != "excel":
@@ -1033,6 +1035,51 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
     return raw
 
 
+def _norm(name: str) -> str:
+    """A column's name as settings name it (case, spaces and punctuation ignored)."""
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+def _heading_column(raw: RawInput, ti: TableInput) -> str | None:
+    """The first name ``[table] fill_down`` gives that is no column of the file: the
+    column of a report's group headings, which the reader makes."""
+    have = {_norm(c) for c in raw.source_columns}
+    return next((c for c in ti.fill_down if _norm(c) not in have), None)
+
+
+def _headings_in_cells(raw: RawInput, ti: TableInput) -> None:
+    """A report's group headings written in one cell of a row of their own (Xero's Sales
+    by Customer Detail as a workbook: the customer's name in the first cell, the others
+    empty), moved to the column ``[table] fill_down`` names that the file lacks (see
+    :func:`_heading_column`): on a row whose cells are all empty but one, that cell's
+    text goes to the column and the cell is left empty. The column is made empty where
+    the file holds no such row."""
+    column = _heading_column(raw, ti)
+    if column is None:
+        return
+    t = raw.table
+    own = [c for c in raw.source_columns if c != column and c in t.columns]
+
+    def text(c: str) -> ir.StringValue:
+        v = t[c]
+        v = v if v.type().is_string() else v.cast("string")
+        return v.nullif("").re_search(r"\S").ifelse(v, ibis.null("string"))
+
+    filled = [text(c).notnull().cast("int64") for c in own]
+    alone = (sum(filled[1:], filled[0]) == 1) if filled else ibis.literal(False)
+    value = ibis.coalesce(*[text(c) for c in own]) if own else ibis.null("string")
+    heading = ibis.ifelse(alone, value, ibis.null("string"))
+    if column in t.columns:
+        # lines of one field read already (:func:`_headings_as_column`)
+        heading = ibis.coalesce(t[column], heading)
+    else:
+        raw.source_columns = [*raw.source_columns, column]
+    raw.table = t.mutate(
+        **{c: ibis.ifelse(alone, ibis.null(t[c].type()), t[c]) for c in own},
+        **{column: heading},
+    )
+
+
 def _headings_as_column(raw: RawInput, ti: TableInput, engine: Engine) -> None:
     """With ``[table] fill_down`` naming a column the file does not have, read a report's
     group headings written as lines of one field (Xero's Sales by Customer Detail: each
@@ -1042,14 +1089,9 @@ def _headings_as_column(raw: RawInput, ti: TableInput, engine: Engine) -> None:
     lines are refused for their number of fields (and :func:`_warn_group_headings` says
     so)."""
 
-    def norm(name: str) -> str:
-        return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
-
-    have = {norm(c) for c in raw.source_columns}
-    new = [c for c in ti.fill_down if norm(c) not in have]
-    if not new or raw.malformed.num_rows == 0:
+    column = _heading_column(raw, ti)
+    if column is None or raw.malformed.num_rows == 0:
         return
-    column = new[0]
     single = pc.fill_null(
         pc.match_substring_regex(raw.malformed.column("reason"), r"fields, found 1$"), False
     )

@@ -1076,9 +1076,11 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         ),
         None,
     )
-    if headed is None and len(sample.headings) >= MIN_HEADINGS + 1 and target is not None:
-        # the headings are lines of one field (Xero): the run reads them as a column of
-        # their own, named here, when fill_down names it
+    heads = sample.headings or (_single_cells(sample, have) if headed is None else ())
+    if headed is None and len(heads) >= MIN_HEADINGS + 1 and target is not None:
+        # the headings are lines of one field, or rows of one cell in a column the lines
+        # fill with other values (Xero): the run reads them as a column of their own,
+        # named here, when fill_down names it
         named = {_norm(c) for c in sample.columns}
         column = next(
             c for c in ("Customer", "Customer heading", "Group heading") if _norm(c) not in named
@@ -1091,22 +1093,22 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             target,
             column,
             0.75,
-            f"the lines of one field above each group of rows ({len(sample.headings)} in "
-            f"the sample, the first {sample.headings[0]!r})",
+            f"the rows of one field above each group of rows ({len(heads)} in "
+            f"the sample, the first {heads[0]!r})",
         )
         taken[column] = target
         fill["fill_down"] = (
             (column,),
-            "the lines of one field above each group of rows, read as this column",
+            "the rows of one field above each group of rows, read as this column",
         )
     if headed is not None and headed[0] not in taken and target is not None:
         # a report grouped by customer (QuickBooks' Sales by Customer Detail): the group's
         # name on a heading row, its lines under it with that cell empty
-        s, heads = headed
+        s, n_heads = headed
         if target in guesses:
             del taken[guesses[target].source]
         guesses[target] = ColumnGuess(
-            target, s, 0.8, f"the heading above each group of rows ({heads} in the sample)"
+            target, s, 0.8, f"the heading above each group of rows ({n_heads} in the sample)"
         )
         taken[s] = target
         fill["fill_down"] = (
@@ -1484,6 +1486,27 @@ def _group_headings(sample: Sample, have: set[str]) -> tuple[str, int] | None:
         if lines >= heads and empty_on_lines >= 0.5 * lines:
             return c, heads
     return None
+
+
+def _single_cells(sample: Sample, have: set[str]) -> tuple[str, ...]:
+    """The values of the sampled rows that fill one cell only, where all of them are in one
+    column (a workbook's group headings: the customer's name in the first cell of a row of
+    its own); none otherwise."""
+    t = sample.table
+    names = [c for c in t.column_names if c in have]
+    if len(names) < 2:
+        return ()
+    texts = [pc.cast(t.column(c), pa.string()) for c in names]
+    filled = [pc.fill_null(pc.match_substring_regex(x, r"\S"), False) for x in texts]
+    n = filled[0].cast(pa.int64())
+    for f in filled[1:]:
+        n = pc.add(n, f.cast(pa.int64()))
+    alone = pc.equal(n, 1)
+    columns = {i for i, f in enumerate(filled) if pc.any(pc.and_(alone, f)).as_py()}
+    if len(columns) != 1:
+        return ()
+    (i,) = columns
+    return tuple(v.strip() for v in texts[i].filter(alone).to_pylist() if v)
 
 
 def _guest_customers(

@@ -98,10 +98,11 @@ class TableInput(Section):
     file: a row where such a column is empty takes the value above it, as a spreadsheet's
     fill-down does. A heading row (such a column filled, every other column empty) is
     rejected as a group heading, so the rows stay accounted for; a subtotal row ("Total for
-    …") is rejected for its missing date. A name that is no column of a CSV file reads the
-    file's lines of one field (Xero's Sales by Customer Detail writes each customer's name
-    alone on a line) as the heading rows of a new column of that name, which the columns
-    may then map (customer_id = "Customer"). Default none."""
+    …") is rejected for its missing date. A name that is no column of the file makes a
+    column of that name from the headings written alone: a CSV file's lines of one field
+    (Xero's Sales by Customer Detail writes each customer's name alone on a line) and rows
+    filling one cell only (the same report as a workbook), whose text moves to the new
+    column; the columns may then map it (customer_id = "Customer"). Default none."""
 
     cost_sign: Literal["auto", "positive", "negative"] = "auto"
     """Transactions: how the cost column signs a sale's cost. "positive": as written, a
