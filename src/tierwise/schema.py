@@ -15,9 +15,16 @@ Types are the canonical kinds tierwise parses into:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-__all__ = ["TABLES", "Column", "TableSpec", "table_spec"]
+__all__ = ["TABLES", "Column", "TableSpec", "column_key", "table_spec"]
+
+
+def column_key(name: str) -> str:
+    """A column's name as settings and files are matched by it: case, spaces and
+    punctuation ignored ("Customer No." and "customer_no" are one column)."""
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
 @dataclass(frozen=True)

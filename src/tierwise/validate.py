@@ -49,7 +49,7 @@ import pyarrow.compute as pc
 from .engine import ROW, Engine, fetch, floor_int, not_finite
 from .errors import EngineError, InputError, Problems, SettingsError, TierwiseError
 from .io import REJECT_SCHEMA, RawInput
-from .schema import TABLES, Column, TableSpec
+from .schema import TABLES, Column, TableSpec, column_key
 from .settings import Settings, TableInput, ValidateSettings
 
 __all__ = [
@@ -99,10 +99,6 @@ def count_text(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
-
-
 def match_columns(
     source_columns: list[str],
     spec: TableSpec,
@@ -129,7 +125,7 @@ def match_columns(
         Every missing required column and every mapping that names no column of the file.
     """
     problems: list[InputError | SettingsError] = []
-    by_norm = {_norm(c): c for c in source_columns}
+    by_norm = {column_key(c): c for c in source_columns}
     known = spec.input_names
     for canonical in ti.columns:
         if canonical not in known:
@@ -149,8 +145,8 @@ def match_columns(
             wanted = ti.columns[col.name]
             if wanted in source_columns:
                 src = wanted
-            elif _norm(wanted) in by_norm:
-                src = by_norm[_norm(wanted)]
+            elif column_key(wanted) in by_norm:
+                src = by_norm[column_key(wanted)]
             else:
                 problems.append(
                     InputError(
@@ -164,8 +160,8 @@ def match_columns(
                 )
                 continue
         else:
-            src = by_norm.get(_norm(col.name))
-            alike = [c for c in source_columns if _norm(c) == _norm(col.name)]
+            src = by_norm.get(column_key(col.name))
+            alike = [c for c in source_columns if column_key(c) == column_key(col.name)]
             if len(alike) > 1:
                 problems.append(
                     InputError(
@@ -240,7 +236,7 @@ def _sheet_hint(
         return ""
     listed = ", ".join(map(repr, sheets))
     holder = next(
-        (s for s in others if _norm(wanted) in {_norm(c) for c in sheets[s]}),
+        (s for s in others if column_key(wanted) in {column_key(c) for c in sheets[s]}),
         None,
     )
     if holder is None:
@@ -2168,7 +2164,7 @@ def _named_column(name: str, source: Sequence[str], setting: str, file: str) -> 
     """
     if name in source:
         return name
-    column = {_norm(c): c for c in source}.get(_norm(name))
+    column = {column_key(c): c for c in source}.get(column_key(name))
     if column is None:
         raise SettingsError(
             f"{setting} names {name!r}, which is not a column of {file} "
@@ -2414,14 +2410,14 @@ def _extra_column_sources(
         if spec.name == "customers" and settings.profitability.rebate_column:
             referred.append(settings.profitability.rebate_column)
     problems: list[TierwiseError] = []
-    by_norm = {_norm(c): c for c in source}
+    by_norm = {column_key(c): c for c in source}
     used = {c: name for name, c in mapping.items() if c is not None}
     # the names the kept table gives its canonical columns (an engine's names ignore case)
     taken = {c.lower() for c in spec.input_names}
-    named = {_norm(n) for n in ti.extra_columns}
+    named = {column_key(n) for n in ti.extra_columns}
 
     def source_of(name: str) -> str | None:
-        return name if name in source else by_norm.get(_norm(name))
+        return name if name in source else by_norm.get(column_key(name))
 
     also = [
         n
@@ -2429,7 +2425,7 @@ def _extra_column_sources(
         if source_of(n) is not None
         and source_of(n) not in used
         and n.lower() not in taken
-        and _norm(n) not in named
+        and column_key(n) not in named
     ]
     out: list[tuple[str, str]] = []
     for name in [*ti.extra_columns, *also]:

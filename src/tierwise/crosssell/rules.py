@@ -404,13 +404,8 @@ def masked_baskets(
     if n_items > MASK_ITEMS:
         return None
 
-    made: list[ir.Table] = []
-
     def put(t: pa.Table) -> ir.Table:
-        if engine is None:
-            return ibis.memtable(t)
-        made.append(got := engine.from_arrow(t))
-        return got
+        return ibis.memtable(t) if engine is None else engine.from_arrow(t)
 
     codes = put(
         pa.table({"item": names.column("item"), "iid": pa.array(range(n_items), pa.int64())})
@@ -423,7 +418,6 @@ def masked_baskets(
     )
     if engine is not None:
         engine.release(codes)
-        made.remove(codes)
     mask = np.asarray(weighted.column("mask").to_numpy(zero_copy_only=False), np.int64)
     w = np.asarray(weighted.column("w").to_numpy(zero_copy_only=False), np.int64)
     # a block of bit sets at a time: a set × category table of the distinct sets at once

@@ -41,6 +41,7 @@ import pyarrow.csv as pacsv
 from .._threads import cores, pool
 from ..engine import ROW, Engine, engine_message
 from ..errors import EngineError, InputError, SettingsError, TierwiseError
+from ..schema import column_key
 from ..settings.inputs import TableInput
 from .urls import is_database_url, redact_text, redact_url, url_secrets
 
@@ -1035,16 +1036,17 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
     return raw
 
 
-def _norm(name: str) -> str:
-    """A column's name as settings name it (case, spaces and punctuation ignored)."""
-    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+def first_field(line: str, delimiter: str) -> str:
+    """The first field of a CSV line, unquoted and stripped (a report's group heading:
+    ``"Acme, Ltd"`` is ``Acme, Ltd``)."""
+    return next(csv.reader([line], delimiter=delimiter), [""])[0].strip()
 
 
 def _heading_column(raw: RawInput, ti: TableInput) -> str | None:
     """The first name ``[table] fill_down`` gives that is no column of the file: the
     column of a report's group headings, which the reader makes."""
-    have = {_norm(c) for c in raw.source_columns}
-    return next((c for c in ti.fill_down if _norm(c) not in have), None)
+    have = {column_key(c) for c in raw.source_columns}
+    return next((c for c in ti.fill_down if column_key(c) not in have), None)
 
 
 def _headings_in_cells(raw: RawInput, ti: TableInput) -> None:
@@ -1098,10 +1100,7 @@ def _headings_as_column(raw: RawInput, ti: TableInput, engine: Engine) -> None:
     heads = raw.malformed.filter(single)
     if heads.num_rows == 0:
         return
-    values = [
-        next(csv.reader([v or ""], delimiter=raw.delimiter or ","), [""])[0].strip()
-        for v in heads.column("value").to_pylist()
-    ]
+    values = [first_field(v or "", raw.delimiter or ",") for v in heads.column("value").to_pylist()]
     schema = raw.table.schema().to_pyarrow()
     rows = pa.table(
         {

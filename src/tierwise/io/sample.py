@@ -15,7 +15,6 @@ first line is its format line (``"EXTF";700;…``) is read from line 2, which th
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import os
@@ -34,6 +33,7 @@ from .readers import (
     _cell_text,
     _detect_format,
     _duckdb_tables,
+    first_field,
     read_input,
     sniff_csv,
     unpack,
@@ -201,9 +201,7 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
     ]
     table = pa.concat_tables(tables).slice(0, rows)
     table = table.rename_columns(names)
-    headings = tuple(
-        next(csv.reader([t], delimiter=dialect.delimiter), [""])[0].strip() for t in single
-    )
+    headings = tuple(first_field(t, dialect.delimiter) for t in single)
     return Sample(
         path,
         "csv",

@@ -35,7 +35,6 @@ revenue is then unit_price × quantity of each line.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -43,7 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..io.sample import Sample
-from ..schema import TABLES, Column
+from ..schema import TABLES, Column, column_key
 from ._words import (
     ACCOUNTING_CURRENCY,
     CREDIT_WORDS,
@@ -906,11 +905,6 @@ class TableGuess:
         return next((g for g in self.columns if g.canonical == canonical), None)
 
 
-def _norm(name: str) -> str:
-    """Names compared as the run compares them (case, spaces and punctuation ignored)."""
-    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
-
-
 def guess_table(table: str, sample: Sample) -> TableGuess:
     """Guess the canonical column behind each column of a sampled input.
 
@@ -946,7 +940,7 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     usable = sources
     # 1. columns already carrying a canonical name are read by that name
     for c in cols:
-        src = next((s for s in usable if _norm(s) == c.name and s not in taken), None)
+        src = next((s for s in usable if column_key(s) == c.name and s not in taken), None)
         if src is not None:
             p = profiles[src]
             fit, ev = _named_fit(table, c, p)
@@ -1081,12 +1075,8 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         # the headings are lines of one field, or rows of one cell in a column the lines
         # fill with other values (Xero): the run reads them as a column of their own,
         # named here, when fill_down names it
-        named = {_norm(c) for c in sample.columns}
-        column = next(
-            c for c in ("Customer", "Customer heading", "Group heading") if _norm(c) not in named
-        )
-        if target == "product_id":
-            column = "Product" if _norm("Product") not in named else "Group heading"
+        named = {column_key(c) for c in sample.columns}
+        column = _new_column("Customer" if target == "customer_id" else "Product", named)
         if target in guesses:
             del taken[guesses[target].source]
         guesses[target] = ColumnGuess(
@@ -1458,31 +1448,39 @@ _ZERO_GUID = r"^\{?0{8}-0{4}-0{4}-0{4}-0{12}\}?$"
 MIN_HEADINGS = 2
 
 
+def _filled_cells(sample: Sample, have: set[str]) -> tuple[list[str], list[pa.Array], pa.Array]:
+    """The sampled columns read (those of ``have``), whether each of their cells holds
+    more than spaces, and how many cells each row fills."""
+    t = sample.table
+    names = [c for c in t.column_names if c in have]
+    filled = [
+        pc.fill_null(pc.match_substring_regex(pc.cast(t.column(c), pa.string()), r"\S"), False)
+        for c in names
+    ]
+    n_filled = pa.array([0] * t.num_rows, pa.int64())
+    for f in filled:
+        n_filled = pc.add(n_filled, f.cast(pa.int64()))
+    return names, filled, n_filled
+
+
 def _group_headings(sample: Sample, have: set[str]) -> tuple[str, int] | None:
     """The column a report grouped by it fills on heading rows only, and the number of them
     in the sample: a row filling that column alone (every other cell empty), at least
     :data:`MIN_HEADINGS` of them, and the column empty on most rows that fill others (the
     group's lines under its heading; a subtotal row, "Total for …", fills it too)."""
-    t = sample.table
-    names = [c for c in t.column_names if c in have]
-    if len(names) < 3 or t.num_rows < 2 * MIN_HEADINGS:
+    if sample.table.num_rows < 2 * MIN_HEADINGS:
         return None
-    filled = {
-        c: pc.fill_null(pc.match_substring_regex(pc.cast(t.column(c), pa.string()), r"\S"), False)
-        for c in names
-    }
-    counts = {c: pa.array(filled[c].cast(pa.int64())) for c in names}
-    n_filled = counts[names[0]]
-    for c in names[1:]:
-        n_filled = pc.add(n_filled, counts[c])
-    for c in names:
-        alone = pc.and_(filled[c], pc.equal(n_filled, 1))
-        heads = _count(alone)
+    names, filled, n_filled = _filled_cells(sample, have)
+    if len(names) < 3:
+        return None
+    alone = pc.equal(n_filled, 1)
+    for c, f in zip(names, filled, strict=True):
+        heads = _count(pc.and_(f, alone))
         if heads < MIN_HEADINGS:
             continue
-        others = pc.greater(pc.subtract(n_filled, counts[c]), 0)
+        others = pc.greater(pc.subtract(n_filled, f.cast(pa.int64())), 0)
         lines = _count(others)
-        empty_on_lines = _count(pc.and_(others, pc.invert(filled[c])))
+        empty_on_lines = _count(pc.and_(others, pc.invert(f)))
         if lines >= heads and empty_on_lines >= 0.5 * lines:
             return c, heads
     return None
@@ -1492,21 +1490,26 @@ def _single_cells(sample: Sample, have: set[str]) -> tuple[str, ...]:
     """The values of the sampled rows that fill one cell only, where all of them are in one
     column (a workbook's group headings: the customer's name in the first cell of a row of
     its own); none otherwise."""
-    t = sample.table
-    names = [c for c in t.column_names if c in have]
+    names, filled, n_filled = _filled_cells(sample, have)
     if len(names) < 2:
         return ()
-    texts = [pc.cast(t.column(c), pa.string()) for c in names]
-    filled = [pc.fill_null(pc.match_substring_regex(x, r"\S"), False) for x in texts]
-    n = filled[0].cast(pa.int64())
-    for f in filled[1:]:
-        n = pc.add(n, f.cast(pa.int64()))
-    alone = pc.equal(n, 1)
+    alone = pc.equal(n_filled, 1)
     columns = {i for i, f in enumerate(filled) if pc.any(pc.and_(alone, f)).as_py()}
     if len(columns) != 1:
         return ()
     (i,) = columns
-    return tuple(v.strip() for v in texts[i].filter(alone).to_pylist() if v)
+    text = pc.cast(sample.table.column(names[i]), pa.string())
+    return tuple(v.strip() for v in text.filter(alone).to_pylist() if v)
+
+
+def _new_column(base: str, named: set[str]) -> str:
+    """``base``, or ``base`` followed by a number, whichever no column of ``named`` (keys of
+    :func:`~tierwise.schema.column_key`) is."""
+    column, k = base, 1
+    while column_key(column) in named:
+        k += 1
+        column = f"{base} {k}"
+    return column
 
 
 def _guest_customers(
