@@ -254,3 +254,66 @@ def test_the_plan_matches_a_record_by_record_reference(engine: Engine, seed: int
     ]
     assert got_reports == [r for r in want_reports if r[0] or r[3]]
     assert plan.tightened, "the data should be common enough to tighten a rule"
+
+
+# -- distinct pairs: the keys' own count against Splink's blocking joins --------------------
+
+
+def test_distinct_pairs_count_a_pair_sharing_several_keys_once() -> None:
+    import numpy as np
+
+    from tierwise.accounts.blocking import distinct_pairs
+
+    # records 0-1 share both keys, 2-3 the first only, 2-4 the second only
+    first = np.array([0, 0, 1, 1, -1])
+    second = np.array([7, 7, 8, 9, 8])
+    assert distinct_pairs([first, second]) == 3  # (0,1) once, (2,3), (2,4)
+    assert distinct_pairs([]) == 0
+    assert distinct_pairs([np.array([-1, -1, 3])]) == 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_plans_distinct_pairs_are_what_splink_counts(engine: Engine, seed: int) -> None:
+    import numpy as np
+    import splink.comparison_library as cl
+    from splink import Linker, SettingsCreator, block_on
+
+    from tierwise.accounts.linkage import _physical_name, _rule_pair_bound
+
+    rng = np.random.default_rng(seed)
+    n = 300
+
+    def column(values: int, nulls: float) -> list[str | None]:
+        v = rng.zipf(1.6, n) % values
+        return [None if rng.random() < nulls else f"v{x}" for x in v]
+
+    table = pa.table(
+        {
+            "customer_id": [f"{i:04d}" for i in range(n)],
+            "name_core": column(40, 0.05),
+            "city_norm": column(6, 0.1),
+            "postcode_prefix": column(12, 0.2),
+            "name_prefix": column(5, 0.0),
+            "address_number": [None if i % 7 == 0 else str(i % 9) for i in range(n)],
+        }
+    )
+    rules = [["name_core"], ["city_norm", "name_prefix"], ["postcode_prefix"]]
+    s = AccountSettings(max_block_records=int(rng.integers(4, 30)), max_pairs_per_record=3.0)
+    keyed, plan = plan_blocking(engine.from_arrow(table), s, engine=engine, rules=rules)
+    db_api = engine.splink_api()
+    linker = Linker(
+        db_api.register(_physical_name(keyed)),
+        SettingsCreator(
+            link_type="dedupe_only",
+            unique_id_column_name="customer_id",
+            comparisons=[cl.ExactMatch("name_core")],
+            blocking_rules_to_generate_predictions=[block_on(k) for k in plan.keys],
+        ),
+        log_level=None,
+    )
+    counts = linker.blocking_analysis.count_comparisons_from_blocking_rules(
+        record_sample_proportion=1.0
+    )
+    assert plan.distinct_pairs == int(counts[-1]["cumulative_comparison_count"])
+    assert plan.distinct_pairs <= plan.n_pairs
+    assert plan.n_pairs == _rule_pair_bound(engine, [keyed], [(k,) for k in plan.keys])

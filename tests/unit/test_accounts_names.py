@@ -146,6 +146,20 @@ def test_agreeing_as_wholes_decides_each_pair_as_it_would_alone() -> None:
     assert batch == alone * 40
 
 
+def test_names_with_a_mistyped_legal_form_agree_in_a_batch_as_they_would_alone() -> None:
+    # a legal form mistyped or glued on ("sonslimited", "tld") is taken off once per
+    # distinct name; names recurring across the pairs of a batch read as each alone
+    left = ["beacon sonslimited", "wallace tld", "acme ltd", "wallace", "riverside hotel"] * 30
+    right = ["beacon sons", "wallace", "acme lmited", "wallace tld", "riverside cycles"] * 30
+    batch = names_agree(pa.array(left), pa.array(right)).to_pylist()
+    alone = [
+        names_agree(pa.array([a]), pa.array([b])).to_pylist()[0]
+        for a, b in zip(left[:5], right[:5], strict=True)
+    ]
+    assert alone == [True, True, True, True, False]
+    assert batch == alone * 30
+
+
 def test_agreeing_as_wholes_is_null_where_a_name_is_missing() -> None:
     got = names_agree_wholly(pa.array([None, "acme", ""]), pa.array(["acme", None, "acme"]))
     assert got.to_pylist() == [None, None, None]

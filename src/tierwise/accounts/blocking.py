@@ -38,7 +38,7 @@ from ..engine import Engine
 from ..errors import SettingsError
 from ..settings.accounts import AccountSettings
 
-__all__ = ["BlockingPlan", "plan_blocking"]
+__all__ = ["BlockingPlan", "distinct_pairs", "plan_blocking"]
 
 #: Joins the columns of a key (a control character: normalised text never holds it).
 _SEP = "\x1f"
@@ -66,6 +66,9 @@ class BlockingPlan:
         Per rule that had blocks too large: the rule, the key values refined and the
         records in them, the columns appended, and the values (records) left out because
         they stayed too common.
+    distinct_pairs
+        Distinct record pairs the keys generate: a pair sharing several keys counts once
+        (what Splink compares for these blocking rules when deduplicating).
     """
 
     rules: tuple[tuple[str, ...], ...]
@@ -74,6 +77,7 @@ class BlockingPlan:
     block_cap: int
     budget: int
     tightened: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    distinct_pairs: int = 0
 
     @property
     def n_pairs(self) -> int:
@@ -133,6 +137,44 @@ def _sizes(code: np.ndarray) -> np.ndarray:
         return np.zeros(code.size, np.int64)
     counts = np.bincount(code[held])
     return np.where(held, counts[np.maximum(code, 0)], 0)
+
+
+def distinct_pairs(codes: Sequence[np.ndarray]) -> int:
+    """Distinct record pairs sharing at least one key.
+
+    ``codes`` holds one array per key, one integer per record (equal key, equal integer;
+    -1 for NULL, which pairs with nothing). Every pair within each block is written out
+    as one integer, and the integers of all keys are counted once each.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> distinct_pairs([np.array([0, 0, 1, 1]), np.array([5, 5, 5, -1])])
+    4
+    """
+    found = []
+    for code in codes:
+        n = code.size
+        held = np.flatnonzero(code >= 0)
+        if held.size < 2:
+            continue
+        order = held[np.argsort(code[held], kind="stable")]
+        sorted_code = code[order]
+        starts = np.flatnonzero(np.r_[True, sorted_code[1:] != sorted_code[:-1]])
+        ends = np.r_[starts[1:], order.size]
+        # each record pairs with the records after it in its block
+        after = np.repeat(ends, ends - starts) - np.arange(order.size) - 1
+        total = int(after.sum())
+        if total == 0:
+            continue
+        left = np.repeat(np.arange(order.size), after)
+        right = left + 1 + np.arange(total) - np.repeat(np.cumsum(after) - after, after)
+        a, b = order[left], order[right]
+        found.append(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b))
+    if not found:
+        return 0
+    every = np.sort(np.concatenate(found))
+    return int(np.count_nonzero(every[1:] != every[:-1])) + 1
 
 
 def _summary(sizes: Sequence[np.ndarray], cap: int) -> list[dict[str, int]]:
@@ -331,6 +373,7 @@ def plan_blocking(
         }
     )
     del got
+    n_distinct = distinct_pairs([_codes(key_table[k]) for k in keys])
     key_t = engine.from_arrow(key_table)
     keyed = engine.materialize(table.join(key_t, uid).order_by(uid))
     engine.release(key_t)
@@ -341,5 +384,6 @@ def plan_blocking(
         block_cap=cap,
         budget=budget,
         tightened=tuple(r for r in tightened if r["values_refined"] or r["values_dropped"]),
+        distinct_pairs=n_distinct,
     )
     return keyed, plan

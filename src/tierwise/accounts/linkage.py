@@ -604,6 +604,8 @@ def predict_pairs(
     threshold: float = 0.0,
     seed: int = 42,
     dataset_names: Sequence[str] = ("left", "right"),
+    n_candidates: int | None = None,
+    pair_bound: int | None = None,
 ) -> Predictions:
     """Fit the Fellegi–Sunter model by EM and score the candidate pairs.
 
@@ -625,6 +627,14 @@ def predict_pairs(
         same seed and tables give the same u probabilities on every engine.
     dataset_names
         For linkage, the names the two tables carry in ``source_dataset_l/_r``.
+    n_candidates
+        The distinct pairs the blocking rules generate, when the caller has counted them
+        (:attr:`tierwise.accounts.blocking.BlockingPlan.distinct_pairs`); ``None`` has
+        Splink count them with the blocking joins.
+    pair_bound
+        The pairs the blocking rules generate, each counted once per rule that finds it,
+        when the caller has counted them (:attr:`tierwise.accounts.blocking.BlockingPlan.
+        n_pairs`); ``None`` counts them in the engine from the records per key value.
 
     Returns
     -------
@@ -683,7 +693,11 @@ def predict_pairs(
         for i in range(len(spec.blocking_rules))
         if f"b{i}" in spec.columns and _usable(spec, f"b{i}", present)
     ]
-    bound = _rule_pair_bound(engine, materialised, known_rules)
+    bound = (
+        pair_bound
+        if pair_bound is not None
+        else _rule_pair_bound(engine, materialised, known_rules)
+    )
     if bound > spec.max_blocked_pairs:
         raise SettingsError(
             f"the blocking rules would compare up to {bound:,} record pairs, more than "
@@ -713,11 +727,12 @@ def predict_pairs(
                 )
 
             linker = Linker(sdfs if len(sdfs) > 1 else sdfs[0], settings(), log_level=None)
-            # exact: the bound above keeps the blocking join this count runs affordable
-            counts = linker.blocking_analysis.count_comparisons_from_blocking_rules(
-                record_sample_proportion=1.0
-            )
-            n_candidates = int(counts[-1]["cumulative_comparison_count"]) if counts else 0
+            if n_candidates is None:
+                # exact: the bound above keeps the blocking join this count runs affordable
+                counts = linker.blocking_analysis.count_comparisons_from_blocking_rules(
+                    record_sample_proportion=1.0
+                )
+                n_candidates = int(counts[-1]["cumulative_comparison_count"]) if counts else 0
             if det_rules:
                 try:
                     linker.training.estimate_probability_two_random_records_match(

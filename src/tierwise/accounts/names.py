@@ -171,6 +171,10 @@ def _without_legal_noise(names: pa.Array) -> pa.Array:
     "beacon sonslimited" → "beacon sons"; "wallace tld" → "wallace"; "sterling engineerin
     gltd" → "sterling engineerin". A name that is nothing else keeps it.
     """
+    # worked out once per distinct name (a record's name stands in each of its pairs)
+    distinct = pc.unique(names)
+    if len(distinct) < len(names):
+        return _without_legal_noise(distinct).take(pc.index_in(names, value_set=distinct))
     forms = "|".join(sorted(_LEGAL_NOISE, key=len, reverse=True))
     glued = pc.replace_substring_regex(names, rf"^(.*[^\s]{{2}})(?:{forms})$", r"\1")
     words = pc.utf8_split_whitespace(glued)
@@ -196,9 +200,9 @@ def _without_legal_noise(names: pa.Array) -> pa.Array:
     if drop.size == 0:
         return glued
     cut = pc.replace_substring_regex(glued.take(pa.array(drop)), r"\s+[^\s]+$", "")
-    out = np.asarray(glued.to_numpy(zero_copy_only=False), dtype=object)
-    out[drop] = np.asarray(cut.to_numpy(zero_copy_only=False), dtype=object)
-    return pa.array(out, pa.string())
+    mask = np.zeros(len(glued), dtype=bool)
+    mask[drop] = True
+    return pc.replace_with_mask(glued, pa.array(mask), cut)
 
 
 def _words_match(left: pa.Array, right: pa.Array, min_length: int) -> tuple[np.ndarray, np.ndarray]:

@@ -164,6 +164,14 @@ def _queue_layout(queue: pa.Table, records: pa.Table) -> pa.Table:
     """The queue in :data:`REVIEW_QUEUE_SCHEMA`: raw fields beside the normalised ones."""
     ids = records["customer_id"].combine_chunks()
     n = queue.num_rows
+    # each side's records looked up once (a hash of every id), then taken field by field
+    at = pc.index_in(
+        pa.concat_arrays(
+            [queue["left_id"].combine_chunks(), queue["right_id"].combine_chunks()]
+        ).cast(ids.type),
+        value_set=ids,
+    )
+    where = {"left_id": at.slice(0, n), "right_id": at.slice(n)}
     cols: dict[str, Any] = {}
     for name in REVIEW_QUEUE_SCHEMA.names:
         kind = REVIEW_QUEUE_SCHEMA.field(name).type
@@ -174,7 +182,7 @@ def _queue_layout(queue: pa.Table, records: pa.Table) -> pa.Table:
                 continue
             side = "left_id" if name.endswith("_l") else "right_id"
             vals = records[raw].combine_chunks()
-            taken = vals.take(pc.index_in(queue[side], value_set=ids))
+            taken = vals.take(where[side])
             cols[name] = taken.cast(kind)
         elif name in queue.column_names:
             cols[name] = queue[name].cast(kind)
@@ -205,8 +213,15 @@ def _joined_reasons(queue: pa.Table, mapping: pa.Table) -> pa.Table:
     if "reason" not in queue.column_names or not queue.num_rows:
         return queue
     ids, accounts = mapping["customer_id"], mapping["account_id"]
-    acc_l = accounts.take(pc.index_in(queue["left_id"], value_set=ids))
-    acc_r = accounts.take(pc.index_in(queue["right_id"], value_set=ids))
+    n = queue.num_rows
+    at = pc.index_in(
+        pa.concat_arrays(
+            [queue["left_id"].combine_chunks(), queue["right_id"].combine_chunks()]
+        ).cast(ids.type),
+        value_set=ids,
+    )
+    acc_l = accounts.take(at.slice(0, n))
+    acc_r = accounts.take(at.slice(n))
     joined = pc.fill_null(pc.equal(acc_l, acc_r), False).to_numpy(zero_copy_only=False)
     if not joined.any():
         return queue
@@ -253,6 +268,9 @@ def _model_pairs(
         engine=engine,
         threshold=keep,
         seed=seed,
+        # the blocking keys' pairs, counted from the keys themselves
+        n_candidates=plan.distinct_pairs,
+        pair_bound=plan.n_pairs,
     )
     pairs = guard_pairs(pred.pairs, settings)
     n = pairs.num_rows

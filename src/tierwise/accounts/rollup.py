@@ -227,24 +227,26 @@ def group_accounts(customers: pa.Table, mapping: pa.Table) -> tuple[pa.Table, di
     accounts = pc.unique(mapping["account_id"])
     accounts = accounts.take(pc.sort_indices(accounts))
     k = len(accounts)
-    acc_code = _codes(accounts, mapping["account_id"])  # per mapping row
+    m = mapping.num_rows
     parent_of_account = np.arange(k)
     has_parent = 0
     if "parent_id" in customers.column_names and customers.num_rows:
-        cust_ids = mapping["customer_id"]
-        child_acc = _codes(
-            accounts, _lookup(customers["customer_id"], cust_ids, mapping["account_id"])
-        )
-        par_acc = _codes(
-            accounts,
-            _lookup(customers["parent_id"], cust_ids, mapping["account_id"]),
-        )
+        # one hash of the mapping's ids for the records and their parents, and one of the
+        # accounts for the mapping's rows, the records' and the parents'
+        c = customers.num_rows
+        both = pa.concat_arrays([_array(customers["customer_id"]), _array(customers["parent_id"])])
+        acc_of = _lookup(both, mapping["customer_id"], mapping["account_id"])
+        codes = _codes(accounts, pa.concat_arrays([_array(mapping["account_id"]), acc_of]))
+        acc_code = codes[:m]  # per mapping row
+        child_acc, par_acc = codes[m : m + c], codes[m + c :]
         ok = (child_acc >= 0) & (par_acc >= 0) & (child_acc != par_acc)
         has_parent = int(ok.sum())
         # several members of one account may name different parents: take the smallest
         cand = np.full(k, k, dtype=np.int64)
         np.minimum.at(cand, child_acc[ok], par_acc[ok])
         parent_of_account = np.where(cand < k, cand, np.arange(k))
+    else:
+        acc_code = _codes(accounts, mapping["account_id"])  # per mapping row
     direct = parent_of_account.copy()
     top = parent_of_account.copy()
     for _ in range(int(np.ceil(np.log2(max(k, 2)))) + 2):  # pointer jumping
