@@ -143,8 +143,12 @@ def cluster_pairs(
         return empty, {"n_links": 0, "n_confirmed": 0, "n_rejected_split": 0, "n_conflicts": 0}
 
     strong = pairs.filter(pc.greater_equal(pairs["match_probability"], threshold))
-    left = _codes(id_arr, strong["left_id"].cast(pa.string()))
-    right = _codes(id_arr, strong["right_id"].cast(pa.string()))
+    # both ends of the links looked up in one hash of the ids
+    ends = _codes(
+        id_arr,
+        pa.concat_arrays([_array(strong["left_id"]), _array(strong["right_id"])]),
+    )
+    left, right = ends[: strong.num_rows], ends[strong.num_rows :]
     weight = np.asarray(strong["match_probability"].to_numpy(zero_copy_only=False), dtype=float)
     rej_l = rej_r = np.empty(0, dtype=np.int64)
     n_confirmed = 0
