@@ -317,3 +317,28 @@ def test_the_plans_distinct_pairs_are_what_splink_counts(engine: Engine, seed: i
     assert plan.distinct_pairs == int(counts[-1]["cumulative_comparison_count"])
     assert plan.distinct_pairs <= plan.n_pairs
     assert plan.n_pairs == _rule_pair_bound(engine, [keyed], [(k,) for k in plan.keys])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_distinct_pairs_equal_the_pairs_listed_one_by_one(seed: int) -> None:
+    """Inclusion and exclusion over up to five keys against the set of every pair that
+    shares a key, listed record by record (NULL keys pair with nothing)."""
+    import itertools
+
+    import numpy as np
+
+    from tierwise.accounts.blocking import distinct_pairs
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 120))
+    codes = []
+    for _ in range(int(rng.integers(1, 6))):
+        code = rng.integers(0, int(rng.integers(1, 12)), n)
+        code[rng.random(n) < rng.random() * 0.5] = -1
+        codes.append(code)
+    listed = {
+        (a, b)
+        for a, b in itertools.combinations(range(n), 2)
+        if any(c[a] >= 0 and c[a] == c[b] for c in codes)
+    }
+    assert distinct_pairs(codes) == len(listed)

@@ -143,8 +143,12 @@ def distinct_pairs(codes: Sequence[np.ndarray]) -> int:
     """Distinct record pairs sharing at least one key.
 
     ``codes`` holds one array per key, one integer per record (equal key, equal integer;
-    -1 for NULL, which pairs with nothing). Every pair within each block is written out
-    as one integer, and the integers of all keys are counted once each.
+    -1 for NULL, which pairs with nothing). The pairs of the union of the keys are counted
+    by inclusion and exclusion: the pairs within each key's blocks, minus those within the
+    blocks of every two keys together, plus every three, and so on. A set of keys whose
+    records share no block pairs nothing, nor does any larger set holding it, so only the
+    sets with shared blocks are visited, one at a time, each on the records still in a block
+    of two or more: the memory is a few integers per record, whatever the count of pairs.
 
     Example
     -------
@@ -152,29 +156,39 @@ def distinct_pairs(codes: Sequence[np.ndarray]) -> int:
     >>> distinct_pairs([np.array([0, 0, 1, 1]), np.array([5, 5, 5, -1])])
     4
     """
-    found = []
-    for code in codes:
-        n = code.size
-        held = np.flatnonzero(code >= 0)
-        if held.size < 2:
+    total = 0
+    n_keys = len(codes)
+
+    def blocked(code: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        # the records in a block of two or more, their block numbers and the block's pairs
+        _, dense, sizes = np.unique(code, return_inverse=True, return_counts=True)
+        kept = sizes[dense] >= 2
+        pairs = int((sizes * (sizes - 1) // 2).sum())
+        return rows[kept], dense[kept].astype(np.int64), pairs
+
+    def visit(rows: np.ndarray, block: np.ndarray, last: int, sign: int) -> None:
+        nonlocal total
+        for j in range(last + 1, n_keys):
+            other = np.asarray(codes[j])[rows]
+            held = other >= 0
+            if np.count_nonzero(held) < 2:
+                continue
+            joint = block[held] * (int(other[held].max()) + 1) + other[held]
+            sub_rows, sub_block, pairs = blocked(joint, rows[held])
+            if pairs:
+                total += sign * pairs
+                visit(sub_rows, sub_block, j, -sign)
+
+    for i, code in enumerate(codes):
+        code = np.asarray(code)
+        rows = np.flatnonzero(code >= 0)
+        if rows.size < 2:
             continue
-        order = held[np.argsort(code[held], kind="stable")]
-        sorted_code = code[order]
-        starts = np.flatnonzero(np.r_[True, sorted_code[1:] != sorted_code[:-1]])
-        ends = np.r_[starts[1:], order.size]
-        # each record pairs with the records after it in its block
-        after = np.repeat(ends, ends - starts) - np.arange(order.size) - 1
-        total = int(after.sum())
-        if total == 0:
-            continue
-        left = np.repeat(np.arange(order.size), after)
-        right = left + 1 + np.arange(total) - np.repeat(np.cumsum(after) - after, after)
-        a, b = order[left], order[right]
-        found.append(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b))
-    if not found:
-        return 0
-    every = np.sort(np.concatenate(found))
-    return int(np.count_nonzero(every[1:] != every[:-1])) + 1
+        key_rows, key_block, pairs = blocked(code[rows], rows)
+        if pairs:
+            total += pairs
+            visit(key_rows, key_block, i, -1)
+    return total
 
 
 def _summary(sizes: Sequence[np.ndarray], cap: int) -> list[dict[str, int]]:
