@@ -652,6 +652,12 @@ def test_ranking_in_numpy_gives_the_engine_query_s_rows(
     no_rules = recommend(t, cust, None, s, as_of=DAY, engine=engine).cross_sell
     monkeypatch.setattr(module, "_ranks_in_numpy", lambda engine: False)
     assert no_rules.equals(recommend(t, cust, None, s, as_of=DAY, engine=engine).cross_sell)
+    # more groups × items than the grids may hold: the engine's query
+    monkeypatch.setattr(module, "_ranks_in_numpy", lambda engine: True)
+    monkeypatch.setattr(module, "_DENSE_GROUP_CELLS", 1)
+    n_dense = len(got[True])
+    assert recommend(t, cust, rules, s, as_of=DAY, engine=engine).cross_sell.equals(in_engine)
+    assert len(got[True]) == n_dense
 
 
 def test_ranked_rows_come_in_the_engine_s_pieces(engine: Engine) -> None:

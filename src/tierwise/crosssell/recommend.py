@@ -692,6 +692,8 @@ def rank_items(
     # on DuckDB the blocks are ranked in NumPy from the small tables read once (see
     # _rank_dense); elsewhere by the engine's query
     dense = _DenseTables.read(codes, ranked, st, figures) if _ranks_in_numpy(engine) else None
+    if dense is not None and dense.n_buyers.size > _DENSE_GROUP_CELLS:
+        dense = None
     blocks = []
     for start in range(0, max(assigned.num_rows, 1), _RANK_BLOCK):
         block = _rank_block(codes, start, start + _RANK_BLOCK, ranked, st, figures, s, dense)
@@ -1127,6 +1129,10 @@ def _ranks_in_numpy(engine: Engine | None) -> bool:
 #: Customer × item cells :func:`_rank_dense` holds at once (a few bytes each in a handful of
 #: arrays): a block's customers are ranked as many at a time as this allows.
 _DENSE_CELLS = 8_000_000
+
+#: Group × item cells above which the blocks are ranked by the engine's query instead (the
+#: per-group grids of :class:`_DenseTables` take about 30 bytes a cell).
+_DENSE_GROUP_CELLS = 16_000_000
 
 #: Rows per piece of the ranked rows of a block, as DuckDB's result of the ranking query
 #: comes (its row groups): the cross_sell file's bytes follow the pieces.
