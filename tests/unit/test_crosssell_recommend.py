@@ -560,8 +560,6 @@ def test_candidates_below_the_floor_are_left_out_without_changing_a_list(
         candidates_per_customer=extra,
     )
     t = engine.from_arrow(tx)
-    # the engine's ranking query, where the floor is a table (see the next test for NumPy's)
-    monkeypatch.setattr(module, "_ranks_in_numpy", lambda engine: False)
     floors = []
     real_floor = module._floor
 
@@ -596,77 +594,6 @@ def test_candidates_below_the_floor_are_left_out_without_changing_a_list(
         a["customer_id"] == b["customer_id"] and a["score"] == b["score"]
         for a, b in itertools.pairwise(rows)
     )
-
-
-@pytest.mark.parametrize(
-    ("seed", "top", "extra", "cells"),
-    [
-        (0, 3, 4, 8_000_000),
-        (1, 3, 4, 30),  # a few customers' cells at a time
-        (2, 5, 2, 8_000_000),  # no floor: every candidate is ranked
-        (3, 3, 6, 1),  # one customer at a time
-    ],
-)
-def test_ranking_in_numpy_gives_the_engine_query_s_rows(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch, seed: int, top: int, extra: int, cells: int
-) -> None:
-    import importlib
-
-    module = importlib.import_module("tierwise.crosssell.recommend")
-    tx, cust, rules = _tied_lines(seed)
-    s = CrossSellSettings(
-        min_peers=3,
-        fallback_peer_columns=["industry"],
-        max_recommendations=top,
-        crm_top_n=3,
-        candidates_per_customer=extra,
-    )
-    t = engine.from_arrow(tx)
-    got: dict[bool, list[pa.Table]] = {True: [], False: []}
-    real = module._rank_dense, module._rank_query
-
-    def dense(*args: object) -> pa.Table:
-        got[True].append(real[0](*args))
-        return got[True][-1]
-
-    def query(*args: object) -> pa.Table:
-        got[False].append(real[1](*args))
-        return got[False][-1]
-
-    monkeypatch.setattr(module, "_rank_dense", dense)
-    monkeypatch.setattr(module, "_rank_query", query)
-    monkeypatch.setattr(module, "_DENSE_CELLS", cells)
-    monkeypatch.setattr(module, "_RANK_BLOCK", 25)  # 60 customers: blocks of 25, 25 and 10
-    in_numpy = recommend(t, cust, rules, s, as_of=DAY, engine=engine).cross_sell
-    monkeypatch.setattr(module, "_ranks_in_numpy", lambda engine: False)
-    in_engine = recommend(t, cust, rules, s, as_of=DAY, engine=engine).cross_sell
-    assert len(got[True]) == len(got[False]) == 3
-    # the same rows, columns and types, bit for bit
-    for a, b in zip(got[True], got[False], strict=True):
-        assert a.schema.equals(b.schema)
-        assert a.combine_chunks().equals(b.combine_chunks())
-    assert in_numpy.num_rows > 60
-    assert in_numpy.equals(in_engine)
-    # and without rules
-    monkeypatch.setattr(module, "_ranks_in_numpy", lambda engine: True)
-    no_rules = recommend(t, cust, None, s, as_of=DAY, engine=engine).cross_sell
-    monkeypatch.setattr(module, "_ranks_in_numpy", lambda engine: False)
-    assert no_rules.equals(recommend(t, cust, None, s, as_of=DAY, engine=engine).cross_sell)
-    # more groups × items than the grids may hold: the engine's query
-    monkeypatch.setattr(module, "_ranks_in_numpy", lambda engine: True)
-    monkeypatch.setattr(module, "_DENSE_GROUP_CELLS", 1)
-    n_dense = len(got[True])
-    assert recommend(t, cust, rules, s, as_of=DAY, engine=engine).cross_sell.equals(in_engine)
-    assert len(got[True]) == n_dense
-
-
-def test_ranked_rows_come_in_the_engine_s_pieces(engine: Engine) -> None:
-    from tierwise.crosssell.recommend import _PIECE_ROWS
-
-    # DuckDB's result of an ordered query, in pieces of its row groups
-    t = engine.from_arrow(pa.table({"x": np.arange(2 * _PIECE_ROWS + 5)}))
-    got = t.order_by("x").to_pyarrow()
-    assert [len(c) for c in got.column("x").chunks] == [_PIECE_ROWS, _PIECE_ROWS, 5]
 
 
 def test_reasons_written_once_per_distinct_figures_are_each_rows_own() -> None:

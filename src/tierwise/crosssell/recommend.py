@@ -689,14 +689,9 @@ def rank_items(
     # customers in blocks of consecutive ids: each block's query holds its own candidates
     # only, so the engine's memory follows the block, not the customer count
     categories = info.select(["item", "category"])
-    # on DuckDB the blocks are ranked in NumPy from the small tables read once (see
-    # _rank_dense); elsewhere by the engine's query
-    dense = _DenseTables.read(codes, ranked, st, figures) if _ranks_in_numpy(engine) else None
-    if dense is not None and dense.n_buyers.size > _DENSE_GROUP_CELLS:
-        dense = None
     blocks = []
     for start in range(0, max(assigned.num_rows, 1), _RANK_BLOCK):
-        block = _rank_block(codes, start, start + _RANK_BLOCK, ranked, st, figures, s, dense)
+        block = _rank_block(codes, start, start + _RANK_BLOCK, ranked, st, figures, s)
         blocks.append(block if finish is None else finish(block, categories))
     # one dictionary per text column across the blocks
     got = pa.concat_tables(blocks).unify_dictionaries()
@@ -967,7 +962,6 @@ def _rank_block(
     stats: ir.Table,
     figures: ir.Table,
     s: CrossSellSettings,
-    dense: _DenseTables | None = None,
 ) -> pa.Table:
     """The ranked recommendations of the customers to rank from row ``start`` to ``stop``
     - 1 of ``codes.assigned`` (see :class:`Ranked`).
@@ -975,32 +969,13 @@ def _rank_block(
     ``ranked`` is each group's most bought items (gid, grank, iid), ``stats`` each group's
     buyers and median spend per item (gid, iid, n_buyers, median_spend), ``figures`` each
     item's median spend among all buyers and margin rate (iid, all_median_spend,
-    margin_rate). With ``dense`` (the same tables read into Arrow), the block is ranked in
-    NumPy (:func:`_rank_dense`), else by the engine's query.
+    margin_rate).
     """
     block = codes.assigned.slice(start, stop - start)
     if block.num_rows:
         lo, hi = block.column("cid")[0].as_py(), block.column("cid")[-1].as_py()
     else:
         lo, hi = 0, -1
-    if dense is not None:
-        got = _rank_dense(dense, codes, start, stop, lo, hi, s)
-    else:
-        got = _rank_query(codes, lo, hi, ranked, stats, figures, s)
-    return _named_block(got, block, codes)
-
-
-def _rank_query(
-    codes: _Codes,
-    lo: int,
-    hi: int,
-    ranked: ir.Table,
-    stats: ir.Table,
-    figures: ir.Table,
-    s: CrossSellSettings,
-) -> pa.Table:
-    """The engine's ranking of the customers with codes ``lo`` to ``hi`` (see
-    :func:`_rank_block`): cid, rank, iid and the figures, ordered by cid and rank."""
     cust = codes.customers.filter(codes.customers.cid.between(lo, hi))
     own = codes.owned.filter(codes.owned.cid.between(lo, hi)).semi_join(cust, "cid")
     own = own.select("cid", "iid")
@@ -1087,12 +1062,6 @@ def _rank_query(
         ).order_by(["cid", "rank"]),
         "the next best products",
     )
-    return got
-
-
-def _named_block(got: pa.Table, block: pa.Table, codes: _Codes) -> pa.Table:
-    """The ranked rows ``got`` of the customers of ``block`` with their ids, item names
-    and group names in place of the codes."""
     # the codes back to ids and names (the group's name joins the ranked rows only)
     at = np.searchsorted(
         np.asarray(block.column("cid").to_numpy(zero_copy_only=False)),
@@ -1118,293 +1087,6 @@ def _named_block(got: pa.Table, block: pa.Table, codes: _Codes) -> pa.Table:
             "peer_label": named(block.column("peer_label"), row),
         }
     )
-
-
-def _ranks_in_numpy(engine: Engine | None) -> bool:
-    """Whether :func:`rank_items` ranks its blocks in NumPy (on DuckDB, whose result
-    pieces :func:`_rank_dense` lays its rows out like) rather than by the engine's query."""
-    return engine is not None and engine.backend == "duckdb"
-
-
-#: Customer × item cells :func:`_rank_dense` holds at once (a few bytes each in a handful of
-#: arrays): a block's customers are ranked as many at a time as this allows.
-_DENSE_CELLS = 8_000_000
-
-#: Group × item cells above which the blocks are ranked by the engine's query instead (the
-#: per-group grids of :class:`_DenseTables` take about 30 bytes a cell).
-_DENSE_GROUP_CELLS = 16_000_000
-
-#: Rows per piece of the ranked rows of a block, as DuckDB's result of the ranking query
-#: comes (its row groups): the cross_sell file's bytes follow the pieces.
-_PIECE_ROWS = 122_880
-
-#: No place: a customer and item no rule proposes (above every rule's place).
-_NO_RULE = np.iinfo(np.int32).max
-
-
-@dataclass
-class _DenseTables:
-    """The tables of :func:`_rank_block` read into NumPy, by codes, for :func:`_rank_dense`.
-
-    Attributes
-    ----------
-    customers
-        cid, gid, n_peers, reach of the customers to rank (Arrow, in ``codes.assigned``'s
-        order).
-    grank, list_buyers
-        Per group (row) and item (column): the item's place in the group's list of most
-        bought items (``_NO_RULE`` when not in it); per group and place: the item's buyers
-        (-1 past the list's end).
-    n_buyers, median_spend, has_median
-        Per group and item: buyers (-1 without any), their median yearly spend.
-    all_median, has_all, margin, has_margin
-        Per item: the median yearly spend among all buyers and the margin rate.
-    rules
-        place, x, y, rule_antecedent, rule_confidence, rule_lift (Arrow, by place); None
-        without rules.
-    """
-
-    customers: pa.Table
-    grank: np.ndarray
-    list_buyers: np.ndarray
-    n_buyers: np.ndarray
-    median_spend: np.ndarray
-    has_median: np.ndarray
-    all_median: np.ndarray
-    has_all: np.ndarray
-    margin: np.ndarray
-    has_margin: np.ndarray
-    rules: pa.Table | None
-
-    @classmethod
-    def read(
-        cls, codes: _Codes, ranked: ir.Table, stats: ir.Table, figures: ir.Table
-    ) -> _DenseTables:
-        """The tables read from the engine (each a row per group and item at most)."""
-        cust = run_query(codes.customers.order_by("cid"), "the customers to rank")
-        lists = run_query(ranked.select("gid", "grank", "iid", "n_buyers"), "the groups' lists")
-        st = run_query(stats.select("gid", "iid", "n_buyers", "median_spend"), "the groups' items")
-        fig = run_query(
-            figures.select("iid", "all_median_spend", "margin_rate"), "the items' figures"
-        )
-        rules = (
-            run_query(codes.rules.order_by("place"), "the rules by codes")
-            if codes.rules is not None
-            else None
-        )
-        n_items = len(codes.names)
-        gids = [_ints(t.column("gid")) for t in (cust, lists, st)]
-        n_groups = max((int(g.max()) + 1 for g in gids if len(g)), default=1)
-        lg, li, lr = (_ints(lists.column(c)) for c in ("gid", "iid", "grank"))
-        grank = np.full((n_groups, n_items), _NO_RULE, np.int32)
-        grank[lg, li] = lr
-        list_buyers = np.full((n_groups, int(lr.max(initial=-1)) + 2), -1, np.int64)
-        list_buyers[lg, lr] = _ints(lists.column("n_buyers"))
-        sg, si = _ints(st.column("gid")), _ints(st.column("iid"))
-        n_buyers = np.full((n_groups, n_items), -1, np.int64)
-        n_buyers[sg, si] = _ints(st.column("n_buyers"))
-        median_spend, has_median = _grid(st.column("median_spend"), sg, si, (n_groups, n_items))
-        fi = _ints(fig.column("iid"))
-        all_median, has_all = _grid(fig.column("all_median_spend"), None, fi, (1, n_items))
-        margin, has_margin = _grid(fig.column("margin_rate"), None, fi, (1, n_items))
-        return cls(
-            cust,
-            grank,
-            list_buyers,
-            n_buyers,
-            median_spend,
-            has_median,
-            all_median[0],
-            has_all[0],
-            margin[0],
-            has_margin[0],
-            rules,
-        )
-
-
-def _ints(x: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    return np.asarray(x.to_numpy(zero_copy_only=False), np.int64)
-
-
-def _grid(
-    values: pa.ChunkedArray, rows: np.ndarray | None, cols: np.ndarray, shape: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """``values`` placed at (``rows``, ``cols``) of a float grid (row 0 when ``rows`` is
-    None), with where a value is (not null)."""
-    known = np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False), bool)
-    v = np.asarray(pc.fill_null(values, 0.0).to_numpy(zero_copy_only=False), np.float64)
-    r = np.zeros(len(cols), np.int64) if rows is None else rows
-    grid = np.zeros(shape, np.float64)
-    has = np.zeros(shape, bool)
-    grid[r[known], cols[known]] = v[known]
-    has[r[known], cols[known]] = True
-    return grid, has
-
-
-def _rank_dense(
-    d: _DenseTables, codes: _Codes, start: int, stop: int, lo: int, hi: int, s: CrossSellSettings
-) -> pa.Table:
-    """:func:`_rank_query`'s rows, ranked in NumPy: the same candidates, scores and order.
-
-    The customers' owned items (from the engine, the block's alone) and candidates are
-    held as customer × item grids, :data:`_DENSE_CELLS` cells at a time. A candidate is an
-    item the customer does not own that its group's list offers within its reach, or that a
-    rule of an item it owns proposes (the rule of the smallest place). Before the sort, the
-    candidates below a floor are left out (as :func:`_floor`, with the customer's owned
-    items counted among those of the list within its reach only: places 0 to that count +
-    k - 1 hold at least k items it does not own, all candidates). The scores take the
-    engine's floating-point operations in the same order, so they are the same numbers.
-    """
-    cust = d.customers.slice(start, stop - start)
-    cid = _ints(cust.column("cid"))
-    own = run_query(
-        codes.owned.filter(codes.owned.cid.between(lo, hi)).select("cid", "iid"),
-        "the items the customers own",
-    )
-    ocid, oiid = _ints(own.column("cid")), _ints(own.column("iid"))
-    row = np.searchsorted(cid, ocid)
-    mine = (row < len(cid)) & (cid[np.minimum(row, max(len(cid) - 1, 0))] == ocid)
-    row, oiid = row[mine], oiid[mine]
-    n_items = d.grank.shape[1]
-    rules = d.rules
-    n_rules = rules.num_rows if rules is not None else 0
-    step = max(1, _DENSE_CELLS // max(n_items, n_rules, 1))
-    parts = [_rank_cells(d, cust.slice(a, step), row, oiid, a, s) for a in range(0, len(cid), step)]
-    if not parts:
-        parts = [_rank_cells(d, cust, row, oiid, 0, s)]
-    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    return _ranked_table(cols, cid, rules)
-
-
-def _rank_cells(
-    d: _DenseTables,
-    cust: pa.Table,
-    own_row: np.ndarray,
-    own_iid: np.ndarray,
-    first: int,
-    s: CrossSellSettings,
-) -> dict[str, np.ndarray]:
-    """The ranked rows of the customers of ``cust`` (rows ``first`` on of the block whose
-    owned items are at ``own_row``): row, rank, iid, place and the figures, by row and
-    rank."""
-    n = cust.num_rows
-    n_items = d.grank.shape[1]
-    gid = _ints(cust.column("gid"))
-    n_peers = _ints(cust.column("n_peers"))
-    reach = _ints(cust.column("reach"))
-    mine = (own_row >= first) & (own_row < first + n)
-    owned = np.zeros((n, n_items), bool)
-    owned[own_row[mine] - first, own_iid[mine]] = True
-    peer = d.grank[gid] < reach[:, None]
-    # the smallest place of a rule each customer's owned items fire, per consequent
-    place = np.full((n, n_items), _NO_RULE, np.int32)
-    if d.rules is not None and d.rules.num_rows:
-        x, y = _ints(d.rules.column("x")), _ints(d.rules.column("y"))
-        at = _ints(d.rules.column("place"))
-        by_y = np.argsort(y, kind="stable")
-        starts = np.flatnonzero(np.r_[True, y[by_y][1:] != y[by_y][:-1]])
-        fired = np.where(owned[:, x[by_y]], at[by_y].astype(np.int32), _NO_RULE)
-        place[:, y[by_y][starts]] = np.minimum.reduceat(fired, starts, axis=1)
-    cand = (peer | (place != _NO_RULE)) & ~owned
-    k = s.max_recommendations
-    floor = np.full(n, -np.inf)
-    if k <= s.candidates_per_customer:
-        g = (owned & peer).sum(axis=1) + (k - 1)
-        inside = g < d.list_buyers.shape[1]
-        b = d.list_buyers[gid, np.minimum(g, d.list_buyers.shape[1] - 1)]
-        known = inside & (b >= 0)
-        floor[known] = 1.0 - (1.0 - b[known].astype(np.float64) / n_peers[known]) * (1.0 - 0.0)
-    r, i = np.nonzero(cand)
-    g_r = gid[r]
-    nb = d.n_buyers[g_r, i]
-    peers_f = n_peers[r].astype(np.float64)
-    share = np.where(nb >= 0, nb, 0).astype(np.float64) / peers_f
-    pl = place[r, i]
-    has_rule = pl != _NO_RULE
-    conf_of, conf_known = _by_place(d.rules, "rule_confidence")
-    conf = np.where(
-        has_rule & conf_known[np.where(has_rule, pl, 0)], conf_of[np.where(has_rule, pl, 0)], 0.0
-    )
-    score = 1.0 - (1.0 - share) * (1.0 - conf)
-    keep = score >= floor[r]
-    r, i, g_r, share, pl, has_rule, score = (
-        r[keep],
-        i[keep],
-        g_r[keep],
-        share[keep],
-        pl[keep],
-        has_rule[keep],
-        score[keep],
-    )
-    has_group = d.has_median[g_r, i]
-    typical = np.where(has_group, d.median_spend[g_r, i], d.all_median[i])
-    has_typical = has_group | d.has_all[i]
-    ev = score * typical * d.margin[i]
-    has_ev = has_typical & d.has_margin[i]
-    order = np.lexsort((i, -np.where(has_ev, ev, -1.0), -score, r))
-    r_sorted = r[order]
-    run_start = np.flatnonzero(np.r_[True, r_sorted[1:] != r_sorted[:-1]]) if len(r) else r
-    rank = np.arange(len(r)) - np.repeat(run_start, np.diff(np.r_[run_start, len(r)])) + 1
-    top = rank <= k
-    at = order[top]
-    return {
-        "row": r[at] + first,
-        "rank": rank[top],
-        "iid": i[at],
-        "place": np.where(has_rule[at], pl[at], -1),
-        "score": score[at],
-        "expected_value": ev[at],
-        "has_ev": has_ev[at],
-        "n_peers": n_peers[r[at]],
-        "peer_share": share[at],
-        "typical_spend": typical[at],
-        "has_typical": has_typical[at],
-        "margin_rate": d.margin[i[at]],
-        "has_margin": d.has_margin[i[at]],
-    }
-
-
-def _by_place(rules: pa.Table | None, column: str) -> tuple[np.ndarray, np.ndarray]:
-    """A rule column by place (rules are numbered 0 on), with where it is not null."""
-    if rules is None or not rules.num_rows:
-        return np.zeros(1), np.zeros(1, bool)
-    at = _ints(rules.column("place"))
-    values, known = _grid(rules.column(column), None, at, (1, rules.num_rows))
-    return values[0], known[0]
-
-
-def _ranked_table(cols: dict[str, np.ndarray], cid: np.ndarray, rules: pa.Table | None) -> pa.Table:
-    """:func:`_rank_cells`'s rows as the engine's query returns them (its columns and
-    types, in pieces of :data:`_PIECE_ROWS` rows)."""
-    place = pa.array(cols["place"], pa.int64())
-    with_rule = pc.greater_equal(place, 0)
-    at = pc.if_else(with_rule, place, pa.scalar(None, pa.int64()))
-
-    def rule(column: str, kind: pa.DataType) -> pa.Array:
-        if rules is None or not rules.num_rows:
-            return pa.nulls(len(place), kind)
-        return rules.column(column).combine_chunks().cast(kind).take(at)
-
-    def opt(values: np.ndarray, has: np.ndarray) -> pa.Array:
-        return pa.array(values, pa.float64(), mask=~has)
-
-    t = pa.table(
-        {
-            "cid": pa.array(cid[cols["row"]], pa.int32()),
-            "rank": pa.array(cols["rank"], pa.int64()),
-            "iid": pa.array(cols["iid"], pa.int32()),
-            "score": pa.array(cols["score"], pa.float64()),
-            "expected_value": opt(cols["expected_value"], cols["has_ev"]),
-            "n_peers": pa.array(cols["n_peers"], pa.int64()),
-            "peer_share": pa.array(cols["peer_share"], pa.float64()),
-            "rule_antecedent": rule("rule_antecedent", pa.string()),
-            "rule_confidence": rule("rule_confidence", pa.float64()),
-            "rule_lift": rule("rule_lift", pa.float64()),
-            "typical_spend": opt(cols["typical_spend"], cols["has_typical"]),
-            "margin_rate": opt(cols["margin_rate"], cols["has_margin"]),
-        }
-    )
-    return pa.Table.from_batches(t.to_batches(max_chunksize=_PIECE_ROWS), t.schema)
 
 
 def _score(
