@@ -9,6 +9,7 @@ the budget. Each case here is small enough to count the pairs by hand.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -205,6 +206,12 @@ def _reference(
     return keys, [pairs(i) for i in range(len(rules))], cap, reports
 
 
+def _common_and_tail(rng: Any, n: int, values: int, nulls: float) -> list[str | None]:
+    """``n`` key values: a few very common ones and a long tail, some missing."""
+    v = rng.zipf(1.6, n) % values
+    return [None if rng.random() < nulls else f"v{x}" for x in v]
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_the_plan_matches_a_record_by_record_reference(engine: Engine, seed: int) -> None:
     import numpy as np
@@ -213,9 +220,7 @@ def test_the_plan_matches_a_record_by_record_reference(engine: Engine, seed: int
     n = 400
 
     def column(values: int, nulls: float) -> list[str | None]:
-        # a few very common values and a long tail, some missing
-        v = rng.zipf(1.6, n) % values
-        return [None if rng.random() < nulls else f"v{x}" for x in v]
+        return _common_and_tail(rng, n, values, nulls)
 
     rows = [
         dict(zip(("name_core", "city_norm", "postcode_prefix", "name_prefix"), vals, strict=True))
@@ -284,8 +289,7 @@ def test_the_plans_distinct_pairs_are_what_splink_counts(engine: Engine, seed: i
     n = 300
 
     def column(values: int, nulls: float) -> list[str | None]:
-        v = rng.zipf(1.6, n) % values
-        return [None if rng.random() < nulls else f"v{x}" for x in v]
+        return _common_and_tail(rng, n, values, nulls)
 
     table = pa.table(
         {

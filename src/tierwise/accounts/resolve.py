@@ -160,18 +160,28 @@ def _empty_pairs() -> pa.Table:
     )
 
 
-def _queue_layout(queue: pa.Table, records: pa.Table) -> pa.Table:
-    """The queue in :data:`REVIEW_QUEUE_SCHEMA`: raw fields beside the normalised ones."""
-    ids = records["customer_id"].combine_chunks()
+def _pair_positions(queue: pa.Table, ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    """Where each pair's ``left_id`` and ``right_id`` stand in ``ids`` (null where absent):
+    both sides looked up in one hash of ``ids``."""
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
     n = queue.num_rows
-    # each side's records looked up once (a hash of every id), then taken field by field
     at = pc.index_in(
         pa.concat_arrays(
             [queue["left_id"].combine_chunks(), queue["right_id"].combine_chunks()]
         ).cast(ids.type),
         value_set=ids,
     )
-    where = {"left_id": at.slice(0, n), "right_id": at.slice(n)}
+    return at.slice(0, n), at.slice(n)
+
+
+def _queue_layout(queue: pa.Table, records: pa.Table) -> pa.Table:
+    """The queue in :data:`REVIEW_QUEUE_SCHEMA`: raw fields beside the normalised ones."""
+    ids = records["customer_id"].combine_chunks()
+    n = queue.num_rows
+    # each side's records looked up once, then taken field by field
+    at_l, at_r = _pair_positions(queue, ids)
+    where = {"left_id": at_l, "right_id": at_r}
     cols: dict[str, Any] = {}
     for name in REVIEW_QUEUE_SCHEMA.names:
         kind = REVIEW_QUEUE_SCHEMA.field(name).type
@@ -213,15 +223,8 @@ def _joined_reasons(queue: pa.Table, mapping: pa.Table) -> pa.Table:
     if "reason" not in queue.column_names or not queue.num_rows:
         return queue
     ids, accounts = mapping["customer_id"], mapping["account_id"]
-    n = queue.num_rows
-    at = pc.index_in(
-        pa.concat_arrays(
-            [queue["left_id"].combine_chunks(), queue["right_id"].combine_chunks()]
-        ).cast(ids.type),
-        value_set=ids,
-    )
-    acc_l = accounts.take(at.slice(0, n))
-    acc_r = accounts.take(at.slice(n))
+    at_l, at_r = _pair_positions(queue, ids)
+    acc_l, acc_r = accounts.take(at_l), accounts.take(at_r)
     joined = pc.fill_null(pc.equal(acc_l, acc_r), False).to_numpy(zero_copy_only=False)
     if not joined.any():
         return queue
