@@ -137,6 +137,56 @@ def test_settings_encoding_and_delimiter_win_over_sniffing(tmp_path, engine):
     assert raw.source_columns == ["a;b", "c"]
 
 
+# -- text aligned in columns (fields apart by runs of blanks) ----------------------------
+
+#: CDNOW's purchases as the file lays them out: a leading blank, columns padded to line up
+ALIGNED = (
+    " customer_id  date number_of_cds  dollar_value\n"
+    " 00001 19970101  1   11.77\n"
+    " 00002 19970112  1   12.00\n"
+    "\n"
+    " 00002 19970112  5   77.00\n"
+    " 00003 19970102  2   20.76 extra\n"
+    " 00004 19970101  2   29.33\n"
+)
+
+
+def test_text_aligned_in_columns_is_read_field_by_field(tmp_path, engine):
+    raw = read_input("transactions", _write(tmp_path / "tx.txt", ALIGNED), TableInput(), engine)
+    assert raw.source_columns == ["customer_id", "date", "number_of_cds", "dollar_value"]
+    got = [
+        (r["customer_id"], r["date"], r["number_of_cds"], r["dollar_value"], r["_row"])
+        for r in _rows(raw, engine)
+    ]
+    # each line keeps its number in the file; the padding is gone, the leading zeros kept
+    assert got == [
+        ("00001", "19970101", "1", "11.77", 2),
+        ("00002", "19970112", "1", "12.00", 3),
+        ("00002", "19970112", "5", "77.00", 5),
+        ("00004", "19970101", "2", "29.33", 7),
+    ]
+    # nothing is lost: the blank line and the line with a field too many are rejected
+    bad = sorted((r["row"], r["reason"]) for r in raw.malformed.to_pylist())
+    assert bad == [(4, "blank line"), (6, "expected 4 fields, found 5")]
+
+
+def test_whitespace_delimiter_setting_reads_aligned_text(tmp_path, engine):
+    # a header a delimiter splits is no aligned text by itself: the setting says it is
+    text = "customer_id date revenue,net\nA1   2024-01-02  10.5\n"
+    path = _write(tmp_path / "tx.txt", text)
+    assert sniff_csv(str(path)).delimiter == ","
+    raw = read_input("transactions", path, TableInput(delimiter="Whitespace"), engine)
+    assert raw.source_columns == ["customer_id", "date", "revenue,net"]
+    assert [r["revenue,net"] for r in _rows(raw, engine)] == ["10.5"]
+
+
+def test_one_column_of_words_is_not_taken_for_aligned_text(tmp_path, engine):
+    text = "name\nAcme Ltd\nBolt and Sons\n"
+    raw = read_input("customers", _write(tmp_path / "c.csv", text), TableInput(), engine)
+    assert raw.source_columns == ["name"]
+    assert [r["name"] for r in _rows(raw, engine)] == ["Acme Ltd", "Bolt and Sons"]
+
+
 def test_ragged_and_blank_lines_come_back_as_malformed_rows(tmp_path, engine):
     text = (
         "customer_id,date,revenue\nA,2024-01-02,1\nB,2024-01-02\n\n , ,\n"

@@ -210,8 +210,10 @@ def test_wrong_type_inside_a_column_mapping(tmp_path: Path) -> None:
 
 
 def test_rejects_a_delimiter_longer_than_one_character() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="whitespace"):
         TableInput(delimiter=";;")
+    # the one word a delimiter may be: text aligned in columns
+    assert TableInput(delimiter="WhiteSpace").delimiter == "whitespace"
     with pytest.raises(ValidationError):
         TableInput(decimal=";")
 

@@ -27,7 +27,7 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
@@ -69,6 +69,8 @@ REJECT_SCHEMA = pa.schema(
 
 _SNIFF_BYTES = 1 << 20
 _DELIMITERS = ",;\t|"
+#: ``[<table>] delimiter`` for text aligned in columns: fields apart by runs of spaces or tabs
+WHITESPACE = "whitespace"
 #: a file whose first megabyte has more than this share of control bytes (other than tab,
 #: line breaks and form feed), and more than _BINARY_MIN of them, is binary, not text; a
 #: stray NUL in an id is not
@@ -851,7 +853,10 @@ _TITLE_LINES_MAX = 10
 def _split(line: str, delimiter: str) -> list[str]:
     """The fields of one line of the sample. A line the sample cut inside a quoted field
     (a CR or a line break within quotes) is split at the delimiter as it stands: the
-    sample only guides the guesses; the engine reads the file itself."""
+    sample only guides the guesses; the engine reads the file itself. Text aligned in
+    columns (:data:`WHITESPACE`) splits at every run of blanks."""
+    if delimiter == WHITESPACE:
+        return line.split()
     try:
         return next(csv.reader([line], delimiter=delimiter), [])
     except csv.Error:
@@ -904,6 +909,8 @@ def _sniff_delimiter(lines: list[str]) -> str:
             splitting,
             key=lambda d: (sum(_fields(ln, d) == widths[d] for ln in data), widths[d]),
         )
+    if not splitting and _aligned(header, data):
+        return WHITESPACE
     try:
         return csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=_DELIMITERS).delimiter
     except csv.Error:
@@ -917,6 +924,54 @@ def _sniff_delimiter(lines: list[str]) -> str:
         if score > best_score:
             best, best_score = d, score
     return best
+
+
+def _aligned(header: str, data: list[str]) -> bool:
+    """Whether lines no delimiter splits are text aligned in columns (as CDNOW's purchases
+    and older systems' reports come): the header and three in four of the data lines split
+    at runs of blanks into the same two or more fields (the others are read as malformed
+    rows, as a CSV line with a field too many or too few is).
+
+    Examples
+    --------
+    >>> _aligned(" customer_id  date  dollar_value", [" 00001 19970101   11.77"] * 3)
+    True
+    >>> _aligned("name", ["Acme Ltd", "Bolt"])
+    False
+    """
+    width = len(header.split())
+    if width < 2 or not data:
+        return False
+    return sum(len(ln.split()) == width for ln in data) >= 0.75 * len(data)
+
+
+#: a line's blanks before its first field and after its last
+_EDGE_BLANKS = re.compile(rb"(?m)^[ \t]+|[ \t]+(?=\r?$)")
+#: the blanks between two fields
+_INNER_BLANKS = re.compile(rb"[ \t]+")
+
+
+def tab_separated(block: bytes) -> bytes:
+    """Lines of text aligned in columns (:data:`WHITESPACE`) as tab-separated lines: the
+    blanks at either end of a line dropped, every other run of blanks one tab (a line keeps
+    its place: a row is numbered as in the file).
+
+    Examples
+    --------
+    >>> tab_separated(b" 00001 19970101  1   11.77\\r\\n\\n  00002  19970112 2  12.00\\n")
+    b'00001\\t19970101\\t1\\t11.77\\r\\n\\n00002\\t19970112\\t2\\t12.00\\n'
+    """
+    return _INNER_BLANKS.sub(b"\t", _EDGE_BLANKS.sub(b"", block))
+
+
+def _tab_separated_copy(path: str, folder: Path, name: str) -> str:
+    """A private tab-separated copy (:func:`tab_separated`) of a UTF-8 file of text
+    aligned in columns, written a block of whole lines at a time."""
+    target = folder / f"tabs-{name}-{len(list(folder.iterdir()))}.csv"
+    with open(path, "rb") as src, open(target, "wb") as dst:
+        for block, _ in _line_blocks(src):
+            dst.write(tab_separated(block))
+    return str(target)
 
 
 def _check_header(path: str, header: list[str], warnings: list[str] | None = None) -> list[str]:
@@ -1008,6 +1063,10 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
     except InputError as exc:
         raise InputError(exc.message, file=shown, row=exc.row, hint=exc.hint) from exc
     names = _check_header(shown, dialect.header, warnings)
+    if dialect.delimiter == WHITESPACE:
+        # text aligned in columns: read as the same lines, tab-separated
+        text.path = _tab_separated_copy(text.path, engine.temp_dir(), name)
+        dialect = replace(dialect, delimiter="\t")
     body, skipped = text.path, dialect.header_line - 1
     if skipped:
         body = _from_line(text.path, dialect.header_line, engine.temp_dir(), name)

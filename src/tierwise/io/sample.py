@@ -19,6 +19,7 @@ import dataclasses
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,14 @@ from ..errors import InputError
 from ..settings.inputs import TableInput
 from .readers import (
     _GLOB,
+    WHITESPACE,
     _cell_text,
     _detect_format,
     _duckdb_tables,
     first_field,
     read_input,
     sniff_csv,
+    tab_separated,
     unpack,
 )
 
@@ -147,6 +150,10 @@ def read_sample(
     return _duckdb_sample(spath, ti, name, rows)
 
 
+def _as_is(chunk: bytes) -> bytes:
+    return chunk
+
+
 def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
     dialect = sniff_csv(path, ti, name=name)
     names = [h.lstrip("\ufeff") or f"column_{i}" for i, h in enumerate(dialect.header, 1)]
@@ -155,6 +162,11 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
     size = os.path.getsize(path)
     chunks: list[bytes] = []
     encoding = dialect.encoding
+    delimiter = dialect.delimiter
+    aligned: Callable[[bytes], bytes] = _as_is
+    if delimiter == WHITESPACE:
+        # text aligned in columns: parsed as the run reads it, tab-separated
+        aligned, delimiter = tab_separated, "\t"
     if _wide(encoding):
         # UTF-16 or UTF-32 (Excel's "Unicode text"): a line ends in more than one byte and a
         # byte-order mark begins only the file, so the sample is the head, as UTF-8 text
@@ -165,13 +177,13 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
             nl = head.find(b"\n")
             head = head[nl + 1 :] if nl >= 0 else b""
         table = _parse_chunk(
-            _whole_lines(head, first_partial=False, last_partial=len(wide) < size),
+            aligned(_whole_lines(head, first_partial=False, last_partial=len(wide) < size)),
             unique,
-            dialect.delimiter,
+            delimiter,
             "utf-8",
             rows,
         ).rename_columns(names)
-        return Sample(path, "csv", names, table, delimiter=dialect.delimiter, encoding=encoding)
+        return Sample(path, "csv", names, table, delimiter=delimiter, encoding=encoding)
     with open(path, "rb") as f:
         head = f.read(_HEAD_BYTES)
         # the header line and any title lines above it are not data
@@ -196,18 +208,18 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
     # the lines of one field among the head's rows: a report's group headings (Xero)
     single: list[str] = []
     tables = [
-        _parse_chunk(c, unique, dialect.delimiter, dialect.encoding, q, single if i == 0 else None)
+        _parse_chunk(aligned(c), unique, delimiter, dialect.encoding, q, single if i == 0 else None)
         for i, (c, q) in enumerate(zip(chunks, quota, strict=True))
     ]
     table = pa.concat_tables(tables).slice(0, rows)
     table = table.rename_columns(names)
-    headings = tuple(first_field(t, dialect.delimiter) for t in single)
+    headings = tuple(first_field(t, delimiter) for t in single)
     return Sample(
         path,
         "csv",
         names,
         table,
-        delimiter=dialect.delimiter,
+        delimiter=delimiter,
         encoding=dialect.encoding,
         headings=tuple(h for h in headings if h),
     )

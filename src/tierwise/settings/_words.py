@@ -86,8 +86,9 @@ CONCEPTS: dict[str, str] = {
     # discount on a shop's item (WooCommerce's item_subtotal)
     "SUBTOTAL": """subtotal subtotals zwischensumme soustotal""",
     "NET": """net netto nett neto ht""",
-    "CURRENCY": """lcy fcy acy lcu mst currency curr cur local eur euro usd gbp chf sek nok dkk
-        pln czk huf ron jpy cny cad aud waehrung wahrung devise moneda moneta""",
+    "CURRENCY": """lcy fcy acy lcu mst currency curr cur local eur euro usd dollar dollars gbp
+        chf sek nok dkk pln czk huf ron jpy cny cad aud waehrung wahrung devise moneda
+        moneta""",
     "ACTUAL": """actual actuals ist real effective effectif efectivo""",
     "GROSS": """gross brutto bruto""",
     "INCLTAX": """ttc incltax""",

@@ -35,7 +35,10 @@ class TableInput(Section):
     as a warning."""
 
     delimiter: str | None = None
-    """CSV field delimiter, one character. Default: sniffed from the file."""
+    """CSV field delimiter, one character, or "whitespace" for text aligned in columns (fields
+    apart by runs of spaces or tabs, no field holding a blank). Default: sniffed from the
+    file (text that no delimiter splits, whose lines split at blanks into the same fields,
+    is read as "whitespace")."""
 
     encoding: str | None = None
     """CSV text encoding (utf-8, utf-8-sig, cp1252, latin-1). Default: sniffed (a BOM, else
@@ -188,8 +191,13 @@ class TableInput(Section):
     @field_validator("delimiter")
     @classmethod
     def _one_char(cls, v: str | None) -> str | None:
+        if v is not None and v.lower() == "whitespace":
+            return "whitespace"
         if v is not None and len(v) != 1:
-            raise ValueError("must be exactly one character, e.g. ';' or '\\t'")
+            raise ValueError(
+                "must be exactly one character, e.g. ';' or '\\t', or \"whitespace\" for "
+                "columns apart by runs of blanks"
+            )
         return v
 
     @field_validator("decimal")
