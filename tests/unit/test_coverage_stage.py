@@ -201,6 +201,20 @@ def test_tables_and_manifest_agree_with_the_plan(result) -> None:  # type: ignor
     assert (np.diff(curve) >= -0.02 * abs(curve).max()).all()
 
 
+def test_no_reps_file_and_no_rep_anywhere_says_the_visits_go_to_no_one() -> None:
+    c = base()
+    c = c.set_column(
+        c.schema.get_field_index("rep_id"), "rep_id", pa.nulls(c.num_rows, pa.string())
+    )
+    res = coverage_plan(c, CoverageSettings(), programmes=PROGRAMMES, reps=None)
+    (said,) = [w for w in res.warnings if w.startswith("no reps file and")]
+    assert "no customer has a rep (rep_id)" in said
+    assert "(unassigned)" in said and "map rep_id in [customers.columns]" in said
+    assert "keeps each customer with its current rep" not in said
+    out = res.customers.to_pandas()
+    assert set(out.assigned_rep[out.channel == "field"]) == {"(unassigned)"}
+
+
 def test_no_reps_file_plans_with_the_current_reps_and_says_so() -> None:
     c = base()
     res = coverage_plan(c, CoverageSettings(), programmes=PROGRAMMES, reps=None)

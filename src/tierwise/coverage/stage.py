@@ -1409,12 +1409,24 @@ def coverage_plan(
     # 1. team
     if reps is None:
         team = _assumed_team(current, s.visit_roles[0] if s.visit_roles else "field")
-        warnings.append(
-            "no reps file: the plan keeps each customer with its current rep (rep_id), with "
-            "no limit on the reps' hours and no inside-sales team (rep_plan shows the hours "
-            "the plan needs); give a reps file (rep_id, role, hours_per_year, region, "
-            "home_lat, home_lon) to plan under the team's capacity"
+        give = (
+            "give a reps file (rep_id, role, hours_per_year, region, home_lat, home_lon) to "
+            "plan under the team's capacity"
         )
+        if team.n == 1 and team.ids[0] == UNASSIGNED:
+            # no rep named anywhere: the visits the tiers ask for go to no one in particular
+            warnings.append(
+                f"no reps file and no customer has a rep (rep_id): the visits the plan makes "
+                f"are for an assumed field rep, {UNASSIGNED}, with no limit on its hours and "
+                "no inside-sales team (rep_plan shows the hours they take); "
+                f"{give}, or map rep_id in [customers.columns]"
+            )
+        else:
+            warnings.append(
+                "no reps file: the plan keeps each customer with its current rep (rep_id), "
+                "with no limit on the reps' hours and no inside-sales team (rep_plan shows the "
+                f"hours the plan needs); {give}"
+            )
     else:
         team = read_team(reps, file=reps_file, roles=[*s.visit_roles, *s.call_roles])
 
