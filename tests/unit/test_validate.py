@@ -1727,3 +1727,29 @@ def test_no_usable_rows_counts_each_reason_once(tmp_path: Path) -> None:
     assert "no usable transaction rows: formula without a stored value" in message
     assert message.count("formula without a stored value") == 1
     assert "(4 rows, first at row 2)" in message
+
+
+def test_excel_numbers_beside_numbers_stored_as_text_with_a_decimal_comma(tmp_path: Path) -> None:
+    import openpyxl
+
+    import tierwise
+
+    # a German sheet pasted from an ERP: some amounts are numbers, others numbers stored as
+    # text with a decimal comma; the numbers are read as they are, not rejected (or, for
+    # 1234.567, misread as 1,234,567) for the column's comma
+    wb = openpyxl.Workbook()
+    wb.active.append(["customer_id", "date", "revenue"])
+    for i, amount in enumerate(["1.234,50", 136.96, "42,46", 1234.567, "7,00", 3.0]):
+        wb.active.append([f"C{i}", "2024-01-02", amount])
+    wb.save(tmp_path / "tx.xlsx")
+    v = tierwise.validate(tmp_path / "tx.xlsx", as_of="2024-06-30")["transactions"]
+    assert v.rejects.num_rows == 0
+    assert v.table.column("revenue").to_pylist() == [1234.5, 136.96, 42.46, 1234.567, 7.0, 3.0]
+    # [transactions] decimal = "," reads a sheet of real numbers as the numbers they are
+    wb = openpyxl.Workbook()
+    wb.active.append(["customer_id", "date", "revenue"])
+    wb.active.append(["C1", "2024-01-02", 136.96])
+    wb.save(tmp_path / "numbers.xlsx")
+    comma = Settings().with_updates(transactions={"decimal": ","})
+    v = tierwise.validate(tmp_path / "numbers.xlsx", settings=comma, as_of="2024-06-30")
+    assert v["transactions"].table.column("revenue").to_pylist() == [136.96]

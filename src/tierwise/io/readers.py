@@ -2135,6 +2135,43 @@ def _cell_text(v: Any) -> str:
     return str(v)
 
 
+def _number_cell_text(v: Any) -> str:
+    """A cell as :func:`_cell_text` writes it, a number's decimal point as a comma."""
+    text = _cell_text(v)
+    if isinstance(v, float) and not isinstance(v, bool):
+        return text.replace(".", ",")
+    return text
+
+
+#: what is left of a number written as text for telling its decimal separator: digits,
+#: signs, separators and spaces (a currency sign or code around it dropped)
+_NOT_NUMBER_PART = re.compile(r"[^\d,.'’+\-\s\u00a0\u202f]")
+
+
+def _typed_decimal(cells: list[Any], decimal: str | None) -> str:
+    """The decimal separator a column's number cells (stored as numbers, not text) are
+    written with, so that the column's text reads them as the numbers they are: the
+    ``[table] decimal`` setting's, else ``,`` where the column's numbers stored as text
+    (``1.234,50``, which a sheet pasted from an ERP holds beside real numbers) show a
+    decimal comma more often than a point, else ``.``."""
+    if not any(isinstance(v, float) and not isinstance(v, bool) for v in cells):
+        return "."
+    if decimal is not None:
+        return decimal
+    from ..validate import _grammar, _thousands_chars
+
+    dot = re.compile(_grammar(".", _thousands_chars(".", None)))
+    comma = re.compile(_grammar(",", _thousands_chars(",", None)))
+    n_dot = n_comma = 0
+    for v in cells:
+        if isinstance(v, str) and ("," in v or "." in v):
+            text = _NOT_NUMBER_PART.sub("", v).strip()
+            is_dot, is_comma = bool(dot.search(text)), bool(comma.search(text))
+            n_dot += is_dot and not is_comma
+            n_comma += is_comma and not is_dot
+    return "," if n_comma > n_dot else "."
+
+
 def _has_formulas(path: str) -> bool:
     """Whether any worksheet of the workbook holds a formula (a cheap look at its XML)."""
     try:
@@ -2251,10 +2288,14 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
                         formula[:200],
                     )
                 )
-    columns = {
-        n: pa.array([_cell_text(r[j]) for r, k in zip(data, keep, strict=True) if k], pa.string())
-        for j, n in enumerate(names)
-    }
+    kept = [r for r, k in zip(data, keep, strict=True) if k]
+    columns = {}
+    for j, n in enumerate(names):
+        cells = [r[j] for r in kept]
+        comma = _typed_decimal(cells, ti.decimal) == ","
+        columns[n] = pa.array(
+            [_number_cell_text(v) if comma else _cell_text(v) for v in cells], pa.string()
+        )
     table = pa.table({**columns, ROW: pa.array(numbers[keep], pa.int64())})
     table, blank = _without_blank_rows(table, names)
     bad_rows += [(r, None, "blank line", "") for r in blank]
