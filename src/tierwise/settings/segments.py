@@ -318,7 +318,7 @@ class SegmentSettings(Section):
     currency_symbol: str = ""
     """Symbol printed before money in the reasons (class_reason, coverage_reason), e.g. "€"
     or "$". Default "" (amounts printed without a symbol: the inputs carry no currency; the
-    demo prints "€")."""
+    demo prints "£")."""
 
     overrides_file: str | None = None
     """CSV or Excel file of back-end overrides (customer_id, value_class and/or tier,
