@@ -675,3 +675,20 @@ def test_the_run_passes_the_potential_stages_verdict_and_its_real_cause_to_the_c
     issue = _potential_issue(ctx(result(False)), firmo)  # type: ignore[arg-type]
     assert issue is not None and "skill 0.01" in issue and "min_wallet_skill" in issue
     assert _potential_issue(ctx(result(True)), firmo) is None  # type: ignore[arg-type]
+
+
+def test_a_figure_and_its_cut_never_read_as_the_same_amount() -> None:
+    """A value of 11,472 above a cut of 10,840 both round to 11k: the reason writes them
+    with the digits that tell them apart, not "(€11k, above the upper cut of €11k)"."""
+    t = _base().set_column(1, "net_profit", pa.array(np.arange(1, 11) * 1000.0 + 10_000))
+    s = SegmentSettings(method="quantiles", quantiles=[0.5, 0.8], **QUICK)
+    r = segment_customers(t, s, seed=1)
+    # cuts by hand on 11,000..20,000: 50% below 16,000, 80% below 19,000
+    assert r.value_cuts is not None and r.value_cuts.thresholds == (16_000.0, 19_000.0)
+    reason = r.customers.column("class_reason").to_pylist()
+    assert "(€19k, at the upper cut of €19k)" in reason[8]
+    assert "(€20k, above the upper cut of €19k)" in reason[9]
+    t = t.set_column(1, "net_profit", pa.array([*(np.arange(1, 10) * 1000.0 + 10_000), 19_400.0]))
+    reason = segment_customers(t, s, seed=1).customers.column("class_reason").to_pylist()
+    assert "(€19.4k, above the upper cut of €19k)" in reason[9]
+    assert not any(x.count("€19k") == 2 and "at the" not in x for x in reason)

@@ -24,7 +24,15 @@ import pyarrow.compute as pc
 
 from ..settings.segments import SegmentSettings
 
-__all__ = ["RULE_GRID", "RULE_HARD", "RULE_POTENTIAL", "ClassRule", "money_text", "percent_text"]
+__all__ = [
+    "RULE_GRID",
+    "RULE_HARD",
+    "RULE_POTENTIAL",
+    "ClassRule",
+    "money_apart",
+    "money_text",
+    "percent_text",
+]
 
 #: How a customer was classed (codes of :meth:`ClassRule.classify`'s second result).
 RULE_GRID, RULE_HARD, RULE_POTENTIAL = 0, 1, 2
@@ -216,6 +224,40 @@ def money_text(x: np.ndarray, symbol: str = "€") -> pa.Array:
         "",
     )
     return pc.if_else(pa.array(np.isnan(x)), pa.scalar("?"), text)
+
+
+def money_apart(x: np.ndarray, y: np.ndarray, symbol: str = "€") -> tuple[pa.Array, pa.Array]:
+    """:func:`money_text` of ``x`` and of ``y``, each pair that would read the same though
+    the two differ written with as many more digits as tell them apart: a figure and the cut
+    it stands above read "€11.5k, above the upper cut of €10.8k", not "€11k, above the upper
+    cut of €11k".
+
+    Examples
+    --------
+    >>> a, b = money_apart(np.array([11472.0, 48213.0, 900.0]), np.array([10840.0, 30e3, 900.0]))
+    >>> a.to_pylist(), b.to_pylist()
+    (['€11.5k', '€48k', '€900'], ['€10.8k', '€30k', '€900'])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    tx, ty = money_text(x, symbol), money_text(y, symbol)
+    same = np.asarray(pc.equal(tx, ty).to_numpy(zero_copy_only=False), bool)
+    same &= (x != y) & np.isfinite(x) & np.isfinite(y)
+    if not same.any():
+        return tx, ty
+    lx, ly = tx.to_pylist(), ty.to_pylist()
+    for i in np.flatnonzero(same):
+        big = max(abs(x[i]), abs(y[i]))
+        scale, suffix = next(
+            ((v, s) for v, s in ((1e9, "bn"), (1e6, "M"), (1e3, "k")) if big >= v), (1.0, "")
+        )
+        for digits in range(1, 10):
+            fx, fy = (f"{abs(v) / scale:.{digits}f}".rstrip("0").rstrip(".") for v in (x[i], y[i]))
+            if fx != fy:
+                break
+        lx[i] = ("-" if x[i] < 0 else "") + symbol + fx + suffix
+        ly[i] = ("-" if y[i] < 0 else "") + symbol + fy + suffix
+    return pa.array(lx, pa.string()), pa.array(ly, pa.string())
 
 
 def percent_text(share: np.ndarray) -> pa.Array:

@@ -52,7 +52,16 @@ import pyarrow.compute as pc
 
 from ..errors import ModelError
 from ..settings.segments import SegmentSettings, TierProgramme
-from .classes import RULE_GRID, RULE_HARD, RULE_POTENTIAL, ClassRule, join_text, money_text, pick
+from .classes import (
+    RULE_GRID,
+    RULE_HARD,
+    RULE_POTENTIAL,
+    ClassRule,
+    join_text,
+    money_apart,
+    money_text,
+    pick,
+)
 from .cuts import AxisData, CutPoints, find_cuts, levels
 from .niches import NicheDesign, NicheModel, fit_niches, niche_phrases, unique_names
 from .overrides import AUDIT_SCHEMA, check_overrides, override_reason
@@ -171,27 +180,34 @@ _CUT_NAMES = {
 }
 
 
-def _cut_text(x: np.ndarray, thresholds: tuple[float, ...], sym: str) -> pa.Array:
-    """The cut point that decided each figure's level on its axis: "above the upper cut of
-    €1.7k" (or "at" it) at the top level, else "below the lower cut of €1.1k" (the cut it did
-    not reach). Cuts are named by their place on the axis (upper and lower; top, middle and
-    bottom), not by letters, which a reader would take for the classes ("a B customer below
-    the B cut"). Empty where there are no cut points.
+def _cut_text(x: np.ndarray, thresholds: tuple[float, ...], sym: str) -> tuple[pa.Array, pa.Array]:
+    """Each figure as money, and the cut point that decided its level on its axis: "above
+    the upper cut of €1.7k" (or "at" it) at the top level, else "below the lower cut of
+    €1.1k" (the cut it did not reach). Cuts are named by their place on the axis (upper and
+    lower; top, middle and bottom), not by letters, which a reader would take for the
+    classes ("a B customer below the B cut"). A figure and its cut that would read the same
+    amount are written with more digits (:func:`money_apart`). Empty where there are no cut
+    points.
 
     Examples
     --------
-    >>> _cut_text(np.array([2000.0, 900.0, 50.0]), (100.0, 1675.0), "€").to_pylist()
-    ['above the upper cut of €1.7k', 'below the upper cut of €1.7k', 'below the lower cut of €100']
+    >>> money, cut = _cut_text(np.array([2000.0, 900.0, 50.0, 1710.0]), (100.0, 1675.0), "€")
+    >>> money.to_pylist()
+    ['€2k', '€900', '€50', '€1.71k']
+    >>> cut.to_pylist()  # doctest: +NORMALIZE_WHITESPACE
+    ['above the upper cut of €1.7k', 'below the upper cut of €1.7k',
+     'below the lower cut of €100', 'above the upper cut of €1.68k']
     """
     t = np.asarray(thresholds, dtype=np.float64)
     k = len(t)
     if k == 0:
-        return pa.array([""] * len(x), pa.string())
+        return money_text(x, sym), pa.array([""] * len(x), pa.string())
     lv = levels(x, thresholds).astype(np.int64)
     from_top = _CUT_NAMES.get(k) or [f"cut {i + 1} from the top" for i in range(k)]
     letters = np.array(from_top[::-1], dtype=object)
     at = np.minimum(lv, k - 1)
-    return join_text(
+    money, cut_money = money_apart(x, t[at], sym)
+    return money, join_text(
         pa.array(
             np.where(lv < k, "below the ", np.where(x > t[-1], "above the ", "at the ")).astype(
                 object
@@ -200,7 +216,7 @@ def _cut_text(x: np.ndarray, thresholds: tuple[float, ...], sym: str) -> pa.Arra
         ),
         pick(at, list(letters)),
         " of ",
-        money_text(t[at], sym),
+        cut_money,
     )
 
 
@@ -1061,9 +1077,8 @@ def _reason_bodies(
     plabel = s.potential_axis
     v_rank = _rank_text(value, v_ranked, vlabel)
     p_rank = _rank_text(potential, p_ranked, plabel)
-    v_cut = _cut_text(value, vcut.thresholds, sym)
-    p_cut = _cut_text(potential, pcut.thresholds, sym)
-    money_v = money_text(value, sym)
+    money_v, v_cut = _cut_text(value, vcut.thresholds, sym)
+    money_p, p_cut = _cut_text(potential, pcut.thresholds, sym)
     # a customer who stopped buying says so next to its value: "(€93, at risk)"
     status_in: pa.Array | pa.Scalar = pa.scalar("")
     status_alone: pa.Array | pa.Scalar = pa.scalar("")
@@ -1136,7 +1151,7 @@ def _reason_bodies(
         pc.if_else(
             pa.array((potential <= 0) | (len(p_ranked) == 0)),
             join_text(f"{plabel} ", money_text(potential, sym)),
-            join_text(p_rank, " (", money_text(potential, sym), p_cut_in, ")"),
+            join_text(p_rank, " (", money_p, p_cut_in, ")"),
         ),
     )
     if s.potential_axis == "headroom":
