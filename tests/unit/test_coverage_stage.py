@@ -687,3 +687,31 @@ def test_an_exact_check_stopped_before_any_bound_says_so(monkeypatch) -> None:  
     assert res.manifest["exact"]["upper_bound"] >= res.manifest["exact"]["objective"]
     assert "upper_bound_note" not in res.manifest["exact"]
     assert not any(w.startswith("exact check:") for w in res.warnings)
+
+
+def test_roles_named_in_the_settings_with_capitals_plan_as_the_defaults() -> None:
+    """Roles named in visit_roles and call_roles as a reps file writes them (capitals, a
+    German ß): they are the file's roles, read without regard to case, and the plan is the
+    one the default names give, not one where the field and inside reps get no customers."""
+    c = base()
+    default = coverage_plan(c, CoverageSettings(), programmes=PROGRAMMES, reps=reps())
+    capitals = coverage_plan(
+        c,
+        CoverageSettings(visit_roles=["Field", "Key_Account "], call_roles=["INSIDE"]),
+        programmes=PROGRAMMES,
+        reps=reps(role=["Field"] * 3 + ["Key_Account", "Inside"]),
+    )
+    want = default.tables["rep_plan"].to_pandas()
+    got = capitals.tables["rep_plan"].to_pandas()
+    assert got.customers.tolist() == want.customers.tolist()
+    assert got.visits.tolist() == want.visits.tolist()
+    assert got.calls.tolist() == want.calls.tolist()
+    assert capitals.customers.column("channel").equals(default.customers.column("channel"))
+    german = coverage_plan(
+        c,
+        CoverageSettings(visit_roles=["Außendienst"], call_roles=["Innendienst"]),
+        programmes=PROGRAMMES,
+        reps=reps(role=["Außendienst"] * 4 + ["Innendienst"]),
+    )
+    plan = german.tables["rep_plan"].to_pandas()
+    assert plan.visits[:4].sum() > 0 and plan.calls.iloc[4] > 0

@@ -362,7 +362,7 @@ def _allowed_channels(
                 allowed.update(s.band_channels[name])
             elif name in s.channels:
                 allowed.add(name)
-        roles = {r for r in prog.channels if r in s.visit_roles}
+        roles = {r.strip().lower() for r in prog.channels} & set(s.visit_roles)
         out[tier] = (allowed, roles)
     return out
 

@@ -119,13 +119,15 @@ class CoverageSettings(Section):
     distributor."""
 
     visit_roles: list[str] = Field(default_factory=lambda: ["field", "key_account"])
-    """Rep roles (reps file, ``role``) that make visits. A rep of one of these roles visits
-    a customer only when the customer's tier band names its role, or names none of these
-    roles. Default ["field", "key_account"]."""
+    """Rep roles (reps file, ``role``) that make visits, compared without regard to case or
+    surrounding spaces ("Außendienst" is the file's "außendienst"). A rep of one of these
+    roles visits a customer only when the customer's tier band names its role, or names none
+    of these roles. Default ["field", "key_account"]."""
 
     call_roles: list[str] = Field(default_factory=lambda: ["inside"])
     """Rep roles that make the inside-sales calls (their hours are pooled per region, or for
-    the whole team when they have no region). Default ["inside"]."""
+    the whole team when they have no region), compared as ``visit_roles``. Default
+    ["inside"]."""
 
     activity_types: dict[str, list[str]] = Field(
         default_factory=lambda: {
@@ -306,6 +308,13 @@ class CoverageSettings(Section):
             if not v > 0:
                 raise ValueError(f"{k}: a standard deviation above 0 ({v})")
         return value
+
+    @field_validator("visit_roles", "call_roles")
+    @classmethod
+    def _roles(cls, value: list[str]) -> list[str]:
+        # as the reps file's roles are read (read_team): a role written "Field" or
+        # "Außendienst" here is the file's, whatever its case
+        return [r.strip().lower() for r in value]
 
     @field_validator("band_released_status")
     @classmethod
