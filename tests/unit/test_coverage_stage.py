@@ -715,3 +715,34 @@ def test_roles_named_in_the_settings_with_capitals_plan_as_the_defaults() -> Non
     )
     plan = german.tables["rep_plan"].to_pandas()
     assert plan.visits[:4].sum() > 0 and plan.calls.iloc[4] > 0
+
+
+def test_activity_types_named_as_the_file_writes_them_count_as_todays_contacts() -> None:
+    """[coverage] activity_types naming a German CRM's types as it writes them ("Besuch",
+    "E-Mail") count the activities, whose types are read folded (besuch, e_mail)."""
+    import datetime as dt
+
+    from tierwise.coverage.legacy import contact_counts
+    from tierwise.engine import Engine
+
+    acts = Engine().from_arrow(
+        pa.table(
+            {
+                "customer_id": ["a", "a", "a", "b"],
+                "date": [dt.date(2024, 3, 1)] * 4,
+                "type": ["besuch", "besuch", "anruf", "e_mail"],
+                "rep_id": ["R1", "R1", "R2", None],
+            }
+        )
+    )
+    s = CoverageSettings(
+        activity_types={"visit": ["Besuch"], "call": ["Anruf "], "email": ["E-Mail"]}
+    )
+    got = contact_counts(acts, s, start=dt.date(2023, 6, 30), end=dt.date(2024, 6, 30))
+    counts = got.to_pyarrow().sort_by("customer_id")
+    assert counts.select(["visits", "calls", "emails", "visit_rep"]).to_pydict() == {
+        "visits": [2, 0],
+        "calls": [1, 0],
+        "emails": [0, 1],
+        "visit_rep": ["R1", None],
+    }

@@ -230,3 +230,29 @@ def test_activity_types_no_pool_names_are_named_in_a_warning(tmp_path: Path) -> 
         )
     )
     assert visits == {"A": 2, "B": 1}
+
+
+def test_activity_pools_name_types_as_the_file_writes_them(tmp_path: Path) -> None:
+    """Types named in activity_pools as the activities file writes them ("E-Mail", "Phone
+    Call") are the file's types, which are read folded (e_mail, phone_call): no warning that
+    no pool names them, and they count in their pools."""
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,date,revenue\nA,2024-01-02,10\nB,2024-02-03,30\n")
+    acts = tmp_path / "acts.csv"
+    acts.write_text(
+        "customer_id,date,type\n"
+        "A,2024-01-05,E-Mail\nA,2024-01-06,e-mail\nB,2024-01-07,Phone Call\nB,2024-01-08,Besuch\n"
+    )
+    inputs = {"transactions": str(tx), "activities": str(acts)}
+    mapped = Settings().with_updates(
+        profitability={
+            "activity_pools": {"E-Mail": "emails", "Phone  Call": "calls", "Besuch": "visits"}
+        }
+    )
+    res = run_pipeline(inputs, mapped, stages=("profitability",))
+    assert not [w for w in res.manifest["warnings"] if "no cost pool names" in w]
+    got = res.customers.select(["customer_id", "n_emails", "n_calls", "n_visits"]).to_pylist()
+    assert sorted(got, key=lambda r: r["customer_id"]) == [
+        {"customer_id": "A", "n_emails": 2, "n_calls": 0, "n_visits": 0},
+        {"customer_id": "B", "n_emails": 0, "n_calls": 1, "n_visits": 1},
+    ]

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ._base import Section, check_statuses
+from ._base import Section, activity_type, check_statuses
 
 __all__ = ["CONTACTS", "CoverageSettings", "ResponseParams"]
 
@@ -136,9 +136,10 @@ class CoverageSettings(Section):
             "email": ["email"],
         }
     )
-    """Activity types (activities file, ``type``, lower case) counted as each kind of
-    contact in today's coverage. Default visit ← visit, field_visit, meeting; call ← call,
-    phone_call; email ← email."""
+    """Activity types (activities file, ``type``) counted as each kind of contact in today's
+    coverage, compared as the file's types are read: without regard to case, spaces and
+    hyphens as underscores ("Besuch" is ``besuch``, "E-Mail" ``e_mail``). Default visit ←
+    visit, field_visit, meeting; call ← call, phone_call; email ← email."""
 
     # -- contacts --------------------------------------------------------------------------
 
@@ -308,6 +309,11 @@ class CoverageSettings(Section):
             if not v > 0:
                 raise ValueError(f"{k}: a standard deviation above 0 ({v})")
         return value
+
+    @field_validator("activity_types")
+    @classmethod
+    def _activity_types(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {kind: [activity_type(n) for n in names] for kind, names in value.items()}
 
     @field_validator("visit_roles", "call_roles")
     @classmethod

@@ -11,7 +11,7 @@ import itertools
 
 from pydantic import Field, field_validator
 
-from ._base import Section
+from ._base import Section, activity_type
 
 #: Cost-to-serve pools fed by the activities table (an activity type maps to one of these).
 ACTIVITY_POOLS = (
@@ -161,7 +161,8 @@ class ProfitabilitySettings(Section):
             "complaint": "support",
         }
     )
-    """Which cost pool each activity type (lower case, spaces as underscores) belongs to.
+    """Which cost pool each activity type belongs to (compared as the file's types are read:
+    without regard to case, spaces and hyphens as underscores, so "E-Mail" is ``e_mail``).
     Pools: visits, calls, emails, deliveries, returns, order_changes, quotes, support, other.
     Types not listed go to "other", and the run's warnings name them with their counts (map
     a type to "other" to keep it there without the warning). Default: visit/field_visit/
@@ -202,7 +203,7 @@ class ProfitabilitySettings(Section):
         bad = sorted({p for p in value.values() if p not in ACTIVITY_POOLS})
         if bad:
             raise ValueError(f"unknown pool {bad[0]!r} (use one of {', '.join(ACTIVITY_POOLS)})")
-        return {k.strip().lower().replace(" ", "_"): v for k, v in value.items()}
+        return {activity_type(k): v for k, v in value.items()}
 
     @field_validator("cost_per_minute")
     @classmethod
