@@ -308,6 +308,21 @@ def test_a_rep_with_no_customer_in_reach_is_named() -> None:
         coverage_plan(base(), programmes=PROGRAMMES, reps=r, reps_file="reps.csv")
 
 
+def test_a_rep_whose_region_no_customer_has_is_told_where_the_regions_differ() -> None:
+    """Reps with regions beside a customer master without one (or naming its regions
+    otherwise): the line says that no customer has the rep's region, not to correct the
+    rep's home."""
+    with pytest.raises(InputError) as err:
+        coverage_plan(base().drop_columns(["region"]), programmes=PROGRAMMES, reps=reps())
+    text = str(err.value)
+    assert "rep N1 (field, region N) has no customer within reach" in text
+    assert "no customer has the region 'N': the customers have no region" in text
+    assert "[customers.columns]" in text and "home_lat" not in text
+    named = base().set_column(3, "region", pa.array(["North"] * 80))
+    with pytest.raises(InputError, match="the customers' regions are 'North'"):
+        coverage_plan(named, programmes=PROGRAMMES, reps=reps())
+
+
 def test_minimum_frequencies_beyond_the_hours_are_infeasible() -> None:
     with pytest.raises(InfeasiblePlanError) as err:
         coverage_plan(base(), programmes=PROGRAMMES, reps=reps(hours=5.0))

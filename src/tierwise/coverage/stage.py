@@ -1561,14 +1561,31 @@ def coverage_plan(
         idle = np.flatnonzero(visiting & ~build.reaches_region)
         if len(idle):
             i = int(idle[0])
+            held = {str(r) for r in cust.region if r is not None}
+            if team.region[i] is not None and str(team.region[i]) not in held:
+                # the rep's region is no customer's: the customers' regions are named
+                # otherwise, or not given at all
+                theirs = (
+                    f"the customers' regions are {', '.join(map(repr, sorted(held)[:5]))}"
+                    + (f" and {len(held) - 5:,} more" if len(held) > 5 else "")
+                    if held
+                    else "the customers have no region (map region in [customers.columns])"
+                )
+                why = f"no customer has the region {team.region[i]!r}: {theirs}"
+                hint = "write the reps' regions as the customers' are, or leave them empty"
+            else:
+                why = (
+                    f"none of its region within [coverage] max_travel_km "
+                    f"{s.max_travel_km:g} km of its home"
+                )
+                hint = "correct the rep's region or home_lat/home_lon, or remove the rep"
             raise InputError(
                 f"rep {team.ids[i]} ({team.role[i]}, region {team.region[i] or 'any'}) has no "
-                f"customer within reach: none of its region within [coverage] max_travel_km "
-                f"{s.max_travel_km:g} km of its home",
+                f"customer within reach: {why}",
                 file=reps_file,
                 row=int(team.rows[i]),
                 column="region",
-                hint="correct the rep's region or home_lat/home_lon, or remove the rep",
+                hint=hint,
             )
     distance_note, assumed_distance = _assumed_distance(cust, team, s, build.assumed_distance)
     if distance_note:
