@@ -73,8 +73,15 @@ REASON, RCOL, RVAL = "_reason", "_reject_column", "_reject_value"
 #: the number of the rule a row fails first, while :func:`_reject_where` marks it
 _RULE = "_reject_rule"
 _VALUE_CHARS = 200
-_TRUE = ("true", "t", "yes", "y", "1", "x", "ja", "oui", "si", "sí")
-_FALSE = ("false", "f", "no", "n", "0", "", "nein", "non")
+_TRUE = (
+    *("true", "t", "yes", "y", "1", "x", "j", "ja", "oui", "si", "sí", "da"),
+    # a spreadsheet's TRUE in German, French, Spanish and Dutch, as its CSV export writes it
+    *("wahr", "vrai", "verdadero", "waar"),
+)
+_FALSE = (
+    *("false", "f", "no", "n", "0", "", "nein", "non", "nu"),
+    *("falsch", "faux", "falso", "onwaar"),
+)
 #: latitude and longitude, by definition of the coordinates (degrees)
 _LAT_RANGE, _LON_RANGE = (-90.0, 90.0), (-180.0, 180.0)
 #: An identifier never holds a control character (a NUL byte, a line break, a tab …).

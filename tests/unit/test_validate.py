@@ -717,6 +717,17 @@ def test_is_return_from_flag_negative_quantity_or_negative_revenue(eng: Engine) 
     assert [r["is_return"] for r in used] == [False, True, True, True]
 
 
+def test_is_return_reads_the_yes_no_words_init_maps_it_on(eng: Engine) -> None:
+    # a German ERP's J/N flag and a German or French spreadsheet's TRUE/FALSE as its CSV
+    # export writes them: tierwise init maps such a column as is_return ("yes/no values"),
+    # and the run rejected every J, WAHR and VRAI line as "not true/false"
+    words = ["J", "N", "WAHR", "FALSCH", "Vrai", "faux", "verdadero", "FALSO", "waar", "onwaar"]
+    cols = _tx_cols(len(words), revenue=["10"] * len(words), is_return=words)
+    used, rejected = _validate(eng, cols)
+    assert rejected == {}
+    assert [r["is_return"] for r in used] == [True, False] * 5
+
+
 def test_is_cancel_from_the_order_prefix(eng: Engine) -> None:
     cols = _tx_cols(3, order_id=["C100", "SO100", ""], revenue=["-10", "10", "10"])
     used, _ = _validate(eng, cols)

@@ -1646,8 +1646,15 @@ _DOCUMENT_TYPE = _spec({"DOCUMENT TYPE": 1.0, "INVOICE TYPE": 1.0, "TYPE": 0.9},
 #: the most distinct values a document-type column may hold
 MAX_DOCUMENT_TYPES = 12
 #: the words validation reads as true and as false in a true/false column, lower case
-READ_TRUE = ("true", "t", "yes", "y", "1", "x", "ja", "oui", "si", "sí")
-READ_FALSE = ("false", "f", "no", "n", "0", "", "nein", "non")
+READ_TRUE = (
+    *("true", "t", "yes", "y", "1", "x", "j", "ja", "oui", "si", "sí", "da"),
+    # a spreadsheet's TRUE in German, French, Spanish and Dutch, as its CSV export writes it
+    *("wahr", "vrai", "verdadero", "waar"),
+)
+READ_FALSE = (
+    *("false", "f", "no", "n", "0", "", "nein", "non", "nu"),
+    *("falsch", "faux", "falso", "onwaar"),
+)
 
 
 @dataclass(frozen=True)

@@ -78,15 +78,17 @@ class TableInput(Section):
 
     true_values: list[str] = Field(default_factory=list)
     """Words a true/false column (``is_return``) holds for true, beside those read
-    already (true, t, yes, y, 1, x, ja, oui, si, sí), case and surrounding spaces ignored:
-    e.g. ["Gutschrift", "Credit memo"] with ``is_return = "Belegart"`` for a document-type
-    column whose credit notes are the returns. A word listed here is true even where it
-    would otherwise read as false. Default none."""
+    already (true, t, yes, y, 1, x, j, ja, oui, si, sí, da, and a spreadsheet's TRUE in
+    German, French, Spanish and Dutch: wahr, vrai, verdadero, waar), case and surrounding
+    spaces ignored: e.g. ["Gutschrift", "Credit memo"] with ``is_return = "Belegart"`` for
+    a document-type column whose credit notes are the returns. A word listed here is true
+    even where it would otherwise read as false. Default none."""
 
     false_values: list[str] = Field(default_factory=list)
     """Words a true/false column holds for false, beside those read already (false, f,
-    no, n, 0, an empty cell, nein, non): e.g. ["Rechnung", "Invoice"]. A word listed here is
-    false even where it would otherwise read as true. Default none."""
+    no, n, 0, an empty cell, nein, non, nu, falsch, faux, falso, onwaar): e.g. ["Rechnung",
+    "Invoice"]. A word listed here is false even where it would otherwise read as true.
+    Default none."""
 
     fill_from_order: list[str] = Field(default_factory=list)
     """Transactions: columns of the file that an export writes on each order's first line
