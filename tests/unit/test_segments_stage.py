@@ -218,6 +218,19 @@ def test_without_costs_the_value_axis_falls_back_to_revenue_and_says_so() -> Non
     assert r.customers.column("class_reason")[9].as_py().startswith("A: top 10% of revenue")
 
 
+def test_without_costs_or_history_the_warnings_name_the_figure_the_run_has() -> None:
+    """An export of a few weeks without costs: every customer is new (too little history)
+    and none has a net profit; the warnings name revenue, not a net profit nobody has."""
+    t = _base().drop(["net_profit"])
+    t = t.set_column(t.column_names.index("tenure_days"), "tenure_days", pa.array([20.0] * 10))
+    t = t.set_column(t.column_names.index("status"), "status", pa.array(["new"] * 10))
+    s = SegmentSettings(method="quantiles", quantiles=[0.5, 0.8], **QUICK)
+    r = segment_customers(t.drop(["headroom", "wallet"]), s, seed=1)
+    assert any("classes are on revenue_12m" in w for w in r.warnings), r.warnings
+    assert not any("net_profit alone" in w for w in r.warnings), r.warnings
+    assert r.manifest["axes"]["value"] == "revenue_12m"
+
+
 def _two_groups(n: int = 160) -> pa.Table:
     """All customers of one class (tiny quantile cuts put everyone at the top value level):
     half Hospitality with small orders, half Construction with large orders."""

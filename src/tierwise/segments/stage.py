@@ -329,13 +329,17 @@ def segment_customers(
     if "tenure_days" in customers.column_names:
         thin |= np.isnan(tenure) | (tenure < s.min_history_days)
     est = ~thin
-    if est.any() and np.isnan(figure(customers, s.value_axis)[est]).all():
+    # the customers the value figure is looked for among: the established, or every one
+    # when none is (an export of a few weeks), so that the reasons and warnings name the
+    # figure the run has
+    basis = est if est.any() else np.ones(len(est), dtype=bool)
+    if basis.any() and np.isnan(figure(customers, s.value_axis)[basis]).all():
         # no cost in the data gives no profit: class on the next figure that exists, and say so
         other = next(
             (
                 a
                 for a in _VALUE_FALLBACK
-                if a != s.value_axis and not np.isnan(figure(customers, a)[est]).all()
+                if a != s.value_axis and not np.isnan(figure(customers, a)[basis]).all()
             ),
             None,
         )
