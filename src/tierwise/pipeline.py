@@ -34,6 +34,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from . import __version__, _stop, registry
 from ._threads import thread_limit
@@ -682,6 +683,15 @@ def run_pipeline(
             file=str(prev),
             hint="give --previous the output folder of an earlier tierwise run",
         )
+    if prev is not None:
+        try:
+            pq.read_schema(prev / "customers.parquet")
+        except (pa.ArrowException, OSError):
+            raise InputError(
+                "the previous run's customers table cannot be read as Parquet",
+                file=str(prev / "customers.parquet"),
+                hint="give --previous the output folder of an earlier tierwise run",
+            ) from None
     if target is not None and prev is not None and _same_folder(target, prev):
         raise SettingsError(
             f"--out {out_dir} is the --previous folder: the new plan would replace the one "

@@ -463,3 +463,21 @@ def test_a_plan_open_in_excel_is_named_and_the_folder_kept(
     (out / lock).unlink()
     code, text = _run("run", "--transactions", inputs / "invoices.csv", "--out", out)
     assert code == 0, text
+
+
+def test_a_previous_customers_table_that_is_not_parquet_is_named_before_any_stage(
+    inputs: Path, tmp_path: Path
+) -> None:
+    previous = tmp_path / "plan-2024"
+    previous.mkdir()
+    (previous / "customers.parquet").write_text("junk", encoding="utf-8")
+    code, out = _run(
+        "run", "--transactions", inputs / "invoices.csv", "--previous", previous,
+        "--out", tmp_path / "out",
+    )  # fmt: skip
+    assert code == 1, out
+    assert out.strip() == (
+        f"error: {previous / 'customers.parquet'}: the previous run's customers table cannot "
+        "be read as Parquet (give --previous the output folder of an earlier tierwise run)"
+    )
+    assert not (tmp_path / "out").exists()

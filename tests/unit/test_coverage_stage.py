@@ -4,12 +4,16 @@ the columns and tables, readable reasons, hours that add up, and clear bad-input
 from __future__ import annotations
 
 import re
+import types
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
+from tierwise.coverage._declare import _previous
 from tierwise.coverage.allocate import InfeasiblePlanError
 from tierwise.coverage.stage import CUSTOMER_COLUMNS, coverage_plan
 from tierwise.errors import InputError
@@ -761,3 +765,16 @@ def test_activity_types_named_as_the_file_writes_them_count_as_todays_contacts()
         "emails": [0, 1],
         "visit_rep": ["R1", None],
     }
+
+
+@pytest.mark.parametrize("manifest", ["junk", '{"as_of": "last year"}', "[1, 2]"])
+def test_a_previous_run_whose_manifest_is_not_a_runs_is_read_without_its_date(
+    tmp_path: Path, manifest: str
+) -> None:
+    pq.write_table(
+        pa.table({"customer_id": ["A"], "assigned_rep": ["R1"]}), tmp_path / "customers.parquet"
+    )
+    (tmp_path / "manifest.json").write_text(manifest, encoding="utf-8")
+    table, as_of = _previous(types.SimpleNamespace(previous=str(tmp_path)))  # type: ignore[arg-type]
+    assert table is not None and table.num_rows == 1
+    assert as_of is None

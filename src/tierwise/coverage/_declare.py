@@ -103,9 +103,12 @@ def _previous(ctx: StageContext) -> tuple[pa.Table | None, dt.date | None]:
     as_of = None
     manifest = folder / "manifest.json"
     if manifest.is_file():
-        value = json.loads(manifest.read_text(encoding="utf-8")).get("as_of")
-        if value:
-            as_of = dt.date.fromisoformat(str(value))
+        try:
+            value = json.loads(manifest.read_text(encoding="utf-8")).get("as_of")
+            if value:
+                as_of = dt.date.fromisoformat(str(value))
+        except (ValueError, AttributeError):
+            as_of = None  # a manifest.json that is not a run's: as without one
     return table, as_of
 
 
