@@ -69,6 +69,28 @@ def test_a_decision_naming_an_unknown_id_is_named_and_kept() -> None:
     ]
 
 
+def test_a_decision_pairing_a_record_with_itself_is_named_and_left_out() -> None:
+    d = _placed(
+        pa.table(
+            {
+                "left_id": ["C1", "C3"],
+                "right_id": ["C1", "C4"],
+                "decision": ["confirm", "reject"],
+            }
+        ),
+        "decisions.csv",
+    )
+    notes: list[str] = []
+    clean = clean_decisions(d, known_ids=CUSTOMERS["customer_id"], notes=notes)
+    assert clean.select(["left_id", "right_id"]).to_pylist() == [
+        {"left_id": "C3", "right_id": "C4"}
+    ]
+    assert notes == [
+        "decisions.csv, row 2, column 'right_id': the decision pairs 'C1' with itself; it is "
+        "left out (give the two records of the pair in left_id and right_id)"
+    ]
+
+
 def test_many_unknown_ids_are_listed_first_then_counted() -> None:
     n = 8
     d = _placed(

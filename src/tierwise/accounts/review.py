@@ -229,6 +229,20 @@ def clean_decisions(
         if notes is not None:
             _note_unknown_ids(notes, unknown, left, right, ids, where)
 
+    if notes is not None:
+        # a pair of one record with itself joins or splits nothing: said, then left out
+        alone = pc.and_(decided, pc.equal(left, right)).to_pylist()
+        for i in (i for i in range(n) if alone[i]):
+            notes.append(
+                InputError(
+                    f"the decision pairs {left[i].as_py()!r} with itself; it is left out",
+                    file=where(i)[0],
+                    row=where(i)[1],
+                    column="right_id",
+                    hint="give the two records of the pair in left_id and right_id",
+                ).one_line()
+            )
+
     lo, hi = _ordered(left, right)
     t = pa.table(
         {
