@@ -737,7 +737,7 @@ _command(
                 metavar="ADDR",
             ),
         ),
-        _param("port", int, _opt(8765, "--port", help="Port.", metavar="N")),
+        _param("port", int, _opt(8765, "--port", min=1, max=65535, help="Port.", metavar="N")),
         _param(
             "token",
             str | None,

@@ -653,3 +653,14 @@ def test_init_on_a_glob_matching_nothing_says_so(files: Path) -> None:
     assert res.exit_code == 1
     assert "no file matches this pattern" in res.stderr and "inside it" not in res.stderr
     assert not target.exists()
+
+
+@pytest.mark.parametrize("port", ["-1", "99999"])
+def test_serve_refuses_a_port_outside_1_to_65535(tmp_path: Path, port: str) -> None:
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,date,revenue\nA,2024-01-02,10\nB,2024-02-03,20\n", encoding="utf-8")
+    res = runner.invoke(app, ["profit", "--transactions", str(tx), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["serve", str(tmp_path / "o"), "--port", port])
+    assert res.exit_code == 2, res.output
+    assert "Invalid value for '--port'" in res.output and "unexpected" not in res.output
