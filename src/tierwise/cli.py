@@ -705,13 +705,14 @@ def _serve(kw: dict[str, Any]) -> None:
     import os
 
     from .app import serve
-    from .app.server import is_loopback
+    from .app.server import check_port, is_loopback
 
     with _errors():
         folder = _tierwise_folder(kw["folder"])
         token = kw.get("token") or os.environ.get("TIERWISE_TOKEN") or None
         if not is_loopback(kw["host"]) and not token:
             serve(folder, host=kw["host"], port=kw["port"], token=None)  # refuses, saying why
+        check_port(kw["host"], kw["port"])
         console.print(
             f"tierwise dashboard on http://{kw['host']}:{kw['port']}/ over {folder} "
             "(Ctrl-C to stop)",

@@ -664,3 +664,22 @@ def test_serve_refuses_a_port_outside_1_to_65535(tmp_path: Path, port: str) -> N
     res = runner.invoke(app, ["serve", str(tmp_path / "o"), "--port", port])
     assert res.exit_code == 2, res.output
     assert "Invalid value for '--port'" in res.output and "unexpected" not in res.output
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,date,revenue\nA,2024-01-02,10\nB,2024-02-03,20\n", encoding="utf-8")
+    res = runner.invoke(app, ["profit", "--transactions", str(tx), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        res = runner.invoke(app, ["serve", str(tmp_path / "o"), "--port", str(port)])
+    assert res.exit_code == 1, res.output
+    assert res.output.strip() == (
+        f"error: --port {port}: the dashboard cannot listen on 127.0.0.1:{port} (Address "
+        "already in use); give another --port, or stop the program using it"
+    )

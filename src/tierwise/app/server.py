@@ -1429,6 +1429,23 @@ def _login_name() -> str:
         return ""
 
 
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`SettingsError` when the dashboard cannot listen on ``host:port`` (the
+    port is taken by another program, or the address is not this machine's)."""
+    import socket
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise SettingsError(
+            f"--port {port}: the dashboard cannot listen on {host}:{port} "
+            f"({exc.strerror or exc}); give another --port, or stop the program using it"
+        ) from None
+
+
 def serve(
     out_dir: str | Path,
     host: str = "127.0.0.1",
@@ -1456,6 +1473,7 @@ def serve(
             f"serving on {host} makes the dashboard reachable from other machines: give an "
             "access token (--token, or the TIERWISE_TOKEN environment variable)"
         )
+    check_port(host, port)
     import uvicorn
 
     app = create_app(out_dir, token, settings=settings)
