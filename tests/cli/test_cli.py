@@ -683,3 +683,15 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
         f"error: --port {port}: the dashboard cannot listen on 127.0.0.1:{port} (Address "
         "already in use); give another --port, or stop the program using it"
     )
+
+
+def test_serve_on_an_address_not_of_this_machine_names_the_host(tmp_path: Path) -> None:
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,date,revenue\nA,2024-01-02,10\nB,2024-02-03,20\n", encoding="utf-8")
+    res = runner.invoke(app, ["profit", "--transactions", str(tx), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    args = ["serve", str(tmp_path / "o"), "--host", "nohost.invalid", "--token", "t"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1, res.output
+    assert res.output.startswith("error: --host nohost.invalid: the dashboard cannot listen on ")
+    assert res.output.rstrip().endswith("give an address of this machine, such as 127.0.0.1")

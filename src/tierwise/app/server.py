@@ -1432,6 +1432,7 @@ def _login_name() -> str:
 def check_port(host: str, port: int) -> None:
     """Raise :class:`SettingsError` when the dashboard cannot listen on ``host:port`` (the
     port is taken by another program, or the address is not this machine's)."""
+    import errno
     import socket
 
     try:
@@ -1440,9 +1441,12 @@ def check_port(host: str, port: int) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
     except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            where, fix = f"--port {port}", "give another --port, or stop the program using it"
+        else:
+            where, fix = f"--host {host}", "give an address of this machine, such as 127.0.0.1"
         raise SettingsError(
-            f"--port {port}: the dashboard cannot listen on {host}:{port} "
-            f"({exc.strerror or exc}); give another --port, or stop the program using it"
+            f"{where}: the dashboard cannot listen on {host}:{port} ({exc.strerror or exc}); " + fix
         ) from None
 
 
