@@ -18,13 +18,38 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["TABLES", "Column", "TableSpec", "column_key", "table_spec"]
+__all__ = [
+    "FOLD_SEPARATORS",
+    "TABLES",
+    "Column",
+    "TableSpec",
+    "column_key",
+    "fold_text",
+    "table_spec",
+]
 
 
 def column_key(name: str) -> str:
     """A column's name as settings and files are matched by it: case, spaces and
     punctuation ignored ("Customer No." and "customer_no" are one column)."""
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+#: What a folded column (:attr:`Column.fold`) writes as one underscore: each run of spaces
+#: and hyphens
+FOLD_SEPARATORS = r"[\s\-]+"
+
+
+def fold_text(text: str) -> str:
+    """A value of a folded column (:attr:`Column.fold`) as validation reads it, for the
+    settings that name such values (an activity type written "E-Mail" is ``e_mail``).
+
+    Examples
+    --------
+    >>> fold_text(" E-Mail "), fold_text("Phone  Call"), fold_text("Besuch")
+    ('e_mail', 'phone_call', 'besuch')
+    """
+    return re.sub(FOLD_SEPARATORS, "_", text.strip().lower())
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ import pyarrow.compute as pc
 from .engine import ROW, Engine, fetch, floor_int, not_finite
 from .errors import EngineError, InputError, Problems, SettingsError, TierwiseError
 from .io import REJECT_SCHEMA, RawInput
-from .schema import TABLES, Column, TableSpec, column_key
+from .schema import FOLD_SEPARATORS, TABLES, Column, TableSpec, column_key
 from .settings import Settings, TableInput, ValidateSettings
 
 __all__ = [
@@ -3148,7 +3148,7 @@ def _fold(text: ir.Value) -> ir.StringValue:
     """Text in one spelling (a column declared ``fold``): lower case, each run of spaces
     and hyphens one underscore (``Order Change`` and ``order-change`` are ``order_change``).
     Text arrives trimmed."""
-    return text.cast("string").lower().re_replace(r"[\s\-]+", "_")
+    return text.cast("string").lower().re_replace(FOLD_SEPARATORS, "_")
 
 
 # -- every input together ----------------------------------------------------------------

@@ -42,7 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..settings.coverage import CoverageSettings
+from ..settings.coverage import CoverageSettings, rep_role
 from ..settings.segments import TierProgramme
 from .allocate import InfeasiblePlanError, Menu
 from .lookup import positions, string_array
@@ -362,7 +362,7 @@ def _allowed_channels(
                 allowed.update(s.band_channels[name])
             elif name in s.channels:
                 allowed.add(name)
-        roles = {r.strip().lower() for r in prog.channels} & set(s.visit_roles)
+        roles = {rep_role(r) for r in prog.channels} & set(s.visit_roles)
         out[tier] = (allowed, roles)
     return out
 

@@ -31,7 +31,7 @@ from ..engine import ROW
 from ..errors import InputError
 from ..io.columns import num_column, text_column
 from ..segments.classes import money_text
-from ..settings.coverage import CoverageSettings, ResponseParams
+from ..settings.coverage import CoverageSettings, ResponseParams, rep_role
 from ..settings.segments import TierProgramme
 from ..validate import count_text
 from .allocate import InfeasiblePlanError, Plan, allocate, envelope_options, solve_exact
@@ -145,7 +145,7 @@ def read_team(reps: pa.Table, *, file: str = "reps", roles: Sequence[str] | None
             hint="give every rep its selling hours a year, above 0, or remove the rep",
         )
     role = np.array(
-        [None if r is None else str(r).strip().lower() for r in text_column(reps, "role")], object
+        [None if r is None else rep_role(str(r)) for r in text_column(reps, "role")], object
     )
     if roles is not None:
         known = {str(r).lower() for r in roles}

@@ -46,19 +46,6 @@ def check_statuses(value: list[str]) -> list[str]:
     return value
 
 
-def activity_type(name: str) -> str:
-    """An activity type as the activities file's ``type`` is read (validate's fold): lower
-    case, each run of spaces and hyphens one underscore, so that a type named in the
-    settings as the file writes it ("E-Mail", "Phone Call") is the file's.
-
-    Examples
-    --------
-    >>> activity_type(" E-Mail "), activity_type("Phone  Call"), activity_type("Besuch")
-    ('e_mail', 'phone_call', 'besuch')
-    """
-    return re.sub(r"[\s\-]+", "_", name.strip().lower())
-
-
 def check_seed(value: int) -> int:
     """A random seed NumPy takes, else a one-line reason."""
     if not 0 <= value <= MAX_SEED:

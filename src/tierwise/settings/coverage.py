@@ -8,9 +8,23 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ._base import Section, activity_type, check_statuses
+from ..schema import fold_text
+from ._base import Section, check_statuses
 
-__all__ = ["CONTACTS", "CoverageSettings", "ResponseParams"]
+__all__ = ["CONTACTS", "CoverageSettings", "ResponseParams", "rep_role"]
+
+
+def rep_role(name: str) -> str:
+    """A rep's role as the reps file's ``role`` is read and the settings name it: lower
+    case, without surrounding spaces ("Außendienst " is ``außendienst``).
+
+    Examples
+    --------
+    >>> rep_role(" Field "), rep_role("Key_Account")
+    ('field', 'key_account')
+    """
+    return name.strip().lower()
+
 
 #: A kind of contact a channel makes.
 Contact = Literal["visit", "call", "email", "none"]
@@ -313,14 +327,14 @@ class CoverageSettings(Section):
     @field_validator("activity_types")
     @classmethod
     def _activity_types(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        return {kind: [activity_type(n) for n in names] for kind, names in value.items()}
+        return {kind: [fold_text(n) for n in names] for kind, names in value.items()}
 
     @field_validator("visit_roles", "call_roles")
     @classmethod
     def _roles(cls, value: list[str]) -> list[str]:
         # as the reps file's roles are read (read_team): a role written "Field" or
         # "Außendienst" here is the file's, whatever its case
-        return [r.strip().lower() for r in value]
+        return [rep_role(r) for r in value]
 
     @field_validator("band_released_status")
     @classmethod

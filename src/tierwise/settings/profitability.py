@@ -11,7 +11,8 @@ import itertools
 
 from pydantic import Field, field_validator
 
-from ._base import Section, activity_type
+from ..schema import fold_text
+from ._base import Section
 
 #: Cost-to-serve pools fed by the activities table (an activity type maps to one of these).
 ACTIVITY_POOLS = (
@@ -203,7 +204,7 @@ class ProfitabilitySettings(Section):
         bad = sorted({p for p in value.values() if p not in ACTIVITY_POOLS})
         if bad:
             raise ValueError(f"unknown pool {bad[0]!r} (use one of {', '.join(ACTIVITY_POOLS)})")
-        return {activity_type(k): v for k, v in value.items()}
+        return {fold_text(k): v for k, v in value.items()}
 
     @field_validator("cost_per_minute")
     @classmethod
