@@ -209,10 +209,22 @@ def _check_engine(engine: str | None) -> None:
         )
 
 
+#: the settings file a command reads when --config is not given and the current folder
+#: has one (the name ``tierwise init`` writes)
+DEFAULT_CONFIG = "tierwise.toml"
+
+
 def _settings(config: Path | None, engine: str | None, as_of: dt.date | None = None) -> Settings:
     """The settings file with the command line's --engine; a wrong --engine, or an --as-of
-    after today, is a usage error (exit 2)."""
+    after today, is a usage error (exit 2). Without --config, the current folder's
+    tierwise.toml is read when there is one, and the command says so."""
     _check_engine(engine)
+    if config is None and Path(DEFAULT_CONFIG).is_file():
+        config = Path(DEFAULT_CONFIG)
+        console.print(
+            f"settings: {DEFAULT_CONFIG} (found in this folder; --config FILE reads another)",
+            markup=False,
+        )
     settings = load_settings(config)
     if engine is not None:
         settings = settings.with_updates(run={"engine": engine})
@@ -292,7 +304,13 @@ def _input_params() -> list[inspect.Parameter]:
 _CONFIG = _param(
     "config",
     Path | None,
-    _opt(None, "--config", "-c", help="Settings file (tierwise.toml).", metavar="FILE"),
+    _opt(
+        None,
+        "--config",
+        "-c",
+        help="Settings file (default: tierwise.toml in the current folder, if there is one).",
+        metavar="FILE",
+    ),
 )
 _AS_OF = _param(
     "as_of",

@@ -88,6 +88,31 @@ def test_run_with_a_settings_file_mapping_the_columns(files: Path) -> None:
     assert cust["B"]["n_orders"] == 1
 
 
+def test_run_reads_the_folders_tierwise_toml_without_config(
+    files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``tierwise init`` then ``tierwise run`` in the same folder: the run reads the settings
+    init wrote, as ruff or pytest find theirs, and says which file it read."""
+    monkeypatch.chdir(files)
+    res = runner.invoke(app, ["init", "--transactions", "erp.csv"])
+    assert res.exit_code == 0, res.output
+    assert (files / "tierwise.toml").is_file()
+    res = runner.invoke(app, ["run", "--out", "out"])
+    assert res.exit_code == 0, res.output
+    assert "settings: tierwise.toml (found in this folder" in res.stdout
+    cust = _customers(files / "out")
+    assert cust["A"]["revenue"] == 25.5  # the file's Kundennr/Umsatz read through init's mapping
+    res = runner.invoke(app, ["validate"])
+    assert res.exit_code == 0, res.output
+    assert "settings: tierwise.toml" in res.stdout
+    # --config names another file, and the folder's is not read
+    (files / "other.toml").write_text('[transactions]\npath = "tx.csv"\n', encoding="utf-8")
+    res = runner.invoke(app, ["run", "--config", "other.toml", "--out", "out2"])
+    assert res.exit_code == 0, res.output
+    assert "found in this folder" not in res.stdout
+    assert sorted(_customers(files / "out2")) == ["A", "B"]
+
+
 def test_run_as_of_sets_aside_later_rows(files: Path) -> None:
     out = files / "out"
     res = runner.invoke(
