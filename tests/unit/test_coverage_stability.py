@@ -342,3 +342,63 @@ def test_a_win_back_contact_falls_back_to_email_where_no_call_or_visit_reaches()
     assert sorted(set(near.channel.tolist())) == ["field"]
     alone = build_menu(one(52.3), team, s, PROGRAMMES, released=free)
     assert {"distributor", "email", "field"} <= set(alone.channel.tolist())
+
+
+def _respelled(prev: pa.Table, spelling: dict[str, str]) -> pa.Table:
+    """The previous plan with its channels written otherwise (an edited or exported file)."""
+    ch = [None if x is None else spelling.get(x, x) for x in prev.column("channel").to_pylist()]
+    return prev.set_column(prev.column_names.index("channel"), "channel", pa.array(ch))
+
+
+def test_a_previous_plans_channels_are_read_whatever_their_case() -> None:
+    # a previous plan whose channels read "Field", " INSIDE ", "E-mail"… is the same plan:
+    # the same choices kept, no channel counted as changed, nothing said
+    c = base(n=200, seed=6)
+    first = coverage_plan(c, programmes=PROGRAMMES, reps=reps(), legacy=legacy(c))
+    later = _next_month(c)
+    prev = _previous(c, first)
+    spelling = {
+        "field": "Field",
+        "inside": " INSIDE ",
+        "email": "Email",
+        "distributor": "DISTRIBUTOR",
+    }
+    assert set(spelling) >= {x for x in prev.column("channel").to_pylist() if x}
+    exact = coverage_plan(
+        later, programmes=PROGRAMMES, reps=reps(), legacy=legacy(later), previous=prev
+    )
+    odd = coverage_plan(
+        later,
+        programmes=PROGRAMMES,
+        reps=reps(),
+        legacy=legacy(later),
+        previous=_respelled(prev, spelling),
+        previous_file="last/customers.parquet",
+    )
+    for k in (*PLAN, "plan_change"):
+        assert odd.customers.column(k).equals(exact.customers.column(k)), k
+    assert odd.manifest["plan_changes"] == exact.manifest["plan_changes"]
+    assert not any("none of this run's channels" in w for w in odd.warnings)
+
+
+def test_a_previous_plan_channel_that_names_none_of_this_runs_is_said_once() -> None:
+    c = base(n=200, seed=6)
+    first = coverage_plan(c, programmes=PROGRAMMES, reps=reps(), legacy=legacy(c))
+    prev = _respelled(_previous(c, first), {"inside": "Tele-Sales"})
+    k = prev.column("channel").to_pylist().count("Tele-Sales")
+    assert k
+    res = coverage_plan(
+        c,
+        programmes=PROGRAMMES,
+        reps=reps(),
+        legacy=legacy(c),
+        previous=prev,
+        previous_file="last/customers.parquet",
+    )
+    said = [w for w in res.warnings if "none of this run's channels" in w]
+    assert len(said) == 1
+    assert said[0].startswith(
+        f"previous plan last/customers.parquet, column channel: {k} customers have channels"
+    )
+    assert f"'tele_sales' ({k})" in said[0]
+    assert "(field, inside, email, distributor)" in said[0]

@@ -66,3 +66,74 @@ def test_without_a_coverage_plan_the_plan_channel_is_empty_and_said() -> None:
     rows = res.tables["routes_to_market"].to_pylist()
     assert all(r["plan_channel"] is None for r in rows)
     assert any("coverage plan" in w for w in res.warnings)
+
+
+def _uncontacted(current: list[str | None], plan: list[str]) -> pa.Table:
+    n = len(current)
+    return pa.table(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "value_class": ["C"] * n,
+            "revenue_12m": [100.0] * n,
+            "current_channel": pa.array(current, pa.string()),
+            "channel": plan,
+        }
+    )
+
+
+def test_current_channel_is_read_as_the_plan_channel_it_names_whatever_its_case() -> None:
+    # a customer master that writes "Field", " INSIDE " or "Distributor" means the plan's
+    # field, inside and distributor: one row per channel, each on the plan's channel
+    t = _uncontacted(
+        ["Field", "field", " INSIDE ", "Distributor", "Key Account", None],
+        ["field", "field", "inside", "distributor", "field", "email"],
+    )
+    res = routes_to_market(t, TermsSettings())
+    assert res.customers.column("observed_channel").to_pylist() == [
+        "field",
+        "field",
+        "inside",
+        "distributor",
+        "key_account",
+        "none",
+    ]
+    rows = {r["channel"]: r for r in res.tables["routes_to_market"].to_pylist()}
+    assert sorted(rows) == ["distributor", "field", "inside", "key_account", "none"]
+    assert rows["field"]["customers"] == 2
+    for name in ("field", "inside", "distributor"):
+        assert rows[name]["share_plan_same_channel"] == 1.0, name
+    assert not any("current_channel" in w and "none of" in w for w in res.warnings)
+
+
+def test_plan_channels_of_ones_own_are_matched_as_folded() -> None:
+    t = _uncontacted(["TELE_SALES", "tele-sales", " Tele  Sales "], ["tele_sales"] * 3)
+    res = routes_to_market(t, TermsSettings(), channels=["field", "tele_sales", "email"])
+    assert set(res.customers.column("observed_channel").to_pylist()) == {"tele_sales"}
+    (row,) = res.tables["routes_to_market"].to_pylist()
+    assert row["share_plan_same_channel"] == 1.0
+
+
+def test_a_current_channel_that_names_no_plan_channel_is_said_once() -> None:
+    t = _uncontacted(
+        ["Web Shop", "web-shop", " e-mail ", "Field", "web shop"],
+        ["email", "email", "email", "field", "email"],
+    )
+    res = routes_to_market(t, TermsSettings(), customers_file="crm.csv")
+    said = [w for w in res.warnings if "current_channel" in w and "none of" in w]
+    assert len(said) == 1
+    assert said[0].startswith("routes to market: crm.csv, column current_channel: 4 customers")
+    assert "'web_shop' (3), 'e_mail' (1)" in said[0]
+    assert "(field, inside, email, distributor, key_account, web)" in said[0]
+    # one spelling each, counted as a channel of its own, never as the plan's
+    rows = {r["channel"]: r for r in res.tables["routes_to_market"].to_pylist()}
+    assert rows["web_shop"]["customers"] == 3
+    assert rows["e_mail"]["share_plan_same_channel"] == 0.0
+    assert rows["field"]["share_plan_same_channel"] == 1.0
+
+
+def test_the_current_channel_of_a_contacted_customer_is_not_read() -> None:
+    # its channel is its largest sales-contact pool: its current_channel is not named
+    t = _uncontacted(["Web Shop"], ["field"]).append_column("cts_visits", pa.array([50.0]))
+    res = routes_to_market(t, TermsSettings())
+    assert res.customers.column("observed_channel").to_pylist() == ["field"]
+    assert not any("current_channel" in w and "none of" in w for w in res.warnings)

@@ -206,6 +206,7 @@ def _run_coverage(ctx: StageContext) -> StageResult:
             legacy=legacy,
             panel=panel,
             previous=previous,
+            previous_file=str(Path(ctx.previous) / "customers.parquet") if ctx.previous else "",
             recorded_since=recorded,
             days_since=days,
             currency_symbol=ctx.settings.segments.currency_symbol,

@@ -35,7 +35,7 @@ from ..settings.coverage import CoverageSettings, ResponseParams, rep_role
 from ..settings.segments import TierProgramme
 from ..validate import count_text
 from .allocate import InfeasiblePlanError, Plan, allocate, envelope_options, solve_exact
-from .lookup import positions, string_array
+from .lookup import plan_channels, positions, string_array
 from .menu import (
     CHANNEL_KINDS,
     Chosen,
@@ -1182,6 +1182,22 @@ class _Previous:
     channel: np.ndarray
     frequency: np.ndarray
     rep: np.ndarray
+    unknown_channels: dict[str, int] = field(default_factory=dict)
+
+
+def _unknown_previous_channels(odd: dict[str, int], s: CoverageSettings, file: str) -> str:
+    """One line naming the previous plan's channels that name none of this run's."""
+    shown = ", ".join(f"{v!r} ({c:,})" for v, c in list(odd.items())[:5])
+    more = f" and {len(odd) - 5:,} more" if len(odd) > 5 else ""
+    k = sum(odd.values())
+    return (
+        f"previous plan {file}, column channel: {count_text(k, 'customer')} "
+        f"{'has a channel' if k == 1 else 'have channels'} that name none of this run's "
+        f"channels ({', '.join(s.channels)}), compared without regard to case, spaces and "
+        f"hyphens: {shown}{more}; their channel and frequency are not kept and plan_change "
+        "counts them as channel changes; name the channels in [coverage] channels as the "
+        "previous plan did"
+    )
 
 
 def _read_previous(
@@ -1207,9 +1223,11 @@ def _read_previous(
             out[got] = np.nan_to_num(num_column(previous, name)[at[got]])
         return out
 
-    channel, rep = text("channel"), text("assigned_rep")
+    # each channel as this run's channel it names (a renamed channel: none kept)
+    channel, unknown = plan_channels(text("channel"), list(s.channels))
+    rep = text("assigned_rep")
     visits, calls, emails = num("visits_per_year"), num("calls_per_year"), num("emails_per_year")
-    # the channel's kind of contact by this run's channels (a renamed channel: none kept)
+    # the channel's kind of contact by this run's channels
     kind_of = {name: CHANNEL_KINDS.index(k) for name, k in s.channels.items()}
     kind = np.array([kind_of.get(str(c), -1) if c is not None else -1 for c in channel], np.int64)
     kind[~got] = -1
@@ -1229,6 +1247,7 @@ def _read_previous(
         channel=channel,
         frequency=level,
         rep=rep,
+        unknown_channels=unknown,
     )
 
 
@@ -1350,6 +1369,7 @@ def coverage_plan(
     legacy: pa.Table | None = None,
     panel: pa.Table | None = None,
     previous: pa.Table | None = None,
+    previous_file: str = "previous plan",
     recorded_since: pa.Table | None = None,
     days_since: int = 0,
     currency_symbol: str = "€",
@@ -1383,6 +1403,10 @@ def coverage_plan(
         ``rep_id``) unless a change gains more than ``stability_bonus``, and its channel
         and frequency unless a change gains more than ``plan_stability_bonus``; the
         customer column ``plan_change`` and manifest ``plan_changes`` say what changed.
+        Its channels are read as this run's channel they name without regard to case,
+        surrounding spaces and hyphens; one that names none is said in the warnings.
+    previous_file
+        The previous plan's file, for messages.
     recorded_since, days_since
         With ``previous``: the contacts recorded since its analysis date, over
         ``days_since`` days: the plan adherence.
@@ -1478,6 +1502,8 @@ def coverage_plan(
     # the previous plan: each customer keeps its field rep there (else its current rep) and
     # its channel and frequency unless a change gains more than the stability charges
     prev = _read_previous(previous, ids, team, s) if previous is not None else None
+    if prev is not None and prev.unknown_channels:
+        warnings.append(_unknown_previous_channels(prev.unknown_channels, s, previous_file))
     keeps = (
         current
         if prev is None

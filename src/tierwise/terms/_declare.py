@@ -67,6 +67,7 @@ TERMS_DOCS = (
 
 def _run_terms(ctx: StageContext) -> StageResult:
     prof = ctx.settings.profitability
+    cov = ctx.settings.coverage
     res = terms_stage(
         ctx.customers(),
         ctx.settings.terms,
@@ -74,6 +75,8 @@ def _run_terms(ctx: StageContext) -> StageResult:
         period_months=prof.period_months,
         tx=ctx.tables["transactions"],
         as_of=ctx.as_of,
+        channels=[*cov.channels, *cov.band_channels],
+        customers_file=ctx.files.get("customers", "customers"),
     )
     return StageResult(
         customers=res.customers,

@@ -3,7 +3,9 @@
 A customer's *observed* channel is the one that carried most of its sales-contact cost in
 the profit period (``route_channels``: visits → field, calls → inside, emails → email, by
 default); a customer without such contacts is on its ``current_channel`` from the customer
-master (e.g. distributor, web), else "none". Per segment × observed channel:
+master (e.g. distributor, web), read as the plan's channel it names without regard to case,
+surrounding spaces and hyphens ("Field", " E-Mail " are field, e_mail), else "none". Per
+segment × observed channel:
 revenue, gross margin, cost to serve, cost of sale (the sales-contact pools) and both per
 unit of revenue, net contribution (gross margin − cost to serve), and the channel the
 coverage plan gives most of these customers (``channel``) with the share it keeps on the
@@ -12,12 +14,15 @@ observed one: a low share marks a segment served through a channel the plan woul
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..coverage.lookup import plan_channels
+from ..settings.coverage import CoverageSettings
 from ..settings.terms import TermsSettings
 from ._common import TermsResult, has_values, margin_rates, num, segment_of, text, without_prospects
 
@@ -40,7 +45,13 @@ ROUTE_COLUMNS = (
 )
 
 
-def routes_to_market(customers: pa.Table, settings: TermsSettings | None = None) -> TermsResult:
+def routes_to_market(
+    customers: pa.Table,
+    settings: TermsSettings | None = None,
+    *,
+    channels: Sequence[str] | None = None,
+    customers_file: str = "customers",
+) -> TermsResult:
     """Revenue, margin and cost of each observed channel per segment, and the plan's channel.
 
     Parameters
@@ -52,6 +63,14 @@ def routes_to_market(customers: pa.Table, settings: TermsSettings | None = None)
         out.
     settings
         The ``[terms]`` section (``route_channels``).
+    channels
+        The names a current_channel may give: the plan's channels and the band names of
+        ``[coverage]`` (``channels``, ``band_channels``; their defaults when ``None``).
+        A value is read as the name it gives, compared without regard to case, surrounding
+        spaces, and spaces or hyphens within; a value that gives none is kept in that
+        folded spelling and named in the warnings.
+    customers_file
+        The customer master's name, for messages.
 
     Returns
     -------
@@ -81,7 +100,18 @@ def routes_to_market(customers: pa.Table, settings: TermsSettings | None = None)
         else np.zeros((n, 0))
     )
     names = np.array([s.route_channels[p] for p in pools], dtype=object)
+    if channels is None:
+        cov = CoverageSettings()
+        channels = [*cov.channels, *cov.band_channels]
+    known = list(dict.fromkeys([*channels, *(c for c in s.route_channels.values() if c != "none")]))
     current = text(customers, "current_channel")
+    contacted = costs.max(axis=1) > 0 if costs.shape[1] else np.zeros(n, bool)
+    if current is not None:
+        uncontacted = current.copy()
+        uncontacted[contacted] = None
+        current, odd = plan_channels(uncontacted, known)
+        if odd:
+            warnings.append(_unknown_channels(odd, known, customers_file))
     fallback = (
         np.where(current == None, "none", current)  # noqa: E711
         if current is not None
@@ -89,7 +119,7 @@ def routes_to_market(customers: pa.Table, settings: TermsSettings | None = None)
     )
     if costs.shape[1]:
         best = np.argmax(costs, axis=1)
-        observed = np.where(costs.max(axis=1) > 0, names[best], fallback).astype(object)
+        observed = np.where(contacted, names[best], fallback).astype(object)
         cost_of_sale = costs.sum(axis=1)
     else:
         observed = fallback.astype(object)
@@ -147,6 +177,22 @@ def routes_to_market(customers: pa.Table, settings: TermsSettings | None = None)
         tables={"routes_to_market": table},
         manifest=manifest,
         warnings=warnings,
+    )
+
+
+def _unknown_channels(odd: dict[str, int], known: Sequence[str], file: str) -> str:
+    """One line naming the current_channel values that name no channel of the plan."""
+    shown = ", ".join(f"{v!r} ({c:,})" for v, c in list(odd.items())[:5])
+    more = f" and {len(odd) - 5:,} more" if len(odd) > 5 else ""
+    k = sum(odd.values())
+    return (
+        f"routes to market: {file}, column current_channel: {k:,} "
+        f"{'customer' if k == 1 else 'customers'} without sales-contact costs "
+        f"{'has a channel' if k == 1 else 'have channels'} that name none of the plan's "
+        f"channels and bands ({', '.join(known)}), compared without regard to case, spaces "
+        f"and hyphens: {shown}{more}; routes_to_market.csv shows them as channels of their "
+        "own, never on the plan's; write them as one of those in the file, or name the "
+        "channels so in [coverage] channels and band_channels"
     )
 
 

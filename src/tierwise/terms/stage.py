@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -38,11 +39,14 @@ def terms_stage(
     period_months: int = 12,
     tx: ir.Table | None = None,
     as_of: _dt.date | None = None,
+    channels: Sequence[str] | None = None,
+    customers_file: str = "customers",
 ) -> TermsResult:
     """Trading terms, discount audit, KPI targets and routes to market in one result.
 
     Parameters are those of :func:`~tierwise.terms.trading_terms` (the other three need
-    only the customer table and the settings).
+    only the customer table and the settings), and ``channels`` and ``customers_file`` of
+    :func:`~tierwise.terms.routes_to_market`.
 
     Returns
     -------
@@ -73,7 +77,9 @@ def terms_stage(
         ),
         "discount_audit": discount_audit(customers, s),
         "targets": kpi_targets(customers, s),
-        "routes_to_market": routes_to_market(customers, s),
+        "routes_to_market": routes_to_market(
+            customers, s, channels=channels, customers_file=customers_file
+        ),
     }
     ids = customers.column("customer_id").cast(pa.string())
     cols: dict[str, pa.Array | pa.ChunkedArray] = {"customer_id": ids}
