@@ -13,6 +13,9 @@ from test_coverage_stage import PROGRAMMES, base, legacy, reps
 from tierwise.coverage.stage import UNASSIGNED, coverage_plan
 from tierwise.settings.coverage import CoverageSettings
 
+#: Class A's response with no contact (s0, [coverage] response.A)
+PROGRAMME_S0_A = CoverageSettings().response["A"].s0
+
 PLAN = ("channel", "visits_per_year", "calls_per_year", "emails_per_year", "assigned_rep")
 
 
@@ -303,6 +306,15 @@ def test_lapsed_gold_accounts_get_a_win_back_contact() -> None:
     assert block["customers"] == len(gold) and block["by_tier"] == {"gold": len(gold)}
     said = [w for w in res.warnings if "win-back contact" in w]
     assert len(said) == 1 and "[coverage] winback_tiers" in said[0]
+    # almost surely gone (p_alive 0.02), most of them are contacted at a loss (what a
+    # customer earns without contact: margin × wallet × P(alive) × s0): said
+    wallet = np.asarray(t.column("wallet").to_numpy())[gold] * 0.02
+    margin = np.asarray(t.column("gross_margin_rate_pnl").to_numpy())[gold]
+    short = margin * wallet * PROGRAMME_S0_A - out.expected_contribution_plan[gold].to_numpy()
+    losing = int((short > 1e-9).sum())
+    assert losing > 0 and block["contacted_at_a_loss"] == losing
+    assert block["expected_loss"] == pytest.approx(short[short > 1e-9].sum())
+    assert f"; the contacts of {losing} of them cost €" in said[0]
     # without win-back tiers the plan may leave them without contact, as it pays better
     left = coverage_plan(
         t, CoverageSettings(winback_tiers=[]), programmes=PROGRAMMES, reps=reps(), legacy=legacy(t)

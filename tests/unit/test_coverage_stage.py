@@ -543,19 +543,26 @@ def test_a_tier_minimum_kept_at_a_loss_is_said_in_the_reason_and_the_warnings() 
     assert len(losing) and set(losing) <= set(at_risk)
     for i in losing:
         reason = out.coverage_reason[i]
-        assert "×/year (the silver tier's minimum, at an expected loss of €" in reason, reason
+        assert "×/year (the silver tier's minimum: the visits cost €" in reason, reason
+        assert " a year more than the margin they add)" in reason, reason
     said = [w for w in res.warnings if "although the plan expects to lose money" in w]
     assert len(said) == 1
-    assert said[0].startswith(f"{len(losing)} customers are visited at their tier's minimum")
+    held = res.manifest["held_at_a_loss"]["customers"]
+    assert held >= len(losing)
+    assert said[0].startswith(f"{held} customers are visited although the plan expects to")
+    assert f"{held} by their tier's visit minimum" in said[0]
     assert "(silver " in said[0] and "status at_risk " in said[0]
     assert "[segments.programmes.<tier>] visits_min" in said[0]
     assert "[coverage] band_released_status (now inactive, lapsed)" in said[0]
+    assert res.manifest["held_at_a_loss"]["by_rule"] == {"visits_min": held, "channel_band": 0}
     block = res.manifest["held_at_a_loss"]
-    assert block["customers"] == len(losing)
-    assert block["by_tier"] == {"silver": len(losing)}
+    assert block["by_tier"] == {"silver": held}
+    said_reason = out.index[out.coverage_reason.str.contains("tier's minimum: the visits cost")]
+    assert set(losing) <= set(said_reason) and len(said_reason) == held
     assert block["expected_contribution"] == pytest.approx(
-        out.expected_contribution_plan[losing].sum()
+        out.expected_contribution_plan[said_reason].sum()
     )
+    assert "(held_at_a_loss)" in res.manifest["headline"]
     # released (and not held to a win-back contact), the plan drops the visits it expected
     # to lose on
     freed = coverage_plan(
@@ -778,3 +785,81 @@ def test_a_previous_run_whose_manifest_is_not_a_runs_is_read_without_its_date(
     table, as_of = _previous(types.SimpleNamespace(previous=str(tmp_path)))  # type: ignore[arg-type]
     assert table is not None and table.num_rows == 1
     assert as_of is None
+
+
+def test_visits_a_tier_minimum_holds_where_they_cost_more_than_they_add_are_said() -> None:
+    # no reps file, no rep_id (a seller without a field force): the gold tier's 6 visits a
+    # year go to the assumed rep. Each visit costs 40 + 2 × 30 km × 1.3 × 0.3 = 63.4, six
+    # 380.4; at the class A response (s0 0.4, s1 0.7, d 6, c 1.2) six visits win half of
+    # the way from 0.4 to 0.7 of the wallet, so they add 0.3 × 0.15 × wallet of margin and
+    # lose money below a wallet of 380.4 / 0.045 = 8,453, although the plan's contribution
+    # stays above 0 from a wallet of 380.4 / 0.165 = 2,305 up
+    wallet = [1_000.0, 5_000.0, 8_000.0, 60_000.0]
+    n = len(wallet)
+    t = pa.table(
+        {
+            "customer_id": [f"G{i}" for i in range(n)],
+            "value_class": ["A"] * n,
+            "tier": ["gold"] * n,
+            "wallet": wallet,
+            "revenue_12m": [w / 2 for w in wallet],
+            "gross_margin_rate_pnl": [0.3] * n,
+            "is_prospect": [False] * n,
+        }
+    )
+    s = CoverageSettings(estimate_response=False, winback_tiers=[])
+    res = coverage_plan(t, s, programmes=PROGRAMMES)
+    out = res.customers.to_pandas()
+    assert (out.channel == "field").all() and (out.visits_per_year >= 6).all()
+    # what each earns without contact, by hand: margin × wallet × s0
+    short = 0.3 * 0.4 * np.asarray(wallet) - out.expected_contribution_plan.to_numpy()
+    assert short[:3] == pytest.approx([120 + 215.4, 600 - 444.6, 960 - 939.6])
+    assert out.expected_contribution_plan[1] > 0 and short[3] < 0
+    for i in range(3):
+        assert (
+            f"(the gold tier's minimum: the visits cost €{short[i]:,.0f} a year more"
+            in (out.coverage_reason[i])
+        ), out.coverage_reason[i]
+    assert "tier's minimum:" not in out.coverage_reason[3]
+    block = res.manifest["held_at_a_loss"]
+    assert block["customers"] == 3
+    assert block["expected_loss"] == pytest.approx(short[:3].sum())
+    said = [w for w in res.warnings if "although the plan expects to lose money" in w]
+    assert len(said) == 1 and said[0].startswith("3 customers are visited although the plan")
+    assert res.manifest["headline"].endswith(
+        f"; the tiers hold 3 accounts to visits that cost {short[:3].sum():,.0f} a year more "
+        "than the margin they add (held_at_a_loss)"
+    )
+    # without the minimum, gold's band (key_account, field) still offers visits only
+    # (no inside team, no e-mail in it): a visit a year at least, and the plan says so
+    free = {**PROGRAMMES, "gold": PROGRAMMES["gold"].model_copy(update={"visits_min": 0.0})}
+    res = coverage_plan(t, s, programmes=free)
+    out = res.customers.to_pandas()
+    assert (out.visits_per_year >= min(s.visit_levels)).all()
+    short = 0.3 * 0.4 * np.asarray(wallet) - out.expected_contribution_plan.to_numpy()
+    losing = np.flatnonzero(short > 0)
+    assert len(losing) >= 2
+    for i in losing:
+        assert (
+            "(the gold tier's band offers visits only: the visits cost €"
+            in (out.coverage_reason[i])
+        ), out.coverage_reason[i]
+    block = res.manifest["held_at_a_loss"]
+    assert block["by_rule"] == {"visits_min": 0, "channel_band": len(losing)}
+    assert block["expected_loss"] == pytest.approx(short[losing].sum())
+    said = [w for w in res.warnings if "although the plan expects to lose money" in w]
+    assert (
+        len(said) == 1
+        and "by their tier's channel band, which offers them visits only" in (said[0])
+    )
+    # with web in the band the plan leaves them without visits where visits do not pay
+    web = {
+        **PROGRAMMES,
+        "gold": PROGRAMMES["gold"].model_copy(
+            update={"visits_min": 0.0, "channels": ["key_account", "field", "web"]}
+        ),
+    }
+    res = coverage_plan(t, s, programmes=web)
+    out = res.customers.to_pandas()
+    assert (out.visits_per_year[losing] == 0).all()
+    assert res.manifest["held_at_a_loss"]["customers"] == 0

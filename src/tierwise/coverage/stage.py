@@ -598,16 +598,21 @@ def _band_notes(
     symbol: str,
     warnings: list[str],
     winback: np.ndarray | None = None,
+    visits_only: np.ndarray | None = None,
 ) -> tuple[pa.Array | None, dict[str, Any], int, dict[str, Any]]:
     """What each customer's coverage_reason says after its frequency about its tier's visit
     minimum (``None``: nothing for any customer), the manifest block of the minimums kept
     at a loss, the number of released customers visited less than their tier's
     minimum and the manifest block of the win-back contacts; ``warnings`` extended.
 
-    - A customer held to its tier's ``visits_min`` whose plan contribution is below 0 (free
-      of the minimum, the plan would leave it without contact, which costs nothing) reads
-      "(the silver tier's minimum, at an expected loss of €70 a year)", and the warnings
-      count them.
+    - A customer held to visits by its tier — its ``visits_min``, or a channel band that
+      offers it nothing but visits (``visits_only``: its menu's options, e.g. a band of
+      field alone, or of field and inside without an inside team) — whose visits cost more
+      than the gross margin they are expected to add (its plan contribution below what it
+      earns without contact, margin × wallet × s0: the visits' uplift below their cost)
+      reads "(the silver tier's minimum: the visits cost €70 a year more than the margin
+      they add)" or "(the gold tier's band offers visits only: …)", and the warnings count
+      them with that amount in all.
     - A customer of a released status (``band_released_status``) visited less than its
       tier's minimum reads "(inactive: not held to the silver tier's 2 visits)"; one of
       ``winback`` (a dormant account of ``winback_tiers``, given at least a contact) reads
@@ -621,7 +626,13 @@ def _band_notes(
     tier_text = np.where(cust.tier == None, "", cust.tier).astype(object)  # noqa: E711
     status_text = np.where(status == None, "", status).astype(object)  # noqa: E711
     customer = ~cust.is_prospect
-    loss = customer & ~released & (vmin > 0) & (pick.contribution < 0)
+    # what the customer earns without contact: visits its tier holds it to lose money
+    # where they add less margin than they cost
+    unvisited = cust.margin_rate * response(cust.wallet, cust.s0, cust.s1, cust.c, cust.d, 0.0)
+    shortfall = np.nan_to_num(unvisited - pick.contribution)
+    only = np.zeros(n, bool) if visits_only is None else np.asarray(visits_only, bool)
+    by_band = ~(vmin > 0) & only
+    loss = customer & ~released & ((vmin > 0) | by_band) & (pick.visits > 0) & (shortfall > 1e-9)
     freed = customer & released & (vmin > 0) & (pick.visits < vmin)
     wb = np.zeros(n, bool) if winback is None else customer & np.asarray(winback, bool)
     note: pa.Array | None = None
@@ -633,9 +644,13 @@ def _band_notes(
             _join(
                 " (the ",
                 tier_arr,
-                " tier's minimum, at an expected loss of ",
-                money_text(-pick.contribution, symbol),
-                " a year)",
+                pa.array(
+                    np.where(by_band, " tier's band offers visits only", " tier's minimum"),
+                    pa.string(),
+                ),
+                ": the visits cost ",
+                money_text(shortfall, symbol),
+                " a year more than the margin they add)",
             ),
             pc.if_else(
                 pa.array(freed),
@@ -661,28 +676,44 @@ def _band_notes(
     by_tier = _counts(tier_text[loss])
     by_status = _counts(np.where(status_text[loss] == "", "no status", status_text[loss]))
     lost = float(pick.contribution[loss].sum())
+    short = float(shortfall[loss].sum())
+    k_min, k_band = int((loss & ~by_band).sum()), int((loss & by_band).sum())
     block: dict[str, Any] = {
         "customers": k,
         "by_tier": by_tier,
         "by_status": by_status,
+        "by_rule": {"visits_min": k_min, "channel_band": k_band},
         "expected_contribution": lost,
+        "expected_loss": short,
         "settings": [
             "[segments.programmes.<tier>] visits_min",
+            "[segments.programmes.<tier>] channels",
             "[coverage] band_released_status",
         ],
     }
     if k:
         tiers = ", ".join(f"{t} {c:,}" for t, c in by_tier.items())
         statuses = ", ".join(f"{t} {c:,}" for t, c in by_status.items())
-        money = money_text(np.array([-lost]), symbol)[0].as_py()
+        money = money_text(np.array([short]), symbol)[0].as_py()
+        rules = []
+        if k_min:
+            rules.append(
+                f"{k_min:,} by their tier's visit minimum ([segments.programmes.<tier>] visits_min)"
+            )
+        if k_band:
+            rules.append(
+                f"{k_band:,} by their tier's channel band, which offers them visits only "
+                "([segments.programmes.<tier>] channels; no inside team or e-mail in it)"
+            )
         warnings.append(
-            f"{count_text(k, 'customer')} {'is' if k == 1 else 'are'} visited at their "
-            "tier's minimum although the plan expects to lose money on them "
-            f"({tiers}; status {statuses}; an expected loss of {money} a year in all, see "
-            "coverage_reason): "
-            "[segments.programmes.<tier>] visits_min holds them; add their status to "
-            f"[coverage] band_released_status (now {', '.join(s.band_released_status) or 'none'}) "
-            "or lower visits_min to let the plan drop these visits"
+            f"{count_text(k, 'customer')} {'is' if k == 1 else 'are'} visited although the "
+            "plan expects to lose money on them: the visits cost "
+            f"{money} a year more in all than the gross margin they are expected to add "
+            f"({tiers}; status {statuses}; see coverage_reason); their tier holds them to "
+            f"visits, {' and '.join(rules)}; to let the plan drop these visits, lower "
+            "visits_min and add a channel that makes no visit (web: e-mail, distributor) to "
+            "the tier's channels, or add their status to [coverage] band_released_status "
+            f"(now {', '.join(s.band_released_status) or 'none'})"
         )
     k_wb = int(wb.sum())
     wb_block: dict[str, Any] = {
@@ -692,6 +723,8 @@ def _band_notes(
         "by_status": _counts(np.where(status_text[wb] == "", "no status", status_text[wb])),
         "by_channel": _counts(pick.channel[wb].astype(object)),
         "expected_contribution": float(pick.contribution[wb].sum()),
+        "contacted_at_a_loss": int((wb & (shortfall > 1e-9)).sum()),
+        "expected_loss": float(np.maximum(shortfall[wb], 0.0).sum()),
         "setting": "[coverage] winback_tiers",
     }
     if k_wb:
@@ -699,11 +732,19 @@ def _band_notes(
         statuses = ", ".join(f"{t} {c:,}" for t, c in wb_block["by_status"].items())
         channels = ", ".join(f"{t} {c:,}" for t, c in wb_block["by_channel"].items())
         money = money_text(np.array([wb_block["expected_contribution"]]), symbol)[0].as_py()
+        at_loss = ""
+        if wb_block["contacted_at_a_loss"]:
+            lost_wb = money_text(np.array([wb_block["expected_loss"]]), symbol)[0].as_py()
+            at_loss = (
+                f"; the contacts of {wb_block['contacted_at_a_loss']:,} of them cost "
+                f"{lost_wb} a year more than the margin they are expected to add"
+            )
         warnings.append(
             f"{count_text(k_wb, 'dormant account')} of the {', '.join(s.winback_tiers)} "
             f"tiers ({tiers}; status {statuses}) {'is' if k_wb == 1 else 'are'} given a "
             f"win-back contact ({channels}; an expected contribution of {money} a year in "
-            "all, see coverage_reason): [coverage] winback_tiers holds them to a contact; "
+            f"all{at_loss}, see coverage_reason): [coverage] winback_tiers holds them to a "
+            "contact; "
             "set it to [] to let the plan leave them without contact where that pays better"
         )
     assert note is None or len(note) == n
@@ -1622,8 +1663,20 @@ def coverage_plan(
     plan = _solve(build, envelope)
     ch = plan.choice
     pick = build.chosen(ch, cust, s)
+    # the customers whose menu offers nothing but visits (their tier's band, the team)
+    not_visit = build.kind != CHANNEL_KINDS.index("visit")
+    visits_only = np.bincount(build.menu.customer[not_visit], minlength=n) == 0
     band_note, held_at_a_loss, below_minimum, winback_block = _band_notes(
-        cust, s, programmes, released, status, pick, currency_symbol, warnings, winback
+        cust,
+        s,
+        programmes,
+        released,
+        status,
+        pick,
+        currency_symbol,
+        warnings,
+        winback,
+        visits_only,
     )
     del status
     rep_idx = pick.rep
@@ -1718,6 +1771,12 @@ def coverage_plan(
     )
     manifest["assumed_distance"] = assumed_distance
     manifest["winback"] = winback_block
+    if held_at_a_loss["customers"]:
+        manifest["headline"] += (
+            f"; the tiers hold {held_at_a_loss['customers']:,} accounts to visits that cost "
+            f"{held_at_a_loss['expected_loss']:,.0f} a year more than the margin they add "
+            "(held_at_a_loss)"
+        )
     manifest["reps_not_in_reps_file"] = reps_block
     if prev is not None:
         kind = pick.kind
