@@ -363,3 +363,37 @@ def test_a_folder_given_as_the_settings_file_is_said_to_be_a_folder(tmp_path: Pa
     (tmp_path / "tierwise.toml").write_text("[run]\nseed = 1\n", encoding="utf-8")
     with pytest.raises(SettingsError, match=r"a folder, not a settings file; give .*tierwise.toml"):
         load_settings(tmp_path)
+
+
+def test_channel_names_in_a_band_or_route_are_read_whatever_their_case(tmp_path: Path) -> None:
+    """A tier's band and a pool's route name the plan's channels and bands as the files'
+    channel names are read: "Key Account", " FIELD " and "E-mail"-like spellings of the
+    plan's names load, and the coverage plan reads them as the plan's own."""
+    import numpy as np
+
+    from tierwise.coverage.menu import _allowed_channels
+
+    s = _load(
+        tmp_path,
+        '[segments.programmes.gold]\nchannels = ["Key Account", " FIELD "]\n'
+        '[segments.programmes.bronze]\nchannels = ["Inside", "WEB"]\n'
+        '[coverage.band_channels]\nweb = ["Email", "Distributor"]\n'
+        '[terms]\nroute_channels = {visits = "Field"}\n',
+    )
+    bands = _allowed_channels(s.coverage, s.segments.programmes)
+    default = Settings()
+    assert bands == _allowed_channels(default.coverage, default.segments.programmes)
+    assert bands["gold"] == ({"field"}, {"key_account", "field"})
+    assert bands["bronze"][0] == {"inside", "email", "distributor"}
+    import pyarrow as pa
+
+    from tierwise.terms.routes import routes_to_market
+
+    c = pa.table(
+        {"customer_id": ["a"], "value_class": ["C"], "revenue_12m": [1000.0],
+         "cts_visits": [50.0], "channel": ["field"]}
+    )  # fmt: skip
+    res = routes_to_market(c, s.terms)
+    assert res.customers.column("observed_channel").to_pylist() == ["field"]
+    (row,) = res.tables["routes_to_market"].to_pylist()
+    assert row["share_plan_same_channel"] == np.float64(1.0)

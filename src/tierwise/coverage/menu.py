@@ -353,16 +353,19 @@ class MenuBuild:
 def _allowed_channels(
     s: CoverageSettings, programmes: Mapping[str, TierProgramme]
 ) -> dict[str, tuple[set[str], set[str]]]:
-    """Per tier: the plan channels its band allows, and the rep roles named in its band."""
+    """Per tier: the plan channels its band allows, and the rep roles named in its band.
+    Channel and band names are read whatever their case
+    (:meth:`~tierwise.settings.coverage.CoverageSettings.channel_named`)."""
     out: dict[str, tuple[set[str], set[str]]] = {}
     for tier, prog in programmes.items():
         allowed: set[str] = set()
-        for name in prog.channels:
+        for given in prog.channels:
+            name = s.channel_named(given)
             if name in s.band_channels:
-                allowed.update(s.band_channels[name])
+                allowed.update(s.channel_named(c) or c for c in s.band_channels[name])
             elif name in s.channels:
                 allowed.add(name)
-        roles = {rep_role(r) for r in prog.channels} & set(s.visit_roles)
+        roles = {rep_role(s.channel_named(r) or r) for r in prog.channels} & set(s.visit_roles)
         out[tier] = (allowed, roles)
     return out
 

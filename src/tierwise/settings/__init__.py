@@ -193,10 +193,11 @@ def cross_checks(s: Settings) -> list[tuple[str, str, str]]:
                     (section, key, unknown_name(name, "class", classes, "([segments] classes)"))
                 )
     # a channel band or route names a plan channel or a band of [coverage] band_channels
+    # (whatever its case: CoverageSettings.channel_named)
     channels = list(dict.fromkeys([*s.coverage.channels, *s.coverage.band_channels]))
     for tier, prog in s.segments.programmes.items():
         for name in prog.channels:
-            if name not in channels:
+            if s.coverage.channel_named(name) is None:
                 where = "([coverage] channels and band_channels)"
                 problems.append(
                     (
@@ -222,7 +223,7 @@ def cross_checks(s: Settings) -> list[tuple[str, str, str]]:
             )
     routes = s.terms.route_channels
     for pool in _given(routes, base.terms.route_channels):
-        if routes[pool] != "none" and routes[pool] not in channels:
+        if routes[pool] != "none" and s.coverage.channel_named(routes[pool]) is None:
             where = "([coverage] channels and band_channels)"
             problems.append(
                 ("terms", "route_channels", unknown_name(routes[pool], "channel", channels, where))

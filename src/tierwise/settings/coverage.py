@@ -129,8 +129,10 @@ class CoverageSettings(Section):
     )
     """The plan channels each name of a tier's channel band (``[segments.programmes.*]
     channels``) allows. A band name that is a plan channel and not listed here allows that
-    channel. Default key_account and field → field, inside → inside, web → email and
-    distributor."""
+    channel. The names of a band, here and in ``[terms] route_channels`` are compared with
+    the plan's channels and bands as a file's activity types are read: without regard to
+    case, spaces and hyphens as underscores ("Key Account" is key_account). Default
+    key_account and field → field, inside → inside, web → email and distributor."""
 
     visit_roles: list[str] = Field(default_factory=lambda: ["field", "key_account"])
     """Rep roles (reps file, ``role``) that make visits, compared without regard to case or
@@ -365,6 +367,24 @@ class CoverageSettings(Section):
             if any(x <= 0 for x in levels):
                 raise ValueError(f"{name}: levels are contacts a year, above 0")
         return self
+
+    def channel_named(self, name: str) -> str | None:
+        """The plan channel or band name (``channels``, ``band_channels``) that ``name``
+        gives, as these settings spell it, or None when it gives none. Compared as the
+        values of a folded column are (:func:`~tierwise.schema.fold_text`): without regard
+        to case or surrounding spaces, runs of spaces and hyphens as one underscore.
+
+        Examples
+        --------
+        >>> s = CoverageSettings()
+        >>> s.channel_named(" Field "), s.channel_named("Key Account"), s.channel_named("fax")
+        ('field', 'key_account', None)
+        """
+        key = fold_text(name)
+        for known in (*self.channels, *self.band_channels):
+            if fold_text(known) == key:
+                return known
+        return None
 
     def channel_of(self, contact: str) -> str | None:
         """The plan channel that makes a kind of contact, or None when none does."""

@@ -99,11 +99,13 @@ def routes_to_market(
         if pools
         else np.zeros((n, 0))
     )
-    names = np.array([s.route_channels[p] for p in pools], dtype=object)
     if channels is None:
         cov = CoverageSettings()
         channels = [*cov.channels, *cov.band_channels]
-    known = list(dict.fromkeys([*channels, *(c for c in s.route_channels.values() if c != "none")]))
+    # each pool's channel as the plan spells it ("Field" in [terms] route_channels: field)
+    routes = np.array([s.route_channels[p] for p in pools], dtype=object)
+    names = plan_channels(routes, channels)[0] if pools else routes
+    known = list(dict.fromkeys([*channels, *names.tolist()]))
     current = text(customers, "current_channel")
     contacted = costs.max(axis=1) > 0 if costs.shape[1] else np.zeros(n, bool)
     if current is not None:
