@@ -379,3 +379,27 @@ def test_a_lifetime_stage_without_a_holdout_says_why_not_that_it_did_not_run(
         {"lifetime": {"skipped": "no dates"}}
     )
     assert "the lifetime stage did not run" in lifetime({})
+
+
+def test_a_loss_that_rounds_to_nothing_reads_zero_not_minus_zero(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+    from fastapi.testclient import TestClient
+
+    from tierwise.app import create_app
+
+    t = pa.table(
+        {
+            "customer_id": ["A", "B"],
+            "name": ["Acme", "Bolt"],
+            "net_profit": [-0.3, 1500.0],
+            "defection_risk": [-0.0001, 0.5],
+            "wallet": [9.0, 20.0],
+        }
+    )
+    pq.write_table(t, tmp_path / "customers.parquet")
+    cells = re.compile(r"<td[^>]*>\s*-0(?:\.0+)?%?\s*</td>")
+    assert not cells.findall(render_report(tmp_path))
+    page = TestClient(create_app(tmp_path), base_url="http://127.0.0.1").get("/segments")
+    assert page.status_code == 200
+    assert ">0<" in page.text.replace(" ", "")
+    assert not cells.findall(page.text)

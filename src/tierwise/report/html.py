@@ -118,7 +118,7 @@ class Section:
 
 
 def fmt_value(value: Any, kind: Fmt) -> str:
-    """A cell as text for a sales director.
+    """A cell as text for a sales director; a figure that rounds to zero reads "0", never "-0".
 
     Examples
     --------
@@ -126,24 +126,33 @@ def fmt_value(value: Any, kind: Fmt) -> str:
     ('1,234,568', '12.3%', '–')
     >>> fmt_value(0.0, "num"), fmt_value(2.25, "num"), fmt_value(12.0, "num")
     ('0', '2.25', '12')
+    >>> fmt_value(-0.3, "money"), fmt_value(-0.0001, "pct"), fmt_value(-0.001, "num")
+    ('0', '0.0%', '0.00')
     """
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if kind == "money" and isinstance(value, int | float):
-        return f"{value:,.0f}"
-    if kind == "int" and isinstance(value, int | float):
-        return f"{value:,.0f}"
-    if kind == "pct" and isinstance(value, int | float):
-        return f"{value:.1%}"
-    if kind == "num" and isinstance(value, int | float):
-        if abs(value) >= 100 or float(value).is_integer():
-            return f"{value:,.0f}"
-        return f"{value:,.2f}"
+    if isinstance(value, int | float) and kind in ("money", "int", "pct", "num"):
+        return _unsigned_zero(_number(value, kind))
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     return str(value)
+
+
+def _number(value: float, kind: Fmt) -> str:
+    if kind == "pct":
+        return f"{value:.1%}"
+    if kind == "num" and abs(value) < 100 and not float(value).is_integer():
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def _unsigned_zero(text: str) -> str:
+    """``text`` without its minus sign when no digit of it is other than 0 ("-0" → "0")."""
+    if text.startswith("-") and not any(c in "123456789" for c in text):
+        return text[1:]
+    return text
 
 
 def _items(counts: Any) -> str:
