@@ -436,3 +436,26 @@ def test_the_explorer_headings_sort_and_keep_the_filters_page_and_search(tmp_pat
         nxt = re.search(r'href="([^"]+)">next</a>', page)
         url = html.unescape(nxt.group(1)) if nxt else ""
     assert seen == ["c6", "c3", "c5", "c1", "c4", "c2"] and url == ""
+
+
+def test_the_accounts_no_rep_carries_come_a_page_at_a_time(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # a run without reps: every customer is on the (unassigned) call list
+    ids = [f"C{i:05d}" for i in range(1_200)]
+    pq.write_table(
+        pa.table({"customer_id": ids, "revenue_12m": [float(i) for i in range(1_200)]}),
+        tmp_path / "customers.parquet",
+    )
+    client = TestClient(create_app(tmp_path), base_url=LOCAL)
+    url, listed = "/reps/%28unassigned%29", []
+    while url:
+        text = client.get(url).text
+        rows = re.findall(r'href="/customers/(C\d{5})"', text)
+        assert 0 < len(rows) <= 500, url
+        listed += rows
+        nxt = re.search(r'<a href="([^"]+)">next</a>', text)
+        url = html.unescape(nxt.group(1)) if nxt else ""
+    assert "Customers 1,001 to 1,200 of 1,200" in text
+    assert sorted(listed) == ids

@@ -127,6 +127,10 @@ _REPORT_CSP = (
 
 
 #: the page of one customer or rep, addressed by its key in the query (see :func:`page_url`)
+#: Customers per page of a rep's call list: a rep's whole book on one page for any rep a
+#: person carries, while the accounts no rep carries (every customer of a run without reps)
+#: come a page at a time instead of as one page of megabytes.
+CALL_LIST_PAGE = 500
 _BY_QUERY = {"customers": "/customer", "reps": "/rep"}
 #: path segments a browser resolves before it sends a request, written as they are or
 #: percent-encoded (WHATWG URL standard: single- and double-dot path segments, "%2e" too)
@@ -382,6 +386,25 @@ def _label_ranks(manifest: dict[str, Any]) -> dict[str, list[str]]:
     if isinstance(tiers, dict):
         ranks["tier"] = list(dict.fromkeys(str(t) for t in tiers.values()))
     return ranks
+
+
+def _page_number(page_no: str, pages: int) -> int:
+    """The page an address asks for, from 1 to ``pages``: a page number that is not one (a
+    hand-edited address) is the first page, and one past the last (however many digits)
+    the last.
+
+    Examples
+    --------
+    >>> _page_number("3", 5), _page_number("x", 5), _page_number("9" * 40, 5), _page_number("0", 5)
+    (3, 1, 5, 1)
+    """
+    digits = page_no.strip()
+    number = (
+        (int(digits) if len(digits) <= 18 else pages)
+        if digits.isascii() and digits.isdigit()
+        else 1
+    )
+    return min(max(number, 1), pages)
 
 
 def sort_choice(columns: list[str], sort: str, order: str) -> tuple[str, bool]:
@@ -690,15 +713,7 @@ def create_app(
         sort_col, descending = sort_choice(columns, sort, order)
         size = s.page_size
         pages = max(1, math.ceil(t.num_rows / size))
-        # a page number that is not one (a hand-edited address) shows the first page, and
-        # one past the last page (however many digits) the last
-        digits = page_no.strip()
-        number = (
-            (int(digits) if len(digits) <= 18 else pages)
-            if digits.isascii() and digits.isdigit()
-            else 1
-        )
-        at_page = min(max(number, 1), pages)
+        at_page = _page_number(page_no, pages)
         # the whole filtered table is ordered by index (Arrow puts nulls and NaN last in
         # either direction); only the page's rows are taken
         indices = data.sort_indices(t, sort_col, descending)
@@ -990,11 +1005,13 @@ def create_app(
         )
 
     @app.get("/rep", response_class=HTMLResponse)
-    def rep_by_query(request: Request, rep: str = Query(alias="id")) -> HTMLResponse:
-        return rep_page(request, rep)
+    def rep_by_query(
+        request: Request, rep: str = Query(alias="id"), page_no: str = "1"
+    ) -> HTMLResponse:
+        return rep_page(request, rep, page_no)
 
     @app.get("/reps/{rep:path}", response_class=HTMLResponse)
-    def rep_page(request: Request, rep: str) -> HTMLResponse:
+    def rep_page(request: Request, rep: str, page_no: str = "1") -> HTMLResponse:
         from ..report.xlsx import _priority_order
 
         data = live.current()
@@ -1010,9 +1027,13 @@ def create_app(
             # a rep of the plan with no customer has its (empty) list; any other is unknown
             raise HTTPException(404, f"No rep {rep} in this run: the Reps page lists them.")
         order = _priority_order(t, np.zeros(t.num_rows, dtype=np.int64))
-        t = t.take(pa.array(order))
+        pages = max(1, math.ceil(t.num_rows / CALL_LIST_PAGE))
+        at_page = _page_number(page_no, pages)
+        shown = t.take(pa.array(order).slice((at_page - 1) * CALL_LIST_PAGE, CALL_LIST_PAGE))
+        address = page_url("reps", rep)
+        joiner = "&" if "?" in address else "?"
         cols, numeric, rows = _display_rows(
-            t,
+            shown,
             [
                 "customer_id",
                 "name",
@@ -1036,7 +1057,14 @@ def create_app(
             columns=cols,
             numeric=numeric,
             rows=rows,
-            ids=t.column("customer_id").to_pylist(),
+            ids=shown.column("customer_id").to_pylist(),
+            page_no=at_page,
+            pages=pages,
+            first=(at_page - 1) * CALL_LIST_PAGE + 1,
+            last=(at_page - 1) * CALL_LIST_PAGE + shown.num_rows,
+            n=t.num_rows,
+            prev_url=f"{address}{joiner}{urlencode({'page_no': at_page - 1})}",
+            next_url=f"{address}{joiner}{urlencode({'page_no': at_page + 1})}",
         )
 
     def review_page(
