@@ -6,6 +6,7 @@ import html
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -459,3 +460,61 @@ def test_the_accounts_no_rep_carries_come_a_page_at_a_time(tmp_path: Path) -> No
         url = html.unescape(nxt.group(1)) if nxt else ""
     assert "Customers 1,001 to 1,200 of 1,200" in text
     assert sorted(listed) == ids
+
+
+def _read_only(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``folder`` and its files read-only; for root (whom permissions do not stop), the
+    access checks say so too."""
+    import os
+
+    for p in [*folder.iterdir(), folder]:
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    if os.geteuid() == 0:
+        real = os.access
+
+        def access(path: Any, mode: int, **kw: Any) -> bool:
+            inside = Path(path).resolve().is_relative_to(folder.resolve())
+            return False if inside and mode & os.W_OK else real(path, mode, **kw)
+
+        monkeypatch.setattr(os, "access", access)
+
+
+def test_a_read_only_folder_opens_shows_its_decisions_and_refuses_new_ones(
+    out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = customer_id_named(out, SCRIPT_NAME)
+    client = TestClient(create_app(out), base_url=LOCAL)
+    client.post(
+        f"/customers/{cid}/override",
+        data={
+            **_form(client, f"/customers/{cid}"),
+            "value_class": "A",
+            "reason": "kept",
+            "by": "a",
+        },
+    )
+    assert read_overrides(out).num_rows == 1
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    _read_only(out, monkeypatch)
+    try:
+        client = TestClient(create_app(out), base_url=LOCAL)
+        for url in ("/", "/segments", f"/customers/{cid}", "/review", "/audit"):
+            r = client.get(url)
+            assert r.status_code == 200, url
+            assert 'id="read-only"' in r.text, url
+        assert "kept" in client.get("/audit").text
+        refused = client.post(
+            f"/customers/{cid}/override",
+            data={
+                **_form(client, f"/customers/{cid}"),
+                "value_class": "B",
+                "reason": "r",
+                "by": "b",
+            },
+        )
+        assert refused.status_code == 403 and "Nothing was saved" in refused.text
+        assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    finally:
+        for p in [out, *out.iterdir()]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+    assert read_overrides(out).to_pylist()[0]["value_class"] == "A"

@@ -58,6 +58,7 @@ from .store import (
     DecisionStore,
     FolderBusyError,
     Keep,
+    ReadOnlyFolderError,
     StaleVersionError,
     pair_ids,
     pair_subject,
@@ -649,6 +650,7 @@ def create_app(
                 run_at=data.run_at,
                 reloaded=live.reloaded,
                 unreadable=live.unreadable,
+                read_only=store.read_only,
                 status=status,
                 **ctx,
             )
@@ -934,8 +936,10 @@ def create_app(
                 status=409,
                 typed=typed,
             )
-        except FolderBusyError as exc:
-            return _customer_page(request, customer_id, error=str(exc), status=503, typed=typed)
+        except (FolderBusyError, ReadOnlyFolderError) as exc:
+            return _customer_page(
+                request, customer_id, error=str(exc), status=_not_saved(exc), typed=typed
+            )
         return RedirectResponse(page_url("customers", customer_id), status_code=303)
 
     def _remove_record_override(
@@ -959,8 +963,8 @@ def create_app(
         except StaleVersionError as exc:
             message = _stale_override_message(exc, store.override(record))
             return _customer_page(request, account, error=message, status=409)
-        except FolderBusyError as exc:
-            return _customer_page(request, account, error=str(exc), status=503)
+        except (FolderBusyError, ReadOnlyFolderError) as exc:
+            return _customer_page(request, account, error=str(exc), status=_not_saved(exc))
         return RedirectResponse(page_url("customers", account), status_code=303)
 
     @app.post("/customer/override", response_class=HTMLResponse, response_model=None)
@@ -1177,8 +1181,8 @@ def create_app(
         except StaleVersionError as exc:
             message = _stale_review_message(exc, decision)
             return review_page(request, 409, (subject, message), typed)
-        except FolderBusyError as exc:
-            return review_page(request, 503, (subject, str(exc)), typed)
+        except (FolderBusyError, ReadOnlyFolderError) as exc:
+            return review_page(request, _not_saved(exc), (subject, str(exc)), typed)
         anchor = f"#pair-{n}" if _DIGITS.fullmatch(n) else ""
         return RedirectResponse(f"/review{anchor}", status_code=303)
 
@@ -1249,6 +1253,12 @@ def _field_choice(value: str) -> str | Keep | None:
     if text == BACK_TO_COMPUTED:
         return None
     return text
+
+
+def _not_saved(exc: TierwiseError) -> int:
+    """The status of a decision refused: 403 in a folder that cannot be written, 503 while
+    a run holds the folder (the same decision succeeds a moment later)."""
+    return 403 if isinstance(exc, ReadOnlyFolderError) else 503
 
 
 def _version_seen(seen: str) -> int:

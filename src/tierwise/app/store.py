@@ -20,12 +20,17 @@ the folders under a lock on the output folder (:mod:`tierwise.io._folder_lock`),
 every write here takes too: a change saved while a run replaces the folder waits for the
 swap and goes into the new folder; after :attr:`DecisionStore.wait` seconds it is refused
 with :class:`~tierwise.io._folder_lock.FolderBusyError`, nothing saved.
+
+An output folder this process cannot write (a read-only share, a colleague's folder) is
+opened read-only: the decisions already made there are read, and every change is refused
+with :class:`ReadOnlyFolderError`, nothing saved.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +51,7 @@ __all__ = [
     "DecisionStore",
     "FolderBusyError",
     "Keep",
+    "ReadOnlyFolderError",
     "StaleVersionError",
     "pair_subject",
     "read_overrides",
@@ -120,6 +126,17 @@ CREATE TABLE IF NOT EXISTS audit (
         f"ALTER TABLE class_overrides ADD COLUMN IF NOT EXISTS {c} {k};\n" for c, k in _PER_FIELD
     ),
 )
+
+
+class ReadOnlyFolderError(TierwiseError):
+    """A decision made over an output folder this process cannot write: nothing saved."""
+
+
+def _writable(path: Path) -> bool:
+    """Whether the store at ``path`` can be written: its folder (DuckDB writes a journal
+    beside the file) and the file itself when it exists."""
+    folder_ok = os.access(path.parent, os.W_OK | os.X_OK)
+    return folder_ok and (not path.exists() or os.access(path, os.W_OK))
 
 
 def _now() -> dt.datetime:
@@ -331,8 +348,11 @@ class DecisionStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        with self._tx():
-            pass
+        #: the folder cannot be written: decisions are read, and refused
+        self.read_only = not _writable(self.path)
+        if not self.read_only:
+            with self._tx():
+                pass
 
     def close(self) -> None:
         """Nothing stays open between operations; kept for symmetry with other stores."""
@@ -341,12 +361,18 @@ class DecisionStore:
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         # a connection per operation: the file is not locked while the dashboard is idle,
         # so a run (another process) can read the overrides
+        saved = self.read_only and self.path.is_file()
         try:
-            con = duckdb.connect(str(self.path))
+            if saved:
+                con = duckdb.connect(str(self.path), read_only=True)
+            else:
+                # read-only without a file: nothing decided yet, tables empty in memory
+                con = duckdb.connect(":memory:" if self.read_only else str(self.path))
         except duckdb.Error as exc:
             raise InputError(f"cannot open the overrides file: {exc}", file=str(self.path)) from exc
         try:
-            con.execute(_DDL)
+            if not saved:
+                con.execute(_DDL)
             yield con
         finally:
             con.close()
@@ -357,6 +383,12 @@ class DecisionStore:
             "A run is replacing this output folder: nothing was saved. Try again in a moment "
             "(the dashboard shows the new run's tables once it is done)."
         )
+        if self.read_only:
+            raise ReadOnlyFolderError(
+                f"Nothing was saved: this dashboard cannot write to {self.path.parent} (the "
+                "folder is read-only). Copy the output folder to one you can write to and "
+                "serve the copy to record decisions."
+            )
         # the folder first: a save that waits for a run does not hold up the dashboard's
         # reads, which take only the thread lock
         with (
