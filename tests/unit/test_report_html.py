@@ -403,3 +403,27 @@ def test_a_loss_that_rounds_to_nothing_reads_zero_not_minus_zero(tmp_path: Path)
     assert page.status_code == 200
     assert ">0<" in page.text.replace(" ", "")
     assert not cells.findall(page.text)
+
+
+def test_a_plan_without_rep_capacities_says_why_it_draws_no_utilisation(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table({"customer_id": ["A"], "name": ["Acme"], "net_profit": [5.0]}),
+        tmp_path / "customers.parquet",
+    )
+    # a run without reps: the plan's one row is (unassigned), with no capacity
+    pq.write_table(
+        pa.table(
+            {
+                "rep_id": ["(unassigned)"],
+                "hours_used": [623.3],
+                "capacity_hours": pa.array([None], pa.float64()),
+            }
+        ),
+        tmp_path / "rep_plan.parquet",
+    )
+    coverage = _section(render_report(tmp_path), "coverage")
+    assert "No rep has a capacity in this run" in coverage
+    assert not [s for s in _specs(coverage) if "utilisation" in json.dumps(s)]
+    assert "Rep plans" in coverage

@@ -929,8 +929,21 @@ class _Report:
         reps = self.f.table("rep_plan")
         if reps is not None and {"hours_used", "capacity_hours"} <= set(reps.column_names):
             rep_col = "rep_id" if "rep_id" in reps.column_names else _first_text_column(reps)
-            if rep_col:
-                util = float_array(reps, "hours_used") / float_array(reps, "capacity_hours")
+            util = float_array(reps, "hours_used") / float_array(reps, "capacity_hours")
+            if rep_col and not np.isfinite(util).any():
+                # no rep with a capacity (a run without reps): nothing to draw
+                sec.blocks.append(
+                    Block(
+                        kind="list",
+                        title="Reps' utilisation",
+                        items=[
+                            "No rep has a capacity in this run (no reps file, or no rep "
+                            "with hours_per_year): there is no utilisation to draw. The hours "
+                            "the plan needs are in the table below, under hours used."
+                        ],
+                    )
+                )
+            elif rep_col:
                 data = pa.table(
                     {
                         "rep": text_array(reps, rep_col),
