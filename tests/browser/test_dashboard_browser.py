@@ -395,3 +395,27 @@ def test_the_audit_tables_fit_a_phone_screen(
             width = page.evaluate("document.documentElement.scrollWidth")
             page.screenshot(path=str(tmp_path / f"phone-{name}-history.png"))
             assert width <= 375, f"{url}: the page is {width} px wide"
+
+
+def test_a_very_long_name_leaves_the_explorer_s_other_columns_in_view(
+    report_full_out: Path, tmp_path: Path, page: Any
+) -> None:
+    # a 300-letter name without a space: wrapped in its own column, not a table as wide
+    # as the name whose class, tier and figures lie beyond a sideways scroll
+    out = Path(shutil.copytree(report_full_out, tmp_path / "out"))
+    long_name = "W" * 300
+    pq.write_table(
+        _replace(pq.read_table(out / "customers.parquet"), "name", {SCRIPT_NAME: long_name}),
+        out / "customers.parquet",
+    )
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    with _serving(out) as base:
+        page.goto(base + "/segments?q=WWWW")
+        assert page.locator("tbody tr").count() == 1
+        assert page.locator("tbody td", has_text=long_name).count() == 1
+        box = page.evaluate(
+            "() => { const w = document.querySelector('.table-wrap');"
+            " return [w.scrollWidth, w.clientWidth]; }"
+        )
+        assert box[0] <= box[1], box
+        page.screenshot(path=str(tmp_path / "dashboard-long-name.png"))
