@@ -518,3 +518,12 @@ def test_a_read_only_folder_opens_shows_its_decisions_and_refuses_new_ones(
         for p in [out, *out.iterdir()]:
             p.chmod(0o755 if p.is_dir() else 0o644)
     assert read_overrides(out).to_pylist()[0]["value_class"] == "A"
+
+
+def test_a_small_file_is_listed_in_bytes_not_as_0_kib(out: Path) -> None:
+    text = "file,row,column,reason,value\nt.csv,2,date,bad,x\n"
+    (out / "rejects.csv").write_text(text)
+    page = TestClient(create_app(out), base_url=LOCAL).get("/downloads").text
+    row = re.search(r"rejects\.csv</a></td>\s*<td[^>]*>([^<]+)</td>", page)
+    assert row is not None and row.group(1) == f"{len(text)} bytes"
+    assert ">0 KiB<" not in page

@@ -1456,8 +1456,22 @@ def _downloadable(out: Path) -> list[tuple[str, str]]:
             and p.suffix != ".duckdb"
             and not p.name.endswith(".wal")
         ):
-            files.append((p.name, f"{p.stat().st_size / 1024:,.0f} KiB"))
+            files.append((p.name, _size(p.stat().st_size)))
     return files
+
+
+def _size(n_bytes: int) -> str:
+    """A file's size as the downloads list shows it: bytes below 1 KiB, so that a file of a
+    header and a few rows does not read as empty ("0 KiB").
+
+    Examples
+    --------
+    >>> _size(0), _size(300), _size(1_500), _size(15_868_000)
+    ('0 bytes', '300 bytes', '1 KiB', '15,496 KiB')
+    """
+    if n_bytes < 1024:
+        return f"{n_bytes:,} bytes"
+    return f"{n_bytes / 1024:,.0f} KiB"
 
 
 def _login_name() -> str:
