@@ -427,3 +427,25 @@ def test_a_plan_without_rep_capacities_says_why_it_draws_no_utilisation(tmp_path
     assert "No rep has a capacity in this run" in coverage
     assert not [s for s in _specs(coverage) if "utilisation" in json.dumps(s)]
     assert "Rep plans" in coverage
+
+
+def test_a_run_without_any_net_profit_says_so_instead_of_an_empty_whale_curve(
+    tmp_path: Path,
+) -> None:
+    import pyarrow.parquet as pq
+
+    # CDNOW: purchases without costs, so no customer has a net profit and the curve is empty
+    pq.write_table(
+        pa.table({"customer_id": ["A"], "name": ["Acme"]}), tmp_path / "customers.parquet"
+    )
+    columns = ["rank", "customer_id", "net_profit", "share_of_customers"]
+    empty = pa.table(
+        {c: pa.array([], pa.float64()) for c in [*columns, "cumulative_share_of_profit"]}
+    )
+    pq.write_table(empty, tmp_path / "whale_curve.parquet")
+    sentence = "no customer has a net profit (no gross margin could be computed)"
+    manifest = {"profitability": {"headline": {"sentence": sentence}}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    whale = _section(render_report(tmp_path), "whale")
+    assert _specs(whale) == []
+    assert "No customer has a net profit (no gross margin could be computed)." in whale

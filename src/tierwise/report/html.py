@@ -487,6 +487,11 @@ class _Report:
             return sec
         head = (self.m.get("profitability") or {}).get("headline") or {}
         caption = str(head.get("sentence", "")) if isinstance(head, dict) else ""
+        if w.num_rows == 0:
+            # no customer with a net profit: no curve to draw, only the reason
+            why = caption or "no customer has a net profit"
+            sec.blocks.append(Block(kind="list", items=[why[:1].upper() + why[1:] + "."]))
+            return sec
         if w.num_rows > self.s.curve_points:
             caption += f" (the curve drawn through {self.s.curve_points:,} of its points)"
         sec.blocks.append(self.chart(charts.whale_chart(w, self.s.curve_points), caption=caption))
