@@ -449,3 +449,24 @@ def test_a_run_without_any_net_profit_says_so_instead_of_an_empty_whale_curve(
     whale = _section(render_report(tmp_path), "whale")
     assert _specs(whale) == []
     assert "No customer has a net profit (no gross margin could be computed)." in whale
+
+
+def test_a_cross_sell_without_recommendations_draws_no_empty_chart_or_table(
+    tmp_path: Path,
+) -> None:
+    import pyarrow.parquet as pq
+
+    # a one-customer, one-product export: the stage ran and had nothing to offer
+    pq.write_table(
+        pa.table({"customer_id": ["A"], "name": ["Acme"]}), tmp_path / "customers.parquet"
+    )
+    cs = pa.table({"customer_id": pa.array([], pa.string()), "item": pa.array([], pa.string())})
+    pq.write_table(cs, tmp_path / "cross_sell.parquet")
+    rules = pa.table({"antecedent": pa.array([], pa.string()), "lift": pa.array([], pa.float64())})
+    pq.write_table(rules, tmp_path / "basket_rules.parquet")
+    manifest = {"crosssell": {"no_recommendation": "the transactions hold one product"}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    crosssell = _section(render_report(tmp_path), "crosssell")
+    assert "the transactions hold one product" in crosssell
+    assert "No basket rule in this run" in crosssell
+    assert _specs(crosssell) == [] and "<table" not in crosssell

@@ -1083,8 +1083,13 @@ class _Report:
         why = (self.f.manifest.get("crosssell") or {}).get("no_recommendation")
         if why:
             sec.blocks.append(Block(kind="list", title="No recommendation", items=[why]))
+        head, total = self.f.head("cross_sell", self.s.table_rows)
+        assert head is not None
+        if total == 0 and not why:
+            items = ["No customer has a recommendation in this run."]
+            sec.blocks.append(Block(kind="list", title="No recommendation", items=items))
         item = _first_of(names, ("item", "product_id", "product", "product_category"))
-        if item:
+        if item and total:
             aggs: list[tuple[str, str]] = [(item, "count")]
             ev = _first_of(names, ("expected_value",))
             if ev:
@@ -1112,14 +1117,16 @@ class _Report:
                     title="Most recommended products",
                 )
             )
-        head, total = self.f.head("cross_sell", self.s.table_rows)
-        assert head is not None
-        shown = _with_names(head, self.customers)
-        sec.blocks.append(
-            self.table(shown, title="Recommendations", source="cross_sell.csv", total=total)
-        )
+        if total:
+            shown = _with_names(head, self.customers)
+            sec.blocks.append(
+                self.table(shown, title="Recommendations", source="cross_sell.csv", total=total)
+            )
         rules = self.f.table("basket_rules")
-        if rules is not None:
+        if rules is not None and rules.num_rows == 0:
+            items = ["No basket rule in this run (basket_rules.csv is empty)."]
+            sec.blocks.append(Block(kind="list", title="Basket rules", items=items))
+        elif rules is not None:
             if "lift" in rules.column_names:
                 rules = rules.sort_by([("lift", "descending")])
             sec.blocks.append(self.table(rules, title="Basket rules", source="basket_rules.csv"))
