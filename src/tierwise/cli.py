@@ -690,6 +690,10 @@ def _folder_arg(help_text: str) -> inspect.Parameter:
 def _tierwise_folder(folder: Path) -> Path:
     from .io.outputs import MARKER
 
+    if not folder.exists():
+        raise SettingsError(
+            f"{folder}: no such folder; give the output folder of a tierwise run (its --out)"
+        )
     if not (folder / MARKER).is_file() or not (folder / "customers.parquet").is_file():
         raise SettingsError(f"{folder}: not an output folder of tierwise run (run it first)")
     return folder

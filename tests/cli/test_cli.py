@@ -615,9 +615,12 @@ def test_report_refuses_a_folder_tierwise_did_not_write(files: Path, what: str) 
         (folder / "notes.txt").write_text("mine\n", encoding="utf-8")
     res = runner.invoke(app, ["report", str(folder)])
     assert res.exit_code == 1
-    assert res.stderr.strip().splitlines() == [
-        f"error: {folder}: not an output folder of tierwise run (run it first)"
-    ]
+    said = (
+        f"error: {folder}: no such folder; give the output folder of a tierwise run (its --out)"
+        if what == "no folder"
+        else f"error: {folder}: not an output folder of tierwise run (run it first)"
+    )
+    assert res.stderr.strip().splitlines() == [said]
     assert not (folder / "report.html").exists()
     if what == "someone's folder":
         assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
