@@ -452,6 +452,48 @@ def _write_demo_data(
     return paths, end_date
 
 
+#: the first line of the settings file ``tierwise demo`` writes beside its data; a file
+#: there without it is the user's and is left alone
+_DEMO_SETTINGS_HEAD = "# The settings tierwise demo ran with"
+
+
+def _write_demo_settings(
+    out: Path, paths: Mapping[str, Path], settings: Settings, end_date: dt.date
+) -> Path | None:
+    """OUT/tierwise.toml: the demo's inputs (relative to OUT), seed, analysis date and
+    currency, so ``tierwise run --config OUT/tierwise.toml`` runs the same data again, after
+    decisions made in the dashboard for instance. A tierwise.toml there that the demo did
+    not write is kept, and None returned."""
+    import json as _json
+
+    target = out / "tierwise.toml"
+    if target.exists():
+        try:
+            head = target.read_text(encoding="utf-8").split("\n", 1)[0]
+        except (OSError, UnicodeDecodeError):
+            return None
+        if head != _DEMO_SETTINGS_HEAD:
+            return None
+    lines = [
+        _DEMO_SETTINGS_HEAD,
+        f"# ({settings.demo.n_customers:,} customers, seed {settings.run.seed}); run them again:",
+        "#   tierwise run --config tierwise.toml --out output   (in this folder)",
+        "",
+        "[run]",
+        f"seed = {settings.run.seed}",
+        f"as_of = {end_date.isoformat()}",
+        "",
+        "[segments]",
+        f"currency_symbol = {_json.dumps(settings.segments.currency_symbol, ensure_ascii=False)}",
+    ]
+    for table in INPUT_TABLES:
+        if table in paths:
+            rel = Path(paths[table]).resolve().relative_to(out.resolve()).as_posix()
+            lines += ["", f"[{table}]", f"path = {_json.dumps(rel)}"]
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
 def _demo(kw: dict[str, Any]) -> None:
     from .demo import demo_settings
     from .io.outputs import check_output_target
@@ -481,6 +523,9 @@ def _demo(kw: dict[str, Any]) -> None:
                 n, seed, settings, data_dir, "csv" if kw["csv"] else "parquet"
             )
             inputs = {k: str(v) for k, v in paths.items() if k in INPUT_TABLES}
+            written = _write_demo_settings(
+                out, {k: v for k, v in paths.items() if k in INPUT_TABLES}, settings, end_date
+            )
             result = run_pipeline(
                 inputs,
                 settings,
@@ -490,6 +535,13 @@ def _demo(kw: dict[str, Any]) -> None:
                 keep_details=False,
             )
         _summary(result, f"tierwise demo: {n:,} customers, seed {seed}")
+        if written is not None:
+            console.print(
+                f"settings:  {written} (tierwise run --config {written} --out DIR runs the "
+                "same data again)",
+                markup=False,
+                soft_wrap=True,
+            )
 
 
 _command(

@@ -562,6 +562,20 @@ def test_demo_writes_the_output_folder_and_prints_a_summary(tmp_path: Path) -> N
         str(r) for c in ("class_reason", "coverage_reason") for r in customers.column(c).to_pylist()
     )
     assert "£" in reasons and "€" not in reasons
+    # OUT/tierwise.toml runs the same data again: the same customers, the same plan
+    config = out / "tierwise.toml"
+    assert f"settings: {config}" in " ".join(res.stdout.split())
+    again = out / "again"
+    res = runner.invoke(app, ["run", "--config", str(config), "--out", str(again)])
+    assert res.exit_code == 0, res.output
+    for name in ("customers.csv", "plan.xlsx", "rep_plan.csv", "cross_sell.csv"):
+        assert (again / name).read_bytes() == (folder / name).read_bytes(), name
+    # a tierwise.toml of the user's in OUT is never written over
+    config.write_text("# mine\n", encoding="utf-8")
+    res = runner.invoke(app, ["demo", "--customers", "300", "--seed", "1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert config.read_text(encoding="utf-8") == "# mine\n"
+    assert "settings:  " not in res.stdout
 
 
 # -- the CLI reference ------------------------------------------------------------------------
