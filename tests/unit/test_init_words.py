@@ -171,3 +171,140 @@ def test_texts_a_run_reads_as_empty_do_not_hide_a_columns_kind() -> None:
     assert paid.date == 1.0 and paid.n == 2
     amounts = profile(pa.array(["NULL", "#N/A", "12,50", "3,99", "n/a"]))
     assert amounts.number == 1.0 and amounts.decimal == ","
+
+
+# -- a count of things is a quantity; a number identifying one is not ----------------------------
+
+#: sampled lines: a customer, a date, an amount, and the column under test
+_LINES = {
+    "Kunde": ["K1", "K2", "K1", "K3", "K2", "K1"],
+    "Datum": ["2024-01-05", "2024-01-09", "2024-02-01", "2024-02-03", "2024-03-01", "2024-03-04"],
+    "Umsatz": ["12.50", "3.99", "25.00", "7.10", "8.00", "19.90"],
+}
+
+
+def _guess_with(name: str, values: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The mapping init proposes for the sampled lines with a column ``name`` holding
+    ``values``, and the notes on the columns it leaves out."""
+    from tierwise.io.sample import Sample
+    from tierwise.settings._guess import guess_table
+
+    t = pa.table({**_LINES, name: values})
+    g = guess_table("transactions", Sample("x.csv", "csv", t.column_names, t))
+    return g.mapping(), dict(g.unmapped)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "number_of_cds",
+        "Number of Items",
+        "NumberOfUnits",
+        "No. of Units",
+        "no_of_pieces",
+        "# of items",
+        "num_items",
+        "num_cds",
+        "n_items",
+        "n_cds",
+        "count_of_items",
+        "count_of_cds",
+        "item_count",
+        "cd_count",
+        "ItemCount",
+        # read as a quantity already, kept so
+        "Anzahl",
+        "Menge",
+        "Quantité",
+        "Cantidad",
+        "Stückzahl",
+    ],
+)
+def test_a_count_of_things_is_the_quantity(name: str) -> None:
+    mapping, _ = _guess_with(name, ["1", "2", "1", "4", "1", "3"])
+    assert mapping.get("quantity") == name
+
+
+@pytest.mark.parametrize(
+    ("name", "reads_as"),
+    [
+        # a number identifying a customer, an invoice or an order, and a number alone (an
+        # invoice's, as QuickBooks' "Num"), also where its values are small whole numbers
+        ("customer number", "customer_id"),
+        ("Kundennummer", "customer_id"),
+        ("num_cliente", "customer_id"),
+        ("invoice number", "order_id"),
+        ("Number of invoice", "order_id"),
+        ("N° de facture", "order_id"),
+        ("Número de pedido", "order_id"),
+        ("order no", "order_id"),
+        ("number", "order_id"),
+        # a count of customers or orders counts no units
+        ("number of orders", None),
+        ("n_lines", None),
+        ("customer_count", None),
+    ],
+)
+def test_a_number_that_identifies_or_counts_no_units_is_not_the_quantity(
+    name: str, reads_as: str | None
+) -> None:
+    header = [n for n in _LINES if n != "Kunde"] if reads_as == "customer_id" else list(_LINES)
+    from tierwise.settings.template import guess_columns as guess
+
+    t = pa.table({**{n: _LINES[n] for n in header}, name: ["1", "2", "1", "4", "1", "3"]})
+    mapping = guess("transactions", t.column_names, t)
+    assert "quantity" not in mapping
+    if reads_as is not None:
+        assert mapping[reads_as] == name
+    else:
+        assert name not in mapping.values()
+
+
+@pytest.mark.parametrize(
+    ("values", "described"),
+    [
+        (["1.5", "2.25", "0.5", "4.75", "1.2", "3.3"], "numbers with decimals"),
+        (["40210", "40211", "50212", "40213", "60214", "40215"], "whole numbers 40210 to 60214"),
+        (["-1", "-2", "-1", "-4", "-1", "3"], "whole numbers -4 to 3"),
+    ],
+)
+def test_a_count_whose_values_are_no_small_whole_numbers_is_not_the_quantity(
+    values: list[str], described: str
+) -> None:
+    mapping, unmapped = _guess_with("number_of_cds", values)
+    assert "quantity" not in mapping
+    assert unmapped["number_of_cds"] == (
+        f"the name reads as a count, quantity, but the values are not small whole numbers "
+        f"({described})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "parts"),
+    [
+        ("number_of_cds", ["count"]),
+        ("Number of Items", ["count", "items"]),
+        ("n_orders", ["count", "orders"]),
+        ("cd_count", ["count"]),
+        ("customer number", ["customer", "number"]),
+        ("invoice number", ["invoice", "number"]),
+        ("Number of invoice", ["number", "invoice"]),
+        ("n_status", ["n", "status"]),
+        ("N° de factures", ["n", "factures"]),
+    ],
+)
+def test_a_count_is_read_from_number_of_and_a_plural(name: str, parts: list[str]) -> None:
+    assert words(name) == parts
+
+
+@pytest.mark.parametrize(
+    ("table", "name", "canonical"),
+    [
+        # a count of employees, hours or minutes is that column, not a quantity
+        ("customers", "Number of Employees", "employees"),
+        ("reps", "Number of Hours", "hours_per_year"),
+        ("activities", "Number of Minutes", "duration_minutes"),
+    ],
+)
+def test_a_count_of_a_unit_is_that_units_column(table: str, name: str, canonical: str) -> None:
+    assert guess_columns(table, ["Other", name]).get(canonical) == name

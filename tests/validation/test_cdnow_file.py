@@ -56,4 +56,7 @@ def test_init_maps_the_purchase_columns() -> None:
     assert found["customer_id"] == "customer_id"
     assert found["date"] == "date"
     assert found["revenue"] == "dollar_value"
-    assert not guess.missing
+    # "number_of_cds" counts the CDs of the purchase: whole numbers, the quantity
+    assert found["quantity"] == "number_of_cds"
+    assert guess.mapping() == {"revenue": "dollar_value", "quantity": "number_of_cds"}
+    assert not guess.missing and not guess.unmapped

@@ -77,6 +77,8 @@ MIN_CONSTANT_ROWS = 20
 SPARSE = 0.5
 #: the share of the sampled rows a full column fills
 FULL = 0.9
+#: the largest median of a column of counts (number_of_cds: 1 to 40 a line)
+MAX_COUNT = 1000
 #: the identifiers a constant column cannot be
 _VARYING_IDS = frozenset({"customer_id", "order_id", "product_id", "invoice_id"})
 
@@ -196,7 +198,8 @@ _SPECS: dict[str, _Spec] = {
     ),
     "product_id": _spec({"PRODUCT ID": 1.0, "PRODUCT": 0.9}, "LINE", "DESCRIPTION"),
     "product_category": _spec({"CATEGORY": 1.0}, "PRODUCT ID NAME"),
-    "quantity": _spec({"QUANTITY": 1.0}, "ORDER INVOICE SALES PRODUCT LINE NET UNIT"),
+    # a count of things (number_of_cds, Item Count) is read by _COUNTED
+    "quantity": _spec({"QUANTITY": 1.0, "COUNT": 1.0}, "ORDER INVOICE SALES PRODUCT LINE NET UNIT"),
     "cost": _spec(
         {"COST": 1.0},
         f"AMOUNT PRODUCT LINE SALES EXTENDED {_MONEY_QUALS}",
@@ -243,7 +246,7 @@ _SPECS: dict[str, _Spec] = {
     "lat": _spec({"LAT": 1.0}, "CUSTOMER"),
     "lon": _spec({"LON": 1.0}, "CUSTOMER"),
     "industry": _spec({"INDUSTRY": 1.0}, "ID NAME CUSTOMER"),
-    "employees": _spec({"EMPLOYEES": 1.0}, "ID QUANTITY TOTAL AMOUNT"),
+    "employees": _spec({"EMPLOYEES": 1.0}, "ID QUANTITY COUNT TOTAL AMOUNT"),
     "annual_revenue": _spec(
         {"ANNUAL SALES": 1.0, "ANNUAL AMOUNT": 0.9, "SALES": 0.7},
         "COMPANY CUSTOMER NET AMOUNT",
@@ -262,7 +265,7 @@ _SPECS: dict[str, _Spec] = {
     "phone": _spec({"PHONE": 1.0}, "ID CUSTOMER", "FAX"),
     "email": _spec({"EMAIL": 1.0}, "ADDRESS CUSTOMER ID"),
     "type": _spec({"TYPE": 1.0, "ACTIVITY": 0.85}, "ACTIVITY"),
-    "duration_minutes": _spec({"DURATION": 1.0, "MINUTES": 0.9}, "MINUTES ACTIVITY", "HOURS"),
+    "duration_minutes": _spec({"DURATION": 1.0, "MINUTES": 0.9}, "MINUTES ACTIVITY COUNT", "HOURS"),
     "invoice_id": _spec(
         {"INVOICE ID": 1.0, "INVOICE": 0.9, "DOCUMENT ID": 0.9, "DOCUMENT": 0.8},
         "INVOICE DOCUMENT",
@@ -276,7 +279,7 @@ _SPECS: dict[str, _Spec] = {
         f"{_MONEY_VETO} DISCOUNT",
     ),
     "role": _spec({"ROLE": 1.0, "TYPE": 0.8}, "REP"),
-    "hours_per_year": _spec({"HOURS": 1.0}, "ANNUAL REP SALES"),
+    "hours_per_year": _spec({"HOURS": 1.0}, "ANNUAL REP SALES COUNT"),
     "home_lat": _spec({"HOME LAT": 1.0, "LAT": 0.9}, "REP"),
     "home_lon": _spec({"HOME LON": 1.0, "LON": 0.9}, "REP"),
     "market_size": _spec(
@@ -303,6 +306,11 @@ _MASTER_KEY = _Spec(
     _SPECS["customer_id"].quals,
     _SPECS["customer_id"].vetoes,
 )
+
+#: a name that counts (:func:`_counting`) read as the quantity: a count of items, units or
+#: pieces, or of things no concept names (number_of_cds), when its values are counts
+#: (:func:`_counts`); not a count of orders, lines or customers
+_COUNTED = _spec({"COUNT": 1.0}, "PRODUCT UNIT QUANTITY")
 
 #: the same column read differently in one table
 _TABLE_SPECS: dict[tuple[str, str], _Spec] = {
@@ -961,7 +969,8 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         for si, s in enumerate(usable):
             if s in taken:
                 continue
-            ns = _name_score(spec, words(s))
+            counted = c.name == "quantity" and _counting(s)
+            ns = _name_score(_COUNTED if counted else spec, words(s))
             if ns < floor:
                 continue
             p = profiles[s]
@@ -982,6 +991,13 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
                     s,
                     f"the name reads as {c.name}, but the values are not {_KIND_WORDS[c.kind]} "
                     f"({described})",
+                )
+                continue
+            if counted and not _counts(p):
+                notes.setdefault(
+                    s,
+                    f"the name reads as a count, quantity, but the values are not small whole "
+                    f"numbers ({described})",
                 )
                 continue
             key = ns + 0.04 * _shape(table, c, p) + _level(c.name, s)
@@ -1411,6 +1427,21 @@ def _filled(column: pa.ChunkedArray) -> pa.Array:
     """The non-empty values of a text column, trimmed."""
     text = pc.utf8_trim_whitespace(column.combine_chunks().drop_null())
     return text.filter(pc.greater(pc.utf8_length(text), 0))
+
+
+def _counting(source: str) -> bool:
+    """The name says it counts something (number_of_cds, No. of Units, Item Count)."""
+    return any("COUNT" in concepts_of(w) for w in words(source))
+
+
+def _counts(p: Profile) -> bool:
+    """Values a count holds: whole numbers, most of them 0 or more (a return's line may
+    count negative) and small (their median at most :data:`MAX_COUNT`); true when the sample
+    says nothing."""
+    if p.n < MIN_VALUES:
+        return True
+    median = p.median if p.median is not None else -1.0
+    return p.number >= 0.9 and p.integer >= 0.95 and 0.0 <= median <= MAX_COUNT
 
 
 def _generic(source: str) -> bool:

@@ -75,7 +75,10 @@ CONCEPTS: dict[str, str] = {
         division sparte department rayon""",
     "QUANTITY": """quantity quantities qty qte quantite quantita menge mengen anzahl stuck
         stueck stk units pieces pcs cantidad cant cantitate cantitatea buc bucati aantal
-        hoeveelheid stuks nb""",
+        hoeveelheid stuks nb stuckzahl stueckzahl""",
+    # a count of things (Item Count, cnt); "number of" before a plural reads as one too
+    # (number_of_cds, No. of Items, num_units, n_orders: see _counted)
+    "COUNT": """count cnt""",
     "SALES": """sales sale revenue revenues turnover umsatz umsaetze umsatze erlos erloes
         erlose venta ventas vente ventes vanzari vanzare verkoop verkopen omzet ca
         facturacion ingresos income proceeds vertrieb verkauf""",
@@ -655,16 +658,17 @@ def words(name: str) -> list[str]:
             out += _split_compound(re.sub(r"\d+$", "", w) or w)
     # phrases ("fara TVA" → net, "sold to" → customer), then again without the stop words
     # ("cifra de afaceri" → ca)
-    merged = _phrases(out)
+    merged = _phrases(out, counts=True)
     return _phrases([w for w in merged if w not in STOPWORDS])
 
 
-def _phrases(ws: list[str]) -> list[str]:
+def _phrases(ws: list[str], *, counts: bool = False) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(ws):
         w = ws[i]
         nxt = ws[i + 1] if i + 1 < len(ws) else ""
+        counted = _counted(ws, i) if counts else None
         if w in _WITHOUT and "TAX" in concepts_of(nxt):
             out.append("net")
             i += 2
@@ -674,10 +678,56 @@ def _phrases(ws: list[str]) -> list[str]:
         elif nxt and w + nxt in ABBREVIATIONS:
             out += ABBREVIATIONS[w + nxt].split()
             i += 2
+        elif counted is not None:
+            length, noun = counted
+            out += ["count", noun] if concepts_of(noun) else ["count"]
+            i += length
+        elif counts and "COUNT" in concepts_of(nxt) and _unknown(w):
+            i += 1  # what a count counts (cd_count): the count says what the column is
         else:
             out.append(w)
             i += 1
     return out
+
+
+#: words for a number that count the plural after "of" (number of CDs, No. of Items, # of
+#: units), and those that count a plural right after them too (num_units, n_orders); before
+#: a singular (invoice number, N° de facture, Número de pedido, order no) each identifies
+_COUNT_OF = frozenset(_ws("number num nbr no nr n"))
+_COUNT_BEFORE = frozenset(_ws("num nbr n"))
+
+
+def _plural(word: str) -> bool:
+    """An English (or Spanish, French) plural: CDs, items, orders, unidades; not a word
+    ending in ss, us or is (address, status, analysis)."""
+    return len(word) >= 3 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
+
+
+def _unknown(word: str) -> bool:
+    """A word no concept knows, nor a stop word nor a number."""
+    return not concepts_of(word) and word not in STOPWORDS and not word.isdigit()
+
+
+def _counted(ws: list[str], i: int) -> tuple[int, str] | None:
+    """The count at ``ws[i]``, if one starts there: how many words it takes and the noun
+    counted. "number of" and "no of" before a plural, "num" and "n" before a plural,
+    "count of" before any word.
+
+    Examples
+    --------
+    >>> _counted(["number", "of", "cds"], 0), _counted(["n", "items"], 0)
+    ((3, 'cds'), (2, 'items'))
+    >>> _counted(["number", "of", "invoice"], 0), _counted(["customer", "number"], 1)
+    (None, None)
+    """
+    w = ws[i]
+    nxt = ws[i + 1] if i + 1 < len(ws) else ""
+    noun = ws[i + 2] if i + 2 < len(ws) else ""
+    if nxt == "of" and noun and ((w in _COUNT_OF and _plural(noun)) or "COUNT" in concepts_of(w)):
+        return 3, noun
+    if w in _COUNT_BEFORE and _plural(nxt) and nxt not in STOPWORDS:
+        return 2, nxt
+    return None
 
 
 def concepts_of(word: str) -> frozenset[str]:
