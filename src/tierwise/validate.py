@@ -51,6 +51,7 @@ from .errors import EngineError, InputError, Problems, SettingsError, TierwiseEr
 from .io import REJECT_SCHEMA, RawInput
 from .schema import FOLD_SEPARATORS, TABLES, Column, TableSpec, column_key
 from .settings import Settings, TableInput, ValidateSettings
+from .settings.inputs import cannot_share, shared_column_clashes, shared_column_fix
 
 __all__ = [
     "REASON",
@@ -114,14 +115,17 @@ def match_columns(
     file: str,
     sheets: Mapping[str, list[str]] | None = None,
     sheet: str | None = None,
+    warnings: list[str] | None = None,
 ) -> dict[str, str | None]:
     """Map each column a file may give (``spec.input_columns``) to the user's column, or
     ``None`` when not supplied.
 
     Explicit mappings in ``[table.columns]`` win; otherwise a column whose name equals the
-    canonical name (ignoring case, spaces and punctuation) is taken. A required column may
-    be stood in for (revenue by unit_price and quantity); a table with ``one_of`` columns
-    needs at least one of them.
+    canonical name (ignoring case, spaces and punctuation) is taken, unless an explicit
+    mapping reads that column as a canonical column it cannot share with
+    (:func:`~tierwise.settings.inputs.cannot_share`: ``product_id = "order_id"`` leaves
+    order_id unread, said in ``warnings``). A required column may be stood in for (revenue
+    by unit_price and quantity); a table with ``one_of`` columns needs at least one of them.
 
     ``sheets`` (a workbook's sheets with their column names) and ``sheet`` (the one read)
     add to a missing column's hint the sheet to set in ``[table] sheet``.
@@ -129,7 +133,8 @@ def match_columns(
     Raises
     ------
     Problems
-        Every missing required column and every mapping that names no column of the file.
+        Every missing required column, every mapping that names no column of the file, and
+        every two explicit mappings reading one column of the file that cannot share it.
     """
     problems: list[InputError | SettingsError] = []
     by_norm = {column_key(c): c for c in source_columns}
@@ -146,6 +151,16 @@ def match_columns(
             )
     mapping: dict[str, str | None] = {}
     missing: list[Column] = []
+    # the file's columns the explicit mappings read, each with the canonical columns reading it
+    explicit: dict[str, list[Column]] = {}
+    for col in spec.input_columns:
+        wanted = ti.columns.get(col.name)
+        if wanted is not None:
+            found = wanted if wanted in source_columns else by_norm.get(column_key(wanted))
+            if found is not None:
+                explicit.setdefault(found, []).append(col)
+    #: canonical → (the file's column its name reads as, the canonical column mapped to it)
+    yielded: dict[str, tuple[str, str]] = {}
     for col in spec.input_columns:
         src: str | None = None
         if col.name in ti.columns:
@@ -179,6 +194,12 @@ def match_columns(
                     )
                 )
                 continue
+            if src is not None:
+                # a mapping of the user's reads the column as a canonical column it cannot share
+                mapped = next((o for o in explicit.get(src, ()) if cannot_share(col, o)), None)
+                if mapped is not None:
+                    yielded[col.name] = (src, mapped.name)
+                    src = None
         if src is None and col.required:
             missing.append(col)
         mapping[col.name] = src
@@ -188,7 +209,14 @@ def match_columns(
         if others and all(mapping.get(o) for o in others):
             continue
         hint = f"the file has {_preview(source_columns)}"
-        if _twice(col.name, source_columns):
+        if col.name in yielded:
+            src, taker = yielded[col.name]
+            hint = (
+                f'the column {src!r} is read as {taker} ([{spec.name}.columns] {taker} = "'
+                f'{ti.columns[taker]}"), which {col.name} cannot share; map {taker} to its own '
+                f'column, or {col.name} in [{spec.name}.columns] {col.name} = "<your column>"'
+            )
+        elif _twice(col.name, source_columns):
             hint = _columns_hint(col.name, source_columns) + (
                 f' in [{spec.name}.columns] {col.name} = "…"'
             )
@@ -207,6 +235,14 @@ def match_columns(
                 file=file,
                 column=col.name,
                 hint=hint,
+            )
+        )
+    explicit_sources = {c: src for c in ti.columns if (src := mapping.get(c)) is not None}
+    for a, b, src in shared_column_clashes(spec.name, explicit_sources):
+        problems.append(
+            SettingsError(
+                f"[{spec.name}.columns] {a}: reads the column {src!r} of {file}, as {b} does; "
+                + shared_column_fix(a, b)
             )
         )
     if ti.exchange_rates and not mapping.get("currency"):
@@ -230,6 +266,14 @@ def match_columns(
             )
         )
     Problems.raise_if_any(problems)
+    if warnings is not None:
+        for name, (src, taker) in yielded.items():
+            warnings.append(
+                f"{file}: the column {src!r} is read as {taker} ([{spec.name}.columns] {taker} "
+                f'= "{ti.columns[taker]}"), not also as {name}, which its name reads as and '
+                f"which cannot share it; map {name} in [{spec.name}.columns] if the file holds "
+                "it in another column"
+            )
     return mapping
 
 
@@ -1793,7 +1837,9 @@ def canonicalize(
     vs = settings.validate_
     today = today or dt.date.today()
     cols = source_columns if source_columns is not None else [c for c in raw.columns if c != ROW]
-    mapping = match_columns(cols, spec, ti, file=file, sheets=sheets, sheet=sheet)
+    mapping = match_columns(
+        cols, spec, ti, file=file, sheets=sheets, sheet=sheet, warnings=warnings
+    )
     if ti.fill_from_order:
         raw = _fill_from_order(raw, ti.fill_from_order, cols, mapping, table, file)
     headings = _fill_down(raw, ti.fill_down, cols, table, file) if ti.fill_down else None

@@ -345,6 +345,27 @@ CASES = [
         error=("columns 'Customer ID' and 'customer_id' both read as customer_id",),
     ),
     Case(
+        # the run read the date column as the customer ids too, without a word
+        "one_column_mapped_as_customer_id_and_date",
+        {"transactions": ("tx.csv", TX_OK)},
+        config='[transactions.columns]\ncustomer_id = "date"\ndate = "date"\n',
+        error=(
+            "tierwise.toml [transactions.columns] customer_id: reads the column 'date', as "
+            "date does; customer_id and date cannot share one column",
+        ),
+        error_file="config",
+    ),
+    Case(
+        # the date column, read as customer_id by the mapping, is not read as date by its name
+        "the_date_column_mapped_as_customer_id",
+        {"transactions": ("tx.csv", TX_OK)},
+        config='[transactions.columns]\ncustomer_id = "date"\n',
+        error=(
+            "required column 'date' is missing (the column 'date' is read as customer_id "
+            '([transactions.columns] customer_id = "date"), which date cannot share',
+        ),
+    ),
+    Case(
         "second_input_empty",
         {"transactions": ("tx.csv", TX_OK), "customers": ("customers.csv", b"")},
         error=("empty",),

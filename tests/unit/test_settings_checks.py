@@ -397,3 +397,42 @@ def test_channel_names_in_a_band_or_route_are_read_whatever_their_case(tmp_path:
     assert res.customers.column("observed_channel").to_pylist() == ["field"]
     (row,) = res.tables["routes_to_market"].to_pylist()
     assert row["share_plan_same_channel"] == np.float64(1.0)
+
+
+# -- 10. one column of the file mapped as two canonical columns ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("section", "columns", "first", "second"),
+    [
+        # the defect as reported: the date column read as customer ids too
+        ("transactions", {"customer_id": "date", "date": "date"}, "customer_id", "date"),
+        # two identifiers, an identifier and an amount, two dates
+        ("transactions", {"order_id": "Beleg", "product_id": "Beleg"}, "order_id", "product_id"),
+        ("transactions", {"customer_id": "Betrag", "revenue": "Betrag"}, "customer_id", "revenue"),
+        ("payments", {"due_date": "Datum", "paid_date": "Datum"}, "due_date", "paid_date"),
+        ("customers", {"customer_id": "Nr", "parent_id": "Nr"}, "customer_id", "parent_id"),
+    ],
+)
+def test_a_column_mapped_as_two_columns_that_cannot_share_it_is_refused(
+    tmp_path: Path, section: str, columns: dict[str, str], first: str, second: str
+) -> None:
+    body = "".join(f'{k} = "{v}"\n' for k, v in columns.items())
+    msg = _refused(tmp_path, f"[{section}.columns]\n{body}")
+    source = columns[first]
+    assert msg == (
+        f"tierwise.toml [{section}.columns] {first}: reads the column {source!r}, as {second} "
+        f"does; {first} and {second} cannot share one column: map each to its own column of "
+        "the file, or remove the one the file does not hold"
+    )
+
+
+def test_columns_that_may_share_one_column_of_the_file_load(tmp_path: Path) -> None:
+    # two amounts (validation warns of it), a customer named by its id or known by its e-mail
+    s = _load(
+        tmp_path,
+        '[transactions.columns]\nrevenue = "Betrag"\ncost = "Betrag"\n'
+        '[customers.columns]\ncustomer_id = "Email"\nname = "Email"\nemail = "Email"\n',
+    )
+    assert s.transactions.columns == {"revenue": "Betrag", "cost": "Betrag"}
+    assert s.customers.columns["name"] == s.customers.columns["customer_id"] == "Email"

@@ -298,6 +298,55 @@ def test_two_amounts_mapped_to_one_column_are_said(eng: Engine) -> None:
     assert not [w for w in warnings if "read the column" in w]
 
 
+def test_a_column_named_like_one_the_mapping_reads_as_another_yields_to_the_mapping(
+    eng: Engine,
+) -> None:
+    # the file's "order_id" holds product codes: product_id = "order_id" reads it as the
+    # product, and order_id, matched by its name alone, is left out instead of reading it too
+    s = Settings.model_validate({"transactions": {"columns": {"product_id": "order_id"}}})
+    warnings: list[str] = []
+    used, rej = _validate(eng, _tx_cols(2, order_id=["P1", "P2"]), settings=s, warnings=warnings)
+    assert rej == {} and [(r["product_id"], r["order_id"]) for r in used] == [
+        ("P1", None),
+        ("P2", None),
+    ]
+    assert [w for w in warnings if "'order_id'" in w] == [
+        "f.csv: the column 'order_id' is read as product_id ([transactions.columns] "
+        'product_id = "order_id"), not also as order_id, which its name reads as and which '
+        "cannot share it; map order_id in [transactions.columns] if the file holds it in "
+        "another column"
+    ]
+    # a required column so left out is missing, and the hint names the mapping that took it
+    s = Settings.model_validate({"transactions": {"columns": {"customer_id": "date"}}})
+    with pytest.raises(InputError) as info:
+        _validate(eng, _tx_cols(1), settings=s)
+    assert info.value.one_line() == (
+        "f.csv, column 'date': required column 'date' is missing (the column 'date' is read "
+        'as customer_id ([transactions.columns] customer_id = "date"), which date cannot '
+        "share; map customer_id to its own column, or date in [transactions.columns] "
+        'date = "<your column>")'
+    )
+    # a column that may be shared is still read by its name too: a customer named by its id
+    s = Settings.model_validate({"customers": {"columns": {"name": "customer_id"}}})
+    used, _ = _validate(eng, {"customer_id": ["a"]}, table="customers", settings=s)
+    assert used[0]["customer_id"] == used[0]["name"] == "a"
+
+
+def test_two_mappings_reading_one_column_that_cannot_share_it_stop_the_run(eng: Engine) -> None:
+    # spelt differently, "Date" and "date" name one column of the file: the run refuses it
+    # (settings loaded from a file refuse the same spelling twice already at load)
+    s = Settings.model_validate(
+        {"transactions": {"columns": {"customer_id": "Date", "date": "date"}}}
+    )
+    with pytest.raises(SettingsError) as info:
+        _validate(eng, _tx_cols(1), settings=s)
+    assert str(info.value) == (
+        "[transactions.columns] customer_id: reads the column 'date' of f.csv, as date does; "
+        "customer_id and date cannot share one column: map each to its own column of the "
+        "file, or remove the one the file does not hold"
+    )
+
+
 def test_the_typographic_minus_sign_is_a_minus(eng: Engine) -> None:
     # U+2212, as Apple Numbers, typeset reports and some BI exports write a negative
     revenue = ["\u2212120.50", "\u22121,250.00", "EUR \u221212.00"]

@@ -27,7 +27,7 @@ from .coverage import CoverageSettings
 from .crosssell import CrossSellSettings
 from .demo import DemoSettings
 from .features import FeatureSettings
-from .inputs import TableInput
+from .inputs import TableInput, shared_column_clashes, shared_column_fix
 from .lifetime import LifetimeSettings
 from .output import OutputSettings
 from .potential import PotentialSettings
@@ -176,9 +176,20 @@ def _given(value: dict[str, Any], default: dict[str, Any]) -> list[str]:
 
 
 def cross_checks(s: Settings) -> list[tuple[str, str, str]]:
-    """Names one section uses that another defines: (section, setting, problem) each."""
+    """Names one section uses that another defines, and columns of a file mapped twice
+    where they cannot be (:func:`~tierwise.settings.inputs.cannot_share`): (section,
+    setting, problem) each."""
     base = Settings()
     problems: list[tuple[str, str, str]] = []
+    for name in INPUT_TABLES:
+        for a, b, source in shared_column_clashes(name, s.table_input(name).columns):
+            problems.append(
+                (
+                    f"{name}.columns",
+                    a,
+                    f"reads the column {source!r}, as {b} does; {shared_column_fix(a, b)}",
+                )
+            )
     classes = list(s.segments.classes)
     class_tables = (
         ("terms", "headroom_capture", s.terms.headroom_capture, base.terms.headroom_capture),

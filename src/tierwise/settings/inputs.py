@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field, field_serializer, field_validator, model_validator
 
+from ..schema import TABLES, Column
 from ._base import Section, check_date_format
+
+__all__ = ["TableInput", "cannot_share", "shared_column_clashes", "shared_column_fix"]
 
 
 class TableInput(Section):
@@ -66,7 +70,13 @@ class TableInput(Section):
 
     columns: dict[str, str] = Field(default_factory=dict)
     """Canonical column name → the name in your file, e.g. customer_id = "Kundennr".
-    Default: columns already carry the canonical names."""
+    Default: columns already carry the canonical names. Two canonical columns may read one
+    column of the file where that makes sense: an id and a text (a customer named by its
+    id, or known by its e-mail address), two amounts (with a warning). A date shares its
+    column with nothing, an id with nothing but a text: customer_id = "Datum" beside date =
+    "Datum" is refused. A column of the file named like a canonical one is not read by its
+    name where a mapping reads it as a column it cannot share (product_id = "order_id": no
+    order_id, with a warning)."""
 
     extra_columns: list[str] = Field(default_factory=list)
     """Columns of your own to keep beside the canonical ones, by their name in the file
@@ -228,3 +238,59 @@ class TableInput(Section):
         from ..io.urls import redact_url
 
         return None if v is None else redact_url(v)
+
+
+def cannot_share(a: Column, b: Column) -> bool:
+    """Whether two canonical columns cannot read one column of the file: a date shares it
+    with nothing (a date is no customer, no amount, and two dates of a row differ), an
+    identifier with nothing but text (a customer named by its id, a customer known by its
+    e-mail address or tax number). Two amounts may share one, which validation warns of.
+
+    Examples
+    --------
+    >>> from tierwise.schema import TABLES
+    >>> tx, cu = TABLES["transactions"], TABLES["customers"]
+    >>> cannot_share(tx.column("customer_id"), tx.column("date"))
+    True
+    >>> cannot_share(cu.column("customer_id"), cu.column("name"))
+    False
+    >>> cannot_share(tx.column("revenue"), tx.column("cost"))
+    False
+    """
+    kinds = {a.kind, b.kind}
+    if "date" in kinds:
+        return True
+    if "id" in kinds:
+        return kinds != {"id", "text"}
+    return False
+
+
+def shared_column_clashes(table: str, columns: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """The pairs of canonical columns that ``columns`` (canonical → the file's column) maps
+    to one column of the file and that cannot share it (:func:`cannot_share`): (the first
+    in the table's order, the other, the file's column) each. Names that are no column of
+    ``table`` are left to the check that names them.
+
+    Examples
+    --------
+    >>> shared_column_clashes("transactions", {"customer_id": "date", "date": "date"})
+    [('customer_id', 'date', 'date')]
+    >>> shared_column_clashes("customers", {"name": "Kundennr", "customer_id": "Kundennr"})
+    []
+    """
+    spec = TABLES[table]
+    mapped = [(c, columns[c.name]) for c in spec.input_columns if c.name in columns]
+    return [
+        (a.name, b.name, source)
+        for i, (a, source) in enumerate(mapped)
+        for b, other in mapped[i + 1 :]
+        if other == source and cannot_share(a, b)
+    ]
+
+
+def shared_column_fix(a: str, b: str) -> str:
+    """What to do where ``a`` and ``b`` read one column of the file (:func:`cannot_share`)."""
+    return (
+        f"{a} and {b} cannot share one column: map each to its own column of the file, or "
+        "remove the one the file does not hold"
+    )
