@@ -541,3 +541,59 @@ def test_categories_counted_as_bit_sets_give_the_rules_of_the_general_count(
     )
     b.release()
     general.release()
+
+
+@pytest.mark.parametrize("n_categories", [5, 62, 63])
+def test_category_baskets_read_from_the_product_grouping_are_those_of_the_category_lines(
+    engine: Engine, n_categories: int
+) -> None:
+    from tierwise.crosssell.rules import (
+        MASK_ITEMS,
+        basket_items,
+        masked_baskets,
+        rules_from,
+        sizes_from,
+    )
+
+    s = CrossSellSettings(
+        min_pair_count=1, min_support=0.0, min_confidence=0.0, min_lift=0.0, max_basket_items=4
+    )
+    t = _category_baskets(n_categories)
+    # products bought in many orders; a product sold under two categories in one order;
+    # an order of product lines without a category (no category basket)
+    n = t.num_rows
+    t = t.set_column(
+        t.column_names.index("product_id"), "product_id", pa.array([f"p{i % 40}" for i in range(n)])
+    )
+    extra = pa.table(
+        {
+            "customer_id": ["c3", "c3", "c4", "c4"],
+            "date": [DAY] * 4,
+            "revenue": [1.0] * 4,
+            "order_id": pa.array(["x1", "x1", "x2", "x2"], pa.string()),
+            "product_id": ["p1", "p1", "p2", "p3"],
+            "product_category": pa.array(["cat00", "cat01", None, None], pa.string()),
+            "is_return": [False] * 4,
+        }
+    )
+    tx = engine.from_arrow(pa.concat_tables([t, extra]))
+    products = basket_items(
+        tx, s, level="product", cutoff=DAY - dt.timedelta(days=1), engine=engine, category_sets=True
+    )
+    sets = products.category_sets
+    products.release()
+    if n_categories > MASK_ITEMS:
+        assert sets is None
+        return
+    assert sets is not None
+    read = masked_baskets(tx, s, level="category", engine=engine, sets=sets)
+    counted = masked_baskets(tx, s, level="category", engine=engine)
+    assert read is not None and counted is not None
+    (got, got_pairs), (want, want_pairs) = read, counted
+    assert (
+        rules_from(got, s, level="category", pairs=got_pairs)
+        .to_pyarrow()
+        .equals(rules_from(want, s, level="category", pairs=want_pairs).to_pyarrow())
+    )
+    assert sizes_from(got).to_pyarrow().equals(sizes_from(want).to_pyarrow())
+    assert got.items.to_pyarrow().equals(want.items.to_pyarrow())
