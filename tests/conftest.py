@@ -211,6 +211,12 @@ class CliRun:
             return list(csv.DictReader(f))
 
     @property
+    def emptied(self) -> list[dict[str, str]]:
+        """emptied_values.csv: the optional values emptied in rows used."""
+        with (self.out_dir / "emptied_values.csv").open(encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f))
+
+    @property
     def customers(self) -> list[dict[str, str]]:
         with (self.out_dir / "customers.csv").open(encoding="utf-8", newline="") as f:
             return list(csv.DictReader(f))

@@ -248,11 +248,15 @@ class ValidationResult:
         row number in the input).
     rejects
         Every row not used, with file, row, column, reason and value.
+    emptied
+        Every value emptied in a row used (an optional value that cannot be read, such as
+        employees written ``ca. 50``), in the layout of ``rejects``.
     """
 
-    def __init__(self, table: pa.Table, rejects: pa.Table) -> None:
+    def __init__(self, table: pa.Table, rejects: pa.Table, emptied: pa.Table | None = None) -> None:
         self.table = table
         self.rejects = rejects
+        self.emptied = emptied if emptied is not None else rejects.schema.empty_table()
 
     def __repr__(self) -> str:
         return (
@@ -303,5 +307,6 @@ def validate(
         for name, t in ctx.tables.items():
             table = eng.to_arrow(t.order_by(ROW), f"{name} rows used")
             rej = ctx.rejects.filter(pa.compute.equal(ctx.rejects.column("table"), name))
-            out[name] = ValidationResult(table, rej)
+            emptied = ctx.emptied.filter(pa.compute.equal(ctx.emptied.column("table"), name))
+            out[name] = ValidationResult(table, rej, emptied)
         return out

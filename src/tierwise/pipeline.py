@@ -70,6 +70,8 @@ class RunContext:
     tables: dict[str, ir.Table] = field(default_factory=dict)
     inputs: dict[str, InputAccount] = field(default_factory=dict)
     rejects: pa.Table = field(default_factory=REJECT_SCHEMA.empty_table)
+    #: the values emptied in rows used (an optional value that cannot be read)
+    emptied: pa.Table = field(default_factory=REJECT_SCHEMA.empty_table)
     timings: dict[str, float] = field(default_factory=dict)
     #: things a user should know about the inputs
     warnings: list[str] = field(default_factory=list)
@@ -95,6 +97,10 @@ class RunResult:
         Every output table by file stem (what the output folder holds as CSV/Parquet); a
         run that keeps no details and writes a folder holds only those the views read
         (:data:`_VIEW_TABLES`), the others written when their stage ended.
+    emptied
+        Every value emptied in an input row used (an optional value that cannot be read,
+        such as employees written ``ca. 50``), with the reason and the value as written
+        (emptied_values.csv).
     """
 
     out_dir: Path | None
@@ -103,6 +109,7 @@ class RunResult:
     rejects: pa.Table
     results: dict[str, StageResult] = field(default_factory=dict)
     tables: dict[str, pa.Table] = field(default_factory=dict)
+    emptied: pa.Table = field(default_factory=REJECT_SCHEMA.empty_table)
 
 
 # -- load and validate -----------------------------------------------------------------
@@ -201,6 +208,7 @@ def load_and_validate(
         tables=checked.used,
         inputs=checked.accounts,
         rejects=checked.rejects,
+        emptied=checked.emptied,
         timings=timings,
         warnings=warnings,
     )
@@ -853,6 +861,7 @@ def run_pipeline(
             for stem in sorted(tables):
                 out.write_table(stem, tables[stem])
             out.write_table("rejects", vctx.rejects, parquet=False)
+            out.write_table("emptied_values", vctx.emptied, parquet=False)
             timings["outputs"] = round(time.perf_counter() - start + early_s, 4)
             out.write_json("manifest.json", manifest)
             _write_views(out, customers, tables, manifest, settings)
@@ -864,7 +873,15 @@ def run_pipeline(
             written = out.commit()
         else:
             timings["outputs"] = round(time.perf_counter() - start, 4)
-        return RunResult(written, manifest, customers, vctx.rejects, dict(ctx.results), tables)
+        return RunResult(
+            written,
+            manifest,
+            customers,
+            vctx.rejects,
+            dict(ctx.results),
+            tables,
+            emptied=vctx.emptied,
+        )
     except BaseException:
         if out is not None:
             out.abort()

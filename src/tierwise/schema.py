@@ -87,6 +87,13 @@ class TableSpec:
     #: each row must name a customer of the master or of the transactions; a row naming
     #: another is rejected (activities, payments)
     known_customers: bool = False
+    #: a value of an optional column that cannot be read (``ca. 50`` employees, ``Net 30``
+    #: payment terms, no such date) is emptied and its row kept, each such value listed in
+    #: emptied_values.csv and counted in the warnings; otherwise it rejects the row. Not for
+    #: the transactions (a line's amounts and return flag belong together: a line read
+    #: without one would count wrong) nor the payments (an empty paid_date is an invoice
+    #: not yet paid)
+    empties_unreadable: bool = False
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -194,12 +201,14 @@ TABLES: dict[str, TableSpec] = {
         "the customer master: one row per customer record",
         _FIRMOGRAPHICS,
         key=("customer_id",),
+        empties_unreadable=True,
     ),
     "prospects": TableSpec(
         "prospects",
         "companies that have not bought yet, same columns as customers",
         _FIRMOGRAPHICS,
         key=("customer_id",),
+        empties_unreadable=True,
     ),
     "activities": TableSpec(
         "activities",
@@ -224,6 +233,7 @@ TABLES: dict[str, TableSpec] = {
             Column("rep_id", "id"),
         ),
         known_customers=True,
+        empties_unreadable=True,
     ),
     "payments": TableSpec(
         "payments",
@@ -250,6 +260,7 @@ TABLES: dict[str, TableSpec] = {
             Column("home_lon", "number"),
         ),
         key=("rep_id",),
+        empties_unreadable=True,
     ),
     "market": TableSpec(
         "market",
@@ -267,6 +278,7 @@ TABLES: dict[str, TableSpec] = {
             ),
         ),
         one_of=("industry", "region"),
+        empties_unreadable=True,
     ),
 }
 

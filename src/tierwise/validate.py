@@ -36,13 +36,14 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as idt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -55,12 +56,14 @@ from .settings.inputs import cannot_share, shared_column_clashes, shared_column_
 
 __all__ = [
     "REASON",
+    "AsWritten",
     "InputAccount",
     "Validated",
     "canonicalize",
     "check_transactions",
     "count_text",
     "decide_cancellations",
+    "emptied_values",
     "match_columns",
     "reject_duplicate_keys",
     "reject_if",
@@ -74,6 +77,33 @@ REASON, RCOL, RVAL = "_reason", "_reject_column", "_reject_value"
 #: the number of the rule a row fails first, while :func:`_reject_where` marks it
 _RULE = "_reject_rule"
 _VALUE_CHARS = 200
+#: before a reject's column (``_reject_column``): its value is shown as the input wrote it
+#: in that column, looked up once the rejects are known (:class:`AsWritten`)
+_WRITTEN = "\x1e"
+#: a column of a listing (the rejects, the values emptied) that marks the rows whose value
+#: is looked up in the input as written (:func:`_values_as_written`)
+_LOOKUP = "_as_written"
+#: the prefix of the columns of a checked table that mark a value emptied, one per column
+#: that may be (``TableSpec.empties_unreadable``): the file's column and the reason, NULL
+#: where the value was kept
+_EMPTIED = "_emptied__"
+
+
+@dataclass(frozen=True)
+class AsWritten:
+    """A reject's value, given to :func:`reject_if`, to show as the input wrote it.
+
+    A rule that runs on the checked table (a customer id not found, a date after the
+    analysis date) holds the value as read: a date as a date, an id trimmed or without
+    its leading zeros. Shown as written, ``31.12.2025`` stays ``31.12.2025`` in rejects.csv:
+    the text of the reject's column in that row of the input, looked up for the rejected
+    rows only when the rejects are listed (:func:`validate_inputs`). ``read`` is shown
+    where the input holds no text there (a cell a setting filled, a table checked alone).
+    """
+
+    read: Any
+
+
 _TRUE = (
     *("true", "t", "yes", "y", "1", "x", "j", "ja", "oui", "si", "sí", "da"),
     # a spreadsheet's TRUE in German, French, Spanish and Dutch, as its CSV export writes it
@@ -342,7 +372,13 @@ def _reject_where(
     projection, however many rules."""
 
     def text(v: Any) -> ir.StringValue:
+        if isinstance(v, AsWritten):
+            v = v.read
         return ibis.null(str) if v is None else ibis.literal(v) if isinstance(v, str) else v
+
+    def named(col: str | None, v: Any) -> str | None:
+        # a value to show as written marks its column (see _WRITTEN)
+        return _WRITTEN + col if col is not None and isinstance(v, AsWritten) else col
 
     # the rule each row fails first, found once: the reason, the column and the value each
     # read it (a condition that joins another table, such as a customer id checked against
@@ -354,7 +390,10 @@ def _reject_where(
     fresh = t[REASON].isnull() | t[_RULE].notnull() if instead else t[REASON].isnull()
     reason = ibis.cases(*[(f, text(r)) for f, (_, _, r, _) in zip(failed, rules, strict=True)])
     column = ibis.cases(
-        *[(f, ibis.literal(col, str)) for f, (_, col, _, _) in zip(failed, rules, strict=True)]
+        *[
+            (f, ibis.literal(named(col, v), str))
+            for f, (_, col, _, v) in zip(failed, rules, strict=True)
+        ]
     )
     value = ibis.cases(
         *[
@@ -2004,6 +2043,26 @@ def canonicalize(
     for plan in plans:
         level2.update(plan.level2(t1, ti, vs, engine))
     t2 = t1.mutate(**level2).view()
+    # a value of an optional column that cannot be read, in a table that keeps such rows
+    # (TableSpec.empties_unreadable), is emptied: the number of the check it fails first,
+    # found in a step of its own, empties it and names the reason (emptied_values)
+    emptiable = {
+        plan.name: checks
+        for plan in plans
+        if spec.empties_unreadable
+        and plan.kind not in ("extra_number", "extra_text")
+        and not spec.column(plan.name).required
+        and (checks := plan.checks(t2, ti, vs, table=table, backend=engine.backend))
+    }
+    if emptiable:
+        t2 = t2.mutate(
+            **{
+                _hidden("e", name): ibis.cases(
+                    *[(bad, i) for i, (bad, _) in enumerate(checks)], else_=ibis.null("int16")
+                ).cast("int16")
+                for name, checks in emptiable.items()
+            }
+        ).view()
     # level 3: the checks, in column order (the first failing one names the reason), and
     # the final values
     final: dict[str, ir.Value] = {}
@@ -2043,6 +2102,12 @@ def canonicalize(
             # one without them the master's form (_in_master_form)
             final[plan.name] = _without_leading_zeros(final[plan.name])
         src = by_raw[plan.raw]
+        if plan.name in emptiable:
+            value = final[plan.name]
+            final[plan.name] = ibis.ifelse(
+                t2[_hidden("e", plan.name)].isnull(), value, ibis.null(value.type())
+            )
+            continue
         rules += [
             (bad, src, why)
             for bad, why in plan.checks(t2, ti, vs, table=table, backend=engine.backend)
@@ -2087,8 +2152,13 @@ def canonicalize(
     # rule needs a fill_null, which would cost a test per rule and row
     rule = ibis.cases(*[(c, i) for i, (c, _, _) in enumerate(rules)], else_=ibis.null("int32"))
     shown = {src: raw_names[src] for _, src, _ in rules if src in raw_names}
+    marks = [_hidden("e", name) for name in emptiable]
+    src_of = {p.name: by_raw[p.raw] for p in plans if p.name in emptiable}
     t3 = t2.select(
-        **keep, **{ROW: t2[ROW], "_rule": rule}, **{rn: t2[rn] for rn in set(shown.values())}
+        **keep,
+        **{ROW: t2[ROW], "_rule": rule},
+        **{rn: t2[rn] for rn in set(shown.values())},
+        **{m: t2[m] for m in marks},
     ).view()
     by_rule = [t3._rule == i for i in range(len(rules))]
     reason = ibis.cases(
@@ -2129,6 +2199,7 @@ def canonicalize(
     t4 = t3.select(
         **{k: t3[k] for k in keep},
         **{ROW: t3[ROW], REASON: reason, RCOL: rcol, "_shown": text, "_shown_float": float_text},
+        **{m: t3[m] for m in marks},
     ).view()
     if floats:
         t4 = _float_text(t4, "_shown_float", "_shown_float_text")
@@ -2138,6 +2209,10 @@ def canonicalize(
     t = t4.select(
         **{k: t4[k] for k in keep},
         **{ROW: t4[ROW], REASON: t4[REASON], RCOL: t4[RCOL], RVAL: value.substr(0, _VALUE_CHARS)},
+        **{
+            _EMPTIED + name: _emptied_mark(t4[_hidden("e", name)], src_of[name], checks)
+            for name, checks in emptiable.items()
+        },
     )
     if table == "market":
         t = _reject_repeated_market_keys(t.view(), mapping)
@@ -2582,7 +2657,7 @@ def check_transactions(
             "date",
             f"date in the future (after {limit.isoformat()}, today + "
             f"{vs.future_tolerance_days} days tolerance)",
-            _date_text(t.date),
+            AsWritten(_date_text(t.date)),
         )
     ]
     if as_of is not None:
@@ -2591,7 +2666,7 @@ def check_transactions(
                 t.date > as_of,
                 "date",
                 f"after the analysis date {as_of.isoformat()} (--as-of)",
-                _date_text(t.date),
+                AsWritten(_date_text(t.date)),
             )
         )
     t = _reject_where(t.view(), rules)
@@ -2664,6 +2739,7 @@ def reject_totals_rows(
     *,
     file: str = "transactions",
     warnings: list[str] | None = None,
+    column: str = "customer_id",
 ) -> ir.Table:
     """Reject the totals line an ERP or a spreadsheet writes below the transactions.
 
@@ -2676,7 +2752,7 @@ def reject_totals_rows(
     rejected already for another reason (no date, as an ERP writes one) is rejected as a
     totals line instead. Two small queries
     (the largest row number, the rows just below it), and a sum only when one of them is
-    such a word.
+    such a word. ``column``: the file's column of the customer ids, which the reject names.
 
     Examples
     --------
@@ -2751,9 +2827,9 @@ def reject_totals_rows(
         [
             (
                 t[ROW].isin(totals),
-                "customer_id",
+                column,
                 "a totals row (its revenue is the sum of the rows above)",
-                t.customer_id,
+                AsWritten(t.customer_id),
             )
         ],
         instead=True,
@@ -2905,14 +2981,17 @@ def _prefix_names_orders(
     return n >= 0.5 * len(ids)
 
 
-def reject_unknown_customers(t: ir.Table, known_ids: ir.Table, table: str) -> ir.Table:
-    """Reject rows whose customer_id is neither in the customer master nor in transactions."""
+def reject_unknown_customers(
+    t: ir.Table, known_ids: ir.Table, table: str, *, column: str = "customer_id"
+) -> ir.Table:
+    """Reject rows whose customer_id is neither in the customer master nor in transactions.
+    ``column``: the file's column of the customer ids, which the reject names."""
     return reject_if(
         t,
         t.customer_id.notnull() & ~t.customer_id.isin(known_ids.customer_id),
-        "customer_id",
+        column,
         f"customer_id not found in customers or transactions ({table} row kept out)",
-        t.customer_id,
+        AsWritten(t.customer_id),
     )
 
 
@@ -2957,7 +3036,11 @@ def _warn_near_ids(
 
 
 def reject_duplicate_keys(
-    t: ir.Table, key: tuple[str, ...], *, without_leading_zeros: bool = False
+    t: ir.Table,
+    key: tuple[str, ...],
+    *,
+    without_leading_zeros: bool = False,
+    column: str | None = None,
 ) -> ir.Table:
     """Reject a row whose key (e.g. customer_id in the master) repeats an earlier row's.
 
@@ -2965,7 +3048,8 @@ def reject_duplicate_keys(
     back: no window sorts every row by its key (the invoice ids of the payments are
     millions, nearly all of them once). With ``without_leading_zeros``, ids of digits only
     are compared without their leading zeros (``[validate] id_leading_zeros = "ignore"``:
-    00042 repeats 042).
+    00042 repeats 042). ``column``: the file's column of the key's first part, which the
+    reject names (default: its canonical name).
     """
 
     def part(tt: ir.Table, k: str) -> ir.Value:
@@ -2987,9 +3071,9 @@ def reject_duplicate_keys(
     return reject_if(
         t,
         t[ROW] > t._key_first,
-        key[0],
+        column or key[0],
         "duplicate " + "/".join(key) + " (first at row " + t._key_first.cast(str) + zeros + ")",
-        t[key[0]],
+        AsWritten(t[key[0]]),
     ).drop("_key_first")
 
 
@@ -3072,32 +3156,45 @@ def _in_master_form(t: ir.Table, forms: ir.Table) -> ir.Table:
 #: used are found by it as they are stored.
 _PACKED = "_reject"
 _SEP = "\x1f"
-_UNPACK = f"(?s)^([^{_SEP}]*){_SEP}(v?)(.*)\\z"
+_UNPACK = f"(?s)^([^{_SEP}]*){_SEP}([vw]?)(.*)\\z"
 
 
 def _pack(reason: ir.StringValue, column: ir.StringValue, value: ir.StringValue) -> ir.StringValue:
-    """The packed reject column and value of a row rejected for ``reason`` (NULL if none)."""
+    """The packed reject column and value of a row rejected for ``reason`` (NULL if none);
+    a value to show as written (a column marked :data:`_WRITTEN`) is "w" + the value."""
+    written = column.substr(0, 1) == _WRITTEN
+    column = ibis.ifelse(written, column.substr(1), column)
+    flag = ibis.ifelse(written, ibis.literal("w"), ibis.literal("v"))
     return ibis.ifelse(
         reason.isnull(),
         ibis.null(str),
-        column.fill_null("") + _SEP + ibis.ifelse(value.isnull(), ibis.literal(""), "v" + value),
+        column.fill_null("")
+        + _SEP
+        + ibis.ifelse(
+            value.isnull(), ibis.ifelse(written, ibis.literal("w"), ibis.literal("")), flag + value
+        ),
     )
 
 
-def _reject_column_value(t: ir.Table) -> tuple[ir.StringValue, ir.StringValue]:
-    """The reject column and value of each row of a checked table, stored or not."""
+def _reject_column_value(
+    t: ir.Table,
+) -> tuple[ir.StringValue, ir.StringValue, ir.BooleanValue]:
+    """The reject column and value of each row of a checked table, stored or not, and
+    whether the value is to be shown as the input wrote it (:class:`AsWritten`)."""
     if _PACKED not in t.columns:
-        return t[RCOL], t[RVAL]
+        written = (t[RCOL].substr(0, 1) == _WRITTEN).fill_null(False)
+        return ibis.ifelse(written, t[RCOL].substr(1), t[RCOL]), t[RVAL], written
     p = t[_PACKED]
 
     def part(i: int) -> ir.StringValue:
         # only a rejected row pays for the regular expression
         return ibis.ifelse(p.isnull(), ibis.null(str), p.re_extract(_UNPACK, i))
 
-    column = part(1)
+    column, flag = part(1), part(2)
     return (
         ibis.ifelse(column == "", ibis.null(str), column),
-        ibis.ifelse(part(2) == "v", part(3), ibis.null(str)),
+        ibis.ifelse(flag == "", ibis.null(str), part(3)),
+        (flag == "w").fill_null(False),
     )
 
 
@@ -3173,12 +3270,20 @@ def store_checked(engine: Engine, t: ir.Table, name: str | None = None) -> ir.Ta
     )
 
 
-def split_rejects(t: ir.Table, file: str, table: str) -> tuple[ir.Table, ir.Table]:
-    """The rows used (canonical columns and ``_row``) and the rejects (rejects.csv layout)."""
+def split_rejects(
+    t: ir.Table, file: str, table: str, *, as_written: bool = False
+) -> tuple[ir.Table, ir.Table]:
+    """The rows used (canonical columns and ``_row``) and the rejects (rejects.csv layout).
+
+    A value a rule gave as :class:`AsWritten` is the value as read; with ``as_written``,
+    the rejects have a column more, ``_as_written``, true on those rows, for
+    :func:`_values_as_written` to look their text up in the input.
+    """
     reject_columns = (_PACKED,) if _PACKED in t.columns else (RCOL, RVAL)
-    used = t.filter(t[REASON].isnull()).drop(REASON, *reject_columns)
+    marks = [c for c in t.columns if c.startswith(_EMPTIED)]
+    used = t.filter(t[REASON].isnull()).drop(REASON, *reject_columns, *marks)
     bad = t.filter(t[REASON].notnull())
-    column, value = _reject_column_value(bad)
+    column, value, written = _reject_column_value(bad)
     rejects = bad.select(
         file=ibis.literal(file, str),
         table=ibis.literal(table, str),
@@ -3186,8 +3291,156 @@ def split_rejects(t: ir.Table, file: str, table: str) -> tuple[ir.Table, ir.Tabl
         column=column,
         reason=bad[REASON],
         value=value,
+        **({_LOOKUP: written} if as_written else {}),
     )
     return used, rejects
+
+
+def _emptied_mark(rule: ir.IntegerValue, column: str, checks: Sequence[Check]) -> ir.StringValue:
+    """The mark of a value emptied (:data:`_EMPTIED`): the file's ``column`` and the reason
+    of the check numbered ``rule``, joined by the unit separator; NULL where it was kept."""
+    reason = ibis.cases(
+        *[
+            (rule == i, ibis.literal(why) if isinstance(why, str) else why)
+            for i, (_, why) in enumerate(checks)
+        ],
+        else_=ibis.null(str),
+    )
+    return ibis.ifelse(rule.isnull(), ibis.null(str), ibis.literal(column + _SEP) + reason)
+
+
+def emptied_values(engine: Engine, t: ir.Table, file: str, table: str) -> pa.Table:
+    """The values validation emptied in the rows used of a checked table (a value of an
+    optional column that cannot be read, ``TableSpec.empties_unreadable``), in
+    rejects.csv's layout (file, table, row, column, reason, value) and ordered by row and
+    column; the value as read is none, and :func:`_values_as_written` looks it up.
+
+    One scan of the rows used, for the few that hold such a value; the listing is in Arrow.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from tierwise.engine import Engine, ROW
+    >>> from tierwise.settings import Settings
+    >>> eng = Engine()
+    >>> raw = eng.from_arrow(pa.table({"customer_id": ["A", "B"], "employees": ["ca. 50", "7"],
+    ...                                ROW: [2, 3]}))
+    >>> t = canonicalize(raw, "customers", Settings(), eng, file="c.csv")
+    >>> eng.to_arrow(split_rejects(t, "c.csv", "customers")[0]).column("employees").to_pylist()
+    [None, 7.0]
+    >>> emptied_values(eng, t, "c.csv", "customers").select(["row", "column", "reason"]).to_pylist()
+    [{'row': 2, 'column': 'employees', 'reason': 'employees is not a number'}]
+    """
+    marks = [c for c in t.columns if c.startswith(_EMPTIED)]
+    listing = REJECT_SCHEMA.empty_table()
+    if not marks:
+        return listing
+    hit = t.filter(t[REASON].isnull() & ibis.or_(*[t[m].notnull() for m in marks]))
+    got = engine.to_arrow(hit.select(ROW, *marks), f"the values emptied in {file}")
+    parts = []
+    for k, m in enumerate(marks):
+        rows = got.filter(pc.is_valid(got.column(m)))
+        n = rows.num_rows
+        if not n:
+            continue
+        column, reason = (
+            pc.list_element(pc.split_pattern(rows.column(m), _SEP, max_splits=1), i) for i in (0, 1)
+        )
+        parts.append(
+            pa.table(
+                {
+                    "file": pa.array([file] * n, pa.string()),
+                    "table": pa.array([table] * n, pa.string()),
+                    "row": rows.column(ROW).cast(pa.int64()),
+                    "column": column,
+                    "reason": reason,
+                    "value": pa.nulls(n, pa.string()),
+                    "_k": pa.array([k] * n, pa.int64()),
+                }
+            )
+        )
+    if not parts:
+        return listing
+    both = pa.concat_tables(parts).sort_by([("row", "ascending"), ("_k", "ascending")])
+    return both.drop_columns(["_k"]).cast(REJECT_SCHEMA)
+
+
+def _values_as_written(engine: Engine, listing: pa.Table, raw: ir.Table, what: str) -> pa.Table:
+    """``listing`` (rejects.csv's layout and ``_as_written``) without ``_as_written``, the
+    value of each row it marks the text the input holds in that row and column (``raw``,
+    the input as read): a number as ``1.234,50``, a date as ``31.12.2025``, an id with its
+    leading zeros and spaces. A value from a typed column (Parquet, a database) is its
+    text (a float as Python writes it); where the input holds none (a cell a setting
+    filled) the value as read stays.
+
+    The rows marked are joined to the input by row in the engine, and only when there are
+    any: no scan of the input otherwise.
+    """
+    marked = listing.column(_LOOKUP).fill_null(False)
+    out = listing.drop_columns([_LOOKUP])
+    at = pc.indices_nonzero(marked)
+    if not len(at):
+        return out
+    wanted = out.take(at)
+    names = [
+        c
+        for c in dict.fromkeys(wanted.column("column").to_pylist())
+        if c is not None and c != ROW and c in raw.columns
+    ]
+    if not names:
+        return out
+    keys = engine.from_arrow(
+        pa.table(
+            {
+                "_at": at.cast(pa.int64()),
+                "_r": wanted.column("row").cast(pa.int64()),
+                "_c": wanted.column("column"),
+            }
+        )
+    )
+    cells = raw.select(_r=raw[ROW].cast("int64"), **{f"_w{i}": raw[c] for i, c in enumerate(names)})
+    j = keys.join(cells, "_r")
+    for i in range(len(names)):
+        cell = j[f"_w{i}"]
+        if cell.type().is_floating():
+            # as rejects.csv shows a typed float (1e+20, 9007199254740992.0)
+            j = _float_text(j.mutate(**{f"_s{i}": cell.cast(str)}), f"_s{i}", f"_t{i}").view()
+        else:
+            j = j.mutate(**{f"_t{i}": cell.cast(str)}).view()
+    text = ibis.cases(*[(j._c == c, j[f"_t{i}"]) for i, c in enumerate(names)], else_=None)
+    got = engine.to_arrow(j.select("_at", _v=text.nullif("").substr(0, _VALUE_CHARS)), what)
+    got = got.filter(pc.is_valid(got.column("_v"))).sort_by("_at")
+    if not got.num_rows:
+        return out
+    mask = np.zeros(out.num_rows, dtype=bool)
+    mask[got.column("_at").to_numpy()] = True
+    value = pc.replace_with_mask(
+        out.column("value").combine_chunks(), pa.array(mask), got.column("_v").combine_chunks()
+    )
+    return out.set_column(out.schema.get_field_index("value"), "value", value)
+
+
+def _warn_emptied(
+    emptied: pa.Table, canonical: Mapping[str, str], table: str, warnings: list[str]
+) -> None:
+    """One warning per column of an input whose values were emptied (:func:`emptied_values`):
+    how many, the first with its row, value and reason, and what to do."""
+    # the listing is in order of row: a column's first row is its first in the listing
+    for column in dict.fromkeys(emptied.column("column").to_pylist()):
+        of_column = emptied.filter(pc.equal(emptied.column("column"), column))
+        first = of_column.slice(0, 1).to_pylist()[0]
+        n = of_column.num_rows
+        name = canonical.get(column, column)
+        read_as = "" if column_key(column) == name else f" (read as {name})"
+        value = "an empty value" if first["value"] is None else repr(first["value"])
+        warnings.append(
+            f"{first['file']}: {count_text(n, 'value')} of column {column!r}{read_as} could "
+            f"not be read and {'was' if n == 1 else 'were'} emptied, "
+            f"{'its row' if n == 1 else 'their rows'} kept (first: row {first['row']}, "
+            f"{value}: {first['reason']}); correct the file, or map the column that holds "
+            f"{name} in [{table}.columns]; emptied_values.csv lists "
+            f"{'it' if n == 1 else 'each'}"
+        )
 
 
 def _fold(text: ir.Value) -> ir.StringValue:
@@ -3240,6 +3493,9 @@ class Validated:
     #: every row not used, in rejects.csv's layout, by input and row
     rejects: pa.Table
     accounts: dict[str, InputAccount]
+    #: every value emptied in a row used (an optional value that cannot be read), in
+    #: rejects.csv's layout, by input, row and column: emptied_values.csv
+    emptied: pa.Table = field(default_factory=REJECT_SCHEMA.empty_table)
 
 
 #: from this many lines on, a file whose lines all name one customer, or are mostly returns,
@@ -3359,12 +3615,30 @@ def validate_inputs(
         When no transaction row can be used (the commonest reasons named).
     """
     tx_file = raws["transactions"].path
+    # each input's columns by the canonical names they are read as, for the rejects of the
+    # rules below to name the file's column
+    sources = {
+        name: match_columns(
+            raw.source_columns or [c for c in raw.table.columns if c != ROW],
+            TABLES[name],
+            settings.table_input(name),
+            file=raw.path,
+        )
+        for name, raw in raws.items()
+    }
+
+    def source(name: str, column: str) -> str:
+        return sources[name].get(column) or column
+
     loose_master = settings.validate_.id_leading_zeros == "ignore" and MASTER_IDS_TABLE in canon
     if loose_master:
         # ids are matched without their leading zeros but shown as the master writes them:
         # its ids that zeros set apart, joined to every other table's customer ids
         canon[MASTER_IDS_TABLE] = reject_duplicate_keys(
-            canon[MASTER_IDS_TABLE], TABLES[MASTER_IDS_TABLE].key, without_leading_zeros=True
+            canon[MASTER_IDS_TABLE],
+            TABLES[MASTER_IDS_TABLE].key,
+            without_leading_zeros=True,
+            column=source(MASTER_IDS_TABLE, TABLES[MASTER_IDS_TABLE].key[0]),
         )
         forms = _master_id_forms(
             engine, canon[MASTER_IDS_TABLE], raws[MASTER_IDS_TABLE].path, warnings
@@ -3385,21 +3659,14 @@ def validate_inputs(
     tx = store_checked(engine, tx, "tw_checked_transactions")
     # whether the cancel prefix marks cancellations is decided on the checked table, in the
     # engine, without reading the file again
-    tx_raw = raws["transactions"]
-    flagged = (
-        match_columns(
-            tx_raw.source_columns or [c for c in tx_raw.table.columns if c != ROW],
-            TABLES["transactions"],
-            settings.table_input("transactions"),
-            file=tx_file,
-        )["is_return"]
-        is not None
-    )
+    flagged = sources["transactions"]["is_return"] is not None
     tx = decide_cancellations(
         tx, settings, engine=engine, file=tx_file, warnings=warnings, returns_flagged=flagged
     )
-    tx = reject_totals_rows(tx, file=tx_file, warnings=warnings)
-    tx_used, tx_rejects = split_rejects(tx, tx_file, "transactions")
+    tx = reject_totals_rows(
+        tx, file=tx_file, warnings=warnings, column=source("transactions", "customer_id")
+    )
+    tx_used, tx_rejects = split_rejects(tx, tx_file, "transactions", as_written=True)
     n_tx_used = engine.count(tx_used, "usable transaction rows")
     if n_tx_used == 0:
         raise InputError(
@@ -3438,19 +3705,23 @@ def validate_inputs(
         )
     used: dict[str, ir.Table] = {"transactions": tx_used}
     reject_parts: dict[str, ir.Table] = {"transactions": tx_rejects}
+    #: the checked tables whose rows used may hold values emptied (emptied_values)
+    checked: dict[str, ir.Table] = {}
 
     others = [n for n in canon if n != "transactions"]
     for name in others:
         spec = TABLES[name]
         if spec.key and not (loose_master and name == MASTER_IDS_TABLE):
-            canon[name] = reject_duplicate_keys(canon[name], spec.key)
+            canon[name] = reject_duplicate_keys(
+                canon[name], spec.key, column=source(name, spec.key[0])
+            )
     # tables that name customers are checked against every customer known: the master's
     # and the transactions'
     for name in (n for n in others if not TABLES[n].known_customers):
-        t = store_checked(engine, canon[name])
+        t = checked[name] = store_checked(engine, canon[name])
         if name == "market":
             _warn_growth_as_percentages(engine, t, raws[name].path, warnings)
-        used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
+        used[name], reject_parts[name] = split_rejects(t, raws[name].path, name, as_written=True)
     ids = [tx_used.select("customer_id")]
     if "customers" in used:
         ids.append(used["customers"].select("customer_id"))
@@ -3466,22 +3737,41 @@ def validate_inputs(
                 t = reject_if(
                     t,
                     t.date > as_of,
-                    settings.table_input(name).columns.get("date") or "date",
+                    source(name, "date"),
                     f"after the analysis date {as_of.isoformat()}, the last transaction date "
                     "(give --as-of to analyse up to a later date)",
-                    _date_text(t.date),
+                    AsWritten(_date_text(t.date)),
                 )
-            t = store_checked(engine, reject_unknown_customers(t, known, name))
-            used[name], reject_parts[name] = split_rejects(t, raws[name].path, name)
+            t = checked[name] = store_checked(
+                engine,
+                reject_unknown_customers(t, known, name, column=source(name, "customer_id")),
+            )
+            used[name], reject_parts[name] = split_rejects(
+                t, raws[name].path, name, as_written=True
+            )
             _warn_near_ids(engine, reject_parts[name], known, raws[name].path, name, warnings)
 
     reject_tables = []
+    emptied_tables = []
     accounts: dict[str, InputAccount] = {}
     for name, raw in raws.items():
         rej = engine.to_arrow(reject_parts[name], f"rejects of {name}")
+        rej = _values_as_written(engine, rej, raw.table, f"the rejected values of {raw.path}")
         rej = pa.concat_tables([raw.malformed, rej.cast(REJECT_SCHEMA)]).sort_by(
             [("row", "ascending")]
         )
+        if name in checked:
+            emptied = emptied_values(engine, checked[name], raw.path, name)
+            if emptied.num_rows:
+                emptied = _values_as_written(
+                    engine,
+                    emptied.append_column(_LOOKUP, pa.repeat(True, emptied.num_rows)),
+                    raw.table,
+                    f"the values emptied in {raw.path}",
+                )
+                read_as = {src: c for c, src in sources[name].items() if src is not None}
+                _warn_emptied(emptied, read_as, name, warnings)
+                emptied_tables.append(emptied)
         n_read = engine.count(raw.table, f"rows of {raw.path}") + raw.n_malformed
         n_used = (
             n_tx_used if name == "transactions" else engine.count(used[name], f"rows of {name}")
@@ -3573,6 +3863,7 @@ def validate_inputs(
         used=used,
         rejects=pa.concat_tables([REJECT_SCHEMA.empty_table(), *reject_tables]),
         accounts=accounts,
+        emptied=pa.concat_tables([REJECT_SCHEMA.empty_table(), *emptied_tables]),
     )
 
 

@@ -148,6 +148,29 @@ def _check_values(expected: dict[int, str], table: str = "transactions") -> Call
     return check
 
 
+def _check_emptied(expected: dict[tuple[str, int, str], str]) -> Callable[..., None]:
+    """emptied_values.csv lists exactly these values, (table, row, column): the value as the
+    file had it."""
+
+    def check(run) -> None:
+        got = {(r["table"], int(r["row"]), r["column"]): r["value"] for r in run.emptied}
+        assert got == expected
+
+    return check
+
+
+def _check_master(expected: dict[str, tuple[str, str, str]]) -> Callable[..., None]:
+    """Each customer's name, region and employees as customers.csv writes them."""
+
+    def check(run) -> None:
+        got = {
+            k: (v["name"], v["region"], v["employees"]) for k, v in _customers_by_id(run).items()
+        }
+        assert got == expected
+
+    return check
+
+
 def _check_orders(expected: dict[str, int]) -> Callable[..., None]:
     def check(run) -> None:
         got = {k: int(float(v["n_orders"])) for k, v in _customers_by_id(run).items()}
@@ -840,6 +863,45 @@ CASES = [
         },
         rows={"transactions": 2, "customers": 2},
         check=_check_accented_names,
+    ),
+    Case(
+        # the defect: one unreadable optional value rejected the whole customer record, so
+        # the customer lost its name, region and segment
+        "customer_master_with_unreadable_optional_values",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "customers": (
+                "customers.csv",
+                "customer_id;name;region;employees;payment_terms_days\n"
+                "A;Alpha GmbH;North;ca. 50;30\nB;Beta AG;South;120;Net 30\n",
+            ),
+        },
+        rows={"transactions": 2, "customers": 2},
+        check=_check_all(
+            _check_emptied(
+                {
+                    ("customers", 2, "employees"): "ca. 50",
+                    ("customers", 3, "payment_terms_days"): "Net 30",
+                }
+            ),
+            _check_warning("customers.csv", "column 'employees'", "row 2, 'ca. 50'"),
+            _check_warning("column 'payment_terms_days'", "emptied_values.csv"),
+            _check_master({"A": ("Alpha GmbH", "North", ""), "B": ("Beta AG", "South", "120")}),
+        ),
+    ),
+    Case(
+        # the defect: an activity after the last transaction was listed as 2024-02-01
+        "activity_after_the_analysis_date_shown_as_written",
+        {
+            "transactions": ("tx.csv", "customer_id;date;revenue\nA;02.01.2024;1.234,50\n"),
+            "activities": (
+                "act.csv",
+                "customer_id;date;type\nA;01.02.2024;visit\nA;01.01.2024;call\n",
+            ),
+        },
+        rows={"transactions": 1, "activities": 2},
+        rejects=(("activities", 2, "date", "after the analysis date 2024-01-02"),),
+        check=_check_values({2: "01.02.2024"}, "activities"),
     ),
     Case(
         "customers_with_impossible_coordinates_and_terms",

@@ -19,6 +19,7 @@ from tierwise.settings.inputs import TableInput
 from tierwise.validate import (
     canonicalize,
     check_transactions,
+    emptied_values,
     split_rejects,
     store_checked,
     validate_inputs,
@@ -89,8 +90,10 @@ def _canonical(
     *,
     delimiter: str | None = None,
     settings: Settings | None = None,
+    emptied: list[dict[str, Any]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(rows used in row order, rejects as (row, column, reason)) of a raw table."""
+    """(rows used in row order, rejects as (row, column, reason)) of a raw table; the values
+    emptied in the rows used, as (row, column, reason), added to ``emptied``."""
     data = cols if isinstance(cols, pa.Table) else pa.table(cols)
     raw = engine.from_arrow(data.append_column(ROW, pa.array(range(2, data.num_rows + 2))))
     t = canonicalize(
@@ -105,6 +108,12 @@ def _canonical(
     used, rejects = split_rejects(t, "x.csv", table)
     rows = engine.to_arrow(used.order_by(ROW)).to_pylist()
     rej = engine.to_arrow(rejects.select("row", "column", "reason").order_by("row")).to_pylist()
+    if emptied is not None:
+        emptied += (
+            emptied_values(engine, t, "x.csv", table)
+            .select(["row", "column", "reason"])
+            .to_pylist()
+        )
     return rows, rej
 
 
@@ -143,6 +152,62 @@ def test_reasons_that_point_the_right_way_on_every_engine(engine: Any) -> None:
         ("transactions", 4, "missing date", "9999-12-31"),
         ("transactions", 6, "date in the future (after 2025", "2099-01-01"),
         ("transactions", 7, "a totals row (its revenue is t", "Total"),
+    ]
+
+
+def test_values_emptied_and_rejected_are_shown_as_written_on_every_engine(engine: Any) -> None:
+    from tierwise.io import RawInput
+
+    # an unreadable optional value of the master is emptied, its customer kept; a value
+    # rejected once the tables are checked together (a duplicate id, an activity after the
+    # last transaction, an unknown customer) is looked up in the input as written
+    tables = {
+        "transactions": {
+            "customer_id": ["A", "B"],
+            "date": ["31.01.2024", "30.01.2024"],
+            "revenue": ["1.234,50", "10,00"],
+        },
+        "customers": {
+            "customer_id": ["A", "B", " A "],
+            "employees": ["ca. 50", "12", "3"],
+            "created_date": ["32.13.2018", "01.02.2020", "01.01.2020"],
+        },
+        "activities": {
+            "customer_id": ["A", "Z", "B"],
+            "date": ["01.02.2024", "15.01.2024", "16.01.2024"],
+            "type": ["visit"] * 3,
+            "duration_minutes": ["ca. 5", "10", "1:5"],
+        },
+    }
+    raws, canon = {}, {}
+    for name, cols in tables.items():
+        data = pa.table(cols)
+        raw = engine.from_arrow(data.append_column(ROW, pa.array(range(2, data.num_rows + 2))))
+        raws[name] = RawInput(name, f"{name}.csv", raw)
+        canon[name] = canonicalize(
+            raw, name, Settings(), engine, file=f"{name}.csv", today=dt.date(2025, 1, 1)
+        )
+    checked = validate_inputs(
+        canon, raws, Settings(), engine, as_of=None, today=dt.date(2025, 1, 1), warnings=[]
+    )
+    rejected = [
+        (r["table"], r["row"], r["column"], r["value"]) for r in checked.rejects.to_pylist()
+    ]
+    assert rejected == [
+        ("customers", 4, "customer_id", " A "),
+        ("activities", 2, "date", "01.02.2024"),
+        ("activities", 3, "customer_id", "Z"),
+    ]
+    emptied = [(r["table"], r["row"], r["column"], r["value"]) for r in checked.emptied.to_pylist()]
+    assert emptied == [
+        ("customers", 2, "employees", "ca. 50"),
+        ("customers", 2, "created_date", "32.13.2018"),
+        ("activities", 4, "duration_minutes", "1:5"),
+    ]
+    master = engine.to_arrow(checked.used["customers"].order_by(ROW)).to_pylist()
+    assert [(r["customer_id"], r["employees"], r["created_date"]) for r in master] == [
+        ("A", None, None),
+        ("B", 12.0, dt.date(2020, 2, 1)),
     ]
 
 
@@ -236,18 +301,21 @@ def test_a_percent_reads_as_the_same_float_as_its_fraction_and_a_line_break_is_n
     (Java's ``$`` on Spark matches before it)."""
     rates = ["1.1%", "0.07%", "9.99%", "3%\n"]
     market = {"industry": [f"i{i}" for i in range(len(rates))], "growth_rate": rates}
-    used, rejects = _canonical(engine, "market", market)
-    assert [r["growth_rate"] for r in used] == [0.011, 0.0007, 0.0999]
-    assert [(r["row"], r["column"]) for r in rejects] == [(5, "growth_rate")]
+    emptied: list[dict[str, Any]] = []
+    used, rejects = _canonical(engine, "market", market, emptied=emptied)
+    # an optional value that is not read is emptied, its row kept
+    assert [r["growth_rate"] for r in used] == [0.011, 0.0007, 0.0999, None]
+    assert rejects == [] and [(r["row"], r["column"]) for r in emptied] == [(5, "growth_rate")]
     activities = {
         "customer_id": ["A", "A"],
         "date": ["2024-01-31"] * 2,
         "type": ["call"] * 2,
         "duration_minutes": ["1:05\n", "1:05"],
     }
-    used, rejects = _canonical(engine, "activities", activities)
-    assert [r["duration_minutes"] for r in used] == [65.0]
-    assert [(r["row"], r["column"]) for r in rejects] == [(2, "duration_minutes")]
+    emptied = []
+    used, rejects = _canonical(engine, "activities", activities, emptied=emptied)
+    assert [r["duration_minutes"] for r in used] == [None, 65.0]
+    assert rejects == [] and [(r["row"], r["column"]) for r in emptied] == [(2, "duration_minutes")]
 
 
 def test_a_percent_sign_in_a_money_column_is_not_a_number(engine: Any) -> None:
@@ -266,12 +334,16 @@ def test_a_duration_written_as_a_clock_is_minutes(engine: Any) -> None:
         "type": ["call"] * n,
         "duration_minutes": durations,
     }
-    used, rejects = _canonical(engine, "activities", activities)
-    assert [r["duration_minutes"] for r in used] == [28.0, 65.0, 28.5, 45.0, 12.5, None]
+    emptied: list[dict[str, Any]] = []
+    used, rejects = _canonical(engine, "activities", activities, emptied=emptied)
+    # a duration that reads neither way is emptied, the activity kept
+    assert [r["duration_minutes"] for r in used] == [28.0, 65.0, 28.5, 45.0, 12.5, None, None, None]
     unreadable = "duration_minutes is not a number of minutes nor a duration H:MM or H:MM:SS"
-    assert rejects == [
+    assert emptied == [
         {"row": 8, "column": "duration_minutes", "reason": unreadable},
         {"row": 9, "column": "duration_minutes", "reason": unreadable},
+    ]
+    assert rejects == [
         # 25 hours
         {
             "row": 10,

@@ -10,7 +10,9 @@ from ._base import Section, check_date_format
 
 
 class ValidateSettings(Section):
-    """Row-level checks. Rows that fail go to rejects.csv with their reason."""
+    """Row-level checks. Rows that fail go to rejects.csv with their reason; a value of an
+    optional column of the customers, prospects, activities, reps or market that cannot be
+    read is emptied instead, its row kept (emptied_values.csv)."""
 
     future_tolerance_days: int = Field(default=2, ge=0)
     """A transaction dated, or a payment paid, more than this many days after today (or a
@@ -72,7 +74,8 @@ class ValidateSettings(Section):
     (identical lines are legitimate in many ERPs)."""
 
     max_id_length: int = Field(default=200, ge=1)
-    """An identifier longer than this is rejected as garbage; characters. Default 200."""
+    """An identifier longer than this is rejected as garbage (an optional one, such as a
+    customer's rep_id, is emptied instead, its row kept); characters. Default 200."""
 
     date_formats: list[str] = Field(
         default_factory=lambda: [
@@ -159,11 +162,13 @@ class ValidateSettings(Section):
 
     max_abs_number: float = Field(default=1e15, gt=0)
     """A number (amount, quantity, coordinate) larger than this in absolute value is rejected
-    as implausible: such values are export errors, and sums of money are kept exact only
-    below about 1e28. Default 1e15."""
+    as implausible (an optional one of the customers, prospects, activities, reps or market
+    is emptied instead, its row kept): such values are export errors, and sums of money are
+    kept exact only below about 1e28. Default 1e15."""
 
     min_year: int = 1900
-    """Dates before 1 January of this year are rejected as implausible. Default 1900."""
+    """Dates before 1 January of this year are rejected as implausible (an optional one, such
+    as a customer's created_date, is emptied instead, its row kept). Default 1900."""
 
     max_paid_before_due_days: int = Field(default=365, ge=0)
     """A payment whose paid_date is more than this many days before its due_date is
