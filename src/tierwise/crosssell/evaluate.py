@@ -34,16 +34,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..settings.crosssell import CrossSellSettings
-from ._lines import Level, LineFacts, as_date, basket_lines, months_before, run_query
+from ._lines import Level, as_date, basket_lines, months_before, run_query
 from .peers import usable_columns
-from .recommend import (
-    SharedCodes,
-    at_cutoff,
-    customer_items,
-    item_table,
-    owned_counts,
-    rank_items,
-)
+from .recommend import SharedCodes, at_cutoff, customer_items, item_table, rank_items
 from .rules import basket_rules
 
 if TYPE_CHECKING:
@@ -132,24 +125,15 @@ def evaluate_hit_rate(
 
 
 def _too_short(
-    tx: ir.Table,
-    s: CrossSellSettings,
-    level: Level,
-    cutoff: _dt.date,
-    facts: LineFacts | None = None,
+    tx: ir.Table, s: CrossSellSettings, level: Level, cutoff: _dt.date
 ) -> dict[str, Any] | None:
-    """The evaluation's skip block when the history before the cutoff is too short
-    (``facts``: :func:`~tierwise.crosssell._lines.line_facts` of ``tx`` when known)."""
-    first_day: _dt.date | None
-    if facts is not None and level in facts.first_sale:
-        first_day = facts.first_sale[level]
-    else:
-        lines = basket_lines(tx, level)
-        first_day = (
-            run_query(lines.aggregate(first=lines.date.min()), "the first sale date")
-            .column("first")[0]
-            .as_py()
-        )
+    """The evaluation's skip block when the history before the cutoff is too short."""
+    lines = basket_lines(tx, level)
+    first_day = (
+        run_query(lines.aggregate(first=lines.date.min()), "the first sale date")
+        .column("first")[0]
+        .as_py()
+    )
     need = months_before(cutoff, s.eval_min_history_months)
     if first_day is None or first_day > need:
         return _skip(
@@ -173,20 +157,15 @@ def evaluate_from(
     margin_rate: float | None,
     engine: Engine | None,
     rules_at_cutoff: Callable[[], pa.Table],
-    counts: pa.Table | None = None,
-    facts: LineFacts | None = None,
 ) -> dict[str, Any]:
     """:func:`evaluate_hit_rate` from customer × item figures already computed
     (:func:`~tierwise.crosssell.recommend.customer_items` of ``tx`` at ``level`` and
     ``as_of``, with the cutoff ``eval_horizon_months`` before it); ``rules_at_cutoff`` gives
-    the basket rules of the lines up to the cutoff when they are needed; ``counts`` is
-    :func:`~tierwise.crosssell.recommend.owned_counts` of ``ci`` at the cutoff and
-    ``facts`` :func:`~tierwise.crosssell._lines.line_facts` of ``tx`` when already
-    computed."""
+    the basket rules of the lines up to the cutoff when they are needed."""
     lvl = level
     end = as_of
     cutoff = months_before(end, s.eval_horizon_months)
-    short = _too_short(tx, s, lvl, cutoff, facts)
+    short = _too_short(tx, s, lvl, cutoff)
     if short is not None:
         return short
     k_max = max(KS)
@@ -199,18 +178,12 @@ def evaluate_from(
     )
     ci_past = at_cutoff(ci, cutoff)
     new = ci.filter(ci.first_date > ibis.literal(cutoff)).semi_join(ci_past, "customer_id")
-    # per customer, the items it owned at the cutoff and those new to it after: the
-    # customers evaluated (both), and each one's items owned at the cutoff
-    if counts is None:
-        counts = owned_counts(ci, cutoff)
-    owned_cut = counts.filter(pc.greater(counts.column("n_owned_cut"), 0))
-    owned_cut = owned_cut.select(["customer_id", "n_owned_cut"]).rename_columns(
-        ["customer_id", "n_owned"]
+    known = pc.is_in(
+        new_ids := run_query(
+            new.select("customer_id").distinct().order_by("customer_id"), "new items"
+        ).column("customer_id"),
+        value_set=customers.column("customer_id").cast(pa.string()),
     )
-    new_ids = counts.filter(
-        pc.and_(pc.greater(counts.column("n_owned_cut"), 0), pc.greater(counts.column("n_new"), 0))
-    ).column("customer_id")
-    known = pc.is_in(new_ids, value_set=customers.column("customer_id").cast(pa.string()))
     ids = new_ids.filter(known)
     if len(ids) < s.eval_min_customers:
         return _skip(
@@ -234,7 +207,7 @@ def evaluate_from(
     items = engine.materialize(items) if engine is not None else items
     # both rankings below (two definitions of look-alikes) number the same items and owned
     # items: they are coded once
-    shared = SharedCodes(n_owned=owned_cut)
+    shared = SharedCodes()
 
     def hit_rates(peer_columns: list[str]) -> tuple[dict[str, Any], list[str]]:
         ranked = rank_items(
@@ -259,7 +232,7 @@ def evaluate_from(
             got[f"lift_at_{k}"] = m / p if p > 0 else None
         return got, ranked.groups.columns
 
-    popular = _popular(ci_past, id_t, owned_cut, k_max, s.candidate_pool)
+    popular = _popular(ci_past, id_t, k_max, s.candidate_pool)
     firmographic, used = hit_rates(list(s.fallback_peer_columns))
     production = usable_columns(customers, list(s.peer_columns))
     note = (
@@ -306,15 +279,16 @@ def evaluate_from(
     return out
 
 
-def _popular(
-    ci_past: ir.Table, ids: ir.Table, n_owned: pa.Table, k: int, pool: int
-) -> pd.DataFrame:
+def _popular(ci_past: ir.Table, ids: ir.Table, k: int, pool: int) -> pd.DataFrame:
     """Each customer's ``k`` most bought items (by buyers up to the cutoff) it does not own,
-    from the ``pool`` most bought (``n_owned``: customer_id, n_owned, the items each owns
-    up to the cutoff)."""
+    from the ``pool`` most bought."""
     pop = ci_past.group_by("item").aggregate(n=ci_past.count())
     pop = pop.mutate(prank=ibis.row_number().over(order_by=[ibis.desc("n"), "item"]))
     owned = ci_past.semi_join(ids, "customer_id")
+    n_owned = run_query(
+        owned.group_by("customer_id").aggregate(n_owned=owned.count()).order_by("customer_id"),
+        "items owned",
+    )
     pop = pop.filter(pop.prank < pool)
     id_list = run_query(ids, "the evaluated customers").column("customer_id")
     idx = pc.index_in(id_list, value_set=n_owned.column("customer_id"))

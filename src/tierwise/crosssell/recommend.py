@@ -51,7 +51,7 @@ from ..engine import exact_sum, sums_fit_narrow
 from ..io.outputs import AS_VALUES
 from ..settings.crosssell import CrossSellSettings
 from ..validate import count_text
-from ._lines import Level, LineFacts, as_date, basket_lines, months_before, run_query
+from ._lines import Level, as_date, basket_lines, months_before, run_query
 from .peers import PeerGroups, peer_groups
 
 if TYPE_CHECKING:
@@ -63,7 +63,6 @@ __all__ = [
     "Recommendations",
     "customer_items",
     "item_labels",
-    "owned_counts",
     "plain_text",
     "recommend",
 ]
@@ -153,7 +152,6 @@ def customer_items(
     categories: bool = True,
     bounds: Sequence[str] = (),
     check_narrow: bool = True,
-    narrow: bool | None = None,
 ) -> ir.Table:
     """Customer × item figures up to ``as_of`` (in the engine).
 
@@ -176,9 +174,7 @@ def customer_items(
 
     The sums are exact (:func:`~tierwise.engine.exact_sum`), in 18 digits when
     ``check_narrow`` and a query finds every amount of the lines small enough
-    (:func:`~tierwise.engine.sums_fit_narrow`; the same sums, taken faster), else in 38;
-    ``narrow``, when given, is that query's answer, found already
-    (:meth:`~tierwise.crosssell._lines.LineFacts.narrow`).
+    (:func:`~tierwise.engine.sums_fit_narrow`; the same sums, taken faster), else in 38.
     """
     lines = basket_lines(tx, level)
     lines = lines.filter(lines.date <= ibis.literal(as_of))
@@ -189,14 +185,10 @@ def customer_items(
     per_year = 12.0 / lookback_months
     # the exact sums in 18 digits where every amount allows it (the same sums, faster)
     amounts = [lines.revenue, lines.cost, *([lines.quantity] if prices else [])]
-    if narrow is None:
-        narrow = (
-            sums_fit_narrow(lines, amounts, "the sale lines' amounts") if check_narrow else False
-        )
-    in_18 = narrow
+    narrow = sums_fit_narrow(lines, amounts, "the sale lines' amounts") if check_narrow else False
 
     def total(x: ir.NumericValue) -> ir.NumericScalar:
-        return exact_sum(x, narrow=in_18)
+        return exact_sum(x, narrow=narrow)
 
     aggs: dict[str, ir.Scalar] = {
         "first_date": lines.date.min(),
@@ -329,28 +321,6 @@ def at_cutoff(ci: ir.Table, cutoff: _dt.date) -> ir.Table:
         spend_year=t.spend_year_cut,
         revenue_costed=t.revenue_costed_cut,
         cost=t.cost_cut,
-    )
-
-
-def owned_counts(ci: ir.Table, cutoff: _dt.date | None = None) -> pa.Table:
-    """The items each customer of ``ci`` (:func:`customer_items`) buys, from one query of
-    ``ci``: customer_id, n_owned and, with ``cutoff``, n_owned_cut (those bought by the
-    cutoff: the items of :func:`at_cutoff`) and n_new (those first bought after it); by
-    customer_id.
-
-    The recommendations read n_owned, the evaluation the other two (which customers bought
-    an item new to them, and the items each owned at the cutoff).
-    """
-    aggs: dict[str, ir.Scalar] = {"n_owned": ci.count().cast("int64")}
-    if cutoff is not None:
-        bought = ci.first_date <= ibis.literal(cutoff)
-        aggs |= {
-            "n_owned_cut": bought.cast("int64").sum().cast("int64"),
-            "n_new": (~bought).cast("int64").sum().cast("int64"),
-        }
-    return run_query(
-        ci.group_by("customer_id").aggregate(**aggs).order_by("customer_id"),
-        "the items each customer buys",
     )
 
 
@@ -566,14 +536,10 @@ def recommend_from(
     engine: Engine | None,
     only_customers: pa.Array | None = None,
     categories: pa.Table | None = None,
-    n_owned: pa.Table | None = None,
-    facts: LineFacts | None = None,
 ) -> Recommendations:
     """:func:`recommend` from customer × item figures already computed
     (:func:`customer_items` of ``tx`` at ``level`` and ``as_of``); ``categories`` (item,
-    category) names each item's category when ``ci`` has none; ``n_owned`` is
-    :func:`owned_counts` of ``ci`` and ``facts`` :func:`~tierwise.crosssell._lines.line_facts`
-    of ``tx`` at ``as_of`` when already computed."""
+    category) names each item's category when ``ci`` has none."""
 
     def finish(got: pa.Table, known: pa.Table) -> pa.Table:
         return _finish_cross_sell(got, known if categories is None else categories, level)
@@ -588,7 +554,6 @@ def recommend_from(
         engine=engine,
         only_customers=only_customers,
         finish=finish,
-        n_owned=n_owned,
     )
     cross = ranked.got
     give_back(engine)
@@ -601,16 +566,15 @@ def recommend_from(
         as_of,
         margin_rate,
         engine,
-        facts,
     )
-    said = {
+    facts = {
         "customers_recommended": int(
             pc.count_distinct(plain_text(cross.column("customer_id"))).as_py()
         ),
         "peer_columns": ranked.groups.columns,
         "customers_by_peer_level": {str(k): v for k, v in ranked.groups.level_counts.items()},
     }
-    return Recommendations(cross, up, ranked.groups, level, as_of, ranked.warnings, said)
+    return Recommendations(cross, up, ranked.groups, level, as_of, ranked.warnings, facts)
 
 
 @dataclass
@@ -655,7 +619,6 @@ def rank_items(
     items: ir.Table | None = None,
     finish: Callable[[pa.Table, pa.Table], pa.Table] | None = None,
     shared: SharedCodes | None = None,
-    n_owned: pa.Table | None = None,
 ) -> Ranked:
     """The ``max_recommendations`` best items per customer, scored in the engine.
 
@@ -665,16 +628,15 @@ def rank_items(
     categories), so the raw rows of every block are never held at once. ``shared`` keeps
     what depends on ``ci``, ``items`` and ``rules`` alone (the items each customer owns and
     their codes) for the next call with the same three; its caller releases it.
-    ``n_owned`` (customer_id, n_owned: :func:`owned_counts`) is the items each customer of
-    ``ci`` buys when already counted.
     """
     warnings: list[str] = []
     if shared is not None and shared.n_owned is not None:
         owned = shared.n_owned
     else:
-        owned = n_owned.select(["customer_id", "n_owned"]) if n_owned is not None else None
-        if owned is None:
-            owned = owned_counts(ci)
+        owned = run_query(
+            ci.group_by("customer_id").aggregate(n_owned=ci.count()).order_by("customer_id"),
+            "the items each customer buys",
+        )
         if shared is not None:
             shared.n_owned = owned
     cust = _peer_view(customers, s)
@@ -1370,35 +1332,21 @@ def _upsell(
     day: _dt.date,
     margin_rate: float | None,
     engine: Engine | None,
-    facts: LineFacts | None = None,
 ) -> pa.Table:
-    """Categories a customer buys for less (or cheaper) than its peers (``facts``:
-    :func:`~tierwise.crosssell._lines.line_facts` of ``tx`` at ``day`` when known)."""
+    """Categories a customer buys for less (or cheaper) than its peers."""
     if ci_cat is None and "product_category" not in tx.columns:
         return _empty_upsell()
     made = ci_cat is None
     if ci_cat is None:
         # a customer buys a few categories, not every product: the ranges hold as many
         # customer × category groups as the product ranges hold customer × item groups
-        known = facts is not None and "category" in facts.first_sale
-        if facts is not None and known:
-            n_categories = facts.n_categories
-        else:
-            lines = basket_lines(tx, "category")
-            n = run_query(lines.aggregate(n=lines.item.nunique()), "the categories bought")
-            n_categories = n.column("n")[0].as_py()
-        per_range = ITEMS_RANGE * max(1, ITEMS_PER_CUSTOMER // max(1, n_categories))
+        lines = basket_lines(tx, "category")
+        n = run_query(lines.aggregate(n=lines.item.nunique()), "the categories bought")
+        per_range = ITEMS_RANGE * max(1, ITEMS_PER_CUSTOMER // max(1, n.column("n")[0].as_py()))
         bounds = customer_bounds(groups.assigned.column("customer_id"), per_range)
         ci_cat = _keep(
             customer_items(
-                tx,
-                level="category",
-                as_of=day,
-                lookback_months=s.lookback_months,
-                bounds=bounds,
-                narrow=facts.narrow("category", quantity=True)
-                if facts is not None and known
-                else None,
+                tx, level="category", as_of=day, lookback_months=s.lookback_months, bounds=bounds
             ),
             engine,
         )

@@ -110,11 +110,6 @@ class Baskets:
         The ranges of basket numbers (from, to: to excluded) grouped apart, one query each,
         when there were more than ``_BASKETS_PER_PART`` baskets; empty when they were
         grouped at once. :func:`kept_pair_counts` counts the pairs a range at a time too.
-    category_sets
-        When asked for (:func:`basket_items`' ``category_sets``): the categories of the
-        lines (item, in their names' order) and the baskets as sets of those categories
-        (mask: a bit per category, numbered in that order; w: the baskets of that set),
-        for :func:`masked_baskets`; None else.
     """
 
     rows: ir.Table | None
@@ -124,7 +119,6 @@ class Baskets:
     cutoff: _dt.date | None = None
     engine: Engine | None = None
     basket_ranges: tuple[tuple[int, int], ...] = ()
-    category_sets: tuple[pa.Table, pa.Table] | None = None
 
     def release(self) -> None:
         """Free the tables the engine computed for these baskets."""
@@ -192,7 +186,6 @@ def basket_items(
     level: Level,
     cutoff: _dt.date | None = None,
     engine: Engine | None = None,
-    category_sets: bool = False,
 ) -> Baskets:
     """The baskets of the sale lines of ``tx``, ready for counting rules and sizes.
 
@@ -209,12 +202,6 @@ def basket_items(
     engine
         When given, the tables are computed once and kept in the engine
         (:meth:`Baskets.release` frees them).
-    category_sets
-        Also read each basket's set of categories from the same grouping of the lines
-        (:attr:`Baskets.category_sets`), for :func:`masked_baskets` at the category level:
-        when the lines hold at most :data:`MASK_ITEMS` categories. They are the category
-        baskets only where every sale line with a category has a product too (the caller
-        knows: :attr:`~tierwise.crosssell._lines.LineFacts.categories_alone`).
 
     Examples
     --------
@@ -264,20 +251,11 @@ def basket_items(
     coded = coded.join(item_codes, "item").left_join(codes, "category")
     lines = coded.select(*(c for c in coded.columns if c not in ("basket_right", "category_right")))
 
-    # each basket's categories as a set of bits (a bit per category number), when asked
-    # and :func:`masked_baskets` can count them (not on Spark)
-    asked = category_sets and engine is not None and not _on_spark(tx, engine)
-    n_codes = engine.count(codes, "the categories") if asked and engine is not None else 0
-    with_sets = 0 < n_codes <= MASK_ITEMS
-
     def grouped(lines: ir.Table) -> ir.Table:
         aggs: dict[str, ir.Scalar] = {
             "category": lines.code.max(),
             "first_date": lines.date.min(),
         }
-        if with_sets:
-            bit = ibis.literal(1, "int64") << lines.code.cast("int64")
-            aggs["cbits"] = ibis.ifelse(lines.code.isnull(), 0, bit).bit_or()
         if cut is not None:
             aggs["category_cut"] = ibis.ifelse(
                 lines.date <= cut, lines.code, ibis.null("int32")
@@ -312,12 +290,7 @@ def basket_items(
     size_aggs: dict[str, ir.Scalar] = {"n_items": bi.count()}
     if cut is not None:
         size_aggs["n_items_cut"] = (bi.first_date <= cut).cast("int64").sum().cast("int64")
-    if with_sets:
-        size_aggs["cmask"] = bi.cbits.bit_or()
     sizes = keep(bi.group_by("bid").aggregate(**size_aggs))
-    sets: tuple[pa.Table, pa.Table] | None = None
-    if with_sets:
-        sets = _category_sets(codes, sizes)
     over = sizes.n_items > cap
     count_aggs: dict[str, ir.Scalar] = {
         "n_baskets_all": sizes.count().cast("int64"),
@@ -376,31 +349,7 @@ def basket_items(
         cutoff=cutoff,
         engine=engine,
         basket_ranges=ranges,
-        category_sets=sets,
     )
-
-
-def _category_sets(codes: ir.Table, sizes: ir.Table) -> tuple[pa.Table, pa.Table]:
-    """The categories (item, in their names' order) and the baskets' sets of them (mask,
-    w) from the category numbers ``codes`` and the baskets' bits ``sizes.cmask`` (bit
-    ``code``), with the bits renumbered to the names' order as Arrow sorts them."""
-    by_code = run_query(codes.order_by("code"), "the categories of the baskets")
-    names = by_code.column("category").combine_chunks()
-    order = np.asarray(pc.sort_indices(names).to_numpy(), np.int64)
-    place = np.empty(len(order), np.int64)
-    place[order] = np.arange(len(order))
-    held = sizes.filter(sizes.cmask != 0)
-    got = run_query(
-        held.group_by("cmask").aggregate(w=held.count()), "the category baskets as bit sets"
-    )
-    mask = np.asarray(got.column("cmask").to_numpy(zero_copy_only=False), np.int64)
-    renumbered = np.zeros(len(mask), np.int64)
-    for j, p in enumerate(place.tolist()):
-        renumbered |= ((mask >> j) & 1) << p
-    weighted = pa.table(
-        {"mask": pa.array(renumbered, pa.int64()), "w": got.column("w").cast(pa.int64())}
-    )
-    return pa.table({"item": names.take(pa.array(order))}), weighted
 
 
 def _named_categories(items: ir.Table, codes: ir.Table, columns: list[str]) -> ir.Table:
@@ -427,13 +376,11 @@ def masked_baskets(
     *,
     level: Level,
     engine: Engine | None = None,
-    sets: tuple[pa.Table, pa.Table] | None = None,
 ) -> tuple[Baskets, ir.Table] | None:
     """The baskets of the categories of ``tx``'s sale lines and their pair counts, counted
     as bit sets; None where they cannot be (another level, Spark, or more than
     :data:`MASK_ITEMS` categories), which :func:`basket_items` and :func:`pair_counts` then
-    count. ``sets`` is the categories and the baskets as bit sets when already read
-    (:attr:`Baskets.category_sets` of the same lines).
+    count.
 
     With few categories a basket is a set of at most :data:`MASK_ITEMS` of them: one
     BIGINT, a bit per category (numbered in their names' order). The engine groups the
@@ -450,12 +397,9 @@ def masked_baskets(
     if level != "category" or _on_spark(tx, engine):
         return None
     cap = settings.max_basket_items
-    if sets is None:
-        lines = basket_lines(tx, level)
-        names = run_query(lines.select("item").distinct(), f"the {level}s of the baskets")
-        names = names.take(pc.sort_indices(names, [("item", "ascending")]))
-    else:
-        names = sets[0]
+    lines = basket_lines(tx, level)
+    names = run_query(lines.select("item").distinct(), f"the {level}s of the baskets")
+    names = names.take(pc.sort_indices(names, [("item", "ascending")]))
     n_items = names.num_rows
     if n_items > MASK_ITEMS:
         return None
@@ -463,20 +407,17 @@ def masked_baskets(
     def put(t: pa.Table) -> ir.Table:
         return ibis.memtable(t) if engine is None else engine.from_arrow(t)
 
-    if sets is None:
-        codes = put(
-            pa.table({"item": names.column("item"), "iid": pa.array(range(n_items), pa.int64())})
-        )
-        coded = lines.select("basket", "item").join(codes, "item")
-        bits = ibis.literal(1, "int64") << coded.iid
-        masks = coded.group_by("basket").aggregate(mask=bits.bit_or())
-        weighted = run_query(
-            masks.group_by("mask").aggregate(w=masks.count()), f"the {level} baskets as bit sets"
-        )
-        if engine is not None:
-            engine.release(codes)
-    else:
-        weighted = sets[1]
+    codes = put(
+        pa.table({"item": names.column("item"), "iid": pa.array(range(n_items), pa.int64())})
+    )
+    coded = lines.select("basket", "item").join(codes, "item")
+    bits = ibis.literal(1, "int64") << coded.iid
+    masks = coded.group_by("basket").aggregate(mask=bits.bit_or())
+    weighted = run_query(
+        masks.group_by("mask").aggregate(w=masks.count()), f"the {level} baskets as bit sets"
+    )
+    if engine is not None:
+        engine.release(codes)
     mask = np.asarray(weighted.column("mask").to_numpy(zero_copy_only=False), np.int64)
     w = np.asarray(weighted.column("w").to_numpy(zero_copy_only=False), np.int64)
     # a block of bit sets at a time: a set × category table of the distinct sets at once

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..settings.crosssell import CrossSellSettings
-from ._lines import Level, as_date, line_facts, months_before, run_query
+from ._lines import Level, as_date, months_before, run_query
 from .evaluate import evaluate_from
 from .recommend import (
     Recommendations,
@@ -20,7 +20,6 @@ from .recommend import (
     customer_items,
     give_back,
     item_labels,
-    owned_counts,
     plain_text,
     recommend,
     recommend_from,
@@ -78,6 +77,17 @@ class CrossSellResult:
     manifest: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     recommendations: Recommendations | None = None
+
+
+def _levels_present(tx: ir.Table) -> dict[str, bool]:
+    t = tx.aggregate(
+        product=(tx.product_id.notnull().any() if "product_id" in tx.columns else False),
+        category=(
+            tx.product_category.notnull().any() if "product_category" in tx.columns else False
+        ),
+    )
+    row = run_query(t, "which item columns are filled").to_pylist()[0]
+    return {k: bool(v) for k, v in row.items()}
 
 
 def _group_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -311,9 +321,7 @@ def crosssell_stage(
     """
     s = settings or CrossSellSettings()
     day = as_date(as_of)
-    # which item columns are filled, the first sale dates and the amounts' range: one query
-    facts = line_facts(tx, day)
-    present = facts.present
+    present = _levels_present(tx)
     warnings: list[str] = []
     level: Level = s.level
     if not present[level]:
@@ -341,34 +349,18 @@ def crosssell_stage(
     rules_manifest: dict[str, dict[str, Any]] = {}
     rules_at_cutoff: pa.Table | None = None
     categories: pa.Table | None = None
-    levels = list(dict.fromkeys([*s.rule_levels, level]))
-    # the baskets as sets of categories, read from the grouping of the product lines when
-    # the category baskets are counted as bit sets after them from the same lines
-    sets: tuple[pa.Table, pa.Table] | None = None
-    for i, lvl in enumerate(levels):
+    for lvl in dict.fromkeys([*s.rule_levels, level]):
         if not present[lvl]:
             continue
         at = cutoff if lvl == level else None
         # a few categories: the baskets counted as bit sets, their pairs with them
-        masked = (
-            masked_baskets(past, s, level=lvl, engine=engine, sets=sets) if at is None else None
-        )
+        masked = masked_baskets(past, s, level=lvl, engine=engine) if at is None else None
         keeper: Engine | None
         if masked is not None:
             b, pairs = masked
             keeper = engine
         else:
-            category_sets = (
-                lvl == "product"
-                and "category" in levels[i + 1 :]
-                and present["category"]
-                and not (level == "category" and cutoff is not None)
-                and facts.categories_alone == 0
-            )
-            b = basket_items(
-                past, s, level=lvl, cutoff=at, engine=engine, category_sets=category_sets
-            )
-            sets = b.category_sets
+            b = basket_items(past, s, level=lvl, cutoff=at, engine=engine)
             # the pairs as of the analysis date and the cutoff, from one count: kept in the
             # engine when read twice, or when counted a range of baskets at a time
             keeper = engine if b.cutoff is not None or b.basket_ranges else None
@@ -417,13 +409,9 @@ def crosssell_stage(
         prices=level == "category",
         categories=False,
         bounds=customer_bounds(customers.column("customer_id")),
-        narrow=facts.narrow(level, quantity=level == "category"),
     )
     ci = _keep_compressed(ci, engine) if engine is not None else ci
     give_back(engine)
-    # the items each customer buys, as of the analysis date and the cutoff, counted once
-    # for the evaluation and the recommendations
-    counts = owned_counts(ci, cutoff)
     # the evaluation first: what it holds is freed before the recommendations are made,
     # and the recommendations (the largest of the stage's results) are not held through it
     evaluation: dict[str, Any]
@@ -440,8 +428,6 @@ def crosssell_stage(
             margin_rate=margin_rate,
             engine=engine,
             rules_at_cutoff=lambda: at_cut if at_cut is not None else _empty_rules(),
-            counts=counts,
-            facts=facts,
         )
         if evaluation["status"] != "ok":
             warnings.append(f"the recommendations were not evaluated: {evaluation['reason']}")
@@ -459,8 +445,6 @@ def crosssell_stage(
         margin_rate=margin_rate,
         engine=engine,
         categories=categories,
-        n_owned=counts,
-        facts=facts,
     )
     res = _result(customers, rec, s)
     give_back(engine)
