@@ -464,7 +464,7 @@ def _write_demo_settings(
     currency, so ``tierwise run --config OUT/tierwise.toml`` runs the same data again, after
     decisions made in the dashboard for instance. A tierwise.toml there that the demo did
     not write is kept, and None returned."""
-    import json as _json
+    from .settings.template import _path_for, _toml_value
 
     target = out / "tierwise.toml"
     if target.exists():
@@ -484,12 +484,12 @@ def _write_demo_settings(
         f"as_of = {end_date.isoformat()}",
         "",
         "[segments]",
-        f"currency_symbol = {_json.dumps(settings.segments.currency_symbol, ensure_ascii=False)}",
+        f"currency_symbol = {_toml_value(settings.segments.currency_symbol)}",
     ]
     for table in INPUT_TABLES:
         if table in paths:
-            rel = Path(paths[table]).resolve().relative_to(out.resolve()).as_posix()
-            lines += ["", f"[{table}]", f"path = {_json.dumps(rel)}"]
+            path = _path_for(str(paths[table]), target)
+            lines += ["", f"[{table}]", f"path = {_toml_value(path)}"]
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return target
 

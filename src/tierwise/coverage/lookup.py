@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from ..schema import fold_text
 
-__all__ = ["plan_channels", "positions", "string_array"]
+__all__ = ["odd_channels_text", "plan_channels", "positions", "string_array"]
 
 
 def _text(values: np.ndarray) -> np.ndarray:
@@ -97,3 +97,18 @@ def plan_channels(
     for i in unknown:
         odd[folded[i]] = odd.get(folded[i], 0) + int(counts[i])
     return out, dict(sorted(odd.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def odd_channels_text(odd: dict[str, int]) -> tuple[str, int]:
+    """The channel values :func:`plan_channels` found naming none of the plan's, as a
+    warning shows them (the first five with their counts, then how many more), and how many
+    values they stand for.
+
+    Examples
+    --------
+    >>> odd_channels_text({"web_shop": 2, "fax": 1})
+    ("'web_shop' (2), 'fax' (1)", 3)
+    """
+    shown = ", ".join(f"{v!r} ({c:,})" for v, c in list(odd.items())[:5])
+    more = f" and {len(odd) - 5:,} more" if len(odd) > 5 else ""
+    return shown + more, sum(odd.values())

@@ -35,7 +35,7 @@ from ..settings.coverage import CoverageSettings, ResponseParams, rep_role
 from ..settings.segments import TierProgramme
 from ..validate import count_text
 from .allocate import InfeasiblePlanError, Plan, allocate, envelope_options, solve_exact
-from .lookup import plan_channels, positions, string_array
+from .lookup import odd_channels_text, plan_channels, positions, string_array
 from .menu import (
     CHANNEL_KINDS,
     Chosen,
@@ -1228,14 +1228,12 @@ class _Previous:
 
 def _unknown_previous_channels(odd: dict[str, int], s: CoverageSettings, file: str) -> str:
     """One line naming the previous plan's channels that name none of this run's."""
-    shown = ", ".join(f"{v!r} ({c:,})" for v, c in list(odd.items())[:5])
-    more = f" and {len(odd) - 5:,} more" if len(odd) > 5 else ""
-    k = sum(odd.values())
+    shown, k = odd_channels_text(odd)
     return (
         f"previous plan {file}, column channel: {count_text(k, 'customer')} "
         f"{'has a channel' if k == 1 else 'have channels'} that name none of this run's "
         f"channels ({', '.join(s.channels)}), compared without regard to case, spaces and "
-        f"hyphens: {shown}{more}; their channel and frequency are not kept and plan_change "
+        f"hyphens: {shown}; their channel and frequency are not kept and plan_change "
         "counts them as channel changes; name the channels in [coverage] channels as the "
         "previous plan did"
     )

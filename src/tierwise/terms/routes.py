@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..coverage.lookup import plan_channels
+from ..coverage.lookup import odd_channels_text, plan_channels
 from ..settings.coverage import CoverageSettings
 from ..settings.terms import TermsSettings
 from ._common import TermsResult, has_values, margin_rates, num, segment_of, text, without_prospects
@@ -184,15 +184,13 @@ def routes_to_market(
 
 def _unknown_channels(odd: dict[str, int], known: Sequence[str], file: str) -> str:
     """One line naming the current_channel values that name no channel of the plan."""
-    shown = ", ".join(f"{v!r} ({c:,})" for v, c in list(odd.items())[:5])
-    more = f" and {len(odd) - 5:,} more" if len(odd) > 5 else ""
-    k = sum(odd.values())
+    shown, k = odd_channels_text(odd)
     return (
         f"routes to market: {file}, column current_channel: {k:,} "
         f"{'customer' if k == 1 else 'customers'} without sales-contact costs "
         f"{'has a channel' if k == 1 else 'have channels'} that name none of the plan's "
         f"channels and bands ({', '.join(known)}), compared without regard to case, spaces "
-        f"and hyphens: {shown}{more}; routes_to_market.csv shows them as channels of their "
+        f"and hyphens: {shown}; routes_to_market.csv shows them as channels of their "
         "own, never on the plan's; write them as one of those in the file, or name the "
         "channels so in [coverage] channels and band_channels"
     )
