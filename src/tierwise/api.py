@@ -250,7 +250,8 @@ class ValidationResult:
         Every row not used, with file, row, column, reason and value.
     emptied
         Every value emptied in a row used (an optional value that cannot be read, such as
-        employees written ``ca. 50``), in the layout of ``rejects``.
+        employees written ``ca. 50``, or that is out of its plausible range, such as a
+        latitude of 95), in the layout of ``rejects``.
     """
 
     def __init__(self, table: pa.Table, rejects: pa.Table, emptied: pa.Table | None = None) -> None:

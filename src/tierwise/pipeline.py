@@ -70,7 +70,8 @@ class RunContext:
     tables: dict[str, ir.Table] = field(default_factory=dict)
     inputs: dict[str, InputAccount] = field(default_factory=dict)
     rejects: pa.Table = field(default_factory=REJECT_SCHEMA.empty_table)
-    #: the values emptied in rows used (an optional value that cannot be read)
+    #: the values emptied in rows used (an optional value that cannot be read or is out of
+    #: its plausible range)
     emptied: pa.Table = field(default_factory=REJECT_SCHEMA.empty_table)
     timings: dict[str, float] = field(default_factory=dict)
     #: things a user should know about the inputs
@@ -99,7 +100,8 @@ class RunResult:
         (:data:`_VIEW_TABLES`), the others written when their stage ended.
     emptied
         Every value emptied in an input row used (an optional value that cannot be read,
-        such as employees written ``ca. 50``), with the reason and the value as written
+        such as employees written ``ca. 50``, or that is out of its plausible range, such
+        as a latitude of 95), with the reason and the value as written
         (emptied_values.csv).
     """
 

@@ -88,7 +88,8 @@ class TableSpec:
     #: another is rejected (activities, payments)
     known_customers: bool = False
     #: a value of an optional column that cannot be read (``ca. 50`` employees, ``Net 30``
-    #: payment terms, no such date) is emptied and its row kept, each such value listed in
+    #: payment terms, no such date) or is out of its plausible range (a latitude of 95,
+    #: negative employees) is emptied and its row kept, each such value listed in
     #: emptied_values.csv and counted in the warnings; otherwise it rejects the row. Not for
     #: the transactions (a line's amounts and return flag belong together: a line read
     #: without one would count wrong) nor the payments (an empty paid_date is an invoice

@@ -10,7 +10,9 @@ Two kinds of problem are told apart:
 - a problem with the *file or settings* (a required column missing, a mapped column absent)
   stops the run: it raises :class:`~tierwise.errors.InputError`, every such problem listed;
 - a problem with a *row* (a missing customer id, an unparseable date, a date in the future,
-  a value outside its plausible range) rejects that row only, with its reason.
+  a value outside its plausible range) rejects that row only, with its reason; in the
+  tables that keep such rows (``TableSpec.empties_unreadable``), an optional value that
+  cannot be read or is out of its range is emptied instead, the row kept.
 
 What validation had to assume for lack of information (a column whose numbers read both
 ways, an order prefix that does not mark cancellations) is appended to the ``warnings``
@@ -35,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1708,8 +1710,11 @@ _IBIS_TYPES = {
 
 # -- plausible ranges, per table ---------------------------------------------------------------
 
-#: a range rule: (the row is bad, the canonical column it is about, the reason)
-Rule = tuple[ir.BooleanValue, str, str]
+#: a range rule: (the row is bad, the canonical column it is about, the reason, whether the
+#: rule judges that column's value alone). A value so judged, of an optional column of a
+#: table that empties what it cannot use (``TableSpec.empties_unreadable``), is emptied and
+#: its row kept; any other rule rejects the row
+Rule = tuple[ir.BooleanValue, str, str, bool]
 
 
 def _outside(v: ir.Value, lo: float, hi: float) -> ir.BooleanValue:
@@ -1726,33 +1731,41 @@ GROWTH_ABOVE_ONE = (
 def _range_rules(
     table: str, p: dict[str, ir.Value], vs: ValidateSettings, today: dt.date
 ) -> list[Rule]:
-    """The rows a table's values make implausible, each with its reason."""
+    """The rows a table's values make implausible, each with its reason and whether it
+    judges one value alone (:data:`Rule`)."""
     rules: list[Rule] = []
     limit = today + dt.timedelta(days=vs.future_tolerance_days)
     if table in ("customers", "prospects"):
         rules += [
-            (_outside(p["lat"], *_LAT_RANGE), "lat", "lat is outside -90 to 90 degrees"),
-            (_outside(p["lon"], *_LON_RANGE), "lon", "lon is outside -180 to 180 degrees"),
-            (p["employees"] < 0, "employees", "employees is negative"),
-            (p["annual_revenue"] < 0, "annual_revenue", "annual_revenue is negative"),
-            (p["payment_terms_days"] < 0, "payment_terms_days", "payment_terms_days is negative"),
+            (_outside(p["lat"], *_LAT_RANGE), "lat", "lat is outside -90 to 90 degrees", True),
+            (_outside(p["lon"], *_LON_RANGE), "lon", "lon is outside -180 to 180 degrees", True),
+            (p["employees"] < 0, "employees", "employees is negative", True),
+            (p["annual_revenue"] < 0, "annual_revenue", "annual_revenue is negative", True),
+            (
+                p["payment_terms_days"] < 0,
+                "payment_terms_days",
+                "payment_terms_days is negative",
+                True,
+            ),
             (
                 p["payment_terms_days"] > vs.max_payment_terms_days,
                 "payment_terms_days",
                 f"payment_terms_days is above {vs.max_payment_terms_days:g} "
                 "([validate] max_payment_terms_days)",
+                True,
             ),
         ]
     elif table == "activities":
         rules += [
-            (p["duration_minutes"] < 0, "duration_minutes", "duration_minutes is negative"),
+            (p["duration_minutes"] < 0, "duration_minutes", "duration_minutes is negative", True),
             (
                 p["duration_minutes"] > vs.max_activity_minutes,
                 "duration_minutes",
                 f"duration_minutes is above {vs.max_activity_minutes:g} "
                 "([validate] max_activity_minutes)",
+                True,
             ),
-            (p["cost"] < 0, "cost", "cost is negative"),
+            (p["cost"] < 0, "cost", "cost is negative", True),
         ]
     elif table == "payments":
         earliest = p["due_date"] - ibis.interval(days=vs.max_paid_before_due_days)
@@ -1762,28 +1775,43 @@ def _range_rules(
                 "paid_date",
                 f"paid_date is in the future (after {limit.isoformat()}, today + "
                 f"{vs.future_tolerance_days} days tolerance)",
+                True,
             ),
+            # paid_date judged against due_date: the two belong together
             (
                 p["paid_date"] < earliest,
                 "paid_date",
                 f"paid_date is more than {vs.max_paid_before_due_days} days before due_date "
                 "([validate] max_paid_before_due_days)",
+                False,
             ),
         ]
     elif table == "reps":
         rules += [
-            (p["hours_per_year"] <= 0, "hours_per_year", "hours_per_year is zero or negative"),
+            (
+                p["hours_per_year"] <= 0,
+                "hours_per_year",
+                "hours_per_year is zero or negative",
+                True,
+            ),
             (
                 p["hours_per_year"] > vs.max_rep_hours_per_year,
                 "hours_per_year",
                 f"hours_per_year is above {vs.max_rep_hours_per_year:g} "
                 "([validate] max_rep_hours_per_year)",
+                True,
             ),
-            (_outside(p["home_lat"], *_LAT_RANGE), "home_lat", "home_lat is outside -90 to 90"),
+            (
+                _outside(p["home_lat"], *_LAT_RANGE),
+                "home_lat",
+                "home_lat is outside -90 to 90",
+                True,
+            ),
             (
                 _outside(p["home_lon"], *_LON_RANGE),
                 "home_lon",
                 "home_lon is outside -180 to 180",
+                True,
             ),
         ]
     elif table == "market":
@@ -1792,14 +1820,18 @@ def _range_rules(
                 p["industry"].isnull() & p["region"].isnull(),
                 "industry",
                 "the market row has no industry and no region (its key)",
+                False,
             ),
-            (p["market_size"] < 0, "market_size", "market_size is negative"),
+            (p["market_size"] < 0, "market_size", "market_size is negative", True),
             (
                 p["growth_rate"] <= -1,
                 "growth_rate",
                 "growth_rate is -1 or below (it is a fraction: 0.03 = 3%)",
+                True,
             ),
-            (p["growth_rate"] > 1, "growth_rate", GROWTH_ABOVE_ONE),
+            # most often the whole column is percentages written without their sign: its
+            # rows are rejected and counted in one warning (_warn_growth_as_percentages)
+            (p["growth_rate"] > 1, "growth_rate", GROWTH_ABOVE_ONE, False),
         ]
     elif table == "transactions":
         rules.append(
@@ -1808,6 +1840,7 @@ def _range_rules(
                 "date",
                 f"date in the future (after {limit.isoformat()}, today + "
                 f"{vs.future_tolerance_days} days tolerance)",
+                True,
             )
         )
     return rules
@@ -2043,16 +2076,31 @@ def canonicalize(
     for plan in plans:
         level2.update(plan.level2(t1, ti, vs, engine))
     t2 = t1.mutate(**level2).view()
-    # a value of an optional column that cannot be read, in a table that keeps such rows
+    # a value of an optional column that cannot be read or is out of its plausible range
+    # (a range rule judging it alone), in a table that keeps such rows
     # (TableSpec.empties_unreadable), is emptied: the number of the check it fails first,
     # found in a step of its own, empties it and names the reason (emptied_values)
+    ranges: dict[str, list[Check]] = {}
+    if spec.empties_unreadable:
+        read = {plan.name: plan.value(t2) for plan in plans}
+        as_read = {
+            c.name: read.get(c.name, ibis.null(_IBIS_TYPES[c.kind])) for c in spec.input_columns
+        }
+        for bad, about, why, alone in _range_rules(table, as_read, vs, today):
+            if alone and about in read:
+                ranges.setdefault(about, []).append((bad, why))
     emptiable = {
         plan.name: checks
         for plan in plans
         if spec.empties_unreadable
         and plan.kind not in ("extra_number", "extra_text")
         and not spec.column(plan.name).required
-        and (checks := plan.checks(t2, ti, vs, table=table, backend=engine.backend))
+        and (
+            checks := [
+                *plan.checks(t2, ti, vs, table=table, backend=engine.backend),
+                *ranges.get(plan.name, []),
+            ]
+        )
     }
     if emptiable:
         t2 = t2.mutate(
@@ -2123,8 +2171,9 @@ def canonicalize(
             _convert_currencies(final, mapping["currency"], ti.exchange_rates, rules)
             if not ti.exchange_rates:
                 _warn_currencies(t2, final["currency"], engine, file=file, warnings=warnings)
-    for cond, about, why in _range_rules(table, final, vs, today):
-        rules.append((cond, mapping.get(about) or about, why))
+    for cond, about, why, alone in _range_rules(table, final, vs, today):
+        if not (alone and about in emptiable):
+            rules.append((cond, mapping.get(about) or about, why))
     if table in ("transactions", "activities") and as_of is not None:
         # a line or contact after the analysis date is no part of the analysis: rejected,
         # so that the rows said used are the rows used
@@ -3420,11 +3469,24 @@ def _values_as_written(engine: Engine, listing: pa.Table, raw: ir.Table, what: s
     return out.set_column(out.schema.get_field_index("value"), "value", value)
 
 
+def _out_of_range_reasons(table: str, vs: ValidateSettings, today: dt.date) -> set[str]:
+    """The reasons of the range rules that empty a value of ``table`` (:data:`Rule`)."""
+    spec = TABLES[table]
+    nulls = {c.name: ibis.null(_IBIS_TYPES[c.kind]) for c in spec.input_columns}
+    return {why for _, _, why, alone in _range_rules(table, nulls, vs, today) if alone}
+
+
 def _warn_emptied(
-    emptied: pa.Table, canonical: Mapping[str, str], table: str, warnings: list[str]
+    emptied: pa.Table,
+    canonical: Mapping[str, str],
+    table: str,
+    warnings: list[str],
+    out_of_range: Collection[str] = (),
 ) -> None:
     """One warning per column of an input whose values were emptied (:func:`emptied_values`):
-    how many, the first with its row, value and reason, and what to do."""
+    how many, the first with its row, value and reason, and what to do. ``out_of_range``
+    are the reasons of a value read but out of its plausible range; the others are a value
+    that could not be read."""
     # the listing is in order of row: a column's first row is its first in the listing
     for column in dict.fromkeys(emptied.column("column").to_pylist()):
         of_column = emptied.filter(pc.equal(emptied.column("column"), column))
@@ -3433,9 +3495,18 @@ def _warn_emptied(
         name = canonical.get(column, column)
         read_as = "" if column_key(column) == name else f" (read as {name})"
         value = "an empty value" if first["value"] is None else repr(first["value"])
+        ranged = pc.is_in(of_column.column("reason"), pa.array(sorted(out_of_range), pa.string()))
+        n_range = pc.sum(ranged.cast(pa.int64())).as_py() or 0
+        was = "was" if n == 1 else "were"
+        if not n_range:
+            what = "could not be read"
+        elif n_range == n:
+            what = f"{was} out of range"
+        else:
+            what = f"could not be read or {was} out of range"
         warnings.append(
-            f"{first['file']}: {count_text(n, 'value')} of column {column!r}{read_as} could "
-            f"not be read and {'was' if n == 1 else 'were'} emptied, "
+            f"{first['file']}: {count_text(n, 'value')} of column {column!r}{read_as} "
+            f"{what} and {was} emptied, "
             f"{'its row' if n == 1 else 'their rows'} kept (first: row {first['row']}, "
             f"{value}: {first['reason']}); correct the file, or map the column that holds "
             f"{name} in [{table}.columns]; emptied_values.csv lists "
@@ -3770,7 +3841,8 @@ def validate_inputs(
                     f"the values emptied in {raw.path}",
                 )
                 read_as = {src: c for c, src in sources[name].items() if src is not None}
-                _warn_emptied(emptied, read_as, name, warnings)
+                out_of_range = _out_of_range_reasons(name, settings.validate_, today)
+                _warn_emptied(emptied, read_as, name, warnings, out_of_range)
                 emptied_tables.append(emptied)
         n_read = engine.count(raw.table, f"rows of {raw.path}") + raw.n_malformed
         n_used = (

@@ -904,6 +904,7 @@ CASES = [
         check=_check_values({2: "01.02.2024"}, "activities"),
     ),
     Case(
+        # the defect: one value out of its range rejected the whole customer record
         "customers_with_impossible_coordinates_and_terms",
         {
             "transactions": ("tx.csv", TX_OK),
@@ -914,15 +915,25 @@ CASES = [
             ),
         },
         rows={"transactions": 2, "customers": 5},
-        rejects=(
-            ("customers", 2, "lat", "lat is outside -90 to 90"),
-            ("customers", 3, "lon", "lon is outside -180 to 180"),
-            ("customers", 4, "payment_terms_days", "payment_terms_days is negative"),
-            ("customers", 5, "employees", "employees is negative"),
+        check=_check_all(
+            _check_emptied(
+                {
+                    ("customers", 2, "lat"): "999",
+                    ("customers", 3, "lon"): "-200",
+                    ("customers", 4, "payment_terms_days"): "-30",
+                    ("customers", 5, "employees"): "-5",
+                }
+            ),
+            _check_warning(
+                "customers.csv: 1 value of column 'lat' was out of range and was emptied",
+                "row 2, '999': lat is outside -90 to 90 degrees",
+            ),
+            _check_warning("column 'employees'", "emptied_values.csv"),
         ),
     ),
     Case(
-        # the defect: a negative cost raised a customer's net profit by 20,000
+        # the defect: a negative cost raised a customer's net profit by 20,000; such a value
+        # is emptied, the activity costed at its pool's rate
         "activities_with_negative_cost_or_duration",
         {
             "transactions": ("tx.csv", TX_OK),
@@ -933,10 +944,19 @@ CASES = [
             ),
         },
         rows={"transactions": 2, "activities": 4},
-        rejects=(
-            ("activities", 2, "cost", "cost is negative"),
-            ("activities", 3, "duration_minutes", "duration_minutes is negative"),
-            ("activities", 4, "duration_minutes", "max_activity_minutes"),
+        check=_check_all(
+            _check_emptied(
+                {
+                    ("activities", 2, "cost"): "-20000",
+                    ("activities", 3, "duration_minutes"): "-15",
+                    ("activities", 4, "duration_minutes"): "5000",
+                }
+            ),
+            _check_warning("column 'cost'", "cost is negative"),
+            _check_warning(
+                "2 values of column 'duration_minutes' were out of range and were emptied",
+                "row 3, '-15': duration_minutes is negative",
+            ),
         ),
     ),
     Case(
@@ -971,8 +991,8 @@ CASES = [
         rejects=(
             ("prospects", 3, "customer_id", "duplicate customer_id (first at row 2)"),
             ("prospects", 4, "customer_id", "control character"),
-            ("prospects", 5, "lat", "lat is outside -90 to 90"),
         ),
+        check=_check_emptied({("prospects", 5, "lat"): "-91"}),
     ),
     Case(
         "reps_with_zero_or_negative_hours",
@@ -1016,8 +1036,8 @@ CASES = [
         rejects=(
             ("market", 3, "industry", "no industry and no region"),
             ("market", 4, "industry", "first at row 2"),
-            ("market", 5, "growth_rate", "growth_rate is -1 or below"),
         ),
+        check=_check_emptied({("market", 5, "growth_rate"): "-1.5"}),
     ),
     Case(
         # 3.5 meant 3.5%: read as 350% a year, it inflated every wallet
@@ -1096,20 +1116,21 @@ CASES = [
             "transactions": ("tx.csv", TX_OK),
             "market": (
                 "market.csv",
-                "industry,region,market_size,growth_rate\nRetail,North,-1000,0.02\n"
-                "Food,North,-800,0.01\nFood,South,900,2.5\n",
+                "industry,region,market_size,growth_rate\nRetail,North,1000,2.5\n"
+                ",,800,0.01\nFood,South,900,2.5\n",
             ),
         },
         rows={"transactions": 2, "market": 3},
         rejects=(
-            ("market", 2, "market_size", "market_size is negative"),
-            ("market", 3, "market_size", "market_size is negative"),
+            ("market", 2, "growth_rate", "growth_rate is above 1"),
+            ("market", 3, "industry", "no industry and no region"),
             ("market", 4, "growth_rate", "growth_rate is above 1"),
         ),
         check=_check_warning(
             "market: every row of ",
-            "market.csv was rejected (3 rows), so the run goes on without it: market_size is "
-            "negative (2 rows, first at row 2); growth_rate is above 1",
+            "market.csv was rejected (3 rows), so the run goes on without it: growth_rate is "
+            "above 1",
+            "(2 rows, first at row 2); the market row has no industry and no region",
             "rejects.csv lists every row",
         ),
     ),

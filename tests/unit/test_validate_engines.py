@@ -275,10 +275,12 @@ def test_rows_left_out_or_kept_by_status_alike_on_every_engine(engine: Any) -> N
 def test_a_growth_rate_with_a_percent_sign_is_hundredths(engine: Any) -> None:
     rates = ["3.5%", "0.035", "-2%", "12 %", "-150%"]
     market = {"industry": [f"i{i}" for i in range(len(rates))], "growth_rate": rates}
-    used, rejects = _canonical(engine, "market", market)
-    assert [r["growth_rate"] for r in used] == [0.035, 0.035, -0.02, 0.12]
-    # read as a fraction, -150% is below -1 and named as such
-    assert rejects == [
+    emptied: list[dict[str, Any]] = []
+    used, rejects = _canonical(engine, "market", market, emptied=emptied)
+    assert [r["growth_rate"] for r in used] == [0.035, 0.035, -0.02, 0.12, None]
+    # read as a fraction, -150% is below -1 and named as such: emptied, its row kept
+    assert rejects == []
+    assert emptied == [
         {
             "row": 6,
             "column": "growth_rate",
@@ -318,6 +320,39 @@ def test_a_percent_reads_as_the_same_float_as_its_fraction_and_a_line_break_is_n
     assert rejects == [] and [(r["row"], r["column"]) for r in emptied] == [(2, "duration_minutes")]
 
 
+def test_a_value_out_of_its_range_is_emptied_and_a_required_one_rejects_on_every_engine(
+    engine: Any,
+) -> None:
+    customers = {
+        "customer_id": ["A", "B", "C"],
+        "name": ["Alpha", "Beta", "Gamma"],
+        "lat": ["95", "52.5", "-90.5"],
+        "lon": ["8.5", "200", "11.6"],
+        "employees": ["-5", "3", "7"],
+    }
+    emptied: list[dict[str, Any]] = []
+    used, rejects = _canonical(engine, "customers", customers, emptied=emptied)
+    assert rejects == []
+    assert [(r["name"], r["lat"], r["lon"], r["employees"]) for r in used] == [
+        ("Alpha", None, 8.5, None),
+        ("Beta", 52.5, None, 3.0),
+        ("Gamma", None, 11.6, 7.0),
+    ]
+    assert [(r["row"], r["column"], r["reason"]) for r in emptied] == [
+        (2, "lat", "lat is outside -90 to 90 degrees"),
+        (2, "employees", "employees is negative"),
+        (3, "lon", "lon is outside -180 to 180 degrees"),
+        (4, "lat", "lat is outside -90 to 90 degrees"),
+    ]
+    reps = {"rep_id": ["R1", "R2"], "role": ["field"] * 2, "hours_per_year": ["0", "1600"]}
+    emptied = []
+    used, rejects = _canonical(engine, "reps", reps, emptied=emptied)
+    assert [r["rep_id"] for r in used] == ["R2"] and emptied == []
+    assert rejects == [
+        {"row": 2, "column": "hours_per_year", "reason": "hours_per_year is zero or negative"}
+    ]
+
+
 def test_a_percent_sign_in_a_money_column_is_not_a_number(engine: Any) -> None:
     tx = {"customer_id": ["A", "A"], "date": ["2024-01-31"] * 2, "revenue": ["3.5%", "3.5"]}
     used, rejects = _canonical(engine, "transactions", tx)
@@ -336,21 +371,23 @@ def test_a_duration_written_as_a_clock_is_minutes(engine: Any) -> None:
     }
     emptied: list[dict[str, Any]] = []
     used, rejects = _canonical(engine, "activities", activities, emptied=emptied)
-    # a duration that reads neither way is emptied, the activity kept
-    assert [r["duration_minutes"] for r in used] == [28.0, 65.0, 28.5, 45.0, 12.5, None, None, None]
+    # a duration that reads neither way, or reads as more than a day (25 hours), is
+    # emptied, the activity kept
+    assert [r["duration_minutes"] for r in used] == [
+        *(28.0, 65.0, 28.5, 45.0, 12.5),
+        *(None, None, None, None),
+    ]
     unreadable = "duration_minutes is not a number of minutes nor a duration H:MM or H:MM:SS"
     assert emptied == [
         {"row": 8, "column": "duration_minutes", "reason": unreadable},
         {"row": 9, "column": "duration_minutes", "reason": unreadable},
-    ]
-    assert rejects == [
-        # 25 hours
         {
             "row": 10,
             "column": "duration_minutes",
             "reason": "duration_minutes is above 1440 ([validate] max_activity_minutes)",
         },
     ]
+    assert rejects == []
     # a money column is no clock
     tx = {"customer_id": ["A"], "date": ["2024-01-31"], "revenue": ["1:05"]}
     assert _canonical(engine, "transactions", tx)[1] == [

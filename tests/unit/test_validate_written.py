@@ -203,14 +203,144 @@ def test_a_required_value_and_the_transactions_and_payments_still_reject_the_row
     }
 
 
-def test_a_value_out_of_its_range_still_rejects_the_row(eng: Engine) -> None:
-    customers = {"customer_id": ["C1", "C2"], "lat": ["95,0", "52,5"], "employees": ["-5", "3"]}
-    checked, _ = _validated(eng, {"transactions": _tx(["C1"]), "customers": customers})
-    ((row, column, value),) = [
-        (r["row"], r["column"], r["value"]) for r in checked.rejects.to_pylist()
+def test_a_value_out_of_its_range_is_emptied_and_the_customer_keeps_its_master_data(
+    eng: Engine,
+) -> None:
+    customers = {
+        "customer_id": ["C1", "C2", "C3"],
+        "name": ["Alpha GmbH", "Beta AG", "Gamma KG"],
+        "region": ["North", "South", "West"],
+        "lat": ["95,0", "52,5", "48,1"],
+        "lon": ["8,5", "13,4", "11,6"],
+        "employees": ["-5", "3", "ca. 9"],
+        "payment_terms_days": ["30", "400", "14"],
+    }
+    checked, warnings = _validated(eng, {"transactions": _tx(["C1"]), "customers": customers})
+    rows = _rows(eng, checked, "customers")
+    assert [(r["name"], r["region"]) for r in rows] == [
+        ("Alpha GmbH", "North"),
+        ("Beta AG", "South"),
+        ("Gamma KG", "West"),
     ]
-    assert (row, column, value) == (2, "lat", "95,0")
+    assert [(r["lat"], r["lon"]) for r in rows] == [(None, 8.5), (52.5, 13.4), (48.1, 11.6)]
+    assert [r["employees"] for r in rows] == [None, 3.0, None]
+    assert [r["payment_terms_days"] for r in rows] == [30.0, None, 14.0]
+    assert checked.rejects.num_rows == 0
+    assert checked.accounts["customers"].rows_used == 3
+    assert _listed(checked.emptied) == [
+        ("customers", 2, "lat", "lat is outside -90 to 90 degrees", "95,0"),
+        ("customers", 2, "employees", "employees is negative", "-5"),
+        (
+            "customers",
+            3,
+            "payment_terms_days",
+            "payment_terms_days is above 365 ([validate] max_payment_terms_days)",
+            "400",
+        ),
+        ("customers", 4, "employees", "employees is not a number", "ca. 9"),
+    ]
+    (lat,) = [w for w in warnings if "'lat'" in w]
+    assert lat == (
+        "customers.csv: 1 value of column 'lat' was out of range and was emptied, its row "
+        "kept (first: row 2, '95,0': lat is outside -90 to 90 degrees); correct the file, or "
+        "map the column that holds lat in [customers.columns]; emptied_values.csv lists it"
+    )
+    (employees,) = [w for w in warnings if "'employees'" in w]
+    assert employees.startswith(
+        "customers.csv: 2 values of column 'employees' could not be read or were out of "
+        "range and were emptied, their rows kept (first: row 2, '-5': employees is negative)"
+    )
+
+
+def test_the_other_tables_values_out_of_range_are_emptied_too(eng: Engine) -> None:
+    tables = {
+        "transactions": _tx(["C1"]),
+        "activities": {
+            "customer_id": ["C1", "C1", "C1"],
+            "date": ["2025-11-01"] * 3,
+            "type": ["visit", "call", "call"],
+            "duration_minutes": ["30", "-15", "25:00"],
+            "cost": ["-20000", "5", "5"],
+        },
+        "reps": {
+            "rep_id": ["R1", "R2"],
+            "role": ["field", "inside"],
+            "hours_per_year": ["1600", "1500"],
+            "home_lat": ["52.5", "91"],
+            "home_lon": ["200", "13.4"],
+        },
+        "market": {
+            "industry": ["metal", "wood"],
+            "market_size": ["-1000", "5000"],
+            "growth_rate": ["0.02", "-150%"],
+        },
+    }
+    checked, _ = _validated(eng, tables)
+    assert checked.rejects.num_rows == 0
+    for name in ("activities", "reps", "market"):
+        assert checked.accounts[name].rows_used == len(next(iter(tables[name].values())))
+    got = {(t, row, column, value) for t, row, column, _, value in _listed(checked.emptied)}
+    assert got == {
+        ("activities", 2, "cost", "-20000"),
+        ("activities", 3, "duration_minutes", "-15"),
+        ("activities", 4, "duration_minutes", "25:00"),
+        ("reps", 2, "home_lon", "200"),
+        ("reps", 3, "home_lat", "91"),
+        ("market", 2, "market_size", "-1000"),
+        ("market", 3, "growth_rate", "-150%"),
+    }
+    acts = _rows(eng, checked, "activities")
+    assert [(r["duration_minutes"], r["cost"]) for r in acts] == [
+        (30.0, None),
+        (None, 5.0),
+        (None, 5.0),
+    ]
+    reps = _rows(eng, checked, "reps")
+    assert [(r["home_lat"], r["home_lon"]) for r in reps] == [(52.5, None), (None, 13.4)]
+    assert [(r["market_size"], r["growth_rate"]) for r in _rows(eng, checked, "market")] == [
+        (None, 0.02),
+        (5000.0, None),
+    ]
+
+
+def test_a_value_out_of_range_still_rejects_a_row_that_needs_it(eng: Engine) -> None:
+    # a rep's hours are required; a market row needs its key; a payment is judged with its
+    # due date; a growth rate above 1 is a percentage written without its sign
+    tables = {
+        "transactions": _tx(["C1"]),
+        "payments": {
+            "invoice_id": ["I1", "I2"],
+            "customer_id": ["C1", "C1"],
+            "due_date": ["2025-10-01"] * 2,
+            "paid_date": ["2025-10-05", "2018-02-01"],
+            "amount": ["10", "10"],
+        },
+        "reps": {
+            "rep_id": ["R1", "R2", "R3"],
+            "role": ["field"] * 3,
+            "hours_per_year": ["1600", "-40", "9000"],
+            "home_lat": ["52.5", "95", "52.5"],
+        },
+        "market": {
+            "industry": ["metal", "", "wood"],
+            "region": ["", "", ""],
+            "market_size": ["5000", "-1", "7000"],
+            "growth_rate": ["0.02", "0.01", "3.5"],
+        },
+    }
+    checked, warnings = _validated(eng, tables)
+    got = [(r["table"], r["row"], r["column"], r["value"]) for r in checked.rejects.to_pylist()]
+    assert sorted(got) == [
+        ("market", 3, "industry", ""),
+        ("market", 4, "growth_rate", "3.5"),
+        ("payments", 3, "paid_date", "2018-02-01"),
+        ("reps", 3, "hours_per_year", "-40"),
+        ("reps", 4, "hours_per_year", "9000"),
+    ]
+    # a rejected row's values are not listed as emptied
     assert checked.emptied.num_rows == 0
+    assert not [w for w in warnings if "emptied" in w]
+    assert [checked.accounts[n].rows_rejected for n in ("payments", "reps", "market")] == [1, 2, 2]
 
 
 def test_a_rejected_rows_unreadable_values_are_not_listed_as_emptied(eng: Engine) -> None:
@@ -282,8 +412,20 @@ def test_ids_rejected_after_the_checks_are_shown_as_the_file_wrote_them(eng: Eng
     assert reasons[2].startswith("customer_id not found")
 
 
-def test_a_number_rejected_for_its_range_is_shown_as_the_file_wrote_it(eng: Engine) -> None:
+def test_a_number_out_of_its_range_is_shown_as_the_file_wrote_it(eng: Engine) -> None:
     customers = {"customer_id": ["C1", "C2"], "payment_terms_days": ["1.234,50", "30,00"]}
-    checked, _ = _validated(eng, {"transactions": _tx(["C1"]), "customers": customers})
-    ((r),) = checked.rejects.to_pylist()
-    assert (r["row"], r["column"], r["value"]) == (2, "payment_terms_days", "1.234,50")
+    reps = {"rep_id": ["R1", "R2"], "role": ["field"] * 2, "hours_per_year": ["9.000,00", "1,5"]}
+    tables = {"transactions": _tx(["C1"]), "customers": customers, "reps": reps}
+    checked, _ = _validated(eng, tables)
+    ((emptied),) = checked.emptied.to_pylist()
+    assert (emptied["row"], emptied["column"], emptied["value"]) == (
+        2,
+        "payment_terms_days",
+        "1.234,50",
+    )
+    ((rejected),) = checked.rejects.to_pylist()
+    assert (rejected["row"], rejected["column"], rejected["value"]) == (
+        2,
+        "hours_per_year",
+        "9.000,00",
+    )

@@ -12,7 +12,8 @@ from ._base import Section, check_date_format
 class ValidateSettings(Section):
     """Row-level checks. Rows that fail go to rejects.csv with their reason; a value of an
     optional column of the customers, prospects, activities, reps or market that cannot be
-    read is emptied instead, its row kept (emptied_values.csv)."""
+    read or is out of its plausible range is emptied instead, its row kept
+    (emptied_values.csv)."""
 
     future_tolerance_days: int = Field(default=2, ge=0)
     """A transaction dated, or a payment paid, more than this many days after today (or a
@@ -176,12 +177,13 @@ class ValidateSettings(Section):
     Default 365."""
 
     max_payment_terms_days: float = Field(default=365, ge=0)
-    """A customer's payment_terms_days above this is rejected as implausible (negative terms
-    always are); days. Default 365."""
+    """A customer's payment_terms_days above this is implausible (negative terms always
+    are): the value is emptied, the customer kept (emptied_values.csv); days. Default 365."""
 
     max_activity_minutes: float = Field(default=1440, gt=0)
-    """An activity whose duration_minutes is above this is rejected as implausible (negative
-    durations and costs always are); minutes. Default 1440 (one day)."""
+    """An activity's duration_minutes above this is implausible (negative durations and
+    costs always are): the value is emptied, the activity kept (emptied_values.csv); minutes.
+    Default 1440 (one day)."""
 
     max_rep_hours_per_year: float = Field(default=4000, gt=0)
     """A rep's hours_per_year above this is rejected as implausible (zero or negative hours
