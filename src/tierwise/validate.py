@@ -3509,7 +3509,7 @@ def _warn_emptied(
             f"{what} and {was} emptied, "
             f"{'its row' if n == 1 else 'their rows'} kept (first: row {first['row']}, "
             f"{value}: {first['reason']}); correct the file, or map the column that holds "
-            f"{name} in [{table}.columns]; emptied_values.csv lists "
+            f"{name} in [{table}.columns]; the run's emptied_values.csv lists "
             f"{'it' if n == 1 else 'each'}"
         )
 

@@ -100,7 +100,7 @@ def test_an_unreadable_optional_value_is_emptied_and_the_customer_keeps_its_mast
         "customers.csv: 2 values of column 'employees' could not be read and were emptied, "
         "their rows kept (first: row 2, 'ca. 50': employees is not a number); correct the "
         "file, or map the column that holds employees in [customers.columns]; "
-        "emptied_values.csv lists each"
+        "the run's emptied_values.csv lists each"
     )
     (terms,) = [w for w in warnings if "'payment_terms_days'" in w]
     assert terms.startswith("customers.csv: 1 value of column 'payment_terms_days' could not")
@@ -243,7 +243,8 @@ def test_a_value_out_of_its_range_is_emptied_and_the_customer_keeps_its_master_d
     assert lat == (
         "customers.csv: 1 value of column 'lat' was out of range and was emptied, its row "
         "kept (first: row 2, '95,0': lat is outside -90 to 90 degrees); correct the file, or "
-        "map the column that holds lat in [customers.columns]; emptied_values.csv lists it"
+        "map the column that holds lat in [customers.columns]; "
+        "the run's emptied_values.csv lists it"
     )
     (employees,) = [w for w in warnings if "'employees'" in w]
     assert employees.startswith(
