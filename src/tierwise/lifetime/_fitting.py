@@ -76,6 +76,42 @@ LOG_BOUND = 20.0
 MIN_DROPOUT_SHARE = 0.01
 
 
+def params_text(params: Mapping[str, float]) -> str:
+    """A fit's parameters for a message a user reads: ``name = value``, each value in plain
+    digits (:func:`plain_number`).
+
+    Examples
+    --------
+    >>> params_text({"r": 0.2431, "alpha": 4.414, "a": 1.2e-07, "b": 3.5e8})
+    'r = 0.243, alpha = 4.41, a = 0.00000012, b = 350,000,000'
+    """
+    return ", ".join(f"{name} = {plain_number(v)}" for name, v in params.items())
+
+
+def plain_number(v: float) -> str:
+    """``v`` to three significant digits without an exponent: thousands grouped from 1,000,
+    below 0.001 as many decimals as its third digit needs, and a size below 10^-9 as "under
+    0.000000001" (a model's parameter run towards zero); a value that is not finite as
+    Python writes it.
+
+    Examples
+    --------
+    >>> [plain_number(x) for x in (0.0, 4.4139, 12345.6, -3.2e-5, 2.5e-11, float("inf"))]
+    ['0', '4.41', '12,346', '-0.000032', 'under 0.000000001', 'inf']
+    """
+    if not np.isfinite(v) or v == 0:
+        return f"{v:g}"
+    size = abs(v)
+    if size >= 1000:
+        return f"{v:,.0f}"
+    if size >= 1e-3:
+        return f"{v:.3g}"
+    if size < 1e-9:
+        return "under 0.000000001"
+    decimals = int(-np.floor(np.log10(size))) + 2
+    return f"{v:.{decimals}f}".rstrip("0")
+
+
 class DegenerateFitError(ModelError):
     """The data cannot identify the model: a parameter ran off (see the module docstring).
 
@@ -347,7 +383,7 @@ def maximise(
     if np.any(at_bound) or np.any(too_big):
         k = int(np.flatnonzero(at_bound | too_big)[0])
         where = "infinity" if best.x[k] > 0 else "zero"
-        shown = ", ".join(f"{n} = {v:.3g}" for n, v in found.items())
+        shown = params_text(found)
         raise DegenerateFitError(
             f"{model}: degenerate fit ({shown}): {names[k]} ran towards {where}, so the data "
             "cannot identify the model (the customers differ too little, for example all "
@@ -469,10 +505,10 @@ class LikelihoodModel(BaseEstimator):  # type: ignore[misc]
         found = dict(zip(self.param_names, map(float, params), strict=True))
         share = self.dropout_share(found, span) if span is not None and span > 0 else None
         if share is not None and share < MIN_DROPOUT_SHARE:
-            shown = ", ".join(f"{n} = {v:.3g}" for n, v in found.items())
+            shown = params_text(found)
             raise DegenerateFitError(
                 f"{self.name}: degenerate fit ({shown}): the dropout process vanished "
-                f"(at most {share:.2g} of the customers would leave over the "
+                f"(at most {plain_number(share)} of the customers would leave over the "
                 f"{span:,.0f} {self.time_unit} of the data, under the "
                 f"{MIN_DROPOUT_SHARE:.0%} a model of leaving needs), so every customer would "
                 "stay alive for ever, even a one-off buyer silent for years; the data cannot "

@@ -40,7 +40,7 @@ import pyarrow as pa
 from ..engine import Engine
 from ..errors import ModelError
 from ..settings.lifetime import LifetimeSettings
-from ._fitting import MODEL_LABELS, DegenerateFitError, LikelihoodModel
+from ._fitting import MODEL_LABELS, DegenerateFitError, LikelihoodModel, params_text
 from .bgnbd import BetaGeoModel
 from .clv import DAYS_PER_MONTH
 from .holdout import HoldoutEvaluation, evaluate_holdout, holdout_data, with_tracking
@@ -133,7 +133,7 @@ def _forecast_problem(
     bad = [k for k, v in checks.items() if not np.all(np.isfinite(v))]
     if not bad:
         return None
-    params = ", ".join(f"{k} = {v:.3g}" for k, v in m.params_.items())
+    params = params_text(m.params_)
     return (
         f"{model.name}: the fitted parameters ({params}) give no finite {bad[0]}; the data "
         "sit at the edge of what the model can identify"

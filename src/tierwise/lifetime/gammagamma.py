@@ -38,6 +38,7 @@ from ._fitting import (
     check_fitted,
     columns_of,
     one_blas_thread,
+    plain_number,
 )
 
 __all__ = ["SPEND", "GammaGammaModel", "frequency_value_correlation"]
@@ -266,7 +267,7 @@ class GammaGammaModel(LikelihoodModel):
         p, q, g = (self.params_[k] for k in self.param_names)
         if q <= 1:
             raise ModelError(
-                f"gamma_gamma: q = {q:.3g} <= 1: order values vary so widely between "
+                f"gamma_gamma: q = {plain_number(q)} <= 1: order values vary so widely between "
                 "customers that the model's mean order value is infinite"
             )
         xa = np.where(ma > 0, xa, 0.0)

@@ -37,7 +37,7 @@ from sklearn.metrics import mean_poisson_deviance, roc_auc_score
 
 from ..engine import Engine
 from ..errors import ModelError
-from ._fitting import LikelihoodModel
+from ._fitting import LikelihoodModel, params_text
 from .bgnbd import BetaGeoModel
 from .mbgnbd import ModifiedBetaGeoModel
 from .paretonbd import ParetoNBDModel
@@ -193,7 +193,7 @@ def evaluate_holdout(
     predicted = m.expected_purchases(cal, horizon)
     p_alive = m.p_alive(cal)
     if not (np.isfinite(predicted).all() and np.isfinite(p_alive).all()):
-        params = ", ".join(f"{k} = {v:.3g}" for k, v in m.params_.items())
+        params = params_text(m.params_)
         raise ModelError(
             f"holdout evaluation: {m.name} fitted to {data.split} ({params}) gives no finite "
             "forecast; the calibration data sit at the edge of what the model can identify"
