@@ -750,6 +750,26 @@ def _strftime_to_java(fmt: str) -> str:
 #: Spark's setting that reads a nanosecond timestamp in Parquet as a long
 _NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
 
+#: the loggers PySpark writes each query error it raises to, as JSON with the whole query
+#: plan and Java stack (hundreds of kilobytes), on standard error of their own
+_SPARK_QUERY_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+
+
+def _silence_spark_query_logs() -> list[tuple[Any, bool]]:
+    """Switch off PySpark's query-error loggers; return each with its former state.
+
+    A query error tierwise acts on (a training pass of duplicate detection that cannot
+    train, a probe) is not the user's to read, and one that stops the run reaches them as
+    one line naming what failed; PySpark would write either to the screen as it is raised.
+    """
+    from pyspark.logger import PySparkLogger
+
+    loggers = [PySparkLogger.getLogger(name) for name in _SPARK_QUERY_LOGGERS]
+    before = [(lg, lg.disabled) for lg in loggers]
+    for lg in loggers:
+        lg.disabled = True
+    return before
+
 
 def _nanosecond_columns(files: Sequence[str]) -> set[str]:
     """The columns that the Parquet files among ``files`` on this machine store as
@@ -958,6 +978,9 @@ class Engine:
         #: the given session's spark.sql.legacy.parquet.nanosAsLong before this engine set it
         #: to read nanosecond timestamps (restored by close)
         self._given_nanos: str | None = None
+        #: PySpark's query-error loggers and whether each was off before this engine
+        #: switched them off (restored by close)
+        self._spark_loggers: list[tuple[Any, bool]] = []
         #: Spark tables made by materialize, by view name (released by release)
         self._spark_tables: dict[str, Any] = {}
         #: Spark temporary views this engine registered, and the DataFrames it persisted:
@@ -1028,6 +1051,7 @@ class Engine:
             # dates are parsed and cut from timestamps in the session time zone: always UTC,
             # so that a date never moves with the clock of the machine or cluster
             session.conf.set("spark.sql.session.timeZone", "UTC")
+            self._spark_loggers = _silence_spark_query_logs()
             self.con = ibis.pyspark.connect(session)
         else:
             raise SettingsError(f"[run] engine: unknown engine {backend!r} (use duckdb or spark)")
@@ -1822,6 +1846,9 @@ class Engine:
                     self._given_nanos = None
         except Exception:  # pragma: no cover - closing is best effort
             pass
+        for logger, was in self._spark_loggers:
+            logger.disabled = was
+        self._spark_loggers = []
         if self._temp_remove is not None:
             self._temp_remove()
         self._temp = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -234,6 +235,44 @@ def test_closing_on_a_given_session_frees_what_the_engine_made(spark_engine: Eng
     assert kept_rdds() == rdds_before
     assert session.conf.get("spark.sql.session.timeZone") == "UTC"  # the session runs on
     assert session.range(2).count() == 2
+
+
+@pytest.mark.spark
+def test_a_query_error_raised_while_tierwise_runs_is_not_written_to_the_screen(
+    spark_session: Any, capfd: Any
+) -> None:
+    # PySpark writes every query error it raises to standard error as JSON with the whole
+    # plan; errors tierwise handles itself (a duplicate-detection training pass that cannot
+    # train) would fill the screen of a run that then succeeds
+    from pyspark.errors import AnalysisException
+    from pyspark.logger import PySparkLogger
+
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    logger = PySparkLogger.getLogger("SQLQueryContextLogger")
+    keep = Keep()
+    logger.addHandler(keep)
+    # as in a process where no engine is open (the tests' shared engine may be)
+    was, logger.disabled = logger.disabled, False
+    try:
+        eng = Engine("spark", spark_session=spark_session)
+        try:
+            with pytest.raises(AnalysisException):
+                spark_session.sql("SELECT no_such_column")
+        finally:
+            eng.close()
+        assert seen == []
+        assert "no_such_column" not in capfd.readouterr().err
+        # the session's user gets PySpark's logging back when the engine closes
+        assert logger.disabled is False
+    finally:
+        logger.removeHandler(keep)
+        logger.disabled = was
+    capfd.readouterr()
 
 
 @pytest.mark.spark
