@@ -750,6 +750,25 @@ def _strftime_to_java(fmt: str) -> str:
 #: Spark's setting that reads a nanosecond timestamp in Parquet as a long
 _NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
 
+#: whether Spark reads a Hive partition folder's values (customer_id=00042) as numbers
+#: and dates where they look like one, or as text
+_PARTITION_TYPES = "spark.sql.sources.partitionColumnTypeInference.enabled"
+
+
+@contextmanager
+def _spark_conf(session: Any, key: str, value: str) -> Iterator[None]:
+    """The session's ``key`` set to ``value`` for the duration, then as it was."""
+    before = session.conf.get(key, None)
+    session.conf.set(key, value)
+    try:
+        yield
+    finally:
+        if before is None:
+            session.conf.unset(key)
+        else:
+            session.conf.set(key, before)
+
+
 #: the loggers PySpark writes each query error it raises to, as JSON with the whole query
 #: plan and Java stack (hundreds of kilobytes), on standard error of their own
 _SPARK_QUERY_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
@@ -1291,10 +1310,14 @@ class Engine:
         if nanos:
             self._spark_nanos_as_long(session)
         reader = session.read
-        if base is not None:
-            # Hive partition folders (year=2024/) below base become columns
-            reader = reader.option("basePath", str(base))
-        df = reader.parquet(*files)
+        if base is None:
+            df = reader.parquet(*files)
+        else:
+            # Hive partition folders (year=2024/) below base become columns, their values
+            # read as text, which validation reads as any other column's: Spark's own guess
+            # would make customer_id=00042 the number 42
+            with _spark_conf(session, _PARTITION_TYPES, "false"):
+                df = reader.option("basePath", str(base)).parquet(*files)
         cols = list(df.columns)
         # a nanosecond timestamp is read as its nanoseconds since 1970 (a long): back to a
         # timestamp, to the microsecond below it (Spark's finest)

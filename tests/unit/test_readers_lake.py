@@ -193,6 +193,18 @@ def test_the_same_file_in_two_partition_folders_is_no_duplicate(tmp_path, engine
     assert raw.malformed.num_rows == 0 and raw.warnings == []
 
 
+def test_a_partition_folders_value_keeps_its_leading_zeros(tmp_path, engine):
+    # a lake partitioned by customer: customer_id=00042 names the customer the master file
+    # calls 00042, on Spark as on DuckDB (Spark's own guess would read the number 42)
+    for cid in ("00042", "00107"):
+        _month(
+            tmp_path / "lake" / f"customer_id={cid}", "part-0.parquet", pa.table({"revenue": [1.0]})
+        )
+    raw = read_input("transactions", tmp_path / "lake", TableInput(), engine)
+    got = engine.to_arrow(raw.table.order_by("_row")).to_pylist()
+    assert [str(r["customer_id"]) for r in got] == ["00042", "00107"]
+
+
 def test_files_are_numbered_in_the_order_of_their_paths_on_both_engines(tmp_path, engine):
     # Spark names files by URL: "a%20b" sorts after "a!b", the path "a b" before it. The
     # duplicate-file check counts rows in path order, so the engines must number rows in it
