@@ -769,6 +769,15 @@ def _spark_conf(session: Any, key: str, value: str) -> Iterator[None]:
             session.conf.set(key, before)
 
 
+def _splink_views(session: Any) -> set[str]:
+    """The names of the session's temporary views Splink makes (``__splink__…``)."""
+    return {
+        t.name
+        for t in session.catalog.listTables(pattern="__splink__*")
+        if t.isTemporary and t.name.startswith("__splink__")
+    }
+
+
 #: the loggers PySpark writes each query error it raises to, as JSON with the whole query
 #: plan and Java stack (hundreds of kilobytes), on standard error of their own
 _SPARK_QUERY_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
@@ -1000,6 +1009,9 @@ class Engine:
         #: PySpark's query-error loggers and whether each was off before this engine
         #: switched them off (restored by close)
         self._spark_loggers: list[tuple[Any, bool]] = []
+        #: the session's Splink views before this engine first ran Splink on it (None: it
+        #: has not): close drops those made since
+        self._splink_views_before: set[str] | None = None
         #: Spark tables made by materialize, by view name (released by release)
         self._spark_tables: dict[str, Any] = {}
         #: Spark temporary views this engine registered, and the DataFrames it persisted:
@@ -1890,6 +1902,13 @@ class Engine:
             with suppress(Exception):
                 df.unpersist()
         _unpersist_rdds(self.con._session, [i for ids in self._spark_rdds.values() for i in ids])
+        if self._splink_views_before is not None:
+            # Splink's own temporary views (the m and u counts of its training passes), which
+            # it does not drop itself
+            for name in _splink_views(self.con._session) - self._splink_views_before:
+                with suppress(Exception):
+                    catalog.dropTempView(name)
+            self._splink_views_before = None
         self._spark_views.clear()
         self._spark_persisted.clear()
         self._spark_tables.clear()
@@ -2087,6 +2106,8 @@ class Engine:
         from splink.backends.spark import SparkAPI
 
         session = self.con._session
+        if self._splink_views_before is None:
+            self._splink_views_before = _splink_views(session)
         self._splink_load_jar(session)
         return SparkAPI(
             spark_session=session,

@@ -276,6 +276,25 @@ def test_a_query_error_raised_while_tierwise_runs_is_not_written_to_the_screen(
 
 
 @pytest.mark.spark
+def test_closing_on_a_given_session_drops_the_views_splink_made(spark_session: Any) -> None:
+    # duplicate detection's training passes leave Splink views (__splink__aggregated_m_u_
+    # counts_…) behind; a notebook's session must not gather them run by run, nor lose a
+    # view of the same prefix that was there before
+    spark_session.range(1).createOrReplaceTempView("__splink__theirs")
+    try:
+        eng = Engine("spark", spark_session=spark_session)
+        eng.splink_api()
+        spark_session.range(1).createOrReplaceTempView("__splink__aggregated_m_u_counts_x")
+        eng.close()
+        left = {t.name for t in spark_session.catalog.listTables() if t.isTemporary}
+        assert "__splink__aggregated_m_u_counts_x" not in left
+        assert "__splink__theirs" in left
+    finally:
+        spark_session.catalog.dropTempView("__splink__theirs")
+        spark_session.catalog.dropTempView("__splink__aggregated_m_u_counts_x")
+
+
+@pytest.mark.spark
 def test_a_checkpoint_frees_its_own_rows_not_another_jobs(spark_engine: Engine) -> None:
     from tierwise.engine import _checkpoint_rdds
 
