@@ -769,12 +769,17 @@ def _spark_conf(session: Any, key: str, value: str) -> Iterator[None]:
             session.conf.set(key, before)
 
 
-def _splink_views(session: Any) -> set[str]:
-    """The names of the session's temporary views Splink makes (``__splink__…``)."""
+#: the names of the temporary views Splink (``__splink__…``) and Ibis (a memtable's,
+#: ``ibis_pyarrow_memtable_…``) make on a Spark session
+_LIBRARY_VIEWS = re.compile(r"__splink__|ibis_[a-z]+_memtable_")
+
+
+def _library_views(session: Any) -> set[str]:
+    """The names of the session's temporary views Splink and Ibis made."""
     return {
         t.name
-        for t in session.catalog.listTables(pattern="__splink__*")
-        if t.isTemporary and t.name.startswith("__splink__")
+        for t in session.catalog.listTables(pattern="__splink__*|ibis_*_memtable_*")
+        if t.isTemporary and _LIBRARY_VIEWS.match(t.name)
     }
 
 
@@ -1009,9 +1014,9 @@ class Engine:
         #: PySpark's query-error loggers and whether each was off before this engine
         #: switched them off (restored by close)
         self._spark_loggers: list[tuple[Any, bool]] = []
-        #: the session's Splink views before this engine first ran Splink on it (None: it
-        #: has not): close drops those made since
-        self._splink_views_before: set[str] | None = None
+        #: a given session's Splink and Ibis views when this engine opened (None: the
+        #: engine's own session, or DuckDB): close drops those made since
+        self._views_before: set[str] | None = None
         #: Spark tables made by materialize, by view name (released by release)
         self._spark_tables: dict[str, Any] = {}
         #: Spark temporary views this engine registered, and the DataFrames it persisted:
@@ -1082,6 +1087,8 @@ class Engine:
             # dates are parsed and cut from timestamps in the session time zone: always UTC,
             # so that a date never moves with the clock of the machine or cluster
             session.conf.set("spark.sql.session.timeZone", "UTC")
+            if spark_session is not None:
+                self._views_before = _library_views(session)
             self._spark_loggers = _silence_spark_query_logs()
             self.con = ibis.pyspark.connect(session)
         else:
@@ -1902,13 +1909,13 @@ class Engine:
             with suppress(Exception):
                 df.unpersist()
         _unpersist_rdds(self.con._session, [i for ids in self._spark_rdds.values() for i in ids])
-        if self._splink_views_before is not None:
-            # Splink's own temporary views (the m and u counts of its training passes), which
-            # it does not drop itself
-            for name in _splink_views(self.con._session) - self._splink_views_before:
+        if self._views_before is not None:
+            # the temporary views Splink (the m and u counts of its training passes) and
+            # Ibis (a table built in Python joined into a query) made, which neither drops
+            for name in _library_views(self.con._session) - self._views_before:
                 with suppress(Exception):
                     catalog.dropTempView(name)
-            self._splink_views_before = None
+            self._views_before = None
         self._spark_views.clear()
         self._spark_persisted.clear()
         self._spark_tables.clear()
@@ -2106,8 +2113,6 @@ class Engine:
         from splink.backends.spark import SparkAPI
 
         session = self.con._session
-        if self._splink_views_before is None:
-            self._splink_views_before = _splink_views(session)
         self._splink_load_jar(session)
         return SparkAPI(
             spark_session=session,

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import ibis
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -276,22 +277,28 @@ def test_a_query_error_raised_while_tierwise_runs_is_not_written_to_the_screen(
 
 
 @pytest.mark.spark
-def test_closing_on_a_given_session_drops_the_views_splink_made(spark_session: Any) -> None:
+def test_closing_on_a_given_session_drops_the_views_splink_and_ibis_made(
+    spark_session: Any,
+) -> None:
     # duplicate detection's training passes leave Splink views (__splink__aggregated_m_u_
-    # counts_…) behind; a notebook's session must not gather them run by run, nor lose a
-    # view of the same prefix that was there before
+    # counts_…) behind, and a table built in Python joined into a query an Ibis memtable
+    # view; a notebook's session must not gather them run by run, nor lose a view of the
+    # same prefix that was there before
     spark_session.range(1).createOrReplaceTempView("__splink__theirs")
+    made = ["__splink__aggregated_m_u_counts_x"]
     try:
         eng = Engine("spark", spark_session=spark_session)
-        eng.splink_api()
-        spark_session.range(1).createOrReplaceTempView("__splink__aggregated_m_u_counts_x")
+        spark_session.range(1).createOrReplaceTempView(made[0])
+        mem = ibis.memtable(pa.table({"x": [1, 2]}))
+        assert eng.to_arrow(mem, "a memtable").num_rows == 2
+        made += [mem.get_name()]
         eng.close()
         left = {t.name for t in spark_session.catalog.listTables() if t.isTemporary}
-        assert "__splink__aggregated_m_u_counts_x" not in left
+        assert mem.get_name().startswith("ibis_") and not left & set(made)
         assert "__splink__theirs" in left
     finally:
-        spark_session.catalog.dropTempView("__splink__theirs")
-        spark_session.catalog.dropTempView("__splink__aggregated_m_u_counts_x")
+        for name in ["__splink__theirs", *made]:
+            spark_session.catalog.dropTempView(name)
 
 
 @pytest.mark.spark
