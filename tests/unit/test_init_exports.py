@@ -329,6 +329,28 @@ def test_each_input_reads_the_sheet_whose_columns_fit_it(tmp_path: Path) -> None
     assert (s.transactions.sheet, s.customers.sheet) == ("Umsätze", "Kunden")
 
 
+def test_init_passes_over_a_hidden_sheet_of_the_same_columns(tmp_path: Path) -> None:
+    import openpyxl
+
+    # the hidden first sheet holds a few lines of an old export, with the same columns as
+    # the visible one: the visible sheet is the data, as Excel shows it
+    wb = openpyxl.Workbook()
+    old = wb.active
+    old.title = "Alt"
+    sales = wb.create_sheet("Umsätze")
+    for ws, n in ((old, 3), (sales, 30)):
+        ws.append(["Kundennummer", "Datum", "Beleg", "Menge", "Betrag"])
+        for i in range(n):
+            ws.append([f"K{i % 10:03d}", dt.date(2024, 1, i % 28 + 1), f"R{i}", i % 4 + 1, 10.5])
+    old.sheet_state = "hidden"
+    path = tmp_path / "Umsatzliste.xlsx"
+    wb.save(path)
+    r = init_settings({"transactions": path}, settings_path=tmp_path / "tierwise.toml")
+    t = r.tables["transactions"]
+    assert t.options.get("sheet", ("Umsätze",))[0] == "Umsätze"
+    assert read_sample(path).table.num_rows == 30
+
+
 def test_serial_days_among_dates_are_dates_but_alone_are_numbers() -> None:
     import pyarrow as pa
 

@@ -630,6 +630,22 @@ def test_reads_an_excel_sheet_named_in_settings(tmp_path, engine):
     assert got[0]["revenue"] == "10.5"
 
 
+def test_a_hidden_first_sheet_is_passed_over_when_no_sheet_is_set(tmp_path, engine):
+    # a workbook whose first sheet, hidden, keeps last year's lines: Excel opens on the
+    # visible sheet, and that is the one read
+    path = _workbook(tmp_path / "tx.xlsx")
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    old = wb["Notes"]
+    old.append(["B", "2023-01-02", 99])
+    old.sheet_state = "hidden"
+    wb.save(path)
+    raw = read_input("transactions", path, TableInput(), engine)
+    assert raw.sheet == "Invoices"
+    assert [r["customer_id"] for r in _rows(raw, engine)] == ["A", "1001"]
+
+
 def test_empty_rows_between_a_sheets_data_are_blank_lines_as_in_a_csv(tmp_path, engine):
     import openpyxl
 

@@ -2192,7 +2192,7 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
 
     def sheet_of(wb: Any) -> Any:
         if ti.sheet is None:
-            return wb.worksheets[0]
+            return first_sheet(wb)
         if ti.sheet not in wb.sheetnames:
             raise InputError(
                 f"no sheet named {ti.sheet!r}",
@@ -2372,8 +2372,31 @@ def _merged_ranges(path: str, sheet_xml: str | None) -> list[Merge]:
     return found
 
 
+def first_sheet(wb: Any) -> Any:
+    """The sheet read when no ``sheet`` is set: the workbook's first visible sheet, the one
+    Excel shows first (a hidden or very hidden sheet holds old data or lookups, not the
+    export); the first sheet when every sheet is hidden."""
+    shown = [ws for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+    return (shown or wb.worksheets)[0]
+
+
+def default_sheet(path: str) -> str | int:
+    """The title of the sheet read when no ``sheet`` is set (:func:`first_sheet`); 0, the
+    first sheet, when the workbook cannot be opened."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True)
+    except Exception:
+        return 0
+    try:
+        return str(first_sheet(wb).title)
+    finally:
+        wb.close()
+
+
 def _sheet_part(path: str, sheet: str | None) -> str | None:
-    """The name of a sheet's XML part in the workbook (the first sheet's for None)."""
+    """The name of a sheet's XML part in the workbook (of the sheet read by default for None)."""
     import openpyxl
 
     try:
@@ -2381,7 +2404,7 @@ def _sheet_part(path: str, sheet: str | None) -> str | None:
     except Exception:
         return None
     try:
-        ws = wb.worksheets[0] if sheet is None else wb[sheet]
+        ws = first_sheet(wb) if sheet is None else wb[sheet]
         return getattr(ws, "_worksheet_path", None)
     except KeyError:
         return None
@@ -2505,7 +2528,7 @@ def _formulas_without_values(
 
     wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
     try:
-        ws = wb[sheet] if sheet else wb.worksheets[0]
+        ws = wb[sheet] if sheet else first_sheet(wb)
         found: list[tuple[int, str, str]] = []
         for i, row in enumerate(ws.iter_rows(min_row=first, values_only=True)):
             if i >= len(data):

@@ -339,15 +339,17 @@ def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> 
         _merged_ranges,
         _needs_merges,
         _sheet_part,
+        default_sheet,
         merged_header,
     )
 
+    sheet = ti.sheet or default_sheet(path)
     try:
         # the row holding the column names, found on the cells' own types as the reader does
         head = 0
         typed = pd.read_excel(
             path,
-            sheet_name=ti.sheet or 0,
+            sheet_name=sheet,
             header=None,
             engine="openpyxl",
             nrows=_HEADER_SEARCH_ROWS + (ti.header_row or 0),
@@ -367,7 +369,7 @@ def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> 
         # as the reader reads it: every cell as text, the header row kept as data
         frame = pd.read_excel(
             path,
-            sheet_name=ti.sheet or 0,
+            sheet_name=sheet,
             header=None,
             dtype=str,
             engine="openpyxl",
@@ -397,7 +399,8 @@ def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> 
 
 
 def sheet_names(path: str | Path) -> list[str]:
-    """The sheets of an Excel workbook, in order (empty when it cannot be opened).
+    """The sheets of an Excel workbook that Excel shows, in order: its hidden sheets are left
+    out unless every sheet is hidden (empty when it cannot be opened).
 
     Examples
     --------
@@ -414,17 +417,18 @@ def sheet_names(path: str | Path) -> list[str]:
     except Exception:
         return []
     try:
-        return list(wb.sheetnames)
+        shown = [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"]
+        return shown or list(wb.sheetnames)
     finally:
         wb.close()
 
 
 def _other_sheets_note(path: str, name: str) -> list[str]:
-    """A note naming the workbook's sheets when it has more than the first, which is read:
-    the sheet with the most column names is suggested when it is another."""
+    """A note naming the workbook's sheets when it has more than the one read (the first not
+    hidden): the sheet with the most column names is suggested when it is another."""
     import openpyxl
 
-    from .readers import _sheet_columns
+    from .readers import _sheet_columns, first_sheet
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -432,17 +436,18 @@ def _other_sheets_note(path: str, name: str) -> list[str]:
             if len(wb.sheetnames) < 2:
                 return []
             sheets = _sheet_columns(wb)
+            first = first_sheet(wb).title
         finally:
             wb.close()
     except Exception:
         return []
-    first = next(iter(sheets))
     widest = max(sheets, key=lambda s: len(sheets[s]))
     listed = ", ".join(map(repr, sheets))
+    which = "the first" if first == next(iter(sheets)) else "the first not hidden"
     if widest == first:
-        return [f"the workbook has sheets {listed}; the first, {first!r}, was read"]
+        return [f"the workbook has sheets {listed}; {which}, {first!r}, was read"]
     return [
-        f"the workbook has sheets {listed}; the first, {first!r}, was read: set "
+        f"the workbook has sheets {listed}; {which}, {first!r}, was read: set "
         f'[{name}] sheet = "{widest}" if the data is there'
     ]
 
