@@ -19,6 +19,7 @@ import pytest
 from tierwise.errors import InputError, Problems
 from tierwise.io import read_input, sniff_csv
 from tierwise.io.readers import _check_header
+from tierwise.io.sample import read_sample
 from tierwise.settings import Settings, TableInput
 
 ACCENTED = ["Müller Gärtnerei", "Société Générale", "Ørsted Åsa", "Café Zoë"]
@@ -760,6 +761,21 @@ def test_a_password_protected_workbook_says_so(tmp_path, engine):
     path.write_bytes(head + "EncryptedPackage".encode("utf-16-le") + bytes(64))
     with pytest.raises(InputError, match="password-protected"):
         read_input("transactions", path, TableInput(), engine)
+
+
+def test_a_workbook_cut_short_says_what_to_do(tmp_path, engine):
+    # the first half of a workbook, as an interrupted download leaves it
+    whole = _workbook(tmp_path / "whole.xlsx").read_bytes()
+    path = tmp_path / "tx.xlsx"
+    path.write_bytes(whole[: len(whole) // 2])
+    for read in (
+        lambda: read_input("transactions", path, TableInput(), engine),
+        lambda: read_sample(path, name="transactions"),
+    ):
+        with pytest.raises(InputError, match="cannot read as Excel") as info:
+            read()
+        assert str(path) in str(info.value)
+        assert "save it again as .xlsx, or export it again" in str(info.value)
 
 
 def test_a_formula_without_a_stored_value_rejects_its_row(tmp_path, engine):

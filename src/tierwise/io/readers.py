@@ -2187,6 +2187,13 @@ def _has_formulas(path: str) -> bool:
     return False
 
 
+#: what to do with a workbook that cannot be opened
+EXCEL_HINT = (
+    "the workbook is damaged or was cut short, as by an interrupted download: open it in "
+    "Excel and save it again as .xlsx, or export it again"
+)
+
+
 def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine) -> RawInput:
     import openpyxl
 
@@ -2207,7 +2214,7 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         raise
     except Exception as exc:
         msg = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise InputError(f"cannot read as Excel: {msg}", file=shown) from exc
+        raise InputError(f"cannot read as Excel: {msg}", file=shown, hint=EXCEL_HINT) from exc
     try:
         ws = sheet_of(wb)
         # every row from the sheet's first, empty ones included: row numbers are the

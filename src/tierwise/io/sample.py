@@ -335,6 +335,7 @@ def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> 
 
     from .readers import (
         _HEADER_SEARCH_ROWS,
+        EXCEL_HINT,
         _header_index,
         _merged_ranges,
         _needs_merges,
@@ -378,7 +379,7 @@ def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> 
             nrows=rows + 1,
         )
     except Exception as exc:
-        raise InputError(f"cannot read as Excel: {exc}", file=path) from exc
+        raise InputError(f"cannot read as Excel: {exc}", file=path, hint=EXCEL_HINT) from exc
     if frame.empty:
         raise InputError("the sheet is empty", file=path, hint="put a header row in row 1")
     names = [
