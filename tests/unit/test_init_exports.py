@@ -351,6 +351,28 @@ def test_init_passes_over_a_hidden_sheet_of_the_same_columns(tmp_path: Path) -> 
     assert read_sample(path).table.num_rows == 30
 
 
+def test_init_picks_the_sheet_of_a_workbook_sent_in_a_zip_archive(tmp_path: Path) -> None:
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Info"
+    wb.active["A1"] = "Export aus dem ERP"
+    sales = wb.create_sheet("Umsätze")
+    sales.append(["Kundennummer", "Datum", "Beleg", "Menge", "Betrag"])
+    for i in range(30):
+        sales.append([f"K{i % 10:03d}", dt.date(2024, 1, i % 28 + 1), f"R{i}", i % 4 + 1, 10.5])
+    wb.save(tmp_path / "Umsatzliste.xlsx")
+    path = tmp_path / "Umsatzliste.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.write(tmp_path / "Umsatzliste.xlsx", "Umsatzliste.xlsx")
+    r = init_settings({"transactions": path}, settings_path=tmp_path / "tierwise.toml")
+    t = r.tables["transactions"]
+    assert t.options["sheet"][0] == "Umsätze"
+    assert t.mapping()["customer_id"] == "Kundennummer" and not t.missing
+
+
 def test_serial_days_among_dates_are_dates_but_alone_are_numbers() -> None:
     import pyarrow as pa
 

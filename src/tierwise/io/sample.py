@@ -401,7 +401,8 @@ def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> 
 
 def sheet_names(path: str | Path) -> list[str]:
     """The sheets of an Excel workbook that Excel shows, in order: its hidden sheets are left
-    out unless every sheet is hidden (empty when it cannot be opened).
+    out unless every sheet is hidden (empty when it cannot be opened). A workbook in a zip
+    archive or compressed is read inside it.
 
     Examples
     --------
@@ -413,15 +414,17 @@ def sheet_names(path: str | Path) -> list[str]:
     """
     import openpyxl
 
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True)
-    except Exception:
-        return []
-    try:
-        shown = [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"]
-        return shown or list(wb.sheetnames)
-    finally:
-        wb.close()
+    with tempfile.TemporaryDirectory(prefix="tierwise-sample-") as folder:
+        try:
+            # a workbook in a zip archive or compressed: the workbook inside, as a run reads it
+            wb = openpyxl.load_workbook(unpack(str(path), str(path), Path(folder)), read_only=True)
+        except Exception:
+            return []
+        try:
+            shown = [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"]
+            return shown or list(wb.sheetnames)
+        finally:
+            wb.close()
 
 
 def _other_sheets_note(path: str, name: str) -> list[str]:
