@@ -3602,6 +3602,30 @@ def _warn_transactions_shape(
         )
 
 
+#: a number as a spreadsheet shows one too long for its cell, in scientific notation
+#: (``4.00125E+11``): the digits after the fifth or so are lost
+_SCIENTIFIC_ID = r"^[0-9](\.[0-9]+)?[eE]\+[0-9]+$"
+
+
+def _warn_scientific_ids(
+    shape: dict[str, Any], file: str, settings: Settings, warnings: list[str]
+) -> None:
+    """Warn of customer ids written in scientific notation (``4.00125E+11``), as Excel saves
+    a long account number it was not told is text: their last digits are lost, and the
+    customers who differ only in them are read as one."""
+    n = int(shape["n_sci_ids"] or 0)
+    if not n:
+        return
+    column = settings.table_input("transactions").columns.get("customer_id", "customer_id")
+    warnings.append(
+        f"{file}: {count_text(n, 'line')} {'names' if n == 1 else 'name'} the customer "
+        f"(column {column!r}) in scientific "
+        f"notation, as {shape['sci_id']!r}, as Excel saves a long number: its last digits are "
+        "lost and customers who differ only in them are read as one; export the file again "
+        "from the source system, or format the column as text in Excel before saving"
+    )
+
+
 def _warn_placeholder_ids(
     rejects: pa.Table, file: str, table: str, settings: Settings, warnings: list[str]
 ) -> None:
@@ -3755,10 +3779,13 @@ def validate_inputs(
             net=tx_used.revenue.sum(),
             sale_cost_negative=_n((tx_used.revenue > 0) & (tx_used.cost < 0)),
             sale_cost_positive=_n((tx_used.revenue > 0) & (tx_used.cost > 0)),
+            n_sci_ids=_n(tx_used.customer_id.re_search(_SCIENTIFIC_ID)),
+            sci_id=tx_used.customer_id.min(where=tx_used.customer_id.re_search(_SCIENTIFIC_ID)),
         ),
         "the last transaction date",
     ).to_pylist()[0]
     _warn_transactions_shape(shape, n_tx_used, tx_file, settings, warnings)
+    _warn_scientific_ids(shape, tx_file, settings, warnings)
     if _costs_posted_negative(shape, n_tx_used, tx_file, settings, warnings):
         tx_used = tx_used.mutate(cost=ibis.ifelse(tx_used.is_return, tx_used.cost, -tx_used.cost))
     last = shape["last"]

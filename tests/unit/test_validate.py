@@ -1721,6 +1721,21 @@ def test_lines_all_of_one_customer_or_mostly_negative_are_warned_of(eng: Engine)
     assert not [w for w in said if "same customer" in w or "negative amounts" in w]
 
 
+def test_customer_ids_in_scientific_notation_are_warned_of(engine: Engine) -> None:
+    eng = engine
+    # account numbers a spreadsheet saved as 4.00123E+11: their last digits are lost
+    tx = {
+        "customer_id": ["4.00123E+11", "4.00123E+11", "4.00124E+11", "K1E+5", "4E10"],
+        "date": ["2024-01-01"] * 5,
+        "revenue": ["100"] * 5,
+    }
+    said = [w for w in _validated_warnings(eng, {"transactions": tx}) if "scientific" in w]
+    assert len(said) == 1
+    assert "3 lines name the customer" in said[0] and "'4.00123E+11'" in said[0]
+    tx["customer_id"] = ["400123456789", "K1E+5", "4E10", "1.5", "E+11"]
+    assert not [w for w in _validated_warnings(eng, {"transactions": tx}) if "scientific" in w]
+
+
 def test_order_fields_on_the_first_line_only_are_filled_from_the_order(eng: Engine) -> None:
     # a Shopify order export: the e-mail and date on each order's first line only
     cols = {
