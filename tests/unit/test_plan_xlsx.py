@@ -506,6 +506,34 @@ def test_accounts_without_a_rep_are_listed_under_the_runs_unassigned_name(
     assert wb.sheetnames[4:] == ["(unassigned)", "r1"]
 
 
+def test_the_summary_counts_the_reps_not_the_list_of_accounts_no_rep_carries(
+    tmp_path: Path,
+) -> None:
+    # accounts whose rep is not in the team, or who have none, are listed apart; that list
+    # has a row of its own in "Per rep" but is no rep of the team
+    customers, rep_plan = _planned_base()
+    rep_id = customers.column("rep_id").to_pylist()
+    rep_id[0] = None
+    customers = customers.set_column(
+        customers.column_names.index("rep_id"), "rep_id", pa.array(rep_id, pa.string())
+    )
+    customers = customers.set_column(
+        customers.column_names.index("assigned_rep"),
+        "assigned_rep",
+        pa.array([None] * customers.num_rows, pa.string()),
+    )
+    wb = openpyxl.load_workbook(
+        write_plan(tmp_path / "plan.xlsx", customers, {"rep_plan": rep_plan})
+    )
+    rows = list(wb["Summary"].iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r[0] == "Rep")
+    end = next(i for i, r in enumerate(rows) if r[0] == "Total")
+    listed = [r[0] for r in rows[start + 1 : end]]
+    assert "(unassigned)" in listed
+    facts = {r[0]: r[1] for r in rows[:start]}
+    assert facts["Reps"] == rep_plan.num_rows == len(listed) - 1
+
+
 def test_text_of_no_characters_is_a_blank_cell_on_every_sheet(tmp_path: Path) -> None:
     # a segments or terms row with nothing to say in a column (a tier's empty rebate, a
     # profile of no niche) leaves the cell blank, as on the call lists: not a string cell

@@ -727,9 +727,8 @@ def write_plan(
     planned = "assigned_rep" in t.column_names
     # the rep who carries each account: the plan's, else (an account the plan contacts by
     # e-mail or not at all, or no plan) today's, as the targets take it
-    rep_values = pc.fill_null(
-        carrying_rep(t, team_reps(tables.get("rep_plan"))), _unassigned_label(manifest)
-    )
+    unassigned = _unassigned_label(manifest)
+    rep_values = pc.fill_null(carrying_rep(t, team_reps(tables.get("rep_plan"))), unassigned)
     rep = _text_ranks(rep_values)
     order = _priority_order(t, rep)
     t = t.take(pa.array(order))
@@ -841,7 +840,7 @@ def write_plan(
                 row["expected_contribution"] = float(np.nansum(contribution[a:b]))
             per_rep_rows.append(row)
 
-        _summary_sheet(summary, fmts, t, per_rep_rows, freq, tables, manifest, planned)
+        _summary_sheet(summary, fmts, t, per_rep_rows, freq, tables, manifest, planned, unassigned)
         _definitions_sheet(definitions, fmts, customers, tables.get("segments"), list_cols)
         _note_or_table(
             terms, fmts, tables.get("terms"), "Trading terms per tier", "terms.csv", "terms"
@@ -883,6 +882,7 @@ def _summary_sheet(
     tables: Mapping[str, pa.Table | None],
     manifest: Mapping[str, Any],
     planned: bool,
+    unassigned: str,
 ) -> None:
     plan = tables.get("rep_plan")
     if plan is not None and per_rep and "rep_id" in plan.column_names:
@@ -901,7 +901,8 @@ def _summary_sheet(
         ("As of", _as_date(manifest.get("as_of")), "date"),
         ("tierwise version", str(manifest.get("version", __version__)), "text"),
         ("Accounts in the call lists", t.num_rows, "int"),
-        ("Reps", len(per_rep), "int"),
+        # the list of accounts no rep carries is no rep
+        ("Reps", sum(x["rep"] != unassigned for x in per_rep), "int"),
     ]
     for f in freq:
         facts.append(
