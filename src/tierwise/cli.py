@@ -257,10 +257,11 @@ def _summary(result: Any, title: str) -> None:
     line = f"customers: {customers.num_rows - n_prospects:,}"
     if n_prospects:
         line += f"    prospects: {n_prospects:,}"
-    # a command that stops before the features stage (dedupe) computed no revenue
-    if "revenue" in customers.column_names:
-        revenue = float(pc.sum(customers.column("revenue")).as_py() or 0.0)
-        line += f"    revenue: {revenue:,.0f}"
+    # the figure and words of report.html's and plan.xlsx's summaries; a command that stops
+    # before the features stage (dedupe) computed no revenue
+    if "revenue_12m" in customers.column_names:
+        revenue = float(pc.sum(customers.column("revenue_12m")).as_py() or 0.0)
+        line += f"    revenue, last 12 months: {revenue:,.0f}"
     console.print(f"{line}    analysis date: {m['as_of']}", soft_wrap=True)
     for stage in ("accounts", "coverage"):
         headline = (m.get(stage) or {}).get("headline")

@@ -72,6 +72,24 @@ def test_run_with_canonical_names_needs_no_settings(files: Path) -> None:
     assert str(out) in res.stdout
 
 
+def test_the_summary_line_gives_the_revenue_the_report_and_plan_give(tmp_path: Path) -> None:
+    # a purchase long before the last 12 months: the whole history's revenue differs from
+    # the "Revenue, last 12 months" of report.html and plan.xlsx, which the line repeats
+    tx = tmp_path / "tx.csv"
+    tx.write_text(
+        "customer_id,date,revenue,order_id\nA,2021-01-04,1000,SO0\nA,2024-01-02,10,SO1\n"
+        "B,2024-02-03,20,SO2\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", "--transactions", str(tx), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    cust = _customers(out)
+    last_12m = sum(float(r["revenue_12m"] or 0) for r in cust.values())
+    assert last_12m != sum(float(r["revenue"] or 0) for r in cust.values())
+    assert f"revenue, last 12 months: {last_12m:,.0f} " in res.stdout
+
+
 def test_run_with_a_settings_file_mapping_the_columns(files: Path) -> None:
     config = files / "tierwise.toml"
     config.write_text(
@@ -549,7 +567,7 @@ def test_demo_writes_the_output_folder_and_prints_a_summary(tmp_path: Path) -> N
         assert len(acc["sha256"]) == 64
     customers = pq.read_table(folder / "customers.parquet")
     assert customers.num_rows >= 250  # 300 records, a few of them duplicates or prospects
-    assert "customers:" in res.stdout and "revenue:" in res.stdout
+    assert "customers:" in res.stdout and "revenue, last 12 months:" in res.stdout
     assert "rows read" in res.stdout and str(folder) in res.stdout
     # the coverage plan's line: the plan against today's, its gap, field hours
     assert m["coverage"]["headline"].startswith("coverage plan: expected contribution")
