@@ -164,6 +164,25 @@ def test_reasons_say_class_plan_and_today(result) -> None:  # type: ignore[no-un
     assert prospect.coverage_reason.endswith("not a customer yet")
 
 
+def test_a_reason_says_a_distance_is_assumed_where_coordinates_are_missing() -> None:
+    # rep S1 has no home and a few customers no lat/lon: their visits are costed at
+    # default_distance_km, which their reasons must not give as a measured distance
+    c = base()
+    lat = c.column("lat").to_numpy().copy()
+    lat[:6] = np.nan
+    c = c.set_column(c.column_names.index("lat"), "lat", pa.array(lat))
+    team = reps(home_lat=[53.4, 53.7, None, 52.5, 52.5], home_lon=[-1.5, -1.4, None, -1.9, -1.9])
+    out = coverage_plan(c, CoverageSettings(), programmes=PROGRAMMES, reps=team).customers
+    visited = pc.greater(out.column("visits_per_year"), 0).to_numpy(zero_copy_only=False)
+    rep = np.array(out.column("assigned_rep").to_pylist(), object)
+    reason = np.array(out.column("coverage_reason").to_pylist(), object)
+    assumed = visited & ((rep == "S1") | np.isnan(lat))
+    assert assumed.any() and (visited & ~assumed).any()
+    km = f"an assumed {CoverageSettings().default_distance_km:g} km from rep "
+    for r, a in zip(reason[visited], assumed[visited], strict=True):
+        assert (km in r and "(no coordinates)" in r) == a, r
+
+
 def test_tables_and_manifest_agree_with_the_plan(result) -> None:  # type: ignore[no-untyped-def]
     _c, res = result
     out = res.customers.to_pandas()

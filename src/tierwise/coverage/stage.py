@@ -448,9 +448,11 @@ def _reasons(
     legacy_calls: np.ndarray,
     symbol: str,
     band_note: pa.Array | None = None,
+    km_assumed: np.ndarray | None = None,
 ) -> pa.Array:
     """One sentence per customer, built column-wise: who, the plan (followed by
-    ``band_note``, e.g. a tier minimum kept at a loss), today."""
+    ``band_note``, e.g. a tier minimum kept at a loss), today. A visit's distance that
+    ``km_assumed`` marks (no coordinates: ``default_distance_km``) is said to be assumed."""
     n = cust.n
     cls = pa.array(
         np.where(cust.value_class == None, "no class", cust.value_class).astype(object),  # noqa: E711
@@ -470,13 +472,15 @@ def _reasons(
         _join(cls, ", headroom ", money_text(headroom, symbol)),
     )
     rep_text = pa.array(np.where(rep == None, "?", rep).astype(object), pa.string())  # noqa: E711
+    assumed = np.zeros(n, bool) if km_assumed is None else km_assumed
     where = pc.if_else(
         pa.array(kind == 3),
         _join(
-            ", ",
+            pa.array(np.where(assumed, ", an assumed ", ", ").astype(object), pa.string()),
             pc.cast(pa.array(np.round(np.nan_to_num(km)).astype(np.int64)), pa.string()),
             " km from rep ",
             rep_text,
+            pa.array(np.where(assumed, " (no coordinates)", "").astype(object), pa.string()),
         ),
         pa.scalar(""),
     )
@@ -1986,6 +1990,13 @@ def _described(
     headroom = np.where(
         np.isfinite(headroom), headroom, np.maximum(wallet - np.nan_to_num(rev12), 0)
     )
+    # a visit's distance is assumed where the customer or its rep has no coordinates
+    visited = kind == CHANNEL_KINDS.index("visit")
+    located = np.isfinite(cust.lat) & np.isfinite(cust.lon)
+    if team.n:
+        r = np.maximum(pick.rep, 0)
+        located &= np.isfinite(team.lat[r]) & np.isfinite(team.lon[r])
+    km_assumed = visited & (team.assumed | ~located)
     reason = _reasons(
         cust,
         headroom,
@@ -1999,6 +2010,7 @@ def _described(
         leg.calls,
         currency_symbol,
         band_note,
+        km_assumed,
     )
     out = pa.table(
         {
