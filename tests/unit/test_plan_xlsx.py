@@ -107,6 +107,35 @@ def test_definitions_terms_and_targets_come_from_their_tables(
     assert "segment" in defs
 
 
+def test_whole_numbers_show_without_decimals_and_fractions_with_them(tmp_path: Path) -> None:
+    # a tier's visits a year are whole numbers stored as floats: 6, as report.html shows
+    # them, not 6.00; a column with a fraction keeps its decimals
+    segments = pa.table(
+        {
+            "segment": ["A", "B", None],
+            "visits_min": [6.0, 2.0, None],
+            "jaccard": [0.91, 1.0, 0.5],
+        }
+    )
+    targets = pa.table({"rep": ["r1"], "conversions_expected": [5.6]})
+    c = pa.table({"customer_id": ["a"], "rep_id": ["r1"]})
+    path = write_plan(tmp_path / "p.xlsx", c, {"segments": segments, "targets": targets})
+    wb = openpyxl.load_workbook(path)
+    checked = 0
+    for ws in (wb["Definitions"], wb["Targets"]):
+        for col in ws.iter_cols():
+            cells = [
+                x for x in col if isinstance(x.value, float | int) and not isinstance(x.value, bool)
+            ]
+            if not cells:
+                continue
+            whole = all(float(x.value).is_integer() for x in cells)
+            for x in cells:
+                assert ("." in x.number_format) != whole, (ws.title, x.coordinate, x.number_format)
+                checked += 1
+    assert checked == 6
+
+
 def test_sheet_names_are_valid_and_unique() -> None:
     names = _sheet_names(["a/b", "A_B", "x" * 40, "History", "[q]"], ["Summary"])
     assert names == ["a_b", "A_B~2", "x" * 31, "History_", "_q_"]

@@ -133,7 +133,7 @@ _PLAN_COLUMNS = (
 
 _WIDTHS = {
     "int": 9, "text": 16, "freq": 11, "money": 14, "pct": 10, "wide": 48, "num": 12,
-    "date": 11, "datetime": 16, "bool": 9,
+    "whole": 12, "date": 11, "datetime": 16, "bool": 9,
 }  # fmt: skip
 #: Excel's day 0 (serial numbers count days from it; the 1900 system, from 1 March 1900 on)
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -155,6 +155,8 @@ class _Formats:
             "money": wb.add_format({"num_format": "#,##0"}),
             "pct": wb.add_format({"num_format": "0.0%"}),
             "num": wb.add_format({"num_format": "#,##0.00"}),
+            # a column of numbers that are all whole (visits a year, counts): no decimals
+            "whole": wb.add_format({"num_format": "#,##0"}),
             "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
             "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
         }
@@ -538,8 +540,27 @@ def _prepared(
             or pa.types.is_decimal(col.type)
         ):
             kind = "text"
+        elif kind == "num" and _all_whole(col):
+            kind = "whole"
         out.append((heading, kind, col))
     return out
+
+
+def _all_whole(col: pa.Array) -> bool:
+    """Whether every finite value of a numeric column is a whole number (so that it shows
+    as 6, not 6.00, as report.html shows it).
+
+    Examples
+    --------
+    >>> _all_whole(pa.array([6.0, 12.0, None])), _all_whole(pa.array([6.0, 7.5]))
+    (True, False)
+    """
+    x = np.asarray(
+        pc.fill_null(pc.cast(col, pa.float64()), np.nan).to_numpy(zero_copy_only=False),
+        np.float64,
+    )
+    x = x[np.isfinite(x)]
+    return bool(len(x)) and bool((x == np.round(x)).all())
 
 
 def _excel_dates(col: pa.Array) -> tuple[pa.Array, str]:
