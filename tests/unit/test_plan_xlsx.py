@@ -60,7 +60,7 @@ def test_call_lists_are_sorted_by_priority_with_header_frozen_and_filtered(
     assert [r["Priority"] for r in rows] == list(range(1, len(rows) + 1))
     assert ws.freeze_panes == "D2"
     assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A1:")
-    assert ws["N2"].number_format == "#,##0"  # revenue 12m
+    assert ws["N2"].number_format.endswith("#,##0")  # revenue 12m
     assert {"Channel", "Reason", "Next best products"} <= set(rows[0])
 
 
@@ -134,6 +134,33 @@ def test_whole_numbers_show_without_decimals_and_fractions_with_them(tmp_path: P
                 assert ("." in x.number_format) != whole, (ws.title, x.coordinate, x.number_format)
                 checked += 1
     assert checked == 6
+
+
+@pytest.mark.parametrize("symbol", ["£", ""], ids=["currency set", "no currency"])
+def test_money_shows_the_runs_currency_and_hours_show_none(tmp_path: Path, symbol: str) -> None:
+    customers, rep_plan = _planned_base()
+    manifest = {"settings": {"segments": {"currency_symbol": symbol}}}
+    wb = openpyxl.load_workbook(
+        write_plan(tmp_path / "plan.xlsx", customers, {"rep_plan": rep_plan}, manifest=manifest)
+    )
+    ws = wb["Summary"]
+    rows = list(ws.iter_rows())
+    start = next(i for i, r in enumerate(rows) if r[0].value == "Rep")
+    header = [c.value for c in rows[start]]
+    money = ["Expected contribution"]
+    plain = ["Accounts", "Capacity hours", "Hours used"]
+    for r in rows[start + 1 :]:
+        for name in money + plain:
+            cell = r[header.index(name)]
+            if cell.value is not None:
+                shown = "£" in cell.number_format
+                assert shown == (bool(symbol) and name in money), (name, cell.number_format)
+    facts = {r[0].value: r[1] for r in rows[:start]}
+    assert ("£" in facts["Revenue, last 12 months"].number_format) == bool(symbol)
+    call_list = wb[wb.sheetnames[-1]]
+    heads = [c.value for c in call_list[1]]
+    cell = call_list.cell(row=2, column=heads.index("Revenue 12m") + 1)
+    assert ("£" in cell.number_format) == bool(symbol)
 
 
 def test_sheet_names_are_valid_and_unique() -> None:

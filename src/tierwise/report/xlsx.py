@@ -132,7 +132,7 @@ _PLAN_COLUMNS = (
 )
 
 _WIDTHS = {
-    "int": 9, "text": 16, "freq": 11, "money": 14, "pct": 10, "wide": 48, "num": 12,
+    "int": 9, "text": 16, "freq": 11, "money": 14, "hours": 14, "pct": 10, "wide": 48, "num": 12,
     "whole": 12, "date": 11, "datetime": 16, "bool": 9,
 }  # fmt: skip
 #: Excel's day 0 (serial numbers count days from it; the 1900 system, from 1 March 1900 on)
@@ -143,7 +143,13 @@ _EXCEL_FIRST_DAY = dt.date(1900, 3, 1)
 
 
 class _Formats:
-    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+    """The workbook's cell formats; money shows the run's currency symbol (``[segments]
+    currency_symbol``), hours none."""
+
+    def __init__(self, wb: xlsxwriter.Workbook, currency: str = "") -> None:
+        # the symbol as a literal of the number format: quoted, without quotes of its own
+        symbol = currency.replace('"', "").strip()
+        money = f'"{symbol}"#,##0' if symbol else "#,##0"
         self.header = wb.add_format({"bold": True, "bg_color": "#E8EDF2", "bottom": 1})
         self.title = wb.add_format({"bold": True, "font_size": 14})
         self.bold = wb.add_format({"bold": True})
@@ -152,7 +158,8 @@ class _Formats:
             "text": wb.add_format({}),
             "wide": wb.add_format({"text_wrap": False}),
             "freq": wb.add_format({"num_format": "0.0"}),
-            "money": wb.add_format({"num_format": "#,##0"}),
+            "money": wb.add_format({"num_format": money}),
+            "hours": wb.add_format({"num_format": "#,##0"}),
             "pct": wb.add_format({"num_format": "0.0%"}),
             "num": wb.add_format({"num_format": "#,##0.00"}),
             # a column of numbers that are all whole (visits a year, counts): no decimals
@@ -161,7 +168,8 @@ class _Formats:
             "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
         }
         self.quoted = wb.add_format({"quote_prefix": True})
-        self.total_money = wb.add_format({"num_format": "#,##0", "bold": True, "top": 1})
+        self.total_money = wb.add_format({"num_format": money, "bold": True, "top": 1})
+        self.total_plain = wb.add_format({"num_format": "#,##0", "bold": True, "top": 1})
         self.total_freq = wb.add_format({"num_format": "0.0", "bold": True, "top": 1})
         self.total_label = wb.add_format({"bold": True, "top": 1})
 
@@ -815,7 +823,8 @@ def write_plan(
                 "created": dt.datetime(2000, 1, 1),
             }
         )
-        fmts = _Formats(wb)
+        segments = (manifest.get("settings") or {}).get("segments") or {}
+        fmts = _Formats(wb, str(segments.get("currency_symbol") or ""))
         fixed = ["Summary", "Definitions", "Terms", "Targets"]
         sheets = _sheet_names(reps, fixed)
         summary = wb.add_worksheet("Summary", worksheet_class=_SafeSheet)
@@ -979,7 +988,7 @@ def _summary_sheet(
     columns = [("rep", "Rep", "text"), ("sheet", "Sheet", "text"), ("accounts", "Accounts", "int")]
     columns += [(f, f.replace("_", " ").capitalize(), "freq") for f in freq]
     columns += [
-        (c, c.replace("_", " ").capitalize(), "pct" if c == "utilisation" else "money")
+        (c, c.replace("_", " ").capitalize(), _SUMMARY_KINDS.get(c, "money"))
         for c in ("capacity_hours", "hours_used", "utilisation", "expected_contribution")
         if c in rep_table.column_names
     ]
@@ -990,14 +999,23 @@ def _summary_sheet(
     end = _write_table(ws, rep_table, fmts, row=r, columns=columns)
     ws.write_string(end, 0, "Total", fmts.total_label)
     for j, (c, _, kind) in enumerate(columns):
-        if kind not in ("int", "freq", "money"):
+        if kind not in ("int", "freq", "money", "hours"):
             continue
         values = float_array(rep_table, c)
         # a column of no figure (no hours limit without a reps file) has no total either;
         # accounts and contacts count 0 without a rep
-        if np.isfinite(values).any() or (kind != "money" and not len(values)):
+        if np.isfinite(values).any() or (kind not in ("money", "hours") and not len(values)):
             total = float(np.nansum(values))
-            ws.write_number(end, j, total, fmts.total_freq if kind == "freq" else fmts.total_money)
+            total_fmt = {
+                "freq": fmts.total_freq,
+                "hours": fmts.total_plain,
+                "int": fmts.total_plain,
+            }
+            ws.write_number(end, j, total, total_fmt.get(kind, fmts.total_money))
+
+
+#: the kinds of the Summary's per-rep columns that are not money
+_SUMMARY_KINDS = {"capacity_hours": "hours", "hours_used": "hours", "utilisation": "pct"}
 
 
 def _definitions_sheet(

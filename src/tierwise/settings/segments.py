@@ -316,9 +316,9 @@ class SegmentSettings(Section):
     class the goals aim to keep in the class or above; fraction. Default 0.9."""
 
     currency_symbol: str = ""
-    """Symbol printed before money in the reasons (class_reason, coverage_reason), e.g. "€"
-    or "$". Default "" (amounts printed without a symbol: the inputs carry no currency; the
-    demo prints "£")."""
+    """Symbol printed before money in the reasons (class_reason, coverage_reason) and in
+    plan.xlsx's money cells, e.g. "€" or "$". Default "" (amounts printed without a symbol:
+    the inputs carry no currency; the demo prints "£")."""
 
     overrides_file: str | None = None
     """CSV or Excel file of back-end overrides (customer_id, value_class and/or tier,
