@@ -163,6 +163,29 @@ def test_money_shows_the_runs_currency_and_hours_show_none(tmp_path: Path, symbo
     assert ("£" in cell.number_format) == bool(symbol)
 
 
+def test_a_terms_rules_net_is_money_as_its_savings_and_costs_are(tmp_path: Path) -> None:
+    terms = pa.table(
+        {
+            "terms": ["gold", "gold"],
+            "rule": ["minimum order", "all rules"],
+            "cost_saved": [41331.5, 2.25],
+            "cost_paid": [0.0, 10.0],
+            "net": [41331.5, -7.75],
+        }
+    )
+    c = pa.table({"customer_id": ["a"], "rep_id": ["r1"]})
+    manifest = {"settings": {"segments": {"currency_symbol": "€"}}}
+    wb = openpyxl.load_workbook(
+        write_plan(tmp_path / "p.xlsx", c, {"terms": terms}, manifest=manifest)
+    )
+    rows = list(wb["Terms"].iter_rows())
+    start = next(i for i, r in enumerate(rows) if r[0].value == "terms")
+    header = [x.value for x in rows[start]]
+    for r in rows[start + 1 :]:
+        formats = {r[header.index(h)].number_format for h in ("cost saved", "cost paid", "net")}
+        assert len(formats) == 1 and "€" in formats.pop()
+
+
 def test_sheet_names_are_valid_and_unique() -> None:
     names = _sheet_names(["a/b", "A_B", "x" * 40, "History", "[q]"], ["Summary"])
     assert names == ["a_b", "A_B~2", "x" * 31, "History_", "_q_"]

@@ -471,9 +471,16 @@ def _joined_bytes(text: pa.Array, a: int, b: int) -> bytes:
     return data_buf.slice(lo, hi - lo).to_pybytes()
 
 
+#: columns of the stages' tables whose name says money to a reader but not to
+#: :func:`~tierwise.report.html.guess_format`: terms.csv's net of a rule
+_MONEY_COLUMNS = frozenset({"net"})
+
+
 def _kind(name: str, ty: pa.DataType) -> str:
     from .html import guess_format
 
+    if name in _MONEY_COLUMNS and (pa.types.is_floating(ty) or pa.types.is_integer(ty)):
+        return "money"
     k = guess_format(name, ty)
     if k == "int":
         return "int"
