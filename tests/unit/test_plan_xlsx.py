@@ -186,6 +186,40 @@ def test_a_terms_rules_net_is_money_as_its_savings_and_costs_are(tmp_path: Path)
         assert len(formats) == 1 and "€" in formats.pop()
 
 
+def test_whole_contacts_a_year_show_as_whole_numbers(tmp_path: Path) -> None:
+    # the plan's visits, calls and e-mails a year are whole: 12, not 12.0, on every call
+    # list and in the Summary; a fraction keeps its decimal
+    customers, rep_plan = _planned_base()
+    emails = customers.column("emails_per_year").to_numpy().copy()
+    emails[np.flatnonzero(emails > 0)[0]] += 0.5
+    customers = customers.set_column(
+        customers.column_names.index("emails_per_year"), "emails_per_year", pa.array(emails)
+    )
+    wb = openpyxl.load_workbook(
+        write_plan(tmp_path / "plan.xlsx", customers, {"rep_plan": rep_plan})
+    )
+    contacts = ("Visits", "Calls", "E-mails", "Emails")
+    labelled = []  # (label, cell)
+    summary = list(wb["Summary"].iter_rows())
+    start = next(i for i, r in enumerate(summary) if r[0].value == "Rep")
+    labelled += [(str(r[0].value), r[1]) for r in summary[:start]]
+    head = [x.value for x in summary[start]]
+    labelled += [(str(h), c) for r in summary[start + 1 :] for h, c in zip(head, r, strict=False)]
+    for ws in wb.worksheets[4:]:
+        head = [x.value for x in ws[1]]
+        labelled += [
+            (str(h), c) for r in ws.iter_rows(min_row=2) for h, c in zip(head, r, strict=False)
+        ]
+    checked = set()
+    for label, cell in labelled:
+        if not label.startswith(contacts) or not isinstance(cell.value, int | float):
+            continue
+        checked.add(label)
+        fraction = label.startswith(("E-mails", "Emails"))
+        assert ("." in cell.number_format) == fraction, (label, cell.coordinate, cell.number_format)
+    assert len(checked) == 9, checked
+
+
 def test_sheet_names_are_valid_and_unique() -> None:
     names = _sheet_names(["a/b", "A_B", "x" * 40, "History", "[q]"], ["Summary"])
     assert names == ["a_b", "A_B~2", "x" * 31, "History_", "_q_"]

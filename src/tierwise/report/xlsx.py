@@ -555,7 +555,7 @@ def _prepared(
             or pa.types.is_decimal(col.type)
         ):
             kind = "text"
-        elif kind == "num" and _all_whole(col):
+        elif kind in ("num", "freq") and _all_whole(col):
             kind = "whole"
         out.append((heading, kind, col))
     return out
@@ -563,7 +563,7 @@ def _prepared(
 
 def _all_whole(col: pa.Array) -> bool:
     """Whether every finite value of a numeric column is a whole number (so that it shows
-    as 6, not 6.00, as report.html shows it).
+    as 6, not 6.00 or 6.0, as report.html shows it).
 
     Examples
     --------
@@ -965,7 +965,8 @@ def _summary_sheet(
             if str(value):
                 ws.write_string(r, 1, str(value))
         else:
-            ws.write_number(r, 1, float(value), fmts.by_kind[kind])
+            whole = kind == "freq" and float(value).is_integer()
+            ws.write_number(r, 1, float(value), fmts.by_kind["whole" if whole else kind])
         r += 1
     if not planned:
         r += 1
@@ -1013,8 +1014,9 @@ def _summary_sheet(
         # accounts and contacts count 0 without a rep
         if np.isfinite(values).any() or (kind not in ("money", "hours") and not len(values)):
             total = float(np.nansum(values))
+            whole = total.is_integer() and _all_whole(pa.array(values))
             total_fmt = {
-                "freq": fmts.total_freq,
+                "freq": fmts.total_plain if whole else fmts.total_freq,
                 "hours": fmts.total_plain,
                 "int": fmts.total_plain,
             }
