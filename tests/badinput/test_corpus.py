@@ -331,6 +331,11 @@ CASES = [
         error=("not a readable Parquet file",),
     ),
     Case(
+        "parquet_of_no_bytes",
+        {"transactions": ("tx.parquet", b"")},
+        error=("the file is empty (0 bytes) (export it again)",),
+    ),
+    Case(
         "duckdb_file_without_the_table",
         {"transactions": ("erp.duckdb", _duckdb("CREATE TABLE invoices AS SELECT 1 AS x"))},
         error=("no table 'transactions'", "set [transactions] table to one of: invoices"),

@@ -592,6 +592,17 @@ def test_a_text_file_named_parquet_is_an_input_error(tmp_path, engine):
         read_input("transactions", path, TableInput(), engine)
 
 
+def test_a_parquet_file_of_no_bytes_says_it_is_empty_to_the_run_and_to_init(tmp_path, engine):
+    from tierwise.io.sample import read_sample
+
+    path = tmp_path / "tx.parquet"
+    path.write_bytes(b"")
+    with pytest.raises(InputError, match=r"tx.parquet: the file is empty \(0 bytes\)"):
+        read_input("transactions", path, TableInput(), engine)
+    with pytest.raises(InputError, match=r"tx.parquet: the file is empty \(0 bytes\)"):
+        read_sample(path)
+
+
 # -- Excel -----------------------------------------------------------------------------------
 
 

@@ -1611,15 +1611,27 @@ def _duckdb_tables(path: str) -> list[str] | None:
     return [t if s == "main" else f"{s}.{t}" for s, t in rows]
 
 
+def unreadable_parquet(path: str, shown: str) -> InputError:
+    """The error of a Parquet file that cannot be read: one with no bytes (an export that
+    failed) says so, any other says it is no Parquet file."""
+    try:
+        empty = Path(path).stat().st_size == 0
+    except OSError:
+        empty = False
+    if empty:
+        return InputError("the file is empty (0 bytes)", file=shown, hint="export it again")
+    return InputError(
+        "not a readable Parquet file", file=shown, hint="check it is a .parquet export"
+    )
+
+
 def _read_parquet(name: str, path: str, shown: str, engine: Engine) -> RawInput:
     try:
         import pyarrow.parquet as pq
 
         schema = pq.read_schema(path)
     except Exception as exc:
-        raise InputError(
-            "not a readable Parquet file", file=shown, hint="check it is a .parquet export"
-        ) from exc
+        raise unreadable_parquet(path, shown) from exc
     _check_header(shown, schema.names)
     table = _wall_clock(engine.read_parquet(path), schema, engine)
     cols = [c for c in table.columns if c != ROW]

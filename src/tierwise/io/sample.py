@@ -40,6 +40,7 @@ from .readers import (
     sniff_csv,
     tab_separated,
     unpack,
+    unreadable_parquet,
 )
 
 __all__ = ["Sample", "read_sample", "sheet_names"]
@@ -307,9 +308,7 @@ def _parquet_sample(path: str, rows: int) -> Sample:
         names = list(pf.schema_arrow.names)
         batch = next(pf.iter_batches(batch_size=rows), None)
     except Exception as exc:
-        raise InputError(
-            "not a readable Parquet file", file=path, hint="check it is a .parquet export"
-        ) from exc
+        raise unreadable_parquet(path, path) from exc
     table = pa.Table.from_batches([batch]) if batch is not None else pf.schema_arrow.empty_table()
     return Sample(path, "parquet", names, table)
 
