@@ -470,3 +470,38 @@ def test_a_cross_sell_without_recommendations_draws_no_empty_chart_or_table(
     assert "the transactions hold one product" in crosssell
     assert "No basket rule in this run" in crosssell
     assert _specs(crosssell) == [] and "<table" not in crosssell
+
+
+def test_a_column_of_figures_shows_them_in_one_style_in_the_report_and_the_dashboard(
+    tmp_path: Path,
+) -> None:
+    # travel hours of 219 and 93.77 in one column: both whole, as a spreadsheet's column
+    # format would show them, in report.html and on the dashboard's reps page
+    import pyarrow.parquet as pq
+    from fastapi.testclient import TestClient
+
+    from tierwise.app import create_app
+
+    pq.write_table(
+        pa.table({"customer_id": ["A"], "name": ["Acme"], "net_profit": [5.0]}),
+        tmp_path / "customers.parquet",
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "rep_id": ["R1", "R2", "R3"],
+                "travel_hours": [219.0, 93.77, 5.5],
+                "hours_used": [463.0, 199.0, 12.25],
+                "capacity_hours": [1600.0, 1600.0, 1600.0],
+            }
+        ),
+        tmp_path / "rep_plan.parquet",
+    )
+    travel = re.compile(r'data-label="travel hours">([^<]*)<')
+    coverage = _section(render_report(tmp_path), "coverage")
+    assert travel.findall(coverage) == ["219", "94", "6"]
+    page = TestClient(create_app(tmp_path), base_url="http://127.0.0.1").get("/reps")
+    assert page.status_code == 200
+    shown = re.findall(r"<td[^>]*>\s*(93\.77|94|5\.50|6)\s*</td>", page.text)
+    assert "93.77" not in shown and "5.50" not in shown, shown
+    assert "94" in shown, shown

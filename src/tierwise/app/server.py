@@ -41,6 +41,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from ..errors import SettingsError, TierwiseError
 from ..report._folder import RunFolder, carrying_rep, float_array, team_reps, text_array
 from ..report.html import (
+    column_texts,
     fmt_value,
     guess_format,
     plan_figures,
@@ -535,8 +536,8 @@ def _counts(t: pa.Table, col: str, ranked: list[str] | None = None) -> list[tupl
 def _display_rows(t: pa.Table, columns: list[str]) -> tuple[list[str], list[bool], list[list[str]]]:
     cols = [c for c in columns if c in t.column_names]
     kinds = [guess_format(c, t.schema.field(c).type) for c in cols]
-    data = [t.column(c).to_pylist() for c in cols]
-    rows = [[fmt_value(data[j][i], kinds[j]) for j in range(len(cols))] for i in range(t.num_rows)]
+    texts = [column_texts(t.column(c).to_pylist(), k) for c, k in zip(cols, kinds, strict=True)]
+    rows = [[texts[j][i] for j in range(len(cols))] for i in range(t.num_rows)]
     return cols, [k != "text" for k in kinds], rows
 
 

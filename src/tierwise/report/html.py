@@ -70,7 +70,7 @@ CUSTOMER_COLUMNS = (
     "n_members",
 )
 
-Fmt = str  # "money", "int", "pct", "num", "text"
+Fmt = str  # "money", "int", "pct", "num", "whole" (a figure shown whole), "text"
 
 #: the stage that gives each figure the value × potential chart can be drawn on
 _AXIS_STAGE = {
@@ -133,11 +133,29 @@ def fmt_value(value: Any, kind: Fmt) -> str:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int | float) and kind in ("money", "int", "pct", "num"):
+    if isinstance(value, int | float) and kind in ("money", "int", "pct", "num", "whole"):
         return _unsigned_zero(_number(value, kind))
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     return str(value)
+
+
+def column_texts(values: Sequence[Any], kind: Fmt) -> list[str]:
+    """A table column's cells as text (:func:`fmt_value`), in one style down the column: a
+    column of figures (``num``) of which one reaches 100 shows every figure whole, so that
+    93.77 hours do not stand under 219.
+
+    Examples
+    --------
+    >>> column_texts([219.0, 93.77, None], "num"), column_texts([2.25, 12.0], "num")
+    (['219', '94', '–'], ['2.25', '12'])
+    """
+    if kind == "num" and any(
+        isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) and abs(v) >= 100
+        for v in values
+    ):
+        kind = "whole"
+    return [fmt_value(v, kind) for v in values]
 
 
 def _number(value: float, kind: Fmt) -> str:
@@ -354,11 +372,8 @@ class _Report:
             ]
         columns = [c for c in columns if c[0] in t.column_names]
         head = t.slice(0, limit).select([c[0] for c in columns])
-        data = [head.column(c[0]).to_pylist() for c in columns]
-        rows = [
-            [fmt_value(data[j][i], columns[j][2]) for j in range(len(columns))]
-            for i in range(head.num_rows)
-        ]
+        texts = [column_texts(head.column(c[0]).to_pylist(), c[2]) for c in columns]
+        rows = [[texts[j][i] for j in range(len(columns))] for i in range(head.num_rows)]
         more = caption
         if total > limit:
             note = f"The first {limit:,} of {total:,} rows"
