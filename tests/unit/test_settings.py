@@ -163,6 +163,34 @@ def test_unknown_key_without_a_close_match_has_no_suggestion(tmp_path: Path) -> 
     assert _messages(exc) == ["tierwise.toml [run] zzzz: unknown setting"]
 
 
+def test_typo_in_a_tier_programme_suggests_the_programme_setting(tmp_path: Path) -> None:
+    p = _write(tmp_path, "[segments.programmes.gold]\nvisit_min = 5.0\n")
+    with pytest.raises(SettingsError) as exc:
+        load_settings(p)
+    (msg,) = _messages(exc)
+    assert "[segments.programmes.gold] visit_min" in msg
+    assert "did you mean visits_min?" in msg
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "home"),
+    [
+        ("[coverage]\nseed = 3\n", "[coverage] seed", "[run]"),
+        ('[run]\ncurrency_symbol = "$"\n', "[run] currency_symbol", "[segments]"),
+        ("seed = 3\n[run]\nthreads = 2\n", "tierwise.toml seed", "[run]"),
+    ],
+)
+def test_a_setting_in_the_wrong_section_names_the_section_it_belongs_to(
+    tmp_path: Path, text: str, where: str, home: str
+) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings(_write(tmp_path, text))
+    (msg,) = _messages(exc)
+    assert where in msg
+    assert f"a setting of {home}" in msg and "move it under" in msg
+    assert "unknown section" not in msg
+
+
 def test_unknown_section_lists_the_sections_there_are(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as exc:
         load_settings(_write(tmp_path, "[zzzz]\nx = 1\n"))

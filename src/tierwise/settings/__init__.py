@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -123,23 +124,47 @@ class Settings(BaseModel):
         return settings_from_dict(data)
 
 
-def _section_model(section: str) -> type[BaseModel] | None:
-    for name, field in Settings.model_fields.items():
-        if section in (name, field.alias):
-            ann = field.annotation
-            if isinstance(ann, type) and issubclass(ann, BaseModel):
-                return ann
-    return None
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The settings model of the table at ``loc`` (a section, or a table within one such as
+    ``segments.programmes.gold``), or ``None`` where it is no model's table."""
+    model: type[BaseModel] = Settings
+    i = 0
+    while i < len(loc):
+        field = next(
+            (f for n, f in model.model_fields.items() if loc[i] in (n, f.alias)),
+            None,
+        )
+        if field is None:
+            return None
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model, i = ann, i + 1
+            continue
+        # a table of entries keyed by name (tier, class, …), each entry a model
+        value = typing.get_args(ann)[-1] if typing.get_origin(ann) is dict else None
+        if isinstance(value, type) and issubclass(value, BaseModel) and i + 1 < len(loc):
+            model, i = value, i + 2
+            continue
+        return None
+    return model
 
 
 def _known_keys(loc: tuple[Any, ...]) -> list[str]:
     """The valid keys at the level of ``loc`` (for 'did you mean' suggestions)."""
-    if len(loc) <= 1:
-        return [f.alias or n for n, f in Settings.model_fields.items()]
-    model = _section_model(str(loc[0]))
+    model = _model_at(loc[:-1])
     if model is None:
         return []
-    return list(model.model_fields)
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _home_sections(key: str) -> list[str]:
+    """The sections that have a setting named ``key``."""
+    homes = []
+    for name, field in Settings.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel) and key in ann.model_fields:
+            homes.append(field.alias or name)
+    return homes
 
 
 def _quotes(msg: str, value: Any) -> bool:
@@ -154,10 +179,17 @@ def _describe(err: dict[str, Any], source: str) -> SettingsError:
     if err["type"] == "extra_forbidden":
         key = str(loc[-1])
         close = difflib.get_close_matches(key, _known_keys(loc), n=1, cutoff=0.6)
+        homes = [f"[{h}]" for h in _home_sections(key) if h != loc[0]]
         fix = f" (did you mean {close[0]}?)" if close else ""
-        if len(loc) == 1 and not close:
+        if homes and not close:
+            where = "that heading" if len(homes) == 1 else "one of those headings"
+            fix = f" (a setting of {' and '.join(homes)}: move it under {where})"
+        elif len(loc) == 1 and not close:
             known = ", ".join(_known_keys(loc))
             fix = f" (this version of tierwise has the sections {known})"
+        if len(loc) == 1 and homes and not isinstance(err.get("input"), dict):
+            # a key = value above the first [section] heading
+            return SettingsError(f"{source} {key}: a setting before any [section] heading{fix}")
         what = "unknown section" if len(loc) == 1 else "unknown setting"
         msg = f"{what}{fix}"
     else:
