@@ -260,6 +260,37 @@ def test_missing_file_and_bad_toml_are_one_line_settings_errors(tmp_path: Path) 
         load_settings(_write(tmp_path, "[run\nseed = 1\n"))
 
 
+@pytest.mark.parametrize(
+    ("text", "fix"),
+    [
+        ('[accounts]\ndecisions_file = "C:\\Users\\anna\\d.csv"\n', "single quotes"),
+        ('[segments]\noverrides_file = "C:\\data\\o.csv"\n', "forward slashes"),
+        ("[run]\nseed = 1\nseed = 2\n", "seed is given twice"),
+        ("[run]\nseed = 1\n[run]\nthreads = 2\n", "[run] is given twice"),
+        ('[segments]\ncurrency_symbol = "£\n', "a string is not closed"),
+        ("[run]\nas_of = 2025/12/31\n", "YYYY-MM-DD"),
+        ("customer_id,name,city\n1,Acme,Paris\n", "not settings"),
+        ("customer_id;name\n1;Acme\n", "not settings"),
+    ],
+)
+def test_a_toml_mistake_made_by_hand_says_what_to_do(tmp_path: Path, text: str, fix: str) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings(_write(tmp_path, text))
+    (msg,) = _messages(exc)
+    assert "tierwise.toml: not valid TOML" in msg and "(at line " in msg
+    assert fix in msg
+
+
+def test_a_windows_path_read_as_escapes_is_refused(tmp_path: Path) -> None:
+    # "\t" and "\n" are valid escapes of a "…" string: the path would hold a tab and a newline
+    p = _write(tmp_path, '[customers]\npath = "C:\\temp\\new.csv"\n')
+    with pytest.raises(SettingsError) as exc:
+        load_settings(p)
+    (msg,) = _messages(exc)
+    assert msg.startswith("tierwise.toml [customers] path: ")
+    assert "single quotes" in msg
+
+
 # -- tierwise init -----------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ Example
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 import typing
 from pathlib import Path
@@ -331,6 +332,45 @@ def settings_from_dict(data: dict[str, Any], source: str = "settings") -> Settin
     return settings
 
 
+_TOML_AT = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+def _toml_fix(text: str, error: str) -> str:
+    """What to do about a TOML syntax error that people make by hand, as ``; …``."""
+    lines = text.splitlines()
+    at = _TOML_AT.search(error)
+    line = lines[int(at.group(1)) - 1] if at and int(at.group(1)) <= len(lines) else ""
+    first = next((x for x in lines if x.strip() and not x.lstrip().startswith("#")), "")
+    if "=" not in first and not first.lstrip().startswith("[") and re.search(r"[,;\t]", first):
+        return (
+            "; this looks like a table of data (a CSV file), not settings: give --config a "
+            "tierwise.toml ('tierwise init' writes one) and the data file as an input "
+            "(--customers FILE or [customers] path)"
+        )
+    if "Invalid hex value" in error or "Unescaped '\\'" in error:
+        return (
+            '; a backslash in a "…" string starts an escape: write a Windows path in single '
+            "quotes ('C:\\Users\\…') or with forward slashes (\"C:/Users/…\")"
+        )
+    if "Cannot overwrite a value" in error:
+        key = line.partition("=")[0].strip() if "=" in line else "a setting"
+        return f"; {key} is given twice: keep one of them"
+    if "Cannot declare" in error and "twice" in error:
+        return f"; {line.strip() or 'a section'} is given twice: put its settings under one heading"
+    if "Illegal character" in error and line.count('"') % 2 == 1:
+        return "; a string is not closed: end it with a quote on the same line"
+    if re.search(r"=\s*\d{4}/\d{1,2}/\d{1,2}", line):
+        return "; write a date as YYYY-MM-DD, e.g. 2025-12-31"
+    return ""
+
+
+def _path_settings(s: Settings) -> list[tuple[str, str]]:
+    """Every path the settings give: (setting, path)."""
+    paths = [(f"[{n}] path", s.table_input(n).path or "") for n in INPUT_TABLES]
+    paths.append(("[run] temp_directory", s.run.temp_directory or ""))
+    return [*paths, *s.referenced_files()]
+
+
 def load_settings(path: str | Path | None) -> Settings:
     """Read and validate ``tierwise.toml``; ``None`` gives the defaults.
 
@@ -350,12 +390,24 @@ def load_settings(path: str | Path | None) -> Settings:
     if not p.is_file():
         raise SettingsError(f"{p}: settings file not found (run 'tierwise init' to write one)")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+        text = p.read_text(encoding="utf-8-sig")
+        data = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         raise SettingsError(f"{p}: not UTF-8 text ({exc.reason}); save it as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{p}: not valid TOML: {exc}") from exc
+        raise SettingsError(f"{p}: not valid TOML: {exc}{_toml_fix(text, str(exc))}") from exc
     settings = settings_from_dict(data, source=p.name)
+    Problems.raise_if_any(
+        [
+            SettingsError(
+                f'{p.name} {setting}: {path!r} holds a tab or line break (in a "…" string '
+                "\\t, \\n and \\r are escapes): write a Windows path in single quotes "
+                "('C:\\data\\new.csv') or with forward slashes (\"C:/data/new.csv\")"
+            )
+            for setting, path in _path_settings(settings)
+            if re.search(r"[\x00-\x1f]", path)
+        ]
+    )
     # relative input paths are relative to the settings file
     updates: dict[str, dict[str, Any]] = {}
     for name in INPUT_TABLES:
