@@ -291,6 +291,30 @@ def test_a_windows_path_read_as_escapes_is_refused(tmp_path: Path) -> None:
     assert "single quotes" in msg
 
 
+@pytest.mark.parametrize(
+    ("text", "key", "fix"),
+    [
+        ('[profitability]\nrebate_rate = "30%"\n', "[profitability] rebate_rate", "written 0.3"),
+        ("[profitability]\nrebate_rate = 30\n", "[profitability] rebate_rate", "written 0.3"),
+        ("[lifetime]\ndiscount_rate = 10\n", "[lifetime] discount_rate", "written 0.1"),
+    ],
+)
+def test_a_fraction_written_as_a_percentage_says_how_to_write_it(
+    tmp_path: Path, text: str, key: str, fix: str
+) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings(_write(tmp_path, text))
+    (msg,) = _messages(exc)
+    assert key in msg and "it is a fraction" in msg and fix in msg
+
+
+def test_a_percentage_in_a_setting_that_is_no_fraction_is_not_called_one(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings(_write(tmp_path, '[profitability]\ncost_per_visit = "30%"\n'))
+    (msg,) = _messages(exc)
+    assert "[profitability] cost_per_visit" in msg and "fraction" not in msg
+
+
 # -- tierwise init -----------------------------------------------------------------------
 
 

@@ -175,6 +175,30 @@ def _quotes(msg: str, value: Any) -> bool:
     return repr(value) in msg
 
 
+_PERCENT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*%\s*")
+
+
+def _fraction_fix(err: dict[str, Any]) -> str:
+    """``; … 30% is written 0.3`` where a fraction may be written as a percentage (30% or 30)."""
+    value = err.get("input")
+    loc = tuple(err["loc"])
+    model = _model_at(loc[:-1])
+    field = model.model_fields.get(str(loc[-1])) if model else None
+    bounds = (
+        [(getattr(m, "le", None), getattr(m, "lt", None)) for m in field.metadata] if field else []
+    )
+    percent = None
+    if not any(1 in b for b in bounds):
+        return ""
+    if isinstance(value, str) and (m := _PERCENT.fullmatch(value)):
+        percent = float(m.group(1))
+    elif isinstance(value, int | float) and not isinstance(value, bool) and 1 < value <= 100:
+        percent = float(value)
+    if percent is None:
+        return ""
+    return f"; it is a fraction: {percent:g}% is written {percent / 100:g}"
+
+
 def _describe(err: dict[str, Any], source: str) -> SettingsError:
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden":
@@ -197,6 +221,7 @@ def _describe(err: dict[str, Any], source: str) -> SettingsError:
         msg = err["msg"].removeprefix("Value error, ")
         if "input" in err and not isinstance(err["input"], dict) and not _quotes(msg, err["input"]):
             msg = f"{msg} (got {err['input']!r})"
+        msg += _fraction_fix(err)
     if len(loc) == 1:
         return SettingsError(f"{source} [{loc[0]}]: {msg}")
     section = ".".join(str(p) for p in loc[:-1])
