@@ -235,6 +235,13 @@ def test_an_unknown_programme_channel_is_refused_at_load(tmp_path: Path) -> None
     assert _load(tmp_path, '[segments.programmes.gold]\nchannels = ["web", "inside"]\n')
 
 
+def test_a_band_naming_no_plan_channel_is_refused_at_load(tmp_path: Path) -> None:
+    msg = _refused(tmp_path, '[coverage.band_channels]\nfield = ["teleport"]\n')
+    assert msg.startswith("tierwise.toml [coverage.band_channels] field: unknown channel")
+    assert "'teleport'" in msg and "[coverage] channels" in msg
+    assert _load(tmp_path, '[coverage.band_channels]\nfield = ["Field", "inside"]\n')
+
+
 # -- 4. seeds -----------------------------------------------------------------------------------
 
 

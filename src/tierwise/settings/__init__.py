@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import Problems, SettingsError
+from ..schema import fold_text
 from ._base import unknown_name
 from .accounts import AccountSettings
 from .coverage import CoverageSettings
@@ -273,6 +274,18 @@ def cross_checks(s: Settings) -> list[tuple[str, str, str]]:
                         f"segments.programmes.{tier}",
                         "channels",
                         unknown_name(name, "channel", channels, where),
+                    )
+                )
+    # a band given names plan channels: a name that is none would allow the band nothing
+    plan = list(s.coverage.channels)
+    for band in _given(s.coverage.band_channels, base.coverage.band_channels):
+        for name in s.coverage.band_channels[band]:
+            if not any(fold_text(name) == fold_text(c) for c in plan):
+                problems.append(
+                    (
+                        "coverage.band_channels",
+                        band,
+                        unknown_name(name, "channel", plan, "([coverage] channels)"),
                     )
                 )
     # the win-back tiers given are tiers of [segments] programmes (the default names a tier
