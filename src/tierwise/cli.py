@@ -585,7 +585,11 @@ def _check_setting_files(settings: Settings) -> None:
 
     problems: list[TierwiseError] = []
     for setting, path in settings.referenced_files():
-        if not Path(path).is_file():
+        if Path(path).is_dir():
+            problems.append(
+                SettingsError(f"{setting}: {path}: a folder, not a file; give the file in it")
+            )
+        elif not Path(path).is_file():
             problems.append(SettingsError(f"{setting}: {path}: no such file"))
         else:
             try:

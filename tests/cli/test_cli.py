@@ -258,6 +258,19 @@ def test_validate_names_a_decisions_file_that_is_missing(files: Path) -> None:
     ]
 
 
+def test_validate_says_a_decisions_file_that_is_a_folder_is_one(files: Path) -> None:
+    (files / "decisions").mkdir()
+    config = files / "tierwise.toml"
+    config.write_text('[accounts]\ndecisions_file = "decisions"\n', encoding="utf-8")
+    res = runner.invoke(
+        app, ["validate", "--transactions", str(files / "tx.csv"), "--config", str(config)]
+    )
+    assert res.exit_code == 1
+    (line,) = res.stderr.strip().splitlines()
+    assert line.startswith(f"error: [accounts] decisions_file: {files / 'decisions'}: a folder")
+    assert "no such file" not in line
+
+
 def test_dedupe_without_customers_exits_1_saying_so(files: Path) -> None:
     out = files / "dedupe-out"
     res = runner.invoke(app, ["dedupe", "--transactions", str(files / "tx.csv"), "--out", str(out)])

@@ -1331,6 +1331,8 @@ def test_review_decisions_read_as_text_from_csv_and_parquet(tmp_path: Path) -> N
     assert t.to_pylist()[0]["decided_at"].startswith("2026-01-02 09:30")
     with pytest.raises(InputError, match="review decisions file not found"):
         read_decisions(tmp_path / "none.csv")
+    with pytest.raises(InputError, match="review decisions file is a folder"):
+        read_decisions(tmp_path)
 
 
 def test_a_decisions_file_without_its_columns_names_the_file_and_columns(tmp_path: Path) -> None:

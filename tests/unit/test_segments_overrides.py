@@ -99,6 +99,13 @@ def test_a_missing_file_is_an_input_error(tmp_path: Path) -> None:
         read_overrides(tmp_path / "nope.csv")
 
 
+def test_a_folder_given_as_the_file_is_said_to_be_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(
+        InputError, match=r"overrides file is a folder.*\[segments\] overrides_file"
+    ):
+        read_overrides(tmp_path)
+
+
 # -- applying -------------------------------------------------------------------------------
 
 

@@ -83,7 +83,7 @@ def read_overrides(path: str | Path, *, warnings: list[str] | None = None) -> pa
     p = Path(path)
     if not p.is_file():
         raise InputError(
-            "overrides file not found",
+            f"overrides file {'is a folder' if p.is_dir() else 'not found'}",
             file=str(p),
             hint="fix [segments] overrides_file or remove it",
         )

@@ -2698,7 +2698,7 @@ def read_decisions(path: str | Path) -> pa.Table:
     p = Path(path)
     if not p.is_file():
         raise InputError(
-            "review decisions file not found",
+            f"review decisions file {'is a folder' if p.is_dir() else 'not found'}",
             file=str(p),
             hint="fix [accounts] decisions_file or remove it",
         )
