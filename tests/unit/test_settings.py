@@ -315,6 +315,21 @@ def test_a_percentage_in_a_setting_that_is_no_fraction_is_not_called_one(tmp_pat
     assert "[profitability] cost_per_visit" in msg and "fraction" not in msg
 
 
+@pytest.mark.parametrize(
+    "written",
+    ['"31/12/2025"', '"2025/12/31"', "20251231", "1735603200"],
+)
+def test_an_analysis_date_not_written_yyyy_mm_dd_says_how_to_write_it(
+    tmp_path: Path, written: str
+) -> None:
+    # a number would be read as seconds since 1970 (1735603200 is 31 December 2024)
+    with pytest.raises(SettingsError) as exc:
+        load_settings(_write(tmp_path, f"[run]\nas_of = {written}\n"))
+    (msg,) = _messages(exc)
+    assert msg.startswith("tierwise.toml [run] as_of: ")
+    assert "YYYY-MM-DD" in msg
+
+
 # -- tierwise init -----------------------------------------------------------------------
 
 

@@ -223,6 +223,8 @@ def _describe(err: dict[str, Any], source: str) -> SettingsError:
         if "input" in err and not isinstance(err["input"], dict) and not _quotes(msg, err["input"]):
             msg = f"{msg} (got {err['input']!r})"
         msg += _fraction_fix(err)
+        if err["type"] in ("date_parsing", "date_from_datetime_parsing"):
+            msg += "; write the date as YYYY-MM-DD, e.g. 2025-12-31"
     if len(loc) == 1:
         return SettingsError(f"{source} [{loc[0]}]: {msg}")
     section = ".".join(str(p) for p in loc[:-1])

@@ -24,6 +24,7 @@ __all__ = [
     "TIME_CODES",
     "Section",
     "check_date_format",
+    "check_date_not_number",
     "check_seed",
     "check_statuses",
     "merge_with_default",
@@ -50,6 +51,16 @@ def check_seed(value: int) -> int:
     """A random seed NumPy takes, else a one-line reason."""
     if not 0 <= value <= MAX_SEED:
         raise ValueError(f"a seed is a whole number from 0 to {MAX_SEED}, e.g. 42")
+    return value
+
+
+def check_date_not_number(value: Any) -> Any:
+    """A date as written, else a one-line reason for a number (which pydantic would read as
+    seconds since 1970: 20251231 is 23 August 1970)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(
+            f"a date is written YYYY-MM-DD, e.g. 2025-12-31, not as a number ({value})"
+        )
     return value
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 
 from pydantic import Field, field_validator
 
-from ._base import Section, check_seed
+from ._base import Section, check_date_not_number, check_seed
 
 
 class DemoSettings(Section):
@@ -34,6 +34,7 @@ class DemoSettings(Section):
     to 4294967295. Default 42."""
 
     _seed = field_validator("seed")(check_seed)
+    _date = field_validator("end_date", mode="before")(check_date_not_number)
 
     prospect_share: float = Field(default=0.2, ge=0.0, le=5.0)
     """Prospects generated, as a fraction of n_customers. Default 0.2."""

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_serializer, field_validator
 
-from ._base import Section, check_seed
+from ._base import Section, check_date_not_number, check_seed
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)\s*$")
 #: Bytes of each unit of a size, as DuckDB reads them (KB = 1000 bytes, KiB = 1024)
@@ -106,6 +106,7 @@ class RunSettings(Section):
     fs.gs.auth.service.account.private.key) are left out of the manifest. Default: none."""
 
     _seed = field_validator("seed")(check_seed)
+    _date = field_validator("as_of", mode="before")(check_date_not_number)
 
     @field_validator("memory_limit")
     @classmethod
