@@ -37,8 +37,8 @@ class AccountSettings(Section):
     decision undated, and review_decisions.csv keeps the text in decided_at_as_written for
     the next run to read again. The queue may be filled in where the run
     wrote it: a run into that same output folder reads the queue, and the review_decisions.csv
-    beside it, before it replaces the folder, and the new folder keeps them applied.
-    Default: none."""
+    beside it, before it replaces the folder, and the new folder keeps them applied. A
+    relative path is relative to the settings file's folder. Default: none."""
 
     @property
     def decisions_files(self) -> list[str]:

@@ -19,8 +19,9 @@ class TableInput(Section):
     the canonical names needs nothing here but its path (or ``--transactions FILE``)."""
 
     path: str | None = None
-    """File path, or a PostgreSQL URL (postgresql://user@host/db). Default: none (given on the
-    command line). A password in the URL is never shown or stored (the manifest carries the
+    """File path, or a PostgreSQL URL (postgresql://user@host/db); a relative path is relative
+    to the settings file's folder (not the folder the command runs in). Default: none (given on
+    the command line). A password in the URL is never shown or stored (the manifest carries the
     URL with the password masked); better, leave it out and use ~/.pgpass."""
 
     table: str | None = None

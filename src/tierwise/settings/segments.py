@@ -322,7 +322,8 @@ class SegmentSettings(Section):
 
     overrides_file: str | None = None
     """CSV or Excel file of back-end overrides (customer_id, value_class and/or tier,
-    reason, by; optional date), applied after the mathematics ran. Default none."""
+    reason, by; optional date), applied after the mathematics ran; a relative path is
+    relative to the settings file's folder. Default none."""
 
     @field_validator("thin_statuses")
     @classmethod
