@@ -419,6 +419,21 @@ def test_a_missing_file_a_folder_and_old_xls_are_input_errors(tmp_path, engine):
         read_input("transactions", tmp_path / "old.xls", TableInput(), engine)
 
 
+def test_a_folder_of_several_tables_files_is_refused_naming_the_file_to_give(tmp_path, engine):
+    # the folder tierwise demo writes: one Parquet file per table, of different columns
+    pq.write_table(
+        pa.table({"customer_id": ["A"], "name": ["Acme"]}), tmp_path / "customers.parquet"
+    )
+    pq.write_table(
+        pa.table({"customer_id": ["A"], "date": ["2024-01-02"], "revenue": [1.0]}),
+        tmp_path / "transactions.parquet",
+    )
+    with pytest.raises(InputError) as exc:
+        read_input("customers", tmp_path, TableInput(), engine)
+    line = exc.value.one_line()
+    assert "several tables" in line and str(tmp_path / "customers.parquet") in line
+
+
 def test_one_windows_line_in_a_utf8_file_does_not_garble_the_others(tmp_path, engine):
     # the defect: one cp1252 line made the whole file read as cp1252 ("MÃ¼ller")
     lines = [

@@ -42,6 +42,7 @@ from .._threads import cores, pool
 from ..engine import ROW, Engine, engine_message
 from ..errors import EngineError, InputError, SettingsError, TierwiseError
 from ..schema import column_key
+from ..settings import INPUT_TABLES
 from ..settings.inputs import TableInput
 from .urls import is_database_url, redact_text, redact_url, url_secrets
 
@@ -1995,6 +1996,17 @@ def _read_parquet_folder(name: str, folder: Path, shown: str, engine: Engine) ->
             + (f" (it holds {', '.join(other)} files)" if other else " (it is empty)"),
             file=shown,
             hint="give a file inside it, or a folder of .parquet files",
+        )
+    tables = [f.name for f in files if f.parent == folder and f.stem.lower() in INPUT_TABLES]
+    if len(tables) > 1:
+        mine = [t for t in tables if Path(t).stem.lower() == name]
+        raise InputError(
+            f"is a folder holding the files of several tables ({', '.join(tables)}), which "
+            "would all be read as one",
+            file=shown,
+            hint=f"give the {name} file: {folder / mine[0]}"
+            if mine
+            else f"give the file of the {name} table",
         )
     return _parquet_raw(name, files, folder, shown, engine)
 
