@@ -71,6 +71,13 @@ def test_partial_contact_tables_are_merged_not_refused(tmp_path: Path) -> None:
     assert s.coverage.cost_per_contact["call"] == Settings().coverage.cost_per_contact["call"]
 
 
+@pytest.mark.parametrize("table", ["effectiveness", "minutes_per_contact", "cost_per_contact"])
+def test_a_misspelt_kind_of_contact_is_refused_not_ignored(tmp_path: Path, table: str) -> None:
+    msg = _refused(tmp_path, f"[coverage]\n{table} = {{vist = 2.0}}\n")
+    assert msg.startswith(f"tierwise.toml [coverage]: {table}: unknown kind of contact 'vist'")
+    assert "did you mean visit?" in msg
+
+
 def test_one_programme_setting_keeps_the_rest_of_the_tiers_programme(tmp_path: Path) -> None:
     default = Settings().segments.programmes
     s = _load(tmp_path, "[segments.programmes.gold]\nvisits_min = 4\n")

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..schema import fold_text
-from ._base import Section, check_statuses
+from ._base import Section, check_statuses, unknown_name
 
 __all__ = ["CONTACTS", "CoverageSettings", "ResponseParams", "rep_role"]
 
@@ -354,6 +354,11 @@ class CoverageSettings(Section):
             ("minutes_per_contact", self.minutes_per_contact),
             ("cost_per_contact", self.cost_per_contact),
         ):
+            for k in d:
+                if k not in ("visit", "call", "email"):
+                    raise ValueError(
+                        f"{name}: {unknown_name(k, 'kind of contact', ('visit', 'call', 'email'))}"
+                    )
             for k in ("visit", "call", "email"):
                 if k not in d:
                     raise ValueError(f"{name}: give a value for {k!r}")
