@@ -78,6 +78,12 @@ def test_a_misspelt_kind_of_contact_is_refused_not_ignored(tmp_path: Path, table
     assert "did you mean visit?" in msg
 
 
+def test_a_misspelt_kind_of_contact_in_activity_types_is_refused(tmp_path: Path) -> None:
+    msg = _refused(tmp_path, '[coverage]\nactivity_types = {vist = ["Besuch"]}\n')
+    assert msg.startswith("tierwise.toml [coverage] activity_types: unknown kind of contact")
+    assert "did you mean visit?" in msg
+
+
 def test_one_programme_setting_keeps_the_rest_of_the_tiers_programme(tmp_path: Path) -> None:
     default = Settings().segments.programmes
     s = _load(tmp_path, "[segments.programmes.gold]\nvisits_min = 4\n")

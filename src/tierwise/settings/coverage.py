@@ -329,6 +329,9 @@ class CoverageSettings(Section):
     @field_validator("activity_types")
     @classmethod
     def _activity_types(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for kind in value:
+            if kind not in ("visit", "call", "email"):
+                raise ValueError(unknown_name(kind, "kind of contact", ("visit", "call", "email")))
         return {kind: [fold_text(n) for n in names] for kind, names in value.items()}
 
     @field_validator("visit_roles", "call_roles")
