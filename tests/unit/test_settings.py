@@ -308,16 +308,36 @@ def test_a_fraction_written_as_a_percentage_says_how_to_write_it(
     assert key in msg and "it is a fraction" in msg and fix in msg
 
 
-def test_a_percentage_in_a_setting_that_is_no_fraction_is_not_called_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[profitability]\ncost_per_visit = "30%"\n', "[profitability] cost_per_visit"),
+        # bounded by 1 but no fraction: an exponent, a correlation, a learning rate
+        ("[demo]\nrate_spend_exponent = 2\n", "[demo] rate_spend_exponent"),
+        ("[lifetime]\ngamma_gamma_max_correlation = 2\n", "[lifetime] gamma_gamma_max_correlation"),
+        ("[potential]\ngbm_learning_rate = 5\n", "[potential] gbm_learning_rate"),
+    ],
+)
+def test_a_percentage_in_a_setting_that_is_no_fraction_is_not_called_one(
+    tmp_path: Path, text: str, key: str
+) -> None:
     with pytest.raises(SettingsError) as exc:
-        load_settings(_write(tmp_path, '[profitability]\ncost_per_visit = "30%"\n'))
+        load_settings(_write(tmp_path, text))
     (msg,) = _messages(exc)
-    assert "[profitability] cost_per_visit" in msg and "fraction" not in msg
+    assert key in msg and "fraction" not in msg, msg
 
 
 @pytest.mark.parametrize(
     "written",
-    ['"31/12/2025"', '"2025/12/31"', "20251231", "1735603200"],
+    [
+        '"31/12/2025"',
+        '"2025/12/31"',
+        "20251231",
+        "1735603200",
+        '"20251231"',
+        '"1735603200"',
+        "2025-12-31T10:00:00",
+    ],
 )
 def test_an_analysis_date_not_written_yyyy_mm_dd_says_how_to_write_it(
     tmp_path: Path, written: str

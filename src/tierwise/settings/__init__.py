@@ -178,6 +178,10 @@ def _quotes(msg: str, value: Any) -> bool:
 
 _PERCENT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*%\s*")
 
+#: the words by which a setting's description says it is a fraction (an exponent, a
+#: correlation or a learning rate bounded by 1 is none)
+_FRACTION_WORDS = re.compile(r"\b(fraction|share|probability|quantile)\b", re.IGNORECASE)
+
 
 def _fraction_fix(err: dict[str, Any]) -> str:
     """``; … 30% is written 0.3`` where a fraction may be written as a percentage (30% or 30)."""
@@ -189,7 +193,7 @@ def _fraction_fix(err: dict[str, Any]) -> str:
         [(getattr(m, "le", None), getattr(m, "lt", None)) for m in field.metadata] if field else []
     )
     percent = None
-    if not any(1 in b for b in bounds):
+    if not any(1 in b for b in bounds) or not _FRACTION_WORDS.search(field.description or ""):
         return ""
     if isinstance(value, str) and (m := _PERCENT.fullmatch(value)):
         percent = float(m.group(1))
@@ -223,7 +227,7 @@ def _describe(err: dict[str, Any], source: str) -> SettingsError:
         if "input" in err and not isinstance(err["input"], dict) and not _quotes(msg, err["input"]):
             msg = f"{msg} (got {err['input']!r})"
         msg += _fraction_fix(err)
-        if err["type"] in ("date_parsing", "date_from_datetime_parsing"):
+        if str(err["type"]).startswith("date_"):
             msg += "; write the date as YYYY-MM-DD, e.g. 2025-12-31"
     if len(loc) == 1:
         return SettingsError(f"{source} [{loc[0]}]: {msg}")

@@ -54,10 +54,16 @@ def check_seed(value: int) -> int:
     return value
 
 
+#: text of digits alone, which pydantic would read as a date's seconds since 1970
+_NUMBER_TEXT = re.compile(r"\s*[+-]?\d+(?:\.\d+)?\s*")
+
+
 def check_date_not_number(value: Any) -> Any:
-    """A date as written, else a one-line reason for a number (which pydantic would read as
-    seconds since 1970: 20251231 is 23 August 1970)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    """A date as written, else a one-line reason for a number or digits alone in quotes
+    (which pydantic would read as seconds since 1970: 1735603200 is 31 December 2024)."""
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or (
+        isinstance(value, str) and _NUMBER_TEXT.fullmatch(value)
+    ):
         raise ValueError(
             f"a date is written YYYY-MM-DD, e.g. 2025-12-31, not as a number ({value})"
         )
