@@ -193,7 +193,9 @@ def _fraction_fix(err: dict[str, Any]) -> str:
         [(getattr(m, "le", None), getattr(m, "lt", None)) for m in field.metadata] if field else []
     )
     percent = None
-    if not any(1 in b for b in bounds) or not _FRACTION_WORDS.search(field.description or ""):
+    if not any(1 in b for b in bounds) or not (
+        field and _FRACTION_WORDS.search(field.description or "")
+    ):
         return ""
     if isinstance(value, str) and (m := _PERCENT.fullmatch(value)):
         percent = float(m.group(1))
