@@ -266,6 +266,8 @@ def test_missing_file_and_bad_toml_are_one_line_settings_errors(tmp_path: Path) 
         ('[accounts]\ndecisions_file = "C:\\Users\\anna\\d.csv"\n', "single quotes"),
         ('[segments]\noverrides_file = "C:\\data\\o.csv"\n', "forward slashes"),
         ("[run]\nseed = 1\nseed = 2\n", "seed is given twice"),
+        # a line separator (U+2028) in a comment is no line end to TOML: the line named is seed
+        ("# page one\u2028page two\n[run]\nseed = 1\nthreads = 1\nseed = 2\n", "seed is given"),
         ("[run]\nseed = 1\n[run]\nthreads = 2\n", "[run] is given twice"),
         ('[segments]\ncurrency_symbol = "£\n', "a string is not closed"),
         ("[run]\nas_of = 2025/12/31\n", "YYYY-MM-DD"),

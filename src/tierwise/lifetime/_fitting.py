@@ -96,13 +96,13 @@ def plain_number(v: float) -> str:
 
     Examples
     --------
-    >>> [plain_number(x) for x in (0.0, 4.4139, 12345.6, -3.2e-5, 2.5e-11, float("inf"))]
-    ['0', '4.41', '12,346', '-0.000032', 'under 0.000000001', 'inf']
+    >>> [plain_number(x) for x in (0.0, 4.4139, 999.6, 12345.6, -3.2e-5, 2.5e-11, float("inf"))]
+    ['0', '4.41', '1,000', '12,346', '-0.000032', 'under 0.000000001', 'inf']
     """
     if not np.isfinite(v) or v == 0:
         return f"{v:g}"
     size = abs(v)
-    if size >= 1000:
+    if size >= 999.5:  # from here three digits round to 1,000
         return f"{v:,.0f}"
     if size >= 1e-3:
         return f"{v:.3g}"

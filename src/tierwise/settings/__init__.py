@@ -383,7 +383,8 @@ _TOML_AT = re.compile(r"\(at line (\d+), column \d+\)")
 
 def _toml_fix(text: str, error: str) -> str:
     """What to do about a TOML syntax error that people make by hand, as ``; …``."""
-    lines = text.splitlines()
+    # lines as TOML counts them: at a newline only (splitlines also splits at U+2028)
+    lines = text.split("\n")
     at = _TOML_AT.search(error)
     line = lines[int(at.group(1)) - 1] if at and int(at.group(1)) <= len(lines) else ""
     first = next((x for x in lines if x.strip() and not x.lstrip().startswith("#")), "")
