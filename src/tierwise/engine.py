@@ -774,13 +774,15 @@ def _spark_conf(session: Any, key: str, value: str) -> Iterator[None]:
 _LIBRARY_VIEWS = re.compile(r"__splink__|ibis_[a-z]+_memtable_")
 
 
-def _library_views(session: Any) -> set[str]:
-    """The names of the session's temporary views Splink and Ibis made."""
-    return {
-        t.name
-        for t in session.catalog.listTables(pattern="__splink__*|ibis_*_memtable_*")
-        if t.isTemporary and _LIBRARY_VIEWS.match(t.name)
-    }
+def _library_views(session: Any) -> set[str] | None:
+    """The names of the session's temporary views Splink and Ibis made; None when the
+    catalog cannot be listed (a catalog the user may not list, a connection lost): the
+    views are then left as they are."""
+    try:
+        listed = session.catalog.listTables(pattern="__splink__*|ibis_*_memtable_*")
+    except Exception:
+        return None
+    return {t.name for t in listed if t.isTemporary and _LIBRARY_VIEWS.match(t.name)}
 
 
 #: the loggers PySpark writes each query error it raises to, as JSON with the whole query
@@ -1089,8 +1091,8 @@ class Engine:
             session.conf.set("spark.sql.session.timeZone", "UTC")
             if spark_session is not None:
                 self._views_before = _library_views(session)
-            self._spark_loggers = _silence_spark_query_logs()
             self.con = ibis.pyspark.connect(session)
+            self._spark_loggers = _silence_spark_query_logs()
         else:
             raise SettingsError(f"[run] engine: unknown engine {backend!r} (use duckdb or spark)")
 
@@ -1879,13 +1881,14 @@ class Engine:
                 self._own_session.stop()
                 self._own_session = None
             else:
-                self._free_spark_tables()
+                # the session's settings first: freeing the engine's tables cannot keep them
                 if self._given_tz is not None:
                     self.con._session.conf.set("spark.sql.session.timeZone", self._given_tz)
                     self._given_tz = None
                 if self._given_nanos is not None:
                     self.con._session.conf.set(_NANOS_AS_LONG, self._given_nanos)
                     self._given_nanos = None
+                self._free_spark_tables()
         except Exception:  # pragma: no cover - closing is best effort
             pass
         for logger, was in self._spark_loggers:
@@ -1909,13 +1912,14 @@ class Engine:
             with suppress(Exception):
                 df.unpersist()
         _unpersist_rdds(self.con._session, [i for ids in self._spark_rdds.values() for i in ids])
-        if self._views_before is not None:
+        now = _library_views(self.con._session) if self._views_before is not None else None
+        if self._views_before is not None and now is not None:
             # the temporary views Splink (the m and u counts of its training passes) and
             # Ibis (a table built in Python joined into a query) made, which neither drops
-            for name in _library_views(self.con._session) - self._views_before:
+            for name in now - self._views_before:
                 with suppress(Exception):
                     catalog.dropTempView(name)
-            self._views_before = None
+        self._views_before = None
         self._spark_views.clear()
         self._spark_persisted.clear()
         self._spark_tables.clear()

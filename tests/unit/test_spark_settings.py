@@ -302,6 +302,31 @@ def test_closing_on_a_given_session_drops_the_views_splink_and_ibis_made(
 
 
 @pytest.mark.spark
+def test_a_catalog_that_cannot_be_listed_neither_stops_the_engine_nor_keeps_its_time_zone(
+    spark_session: Any, monkeypatch: Any
+) -> None:
+    # a catalog the user may not list (a permission of a governed catalog, a lost
+    # connection): the engine opens and runs on it, and closing gives the session its own
+    # time zone back although the library views cannot be looked up
+    from pyspark.sql.catalog import Catalog
+
+    def refused(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("PERMISSION_DENIED: listTables")
+
+    zone = spark_session.conf.get("spark.sql.session.timeZone")
+    spark_session.conf.set("spark.sql.session.timeZone", "Europe/Berlin")
+    try:
+        monkeypatch.setattr(Catalog, "listTables", refused)
+        eng = Engine("spark", spark_session=spark_session)
+        t = eng.from_arrow(pa.table({"x": [1, 2, 3]}))
+        assert eng.to_arrow(t, "a table").num_rows == 3
+        eng.close()
+        assert spark_session.conf.get("spark.sql.session.timeZone") == "Europe/Berlin"
+    finally:
+        spark_session.conf.set("spark.sql.session.timeZone", zone)
+
+
+@pytest.mark.spark
 def test_a_checkpoint_frees_its_own_rows_not_another_jobs(spark_engine: Engine) -> None:
     from tierwise.engine import _checkpoint_rdds
 
