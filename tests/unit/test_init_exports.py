@@ -351,6 +351,32 @@ def test_init_passes_over_a_hidden_sheet_of_the_same_columns(tmp_path: Path) -> 
     assert read_sample(path).table.num_rows == 30
 
 
+def test_init_never_suggests_a_hidden_sheet_and_names_it_hidden(tmp_path: Path) -> None:
+    import openpyxl
+
+    # the hidden sheet has more columns than the visible one: the note names it as hidden
+    # and suggests no sheet (the visible one, read, is the data)
+    wb = openpyxl.Workbook()
+    old = wb.active
+    old.title = "Alt"
+    old.append(["Kundennummer", "Datum", "Beleg", "Menge", "Betrag", "Filiale", "Notiz"])
+    old.append(["K001", dt.date(2020, 1, 2), "R1", 1, 10.5, "Nord", "x"])
+    old.sheet_state = "hidden"
+    sales = wb.create_sheet("Umsätze")
+    sales.append(["Kundennummer", "Datum", "Beleg", "Menge", "Betrag"])
+    for i in range(30):
+        sales.append([f"K{i % 10:03d}", dt.date(2024, 1, i % 28 + 1), f"R{i}", i % 4 + 1, 10.5])
+    path = tmp_path / "Umsatzliste.xlsx"
+    wb.save(path)
+    notes = read_sample(path, name="transactions").notes
+    (note,) = [n for n in notes if "sheets" in n]
+    assert "'Alt' (hidden)" in note and "'Umsätze', was read" in note
+    assert 'sheet = "Alt"' not in note
+    r = init_settings({"transactions": path}, settings_path=tmp_path / "tierwise.toml")
+    assert 'sheet = "Alt"' not in r.text and "'Alt' (hidden)" in r.text
+    assert r.tables["transactions"].options.get("sheet", ("Umsätze",))[0] == "Umsätze"
+
+
 def test_init_picks_the_sheet_of_a_workbook_sent_in_a_zip_archive(tmp_path: Path) -> None:
     import zipfile
 

@@ -440,12 +440,15 @@ def _other_sheets_note(path: str, name: str) -> list[str]:
                 return []
             sheets = _sheet_columns(wb)
             first = first_sheet(wb).title
+            hidden = {ws.title for ws in wb.worksheets if ws.sheet_state != "visible"}
         finally:
             wb.close()
     except Exception:
         return []
-    widest = max(sheets, key=lambda s: len(sheets[s]))
-    listed = ", ".join(map(repr, sheets))
+    # a hidden sheet is named as hidden and never suggested (unless every sheet is hidden)
+    shown = [s for s in sheets if s not in hidden] or list(sheets)
+    widest = max(shown, key=lambda s: len(sheets[s]))
+    listed = ", ".join(f"{s!r} (hidden)" if s in hidden else repr(s) for s in sheets)
     which = "the first" if first == next(iter(sheets)) else "the first not hidden"
     if widest == first:
         return [f"the workbook has sheets {listed}; {which}, {first!r}, was read"]

@@ -29,7 +29,8 @@ class TableInput(Section):
     input's own name (e.g. ``transactions``)."""
 
     sheet: str | None = None
-    """Excel worksheet name. Default: the first sheet."""
+    """Excel worksheet name. Default: the first sheet not hidden (as Excel opens the
+    workbook)."""
 
     header_row: int | None = Field(default=None, ge=1)
     """The row of an Excel sheet or the line of a CSV file (1 = the first) holding the
