@@ -505,3 +505,18 @@ def test_a_column_of_figures_shows_them_in_one_style_in_the_report_and_the_dashb
     shown = re.findall(r"<td[^>]*>\s*(93\.77|94|5\.50|6)\s*</td>", page.text)
     assert "93.77" not in shown and "5.50" not in shown, shown
     assert "94" in shown, shown
+    # a table showing its first rows takes the style from all of them: the two rows shown
+    # are whole, as the 219 below them makes the column
+    pq.write_table(
+        pa.table(
+            {
+                "rep_id": ["R2", "R3", "R1"],
+                "travel_hours": [93.77, 5.5, 219.0],
+                "hours_used": [199.0, 12.25, 463.0],
+                "capacity_hours": [1600.0, 1600.0, 1600.0],
+            }
+        ),
+        tmp_path / "rep_plan.parquet",
+    )
+    first_two = render_report(tmp_path, ReportSettings(table_rows=2))
+    assert travel.findall(_section(first_two, "coverage")) == ["94", "6"]

@@ -46,6 +46,7 @@ from ..report.html import (
     guess_format,
     plan_figures,
     plan_lines,
+    reaches_100,
     vendor_script,
     without_controls,
 )
@@ -533,10 +534,18 @@ def _counts(t: pa.Table, col: str, ranked: list[str] | None = None) -> list[tupl
     return [(str(k), fmt_value(counts[k], "int")) for k in _in_order(counts, ranked)]
 
 
-def _display_rows(t: pa.Table, columns: list[str]) -> tuple[list[str], list[bool], list[list[str]]]:
+def _display_rows(
+    t: pa.Table, columns: list[str], whole_of: pa.Table | None = None
+) -> tuple[list[str], list[bool], list[list[str]]]:
+    """The cells of ``t``'s ``columns`` as text; ``whole_of``, the table ``t`` is a page of,
+    decides each column's style (:func:`column_texts`), so that every page shows it alike."""
     cols = [c for c in columns if c in t.column_names]
     kinds = [guess_format(c, t.schema.field(c).type) for c in cols]
-    texts = [column_texts(t.column(c).to_pylist(), k) for c, k in zip(cols, kinds, strict=True)]
+    whole = whole_of if whole_of is not None else t
+    texts = [
+        column_texts(t.column(c).to_pylist(), k, reaches_100(whole.column(c)))
+        for c, k in zip(cols, kinds, strict=True)
+    ]
     rows = [[texts[j][i] for j in range(len(cols))] for i in range(t.num_rows)]
     return cols, [k != "text" for k in kinds], rows
 
@@ -721,7 +730,7 @@ def create_app(
         # either direction); only the page's rows are taken
         indices = data.sort_indices(t, sort_col, descending)
         shown = t.take(indices.slice((at_page - 1) * size, size))
-        cols, numeric, rows = _display_rows(shown, columns)
+        cols, numeric, rows = _display_rows(shown, columns, t)
         chosen = {k: v for k, v in {**filters, "q": q}.items() if v}
         keep = {**chosen, "sort": sort_col, "order": "desc" if descending else "asc"}
         heads = []
@@ -1052,6 +1061,7 @@ def create_app(
                 "revenue_12m",
                 "clv",
             ],
+            t,
         )
         return page(
             "rep.html",

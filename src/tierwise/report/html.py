@@ -140,22 +140,38 @@ def fmt_value(value: Any, kind: Fmt) -> str:
     return str(value)
 
 
-def column_texts(values: Sequence[Any], kind: Fmt) -> list[str]:
+def column_texts(values: Sequence[Any], kind: Fmt, whole: bool | None = None) -> list[str]:
     """A table column's cells as text (:func:`fmt_value`), in one style down the column: a
     column of figures (``num``) of which one reaches 100 shows every figure whole, so that
-    93.77 hours do not stand under 219.
+    93.77 hours do not stand under 219. ``whole`` (:func:`reaches_100` of the whole column)
+    decides it for a page of a longer column, so that every page shows the column alike.
 
     Examples
     --------
     >>> column_texts([219.0, 93.77, None], "num"), column_texts([2.25, 12.0], "num")
     (['219', '94', '–'], ['2.25', '12'])
+    >>> column_texts([2.25], "num", whole=True)
+    ['2']
     """
-    if kind == "num" and any(
-        isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) and abs(v) >= 100
-        for v in values
-    ):
-        kind = "whole"
-    return [fmt_value(v, kind) for v in values]
+    if whole is None:
+        whole = reaches_100(pa.array(values, from_pandas=True)) if kind == "num" else False
+    return [fmt_value(v, "whole" if whole and kind == "num" else kind) for v in values]
+
+
+def reaches_100(values: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether a column holds a finite figure of 100 or more either side of 0 (the figures
+    of :func:`column_texts` then shown whole); False for a column that holds no figures.
+
+    Examples
+    --------
+    >>> reaches_100(pa.array([1.5, -250.0])), reaches_100(pa.array([1.5, float("inf")]))
+    (True, False)
+    """
+    if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
+        return False
+    v = pc.cast(values, pa.float64())
+    top = pc.max(pc.abs(pc.filter(v, pc.is_finite(v)))).as_py()
+    return top is not None and top >= 100
 
 
 def _number(value: float, kind: Fmt) -> str:
@@ -372,7 +388,11 @@ class _Report:
             ]
         columns = [c for c in columns if c[0] in t.column_names]
         head = t.slice(0, limit).select([c[0] for c in columns])
-        texts = [column_texts(head.column(c[0]).to_pylist(), c[2]) for c in columns]
+        # each column's style from all its rows, not only those shown
+        texts = [
+            column_texts(head.column(c[0]).to_pylist(), c[2], reaches_100(t.column(c[0])))
+            for c in columns
+        ]
         rows = [[texts[j][i] for j in range(len(columns))] for i in range(head.num_rows)]
         more = caption
         if total > limit:
