@@ -163,6 +163,17 @@ def test_money_shows_the_runs_currency_and_hours_show_none(tmp_path: Path, symbo
     assert ("£" in cell.number_format) == bool(symbol)
 
 
+def test_a_currency_written_with_a_space_keeps_it_in_the_money_cells(tmp_path: Path) -> None:
+    customers, rep_plan = _planned_base()
+    manifest = {"settings": {"segments": {"currency_symbol": "CHF "}}}
+    wb = openpyxl.load_workbook(
+        write_plan(tmp_path / "plan.xlsx", customers, {"rep_plan": rep_plan}, manifest=manifest)
+    )
+    rows = list(wb["Summary"].iter_rows())
+    facts = {r[0].value: r[1] for r in rows}
+    assert facts["Revenue, last 12 months"].number_format.startswith('"CHF "')
+
+
 def test_a_terms_rules_net_is_money_as_its_savings_and_costs_are(tmp_path: Path) -> None:
     terms = pa.table(
         {

@@ -147,8 +147,9 @@ class _Formats:
     currency_symbol``), hours none."""
 
     def __init__(self, wb: xlsxwriter.Workbook, currency: str = "") -> None:
-        # the symbol as a literal of the number format: quoted, without quotes of its own
-        symbol = currency.replace('"', "").strip()
+        # the symbol as a literal of the number format: quoted, without quotes of its own,
+        # with its space when it has one ("CHF " shows CHF 1,234, as in the reasons)
+        symbol = currency.replace('"', "") if currency.strip() else ""
         money = f'"{symbol}"#,##0' if symbol else "#,##0"
         self.header = wb.add_format({"bold": True, "bg_color": "#E8EDF2", "bottom": 1})
         self.title = wb.add_format({"bold": True, "font_size": 14})
