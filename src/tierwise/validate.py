@@ -3770,6 +3770,8 @@ def validate_inputs(
             hint="fix the rows, the column mapping or the analysis date --as-of / as_of=, then "
             "run again; no output was written",
         )
+    # the lines whose customer id is in scientific notation (_warn_scientific_ids)
+    sci_ids = tx_used.customer_id.re_search(_SCIENTIFIC_ID)
     shape = engine.to_arrow(
         tx_used.aggregate(
             last=tx_used.date.max(),
@@ -3779,8 +3781,8 @@ def validate_inputs(
             net=tx_used.revenue.sum(),
             sale_cost_negative=_n((tx_used.revenue > 0) & (tx_used.cost < 0)),
             sale_cost_positive=_n((tx_used.revenue > 0) & (tx_used.cost > 0)),
-            n_sci_ids=_n(tx_used.customer_id.re_search(_SCIENTIFIC_ID)),
-            sci_id=tx_used.customer_id.min(where=tx_used.customer_id.re_search(_SCIENTIFIC_ID)),
+            n_sci_ids=_n(sci_ids),
+            sci_id=tx_used.customer_id.min(where=sci_ids),
         ),
         "the last transaction date",
     ).to_pylist()[0]

@@ -46,6 +46,14 @@ def _messages(exc: pytest.ExceptionInfo[BaseException]) -> list[str]:
     return [err.one_line()]
 
 
+def _refusal(path: Path) -> str:
+    """The one line loading the settings file at ``path`` is refused with."""
+    with pytest.raises(SettingsError) as exc:
+        load_settings(path)
+    (msg,) = _messages(exc)
+    return msg
+
+
 # -- defaults --------------------------------------------------------------------------
 
 
@@ -165,9 +173,7 @@ def test_unknown_key_without_a_close_match_has_no_suggestion(tmp_path: Path) -> 
 
 def test_typo_in_a_tier_programme_suggests_the_programme_setting(tmp_path: Path) -> None:
     p = _write(tmp_path, "[segments.programmes.gold]\nvisit_min = 5.0\n")
-    with pytest.raises(SettingsError) as exc:
-        load_settings(p)
-    (msg,) = _messages(exc)
+    msg = _refusal(p)
     assert "[segments.programmes.gold] visit_min" in msg
     assert "did you mean visits_min?" in msg
 
@@ -183,18 +189,14 @@ def test_typo_in_a_tier_programme_suggests_the_programme_setting(tmp_path: Path)
 def test_a_setting_in_the_wrong_section_names_the_section_it_belongs_to(
     tmp_path: Path, text: str, where: str, home: str
 ) -> None:
-    with pytest.raises(SettingsError) as exc:
-        load_settings(_write(tmp_path, text))
-    (msg,) = _messages(exc)
+    msg = _refusal(_write(tmp_path, text))
     assert where in msg
     assert f"a setting of {home}" in msg and "move it under" in msg
     assert "unknown section" not in msg
 
 
 def test_unknown_section_lists_the_sections_there_are(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError) as exc:
-        load_settings(_write(tmp_path, "[zzzz]\nx = 1\n"))
-    (msg,) = _messages(exc)
+    msg = _refusal(_write(tmp_path, "[zzzz]\nx = 1\n"))
     assert msg.startswith("tierwise.toml [zzzz]: unknown section (this version of tierwise has")
     assert "profitability" in msg and "lifetime" in msg
 
@@ -211,9 +213,7 @@ def test_rejects_zero_threads_and_a_memory_limit_without_unit(tmp_path: Path) ->
 
 
 def test_wrong_type_names_section_key_and_value(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError) as exc:
-        load_settings(_write(tmp_path, '[validate]\nfuture_tolerance_days = "three"\n'))
-    (msg,) = _messages(exc)
+    msg = _refusal(_write(tmp_path, '[validate]\nfuture_tolerance_days = "three"\n'))
     assert msg.startswith("tierwise.toml [validate] future_tolerance_days: ")
     assert "integer" in msg and "'three'" in msg
     assert "\n" not in msg
@@ -231,9 +231,7 @@ def test_every_problem_is_reported_together(tmp_path: Path) -> None:
 
 
 def test_wrong_type_inside_a_column_mapping(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError) as exc:
-        load_settings(_write(tmp_path, "[transactions.columns]\ncustomer_id = 3\n"))
-    (msg,) = _messages(exc)
+    msg = _refusal(_write(tmp_path, "[transactions.columns]\ncustomer_id = 3\n"))
     assert msg.startswith("tierwise.toml [transactions.columns] customer_id:")
 
 
@@ -276,9 +274,7 @@ def test_missing_file_and_bad_toml_are_one_line_settings_errors(tmp_path: Path) 
     ],
 )
 def test_a_toml_mistake_made_by_hand_says_what_to_do(tmp_path: Path, text: str, fix: str) -> None:
-    with pytest.raises(SettingsError) as exc:
-        load_settings(_write(tmp_path, text))
-    (msg,) = _messages(exc)
+    msg = _refusal(_write(tmp_path, text))
     assert "tierwise.toml: not valid TOML" in msg and "(at line " in msg
     assert fix in msg
 
@@ -286,9 +282,7 @@ def test_a_toml_mistake_made_by_hand_says_what_to_do(tmp_path: Path, text: str, 
 def test_a_windows_path_read_as_escapes_is_refused(tmp_path: Path) -> None:
     # "\t" and "\n" are valid escapes of a "…" string: the path would hold a tab and a newline
     p = _write(tmp_path, '[customers]\npath = "C:\\temp\\new.csv"\n')
-    with pytest.raises(SettingsError) as exc:
-        load_settings(p)
-    (msg,) = _messages(exc)
+    msg = _refusal(p)
     assert msg.startswith("tierwise.toml [customers] path: ")
     assert "single quotes" in msg
 
@@ -304,9 +298,7 @@ def test_a_windows_path_read_as_escapes_is_refused(tmp_path: Path) -> None:
 def test_a_fraction_written_as_a_percentage_says_how_to_write_it(
     tmp_path: Path, text: str, key: str, fix: str
 ) -> None:
-    with pytest.raises(SettingsError) as exc:
-        load_settings(_write(tmp_path, text))
-    (msg,) = _messages(exc)
+    msg = _refusal(_write(tmp_path, text))
     assert key in msg and "it is a fraction" in msg and fix in msg
 
 
@@ -323,9 +315,7 @@ def test_a_fraction_written_as_a_percentage_says_how_to_write_it(
 def test_a_percentage_in_a_setting_that_is_no_fraction_is_not_called_one(
     tmp_path: Path, text: str, key: str
 ) -> None:
-    with pytest.raises(SettingsError) as exc:
-        load_settings(_write(tmp_path, text))
-    (msg,) = _messages(exc)
+    msg = _refusal(_write(tmp_path, text))
     assert key in msg and "fraction" not in msg, msg
 
 
@@ -345,9 +335,7 @@ def test_an_analysis_date_not_written_yyyy_mm_dd_says_how_to_write_it(
     tmp_path: Path, written: str
 ) -> None:
     # a number would be read as seconds since 1970 (1735603200 is 31 December 2024)
-    with pytest.raises(SettingsError) as exc:
-        load_settings(_write(tmp_path, f"[run]\nas_of = {written}\n"))
-    (msg,) = _messages(exc)
+    msg = _refusal(_write(tmp_path, f"[run]\nas_of = {written}\n"))
     assert msg.startswith("tierwise.toml [run] as_of: ")
     assert "YYYY-MM-DD" in msg
 

@@ -2403,11 +2403,16 @@ def _merged_ranges(path: str, sheet_xml: str | None) -> list[Merge]:
     return found
 
 
+def is_shown(ws: Any) -> bool:
+    """Whether Excel shows a sheet (neither hidden nor very hidden)."""
+    return getattr(ws, "sheet_state", "visible") == "visible"
+
+
 def first_sheet(wb: Any) -> Any:
     """The sheet read when no ``sheet`` is set: the workbook's first visible sheet, the one
     Excel shows first (a hidden or very hidden sheet holds old data or lookups, not the
     export); the first sheet when every sheet is hidden."""
-    shown = [ws for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+    shown = [ws for ws in wb.worksheets if is_shown(ws)]
     return (shown or wb.worksheets)[0]
 
 

@@ -36,6 +36,7 @@ from .readers import (
     _detect_format,
     _duckdb_tables,
     first_field,
+    is_shown,
     read_input,
     sniff_csv,
     tab_separated,
@@ -420,7 +421,7 @@ def sheet_names(path: str | Path) -> list[str]:
         except Exception:
             return []
         try:
-            shown = [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"]
+            shown = [ws.title for ws in wb.worksheets if is_shown(ws)]
             return shown or list(wb.sheetnames)
         finally:
             wb.close()
@@ -431,7 +432,7 @@ def _other_sheets_note(path: str, name: str) -> list[str]:
     hidden): the sheet with the most column names is suggested when it is another."""
     import openpyxl
 
-    from .readers import _sheet_columns, first_sheet
+    from .readers import _sheet_columns, first_sheet, is_shown
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -440,7 +441,7 @@ def _other_sheets_note(path: str, name: str) -> list[str]:
                 return []
             sheets = _sheet_columns(wb)
             first = first_sheet(wb).title
-            hidden = {ws.title for ws in wb.worksheets if ws.sheet_state != "visible"}
+            hidden = {ws.title for ws in wb.worksheets if not is_shown(ws)}
         finally:
             wb.close()
     except Exception:

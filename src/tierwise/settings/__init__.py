@@ -23,7 +23,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import Problems, SettingsError
-from ..schema import fold_text
 from ._base import unknown_name
 from .accounts import AccountSettings
 from .coverage import CoverageSettings
@@ -288,7 +287,7 @@ def cross_checks(s: Settings) -> list[tuple[str, str, str]]:
     plan = list(s.coverage.channels)
     for band in _given(s.coverage.band_channels, base.coverage.band_channels):
         for name in s.coverage.band_channels[band]:
-            if not any(fold_text(name) == fold_text(c) for c in plan):
+            if s.coverage.channel_named(name, bands=False) is None:
                 problems.append(
                     (
                         "coverage.band_channels",

@@ -31,6 +31,8 @@ Contact = Literal["visit", "call", "email", "none"]
 
 #: The kinds of contact a channel makes ("none": the customer is not contacted by us).
 CONTACTS = ("visit", "call", "email", "none")
+#: the kinds of contact a rep makes (the settings per kind give one value each)
+_MADE = CONTACTS[:-1]
 
 
 class ResponseParams(Section):
@@ -330,8 +332,8 @@ class CoverageSettings(Section):
     @classmethod
     def _activity_types(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for kind in value:
-            if kind not in ("visit", "call", "email"):
-                raise ValueError(unknown_name(kind, "kind of contact", ("visit", "call", "email")))
+            if kind not in _MADE:
+                raise ValueError(unknown_name(kind, "kind of contact", _MADE))
         return {kind: [fold_text(n) for n in names] for kind, names in value.items()}
 
     @field_validator("visit_roles", "call_roles")
@@ -358,11 +360,9 @@ class CoverageSettings(Section):
             ("cost_per_contact", self.cost_per_contact),
         ):
             for k in d:
-                if k not in ("visit", "call", "email"):
-                    raise ValueError(
-                        f"{name}: {unknown_name(k, 'kind of contact', ('visit', 'call', 'email'))}"
-                    )
-            for k in ("visit", "call", "email"):
+                if k not in _MADE:
+                    raise ValueError(f"{name}: {unknown_name(k, 'kind of contact', _MADE)}")
+            for k in _MADE:
                 if k not in d:
                     raise ValueError(f"{name}: give a value for {k!r}")
                 if d[k] < 0:
@@ -376,11 +376,12 @@ class CoverageSettings(Section):
                 raise ValueError(f"{name}: levels are contacts a year, above 0")
         return self
 
-    def channel_named(self, name: str) -> str | None:
-        """The plan channel or band name (``channels``, ``band_channels``) that ``name``
-        gives, as these settings spell it, or None when it gives none. Compared as the
-        values of a folded column are (:func:`~tierwise.schema.fold_text`): without regard
-        to case or surrounding spaces, runs of spaces and hyphens as one underscore.
+    def channel_named(self, name: str, *, bands: bool = True) -> str | None:
+        """The plan channel or band name (``channels``, ``band_channels``; without
+        ``bands``, a plan channel only) that ``name`` gives, as these settings spell it, or
+        None when it gives none. Compared as the values of a folded column are
+        (:func:`~tierwise.schema.fold_text`): without regard to case or surrounding spaces,
+        runs of spaces and hyphens as one underscore.
 
         Examples
         --------
@@ -389,7 +390,7 @@ class CoverageSettings(Section):
         ('field', 'key_account', None)
         """
         key = fold_text(name)
-        for known in (*self.channels, *self.band_channels):
+        for known in (*self.channels, *(self.band_channels if bands else ())):
             if fold_text(known) == key:
                 return known
         return None
