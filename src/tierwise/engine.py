@@ -1007,7 +1007,8 @@ class Engine:
         #: removes the scratch folder of temp_dir (once)
         self._temp_remove: weakref.finalize | None = None
         #: the Spark session this engine started (stopped by close), and the time zone of a
-        #: given session before it was set to UTC (restored by close)
+        #: session it did not start (given, or found running) before it was set to UTC
+        #: (restored by close)
         self._own_session: Any = None
         self._given_tz: str | None = None
         #: the given session's spark.sql.legacy.parquet.nanosAsLong before this engine set it
@@ -1016,8 +1017,8 @@ class Engine:
         #: PySpark's query-error loggers and whether each was off before this engine
         #: switched them off (restored by close)
         self._spark_loggers: list[tuple[Any, bool]] = []
-        #: a given session's Splink and Ibis views when this engine opened (None: the
-        #: engine's own session, or DuckDB): close drops those made since
+        #: the Splink and Ibis views of a session the engine did not start when it opened
+        #: (None: the engine's own session, or DuckDB): close drops those made since
         self._views_before: set[str] | None = None
         #: Spark tables made by materialize, by view name (released by release)
         self._spark_tables: dict[str, Any] = {}
@@ -1082,14 +1083,17 @@ class Engine:
             raw.execute(f"SET search_path = {_sql_text(path)}")
         elif backend == "spark":
             session = spark_session or self._start_spark(threads, spark_master, spark_options)
-            if spark_session is not None:
+            # a session the engine did not start (given, or running in the process: a
+            # notebook's) is given back as it was found
+            found = self._own_session is None
+            if found:
                 tz = session.conf.get("spark.sql.session.timeZone")
                 if tz != "UTC":
                     self._given_tz = tz
             # dates are parsed and cut from timestamps in the session time zone: always UTC,
             # so that a date never moves with the clock of the machine or cluster
             session.conf.set("spark.sql.session.timeZone", "UTC")
-            if spark_session is not None:
+            if found:
                 self._views_before = _library_views(session)
             self.con = ibis.pyspark.connect(session)
             self._spark_loggers = _silence_spark_query_logs()
@@ -1870,9 +1874,9 @@ class Engine:
     def close(self) -> None:
         """Free what the engine holds: DuckDB's connection, the Spark session it started.
 
-        A Spark session it was given keeps running, as it was: the engine's temporary views
-        are dropped, the data it cached or checkpointed is freed, and the session's time
-        zone is restored.
+        A Spark session it did not start (given, or found running in the process) keeps
+        running, as it was: the engine's temporary views are dropped, the data it cached or
+        checkpointed is freed, and the session's time zone is restored.
         """
         try:
             if self.backend == "duckdb":

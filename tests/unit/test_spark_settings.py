@@ -302,6 +302,35 @@ def test_closing_on_a_given_session_drops_the_views_splink_and_ibis_made(
 
 
 @pytest.mark.spark
+def test_a_session_found_running_is_given_back_as_it_was(spark_session: Any) -> None:
+    # a notebook's session (Databricks' spark) with [run] engine = "spark" in the settings
+    # and no session passed: the engine runs on the session it finds, and closing gives the
+    # notebook its time zone back and drops the views Splink and Ibis made, as for a session
+    # passed to it; the session keeps running
+    from pyspark.sql import SparkSession
+
+    assert SparkSession.getActiveSession() is spark_session
+    zone = spark_session.conf.get("spark.sql.session.timeZone")
+    spark_session.conf.set("spark.sql.session.timeZone", "America/New_York")
+    made = "__splink__aggregated_m_u_counts_found"
+    try:
+        eng = Engine("spark")
+        assert eng.con._session is spark_session
+        assert spark_session.conf.get("spark.sql.session.timeZone") == "UTC"
+        spark_session.range(1).createOrReplaceTempView(made)
+        mem = ibis.memtable(pa.table({"x": [1, 2]}))
+        assert eng.to_arrow(mem, "a memtable").num_rows == 2
+        eng.close()
+        assert spark_session.conf.get("spark.sql.session.timeZone") == "America/New_York"
+        left = {t.name for t in spark_session.catalog.listTables() if t.isTemporary}
+        assert made not in left and mem.get_name() not in left
+        assert spark_session.range(2).count() == 2
+    finally:
+        spark_session.conf.set("spark.sql.session.timeZone", zone)
+        spark_session.catalog.dropTempView(made)
+
+
+@pytest.mark.spark
 def test_a_catalog_that_cannot_be_listed_neither_stops_the_engine_nor_keeps_its_time_zone(
     spark_session: Any, monkeypatch: Any
 ) -> None:
