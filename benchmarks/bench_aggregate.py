@@ -55,6 +55,7 @@ def generate(path: Path, lines: int, customers: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # it would print to stdout
     con.execute("SET preserve_insertion_order = false")
     con.execute(
         f"""COPY (
@@ -147,6 +148,7 @@ def _run_sql(path: Path) -> int:
     import duckdb
 
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # it would print to stdout
     q = SQL.format(
         path=path,
         as_of=AS_OF.isoformat(),

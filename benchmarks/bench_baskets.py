@@ -63,6 +63,7 @@ def generate(folder: Path, lines: int, products: int, threads: int | None) -> No
     import duckdb
 
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # it would print to stdout
     con.execute("SET preserve_insertion_order = true")
     if threads:
         con.execute(f"SET threads = {int(threads)}")

@@ -82,6 +82,7 @@ def generate(
     import duckdb
 
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # it would print to stdout
     con.execute("SET preserve_insertion_order = false")
     _limit_duckdb(con, memory_limit, folder / "_spill")
     if threads:

@@ -165,6 +165,7 @@ def child_limit(folder: Path, threads: int | None) -> dict:
     import duckdb
 
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # it would print to stdout
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     path = str(folder / "transactions.parquet").replace("'", "''")

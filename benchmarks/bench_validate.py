@@ -36,6 +36,7 @@ def cpu():
 if {bare!r}:
     import duckdb
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # it would print to stdout
     start, c0 = time.perf_counter(), cpu()
     con.execute(
         "SELECT customer_id, count(*), sum(revenue), min(date), max(date) "
