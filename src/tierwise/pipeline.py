@@ -34,7 +34,6 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from . import __version__, _stop, registry
 from ._threads import thread_limit
@@ -43,6 +42,7 @@ from .errors import InputError, ModelError, Problems, SettingsError, TierwiseErr
 from .io import REJECT_SCHEMA, RawInput, read_input
 from .io.frames import frame_input, is_frame
 from .io.outputs import OutputFolder, check_output_target
+from .io.previous import check_previous
 from .registry import Stage, StageContext, StageResult
 from .settings import INPUT_TABLES, Settings
 from .validate import InputAccount, canonicalize, future_analysis_date, validate_inputs
@@ -680,28 +680,9 @@ def run_pipeline(
             out_dir, _input_paths(inputs), settings.referenced_files(), read_first=read_first
         )
     prev = Path(previous) if previous is not None else None
-    if prev is not None and not prev.is_dir():
-        raise InputError(
-            "the previous run's folder is not found" if not prev.exists() else "not a folder",
-            file=str(prev),
-            hint="give --previous the output folder of an earlier tierwise run",
-        )
-    if prev is not None and not (prev / "customers.parquet").is_file():
-        # found before any stage runs, in the words the stages reading it use
-        raise InputError(
-            "no customers.parquet in the previous run's folder",
-            file=str(prev),
-            hint="give --previous the output folder of an earlier tierwise run",
-        )
     if prev is not None:
-        try:
-            pq.read_schema(prev / "customers.parquet")
-        except (pa.ArrowException, OSError):
-            raise InputError(
-                "the previous run's customers table cannot be read as Parquet",
-                file=str(prev / "customers.parquet"),
-                hint="give --previous the output folder of an earlier tierwise run",
-            ) from None
+        # found before any stage runs, in the words the stages reading it use
+        check_previous(prev, classes=any(st.name == "segments" for st in plan))
     if target is not None and prev is not None and _same_folder(target, prev):
         raise SettingsError(
             f"--out {out_dir} is the --previous folder: the new plan would replace the one "

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -368,10 +369,59 @@ def test_a_previous_folder_without_a_run_is_refused_before_any_stage(
     what = {
         "missing": "the previous run's folder is not found",
         "file": "not a folder",
-        "empty folder": "no customers.parquet in the previous run's folder",
+        "empty folder": "no customers.parquet in the previous run's folder: it is not a "
+        "tierwise output folder",
     }[kind]
     assert out.strip() == (
         f"error: {previous}: {what} (give --previous the output folder of an earlier tierwise run)"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_previous_folder_of_inputs_or_around_a_run_is_named_before_any_stage(
+    inputs: Path, tmp_path: Path
+) -> None:
+    # the demo's folder: data/ holds a customer master as Parquet, output/ the run
+    demo = tmp_path / "tierwise-demo"
+    (demo / "data").mkdir(parents=True)
+    pq.write_table(
+        pa.table({"customer_id": ["C1"], "name": ["x"]}), demo / "data/customers.parquet"
+    )
+    (demo / "output").mkdir()
+    (demo / "output" / ".tierwise-output.json").write_text("{}", encoding="utf-8")
+    for previous, line in [
+        (
+            demo / "data",
+            f"error: {demo / 'data/customers.parquet'}: the previous run's customers table has "
+            "no value_class column: it is not the customers table of a tierwise run (an input "
+            "file?) (give --previous the output folder of an earlier tierwise run)",
+        ),
+        (
+            demo,
+            f"error: {demo}: no customers.parquet in the previous run's folder: it is not a "
+            f"tierwise output folder (give --previous {demo / 'output'}, the output folder "
+            "inside it)",
+        ),
+    ]:
+        code, out = _run(
+            "run", "--transactions", inputs / "no-such-invoices.csv", "--previous", previous,
+            "--out", tmp_path / "out",
+        )  # fmt: skip
+        assert (code, out.strip()) == (1, line)
+    assert not (tmp_path / "out").exists()
+    # a run of one stage made no classes to compare with
+    profit = tmp_path / "profit-only"
+    code, out = _run("profit", "--transactions", inputs / "invoices.csv", "--out", profit)
+    assert code == 0, out
+    code, out = _run(
+        "segments", "--transactions", inputs / "invoices.csv", "--previous", profit,
+        "--out", tmp_path / "out",
+    )  # fmt: skip
+    assert (code, out.strip()) == (
+        1,
+        f"error: {profit / 'customers.parquet'}: the previous run made no classes (its "
+        "customers table has no value_class column: a run of one stage, such as tierwise "
+        "profit?) (give --previous the output folder of an earlier tierwise run of every stage)",
     )
     assert not (tmp_path / "out").exists()
 

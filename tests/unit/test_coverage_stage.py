@@ -801,7 +801,7 @@ def test_a_previous_run_whose_manifest_is_not_a_runs_is_read_without_its_date(
         pa.table({"customer_id": ["A"], "assigned_rep": ["R1"]}), tmp_path / "customers.parquet"
     )
     (tmp_path / "manifest.json").write_text(manifest, encoding="utf-8")
-    table, as_of = _previous(types.SimpleNamespace(previous=str(tmp_path)))  # type: ignore[arg-type]
+    table, as_of, _file = _previous(types.SimpleNamespace(previous=str(tmp_path)))  # type: ignore[arg-type]
     assert table is not None and table.num_rows == 1
     assert as_of is None
 

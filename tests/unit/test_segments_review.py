@@ -221,11 +221,13 @@ def test_an_unknown_or_later_previous_date_is_a_warning_and_rates_stay_as_seen()
 def test_the_previous_runs_as_of_is_read_from_its_manifest(tmp_path: Path) -> None:
     pq.write_table(_previous(), tmp_path / "customers.parquet")
     (tmp_path / "manifest.json").write_text(json.dumps({"as_of": "2025-03-31"}), "utf-8")
-    table, source, as_of = _read_previous(SimpleNamespace(previous=tmp_path))  # type: ignore[arg-type]
-    assert table is not None and table.num_rows == 9
-    assert source == str(tmp_path / "customers.parquet") and as_of == dt.date(2025, 3, 31)
+    prev = _read_previous(SimpleNamespace(previous=tmp_path))  # type: ignore[arg-type]
+    assert prev is not None and prev.customers.num_rows == 9
+    assert prev.source == str(tmp_path / "customers.parquet")
+    assert prev.as_of == dt.date(2025, 3, 31) and prev.notes == []
     (tmp_path / "manifest.json").unlink()
-    assert _read_previous(SimpleNamespace(previous=tmp_path))[2] is None  # type: ignore[arg-type]
+    prev = _read_previous(SimpleNamespace(previous=tmp_path))  # type: ignore[arg-type]
+    assert prev is not None and prev.as_of is None
 
 
 def _respelt(table: pa.Table, spell: list[str]) -> pa.Table:
@@ -297,10 +299,163 @@ def test_a_few_ids_written_differently_are_warned_but_matched_as_written() -> No
     assert "7 customers of this run's 10 have an id of the previous run" in w
     assert "8 once leading zeros" in w and "'C01' in this run, 'c01' in the previous" in w
     assert "matched ids as written only, so 1 customer of this run is counted as new" in w
-    assert r.manifest["review"]["id_match"] == {"exact": 7, "loose": 8, "matched_on": "id"}
+    assert r.manifest["review"]["id_match"] == {
+        "exact": 7, "loose": 8, "matched_on": "id", "records": 0,
+    }  # fmt: skip
 
 
 def test_the_same_ids_in_both_runs_give_no_id_warning() -> None:
     r = segment_customers(_customers(), S, seed=1, previous=_previous())
     assert not any(w.startswith("customer ids:") for w in r.warnings)
-    assert r.manifest["review"]["id_match"] == {"exact": 8, "loose": 8, "matched_on": "id"}
+    assert r.manifest["review"]["id_match"] == {
+        "exact": 8, "loose": 8, "matched_on": "id", "records": 0,
+    }  # fmt: skip
+
+
+def test_a_previous_run_a_month_back_leaves_the_goals_on_the_settings_rates() -> None:
+    # a month's moves made yearly would read as classes losing most of their members
+    r = segment_customers(
+        _customers(), S, seed=1, previous=_previous(), as_of=dt.date(2025, 12, 31),
+        previous_as_of=dt.date(2025, 11, 30),
+    )  # fmt: skip
+    goals = {g["value_class"]: g for g in r.tables["class_goals"].to_pylist()}
+    for g in goals.values():
+        assert g["up_rate"] == S.goal_up_rate and g["capture_rate"] == S.goal_capture_rate
+        assert g["basis"].startswith("settings goal rates"), g
+    (note,) = [w for w in r.warnings if "previous run is" in w]
+    assert "1 month before this one" in note and "1 months" not in note
+    assert "goal_rates_min_months = 6" in note
+    # said once, without the hint to give a previous run that was given
+    assert not any(w.startswith("class goals use") for w in r.warnings)
+    assert r.manifest["review"]["rates_used"] == []
+    # the review itself is made all the same
+    assert r.customers.column("class_change").to_pylist()[5] == "up"
+    # a setting of one month uses what a month shows, made yearly
+    monthly = segment_customers(
+        _customers(), S.model_copy(update={"goal_rates_min_months": 1}), seed=1,
+        previous=_previous(), as_of=dt.date(2025, 12, 31), previous_as_of=dt.date(2025, 11, 30),
+    )  # fmt: skip
+    goals = {g["value_class"]: g for g in monthly.tables["class_goals"].to_pylist()}
+    assert goals["D"]["up_rate"] == pytest.approx(1 - 0.75 ** (365.25 / 31), rel=1e-12)
+    assert monthly.manifest["review"]["rates_used"] == ["A", "B", "C", "D"]
+
+
+def test_a_previous_run_with_no_customer_in_common_is_named_and_shows_no_rates() -> None:
+    prev = _respelt(_previous(), [f"Z{n:02d}" for n in _PREV_NUMBERS])
+    r = segment_customers(_customers(), S, seed=1, previous=prev, previous_source="other.parquet")
+    (w,) = [w for w in r.warnings if w.startswith("no customer of this run")]
+    assert "other.parquet, 9 customers, such as 'Z00'" in w and "such as 'C00'" in w
+    assert "give --previous an earlier run on the same customers" in w
+    goals = {g["value_class"]: g for g in r.tables["class_goals"].to_pylist()}
+    # not "keep none of each class": nothing was seen
+    assert goals["A"]["retention_rate"] == S.goal_retention_rate
+    assert goals["D"]["up_rate"] == S.goal_up_rate
+    assert not any(w.startswith("class goals use") for w in r.warnings)
+    assert r.manifest["review"]["new"] == 10 and r.manifest["review"]["gone"] == 9
+
+
+def test_classes_the_previous_run_had_and_this_one_has_not_are_named() -> None:
+    prev = _previous()
+    # last run named its classes otherwise for C02-C05 and C50
+    cls = ["B", "C", "Tail", "Tail", "Tail", "Tail", "A", "C", "Top"]
+    prev = prev.set_column(1, "value_class", pa.array(cls))
+    prev = prev.set_column(2, "value_class_computed", pa.array(cls))
+    r = segment_customers(
+        _customers(), S, seed=1, previous=prev, previous_classes=["Top", "A", "B", "C", "Tail"]
+    )
+    changes = r.customers.column("class_change").to_pylist()
+    assert changes[2:6] == ["not comparable"] * 4
+    (w,) = [w for w in r.warnings if "not among this run's" in w]
+    assert "the previous run's classes Top, Tail are not among this run's (A, B, C, D)" in w
+    assert "the class_change of the 4 customers then in them is 'not comparable'" in w
+    assert "the class goals of D use the settings' goal rates" in w
+    assert not any(w.startswith("class goals use") for w in r.warnings)
+    # the previous run's own order, best first, after this run's classes
+    froms = list(dict.fromkeys(r.tables["migration"].column("from_class").to_pylist()))
+    assert froms == ["A", "B", "C", "D", "Top", "Tail", "(new)"]
+
+
+def test_a_previous_table_without_the_figures_gives_unknown_reasons_not_cut_points() -> None:
+    # an older run's table: ids and classes only
+    prev = _previous().select(["customer_id", "value_class"])
+    r = segment_customers(_customers(), S, seed=1, previous=prev, previous_source="old.parquet")
+    movers = {m["customer_id"]: m["main_reason"] for m in r.tables["class_movers"].to_pylist()}
+    assert movers == {"C01": "unknown", "C05": "unknown", "C06": "unknown"}
+    (w,) = [w for w in r.warnings if "old.parquet" in w]
+    assert "has no net_profit, headroom, status, value_class_computed" in w
+    assert "main_reason of 3 of the 3 class_movers is 'unknown'" in w
+    # the figures it has still tell: net profit then gives C01 its reason
+    prev = _previous().select(["customer_id", "value_class", "net_profit"])
+    r = segment_customers(_customers(), S, seed=1, previous=prev)
+    movers = {m["customer_id"]: m["main_reason"] for m in r.tables["class_movers"].to_pylist()}
+    assert movers["C01"] == "value" and movers["C05"] == "unknown"
+
+
+def test_under_profit_ease_a_move_by_the_ease_score_says_ease() -> None:
+    s = SegmentSettings(scheme="profit_ease", method="quantiles", quantiles=[0.5, 0.8],
+                        stability_resamples=0, niche_max=1)  # fmt: skip
+    cur = _customers().append_column("ease_score", pa.array([80.0, 20.0] * 5))
+    now = segment_customers(cur, s, seed=1)
+    cls = now.customers.column("value_class").to_pylist()
+    # last run: C07 (hard to serve now, B) was easy to serve (A), its profit the same; C09
+    # had half the profit (a lower level), its ease the same
+    ease_then = [80.0, 20.0] * 5
+    ease_then[7] = 80.0
+    profit_then = list(cur.column("net_profit").to_pylist())
+    profit_then[9] = 100.0
+    prev = pa.table(
+        {
+            "customer_id": cur.column("customer_id"),
+            "value_class": ["A" if i == 7 else ("D" if i == 9 else c) for i, c in enumerate(cls)],
+            "value_class_computed": [
+                "A" if i == 7 else ("D" if i == 9 else c) for i, c in enumerate(cls)
+            ],  # fmt: skip
+            "net_profit": profit_then,
+            "ease_score": ease_then,
+            "status": ["active"] * 10,
+        }
+    )
+    assert (cls[7], cls[9]) == ("B", "B")
+    r = segment_customers(cur, s, seed=1, previous=prev)
+    movers = {m["customer_id"]: m for m in r.tables["class_movers"].to_pylist()}
+    assert movers["C07"]["main_reason"] == "ease"
+    assert (movers["C07"]["ease_score_then"], movers["C07"]["ease_score_now"]) == (80.0, 20.0)
+    assert movers["C09"]["main_reason"] == "value"
+
+
+def _with_members(table: pa.Table, members: list[list[str] | None]) -> pa.Table:
+    return table.append_column("member_ids", pa.array(members, pa.list_(pa.string())))
+
+
+def test_accounts_whose_id_changed_or_that_were_merged_are_matched_through_their_records() -> None:
+    # last run C03 was the account of records C03 and C33; this run C03 left the master and
+    # the account is C33. C04 (records C04, C44) and C05 were apart; C05 is now in C04's
+    # account. C50 is gone for good.
+    prev = _with_members(
+        _previous(), [None, None, None, ["C03", "C33"], ["C04", "C44"], None, None, None, None]
+    )
+    cur = _customers()
+    ids = cur.column("customer_id").to_pylist()
+    ids[3], ids[5] = "C33", "C55"  # C55: a customer new this run
+    cur = _with_members(
+        cur.set_column(0, "customer_id", pa.array(ids)),
+        [None, None, None, ["C33"], ["C04", "C05", "C44"], None, None, None, None, None],
+    )
+    r = segment_customers(cur, S, seed=1, previous=prev, previous_source="nov")
+    c = r.customers.to_pydict()
+    assert c["previous_class"][3] == "D" and c["class_change"][3] == "same"
+    assert c["class_change"][5] == "new"
+    review = r.manifest["review"]
+    assert (review["gone"], review["merged"], review["new"]) == (1, 1, 3)
+    assert review["id_match"]["records"] == 1 and review["reconciles"] is True
+    m = {(x["from_class"], x["to_class"]): x for x in r.tables["migration"].to_pylist()}
+    # C05 (D last run) counted merged, not gone; C50 (A) gone
+    assert m[("D", "(merged)")]["customers"] == 1 and m[("D", "(gone)")]["customers"] == 0
+    assert m[("A", "(gone)")]["customers"] == 1
+    (w,) = [w for w in r.warnings if "account_members.csv" in w]
+    assert "1 account of the previous run has another id now" in w and "'C03' then" in w
+    assert "1 account of the previous run was merged into another account" in w
+    assert "'C05' into 'C04'" in w
+    # without merges the migration has no (merged) column
+    plain = segment_customers(_customers(), S, seed=1, previous=_previous())
+    assert "(merged)" not in plain.tables["migration"].column("to_class").to_pylist()

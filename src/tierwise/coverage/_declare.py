@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ..errors import InputError
 from ..features.cost_to_serve import period_for
+from ..io.previous import read_previous
 from ..registry import ColumnDoc, Stage, StageContext, StageResult, register
 from .allocate import InfeasiblePlanError
 from .legacy import contact_counts, half_year_panel
@@ -86,30 +83,15 @@ COVERAGE_DOCS = (
 )
 
 
-def _previous(ctx: StageContext) -> tuple[pa.Table | None, dt.date | None]:
+def _previous(ctx: StageContext) -> tuple[pa.Table | None, dt.date | None, str]:
+    """The previous plan (the previous run's customers, when they carry one), its
+    analysis date and the file it was read from."""
     if ctx.previous is None:
-        return None, None
-    folder = Path(ctx.previous)
-    path = folder / "customers.parquet"
-    if not path.is_file():
-        raise InputError(
-            "no customers.parquet in the previous run's folder",
-            file=str(folder),
-            hint="give --previous the output folder of an earlier tierwise run",
-        )
-    table = pq.read_table(path)
-    if "assigned_rep" not in table.column_names:
-        return None, None
-    as_of = None
-    manifest = folder / "manifest.json"
-    if manifest.is_file():
-        try:
-            value = json.loads(manifest.read_text(encoding="utf-8")).get("as_of")
-            if value:
-                as_of = dt.date.fromisoformat(str(value))
-        except (ValueError, AttributeError):
-            as_of = None  # a manifest.json that is not a run's: as without one
-    return table, as_of
+        return None, None, ""
+    prev = read_previous(ctx.previous)
+    if "assigned_rep" not in prev.customers.column_names:
+        return None, None, prev.source
+    return prev.customers, prev.as_of, prev.source
 
 
 def _moved_by_overrides(
@@ -179,7 +161,7 @@ def _run_coverage(ctx: StageContext) -> StageResult:
                 ),
                 "contacts and revenue per half-year",
             )
-    previous, prev_as_of = _previous(ctx)
+    previous, prev_as_of, previous_file = _previous(ctx)
     recorded = None
     days = 0
     warnings: list[str] = []
@@ -206,7 +188,7 @@ def _run_coverage(ctx: StageContext) -> StageResult:
             legacy=legacy,
             panel=panel,
             previous=previous,
-            previous_file=str(Path(ctx.previous) / "customers.parquet") if ctx.previous else "",
+            previous_file=previous_file,
             recorded_since=recorded,
             days_since=days,
             currency_symbol=ctx.settings.segments.currency_symbol,

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from pathlib import Path
-
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from ..errors import InputError
+from ..io.previous import PreviousRun, read_previous
 from ..registry import ColumnDoc, Stage, StageContext, StageResult, register
 from .stage import segment_customers
 
@@ -100,26 +95,9 @@ def _members(ctx: StageContext) -> pa.Table | None:
     return None if acc is None else acc.mapping
 
 
-def _previous(ctx: StageContext) -> tuple[pa.Table | None, str | None, dt.date | None]:
-    """The previous run's customers, where they were read, and its analysis date (the
-    ``as_of`` of its manifest.json; ``None`` when it has none)."""
-    if ctx.previous is None:
-        return None, None, None
-    path = Path(ctx.previous) / "customers.parquet"
-    if not path.is_file():
-        raise InputError(
-            "no customers.parquet in the previous run's folder",
-            file=str(ctx.previous),
-            hint="give --previous the output folder of an earlier tierwise run",
-        )
-    as_of: dt.date | None = None
-    manifest = Path(ctx.previous) / "manifest.json"
-    if manifest.is_file():
-        try:
-            as_of = dt.date.fromisoformat(str(json.loads(manifest.read_text("utf-8"))["as_of"]))
-        except (ValueError, KeyError, TypeError):
-            as_of = None  # said as a warning by the stage
-    return pq.read_table(path), str(path), as_of
+def _previous(ctx: StageContext) -> PreviousRun | None:
+    """The previous run's output folder as read for the review (None without one)."""
+    return None if ctx.previous is None else read_previous(ctx.previous)
 
 
 def _potential_issue(ctx: StageContext, customers: pa.Table) -> str | None:
@@ -153,27 +131,28 @@ def _potential_issue(ctx: StageContext, customers: pa.Table) -> str | None:
 
 def _run_segments(ctx: StageContext) -> StageResult:
     overrides, source, dashboard, notes = _overrides(ctx)
-    previous, previous_source, previous_as_of = _previous(ctx)
+    prev = _previous(ctx)
     customers = ctx.customers()
     res = segment_customers(
         customers,
         ctx.settings.segments,
         seed=ctx.seed,
-        previous=previous,
-        previous_source=previous_source,
+        previous=prev.customers if prev else None,
+        previous_source=prev.source if prev else None,
+        previous_classes=prev.classes if prev else None,
         overrides=overrides,
         overrides_source=source,
         dashboard_overrides=dashboard,
         members=_members(ctx),
         as_of=ctx.as_of,
-        previous_as_of=previous_as_of,
+        previous_as_of=prev.as_of if prev else None,
         potential_issue=_potential_issue(ctx, customers),
     )
     return StageResult(
         customers=res.customers,
         tables=dict(res.tables),
         manifest=dict(res.manifest),
-        warnings=[f"segments: {w}" for w in (*notes, *res.warnings)],
+        warnings=[f"segments: {w}" for w in (*notes, *(prev.notes if prev else ()), *res.warnings)],
         detail=res,
     )
 

@@ -4,18 +4,26 @@
   "not comparable" when the previous class is not among this run's classes);
 - ``migration``: previous class × current class with customers and revenue (last 12
   months) then and now; the row "(new)" holds customers absent from the previous run and
-  the column "(gone)" those absent from this one, so the table's row sums are the previous
-  run's class counts and its column sums this run's;
+  the column "(gone)" those absent from this one and "(merged)" (only when there are
+  any) those whose records are now in another account, so the table's row sums are the
+  previous run's class counts and its column sums this run's;
 - ``movers``: every customer who moved up or down, with the main reason: "override" (a
   person moved it, then or now), "status" (it passed between too little history and a full
   one), "value" or "potential" (the axis whose level, read against this run's cut points,
-  changed more), "ease" (scheme profit_ease), else "cut points" (its figures stayed, the
-  boundaries moved);
+  changed more; "ease" for the second axis under the scheme profit_ease), else "cut
+  points" (its figures stayed, the boundaries moved); "unknown" where the previous run's
+  table lacks the figures (an axis, status, value_class_computed) that would tell it;
 - ``rates`` per previous class, for the class goals, made yearly: with ``t`` the years
   between the two runs' analysis dates, a share of customers moving up over the interval
   ``u`` is ``1 - (1 - u)^(1/t)`` a year and a share keeping its class or better ``k`` is
   ``k^(1/t)`` a year (constant yearly chances), and the share of headroom won ``c`` is
   ``c / t`` a year (it can exceed one). Without the interval the rates are read as yearly.
+
+Runs that do not compare are said so: no customer in common (a run on other data: the
+rates are then left out, not read as "kept none of each class"), and classes the previous
+run had that this one has not (renamed in the settings: its customers are "not
+comparable") or this run's classes no previous customer was in (their goals take the
+settings' rates).
 
 Customers are matched on their id as written. When an export changed how it writes ids
 between the runs (``'0000001'`` then ``1``, ``'1001.0'`` then ``'1001'``, ``'c1'`` then
@@ -45,7 +53,7 @@ from ..validate import count_text
 
 __all__ = ["Review", "annualise", "compare_runs", "figure", "loose_id_key"]
 
-NEW, GONE = "(new)", "(gone)"
+NEW, GONE, MERGED = "(new)", "(gone)", "(merged)"
 #: the loose key is used when the ids as written find fewer than this share of the
 #: customers it finds
 _LOOSE_WHEN_EXACT_BELOW = 0.5
@@ -153,6 +161,112 @@ def _match_ids(
     return pos, info, [head + tail]
 
 
+def _records(ids: pa.Array, members: Any) -> tuple[pa.Array, np.ndarray]:
+    """Every account's record ids with the row of its account: its ``member_ids`` (a list,
+    or text joined by "; " as a CSV holds it) and its own id (an account without members
+    is its own record).
+
+    Examples
+    --------
+    >>> recs, rows = _records(pa.array(["a", "c"]), pa.array([["a", "b"], None]))
+    >>> recs.to_pylist(), rows.tolist()
+    (['a', 'c', 'a', 'b'], [0, 1, 0, 0])
+    >>> _records(pa.array(["a"]), pa.array(["a; b"]))[0].to_pylist()
+    ['a', 'a', 'b']
+    """
+    recs: list[Any] = [pc.cast(ids, pa.string())]
+    rows = [np.arange(len(ids), dtype=np.int64)]
+    if members is not None:
+        lists = members.combine_chunks() if isinstance(members, pa.ChunkedArray) else members
+        if not (pa.types.is_list(lists.type) or pa.types.is_large_list(lists.type)):
+            lists = pc.split_pattern(pc.cast(lists, pa.string()), "; ")
+        recs.append(pc.cast(pc.list_flatten(lists), pa.string()))
+        rows.append(np.asarray(pc.list_parent_indices(lists), dtype=np.int64))
+    return pa.concat_arrays(recs), np.concatenate(rows)
+
+
+def _match_members(
+    ids: pa.Array,
+    members_now: Any,
+    prev_ids: pa.Array,
+    prev_members: Any,
+    pos: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]], list[tuple[str, str]]]:
+    """Accounts matched through their records where the account ids differ.
+
+    An account is its smallest record's id, so it changes id when that record leaves it
+    (deleted from the master) or a record with a smaller id joins it. Per current row the
+    previous row (``pos``, -1: none) — an unmatched account whose records lie in one
+    unmatched previous account, and the only one there, is that account renumbered — and
+    per previous row the current row it was merged into (-1: none): an unmatched previous
+    account whose records now lie in another account. Also the pairs (now, then) of each
+    kind, for the warning. Vectorised but for the accounts unmatched by id."""
+    pos = pos.copy()
+    taken = np.zeros(len(prev_ids), dtype=bool)
+    taken[pos[pos >= 0]] = True
+    merged_into = np.full(len(prev_ids), -1, dtype=np.int64)
+    if taken.all():
+        return pos, merged_into, [], []
+    p_rec, p_row = _records(prev_ids, prev_members)
+    free = ~taken[p_row]
+    p_rec, p_row = p_rec.filter(pa.array(free)), p_row[free]
+    n_rec, n_row = _records(ids, members_now)
+    # the records of this run's accounts that a previous account unmatched by id held
+    hit = np.asarray(pc.fill_null(pc.is_in(n_rec, value_set=p_rec), False), dtype=bool)
+    prev_of: dict[str, int] = {}
+    for r, j in zip(p_rec.to_pylist(), p_row.tolist(), strict=True):
+        prev_of.setdefault(r, j)
+    pairs = sorted(
+        {
+            (int(i), prev_of[r])
+            for r, i in zip(n_rec.filter(pa.array(hit)).to_pylist(), n_row[hit], strict=True)
+        }
+    )
+    claims: dict[int, set[int]] = {}
+    for i, j in pairs:
+        if pos[i] < 0:
+            claims.setdefault(i, set()).add(j)
+    claimed_by: dict[int, list[int]] = {}
+    for i, js in claims.items():
+        if len(js) == 1:
+            claimed_by.setdefault(next(iter(js)), []).append(i)
+    renumbered = []
+    for j, rows in sorted(claimed_by.items()):
+        if len(rows) == 1:
+            pos[rows[0]] = j
+            taken[j] = True
+            renumbered.append((str(ids[rows[0]]), str(prev_ids[j])))
+    merged = []
+    for i, j in pairs:
+        if not taken[j] and merged_into[j] < 0:
+            merged_into[j] = i
+    for j in np.flatnonzero(merged_into >= 0).tolist():
+        merged.append((str(ids[int(merged_into[j])]), str(prev_ids[j])))
+    return pos, merged_into, renumbered, merged
+
+
+def _members_note(renumbered: list[tuple[str, str]], merged: list[tuple[str, str]]) -> str:
+    """The warning on accounts matched through their records."""
+    parts = []
+    if renumbered:
+        now, then = renumbered[0]
+        parts.append(
+            f"{count_text(len(renumbered), 'account')} of the previous run "
+            f"{'has' if len(renumbered) == 1 else 'have'} another id now, the record with the "
+            f"smallest id having left or joined {'it' if len(renumbered) == 1 else 'them'} "
+            f"('{then}' then, '{now}' now): matched through the records they share"
+        )
+    if merged:
+        now, then = merged[0]
+        parts.append(
+            f"{count_text(len(merged), 'account')} of the previous run "
+            f"{'was' if len(merged) == 1 else 'were'} merged into another account (its "
+            f"records are now in it: '{then}' into '{now}'): migration counts "
+            f"{'it' if len(merged) == 1 else 'them'} {MERGED}, not {GONE}"
+        )
+    return "; ".join(parts) + " (account_members.csv of each run lists the records)"
+
+
 def compare_runs(
     ids: pa.Array,
     class_now: np.ndarray,
@@ -171,12 +285,20 @@ def compare_runs(
     thin_statuses: list[str],
     overridden_now: np.ndarray,
     interval_days: float | None = None,
+    previous_classes: list[str] | None = None,
+    second_reason: str = "potential",
+    members_now: pa.Array | pa.ChunkedArray | None = None,
 ) -> Review:
     """Compare this run's classes (codes into ``names``) with a previous run's customers.
 
     ``value_level``/``potential_level`` map figures to levels under this run's cut points;
     ``interval_days`` is the time between the two runs' analysis dates (the rates are
-    annualised over it; ``None``: read as a year).
+    annualised over it; ``None``: read as a year); ``previous_classes`` the previous
+    run's class names, best first (its manifest's), which orders the rows of its classes
+    that this run does not have. The second axis (``potential_*``) is the ease score under
+    the scheme profit_ease, its main reason then ``second_reason`` ("ease").
+    ``members_now`` (each account's ``member_ids``) and the previous table's
+    ``member_ids`` match accounts whose id changed and find those merged into another.
 
     Examples
     --------
@@ -199,9 +321,26 @@ def compare_runs(
         prev_ids.combine_chunks() if isinstance(prev_ids, pa.ChunkedArray) else prev_ids,
         source,
     )
+    merged_into = np.full(n_prev, -1, dtype=np.int64)
+    id_match["records"] = 0
+    if n_prev and len(ids) and (members_now is not None or "member_ids" in previous.column_names):
+        pos, merged_into, renumbered, merged = _match_members(
+            ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids,
+            members_now,
+            prev_ids.combine_chunks() if isinstance(prev_ids, pa.ChunkedArray) else prev_ids,
+            previous.column("member_ids") if "member_ids" in previous.column_names else None,
+            pos,
+        )
+        id_match["records"] = len(renumbered)
+        if renumbered or merged:
+            warnings.append(_members_note(renumbered, merged))
     known = pos >= 0
     rank = {c: i for i, c in enumerate(names)}
-    prev_names = [c for c in dict.fromkeys(x for x in prev_cls.tolist() if x is not None)]
+    order = {c: i for i, c in enumerate(previous_classes or [])}
+    prev_names = sorted(
+        dict.fromkeys(str(x) for x in prev_cls.tolist() if x is not None),
+        key=lambda c: (order.get(c, len(order)), c),
+    )
     prev_rank = np.array([rank.get(str(c), -1) for c in prev_cls], dtype=np.int64)
     pr = np.where(known, prev_rank[np.maximum(pos, 0)], -2)
     now = class_now.astype(np.int64)
@@ -216,30 +355,36 @@ def compare_runs(
 
     # -- migration ---------------------------------------------------------------------
     from_names = [*names, *[c for c in prev_names if c not in rank], NEW]
-    to_names = [*names, GONE]
+    is_merged = merged_into >= 0
+    to_names = [*names, *([MERGED] if is_merged.any() else []), GONE]
     from_code = {c: i for i, c in enumerate(from_names)}
+    to_code = {c: i for i, c in enumerate(to_names)}
     prev_from = np.array([from_code.get(str(c), len(from_names) - 1) for c in prev_cls], np.int64)
     f_now = np.where(known, prev_from[np.maximum(pos, 0)] if n_prev else 0, from_code[NEW])
     rev_then_prev = np.nan_to_num(figure(previous, "revenue_12m"))
     in_now = np.zeros(n_prev, dtype=bool)
     in_now[pos[known]] = True
-    gone = np.flatnonzero(~in_now)
-    frm = np.concatenate([f_now, prev_from[gone]])
-    to = np.concatenate([now, np.full(len(gone), len(to_names) - 1)])
+    # not in this run: merged into another account, or gone
+    out = np.flatnonzero(~in_now)
+    gone = np.flatnonzero(~in_now & ~is_merged)
+    frm = np.concatenate([f_now, prev_from[out]])
+    to = np.concatenate(
+        [now, np.where(is_merged[out], to_code.get(MERGED, -1), to_code[GONE]).astype(np.int64)]
+    )
     r_then = np.concatenate(
         [
             np.where(known, rev_then_prev[np.maximum(pos, 0)] if n_prev else 0.0, 0.0),
-            rev_then_prev[gone],
+            rev_then_prev[out],
         ]
     )
-    r_now = np.concatenate([np.nan_to_num(revenue_now), np.zeros(len(gone))])
+    r_now = np.concatenate([np.nan_to_num(revenue_now), np.zeros(len(out))])
     cell = frm * len(to_names) + to
     size = len(from_names) * len(to_names)
     customers = np.bincount(cell, minlength=size)
     then_sum = np.bincount(cell, weights=r_then, minlength=size)
     now_sum = np.bincount(cell, weights=r_now, minlength=size)
     fi, ti = np.divmod(np.arange(size), len(to_names))
-    keep = ~((fi == from_code[NEW]) & (ti == len(to_names) - 1))
+    keep = ~((fi == from_code[NEW]) & (ti >= len(names)))
     migration = pa.table(
         {
             "from_class": pa.array(np.array(from_names, dtype=object)[fi[keep]], pa.string()),
@@ -270,18 +415,36 @@ def compare_runs(
             zero_copy_only=False
         )
         over_then = (comp != prev_cls)[p]
+    # a reason the previous run's table cannot tell (a run of an older tierwise, without
+    # the column) is "unknown", never "cut points" for figures it does not have
+    has = set(previous.column_names)
+    missing = [
+        c
+        for c in dict.fromkeys((value_axis, potential_axis, "status", "value_class_computed"))
+        if c not in has and not (c == "headroom" and {"wallet", "revenue_12m"} <= has)
+    ]
+    value_known, pot_known = value_axis not in missing, potential_axis not in missing
+    status_known = "status" not in missing
     reason = np.select(
         [
             overridden_now | over_then,
-            thin_then != thin_now,
-            (dv != 0) & (np.abs(dv) >= np.abs(dp)),
-            dp != 0,
+            status_known & (thin_then != thin_now),
+            value_known & (dv != 0) & ((not pot_known) | (np.abs(dv) >= np.abs(dp))),
+            pot_known & (dp != 0),
+            np.full(len(now), not missing),
         ],
-        ["override", "status", "value", "potential"],
-        default="cut points",
+        ["override", "status", "value", second_reason, "cut points"],
+        default="unknown",
     )
     moved = known & ((change == "up") | (change == "down"))
     mv = np.flatnonzero(moved)
+    n_unknown = int((reason[mv] == "unknown").sum())
+    if n_unknown:
+        warnings.append(
+            f"the previous run's customers table ({source}) has no {', '.join(missing)}: "
+            f"the main_reason of {n_unknown:,} of the {len(mv):,} class_movers is "
+            "'unknown', where those figures would tell it"
+        )
     movers = pa.table(
         {
             "customer_id": pc.take(ids, pa.array(mv)),
@@ -307,7 +470,8 @@ def compare_runs(
     rev_now_prev[pos[known]] = np.nan_to_num(revenue_now[known])
     won_each = np.maximum(rev_now_prev - rev_then_prev, 0)
     for c, name in enumerate(names):
-        members_then = prev_rank == c
+        # an account merged into another is not counted apart from it
+        members_then = (prev_rank == c) & ~is_merged
         n_then = int(members_then.sum())
         if n_then == 0:
             continue
@@ -328,17 +492,30 @@ def compare_runs(
             "retention_rate_seen": seen[1],
             "capture_rate_seen": seen[2],
         }
+    if n_prev and len(now) and not known.any():
+        # every customer new and every previous one gone: rates of nothing
+        rates = {}
+        warnings.append(
+            f"no customer of this run is in the previous run ({source}, "
+            f"{count_text(n_prev, 'customer')}, such as '{prev_ids[0].as_py()}'; this run's "
+            f"such as '{ids[0].as_py()}'): a run on other data? The review counts every "
+            "customer new and every previous one gone, and class_goals use the settings' "
+            "goal rates; give --previous an earlier run on the same customers"
+        )
+    else:
+        warnings += _class_notes(names, prev_names, prev_cls, known, pos, rates)
     total_from = customers.reshape(len(from_names), len(to_names))
     summary: dict[str, Any] = {
         "previous_customers": int(n_prev),
         "current_customers": len(now),
         "migration_rows_sum": int(total_from[: from_code[NEW]].sum()),
-        "migration_columns_sum": int(total_from[:, :-1].sum()),
+        "migration_columns_sum": int(total_from[:, : len(names)].sum()),
         "up": int((change == "up").sum()),
         "down": int((change == "down").sum()),
         "same": int((change == "same").sum()),
         "new": int((change == "new").sum()),
         "gone": len(gone),
+        "merged": int(is_merged.sum()),
         "not_comparable": int((change == "not comparable").sum()),
     }
     summary["reconciles"] = bool(
@@ -356,6 +533,40 @@ def compare_runs(
         summary=summary,
         warnings=warnings,
     )
+
+
+def _class_notes(
+    names: list[str],
+    prev_names: list[str],
+    prev_cls: np.ndarray,
+    known: np.ndarray,
+    pos: np.ndarray,
+    rates: dict[str, dict[str, float]],
+) -> list[str]:
+    """A warning naming the previous run's classes this run does not have (its customers
+    then are 'not comparable') and this run's classes without rates seen (their goals use
+    the settings' rates), when there are any."""
+    gone_names = [c for c in prev_names if c not in names]
+    no_rates = [c for c in names if c not in rates]
+    if not gone_names and not no_rates:
+        return []
+    parts = []
+    if gone_names:
+        was = np.isin(prev_cls[pos[known]].astype(str), gone_names)
+        k = int(was.sum())
+        parts.append(
+            f"the previous run's class{'es' if len(gone_names) > 1 else ''} "
+            f"{', '.join(gone_names)} {'are' if len(gone_names) > 1 else 'is'} not among this "
+            f"run's ({', '.join(names)}): the class_change of the {count_text(k, 'customer')} "
+            f"then in {'them' if len(gone_names) > 1 else 'it'} is 'not comparable' "
+            "(migration shows where they went)"
+        )
+    if no_rates:
+        parts.append(
+            f"the class goals of {', '.join(no_rates)} use the settings' goal rates, no "
+            f"customer of the previous run having been in {'them' if len(no_rates) > 1 else 'it'}"
+        )
+    return ["; ".join(parts) + " (classes renamed or added in [segments] classes since?)"]
 
 
 def annualise(up: float, kept: float, capture: float, years: float) -> tuple[float, ...]:

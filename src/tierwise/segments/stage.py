@@ -52,6 +52,7 @@ import pyarrow.compute as pc
 
 from ..errors import ModelError
 from ..settings.segments import SegmentSettings, TierProgramme
+from ..validate import count_text
 from .classes import (
     RULE_GRID,
     RULE_HARD,
@@ -227,6 +228,7 @@ def segment_customers(
     seed: int,
     previous: pa.Table | None = None,
     previous_source: str | None = None,
+    previous_classes: list[str] | None = None,
     overrides: pa.Table | None = None,
     overrides_source: str | None = None,
     dashboard_overrides: pa.Table | None = None,
@@ -253,6 +255,9 @@ def segment_customers(
         axes, status when present) for the yearly review.
     previous_source
         Where ``previous`` was read from, for messages.
+    previous_classes
+        The previous run's class names, best first (its manifest's): the order of the
+        migration rows of its classes that this run does not have.
     overrides
         The overrides table read by :func:`tierwise.io.overrides.read_overrides`.
     overrides_source
@@ -655,8 +660,9 @@ def segment_customers(
     rates: dict[str, dict[str, float]] = {}
     period = "last year"
     if previous is not None:
-        interval, period, interval_warnings = _review_interval(as_of, previous_as_of)
+        interval, period, interval_warnings, use_rates = _review_interval(as_of, previous_as_of, s)
         warnings += interval_warnings
+        by_potential = s.scheme == "value_potential"
         rv = compare_runs(
             ids,
             final,
@@ -667,15 +673,23 @@ def segment_customers(
             # the figure as the customer table has it (missing: NaN), as the previous
             # run's is read; the levels count a missing one as 0 either way
             value_now=value_raw,
-            potential_now=potential,
             value_axis=s.value_axis,
-            potential_axis=s.potential_axis,
             value_level=lambda x: levels(x, vcut.thresholds),
-            potential_level=lambda x: levels(x, pcut.thresholds),
+            # the second axis the classes are on: potential, or ease (profit_ease)
+            potential_now=potential if by_potential else ease,
+            potential_axis=s.potential_axis if by_potential else "ease_score",
+            potential_level=(
+                (lambda x: levels(x, pcut.thresholds)) if by_potential else rule.ease_levels
+            ),
+            second_reason="potential" if by_potential else "ease",
             thin_now=thin,
             thin_statuses=s.thin_statuses,
             overridden_now=overridden,
             interval_days=interval,
+            previous_classes=previous_classes,
+            members_now=(
+                customers.column("member_ids") if "member_ids" in customers.column_names else None
+            ),
         )
         warnings += rv.warnings
         out["previous_class"] = rv.previous_class
@@ -689,7 +703,8 @@ def segment_customers(
             "interval_months": _num(round(interval / (365.25 / 12), 1)) if interval else None,
             "rates_period": period,
         }
-        rates = rv.rates
+        rates = rv.rates if use_rates else {}
+        review_manifest["rates_used"] = sorted(rates, key=names.index)
     headroom = figure(customers, "headroom")
     second_level = (
         levels(potential, pcut.thresholds) if s.scheme == "value_potential" else ease_level
@@ -698,6 +713,11 @@ def segment_customers(
         customers, s, rule, final, rule_code, value, vcut, second_level, headroom,
         revenue, rates, period, names, tiers, tier_of_class,
     )  # fmt: skip
+    if previous is not None:
+        # with a previous run, the review's own warnings say why a class's goals use the
+        # settings' rates (too short an interval, no customer or class in common); the
+        # goals' note on running without a previous run would tell the user to give one
+        goal_warnings = [w for w in goal_warnings if not w.startswith(_GOALS_WITHOUT_PREVIOUS)]
     warnings += goal_warnings
     tables["class_goals"] = goals
 
@@ -877,20 +897,43 @@ def segment_customers(
     )
 
 
+#: how the class goals' note on the settings' rates used without a previous run begins
+_GOALS_WITHOUT_PREVIOUS = "class goals use [segments] goal_up_rate"
+
+
 def _review_interval(
-    as_of: dt.date | None, previous_as_of: dt.date | None
-) -> tuple[float | None, str, list[str]]:
-    """Days between the previous run and this one, the words for the rates' period, and
-    a warning when the interval is not twelve months (to the nearest month) or unknown."""
+    as_of: dt.date | None, previous_as_of: dt.date | None, s: SegmentSettings
+) -> tuple[float | None, str, list[str], bool]:
+    """Days between the previous run and this one, the words for the rates' period, a
+    warning when the interval is not twelve months (to the nearest month) or unknown, and
+    whether the class goals may use the rates seen over it (``goal_rates_min_months``).
+
+    Examples
+    --------
+    >>> s = SegmentSettings()
+    >>> days, period, (note,), use = _review_interval(
+    ...     dt.date(2025, 12, 31), dt.date(2025, 11, 30), s)
+    >>> days, period, use
+    (31.0, 'over 1 month', False)
+    >>> print(note)  # doctest: +NORMALIZE_WHITESPACE
+    the previous run is 1 month before this one (as of 2025-11-30 against 2025-12-31): too
+    short a time to show a year's class moves (customers near a cut point move back and
+    forth), so class_goals use [segments] goal_up_rate 0.1, goal_capture_rate 0.1 and the
+    defection risk (else goal_retention_rate 0.9), as without a previous run;
+    previous_class, class_change, migration and class_movers compare the two runs all the
+    same; the rates seen are used from [segments] goal_rates_min_months = 6 months apart
+    """
     if as_of is None or previous_as_of is None:
         return (
             None,
             "last year",
             [
-                "the previous run's analysis date is unknown (no as_of in its manifest.json): "
-                "the rates seen since it are read as yearly in class_goals; give --previous "
-                "the output folder of a tierwise run"
+                "the previous run's analysis date is unknown (its folder has no manifest.json "
+                "with an as_of, its customers table no last_purchase and recency_days): the "
+                "rates seen since it are read as yearly in class_goals; give --previous the "
+                "output folder of a tierwise run as it wrote it"
             ],
+            True,
         )
     days = float((as_of - previous_as_of).days)
     if days <= 0:
@@ -902,19 +945,36 @@ def _review_interval(
                 f"{as_of}): the rates seen between them are not annualised; give --previous "
                 "an earlier run"
             ],
+            True,
         )
     months = days / (365.25 / 12)
     if round(months) == 12:
-        return days, "last year", []
-    words = f"{months:.0f} months" if months >= 1 else f"{days:.0f} days"
+        return days, "last year", [], True
+    words = count_text(round(months), "month") if months >= 1 else count_text(round(days), "day")
+    when = f"the previous run is {words} before this one (as of {previous_as_of} against {as_of})"
+    if round(months) < s.goal_rates_min_months:
+        return (
+            days,
+            f"over {words}",
+            [
+                f"{when}: too short a time to show a year's class moves (customers near a cut "
+                "point move back and forth), so class_goals use [segments] goal_up_rate "
+                f"{s.goal_up_rate:g}, goal_capture_rate {s.goal_capture_rate:g} and the "
+                f"defection risk (else goal_retention_rate {s.goal_retention_rate:g}), as "
+                "without a previous run; previous_class, class_change, migration and "
+                "class_movers compare the two runs all the same; the rates seen are used "
+                f"from [segments] goal_rates_min_months = {s.goal_rates_min_months} months apart"
+            ],
+            False,
+        )
     return (
         days,
         f"over {words}, annualised",
         [
-            f"the previous run is {words} before this one (as of {previous_as_of} against "
-            f"{as_of}), not a year: the rates seen between them are annualised for "
+            f"{when}, not a year: the rates seen between them are annualised for "
             "class_goals; give --previous the run of a year before for a yearly review"
         ],
+        True,
     )
 
 

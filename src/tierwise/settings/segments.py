@@ -315,6 +315,16 @@ class SegmentSettings(Section):
     """Yearly review without a previous run and without a defection risk: share of each
     class the goals aim to keep in the class or above; fraction. Default 0.9."""
 
+    goal_rates_min_months: int = Field(default=6, ge=1, le=12)
+    """Fewest months (to the nearest month) between the previous run's analysis date and
+    this one's for the class goals to use the rates seen between them, made yearly. Over a
+    shorter interval (a monthly run with ``--previous`` last month's) the moves are mostly
+    customers near a cut point moving back and forth, and made yearly they would read as a
+    class losing most of its members: the goals then use ``goal_up_rate``,
+    ``goal_capture_rate`` and the defection risk (else ``goal_retention_rate``), as without
+    a previous run, and a warning says so; the review itself (previous_class,
+    class_change, migration, class_movers) is made all the same; months. Default 6."""
+
     currency_symbol: str = ""
     """Symbol printed before money in the reasons (class_reason, coverage_reason) and in
     plan.xlsx's money cells, e.g. "€" or "$". Default "" (amounts printed without a symbol:
