@@ -97,5 +97,5 @@ def test_a_folder_that_is_no_run_is_refused_in_one_line(tmp_path: Path) -> None:
         check_previous(inputs)
     # the coverage plan alone reads no class: a master is no plan either, but not refused here
     check_previous(inputs, classes=False)
-    with pytest.raises(InputError, match="no customers.parquet .*: it is not a tierwise output"):
+    with pytest.raises(InputError, match=r"no customers\.parquet .*: it is not a tierwise output"):
         check_previous(tmp_path)

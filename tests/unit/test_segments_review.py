@@ -403,13 +403,12 @@ def test_under_profit_ease_a_move_by_the_ease_score_says_ease() -> None:
     ease_then[7] = 80.0
     profit_then = list(cur.column("net_profit").to_pylist())
     profit_then[9] = 100.0
+    then = ["A" if i == 7 else ("D" if i == 9 else c) for i, c in enumerate(cls)]
     prev = pa.table(
         {
             "customer_id": cur.column("customer_id"),
-            "value_class": ["A" if i == 7 else ("D" if i == 9 else c) for i, c in enumerate(cls)],
-            "value_class_computed": [
-                "A" if i == 7 else ("D" if i == 9 else c) for i, c in enumerate(cls)
-            ],  # fmt: skip
+            "value_class": then,
+            "value_class_computed": then,
             "net_profit": profit_then,
             "ease_score": ease_then,
             "status": ["active"] * 10,
