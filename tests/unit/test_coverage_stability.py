@@ -414,3 +414,18 @@ def test_a_previous_plan_channel_that_names_none_of_this_runs_is_said_once() -> 
     )
     assert f"'tele_sales' ({k})" in said[0]
     assert "(field, inside, email, distributor)" in said[0]
+
+
+def test_a_previous_plan_with_no_customer_in_common_is_said_so_not_0_of_0() -> None:
+    c = base(n=60, seed=4)
+    first = coverage_plan(c, programmes=PROGRAMMES, reps=reps(), legacy=legacy(c))
+    other = _previous(c, first)
+    ids = [f"Z{x}" for x in other.column("customer_id").to_pylist()]
+    other = other.set_column(0, "customer_id", pa.array(ids))
+    res = coverage_plan(c, programmes=PROGRAMMES, reps=reps(), legacy=legacy(c), previous=other)
+    assert set(res.customers.column("plan_change").to_pylist()) == {"new"}
+    assert (
+        "no account or prospect of the previous plan is in this one: all 60 are new"
+        in (res.manifest["headline"])
+    )
+    assert "0 of 0" not in res.manifest["headline"]

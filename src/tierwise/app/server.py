@@ -88,6 +88,7 @@ FILTERS = (
     "assigned_rep",
     "rep_id",
     "plan_change",
+    "class_change",
 )
 #: The call list of the accounts no rep carries, as plan.xlsx names its sheet.
 UNASSIGNED = "(unassigned)"
@@ -694,6 +695,7 @@ def create_app(
                 ("status", "status"),
                 ("channel", "channel"),
                 ("plan_change", "change against the previous plan"),
+                ("class_change", "class against the previous run"),
             )
             if col in t.column_names
         ]

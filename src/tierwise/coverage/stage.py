@@ -1339,6 +1339,9 @@ def _plan_changes(
         f"against the previous plan {k:,} of {m:,} accounts change{share}: rep "
         f"{block['rep_changed']:,}, channel {block['channel_changed']:,}, frequency "
         f"{block['frequency_changed']:,} (plan_change)"
+        if m
+        else f"no account or prospect of the previous plan is in this one: all "
+        f"{block['new']:,} are new (plan_change)"
     )
     return pa.array(text, pa.string()), block, line
 

@@ -222,7 +222,11 @@ def plan_figures(manifest: Any) -> list[tuple[str, str]]:
     ch = cov.get("plan_changes")
     if isinstance(ch, dict) and isinstance(ch.get("changed"), int):
         both = int(ch.get("customers_in_both") or 0)
-        figs.append(("Changed against the previous plan", f"{ch['changed']:,} of {both:,}"))
+        figs.append(
+            ("Changed against the previous plan", f"{ch['changed']:,} of {both:,}")
+            if both
+            else ("In the previous plan", "none of them")
+        )
     return figs
 
 
@@ -254,14 +258,21 @@ def plan_lines(manifest: Any) -> list[str]:
         both = int(ch.get("customers_in_both") or 0)
         share = f" ({ch['changed'] / both:.1%})" if both else ""
         new = int(ch.get("new") or 0)
-        lines.append(
-            f"Against the previous plan, {ch['changed']:,} of the {both:,} accounts and "
-            f"prospects in both plans changed{share}: rep {int(ch.get('rep_changed') or 0):,}, "
-            f"channel {int(ch.get('channel_changed') or 0):,}, frequency "
-            f"{int(ch.get('frequency_changed') or 0):,}; {new:,} "
-            f"{'is' if new == 1 else 'are'} new (plan_change in customers.csv, "
-            "crm_export.csv and the call lists of plan.xlsx)."
-        )
+        if not both:
+            lines.append(
+                f"No account or prospect of this plan is in the previous plan: all {new:,} "
+                "are new (plan_change in customers.csv, crm_export.csv and the call lists of "
+                "plan.xlsx)."
+            )
+        else:
+            lines.append(
+                f"Against the previous plan, {ch['changed']:,} of the {both:,} accounts and "
+                f"prospects in both plans changed{share}: rep {int(ch.get('rep_changed') or 0):,}, "
+                f"channel {int(ch.get('channel_changed') or 0):,}, frequency "
+                f"{int(ch.get('frequency_changed') or 0):,}; {new:,} "
+                f"{'is' if new == 1 else 'are'} new (plan_change in customers.csv, "
+                "crm_export.csv and the call lists of plan.xlsx)."
+            )
     wb = cov.get("winback")
     if isinstance(wb, dict) and int(wb.get("customers") or 0) > 0:
         k = int(wb["customers"])
@@ -411,7 +422,8 @@ class _Report:
     def _class_order(self) -> list[str]:
         seg = self.m.get("segments") or {}
         classes = seg.get("classes") if isinstance(seg, dict) else None
-        if isinstance(classes, list) and all(isinstance(c, str) for c in classes):
+        # the run's manifest gives each class's figures by name, best first
+        if isinstance(classes, dict | list) and all(isinstance(c, str) for c in classes):
             return list(classes)
         if "value_class" in self.customers.column_names:
             vals = pc.unique(self.customers.column("value_class").drop_null()).to_pylist()
@@ -727,6 +739,176 @@ class _Report:
             )
         )
         return sec
+
+    def review(self) -> Section | None:
+        """How the classes moved since the previous run (``--previous``): the counts, the
+        migration matrix, what each previous class bought then and now, and the movers
+        (None for a run without a previous one)."""
+        seg = self.m.get("segments") or {}
+        rv = seg.get("review") if isinstance(seg, dict) else None
+        if not isinstance(rv, dict):
+            return None
+        then, now = rv.get("previous_as_of"), rv.get("as_of")
+        sec = Section(
+            "review",
+            "Since the previous run",
+            f"Each customer's and prospect's class against the previous run given with "
+            f"--previous (as of {then or 'an unknown date'}; this run as of {now or '–'}): "
+            "previous_class and class_change in customers.csv, the whole matrix in "
+            "migration.csv and every customer who moved in class_movers.csv.",
+        )
+        items = [
+            ("In the previous run", fmt_value(rv.get("previous_customers"), "int")),
+            ("In this run", fmt_value(rv.get("current_customers"), "int")),
+            ("Moved up a class", fmt_value(rv.get("up"), "int")),
+            ("Moved down a class", fmt_value(rv.get("down"), "int")),
+            ("Kept their class", fmt_value(rv.get("same"), "int")),
+            ("New since then", fmt_value(rv.get("new"), "int")),
+            ("Gone since then", fmt_value(rv.get("gone"), "int")),
+        ]
+        if rv.get("merged"):
+            items.append(("Merged into another account", fmt_value(rv["merged"], "int")))
+        if rv.get("not_comparable"):
+            items.append(
+                ("Class no longer in the settings", fmt_value(rv["not_comparable"], "int"))
+            )
+        sec.blocks.append(Block(kind="figures", items=items))
+        mig = self.f.table("migration")
+        if mig is None or not {"from_class", "to_class", "customers"} <= set(mig.column_names):
+            sec.missing.append(f"migration is not in the folder: {self._stage_note('segments')}")
+        else:
+            sec.blocks.extend(self._migration_blocks(mig))
+        movers = self.f.table("class_movers")
+        if movers is None:
+            sec.missing.append(f"class_movers is not in the folder: {self._stage_note('segments')}")
+        elif movers.num_rows:
+            sec.blocks.extend(self._mover_blocks(movers))
+        return sec
+
+    def _migration_blocks(self, mig: pa.Table) -> list[Block]:
+        """The migration matrix (customers, previous class × class now, with totals) and
+        what each previous class's customers bought then and now."""
+        frm, to = text_array(mig, "from_class").to_pylist(), text_array(mig, "to_class").to_pylist()
+        n = pc.cast(mig.column("customers"), pa.int64()).to_pylist()
+        rows_order, cols_order = list(dict.fromkeys(frm)), list(dict.fromkeys(to))
+        cell = {(f, t): int(c or 0) for f, t, c in zip(frm, to, n, strict=True)}
+        matrix: dict[str, list[Any]] = {"previous class": rows_order}
+        for t in cols_order:
+            matrix[t] = [cell.get((f, t), 0) for f in rows_order]
+        matrix["previous run"] = [
+            sum(cell.get((f, t), 0) for t in cols_order) if f != "(new)" else None
+            for f in rows_order
+        ]
+        table = pa.table({k: pa.array(v) for k, v in matrix.items()})
+        totals = {t: sum(cell.get((f, t), 0) for f in rows_order) for t in cols_order}
+        columns = [("previous class", "previous class", "text")]
+        columns += [(t, f"now {t}" if not t.startswith("(") else t, "int") for t in cols_order]
+        columns.append(("previous run", "in the previous run", "int"))
+        now_total = ", ".join(f"{t} {totals[t]:,}" for t in cols_order if t != "(gone)")
+        blocks = [
+            self.table(
+                table,
+                columns,
+                title="Where the previous run's classes are now (customers)",
+                caption="A row is a class of the previous run ((new): not in it), a column "
+                "the class now ((gone): not in this run); each row adds up to the previous "
+                f"run's class, each column to this run's ({now_total}).",
+                limit=max(self.s.table_rows, len(rows_order)),
+            )
+        ]
+        if {"revenue_then", "revenue_now"} <= set(mig.column_names):
+            then = float_array(mig, "revenue_then")
+            now = float_array(mig, "revenue_now")
+            keep = [f for f in rows_order if f != "(new)"]
+            pos = {f: i for i, f in enumerate(keep)}
+            idx = np.array([pos.get(f, -1) for f in frm])
+            ok = idx >= 0
+            k = len(keep)
+            cohort = pa.table(
+                {
+                    "from_class": keep,
+                    "customers": np.bincount(
+                        idx[ok], weights=np.asarray(n, float)[ok], minlength=k
+                    ).astype(np.int64),
+                    "revenue_then": np.bincount(
+                        idx[ok], weights=np.nan_to_num(then[ok]), minlength=k
+                    ),
+                    "revenue_now": np.bincount(
+                        idx[ok], weights=np.nan_to_num(now[ok]), minlength=k
+                    ),
+                }
+            )
+            new_rev = float(np.nansum(now[~ok]))
+            blocks.append(
+                self.table(
+                    cohort,
+                    [
+                        ("from_class", "previous class", "text"),
+                        ("customers", "customers", "int"),
+                        ("revenue_then", "revenue 12m then", "money"),
+                        ("revenue_now", "revenue 12m now", "money"),
+                    ],
+                    title="What the previous run's classes buy now",
+                    caption="The customers of each class of the previous run, wherever they "
+                    "are now, with their revenue of the last 12 months then and now (gone: "
+                    f"none now); the customers new since then buy {fmt_value(new_rev, 'money')}.",
+                    limit=max(self.s.table_rows, k),
+                )
+            )
+        return blocks
+
+    def _mover_blocks(self, movers: pa.Table) -> list[Block]:
+        """How many moved for each main reason, and the movers of most value first."""
+        reasons = text_array(movers, "main_reason").to_pylist()
+        counts = sorted(
+            ((r, reasons.count(r)) for r in dict.fromkeys(reasons) if r is not None),
+            key=lambda rc: (-rc[1], rc[0]),
+        )
+        blocks = [
+            Block(
+                kind="figures",
+                title="Why they moved (main reason)",
+                items=[(r, fmt_value(c, "int")) for r, c in counts],
+            )
+        ]
+        then = [c for c in movers.column_names if c.endswith("_then")]
+        value = then[0][: -len("_then")] if then else None
+        order = np.arange(movers.num_rows)
+        if value is not None and f"{value}_now" in movers.column_names:
+            size = np.fmax(
+                np.abs(float_array(movers, f"{value}_then")),
+                np.abs(float_array(movers, f"{value}_now")),
+            )
+            ids = text_array(movers, "customer_id").to_pylist()
+            order = np.array(
+                sorted(order, key=lambda i: (-np.nan_to_num(size[i], nan=-np.inf), ids[i])),
+                dtype=np.int64,
+            )
+        top = _with_names(movers.take(pa.array(order)), self.customers)
+        label = (value or "").replace("_", " ")
+        columns = [
+            ("customer_id", "customer", "text"),
+            ("name", "name", "text"),
+            ("previous_class", "previous class", "text"),
+            ("value_class", "class", "text"),
+            ("class_change", "moved", "text"),
+            ("main_reason", "main reason", "text"),
+        ]
+        if value is not None:
+            columns += [
+                (f"{value}_then", f"{label} then", "money"),
+                (f"{value}_now", f"{label} now", "money"),
+            ]
+        blocks.append(
+            self.table(
+                top,
+                columns,
+                title="Customers who moved, largest first",
+                caption=f"Ordered by their {label} then or now, the larger of the two.",
+                source="class_movers.csv",
+            )
+        )
+        return blocks
 
     def _stage_note(self, stage: str) -> str:
         """Why a stage gave no result, as manifest.json tells it: skipped and why, did not
@@ -1369,13 +1551,14 @@ class _Report:
         return sec
 
     def sections(self) -> list[Section]:
-        builders: list[Callable[[], Section]] = [
+        builders: list[Callable[[], Section | None]] = [
             self.overview,
             self.whale,
             self.matrix,
             self.segments,
             self.profiles,
             self.overrides,
+            self.review,
             self.status,
             self.coverage,
             self.duplicates,
@@ -1384,7 +1567,7 @@ class _Report:
             self.lifetime,
             self.quality,
         ]
-        return [b() for b in builders]
+        return [sec for b in builders if (sec := b()) is not None]
 
 
 # -- table helpers (vectorised over customers) --------------------------------------------

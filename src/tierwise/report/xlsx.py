@@ -81,6 +81,13 @@ CALL_LIST_COLUMNS: list[tuple[str, str, str, str]] = [
         "wide",
         "the class or tier a person set (overrides_applied.csv): what, by whom, why",
     ),
+    (
+        "class_move",
+        "Class since last run",
+        "text",
+        "with --previous: the class against the previous run (up from C, down from A, same, "
+        "new; was E for a class no longer in the settings)",
+    ),
     ("channel", "Channel", "text", "planned channel"),
     ("visits_per_year", "Visits / year", "freq", "planned field visits a year"),
     ("calls_per_year", "Calls / year", "freq", "planned phone calls a year"),
@@ -121,6 +128,8 @@ _PLAN_COLUMNS = (
     "calls_per_year",
     "emails_per_year",
     "plan_change",
+    "previous_class",
+    "class_change",
     "class_reason",
     "coverage_reason",
     "status",
@@ -793,6 +802,10 @@ def write_plan(
     by_hand = _set_by_hand(applied, text_array(t, "customer_id"))
     if by_hand is not None:
         derived["set_by_hand"] = by_hand
+    if "class_change" in t.column_names:
+        derived["class_move"] = class_move(
+            text_array(t, "class_change"), text_array(t, "previous_class")
+        )
 
     def column(name: str) -> pa.Array:
         if name in derived:
@@ -1085,6 +1098,28 @@ def _unassigned_label(manifest: Mapping[str, Any]) -> str:
     terms = (manifest.get("settings") or {}).get("terms") or {}
     label = terms.get("unassigned_rep")
     return str(label) if label else TermsSettings().unassigned_rep
+
+
+def class_move(change: pa.Array, previous: pa.Array) -> pa.Array:
+    """Per account, its class against the previous run in words: ``up from C``,
+    ``down from A``, ``same``, ``new``, ``was E`` (a class this run does not have).
+
+    Examples
+    --------
+    >>> class_move(pa.array(["up", "down", "same", "new", "not comparable", None]),
+    ...            pa.array(["C", "A", "B", None, "E", None])).to_pylist()
+    ['up from C', 'down from A', 'same', 'new', 'was E', None]
+    """
+    moved = pc.or_(pc.equal(change, "up"), pc.equal(change, "down"))
+    return pc.if_else(
+        moved,
+        pc.binary_join_element_wise(change, previous, " from "),
+        pc.if_else(
+            pc.equal(change, "not comparable"),
+            pc.binary_join_element_wise(pa.scalar("was"), previous, " "),
+            change,
+        ),
+    )
 
 
 def _set_by_hand(applied: pa.Table | None, ids: pa.Array) -> pa.Array | None:
