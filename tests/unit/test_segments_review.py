@@ -300,7 +300,7 @@ def test_a_few_ids_written_differently_are_warned_but_matched_as_written() -> No
     assert "8 once leading zeros" in w and "'C01' in this run, 'c01' in the previous" in w
     assert "matched ids as written only, so 1 customer of this run is counted as new" in w
     assert r.manifest["review"]["id_match"] == {
-        "exact": 7, "loose": 8, "matched_on": "id", "records": 0,
+        "exact": 7, "loose": 8, "matched_on": "id", "records": 0, "tax_id": 0,
     }  # fmt: skip
 
 
@@ -308,7 +308,7 @@ def test_the_same_ids_in_both_runs_give_no_id_warning() -> None:
     r = segment_customers(_customers(), S, seed=1, previous=_previous())
     assert not any(w.startswith("customer ids:") for w in r.warnings)
     assert r.manifest["review"]["id_match"] == {
-        "exact": 8, "loose": 8, "matched_on": "id", "records": 0,
+        "exact": 8, "loose": 8, "matched_on": "id", "records": 0, "tax_id": 0,
     }  # fmt: skip
 
 
@@ -458,3 +458,30 @@ def test_accounts_whose_id_changed_or_that_were_merged_are_matched_through_their
     # without merges the migration has no (merged) column
     plain = segment_customers(_customers(), S, seed=1, previous=_previous())
     assert "(merged)" not in plain.tables["migration"].column("to_class").to_pylist()
+
+
+def test_a_customer_renumbered_or_merged_since_is_matched_on_its_tax_id() -> None:
+    # the ERP renumbered C06 to K06 (same tax id), and merged C07 into C05 (C07's tax id
+    # is now C05's); C50 is gone, its tax id nowhere
+    tax_then = ["T0", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T50"]
+    prev = _previous().append_column("tax_id", pa.array(tax_then))
+    cur = _customers()
+    ids = cur.column("customer_id").to_pylist()
+    ids[6], ids[7] = "K06", "N07"
+    tax_now = ["t-0", "T1", "T2", "T3", "T4", "T7", "T 6", None, "T8", "T9"]
+    cur = cur.set_column(0, "customer_id", pa.array(ids)).append_column("tax_id", pa.array(tax_now))
+    r = segment_customers(cur, S, seed=1, previous=prev)
+    c = r.customers.to_pydict()
+    assert c["previous_class"][6] == "A" and c["class_change"][6] == "down"
+    assert c["class_change"][7] == "new"
+    review = r.manifest["review"]
+    assert review["id_match"]["tax_id"] == 1
+    assert (review["merged"], review["gone"]) == (1, 1)
+    (w,) = [w for w in r.warnings if "tax id" in w]
+    assert "1 customer of this run has the tax id of a customer of the previous run" in w
+    assert "'K06' now, 'C06' then" in w and "'C07' into 'C05'" in w
+    m = {
+        (x["from_class"], x["to_class"]): x["customers"] for x in r.tables["migration"].to_pylist()
+    }
+    assert m[("C", "(merged)")] == 1 and m[("A", "(gone)")] == 1
+    assert review["reconciles"] is True

@@ -25,7 +25,10 @@ run had that this one has not (renamed in the settings: its customers are "not
 comparable") or this run's classes no previous customer was in (their goals take the
 settings' rates).
 
-Customers are matched on their id as written. When an export changed how it writes ids
+Customers are matched on their id as written; the ones left, through their records
+(an account whose smallest record left it has another id) and on their tax id (a customer
+renumbered), and previous customers whose records or tax id lie in another account now
+are counted "(merged)". When an export changed how it writes ids
 between the runs (``'0000001'`` then ``1``, ``'1001.0'`` then ``'1001'``, ``'c1'`` then
 ``'C1'``), few ids match as written but many match once leading zeros, a decimal part
 ``.0`` and letter case are ignored (:func:`loose_id_key`, the same key the validation uses
@@ -245,6 +248,83 @@ def _match_members(
     return pos, merged_into, renumbered, merged
 
 
+def _tax_key(tax: Any) -> list[str | None]:
+    """Tax ids as compared between runs: letters and digits only, upper case; empty ones
+    None.
+
+    Examples
+    --------
+    >>> _tax_key(pa.array(["gb 613-731 208", "", None]))
+    ['GB613731208', None, None]
+    """
+    key = pc.utf8_upper(pc.replace_substring_regex(pc.cast(tax, pa.string()), r"[\W_]+", ""))
+    return [k or None for k in key.to_pylist()]
+
+
+def _match_tax_ids(
+    tax_now: Any, tax_prev: Any, pos: np.ndarray, merged_into: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]], list[tuple[int, int]]]:
+    """Customers unmatched by id or records matched on their tax id (the same legal
+    entity: renumbered, as an ERP migration does), where it names one unmatched customer
+    in each run; a previous customer still unmatched whose tax id only a customer of this
+    run matched otherwise has is merged into it. Also the pairs (row now, row then) of each
+    kind. The loop is over the unmatched customers only."""
+    pos, merged_into = pos.copy(), merged_into.copy()
+    now, then = _tax_key(tax_now), _tax_key(tax_prev)
+    taken = np.zeros(len(then), dtype=bool)
+    taken[pos[pos >= 0]] = True
+    free_prev = np.flatnonzero(~taken & (merged_into < 0)).tolist()
+    if not free_prev:
+        return pos, merged_into, [], []
+    free_now = np.flatnonzero(pos < 0).tolist()
+    n_now = Counter(now[i] for i in free_now if now[i])
+    n_then = Counter(then[j] for j in free_prev if then[j])
+    row_then = {then[j]: j for j in free_prev if then[j] and n_then[then[j]] == 1}
+    renamed = []
+    for i in free_now:
+        k = now[i]
+        if k and n_now[k] == 1 and k in row_then:
+            pos[i] = row_then.pop(k)
+            renamed.append((i, int(pos[i])))
+    # the tax ids of this run's customers matched otherwise, where one customer has each
+    matched_keys = Counter(now[i] for i in np.flatnonzero(pos >= 0).tolist() if now[i])
+    row_now = {
+        now[i]: i for i in np.flatnonzero(pos >= 0).tolist() if now[i] and matched_keys[now[i]] == 1
+    }
+    joined = []
+    for k, j in sorted(row_then.items(), key=lambda kv: kv[1]):
+        if k in row_now:
+            merged_into[j] = row_now[k]
+            joined.append((row_now[k], j))
+    return pos, merged_into, renamed, joined
+
+
+def _tax_note(
+    ids: Any, prev_ids: Any, renamed: list[tuple[int, int]], joined: list[tuple[int, int]]
+) -> str:
+    """The warning on customers matched on their tax id."""
+    parts = []
+    if renamed:
+        i, j = renamed[0]
+        one = len(renamed) == 1
+        parts.append(
+            f"{count_text(len(renamed), 'customer')} of this run "
+            f"{'has' if one else 'have'} the tax id of a customer of the previous run under "
+            f"another id ('{ids[i]}' now, '{prev_ids[j]}' then: renumbered?): matched on the "
+            "tax id"
+        )
+    if joined:
+        i, j = joined[0]
+        one = len(joined) == 1
+        parts.append(
+            f"{count_text(len(joined), 'customer')} of the previous run "
+            f"{'has' if one else 'have'} the tax id of another customer of this run, into "
+            f"which {'it was' if one else 'they were'} merged ('{prev_ids[j]}' into "
+            f"'{ids[i]}'): migration counts {'it' if one else 'them'} {MERGED}, not {GONE}"
+        )
+    return "; ".join(parts)
+
+
 def _members_note(renumbered: list[tuple[str, str]], merged: list[tuple[str, str]]) -> str:
     """The warning on accounts matched through their records."""
     parts = []
@@ -288,6 +368,7 @@ def compare_runs(
     previous_classes: list[str] | None = None,
     second_reason: str = "potential",
     members_now: pa.Array | pa.ChunkedArray | None = None,
+    tax_now: pa.Array | pa.ChunkedArray | None = None,
 ) -> Review:
     """Compare this run's classes (codes into ``names``) with a previous run's customers.
 
@@ -298,7 +379,10 @@ def compare_runs(
     that this run does not have. The second axis (``potential_*``) is the ease score under
     the scheme profit_ease, its main reason then ``second_reason`` ("ease").
     ``members_now`` (each account's ``member_ids``) and the previous table's
-    ``member_ids`` match accounts whose id changed and find those merged into another.
+    ``member_ids`` match accounts whose id changed and find those merged into another;
+    ``tax_now`` (each account's ``tax_id``) and the previous table's match the customers
+    still unmatched whose tax id is the same (a customer renumbered), or find them merged
+    into the account that has it now.
 
     Examples
     --------
@@ -334,6 +418,14 @@ def compare_runs(
         id_match["records"] = len(renumbered)
         if renumbered or merged:
             warnings.append(_members_note(renumbered, merged))
+    id_match["tax_id"] = 0
+    if n_prev and len(ids) and tax_now is not None and "tax_id" in previous.column_names:
+        pos, merged_into, renamed, joined = _match_tax_ids(
+            tax_now, previous.column("tax_id"), pos, merged_into
+        )
+        id_match["tax_id"] = len(renamed)
+        if renamed or joined:
+            warnings.append(_tax_note(ids, prev_ids, renamed, joined))
     known = pos >= 0
     rank = {c: i for i, c in enumerate(names)}
     order = {c: i for i, c in enumerate(previous_classes or [])}

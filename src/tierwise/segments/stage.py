@@ -690,6 +690,7 @@ def segment_customers(
             members_now=(
                 customers.column("member_ids") if "member_ids" in customers.column_names else None
             ),
+            tax_now=customers.column("tax_id") if "tax_id" in customers.column_names else None,
         )
         warnings += rv.warnings
         out["previous_class"] = rv.previous_class
