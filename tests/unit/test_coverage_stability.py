@@ -429,3 +429,18 @@ def test_a_previous_plan_with_no_customer_in_common_is_said_so_not_0_of_0() -> N
         in (res.manifest["headline"])
     )
     assert "0 of 0" not in res.manifest["headline"]
+
+
+def test_classes_renamed_without_their_response_entries_are_named() -> None:
+    # [segments] classes renamed A → Key, …: [coverage] response still names A, B, C, D
+    c = base(n=60, seed=4)
+    names = {"A": "Key", "B": "Grow", "C": "Core", "D": "Tail"}
+    cls = [names[x] for x in c.column("value_class").to_pylist()]
+    c = c.set_column(c.column_names.index("value_class"), "value_class", pa.array(cls))
+    res = coverage_plan(c, programmes=PROGRAMMES, reps=reps(), legacy=legacy(c))
+    (w,) = [w for w in res.warnings if "no entry in [coverage] response" in w]
+    assert "which names A, B, C, D, classes this run does not have" in w
+    assert "is [coverage] response_default (s0 0.3 s1 0.5 c 1 d 3)" in w
+    # the default names: nothing to say
+    plain = coverage_plan(base(n=60, seed=4), programmes=PROGRAMMES, reps=reps(), legacy=None)
+    assert not any("no entry in [coverage] response" in w for w in plain.warnings)

@@ -235,8 +235,9 @@ def _response_table(
         src = f"[coverage] response.{c}" if c in s.response else "[coverage] response_default"
         params[c] = p
         info[c] = {"s0": p.s0, "s1": p.s1, "c": p.c, "d": p.d, "source": src}
+    notes.extend(_unnamed_classes_note(classes, s))
     if not (s.estimate_response and panel is not None and panel.num_rows):
-        return params, info, _defaults_note(classes, s, params, info, panel)
+        return params, info, [*notes, *_defaults_note(classes, s, params, info, panel)]
     pids = pc.cast(panel.column("customer_id"), pa.string()).combine_chunks()
     at = positions(pids, ids, missing=-1)
     pcls = np.full(len(at), None, dtype=object)
@@ -329,6 +330,36 @@ def _response_table(
         params[c] = new
     notes.extend(_defaults_note(classes, s, params, info, panel))
     return params, info, notes
+
+
+def _unnamed_classes_note(classes: list[str], s: CoverageSettings) -> list[str]:
+    """One line naming the classes with no [coverage] response entry while the entries
+    name classes the run does not have (classes renamed in [segments] classes): their
+    response, and the prior their estimate is shrunk to, is response_default.
+
+    Examples
+    --------
+    >>> print(_unnamed_classes_note(["Key", "Grow", "B"], CoverageSettings())[0])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    classes Key, Grow have no entry in [coverage] response, which names A, C, D, classes
+    this run does not have: their response to contact (and the prior an estimate from the
+    activities is shrunk to) is [coverage] response_default (s0 0.3 s1 0.5 c 1 d 3); renamed
+    in [segments] classes? Give each class its entry ([coverage.response.Key])
+    """
+    unnamed = [c for c in classes if c not in s.response]
+    stale = [c for c in s.response if c not in classes]
+    if not unnamed or not stale:
+        return []
+    d = s.response_default
+    many = len(unnamed) > 1
+    return [
+        f"class{'es' if many else ''} {', '.join(unnamed)} {'have' if many else 'has'} no "
+        f"entry in [coverage] response, which names {', '.join(stale)}, classes this run "
+        "does not have: their response to contact (and the prior an estimate from the "
+        f"activities is shrunk to) is [coverage] response_default (s0 {d.s0:g} s1 {d.s1:g} "
+        f"c {d.c:g} d {d.d:g}); renamed in [segments] classes? Give each class its entry "
+        f"([coverage.response.{unnamed[0]}])"
+    ]
 
 
 def _defaults_note(
