@@ -1506,6 +1506,38 @@ def test_csv_title_lines_above_the_column_names_are_skipped_and_rows_keep_their_
     assert raw.warnings == [] and [r["_row"] for r in _rows(raw, engine)] == [4, 5, 7]
 
 
+def test_column_names_wrapped_over_lines_in_quotes_are_read_and_rows_keep_their_lines(
+    tmp_path, engine
+):
+    # a spreadsheet's headings wrapped with Alt+Enter, saved as CSV: each name quoted over
+    # two lines, below a title; the first line alone read as the names broke the file
+    text = (
+        "Umsatzliste 2024\r\n"
+        "\r\n"
+        '"Kunden-\r\nnummer";"Rechnungs-\r\ndatum";"Umsatz\r\n(EUR)"\r\n'
+        "K1;02.01.2024;12,50\r\n"
+        "K2;03.01.2024;1;2\r\n"  # a field too many: rejected with its line
+        'K3;04.01.2024;"1.234,50"\r\n'
+    )
+    path = _write(tmp_path / "umsatz.csv", text)
+    raw = read_input("transactions", path, TableInput(), engine)
+    assert raw.source_columns == ["Kunden-\nnummer", "Rechnungs-\ndatum", "Umsatz\n(EUR)"]
+    dialect = sniff_csv(str(path))
+    assert (dialect.header_line, dialect.header_end) == (3, 6)
+    got = _rows(raw, engine)
+    assert [(r["_row"], r["Kunden-\nnummer"], r["Umsatz\n(EUR)"]) for r in got] == [
+        (7, "K1", "12,50"),
+        (9, "K3", "1.234,50"),
+    ]
+    assert raw.malformed.column("row").to_pylist() == [8]
+    (warning,) = raw.warnings
+    assert "column names are on line 3" in warning and "2 lines above" in warning
+    # the sample init reads starts below the names too
+    sample = read_sample(path)
+    assert sample.columns == raw.source_columns
+    assert sample.table.column("Kunden-\nnummer").to_pylist()[:1] == ["K1"]
+
+
 def test_a_one_column_csv_is_not_taken_for_a_title(tmp_path, engine):
     path = _write(tmp_path / "ids.csv", "customer_id\nA\nB\n")
     raw = read_input("customers", path, TableInput(), engine)

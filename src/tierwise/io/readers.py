@@ -20,6 +20,7 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
+import io
 import re
 import shutil
 import tempfile
@@ -695,6 +696,9 @@ class CsvDialect:
     header: list[str]
     #: the file's line holding the column names (1 = the first)
     header_line: int = 1
+    #: the file's last line of the column names: below ``header_line`` when a quoted name
+    #: holds a line break (a spreadsheet's wrapped heading, ``"Umsatz⏎(EUR)"``)
+    header_end: int = 1
     #: what the lines above it say (a report's title), for the warning
     above: tuple[str, ...] = ()
 
@@ -811,10 +815,10 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
                 file=path,
                 hint=f"set [{name}] header_row to the line holding the column names",
             )
-    lines = [ln for _, ln in numbered if ln.strip()]
+    records = [r for r in _records(numbered) if r[2].strip()]
+    lines = [text for _, _, text in records]
     if not lines:
         raise InputError("the file is empty", file=path, hint="export it again with a header row")
-    numbered = [(i, ln) for i, ln in numbered if ln.strip()]
     first = 0 if ti.header_row is not None else _title_lines(lines, ti.delimiter)
     lines = lines[first:]
     delimiter = ti.delimiter or _sniff_delimiter(lines)
@@ -823,9 +827,66 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
         encoding=encoding,
         delimiter=delimiter,
         header=header,
-        header_line=numbered[first][0],
-        above=tuple(ln.strip() for _, ln in numbered[:first]),
+        header_line=records[first][0],
+        header_end=records[first][1],
+        above=tuple(text.strip() for _, _, text in records[:first]),
     )
+
+
+#: the most lines one record of the sniffed lines may span (a heading wrapped over lines)
+_RECORD_LINES_MAX = 10
+
+
+def _open_quote(line: str, inside: bool) -> bool:
+    """Whether a quoted field is open at the end of ``line`` (``inside``: one was open at
+    its start). A quote opens a field only at the field's start (after a delimiter, or
+    blanks after one); inside it, ``""`` is a quote and a lone one closes it. A quote
+    within a value (an inch mark: ``12" pipe``) opens nothing.
+
+    Examples
+    --------
+    >>> _open_quote('"Kunden-', False), _open_quote('nummer";"Datum"', True)
+    (True, False)
+    >>> _open_quote('A;12" pipe;3', False), _open_quote('"a ""b"" c";2', False)
+    (False, False)
+    """
+    start = not inside
+    i, n = 0, len(line)
+    while i < n:
+        ch = line[i]
+        if inside:
+            if ch == '"':
+                if line[i + 1 : i + 2] == '"':
+                    i += 2
+                    continue
+                inside = start = False
+        elif ch == '"' and start:
+            inside = True
+        else:
+            start = ch in _DELIMITERS or (start and ch == " ")
+        i += 1
+    return inside
+
+
+def _records(numbered: list[tuple[int, str]]) -> list[tuple[int, int, str]]:
+    """The sniffed lines as records: (first line, last line, text), a line whose quoted
+    value is left open joined with the lines up to the one closing it (at most
+    :data:`_RECORD_LINES_MAX` lines; a quote not closed within them leaves the lines as
+    they are, for the reader to report)."""
+    out: list[tuple[int, int, str]] = []
+    k = 0
+    while k < len(numbered):
+        start, text = numbered[k]
+        j, inside = k, '"' in text and _open_quote(text, False)
+        while inside and j + 1 < len(numbered) and j + 1 - k < _RECORD_LINES_MAX:
+            j += 1
+            text += "\n" + numbered[j][1]
+            inside = _open_quote(numbered[j][1], True)
+        if inside:
+            j, text = k, numbered[k][1]
+        out.append((start, numbered[j][0], text))
+        k = j + 1
+    return out
 
 
 def _lines_from(path: str, encoding: str, first: int, n: int = 200) -> list[tuple[int, str]]:
@@ -1068,17 +1129,27 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
         # text aligned in columns: read as the same lines, tab-separated
         text.path = _tab_separated_copy(text.path, engine.temp_dir(), name)
         dialect = replace(dialect, delimiter="\t")
-    body, skipped = text.path, dialect.header_line - 1
-    if skipped:
+    body, skipped = text.path, dialect.header_end - 1
+    if dialect.header_end > dialect.header_line:
+        # names over several lines: the readers take the first line as the names
+        body = _from_line(
+            text.path,
+            dialect.header_end + 1,
+            engine.temp_dir(),
+            name,
+            header=_one_line(names, dialect.delimiter),
+        )
+    elif skipped:
         body = _from_line(text.path, dialect.header_line, engine.temp_dir(), name)
-        if ti.header_row is None:
-            above = ", ".join(repr(a) for a in dialect.above) or "empty"
-            warnings.append(
-                f"{shown}: the column names are on line {dialect.header_line}; "
-                f"{_count(skipped, 'line')} above them (a title: {above}) "
-                f"{'was' if skipped == 1 else 'were'} not read; set [{name}] header_row if "
-                "another line holds them"
-            )
+    title = dialect.header_line - 1
+    if title and ti.header_row is None:
+        above = ", ".join(repr(a) for a in dialect.above) or "empty"
+        warnings.append(
+            f"{shown}: the column names are on line {dialect.header_line}; "
+            f"{_count(title, 'line')} above them (a title: {above}) "
+            f"{'was' if title == 1 else 'were'} not read; set [{name}] header_row if "
+            "another line holds them"
+        )
     raw = _read_csv_in_engine(name, body, shown, dialect.delimiter, names, engine)
     if raw is None:
         raw = _read_csv_in_python(name, body, shown, dialect.delimiter, names, engine)
@@ -1205,15 +1276,28 @@ def _warn_group_headings(malformed: pa.Table, shown: str, name: str, warnings: l
     )
 
 
-def _from_line(path: str, line: int, folder: Path, name: str) -> str:
+def _from_line(
+    path: str, line: int, folder: Path, name: str, *, header: bytes | None = None
+) -> str:
     """A copy of the file from its ``line`` on (streamed), for a reader that takes the first
-    line as the column names."""
+    line as the column names; ``header``, when given, is written as that first line."""
     target = folder / f"body-{name}-{len(list(folder.iterdir()))}.csv"
     with open(path, "rb") as src, open(target, "wb") as out:
         for _ in range(line - 1):
             src.readline()
+        if header is not None:
+            out.write(header)
         shutil.copyfileobj(src, out, 1 << 22)
     return str(target)
+
+
+def _one_line(names: list[str], delimiter: str) -> bytes:
+    """Column names as one CSV line (a line break in a name written as a space)."""
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="\n").writerow(
+        [" ".join(n.split()) for n in names]
+    )
+    return buf.getvalue().encode("utf-8")
 
 
 def _read_csv_in_python(

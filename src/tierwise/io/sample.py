@@ -175,7 +175,7 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
         with open(path, "rb") as f:
             wide = f.read(4 * _HEAD_BYTES)
         head = wide.decode(encoding, errors="ignore").encode("utf-8")
-        for _ in range(dialect.header_line):
+        for _ in range(dialect.header_end):
             nl = head.find(b"\n")
             head = head[nl + 1 :] if nl >= 0 else b""
         table = _parse_chunk(
@@ -188,8 +188,8 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
         return Sample(path, "csv", names, table, delimiter=delimiter, encoding=encoding)
     with open(path, "rb") as f:
         head = f.read(_HEAD_BYTES)
-        # the header line and any title lines above it are not data
-        for _ in range(dialect.header_line):
+        # the header's lines and any title lines above them are not data
+        for _ in range(dialect.header_end):
             nl = head.find(b"\n")
             head = head[nl + 1 :] if nl >= 0 else b""
         chunks.append(_whole_lines(head, first_partial=False, last_partial=size > _HEAD_BYTES))
