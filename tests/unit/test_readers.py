@@ -363,6 +363,27 @@ def test_a_quote_never_closed_stops_with_its_row(tmp_path, engine):
     assert info.value.row == 2
 
 
+@pytest.mark.parametrize("end", ["", "\n"], ids=["no-line-end", "line-end"])
+def test_a_file_cut_short_inside_a_quoted_value_stops_with_its_row(tmp_path, engine, end):
+    # an interrupted export: the last amount "$12,345.67" cut to "$12,345" would read 12345
+    text = (
+        "Sales report\n"
+        'customer_id,date,revenue\nA,2024-01-02,"$1,234.50"\nB,2024-01-03,"$2,000.00"\n'
+        'C,2024-01-04,"$12,345' + end
+    )
+    with pytest.raises(InputError, match="file ends inside it") as info:
+        read_input("transactions", _write(tmp_path / "tx.csv", text), TableInput(), engine)
+    assert info.value.row == 5
+
+
+def test_a_last_value_quoted_over_lines_is_no_file_cut_short(tmp_path, engine):
+    # its last line starts with the closing quote; an inch mark above makes the quotes of
+    # the last line alone look open
+    text = 'customer_id,name,revenue\nA,12" pipe,1\nB,"Acme\n",2\n'
+    raw = read_input("customers", _write(tmp_path / "c.csv", text), TableInput(), engine)
+    assert [r["name"] for r in _rows(raw, engine)] == ['12" pipe', "Acme\n"]
+
+
 def test_an_inch_mark_inside_a_value_is_not_a_quote(tmp_path, engine):
     text = 'customer_id,name,revenue\nA,12" pipe,1\nB,plain,2\n'
     raw = read_input("customers", _write(tmp_path / "c.csv", text), TableInput(), engine)

@@ -837,11 +837,11 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
 _RECORD_LINES_MAX = 10
 
 
-def _open_quote(line: str, inside: bool) -> bool:
+def _open_quote(line: str, inside: bool, delimiters: str = _DELIMITERS) -> bool:
     """Whether a quoted field is open at the end of ``line`` (``inside``: one was open at
-    its start). A quote opens a field only at the field's start (after a delimiter, or
-    blanks after one); inside it, ``""`` is a quote and a lone one closes it. A quote
-    within a value (an inch mark: ``12" pipe``) opens nothing.
+    its start). A quote opens a field only at the field's start (after one of
+    ``delimiters``, or blanks after one); inside it, ``""`` is a quote and a lone one closes
+    it. A quote within a value (an inch mark: ``12" pipe``) opens nothing.
 
     Examples
     --------
@@ -863,7 +863,7 @@ def _open_quote(line: str, inside: bool) -> bool:
         elif ch == '"' and start:
             inside = True
         else:
-            start = ch in _DELIMITERS or (start and ch == " ")
+            start = ch in delimiters or (start and ch == " ")
         i += 1
     return inside
 
@@ -1153,6 +1153,7 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
     raw = _read_csv_in_engine(name, body, shown, dialect.delimiter, names, engine)
     if raw is None:
         raw = _read_csv_in_python(name, body, shown, dialect.delimiter, names, engine)
+    _check_ends_in_quote(body, shown, dialect.delimiter, skipped, raw, engine)
     if skipped:
         # rows are numbered from the header as line 1: number them as lines of the file
         raw.table = raw.table.mutate(**{ROW: raw.table[ROW] + skipped})
@@ -1631,19 +1632,67 @@ def _check_unclosed_quote(
             start = int(last[ROW])
     if multiline_bad and multiline_bad[-1] > 0:
         start = max(start or 0, multiline_bad[-1])
-    if start is None:
-        return
-    quotes = 0
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            quotes += chunk.count(b'"')
-    if quotes % 2:
+    if start is not None and _odd_quotes(path):
         raise InputError(
             'a quote (") opened in this row is never closed, so every line after it would be '
             "read as one value",
             file=shown,
             row=start,
             hint="remove the stray quote or close it",
+        )
+
+
+def _odd_quotes(path: str) -> bool:
+    """Whether a file holds an odd number of quote characters (a quote left open, or a
+    stray one inside a value), counted in blocks."""
+    quotes = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            quotes += chunk.count(b'"')
+    return quotes % 2 == 1
+
+
+#: how much of a file's end is read for its last line
+_TAIL_BYTES = 1 << 16
+
+
+def _check_ends_in_quote(
+    path: str, shown: str, delimiter: str, offset: int, raw: RawInput, engine: Engine
+) -> None:
+    """Stop when the file ends inside a quoted value its last record opens: a file cut
+    short (an interrupted download or export), whose last row the readers would take with
+    the value cut (``"$12,345`` of ``"$12,345.67"``). ``offset`` is the lines of the file
+    above ``path`` (a title), for the row named.
+
+    The file's last line is looked at first; only when a quote looks left open there is the
+    last record read from its first line (a value quoted over lines may end on a line that
+    starts with its closing quote).
+    """
+    size = Path(path).stat().st_size
+    with open(path, "rb") as f:
+        f.seek(max(0, size - _TAIL_BYTES))
+        tail = f.read().rstrip(b"\r\n")
+    last = tail[tail.rfind(b"\n") + 1 :].decode("utf-8", "replace")
+    if '"' not in last or not _open_quote(last, False, delimiter):
+        return
+    used = engine.scalar(raw.table[ROW].max(), f"the last row of {shown}")
+    refused = pc.max(raw.malformed.column("row")).as_py()
+    start = max((r for r in (used, refused) if r is not None), default=None)
+    if start is None:
+        return
+    inside = False
+    with open(path, "rb") as f:
+        for _ in range(start - 1):
+            f.readline()
+        for line in f:
+            inside = _open_quote(line.decode("utf-8", "replace").rstrip("\r\n"), inside, delimiter)
+    if inside:
+        raise InputError(
+            'a quote (") opened in this row is never closed: the file ends inside it, as a '
+            "file cut short does",
+            file=shown,
+            row=start + offset,
+            hint="export or copy the file again; if it is whole, close the quote",
         )
 
 
