@@ -151,3 +151,51 @@ def test_damaged_nested_and_tar_archives_are_refused_in_one_line(
         line = err.value.one_line()
         assert line.startswith(f"{tmp_path / name}: {start}"), line
         assert "\n" not in line
+
+
+def _zip(path: Path, files: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "files", "said"),
+    [
+        # LibreOffice's own format: a zip file of several parts, the mimetype first
+        (
+            "umsatz.ods",
+            {
+                "mimetype": b"application/vnd.oasis.opendocument.spreadsheet",
+                "content.xml": b"<office:document-content/>",
+                "META-INF/manifest.xml": b"<manifest/>",
+            },
+            "OpenDocument spreadsheet",
+        ),
+        (
+            "umsatz.xlsb",
+            {
+                "[Content_Types].xml": b"<Types/>",
+                "xl/workbook.bin": b"\x83\x01\x00",
+                "xl/worksheets/sheet1.bin": b"\x81\x01\x00",
+            },
+            "Excel binary workbook",
+        ),
+        ("umsatz.numbers", {"Index/Document.iwa": b"\x00", "Metadata/x.plist": b""}, "Numbers"),
+    ],
+    ids=["ods", "xlsb", "numbers"],
+)
+def test_a_spreadsheet_format_not_read_says_to_save_it_as_xlsx_or_csv(
+    tmp_path: Path, engine: Engine, name: str, files: dict[str, bytes], said: str
+) -> None:
+    # each was told as a zip archive of several files ("unpack it") or a damaged workbook
+    path = _zip(tmp_path / name, files)
+    for read in (
+        lambda: read_input("transactions", path, TableInput(), engine),
+        lambda: read_sample(path),
+    ):
+        with pytest.raises(InputError) as info:
+            read()
+        line = info.value.one_line()
+        assert said in line and "xlsx" in line and "CSV" in line and "unpack" not in line

@@ -184,14 +184,34 @@ _COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "lzma")
 _ARCHIVE_LITTER = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$|desktop\.ini$)")
 
 
-def _is_office_zip(path: str) -> bool:
-    """A zip file that is an Office package (.xlsx), not an archive of files."""
+def _zip_document(path: str) -> str | None:
+    """What a zip file is as a document: ``xlsx`` (an Office package), ``xlsb`` (Excel's
+    binary workbook), ``ods`` (an OpenDocument file: LibreOffice, OpenOffice), ``numbers``
+    (Apple Numbers), or None for an archive of files."""
     try:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
-    except (OSError, zipfile.BadZipFile):
-        return True  # read as a workbook, which says what is wrong with it
-    return "[Content_Types].xml" in names
+            mimetype = z.read("mimetype")[:64] if "mimetype" in names else b""
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return "xlsx"  # read as a workbook, which says what is wrong with it
+    if mimetype.startswith(b"application/vnd.oasis.opendocument"):
+        return "ods"
+    if "Index/Document.iwa" in names:
+        return "numbers"
+    if "[Content_Types].xml" in names:
+        return "xlsb" if "xl/workbook.bin" in names else "xlsx"
+    return None
+
+
+#: a spreadsheet format saved as a zip file that is not read, and the message saying so
+_UNREAD_DOCUMENTS = {
+    "xlsb": ("an Excel binary workbook (.xlsb) is not read", "save it as .xlsx or CSV"),
+    "ods": (
+        "an OpenDocument spreadsheet (.ods, from LibreOffice or OpenOffice) is not read",
+        "save it as .xlsx or CSV",
+    ),
+    "numbers": ("an Apple Numbers file is not read", "export it as Excel (.xlsx) or CSV"),
+}
 
 
 #: an unpacked file may be this many times its packed size, and at least this many bytes,
@@ -210,7 +230,7 @@ def _archive_kind(path: str) -> str | None:
     kind = next((mod for magic, mod in _COMPRESSED if head.startswith(magic)), None)
     if kind is not None:
         return kind
-    if head.startswith(b"PK\x03\x04") and not _is_office_zip(path):
+    if head.startswith(b"PK\x03\x04") and _zip_document(path) is None:
         return "zip"
     if head[257:262] == b"ustar":
         return "tar"
@@ -361,6 +381,8 @@ def _detect_format(path: str, shown: str) -> str:
             file=shown,
             hint="save it as .xlsx or CSV",
         )
+    if magic == "zip" and (unread := _UNREAD_DOCUMENTS.get(_zip_document(path) or "")):
+        raise InputError(unread[0], file=shown, hint=unread[1])
     if suffix in {".parquet", ".pq"}:
         return "parquet"
     if suffix in {".xlsx", ".xlsm"}:
