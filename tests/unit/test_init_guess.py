@@ -598,6 +598,31 @@ GERMAN_CUSTOMERS_AM = Export(
     },
 )
 
+# 8 of 8 right: German invoice lines with the net amount, the VAT and the gross amount (net
+# plus VAT), which is left out: taken as list_revenue, every line had the VAT as a discount.
+GERMAN_GROSS = Export(
+    "transactions",
+    "umsatz.csv",
+    "Kunde;Rechnungsdatum;Rechnungsnr.;Artikelnr.;Menge;Nettobetrag (EUR);MwSt (EUR);"
+    "Bruttobetrag (EUR)\n"
+    "K1001;02.01.2024;R-5001;A-17;3;125,50;23,85;149,35\n"
+    "K1001;15.01.2024;R-5002;A-18;1;9,99;0,70;10,69\n"
+    "K1002;03.02.2024;R-5003;B-01;12;1.234,00;234,46;1.468,46\n"
+    "K1003;04.02.2024;R-5004;A-17;2;80,00;15,20;95,20\n"
+    "K1002;28.03.2024;R-5005;A-18;5;49,95;9,49;59,44\n",
+    {
+        "Kunde": "customer_id",
+        "Rechnungsdatum": "date",
+        "Rechnungsnr.": "order_id",
+        "Artikelnr.": "product_id",
+        "Menge": "quantity",
+        "Nettobetrag (EUR)": "revenue",
+        "MwSt (EUR)": None,
+        "Bruttobetrag (EUR)": None,
+    },
+    encoding="cp1252",
+)
+
 EXPORTS = {
     "german": GERMAN,
     "adventureworks": ADVENTUREWORKS,
@@ -623,6 +648,7 @@ EXPORTS = {
     "sap_english": SAP_ENGLISH,
     "german_payments_am": GERMAN_PAYMENTS_AM,
     "german_customers_am": GERMAN_CUSTOMERS_AM,
+    "german_gross": GERMAN_GROSS,
 }
 
 
@@ -654,6 +680,16 @@ def test_init_guesses_every_column_of_a_real_export(name: str, tmp_path: Path) -
     g = guess_table(export.table, read_sample(path, name=export.table))
     assert {k: v for k, (v, _) in g.options.items()} == dict(export.options)
     assert not g.missing
+
+
+def test_a_gross_amount_of_net_plus_tax_says_why_it_is_no_list_revenue(tmp_path: Path) -> None:
+    g = guess_table(
+        "transactions", read_sample(_write(tmp_path, GERMAN_GROSS), name="transactions")
+    )
+    assert dict(g.unmapped)["Bruttobetrag (EUR)"] == (
+        "reads as list_revenue, but is revenue 'Nettobetrag (EUR)' plus tax 'MwSt (EUR)' on 5 "
+        "of 5 sampled rows: an amount including tax, not the price before discount"
+    )
 
 
 def test_every_left_out_column_says_what_it_looks_like(tmp_path: Path) -> None:

@@ -1023,6 +1023,7 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     ranked = [(cname, s, ns, fit) for _, _, _, cname, s, ns, fit in sorted(scored)]
     per_order = _drop_order_totals(sample, ranked, profiles, guesses, taken, notes)
     _prefer_line_level(table, sample, usable, have, profiles, guesses, taken, notes)
+    _drop_tax_included(sample, have, profiles, guesses, taken, notes)
     # 2b. a document type (Belegart: Rechnung, Gutschrift) as is_return, with the file's words
     doc_options: dict[str, tuple[OptionValue, str]] = {}
     doc_notes: list[str] = []
@@ -1324,6 +1325,79 @@ def _drop_order_totals(
             f"an order's total, never {reads}, which would count it once per line"
         )
     return why
+
+
+#: how far an amount including tax may lie from the net amount plus the tax (a cent of
+#: rounding each way)
+TAX_ROUNDING = 0.015
+
+
+def _amounts(sample: Sample, source: str, comma: bool) -> pa.Array:
+    """A sampled column's numbers as the guesses read them (nulls where none)."""
+    column = sample.table.column(source).combine_chunks()
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        return pc.cast(column, pa.float64())
+    return _numbers(pc.cast(column, pa.string()), comma)[0]
+
+
+def _drop_tax_included(
+    sample: Sample,
+    have: set[str],
+    profiles: dict[str, Profile],
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    notes: dict[str, str],
+) -> None:
+    """Drop the guess of list_revenue (adding to ``taken`` and ``notes``) when its column is
+    revenue plus a tax column of the file, row by row: a gross amount including tax
+    (``Bruttobetrag`` = ``Nettobetrag`` + ``MwSt``), which as the price before discount
+    would give every line the tax rate as its discount.
+
+    Examples
+    --------
+    >>> t = pa.table({"Netto": ["100,00", "50,00", "10,00"], "MwSt": ["19,00", "9,50", "0,70"],
+    ...               "Brutto": ["119,00", "59,50", "10,70"]})
+    >>> s = Sample("x.csv", "csv", t.column_names, t, ";")
+    >>> ps = {c: profile(t.column(c)) for c in t.column_names}
+    >>> g = {"revenue": ColumnGuess("revenue", "Netto", 0.9, ""),
+    ...      "list_revenue": ColumnGuess("list_revenue", "Brutto", 0.9, "")}
+    >>> notes = {}
+    >>> taken = {"Netto": "revenue", "Brutto": "list_revenue"}
+    >>> _drop_tax_included(s, set(t.column_names), ps, g, taken, notes)
+    >>> sorted(g), notes["Brutto"][:61]
+    (['revenue'], "reads as list_revenue, but is revenue 'Netto' plus tax 'MwSt'")
+    """
+    lg, rg = guesses.get("list_revenue"), guesses.get("revenue")
+    if lg is None or rg is None or lg.by_name:
+        return
+    taxes = [
+        s
+        for s in sample.table.column_names
+        if s in have
+        and s not in (lg.source, rg.source)
+        and profiles[s].number >= 0.9
+        and any("TAX" in concepts_of(w) for w in words(s))
+        and not any(concepts_of(w) & _NO_AMOUNT for w in words(s))
+    ]
+    if not taxes:
+        return
+    comma = _file_decimal(sample, profiles) == ","
+    gross, net = (_amounts(sample, g.source, comma) for g in (lg, rg))
+    for tax in taxes:
+        amount = _amounts(sample, tax, comma)
+        off = pc.abs(pc.subtract(gross, pc.add(net, amount)))
+        both = off.drop_null()
+        within = _count(pc.less_equal(both, TAX_ROUNDING))
+        if len(both) < MIN_VALUES or within < 0.9 * len(both):
+            continue
+        del guesses["list_revenue"]
+        del taken[lg.source]
+        notes[lg.source] = (
+            f"reads as list_revenue, but is revenue {rg.source!r} plus tax {tax!r} on "
+            f"{within} of {len(both)} sampled rows: an amount including tax, not the price "
+            "before discount"
+        )
+        return
 
 
 def _file_decimal(sample: Sample, profiles: dict[str, Profile]) -> str | None:
