@@ -1178,12 +1178,26 @@ _ORDER_SLIPS = 0.01
 _FORMAT_DAY_MONTH = re.compile(r"%([dm])([/.-])%([dm])\2")
 
 
-def _in_order(formats: Sequence[str], order: str) -> list[str]:
+def _in_order(
+    formats: Sequence[str], order: str, by_separator: dict[str, str] | None = None
+) -> list[str]:
     """``formats`` with every numeric day and month written in ``order`` ("day" or
-    "month" first), each format once."""
-    first, second = ("d", "m") if order == "day" else ("m", "d")
-    out = [_FORMAT_DAY_MONTH.sub(rf"%{first}\2%{second}\2", f) for f in formats]
-    return list(dict.fromkeys(out))
+    "month" first), or in the order ``by_separator`` gives their separator, each format
+    once.
+
+    Examples
+    --------
+    >>> _in_order(["%d/%m/%Y", "%d.%m.%Y"], "day", {"/": "month"})
+    ['%m/%d/%Y', '%d.%m.%Y']
+    """
+    orders = by_separator or {}
+
+    def write(m: re.Match[str]) -> str:
+        sep = m.group(2)
+        first, second = ("d", "m") if orders.get(sep, order) == "day" else ("m", "d")
+        return f"%{first}{sep}%{second}{sep}"
+
+    return list(dict.fromkeys(_FORMAT_DAY_MONTH.sub(write, f) for f in formats))
 
 
 def _as_read(example: str, order: str) -> str:
@@ -1233,6 +1247,9 @@ def _date_formats(
     Problems
         A column holding dates only day-first and dates only month-first.
     """
+    if "date_formats" in vs.model_fields_set:
+        # formats the user set are tried as given, in their order
+        return {c: list(vs.date_formats) for c in columns}
     default = _default_order(vs.date_formats)
     # one projection testing each value, read by the aggregate: each regular expression runs
     # once per value, and only on values with a separator at the second or third character
@@ -1245,6 +1262,10 @@ def _date_formats(
         tests[f"d{i}"] = numeric & text.re_search(_DAY_FIRST_ONLY)
         tests[f"m{i}"] = numeric & text.re_search(_MONTH_FIRST_ONLY)
         tests[f"e{i}"] = numeric & text.re_search(_EITHER_ORDER)
+        # the separator after the first number (13.01.2024, 1/13/2024)
+        tests[f"s{i}"] = ibis.ifelse(
+            text.substr(1, 1).isin(_DATE_SEPARATORS), text.substr(1, 1), text.substr(2, 1)
+        )
     v = raw.select(**tests).view()
     metrics: dict[str, ir.Value] = {}
     for i in range(len(columns)):
@@ -1252,6 +1273,9 @@ def _date_formats(
         metrics[f"day_{i}"] = _n(day)
         metrics[f"month_{i}"] = _n(month)
         metrics[f"either_{i}"] = _n(either)
+        for k, sep in enumerate(_DATE_SEPARATORS):
+            metrics[f"day_{i}_{k}"] = _n(day & (v[f"s{i}"] == sep))
+            metrics[f"month_{i}_{k}"] = _n(month & (v[f"s{i}"] == sep))
         metrics[f"eday_{i}"] = ibis.ifelse(day, text, ibis.null(str)).min()
         metrics[f"emonth_{i}"] = ibis.ifelse(month, text, ibis.null(str)).min()
         metrics[f"eeither_{i}"] = ibis.ifelse(either, text, ibis.null(str)).min()
@@ -1261,6 +1285,19 @@ def _date_formats(
     for i, c in enumerate(columns):
         day, month, either = (int(got[f"{k}_{i}"] or 0) for k in ("day", "month", "either"))
         order = default
+        by_separator = _orders_by_separator(got, i) if day and month else {}
+        if len(set(by_separator.values())) > 1:
+            # each separator shows one order (13.01.2024 and 01/13/2024: dates of two
+            # systems): each is read in its own
+            if warnings is not None:
+                said = ", ".join(f"with {sep!r} {o} first" for sep, o in by_separator.items())
+                warnings.append(
+                    f"{file}: column {c!r} writes its dates {said} (as {got[f'eday_{i}']} and "
+                    f"{got[f'emonth_{i}']}), and each is read so; set [validate] date_formats "
+                    "to read them otherwise"
+                )
+            out[c] = _in_order(vs.date_formats, default, by_separator)
+            continue
         if day and month and min(day, month) <= _ORDER_SLIPS * (day + month):
             # a few slips in a column that otherwise shows its order: read in that order,
             # the slips rejected as the dates that do not exist in it
@@ -1299,10 +1336,26 @@ def _date_formats(
                 f'set [{table}] date_format = "{fmt}" if the {"month" if order == "day" else "day"}'
                 " comes first"
             )
-        # formats the user set are tried as given, in their order
-        user_set = "date_formats" in vs.model_fields_set
-        out[c] = list(vs.date_formats) if user_set else _in_order(vs.date_formats, order)
+        out[c] = _in_order(vs.date_formats, order)
     Problems.raise_if_any(problems)
+    return out
+
+
+#: the separators of a date written in numbers, day and month either way round
+_DATE_SEPARATORS = ("/", ".", "-")
+
+
+def _orders_by_separator(got: dict[str, Any], i: int) -> dict[str, str]:
+    """The order of day and month each separator of column ``i`` shows ("day" or
+    "month"), from the counts of :func:`_date_formats`' scan; empty when a separator shows
+    both (its dates cannot all be right whichever way they are read)."""
+    out: dict[str, str] = {}
+    for k, sep in enumerate(_DATE_SEPARATORS):
+        day, month = int(got[f"day_{i}_{k}"] or 0), int(got[f"month_{i}_{k}"] or 0)
+        if day and month:
+            return {}
+        if day or month:
+            out[sep] = "day" if day else "month"
     return out
 
 

@@ -560,6 +560,37 @@ def test_a_column_with_dates_only_day_first_and_only_month_first_stops_the_run(
     assert list(rej) == [2] and used[0]["date"] == dt.date(2024, 1, 13)
 
 
+def test_dates_whose_separators_show_two_orders_are_each_read_in_their_own(eng: Engine) -> None:
+    # a German system's dotted dates beside a US one's slashed dates in one column: dots are
+    # day first, slashes month first, and 01/06/2024 reads as the slashes do
+    dates = ["31.12.2024", "12/30/2024", "05.01.2024", "01/06/2024", "13.02.2024", "45655"]
+    warnings: list[str] = []
+    used, rej = _validate(eng, _tx_cols(len(dates), date=dates), warnings=warnings)
+    assert rej == {}
+    assert [r["date"] for r in used] == [
+        dt.date(2024, 12, 31),
+        dt.date(2024, 12, 30),
+        dt.date(2024, 1, 5),
+        dt.date(2024, 1, 6),
+        dt.date(2024, 2, 13),
+        dt.date(2024, 12, 29),
+    ]
+    (said,) = [w for w in warnings if "each is read so" in w]
+    assert "with '/' month first, with '.' day first" in said
+    # one separator showing both orders still stops the run
+    with pytest.raises(InputError, match="only day first"):
+        _validate(eng, _tx_cols(3, date=["13.01.2024", "13/01/2024", "01/13/2024"]))
+
+
+def test_date_formats_the_user_set_read_a_column_of_both_orders(eng: Engine) -> None:
+    # the setting the docs give for a column mixing two orders reads it, where the column
+    # was refused before the formats were tried
+    s = Settings().with_updates(validate_={"date_formats": ["%d/%m/%Y", "%m/%d/%Y"]})
+    used, rej = _validate(eng, _tx_cols(2, date=["13/01/2024", "01/14/2024"]), settings=s)
+    assert rej == {}
+    assert [r["date"] for r in used] == [dt.date(2024, 1, 13), dt.date(2024, 1, 14)]
+
+
 def test_a_slip_in_a_column_that_shows_its_order_is_rejected_not_an_error(eng: Engine) -> None:
     # 150 dates day first, one typed month first: the column's order stands, the slip is a
     # date that does not exist in it (a run of 150 good rows is not stopped by one)
