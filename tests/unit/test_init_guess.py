@@ -847,6 +847,26 @@ def test_a_large_csv_is_sampled_beyond_its_first_rows(tmp_path: Path) -> None:
     assert g.options["date_format"][0] == "%m/%d/%Y %H:%M"
 
 
+def test_a_workbook_of_formulas_without_stored_values_says_so(tmp_path: Path) -> None:
+    # written by a program (openpyxl stores no formula's value) and never saved in Excel:
+    # the run rejects every row, where init said only "no values in the sample"
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Kunde", "Datum", "Menge", "Preis", "Umsatz"])
+    for r in range(2, 7):
+        ws.append([f"K{r % 3}", dt.date(2024, 1, r), r, 9.5, f"=C{r}*D{r}"])
+    path = tmp_path / "umsatz.xlsx"
+    wb.save(path)
+    g = guess_table("transactions", read_sample(path, name="transactions"))
+    (said,) = [n for n in g.notes if "formula" in n]
+    assert said.startswith(
+        "5 of the 5 sampled rows of 'Umsatz' hold a formula without a stored value (the "
+        "first: row 2, '=C2*D2'), and the run rejects such rows: open the workbook in Excel"
+    )
+
+
 def test_excel_and_parquet_are_sampled_and_guessed(tmp_path: Path) -> None:
     import pandas as pd
 

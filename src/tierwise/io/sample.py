@@ -396,7 +396,33 @@ def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> 
         }
     ).rename_columns(names)
     notes = [] if ti.sheet is not None else _other_sheets_note(path, name)
+    named = ti.sheet or (sheet if isinstance(sheet, str) else None)
+    notes += _formulas_note(path, named, head + 2, data.values.tolist(), names)
     return Sample(path, "excel", names, table, notes=notes, sheet=ti.sheet)
+
+
+def _formulas_note(
+    path: str, sheet: str | None, first: int, rows: list[list[str]], names: list[str]
+) -> list[str]:
+    """A note on the sampled columns holding formulas without a stored value (a workbook
+    written by a program and never saved in Excel), whose rows the run rejects; ``rows``
+    are the sampled rows as text, from the sheet's row ``first`` on."""
+    from .readers import _formulas_without_values, _has_formulas
+
+    if not _has_formulas(path):
+        return []
+    cells = [tuple(v if v != "" else None for v in r) for r in rows]
+    found = _formulas_without_values(path, sheet, first, cells, names)
+    by_column: dict[str, list[tuple[int, str]]] = {}
+    for i, column, formula in found:
+        by_column.setdefault(column, []).append((first + i, formula))
+    return [
+        f"{len(at)} of the {len(rows)} sampled rows of {column!r} "
+        f"{'holds' if len(at) == 1 else 'hold'} a formula without a stored value (the first: "
+        f"row {at[0][0]}, {at[0][1]!r}), and the run rejects such rows: open the workbook in "
+        "Excel and save it (Excel stores each formula's value), or paste the values"
+        for column, at in by_column.items()
+    ]
 
 
 def sheet_names(path: str | Path) -> list[str]:
