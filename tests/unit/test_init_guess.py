@@ -931,6 +931,26 @@ def test_an_erp_report_with_a_title_row_is_sampled_below_it_and_guessed(tmp_path
         "revenue": "Amount (LCY)",
         "cost": "Cost Amount (Actual)",
     }
+    # what init took for the title is said, as the run says it
+    assert "the column names are in row 3 of the sheet: the rows above them (a title) are " in (
+        " ".join(g.notes)
+    )
+
+
+def test_init_says_which_line_of_a_csv_report_holds_the_column_names(tmp_path: Path) -> None:
+    path = tmp_path / "umsatz.csv"
+    path.write_text(
+        "Umsatzbericht 2024;;;\nGedruckt am 03.01.2025;;;\nKundennr;Datum;Betrag\n"
+        "K1;02.01.2024;12,50\nK2;03.01.2024;7,00\nK1;04.01.2024;3,10\n",
+        encoding="utf-8",
+    )
+    g = guess_table("transactions", read_sample(path))
+    assert g.mapping() == {"customer_id": "Kundennr", "date": "Datum", "revenue": "Betrag"}
+    assert (
+        "the column names are on line 3: the 2 lines above them (a title: 'Umsatzbericht "
+        "2024;;;', 'Gedruckt am 03.01.2025;;;') are not read; set header_row if another line "
+        "holds them"
+    ) in g.notes
 
 
 def test_a_duckdb_file_with_one_table_is_read_from_it(tmp_path: Path) -> None:

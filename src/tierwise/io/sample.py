@@ -32,6 +32,7 @@ from ..settings.inputs import TableInput
 from .readers import (
     _GLOB,
     WHITESPACE,
+    CsvDialect,
     _cell_text,
     _detect_format,
     _duckdb_tables,
@@ -185,7 +186,15 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
             "utf-8",
             rows,
         ).rename_columns(names)
-        return Sample(path, "csv", names, table, delimiter=delimiter, encoding=encoding)
+        return Sample(
+            path,
+            "csv",
+            names,
+            table,
+            delimiter=delimiter,
+            encoding=encoding,
+            notes=_title_note(dialect, ti),
+        )
     with open(path, "rb") as f:
         head = f.read(_HEAD_BYTES)
         # the header's lines and any title lines above them are not data
@@ -224,7 +233,22 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
         delimiter=delimiter,
         encoding=dialect.encoding,
         headings=tuple(h for h in headings if h),
+        notes=_title_note(dialect, ti),
     )
+
+
+def _title_note(dialect: CsvDialect, ti: TableInput) -> list[str]:
+    """A note saying which line holds the column names, when lines above them (a report's
+    title) are passed over, as the run passes them."""
+    title = dialect.header_line - 1
+    if not title or ti.header_row is not None:
+        return []
+    above = ", ".join(repr(a) for a in dialect.above) or "empty"
+    return [
+        f"the column names are on line {dialect.header_line}: the "
+        f"{'line' if title == 1 else f'{title} lines'} above them (a title: {above}) "
+        f"{'is' if title == 1 else 'are'} not read; set header_row if another line holds them"
+    ]
 
 
 #: the first field of a DATEV export's format line: EXTF (from an accounting program) or
@@ -360,6 +384,7 @@ def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> 
             head = ti.header_row - 1
         else:
             head = _header_index(cells, typed.shape[1])
+        top = head
         # column names over several rows (cells merged across columns), named as the
         # reader names them
         block: list[str] | None = None
@@ -396,6 +421,11 @@ def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> 
         }
     ).rename_columns(names)
     notes = [] if ti.sheet is not None else _other_sheets_note(path, name)
+    if top and ti.header_row is None:
+        notes.append(
+            f"the column names are in row {top + 1} of the sheet: the rows above them (a "
+            "title) are not read; set header_row if another row holds them"
+        )
     named = ti.sheet or (sheet if isinstance(sheet, str) else None)
     notes += _formulas_note(path, named, head + 2, data.values.tolist(), names)
     return Sample(path, "excel", names, table, notes=notes, sheet=ti.sheet)
