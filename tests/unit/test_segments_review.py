@@ -136,6 +136,44 @@ def test_class_goals_without_a_previous_run_use_the_settings_and_say_so() -> Non
     assert "migration" not in r.tables and "previous_class" not in r.customers.column_names
 
 
+def _with_prospects() -> pa.Table:
+    # P1 from the prospects file, M1 a customer-master record that never bought: both
+    # without a value, classed B on their wallet alone
+    bought = _customers().append_column("is_prospect", pa.array([False] * 10))
+    unsold = pa.table(
+        {
+            "customer_id": ["P1", "M1"],
+            "net_profit": pa.array([None, None], pa.float64()),
+            "headroom": [9500.0, 9500.0],
+            "wallet": [9500.0, 9500.0],
+            "revenue_12m": pa.array([None, None], pa.float64()),
+            "status": ["prospect", "prospect"],
+            "is_prospect": [True, False],
+        }
+    )
+    return pa.concat_tables([bought, unsold])
+
+
+@pytest.mark.parametrize("previous", [None, _previous()], ids=["settings", "previous run"])
+def test_class_goals_count_prospects_apart_and_set_no_retention_goal_on_them(
+    previous: pa.Table | None,
+) -> None:
+    r = segment_customers(_with_prospects(), S, seed=1, previous=previous)
+    assert r.customers.column("value_class").to_pylist()[-2:] == ["B", "B"]
+    goals = {g["value_class"]: g for g in r.tables["class_goals"].to_pylist()}
+    # B: C00 and C05 bought; P1 and M1 did not
+    assert (goals["B"]["customers"], goals["B"]["prospects"]) == (2, 2)
+    assert goals["B"]["customers_to_retain"] == round(2 * goals["B"]["retention_rate"])
+    assert [goals[c]["prospects"] for c in "ACD"] == [0, 0, 0]
+    assert sum(g["customers"] + g["prospects"] for g in goals.values()) == 12
+    # the rates are those of the same run without the prospects
+    alone = segment_customers(_customers(), S, seed=1, previous=previous)
+    for g in alone.tables["class_goals"].to_pylist():
+        assert g["prospects"] == 0
+        for col in ("customers", "up_rate", "capture_rate", "retention_rate", "basis"):
+            assert goals[g["value_class"]][col] == g[col], (g["value_class"], col)
+
+
 def test_could_move_up_counts_members_whose_headroom_covers_the_gap() -> None:
     # C06 (C: value 700, medium potential) needs 900 - 700 = 200 more net profit to reach
     # the top value level; class C turns revenue into net profit at (700+800)/2000 = .75,

@@ -28,16 +28,18 @@ Steps, each on the assembled customer table (one row per account or prospect):
    class goals for the coming year.
 9. **segments.csv** with profiles and quality (:mod:`~tierwise.segments.profiles`).
 
-Class goals per class (``class_goals``): ``could_move_up`` counts the established members
-whose value would reach the next better class (potential and ease fixed) if they won their
-headroom, turned into value at the class's ratio of value to revenue;
-``customers_to_move_up`` is that times the share of the class that moved up last year (the
-setting ``goal_up_rate`` without a previous run); ``revenue_to_grow`` is the class's
-headroom times the share of last year's headroom its customers won (``goal_capture_rate``
-without one), ``margin_to_grow`` that times the class's gross margin rate;
-``customers_to_retain`` the members times the share of the class that kept its class or
-better last year (without a previous run: one minus the mean defection risk, else
-``goal_retention_rate``).
+Class goals per class (``class_goals``): ``customers`` counts the members that bought,
+``prospects`` the others (rows of the prospects file, customer-master records with the
+status "prospect"); ``could_move_up`` counts the established members whose value would
+reach the next better class (potential and ease fixed) if they won their headroom, turned
+into value at the class's ratio of value to revenue; ``customers_to_move_up`` is that times
+the share of the class that moved up last year (the setting ``goal_up_rate`` without a
+previous run); ``revenue_to_grow`` is the class's headroom times the share of last year's
+headroom its customers won (``goal_capture_rate`` without one), ``margin_to_grow`` that
+times the class's gross margin rate; ``customers_to_retain`` the customers (not the
+prospects: there is no one to retain before a first purchase) times the share of the class
+that kept its class or better last year (without a previous run: one minus the mean
+defection risk, else ``goal_retention_rate``).
 """
 
 from __future__ import annotations
@@ -122,6 +124,27 @@ def _bool(table: pa.Table, name: str) -> np.ndarray:
         return np.zeros(table.num_rows, dtype=bool)
     col = pc.fill_null(pc.cast(table.column(name), pa.bool_()), False)
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _no_purchase(table: pa.Table) -> np.ndarray:
+    """Rows without a purchase: from the prospects file (``is_prospect``), or with the
+    lifetime status "prospect" (a customer-master record that never bought, or whose every
+    line was cancelled).
+
+    Examples
+    --------
+    >>> t = pa.table({"is_prospect": [False, True, False, None],
+    ...               "status": ["active", None, "prospect", "lapsed"]})
+    >>> _no_purchase(t).tolist()
+    [False, True, True, False]
+    """
+    unsold = _bool(table, "is_prospect")
+    if "status" in table.column_names:
+        status = pc.cast(table.column("status"), pa.string())
+        unsold |= np.asarray(
+            pc.fill_null(pc.equal(status, "prospect"), False).to_numpy(zero_copy_only=False), bool
+        )
+    return unsold
 
 
 def _present(table: pa.Table, name: str) -> np.ndarray:
@@ -1334,13 +1357,16 @@ def _goals_table(
     okr = ~np.isnan(risk)
     risk_c = np.bincount(final[okr], weights=risk[okr], minlength=k)
     risk_n = np.bincount(final[okr], minlength=k)
+    # the goals are set on customers: a prospect has nothing to retain
+    prospects = np.bincount(final[_no_purchase(customers)], minlength=k)
+    bought = cnt - prospects
     rows: dict[str, list[Any]] = {
         c: []
         for c in (
-            "value_class", "action", "tier", "customers", "revenue_12m", s.value_axis,
-            "headroom", "could_move_up", "up_rate", "customers_to_move_up", "capture_rate",
-            "revenue_to_grow", "margin_rate", "margin_to_grow", "retention_rate",
-            "customers_to_retain", "basis",
+            "value_class", "action", "tier", "customers", "prospects", "revenue_12m",
+            s.value_axis, "headroom", "could_move_up", "up_rate", "customers_to_move_up",
+            "capture_rate", "revenue_to_grow", "margin_rate", "margin_to_grow",
+            "retention_rate", "customers_to_retain", "basis",
         )
     }  # fmt: skip
     defaults_used = False
@@ -1365,7 +1391,8 @@ def _goals_table(
             "value_class": name,
             "action": s.classes[name],
             "tier": tiers[tier_of_class[c]],
-            "customers": int(cnt[c]),
+            "customers": int(bought[c]),
+            "prospects": int(prospects[c]),
             "revenue_12m": float(rev_c[c]),
             s.value_axis: float(val_c[c]),
             "headroom": float(room_c[c]),
@@ -1377,7 +1404,7 @@ def _goals_table(
             "margin_rate": _num(float(margin_rate[c])),
             "margin_to_grow": _num(float(grow * margin_rate[c])),
             "retention_rate": float(retention),
-            "customers_to_retain": int(np.round(cnt[c] * retention)),
+            "customers_to_retain": int(np.round(bought[c] * retention)),
             "basis": basis,
         }
         for key, v in values.items():
@@ -1389,8 +1416,9 @@ def _goals_table(
             "year's rates; run with --previous DIR (a previous run's output folder) to use them"
         )
     types = {"value_class": pa.string(), "action": pa.string(), "tier": pa.string(),
-             "basis": pa.string(), "customers": pa.int64(), "could_move_up": pa.int64(),
-             "customers_to_move_up": pa.int64(), "customers_to_retain": pa.int64()}  # fmt: skip
+             "basis": pa.string(), "customers": pa.int64(), "prospects": pa.int64(),
+             "could_move_up": pa.int64(), "customers_to_move_up": pa.int64(),
+             "customers_to_retain": pa.int64()}  # fmt: skip
     return (
         pa.table({c: pa.array(v, types.get(c, pa.float64())) for c, v in rows.items()}),
         warnings,
