@@ -1774,10 +1774,15 @@ def _outside(v: ir.Value, lo: float, hi: float) -> ir.BooleanValue:
     return v.notnull() & ((v < lo) | (v > hi))
 
 
-#: the reason a market row's growth_rate above 1 is rejected: a percentage written without
-#: its sign (3.5 for 3.5%) would otherwise be read as 350% a year
+#: the reason a market's growth_rate above 1 is emptied: a percentage written without its
+#: sign (3.5 for 3.5%) would otherwise be read as 350% a year
 GROWTH_ABOVE_ONE = (
     "growth_rate is above 1 (100% a year): it is a fraction, write 0.035 or 3.5% for 3.5%"
+)
+#: the reason a market's growth_rate of -1 or below is emptied: -5 for -5% would be read as
+#: a market shrinking by 500% a year
+GROWTH_MINUS_ONE_OR_BELOW = (
+    "growth_rate is -1 or below (-100% a year): it is a fraction, write -0.035 or -3.5% for -3.5%"
 )
 
 
@@ -1876,15 +1881,10 @@ def _range_rules(
                 False,
             ),
             (p["market_size"] < 0, "market_size", "market_size is negative", True),
-            (
-                p["growth_rate"] <= -1,
-                "growth_rate",
-                "growth_rate is -1 or below (it is a fraction: 0.03 = 3%)",
-                True,
-            ),
-            # most often the whole column is percentages written without their sign: its
-            # rows are rejected and counted in one warning (_warn_growth_as_percentages)
-            (p["growth_rate"] > 1, "growth_rate", GROWTH_ABOVE_ONE, False),
+            (p["growth_rate"] <= -1, "growth_rate", GROWTH_MINUS_ONE_OR_BELOW, True),
+            # most often the whole column is percentages written without their sign: said
+            # in a warning of its own (_warn_growth_as_percentages)
+            (p["growth_rate"] > 1, "growth_rate", GROWTH_ABOVE_ONE, True),
         ]
     elif table == "transactions":
         rules.append(
@@ -4024,34 +4024,40 @@ def validate_inputs(
 def _warn_growth_as_percentages(
     engine: Engine, market: ir.Table, file: str, warnings: list[str]
 ) -> None:
-    """One warning when most growth rates of the market table are above 1: the column holds
-    percentages written without their sign. Each such row is rejected on its own; the
-    warning also names the rows at or below 1, kept as fractions though they are likely
-    percentages too (0.4 read as 40% a year)."""
-    above = market.growth_rate > 1
+    """One warning when most growth rates of the market table's rows used are above 1: the
+    column holds percentages written without their sign. Each such value is emptied (and
+    said in the column's warning of values emptied); this one also names the values at or
+    below 1, kept as fractions though they are likely percentages too (0.4 read as 40% a
+    year)."""
+    mark = _EMPTIED + "growth_rate"
+    if mark not in market.columns:
+        return
+    rows = market.filter(market[REASON].isnull())
+    above = rows[mark].endswith(_SEP + GROWTH_ABOVE_ONE).fill_null(False)
     stats = engine.to_arrow(
-        market.aggregate(
-            n=market.growth_rate.notnull().cast("int64").sum(),
+        rows.aggregate(
+            n=(rows.growth_rate.notnull() | above).cast("int64").sum(),
             above=above.cast("int64").sum(),
-            column=_reject_column_value(market)[0].max(
-                where=above & (market[REASON] == GROWTH_ABOVE_ONE)
-            ),
+            mark=rows[mark].max(where=above),
         ),
         f"the growth rates of {file}",
     ).to_pylist()[0]
     n, n_above = int(stats["n"] or 0), int(stats["above"] or 0)
     if not n or 2 * n_above <= n:
         return
-    column = stats["column"] or "growth_rate"
+    column = (stats["mark"] or "growth_rate").split(_SEP, 1)[0]
+    kept = "its row kept" if n_above == 1 else "their rows kept"
     if n_above == n:
-        which = f"every growth rate is above 1 (100% a year, {count_text(n, 'row')} rejected)"
+        which = (
+            f"every growth rate is above 1 (100% a year; {count_text(n, 'value')} emptied, {kept})"
+        )
         rest = ""
     else:
-        which = f"{n_above:,} of {n:,} growth rates are above 1 (100% a year, those rows rejected)"
+        which = f"{n_above:,} of {n:,} growth rates are above 1 (100% a year; emptied, {kept})"
         rest = (
-            "; the other row is read as a fraction"
+            "; the other value is read as a fraction"
             if n - n_above == 1
-            else f"; the other {n - n_above:,} rows are read as fractions"
+            else f"; the other {n - n_above:,} values are read as fractions"
         ) + " (0.4 as 40% a year) and likely percentages too"
     warnings.append(
         f"{file}: column {column!r}: {which}, so the column looks like percentages written "

@@ -159,6 +159,16 @@ def _check_emptied(expected: dict[tuple[str, int, str], str]) -> Callable[..., N
     return check
 
 
+def _check_emptied_reasons(expected: dict[tuple[str, int, str], str]) -> Callable[..., None]:
+    """emptied_values.csv gives exactly these reasons, (table, row, column): the reason."""
+
+    def check(run) -> None:
+        got = {(r["table"], int(r["row"]), r["column"]): r["reason"] for r in run.emptied}
+        assert {k: got.get(k) for k in expected} == expected
+
+    return check
+
+
 def _check_master(expected: dict[str, tuple[str, str, str]]) -> Callable[..., None]:
     """Each customer's name, region and employees as customers.csv writes them."""
 
@@ -1045,19 +1055,36 @@ CASES = [
         check=_check_emptied({("market", 5, "growth_rate"): "-1.5"}),
     ),
     Case(
-        # 3.5 meant 3.5%: read as 350% a year, it inflated every wallet
-        "market_growth_rate_above_one",
+        # 5 meant 5%: read as 500% a year, it inflated every wallet; -5 meant -5%. Either
+        # value is emptied, its row kept, as any optional value out of its range
+        "market_growth_rate_a_percentage_without_its_sign",
         {
             "transactions": ("tx.csv", TX_OK),
             "market": (
                 "market.csv",
                 "industry,region,market_size,growth_rate\nRetail,North,1000,0.02\n"
-                "Food,North,800,3.5\nFood,South,900,1\n",
+                "Food,North,800,5\nFood,South,900,1\nWood,North,700,-5\n",
             ),
         },
-        rows={"transactions": 2, "market": 3},
-        rejects=(("market", 3, "growth_rate", "growth_rate is above 1 (100% a year)"),),
-        check=_check_no_warning("looks like percentages"),
+        rows={"transactions": 2, "market": 4},
+        check=_check_all(
+            _check_emptied({("market", 3, "growth_rate"): "5", ("market", 5, "growth_rate"): "-5"}),
+            _check_emptied_reasons(
+                {
+                    ("market", 3, "growth_rate"): "growth_rate is above 1 (100% a year): it is "
+                    "a fraction, write 0.035 or 3.5% for 3.5%",
+                    ("market", 5, "growth_rate"): "growth_rate is -1 or below (-100% a year): "
+                    "it is a fraction, write -0.035 or -3.5% for -3.5%",
+                }
+            ),
+            _check_warning(
+                "market.csv: 2 values of column 'growth_rate' were out of range and were "
+                "emptied, their rows kept (first: row 3, '5': growth_rate is above 1 (100% a "
+                "year): it is a fraction, write 0.035 or 3.5% for 3.5%)",
+                "emptied_values.csv",
+            ),
+            _check_no_warning("looks like percentages"),
+        ),
     ),
     Case(
         "market_growth_rates_mostly_percentages_without_the_sign",
@@ -1071,14 +1098,19 @@ CASES = [
         },
         config='[market.columns]\ngrowth_rate = "Growth"\n',
         rows={"transactions": 2, "market": 3},
-        rejects=(
-            ("market", 2, "Growth", "it is a fraction, write 0.035 or 3.5% for 3.5%"),
-            ("market", 3, "Growth", "it is a fraction, write 0.035 or 3.5% for 3.5%"),
-        ),
-        check=_check_warning(
-            "market.csv: column 'Growth': 2 of 3 growth rates are above 1",
-            "looks like percentages written without the % sign",
-            "the other row is read as a fraction (0.4 as 40% a year)",
+        check=_check_all(
+            _check_emptied({("market", 2, "Growth"): "3.5", ("market", 3, "Growth"): "4.74"}),
+            _check_warning(
+                "market.csv: 2 values of column 'Growth' (read as growth_rate) were out of "
+                "range and were emptied",
+                "it is a fraction, write 0.035 or 3.5% for 3.5%",
+            ),
+            _check_warning(
+                "market.csv: column 'Growth': 2 of 3 growth rates are above 1 (100% a year; "
+                "emptied, their rows kept)",
+                "looks like percentages written without the % sign",
+                "the other value is read as a fraction (0.4 as 40% a year)",
+            ),
         ),
     ),
     Case(
@@ -1121,21 +1153,21 @@ CASES = [
             "transactions": ("tx.csv", TX_OK),
             "market": (
                 "market.csv",
-                "industry,region,market_size,growth_rate\nRetail,North,1000,2.5\n"
-                ",,800,0.01\nFood,South,900,2.5\n",
+                "industry,region,market_size,growth_rate\n,,1000,0.025\n"
+                "industry,region,market_size,growth_rate\n,,900,0.01\n",
             ),
         },
         rows={"transactions": 2, "market": 3},
         rejects=(
-            ("market", 2, "growth_rate", "growth_rate is above 1"),
-            ("market", 3, "industry", "no industry and no region"),
-            ("market", 4, "growth_rate", "growth_rate is above 1"),
+            ("market", 2, "industry", "no industry and no region"),
+            ("market", 3, "industry", "the column names again"),
+            ("market", 4, "industry", "no industry and no region"),
         ),
         check=_check_warning(
             "market: every row of ",
-            "market.csv was rejected (3 rows), so the run goes on without it: growth_rate is "
-            "above 1",
-            "(2 rows, first at row 2); the market row has no industry and no region",
+            "market.csv was rejected (3 rows), so the run goes on without it: the market row "
+            "has no industry and no region (its key) (2 rows, first at row 2)",
+            "the column names again",
             "rejects.csv lists every row",
         ),
     ),

@@ -17,6 +17,7 @@ from tierwise.io.readers import read_input
 from tierwise.settings import Settings
 from tierwise.settings.inputs import TableInput
 from tierwise.validate import (
+    GROWTH_MINUS_ONE_OR_BELOW,
     canonicalize,
     check_transactions,
     emptied_values,
@@ -284,7 +285,7 @@ def test_a_growth_rate_with_a_percent_sign_is_hundredths(engine: Any) -> None:
         {
             "row": 6,
             "column": "growth_rate",
-            "reason": "growth_rate is -1 or below (it is a fraction: 0.03 = 3%)",
+            "reason": GROWTH_MINUS_ONE_OR_BELOW,
         }
     ]
     # decimal commas before the sign: the column's separator is decided without it
