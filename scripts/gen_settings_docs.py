@@ -47,7 +47,10 @@ cost_per_visit = 180.0
 ```
 
 A mistyped name is refused with the closest one (`[run] sed: unknown setting (did you mean
-seed?)`).
+seed?)`). Every setting goes under its section's heading: one written above the first
+heading is refused with its line and the section it belongs under (`tierwise.toml line 1:
+engine is above the first [section] heading; settings go under a [section] heading: engine
+belongs under [run]`).
 
 A table keyed by tier, class, channel, kind of contact or component whose default names
 every key is merged with its default key by key: the keys you give replace the default's,

@@ -320,6 +320,45 @@ def test_a_typo_in_the_settings_file_is_one_line_and_exit_1(files: Path) -> None
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "sed = 3\n\n[run]\nthreads = 2\n",
+            "tierwise.toml line 1: sed is above the first [section] heading; settings go "
+            "under a [section] heading (did you mean seed, under [run] or [demo]?)",
+        ),
+        (
+            '# my settings\nengine = "spark"\n[segments]\ncurrency_symbol = "€"\n',
+            "tierwise.toml line 2: engine is above the first [section] heading; settings go "
+            "under a [section] heading: engine belongs under [run]",
+        ),
+    ],
+    ids=["a typo", "a setting of [run]"],
+)
+def test_a_setting_above_the_first_heading_is_one_line_naming_the_line_and_exit_1(
+    files: Path, text: str, line: str
+) -> None:
+    config = files / "tierwise.toml"
+    config.write_text(text, encoding="utf-8")
+    out = files / "out"
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            "--config",
+            str(config),
+            "--transactions",
+            str(files / "tx.csv"),
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 1
+    assert res.stderr.strip() == f"error: {line}"
+    assert not out.exists()
+
+
 # -- init -----------------------------------------------------------------------------------
 
 

@@ -183,7 +183,6 @@ def test_typo_in_a_tier_programme_suggests_the_programme_setting(tmp_path: Path)
     [
         ("[coverage]\nseed = 3\n", "[coverage] seed", "[run]"),
         ('[run]\ncurrency_symbol = "$"\n', "[run] currency_symbol", "[segments]"),
-        ("seed = 3\n[run]\nthreads = 2\n", "tierwise.toml seed", "[run]"),
     ],
 )
 def test_a_setting_in_the_wrong_section_names_the_section_it_belongs_to(
@@ -193,6 +192,37 @@ def test_a_setting_in_the_wrong_section_names_the_section_it_belongs_to(
     assert where in msg
     assert f"a setting of {home}" in msg and "move it under" in msg
     assert "unknown section" not in msg
+
+
+@pytest.mark.parametrize(
+    ("text", "fix"),
+    [
+        ("seed = 3\n[run]\nthreads = 2\n", ": seed belongs under [run] or [demo]"),
+        ("sed = 3\n", " (did you mean seed, under [run] or [demo]?)"),
+        ('currency_symbol = "$"\n', ": currency_symbol belongs under [segments]"),
+        ("zzzz = 1\n", " (no section has a setting named zzzz)"),
+        (
+            "segments = 3\n",
+            ": [segments] is itself a heading, on a line of its own with its settings below it",
+        ),
+    ],
+)
+def test_a_setting_above_the_first_heading_names_its_line_and_where_it_belongs(
+    tmp_path: Path, text: str, fix: str
+) -> None:
+    key = text.split(" ", 1)[0]
+    assert _refusal(_write(tmp_path, f"# tierwise\n\n{text}")) == (
+        f"tierwise.toml line 3: {key} is above the first [section] heading; settings go under "
+        f"a [section] heading{fix}"
+    )
+
+
+def test_a_key_given_in_python_outside_any_section_is_said_without_a_line() -> None:
+    with pytest.raises(SettingsError) as exc:
+        settings_from_dict({"engine": "spark"})
+    assert _messages(exc) == [
+        "settings: engine is outside any section; settings go in one: engine belongs under [run]"
+    ]
 
 
 def test_unknown_section_lists_the_sections_there_are(tmp_path: Path) -> None:

@@ -158,14 +158,72 @@ def _known_keys(loc: tuple[Any, ...]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items()]
 
 
-def _home_sections(key: str) -> list[str]:
-    """The sections that have a setting named ``key``."""
+def _home_sections(key: str, headings: bool = False) -> list[str]:
+    """The sections that have a setting named ``key`` (``[name]`` with ``headings``)."""
     homes = []
     for name, field in Settings.model_fields.items():
         ann = field.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel) and key in ann.model_fields:
             homes.append(field.alias or name)
-    return homes
+    return [f"[{h}]" for h in homes] if headings else homes
+
+
+def _setting_names() -> list[str]:
+    """The names of every section's settings, each once."""
+    names: dict[str, None] = {}
+    for field in Settings.model_fields.values():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            names.update(dict.fromkeys(ann.model_fields))
+    return list(names)
+
+
+def _either(names: list[str]) -> str:
+    """``[a]``, ``[a] or [b]``, ``[a], [b] or [c]``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _line_of(text: str | None, key: str) -> int | None:
+    """The number of the line that gives ``key`` a value at the top of a TOML text (the
+    first line ``key = …``, bare or quoted: a key above the first heading comes before any
+    other), or ``None``.
+
+    Examples
+    --------
+    >>> _line_of('# mine\\nsed = 3\\n[run]\\nseed = 3\\n', "sed")
+    2
+    >>> _line_of('"engine" = "spark"\\n', "engine"), _line_of("[run]\\n", "engine")
+    (1, None)
+    """
+    if text is None:
+        return None
+    bare = re.escape(key)
+    pattern = re.compile(rf"""\s*(?:{bare}|"{bare}"|'{bare}')\s*=""")
+    # lines as TOML counts them: at a newline only (splitlines also splits at U+2028)
+    for number, line in enumerate(text.split("\n"), start=1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _above_headings(key: str, source: str, line: int | None) -> SettingsError:
+    """A ``key = value`` above the first [section] heading (on ``line``, when known): where
+    it belongs, if anywhere."""
+    homes = _home_sections(key, True)
+    if _model_at((key,)) is not None:  # a section's name given a value
+        fix = f": [{key}] is itself a heading, on a line of its own with its settings below it"
+    elif homes:
+        fix = f": {key} belongs under {_either(homes)}"
+    elif close := difflib.get_close_matches(key, _setting_names(), n=1, cutoff=0.6):
+        fix = f" (did you mean {close[0]}, under {_either(_home_sections(close[0], True))}?)"
+    else:
+        fix = f" (no section has a setting named {key})"
+    if line is None:
+        return SettingsError(f"{source}: {key} is outside any section; settings go in one{fix}")
+    return SettingsError(
+        f"{source} line {line}: {key} is above the first [section] heading; settings go under "
+        f"a [section] heading{fix}"
+    )
 
 
 def _quotes(msg: str, value: Any) -> bool:
@@ -205,8 +263,14 @@ def _fraction_fix(err: dict[str, Any]) -> str:
     return f"; it is a fraction: {percent:g}% is written {percent / 100:g}"
 
 
-def _describe(err: dict[str, Any], source: str) -> SettingsError:
+def _describe(err: dict[str, Any], source: str, text: str | None = None) -> SettingsError:
     loc = tuple(err["loc"])
+    if len(loc) == 1 and not isinstance(err.get("input"), dict):
+        # a key = value above the first [section] heading (a [[section]] is no such line;
+        # a mapping given in Python has no lines)
+        line = _line_of(text, str(loc[0]))
+        if line is not None or (text is None and err["type"] == "extra_forbidden"):
+            return _above_headings(str(loc[0]), source, line)
     if err["type"] == "extra_forbidden":
         key = str(loc[-1])
         close = difflib.get_close_matches(key, _known_keys(loc), n=1, cutoff=0.6)
@@ -218,9 +282,6 @@ def _describe(err: dict[str, Any], source: str) -> SettingsError:
         elif len(loc) == 1 and not close:
             known = ", ".join(_known_keys(loc))
             fix = f" (this version of tierwise has the sections {known})"
-        if len(loc) == 1 and homes and not isinstance(err.get("input"), dict):
-            # a key = value above the first [section] heading
-            return SettingsError(f"{source} {key}: a setting before any [section] heading{fix}")
         what = "unknown section" if len(loc) == 1 else "unknown setting"
         msg = f"{what}{fix}"
     else:
@@ -344,8 +405,12 @@ def cross_checks(s: Settings) -> list[tuple[str, str, str]]:
     return problems
 
 
-def settings_from_dict(data: dict[str, Any], source: str = "settings") -> Settings:
-    """Validate a settings mapping, reporting every problem as one line each."""
+def settings_from_dict(
+    data: dict[str, Any], source: str = "settings", text: str | None = None
+) -> Settings:
+    """Validate a settings mapping, reporting every problem as one line each; ``text``,
+    the TOML the mapping was read from, gives the line of a setting above the first
+    [section] heading."""
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -356,7 +421,7 @@ def settings_from_dict(data: dict[str, Any], source: str = "settings") -> Settin
             if e["type"] == "missing" and len(loc) >= 3:
                 missing.setdefault(loc[:-1], []).append(str(loc[-1]))
             else:
-                errors.append(_describe(dict(e), source))
+                errors.append(_describe(dict(e), source, text))
         for loc, keys in missing.items():
             # an entry of a table that is not among the defaults' keys states all of its settings
             section = ".".join(str(p) for p in loc[:-1])
@@ -442,7 +507,7 @@ def load_settings(path: str | Path | None) -> Settings:
         raise SettingsError(f"{p}: not UTF-8 text ({exc.reason}); save it as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{p}: not valid TOML: {exc}{_toml_fix(text, str(exc))}") from exc
-    settings = settings_from_dict(data, source=p.name)
+    settings = settings_from_dict(data, source=p.name, text=text)
     Problems.raise_if_any(
         [
             SettingsError(
