@@ -384,6 +384,24 @@ def test_a_last_value_quoted_over_lines_is_no_file_cut_short(tmp_path, engine):
     assert [r["name"] for r in _rows(raw, engine)] == ['12" pipe', "Acme\n"]
 
 
+def test_a_value_written_as_a_formula_of_text_is_read_as_the_text_excel_shows(tmp_path, engine):
+    # exports meant for Excel write ="00123" to keep an id's leading zeros (quoted, its
+    # quotes doubled); read as written, the id matched no customer master's 00123
+    text = (
+        "customer_id;date;revenue;note\n"
+        '="00123";="02.01.2024";12,50;=SUM(A1)\n'
+        '"=""00456""";03.01.2024;7;="a""b"\n'
+    )
+    path = _write(tmp_path / "tx.csv", text)
+    got = _rows(read_input("transactions", path, TableInput(), engine), engine)
+    assert [(r["customer_id"], r["date"], r["note"]) for r in got] == [
+        ("00123", "02.01.2024", "=SUM(A1)"),
+        ("00456", "03.01.2024", 'a"b'),
+    ]
+    sample = read_sample(path)
+    assert sample.table.column("customer_id").to_pylist() == ["00123", "00456"]
+
+
 def test_an_inch_mark_inside_a_value_is_not_a_quote(tmp_path, engine):
     text = 'customer_id,name,revenue\nA,12" pipe,1\nB,plain,2\n'
     raw = read_input("customers", _write(tmp_path / "c.csv", text), TableInput(), engine)

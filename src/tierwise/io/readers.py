@@ -1176,6 +1176,8 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
     if raw is None:
         raw = _read_csv_in_python(name, body, shown, dialect.delimiter, names, engine)
     _check_ends_in_quote(body, shown, dialect.delimiter, skipped, raw, engine)
+    if _writes_formula_text(body):
+        raw.table = raw.table.mutate(**{c: _formula_text(raw.table[c]) for c in names})
     if skipped:
         # rows are numbered from the header as line 1: number them as lines of the file
         raw.table = raw.table.mutate(**{ROW: raw.table[ROW] + skipped})
@@ -1188,6 +1190,37 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
     _warn_group_headings(raw.malformed, shown, name, warnings)
     raw.warnings = warnings
     return raw
+
+
+#: a field written as a spreadsheet formula of text (``="00123"``, or quoted
+#: ``"=""00123"""``), as exports meant for Excel write an id to keep its leading zeros
+_FORMULA_TEXT_FIELD = re.compile(rb'(?:^|[,;\t|])"?="', re.MULTILINE)
+
+
+def _writes_formula_text(path: str) -> bool:
+    """Whether the first megabyte of a CSV file holds a field written as a formula of text."""
+    with open(path, "rb") as f:
+        return _FORMULA_TEXT_FIELD.search(f.read(_SNIFF_BYTES)) is not None
+
+
+def _formula_text(value: ir.StringValue) -> ir.StringValue:
+    """A value written ``="00123"`` as the text inside, ``00123``, as Excel shows it (a quote
+    inside written twice, as in the formula); any other value as it is."""
+    wrapped = value.startswith('="') & value.endswith('"') & (value.length() >= 3)
+    return ibis.ifelse(wrapped, value.substr(2, value.length() - 3).replace('""', '"'), value)
+
+
+def formula_text(values: pa.Array) -> pa.Array:
+    """:func:`_formula_text` on an Arrow array of text (a sample's column).
+
+    Examples
+    --------
+    >>> formula_text(pa.array(['="00123"', "K1", '="a""b"', None])).to_pylist()
+    ['00123', 'K1', 'a"b', None]
+    """
+    wrapped = pc.and_(pc.starts_with(values, '="'), pc.ends_with(values, '"'))
+    inner = pc.replace_substring(pc.utf8_slice_codeunits(values, 2, -1), '""', '"')
+    return pc.if_else(wrapped, inner, values)
 
 
 def first_field(line: str, delimiter: str) -> str:

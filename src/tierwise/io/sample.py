@@ -37,6 +37,7 @@ from .readers import (
     _detect_format,
     _duckdb_tables,
     first_field,
+    formula_text,
     is_shown,
     read_input,
     sniff_csv,
@@ -185,7 +186,8 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
             delimiter,
             "utf-8",
             rows,
-        ).rename_columns(names)
+        )
+        table = _as_excel_shows(table).rename_columns(names)
         return Sample(
             path,
             "csv",
@@ -222,8 +224,7 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
         _parse_chunk(aligned(c), unique, delimiter, dialect.encoding, q, single if i == 0 else None)
         for i, (c, q) in enumerate(zip(chunks, quota, strict=True))
     ]
-    table = pa.concat_tables(tables).slice(0, rows)
-    table = table.rename_columns(names)
+    table = _as_excel_shows(pa.concat_tables(tables).slice(0, rows)).rename_columns(names)
     headings = tuple(first_field(t, delimiter) for t in single)
     return Sample(
         path,
@@ -234,6 +235,14 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
         encoding=dialect.encoding,
         headings=tuple(h for h in headings if h),
         notes=_title_note(dialect, ti),
+    )
+
+
+def _as_excel_shows(table: pa.Table) -> pa.Table:
+    """A sampled CSV table with each value written as a formula of text (``="00123"``) read
+    as the text inside, as the run reads it."""
+    return pa.table(
+        [formula_text(c.combine_chunks()) for c in table.columns], names=table.column_names
     )
 
 
