@@ -735,13 +735,8 @@ def segment_customers(
     )
     goals, goal_warnings = _class_goals(
         customers, s, rule, final, rule_code, value, vcut, second_level, headroom,
-        revenue, rates, period, names, tiers, tier_of_class,
+        revenue, rates, period, names, tiers, tier_of_class, previous_given=previous is not None,
     )  # fmt: skip
-    if previous is not None:
-        # with a previous run, the review's own warnings say why a class's goals use the
-        # settings' rates (too short an interval, no customer or class in common); the
-        # goals' note on running without a previous run would tell the user to give one
-        goal_warnings = [w for w in goal_warnings if not w.startswith(_GOALS_WITHOUT_PREVIOUS)]
     warnings += goal_warnings
     tables["class_goals"] = goals
 
@@ -922,9 +917,6 @@ def segment_customers(
 
 
 #: how the class goals' note on the settings' rates used without a previous run begins
-_GOALS_WITHOUT_PREVIOUS = "class goals use [segments] goal_up_rate"
-
-
 def _review_interval(
     as_of: dt.date | None, previous_as_of: dt.date | None, s: SegmentSettings
 ) -> tuple[float | None, str, list[str], bool]:
@@ -1281,6 +1273,8 @@ def _class_goals(
     names: list[str],
     tiers: list[str],
     tier_of_class: np.ndarray,
+    *,
+    previous_given: bool,
 ) -> tuple[pa.Table, list[str]]:
     """class_goals: per class, the goals for the coming year (see the module text)."""
     k = len(names)
@@ -1319,7 +1313,7 @@ def _class_goals(
     return _goals_table(
         s, names, tiers, tier_of_class, final, rule_code, value, vl, second, target, thresholds,
         room, ratio, cnt, rev_c, val_c, room_c, margin_rate, rates, period, customers,
-        warnings,
+        warnings, previous_given=previous_given,
     )  # fmt: skip
 
 
@@ -1346,6 +1340,8 @@ def _goals_table(
     period: str,
     customers: pa.Table,
     warnings: list[str],
+    *,
+    previous_given: bool,
 ) -> tuple[pa.Table, list[str]]:
     k = len(names)
     tgt = target[vl, second]
@@ -1409,7 +1405,10 @@ def _goals_table(
         }
         for key, v in values.items():
             rows[key].append(v)
-    if defaults_used:
+    # with a previous run, the review's own warnings say why a class's goals use the
+    # settings' rates (too short an interval, no customer or class in common): this note
+    # would tell the user to give one
+    if defaults_used and not previous_given:
         warnings.append(
             f"class goals use [segments] goal_up_rate {s.goal_up_rate:g} and "
             f"goal_capture_rate {s.goal_capture_rate:g} where no previous run shows last "
