@@ -692,6 +692,32 @@ def test_a_gross_amount_of_net_plus_tax_says_why_it_is_no_list_revenue(tmp_path:
     )
 
 
+@pytest.mark.parametrize(
+    ("order", "booked"),
+    [
+        ("Order Date", "Invoice Date"),
+        ("Order Date", "Posting Date"),
+        ("Auftragsdatum", "Belegdatum"),
+    ],
+)
+def test_the_date_an_invoice_line_is_booked_on_comes_before_the_orders(
+    tmp_path: Path, order: str, booked: str
+) -> None:
+    # an order placed in December and invoiced in January is January's revenue; the order's
+    # date, first in the file, was taken for the line's date
+    path = tmp_path / "lines.csv"
+    path.write_text(
+        f"Customer No.,{order},Ship Date,{booked},Amount\n"
+        "C1,12/28/2023,01/03/2024,01/04/2024,120.00\n"
+        "C1,01/15/2024,01/16/2024,01/17/2024,30.00\n"
+        "C2,02/01/2024,02/05/2024,02/06/2024,75.50\n",
+        encoding="utf-8",
+    )
+    g = guess_table("transactions", read_sample(path))
+    assert g.mapping()["date"] == booked
+    assert dict(g.unmapped)[order] == f"also reads as date, taken by {booked!r}"
+
+
 def test_every_left_out_column_says_what_it_looks_like(tmp_path: Path) -> None:
     g = guess_table("transactions", read_sample(_write(tmp_path, GERMAN), name="transactions"))
     assert dict(g.unmapped) == {"Ort": "looks like city, a column of customers and prospects"}

@@ -1208,12 +1208,21 @@ LEVEL = 0.03
 MIN_ORDERS = 5
 
 
+#: the concepts of the date a line is booked on (Invoice Date, Posting Date, Belegdatum),
+#: which comes before an order's date of the same name score (Order Date): revenue counts
+#: when it is invoiced
+_BOOKED = frozenset({"INVOICE", "POSTING", "DOCUMENT"})
+
+
 def _level(canonical: str, source: str) -> float:
-    """The preference of a money column of a line by its name (see :data:`LEVEL`)."""
-    if canonical not in _LINE_AMOUNTS:
-        return 0.0
+    """The preference of a money column of a line by its name (see :data:`LEVEL`), and of
+    the date it is booked on (a third of it, see :data:`_BOOKED`)."""
     ws = words(source)
     cs = frozenset().union(*(concepts_of(w) for w in ws))
+    if canonical == "date":
+        return LEVEL / 3 if cs & _BOOKED else 0.0
+    if canonical not in _LINE_AMOUNTS:
+        return 0.0
     bonus = LEVEL / 3 if set(ws) & ACCOUNTING_CURRENCY else 0.0
     if cs & {"LINE", "PRODUCT"}:
         return bonus + LEVEL
