@@ -204,6 +204,29 @@ def test_ragged_and_blank_lines_come_back_as_malformed_rows(tmp_path, engine):
     ]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # every line but the header ends with the delimiter (as some ERP list exports write)
+        "customer_id;date;revenue\nK1;02.01.2024;12,50;\nK2;03.01.2024;7;\nK3;04.01.2024;8;\n",
+        # the header ends with it, the lines do not
+        "customer_id;date;revenue;\nK1;02.01.2024;12,50\nK2;03.01.2024;7\nK3;04.01.2024;8\n",
+    ],
+    ids=["lines", "header"],
+)
+def test_a_trailing_delimiter_on_the_lines_or_the_header_alone_is_read(tmp_path, engine, text):
+    # every row was refused for a field too many or too few, and the run used none
+    raw = read_input("transactions", _write(tmp_path / "tx.csv", text), TableInput(), engine)
+    assert raw.n_malformed == 0
+    got = _rows(raw, engine)
+    assert [(r["_row"], r["customer_id"], r["revenue"]) for r in got] == [
+        (2, "K1", "12,50"),
+        (3, "K2", "7"),
+        (4, "K3", "8"),
+    ]
+    assert raw.source_columns[:3] == ["customer_id", "date", "revenue"]
+
+
 def test_a_quoted_value_may_span_lines(tmp_path, engine):
     text = 'customer_id,name,revenue\nA,"Acme\nSecond floor",1\nB,"Beta, ""the"" firm",2\n'
     raw = read_input("customers", _write(tmp_path / "c.csv", text), TableInput(), engine)

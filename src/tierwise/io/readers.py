@@ -845,6 +845,9 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
     lines = lines[first:]
     delimiter = ti.delimiter or _sniff_delimiter(lines)
     header = [h.strip() for h in _split(lines[0], delimiter)]
+    # the last sniffed line may be cut where the sample ends
+    whole = lines[1:-1] if len(sample) == _SNIFF_BYTES else lines[1:]
+    header = _trailing_delimiter(header, whole, delimiter)
     return CsvDialect(
         encoding=encoding,
         delimiter=delimiter,
@@ -853,6 +856,34 @@ def sniff_csv(path: str, ti: TableInput | None = None, *, name: str = "table") -
         header_end=records[first][1],
         above=tuple(text.strip() for _, _, text in records[:first]),
     )
+
+
+def _trailing_delimiter(header: list[str], data: list[str], delimiter: str) -> list[str]:
+    """The column names, fitted to data lines that end with the delimiter where the header
+    does not (or the other way round), as some exports write every line: every sampled
+    data line one field longer with that field empty gives the header an unnamed last
+    column; a header ending with an empty name above lines one field shorter loses it.
+    Otherwise (or when the lines disagree) the header as it is, and a line of another
+    length is refused as before.
+
+    Examples
+    --------
+    >>> _trailing_delimiter(["id", "revenue"], ["A;1;", "B;2;"], ";")
+    ['id', 'revenue', '']
+    >>> _trailing_delimiter(["id", "revenue", ""], ["A;1", "B;2"], ";")
+    ['id', 'revenue']
+    >>> _trailing_delimiter(["id", "revenue"], ["A;1;", "B;2"], ";")
+    ['id', 'revenue']
+    """
+    rows = [_split(ln, delimiter) for ln in data if ln.strip()]
+    if not rows or delimiter == WHITESPACE:
+        return header
+    n = len(header)
+    if all(len(r) == n + 1 and not r[-1].strip() for r in rows):
+        return [*header, ""]
+    if n > 1 and not header[-1] and all(len(r) == n - 1 for r in rows):
+        return header[:-1]
+    return header
 
 
 #: the most lines one record of the sniffed lines may span (a heading wrapped over lines)
