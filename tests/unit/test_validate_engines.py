@@ -826,3 +826,30 @@ def test_a_report_grouped_by_customer_is_filled_down_on_every_engine(engine: Any
     )
     t = store_checked(engine, canonicalize(raw, "transactions", plain, engine, file="x.csv"))
     assert engine.count(split_rejects(t, "x.csv", "transactions")[0]) == 0
+
+
+def test_the_null_of_mysql_and_postgresql_text_exports_is_no_value_on_every_engine(
+    engine: Any,
+) -> None:
+    # SELECT … INTO OUTFILE and COPY … TO write a NULL as \N: such a cost rejected its line as
+    # "not a number"; a lone N stays a value, for the engine's string escapes not to eat it
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                "customer_id": ["A", "B", "C"],
+                "date": ["2024-01-31", "\\N", "2024-01-31"],
+                "revenue": ["10", "5", "7"],
+                "cost": ["\\N", "3", "N"],
+                ROW: [2, 3, 4],
+            }
+        )
+    )
+    t = canonicalize(raw, "transactions", Settings(), engine, file="x.csv")
+    used, rejects = split_rejects(t, "x.csv", "transactions")
+    got = engine.to_arrow(used.select(ROW, "cost").order_by(ROW)).to_pylist()
+    assert got == [{ROW: 2, "cost": None}]
+    rej = engine.to_arrow(rejects.order_by("row")).select(["row", "reason"]).to_pylist()
+    assert rej == [
+        {"row": 3, "reason": "missing date"},
+        {"row": 4, "reason": "cost is not a number"},
+    ]

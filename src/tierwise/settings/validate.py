@@ -118,6 +118,7 @@ class ValidateSettings(Section):
             "#NV",
             "None",
             "<NA>",
+            "\\N",
             "nil",
             "-",
             "--",
@@ -151,7 +152,8 @@ class ValidateSettings(Section):
     (compared without regard to case, after trimming): the row is kept without that value,
     as with an empty cell, and the run's warnings count them per column. A required column
     (a transaction's date or revenue) so left empty rejects its row as "missing". Default:
-    the database and spreadsheet spellings of nothing (NULL, NA, N/A, #N/A, None, -, ?),
+    the database and spreadsheet spellings of nothing (NULL, NA, N/A, #N/A, None, -, ?, and
+    \\N, as MySQL's SELECT … INTO OUTFILE and PostgreSQL's COPY write a NULL),
     Excel's error values in English, German and French (#VALUE!, #WERT!, #DIV/0!, #NV, …),
     the zero dates of SAP and MySQL (00.00.0000, 0000-00-00; in a number column a text
     of digits alone, 00000000, stays a number) and the open-ended date 31 December 9999
