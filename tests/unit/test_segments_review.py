@@ -366,6 +366,7 @@ def test_a_previous_run_a_month_back_leaves_the_goals_on_the_settings_rates() ->
     # said once, without the hint to give a previous run that was given
     assert not any(w.startswith("class goals use") for w in r.warnings)
     assert r.manifest["review"]["rates_used"] == []
+    assert r.manifest["review"]["rates_annualised"] is False
     # the review itself is made all the same
     assert r.customers.column("class_change").to_pylist()[5] == "up"
     # a setting of one month uses what a month shows, made yearly

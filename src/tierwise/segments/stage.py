@@ -729,6 +729,7 @@ def segment_customers(
         }
         rates = rv.rates if use_rates else {}
         review_manifest["rates_used"] = sorted(rates, key=names.index)
+        review_manifest["rates_annualised"] = bool(rates) and rv.summary["rates_annualised"]
     headroom = figure(customers, "headroom")
     second_level = (
         levels(potential, pcut.thresholds) if s.scheme == "value_potential" else ease_level
