@@ -12,8 +12,12 @@ and "Morgan Construction" at 17 York Business Park). Truth: records of one ``com
 are one company; ``building_id`` marks the tenants.
 
 Measured here (Splink 5.0 on DuckDB, default settings but u sampled on 300,000 pairs):
-pairwise precision 1.000 and recall 0.982 at the default match threshold 0.9; none of the
-117 building pairs merged (the name guard held them back; without it, two were merged).
+pairwise precision 1.000 and recall 0.973 at the default match threshold 0.9; none of the
+117 building pairs merged (the name guard held them back; without it, two were merged). Of
+the six true pairs missed, two are those of one company's three records split in two: two
+of them disagree on their names ("Marsdenand Kestrel" and "Mardsen & Kestrel", two typos
+apart), which the guard does not let a third record join either; the match left out goes
+to review.
 Floors: precision 1.000 and no building pair merged (the issue's requirement: an address
 never merges companies whose names disagree), recall ≥ 0.95 (three points of slack for EM
 landing elsewhere after an upgrade of Splink or DuckDB).
@@ -86,7 +90,7 @@ def test_finds_planted_duplicates_with_full_precision_and_high_recall(
     r = tp / _pairs_in_groups([truth])
     print(f"demo 3000: pairwise precision {p:.3f} recall {r:.3f}")
     assert p == 1.0  # measured 1.000
-    assert r >= 0.95  # measured 0.982
+    assert r >= 0.95  # measured 0.973
 
 
 def test_never_merges_two_businesses_in_one_building(data: object, result: AccountsResult) -> None:
@@ -138,7 +142,8 @@ def test_review_queue_shows_both_records_and_the_levels(result: AccountsResult) 
     assert ((prob[band] >= SETTINGS.review_lower) & (prob[band] < SETTINGS.review_upper)).all()
     # the rest were held back by a guard, whatever their probability
     held = [r for r, b in zip(q["reason"].to_pylist(), band, strict=True) if not b]
-    assert all(r.startswith(("names disagree", "tax ids differ")) for r in held)
+    # (or, merged, they would chain two records the guards keep apart into one account)
+    assert all(r.startswith(("names disagree", "tax ids differ", "merged, it would")) for r in held)
     assert (prob[~band] >= SETTINGS.review_lower).all()
 
 

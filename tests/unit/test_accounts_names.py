@@ -304,3 +304,26 @@ def test_rules_take_a_street_address_as_a_place_only_with_its_postcode() -> None
     assert got["103877"] == (REVIEW_ADDRESS_ELSEWHERE, None)
     # a postcode left out contradicts nothing
     assert got["103878"] == ("names agree, same street address", 1.0)
+
+
+def test_typos_apart_is_the_optimal_string_alignment_distance_within_a_limit() -> None:
+    import random
+
+    from tierwise.accounts.names import typos_apart
+
+    def distance(a: str, b: str) -> int:  # the whole table, for reference
+        d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+        for i in range(1, len(a) + 1):
+            for j in range(1, len(b) + 1):
+                cost = 0 if a[i - 1] == b[j - 1] else 1
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+        return d[-1][-1]
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        a = "".join(rng.choice("abc") for _ in range(rng.randint(0, 8)))
+        b = "".join(rng.choice("abc") for _ in range(rng.randint(0, 8)))
+        for limit in (0, 1, 2, 3):
+            assert typos_apart(a, b, limit) == (distance(a, b) <= limit), (a, b, limit)

@@ -270,3 +270,105 @@ def test_records_sharing_a_value_each_keep_their_row_and_its_normalised_form(
     assert out["address_number"] == ["12", "12", None, "12", "1", None]
     assert out["city_norm"] == ["leeds", "leeds", "leeds", None, "leeds", "york"]
     assert out["email_domain"] == ["acme.co.uk", "acme.co.uk", None, None, "acme.co.uk", None]
+
+
+# -- what real exports do to names, postcodes, phones and tax ids -----------------------
+
+
+def test_a_non_breaking_or_invisible_space_is_read_as_a_space(engine: Engine) -> None:
+    # Excel and web exports write U+00A0 where a space was typed, and trailing ones after
+    # the name; a zero-width space or a soft hyphen is invisible in the cell
+    out = normalised(
+        engine,
+        name=[
+            "ACME\u00a0Ltd",
+            "Acme Ltd\u00a0\u00a0",
+            "Acme\u2009Ltd",
+            "Acme\u3000Ltd",
+            "Ac\u200bme Ltd",
+            "Ac\u00adme Ltd",
+            "Acme Ltd",
+        ],
+        address=["12\u00a0High Street", "12 High Street", None, None, None, None, None],
+        city=["Saint\u00a0Étienne", "Saint Étienne", None, None, None, None, None],
+    )
+    assert out["name_norm"] == ["acme"] * 7
+    assert out["address_norm"][0] == out["address_norm"][1] == "12 high st"
+    assert out["city_norm"][0] == out["city_norm"][1] == "saint etienne"
+
+
+def test_greek_accents_and_final_sigma_and_russian_yo_are_folded(engine: Engine) -> None:
+    out = normalised(
+        engine,
+        name=["Παπαδόπουλος Α.Ε.", "ΠΑΠΑΔΟΠΟΥΛΟΣ ΑΕ", "Ёлка ООО", "Елка"],
+    )
+    assert out["name_norm"] == ["παπαδοπουλοσ"] * 2 + ["елка"] * 2
+
+
+def test_a_postcode_that_lost_its_leading_zero_in_excel_still_agrees(engine: Engine) -> None:
+    out = normalised(engine, postcode=["01067", "1067", "01 067", "00000", "0", "LS1 1AA"])
+    assert out["postcode_norm"] == ["1067", "1067", "1067", None, None, "LS11AA"]
+    assert out["postcode_prefix"][:3] == ["106"] * 3
+
+
+def test_placeholder_tax_ids_and_phones_are_no_values(engine: Engine) -> None:
+    out = normalised(
+        engine,
+        tax_id=["N/A", "none", "000000000", "GB 999 9999 99", "-", "n.a.", "DE 301.092.822"],
+        phone=["0000 000000", "n/a", "999999999", "+44 0000 000000", "-", "x", "0113 496 0000"],
+    )
+    assert out["tax_id_norm"] == [None] * 6 + ["301092822"]
+    assert out["phone_norm"] == [None] * 6 + ["134960000"]
+
+
+def test_placeholder_names_have_no_name_to_match_on(engine: Engine) -> None:
+    raws = [
+        "Cash customer",
+        "CASH CUSTOMER 2",
+        "Walk-in",
+        "Sundry",
+        "N/A",
+        "-",
+        "12345",
+        "Barverkauf",
+        "Client comptoir",
+        "Cliente Contado",
+        "Laufkundschaft (Filiale 3)",
+        # real companies whose names hold such a word
+        "Metro Cash & Carry",
+        "Cash Converters Ltd",
+        "The Walk-in Clinic",
+        "Sundry Supplies Ltd",
+    ]
+    out = normalised(engine, name=raws)
+    assert out["name_norm"][:11] == [None] * 11
+    assert out["name_core"][:11] == [None] * 11 and out["name_prefix"][:11] == [None] * 11
+    assert out["name_norm"][11:] == [
+        "metro cash carry",
+        "cash converters",
+        "walk in clinic",
+        "sundry supplies",
+    ]
+
+
+def test_placeholder_names_of_ones_own_come_from_settings(engine: Engine) -> None:
+    s = AccountSettings(extra_placeholder_names=["Kontantsalg", "Walk-in & Cash"])
+    out = normalised(engine, s, name=["KONTANTSALG 7", "walk in and cash", "Kontantsalg AS"])
+    assert out["name_norm"] == [None, None, None]
+
+
+def test_a_phones_extension_is_not_part_of_the_number(engine: Engine) -> None:
+    out = normalised(
+        engine,
+        phone=[
+            "0113 496 0000",
+            "0113 496 0000 ext. 12",
+            "+44 113 496 0000 x12",
+            "0113 496 0000 (ext 4)",
+            "0113 496 0000, Ext: 221",
+            "+44 (0)113 496 0000 #12",
+            "030 1234567 DW 12",
+            "+49 30 1234567",
+        ],
+    )
+    assert out["phone_norm"] == ["134960000"] * 6 + ["301234567"] * 2

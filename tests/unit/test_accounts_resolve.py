@@ -61,7 +61,8 @@ def test_too_few_records_use_the_rules_and_apply_decisions_and_parents(engine: E
     assert s["model_fitted"] is False and s["method"] == "rules only"
     assert s["checked"] is True and s["outcome"] == "found"
     assert "min_records" in s["model_not_fitted_reason"]
-    assert any("min_records" in w for w in res.warnings)
+    # names are all this master has: the warning says so (more records would not help)
+    assert any("names only" in w for w in res.warnings)
     assert res.params == {}
     first = res.accounts.to_pylist()[0]
     assert first["member_ids"] == ["1", "2"] and first["branches"] == ["leeds"]
@@ -261,3 +262,272 @@ def test_the_same_vat_id_typed_two_ways_merges_namesakes(engine: Engine) -> None
     )
     acc = _accounts(res)
     assert acc["102346"] == acc["103876"] != acc["100816"]
+
+
+# -- customer masters as real exports write them --------------------------------------------
+
+
+def _master(rows: list[tuple]) -> pa.Table:  # type: ignore[type-arg]
+    cols = ("customer_id", "name", "address", "postcode", "city", "phone", "tax_id")
+    return pa.table({c: pa.array([r[i] for r in rows], pa.string()) for i, c in enumerate(cols)})
+
+
+_TILL = ("1 Market Street", "LS1 1AA", "Leeds", "0113 496 0000")
+
+
+def test_records_named_cash_customer_at_the_till_are_not_merged_into_one_account(
+    engine: Engine,
+) -> None:
+    # a retailer's master: the till's anonymous sales under a few placeholder names, all at
+    # the shop's address and phone; and one real company entered twice
+    names = ["Cash customer"] * 8 + ["CASH CUSTOMER 2", "Walk-in", "Walk-in", "N/A", "N/A", "-"]
+    rows = [(f"G{i:02d}", n, *_TILL, None) for i, n in enumerate(names)]
+    rows += [
+        ("C1", "Acme Ltd", "9 Mill Lane", "LS2 7AB", "Leeds", None, None),
+        ("C2", "ACME LIMITED", "9 Mill Ln", "LS27AB", "Leeds", None, None),
+    ]
+    res = resolve_accounts(_master(rows), AccountSettings(), engine=engine)
+    acc = _accounts(res)
+    assert {acc[f"G{i:02d}"] for i in range(len(names))} == {f"G{i:02d}" for i in range(14)}
+    assert acc["C2"] == "C1"
+    # nothing for a person to judge between two records without a name
+    assert res.review_queue.num_rows == 0
+    (note,) = [w for w in res.warnings if "no name that names a company" in w]
+    assert note.startswith("14 customer records have no name")
+    assert "'Cash customer' ×8" in note and "extra_placeholder_names" in note
+    assert res.summary["n_without_name"] == 14
+    assert res.headline.startswith("duplicates: 2 of 16 records merged into 1 account (")
+
+
+@pytest.mark.engines(
+    "duckdb",
+    reason="Splink's training takes minutes on Spark even on 600 records; the guard is "
+    "Arrow and NumPy, the same on both",
+)
+def test_a_nameless_record_is_merged_with_a_named_one_only_on_the_same_tax_id(
+    engine: Engine, small_demo: tuple[pa.Table, pa.Table]
+) -> None:
+    # an "N/A" record at a customer's address, postcode, phone and e-mail domain: which
+    # company bought is not known (the model would add those up to a match)
+    customers, _ = small_demo
+    cols = ["customer_id", "name", "address", "postcode", "city", "phone", "email", "tax_id"]
+    master = customers.select(cols)
+    first = master.filter(pc.is_valid(master["tax_id"])).slice(0, 2).to_pylist()
+    copies = [
+        {**first[0], "customer_id": "Z1", "name": "N/A", "tax_id": None},
+        {**first[1], "customer_id": "Z2", "name": "-"},  # the same tax id: merged
+        {**first[0], "customer_id": "Z3", "name": "-", "tax_id": None},
+    ]
+    master = pa.concat_tables([master, pa.Table.from_pylist(copies, schema=master.schema)])
+    res = resolve_accounts(master, AccountSettings(u_max_pairs=50_000), engine=engine, seed=1)
+    acc = _accounts(res)
+    assert acc["Z1"] == "Z1" and acc["Z3"] == "Z3"
+    assert acc["Z2"] == acc[first[1]["customer_id"]]
+    # the pair is a person's to judge: the named record is there to compare with
+    held = [r for r in res.review_queue.to_pylist() if "Z1" in (r["left_id"], r["right_id"])]
+    assert held and held[0]["reason"].startswith("a record has no name")
+
+
+def test_a_chain_of_matches_does_not_join_records_whose_tax_ids_differ(engine: Engine) -> None:
+    # A~B share a postcode, B~C a phone; A and C carry different VAT numbers: two companies
+    rows = [
+        ("1", "Acme Ltd", None, "LS2 7AB", "Leeds", None, "GB111111119"),
+        ("2", "Acme Limited", None, "LS2 7AB", "Leeds", "0113 222 3333", None),
+        ("3", "ACME LTD", None, "M1 1AA", "Manchester", "0113 222 3333", "GB222222228"),
+    ]
+    res = resolve_accounts(_master(rows), AccountSettings(), engine=engine)
+    acc = _accounts(res)
+    assert acc["1"] != acc["3"]
+    assert acc["2"] == "1"  # the first match, as strong as the second, is kept
+    # the match left out is shown to a person, saying why
+    (row,) = res.review_queue.to_pylist()
+    assert (row["left_id"], row["right_id"]) == ("2", "3")
+    assert row["reason"].startswith("merged, it would join 1 and 3 in one account")
+    assert "tax ids differ" in row["reason"]
+    assert res.summary["n_kept_apart_in_chains"] == 1
+    reasons = dict(
+        zip(
+            res.mapping["customer_id"].to_pylist(),
+            res.mapping["merge_reason"].to_pylist(),
+            strict=True,
+        )
+    )
+    assert reasons == {
+        "1": "with 2: names agree, same postcode",
+        "2": "with 1: names agree, same postcode",
+        "3": None,
+    }
+
+
+def test_a_confirmed_pair_says_so_in_the_merge_reason(engine: Engine) -> None:
+    decisions = pa.table({"left_id": ["3"], "right_id": ["1"], "decision": ["confirm"]})
+    res = resolve_accounts(CUSTOMERS, AccountSettings(), engine=engine, decisions=decisions)
+    reasons = dict(
+        zip(
+            res.mapping["customer_id"].to_pylist(),
+            res.mapping["merge_reason"].to_pylist(),
+            strict=True,
+        )
+    )
+    assert reasons["3"] == "with 1: confirmed by a person"
+    assert reasons["4"] is None
+
+
+def test_names_written_as_exports_write_them_are_still_merged(engine: Engine) -> None:
+    # a non-breaking space after the name, capitals and an umlaut spelled out, and a German
+    # postcode that lost its leading zero in Excel
+    rows = [
+        ("1", "Müller Maschinenbau GmbH", None, "01067", "Dresden", None, None),
+        ("2", "MUELLER MASCHINENBAU GMBH\u00a0", None, "1067", "Dresden", None, None),
+        ("3", "Schäfer\u00a0&\u00a0Söhne KG", "Hauptstr. 5", "04109", "Leipzig", None, None),
+        ("4", "Schaefer und Soehne KG", "Hauptstraße 5", "4109", "Leipzig", None, None),
+    ]
+    res = resolve_accounts(_master(rows), AccountSettings(), engine=engine)
+    assert _accounts(res) == {"1": "1", "2": "1", "3": "3", "4": "3"}
+
+
+def test_a_master_with_names_only_merges_nothing_and_shows_the_same_names(
+    engine: Engine,
+) -> None:
+    companies = [f"Company {chr(65 + i // 26)}{chr(65 + i % 26)} Trading" for i in range(60)]
+    t = pa.table(
+        {
+            "customer_id": [f"{i:03d}" for i in range(63)],
+            "name": [
+                *companies,
+                "company aa trading limited",  # the first company written again
+                "COMPANY AB TRADING LTD\u00a0",  # the second
+                "Company AC Trading",  # a namesake of the third, in another town
+            ],
+            "city": ["Leeds"] * 62 + ["York"],
+        }
+    )
+    res = resolve_accounts(t, AccountSettings(), engine=engine)
+    s = res.summary
+    assert s["n_merged_accounts"] == 0 and s["names_only"] is True
+    pairs = {(r["left_id"], r["right_id"]): r["reason"] for r in res.review_queue.to_pylist()}
+    assert set(pairs) == {("000", "060"), ("001", "061")}
+    assert all(r.startswith("same name, and nothing else") for r in pairs.values())
+    assert res.headline.startswith("duplicates: none merged among 63 records: the customer ")
+    assert "names only" in res.headline and "2 pairs to review" in res.headline
+    (note,) = [w for w in res.warnings if "names only" in w]
+    assert "[customers.columns]" in note
+    # why the model was not fitted names what the master compares (not "a clean master")
+    reason = s["model_not_fitted_reason"]
+    assert reason.startswith("the matching model has nothing to learn from: ")
+    assert reason.endswith("this customer master compares name, city only")
+
+
+def test_an_account_of_many_records_is_named_in_the_warnings(engine: Engine) -> None:
+    # a placeholder name of the user's own language merges its records: the warning says
+    # so, and the setting to name it
+    rows = [(f"G{i:02d}", "Kontantsalg", None, "LS1 1AA", "Leeds", None, None) for i in range(12)]
+    rows += [(f"C{i:02d}", f"Firm {i}", None, f"LS{i} 1AB", "Leeds", None, None) for i in range(30)]
+    res = resolve_accounts(_master(rows), AccountSettings(), engine=engine)
+    (note,) = [w for w in res.warnings if "merged from more than 10 records" in w]
+    assert note.startswith("1 account merged from more than 10 records: G00 (12 records, ")
+    assert "'Kontantsalg'" in note and "extra_placeholder_names" in note
+    res = resolve_accounts(
+        _master(rows), AccountSettings(extra_placeholder_names=["kontantsalg"]), engine=engine
+    )
+    assert res.summary["n_merged_accounts"] == 0
+    assert not any("merged from more than" in w for w in res.warnings)
+
+
+@pytest.mark.engines(
+    "duckdb",
+    reason="Splink's training takes minutes on Spark even on 600 records; what is checked "
+    "(which blocking rules can pair records, and the message) is the same on both",
+)
+def test_a_blocking_rule_on_a_column_the_master_lacks_is_named_with_what_to_do(
+    engine: Engine, small_demo: tuple[pa.Table, pa.Table]
+) -> None:
+    customers, _ = small_demo
+    no_phone = customers.drop_columns(["phone"])
+    res = resolve_accounts(
+        no_phone, AccountSettings(blocking_rules=[["phone_norm"]]), engine=engine, seed=1
+    )
+    reason = res.summary["model_not_fitted_reason"]
+    assert reason.startswith("none of [accounts] blocking_rules can pair records")
+    assert '["phone_norm"] pairs no records: phone_norm has no values' in reason
+    assert 'add a rule on a column it has, such as ["name_core"]' in reason
+    assert "no field to compare" not in reason
+    res = resolve_accounts(
+        no_phone,
+        AccountSettings(blocking_rules=[["phone_norm"], ["name_core"]], u_max_pairs=50_000),
+        engine=engine,
+        seed=1,
+    )
+    assert res.summary["model_fitted"] is True
+    (note,) = [w for w in res.warnings if w.startswith("[accounts] blocking_rules:")]
+    assert '["phone_norm"] pairs no records' in note and "drop the rule" in note
+
+
+@pytest.mark.engines(
+    "duckdb",
+    reason="Splink's training takes minutes on Spark even on 600 records; "
+    "test_accounts_spark.py compares Spark's accounts with DuckDB's",
+)
+def test_a_chain_through_a_short_name_does_not_join_two_companies_in_one_building(
+    engine: Engine, small_demo: tuple[pa.Table, pa.Table]
+) -> None:
+    # "Acme" agrees with "Acme Dental" and with "Acme Maintenance" (one name lacks words of
+    # the other): the model matches both pairs, all three at one address and switchboard;
+    # "Acme Dental" and "Acme Maintenance" are two companies
+    customers, _ = small_demo
+    cols = ["customer_id", "name", "address", "postcode", "city", "phone", "email"]
+    building = ("7 Quay Business Park", "BS1 5TT", "Bristol", "0117 900 1000", None)
+    extra = pa.table(
+        {
+            c: pa.array(v, pa.string())
+            for c, v in zip(
+                cols,
+                zip(
+                    ("Z1", "Acme Dental Ltd", *building),
+                    ("Z2", "Acme Ltd", *building),
+                    ("Z3", "Acme Maintenance Ltd", *building),
+                    strict=True,
+                ),
+                strict=True,
+            )
+        }
+    )
+    master = pa.concat_tables([customers.select(cols), extra])
+    res = resolve_accounts(master, AccountSettings(u_max_pairs=50_000), engine=engine, seed=1)
+    acc = _accounts(res)
+    assert acc["Z1"] != acc["Z3"]
+
+
+@pytest.mark.engines(
+    "duckdb",
+    reason="Splink's training takes minutes on Spark even on 600 records; the review band "
+    "is Arrow, the same on both",
+)
+def test_a_match_threshold_above_the_review_band_leaves_no_pair_unmerged_and_unshown(
+    engine: Engine, small_demo: tuple[pa.Table, pa.Table]
+) -> None:
+    # raised to be safe, the threshold leaves pairs between 0.95 and it unmerged: they are
+    # shown for review, not dropped
+    customers, _ = small_demo
+    settings = AccountSettings(match_threshold=0.9999, u_max_pairs=50_000)
+    res = resolve_accounts(customers, settings, engine=engine, seed=1)
+    p = res.pairs
+    merged = pc.fill_null(
+        pc.or_(p["rule_link"], pc.greater_equal(p["match_probability"], 0.9999)), False
+    )
+    gap = p.filter(
+        pc.and_(
+            pc.and_(pc.greater_equal(p["match_probability"], 0.95), pc.invert(merged)),
+            pc.less(p["match_probability"], 0.9999),
+        )
+    )
+    assert gap.num_rows > 0
+    queued = set(
+        zip(
+            res.review_queue["left_id"].to_pylist(),
+            res.review_queue["right_id"].to_pylist(),
+            strict=True,
+        )
+    )
+    for left, right in zip(gap["left_id"].to_pylist(), gap["right_id"].to_pylist(), strict=True):
+        assert (left, right) in queued

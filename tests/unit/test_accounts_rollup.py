@@ -99,6 +99,30 @@ def test_rejection_beats_contradicting_confirmations_and_counts_the_conflict() -
     assert stats["n_conflicts"] == 1
 
 
+def test_a_pair_kept_apart_is_not_chained_into_one_account_by_a_third_record() -> None:
+    # a~b and b~c are matches, but a and c are plainly two companies (their tax ids differ)
+    p = pairs(("a", "b", 0.99), ("b", "c", 0.95), ("d", "e", 0.97))
+    apart = pa.table({"left_id": ["a"], "right_id": ["c"]})
+    mapping, _ = cluster_pairs(["a", "b", "c", "d", "e"], p, 0.9, apart=apart)
+    # b stays with its strongest match; the other accounts are left as they were
+    assert accounts_of(mapping) == {"a": "a", "b": "a", "c": "c", "d": "d", "e": "d"}
+
+
+def test_links_a_person_confirmed_join_a_pair_kept_apart() -> None:
+    # the guards' apart pairs are a machine's judgment: a person's confirmations outrank it
+    p = pairs(("a", "b", 0.99))
+    d = clean_decisions(pa.table({"left_id": ["b"], "right_id": ["c"], "decision": ["confirm"]}))
+    apart = pa.table({"left_id": ["a"], "right_id": ["c"]})
+    mapping, _ = cluster_pairs(["a", "b", "c"], p, 0.9, decisions=d, apart=apart)
+    # the confirmed b-c is joined first; the model's a-b would join the apart pair: left out
+    assert accounts_of(mapping) == {"a": "a", "b": "b", "c": "b"}
+    both = clean_decisions(
+        pa.table({"left_id": ["a", "b"], "right_id": ["b", "c"], "decision": ["confirm"] * 2})
+    )
+    mapping, _ = cluster_pairs(["a", "b", "c"], pairs(), 0.9, decisions=both, apart=apart)
+    assert set(accounts_of(mapping).values()) == {"a"}
+
+
 def test_pairs_naming_unknown_ids_are_ignored() -> None:
     mapping, _ = cluster_pairs(["a", "b"], pairs(("a", "x", 0.99)), threshold=0.5)
     assert accounts_of(mapping) == {"a": "a", "b": "b"}

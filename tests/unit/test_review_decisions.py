@@ -309,9 +309,9 @@ def test_a_header_naming_a_decision_column_twice_is_refused(tmp_path: Path) -> N
 JOINED = pa.table(
     {
         "customer_id": ["K1", "K2", "K3", "K4"],
-        "name": ["Kestrel Tools Ltd", "Kestrel Tools Ltd", "Kestrel Tools Ltd", "Other plc"],
+        "name": ["Kestrel Tools Ltd", "Kestrel Tools Leeds Ltd", "Kestrel Tools Ltd", "Other plc"],
         "postcode": ["LS1 1AA", "LS1 1AA", "LS1 1AA", "M1 1AA"],
-        "tax_id": ["GB111111111", "GB222222222", None, None],
+        "tax_id": [None, "GB123456789", "GB 123 4567 89", None],
     }
 )
 
@@ -327,7 +327,8 @@ def test_a_queued_pair_already_joined_says_so_and_rejecting_it_splits_them(
     res = resolve_accounts(JOINED, AccountSettings(), engine=engine)
     queue = res.review_queue.to_pylist()
     row = next(r for r in queue if (r["left_id"], r["right_id"]) == ("K1", "K2"))
-    # the tax ids differ, so the rules only queue K1/K2; K3 joins both
+    # the names agree only in part, so the rules only queue K1/K2; K3 joins both (its name
+    # with K1's, its tax id with K2's)
     assert _account(res, "K1") == _account(res, "K2") == _account(res, "K3") == "K1"
     assert row["reason"].endswith(
         "; already in one account (K1) through matches with K3: left unreviewed or confirmed "

@@ -430,3 +430,40 @@ def test_every_field_has_a_docstring_with_its_default(section: str, model: type[
         '(write a """docstring""" under the field: what it is, unit, default)'
     )
     assert (model.__doc__ or "").strip(), f"[{section}] section class has no docstring"
+
+
+# -- [accounts] blocking rules written by hand ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rules", "says"),
+    [
+        # the customer master's own column names: the derived column each stands for
+        ('[["postcode", "name"]]', "unknown column 'postcode' in a blocking rule (did you mean "
+         "postcode_norm? rules name the columns tierwise derives from the customer master)"),
+        ('[["postcod_norm"]]', "(did you mean postcode_norm?"),
+        ('[["Name_Core"]]', "(did you mean name_core?"),
+        ('[["vat"]]', "(did you mean tax_id_norm?"),
+        # Splink's SQL instead of columns
+        ('[["l.name_core = r.name_core"]]', "is a SQL condition: a rule lists the columns two "
+         'records must share, e.g. ["name_core", "postcode_norm"]'),
+        # one list where a list of lists is meant, or one text
+        ('["name_core", "postcode_norm"]', "each blocking rule is a list of columns, and the "
+         'setting a list of rules: write [["name_core"], ["postcode_norm", "name_prefix"]]'),
+        ('"name_core"', "each blocking rule is a list of columns"),
+        ("[]", 'give at least one blocking rule, e.g. [["name_core"]]'),
+    ],
+)  # fmt: skip
+def test_a_blocking_rule_written_wrongly_is_refused_with_what_to_write(
+    tmp_path: Path, rules: str, says: str
+) -> None:
+    msg = _refusal(_write(tmp_path, f"[accounts]\nblocking_rules = {rules}\n"))
+    assert msg.startswith("tierwise.toml [accounts] blocking_rules: ")
+    assert says in msg
+
+
+def test_a_refinement_column_written_wrongly_is_refused_with_the_one_meant(
+    tmp_path: Path,
+) -> None:
+    msg = _refusal(_write(tmp_path, '[accounts]\nblock_refinements = ["citi_norm"]\n'))
+    assert "unknown column 'citi_norm' in block_refinements (did you mean city_norm?" in msg

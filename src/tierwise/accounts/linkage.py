@@ -587,9 +587,13 @@ class TrainingError(ModelError):
     manifest (never for the screen).
     """
 
-    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+    def __init__(
+        self, message: str, details: Sequence[str] = (), *, runnable: int | None = None
+    ) -> None:
         super().__init__(message)
         self.details = list(details)
+        #: training passes whose blocking columns the records have (0: none could run)
+        self.runnable = runnable
 
 
 def _one_line(exc: BaseException) -> str:
@@ -681,12 +685,40 @@ def predict_pairs(
 
     comparisons = keep("c", spec.comparisons)
     blocking = keep("b", spec.blocking_rules)
-    em_rules = keep("e", spec.em_rules)
+    # a pass learns the comparisons its blocking rule does not read: one that reads them all
+    # (records blocked on name and city, where name and city are all there is) learns
+    # nothing, and Splink would run it on no comparison at all
+    learnable = [
+        set(spec.columns[f"c{i}"])
+        for i in range(len(spec.comparisons))
+        if f"c{i}" in spec.columns and _usable(spec, f"c{i}", present)
+    ]
+    em_rules = [
+        rule
+        for i, rule in enumerate(spec.em_rules)
+        if _usable(spec, f"e{i}", present)
+        and (
+            f"e{i}" not in spec.columns
+            or any(not cols & set(spec.columns[f"e{i}"]) for cols in learnable)
+        )
+    ]
     det_rules = keep("d", spec.deterministic_rules)
-    if not comparisons or not blocking:
+    if not comparisons:
         raise ModelError(
             "no field to compare records on: the customers have no name, address, postcode, "
             "city, phone, e-mail or tax id values"
+        )
+    if not blocking:
+        empty = sorted(
+            {c for k, cols in spec.columns.items() if k.startswith("b") for c in cols} - present
+        )
+        said = f"{', '.join(empty)} {'has' if len(empty) == 1 else 'have'} no values"
+        raise ModelError(f"no blocking rule can pair records: {said if empty else 'none given'}")
+    if not em_rules:
+        raise TrainingError(
+            "no training pass can run: the records lack the columns its blocking rules "
+            "need, or have nothing else to learn from",
+            runnable=0,
         )
     known_rules = [
         spec.columns[f"b{i}"]

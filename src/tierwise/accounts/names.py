@@ -46,7 +46,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["names_agree", "names_agree_wholly", "one_edit_apart"]
+__all__ = ["names_agree", "names_agree_wholly", "one_edit_apart", "typos_apart"]
 
 #: Words (and names written without spaces) are compared on their first this many bytes
 #: of UTF-8: the width of the byte matrices. Names are folded to ASCII where their script
@@ -452,3 +452,39 @@ def names_agree_wholly(
     if rest.size:
         agree[rest] = _joined_agree(left, right, rest, min_token_length)
     return pa.array(agree, mask=~known_np)
+
+
+def typos_apart(left: str, right: str, limit: int) -> bool:
+    """Whether two texts are at most ``limit`` typed characters apart (a letter wrong,
+    missing, extra, or two neighbours swapped: Damerau-Levenshtein, optimal string
+    alignment), for a few texts at a time (a band of the edit-distance table, in Python).
+
+    Two names each one typo from a third ("landcsapes" and "ladscapes" from "landscapes")
+    are two apart.
+
+    Example
+    -------
+    >>> typos_apart("bramley landcsapes", "bramley ladscapes", 2)
+    True
+    >>> typos_apart("acme dental", "acme maintenance", 2)
+    False
+    """
+    a, b = left, right
+    if abs(len(a) - len(b)) > limit:
+        return False
+    big = limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [big] * len(b)
+        lo, hi = max(1, i - limit), min(len(b), i + limit)
+        for j in range(lo, hi + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            d = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d = min(d, prev2[j - 2] + 1)
+            cur[j] = min(d, big)
+        if min(cur[max(0, lo - 1) : hi + 1]) > limit:
+            return False
+        prev2, prev = prev, cur
+    return prev[len(b)] <= limit

@@ -7,7 +7,8 @@ the whole column at once; the regular expressions use only syntax that RE2 (Duck
 A company name goes through these steps:
 
 1. lower case; accents and ligatures folded to ASCII (``Müller`` → ``muller``,
-   ``Société`` → ``societe``, ``Straße`` → ``strasse``);
+   ``Société`` → ``societe``, ``Straße`` → ``strasse``); a non-breaking or other
+   Unicode space read as a space, an invisible character (zero-width space) dropped;
 2. a bracketed part such as ``(Leeds)`` is taken out and kept as the *branch*;
 3. ``&``, ``and``, ``und``, ``et`` dropped; dots dropped (``S.p.A.`` → ``spa``),
    apostrophes dropped, other punctuation becomes a space;
@@ -19,7 +20,10 @@ A company name goes through these steps:
 6. Japanese and Chinese legal forms written onto the name without a space stripped at
    either end (``トヨタ自動車株式会社``, ``华为技术有限公司``).
 
-Letters of other scripts (Cyrillic, Greek, CJK) are kept as they are, lower-cased.
+Letters of other scripts (Cyrillic, Greek, CJK) are kept as they are, lower-cased (Greek
+without its accents). In :func:`normalise_customers`, a name that names no company — a
+placeholder of :data:`PLACEHOLDER_NAMES` such as ``Cash customer``, ``Walk-in`` or
+``N/A``, or one without a letter — has no normalised name: nothing to match on.
 
 The result is ``name_norm``. ``name_core`` further drops generic words (group, holdings,
 international, services, ...), so that "Acme Group" and "Beta Group" share nothing while
@@ -51,6 +55,7 @@ __all__ = [
     "GENERIC_WORDS",
     "LEADING_LEGAL_FORMS",
     "LEGAL_FORMS",
+    "PLACEHOLDER_NAMES",
     "branch_of",
     "canonical_phrase",
     "email_domain",
@@ -63,6 +68,7 @@ __all__ = [
     "normalise_phone",
     "normalise_postcode",
     "normalise_tax_id",
+    "placeholder_phrase",
 ]
 
 #: Legal forms stripped from the end of a company name, as they read after lower-casing,
@@ -117,6 +123,8 @@ LEGAL_FORMS: tuple[str, ...] = (
     "il", "ig", "in liquidation", "in liquidazione", "en liquidation",
     # Cyrillic (Russian, Ukrainian, Bulgarian, Serbian), also written before the name
     "ооо", "зао", "оао", "пао", "ао", "ип", "тов", "пат", "ат", "оод", "еоод", "ад", "доо",
+    # Greek (Α.Ε., Ε.Π.Ε., Ι.Κ.Ε., Ο.Ε., Ε.Ε.)
+    "αε", "επε", "ικε", "οε", "εε",
     # Japanese and Chinese, when set off by a space or brackets: (株), (有)
     "株", "有",
 )  # fmt: skip
@@ -133,6 +141,46 @@ LEADING_LEGAL_FORMS: tuple[str, ...] = (
 ATTACHED_LEGAL_FORMS: tuple[str, ...] = (
     "株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "股份有限公司",
     "有限责任公司", "有限責任公司", "有限公司", "集团", "集團",
+)  # fmt: skip
+
+#: Names that stand for no company in particular: the cash sales, walk-in and sundry
+#: accounts of a till or an ERP, and the fillers of an empty name field, as normalised
+#: names spell them ("Walk-in" → "walk in", "N/A" → "n a"); a number after one
+#: ("Cash customer 2") is part of it. Records named so have no name to match on.
+PLACEHOLDER_NAMES: tuple[str, ...] = (
+    # English
+    "cash", "cash customer", "cash customers", "cash sale", "cash sales", "cash account",
+    "cash client", "walk in", "walkin", "walk in customer", "walk in customers",
+    "walk in sale", "walk in sales", "counter sale", "counter sales", "counter customer",
+    "sundry", "sundries", "sundry customer", "sundry customers", "sundry debtor",
+    "sundry debtors", "sundry sales", "misc", "miscellaneous", "misc customer",
+    "misc customers", "miscellaneous customer", "miscellaneous customers", "various",
+    "various customers", "general customer", "one time customer", "onetime customer",
+    "one off customer", "retail customer", "private customer", "guest customer",
+    "anonymous", "anonymous customer", "anon", "unknown", "unknown customer", "n a", "na",
+    "none", "null", "nil", "test", "test customer", "dummy", "dummy customer", "tbd", "tba",
+    "x", "xx", "xxx", "xxxx", "do not use", "not used", "customer", "client",
+    "default customer", "pos customer", "web customer", "online customer", "new customer",
+    # German
+    "barverkauf", "barverkaufe", "barkunde", "barkunden", "laufkunde", "laufkunden",
+    "laufkundschaft", "einmalkunde", "einmalkunden", "cpd", "cpd kunde", "cpd konto",
+    "diverse", "diverse kunden", "div kunden", "divers", "diverses", "sonstige",
+    "sonstige kunden", "privatkunde", "privatkunden", "kassenkunde", "kasse", "kunde",
+    "unbekannt", "keine angabe",
+    # French
+    "client comptoir", "clients comptoir", "client divers", "clients divers",
+    "client de passage", "client passage", "client occasionnel", "inconnu",
+    "vente comptoir", "ventes comptoir", "particulier", "particuliers",
+    # Spanish, Portuguese, Italian
+    "cliente contado", "clientes contado", "cliente generico", "clientes varios",
+    "cliente varios", "varios", "cliente mostrador", "consumidor final", "cliente final",
+    "publico en general", "publico general", "desconocido", "cliente", "clientes",
+    "cliente occasionale", "clienti vari", "cliente vari", "vari", "diversi",
+    "cliente privato", "clienti diversi", "privato", "privati",
+    # Dutch, Nordic, Romanian
+    "contant", "kontant", "contante verkoop", "diverse klanten", "passanten",
+    "kassa", "kontantkunde", "kontantkund", "diverse kunder", "div kunder",
+    "persoana fizica", "persoane fizice", "client ocazional", "clienti ocazionali",
 )  # fmt: skip
 
 #: Abbreviations written out in company names (whole words only).
@@ -205,11 +253,16 @@ FREE_MAIL_DOMAINS: tuple[str, ...] = (
 )  # fmt: skip
 
 # Accented and special letters folded to ASCII, one character for one character.
+# Greek letters lose their tonos and dialytika and a final sigma reads as any other
+# (a name typed in capitals has no final sigma once lower-cased), and Russian ё reads е:
+# the way each is also written.
 _FOLD_FROM = (
     "àáâãäåāăąǎçćĉċčďđèéêëēĕėęěəĝğġģĥħìíîïĩīĭįıĵķĺļľŀłñńņňŉòóôõöøōŏőǒŕŗřśŝşšșţťŧțùúûüũūŭůűųǔŵýÿŷźżž"
+    "άέήίόύώϊϋΐΰςё"
 )
 _FOLD_TO = (
     "aaaaaaaaaacccccddeeeeeeeeeegggghhiiiiiiiiijklllllnnnnnoooooooooorrrsssssttttuuuuuuuuuuuwyyyzzz"
+    "αεηιουωιυιυσе"
 )
 _FOLD_MULTI = {"ß": "ss", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ĳ": "ij"}
 
@@ -237,6 +290,13 @@ def canonical_phrase(text: str) -> str:
     return " ".join(s.split())
 
 
+def placeholder_phrase(text: str) -> str:
+    """A placeholder name as the normalised name spells it: folded, punctuation and the
+    connecting words dropped ("Walk-in & Cash" → "walk in cash")."""
+    words = canonical_phrase(text.replace("_", " ")).split()
+    return " ".join(w for w in words if w not in _CONNECTORS)
+
+
 def fold_accents(s: ir.StringValue) -> ir.StringValue:
     """Lower-case text with accents and ligatures folded to ASCII letters.
 
@@ -253,6 +313,10 @@ def fold_accents(s: ir.StringValue) -> ir.StringValue:
     # combining marks: accents typed as a separate character (decomposed text, as some
     # Mac and web exports write it) and the dot Turkish "İ" leaves after lower-casing
     folded = folded.translate(_FOLD_FROM, _FOLD_TO).re_replace(r"\p{M}+", "")
+    # a space of another kind (the non-breaking space of Excel and web exports, a thin or
+    # an ideographic space) is a space, and an invisible character (a zero-width space, a
+    # byte-order mark, a soft hyphen) is nothing: "ACME\u00a0Ltd" reads "acme ltd"
+    folded = folded.re_replace(r"\p{Z}", " ").re_replace(r"\p{Cf}", "")
     return _gated(s, r"[^\x00-\x7f]", folded)
 
 
@@ -475,8 +539,22 @@ def house_number(address_norm: ir.StringValue) -> ir.StringValue:
 
 
 def normalise_postcode(postcode: ir.StringValue) -> ir.StringValue:
-    """Postcode upper-cased with spaces and punctuation removed (``ls1 1aa`` → ``LS11AA``)."""
-    return fold_accents(postcode).upper().re_replace(r"[^A-Z0-9]", "").nullif("")
+    """Postcode upper-cased with spaces and punctuation removed (``ls1 1aa`` → ``LS11AA``).
+
+    A postcode of digits only is read without its leading zeros: a spreadsheet that took
+    ``01067`` for a number wrote ``1067``, and both read ``1067``. One of zeros only
+    (``00000``) is no postcode.
+
+    Example
+    -------
+    >>> import ibis
+    >>> con = ibis.duckdb.connect()
+    >>> con.execute(normalise_postcode(ibis.literal("01067"))), con.execute(
+    ...     normalise_postcode(ibis.literal("ls1 1aa")))
+    ('1067', 'LS11AA')
+    """
+    s = fold_accents(postcode).upper().re_replace(r"[^A-Z0-9]", "")
+    return _gated(s, r"^[0-9]+$", s.re_replace(r"^0+", "")).nullif("")
 
 
 def normalise_city(city: ir.StringValue) -> ir.StringValue:
@@ -489,12 +567,32 @@ def normalise_city(city: ir.StringValue) -> ir.StringValue:
 def normalise_phone(
     phone: ir.StringValue, *, digits: int = 9, min_digits: int = 6
 ) -> ir.StringValue:
-    """The last ``digits`` digits of a phone number; NULL when it has fewer than ``min_digits``.
+    """The last ``digits`` digits of a phone number; NULL when it has fewer than ``min_digits``
+    or is one digit repeated (``0000 000000``, a placeholder).
 
-    ``+44 (0)113 496 0000`` and ``0113 496 0000`` agree on their last 9 digits.
+    ``+44 (0)113 496 0000`` and ``0113 496 0000`` agree on their last 9 digits; an
+    extension written after the number (``ext. 12``, ``x12``, ``#12``, ``DW 12``) is not
+    part of it.
+
+    Example
+    -------
+    >>> import ibis
+    >>> ibis.duckdb.connect().execute(normalise_phone(ibis.literal("0113 496 0000 ext. 12")))
+    '134960000'
     """
+    # an extension after the number: "ext 12", "x12", "#12", German "DW 12" / "Durchwahl"
+    phone = phone.re_replace(
+        r"(?i)[\s,;(]*(?:ext|extn|extension|x|#|dw|durchwahl|poste|apparat)[.:]?\s*[0-9]+\)?\s*$",
+        "",
+    )
     d = phone.re_replace(r"[^0-9]", "")
-    return ibis.cases((d.length() >= min_digits, d.right(digits)), else_=ibis.null(str))
+    kept = d.right(digits)
+    # one digit over and over ("0000 000000", "+44 0000 000000") is a placeholder, not a
+    # number
+    return ibis.cases(
+        ((d.length() >= min_digits) & ~_one_digit_repeated(kept), kept),
+        else_=ibis.null(str),
+    )
 
 
 def email_domain(
@@ -518,12 +616,26 @@ def normalise_tax_id(tax_id: ir.StringValue) -> ir.StringValue:
 
     ``GB 123 4567 89``, ``GB123456789`` and ``123456789`` all read ``123456789``; a German
     ``Umsatzsteuer-Id.Nr`` ``DE 301 092 822`` reads ``301092822``; the Swiss ``CHE-123.456.789
-    MWST`` (or ``TVA``, ``IVA``) reads ``123456789``.
+    MWST`` (or ``TVA``, ``IVA``) reads ``123456789``. A value without digits, or of one digit
+    repeated (``N/A``, ``000000000``), is no tax id: NULL.
     """
     s = tax_id.upper().re_replace(r"[^A-Z0-9]", "")
     s = s.re_extract(r"^(.*[0-9])(?:MWST|TVA|IVA)$", 1).nullif("").coalesce(s)
     tail = s.re_extract(r"^[A-Z]{1,3}([0-9][0-9A-Z]*)$", 1).nullif("")
-    return tail.coalesce(s).nullif("")
+    s = tail.coalesce(s)
+    # every tax id has digits, and not one digit only over and over: "N/A", "none",
+    # "000000000" or "GB 999999999" stand for no tax id, and would otherwise join every
+    # record that carries them
+    digits = s.re_replace(r"[^0-9]", "")
+    return ibis.cases(
+        ((digits.length() == 0) | _one_digit_repeated(digits), ibis.null(str)),
+        else_=s.nullif(""),
+    )
+
+
+def _one_digit_repeated(digits: ir.StringValue) -> ir.BooleanValue:
+    """The text is one character written over and over ("0000", "99")."""
+    return digits == digits.left(1).repeat(digits.length())
 
 
 def normalise_customers(customers: ir.Table, settings: AccountSettings) -> ir.Table:
@@ -552,9 +664,19 @@ def normalise_customers(customers: ir.Table, settings: AccountSettings) -> ir.Ta
             return customers[name].cast("string")
         return ibis.null(str)
 
+    placeholders = sorted(
+        {placeholder_phrase(p) for p in (*PLACEHOLDER_NAMES, *settings.extra_placeholder_names)}
+        - {""}
+    )
+
     def name_columns(t: ir.Table, name: ir.StringValue) -> ir.Table:
         t = t.mutate(branch=branch_of(name))
         t = _apply_steps(t, "name_norm", name, _name_steps(settings.extra_legal_forms))
+        # a placeholder ("Cash customer 2", "N/A") or a name without a letter ("12345")
+        # names no company: no name to match on
+        bare = t.name_norm.re_replace(r"(?:\s+[0-9]+)+$", "")
+        named = t.name_norm.re_search(r"\p{L}") & ~bare.isin(placeholders)
+        t = t.mutate(name_norm=ibis.cases((named, t.name_norm), else_=ibis.null(str)))
         return _apply_steps(
             t, "name_core", t.name_norm, _core_steps(t.name_norm, settings.extra_generic_words)
         )

@@ -4,7 +4,10 @@ Clustering is connected components over the pairs at or above the match threshol
 person's stored decisions on top: a confirmed pair is always joined, a rejected pair never
 ends in the same account (its component is rebuilt by adding links strongest first and
 skipping any link that would join a rejected pair; Splink's own clustering cannot take
-cannot-link constraints). All of it is customer-sized work on Arrow and NumPy arrays.
+cannot-link constraints). Pairs the guards keep apart (names that disagree, tax ids that
+differ) are kept apart the same way when other records would chain them into one account,
+unless a person confirmed the links that join them. All of it is customer-sized work on
+Arrow and NumPy arrays.
 
 An account's id is its smallest member ``customer_id`` (text order), so ids are stable
 from run to run and readable.
@@ -47,6 +50,15 @@ def _find(parent: list[int], i: int) -> int:
     return i
 
 
+def _local_pairs(
+    a: np.ndarray, b: np.ndarray, nodes: np.ndarray, local: dict[int, int]
+) -> set[tuple[int, int]]:
+    """The pairs ``a``, ``b`` within ``nodes``, in their positions there, both ways."""
+    held = np.isin(a, nodes) & np.isin(b, nodes)
+    out = {(local[int(x)], local[int(y)]) for x, y in zip(a[held], b[held], strict=True)}
+    return out | {(y, x) for x, y in out}
+
+
 def _split_rejected(
     labels: np.ndarray,
     left: np.ndarray,
@@ -54,34 +66,44 @@ def _split_rejected(
     weight: np.ndarray,
     rej_l: np.ndarray,
     rej_r: np.ndarray,
+    apart_l: np.ndarray | None = None,
+    apart_r: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Rebuild the components that hold a rejected pair, strongest links first.
+    """Rebuild the components that hold a rejected or an apart pair, strongest links first.
 
-    Returns the new labels and the number of confirmed links that had to be dropped because
-    they contradicted a rejection.
+    A rejected pair never ends in one component: a link that would join it is skipped,
+    a confirmed one too. An apart pair (``apart_l``, ``apart_r``) is kept apart by the
+    links no person confirmed: confirmed links are joined first, whatever they bring
+    together. Returns the new labels and the number of confirmed links that had to be
+    dropped because they contradicted a rejection.
     """
-    bad = np.unique(labels[rej_l][labels[rej_l] == labels[rej_r]])
+    if apart_l is None or apart_r is None:
+        apart_l = apart_r = np.empty(0, dtype=np.int64)
+    both_l = np.concatenate([rej_l, apart_l])
+    both_r = np.concatenate([rej_r, apart_r])
+    bad = np.unique(labels[both_l][labels[both_l] == labels[both_r]])
     if bad.size == 0:
         return labels, 0
     labels = labels.copy()
     next_label = int(labels.max()) + 1
     conflicts = 0
-    for comp in bad:  # components are few: only those holding a rejected pair
+    for comp in bad:  # components are few: only those holding a rejected or apart pair
         nodes = np.flatnonzero(labels == comp)
         local = {int(n): k for k, n in enumerate(nodes)}
         in_comp = np.isin(left, nodes) & np.isin(right, nodes)
         order = np.lexsort((right[in_comp], left[in_comp], -weight[in_comp]))
         el, er, ew = left[in_comp][order], right[in_comp][order], weight[in_comp][order]
-        rj = np.isin(rej_l, nodes)
-        cannot = {(local[int(a)], local[int(b)]) for a, b in zip(rej_l[rj], rej_r[rj], strict=True)}
-        cannot |= {(b, a) for a, b in cannot}
+
+        cannot = _local_pairs(rej_l, rej_r, nodes, local)
+        unconfirmed = cannot | _local_pairs(apart_l, apart_r, nodes, local)
         parent = list(range(len(nodes)))
         members: list[set[int]] = [{k} for k in range(len(nodes))]
         for a, b, w in zip(el, er, ew, strict=True):
             ra, rb = _find(parent, local[int(a)]), _find(parent, local[int(b)])
             if ra == rb:
                 continue
-            if any((x, y) in cannot for x in members[ra] for y in members[rb]):
+            kept = cannot if w >= _CONFIRMED else unconfirmed
+            if any((x, y) in kept for x in members[ra] for y in members[rb]):
                 conflicts += int(w >= _CONFIRMED)
                 continue
             parent[rb] = ra
@@ -99,6 +121,7 @@ def cluster_pairs(
     pairs: pa.Table,
     threshold: float,
     decisions: pa.Table | None = None,
+    apart: pa.Table | None = None,
 ) -> tuple[pa.Table, dict[str, int]]:
     """Group records into accounts from scored pairs and stored decisions.
 
@@ -114,6 +137,11 @@ def cluster_pairs(
     decisions
         Optional ``left_id``, ``right_id``, ``decision`` (``confirm``/``reject``), as
         returned by :func:`tierwise.accounts.review.clean_decisions`.
+    apart
+        Optional ``left_id``, ``right_id``: pairs the links must not bring into one
+        account through other records (A~B~C where A and C are plainly two companies);
+        only links a person confirmed may. The component holding such a pair is rebuilt
+        from its strongest links, as for a rejected pair.
 
     Returns
     -------
@@ -182,8 +210,18 @@ def cluster_pairs(
     graph = coo_matrix((np.ones(left.size), (left, right)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     conflicts = 0
-    if rej_l.size:
-        labels, conflicts = _split_rejected(labels, left, right, weight, rej_l, rej_r)
+    apart_l = apart_r = np.empty(0, dtype=np.int64)
+    if apart is not None and apart.num_rows:
+        ends = _codes(
+            id_arr, pa.concat_arrays([_array(apart["left_id"]), _array(apart["right_id"])])
+        )
+        apart_l, apart_r = ends[: apart.num_rows], ends[apart.num_rows :]
+        ok = (apart_l >= 0) & (apart_r >= 0)
+        apart_l, apart_r = apart_l[ok], apart_r[ok]
+    if rej_l.size or apart_l.size:
+        labels, conflicts = _split_rejected(
+            labels, left, right, weight, rej_l, rej_r, apart_l, apart_r
+        )
     # account id = smallest member: codes are in text order, so the smallest code
     first = np.full(labels.max() + 1 if n else 0, n, dtype=np.int64)
     np.minimum.at(first, labels, np.arange(n))

@@ -7,7 +7,10 @@ So a pair whose names disagree (:func:`tierwise.accounts.names.names_agree`) is 
 merged automatically, whatever the model says, unless the two records carry the same tax
 id; nor is a pair whose tax ids differ (two legal entities, such as a group's companies
 sharing a name, a domain and a city). Such a pair goes to the review queue, where a person
-can confirm it.
+can confirm it. So is a pair of which a record has no name — none given, or a placeholder
+such as "Cash customer" or "N/A" that a till or an ERP gives many customers — unless the
+tax ids are the same: what such records share (the shop's address, its phone) says nothing
+about which company bought.
 
 **The deterministic rules** merge what is near-certain whether or not the model can be
 fitted: they are all that looks for duplicates in a master too small for EM or a clean one
@@ -36,6 +39,13 @@ that agree and a shared address or phone with a contradiction; names that agree 
 part with a shared postcode, phone or street address; and names that agree with the same
 street address in another postcode or city.
 
+A customer master with names only (no street address, postcode, phone or tax id) gives
+the rules nothing to merge on, and a name alone cannot tell a company written twice from
+a namesake in another town. There the rules look among the records sharing a name, or a
+city and the start of a name (:data:`NAME_BLOCKING`), and show a person the pairs with
+the same name, or names that agree as wholes in the same city, where nothing tells them
+apart (neither the cities, the e-mail domains nor the head counts differ).
+
 Everything is customer-sized work on Arrow and NumPy (the candidate pairs are built in the
 engine).
 """
@@ -54,7 +64,14 @@ from ..settings.accounts import AccountSettings
 from .names import names_agree, names_agree_wholly, one_edit_apart
 from .normalise import GENERIC_WORDS, LEGAL_FORMS, canonical_phrase
 
-__all__ = ["RULE_BLOCKING", "RULE_FIELDS", "candidate_pairs", "guard_pairs", "rule_pairs"]
+__all__ = [
+    "NAME_BLOCKING",
+    "RULE_BLOCKING",
+    "RULE_FIELDS",
+    "candidate_pairs",
+    "guard_pairs",
+    "rule_pairs",
+]
 
 #: The pairs the rules look at: records sharing a tax id, a postcode, a phone, or a street
 #: address in one city (blocks too large for ``[accounts] max_rule_pairs_per_record`` are
@@ -64,6 +81,13 @@ RULE_BLOCKING: tuple[tuple[str, ...], ...] = (
     ("postcode_norm",),
     ("phone_norm",),
     ("address_norm", "city_norm"),
+)
+
+#: The pairs the rules look at in a master with names only: records sharing a name, or a
+#: city and the start of a name.
+NAME_BLOCKING: tuple[tuple[str, ...], ...] = (
+    ("name_norm",),
+    ("city_norm", "name_prefix"),
 )
 
 #: Columns the deterministic rules read (``<column>_l`` / ``<column>_r`` in a pairs table).
@@ -99,6 +123,10 @@ REVIEW_ADDRESS_ELSEWHERE = (
     "names agree and they share a street address, but in another postcode or city: not "
     "merged unless a person confirms it"
 )
+REVIEW_NAME_ONLY = (
+    "same name, and nothing else to tell a duplicate from a namesake (no street address, "
+    "postcode, phone or tax id on both records): not merged unless a person confirms it"
+)
 
 #: Legal forms shorter than this are not taken as light words of a name (two letters such
 #: as "ab", "as" or "sa" are as often initials or words).
@@ -107,6 +135,10 @@ _MIN_LEGAL_LIGHT = 3
 #: Why the guard kept a pair apart (the review queue's ``reason``).
 HELD_BACK_NAMES = "names disagree: not merged unless a person confirms it"
 HELD_BACK_TAX = "tax ids differ: not merged unless a person confirms it"
+HELD_BACK_NO_NAME = (
+    "a record has no name, or one such as 'Cash customer' or 'N/A' that names no company: "
+    "not merged unless a person confirms it"
+)
 
 
 def candidate_pairs(keyed: ir.Table, keys: Sequence[str], *, uid: str = "customer_id") -> ir.Table:
@@ -158,6 +190,12 @@ def _same(pairs: pa.Table, col: str) -> np.ndarray:
     """Both records have a value in ``col`` and it is the same."""
     eq = pc.equal(_col(pairs, f"{col}_l"), _col(pairs, f"{col}_r"))
     return np.asarray(pc.fill_null(eq, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _both(pairs: pa.Table, col: str) -> np.ndarray:
+    """Both records have a value in ``col``."""
+    both = pc.and_(pc.is_valid(_col(pairs, f"{col}_l")), pc.is_valid(_col(pairs, f"{col}_r")))
+    return np.asarray(both.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _differ(pairs: pa.Table, col: str) -> np.ndarray:
@@ -245,13 +283,16 @@ def _tax_conflict(pairs: pa.Table) -> np.ndarray:
     return differ
 
 
-def guard_pairs(pairs: pa.Table, settings: AccountSettings) -> pa.Table:
+def guard_pairs(
+    pairs: pa.Table, settings: AccountSettings, *, names_required: bool = True
+) -> pa.Table:
     """Add the guards to the model's scored pairs.
 
     Adds ``names_agree`` (NULL where a name is missing), ``held_back`` (the pair is not
     merged automatically, whatever its match probability) and ``guard`` (why, or NULL):
-    names that disagree while the tax ids are not the same (``name_guard``), or tax ids that
-    differ (``tax_id_guard``).
+    names that disagree, or (``names_required``) a record without a name — none given, or
+    a placeholder such as "Cash customer" — while the tax ids are not the same
+    (``name_guard``); or tax ids that differ (``tax_id_guard``).
 
     Parameters
     ----------
@@ -260,6 +301,9 @@ def guard_pairs(pairs: pa.Table, settings: AccountSettings) -> pa.Table:
         model's ``gamma_tax_id``.
     settings
         ``[accounts]``: ``name_guard``, ``tax_id_guard``, ``name_token_min_length``.
+    names_required
+        Hold back a pair of which a record has no name (false for a customer master
+        without names, where nothing else could be merged).
 
     Example
     -------
@@ -274,14 +318,18 @@ def guard_pairs(pairs: pa.Table, settings: AccountSettings) -> pa.Table:
     disagree = np.asarray(
         pc.fill_null(pc.invert(agree), False).to_numpy(zero_copy_only=False), dtype=bool
     )
-    by_name = disagree & ~_same(pairs, "tax_id_norm") & settings.name_guard
+    nameless = np.asarray(pc.is_null(agree).to_numpy(zero_copy_only=False), dtype=bool)
+    unsure = ~_same(pairs, "tax_id_norm") & settings.name_guard
+    by_name = disagree & unsure
+    by_nameless = nameless & unsure & names_required
     by_tax = _tax_conflict(pairs) & settings.tax_id_guard
     guard = np.full(pairs.num_rows, None, dtype=object)
     guard[by_tax] = HELD_BACK_TAX
+    guard[by_nameless] = HELD_BACK_NO_NAME
     guard[by_name] = HELD_BACK_NAMES
     return (
         pairs.append_column("names_agree", agree)
-        .append_column("held_back", pa.array(by_name | by_tax))
+        .append_column("held_back", pa.array(by_name | by_nameless | by_tax))
         .append_column("guard", pa.array(guard, pa.string()))
     )
 
@@ -349,6 +397,14 @@ def rule_pairs(pairs: pa.Table, settings: AccountSettings) -> pa.Table:
         (agree & ~whole & (any_shared | elsewhere), REVIEW_NAMES_IN_PART),
         (whole & elsewhere, REVIEW_ADDRESS_ELSEWHERE),
     ]
+    # nothing but the name to go on: the same name, or names agreeing as wholes in one
+    # city, where nothing differs either
+    unknown = ~np.logical_or.reduce(
+        [_both(pairs, c) for c in ("address_norm", "postcode_norm", "phone_norm", "tax_id_norm")]
+    )
+    alike = _same(pairs, "name_norm") | (whole & _same(pairs, "city_norm"))
+    apart = _differ(pairs, "city_norm") | _differ(pairs, "email_domain") | size_conflict
+    reviews.append((alike & unknown & ~apart, REVIEW_NAME_ONLY))
     review = ~link & np.logical_or.reduce([hit for hit, _ in reviews])
     rule = np.full(pairs.num_rows, None, dtype=object)
     for name, hit in reversed(list(zip(RULES, fired, strict=True))):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import itertools
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
@@ -22,6 +24,47 @@ BLOCKING_COLUMNS = (
     "email_domain",
     "tax_id_norm",
 )
+
+
+#: The customer master's columns, as a rule might name them, and the derived column each
+#: stands for in a blocking rule.
+_DERIVED_FROM = {
+    "name": "name_core",
+    "company": "name_core",
+    "address": "address_norm",
+    "street": "address_norm",
+    "house_number": "address_number",
+    "postcode": "postcode_norm",
+    "zip": "postcode_norm",
+    "city": "city_norm",
+    "phone": "phone_norm",
+    "email": "email_domain",
+    "domain": "email_domain",
+    "tax_id": "tax_id_norm",
+    "vat": "tax_id_norm",
+}
+
+
+def _unknown_column(col: Any, where: str) -> str:
+    """What to write instead of ``col`` in a blocking rule: the derived column it most
+    likely means, or the list of them."""
+    text = str(col)
+    key = text.strip().lower()
+    if any(mark in text for mark in ("=", "l.", "r.", " and ", "(")):
+        return (
+            f"{text!r} in {where} is a SQL condition: a rule lists the columns two records "
+            'must share, e.g. ["name_core", "postcode_norm"]'
+        )
+    guess = key if key in BLOCKING_COLUMNS else _DERIVED_FROM.get(key)
+    if guess is None:
+        close = difflib.get_close_matches(key, [*BLOCKING_COLUMNS, *_DERIVED_FROM], 1, 0.6)
+        guess = _DERIVED_FROM.get(close[0], close[0]) if close else None
+    if guess is not None:
+        return (
+            f"unknown column {text!r} in {where} (did you mean {guess}? rules name the "
+            "columns tierwise derives from the customer master)"
+        )
+    return f"unknown column {text!r} in {where} (use one of {', '.join(BLOCKING_COLUMNS)})"
 
 
 class AccountSettings(Section):
@@ -75,7 +118,9 @@ class AccountSettings(Section):
 
     review_upper: float = Field(default=0.95, ge=0.0, le=1.0)
     """Upper end of the review band (exclusive); probability (0-1). Default 0.95, so pairs
-    merged with a probability between ``match_threshold`` and 0.95 are also shown."""
+    merged with a probability between ``match_threshold`` and 0.95 are also shown. Below
+    ``match_threshold`` it is taken as ``match_threshold``: a pair not merged is shown
+    whenever it reaches ``review_lower``."""
 
     blocking_rules: list[list[str]] = Field(
         default_factory=lambda: [
@@ -170,16 +215,18 @@ class AccountSettings(Section):
 
     name_guard: bool = True
     """Never merge two records automatically when their names disagree (neither name's
-    words all appear, allowing a typo, in the other's), however much else agrees — an
-    address, a switchboard phone and a city are shared by every business in a building.
-    Only the same tax id overrides it. Such pairs go to the review queue instead.
-    Default true."""
+    words all appear, allowing a typo, in the other's), or when one of them has no name
+    (none given, or a placeholder such as "Cash customer" or "N/A"), however much else
+    agrees — an address, a switchboard phone and a city are shared by every business in a
+    building — nor through other records' matches ("Acme" matching both "Acme Dental" and
+    "Acme Maintenance"). Only the same tax id overrides it. Such pairs go to the review
+    queue instead. Default true."""
 
     tax_id_guard: bool = True
     """Never merge two records automatically when both carry a tax id and the ids differ
-    (by more than ``identifier_max_edits`` characters): they are different legal entities,
-    whatever else agrees (a group's companies share a name, a domain and a city). Such
-    pairs go to the review queue instead. Default true."""
+    (by more than ``identifier_max_edits`` characters), nor through other records' matches:
+    they are different legal entities, whatever else agrees (a group's companies share a
+    name, a domain and a city). Such pairs go to the review queue instead. Default true."""
 
     name_token_min_length: int = Field(default=4, ge=1, le=20)
     """Words of a name shorter than this must be spelled the same to agree; longer ones
@@ -221,6 +268,20 @@ class AccountSettings(Section):
     holdings, international, services, ...); the deterministic rules also let two names
     differ by them; list of text. Default empty."""
 
+    extra_placeholder_names: list[str] = Field(default_factory=list)
+    """Names that stand for no company in particular, in addition to the built-in ones
+    (Cash customer, Walk-in, Sundry, N/A, Barverkauf, Client comptoir, Cliente contado, ...),
+    written as they appear (case, accents and punctuation do not matter; a number after the
+    name, "Cash customer 2", is allowed for). Records named so are never merged with another
+    record on what they share (the till's address, phone or postcode): only the same tax id,
+    or a person's decision, merges them; list of text. Default empty."""
+
+    large_account_records: int = Field(default=10, ge=2)
+    """An account merged from more customer records than this is named in the run's
+    warnings, to be checked: a company is rarely entered so often, and a name that stands
+    for many customers ("Kontantkunde", not among the built-in placeholders) merges them
+    all into one account; records. Default 10."""
+
     extra_free_mail_domains: list[str] = Field(default_factory=list)
     """E-mail domains that say nothing about the company (in addition to gmail.com,
     outlook.com, web.de, ...); list of domains. Default empty."""
@@ -235,18 +296,30 @@ class AccountSettings(Section):
     max_em_iterations: int = Field(default=25, ge=1)
     """Most iterations of each expectation-maximisation pass; iterations. Default 25."""
 
+    @field_validator("blocking_rules", mode="before")
+    @classmethod
+    def _rules_are_lists_of_columns(cls, rules: Any) -> Any:
+        example = '[["name_core"], ["postcode_norm", "name_prefix"]]'
+        if isinstance(rules, str) or (
+            isinstance(rules, list) and rules and all(isinstance(r, str) for r in rules)
+        ):
+            raise ValueError(
+                "each blocking rule is a list of columns, and the setting a list of rules: "
+                f"write {example} for two rules (the second on both columns)"
+            )
+        return rules
+
     @field_validator("blocking_rules")
     @classmethod
     def _known_blocking_columns(cls, rules: list[list[str]]) -> list[list[str]]:
         if not rules:
-            raise ValueError("give at least one blocking rule")
+            raise ValueError('give at least one blocking rule, e.g. [["name_core"]]')
         for rule in rules:
             if not rule:
                 raise ValueError("a blocking rule needs at least one column")
             for col in rule:
                 if col not in BLOCKING_COLUMNS:
-                    known = ", ".join(BLOCKING_COLUMNS)
-                    raise ValueError(f"unknown column {col!r} in a blocking rule (use {known})")
+                    raise ValueError(_unknown_column(col, "a blocking rule"))
         return rules
 
     @field_validator("block_refinements")
@@ -254,8 +327,7 @@ class AccountSettings(Section):
     def _known_refinement_columns(cls, cols: list[str]) -> list[str]:
         for col in cols:
             if col not in BLOCKING_COLUMNS:
-                known = ", ".join(BLOCKING_COLUMNS)
-                raise ValueError(f"unknown column {col!r} in block_refinements (use {known})")
+                raise ValueError(_unknown_column(col, "block_refinements"))
         return cols
 
     @field_validator("report_abc_cuts")
