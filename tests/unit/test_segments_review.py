@@ -524,3 +524,96 @@ def test_a_customer_renumbered_or_merged_since_is_matched_on_its_tax_id() -> Non
     }
     assert m[("C", "(merged)")] == 1 and m[("A", "(gone)")] == 1
     assert review["reconciles"] is True
+
+
+def _wobbling(n: int = 1000) -> tuple[pa.Table, pa.Table, int]:
+    """A customer table and the same customers a month later, every figure moved by up to
+    ±5% (a month's noise), and the row of the most profitable customer, whose net profit
+    fell to 1 (a real fall)."""
+    rng = np.random.default_rng(7)
+    profit = rng.lognormal(7, 1.2, n)
+    headroom = rng.lognormal(8, 1.0, n)
+
+    def table(p: np.ndarray, h: np.ndarray) -> pa.Table:
+        return pa.table(
+            {
+                "customer_id": [f"C{i:04d}" for i in range(n)],
+                "net_profit": p,
+                "headroom": h,
+                "wallet": h + 1000.0,
+                "revenue_12m": np.full(n, 1000.0),
+                "status": ["active"] * n,
+            }
+        )
+
+    then = table(profit, headroom)
+    later = profit * rng.uniform(0.95, 1.05, n)
+    top = int(np.argmax(profit))
+    later[top] = 1.0
+    return then, table(later, headroom * rng.uniform(0.95, 1.05, n)), top
+
+
+def test_a_customer_whose_figures_wobble_near_a_cut_keeps_last_runs_class() -> None:
+    then, now, top = _wobbling()
+    first = segment_customers(then, S, seed=1).customers
+    prev = then.append_column("value_class", first.column("value_class")).append_column(
+        "value_class_computed", first.column("value_class_computed")
+    )
+    plain = segment_customers(
+        now, S.model_copy(update={"class_hysteresis": 0}), seed=1, previous=prev
+    )
+    held = segment_customers(now, S, seed=1, previous=prev)
+    moved_plain = int(
+        np.sum(np.array(plain.customers.column("class_change").to_pylist()) != "same")
+    )
+    change = np.array(held.customers.column("class_change").to_pylist())
+    # ±5% noise moves customers across the cuts when each run is classed on its own figures
+    assert moved_plain >= 10
+    # with the 10% band only a real move is left, and the customer whose profit fell
+    assert int(np.sum(change != "same")) <= moved_plain // 4
+    assert change[top] == "down"
+    kept = np.array(
+        [
+            "kept" in r and "from the previous run" in r
+            for r in held.customers.column("class_reason").to_pylist()
+        ]
+    )
+    n_kept = held.manifest["held_previous_class"]
+    assert n_kept == int(kept.sum()) >= moved_plain // 2
+    assert not kept[top]
+    (w,) = [w for w in held.warnings if "class_hysteresis" in w]
+    assert f"{n_kept} customers kept the class the previous run computed" in w
+    # each customer kept so has a figure within 10% of a cut point of this run
+    v = now.column("net_profit").to_numpy()[kept]
+    p = now.column("headroom").to_numpy()[kept]
+    assert held.value_cuts is not None and held.potential_cuts is not None
+
+    def near(x: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
+        return np.any([np.abs(x - t) <= 0.1 * t for t in cuts], axis=0)
+
+    assert np.all(near(v, held.value_cuts.thresholds) | near(p, held.potential_cuts.thresholds))
+    # without a previous run nothing is kept
+    alone = segment_customers(now, S, seed=1)
+    assert alone.manifest["held_previous_class"] == 0
+    assert alone.customers.column("value_class") == plain.customers.column("value_class")
+
+
+def test_a_class_set_by_an_override_last_run_is_not_kept_by_the_band() -> None:
+    then, now, _ = _wobbling()
+    first = segment_customers(then, S, seed=1).customers
+    computed = first.column("value_class_computed").to_pylist()
+    plain = segment_customers(now, S.model_copy(update={"class_hysteresis": 0}), seed=1)
+    # a customer the band would keep, then given another class by a person last run
+    prev = then.append_column("value_class_computed", pa.array(computed))
+    held = segment_customers(
+        now, S, seed=1, previous=prev.append_column("value_class", pa.array(computed))
+    )
+    reasons = held.customers.column("class_reason").to_pylist()
+    i = next(k for k, r in enumerate(reasons) if "from the previous run" in r)
+    overridden = list(computed)
+    overridden[i] = "D" if computed[i] != "D" else "A"
+    prev2 = prev.append_column("value_class", pa.array(overridden))
+    again = segment_customers(now, S, seed=1, previous=prev2)
+    # the band keeps what the mathematics said last run, not the person's class
+    assert again.customers.column("value_class")[i].as_py() == computed[i]
+    assert plain.customers.column("value_class")[i].as_py() != computed[i]

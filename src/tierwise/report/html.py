@@ -763,6 +763,12 @@ class _Report:
             ("Moved up a class", fmt_value(rv.get("up"), "int")),
             ("Moved down a class", fmt_value(rv.get("down"), "int")),
             ("Kept their class", fmt_value(rv.get("same"), "int")),
+        ]
+        held = seg.get("held_previous_class") if isinstance(seg, dict) else None
+        if held:
+            # a customer near a cut point kept its class ([segments] class_hysteresis)
+            items.append(("Of them, held near a cut point", fmt_value(held, "int")))
+        items += [
             ("New since then", fmt_value(rv.get("new"), "int")),
             ("Gone since then", fmt_value(rv.get("gone"), "int")),
         ]

@@ -54,7 +54,7 @@ from ..errors import InputError
 from ..io.columns import text_column
 from ..validate import count_text
 
-__all__ = ["Review", "annualise", "compare_runs", "figure", "loose_id_key"]
+__all__ = ["Review", "annualise", "compare_runs", "figure", "loose_id_key", "match_previous"]
 
 NEW, GONE, MERGED = "(new)", "(gone)", "(merged)"
 #: the loose key is used when the ids as written find fewer than this share of the
@@ -347,6 +347,52 @@ def _members_note(renumbered: list[tuple[str, str]], merged: list[tuple[str, str
     return "; ".join(parts) + " (account_members.csv of each run lists the records)"
 
 
+def match_previous(
+    ids: pa.Array | pa.ChunkedArray,
+    previous: pa.Table,
+    *,
+    source: str,
+    members_now: pa.Array | pa.ChunkedArray | None = None,
+    tax_now: pa.Array | pa.ChunkedArray | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any], list[str]]:
+    """Each customer's row in the previous run's table (-1: none), each previous row's
+    account it was merged into now (-1: none), how the ids were matched, and warnings.
+
+    Matched on the id, then on a loose form of it, then on the member records of an
+    account (``members_now`` and the previous table's ``member_ids``), then on the tax id
+    (``tax_now`` and the previous table's ``tax_id``), as :func:`compare_runs` says.
+    """
+    prev_ids = pc.cast(previous.column("customer_id"), pa.string())
+    n_prev = previous.num_rows
+    pos, id_match, warnings = _match_ids(
+        ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids,
+        prev_ids.combine_chunks() if isinstance(prev_ids, pa.ChunkedArray) else prev_ids,
+        source,
+    )
+    merged_into = np.full(n_prev, -1, dtype=np.int64)
+    id_match["records"] = 0
+    if n_prev and len(ids) and (members_now is not None or "member_ids" in previous.column_names):
+        pos, merged_into, renumbered, merged = _match_members(
+            ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids,
+            members_now,
+            prev_ids.combine_chunks() if isinstance(prev_ids, pa.ChunkedArray) else prev_ids,
+            previous.column("member_ids") if "member_ids" in previous.column_names else None,
+            pos,
+        )
+        id_match["records"] = len(renumbered)
+        if renumbered or merged:
+            warnings.append(_members_note(renumbered, merged))
+    id_match["tax_id"] = 0
+    if n_prev and len(ids) and tax_now is not None and "tax_id" in previous.column_names:
+        pos, merged_into, renamed, joined = _match_tax_ids(
+            tax_now, previous.column("tax_id"), pos, merged_into
+        )
+        id_match["tax_id"] = len(renamed)
+        if renamed or joined:
+            warnings.append(_tax_note(ids, prev_ids, renamed, joined))
+    return pos, merged_into, id_match, warnings
+
+
 def compare_runs(
     ids: pa.Array,
     class_now: np.ndarray,
@@ -400,32 +446,9 @@ def compare_runs(
     prev_ids = pc.cast(previous.column("customer_id"), pa.string())
     prev_cls = pc.cast(previous.column("value_class"), pa.string()).to_numpy(zero_copy_only=False)
     n_prev = previous.num_rows
-    pos, id_match, warnings = _match_ids(
-        ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids,
-        prev_ids.combine_chunks() if isinstance(prev_ids, pa.ChunkedArray) else prev_ids,
-        source,
+    pos, merged_into, id_match, warnings = match_previous(
+        ids, previous, source=source, members_now=members_now, tax_now=tax_now
     )
-    merged_into = np.full(n_prev, -1, dtype=np.int64)
-    id_match["records"] = 0
-    if n_prev and len(ids) and (members_now is not None or "member_ids" in previous.column_names):
-        pos, merged_into, renumbered, merged = _match_members(
-            ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids,
-            members_now,
-            prev_ids.combine_chunks() if isinstance(prev_ids, pa.ChunkedArray) else prev_ids,
-            previous.column("member_ids") if "member_ids" in previous.column_names else None,
-            pos,
-        )
-        id_match["records"] = len(renumbered)
-        if renumbered or merged:
-            warnings.append(_members_note(renumbered, merged))
-    id_match["tax_id"] = 0
-    if n_prev and len(ids) and tax_now is not None and "tax_id" in previous.column_names:
-        pos, merged_into, renamed, joined = _match_tax_ids(
-            tax_now, previous.column("tax_id"), pos, merged_into
-        )
-        id_match["tax_id"] = len(renamed)
-        if renamed or joined:
-            warnings.append(_tax_note(ids, prev_ids, renamed, joined))
     known = pos >= 0
     rank = {c: i for i, c in enumerate(names)}
     order = {c: i for i, c in enumerate(previous_classes or [])}

@@ -69,7 +69,7 @@ from .cuts import AxisData, CutPoints, find_cuts, levels
 from .niches import NicheDesign, NicheModel, fit_niches, niche_phrases, unique_names
 from .overrides import AUDIT_SCHEMA, check_overrides, override_reason
 from .profiles import Figures, SegmentLevel, segment_table
-from .review import compare_runs, figure
+from .review import compare_runs, figure, match_previous
 
 __all__ = ["CUSTOMER_COLUMNS", "SegmentsResult", "segment_customers"]
 
@@ -511,6 +511,29 @@ def segment_customers(
         tier_jaccard = tjac / tseen
         tier_kept = tkept / tseen
 
+    # -- 4b. a class kept near the cuts (a previous run given) ----------------------------
+    held = np.zeros(n, dtype=bool)
+    if previous is not None and s.class_hysteresis > 0:
+        computed, rule_code, held = _hold_near_cuts(
+            _previous_codes(ids, previous, names, customers, previous_source),
+            computed,
+            rule_code,
+            lambda vl, pl: rule.classify(
+                vl, pl if s.scheme == "value_potential" else ease_level, pl, thin, hard
+            ),
+            (value, vcut.thresholds),
+            (potential, pcut.thresholds),
+            s.class_hysteresis,
+        )
+        if held.any():
+            warnings.append(
+                f"{count_text(int(held.sum()), 'customer')} kept the class the previous run "
+                f"computed for them: their figures are within {s.class_hysteresis:.0%} of a "
+                "cut point this run's figures alone would move them across (class_reason "
+                f"says so); [segments] class_hysteresis = {s.class_hysteresis:g} sets the "
+                "band, 0 classes on this run's figures alone"
+            )
+
     # -- 5. niches ----------------------------------------------------------------------
     design = NicheDesign.build(customers, s.niche_features, s.niche_max_categories)
     models: list[NicheModel] = []
@@ -563,6 +586,26 @@ def segment_customers(
         v_ranked=v_ax.values, p_ranked=p_ax.values, value_only=value_only,
         potential_word="not used" if has_potential else "not estimated",
     )  # fmt: skip
+
+    if held.any():
+        rows = np.flatnonzero(held)
+        kept = pc.binary_join_element_wise(
+            reason_body.take(pa.array(rows)),
+            pa.array(
+                [
+                    f"; kept {names[c]} from the previous run: within "
+                    f"{s.class_hysteresis:.0%} of a cut point ([segments] class_hysteresis)"
+                    for c in computed[rows].tolist()
+                ],
+                pa.string(),
+            ),
+            "",
+        )
+        mask = np.zeros(n, dtype=bool)
+        mask[rows] = True
+        if isinstance(kept, pa.ChunkedArray):
+            kept = kept.combine_chunks()
+        reason_body = pc.replace_with_mask(reason_body, pa.array(mask), kept)
 
     # -- 7. overrides -------------------------------------------------------------------
     final = computed.astype(np.int64).copy()
@@ -843,6 +886,7 @@ def segment_customers(
         },
         "customers": n,
         "thin_history": int(thin.sum()),
+        "held_previous_class": int(held.sum()),
         "classes": {
             c: {
                 "customers": int(counts_final[i]),
@@ -1423,3 +1467,95 @@ def _goals_table(
         pa.table({c: pa.array(v, types.get(c, pa.float64())) for c, v in rows.items()}),
         warnings,
     )
+
+
+def _previous_codes(
+    ids: pa.Array,
+    previous: pa.Table,
+    names: list[str],
+    customers: pa.Table,
+    source: str | None,
+) -> np.ndarray:
+    """The class the previous run computed for each customer (its code into ``names``;
+    -1: not in the previous run, or a class this run does not have). The computed class
+    (``value_class_computed``), not an override: an override is the overrides file's to
+    give again."""
+    col = next(
+        (c for c in ("value_class_computed", "value_class") if c in previous.column_names), None
+    )
+    if col is None or "customer_id" not in previous.column_names:
+        return np.full(len(ids), -1, dtype=np.int64)
+    pos, _, _, _ = match_previous(
+        ids,
+        previous,
+        source=source or "previous customers table",
+        members_now=customers.column("member_ids")
+        if "member_ids" in customers.column_names
+        else None,
+        tax_now=customers.column("tax_id") if "tax_id" in customers.column_names else None,
+    )
+    rank = {c: i for i, c in enumerate(names)}
+    prev = pc.cast(previous.column(col), pa.string()).to_pylist()
+    prev_code = np.array([rank.get(c, -1) if c is not None else -1 for c in prev], dtype=np.int64)
+    if not len(prev_code):
+        return np.full(len(ids), -1, dtype=np.int64)
+    return np.where(pos >= 0, prev_code[np.maximum(pos, 0)], -1)
+
+
+def _hold_near_cuts(
+    previous_code: np.ndarray,
+    computed: np.ndarray,
+    rule_code: np.ndarray,
+    classes_at: Any,
+    value_axis: tuple[np.ndarray, tuple[float, ...]],
+    potential_axis: tuple[np.ndarray, tuple[float, ...]],
+    band: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each customer's class, kept at ``previous_code`` where the cut points moved by up
+    to ``band`` of their size (on each axis) would give it; the class codes, the rule
+    codes and which customers were kept so.
+
+    ``classes_at(value_level, potential_level)`` classes every customer at the given
+    levels. A figure within the band of a cut may be on either side of it: each customer's
+    levels range from those under the cuts raised by the band to those under the cuts
+    lowered by it, and every combination in that range is tried.
+
+    Examples
+    --------
+    >>> cls = lambda vl, pl: (2 - vl.astype(np.int64), np.zeros(len(vl), np.int8))  # A B C
+    >>> v = np.array([950.0, 950.0, 850.0, 1_050.0])
+    >>> prev = np.array([1, 2, 1, 2])   # last run: B, C, B, C
+    >>> now, _ = cls(np.array([0, 0, 0, 1]), None)   # cuts 1,000 and 5,000: C, C, C, B
+    >>> held = _hold_near_cuts(prev, now, np.zeros(4, np.int8), cls,
+    ...     (v, (1_000.0, 5_000.0)), (np.zeros(4), ()), 0.1)
+    >>> [int(c) for c in held[0]], held[2].tolist()   # 850 is more than 10% below the cut
+    ([1, 2, 2, 2], [True, False, False, True])
+    """
+    from .cuts import levels
+
+    def ranges(axis: tuple[np.ndarray, tuple[float, ...]]) -> tuple[np.ndarray, np.ndarray]:
+        x, cuts = axis
+        lo = levels(x, [t + band * abs(t) for t in cuts]).astype(np.int64)
+        hi = levels(x, [t - band * abs(t) for t in cuts]).astype(np.int64)
+        return lo, hi
+
+    v_lo, v_hi = ranges(value_axis)
+    p_lo, p_hi = ranges(potential_axis)
+    known = previous_code >= 0
+    found = np.zeros(len(computed), dtype=bool)
+    found_rule = rule_code.copy()
+    for a in range(int((v_hi - v_lo).max(initial=0)) + 1):
+        for b in range(int((p_hi - p_lo).max(initial=0)) + 1):
+            codes, rules = classes_at(
+                np.minimum(v_lo + a, v_hi).astype(np.int8),
+                np.minimum(p_lo + b, p_hi).astype(np.int8),
+            )
+            hit = known & ~found & (np.asarray(codes, dtype=np.int64) == previous_code)
+            found_rule[hit] = np.asarray(rules)[hit]
+            found |= hit
+    held = found & (computed.astype(np.int64) != previous_code)
+    out = computed.copy()
+    out[held] = previous_code[held].astype(out.dtype)
+    rules_out = rule_code.copy()
+    rules_out[held] = found_rule[held]
+    return out, rules_out, held

@@ -325,6 +325,16 @@ class SegmentSettings(Section):
     a previous run, and a warning says so; the review itself (previous_class,
     class_change, migration, class_movers) is made all the same; months. Default 6."""
 
+    class_hysteresis: float = Field(default=0.1, ge=0, lt=1)
+    """With a previous run (``--previous``): a customer whose figures lie within this
+    fraction of a cut point keeps the class the previous run computed for it, where this
+    run's figures alone would move it across the cut and back as they wobble from run to
+    run (a value of 950 against a cut of 1,000 keeps its A from last month at 0.1, since
+    950 is within 10% of 1,000). Applied on each axis the classes are cut on (value, and
+    potential under the value_potential scheme), before the overrides; the customer's
+    class_reason says when a class was kept so, and the warnings count them. 0 classes on
+    this run's figures alone; fraction. Default 0.1."""
+
     currency_symbol: str = ""
     """Symbol printed before money in the reasons (class_reason, coverage_reason) and in
     plan.xlsx's money cells, e.g. "€" or "$". Default "" (amounts printed without a symbol:
