@@ -531,3 +531,11 @@ def test_a_match_threshold_above_the_review_band_leaves_no_pair_unmerged_and_uns
     )
     for left, right in zip(gap["left_id"].to_pylist(), gap["right_id"].to_pylist(), strict=True):
         assert (left, right) in queued
+
+
+def test_one_pair_to_review_is_counted_in_words(engine: Engine) -> None:
+    master = pa.table(
+        {"customer_id": ["1", "2", "3"], "name": ["Acme Ltd", "ACME LTD", "Beta GmbH"]}
+    )
+    res = resolve_accounts(master, AccountSettings(), engine=engine)
+    assert res.headline.endswith("; 1 pair to review in review_queue.csv")

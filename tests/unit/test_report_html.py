@@ -508,3 +508,40 @@ def test_a_column_of_figures_shows_them_in_one_style_in_the_report_and_the_dashb
     pq.write_table(plan.take([1, 2, 0]), tmp_path / "rep_plan.parquet")
     first_two = render_report(tmp_path, ReportSettings(table_rows=2))
     assert travel.findall(_section(first_two, "coverage")) == ["94", "6"]
+
+
+def _accounts_folder(folder: Path, master: pa.Table, **settings: object) -> Path:
+    """An output folder whose manifest holds the accounts block the stage writes for
+    ``master``."""
+    from tierwise.accounts import resolve_accounts
+    from tierwise.engine import Engine
+    from tierwise.settings import AccountSettings
+
+    with Engine().session() as eng:
+        res = resolve_accounts(master, AccountSettings(**settings), engine=eng)
+    block = {**res.summary, "headline": res.headline}
+    (folder / "manifest.json").write_text(json.dumps({"accounts": block}, default=str))
+    return folder
+
+
+def test_duplicates_not_looked_for_say_why(tmp_path: Path) -> None:
+    master = pa.table({"customer_id": ["1", "2"], "name": ["Acme Ltd", "Beta GmbH"]})
+    dup = _section(render_report(_accounts_folder(tmp_path, master, enabled=False)), "duplicates")
+    assert "Duplicates were not looked for: switched off ([accounts] enabled = false)." in dup
+    # no figure of merges or pairs that were never looked for
+    assert "Accounts merged from several records" not in dup and "Pairs waiting" not in dup
+    one = pa.table({"customer_id": ["1"], "name": ["Acme Ltd"]})
+    dup = _section(render_report(_accounts_folder(tmp_path, one)), "duplicates")
+    assert "Duplicates were not looked for: 1 customer record: nothing to compare." in dup
+
+
+def test_a_master_with_names_only_says_its_same_name_pairs_wait_for_review(
+    tmp_path: Path,
+) -> None:
+    master = pa.table(
+        {"customer_id": ["1", "2", "3"], "name": ["Acme Ltd", "ACME LTD", "Beta GmbH"]}
+    )
+    dup = _section(render_report(_accounts_folder(tmp_path, master)), "duplicates")
+    assert "No record is merged automatically: the customer master has names only" in dup
+    assert "1 same-name pair waits for review in review_queue.csv" in dup
+    assert "[customers.columns]" in dup

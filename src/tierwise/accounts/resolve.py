@@ -1015,5 +1015,6 @@ def _headline(s: dict[str, Any]) -> str:
             f"{k:,} account{'s' if k != 1 else ''} ({how})"
         )
     if s["n_review_pairs"]:
-        text += f"; {s['n_review_pairs']:,} pairs to review in review_queue.csv"
+        k = s["n_review_pairs"]
+        text += f"; {k:,} pair{'s' if k != 1 else ''} to review in review_queue.csv"
     return text

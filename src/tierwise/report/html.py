@@ -18,7 +18,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -1252,15 +1252,21 @@ class _Report:
         if isinstance(acc, dict) and "n_records" in acc:
             if acc.get("skipped"):
                 sec.missing.append(f"duplicates were not looked for: {acc['skipped']}")
+            why = _duplicates_why(acc)
+            if why:
+                sec.blocks.append(Block(kind="list", items=[why]))
             figs = [
                 ("Customer records", fmt_value(acc.get("n_records"), "int")),
                 ("Accounts", fmt_value(acc.get("n_accounts"), "int")),
-                (
-                    "Accounts merged from several records",
-                    fmt_value(acc.get("n_merged_accounts"), "int"),
-                ),
-                ("Pairs waiting for review", fmt_value(acc.get("n_review_pairs"), "int")),
             ]
+            if acc.get("outcome") != "not looked for":
+                figs += [
+                    (
+                        "Accounts merged from several records",
+                        fmt_value(acc.get("n_merged_accounts"), "int"),
+                    ),
+                    ("Pairs waiting for review", fmt_value(acc.get("n_review_pairs"), "int")),
+                ]
             sec.blocks.append(Block(kind="figures", items=figs))
         elif isinstance(acc, dict) and acc.get("skipped"):
             sec.missing.append(f"duplicates were not looked for: {acc['skipped']}")
@@ -1283,7 +1289,9 @@ class _Report:
                     source="merge_report.csv",
                 )
             )
-        elif mr is not None:
+        elif mr is not None and not (
+            isinstance(acc, dict) and acc.get("outcome") == "not looked for"
+        ):
             sec.blocks.append(
                 Block(kind="list", items=["No account changes class when its records are merged."])
             )
@@ -1737,6 +1745,31 @@ def _mean_by(t: pa.Table, by: str, col: str) -> pa.Table:
 def _sum_by(t: pa.Table, by: str, col: str) -> pa.Table:
     g = t.group_by(by, use_threads=False).aggregate([(col, "sum")])
     return g.rename_columns([by, col]).sort_by([(by, "ascending")])
+
+
+def _duplicates_why(acc: Mapping[str, Any]) -> str:
+    """Why the manifest's accounts block merged no record, in a sales manager's words:
+    duplicates were not looked for (and why), or the master has names only and its
+    same-name pairs wait for review; empty when neither."""
+    if acc.get("outcome") == "not looked for":
+        why = acc.get("not_checked_reason") or "the reason is not in manifest.json"
+        return f"Duplicates were not looked for: {why}."
+    if acc.get("names_only") and acc.get("method") == "rules only":
+        k = int(acc.get("n_review_pairs") or 0)
+        waiting = (
+            f"{k:,} same-name pair{'s' if k != 1 else ''} wait{'s' if k == 1 else ''} for "
+            f"review in review_queue.csv: confirm or reject {'it' if k == 1 else 'them'} there "
+            "and give the file in [accounts] decisions_file"
+            if k
+            else "no two records share a name"
+        )
+        return (
+            "No record is merged automatically: the customer master has names only (no "
+            "street address, postcode, phone or tax id), and a name alone cannot tell a "
+            f"company entered twice from a namesake; {waiting}. Map address, postcode, phone "
+            "or tax_id in [customers.columns] to find duplicates."
+        )
+    return ""
 
 
 def _with_names(t: pa.Table, customers: pa.Table) -> pa.Table:
