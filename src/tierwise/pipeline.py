@@ -45,7 +45,13 @@ from .io.outputs import OutputFolder, check_output_target
 from .io.previous import check_previous
 from .registry import Stage, StageContext, StageResult
 from .settings import INPUT_TABLES, Settings
-from .validate import InputAccount, canonicalize, future_analysis_date, validate_inputs
+from .validate import (
+    InputAccount,
+    canonicalize,
+    count_text,
+    future_analysis_date,
+    validate_inputs,
+)
 
 __all__ = [
     "InputAccount",
@@ -380,18 +386,29 @@ def _finish_customers(
 # -- the run -----------------------------------------------------------------------------
 
 
+def _no_usable_rows(name: str, account: InputAccount, rejects_written: bool) -> str:
+    """Why an input given has no row to use: it has none, or every row was rejected (and
+    rejects.csv says why, when the run writes it)."""
+    what = f"the customer master {account.path}" if name == "customers" else account.path
+    if not account.rows_read:
+        return f"{what} has no rows"
+    where = "; rejects.csv lists why" if rejects_written else ""
+    return f"every row of {what} was rejected ({count_text(account.rows_rejected, 'row')}{where})"
+
+
 def _skip_reason(
     stage: Stage,
     tables: Mapping[str, Any],
     skipped: Mapping[str, str],
-    given: Collection[str] = (),
+    given: Mapping[str, InputAccount] | None = None,
+    rejects_written: bool = True,
 ) -> str | None:
     missing = [t for t in stage.needs_inputs if t not in tables]
     if missing:
-        unusable = [t for t in missing if t in given]
-        if unusable:
+        unusable = [t for t in missing if given and t in given]
+        if unusable and given:
             # given, but without a row to use (validation said why)
-            return f"no usable rows in the {' or '.join(unusable)} input"
+            return "; ".join(_no_usable_rows(t, given[t], rejects_written) for t in unusable)
         return f"no {' or '.join(missing)} given"
     dead = [d for d in stage.needs if d in skipped]
     if dead:
@@ -732,14 +749,22 @@ def run_pipeline(
         # rewrote them
         pending: dict[str, str] = {}
         for st in plan:
-            reason = _skip_reason(st, ctx.tables, skipped, inputs)
+            # a stage asked for by name stops the run before rejects.csv is written
+            reason = _skip_reason(
+                st, ctx.tables, skipped, vctx.inputs, rejects_written=st.name not in requested
+            )
             if reason is not None:
                 if st.name in requested:
                     # a stage asked for by name does not end in a folder without its result
+                    rejected = any(
+                        vctx.inputs[t].rows_read for t in st.needs_inputs if t in vctx.inputs
+                    )
                     raise InputError(
                         f"the {st.name} stage cannot run: {reason}",
                         hint="run tierwise validate with the same inputs: it lists why "
-                        "the rows were rejected",
+                        "the rows were rejected"
+                        if rejected
+                        else "export the file again with its rows",
                     )
                 skipped[st.name] = reason
                 manifest_blocks[st.name] = {"skipped": reason}

@@ -200,6 +200,22 @@ def _check_warning(*parts: str) -> Callable[..., None]:
     return check
 
 
+def _check_accounts_skipped(*parts: str) -> Callable[..., None]:
+    """The accounts stage was skipped for a reason holding every part, said alike on
+    screen, in the manifest and in report.html's duplicates section."""
+
+    def check(run) -> None:
+        import html
+
+        _check_warning("accounts skipped: ", *parts)(run)
+        skipped = run.manifest["accounts"]["skipped"]
+        assert all(p in skipped for p in parts), skipped
+        report = (run.out_dir / "report.html").read_text(encoding="utf-8")
+        assert html.escape(f"duplicates were not looked for: {skipped}") in report
+
+    return check
+
+
 def _check_all(*checks: Callable[..., None]) -> Callable[..., None]:
     def check(run) -> None:
         for c in checks:
@@ -1183,7 +1199,24 @@ CASES = [
                 "customers: the customer master ",
                 "customers.csv is empty (a header, no data rows)",
             ),
-            _check_warning("accounts skipped: no usable rows in the customers input"),
+            _check_accounts_skipped("the customer master ", "customers.csv has no rows"),
+            _check_warning("potential skipped: the customer master ", "has no row to use"),
+        ),
+    ),
+    Case(
+        "customer_master_with_every_row_rejected",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "customers": ("customers.csv", "customer_id,name\n,Acme\n,Beta\n"),
+        },
+        rows={"transactions": 2, "customers": 2},
+        rejects=(
+            ("customers", 2, "customer_id", "missing customer_id"),
+            ("customers", 3, "customer_id", "missing customer_id"),
+        ),
+        check=_check_accounts_skipped(
+            "every row of the customer master ",
+            "customers.csv was rejected (2 rows; rejects.csv lists why)",
         ),
     ),
     Case(

@@ -293,9 +293,8 @@ def test_dedupe_with_an_empty_customer_master_exits_1_writing_nothing(files: Pat
          "--customers", str(files / "customers.csv"), "--out", str(out)],
     )  # fmt: skip
     assert res.exit_code == 1
-    assert res.stderr.startswith(
-        "error: the accounts stage cannot run: no usable rows in the customers input"
-    )
+    assert res.stderr.startswith("error: the accounts stage cannot run: the customer master ")
+    assert "customers.csv has no rows (export the file again with its rows)" in res.stderr
     assert not out.exists()
 
 

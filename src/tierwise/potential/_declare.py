@@ -115,9 +115,15 @@ def _run_potential(ctx: StageContext) -> StageResult:
     except ModelError as exc:
         if "customers" in ctx.tables:
             raise
+        given = ctx.files.get("customers")
+        # a master given without a row to use (empty, or every row rejected) is not "not given"
+        which = (
+            f"the customer master {given} has no row to use"
+            if given
+            else "no customer master was given (--customers FILE, or customers= in Python)"
+        )
         raise ModelError(
-            "no customer master was given (--customers FILE, or customers= in Python), and "
-            f"wallets are estimated from its firmographic columns: {exc}"
+            f"{which}, and wallets are estimated from its firmographic columns: {exc}"
         ) from exc
     part = _rename(res.customers)
     tables = {
