@@ -545,3 +545,61 @@ def test_a_master_with_names_only_says_its_same_name_pairs_wait_for_review(
     assert "No record is merged automatically: the customer master has names only" in dup
     assert "1 same-name pair waits for review in review_queue.csv" in dup
     assert "[customers.columns]" in dup
+
+
+def _money_folder(folder: Path, settings: dict) -> Path:
+    import pyarrow.parquet as pq
+
+    t = pa.table(
+        {
+            "customer_id": ["a", "b"],
+            "revenue_12m": [1234.4, -2000.0],
+            "net_profit": [100.0, -300.0],
+        }
+    )
+    pq.write_table(t, folder / "customers.parquet")
+    (folder / "manifest.json").write_text(json.dumps({"settings": settings}))
+    return folder
+
+
+def test_money_shows_the_currency_symbol_when_it_is_set(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    html = render_report(_money_folder(tmp_path, {"segments": {"currency_symbol": "€"}}))
+    overview = _section(html, "overview")
+    # the total of the two revenues, the minus before the symbol
+    assert "-€766" in overview and "-€200" in overview
+    assert "Amounts are in" not in html
+    # a table's money column and a chart's money axis carry it in their headings
+    sizing = pa.table({"field_reps": [1, 2], "expected_contribution": [10.0, 12.0]})
+    pq.write_table(sizing, tmp_path / "sizing.parquet")
+    coverage = _section(render_report(tmp_path), "coverage")
+    assert 'data-label="expected contribution (€)"' in coverage
+    assert '"expected contribution (\\u20ac)"' in coverage
+    # a code with its space, as plan.xlsx and the reasons print it
+    html = render_report(_money_folder(tmp_path, {"segments": {"currency_symbol": "CHF "}}))
+    assert "-CHF 766" in _section(html, "overview")
+
+
+def test_money_without_a_currency_says_so_once_at_the_top(tmp_path: Path) -> None:
+    html = render_report(_money_folder(tmp_path, {}))
+    note = "Amounts are in the invoices' currency; set [segments] currency_symbol to show it"
+    assert html.count(note.replace("'", "&#39;")) == 1
+    assert note.replace("'", "&#39;") in _section(html, "overview")
+    assert "-766" in _section(html, "overview")
+    # the one currency the lines are converted to is named
+    rates = {"transactions": {"exchange_rates": {"EUR": 1.0, "USD": 0.92}}}
+    html = render_report(_money_folder(tmp_path, rates))
+    assert "Amounts are in EUR, the currency [transactions] exchange_rates converts" in html
+
+
+@pytest.mark.parametrize("bad", ["12", "=SUM", "euros!", "  ", "€\x07"])
+def test_a_currency_symbol_that_is_no_currency_is_refused_in_one_line(bad: str) -> None:
+    from tierwise.errors import SettingsError
+    from tierwise.settings import settings_from_dict
+
+    with pytest.raises(SettingsError) as exc:
+        settings_from_dict({"segments": {"currency_symbol": bad}})
+    text = str(exc.value)
+    assert "\n" not in text and "[segments] currency_symbol" in text
+    assert 'such as "€", "$", "EUR" or "CHF "' in text

@@ -358,8 +358,42 @@ class _Report:
         else:
             self.accounts = self.customers
         self.class_order = self._class_order()
+        seg = (self.m.get("settings") or {}).get("segments")
+        sym = seg.get("currency_symbol") if isinstance(seg, dict) else None
+        #: ``[segments] currency_symbol``, as plan.xlsx and the reasons print it
+        self.currency = str(sym) if isinstance(sym, str) and sym.strip() else ""
 
     # helpers
+    def money(self, value: Any) -> str:
+        """A money figure with the run's currency symbol before it (after the minus)."""
+        text = fmt_value(value, "money")
+        if not self.currency or not isinstance(value, int | float) or text == "–":
+            return text
+        if text.startswith("-"):
+            return f"-{self.currency}{text[1:]}"
+        return f"{self.currency}{text}"
+
+    def money_head(self, label: str) -> str:
+        """The heading of a column or axis of money, with the currency when it is known."""
+        return f"{label} ({self.currency.strip()})" if self.currency else label
+
+    def currency_note(self) -> str:
+        """Said once at the top of the report when the money has no currency symbol."""
+        if self.currency:
+            return ""
+        rates = ((self.m.get("settings") or {}).get("transactions") or {}).get("exchange_rates")
+        ones = sorted(str(k) for k, v in rates.items() if v == 1) if isinstance(rates, dict) else []
+        if len(ones) == 1:
+            return (
+                f"Amounts are in {ones[0]}, the currency [transactions] exchange_rates converts "
+                "the invoices to; set [segments] currency_symbol to show it with each amount "
+                "(here, in plan.xlsx and in the reasons)."
+            )
+        return (
+            "Amounts are in the invoices' currency; set [segments] currency_symbol to show it "
+            "(here, in plan.xlsx and in the reasons)."
+        )
+
     def has_cols(self, *names: str) -> bool:
         return all(n in self.customers.column_names for n in names)
 
@@ -414,7 +448,7 @@ class _Report:
             kind="table",
             title=title,
             caption=more,
-            columns=[c[1] for c in columns],
+            columns=[self.money_head(c[1]) if c[2] == "money" else c[1] for c in columns],
             numeric=[c[2] != "text" for c in columns],
             rows=rows,
         )
@@ -439,7 +473,7 @@ class _Report:
 
     # sections -------------------------------------------------------------------------
     def overview(self) -> Section:
-        sec = Section("overview", "At a glance")
+        sec = Section("overview", "At a glance", self.currency_note())
         if not self.has_customers:
             sec.missing.append("customers.parquet / customers.csv is not in the folder")
             return sec
@@ -461,7 +495,7 @@ class _Report:
         for col, label in labels:
             v = self.total(col)
             if v is not None:
-                figs.append((label, fmt_value(v, "money")))
+                figs.append((label, self.money(v)))
         rev, wal = self.total("revenue_12m"), self.total("wallet")
         if rev is not None and wal:
             figs.append(("Share of wallet", fmt_value(rev / wal, "pct")))
@@ -1055,7 +1089,7 @@ class _Report:
                         x="status",
                         y="value_at_risk",
                         x_title="status",
-                        y_title="value at risk",
+                        y_title=self.money_head("value at risk"),
                     ),
                     title="Value at risk by status",
                 )
@@ -1221,7 +1255,7 @@ class _Report:
                             x=x,
                             series=[(y, "expected contribution")],
                             x_title=x.replace("_", " "),
-                            y_title="expected contribution",
+                            y_title=self.money_head("expected contribution"),
                             # head-counts are whole reps; the differences are small
                             x_type="O",
                             y_zero=False,

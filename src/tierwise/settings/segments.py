@@ -336,14 +336,32 @@ class SegmentSettings(Section):
     this run's figures alone; fraction. Default 0.1."""
 
     currency_symbol: str = ""
-    """Symbol printed before money in the reasons (class_reason, coverage_reason) and in
-    plan.xlsx's money cells, e.g. "€" or "$". Default "" (amounts printed without a symbol:
-    the inputs carry no currency; the demo prints "£")."""
+    """Symbol printed before money in the reasons (class_reason, coverage_reason), in
+    plan.xlsx's money cells and in report.html's money figures and column headings, e.g.
+    "€", "$" or "CHF " (a sign or code of at most 5 characters, without digits). Default ""
+    (amounts printed without a symbol: the inputs carry no currency, and report.html says
+    so once; the demo prints "£")."""
 
     overrides_file: str | None = None
     """CSV or Excel file of back-end overrides (customer_id, value_class and/or tier,
     reason, by; optional date), applied after the mathematics ran; a relative path is
     relative to the settings file's folder. Default none."""
+
+    @field_validator("currency_symbol")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        shown = value.strip()
+        if value and (
+            not shown
+            or len(shown) > 5
+            or any(c.isdigit() or not c.isprintable() for c in shown)
+            or shown[0] in "=+-@"
+        ):
+            raise ValueError(
+                f'{value!r} is not a currency: write its sign or code, such as "€", "$", '
+                '"EUR" or "CHF " (at most 5 characters, no digits), or "" for none'
+            )
+        return value
 
     @field_validator("thin_statuses")
     @classmethod
