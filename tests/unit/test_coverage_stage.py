@@ -614,6 +614,26 @@ def test_response_on_the_built_in_defaults_is_said_once_with_its_setting() -> No
     assert len(said) == 1 and "classes B, C, D" in said[0]
 
 
+def test_classes_renamed_by_place_are_said_to_be_on_the_built_in_response() -> None:
+    from tierwise.settings import Settings
+
+    place = dict(zip("ABCD", ["Key", "Grow", "Core", "Tail"], strict=True))
+    c = base()
+    renamed = pc.replace_with_mask(
+        c.column("value_class").combine_chunks(),
+        pc.is_valid(c.column("value_class")).combine_chunks(),
+        pa.array([place[x] for x in c.column("value_class").drop_null().to_pylist()]),
+    )
+    c = c.set_column(c.column_names.index("value_class"), "value_class", renamed)
+    s = Settings().with_updates(segments={"classes": dict.fromkeys(place.values(), "act")})
+    res = coverage_plan(c, s.coverage, programmes=PROGRAMMES, reps=reps())
+    said = [w for w in res.warnings if "built-in default" in w]
+    assert len(said) == 1 and "classes Core, Grow, Key, Tail" in said[0]
+    # no class is left on response_default
+    assert not [w for w in res.warnings if "no entry in [coverage] response" in w]
+    assert res.manifest["response"]["Key"]["s0"] == CoverageSettings().response["A"].s0
+
+
 def test_threads_and_scenario_menus_taken_from_the_plans_menu_change_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -705,3 +705,18 @@ def test_a_figure_and_its_cut_never_read_as_the_same_amount() -> None:
     reason = segment_customers(t, s, seed=1).customers.column("class_reason").to_pylist()
     assert "(€19.4k, above the upper cut of €19k)" in reason[9]
     assert not any(x.count("€19k") == 2 and "at the" not in x for x in reason)
+
+
+def test_four_classes_renamed_class_every_customer_as_the_built_in_ones_of_their_place() -> None:
+    from tierwise.settings import Settings
+
+    built = segment_customers(_base(), SegmentSettings(method="quantiles", **QUICK), seed=1)
+    classes = {"Key": "protect", "Grow": "develop", "Core": "serve", "Tail": "web only"}
+    seg = Settings().with_updates(segments={"classes": classes, "method": "quantiles", **QUICK})
+    renamed = segment_customers(_base(), seg.segments, seed=1)
+    place = dict(zip("ABCD", classes, strict=True))
+    assert _classes(renamed) == [place[c] for c in _classes(built)]
+    assert renamed.customers.column("tier") == built.customers.column("tier")
+    (note,) = [w for w in renamed.warnings if "by place" in w]
+    assert "A → Key, B → Grow, C → Core, D → Tail" in note
+    assert not [w for w in built.warnings if "by place" in w]

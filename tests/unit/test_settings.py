@@ -467,3 +467,59 @@ def test_a_refinement_column_written_wrongly_is_refused_with_the_one_meant(
 ) -> None:
     msg = _refusal(_write(tmp_path, '[accounts]\nblock_refinements = ["citi_norm"]\n'))
     assert "unknown column 'citi_norm' in block_refinements (did you mean city_norm?" in msg
+
+
+# -- classes renamed ---------------------------------------------------------------------------
+
+
+def test_four_classes_renamed_take_the_built_in_settings_of_their_place(tmp_path: Path) -> None:
+    p = _write(
+        tmp_path,
+        "[segments.classes]\n"
+        'Key = "protect"\nGrow = "develop"\nCore = "serve"\nTail = "web only"\n'
+        '[segments.tiers]\nCore = "silver"\n'
+        "[coverage.response.Key]\nd = 9\n",
+    )
+    s = load_settings(p)
+    built = Settings()
+    place = dict(zip("ABCD", ["Key", "Grow", "Core", "Tail"], strict=True))
+    seg = s.segments
+    assert seg.grid == [[place[c] for c in row] for row in built.segments.grid]
+    assert seg.ease_grid == [[place[c] for c in row] for row in built.segments.ease_grid]
+    assert seg.potential_only == [place[c] for c in built.segments.potential_only]
+    assert seg.hard_to_serve_class == place[built.segments.hard_to_serve_class]
+    # a tier given is kept, the others are the built-in ones of their place
+    assert seg.tiers == {"Key": "gold", "Grow": "silver", "Core": "silver", "Tail": "bronze"}
+    # a response given for a class is merged with the built-in one of its place
+    key = s.coverage.response["Key"]
+    assert (key.s0, key.s1, key.d) == (
+        built.coverage.response["A"].s0,
+        built.coverage.response["A"].s1,
+        9,
+    )
+    for old, new in place.items():
+        if new != "Key":
+            assert s.coverage.response[new] == built.coverage.response[old]
+        assert s.terms.headroom_capture[new] == built.terms.headroom_capture[old]
+    assert s.terms.retention_target == {"Key": built.terms.retention_target["A"]}
+    # read back from the manifest's settings, the same
+    assert settings_from_dict(s.to_dict()) == s
+
+
+def test_a_grid_given_with_renamed_classes_is_kept_and_other_counts_are_refused(
+    tmp_path: Path,
+) -> None:
+    p = _write(
+        tmp_path,
+        "[segments]\n"
+        'grid = [["Key", "Key", "Grow"], ["Grow", "Core", "Core"], ["Grow", "Core", "Tail"]]\n'
+        "[segments.classes]\n"
+        'Key = "protect"\nGrow = "develop"\nCore = "serve"\nTail = "web only"\n',
+    )
+    assert load_settings(p).segments.grid[0] == ["Key", "Key", "Grow"]
+    three = _write(
+        tmp_path, '[segments.classes]\nGold = "protect"\nSilver = "develop"\nBronze = "serve"\n'
+    )
+    msg = _refusal(three)
+    assert "grid names the class 'A', which is not among classes (Gold, Silver, Bronze)" in msg
+    assert "need their own grid, potential_only, ease_grid, hard_to_serve_class and tiers" in msg

@@ -371,11 +371,16 @@ def _defaults_note(
 ) -> list[str]:
     """One line naming the classes whose response is the built-in default, and why."""
     builtin = CoverageSettings()
+    # a class renamed in [segments] classes has the built-in response of its place: one of
+    # the built-in entries under another name
     on_default = [
         c
         for c in classes
         if "estimated" not in info[c]
-        and params[c] == builtin.response.get(c, builtin.response_default)
+        and (
+            params[c] == builtin.response.get(c, builtin.response_default)
+            or (c not in builtin.response and params[c] in builtin.response.values())
+        )
     ]
     if not on_default:
         return []

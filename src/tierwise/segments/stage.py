@@ -53,7 +53,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ModelError
-from ..settings.segments import SegmentSettings, TierProgramme
+from ..settings.segments import SegmentSettings, TierProgramme, renamed_classes
 from ..validate import count_text
 from .classes import (
     RULE_GRID,
@@ -341,6 +341,16 @@ def segment_customers(
     warnings: list[str] = []
     rule = ClassRule.from_settings(s)
     names = list(rule.names)
+    renamed = renamed_classes(s.classes)
+    if renamed is not None:
+        warnings.append(
+            f"[segments] classes name the four classes {', '.join(names)}: grid, "
+            "potential_only, ease_grid, hard_to_serve_class and tiers, [coverage] response and "
+            "[terms] headroom_capture and retention_target left out of the settings are the "
+            "built-in ones of A, B, C, D given to them by place ("
+            + ", ".join(f"{a} → {b}" for a, b in renamed.items())
+            + "); give them in the settings to set your own"
+        )
     ids = pc.cast(customers.column("customer_id"), pa.string()).combine_chunks()
 
     # -- 1. axes and thin history --------------------------------------------------------

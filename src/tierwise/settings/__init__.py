@@ -20,7 +20,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import Problems, SettingsError
 from ._base import unknown_name
@@ -36,7 +36,7 @@ from .potential import PotentialSettings
 from .profitability import ProfitabilitySettings
 from .report import ReportSettings
 from .run import RunSettings
-from .segments import SegmentSettings
+from .segments import SegmentSettings, follow_renamed_classes
 from .terms import TermsSettings
 from .validate import ValidateSettings
 
@@ -97,6 +97,13 @@ class Settings(BaseModel):
     output: OutputSettings = Field(default_factory=OutputSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_classes(cls, data: Any) -> Any:
+        # the four built-in classes renamed in [segments] classes: what the settings key by
+        # class and the user left out follows the new names by place
+        return follow_renamed_classes(data) if isinstance(data, dict) else data
 
     def table_input(self, name: str) -> TableInput:
         """The input section of a canonical table."""

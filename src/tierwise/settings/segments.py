@@ -4,11 +4,12 @@ stability, quality floors, overrides and the yearly review."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ._base import Section, check_statuses, merge_with_default
+from ._base import Section, _plain, check_statuses, merge_with_default
 
 __all__ = ["SegmentSettings", "TierProgramme"]
 
@@ -55,6 +56,86 @@ def _default_classes() -> dict[str, str]:
         "C": "serve efficiently",
         "D": "serve at the lowest cost",
     }
+
+
+def renamed_classes(classes: Any) -> dict[str, str] | None:
+    """The built-in classes A, B, C, D each renamed to the class of ``classes`` (a
+    ``[segments] classes`` table as given) at its place, best first; ``None`` when the
+    table does not give four classes or gives A, B, C, D themselves.
+
+    >>> renamed_classes({"Key": "grow", "Grow": "develop", "Core": "serve", "Tail": "web"})
+    {'A': 'Key', 'B': 'Grow', 'C': 'Core', 'D': 'Tail'}
+    >>> renamed_classes({"Gold": "grow", "Silver": "develop", "Bronze": "serve"}) is None
+    True
+    """
+    if not isinstance(classes, Mapping):
+        return None
+    names = [str(c) for c in classes]
+    built_in = list(_default_classes())
+    if len(names) != len(built_in) or names == built_in:
+        return None
+    return dict(zip(built_in, names, strict=True))
+
+
+def follow_renamed_classes(data: dict[str, Any]) -> dict[str, Any]:
+    """Settings data (tierwise.toml's tables) whose ``[segments] classes`` rename the four
+    built-in classes, with the built-in values keyed by class that the data does not give
+    renamed likewise, by place: ``[segments]`` grid, potential_only, ease_grid,
+    hard_to_serve_class and tiers, ``[coverage] response`` and ``[terms]``
+    headroom_capture and retention_target (a response or tier given for a class is merged
+    with the built-in one of its place). Other data is returned as it is.
+    """
+    seg = data.get("segments")
+    if not isinstance(seg, Mapping):
+        return data
+    rename = renamed_classes(seg.get("classes"))
+    if rename is None:
+        return data
+
+    def cls(c: str) -> str:
+        return rename.get(c, c)
+
+    fields = SegmentSettings.model_fields
+    seg = dict(seg)
+    for key in ("grid", "ease_grid"):
+        if key not in seg:
+            seg[key] = [
+                [cls(c) for c in row] for row in fields[key].get_default(call_default_factory=True)
+            ]
+    if "potential_only" not in seg:
+        seg["potential_only"] = [
+            cls(c) for c in fields["potential_only"].get_default(call_default_factory=True)
+        ]
+    if "hard_to_serve_class" not in seg:
+        seg["hard_to_serve_class"] = cls(fields["hard_to_serve_class"].get_default())
+    tiers = {cls(c): t for c, t in fields["tiers"].get_default(call_default_factory=True).items()}
+    given = seg.get("tiers")
+    seg["tiers"] = (
+        {**tiers, **given} if isinstance(given, Mapping) else tiers if given is None else given
+    )
+    out = {**data, "segments": seg}
+    from .coverage import CoverageSettings
+    from .terms import TermsSettings
+
+    for section, model, keys in (
+        ("coverage", CoverageSettings, ("response",)),
+        ("terms", TermsSettings, ("headroom_capture", "retention_target")),
+    ):
+        table = out.get(section)
+        if table is not None and not isinstance(table, Mapping):
+            continue
+        table = dict(table or {})
+        for key in keys:
+            default = {
+                cls(c): _plain(v)
+                for c, v in model.model_fields[key].get_default(call_default_factory=True).items()
+            }
+            if key not in table:
+                table[key] = default
+            elif key == "response" and isinstance(table[key], Mapping):
+                table[key] = merge_with_default(table[key], default)
+        out[section] = table
+    return out
 
 
 def _default_programmes() -> dict[str, Any]:
@@ -135,8 +216,12 @@ class SegmentSettings(Section):
 
     classes: dict[str, str] = Field(default_factory=_default_classes)
     """Class names, best first, each with its action in a few words (printed in every
-    class_reason). Default A "protect and grow", B "develop", C "serve efficiently",
-    D "serve at the lowest cost"."""
+    class_reason). Four classes under other names (Key, Grow, Core, Tail) take the
+    built-in grid, potential_only, ease_grid, hard_to_serve_class, tiers, [coverage]
+    response and [terms] headroom_capture and retention_target of A, B, C, D by place,
+    where the settings do not give them; another number of classes needs its own.
+    Default A "protect and grow", B "develop", C "serve efficiently", D "serve at the
+    lowest cost"."""
 
     grid: list[list[str]] = Field(
         default_factory=lambda: [["A", "A", "A"], ["B", "C", "C"], ["B", "C", "D"]]
@@ -400,9 +485,15 @@ class SegmentSettings(Section):
         def check(where: str, labels: list[str]) -> None:
             bad = [c for c in labels if c not in known]
             if bad:
+                more = (
+                    ": classes other than four (renamed by place) need their own grid, "
+                    "potential_only, ease_grid, hard_to_serve_class and tiers"
+                    if bad[0] in _default_classes()
+                    else ""
+                )
                 raise ValueError(
                     f"{where} names the class {bad[0]!r}, which is not among classes "
-                    f"({', '.join(names)})"
+                    f"({', '.join(names)}){more}"
                 )
 
         for key, grid in (("grid", self.grid), ("ease_grid", self.ease_grid)):
