@@ -553,16 +553,23 @@ def _wobbling(n: int = 1000) -> tuple[pa.Table, pa.Table, int]:
     return then, table(later, headroom * rng.uniform(0.95, 1.05, n)), top
 
 
-def test_a_customer_whose_figures_wobble_near_a_cut_keeps_last_runs_class() -> None:
-    then, now, top = _wobbling()
+#: a run a month after the previous one
+MONTH = {"as_of": dt.date(2025, 12, 31), "previous_as_of": dt.date(2025, 11, 30)}
+
+
+def _previous_of(then: pa.Table) -> pa.Table:
     first = segment_customers(then, S, seed=1).customers
-    prev = then.append_column("value_class", first.column("value_class")).append_column(
+    return then.append_column("value_class", first.column("value_class")).append_column(
         "value_class_computed", first.column("value_class_computed")
     )
-    plain = segment_customers(
-        now, S.model_copy(update={"class_hysteresis": 0}), seed=1, previous=prev
-    )
-    held = segment_customers(now, S, seed=1, previous=prev)
+
+
+def test_a_customer_whose_figures_wobble_near_a_cut_keeps_last_runs_class() -> None:
+    then, now, top = _wobbling()
+    prev = _previous_of(then)
+    zero = S.model_copy(update={"class_hysteresis": 0})
+    plain = segment_customers(now, zero, seed=1, previous=prev, **MONTH)
+    held = segment_customers(now, S, seed=1, previous=prev, **MONTH)
     moved_plain = int(
         np.sum(np.array(plain.customers.column("class_change").to_pylist()) != "same")
     )
@@ -572,30 +579,50 @@ def test_a_customer_whose_figures_wobble_near_a_cut_keeps_last_runs_class() -> N
     # with the 10% band only a real move is left, and the customer whose profit fell
     assert int(np.sum(change != "same")) <= moved_plain // 4
     assert change[top] == "down"
-    kept = np.array(
-        [
-            "kept" in r and "from the previous run" in r
-            for r in held.customers.column("class_reason").to_pylist()
-        ]
-    )
+    reasons = held.customers.column("class_reason").to_pylist()
+    kept = np.array(["the class the previous run computed" in r for r in reasons])
     n_kept = held.manifest["held_previous_class"]
     assert n_kept == int(kept.sum()) >= moved_plain // 2
     assert not kept[top]
     (w,) = [w for w in held.warnings if "class_hysteresis" in w]
     assert f"{n_kept} customers kept the class the previous run computed" in w
-    # each customer kept so has a figure within 10% of a cut point of this run
-    v = now.column("net_profit").to_numpy()[kept]
-    p = now.column("headroom").to_numpy()[kept]
+    # each customer kept so has a figure within 10% of a cut point of this run, on the axis
+    # its reason names
+    v = now.column("net_profit").to_numpy()
+    p = now.column("headroom").to_numpy()
     assert held.value_cuts is not None and held.potential_cuts is not None
 
     def near(x: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
         return np.any([np.abs(x - t) <= 0.1 * t for t in cuts], axis=0)
 
-    assert np.all(near(v, held.value_cuts.thresholds) | near(p, held.potential_cuts.thresholds))
+    v_near, p_near = near(v, held.value_cuts.thresholds), near(p, held.potential_cuts.thresholds)
+    assert np.all(v_near[kept] | p_near[kept])
+    for i in np.flatnonzero(kept):
+        if "its net profit within 10%" in reasons[i]:
+            assert v_near[i]
+        elif "its headroom within 10%" in reasons[i]:
+            assert p_near[i]
+    # a customer held in a class is not counted as able to move up to the class it has
+    goals = {g["value_class"]: g for g in held.tables["class_goals"].to_pylist()}
+    assert goals["A"]["could_move_up"] == 0
     # without a previous run nothing is kept
     alone = segment_customers(now, S, seed=1)
     assert alone.manifest["held_previous_class"] == 0
     assert alone.customers.column("value_class") == plain.customers.column("value_class")
+
+
+def test_a_review_a_year_on_or_without_the_computed_classes_holds_nobody() -> None:
+    then, now, _ = _wobbling()
+    prev = _previous_of(then)
+    year = {"as_of": dt.date(2025, 12, 31), "previous_as_of": dt.date(2024, 12, 31)}
+    yearly = segment_customers(now, S, seed=1, previous=prev, **year)
+    assert yearly.manifest["held_previous_class"] == 0
+    assert not [w for w in yearly.warnings if "class_hysteresis" in w]
+    # an older run's table without the class its figures gave: nothing held, and said
+    old = segment_customers(now, S, seed=1, previous=prev.drop(["value_class_computed"]), **MONTH)
+    assert old.manifest["held_previous_class"] == 0
+    (w,) = [w for w in old.warnings if "class_hysteresis" in w]
+    assert "has no value_class_computed" in w
 
 
 def test_a_class_set_by_an_override_last_run_is_not_kept_by_the_band() -> None:
@@ -606,14 +633,14 @@ def test_a_class_set_by_an_override_last_run_is_not_kept_by_the_band() -> None:
     # a customer the band would keep, then given another class by a person last run
     prev = then.append_column("value_class_computed", pa.array(computed))
     held = segment_customers(
-        now, S, seed=1, previous=prev.append_column("value_class", pa.array(computed))
+        now, S, seed=1, previous=prev.append_column("value_class", pa.array(computed)), **MONTH
     )
     reasons = held.customers.column("class_reason").to_pylist()
-    i = next(k for k, r in enumerate(reasons) if "from the previous run" in r)
+    i = next(k for k, r in enumerate(reasons) if "the class the previous run computed" in r)
     overridden = list(computed)
     overridden[i] = "D" if computed[i] != "D" else "A"
     prev2 = prev.append_column("value_class", pa.array(overridden))
-    again = segment_customers(now, S, seed=1, previous=prev2)
+    again = segment_customers(now, S, seed=1, previous=prev2, **MONTH)
     # the band keeps what the mathematics said last run, not the person's class
     assert again.customers.column("value_class")[i].as_py() == computed[i]
     assert plain.customers.column("value_class")[i].as_py() != computed[i]

@@ -720,3 +720,21 @@ def test_four_classes_renamed_class_every_customer_as_the_built_in_ones_of_their
     (note,) = [w for w in renamed.warnings if "by place" in w]
     assert "A → Key, B → Grow, C → Core, D → Tail" in note
     assert not [w for w in built.warnings if "by place" in w]
+
+
+def test_renamed_classes_with_every_class_table_given_get_no_note_on_the_built_in_ones() -> None:
+    from tierwise.settings import Settings
+
+    own = {
+        "classes": {"Key": "protect", "Grow": "develop", "Core": "serve", "Tail": "web only"},
+        "grid": [["Key", "Key", "Grow"], ["Grow", "Core", "Core"], ["Grow", "Core", "Tail"]],
+        "ease_grid": [["Key", "Key"], ["Core", "Tail"]],
+        "potential_only": ["Grow", "Grow", "Tail"],
+        "hard_to_serve_class": "Tail",
+        "tiers": {"Key": "gold", "Grow": "gold", "Core": "silver", "Tail": "bronze"},
+        "method": "quantiles",
+        **QUICK,
+    }
+    r = segment_customers(_base(), Settings().with_updates(segments=own).segments, seed=1)
+    assert not [w for w in r.warnings if "by place" in w]
+    assert set(_classes(r)) <= set(own["classes"])

@@ -523,3 +523,42 @@ def test_a_grid_given_with_renamed_classes_is_kept_and_other_counts_are_refused(
     msg = _refusal(three)
     assert "grid names the class 'A', which is not among classes (Gold, Silver, Bronze)" in msg
     assert "need their own grid, potential_only, ease_grid, hard_to_serve_class and tiers" in msg
+
+
+def test_a_b_c_d_in_another_order_is_refused_not_read_as_a_renaming(tmp_path: Path) -> None:
+    p = _write(tmp_path, '[segments.classes]\nB = "b"\nA = "a"\nC = "c"\nD = "d"\n')
+    assert "more value would move a customer down from B to A" in _refusal(p)
+
+
+def test_a_class_table_given_in_part_keeps_the_built_in_entries_of_the_renamed_classes() -> None:
+    classes = {"Key": "protect", "Grow": "develop", "Core": "serve", "Tail": "web only"}
+    s = Settings().with_updates(
+        segments={"classes": classes}, terms={"headroom_capture": {"Key": 0.5}}
+    )
+    built = Settings().terms.headroom_capture
+    assert s.terms.headroom_capture["Key"] == 0.5
+    assert [s.terms.headroom_capture[c] for c in ("Grow", "Core", "Tail")] == [
+        built["B"],
+        built["C"],
+        built["D"],
+    ]
+    # a built-in class name among renamed classes is named with the class it is now
+    with pytest.raises(SettingsError) as exc:
+        Settings().with_updates(segments={"classes": classes, "tiers": {"A": "silver"}})
+    (msg,) = _messages(exc)
+    assert "the built-in class A is Key here; write tiers with your class names" in msg
+
+
+def test_classes_renamed_again_take_the_built_in_settings_of_the_new_names() -> None:
+    first = Settings().with_updates(
+        segments={"classes": {"Key": "a", "Grow": "b", "Core": "c", "Tail": "d"}}
+    )
+    back = first.with_updates(segments={"classes": {"A": "1", "B": "2", "C": "3", "D": "4"}})
+    assert back.segments.grid == Settings().segments.grid
+    assert back.segments.tiers == Settings().segments.tiers
+    again = first.with_updates(segments={"classes": dict(zip("WXYZ", "1234", strict=True))})
+    assert again.segments.grid[0] == ["W", "W", "W"]
+    assert again.coverage.response["W"] == Settings().coverage.response["A"]
+    # a table of one's own is kept through another update
+    own = first.with_updates(segments={"tiers": {"Tail": "silver"}}).with_updates(run={"seed": 3})
+    assert own.segments.tiers["Tail"] == "silver"

@@ -801,7 +801,7 @@ class _Report:
         held = seg.get("held_previous_class") if isinstance(seg, dict) else None
         if held:
             # a customer near a cut point kept its class ([segments] class_hysteresis)
-            items.append(("Of them, held near a cut point", fmt_value(held, "int")))
+            items.append(("Held in their class near a cut point", fmt_value(held, "int")))
         items += [
             ("New since then", fmt_value(rv.get("new"), "int")),
             ("Gone since then", fmt_value(rv.get("gone"), "int")),

@@ -53,7 +53,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ModelError
-from ..settings.segments import SegmentSettings, TierProgramme, renamed_classes
+from ..settings.segments import (
+    FOLLOW_CLASSES,
+    SegmentSettings,
+    TierProgramme,
+    follow_renamed_classes,
+    renamed_classes,
+)
 from ..validate import count_text
 from .classes import (
     RULE_GRID,
@@ -342,7 +348,7 @@ def segment_customers(
     rule = ClassRule.from_settings(s)
     names = list(rule.names)
     renamed = renamed_classes(s.classes)
-    if renamed is not None:
+    if renamed is not None and _took_by_place(s):
         warnings.append(
             f"[segments] classes name the four classes {', '.join(names)}: grid, "
             "potential_only, ease_grid, hard_to_serve_class and tiers, [coverage] response and "
@@ -521,27 +527,41 @@ def segment_customers(
         tier_jaccard = tjac / tseen
         tier_kept = tkept / tseen
 
-    # -- 4b. a class kept near the cuts (a previous run given) ----------------------------
+    # -- 4b. a class kept near the cuts (a previous run months back) ----------------------
+    # (the stability above, and the single-order note, are of the classes the figures give)
     held = np.zeros(n, dtype=bool)
-    if previous is not None and s.class_hysteresis > 0:
-        computed, rule_code, held = _hold_near_cuts(
-            _previous_codes(ids, previous, names, customers, previous_source),
-            computed,
-            rule_code,
-            lambda vl, pl: rule.classify(
-                vl, pl if s.scheme == "value_potential" else ease_level, pl, thin, hard
-            ),
-            (value, vcut.thresholds),
-            (potential, pcut.thresholds),
-            s.class_hysteresis,
-        )
+    held_axis = np.zeros(n, dtype=np.int8)
+    review_interval = _review_interval(as_of, previous_as_of, s) if previous is not None else None
+    # only a run fewer than goal_rates_min_months after the previous one holds classes: over
+    # a year the moves are the review's to show
+    short = review_interval is not None and not review_interval[3]
+    if previous is not None and s.class_hysteresis > 0 and short:
+        if "value_class_computed" not in previous.column_names:
+            warnings.append(
+                "the previous run's customers table has no value_class_computed (the class its "
+                "figures gave, before overrides), so no class is kept near a cut point "
+                "([segments] class_hysteresis); give --previous the output folder of a tierwise "
+                "run as it wrote it"
+            )
+        else:
+            computed, rule_code, held, held_axis = _hold_near_cuts(
+                _previous_codes(ids, previous, names, customers, previous_source),
+                computed,
+                rule_code,
+                lambda vl, pl: rule.classify(
+                    vl, pl if s.scheme == "value_potential" else ease_level, pl, thin, hard
+                ),
+                (value, vcut.thresholds),
+                (potential, pcut.thresholds),
+                s.class_hysteresis,
+            )
         if held.any():
             warnings.append(
                 f"{count_text(int(held.sum()), 'customer')} kept the class the previous run "
                 f"computed for them: their figures are within {s.class_hysteresis:.0%} of a "
-                "cut point this run's figures alone would move them across (class_reason "
-                f"says so); [segments] class_hysteresis = {s.class_hysteresis:g} sets the "
-                "band, 0 classes on this run's figures alone"
+                "cut point this run's figures alone would move them across, a month's wobble "
+                "(class_reason says so); [segments] class_hysteresis = "
+                f"{s.class_hysteresis:g} sets the band, 0 classes on this run's figures alone"
             )
 
     # -- 5. niches ----------------------------------------------------------------------
@@ -599,13 +619,19 @@ def segment_customers(
 
     if held.any():
         rows = np.flatnonzero(held)
+        axis_words = {
+            1: VALUE_LABELS[s.value_axis],
+            2: s.potential_axis,
+            3: f"{VALUE_LABELS[s.value_axis]} or {s.potential_axis}",
+        }
         kept = pc.binary_join_element_wise(
             reason_body.take(pa.array(rows)),
             pa.array(
                 [
-                    f"; kept {names[c]} from the previous run: within "
-                    f"{s.class_hysteresis:.0%} of a cut point ([segments] class_hysteresis)"
-                    for c in computed[rows].tolist()
+                    f"; kept {names[c]}, the class the previous run computed: its "
+                    f"{axis_words[a]} within {s.class_hysteresis:.0%} of a cut point "
+                    "([segments] class_hysteresis)"
+                    for c, a in zip(computed[rows].tolist(), held_axis[rows].tolist(), strict=True)
                 ],
                 pa.string(),
             ),
@@ -736,7 +762,8 @@ def segment_customers(
     rates: dict[str, dict[str, float]] = {}
     period = "last year"
     if previous is not None:
-        interval, period, interval_warnings, use_rates = _review_interval(as_of, previous_as_of, s)
+        assert review_interval is not None
+        interval, period, interval_warnings, use_rates = review_interval
         warnings += interval_warnings
         by_potential = s.scheme == "value_potential"
         rv = compare_runs(
@@ -787,8 +814,11 @@ def segment_customers(
     second_level = (
         levels(potential, pcut.thresholds) if s.scheme == "value_potential" else ease_level
     )
+    # a customer held in its class near a cut point is not at the class its levels give:
+    # it is not counted among those who could move up from it
+    at_levels = np.where(held, np.int8(-1), rule_code)
     goals, goal_warnings = _class_goals(
-        customers, s, rule, final, rule_code, value, vcut, second_level, headroom,
+        customers, s, rule, final, at_levels, value, vcut, second_level, headroom,
         revenue, rates, period, names, tiers, tier_of_class, previous_given=previous is not None,
     )  # fmt: skip
     warnings += goal_warnings
@@ -1490,10 +1520,8 @@ def _previous_codes(
     -1: not in the previous run, or a class this run does not have). The computed class
     (``value_class_computed``), not an override: an override is the overrides file's to
     give again."""
-    col = next(
-        (c for c in ("value_class_computed", "value_class") if c in previous.column_names), None
-    )
-    if col is None or "customer_id" not in previous.column_names:
+    col = "value_class_computed"
+    if col not in previous.column_names or "customer_id" not in previous.column_names:
         return np.full(len(ids), -1, dtype=np.int64)
     pos, _, _, _ = match_previous(
         ids,
@@ -1520,10 +1548,11 @@ def _hold_near_cuts(
     value_axis: tuple[np.ndarray, tuple[float, ...]],
     potential_axis: tuple[np.ndarray, tuple[float, ...]],
     band: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each customer's class, kept at ``previous_code`` where the cut points moved by up
     to ``band`` of their size (on each axis) would give it; the class codes, the rule
-    codes and which customers were kept so.
+    codes, which customers were kept so, and the axes their figures are near a cut on
+    (1 value, 2 potential, 3 both; 0 for the others).
 
     ``classes_at(value_level, potential_level)`` classes every customer at the given
     levels. A figure within the band of a cut may be on either side of it: each customer's
@@ -1540,6 +1569,8 @@ def _hold_near_cuts(
     ...     (v, (1_000.0, 5_000.0)), (np.zeros(4), ()), 0.1)
     >>> [int(c) for c in held[0]], held[2].tolist()   # 850 is more than 10% below the cut
     ([1, 2, 2, 2], [True, False, False, True])
+    >>> held[3].tolist()   # both on the value axis
+    [1, 0, 0, 1]
     """
     from .cuts import levels
 
@@ -1568,4 +1599,19 @@ def _hold_near_cuts(
     out[held] = previous_code[held].astype(out.dtype)
     rules_out = rule_code.copy()
     rules_out[held] = found_rule[held]
-    return out, rules_out, held
+    # the axes whose band the customer's figure is in: 1 value, 2 potential, 3 both
+    axis = np.where(held, (v_hi != v_lo).astype(np.int8) + 2 * (p_hi != p_lo), 0).astype(np.int8)
+    return out, rules_out, held, axis
+
+
+def _took_by_place(s: SegmentSettings) -> bool:
+    """Whether a class table of ``s`` is the built-in one given to renamed classes by place
+    (left out of the settings, or written as it)."""
+    data = follow_renamed_classes({"segments": {"classes": dict(s.classes)}})["segments"]
+    base = SegmentSettings.model_validate(data)
+    # the hard-to-serve class is the last one either way: no table of its own
+    return any(
+        getattr(s, key) == getattr(base, key)
+        for sec, key in FOLLOW_CLASSES
+        if sec == "segments" and key != "hard_to_serve_class"
+    )

@@ -36,7 +36,7 @@ from .potential import PotentialSettings
 from .profitability import ProfitabilitySettings
 from .report import ReportSettings
 from .run import RunSettings
-from .segments import SegmentSettings, follow_renamed_classes
+from .segments import FOLLOW_CLASSES, SegmentSettings, follow_renamed_classes, renamed_classes
 from .terms import TermsSettings
 from .validate import ValidateSettings
 
@@ -126,6 +126,12 @@ class Settings(BaseModel):
         """A copy with some fields of some sections replaced (validated again)."""
         # only what was set, so that a section still tells given values from defaults
         data = self.model_dump(by_alias=True, exclude_unset=True)
+        if renamed_classes(self.segments.classes) is not None:
+            # what renamed classes took by place is taken again from the classes given now
+            base = settings_from_dict({"segments": {"classes": dict(self.segments.classes)}})
+            for sec, key in FOLLOW_CLASSES:
+                if getattr(getattr(self, sec), key) == getattr(getattr(base, sec), key):
+                    data.get(sec, {}).pop(key, None)
         for section, fields in sections.items():
             key = "validate" if section == "validate_" else section
             data.setdefault(key, {}).update(fields)

@@ -67,14 +67,30 @@ def renamed_classes(classes: Any) -> dict[str, str] | None:
     {'A': 'Key', 'B': 'Grow', 'C': 'Core', 'D': 'Tail'}
     >>> renamed_classes({"Gold": "grow", "Silver": "develop", "Bronze": "serve"}) is None
     True
+    >>> renamed_classes(dict.fromkeys("BACD", "")) is None
+    True
     """
     if not isinstance(classes, Mapping):
         return None
     names = [str(c) for c in classes]
     built_in = list(_default_classes())
-    if len(names) != len(built_in) or names == built_in:
+    # A, B, C, D in another order is no renaming: the order is checked against the grid
+    if len(names) != len(built_in) or set(names) == set(built_in):
         return None
     return dict(zip(built_in, names, strict=True))
+
+
+#: the settings keyed by class that follow four classes renamed by place, (section, field)
+FOLLOW_CLASSES = (
+    ("segments", "grid"),
+    ("segments", "ease_grid"),
+    ("segments", "potential_only"),
+    ("segments", "hard_to_serve_class"),
+    ("segments", "tiers"),
+    ("coverage", "response"),
+    ("terms", "headroom_capture"),
+    ("terms", "retention_target"),
+)
 
 
 def follow_renamed_classes(data: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +148,8 @@ def follow_renamed_classes(data: dict[str, Any]) -> dict[str, Any]:
             }
             if key not in table:
                 table[key] = default
-            elif key == "response" and isinstance(table[key], Mapping):
+            elif key != "retention_target" and isinstance(table[key], Mapping):
+                # merged with the built-in entries, as the section merges a table given
                 table[key] = merge_with_default(table[key], default)
         out[section] = table
     return out
@@ -411,14 +428,15 @@ class SegmentSettings(Section):
     class_change, migration, class_movers) is made all the same; months. Default 6."""
 
     class_hysteresis: float = Field(default=0.1, ge=0, lt=1)
-    """With a previous run (``--previous``): a customer whose figures lie within this
-    fraction of a cut point keeps the class the previous run computed for it, where this
-    run's figures alone would move it across the cut and back as they wobble from run to
-    run (a value of 950 against a cut of 1,000 keeps its A from last month at 0.1, since
-    950 is within 10% of 1,000). Applied on each axis the classes are cut on (value, and
-    potential under the value_potential scheme), before the overrides; the customer's
-    class_reason says when a class was kept so, and the warnings count them. 0 classes on
-    this run's figures alone; fraction. Default 0.1."""
+    """With a previous run (``--previous``) fewer than ``goal_rates_min_months`` back: a
+    customer whose figures lie within this fraction of a cut point keeps the class the
+    previous run computed for it (its value_class_computed), where this run's figures alone
+    would move it across the cut and back as they wobble from month to month (a value of
+    950 against a cut of 1,000 keeps its A from last month at 0.1, 950 being within 10% of
+    1,000). Applied on each axis the classes are cut on, before the overrides; the
+    customer's class_reason says when a class was kept so, and the warnings count them. A
+    review further apart classes on its own figures. 0 classes on this run's figures
+    alone; fraction. Default 0.1."""
 
     currency_symbol: str = ""
     """Symbol printed before money in the reasons (class_reason, coverage_reason), in
@@ -485,12 +503,20 @@ class SegmentSettings(Section):
         def check(where: str, labels: list[str]) -> None:
             bad = [c for c in labels if c not in known]
             if bad:
-                more = (
-                    ": classes other than four (renamed by place) need their own grid, "
-                    "potential_only, ease_grid, hard_to_serve_class and tiers"
-                    if bad[0] in _default_classes()
-                    else ""
-                )
+                rename = renamed_classes(self.classes)
+                if rename is not None and bad[0] in rename:
+                    more = (
+                        f": the built-in class {bad[0]} is {rename[bad[0]]} here; write {where} "
+                        "with your class names, or leave it out to take the built-in one by "
+                        "place"
+                    )
+                elif bad[0] in _default_classes():
+                    more = (
+                        ": classes other than four (renamed by place) need their own grid, "
+                        "potential_only, ease_grid, hard_to_serve_class and tiers"
+                    )
+                else:
+                    more = ""
                 raise ValueError(
                     f"{where} names the class {bad[0]!r}, which is not among classes "
                     f"({', '.join(names)}){more}"
