@@ -644,3 +644,10 @@ def test_a_class_set_by_an_override_last_run_is_not_kept_by_the_band() -> None:
     # the band keeps what the mathematics said last run, not the person's class
     assert again.customers.column("value_class")[i].as_py() == computed[i]
     assert plain.customers.column("value_class")[i].as_py() != computed[i]
+
+
+def test_a_previous_table_without_rows_makes_every_customer_new() -> None:
+    r = segment_customers(_customers(), S, seed=1, previous=_previous().slice(0, 0), **MONTH)
+    assert set(r.customers.column("class_change").to_pylist()) == {"new"}
+    assert r.manifest["review"]["new"] == 10 and r.manifest["review"]["gone"] == 0
+    assert r.tables["class_movers"].num_rows == 0

@@ -457,7 +457,7 @@ def compare_runs(
         key=lambda c: (order.get(c, len(order)), c),
     )
     prev_rank = np.array([rank.get(str(c), -1) for c in prev_cls], dtype=np.int64)
-    pr = np.where(known, prev_rank[np.maximum(pos, 0)], -2)
+    pr = np.where(known, prev_rank[np.maximum(pos, 0)], -2) if n_prev else np.full(len(pos), -2)
     now = class_now.astype(np.int64)
     change = np.full(len(now), "new", dtype=object)
     change[known & (pr == -1)] = "not comparable"
@@ -520,12 +520,12 @@ def compare_runs(
     dp = np.where(np.isnan(pot_then), 0, dp)
     status_then = text_column(previous, "status")[p] if n_prev else np.full(len(now), None)
     thin_then = np.isin(status_then.astype(str), list(thin_statuses))
-    if "is_prospect" in previous.column_names:
+    if "is_prospect" in previous.column_names and n_prev:
         thin_then |= np.asarray(
             pc.fill_null(previous.column("is_prospect"), False).to_numpy(zero_copy_only=False)
         )[p]
     over_then = np.zeros(len(now), dtype=bool)
-    if "value_class_computed" in previous.column_names:
+    if "value_class_computed" in previous.column_names and n_prev:
         comp = pc.cast(previous.column("value_class_computed"), pa.string()).to_numpy(
             zero_copy_only=False
         )
