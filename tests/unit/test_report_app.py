@@ -527,3 +527,22 @@ def test_a_small_file_is_listed_in_bytes_not_as_0_kib(out: Path) -> None:
     row = re.search(r"rejects\.csv</a></td>\s*<td[^>]*>([^<]+)</td>", page)
     assert row is not None and row.group(1) == f"{len(text)} bytes"
     assert ">0 KiB<" not in page
+
+
+def test_money_shows_the_runs_currency_and_counts_do_not(tmp_path: Path) -> None:
+    import json
+
+    folder = _explorer_folder(tmp_path / "out")
+    client = TestClient(create_app(folder), base_url=LOCAL)
+    assert "€" not in client.get("/").text
+    m = json.loads((folder / "manifest.json").read_text())
+    m["settings"]["segments"]["currency_symbol"] = "€"
+    (folder / "manifest.json").write_text(json.dumps(m))
+    client = TestClient(create_app(folder), base_url=LOCAL)
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", client.get("/").text)).split())
+    assert "revenue 12m €1,856" in text and "net profit €105" in text
+    assert "customers 6" in text
+    page = " ".join(
+        html.unescape(re.sub(r"<[^>]+>", " ", client.get("/customers/c2").text)).split()
+    )
+    assert "net_profit €50" in page or "net profit €50" in page

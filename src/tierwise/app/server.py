@@ -42,6 +42,8 @@ from ..errors import SettingsError, TierwiseError
 from ..report._folder import RunFolder, carrying_rep, float_array, team_reps, text_array
 from ..report.html import (
     column_texts,
+    currency_of,
+    fmt_money,
     fmt_value,
     guess_format,
     plan_figures,
@@ -497,27 +499,29 @@ class _Live:
         return self.data
 
 
-def _figures(t: pa.Table) -> list[tuple[str, str]]:
+def _figures(t: pa.Table, currency: str = "") -> list[tuple[str, str]]:
     """The headline figures of a customer table, its population named: customers and, when
-    it holds any, prospects (the sums are over both, as the label says)."""
+    it holds any, prospects (the sums are over both, as the label says); money with
+    ``currency`` before it."""
     n_prospects = 0
     if "is_prospect" in t.column_names:
         n_prospects = int(pc.sum(pc.fill_null(t.column("is_prospect"), False)).as_py() or 0)
     figs = [("customers", fmt_value(t.num_rows - n_prospects, "int"))]
     if n_prospects:
         figs.append(("prospects", fmt_value(n_prospects, "int")))
-    for col, label in (
-        ("revenue_12m", "revenue 12m"),
-        ("net_profit", "net profit"),
-        ("clv", "lifetime value"),
-        ("value_at_risk", "value at risk"),
-        ("wallet", "wallet"),
-        ("headroom", "headroom"),
-        ("visits_per_year", "visits a year"),
-        ("calls_per_year", "calls a year"),
+    for col, label, money in (
+        ("revenue_12m", "revenue 12m", True),
+        ("net_profit", "net profit", True),
+        ("clv", "lifetime value", True),
+        ("value_at_risk", "value at risk", True),
+        ("wallet", "wallet", True),
+        ("headroom", "headroom", True),
+        ("visits_per_year", "visits a year", False),
+        ("calls_per_year", "calls a year", False),
     ):
         if col in t.column_names:
-            figs.append((label, fmt_value(float(np.nansum(float_array(t, col))), "money")))
+            total = float(np.nansum(float_array(t, col)))
+            figs.append((label, fmt_money(total, currency if money else "")))
     return figs
 
 
@@ -704,7 +708,8 @@ def create_app(
         return page(
             "overview.html",
             request,
-            figures=_figures(t) + [(k[:1].lower() + k[1:], v) for k, v in plan_figures(manifest)],
+            figures=_figures(t, currency_of(manifest))
+            + [(k[:1].lower() + k[1:], v) for k, v in plan_figures(manifest)],
             plan_lines=plan_lines(manifest),
             groups=groups,
             warnings=warnings,
@@ -764,7 +769,7 @@ def create_app(
             sorted_by=sort_col.replace("_", " ")
             + ", "
             + _order_words(sort_col, descending, data.ranks),
-            figures=_figures(t),
+            figures=_figures(t, currency_of(data.folder.manifest)),
             columns=cols,
             numeric=numeric,
             heads=heads,
@@ -818,8 +823,15 @@ def create_app(
         if row is None:
             return no_customer(request, customer_id)
         t = data.customers
+        currency = currency_of(data.folder.manifest)
         figures = [
-            (k, fmt_value(v, guess_format(k, t.schema.field(k).type))) for k, v in row.items()
+            (
+                k,
+                fmt_money(v, currency)
+                if (kind := guess_format(k, t.schema.field(k).type)) == "money"
+                else fmt_value(v, kind),
+            )
+            for k, v in row.items()
         ]
         reasons = [
             (label, row[col])
@@ -1070,7 +1082,7 @@ def create_app(
             request,
             rep=rep,
             unassigned=rep == UNASSIGNED,
-            figures=_figures(t),
+            figures=_figures(t, currency_of(data.folder.manifest)),
             columns=cols,
             numeric=numeric,
             rows=rows,

@@ -140,6 +140,30 @@ def fmt_value(value: Any, kind: Fmt) -> str:
     return str(value)
 
 
+def fmt_money(value: Any, currency: str = "") -> str:
+    """A money figure (:func:`fmt_value`) with ``currency`` (``[segments] currency_symbol``)
+    before it, after the minus sign.
+
+    Examples
+    --------
+    >>> fmt_money(1234.4, "€"), fmt_money(-300.0, "CHF "), fmt_money(None, "€"), fmt_money(5.0)
+    ('€1,234', '-CHF 300', '–', '5')
+    """
+    text = fmt_value(value, "money")
+    if not currency or not isinstance(value, int | float) or text == "–":
+        return text
+    if text.startswith("-"):
+        return f"-{currency}{text[1:]}"
+    return f"{currency}{text}"
+
+
+def currency_of(manifest: dict[str, Any]) -> str:
+    """The run's ``[segments] currency_symbol`` as its manifest gives it ("" for none)."""
+    seg = (manifest.get("settings") or {}).get("segments")
+    sym = seg.get("currency_symbol") if isinstance(seg, dict) else None
+    return str(sym) if isinstance(sym, str) and sym.strip() else ""
+
+
 def column_texts(values: Sequence[Any], kind: Fmt, whole: bool | None = None) -> list[str]:
     """A table column's cells as text (:func:`fmt_value`), in one style down the column: a
     column of figures (``num``) of which one reaches 100 shows every figure whole, so that
@@ -358,20 +382,13 @@ class _Report:
         else:
             self.accounts = self.customers
         self.class_order = self._class_order()
-        seg = (self.m.get("settings") or {}).get("segments")
-        sym = seg.get("currency_symbol") if isinstance(seg, dict) else None
         #: ``[segments] currency_symbol``, as plan.xlsx and the reasons print it
-        self.currency = str(sym) if isinstance(sym, str) and sym.strip() else ""
+        self.currency = currency_of(self.m)
 
     # helpers
     def money(self, value: Any) -> str:
         """A money figure with the run's currency symbol before it (after the minus)."""
-        text = fmt_value(value, "money")
-        if not self.currency or not isinstance(value, int | float) or text == "–":
-            return text
-        if text.startswith("-"):
-            return f"-{self.currency}{text[1:]}"
-        return f"{self.currency}{text}"
+        return fmt_money(value, self.currency)
 
     def money_head(self, label: str) -> str:
         """The heading of a column or axis of money, with the currency when it is known."""
