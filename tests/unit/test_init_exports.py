@@ -279,6 +279,37 @@ def test_a_shop_export_read_with_inits_settings_keeps_every_line(tmp_path: Path)
     assert all(r["customer_id"] == f"buyer{int(r['order_id'][1:]) - 1001}@shop.com" for r in rows)
 
 
+def test_a_voided_shop_order_is_left_out_with_all_its_lines(tmp_path: Path) -> None:
+    from tierwise.api import validate
+
+    # Shopify writes the order's Financial Status on its first line only
+    lines = ["Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem price"]
+    for order in range(12):
+        status = "voided" if order == 4 else "paid"
+        for line in range(3):
+            first = line == 0
+            lines.append(
+                f"#{1001 + order},"
+                + (f"buyer{order}@shop.com,{status}," if first else ",,")
+                + f"2024-01-{order + 1:02d} 10:00:00 -0500,{line + 1},{9 + line}.90"
+            )
+    path = tmp_path / "orders_export_1.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    target = tmp_path / "tierwise.toml"
+    r = init_settings({"transactions": path}, settings_path=target)
+    g = r.tables["transactions"]
+    assert g.options["fill_from_order"][0] == ("Email", "Financial Status")
+    assert g.options["exclude_rows"][0] == {"Financial Status": ("voided",)}
+    target.write_text(r.text, encoding="utf-8")
+    v = validate(str(path), settings=load_settings(target), as_of="2024-12-31")["transactions"]
+    # the voided order's three lines rejected as voided, the other 33 used
+    assert v.table.num_rows == 33
+    assert sorted(v.rejects.column("row").to_pylist()) == [14, 15, 16]
+    assert set(v.rejects.column("reason").to_pylist()) == {
+        "left out by [transactions] exclude_rows (Financial Status: 'voided')"
+    }
+
+
 # -- DATEV's format line ------------------------------------------------------------------
 
 

@@ -1182,6 +1182,18 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     if unsure:
         every = {s: (*excluded.get(s, ()), *unsure.get(s, ())) for s in {**excluded, **unsure}}
         commented["exclude_rows"] = (every, "with the statuses that may be sales (see the note)")
+    if "fill_from_order" in options:
+        # an order's status on its first line only (Shopify's Financial Status): filled
+        # from the order's other lines, so that exclude_rows leaves out every line of a
+        # voided order, not its first alone
+        filled, why = options["fill_from_order"]
+        statuses = [
+            s
+            for s in {**excluded, **unsure}
+            if s in profiles and profiles[s].sparse and isinstance(filled, tuple)
+        ]
+        if statuses and isinstance(filled, tuple):
+            options["fill_from_order"] = ((*filled, *statuses), why)
     unmapped = tuple(
         (s, notes.get(s) or _elsewhere(table, s, guesses)) for s in sources if s not in taken
     )
