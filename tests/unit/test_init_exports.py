@@ -310,6 +310,53 @@ def test_a_voided_shop_order_is_left_out_with_all_its_lines(tmp_path: Path) -> N
     }
 
 
+# -- a stock ledger's quantities (Business Central's Value Entries) ------------------------
+
+
+def _value_entries() -> str:
+    header = (
+        "Posting Date;Document Type;Document No.;Item No.;Source No.;Invoiced Quantity;"
+        "Sales Amount (Actual);Cost Amount (Actual)"
+    )
+    # a sale issues goods from stock: its quantity and cost are negative, its amount not;
+    # a credit memo the other way round
+    lines = [
+        f"{i % 28 + 1:02d}.03.2024;Sales Invoice;1030{i:02d};19{i % 6:02d}-S;C1000{i % 7};"
+        f"-{i % 5 + 1};{120 + i},50;-{80 + i},25"
+        for i in range(30)
+    ]
+    lines += [
+        f"2{i}.04.2024;Sales Credit Memo;1040{i:02d};1900-S;C10001;2;-200,50;140,35"
+        for i in range(2)
+    ]
+    return header + "\n" + "\n".join(lines) + "\n"
+
+
+def test_a_stock_ledgers_negative_quantity_is_not_mapped_business_central(
+    tmp_path: Path,
+) -> None:
+    from tierwise.api import validate
+
+    path = tmp_path / "Value Entries.csv"
+    path.write_text(_value_entries(), encoding="utf-8-sig")
+    target = tmp_path / "tierwise.toml"
+    r = init_settings({"transactions": path}, settings_path=target)
+    g = r.tables["transactions"]
+    m = g.mapping()
+    assert m["revenue"] == "Sales Amount (Actual)"
+    assert m["is_return"] == "Document Type"
+    assert "quantity" not in m
+    note = dict(g.unmapped)["Invoiced Quantity"]
+    assert "negative on 30 of the 30 sampled lines of positive revenue" in note
+    assert "reads a negative quantity as a return" in note
+    target.write_text(r.text, encoding="utf-8")
+    v = validate(str(path), settings=load_settings(target), as_of="2024-12-31")["transactions"]
+    # the 30 sales stay sales; the two credit memos are the returns
+    assert v.rejects.num_rows == 0
+    assert v.table.column("is_return").to_pylist() == [False] * 30 + [True] * 2
+    assert all(x > 0 for x in v.table.column("revenue").to_pylist()[:30])
+
+
 # -- DATEV's format line ------------------------------------------------------------------
 
 

@@ -1024,6 +1024,7 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     per_order = _drop_order_totals(sample, ranked, profiles, guesses, taken, notes)
     _prefer_line_level(table, sample, usable, have, profiles, guesses, taken, notes)
     _drop_tax_included(sample, have, profiles, guesses, taken, notes)
+    _drop_issued_quantity(sample, profiles, guesses, taken, notes)
     # 2b. a document type (Belegart: Rechnung, Gutschrift) as is_return, with the file's words
     doc_options: dict[str, tuple[OptionValue, str]] = {}
     doc_notes: list[str] = []
@@ -1419,6 +1420,60 @@ def _drop_tax_included(
             "before discount"
         )
         return
+
+
+#: the share of the sampled sale lines (revenue above zero) with a negative quantity from
+#: which the quantity column is read as goods issued from stock, not a quantity sold
+ISSUED_SHARE = 0.8
+#: the fewest sampled sale lines with a quantity that tell it
+MIN_ISSUED_LINES = 10
+
+
+def _drop_issued_quantity(
+    sample: Sample,
+    profiles: dict[str, Profile],
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    notes: dict[str, str],
+) -> None:
+    """Drop the guess of quantity (adding to ``taken`` and ``notes``) when its column is
+    negative on most sampled lines of positive revenue: the goods issued from stock, as an
+    inventory ledger writes a sale (Business Central's Value Entries: ``Invoiced Quantity``
+    -5 beside ``Sales Amount (Actual)`` 500). The run reads a negative quantity as a return,
+    which would turn every such sale into one.
+
+    Examples
+    --------
+    >>> t = pa.table({"Qty": [f"-{i % 4 + 1}" for i in range(12)],
+    ...               "Sales": [f"{10 + i},50" for i in range(12)]})
+    >>> s = Sample("x.csv", "csv", t.column_names, t, ";")
+    >>> ps = {c: profile(t.column(c)) for c in t.column_names}
+    >>> g = {"revenue": ColumnGuess("revenue", "Sales", 0.9, ""),
+    ...      "quantity": ColumnGuess("quantity", "Qty", 0.9, "")}
+    >>> notes = {}
+    >>> taken = {"Sales": "revenue", "Qty": "quantity"}
+    >>> _drop_issued_quantity(s, ps, g, taken, notes)
+    >>> sorted(g), notes["Qty"][:58]
+    (['revenue'], 'reads as quantity, but is negative on 12 of the 12 sampled')
+    """
+    qg, rg = guesses.get("quantity"), guesses.get("revenue")
+    if qg is None or rg is None or qg.by_name:
+        return
+    comma = _file_decimal(sample, profiles) == ","
+    quantity, revenue = (_amounts(sample, g.source, comma) for g in (qg, rg))
+    sale = pc.and_(pc.greater(revenue, 0.0), pc.not_equal(quantity, 0.0))
+    n_sale = _count(sale.fill_null(False))
+    issued = _count(pc.and_(sale, pc.less(quantity, 0.0)).fill_null(False))
+    if n_sale < MIN_ISSUED_LINES or issued < ISSUED_SHARE * n_sale:
+        return
+    del guesses["quantity"]
+    del taken[qg.source]
+    notes[qg.source] = (
+        f"reads as quantity, but is negative on {issued} of the {n_sale} sampled lines of "
+        f"positive revenue ({rg.source!r}), as a stock ledger writes the goods issued for a "
+        "sale: the run reads a negative quantity as a return, which would turn those sales "
+        "into returns; map a quantity written positive for a sale, if the file has one"
+    )
 
 
 def _file_decimal(sample: Sample, profiles: dict[str, Profile]) -> str | None:
