@@ -357,6 +357,25 @@ def test_a_stock_ledgers_negative_quantity_is_not_mapped_business_central(
     assert all(x > 0 for x in v.table.column("revenue").to_pylist()[:30])
 
 
+def test_business_centrals_no_on_sales_invoice_lines_is_the_item(tmp_path: Path) -> None:
+    text = _rows(
+        "Document No.;Line No.;Sell-to Customer No.;Type;No.;Description;Posting Date;"
+        "Quantity;Unit Price;Line Amount",
+        lambda i: (
+            f"1030{i // 2:02d};{10000 * (i % 2 + 1)};{10000 + 10 * (i % 6)};Item;"
+            f"19{i % 7:02d}-S;Item {i % 7};{i % 28 + 1:02d}.03.2024;{i % 5 + 1};"
+            f"{100 + i},50;{(i % 5 + 1) * (100 + i)},00"
+        ),
+    )
+    g = _guess(tmp_path, "transactions", "Sales Invoice Lines.csv", text)
+    m = g.mapping()
+    assert m["customer_id"] == "Sell-to Customer No."
+    assert m["order_id"] == "Document No."
+    assert m["product_id"] == "No."
+    pg = g.guessed("product_id")
+    assert pg is not None and "the item on the line" in pg.evidence
+
+
 # -- DATEV's format line ------------------------------------------------------------------
 
 

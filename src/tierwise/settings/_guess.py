@@ -1025,6 +1025,8 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     _prefer_line_level(table, sample, usable, have, profiles, guesses, taken, notes)
     _drop_tax_included(sample, have, profiles, guesses, taken, notes)
     _drop_issued_quantity(sample, profiles, guesses, taken, notes)
+    if table == "transactions":
+        _item_by_generic_name(sample, have, profiles, guesses, taken)
     # 2b. a document type (Belegart: Rechnung, Gutschrift) as is_return, with the file's words
     doc_options: dict[str, tuple[OptionValue, str]] = {}
     doc_notes: list[str] = []
@@ -1474,6 +1476,61 @@ def _drop_issued_quantity(
         "sale: the run reads a negative quantity as a return, which would turn those sales "
         "into returns; map a quantity written positive for a sale, if the file has one"
     )
+
+
+def _item_by_generic_name(
+    sample: Sample,
+    have: set[str],
+    profiles: dict[str, Profile],
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+) -> None:
+    """Guess product_id (adding to ``guesses`` and ``taken``) as a column of invoice lines
+    named only as an identifier (Business Central's ``No.``) beside a description, when
+    the customer and the document have columns of their own (``Sell-to Customer No.``,
+    ``Document No.``) and no column names the product: the item on the line. Its values
+    repeat across rows, as items do; a line's own id (unique on each line) is none.
+
+    Examples
+    --------
+    >>> t = pa.table({"Document No.": [f"1030{i // 2}" for i in range(6)],
+    ...               "Sell-to Customer No.": ["10000", "20000"] * 3,
+    ...               "No.": ["1900-S", "1906-S", "1900-S", "1920-S", "1906-S", "1900-S"],
+    ...               "Description": ["Chair", "Desk", "Chair", "Lamp", "Desk", "Chair"]})
+    >>> s = Sample("x.csv", "csv", t.column_names, t, ";")
+    >>> ps = {c: profile(t.column(c)) for c in t.column_names}
+    >>> g = {"order_id": ColumnGuess("order_id", "Document No.", 0.9, ""),
+    ...      "customer_id": ColumnGuess("customer_id", "Sell-to Customer No.", 0.9, "")}
+    >>> taken = {"Document No.": "order_id", "Sell-to Customer No.": "customer_id"}
+    >>> _item_by_generic_name(s, set(t.column_names), ps, g, taken)
+    >>> g["product_id"].source, taken["No."]
+    ('No.', 'product_id')
+    """
+    if "product_id" in guesses or not {"order_id", "customer_id"} <= set(guesses):
+        return
+    free = [s for s in sample.table.column_names if s in have and s not in taken]
+    if not any("DESCRIPTION" in concepts_of(w) for s in free for w in words(s)):
+        return
+    generic = [
+        s
+        for s in free
+        if _generic(s)
+        and profiles[s].n >= MIN_VALUES
+        and profiles[s].distinct < 0.99
+        and not _constant(profiles[s])
+    ]
+    if len(generic) != 1:
+        return
+    s = generic[0]
+    guesses["product_id"] = ColumnGuess(
+        "product_id",
+        s,
+        0.6,
+        f"{'|'.join(words(s))}: an identifier alone beside a description, the customer's "
+        f"({guesses['customer_id'].source!r}) and the document's "
+        f"({guesses['order_id'].source!r}): the item on the line; codes repeating across rows",
+    )
+    taken[s] = "product_id"
 
 
 def _file_decimal(sample: Sample, profiles: dict[str, Profile]) -> str | None:
