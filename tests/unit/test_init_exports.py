@@ -376,6 +376,34 @@ def test_business_centrals_no_on_sales_invoice_lines_is_the_item(tmp_path: Path)
     assert pg is not None and "the item on the line" in pg.evidence
 
 
+def test_a_shop_orders_discount_is_counted_once_not_on_each_line(tmp_path: Path) -> None:
+    from tierwise.api import validate
+
+    # Shopify writes the order's whole Discount Amount on its first line only
+    lines = ["Name,Email,Discount Amount,Created at,Lineitem quantity,Lineitem price"]
+    for order in range(12):
+        for line in range(3):
+            first = line == 0
+            lines.append(
+                f"#{1001 + order},"
+                + (f"buyer{order}@shop.com,{order}.00," if first else ",,")
+                + f"2024-01-{order + 1:02d} 10:00:00 -0500,{line + 1},{9 + line}.90"
+            )
+    path = tmp_path / "orders_export_1.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    target = tmp_path / "tierwise.toml"
+    r = init_settings({"transactions": path}, settings_path=target)
+    assert r.tables["transactions"].options["fill_from_order"][0] == ("Email",)
+    target.write_text(r.text, encoding="utf-8")
+    v = validate(str(path), settings=load_settings(target), as_of="2024-12-31")["transactions"]
+    t = v.table
+    assert t.num_rows == 36
+    # the orders' discounts, 0 + 1 + … + 11 = 66, once each
+    listed, net = t.column("list_revenue").to_pylist(), t.column("revenue").to_pylist()
+    gap = [a - b for a, b in zip(listed, net, strict=True)]
+    assert round(sum(gap), 6) == 66.0
+
+
 # -- DATEV's format line ------------------------------------------------------------------
 
 

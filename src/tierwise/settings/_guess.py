@@ -1138,7 +1138,13 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         if table == "transactions" and og is not None and not profiles[og.source].sparse:
             # the order's fields on its first line only (a shop export): the run fills
             # them from the order's other lines
-            sparse = [g.source for g in ordered if profiles[g.source].sparse]
+            # an order's amount (Shopify's Discount Amount, the order's whole discount)
+            # stays on its first line: copied to every line it would count once a line
+            sparse = [
+                g.source
+                for g in ordered
+                if profiles[g.source].sparse and g.canonical not in _LINE_AMOUNTS
+            ]
             fill["fill_from_order"] = (
                 tuple(sparse),
                 f"filled on only {p.n} of {p.rows} sampled rows, an order's first line: "
