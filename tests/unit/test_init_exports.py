@@ -233,7 +233,10 @@ def test_sap_business_one_field_names_are_read(tmp_path: Path) -> None:
 
 
 def _shopify_orders() -> str:
-    lines = ["Name,Email,Total,Created at,Lineitem quantity,Lineitem price,Lineitem sku,Id"]
+    lines = [
+        "Name,Email,Total,Created at,Lineitem quantity,Lineitem price,Lineitem sku,Id,"
+        "Receipt Number"
+    ]
     for order in range(12):
         for line in range(3):
             first = line == 0
@@ -241,7 +244,7 @@ def _shopify_orders() -> str:
                 f"#{1001 + order},"
                 + (f"buyer{order}@shop.com,{100 + order}.50," if first else ",,")
                 + f"2024-01-{order + 1:02d} 10:00:00 -0500,{line + 1},{9 + line}.90,P{line},"
-                + (f"54000{order}" if first else "")
+                + (f"54000{order}," if first else ",")
             )
     return "\n".join(lines) + "\n"
 
@@ -258,6 +261,10 @@ def test_shopify_line_items_win_over_order_totals_on_the_first_line(tmp_path: Pa
     assert "filled on only 12 of 36 sampled rows" in notes["Total"]
     assert "unit_price × quantity" in notes["Total"]
     assert "'Name'" in notes["Id"]
+    assert notes["Receipt Number"] == (
+        "reads as order_id, but is empty on all 36 sampled rows: order_id is taken as "
+        "'Name', order numbers on every line"
+    )
     # Email, on each order's first line only: the run takes it from the order's other lines
     value, why = g.options["fill_from_order"]
     assert value == ("Email",) and "by 'Name'" in why

@@ -1601,10 +1601,13 @@ def _prefer_line_level(
         del guesses[g.canonical]
         del taken[g.source]
         p = profiles[g.source]
-        notes[g.source] = (
-            f"reads as {g.canonical}, but is filled on only {p.n} of {p.rows} sampled rows "
-            f"(an order's own field, on its first line): {instead}"
+        filled = (
+            f"is empty on all {p.rows} sampled rows"
+            if p.n == 0
+            else f"is filled on only {p.n} of {p.rows} sampled rows (an order's own field, "
+            "on its first line)"
         )
+        notes[g.source] = f"reads as {g.canonical}, but {filled}: {instead}"
 
     for cname, parts in _stand_ins(table).items():
         g = sparse(cname)
