@@ -3628,11 +3628,17 @@ _SHAPE_MIN_LINES = 50
 
 
 def _warn_transactions_shape(
-    shape: dict[str, Any], n_lines: int, file: str, settings: Settings, warnings: list[str]
+    shape: dict[str, Any],
+    n_lines: int,
+    file: str,
+    settings: Settings,
+    warnings: list[str],
+    quantity: str | None = None,
 ) -> None:
     """Warn of a transactions file whose lines all name one customer (a ledger's account
     column mapped as customer_id) or are mostly returns with a negative net (an accounting
-    export whose sales are credits, written negative)."""
+    export whose sales are credits, written negative, or a stock ledger whose sales issue a
+    negative ``quantity``, the column read as it)."""
     if n_lines < _SHAPE_MIN_LINES:
         return
     source = settings.table_input("transactions").columns
@@ -3652,6 +3658,14 @@ def _warn_transactions_shape(
             f"returns and the net revenue is {net:,.0f}: the file may write sales as "
             f"negative amounts (an accounting export's credits); map a column of sales written "
             f"positive as revenue in [transactions.columns] (now {column!r})"
+            + (
+                f"; a negative quantity makes a line a return too: where {quantity!r} is "
+                "negative for a sale (a stock ledger's goods issued, as Business Central's "
+                "Value Entries write them), map a quantity written positive for a sale as "
+                "quantity, or none"
+                if quantity is not None
+                else ""
+            )
         )
 
 
@@ -3839,7 +3853,9 @@ def validate_inputs(
         ),
         "the last transaction date",
     ).to_pylist()[0]
-    _warn_transactions_shape(shape, n_tx_used, tx_file, settings, warnings)
+    _warn_transactions_shape(
+        shape, n_tx_used, tx_file, settings, warnings, sources["transactions"]["quantity"]
+    )
     _warn_scientific_ids(shape, tx_file, settings, warnings)
     if _costs_posted_negative(shape, n_tx_used, tx_file, settings, warnings):
         tx_used = tx_used.mutate(cost=ibis.ifelse(tx_used.is_return, tx_used.cost, -tx_used.cost))

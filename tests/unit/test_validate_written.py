@@ -431,3 +431,33 @@ def test_a_number_out_of_its_range_is_shown_as_the_file_wrote_it(eng: Engine) ->
         "hours_per_year",
         "9.000,00",
     )
+
+
+# -- a stock ledger's negative quantities ----------------------------------------------------
+
+
+def test_sales_turned_returns_by_a_negative_quantity_name_the_quantity(eng: Engine) -> None:
+    # Business Central's Value Entries: a sale's amount positive, its quantity issued negative
+    n = 60
+    tx = {
+        "Source No.": [f"C{i % 7}" for i in range(n)],
+        "Posting Date": ["2025-12-01"] * n,
+        "Sales Amount (Actual)": [f"{100 + i}" for i in range(n)],
+        "Invoiced Quantity": [f"-{i % 4 + 1}" for i in range(n)],
+    }
+    s = Settings.model_validate(
+        {
+            "transactions": {
+                "columns": {
+                    "customer_id": "Source No.",
+                    "date": "Posting Date",
+                    "revenue": "Sales Amount (Actual)",
+                    "quantity": "Invoiced Quantity",
+                }
+            }
+        }
+    )
+    _, warnings = _validated(eng, {"transactions": tx}, s)
+    (said,) = [w for w in warnings if "are returns and the net revenue" in w]
+    assert "(now 'Sales Amount (Actual)')" in said
+    assert "where 'Invoiced Quantity' is negative for a sale" in said
