@@ -121,6 +121,14 @@ def test_too_short_a_history_is_skipped_with_the_settings_named(engine: Engine) 
     assert "eval_min_history_months" in ev["reason"]
 
 
+def test_no_sale_line_is_skipped_saying_so(engine: Engine) -> None:
+    rows = [r | {"is_return": True, "revenue": -10.0} for r in _base()]
+    ev = _evaluate(engine, rows, IDS)
+    assert ev["status"] == "skipped"
+    assert ev["reason"].startswith("no sale line with an item to evaluate on")
+    assert "None" not in ev["reason"]
+
+
 def test_too_few_customers_is_skipped(engine: Engine) -> None:
     tx = engine.from_arrow(pa.Table.from_pylist(_base(8)))
     ev = evaluate_hit_rate(tx, _customers(IDS[:8]), S, as_of=AS_OF, seed=1, engine=engine)

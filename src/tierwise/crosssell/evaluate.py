@@ -135,7 +135,13 @@ def _too_short(
         .as_py()
     )
     need = months_before(cutoff, s.eval_min_history_months)
-    if first_day is None or first_day > need:
+    if first_day is None:
+        return _skip(
+            "no sale line with an item to evaluate on (every line a return or a "
+            "cancellation, or without an item)",
+            cutoff=cutoff.isoformat(),
+        )
+    if first_day > need:
         return _skip(
             f"history starts {first_day}; the evaluation needs lines from {need} "
             f"({s.eval_min_history_months} months before the cutoff {cutoff}); "
