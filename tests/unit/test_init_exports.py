@@ -411,6 +411,21 @@ def test_a_shop_orders_discount_is_counted_once_not_on_each_line(tmp_path: Path)
     assert round(sum(gap), 6) == 66.0
 
 
+def test_shopify_financial_statuses_are_read_as_sales_or_not(tmp_path: Path) -> None:
+    statuses = ["paid", "expired", "authorized", "partially_refunded", "refunded", "voided"]
+    lines = ["Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem price"]
+    lines += [
+        f"#{1001 + i},buyer{i % 7}@shop.com,{statuses[i % 6]},"
+        f"2024-01-{i % 28 + 1:02d} 10:00:00 +0100,{i % 3 + 1},{9 + i}.90"
+        for i in range(30)
+    ]
+    g = _guess(tmp_path, "transactions", "orders_export_1.csv", "\n".join(lines) + "\n")
+    assert g.options["exclude_rows"][0] == {"Financial Status": ("expired", "voided")}
+    assert g.commented["exclude_rows"][0] == {
+        "Financial Status": ("expired", "voided", "authorized", "partially_refunded", "refunded")
+    }
+
+
 # -- DATEV's format line ------------------------------------------------------------------
 
 

@@ -448,7 +448,8 @@ def document_codes(
 
 
 #: a row's status (Status, Invoice Status, Activity - Done) saying the row is no sale nor
-#: activity that happened: void, draft, cancelled, failed, deleted, still to do; folded,
+#: activity that happened: void, draft, cancelled, failed, expired (a shop's payment
+#: authorisation lapsed, never taken), deleted, still to do; folded,
 #: one a line
 NOT_DONE_STATUSES = _lines(
     """
@@ -458,6 +459,7 @@ NOT_DONE_STATUSES = _lines(
     cancelled
     canceled
     failed
+    expired
     deleted
     storniert
     annulliert
@@ -478,11 +480,14 @@ NOT_DONE_STATUSES = _lines(
     """
 )
 #: a status that may or may not be a sale, as the business counts it: an order waiting
-#: for payment, or paid back
+#: for payment (or its payment authorised, not yet taken), or paid back in whole or in part
 UNSURE_STATUSES = _lines(
     """
     pending
+    authorized
+    authorised
     refunded
+    partially refunded
     """
 )
 #: a column flagging a row deleted (Sage 50's Deleted: Y or N), folded names
