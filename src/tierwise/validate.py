@@ -678,6 +678,39 @@ def _count_markers(
     )
 
 
+def _text_apostrophe(text: ir.StringValue) -> ir.BooleanValue:
+    """Whether an id is written with Excel's "keep as text" apostrophe before it
+    (``'00123``), as some exports keep it: one apostrophe, then more than white space or
+    another apostrophe. tierwise's own outputs write an id that starts with ``=``, ``+``,
+    ``-`` or ``@`` so (``'=A1``), and the id read back is the id written."""
+    second = text.substr(1, 1)
+    return text.startswith("'") & (text.length() > 1) & ~second.isin(["'", " ", "\t"])
+
+
+def _without_text_apostrophe(text: ir.StringValue) -> ir.StringValue:
+    """An id without Excel's text apostrophe (:func:`_text_apostrophe`), so that ``'00123``
+    in one file is the customer ``00123`` of another."""
+    return ibis.ifelse(_text_apostrophe(text), text.substr(1), text)
+
+
+def _count_text_apostrophes(
+    raw: ir.Table, columns: Sequence[str], engine: Engine, *, file: str, warnings: list[str] | None
+) -> None:
+    """Say, in ``warnings``, how many ids of these text columns were written with Excel's
+    text apostrophe, which the run drops (one scan of those columns)."""
+    if not columns or warnings is None:
+        return
+    tests = [(c, _text_apostrophe(_trim(raw[c]))) for c in columns]
+    total, per_column = _cells_counted(raw, tests, engine, f"the text apostrophes of {file}")
+    if not total:
+        return
+    warnings.append(
+        f"{file}: {count_text(total, 'id')} began with an apostrophe, Excel's mark for text "
+        f"such as '00123 ({per_column}); the apostrophe is dropped, so that they match the "
+        "same ids written without it in the other files"
+    )
+
+
 def _group_pattern(seps: str) -> str:
     """Digits grouped in threes by one of ``seps`` (each group uses one separator); with
     ``,``, also as India writes them: the last three digits, then twos (lakh and crore:
@@ -1493,7 +1526,9 @@ class _Plan:
         if self.clean:
             expr = expr.cast(str).re_replace(_ESCAPE_SEQUENCE, "").re_replace(_STRAY_CONTROL, "")
         text = _trim(expr.cast(str), line_breaks=kind == "date").nullif("")
-        if kind in ("id", "text", "extra_text"):
+        if kind == "id":
+            return {name: _without_text_apostrophe(text)}
+        if kind in ("text", "extra_text"):
             return {name: text}
         text = _without_markers(text, self.missing)
         if kind == "date" and _open_date_marked(self.missing):
@@ -2110,6 +2145,8 @@ def canonicalize(
     )
     cleaned = list(dict.fromkeys(by_raw[p.raw] for p in plans if p.clean))
     _count_controls(raw, cleaned, engine, file=file, warnings=warnings)
+    ids = [by_raw[p.raw] for p in plans if p.kind == "id" and p.text]
+    _count_text_apostrophes(raw, list(dict.fromkeys(ids)), engine, file=file, warnings=warnings)
 
     # level 1: the raw values, and each column's trimmed text (or typed value)
     level1: dict[str, ir.Value] = {ROW: raw[ROW]}

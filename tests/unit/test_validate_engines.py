@@ -853,3 +853,43 @@ def test_the_null_of_mysql_and_postgresql_text_exports_is_no_value_on_every_engi
         {"row": 3, "reason": "missing date"},
         {"row": 4, "reason": "cost is not a number"},
     ]
+
+
+def test_an_id_with_excels_text_apostrophe_is_the_id_on_every_engine(engine: Any) -> None:
+    # '00123 in the transactions is the master's 00123 (and the other way round); an id
+    # tierwise wrote as '=A1 or '-x (its formula guard) reads back as written before;
+    # an apostrophe alone, before a space or doubled is text kept as it is
+    from tierwise.io import RawInput
+    from tierwise.io.outputs import neutralise_formulas
+
+    written = neutralise_formulas(pa.table({"id": ["=A1", "-x"]}))["id"].to_pylist()
+    assert written == ["'=A1", "'-x"]
+    tables = {
+        "transactions": {
+            "customer_id": ["'00123", "00124", *written, "' 7", "''8", "'"],
+            "date": ["2024-01-31"] * 7,
+            "revenue": ["1"] * 7,
+        },
+        "customers": {"customer_id": ["00123", "'00124", "=A1", "-x"]},
+    }
+    s = Settings()
+    raws, canon = {}, {}
+    warnings: list[str] = []
+    for name, cols in tables.items():
+        data = pa.table(cols)
+        raw = engine.from_arrow(data.append_column(ROW, pa.array(range(2, data.num_rows + 2))))
+        raws[name] = RawInput(name, f"{name}.csv", raw)
+        canon[name] = canonicalize(raw, name, s, engine, file=f"{name}.csv", warnings=warnings)
+    t = engine.to_arrow(canon["transactions"].order_by(ROW)).column("customer_id").to_pylist()
+    assert t == ["00123", "00124", "=A1", "-x", "' 7", "''8", "'"]
+    c = engine.to_arrow(canon["customers"].order_by(ROW)).column("customer_id").to_pylist()
+    assert c == ["00123", "00124", "=A1", "-x"]
+    said = [w for w in warnings if "Excel's mark for text" in w]
+    assert said == [
+        "transactions.csv: 3 ids began with an apostrophe, Excel's mark for text such as "
+        "'00123 (3 in 'customer_id'); the apostrophe is dropped, so that they match the same "
+        "ids written without it in the other files",
+        "customers.csv: 1 id began with an apostrophe, Excel's mark for text such as '00123 "
+        "(1 in 'customer_id'); the apostrophe is dropped, so that they match the same ids "
+        "written without it in the other files",
+    ]
