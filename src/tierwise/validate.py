@@ -518,6 +518,11 @@ _NOT_NUMBER = (
 )
 
 
+#: a credit or a debit written after an amount (``120.00 CR``, ``120.00 Dr``), as ledgers and
+#: invoice-line exports mark its sign
+_CREDIT_DEBIT = ("CR", "Cr", "cr", "DR", "Dr", "dr")
+
+
 #: the open-ended date ERPs write for "not yet" (SAP's 31.12.9999): among
 #: ``[validate] missing_values``, it reads as no date in a date column stored as dates too
 OPEN_DATE = dt.date(9999, 12, 31)
@@ -745,7 +750,9 @@ def _clean_numbers(t: ir.Table, columns: Sequence[str]) -> ir.Table:
     in the usual form.
 
     ``(120.00)`` (accounting) and ``120.00-`` (SAP and other ERPs: a trailing minus) read as
-    ``-120.00``; ``EUR 1,234.50``, ``1.234,50 €`` and ``(54.50 EUR)`` as their number; a
+    ``-120.00``; a credit or debit mark after the amount, as ledgers and invoice-line
+    exports write it, ``120.00 CR`` (a credit) as ``-120.00`` and ``120.00 DR`` (a debit) as
+    ``120.00``; ``EUR 1,234.50``, ``1.234,50 €`` and ``(54.50 EUR)`` as their number; a
     space between the sign and the digits (``-$ 36.76``) dropped; the typographic minus sign
     (U+2212, which spreadsheets and typeset reports write) as ``-``.
 
@@ -762,6 +769,9 @@ def _clean_numbers(t: ir.Table, columns: Sequence[str]) -> ir.Table:
     >>> t = eng.from_arrow(pa.table({"x": ["(54.50 EUR)", "120.00-", "-$ 36.76", "1.234,50 €"]}))
     >>> eng.to_arrow(_clean_numbers(t, ["x"])).column("x").to_pylist()
     ['-54.50', '-120.00', '-36.76', '1.234,50']
+    >>> t = eng.from_arrow(pa.table({"x": ["120.00 CR", "1,5Cr", "7 DR", "-5 CR", "CR"]}))
+    >>> eng.to_arrow(_clean_numbers(t, ["x"])).column("x").to_pylist()
+    ['-120.00', '-1,5', '7', '-5 CR', 'CR']
     """
     if not columns:
         return t
@@ -773,6 +783,25 @@ def _clean_numbers(t: ir.Table, columns: Sequence[str]) -> ir.Table:
             for c in columns
         }
     ).view()
+
+    def credit_debit(clean: ir.StringValue) -> ir.StringValue:
+        # the cheap suffix tests first; an amount with a sign or brackets of its own as well
+        # as the mark ("-5 CR") is left as written, to be refused, not guessed at
+        marked = ibis.or_(*[clean.endswith(m) for m in _CREDIT_DEBIT])
+        amount = (
+            clean.re_replace(f"{edge}*(?i:cr|dr)\\z", "")
+            .re_replace(_NOT_NUMBER, "")
+            .re_replace(trim, "")
+        )
+        unsigned = amount.re_search("^[0-9.,]") & amount.re_search("[0-9]\\z")
+        credit = clean.right(2).upper() == "CR"
+        return ibis.cases(
+            (marked & unsigned & credit, "-" + amount),
+            (marked & unsigned, amount),
+            else_=clean,
+        )
+
+    t = t.mutate(**{c: credit_debit(t[c]) for c in columns}).view()
 
     def parenthesised(clean: ir.StringValue) -> ir.StringValue:
         # the cheap prefix and suffix tests first: most values skip the regexes; a currency

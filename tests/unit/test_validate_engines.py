@@ -893,3 +893,31 @@ def test_an_id_with_excels_text_apostrophe_is_the_id_on_every_engine(engine: Any
         "(1 in 'customer_id'); the apostrophe is dropped, so that they match the same ids "
         "written without it in the other files",
     ]
+
+
+def test_an_amount_marked_credit_or_debit_after_it_reads_on_every_engine(engine: Any) -> None:
+    # a ledger's "CR" after an amount is a credit (negative), "DR" a debit; an amount with
+    # a sign of its own as well, or a mark without an amount, is refused, not guessed at
+    amounts = ["123.45 CR", "123.45 DR", "1,234.50Cr", "EUR 5 cr", "7.00 EUR Dr", "75.5-"]
+    amounts += ["-5 CR", "(5) DR", "CR"]
+    n = len(amounts)
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                "customer_id": ["A"] * n,
+                "date": ["2024-01-31"] * n,
+                "revenue": amounts,
+                ROW: range(2, n + 2),
+            }
+        )
+    )
+    t = canonicalize(raw, "transactions", Settings(), engine, file="x.csv")
+    used, rejects = split_rejects(t, "x.csv", "transactions")
+    got = engine.to_arrow(used.select(ROW, "revenue").order_by(ROW)).to_pylist()
+    assert [r["revenue"] for r in got] == [-123.45, 123.45, -1234.5, -5.0, 7.0, -75.5]
+    refused = engine.to_arrow(rejects).sort_by("row").to_pylist()
+    assert [(r["row"], r["reason"]) for r in refused] == [
+        (8, "revenue is not a number"),
+        (9, "revenue is not a number"),
+        (10, "revenue is not a number"),
+    ]
