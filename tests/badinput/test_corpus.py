@@ -368,6 +368,22 @@ CASES = [
     ),
     Case("old_xls_file", {"transactions": ("tx.xls", b"\xd0\xcf\x11\xe0junk")}, error=(".xls",)),
     Case(
+        "json_records_named_csv",
+        {"transactions": ("tx.csv", '[{"customer_id": "A", "date": "2024-01-02", "revenue": 1}]')},
+        error=("the file is JSON", "export the table as CSV, Parquet or .xlsx"),
+    ),
+    Case(
+        "json_lines_file",
+        {
+            "transactions": (
+                "tx.json",
+                '\ufeff{"customer_id": "A", "date": "2024-01-02", "revenue": 1}\n'
+                '{"customer_id": "B", "date": "2024-01-03", "revenue": 2}\n',
+            )
+        },
+        error=("the file is JSON",),
+    ),
+    Case(
         "binary_file_as_csv",
         {"transactions": ("tx.csv", bytes(range(256)) * 8)},
         error=("binary file",),

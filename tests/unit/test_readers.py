@@ -1706,3 +1706,32 @@ def test_an_empty_csv_field_is_no_value_and_a_quoted_empty_one_empty_text(
         (first, None, "", "2024-01-05"),
         (first + 1, "3", "x", None),
     ]
+
+
+@pytest.mark.engines("duckdb", reason="the file is refused before any engine reads it")
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"customer_id": "A", "revenue": 1}]',
+        '  [\n  {"customer_id": "A"}\n]',
+        '{"customer_id": "A", "revenue": 1}\n{"customer_id": "B", "revenue": 2}\n',
+        "[]",
+    ],
+)
+def test_json_named_csv_is_refused_in_one_line(tmp_path, engine, text):
+    path = _write(tmp_path / "tx.csv", text)
+    with pytest.raises(InputError) as err:
+        read_input("transactions", path, TableInput(), engine)
+    assert str(err.value).startswith(f"{path}: the file is JSON")
+    assert "export the table as CSV, Parquet or .xlsx" in str(err.value)
+    path = tmp_path / "tx16.csv"
+    path.write_bytes(text.encode("utf-16"))
+    with pytest.raises(InputError, match="the file is JSON"):
+        read_input("transactions", path, TableInput(), engine)
+
+
+def test_a_header_in_sql_server_brackets_is_no_json(tmp_path, engine):
+    path = _write(tmp_path / "tx.csv", "[customer_id],[revenue]\nA,1\n")
+    raw = read_input("transactions", path, TableInput(), engine)
+    assert raw.source_columns == ["[customer_id]", "[revenue]"]
+    assert _rows(raw, engine)[0]["[customer_id]"] == "A"

@@ -357,6 +357,38 @@ def _is_encrypted_office(path: str) -> bool:
     return False
 
 
+#: the start of a JSON document of records: an object, or an array of objects, arrays or
+#: texts (a CSV header in SQL Server's brackets, ``[Customer],[Date]``, is none)
+_JSON_START = re.compile(r'(\{\s*["}]|\[\s*([{\["\]]|$))')
+
+
+def _text_head(path: str) -> str:
+    """A text file's first characters, without a byte-order mark and leading white space
+    (UTF-8, UTF-16 with or without its mark, else read byte for byte)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_UTF16_SNIFF)
+    except OSError:
+        return ""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = _utf16_without_bom(head) or "latin-1"
+    return head.decode(encoding, errors="ignore").lstrip("\ufeff\xef\xbb\xbf \t\r\n")
+
+
+def _refuse_markup(path: str, shown: str) -> None:
+    """Refuse, in one line saying what to do, a text file that is no table of lines: JSON."""
+    head = _text_head(path)
+    if _JSON_START.match(head):
+        raise InputError(
+            "the file is JSON (records of an API or a database dump), not a table of lines; "
+            "tierwise reads CSV, Parquet, Excel (.xlsx) and DuckDB files",
+            file=shown,
+            hint="export the table as CSV, Parquet or .xlsx",
+        )
+
+
 def _detect_format(path: str, shown: str) -> str:
     if is_database_url(path):
         return "postgres"
@@ -402,6 +434,7 @@ def _detect_format(path: str, shown: str) -> str:
         return "excel"
     if magic == "duckdb":
         return "duckdb"
+    _refuse_markup(path, shown)
     return "csv"
 
 
