@@ -368,6 +368,38 @@ CASES = [
     ),
     Case("old_xls_file", {"transactions": ("tx.xls", b"\xd0\xcf\x11\xe0junk")}, error=(".xls",)),
     Case(
+        "html_table_named_xls",
+        {
+            "transactions": (
+                "tx.xls",
+                '<html xmlns:o="urn:schemas-microsoft-com:office:office">\n<body><table>'
+                "<tr><td>customer_id</td><td>date</td><td>revenue</td></tr></table></body></html>",
+            )
+        },
+        error=("a web page saved as .xls", "open it in Excel and save it as .xlsx or CSV"),
+    ),
+    Case(
+        "sign_in_page_named_csv",
+        {"transactions": ("tx.csv", "<!DOCTYPE html>\n<html><title>Sign in</title></html>\n")},
+        error=("a web page (HTML)", "download the export again"),
+    ),
+    Case(
+        "xml_spreadsheet_named_xls",
+        {
+            "transactions": (
+                "tx.xls",
+                '<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+                '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"></Workbook>\n',
+            )
+        },
+        error=("Excel 2003 XML spreadsheet", "save it as .xlsx or CSV"),
+    ),
+    Case(
+        "unicode_text_named_xls",
+        {"transactions": ("tx.xls", TX_OK.replace(",", "\t").encode("utf-16"))},
+        rows={"transactions": 2},
+    ),
+    Case(
         "json_records_named_csv",
         {"transactions": ("tx.csv", '[{"customer_id": "A", "date": "2024-01-02", "revenue": 1}]')},
         error=("the file is JSON", "export the table as CSV, Parquet or .xlsx"),

@@ -1735,3 +1735,30 @@ def test_a_header_in_sql_server_brackets_is_no_json(tmp_path, engine):
     raw = read_input("transactions", path, TableInput(), engine)
     assert raw.source_columns == ["[customer_id]", "[revenue]"]
     assert _rows(raw, engine)[0]["[customer_id]"] == "A"
+
+
+def test_tab_separated_text_named_xls_is_read_as_text(tmp_path, engine):
+    # "export to Excel" of many systems: tab-separated text with an .xls name
+    text = "customer_id\tdate\trevenue\nA\t2024-01-02\t1,5\n"
+    for path in (_write(tmp_path / "a.xls", text), _write(tmp_path / "b.xls", text, "utf-16")):
+        raw = read_input("transactions", path, TableInput(), engine)
+        assert raw.source_columns == ["customer_id", "date", "revenue"]
+        assert [r["revenue"] for r in _rows(raw, engine)] == ["1,5"]
+
+
+@pytest.mark.engines("duckdb", reason="the file is refused before any engine reads it")
+def test_a_web_page_or_xml_named_xls_is_refused_saying_what_to_do(tmp_path, engine):
+    html = "<HTML><BODY><TABLE><TR><TD>customer_id</TD></TR></TABLE></BODY></HTML>"
+    cases = [
+        ("tx.xls", html, "a web page saved as .xls", "open it in Excel and save it as .xlsx"),
+        ("tx16.xls", html, "a web page saved as .xls", "open it in Excel and save it as .xlsx"),
+        ("page.csv", "\n<!doctype html>\n<html>", "a web page (HTML)", "download the export"),
+        ("tx.xls", '<?xml version="1.0"?><Workbook>', "Excel 2003 XML", "save it as .xlsx"),
+        ("tx.csv", '<?xml version="1.0"?><orders/>', "the file is XML", "as CSV, Parquet"),
+    ]
+    for name, text, what, todo in cases:
+        path = _write(tmp_path / name, text, "utf-16" if "16" in name else "utf-8")
+        with pytest.raises(InputError) as err:
+            read_input("transactions", path, TableInput(), engine)
+        assert str(err.value).startswith(f"{path}: the file is"), err.value
+        assert what in str(err.value) and todo in str(err.value)

@@ -360,6 +360,12 @@ def _is_encrypted_office(path: str) -> bool:
 #: the start of a JSON document of records: an object, or an array of objects, arrays or
 #: texts (a CSV header in SQL Server's brackets, ``[Customer],[Date]``, is none)
 _JSON_START = re.compile(r'(\{\s*["}]|\[\s*([{\["\]]|$))')
+#: the start of a web page or an HTML table (what many ERPs save as .xls "for Excel")
+_HTML_START = re.compile(
+    r"<(!doctype\s+html|html|head|body|table|meta|style|title|div)\b", re.IGNORECASE
+)
+#: Excel 2003's XML spreadsheet (SpreadsheetML), which ERPs save as .xls too
+_XML_SPREADSHEET = re.compile(r"urn:schemas-microsoft-com:office:spreadsheet|<Workbook\b")
 
 
 def _text_head(path: str) -> str:
@@ -377,13 +383,41 @@ def _text_head(path: str) -> str:
     return head.decode(encoding, errors="ignore").lstrip("\ufeff\xef\xbb\xbf \t\r\n")
 
 
-def _refuse_markup(path: str, shown: str) -> None:
-    """Refuse, in one line saying what to do, a text file that is no table of lines: JSON."""
+def _refuse_markup(path: str, shown: str, suffix: str) -> None:
+    """Refuse, in one line saying what to do, a text file that is no table of lines: JSON,
+    a web page (an HTML table saved as .xls), an XML spreadsheet or other XML."""
     head = _text_head(path)
     if _JSON_START.match(head):
         raise InputError(
             "the file is JSON (records of an API or a database dump), not a table of lines; "
             "tierwise reads CSV, Parquet, Excel (.xlsx) and DuckDB files",
+            file=shown,
+            hint="export the table as CSV, Parquet or .xlsx",
+        )
+    xml = head.startswith("<?xml")
+    if _HTML_START.match(head) or (xml and re.search(r"<html\b", head, re.IGNORECASE)):
+        if suffix == ".xls":
+            raise InputError(
+                "the file is a web page saved as .xls (an HTML table, as many systems export "
+                '"to Excel"), not a workbook',
+                file=shown,
+                hint="open it in Excel and save it as .xlsx or CSV",
+            )
+        raise InputError(
+            "the file is a web page (HTML), not a table of lines",
+            file=shown,
+            hint="if it is an export, open it in Excel and save it as .xlsx or CSV; if it is "
+            "a sign-in or error page, download the export again",
+        )
+    if xml and _XML_SPREADSHEET.search(head):
+        raise InputError(
+            "the file is an Excel 2003 XML spreadsheet, which is not read",
+            file=shown,
+            hint="open it in Excel and save it as .xlsx or CSV",
+        )
+    if xml:
+        raise InputError(
+            "the file is XML, not a table of lines",
             file=shown,
             hint="export the table as CSV, Parquet or .xlsx",
         )
@@ -421,12 +455,6 @@ def _detect_format(path: str, shown: str) -> str:
         return "excel"
     if suffix in {".duckdb", ".ddb", ".db"}:
         return "duckdb"
-    if suffix == ".xls":
-        raise InputError(
-            "old .xls Excel files are not read",
-            file=shown,
-            hint="save it as .xlsx or CSV",
-        )
     # a file named .csv, or with no name to go by (a pipe): its first bytes decide
     if magic == "parquet":
         return "parquet"
@@ -434,7 +462,20 @@ def _detect_format(path: str, shown: str) -> str:
         return "excel"
     if magic == "duckdb":
         return "duckdb"
-    _refuse_markup(path, shown)
+    _refuse_markup(path, shown, suffix)
+    if suffix == ".xls" and Path(path).is_file():
+        with open(path, "rb") as f:
+            sample = f.read(_SNIFF_BYTES)
+        # text "for Excel" has no control bytes at all (a broken workbook may have few)
+        if not _sniff_encoding(sample).startswith("utf-16") and re.search(
+            rb"[\x00-\x08\x0b\x0e-\x1f]", sample
+        ):
+            raise InputError(
+                "old .xls Excel files are not read",
+                file=shown,
+                hint="save it as .xlsx or CSV",
+            )
+        # text named .xls (a tab-separated export "for Excel"): read as text, sniffed
     return "csv"
 
 
