@@ -744,7 +744,13 @@ def _thousands_chars(decimal: str, setting: str | None) -> str:
     return ("," if decimal == "." else ".") + _SPACES + "'’"
 
 
-def _clean_numbers(t: ir.Table, columns: Sequence[str]) -> ir.Table:
+def _clean_numbers(
+    t: ir.Table,
+    columns: Sequence[str],
+    marked: Sequence[str] | None = None,
+    *,
+    unmark: bool = False,
+) -> ir.Table:
     """``t`` with each text column of ``columns`` as number text: without currency signs or
     codes and without spaces at either end, a negative written as accountants and ERPs do
     in the usual form.
@@ -754,7 +760,9 @@ def _clean_numbers(t: ir.Table, columns: Sequence[str]) -> ir.Table:
     exports write it, ``120.00 CR`` (a credit) as ``-120.00`` and ``120.00 DR`` (a debit) as
     ``120.00``; ``EUR 1,234.50``, ``1.234,50 €`` and ``(54.50 EUR)`` as their number; a
     space between the sign and the digits (``-$ 36.76``) dropped; the typographic minus sign
-    (U+2212, which spreadsheets and typeset reports write) as ``-``.
+    (U+2212, which spreadsheets and typeset reports write) as ``-``. The credit and debit
+    marks are looked for in the ``marked`` columns only (every column when None); with
+    ``unmark``, every column's mark is taken off and its sign left as written.
 
     Each step is a projection of its own (``.view()``), reading the text the step before
     wrote: written as one expression, each step would repeat the whole of the one before
@@ -777,31 +785,39 @@ def _clean_numbers(t: ir.Table, columns: Sequence[str]) -> ir.Table:
         return t
     edge = f"[{_WHITE}{_SPACES}]"
     trim = f"^{edge}+|{edge}+$"
-    t = t.mutate(
-        **{
-            c: t[c].replace("\u2212", "-").re_replace(_NOT_NUMBER, "").re_replace(trim, "")
-            for c in columns
-        }
-    ).view()
+    mark = f"{edge}*(?i:cr|dr)\\z"
 
-    def credit_debit(clean: ir.StringValue) -> ir.StringValue:
-        # the cheap suffix tests first; an amount with a sign or brackets of its own as well
-        # as the mark ("-5 CR") is left as written, to be refused, not guessed at
+    def first(text: ir.StringValue) -> ir.StringValue:
+        text = text.replace("\u2212", "-")
+        return (text.re_replace(mark, "") if unmark else text).re_replace(_NOT_NUMBER, "")
+
+    t = t.mutate(**{c: first(t[c]).re_replace(trim, "") for c in columns}).view()
+
+    def marked_amount(clean: ir.StringValue) -> ir.StringValue:
+        # the amount before a credit or debit mark, only where there is one (the cheap
+        # suffix tests first: most values skip the regexes); NULL elsewhere
         marked = ibis.or_(*[clean.endswith(m) for m in _CREDIT_DEBIT])
-        amount = (
-            clean.re_replace(f"{edge}*(?i:cr|dr)\\z", "")
-            .re_replace(_NOT_NUMBER, "")
-            .re_replace(trim, "")
-        )
+        amount = clean.re_replace(mark, "").re_replace(_NOT_NUMBER, "").re_replace(trim, "")
+        return ibis.ifelse(marked, amount, ibis.null(idt.string))
+
+    def credit_debit(clean: ir.StringValue, amount: ir.StringValue) -> ir.StringValue:
+        # an amount with a sign or brackets of its own as well as the mark ("-5 CR") is
+        # left as written, to be refused, not guessed at
         unsigned = amount.re_search("^[0-9.,]") & amount.re_search("[0-9]\\z")
         credit = clean.right(2).upper() == "CR"
-        return ibis.cases(
-            (marked & unsigned & credit, "-" + amount),
-            (marked & unsigned, amount),
-            else_=clean,
-        )
+        return ibis.cases((unsigned & credit, "-" + amount), (unsigned, amount), else_=clean)
 
-    t = t.mutate(**{c: credit_debit(t[c]) for c in columns}).view()
+    # the marked amount computed once per value, in a step of its own, then signed; only
+    # for the columns ``marked`` names (every column when None): each step is a level more
+    # of the query every later check of the table builds on
+    marks = {c: f"_marked_{i}" for i, c in enumerate(columns) if marked is None or c in marked}
+    if marks:
+        t = t.mutate(**{m: marked_amount(t[c]) for c, m in marks.items()}).view()
+        t = (
+            t.mutate(**{c: credit_debit(t[c], t[m]) for c, m in marks.items()})
+            .drop(*marks.values())
+            .view()
+        )
 
     def parenthesised(clean: ir.StringValue) -> ir.StringValue:
         # the cheap prefix and suffix tests first: most values skip the regexes; a currency
@@ -972,6 +988,9 @@ class _Convention:
     thousands: str
     #: whether the column also read as numbers (for the user's own columns)
     is_number: bool = True
+    #: whether a value carries a credit or debit mark after it (120.00 CR); True where
+    #: the values were not looked at
+    marked: bool = True
 
 
 def _number_conventions(
@@ -1025,6 +1044,10 @@ def _number_conventions(
     cleaned = _clean_numbers(
         texts.mutate(**{f"c{i}": number_text(i) for i in range(len(names))}).view(),
         [f"c{i}" for i in range(len(names))],
+        # a credit or debit mark taken off, its sign left: how the number is written is
+        # what this query looks at, and signing it would be a level more for every column
+        marked=(),
+        unmark=True,
     )
     tests: dict[str, ir.Value] = {}
     for i in range(len(names)):
@@ -1033,6 +1056,8 @@ def _number_conventions(
         tests[f"dot{i}"] = _number_under(clean, ".", _thousands_chars(".", ti.thousands))[1]
         tests[f"comma{i}"] = _number_under(clean, ",", _thousands_chars(",", ti.thousands))[1]
         tests[f"nonfinite{i}"] = clean.re_search(_NONFINITE)
+        text = cleaned[f"t{i}"]
+        tests[f"mark{i}"] = ibis.or_(*[text.endswith(m) for m in _CREDIT_DEBIT])
         tests[f"sep{i}"] = clean.contains(".") | clean.contains(",")
         for k, sign in enumerate(_CURRENCY):
             tests[f"cur{i}_{k}"] = cleaned[f"t{i}"].contains(sign)
@@ -1054,6 +1079,7 @@ def _number_conventions(
         metrics[f"dot_{i}"] = _n(dot & ~comma)
         metrics[f"comma_{i}"] = _n(comma & ~dot)
         metrics[f"both_{i}"] = _n(dot & comma & tested[f"sep{i}"])
+        metrics[f"mark_{i}"] = _n(tested[f"mark{i}"])
         word = tested[f"word{i}"] if c in columns else None
         for k, sign in enumerate(_CURRENCY):
             metrics[f"cur_{i}_{k}"] = _n(_or_word(tested[f"cur{i}_{k}"], word, sign))
@@ -1150,7 +1176,12 @@ def _number_conventions(
         if c in extra:
             bad = got[f"baddot_{i}"] if decimal == "." else got[f"badcomma_{i}"]
             is_number = bad == 0 and got[f"values_{i}"] > 0
-        out[c] = _Convention(decimal, _thousands_chars(decimal, ti.thousands), is_number)
+        out[c] = _Convention(
+            decimal,
+            _thousands_chars(decimal, ti.thousands),
+            is_number,
+            marked=got[f"mark_{i}"] > 0,
+        )
     return out
 
 
@@ -2189,7 +2220,12 @@ def canonicalize(
     numbers = [p for p in plans if p.text and p.kind in ("number", "int", "extra_number")]
     if numbers:
         t1 = t1.mutate(**{k: v for p in numbers for k, v in p.number_text(t1).items()}).view()
-        t1 = _clean_numbers(t1, [_hidden("c", p.name) for p in numbers])
+        t1 = _clean_numbers(
+            t1,
+            [_hidden("c", p.name) for p in numbers],
+            # a credit or debit mark is looked for in the columns whose values showed one
+            marked=[_hidden("c", p.name) for p in numbers if p.conv.marked],
+        )
     # level 2: parsed values and what the text looks like
     level2: dict[str, ir.Value] = {}
     for plan in plans:

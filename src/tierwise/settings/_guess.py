@@ -1467,6 +1467,10 @@ def _drop_issued_quantity(
     qg, rg = guesses.get("quantity"), guesses.get("revenue")
     if qg is None or rg is None or qg.by_name:
         return
+    # a header without sampled values (guess_columns on names alone) has nothing to show
+    table = sample.table
+    if table is None or not {qg.source, rg.source} <= set(table.column_names):
+        return
     comma = _file_decimal(sample, profiles) == ","
     quantity, revenue = (_amounts(sample, g.source, comma) for g in (qg, rg))
     sale = pc.and_(pc.greater(revenue, 0.0), pc.not_equal(quantity, 0.0))
