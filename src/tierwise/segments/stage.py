@@ -1572,7 +1572,6 @@ def _hold_near_cuts(
     >>> held[3].tolist()   # both on the value axis
     [1, 0, 0, 1]
     """
-    from .cuts import levels
 
     def ranges(axis: tuple[np.ndarray, tuple[float, ...]]) -> tuple[np.ndarray, np.ndarray]:
         x, cuts = axis
