@@ -104,6 +104,20 @@ def test_a_negative_zero_is_written_as_0(tmp_path: Path, locale: str) -> None:
     assert "-0" + sep not in text and not any(r[0].strip('"') == "-0" for r in rows)
 
 
+def test_a_table_that_went_through_pandas_gives_the_same_parquet_bytes(tmp_path: Path) -> None:
+    # Spark hands some results over through pandas, whose description of the index rides
+    # along in the schema's metadata; the file must not depend on the engine that made it
+    t = pa.table({"item": ["a", "b"], "n": [1, 2]})
+    via_pandas = pa.Table.from_pandas(t.to_pandas())
+    assert via_pandas.schema.metadata and b"pandas" in via_pandas.schema.metadata
+    outputs.write_parquet(t, tmp_path / "plain.parquet")
+    outputs.write_parquet(via_pandas, tmp_path / "via_pandas.parquet")
+    assert (tmp_path / "plain.parquet").read_bytes() == (
+        tmp_path / "via_pandas.parquet"
+    ).read_bytes()
+    assert pq.read_table(tmp_path / "via_pandas.parquet").equals(t)
+
+
 @pytest.mark.parametrize("locale", ["default", "excel-de"])
 def test_a_nan_or_infinite_figure_is_an_empty_cell_and_a_parquet_null(
     tmp_path: Path, locale: str

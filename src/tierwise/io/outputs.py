@@ -496,7 +496,12 @@ def write_parquet(table: pa.Table, path: Path) -> None:
 
     A column marked :data:`AS_VALUES` is written as its values, decoded a row group at a
     time: the file is the one the decoded table gives, byte for byte.
+
+    The table's own key-value metadata is left out (a table that went through pandas on
+    its way, as some of Spark's results do, carries pandas' description of its index): the
+    same table gives the same file whichever engine made it.
     """
+    table = table.replace_schema_metadata(None)
     options: dict[str, Any] = {
         "compression": "zstd",
         "write_statistics": True,
