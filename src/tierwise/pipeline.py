@@ -46,10 +46,12 @@ from .io.previous import check_previous
 from .registry import Stage, StageContext, StageResult
 from .settings import INPUT_TABLES, Settings
 from .validate import (
+    CurrencySeen,
     InputAccount,
     canonicalize,
     count_text,
     future_analysis_date,
+    run_currency,
     validate_inputs,
 )
 
@@ -82,6 +84,9 @@ class RunContext:
     timings: dict[str, float] = field(default_factory=dict)
     #: things a user should know about the inputs
     warnings: list[str] = field(default_factory=list)
+    #: the one currency the amounts name, when ``[segments] currency_symbol`` is not set
+    #: (the manifest's ``currency`` block: :func:`~tierwise.validate.run_currency`)
+    currency: dict[str, Any] | None = None
 
 
 @dataclass
@@ -174,6 +179,7 @@ def load_and_validate(
     canon: dict[str, ir.Table] = {}
     problems: list[TierwiseError] = []
     warnings: list[str] = []
+    currencies: list[CurrencySeen] = []
     for name, source in inputs.items():
         try:
             raw = _read(name, source, settings, engine)
@@ -192,6 +198,7 @@ def load_and_validate(
                 as_of=as_of,
                 sheets=raw.sheets,
                 sheet=raw.sheet,
+                currencies=currencies,
             )
         except Problems as many:
             problems.extend(many.errors)
@@ -207,6 +214,7 @@ def load_and_validate(
     checked = validate_inputs(
         canon, raws, settings, engine, as_of=as_of, today=today, warnings=warnings
     )
+    currency = run_currency(currencies, settings, warnings)
     # the rows used and the rejects are in tables of their own now: free the inputs as read
     engine.release_inputs()
     ctx = RunContext(
@@ -219,9 +227,20 @@ def load_and_validate(
         emptied=checked.emptied,
         timings=timings,
         warnings=warnings,
+        currency=currency,
     )
     timings["validate"] = round(time.perf_counter() - start, 4)
     return ctx
+
+
+def _with_currency(settings: Settings, currency: dict[str, Any] | None) -> Settings:
+    """The settings the stages read: ``[segments] currency_symbol`` the symbol of the one
+    currency the amounts name (``currency``) when it is not set, for the reasons to show
+    money as report.html and plan.xlsx do (the manifest records the settings as given)."""
+    if currency is None or settings.segments.currency_symbol:
+        return settings
+    segments = settings.segments.model_copy(update={"currency_symbol": currency["symbol"]})
+    return settings.model_copy(update={"segments": segments})
 
 
 # -- the customer table ------------------------------------------------------------------
@@ -727,7 +746,7 @@ def run_pipeline(
         )
         assembler = _Assembler()
         ctx = StageContext(
-            settings=settings,
+            settings=_with_currency(settings, vctx.currency),
             engine=eng,
             as_of=vctx.as_of,
             tables=dict(vctx.tables),
@@ -857,6 +876,7 @@ def run_pipeline(
             "models": models,
             "warnings": warnings,
             "customers_columns_without_data": empty,
+            **({"currency": vctx.currency} if vctx.currency else {}),
             "dashboard_decisions": handoff_block,
             "earlier_decisions": earlier_block,
             **manifest_blocks,

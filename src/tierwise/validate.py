@@ -59,6 +59,7 @@ from .settings.inputs import cannot_share, shared_column_clashes, shared_column_
 __all__ = [
     "REASON",
     "AsWritten",
+    "CurrencySeen",
     "InputAccount",
     "Validated",
     "canonicalize",
@@ -71,6 +72,7 @@ __all__ = [
     "reject_if",
     "reject_totals_rows",
     "reject_unknown_customers",
+    "run_currency",
     "split_rejects",
     "validate_inputs",
 ]
@@ -542,6 +544,125 @@ def _currency_word(text: ir.StringValue) -> ir.StringValue:
     return word.substitute(_CODE_CURRENCY, else_=word)
 
 
+@dataclass(frozen=True)
+class CurrencySeen:
+    """The currencies one column of an input names: its amounts by a sign or a code
+    (``$1,234.50``, ``EUR 12,00``, ``12,00 zł``), or the codes of the transactions'
+    currency column (``codes``, as the lines hold them)."""
+
+    table: str
+    file: str
+    column: str
+    #: each currency named, as the warning of several names it (``€``, ``US$``, ``PLN``,
+    #: ``another $``), with how many values name it, the commonest first
+    names: tuple[tuple[str, int], ...]
+    #: the currency column's codes with their lines (empty for amounts)
+    codes: tuple[tuple[str, int], ...] = ()
+
+
+#: every currency sign counted (:data:`_CURRENCY`, :data:`_DOLLARS`)
+_SIGNS = frozenset([*_CURRENCY, *(sign for sign, _ in _DOLLARS)])
+
+
+def _code_currency(code: str) -> str:
+    """The currency a code of a currency column names, as the amounts' signs and codes are
+    counted (``EUR`` is ``€``, ``CAD`` is ``C$``, ``zł`` is ``PLN``).
+
+    Examples
+    --------
+    >>> [_code_currency(c) for c in ("EUR", "usd", "PLN", "zł", "€", "Euro")]
+    ['€', 'US$', 'PLN', 'PLN', '€', 'EURO']
+    """
+    word = code.strip().upper().replace(".", "")
+    if code.strip() in _SIGNS:
+        return code.strip()
+    return _CODE_CURRENCY.get(word, word)
+
+
+def _currency_symbol(name: str) -> str | None:
+    """The symbol money is shown with for a currency named ``name`` (a sign as it is, an ISO
+    code or "kr" with a space after it), or None for one that cannot be shown ("another $",
+    a word that is no code).
+
+    Examples
+    --------
+    >>> [_currency_symbol(n) for n in ("€", "US$", "PLN", "kr", "another $", "EURO")]
+    ['€', 'US$', 'PLN ', 'kr ', None, None]
+    """
+    if name in _SIGNS:
+        return name
+    if re.fullmatch(r"[A-Z]{3}|kr", name):
+        return f"{name} "
+    return None
+
+
+def _currency_where(seen: CurrencySeen) -> str:
+    """Where a currency was read, in words: "column 'Amount': 3 values", or "currency
+    column 'Cur': EUR on 4 lines"."""
+    if seen.codes:
+        code, n = seen.codes[0]
+        return f"currency column {seen.column!r}: {code} on {count_text(n, 'line')}"
+    return f"column {seen.column!r}: {count_text(seen.names[0][1], 'value')}"
+
+
+def run_currency(
+    seen: Sequence[CurrencySeen], settings: Settings, warnings: list[str]
+) -> dict[str, Any] | None:
+    """The one currency the run's amounts are in as the data names it, for the money shown
+    when ``[segments] currency_symbol`` is not set: the manifest's ``currency`` block
+    (``symbol``, ``read_from``), with a warning saying where it was read; None when the
+    symbol is set, when ``[transactions] exchange_rates`` converts the lines, when the
+    transactions name no currency, or when the data names more than one (a warning says so
+    when no column alone did).
+
+    The transactions must name it (by a sign or code in their amounts, or one code in their
+    currency column); the other inputs' amounts, where they name a currency, must name the
+    same. A ``$`` alone is the dollar another column names by its country (``US$``).
+    """
+    if settings.segments.currency_symbol or settings.transactions.exchange_rates:
+        return None
+    named = [s for s in seen if s.names]
+    if not any(s.table == "transactions" for s in named):
+        return None
+    if any(len(s.names) > 1 for s in named):
+        # a column of several currencies: its warning says so
+        return None
+    names = sorted({s.names[0][0] for s in named})
+    dollars = [n for n in names if n != "$" and n in _SIGNS and n.endswith("$")]
+    if "$" in names and len(dollars) == 1 and len(names) == 2:
+        names = dollars
+    if len(names) > 1:
+        shown = "; ".join(f"{s.names[0][0]} in {s.file}, {_currency_where(s)}" for s in named)
+        warnings.append(
+            f"the inputs name more than one currency ({shown}), so the money is shown "
+            "without a symbol: convert the amounts to one currency, or set [segments] "
+            "currency_symbol to the one they are in"
+        )
+        return None
+    symbol = _currency_symbol(names[0])
+    if symbol is None:
+        return None
+    read_from = [
+        {
+            "file": s.file,
+            "column": s.column,
+            **({"code": s.codes[0][0], "lines": s.codes[0][1]} if s.codes else {}),
+            **({} if s.codes else {"values": s.names[0][1]}),
+        }
+        for s in named
+    ]
+    by_file: dict[str, list[str]] = {}
+    for s in named:
+        by_file.setdefault(s.file, []).append(_currency_where(s))
+    where = "; ".join(f"{f}, {', '.join(w)}" for f, w in by_file.items())
+    warnings.append(
+        f"the amounts are in {names[0]}, as the inputs name it ({where}): money is shown "
+        f"with {symbol.strip()} in report.html, plan.xlsx, the dashboard and the reasons; "
+        "set [segments] currency_symbol to show another symbol"
+    )
+    return {"symbol": symbol, "read_from": read_from}
+
+
 def _or_word(hit: ir.BooleanValue, word: ir.StringValue | None, sign: str) -> ir.BooleanValue:
     """A value carries ``sign``, or names its currency in a word (:func:`_currency_word`;
     None: not looked for)."""
@@ -991,6 +1112,10 @@ class _Convention:
     #: whether a value carries a credit or debit mark after it (120.00 CR); True where
     #: the values were not looked at
     marked: bool = True
+    #: the currencies the values name by a sign or a code (as the warning of several names
+    #: them: "€", "US$", "PLN", "another $"), commonest first, with how many values name
+    #: each; empty where none does or the values were not looked at
+    currencies: tuple[tuple[str, int], ...] = ()
 
 
 def _number_conventions(
@@ -1119,12 +1244,14 @@ def _number_conventions(
         # the commonest first; among equals, the dollars, then € £ ¥ ₹; then the currencies
         # written as words alone
         signs = sorted(((sign, n) for sign, n in signs if n), key=lambda s: -s[1])
+        seen = list(signs)
         kinds = got.get(f"kinds_{i}", 0)
         if kinds:
             lo, hi = words[f"lo_{i}"], words[f"hi_{i}"]
             if kinds == 2 and hi == "kr" and lo in _KRONOR:
                 # "kr" is the krona or krone the code names
                 kinds, hi = 1, lo
+            seen += [(str(lo), got[f"words_{i}"])] + ([(str(hi), 0)] if kinds > 1 else [])
             named = (
                 lo
                 if kinds == 1
@@ -1181,6 +1308,7 @@ def _number_conventions(
             _thousands_chars(decimal, ti.thousands),
             is_number,
             marked=got[f"mark_{i}"] > 0,
+            currencies=tuple(seen),
         )
     return out
 
@@ -2008,6 +2136,7 @@ def canonicalize(
     as_of: dt.date | None = None,
     sheets: Mapping[str, list[str]] | None = None,
     sheet: str | None = None,
+    currencies: list[CurrencySeen] | None = None,
 ) -> ir.Table:
     """Map and parse a raw table into the canonical columns of ``table``.
 
@@ -2039,6 +2168,10 @@ def canonicalize(
     sheets, sheet
         A workbook's sheets with their column names, and the sheet read (for the hint of a
         missing column).
+    currencies
+        A list that receives the currencies the number columns' values name by a sign or a
+        code (as the format scan counts them), and those of the transactions' currency
+        column without ``[transactions] exchange_rates`` (:func:`run_currency`).
 
     Examples
     --------
@@ -2107,6 +2240,12 @@ def canonicalize(
             markers=tuple(m for m in _markers(vs) if not m.isdigit()),
             currency_column=mapping.get("currency") is not None,
         )
+        if currencies is not None:
+            currencies += [
+                CurrencySeen(table, file, c, conventions[c].currencies)
+                for c in text_numbers
+                if conventions[c].currencies
+            ]
     text_dates = [
         src
         for col in spec.input_columns
@@ -2324,8 +2463,15 @@ def canonicalize(
         _derive_transaction_columns(final, mapping, rules)
         if mapping["currency"]:
             _convert_currencies(final, mapping["currency"], ti.exchange_rates, rules)
-            if not ti.exchange_rates:
-                _warn_currencies(t2, final["currency"], engine, file=file, warnings=warnings)
+            if not ti.exchange_rates and (warnings is not None or currencies is not None):
+                codes = _warn_currencies(
+                    t2, final["currency"], engine, file=file, warnings=warnings
+                )
+                if currencies is not None and codes:
+                    named = tuple((_code_currency(code), n) for code, n in codes)
+                    currencies.append(
+                        CurrencySeen(table, file, mapping["currency"], named, codes=codes)
+                    )
     for cond, about, why, alone in _range_rules(table, final, vs, today):
         if not (alone and about in emptiable):
             rules.append((cond, mapping.get(about) or about, why))
@@ -2675,10 +2821,10 @@ def _convert_currencies(
 
 def _warn_currencies(
     t: ir.Table, code: ir.StringValue, engine: Engine, *, file: str, warnings: list[str] | None
-) -> None:
-    """Say, in ``warnings``, that the lines hold several currencies added up as one."""
-    if warnings is None:
-        return
+) -> tuple[tuple[str, int], ...]:
+    """Say, in ``warnings``, that the lines hold several currencies added up as one; the
+    codes the lines hold (the commonest, at most six), each with its count of lines, the
+    commonest first."""
     by = (
         t.select(code=code)
         .group_by("code")
@@ -2687,8 +2833,9 @@ def _warn_currencies(
     )
     got = engine.to_arrow(by.limit(6), f"the currencies of {file}").to_pylist()
     codes = [r for r in got if r["code"] is not None]
-    if len(codes) < 2:
-        return
+    found = tuple((str(r["code"]), int(r["n"])) for r in codes)
+    if len(codes) < 2 or warnings is None:
+        return found
     shown = ", ".join(f"{r['code']} {count_text(int(r['n']), 'line')}" for r in codes[:5])
     more = ", …" if len(codes) > 5 else ""
     warnings.append(
@@ -2696,6 +2843,7 @@ def _warn_currencies(
         "are added up as if one: set [transactions] exchange_rates (each currency's value in "
         "the one to report in) to convert them"
     )
+    return found
 
 
 def _reject_repeated_market_keys(t: ir.Table, mapping: dict[str, str | None]) -> ir.Table:

@@ -547,7 +547,7 @@ def test_a_master_with_names_only_says_its_same_name_pairs_wait_for_review(
     assert "[customers.columns]" in dup
 
 
-def _money_folder(folder: Path, settings: dict) -> Path:
+def _money_folder(folder: Path, settings: dict, currency: dict | None = None) -> Path:
     import pyarrow.parquet as pq
 
     t = pa.table(
@@ -558,7 +558,8 @@ def _money_folder(folder: Path, settings: dict) -> Path:
         }
     )
     pq.write_table(t, folder / "customers.parquet")
-    (folder / "manifest.json").write_text(json.dumps({"settings": settings}))
+    manifest = {"settings": settings, **({"currency": currency} if currency else {})}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
 
@@ -591,6 +592,17 @@ def test_money_without_a_currency_says_so_once_at_the_top(tmp_path: Path) -> Non
     rates = {"transactions": {"exchange_rates": {"EUR": 1.0, "USD": 0.92}}}
     html = render_report(_money_folder(tmp_path, rates))
     assert "Amounts are in EUR, the currency [transactions] exchange_rates converts" in html
+
+
+def test_money_shows_the_currency_the_inputs_name_unless_one_is_set(tmp_path: Path) -> None:
+    read = {"symbol": "PLN ", "read_from": [{"file": "f.csv", "column": "kwota", "values": 2}]}
+    html = render_report(_money_folder(tmp_path, {}, read))
+    overview = _section(html, "overview")
+    assert "-PLN 766" in overview and "invoices&#39; currency" not in html
+    assert "Amounts are in PLN, the currency f.csv names; set [segments] currency_symbol" in html
+    # the symbol set wins, and nothing is said of the inputs' currency
+    html = render_report(_money_folder(tmp_path, {"segments": {"currency_symbol": "€"}}, read))
+    assert "-€766" in _section(html, "overview") and "Amounts are in" not in html
 
 
 @pytest.mark.parametrize("bad", ["12", "=SUM", "euros!", "  ", "€\x07"])

@@ -1697,6 +1697,95 @@ def test_a_currency_column_of_several_codes_is_counted_without_rates(eng: Engine
     assert "(EUR 3 lines, GBP 1 line, USD 1 line)" in said[0] and "exchange_rates" in said[0]
 
 
+def _run_currency(
+    tmp_path: Path, files: dict[str, str], settings: Settings | None = None
+) -> tuple[Any, list[str]]:
+    """These CSV texts, read and validated as a run reads them: the currency the run takes
+    (the manifest's ``currency`` block, or None) and the warnings that speak of it."""
+    from tierwise.pipeline import load_and_validate
+
+    inputs = {}
+    for name, text in files.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text(text, encoding="utf-8")
+        inputs[name] = str(path)
+    eng = Engine()
+    try:
+        ctx = load_and_validate(inputs, settings or Settings(), eng, today=TODAY)
+    finally:
+        eng.close()
+    said = [w.replace(str(tmp_path) + "/", "") for w in ctx.warnings if "currenc" in w]
+    return ctx.currency, said
+
+
+def test_the_one_currency_the_amounts_name_is_the_runs(tmp_path: Path) -> None:
+    head = "customer_id;date;revenue;cost\n"
+    tx = head + "A;2024-06-01;EUR 12,00;EUR 5,00\nB;2024-06-02;1.234,50 EUR;3\n"
+    got, said = _run_currency(tmp_path, {"transactions": tx})
+    assert got == {
+        "symbol": "€",
+        "read_from": [
+            {"file": f"{tmp_path}/transactions.csv", "column": "revenue", "values": 2},
+            {"file": f"{tmp_path}/transactions.csv", "column": "cost", "values": 1},
+        ],
+    }
+    assert said == [
+        "the amounts are in €, as the inputs name it (transactions.csv, column 'revenue': "
+        "2 values, column 'cost': 1 value): money is shown with € in report.html, plan.xlsx, "
+        "the dashboard and the reasons; set [segments] currency_symbol to show another symbol"
+    ]
+    # a currency without a sign of its own is shown by its code; a dollar by its sign
+    got, _ = _run_currency(tmp_path, {"transactions": head + "A;2024-06-01;12,00 zł;5\n"})
+    assert got["symbol"] == "PLN "
+    got, _ = _run_currency(tmp_path, {"transactions": head + "A;2024-06-01;$1,234.50;5\n"})
+    assert got["symbol"] == "$"
+    # the symbol set wins: nothing read, nothing said
+    s = Settings().with_updates(segments={"currency_symbol": "CHF "})
+    assert _run_currency(tmp_path, {"transactions": tx}, s) == (None, [])
+    # amounts without a sign name none
+    plain = head + "A;2024-06-01;12,00;5\n"
+    assert _run_currency(tmp_path, {"transactions": plain}) == (None, [])
+
+
+def test_a_currency_column_of_one_code_is_the_runs_currency(tmp_path: Path) -> None:
+    tx = "customer_id,date,revenue,currency\nA,2024-06-01,12,EUR\nB,2024-06-02,5,eur\n"
+    got, said = _run_currency(tmp_path, {"transactions": tx})
+    assert got["symbol"] == "€"
+    assert got["read_from"][0]["code"] == "EUR" and got["read_from"][0]["lines"] == 2
+    assert "currency column 'currency': EUR on 2 lines" in said[0]
+    # the amounts' $ is the dollar the column's code names
+    tx = "customer_id,date,revenue,currency\nA,2024-06-01,$12,USD\n"
+    assert _run_currency(tmp_path, {"transactions": tx})[0]["symbol"] == "US$"
+    # converted by exchange_rates: the run's currency is not the lines'
+    s = Settings().with_updates(transactions={"exchange_rates": {"EUR": 1.0}})
+    assert _run_currency(tmp_path, {"transactions": tx.replace("USD", "EUR")}, s) == (None, [])
+
+
+def test_amounts_in_several_currencies_take_none(tmp_path: Path) -> None:
+    # one column of two: its warning stays, and no currency is taken
+    tx = "customer_id,date,revenue\nA,2024-06-01,€12\nB,2024-06-02,$5\n"
+    got, said = _run_currency(tmp_path, {"transactions": tx})
+    assert got is None and len(said) == 1 and "more than one currency" in said[0]
+    # a currency column of two codes likewise
+    tx = "customer_id,date,revenue,currency\nA,2024-06-01,12,EUR\nB,2024-06-02,5,USD\n"
+    got, said = _run_currency(tmp_path, {"transactions": tx})
+    assert got is None and len(said) == 1 and "more than one currency" in said[0]
+    # two files of one currency each: said, and none taken
+    tx = "customer_id,date,revenue\nA,2024-06-01,€12\n"
+    customers = "customer_id,annual_revenue\nA,£1000\n"
+    got, said = _run_currency(tmp_path, {"transactions": tx, "customers": customers})
+    assert got is None
+    assert said == [
+        "the inputs name more than one currency (€ in transactions.csv, column 'revenue': "
+        "1 value; £ in customers.csv, column 'annual_revenue': 1 value), so the money is "
+        "shown without a symbol: convert the amounts to one currency, or set [segments] "
+        "currency_symbol to the one they are in"
+    ]
+    # another input's currency alone is not the invoices'
+    tx = "customer_id,date,revenue\nA,2024-06-01,12\n"
+    assert _run_currency(tmp_path, {"transactions": tx, "customers": customers}) == (None, [])
+
+
 def test_exchange_rates_convert_each_lines_amounts(eng: Engine) -> None:
     s = Settings().with_updates(
         transactions={"exchange_rates": {"EUR": 1.0, "usd": 0.9, "GBP": 1.2}}

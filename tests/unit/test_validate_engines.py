@@ -18,9 +18,11 @@ from tierwise.settings import Settings
 from tierwise.settings.inputs import TableInput
 from tierwise.validate import (
     GROWTH_MINUS_ONE_OR_BELOW,
+    CurrencySeen,
     canonicalize,
     check_transactions,
     emptied_values,
+    run_currency,
     split_rejects,
     store_checked,
     validate_inputs,
@@ -240,6 +242,34 @@ def test_dollars_of_other_countries_and_ledger_currency_words_on_every_engine(
         "(C$ in 2 values, US$ in 1 value, ₹ in 1 value, CZK, PLN and 1 other in 3 values)"
         in said[0]
     )
+
+
+def test_the_one_currency_of_the_amounts_alike_on_every_engine(engine: Any) -> None:
+    # the format scan's counts and the currency column's codes, read the same on each engine
+    amounts = ["EUR 12,00", "1.234,50 €", "7", "(3,00 eur)"]
+    n = len(amounts)
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                "customer_id": ["A"] * n,
+                "date": ["2024-01-31"] * n,
+                "revenue": amounts,
+                "currency": ["eur", "EUR", "EUR", None],
+                ROW: range(2, n + 2),
+            }
+        )
+    )
+    seen: list[CurrencySeen] = []
+    warnings: list[str] = []
+    canonicalize(
+        raw, "transactions", Settings(), engine, file="x.csv", warnings=warnings, currencies=seen
+    )
+    assert [(s.column, s.names, s.codes) for s in seen] == [
+        ("revenue", (("€", 3),), ()),
+        ("currency", (("€", 3),), (("EUR", 3),)),
+    ]
+    got = run_currency(seen, Settings(), warnings)
+    assert got is not None and got["symbol"] == "€"
 
 
 def test_rows_left_out_or_kept_by_status_alike_on_every_engine(engine: Any) -> None:

@@ -12,7 +12,7 @@ each section can say plainly what it is missing.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,27 @@ class RunFolder:
                 t = t.select([c for c in columns if c in t.column_names])
         self._cache[key] = t
         return t
+
+
+def currency_of(manifest: Mapping[str, Any]) -> str:
+    """The symbol money is shown with: the run's ``[segments] currency_symbol`` as its
+    manifest gives it, else that of the one currency the inputs' amounts name (the
+    manifest's ``currency`` block); "" for none.
+
+    Examples
+    --------
+    >>> currency_of({"settings": {"segments": {"currency_symbol": "CHF "}}})
+    'CHF '
+    >>> currency_of({"settings": {}, "currency": {"symbol": "€"}}), currency_of({})
+    ('€', '')
+    """
+    seg = (manifest.get("settings") or {}).get("segments")
+    sym = seg.get("currency_symbol") if isinstance(seg, dict) else None
+    if isinstance(sym, str) and sym.strip():
+        return sym
+    read = manifest.get("currency")
+    sym = read.get("symbol") if isinstance(read, dict) else None
+    return sym if isinstance(sym, str) and sym.strip() else ""
 
 
 def float_array(table: pa.Table, name: str) -> Any:

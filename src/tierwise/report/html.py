@@ -37,7 +37,7 @@ from ..io.outputs import follow_umask, record_rewrite, visible_control_text
 from ..settings.report import ReportSettings
 from ..validate import count_text
 from . import charts
-from ._folder import RunFolder, float_array, text_array
+from ._folder import RunFolder, currency_of, float_array, text_array
 
 __all__ = ["build_report", "plan_figures", "plan_lines", "render_report"]
 
@@ -157,13 +157,6 @@ def fmt_money(value: Any, currency: str = "") -> str:
     return f"{currency}{text}"
 
 
-def currency_of(manifest: dict[str, Any]) -> str:
-    """The run's ``[segments] currency_symbol`` as its manifest gives it ("" for none)."""
-    seg = (manifest.get("settings") or {}).get("segments")
-    sym = seg.get("currency_symbol") if isinstance(seg, dict) else None
-    return str(sym) if isinstance(sym, str) and sym.strip() else ""
-
-
 def column_texts(values: Sequence[Any], kind: Fmt, whole: bool | None = None) -> list[str]:
     """A table column's cells as text (:func:`fmt_value`), in one style down the column: a
     column of figures (``num``) of which one reaches 100 shows every figure whole, so that
@@ -274,8 +267,7 @@ def plan_lines(manifest: Any) -> list[str]:
     cov = m.get("coverage")
     if not isinstance(cov, dict):
         return []
-    seg = (m.get("settings") or {}).get("segments") or {}
-    symbol = str(seg.get("currency_symbol") or "") if isinstance(seg, dict) else ""
+    symbol = currency_of(m)
     lines: list[str] = []
     ch = cov.get("plan_changes")
     if isinstance(ch, dict) and isinstance(ch.get("changed"), int):
@@ -395,7 +387,19 @@ class _Report:
         return f"{label} ({self.currency.strip()})" if self.currency else label
 
     def currency_note(self) -> str:
-        """Said once at the top of the report when the money has no currency symbol."""
+        """Said once at the top of the report when the money has no currency symbol, or
+        has the one the inputs name (no ``[segments] currency_symbol`` set)."""
+        seg = (self.m.get("settings") or {}).get("segments")
+        given = isinstance(seg, dict) and bool(seg.get("currency_symbol"))
+        read = self.m.get("currency")
+        if self.currency and not given and isinstance(read, dict):
+            rows = [r for r in read.get("read_from") or [] if isinstance(r, dict)]
+            files = list(dict.fromkeys(str(r["file"]) for r in rows if r.get("file")))
+            return (
+                f"Amounts are in {self.currency.strip()}, the currency "
+                f"{', '.join(files) or 'the inputs'} name{'s' if len(files) == 1 else ''}; "
+                "set [segments] currency_symbol to show another symbol."
+            )
         if self.currency:
             return ""
         rates = ((self.m.get("settings") or {}).get("transactions") or {}).get("exchange_rates")

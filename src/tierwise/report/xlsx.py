@@ -59,7 +59,14 @@ from ..io.outputs import (
 )
 from ..settings.report import ReportSettings
 from ..settings.terms import TermsSettings
-from ._folder import RunFolder, carrying_rep, float_array, team_reps, text_array
+from ._folder import (
+    RunFolder,
+    carrying_rep,
+    currency_of,
+    float_array,
+    team_reps,
+    text_array,
+)
 from ._package import Workbook
 from .crm import next_best_products
 
@@ -153,7 +160,8 @@ _EXCEL_FIRST_DAY = dt.date(1900, 3, 1)
 
 class _Formats:
     """The workbook's cell formats; money shows the run's currency symbol (``[segments]
-    currency_symbol``), hours none."""
+    currency_symbol``, else the one currency the inputs name: :func:`currency_of`), hours
+    none."""
 
     def __init__(self, wb: xlsxwriter.Workbook, currency: str = "") -> None:
         # the symbol as a literal of the number format: quoted, without quotes of its own,
@@ -844,8 +852,7 @@ def write_plan(
                 "created": dt.datetime(2000, 1, 1),
             }
         )
-        segments = (manifest.get("settings") or {}).get("segments") or {}
-        fmts = _Formats(wb, str(segments.get("currency_symbol") or ""))
+        fmts = _Formats(wb, currency_of(manifest))
         fixed = ["Summary", "Definitions", "Terms", "Targets"]
         sheets = _sheet_names(reps, fixed)
         summary = wb.add_worksheet("Summary", worksheet_class=_SafeSheet)
