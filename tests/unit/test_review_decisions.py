@@ -213,6 +213,28 @@ def test_a_queue_saved_by_excel_reads_with_its_local_dates_and_header_case(
     assert notes == []
 
 
+def test_ids_saved_with_excels_text_apostrophe_are_the_records_ids(tmp_path: Path) -> None:
+    # a queue kept in Excel and saved with the ids as text ('00123); an id the queue's CSV
+    # wrote with tierwise's formula guard ('=A1) reads back as written, without a note
+    p = tmp_path / "review_queue.csv"
+    p.write_text(
+        "left_id,right_id,decision\n'00123,'00124,confirm\n'=A1,00125,reject\n",
+        encoding="utf-8",
+    )
+    notes: list[str] = []
+    known = pa.array(["00123", "00124", "00125", "=A1"])
+    clean = clean_decisions(_placed(read_decisions(p), str(p)), known_ids=known, notes=notes)
+    assert clean.select(["left_id", "right_id", "decision"]).to_pylist() == [
+        {"left_id": "00123", "right_id": "00124", "decision": "confirm"},
+        {"left_id": "00125", "right_id": "=A1", "decision": "reject"},
+    ]
+    assert notes == [
+        f"{p}: 2 ids began with an apostrophe, Excel's mark for text such as '00123; the "
+        "apostrophe is dropped, so that they match the same ids written without it in the "
+        "other files"
+    ]
+
+
 def test_an_unreadable_decided_at_keeps_the_decision_undated_and_says_where(
     tmp_path: Path,
 ) -> None:

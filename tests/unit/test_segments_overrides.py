@@ -163,6 +163,34 @@ def test_overrides_move_customers_and_are_audited(tmp_path: Path) -> None:
     assert seg.loc[("class", "A"), "customers"] == 3  # the two computed A and C01
 
 
+def test_an_id_saved_with_excels_text_apostrophe_is_the_customers_id(tmp_path: Path) -> None:
+    # '00123 as Excel keeps an id as text (the inputs' 00123 lost its apostrophe in
+    # validation); an id tierwise wrote with its formula guard ('=A1) reads back as
+    # written; an apostrophe before a space, or doubled, is part of the id
+    customers = _customers().set_column(
+        0, "customer_id", pa.array(["00123", "=A1", *[f"C{i:02d}" for i in range(2, 10)]])
+    )
+    p = _write(
+        tmp_path,
+        "customer_id,value_class,reason,by\n'00123,A,key account,Ann\n'=A1,D,closing,Bo\n",
+    )
+    said: list[str] = []
+    table = read_overrides(p, warnings=said)
+    assert table.column("customer_id").to_pylist() == ["00123", "=A1"]
+    assert said == [
+        f"{p}: 1 id began with an apostrophe, Excel's mark for text such as '00123; the "
+        "apostrophe is dropped, so that they match the same ids written without it in the "
+        "other files"
+    ]
+    r = segment_customers(customers, S, seed=1, overrides=table, overrides_source=p.name)
+    c = r.customers.to_pydict()
+    assert c["value_class"][0] == "A" and c["value_class_computed"][0] != "A"
+    assert c["class_reason"][0].startswith("A: set by Ann (key account)")
+    assert c["value_class"][1] == "D"
+    kept = _write(tmp_path, "customer_id,tier,reason,by\n' 7,gold,x,me\n''8,gold,x,me\n")
+    assert read_overrides(kept).column("customer_id").to_pylist() == ["' 7", "''8"]
+
+
 def test_overrides_never_change_the_models_inputs(tmp_path: Path) -> None:
     p = _write(tmp_path, "customer_id,value_class,reason,by\nC09,D,test,me\nC00,A,test,me\n")
     plain = segment_customers(_customers(), S, seed=1)

@@ -11,7 +11,8 @@ The decisions table: ``left_id``, ``right_id``, ``decision``, ``decided_by``,
 ``decided_at`` and ``decided_at_as_written`` (the text of a ``decided_at`` that could not
 be read, kept for the next run). The order of ``left_id``/``right_id`` does not matter;
 the latest decision on a pair wins. An id the queue's CSV wrote with an apostrophe before
-it (one that starts like a spreadsheet formula, ``=A1``) is read back without it.
+it (one that starts like a spreadsheet formula, ``=A1``) is read back without it, and so is
+one saved with Excel's "keep as text" apostrophe (``'00123``), as the inputs' ids are.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError, Problems
-from ..io.outputs import restore_formulas
+from ..io.outputs import restore_formulas, text_apostrophe_note, without_text_apostrophe
 from ..io.when import read_when
 
 __all__ = [
@@ -80,7 +81,8 @@ def clean_decisions(
     forgivingly (confirm/confirmed/yes/match/same → ``confirm``; reject/no/different →
     ``reject``). An id written with an apostrophe before a leading ``=``, ``+``, ``-``,
     ``@``, tab or carriage return (as every CSV of the output folder writes such text) is
-    read without it. ``decided_at`` is read in ISO and the common local forms
+    read without it, and so is one with Excel's text apostrophe (``'00123``, with a
+    note). ``decided_at`` is read in ISO and the common local forms
     (:func:`tierwise.io.when.read_when`); a value that still cannot be read leaves the
     decision undated (older than any dated decision on the same pair) with a note, and
     :data:`AS_WRITTEN` keeps the text as written (read again, where ``decided_at`` is
@@ -144,7 +146,26 @@ def clean_decisions(
             row = i + 2 if file else i + 1
         return file, row
 
-    left, right = restore_formulas(text("left_id")), restore_formulas(text("right_id"))
+    # an id the queue's CSV wrote with its formula guard ('=A1) reads back as written; one
+    # saved with Excel's text apostrophe ('00123) is the id 00123, as in the inputs
+    guarded_left, guarded_right = (
+        restore_formulas(text("left_id")),
+        restore_formulas(text("right_id")),
+    )
+    left, n_left = without_text_apostrophe(guarded_left)
+    right, n_right = without_text_apostrophe(guarded_right)
+    if n_left + n_right and notes is not None:
+        # one note per file, with its ids that lost one, in the order the files came
+        lost = pc.add(
+            pc.cast(pc.fill_null(pc.not_equal(left, guarded_left), False), pa.int64()),
+            pc.cast(pc.fill_null(pc.not_equal(right, guarded_right), False), pa.int64()),
+        ).to_numpy(zero_copy_only=False)
+        named = pc.fill_null(files, source or "the review decisions").to_pylist()
+        per_file: dict[str, int] = {}
+        for file, k in zip(named, lost.tolist(), strict=True):
+            if k:
+                per_file[file] = per_file.get(file, 0) + k
+        notes += [text_apostrophe_note(file, k) for file, k in per_file.items()]
     raw = text("decision")
     decided_by = text("decided_by")
     # where decided_at is empty, the text an earlier run could not read is read again

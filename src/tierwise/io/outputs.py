@@ -48,8 +48,10 @@ __all__ = [
     "read_csv",
     "record_rewrite",
     "restore_formulas",
+    "text_apostrophe_note",
     "visible_control_text",
     "visible_controls",
+    "without_text_apostrophe",
     "write_csv",
     "write_parquet",
 ]
@@ -216,6 +218,42 @@ def restore_formulas(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Ar
         pc.invert(pc.match_substring_regex(rest, _PLAIN_NUMBER)),
     )
     return pc.if_else(quoted, rest, col)
+
+
+def without_text_apostrophe(
+    col: pa.ChunkedArray | pa.Array,
+) -> tuple[pa.ChunkedArray | pa.Array, int]:
+    """Ids without Excel's "keep as text" apostrophe (``'00123`` is ``00123``), as
+    validation drops it from the inputs' ids: one apostrophe, then more than white space or
+    another apostrophe (``' 7``, ``''8`` and ``'`` are kept as written); with how many ids
+    lost one. Apply :func:`restore_formulas` first to a file tierwise wrote, so that only
+    the apostrophes it did not write are counted.
+
+    Examples
+    --------
+    >>> ids, n = without_text_apostrophe(pa.array(["'00123", "' 7", "''8", "'", "'=A1", None]))
+    >>> ids.to_pylist(), n
+    (['00123', "' 7", "''8", "'", '=A1', None], 2)
+    """
+    second = pc.utf8_slice_codeunits(col, 1, 2)
+    marked = pc.and_(
+        pc.starts_with(col, "'"), pc.invert(pc.is_in(second, pa.array(["", "'", " ", "\t"])))
+    )
+    n = int(pc.sum(pc.cast(pc.fill_null(marked, False), pa.int64())).as_py() or 0)
+    if not n:
+        return col, 0
+    return pc.if_else(marked, pc.utf8_slice_codeunits(col, 1), col), n
+
+
+def text_apostrophe_note(file: str, n: int) -> str:
+    """The warning that ``n`` ids of ``file`` lost Excel's text apostrophe, in the words
+    validation says it of the inputs."""
+    ids = f"{n:,} id{'' if n == 1 else 's'}"
+    return (
+        f"{file}: {ids} began with an apostrophe, Excel's mark for text such as '00123; the "
+        "apostrophe is dropped, so that they match the same ids written without it in the "
+        "other files"
+    )
 
 
 #: CSV flavours a spreadsheet opens as-is: delimiter, decimal separator, byte-order mark

@@ -7,7 +7,10 @@ without regard to case or surrounding spaces. Other columns are not read, and a 
 names them: an override sets a class and a tier, nothing else (the coverage plan decides
 channel, frequency and rep from the tier). Every value is
 read as text; ``_row`` is the row a person would look up (the line number in a CSV file, the
-header being line 1; the sheet row in Excel; the record number from 1 in Parquet).
+header being line 1; the sheet row in Excel; the record number from 1 in Parquet). A
+customer_id saved with Excel's "keep as text" apostrophe (``'00123``) is read without it,
+as the inputs' ids are, with a warning; one tierwise wrote with its formula guard
+(``'=A1``) reads back as written (``=A1``).
 
 Whether the customers and classes exist is checked by the segments stage, which knows them;
 this module only checks that the file can be read and has the columns.
@@ -24,6 +27,7 @@ import pyarrow as pa
 
 from ..engine import ROW
 from ..errors import InputError
+from .outputs import restore_formulas, text_apostrophe_note, without_text_apostrophe
 from .readers import sniff_csv
 
 __all__ = ["OVERRIDE_COLUMNS", "read_overrides"]
@@ -95,6 +99,13 @@ def read_overrides(path: str | Path, *, warnings: list[str] | None = None) -> pa
     else:
         header, rows, numbers = _read_csv(p)
     table = _to_table(str(p), header, rows, numbers)
+    # an id tierwise wrote with its formula guard ('=A1) reads back as written; one saved
+    # with Excel's text apostrophe ('00123) is the id 00123, as in the inputs
+    ids, n = without_text_apostrophe(restore_formulas(table.column("customer_id")))
+    if n:
+        table = table.set_column(table.schema.get_field_index("customer_id"), "customer_id", ids)
+        if warnings is not None:
+            warnings.append(text_apostrophe_note(str(p), n))
     if warnings is not None:
         unread = _unread(header, rows)
         if unread:
