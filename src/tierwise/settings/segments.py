@@ -443,8 +443,8 @@ class SegmentSettings(Section):
     plan.xlsx's money cells and in report.html's money figures and column headings, e.g.
     "€", "$" or "CHF " (a sign or code of at most 5 characters, without digits). Default ""
     (the symbol of the one currency the invoices' amounts name, by a sign or code written
-    with them such as "$1,234.50", "EUR 12,00" or "12,00 zł", or by one code in every line
-    of the transactions' currency column, with a warning saying where it was read; amounts
+    with them such as "$1,234.50", "EUR 12,00" or "12,00 zł", or by the one code the
+    transactions' currency column holds, with a warning saying where it was read; amounts
     printed without a symbol when they name none or several, or when [transactions]
     exchange_rates converts them, and report.html says so once; the demo prints "£")."""
 
