@@ -191,6 +191,20 @@ def test_an_id_saved_with_excels_text_apostrophe_is_the_customers_id(tmp_path: P
     assert read_overrides(kept).column("customer_id").to_pylist() == ["' 7", "''8"]
 
 
+def test_an_id_tierwise_guarded_as_a_formula_reads_back_alone(tmp_path: Path) -> None:
+    # the file's only apostrophe is tierwise's own formula guard: no Excel text apostrophe
+    # to count, and the id still reads back as written
+    customers = _customers().set_column(
+        0, "customer_id", pa.array(["=A1", *[f"C{i:02d}" for i in range(1, 10)]])
+    )
+    p = _write(tmp_path, "customer_id,value_class,reason,by\n'=A1,D,closing,Bo\n")
+    said: list[str] = []
+    table = read_overrides(p, warnings=said)
+    assert table.column("customer_id").to_pylist() == ["=A1"] and said == []
+    r = segment_customers(customers, S, seed=1, overrides=table, overrides_source=p.name)
+    assert r.customers.column("value_class").to_pylist()[0] == "D"
+
+
 def test_overrides_never_change_the_models_inputs(tmp_path: Path) -> None:
     p = _write(tmp_path, "customer_id,value_class,reason,by\nC09,D,test,me\nC00,A,test,me\n")
     plain = segment_customers(_customers(), S, seed=1)

@@ -102,10 +102,9 @@ def read_overrides(path: str | Path, *, warnings: list[str] | None = None) -> pa
     # an id tierwise wrote with its formula guard ('=A1) reads back as written; one saved
     # with Excel's text apostrophe ('00123) is the id 00123, as in the inputs
     ids, n = without_text_apostrophe(restore_formulas(table.column("customer_id")))
-    if n:
-        table = table.set_column(table.schema.get_field_index("customer_id"), "customer_id", ids)
-        if warnings is not None:
-            warnings.append(text_apostrophe_note(str(p), n))
+    table = table.set_column(table.schema.get_field_index("customer_id"), "customer_id", ids)
+    if n and warnings is not None:
+        warnings.append(text_apostrophe_note(str(p), n))
     if warnings is not None:
         unread = _unread(header, rows)
         if unread:
