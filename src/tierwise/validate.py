@@ -511,6 +511,24 @@ _CODE_CURRENCY = {
 }
 #: the currencies a ledger writes "kr" for
 _KRONOR = ("SEK", "NOK", "DKK", "ISK")
+#: the ISO 4217 codes of the currencies invoices are written in (without the funds, metals
+#: and test codes such as XXX), which a currency column's code must be to name a currency
+_ISO_4217 = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD
+    BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB
+    EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK
+    JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD
+    MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR
+    PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP
+    SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG
+    XOF XPF YER ZAR ZMW ZWG ZWL""".split()  # noqa: SIM905
+)
+#: the currencies written with a ``$`` that :data:`_DOLLARS` has no sign for: pesos and
+#: the dollars of other countries (a ``$`` alone, or "another $", may be any of them)
+_DOLLAR_CODES = frozenset(
+    """ARS CLP COP CUP DOP UYU TWD JMD TTD BBD BSD BZD FJD LRD NAD SBD SRD XCD GYD KYD BMD
+    BND TOP WST""".split()  # noqa: SIM905
+)
 #: what is dropped from number text: currency signs anywhere (a ``$`` with the letters
 #: before it), a currency code at either end (with the white space around it)
 _NOT_NUMBER = (
@@ -558,7 +576,29 @@ class CurrencySeen:
     names: tuple[tuple[str, int], ...]
     #: the currency column's codes with their lines (empty for amounts)
     codes: tuple[tuple[str, int], ...] = ()
+    #: how many values the column holds (amounts), or lines the table has (codes)
+    total: int = 0
+    #: False for amounts whose signs were not looked at (``[table] decimal`` set): which
+    #: currency they name, if any, is not known
+    read: bool = True
 
+
+#: the columns of each table in currency units, whose currency must be the invoices' one
+_MONEY = {
+    "transactions": (
+        "revenue",
+        "cost",
+        "list_revenue",
+        "unit_price",
+        "discount_amount",
+        "unit_cost",
+    ),
+    "customers": ("annual_revenue",),
+    "prospects": ("annual_revenue",),
+    "activities": ("cost",),
+    "payments": ("amount",),
+    "market": ("market_size",),
+}
 
 #: every currency sign counted (:data:`_CURRENCY`, :data:`_DOLLARS`)
 _SIGNS = frozenset([*_CURRENCY, *(sign for sign, _ in _DOLLARS)])
@@ -581,28 +621,81 @@ def _code_currency(code: str) -> str:
 
 def _currency_symbol(name: str) -> str | None:
     """The symbol money is shown with for a currency named ``name`` (a sign as it is, an ISO
-    code or "kr" with a space after it), or None for one that cannot be shown ("another $",
-    a word that is no code).
+    4217 code or "kr" with a space after it), or None for one that cannot be shown
+    ("another $", a word that is no currency code: NAN, TBD, XXX).
 
     Examples
     --------
-    >>> [_currency_symbol(n) for n in ("€", "US$", "PLN", "kr", "another $", "EURO")]
-    ['€', 'US$', 'PLN ', 'kr ', None, None]
+    >>> [_currency_symbol(n) for n in ("€", "US$", "PLN", "kr", "another $", "EURO", "TBD")]
+    ['€', 'US$', 'PLN ', 'kr ', None, None, None]
     """
     if name in _SIGNS:
         return name
-    if re.fullmatch(r"[A-Z]{3}|kr", name):
+    if name in _ISO_4217 or name == "kr":
         return f"{name} "
     return None
 
 
+def _writes(name: str) -> frozenset[str]:
+    """The signs a currency named ``name`` shares with others, which name it where its code
+    is known: "kr" for a krona or krone, "¥" for the yuan (the yen is "¥" itself), "$" for a
+    dollar or peso, and "another $" for one that :data:`_DOLLARS` has no sign for.
+
+    Examples
+    --------
+    >>> [sorted(_writes(n)) for n in ("SEK", "CNY", "C$", "ARS", "€", "$")]
+    [['kr'], ['¥'], ['$'], ['$', 'another $'], [], []]
+    """
+    if name in _KRONOR:
+        return frozenset(["kr"])
+    if name == "CNY":
+        return frozenset(["¥"])
+    if name in _DOLLAR_CODES:
+        return frozenset(["$", "another $"])
+    if name != "$" and name in _SIGNS and name.endswith("$"):
+        return frozenset(["$"])
+    return frozenset()
+
+
+def _same_currency(own: str, other: str) -> bool:
+    """Whether another input's currency ``other`` may be the transactions' ``own``: the same,
+    or a sign one of them shares with the other (``kr`` and ``SEK``); a ``$`` alone is any
+    dollar (the transactions' ``$`` takes no country from another file)."""
+    return (
+        other == own
+        or other in _writes(own)
+        or own in _writes(other)
+        or (own == "$" and other.endswith("$"))
+    )
+
+
 def _currency_where(seen: CurrencySeen) -> str:
-    """Where a currency was read, in words: "column 'Amount': 3 values", or "currency
-    column 'Cur': EUR on 4 lines"."""
+    """Where a currency was read, in words: "column 'Amount': 3 values", "column 'Amount':
+    $ on 3 of 120 values", or "currency column 'Cur': EUR on 4 lines" ("on 4 of 6 lines"
+    when other lines have no code).
+
+    Examples
+    --------
+    >>> _currency_where(CurrencySeen("transactions", "t.csv", "Amount", (("$", 3),), total=120))
+    "column 'Amount': $ on 3 of 120 values"
+    >>> _currency_where(CurrencySeen("transactions", "t.csv", "Amount", (("$", 3),), total=3))
+    "column 'Amount': 3 values"
+    """
     if seen.codes:
         code, n = seen.codes[0]
-        return f"currency column {seen.column!r}: {code} on {count_text(n, 'line')}"
-    return f"column {seen.column!r}: {count_text(seen.names[0][1], 'value')}"
+        of = (
+            f"{n:,} of {count_text(seen.total, 'line')}"
+            if n < seen.total
+            else count_text(n, "line")
+        )
+        return f"currency column {seen.column!r}: {code} on {of}"
+    (_, n), *more = seen.names
+    if not more and n >= seen.total:
+        return f"column {seen.column!r}: {count_text(n, 'value')}"
+    shown = ", ".join(
+        f"{name} on {n:,} of {count_text(seen.total, 'value')}" for name, n in seen.names if n
+    )
+    return f"column {seen.column!r}: {shown}"
 
 
 def run_currency(
@@ -612,34 +705,77 @@ def run_currency(
     when ``[segments] currency_symbol`` is not set: the manifest's ``currency`` block
     (``symbol``, ``read_from``), with a warning saying where it was read; None when the
     symbol is set, when ``[transactions] exchange_rates`` converts the lines, when the
-    transactions name no currency, or when the data names more than one (a warning says so
-    when no column alone did).
+    transactions name no currency or their amounts were not read for one (``[transactions]
+    decimal`` set), or when the data names more than one or a code that is no currency (a
+    warning says so when no column alone did).
 
     The transactions must name it (by a sign or code in their amounts, or one code in their
-    currency column); the other inputs' amounts, where they name a currency, must name the
-    same. A ``$`` alone is the dollar another column names by its country (``US$``).
+    currency column); a sign other currencies share is the one the transactions' code or
+    country names (``kr`` with SEK, ``¥`` with CNY, ``$`` with CAD or ``US$``). The other
+    inputs' amounts, where they name a currency, must name the same, and must have been read
+    (their ``[table] decimal`` not set): a ``$`` of the transactions stays ``$`` whichever
+    dollar another file names.
     """
     if settings.segments.currency_symbol or settings.transactions.exchange_rates:
+        return None
+    own = [s for s in seen if s.table == "transactions"]
+    codes = [s for s in own if s.codes]
+    if any(not s.read for s in own):
+        if codes and len(codes[0].codes) == 1:
+            warnings.append(
+                f"{codes[0].file}: the amounts were not read for a currency sign, as "
+                "[transactions] decimal is set, so whether they are all in the "
+                f"{codes[0].codes[0][0]} the currency column {codes[0].column!r} names is not "
+                "known: the money is shown without a symbol; set [segments] currency_symbol "
+                "to show one"
+            )
         return None
     named = [s for s in seen if s.names]
     if not any(s.table == "transactions" for s in named):
         return None
-    if any(len(s.names) > 1 for s in named):
-        # a column of several currencies: its warning says so
+    for s in codes:
+        if len(s.names) == 1 and _currency_symbol(s.names[0][0]) is None:
+            warnings.append(
+                f"{s.file}: the currency column {s.column!r} holds no currency code "
+                f"({_currency_where(s).split(': ', 1)[1]}), so the money is shown without a "
+                "symbol: map the column that holds the ISO codes (EUR, USD) as currency in "
+                "[transactions.columns], or set [segments] currency_symbol"
+            )
+            return None
+    if any(len(s.names) > 1 and not any(c.file == s.file for c in codes) for s in named):
+        # a column of several currencies, and no currency column to tell which they are:
+        # its warning says so
         return None
-    names = sorted({s.names[0][0] for s in named})
-    dollars = [n for n in names if n != "$" and n in _SIGNS and n.endswith("$")]
-    if "$" in names and len(dollars) == 1 and len(names) == 2:
-        names = dollars
-    if len(names) > 1:
-        shown = "; ".join(f"{s.names[0][0]} in {s.file}, {_currency_where(s)}" for s in named)
+    said = {n for s in own for n, _ in s.names}
+    # the transactions' currency: the one their other names are shared signs of
+    mine = [n for n in said if all(m == n or m in _writes(n) for m in said)]
+    others = [s for s in named if s.table != "transactions"]
+    if len(mine) != 1 or any(not _same_currency(mine[0], n) for s in others for n, _ in s.names):
+        if any(len(s.names) > 1 for s in codes):
+            # a currency column of several codes: its warning says so
+            return None
+        shown = "; ".join(
+            f"{' and '.join(n for n, k in s.names if k)} in {s.file}, {_currency_where(s)}"
+            for s in named
+        )
         warnings.append(
             f"the inputs name more than one currency ({shown}), so the money is shown "
             "without a symbol: convert the amounts to one currency, or set [segments] "
             "currency_symbol to the one they are in"
         )
         return None
-    symbol = _currency_symbol(names[0])
+    name = mine[0]
+    unread = list(dict.fromkeys((s.table, s.file) for s in seen if not s.read))
+    if unread:
+        files = ", ".join(f for _, f in unread)
+        tables = ", ".join(f"[{t}] decimal" for t in dict.fromkeys(t for t, _ in unread))
+        warnings.append(
+            f"the amounts of {files} were not read for a currency sign, as {tables} is set, "
+            f"so whether they are in {name} as the invoices are is not known: the money is "
+            f"shown without a symbol; set [segments] currency_symbol to show one"
+        )
+        return None
+    symbol = _currency_symbol(name)
     if symbol is None:
         return None
     read_from = [
@@ -647,7 +783,7 @@ def run_currency(
             "file": s.file,
             "column": s.column,
             **({"code": s.codes[0][0], "lines": s.codes[0][1]} if s.codes else {}),
-            **({} if s.codes else {"values": s.names[0][1]}),
+            **({} if s.codes else {"values": sum(n for _, n in s.names)}),
         }
         for s in named
     ]
@@ -656,7 +792,7 @@ def run_currency(
         by_file.setdefault(s.file, []).append(_currency_where(s))
     where = "; ".join(f"{f}, {', '.join(w)}" for f, w in by_file.items())
     warnings.append(
-        f"the amounts are in {names[0]}, as the inputs name it ({where}): money is shown "
+        f"the amounts are in {name}, as the inputs name it ({where}): money is shown "
         f"with {symbol.strip()} in report.html, plan.xlsx, the dashboard and the reasons; "
         "set [segments] currency_symbol to show another symbol"
     )
@@ -1116,6 +1252,10 @@ class _Convention:
     #: them: "€", "US$", "PLN", "another $"), commonest first, with how many values name
     #: each; empty where none does or the values were not looked at
     currencies: tuple[tuple[str, int], ...] = ()
+    #: how many values the column holds (0 where the values were not looked at)
+    values: int = 0
+    #: whether the values were looked at (not when ``[table] decimal`` settles them)
+    read: bool = True
 
 
 def _number_conventions(
@@ -1150,7 +1290,7 @@ def _number_conventions(
     out: dict[str, _Convention] = {}
     if ti.decimal is not None and not extra and not percent:
         for c in columns:
-            out[c] = _Convention(ti.decimal, _thousands_chars(ti.decimal, ti.thousands))
+            out[c] = _Convention(ti.decimal, _thousands_chars(ti.decimal, ti.thousands), read=False)
         return out
     names = list(dict.fromkeys([*columns, *extra]))
     # three projections, each naming what the next one reads: the cleaned text is written
@@ -1205,6 +1345,7 @@ def _number_conventions(
         metrics[f"comma_{i}"] = _n(comma & ~dot)
         metrics[f"both_{i}"] = _n(dot & comma & tested[f"sep{i}"])
         metrics[f"mark_{i}"] = _n(tested[f"mark{i}"])
+        metrics[f"values_{i}"] = _n(text_present)
         word = tested[f"word{i}"] if c in columns else None
         for k, sign in enumerate(_CURRENCY):
             metrics[f"cur_{i}_{k}"] = _n(_or_word(tested[f"cur{i}_{k}"], word, sign))
@@ -1224,7 +1365,6 @@ def _number_conventions(
             metrics[f"hi_{i}"] = other.max()
         if c in extra:
             nonfinite = tested[f"nonfinite{i}"]
-            metrics[f"values_{i}"] = _n(text_present)
             metrics[f"baddot_{i}"] = _n(text_present & (~dot | nonfinite))
             metrics[f"badcomma_{i}"] = _n(text_present & (~comma | nonfinite))
         if c in percent:
@@ -1309,6 +1449,7 @@ def _number_conventions(
             is_number,
             marked=got[f"mark_{i}"] > 0,
             currencies=tuple(seen),
+            values=got[f"values_{i}"],
         )
     return out
 
@@ -2241,10 +2382,18 @@ def canonicalize(
             currency_column=mapping.get("currency") is not None,
         )
         if currencies is not None:
+            money = {mapping.get(m) for m in _MONEY.get(table, ())}
             currencies += [
-                CurrencySeen(table, file, c, conventions[c].currencies)
+                CurrencySeen(
+                    table,
+                    file,
+                    c,
+                    conventions[c].currencies,
+                    total=conventions[c].values,
+                    read=conventions[c].read,
+                )
                 for c in text_numbers
-                if conventions[c].currencies
+                if conventions[c].currencies or (not conventions[c].read and c in money)
             ]
     text_dates = [
         src
@@ -2464,13 +2613,15 @@ def canonicalize(
         if mapping["currency"]:
             _convert_currencies(final, mapping["currency"], ti.exchange_rates, rules)
             if not ti.exchange_rates and (warnings is not None or currencies is not None):
-                codes = _warn_currencies(
+                codes, lines = _warn_currencies(
                     t2, final["currency"], engine, file=file, warnings=warnings
                 )
                 if currencies is not None and codes:
                     named = tuple((_code_currency(code), n) for code, n in codes)
                     currencies.append(
-                        CurrencySeen(table, file, mapping["currency"], named, codes=codes)
+                        CurrencySeen(
+                            table, file, mapping["currency"], named, codes=codes, total=lines
+                        )
                     )
     for cond, about, why, alone in _range_rules(table, final, vs, today):
         if not (alone and about in emptiable):
@@ -2821,10 +2972,10 @@ def _convert_currencies(
 
 def _warn_currencies(
     t: ir.Table, code: ir.StringValue, engine: Engine, *, file: str, warnings: list[str] | None
-) -> tuple[tuple[str, int], ...]:
+) -> tuple[tuple[tuple[str, int], ...], int]:
     """Say, in ``warnings``, that the lines hold several currencies added up as one; the
     codes the lines hold (the commonest, at most six), each with its count of lines, the
-    commonest first."""
+    commonest first, and how many lines those and the lines without a code are."""
     by = (
         t.select(code=code)
         .group_by("code")
@@ -2834,8 +2985,9 @@ def _warn_currencies(
     got = engine.to_arrow(by.limit(6), f"the currencies of {file}").to_pylist()
     codes = [r for r in got if r["code"] is not None]
     found = tuple((str(r["code"]), int(r["n"])) for r in codes)
+    lines = sum(int(r["n"]) for r in got)
     if len(codes) < 2 or warnings is None:
-        return found
+        return found, lines
     shown = ", ".join(f"{r['code']} {count_text(int(r['n']), 'line')}" for r in codes[:5])
     more = ", …" if len(codes) > 5 else ""
     warnings.append(
@@ -2843,7 +2995,7 @@ def _warn_currencies(
         "are added up as if one: set [transactions] exchange_rates (each currency's value in "
         "the one to report in) to convert them"
     )
-    return found
+    return found, lines
 
 
 def _reject_repeated_market_keys(t: ir.Table, mapping: dict[str, str | None]) -> ir.Table:

@@ -1731,7 +1731,8 @@ def test_the_one_currency_the_amounts_name_is_the_runs(tmp_path: Path) -> None:
     }
     assert said == [
         "the amounts are in €, as the inputs name it (transactions.csv, column 'revenue': "
-        "2 values, column 'cost': 1 value): money is shown with € in report.html, plan.xlsx, "
+        "2 values, column 'cost': € on 1 of 2 values): money is shown with € in report.html, "
+        "plan.xlsx, "
         "the dashboard and the reasons; set [segments] currency_symbol to show another symbol"
     ]
     # a currency without a sign of its own is shown by its code; a dollar by its sign
@@ -1784,6 +1785,94 @@ def test_amounts_in_several_currencies_take_none(tmp_path: Path) -> None:
     # another input's currency alone is not the invoices'
     tx = "customer_id,date,revenue\nA,2024-06-01,12\n"
     assert _run_currency(tmp_path, {"transactions": tx, "customers": customers}) == (None, [])
+
+
+def test_amounts_a_decimal_setting_kept_unread_leave_the_currency_unknown(
+    tmp_path: Path,
+) -> None:
+    # [customers] decimal set: the customers' amounts are not read for a sign, so the £
+    # they hold is not known to differ from the invoices' €; no symbol, and said so
+    tx = "customer_id,date,revenue\nA,2024-06-01,€12\n"
+    customers = "customer_id,annual_revenue\nA,£1000\n"
+    s = Settings().with_updates(customers={"decimal": "."})
+    got, said = _run_currency(tmp_path, {"transactions": tx, "customers": customers}, s)
+    assert got is None
+    assert said == [
+        "the amounts of customers.csv were not read for a currency sign, as [customers] "
+        "decimal is set, so whether they are in € as the invoices are is not known: the "
+        "money is shown without a symbol; set [segments] currency_symbol to show one"
+    ]
+    # [transactions] decimal set: the invoices' amounts are not read, whatever the currency
+    # column says
+    tx = "customer_id,date,revenue,currency\nA,2024-06-01,€12,EUR\n"
+    s = Settings().with_updates(transactions={"decimal": "."})
+    got, said = _run_currency(tmp_path, {"transactions": tx}, s)
+    assert got is None and len(said) == 1
+    assert said[0].startswith("transactions.csv: the amounts were not read for a currency sign")
+
+
+def test_a_currency_column_of_no_currency_code_takes_none(tmp_path: Path) -> None:
+    for word in ("TBD", "XXX", "Euro"):
+        tx = f"customer_id,date,revenue,currency\nA,2024-06-01,12,{word}\nB,2024-06-02,5,\n"
+        got, said = _run_currency(tmp_path, {"transactions": tx})
+        assert got is None, word
+        assert said == [
+            "transactions.csv: the currency column 'currency' holds no currency code "
+            f"({word.upper()} on 1 of 2 lines), so the money is shown without a symbol: map "
+            "the column that holds the ISO codes (EUR, USD) as currency in "
+            "[transactions.columns], or set [segments] currency_symbol"
+        ]
+    # a code of ISO 4217 the amounts never name is one
+    tx = "customer_id,date,revenue,currency\nA,2024-06-01,12,KZT\n"
+    assert _run_currency(tmp_path, {"transactions": tx})[0]["symbol"] == "KZT "
+
+
+def test_a_sign_other_currencies_share_is_the_currency_columns_code(tmp_path: Path) -> None:
+    head = "customer_id;date;revenue;currency\n"
+    for amount, code, symbol in (
+        ("1 234,50 kr", "SEK", "SEK "),
+        ("12 kr", "nok", "NOK "),
+        ("¥12", "CNY", "CNY "),
+        ("¥12", "JPY", "¥"),
+        ("$12", "ARS", "ARS "),
+        ("$12", "MXN", "MX$"),
+        ("$12", "CAD", "C$"),
+    ):
+        tx = f"{head}A;2024-06-01;{amount};{code}\n"
+        got, said = _run_currency(tmp_path, {"transactions": tx})
+        assert got is not None and got["symbol"] == symbol, (amount, code, said)
+    # a sign of another currency still disagrees with the code
+    got, said = _run_currency(tmp_path, {"transactions": f"{head}A;2024-06-01;€12;SEK\n"})
+    assert got is None and "more than one currency" in said[0]
+
+
+def test_a_dollar_alone_takes_no_country_from_another_file(tmp_path: Path) -> None:
+    customers = "customer_id,annual_revenue\nA,US$1000\n"
+    tx = "customer_id,date,revenue\nA,2024-06-01,$12\n"
+    got, _ = _run_currency(tmp_path, {"transactions": tx, "customers": customers})
+    assert got is not None and got["symbol"] == "$"
+    # the transactions' own columns do make it their country's dollar
+    tx = "customer_id,date,revenue,cost\nA,2024-06-01,$12,C$5\n"
+    got, _ = _run_currency(tmp_path, {"transactions": tx, "customers": customers})
+    assert got is None
+    tx = "customer_id,date,revenue,cost\nA,2024-06-01,$12,US$5\n"
+    got, _ = _run_currency(tmp_path, {"transactions": tx, "customers": customers})
+    assert got is not None and got["symbol"] == "US$"
+
+
+def test_amounts_of_two_signs_against_one_code_say_why_none_is_shown(tmp_path: Path) -> None:
+    tx = (
+        "customer_id,date,revenue,currency\n"
+        "A,2024-06-01,€12,EUR\nB,2024-06-02,$5,EUR\nC,2024-06-03,7,EUR\n"
+    )
+    got, said = _run_currency(tmp_path, {"transactions": tx})
+    assert got is None
+    assert said == [
+        "the inputs name more than one currency ($ and € in transactions.csv, column "
+        "'revenue': $ on 1 of 3 values, € on 1 of 3 values; € in transactions.csv, currency "
+        "column 'currency': EUR on 3 lines), so the money is shown without a symbol: convert "
+        "the amounts to one currency, or set [segments] currency_symbol to the one they are in"
+    ]
 
 
 def test_exchange_rates_convert_each_lines_amounts(eng: Engine) -> None:

@@ -441,12 +441,15 @@ class SegmentSettings(Section):
     currency_symbol: str = ""
     """Symbol printed before money in the reasons (class_reason, coverage_reason), in
     plan.xlsx's money cells and in report.html's money figures and column headings, e.g.
-    "€", "$" or "CHF " (a sign or code of at most 5 characters, without digits). Default ""
-    (the symbol of the one currency the invoices' amounts name, by a sign or code written
-    with them such as "$1,234.50", "EUR 12,00" or "12,00 zł", or by the one code the
+    "€", "$" or "CHF " (a sign or code of at most 5 characters, without digits); a symbol
+    set here is shown whatever currency the data names. Default "" (read from the data: the
+    symbol of the one currency the invoices' amounts name, by a sign or code written with
+    them such as "$1,234.50", "EUR 12,00" or "12,00 zł", or by the one ISO 4217 code the
     transactions' currency column holds, with a warning saying where it was read; amounts
-    printed without a symbol when they name none or several, or when [transactions]
-    exchange_rates converts them, and report.html says so once; the demo prints "£")."""
+    printed without a symbol when they name none, several or a code that is no currency,
+    when [transactions] exchange_rates converts them, or when a [table] decimal is set, as
+    the amounts are then not read for a sign (set the symbol here), and report.html says so
+    once; the demo prints "£")."""
 
     overrides_file: str | None = None
     """CSV or Excel file of back-end overrides (customer_id, value_class and/or tier,
