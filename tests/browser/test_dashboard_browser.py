@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import threading
@@ -18,6 +19,7 @@ import pytest
 
 from report_support import SCRIPT_NAME, customer_id_named
 from tierwise.app import create_app, read_overrides
+from tierwise.report.html import currency_of
 
 pytestmark = pytest.mark.browser
 
@@ -419,3 +421,73 @@ def test_a_very_long_name_leaves_the_explorer_s_other_columns_in_view(
         )
         assert box[0] <= box[1], box
         page.screenshot(path=str(tmp_path / "dashboard-long-name.png"))
+
+
+def _figures(page: Any) -> dict[str, str]:
+    """The customer page's table of every figure, as shown, by column name."""
+    rows = page.eval_on_selector_all(
+        "table.figures-table tr",
+        "trs => trs.map(r => [r.cells[0].innerText, r.cells[1].innerText])",
+    )
+    return {k: v for k, v in rows}
+
+
+def _shown_number(text: str, currency: str = "") -> float:
+    """A figure as the page writes it ("-£1,234", "43.57") as a number."""
+    sign = -1.0 if text.startswith("-") else 1.0
+    return sign * float(text.lstrip("-").removeprefix(currency).replace(",", ""))
+
+
+def test_a_customer_s_figures_read_in_the_units_of_their_columns(
+    served: tuple[str, Path], page: Any
+) -> None:
+    """An ease score (0-100) reads as a score, not a percentage of thousands; a fraction as
+    a percentage; a cost as money with the currency; a ratio as a plain figure."""
+    base, out = served
+    customers = pq.read_table(out / "customers.parquet")
+    currency = currency_of(json.loads((out / "manifest.json").read_text()))
+    wanted = ("ease_share_invoices_late", "effort_per_margin_unit", "discount_depth", "cogs")
+    assert set(wanted) <= set(customers.column_names)
+    row = next(
+        r
+        for r in customers.to_pylist()
+        if all(r[c] is not None and r[c] != 0 for c in wanted) and r["ease_share_invoices_late"] > 1
+    )
+    page.goto(base + "/customers/" + quote(row["customer_id"], safe=""))
+    shown = _figures(page)
+    score = shown["ease_share_invoices_late"]
+    assert "%" not in score and _shown_number(score) == pytest.approx(
+        row["ease_share_invoices_late"], abs=0.01
+    )
+    ratio = shown["effort_per_margin_unit"]
+    assert _shown_number(ratio) == pytest.approx(row["effort_per_margin_unit"], abs=0.01)
+    depth = shown["discount_depth"]
+    assert depth.endswith("%")
+    assert _shown_number(depth.removesuffix("%")) == pytest.approx(
+        100 * row["discount_depth"], abs=0.05
+    )
+    cogs = shown["cogs"]
+    assert cogs.lstrip("-").startswith(currency), cogs
+    assert _shown_number(cogs, currency) == pytest.approx(row["cogs"], abs=0.5)
+
+
+def test_the_overview_keeps_a_long_file_path_within_a_phone_screen(
+    report_full_out: Path, tmp_path: Path, page: Any
+) -> None:
+    """What the run assumed names the input file by its full path; on a phone the path wraps
+    inside the screen rather than widening the page."""
+    out = Path(shutil.copytree(report_full_out, tmp_path / "out"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    path = "/home/sales/shared/exports/erp/december/transactions_all_regions_final.parquet"
+    manifest["warnings"] = [
+        f"{path}: 152 lines with an order id starting with 'C' are taken as cancellations",
+        *(manifest.get("warnings") or []),
+    ]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    page.set_viewport_size({"width": 390, "height": 844})
+    with _serving(out) as base:
+        page.goto(base + "/")
+        assert path in page.inner_text("main")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(tmp_path / "phone-overview.png"), full_page=True)
+        assert width <= 390, f"the overview is {width} px wide"

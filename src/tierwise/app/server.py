@@ -41,6 +41,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from ..errors import SettingsError, TierwiseError
 from ..report._folder import RunFolder, carrying_rep, float_array, team_reps, text_array
 from ..report.html import (
+    Fmt,
     column_texts,
     currency_of,
     fmt_money,
@@ -539,6 +540,42 @@ def _counts(t: pa.Table, col: str, ranked: list[str] | None = None) -> list[tupl
     return [(str(k), fmt_value(counts[k], "int")) for k in _in_order(counts, ranked)]
 
 
+#: how a customer figure is shown, by the unit the stage that owns its column declares
+#: (docs/columns.md): money with the currency, a fraction as a percentage, a score or a ratio
+#: as a plain figure, whatever words its name holds
+_UNIT_KINDS: dict[str, Fmt] = {
+    "currency": "money",
+    "fraction": "pct",
+    "fraction per year": "pct",
+    "score 0-100": "num",
+    "ratio": "num",
+}
+
+
+@cache
+def _declared_units() -> dict[str, str]:
+    """The unit of every documented customer column, by name."""
+    from .. import registry
+
+    return {doc.name: doc.unit for _, doc in registry.columns()}
+
+
+def customer_column_kind(name: str, dtype: pa.DataType) -> Fmt:
+    """How the customer page shows a column of customers.parquet: by its declared unit, or
+    from its name (:func:`~tierwise.report.html.guess_format`) for a column of the user's own.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> [customer_column_kind(n, pa.float64()) for n in ("ease_share_invoices_late", "cogs")]
+    ['num', 'money']
+    """
+    guessed = guess_format(name, dtype)
+    if guessed == "text":
+        return guessed
+    return _UNIT_KINDS.get(_declared_units().get(name, ""), guessed)
+
+
 def _display_rows(
     t: pa.Table, columns: list[str], whole_of: pa.Table | None = None
 ) -> tuple[list[str], list[bool], list[list[str]]]:
@@ -828,7 +865,7 @@ def create_app(
             (
                 k,
                 fmt_money(v, currency)
-                if (kind := guess_format(k, t.schema.field(k).type)) == "money"
+                if (kind := customer_column_kind(k, t.schema.field(k).type)) == "money"
                 else fmt_value(v, kind),
             )
             for k, v in row.items()
