@@ -3,6 +3,8 @@ layout that fits a phone, an A4 page and a sticky header."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -240,5 +242,28 @@ def test_printed_tables_with_long_words_fit_the_width_of_an_a4_page(
     boxes = page.evaluate(_TABLE_BOXES)
     width = A4_PRINTABLE["width"]
     assert [b for b in boxes if b[2] < 0 or b[3] > width + 0.5 or b[4] > 0 or b[5]] == []
+    assert errors == []
+    page.close()
+
+
+def test_a_long_file_path_in_what_the_run_assumed_wraps_on_a_phone(
+    browser: Any, report_full_out: Path, tmp_path: Path
+) -> None:
+    """The notes name an input file by its full path: on a phone the path wraps inside the
+    screen rather than widening the page."""
+    out = Path(shutil.copytree(report_full_out, tmp_path / "out"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    file = "/home/sales/shared/exports/erp/december/transactions_all_regions_final.parquet"
+    manifest["warnings"] = [
+        f"{file}: 152 lines with an order id starting with 'C' are taken as cancellations",
+        *(manifest.get("warnings") or []),
+    ]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    path = build_report(out, target=tmp_path / "report.html")
+    page, errors, _, _ = _open(browser, path, PHONE)
+    assert file in page.inner_text("main")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    page.screenshot(path=str(tmp_path / "report-phone-long-path.png"), full_page=True)
+    assert width <= PHONE["width"], f"the report is {width} px wide"
     assert errors == []
     page.close()
