@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tierwise.report import build_report
@@ -265,5 +267,55 @@ def test_a_long_file_path_in_what_the_run_assumed_wraps_on_a_phone(
     width = page.evaluate("() => document.documentElement.scrollWidth")
     page.screenshot(path=str(tmp_path / "report-phone-long-path.png"), full_page=True)
     assert width <= PHONE["width"], f"the report is {width} px wide"
+    assert errors == []
+    page.close()
+
+
+def test_long_text_in_a_table_keeps_its_column_readable_on_a_screen(
+    browser: Any, report_full_out: Path, tmp_path: Path
+) -> None:
+    """A 200-letter name among the high-value customers at risk wraps in its column rather
+    than making the table 3,000 px wide; a segment's profile, a sentence, is not squeezed by
+    the figures beside it into a strip a few letters wide."""
+    out = Path(shutil.copytree(report_full_out, tmp_path / "out"))
+    first = pq.read_table(out / "high_value_at_risk.parquet").column("customer_id")[0].as_py()
+    customers = pq.read_table(out / "customers.parquet")
+    long_name = "W" * 200
+    names = [
+        long_name if c == first else n
+        for c, n in zip(
+            customers.column("customer_id").to_pylist(),
+            customers.column("name").to_pylist(),
+            strict=True,
+        )
+    ]
+    customers = customers.set_column(
+        customers.schema.get_field_index("name"), "name", pa.array(names, pa.string())
+    )
+    pq.write_table(customers, out / "customers.parquet")
+    path = build_report(out, target=tmp_path / "report.html")
+    page, errors, _, _ = _open(browser, path, {"width": 1280, "height": 900})
+    cell = page.locator("td", has_text=long_name)
+    assert cell.count() == 1
+    box = cell.evaluate(
+        "td => { const w = td.closest('.table-wrap'); return [w.scrollWidth, w.clientWidth]; }"
+    )
+    assert box[0] <= box[1], f"the table is {box[0]} px wide in a block of {box[1]} px"
+    # every cell of a sentence is at least 15 characters wide (a digit's width in its font)
+    narrow = page.evaluate(
+        """() => [...document.querySelectorAll('td')]
+        .filter(td => td.innerText.length > 40)
+        .map(td => {
+            const probe = document.createElement('span');
+            probe.textContent = '0'.repeat(15);
+            td.appendChild(probe);
+            const fifteen = probe.getBoundingClientRect().width;
+            probe.remove();
+            return [td.innerText.slice(0, 30), td.getBoundingClientRect().width, fifteen];
+        })
+        .filter(([, width, fifteen]) => width < fifteen)"""
+    )
+    page.screenshot(path=str(tmp_path / "report-long-cells.png"), full_page=False)
+    assert narrow == []
     assert errors == []
     page.close()
