@@ -491,3 +491,56 @@ def test_the_overview_keeps_a_long_file_path_within_a_phone_screen(
         width = page.evaluate("document.documentElement.scrollWidth")
         page.screenshot(path=str(tmp_path / "phone-overview.png"), full_page=True)
         assert width <= 390, f"the overview is {width} px wide"
+
+
+#: the cells of more than 40 characters narrower than 15 digits of their own font
+_NARROW_SENTENCES = """() => [...document.querySelectorAll('td')]
+    .filter(td => td.innerText.length > 40)
+    .map(td => {
+        const probe = document.createElement('span');
+        probe.textContent = '0'.repeat(15);
+        td.appendChild(probe);
+        const fifteen = probe.getBoundingClientRect().width;
+        probe.remove();
+        return [td.innerText.slice(0, 30), td.getBoundingClientRect().width, fifteen];
+    })
+    .filter(([, width, fifteen]) => width < fifteen)"""
+
+
+def test_a_customer_s_next_best_products_give_their_reasons_room(
+    report_full_out: Path, tmp_path: Path, page: Any
+) -> None:
+    """The reason of a recommendation, a sentence, reads in a column of its own width, not
+    cut every few letters by the figures of cross_sell.csv's other columns beside it."""
+    out = Path(shutil.copytree(report_full_out, tmp_path / "out"))
+    cid = pq.read_table(out / "customers.parquet").column("customer_id")[0].as_py()
+    reason = (
+        "47% of 51 look-alikes (C · C1: Few visits) buy SKU00281 (Packaging); buys SKU00328"
+        " (Office Supplies), not SKU00281 (Packaging): 20% of orders with SKU00328 also"
+        " hold SKU00281"
+    )
+    row = {
+        "customer_id": cid,
+        "rank": 1,
+        "item": "SKU00281",
+        "category": "Packaging",
+        "score": 0.58,
+        "expected_value": 6.99,
+        "source": "peers and rule",
+        "reason": reason,
+        "peer_group": "C · C1: Few visits",
+        "n_peers": 51,
+        "peer_share": 0.47,
+        "rule_antecedent": "SKU00328",
+        "rule_confidence": 0.2,
+        "rule_lift": 2.22,
+        "typical_spend": 124.91,
+        "margin_rate": 0.097,
+    }
+    pq.write_table(pa.Table.from_pylist([row]), out / "cross_sell.parquet")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    with _serving(out) as base:
+        page.goto(base + "/customers/" + quote(cid, safe=""))
+        assert page.locator("td", has_text=reason).count() == 1
+        page.screenshot(path=str(tmp_path / "dashboard-next-best-products.png"))
+        assert page.evaluate(_NARROW_SENTENCES) == []
