@@ -2341,6 +2341,7 @@ def canonicalize(
         raw = headings[0]
     extra = _extra_column_sources(spec, ti, settings, file=file, source=cols, mapping=mapping)
     filters = _row_filter_columns(ti, table, file=file, source=cols)
+    _refuse_nested(raw, mapping, [src for _, src in extra], table, file)
     _warn_shared_number_columns(spec, mapping, table, file, warnings)
     if (
         table == "transactions"
@@ -2578,7 +2579,11 @@ def canonicalize(
     # of its values
     texts = [(src, rn) for src, rn in raw_names.items() if raw[src].type().is_string()]
     if len(texts) >= 2 and len(texts) == len(raw_names):
-        again = ibis.and_(*[_trim(t2[rn]) == src.strip() for src, rn in texts])
+        # the header of a second export appended to the first (`cat a.csv b.csv`) keeps
+        # its byte-order mark, at the start of the line
+        again = ibis.and_(
+            *[_trim(t2[rn]).isin([src.strip(), "\ufeff" + src.strip()]) for src, rn in texts]
+        )
         rules.append(
             (again, texts[0][0], "the column names again (a header repeated inside the file)")
         )
@@ -3012,6 +3017,33 @@ def _reject_repeated_market_keys(t: ir.Table, mapping: dict[str, str | None]) ->
         + ")",
         ibis.coalesce(t.industry, ibis.literal("")) + " / " + ibis.coalesce(t.region, ""),
     ).drop("_key_rank", "_key_first")
+
+
+def _refuse_nested(
+    raw: ir.Table, mapping: Mapping[str, str | None], extra: list[str], table: str, file: str
+) -> None:
+    """Refuse a column read whose values are lists, records or maps (a Parquet file's
+    nested types): a value of one cell of such a column is no number, date or id. Nested
+    columns the run does not read are left aside."""
+    read = {src: name for name, src in mapping.items() if src is not None}
+    read.update({src: src for src in extra if src not in read})
+    problems: list[TierwiseError] = []
+    for src, name in read.items():
+        dtype = raw[src].type()
+        if dtype.is_nested():
+            kind = "lists" if dtype.is_array() else "maps" if dtype.is_map() else "records"
+            as_read = f" (read as {name})" if name != src else ""
+            problems.append(
+                InputError(
+                    f"the column{as_read} holds {kind} ({dtype}), a nested type, where "
+                    "each row needs one value",
+                    file=file,
+                    column=src,
+                    hint=f"write the column as plain values, or map another column in "
+                    f"[{table}.columns]",
+                )
+            )
+    Problems.raise_if_any(problems)
 
 
 def _extra_column_sources(

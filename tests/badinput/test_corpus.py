@@ -1341,6 +1341,81 @@ CASES = [
             ),
         ),
     ),
+    Case(
+        # the defect: the returns table below the sales was read as more sales, its "amount"
+        # as revenue
+        "excel_sheet_with_a_second_table_below_the_first",
+        {
+            "transactions": (
+                "tx.xlsx",
+                _xlsx(
+                    [
+                        ["customer_id", "date", "revenue"],
+                        ["A", "2024-01-02", 10],
+                        ["B", "2024-01-03", 20],
+                        [],
+                        ["Returns"],
+                        ["customer_id", "date", "amount"],
+                        ["A", "2024-01-05", 3],
+                    ]
+                ),
+            )
+        },
+        error=(
+            "row 6, column 'revenue': row 6 holds column names ('customer_id', 'date', "
+            "'amount') that are not row 1's: a second table starts there",
+            "put each table on a sheet of its own and set [transactions] sheet",
+        ),
+    ),
+    Case(
+        # the defect: DuckDB's own words ("Conversion Error: Unimplemented type for cast"),
+        # naming no file
+        "parquet_with_a_list_column_read_as_revenue",
+        {
+            "transactions": (
+                "tx.parquet",
+                _parquet(
+                    pa.table(
+                        {
+                            "customer_id": ["A", "B"],
+                            "date": ["2024-01-02", "2024-01-03"],
+                            "revenue": pa.array([[10.0], [20.0]]),
+                        }
+                    )
+                ),
+            )
+        },
+        error=("column 'revenue': the column holds lists", "write the column as plain values"),
+    ),
+    Case(
+        # a nested column the run does not read is left aside
+        "parquet_with_a_nested_column_not_read",
+        {
+            "transactions": (
+                "tx.parquet",
+                _parquet(
+                    pa.table(
+                        {
+                            "customer_id": ["A", "B"],
+                            "date": ["2024-01-02", "2024-01-03"],
+                            "revenue": [10.0, 20.0],
+                            "tags": pa.array([["x"], []]),
+                            "address": pa.array([{"city": "Ulm"}, {"city": "Bern"}]),
+                        }
+                    )
+                ),
+            )
+        },
+        rows={"transactions": 2},
+    ),
+    Case(
+        # the defect: `cat jan.csv feb.csv` of two exports with a byte-order mark each: the
+        # second header was rejected as "date is not a date"
+        "two_exports_with_a_byte_order_mark_each_appended",
+        {"transactions": ("tx.csv", "\ufeff" + TX_OK + "\ufeff" + H + "C,2024-01-04,30\n")},
+        rows={"transactions": 4},
+        rejects=(("transactions", 4, "customer_id", "the column names again"),),
+    ),
 ]
 
 

@@ -2595,6 +2595,7 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
     head = end - 1
     data = rows[head + 1 :]
     numbers = np.arange(first + head + 1, first + head + 1 + len(data), dtype=np.int64)
+    _check_second_table(data, header, first + head + 1, first + head, shown, name)
     bad_rows: list[tuple[int, str | None, str, str]] = []
     keep = np.ones(len(data), dtype=bool)
     if data and _has_formulas(path):
@@ -2634,6 +2635,47 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         sheets=sheets,
         sheet=ws.title,
     )
+
+
+def _check_second_table(
+    data: list[tuple[Any, ...]],
+    header: list[str],
+    first: int,
+    header_at: int,
+    shown: str,
+    name: str,
+) -> None:
+    """Refuse a sheet holding a second table below the first (a report's sales, then its
+    returns under column names of their own): its rows would be read under the first
+    table's names, an "amount" of returns as revenue.
+
+    A row is a second table's header when its filled cells are text, at least two of them
+    and at least half are names of the header's columns, and it is not the header again
+    cell for cell (a header repeated at a page break is rejected row by row, as such).
+
+    >>> _check_second_table([("A", 5)], ["customer_id", "revenue"], 2, 1, "t.xlsx", "tx")
+    """
+    known = {h.casefold() for h in header if h}
+    for i, row in enumerate(data):
+        filled = [c for c in row if c is not None and c != ""]
+        if len(filled) < 2 or not all(isinstance(c, str) for c in filled):
+            continue
+        texts = [_cell_text(c).strip() for c in row]
+        hits = sum(t.casefold() in known for t in texts if t)
+        if hits < 2 or 2 * hits < len(filled) or texts == header:
+            continue
+        j = next(j for j, (t, h) in enumerate(zip(texts, header, strict=True)) if t != h)
+        listed = ", ".join(repr(t) for t in texts if t)
+        raise InputError(
+            f"row {first + i} holds column names ({listed}) that are not row {header_at}'s: "
+            f"a second table starts there, whose rows would be read under row {header_at}'s "
+            f"names (the column {header[j]!r} holds {texts[j]!r} there)",
+            file=shown,
+            row=first + i,
+            column=header[j] or None,
+            hint=f"put each table on a sheet of its own and set [{name}] sheet, or delete "
+            "the second table",
+        )
 
 
 def _without_blank_rows(table: pa.Table, names: list[str]) -> tuple[pa.Table, list[int]]:
