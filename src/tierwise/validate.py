@@ -2581,12 +2581,20 @@ def canonicalize(
     if len(texts) >= 2 and len(texts) == len(raw_names):
         # the header of a second export appended to the first (`cat a.csv b.csv`) keeps
         # its byte-order mark, at the start of the line
-        again = ibis.and_(
-            *[_trim(t2[rn]).isin([src.strip(), "\ufeff" + src.strip()]) for src, rn in texts]
-        )
+        same = {src: _trim(t2[rn]).isin([src.strip(), "\ufeff" + src.strip()]) for src, rn in texts}
         rules.append(
-            (again, texts[0][0], "the column names again (a header repeated inside the file)")
+            (
+                ibis.and_(*same.values()),
+                texts[0][0],
+                "the column names again (a header repeated inside the file)",
+            )
         )
+        # a row holding most of the names in their columns, but not all: the header of a
+        # second table, or of an export with other columns appended to the first, whose
+        # rows would be read under this header's names (validate_inputs stops the run)
+        hits = sum((ibis.ifelse(h, 1, 0) for h in same.values()), ibis.literal(0))
+        other = (hits >= 2) & (hits * 2 >= len(texts))
+        rules += [(other & ~same[src].fill_null(False), src, OTHER_NAMES) for src, _ in texts]
     for plan in plans:
         final[plan.name] = plan.value(t2)
         if (
@@ -3017,6 +3025,31 @@ def _reject_repeated_market_keys(t: ir.Table, mapping: dict[str, str | None]) ->
         + ")",
         ibis.coalesce(t.industry, ibis.literal("")) + " / " + ibis.coalesce(t.region, ""),
     ).drop("_key_rank", "_key_first")
+
+
+#: the reason of a row holding column names other than the header's
+OTHER_NAMES = "column names other than the header's (a second table starts here)"
+
+
+def _refuse_other_names(rej: pa.Table, file: str, table: str) -> None:
+    """Stop the run at a row holding column names other than the header's: the rows below
+    it belong to another table (or an export with other columns), and would be read under
+    the header's names, a returns table's amount as revenue."""
+    other = rej.filter(pc.equal(rej.column("reason"), OTHER_NAMES))
+    if not other.num_rows:
+        return
+    first = other.slice(0, 1).to_pylist()[0]
+    raise InputError(
+        f"row {first['row']} holds column names other than the header's (the column "
+        f"{first['column']!r} holds {first['value']!r} there): a second table, or an export "
+        "with other columns appended to the first, starts there, whose rows would be read "
+        "under the header's names",
+        file=file,
+        row=first["row"],
+        column=first["column"],
+        hint=f"give each table a file of its own, or write the same column names in both "
+        f"([{table}] reads one table)",
+    )
 
 
 def _refuse_nested(
@@ -4388,6 +4421,7 @@ def validate_inputs(
                 f"{raw.path}: row accounting does not add up: read {n_read}, used {n_used}, "
                 f"rejected {rej.num_rows}"
             )
+        _refuse_other_names(rej, raw.path, name)
         accounts[name] = account
         reject_tables.append(rej)
         if "customer_id" in TABLES[name].names:

@@ -1416,6 +1416,22 @@ CASES = [
         rows={"transactions": 4},
         rejects=(("transactions", 4, "customer_id", "the column names again"),),
     ),
+    Case(
+        # the defect: the returns below the sales, under column names of their own, were
+        # read as more sales, their amount as revenue
+        "csv_file_with_a_second_table_below_the_first",
+        {
+            "transactions": (
+                "tx.csv",
+                TX_OK + "\nReturns,,\ncustomer_id,date,amount\nA,2024-01-05,3\n",
+            )
+        },
+        error=(
+            "row 6, column 'revenue': row 6 holds column names other than the header's (the "
+            "column 'revenue' holds 'amount' there): a second table",
+            "give each table a file of its own",
+        ),
+    ),
 ]
 
 
