@@ -84,6 +84,22 @@ def _xlsx_sheets(sheets: dict[str, list[list]]) -> Callable[[Path], None]:
     return write
 
 
+def _xlsx_hiding(rows: list[list], hidden: list[int]) -> Callable[[Path], None]:
+    """A workbook whose sheet hides the rows numbered ``hidden`` (as a filter does)."""
+
+    def write(path: Path) -> None:
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        for r in rows:
+            wb.active.append(r)
+        for n in hidden:
+            wb.active.row_dimensions[n].hidden = True
+        wb.save(path)
+
+    return write
+
+
 def _parquet(table: pa.Table) -> Callable[[Path], None]:
     return lambda path: pq.write_table(table, path)
 
@@ -1430,6 +1446,31 @@ CASES = [
             "row 6, column 'revenue': row 6 holds column names other than the header's (the "
             "column 'revenue' holds 'amount' there): a second table",
             "give each table a file of its own",
+        ),
+    ),
+    Case(
+        # a filter hid the credit notes: they are read, as a CSV export of the sheet would
+        # hold them, and the run says so (it said nothing)
+        "excel_rows_hidden_by_a_filter",
+        {
+            "transactions": (
+                "tx.xlsx",
+                _xlsx_hiding(
+                    [
+                        ["customer_id", "date", "revenue"],
+                        ["A", "2024-01-02", 10],
+                        ["B", "2024-01-03", 20],
+                        ["B", "2024-01-04", -20],
+                    ],
+                    hidden=[4],
+                ),
+            )
+        },
+        rows={"transactions": 3},
+        check=_check_warning(
+            "tx.xlsx: 1 row of data is hidden in the sheet (row 4: a filter, or rows hidden "
+            "by hand) and is read as any other row",
+            "[transactions] exclude_rows",
         ),
     ),
 ]

@@ -2624,6 +2624,7 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
     table = pa.table({**columns, ROW: pa.array(numbers[keep], pa.int64())})
     table, blank = _without_blank_rows(table, names)
     bad_rows += [(r, None, "blank line", "") for r in blank]
+    _warn_hidden_rows(path, ws, table, shown, name, warnings)
     t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"), holds_input=True)
     return RawInput(
         name,
@@ -2634,6 +2635,28 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         warnings=warnings,
         sheets=sheets,
         sheet=ws.title,
+    )
+
+
+def _warn_hidden_rows(
+    path: str, ws: Any, table: pa.Table, shown: str, name: str, warnings: list[str]
+) -> None:
+    """Say that rows of data hidden in the sheet (a filter showing some rows only, or rows
+    hidden by hand) are read as any other: the file holds them, as a CSV export of it
+    would, though the person who hid them may not count them."""
+    hidden = _hidden_rows(path, getattr(ws, "_worksheet_path", None))
+    if not hidden.size:
+        return
+    rows = table.column(ROW).to_numpy()
+    read = np.sort(rows[np.isin(rows, hidden)])
+    if not read.size:
+        return
+    listed = ", ".join(str(r) for r in read[:5].tolist()) + (", …" if read.size > 5 else "")
+    warnings.append(
+        f"{shown}: {_count(int(read.size), 'row')} of data {'is' if read.size == 1 else 'are'} "
+        f"hidden in the sheet (row {listed}: a filter, or rows hidden by hand) and "
+        f"{'is' if read.size == 1 else 'are'} read as any other row; if they are no part of "
+        f"the data, delete them, or leave them out with [{name}] exclude_rows"
     )
 
 
@@ -2736,6 +2759,35 @@ def _merged_ranges(path: str, sheet_xml: str | None) -> list[Merge]:
     except (OSError, KeyError, zipfile.BadZipFile):
         return []
     return found
+
+
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\s[^>]*>")
+_ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
+_ROW_HIDDEN = re.compile(rb'\shidden="(?:1|true)"')
+
+
+def _hidden_rows(path: str, sheet_xml: str | None) -> np.ndarray:
+    """The numbers of a sheet's hidden rows (hidden by hand or by a filter), from its XML
+    in the workbook (read in chunks). None known without the sheet's part name."""
+    found: list[int] = []
+    if not sheet_xml:
+        return np.zeros(0, np.int64)
+    try:
+        with zipfile.ZipFile(path) as z, z.open(sheet_xml.lstrip("/")) as f:
+            tail = b""
+            while chunk := f.read(1 << 20):
+                text = tail + chunk
+                last = 0
+                for m in _ROW_TAG.finditer(text):
+                    tag = m.group(0)
+                    if _ROW_HIDDEN.search(tag) and (number := _ROW_NUMBER.search(tag)):
+                        found.append(int(number.group(1)))
+                    last = m.end()
+                # a tag cut by the chunk's end is matched with the next chunk
+                tail = text[max(last, len(text) - 512) :]
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return np.zeros(0, np.int64)
+    return np.unique(np.array(found, np.int64))
 
 
 def is_shown(ws: Any) -> bool:
