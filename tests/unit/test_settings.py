@@ -98,6 +98,17 @@ def test_relative_input_paths_are_relative_to_the_settings_file(tmp_path: Path) 
     assert load_settings(p).transactions.path == str((sub / "data" / "tx.csv").resolve())
 
 
+def test_a_path_from_the_home_folder_is_read_as_the_shell_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the defect: "~/exports/tx.csv" was sought in a folder named "~" beside the settings
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    p = tmp_path / "tierwise.toml"
+    p.write_text('[transactions]\npath = "~/exports/tx.csv"\n', encoding="utf-8")
+    want = (tmp_path / "home" / "exports" / "tx.csv").resolve()
+    assert load_settings(p).transactions.path == str(want)
+
+
 def test_the_spill_folder_is_relative_to_the_settings_file(tmp_path: Path) -> None:
     p = tmp_path / "tierwise.toml"
     p.write_text('[run]\ntemp_directory = "spill"\n', encoding="utf-8")

@@ -532,23 +532,26 @@ def load_settings(path: str | Path | None) -> Settings:
             if re.search(r"[\x00-\x1f]", path)
         ]
     )
-    # relative input paths are relative to the settings file
+    # relative input paths are relative to the settings file; ~ is the user's home, as
+    # the shell reads it on the command line
     updates: dict[str, dict[str, Any]] = {}
     for name in INPUT_TABLES:
         ti = settings.table_input(name)
         if ti.path and "://" not in ti.path and not Path(ti.path).is_absolute():
-            updates[name] = {"path": str((p.parent / ti.path).resolve())}
+            updates[name] = {"path": str((p.parent / Path(ti.path).expanduser()).resolve())}
     files = settings.accounts.decisions_files
     if any(not Path(f).is_absolute() for f in files):
-        resolved = [str((p.parent / f).resolve()) for f in files]
+        resolved = [str((p.parent / Path(f).expanduser()).resolve()) for f in files]
         as_given = settings.accounts.decisions_file
         updates["accounts"] = {
             "decisions_file": resolved[0] if isinstance(as_given, str) else resolved
         }
     overrides = settings.segments.overrides_file
     if overrides and not Path(overrides).is_absolute():
-        updates["segments"] = {"overrides_file": str((p.parent / overrides).resolve())}
+        updates["segments"] = {
+            "overrides_file": str((p.parent / Path(overrides).expanduser()).resolve())
+        }
     spill = settings.run.temp_directory
     if spill and not Path(spill).is_absolute():
-        updates["run"] = {"temp_directory": str((p.parent / spill).resolve())}
+        updates["run"] = {"temp_directory": str((p.parent / Path(spill).expanduser()).resolve())}
     return settings.with_updates(**updates) if updates else settings

@@ -20,9 +20,10 @@ class TableInput(Section):
 
     path: str | None = None
     """File path, or a PostgreSQL URL (postgresql://user@host/db); a relative path is relative
-    to the settings file's folder (not the folder the command runs in). Default: none (given on
-    the command line). A password in the URL is never shown or stored (the manifest carries the
-    URL with the password masked); better, leave it out and use ~/.pgpass."""
+    to the settings file's folder (not the folder the command runs in), and ``~/`` starts
+    from your home folder. Default: none (given on the command line). A password in the URL
+    is never shown or stored (the manifest carries the URL with the password masked);
+    better, leave it out and use ~/.pgpass."""
 
     table: str | None = None
     """Table (or schema.table) inside a DuckDB file or PostgreSQL database. Default: the
