@@ -199,6 +199,7 @@ def load_and_validate(
                 sheets=raw.sheets,
                 sheet=raw.sheet,
                 currencies=currencies,
+                serial_origin=raw.serial_origin,
             )
         except Problems as many:
             problems.extend(many.errors)

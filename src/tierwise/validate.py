@@ -1513,15 +1513,19 @@ _CALENDAR_YEARS = (1, 9999)
 #: (20000 is 1954-10-03, 79999 is 2118-12-01), with its fraction (the time of day) when it
 #: has one: 45322.75 is 2024-01-31 18:00
 _EXCEL_SERIAL = r"^[2-7]\d{4}(?:[.,]\d+)?$"
+#: the day a spreadsheet's serial day numbers count from (Excel's 1900 date system, with its
+#: leap day of 1900 that never was)
+EXCEL_ORIGIN = dt.date(1899, 12, 30)
 
 
-def _excel_serial_date(text: ir.StringValue) -> ir.DateValue:
-    """A five-digit day number as Excel counts days (from 1899-12-30), its fraction left
-    aside; NULL otherwise."""
+def _excel_serial_date(text: ir.StringValue, origin: dt.date = EXCEL_ORIGIN) -> ir.DateValue:
+    """A five-digit day number as a spreadsheet counts days (from ``origin``: 1899-12-30,
+    or 1904-01-01 in a workbook of Excel's 1904 date system), its fraction left aside; NULL
+    otherwise."""
     days = text.substr(0, 5).try_cast("int32").as_interval("D")
     return ibis.ifelse(
         text.re_search(_EXCEL_SERIAL),
-        (ibis.date(1899, 12, 30) + days).cast("date"),
+        (ibis.date(origin.year, origin.month, origin.day) + days).cast("date"),
         ibis.null("date"),
     )
 
@@ -1801,6 +1805,8 @@ class _Plan:
     false_words: tuple[str, ...] = _FALSE
     #: text whose stray control characters are removed (:data:`_STRAY_CONTROL`)
     clean: bool = False
+    #: the day a date's serial day number counts from (:func:`_excel_serial_date`)
+    serial_origin: dt.date = EXCEL_ORIGIN
 
     def date_formats(self, ti: TableInput, vs: ValidateSettings) -> list[str]:
         """The formats this date column's text is tried against, in turn."""
@@ -1933,7 +1939,7 @@ class _Plan:
             # (01.01.24), which a four-digit year's would read as the year 24; so one list
             # of formats reads a column of each (due and paid dates written apart)
             formats.sort(key=lambda f: "%y" not in f)
-            serial = [] if ti.date_format else [_excel_serial_date(text)]
+            serial = [] if ti.date_format else [_excel_serial_date(text, self.serial_origin)]
             parsed = [_parse_date(engine, text, f) for f in formats] + serial
             parsed += [_parse_date(engine, whole, f) for f in given if f not in formats]
             # a date is written with digits: a word ("infinity", "epoch") that an engine's
@@ -2278,6 +2284,7 @@ def canonicalize(
     sheets: Mapping[str, list[str]] | None = None,
     sheet: str | None = None,
     currencies: list[CurrencySeen] | None = None,
+    serial_origin: dt.date = EXCEL_ORIGIN,
 ) -> ir.Table:
     """Map and parse a raw table into the canonical columns of ``table``.
 
@@ -2300,6 +2307,9 @@ def canonicalize(
         The file as shown in messages.
     source_columns, delimiter
         The file's columns in order, and its CSV delimiter (the decimal separator's default).
+    serial_origin
+        The day a spreadsheet's serial day numbers count from: 1899-12-30, or 1904-01-01
+        in a workbook of Excel's 1904 date system (``RawInput.serial_origin``).
     warnings
         A list that receives what validation had to assume (each naming its setting).
     today
@@ -2444,6 +2454,7 @@ def canonicalize(
                     true_words=true_words,
                     false_words=false_words,
                     clean=is_text and col.kind == "text" and table in _CLEANED_TABLES,
+                    serial_origin=serial_origin,
                     missing=(
                         # the open-ended date (31.12.9999) is none in a required date
                         # too: an invoice's is then "missing date", not a future date

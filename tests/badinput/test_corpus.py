@@ -100,6 +100,30 @@ def _xlsx_hiding(rows: list[list], hidden: list[int]) -> Callable[[Path], None]:
     return write
 
 
+def _xlsx_1904(rows: list[list]) -> Callable[[Path], None]:
+    """A workbook of Excel's 1904 date system (Excel for Mac's before 2011)."""
+
+    def write(path: Path) -> None:
+        import openpyxl
+        from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+        wb = openpyxl.Workbook()
+        wb.epoch = CALENDAR_MAC_1904
+        for r in rows:
+            wb.active.append(r)
+        wb.save(path)
+
+    return write
+
+
+def _check_first_purchase(expected: dict[str, str]) -> Callable[..., None]:
+    def check(run) -> None:
+        got = {k: v["first_purchase"] for k, v in _customers_by_id(run).items()}
+        assert got == expected
+
+    return check
+
+
 def _parquet(table: pa.Table) -> Callable[[Path], None]:
     return lambda path: pq.write_table(table, path)
 
@@ -1472,6 +1496,21 @@ CASES = [
             "by hand) and is read as any other row",
             "[transactions] exclude_rows",
         ),
+    ),
+    Case(
+        # the defect: a date column of plain day numbers in a workbook of the 1904 date
+        # system was read as counted from 1899-12-30, every date 4 years and a day early
+        "excel_1904_date_system_with_dates_as_day_numbers",
+        {
+            "transactions": (
+                "tx.xlsx",
+                _xlsx_1904(
+                    [["customer_id", "date", "revenue"], ["A", 43831, 10], ["B", 43832, 20]]
+                ),
+            )
+        },
+        rows={"transactions": 2},
+        check=_check_first_purchase({"A": "2024-01-02", "B": "2024-01-03"}),
     ),
 ]
 

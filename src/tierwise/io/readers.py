@@ -105,6 +105,9 @@ class RawInput:
     sheet: str | None = None
     #: the table read (a database only)
     database_table: str | None = None
+    #: the day a date column's serial day numbers count from: 1904-01-01 in a workbook of
+    #: Excel's 1904 date system (Excel for Mac's before 2011), else 1899-12-30
+    serial_origin: dt.date = dt.date(1899, 12, 30)
     #: the file's checksum while a thread of its own computes it, as the engine reads and
     #: checks the rows (see :meth:`checksum`)
     pending_sha256: Future[str] | None = field(default=None, repr=False, compare=False)
@@ -2540,6 +2543,14 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         first = 1
         rows = [tuple(r) for r in ws.iter_rows(min_row=1, values_only=True)]
         sheets = _sheet_columns(wb) if len(wb.sheetnames) > 1 else {}
+        # a date cell is read as a date whatever the system; a date column of plain
+        # numbers counts its days from the workbook's origin
+        origin = getattr(wb, "epoch", None)
+        serial_origin = (
+            dt.date(1904, 1, 1)
+            if isinstance(origin, dt.datetime) and origin.year == 1904
+            else dt.date(1899, 12, 30)
+        )
     finally:
         wb.close()
     # formatted but empty rows and columns at the end are no data
@@ -2635,6 +2646,7 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         warnings=warnings,
         sheets=sheets,
         sheet=ws.title,
+        serial_origin=serial_origin,
     )
 
 
