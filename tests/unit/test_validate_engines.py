@@ -764,6 +764,37 @@ def test_an_iso_week_date_is_named_as_one_on_every_engine(engine: Any) -> None:
     assert r["row"] == 2 and r["reason"].startswith("date is an ISO week date")
 
 
+def test_a_second_tables_column_names_and_1904_day_numbers_on_every_engine(engine: Any) -> None:
+    from tierwise.validate import OTHER_NAMES
+
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                "customer_id": ["A", "customer_id", "\ufeffcustomer_id", "B"],
+                "date": ["43831", "date", "date", "43832"],
+                "revenue": ["1", "amount", "revenue", "2"],
+                ROW: [2, 3, 4, 5],
+            }
+        )
+    )
+    t = canonicalize(
+        raw,
+        "transactions",
+        Settings(),
+        engine,
+        file="x.xlsx",
+        serial_origin=dt.date(1904, 1, 1),
+    )
+    used, rejects = split_rejects(t, "x.xlsx", "transactions")
+    got = {(r["row"], r["column"], r["reason"]) for r in engine.to_arrow(rejects).to_pylist()}
+    assert got == {
+        (3, "revenue", OTHER_NAMES),
+        (4, "customer_id", "the column names again (a header repeated inside the file)"),
+    }
+    dates = engine.to_arrow(used.order_by(ROW)).column("date").to_pylist()
+    assert dates == [dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
+
+
 def test_ids_matched_without_leading_zeros_show_the_masters_form_on_every_engine(
     engine: Any,
 ) -> None:
