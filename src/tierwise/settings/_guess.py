@@ -487,6 +487,9 @@ EXTRA_DATE_FORMATS = (
     # the month's name and a two-digit year (Tally's 1-Apr-22)
     "%d-%b-%y",
     "%d %b %y",
+    # the month's name first, then the day (eBay's order reports: Mar-01-24)
+    "%b-%d-%y",
+    "%b-%d-%Y",
 )
 _MIN_YEAR, _MAX_YEAR = 1900, 2200
 #: the texts a run reads as no value, upper case (a number of digits alone stays a number)
@@ -1067,6 +1070,8 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     for cname, why in {**constant, **per_order}.items():
         missing_notes.setdefault(cname, why)
     more_notes: list[str] = []
+    if table == "transactions":
+        _price_of_the_line(sample, profiles, guesses, taken, more_notes)
     guest = _guest_customers(sample, guesses, taken, profiles)
     if guest is not None:
         more_notes.append(guest)
@@ -1485,6 +1490,91 @@ def _drop_issued_quantity(
         f"positive revenue ({rg.source!r}), as a stock ledger writes the goods issued for a "
         "sale: the run reads a negative quantity as a return, which would turn those sales "
         "into returns; map a quantity written positive for a sale, if the file has one"
+    )
+
+
+#: products whose sampled lines show two quantities or more, needed to tell a line's amount
+#: from a price per unit
+MIN_PRICED_PRODUCTS = 2
+#: how far the amounts a unit of one product may lie apart and still be one price (a cent of
+#: rounding on an amount of a few units)
+PRICE_TOLERANCE = 0.005
+
+
+def _price_of_the_line(
+    sample: Sample,
+    profiles: dict[str, Profile],
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    notes: list[str],
+) -> None:
+    """Take the column guessed as ``unit_price`` as ``revenue`` when its values are the
+    line's amount, the price times the quantity (Amazon's order reports: ``item-price``
+    24.99 for one, 49.98 for two), where the file has no revenue column: on the lines of
+    each product bought in two quantities or more, the amount a unit stays one while the
+    column itself changes with the quantity. Revenue read as ``unit_price`` × ``quantity``
+    would count such a line's amount once per unit. Needs :data:`MIN_PRICED_PRODUCTS`
+    such products, and none whose column stays one while the quantity changes.
+
+    Examples
+    --------
+    >>> t = pa.table({"sku": ["A", "A", "B", "B", "C", "C"],
+    ...               "quantity": ["1", "2", "1", "3", "2", "1"],
+    ...               "item-price": ["5.00", "10.00", "2.50", "7.50", "9.00", "4.50"]})
+    >>> s = Sample("x.txt", "csv", t.column_names, t, "\t")
+    >>> ps = {c: profile(t.column(c)) for c in t.column_names}
+    >>> g = {"product_id": ColumnGuess("product_id", "sku", 0.9, ""),
+    ...      "quantity": ColumnGuess("quantity", "quantity", 1.0, "", True),
+    ...      "unit_price": ColumnGuess("unit_price", "item-price", 0.9, "")}
+    >>> notes = []
+    >>> _price_of_the_line(s, ps, g, {"item-price": "unit_price"}, notes)
+    >>> g["revenue"].source, "unit_price" in g
+    ('item-price', False)
+    """
+    pg, qg, ig = (guesses.get(c) for c in ("unit_price", "quantity", "product_id"))
+    table = sample.table
+    if "revenue" in guesses or pg is None or qg is None or ig is None or table is None:
+        return
+    if not {pg.source, qg.source, ig.source} <= set(table.column_names):
+        return
+    comma = _file_decimal(sample, profiles) == ","
+    price, quantity = (_amounts(sample, g.source, comma) for g in (pg, qg))
+    item = pc.utf8_trim_whitespace(pc.cast(table.column(ig.source), pa.string()).fill_null(""))
+    lines = pa.table(
+        {"item": item, "price": price, "quantity": quantity, "each": pc.divide(price, quantity)}
+    ).filter(
+        pc.and_(
+            pc.and_(pc.greater(price, 0.0), pc.greater(quantity, 0.0)),
+            pc.greater(pc.utf8_length(item), 0),
+        ).fill_null(False)
+    )
+    if lines.num_rows == 0:
+        return
+    per = lines.group_by("item").aggregate(
+        [("quantity", "count_distinct"), ("price", "min_max"), ("each", "min_max")]
+    )
+    per = per.filter(pc.greater_equal(per.column("quantity_count_distinct"), 2))
+    if per.num_rows == 0:
+        return
+
+    def one(column: str) -> pa.Array:
+        lo, hi = pc.struct_field(per.column(column), 0), pc.struct_field(per.column(column), 1)
+        return pc.less_equal(pc.subtract(hi, lo), pc.multiply(lo, PRICE_TOLERANCE))
+
+    per_unit, fixed = one("price_min_max"), one("each_min_max")
+    amounts = _count(pc.and_(fixed, pc.invert(per_unit)))
+    if amounts < MIN_PRICED_PRODUCTS or _count(per_unit) > 0:
+        return
+    del guesses["unit_price"]
+    guesses["revenue"] = ColumnGuess(
+        "revenue", pg.source, pg.confidence, f"{pg.evidence}; the line's amount (see the note)"
+    )
+    taken[pg.source] = "revenue"
+    notes.append(
+        f"{pg.source!r} reads as unit_price, but holds the line's amount: on the sampled "
+        f"lines of {amounts} products bought in several quantities ({qg.source!r}) it "
+        "changes with the quantity while its amount a unit stays one; it is taken as "
+        "revenue, as unit_price × quantity would count it once per unit"
     )
 
 

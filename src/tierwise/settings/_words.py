@@ -273,6 +273,11 @@ ABBREVIATIONS: dict[str, str] = {
     "vbtyp": "beleg typ",
     # Zoho's Billing Code: the billing address's PIN code
     "billingcode": "postcode",
+    # a marketplace's user name identifies its user (eBay's Buyer Username), and what an
+    # item sold for is its price (eBay's Sold For, beside Quantity and the order's Total
+    # Price)
+    "username": "id",
+    "soldfor": "price",
 }
 
 #: currency words naming the ledger's own (accounting) currency: Dynamics' LineAmountMST,

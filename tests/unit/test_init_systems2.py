@@ -1,0 +1,198 @@
+"""``tierwise init`` on exports of eBay, Amazon Seller Central, Square, Stripe, Salesforce and
+Exact Online.
+
+Each test writes a few rows as the named system writes them and checks what went wrong on
+the real export: eBay's dates (``Mar-01-24``) not read as dates, its buyer's user name and
+its ``Sold For`` price missed, Amazon's ``item-price`` (the line's amount, the price times
+the quantity) taken for a price per unit.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from tierwise.io.sample import read_sample
+from tierwise.settings import load_settings
+from tierwise.settings._guess import TableGuess, guess_table
+from tierwise.settings.template import init_settings
+
+
+def _guess(tmp_path: Path, name: str, text: str) -> TableGuess:
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    return guess_table("transactions", read_sample(path, name="transactions"))
+
+
+def _init(tmp_path: Path, name: str, text: str) -> tuple[str, dict[str, object]]:
+    """The settings init writes for a transactions file of the given text, loaded back as
+    the run loads them; the text and the parsed TOML."""
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    settings = tmp_path / "tierwise.toml"
+    result = init_settings({"transactions": path}, settings_path=settings)
+    settings.write_text(result.text, encoding="utf-8")
+    load_settings(settings)  # every proposal is a setting the run reads
+    return result.text, tomllib.loads(result.text)
+
+
+# -- eBay Seller Hub's orders report --------------------------------------------------------
+
+_EBAY_COLUMNS = [
+    *("Sales Record Number", "Order Number", "Buyer Username", "Buyer Name", "Buyer Email"),
+    *("Buyer City", "Buyer Zip", "Item Number", "Item Title", "Custom Label", "Quantity"),
+    *("Sold For", "Shipping And Handling", "Total Price", "Sale Date", "Paid On Date"),
+    *("Shipped On Date", "Transaction ID"),
+]
+
+
+def _ebay() -> str:
+    """eBay's orders report (Seller Hub, Orders, Download report): an empty line above the
+    names and one under them, dates as Mar-01-24, dollar amounts; an order of several items
+    on a line of its own (the buyer, the total) above a line per item; two lines of totals
+    and the seller at the end."""
+    buyers = [
+        ("jdoe_77", "John Doe", "a1b2c3@members.ebay.com"),
+        ("retro.finds", "Mary Lane", "d4e5@members.ebay.com"),
+        ("bargain-hunter99", "Sam Ortiz", "f6g7@members.ebay.com"),
+        ("kc_collects", "Kim Chan", "h8i9@members.ebay.com"),
+    ]
+    items = [
+        ("314159265358", "Vintage Camera Lens 50mm", "LENS-50", 89.00),
+        ("271828182845", "Leather Strap", "STRAP-L", 19.50),
+        ("161803398874", "Film Roll 36exp", "FILM-36", 12.25),
+    ]
+
+    def line(values: dict[str, str]) -> str:
+        return ",".join(f'"{values.get(c, "")}"' for c in _EBAY_COLUMNS)
+
+    out = [line({}), ",".join(f'"{c}"' for c in _EBAY_COLUMNS), line({})]
+    for o in range(18):
+        buyer, name, email = buyers[o % 4]
+        date = f"{['Jan', 'Feb', 'Mar'][o // 8]}-{o % 8 * 3 + 1:02d}-24"
+        order = {
+            "Sales Record Number": str(1001 + o),
+            "Order Number": f"{12 + o:02d}-{10450 + o * 3:05d}-{70000 + o * 11:05d}",
+            "Buyer Username": buyer,
+        }
+        buyer_fields = {"Buyer Name": name, "Buyer Email": email, "Buyer City": "Springfield"}
+        bought = [items[(o + k) % 3] for k in range(2 if o % 4 == 1 else 1)]
+        total = f"${sum(p for *_, p in bought) + 4.99:,.2f}"
+        paid = {"Sale Date": date, "Paid On Date": date, "Shipping And Handling": "$4.99"}
+        if len(bought) > 1:
+            out.append(
+                line({**order, **buyer_fields, **paid, "Quantity": "2", "Total Price": total})
+            )
+        for k, (number, title, label, price) in enumerate(bought):
+            fields = {**order, "Sale Date": date, "Transaction ID": str(2000000000 + o * 10 + k)}
+            if len(bought) == 1:
+                fields |= {**buyer_fields, **paid, "Total Price": total}
+            item = {"Item Number": number, "Item Title": title, "Custom Label": label}
+            out.append(line({**fields, **item, "Quantity": "1", "Sold For": f"${price:.2f}"}))
+    out.append(line({}))
+    out.append(line({"Sales Record Number": "18", "Order Number": "record(s) downloaded"}))
+    out.append(line({"Sales Record Number": "Seller ID : vintage_optics_shop"}))
+    return "\r\n".join(out) + "\r\n"
+
+
+def test_ebay_dates_buyer_user_name_and_sold_for_are_read(tmp_path: Path) -> None:
+    text, parsed = _init(tmp_path, "eBay-OrdersReport-Mar-25-2024.csv", _ebay())
+    section = parsed["transactions"]
+    assert isinstance(section, dict)
+    columns = section["columns"]
+    # Mar-01-24: the month's name first, then the day and a two-digit year
+    assert columns["date"] == "Sale Date"
+    assert section["date_format"] == "%b-%d-%y"
+    # the buyer's user name is on every line, the e-mail on an order's first line only
+    assert columns["customer_id"] == "Buyer Username"
+    # what an item sold for, times the quantity: the order's Total Price (with shipping,
+    # on the order's own line) is no line's revenue
+    assert columns["unit_price"] == "Sold For"
+    assert "revenue" not in columns
+    assert "'Jan-01-24'" in text
+
+
+# -- Amazon Seller Central's All Orders report ----------------------------------------------
+
+
+def _amazon() -> str:
+    """Amazon's All Orders report (tab-separated): item-price is the amount paid for the
+    line's quantity, not a price per unit; cancelled lines have no price."""
+    columns = [
+        *("amazon-order-id", "merchant-order-id", "purchase-date", "last-updated-date"),
+        *("order-status", "fulfillment-channel", "sales-channel", "ship-service-level"),
+        *("product-name", "sku", "asin", "item-status", "quantity", "currency", "item-price"),
+        *("item-tax", "shipping-price", "item-promotion-discount", "ship-city"),
+        *("ship-postal-code", "ship-country", "is-business-order"),
+    ]
+    products = [
+        ("Widget Pro 12-pack", "WID-12", "B07XJ8C8F5", 24.99),
+        ("Cable USB-C 2m", "CAB-2M", "B08L5VJWCV", 9.49),
+        ("Desk Lamp LED", "LAMP-01", "B09G3HRMVB", 39.90),
+    ]
+    rows = ["\t".join(columns)]
+    for o in range(30):
+        status = ["Shipped", "Shipped", "Shipped", "Cancelled", "Pending", "Shipped"][o % 6]
+        when = f"2024-02-{o % 28 + 1:02d}T{8 + o % 10:02d}:10:05+00:00"
+        for k in range(o % 2 + 1):
+            name, sku, asin, price = products[(o + k) % 3]
+            qty = 1 + (o + k) % 2
+            amount = "" if status == "Cancelled" else f"{price * qty:.2f}"
+            tax = "" if status == "Cancelled" else f"{price * qty * 0.08:.2f}"
+            rows.append(
+                "\t".join(
+                    [
+                        f"11{o}-{3456789 + o * 7:07d}-{1234567 + o * 13:07d}",
+                        "",
+                        when,
+                        when,
+                        status,
+                        "Amazon" if o % 2 else "Merchant",
+                        "Amazon.com",
+                        "Expedited" if o % 3 == 0 else "Standard",
+                        name,
+                        sku,
+                        asin,
+                        "Unshipped" if status == "Pending" else status,
+                        str(qty),
+                        "USD",
+                        amount,
+                        tax,
+                        "5.99" if amount else "",
+                        "0.00" if amount else "",
+                        ["SEATTLE", "Austin", "BROOKLYN", "Denver", "Portland"][o % 5],
+                        ["98101-1234", "78701", "11201", "80202-5512", "97201"][o % 5],
+                        "US",
+                        "false",
+                    ]
+                )
+            )
+    return "\n".join(rows) + "\n"
+
+
+def test_amazon_item_price_is_the_line_amount_not_a_price_per_unit(tmp_path: Path) -> None:
+    g = _guess(tmp_path, "All Orders 2024-02.txt", _amazon())
+    mapping = g.mapping()
+    assert mapping["revenue"] == "item-price"
+    assert "unit_price" not in mapping
+    assert any(
+        n.startswith("'item-price' reads as unit_price, but holds the line's amount")
+        for n in g.notes
+    )
+    assert mapping["date"] == "purchase-date"
+    # the report has no buyer: nothing is taken for the customer
+    assert "customer_id" not in mapping
+
+
+def test_a_price_per_unit_stays_unit_price(tmp_path: Path) -> None:
+    # the same price on a product's lines whatever the quantity: a price per unit
+    rows = ["Order,Customer,Date,SKU,Qty,Item Price"]
+    prices = {"A": 5.0, "B": 2.5, "C": 9.0}
+    for i in range(24):
+        sku = "ABC"[i % 3]
+        rows.append(
+            f"{100 + i // 2},K{i % 4},2024-01-{i + 1:02d},{sku},{i % 3 + 1},{prices[sku]:.2f}"
+        )
+    g = _guess(tmp_path, "lines.csv", "\n".join(rows) + "\n")
+    assert g.mapping()["unit_price"] == "Item Price"
+    assert "revenue" not in g.mapping()
