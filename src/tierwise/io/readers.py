@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
 import re
 import shutil
 import tempfile
@@ -1295,7 +1296,7 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
             pc.add(raw.malformed.column("row"), skipped),
         )
     _headings_as_column(raw, ti, engine)
-    _warn_group_headings(raw.malformed, shown, name, warnings)
+    _warn_group_headings(raw.malformed, body, dialect.delimiter, shown, name, warnings)
     raw.warnings = warnings
     return raw
 
@@ -1418,19 +1419,62 @@ def _headings_as_column(raw: RawInput, ti: TableInput, engine: Engine) -> None:
 
 #: from this many lines of one field among a file's refused lines, a report's group headings
 _GROUP_HEADINGS = 3
+#: how much of a file's end is read for a footer of lines of one field
+_FOOTER_BYTES = 64 << 10
 
 
-def _warn_group_headings(malformed: pa.Table, shown: str, name: str, warnings: list[str]) -> None:
+def footer_lines(data: bytes, encoding: str, delimiter: str) -> int:
+    """How many lines of one field end ``data`` after its last line of several fields
+    (blank lines among them not counted).
+
+    Examples
+    --------
+    >>> footer_lines(b'"a","b"\\n"1","2"\\n""\\n"Report"\\n"Copyright"\\n', "utf-8", ",")
+    2
+    >>> footer_lines(b'"a","b"\\n"Acme"\\n"1","2"\\n', "utf-8", ",")
+    0
+    """
+    text = data.decode(encoding.replace("utf-8-sig", "utf-8"), errors="ignore")
+    n = 0
+    for line in reversed(text.splitlines()):
+        fields = next(csv.reader([line], delimiter=delimiter), [])
+        if len(fields) > 1:
+            break
+        if "".join(fields).strip():
+            n += 1
+    return n
+
+
+def _warn_group_headings(
+    malformed: pa.Table, body: str, delimiter: str, shown: str, name: str, warnings: list[str]
+) -> None:
     """Say when several refused lines hold one field only: the group headings of a report
     (Xero's Sales by Customer Detail writes each customer's name on a line above its
-    invoices), whose lines then lack the customer."""
-    if malformed.num_rows < _GROUP_HEADINGS:
+    invoices), whose lines then lack the customer. Such lines after the file's last row
+    (``body``, UTF-8) are a footer (Salesforce's report export: the report's name, its
+    copyright, who ran it), said as such."""
+    if malformed.num_rows == 0:
         return
     single = pc.match_substring_regex(malformed.column("reason"), r"fields, found 1$")
     n = pc.sum(single.cast(pa.int64())).as_py() or 0
+    if n == 0:
+        return
+    with open(body, "rb") as f:
+        f.seek(max(0, os.path.getsize(body) - _FOOTER_BYTES))
+        footer = min(n, footer_lines(f.read(), "utf-8", delimiter))
+    heads = malformed.filter(single).sort_by("row")
+    if footer:
+        last = heads.slice(n - footer).column("value").to_pylist()
+        warnings.append(
+            f"{shown}: the last {_count(footer, 'line')}, after the rows, "
+            f"{'is a footer of one field' if footer == 1 else 'are a footer of one field each'}"
+            f" ({', '.join(repr(first_field(v or '', delimiter)) for v in last[:2])}"
+            f"{', …' if footer > 2 else ''}), rejected as such"
+        )
+        heads, n = heads.slice(0, n - footer), n - footer
     if n < _GROUP_HEADINGS:
         return
-    first = malformed.filter(single).column("value")[0].as_py()
+    first = heads.column("value")[0].as_py()
     warnings.append(
         f"{shown}: {n:,} lines hold one field only (the first: {first!r}), as the headings "
         "of a report grouped by customer do; they are rejected, and the lines under them "

@@ -37,6 +37,7 @@ from .readers import (
     _detect_format,
     _duckdb_tables,
     first_field,
+    footer_lines,
     formula_text,
     is_shown,
     read_input,
@@ -225,6 +226,10 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
         for i, (c, q) in enumerate(zip(chunks, quota, strict=True))
     ]
     table = _as_excel_shows(pa.concat_tables(tables).slice(0, rows)).rename_columns(names)
+    if size <= _HEAD_BYTES:
+        # lines of one field after the last row are a footer, which heads no rows
+        # (Salesforce's report export: the report's name, its copyright, who ran it)
+        single = single[: len(single) - footer_lines(chunks[0], dialect.encoding, delimiter)]
     headings = tuple(first_field(t, delimiter) for t in single)
     return Sample(
         path,

@@ -55,6 +55,7 @@ from ._words import (
     fold,
     no_sale_document,
     status_kind,
+    won_stage,
     words,
 )
 from .validate import ValidateSettings
@@ -312,8 +313,17 @@ _MASTER_KEY = _Spec(
 #: (:func:`_counts`); not a count of orders, lines or customers
 _COUNTED = _spec({"COUNT": 1.0}, "PRODUCT UNIT QUANTITY")
 
+#: the customer of invoice lines: also the customer's name (Salesforce's Account Name,
+#: Customer Name) where no column identifies the customer, after every other reading
+_LINE_CUSTOMER = _Spec(
+    (*_SPECS["customer_id"].alts, (frozenset({"CUSTOMER", "NAME"}), 0.5)),
+    _SPECS["customer_id"].quals,
+    _SPECS["customer_id"].vetoes,
+)
+
 #: the same column read differently in one table
 _TABLE_SPECS: dict[tuple[str, str], _Spec] = {
+    ("transactions", "customer_id"): _LINE_CUSTOMER,
     ("customers", "customer_id"): _MASTER_KEY,
     ("prospects", "customer_id"): _MASTER_KEY,
     # the date an activity is due (Pipedrive's Activity - Due date)
@@ -1185,6 +1195,13 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     options.update(fill)
     free = [s for s in sources if s not in taken and s in have]
     excluded, unsure, status_notes = _row_statuses(table, sample, free)
+    if table == "transactions":
+        won = _won_deals(sample, [s for s in free if s not in {**excluded, **unsure}])
+        if won is not None:
+            stage, kept, note = won
+            options["keep_rows"] = ({stage: kept}, "only won deals are sales (see the note)")
+            notes[stage] = "holds the deals' stage (see the note above)"
+            status_notes.append(note)
     for s in {**excluded, **unsure}:
         notes[s] = "holds the rows' status (see the note above)"
     commented: dict[str, tuple[OptionValue, str]] = {}
@@ -1977,6 +1994,42 @@ def _row_statuses(
             )
         notes.append(note)
     return excluded, unsure, notes
+
+
+def _won_deals(sample: Sample, sources: list[str]) -> tuple[str, tuple[str, ...], str] | None:
+    """The first of ``sources`` holding a deal's stage, won (Closed Won) on some sampled
+    rows and another stage (Closed Lost, Prospecting) on others, as a CRM exports its
+    opportunities or deals with their products: the won stages to keep, and a note. Every
+    other stage, lost or still open, is no sale.
+
+    Examples
+    --------
+    >>> t = pa.table({"Stage": ["Closed Won", "Closed Lost", "Prospecting", "Closed Won"]})
+    >>> _won_deals(Sample("x", "csv", t.column_names, t), ["Stage"])[:2]
+    ('Stage', ('Closed Won',))
+    """
+    for s in sources:
+        column = sample.table.column(s)
+        if not pa.types.is_string(column.type):
+            continue
+        counts = pc.value_counts(_filled(column)).to_pylist()
+        if len(counts) < 2 or len(counts) > MAX_STATUSES:
+            continue
+        by_value = {c["values"]: int(c["counts"]) for c in counts}
+        won = tuple(v for v in by_value if won_stage(v))
+        if not won:
+            continue
+        others = [v for v in by_value if v not in won]
+        listed = ", ".join(f"{v} ({by_value[v]})" for v in others)
+        return (
+            s,
+            won,
+            f"{s!r} holds {', '.join(won)} ({sum(by_value[v] for v in won)}) and {listed} "
+            f"among {len(sample.table)} sampled rows: a deal is a sale once won, and a run "
+            f"counts every row as one unless the others are left out. keep_rows keeps the "
+            f"rows of {', '.join(won)}, each other row rejected with its stage",
+        )
+    return None
 
 
 # -- a document type as is_return ----------------------------------------------------------

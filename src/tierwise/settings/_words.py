@@ -28,6 +28,7 @@ __all__ = [
     "fold",
     "no_sale_document",
     "status_kind",
+    "won_stage",
     "words",
 ]
 
@@ -56,7 +57,7 @@ CONCEPTS: dict[str, str] = {
         fakturiert ticket""",
     "ORDER": """order orders ord so po auftrag auftrage bestellung bestellungen bestell
         commande commandes cmd cde pedido pedidos comanda comenzi comenzii bestelling
-        ordine""",
+        ordine opportunity opportunities oppty deal deals""",
     "DOCUMENT": """document documents doc docs beleg belege documento documentul voucher
         transaction transactions txn trans vorgang receipt albaran lieferschein boleta folio
         bon vch""",
@@ -495,8 +496,34 @@ UNSURE_STATUSES = _lines(
     partially refunded
     """
 )
+#: a deal's stage once won (Salesforce's Closed Won, HubSpot's closedwon, Pipedrive's won):
+#: in a CRM's export of deals or opportunities, every other stage is no sale; folded
+WON_STAGES = _lines(
+    """
+    closed won
+    closedwon
+    won
+    gewonnen
+    gagne
+    gagnee
+    ganado
+    ganada
+    gewonnen deal
+    """
+)
 #: a column flagging a row deleted (Sage 50's Deleted: Y or N), folded names
 DELETED_FLAGS = frozenset(_ws("deleted delete geloscht geloescht void voided"))
+
+
+def won_stage(value: str) -> bool:
+    """Whether a deal's stage says it is won (:data:`WON_STAGES`).
+
+    Examples
+    --------
+    >>> [won_stage(v) for v in ("Closed Won", "closedwon", "Closed Lost", "Negotiation")]
+    [True, True, False, False]
+    """
+    return " ".join(w for w in re.split(r"[^a-z0-9]+", fold(value)) if w) in WON_STAGES
 
 
 def status_kind(value: str) -> bool | None:

@@ -348,6 +348,7 @@ def _input_section(name: str, g: TableGuess, path: str) -> list[str]:
         "fill_from_order",
         "fill_down",
         "exclude_rows",
+        "keep_rows",
     ):
         if key in g.options:
             value, why = g.options[key]
