@@ -6,7 +6,9 @@ the real export: eBay's dates (``Mar-01-24``) not read as dates, its buyer's use
 its ``Sold For`` price missed, Amazon's ``item-price`` (the line's amount, the price times
 the quantity) taken for a price per unit, Salesforce's report footer taken for a report's
 group headings (the customer made of them), its account's name and its opportunity missed,
-lost and open deals counted as sales.
+lost and open deals counted as sales, Exact's Dutch currency column and draft and cancelled
+invoices missed, Stripe's total with tax taken for revenue and its payment's attempts for
+the quantity.
 """
 
 from __future__ import annotations
@@ -274,3 +276,128 @@ def test_a_footer_of_one_field_lines_is_said_as_such_not_as_group_headings(
     assert "the last 5 lines, after the rows, are a footer of one field each" in said[0]
     assert "'Opportunity Product Report'" in said[0]
     assert "fill_down" not in said[0]
+
+
+# -- Exact Online's sales invoice lines (Dutch) ---------------------------------------------
+
+
+def _nl(v: float) -> str:
+    """An amount as a Dutch export writes it: 1.249,00."""
+    text = f"{abs(v):,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    return ("-" if v < 0 else "") + text
+
+
+def _exact() -> str:
+    """Exact Online's sales invoice lines, exported in Dutch (semicolons, decimal commas,
+    Windows-1252): the currency in Valuta, draft (Concept) and cancelled (Geannuleerd)
+    invoices beside processed ones (Verwerkt), a credit note with a negative quantity."""
+    rows = [
+        "Factuurnummer;Factuurdatum;Debiteur;Naam;Artikel;Omschrijving;Aantal;"
+        "Prijs per eenheid;Korting;Bedrag excl. btw;Btw-bedrag;Valuta;Status"
+    ]
+    debtors = [
+        ("1001", "Bakkerij de Vries B.V."),
+        ("1002", "Jansen Installatietechniek"),
+        ("1003", "Café 't Hoekje"),
+        ("1004", "Van Dijk Logistiek"),
+    ]
+    items = [
+        ("ART-100", "Koffiebonen 1kg", 18.5),
+        ("ART-200", "Espressomachine Pro", 1249.0),
+        ("ART-300", "Onderhoudsbeurt", 95.0),
+    ]
+    statuses = ["Verwerkt", "Verwerkt", "Verwerkt", "Concept", "Verwerkt", "Geannuleerd"]
+    for i in range(24):
+        code, name = debtors[i % 4]
+        for k in range(i % 2 + 1):
+            item, text, price = items[(i + k) % 3]
+            qty = (k + 1) * (2 if price < 100 else 1)
+            discount = round(price * qty * 0.05, 2) if i % 3 == 0 else 0.0
+            net = price * qty - discount
+            rows.append(
+                f"{20240001 + i};{i % 28 + 1:02d}-{i // 8 + 1:02d}-2024;{code};{name};{item};"
+                f"{text};{qty};{_nl(price)};{_nl(discount)};{_nl(net)};{_nl(net * 0.21)};EUR;"
+                f"{statuses[i % 6]}"
+            )
+    rows.append(
+        "20240025;28-03-2024;1002;Jansen Installatietechniek;ART-200;"
+        "Creditnota: Espressomachine Pro;-1;1.249,00;0,00;-1.249,00;-262,29;EUR;Verwerkt"
+    )
+    return "\r\n".join(rows) + "\r\n"
+
+
+def test_exact_online_valuta_and_dutch_draft_and_cancelled_invoices(tmp_path: Path) -> None:
+    path = tmp_path / "Verkoopfacturen.csv"
+    path.write_bytes(_exact().encode("cp1252"))
+    settings = tmp_path / "tierwise.toml"
+    text = init_settings({"transactions": path}, settings_path=settings).text
+    settings.write_text(text, encoding="utf-8")
+    load_settings(settings)
+    section = tomllib.loads(text)["transactions"]
+    columns = section["columns"]
+    assert columns["customer_id"] == "Debiteur"
+    assert columns["revenue"] == "Bedrag excl. btw"
+    # Valuta: the currency, in Dutch (and Italian, Romanian)
+    assert columns["currency"] == "Valuta"
+    # Concept is a draft, Geannuleerd cancelled: no sale
+    assert section["exclude_rows"] == {"Status": ["Concept", "Geannuleerd"]}
+
+
+# -- Stripe's invoices export ----------------------------------------------------------------
+
+
+def _stripe() -> str:
+    """Stripe's invoices export (Dashboard, Invoices, Export): one row an invoice, amounts
+    in major units, Total = Subtotal + Tax, the payment's Attempt Count, statuses paid,
+    open, void, draft and uncollectible."""
+    rows = [
+        "id,Customer,Customer Email,Customer Name,Date (UTC),Due Date (UTC),Number,Status,"
+        "Subscription,Amount Due,Amount Paid,Amount Remaining,Currency,Subtotal,Total,Tax,"
+        "Attempt Count,Paid,Closed,Forgiven,Application Fee Amount"
+    ]
+    customers = [
+        ("cus_PqR7sT2uVw3xYz", "ops@acme.io", "Acme Inc"),
+        ("cus_Ab1Cd2Ef3Gh4Ij", "billing@globex.com", "Globex"),
+        ("cus_Kl5Mn6Op7Qr8St", "ap@initech.co", "Initech"),
+        ("cus_Uv9Wx0Yz1Ab2Cd", "finance@hooli.xyz", "Hooli"),
+    ]
+    statuses = ["paid", "paid", "paid", "open", "void", "draft", "paid", "uncollectible"]
+    for i in range(30):
+        cus, email, name = customers[i % 4]
+        status = statuses[i % 8]
+        sub = [49.0, 199.0, 1490.0, 29.0][i % 4] * (1 + i % 2)
+        tax = round(sub * 0.08, 2)
+        total = sub + tax
+        paid = total if status == "paid" else 0.0
+        number = "" if status == "draft" else f"A1B2C3D4-{i + 1:04d}"
+        when = f"2024-{i // 10 + 1:02d}-{i % 10 * 3 + 1:02d} 14:22:05"
+        due = f"2024-{i // 10 + 2:02d}-{i % 10 * 3 + 1:02d} 14:22:05"
+        closed = "true" if status in ("paid", "void", "uncollectible") else "false"
+        rows.append(
+            f"in_1Ox{i:03d}AbCdEfGh,{cus},{email},{name},{when},{due},{number},{status},"
+            f"sub_1N{i % 4}Xyz,{total:.2f},{paid:.2f},{total - paid:.2f},usd,{sub:.2f},"
+            f"{total:.2f},{tax:.2f},{0 if status == 'draft' else 1},"
+            f"{'true' if status == 'paid' else 'false'},{closed},false,"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_stripe_revenue_is_before_tax_and_attempts_are_no_quantity(tmp_path: Path) -> None:
+    text, parsed = _init(tmp_path, "invoices.csv", _stripe())
+    section = parsed["transactions"]
+    assert isinstance(section, dict)
+    columns = section["columns"]
+    assert columns["customer_id"] == "Customer"
+    # Total is Subtotal plus Tax on every row: revenue is the amount before tax
+    assert columns["revenue"] == "Subtotal"
+    assert "\"Total\": reads as revenue, but is 'Subtotal' plus tax 'Tax'" in _flat(text)
+    # the payment's tries are no units sold
+    assert "quantity" not in columns
+    assert section["exclude_rows"] == {"Status": ["void", "draft"]}
+    # an invoice written off may be a sale or not, as the business counts it
+    assert 'exclude_rows = {"Status" = ["void", "draft", "uncollectible"]}' in text
+
+
+def _flat(text: str) -> str:
+    """The settings text as one line, comment marks left out (a wrapped note read whole)."""
+    return " ".join(w for ln in text.splitlines() for w in ln.removeprefix("#").split())

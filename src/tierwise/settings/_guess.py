@@ -1419,6 +1419,7 @@ def _drop_tax_included(
     >>> sorted(g), notes["Brutto"][:61]
     (['revenue'], "reads as list_revenue, but is revenue 'Netto' plus tax 'MwSt'")
     """
+    _revenue_net_of_tax(sample, have, profiles, guesses, taken, notes)
     lg, rg = guesses.get("list_revenue"), guesses.get("revenue")
     if lg is None or rg is None or lg.by_name:
         return
@@ -1450,6 +1451,86 @@ def _drop_tax_included(
             "before discount"
         )
         return
+
+
+def _tax_columns(sample: Sample, have: set[str], profiles: dict[str, Profile]) -> list[str]:
+    """The sampled number columns named as a tax (MwSt, Tax, VAT), not a rate of it."""
+    return [
+        s
+        for s in sample.table.column_names
+        if s in have
+        and profiles[s].number >= 0.9
+        and any("TAX" in concepts_of(w) for w in words(s))
+        and not any(concepts_of(w) & _NO_AMOUNT for w in words(s))
+    ]
+
+
+def _revenue_net_of_tax(
+    sample: Sample,
+    have: set[str],
+    profiles: dict[str, Profile],
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    notes: dict[str, str],
+) -> None:
+    """Take as revenue the amount before tax where the column guessed is that amount plus a
+    tax column of the file, row by row, the tax above zero on some rows (Stripe's invoices:
+    ``Total`` = ``Subtotal`` + ``Tax``): revenue is net of tax. The amount before tax is a
+    number column not taken for another column; a note says why (in ``notes``).
+
+    Examples
+    --------
+    >>> t = pa.table({"Total": ["108.00", "54.00", "21.60", "10.00"],
+    ...               "Tax": ["8.00", "4.00", "1.60", "0.00"],
+    ...               "Subtotal": ["100.00", "50.00", "20.00", "10.00"]})
+    >>> s = Sample("x.csv", "csv", t.column_names, t)
+    >>> ps = {c: profile(t.column(c)) for c in t.column_names}
+    >>> g = {"revenue": ColumnGuess("revenue", "Total", 0.9, "")}
+    >>> notes = {}
+    >>> _revenue_net_of_tax(s, set(t.column_names), ps, g, {"Total": "revenue"}, notes)
+    >>> g["revenue"].source, notes["Total"][:56]
+    ('Subtotal', "reads as revenue, but is 'Subtotal' plus tax 'Tax' on 4 ")
+    """
+    rg = guesses.get("revenue")
+    if rg is None or rg.by_name or rg.source not in have:
+        return
+    taxes = [t for t in _tax_columns(sample, have, profiles) if t not in taken]
+    nets = [
+        s
+        for s in sample.table.column_names
+        if s in have
+        and s not in taken
+        and s not in taxes
+        and profiles[s].number >= 0.9
+        and profiles[s].date < 0.5
+    ]
+    if not taxes or not nets:
+        return
+    comma = _file_decimal(sample, profiles) == ","
+    gross = _amounts(sample, rg.source, comma)
+    for tax in taxes:
+        amount = _amounts(sample, tax, comma)
+        if _count(pc.greater(amount, 0.0).fill_null(False)) < MIN_VALUES:
+            continue
+        for net in nets:
+            off = pc.abs(pc.subtract(gross, pc.add(_amounts(sample, net, comma), amount)))
+            both = off.drop_null()
+            within = _count(pc.less_equal(both, TAX_ROUNDING))
+            if len(both) < MIN_VALUES or within < 0.9 * len(both):
+                continue
+            del taken[rg.source]
+            p = profiles[net]
+            guesses["revenue"] = ColumnGuess(
+                "revenue", net, rg.confidence, f"{'|'.join(words(net))}; {p.describe()}"
+            )
+            taken[net] = "revenue"
+            notes.pop(net, None)
+            notes[rg.source] = (
+                f"reads as revenue, but is {net!r} plus tax {tax!r} on {within} of "
+                f"{len(both)} sampled rows: an amount including tax; revenue is taken as "
+                f"{net!r}, before tax"
+            )
+            return
 
 
 #: the share of the sampled sale lines (revenue above zero) with a negative quantity from

@@ -92,7 +92,7 @@ CONCEPTS: dict[str, str] = {
     "NET": """net netto nett neto ht""",
     "CURRENCY": """lcy fcy acy lcu mst currency curr cur local eur euro usd dollar dollars gbp
         chf sek nok dkk pln czk huf ron jpy cny cad aud waehrung wahrung devise moneda
-        moneta""",
+        moneta valuta""",
     "ACTUAL": """actual actuals ist real effective effectif efectivo""",
     "GROSS": """gross brutto bruto""",
     "INCLTAX": """ttc incltax""",
@@ -480,6 +480,10 @@ NOT_DONE_STATUSES = _lines(
     cancelado
     cancelada
     borrador
+    concept
+    geannuleerd
+    ongeldig
+    verwijderd
     to do
     todo
     not done
@@ -494,6 +498,7 @@ UNSURE_STATUSES = _lines(
     authorised
     refunded
     partially refunded
+    uncollectible
     """
 )
 #: a deal's stage once won (Salesforce's Closed Won, HubSpot's closedwon, Pipedrive's won):
@@ -719,7 +724,7 @@ def _phrases(ws: list[str], *, counts: bool = False) -> list[str]:
             length, noun = counted
             out += ["count", noun] if concepts_of(noun) else ["count"]
             i += length
-        elif counts and "COUNT" in concepts_of(nxt) and _unknown(w):
+        elif counts and "COUNT" in concepts_of(nxt) and _unknown(w) and w not in _EVENTS:
             i += 1  # what a count counts (cd_count): the count says what the column is
         else:
             out.append(w)
@@ -727,6 +732,13 @@ def _phrases(ws: list[str], *, counts: bool = False) -> list[str]:
     return out
 
 
+#: what a count may count that is no goods: tries at something, a page's views and clicks
+#: (Stripe's Attempt Count, the payment's tries), folded
+_EVENTS = frozenset(
+    _ws(
+        "attempt attempts try tries retry retries login logins view views click clicks error errors"
+    )
+)
 #: words for a number that count the plural after "of" (number of CDs, No. of Items, # of
 #: units), and those that count a plural right after them too (num_units, n_orders); before
 #: a singular (invoice number, N° de facture, Número de pedido, order no) each identifies
