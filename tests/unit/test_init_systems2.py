@@ -1,4 +1,4 @@
-"""``tierwise init`` on exports of eBay, Amazon Seller Central, Square, Stripe, Salesforce and
+"""``tierwise init`` on exports of eBay, Amazon Seller Central, Stripe, Salesforce, HubSpot and
 Exact Online.
 
 Each test writes a few rows as the named system writes them and checks what went wrong on
@@ -6,7 +6,7 @@ the real export: eBay's dates (``Mar-01-24``) not read as dates, its buyer's use
 its ``Sold For`` price missed, Amazon's ``item-price`` (the line's amount, the price times
 the quantity) taken for a price per unit, Salesforce's report footer taken for a report's
 group headings (the customer made of them), its account's name and its opportunity missed,
-lost and open deals counted as sales, Exact's Dutch currency column and draft and cancelled
+lost and open deals counted as sales, HubSpot's associated company missed, Exact's Dutch currency column and draft and cancelled
 invoices missed, Stripe's total with tax taken for revenue and its payment's attempts for
 the quantity.
 """
@@ -401,3 +401,31 @@ def test_stripe_revenue_is_before_tax_and_attempts_are_no_quantity(tmp_path: Pat
 def _flat(text: str) -> str:
     """The settings text as one line, comment marks left out (a wrapped note read whole)."""
     return " ".join(w for ln in text.splitlines() for w in ln.removeprefix("#").split())
+
+
+# -- HubSpot's deals export ------------------------------------------------------------------
+
+
+def test_hubspot_deals_associated_company_is_the_customer_and_only_won_deals_count(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        "Record ID,Deal Name,Deal Stage,Close Date,Amount,Pipeline,Deal owner,"
+        "Associated Company,Associated Company IDs,Create Date,Deal Type"
+    ]
+    companies = [("Acme Corp", "9876543210"), ("Globex", "9876543211"), ("Initech", "9876543212")]
+    stages = ["Closed Won", "Closed Won", "Closed Lost", "Appointment Scheduled", "Contract Sent"]
+    for i in range(30):
+        name, company = companies[i % 3]
+        rows.append(
+            f"{15000000000 + i * 7},{name} - renewal {i},{stages[i % 5]},"
+            f"2024-{i % 12 + 1:02d}-{i % 27 + 1:02d} 17:00,{[5000, 12000, 750][i % 3] * 2},"
+            f"Sales Pipeline,Jane Smith,{name},{company},2023-{i % 12 + 1:02d}-01 09:12,"
+            f"{'existingbusiness' if i % 3 else 'newbusiness'}"
+        )
+    _, parsed = _init(tmp_path, "hubspot-crm-exports-all-deals.csv", "\n".join(rows) + "\n")
+    section = parsed["transactions"]
+    assert isinstance(section, dict)
+    assert section["columns"]["customer_id"] == "Associated Company IDs"
+    assert section["columns"]["revenue"] == "Amount"
+    assert section["keep_rows"] == {"Deal Stage": ["Closed Won"]}

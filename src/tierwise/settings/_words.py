@@ -278,6 +278,9 @@ ABBREVIATIONS: dict[str, str] = {
     # item sold for is its price (eBay's Sold For, beside Quantity and the order's Total
     # Price)
     "username": "id",
+    # a CRM's deal names the company it is with (HubSpot's Associated Company IDs): the
+    # customer
+    "associatedcompany": "customer",
     "soldfor": "price",
 }
 
