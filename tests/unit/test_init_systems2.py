@@ -6,9 +6,9 @@ the real export: eBay's dates (``Mar-01-24``) not read as dates, its buyer's use
 its ``Sold For`` price missed, Amazon's ``item-price`` (the line's amount, the price times
 the quantity) taken for a price per unit, Salesforce's report footer taken for a report's
 group headings (the customer made of them), its account's name and its opportunity missed,
-lost and open deals counted as sales, HubSpot's associated company missed, Exact's Dutch currency column and draft and cancelled
-invoices missed, Stripe's total with tax taken for revenue and its payment's attempts for
-the quantity.
+lost and open deals counted as sales, HubSpot's associated company missed, Exact's Dutch
+currency column and draft and cancelled invoices missed, Stripe's total with tax taken for
+revenue and its payment's attempts for the quantity.
 """
 
 from __future__ import annotations
