@@ -398,6 +398,42 @@ def test_stripe_revenue_is_before_tax_and_attempts_are_no_quantity(tmp_path: Pat
     assert 'exclude_rows = {"Status" = ["void", "draft", "uncollectible"]}' in text
 
 
+def _ledger(names: str, gross_first: bool) -> str:
+    """A ledger of 30 invoices with VAT on 3 of them: the amount with VAT and the one
+    before it are the same on the other 27."""
+    rows = [f"Invoice,Date,Customer,{names},VAT"]
+    for i in range(30):
+        net = 100.0 + 7 * i
+        vat = round(net * 0.2, 2) if i % 10 == 2 else 0.0
+        amounts = (net + vat, net) if gross_first else (net, net + vat)
+        rows.append(
+            f"INV{i},2024-01-{i % 28 + 1:02d},C{i % 5},{amounts[0]:.2f},{amounts[1]:.2f},{vat:.2f}"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_revenue_is_not_moved_to_the_amount_with_tax_where_most_rows_have_no_tax(
+    tmp_path: Path,
+) -> None:
+    # with VAT 0 on most rows the amount with VAT equals revenue there: only the rows
+    # with VAT tell which amount is before it
+    g = _guess(tmp_path, "ledger.csv", _ledger("Gross,Net", gross_first=True))
+    assert g.mapping()["revenue"] == "Net"
+    g = _guess(tmp_path, "ledger2.csv", _ledger("Amount,Total incl. VAT", gross_first=False))
+    assert g.mapping()["revenue"] == "Amount"
+    # Stripe's Amount Due is the Total; Subtotal is the amount before Tax
+    rows = ["id,Customer,Date (UTC),Status,Amount Due,Currency,Subtotal,Total,Tax"]
+    for i in range(30):
+        sub = 49.0 + 13 * i
+        tax = round(sub * 0.08, 2) if i % 10 == 3 else 0.0
+        rows.append(
+            f"in_{i:04d},cus_{i % 4}AbC,2024-01-{i % 28 + 1:02d} 14:22:05,paid,"
+            f"{sub + tax:.2f},usd,{sub:.2f},{sub + tax:.2f},{tax:.2f}"
+        )
+    g = _guess(tmp_path, "invoices.csv", "\n".join(rows) + "\n")
+    assert g.mapping()["revenue"] == "Subtotal"
+
+
 def _flat(text: str) -> str:
     """The settings text as one line, comment marks left out (a wrapped note read whole)."""
     return " ".join(w for ln in text.splitlines() for w in ln.removeprefix("#").split())

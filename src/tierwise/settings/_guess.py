@@ -1474,8 +1474,9 @@ def _revenue_net_of_tax(
     notes: dict[str, str],
 ) -> None:
     """Take as revenue the amount before tax where the column guessed is that amount plus a
-    tax column of the file, row by row, the tax above zero on some rows (Stripe's invoices:
-    ``Total`` = ``Subtotal`` + ``Tax``): revenue is net of tax. The amount before tax is a
+    tax column of the file on the rows where the tax is not 0, at least :data:`MIN_VALUES`
+    of them, 90% of them matching, the amount before tax below the total on them in size (Stripe's
+    invoices: ``Total`` = ``Subtotal`` + ``Tax``): revenue is net of tax. The amount before tax is a
     number column not taken for another column; a note says why (in ``notes``).
 
     Examples
@@ -1489,7 +1490,7 @@ def _revenue_net_of_tax(
     >>> notes = {}
     >>> _revenue_net_of_tax(s, set(t.column_names), ps, g, {"Total": "revenue"}, notes)
     >>> g["revenue"].source, notes["Total"][:56]
-    ('Subtotal', "reads as revenue, but is 'Subtotal' plus tax 'Tax' on 4 ")
+    ('Subtotal', "reads as revenue, but is 'Subtotal' plus tax 'Tax' on 3 ")
     """
     rg = guesses.get("revenue")
     if rg is None or rg.by_name or rg.source not in have:
@@ -1510,13 +1511,17 @@ def _revenue_net_of_tax(
     gross = _amounts(sample, rg.source, comma)
     for tax in taxes:
         amount = _amounts(sample, tax, comma)
-        if _count(pc.greater(amount, 0.0).fill_null(False)) < MIN_VALUES:
+        # only the rows with a tax tell it: where the tax is 0 any copy of revenue matches
+        taxed = pc.not_equal(amount, 0.0).fill_null(False)
+        if _count(taxed) < MIN_VALUES:
             continue
         for net in nets:
-            off = pc.abs(pc.subtract(gross, pc.add(_amounts(sample, net, comma), amount)))
-            both = off.drop_null()
-            within = _count(pc.less_equal(both, TAX_ROUNDING))
-            if len(both) < MIN_VALUES or within < 0.9 * len(both):
+            before = _amounts(sample, net, comma)
+            off = pc.abs(pc.subtract(gross, pc.add(before, amount))).filter(taxed)
+            below = pc.less(pc.abs(before), pc.abs(gross)).filter(taxed)
+            fits = pc.and_(pc.less_equal(off, TAX_ROUNDING), below).drop_null()
+            within = _count(fits)
+            if len(fits) < MIN_VALUES or within < 0.9 * len(fits):
                 continue
             del taken[rg.source]
             p = profiles[net]
@@ -1527,8 +1532,8 @@ def _revenue_net_of_tax(
             notes.pop(net, None)
             notes[rg.source] = (
                 f"reads as revenue, but is {net!r} plus tax {tax!r} on {within} of "
-                f"{len(both)} sampled rows: an amount including tax; revenue is taken as "
-                f"{net!r}, before tax"
+                f"{len(fits)} sampled rows with a tax: an amount including tax; revenue is "
+                f"taken as {net!r}, before tax"
             )
             return
 
