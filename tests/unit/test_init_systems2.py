@@ -465,3 +465,18 @@ def test_hubspot_deals_associated_company_is_the_customer_and_only_won_deals_cou
     assert section["columns"]["customer_id"] == "Associated Company IDs"
     assert section["columns"]["revenue"] == "Amount"
     assert section["keep_rows"] == {"Deal Stage": ["Closed Won"]}
+
+
+# -- footers and group headings ------------------------------------------------------------
+
+
+def test_a_report_aligned_in_columns_keeps_its_group_headings(tmp_path: Path) -> None:
+    # text aligned in columns with a heading of one word above each customer's lines: the
+    # headings are no footer, though the lines hold no tab
+    rows = ["Date        Invoice   Amount"]
+    for name in ("Acme", "Beta", "Gamma", "Delta"):
+        rows.append(name)
+        rows += [f"2024-01-0{i + 1}  INV-{name[0]}{i}     {10 + i}.00" for i in range(4)]
+    g = _guess(tmp_path, "report.txt", "\n".join(rows) + "\n")
+    assert g.mapping()["customer_id"] == "Customer"
+    assert g.options["fill_down"][0] == ("Customer",)

@@ -229,7 +229,8 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
     if size <= _HEAD_BYTES:
         # lines of one field after the last row are a footer, which heads no rows
         # (Salesforce's report export: the report's name, its copyright, who ran it)
-        single = single[: len(single) - footer_lines(chunks[0], dialect.encoding, delimiter)]
+        footer = footer_lines(aligned(chunks[0]), dialect.encoding, delimiter)
+        single = single[: max(0, len(single) - footer)]
     headings = tuple(first_field(t, delimiter) for t in single)
     return Sample(
         path,
