@@ -480,3 +480,24 @@ def test_a_report_aligned_in_columns_keeps_its_group_headings(tmp_path: Path) ->
     g = _guess(tmp_path, "report.txt", "\n".join(rows) + "\n")
     assert g.mapping()["customer_id"] == "Customer"
     assert g.options["fill_down"][0] == ("Customer",)
+
+
+def _grouped_with_a_multiline_last_value() -> str:
+    """A report grouped by customer (a heading line above each customer's invoices) whose
+    last row's description is quoted over three lines."""
+    return (
+        'Date,Invoice,Amount,Description\n"Acme, Ltd"\n2024-01-02,INV-1,10,Widgets\n'
+        "2024-01-05,INV-2,5,Gadgets\nBeta Co\n2024-01-03,INV-3,7,Bolts\nGamma Inc\n"
+        '2024-02-03,INV-4,9,Nuts\n2024-02-04,INV-5,9,"Consulting\nphase 2\nsite visit"\n'
+    )
+
+
+def test_the_lines_of_a_quoted_value_in_the_last_row_are_no_footer(tmp_path: Path) -> None:
+    g = _guess(tmp_path, "sales.csv", _grouped_with_a_multiline_last_value())
+    assert g.mapping()["customer_id"] == "Customer"
+    assert g.options["fill_down"][0] == ("Customer",)
+    raw = read_input("transactions", tmp_path / "sales.csv", TableInput(), Engine())
+    said = [w for w in raw.warnings if "one field" in w]
+    assert len(said) == 1
+    assert "footer" not in said[0]
+    assert "3 lines hold one field only" in said[0]

@@ -21,7 +21,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import os
 import re
 import shutil
 import tempfile
@@ -1296,7 +1295,7 @@ def _read_csv(name: str, path: str, shown: str, ti: TableInput, engine: Engine) 
             pc.add(raw.malformed.column("row"), skipped),
         )
     _headings_as_column(raw, ti, engine)
-    _warn_group_headings(raw.malformed, body, dialect.delimiter, shown, name, warnings)
+    _warn_group_headings(raw.malformed, raw.table, dialect.delimiter, shown, name, warnings)
     raw.warnings = warnings
     return raw
 
@@ -1420,12 +1419,11 @@ def _headings_as_column(raw: RawInput, ti: TableInput, engine: Engine) -> None:
 #: from this many lines of one field among a file's refused lines, a report's group headings
 _GROUP_HEADINGS = 3
 #: how much of a file's end is read for a footer of lines of one field
-_FOOTER_BYTES = 64 << 10
 
 
 def footer_lines(data: bytes, encoding: str, delimiter: str) -> int:
-    """How many lines of one field end ``data`` after its last line of several fields
-    (blank lines among them not counted).
+    """How many rows of one field end ``data`` after its last row of several fields
+    (blank lines among them not counted); a quoted value's line breaks are inside its row.
 
     Examples
     --------
@@ -1433,11 +1431,16 @@ def footer_lines(data: bytes, encoding: str, delimiter: str) -> int:
     2
     >>> footer_lines(b'"a","b"\\n"Acme"\\n"1","2"\\n', "utf-8", ",")
     0
+    >>> footer_lines(b'"a","b"\\n"Acme"\\n"1","two\\nlines"\\n', "utf-8", ",")
+    0
     """
     text = data.decode(encoding.replace("utf-8-sig", "utf-8"), errors="ignore")
+    try:
+        records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error:  # a value past the csv module's field limit: no footer told
+        return 0
     n = 0
-    for line in reversed(text.splitlines()):
-        fields = next(csv.reader([line], delimiter=delimiter), [])
+    for fields in reversed(records):
         if len(fields) > 1:
             break
         if "".join(fields).strip():
@@ -1446,32 +1449,47 @@ def footer_lines(data: bytes, encoding: str, delimiter: str) -> int:
 
 
 def _warn_group_headings(
-    malformed: pa.Table, body: str, delimiter: str, shown: str, name: str, warnings: list[str]
+    malformed: pa.Table,
+    table: ir.Table,
+    delimiter: str,
+    shown: str,
+    name: str,
+    warnings: list[str],
 ) -> None:
     """Say when several refused lines hold one field only: the group headings of a report
     (Xero's Sales by Customer Detail writes each customer's name on a line above its
-    invoices), whose lines then lack the customer. Such lines after the file's last row
-    (``body``, UTF-8) are a footer (Salesforce's report export: the report's name, its
-    copyright, who ran it), said as such."""
+    invoices), whose lines then lack the customer. Such lines after the last row read
+    (numbered as ``table``'s rows are) are a footer (Salesforce's report export: the
+    report's name, its copyright, who ran it), said as such."""
     if malformed.num_rows == 0:
         return
     single = pc.match_substring_regex(malformed.column("reason"), r"fields, found 1$")
     n = pc.sum(single.cast(pa.int64())).as_py() or 0
     if n == 0:
         return
-    with open(body, "rb") as f:
-        f.seek(max(0, os.path.getsize(body) - _FOOTER_BYTES))
-        footer = min(n, footer_lines(f.read(), "utf-8", delimiter))
     heads = malformed.filter(single).sort_by("row")
+    # a row of several lines (a quoted value with line breaks) is one row: rows, not lines,
+    # after the last row read are the footer
+    last = table[ROW].max().execute()
+    rows = heads.column("row")
+    read = last is not None and last == last  # no row read: NULL (NaN from pandas)
+    after = pc.greater(rows, int(last)) if read else pc.is_valid(rows)
+    # an empty quoted field ("") under the rows is a blank line, not counted
+    ends = [
+        v
+        for v in heads.filter(after).column("value").to_pylist()
+        if first_field(v or "", delimiter).strip()
+    ]
+    footer = len(ends)
     if footer:
-        last = heads.slice(n - footer).column("value").to_pylist()
         warnings.append(
             f"{shown}: the last {_count(footer, 'line')}, after the rows, "
             f"{'is a footer of one field' if footer == 1 else 'are a footer of one field each'}"
-            f" ({', '.join(repr(first_field(v or '', delimiter)) for v in last[:2])}"
+            f" ({', '.join(repr(first_field(v, delimiter)) for v in ends[:2])}"
             f"{', …' if footer > 2 else ''}), rejected as such"
         )
-        heads, n = heads.slice(0, n - footer), n - footer
+        heads = heads.filter(pc.invert(after))
+        n = heads.num_rows
     if n < _GROUP_HEADINGS:
         return
     first = heads.column("value")[0].as_py()
