@@ -501,3 +501,16 @@ def test_the_lines_of_a_quoted_value_in_the_last_row_are_no_footer(tmp_path: Pat
     assert len(said) == 1
     assert "footer" not in said[0]
     assert "3 lines hold one field only" in said[0]
+
+
+def test_a_cashiers_user_name_is_no_customer(tmp_path: Path) -> None:
+    # a till's export: Username is who rang the sale up, not who bought
+    rows = ["Date,Receipt,Username,Item,Qty,Total"]
+    for i in range(24):
+        qty = 1 + i % 2
+        rows.append(
+            f"2024-01-{i % 28 + 1:02d},R{100 + i},{['jsmith', 'akhan', 'lwu'][i % 3]},"
+            f"{['Latte', 'Muffin'][i % 2]},{qty},{4.5 * qty:.2f}"
+        )
+    g = _guess(tmp_path, "pos.csv", "\n".join(rows) + "\n")
+    assert "customer_id" not in g.mapping()

@@ -274,10 +274,11 @@ ABBREVIATIONS: dict[str, str] = {
     "vbtyp": "beleg typ",
     # Zoho's Billing Code: the billing address's PIN code
     "billingcode": "postcode",
-    # a marketplace's user name identifies its user (eBay's Buyer Username), and what an
-    # item sold for is its price (eBay's Sold For, beside Quantity and the order's Total
-    # Price)
-    "username": "id",
+    # a marketplace's buyer's user name identifies the buyer (eBay's Buyer Username); a
+    # user name alone may be anyone's (a till's cashier), and what an item sold for is its
+    # price (eBay's Sold For, beside Quantity and the order's Total Price)
+    "buyerusername": "buyer id",
+    "customerusername": "customer id",
     # a CRM's deal names the company it is with (HubSpot's Associated Company IDs): the
     # customer
     "associatedcompany": "customer",
