@@ -514,3 +514,28 @@ def test_a_cashiers_user_name_is_no_customer(tmp_path: Path) -> None:
         )
     g = _guess(tmp_path, "pos.csv", "\n".join(rows) + "\n")
     assert "customer_id" not in g.mapping()
+
+
+def _sales_with(column: str, values: list[str]) -> str:
+    rows = [f"Date,Invoice,Customer,Amount,{column}"]
+    for i in range(24):
+        rows.append(
+            f"2024-01-{i % 28 + 1:02d},INV{i},C{i % 5},{1000 + 10 * i},{values[i % len(values)]}"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_status_words_on_a_column_not_named_as_a_status_leave_every_row_in(
+    tmp_path: Path,
+) -> None:
+    # Concept is a draft in a Dutch Status column, a product's phase or collection elsewhere
+    for column in ("Phase", "Collection"):
+        g = _guess(tmp_path, "sales.csv", _sales_with(column, ["Concept", "Design", "Modern"]))
+        assert "exclude_rows" not in g.options, column
+    g = _guess(tmp_path, "sales.csv", _sales_with("Status", ["Concept", "Betaald", "Open"]))
+    assert g.options["exclude_rows"][0] == {"Status": ("Concept",)}
+    # Won is Korea's currency as well as a deal's stage
+    g = _guess(tmp_path, "sales.csv", _sales_with("Currency Name", ["Dollar", "Won", "Euro"]))
+    assert "keep_rows" not in g.options
+    g = _guess(tmp_path, "sales.csv", _sales_with("Deal Stage", ["Lost", "Won", "Open"]))
+    assert g.options["keep_rows"][0] == {"Deal Stage": ("Won",)}

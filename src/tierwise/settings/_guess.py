@@ -55,6 +55,7 @@ from ._words import (
     fold,
     no_sale_document,
     status_kind,
+    status_name,
     won_stage,
     words,
 )
@@ -2059,8 +2060,9 @@ def _row_statuses(
             out = tuple(v for v in by_value if fold(v) in READ_TRUE)
             maybe: tuple[str, ...] = ()
         else:
-            out = tuple(v for v in by_value if status_kind(v) is True)
-            maybe = tuple(v for v in by_value if status_kind(v) is None)
+            named = status_name(s)
+            out = tuple(v for v in by_value if status_kind(v, named=named) is True)
+            maybe = tuple(v for v in by_value if status_kind(v, named=named) is None)
         if not out and not maybe:
             continue
         listed = ", ".join(f"{v} ({by_value[v]})" for v in (*out, *maybe))
@@ -2083,10 +2085,10 @@ def _row_statuses(
 
 
 def _won_deals(sample: Sample, sources: list[str]) -> tuple[str, tuple[str, ...], str] | None:
-    """The first of ``sources`` holding a deal's stage, won (Closed Won) on some sampled
-    rows and another stage (Closed Lost, Prospecting) on others, as a CRM exports its
-    opportunities or deals with their products: the won stages to keep, and a note. Every
-    other stage, lost or still open, is no sale.
+    """The first of ``sources`` named as a deal's stage or status and holding it, won
+    (Closed Won) on some sampled rows and another stage (Closed Lost, Prospecting) on
+    others, as a CRM exports its opportunities or deals with their products: the won
+    stages to keep, and a note. Every other stage, lost or still open, is no sale.
 
     Examples
     --------
@@ -2096,7 +2098,8 @@ def _won_deals(sample: Sample, sources: list[str]) -> tuple[str, tuple[str, ...]
     """
     for s in sources:
         column = sample.table.column(s)
-        if not pa.types.is_string(column.type):
+        # Won is also a currency (Currency Name): only a column named as a stage tells it
+        if not pa.types.is_string(column.type) or not status_name(s):
             continue
         counts = pc.value_counts(_filled(column)).to_pylist()
         if len(counts) < 2 or len(counts) > MAX_STATUSES:

@@ -28,6 +28,7 @@ __all__ = [
     "fold",
     "no_sale_document",
     "status_kind",
+    "status_name",
     "won_stage",
     "words",
 ]
@@ -484,15 +485,47 @@ NOT_DONE_STATUSES = _lines(
     cancelado
     cancelada
     borrador
-    concept
-    geannuleerd
-    ongeldig
-    verwijderd
     to do
     todo
     not done
     """
 )
+#: a status saying the row is no sale only in a column named as a status or a stage
+#: (:func:`status_name`), where elsewhere the word means something else (Exact Online's
+#: Status: Concept, a draft, Geannuleerd, cancelled; a Collection named Concept); folded
+NAMED_NOT_DONE_STATUSES = _lines(
+    """
+    concept
+    geannuleerd
+    ongeldig
+    verwijderd
+    """
+)
+#: words naming a column of a row's status or a deal's stage (Status, Invoice State, Deal
+#: Stage, Dutch Status), folded
+_STATUS_NAMES = frozenset(
+    _ws("status statuses state stage stages etat estado estatus stato zustand toestand")
+)
+#: a phase is a status when it is a deal's (Deal Phase), folded
+_PHASE_NAMES = frozenset(_ws("phase phases fase fasen"))
+
+
+def status_name(name: str) -> bool:
+    """Whether a column's name reads as a row's status or a deal's stage.
+
+    Examples
+    --------
+    >>> [status_name(n) for n in ("Status", "Deal Stage", "Deal - Status", "Deal Phase")]
+    [True, True, True, True]
+    >>> [status_name(n) for n in ("Phase", "Collection", "Currency Name")]
+    [False, False, False]
+    """
+    ws = set(words(name))
+    if ws & _STATUS_NAMES:
+        return True
+    return bool(ws & _PHASE_NAMES) and any("ORDER" in concepts_of(w) for w in ws)
+
+
 #: a status that may or may not be a sale, as the business counts it: an order waiting
 #: for payment (or its payment authorised, not yet taken), or paid back in whole or in part
 UNSURE_STATUSES = _lines(
@@ -535,17 +568,20 @@ def won_stage(value: str) -> bool:
     return " ".join(w for w in re.split(r"[^a-z0-9]+", fold(value)) if w) in WON_STAGES
 
 
-def status_kind(value: str) -> bool | None:
+def status_kind(value: str, *, named: bool = False) -> bool | None:
     """Whether a row's status says it is no sale (True), may or may not be one (None
-    for pending or refunded, as the business counts it), or says nothing of it (False).
+    for pending or refunded, as the business counts it), or says nothing of it (False);
+    ``named`` when the column's name reads as a status (:data:`NAMED_NOT_DONE_STATUSES`).
 
     Examples
     --------
     >>> [status_kind(v) for v in ("Void", "CANCELLED", "pending", "To do", "Completed")]
     [True, True, None, True, False]
+    >>> status_kind("Concept"), status_kind("Concept", named=True)
+    (False, True)
     """
     key = " ".join(w for w in re.split(r"[^a-z0-9]+", fold(value)) if w)
-    if key in NOT_DONE_STATUSES:
+    if key in NOT_DONE_STATUSES or (named and key in NAMED_NOT_DONE_STATUSES):
         return True
     if key in UNSURE_STATUSES:
         return None
