@@ -142,7 +142,7 @@ def _amazon() -> str:
         when = f"2024-02-{o % 28 + 1:02d}T{8 + o % 10:02d}:10:05+00:00"
         for k in range(o % 2 + 1):
             name, sku, asin, price = products[(o + k) % 3]
-            qty = 1 + (o + k) % 2
+            qty = 1 + (o // 2 + k) % 2
             amount = "" if status == "Cancelled" else f"{price * qty:.2f}"
             tax = "" if status == "Cancelled" else f"{price * qty * 0.08:.2f}"
             rows.append(
@@ -539,3 +539,31 @@ def test_status_words_on_a_column_not_named_as_a_status_leave_every_row_in(
     assert "keep_rows" not in g.options
     g = _guess(tmp_path, "sales.csv", _sales_with("Deal Stage", ["Lost", "Won", "Open"]))
     assert g.options["keep_rows"][0] == {"Deal Stage": ("Won",)}
+
+
+def _priced_lines(names: str, products: int) -> str:
+    """Lines of ``products`` products, each bought once as 1 and once as 2 units, the
+    price column doubling with the quantity."""
+    rows = [names]
+    for p in range(products):
+        for q in (1, 2):
+            i = 2 * p + q
+            rows.append(f"INV{i},2024-01-{i:02d},C{i % 3},{'ABCDEF'[p]},{q},{(5 + p) * q:.2f}")
+    return "\n".join(rows) + "\n"
+
+
+def test_a_price_growing_with_the_quantity_is_revenue_only_on_enough_products_unless_named(
+    tmp_path: Path,
+) -> None:
+    names = "Invoice,Date,Customer,SKU,Qty,Price"
+    g = _guess(tmp_path, "three.csv", _priced_lines(names, 3))
+    assert g.mapping()["revenue"] == "Price"
+    # two products may double by chance
+    g = _guess(tmp_path, "two.csv", _priced_lines(names, 2))
+    assert g.mapping()["unit_price"] == "Price"
+    # a column named unit_price is the price per unit
+    canon = "order_id,date,customer_id,product_id,quantity,unit_price"
+    g = _guess(tmp_path, "canon.csv", _priced_lines(canon, 3))
+    sources = {c.canonical: c.source for c in g.columns}
+    assert sources["unit_price"] == "unit_price"
+    assert "revenue" not in sources

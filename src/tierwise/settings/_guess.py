@@ -1598,8 +1598,8 @@ def _drop_issued_quantity(
 
 
 #: products whose sampled lines show two quantities or more, needed to tell a line's amount
-#: from a price per unit
-MIN_PRICED_PRODUCTS = 2
+#: from a price per unit (two may be chance)
+MIN_PRICED_PRODUCTS = 3
 #: how far the amounts a unit of one product may lie apart and still be one price (a cent of
 #: rounding on an amount of a few units)
 PRICE_TOLERANCE = 0.005
@@ -1639,7 +1639,8 @@ def _price_of_the_line(
     table = sample.table
     if "revenue" in guesses or pg is None or qg is None or ig is None or table is None:
         return
-    if not {pg.source, qg.source, ig.source} <= set(table.column_names):
+    # a column named as the price per unit (unit_price) is one, whatever its values
+    if pg.by_name or not {pg.source, qg.source, ig.source} <= set(table.column_names):
         return
     comma = _file_decimal(sample, profiles) == ","
     price, quantity = (_amounts(sample, g.source, comma) for g in (pg, qg))
