@@ -567,3 +567,18 @@ def test_a_price_growing_with_the_quantity_is_revenue_only_on_enough_products_un
     sources = {c.canonical: c.source for c in g.columns}
     assert sources["unit_price"] == "unit_price"
     assert "revenue" not in sources
+
+
+def test_pipedrive_deals_won_time_is_the_date(tmp_path: Path) -> None:
+    rows = [
+        "Deal - Title,Deal - Value,Deal - Currency,Deal - Status,Deal - Won time,"
+        "Deal - Organization,Deal - ID"
+    ]
+    for i in range(30):
+        rows.append(
+            f"Deal {i},{1000 + 10 * i},USD,{['won', 'lost', 'open'][i % 3]},"
+            f"2024-01-{i % 28 + 1:02d} 10:00:00,Org {i % 4},{500 + i}"
+        )
+    g = _guess(tmp_path, "deals.csv", "\n".join(rows) + "\n")
+    assert g.mapping()["date"] == "Deal - Won time"
+    assert g.mapping()["order_id"] == "Deal - ID"

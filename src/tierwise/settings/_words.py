@@ -283,6 +283,9 @@ ABBREVIATIONS: dict[str, str] = {
     # a CRM's deal names the company it is with (HubSpot's Associated Company IDs): the
     # customer
     "associatedcompany": "customer",
+    # the time a deal was won is the sale's date (Pipedrive's Deal - Won time)
+    "wontime": "date",
+    "wondate": "date",
     "soldfor": "price",
 }
 
