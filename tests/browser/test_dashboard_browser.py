@@ -87,10 +87,17 @@ def test_load_filter_look_up_override_and_audit(
     page.goto(base + "/segments")
     with page.expect_navigation():
         page.select_option("select[name=value_class]", "B")
-    n_b = sum(
-        v == "B" for v in pq.read_table(out / "customers.parquet").column("value_class").to_pylist()
+    in_b = [
+        r for r in pq.read_table(out / "customers.parquet").to_pylist() if r["value_class"] == "B"
+    ]
+    n_b = len(in_b)
+    n_p = sum(bool(r.get("is_prospect")) for r in in_b)
+    assert page.inner_text("#match-count") == (
+        f"{n_b:,} match: {n_b - n_p:,} customer{'s' * (n_b - n_p != 1)} and "
+        f"{n_p:,} prospect{'s' * (n_p != 1)}."
+        if n_p
+        else f"{n_b:,} customers match."
     )
-    assert page.inner_text("#match-count") == f"{n_b:,} customers match."
     classes = page.eval_on_selector_all(
         "tbody tr td:nth-child(3)", "tds => tds.map(t => t.innerText)"
     )

@@ -58,15 +58,36 @@ def test_every_page_answers(out: Path) -> None:
         assert client.get(url).status_code == 200, url
 
 
+def _match_count(rows: list[dict[str, Any]]) -> str:
+    """The explorer's count of ``rows`` (customers.parquet's), prospects counted apart."""
+    n_p = sum(bool(r.get("is_prospect")) for r in rows)
+    if not n_p:
+        return f"{len(rows):,} customers match."
+    n_c = len(rows) - n_p
+    return (
+        f"{len(rows):,} match: {n_c:,} {'customer' if n_c == 1 else 'customers'} and "
+        f"{n_p:,} {'prospect' if n_p == 1 else 'prospects'}."
+    )
+
+
 def test_segment_filter_returns_only_that_class(out: Path) -> None:
     import pyarrow.parquet as pq
 
     client = TestClient(create_app(out), base_url=LOCAL)
     page = client.get("/segments", params={"value_class": "B"}).text
-    n = sum(
-        v == "B" for v in pq.read_table(out / "customers.parquet").column("value_class").to_pylist()
-    )
-    assert f"{n:,} customers match" in page
+    rows = pq.read_table(out / "customers.parquet").to_pylist()
+    assert _match_count([r for r in rows if r["value_class"] == "B"]) in html.unescape(page)
+
+
+def test_the_explorer_counts_prospects_apart_from_customers(out: Path) -> None:
+    import pyarrow.parquet as pq
+
+    # the overview's card counts customers and prospects apart: the explorer's count agrees
+    rows = pq.read_table(out / "customers.parquet").to_pylist()
+    n_p = sum(bool(r.get("is_prospect")) for r in rows)
+    assert 0 < n_p < len(rows)
+    page = html.unescape(TestClient(create_app(out), base_url=LOCAL).get("/segments").text)
+    assert f"{len(rows):,} match: {len(rows) - n_p:,} customers and {n_p:,} prospects." in page
 
 
 def test_override_is_stored_audited_and_read_for_the_next_run(out: Path) -> None:

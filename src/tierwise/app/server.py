@@ -395,6 +395,13 @@ def _label_ranks(manifest: dict[str, Any]) -> dict[str, list[str]]:
     return ranks
 
 
+def _prospects_in(t: pa.Table) -> int:
+    """How many of the rows of ``t`` are prospects (``is_prospect``; none without it)."""
+    if "is_prospect" not in t.column_names:
+        return 0
+    return int(pc.sum(pc.fill_null(t.column("is_prospect"), False)).as_py() or 0)
+
+
 def _page_number(page_no: str, pages: int) -> int:
     """The page an address asks for, from 1 to ``pages``: a page number that is not one (a
     hand-edited address) is the first page, and one past the last (however many digits)
@@ -817,6 +824,7 @@ def create_app(
             prev_url="/segments?" + urlencode({**keep, "page_no": at_page - 1}),
             next_url="/segments?" + urlencode({**keep, "page_no": at_page + 1}),
             n=t.num_rows,
+            n_prospects=_prospects_in(t),
         )
 
     @app.get("/lookup", response_class=HTMLResponse, response_model=None)
