@@ -315,14 +315,15 @@ def test_a_very_long_unbroken_name_wraps_within_the_window(
             assert width <= 1280, f"{url}: the page is {width} px wide"
 
 
-def _column(page: Any, heading: str) -> list[float | None]:
-    """The figures of one column of the explorer's table, as shown ("–" for none)."""
+def _column(page: Any, heading: str, currency: str = "") -> list[float | None]:
+    """The figures of one column of the explorer's table, as shown ("–" for none; money
+    with ``currency`` before it)."""
     headings = page.eval_on_selector_all("thead th", "ths => ths.map(t => t.innerText.trim())")
     at = next(i for i, h in enumerate(headings) if h.rstrip(" ▲▼") == heading) + 1
     cells = page.eval_on_selector_all(
         f"tbody tr td:nth-child({at})", "tds => tds.map(t => t.innerText.trim())"
     )
-    return [None if c == "–" else float(c.replace(",", "")) for c in cells]
+    return [None if c == "–" else _shown_number(c, currency) for c in cells]
 
 
 def _is_sorted(values: list[float | None], descending: bool) -> bool:
@@ -339,6 +340,7 @@ def test_the_segment_explorer_sorts_by_its_headings_without_javascript(
     top by clicking a heading; the links work with scripts off, keep the filter, and the
     heading says which way the list runs."""
     base, out = served
+    currency = currency_of(json.loads((out / "manifest.json").read_text()))
     customers = pq.read_table(out / "customers.parquet")
     klass = max(
         set(customers.column("value_class").to_pylist()) - {None},
@@ -358,7 +360,7 @@ def test_the_segment_explorer_sorts_by_its_headings_without_javascript(
             assert th.count() == 1 and heading in th.inner_text()
             first = th.get_attribute("aria-sort")
             assert first == "descending", heading  # a figure: the highest first
-            assert _is_sorted(_column(page, heading), descending=True), heading
+            assert _is_sorted(_column(page, heading, currency), descending=True), heading
             assert f"value_class={klass}" in page.url
             assert page.locator("tbody tr").count() == n_rows
             assert set(
@@ -370,7 +372,7 @@ def test_the_segment_explorer_sorts_by_its_headings_without_javascript(
             with page.expect_navigation():
                 page.locator("thead a.sort", has_text=heading).click()
             assert page.locator("thead th[aria-sort]").get_attribute("aria-sort") == "ascending"
-            assert _is_sorted(_column(page, heading), descending=False), heading
+            assert _is_sorted(_column(page, heading, currency), descending=False), heading
             assert "lowest first" in page.inner_text("#sort-order")
         # a new filter keeps the order chosen (the form carries it)
         other = sorted(set(customers.column("value_class").to_pylist()) - {None, klass})[0]

@@ -567,3 +567,9 @@ def test_money_shows_the_runs_currency_and_counts_do_not(tmp_path: Path) -> None
         html.unescape(re.sub(r"<[^>]+>", " ", client.get("/customers/c2").text)).split()
     )
     assert "net_profit €50" in page or "net profit €50" in page
+    # the explorer's money cells as the figures above them: with the currency, a loss
+    # after the minus sign; a count in the same table without it
+    explorer = client.get("/segments", params={"sort": "net_profit", "order": "desc"}).text
+    cells = re.findall(r'<td class="num">([^<]*)</td>', explorer)
+    assert {"€50", "€10", "-€5", "€900"} <= set(cells)
+    assert "50" not in cells and "900" not in cells

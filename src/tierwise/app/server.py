@@ -584,15 +584,19 @@ def customer_column_kind(name: str, dtype: pa.DataType) -> Fmt:
 
 
 def _display_rows(
-    t: pa.Table, columns: list[str], whole_of: pa.Table | None = None
+    t: pa.Table, columns: list[str], whole_of: pa.Table | None = None, currency: str = ""
 ) -> tuple[list[str], list[bool], list[list[str]]]:
-    """The cells of ``t``'s ``columns`` as text; ``whole_of``, the table ``t`` is a page of,
-    decides each column's style (:func:`column_texts`), so that every page shows it alike."""
+    """The cells of ``t``'s ``columns`` as text, each column in its declared unit
+    (:func:`customer_column_kind`), money with ``currency`` before it as the figures above
+    the table show it; ``whole_of``, the table ``t`` is a page of, decides each column's
+    style (:func:`column_texts`), so that every page shows it alike."""
     cols = [c for c in columns if c in t.column_names]
-    kinds = [guess_format(c, t.schema.field(c).type) for c in cols]
+    kinds = [customer_column_kind(c, t.schema.field(c).type) for c in cols]
     whole = whole_of if whole_of is not None else t
     texts = [
-        column_texts(t.column(c).to_pylist(), k, reaches_100(whole.column(c)))
+        [fmt_money(v, currency) for v in t.column(c).to_pylist()]
+        if k == "money" and currency
+        else column_texts(t.column(c).to_pylist(), k, reaches_100(whole.column(c)))
         for c, k in zip(cols, kinds, strict=True)
     ]
     rows = [[texts[j][i] for j in range(len(cols))] for i in range(t.num_rows)]
@@ -781,7 +785,7 @@ def create_app(
         # either direction); only the page's rows are taken
         indices = data.sort_indices(t, sort_col, descending)
         shown = t.take(indices.slice((at_page - 1) * size, size))
-        cols, numeric, rows = _display_rows(shown, columns, t)
+        cols, numeric, rows = _display_rows(shown, columns, t, currency_of(data.folder.manifest))
         chosen = {k: v for k, v in {**filters, "q": q}.items() if v}
         keep = {**chosen, "sort": sort_col, "order": "desc" if descending else "asc"}
         heads = []
@@ -894,7 +898,9 @@ def create_app(
             mine = data.cross_sell.filter(
                 pc.equal(text_array(data.cross_sell, "customer_id"), customer_id)
             )
-            cs_cols, cs_num, cs_rows = _display_rows(mine, mine.column_names)
+            cs_cols, cs_num, cs_rows = _display_rows(
+                mine, mine.column_names, currency=currency_of(data.folder.manifest)
+            )
         computed_class, computed_tier = _computed(row, data.applied_override(customer_id))
         override = store.override(customer_id)
         # an override made on a record since merged into this account: the run carries it
@@ -1053,7 +1059,11 @@ def create_app(
     def reps(request: Request) -> HTMLResponse:
         data = live.current()
         if data.rep_plan is not None:
-            cols, numeric, rows = _display_rows(data.rep_plan, data.rep_plan.column_names)
+            cols, numeric, rows = _display_rows(
+                data.rep_plan,
+                data.rep_plan.column_names,
+                currency=currency_of(data.folder.manifest),
+            )
             key = "rep_id" if "rep_id" in data.rep_plan.column_names else cols[0]
             ids = [str(v) for v in text_array(data.rep_plan, key).to_pylist()]
         else:
@@ -1121,6 +1131,7 @@ def create_app(
                 "clv",
             ],
             t,
+            currency_of(data.folder.manifest),
         )
         return page(
             "rep.html",
