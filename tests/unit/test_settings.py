@@ -107,6 +107,12 @@ def test_a_path_from_the_home_folder_is_read_as_the_shell_reads_it(
     p.write_text('[transactions]\npath = "~/exports/tx.csv"\n', encoding="utf-8")
     want = (tmp_path / "home" / "exports" / "tx.csv").resolve()
     assert load_settings(p).transactions.path == str(want)
+    # a file whose name starts with ~ (no user is called so) beside the settings file
+    p.write_text('[transactions]\npath = "~tx.csv"\n', encoding="utf-8")
+    assert load_settings(p).transactions.path == str((tmp_path / "~tx.csv").resolve())
+    p.write_text('[segments]\noverrides_file = "~nosuchuser/o.csv"\n', encoding="utf-8")
+    got = load_settings(p).segments.overrides_file
+    assert got == str((tmp_path / "~nosuchuser" / "o.csv").resolve())
 
 
 def test_the_spill_folder_is_relative_to_the_settings_file(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ Example
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tomllib
 import typing
@@ -495,6 +496,12 @@ def _path_settings(s: Settings) -> list[tuple[str, str]]:
     return [*paths, *s.referenced_files()]
 
 
+def _home(path: str | Path) -> str:
+    """``path`` with a leading ``~`` or ``~user`` read as that home folder, as the shell reads
+    it; a ``~name`` that names no user (a file called so) is left as written."""
+    return os.path.expanduser(str(path))
+
+
 def load_settings(path: str | Path | None) -> Settings:
     """Read and validate ``tierwise.toml``; ``None`` gives the defaults.
 
@@ -538,20 +545,18 @@ def load_settings(path: str | Path | None) -> Settings:
     for name in INPUT_TABLES:
         ti = settings.table_input(name)
         if ti.path and "://" not in ti.path and not Path(ti.path).is_absolute():
-            updates[name] = {"path": str((p.parent / Path(ti.path).expanduser()).resolve())}
+            updates[name] = {"path": str((p.parent / _home(ti.path)).resolve())}
     files = settings.accounts.decisions_files
     if any(not Path(f).is_absolute() for f in files):
-        resolved = [str((p.parent / Path(f).expanduser()).resolve()) for f in files]
+        resolved = [str((p.parent / _home(f)).resolve()) for f in files]
         as_given = settings.accounts.decisions_file
         updates["accounts"] = {
             "decisions_file": resolved[0] if isinstance(as_given, str) else resolved
         }
     overrides = settings.segments.overrides_file
     if overrides and not Path(overrides).is_absolute():
-        updates["segments"] = {
-            "overrides_file": str((p.parent / Path(overrides).expanduser()).resolve())
-        }
+        updates["segments"] = {"overrides_file": str((p.parent / _home(overrides)).resolve())}
     spill = settings.run.temp_directory
     if spill and not Path(spill).is_absolute():
-        updates["run"] = {"temp_directory": str((p.parent / Path(spill).expanduser()).resolve())}
+        updates["run"] = {"temp_directory": str((p.parent / _home(spill)).resolve())}
     return settings.with_updates(**updates) if updates else settings
