@@ -260,8 +260,10 @@ def _summary(result: Any, title: str) -> None:
     # the figure and words of report.html's and plan.xlsx's summaries; a command that stops
     # before the features stage (dedupe) computed no revenue
     if "revenue_12m" in customers.column_names:
+        from .report.html import currency_of, fmt_money
+
         revenue = float(pc.sum(customers.column("revenue_12m")).as_py() or 0.0)
-        line += f"    revenue, last 12 months: {revenue:,.0f}"
+        line += f"    revenue, last 12 months: {fmt_money(revenue, currency_of(m))}"
     console.print(f"{line}    analysis date: {m['as_of']}", soft_wrap=True)
     for stage in ("accounts", "coverage"):
         headline = (m.get(stage) or {}).get("headline")

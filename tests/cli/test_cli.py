@@ -627,6 +627,9 @@ def test_demo_writes_the_output_folder_and_prints_a_summary(tmp_path: Path) -> N
     # the manifest records the size asked for, not the default, and the UK demo's pounds
     assert m["settings"]["demo"]["n_customers"] == 300
     assert m["settings"]["segments"]["currency_symbol"] == "£"
+    # the summary's money in the run's currency, as report.html and plan.xlsx show it
+    assert "revenue, last 12 months: £" in res.stdout
+    assert m["coverage"]["headline"].startswith("coverage plan: expected contribution £")
     reasons = " ".join(
         str(r) for c in ("class_reason", "coverage_reason") for r in customers.column(c).to_pylist()
     )

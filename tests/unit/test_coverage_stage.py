@@ -210,8 +210,13 @@ def test_tables_and_manifest_agree_with_the_plan(result) -> None:  # type: ignor
     # the contribution the customers add up to (the objective also holds the optimiser's
     # charge for changing rep)
     assert m["expected_contribution"] == pytest.approx(out.expected_contribution_plan.sum())
-    assert f"expected contribution {m['expected_contribution']:,.0f} a year" in line
-    assert f"against {m['legacy_objective']:,.0f} with today's contacts" in line
+
+    # in coverage_plan's currency (its default, €, here), after a minus sign
+    def money(x: float) -> str:
+        return f"{'-' if x < 0 else ''}€{abs(x):,.0f}"
+
+    assert f"expected contribution {money(m['expected_contribution'])} a year" in line
+    assert f"against {money(m['legacy_objective'])} with today's contacts" in line
     assert (
         f"field hours {m['plan_field_hours']:,.0f} against {m['legacy_field_hours']:,.0f}" in line
     )
@@ -582,6 +587,8 @@ def test_a_tier_minimum_kept_at_a_loss_is_said_in_the_reason_and_the_warnings() 
         out.expected_contribution_plan[said_reason].sum()
     )
     assert "(held_at_a_loss)" in res.manifest["headline"]
+    # the loss in the plan's currency, as the warning and the reasons give money
+    assert f"cost €{block['expected_loss']:,.0f} a year more" in res.manifest["headline"]
     # released (and not held to a win-back contact), the plan drops the visits it expected
     # to lose on
     freed = coverage_plan(
@@ -866,7 +873,7 @@ def test_visits_a_tier_minimum_holds_where_they_cost_more_than_they_add_are_said
     said = [w for w in res.warnings if "although the plan expects to lose money" in w]
     assert len(said) == 1 and said[0].startswith("3 customers are visited although the plan")
     assert res.manifest["headline"].endswith(
-        f"; the tiers hold 3 accounts to visits that cost {short[:3].sum():,.0f} a year more "
+        f"; the tiers hold 3 accounts to visits that cost €{short[:3].sum():,.0f} a year more "
         "than the margin they add (held_at_a_loss)"
     )
     # without the minimum, gold's band (key_account, field) still offers visits only

@@ -890,13 +890,26 @@ def _exact_block(ex: Plan, planned: float, time_limit: float) -> tuple[dict[str,
     return block, note
 
 
-def _headline(m: Mapping[str, Any], has_legacy: bool) -> str:
-    """One line for the screen: the plan's objective against today's, its certified gap
-    and the field hours it needs against today's."""
+def _headline(m: Mapping[str, Any], has_legacy: bool, currency: str = "") -> str:
+    """One line for the screen: the plan's objective against today's (in ``currency``, the
+    run's symbol), its certified gap and the field hours it needs against today's.
+
+    Examples
+    --------
+    >>> m = {"objective": 1200.0, "legacy_objective": -50.0, "optimality_gap": 0.0,
+    ...      "plan_field_hours": 10.0, "legacy_field_hours": 12.0}
+    >>> print(_headline(m, True, "£"))  # doctest: +NORMALIZE_WHITESPACE
+    coverage plan: expected contribution £1,200 a year against -£50 with today's contacts;
+    within 0.01% of the best plan possible; field hours 10 against 12 today
+    """
+
+    def money(x: float) -> str:
+        return f"{'-' if x < 0 else ''}{currency}{abs(x):,.0f}"
+
     plan, today = m.get("expected_contribution", m["objective"]), m["legacy_objective"]
-    line = f"coverage plan: expected contribution {plan:,.0f} a year"
+    line = f"coverage plan: expected contribution {money(plan)} a year"
     if has_legacy:
-        line += f" against {today:,.0f} with today's contacts"
+        line += f" against {money(today)} with today's contacts"
         if today > 0:
             line += f" ({(plan - today) / today:+.1%})"
     # the certified gap, never printed as 0.00%: within 0.01% when smaller
@@ -1815,7 +1828,8 @@ def coverage_plan(
     if held_at_a_loss["customers"]:
         manifest["headline"] += (
             f"; the tiers hold {held_at_a_loss['customers']:,} accounts to visits that cost "
-            f"{held_at_a_loss['expected_loss']:,.0f} a year more than the margin they add "
+            f"{currency_symbol}{held_at_a_loss['expected_loss']:,.0f} a year more than the "
+            "margin they add "
             "(held_at_a_loss)"
         )
     manifest["reps_not_in_reps_file"] = reps_block
@@ -2012,7 +2026,7 @@ def _described(
     on_visits = kind == CHANNEL_KINDS.index("visit")
     manifest["legacy_field_hours"] = float(leg.field_hours.sum())
     manifest["plan_field_hours"] = float((pick.contact_hours + pick.travel_hours)[on_visits].sum())
-    manifest["headline"] = _headline(manifest, legacy is not None)
+    manifest["headline"] = _headline(manifest, legacy is not None, currency_symbol)
     if legacy is None:
         warnings.append(
             "no activities: today's coverage counts no contacts; give the activities file "
