@@ -2592,7 +2592,9 @@ def canonicalize(
     if len(texts) >= 2 and len(texts) == len(raw_names):
         # the header of a second export appended to the first (`cat a.csv b.csv`) keeps
         # its byte-order mark, at the start of the line
-        same = {src: _trim(t2[rn]).isin([src.strip(), "\ufeff" + src.strip()]) for src, rn in texts}
+        # (a name the header holds twice is read as "Amount (column 3)": the row holds it as
+        # written)
+        same = {src: _trim(t2[rn]).isin(_names_as_written(src)) for src, rn in texts}
         rules.append(
             (
                 ibis.and_(*same.values()),
@@ -2606,8 +2608,12 @@ def canonicalize(
         # One rule for the row (a rule a column, each summing every column's test, made
         # the check's cost grow with the square of the columns: a fifth more CPU to
         # validate a CSV of ten); the refusal names the first column that differs
+        # A second table's header names its first column as this header does (its key: a
+        # customer or an order); a row of data carries a value there, so a row whose other
+        # cells happen to hold column names (a placeholder "City", "Region") is no header
         hits = sum((ibis.ifelse(h, 1, 0) for h in same.values()), ibis.literal(0))
         other = (hits >= 2) & (hits * 2 >= len(texts)) & (hits < len(texts))
+        other = other & same[texts[0][0]]
         rules.append((other.fill_null(False), texts[0][0], OTHER_NAMES))
     for plan in plans:
         final[plan.name] = plan.value(t2)
@@ -3041,12 +3047,24 @@ def _reject_repeated_market_keys(t: ir.Table, mapping: dict[str, str | None]) ->
     ).drop("_key_rank", "_key_first")
 
 
+def _names_as_written(src: str) -> list[str]:
+    """A column's name as a row repeating the header writes it: as read, without the
+    " (column N)" that tells apart a name the header holds twice, and either with the
+    byte-order mark a second export appended to the first keeps at its start.
+
+    >>> _names_as_written("Amount (column 3)")
+    ['Amount (column 3)', '\ufeffAmount (column 3)', 'Amount', '\ufeffAmount']
+    """
+    names = [src.strip(), re.sub(r" \(column \d+\)$", "", src.strip())]
+    return [n for name in dict.fromkeys(names) for n in (name, "\ufeff" + name)]
+
+
 #: the reason of a row holding column names other than the header's
 OTHER_NAMES = "column names other than the header's (a second table starts here)"
 
 
 def _refuse_other_names(
-    rej: pa.Table, file: str, table: str, engine: Engine, raw: ir.Table
+    rej: pa.Table, file: str, table: str, engine: Engine, raw: ir.Table, read: Sequence[str]
 ) -> None:
     """Stop the run at a row holding column names other than the header's: the rows below
     it belong to another table (or an export with other columns), and would be read under
@@ -3057,12 +3075,12 @@ def _refuse_other_names(
         return
     first = other.slice(0, 1).to_pylist()[0]
     column, value = first["column"], first["value"]
-    names = [c for c in raw.columns if c != ROW and raw[c].type().is_string()]
+    names = [c for c in raw.columns if c in read and raw[c].type().is_string()]
     got = engine.to_arrow(
         raw.filter(raw[ROW] == first["row"]).select(names), f"row {first['row']} of {file}"
     ).to_pylist()
     for name, text in (got[0] if got else {}).items():
-        if text is None or text.strip().lstrip("\ufeff") != name.strip():
+        if text and text.strip() and text.strip() not in _names_as_written(name):
             column, value = name, text
             break
     raise InputError(
@@ -4447,7 +4465,9 @@ def validate_inputs(
                 f"{raw.path}: row accounting does not add up: read {n_read}, used {n_used}, "
                 f"rejected {rej.num_rows}"
             )
-        _refuse_other_names(rej, raw.path, name, engine, raw.table)
+        _refuse_other_names(
+            rej, raw.path, name, engine, raw.table, [s for s in sources[name].values() if s]
+        )
         accounts[name] = account
         reject_tables.append(rej)
         if "customer_id" in TABLES[name].names:

@@ -1473,6 +1473,53 @@ CASES = [
         ),
     ),
     Case(
+        # a customer whose city and region hold the placeholders "city" and "region" (a
+        # form's defaults, as CRM data keeps them) is a customer, not a second table's
+        # header: the run stopped on it; so in a workbook ("City", "Region")
+        "a_row_whose_values_are_column_names_is_data_when_it_has_an_id",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "customers": (
+                "customers.csv",
+                "customer_id,name,city,region\nA,Acme,Ulm,South\nB,Gamma,city,region\n",
+            ),
+        },
+        rows={"transactions": 2, "customers": 2},
+    ),
+    Case(
+        "a_workbook_row_whose_values_are_column_names_is_data_when_it_has_an_id",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "customers": (
+                "customers.xlsx",
+                _xlsx(
+                    [
+                        ["customer_id", "name", "city", "region"],
+                        ["A", "Acme", "Ulm", "South"],
+                        ["B", "Gamma", "City", "Region"],
+                    ],
+                    sheet="Customers",
+                ),
+            ),
+        },
+        rows={"transactions": 2, "customers": 2},
+    ),
+    Case(
+        # a header repeated at a page break that holds a name twice (read as "Amount
+        # (column 3)") is the header again, rejected as such: the run stopped on it
+        "a_repeated_header_holding_a_name_twice_is_the_header_again",
+        {
+            "transactions": (
+                "tx.csv",
+                "customer_id,date,Amount,Amount\nA,2024-01-02,10,12\n"
+                "customer_id,date,Amount,Amount\nB,2024-01-03,20,24\n",
+            )
+        },
+        config='[transactions.columns]\nrevenue = "Amount (column 3)"\n',
+        rows={"transactions": 3},
+        rejects=(("transactions", 3, "customer_id", "the column names again"),),
+    ),
+    Case(
         # a filter hid the credit notes: they are read, as a CSV export of the sheet would
         # hold them, and the run says so (it said nothing)
         "excel_rows_hidden_by_a_filter",

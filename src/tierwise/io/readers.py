@@ -2746,16 +2746,26 @@ def _check_second_table(
     returns under column names of their own): its rows would be read under the first
     table's names, an "amount" of returns as revenue.
 
-    A row is a second table's header when its filled cells are text, at least two of them
-    and at least half are names of the header's columns, and it is not the header again
-    cell for cell (a header repeated at a page break is rejected row by row, as such).
+    A row is a second table's header when its filled cells are text, its first column
+    holds the header's first name (a table's key, a customer or an order: a row of data
+    carries a value there, whatever names its other cells happen to hold, a placeholder
+    "City"), at least two and at least half of its cells are names of the header's
+    columns, and it is not the header again cell for cell (a header repeated at a page
+    break is rejected row by row, as such).
 
     >>> _check_second_table([("A", 5)], ["customer_id", "revenue"], 2, 1, "t.xlsx", "tx")
+    >>> _check_second_table([("C3", "City", "Region")], ["customer_id", "city", "region"],
+    ...     2, 1, "t.xlsx", "customers")
     """
     known = {h.casefold() for h in header if h}
+    key = next((k for k, h in enumerate(header) if h), None)
+    if key is None:
+        return
     for i, row in enumerate(data):
         filled = [c for c in row if c is not None and c != ""]
         if len(filled) < 2 or not all(isinstance(c, str) for c in filled):
+            continue
+        if key >= len(row) or _cell_text(row[key]).strip().casefold() != header[key].casefold():
             continue
         texts = [_cell_text(c).strip() for c in row]
         hits = sum(t.casefold() in known for t in texts if t)
