@@ -35,6 +35,24 @@ def column_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
+#: The columns of each input table in currency units: the amounts whose currency must be the
+#: invoices' one (validation), and what a guess from a column's values reads as money
+MONEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "transactions": (
+        "revenue",
+        "cost",
+        "list_revenue",
+        "unit_price",
+        "discount_amount",
+        "unit_cost",
+    ),
+    "customers": ("annual_revenue",),
+    "prospects": ("annual_revenue",),
+    "activities": ("cost",),
+    "payments": ("amount",),
+    "market": ("market_size",),
+}
+
 #: What a folded column (:attr:`Column.fold`) writes as one underscore: each run of spaces
 #: and hyphens
 FOLD_SEPARATORS = r"[\s\-]+"

@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 from .engine import ROW, Engine, fetch, floor_int, not_finite
 from .errors import EngineError, InputError, Problems, SettingsError, TierwiseError
 from .io import REJECT_SCHEMA, RawInput
-from .schema import FOLD_SEPARATORS, TABLES, Column, TableSpec, column_key
+from .schema import FOLD_SEPARATORS, MONEY_COLUMNS, TABLES, Column, TableSpec, column_key
 from .settings import Settings, TableInput, ValidateSettings
 from .settings.inputs import cannot_share, shared_column_clashes, shared_column_fix
 
@@ -582,23 +582,6 @@ class CurrencySeen:
     #: currency they name, if any, is not known
     read: bool = True
 
-
-#: the columns of each table in currency units, whose currency must be the invoices' one
-_MONEY = {
-    "transactions": (
-        "revenue",
-        "cost",
-        "list_revenue",
-        "unit_price",
-        "discount_amount",
-        "unit_cost",
-    ),
-    "customers": ("annual_revenue",),
-    "prospects": ("annual_revenue",),
-    "activities": ("cost",),
-    "payments": ("amount",),
-    "market": ("market_size",),
-}
 
 #: every currency sign counted (:data:`_CURRENCY`, :data:`_DOLLARS`)
 _SIGNS = frozenset([*_CURRENCY, *(sign for sign, _ in _DOLLARS)])
@@ -2393,7 +2376,7 @@ def canonicalize(
             currency_column=mapping.get("currency") is not None,
         )
         if currencies is not None:
-            money = {mapping.get(m) for m in _MONEY.get(table, ())}
+            money = {mapping.get(m) for m in MONEY_COLUMNS.get(table, ())}
             currencies += [
                 CurrencySeen(
                     table,

@@ -2829,20 +2829,29 @@ def _merged_ranges(path: str, sheet_xml: str | None) -> list[Merge]:
         return []
     found: list[Merge] = []
     try:
-        with zipfile.ZipFile(path) as z, z.open(sheet_xml.lstrip("/")) as f:
-            tail = b""
-            while chunk := f.read(1 << 20):
-                text = tail + chunk
-                last = 0
-                for m in _MERGE_CELL.finditer(text):
-                    c0, r0, c1, r1 = m.groups()
-                    found.append((int(r0), _column_number(c0), int(r1), _column_number(c1)))
-                    last = m.end()
-                # a tag cut by the chunk's end is matched with the next chunk
-                tail = text[max(last, len(text) - 64) :]
+        for m in _sheet_matches(path, sheet_xml, _MERGE_CELL, 64):
+            c0, r0, c1, r1 = m.groups()
+            found.append((int(r0), _column_number(c0), int(r1), _column_number(c1)))
     except (OSError, KeyError, zipfile.BadZipFile):
         return []
     return found
+
+
+def _sheet_matches(
+    path: str, sheet_xml: str, pattern: re.Pattern[bytes], longest: int
+) -> Iterator[re.Match[bytes]]:
+    """The matches of ``pattern`` in a sheet's XML in the workbook, read in chunks of a MiB:
+    the last ``longest`` bytes of a chunk (the longest tag sought) after its last match are
+    read again with the next, so that a tag cut by the chunk's end is matched whole."""
+    with zipfile.ZipFile(path) as z, z.open(sheet_xml.lstrip("/")) as f:
+        tail = b""
+        while chunk := f.read(1 << 20):
+            text = tail + chunk
+            last = 0
+            for m in pattern.finditer(text):
+                yield m
+                last = m.end()
+            tail = text[max(last, len(text) - longest) :]
 
 
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\s[^>]*>")
@@ -2857,18 +2866,10 @@ def _hidden_rows(path: str, sheet_xml: str | None) -> np.ndarray:
     if not sheet_xml:
         return np.zeros(0, np.int64)
     try:
-        with zipfile.ZipFile(path) as z, z.open(sheet_xml.lstrip("/")) as f:
-            tail = b""
-            while chunk := f.read(1 << 20):
-                text = tail + chunk
-                last = 0
-                for m in _ROW_TAG.finditer(text):
-                    tag = m.group(0)
-                    if _ROW_HIDDEN.search(tag) and (number := _ROW_NUMBER.search(tag)):
-                        found.append(int(number.group(1)))
-                    last = m.end()
-                # a tag cut by the chunk's end is matched with the next chunk
-                tail = text[max(last, len(text) - 512) :]
+        for m in _sheet_matches(path, sheet_xml, _ROW_TAG, 512):
+            tag = m.group(0)
+            if _ROW_HIDDEN.search(tag) and (number := _ROW_NUMBER.search(tag)):
+                found.append(int(number.group(1)))
     except (OSError, KeyError, zipfile.BadZipFile):
         return np.zeros(0, np.int64)
     return np.unique(np.array(found, np.int64))

@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..io.sample import Sample
-from ..schema import TABLES, Column, column_key
+from ..schema import MONEY_COLUMNS, TABLES, Column, column_key
 from ._words import (
     ACCOUNTING_CURRENCY,
     CREDIT_WORDS,
@@ -759,19 +759,8 @@ def _numeric_profile(
     )
 
 
-_MONEY = frozenset(
-    {
-        "revenue",
-        "cost",
-        "list_revenue",
-        "unit_price",
-        "discount_amount",
-        "unit_cost",
-        "amount",
-        "annual_revenue",
-        "market_size",
-    }
-)
+#: the columns in currency units, of any table (:data:`~tierwise.schema.MONEY_COLUMNS`)
+_MONEY = frozenset(c for columns in MONEY_COLUMNS.values() for c in columns)
 #: columns a guess from the values alone may fill
 _BY_VALUES = frozenset({"customer_id", "date", "created_date", "revenue", "amount", "email"})
 
