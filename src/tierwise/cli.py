@@ -240,6 +240,8 @@ def _settings(config: Path | None, engine: str | None, as_of: dt.date | None = N
 def _summary(result: Any, title: str) -> None:
     import pyarrow.compute as pc
 
+    from .io.frames import prospects_in
+
     m = result.manifest
     customers = result.customers
     table = Table(title=title, show_header=True, header_style="bold")
@@ -251,9 +253,7 @@ def _summary(result: Any, title: str) -> None:
             name, f"{acc['rows_read']:,}", f"{acc['rows_used']:,}", f"{acc['rows_rejected']:,}"
         )
     console.print(table)
-    n_prospects = 0
-    if "is_prospect" in customers.column_names:
-        n_prospects = int(pc.sum(customers.column("is_prospect")).as_py() or 0)
+    n_prospects = prospects_in(customers)
     line = f"customers: {customers.num_rows - n_prospects:,}"
     if n_prospects:
         line += f"    prospects: {n_prospects:,}"

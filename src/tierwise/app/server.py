@@ -39,6 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..errors import SettingsError, TierwiseError
+from ..io.frames import prospects_in
 from ..report._folder import RunFolder, carrying_rep, float_array, team_reps, text_array
 from ..report.html import (
     Fmt,
@@ -395,13 +396,6 @@ def _label_ranks(manifest: dict[str, Any]) -> dict[str, list[str]]:
     return ranks
 
 
-def _prospects_in(t: pa.Table) -> int:
-    """How many of the rows of ``t`` are prospects (``is_prospect``; none without it)."""
-    if "is_prospect" not in t.column_names:
-        return 0
-    return int(pc.sum(pc.fill_null(t.column("is_prospect"), False)).as_py() or 0)
-
-
 def _page_number(page_no: str, pages: int) -> int:
     """The page an address asks for, from 1 to ``pages``: a page number that is not one (a
     hand-edited address) is the first page, and one past the last (however many digits)
@@ -511,9 +505,7 @@ def _figures(t: pa.Table, currency: str = "") -> list[tuple[str, str]]:
     """The headline figures of a customer table, its population named: customers and, when
     it holds any, prospects (the sums are over both, as the label says); money with
     ``currency`` before it."""
-    n_prospects = 0
-    if "is_prospect" in t.column_names:
-        n_prospects = int(pc.sum(pc.fill_null(t.column("is_prospect"), False)).as_py() or 0)
+    n_prospects = prospects_in(t)
     figs = [("customers", fmt_value(t.num_rows - n_prospects, "int"))]
     if n_prospects:
         figs.append(("prospects", fmt_value(n_prospects, "int")))
@@ -828,7 +820,7 @@ def create_app(
             prev_url="/segments?" + urlencode({**keep, "page_no": at_page - 1}),
             next_url="/segments?" + urlencode({**keep, "page_no": at_page + 1}),
             n=t.num_rows,
-            n_prospects=_prospects_in(t),
+            n_prospects=prospects_in(t),
         )
 
     @app.get("/lookup", response_class=HTMLResponse, response_model=None)
@@ -1452,9 +1444,7 @@ def _waiting(store: DecisionStore, data: _Data) -> int:
 
 def _population(t: pa.Table) -> str:
     """The population the overview counts, in words."""
-    if "is_prospect" not in t.column_names:
-        return "customers"
-    n = int(pc.sum(pc.fill_null(t.column("is_prospect"), False)).as_py() or 0)
+    n = prospects_in(t)
     return f"customers and {n:,} prospects" if n else "customers"
 
 

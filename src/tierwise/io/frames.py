@@ -24,11 +24,20 @@ import math
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..engine import ROW, Engine
 from ..errors import InputError
 
 __all__ = ["as_arrow", "frame_input", "is_frame"]
+
+
+def prospects_in(t: pa.Table) -> int:
+    """How many rows of a customer table are prospects (``is_prospect`` true; none in a
+    table without the column)."""
+    if "is_prospect" not in t.column_names:
+        return 0
+    return int(pc.sum(pc.fill_null(t.column("is_prospect"), False)).as_py() or 0)
 
 
 def is_frame(obj: Any) -> bool:
