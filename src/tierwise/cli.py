@@ -9,6 +9,7 @@ command in the registry gets one, with the same input options as ``run``.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import inspect
 import signal
 import sys
@@ -95,6 +96,32 @@ def _interrupted(exc: BaseException) -> bool:
     return False
 
 
+#: what to do about the operating system's refusals a user meets, by errno
+_OS_ADVICE = {
+    errno.EACCES: "give the user running tierwise access to it (read for a file tierwise "
+    "reads, write for a folder it writes), or copy it where that user can",
+    errno.EPERM: "give the user running tierwise access to it, or copy it where that user can",
+    errno.ENOSPC: "the disk is full: free some space, or give an output folder on another disk",
+    errno.EROFS: "the disk is read-only: give an output folder on a disk tierwise may write",
+}
+
+
+def _os_error_line(exc: OSError) -> str:
+    """One line for a refusal of the operating system: the file, what went wrong and, for
+    the refusals a user can mend, what to do.
+
+    >>> line = _os_error_line(OSError(28, "No space left on device", "out/plan.xlsx"))
+    >>> print(line)  # doctest: +NORMALIZE_WHITESPACE
+    out/plan.xlsx: No space left on device (the disk is full: free some space,
+    or give an output folder on another disk)
+    >>> _os_error_line(OSError(5, "Input/output error", "x.csv"))
+    'x.csv: Input/output error'
+    """
+    line = f"{exc.filename}: {exc.strerror or exc}"
+    advice = _OS_ADVICE.get(exc.errno or 0)
+    return f"{line} ({advice})" if advice else line
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn tierwise errors into one line each and exit 1; Ctrl-C 130; SIGTERM 143."""
@@ -131,7 +158,7 @@ def _errors() -> Iterator[None]:
         if isinstance(exc, TierwiseError):
             line = exc.one_line()
         elif isinstance(exc, OSError) and exc.filename:
-            line = f"{exc.filename}: {exc.strerror or exc}"
+            line = _os_error_line(exc)
         else:
             from .io.urls import redact_text
 

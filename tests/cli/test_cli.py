@@ -809,3 +809,25 @@ def test_serve_on_an_address_not_of_this_machine_names_the_host(tmp_path: Path) 
     assert res.exit_code == 1, res.output
     assert res.output.startswith("error: --host nohost.invalid: the dashboard cannot listen on ")
     assert res.output.rstrip().endswith("give an address of this machine, such as 127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("err", "advice"),
+    [
+        (PermissionError(13, "Permission denied", "in/tierwise.toml"), "give the user running"),
+        (OSError(28, "No space left on device", "out/plan.xlsx"), "the disk is full"),
+        (OSError(30, "Read-only file system", "out/plan.xlsx"), "a disk tierwise may write"),
+    ],
+)
+def test_a_refusal_of_the_system_says_what_to_do(
+    err: OSError, advice: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import typer
+
+    from tierwise.cli import _errors
+
+    with pytest.raises(typer.Exit), _errors():
+        raise err
+    line = " ".join(capsys.readouterr().err.split())
+    assert line.startswith(f"error: {err.filename}: {err.strerror} (")
+    assert advice in line
