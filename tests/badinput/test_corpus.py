@@ -1680,3 +1680,78 @@ def test_a_bad_date_on_the_command_line_is_a_usage_error(tmp_path, tierwise_cli)
     run = tierwise_cli("run", "--transactions", tx, "--as-of", "31/01/2024")
     assert run.exit_code == 2
     assert "use YYYY-MM-DD" in run.output
+
+
+def _tierwise_as_a_user(*args: str | Path) -> tuple[int, str]:
+    """``tierwise`` run in a new process that file permissions apply to: as it is, or, when
+    the tests run as root (who reads and writes any file), through setpriv without the
+    capabilities that override permissions."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import tierwise
+
+    cmd = [sys.executable, "-c", "from tierwise.cli import main; main()", *map(str, args)]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        drop = "-dac_override,-dac_read_search"
+        prefix = [str(setpriv), f"--bounding-set={drop}", f"--inh-caps={drop}"]
+        if setpriv is None or subprocess.run([*prefix, "true"], check=False).returncode:
+            pytest.skip("root reads any file, and setpriv cannot drop that power here")
+        cmd = [*prefix, *cmd]
+    src = str(Path(tierwise.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": path},
+        timeout=300,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx", "folder"])
+def test_an_unreadable_input_says_to_give_read_access(kind, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    if kind == "csv":
+        locked = data / "tx.csv"
+        locked.write_text(TX_OK, encoding="utf-8")
+    elif kind == "xlsx":
+        locked = data / "tx.xlsx"
+        _xlsx([["customer_id", "date", "revenue"], ["A", "2024-01-02", 10]])(locked)
+    else:
+        locked = data / "lake"
+        locked.mkdir()
+        pq.write_table(pa.table({"customer_id": ["A"], "revenue": [10]}), locked / "a.parquet")
+    locked.chmod(0)
+    try:
+        code, out = _tierwise_as_a_user("run", "--transactions", locked, "--out", tmp_path / "o")
+    finally:
+        locked.chmod(0o700)
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    assert code == 1, out
+    assert len(lines) == 1 and lines[0].startswith(f"error: {locked}: "), out
+    assert "permission denied" in lines[0]
+    assert "give the user running tierwise read access" in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_unwritable_output_folder_says_to_give_write_access(tmp_path):
+    tx = tmp_path / "tx.csv"
+    tx.write_text(TX_OK, encoding="utf-8")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        code, out = _tierwise_as_a_user("run", "--transactions", tx, "--out", locked / "out")
+    finally:
+        locked.chmod(0o700)
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    assert code == 1, out
+    assert len(lines) == 1 and str(locked) in lines[0], out
+    assert "give the user running tierwise write access" in lines[0]

@@ -854,7 +854,10 @@ def check_output_target(
                 )
     anchor = next((p for p in [resolved, *resolved.parents] if p.exists()), None)
     if anchor is not None and not os.access(anchor, os.W_OK | os.X_OK):
-        raise SettingsError(f"--out {shown}: no permission to write in {anchor}")
+        raise SettingsError(
+            f"--out {shown}: no permission to write in {anchor}; give the user running "
+            "tierwise write access to it, or give another output folder"
+        )
     if anchor is not None:
         # a file system that refuses new folders whatever the permissions say (/proc, a
         # read-only mount), found before any work is done: one empty folder made and removed

@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
 import re
 import shutil
 import tempfile
@@ -564,6 +565,7 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
         return _read_parquet_glob(name, spath, shown, engine)
     if not p.exists():
         raise InputError("file not found", file=shown, hint="check the path")
+    _check_readable(p, shown)
     if p.is_dir():
         return _read_parquet_folder(name, p, shown, engine)
     local = spath if p.is_file() else _copy_stream(spath, shown, engine.temp_dir())
@@ -590,6 +592,30 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
             "or give the .xlsx file"
         )
     return raw
+
+
+def _check_readable(path: Path, shown: str) -> None:
+    """Stop with advice when the user running tierwise may not read ``path``: a file or
+    folder without read permission, or a file another program holds locked (a workbook
+    open in Excel on Windows). A pipe is not opened here: it can be read only once."""
+    try:
+        if path.is_dir():
+            with os.scandir(path):
+                pass
+        elif path.is_file():
+            with open(path, "rb"):
+                pass
+    except PermissionError:
+        what = "folder" if path.is_dir() else "file"
+        locked = (
+            "" if path.is_dir() else "; a workbook open in Excel on Windows is locked: close it"
+        )
+        raise InputError(
+            "tierwise cannot read it: permission denied",
+            file=shown,
+            hint=f"give the user running tierwise read access to the {what}, or copy it "
+            f"somewhere that user can read{locked}",
+        ) from None
 
 
 #: formats as named in messages
