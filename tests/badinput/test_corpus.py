@@ -1545,6 +1545,57 @@ CASES = [
         ),
     ),
     Case(
+        # hidden rows that exclude_rows leaves out are decided: the warning names only the
+        # hidden row still read (row 3), where it named row 4 too
+        "excel_hidden_rows_left_out_by_exclude_rows",
+        {
+            "transactions": (
+                "tx.xlsx",
+                _xlsx_hiding(
+                    [
+                        ["customer_id", "date", "revenue", "Status"],
+                        ["A", "2024-01-02", 10, "Paid"],
+                        ["B", "2024-01-03", 20, "Paid"],
+                        ["B", "2024-01-04", 30, " VOID "],
+                    ],
+                    hidden=[3, 4],
+                ),
+            )
+        },
+        config='[transactions]\nexclude_rows = {status = ["Void"]}\n',
+        rows={"transactions": 3},
+        rejects=(("transactions", 4, "Status", "left out by [transactions] exclude_rows"),),
+        check=_check_warning(
+            "tx.xlsx: 1 row of data is hidden in the sheet (row 3: a filter, or rows hidden "
+            "by hand) and is read as any other row"
+        ),
+    ),
+    Case(
+        # every hidden row left out by keep_rows: no warning of hidden rows
+        "excel_hidden_rows_not_kept_by_keep_rows",
+        {
+            "transactions": (
+                "tx.xlsx",
+                _xlsx_hiding(
+                    [
+                        ["customer_id", "date", "revenue", "Status"],
+                        ["A", "2024-01-02", 10, "Paid"],
+                        ["B", "2024-01-03", 20, None],
+                        ["B", "2024-01-04", 30, "Draft"],
+                    ],
+                    hidden=[3, 4],
+                ),
+            )
+        },
+        config='[transactions]\nkeep_rows = {Status = ["paid"]}\n',
+        rows={"transactions": 3},
+        rejects=(
+            ("transactions", 3, "Status", "not kept by [transactions] keep_rows"),
+            ("transactions", 4, "Status", "not kept by [transactions] keep_rows"),
+        ),
+        check=_check_no_warning("hidden in the sheet"),
+    ),
+    Case(
         # the defect: a date column of plain day numbers in a workbook of the 1904 date
         # system was read as counted from 1899-12-30, every date 4 years and a day early
         "excel_1904_date_system_with_dates_as_day_numbers",

@@ -735,6 +735,39 @@ def test_a_hidden_first_sheet_is_passed_over_when_no_sheet_is_set(tmp_path, engi
     assert [r["customer_id"] for r in _rows(raw, engine)] == ["A", "1001"]
 
 
+@pytest.mark.engines("duckdb", reason="the workbook is read in Python, before any engine")
+def test_hidden_rows_a_row_filter_leaves_out_are_not_named_in_the_warning(tmp_path, engine):
+    # rows 3 and 4 hidden by a filter; where fill_down names Status, row 4's empty cell
+    # takes row 3's "void" before the row filters apply, so the reader does not judge it
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in [
+        ["customer_id", "date", "revenue", "Status"],
+        ["A", "2024-01-02", 10, "Paid"],
+        ["B", "2024-01-03", 20, "void"],
+        ["B", "2024-01-04", 30, None],
+        ["C", "2024-01-05", 40, "Paid"],
+    ]:
+        ws.append(r)
+    for n in (3, 4):
+        ws.row_dimensions[n].hidden = True
+    wb.save(tmp_path / "tx.xlsx")
+
+    def hidden_warning(**settings) -> str:
+        raw = read_input("transactions", tmp_path / "tx.xlsx", TableInput(**settings), engine)
+        return next((w for w in raw.warnings if "hidden in the sheet" in w), "")
+
+    assert "2 rows of data are hidden in the sheet (row 3, 4:" in hidden_warning()
+    out = {"Status": ["Void"]}
+    assert "1 row of data is hidden in the sheet (row 4:" in hidden_warning(exclude_rows=out)
+    keep = {"status": ["VOID"]}
+    assert "1 row of data is hidden in the sheet (row 3:" in hidden_warning(keep_rows=keep)
+    assert "(row 3, 4:" in hidden_warning(keep_rows=keep, fill_down=["Status"])
+    assert hidden_warning(keep_rows={"status": ["paid"]}) == ""
+
+
 def test_empty_rows_between_a_sheets_data_are_blank_lines_as_in_a_csv(tmp_path, engine):
     import openpyxl
 

@@ -2723,7 +2723,7 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
     table = pa.table({**columns, ROW: pa.array(numbers[keep], pa.int64())})
     table, blank = _without_blank_rows(table, names)
     bad_rows += [(r, None, "blank line", "") for r in blank]
-    _warn_hidden_rows(path, ws, table, shown, name, warnings)
+    _warn_hidden_rows(path, ws, table, shown, name, ti, warnings)
     t = engine.from_arrow(table, engine.fresh_name(f"raw_{name}"), holds_input=True)
     return RawInput(
         name,
@@ -2739,16 +2739,25 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
 
 
 def _warn_hidden_rows(
-    path: str, ws: Any, table: pa.Table, shown: str, name: str, warnings: list[str]
+    path: str,
+    ws: Any,
+    table: pa.Table,
+    shown: str,
+    name: str,
+    ti: TableInput,
+    warnings: list[str],
 ) -> None:
     """Say that rows of data hidden in the sheet (a filter showing some rows only, or rows
     hidden by hand) are read as any other: the file holds them, as a CSV export of it
-    would, though the person who hid them may not count them."""
+    would, though the person who hid them may not count them. Hidden rows that ``[name]
+    exclude_rows`` or ``keep_rows`` leave out are not named: the settings already decide
+    them."""
     hidden = _hidden_rows(path, getattr(ws, "_worksheet_path", None))
     if not hidden.size:
         return
     rows = table.column(ROW).to_numpy()
-    read = np.sort(rows[np.isin(rows, hidden)])
+    used = np.isin(rows, hidden) & ~_left_out_by_row_filters(table, ti)
+    read = np.sort(rows[used])
     if not read.size:
         return
     listed = ", ".join(str(r) for r in read[:5].tolist()) + (", …" if read.size > 5 else "")
@@ -2758,6 +2767,30 @@ def _warn_hidden_rows(
         f"{'is' if read.size == 1 else 'are'} read as any other row; if they are no part of "
         f"the data, delete them, or leave them out with [{name}] exclude_rows"
     )
+
+
+def _left_out_by_row_filters(table: pa.Table, ti: TableInput) -> np.ndarray:
+    """Which rows of ``table`` (a sheet's cells as text) ``exclude_rows`` and ``keep_rows``
+    leave out, by the rule validation applies: the cell, surrounding spaces and tabs and
+    case ignored, an empty cell the value "". An empty cell of a column that ``fill_down``
+    or ``fill_from_order`` fills is not judged (the value it gets is not known here), nor
+    is a column the file does not have (validation names it)."""
+    out = np.zeros(table.num_rows, dtype=bool)
+    filled = {column_key(c) for c in (*ti.fill_down, *ti.fill_from_order)}
+    by_key = {column_key(c): c for c in table.column_names if c != ROW}
+    for setting, given in (("exclude_rows", ti.exclude_rows), ("keep_rows", ti.keep_rows)):
+        for named, values in given.items():
+            column = named if named in table.column_names else by_key.get(column_key(named))
+            if column is None:
+                continue
+            cells = table.column(column).cast(pa.string())
+            key = pc.utf8_lower(pc.utf8_trim(pc.fill_null(cells, ""), " \t"))
+            listed = pc.is_in(key, pa.array({v.strip().lower() for v in values}, pa.string()))
+            hit = listed if setting == "exclude_rows" else pc.invert(listed)
+            if column_key(column) in filled:
+                hit = pc.and_(hit, pc.not_equal(key, ""))
+            out |= hit.to_numpy(zero_copy_only=False)
+    return out
 
 
 def _check_second_table(
