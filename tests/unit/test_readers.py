@@ -768,6 +768,39 @@ def test_hidden_rows_a_row_filter_leaves_out_are_not_named_in_the_warning(tmp_pa
     assert hidden_warning(keep_rows={"status": ["paid"]}) == ""
 
 
+@pytest.mark.engines("duckdb", reason="the workbook is read in Python, before any engine")
+@pytest.mark.parametrize(
+    ("key", "again"),
+    [
+        ("customer_id", "customer_id"),
+        ("customer_id", " Customer_ID\t"),  # case and white space aside
+        ("Straße", "STRASSE"),  # as case folding reads it
+        ("Kundennr.", "KUNDENNR."),
+    ],
+)
+def test_a_second_tables_header_stops_the_read_however_its_key_is_written(
+    tmp_path, engine, key, again
+):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in [
+        [key, "date", "revenue"],
+        *[[f"C{i}", "2024-01-02", i] for i in range(50)],
+        [],
+        [again, "date", "amount"],
+        ["A", "2024-01-05", 3],
+    ]:
+        ws.append(r)
+    wb.save(tmp_path / "tx.xlsx")
+    with pytest.raises(InputError, match="row 53 holds column names") as err:
+        read_input("transactions", tmp_path / "tx.xlsx", TableInput(), engine)
+    # the first column whose cell is not the header's names the place
+    assert err.value.row == 53
+    assert err.value.column == ("revenue" if again == key else key)
+
+
 def test_empty_rows_between_a_sheets_data_are_blank_lines_as_in_a_csv(tmp_path, engine):
     import openpyxl
 

@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -2694,7 +2694,6 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
     head = end - 1
     data = rows[head + 1 :]
     numbers = np.arange(first + head + 1, first + head + 1 + len(data), dtype=np.int64)
-    _check_second_table(data, header, first + head + 1, first + head, shown, name)
     bad_rows: list[tuple[int, str | None, str, str]] = []
     keep = np.ones(len(data), dtype=bool)
     if data and _has_formulas(path):
@@ -2720,6 +2719,8 @@ def _read_excel(name: str, path: str, shown: str, ti: TableInput, engine: Engine
         columns[n] = pa.array(
             [_number_cell_text(v) if comma else _cell_text(v) for v in cells], pa.string()
         )
+    suspects = _second_table_suspects(header, names, columns, keep)
+    _check_second_table(data, header, first + head + 1, first + head, shown, name, suspects)
     table = pa.table({**columns, ROW: pa.array(numbers[keep], pa.int64())})
     table, blank = _without_blank_rows(table, names)
     bad_rows += [(r, None, "blank line", "") for r in blank]
@@ -2793,6 +2794,28 @@ def _left_out_by_row_filters(table: pa.Table, ti: TableInput) -> np.ndarray:
     return out
 
 
+#: the white space str.strip() takes off text in ASCII
+_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def _second_table_suspects(
+    header: list[str], names: list[str], columns: dict[str, pa.Array], keep: np.ndarray
+) -> np.ndarray:
+    """The data rows (indices, in order) that :func:`_check_second_table` looks at: those
+    whose first named column (``columns``, the kept rows' cells as text) reads as its
+    name, ignoring case and surrounding white space, and those not kept (a formula
+    without its value), which ``columns`` leave out. A cell whose text goes beyond ASCII
+    is looked at too: case folding may bring it to the name ("ß" to "ss")."""
+    key = next((k for k, h in enumerate(header) if h), None)
+    if key is None:
+        return np.zeros(0, dtype=np.int64)
+    text = columns[names[key]]
+    same = pc.equal(pc.ascii_lower(pc.utf8_trim(text, _ASCII_SPACE)), header[key].casefold())
+    maybe = pc.or_(same, pc.invert(pc.string_is_ascii(text)))
+    kept = np.flatnonzero(keep)[maybe.to_numpy(zero_copy_only=False)]
+    return np.sort(np.concatenate([kept, np.flatnonzero(~keep)]))
+
+
 def _check_second_table(
     data: list[tuple[Any, ...]],
     header: list[str],
@@ -2800,6 +2823,7 @@ def _check_second_table(
     header_at: int,
     shown: str,
     name: str,
+    rows: Iterable[int] | None = None,
 ) -> None:
     """Refuse a sheet holding a second table below the first (a report's sales, then its
     returns under column names of their own): its rows would be read under the first
@@ -2810,7 +2834,8 @@ def _check_second_table(
     carries a value there, whatever names its other cells happen to hold, a placeholder
     "City"), at least two and at least half of its cells are names of the header's
     columns, and it is not the header again cell for cell (a header repeated at a page
-    break is rejected row by row, as such).
+    break is rejected row by row, as such). ``rows``: the indices of ``data`` to look at,
+    in order (:func:`_second_table_suspects`); default every row.
 
     >>> _check_second_table([("A", 5)], ["customer_id", "revenue"], 2, 1, "t.xlsx", "tx")
     >>> _check_second_table([("C3", "City", "Region")], ["customer_id", "city", "region"],
@@ -2820,7 +2845,8 @@ def _check_second_table(
     key = next((k for k, h in enumerate(header) if h), None)
     if key is None:
         return
-    for i, row in enumerate(data):
+    for i in map(int, range(len(data)) if rows is None else rows):
+        row = data[i]
         filled = [c for c in row if c is not None and c != ""]
         if len(filled) < 2 or not all(isinstance(c, str) for c in filled):
             continue
