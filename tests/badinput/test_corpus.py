@@ -1408,6 +1408,32 @@ CASES = [
         ),
     ),
     Case(
+        # the defect: a second table whose header puts the customers elsewhere ("date" over
+        # the first table's customer ids) ran on, its rows rejected for their dates
+        "excel_sheet_with_a_second_table_keyed_elsewhere",
+        {
+            "transactions": (
+                "tx.xlsx",
+                _xlsx(
+                    [
+                        ["customer_id", "date", "revenue"],
+                        ["A", "2024-01-02", 10],
+                        ["B", "2024-01-03", 20],
+                        [],
+                        ["Returns"],
+                        ["date", "customer_id", "amount"],
+                        ["2024-01-05", "A", 3],
+                    ]
+                ),
+            )
+        },
+        error=(
+            "row 6, column 'customer_id': row 6 holds column names ('date', 'customer_id', "
+            "'amount') that are not row 1's: a second table starts there",
+            "put each table on a sheet of its own and set [transactions] sheet",
+        ),
+    ),
+    Case(
         # the defect: DuckDB's own words ("Conversion Error: Unimplemented type for cast"),
         # naming no file
         "parquet_with_a_list_column_read_as_revenue",

@@ -801,6 +801,48 @@ def test_a_second_tables_header_stops_the_read_however_its_key_is_written(
     assert err.value.column == ("revenue" if again == key else key)
 
 
+@pytest.mark.engines("duckdb", reason="the workbook is read in Python, before any engine")
+@pytest.mark.parametrize(
+    ("row", "stops"),
+    [
+        # no key, and names of other columns over the dates and the customers
+        (["date", "customer_id", "amount"], True),
+        ([None, "revenue", "date"], True),
+        (["date", "revenue"], True),
+        # a placeholder holds its own column's name: a customer without an id, not a header
+        ([None, "date", "revenue"], False),
+        ([None, "2024-01-04", "5", "city", "region"], False),
+        # a row with an id is data, whatever names its other cells hold
+        (["C", "region", "city", None], False),
+        # one name of another column only, or fewer than half of the filled cells
+        ([None, "date", "amount"], False),
+        (["customer_id ", "Datum", "amount", "x"], False),
+        # names as written only: another case is a value
+        ([None, "Revenue", "Date"], False),
+    ],
+)
+def test_a_second_table_without_the_first_tables_key_stops_the_read(tmp_path, engine, row, stops):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in [
+        ["customer_id", "date", "revenue", "city", "region"],
+        ["A", "2024-01-02", 10, "Ulm", "South"],
+        row,
+        ["B", "2024-01-05", 3, "Bern", "West"],
+    ]:
+        ws.append(r)
+    wb.save(tmp_path / "tx.xlsx")
+    if not stops:
+        raw = read_input("transactions", tmp_path / "tx.xlsx", TableInput(), engine)
+        assert [r["_row"] for r in _rows(raw, engine)] == [2, 3, 4]
+        return
+    with pytest.raises(InputError, match="row 3 holds column names") as err:
+        read_input("transactions", tmp_path / "tx.xlsx", TableInput(), engine)
+    assert err.value.row == 3
+
+
 def test_empty_rows_between_a_sheets_data_are_blank_lines_as_in_a_csv(tmp_path, engine):
     import openpyxl
 

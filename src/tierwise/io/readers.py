@@ -2803,16 +2803,33 @@ def _second_table_suspects(
 ) -> np.ndarray:
     """The data rows (indices, in order) that :func:`_check_second_table` looks at: those
     whose first named column (``columns``, the kept rows' cells as text) reads as its
-    name, ignoring case and surrounding white space, and those not kept (a formula
-    without its value), which ``columns`` leave out. A cell whose text goes beyond ASCII
-    is looked at too: case folding may bring it to the name ("ß" to "ss")."""
+    name, ignoring case and surrounding white space; those whose first named column is
+    empty or holds a column name, and at least two of whose cells hold the name of
+    another column; and those not kept (a formula without its value), which ``columns``
+    leave out. A cell whose text goes beyond ASCII is looked at too: case folding may
+    bring it to the name ("ß" to "ss")."""
     key = next((k for k, h in enumerate(header) if h), None)
     if key is None:
         return np.zeros(0, dtype=np.int64)
+
+    def trimmed(j: int) -> pa.Array:
+        return pc.utf8_trim_whitespace(pc.utf8_trim(columns[names[j]], _ASCII_SPACE))
+
     text = columns[names[key]]
     same = pc.equal(pc.ascii_lower(pc.utf8_trim(text, _ASCII_SPACE)), header[key].casefold())
-    maybe = pc.or_(same, pc.invert(pc.string_is_ascii(text)))
-    kept = np.flatnonzero(keep)[maybe.to_numpy(zero_copy_only=False)]
+    maybe = pc.or_(same, pc.invert(pc.string_is_ascii(text))).to_numpy(zero_copy_only=False)
+    written = [h for h in header if h]
+    at_key = trimmed(key)
+    no_key = pc.or_(pc.equal(at_key, ""), pc.is_in(at_key, pa.array(written, pa.string())))
+    no_key_rows = no_key.to_numpy(zero_copy_only=False)
+    if no_key_rows.any():
+        others = np.zeros(len(no_key_rows), dtype=np.int64)
+        for j in range(len(header)):
+            elsewhere = pa.array([h for k, h in enumerate(header) if h and k != j], pa.string())
+            hit = pc.is_in(at_key if j == key else trimmed(j), elsewhere)
+            others += hit.to_numpy(zero_copy_only=False)
+        maybe |= no_key_rows & (others >= 2)
+    kept = np.flatnonzero(keep)[maybe]
     return np.sort(np.concatenate([kept, np.flatnonzero(~keep)]))
 
 
@@ -2829,32 +2846,49 @@ def _check_second_table(
     returns under column names of their own): its rows would be read under the first
     table's names, an "amount" of returns as revenue.
 
-    A row is a second table's header when its filled cells are text, its first column
-    holds the header's first name (a table's key, a customer or an order: a row of data
-    carries a value there, whatever names its other cells happen to hold, a placeholder
-    "City"), at least two and at least half of its cells are names of the header's
-    columns, and it is not the header again cell for cell (a header repeated at a page
-    break is rejected row by row, as such). ``rows``: the indices of ``data`` to look at,
-    in order (:func:`_second_table_suspects`); default every row.
+    A row is a second table's header when its filled cells are text, at least two of
+    them, and either
+
+    - its first column holds the header's first name (a table's key, a customer or an
+      order: a row of data carries a value there, whatever names its other cells happen
+      to hold, a placeholder "City"), at least half of its filled cells are names of the
+      header's columns, in any place and case, and it is not the header again cell for
+      cell (a header repeated at a page break is rejected row by row, as such); or
+    - its first column is empty or holds a column name (no key, as a row of data has),
+      and at least two and at least half of its filled cells hold, as written, the name
+      of another column than their own (a second table whose header leaves out the
+      first table's key, or puts it elsewhere: "date" over the customers, "customer_id"
+      over the dates); a cell holding its own column's name may be a placeholder.
+
+    ``rows``: the indices of ``data`` to look at, in order
+    (:func:`_second_table_suspects`); default every row.
 
     >>> _check_second_table([("A", 5)], ["customer_id", "revenue"], 2, 1, "t.xlsx", "tx")
     >>> _check_second_table([("C3", "City", "Region")], ["customer_id", "city", "region"],
     ...     2, 1, "t.xlsx", "customers")
+    >>> _check_second_table([(None, "City", "Region")], ["customer_id", "City", "Region"],
+    ...     2, 1, "t.xlsx", "customers")
     """
     known = {h.casefold() for h in header if h}
+    written = {h for h in header if h}
     key = next((k for k, h in enumerate(header) if h), None)
     if key is None:
         return
     for i in map(int, range(len(data)) if rows is None else rows):
         row = data[i]
         filled = [c for c in row if c is not None and c != ""]
-        if len(filled) < 2 or not all(isinstance(c, str) for c in filled):
-            continue
-        if key >= len(row) or _cell_text(row[key]).strip().casefold() != header[key].casefold():
+        if len(filled) < 2 or not all(isinstance(c, str) for c in filled) or key >= len(row):
             continue
         texts = [_cell_text(c).strip() for c in row]
-        hits = sum(t.casefold() in known for t in texts if t)
-        if hits < 2 or 2 * hits < len(filled) or texts == header:
+        if texts[key].casefold() == header[key].casefold():
+            hits = sum(t.casefold() in known for t in texts if t)
+            if hits < 2 or 2 * hits < len(filled) or texts == header:
+                continue
+        elif texts[key] == "" or texts[key] in written:
+            others = sum(t in written and t != h for t, h in zip(texts, header, strict=True))
+            if others < 2 or 2 * others < len(filled):
+                continue
+        else:
             continue
         j = next(j for j, (t, h) in enumerate(zip(texts, header, strict=True)) if t != h)
         listed = ", ".join(repr(t) for t in texts if t)
