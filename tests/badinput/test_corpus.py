@@ -1791,13 +1791,19 @@ def _tierwise_as_a_user(*args: str | Path) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("kind", ["csv", "xlsx", "folder"])
+@pytest.mark.parametrize("kind", ["csv", "xlsx", "folder", "in_a_locked_folder"])
 def test_an_unreadable_input_says_to_give_read_access(kind, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
+    given = None
     if kind == "csv":
         locked = data / "tx.csv"
         locked.write_text(TX_OK, encoding="utf-8")
+    elif kind == "in_a_locked_folder":
+        locked = data / "inbox"
+        locked.mkdir()
+        given = locked / "tx.csv"
+        given.write_text(TX_OK, encoding="utf-8")
     elif kind == "xlsx":
         locked = data / "tx.xlsx"
         _xlsx([["customer_id", "date", "revenue"], ["A", "2024-01-02", 10]])(locked)
@@ -1805,16 +1811,20 @@ def test_an_unreadable_input_says_to_give_read_access(kind, tmp_path):
         locked = data / "lake"
         locked.mkdir()
         pq.write_table(pa.table({"customer_id": ["A"], "revenue": [10]}), locked / "a.parquet")
+    given = given or locked
     locked.chmod(0)
     try:
-        code, out = _tierwise_as_a_user("run", "--transactions", locked, "--out", tmp_path / "o")
+        code, out = _tierwise_as_a_user("run", "--transactions", given, "--out", tmp_path / "o")
     finally:
         locked.chmod(0o700)
     lines = [ln for ln in out.splitlines() if ln.strip()]
     assert code == 1, out
-    assert len(lines) == 1 and lines[0].startswith(f"error: {locked}: "), out
+    assert len(lines) == 1 and lines[0].startswith(f"error: {given}: "), out
     assert "permission denied" in lines[0]
-    assert "give the user running tierwise read access" in lines[0]
+    if given == locked:
+        assert "give the user running tierwise read access" in lines[0]
+    else:
+        assert "give the user running tierwise access to the folders on its path" in lines[0]
     assert not (tmp_path / "o").exists()
 
 

@@ -561,11 +561,11 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
     if _LAKE_URL.match(spath):
         return _read_lake_url(name, spath, shown, engine)
     p = Path(spath)
+    _check_readable(p, shown)
     if not p.exists() and _GLOB.search(spath):
         return _read_parquet_glob(name, spath, shown, engine)
     if not p.exists():
         raise InputError("file not found", file=shown, hint="check the path")
-    _check_readable(p, shown)
     if p.is_dir():
         return _read_parquet_folder(name, p, shown, engine)
     local = spath if p.is_file() else _copy_stream(spath, shown, engine.temp_dir())
@@ -596,8 +596,18 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
 
 def _check_readable(path: Path, shown: str) -> None:
     """Stop with advice when the user running tierwise may not read ``path``: a file or
-    folder without read permission, or a file another program holds locked (a workbook
-    open in Excel on Windows). A pipe is not opened here: it can be read only once."""
+    folder without read permission, or a file another program holds locked (a file open
+    in Excel on Windows may be), or a folder on its path the user may not enter. A pipe
+    is not opened here: it can be read only once."""
+    try:
+        path.exists()
+    except PermissionError:
+        raise InputError(
+            "tierwise cannot reach it: permission denied on a folder it is in",
+            file=shown,
+            hint="give the user running tierwise access to the folders on its path, or copy "
+            "it somewhere that user can read",
+        ) from None
     try:
         if path.is_dir():
             with os.scandir(path):
@@ -608,7 +618,7 @@ def _check_readable(path: Path, shown: str) -> None:
     except PermissionError:
         what = "folder" if path.is_dir() else "file"
         locked = (
-            "" if path.is_dir() else "; a workbook open in Excel on Windows is locked: close it"
+            "" if path.is_dir() else "; a file open in Excel on Windows may be locked: close it"
         )
         raise InputError(
             "tierwise cannot read it: permission denied",
