@@ -1402,8 +1402,8 @@ CASES = [
             )
         },
         error=(
-            "row 6, column 'revenue': row 6 holds column names ('customer_id', 'date', "
-            "'amount') that are not row 1's: a second table starts there",
+            "row 6, column 'revenue': row 6 holds column names ('customer_id', 'date') "
+            "that are not row 1's: a second table starts there",
             "put each table on a sheet of its own and set [transactions] sheet",
         ),
     ),
@@ -1428,8 +1428,8 @@ CASES = [
             )
         },
         error=(
-            "row 6, column 'customer_id': row 6 holds column names ('date', 'customer_id', "
-            "'amount') that are not row 1's: a second table starts there",
+            "row 6, column 'customer_id': row 6 holds column names ('date', 'customer_id') "
+            "that are not row 1's: a second table starts there",
             "put each table on a sheet of its own and set [transactions] sheet",
         ),
     ),

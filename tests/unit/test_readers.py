@@ -776,6 +776,8 @@ def test_hidden_rows_a_row_filter_leaves_out_are_not_named_in_the_warning(tmp_pa
         ("customer_id", " Customer_ID\t"),  # case and white space aside
         ("Straße", "STRASSE"),  # as case folding reads it
         ("Kundennr.", "KUNDENNR."),
+        ("customer_id", "\xa0customer_id"),  # white space beyond ASCII
+        ("Strasse", "STRAßE"),  # "ß" folds to "ss"
     ],
 )
 def test_a_second_tables_header_stops_the_read_however_its_key_is_written(
@@ -798,7 +800,7 @@ def test_a_second_tables_header_stops_the_read_however_its_key_is_written(
         read_input("transactions", tmp_path / "tx.xlsx", TableInput(), engine)
     # the first column whose cell is not the header's names the place
     assert err.value.row == 53
-    assert err.value.column == ("revenue" if again == key else key)
+    assert err.value.column == ("revenue" if again.strip() == key else key)
 
 
 @pytest.mark.engines("duckdb", reason="the workbook is read in Python, before any engine")
@@ -807,18 +809,23 @@ def test_a_second_tables_header_stops_the_read_however_its_key_is_written(
     [
         # no key, and names of other columns over the dates and the customers
         (["date", "customer_id", "amount"], True),
-        ([None, "revenue", "date"], True),
+        (["Date", "Customer_ID", "Amount"], True),  # in any case
+        ([None, "revenue", "date", "customer_id"], True),
+        ([None, "Revenue", "Date", "Customer_ID", "Region"], True),
         (["date", "revenue"], True),
         # a placeholder holds its own column's name: a customer without an id, not a header
         ([None, "date", "revenue"], False),
         ([None, "2024-01-04", "5", "city", "region"], False),
         # a row with an id is data, whatever names its other cells hold
         (["C", "region", "city", None], False),
-        # one name of another column only, or fewer than half of the filled cells
+        # one name of another column only
         ([None, "date", "amount"], False),
         (["customer_id ", "Datum", "amount", "x"], False),
-        # names as written only: another case is a value
+        # values that happen to be names: two, with no key, or beside two values or more
+        ([None, "revenue", "date"], False),
         ([None, "Revenue", "Date"], False),
+        ([None, "2024-01-04", "5", "Region", "City"], False),
+        ([None, "Jane Doe", "Region", "City", "Date"], False),
     ],
 )
 def test_a_second_table_without_the_first_tables_key_stops_the_read(tmp_path, engine, row, stops):
@@ -841,6 +848,43 @@ def test_a_second_table_without_the_first_tables_key_stops_the_read(tmp_path, en
     with pytest.raises(InputError, match="row 3 holds column names") as err:
         read_input("transactions", tmp_path / "tx.xlsx", TableInput(), engine)
     assert err.value.row == 3
+    # the cells holding names are listed; the place is the first holding another's name
+    header = ["customer_id", "date", "revenue", "city", "region"]
+    names = [c for c in row if c and c.lower() in header]
+    assert f"holds column names ({', '.join(map(repr, names))}) that" in str(err.value)
+    cells = zip(row, header, strict=False)
+    moved = next(h for c, h in cells if c and c.lower() in header and c.lower() != h)
+    assert err.value.column == moved
+
+
+@pytest.mark.engines("duckdb", reason="the workbook is read in Python, before any engine")
+@pytest.mark.parametrize(
+    "row",
+    [
+        # a private customer (no company) whose preferred contact and lead source are
+        # values that are also names of columns
+        [None, "Jane Doe", "jane@example.com", None, "Email", "Phone"],
+        [None, "Jane Doe", None, None, "Email", "Phone"],
+        [None, None, None, None, "Email", "Phone"],
+        [None, "Jane Doe", "jane@example.com", "+1 555", "Phone", "Email"],
+        [None, "Name", None, None, "phone", "email"],
+    ],
+)
+def test_a_customer_whose_values_are_other_columns_names_is_data(tmp_path, engine, row):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in [
+        ["Company", "Name", "Email", "Phone", "Preferred Contact", "Lead Source"],
+        ["Acme GmbH", "Max Muster", "max@acme.de", "+49 1", "Phone", "Website"],
+        row,
+        ["Beta AG", "Eva", "eva@beta.ch", "+41 2", "Email", "Referral"],
+    ]:
+        ws.append(r)
+    wb.save(tmp_path / "customers.xlsx")
+    raw = read_input("customers", tmp_path / "customers.xlsx", TableInput(), engine)
+    assert [r["_row"] for r in _rows(raw, engine)] == [2, 3, 4]
 
 
 def test_empty_rows_between_a_sheets_data_are_blank_lines_as_in_a_csv(tmp_path, engine):

@@ -2813,31 +2813,35 @@ def _second_table_suspects(
 ) -> np.ndarray:
     """The data rows (indices, in order) that :func:`_check_second_table` looks at: those
     whose first named column (``columns``, the kept rows' cells as text) reads as its
-    name, ignoring case and surrounding white space; those whose first named column is
-    empty or holds a column name, and at least two of whose cells hold the name of
-    another column; and those not kept (a formula without its value), which ``columns``
-    leave out. A cell whose text goes beyond ASCII is looked at too: case folding may
-    bring it to the name ("ß" to "ss")."""
+    name; those whose first named column is empty or holds a column name, and at least
+    two of whose cells hold the name of another column; and those not kept (a formula
+    without its value), which ``columns`` leave out. Names are matched ignoring case and
+    surrounding white space; a cell whose text goes beyond ASCII is taken for a match:
+    case folding may bring it to the name ("ß" to "ss")."""
     key = next((k for k, h in enumerate(header) if h), None)
     if key is None:
         return np.zeros(0, dtype=np.int64)
 
-    def trimmed(j: int) -> pa.Array:
-        return pc.utf8_trim_whitespace(pc.utf8_trim(columns[names[j]], _ASCII_SPACE))
+    def folded(j: int) -> pa.Array:
+        return pc.ascii_lower(pc.utf8_trim(columns[names[j]], _ASCII_SPACE))
 
-    text = columns[names[key]]
-    same = pc.equal(pc.ascii_lower(pc.utf8_trim(text, _ASCII_SPACE)), header[key].casefold())
-    maybe = pc.or_(same, pc.invert(pc.string_is_ascii(text))).to_numpy(zero_copy_only=False)
-    written = [h for h in header if h]
-    at_key = trimmed(key)
-    no_key = pc.or_(pc.equal(at_key, ""), pc.is_in(at_key, pa.array(written, pa.string())))
-    no_key_rows = no_key.to_numpy(zero_copy_only=False)
+    def beyond_ascii(j: int) -> pa.Array:
+        return pc.invert(pc.string_is_ascii(columns[names[j]]))
+
+    def as_array(hit: pa.Array) -> np.ndarray:
+        return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+
+    at_key = folded(key)
+    maybe = as_array(pc.or_(pc.equal(at_key, header[key].casefold()), beyond_ascii(key)))
+    known = pa.array([h.casefold() for h in header if h], pa.string())
+    no_key = pc.or_(pc.or_(pc.equal(at_key, ""), pc.is_in(at_key, known)), beyond_ascii(key))
+    no_key_rows = as_array(no_key)
     if no_key_rows.any():
         others = np.zeros(len(no_key_rows), dtype=np.int64)
         for j in range(len(header)):
-            elsewhere = pa.array([h for k, h in enumerate(header) if h and k != j], pa.string())
-            hit = pc.is_in(at_key if j == key else trimmed(j), elsewhere)
-            others += hit.to_numpy(zero_copy_only=False)
+            elsewhere = [h.casefold() for k, h in enumerate(header) if h and k != j]
+            hit = pc.or_(pc.is_in(folded(j), pa.array(elsewhere, pa.string())), beyond_ascii(j))
+            others += as_array(hit)
         maybe |= no_key_rows & (others >= 2)
     kept = np.flatnonzero(keep)[maybe]
     return np.sort(np.concatenate([kept, np.flatnonzero(~keep)]))
@@ -2864,11 +2868,18 @@ def _check_second_table(
       to hold, a placeholder "City"), at least half of its filled cells are names of the
       header's columns, in any place and case, and it is not the header again cell for
       cell (a header repeated at a page break is rejected row by row, as such); or
-    - its first column is empty or holds a column name (no key, as a row of data has),
-      and at least two and at least half of its filled cells hold, as written, the name
-      of another column than their own (a second table whose header leaves out the
-      first table's key, or puts it elsewhere: "date" over the customers, "customer_id"
-      over the dates); a cell holding its own column's name may be a placeholder.
+    - its first column is empty or holds another column's name (no key, as a row of data
+      has), every filled cell but one at most holds a column's name (in any case), at
+      least two of them another column's than their own (a second table whose header
+      leaves out the first table's key, or puts it elsewhere: "Date" over the customers,
+      "customer_id" over the dates), and at least three unless the first column holds
+      one. A header is names, cell for cell; a row of data holds values,
+      which may happen to be a name or two (a customer's preferred contact "Email" and
+      lead source "Phone", a placeholder "city" in its own column).
+
+    The message lists the cells holding names, and gives as the place the first column
+    whose cell differs from the header's, or, in a row without the key, the first cell
+    holding another column's name.
 
     ``rows``: the indices of ``data`` to look at, in order
     (:func:`_second_table_suspects`); default every row.
@@ -2880,7 +2891,6 @@ def _check_second_table(
     ...     2, 1, "t.xlsx", "customers")
     """
     known = {h.casefold() for h in header if h}
-    written = {h for h in header if h}
     key = next((k for k, h in enumerate(header) if h), None)
     if key is None:
         return
@@ -2890,18 +2900,24 @@ def _check_second_table(
         if len(filled) < 2 or not all(isinstance(c, str) for c in filled) or key >= len(row):
             continue
         texts = [_cell_text(c).strip() for c in row]
-        if texts[key].casefold() == header[key].casefold():
-            hits = sum(t.casefold() in known for t in texts if t)
-            if hits < 2 or 2 * hits < len(filled) or texts == header:
+        folded = [t.casefold() for t in texts]
+        names = sum(t in known for t in folded if t)
+        if folded[key] == header[key].casefold():
+            if names < 2 or 2 * names < len(filled) or texts == header:
                 continue
-        elif texts[key] == "" or texts[key] in written:
-            others = sum(t in written and t != h for t, h in zip(texts, header, strict=True))
-            if others < 2 or 2 * others < len(filled):
+            j = next(j for j, (t, h) in enumerate(zip(texts, header, strict=True)) if t != h)
+        elif folded[key] == "" or folded[key] in known:
+            moved = [
+                j
+                for j, (t, h) in enumerate(zip(folded, header, strict=True))
+                if t and t in known and t != h.casefold()
+            ]
+            if len(moved) < 2 or len(filled) - names > 1 or (len(moved) < 3 and not folded[key]):
                 continue
+            j = moved[0]
         else:
             continue
-        j = next(j for j, (t, h) in enumerate(zip(texts, header, strict=True)) if t != h)
-        listed = ", ".join(repr(t) for t in texts if t)
+        listed = ", ".join(repr(t) for t, f in zip(texts, folded, strict=True) if f in known)
         raise InputError(
             f"row {first + i} holds column names ({listed}) that are not row {header_at}'s: "
             f"a second table starts there, whose rows would be read under row {header_at}'s "
