@@ -1762,7 +1762,9 @@ def test_a_bad_date_on_the_command_line_is_a_usage_error(tmp_path, tierwise_cli)
 def _tierwise_as_a_user(*args: str | Path) -> tuple[int, str]:
     """``tierwise`` run in a new process that file permissions apply to: as it is, or, when
     the tests run as root (who reads and writes any file), through setpriv without the
-    capabilities that override permissions."""
+    capabilities that override permissions. Skips where setpriv cannot drop them; under
+    CI (``CI`` set, as .ci/run does) that is a failure, so that CI never passes by
+    skipping the permission tests."""
     import os
     import shutil
     import subprocess
@@ -1776,7 +1778,10 @@ def _tierwise_as_a_user(*args: str | Path) -> tuple[int, str]:
         drop = "-dac_override,-dac_read_search"
         prefix = [str(setpriv), f"--bounding-set={drop}", f"--inh-caps={drop}"]
         if setpriv is None or subprocess.run([*prefix, "true"], check=False).returncode:
-            pytest.skip("root reads any file, and setpriv cannot drop that power here")
+            reason = "root reads any file, and setpriv cannot drop that power here"
+            if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+                pytest.fail(f"CI is set but {reason}")
+            pytest.skip(reason)
         cmd = [*prefix, *cmd]
     src = str(Path(tierwise.__file__).resolve().parents[1])
     path = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)
@@ -1791,7 +1796,21 @@ def _tierwise_as_a_user(*args: str | Path) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("kind", ["csv", "xlsx", "folder", "in_a_locked_folder"])
+@pytest.mark.parametrize("ci", ["1", ""])
+def test_the_permission_tests_fail_under_ci_where_root_keeps_its_power(ci, monkeypatch):
+    import os
+    import shutil
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(pytest.fail.Exception if ci else pytest.skip.Exception):
+        _tierwise_as_a_user("--version")
+
+
+@pytest.mark.parametrize(
+    "kind", ["csv", "xlsx", "parquet", "folder", "in_a_locked_folder", "glob_in_a_locked_folder"]
+)
 def test_an_unreadable_input_says_to_give_read_access(kind, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -1799,14 +1818,17 @@ def test_an_unreadable_input_says_to_give_read_access(kind, tmp_path):
     if kind == "csv":
         locked = data / "tx.csv"
         locked.write_text(TX_OK, encoding="utf-8")
-    elif kind == "in_a_locked_folder":
+    elif kind in ("in_a_locked_folder", "glob_in_a_locked_folder"):
         locked = data / "inbox"
         locked.mkdir()
-        given = locked / "tx.csv"
-        given.write_text(TX_OK, encoding="utf-8")
+        (locked / "tx.csv").write_text(TX_OK, encoding="utf-8")
+        given = locked / ("tx.csv" if kind == "in_a_locked_folder" else "*.parquet")
     elif kind == "xlsx":
         locked = data / "tx.xlsx"
         _xlsx([["customer_id", "date", "revenue"], ["A", "2024-01-02", 10]])(locked)
+    elif kind == "parquet":
+        locked = data / "tx.parquet"
+        pq.write_table(pa.table({"customer_id": ["A"], "revenue": [10]}), locked)
     else:
         locked = data / "lake"
         locked.mkdir()
@@ -1825,6 +1847,49 @@ def test_an_unreadable_input_says_to_give_read_access(kind, tmp_path):
         assert "give the user running tierwise read access" in lines[0]
     else:
         assert "give the user running tierwise access to the folders on its path" in lines[0]
+    # Excel may hold a workbook or CSV file it has open locked, not a Parquet file
+    assert ("open in Excel" in lines[0]) == (kind in ("csv", "xlsx")), out
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("locked", "given"),
+    [
+        ("year=2023", "lake"),
+        ("year=2024/b.parquet", "lake"),
+        ("year=2023", "lake/**/*.parquet"),
+        ("year=2023", "lake/year=*/*.parquet"),
+        ("year=2024/b.parquet", "lake/*/*.parquet"),
+    ],
+)
+def test_an_unreadable_part_of_a_parquet_folder_stops_the_run(locked, given, tmp_path):
+    # a partition folder or file the user may not read: its rows would be left out, or the
+    # file called damaged
+    lake = tmp_path / "lake"
+    for part, who in [("year=2023/a.parquet", "A"), ("year=2024/a.parquet", "B")]:
+        (lake / part).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(
+            pa.table({"customer_id": [who], "date": ["2024-01-02"], "revenue": [10]}),
+            lake / part,
+        )
+    pq.write_table(
+        pa.table({"customer_id": ["C"], "date": ["2024-01-03"], "revenue": [5]}),
+        lake / "year=2024/b.parquet",
+    )
+    (lake / locked).chmod(0)
+    try:
+        code, out = _tierwise_as_a_user(
+            "run", "--transactions", tmp_path / given, "--out", tmp_path / "o"
+        )
+    finally:
+        (lake / locked).chmod(0o700)
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    assert code == 1, out
+    assert len(lines) == 1, out
+    assert lines[0].startswith(
+        f"error: {tmp_path / given}: tierwise cannot read {locked} inside it: permission denied"
+    ), out
+    assert "give the user running tierwise read access to it" in lines[0]
     assert not (tmp_path / "o").exists()
 
 

@@ -735,6 +735,26 @@ def test_a_hidden_first_sheet_is_passed_over_when_no_sheet_is_set(tmp_path, engi
     assert [r["customer_id"] for r in _rows(raw, engine)] == ["A", "1001"]
 
 
+@pytest.mark.engines("duckdb", reason="the path is checked before any engine reads")
+def test_a_file_in_a_folder_that_may_not_be_entered_is_named_so(tmp_path, engine, monkeypatch):
+    # Python 3.14's Path.exists() says False where a folder on the path may not be entered
+    # (earlier ones raise): the reader asks os.stat, which raises PermissionError either way
+    import os
+
+    given = tmp_path / "inbox" / "tx.csv"
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):
+        if str(path) == str(given):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(Path, "exists", lambda self, **kw: False)
+    with pytest.raises(InputError, match="permission denied on a folder it is in"):
+        read_input("transactions", given, TableInput(), engine)
+
+
 @pytest.mark.engines("duckdb", reason="the workbook is read in Python, before any engine")
 def test_hidden_rows_a_row_filter_leaves_out_are_not_named_in_the_warning(tmp_path, engine):
     # rows 3 and 4 hidden by a filter; where fill_down names Status, row 4's empty cell

@@ -24,6 +24,7 @@ import io
 import os
 import re
 import shutil
+import stat
 import tempfile
 import threading
 import zipfile
@@ -596,11 +597,12 @@ def read_input(name: str, path: str | Path, ti: TableInput, engine: Engine) -> R
 
 def _check_readable(path: Path, shown: str) -> None:
     """Stop with advice when the user running tierwise may not read ``path``: a file or
-    folder without read permission, or a file another program holds locked (a file open
-    in Excel on Windows may be), or a folder on its path the user may not enter. A pipe
-    is not opened here: it can be read only once."""
+    folder without read permission, or a file another program holds locked (a workbook
+    open in Excel on Windows may be), or a folder on its path the user may not enter. A
+    path that does not exist (a glob, a missing file) is left to the caller. A pipe is
+    not opened here: it can be read only once."""
     try:
-        path.exists()
+        info = os.stat(path)
     except PermissionError:
         raise InputError(
             "tierwise cannot reach it: permission denied on a folder it is in",
@@ -608,24 +610,63 @@ def _check_readable(path: Path, shown: str) -> None:
             hint="give the user running tierwise access to the folders on its path, or copy "
             "it somewhere that user can read",
         ) from None
+    except (OSError, ValueError):
+        return
+    folder = stat.S_ISDIR(info.st_mode)
     try:
-        if path.is_dir():
+        if folder:
             with os.scandir(path):
                 pass
-        elif path.is_file():
+        elif stat.S_ISREG(info.st_mode):
             with open(path, "rb"):
                 pass
     except PermissionError:
-        what = "folder" if path.is_dir() else "file"
         locked = (
-            "" if path.is_dir() else "; a file open in Excel on Windows may be locked: close it"
+            "; a file open in Excel on Windows may be locked: close it"
+            if not folder and path.suffix.lower() in _OFFICE_SUFFIXES
+            else ""
         )
         raise InputError(
             "tierwise cannot read it: permission denied",
             file=shown,
-            hint=f"give the user running tierwise read access to the {what}, or copy it "
-            f"somewhere that user can read{locked}",
+            hint=f"give the user running tierwise read access to the "
+            f"{'folder' if folder else 'file'}, or copy it somewhere that user can "
+            f"read{locked}",
         ) from None
+
+
+#: the files Excel opens, and may hold locked on Windows while they are open
+_OFFICE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
+
+
+def _denied_inside(inside: str, shown: str) -> InputError:
+    """The error of a file or folder inside a folder or glob given that the user running
+    tierwise may not read: its rows would otherwise be left out, or it called damaged."""
+    return InputError(
+        f"tierwise cannot read {inside} inside it: permission denied",
+        file=shown,
+        hint="give the user running tierwise read access to it, or copy the folder "
+        "somewhere that user can read",
+    )
+
+
+def _inside(path: Path | str, base: Path) -> str:
+    """``path`` as named in messages: inside the folder given, else as it is."""
+    try:
+        return Path(path).relative_to(base).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+def _check_opens(path: Path, base: Path, shown: str) -> None:
+    """Stop when a file of a folder or glob may not be read (see :func:`_denied_inside`)."""
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise _denied_inside(_inside(path, base), shown) from None
+    except OSError:
+        return
 
 
 #: formats as named in messages
@@ -2041,11 +2082,6 @@ _LAKE_URL = re.compile(r"^(s3a?|s3n|gs|abfss?|wasbs?|hdfs|dbfs|oci|file):/", re.
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-def _hidden(path: Path, root: Path) -> bool:
-    """Spark's and Hive's bookkeeping files (_SUCCESS, _committed_…, .crc) and folders."""
-    return any(part.startswith(("_", ".")) for part in path.relative_to(root).parts)
-
-
 def _wall_clock(table: ir.Table, schema: pa.Schema, engine: Engine) -> ir.Table:
     """``table`` with each timestamp that carries a time zone in the Parquet ``schema`` as
     the time a clock showed in that zone (Berlin's 2024-01-01 00:30 stays on 1 January,
@@ -2085,10 +2121,8 @@ def _part_files(files: list[Path], base: Path, shown: str) -> list[_PartFile]:
     parts: list[_PartFile] = []
     start = 0
     for f in files:
-        try:
-            inside = f.relative_to(base).as_posix()
-        except ValueError:
-            inside = f.as_posix()
+        inside = _inside(f, base)
+        _check_opens(f, base, shown)
         try:
             meta = pq.read_metadata(f)
             schema = meta.schema.to_arrow_schema()
@@ -2375,13 +2409,32 @@ def _iceberg(shown: str) -> InputError:
     )
 
 
+def _files_in(folder: Path, shown: str) -> list[Path]:
+    """The files under ``folder``, in name order, Spark's and Hive's bookkeeping (names
+    starting with "_" or ".") left out; a folder inside that the user running tierwise
+    may not read stops the run, where its files would be left out without a word."""
+
+    def denied(exc: OSError) -> None:
+        if isinstance(exc, PermissionError):
+            raise _denied_inside(_inside(exc.filename or folder, folder), shown) from None
+
+    found: list[Path] = []
+    for top, dirs, names in os.walk(folder, onerror=denied):
+        dirs[:] = [d for d in dirs if not d.startswith(("_", "."))]
+        for n in names:
+            f = Path(top, n)
+            if not n.startswith(("_", ".")) and not (os.path.islink(f) and not os.path.exists(f)):
+                found.append(f)
+    return sorted(found)
+
+
 def _read_parquet_folder(name: str, folder: Path, shown: str, engine: Engine) -> RawInput:
     """Every Parquet file under a folder (Hive partition folders included), in name order."""
     if (folder / "_delta_log").is_dir():
         return _read_delta(name, folder, shown, engine)
     if (folder / "metadata").is_dir() and any((folder / "metadata").glob("*.metadata.json")):
         raise _iceberg(shown)
-    found = sorted(f for f in folder.rglob("*") if f.is_file() and not _hidden(f, folder))
+    found = _files_in(folder, shown)
     files = [f for f in found if f.suffix.lower() in _PARQUET_SUFFIXES]
     if not files:
         other = sorted({f.suffix.lower() or "(none)" for f in found})
@@ -2409,7 +2462,14 @@ def _read_parquet_glob(name: str, pattern: str, shown: str, engine: Engine) -> R
     """The Parquet files a glob matches (``**`` crosses folders), in name order."""
     import glob
 
+    # the folder the pattern starts from: Hive partition folders below it become columns
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if _GLOB.search(part)), len(parts))
+    base = Path(*parts[:fixed]) if fixed else Path(".")
+    _check_glob_folders(base, list(parts[fixed:]), base, shown)
     files = sorted(Path(f) for f in glob.glob(pattern, recursive=True) if Path(f).is_file())
+    for f in files:
+        _check_opens(f, base, shown)
     if not files:
         raise InputError("no file matches this pattern", file=shown, hint="check the path")
     not_parquet = [f for f in files if _magic(str(f)) != "parquet"]
@@ -2419,11 +2479,42 @@ def _read_parquet_glob(name: str, pattern: str, shown: str, engine: Engine) -> R
             file=shown,
             hint="narrow the pattern (e.g. *.parquet), or give one CSV or Excel file",
         )
-    # the folder the pattern starts from: Hive partition folders below it become columns
-    parts = Path(pattern).parts
-    fixed = next((i for i, part in enumerate(parts) if _GLOB.search(part)), len(parts))
-    base = Path(*parts[:fixed]) if fixed else Path(".")
     return _parquet_raw(name, files, base, shown, engine)
+
+
+def _check_glob_folders(folder: Path, parts: list[str], base: Path, shown: str) -> None:
+    """Stop when a folder a glob looks in (``parts``: the pattern's parts from ``folder``
+    on, the last naming files) may not be read or entered: a glob passes over it in
+    silence, and its files would be left out."""
+    import fnmatch
+
+    if parts and not _GLOB.search(parts[0]):
+        if len(parts) > 1:
+            _check_glob_folders(folder / parts[0], parts[1:], base, shown)
+        return
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+        if entries:
+            # a folder that may be read but not entered lists its names only
+            entries[0].stat(follow_symlinks=False)
+    except PermissionError:
+        raise _denied_inside(_inside(folder, base), shown) from None
+    except OSError:
+        return
+    if len(parts) <= 1 and parts != ["**"]:
+        return
+    part, rest = parts[0], parts[1:]
+    if part == "**":
+        # none, one or more folders: the rest of the pattern here, and in each folder below
+        _check_glob_folders(folder, rest, base, shown)
+    for e in entries:
+        if e.name.startswith(".") and not part.startswith("."):
+            continue
+        if part == "**" and e.is_dir(follow_symlinks=False):
+            _check_glob_folders(Path(e.path), parts, base, shown)
+        elif part != "**" and e.is_dir() and fnmatch.fnmatch(e.name, part):
+            _check_glob_folders(Path(e.path), rest, base, shown)
 
 
 def _read_delta(name: str, folder: Path | str, shown: str, engine: Engine) -> RawInput:
