@@ -784,8 +784,47 @@ def test_hidden_rows_a_row_filter_leaves_out_are_not_named_in_the_warning(tmp_pa
     assert "1 row of data is hidden in the sheet (row 4:" in hidden_warning(exclude_rows=out)
     keep = {"status": ["VOID"]}
     assert "1 row of data is hidden in the sheet (row 3:" in hidden_warning(keep_rows=keep)
-    assert "(row 3, 4:" in hidden_warning(keep_rows=keep, fill_down=["Status"])
+    assert "are read as any other row; if they are no part of the data, delete them, or " in (
+        hidden_warning()
+    )
+    # row 4's Status is filled in after the sheet is read: the warning does not claim it read
+    filled = hidden_warning(keep_rows=keep, fill_down=["Status"])
+    assert "(row 3, 4:" in filled
+    assert "are read as any other row unless [transactions] keep_rows leaves them out" in filled
+    assert "leave them out with" not in filled
     assert hidden_warning(keep_rows={"status": ["paid"]}) == ""
+
+
+@pytest.mark.engines("duckdb", reason="the workbook is read in Python, before any engine")
+def test_hidden_rows_under_a_group_heading_a_row_filter_names_are_not_claimed_read(
+    tmp_path, engine
+):
+    # a report's customers in headings of their own (Xero), made a column by fill_down: the
+    # rows under "Internal", hidden, are left out by exclude_rows once the column is made
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in [
+        ["Date", "Invoice", "Revenue"],
+        ["Acme"],
+        ["2024-01-02", "INV-1", 10],
+        ["Internal"],
+        ["2024-01-04", "INV-3", 30],
+        ["2024-01-05", "INV-4", 40],
+        ["Beta"],
+        ["2024-01-06", "INV-5", 50],
+    ]:
+        ws.append(r)
+    for n in (4, 5, 6):
+        ws.row_dimensions[n].hidden = True
+    wb.save(tmp_path / "tx.xlsx")
+    ti = TableInput(fill_down=["Customer"], exclude_rows={"Customer": ["Internal"]})
+    raw = read_input("transactions", tmp_path / "tx.xlsx", ti, engine)
+    warning = next(w for w in raw.warnings if "hidden in the sheet" in w)
+    assert "(row 4, 5, 6:" in warning
+    assert "read as any other row unless [transactions] exclude_rows leaves them out" in warning
+    assert "leave them out with" not in warning
 
 
 @pytest.mark.engines("duckdb", reason="the workbook is read in Python, before any engine")

@@ -2853,46 +2853,73 @@ def _warn_hidden_rows(
     hidden by hand) are read as any other: the file holds them, as a CSV export of it
     would, though the person who hid them may not count them. Hidden rows that ``[name]
     exclude_rows`` or ``keep_rows`` leave out are not named: the settings already decide
-    them."""
+    them. Where a filter's column gets its values after the sheet is read (``fill_down``
+    or ``fill_from_order`` fills it, or a group heading's row makes it), the warning
+    says the rows are read unless that setting leaves them out."""
     hidden = _hidden_rows(path, getattr(ws, "_worksheet_path", None))
     if not hidden.size:
         return
     rows = table.column(ROW).to_numpy()
-    used = np.isin(rows, hidden) & ~_left_out_by_row_filters(table, ti)
+    out, undecided = _left_out_by_row_filters(table, ti)
+    used = np.isin(rows, hidden) & ~out
     read = np.sort(rows[used])
     if not read.size:
         return
+    one = read.size == 1
     listed = ", ".join(str(r) for r in read[:5].tolist()) + (", …" if read.size > 5 else "")
+    settings = sorted({s for s, rows_left in undecided.items() if (rows_left & used).any()})
+    if settings:
+        unless = (
+            f" unless [{name}] {' or '.join(settings)} "
+            f"{'leaves' if len(settings) == 1 else 'leave'} {'it' if one else 'them'} out "
+            f"(its column is filled in after the sheet is read); if "
+            f"{'it is' if one else 'they are'} no part of the data, delete "
+            f"{'it' if one else 'them'}"
+        )
+    else:
+        unless = (
+            f"; if {'it is' if one else 'they are'} no part of the data, delete "
+            f"{'it' if one else 'them'}, or leave {'it' if one else 'them'} out with "
+            f"[{name}] exclude_rows"
+        )
     warnings.append(
-        f"{shown}: {_count(int(read.size), 'row')} of data {'is' if read.size == 1 else 'are'} "
+        f"{shown}: {_count(int(read.size), 'row')} of data {'is' if one else 'are'} "
         f"hidden in the sheet (row {listed}: a filter, or rows hidden by hand) and "
-        f"{'is' if read.size == 1 else 'are'} read as any other row; if they are no part of "
-        f"the data, delete them, or leave them out with [{name}] exclude_rows"
+        f"{'is' if one else 'are'} read as any other row{unless}"
     )
 
 
-def _left_out_by_row_filters(table: pa.Table, ti: TableInput) -> np.ndarray:
+def _left_out_by_row_filters(
+    table: pa.Table, ti: TableInput
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Which rows of ``table`` (a sheet's cells as text) ``exclude_rows`` and ``keep_rows``
     leave out, by the rule validation applies: the cell, surrounding spaces and tabs and
-    case ignored, an empty cell the value "". An empty cell of a column that ``fill_down``
-    or ``fill_from_order`` fills is not judged (the value it gets is not known here), nor
-    is a column the file does not have (validation names it)."""
+    case ignored, an empty cell the value "". And, by setting, the rows it cannot be told
+    for here: an empty cell of a column that ``fill_down`` or ``fill_from_order`` fills
+    (the value it gets is not known yet), every row for a column the file does not have
+    (a group heading's row makes it, or validation names it)."""
     out = np.zeros(table.num_rows, dtype=bool)
+    undecided: dict[str, np.ndarray] = {}
     filled = {column_key(c) for c in (*ti.fill_down, *ti.fill_from_order)}
     by_key = {column_key(c): c for c in table.column_names if c != ROW}
     for setting, given in (("exclude_rows", ti.exclude_rows), ("keep_rows", ti.keep_rows)):
+        unknown = np.zeros(table.num_rows, dtype=bool)
         for named, values in given.items():
             column = named if named in table.column_names else by_key.get(column_key(named))
             if column is None:
+                unknown[:] = True
                 continue
             cells = table.column(column).cast(pa.string())
             key = pc.utf8_lower(pc.utf8_trim(pc.fill_null(cells, ""), " \t"))
             listed = pc.is_in(key, pa.array({v.strip().lower() for v in values}, pa.string()))
             hit = listed if setting == "exclude_rows" else pc.invert(listed)
             if column_key(column) in filled:
-                hit = pc.and_(hit, pc.not_equal(key, ""))
+                empty = pc.equal(key, "")
+                hit = pc.and_(hit, pc.invert(empty))
+                unknown |= empty.to_numpy(zero_copy_only=False)
             out |= hit.to_numpy(zero_copy_only=False)
-    return out
+        undecided[setting] = unknown
+    return out, {s: u & ~out for s, u in undecided.items()}
 
 
 #: the white space str.strip() takes off text in ASCII
