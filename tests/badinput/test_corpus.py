@@ -1854,16 +1854,18 @@ def test_an_unreadable_input_says_to_give_read_access(kind, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("locked", "given"),
+    ("locked", "given", "mode"),
     [
-        ("year=2023", "lake"),
-        ("year=2024/b.parquet", "lake"),
-        ("year=2023", "lake/**/*.parquet"),
-        ("year=2023", "lake/year=*/*.parquet"),
-        ("year=2024/b.parquet", "lake/*/*.parquet"),
+        ("year=2023", "lake", 0),
+        ("year=2024/b.parquet", "lake", 0),
+        ("year=2023", "lake/**/*.parquet", 0),
+        ("year=2023", "lake/year=*/*.parquet", 0),
+        # a folder that may be read but not entered: a glob lists its files, cannot open them
+        ("year=2023", "lake/year=*/*.parquet", 0o444),
+        ("year=2024/b.parquet", "lake/*/*.parquet", 0),
     ],
 )
-def test_an_unreadable_part_of_a_parquet_folder_stops_the_run(locked, given, tmp_path):
+def test_an_unreadable_part_of_a_parquet_folder_stops_the_run(locked, given, mode, tmp_path):
     # a partition folder or file the user may not read: its rows would be left out, or the
     # file called damaged
     lake = tmp_path / "lake"
@@ -1877,7 +1879,7 @@ def test_an_unreadable_part_of_a_parquet_folder_stops_the_run(locked, given, tmp
         pa.table({"customer_id": ["C"], "date": ["2024-01-03"], "revenue": [5]}),
         lake / "year=2024/b.parquet",
     )
-    (lake / locked).chmod(0)
+    (lake / locked).chmod(mode)
     try:
         code, out = _tierwise_as_a_user(
             "run", "--transactions", tmp_path / given, "--out", tmp_path / "o"

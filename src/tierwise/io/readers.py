@@ -2495,11 +2495,14 @@ def _check_glob_folders(folder: Path, parts: list[str], base: Path, shown: str) 
     try:
         with os.scandir(folder) as listing:
             entries = list(listing)
-        if entries:
-            # a folder that may be read but not entered lists its names only
-            entries[0].stat(follow_symlinks=False)
+        # a folder that may be read but not entered lists its names only
+        for e in entries[:1]:
+            e.stat(follow_symlinks=False)
     except PermissionError:
         raise _denied_inside(_inside(folder, base), shown) from None
+    except FileNotFoundError:
+        if not folder.is_dir():
+            return
     except OSError:
         return
     if len(parts) <= 1 and parts != ["**"]:
