@@ -15,6 +15,8 @@ first line is its format line (``"EXTF";700;…``) is read from line 2, which th
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import dataclasses
 import io
 import os
@@ -221,8 +223,11 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
     quota = [rows] if not slices else [rows // 2] + [max(1, rows // (2 * slices))] * slices
     # the lines of one field among the head's rows: a report's group headings (Xero)
     single: list[str] = []
+    ragged: list[str] = []
     tables = [
-        _parse_chunk(aligned(c), unique, delimiter, dialect.encoding, q, single if i == 0 else None)
+        _parse_chunk(
+            aligned(c), unique, delimiter, dialect.encoding, q, single if i == 0 else None, ragged
+        )
         for i, (c, q) in enumerate(zip(chunks, quota, strict=True))
     ]
     table = _as_excel_shows(pa.concat_tables(tables).slice(0, rows)).rename_columns(names)
@@ -232,6 +237,10 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
         footer = footer_lines(aligned(chunks[0]), dialect.encoding, delimiter)
         single = single[: max(0, len(single) - footer)]
     headings = tuple(first_field(t, delimiter) for t in single)
+    notes = _title_note(dialect, ti)
+    # the note is a courtesy: a file it cannot read is read (and refused) by the run
+    with contextlib.suppress(OSError, UnicodeError, LookupError, csv.Error):
+        notes += _csv_second_table(path, dialect, delimiter, table, ragged, name)
     return Sample(
         path,
         "csv",
@@ -240,8 +249,80 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
         delimiter=delimiter,
         encoding=dialect.encoding,
         headings=tuple(h for h in headings if h),
-        notes=_title_note(dialect, ti),
+        notes=notes,
     )
+
+
+def _other_header(cells: list[str], header: list[str], *, in_place: bool) -> bool:
+    """Whether a row is the header of a second table below the first, as the run finds one
+    (``tierwise.validate`` for a CSV file, ``tierwise.io.readers`` for a sheet): its first
+    column holds the header's first name (a table's key, a customer or an order, where a
+    row of data carries a value), at least two and at least half of its filled cells are
+    the header's names (each in its own column when ``in_place``: a row of the header's
+    width), and it is not the header again."""
+    texts = [c.strip().lstrip("\ufeff") for c in cells]
+    names = [h.strip().lstrip("\ufeff") for h in header]
+    key = next((k for k, h in enumerate(names) if h), None)
+    if key is None or key >= len(texts) or texts[key].casefold() != names[key].casefold():
+        return False
+    filled = [t for t in texts if t]
+    if in_place:
+        hits = sum(t == h for t, h in zip(texts, names, strict=False) if t)
+    else:
+        known = {h.casefold() for h in names if h}
+        hits = sum(t.casefold() in known for t in filled)
+    return hits >= 2 and 2 * hits >= len(filled) and texts != names
+
+
+def _second_table_note(where: str, cells: list[str], name: str, *, stops: bool = True) -> str:
+    listed = ", ".join(repr(c.strip()) for c in cells if c.strip())
+    run = (
+        "the run stops at it"
+        if stops
+        else "the run rejects its lines, which hold another number of fields"
+    )
+    return (
+        f"{where} holds column names other than the header's ({listed}): a second table, "
+        f"or an export with other columns appended to the first, starts there; {run}. Give "
+        f"each table a file of its own, or write the same column names in both ([{name}] "
+        "reads one table)"
+    )
+
+
+def _csv_second_table(
+    path: str, dialect: CsvDialect, delimiter: str, table: pa.Table, ragged: list[str], name: str
+) -> list[str]:
+    """A note naming the line where a second table's header starts, when a sampled row (or
+    a line skipped for its number of fields) is one."""
+    header = [h.lstrip("\ufeff") for h in dialect.header]
+    found: list[str] | None = None
+    same_width = True
+    for row in zip(*(c.to_pylist() for c in table.columns), strict=True):
+        cells = [v or "" for v in row]
+        if _other_header(cells, header, in_place=True):
+            found = cells
+            break
+    if found is None:
+        for text in ragged:
+            cells = next(csv.reader([text], delimiter=delimiter), [])
+            if _other_header(cells, header, in_place=False):
+                found, same_width = cells, False
+                break
+    if found is None:
+        return []
+    where = "a line"
+    if dialect.delimiter != WHITESPACE and len(delimiter) == 1:
+        # the line as numbered in the file (a quoted value's line breaks counted)
+        enc = "utf-8-sig" if dialect.encoding == "utf-8" else dialect.encoding
+        with open(path, encoding=enc, errors="replace", newline="") as f:
+            rows = csv.reader(f, delimiter=delimiter)
+            for cells in rows:
+                if rows.line_num > dialect.header_end and [c.strip() for c in cells] == [
+                    c.strip() for c in found
+                ]:
+                    where = f"line {rows.line_num}"
+                    break
+    return [_second_table_note(where, found, name, stops=same_width)]
 
 
 def _as_excel_shows(table: pa.Table) -> pa.Table:
@@ -306,9 +387,11 @@ def _parse_chunk(
     encoding: str,
     rows: int,
     single: list[str] | None = None,
+    ragged: list[str] | None = None,
 ) -> pa.Table:
     """The rows of ``data``; ``single`` receives the text of each line skipped for holding
-    one field only (a report's group heading) when given."""
+    one field only (a report's group heading) when given, ``ragged`` that of each line
+    skipped for holding another number of fields than the header."""
     if not data.strip():
         return _empty(names)
     enc = encoding.replace("utf-8-sig", "utf-8")
@@ -316,6 +399,8 @@ def _parse_chunk(
     def skip(row: Any) -> str:
         if single is not None and row.actual_columns == 1 and (row.text or "").strip():
             single.append(row.text)
+        if ragged is not None and row.actual_columns >= 2 and row.text:
+            ragged.append(row.text)
         return "skip"
 
     try:
@@ -443,6 +528,11 @@ def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> 
         )
     named = ti.sheet or (sheet if isinstance(sheet, str) else None)
     notes += _formulas_note(path, named, head + 2, data.values.tolist(), names)
+    for k, row in enumerate(data.values.tolist()):
+        texts = ["" if c is None else str(c) for c in row]
+        if _other_header(texts, names, in_place=False):
+            notes.append(_second_table_note(f"row {head + 2 + k} of the sheet", texts, name))
+            break
     return Sample(path, "excel", names, table, notes=notes, sheet=ti.sheet)
 
 

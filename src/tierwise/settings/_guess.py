@@ -35,6 +35,7 @@ revenue is then unit_price × quantity of each line.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -1062,6 +1063,8 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             conf = 0.5 * _shape(table, c, p)
             guesses[c.name] = ColumnGuess(c.name, s, conf, f"by its values only: {p.describe()}")
             taken[s] = c.name
+        elif c.name == "customer_id" and not _names_a_customer(table, sources):
+            missing_notes[c.name] = _no_customer_note(fitting)
         elif len(fitting) > 1:
             missing_notes[c.name] = "by their values it could be " + " or ".join(map(repr, fitting))
     contested = {c: v for c, v in contested.items() if c not in guesses}
@@ -1075,6 +1078,9 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     guest = _guest_customers(sample, guesses, taken, profiles)
     if guest is not None:
         more_notes.append(guest)
+    several = _several_customers(sample, guesses)
+    if several is not None:
+        more_notes.append(several)
     rg, cur = guesses.get("revenue"), guesses.get("currency")
     if rg is not None and cur is not None and set(words(rg.source)) & ACCOUNTING_CURRENCY:
         # the amounts are in the ledger's own currency: the line's currency code is the
@@ -1863,6 +1869,32 @@ def _constant_note(sample: Sample, source: str, p: Profile) -> str:
     return f"it holds {example} in all {p.n} sampled rows, which identifies nothing"
 
 
+#: a name a program gives a column whose header cell is empty (column_3, Unnamed: 3, F3)
+_PLACEHOLDER = re.compile(r"(?i)(column|col|field|unnamed:?|spalte|f)[ _]?\d+")
+
+
+def _names_a_customer(table: str, sources: Iterable[str]) -> bool:
+    """Some column's name reads as a customer (a buyer, an account, a partner), whether
+    or not its values let it be taken."""
+    spec = _spec_for(table, "customer_id")
+    return any(_name_score(spec, words(s)) >= NAME_REQUIRED for s in sources)
+
+
+def _no_customer_note(fitting: list[str]) -> str:
+    """Why customer_id is not found in a file whose columns name no customer (a
+    marketplace's orders report, which leaves the buyer out): values alone pick no
+    customer out of columns named for something else."""
+    unnamed = [s for s in fitting if _PLACEHOLDER.fullmatch(s.strip())]
+    if unnamed:
+        return "by their values it could be " + " or ".join(map(repr, unnamed))
+    return (
+        "the file names no buyer (no column reads as a customer, buyer or account; a "
+        "marketplace's orders report, such as Amazon's All Orders, leaves the buyer out): "
+        "export the report that names the buyer (Amazon's order report has buyer-email), or "
+        "map the column you know identifies a customer"
+    )
+
+
 def _contested_note(source: str, other: str) -> str:
     """Why a canonical column is not found though a column reads as it."""
     return f"{source!r} reads as it too, but is taken by {other}, a better match"
@@ -1997,6 +2029,43 @@ def _guest_customers(
         f"must then be the e-mail address too (or map {cg.source!r} back, and the "
         "placeholder stays one customer)"
     )
+
+
+#: an id in a list of several (HubSpot's Associated Company IDs: 123;456): a word of
+#: letters, digits and the signs ids and e-mail addresses use, with a digit or an @
+_LISTED_ID = re.compile(r"[\w.@+/-]*[\d@][\w.@+/-]*")
+#: what separates the ids of such a list
+_ID_SEPARATORS = (";", "|", ",")
+
+
+def _several_customers(sample: Sample, guesses: dict[str, ColumnGuess]) -> str | None:
+    """A note when the customer_id guessed holds several ids in one value on sampled rows
+    (a deal of several companies: ``123;456``, ``123|456``, ``"123,456"``): the run reads
+    such a line as one customer of its own; ``None`` otherwise."""
+    cg = guesses.get("customer_id")
+    names = sample.table.column_names
+    if cg is None or names.count(cg.source) != 1:
+        return None
+    values = [
+        v.strip()
+        for v in pc.cast(sample.table.column(cg.source), pa.string()).to_pylist()
+        if v and v.strip()
+    ]
+    for sep in _ID_SEPARATORS:
+        listed = [
+            v
+            for v in values
+            if sep in v and all(_LISTED_ID.fullmatch(part.strip()) for part in v.split(sep))
+        ]
+        if listed:
+            return (
+                f"customer_id {cg.source!r} holds several ids separated by {sep!r} on "
+                f"{len(listed)} of {len(values)} sampled rows ({listed[0]!r}): the run reads "
+                "such a line as one customer of its own, none of the customers it names. "
+                "Export one customer a line (a deal's primary company), or map a column "
+                "holding one customer"
+            )
+    return None
 
 
 # -- rows that are no sale ----------------------------------------------------------------
