@@ -177,3 +177,188 @@ def test_a_customer_name_with_a_comma_is_one_customer(tmp_path: Path) -> None:
     g = _guess(tmp_path, "sales.csv", "\n".join(rows) + "\n")
     assert g.mapping()["customer_id"] == "Customer"
     assert not any("several ids" in n for n in g.notes)
+
+
+# -- Magento 2's order items ------------------------------------------------------------------
+
+
+def test_magento_order_items_row_total_and_qty_ordered_are_read(tmp_path: Path) -> None:
+    rows = ["Order #,Purchase Date,Customer Email,Status,SKU,Qty Ordered,Price,Row Total"]
+    for i in range(24):
+        price, qty = [34.0, 45.0, 29.0][i % 3], 1 + i % 2
+        rows.append(
+            f'{100000001 + i // 2:09d},"{["Jan", "Feb", "Mar"][i % 3]} {i % 27 + 1}, 2024 '
+            f'{i % 12 + 1}:05:33 PM",{["roni@example.com", "john@example.com"][i % 2]},'
+            f"{['complete', 'processing', 'canceled'][i % 3]},MH0{i % 4},{qty}.0000,"
+            f"{price:.4f},{price * qty:.4f}"
+        )
+    mapping = _guess(tmp_path, "order_items.csv", "\n".join(rows) + "\n").mapping()
+    assert mapping["revenue"] == "Row Total"
+    assert mapping["quantity"] == "Qty Ordered"
+    assert mapping["unit_price"] == "Price"
+
+
+# -- a CRM's deals: the day a deal closed is its date -----------------------------------------
+
+
+def test_zoho_crm_deals_closing_date_is_the_date_not_the_created_time(tmp_path: Path) -> None:
+    rows = ["Record Id,Deal Name,Amount,Closing Date,Account Name,Stage,Created Time"]
+    stages = ["Closed Won", "Closed Lost", "Negotiation/Review", "Closed Won", "Qualification"]
+    for i in range(20):
+        rows.append(
+            f"zcrm_4876{i:012d},Deal {i},{[5000, 1200, 800][i % 3]},2024-{i % 12 + 1:02d}-"
+            f"{i % 27 + 1:02d},{['Zylker', 'Acme', 'Globex'][i % 3]},{stages[i % 5]},"
+            f"2023-12-{i % 27 + 1:02d} 10:00:00"
+        )
+    _, parsed = _init(tmp_path, "Deals_2024.csv", "\n".join(rows) + "\n")
+    section = parsed["transactions"]
+    assert isinstance(section, dict)
+    assert section["columns"]["date"] == "Closing Date"
+    assert section["columns"]["customer_id"] == "Account Name"
+    assert section["keep_rows"] == {"Stage": ["Closed Won"]}
+
+
+# -- a subtotal beside a total ----------------------------------------------------------------
+
+
+def _odoo_order_lines() -> str:
+    """Odoo's export of sale order lines: Subtotal before tax, Total with it; a quotation
+    is no order yet."""
+    rows = [
+        "Order Reference,Customer,Order Date,Product,Quantity,Unit Price,Discount (%),"
+        "Subtotal,Total,Status"
+    ]
+    statuses = ["Sales Order", "Sales Order", "Quotation", "Cancelled", "Sales Order", "Locked"]
+    for i in range(24):
+        price, qty, discount = [100.0, 40.0, 15.0][i % 3], 1 + i % 4, [0, 10, 0, 5][i % 4]
+        subtotal = price * qty * (1 - discount / 100)
+        rows.append(
+            f"S{i // 2 + 1:05d},{['Azure Interior', 'Deco Addict', 'Gemini'][i % 3]},"
+            f"2024-02-{i % 27 + 1:02d} 10:15:00,[FURN_{i % 5}] Desk {i % 5},{qty}.00,"
+            f"{price:.2f},{discount:.2f},{subtotal:.2f},{subtotal * 1.15:.2f},{statuses[i % 6]}"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_odoo_order_lines_subtotal_before_tax_is_revenue(tmp_path: Path) -> None:
+    g = _guess(tmp_path, "sale.order.line.csv", _odoo_order_lines())
+    assert g.mapping()["revenue"] == "Subtotal"
+    why = dict(g.unmapped)["Total"]
+    assert why.startswith("reads as revenue, but is at least 'Subtotal' on all 24 sampled rows")
+
+
+def test_odoo_quotations_are_left_out_as_no_sale(tmp_path: Path) -> None:
+    _, parsed = _init(tmp_path, "sale.order.line.csv", _odoo_order_lines())
+    section = parsed["transactions"]
+    assert isinstance(section, dict)
+    assert section["exclude_rows"] == {"Status": ["Quotation", "Cancelled"]}
+
+
+def test_bigcommerce_subtotal_ex_tax_is_revenue_not_the_order_total(tmp_path: Path) -> None:
+    # the order's total adds shipping (and its tax)
+    rows = [
+        "Order ID,Customer ID,Customer Email,Order Date,Order Status,Subtotal (inc tax),"
+        "Subtotal (ex tax),Tax Total,Shipping Cost (ex tax),Order Total (inc tax),"
+        "Order Total (ex tax)"
+    ]
+    for i in range(20):
+        sub = [50.0, 120.0, 19.99][i % 3]
+        rows.append(
+            f"{100 + i},{[12, 34, 56][i % 3]},{['a@x.com', 'b@y.com', 'c@z.com'][i % 3]},"
+            f"{i % 12 + 1:02d}/{i % 27 + 1:02d}/2024,Completed,{sub * 1.1:.2f},{sub:.2f},"
+            f"{sub * 0.1:.2f},5.00,{sub * 1.1 + 5.5:.2f},{sub + 5:.2f}"
+        )
+    g = _guess(tmp_path, "orders-2024.csv", "\n".join(rows) + "\n")
+    assert g.mapping()["revenue"] == "Subtotal (ex tax)"
+
+
+def test_a_total_equal_to_its_subtotal_stays_revenue(tmp_path: Path) -> None:
+    # no tax nor shipping on any row: nothing tells the subtotal from the total
+    rows = ["Invoice,Customer,Date,Subtotal,Total"]
+    for i in range(12):
+        rows.append(f"{i},K{i % 3},2024-01-{i + 1:02d},{10 + i}.00,{10 + i}.00")
+    g = _guess(tmp_path, "sales.csv", "\n".join(rows) + "\n")
+    assert g.mapping()["revenue"] == "Total"
+
+
+# -- the French FEC ---------------------------------------------------------------------------
+
+
+def _fec() -> str:
+    """A Fichier des Écritures Comptables (tab-separated, dates YYYYMMDD, comma decimals):
+    each invoice a line on the customer's account (411, its auxiliary account the
+    customer), one on sales (706) and one on VAT (44571)."""
+    header = (
+        "JournalCode\tJournalLib\tEcritureNum\tEcritureDate\tCompteNum\tCompteLib\tCompAuxNum\t"
+        "CompAuxLib\tPieceRef\tPieceDate\tEcritureLib\tDebit\tCredit\tEcritureLet\tDateLet\t"
+        "ValidDate\tMontantdevise\tIdevise"
+    )
+    rows = [header]
+    customers = [("C0001", "DUPONT SA"), ("C0002", "MARTIN SARL"), ("C0003", "BERNARD")]
+    for i in range(15):
+        net = [1000.0, 250.5, 4200.0][i % 3]
+        day = f"2024{i % 12 + 1:02d}{i % 27 + 1:02d}"
+        aux, name = customers[i % 3]
+        lines = [
+            ("411000", "Clients", aux, name, net * 1.2, 0.0),
+            ("706000", "Prestations de services", "", "", 0.0, net),
+            ("445710", "TVA collectée", "", "", 0.0, net * 0.2),
+        ]
+        for account, label, a, n, debit, credit in lines:
+            d, c = (f"{v:.2f}".replace(".", ",") for v in (debit, credit))
+            rows.append(
+                f"VE\tVentes\tVE{i + 1:05d}\t{day}\t{account}\t{label}\t{a}\t{n}\tF{2024000 + i}\t"
+                f"{day}\tFacture {name}\t{d}\t{c}\t\t\t{day}\t\t"
+            )
+    return "\n".join(rows) + "\n"
+
+
+def test_fec_auxiliary_account_is_the_customer_and_the_foreign_amount_no_revenue(
+    tmp_path: Path,
+) -> None:
+    g = _guess(tmp_path, "123456789FEC20241231.txt", _fec())
+    mapping = g.mapping()
+    assert mapping["customer_id"] == "CompAuxNum"
+    assert mapping["order_id"] == "PieceRef"
+    assert mapping["date"] in ("PieceDate", "EcritureDate")
+    # the amount in a foreign currency is no revenue; the debit and credit pair is noted
+    assert "revenue" not in mapping
+    assert any(n.startswith("'Debit' and 'Credit' look like a debit and a credit") for n in g.notes)
+
+
+# -- MYOB AccountRight's item sales ----------------------------------------------------------
+
+
+def _myob(card_ids: list[str]) -> str:
+    header = [
+        *("Co./Last Name", "First Name", "Invoice #", "Date", "Item Number", "Quantity"),
+        *("Description", "Price", "Discount", "Total", "Inc-Tax Total", "Tax Code"),
+        *("Sale Status", "Card ID", "Record ID"),
+    ]
+    rows = ["\t".join(header)]
+    for i in range(24):
+        price, qty = [10.0, 25.5, 1200.0][i % 3], 1 + i % 3
+        rows.append(
+            "\t".join(
+                [
+                    *(["Harris Plumbing", "Smith", "Jones Bakery"][i % 3], ["", "John", ""][i % 3]),
+                    *(f"{i // 2 + 1:08d}", f"{i % 27 + 1}/{i % 12 + 1}/2024", f"ITM{i % 5}"),
+                    *(str(qty), "Widget", f"${price:,.2f}", "0%", f"${price * qty:,.2f}"),
+                    *(f"${price * qty * 1.1:,.2f}", "GST", "I", card_ids[i % len(card_ids)]),
+                    str(i % 3 + 1),
+                ]
+            )
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_myob_card_id_is_the_customer(tmp_path: Path) -> None:
+    mapping = _guess(tmp_path, "ITEMSALE.TXT", _myob(["CUS001", "CUS002", "CUS003"])).mapping()
+    assert mapping["customer_id"] == "Card ID"
+    assert mapping["revenue"] == "Total"
+
+
+def test_myob_without_card_ids_reads_the_card_name(tmp_path: Path) -> None:
+    # MYOB writes *None where a card has no ID: the card's name is the customer
+    mapping = _guess(tmp_path, "ITEMSALE.TXT", _myob(["*None"])).mapping()
+    assert mapping["customer_id"] == "Co./Last Name"

@@ -149,7 +149,7 @@ _MONEY_VETO = "PERCENT MARGIN TAX INCLTAX ID"
 #: words that qualify any money column: its currency (Amount (LCY)) or that it is booked
 #: (Cost Amount (Actual))
 _MONEY_QUALS = "CURRENCY ACTUAL"
-_DATE_QUALS = "INVOICE ORDER DOCUMENT SALES POSTING TRANSACTION TIME"
+_DATE_QUALS = "INVOICE ORDER DOCUMENT SALES POSTING TRANSACTION TIME CLOSE"
 #: billing, shipping or the customer's own address
 _ADDRESS_QUALS = "CUSTOMER INVOICE SHIPPING PAYER"
 
@@ -1028,6 +1028,7 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     per_order = _drop_order_totals(sample, ranked, profiles, guesses, taken, notes)
     _prefer_line_level(table, sample, usable, have, profiles, guesses, taken, notes)
     _drop_tax_included(sample, have, profiles, guesses, taken, notes)
+    _revenue_before_total(sample, have, profiles, guesses, taken, notes)
     _drop_issued_quantity(sample, profiles, guesses, taken, notes)
     if table == "transactions":
         _item_by_generic_name(sample, have, profiles, guesses, taken)
@@ -1532,6 +1533,67 @@ def _revenue_net_of_tax(
                 f"taken as {net!r}, before tax"
             )
             return
+
+
+def _revenue_before_total(
+    sample: Sample,
+    have: set[str],
+    profiles: dict[str, Profile],
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    notes: dict[str, str],
+) -> None:
+    """Take as revenue a subtotal beside the total guessed (Odoo's order lines: Subtotal
+    and Total; BigCommerce's Subtotal (ex tax) and Order Total (ex tax)) where the subtotal
+    is at most the total on every sampled row and below it on at least :data:`MIN_VALUES`:
+    the total adds tax or shipping, which are no sale. A note says why (in ``notes``).
+
+    Examples
+    --------
+    >>> t = pa.table({"Subtotal": ["100.00", "50.00", "20.00", "10.00"],
+    ...               "Total": ["115.00", "57.50", "23.00", "11.50"]})
+    >>> s = Sample("x.csv", "csv", t.column_names, t)
+    >>> ps = {c: profile(t.column(c)) for c in t.column_names}
+    >>> g = {"revenue": ColumnGuess("revenue", "Total", 0.9, "")}
+    >>> notes = {}
+    >>> _revenue_before_total(s, set(t.column_names), ps, g, {"Total": "revenue"}, notes)
+    >>> g["revenue"].source, notes["Total"][:58]
+    ('Subtotal', "reads as revenue, but is at least 'Subtotal' on all 4 samp")
+    """
+    rg = guesses.get("revenue")
+    if rg is None or rg.by_name or rg.source not in have or "total" not in words(rg.source):
+        return
+    spec = _spec_for("transactions", "revenue")
+    subtotals = [
+        s
+        for s in sample.table.column_names
+        if s in have
+        and s not in taken
+        and any("SUBTOTAL" in concepts_of(w) for w in words(s))
+        and _name_score(spec, words(s)) >= NAME_REQUIRED
+        and profiles[s].number >= 0.9
+        and profiles[s].sparse == profiles[rg.source].sparse
+    ]
+    comma = _file_decimal(sample, profiles) == ","
+    total = pc.abs(_amounts(sample, rg.source, comma))
+    for sub in subtotals:
+        before = pc.abs(_amounts(sample, sub, comma))
+        at_most = pc.less_equal(before, pc.add(total, TAX_ROUNDING)).drop_null()
+        below = _count(pc.less(pc.add(before, TAX_ROUNDING), total).fill_null(False))
+        if len(at_most) < MIN_VALUES or _count(at_most) < len(at_most) or below < MIN_VALUES:
+            continue
+        del taken[rg.source]
+        guesses["revenue"] = ColumnGuess(
+            "revenue", sub, rg.confidence, f"{'|'.join(words(sub))}; {profiles[sub].describe()}"
+        )
+        taken[sub] = "revenue"
+        notes.pop(sub, None)
+        notes[rg.source] = (
+            f"reads as revenue, but is at least {sub!r} on all {len(at_most)} sampled rows "
+            f"and above it on {below}: the total with tax or shipping added; revenue is "
+            f"taken as {sub!r}, before them"
+        )
+        return
 
 
 #: the share of the sampled sale lines (revenue above zero) with a negative quantity from

@@ -58,7 +58,7 @@ CONCEPTS: dict[str, str] = {
         fakturiert ticket""",
     "ORDER": """order orders ord so po auftrag auftrage bestellung bestellungen bestell
         commande commandes cmd cde pedido pedidos comanda comenzi comenzii bestelling
-        ordine opportunity opportunities oppty deal deals""",
+        ordine opportunity opportunities oppty deal deals ordered""",
     "DOCUMENT": """document documents doc docs beleg belege documento documentul voucher
         transaction transactions txn trans vorgang receipt albaran lieferschein boleta folio
         bon vch""",
@@ -66,7 +66,8 @@ CONCEPTS: dict[str, str] = {
         livraison expedition envio entrega livrare expediere levering verzending""",
     "POSTING": """posting posted buchung buchungs comptabilisation contabilizare boeking
         booking""",
-    "LINE": """line lines position pos posnr linea ligne regel linie zeile""",
+    # an order's item row (Magento's Row Total)
+    "LINE": """line lines position pos posnr linea ligne regel linie zeile row""",
     "PRODUCT": """product products prod produkt produkte produit produits producto productos
         produs produse produsul item items article articles artikel art articulo articulos
         articol articole sku material materials mat ware waren stock part parts goods
@@ -189,6 +190,8 @@ CONCEPTS: dict[str, str] = {
     "SIZE": """size volume volumen grosse groesse taille tamano dimensiune marime omvang
         potential tam""",
     "GROWTH": """growth wachstum croissance crecimiento crestere groei cagr""",
+    # a deal's closing (Zoho CRM's Closing Date, HubSpot's Close Date): the day it was won
+    "CLOSE": """close closing""",
     # a rate (an exchange rate: SAP's Kurs) is no amount
     "RATE": """rate rata tasa taux quote kurs wechselkurs exchange""",
 }
@@ -242,6 +245,18 @@ ABBREVIATIONS: dict[str, str] = {
     # SAP Business One (OINV, INV1, OCRD): the business partner's code and name, the
     # document's date, number and internal key, the sales employee, the tax number
     "cardcode": "customer nr",
+    # MYOB AccountRight's sales: the customer's card and its name (a company's, or a
+    # person's last name)
+    "cardid": "customer id",
+    "colastname": "customer name",
+    # the French FEC (Fichier des Ecritures Comptables): the auxiliary account of a sales
+    # journal's line (the customer's), the document's number and date; Montantdevise is
+    # the amount in the foreign currency, not the ledger's
+    "compauxnum": "customer nr",
+    "compauxlib": "customer name",
+    "pieceref": "beleg nr",
+    "piecedate": "beleg datum",
+    "montantdevise": "foreign amount",
     "cardname": "customer name",
     "docdate": "beleg datum",
     "docnum": "beleg nr",
@@ -495,13 +510,20 @@ NOT_DONE_STATUSES = _lines(
 )
 #: a status saying the row is no sale only in a column named as a status or a stage
 #: (:func:`status_name`), where elsewhere the word means something else (Exact Online's
-#: Status: Concept, a draft, Geannuleerd, cancelled; a Collection named Concept); folded
+#: Status: Concept, a draft, Geannuleerd, cancelled; a Collection named Concept; Odoo's
+#: order Status: Quotation, an offer not yet ordered); folded
 NAMED_NOT_DONE_STATUSES = _lines(
     """
     concept
     geannuleerd
     ongeldig
     verwijderd
+    quotation
+    quotation sent
+    quote
+    angebot
+    devis
+    presupuesto
     """
 )
 #: words naming a column of a row's status or a deal's stage (Status, Invoice State, Deal
