@@ -362,3 +362,35 @@ def test_myob_without_card_ids_reads_the_card_name(tmp_path: Path) -> None:
     # MYOB writes *None where a card has no ID: the card's name is the customer
     mapping = _guess(tmp_path, "ITEMSALE.TXT", _myob(["*None"])).mapping()
     assert mapping["customer_id"] == "Co./Last Name"
+
+
+# -- Dynamics 365 Sales' opportunities --------------------------------------------------------
+
+
+def test_dynamics_opportunities_potential_customer_and_actual_close_date_are_read(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        "(Do Not Modify) Opportunity,(Do Not Modify) Row Checksum,(Do Not Modify) Modified On,"
+        "Topic,Potential Customer,Est. Close Date,Actual Close Date,Est. Revenue,Actual Revenue,"
+        "Status,Probability,Created On"
+    ]
+    statuses = ["Won", "Lost", "Open", "Won", "Lost"]
+    for i in range(20):
+        status, estimate = statuses[i % 5], [25000, 4000, 12000][i % 3]
+        won = status == "Won"
+        rows.append(
+            f"{0xB1B2C3D4 + i:08x}-5555-ee11-8f6e-000d3a5c{i:04d},Zk{i}Qz==,"
+            f"{i % 12 + 1}/{i % 27 + 1}/2024 10:00 AM,Deal {i},"
+            f"{['Adventure Works', 'Fabrikam', 'Contoso'][i % 3]},{i % 12 + 1}/{i % 27 + 1}/2024,"
+            f"{f'{i % 12 + 1}/{i % 27 + 1}/2024' if status != 'Open' else ''},"
+            f'"${estimate:,.2f}",{f"{estimate * 0.9:.2f}" if won else ""},{status},'
+            f"{[100, 0, 50, 100, 0][i % 5]},{i % 12 + 1}/1/2024 9:00 AM"
+        )
+    _, parsed = _init(tmp_path, "Opportunities.csv", "\n".join(rows) + "\n")
+    section = parsed["transactions"]
+    assert isinstance(section, dict)
+    assert section["columns"]["customer_id"] == "Potential Customer"
+    assert section["columns"]["date"] == "Actual Close Date"
+    assert section["columns"]["revenue"] == "Actual Revenue"
+    assert section["keep_rows"] == {"Status": ["Won"]}

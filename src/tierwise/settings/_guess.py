@@ -149,7 +149,7 @@ _MONEY_VETO = "PERCENT MARGIN TAX INCLTAX ID"
 #: words that qualify any money column: its currency (Amount (LCY)) or that it is booked
 #: (Cost Amount (Actual))
 _MONEY_QUALS = "CURRENCY ACTUAL"
-_DATE_QUALS = "INVOICE ORDER DOCUMENT SALES POSTING TRANSACTION TIME CLOSE"
+_DATE_QUALS = "INVOICE ORDER DOCUMENT SALES POSTING TRANSACTION TIME CLOSE ACTUAL"
 #: billing, shipping or the customer's own address
 _ADDRESS_QUALS = "CUSTOMER INVOICE SHIPPING PAYER"
 

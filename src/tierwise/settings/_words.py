@@ -244,6 +244,8 @@ ABBREVIATIONS: dict[str, str] = {
     "popostalcode": "postcode",
     # SAP Business One (OINV, INV1, OCRD): the business partner's code and name, the
     # document's date, number and internal key, the sales employee, the tax number
+    # Dynamics 365 Sales' opportunity: the account or contact it is for
+    "potentialcustomer": "customer",
     "cardcode": "customer nr",
     # MYOB AccountRight's sales: the customer's card and its name (a company's, or a
     # person's last name)
