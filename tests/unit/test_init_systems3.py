@@ -394,3 +394,34 @@ def test_dynamics_opportunities_potential_customer_and_actual_close_date_are_rea
     assert section["columns"]["date"] == "Actual Close Date"
     assert section["columns"]["revenue"] == "Actual Revenue"
     assert section["keep_rows"] == {"Status": ["Won"]}
+
+
+# -- FreshBooks' invoice details: the item's name is the product ------------------------------
+
+
+def _freshbooks(extra: str = "") -> str:
+    rows = [
+        "Client Name,Invoice #,Date Issued,Invoice Status,Item Name,Rate,Quantity,"
+        f"Line Subtotal,Tax 1 Type,Tax 1 Amount,Line Total,Currency{extra and ',' + extra}"
+    ]
+    for i in range(24):
+        rate, qty = [75.0, 120.0, 50.0][i % 3], 1 + i % 4
+        rows.append(
+            f"{['Acme Co', 'Globex', 'Initech', 'Umbrella'][i % 4]},{i // 2 + 1:07d},"
+            f"{i % 12 + 1:02d}/{i % 27 + 1:02d}/2024,{['paid', 'sent', 'draft'][i % 3]},"
+            f"{['Design', 'Consulting', 'Hosting'][i % 3]},{rate:.2f},{qty},{rate * qty:.2f},"
+            f"HST,{rate * qty * 0.13:.2f},{rate * qty * 1.13:.2f},CAD"
+            + (f",SKU-{i % 3}" if extra else "")
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_freshbooks_item_name_is_the_product_where_no_column_numbers_it(tmp_path: Path) -> None:
+    mapping = _guess(tmp_path, "invoice_details.csv", _freshbooks()).mapping()
+    assert mapping["product_id"] == "Item Name"
+    assert mapping["revenue"] == "Line Subtotal"
+
+
+def test_a_product_number_is_taken_before_the_products_name(tmp_path: Path) -> None:
+    mapping = _guess(tmp_path, "invoice_details.csv", _freshbooks("Product SKU")).mapping()
+    assert mapping["product_id"] == "Product SKU"

@@ -199,7 +199,10 @@ _SPECS: dict[str, _Spec] = {
         "SALES INVOICE DOCUMENT",
         "LINE",
     ),
-    "product_id": _spec({"PRODUCT ID": 1.0, "PRODUCT": 0.9}, "LINE", "DESCRIPTION"),
+    # an item's name where no column numbers it (FreshBooks' Item Name)
+    "product_id": _spec(
+        {"PRODUCT ID": 1.0, "PRODUCT": 0.9, "PRODUCT NAME": 0.7}, "LINE", "DESCRIPTION"
+    ),
     "product_category": _spec({"CATEGORY": 1.0}, "PRODUCT ID NAME"),
     # a count of things (number_of_cds, Item Count) is read by _COUNTED
     "quantity": _spec({"QUANTITY": 1.0, "COUNT": 1.0}, "ORDER INVOICE SALES PRODUCT LINE NET UNIT"),
