@@ -425,3 +425,29 @@ def test_freshbooks_item_name_is_the_product_where_no_column_numbers_it(tmp_path
 def test_a_product_number_is_taken_before_the_products_name(tmp_path: Path) -> None:
     mapping = _guess(tmp_path, "invoice_details.csv", _freshbooks("Product SKU")).mapping()
     assert mapping["product_id"] == "Product SKU"
+
+
+# -- Lightspeed Retail's sales lines: walk-in sales name no customer --------------------------
+
+
+def test_lines_without_a_customer_are_noted_lightspeed(tmp_path: Path) -> None:
+    rows = ["Sale ID,Date,Customer,Item,Custom SKU,Qty,Subtotal,Discounts,Tax,Total"]
+    for i in range(24):
+        price, qty = [19.99, 5.49, 249.0][i % 3], [1, 2, 1, -1][i % 4]
+        sub = price * qty
+        rows.append(
+            f"{1000 + i // 2},{i % 12 + 1}/{i % 27 + 1}/2024,{['Jane Doe', 'Bob Lee', ''][i % 3]},"
+            f'Item {i % 3},BB-{i % 3},{qty},"${sub:,.2f}","$0.00","${sub * 0.08:,.2f}",'
+            f'"${sub * 1.08:,.2f}"'
+        )
+    g = _guess(tmp_path, "sales_lines.csv", "\n".join(rows) + "\n")
+    assert g.mapping()["customer_id"] == "Customer"
+    assert any(
+        n.startswith("customer_id 'Customer' is empty on 8 of 24 sampled rows: the run rejects")
+        for n in g.notes
+    )
+
+
+def test_a_customer_on_every_line_gives_no_such_note(tmp_path: Path) -> None:
+    g = _guess(tmp_path, "order_items.csv", _odoo_order_lines())
+    assert not any("is empty on" in n for n in g.notes)

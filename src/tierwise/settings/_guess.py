@@ -1172,6 +1172,21 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
                 "on an order's first line only; map its order number as order_id and list "
                 "the column in [transactions] fill_from_order"
             )
+    elif (
+        table == "transactions"
+        and cg is not None
+        and cg.source in profiles
+        and "fill_down" not in fill
+        and 0 < profiles[cg.source].n < profiles[cg.source].rows
+    ):
+        p = profiles[cg.source]
+        more_notes.append(
+            f"customer_id {cg.source!r} is empty on {p.rows - p.n} of {p.rows} sampled rows: "
+            "the run rejects each such line as missing customer_id, its revenue counted for "
+            "no customer. A till writes no customer for a walk-in sale; where the export "
+            "writes the customer on an order's first line only, list the column in "
+            "[transactions] fill_from_order"
+        )
     if pair is not None:
         mapped = guesses["revenue"].source if "revenue" in guesses else None
         by_price = all(o in guesses for o in stand_ins.get("revenue", ("",)))
