@@ -451,3 +451,25 @@ def test_lines_without_a_customer_are_noted_lightspeed(tmp_path: Path) -> None:
 def test_a_customer_on_every_line_gives_no_such_note(tmp_path: Path) -> None:
     g = _guess(tmp_path, "order_items.csv", _odoo_order_lines())
     assert not any("is empty on" in n for n in g.notes)
+
+
+def test_amazon_order_report_buyer_email_and_quantity_purchased_are_read(tmp_path: Path) -> None:
+    # the report the note above points to: the buyer's e-mail, the quantity purchased
+    header = (
+        "order-id\torder-item-id\tpurchase-date\tbuyer-email\tbuyer-name\tsku\tproduct-name\t"
+        "quantity-purchased\tcurrency\titem-price\titem-tax\tshipping-price"
+    )
+    rows = [header]
+    for o in range(24):
+        qty, price = 1 + o % 2, [24.99, 9.49, 39.9][o % 3]
+        rows.append(
+            f"111-{3456789 + o:07d}-{1234567 + o:07d}\t{50000000000000 + o}\t"
+            f"2024-02-{o % 27 + 1:02d}T10:10:05+00:00\t"
+            f"{['abc123', 'def456', 'ghi789'][o % 3]}@marketplace.amazon.com\t"
+            f"{['Jane', 'Bob', 'Ann'][o % 3]}\tSKU-{o % 3}\tWidget {o % 3}\t{qty}\tUSD\t"
+            f"{price * qty:.2f}\t{price * qty * 0.08:.2f}\t5.99"
+        )
+    mapping = _guess(tmp_path, "Orders.txt", "\n".join(rows) + "\n").mapping()
+    assert mapping["customer_id"] == "buyer-email"
+    assert mapping["quantity"] == "quantity-purchased"
+    assert mapping["revenue"] == "item-price"

@@ -58,7 +58,7 @@ CONCEPTS: dict[str, str] = {
         fakturiert ticket""",
     "ORDER": """order orders ord so po auftrag auftrage bestellung bestellungen bestell
         commande commandes cmd cde pedido pedidos comanda comenzi comenzii bestelling
-        ordine opportunity opportunities oppty deal deals ordered""",
+        ordine opportunity opportunities oppty deal deals ordered purchased""",
     "DOCUMENT": """document documents doc docs beleg belege documento documentul voucher
         transaction transactions txn trans vorgang receipt albaran lieferschein boleta folio
         bon vch""",
