@@ -108,6 +108,22 @@ def test_a_second_table_part_way_down_a_csv_file_is_named_by_its_line(tmp_path: 
     assert "the run stops at it" in flat
 
 
+def test_a_second_table_near_the_end_of_a_large_file_is_found(tmp_path: Path) -> None:
+    # returns appended to a large export: their header lies in the sampled end of the file,
+    # below the rows the sample keeps from it
+    rows = ["Customer,Invoice Date,Product,Qty,Amount"]
+    rows += [
+        f"C{i % 50},2024-01-{i % 28 + 1:02d},P{i % 7},{i % 3 + 1},{10 + i % 9}.00"
+        for i in range(30000)
+    ]
+    rows += ["Customer,Return Date,Product,Qty,Refund"]
+    rows += [f"C{i % 50},2024-02-{i % 28 + 1:02d},P{i % 7},1,5.00" for i in range(200)]
+    g = _guess(tmp_path, "sales.csv", "\n".join(rows) + "\n")
+    assert any(
+        n.startswith("line 30002 holds column names other than the header's") for n in g.notes
+    )
+
+
 def test_an_export_with_other_columns_appended_is_named_by_its_line(tmp_path: Path) -> None:
     header = "Customer,Return Date,Product,Qty,Refund,Reason"
     text, _ = _init(tmp_path, "sales.csv", _sales_then_returns(header))

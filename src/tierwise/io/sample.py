@@ -223,11 +223,8 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
     quota = [rows] if not slices else [rows // 2] + [max(1, rows // (2 * slices))] * slices
     # the lines of one field among the head's rows: a report's group headings (Xero)
     single: list[str] = []
-    ragged: list[str] = []
     tables = [
-        _parse_chunk(
-            aligned(c), unique, delimiter, dialect.encoding, q, single if i == 0 else None, ragged
-        )
+        _parse_chunk(aligned(c), unique, delimiter, dialect.encoding, q, single if i == 0 else None)
         for i, (c, q) in enumerate(zip(chunks, quota, strict=True))
     ]
     table = _as_excel_shows(pa.concat_tables(tables).slice(0, rows)).rename_columns(names)
@@ -240,7 +237,7 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
     notes = _title_note(dialect, ti)
     # the note is a courtesy: a file it cannot read is read (and refused) by the run
     with contextlib.suppress(OSError, UnicodeError, LookupError, csv.Error):
-        notes += _csv_second_table(path, dialect, delimiter, table, ragged, name)
+        notes += _csv_second_table(path, dialect, delimiter, [aligned(c) for c in chunks], name)
     return Sample(
         path,
         "csv",
@@ -290,31 +287,35 @@ def _second_table_note(where: str, cells: list[str], name: str, *, stops: bool =
 
 
 def _csv_second_table(
-    path: str, dialect: CsvDialect, delimiter: str, table: pa.Table, ragged: list[str], name: str
+    path: str, dialect: CsvDialect, delimiter: str, chunks: list[bytes], name: str
 ) -> list[str]:
-    """A note naming the line where a second table's header starts, when a sampled row (or
-    a line skipped for its number of fields) is one."""
+    """A note naming the line where a second table's header starts, when a line of the
+    sampled parts of the file is one (whether or not its row is among the rows kept)."""
     header = [h.lstrip("\ufeff") for h in dialect.header]
+    first = header[0].strip() if header else ""
+    if not first:
+        return []
+    enc = dialect.encoding.replace("utf-8-sig", "utf-8")
     found: list[str] | None = None
-    same_width = True
-    for row in zip(*(c.to_pylist() for c in table.columns), strict=True):
-        cells = [v or "" for v in row]
-        if _other_header(cells, header, in_place=True):
-            found = cells
+    for chunk in chunks:
+        text = chunk.decode(enc, errors="replace")
+        if first not in text:
+            continue
+        for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            width = len(cells) == len(header)
+            if len(cells) >= 2 and _other_header(cells, header, in_place=width):
+                found = cells
+                break
+        if found is not None:
             break
     if found is None:
-        for text in ragged:
-            cells = next(csv.reader([text], delimiter=delimiter), [])
-            if _other_header(cells, header, in_place=False):
-                found, same_width = cells, False
-                break
-    if found is None:
         return []
+    same_width = len(found) == len(header)
     where = "a line"
     if dialect.delimiter != WHITESPACE and len(delimiter) == 1:
         # the line as numbered in the file (a quoted value's line breaks counted)
-        enc = "utf-8-sig" if dialect.encoding == "utf-8" else dialect.encoding
-        with open(path, encoding=enc, errors="replace", newline="") as f:
+        fenc = "utf-8-sig" if dialect.encoding == "utf-8" else dialect.encoding
+        with open(path, encoding=fenc, errors="replace", newline="") as f:
             rows = csv.reader(f, delimiter=delimiter)
             for cells in rows:
                 if rows.line_num > dialect.header_end and [c.strip() for c in cells] == [
@@ -387,11 +388,9 @@ def _parse_chunk(
     encoding: str,
     rows: int,
     single: list[str] | None = None,
-    ragged: list[str] | None = None,
 ) -> pa.Table:
     """The rows of ``data``; ``single`` receives the text of each line skipped for holding
-    one field only (a report's group heading) when given, ``ragged`` that of each line
-    skipped for holding another number of fields than the header."""
+    one field only (a report's group heading) when given."""
     if not data.strip():
         return _empty(names)
     enc = encoding.replace("utf-8-sig", "utf-8")
@@ -399,8 +398,6 @@ def _parse_chunk(
     def skip(row: Any) -> str:
         if single is not None and row.actual_columns == 1 and (row.text or "").strip():
             single.append(row.text)
-        if ragged is not None and row.actual_columns >= 2 and row.text:
-            ragged.append(row.text)
         return "skip"
 
     try:
