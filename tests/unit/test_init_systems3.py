@@ -489,3 +489,30 @@ def test_amazon_order_report_buyer_email_and_quantity_purchased_are_read(tmp_pat
     assert mapping["customer_id"] == "buyer-email"
     assert mapping["quantity"] == "quantity-purchased"
     assert mapping["revenue"] == "item-price"
+
+
+def _rows(header: str, row: str, n: int = 24) -> str:
+    """A CSV text of a header and ``n`` rows, ``row`` formatted with the row's number."""
+    return "\n".join([header] + [row.format(i=i, d=i % 27 + 1, b=i % 2) for i in range(n)]) + "\n"
+
+
+def test_dates_named_by_the_ordering_are_the_date(tmp_path: Path) -> None:
+    # Magento 1's order grid: Purchased On; elsewhere Ordered On, Purchased At
+    m1 = _rows(
+        "Order #,Purchased On,Bill to Name,Status,G.T. (Base)",
+        '1000{i:02d},"Jan {d}, 2024 10:00:00 AM",Ann {i},Complete,$2{i}.00',
+    )
+    assert _guess(tmp_path, "m1.csv", m1).mapping()["date"] == "Purchased On"
+    ordered_on = _rows("Order,Customer,Ordered On,Amount", "O{i},K{i},2024-01-{d:02d},1{i}")
+    assert _guess(tmp_path, "o.csv", ordered_on).mapping()["date"] == "Ordered On"
+    at = _rows("Sale ID,Email,Purchased At,Price", "S{i},k{i}@x.com,2024-01-{d:02d} 10:00,1{i}")
+    assert _guess(tmp_path, "p.csv", at).mapping()["date"] == "Purchased At"
+
+
+def test_a_yes_no_column_named_ordered_or_purchased_is_no_order_id(tmp_path: Path) -> None:
+    for name, yes, no in (("Ordered", "Yes", "No"), ("Purchased", "TRUE", "FALSE")):
+        text = _rows(
+            f"Customer,Date,Product,{name},Amount",
+            "K{i},2024-01-{d:02d},P{i},YES,1{i}".replace("YES", yes),
+        ).replace(f",{yes},1", f",{no},1", 12)
+        assert "order_id" not in _guess(tmp_path, f"{name}.csv", text).mapping()

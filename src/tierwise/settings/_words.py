@@ -58,7 +58,7 @@ CONCEPTS: dict[str, str] = {
         fakturiert ticket""",
     "ORDER": """order orders ord so po auftrag auftrage bestellung bestellungen bestell
         commande commandes cmd cde pedido pedidos comanda comenzi comenzii bestelling
-        ordine opportunity opportunities oppty deal deals ordered purchased""",
+        ordine opportunity opportunities oppty deal deals""",
     "DOCUMENT": """document documents doc docs beleg belege documento documentul voucher
         transaction transactions txn trans vorgang receipt albaran lieferschein boleta folio
         bon vch""",
@@ -247,6 +247,10 @@ ABBREVIATIONS: dict[str, str] = {
     # Dynamics 365 Sales' opportunity: the account or contact it is for
     "potentialcustomer": "customer",
     "cardcode": "customer nr",
+    # a line's quantity named by the ordering (Amazon's quantity-purchased, Magento's Qty
+    # Ordered), where "ordered" or "purchased" alone is a date (Purchased On) or a flag
+    "quantitypurchased": "quantity",
+    "qtyordered": "quantity",
     # MYOB AccountRight's sales: the customer's card and its name (a company's, or a
     # person's last name)
     "cardid": "customer id",
