@@ -516,3 +516,48 @@ def test_a_yes_no_column_named_ordered_or_purchased_is_no_order_id(tmp_path: Pat
             "K{i},2024-01-{d:02d},P{i},YES,1{i}".replace("YES", yes),
         ).replace(f",{yes},1", f",{no},1", 12)
         assert "order_id" not in _guess(tmp_path, f"{name}.csv", text).mapping()
+
+
+def _erp_lines(*, after_discount: bool) -> str:
+    """An ERP's invoice lines: Subtotal, Discount, Tax and Total; the Subtotal before the
+    Discount (Total = Subtotal - Discount + Tax) or after it (Total = Subtotal + Tax)."""
+    rows = [
+        "Invoice No,Invoice Date,Customer No,Item No,Qty,Unit Price,Subtotal,Discount,Tax,Total"
+    ]
+    for i in range(24):
+        gross, discount = 12.0 * (1 + i % 4), [0.6, 0.0, 0.0][i % 3]
+        sub = gross - discount if after_discount else gross
+        net = gross - discount
+        rows.append(
+            f"INV-{100 + i // 2},2024-02-{i % 27 + 1:02d},K{100 + i % 5},A{i % 4},{1 + i % 4},"
+            f"12.00,{sub:.2f},{discount:.2f},{net * 0.19:.2f},{net * 1.19:.2f}"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_a_subtotal_before_the_discount_is_not_taken_as_revenue(tmp_path: Path) -> None:
+    g = _guess(tmp_path, "lines.csv", _erp_lines(after_discount=False))
+    assert g.mapping()["revenue"] == "Total"
+    why = dict(g.unmapped)["Subtotal"]
+    assert "'Discount' is not zero" in why and "may be before the discount" in why
+
+
+def test_woocommerce_order_subtotal_before_the_discount_is_not_revenue(tmp_path: Path) -> None:
+    rows = [
+        "order_id,order_date,shipping_total,tax_total,discount_total,order_total,"
+        "order_subtotal,customer_id"
+    ]
+    for i in range(24):
+        sub, ship, disc = 40.0 + 10 * (i % 5), [0.0, 5.0][i % 2], [0.0, 0.0, 4.0][i % 3]
+        tax = (sub - disc) * 0.2
+        rows.append(
+            f"{3000 + i},2024-04-{i % 27 + 1:02d} 12:00:00,{ship:.2f},{tax:.2f},{disc:.2f},"
+            f"{sub - disc + ship + tax:.2f},{sub:.2f},{11 + i % 7}"
+        )
+    g = _guess(tmp_path, "orders.csv", "\n".join(rows) + "\n")
+    assert g.mapping()["revenue"] == "order_total"
+
+
+def test_a_subtotal_after_the_discount_is_revenue(tmp_path: Path) -> None:
+    g = _guess(tmp_path, "lines.csv", _erp_lines(after_discount=True))
+    assert g.mapping()["revenue"] == "Subtotal"

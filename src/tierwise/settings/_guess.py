@@ -1565,6 +1565,9 @@ def _revenue_before_total(
     and Total; BigCommerce's Subtotal (ex tax) and Order Total (ex tax)) where the subtotal
     is at most the total on every sampled row and below it on at least :data:`MIN_VALUES`:
     the total adds tax or shipping, which are no sale. A note says why (in ``notes``).
+    Where a discount amount is not zero on sampled rows, the subtotal is taken only where
+    the total is it plus the tax and shipping columns alone (it is after the discount);
+    else the total stays revenue and a note on the subtotal says why.
 
     Examples
     --------
@@ -1600,6 +1603,15 @@ def _revenue_before_total(
         below = _count(pc.less(pc.add(before, TAX_ROUNDING), total).fill_null(False))
         if len(at_most) < MIN_VALUES or _count(at_most) < len(at_most) or below < MIN_VALUES:
             continue
+        discount = _discount_before(sample, have, profiles, (rg.source, sub), total, before, comma)
+        if discount is not None:
+            notes[sub] = (
+                f"reads as revenue before tax or shipping, but {discount!r} is not zero on "
+                f"sampled rows and {rg.source!r} is not {sub!r} plus the tax and shipping "
+                f"columns alone: {sub!r} may be before the discount, so revenue is kept as "
+                f"{rg.source!r}. Map {sub!r} as revenue if it is after the discount"
+            )
+            return
         del taken[rg.source]
         guesses["revenue"] = ColumnGuess(
             "revenue", sub, rg.confidence, f"{'|'.join(words(sub))}; {profiles[sub].describe()}"
@@ -1612,6 +1624,55 @@ def _revenue_before_total(
             f"taken as {sub!r}, before them"
         )
         return
+
+
+#: words naming what a total adds to a subtotal besides tax and shipping
+_ADDED_CHARGES = frozenset({"fee", "fees", "freight", "handling"})
+
+
+def _discount_before(
+    sample: Sample,
+    have: set[str],
+    profiles: dict[str, Profile],
+    pair: tuple[str, str],
+    total: pa.Array,
+    before: pa.Array,
+    comma: bool,
+) -> str | None:
+    """The discount amount's column that is not zero on sampled rows where the subtotal
+    is not shown to be after it (the total is not the subtotal plus the tax, shipping and fee
+    columns alone, on each row: WooCommerce's order_subtotal and an ERP's Subtotal are
+    before the Discount); ``None`` where no such column is, or the subtotal is after it."""
+    numeric = [
+        s
+        for s in sample.table.column_names
+        if s in have and s not in pair and profiles[s].number >= 0.9
+    ]
+    discounts = [
+        s
+        for s in numeric
+        if any("DISCOUNT" in concepts_of(w) for w in words(s))
+        # a discount's percentage (Odoo's Discount (%), whose Subtotal is after it)
+        and not any("PERCENT" in concepts_of(w) for w in words(s))
+        and _count(pc.not_equal(_amounts(sample, s, comma), 0.0).fill_null(False)) > 0
+    ]
+    if not discounts:
+        return None
+    added = [
+        s
+        for s in numeric
+        if s not in discounts
+        and any({"TAX", "SHIPPING"} & set(concepts_of(w)) or w in _ADDED_CHARGES for w in words(s))
+    ]
+    if not added:
+        return discounts[0]
+    extra = pc.abs(_amounts(sample, added[0], comma)).fill_null(0.0)
+    for s in added[1:]:
+        extra = pc.add(extra, pc.abs(_amounts(sample, s, comma)).fill_null(0.0))
+    gap = pc.abs(pc.subtract(total, pc.add(before, extra))).drop_null()
+    if len(gap) and _count(pc.less_equal(gap, 2 * TAX_ROUNDING)) == len(gap):
+        return None
+    return discounts[0]
 
 
 #: the share of the sampled sale lines (revenue above zero) with a negative quantity from
