@@ -69,7 +69,7 @@ def test_a_file_that_names_no_buyer_says_so_rather_than_suggesting_columns(
     missing = dict(g.missing)
     assert "customer_id" not in g.mapping()
     note = missing["customer_id"]
-    assert note.startswith("the file names no buyer")
+    assert note.startswith("no column's name reads as a customer: Amazon's All Orders")
     assert "buyer-email" in note and "could be" not in note
     assert "ship-service-level" not in note
 
@@ -561,3 +561,28 @@ def test_woocommerce_order_subtotal_before_the_discount_is_not_revenue(tmp_path:
 def test_a_subtotal_after_the_discount_is_revenue(tmp_path: Path) -> None:
     g = _guess(tmp_path, "lines.csv", _erp_lines(after_discount=True))
     assert g.mapping()["revenue"] == "Subtotal"
+
+
+def test_a_file_without_amazons_columns_is_not_said_to_be_amazons(tmp_path: Path) -> None:
+    for who in ("Company", "Firma", "Deal - Organization", "Name"):
+        text = _rows(
+            f"Invoice,Date,{who},Product,Amount", "I{i},2024-01-{d:02d},Acme {b},P{i},1{i}"
+        )
+        note = dict(_guess(tmp_path, "sales.csv", text).missing).get("customer_id", "")
+        assert "Amazon" not in note and "names no buyer" not in note
+
+
+def test_columns_a_customer_could_be_by_their_values_are_listed(tmp_path: Path) -> None:
+    text = _rows("Belegnr;Datum;Kürzel;Matchcode;Betrag", "D{i};01.01.2024;K10{b};MC{b};10,00")
+    note = dict(_guess(tmp_path, "belege.csv", text).missing)["customer_id"]
+    assert note == (
+        "no column's name reads as a customer; by their values it could be 'Kürzel' or 'Matchcode'"
+    )
+
+
+def test_other_tables_than_transactions_get_no_note_on_a_buyer(tmp_path: Path) -> None:
+    path = tmp_path / "companies.csv"
+    path.write_text(_rows("Company Name,Industry,City", "Firm {i},Retail,Berlin"))
+    for table in ("customers", "payments", "activities"):
+        g = guess_table(table, read_sample(path, name=table))
+        assert "reads as a customer" not in dict(g.missing).get("customer_id", "")

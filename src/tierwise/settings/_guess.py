@@ -1067,8 +1067,12 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             conf = 0.5 * _shape(table, c, p)
             guesses[c.name] = ColumnGuess(c.name, s, conf, f"by its values only: {p.describe()}")
             taken[s] = c.name
-        elif c.name == "customer_id" and not _names_a_customer(table, sources):
-            missing_notes[c.name] = _no_customer_note(fitting)
+        elif (
+            table == "transactions"
+            and c.name == "customer_id"
+            and not _names_a_customer(table, sources)
+        ):
+            missing_notes[c.name] = _no_customer_note(fitting, sources)
         elif len(fitting) > 1:
             missing_notes[c.name] = "by their values it could be " + " or ".join(map(repr, fitting))
     contested = {c: v for c, v in contested.items() if c not in guesses}
@@ -2021,19 +2025,30 @@ def _names_a_customer(table: str, sources: Iterable[str]) -> bool:
     return any(_name_score(spec, words(s)) >= NAME_REQUIRED for s in sources)
 
 
-def _no_customer_note(fitting: list[str]) -> str:
-    """Why customer_id is not found in a file whose columns name no customer (a
-    marketplace's orders report, which leaves the buyer out): values alone pick no
-    customer out of columns named for something else."""
+def _no_customer_note(fitting: list[str], sources: Iterable[str]) -> str:
+    """Why customer_id is not found in a transactions file whose columns' names read as
+    no customer: the columns its values could be, or, in Amazon's All Orders report
+    (amazon-order-id), that the report leaves the buyer out.
+
+    Examples
+    --------
+    >>> _no_customer_note(["Kürzel", "Matchcode"], ["Belegnr", "Kürzel", "Matchcode"])
+    "no column's name reads as a customer; by their values it could be 'Kürzel' or 'Matchcode'"
+    """
     unnamed = [s for s in fitting if _PLACEHOLDER.fullmatch(s.strip())]
     if unnamed:
         return "by their values it could be " + " or ".join(map(repr, unnamed))
-    return (
-        "the file names no buyer (no column reads as a customer, buyer or account; a "
-        "marketplace's orders report, such as Amazon's All Orders, leaves the buyer out): "
-        "export the report that names the buyer (Amazon's order report has buyer-email), or "
-        "map the column you know identifies a customer"
-    )
+    if any(re.sub(r"[^a-z]", "", s.casefold()) == "amazonorderid" for s in sources):
+        return (
+            "no column's name reads as a customer: Amazon's All Orders report leaves the "
+            "buyer out; export the order report that names the buyer (buyer-email), or map "
+            "the column you know identifies a customer"
+        )
+    if fitting:
+        return "no column's name reads as a customer; by their values it could be " + (
+            " or ".join(map(repr, fitting))
+        )
+    return "no column's name reads as a customer: map the column that identifies a customer"
 
 
 def _contested_note(source: str, other: str) -> str:
