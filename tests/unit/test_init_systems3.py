@@ -586,3 +586,16 @@ def test_other_tables_than_transactions_get_no_note_on_a_buyer(tmp_path: Path) -
     for table in ("customers", "payments", "activities"):
         g = guess_table(table, read_sample(path, name=table))
         assert "reads as a customer" not in dict(g.missing).get("customer_id", "")
+
+
+def test_myob_with_many_cards_without_an_id_reads_the_card_name(tmp_path: Path) -> None:
+    g = _guess(tmp_path, "ITEMSALE.TXT", _myob(["*None", "*None", "*None", "CUS9"]))
+    assert g.mapping()["customer_id"] == "Co./Last Name"
+    assert any("'Card ID' is *None (a card without an ID) on 18 of 24" in n for n in g.notes)
+
+
+def test_myob_with_a_few_cards_without_an_id_notes_them(tmp_path: Path) -> None:
+    ids = ["*None"] + [f"CUS{i:03d}" for i in range(11)]
+    g = _guess(tmp_path, "ITEMSALE.TXT", _myob(ids))
+    assert g.mapping()["customer_id"] == "Card ID"
+    assert any("one customer '*None'" in n for n in g.notes)

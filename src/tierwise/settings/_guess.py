@@ -1086,6 +1086,9 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     guest = _guest_customers(sample, guesses, taken, profiles)
     if guest is not None:
         more_notes.append(guest)
+    no_card = _cards_without_id(table, sample, guesses, taken, profiles)
+    if no_card is not None:
+        more_notes.append(no_card)
     several = _several_customers(sample, guesses)
     if several is not None:
         more_notes.append(several)
@@ -2184,6 +2187,69 @@ def _guest_customers(
         f"customer_id is taken from {mail!r} instead; the customer master's customer_id "
         f"must then be the e-mail address too (or map {cg.source!r} back, and the "
         "placeholder stays one customer)"
+    )
+
+
+#: what MYOB writes as the Card ID of a card without one
+_NO_CARD_ID = "*none"
+#: the share of the sampled customer ids that are :data:`_NO_CARD_ID` from which the
+#: card's name is taken as the customer instead
+NO_CARD_SHARE = 0.25
+
+
+def _cards_without_id(
+    table: str,
+    sample: Sample,
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    profiles: dict[str, Profile],
+) -> str | None:
+    """Where the customer_id guessed holds MYOB's ``*None`` (a card without a Card ID) on
+    sampled rows, a note: on at least :data:`NO_CARD_SHARE` of them, and where a column's
+    name reads as the customer's name (Co./Last Name), that column is taken as
+    customer_id instead (changing ``guesses`` and ``taken``); else the run would read
+    every such card as one customer ``*None``. ``None`` where no id is ``*None``."""
+    cg = guesses.get("customer_id")
+    names = sample.table.column_names
+    if cg is None or names.count(cg.source) != 1:
+        return None
+    ids = [
+        v.strip().casefold()
+        for v in pc.cast(sample.table.column(cg.source), pa.string()).to_pylist()
+        if v and v.strip()
+    ]
+    none = sum(v == _NO_CARD_ID for v in ids)
+    if none == 0:
+        return None
+    spec = _spec_for(table, "customer_id")
+    cards = [
+        s
+        for s in names
+        if s not in taken
+        and names.count(s) == 1
+        and "NAME" in {c for w in words(s) for c in concepts_of(w)}
+        and _name_score(spec, words(s)) >= NAME_REQUIRED
+        and profiles.get(s, Profile()).n == profiles.get(s, Profile()).rows > 0
+    ]
+    said = (
+        f"customer_id {cg.source!r} is *None (a card without an ID) on {none} of "
+        f"{len(ids)} sampled rows"
+    )
+    if cards and none >= NO_CARD_SHARE * len(ids):
+        card = cards[0]
+        del taken[cg.source]
+        guesses["customer_id"] = ColumnGuess(
+            "customer_id", card, 0.6, f"{profiles[card].describe()}, the card's name"
+        )
+        taken[card] = "customer_id"
+        return (
+            f"{said}: customer_id is taken as {card!r}, the card's name, as the run would "
+            f"read every such card as one customer '*None'. Two cards of one name are one "
+            f"customer; give each card an ID and map {cg.source!r} to keep them apart"
+        )
+    return (
+        f"{said}: the run reads every such card as one customer '*None'. Give each card "
+        "an ID, or map the card's name as customer_id"
     )
 
 
