@@ -179,7 +179,7 @@ def test_several_company_ids_on_a_deal_are_noted(tmp_path: Path) -> None:
 
 
 def test_several_ids_in_a_quoted_value_or_separated_by_a_bar_are_noted(tmp_path: Path) -> None:
-    g = _guess(tmp_path, "deals.csv", _hubspot_deals(["101", '"102,103"']))
+    g = _guess(tmp_path, "deals.csv", _hubspot_deals(["101", '"1021,1033"']))
     assert any("separated by ','" in n for n in g.notes)
     g = _guess(tmp_path, "deals.csv", _hubspot_deals(["101", "102|103"]))
     assert any("separated by '|'" in n for n in g.notes)
@@ -599,3 +599,9 @@ def test_myob_with_a_few_cards_without_an_id_notes_them(tmp_path: Path) -> None:
     g = _guess(tmp_path, "ITEMSALE.TXT", _myob(ids))
     assert g.mapping()["customer_id"] == "Card ID"
     assert any("one customer '*None'" in n for n in g.notes)
+
+
+def test_numbers_with_thousands_separators_are_no_list_of_ids(tmp_path: Path) -> None:
+    for ids in (['"1,234"', '"2,345"', "999"], ['"1,500.00"', '"12,250.50"', "980.00"]):
+        g = _guess(tmp_path, "deals.csv", _hubspot_deals(ids))
+        assert not any("several ids" in n for n in g.notes)

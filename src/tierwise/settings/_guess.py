@@ -2256,6 +2256,8 @@ def _cards_without_id(
 #: an id in a list of several (HubSpot's Associated Company IDs: 123;456): a word of
 #: letters, digits and the signs ids and e-mail addresses use, with a digit or an @
 _LISTED_ID = re.compile(r"[\w.@+/-]*[\d@][\w.@+/-]*")
+#: a number written with thousands separators (1,234 or 1,500.00), no list of ids
+_THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
 #: what separates the ids of such a list
 _ID_SEPARATORS = (";", "|", ",")
 
@@ -2277,7 +2279,9 @@ def _several_customers(sample: Sample, guesses: dict[str, ColumnGuess]) -> str |
         listed = [
             v
             for v in values
-            if sep in v and all(_LISTED_ID.fullmatch(part.strip()) for part in v.split(sep))
+            if sep in v
+            and all(_LISTED_ID.fullmatch(part.strip()) for part in v.split(sep))
+            and not (sep == "," and _THOUSANDS.fullmatch(v))
         ]
         if listed:
             return (
