@@ -605,3 +605,20 @@ def test_numbers_with_thousands_separators_are_no_list_of_ids(tmp_path: Path) ->
     for ids in (['"1,234"', '"2,345"', "999"], ['"1,500.00"', '"12,250.50"', "980.00"]):
         g = _guess(tmp_path, "deals.csv", _hubspot_deals(ids))
         assert not any("several ids" in n for n in g.notes)
+
+
+def test_blank_lines_and_a_footer_are_no_lines_without_a_customer(tmp_path: Path) -> None:
+    # eBay's orders report: a blank line under the header, blank lines and a footer below
+    cols = '"Sales Record Number","Order Number","Buyer Username","Item Number","Quantity"'
+    blank = ",".join(['""'] * 7)
+    rows = [blank, cols + ',"Sold For","Sale Date"', blank]
+    for i in range(24):
+        rows.append(
+            f'"{1000 + i}","29-10501-{70000 + i}","buyer.{i % 5}","1618033{i:05d}","1",'
+            f'"${10 + i}.25","Mar-{i % 27 + 1:02d}-24"'
+        )
+    rows += [blank, '"24","record(s) downloaded","","","","",""']
+    rows += ['"Seller ID : vintage_optics_shop","","","","","",""']
+    g = _guess(tmp_path, "eBay-OrdersReport-Mar-25-2024.csv", "\r\n".join(rows) + "\r\n")
+    assert g.mapping()["customer_id"] == "Buyer Username"
+    assert not any("is empty on" in n for n in g.notes)

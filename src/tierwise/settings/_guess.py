@@ -1185,10 +1185,11 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
         and cg.source in profiles
         and "fill_down" not in fill
         and 0 < profiles[cg.source].n < profiles[cg.source].rows
+        and (lines := _sale_lines_without(sample, guesses, cg.source))[0] > 0
     ):
-        p = profiles[cg.source]
+        empty, rows = lines
         more_notes.append(
-            f"customer_id {cg.source!r} is empty on {p.rows - p.n} of {p.rows} sampled rows: "
+            f"customer_id {cg.source!r} is empty on {empty} of {rows} sampled rows: "
             "the run rejects each such line as missing customer_id, its revenue counted for "
             "no customer. A till writes no customer for a walk-in sale; where the export "
             "writes the customer on an order's first line only, list the column in "
@@ -2015,6 +2016,36 @@ def _constant(p: Profile) -> bool:
 def _constant_note(sample: Sample, source: str, p: Profile) -> str:
     example = _example(sample, [source]) or "one value"
     return f"it holds {example} in all {p.n} sampled rows, which identifies nothing"
+
+
+def _sale_lines_without(
+    sample: Sample, guesses: dict[str, ColumnGuess], source: str
+) -> tuple[int, int]:
+    """How many sampled rows carry a sale (an amount or a date guessed; else an order id)
+    but leave ``source`` empty, and how many carry a sale: a blank line or a report's
+    footer (eBay's "18 record(s) downloaded", "Seller ID : …") is no line without a
+    customer."""
+    t = sample.table
+    names = t.column_names
+
+    def cells(column: str) -> pa.Array:
+        text = pc.cast(t.column(column), pa.string()).combine_chunks()
+        return pc.fill_null(pc.match_substring_regex(text, r"\S"), False)
+
+    sale = [
+        guesses[c].source
+        for c in ("revenue", "unit_price", "date")
+        if c in guesses and names.count(guesses[c].source) == 1
+    ]
+    if not sale and "order_id" in guesses and names.count(guesses["order_id"].source) == 1:
+        sale = [guesses["order_id"].source]
+    if not sale:
+        return 0, 0
+    carries = cells(sale[0])
+    for c in sale[1:]:
+        carries = pc.or_(carries, cells(c))
+    empty = pc.and_(carries, pc.invert(cells(source)))
+    return _count(empty), _count(carries)
 
 
 #: a name a program gives a column whose header cell is empty (column_3, Unnamed: 3, F3)
