@@ -622,3 +622,17 @@ def test_blank_lines_and_a_footer_are_no_lines_without_a_customer(tmp_path: Path
     g = _guess(tmp_path, "eBay-OrdersReport-Mar-25-2024.csv", "\r\n".join(rows) + "\r\n")
     assert g.mapping()["customer_id"] == "Buyer Username"
     assert not any("is empty on" in n for n in g.notes)
+
+
+def test_a_row_of_the_headers_width_is_a_second_table_as_validate_reads_it(
+    tmp_path: Path,
+) -> None:
+    # two names of six in their columns, or the names in another case: validate reads on
+    header = "Customer,Invoice Date,Product,Qty,Amount,Region"
+    rows = [header] + [
+        f"C{i % 3},2024-01-{i + 1:02d},P{i % 4},1,{10 + i}.00,North" for i in range(20)
+    ]
+    for odd in ("Customer,Invoice Date,,,,", header.lower()):
+        text = "\n".join([*rows[:11], odd, *rows[11:]]) + "\n"
+        g = _guess(tmp_path, "sales.csv", text)
+        assert not any("second table" in n for n in g.notes), odd

@@ -255,8 +255,9 @@ def _other_header(cells: list[str], header: list[str], *, in_place: bool) -> boo
     (``tierwise.validate`` for a CSV file, ``tierwise.io.readers`` for a sheet): its first
     column holds the header's first name (a table's key, a customer or an order, where a
     row of data carries a value), at least two and at least half of its filled cells are
-    the header's names (each in its own column when ``in_place``: a row of the header's
-    width), and it is not the header again."""
+    the header's names, and it is not the header again. A row of the header's width
+    (``in_place``) is read as validate reads one: its first cell the header's first name
+    as written, at least half of the header's names each in its own column."""
     texts = [c.strip().lstrip("\ufeff") for c in cells]
     names = [h.strip().lstrip("\ufeff") for h in header]
     key = next((k for k, h in enumerate(names) if h), None)
@@ -264,7 +265,12 @@ def _other_header(cells: list[str], header: list[str], *, in_place: bool) -> boo
         return False
     filled = [t for t in texts if t]
     if in_place:
+        # as validate reads a CSV file's row of the header's width: the names as written,
+        # at least half of the header's
+        if texts[key] != names[key]:
+            return False
         hits = sum(t == h for t, h in zip(texts, names, strict=False) if t)
+        return hits >= 2 and 2 * hits >= len(names) and texts != names
     else:
         known = {h.casefold() for h in names if h}
         hits = sum(t.casefold() in known for t in filled)
@@ -312,15 +318,27 @@ def _csv_second_table(
         return []
     same_width = len(found) == len(header)
     where = "a line"
-    if dialect.delimiter != WHITESPACE and len(delimiter) == 1:
+    wanted = [c.strip() for c in found]
+    if dialect.delimiter != WHITESPACE and len(delimiter) == 1 and "16" not in enc + "32":
+        # the line as numbered in the file (a quoted value's line breaks counted): its
+        # lines read as bytes, only those holding the first name parsed
+        key = first.encode(enc, errors="replace")
+        with open(path, "rb") as f:
+            for number, raw in enumerate(f, 1):
+                if number <= dialect.header_end or key not in raw:
+                    continue
+                text = raw.decode(enc, errors="replace").lstrip("\ufeff")
+                cells = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter), [])
+                if [c.strip() for c in cells] == wanted:
+                    where = f"line {number}"
+                    break
+    elif dialect.delimiter != WHITESPACE and len(delimiter) == 1:
         # the line as numbered in the file (a quoted value's line breaks counted)
         fenc = "utf-8-sig" if dialect.encoding == "utf-8" else dialect.encoding
         with open(path, encoding=fenc, errors="replace", newline="") as f:
             rows = csv.reader(f, delimiter=delimiter)
             for cells in rows:
-                if rows.line_num > dialect.header_end and [c.strip() for c in cells] == [
-                    c.strip() for c in found
-                ]:
+                if rows.line_num > dialect.header_end and [c.strip() for c in cells] == wanted:
                     where = f"line {rows.line_num}"
                     break
     return [_second_table_note(where, found, name, stops=same_width)]
