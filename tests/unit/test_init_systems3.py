@@ -636,3 +636,19 @@ def test_a_row_of_the_headers_width_is_a_second_table_as_validate_reads_it(
         text = "\n".join([*rows[:11], odd, *rows[11:]]) + "\n"
         g = _guess(tmp_path, "sales.csv", text)
         assert not any("second table" in n for n in g.notes), odd
+
+
+def test_a_products_name_taken_as_product_id_is_noted(tmp_path: Path) -> None:
+    g = _guess(tmp_path, "invoice_details.csv", _freshbooks())
+    assert any("names spelt differently" in n and "'Item Name'" in n for n in g.notes)
+
+
+def test_a_column_of_codes_named_model_asin_or_ref_comes_before_a_name(tmp_path: Path) -> None:
+    for code in ("ASIN", "Barcode", "Model", "Ref", "Internal Ref"):
+        text = _rows(
+            f"Order,Date,Customer,Product Name,{code},Qty,Line Amount",
+            "O{i},2024-01-{d:02d},C{b},Blue Shirt {b},ST-{i},1,12.5",
+        )
+        g = _guess(tmp_path, "lines.csv", text)
+        assert g.mapping()["product_id"] == code
+        assert not any("names spelt differently" in n for n in g.notes)

@@ -1089,6 +1089,10 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     no_card = _cards_without_id(table, sample, guesses, taken, profiles)
     if no_card is not None:
         more_notes.append(no_card)
+    if table == "transactions":
+        by_name = _product_by_name(sample, profiles, guesses, taken)
+        if by_name is not None:
+            more_notes.append(by_name)
     several = _several_customers(sample, guesses)
     if several is not None:
         more_notes.append(several)
@@ -2046,6 +2050,48 @@ def _sale_lines_without(
         carries = pc.or_(carries, cells(c))
     empty = pc.and_(carries, pc.invert(cells(source)))
     return _count(empty), _count(carries)
+
+
+#: names of a column holding a product's code where the file names no product id
+#: (Amazon's ASIN, a Barcode, a Model, Odoo's Internal Ref), folded
+_PRODUCT_CODES = ("asin", "barcode", "model", "ref", "internalref")
+
+
+def _product_by_name(
+    sample: Sample,
+    profiles: dict[str, Profile],
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+) -> str | None:
+    """Where product_id is guessed as a product's name (Product Name, Item Name), take a
+    column of codes named in :data:`_PRODUCT_CODES` instead (values without spaces, nearly
+    all with a digit; changing ``guesses`` and ``taken``); else a note that names spelt
+    differently are different products. ``None`` where product_id is no name."""
+    pg = guesses.get("product_id")
+    names = sample.table.column_names
+    if pg is None or pg.by_name or not any("NAME" in concepts_of(w) for w in words(pg.source)):
+        return None
+    for s in names:
+        if s in taken or names.count(s) != 1:
+            continue
+        if re.sub(r"[^a-z]", "", s.casefold()) not in _PRODUCT_CODES:
+            continue
+        values = _filled(sample.table.column(s)).to_pylist()
+        if len(values) < MIN_VALUES or any(any(ch.isspace() for ch in v) for v in values):
+            continue
+        if sum(any(ch.isdigit() for ch in v) for v in values) < 0.9 * len(values):
+            continue
+        del taken[pg.source]
+        guesses["product_id"] = ColumnGuess(
+            "product_id", s, 0.6, f"{profiles[s].describe()}, the product's code"
+        )
+        taken[s] = "product_id"
+        return None
+    return (
+        f"product_id is taken as {pg.source!r}, the product's name: names spelt differently "
+        "(Blue Shirt, Blue shirt) count as different products. Map a column of the "
+        "product's code if the file has one"
+    )
 
 
 #: a name a program gives a column whose header cell is empty (column_3, Unnamed: 3, F3)
