@@ -652,3 +652,14 @@ def test_a_column_of_codes_named_model_asin_or_ref_comes_before_a_name(tmp_path:
         g = _guess(tmp_path, "lines.csv", text)
         assert g.mapping()["product_id"] == code
         assert not any("names spelt differently" in n for n in g.notes)
+
+
+def test_a_quotation_in_other_languages_is_no_sale_in_a_status_column() -> None:
+    from tierwise.settings._words import status_kind
+
+    quotes = (
+        *("Devis envoyé", "Presupuesto enviado", "Angebot versendet", "Angebot gesendet"),
+        *("Offerte", "Offerte verzonden", "Cotización", "Preventivo"),
+    )
+    assert all(status_kind(v, named=True) for v in quotes)
+    assert not any(status_kind(v) for v in quotes)

@@ -528,8 +528,16 @@ NAMED_NOT_DONE_STATUSES = _lines(
     quotation sent
     quote
     angebot
+    angebot versendet
+    angebot gesendet
     devis
+    devis envoye
     presupuesto
+    presupuesto enviado
+    cotizacion
+    offerte
+    offerte verzonden
+    preventivo
     """
 )
 #: words naming a column of a row's status or a deal's stage (Status, Invoice State, Deal
@@ -610,6 +618,8 @@ def status_kind(value: str, *, named: bool = False) -> bool | None:
     [True, True, None, True, False]
     >>> status_kind("Concept"), status_kind("Concept", named=True)
     (False, True)
+    >>> [status_kind(v, named=True) for v in ("Devis envoyé", "Cotización", "Preventivo")]
+    [True, True, True]
     """
     key = " ".join(w for w in re.split(r"[^a-z0-9]+", fold(value)) if w)
     if key in NOT_DONE_STATUSES or (named and key in NAMED_NOT_DONE_STATUSES):
