@@ -663,3 +663,13 @@ def test_a_quotation_in_other_languages_is_no_sale_in_a_status_column() -> None:
     )
     assert all(status_kind(v, named=True) for v in quotes)
     assert not any(status_kind(v) for v in quotes)
+
+
+def test_xero_contact_name_is_the_customer(tmp_path: Path) -> None:
+    text = _rows(
+        "ContactName,EmailAddress,InvoiceNumber,InvoiceDate,Total,InventoryItemCode,Quantity,"
+        "UnitAmount,LineAmount,Currency,Type,Sent,Status",
+        '"Smith {b}, John",,INV-{i:04d},01/{d:02d}/2024,1{i}.50,ITM{i},1,1{i}.50,'
+        "1{i}.50,NZD,Sales invoice,Sent,AUTHORISED",
+    ).replace("AUTHORISED", "PAID", 10)
+    assert _guess(tmp_path, "Export.csv", text).mapping()["customer_id"] == "ContactName"
