@@ -673,3 +673,15 @@ def test_xero_contact_name_is_the_customer(tmp_path: Path) -> None:
         "1{i}.50,NZD,Sales invoice,Sent,AUTHORISED",
     ).replace("AUTHORISED", "PAID", 10)
     assert _guess(tmp_path, "Export.csv", text).mapping()["customer_id"] == "ContactName"
+
+
+def test_a_customer_masters_contact_name_is_not_the_company_name(tmp_path: Path) -> None:
+    # the person to ask for beside the company: the company names the customer
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "Customer No,Company,Contact Name,Email,City\n"
+        + "".join(f"C{i:03d},Firm {i} Ltd,Person {i},p{i}@firm{i}.com,Leeds\n" for i in range(12)),
+        encoding="utf-8",
+    )
+    r = init_settings({"customers": path}, settings_path=tmp_path / "tierwise.toml")
+    assert r.tables["customers"].mapping()["name"] == "Company"

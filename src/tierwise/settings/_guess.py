@@ -319,9 +319,14 @@ _MASTER_KEY = _Spec(
 _COUNTED = _spec({"COUNT": 1.0}, "PRODUCT UNIT QUANTITY")
 
 #: the customer of invoice lines: also the customer's name (Salesforce's Account Name,
-#: Customer Name) where no column identifies the customer, after every other reading
+#: Customer Name) or the contact invoiced (Xero's ContactName) where no column identifies
+#: the customer, after every other reading
 _LINE_CUSTOMER = _Spec(
-    (*_SPECS["customer_id"].alts, (frozenset({"CUSTOMER", "NAME"}), 0.5)),
+    (
+        *_SPECS["customer_id"].alts,
+        (frozenset({"CUSTOMER", "NAME"}), 0.5),
+        (frozenset({"CONTACT", "NAME"}), 0.5),
+    ),
     _SPECS["customer_id"].quals,
     _SPECS["customer_id"].vetoes,
 )

@@ -247,8 +247,6 @@ ABBREVIATIONS: dict[str, str] = {
     # Dynamics 365 Sales' opportunity: the account or contact it is for
     "potentialcustomer": "customer",
     "cardcode": "customer nr",
-    # Xero's sales invoices: the contact invoiced
-    "contactname": "customer name",
     # a line's quantity named by the ordering (Amazon's quantity-purchased, Magento's Qty
     # Ordered), where "ordered" or "purchased" alone is a date (Purchased On) or a flag
     "quantitypurchased": "quantity",
