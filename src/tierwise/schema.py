@@ -85,6 +85,9 @@ class Column:
     #: a number of minutes: text written as a clock duration, H:MM or H:MM:SS, reads as
     #: minutes (``1:05`` is 65, ``0:28:30`` is 28.5)
     minutes: bool = False
+    #: a number in percent (10 = 10%): a trailing percent sign is dropped, the value kept
+    #: (``10%`` and ``10`` are 10)
+    percent: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,8 @@ class TableSpec:
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
     #: columns a file may give that are not kept in the canonical table but derive one
-    #: (transactions: unit_price, discount_amount, unit_cost, currency); mapped like the others
+    #: (transactions: unit_price, discount_amount, discount_percent, unit_cost, currency);
+    #: mapped like the others
     derive_from: tuple[Column, ...] = ()
     #: a required column that other columns may stand in for when the file lacks it
     #: (transactions: revenue from unit_price × quantity)
@@ -173,7 +177,8 @@ TABLES: dict[str, TableSpec] = {
                 "revenue",
                 "number",
                 True,
-                "net revenue of the line after discount (or unit_price × quantity)",
+                "net revenue of the line after discount (or unit_price × quantity, less the "
+                "line's discount)",
             ),
             Column("order_id", "id", doc="invoice or order number"),
             Column("product_id", "id"),
@@ -183,7 +188,8 @@ TABLES: dict[str, TableSpec] = {
             Column(
                 "list_revenue",
                 "number",
-                doc="revenue at list price, before discount (or revenue + discount_amount)",
+                doc="revenue at list price, before discount (or unit_price × quantity, or "
+                "revenue + discount_amount)",
             ),
             Column("is_return", "bool", doc="line is a return or credit note"),
         ),
@@ -191,14 +197,26 @@ TABLES: dict[str, TableSpec] = {
             Column(
                 "unit_price",
                 "number",
-                doc="net price per unit: revenue = unit_price × quantity when the file has no "
-                "revenue column",
+                doc="price per unit: revenue = unit_price × quantity when the file has no "
+                "revenue column; with a discount mapped, the price before the discount "
+                "(list_revenue = unit_price × quantity, revenue = that less the discount) "
+                "unless [transactions] unit_price_after_discount",
             ),
             Column(
                 "discount_amount",
                 "number",
                 doc="discount on the line, currency units: list_revenue = revenue + "
                 "discount_amount when the file has no list_revenue column",
+            ),
+            Column(
+                "discount_percent",
+                "number",
+                doc="discount on the line as a percent of its list amount (10 = 10%; 10% "
+                "reads as 10, 0.1 as 0.1%), where the file has no discount_amount: "
+                "list_revenue = revenue / (1 − discount_percent/100), or with revenue from "
+                "unit_price × quantity, revenue = that × (1 − discount_percent/100); a "
+                "line whose percent is outside 0 to 100 is rejected",
+                percent=True,
             ),
             Column(
                 "unit_cost",

@@ -1253,6 +1253,7 @@ def _number_conventions(
     file: str,
     warnings: list[str] | None,
     percent: Sequence[str] = (),
+    fractions: Sequence[str] = (),
     markers: Sequence[str] = (),
     currency_column: bool = False,
 ) -> dict[str, _Convention]:
@@ -1264,7 +1265,9 @@ def _number_conventions(
     the others are then rejected, never misread). A column of only two-way values follows
     the file's other columns, else ``[table] decimal``'s default, with a warning.
     ``extra`` columns (the user's own) are numbers when every value reads as one;
-    ``percent`` columns (fractions) are read without a trailing percent sign; a text of
+    ``percent`` columns (fractions and percents) are read without a trailing percent sign,
+    and a ``fractions`` column that mixes values with and without one is named in a
+    warning; a text of
     ``markers`` (``[validate] missing_values``) is no value. A column whose values carry
     more than one currency sign is named in a warning, unless the table maps a
     ``currency_column`` (whose codes convert or are counted instead).
@@ -1318,7 +1321,7 @@ def _number_conventions(
         if names[i] in columns:
             # a currency code or word (EUR, zł, Rs.), counted with its sign where it has one
             tests[f"word{i}"] = _currency_word(cleaned[f"t{i}"])
-        if names[i] in percent:
+        if names[i] in fractions:
             tests[f"pct{i}"] = _without_percent(cleaned[f"t{i}"])[0]
     tested = cleaned.select(**tests).view()
     metrics: dict[str, ir.Value] = {}
@@ -1350,7 +1353,7 @@ def _number_conventions(
             nonfinite = tested[f"nonfinite{i}"]
             metrics[f"baddot_{i}"] = _n(text_present & (~dot | nonfinite))
             metrics[f"badcomma_{i}"] = _n(text_present & (~comma | nonfinite))
-        if c in percent:
+        if c in fractions:
             metrics[f"pct_{i}"] = _n(text_present & tested[f"pct{i}"])
             metrics[f"bare_{i}"] = _n(text_present & ~tested[f"pct{i}"])
     got = engine.to_arrow(tested.aggregate(**metrics), f"the number formats of {file}").to_pylist()[
@@ -1391,7 +1394,7 @@ def _number_conventions(
                 f"or map the file's currency column as currency in [{table}.columns] and "
                 f"set [{table}] exchange_rates"
             )
-        if c in percent and got[f"pct_{i}"] and got[f"bare_{i}"] and warnings is not None:
+        if c in fractions and got[f"pct_{i}"] and got[f"bare_{i}"] and warnings is not None:
             # "0.5" among "3.5%" values may mean 0.5% as well as 50%: say how it was read
             warnings.append(
                 f"{file}: column {c!r} mixes values with a % sign "
@@ -1776,8 +1779,12 @@ class _Plan:
     #: the formats a text date column is read with (``[validate] date_formats`` in the
     #: column's order of day and month); empty: ``[table] date_format`` or those formats
     formats: tuple[str, ...] = ()
-    #: a fraction: text with a trailing percent sign is hundredths (``Column.fraction``)
+    #: a trailing percent sign is taken off the text: a fraction's (``Column.fraction``),
+    #: whose text with the sign is hundredths, or a percent's (``Column.percent``)
     percent: bool = False
+    #: with ``percent``: the text with the sign is hundredths (a fraction); False, a number
+    #: in percent, whose sign is dropped only
+    hundredths: bool = True
     #: minutes: text H:MM or H:MM:SS is a clock duration (``Column.minutes``)
     clock: bool = False
     #: the texts read as an empty cell (``[validate] missing_values``, upper case): for a
@@ -1895,7 +1902,7 @@ class _Plan:
             conv = self.conv
             other = "," if conv.decimal == "." else "."
             digits = _digits(clean, conv.decimal, conv.thousands)
-            if self.percent:
+            if self.percent and self.hundredths:
                 # hundredths by the exponent, so "1.1%" reads as the same float as "0.011"
                 digits = ibis.ifelse(t[_hidden("pct", name)], digits + "e-2", digits)
             out = {
@@ -2139,6 +2146,13 @@ GROWTH_MINUS_ONE_OR_BELOW = (
 )
 
 
+#: the reason a transaction line's discount_percent outside 0 to 100 is rejected
+DISCOUNT_PERCENT_OUTSIDE = (
+    "discount_percent is outside 0 to 100: it is a percent of the line's list amount, "
+    "write 10 or 10% for 10%"
+)
+
+
 def _range_rules(
     table: str, p: dict[str, ir.Value], vs: ValidateSettings, today: dt.date
 ) -> list[Rule]:
@@ -2246,6 +2260,14 @@ def _range_rules(
                 "date",
                 f"date in the future (after {limit.isoformat()}, today + "
                 f"{vs.future_tolerance_days} days tolerance)",
+                True,
+            )
+        )
+        rules.append(
+            (
+                _outside(p["discount_percent"], 0, 100),
+                "discount_percent",
+                DISCOUNT_PERCENT_OUTSIDE,
                 True,
             )
         )
@@ -2357,6 +2379,11 @@ def canonicalize(
     ]
     text_extra = [src for _, src in extra if raw[src].type().is_string()]
     percent = [
+        src
+        for c in spec.input_columns
+        if (c.fraction or c.percent) and (src := mapping[c.name]) is not None
+    ]
+    fractions = [
         src for c in spec.input_columns if c.fraction and (src := mapping[c.name]) is not None
     ]
     conventions: dict[str, _Convention] = {}
@@ -2372,6 +2399,7 @@ def canonicalize(
             file=file,
             warnings=warnings,
             percent=percent,
+            fractions=fractions,
             markers=tuple(m for m in _markers(vs) if not m.isdigit()),
             currency_column=mapping.get("currency") is not None,
         )
@@ -2432,7 +2460,8 @@ def canonicalize(
                     is_text,
                     keyed,
                     tuple(orders.get(src, ())),
-                    percent=col.fraction,
+                    percent=col.fraction or col.percent,
+                    hundredths=col.fraction,
                     clock=col.minutes,
                     true_words=true_words,
                     false_words=false_words,
@@ -2625,7 +2654,7 @@ def canonicalize(
         if spec_col.name not in final:
             final[spec_col.name] = ibis.null(_IBIS_TYPES[spec_col.kind])
     if table == "transactions":
-        _derive_transaction_columns(final, mapping, rules)
+        _derive_transaction_columns(final, mapping, rules, ti, file=file, warnings=warnings)
         if mapping["currency"]:
             _convert_currencies(final, mapping["currency"], ti.exchange_rates, rules)
             if not ti.exchange_rates and (warnings is not None or currencies is not None):
@@ -2740,12 +2769,30 @@ def _derive_transaction_columns(
     parsed: dict[str, ir.Value],
     mapping: dict[str, str | None],
     rules: list[tuple[ir.BooleanValue, str, Any]],
+    ti: TableInput,
+    *,
+    file: str,
+    warnings: list[str] | None = None,
 ) -> None:
-    """revenue from unit_price × quantity, list_revenue from revenue + discount_amount, cost
-    from unit_cost × quantity, where the file gives the one and not the other."""
-    if mapping["revenue"] is None and mapping["unit_price"] and mapping["quantity"]:
+    """revenue from unit_price × quantity, list_revenue from the revenue and the line's
+    discount, cost from unit_cost × quantity, where the file gives the one and not the
+    other.
+
+    The discount is discount_amount (currency units), else discount_percent (percent of
+    the list amount: discount_amount = list amount × percent / 100). Where revenue is
+    unit_price × quantity and a discount is mapped, the unit price is the price before the
+    discount unless ``[transactions] unit_price_after_discount``: list_revenue is unit_price
+    × quantity and revenue that less the discount (said in a warning); otherwise revenue
+    is unit_price × quantity and list_revenue the revenue plus the discount. A discount
+    widens the line in its own direction: on a credit line it is negative.
+    """
+    by_price = mapping["revenue"] is None and bool(mapping["unit_price"] and mapping["quantity"])
+    amount, percent = mapping["discount_amount"], mapping["discount_percent"]
+    discount = amount or percent
+    if by_price:
         price, qty = parsed["unit_price"], parsed["quantity"]
-        parsed["revenue"] = (price * qty).cast("float64")
+        gross = (price * qty).cast("float64")
+        parsed["revenue"] = gross
         for name in ("unit_price", "quantity"):
             rules.append(
                 (
@@ -2757,10 +2804,45 @@ def _derive_transaction_columns(
     if mapping["cost"] is None and mapping["unit_cost"] and mapping["quantity"]:
         # a line without its unit cost has no cost, as a line without a cost column value
         parsed["cost"] = (parsed["unit_cost"] * parsed["quantity"]).cast("float64")
-    if mapping["list_revenue"] is None and mapping["discount_amount"]:
-        rev, disc = parsed["revenue"], parsed["discount_amount"].fill_null(0.0).abs()
+    if not discount:
+        return
+    # a line without a discount value has none; a percent outside 0 to 100 is rejected by
+    # the range rules, and reads as none here
+    share = parsed["discount_percent"].fill_null(0.0) / 100
+    share = ibis.ifelse((share < 0) | (share > 1), 0.0, share)
+    if by_price and not ti.unit_price_after_discount:
+        listed = parsed["revenue"]
+        if amount:
+            # up to the line's amount: a line's revenue does not cross zero
+            off = ibis.least(parsed["discount_amount"].fill_null(0.0).abs(), listed.abs())
+            off = ibis.ifelse(listed < 0, -off, off)
+        else:
+            off = listed * share
+        parsed["discount_amount"] = off.cast("float64")
+        parsed["revenue"] = (listed - off).cast("float64")
+        if mapping["list_revenue"] is None:
+            parsed["list_revenue"] = listed
+        if warnings is not None:
+            warnings.append(
+                f"{file}: revenue is unit_price × quantity less the discount "
+                f"({mapping['unit_price']!r} × {mapping['quantity']!r} less {discount!r}), "
+                "the unit price read as the price before the discount; if the file's unit "
+                "price is already net of the discount, set [transactions] "
+                "unit_price_after_discount = true"
+            )
+        return
+    if mapping["list_revenue"] is not None:
+        return
+    rev = parsed["revenue"]
+    if amount:
+        disc = parsed["discount_amount"].fill_null(0.0).abs()
         # the discount widens the line in its own direction: on a credit line it is negative
         parsed["list_revenue"] = (rev + ibis.ifelse(rev < 0, -disc, disc)).cast("float64")
+    else:
+        # a line of 100% off has no list amount its revenue tells
+        listed = ibis.ifelse(share < 1, rev / (1 - share), ibis.null("float64"))
+        parsed["list_revenue"] = listed.cast("float64")
+        parsed["discount_amount"] = (listed - rev).cast("float64")
 
 
 def _without_leading_zeros(value: ir.StringValue) -> ir.StringValue:
@@ -4224,6 +4306,32 @@ def _warn_placeholder_ids(
 _NEGATIVE_COST_SHARE = 0.8
 
 
+def _warn_whole_discounts(
+    shape: dict[str, Any],
+    file: str,
+    settings: Settings,
+    warnings: list[str],
+    mapping: Mapping[str, str | None],
+) -> None:
+    """The lines whose discount_amount is as large as their unit_price × quantity, or
+    larger, where revenue is that less the discount: their revenue is 0, the discount
+    counted up to the line's amount (:func:`_derive_transaction_columns`)."""
+    n = int(shape["n_whole_discount"] or 0)
+    by_price = mapping["revenue"] is None and mapping["unit_price"] and mapping["quantity"]
+    disc = mapping["discount_amount"]
+    if not n or not by_price or not disc:
+        return
+    if settings.table_input("transactions").unit_price_after_discount:
+        return
+    warnings.append(
+        f"{file}: the discount ({disc!r}) of {count_text(n, 'line')} is as large as the "
+        f"line's unit_price × quantity or larger (first: row {shape['whole_discount_row']}): "
+        f"{'its' if n == 1 else 'their'} revenue is 0, the discount counted up to the "
+        "line's amount; an order's discount written on one of its lines (Shopify's Discount "
+        "Amount) is so: map the lines' own discount (Lineitem discount) as discount_amount"
+    )
+
+
 def _costs_posted_negative(
     shape: dict[str, Any], n_lines: int, file: str, settings: Settings, warnings: list[str]
 ) -> bool:
@@ -4344,6 +4452,10 @@ def validate_inputs(
             sale_cost_positive=_n((tx_used.revenue > 0) & (tx_used.cost > 0)),
             n_sci_ids=_n(sci_ids),
             sci_id=tx_used.customer_id.min(where=sci_ids),
+            n_whole_discount=_n((tx_used.revenue == 0) & (tx_used.list_revenue != 0)),
+            whole_discount_row=tx_used[ROW].min(
+                where=(tx_used.revenue == 0) & (tx_used.list_revenue != 0)
+            ),
         ),
         "the last transaction date",
     ).to_pylist()[0]
@@ -4351,6 +4463,7 @@ def validate_inputs(
         shape, n_tx_used, tx_file, settings, warnings, sources["transactions"]["quantity"]
     )
     _warn_scientific_ids(shape, tx_file, settings, warnings)
+    _warn_whole_discounts(shape, tx_file, settings, warnings, sources["transactions"])
     if _costs_posted_negative(shape, n_tx_used, tx_file, settings, warnings):
         tx_used = tx_used.mutate(cost=ibis.ifelse(tx_used.is_return, tx_used.cost, -tx_used.cost))
     last = shape["last"]

@@ -130,6 +130,16 @@ class TableInput(Section):
     at least 80% of the sale lines with a cost have a negative one (from 50 lines on), with
     a warning; otherwise as written."""
 
+    unit_price_after_discount: bool = False
+    """Transactions whose revenue is unit_price × quantity (no revenue column) and that
+    map a discount (discount_amount or discount_percent): whether the unit price is already
+    net of the line's discount. false: the unit price is the price before the discount, as
+    order exports write it (Shopify's Lineitem price, Odoo's, Business Central's unit
+    price): list_revenue = unit_price × quantity and revenue = that less the discount (a
+    discount larger than the line counts up to the line's amount), with a warning naming
+    the columns; true: revenue = unit_price × quantity and list_revenue = revenue plus the
+    discount. Default false."""
+
     exclude_rows: dict[str, list[str]] = Field(default_factory=dict)
     """Rows to leave out by what a column of the file holds, e.g. {"Status" = ["Void",
     "Draft", "Cancelled"]}, {"Deleted" = ["Y"]}: column name in the file → the values whose

@@ -1,0 +1,173 @@
+"""A line's discount, as order exports and ERPs write it: an amount beside a unit price
+before the discount (Shopify, Odoo, Business Central), or a percent of the list amount
+(Odoo's Discount (%), Xero's DiscountRate, Dynamics' Line Discount %). Each test runs on
+DuckDB and Spark (the ``engine`` fixture)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from tierwise.engine import ROW
+from tierwise.io import RawInput
+from tierwise.settings import Settings
+from tierwise.validate import (
+    DISCOUNT_PERCENT_OUTSIDE,
+    canonicalize,
+    check_transactions,
+    split_rejects,
+    validate_inputs,
+)
+
+TODAY = dt.date(2025, 1, 1)
+
+
+def _lines(
+    engine: Any, cols: dict[str, list[str]], settings: Settings | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """(the lines used in row order, the rejects as (row, column, reason), the warnings) of
+    invoice lines of customer A on 2024-06-01 with these columns."""
+    s = settings or Settings()
+    n = len(next(iter(cols.values())))
+    data = {"customer_id": ["A"] * n, "date": ["2024-06-01"] * n, **cols}
+    raw = engine.from_arrow(pa.table({**data, ROW: pa.array(range(2, n + 2), pa.int64())}))
+    warnings: list[str] = []
+    t = canonicalize(raw, "transactions", s, engine, file="x.csv", warnings=warnings, today=TODAY)
+    t = check_transactions(t, s, as_of=None, today=TODAY, engine=engine, file="x.csv")
+    used, rejects = split_rejects(t, "x.csv", "transactions")
+    rows = engine.to_arrow(used.order_by(ROW)).to_pylist()
+    rej = engine.to_arrow(rejects.select("row", "column", "reason").order_by("row")).to_pylist()
+    return rows, rej, warnings
+
+
+def _amounts(rows: list[dict[str, Any]]) -> list[tuple[float, float | None]]:
+    return [(r["revenue"], r["list_revenue"]) for r in rows]
+
+
+def test_a_unit_price_is_the_price_before_the_line_discount(engine: Any) -> None:
+    # 2 × 10 less 3 off; no discount; a credit line of 2 × -10 whose discount of 3 is
+    # given back with it
+    cols = {
+        "Lineitem price": ["10", "10", "-10"],
+        "Lineitem quantity": ["2", "2", "2"],
+        "Lineitem discount": ["3", "", "3"],
+    }
+    columns = {
+        "unit_price": "Lineitem price",
+        "quantity": "Lineitem quantity",
+        "discount_amount": "Lineitem discount",
+    }
+    s = Settings.model_validate({"transactions": {"columns": columns}})
+    rows, rej, warnings = _lines(engine, cols, s)
+    assert rej == []
+    assert _amounts(rows) == [(17.0, 20.0), (20.0, 20.0), (-17.0, -20.0)]
+    said = [w for w in warnings if "unit_price_after_discount" in w]
+    assert said == [
+        "x.csv: revenue is unit_price × quantity less the discount ('Lineitem price' × "
+        "'Lineitem quantity' less 'Lineitem discount'), the unit price read as the price "
+        "before the discount; if the file's unit price is already net of the discount, set "
+        "[transactions] unit_price_after_discount = true"
+    ]
+    # a unit price already net of the discount, as the setting says
+    s = s.with_updates(transactions={"unit_price_after_discount": True})
+    rows, rej, warnings = _lines(engine, cols, s)
+    assert rej == [] and not [w for w in warnings if "unit_price_after_discount" in w]
+    assert _amounts(rows) == [(20.0, 23.0), (20.0, 20.0), (-20.0, -23.0)]
+
+
+def test_a_given_revenue_takes_the_discount_amount_as_before(engine: Any) -> None:
+    rows, rej, warnings = _lines(engine, {"revenue": ["17", "-17"], "discount_amount": ["3", "3"]})
+    assert rej == [] and warnings == []
+    assert _amounts(rows) == [(17.0, 20.0), (-17.0, -20.0)]
+
+
+def test_a_discount_larger_than_its_line_counts_up_to_the_line(engine: Any) -> None:
+    # an order's discount written on its first line (Shopify's Discount Amount): 12 off a
+    # line of 9.90 leaves it at 0, a sale, not a return
+    cols = {
+        "customer_id": ["A", "A", "B"],
+        "date": ["2024-06-01"] * 3,
+        "unit_price": ["9.90", "20", "5"],
+        "quantity": ["1", "1", "1"],
+        "discount_amount": ["12", "", "1"],
+    }
+    s = Settings()
+    raw = engine.from_arrow(pa.table({**cols, ROW: pa.array([2, 3, 4], pa.int64())}))
+    raws = {"transactions": RawInput("transactions", "tx.csv", raw)}
+    canon = {"transactions": canonicalize(raw, "transactions", s, engine, file="tx.csv")}
+    warnings: list[str] = []
+    checked = validate_inputs(canon, raws, s, engine, as_of=None, today=TODAY, warnings=warnings)
+    got = engine.to_arrow(checked.used["transactions"].order_by(ROW)).to_pylist()
+    assert [(r["revenue"], r["list_revenue"], r["is_return"]) for r in got] == [
+        (0.0, 9.9, False),
+        (20.0, 20.0, False),
+        (4.0, 5.0, False),
+    ]
+    assert [w for w in warnings if "as large as" in w] == [
+        "tx.csv: the discount ('discount_amount') of 1 line is as large as the line's "
+        "unit_price × quantity or larger (first: row 2): its revenue is 0, the discount "
+        "counted up to the line's amount; an order's discount written on one of its lines "
+        "(Shopify's Discount Amount) is so: map the lines' own discount (Lineitem discount) "
+        "as discount_amount"
+    ]
+
+
+def test_a_discount_percent_gives_the_list_amount_of_a_revenue(engine: Any) -> None:
+    # Odoo's Discount (%): 10 and 10% are ten percent; 0.5 is half a percent; an empty
+    # cell no discount; a line of 100% off has no list amount its revenue tells
+    cols = {
+        "Subtotal": ["18", "18", "-18", "18", "0", "199"],
+        "Discount (%)": ["10", "10 %", "10", "", "100", "0.5"],
+    }
+    columns = {"revenue": "Subtotal", "discount_percent": "Discount (%)"}
+    s = Settings.model_validate({"transactions": {"columns": columns}})
+    rows, rej, warnings = _lines(engine, cols, s)
+    assert rej == [] and warnings == []
+    assert _amounts(rows) == [
+        (18.0, 20.0),
+        (18.0, 20.0),
+        (-18.0, -20.0),
+        (18.0, 18.0),
+        (0.0, None),
+        (199.0, 200.0),
+    ]
+
+
+def test_a_discount_percent_is_taken_off_the_unit_price(engine: Any) -> None:
+    cols = {
+        "unit_price": ["10", "10", "-10", "10"],
+        "quantity": ["2", "2", "2", "1"],
+        "discount_percent": ["10", "10%", "10", "100"],
+    }
+    rows, rej, warnings = _lines(engine, cols)
+    assert rej == []
+    assert _amounts(rows) == [(18.0, 20.0), (18.0, 20.0), (-18.0, -20.0), (0.0, 10.0)]
+    assert any("less 'discount_percent'" in w for w in warnings)
+    s = Settings().with_updates(transactions={"unit_price_after_discount": True})
+    rows, rej, _ = _lines(engine, {k: v[:3] for k, v in cols.items()}, s)
+    assert rej == []
+    assert _amounts(rows) == [
+        (20.0, pytest.approx(20 / 0.9)),
+        (20.0, pytest.approx(20 / 0.9)),
+        (-20.0, pytest.approx(-20 / 0.9)),
+    ]
+
+
+def test_a_discount_percent_outside_0_to_100_rejects_its_line(engine: Any) -> None:
+    cols = {"revenue": ["18", "18", "18"], "Rabatt %": ["-5", "120", "20"]}
+    s = Settings.model_validate({"transactions": {"columns": {"discount_percent": "Rabatt %"}}})
+    rows, rej, _ = _lines(engine, cols, s)
+    assert _amounts(rows) == [(18.0, 22.5)]
+    assert rej == [
+        {"row": 2, "column": "Rabatt %", "reason": DISCOUNT_PERCENT_OUTSIDE},
+        {"row": 3, "column": "Rabatt %", "reason": DISCOUNT_PERCENT_OUTSIDE},
+    ]
+
+
+def test_a_discount_amount_wins_over_a_discount_percent(engine: Any) -> None:
+    cols = {"revenue": ["18"], "discount_amount": ["1"], "discount_percent": ["10"]}
+    rows, rej, _ = _lines(engine, cols)
+    assert rej == [] and _amounts(rows) == [(18.0, 19.0)]
