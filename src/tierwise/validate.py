@@ -1000,7 +1000,8 @@ def _clean_numbers(
     exports write it, ``120.00 CR`` (a credit) as ``-120.00`` and ``120.00 DR`` (a debit) as
     ``120.00``; ``EUR 1,234.50``, ``1.234,50 €`` and ``(54.50 EUR)`` as their number; a
     space between the sign and the digits (``-$ 36.76``) dropped; the typographic minus sign
-    (U+2212, which spreadsheets and typeset reports write) as ``-``. The credit and debit
+    (U+2212, which spreadsheets and typeset reports write) and the en dash (U+2013, which
+    word processors write for a minus: ``– 5``) as ``-``. The credit and debit
     marks are looked for in the ``marked`` columns only (every column when None); with
     ``unmark``, every column's mark is taken off and its sign left as written.
 
@@ -1028,7 +1029,7 @@ def _clean_numbers(
     mark = f"{edge}*(?i:cr|dr)\\z"
 
     def first(text: ir.StringValue) -> ir.StringValue:
-        text = text.replace("\u2212", "-")
+        text = text.replace("\u2212", "-").replace("\u2013", "-")
         return (text.re_replace(mark, "") if unmark else text).re_replace(_NOT_NUMBER, "")
 
     t = t.mutate(**{c: first(t[c]).re_replace(trim, "") for c in columns}).view()

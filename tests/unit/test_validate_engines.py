@@ -86,6 +86,28 @@ def test_a_sign_apart_from_its_digits_and_a_currency_inside_brackets(engine: Any
     ]
 
 
+def test_an_en_dash_or_a_minus_sign_is_a_minus(engine: Any) -> None:
+    # U+2013 as word processors write a minus, U+2212 as typeset reports do; before the
+    # digits, apart from them, after them as a trailing minus, before a currency sign
+    amounts = ["\u2013 5", "\u20135", "\u22125", "\u2212 5", "12.50\u2013", "\u2013$ 3.25"]
+    n = len(amounts)
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                "customer_id": ["A"] * n,
+                "date": ["2024-01-31"] * n,
+                "revenue": amounts,
+                ROW: range(2, n + 2),
+            }
+        )
+    )
+    t = canonicalize(raw, "transactions", Settings(), engine, file="x.csv")
+    used, rejects = split_rejects(t, "x.csv", "transactions")
+    assert engine.to_arrow(rejects).num_rows == 0
+    got = engine.to_arrow(used.select(ROW, "revenue").order_by(ROW)).to_pylist()
+    assert [r["revenue"] for r in got] == [-5.0, -5.0, -5.0, -5.0, -12.5, -3.25]
+
+
 def _canonical(
     engine: Any,
     table: str,
