@@ -4270,6 +4270,27 @@ def _warn_scientific_ids(
     )
 
 
+#: a customer id holding several, separated by ";" (HubSpot's Associated Company IDs of a deal
+#: of several companies: 123;456)
+_SEVERAL_IDS = r"[^;\s]\s*;\s*[^;\s]"
+
+
+def _warn_several_ids(shape: dict[str, Any], file: str, column: str, warnings: list[str]) -> None:
+    """Warn of customer ids that hold several ids separated by ";" (``123;456``), as
+    HubSpot's deals export names the companies of a deal: each such value is read as one
+    customer of its own."""
+    n = int(shape["n_several_ids"] or 0)
+    if not n:
+        return
+    warnings.append(
+        f"{file}: the customer id (column {column!r}) of {count_text(n, 'line')} holds "
+        f"several ids separated by ';' (first: {shape['several_id']!r}), as HubSpot's "
+        "Associated Company IDs does for a deal of several companies: each such value is "
+        "read as one customer of its own; export the lines so that each names one customer, "
+        "or map a column that does as customer_id in [transactions.columns]"
+    )
+
+
 def _warn_placeholder_ids(
     rejects: pa.Table, file: str, table: str, settings: Settings, warnings: list[str]
 ) -> None:
@@ -4442,6 +4463,8 @@ def validate_inputs(
         )
     # the lines whose customer id is in scientific notation (_warn_scientific_ids)
     sci_ids = tx_used.customer_id.re_search(_SCIENTIFIC_ID)
+    # the lines whose customer id holds several (_warn_several_ids)
+    several_ids = tx_used.customer_id.contains(";") & tx_used.customer_id.re_search(_SEVERAL_IDS)
     shape = engine.to_arrow(
         tx_used.aggregate(
             last=tx_used.date.max(),
@@ -4453,6 +4476,8 @@ def validate_inputs(
             sale_cost_positive=_n((tx_used.revenue > 0) & (tx_used.cost > 0)),
             n_sci_ids=_n(sci_ids),
             sci_id=tx_used.customer_id.min(where=sci_ids),
+            n_several_ids=_n(several_ids),
+            several_id=tx_used.customer_id.min(where=several_ids),
             n_whole_discount=_n((tx_used.revenue == 0) & (tx_used.list_revenue != 0)),
             whole_discount_row=tx_used[ROW].min(
                 where=(tx_used.revenue == 0) & (tx_used.list_revenue != 0)
@@ -4464,6 +4489,7 @@ def validate_inputs(
         shape, n_tx_used, tx_file, settings, warnings, sources["transactions"]["quantity"]
     )
     _warn_scientific_ids(shape, tx_file, settings, warnings)
+    _warn_several_ids(shape, tx_file, source("transactions", "customer_id"), warnings)
     _warn_whole_discounts(shape, tx_file, settings, warnings, sources["transactions"])
     if _costs_posted_negative(shape, n_tx_used, tx_file, settings, warnings):
         tx_used = tx_used.mutate(cost=ibis.ifelse(tx_used.is_return, tx_used.cost, -tx_used.cost))

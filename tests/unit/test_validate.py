@@ -1945,6 +1945,32 @@ def test_customer_ids_in_scientific_notation_are_warned_of(engine: Engine) -> No
     assert not [w for w in _validated_warnings(eng, {"transactions": tx}) if "scientific" in w]
 
 
+def test_a_customer_id_holding_several_ids_is_warned_of(engine: Engine) -> None:
+    # HubSpot's deals: Associated Company IDs names each company of a deal, 123;456
+    tx = {
+        "Associated Company IDs": ["123;456", "123", "456; 789", "123;456", "A;", ";B"],
+        "date": ["2024-01-01"] * 6,
+        "revenue": ["100"] * 6,
+    }
+    s = Settings.model_validate(
+        {"transactions": {"columns": {"customer_id": "Associated Company IDs"}}}
+    )
+    checked, warnings = _validated(engine, {"transactions": tx}, s)
+    assert [w for w in warnings if "several ids" in w] == [
+        "transactions.csv: the customer id (column 'Associated Company IDs') of 3 lines holds "
+        "several ids separated by ';' (first: '123;456'), as HubSpot's Associated Company IDs "
+        "does for a deal of several companies: each such value is read as one customer of its "
+        "own; export the lines so that each names one customer, or map a column that does as "
+        "customer_id in [transactions.columns]"
+    ]
+    # each still read as one customer
+    ids = engine.to_arrow(checked.used["transactions"].order_by(ROW)).column("customer_id")
+    assert ids.to_pylist() == ["123;456", "123", "456; 789", "123;456", "A;", ";B"]
+    tx["Associated Company IDs"] = ["123", "A;", ";B", "123", "456", "789"]
+    _, warnings = _validated(engine, {"transactions": tx}, s)
+    assert not [w for w in warnings if "several ids" in w]
+
+
 def test_order_fields_on_the_first_line_only_are_filled_from_the_order(eng: Engine) -> None:
     # a Shopify order export: the e-mail and date on each order's first line only
     cols = {
