@@ -198,7 +198,7 @@ TABLES: dict[str, TableSpec] = {
                 "unit_price",
                 "number",
                 doc="price per unit: revenue = unit_price × quantity when the file has no "
-                "revenue column; with a discount mapped, the price before the discount "
+                "revenue column; with a discount mapped, the price before the line's discount "
                 "(list_revenue = unit_price × quantity, revenue = that less the discount) "
                 "unless [transactions] unit_price_after_discount",
             ),

@@ -2655,7 +2655,9 @@ def canonicalize(
         if spec_col.name not in final:
             final[spec_col.name] = ibis.null(_IBIS_TYPES[spec_col.kind])
     if table == "transactions":
-        _derive_transaction_columns(final, mapping, rules, ti, file=file, warnings=warnings)
+        _derive_transaction_columns(
+            final, mapping, rules, ti, file=file, warnings=warnings, t=t2, engine=engine
+        )
         if mapping["currency"]:
             _convert_currencies(final, mapping["currency"], ti.exchange_rates, rules)
             if not ti.exchange_rates and (warnings is not None or currencies is not None):
@@ -2773,6 +2775,8 @@ def _derive_transaction_columns(
     ti: TableInput,
     *,
     file: str,
+    t: ir.Table,
+    engine: Engine,
     warnings: list[str] | None = None,
 ) -> None:
     """revenue from unit_price × quantity, list_revenue from the revenue and the line's
@@ -2783,9 +2787,17 @@ def _derive_transaction_columns(
     the list amount: discount_amount = list amount × percent / 100). Where revenue is
     unit_price × quantity and a discount is mapped, the unit price is the price before the
     discount unless ``[transactions] unit_price_after_discount``: list_revenue is unit_price
-    × quantity and revenue that less the discount (said in a warning); otherwise revenue
-    is unit_price × quantity and list_revenue the revenue plus the discount. A discount
-    widens the line in its own direction: on a credit line it is negative.
+    × quantity and revenue that less the discount (said in a warning when some discount is
+    not 0); otherwise revenue is unit_price × quantity and list_revenue the revenue plus
+    the discount. A discount widens the line in its own direction: on a credit line it is
+    negative.
+
+    A discount_amount larger than its line's unit_price × quantity (an order's discount
+    written on its first line, as Shopify's Discount Amount is) counts up to the line's
+    amount; where order_id is mapped, the rest is taken off the order's other lines, in
+    proportion to what is left of each after its own discount, and only what exceeds the
+    whole order is left uncounted. ``t`` (the table the values are of) and ``engine``
+    count, for the ``warnings``, the discounts left uncounted or spread.
     """
     by_price = mapping["revenue"] is None and bool(mapping["unit_price"] and mapping["quantity"])
     amount, percent = mapping["discount_amount"], mapping["discount_percent"]
@@ -2813,9 +2825,37 @@ def _derive_transaction_columns(
     share = ibis.ifelse((share < 0) | (share > 1), 0.0, share)
     if by_price and not ti.unit_price_after_discount:
         listed = parsed["revenue"]
+        given = parsed["discount_amount" if amount else "discount_percent"].fill_null(0.0)
+        excess: ir.FloatingValue | None = None
         if amount:
             # up to the line's amount: a line's revenue does not cross zero
-            off = ibis.least(parsed["discount_amount"].fill_null(0.0).abs(), listed.abs())
+            whole = parsed["discount_amount"].fill_null(0.0).abs()
+            size = listed.abs()
+            kept = ibis.least(whole, size)
+            excess = ibis.greatest(whole - size, 0.0)
+            spread: ir.FloatingValue = ibis.literal(0.0)
+            if mapping["order_id"]:
+                # the excess of the order's lines, taken off what is left of its lines in
+                # proportion, up to all of it
+                order = parsed["order_id"]
+                left = size - kept
+                within = ibis.window(group_by=order)
+                over, room = excess.sum().over(within), left.sum().over(within)
+                spread = ibis.ifelse(
+                    order.notnull() & (room > 0),
+                    left * ibis.least(over, room) / room,
+                    0.0,
+                ).fill_null(0.0)
+                # what exceeds the whole order, counted on the order's first line
+                first = t[ROW] == t[ROW].min().over(within)
+                lost = ibis.ifelse(
+                    order.isnull(),
+                    excess,
+                    ibis.ifelse(first, ibis.greatest(over - room, 0.0), 0.0),
+                )
+            else:
+                lost = excess
+            off = kept + spread
             off = ibis.ifelse(listed < 0, -off, off)
         else:
             off = listed * share
@@ -2824,13 +2864,32 @@ def _derive_transaction_columns(
         if mapping["list_revenue"] is None:
             parsed["list_revenue"] = listed
         if warnings is not None:
-            warnings.append(
-                f"{file}: revenue is unit_price × quantity less the discount "
-                f"({mapping['unit_price']!r} × {mapping['quantity']!r} less {discount!r}), "
-                "the unit price read as the price before the discount; if the file's unit "
-                "price is already net of the discount, set [transactions] "
-                "unit_price_after_discount = true"
-            )
+            cols: dict[str, ir.Value] = {"given": given != 0}
+            if excess is not None:
+                cols |= {"excess": excess.fill_null(0.0), "lost": lost.fill_null(0.0)}
+            seen = t.select(ROW, **cols)
+            metrics: dict[str, ir.Value] = {"n_given": _n(seen.given)}
+            if excess is not None:
+                metrics |= {
+                    "n_excess": _n(seen.excess > 0),
+                    "excess": seen.excess.sum(),
+                    "excess_row": seen[ROW].min(where=seen.excess > 0),
+                    "n_lost": _n(seen.lost > 0),
+                    "lost": seen.lost.sum(),
+                }
+            got = engine.to_arrow(
+                seen.aggregate(**metrics), f"the discounts of {file}"
+            ).to_pylist()[0]
+            if got["n_given"]:
+                warnings.append(
+                    f"{file}: revenue is unit_price × quantity less the discount "
+                    f"({mapping['unit_price']!r} × {mapping['quantity']!r} less "
+                    f"{discount!r}), the unit price read as the price before the discount; "
+                    "if the file's unit price is already net of the discount, set "
+                    "[transactions] unit_price_after_discount = true"
+                )
+            if excess is not None and got["n_excess"]:
+                _warn_excess_discounts(got, file, discount, mapping["order_id"], warnings)
         return
     if mapping["list_revenue"] is not None:
         return
@@ -4328,30 +4387,41 @@ def _warn_placeholder_ids(
 _NEGATIVE_COST_SHARE = 0.8
 
 
-def _warn_whole_discounts(
-    shape: dict[str, Any],
+def _warn_excess_discounts(
+    got: dict[str, Any],
     file: str,
-    settings: Settings,
+    column: str,
+    order: str | None,
     warnings: list[str],
-    mapping: Mapping[str, str | None],
 ) -> None:
-    """The lines whose discount_amount is as large as their unit_price × quantity, or
-    larger, where revenue is that less the discount: their revenue is 0, the discount
-    counted up to the line's amount (:func:`_derive_transaction_columns`)."""
-    n = int(shape["n_whole_discount"] or 0)
-    by_price = mapping["revenue"] is None and mapping["unit_price"] and mapping["quantity"]
-    disc = mapping["discount_amount"]
-    if not n or not by_price or not disc:
-        return
-    if settings.table_input("transactions").unit_price_after_discount:
-        return
-    warnings.append(
-        f"{file}: the discount ({disc!r}) of {count_text(n, 'line')} is as large as the "
-        f"line's unit_price × quantity or larger (first: row {shape['whole_discount_row']}): "
-        f"{'its' if n == 1 else 'their'} revenue is 0, the discount counted up to the "
-        "line's amount; an order's discount written on one of its lines (Shopify's Discount "
-        "Amount) is so: map the lines' own discount (Lineitem discount) as discount_amount"
+    """Warn of the lines whose discount_amount exceeds their unit_price × quantity
+    (:func:`_derive_transaction_columns`): by how much in all, and how much of it is left
+    uncounted (all of it without order_id; with order_id, what exceeds its whole order)."""
+    n, lost = int(got["n_excess"]), float(got["lost"] or 0.0)
+    said = (
+        f"{file}: the discount ({column!r}) of {count_text(n, 'line')} is larger than the "
+        f"line's unit_price × quantity (first: row {got['excess_row']}), by "
+        f"{float(got['excess'] or 0.0):,.2f} in all"
     )
+    if order is None:
+        warnings.append(
+            f"{said}: {'its' if n == 1 else 'their'} revenue is 0 and the {lost:,.2f} beyond "
+            "it is left uncounted; an order's discount written on one of its lines "
+            "(Shopify's Discount Amount, on the order's first line) is taken off the "
+            "order's other lines where the order number is mapped as order_id in "
+            "[transactions.columns]"
+        )
+        return
+    said += (
+        f", taken off the other lines of the same order ({order!r}) in proportion to their amounts"
+    )
+    if lost:
+        n_orders = int(got["n_lost"])
+        said += (
+            f"; {lost:,.2f} of it, on {count_text(n_orders, 'order')}, is larger than "
+            f"{'its' if n_orders == 1 else 'their'} lines together and left uncounted"
+        )
+    warnings.append(said)
 
 
 def _costs_posted_negative(
@@ -4478,10 +4548,6 @@ def validate_inputs(
             sci_id=tx_used.customer_id.min(where=sci_ids),
             n_several_ids=_n(several_ids),
             several_id=tx_used.customer_id.min(where=several_ids),
-            n_whole_discount=_n((tx_used.revenue == 0) & (tx_used.list_revenue != 0)),
-            whole_discount_row=tx_used[ROW].min(
-                where=(tx_used.revenue == 0) & (tx_used.list_revenue != 0)
-            ),
         ),
         "the last transaction date",
     ).to_pylist()[0]
@@ -4490,7 +4556,6 @@ def validate_inputs(
     )
     _warn_scientific_ids(shape, tx_file, settings, warnings)
     _warn_several_ids(shape, tx_file, source("transactions", "customer_id"), warnings)
-    _warn_whole_discounts(shape, tx_file, settings, warnings, sources["transactions"])
     if _costs_posted_negative(shape, n_tx_used, tx_file, settings, warnings):
         tx_used = tx_used.mutate(cost=ibis.ifelse(tx_used.is_return, tx_used.cost, -tx_used.cost))
     last = shape["last"]

@@ -85,34 +85,84 @@ def test_a_given_revenue_takes_the_discount_amount_as_before(engine: Any) -> Non
 
 
 def test_a_discount_larger_than_its_line_counts_up_to_the_line(engine: Any) -> None:
-    # an order's discount written on its first line (Shopify's Discount Amount): 12 off a
-    # line of 9.90 leaves it at 0, a sale, not a return
+    # without the order number: 12 off a line of 9.90 leaves it at 0, a sale, not a
+    # return, and the 2.10 beyond it is said to be left uncounted; a line of 100% off is
+    # as written
     cols = {
-        "customer_id": ["A", "A", "B"],
-        "date": ["2024-06-01"] * 3,
-        "unit_price": ["9.90", "20", "5"],
-        "quantity": ["1", "1", "1"],
-        "discount_amount": ["12", "", "1"],
+        "customer_id": ["A", "A", "B", "B"],
+        "date": ["2024-06-01"] * 4,
+        "unit_price": ["9.90", "20", "5", "8"],
+        "quantity": ["1", "1", "1", "1"],
+        "discount_amount": ["12", "", "1", "8"],
     }
     s = Settings()
-    raw = engine.from_arrow(pa.table({**cols, ROW: pa.array([2, 3, 4], pa.int64())}))
+    raw = engine.from_arrow(pa.table({**cols, ROW: pa.array([2, 3, 4, 5], pa.int64())}))
     raws = {"transactions": RawInput("transactions", "tx.csv", raw)}
-    canon = {"transactions": canonicalize(raw, "transactions", s, engine, file="tx.csv")}
     warnings: list[str] = []
+    canon = {
+        "transactions": canonicalize(
+            raw, "transactions", s, engine, file="tx.csv", warnings=warnings
+        )
+    }
     checked = validate_inputs(canon, raws, s, engine, as_of=None, today=TODAY, warnings=warnings)
     got = engine.to_arrow(checked.used["transactions"].order_by(ROW)).to_pylist()
     assert [(r["revenue"], r["list_revenue"], r["is_return"]) for r in got] == [
         (0.0, 9.9, False),
         (20.0, 20.0, False),
         (4.0, 5.0, False),
+        (0.0, 8.0, False),
     ]
-    assert [w for w in warnings if "as large as" in w] == [
-        "tx.csv: the discount ('discount_amount') of 1 line is as large as the line's "
-        "unit_price × quantity or larger (first: row 2): its revenue is 0, the discount "
-        "counted up to the line's amount; an order's discount written on one of its lines "
-        "(Shopify's Discount Amount) is so: map the lines' own discount (Lineitem discount) "
-        "as discount_amount"
+    assert [w for w in warnings if "larger than" in w] == [
+        "tx.csv: the discount ('discount_amount') of 1 line is larger than the line's "
+        "unit_price × quantity (first: row 2), by 2.10 in all: its revenue is 0 and the "
+        "2.10 beyond it is left uncounted; an order's discount written on one of its lines "
+        "(Shopify's Discount Amount, on the order's first line) is taken off the order's "
+        "other lines where the order number is mapped as order_id in [transactions.columns]"
     ]
+
+
+def test_an_orders_discount_beyond_its_first_line_is_taken_off_its_other_lines(
+    engine: Any,
+) -> None:
+    # Shopify's Discount Amount on the order's first line: 12 on 9.90 + 40 (2.10 taken off
+    # the 40); 10 on a free first line + 20 + 30 (4 and 6); 15 on 5 + 4 less its own 1
+    # (7 of it beyond the order, uncounted); an order without the excess as written
+    cols = {
+        "Name": ["#1", "#1", "#2", "#2", "#2", "#3", "#3", "#4"],
+        "unit_price": ["9.90", "20", "0", "20", "30", "5", "4", "10"],
+        "quantity": ["1", "2", "1", "1", "1", "1", "1", "1"],
+        "discount_amount": ["12", "", "10", "", "", "15", "1", "2"],
+    }
+    columns = {"order_id": "Name"}
+    s = Settings.model_validate({"transactions": {"columns": columns}})
+    rows, rej, warnings = _lines(engine, cols, s)
+    assert rej == []
+    assert [(r["revenue"], r["list_revenue"]) for r in rows] == [
+        (0.0, 9.9),
+        (pytest.approx(37.9), 40.0),
+        (0.0, 0.0),
+        (pytest.approx(16.0), 20.0),
+        (pytest.approx(24.0), 30.0),
+        (0.0, 5.0),
+        (0.0, 4.0),
+        (8.0, 10.0),
+    ]
+    assert [w for w in warnings if "larger than" in w] == [
+        "x.csv: the discount ('discount_amount') of 3 lines is larger than the line's "
+        "unit_price × quantity (first: row 2), by 22.10 in all, taken off the other lines of "
+        "the same order ('Name') in proportion to their amounts; 7.00 of it, on 1 order, is "
+        "larger than its lines together and left uncounted"
+    ]
+
+
+def test_a_discount_of_0_on_every_line_says_nothing_of_the_unit_price(engine: Any) -> None:
+    cols = {"unit_price": ["10", "10"], "quantity": ["2", "1"], "Discount Amount": ["0", ""]}
+    s = Settings.model_validate(
+        {"transactions": {"columns": {"discount_amount": "Discount Amount"}}}
+    )
+    rows, rej, warnings = _lines(engine, cols, s)
+    assert rej == [] and _amounts(rows) == [(20.0, 20.0), (10.0, 10.0)]
+    assert warnings == []
 
 
 def test_a_discount_percent_gives_the_list_amount_of_a_revenue(engine: Any) -> None:

@@ -87,11 +87,22 @@ _VARYING_IDS = frozenset({"customer_id", "order_id", "product_id", "invoice_id"}
 
 _DERIVED = {
     "transactions": (
-        Column("unit_price", "number", doc="net price per unit (revenue = unit_price × quantity)"),
+        Column(
+            "unit_price",
+            "number",
+            doc="price per unit (revenue = unit_price × quantity); with a discount mapped, "
+            "the price before the line's discount (revenue = unit_price × quantity less it)",
+        ),
         Column(
             "discount_amount",
             "number",
             doc="discount on the line (list_revenue = revenue + discount_amount)",
+        ),
+        Column(
+            "discount_percent",
+            "number",
+            doc="discount on the line as a percent of its list amount (10 = 10%)",
+            percent=True,
         ),
         Column("unit_cost", "number", doc="cost of goods per unit (cost = unit_cost × quantity)"),
     )

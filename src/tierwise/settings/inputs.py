@@ -136,9 +136,10 @@ class TableInput(Section):
     net of the line's discount. false: the unit price is the price before the discount, as
     order exports write it (Shopify's Lineitem price, Odoo's, Business Central's unit
     price): list_revenue = unit_price × quantity and revenue = that less the discount (a
-    discount larger than the line counts up to the line's amount), with a warning naming
-    the columns; true: revenue = unit_price × quantity and list_revenue = revenue plus the
-    discount. Default false."""
+    discount larger than the line counts up to the line's amount, the rest taken off the
+    other lines of its order where order_id is mapped), with a warning naming the columns
+    where some discount is not 0; true: revenue = unit_price × quantity and list_revenue =
+    revenue plus the discount. Default false."""
 
     exclude_rows: dict[str, list[str]] = Field(default_factory=dict)
     """Rows to leave out by what a column of the file holds, e.g. {"Status" = ["Void",
