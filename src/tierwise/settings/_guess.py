@@ -254,6 +254,13 @@ _SPECS: dict[str, _Spec] = {
         "LINE PRODUCT",
         f"{_MONEY_VETO} RATE UNIT PRICE",
     ),
+    # a discount as a percent of the line (Odoo's Discount (%), Business Central's Line
+    # Discount %, Xero's DiscountRate, Rabatt %): "%" reads as the word pct
+    "discount_percent": _spec(
+        {"DISCOUNT PERCENT": 1.0, "DISCOUNT RATE": 1.0},
+        "LINE PRODUCT",
+        "AMOUNT TAX MARGIN ID",
+    ),
     "name": _spec({"NAME": 1.0, "COMPANY": 0.9}, "CUSTOMER COMPANY PAYER PARTNER"),
     "address": _spec({"ADDRESS": 1.0}, f"LINE {_ADDRESS_QUALS}"),
     # a part of an address (Shopify's Default Address City, Default Address Zip)
@@ -843,7 +850,7 @@ def _fits(table: str, col: Column, p: Profile) -> float:
         return p.code3
     if col.kind in ("number", "int"):
         # the forms validation also reads in such a column: 3.5% as a fraction, 1:05 as minutes
-        fit = p.number + p.percent * col.fraction + p.clock * col.minutes
+        fit = p.number + p.percent * (col.fraction or col.percent) + p.clock * col.minutes
         if name in ("lat", "home_lat"):
             fit *= _in_range(p, -90, 90)
         elif name in ("lon", "home_lon"):
@@ -1049,6 +1056,7 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     _drop_tax_included(sample, have, profiles, guesses, taken, notes)
     _revenue_before_total(sample, have, profiles, guesses, taken, notes)
     _drop_issued_quantity(sample, profiles, guesses, taken, notes)
+    _drop_discount_rate(sample, profiles, guesses, taken, notes)
     if table == "transactions":
         _item_by_generic_name(sample, have, profiles, guesses, taken)
     # 2b. a document type (Belegart: Rechnung, Gutschrift) as is_return, with the file's words
@@ -1708,6 +1716,78 @@ def _discount_before(
 ISSUED_SHARE = 0.8
 #: the fewest sampled sale lines with a quantity that tell it
 MIN_ISSUED_LINES = 10
+
+
+#: the share of a bare Discount column's non-zero values that are round percents (a
+#: multiple of 0.5) from which it reads as a percent of the line (Xero's Discount)
+ROUND_PERCENTS = 0.8
+
+
+def _drop_discount_rate(
+    sample: Sample,
+    profiles: dict[str, Profile],
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    notes: dict[str, str],
+) -> None:
+    """Drop the guess of discount_amount (adding to ``taken`` and ``notes``) when its column
+    is named Discount alone, beside a unit price, and every sampled value lies in 0 to 100:
+    a percent of the line, as Xero's Discount is, which read as an amount would take that
+    many currency units off each line. With a revenue guessed beside the unit price and
+    the quantity, it is one when the revenue is the price × quantity less that percent on
+    more lines than less that amount; without, when the values are mostly round (5, 10,
+    12.5). The note says to map it as discount_percent."""
+    g = guesses.get("discount_amount")
+    if g is None or g.by_name or g.source not in profiles:
+        return
+    if not all("DISCOUNT" in concepts_of(w) for w in words(g.source)):
+        return
+    priced = any(
+        "PRICE" in cs or "UNIT" in cs
+        for s in sample.columns
+        if s != g.source
+        for cs in (frozenset().union(*(concepts_of(w) for w in words(s))),)
+    )
+    p = profiles[g.source]
+    if not priced or p.n < MIN_VALUES or p.low is None or p.high is None:
+        return
+    if p.low < 0 or p.high > 100 or p.high == 0:
+        return
+
+    def amounts(source: str) -> pa.Array:
+        return _amounts(sample, source, profiles[source].decimal == ",")
+
+    values = amounts(g.source)
+    sources = [guesses[c].source for c in ("unit_price", "quantity", "revenue") if c in guesses]
+    if len(sources) == 3 and all(s in profiles for s in sources):
+        # a revenue beside them tells: price × quantity less the discount, or less that
+        # percent of it, on more of the lines
+        price, qty, rev = (amounts(s) for s in sources)
+        listed = pc.multiply(price, qty)
+        as_amount = pc.subtract(listed, pc.fill_null(values, 0.0))
+        off = pc.divide(pc.multiply(listed, pc.fill_null(values, 0.0)), 100.0)
+        as_percent = pc.subtract(listed, off)
+
+        def near(a: pa.Array) -> int:
+            gap = pc.abs(pc.subtract(a, rev))
+            return _count(pc.less_equal(gap, pc.add(pc.multiply(pc.abs(rev), 0.005), 0.01)))
+
+        if near(as_percent) <= near(as_amount):
+            return
+    else:
+        given = values.drop_null()
+        given = given.filter(pc.not_equal(given, 0.0))
+        halves = pc.multiply(given, 2.0)
+        round_ = _count(pc.equal(halves, pc.round(halves)))
+        if round_ < ROUND_PERCENTS * len(given):
+            return
+    del guesses["discount_amount"]
+    del taken[g.source]
+    notes[g.source] = (
+        f"reads as discount_amount, but its values are round numbers from {p.low:g} to "
+        f"{p.high:g}, as a percent of the line is (Xero's Discount): map it as "
+        "discount_percent, or as discount_amount if it is an amount in currency units"
+    )
 
 
 def _drop_issued_quantity(
