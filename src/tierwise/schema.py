@@ -212,7 +212,8 @@ TABLES: dict[str, TableSpec] = {
                 "discount_percent",
                 "number",
                 doc="discount on the line as a percent of its list amount (10 = 10%; 10% "
-                "reads as 10, 0.1 as 0.1%), where the file has no discount_amount: "
+                "reads as 10, 0.1 as 0.1%, or as 10% with [transactions] "
+                'discount_percent_scale = "fraction"), where the file has no discount_amount: '
                 "list_revenue = revenue / (1 − discount_percent/100), or with revenue from "
                 "unit_price × quantity, revenue = that × (1 − discount_percent/100); a "
                 "line whose percent is outside 0 to 100 is rejected",

@@ -2819,14 +2819,28 @@ def _derive_transaction_columns(
         parsed["cost"] = (parsed["unit_cost"] * parsed["quantity"]).cast("float64")
     if not discount:
         return
+    if percent and ti.discount_percent_scale == "fraction":
+        # 0.1 for 10%: read as the percent it is, which the range rules check
+        parsed["discount_percent"] = parsed["discount_percent"] * 100
+    # the values a warning counts (name → value of each line, metric → of the lines)
+    cols: dict[str, ir.Value] = {}
+    metrics: dict[str, Any] = {}
+    if amount is None and ti.discount_percent_scale == "percent":
+        # a column of fractions (0.05 for 5%) read as percents: _warn_discount_fractions
+        cols["pct"] = parsed["discount_percent"]
+        metrics |= {
+            "n_pct_over_1": lambda v: _n(v.pct > 1),
+            "n_pct_fraction": lambda v: _n((v.pct > 0) & (v.pct <= 1)),
+            "pct_fraction": lambda v: v.pct.min(where=(v.pct > 0) & (v.pct <= 1)),
+        }
     # a line without a discount value has none; a percent outside 0 to 100 is rejected by
     # the range rules, and reads as none here
     share = parsed["discount_percent"].fill_null(0.0) / 100
     share = ibis.ifelse((share < 0) | (share > 1), 0.0, share)
     if by_price and not ti.unit_price_after_discount:
         listed = parsed["revenue"]
-        given = parsed["discount_amount" if amount else "discount_percent"].fill_null(0.0)
-        excess: ir.FloatingValue | None = None
+        cols["given"] = parsed["discount_amount" if amount else "discount_percent"] != 0
+        metrics["n_given"] = lambda v: _n(v.given)
         if amount:
             # up to the line's amount: a line's revenue does not cross zero
             whole = parsed["discount_amount"].fill_null(0.0).abs()
@@ -2857,52 +2871,69 @@ def _derive_transaction_columns(
                 lost = excess
             off = kept + spread
             off = ibis.ifelse(listed < 0, -off, off)
+            cols |= {"excess": excess.fill_null(0.0), "lost": lost.fill_null(0.0)}
+            metrics |= {
+                "n_excess": lambda v: _n(v.excess > 0),
+                "excess": lambda v: v.excess.sum(),
+                "excess_row": lambda v: v[ROW].min(where=v.excess > 0),
+                "n_lost": lambda v: _n(v.lost > 0),
+                "lost": lambda v: v.lost.sum(),
+            }
         else:
             off = listed * share
         parsed["discount_amount"] = off.cast("float64")
         parsed["revenue"] = (listed - off).cast("float64")
         if mapping["list_revenue"] is None:
             parsed["list_revenue"] = listed
-        if warnings is not None:
-            cols: dict[str, ir.Value] = {"given": given != 0}
-            if excess is not None:
-                cols |= {"excess": excess.fill_null(0.0), "lost": lost.fill_null(0.0)}
-            seen = t.select(ROW, **cols)
-            metrics: dict[str, ir.Value] = {"n_given": _n(seen.given)}
-            if excess is not None:
-                metrics |= {
-                    "n_excess": _n(seen.excess > 0),
-                    "excess": seen.excess.sum(),
-                    "excess_row": seen[ROW].min(where=seen.excess > 0),
-                    "n_lost": _n(seen.lost > 0),
-                    "lost": seen.lost.sum(),
-                }
-            got = engine.to_arrow(
-                seen.aggregate(**metrics), f"the discounts of {file}"
-            ).to_pylist()[0]
-            if got["n_given"]:
-                warnings.append(
-                    f"{file}: revenue is unit_price × quantity less the discount "
-                    f"({mapping['unit_price']!r} × {mapping['quantity']!r} less "
-                    f"{discount!r}), the unit price read as the price before the discount; "
-                    "if the file's unit price is already net of the discount, set "
-                    "[transactions] unit_price_after_discount = true"
-                )
-            if excess is not None and got["n_excess"]:
-                _warn_excess_discounts(got, file, discount, mapping["order_id"], warnings)
+    elif mapping["list_revenue"] is None:
+        rev = parsed["revenue"]
+        if amount:
+            disc = parsed["discount_amount"].fill_null(0.0).abs()
+            # the discount widens the line in its own direction: on a credit line negative
+            parsed["list_revenue"] = (rev + ibis.ifelse(rev < 0, -disc, disc)).cast("float64")
+        else:
+            # a line of 100% off has no list amount its revenue tells (a revenue beside
+            # it is counted in a warning)
+            listed = ibis.ifelse(share < 1, rev / (1 - share), ibis.null("float64"))
+            parsed["list_revenue"] = listed.cast("float64")
+            parsed["discount_amount"] = (listed - rev).cast("float64")
+            cols["whole_off"] = (share >= 1) & (rev != 0)
+            metrics |= {
+                "n_whole_off": lambda v: _n(v.whole_off),
+                "whole_off_row": lambda v: v[ROW].min(where=v.whole_off),
+            }
+    if warnings is None or not metrics:
         return
-    if mapping["list_revenue"] is not None:
-        return
-    rev = parsed["revenue"]
-    if amount:
-        disc = parsed["discount_amount"].fill_null(0.0).abs()
-        # the discount widens the line in its own direction: on a credit line it is negative
-        parsed["list_revenue"] = (rev + ibis.ifelse(rev < 0, -disc, disc)).cast("float64")
-    else:
-        # a line of 100% off has no list amount its revenue tells
-        listed = ibis.ifelse(share < 1, rev / (1 - share), ibis.null("float64"))
-        parsed["list_revenue"] = listed.cast("float64")
-        parsed["discount_amount"] = (listed - rev).cast("float64")
+    seen = t.select(ROW, **cols)
+    got = engine.to_arrow(
+        seen.aggregate(**{name: metric(seen) for name, metric in metrics.items()}),
+        f"the discounts of {file}",
+    ).to_pylist()[0]
+    if got.get("n_given"):
+        warnings.append(
+            f"{file}: revenue is unit_price × quantity less the discount "
+            f"({mapping['unit_price']!r} × {mapping['quantity']!r} less {discount!r}), the "
+            "unit price read as the price before the discount; if the file's unit price is "
+            "already net of the discount, set [transactions] unit_price_after_discount = true"
+        )
+    if got.get("n_excess"):
+        _warn_excess_discounts(got, file, discount, mapping["order_id"], warnings)
+    if got.get("n_pct_fraction") and not got["n_pct_over_1"]:
+        warnings.append(
+            f"{file}: every discount percent ({discount!r}) is 1 or less, "
+            f"{count_text(int(got['n_pct_fraction']), 'line')} above 0 (first: "
+            f"{got['pct_fraction']:g}): read as percents ({got['pct_fraction']:g} as "
+            f"{got['pct_fraction']:g}%); if they are fractions of the line (0.05 for 5%), "
+            'set [transactions] discount_percent_scale = "fraction"'
+        )
+    if got.get("n_whole_off"):
+        n = int(got["n_whole_off"])
+        warnings.append(
+            f"{file}: {count_text(n, 'line')} {'has' if n == 1 else 'have'} a discount of "
+            f"100% ({discount!r}) and a revenue that is not 0 (first: row "
+            f"{got['whole_off_row']}): {'its' if n == 1 else 'their'} list_revenue is empty, "
+            "as no list amount is 100% off a revenue"
+        )
 
 
 def _without_leading_zeros(value: ir.StringValue) -> ir.StringValue:

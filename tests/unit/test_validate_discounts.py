@@ -221,3 +221,36 @@ def test_a_discount_amount_wins_over_a_discount_percent(engine: Any) -> None:
     cols = {"revenue": ["18"], "discount_amount": ["1"], "discount_percent": ["10"]}
     rows, rej, _ = _lines(engine, cols)
     assert rej == [] and _amounts(rows) == [(18.0, 19.0)]
+
+
+def test_a_discount_percent_of_fractions_is_warned_of_or_read_as_set(engine: Any) -> None:
+    # AdventureWorks' UnitPriceDiscount: 0.1 for 10%
+    cols = {"unit_price": ["10", "10", "10"], "quantity": ["2", "1", "1"]}
+    cols["UnitPriceDiscount"] = ["0.10", "0", "0.05"]
+    columns = {"discount_percent": "UnitPriceDiscount"}
+    s = Settings.model_validate({"transactions": {"columns": columns}})
+    rows, rej, warnings = _lines(engine, cols, s)
+    assert rej == [] and [r["revenue"] for r in rows] == [
+        pytest.approx(19.98),
+        10.0,
+        pytest.approx(9.995),
+    ]
+    assert [w for w in warnings if "fraction" in w] == [
+        "x.csv: every discount percent ('UnitPriceDiscount') is 1 or less, 2 lines above 0 "
+        "(first: 0.05): read as percents (0.05 as 0.05%); if they are fractions of the line "
+        '(0.05 for 5%), set [transactions] discount_percent_scale = "fraction"'
+    ]
+    s = s.with_updates(transactions={"discount_percent_scale": "fraction"})
+    rows, rej, warnings = _lines(engine, cols, s)
+    assert rej == [] and not [w for w in warnings if "fraction" in w]
+    assert [r["revenue"] for r in rows] == [18.0, 10.0, 9.5]
+
+
+def test_a_100_percent_discount_beside_a_revenue_is_warned_of(engine: Any) -> None:
+    cols = {"revenue": ["18", "5", "0"], "discount_percent": ["10", "100", "100"]}
+    rows, rej, warnings = _lines(engine, cols)
+    assert rej == [] and _amounts(rows) == [(18.0, 20.0), (5.0, None), (0.0, None)]
+    assert warnings == [
+        "x.csv: 1 line has a discount of 100% ('discount_percent') and a revenue that is not "
+        "0 (first: row 3): its list_revenue is empty, as no list amount is 100% off a revenue"
+    ]

@@ -141,6 +141,12 @@ class TableInput(Section):
     where some discount is not 0; true: revenue = unit_price × quantity and list_revenue =
     revenue plus the discount. Default false."""
 
+    discount_percent_scale: Literal["percent", "fraction"] = "percent"
+    """Transactions that map discount_percent: how its values are written. "percent": 10
+    (or 10%) is 10%, as Odoo's Discount (%) and Business Central's Line Discount % write
+    it; "fraction": 0.1 is 10%, as AdventureWorks' UnitPriceDiscount writes it. A column
+    of percents all 1 or less is named in a warning. Default "percent"."""
+
     exclude_rows: dict[str, list[str]] = Field(default_factory=dict)
     """Rows to leave out by what a column of the file holds, e.g. {"Status" = ["Void",
     "Draft", "Cancelled"]}, {"Deleted" = ["Y"]}: column name in the file → the values whose
