@@ -825,9 +825,17 @@ def _is_open_date(marker: str) -> bool:
     return len(digits) == 8 and "9999" in (digits[:4], digits[4:]) and "1231" in digits
 
 
+#: the dashes a hyphen-minus marker (``-``, ``--``) is also written with: the en dash, the
+#: em dash and the minus sign (a word processor's or spreadsheet's ``–`` for no value)
+_DASHES = ("\u2013", "\u2014", "\u2212")
+
+
 def _markers(vs: ValidateSettings) -> tuple[str, ...]:
-    """``[validate] missing_values``, trimmed and in upper case, as the values are compared."""
-    return tuple(dict.fromkeys(m.strip().upper() for m in vs.missing_values if m.strip()))
+    """``[validate] missing_values``, trimmed and in upper case, as the values are compared;
+    a marker of hyphens (``-``) also written with another dash (``–``, ``—``, ``−``)."""
+    marks = [m.strip().upper() for m in vs.missing_values if m.strip()]
+    dashed = [m.replace("-", d) for m in marks if m.strip("-") == "" for d in _DASHES]
+    return tuple(dict.fromkeys([*marks, *dashed]))
 
 
 def _without_markers(text: ir.StringValue, markers: Sequence[str]) -> ir.StringValue:

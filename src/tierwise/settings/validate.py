@@ -151,7 +151,9 @@ class ValidateSettings(Section):
     """Texts that mark a missing value in a number or date column, read as an empty cell
     (compared without regard to case, after trimming): the row is kept without that value,
     as with an empty cell, and the run's warnings count them per column. A required column
-    (a transaction's date or revenue) so left empty rejects its row as "missing". Default:
+    (a transaction's date or revenue) so left empty rejects its row as "missing".
+    A marker of hyphens (-, --) is also read written with the en dash, the em dash or the
+    minus sign (–, —, −), as word processors and spreadsheets write a lone dash. Default:
     the database and spreadsheet spellings of nothing (NULL, NA, N/A, #N/A, None, -, ?, and
     \\N, as MySQL's SELECT … INTO OUTFILE and PostgreSQL's COPY write a NULL),
     Excel's error values in English, German and French (#VALUE!, #WERT!, #DIV/0!, #NV, …),
