@@ -4371,6 +4371,8 @@ def _warn_scientific_ids(
 #: a customer id holding several, separated by ";" (HubSpot's Associated Company IDs of a deal
 #: of several companies: 123;456)
 _SEVERAL_IDS = r"[^;\s]\s*;\s*[^;\s]"
+#: an HTML entity (&amp;, &#39;), whose ";" separates no ids
+_HTML_ENTITY = r"&#?\w+;"
 
 
 def _warn_several_ids(shape: dict[str, Any], file: str, column: str, warnings: list[str]) -> None:
@@ -4573,7 +4575,10 @@ def validate_inputs(
     # the lines whose customer id is in scientific notation (_warn_scientific_ids)
     sci_ids = tx_used.customer_id.re_search(_SCIENTIFIC_ID)
     # the lines whose customer id holds several (_warn_several_ids)
-    several_ids = tx_used.customer_id.contains(";") & tx_used.customer_id.re_search(_SEVERAL_IDS)
+    # (an HTML entity, AT&amp;T or O&#39;Brien, is no separator)
+    several_ids = tx_used.customer_id.contains(";") & tx_used.customer_id.re_replace(
+        _HTML_ENTITY, ""
+    ).re_search(_SEVERAL_IDS)
     shape = engine.to_arrow(
         tx_used.aggregate(
             last=tx_used.date.max(),
