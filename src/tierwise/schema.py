@@ -216,7 +216,8 @@ TABLES: dict[str, TableSpec] = {
                 'discount_percent_scale = "fraction"), where the file has no discount_amount: '
                 "list_revenue = revenue / (1 − discount_percent/100), or with revenue from "
                 "unit_price × quantity, revenue = that × (1 − discount_percent/100); a "
-                "line whose percent is outside 0 to 100 is rejected",
+                "percent outside 0 to 100 rejects its line where the revenue is derived "
+                "from it, and is emptied otherwise (emptied_values)",
                 percent=True,
             ),
             Column(

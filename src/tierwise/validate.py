@@ -2557,18 +2557,27 @@ def canonicalize(
     # (TableSpec.empties_unreadable), is emptied: the number of the check it fails first,
     # found in a step of its own, empties it and names the reason (emptied_values)
     ranges: dict[str, list[Check]] = {}
-    if spec.empties_unreadable:
+    # a transaction's discount_percent that no amount is derived from (the file gives a
+    # discount_amount, or the revenue is given) is emptied too, the line kept
+    spare = (
+        {"discount_percent"}
+        if table == "transactions"
+        and mapping.get("discount_percent")
+        and (mapping["discount_amount"] or mapping["revenue"])
+        else set()
+    )
+    if spec.empties_unreadable or spare:
         read = {plan.name: plan.value(t2) for plan in plans}
         as_read = {
             c.name: read.get(c.name, ibis.null(_IBIS_TYPES[c.kind])) for c in spec.input_columns
         }
         for bad, about, why, alone in _range_rules(table, as_read, vs, today):
-            if alone and about in read:
+            if alone and about in read and (spec.empties_unreadable or about in spare):
                 ranges.setdefault(about, []).append((bad, why))
     emptiable = {
         plan.name: checks
         for plan in plans
-        if spec.empties_unreadable
+        if (spec.empties_unreadable or plan.name in spare)
         and plan.kind not in ("extra_number", "extra_text")
         and not spec.column(plan.name).required
         and (
@@ -4617,8 +4626,11 @@ def validate_inputs(
         )
     used: dict[str, ir.Table] = {"transactions": tx_used}
     reject_parts: dict[str, ir.Table] = {"transactions": tx_rejects}
-    #: the checked tables whose rows used may hold values emptied (emptied_values)
+    #: the checked tables whose rows used may hold values emptied (emptied_values): the
+    #: transactions' where a value may be (a discount_percent no amount is derived from)
     checked: dict[str, ir.Table] = {}
+    if any(c.startswith(_EMPTIED) for c in tx.columns):
+        checked["transactions"] = tx
 
     others = [n for n in canon if n != "transactions"]
     for name in others:

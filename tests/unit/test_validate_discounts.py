@@ -18,6 +18,7 @@ from tierwise.validate import (
     DISCOUNT_PERCENT_OUTSIDE,
     canonicalize,
     check_transactions,
+    emptied_values,
     split_rejects,
     validate_inputs,
 )
@@ -206,15 +207,48 @@ def test_a_discount_percent_is_taken_off_the_unit_price(engine: Any) -> None:
     ]
 
 
-def test_a_discount_percent_outside_0_to_100_rejects_its_line(engine: Any) -> None:
-    cols = {"revenue": ["18", "18", "18"], "Rabatt %": ["-5", "120", "20"]}
+def test_a_discount_percent_outside_0_to_100_rejects_its_line_where_revenue_is_from_it(
+    engine: Any,
+) -> None:
+    cols = {"unit_price": ["9", "9", "9"], "quantity": ["2", "2", "2"]}
+    cols["Rabatt %"] = ["-5", "120", "20"]
     s = Settings.model_validate({"transactions": {"columns": {"discount_percent": "Rabatt %"}}})
     rows, rej, _ = _lines(engine, cols, s)
-    assert _amounts(rows) == [(18.0, 22.5)]
+    assert _amounts(rows) == [(pytest.approx(14.4), 18.0)]
     assert rej == [
         {"row": 2, "column": "Rabatt %", "reason": DISCOUNT_PERCENT_OUTSIDE},
         {"row": 3, "column": "Rabatt %", "reason": DISCOUNT_PERCENT_OUTSIDE},
     ]
+
+
+def test_a_discount_percent_outside_0_to_100_is_emptied_where_a_revenue_is_given(
+    engine: Any,
+) -> None:
+    # the revenue is the file's: the line is kept, its percent emptied and listed
+    cols = {"revenue": ["18", "18", "18"], "Rabatt %": ["-5", "120", "20"]}
+    s = Settings.model_validate({"transactions": {"columns": {"discount_percent": "Rabatt %"}}})
+    n = 3
+    data = {"customer_id": ["A"] * n, "date": ["2024-06-01"] * n, **cols}
+    raw = engine.from_arrow(pa.table({**data, ROW: pa.array(range(2, n + 2), pa.int64())}))
+    t = canonicalize(raw, "transactions", s, engine, file="x.csv", today=TODAY)
+    t = check_transactions(t, s, as_of=None, today=TODAY, engine=engine, file="x.csv")
+    used, rejects = split_rejects(t, "x.csv", "transactions")
+    assert engine.to_arrow(rejects).num_rows == 0
+    rows = engine.to_arrow(used.order_by(ROW)).to_pylist()
+    assert _amounts(rows) == [(18.0, 18.0), (18.0, 18.0), (18.0, 22.5)]
+    emptied = emptied_values(engine, t, "x.csv", "transactions")
+    assert emptied.select(["row", "column", "reason"]).to_pylist() == [
+        {"row": 2, "column": "Rabatt %", "reason": DISCOUNT_PERCENT_OUTSIDE},
+        {"row": 3, "column": "Rabatt %", "reason": DISCOUNT_PERCENT_OUTSIDE},
+    ]
+    # and in the run's listing of the values emptied, with a warning
+    raws = {"transactions": RawInput("transactions", "x.csv", raw)}
+    warnings: list[str] = []
+    canon = {"transactions": canonicalize(raw, "transactions", s, engine, file="x.csv")}
+    checked = validate_inputs(canon, raws, s, engine, as_of=None, today=TODAY, warnings=warnings)
+    assert checked.emptied.column("row").to_pylist() == [2, 3]
+    assert checked.emptied.column("value").to_pylist() == ["-5", "120"]
+    assert [w for w in warnings if "emptied" in w]
 
 
 def test_a_discount_amount_wins_over_a_discount_percent(engine: Any) -> None:
