@@ -11,26 +11,20 @@ a file missed by the sample.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import pytest
 
+from init_support import flat as _flat
+from init_support import init_paths
 from tierwise.io.sample import read_sample
-from tierwise.settings import load_settings
 from tierwise.settings._guess import TableGuess, guess_table
-from tierwise.settings.template import init_settings
 
 
 def _guess(tmp_path: Path, table: str, name: str, text: str, encoding: str = "utf-8") -> TableGuess:
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
     return guess_table(table, read_sample(path, name=table))
-
-
-def _flat(text: str) -> str:
-    """The settings text as one line, comment marks left out (a wrapped note read whole)."""
-    return " ".join(w for ln in text.splitlines() for w in ln.removeprefix("#").split())
 
 
 def _init(tmp_path: Path, **inputs: str) -> tuple[str, dict[str, object]]:
@@ -40,11 +34,7 @@ def _init(tmp_path: Path, **inputs: str) -> tuple[str, dict[str, object]]:
     for table, text in inputs.items():
         paths[table] = tmp_path / f"{table}.csv"
         paths[table].write_text(text, encoding="utf-8")
-    settings = tmp_path / "tierwise.toml"
-    result = init_settings(paths, settings_path=settings)
-    settings.write_text(result.text, encoding="utf-8")
-    load_settings(settings)  # every proposal is a setting the run reads
-    return result.text, tomllib.loads(result.text)
+    return init_paths(tmp_path, paths)
 
 
 # -- an order's total on each of its lines is never revenue --------------------------------

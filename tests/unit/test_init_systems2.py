@@ -16,31 +16,13 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from init_support import flat as _flat
+from init_support import guess_file as _guess
+from init_support import init_file as _init
 from tierwise.engine import Engine
 from tierwise.io import read_input
-from tierwise.io.sample import read_sample
 from tierwise.settings import TableInput, load_settings
-from tierwise.settings._guess import TableGuess, guess_table
 from tierwise.settings.template import init_settings
-
-
-def _guess(tmp_path: Path, name: str, text: str) -> TableGuess:
-    path = tmp_path / name
-    path.write_bytes(text.encode("utf-8"))
-    return guess_table("transactions", read_sample(path, name="transactions"))
-
-
-def _init(tmp_path: Path, name: str, text: str) -> tuple[str, dict[str, object]]:
-    """The settings init writes for a transactions file of the given text, loaded back as
-    the run loads them; the text and the parsed TOML."""
-    path = tmp_path / name
-    path.write_bytes(text.encode("utf-8"))
-    settings = tmp_path / "tierwise.toml"
-    result = init_settings({"transactions": path}, settings_path=settings)
-    settings.write_text(result.text, encoding="utf-8")
-    load_settings(settings)  # every proposal is a setting the run reads
-    return result.text, tomllib.loads(result.text)
-
 
 # -- eBay Seller Hub's orders report --------------------------------------------------------
 
@@ -432,11 +414,6 @@ def test_revenue_is_not_moved_to_the_amount_with_tax_where_most_rows_have_no_tax
         )
     g = _guess(tmp_path, "invoices.csv", "\n".join(rows) + "\n")
     assert g.mapping()["revenue"] == "Subtotal"
-
-
-def _flat(text: str) -> str:
-    """The settings text as one line, comment marks left out (a wrapped note read whole)."""
-    return " ".join(w for ln in text.splitlines() for w in ln.removeprefix("#").split())
 
 
 # -- HubSpot's deals export ------------------------------------------------------------------

@@ -10,37 +10,14 @@ maps where it misread the real export.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
+from init_support import flat as _flat
+from init_support import guess_file as _guess
+from init_support import init_file as _init
 from tierwise.io.sample import read_sample
-from tierwise.settings import load_settings
-from tierwise.settings._guess import TableGuess, guess_table
+from tierwise.settings._guess import guess_table
 from tierwise.settings.template import init_settings
-
-
-def _guess(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> TableGuess:
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
-    return guess_table("transactions", read_sample(path, name="transactions"))
-
-
-def _flat(text: str) -> str:
-    """The settings text as one line, comment marks left out (a wrapped note read whole)."""
-    return " ".join(w for ln in text.splitlines() for w in ln.removeprefix("#").split())
-
-
-def _init(tmp_path: Path, name: str, text: str) -> tuple[str, dict[str, object]]:
-    """The settings init writes for a transactions file of the given text, loaded back as
-    the run loads them; the text and the parsed TOML."""
-    path = tmp_path / name
-    path.write_bytes(text.encode("utf-8"))
-    settings = tmp_path / "tierwise.toml"
-    result = init_settings({"transactions": path}, settings_path=settings)
-    settings.write_text(result.text, encoding="utf-8")
-    load_settings(settings)  # every proposal is a setting the run reads
-    return result.text, tomllib.loads(result.text)
-
 
 # -- a file that names no buyer ---------------------------------------------------------------
 

@@ -90,45 +90,22 @@ def test_an_en_dash_or_a_minus_sign_is_a_minus(engine: Any) -> None:
     # U+2013 as word processors write a minus, U+2212 as typeset reports do; before the
     # digits, apart from them, after them as a trailing minus, before a currency sign
     amounts = ["\u2013 5", "\u20135", "\u22125", "\u2212 5", "12.50\u2013", "\u2013$ 3.25"]
-    n = len(amounts)
-    raw = engine.from_arrow(
-        pa.table(
-            {
-                "customer_id": ["A"] * n,
-                "date": ["2024-01-31"] * n,
-                "revenue": amounts,
-                ROW: range(2, n + 2),
-            }
-        )
+    used, rejects = _canonical(
+        engine, "transactions", _transactions(["2024-01-31"] * len(amounts), revenue=amounts)
     )
-    t = canonicalize(raw, "transactions", Settings(), engine, file="x.csv")
-    used, rejects = split_rejects(t, "x.csv", "transactions")
-    assert engine.to_arrow(rejects).num_rows == 0
-    got = engine.to_arrow(used.select(ROW, "revenue").order_by(ROW)).to_pylist()
-    assert [r["revenue"] for r in got] == [-5.0, -5.0, -5.0, -5.0, -12.5, -3.25]
+    assert rejects == []
+    assert [r["revenue"] for r in used] == [-5.0, -5.0, -5.0, -5.0, -12.5, -3.25]
 
 
 def test_a_lone_dash_of_any_kind_is_no_value(engine: Any) -> None:
     # "-" marks a missing value ([validate] missing_values); an en dash, an em dash or a
     # minus sign alone is read as it is, not rejected as not a number
     marks = ["-", "\u2013", "\u2014", "\u2212", "--", "\u2013\u2013"]
-    n = len(marks)
-    raw = engine.from_arrow(
-        pa.table(
-            {
-                "customer_id": ["A"] * n,
-                "date": ["2024-01-31"] * n,
-                "revenue": ["10"] * n,
-                "list_revenue": marks,
-                ROW: range(2, n + 2),
-            }
-        )
+    used, rejects = _canonical(
+        engine, "transactions", _transactions(["2024-01-31"] * len(marks), list_revenue=marks)
     )
-    t = canonicalize(raw, "transactions", Settings(), engine, file="x.csv")
-    used, rejects = split_rejects(t, "x.csv", "transactions")
-    assert engine.to_arrow(rejects).num_rows == 0
-    got = engine.to_arrow(used.select(ROW, "list_revenue").order_by(ROW)).to_pylist()
-    assert [r["list_revenue"] for r in got] == [None] * n
+    assert rejects == []
+    assert [r["list_revenue"] for r in used] == [None] * len(marks)
 
 
 def _canonical(

@@ -1411,9 +1411,9 @@ def _drop_order_totals(
         del taken[g.source]
         for c, s, ns, fit in ranked:
             if c == cname and s not in taken and s not in totals:
-                p = profiles[s]
-                ev = f"{'|'.join(words(s))}; {p.describe()}"
-                guesses[cname] = ColumnGuess(cname, s, ns * (0.75 + 0.25 * fit), ev)
+                guesses[cname] = ColumnGuess(
+                    cname, s, ns * (0.75 + 0.25 * fit), _named(s, profiles)
+                )
                 taken[s] = cname
                 break
         else:
@@ -1516,6 +1516,26 @@ def _tax_columns(sample: Sample, have: set[str], profiles: dict[str, Profile]) -
     ]
 
 
+def _retake(
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    was: ColumnGuess,
+    source: str,
+    confidence: float,
+    evidence: str,
+) -> None:
+    """Guess ``source`` for the canonical column ``was`` guessed, in its place: the column
+    ``was`` read is free again, ``source`` taken."""
+    del taken[was.source]
+    guesses[was.canonical] = ColumnGuess(was.canonical, source, confidence, evidence)
+    taken[source] = was.canonical
+
+
+def _named(source: str, profiles: dict[str, Profile]) -> str:
+    """The evidence of a guess by a column's name: its words and what its values are."""
+    return f"{'|'.join(words(source))}; {profiles[source].describe()}"
+
+
 def _revenue_net_of_tax(
     sample: Sample,
     have: set[str],
@@ -1574,12 +1594,7 @@ def _revenue_net_of_tax(
             within = _count(fits)
             if len(fits) < MIN_VALUES or within < 0.9 * len(fits):
                 continue
-            del taken[rg.source]
-            p = profiles[net]
-            guesses["revenue"] = ColumnGuess(
-                "revenue", net, rg.confidence, f"{'|'.join(words(net))}; {p.describe()}"
-            )
-            taken[net] = "revenue"
+            _retake(guesses, taken, rg, net, rg.confidence, _named(net, profiles))
             notes.pop(net, None)
             notes[rg.source] = (
                 f"reads as revenue, but is {net!r} plus tax {tax!r} on {within} of "
@@ -1648,11 +1663,7 @@ def _revenue_before_total(
                 f"{rg.source!r}. Map {sub!r} as revenue if it is after the discount"
             )
             return
-        del taken[rg.source]
-        guesses["revenue"] = ColumnGuess(
-            "revenue", sub, rg.confidence, f"{'|'.join(words(sub))}; {profiles[sub].describe()}"
-        )
-        taken[sub] = "revenue"
+        _retake(guesses, taken, rg, sub, rg.confidence, _named(sub, profiles))
         notes.pop(sub, None)
         notes[rg.source] = (
             f"reads as revenue, but is at least {sub!r} on all {len(at_most)} sampled rows "
@@ -2177,11 +2188,7 @@ def _product_by_name(
             continue
         if sum(any(ch.isdigit() for ch in v) for v in values) < 0.9 * len(values):
             continue
-        del taken[pg.source]
-        guesses["product_id"] = ColumnGuess(
-            "product_id", s, 0.6, f"{profiles[s].describe()}, the product's code"
-        )
-        taken[s] = "product_id"
+        _retake(guesses, taken, pg, s, 0.6, f"{profiles[s].describe()}, the product's code")
         return None
     return (
         f"product_id is taken as {pg.source!r}, the product's name: names spelt differently "
@@ -2350,9 +2357,7 @@ def _guest_customers(
     placeholder = pc.utf8_trim_whitespace(pc.cast(sample.table.column(cg.source), pa.string()))
     value = placeholder.filter(held)[0].as_py()
     ev = f"{profiles[mail].describe()}, the buyer where {cg.source!r} is {value!r}"
-    del taken[cg.source]
-    guesses["customer_id"] = ColumnGuess("customer_id", mail, 0.6, ev)
-    taken[mail] = "customer_id"
+    _retake(guesses, taken, cg, mail, 0.6, ev)
     return (
         f"customer_id {cg.source!r} holds {value!r} on {rows} of {len(ids)} sampled rows, "
         f"where {mail!r} names {buyers} different buyers: buyers without an account (guest "
@@ -2410,11 +2415,7 @@ def _cards_without_id(
     )
     if cards and none >= NO_CARD_SHARE * len(ids):
         card = cards[0]
-        del taken[cg.source]
-        guesses["customer_id"] = ColumnGuess(
-            "customer_id", card, 0.6, f"{profiles[card].describe()}, the card's name"
-        )
-        taken[card] = "customer_id"
+        _retake(guesses, taken, cg, card, 0.6, f"{profiles[card].describe()}, the card's name")
         return (
             f"{said}: customer_id is taken as {card!r}, the card's name, as the run would "
             f"read every such card as one customer '*None'. Two cards of one name are one "
