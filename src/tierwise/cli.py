@@ -703,8 +703,9 @@ def _check_settings_target(out: Path, inputs: Mapping[str, str], *, force: bool)
         )
         if hit:
             what = "is" if glob or path.resolve() == target.resolve() else "is in"
+            which = "an input given," if name.startswith("file ") else f"the {name} input"
             raise TierwiseError(
-                f"--out {out} {what} the {name} input {given}; give another file for the settings"
+                f"--out {out} {what} {which} {given}; give another file for the settings"
             )
     if not out.exists():
         return
@@ -723,10 +724,15 @@ def _init(kw: dict[str, Any]) -> None:
     from .settings.template import init_settings
 
     out: Path = kw["out"]
+    files = [str(p) for p in kw.get("files") or ()]
     with _errors():
         given = {k: str(kw[k]) for k in INPUT_TABLES if kw.get(k) is not None}
-        _check_settings_target(out, given, force=kw["force"])
-        result = init_settings(given, settings_path=out)
+        # the files given without an input: the settings go beside them, never over one
+        loose = {f"file {i + 1}": f for i, f in enumerate(files) if not Path(f).is_dir()}
+        _check_settings_target(out, {**given, **loose}, force=kw["force"])
+        result = init_settings(given, settings_path=out, files=files)
+        if result.sorted_files is not None:
+            _check_settings_target(out, result.sorted_files.inputs, force=kw["force"])
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(result.text, encoding="utf-8")
         load_settings(out)  # what we wrote must read back
@@ -740,8 +746,21 @@ def _init(kw: dict[str, Any]) -> None:
 
 _command(
     "init",
-    "Write a commented settings file, with column mappings guessed from your files.",
+    "Write a commented settings file, with column mappings guessed from your files. Files "
+    "and folders given without --transactions, --customers, … are each taken for the input "
+    "their columns and names fit: tierwise init exports/",
     [
+        inspect.Parameter(
+            "files",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            default=typer.Argument(
+                None,
+                help="Files or folders of exports, each taken for the input it fits.",
+                metavar="FILE|DIR",
+                show_default=False,
+            ),
+            annotation=list[Path],
+        ),
         *_input_params(),
         _param(
             "out",

@@ -19,7 +19,7 @@ import json
 import os
 import shlex
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ import pyarrow as pa
 from ..errors import InputError, SettingsError
 from ..schema import TABLES
 from ._guess import TableGuess, guess_table, input_columns
+from ._which import Sorted, sort_files
 
 __all__ = ["InitResult", "closing_hint", "guess_columns", "init_settings", "settings_template"]
 
@@ -49,6 +50,8 @@ class InitResult:
     hint: str
     #: the guesses, per input
     tables: dict[str, TableGuess] = field(default_factory=dict)
+    #: the files given without an input named, as they were sorted into inputs
+    sorted_files: Sorted | None = None
 
 
 def guess_columns(
@@ -74,6 +77,7 @@ def init_settings(
     inputs: Mapping[str, str | Path] | None = None,
     *,
     settings_path: str | Path | None = None,
+    files: Sequence[str | Path] = (),
 ) -> InitResult:
     """The settings file for the given inputs, with their columns guessed from samples.
 
@@ -84,11 +88,17 @@ def init_settings(
     settings_path
         Where the file will be written: input paths are written relative to its folder
         (``load_settings`` reads them so). ``None`` writes absolute paths.
+    files
+        Files, folders of files and workbooks given without naming their input: each is
+        taken for the input its columns and name fit (:func:`tierwise.settings._which.sort_files`),
+        among those ``inputs`` does not give.
 
     Raises
     ------
     InputError
         An input file does not exist or cannot be read.
+    SettingsError
+        Two of ``files`` fit one input as well as each other, or one named fits none.
 
     Examples
     --------
@@ -101,32 +111,45 @@ def init_settings(
     """
     from ..io.sample import read_sample
     from . import INPUT_TABLES
+    from .inputs import TableInput
 
     inputs = dict(inputs or {})
     unknown = [k for k in inputs if k not in INPUT_TABLES]
     if unknown:
         raise SettingsError(f"unknown input {unknown[0]!r}; inputs are {', '.join(INPUT_TABLES)}")
     spath = Path(settings_path) if settings_path is not None else None
+    found = sort_files(files, inputs) if files else None
+    if found is not None:
+        inputs.update(found.inputs)
+    sheets = found.sheets if found is not None else {}
     guesses: dict[str, TableGuess] = {}
     paths: dict[str, str] = {}
     for name in INPUT_TABLES:
         if name not in inputs:
             continue
         path = str(inputs[name])
+        ti = TableInput(sheet=sheets[name]) if name in sheets else None
         try:
-            sample = read_sample(path, name=name)
+            sample = read_sample(path, ti, name=name)
         except InputError as exc:
             if exc.message == "file not found":
                 raise InputError(
                     f"{name} file not found", file=path, hint=f"check the path given for {name}"
                 ) from exc
             raise
-        by_sheet = _best_sheet(name, path) if sample.fmt == "excel" else None
-        guesses[name] = by_sheet or guess_table(name, sample)
+        by_sheet = _best_sheet(name, path) if sample.fmt == "excel" and ti is None else None
+        guess = by_sheet or guess_table(name, sample)
+        if found is not None and name in found.why:
+            taken = f"sheet {sheets[name]!r} of the workbook" if name in sheets else "the file"
+            guess = dataclasses.replace(
+                guess,
+                notes=(f"{taken} was taken for the {name} {found.why[name]}", *guess.notes),
+            )
+        guesses[name] = guess
         paths[name] = _path_for(path, spath)
     text = _render(guesses, paths)
-    hint = closing_hint(spath or Path("tierwise.toml"), guesses)
-    return InitResult(text, hint, guesses)
+    hint = closing_hint(spath or Path("tierwise.toml"), guesses, found)
+    return InitResult(text, hint, guesses, found)
 
 
 def _best_sheet(name: str, path: str) -> TableGuess | None:
@@ -182,7 +205,11 @@ def settings_template(
     return init_settings(inputs, settings_path=settings_path).text
 
 
-def closing_hint(settings_path: str | Path, tables: Mapping[str, TableGuess] | None = None) -> str:
+def closing_hint(
+    settings_path: str | Path,
+    tables: Mapping[str, TableGuess] | None = None,
+    sorted_files: Sorted | None = None,
+) -> str:
     """What to say once the file is written: what was guessed, and the commands to run next.
 
     Each command is on a line of its own, so that a terminal never cuts one in two.
@@ -197,6 +224,12 @@ def closing_hint(settings_path: str | Path, tables: Mapping[str, TableGuess] | N
     """
     config = shlex.quote(str(settings_path))
     lines = [f"wrote {settings_path}"]
+    if sorted_files is not None:
+        for name, path in sorted_files.inputs.items():
+            sheet = sorted_files.sheets.get(name)
+            shown = f"{path}, sheet {sheet!r}" if sheet else path
+            lines.append(f"  {name}: {shown} ({sorted_files.why[name]})")
+        lines += [f"  {line}" for line in sorted_files.left_out]
     for name, g in (tables or {}).items():
         mapped = sum(c.source in g.source_columns for c in g.columns)
         unused = len(g.unmapped)
