@@ -243,6 +243,8 @@ def test_init_never_writes_the_settings_over_a_file_given(tmp_path: Path) -> Non
         ("hubspot-deals.csv", {"transactions"}),
         ("Interessenten.csv", {"prospects"}),
         ("customer_visits.csv", {"activities"}),
+        # people, not the companies that buy: left to the columns beside companies.csv
+        ("hubspot-contacts.csv", set()),
     ],
 )
 def test_a_files_name_names_its_input(name: str, inputs: set[str]) -> None:

@@ -48,7 +48,7 @@ _NAME_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "customers": (
         "customer", "client", "kunde", "account", "accounts", "compan", "debitor", "debtor",
-        "klant", "organi", "firm", "contact", "buyer",
+        "klant", "organi", "firm", "buyer",
     ),
     "prospects": ("prospect", "lead", "interessent", "suspect"),
     "activities": (
