@@ -127,8 +127,10 @@ def test_a_list_of_companies_is_prospects_only_by_its_name(tmp_path: Path) -> No
     found = sort_files([tx, master, other])
     assert Path(found.inputs["customers"]).name == "customers.csv"
     assert "prospects" not in found.inputs
+    # a list of companies not named as prospects: the user is told how to give it as such
     assert any(
-        "list.csv: not read (it fits the customers, which another file was taken for)" in s
+        "list.csv: not read (it fits the customers, which another file was taken for; give "
+        "it with --prospects if it lists companies that have not bought yet)" in s
         for s in found.left_out
     )
     leads = _customers(tmp_path / "leads.csv")
@@ -249,3 +251,180 @@ def test_init_never_writes_the_settings_over_a_file_given(tmp_path: Path) -> Non
 )
 def test_a_files_name_names_its_input(name: str, inputs: set[str]) -> None:
     assert named_inputs(name) == inputs
+
+
+def _plain_invoices(path: Path, seed: int = 1) -> Path:
+    rng = random.Random(seed)
+    rows = "".join(
+        f"INV{n},2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)},C{rng.randint(1, 25)},"
+        f"{rng.randint(10, 900)}.{rng.randint(10, 99)},Rep {rng.randint(1, 3)}\n"
+        for n in range(200)
+    )
+    path.write_text("invoice_no,invoice_date,customer_no,net_amount,sales_rep\n" + rows)
+    return path
+
+
+def _plain_customers(path: Path, repeat: int = 1) -> Path:
+    rows = "".join(f"C{i},Company {i} Ltd,Leeds\n" for i in range(1, 26) for _ in range(repeat))
+    path.write_text("customer_no,name,city\n" + rows)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("invoices", "customers"),
+    [
+        # a word of another input inside a longer word names nothing
+        ("Amazon Marketplace Orders.csv", "customers.csv"),
+        ("commercial_invoices.csv", "clients.csv"),
+        ("export.csv", "Industrial Customers.csv"),
+        ("Rechnungen.csv", "terminated_customers.csv"),
+    ],
+)
+def test_a_word_inside_a_longer_word_does_not_send_a_file_to_another_input(
+    tmp_path: Path, invoices: str, customers: str
+) -> None:
+    tx = _plain_invoices(tmp_path / invoices)
+    cust = _plain_customers(tmp_path / customers)
+    found = sort_files([tmp_path])
+    assert found.inputs == {"transactions": str(tx), "customers": str(cust)}
+
+
+def test_a_file_that_fits_comes_before_one_only_named_like_the_input(tmp_path: Path) -> None:
+    _plain_customers(tmp_path / "Salesforce Accounts.csv")
+    contacts = tmp_path / "Sales Contacts.csv"  # named like sales, holding no sale
+    contacts.write_text(
+        "Contact ID,Account ID,Name,Email\n"
+        + "".join(f"P{i},C{i % 9},Person {i},p{i}@x.com\n" for i in range(40))
+    )
+    tx = _plain_invoices(tmp_path / "export_q1.csv")
+    found = sort_files([tmp_path])
+    assert found.inputs["transactions"] == str(tx)
+    assert found.why["transactions"] == "by its columns"
+
+
+def test_a_file_named_like_the_market_is_taken_only_where_it_fits(tmp_path: Path) -> None:
+    _plain_invoices(tmp_path / "invoices.csv")
+    _plain_customers(tmp_path / "customers.csv")
+    (tmp_path / "Market_Campaigns.csv").write_text(
+        "campaign,channel,spend,start\nSpring,email,1200,2024-03-01\n"
+    )
+    found = sort_files([tmp_path])
+    assert "market" not in found.inputs
+    assert any("Market_Campaigns.csv: not read" in s for s in found.left_out)
+
+
+def test_a_customer_list_whose_ids_repeat_says_so(tmp_path: Path) -> None:
+    _plain_invoices(tmp_path / "invoices.csv")
+    cust = _plain_customers(tmp_path / "customers.csv", repeat=2)  # a row per ship-to
+    found = sort_files([tmp_path])
+    # named so and no other file fits: taken, with what is wrong with it
+    assert found.inputs["customers"] == str(cust)
+    assert found.why["customers"] == (
+        "by its name, though its customer ids repeat, where a list of companies has one row each"
+    )
+
+
+def test_a_report_of_totals_by_customer_is_no_customer_master(tmp_path: Path) -> None:
+    tx = _plain_invoices(tmp_path / "invoices.csv")
+    cust = _plain_customers(tmp_path / "customers.csv")
+    (tmp_path / "revenue_by_customer.csv").write_text(
+        "customer_no,total_revenue\n" + "".join(f"C{i},{i * 100}.5\n" for i in range(1, 26))
+    )
+    found = sort_files([tmp_path])
+    assert found.inputs == {"transactions": str(tx), "customers": str(cust)}
+    left = " | ".join(found.left_out)
+    assert (
+        "revenue_by_customer.csv: not read (named like the customers, but it holds no name" in left
+    )
+
+
+def test_the_other_sheets_that_fit_are_said_or_stop_init(tmp_path: Path) -> None:
+    def workbook(name: str, sheets: list[str]) -> Path:
+        wb = openpyxl.Workbook()
+        first = wb.active
+        assert first is not None
+        wb.remove(first)
+        for title in sheets:
+            ws = wb.create_sheet(title)
+            if title == "Customers":
+                ws.append(["customer_no", "name", "city"])
+                for i in range(1, 26):
+                    ws.append([f"C{i}", f"Company {i}", "Leeds"])
+            elif title == "Notes":
+                ws.append(["Exported on 2024-10-01"])
+            else:
+                ws.append(["invoice_no", "invoice_date", "customer_no", "net_amount"])
+                for n, (_, _, _, qty, _) in enumerate(_lines(40, seed=len(title))):
+                    ws.append([f"I{n}", f"2024-03-{10 + qty}", f"C{n % 25 + 1}", 10.0 * qty])
+        path = tmp_path / name
+        wb.save(path)
+        return path
+
+    two_years = workbook("Sales.xlsx", ["Invoices 2023", "Invoices 2024", "Customers"])
+    with pytest.raises(SettingsError, match=r"sheet 'Invoices 2023' and .*sheet 'Invoices 2024'"):
+        sort_files([two_years])
+    # a sheet of credit notes beside the invoices: one sheet is read per input
+    book = workbook("Sales 2024.xlsx", ["Invoices", "Credit notes", "Customers", "Notes"])
+    with pytest.raises(SettingsError, match=r"set \[transactions\] sheet to the one to read"):
+        sort_files([book])
+    # a sheet not named as an input that fits one is said to be left out
+    book = workbook("Export.xlsx", ["Invoices", "Lines 2", "Customers", "Notes"])
+    found = sort_files([book])
+    assert found.sheets == {"transactions": "Invoices", "customers": "Customers"}
+    left = " | ".join(found.left_out)
+    assert "sheet 'Lines 2': not read (it fits the transactions" in left
+    assert "Notes" not in left  # a sheet that fits nothing beside those read
+
+
+def test_a_folders_folders_are_a_lake_or_said_to_be_left_out(tmp_path: Path) -> None:
+    d = tmp_path / "exports"
+    (d / "sales_lake").mkdir(parents=True)
+    (d / "archive").mkdir()
+    _plain_invoices(d / "archive" / "old.csv")
+    pq.write_table(
+        pa.table(
+            {
+                "customer_id": ["C1", "C1", "C2"],
+                "date": ["2024-01-02"] * 3,
+                "revenue": [1.0, 2.0, 3.0],
+            }
+        ),
+        d / "sales_lake" / "part-0.parquet",
+    )
+    _plain_customers(d / "customers.csv")
+    found = sort_files([d])
+    assert found.inputs["transactions"] == str(d / "sales_lake")
+    assert f"{d}: folder 'archive' not looked in (give a folder's files)" in found.left_out
+
+
+def test_a_folder_where_nothing_fits_stops_init(tmp_path: Path) -> None:
+    (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "hubspot-export.zip").write_bytes(b"PK\x03\x04")
+    with pytest.raises(SettingsError, match="no file given fits an input") as err:
+        sort_files([tmp_path])
+    assert "unzip an archive of several files first" in str(err.value)
+
+
+def test_a_file_left_out_for_an_input_given_says_so(tmp_path: Path) -> None:
+    a = _plain_invoices(tmp_path / "invoices_2023.csv", seed=1)
+    b = _plain_invoices(tmp_path / "invoices_2024.csv", seed=2)
+    found = sort_files([tmp_path], {"transactions": str(b)})
+    assert f"{a}: not read (it fits the transactions, given with --transactions)" in found.left_out
+
+
+def test_a_file_given_twice_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _plain_invoices(tmp_path / "invoices.csv")
+    found = sort_files(["invoices.csv", str(tmp_path / "invoices.csv"), "invoices.csv"])
+    assert found.inputs == {"transactions": "invoices.csv"} and found.left_out == ()
+
+
+def test_a_long_list_of_files_not_read_is_cut_short_on_screen(tmp_path: Path) -> None:
+    _plain_invoices(tmp_path / "invoices.csv")
+    for n in range(10):
+        (tmp_path / f"memo_{n}.csv").write_text("Topic;Owner\nPrices;Anna\n")
+    result = init_settings(settings_path=tmp_path / "tierwise.toml", files=[tmp_path])
+    assert result.sorted_files is not None and len(result.sorted_files.left_out) == 10
+    said = [line for line in result.hint.splitlines() if "memo_" in line]
+    assert len(said) == 7
+    assert "  … and 3 more not read" in result.hint.splitlines()

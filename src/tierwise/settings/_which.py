@@ -61,13 +61,25 @@ _NAME_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "reps": (
         "rep", "reps", "salespe", "team", "teams", "staff", "employee", "user", "users",
-        "mitarbeiter",
-        "vertreter", "aussendienst", "commercia", "vendedor", "agent", "territor",
+        "mitarbeiter", "vertreter", "aussendienst", "commerciaux", "vendedor", "agent",
+        "territor",
     ),
-    "market": ("market", "markt", "marche", "mercado", "industr", "sector", "branche"),
+    "market": (
+        "market", "markets", "markt", "marktdaten", "marche", "marches", "mercado", "industry",
+        "industries", "sector", "sectors", "branchen",
+    ),
 }  # fmt: skip
 #: words matched whole, not as beginnings (``rep`` is no beginning of ``report``)
-_WHOLE = frozenset({"rep", "reps", "user", "users", "team", "teams", "account", "accounts", "fec"})
+_WHOLE = frozenset(
+    {
+        "rep", "reps", "user", "users", "team", "teams", "account", "accounts", "fec",
+        "commerciaux", "market", "markets", "markt", "marktdaten", "marche", "marches",
+        "mercado", "industry", "industries", "sector", "sectors", "branchen",
+    }
+)  # fmt: skip
+#: words that begin as an input's word does but name something else (``sale`` and
+#: Salesforce, ``termin`` and terminated, ``deal`` and dealer)
+_NOT = ("salesforce", "terminat", "dealer", "eventual", "callback")
 #: the share of a sample's customer ids that must differ for a list of customers
 _UNIQUE = 0.95
 
@@ -126,49 +138,74 @@ def named_inputs(name: str) -> set[str]:
     found: set[str] = set()
     for w in _name_words(name):
         for table, starts in _NAME_WORDS.items():
+            if w.startswith(_NOT):
+                continue
             if any(w == s if s in _WHOLE else w.startswith(s) for s in starts):
                 found.add(table)
-    broad = {"transactions", "customers"}
-    if found - broad:
-        # a name of two inputs' words (sales reps, sales activities, customer payments): the
-        # more particular one, sales and customers being said of everything; a name of sales
-        # and customers both (Sales by Customer Detail) is left to the columns
-        found -= broad
+    # a name of two inputs' words is the more particular one's: sales are said of
+    # everything (sales reps, sales activities), customers of their payments, visits and
+    # prospects; a name of sales and customers both (Sales by Customer Detail) is left to
+    # the columns, and so is one of customers and the market (Customers by industry)
+    if found - {"transactions", "customers"}:
+        found.discard("transactions")
+    if found & {"activities", "payments", "prospects"}:
+        found.discard("customers")
     return found
 
 
 def _candidates(paths: Sequence[str | Path]) -> tuple[list[_Candidate], list[str]]:
-    """The files (and workbook sheets) to sort, and what was left out of the folders."""
+    """The files (and workbook sheets) to sort, each once however it was spelled, and what
+    was left out of the folders."""
     from ..io.sample import sheet_names
 
     out: list[_Candidate] = []
     left: list[str] = []
+    seen: set[str] = set()
+
+    def add(c: _Candidate) -> None:
+        key = (
+            c.path if "://" in c.path or not Path(c.path).exists() else str(Path(c.path).resolve())
+        )
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+
     for given in paths:
         p = Path(given)
         text = str(given)
         if any(ch in text for ch in "*?[") and not p.exists():
-            out.append(_Candidate(text, None, text, True))  # a glob of Parquet files
+            add(_Candidate(text, None, text, True))  # a glob of Parquet files
             continue
         if not p.exists():
             raise InputError("no such file or folder", file=text, hint="check the path given")
-        if p.is_dir() and not _parquet_folder(p):
-            files = sorted(f for f in p.iterdir() if f.is_file() and not _hidden(f))
-            kinds = [f for f in files if _kind(f) in _KINDS and f.name != "tierwise.toml"]
-            # settings files are no exports (tierwise.toml, written beside them)
-            others = [f.name for f in files if f not in kinds and _kind(f) != ".toml"]
-            if others:
-                shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
-                files_of = "a file" if len(others) == 1 else f"{len(others)} files"
-                left.append(f"{text}: {files_of} of another kind left out ({shown})")
-            if len(kinds) > _MAX_FILES:
-                raise InputError(
-                    f"{len(kinds)} files in the folder, more than init looks at ({_MAX_FILES})",
-                    file=text,
-                    hint="give the files of each input (init --transactions FILE …)",
-                )
-            out += [_Candidate(str(f), None, str(f), False) for f in kinds]
+        if not p.is_dir() or _parquet_folder(p):
+            add(_Candidate(text, None, text, True))
             continue
-        out.append(_Candidate(text, None, text, True))
+        entries = sorted(e for e in p.iterdir() if not _hidden(e))
+        files = [f for f in entries if f.is_file()]
+        kinds = [f for f in files if _kind(f) in _KINDS]
+        # settings files are no exports (tierwise.toml, written beside them)
+        others = [f.name for f in files if f not in kinds and _kind(f) != ".toml"]
+        lakes = [d for d in entries if d.is_dir() and _parquet_folder(d)]
+        folders = [d.name for d in entries if d.is_dir() and d not in lakes]
+        if others:
+            shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+            files_of = "a file" if len(others) == 1 else f"{len(others)} files"
+            zipped = any(_kind(Path(o)) == "" and o.lower().endswith(".zip") for o in others)
+            unzip = "; unzip an archive of several files first" if zipped else ""
+            left.append(f"{text}: {files_of} of another kind left out ({shown}){unzip}")
+        if folders:
+            shown = ", ".join(map(repr, folders[:3])) + (", …" if len(folders) > 3 else "")
+            which = "folder" if len(folders) == 1 else "folders"
+            left.append(f"{text}: {which} {shown} not looked in (give a folder's files)")
+        if len(kinds) + len(lakes) > _MAX_FILES:
+            raise InputError(
+                f"{len(kinds)} files in the folder, more than init looks at ({_MAX_FILES})",
+                file=text,
+                hint="give the files of each input (init --transactions FILE …)",
+            )
+        for f in [*kinds, *lakes]:
+            add(_Candidate(str(f), None, str(f), False))
     sheeted: list[_Candidate] = []
     for c in out:
         kind = _kind(Path(c.path))
@@ -202,18 +239,34 @@ def _parquet_folder(p: Path) -> bool:
     )
 
 
-def _fits(table: str, g: TableGuess, sample_ids: list[object] | None) -> bool:
-    """Whether every required column of ``table`` was found (and, for a list of companies,
-    its ids are one a row; for the market figures, a size by industry or region)."""
+#: columns of a customer master beyond its id and figures: a file of ids and totals (a
+#: report of revenue by customer) is no list of customers
+_DESCRIBING = frozenset(
+    {
+        "name", "address", "postcode", "city", "country", "lat", "lon", "industry", "region",
+        "rep_id", "current_channel", "created_date", "parent_id", "tax_id", "phone", "email",
+    }
+)  # fmt: skip
+
+
+def _misfit(table: str, g: TableGuess, sample_ids: list[object] | None) -> str | None:
+    """Why the file does not fit ``table``, or ``None`` where it does: every required column
+    found (for a list of companies, its ids one a row and a column describing them; for the
+    market figures, a size by industry or region)."""
     if g.missing:
-        return False
+        return f"lacking {', '.join(c for c, _ in g.missing)}"
+    have = {c.canonical for c in g.columns}
     if table == "market":
-        have = {c.canonical for c in g.columns}
-        return "market_size" in have and bool(have & {"industry", "region"})
-    if table in ("customers", "prospects") and sample_ids is not None:
-        filled = [v for v in sample_ids if v not in (None, "")]
-        return bool(filled) and len(set(filled)) >= _UNIQUE * len(filled)
-    return True
+        if "market_size" in have and have & {"industry", "region"}:
+            return None
+        return "lacking market_size by industry or region"
+    if table in ("customers", "prospects"):
+        filled = [v for v in sample_ids or () if v not in (None, "")]
+        if not filled or len(set(filled)) < _UNIQUE * len(filled):
+            return "its customer ids repeat, where a list of companies has one row each"
+        if not have & _DESCRIBING:
+            return "it holds no name, place or other column describing the companies"
+    return None
 
 
 def _strength(g: TableGuess) -> float:
@@ -229,12 +282,18 @@ def sort_files(
     """Sort ``paths`` (files, folders of files, workbooks of several sheets) into the inputs
     not already ``given``.
 
+    A file is taken for an input it fits before one only named like it; a file named like
+    an input it does not fit is taken for it only where no file fits it (the section then
+    says what is missing). The prospects and the market figures are taken only where a file
+    fits them, the prospects only by their name too.
+
     Raises
     ------
     InputError
         A path that does not exist, a file the user named that cannot be read.
     SettingsError
-        Two files fit one input as well as each other, or a file named fits no input.
+        Two files (or sheets) fit one input as well as each other, a file named fits no
+        input, or no file given fits one.
 
     Examples
     --------
@@ -262,8 +321,9 @@ def sort_files(
         c for c in candidates if "://" in c.path or str(Path(c.path).resolve()) not in mine
     ]
     tables = [t for t in INPUT_TABLES if t not in named]
-    guesses: dict[tuple[int, str], TableGuess] = {}
-    fits: dict[tuple[int, str], bool] = {}
+    misfit: dict[tuple[int, str], str | None] = {}
+    strength: dict[tuple[int, str], float] = {}
+    some: dict[tuple[int, str], bool] = {}
     hints: dict[int, set[str]] = {}
     kept: list[_Candidate] = []
     for c in candidates:
@@ -276,27 +336,31 @@ def sort_files(
             continue
         i = len(kept)
         kept.append(c)
-        hints[i] = named_inputs(c.path) | (named_inputs(c.sheet) if c.sheet else set())
-        for t in tables:
+        # a sheet is named by its own name, else by its workbook's
+        hints[i] = (named_inputs(c.sheet) if c.sheet else set()) or named_inputs(c.path)
+        for t in INPUT_TABLES:
             g = guess_table(t, sample)
             ids = None
             if t in ("customers", "prospects"):
                 cid = g.guessed("customer_id")
                 if cid is not None and cid.source in sample.table.column_names:
                     ids = sample.table.column(cid.source).to_pylist()
-            guesses[i, t] = g
-            fits[i, t] = _fits(t, g, ids)
+            misfit[i, t] = _misfit(t, g, ids)
+            strength[i, t] = _strength(g)
+            required = [col.name for col in TABLES[t].columns if col.required]
+            some[i, t] = len(g.missing) < len(required)
+
+    def fits(i: int, t: str) -> bool:
+        return misfit[i, t] is None and (t != "prospects" or t in hints[i])
 
     def allowed(i: int, t: str) -> bool:
-        if t in hints[i]:
-            # named so: taken unless it holds none of the input's required columns
-            required = [c.name for c in TABLES[t].columns if c.required]
-            return not required or len(guesses[i, t].missing) < len(required)
-        # the prospects and the market figures only by their name or a fit of their own
-        return fits[i, t] and t != "prospects"
+        # named like the input and holding some of its required columns: taken where no
+        # file fits it (the market figures and the prospects only by a fit of their own)
+        return fits(i, t) or (t in hints[i] and some[i, t] and t not in ("market", "prospects"))
 
     def score(i: int, t: str) -> float:
-        return 1000.0 * (t in hints[i]) + 200.0 * fits[i, t] + _strength(guesses[i, t])
+        named_so = t in hints[i]
+        return 1000.0 * (named_so and fits(i, t)) + 200.0 * fits(i, t) + strength[i, t]
 
     chosen: dict[str, int] = {}
     if kept and tables:
@@ -308,38 +372,44 @@ def sort_files(
         chosen = {
             tables[c]: int(r) for r, c in zip(rows, cols, strict=True) if matrix[r, c] > worst
         }
+    taken = set(chosen.values())
     # a file as good for an input as the one taken: which one is meant is the user's to say
     for t, i in chosen.items():
         for j in range(len(kept)):
-            if j == i or j in chosen.values() or not allowed(j, t):
+            if j in taken or not fits(j, t) or not fits(i, t):
                 continue
-            same_file = kept[j].path == kept[i].path
-            if (t in hints[j]) == (t in hints[i]) and fits[j, t] == fits[i, t] and not same_file:
+            if (t in hints[j]) == (t in hints[i]):
+                which = (
+                    f"combine them into one sheet, or set [{t}] sheet to the one to read"
+                    if kept[i].path == kept[j].path
+                    else f"combine them into one, or name the one to read with --{t} FILE"
+                )
                 raise SettingsError(
                     f"{kept[i].shown} and {kept[j].shown} both look like the {t}: tierwise "
-                    "reads one file per input (or a folder or glob of Parquet files); combine "
-                    f"them into one, or name the one to read with --{t} FILE"
+                    f"reads one file per input (or a folder or glob of Parquet files); {which}"
                 )
-    taken_files = {kept[i].path for i in chosen.values()}
+    read_files = {kept[i].path for i in taken}
     for j, c in enumerate(kept):
-        if j in chosen.values():
+        if j in taken:
             continue
-        if c.sheet is not None and c.path in taken_files:
-            continue  # another sheet of a workbook that was read
-        near = [t for t in tables if allowed(j, t)]
-        if near:
-            why = f"it fits the {' or the '.join(near)}, which another file was taken for"
-        else:
-            why = _nearest(j, tables, guesses)
-        if c.named and c.sheet is None and not near:
+        fitting = [t for t in INPUT_TABLES if fits(j, t)]
+        if c.sheet is not None and c.path in read_files and not fitting:
+            continue  # a sheet of notes or a pivot beside the sheets read
+        why = _left_why(j, fitting, named, hints[j], misfit)
+        if c.named and c.sheet is None and not fitting and not hints[j]:
             raise SettingsError(
                 f"{c.shown}: {why}; name its input with --transactions, --customers, … "
                 "and map its columns in the settings file"
             )
         left.append(f"{c.shown}: not read ({why})")
+    if not chosen and not named:
+        shown = f" ({'; '.join(left[:5])})" if left else ""
+        raise SettingsError(
+            f"no file given fits an input{shown}; give the invoice lines with --transactions FILE"
+        )
     inputs = {t: kept[i].path for t, i in chosen.items()}
     sheets = {t: s for t, i in chosen.items() if (s := kept[i].sheet) is not None}
-    whys = {t: _why(t, i, hints, fits) for t, i in chosen.items()}
+    whys = {t: _why(t in hints[i], fits(i, t), misfit[i, t]) for t, i in chosen.items()}
     order = {t: n for n, t in enumerate(INPUT_TABLES)}
     return Sorted(
         dict(sorted(inputs.items(), key=lambda kv: order[kv[0]])),
@@ -347,6 +417,28 @@ def sort_files(
         dict(sorted(whys.items(), key=lambda kv: order[kv[0]])),
         tuple(left),
     )
+
+
+def _left_why(
+    j: int,
+    fitting: Sequence[str],
+    named: Mapping[str, str],
+    hints: set[str],
+    misfit: Mapping[tuple[int, str], str | None],
+) -> str:
+    """Why a file was taken for no input."""
+    if fitting:
+        t = fitting[0]
+        if t in named:
+            return f"it fits the {t}, given with --{t}"
+        why = f"it fits the {t}, which another file was taken for"
+        if t == "customers":
+            why += "; give it with --prospects if it lists companies that have not bought yet"
+        return why
+    if hints:
+        t = sorted(hints)[0]
+        return f"named like the {t}, but {misfit[j, t]}"
+    return "its columns fit no input"
 
 
 def _nearest(i: int, tables: Sequence[str], guesses: Mapping[tuple[int, str], TableGuess]) -> str:
@@ -363,11 +455,10 @@ def _nearest(i: int, tables: Sequence[str], guesses: Mapping[tuple[int, str], Ta
     return f"its columns fit no input; nearest are the {best}, lacking {', '.join(lacking)}"
 
 
-def _why(
-    t: str, i: int, hints: Mapping[int, set[str]], fits: Mapping[tuple[int, str], bool]
-) -> str:
-    if t in hints[i] and fits[i, t]:
+def _why(named_so: bool, fit: bool, misfit: str | None) -> str:
+    """Why a file was taken for its input, in a few words."""
+    if named_so and fit:
         return "by its name and its columns"
-    if t in hints[i]:
-        return "by its name; some required columns are not found"
+    if named_so:
+        return f"by its name, though {misfit}"
     return "by its columns"

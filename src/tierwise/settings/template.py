@@ -229,7 +229,12 @@ def closing_hint(
             sheet = sorted_files.sheets.get(name)
             shown = f"{path}, sheet {sheet!r}" if sheet else path
             lines.append(f"  {name}: {shown} ({sorted_files.why[name]})")
-        lines += [f"  {line}" for line in sorted_files.left_out]
+        left = sorted_files.left_out
+        # a long list of files not read (a folder of monthly exports) is cut short
+        said = left if len(left) <= 8 else left[:7]
+        lines += [f"  {line}" for line in said]
+        if len(said) < len(left):
+            lines.append(f"  … and {len(left) - len(said)} more not read")
     for name, g in (tables or {}).items():
         mapped = sum(c.source in g.source_columns for c in g.columns)
         unused = len(g.unmapped)
