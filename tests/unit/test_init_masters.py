@@ -60,3 +60,85 @@ def test_a_flag_of_ones_and_zeros_is_not_taken_as_the_customer(tmp_path: Path) -
     g = _guess(tmp_path, "activities", "activities.csv", _salesforce_activities(False))
     assert "customer_id" not in g.mapping()
     assert "customer_id" in dict(g.missing)
+
+
+def test_pipedrive_activities_are_with_their_organization(tmp_path: Path) -> None:
+    rows = [
+        [
+            "Activity - Subject",
+            "Activity - Type",
+            "Activity - Done",
+            "Activity - Due date",
+            "Activity - Duration",
+            "Activity - Organization",
+            "Activity - Assigned to user",
+        ]
+    ]
+    for i in range(20):
+        rows.append(
+            [
+                f"Call {i}",
+                ("Call", "Meeting", "Email")[i % 3],
+                "Done",
+                f"2024-0{i % 9 + 1}-{i % 28 + 1:02d}",
+                "00:30",
+                _NAMES[i % 6],
+                _OWNERS[i % 3],
+            ]
+        )
+    g = _guess(tmp_path, "activities", "activities.csv", rows)
+    assert g.mapping()["customer_id"] == "Activity - Organization"
+    assert g.mapping()["rep_id"] == "Activity - Assigned to user"
+
+
+# -- customer masters ------------------------------------------------------------------------
+
+
+def test_pipedrive_organizations_keep_their_industry_owner_and_address(tmp_path: Path) -> None:
+    rows = [
+        [
+            "Organization - ID",
+            "Organization - Name",
+            "Organization - Owner",
+            "Organization - Address",
+            "Organization - Industry",
+            "Organization - Annual revenue",
+        ]
+    ]
+    for i in range(12):
+        rows.append(
+            [
+                str(i + 1),
+                _NAMES[i % 6] + f" {i}",
+                _OWNERS[i % 3],
+                f"{i + 1} Main St, Chicago, IL 60601, USA",
+                ("Retail", "Manufacturing", "Software")[i % 3],
+                str((i + 1) * 100000),
+            ]
+        )
+    g = _guess(tmp_path, "customers", "organizations.csv", rows)
+    assert g.mapping() == {
+        "customer_id": "Organization - ID",
+        "name": "Organization - Name",
+        "address": "Organization - Address",
+        "industry": "Organization - Industry",
+        "annual_revenue": "Organization - Annual revenue",
+        "rep_id": "Organization - Owner",
+    }
+
+
+def test_hubspot_companies_give_the_company_owner_as_the_rep(tmp_path: Path) -> None:
+    rows = [["Record ID", "Company name", "Company owner", "Industry", "Phone Number"]]
+    for i in range(12):
+        rows.append(
+            [
+                str(5012345678 + i * 17),
+                _NAMES[i % 6] + f" {i}",
+                _OWNERS[i % 3],
+                ("COMPUTER_SOFTWARE", "MACHINERY", "RETAIL")[i % 3],
+                f"+1 617 555 01{i:02d}",
+            ]
+        )
+    g = _guess(tmp_path, "customers", "hubspot-crm-exports-all-companies.csv", rows)
+    assert g.mapping()["rep_id"] == "Company owner"
+    assert g.mapping()["customer_id"] == "Record ID"

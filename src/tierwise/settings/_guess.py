@@ -162,7 +162,7 @@ _MONEY_VETO = "PERCENT MARGIN TAX INCLTAX ID"
 _MONEY_QUALS = "CURRENCY ACTUAL"
 _DATE_QUALS = "INVOICE ORDER DOCUMENT SALES POSTING TRANSACTION TIME CLOSE ACTUAL"
 #: billing, shipping or the customer's own address
-_ADDRESS_QUALS = "CUSTOMER INVOICE SHIPPING PAYER"
+_ADDRESS_QUALS = "CUSTOMER COMPANY INVOICE SHIPPING PAYER"
 
 _SPECS: dict[str, _Spec] = {
     # an e-mail address identifies the customer in many shop exports; the customer billed
@@ -269,15 +269,15 @@ _SPECS: dict[str, _Spec] = {
     "country": _spec({"COUNTRY": 1.0}, f"ID NAME ADDRESS {_ADDRESS_QUALS}"),
     "lat": _spec({"LAT": 1.0}, "CUSTOMER"),
     "lon": _spec({"LON": 1.0}, "CUSTOMER"),
-    "industry": _spec({"INDUSTRY": 1.0}, "ID NAME CUSTOMER"),
-    "employees": _spec({"EMPLOYEES": 1.0}, "ID QUANTITY COUNT TOTAL AMOUNT"),
+    "industry": _spec({"INDUSTRY": 1.0}, "ID NAME CUSTOMER COMPANY"),
+    "employees": _spec({"EMPLOYEES": 1.0}, "ID QUANTITY COUNT TOTAL AMOUNT COMPANY"),
     "annual_revenue": _spec(
         {"ANNUAL SALES": 1.0, "ANNUAL AMOUNT": 0.9, "SALES": 0.7},
         "COMPANY CUSTOMER NET AMOUNT",
         _MONEY_VETO,
     ),
-    "region": _spec({"REGION": 1.0}, "SALES ID NAME CUSTOMER"),
-    "rep_id": _spec({"REP ID": 1.0, "REP": 0.95}, "SALES CUSTOMER"),
+    "region": _spec({"REGION": 1.0}, "SALES ID NAME CUSTOMER COMPANY"),
+    "rep_id": _spec({"REP ID": 1.0, "REP": 0.95}, "SALES CUSTOMER COMPANY"),
     "current_channel": _spec({"CHANNEL": 1.0}, "CURRENT SALES CUSTOMER"),
     "created_date": _spec({"CREATED DATE": 1.0, "CREATED": 0.9}, "CUSTOMER TIME"),
     "payment_terms_days": _spec(
@@ -286,8 +286,8 @@ _SPECS: dict[str, _Spec] = {
     "parent_id": _spec({"PARENT ID": 1.0, "PARENT": 0.9}, "CUSTOMER COMPANY"),
     # GST Identification Number (GSTIN): the tax, its number and its abbreviation
     "tax_id": _spec({"TAX ID": 1.0, "TAXID": 1.0}, "CUSTOMER COMPANY ID TAX TAXID"),
-    "phone": _spec({"PHONE": 1.0}, "ID CUSTOMER", "FAX"),
-    "email": _spec({"EMAIL": 1.0}, "ADDRESS CUSTOMER ID"),
+    "phone": _spec({"PHONE": 1.0}, "ID CUSTOMER COMPANY", "FAX"),
+    "email": _spec({"EMAIL": 1.0}, "ADDRESS CUSTOMER COMPANY ID"),
     "type": _spec({"TYPE": 1.0, "ACTIVITY": 0.85}, "ACTIVITY"),
     "duration_minutes": _spec({"DURATION": 1.0, "MINUTES": 0.9}, "MINUTES ACTIVITY COUNT", "HOURS"),
     "invoice_id": _spec(
@@ -349,13 +349,21 @@ _LINE_CUSTOMER = _Spec(
     _SPECS["customer_id"].vetoes,
 )
 
+#: the customer of activities and payments: also the organisation an activity is with
+#: (Pipedrive's Activity - Organization)
+_EVENT_CUSTOMER = _Spec(
+    (*_LINE_CUSTOMER.alts, (frozenset({"COMPANY"}), 0.7)),
+    _LINE_CUSTOMER.quals | {"ACTIVITY"},
+    _LINE_CUSTOMER.vetoes,
+)
+
 #: the same column read differently in one table
 _TABLE_SPECS: dict[tuple[str, str], _Spec] = {
     ("transactions", "customer_id"): _LINE_CUSTOMER,
     ("customers", "customer_id"): _MASTER_KEY,
     ("prospects", "customer_id"): _MASTER_KEY,
-    ("activities", "customer_id"): _LINE_CUSTOMER,
-    ("payments", "customer_id"): _LINE_CUSTOMER,
+    ("activities", "customer_id"): _EVENT_CUSTOMER,
+    ("payments", "customer_id"): _EVENT_CUSTOMER,
     # the date an activity is due (Pipedrive's Activity - Due date)
     ("activities", "date"): _spec({"DATE": 1.0, "DUE DATE": 0.9}, "ACTIVITY TIME"),
     # the CRM user an activity is assigned to (Pipedrive's Activity - Assigned to user)
