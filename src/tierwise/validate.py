@@ -65,6 +65,7 @@ __all__ = [
     "canonicalize",
     "check_transactions",
     "count_text",
+    "customers_by_name",
     "decide_cancellations",
     "emptied_values",
     "match_columns",
@@ -3788,6 +3789,56 @@ def _loose_id(c: ir.StringValue) -> ir.StringValue:
     return ibis.ifelse(c.re_search(r"^\d+\.0+$"), c.re_replace(r"\.0+$", ""), c).upper()
 
 
+def _name_key(c: ir.StringValue) -> ir.StringValue:
+    """A customer's name as written ids are compared with it: trimmed, letter case ignored."""
+    return c.strip().upper()
+
+
+def customers_by_name(
+    engine: Engine,
+    t: ir.Table,
+    master: ir.Table,
+    known_ids: ir.Table,
+    *,
+    file: str,
+    table: str,
+    column: str,
+    master_file: str,
+    master_column: str,
+    warnings: list[str] | None,
+) -> ir.Table:
+    """Read a customer id that names no known customer but the name of exactly one customer
+    of the master (trimmed, letter case ignored) as that customer's id: the activities and
+    payments a CRM or an accounting program exports by the account's name (Salesforce's
+    Account Name, Pipedrive's Activity - Organization, QuickBooks' Customer), and say how
+    many rows were read so in ``warnings``. A name that several customers of the master
+    share is left as written (its rows rejected as customer_id not found)."""
+    named = master.filter(master.name.notnull() & (master.name.strip() != ""))
+    unique = (
+        named.group_by(_tw_name_key=_name_key(named.name))
+        .aggregate(_tw_name_n=named.customer_id.nunique(), _tw_name_id=named.customer_id.min())
+        .filter(lambda g: g._tw_name_n == 1)
+        .select("_tw_name_key", "_tw_name_id")
+    )
+    unknown = t.customer_id.notnull() & ~t.customer_id.isin(known_ids.customer_id)
+    keyed = t.mutate(_tw_by_name=ibis.ifelse(unknown, _name_key(t.customer_id), ibis.null(str)))
+    joined = keyed.left_join(unique, keyed._tw_by_name == unique._tw_name_key)
+    n = engine.count(joined.filter(joined._tw_name_id.notnull()), f"the {table} named by name")
+    if n == 0:
+        return t
+    if warnings is not None:
+        warnings.append(
+            f"{table}: {count_text(n, 'row')} of {file} {'names' if n == 1 else 'name'} "
+            f"the customer in column "
+            f"{column!r} by its name, not its id: each is read as the customer of that name "
+            f"in {master_file} (column {master_column!r}); map the column of the customer's "
+            f"id in [{table}.columns] if the file has one"
+        )
+    return joined.mutate(customer_id=ibis.coalesce(joined._tw_name_id, joined.customer_id)).select(
+        *t.columns
+    )
+
+
 def _warn_near_ids(
     engine: Engine,
     rejects: ir.Table,
@@ -4665,6 +4716,19 @@ def validate_inputs(
                     f"after the analysis date {as_of.isoformat()}, the last transaction date "
                     "(give --as-of to analyse up to a later date)",
                     AsWritten(_date_text(t.date)),
+                )
+            if "customers" in used:
+                t = customers_by_name(
+                    engine,
+                    t,
+                    used["customers"],
+                    known,
+                    file=raws[name].path,
+                    table=name,
+                    column=source(name, "customer_id"),
+                    master_file=raws["customers"].path,
+                    master_column=source("customers", "name"),
+                    warnings=warnings,
                 )
             t = checked[name] = store_checked(
                 engine,

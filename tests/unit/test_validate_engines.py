@@ -1004,3 +1004,61 @@ def test_an_amount_marked_credit_or_debit_after_it_reads_on_every_engine(engine:
         (9, "revenue is not a number"),
         (10, "revenue is not a number"),
     ]
+
+
+def test_activities_and_payments_naming_the_customer_by_its_name(engine: Any) -> None:
+    from tierwise.io import RawInput
+
+    # a CRM's activities and an accounting program's payments name the account, not its id
+    # (Salesforce's Account Name, QuickBooks' Customer): a name of one customer of the master
+    # reads as its id, a name two customers share is no customer
+    tables = {
+        "transactions": {
+            "customer_id": ["A", "B", "C"],
+            "date": ["2024-01-31"] * 3,
+            "revenue": ["10", "20", "30"],
+        },
+        "customers": {
+            "customer_id": ["A", "B", "C", "D"],
+            "name": ["Acme Corp", "Globex", "Twin", "twin "],
+        },
+        "activities": {
+            "customer_id": [" acme CORP", "Globex", "B", "Twin", "Nobody"],
+            "date": ["2024-01-15"] * 5,
+            "type": ["visit"] * 5,
+        },
+        "payments": {
+            "invoice_id": ["1", "2"],
+            "customer_id": ["Globex", "C"],
+            "due_date": ["2024-01-10"] * 2,
+            "amount": ["20", "30"],
+        },
+    }
+    raws, canon = {}, {}
+    for name, cols in tables.items():
+        data = pa.table(cols)
+        raw = engine.from_arrow(data.append_column(ROW, pa.array(range(2, data.num_rows + 2))))
+        raws[name] = RawInput(name, f"{name}.csv", raw)
+        canon[name] = canonicalize(
+            raw, name, Settings(), engine, file=f"{name}.csv", today=dt.date(2025, 1, 1)
+        )
+    warnings: list[str] = []
+    checked = validate_inputs(
+        canon, raws, Settings(), engine, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
+    )
+    acts = engine.to_arrow(checked.used["activities"].order_by(ROW)).to_pylist()
+    assert [(r[ROW], r["customer_id"]) for r in acts] == [(2, "A"), (3, "B"), (4, "B")]
+    pays = engine.to_arrow(checked.used["payments"].order_by(ROW)).to_pylist()
+    assert [(r["invoice_id"], r["customer_id"]) for r in pays] == [("1", "B"), ("2", "C")]
+    rejected = [(r["table"], r["row"], r["value"]) for r in checked.rejects.to_pylist()]
+    assert sorted(rejected) == [("activities", 5, "Twin"), ("activities", 6, "Nobody")]
+    said = [w for w in warnings if "by its name" in w]
+    assert said == [
+        "activities: 2 rows of activities.csv name the customer in column 'customer_id' by "
+        "its name, not its id: each is read as the customer of that name in customers.csv "
+        "(column 'name'); map the column of the customer's id in [activities.columns] if the "
+        "file has one",
+        "payments: 1 row of payments.csv names the customer in column 'customer_id' by its "
+        "name, not its id: each is read as the customer of that name in customers.csv (column "
+        "'name'); map the column of the customer's id in [payments.columns] if the file has one",
+    ]
