@@ -142,3 +142,93 @@ def test_hubspot_companies_give_the_company_owner_as_the_rep(tmp_path: Path) -> 
     g = _guess(tmp_path, "customers", "hubspot-crm-exports-all-companies.csv", rows)
     assert g.mapping()["rep_id"] == "Company owner"
     assert g.mapping()["customer_id"] == "Record ID"
+
+
+# -- reps ------------------------------------------------------------------------------------
+
+
+def test_a_team_list_names_each_rep_by_name(tmp_path: Path) -> None:
+    rows = [["Name", "E-mail", "Region", "Start date", "FTE"]]
+    for i, name in enumerate(("Jane Smith", "Bob Lee", "Ann Wu", "Carl Diaz", "Eve Park")):
+        first = name.split()[0].lower()
+        rows.append([name, f"{first}@acme.com", "West", f"0{i + 1}/03/2019", "1"])
+    g = _guess(tmp_path, "reps", "team.csv", rows)
+    assert g.mapping()["rep_id"] == "Name"
+
+
+def test_salesforce_users_are_their_full_names_not_their_empty_manager(tmp_path: Path) -> None:
+    rows = [["User ID", "Full Name", "Username", "Email", "Role", "Active", "Manager"]]
+    for i, name in enumerate(("Jane Smith", "Bob Lee", "Ann Wu", "Carl Diaz", "Eve Park")):
+        first = name.split()[0].lower()
+        rows.append(
+            [
+                f"005Dn000000{i:04d}IAQ",
+                name,
+                f"{first}@acme.com.prod",
+                f"{first}@acme.com",
+                "Sales Rep",
+                "1",
+                "",
+            ]
+        )
+    g = _guess(tmp_path, "reps", "users.csv", rows)
+    assert g.mapping()["rep_id"] == "Full Name"
+    assert "empty" in dict(g.unmapped)["Manager"]
+
+
+def test_odoo_contacts_give_the_display_name(tmp_path: Path) -> None:
+    rows = [["Display Name", "Is a Company", "Email", "City", "Salesperson", "ID"]]
+    for i in range(12):
+        rows.append(
+            [
+                _NAMES[i % 6] + f" {i}",
+                "True",
+                f"info{i}@example.com",
+                "Brussels",
+                _OWNERS[i % 3],
+                f"__export__.res_partner_{i + 10}",
+            ]
+        )
+    g = _guess(tmp_path, "customers", "res.partner.csv", rows)
+    assert g.mapping()["name"] == "Display Name"
+
+
+def test_a_share_of_full_time_is_said_to_be_no_hours(tmp_path: Path) -> None:
+    rows = [["Name", "Region", "FTE"]]
+    for i, name in enumerate(("Jane Smith", "Bob Lee", "Ann Wu", "Carl Diaz", "Eve Park")):
+        rows.append([name, "West", ("1", "0.8", "1.0", "0.5", "1")[i]])
+    g = _guess(tmp_path, "reps", "team.csv", rows)
+    assert "hours_per_year" not in g.mapping()
+    assert dict(g.missing)["hours_per_year"].startswith(
+        "'FTE' gives each rep's share of full time (1 = full time), not hours"
+    )
+    assert dict(g.unmapped)["FTE"].startswith("a share of full time, not hours")
+
+
+def test_dynamics_accounts_last_change_is_not_their_creation(tmp_path: Path) -> None:
+    rows = [
+        [
+            "(Do Not Modify) Account",
+            "(Do Not Modify) Row Checksum",
+            "(Do Not Modify) Modified On",
+            "Account Name",
+            "Address 1: City",
+            "Account Number",
+            "Industry",
+        ]
+    ]
+    for i in range(12):
+        rows.append(
+            [
+                f"a1b2c3d4-0000-0000-0000-{i:012d}",
+                "abcXYZ==",
+                f"2024-03-{i + 1:02d} 10:00",
+                _NAMES[i % 6] + f" {i}",
+                "Seattle",
+                f"ACC-{1000 + i}",
+                "Consulting",
+            ]
+        )
+    g = _guess(tmp_path, "customers", "Active Accounts.csv", rows)
+    assert "created_date" not in g.mapping()
+    assert g.mapping()["customer_id"] == "Account Number"

@@ -261,7 +261,10 @@ _SPECS: dict[str, _Spec] = {
         "LINE PRODUCT",
         "AMOUNT TAX MARGIN ID",
     ),
-    "name": _spec({"NAME": 1.0, "COMPANY": 0.9}, "CUSTOMER COMPANY PAYER PARTNER"),
+    # a name written whole (Odoo's Display Name) gives way to the company's name
+    "name": _spec(
+        {"NAME": 1.0, "COMPANY": 0.9, "FULL NAME": 0.85}, "CUSTOMER COMPANY PAYER PARTNER"
+    ),
     "address": _spec({"ADDRESS": 1.0}, f"LINE {_ADDRESS_QUALS}"),
     # a part of an address (Shopify's Default Address City, Default Address Zip)
     "postcode": _spec({"POSTCODE": 1.0}, f"ID ADDRESS {_ADDRESS_QUALS}"),
@@ -362,6 +365,9 @@ _TABLE_SPECS: dict[tuple[str, str], _Spec] = {
     ("transactions", "customer_id"): _LINE_CUSTOMER,
     ("customers", "customer_id"): _MASTER_KEY,
     ("prospects", "customer_id"): _MASTER_KEY,
+    # a sales team's list names each rep (an HR list's Name, Salesforce users' Full Name),
+    # as the customer master's owner column does, where no column gives the rep's id
+    ("reps", "rep_id"): _spec({"REP ID": 1.0, "REP": 0.95, "NAME": 0.6}, "SALES FULL"),
     ("activities", "customer_id"): _EVENT_CUSTOMER,
     ("payments", "customer_id"): _EVENT_CUSTOMER,
     # the date an activity is due (Pipedrive's Activity - Due date)
@@ -1023,6 +1029,11 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
                     s, f"the name alone could be {c.name}, the table's key, but its values repeat"
                 )
                 continue
+            if c.name in TABLES[table].key and p.n == 0 and p.rows >= MIN_VALUES:
+                # the table's key is on every row (Salesforce users' Manager, empty beside
+                # each user's name, is no rep's id)
+                notes.setdefault(s, f"the name reads as {c.name}, the table's key, but it is empty")
+                continue
             if c.name in _VARYING_IDS and _constant(p):
                 why = _constant_note(sample, s, p)
                 notes.setdefault(s, f"the name reads as {c.name}, but {why}")
@@ -1097,6 +1108,7 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             if s not in taken
             and not profiles[s].sparse
             and _shape(table, c, profiles[s]) >= CONTENT_ALONE
+            and not (c.name == "created_date" and _changed(s))
         ]
         if len(fitting) == 1 and profiles[fitting[0]].n >= MIN_VALUES:
             s = fitting[0]
@@ -1253,6 +1265,16 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             f"{name!r} appears twice in the header (names are compared ignoring case): the "
             f"run reads each by its place, as {' and '.join(map(repr, places))}; this one: " + said
         )
+    if table == "reps" and "hours_per_year" not in guesses:
+        fte = _share_of_full_time(sources, profiles, taken)
+        if fte is not None:
+            missing_notes.setdefault(
+                "hours_per_year",
+                f"{fte!r} gives each rep's share of full time (1 = full time), not hours: add "
+                f"a column of each rep's selling hours a year ({fte} × a full-time rep's "
+                "selling hours) and map it",
+            )
+            notes[fte] = "a share of full time, not hours (see the note on hours_per_year)"
     missing = _missing(table, guesses, missing_notes)
     options, opt_notes = _reading_options(table, sample, ordered, by_col, profiles)
     options.update(doc_options)
@@ -2907,6 +2929,58 @@ def _elsewhere(table: str, source: str, guesses: dict[str, ColumnGuess]) -> str:
         where = ", ".join(tables[:-1]) + " and " + tables[-1] if len(tables) > 1 else tables[0]
         return f"looks like {best[1]}, a column of {where}"
     return f"not a {table} column"
+
+
+#: the words of a record's last change (Dynamics 365's Modified On, Updated At)
+_CHANGE_WORDS = frozenset(
+    [
+        "modified",
+        "modify",
+        "modification",
+        "updated",
+        "update",
+        "changed",
+        "change",
+        "last",
+        "geandert",
+        "geaendert",
+        "aenderung",
+        "anderung",
+        "letzte",
+        "modifie",
+        "modificado",
+        "modificacion",
+        "actualizado",
+        "gewijzigd",
+        "wijziging",
+    ]
+)
+
+
+def _changed(source: str) -> bool:
+    """The name says when a record last changed, which is no date it was created."""
+    return any(w in _CHANGE_WORDS for w in words(source))
+
+
+def _share_of_full_time(
+    sources: Iterable[str], profiles: dict[str, Profile], taken: dict[str, str]
+) -> str | None:
+    """A reps file's column of each rep's share of full time (FTE: 1, 0.8, 0.5), which is no
+    count of hours: named as a head count, its numbers 0 to 1.5."""
+    for s in sources:
+        p = profiles[s]
+        if (
+            s not in taken
+            and any("EMPLOYEES" in concepts_of(w) for w in words(s))
+            and p.n >= MIN_VALUES
+            and p.number >= 0.9
+            and p.low is not None
+            and p.high is not None
+            and p.low >= 0
+            and p.high <= 1.5
+        ):
+            return s
+    return None
 
 
 def _missing(

@@ -124,6 +124,8 @@ CONCEPTS: dict[str, str] = {
         storno credit creditnote avoir abono devolucion devolution creditnota refund rma""",
     "FLAG": """is flag indicator yn""",
     "NAME": """name names nom nombre nume denumire denumirea naam namen""",
+    # a name written whole (Salesforce's Full Name, Odoo's Display Name)
+    "FULL": """full display complete vollstandiger""",
     "COMPANY": """company companies firma firmen unternehmen entreprise societe empresa
         compania companie societate bedrijf organisation organization org business corp
         corporation gesellschaft""",
