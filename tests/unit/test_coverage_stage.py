@@ -305,6 +305,16 @@ def test_a_rep_with_a_role_that_neither_visits_nor_calls_is_named() -> None:
     assert "visit_roles" in text
 
 
+def test_a_role_written_in_words_is_the_role_of_its_underscored_name() -> None:
+    # an HR list or a CRM writes the role as words: "Key Account", "Key-Account", "Inside"
+    r = reps(role=["Field", "field", "Key Account", "Key-Account", "Inside"])
+    plan = coverage_plan(base(), programmes=PROGRAMMES, reps=r)
+    named = reps(role=["field", "field", "key_account", "key_account", "inside"])
+    same = coverage_plan(base(), programmes=PROGRAMMES, reps=named)
+    assert plan.tables["rep_plan"].equals(same.tables["rep_plan"])
+    assert plan.customers.equals(same.customers)
+
+
 def test_a_rep_with_no_customer_in_reach_is_named() -> None:
     r = reps(
         region=[

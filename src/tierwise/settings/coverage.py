@@ -15,15 +15,17 @@ __all__ = ["CONTACTS", "CoverageSettings", "ResponseParams", "rep_role"]
 
 
 def rep_role(name: str) -> str:
-    """A rep's role as the reps file's ``role`` is read and the settings name it: lower
-    case, without surrounding spaces ("Außendienst " is ``außendienst``).
+    """A rep's role as the reps file's ``role`` is read and the settings name it, as an
+    activity type is (:func:`~tierwise.schema.fold_text`): lower case, without surrounding
+    spaces, each run of spaces and hyphens one underscore ("Außendienst " is
+    ``außendienst``, "Key Account" is ``key_account``).
 
     Examples
     --------
-    >>> rep_role(" Field "), rep_role("Key_Account")
-    ('field', 'key_account')
+    >>> rep_role(" Field "), rep_role("Key_Account"), rep_role("Key Account")
+    ('field', 'key_account', 'key_account')
     """
-    return name.strip().lower()
+    return fold_text(name)
 
 
 #: A kind of contact a channel makes.
@@ -138,7 +140,8 @@ class CoverageSettings(Section):
 
     visit_roles: list[str] = Field(default_factory=lambda: ["field", "key_account"])
     """Rep roles (reps file, ``role``) that make visits, compared without regard to case or
-    surrounding spaces ("Außendienst" is the file's "außendienst"). A rep of one of these
+    surrounding spaces, spaces and hyphens as underscores ("Außendienst" is the file's
+    "außendienst", "key_account" its "Key Account"). A rep of one of these
     roles visits a customer only when the customer's tier band names its role, or names none
     of these roles. Default ["field", "key_account"]."""
 
