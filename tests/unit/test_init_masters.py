@@ -232,3 +232,14 @@ def test_dynamics_accounts_last_change_is_not_their_creation(tmp_path: Path) -> 
     g = _guess(tmp_path, "customers", "Active Accounts.csv", rows)
     assert "created_date" not in g.mapping()
     assert g.mapping()["customer_id"] == "Account Number"
+
+
+def test_odoo_contacts_leave_out_the_people_beside_their_companies(tmp_path: Path) -> None:
+    rows = [["Display Name", "Is a Company", "Related Company", "Email", "ID"]]
+    for i in range(6):
+        company = _NAMES[i]
+        rows.append([company, "True", "", f"info{i}@example.com", f"res_partner_{i + 10}"])
+        rows.append([f"{company}, Person {i}", "False", company, f"p{i}@example.com", f"p_{i}"])
+    g = _guess(tmp_path, "customers", "res.partner.csv", rows)
+    assert g.options["exclude_rows"][0] == {"Is a Company": ("False",)}
+    assert any(n.startswith("'Is a Company' holds False (6) among 12") for n in g.notes)

@@ -1290,6 +1290,12 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             status_notes.append(note)
     for s in {**excluded, **unsure}:
         notes[s] = "holds the rows' status (see the note above)"
+    people = _people_rows(table, sample, [s for s in free if s not in excluded])
+    if people is not None:
+        s, values, note = people
+        excluded[s] = values
+        notes[s] = "says which rows are companies (see the note above)"
+        status_notes.append(note)
     commented: dict[str, tuple[OptionValue, str]] = {}
     no_sale = options.get("exclude_rows", ({}, ""))[0]
     excluded = {**(no_sale if isinstance(no_sale, dict) else {}), **excluded}
@@ -2512,6 +2518,8 @@ _ROWS_ARE = {
     "transactions": ("sale", "sales"),
     "activities": ("activity", "activities"),
     "payments": ("invoice", "invoices"),
+    "customers": ("customer", "customers"),
+    "prospects": ("prospect", "prospects"),
 }
 
 
@@ -2576,6 +2584,46 @@ def _row_statuses(
             )
         notes.append(note)
     return excluded, unsure, notes
+
+
+def _people_rows(
+    table: str, sample: Sample, sources: list[str]
+) -> tuple[str, tuple[str, ...], str] | None:
+    """A customer master's column saying whether a row is a company (Odoo's Is a Company),
+    where the file lists companies and their people (contacts) alike: the column, the
+    values of the people's rows to leave out by exclude_rows, and a note.
+
+    Examples
+    --------
+    >>> t = pa.table({"Is a Company": ["True", "False", "False", "True"]})
+    >>> _people_rows("customers", Sample("x", "csv", t.column_names, t), ["Is a Company"])[:2]
+    ('Is a Company', ('False',))
+    """
+    if table not in ("customers", "prospects"):
+        return None
+    for s in sources:
+        column = sample.table.column(s)
+        ws = words(s)
+        if not pa.types.is_string(column.type) or not any("COMPANY" in concepts_of(w) for w in ws):
+            continue
+        if not any("FLAG" in concepts_of(w) for w in ws):
+            continue
+        counts = {
+            c["values"]: int(c["counts"]) for c in pc.value_counts(_filled(column)).to_pylist()
+        }
+        people = tuple(v for v in counts if fold(v) in READ_FALSE)
+        if not people or any(fold(v) not in (*READ_TRUE, *READ_FALSE) for v in counts):
+            continue
+        listed = ", ".join(f"{v} ({counts[v]})" for v in people)
+        return (
+            s,
+            people,
+            f"{s!r} holds {listed} among {len(sample.table)} sampled rows: the file lists "
+            "people (contacts) beside their companies, and a run counts each as a customer "
+            f"unless left out. exclude_rows leaves out the rows of {', '.join(people)} (each "
+            "row rejected as such)",
+        )
+    return None
 
 
 def _won_deals(sample: Sample, sources: list[str]) -> tuple[str, tuple[str, ...], str] | None:
