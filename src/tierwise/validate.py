@@ -3973,6 +3973,54 @@ def _master_id_forms(engine: Engine, master: ir.Table, file: str, warnings: list
     return engine.materialize(used.filter(used._k != used._master), "tw_master_id_forms")
 
 
+#: a Salesforce record id as its exports write it: 18 characters (the API's, a data export's)
+#: or the 15 the reports show, the same id without its 3 check characters
+_SALESFORCE_LONG = r"^[a-zA-Z0-9]{18}$"
+_SALESFORCE_SHORT = r"^[a-zA-Z0-9]{15}$"
+
+
+def _salesforce_short_ids(
+    engine: Engine,
+    canon: dict[str, ir.Table],
+    files: dict[str, str],
+    sources: dict[str, str],
+    warnings: list[str],
+) -> None:
+    """Where every customer id of the master is a Salesforce id of 18 characters, read an
+    id of 15 characters in the other tables that is the start of exactly one of them (the
+    same record as a Salesforce report writes it) as the master's id, in ``canon``, and say
+    how many rows were read so in ``warnings``."""
+    m = canon["customers"]
+    m = m.filter(m[REASON].isnull() & m.customer_id.notnull())
+    got = engine.to_arrow(
+        m.aggregate(n=m.count(), long=_n(m.customer_id.re_search(_SALESFORCE_LONG))),
+        "the master's Salesforce ids",
+    ).to_pylist()[0]
+    if not got["n"] or got["long"] != got["n"]:
+        return
+    forms = (
+        m.group_by(_k=m.customer_id.substr(0, 15))
+        .aggregate(_master=m.customer_id.min(), _forms=m.customer_id.nunique())
+        .filter(lambda g: g._forms == 1)
+        .select("_k", "_master")
+    )
+    forms = engine.materialize(forms, "tw_salesforce_ids")
+    for name in [n for n in canon if n not in ("customers", "prospects")]:
+        t = canon[name]
+        if "customer_id" not in t.columns:
+            continue
+        short = t.customer_id.re_search(_SALESFORCE_SHORT) & t.customer_id.isin(forms._k)
+        n = engine.count(t.filter(short), f"the {name} rows of a Salesforce id of 15 characters")
+        if n:
+            canon[name] = _in_master_form(t, forms)
+            warnings.append(
+                f"{name}: {count_text(n, 'row')} of {files[name]} {'gives' if n == 1 else 'give'} "
+                f"in column {sources[name]!r} a Salesforce id of 15 characters, as a "
+                f"Salesforce report writes it, where {files['customers']} writes the same "
+                "id with 18: each is read as the master's customer"
+            )
+
+
 def _in_master_form(t: ir.Table, forms: ir.Table) -> ir.Table:
     """``t`` with each customer id (written without leading zeros) that matches a master id
     written with them in the master's form (:func:`_master_id_forms`): one join with the
@@ -4603,6 +4651,14 @@ def validate_inputs(
         for name in canon:
             if name != MASTER_IDS_TABLE and "customer_id" in TABLES[name].names:
                 canon[name] = _in_master_form(canon[name], forms)
+    if "customers" in canon:
+        _salesforce_short_ids(
+            engine,
+            canon,
+            {name: raw.path for name, raw in raws.items()},
+            {name: source(name, "customer_id") for name in canon},
+            warnings,
+        )
     tx = check_transactions(
         canon["transactions"],
         settings,

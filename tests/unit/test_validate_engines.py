@@ -1062,3 +1062,49 @@ def test_activities_and_payments_naming_the_customer_by_its_name(engine: Any) ->
         "name, not its id: each is read as the customer of that name in customers.csv (column "
         "'name'); map the column of the customer's id in [payments.columns] if the file has one",
     ]
+
+
+def test_a_salesforce_id_of_15_characters_is_the_masters_of_18(engine: Any) -> None:
+    from tierwise.io import RawInput
+
+    # a data export writes an account's id with 18 characters, a report with the first 15
+    long = ["001Dn00000AbCdEIAQ", "001Dn00000AbCdFIAU", "001Dn00000XyZ12IAA"]
+    tables = {
+        "transactions": {
+            "customer_id": [long[0][:15], long[1], long[2][:15], "001Dn00000QQQQQ"],
+            "date": ["2024-01-31"] * 4,
+            "revenue": ["10", "20", "30", "40"],
+        },
+        "customers": {"customer_id": long},
+        "activities": {
+            "customer_id": [long[1][:15], long[0][:15].lower()],
+            "date": ["2024-01-15"] * 2,
+            "type": ["visit"] * 2,
+        },
+    }
+    raws, canon = {}, {}
+    for name, cols in tables.items():
+        data = pa.table(cols)
+        raw = engine.from_arrow(data.append_column(ROW, pa.array(range(2, data.num_rows + 2))))
+        raws[name] = RawInput(name, f"{name}.csv", raw)
+        canon[name] = canonicalize(
+            raw, name, Settings(), engine, file=f"{name}.csv", today=dt.date(2025, 1, 1)
+        )
+    warnings: list[str] = []
+    checked = validate_inputs(
+        canon, raws, Settings(), engine, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
+    )
+    tx = engine.to_arrow(checked.used["transactions"].order_by(ROW)).to_pylist()
+    assert [r["customer_id"] for r in tx] == [*long, "001Dn00000QQQQQ"]
+    acts = engine.to_arrow(checked.used["activities"].order_by(ROW)).to_pylist()
+    # a Salesforce id tells letter case apart: the lower-case one is no customer
+    assert [r["customer_id"] for r in acts] == [long[1]]
+    said = [w for w in warnings if "Salesforce" in w]
+    assert said == [
+        "transactions: 2 rows of transactions.csv give in column 'customer_id' a Salesforce "
+        "id of 15 characters, as a Salesforce report writes it, where customers.csv writes "
+        "the same id with 18: each is read as the master's customer",
+        "activities: 1 row of activities.csv gives in column 'customer_id' a Salesforce id "
+        "of 15 characters, as a Salesforce report writes it, where customers.csv writes the "
+        "same id with 18: each is read as the master's customer",
+    ]
