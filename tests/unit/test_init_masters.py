@@ -243,3 +243,33 @@ def test_odoo_contacts_leave_out_the_people_beside_their_companies(tmp_path: Pat
     g = _guess(tmp_path, "customers", "res.partner.csv", rows)
     assert g.options["exclude_rows"][0] == {"Is a Company": ("False",)}
     assert any(n.startswith("'Is a Company' holds False (6) among 12") for n in g.notes)
+
+
+def test_odoo_consumer_contacts_are_all_kept(tmp_path: Path) -> None:
+    rows = [["Display Name", "Is a Company", "Email", "City", "ID"]]
+    for i in range(12):
+        rows.append([f"Person {i}", "False", f"p{i}@example.com", "Brussels", f"res_partner_{i}"])
+    g = _guess(tmp_path, "customers", "res.partner.csv", rows)
+    assert "exclude_rows" not in g.options
+
+
+def test_odoo_private_customers_without_a_company_are_kept_with_a_note(tmp_path: Path) -> None:
+    rows = [["Display Name", "Is a Company", "Related Company", "Email", "ID"]]
+    for i in range(6):
+        rows.append([_NAMES[i], "True", "", f"info{i}@example.com", f"c_{i}"])
+        rows.append([f"Jo Private {i}", "False", "", f"jo{i}@example.com", f"p_{i}"])
+    g = _guess(tmp_path, "customers", "res.partner.csv", rows)
+    assert "exclude_rows" not in g.options
+    assert any(
+        n.startswith("'Is a Company' holds False (6) among 12 sampled rows, not all of them")
+        for n in g.notes
+    )
+
+
+def test_a_company_flag_of_another_meaning_leaves_no_rows_out(tmp_path: Path) -> None:
+    rows = [["Name", "Is Company Active", "Parent Company", "ID"]]
+    for i in range(6):
+        rows.append([_NAMES[i], "True", "", f"c_{i}"])
+        rows.append([f"{_NAMES[i]} West", "False", _NAMES[i], f"w_{i}"])
+    g = _guess(tmp_path, "customers", "accounts.csv", rows)
+    assert "exclude_rows" not in g.options

@@ -1293,7 +1293,8 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     people = _people_rows(table, sample, [s for s in free if s not in excluded])
     if people is not None:
         s, values, note = people
-        excluded[s] = values
+        if values:
+            excluded[s] = values
         notes[s] = "says which rows are companies (see the note above)"
         status_notes.append(note)
     commented: dict[str, tuple[OptionValue, str]] = {}
@@ -2591,11 +2592,23 @@ def _people_rows(
 ) -> tuple[str, tuple[str, ...], str] | None:
     """A customer master's column saying whether a row is a company (Odoo's Is a Company),
     where the file lists companies and their people (contacts) alike: the column, the
-    values of the people's rows to leave out by exclude_rows, and a note.
+    values of the people's rows to leave out by exclude_rows (empty where they are not all
+    people of a company), and a note.
+
+    The column is named for that alone (Is a Company, not Is Company Active) and holds both
+    true and false on the sampled rows. Its false rows are people of a company, to leave
+    out, only where each gives its company (Odoo's Related Company, a Parent Company)
+    beside it; where some do not, they may be private customers (a consumer shop's
+    contacts), and the note only says so.
 
     Examples
     --------
-    >>> t = pa.table({"Is a Company": ["True", "False", "False", "True"]})
+    >>> t = pa.table(
+    ...     {
+    ...         "Is a Company": ["True", "False", "False", "True"],
+    ...         "Related Company": ["", "Acme", "Hooli", ""],
+    ...     }
+    ... )
     >>> _people_rows("customers", Sample("x", "csv", t.column_names, t), ["Is a Company"])[:2]
     ('Is a Company', ('False',))
     """
@@ -2603,10 +2616,10 @@ def _people_rows(
         return None
     for s in sources:
         column = sample.table.column(s)
-        ws = words(s)
-        if not pa.types.is_string(column.type) or not any("COMPANY" in concepts_of(w) for w in ws):
+        said = [concepts_of(w) for w in words(s)]
+        if not pa.types.is_string(column.type) or not any("COMPANY" in c for c in said):
             continue
-        if not any("FLAG" in concepts_of(w) for w in ws):
+        if not any("FLAG" in c for c in said) or any(not c & {"FLAG", "COMPANY"} for c in said):
             continue
         counts = {
             c["values"]: int(c["counts"]) for c in pc.value_counts(_filled(column)).to_pylist()
@@ -2614,15 +2627,47 @@ def _people_rows(
         people = tuple(v for v in counts if fold(v) in READ_FALSE)
         if not people or any(fold(v) not in (*READ_TRUE, *READ_FALSE) for v in counts):
             continue
+        if not any(fold(v) in READ_TRUE for v in counts):
+            continue
         listed = ", ".join(f"{v} ({counts[v]})" for v in people)
+        held = f"{s!r} holds {listed} among {len(sample.table)} sampled rows"
+        parent = _people_company(sample, s, people)
+        if parent is None:
+            return (
+                s,
+                (),
+                f"{held}, not all of them with a related or parent company: they may be "
+                "private customers, counted as customers. If they are the people "
+                f"(contacts) of the companies, leave them out by exclude_rows = "
+                f"{{ {s!r} = [{', '.join(repr(v) for v in people)}] }}",
+            )
         return (
             s,
             people,
-            f"{s!r} holds {listed} among {len(sample.table)} sampled rows: the file lists "
-            "people (contacts) beside their companies, and a run counts each as a customer "
+            f"{held}, each with its company in {parent!r}: the file lists people "
+            "(contacts) beside their companies, and a run counts each as a customer "
             f"unless left out. exclude_rows leaves out the rows of {', '.join(people)} (each "
             "row rejected as such)",
         )
+    return None
+
+
+def _people_company(sample: Sample, flag: str, people: tuple[str, ...]) -> str | None:
+    """The column naming the company of every sampled row of ``people`` in ``flag``
+    (Odoo's Related Company, a Parent Company), or None: a column named for a company or a
+    parent, filled on each of those rows, and not one value on every sampled row (the
+    seller's own company in a multi-company export)."""
+    rows = pc.is_in(sample.table.column(flag), pa.array(people))
+    for s in sample.table.column_names:
+        column = sample.table.column(s)
+        if s == flag or not pa.types.is_string(column.type):
+            continue
+        if not any(concepts_of(w) & {"COMPANY", "PARENT"} for w in words(s)):
+            continue
+        theirs = _filled(column.filter(rows))
+        if len(theirs) < pc.sum(rows).as_py() or len(_filled(column).unique()) < 2:
+            continue
+        return s
     return None
 
 
