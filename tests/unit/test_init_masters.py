@@ -273,3 +273,76 @@ def test_a_company_flag_of_another_meaning_leaves_no_rows_out(tmp_path: Path) ->
         rows.append([f"{_NAMES[i]} West", "False", _NAMES[i], f"w_{i}"])
     g = _guess(tmp_path, "customers", "accounts.csv", rows)
     assert "exclude_rows" not in g.options
+
+
+def test_pipedrive_organizations_keep_their_phone_email_employees_and_region(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        [
+            "Organization - ID",
+            "Organization - Name",
+            "Organization - Phone",
+            "Organization - Email",
+            "Organization - Number of employees",
+            "Organization - Region",
+        ]
+    ]
+    for i in range(12):
+        rows.append(
+            [
+                str(i + 1),
+                _NAMES[i % 6] + f" {i}",
+                f"+1 312 555 01{i:02d}",
+                f"info{i}@example.com",
+                str((i + 1) * 10),
+                ("West", "East", "North")[i % 3],
+            ]
+        )
+    g = _guess(tmp_path, "customers", "organizations.csv", rows)
+    assert g.mapping() == {
+        "customer_id": "Organization - ID",
+        "name": "Organization - Name",
+        "phone": "Organization - Phone",
+        "email": "Organization - Email",
+        "employees": "Organization - Number of employees",
+        "region": "Organization - Region",
+    }
+
+
+def _odoo_payments(customer: str) -> list[list[str]]:
+    """An Odoo payments export of a seller (My Company SA) with one company of its own."""
+    rows = [["Date", "Number", customer, "Company", "Amount", "Due Date"]]
+    for i in range(12):
+        rows.append(
+            [
+                f"2024-01-{i + 1:02d}",
+                f"PBNK1/2024/{i:05d}",
+                _NAMES[i % 6],
+                "My Company SA",
+                "100",
+                f"2024-02-{i + 1:02d}",
+            ]
+        )
+    return rows
+
+
+def test_odoo_payments_own_company_is_not_the_customer(tmp_path: Path) -> None:
+    g = _guess(tmp_path, "payments", "account.payment.csv", _odoo_payments("Customer/Vendor"))
+    assert g.mapping().get("customer_id") != "Company"
+
+
+def test_an_activities_organization_of_one_value_is_not_the_customer(tmp_path: Path) -> None:
+    rows = [["Activity - Subject", "Activity - Due date", "Activity - Organization"]]
+    for i in range(12):
+        rows.append([f"Call {i}", f"2024-01-{i + 1:02d}", "My Company SA"])
+    g = _guess(tmp_path, "activities", "activities.csv", rows)
+    assert "customer_id" not in g.mapping()
+
+
+def test_a_payments_company_alone_is_not_the_customer(tmp_path: Path) -> None:
+    rows = [["Date", "Number", "Company", "Amount"]]
+    for i in range(12):
+        rows.append([f"2024-01-{i + 1:02d}", f"P{i}", _NAMES[i % 6], "100"])
+    g = _guess(tmp_path, "payments", "payments.csv", rows)
+    assert "customer_id" not in g.mapping()

@@ -353,12 +353,17 @@ _LINE_CUSTOMER = _Spec(
 )
 
 #: the customer of activities and payments: also the organisation an activity is with
-#: (Pipedrive's Activity - Organization)
+#: (Pipedrive's Activity - Organization), never a company alone (Odoo's Company, the
+#: seller's own company of each payment)
 _EVENT_CUSTOMER = _Spec(
-    (*_LINE_CUSTOMER.alts, (frozenset({"COMPANY"}), 0.7)),
+    (*_LINE_CUSTOMER.alts, (frozenset({"ACTIVITY", "COMPANY"}), 0.7)),
     _LINE_CUSTOMER.quals | {"ACTIVITY"},
     _LINE_CUSTOMER.vetoes,
 )
+
+#: the customer of activities and payments: never a column of one value on every sampled
+#: row, however few (the seller's own company beside each activity or payment)
+_EVENT_KEYS = frozenset({("activities", "customer_id"), ("payments", "customer_id")})
 
 #: the same column read differently in one table
 _TABLE_SPECS: dict[tuple[str, str], _Spec] = {
@@ -1034,7 +1039,9 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
                 # each user's name, is no rep's id)
                 notes.setdefault(s, f"the name reads as {c.name}, the table's key, but it is empty")
                 continue
-            if c.name in _VARYING_IDS and _constant(p):
+            if c.name in _VARYING_IDS and (
+                _constant(p) or (_one_value(p) and (table, c.name) in _EVENT_KEYS)
+            ):
                 why = _constant_note(sample, s, p)
                 notes.setdefault(s, f"the name reads as {c.name}, but {why}")
                 constant.setdefault(c.name, f"{s!r} reads as it, but {why}")
@@ -2164,6 +2171,11 @@ def _generic(source: str) -> bool:
 def _constant(p: Profile) -> bool:
     """One value in every one of many sampled rows: a constant, which identifies nothing."""
     return p.n >= MIN_CONSTANT_ROWS and round(p.distinct * p.n) == 1
+
+
+def _one_value(p: Profile) -> bool:
+    """One value in every one of a few sampled rows (:data:`MIN_VALUES` or more)."""
+    return p.n >= MIN_VALUES and p.n == p.rows and round(p.distinct * p.n) == 1
 
 
 def _constant_note(sample: Sample, source: str, p: Profile) -> str:
