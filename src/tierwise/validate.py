@@ -3790,8 +3790,14 @@ def _loose_id(c: ir.StringValue) -> ir.StringValue:
 
 
 def _name_key(c: ir.StringValue) -> ir.StringValue:
-    """A customer's name as written ids are compared with it: trimmed, letter case ignored."""
-    return c.strip().upper()
+    """A customer's name as written ids are compared with it: trimmed, letter case ignored
+    (lower case, which both engines write alike: Straße stays apart from Strasse)."""
+    return c.strip().lower()
+
+
+def _id_shape(c: ir.StringValue) -> ir.StringValue:
+    """How an id is written, each letter an a and each digit a 9 ('C-0042' is 'a-9999')."""
+    return c.re_replace("[A-Za-z]", "a").re_replace("[0-9]", "9")
 
 
 def customers_by_name(
@@ -3807,26 +3813,69 @@ def customers_by_name(
     master_column: str,
     warnings: list[str] | None,
 ) -> ir.Table:
-    """Read a customer id that names no known customer but the name of exactly one customer
-    of the master (trimmed, letter case ignored) as that customer's id: the activities and
-    payments a CRM or an accounting program exports by the account's name (Salesforce's
-    Account Name, Pipedrive's Activity - Organization, QuickBooks' Customer), and say how
-    many rows were read so in ``warnings``. A name that several customers of the master
-    share is left as written (its rows rejected as customer_id not found)."""
-    named = master.filter(master.name.notnull() & (master.name.strip() != ""))
-    unique = (
-        named.group_by(_tw_name_key=_name_key(named.name))
-        .aggregate(_tw_name_n=named.customer_id.nunique(), _tw_name_id=named.customer_id.min())
-        .filter(lambda g: g._tw_name_n == 1)
-        .select("_tw_name_key", "_tw_name_id")
+    """Read the customer ids of ``t`` that name no known customer but the name of exactly
+    one customer of the master (trimmed, letter case ignored) as that customer's id: the
+    activities and payments a CRM or an accounting program exports by the account's name
+    (Salesforce's Account Name, Pipedrive's Activity - Organization, QuickBooks' Customer),
+    and say how many rows were read so in ``warnings``.
+
+    The column is read so only where its values look like names: more than half of its
+    distinct unknown values are names of the master, each neither digits alone nor written
+    as one of the master's ids is (:func:`_id_shape`). Otherwise, and for every value that
+    is a known id or is written as an id, the values stay as written (rejected as
+    customer_id not found). A row naming a name several customers share is rejected as
+    naming them. Only the rows of ``t`` not rejected yet are looked at and counted; the
+    distinct unknown values are found first (none: ``t`` is returned as it is), and the
+    rows of ``t`` are read once more, by the check that keeps them."""
+    unknown = t.filter(
+        t[REASON].isnull() & t.customer_id.notnull() & ~t.customer_id.isin(known_ids.customer_id)
     )
-    unknown = t.customer_id.notnull() & ~t.customer_id.isin(known_ids.customer_id)
-    keyed = t.mutate(_tw_by_name=ibis.ifelse(unknown, _name_key(t.customer_id), ibis.null(str)))
-    joined = keyed.left_join(unique, keyed._tw_by_name == unique._tw_name_key)
-    n = engine.count(joined.filter(joined._tw_name_id.notnull()), f"the {table} named by name")
-    if n == 0:
+    values = engine.materialize(
+        unknown.group_by("customer_id").aggregate(_tw_rows=unknown.count()),
+        f"tw_{table}_unknown_ids",
+    )
+    if engine.count(values, f"the unknown customer ids of {table}") == 0:
         return t
-    if warnings is not None:
+    named = master.filter(master.name.notnull() & (master.name.strip() != ""))
+    names = named.group_by(_tw_name_key=_name_key(named.name)).aggregate(
+        _tw_name_n=named.customer_id.nunique(), _tw_name_id=named.customer_id.min()
+    )
+    shapes = master.filter(master.customer_id.notnull()).select(
+        _tw_shape=_id_shape(master.customer_id)
+    )
+    matched = values.join(names, _name_key(values.customer_id) == names._tw_name_key)
+    matched = matched.filter(
+        ~matched.customer_id.re_search(r"^\d+$")
+        & ~_id_shape(matched.customer_id).isin(shapes._tw_shape)
+    )
+    mapping = engine.materialize(
+        matched.select(
+            _tw_value=matched.customer_id,
+            _tw_rows=matched._tw_rows,
+            _tw_name_n=matched._tw_name_n,
+            _tw_name_id=matched._tw_name_id,
+        ),
+        f"tw_{table}_customers_by_name",
+    )
+    one = mapping._tw_name_n == 1
+    got = engine.to_arrow(
+        values.aggregate(
+            u=values.count(),
+            named=values.customer_id.isin(mapping._tw_value).cast("int64").sum(),
+        ),
+        f"the customer names of {table}",
+    ).to_pylist()[0]
+    if 2 * int(got["named"] or 0) <= int(got["u"] or 0):
+        return t
+    rows = engine.to_arrow(
+        mapping.aggregate(
+            n=ibis.ifelse(one, mapping._tw_rows, 0).sum(),
+            shared=ibis.ifelse(one, 0, mapping._tw_rows).sum(),
+        ),
+        f"the rows of {table} naming a customer",
+    ).to_pylist()[0]
+    n, shared = int(rows["n"] or 0), int(rows["shared"] or 0)
+    if warnings is not None and n:
         warnings.append(
             f"{table}: {count_text(n, 'row')} of {file} {'names' if n == 1 else 'name'} "
             f"the customer in column "
@@ -3834,9 +3883,27 @@ def customers_by_name(
             f"in {master_file} (column {master_column!r}); map the column of the customer's "
             f"id in [{table}.columns] if the file has one"
         )
-    return joined.mutate(customer_id=ibis.coalesce(joined._tw_name_id, joined.customer_id)).select(
-        *t.columns
+    if warnings is not None and shared:
+        warnings.append(
+            f"{table}: {count_text(shared, 'row')} of {file} "
+            f"{'names' if shared == 1 else 'name'} in column {column!r} a customer by a name "
+            f"that several customers of {master_file} (column {master_column!r}) share: "
+            "rejected; map the column of the customer's id in "
+            f"[{table}.columns] if the file has one"
+        )
+    joined = t.left_join(mapping, t.customer_id == mapping._tw_value)
+    joined = reject_if(
+        joined,
+        joined._tw_name_n > 1,
+        column,
+        "customer_id names "
+        + joined._tw_name_n.cast(str)
+        + f" customers of the master ({master_file}, column {master_column!r})",
+        AsWritten(joined.customer_id),
     )
+    return joined.mutate(
+        customer_id=ibis.ifelse(joined._tw_name_n == 1, joined._tw_name_id, joined.customer_id)
+    ).select(*t.columns)
 
 
 def _warn_near_ids(
@@ -3975,8 +4042,26 @@ def _master_id_forms(engine: Engine, master: ir.Table, file: str, warnings: list
 
 #: a Salesforce record id as its exports write it: 18 characters (the API's, a data export's)
 #: or the 15 the reports show, the same id without its 3 check characters
-_SALESFORCE_LONG = r"^[a-zA-Z0-9]{18}$"
 _SALESFORCE_SHORT = r"^[a-zA-Z0-9]{15}$"
+_SALESFORCE_ID = re.compile(r"[a-zA-Z0-9]{18}")
+#: the check characters of a Salesforce id, each of one 5-bit value
+_SALESFORCE_CHECK = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def _salesforce_check(short: str) -> str:
+    """The 3 check characters Salesforce adds to an id of 15 characters: for each group of
+    5, the character of the 5-bit value whose bit i is set where the group's character i is
+    an upper-case letter A to Z.
+
+    Examples
+    --------
+    >>> _salesforce_check("a0D30000001n7Pi")
+    'EAI'
+    """
+    return "".join(
+        _SALESFORCE_CHECK[sum(1 << i for i, ch in enumerate(short[g : g + 5]) if "A" <= ch <= "Z")]
+        for g in range(0, 15, 5)
+    )
 
 
 def _salesforce_short_ids(
@@ -3986,31 +4071,37 @@ def _salesforce_short_ids(
     sources: dict[str, str],
     warnings: list[str],
 ) -> None:
-    """Where every customer id of the master is a Salesforce id of 18 characters, read an
-    id of 15 characters in the other tables that is the start of exactly one of them (the
-    same record as a Salesforce report writes it) as the master's id, in ``canon``, and say
-    how many rows were read so in ``warnings``."""
+    """Where every customer id of the master is a Salesforce id of 18 characters (its last
+    3 the check characters of its first 15, :func:`_salesforce_check`), read an id of 15
+    characters in the other tables that is the start of one of them (the same record as a
+    Salesforce report writes it) as the master's id, in ``canon``, and say how many rows
+    not rejected yet were read so in ``warnings``. The master's ids are read into Python
+    to check them: customer-sized."""
     m = canon["customers"]
     m = m.filter(m[REASON].isnull() & m.customer_id.notnull())
-    got = engine.to_arrow(
-        m.aggregate(n=m.count(), long=_n(m.customer_id.re_search(_SALESFORCE_LONG))),
-        "the master's Salesforce ids",
-    ).to_pylist()[0]
-    if not got["n"] or got["long"] != got["n"]:
-        return
-    forms = (
-        m.group_by(_k=m.customer_id.substr(0, 15))
-        .aggregate(_master=m.customer_id.min(), _forms=m.customer_id.nunique())
-        .filter(lambda g: g._forms == 1)
-        .select("_k", "_master")
+    ids = (
+        engine.to_arrow(m.select("customer_id").distinct(), "the master's Salesforce ids")
+        .column("customer_id")
+        .to_pylist()
     )
-    forms = engine.materialize(forms, "tw_salesforce_ids")
+    if not ids or not all(
+        _SALESFORCE_ID.fullmatch(i) and _salesforce_check(i[:15]) == i[15:] for i in ids
+    ):
+        return
+    # the check characters follow from the first 15: no two of the master's ids share them
+    forms = engine.materialize(
+        engine.from_arrow(pa.table({"_k": [i[:15] for i in ids], "_master": ids})),
+        "tw_salesforce_ids",
+    )
     for name in [n for n in canon if n not in ("customers", "prospects")]:
         t = canon[name]
         if "customer_id" not in t.columns:
             continue
         short = t.customer_id.re_search(_SALESFORCE_SHORT) & t.customer_id.isin(forms._k)
-        n = engine.count(t.filter(short), f"the {name} rows of a Salesforce id of 15 characters")
+        n = engine.count(
+            t.filter(short & t[REASON].isnull()),
+            f"the {name} rows of a Salesforce id of 15 characters",
+        )
         if n:
             canon[name] = _in_master_form(t, forms)
             warnings.append(

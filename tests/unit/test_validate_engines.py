@@ -1006,9 +1006,39 @@ def test_an_amount_marked_credit_or_debit_after_it_reads_on_every_engine(engine:
     ]
 
 
-def test_activities_and_payments_naming_the_customer_by_its_name(engine: Any) -> None:
+def _validated(engine: Any, tables: dict[str, dict[str, list[Any]]]) -> tuple[Any, list[str]]:
+    """The checked inputs of ``tables`` (each a file of that name) and the warnings."""
     from tierwise.io import RawInput
 
+    raws, canon = {}, {}
+    for name, cols in tables.items():
+        data = pa.table(cols)
+        raw = engine.from_arrow(data.append_column(ROW, pa.array(range(2, data.num_rows + 2))))
+        raws[name] = RawInput(name, f"{name}.csv", raw)
+        canon[name] = canonicalize(
+            raw, name, Settings(), engine, file=f"{name}.csv", today=dt.date(2025, 1, 1)
+        )
+    warnings: list[str] = []
+    checked = validate_inputs(
+        canon, raws, Settings(), engine, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
+    )
+    return checked, warnings
+
+
+def _customers_of(engine: Any, checked: Any, name: str) -> list[tuple[int, str]]:
+    rows = engine.to_arrow(checked.used[name].order_by(ROW)).to_pylist()
+    return [(r[ROW], r["customer_id"]) for r in rows]
+
+
+def _rejected(checked: Any, name: str) -> list[tuple[int, str, str]]:
+    return sorted(
+        (r["row"], r["value"], r["reason"])
+        for r in checked.rejects.to_pylist()
+        if r["table"] == name
+    )
+
+
+def test_activities_and_payments_naming_the_customer_by_its_name(engine: Any) -> None:
     # a CRM's activities and an accounting program's payments name the account, not its id
     # (Salesforce's Account Name, QuickBooks' Customer): a name of one customer of the master
     # reads as its id, a name two customers share is no customer
@@ -1023,9 +1053,9 @@ def test_activities_and_payments_naming_the_customer_by_its_name(engine: Any) ->
             "name": ["Acme Corp", "Globex", "Twin", "twin "],
         },
         "activities": {
-            "customer_id": [" acme CORP", "Globex", "B", "Twin", "Nobody"],
-            "date": ["2024-01-15"] * 5,
-            "type": ["visit"] * 5,
+            "customer_id": [" acme CORP", "Globex", "B", "Twin", "Nobody", "Globex"],
+            "date": ["2024-01-15"] * 5 + ["not a date"],
+            "type": ["visit"] * 6,
         },
         "payments": {
             "invoice_id": ["1", "2"],
@@ -1034,41 +1064,122 @@ def test_activities_and_payments_naming_the_customer_by_its_name(engine: Any) ->
             "amount": ["20", "30"],
         },
     }
-    raws, canon = {}, {}
-    for name, cols in tables.items():
-        data = pa.table(cols)
-        raw = engine.from_arrow(data.append_column(ROW, pa.array(range(2, data.num_rows + 2))))
-        raws[name] = RawInput(name, f"{name}.csv", raw)
-        canon[name] = canonicalize(
-            raw, name, Settings(), engine, file=f"{name}.csv", today=dt.date(2025, 1, 1)
-        )
-    warnings: list[str] = []
-    checked = validate_inputs(
-        canon, raws, Settings(), engine, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
-    )
-    acts = engine.to_arrow(checked.used["activities"].order_by(ROW)).to_pylist()
-    assert [(r[ROW], r["customer_id"]) for r in acts] == [(2, "A"), (3, "B"), (4, "B")]
+    checked, warnings = _validated(engine, tables)
+    assert _customers_of(engine, checked, "activities") == [(2, "A"), (3, "B"), (4, "B")]
     pays = engine.to_arrow(checked.used["payments"].order_by(ROW)).to_pylist()
     assert [(r["invoice_id"], r["customer_id"]) for r in pays] == [("1", "B"), ("2", "C")]
-    rejected = [(r["table"], r["row"], r["value"]) for r in checked.rejects.to_pylist()]
-    assert sorted(rejected) == [("activities", 5, "Twin"), ("activities", 6, "Nobody")]
-    said = [w for w in warnings if "by its name" in w]
+    rejected = _rejected(checked, "activities")
+    assert [(row, value) for row, value, _ in rejected] == [
+        (5, "Twin"),
+        (6, "Nobody"),
+        (7, "not a date"),
+    ]
+    assert (
+        rejected[0][2]
+        == "customer_id names 2 customers of the master (customers.csv, column 'name')"
+    )
+    assert rejected[1][2].startswith("customer_id not found")
+    # the row rejected for its date is no row named by name
+    said = [w for w in warnings if "by its name" in w or "share" in w]
     assert said == [
         "activities: 2 rows of activities.csv name the customer in column 'customer_id' by "
         "its name, not its id: each is read as the customer of that name in customers.csv "
         "(column 'name'); map the column of the customer's id in [activities.columns] if the "
         "file has one",
+        "activities: 1 row of activities.csv names in column 'customer_id' a customer by a "
+        "name that several customers of customers.csv (column 'name') share: rejected; map "
+        "the column of the customer's id in [activities.columns] if the file has one",
         "payments: 1 row of payments.csv names the customer in column 'customer_id' by its "
         "name, not its id: each is read as the customer of that name in customers.csv (column "
         "'name'); map the column of the customer's id in [payments.columns] if the file has one",
     ]
 
 
-def test_a_salesforce_id_of_15_characters_is_the_masters_of_18(engine: Any) -> None:
-    from tierwise.io import RawInput
+def test_a_name_with_sharp_s_is_not_the_name_written_ss(engine: Any) -> None:
+    # lower case folds a name alike on every engine: Straße and Strasse stay two names
+    tables = {
+        "transactions": {
+            "customer_id": ["A", "B"],
+            "date": ["2024-01-31"] * 2,
+            "revenue": ["10", "20"],
+        },
+        "customers": {"customer_id": ["A", "B"], "name": ["Straße GmbH", "Strasse GmbH"]},
+        "activities": {
+            "customer_id": ["STRASSE GMBH", "straße gmbh"],
+            "date": ["2024-01-15"] * 2,
+            "type": ["visit"] * 2,
+        },
+    }
+    checked, _ = _validated(engine, tables)
+    assert _customers_of(engine, checked, "activities") == [(2, "B"), (3, "A")]
 
+
+def test_ids_of_digits_are_not_read_as_names(engine: Any) -> None:
+    # names of digits ("7") are ids written as the master writes its ids, not names
+    tables = {
+        "transactions": {
+            "customer_id": ["1", "2"],
+            "date": ["2024-01-31"] * 2,
+            "revenue": ["10", "20"],
+        },
+        "customers": {"customer_id": ["1", "2", "3"], "name": ["2", "7", "1"]},
+        "activities": {
+            "customer_id": ["1", "2", "7"],
+            "date": ["2024-01-15"] * 3,
+            "type": ["visit"] * 3,
+        },
+    }
+    checked, warnings = _validated(engine, tables)
+    assert _customers_of(engine, checked, "activities") == [(2, "1"), (3, "2")]
+    assert [v for _, v, _ in _rejected(checked, "activities")] == ["7"]
+    assert not [w for w in warnings if "by its name" in w]
+
+
+def test_ids_mostly_of_no_customer_are_not_read_as_names(engine: Any) -> None:
+    # one value of three is a customer's name: the column holds ids of another program
+    tables = {
+        "transactions": {"customer_id": ["C1"], "date": ["2024-01-31"], "revenue": ["10"]},
+        "customers": {"customer_id": ["C1", "C2"], "name": ["Acme Corp", "Globex"]},
+        "activities": {
+            "customer_id": ["Acme Corp", "Old Account", "Gone Account"],
+            "date": ["2024-01-15"] * 3,
+            "type": ["visit"] * 3,
+        },
+    }
+    checked, _ = _validated(engine, tables)
+    assert [(row, value) for row, value, _ in _rejected(checked, "activities")] == [
+        (2, "Acme Corp"),
+        (3, "Old Account"),
+        (4, "Gone Account"),
+    ]
+
+
+def test_a_known_id_that_is_another_customers_name_stays_that_id(engine: Any) -> None:
+    # Hooli is a customer of the transactions and the name of the master's C3
+    tables = {
+        "transactions": {
+            "customer_id": ["C1", "Hooli"],
+            "date": ["2024-01-31"] * 2,
+            "revenue": ["10", "20"],
+        },
+        "customers": {"customer_id": ["C1", "C2", "C3"], "name": ["Acme Corp", "Globex", "Hooli"]},
+        "activities": {
+            "customer_id": ["Hooli", "Acme Corp", "Globex"],
+            "date": ["2024-01-15"] * 3,
+            "type": ["visit"] * 3,
+        },
+    }
+    checked, _ = _validated(engine, tables)
+    assert _customers_of(engine, checked, "activities") == [(2, "Hooli"), (3, "C1"), (4, "C2")]
+
+
+#: accounts' Salesforce ids of 18 characters, their last 3 the check characters
+_SALESFORCE_IDS = ["001Dn00000AbCdEIAV", "001Dn00000AbCdFIAV", "001Dn00000XyZ12IAF"]
+
+
+def test_a_salesforce_id_of_15_characters_is_the_masters_of_18(engine: Any) -> None:
     # a data export writes an account's id with 18 characters, a report with the first 15
-    long = ["001Dn00000AbCdEIAQ", "001Dn00000AbCdFIAU", "001Dn00000XyZ12IAA"]
+    long = _SALESFORCE_IDS
     tables = {
         "transactions": {
             "customer_id": [long[0][:15], long[1], long[2][:15], "001Dn00000QQQQQ"],
@@ -1077,29 +1188,18 @@ def test_a_salesforce_id_of_15_characters_is_the_masters_of_18(engine: Any) -> N
         },
         "customers": {"customer_id": long},
         "activities": {
-            "customer_id": [long[1][:15], long[0][:15].lower()],
-            "date": ["2024-01-15"] * 2,
-            "type": ["visit"] * 2,
+            "customer_id": [long[1][:15], long[0][:15].lower(), long[2][:15]],
+            "date": ["2024-01-15", "2024-01-15", "not a date"],
+            "type": ["visit"] * 3,
         },
     }
-    raws, canon = {}, {}
-    for name, cols in tables.items():
-        data = pa.table(cols)
-        raw = engine.from_arrow(data.append_column(ROW, pa.array(range(2, data.num_rows + 2))))
-        raws[name] = RawInput(name, f"{name}.csv", raw)
-        canon[name] = canonicalize(
-            raw, name, Settings(), engine, file=f"{name}.csv", today=dt.date(2025, 1, 1)
-        )
-    warnings: list[str] = []
-    checked = validate_inputs(
-        canon, raws, Settings(), engine, as_of=None, today=dt.date(2025, 1, 1), warnings=warnings
-    )
+    checked, warnings = _validated(engine, tables)
     tx = engine.to_arrow(checked.used["transactions"].order_by(ROW)).to_pylist()
     assert [r["customer_id"] for r in tx] == [*long, "001Dn00000QQQQQ"]
-    acts = engine.to_arrow(checked.used["activities"].order_by(ROW)).to_pylist()
     # a Salesforce id tells letter case apart: the lower-case one is no customer
-    assert [r["customer_id"] for r in acts] == [long[1]]
+    assert _customers_of(engine, checked, "activities") == [(2, long[1])]
     said = [w for w in warnings if "Salesforce" in w]
+    # the activity rejected for its date is not counted
     assert said == [
         "transactions: 2 rows of transactions.csv give in column 'customer_id' a Salesforce "
         "id of 15 characters, as a Salesforce report writes it, where customers.csv writes "
@@ -1108,3 +1208,36 @@ def test_a_salesforce_id_of_15_characters_is_the_masters_of_18(engine: Any) -> N
         "of 15 characters, as a Salesforce report writes it, where customers.csv writes the "
         "same id with 18: each is read as the master's customer",
     ]
+
+
+def test_ids_of_18_digits_are_no_salesforce_ids(engine: Any) -> None:
+    # 18 digits have no upper-case letter, so their check characters would be AAA
+    long = ["123456789012345678", "223456789012345678"]
+    tables = {
+        "transactions": {
+            "customer_id": [*long, long[0][:15]],
+            "date": ["2024-01-31"] * 3,
+            "revenue": ["10", "20", "30"],
+        },
+        "customers": {"customer_id": long},
+    }
+    checked, warnings = _validated(engine, tables)
+    tx = engine.to_arrow(checked.used["transactions"].order_by(ROW)).to_pylist()
+    assert [r["customer_id"] for r in tx] == [*long, long[0][:15]]
+    assert not [w for w in warnings if "Salesforce" in w]
+
+
+def test_a_master_not_all_of_salesforce_ids_reads_no_short_id(engine: Any) -> None:
+    long = [_SALESFORCE_IDS[0], "CUSTOMER-000000001"]
+    tables = {
+        "transactions": {
+            "customer_id": [*long, long[0][:15]],
+            "date": ["2024-01-31"] * 3,
+            "revenue": ["10", "20", "30"],
+        },
+        "customers": {"customer_id": long},
+    }
+    checked, warnings = _validated(engine, tables)
+    tx = engine.to_arrow(checked.used["transactions"].order_by(ROW)).to_pylist()
+    assert [r["customer_id"] for r in tx] == [*long, long[0][:15]]
+    assert not [w for w in warnings if "Salesforce" in w]
