@@ -45,6 +45,8 @@ MONEY_COLUMNS: dict[str, tuple[str, ...]] = {
         "unit_price",
         "discount_amount",
         "unit_cost",
+        "debit_amount",
+        "credit_amount",
     ),
     "customers": ("annual_revenue",),
     "prospects": ("annual_revenue",),
@@ -101,7 +103,8 @@ class TableSpec:
     #: mapped like the others
     derive_from: tuple[Column, ...] = ()
     #: a required column that other columns may stand in for when the file lacks it
-    #: (transactions: revenue from unit_price × quantity)
+    #: (transactions: revenue from unit_price × quantity, or from a ledger's debit and
+    #: credit); a column may be listed more than once, each entry one way to derive it
     stand_ins: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: columns of which the file must have at least one, and each row a value in one
     #: (market: industry and/or region)
@@ -227,13 +230,32 @@ TABLES: dict[str, TableSpec] = {
                 "cost column",
             ),
             Column(
+                "debit_amount",
+                "number",
+                doc="a general ledger's debit (Debit, Soll) of the line, where the file has "
+                "no revenue column and gives the amount as a debit and a credit column: "
+                "revenue = debit_amount − credit_amount for lines on customers' accounts, "
+                'credit_amount − debit_amount with [transactions] ledger_sale_side = "credit" '
+                "for lines on revenue accounts; an empty side reads as 0",
+            ),
+            Column(
+                "credit_amount",
+                "number",
+                doc="a general ledger's credit (Credit, Haben) of the line, beside "
+                "debit_amount (see there): a credit note on a customer's account, or a sale "
+                "on a revenue account",
+            ),
+            Column(
                 "currency",
                 "text",
                 doc="currency code of the line's amounts (EUR, USD …): converted to one "
                 "currency by [transactions] exchange_rates",
             ),
         ),
-        stand_ins=(("revenue", ("unit_price", "quantity")),),
+        stand_ins=(
+            ("revenue", ("unit_price", "quantity")),
+            ("revenue", ("debit_amount", "credit_amount")),
+        ),
     ),
     "customers": TableSpec(
         "customers",

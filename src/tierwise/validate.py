@@ -238,10 +238,9 @@ def match_columns(
         if src is None and col.required:
             missing.append(col)
         mapping[col.name] = src
-    stand_ins = dict(spec.stand_ins)
     for col in missing:
-        others = stand_ins.get(col.name, ())
-        if others and all(mapping.get(o) for o in others):
+        ways = [others for name, others in spec.stand_ins if name == col.name]
+        if any(all(mapping.get(o) for o in others) for others in ways):
             continue
         hint = f"the file has {_preview(source_columns)}"
         if col.name in yielded:
@@ -261,8 +260,8 @@ def match_columns(
             )
         else:
             hint += f'; map it in [{spec.name}.columns] {col.name} = "<your column>"'
-            if others:
-                hint += f" (or map {' and '.join(others)})"
+            if ways:
+                hint += f" (or map {', or '.join(' and '.join(others) for others in ways)})"
         hint += _sheet_hint(spec.name, col.name, sheets, sheet)
         problems.append(
             InputError(
@@ -2370,6 +2369,19 @@ def canonicalize(
     _warn_shared_number_columns(spec, mapping, table, file, warnings)
     if (
         table == "transactions"
+        and mapping["revenue"]
+        and mapping["debit_amount"]
+        and mapping["credit_amount"]
+        and warnings is not None
+    ):
+        warnings.append(
+            f"{file}: revenue is read from {mapping['revenue']!r}; debit_amount "
+            f"({mapping['debit_amount']!r}) and credit_amount ({mapping['credit_amount']!r}) "
+            "are mapped too but not used: revenue comes from them only where it is not "
+            "mapped (remove revenue from [transactions.columns] to read it from them)"
+        )
+    if (
+        table == "transactions"
         and mapping["unit_cost"]
         and not mapping["cost"]
         and not mapping["quantity"]
@@ -2817,9 +2829,17 @@ def _derive_transaction_columns(
     whole order is left uncounted. ``t`` (the table the values are of) and ``engine``
     count, for the ``warnings``, the discounts left uncounted or spread.
     """
-    by_price = mapping["revenue"] is None and bool(mapping["unit_price"] and mapping["quantity"])
+    debit, credit = mapping["debit_amount"], mapping["credit_amount"]
+    by_ledger = mapping["revenue"] is None and bool(debit and credit)
+    by_price = (
+        mapping["revenue"] is None
+        and not by_ledger
+        and bool(mapping["unit_price"] and mapping["quantity"])
+    )
     amount, percent = mapping["discount_amount"], mapping["discount_percent"]
     discount = amount or percent
+    if by_ledger:
+        _revenue_from_ledger(parsed, mapping, rules, ti, file=file, warnings=warnings)
     if by_price:
         price, qty = parsed["unit_price"], parsed["quantity"]
         gross = (price * qty).cast("float64")
@@ -2951,6 +2971,44 @@ def _derive_transaction_columns(
             f"100% ({discount!r}) and a revenue that is not 0 (first: row "
             f"{got['whole_off_row']}): {'its' if n == 1 else 'their'} list_revenue is empty, "
             "as no list amount is 100% off a revenue"
+        )
+
+
+def _revenue_from_ledger(
+    parsed: dict[str, ir.Value],
+    mapping: dict[str, str | None],
+    rules: list[tuple[ir.BooleanValue, str, Any]],
+    ti: TableInput,
+    *,
+    file: str,
+    warnings: list[str] | None = None,
+) -> None:
+    """revenue from a general ledger's debit and credit columns: the sale's side less the
+    other (``[transactions] ledger_sale_side``), an empty side read as 0, as a ledger leaves
+    the side a line does not book empty; a line with both sides empty is rejected. A
+    negative revenue (a credit note, on either side) is a return, as any negative line is.
+    Where the side is the default, the ``warnings`` say so and name the setting."""
+    debit, credit = mapping["debit_amount"], mapping["credit_amount"]
+    assert debit is not None and credit is not None
+    d, c = parsed["debit_amount"], parsed["credit_amount"]
+    sale_debit = ti.ledger_sale_side == "debit"
+    how = "debit_amount − credit_amount" if sale_debit else "credit_amount − debit_amount"
+    rules.append(
+        (
+            d.isnull() & c.isnull(),
+            debit,
+            f"missing debit_amount and credit_amount (revenue is {how})",
+        )
+    )
+    d, c = d.fill_null(0.0), c.fill_null(0.0)
+    parsed["revenue"] = ((d - c) if sale_debit else (c - d)).cast("float64")
+    if warnings is not None and "ledger_sale_side" not in ti.model_fields_set:
+        warnings.append(
+            f"{file}: revenue is {debit!r} − {credit!r}: a sale read as a debit and a credit "
+            "note as a credit, as lines on customers' accounts book them (an FEC's 411 lines, "
+            "Accounts Receivable); where the lines are on revenue accounts, whose sales are "
+            'credits, set [transactions] ledger_sale_side = "credit" (ledger_sale_side = '
+            '"debit" keeps this reading without this warning)'
         )
 
 
@@ -4508,11 +4566,13 @@ def _warn_transactions_shape(
     settings: Settings,
     warnings: list[str],
     quantity: str | None = None,
+    ledger: tuple[str, str] | None = None,
 ) -> None:
     """Warn of a transactions file whose lines all name one customer (a ledger's account
     column mapped as customer_id) or are mostly returns with a negative net (an accounting
     export whose sales are credits, written negative, or a stock ledger whose sales issue a
-    negative ``quantity``, the column read as it)."""
+    negative ``quantity``, the column read as it; where revenue is the ``ledger``'s debit
+    and credit columns, the other ``[transactions] ledger_sale_side``)."""
     if n_lines < _SHAPE_MIN_LINES:
         return
     source = settings.table_input("transactions").columns
@@ -4525,7 +4585,17 @@ def _warn_transactions_shape(
             "customer)"
         )
     net, negative = float(shape["net"] or 0.0), int(shape["n_negative"] or 0)
-    if net < 0 and negative > n_lines / 2:
+    if net < 0 and negative > n_lines / 2 and ledger is not None:
+        side = settings.table_input("transactions").ledger_sale_side
+        other = "credit" if side == "debit" else "debit"
+        warnings.append(
+            f"{file}: {negative:,} of the {n_lines:,} lines ({negative / n_lines:.0%}) are "
+            f"returns and the net revenue is {net:,.0f}: revenue is {ledger[0]!r} − "
+            f"{ledger[1]!r} read with sales on the {side} side, and the lines may book them "
+            f"on the {other} side ({'revenue' if other == 'credit' else 'customers'}' "
+            f'accounts); set [transactions] ledger_sale_side = "{other}"'
+        )
+    elif net < 0 and negative > n_lines / 2:
         column = source.get("revenue", "revenue")
         warnings.append(
             f"{file}: {negative:,} of the {n_lines:,} lines ({negative / n_lines:.0%}) are "
@@ -4802,8 +4872,16 @@ def validate_inputs(
         ),
         "the last transaction date",
     ).to_pylist()[0]
+    tx_sources = sources["transactions"]
+    debit, credit = tx_sources["debit_amount"], tx_sources["credit_amount"]
     _warn_transactions_shape(
-        shape, n_tx_used, tx_file, settings, warnings, sources["transactions"]["quantity"]
+        shape,
+        n_tx_used,
+        tx_file,
+        settings,
+        warnings,
+        tx_sources["quantity"],
+        ledger=(debit, credit) if debit and credit and not tx_sources["revenue"] else None,
     )
     _warn_scientific_ids(shape, tx_file, settings, warnings)
     _warn_several_ids(shape, tx_file, source("transactions", "customer_id"), warnings)

@@ -580,6 +580,26 @@ CASES = [
         check=_check_revenue({"B": 12.0, "D": 12.5, "E": 1234.5}),
     ),
     Case(
+        # a general ledger's Debit and Credit: text in either rejects its line as any amount
+        # column's does; both empty rejects it too; one empty reads as 0
+        "text_in_a_ledgers_debit",
+        {
+            "transactions": (
+                "gl.csv",
+                "Date;Contact;Debit;Credit\n2024-01-02;A;1.234,50;\n2024-01-03;A;;100,00\n"
+                "2024-01-04;B;abc;\n2024-01-05;B;;\n2024-01-06;B;50,00;\n",
+            )
+        },
+        config='[transactions]\nledger_sale_side = "debit"\n\n[transactions.columns]\n'
+        'customer_id = "Contact"\ndebit_amount = "Debit"\ncredit_amount = "Credit"\n',
+        rows={"transactions": 5},
+        rejects=(
+            ("transactions", 4, "Debit", "debit_amount is not a number"),
+            ("transactions", 5, "Debit", "missing debit_amount and credit_amount"),
+        ),
+        check=_check_revenue({"A": 1134.5, "B": 50.0}),
+    ),
+    Case(
         "mixed_date_formats",
         {
             "transactions": (

@@ -48,8 +48,12 @@ def test_a_constant_ledger_account_is_not_the_customer_odoo(tmp_path: Path) -> N
     g = _guess(tmp_path, "transactions", "account.move.line.csv", text)
     assert g.mapping()["customer_id"] == "Partner/ID"
     notes = dict(g.unmapped)
-    assert "identifies nothing" in notes["Account"]
-    assert "'400000 Product Sales'" in notes["Account"]
+    # the account, one of sales, says on which side a sale is booked
+    assert "holds the ledger's accounts" in notes["Account"]
+    assert g.options["ledger_sale_side"][0] == "credit"
+    assert any("('Account': 400000 Product Sales)" in n for n in g.notes)
+    # an entry's number is no journal
+    assert "journal" not in notes["Journal Entry"]
 
 
 def test_a_constant_account_code_leaves_the_customer_missing_xero(tmp_path: Path) -> None:
@@ -101,7 +105,9 @@ def test_a_flag_of_other_letters_is_not_taken_as_debit_credit(tmp_path: Path) ->
     assert "true_values" not in g.options
 
 
-def test_a_soll_haben_pair_of_amounts_gets_a_note_lexware(tmp_path: Path) -> None:
+def test_a_soll_haben_pair_of_amounts_is_mapped_with_a_note_on_the_side_lexware(
+    tmp_path: Path,
+) -> None:
     text = _rows(
         "Datum;Belegnr.;Kundennr.;Buchungstext;Soll;Haben;Währung",
         lambda i: (
@@ -111,23 +117,28 @@ def test_a_soll_haben_pair_of_amounts_gets_a_note_lexware(tmp_path: Path) -> Non
         ),
     )
     g = _guess(tmp_path, "transactions", "kontoblatt.csv", text, "cp1252")
-    note = next(n for n in g.notes if "debit and a credit column" in n)
-    assert "'Soll' and 'Haben'" in note and "debit − credit" in note
-    assert "debit and credit pair" in dict(g.unmapped)["Soll"]
-    assert "debit and credit pair" in dict(g.missing)["revenue"]
+    m = g.mapping()
+    assert (m["debit_amount"], m["credit_amount"]) == ("Soll", "Haben")
+    assert "revenue" not in dict(g.missing)
+    # nothing in the file says whether the lines are on customers' or revenue accounts
+    assert "ledger_sale_side" not in g.options
+    note = next(n for n in g.notes if "ledger_sale_side" in n)
+    assert "'Soll' and 'Haben'" in note and "Nothing in the sample tells which" in note
 
 
 def test_a_debit_credit_pair_beside_a_mapped_balance_says_to_check_its_sign(
     tmp_path: Path,
 ) -> None:
     text = _rows(
-        "Date,Partner,Debit,Credit,Balance",
-        lambda i: f"2024-01-{i % 28 + 1:02d},Firma {i % 7},0.0,{10 + i}.50,-{10 + i}.50",
+        "Date,Partner,Amount,Debit,Credit",
+        lambda i: f"2024-01-{i % 28 + 1:02d},Firma {i % 7},{10 + i}.50,0.0,{10 + i}.50",
     )
     g = _guess(tmp_path, "transactions", "odoo.csv", text)
     note = next(n for n in g.notes if "debit and a credit column" in n)
     revenue = g.mapping().get("revenue")
     assert revenue is not None and f"revenue is mapped to {revenue!r}" in note
+    assert "map them as debit_amount and credit_amount" in note
+    assert "debit_amount" not in g.mapping()
 
 
 # -- timestamps the run reads -------------------------------------------------------------
@@ -633,7 +644,7 @@ def test_address_parts_of_shopify_and_xero_contacts_are_read(tmp_path: Path) -> 
     assert (m["city"], m["postcode"]) == ("POCity", "POPostalCode")
 
 
-def test_a_debit_credit_pair_beside_price_and_quantity_says_what_they_miss(
+def test_a_debit_credit_pair_beside_price_and_quantity_gives_the_revenue(
     tmp_path: Path,
 ) -> None:
     text = _rows(
@@ -641,8 +652,9 @@ def test_a_debit_credit_pair_beside_price_and_quantity_says_what_they_miss(
         lambda i: f"2024-01-{i % 28 + 1:02d},Firma {i % 7},{i % 4 + 1},4.50,0.0,{10 + i}.50",
     )
     g = _guess(tmp_path, "transactions", "odoo.csv", text)
-    note = next(n for n in g.notes if "debit and a credit column" in n)
-    assert "revenue is unit_price × quantity until then" in note
+    assert g.mapping()["debit_amount"] == "Debit"
+    note = next(n for n in g.notes if "rather than unit_price × quantity" in n)
+    assert "counts a credit note's lines as sales" in note
 
 
 # -- a report grouped by customer ---------------------------------------------------------

@@ -290,8 +290,14 @@ def test_tally_day_book_voucher_number_party_and_dates(tmp_path: Path) -> None:
     assert section["date_format"] == "%d-%b-%y"
     assert section["columns"]["is_return"] == "Vch Type"
     assert section["exclude_rows"] == {"Vch Type": ["Receipt", "Purchase"]}
+    # the party's debit and credit give the revenue (read by their names); nothing says on
+    # which side a sale is
+    assert "debit_amount" not in section["columns"]
+    assert "ledger_sale_side" not in section
     flat = _flat(text)
-    assert "'Debit Amount' and 'Credit Amount' look like a debit and a credit column" in flat
+    assert 'debit_amount = "Debit Amount" # read by its name' in flat
+    assert "revenue is read from 'Debit Amount' and 'Credit Amount'" in flat
+    assert 'set [transactions] ledger_sale_side = "debit" or "credit"' in flat
 
 
 # -- plain names of columns -------------------------------------------------------------------

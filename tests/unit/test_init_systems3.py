@@ -314,9 +314,14 @@ def test_fec_auxiliary_account_is_the_customer_and_the_foreign_amount_no_revenue
     assert mapping["customer_id"] == "CompAuxNum"
     assert mapping["order_id"] == "PieceRef"
     assert mapping["date"] in ("PieceDate", "EcritureDate")
-    # the amount in a foreign currency is no revenue; the debit and credit pair is noted
+    # the amount in a foreign currency is no revenue; the debit and credit pair gives it,
+    # a sale a debit on the customer's account (411), of the sales journal
     assert "revenue" not in mapping
-    assert any(n.startswith("'Debit' and 'Credit' look like a debit and a credit") for n in g.notes)
+    assert (mapping["debit_amount"], mapping["credit_amount"]) == ("Debit", "Credit")
+    assert g.options["ledger_sale_side"][0] == "debit"
+    assert g.options["keep_rows"][0] == {"JournalCode": ("VE",)}
+    # the entry's revenue and VAT lines are not given the customer of its 411 line
+    assert "fill_from_order" not in g.options
 
 
 # -- MYOB AccountRight's item sales ----------------------------------------------------------

@@ -1241,3 +1241,48 @@ def test_a_master_not_all_of_salesforce_ids_reads_no_short_id(engine: Any) -> No
     tx = engine.to_arrow(checked.used["transactions"].order_by(ROW)).to_pylist()
     assert [r["customer_id"] for r in tx] == [*long, long[0][:15]]
     assert not [w for w in warnings if "Salesforce" in w]
+
+
+def test_a_ledgers_debit_and_credit_give_the_revenue_on_every_engine(engine: Any) -> None:
+    # a general ledger's two amount columns: revenue is the sale's side less the other, an
+    # empty side read as 0, the amounts read as any amount is (a decimal comma, a thousands
+    # separator, a currency sign); both sides empty, or text, reject the line
+    debit = ["1.234,50", "", "12,00 €", "", "abc", "-", "0,00"]
+    credit = ["", "100,00", "2,00", "", "", "5,5", "€ 1 000,25"]
+    n = len(debit)
+    cols = {
+        "customer_id": [f"C{i}" for i in range(n)],
+        "date": ["31.01.2024"] * n,
+        "Debit": debit,
+        "Credit": credit,
+    }
+    ledger = {"columns": {"debit_amount": "Debit", "credit_amount": "Credit"}}
+    used, rejects = _canonical(
+        engine,
+        "transactions",
+        cols,
+        delimiter=";",
+        settings=Settings().with_updates(transactions=ledger),
+    )
+    assert [(r[ROW], r["revenue"]) for r in used] == [
+        (2, 1234.5), (3, -100.0), (4, 10.0), (7, -5.5), (8, -1000.25),
+    ]  # fmt: skip
+    assert rejects == [
+        {
+            "row": 5,
+            "column": "Debit",
+            "reason": "missing debit_amount and credit_amount (revenue is debit_amount − "
+            "credit_amount)",
+        },
+        {"row": 6, "column": "Debit", "reason": "debit_amount is not a number"},
+    ]
+    # lines of revenue accounts: a sale is a credit
+    sales_on_credit = {**ledger, "ledger_sale_side": "credit"}
+    used, _ = _canonical(
+        engine,
+        "transactions",
+        cols,
+        delimiter=";",
+        settings=Settings().with_updates(transactions=sales_on_credit),
+    )
+    assert [r["revenue"] for r in used] == [-1234.5, 100.0, -10.0, 5.5, 1000.25]

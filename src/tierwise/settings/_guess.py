@@ -35,8 +35,9 @@ revenue is then unit_price × quantity of each line.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -54,7 +55,9 @@ from ._words import (
     document_codes,
     document_kind,
     fold,
+    ledger_account,
     no_sale_document,
+    sales_journal,
     status_kind,
     status_name,
     won_stage,
@@ -128,12 +131,21 @@ def input_columns(table: str) -> tuple[Column, ...]:
     return tuple(cols)
 
 
-def _stand_ins(table: str) -> dict[str, tuple[str, ...]]:
-    """Required columns other columns may stand in for (revenue: unit_price × quantity)."""
+def _stand_ins(table: str) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Required columns other columns may stand in for, each with the ways they may
+    (revenue: unit_price × quantity, or a ledger's debit_amount and credit_amount)."""
     pairs: tuple[tuple[str, tuple[str, ...]], ...] = getattr(
         TABLES[table], "stand_ins", None
     ) or _STAND_INS.get(table, ())
-    return dict(pairs)
+    out: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for name, others in pairs:
+        out[name] = (*out.get(name, ()), others)
+    return out
+
+
+def _stood_in(ways: tuple[tuple[str, ...], ...], guesses: Mapping[str, object]) -> bool:
+    """Whether every column of one of the ``ways`` is guessed."""
+    return any(all(o in guesses for o in others) for others in ways)
 
 
 # -- what each canonical column is called ------------------------------------------------
@@ -1099,6 +1111,18 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     # 3. values alone, for a few columns, where exactly one column without a telling name fits
     # (neither of a debit and credit pair of amounts is revenue alone)
     pair = _debit_credit_pair(sample, profiles) if "revenue" in by_col else None
+    ledger = None
+    if (
+        pair is not None
+        and "revenue" not in guesses
+        and "debit_amount" in by_col
+        and taken.get(pair[0], "debit_amount") == "debit_amount"
+        and taken.get(pair[1], "credit_amount") == "credit_amount"
+    ):
+        # revenue is the ledger's debit less its credit, or the other way round (a pair
+        # named debit_amount and credit_amount is read by its names already)
+        readable = [s for s in usable if s in have]
+        ledger = _ledger(sample, pair, profiles, guesses, taken, notes, readable)
     unnamed = [
         s for s in usable if s not in taken and not _names_anything(s) and s not in (pair or ())
     ]
@@ -1107,8 +1131,10 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     for c in cols:
         if c.name in guesses or c.name not in _BY_VALUES:
             continue
-        if c.name in stand_ins and all(o in guesses for o in stand_ins[c.name]):
-            continue  # revenue is unit_price × quantity: a guess by values alone is weaker
+        if _stood_in(stand_ins.get(c.name, ()), guesses):
+            # revenue is unit_price × quantity, or debit − credit: a guess by values alone is
+            # weaker
+            continue
         fitting = [
             s
             for s in unnamed
@@ -1255,10 +1281,20 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
             "writes the customer on an order's first line only, list the column in "
             "[transactions] fill_from_order"
         )
-    if pair is not None:
+    if ledger is not None:
+        more_notes += ledger.notes
+        from_order = fill.get("fill_from_order", ((), ""))
+        if ledger.no_fill is not None and isinstance(from_order[0], tuple):
+            # an entry's other lines (revenue, VAT) filled with the customer of its line on
+            # the customer's account would count against the customer, and cancel its sale
+            kept = tuple(c for c in from_order[0] if c != ledger.no_fill)
+            if kept:
+                fill["fill_from_order"] = (kept, from_order[1])
+            else:
+                del fill["fill_from_order"]
+    elif pair is not None:
         mapped = guesses["revenue"].source if "revenue" in guesses else None
-        by_price = all(o in guesses for o in stand_ins.get("revenue", ("",)))
-        more_notes.append(_pair_note(*pair, mapped, by_price))
+        more_notes.append(_pair_note(*pair, mapped))
         for s in pair:
             if s not in taken:
                 notes[s] = "one of a debit and credit pair (see the note above)"
@@ -1286,13 +1322,19 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     options, opt_notes = _reading_options(table, sample, ordered, by_col, profiles)
     options.update(doc_options)
     options.update(fill)
+    if ledger is not None:
+        options.update(ledger.options)
     free = [s for s in sources if s not in taken and s in have]
     excluded, unsure, status_notes = _row_statuses(table, sample, free)
     if table == "transactions":
         won = _won_deals(sample, [s for s in free if s not in {**excluded, **unsure}])
         if won is not None:
             stage, kept, note = won
-            options["keep_rows"] = ({stage: kept}, "only won deals are sales (see the note)")
+            ledger_kept = options.get("keep_rows", ({}, ""))[0]
+            options["keep_rows"] = (
+                {**(ledger_kept if isinstance(ledger_kept, dict) else {}), stage: kept},
+                "only won deals are sales (see the note)",
+            )
             notes[stage] = "holds the deals' stage (see the note above)"
             status_notes.append(note)
     for s in {**excluded, **unsure}:
@@ -2112,10 +2154,13 @@ def _prefer_line_level(
         )
         notes[g.source] = f"reads as {g.canonical}, but {filled}: {instead}"
 
-    for cname, parts in _stand_ins(table).items():
-        g = sparse(cname)
-        if g is not None and all(o in guesses and profiles[guesses[o].source].full for o in parts):
-            drop(g, f"{cname} is taken as {' × '.join(parts)} of each line")
+    for cname, ways in _stand_ins(table).items():
+        for parts in ways:
+            g = sparse(cname)
+            if g is not None and all(
+                o in guesses and profiles[guesses[o].source].full for o in parts
+            ):
+                drop(g, f"{cname} is taken as {' × '.join(parts)} of each line")
     if "order_id" not in {c.name for c in input_columns(table)}:
         return
     g = guesses.get("order_id")
@@ -2906,26 +2951,275 @@ def _debit_credit_pair(sample: Sample, profiles: dict[str, Profile]) -> tuple[st
 _PAIR_QUALS = frozenset({"AMOUNT", "CURRENCY", "NET"})
 
 
-def _pair_note(debit: str, credit: str, revenue: str | None, by_price: bool) -> str:
-    """Why neither of a debit and credit pair is revenue, and what to do; with the sign to
-    check of the column mapped as revenue, if one is, or what unit_price × quantity misses."""
+@dataclass(frozen=True)
+class _Ledger:
+    """What init proposes for a general ledger's debit and credit columns."""
+
+    #: ledger_sale_side and keep_rows where the sample tells them, with why
+    options: dict[str, tuple[OptionValue, str]]
+    notes: list[str]
+    #: the customer's column, which the lines of an entry other than the customer's do not
+    #: take from it (no fill_from_order)
+    no_fill: str | None = None
+
+
+#: the words of a column naming a general ledger's account (Account, CompteNum, Konto)
+_ACCOUNT_WORDS = frozenset({"account", "compte", "konto", "sachkonto", "cuenta", "rekening"})
+#: the concepts of a column naming the other party of a ledger's line (Contact, Name)
+_PARTY_CONCEPTS = frozenset({"CONTACT", "CUSTOMER", "PARTNER", "NAME"})
+
+
+def _texts(sample: Sample, s: str) -> list[str]:
+    """The distinct non-empty values of a sampled column as text, in the file's order."""
+    column = sample.table.column(s)
+    if not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    return list(dict.fromkeys(_filled(column).to_pylist()))
+
+
+def _listed(values: Iterable[str], n: int = 6) -> str:
+    values = list(values)
+    more = f" and {len(values) - n} more" if len(values) > n else ""
+    return ", ".join(values[:n]) + more
+
+
+def _ledger(
+    sample: Sample,
+    pair: tuple[str, str],
+    profiles: dict[str, Profile],
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    notes: dict[str, str],
+    sources: list[str],
+) -> _Ledger:
+    """A general ledger's debit and credit columns mapped as debit_amount and
+    credit_amount, and the side a sale is booked on ([transactions] ledger_sale_side) where
+    the sample tells it: an FEC whose customer is the auxiliary account (CompAuxNum) of the
+    customers' account 411 books a sale as a debit; a ledger whose account column holds
+    accounts of sales books it as a credit (beside other accounts, keep_rows keeps those of
+    sales). A journal column is said in a note, keep_rows keeping the sales journal where
+    its code or name says it (VE, Ventes, Sales Journal). The customer guessed on the account
+    column goes to the line's contact (Contact, Name)."""
+    debit, credit = pair
+    for cname, s, other in (("debit_amount", debit, credit), ("credit_amount", credit, debit)):
+        if taken.get(s) == cname:
+            continue  # read by its name (Debit Amount)
+        guesses[cname] = ColumnGuess(
+            cname,
+            s,
+            0.9,
+            f"{'|'.join(words(s))}; a ledger's {cname.split('_')[0]} beside {other!r}, "
+            f"{profiles[s].describe()}",
+        )
+        taken[s] = cname
+    options: dict[str, tuple[OptionValue, str]] = {}
+    out: list[str] = []
+    keys = {column_key(c): c for c in sources}
+    cg = guesses.get("customer_id")
+    fec = cg is not None and "comptenum" in keys and cg.source == keys.get("compauxnum")
+    # the ledger's account column: named as one, some of its values accounts of customers
+    # or of sales
+    account, kinds = None, {}
+    for s in sources:
+        if s in pair or not set(words(s)) & _ACCOUNT_WORDS or s == keys.get("compauxnum"):
+            continue
+        found = {v: ledger_account(v) for v in _texts(sample, s)}
+        read = [k for k in found.values() if k]
+        # most of its values, or both kinds: a customer's name with a word of sales in it
+        # (Acme Sales Inc) makes no column of customers an account column
+        if read and (2 * len(read) >= len(found) or len(set(read)) == 2):
+            account, kinds = s, found
+            break
+    no_fill = None
+    side = ""
+    if fec and cg is not None:
+        side = "debit"
+        no_fill = cg.source
+        number = keys["comptenum"]
+        sales = [v for v, k in kinds.items() if k == "revenue"] if account == number else []
+        if account is not None:
+            notes[account] = "holds the ledger's accounts (see the note above)"
+        options["ledger_sale_side"] = (
+            "debit",
+            f"an FEC: the customer {cg.source!r} is the auxiliary account of the customers' "
+            "account (411), where a sale is a debit (see the note)",
+        )
+        out.append(
+            f"an FEC: revenue is {debit!r} − {credit!r} of the lines on the customers' account "
+            f"(411), whose auxiliary account {cg.source!r} names the customer: an invoice is "
+            "a debit there, a credit note a credit (read as a return). These lines carry each "
+            "invoice's total including VAT. The lines on revenue (70…) and VAT (445…) accounts "
+            "name no customer and are rejected as missing customer_id (they are not filled "
+            "from the invoice's line, which would count them against the customer). For "
+            'revenue net of VAT instead, set ledger_sale_side = "credit" and fill_from_order '
+            f'= ["{cg.source}"], and add "{number}" = '
+            f"[{', '.join(json.dumps(v) for v in sales or ['706000'])}, …] (the revenue "
+            "accounts) to keep_rows"
+        )
+    elif account is not None:
+        values = list(kinds)
+        revenue = [v for v in values if kinds[v] == "revenue"]
+        receivable = [v for v in values if kinds[v] == "receivable"]
+        notes[account] = "holds the ledger's accounts (see the note above)"
+        if cg is not None and cg.source == account:
+            _party_for_account(sample, account, profiles, guesses, taken, sources)
+        if len(revenue) == len(values):
+            side = "credit"
+            options["ledger_sale_side"] = (
+                "credit",
+                f"every account of {account!r} in the sample is one of sales ("
+                f"{_listed(revenue)}), where a sale is a credit",
+            )
+            out.append(
+                f"revenue is {credit!r} − {debit!r}: the lines are on accounts of sales "
+                f"({account!r}: {_listed(revenue)}), where a sale is a credit and a credit "
+                "note a debit (read as a return)"
+            )
+        elif len(receivable) == len(values):
+            side = "debit"
+            options["ledger_sale_side"] = (
+                "debit",
+                f"every account of {account!r} in the sample is the customers' ("
+                f"{_listed(receivable)}), where a sale is a debit",
+            )
+            out.append(
+                f"revenue is {debit!r} − {credit!r}: the lines are on the customers' accounts "
+                f"({account!r}: {_listed(receivable)}), where an invoice is a debit and a "
+                "credit note a credit (read as a return); a payment is a credit there too: "
+                "leave payments out (keep_rows or exclude_rows on the column saying the "
+                "document's type or journal)"
+            )
+        elif revenue:
+            side = "credit"
+            others = [v for v in values if v not in revenue]
+            options["ledger_sale_side"] = (
+                "credit",
+                "the lines kept are on accounts of sales, where a sale is a credit (see the note)",
+            )
+            options["keep_rows"] = (
+                {account: tuple(revenue)},
+                "only the lines on accounts of sales are sales (see the note)",
+            )
+            out.append(
+                f"{account!r} holds the ledger's accounts: of sales {_listed(revenue)}; others "
+                f"{_listed(others)}. Each sale is booked on both sides, so only the lines of "
+                f"one kind of account are sales: keep_rows keeps those on the accounts of "
+                f"sales, where a sale is a credit and a credit note a debit (read as a "
+                f"return); revenue is {credit!r} − {debit!r}, net of tax. Each other line "
+                "(receivables, payments, tax) is rejected with its account, and so is a line "
+                "on an account of sales the sample does not show: add it to the list"
+            )
+    if not side:
+        out.append(
+            f"revenue is read from {debit!r} and {credit!r}, a ledger's debit and credit: "
+            "debit − credit where the lines are on customers' accounts (an invoice is a debit "
+            "there), credit − debit where they are on revenue accounts. Nothing in the sample "
+            'tells which: set [transactions] ledger_sale_side = "debit" or "credit" (a run '
+            'reads "debit" until then, and warns). Lines on other accounts (payments, tax) are '
+            "no sales: leave them out by [transactions] keep_rows"
+        )
+    if "unit_price" in guesses and "quantity" in guesses:
+        out.append(
+            f"revenue is read from {debit!r} and {credit!r}, the amounts booked, rather than "
+            f"unit_price × quantity ({guesses['unit_price'].source!r} × "
+            f"{guesses['quantity'].source!r}), which counts a credit note's lines as sales "
+            "unless is_return is mapped"
+        )
+    journal = _sales_journal(sample, sources, options, notes)
+    if journal is not None:
+        out.append(journal)
+    return _Ledger(options, out, no_fill)
+
+
+def _party_for_account(
+    sample: Sample,
+    account: str,
+    profiles: dict[str, Profile],
+    guesses: dict[str, ColumnGuess],
+    taken: dict[str, str],
+    sources: list[str],
+) -> None:
+    """The customer of a ledger's lines taken from its account column (Account, which the
+    name reads as a customer's) and given to the column naming each line's other party
+    (Contact, Name, Customer), where one does."""
+    del guesses["customer_id"]
+    del taken[account]
+    for s in sources:
+        column = sample.table.column(s)
+        if s in taken or s == account or not pa.types.is_string(column.type):
+            continue
+        if profiles[s].n and any(concepts_of(w) & _PARTY_CONCEPTS for w in words(s)):
+            guesses["customer_id"] = ColumnGuess(
+                "customer_id",
+                s,
+                0.7,
+                f"{'|'.join(words(s))}; the other party of a ledger's line ({account!r} holds "
+                "its accounts)",
+            )
+            taken[s] = "customer_id"
+            return
+
+
+#: words of a column naming a ledger's entry rather than its journal (Journal Entry)
+_ENTRY_WORDS = frozenset({"entry", "entries", "ecriture", "num", "number", "nr", "no", "id"})
+#: the most distinct values a ledger's journal column holds in a sample
+MAX_JOURNALS = 20
+
+
+def _sales_journal(
+    sample: Sample,
+    sources: list[str],
+    options: dict[str, tuple[OptionValue, str]],
+    notes: dict[str, str],
+) -> str | None:
+    """The note on a ledger's journal column (JournalCode, Journal): only the sales
+    journal's lines are sales; keep_rows keeps them where the column's values name the
+    sales journal (VE, Ventes, Sales Journal), added to ``options``."""
+    # a journal's code or name, not an entry's number (Journal Entry, Journal No.): a few
+    # values
+    named = [s for s in sources if "journal" in words(s) and not set(words(s)) & _ENTRY_WORDS]
+    found = [(s, v) for s in named if len(v := _texts(sample, s)) <= MAX_JOURNALS]
+    journals = [s for s, _ in found]
+    if not found:
+        return None
+    s, values = next(((s, v) for s, v in found if any(map(sales_journal, v))), found[0])
+    for j in journals:
+        notes[j] = "names the lines' journal (see the note above)"
+    sales = tuple(v for v in values if sales_journal(v))
+    if not sales:
+        return (
+            f"{s!r} names each line's journal ({_listed(values)}): only the lines of the sales "
+            "journal are sales (its lines on customers' accounts, or on revenue accounts); "
+            f'list its code in [transactions] keep_rows = {{"{s}" = ["…"]}}'
+        )
+    kept = options.get("keep_rows", ({}, ""))[0]
+    options["keep_rows"] = (
+        {**(kept if isinstance(kept, dict) else {}), s: sales},
+        "only the sales journal's lines are sales (see the note)",
+    )
+    others = [v for v in values if v not in sales]
+    return (
+        f"{s!r} names each line's journal: the sales journal {_listed(sales)}, and "
+        f"{_listed(others) or 'no other in the sample'}. Only the sales journal's lines are "
+        "sales (a customer's payment is booked on its account too, in the bank's journal): "
+        "keep_rows keeps them, each other line rejected with its journal"
+    )
+
+
+def _pair_note(debit: str, credit: str, revenue: str | None) -> str:
+    """A debit and credit pair left beside the column mapped as revenue: the sign to check,
+    and how to read the revenue from the pair instead."""
     check = ""
     if revenue is not None:
         check = (
-            f". revenue is mapped to {revenue!r}: check its sign after a validate run (a "
-            "sale booked on a revenue account is a credit, negative as debit − credit)"
-        )
-    elif by_price:
-        check = (
-            ". revenue is unit_price × quantity until then, which counts a credit note's "
-            "lines as sales unless is_return is mapped"
+            f"revenue is mapped to {revenue!r}: check its sign after a validate run (a sale "
+            "booked on a revenue account is a credit, negative as debit − credit). "
         )
     return (
-        f"{debit!r} and {credit!r} look like a debit and a credit column: tierwise reads "
-        "one signed amount per line, and neither column alone gives it (one loses the "
-        "credit notes, the other the sales). Export one signed amount, or add a column "
-        "debit − credit for lines booked on customers' accounts (credit − debit for lines "
-        "of a revenue account) and map revenue to it" + check
+        f"{debit!r} and {credit!r} look like a debit and a credit column; {check}To read "
+        "the revenue from the two instead, map them as debit_amount and credit_amount in "
+        "[transactions.columns], leave revenue out, and set [transactions] ledger_sale_side "
+        '("debit" for lines on customers\' accounts, "credit" for lines on revenue accounts)'
     )
 
 
@@ -3096,9 +3390,10 @@ def _missing(
     for c in TABLES[table].columns:
         if not c.required or c.name in guesses:
             continue
-        others = stand_ins.get(c.name, ())
-        if others and all(o in guesses for o in others):
-            continue  # revenue from unit_price × quantity
+        ways = stand_ins.get(c.name, ())
+        if _stood_in(ways, guesses):
+            continue  # revenue from unit_price × quantity, or from debit and credit
+        others = ways[0] if ways else ()
         note = notes.get(c.name, "no column of the file reads as it")
         if others:
             have = [o for o in others if o in guesses]

@@ -26,7 +26,9 @@ __all__ = [
     "document_codes",
     "document_kind",
     "fold",
+    "ledger_account",
     "no_sale_document",
+    "sales_journal",
     "status_kind",
     "status_name",
     "won_stage",
@@ -643,6 +645,109 @@ DEBIT_CREDIT_FLAGS = (
     ("dr", "cr"),
     ("debit", "credit"),
 )
+
+
+#: words of a general ledger's account of its customers (receivables): Accounts
+#: Receivable, Trade Debtors, Clients (an FEC's 411's name), Forderungen, folded
+_RECEIVABLE_WORDS = frozenset(
+    _ws(
+        """receivable receivables debtor debtors debitor debitoren debiteur debiteuren client
+    clients forderung forderungen deudores clientes creances"""
+    )
+)
+#: words of an account of sales: Sales, Revenue, Income, Turnover, Ventes, Prestations de
+#: services, Erlöse, Umsatzerlöse, Ingresos, Omzet, folded
+_REVENUE_WORDS = frozenset(
+    _ws(
+        """sales sale revenue revenues income turnover ventes vente prestations erlose erlos
+    erloese umsatzerlose umsatzerloese ingresos ventas omzet opbrengsten"""
+    )
+)
+#: words that make an account with a sales word no account of sales: Sales Tax, Cost of
+#: Sales, Interest Income, TVA sur ventes
+_NOT_REVENUE_WORDS = frozenset(
+    _ws(
+        """tax taxes vat tva gst hst pst mwst ust umsatzsteuer steuer iva btw cost costs cogs
+    payable purchase purchases expense expenses interest gain gains exchange achats einkauf
+    aufwand"""
+    )
+)
+
+
+def ledger_account(value: str) -> str | None:
+    """Whether a general ledger's account, as its name or its number in the French chart of
+    accounts (an FEC's CompteNum), is the customers' ("receivable": 411…, Accounts
+    Receivable, Clients), one of sales ("revenue": 70…, Sales, Prestations de services,
+    Erlöse) or neither (``None``); a number before the name ("4000 Sales") is left to the
+    name.
+
+    Examples
+    --------
+    >>> [ledger_account(v) for v in ("411000", "706000", "445710", "Accounts Receivable (A/R)")]
+    ['receivable', 'revenue', None, 'receivable']
+    >>> [ledger_account(v) for v in ("Sales", "Sales Tax Payable", "Cost of Sales", "Cash")]
+    ['revenue', None, None, None]
+    """
+    key = [w for w in re.split(r"[^a-z0-9]+", fold(value)) if w]
+    named = [w for w in key if not w.isdigit()]
+    if named:
+        if set(named) & _NOT_REVENUE_WORDS:
+            return None
+        if set(named) & _RECEIVABLE_WORDS:
+            return "receivable"
+        if set(named) & _REVENUE_WORDS:
+            return "revenue"
+        return None
+    code = key[0] if len(key) == 1 else ""
+    if code.startswith("411"):
+        return "receivable"
+    if code.startswith("70") and len(code) >= 3:
+        return "revenue"
+    return None
+
+
+#: what a journal column holds for the sales journal: an FEC's VE (Ventes), VT, VTE;
+#: Sales, Sales Journal, Sales Day Book; Verkauf; Ventas; Verkoop, folded, one a line
+SALES_JOURNALS = _lines(
+    """
+    ve
+    vt
+    vte
+    vtes
+    ven
+    ventes
+    vente
+    journal des ventes
+    journal de ventes
+    sales
+    sales journal
+    sales day book
+    sales daybook
+    sales book
+    sj
+    verkauf
+    verkaufe
+    verkaufsjournal
+    ausgangsrechnungen
+    ventas
+    diario de ventas
+    verkoop
+    verkopen
+    verkoopboek
+    """
+)
+
+
+def sales_journal(value: str) -> bool:
+    """Whether a journal's code or name is the sales journal's (:data:`SALES_JOURNALS`).
+
+    Examples
+    --------
+    >>> [sales_journal(v) for v in ("VE", "Ventes", "Sales Journal", "BQ", "Banque", "OD")]
+    [True, True, True, False, False, False]
+    """
+    key = " ".join(w for w in re.split(r"[^a-z0-9]+", fold(value)) if w)
+    return key in SALES_JOURNALS
 
 
 #: what it holds for a line of no sale: a payment, a receipt, a purchase, a journal entry

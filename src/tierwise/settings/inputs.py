@@ -147,6 +147,19 @@ class TableInput(Section):
     it; "fraction": 0.1 is 10%, as AdventureWorks' UnitPriceDiscount writes it. A column
     of percents all 1 or less is named in a warning. Default "percent"."""
 
+    ledger_sale_side: Literal["debit", "credit"] = "debit"
+    """Transactions whose revenue is a general ledger's debit and credit (debit_amount and
+    credit_amount mapped, no revenue column): the side on which the lines book a sale.
+    "debit": the lines are on customers' accounts (an FEC's 411 lines with the customer in
+    CompAuxNum, DATEV's Debitoren, Accounts Receivable), where an invoice is a debit and a
+    credit note a credit: revenue = debit − credit; "credit": the lines are on revenue
+    accounts (an FEC's 706/707, a ledger's Sales or Income account), where a sale is a
+    credit: revenue = credit − debit. Either way a line whose revenue comes out negative is
+    a return. Default "debit", as the line that names the customer is the one on the
+    customer's account; a warning names this setting when it is not set. Rows on other
+    accounts or of other journals (payments, VAT) are no sales: leave them out by
+    keep_rows."""
+
     exclude_rows: dict[str, list[str]] = Field(default_factory=dict)
     """Rows to leave out by what a column of the file holds, e.g. {"Status" = ["Void",
     "Draft", "Cancelled"]}, {"Deleted" = ["Y"]}: column name in the file → the values whose

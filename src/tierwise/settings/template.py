@@ -387,6 +387,7 @@ def _input_section(name: str, g: TableGuess, path: str) -> list[str]:
         "fill_down",
         "exclude_rows",
         "keep_rows",
+        "ledger_sale_side",
     ):
         if key in g.options:
             value, why = g.options[key]
