@@ -3118,8 +3118,8 @@ def _fill_from_order(
     Raises
     ------
     SettingsError
-        The table is not the transactions, its order_id is not mapped, or a name is not a
-        column of the file.
+        The table is not the transactions, its order_id is not mapped, a name is not a
+        column of the file, or a name is the debit_amount or credit_amount column.
     """
     order = mapping.get("order_id")
     if table != "transactions" or order is None:
@@ -3134,6 +3134,15 @@ def _fill_from_order(
     filled: dict[str, ir.Value] = {}
     for name in names:
         column = _named_column(name, source, f"[{table}] fill_from_order", file)
+        side = next(
+            (c for c in ("debit_amount", "credit_amount") if mapping.get(c) == column), None
+        )
+        if side is not None:
+            raise SettingsError(
+                f"[{table}] fill_from_order: {column!r} is the {side} of a ledger line, "
+                "which an order's other lines do not share (a side left empty reads as 0); "
+                f"remove {column!r} from fill_from_order"
+            )
         value = raw[column]
         if value.type().is_string():
             value = _trim(value).nullif("")

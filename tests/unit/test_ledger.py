@@ -19,6 +19,7 @@ import pytest
 from init_support import guess_file, init_file
 from tierwise.api import validate
 from tierwise.engine import Engine
+from tierwise.errors import SettingsError
 from tierwise.pipeline import load_and_validate
 from tierwise.settings import Settings, load_settings
 
@@ -31,13 +32,19 @@ def _french(v: float) -> str:
     return f"{v:,.2f}".replace(",", " ").replace(".", ",")
 
 
-def _fec() -> tuple[str, dict[str, float]]:
+def _side(v: float, empty: str) -> str:
+    """One side of an FEC line: its amount, or ``empty`` where it has none."""
+    return _french(v) if v else empty
+
+
+def _fec(empty: str = "0,00") -> tuple[str, dict[str, float]]:
     """An FEC (';'-separated, decimal commas, dates YYYYMMDD): each invoice a debit on the
     customer's account (411, its auxiliary account the customer), credits on sales (706) and
     VAT (44571) in the sales journal VE; every tenth a credit note, booked the other way;
     every third invoice paid, in the bank's journal BQ (a credit on the customer's account);
     and each customer's revenue as summed by hand: the 411 lines of VE, invoices less credit
-    notes, VAT included."""
+    notes, VAT included. ``empty`` is written for a side with no amount: "0,00", or "" as
+    most FECs write it, where each credit note is two lines, its VAT left out."""
     rows = [
         "JournalCode;JournalLib;EcritureNum;EcritureDate;CompteNum;CompteLib;CompAuxNum;"
         "CompAuxLib;PieceRef;PieceDate;EcritureLib;Debit;Credit;EcritureLet;DateLet;"
@@ -60,12 +67,18 @@ def _fec() -> tuple[str, dict[str, float]]:
         ]
         if credit_note:
             lines = [(a, b, c, d, credit, debit) for a, b, c, d, debit, credit in lines]
+            if not empty:
+                expected[aux] += vat
+                lines = [
+                    (a, b, c, d, debit - vat * (debit > 0), credit - vat * (credit > 0))
+                    for a, b, c, d, debit, credit in lines[:2]
+                ]
         n += 1
         label = f"{'Avoir' if credit_note else 'Facture'} {name}"
         for account, title, a, nm, debit, credit in lines:
             rows.append(
                 f"VE;Ventes;VE{n:05d};{day};{account};{title};{a};{nm};F{2024000 + i};{day};"
-                f"{label};{_french(debit)};{_french(credit)};;;{day};;"
+                f"{label};{_side(debit, empty)};{_side(credit, empty)};;;{day};;"
             )
         if i % 3 == 0:
             n += 1
@@ -75,15 +88,16 @@ def _fec() -> tuple[str, dict[str, float]]:
             ):
                 rows.append(
                     f"BQ;Banque;BQ{n:05d};{day};{account};{title};{a};{nm};VIR{i};{day};"
-                    f"Règlement {name};{_french(debit)};{_french(credit)};;;{day};;"
+                    f"Règlement {name};{_side(debit, empty)};{_side(credit, empty)};;;{day};;"
                 )
     return "\n".join(rows) + "\n", expected
 
 
+@pytest.mark.parametrize("empty", ["0,00", ""], ids=["zeros", "empty_cells"])
 def test_an_fec_through_init_and_a_run_gives_each_customers_revenue(
-    tmp_path: Path, tierwise_cli: Any
+    tmp_path: Path, tierwise_cli: Any, empty: str
 ) -> None:
-    text, expected = _fec()
+    text, expected = _fec(empty)
     path = tmp_path / "123456789FEC20241231.txt"
     path.write_text(text, encoding="utf-8")
     settings = tmp_path / "tierwise.toml"
@@ -94,7 +108,8 @@ def test_an_fec_through_init_and_a_run_gives_each_customers_revenue(
     assert s.columns["customer_id"] == "CompAuxNum"
     assert s.ledger_sale_side == "debit"
     assert s.keep_rows == {"JournalCode": ["VE"]}
-    assert not s.fill_from_order  # the revenue and VAT lines keep no customer
+    # the revenue and VAT lines keep no customer, and no line takes another's amount
+    assert not s.fill_from_order
     run = tierwise_cli("run", "--config", settings)
     assert run.exit_code == 0, run.output
     got = pq.read_table(run.out_dir / "customers.parquet", columns=["customer_id", "revenue"])
@@ -103,8 +118,14 @@ def test_an_fec_through_init_and_a_run_gives_each_customers_revenue(
     manifest = json.loads((run.out_dir / "manifest.json").read_text(encoding="utf-8"))
     tx = manifest["inputs"]["transactions"]
     # 30 lines on the customers' accounts used; the bank's 20 lines and the sales
-    # journal's 60 lines on revenue and VAT accounts rejected, each with its reason
-    assert (tx["rows_read"], tx["rows_used"], tx["rows_rejected"]) == (110, 30, 80)
+    # journal's 60 lines on revenue and VAT accounts (57 where the 3 credit notes have no
+    # VAT line) rejected, each with its reason
+    vat_less = 0 if empty else 3
+    assert (tx["rows_read"], tx["rows_used"], tx["rows_rejected"]) == (
+        110 - vat_less,
+        30,
+        80 - vat_less,
+    )
     # the side was set by init: no warning of a default
     assert not any("ledger_sale_side" in w for w in manifest["warnings"])
 
@@ -219,3 +240,22 @@ def test_a_revenue_mapped_beside_the_pair_is_read_and_the_pair_said_unused(
     said = next(w for w in warned if "are mapped too but not used" in w)
     assert "revenue is read from 'Amount'" in said
     assert not any("ledger_sale_side" in w for w in warned)
+
+
+def test_a_debit_or_credit_filled_from_the_order_is_refused(tmp_path: Path) -> None:
+    text = "Date,Ref,Contact,Debit,Credit\n2024-03-01,A1,Firm 1,120.00,\n2024-03-01,A1,,,100.00\n"
+    path = tmp_path / "gl.csv"
+    path.write_text(text, encoding="utf-8")
+    columns = {
+        "date": "Date",
+        "order_id": "Ref",
+        "customer_id": "Contact",
+        "debit_amount": "Debit",
+        "credit_amount": "Credit",
+    }
+    for side in ("Debit", "Credit"):
+        settings = Settings().with_updates(
+            transactions={"columns": columns, "fill_from_order": ["Contact", side]}
+        )
+        with pytest.raises(SettingsError, match=rf"fill_from_order: '{side}' is the"):
+            validate(path, settings=settings)

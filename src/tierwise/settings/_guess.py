@@ -1284,10 +1284,12 @@ def guess_table(table: str, sample: Sample) -> TableGuess:
     if ledger is not None:
         more_notes += ledger.notes
         from_order = fill.get("fill_from_order", ((), ""))
-        if ledger.no_fill is not None and isinstance(from_order[0], tuple):
+        if "fill_from_order" in fill and isinstance(from_order[0], tuple):
             # an entry's other lines (revenue, VAT) filled with the customer of its line on
-            # the customer's account would count against the customer, and cancel its sale
-            kept = tuple(c for c in from_order[0] if c != ledger.no_fill)
+            # the customer's account would count against the customer, and cancel its sale;
+            # a debit or credit filled from the entry's first line would move its amount to
+            # the other lines, where a side left empty reads as 0
+            kept = tuple(c for c in from_order[0] if c != ledger.no_fill and c not in (pair or ()))
             if kept:
                 fill["fill_from_order"] = (kept, from_order[1])
             else:
