@@ -2987,7 +2987,9 @@ def _revenue_from_ledger(
     other (``[transactions] ledger_sale_side``), an empty side read as 0, as a ledger leaves
     the side a line does not book empty; a line with both sides empty is rejected. A
     negative revenue (a credit note, on either side) is a return, as any negative line is.
-    Where the side is the default, the ``warnings`` say so and name the setting."""
+    Where the side is the default, the ``warnings`` say so and name the setting; where
+    neither ``keep_rows`` nor ``exclude_rows`` is set, they say that every line of the
+    ledger is counted."""
     debit, credit = mapping["debit_amount"], mapping["credit_amount"]
     assert debit is not None and credit is not None
     d, c = parsed["debit_amount"], parsed["credit_amount"]
@@ -3009,6 +3011,14 @@ def _revenue_from_ledger(
             "Accounts Receivable); where the lines are on revenue accounts, whose sales are "
             'credits, set [transactions] ledger_sale_side = "credit" (ledger_sale_side = '
             '"debit" keeps this reading without this warning)'
+        )
+    if warnings is not None and not ti.keep_rows and not ti.exclude_rows:
+        warnings.append(
+            f"{file}: revenue is read from {debit!r} and {credit!r} on every line of the "
+            "ledger, payments received, bank and supplier lines included, each a sale or a "
+            "return of its account's customer; keep only the sales journal's lines on "
+            "customers' (or revenue) accounts with [transactions] keep_rows (e.g. keep_rows "
+            '= { JournalCode = ["VE"] })'
         )
 
 

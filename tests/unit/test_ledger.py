@@ -128,6 +128,8 @@ def test_an_fec_through_init_and_a_run_gives_each_customers_revenue(
     )
     # the side was set by init: no warning of a default
     assert not any("ledger_sale_side" in w for w in manifest["warnings"])
+    # keep_rows set by init: no warning of every line counted
+    assert not any("every line of the ledger" in w for w in manifest["warnings"])
 
 
 def _wave() -> tuple[str, dict[str, float]]:
@@ -208,6 +210,35 @@ def test_the_side_taken_by_default_and_sales_booked_the_other_way_are_warned_of(
     # set: neither warning
     warned = _warnings(tmp_path, text, {**ledger, "ledger_sale_side": "credit"})
     assert not any("ledger_sale_side" in w for w in warned)
+
+
+def test_a_ledger_read_whole_without_keep_rows_is_warned_of(tmp_path: Path) -> None:
+    # an Odoo partner ledger: customers' invoices and payments, and suppliers' bills
+    rows = ["Date,Partner,Debit,Credit,Balance"]
+    for i in range(40):
+        day = f"2024-03-{i % 28 + 1:02d}"
+        rows.append(f"{day},C{i % 5:03d},{100 + i}.00,,{100 + i}.00")
+        rows.append(f"{day},C{i % 5:03d},,{100 + i}.00,0.00")
+        rows.append(f"{day},F{i % 5:03d},,{50 + i}.00,-{50 + i}.00")
+    text = "\n".join(rows) + "\n"
+    columns = {
+        "date": "Date",
+        "customer_id": "Partner",
+        "debit_amount": "Debit",
+        "credit_amount": "Credit",
+    }
+    ledger = {"columns": columns, "ledger_sale_side": "debit"}
+    whole = "revenue is read from 'Debit' and 'Credit' on every line of the ledger"
+    warned = _warnings(tmp_path, text, ledger)
+    said = next(w for w in warned if whole in w)
+    assert "payments received, bank and supplier lines included" in said
+    assert "[transactions] keep_rows" in said
+    for rows_kept in (
+        {"keep_rows": {"Partner": ["C000"]}},
+        {"exclude_rows": {"Partner": ["F000"]}},
+    ):
+        warned = _warnings(tmp_path, text, {**ledger, **rows_kept})
+        assert not any(whole in w for w in warned)
 
 
 def test_a_customer_named_with_a_word_of_sales_is_no_ledger_account(tmp_path: Path) -> None:
