@@ -4607,12 +4607,13 @@ def _warn_transactions_shape(
     if net < 0 and negative > n_lines / 2 and ledger is not None:
         side = settings.table_input("transactions").ledger_sale_side
         other = "credit" if side == "debit" else "debit"
+        accounts = "revenue accounts" if other == "credit" else "customers' accounts"
         warnings.append(
             f"{file}: {negative:,} of the {n_lines:,} lines ({negative / n_lines:.0%}) are "
             f"returns and the net revenue is {net:,.0f}: revenue is {ledger[0]!r} − "
             f"{ledger[1]!r} read with sales on the {side} side, and the lines may book them "
-            f"on the {other} side ({'revenue' if other == 'credit' else 'customers'}' "
-            f'accounts); set [transactions] ledger_sale_side = "{other}"'
+            f"on the {other} side ({accounts}); set [transactions] ledger_sale_side = "
+            f'"{other}"'
         )
     elif net < 0 and negative > n_lines / 2:
         column = source.get("revenue", "revenue")

@@ -206,10 +206,24 @@ def test_the_side_taken_by_default_and_sales_booked_the_other_way_are_warned_of(
     assert 'set [transactions] ledger_sale_side = "credit"' in default
     other = next(w for w in warned if "60 of the 60 lines" in w)
     assert "sales on the debit side" in other
+    assert (
+        "the lines may book them on the credit side (revenue accounts); "
+        'set [transactions] ledger_sale_side = "credit"'
+    ) in other
     assert 'set [transactions] ledger_sale_side = "credit"' in other
     # set: neither warning
     warned = _warnings(tmp_path, text, {**ledger, "ledger_sale_side": "credit"})
     assert not any("ledger_sale_side" in w for w in warned)
+    # the credit side set for lines of customers' accounts, each sale a debit
+    debits = "Date,Contact,Debit,Credit\n" + "".join(
+        f"2024-03-{i % 28 + 1:02d},Firm {i % 5},{100 + i}.00,\n" for i in range(60)
+    )
+    warned = _warnings(tmp_path, debits, {**ledger, "ledger_sale_side": "credit"})
+    other = next(w for w in warned if "60 of the 60 lines" in w)
+    assert (
+        "the lines may book them on the debit side (customers' accounts); "
+        'set [transactions] ledger_sale_side = "debit"'
+    ) in other
 
 
 def test_a_ledger_read_whole_without_keep_rows_is_warned_of(tmp_path: Path) -> None:
