@@ -141,6 +141,26 @@ def test_a_debit_credit_pair_beside_a_mapped_balance_says_to_check_its_sign(
     assert "debit_amount" not in g.mapping()
 
 
+def test_a_debit_credit_pair_beside_a_running_balance_gives_the_revenue_odoo(
+    tmp_path: Path,
+) -> None:
+    # an Odoo partner ledger: the balance is a running total, no line's revenue
+    text = _rows(
+        "Date,Partner,Debit,Credit,Balance",
+        lambda i: f"2024-01-{i % 28 + 1:02d},Firma {i % 7},0.0,{10 + i}.50,-{10 + i}.50",
+    )
+    g = _guess(tmp_path, "transactions", "odoo.csv", text)
+    m = g.mapping()
+    assert (m["debit_amount"], m["credit_amount"]) == ("Debit", "Credit")
+    assert "revenue" not in m and "revenue" not in dict(g.missing)
+    assert dict(g.unmapped)["Balance"] == "not a transactions column"
+    # nothing says on which side the partner's sales are: the note names the setting
+    assert "ledger_sale_side" not in g.options
+    note = next(n for n in g.notes if "ledger_sale_side" in n)
+    assert "'Debit' and 'Credit'" in note and "Nothing in the sample tells which" in note
+    assert "[transactions] keep_rows" in note
+
+
 # -- timestamps the run reads -------------------------------------------------------------
 
 
