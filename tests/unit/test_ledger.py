@@ -68,10 +68,11 @@ def _fec(empty: str = "0,00") -> tuple[str, dict[str, float]]:
         if credit_note:
             lines = [(a, b, c, d, credit, debit) for a, b, c, d, debit, credit in lines]
             if not empty:
+                # no VAT on it: the customer's account credited with the net
                 expected[aux] += vat
                 lines = [
-                    (a, b, c, d, debit - vat * (debit > 0), credit - vat * (credit > 0))
-                    for a, b, c, d, debit, credit in lines[:2]
+                    ("411000", "Clients", aux, name, 0.0, net),
+                    ("706000", "Prestations de services", "", "", net, 0.0),
                 ]
         n += 1
         label = f"{'Avoir' if credit_note else 'Facture'} {name}"
