@@ -133,6 +133,35 @@ def test_an_fec_through_init_and_a_run_gives_each_customers_revenue(
     assert not any("every line of the ledger" in w for w in manifest["warnings"])
 
 
+def test_an_fecs_note_says_its_revenue_includes_vat_and_its_net_route_gives_the_net(
+    tmp_path: Path,
+) -> None:
+    text, _ = _fec("")
+    g = guess_file(tmp_path, "123456789FEC20241231.txt", text)
+    note = next(n for n in g.notes if n.startswith("an FEC"))
+    assert "so the revenue includes VAT (tierwise's revenue is otherwise before tax)" in note
+    assert 'set ledger_sale_side = "credit" and fill_from_order = ["CompAuxNum"]' in note
+    assert 'add "CompteNum" = ["706000", …]' in note
+    # the route the note gives: each customer's revenue net of VAT, credit notes deducted
+    init_file(tmp_path, "123456789FEC20241231.txt", text)
+    net = load_settings(tmp_path / "tierwise.toml").with_updates(
+        transactions={
+            "ledger_sale_side": "credit",
+            "fill_from_order": ["CompAuxNum"],
+            "keep_rows": {"JournalCode": ["VE"], "CompteNum": ["706000"]},
+        }
+    )
+    v = validate(None, settings=net)["transactions"]
+    sums: dict[str, float] = {}
+    for row in v.table.select(["customer_id", "revenue"]).to_pylist():
+        sums[row["customer_id"]] = sums.get(row["customer_id"], 0.0) + row["revenue"]
+    expected: dict[str, float] = {}
+    for i in range(30):
+        aux, value = _CUSTOMERS[i % 3][0], _NETS[i % 3]
+        expected[aux] = expected.get(aux, 0.0) + (-value if i % 10 == 9 else value)
+    assert sums == pytest.approx(expected)
+
+
 def _wave() -> tuple[str, dict[str, float]]:
     """A Wave-style general ledger: each invoice a credit to Sales and a debit to Accounts
     Receivable, a credit note the other way round, a payment a debit to Cash on Hand and a

@@ -3050,13 +3050,15 @@ def _ledger(
             f"an FEC: revenue is {debit!r} − {credit!r} of the lines on the customers' account "
             f"(411), whose auxiliary account {cg.source!r} names the customer: an invoice is "
             "a debit there, a credit note a credit (read as a return). These lines carry each "
-            "invoice's total including VAT. The lines on revenue (70…) and VAT (445…) accounts "
+            "invoice's total including VAT, so the revenue includes VAT (tierwise's revenue is "
+            "otherwise before tax). The lines on revenue (70…) and VAT (445…) accounts "
             "name no customer and are rejected as missing customer_id (they are not filled "
             "from the invoice's line, which would count them against the customer). For "
             'revenue net of VAT instead, set ledger_sale_side = "credit" and fill_from_order '
-            f'= ["{cg.source}"], and add "{number}" = '
-            f"[{', '.join(json.dumps(v) for v in sales or ['706000'])}, …] (the revenue "
-            "accounts) to keep_rows"
+            f'= ["{cg.source}"] (the customer taken from the invoice\'s line of the same '
+            f'order_id), and add "{number}" = '
+            f"[{', '.join(json.dumps(v) for v in sales or ['706000'])}, …] (every revenue "
+            "account of the ledger, 70…) to keep_rows"
         )
     elif account is not None:
         values = list(kinds)
