@@ -19,10 +19,12 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "CASE_FOLDS",
     "FOLD_SEPARATORS",
     "TABLES",
     "Column",
     "TableSpec",
+    "case_key",
     "column_key",
     "fold_text",
     "table_spec",
@@ -58,6 +60,32 @@ MONEY_COLUMNS: dict[str, tuple[str, ...]] = {
 #: What a folded column (:attr:`Column.fold`) writes as one underscore: each run of spaces
 #: and hyphens
 FOLD_SEPARATORS = r"[\s\-]+"
+
+
+#: What a cell and a setting's values are read alike by beyond lower case, where a cell is
+#: matched to values given in the settings ([table] exclude_rows and keep_rows, in the
+#: engine and in Arrow alike): each text is lowered by the engine's (or Arrow's) own
+#: ``lower``, then each of these is replaced. The engines lower alike but for "İ" (Spark,
+#: as Java and Python, lowers it to "i" and a combining dot, DuckDB and Arrow to "i") and
+#: a word-final "Σ" (Spark lowers it to "ς", DuckDB and Arrow to "σ"); and no ``lower``
+#: reads "ß" (or "ẞ", lowered to it) as the "ss" STRASSE is written with. Other letters
+#: that Unicode's case folding reads alike and lower case does not (the ligature "ﬁ" and
+#: "fi") are told apart.
+CASE_FOLDS: tuple[tuple[str, str], ...] = (("i\u0307", "i"), ("\u03c2", "\u03c3"), ("\u00df", "ss"))
+
+
+def case_key(text: str) -> str:
+    """Text lowered as the engines lower a cell to match it case aside (Python lowers "İ"
+    and a word-final "Σ" as Spark does), then each of :data:`CASE_FOLDS` replaced: a name
+    so read is compared with a cell so read in DuckDB, Spark or Arrow.
+
+    >>> case_key("İSTANBUL"), case_key("ΟΔΟΣ"), case_key("STRAẞE")
+    ('istanbul', 'οδοσ', 'strasse')
+    """
+    key = text.lower()
+    for written, read in CASE_FOLDS:
+        key = key.replace(written, read)
+    return key
 
 
 def fold_text(text: str) -> str:
@@ -219,8 +247,8 @@ TABLES: dict[str, TableSpec] = {
                 'discount_percent_scale = "fraction"), where the file has no discount_amount: '
                 "list_revenue = revenue / (1 − discount_percent/100), or with revenue from "
                 "unit_price × quantity, revenue = that × (1 − discount_percent/100); a "
-                "percent outside 0 to 100 rejects its line where the revenue is derived "
-                "from it, and is emptied otherwise (emptied_values)",
+                "percent outside 0 to 100 (a fraction outside 0 to 1) rejects its line where "
+                "the revenue is derived from it, and is emptied otherwise (emptied_values)",
                 percent=True,
             ),
             Column(

@@ -52,7 +52,16 @@ import pyarrow.compute as pc
 from .engine import ROW, Engine, fetch, floor_int, not_finite
 from .errors import EngineError, InputError, Problems, SettingsError, TierwiseError
 from .io import REJECT_SCHEMA, RawInput
-from .schema import FOLD_SEPARATORS, MONEY_COLUMNS, TABLES, Column, TableSpec, column_key
+from .schema import (
+    CASE_FOLDS,
+    FOLD_SEPARATORS,
+    MONEY_COLUMNS,
+    TABLES,
+    Column,
+    TableSpec,
+    case_key,
+    column_key,
+)
 from .settings import Settings, TableInput, ValidateSettings
 from .settings.inputs import cannot_share, shared_column_clashes, shared_column_fix
 
@@ -1796,6 +1805,10 @@ class _Plan:
     hundredths: bool = True
     #: minutes: text H:MM or H:MM:SS is a clock duration (``Column.minutes``)
     clock: bool = False
+    #: what the number read is multiplied by: 100 for a discount percent written as a
+    #: fraction of the line (``[transactions] discount_percent_scale = "fraction"``: 0.1
+    #: is 10), so that its range is checked in percent whichever way it is written
+    scale: float = 1.0
     #: the texts read as an empty cell (``[validate] missing_values``, upper case): for a
     #: text number or date column
     missing: tuple[str, ...] = ()
@@ -1968,8 +1981,9 @@ class _Plan:
             value = ibis.ifelse(t[_hidden("fit", name)], t[name], ibis.null("float64"))
             if self.clock:
                 value = ibis.coalesce(t[_hidden("clk", name)], value)
-            return value
-        return t[name]
+        else:
+            value = t[name]
+        return value * self.scale if self.scale != 1 else value
 
     def checks(
         self, t: ir.Table, ti: TableInput, vs: ValidateSettings, *, table: str, backend: str
@@ -2160,13 +2174,26 @@ DISCOUNT_PERCENT_OUTSIDE = (
     "discount_percent is outside 0 to 100: it is a percent of the line's list amount, "
     "write 10 or 10% for 10%"
 )
+#: the reason of one written as a fraction ([transactions] discount_percent_scale) outside
+#: 0 to 1
+DISCOUNT_FRACTION_OUTSIDE = (
+    "discount_percent is outside 0 to 1: it is a fraction of the line's list amount "
+    '([transactions] discount_percent_scale = "fraction"), write 0.1 or 10% for 10%'
+)
 
 
 def _range_rules(
-    table: str, p: dict[str, ir.Value], vs: ValidateSettings, today: dt.date
+    table: str,
+    p: dict[str, ir.Value],
+    vs: ValidateSettings,
+    today: dt.date,
+    *,
+    fraction: bool = False,
 ) -> list[Rule]:
     """The rows a table's values make implausible, each with its reason and whether it
-    judges one value alone (:data:`Rule`)."""
+    judges one value alone (:data:`Rule`). ``fraction``: a transaction's discount_percent
+    is written as a fraction (``[transactions] discount_percent_scale``), read as the
+    percent it is, and named so in its reason."""
     rules: list[Rule] = []
     limit = today + dt.timedelta(days=vs.future_tolerance_days)
     if table in ("customers", "prospects"):
@@ -2276,7 +2303,7 @@ def _range_rules(
             (
                 _outside(p["discount_percent"], 0, 100),
                 "discount_percent",
-                DISCOUNT_PERCENT_OUTSIDE,
+                DISCOUNT_FRACTION_OUTSIDE if fraction else DISCOUNT_PERCENT_OUTSIDE,
                 True,
             )
         )
@@ -2470,6 +2497,13 @@ def canonicalize(
         if src is not None:
             rn = raw_names.setdefault(src, f"_raw__{len(raw_names)}")
             dtype = raw[src].type()
+            # a discount percent written as a fraction of the line (0.1 for 10%) is read as
+            # the percent it is, before its range is checked
+            as_fraction = (
+                table == "transactions"
+                and col.name == "discount_percent"
+                and ti.discount_percent_scale == "fraction"
+            )
             # a date column of numbers is read as text (YYYYMMDD, a spreadsheet's serial day)
             is_text = dtype.is_string() or (col.kind == "date" and dtype.is_numeric())
             keyed = col.kind == "id" and (table != "transactions" or col.name == "customer_id")
@@ -2483,8 +2517,11 @@ def canonicalize(
                     keyed,
                     tuple(orders.get(src, ())),
                     percent=col.fraction or col.percent,
-                    hundredths=col.fraction,
+                    # a fraction's percent sign is hundredths ("10%" is 0.1), a percent's
+                    # is dropped ("10%" is 10)
+                    hundredths=col.fraction or as_fraction,
                     clock=col.minutes,
+                    scale=100.0 if as_fraction else 1.0,
                     true_words=true_words,
                     false_words=false_words,
                     clean=is_text and col.kind == "text" and table in _CLEANED_TABLES,
@@ -2570,6 +2607,9 @@ def canonicalize(
     # (TableSpec.empties_unreadable), is emptied: the number of the check it fails first,
     # found in a step of its own, empties it and names the reason (emptied_values)
     ranges: dict[str, list[Check]] = {}
+    # a transaction's discount_percent written as a fraction, named so where it is out of
+    # range (the plan reads it as the percent it is)
+    fraction = table == "transactions" and ti.discount_percent_scale == "fraction"
     # a transaction's discount_percent that no amount is derived from (the file gives a
     # discount_amount, or the revenue is given) is emptied too, the line kept
     spare = (
@@ -2584,7 +2624,7 @@ def canonicalize(
         as_read = {
             c.name: read.get(c.name, ibis.null(_IBIS_TYPES[c.kind])) for c in spec.input_columns
         }
-        for bad, about, why, alone in _range_rules(table, as_read, vs, today):
+        for bad, about, why, alone in _range_rules(table, as_read, vs, today, fraction=fraction):
             if alone and about in read and (spec.empties_unreadable or about in spare):
                 ranges.setdefault(about, []).append((bad, why))
     emptiable = {
@@ -2657,7 +2697,11 @@ def canonicalize(
         hits = sum((ibis.ifelse(h, 1, 0) for h in same.values()), ibis.literal(0))
         other = (hits >= 2) & (hits * 2 >= len(texts)) & (hits < len(texts))
         other = other & same[texts[0][0]]
-        rules.append((other.fill_null(False), texts[0][0], OTHER_NAMES))
+        # or a second table's header that leaves the key out or puts it elsewhere, as a
+        # workbook's is read (names in any case, in other columns than their own)
+        cells = [(src, t2[rn]) for src, rn in texts]
+        other = other.fill_null(False) | _header_without_key(cells, cols)
+        rules.append((other, texts[0][0], OTHER_NAMES))
     for plan in plans:
         final[plan.name] = plan.value(t2)
         if (
@@ -2701,7 +2745,7 @@ def canonicalize(
                             table, file, mapping["currency"], named, codes=codes, total=lines
                         )
                     )
-    for cond, about, why, alone in _range_rules(table, final, vs, today):
+    for cond, about, why, alone in _range_rules(table, final, vs, today, fraction=fraction):
         if not (alone and about in emptiable):
             rules.append((cond, mapping.get(about) or about, why))
     if table in ("transactions", "activities") and as_of is not None:
@@ -2857,9 +2901,8 @@ def _derive_transaction_columns(
         parsed["cost"] = (parsed["unit_cost"] * parsed["quantity"]).cast("float64")
     if not discount:
         return
-    if percent and ti.discount_percent_scale == "fraction":
-        # 0.1 for 10%: read as the percent it is, which the range rules check
-        parsed["discount_percent"] = parsed["discount_percent"] * 100
+    # a discount percent written as a fraction (discount_percent_scale) is read as the
+    # percent it is (canonicalize's plan of the column)
     # the values a warning counts (name → value of each line, metric → of the lines)
     cols: dict[str, ir.Value] = {}
     metrics: dict[str, Any] = {}
@@ -3102,13 +3145,28 @@ def _row_filter_rule(
     """The rule rejecting the rows ``[table] exclude_rows`` leaves out (``value``, the cell
     as read, is one of ``values``, case and surrounding spaces ignored) or ``keep_rows``
     does not keep (it is none of them); an empty cell is the value "". The reason names
-    the setting and its values; the rejected row's value shows the cell."""
-    key = ibis.coalesce(_trim(value.cast(str)).lower(), "")
-    listed = key.isin(list(dict.fromkeys(v.lower() for v in values)))
+    the setting and its values; the rejected row's value shows the cell.
+
+    Case is ignored as :func:`_case_key` reads it, the values as the cells: each value is
+    lowered by the engine too (Python lowers "İ" and a word-final "Σ" as Spark does, not
+    as DuckDB does)."""
+    key = _case_key(ibis.coalesce(_trim(value.cast(str)), ""))
+    listed = key.isin([_case_key(ibis.literal(v, "string")) for v in dict.fromkeys(values)])
     shown = ", ".join(repr(v) for v in values)
     if setting == "exclude_rows":
         return listed, column, f"left out by [{table}] exclude_rows ({column}: {shown})"
     return ~listed, column, f"not kept by [{table}] keep_rows ({column}: {shown})"
+
+
+def _case_key(text: ir.StringValue) -> ir.StringValue:
+    """Text as a cell is matched to a setting's values, case aside: lowered by the engine,
+    then each of :data:`~tierwise.schema.CASE_FOLDS` replaced ("İSTANBUL" and "istanbul",
+    "ΟΔΟΣ" and "οδος", "STRASSE" and "Straße" are one on DuckDB and Spark alike).
+    ``tierwise.io.readers`` reads a sheet's cells so with Arrow."""
+    key = text.lower()
+    for written, read in CASE_FOLDS:
+        key = key.replace(written, read)
+    return key
 
 
 def _fill_from_order(
@@ -3308,6 +3366,65 @@ def _names_as_written(src: str) -> list[str]:
     """
     names = [src.strip(), re.sub(r" \(column \d+\)$", "", src.strip())]
     return [n for name in dict.fromkeys(names) for n in (name, "\ufeff" + name)]
+
+
+def _header_without_key(
+    cells: Sequence[tuple[str, ir.Value]], source: Sequence[str]
+) -> ir.BooleanValue:
+    """Whether a row of a text file is the header of a second table that leaves out the
+    first table's key or puts it in another column ("Date, Customer_ID, Amount" under
+    "customer_id, date, revenue"), as ``tierwise.io.readers`` reads a sheet's row: its
+    key cell is empty or holds a column's name, every filled cell but one at most holds a
+    column's name, at least two of them another column's than their own, and three where
+    the key cell is empty. Names are those of the file's columns (``source``), in any case
+    (:func:`_case_key`). A row of data holds a value in its key cell; one without it whose
+    cells happen to hold a name or two (a private customer with no company whose preferred
+    contact is "Email" and lead source "Phone", a placeholder "city" in its own column) is
+    no header.
+
+    ``cells``: (the file's column, its cell as read) of each column read, the key's first.
+
+    One expression for the row, one term a column read (each cell looked up in the names
+    once, not a test a column summing every column's); and only a row whose key cell is
+    empty or a name pays for the terms: a row of data pays for its key cell's lookup alone.
+
+    >>> import ibis
+    >>> rows = ibis.memtable({"a": ["date", "C7"], "b": ["Customer_ID", "date"],
+    ...                       "c": ["Amount", "revenue"]})
+    >>> cells = [("customer_id", rows.a), ("date", rows.b), ("revenue", rows.c)]
+    >>> header = _header_without_key(cells, ["customer_id", "date", "revenue"])
+    >>> rows.select(h=header).to_pyarrow().column("h").to_pylist()
+    [True, False]
+    """
+    names = {
+        case_key(n)
+        for src in source
+        for n in _names_as_written(src)
+        if n.strip() and not n.startswith("\ufeff")
+    }
+    # the header of an export appended to the first (`cat a.csv b.csv`) keeps its
+    # byte-order mark, at the start of the line: in the file's first column
+    first = source[0] if source else None
+    marked = names | {"\ufeff" + n for n in names}
+
+    def folded(value: ir.Value) -> ir.StringValue:
+        return _case_key(_trim(value.cast(str))).fill_null("")
+
+    key_src, key_cell = cells[0]
+    key = folded(key_cell)
+    moved: ir.IntegerValue = ibis.literal(0)
+    strays: ir.IntegerValue = ibis.literal(0)
+    for src, cell in cells:
+        text = key if src == key_src else folded(cell)
+        named = text.isin(sorted(marked if src == first else names))
+        own = text.isin(sorted({case_key(n) for n in _names_as_written(src)}))
+        moved += ibis.ifelse(named & ~own, 1, 0)
+        strays += ibis.ifelse((text != "") & ~named, 1, 0)
+    header = (strays <= 1) & (moved >= ibis.ifelse(key == "", 3, 2))
+    # a CASE evaluates its result only on the rows its condition holds for (the key cell
+    # empty or a name: one test of it)
+    gate = key.isin(sorted((marked if key_src == first else names) | {""}))
+    return ibis.cases((gate, header), else_=False)
 
 
 #: the reason of a row holding column names other than the header's
@@ -4477,7 +4594,12 @@ def _out_of_range_reasons(table: str, vs: ValidateSettings, today: dt.date) -> s
     """The reasons of the range rules that empty a value of ``table`` (:data:`Rule`)."""
     spec = TABLES[table]
     nulls = {c.name: ibis.null(_IBIS_TYPES[c.kind]) for c in spec.input_columns}
-    return {why for _, _, why, alone in _range_rules(table, nulls, vs, today) if alone}
+    return {
+        why
+        for fraction in (False, True)
+        for _, _, why, alone in _range_rules(table, nulls, vs, today, fraction=fraction)
+        if alone
+    }
 
 
 def _warn_emptied(

@@ -1519,6 +1519,55 @@ CASES = [
         ),
     ),
     Case(
+        # the defect: a second table whose header puts the customers elsewhere ("date" over
+        # the first table's customer ids) was read on, its rows under the first's names
+        "csv_file_with_a_second_table_keyed_elsewhere",
+        {
+            "transactions": (
+                "tx.csv",
+                TX_OK + "\nReturns,,\nDate,Customer_ID,Amount\n2024-01-05,A,3\n",
+            )
+        },
+        error=(
+            "row 6, column 'customer_id': row 6 holds column names other than the header's "
+            "(the column 'customer_id' holds 'Date' there): a second table",
+            "give each table a file of its own",
+        ),
+    ),
+    Case(
+        # the defect: so was one whose header leaves the customers out
+        "csv_file_with_a_second_table_without_the_key",
+        {
+            "transactions": (
+                "tx.csv",
+                "customer_id,date,revenue,order_id\nA,2024-01-02,10,O1\nB,2024-01-03,20,O2\n"
+                "\nReturns,,,\n,order_id,date,revenue\n,O1,2024-01-05,3\n",
+            ),
+        },
+        error=(
+            "row 6, column 'date': row 6 holds column names other than the header's (the "
+            "column 'date' holds 'order_id' there): a second table",
+            "give each table a file of its own",
+        ),
+    ),
+    Case(
+        # a private customer (no company) whose preferred contact and lead source are
+        # values that are also names of columns is a customer, not a second table's header
+        "a_csv_customer_without_a_company_whose_values_are_column_names_is_data",
+        {
+            "transactions": ("tx.csv", TX_OK),
+            "customers": (
+                "customers.csv",
+                "customer_id,Company,Name,Email,Phone,Preferred Contact,Lead Source\n"
+                "A,Acme GmbH,Max Muster,max@acme.de,+49 1,Phone,Website\n"
+                "B,,Jane Doe,,,Email,Phone\n"
+                "C,,Name,,,phone,email\n",
+            ),
+        },
+        config='[customers]\nextra_columns = ["Preferred Contact", "Lead Source"]\n',
+        rows={"transactions": 2, "customers": 3},
+    ),
+    Case(
         # a customer whose city and region hold the placeholders "city" and "region" (a
         # form's defaults, as CRM data keeps them) is a customer, not a second table's
         # header: the run stopped on it; so in a workbook ("City", "Region")

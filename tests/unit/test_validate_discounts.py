@@ -15,6 +15,7 @@ from tierwise.engine import ROW
 from tierwise.io import RawInput
 from tierwise.settings import Settings
 from tierwise.validate import (
+    DISCOUNT_FRACTION_OUTSIDE,
     DISCOUNT_PERCENT_OUTSIDE,
     canonicalize,
     check_transactions,
@@ -278,6 +279,58 @@ def test_a_discount_percent_of_fractions_is_warned_of_or_read_as_set(engine: Any
     rows, rej, warnings = _lines(engine, cols, s)
     assert rej == [] and not [w for w in warnings if "fraction" in w]
     assert [r["revenue"] for r in rows] == [18.0, 10.0, 9.5]
+
+
+def test_a_discount_fraction_above_1_is_emptied_where_a_revenue_is_given(engine: Any) -> None:
+    # with discount_percent_scale = "fraction" 1.5 is 150%: it read as no discount without
+    # a word where the revenue is the file's; it is emptied and listed as a percent outside
+    # 0 to 100 is, and a percent sign reads as hundredths ("10%" is 0.1)
+    fraction = {"discount_percent_scale": "fraction"}
+    s = Settings.model_validate({"transactions": fraction})
+    cols = {"revenue": ["18", "18", "18", "18", "18"]}
+    cols["discount_percent"] = ["1.5", "-0.1", "0.1", "10%", "1"]
+    n = len(cols["revenue"])
+    data = {"customer_id": ["A"] * n, "date": ["2024-06-01"] * n, **cols}
+    raw = engine.from_arrow(pa.table({**data, ROW: pa.array(range(2, n + 2), pa.int64())}))
+    t = canonicalize(raw, "transactions", s, engine, file="x.csv", today=TODAY)
+    t = check_transactions(t, s, as_of=None, today=TODAY, engine=engine, file="x.csv")
+    used, rejects = split_rejects(t, "x.csv", "transactions")
+    assert engine.to_arrow(rejects).num_rows == 0
+    rows = engine.to_arrow(used.order_by(ROW)).to_pylist()
+    assert _amounts(rows) == [
+        (18.0, 18.0),
+        (18.0, 18.0),
+        (18.0, pytest.approx(20.0)),
+        (18.0, pytest.approx(20.0)),
+        (18.0, None),  # 100% off
+    ]
+    emptied = emptied_values(engine, t, "x.csv", "transactions")
+    assert emptied.select(["row", "column", "reason"]).to_pylist() == [
+        {"row": 2, "column": "discount_percent", "reason": DISCOUNT_FRACTION_OUTSIDE},
+        {"row": 3, "column": "discount_percent", "reason": DISCOUNT_FRACTION_OUTSIDE},
+    ]
+    raws = {"transactions": RawInput("transactions", "x.csv", raw)}
+    warnings: list[str] = []
+    canon = {"transactions": canonicalize(raw, "transactions", s, engine, file="x.csv")}
+    checked = validate_inputs(canon, raws, s, engine, as_of=None, today=TODAY, warnings=warnings)
+    assert checked.emptied.column("value").to_pylist() == ["1.5", "-0.1"]
+    (warning,) = [w for w in warnings if "emptied" in w]
+    assert "2 values of column 'discount_percent' were out of range and were emptied" in warning
+    assert "row 2, '1.5': discount_percent is outside 0 to 1" in warning
+
+
+def test_a_discount_fraction_above_1_rejects_its_line_where_revenue_is_from_it(
+    engine: Any,
+) -> None:
+    s = Settings.model_validate({"transactions": {"discount_percent_scale": "fraction"}})
+    cols = {"unit_price": ["9", "9", "9"], "quantity": ["2", "2", "2"]}
+    cols["discount_percent"] = ["1.2", "-0.05", "0.2"]
+    rows, rej, _ = _lines(engine, cols, s)
+    assert _amounts(rows) == [(pytest.approx(14.4), 18.0)]
+    assert rej == [
+        {"row": 2, "column": "discount_percent", "reason": DISCOUNT_FRACTION_OUTSIDE},
+        {"row": 3, "column": "discount_percent", "reason": DISCOUNT_FRACTION_OUTSIDE},
+    ]
 
 
 def test_a_100_percent_discount_beside_a_revenue_is_warned_of(engine: Any) -> None:

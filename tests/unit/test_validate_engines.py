@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tierwise.engine import ROW
-from tierwise.io.readers import read_input
+from tierwise.io.readers import _left_out_by_row_filters, read_input
 from tierwise.settings import Settings
 from tierwise.settings.inputs import TableInput
 from tierwise.validate import (
@@ -323,6 +323,32 @@ def test_rows_left_out_or_kept_by_status_alike_on_every_engine(engine: Any) -> N
             else "not kept by [transactions] keep_rows"
         }
         assert [r["row"] for r in got] == sorted(set(range(2, n + 2)) - set(used_rows))
+
+
+def test_rows_left_out_by_values_in_another_case_alike_on_every_engine(engine: Any) -> None:
+    # "İ" lowers to "i" on DuckDB and to "i" and a combining dot on Spark (and in Python),
+    # a word-final "Σ" to "σ" on DuckDB and to "ς" on Spark, and "ß" is "ss" on none: a
+    # value so written left nothing out where the cell was in another case
+    city = ["istanbul", "İstanbul", "ISTANBUL", "οδος", "Οδος", "ΟΔΟΣ", "strasse", "STRAẞE"]
+    city += ["Straße", "Ankara", "Οδός", " STRASSE ", "ıstanbul"]
+    out = [*range(2, 11), 13]  # not Ankara, an accented Οδός, a dotless ı
+    n = len(city)
+    cols = {"customer_id": ["A"] * n, "date": ["2024-01-31"] * n, "revenue": ["1"] * n}
+    raw = engine.from_arrow(pa.table({**cols, "City": city, ROW: range(2, n + 2)}))
+    for values in (["İSTANBUL", "ΟΔΟΣ", "Straße"], ["istanbul", "οδος", "STRASSE"]):
+        for setting in ("exclude_rows", "keep_rows"):
+            s = Settings().with_updates(transactions={setting: {"City": values}})
+            t = canonicalize(raw, "transactions", s, engine, file="x.csv")
+            _, rejects = split_rejects(t, "x.csv", "transactions")
+            got = sorted(engine.to_arrow(rejects.select("row")).column("row").to_pylist())
+            assert got == (
+                out if setting == "exclude_rows" else sorted(set(range(2, n + 2)) - set(out))
+            ), (values, setting)
+            # and a sheet's hidden rows are told left out by the same rule (Arrow's)
+            ti = TableInput(**{setting: {"City": values}})
+            sheet = pa.table({"City": city, ROW: range(2, n + 2)})
+            left, _ = _left_out_by_row_filters(sheet, ti)
+            assert [r for r, o in zip(range(2, n + 2), left, strict=True) if o] == got
 
 
 def test_a_growth_rate_with_a_percent_sign_is_hundredths(engine: Any) -> None:
@@ -815,6 +841,99 @@ def test_a_second_tables_column_names_and_1904_day_numbers_on_every_engine(engin
     }
     dates = engine.to_arrow(used.order_by(ROW)).column("date").to_pylist()
     assert dates == [dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
+
+
+#: rows below the header customer_id, date, revenue, Straße, region, and whether each is the
+#: header of a second table (as a workbook's row is read: tests/unit/test_readers.py)
+SECOND_HEADERS = [
+    # no key, and names of other columns over the dates and the customers
+    (["date", "customer_id", "amount", "", ""], True),
+    (["Date", "Customer_ID", "Amount", None, None], True),  # in any case
+    (["\ufeffdate", "customer_id", "amount", "", ""], True),  # an appended export's mark
+    (["", "revenue", "date", "customer_id", ""], True),
+    ([None, "Revenue", "Date", "Customer_ID", "Region"], True),
+    (["date", "revenue", "", "", ""], True),
+    (["STRASSE", "customer_id", "", "", ""], True),  # "ß" read as "ss"
+    # a placeholder holds its own column's name: a customer without an id, not a header
+    (["", "date", "revenue", "", ""], False),
+    ([None, "2024-01-04", "5", "STRASSE", "region"], False),
+    # a row with an id is data, whatever names its other cells hold
+    (["C", "region", "straße", "", ""], False),
+    # one name of another column only
+    (["", "date", "amount", "", ""], False),
+    (["customer_id ", "Datum", "amount", "x", ""], False),
+    # values that happen to be names: two, with no key, or beside two values or more
+    (["", "revenue", "date", "", ""], False),
+    (["", "Revenue", "Date", None, None], False),
+    (["", "2024-01-04", "5", "Region", "Strasse"], False),
+    (["", "Jane Doe", "Region", "STRASSE", "Date"], False),
+    # the header again in another case: not a second table (nor, as written, the header)
+    (["CUSTOMER_ID", "Date", "Revenue", "strasse", "Region"], False),
+]
+
+
+def test_a_second_tables_header_without_the_key_in_a_text_file_on_every_engine(
+    engine: Any,
+) -> None:
+    from tierwise.validate import OTHER_NAMES
+
+    names = ["customer_id", "date", "revenue", "Straße", "region"]
+    rows = [["A", "2024-01-02", "10", "Ulm", "South"], *(r for r, _ in SECOND_HEADERS)]
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                **{n: [r[i] for r in rows] for i, n in enumerate(names)},
+                ROW: range(2, len(rows) + 2),
+            }
+        )
+    )
+    s = Settings().with_updates(transactions={"extra_columns": ["Straße", "region"]})
+    t = canonicalize(raw, "transactions", s, engine, file="x.csv", source_columns=names)
+    _, rejects = split_rejects(t, "x.csv", "transactions")
+    got = engine.to_arrow(rejects.select("row", "reason")).to_pylist()
+    other = sorted(r["row"] for r in got if r["reason"] == OTHER_NAMES)
+    assert other == [i + 3 for i, (_, stops) in enumerate(SECOND_HEADERS) if stops]
+
+
+def test_a_customer_whose_values_are_other_columns_names_is_data_on_every_engine(
+    engine: Any,
+) -> None:
+    # a private customer (no company) whose preferred contact and lead source are values
+    # that are also names of columns, in a customer master keyed by the company
+    from tierwise.validate import OTHER_NAMES
+
+    names = ["Company", "Name", "Email", "Phone", "Preferred Contact", "Lead Source"]
+    rows = [
+        ["Acme GmbH", "Max Muster", "max@acme.de", "+49 1", "Phone", "Website"],
+        [None, "Jane Doe", "jane@example.com", None, "Email", "Phone"],
+        [None, "Jane Doe", None, None, "Email", "Phone"],
+        [None, None, None, None, "Email", "Phone"],
+        [None, "Jane Doe", "jane@example.com", "+1 555", "Phone", "Email"],
+        [None, "Name", None, None, "phone", "email"],
+        ["Beta AG", "Eva", "eva@beta.ch", "+41 2", "Email", "Referral"],
+    ]
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                **{n: [r[i] for r in rows] for i, n in enumerate(names)},
+                ROW: range(2, len(rows) + 2),
+            }
+        )
+    )
+    s = Settings().with_updates(
+        customers={
+            "columns": {"customer_id": "Company", "name": "Name"},
+            "extra_columns": ["Preferred Contact", "Lead Source"],
+        }
+    )
+    t = canonicalize(raw, "customers", s, engine, file="c.csv", source_columns=names)
+    _, rejects = split_rejects(t, "c.csv", "customers")
+    got = engine.to_arrow(rejects.select("row", "reason")).to_pylist()
+    # no company, no customer id: rejected as such, and read on
+    assert sorted((r["row"], r["reason"]) for r in got) == [
+        (row, "missing customer_id") for row in range(3, 8)
+    ]
+    assert OTHER_NAMES not in {r["reason"] for r in got}
 
 
 def test_ids_matched_without_leading_zeros_show_the_masters_form_on_every_engine(

@@ -44,7 +44,7 @@ import pyarrow.csv as pacsv
 from .._threads import cores, pool
 from ..engine import ROW, Engine, engine_message
 from ..errors import EngineError, InputError, SettingsError, TierwiseError
-from ..schema import column_key
+from ..schema import CASE_FOLDS, column_key
 from ..settings import INPUT_TABLES
 from ..settings.inputs import TableInput
 from .urls import is_database_url, redact_text, redact_url, url_secrets
@@ -2897,10 +2897,10 @@ def _left_out_by_row_filters(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Which rows of ``table`` (a sheet's cells as text) ``exclude_rows`` and ``keep_rows``
     leave out, by the rule validation applies: the cell, surrounding spaces and tabs and
-    case ignored, an empty cell the value "". And, by setting, the rows it cannot be told
-    for here: an empty cell of a column that ``fill_down`` or ``fill_from_order`` fills
-    (the value it gets is not known yet), every row for a column the file does not have
-    (a group heading's row makes it, or validation names it)."""
+    case (:func:`_case_key`) ignored, an empty cell the value "". And, by setting, the
+    rows it cannot be told for here: an empty cell of a column that ``fill_down`` or
+    ``fill_from_order`` fills (the value it gets is not known yet), every row for a column
+    the file does not have (a group heading's row makes it, or validation names it)."""
     out = np.zeros(table.num_rows, dtype=bool)
     undecided: dict[str, np.ndarray] = {}
     filled = {column_key(c) for c in (*ti.fill_down, *ti.fill_from_order)}
@@ -2913,8 +2913,8 @@ def _left_out_by_row_filters(
                 unknown[:] = True
                 continue
             cells = table.column(column).cast(pa.string())
-            key = pc.utf8_lower(pc.utf8_trim(pc.fill_null(cells, ""), " \t"))
-            listed = pc.is_in(key, pa.array({v.strip().lower() for v in values}, pa.string()))
+            key = _case_key(pc.utf8_trim(pc.fill_null(cells, ""), " \t"))
+            listed = pc.is_in(key, _case_key(pa.array([v.strip() for v in values], pa.string())))
             hit = listed if setting == "exclude_rows" else pc.invert(listed)
             if column_key(column) in filled:
                 empty = pc.equal(key, "")
@@ -2923,6 +2923,20 @@ def _left_out_by_row_filters(
             out |= hit.to_numpy(zero_copy_only=False)
         undecided[setting] = unknown
     return out, {s: u & ~out for s, u in undecided.items()}
+
+
+def _case_key(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Text as a cell is matched to a setting's values, case aside, as validation reads it
+    in the engine (``tierwise.validate._case_key``): lowered by Arrow (as DuckDB lowers),
+    then each of :data:`~tierwise.schema.CASE_FOLDS` replaced.
+
+    >>> _case_key(pa.array(["İSTANBUL", "ΟΔΟΣ", "Straße"])).to_pylist()
+    ['istanbul', 'οδοσ', 'strasse']
+    """
+    key = pc.utf8_lower(text)
+    for written, read in CASE_FOLDS:
+        key = pc.replace_substring(key, written, read)
+    return key
 
 
 #: the white space str.strip() takes off text in ASCII

@@ -144,7 +144,8 @@ class TableInput(Section):
     discount_percent_scale: Literal["percent", "fraction"] = "percent"
     """Transactions that map discount_percent: how its values are written. "percent": 10
     (or 10%) is 10%, as Odoo's Discount (%) and Business Central's Line Discount % write
-    it; "fraction": 0.1 is 10%, as AdventureWorks' UnitPriceDiscount writes it. A column
+    it; "fraction": 0.1 (or 10%) is 10%, as AdventureWorks' UnitPriceDiscount writes it,
+    and a value outside 0 to 1 is out of range as a percent outside 0 to 100 is. A column
     of percents all 1 or less is named in a warning. Default "percent"."""
 
     ledger_sale_side: Literal["debit", "credit"] = "debit"
