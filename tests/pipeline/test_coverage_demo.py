@@ -155,3 +155,28 @@ def test_a_rep_rejected_by_validation_is_a_warning_naming_it(run, tmp_path: Path
     assert len(said) == 1, ctx.warnings
     assert "row 3" in said[0] and "hours_per_year" in said[0] and "without that rep" in said[0]
     assert int(pc.sum(pc.equal(ctx.rejects.column("table"), "reps")).as_py()) == 1
+
+
+def test_reps_with_regions_beside_customers_without_one_plan_and_say_so(
+    tmp_path: Path,
+) -> None:
+    """A customer master without a region column (a CRM export without one) beside a reps
+    file whose reps have regions: the run makes its plan with every rep free to serve any
+    customer and says so once, in the manifest's warnings."""
+    paths = write_demo(generate(n_customers=120, seed=7), tmp_path / "data")
+    customers = pq.read_table(paths["customers"]).drop_columns(["region"])
+    pq.write_table(customers, tmp_path / "customers.parquet")
+    inputs = {k: str(paths[k]) for k in ("transactions", "activities", "reps")}
+    inputs["customers"] = str(tmp_path / "customers.parquet")
+    out = tmp_path / "out"
+    run_pipeline(inputs, Settings(), out_dir=out, keep_details=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    said = [w for w in manifest["warnings"] if "reps' regions" in w]
+    assert len(said) == 1, said
+    assert said[0].startswith("coverage: no customer has a region")
+    assert "[customers.columns]" in said[0] and "leave region out of the reps file" in said[0]
+    plan = pq.read_table(out / "rep_plan.parquet").to_pandas()
+    reps = pq.read_table(paths["reps"]).to_pandas()
+    assert plan.region.tolist() == reps.region.tolist()
+    c = pq.read_table(out / "customers.parquet").to_pandas()
+    assert (c.channel == "field").any() and c.assigned_rep.notna().any()

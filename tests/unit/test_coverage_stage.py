@@ -346,19 +346,95 @@ def test_a_rep_with_no_customer_in_reach_is_named() -> None:
         coverage_plan(base(), programmes=PROGRAMMES, reps=r, reps_file="reps.csv")
 
 
+def _regional_reps() -> pa.Table:
+    """reps() with the inside team in regions too (I1 in N, I2 in S)."""
+    r = reps(region=["N", "N", "S", None, "N"])
+    return pa.concat_tables(
+        [
+            r,
+            pa.table(
+                {
+                    "rep_id": ["I2"],
+                    "role": ["inside"],
+                    "hours_per_year": [1700.0],
+                    "region": ["S"],
+                    "home_lat": [51.5],
+                    "home_lon": [-1.9],
+                    "_row": [6],
+                }
+            ),
+        ]
+    )
+
+
+@pytest.mark.parametrize("how", ["no column", "every value empty", "every value blank"])
+def test_customers_without_a_region_are_planned_as_if_the_reps_had_none_and_it_is_said(
+    how: str,
+) -> None:
+    """Reps with regions beside a customer master without one (a CRM export without the
+    column, or a column left empty): the plan is made, every rep may serve any customer,
+    and one warning says what was assumed and what changes it."""
+    c = base()
+    if how == "no column":
+        c = c.drop_columns(["region"])
+    else:
+        empty = pa.array([None if how == "every value empty" else " "] * c.num_rows, pa.string())
+        c = c.set_column(3, "region", empty)
+    r = _regional_reps()
+    res = coverage_plan(c, programmes=PROGRAMMES, reps=r, reps_file="reps.csv", legacy=legacy(c))
+    said = [w for w in res.warnings if "region" in w]
+    assert len(said) == 1, said
+    (line,) = said
+    assert line.startswith("no customer has a region") and "reps.csv gives 5 of its 6" in line
+    assert "the reps' regions are not used, and every rep may serve any customer" in line
+    assert "map the customers' region column in [customers.columns]" in line
+    assert "leave region out of the reps file" in line
+    # the plan is the one of the same reps without regions; rep_plan still shows each rep's
+    no_regions = r.set_column(3, "region", pa.nulls(r.num_rows, pa.string()))
+    same = coverage_plan(c, programmes=PROGRAMMES, reps=no_regions, legacy=legacy(c))
+    assert res.customers.equals(same.customers)
+    plan = res.tables["rep_plan"]
+    assert plan.column("region").to_pylist() == r.column("region").to_pylist()
+    assert plan.drop_columns(["region"]).equals(same.tables["rep_plan"].drop_columns(["region"]))
+    # the inside reps call customers of both halves of the map from one pool
+    out = res.customers.to_pandas()
+    called = out.assigned_rep[out.channel == "inside"]
+    assert {"I1", "I2"} <= set(called)
+
+
+def test_customers_with_regions_and_reps_with_regions_say_nothing_of_regions() -> None:
+    res = coverage_plan(base(), programmes=PROGRAMMES, reps=_regional_reps())
+    assert not [w for w in res.warnings if "region" in w]
+
+
+def test_customers_without_a_region_among_others_are_served_by_any_region() -> None:
+    """Some customers without a region (the others with one): each is visited by the
+    nearest field reps of any region and, when every inside rep has a region, called by
+    the whole inside team in one pool; no warning of regions, and a tier whose band is
+    inside sales alone does not stop the run."""
+    c = base()
+    missing = np.arange(c.num_rows) % 4 == 0
+    region = np.where(missing, None, c.column("region").to_numpy(zero_copy_only=False))
+    c = c.set_column(3, "region", pa.array(region.astype(object), pa.string()))
+    inside_only = SegmentSettings(programmes={"bronze": {"channels": ["inside"]}}).programmes
+    res = coverage_plan(c, programmes=inside_only, reps=_regional_reps(), legacy=legacy(c))
+    assert not [w for w in res.warnings if "region" in w]
+    out = res.customers.to_pandas()
+    bronze = np.asarray(c.column("tier").to_pylist()) == "bronze"
+    assert (out.channel[missing & bronze] == "inside").all()
+    assert "inside" in set(out.channel[missing])
+
+
 def test_a_rep_whose_region_no_customer_has_is_told_where_the_regions_differ() -> None:
-    """Reps with regions beside a customer master without one (or naming its regions
-    otherwise): the line says that no customer has the rep's region, not to correct the
-    rep's home."""
+    """Customers whose regions are named otherwise than the reps': the line names the
+    customers' regions, not to correct the rep's home."""
+    named = base().set_column(3, "region", pa.array(["North"] * 80))
     with pytest.raises(InputError) as err:
-        coverage_plan(base().drop_columns(["region"]), programmes=PROGRAMMES, reps=reps())
+        coverage_plan(named, programmes=PROGRAMMES, reps=reps())
     text = str(err.value)
     assert "rep N1 (field, region N) has no customer within reach" in text
-    assert "no customer has the region 'N': the customers have no region" in text
-    assert "[customers.columns]" in text and "home_lat" not in text
-    named = base().set_column(3, "region", pa.array(["North"] * 80))
-    with pytest.raises(InputError, match="the customers' regions are 'North'"):
-        coverage_plan(named, programmes=PROGRAMMES, reps=reps())
+    assert "no customer has the region 'N': the customers' regions are 'North'" in text
+    assert "home_lat" not in text
 
 
 def test_minimum_frequencies_beyond_the_hours_are_infeasible() -> None:

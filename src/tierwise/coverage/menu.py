@@ -5,7 +5,8 @@ A customer (or prospect) is offered:
 - **no contact** (the settings' "none" channel, e.g. distributor);
 - **e-mail** at each of ``email_levels`` (no rep hours);
 - **inside-sales calls** at each of ``call_levels``, on the pooled hours of the inside team
-  of its region (the whole team when inside reps have no region);
+  of its region (the inside reps without a region for a customer of a region without an
+  inside rep or of no region; the whole team in one pool when there are none);
 - **field visits** at each of ``visit_levels`` with each of up to ``candidate_reps`` field
   reps: its current rep first, then the nearest reps of its region (reps without a region
   serve every region) by haversine distance from the rep's home. Travel per visit is
@@ -1311,7 +1312,12 @@ def _pools(
     cust: CustomerFrame, team: Team, call_rep: np.ndarray
 ) -> tuple[list[str], list[np.ndarray], np.ndarray]:
     """The inside pools (per region when the inside reps have regions): their names,
-    members and each customer's pool (-1 without one)."""
+    members and each customer's pool (-1 without one).
+
+    A customer of a region without an inside rep of its own, or of no region, is called
+    by the inside reps without a region; when every inside rep has one, the whole inside
+    team is one pool.
+    """
     pool_names: list[str] = []
     pool_members: list[np.ndarray] = []
     cust_pool = np.full(cust.n, -1, dtype=np.int64)
@@ -1323,8 +1329,10 @@ def _pools(
     national = calling[np.array([r is None for r in regions])]
     creg = string_array(cust.region)
     cust_regions = {str(r) for r in pc.unique(creg.drop_null()).to_pylist()}
-    if not cust_regions <= set(regional) and not len(national):
-        # some region has no inside rep of its own: one pool for the whole team
+    unserved = not cust_regions <= set(regional) or creg.null_count > 0
+    if unserved and not len(national):
+        # some region (or a customer without one) has no inside rep of its own: one pool
+        # for the whole team
         regional, national = [], calling
     for r in regional:
         members = calling[np.array([x is not None and str(x) == r for x in regions], bool)]

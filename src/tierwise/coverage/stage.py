@@ -3,7 +3,8 @@
 Steps (customer-sized, NumPy; the engine has aggregated the activities before):
 
 1. **Team** from the reps file (hours checked); without one, the current reps of the
-   customer master with no hours limit (said in the warnings).
+   customer master with no hours limit (said in the warnings). When no customer has a
+   region, the reps' regions restrict no one (said in the warnings too).
 2. **Response** per value class from ``[coverage] response``, replaced where the history
    allows by an estimate (:func:`~tierwise.coverage.response.fit_response`).
 3. **Menu** per customer (:mod:`~tierwise.coverage.menu`) and the **plan**
@@ -191,6 +192,53 @@ def _assumed_team(current: np.ndarray, role: str) -> Team:
         lon=np.full(n, np.nan),
         rows=np.zeros(n, np.int64),
         assumed=True,
+    )
+
+
+def _customer_regions(customers: pa.Table) -> np.ndarray:
+    """The customers' regions as text, ``None`` where the cell is empty or blank (all
+    ``None`` without a region column).
+
+    Examples
+    --------
+    >>> _customer_regions(pa.table({"region": ["N", "", "  ", None]})).tolist()
+    ['N', None, None, None]
+    """
+    region = pc.cast(string_array(text_column(customers, "region")), pa.string())
+    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(region), ""), True)
+    out = pc.if_else(blank, pa.scalar(None, pa.string()), region)
+    return np.asarray(out.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _regions_not_used(team: Team, reps_file: str, call_roles: Sequence[str]) -> str:
+    """The warning of a plan whose reps have regions while no customer has one: the reps'
+    regions are not used, and what would use them.
+
+    Examples
+    --------
+    >>> team = read_team(pa.table({"rep_id": ["R1", "R2"], "role": ["field", "field"],
+    ...                            "hours_per_year": [1600.0] * 2, "region": ["N", "S"]}))
+    >>> print(_regions_not_used(team, "reps.csv", ["inside"]))  # doctest: +NORMALIZE_WHITESPACE
+    no customer has a region (the customer master maps no region column, or leaves it
+    empty) while reps.csv gives the reps regions (N, S): the reps' regions are not used,
+    and every rep may serve any customer (the field reps nearest to it visit; rep_plan
+    still shows each rep's region); map the customers' region column in
+    [customers.columns] to keep the reps to their regions, or leave region out of the
+    reps file
+    """
+    given = sorted({str(r) for r in team.region if r is not None})
+    named = ", ".join(given[:5]) + (f" and {len(given) - 5:,} more" if len(given) > 5 else "")
+    k = sum(r is not None for r in team.region)
+    reps = "the reps" if k == team.n else f"{k:,} of its {team.n:,} reps"
+    calling = np.isin(team.role.astype(str), list(call_roles))
+    pooled = "; the inside reps call from one pool" if calling.any() else ""
+    return (
+        "no customer has a region (the customer master maps no region column, or leaves it "
+        f"empty) while {reps_file} gives {reps} regions ({named}): the reps' regions are "
+        "not used, and every rep may serve any customer (the field reps nearest to it "
+        f"visit{pooled}; rep_plan still shows each rep's region); map the customers' region "
+        "column in [customers.columns] to keep the reps to their regions, or leave region "
+        "out of the reps file"
     )
 
 
@@ -1511,7 +1559,8 @@ def coverage_plan(
     Raises
     ------
     InputError
-        A rep without hours; a field rep with no customer of its region within reach.
+        A rep without hours; a field rep with no customer of its region within reach
+        (of any region when no customer has one).
     InfeasiblePlanError
         A tier's band leaves a customer without an option; the visit minimums need more
         hours than the reps have.
@@ -1551,6 +1600,14 @@ def coverage_plan(
 
     if n == 0:
         return _no_customers(team, s, reps_file, warnings)
+    # reps with regions beside customers with none: no region to match, so the regions
+    # restrict no one (every rep serves every customer, as reps without a region do);
+    # the plan is described with the regions as the reps file gives them
+    region = _customer_regions(customers)
+    described_team = team
+    if (region == None).all() and (team.region != None).any():  # noqa: E711
+        warnings.append(_regions_not_used(team, reps_file, s.call_roles))
+        team = replace(team, region=np.full(team.n, None, dtype=object))
 
     # 2. customers and response
     wallet = num_column(customers, "wallet")
@@ -1618,7 +1675,7 @@ def coverage_plan(
         ids=ids,
         value_class=value_class,
         tier=tier,
-        region=text_column(customers, "region"),
+        region=region,
         rep=keeps,
         lat=num_column(customers, "lat"),
         lon=num_column(customers, "lon"),
@@ -1685,27 +1742,29 @@ def coverage_plan(
             held = {str(r) for r in cust.region if r is not None}
             if team.region[i] is not None and str(team.region[i]) not in held:
                 # the rep's region is no customer's: the customers' regions are named
-                # otherwise, or not given at all
+                # otherwise (customers without any region plan without the reps' regions)
+                none = int((cust.region == None).sum())  # noqa: E711
                 theirs = (
                     f"the customers' regions are {', '.join(map(repr, sorted(held)[:5]))}"
                     + (f" and {len(held) - 5:,} more" if len(held) > 5 else "")
-                    if held
-                    else "the customers have no region (map region in [customers.columns])"
+                    + (f" ({count_text(none, 'customer')} without one)" if none else "")
                 )
                 why = f"no customer has the region {team.region[i]!r}: {theirs}"
                 hint = "write the reps' regions as the customers' are, or leave them empty"
             else:
-                why = (
-                    f"none of its region within [coverage] max_travel_km "
-                    f"{s.max_travel_km:g} km of its home"
+                of = "none of its region" if team.region[i] is not None else "no customer"
+                why = f"{of} within [coverage] max_travel_km {s.max_travel_km:g} km of its home"
+                hint = (
+                    "correct the rep's region or home_lat/home_lon, or remove the rep"
+                    if team.region[i] is not None
+                    else "correct the rep's home_lat/home_lon, or remove the rep"
                 )
-                hint = "correct the rep's region or home_lat/home_lon, or remove the rep"
             raise InputError(
-                f"rep {team.ids[i]} ({team.role[i]}, region {team.region[i] or 'any'}) has no "
-                f"customer within reach: {why}",
+                f"rep {team.ids[i]} ({team.role[i]}, region "
+                f"{described_team.region[i] or 'any'}) has no customer within reach: {why}",
                 file=reps_file,
                 row=int(team.rows[i]),
-                column="region",
+                column="region" if team.region[i] is not None else "home_lat",
                 hint=hint,
             )
     distance_note, assumed_distance = _assumed_distance(cust, team, s, build.assumed_distance)
@@ -1801,7 +1860,7 @@ def coverage_plan(
     del option_rep, envelope
     out, tables, manifest = _described(
         cust,
-        team,
+        described_team,
         s,
         build,
         plan,
