@@ -2649,6 +2649,13 @@ def canonicalize(
                 for name, checks in emptiable.items()
             }
         ).view()
+    # a row of a text file (CSV, Excel) is looked at for column names when every column read
+    # is text: each cell as read for names (case aside) is a column of its own, the key's for
+    # every row, the others' only where the key cell is empty or a name
+    texts = [(src, rn) for src, rn in raw_names.items() if raw[src].type().is_string()]
+    names_read = len(texts) >= 2 and len(texts) == len(raw_names)
+    if names_read:
+        t2 = _fold_names(t2, texts, cols)
     # level 3: the checks, in column order (the first failing one names the reason), and
     # the final values
     final: dict[str, ir.Value] = {}
@@ -2671,36 +2678,22 @@ def canonicalize(
     # a row of a text file (CSV, Excel) holding the column names again (an export that
     # repeats its header at each page break) says so, rather than failing the first check
     # of its values
-    texts = [(src, rn) for src, rn in raw_names.items() if raw[src].type().is_string()]
-    if len(texts) >= 2 and len(texts) == len(raw_names):
+    if names_read:
         # the header of a second export appended to the first (`cat a.csv b.csv`) keeps
         # its byte-order mark, at the start of the line
         # (a name the header holds twice is read as "Amount (column 3)": the row holds it as
         # written)
-        same = {src: _trim(t2[rn]).isin(_names_as_written(src)) for src, rn in texts}
+        same = ibis.and_(*(_trim(t2[rn]).isin(_names_as_written(src)) for src, rn in texts))
         rules.append(
-            (
-                ibis.and_(*same.values()),
-                texts[0][0],
-                "the column names again (a header repeated inside the file)",
-            )
+            (same, texts[0][0], "the column names again (a header repeated inside the file)")
         )
-        # a row holding most of the names in their columns, but not all: the header of a
-        # second table, or of an export with other columns appended to the first, whose
-        # rows would be read under this header's names (validate_inputs stops the run)
-        # One rule for the row (a rule a column, each summing every column's test, made
-        # the check's cost grow with the square of the columns: a fifth more CPU to
-        # validate a CSV of ten); the refusal names the first column that differs
-        # A second table's header names its first column as this header does (its key: a
-        # customer or an order); a row of data carries a value there, so a row whose other
-        # cells happen to hold column names (a placeholder "City", "Region") is no header
-        hits = sum((ibis.ifelse(h, 1, 0) for h in same.values()), ibis.literal(0))
-        other = (hits >= 2) & (hits * 2 >= len(texts)) & (hits < len(texts))
-        other = other & same[texts[0][0]]
-        # or a second table's header that leaves the key out or puts it elsewhere, as a
-        # workbook's is read (names in any case, in other columns than their own)
-        cells = [(src, t2[rn]) for src, rn in texts]
-        other = other.fill_null(False) | _header_without_key(cells, cols)
+        # a row holding column names other than the header's, or the header's in another
+        # case: the header of a second table, or of an export with other columns appended
+        # to the first, whose rows would be read under this header's names
+        # (validate_inputs stops the run); the header again as written meets the rule
+        # above first
+        folded = [(src, t2[_hidden("n", rn)]) for src, rn in texts]
+        other = _second_header(folded, cols, t2[_hidden("n", "")])
         rules.append((other, texts[0][0], OTHER_NAMES))
     for plan in plans:
         final[plan.name] = plan.value(t2)
@@ -3368,63 +3361,101 @@ def _names_as_written(src: str) -> list[str]:
     return [n for name in dict.fromkeys(names) for n in (name, "\ufeff" + name)]
 
 
-def _header_without_key(
-    cells: Sequence[tuple[str, ir.Value]], source: Sequence[str]
-) -> ir.BooleanValue:
-    """Whether a row of a text file is the header of a second table that leaves out the
-    first table's key or puts it in another column ("Date, Customer_ID, Amount" under
-    "customer_id, date, revenue"), as ``tierwise.io.readers`` reads a sheet's row: its
-    key cell is empty or holds a column's name, every filled cell but one at most holds a
-    column's name, at least two of them another column's than their own, and three where
-    the key cell is empty. Names are those of the file's columns (``source``), in any case
-    (:func:`_case_key`). A row of data holds a value in its key cell; one without it whose
-    cells happen to hold a name or two (a private customer with no company whose preferred
-    contact is "Email" and lead source "Phone", a placeholder "city" in its own column) is
-    no header.
-
-    ``cells``: (the file's column, its cell as read) of each column read, the key's first.
-
-    One expression for the row, one term a column read (each cell looked up in the names
-    once, not a test a column summing every column's); and only a row whose key cell is
-    empty or a name pays for the terms: a row of data pays for its key cell's lookup alone.
-
-    >>> import ibis
-    >>> rows = ibis.memtable({"a": ["date", "C7"], "b": ["Customer_ID", "date"],
-    ...                       "c": ["Amount", "revenue"]})
-    >>> cells = [("customer_id", rows.a), ("date", rows.b), ("revenue", rows.c)]
-    >>> header = _header_without_key(cells, ["customer_id", "date", "revenue"])
-    >>> rows.select(h=header).to_pyarrow().column("h").to_pylist()
-    [True, False]
-    """
+def _name_keys(source: Sequence[str]) -> tuple[set[str], set[str]]:
+    """The names of the file's columns (``source``) as a cell is read for them
+    (:func:`_case_key`): without and with the byte-order mark that the header of an export
+    appended to the first (`cat a.csv b.csv`) keeps at the start of the line, in the
+    file's first column."""
     names = {
         case_key(n)
         for src in source
         for n in _names_as_written(src)
         if n.strip() and not n.startswith("\ufeff")
     }
-    # the header of an export appended to the first (`cat a.csv b.csv`) keeps its
-    # byte-order mark, at the start of the line: in the file's first column
+    return names, names | {"\ufeff" + n for n in names}
+
+
+def _folded(cell: ir.Value) -> ir.StringValue:
+    """A cell's text as it is matched to column names: trimmed, case aside, "" if empty."""
+    return _case_key(_trim(cell.cast(str))).fill_null("")
+
+
+def _fold_names(t: ir.Table, cells: Sequence[tuple[str, str]], source: Sequence[str]) -> ir.Table:
+    """``t`` with each cell of ``cells`` (the file's column, its column in ``t``; the key's
+    first) as it is matched to column names (:func:`_folded`), in a column of its own
+    (``_n__`` and its column in ``t``), for :func:`_second_header`: the key cell's for every
+    row, and (``_n__``) whether the key cell is empty or a name. The other cells are folded
+    only on the rows whose key cell is empty or a name (NULL on the others): a row of data
+    pays for its key cell alone, and each cell is folded once, however many tests read it.
+    """
+    names, marked = _name_keys(source)
     first = source[0] if source else None
-    marked = names | {"\ufeff" + n for n in names}
+    (key_src, key), *others = cells
+    t = t.mutate(**{_hidden("n", key): _folded(t[key])}).view()
+    known = sorted((marked if key_src == first else names) | {""})
+    t = t.mutate(**{_hidden("n", ""): t[_hidden("n", key)].isin(known)}).view()
+    gate = t[_hidden("n", "")]
+    return t.mutate(
+        **{_hidden("n", rn): ibis.ifelse(gate, _folded(t[rn]), ibis.null(str)) for _, rn in others}
+    ).view()
 
-    def folded(value: ir.Value) -> ir.StringValue:
-        return _case_key(_trim(value.cast(str))).fill_null("")
 
-    key_src, key_cell = cells[0]
-    key = folded(key_cell)
+def _second_header(
+    cells: Sequence[tuple[str, ir.Value]], source: Sequence[str], gate: ir.BooleanValue
+) -> ir.BooleanValue:
+    """Whether a row of a text file is the header of a second table below the first, or of
+    an export with other columns appended to it, as ``tierwise.io.readers`` reads a sheet's
+    row. Names are those of the file's columns (``source``), in any case (:func:`_case_key`);
+    a row is such a header when
+
+    - its key cell holds the key's name, and at least two and at least half of its cells
+      hold their own column's name (the header again in another case, or as written,
+      which the caller tells apart; or in part: "customer_id, date, amount" under
+      "customer_id, date, revenue"); or
+    - its key cell is empty or holds a column's name, every filled cell but one at most
+      holds a column's name, at least two of them another column's than their own, and
+      three where the key cell is empty: a second table that leaves out the first table's
+      key or puts it in another column ("Date, Customer_ID, Amount" under "customer_id,
+      date, revenue"). A name that several cells hold counts once, in the first of them.
+
+    A row of data holds a value in its key cell; one without it whose cells happen to hold
+    a name or two (a private customer with no company whose preferred contact is "Email"
+    and lead source "Phone", a placeholder "city" in its own column), or the same name in
+    several cells, is no header.
+
+    ``cells``: (the file's column, its cell as :func:`_fold_names` reads it) of each column
+    read, the key's first; ``gate``: whether the key cell is empty or a name
+    (:func:`_fold_names`), the rows the tests are evaluated on.
+
+    >>> import ibis
+    >>> rows = ibis.memtable({"a": ["date", "C7", "CUSTOMER_ID", ""], "b": ["Customer_ID",
+    ...     "date", "Date", "Email"], "c": ["Amount", "revenue", "Revenue", "Email"]})
+    >>> source = ["customer_id", "date", "revenue"]
+    >>> t = _fold_names(rows, list(zip(source, "abc", strict=True)), source)
+    >>> cells = [(src, t[f"_n__{rn}"]) for src, rn in zip(source, "abc", strict=True)]
+    >>> header = _second_header(cells, source, t["_n__"])
+    >>> t.select(h=header).to_pyarrow().column("h").to_pylist()
+    [True, False, True, False]
+    """
+    names, marked = _name_keys(source)
+    first = source[0] if source else None
+    key = cells[0][1]
+    hits: ir.IntegerValue = ibis.literal(0)
     moved: ir.IntegerValue = ibis.literal(0)
     strays: ir.IntegerValue = ibis.literal(0)
-    for src, cell in cells:
-        text = key if src == key_src else folded(cell)
+    for i, (src, text) in enumerate(cells):
         named = text.isin(sorted(marked if src == first else names))
         own = text.isin(sorted({case_key(n) for n in _names_as_written(src)}))
-        moved += ibis.ifelse(named & ~own, 1, 0)
+        # a name an earlier cell holds is counted there
+        new = ~ibis.or_(*(earlier == text for _, earlier in cells[:i])) if i else True
+        hits += ibis.ifelse(own, 1, 0)
+        moved += ibis.ifelse(named & ~own & new, 1, 0)
         strays += ibis.ifelse((text != "") & ~named, 1, 0)
-    header = (strays <= 1) & (moved >= ibis.ifelse(key == "", 3, 2))
-    # a CASE evaluates its result only on the rows its condition holds for (the key cell
-    # empty or a name: one test of it)
-    gate = key.isin(sorted((marked if key_src == first else names) | {""}))
-    return ibis.cases((gate, header), else_=False)
+    own_key = key.isin(sorted({case_key(n) for n in _names_as_written(cells[0][0])}))
+    in_place = own_key & (hits >= 2) & (hits * 2 >= len(cells))
+    elsewhere = (strays <= 1) & (moved >= ibis.ifelse(key == "", 3, 2))
+    # a CASE evaluates its result only on the rows its condition holds for
+    return ibis.cases((gate, in_place | elsewhere), else_=False)
 
 
 #: the reason of a row holding column names other than the header's

@@ -927,6 +927,9 @@ def test_a_second_table_without_the_first_tables_key_stops_the_read(tmp_path, en
         [None, None, None, None, "Email", "Phone"],
         [None, "Jane Doe", "jane@example.com", "+1 555", "Phone", "Email"],
         [None, "Name", None, None, "phone", "email"],
+        # a name in several cells counts once: two names
+        [None, "Jane Doe", None, None, "Email", "Phone", "Email"],
+        [None, None, None, None, "Phone", "PHONE", "phone"],
     ],
 )
 def test_a_customer_whose_values_are_other_columns_names_is_data(tmp_path, engine, row):
@@ -935,10 +938,10 @@ def test_a_customer_whose_values_are_other_columns_names_is_data(tmp_path, engin
     wb = openpyxl.Workbook()
     ws = wb.active
     for r in [
-        ["Company", "Name", "Email", "Phone", "Preferred Contact", "Lead Source"],
-        ["Acme GmbH", "Max Muster", "max@acme.de", "+49 1", "Phone", "Website"],
+        ["Company", "Name", "Email", "Phone", "Preferred Contact", "Lead Source", "Fallback"],
+        ["Acme GmbH", "Max Muster", "max@acme.de", "+49 1", "Phone", "Website", None],
         row,
-        ["Beta AG", "Eva", "eva@beta.ch", "+41 2", "Email", "Referral"],
+        ["Beta AG", "Eva", "eva@beta.ch", "+41 2", "Email", "Referral", None],
     ]:
         ws.append(r)
     wb.save(tmp_path / "customers.xlsx")

@@ -867,8 +867,13 @@ SECOND_HEADERS = [
     (["", "Revenue", "Date", None, None], False),
     (["", "2024-01-04", "5", "Region", "Strasse"], False),
     (["", "Jane Doe", "Region", "STRASSE", "Date"], False),
-    # the header again in another case: not a second table (nor, as written, the header)
-    (["CUSTOMER_ID", "Date", "Revenue", "strasse", "Region"], False),
+    # the header again in another case, as a workbook's is read (as written, it is the
+    # header repeated)
+    (["CUSTOMER_ID", "Date", "Revenue", "strasse", "Region"], True),
+    (["customer_id", "date", "revenue", "STRASSE", "region"], True),
+    (["CUSTOMER_ID", "DATE", "", "", ""], False),  # two names of five
+    # a name in several cells counts once: two names, with no key
+    (["", "revenue", "date", "revenue", "Date"], False),
 ]
 
 
@@ -932,6 +937,43 @@ def test_a_customer_whose_values_are_other_columns_names_is_data_on_every_engine
     # no company, no customer id: rejected as such, and read on
     assert sorted((r["row"], r["reason"]) for r in got) == [
         (row, "missing customer_id") for row in range(3, 8)
+    ]
+    assert OTHER_NAMES not in {r["reason"] for r in got}
+
+
+def test_a_name_in_several_cells_of_a_row_without_the_key_counts_once_on_every_engine(
+    engine: Any,
+) -> None:
+    # a private customer (no company) whose contacts, first and fallback, are values that
+    # are also names of columns: two names, however many cells hold them
+    from tierwise.validate import OTHER_NAMES
+
+    names = ["Company", "Name", "Email", "Phone", "Preferred Contact", "Fallback", "Source"]
+    rows = [
+        ["Acme GmbH", "Max Muster", "max@acme.de", "+49 1", "Phone", "Email", "Website"],
+        [None, "Jane Doe", None, None, "Email", "Phone", "Email"],
+        [None, None, None, None, "Phone", "EMAIL", "email"],
+        [None, "Jane Doe", None, None, "Phone", "Phone", "Phone"],
+    ]
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                **{n: [r[i] for r in rows] for i, n in enumerate(names)},
+                ROW: range(2, len(rows) + 2),
+            }
+        )
+    )
+    s = Settings().with_updates(
+        customers={
+            "columns": {"customer_id": "Company", "name": "Name"},
+            "extra_columns": ["Preferred Contact", "Fallback", "Source"],
+        }
+    )
+    t = canonicalize(raw, "customers", s, engine, file="c.csv", source_columns=names)
+    _, rejects = split_rejects(t, "c.csv", "customers")
+    got = engine.to_arrow(rejects.select("row", "reason")).to_pylist()
+    assert sorted((r["row"], r["reason"]) for r in got) == [
+        (row, "missing customer_id") for row in range(3, 6)
     ]
     assert OTHER_NAMES not in {r["reason"] for r in got}
 

@@ -3008,9 +3008,10 @@ def _check_second_table(
       least two of them another column's than their own (a second table whose header
       leaves out the first table's key, or puts it elsewhere: "Date" over the customers,
       "customer_id" over the dates), and at least three unless the first column holds
-      one. A header is names, cell for cell; a row of data holds values,
-      which may happen to be a name or two (a customer's preferred contact "Email" and
-      lead source "Phone", a placeholder "city" in its own column).
+      one; a name that several cells hold counts once. A header is names, cell for cell;
+      a row of data holds values, which may happen to be a name or two (a customer's
+      preferred contact "Email" and lead source "Phone", a placeholder "city" in its own
+      column), or one name in several cells (its first and fallback contact "Phone").
 
     The message lists the cells holding names, and gives as the place the first column
     whose cell differs from the header's, or, in a row without the key, the first cell
@@ -3042,10 +3043,11 @@ def _check_second_table(
                 continue
             j = next(j for j, (t, h) in enumerate(zip(texts, header, strict=True)) if t != h)
         elif folded[key] == "" or folded[key] in known:
+            # a name several cells hold counts once, in the first of them
             moved = [
                 j
                 for j, (t, h) in enumerate(zip(folded, header, strict=True))
-                if t and t in known and t != h.casefold()
+                if t and t in known and t != h.casefold() and t not in folded[:j]
             ]
             if len(moved) < 2 or len(filled) - names > 1 or (len(moved) < 3 and not folded[key]):
                 continue
