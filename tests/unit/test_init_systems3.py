@@ -12,10 +12,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from init_support import flat as _flat
 from init_support import guess_file as _guess
 from init_support import init_file as _init
+from tierwise.engine import Engine
+from tierwise.errors import InputError
 from tierwise.io.sample import read_sample
+from tierwise.pipeline import load_and_validate
+from tierwise.settings import Settings
 from tierwise.settings._guess import guess_table
 from tierwise.settings.template import init_settings
 
@@ -606,18 +612,52 @@ def test_blank_lines_and_a_footer_are_no_lines_without_a_customer(tmp_path: Path
     assert not any("is empty on" in n for n in g.notes)
 
 
-def test_a_row_of_the_headers_width_is_a_second_table_as_validate_reads_it(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("odd", "stops"),
+    [
+        # two names of five in their columns: read on
+        ("Customer,Invoice Date,,,", False),
+        # the header again as written: rejected as such, read on
+        ("Customer,Invoice Date,Product,Qty,Amount", False),
+        # the header again in another case, or in part: a second table's
+        ("customer,invoice date,product,qty,amount", True),
+        ("CUSTOMER,INVOICE DATE,PRODUCT,Units,Refund", True),
+        # a second table that leaves the customers out or puts them elsewhere
+        ("Invoice Date,Customer,Refund,Qty,Product", True),
+        (",Product,Invoice Date,Customer,", True),
+        # values that happen to be names, in a row without a customer: two, however many
+        # cells hold them
+        (",Qty,Product,Qty,", False),
+        (",Qty,Qty,Qty,Product", False),
+        # a row of data: a customer in its column
+        ("C9,2024-01-19,Product,Qty,5", False),
+    ],
+)
+def test_init_notes_a_second_table_where_the_run_stops_at_it(
+    tmp_path: Path, odd: str, stops: bool
 ) -> None:
-    # two names of six in their columns, or the names in another case: validate reads on
-    header = "Customer,Invoice Date,Product,Qty,Amount,Region"
-    rows = [header] + [
-        f"C{i % 3},2024-01-{i + 1:02d},P{i % 4},1,{10 + i}.00,North" for i in range(20)
-    ]
-    for odd in ("Customer,Invoice Date,,,,", header.lower()):
-        text = "\n".join([*rows[:11], odd, *rows[11:]]) + "\n"
-        g = _guess(tmp_path, "sales.csv", text)
-        assert not any("second table" in n for n in g.notes), odd
+    rows = ["Customer,Invoice Date,Product,Qty,Amount"]
+    rows += [f"C{i % 3},2024-01-{i + 1:02d},P{i % 4},1,{10 + i}.00" for i in range(20)]
+    text = "\n".join([*rows[:11], odd, *rows[11:]]) + "\n"
+    g = _guess(tmp_path, "sales.csv", text)
+    noted = [n for n in g.notes if "second table" in n]
+    assert bool(noted) == stops
+    if stops:
+        assert noted[0].startswith("line 12 holds column names other than the header's")
+    # the run, on the same file
+    settings = Settings().with_updates(
+        transactions={
+            "columns": {"customer_id": "Customer", "date": "Invoice Date", "revenue": "Amount"},
+            "extra_columns": ["Product", "Qty"],
+        }
+    )
+    engine = Engine()
+    with engine.session():
+        if not stops:
+            load_and_validate({"transactions": tmp_path / "sales.csv"}, settings, engine)
+            return
+        with pytest.raises(InputError, match="row 12 holds column names other than the header"):
+            load_and_validate({"transactions": tmp_path / "sales.csv"}, settings, engine)
 
 
 def test_a_products_name_taken_as_product_id_is_noted(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import InputError
+from ..schema import case_key
 from ..settings.inputs import TableInput
 from .readers import (
     _GLOB,
@@ -252,29 +253,61 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
 
 def _other_header(cells: list[str], header: list[str], *, in_place: bool) -> bool:
     """Whether a row is the header of a second table below the first, as the run finds one
-    (``tierwise.validate`` for a CSV file, ``tierwise.io.readers`` for a sheet): its first
-    column holds the header's first name (a table's key, a customer or an order, where a
-    row of data carries a value), at least two and at least half of its filled cells are
-    the header's names, and it is not the header again. A row of the header's width
-    (``in_place``) is read as validate reads one: its first cell the header's first name
-    as written, at least half of the header's names each in its own column."""
+    (``tierwise.validate`` for a CSV file, ``tierwise.io.readers`` for a sheet). A row of
+    the header's width (``in_place``) is read as validate reads a CSV file's row
+    (:func:`_csv_other_header`). Another row: its first column holds the header's first
+    name (a table's key, a customer or an order, where a row of data carries a value), at
+    least two and at least half of its filled cells are the header's names, and it is not
+    the header again."""
     texts = [c.strip().lstrip("\ufeff") for c in cells]
     names = [h.strip().lstrip("\ufeff") for h in header]
+    if in_place:
+        return _csv_other_header(cells, names)
     key = next((k for k, h in enumerate(names) if h), None)
     if key is None or key >= len(texts) or texts[key].casefold() != names[key].casefold():
         return False
     filled = [t for t in texts if t]
-    if in_place:
-        # as validate reads a CSV file's row of the header's width: the names as written,
-        # at least half of the header's
-        if texts[key] != names[key]:
-            return False
-        hits = sum(t == h for t, h in zip(texts, names, strict=False) if t)
-        return hits >= 2 and 2 * hits >= len(names) and texts != names
-    else:
-        known = {h.casefold() for h in names if h}
-        hits = sum(t.casefold() in known for t in filled)
+    known = {h.casefold() for h in names if h}
+    hits = sum(t.casefold() in known for t in filled)
     return hits >= 2 and 2 * hits >= len(filled) and texts != names
+
+
+def _csv_other_header(cells: list[str], header: list[str]) -> bool:
+    """Whether a CSV file's row of the header's width (``cells``, as written) is the header
+    of a second table, by the rule ``tierwise.validate`` stops the run at (its
+    ``_second_header``), the first column taken for the key and names matched trimmed and
+    case aside (:func:`~tierwise.schema.case_key`): not the header again as written, and
+
+    - its first cell the first column's name, at least two and at least half of the cells
+      their own column's name (the header again in another case, or in part); or
+    - its first cell empty or a column's name, every filled cell but one at most a
+      column's name, at least two of them (three where the first cell is empty) another
+      column's than their own, a name that several cells hold counted once.
+
+    >>> _csv_other_header(["Date", "Customer_ID", "Amount"], ["customer_id", "date", "revenue"])
+    True
+    >>> _csv_other_header(["", "Email", "Email"], ["customer_id", "email", "contact"])
+    False
+    """
+    texts = [c.strip(" \t") for c in cells]
+    texts[:1] = [t.removeprefix("\ufeff") for t in texts[:1]]
+    if texts == header or len(texts) != len(header):
+        return False
+    folded = [case_key(t) for t in texts]
+    own = [case_key(h) for h in header]
+    names = {n for n in own if n}
+    key = folded[0]
+    if key and key not in names:
+        return False
+    hits = sum(bool(t) and t == o for t, o in zip(folded, own, strict=True))
+    if key == own[0] and hits >= 2 and 2 * hits >= len(own):
+        return True
+    strays = sum(bool(t) and t not in names for t in folded)
+    moved = sum(
+        t in names and t != o and t not in folded[:j]
+        for j, (t, o) in enumerate(zip(folded, own, strict=True))
+    )
+    return strays <= 1 and moved >= (2 if key else 3)
 
 
 def _second_table_note(where: str, cells: list[str], name: str, *, stops: bool = True) -> str:
@@ -301,11 +334,14 @@ def _csv_second_table(
     first = header[0].strip() if header else ""
     if not first:
         return []
+    # only a part holding a name (in any case) is parsed
+    known = [case_key(h.strip()) for h in header if h.strip()]
     enc = dialect.encoding.replace("utf-8-sig", "utf-8")
     found: list[str] | None = None
     for chunk in chunks:
         text = chunk.decode(enc, errors="replace")
-        if first not in text:
+        folded = case_key(text)
+        if not any(n in folded for n in known):
             continue
         for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
             width = len(cells) == len(header)
@@ -321,8 +357,8 @@ def _csv_second_table(
     wanted = [c.strip() for c in found]
     if dialect.delimiter != WHITESPACE and len(delimiter) == 1 and "16" not in enc + "32":
         # the line as numbered in the file (a quoted value's line breaks counted): its
-        # lines read as bytes, only those holding the first name parsed
-        key = first.encode(enc, errors="replace")
+        # lines read as bytes, only those holding its first filled cell parsed
+        key = next(c for c in wanted if c).encode(enc, errors="replace")
         with open(path, "rb") as f:
             for number, raw in enumerate(f, 1):
                 if number <= dialect.header_end or key not in raw:
