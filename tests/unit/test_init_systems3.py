@@ -140,6 +140,53 @@ def test_a_second_table_on_a_sheet_is_named_by_its_row(tmp_path: Path) -> None:
     assert any(n.startswith("row 9 of the sheet holds column names other") for n in g.notes)
 
 
+@pytest.mark.parametrize(
+    ("odd", "stops"),
+    [
+        # a second table that puts the customers elsewhere, or leaves them out
+        (["Invoice Date", "Customer", "Refund", None, None], True),
+        ([None, "Product", "Invoice Date", "Customer", None], True),
+        # values that happen to be names, in a row without a customer: two, however many
+        # cells hold them
+        ([None, "Qty", "Qty", "Qty", "Product"], False),
+        (["C9", "2024-01-19", "Product", "Qty", "5"], False),
+    ],
+)
+def test_init_notes_a_second_table_on_a_sheet_where_the_run_stops_at_it(
+    tmp_path: Path, odd: list[str | None], stops: bool
+) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["Customer", "Invoice Date", "Product", "Qty", "Amount"])
+    for i in range(6):
+        ws.append([f"C{i % 3}", f"2024-01-{i + 1:02d}", f"P{i % 2}", 1, 10.0])
+    ws.append(odd)
+    ws.append(["C1", "2024-01-20", "P1", 1, 10.0])
+    path = tmp_path / "sales.xlsx"
+    wb.save(path)
+    g = guess_table("transactions", read_sample(path, name="transactions"))
+    noted = [n for n in g.notes if "second table" in n]
+    assert bool(noted) == stops
+    if stops:
+        assert noted[0].startswith("row 8 of the sheet holds column names other")
+    # the run, on the same file
+    settings = Settings().with_updates(
+        transactions={
+            "columns": {"customer_id": "Customer", "date": "Invoice Date", "revenue": "Amount"},
+        }
+    )
+    engine = Engine()
+    with engine.session():
+        if not stops:
+            load_and_validate({"transactions": path}, settings, engine)
+            return
+        with pytest.raises(InputError, match="row 8 holds column names"):
+            load_and_validate({"transactions": path}, settings, engine)
+
+
 # -- several customers in one value -----------------------------------------------------------
 
 

@@ -252,13 +252,13 @@ def _csv_sample(path: str, ti: TableInput, name: str, rows: int) -> Sample:
 
 
 def _other_header(cells: list[str], header: list[str], *, in_place: bool) -> bool:
-    """Whether a row is the header of a second table below the first, as the run finds one
-    (``tierwise.validate`` for a CSV file, ``tierwise.io.readers`` for a sheet). A row of
-    the header's width (``in_place``) is read as validate reads a CSV file's row
-    (:func:`_csv_other_header`). Another row: its first column holds the header's first
-    name (a table's key, a customer or an order, where a row of data carries a value), at
-    least two and at least half of its filled cells are the header's names, and it is not
-    the header again."""
+    """Whether a CSV file's row is the header of a second table below the first. A row of
+    the header's width (``in_place``) is read as validate reads it
+    (:func:`_csv_other_header`). A row of another width (whose line the run rejects for
+    its number of fields): its first column holds the header's first name (a table's key,
+    a customer or an order, where a row of data carries a value), at least two and at
+    least half of its filled cells are the header's names, and it is not the header
+    again."""
     texts = [c.strip().lstrip("\ufeff") for c in cells]
     names = [h.strip().lstrip("\ufeff") for h in header]
     if in_place:
@@ -308,6 +308,18 @@ def _csv_other_header(cells: list[str], header: list[str]) -> bool:
         for j, (t, o) in enumerate(zip(folded, own, strict=True))
     )
     return strays <= 1 and moved >= (2 if key else 3)
+
+
+def _sheet_other_header(texts: list[str], names: list[str]) -> bool:
+    """Whether a sheet's row (its cells as text) is the header of a second table, by the
+    rule the run stops at (``tierwise.io.readers``)."""
+    from .readers import _check_second_table
+
+    try:
+        _check_second_table([tuple(t or None for t in texts)], names, 2, 1, "", "")
+    except InputError:
+        return True
+    return False
 
 
 def _second_table_note(where: str, cells: list[str], name: str, *, stops: bool = True) -> str:
@@ -581,7 +593,7 @@ def _excel_sample(path: str, ti: TableInput, rows: int, name: str = "table") -> 
     notes += _formulas_note(path, named, head + 2, data.values.tolist(), names)
     for k, row in enumerate(data.values.tolist()):
         texts = ["" if c is None else str(c) for c in row]
-        if _other_header(texts, names, in_place=False):
+        if _sheet_other_header(texts, names):
             notes.append(_second_table_note(f"row {head + 2 + k} of the sheet", texts, name))
             break
     return Sample(path, "excel", names, table, notes=notes, sheet=ti.sheet)
