@@ -474,6 +474,30 @@ def test_a_duration_written_as_a_clock_is_minutes(engine: Any) -> None:
     ]
 
 
+def _text_rejects(
+    engine: Any,
+    table: str,
+    names: list[str],
+    rows: list[list[Any]],
+    settings: Settings,
+    *,
+    file: str,
+) -> list[dict[str, Any]]:
+    """The rejects (row, reason) of a text file's ``rows`` under the header ``names``, every
+    cell read as written (the first row is row 2)."""
+    raw = engine.from_arrow(
+        pa.table(
+            {
+                **{n: [r[i] for r in rows] for i, n in enumerate(names)},
+                ROW: range(2, len(rows) + 2),
+            }
+        )
+    )
+    t = canonicalize(raw, table, settings, engine, file=file, source_columns=names)
+    _, rejects = split_rejects(t, file, table)
+    return engine.to_arrow(rejects.select("row", "reason")).to_pylist()
+
+
 def _transactions(dates: list[Any], **more: list[Any]) -> dict[str, list[Any]]:
     n = len(dates)
     return {"customer_id": ["A"] * n, "date": dates, "revenue": ["1"] * n, **more}
@@ -884,18 +908,8 @@ def test_a_second_tables_header_without_the_key_in_a_text_file_on_every_engine(
 
     names = ["customer_id", "date", "revenue", "Straße", "region"]
     rows = [["A", "2024-01-02", "10", "Ulm", "South"], *(r for r, _ in SECOND_HEADERS)]
-    raw = engine.from_arrow(
-        pa.table(
-            {
-                **{n: [r[i] for r in rows] for i, n in enumerate(names)},
-                ROW: range(2, len(rows) + 2),
-            }
-        )
-    )
     s = Settings().with_updates(transactions={"extra_columns": ["Straße", "region"]})
-    t = canonicalize(raw, "transactions", s, engine, file="x.csv", source_columns=names)
-    _, rejects = split_rejects(t, "x.csv", "transactions")
-    got = engine.to_arrow(rejects.select("row", "reason")).to_pylist()
+    got = _text_rejects(engine, "transactions", names, rows, s, file="x.csv")
     other = sorted(r["row"] for r in got if r["reason"] == OTHER_NAMES)
     assert other == [i + 3 for i, (_, stops) in enumerate(SECOND_HEADERS) if stops]
 
@@ -917,23 +931,13 @@ def test_a_customer_whose_values_are_other_columns_names_is_data_on_every_engine
         [None, "Name", None, None, "phone", "email"],
         ["Beta AG", "Eva", "eva@beta.ch", "+41 2", "Email", "Referral"],
     ]
-    raw = engine.from_arrow(
-        pa.table(
-            {
-                **{n: [r[i] for r in rows] for i, n in enumerate(names)},
-                ROW: range(2, len(rows) + 2),
-            }
-        )
-    )
     s = Settings().with_updates(
         customers={
             "columns": {"customer_id": "Company", "name": "Name"},
             "extra_columns": ["Preferred Contact", "Lead Source"],
         }
     )
-    t = canonicalize(raw, "customers", s, engine, file="c.csv", source_columns=names)
-    _, rejects = split_rejects(t, "c.csv", "customers")
-    got = engine.to_arrow(rejects.select("row", "reason")).to_pylist()
+    got = _text_rejects(engine, "customers", names, rows, s, file="c.csv")
     # no company, no customer id: rejected as such, and read on
     assert sorted((r["row"], r["reason"]) for r in got) == [
         (row, "missing customer_id") for row in range(3, 8)
@@ -955,23 +959,13 @@ def test_a_name_in_several_cells_of_a_row_without_the_key_counts_once_on_every_e
         [None, None, None, None, "Phone", "EMAIL", "email"],
         [None, "Jane Doe", None, None, "Phone", "Phone", "Phone"],
     ]
-    raw = engine.from_arrow(
-        pa.table(
-            {
-                **{n: [r[i] for r in rows] for i, n in enumerate(names)},
-                ROW: range(2, len(rows) + 2),
-            }
-        )
-    )
     s = Settings().with_updates(
         customers={
             "columns": {"customer_id": "Company", "name": "Name"},
             "extra_columns": ["Preferred Contact", "Fallback", "Source"],
         }
     )
-    t = canonicalize(raw, "customers", s, engine, file="c.csv", source_columns=names)
-    _, rejects = split_rejects(t, "c.csv", "customers")
-    got = engine.to_arrow(rejects.select("row", "reason")).to_pylist()
+    got = _text_rejects(engine, "customers", names, rows, s, file="c.csv")
     assert sorted((r["row"], r["reason"]) for r in got) == [
         (row, "missing customer_id") for row in range(3, 6)
     ]
